@@ -1,0 +1,33 @@
+"""Where Custos keeps its files: the user data folder (platformdirs) unless overridden."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import platformdirs
+
+from app import APP_NAME
+
+DATA_DIR_ENV = "CUSTOS_DATA_DIR"
+
+
+def data_dir(override: str | os.PathLike[str] | None = None) -> Path:
+    """The folder holding the vault, the TLS material and nothing else.
+
+    Precedence: explicit ``--data-dir``, then ``CUSTOS_DATA_DIR``, then the platform's user data folder.
+    Created with mode 0700 so that other local users cannot even list it.
+    """
+    chosen = override or os.environ.get(DATA_DIR_ENV) or platformdirs.user_data_dir(APP_NAME, appauthor=False)
+    path = Path(chosen).expanduser().resolve()
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
+def resources_dir() -> Path:
+    """``resources/`` both from a source checkout and from a PyInstaller bundle."""
+    frozen_root = getattr(sys, "_MEIPASS", None)
+    if frozen_root:
+        return Path(frozen_root) / "resources"
+    return Path(__file__).resolve().parents[2] / "resources"

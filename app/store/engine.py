@@ -1,0 +1,206 @@
+"""The only module that knows the mirror is SQLCipher/SQLite.
+
+Key handling (see docs/decisions/0002-vault-key-derivation.md): the passphrase goes through SQLCipher 4's
+own KDF (PBKDF2-HMAC-SHA512, 256,000 iterations, the 16-byte salt at the start of the file). We run that KDF
+once, in Python, and hand every pooled connection the derived raw key plus salt, so that opening a
+connection costs no KDF and the passphrase itself is not kept in memory.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlcipher3.dbapi2 as sqlcipher
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.pool import QueuePool
+
+from app.core.errors import WeakCipherSettings, WrongPassphrase
+
+KDF_ITERATIONS = 256_000  # SQLCipher 4 default; the floor the issue sets
+SALT_BYTES = 16
+KEY_BYTES = 32
+MIN_CIPHER_MAJOR = 4
+WRITE_OPTION = "custos_write"  # execution option that makes a transaction BEGIN IMMEDIATE
+
+DatabaseError = sqlcipher.DatabaseError
+
+
+@dataclass(frozen=True)
+class CipherSettings:
+    """What SQLCipher itself reports for an open vault; shown to the operator and put in Art. 30 records."""
+
+    cipher_version: str
+    cipher_provider: str
+    kdf_algorithm: str
+    kdf_iterations: int
+    hmac_algorithm: str
+    hmac_enabled: bool
+    page_size: int
+    secure_delete: bool
+    journal_mode: str
+    synchronous: str
+    temp_store: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def derive_raw_key(passphrase: str, salt: bytes, iterations: int = KDF_ITERATIONS) -> bytes:
+    """SQLCipher 4's key derivation, done once so connections can open with the raw key."""
+    kdf = PBKDF2HMAC(algorithm=hashes.SHA512(), length=KEY_BYTES, salt=salt, iterations=iterations)
+    return kdf.derive(passphrase.encode("utf-8"))
+
+
+def read_salt(path: Path) -> bytes:
+    with open(path, "rb") as handle:
+        salt = handle.read(SALT_BYTES)
+    if len(salt) != SALT_BYTES:
+        raise WrongPassphrase()
+    return salt
+
+
+def _raw_key_pragma(raw_key: bytes, salt: bytes) -> str:
+    return f"PRAGMA key = \"x'{raw_key.hex()}{salt.hex()}'\""
+
+
+def _passphrase_pragma(passphrase: str) -> str:
+    return "PRAGMA key = '" + passphrase.replace("'", "''") + "'"
+
+
+def _apply_session_pragmas(connection: Any) -> None:
+    cursor = connection.cursor()
+    for pragma in (
+        "PRAGMA foreign_keys = ON",
+        "PRAGMA secure_delete = ON",  # freed pages are zeroed: erasure reaches the file
+        "PRAGMA temp_store = MEMORY",  # no plaintext temporary files on disk
+        "PRAGMA synchronous = FULL",  # durable commits, also in WAL mode
+        "PRAGMA busy_timeout = 10000",
+    ):
+        cursor.execute(pragma)
+    cursor.close()
+
+
+def _silence_cipher_log(connection: Any) -> None:
+    # SQLCipher writes HMAC failures to stderr on a wrong key; the caller reports it in plain words.
+    connection.execute("PRAGMA cipher_log_level = NONE")
+
+
+def connect_raw(path: Path, raw_key: bytes, salt: bytes) -> Any:
+    """One DB-API connection keyed with the derived key; raises WrongPassphrase if it does not decrypt."""
+    connection = sqlcipher.connect(str(path), check_same_thread=False, isolation_level=None)
+    try:
+        _silence_cipher_log(connection)
+        connection.execute(_raw_key_pragma(raw_key, salt))
+        connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except DatabaseError as exc:
+        connection.close()
+        raise WrongPassphrase() from exc
+    _apply_session_pragmas(connection)
+    return connection
+
+
+def create_database_file(path: Path, passphrase: str) -> bytes:
+    """Create an empty SQLCipher 4 file with mode 0600; return its salt."""
+    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    os.close(fd)
+    connection = sqlcipher.connect(str(path), isolation_level=None)
+    try:
+        _silence_cipher_log(connection)
+        connection.execute(_passphrase_pragma(passphrase))
+        connection.execute(f"PRAGMA kdf_iter = {KDF_ITERATIONS}")
+        connection.execute("PRAGMA journal_mode = WAL")
+        connection.execute("CREATE TABLE IF NOT EXISTS vault_marker (id INTEGER PRIMARY KEY)")
+    finally:
+        connection.close()
+    return read_salt(path)
+
+
+def rekey(path: Path, raw_key: bytes, salt: bytes, new_passphrase: str) -> bytes:
+    """Re-encrypt the whole file under a new passphrase; returns the new derived key.
+
+    SQLCipher keeps the salt on rekey, so the new key is derived with the same salt.
+    """
+    connection = connect_raw(path, raw_key, salt)
+    try:
+        new_key = derive_raw_key(new_passphrase, salt)
+        connection.execute(f"PRAGMA rekey = \"x'{new_key.hex()}{salt.hex()}'\"")
+    finally:
+        connection.close()
+    return new_key
+
+
+def make_engine(path: Path, raw_key: bytes, salt: bytes) -> Engine:
+    """A pooled SQLAlchemy engine whose every connection is keyed and hardened."""
+    engine = create_engine(
+        "sqlite://",
+        module=sqlcipher,
+        creator=lambda: connect_raw(path, raw_key, salt),
+        poolclass=QueuePool,
+        pool_size=4,
+        max_overflow=4,
+    )
+
+    # pysqlite's implicit transactions are disabled (isolation_level=None); SQLAlchemy emits BEGIN itself,
+    # and BEGIN IMMEDIATE on write sessions avoids SQLITE_BUSY upgrades under concurrent readers.
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE_OPTION) else "BEGIN")
+
+    return engine
+
+
+def read_cipher_settings(engine: Engine) -> CipherSettings:
+    with engine.connect() as conn:
+
+        def pragma(name: str) -> str:
+            row = conn.exec_driver_sql(f"PRAGMA {name}").fetchone()
+            return "" if row is None else str(row[0])
+
+        settings = CipherSettings(
+            cipher_version=pragma("cipher_version"),
+            cipher_provider=pragma("cipher_provider"),
+            kdf_algorithm=pragma("cipher_kdf_algorithm"),
+            kdf_iterations=KDF_ITERATIONS,
+            hmac_algorithm=pragma("cipher_hmac_algorithm"),
+            hmac_enabled=pragma("cipher_use_hmac") in ("1", "ON", "on"),
+            page_size=int(pragma("cipher_page_size") or 0),
+            secure_delete=pragma("secure_delete") == "1",
+            journal_mode=pragma("journal_mode"),
+            synchronous={"0": "OFF", "1": "NORMAL", "2": "FULL", "3": "EXTRA"}.get(pragma("synchronous"), "?"),
+            temp_store={"0": "DEFAULT", "1": "FILE", "2": "MEMORY"}.get(pragma("temp_store"), "?"),
+        )
+    assert_cipher_floor(settings)
+    return settings
+
+
+def assert_cipher_floor(settings: CipherSettings) -> None:
+    major = settings.cipher_version.split(".", 1)[0]
+    problems = []
+    if not major.isdigit() or int(major) < MIN_CIPHER_MAJOR:
+        problems.append(f"cipher version {settings.cipher_version} is older than 4.x")
+    if settings.kdf_iterations < KDF_ITERATIONS:
+        problems.append("KDF iterations below 256,000")
+    if not settings.hmac_enabled:
+        problems.append("page HMAC is off")
+    if not settings.secure_delete:
+        problems.append("secure_delete is off")
+    if problems:
+        raise WeakCipherSettings("Refusing to use the vault: " + "; ".join(problems) + ".")
+
+
+def checkpoint_and_vacuum(engine: Engine) -> None:
+    """Push the WAL into the main file, truncate it, and rewrite free pages (used by hard deletes)."""
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        conn.exec_driver_sql("VACUUM")
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def checkpoint(engine: Engine) -> None:
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -1,0 +1,112 @@
+"""ORM tables of the mirror. Portable SQLAlchemy: nothing here is SQLite-specific.
+
+Resources keep their SCIM document as JSON (the vault is encrypted as a whole). Every searchable value is
+also written to ``attribute_values``, one row per leaf value, so that any SCIM filter becomes an indexed SQL
+query (see docs/decisions/0003-filter-to-sql.md). Group membership is relational in ``group_members``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class VaultInfo(Base):
+    """Non-secret facts about this vault (id, creation time), one key per row."""
+
+    __tablename__ = "vault_info"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class ApiToken(Base):
+    """A bearer token for one SCIM client. Only the SHA-256 of the token is stored."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hint: Mapped[str] = mapped_column(String(16))  # first characters, to tell tokens apart in lists
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_used: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_used_from: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    revoked: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class ScimResource(Base):
+    __tablename__ = "scim_resources"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    resource_type: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    user_name: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    user_name_ci: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    display_name: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    display_name_ci: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    active: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    document: Mapped[str] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    modified: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        UniqueConstraint("resource_type", "user_name_ci", name="uq_resource_user_name_ci"),
+        Index("ix_resource_type_display", "resource_type", "display_name_ci", "id"),
+        Index("ix_resource_type_external", "resource_type", "external_id"),
+        Index("ix_resource_type_modified", "resource_type", "modified", "id"),
+        Index("ix_resource_type_created", "resource_type", "created", "id"),
+    )
+
+
+class AttributeValue(Base):
+    """One leaf value of a resource, for filtering and sorting in SQL.
+
+    ``path`` is the lower-cased attribute path (``emails.value``, ``name.givenname``,
+    ``urn:…:enterprise:2.0:user:employeenumber``); ``element`` groups the sub-attributes of one
+    element of a multi-valued attribute, so ``emails[type eq "work"].value`` can join on it.
+    """
+
+    __tablename__ = "attribute_values"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    resource_id: Mapped[str] = mapped_column(ForeignKey("scim_resources.id", ondelete="CASCADE"))
+    path: Mapped[str] = mapped_column(String(160))
+    element: Mapped[int] = mapped_column(Integer, default=0)
+    value_str: Mapped[str | None] = mapped_column(Text, nullable=True)
+    value_ci: Mapped[str | None] = mapped_column(Text, nullable=True)
+    value_num: Mapped[float | None] = mapped_column(Float, nullable=True)
+    value_bool: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+
+    __table_args__ = (
+        Index("ix_attr_path_ci", "path", "value_ci", "resource_id"),
+        Index("ix_attr_path_num", "path", "value_num", "resource_id"),
+        Index("ix_attr_resource", "resource_id", "path", "element"),
+    )
+
+
+class GroupMember(Base):
+    __tablename__ = "group_members"
+    group_id: Mapped[str] = mapped_column(
+        ForeignKey("scim_resources.id", ondelete="CASCADE"), primary_key=True
+    )
+    member_id: Mapped[str] = mapped_column(
+        ForeignKey("scim_resources.id", ondelete="CASCADE"), primary_key=True
+    )
+    member_type: Mapped[str] = mapped_column(String(16))
+
+    __table_args__ = (Index("ix_group_members_member", "member_id", "group_id"),)

@@ -1,0 +1,218 @@
+"""The vault: one SQLCipher file in the data folder, and its open/closed state.
+
+States: CLOSED (no key in memory) and OPEN (engine keyed). The UI-lock state of the desktop app sits above
+this (app.ui) and never closes the vault by itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.core.errors import VaultError, VaultExists, VaultLocked, VaultNotFound, WrongPassphrase
+from app.store import engine as sqlcipher_engine
+from app.store import migrate
+from app.store.engine import WRITE_OPTION, CipherSettings
+from app.store.models import VaultInfo
+
+log = logging.getLogger(__name__)
+
+VAULT_FILENAME = "custos.vault"
+MIN_PASSPHRASE_LENGTH = 10
+KEYRING_SERVICE = "Custos vault key"
+
+
+def vault_path(data_dir: Path) -> Path:
+    return data_dir / VAULT_FILENAME
+
+
+def check_new_passphrase(passphrase: str, confirmation: str) -> None:
+    """The rules for a new passphrase; raises VaultError with a readable reason."""
+    if passphrase != confirmation:
+        raise VaultError("The two passphrases differ. Type the same passphrase twice.")
+    if len(passphrase) < MIN_PASSPHRASE_LENGTH:
+        raise VaultError(f"Choose a passphrase of at least {MIN_PASSPHRASE_LENGTH} characters.")
+
+
+class Vault:
+    """An open vault. Create one with :meth:`create` or :meth:`unlock`; :meth:`close` drops the key."""
+
+    def __init__(self, path: Path, raw_key: bytes, salt: bytes) -> None:
+        self.path = path
+        self._salt = salt
+        self._raw_key: bytearray | None = bytearray(raw_key)
+        self._engine: Engine | None = sqlcipher_engine.make_engine(path, bytes(raw_key), salt)
+        self._sessions = sessionmaker(self._engine, expire_on_commit=False)
+        self._lock = threading.Lock()
+        self.cipher_settings: CipherSettings = sqlcipher_engine.read_cipher_settings(self._engine)
+
+    # -- opening -------------------------------------------------------------------------------------
+    @classmethod
+    def create(cls, data_dir: Path, passphrase: str, confirmation: str | None = None) -> Vault:
+        """Make a new vault; refuses to touch an existing file."""
+        check_new_passphrase(passphrase, passphrase if confirmation is None else confirmation)
+        path = vault_path(data_dir)
+        if path.exists():
+            raise VaultExists(f"A vault already exists at {path}; unlock it instead.")
+        salt = sqlcipher_engine.create_database_file(path, passphrase)
+        vault = cls(path, sqlcipher_engine.derive_raw_key(passphrase, salt), salt)
+        migrate.upgrade(vault.engine)
+        with vault.write_session() as session:
+            session.add(VaultInfo(key="vault_id", value=str(uuid.uuid4())))
+            session.add(VaultInfo(key="created", value=datetime.now(UTC).isoformat()))
+        vault.fix_permissions()
+        log.info("vault created")
+        return vault
+
+    @classmethod
+    def derive_key(cls, data_dir: Path, passphrase: str) -> bytes:
+        """Run the KDF (slow on purpose: call it off the GUI thread)."""
+        path = cls._existing(data_dir)
+        return sqlcipher_engine.derive_raw_key(passphrase, sqlcipher_engine.read_salt(path))
+
+    @classmethod
+    def unlock(cls, data_dir: Path, passphrase: str) -> Vault:
+        return cls.unlock_with_key(data_dir, cls.derive_key(data_dir, passphrase))
+
+    @classmethod
+    def unlock_with_key(cls, data_dir: Path, raw_key: bytes) -> Vault:
+        """Open with a derived key. The key is verified before anything is migrated or written."""
+        path = cls._existing(data_dir)
+        salt = sqlcipher_engine.read_salt(path)
+        sqlcipher_engine.connect_raw(path, raw_key, salt).close()  # raises WrongPassphrase untouched
+        vault = cls(path, raw_key, salt)
+        migrate.upgrade(vault.engine)
+        vault.fix_permissions()
+        log.info("vault unlocked")
+        return vault
+
+    @staticmethod
+    def _existing(data_dir: Path) -> Path:
+        path = vault_path(data_dir)
+        if not path.is_file():
+            raise VaultNotFound(f"No vault in {data_dir}. Create one first.")
+        return path
+
+    @staticmethod
+    def exists(data_dir: Path) -> bool:
+        return vault_path(data_dir).is_file()
+
+    # -- using ---------------------------------------------------------------------------------------
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            raise VaultLocked()
+        return self._engine
+
+    @property
+    def is_open(self) -> bool:
+        return self._engine is not None
+
+    @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        if self._engine is None:
+            raise VaultLocked()
+        with self._sessions() as session:
+            yield session
+
+    @contextmanager
+    def write_session(self) -> Iterator[Session]:
+        """A session whose transaction takes the write lock up front and commits on success."""
+        if self._engine is None:
+            raise VaultLocked()
+        with self._sessions() as session:
+            session.connection(execution_options={WRITE_OPTION: True})
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+    def info(self, key: str) -> str | None:
+        with self.read_session() as session:
+            return session.scalar(select(VaultInfo.value).where(VaultInfo.key == key))
+
+    def fix_permissions(self) -> None:
+        """0600 on the database and its WAL/SHM companions."""
+        for suffix in ("", "-wal", "-shm"):
+            companion = Path(str(self.path) + suffix)
+            if companion.exists():
+                os.chmod(companion, 0o600)
+
+    def change_passphrase(self, current: str, new: str, confirmation: str) -> None:
+        check_new_passphrase(new, confirmation)
+        if sqlcipher_engine.derive_raw_key(current, self._salt) != bytes(self._key()):
+            raise WrongPassphrase()
+        with self._lock:
+            self.engine.dispose()
+            new_key = sqlcipher_engine.rekey(self.path, bytes(self._key()), self._salt, new)
+            self._wipe_key()
+            self._raw_key = bytearray(new_key)
+            self._engine = sqlcipher_engine.make_engine(self.path, new_key, self._salt)
+            self._sessions = sessionmaker(self._engine, expire_on_commit=False)
+        log.info("vault passphrase changed")
+
+    def close(self) -> None:
+        """Drop the key from memory and close every pooled connection."""
+        with self._lock:
+            if self._engine is not None:
+                sqlcipher_engine.checkpoint(self._engine)
+                self._engine.dispose()
+                self._engine = None
+            self._wipe_key()
+        log.info("vault closed")
+
+    def _key(self) -> bytearray:
+        if self._raw_key is None:
+            raise VaultLocked()
+        return self._raw_key
+
+    def _wipe_key(self) -> None:
+        if self._raw_key is not None:
+            for index in range(len(self._raw_key)):
+                self._raw_key[index] = 0
+            self._raw_key = None
+
+    # -- OS keyring ----------------------------------------------------------------------------------
+    def remember_in_keyring(self) -> bool:
+        """Store the derived key in the OS keyring so the app can unlock without the passphrase."""
+        import keyring
+        from keyring.errors import KeyringError
+
+        try:
+            keyring.set_password(KEYRING_SERVICE, str(self.path), bytes(self._key()).hex())
+        except (KeyringError, RuntimeError):
+            log.warning("no usable OS keyring; the passphrase will be asked each time")
+            return False
+        return True
+
+
+def key_from_keyring(data_dir: Path) -> bytes | None:
+    import keyring
+    from keyring.errors import KeyringError
+
+    try:
+        stored = keyring.get_password(KEYRING_SERVICE, str(vault_path(data_dir)))
+    except (KeyringError, RuntimeError):
+        return None
+    return bytes.fromhex(stored) if stored else None
+
+
+def forget_keyring(data_dir: Path) -> None:
+    import keyring
+    from keyring.errors import KeyringError, PasswordDeleteError
+
+    try:
+        keyring.delete_password(KEYRING_SERVICE, str(vault_path(data_dir)))
+    except (PasswordDeleteError, KeyringError, RuntimeError):
+        pass
