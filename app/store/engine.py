@@ -204,3 +204,17 @@ def checkpoint_and_vacuum(engine: Engine) -> None:
 def checkpoint(engine: Engine) -> None:
     with engine.connect() as conn:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+# -- SQL functions whose spelling differs between SQLite and PostgreSQL ---------------------------------
+def contains_exact(column: Any, value: str) -> Any:
+    """Case-sensitive substring test (SQLite's LIKE folds ASCII case)."""
+    from sqlalchemy import func
+
+    return func.instr(column, value) > 0
+
+
+def ends_with_exact(column: Any, value: str) -> Any:
+    from sqlalchemy import func
+
+    return func.substr(column, -len(value)) == value

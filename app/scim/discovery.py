@@ -1,0 +1,101 @@
+"""/ServiceProviderConfig, /ResourceTypes and /Schemas: advertising exactly what this server does."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scim2_models import EnterpriseUser, Group, User
+
+from app.scim.errors import ScimError
+from app.scim.query import MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE
+from app.scim.schema import ENTERPRISE_SCHEMA, GROUP_SCHEMA, USER_SCHEMA
+
+MAX_BULK_OPERATIONS = 1000
+MAX_PAYLOAD_BYTES = 1_048_576
+MAX_FILTER_RESULTS = MAX_PAGE_SIZE
+CURSOR_TIMEOUT_SECONDS = 3600
+
+SPC_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
+RT_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:ResourceType"
+LIST_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+
+
+def service_provider_config(base_url: str) -> dict[str, Any]:
+    return {
+        "schemas": [SPC_SCHEMA],
+        "documentationUri": "https://custos.invalid/docs/operator-guide",
+        "patch": {"supported": True},
+        "bulk": {"supported": True, "maxOperations": MAX_BULK_OPERATIONS, "maxPayloadSize": MAX_PAYLOAD_BYTES},
+        "filter": {"supported": True, "maxResults": MAX_FILTER_RESULTS},
+        "changePassword": {"supported": False},
+        "sort": {"supported": True},
+        "etag": {"supported": True},
+        "pagination": {
+            "cursor": True,
+            "index": True,
+            "defaultPaginationMethod": "index",
+            "defaultPageSize": DEFAULT_PAGE_SIZE,
+            "maxPageSize": MAX_PAGE_SIZE,
+            "cursorTimeout": CURSOR_TIMEOUT_SECONDS,
+        },
+        "authenticationSchemes": [
+            {
+                "type": "oauthbearertoken",
+                "name": "Bearer token",
+                "description": "A per-client bearer token issued by the Custos operator (RFC 6750).",
+                "primary": True,
+            }
+        ],
+        "meta": {"resourceType": "ServiceProviderConfig", "location": f"{base_url}/ServiceProviderConfig"},
+    }
+
+
+def resource_types(base_url: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "schemas": [RT_SCHEMA],
+            "id": "User",
+            "name": "User",
+            "endpoint": "/Users",
+            "description": "User Account",
+            "schema": USER_SCHEMA,
+            "schemaExtensions": [{"schema": ENTERPRISE_SCHEMA, "required": False}],
+            "meta": {"resourceType": "ResourceType", "location": f"{base_url}/ResourceTypes/User"},
+        },
+        {
+            "schemas": [RT_SCHEMA],
+            "id": "Group",
+            "name": "Group",
+            "endpoint": "/Groups",
+            "description": "Group",
+            "schema": GROUP_SCHEMA,
+            "schemaExtensions": [],
+            "meta": {"resourceType": "ResourceType", "location": f"{base_url}/ResourceTypes/Group"},
+        },
+    ]
+
+
+def schemas(base_url: str) -> list[dict[str, Any]]:
+    documents = []
+    for model in (User, EnterpriseUser, Group):
+        schema = model.to_schema().model_dump()
+        schema["meta"] = {"resourceType": "Schema", "location": f"{base_url}/Schemas/{schema['id']}"}
+        documents.append(schema)
+    return documents
+
+
+def list_response(resources: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "schemas": [LIST_SCHEMA],
+        "totalResults": len(resources),
+        "itemsPerPage": len(resources),
+        "startIndex": 1,
+        "Resources": resources,
+    }
+
+
+def one(resources: list[dict[str, Any]], identifier: str, kind: str) -> dict[str, Any]:
+    for resource in resources:
+        if resource["id"].lower() == identifier.lower():
+            return resource
+    raise ScimError(404, f"{kind} not found")

@@ -1,0 +1,41 @@
+"""SCIM error responses (RFC 7644 §3.12). Details name attributes, never their values."""
+
+from __future__ import annotations
+
+from typing import Any
+
+ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
+
+
+class ScimError(Exception):
+    def __init__(self, status: int, detail: str, scim_type: str | None = None) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.scim_type = scim_type
+
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"schemas": [ERROR_SCHEMA], "status": str(self.status), "detail": self.detail}
+        if self.scim_type:
+            body["scimType"] = self.scim_type
+        return body
+
+
+def invalid_filter(detail: str) -> ScimError:
+    return ScimError(400, detail, "invalidFilter")
+
+
+def invalid_value(detail: str) -> ScimError:
+    return ScimError(400, detail, "invalidValue")
+
+
+def invalid_syntax(detail: str) -> ScimError:
+    return ScimError(400, detail, "invalidSyntax")
+
+
+def invalid_path(detail: str) -> ScimError:
+    return ScimError(400, detail, "invalidPath")
+
+
+def not_found(resource_type: str) -> ScimError:
+    return ScimError(404, f"{resource_type} not found")

@@ -1,0 +1,394 @@
+"""SCIM filters (RFC 7644 §3.4.2.2) translated to SQL over the mirror's indexes.
+
+scim2-models parses the filter; this visitor turns the tree into a SQLAlchemy boolean over
+``scim_resources``. Leaves never load resources into Python:
+
+* attributes held in columns (id, externalId, userName, displayName, active, meta.*) compare on the column;
+* other attributes become ``id IN (SELECT resource_id FROM attribute_values WHERE path = … AND value …)``,
+  which the (path, value_ci) index answers;
+* value paths such as ``emails[type eq "work" and value eq "x"]`` work on (resource_id, element) pairs,
+  combined with INTERSECT / UNION / EXCEPT so that every sub-condition holds on the same element;
+* group membership (``members``, ``groups``) reads the relational ``group_members`` table.
+
+Case-exactness comes from the schema: case-insensitive attributes compare on the lower-cased column.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from scim2_models import ScimFilter
+from scim2_models.path import (
+    AttrPath,
+    CompareOperator,
+    Comparison,
+    FilterNode,
+    FilterVisitor,
+    LogicalExpr,
+    LogicalOperator,
+    Not,
+    Present,
+    ValuePath,
+)
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    except_,
+    false,
+    func,
+    intersect,
+    literal,
+    not_,
+    or_,
+    select,
+    true,
+    union,
+)
+from sqlalchemy.orm import aliased
+
+from app.scim.errors import invalid_filter
+from app.scim.indexing import normalise_datetime
+from app.scim.schema import AttrDef, Resolved, ResourceSchema, schema_for
+from app.store.engine import contains_exact, ends_with_exact
+from app.store.models import AttributeValue as AV
+from app.store.models import GroupMember as GM
+from app.store.models import ScimResource as R
+
+_DIRECT = literal("direct")
+MAX_FILTER_LENGTH = 4096
+MAX_TERMS = 64
+_HIGH = "\U0010ffff"  # sorts after every character: upper bound of a prefix range
+Op = CompareOperator
+
+
+def parse(expression: str) -> FilterNode:
+    if len(expression) > MAX_FILTER_LENGTH:
+        raise invalid_filter(f"The filter is longer than {MAX_FILTER_LENGTH} characters.")
+    try:
+        node = ScimFilter(expression).ast
+    except Exception as exc:  # the parser raises several types; the message locates the syntax error
+        raise invalid_filter(f"The filter is not valid SCIM filter syntax: {_position_only(exc)}") from exc
+    if _count_terms(node) > MAX_TERMS:
+        raise invalid_filter(f"The filter has more than {MAX_TERMS} terms.")
+    return node
+
+
+def _position_only(exc: Exception) -> str:
+    # Parser messages can quote the input (which may hold personal data); keep only the first line's head.
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text.split("'")[0].split('"')[0].strip()[:120] or "syntax error"
+
+
+def _count_terms(node: FilterNode) -> int:
+    if isinstance(node, LogicalExpr):
+        return sum(_count_terms(term) for term in node.terms)
+    if isinstance(node, Not):
+        return _count_terms(node.expr)
+    if isinstance(node, ValuePath):
+        return 1 + _count_terms(node.val_filter)
+    return 1
+
+
+def compile_filter(resource_type: str, expression: str | FilterNode) -> ColumnElement[bool]:
+    """A WHERE clause over ScimResource for one resource type (the type itself is not included)."""
+    node = parse(expression) if isinstance(expression, str) else expression
+    return _ResourceFilter(schema_for(resource_type), strict=True).visit(node)
+
+
+def compile_filter_lenient(resource_type: str, node: FilterNode) -> ColumnElement[bool]:
+    """For queries across resource types: an attribute this type lacks evaluates to false (RFC 7644 §3.4.2.1)."""
+    return _ResourceFilter(schema_for(resource_type), strict=False).visit(node)
+
+
+# -- value coercion -------------------------------------------------------------------------------------
+def _typed_value(definition: AttrDef, op: Op, value: Any, name: str) -> Any:
+    kind = definition.type
+    if value is None:
+        raise invalid_filter(f"Comparing '{name}' with null is not supported; use 'pr' or 'not (… pr)'.")
+    if kind == "boolean":
+        if op not in (Op.eq, Op.ne) or not isinstance(value, bool):
+            raise invalid_filter(f"'{name}' is boolean: only eq/ne with true or false apply.")
+        return value
+    if kind in ("integer", "decimal"):
+        if op in (Op.co, Op.sw, Op.ew) or isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise invalid_filter(f"'{name}' is numeric: compare it with a number.")
+        return float(value)
+    if kind == "complex":
+        raise invalid_filter(f"'{name}' is complex: compare one of its sub-attributes.")
+    if kind == "binary" and op in (Op.gt, Op.ge, Op.lt, Op.le):
+        raise invalid_filter(f"'{name}' is binary: ordering comparisons do not apply.")
+    if not isinstance(value, str):
+        raise invalid_filter(f"'{name}' is a string: compare it with a quoted string.")
+    if kind == "dateTime" and op not in (Op.co, Op.sw, Op.ew):
+        try:
+            return normalise_datetime(value)
+        except ValueError as exc:
+            raise invalid_filter(f"'{name}' is a dateTime: use an RFC 3339 timestamp.") from exc
+    return value
+
+
+def _string_condition(raw: Any, folded: Any, case_exact: bool, op: Op, value: str) -> ColumnElement[bool]:
+    """Compare a string attribute.
+
+    ``folded`` is an indexed lower-cased copy of ``raw``, or None when there is none: then a case-exact
+    comparison uses ``raw`` alone and a case-insensitive one lower-cases ``raw`` in SQL.
+    """
+    if folded is None:
+        if case_exact:
+            return _exact_string(raw, op, value)
+        folded = func.lower(raw)
+    low = value.lower()
+    if op == Op.ne:
+        return not_(_string_condition(raw, folded, case_exact, Op.eq, value))
+    folded_match = _exact_string(folded, op, low, folded_column=True)
+    return and_(folded_match, _exact_string(raw, op, value)) if case_exact else folded_match
+
+
+def _exact_string(column: Any, op: Op, value: str, folded_column: bool = False) -> ColumnElement[bool]:
+    if op == Op.eq:
+        return column == value
+    if op == Op.ne:
+        return column != value
+    if op == Op.sw:
+        return and_(column >= value, column < value + _HIGH)
+    if op == Op.co:
+        return column.contains(value, autoescape=True) if folded_column else contains_exact(column, value)
+    if op == Op.ew:
+        return column.endswith(value, autoescape=True) if folded_column else ends_with_exact(column, value)
+    return {Op.gt: column > value, Op.ge: column >= value, Op.lt: column < value, Op.le: column <= value}[op]
+
+
+def _ordered(column: Any, op: Op, operand: Any) -> ColumnElement[bool]:
+    return {
+        Op.eq: column == operand,
+        Op.ne: column != operand,
+        Op.gt: column > operand,
+        Op.ge: column >= operand,
+        Op.lt: column < operand,
+        Op.le: column <= operand,
+    }[op]
+
+
+def _value_condition(definition: AttrDef, op: Op, value: Any, name: str) -> ColumnElement[bool]:
+    """A condition over AttributeValue columns for one leaf value (``ne`` is handled by the caller)."""
+    typed = _typed_value(definition, op, value, name)
+    if definition.type == "boolean":
+        return AV.value_bool == typed
+    if definition.type in ("integer", "decimal"):
+        return _ordered(AV.value_num, op, typed)
+    return _string_condition(AV.value_str, AV.value_ci, definition.case_exact, op, typed)
+
+
+# -- the visitor ----------------------------------------------------------------------------------------
+class _ResourceFilter(FilterVisitor[ColumnElement[bool]]):
+    def __init__(self, schema: ResourceSchema, strict: bool) -> None:
+        self.schema = schema
+        self.strict = strict
+
+    def _resolve(self, path: AttrPath, for_comparison: bool) -> Resolved | None:
+        resolved = self.schema.resolve(path.uri, path.attr, path.sub_attr)
+        if resolved is None:
+            if self.strict:
+                raise invalid_filter(f"'{path}' is not an attribute of {self.schema.name} held by this service.")
+            return None
+        if for_comparison and resolved.leaf.type == "complex" and resolved.leaf.multi_valued:
+            # RFC 7644 §3.4.2.2: comparing a multi-valued complex attribute compares its "value".
+            value_path = AttrPath(path.attr, "value", path.uri)
+            return self._resolve(value_path, for_comparison=False)
+        return resolved
+
+    # logical nodes
+    def visit_logical_expr(self, node: LogicalExpr) -> ColumnElement[bool]:
+        parts = [self.visit(term) for term in node.terms]
+        return and_(*parts) if node.op == LogicalOperator.and_ else or_(*parts)
+
+    def visit_not(self, node: Not) -> ColumnElement[bool]:
+        return not_(self.visit(node.expr))
+
+    # leaves
+    def visit_comparison(self, node: Comparison) -> ColumnElement[bool]:
+        resolved = self._resolve(node.attr_path, for_comparison=True)
+        if resolved is None:
+            return false()
+        name = str(node.attr_path)
+        column = self._column_condition(resolved, node.op, node.value, name)
+        if column is not None:
+            return column
+        if resolved.top.name.lower() in ("members", "groups"):
+            return self._membership(resolved.top.name.lower(), Comparison(AttrPath(resolved.leaf.name), node.op, node.value))
+        if node.op == Op.ne:
+            return not_(self._values_in(resolved, _value_condition(resolved.leaf, Op.eq, node.value, name)))
+        return self._values_in(resolved, _value_condition(resolved.leaf, node.op, node.value, name))
+
+    def visit_present(self, node: Present) -> ColumnElement[bool]:
+        resolved = self._resolve(node.attr_path, for_comparison=False)
+        if resolved is None:
+            return false()
+        top = resolved.top.name.lower()
+        if resolved.schema == "" or (resolved.schema == self.schema.core and top in _COLUMNS):
+            column = _column_for(self.schema, resolved)
+            if column is not None:
+                return column.is_not(None)
+            return true() if top in ("id", "meta") else false()
+        if top in ("members", "groups"):
+            gm_side = GM.group_id if top == "members" else GM.member_id
+            return R.id.in_(select(gm_side))
+        paths = _leaf_paths(resolved)
+        return R.id.in_(select(AV.resource_id).where(AV.path.in_(paths)))
+
+    def visit_value_path(self, node: ValuePath) -> ColumnElement[bool]:
+        resolved = self._resolve(node.attr_path, for_comparison=False)
+        if resolved is None:
+            return false()
+        if not resolved.top.multi_valued or resolved.top.type != "complex" or resolved.sub_name:
+            raise invalid_filter(f"'{node.attr_path}' is not a multi-valued complex attribute.")
+        top = resolved.top.name.lower()
+        if top in ("members", "groups"):
+            return self._membership(top, node.val_filter)
+        elements = _ElementFilter(resolved, str(node.attr_path)).visit(node.val_filter).subquery()
+        return R.id.in_(select(elements.c.resource_id))
+
+    # helpers
+    def _column_condition(self, resolved: Resolved, op: Op, value: Any, name: str) -> ColumnElement[bool] | None:
+        column = _column_for(self.schema, resolved)
+        if column is None:
+            return None
+        typed = _typed_value(resolved.leaf, op, value, name)
+        if resolved.leaf.type == "dateTime":
+            if op in (Op.co, Op.sw, Op.ew):
+                raise invalid_filter(f"'{name}' is a dateTime: use eq, ne, gt, ge, lt or le.")
+            moment = datetime.fromisoformat(typed.replace("Z", "+00:00"))
+            return _ordered(column, op, moment)
+        if resolved.leaf.type == "boolean":
+            condition = column == typed
+            return or_(column != typed, column.is_(None)) if op == Op.ne else condition
+        folded = _FOLDED.get(column.key)
+        folded_column = getattr(R, folded) if folded else None
+        condition = _string_condition(column, folded_column, resolved.leaf.case_exact, op, typed)
+        return or_(condition, column.is_(None)) if op == Op.ne else condition
+
+    def _values_in(self, resolved: Resolved, condition: ColumnElement[bool]) -> ColumnElement[bool]:
+        return R.id.in_(select(AV.resource_id).where(AV.path == resolved.index_path, condition))
+
+    def _membership(self, top: str, inner: FilterNode) -> ColumnElement[bool]:
+        other = aliased(R)
+        if top == "members":
+            rows = select(GM.group_id).join(other, other.id == GM.member_id)
+            columns = {"value": GM.member_id, "type": GM.member_type, "display": other.display_name_ci}
+        else:
+            rows = select(GM.member_id).join(other, other.id == GM.group_id)
+            columns = {"value": GM.group_id, "type": None, "display": other.display_name_ci}
+        condition = _MembershipFilter(columns, top).visit(inner)
+        return R.id.in_(rows.where(condition))
+
+
+_COLUMNS = frozenset({"id", "externalid", "username", "displayname", "active", "meta"})
+_FOLDED = {"user_name": "user_name_ci", "display_name": "display_name_ci"}
+
+
+def _column_for(schema: ResourceSchema, resolved: Resolved) -> Any | None:
+    top = resolved.top.name.lower()
+    if resolved.schema == "":
+        if top == "id":
+            return R.id
+        if top == "externalid":
+            return R.external_id
+        if top == "meta":
+            return {"created": R.created, "lastmodified": R.modified, "resourcetype": R.resource_type}.get(
+                resolved.sub_name or ""
+            )
+        return None
+    if resolved.schema != schema.core:
+        return None
+    return {"username": R.user_name, "displayname": R.display_name, "active": R.active}.get(top)
+
+
+def _leaf_paths(resolved: Resolved) -> list[str]:
+    if resolved.sub_name or resolved.top.type != "complex":
+        return [resolved.index_path]
+    base = resolved.index_path
+    return [base] + [f"{base}.{sub}" for sub in resolved.top.sub]
+
+
+class _ElementFilter(FilterVisitor[Select[Any]]):
+    """Inside ``attr[…]``: selects (resource_id, element) pairs of the elements that match."""
+
+    def __init__(self, parent: Resolved, name: str) -> None:
+        self.parent = parent
+        self.name = name
+        self.base = parent.index_path
+
+    def _all(self) -> Select[Any]:
+        return select(AV.resource_id, AV.element).where(AV.path == self.base)
+
+    def _sub(self, path: AttrPath) -> AttrDef:
+        definition = self.parent.top.sub.get(path.attr.lower())
+        if path.uri or path.sub_attr or definition is None:
+            raise invalid_filter(f"'{path}' is not a sub-attribute of '{self.name}'.")
+        return definition
+
+    def visit_comparison(self, node: Comparison) -> Select[Any]:
+        definition = self._sub(node.attr_path)
+        path = f"{self.base}.{definition.name.lower()}"
+        op = Op.eq if node.op == Op.ne else node.op
+        condition = _value_condition(definition, op, node.value, f"{self.name}.{definition.name}")
+        matching = select(AV.resource_id, AV.element).where(AV.path == path, condition)
+        return except_(self._all(), matching) if node.op == Op.ne else matching  # type: ignore[return-value]
+
+    def visit_present(self, node: Present) -> Select[Any]:
+        definition = self._sub(node.attr_path)
+        path = f"{self.base}.{definition.name.lower()}"
+        return select(AV.resource_id, AV.element).where(AV.path == path)
+
+    def visit_not(self, node: Not) -> Select[Any]:
+        return except_(self._all(), self.visit(node.expr))  # type: ignore[return-value]
+
+    def visit_logical_expr(self, node: LogicalExpr) -> Select[Any]:
+        parts = [self.visit(term) for term in node.terms]
+        combine = intersect if node.op == LogicalOperator.and_ else union
+        return combine(*parts)  # type: ignore[return-value]
+
+    def visit_value_path(self, node: ValuePath) -> Select[Any]:
+        raise invalid_filter("Value paths cannot be nested.")
+
+
+class _MembershipFilter(FilterVisitor[ColumnElement[bool]]):
+    """Inside ``members[…]`` / ``groups[…]``: a condition on one membership row."""
+
+    def __init__(self, columns: dict[str, Any], top: str) -> None:
+        self.columns = columns
+        self.top = top
+
+    def _column(self, path: AttrPath) -> Any:
+        key = path.attr.lower()
+        if path.uri or path.sub_attr or key not in self.columns:
+            raise invalid_filter(f"'{path}' cannot be filtered inside '{self.top}'.")
+        return self.columns[key]
+
+    def visit_comparison(self, node: Comparison) -> ColumnElement[bool]:
+        column = self._column(node.attr_path)
+        key = node.attr_path.attr.lower()
+        if not isinstance(node.value, str):
+            raise invalid_filter(f"'{self.top}.{key}' is a string: compare it with a quoted string.")
+        if column is None:  # groups.type: every membership Custos holds is direct
+            return _string_condition(_DIRECT, _DIRECT, False, node.op, node.value)
+        if key == "display":  # already a lower-cased column
+            return _string_condition(column, column, False, node.op, node.value)
+        return _string_condition(column, None, key == "value", node.op, node.value)
+
+    def visit_present(self, node: Present) -> ColumnElement[bool]:
+        column = self._column(node.attr_path)
+        return true() if column is None else column.is_not(None)
+
+    def visit_not(self, node: Not) -> ColumnElement[bool]:
+        return not_(self.visit(node.expr))
+
+    def visit_logical_expr(self, node: LogicalExpr) -> ColumnElement[bool]:
+        parts = [self.visit(term) for term in node.terms]
+        return and_(*parts) if node.op == LogicalOperator.and_ else or_(*parts)
+
+    def visit_value_path(self, node: ValuePath) -> ColumnElement[bool]:
+        raise invalid_filter("Value paths cannot be nested.")
+

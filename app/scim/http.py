@@ -1,0 +1,211 @@
+"""The SCIM HTTP surface as an ASGI application (served by uvicorn, see docs/decisions/0001).
+
+Handlers call the synchronous service directly on the event loop: SQLite allows one writer at a time
+anyway, and avoiding a thread hop per request is what keeps the server fast on two cores.
+Nothing here logs a query string or a body: both can carry personal data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+
+from app.core.errors import VaultLocked
+from app.core.events import EventBus, RequestServed
+from app.scim import discovery
+from app.scim.auth import Authenticator
+from app.scim.bulk import run_bulk
+from app.scim.errors import ScimError
+from app.scim.query import QueryParams, search
+from app.scim.service import Preconditions, ScimService
+
+log = logging.getLogger(__name__)
+
+SCIM_MEDIA_TYPE = "application/scim+json"
+ACCEPTED_MEDIA_TYPES = ("application/scim+json", "application/json")
+MAX_JSON_DEPTH = 32
+BODY_TIMEOUT_SECONDS = 30.0
+_RESOURCE_PATH = re.compile(r"^/(Users|Groups)(?:/([^/]+))?$")
+_TYPES = {"Users": "User", "Groups": "Group"}
+
+
+def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    content = b"" if body is None else json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    return Response(content, status_code=status, headers=headers, media_type=SCIM_MEDIA_TYPE if content else None)
+
+
+def _error(error: ScimError, headers: dict[str, str] | None = None) -> Response:
+    return _json(error.body(), error.status, headers)
+
+
+def _depth(value: Any) -> int:
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        deepest = max(deepest, level)
+        if isinstance(item, dict):
+            stack.extend((child, level + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, level + 1) for child in item)
+    return deepest
+
+
+class ScimApp:
+    def __init__(
+        self,
+        service: ScimService,
+        authenticator: Authenticator,
+        bus: EventBus,
+        base_path: str = "/scim/v2",
+    ) -> None:
+        self.service = service
+        self.authenticator = authenticator
+        self.bus = bus
+        self.base_path = base_path.rstrip("/")
+
+    async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+        if scope["type"] != "http":
+            return
+        started = time.perf_counter()
+        request = Request(scope, receive)
+        try:
+            response = await self._handle(request)
+        except ScimError as error:
+            response = _error(error)
+        except VaultLocked:
+            response = _error(ScimError(503, "The Custos vault is closed; try again later."), {"Retry-After": "60"})
+        except ClientDisconnect:
+            return
+        except Exception as exc:  # never a traceback in a response; log the frames but not the message
+            frames = "".join(traceback.format_tb(exc.__traceback__))
+            log.error("internal error %s while serving %s\n%s", type(exc).__name__, request.method, frames)
+            response = _error(ScimError(500, "Internal server error."))
+        await response(scope, receive, send)
+        self.bus.publish(RequestServed(request.method, response.status_code, (time.perf_counter() - started) * 1000))
+
+    async def _handle(self, request: Request) -> Response:
+        source = request.client.host if request.client else "unknown"
+        retry_after = self.authenticator.throttle.retry_after(source)
+        if retry_after is not None:
+            return _error(ScimError(429, "Too many failed authentications; slow down."), {"Retry-After": str(retry_after)})
+        client = self.authenticator.authenticate(request.headers.get("authorization"), source)
+        if client is None:
+            self.authenticator.throttle.record_failure(source)
+            log.warning("authentication failed from a client (%s %s)", request.method, source)
+            return _error(
+                ScimError(401, "A valid bearer token is required."),
+                {"WWW-Authenticate": 'Bearer realm="Custos SCIM", error="invalid_token"'},
+            )
+        path = request.url.path
+        if not path.startswith(self.base_path + "/") and path != self.base_path:
+            raise ScimError(404, "Unknown endpoint.")
+        return await self._route(request, path[len(self.base_path) :] or "/")
+
+    async def _route(self, request: Request, path: str) -> Response:
+        method = request.method
+        base = self.service.base_url
+        if path in ("/ServiceProviderConfig", "/ResourceTypes", "/Schemas") or path.startswith(
+            ("/ResourceTypes/", "/Schemas/")
+        ):
+            if method != "GET":
+                raise ScimError(405, "Discovery endpoints are read-only.")
+            return _json(self._discovery(path, base))
+        if path == "/Bulk":
+            self._require(method, "POST")
+            return _json(run_bulk(self.service, await self._body(request)))
+        if path == "/.search":
+            self._require(method, "POST")
+            params = QueryParams.from_search_body(await self._body(request))
+            return _json(search(self.service.vault, base, ("User", "Group"), params))
+        match = _RESOURCE_PATH.match(path)
+        if match is None:
+            raise ScimError(404, "Unknown endpoint.")
+        resource_type, resource_id = _TYPES[match.group(1)], match.group(2)
+        preconditions = Preconditions(request.headers.get("if-match"), request.headers.get("if-none-match"))
+        if resource_id == ".search":
+            self._require(method, "POST")
+            params = QueryParams.from_search_body(await self._body(request))
+            return _json(search(self.service.vault, base, (resource_type,), params))
+        if resource_id is None:
+            if method == "GET":
+                params = QueryParams.from_query_string(dict(request.query_params))
+                return _json(search(self.service.vault, base, (resource_type,), params))
+            self._require(method, "POST")
+            result = self.service.create(resource_type, await self._object_body(request))
+        elif method == "GET":
+            query = request.query_params
+            result = self.service.get(
+                resource_type, resource_id, query.get("attributes"), query.get("excludedAttributes"), preconditions
+            )
+        elif method == "PUT":
+            result = self.service.replace(resource_type, resource_id, await self._object_body(request), preconditions)
+        elif method == "PATCH":
+            result = self.service.patch(resource_type, resource_id, await self._object_body(request), preconditions)
+        elif method == "DELETE":
+            result = self.service.delete(resource_type, resource_id, preconditions)
+        else:
+            raise ScimError(405, f"{method} is not supported here.")
+        return _json(result.body, result.status, result.headers)
+
+    @staticmethod
+    def _require(method: str, expected: str) -> None:
+        if method != expected:
+            raise ScimError(405, f"Only {expected} is supported here.")
+
+    def _discovery(self, path: str, base: str) -> dict[str, Any]:
+        if path == "/ServiceProviderConfig":
+            return discovery.service_provider_config(base)
+        if path == "/ResourceTypes":
+            return discovery.list_response(discovery.resource_types(base))
+        if path == "/Schemas":
+            return discovery.list_response(discovery.schemas(base))
+        kind, _, identifier = path[1:].partition("/")
+        documents = discovery.resource_types(base) if kind == "ResourceTypes" else discovery.schemas(base)
+        return discovery.one(documents, identifier, kind[:-1])
+
+    async def _object_body(self, request: Request) -> dict[str, Any]:
+        body = await self._body(request)
+        if not isinstance(body, dict):
+            raise ScimError(400, "The request body must be a JSON object.", "invalidSyntax")
+        return body
+
+    async def _body(self, request: Request) -> Any:
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type and content_type not in ACCEPTED_MEDIA_TYPES:
+            raise ScimError(415, f"Send the body as {SCIM_MEDIA_TYPE}.", "invalidSyntax")
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > discovery.MAX_PAYLOAD_BYTES:
+            raise ScimError(413, f"The body exceeds {discovery.MAX_PAYLOAD_BYTES} bytes.", "tooMany")
+        try:
+            raw = await asyncio.wait_for(self._read_limited(request), BODY_TIMEOUT_SECONDS)
+        except TimeoutError as exc:
+            raise ScimError(408, "The request body was not received in time.") from exc
+        if not raw:
+            raise ScimError(400, "A JSON body is required.", "invalidSyntax")
+        try:
+            body = json.loads(raw)
+        except (ValueError, RecursionError) as exc:
+            raise ScimError(400, "The body is not valid JSON.", "invalidSyntax") from exc
+        if _depth(body) > MAX_JSON_DEPTH:
+            raise ScimError(400, f"The body nests deeper than {MAX_JSON_DEPTH} levels.", "invalidSyntax")
+        return body
+
+    @staticmethod
+    async def _read_limited(request: Request) -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > discovery.MAX_PAYLOAD_BYTES:
+                raise ScimError(413, f"The body exceeds {discovery.MAX_PAYLOAD_BYTES} bytes.", "tooMany")
+            chunks.append(chunk)
+        return b"".join(chunks)

@@ -1,0 +1,94 @@
+"""Flatten a SCIM document into ``attribute_values`` rows: one row per leaf value.
+
+Multi-valued complex attributes get a marker row per element (``path == "emails"``) plus one row per
+sub-attribute with the same ``element`` number, so value-path filters can require that sub-conditions
+hold on the same element. Attributes kept in columns of ``scim_resources`` (userName, displayName,
+externalId, active) and relational membership (members, groups) are not repeated here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from app.scim.schema import AttrDef, ResourceSchema
+
+COLUMN_ATTRIBUTES = frozenset({"id", "externalid", "username", "displayname", "active", "meta", "schemas"})
+RELATIONAL_ATTRIBUTES = frozenset({"members", "groups", "password"})
+
+Row = dict[str, Any]
+
+
+def normalise_datetime(value: str) -> str:
+    """ISO 8601 in UTC with a fixed shape, so that string order is time order."""
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def leaf_columns(definition: AttrDef, value: Any) -> dict[str, Any] | None:
+    """Typed columns for one leaf value; None when the value cannot be indexed (e.g. null)."""
+    if value is None:
+        return None
+    kind = definition.type
+    if kind == "boolean":
+        if isinstance(value, bool):
+            return {"value_bool": value}
+        return None
+    if kind in ("integer", "decimal"):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return {"value_num": float(value)}
+        return None
+    text = str(value)
+    if kind == "dateTime":
+        try:
+            text = normalise_datetime(text)
+        except ValueError:
+            pass
+    return {"value_str": text, "value_ci": text.lower()}
+
+
+def _rows_for(resource_id: str, path: str, element: int, definition: AttrDef, value: Any) -> Iterator[Row]:
+    columns = leaf_columns(definition, value)
+    if columns is not None:
+        yield {"resource_id": resource_id, "path": path, "element": element, **columns}
+
+
+def index_rows(resource_id: str, schema: ResourceSchema, document: dict[str, Any]) -> list[Row]:
+    rows: list[Row] = []
+    for urn in schema.all_schemas():
+        if urn == schema.core:
+            part, prefix = document, ""
+        else:
+            part, prefix = document.get(urn) or {}, urn.lower() + ":"
+        if not isinstance(part, dict):
+            continue
+        definitions = schema.attributes[urn]
+        for key, value in part.items():
+            lower = key.lower()
+            if urn == schema.core and (lower in COLUMN_ATTRIBUTES or lower in RELATIONAL_ATTRIBUTES):
+                continue
+            definition = definitions.get(lower)
+            if definition is None or value is None:
+                continue
+            rows.extend(_attribute_rows(resource_id, prefix + lower, definition, value))
+    return rows
+
+
+def _attribute_rows(resource_id: str, path: str, definition: AttrDef, value: Any) -> Iterator[Row]:
+    values = value if definition.multi_valued and isinstance(value, list) else [value]
+    for position, item in enumerate(values, start=1):
+        element = position if definition.multi_valued else 0
+        if definition.type != "complex":
+            yield from _rows_for(resource_id, path, element, definition, item)
+            continue
+        if not isinstance(item, dict):
+            continue
+        if definition.multi_valued:
+            yield {"resource_id": resource_id, "path": path, "element": element}  # element marker
+        for sub_key, sub_value in item.items():
+            sub_definition = definition.sub.get(sub_key.lower())
+            if sub_definition is not None:
+                yield from _rows_for(resource_id, f"{path}.{sub_key.lower()}", element, sub_definition, sub_value)

@@ -1,0 +1,217 @@
+"""List and search (RFC 7644 §3.4.2, §3.4.3): filtering, sorting and both kinds of pagination, in SQL.
+
+Index pagination uses OFFSET/LIMIT; cursor pagination (RFC 9865) uses keyset pagination on
+(sort key, id), so a walk over every resource costs the same per page whatever the position.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, func, literal, or_, select
+
+from app.scim import repository as repo
+from app.scim.errors import ScimError, invalid_value
+from app.scim.filter_sql import compile_filter, compile_filter_lenient, parse
+from app.scim.projection import parse_list, project
+from app.scim.schema import schema_for
+from app.store.models import AttributeValue, ScimResource
+from app.store.vault import Vault
+
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000
+LIST_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+SEARCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+
+
+@dataclass
+class QueryParams:
+    filter: str | None = None
+    sort_by: str | None = None
+    sort_order: str | None = None
+    start_index: int | None = None
+    count: int | None = None
+    cursor: str | None = None
+    attributes: str | list[str] | None = None
+    excluded: str | list[str] | None = None
+
+    @classmethod
+    def from_query_string(cls, params: dict[str, str]) -> QueryParams:
+        def integer(name: str) -> int | None:
+            raw = params.get(name)
+            if raw is None or raw == "":
+                return None
+            try:
+                return int(raw)
+            except ValueError as exc:
+                raise invalid_value(f"'{name}' must be an integer.") from exc
+
+        return cls(
+            filter=params.get("filter"),
+            sort_by=params.get("sortBy"),
+            sort_order=params.get("sortOrder"),
+            start_index=integer("startIndex"),
+            count=integer("count"),
+            cursor=params.get("cursor"),
+            attributes=params.get("attributes"),
+            excluded=params.get("excludedAttributes"),
+        )
+
+    @classmethod
+    def from_search_body(cls, body: Any) -> QueryParams:
+        if not isinstance(body, dict):
+            raise ScimError(400, "A search request is a JSON object.", "invalidSyntax")
+        lowered = {key.lower(): value for key, value in body.items()}
+        for name in ("startindex", "count"):
+            if lowered.get(name) is not None and (
+                isinstance(lowered[name], bool) or not isinstance(lowered[name], int)
+            ):
+                raise invalid_value(f"'{name}' must be an integer.")
+        return cls(
+            filter=lowered.get("filter"),
+            sort_by=lowered.get("sortby"),
+            sort_order=lowered.get("sortorder"),
+            start_index=lowered.get("startindex"),
+            count=lowered.get("count"),
+            cursor=lowered.get("cursor"),
+            attributes=lowered.get("attributes"),
+            excluded=lowered.get("excludedattributes"),
+        )
+
+
+def _sort_key(resource_type: str, sort_by: str | None) -> Any:
+    if not sort_by:
+        return None
+    from app.scim.filter_sql import _column_for
+
+    schema = schema_for(resource_type)
+    node = parse(f"{sort_by} pr")  # reuse the attribute-path grammar
+    path = node.attr_path  # type: ignore[attr-defined]
+    resolved = schema.resolve(path.uri, path.attr, path.sub_attr)
+    if resolved is None or resolved.leaf.type == "complex" and not resolved.leaf.multi_valued:
+        raise invalid_value(f"Cannot sort by '{sort_by}'.")
+    if resolved.leaf.type == "complex":
+        resolved = schema.resolve(path.uri, path.attr, "value") or resolved
+    column = _column_for(schema, resolved)
+    if column is not None:
+        folded = {"user_name": ScimResource.user_name_ci, "display_name": ScimResource.display_name_ci}
+        return folded.get(column.key, column)
+    value_column = AttributeValue.value_num if resolved.leaf.type in ("integer", "decimal") else AttributeValue.value_ci
+    return (
+        select(func.min(value_column))
+        .where(AttributeValue.resource_id == ScimResource.id, AttributeValue.path == resolved.index_path)
+        .scalar_subquery()
+    )
+
+
+def _cursor_token(values: list[Any], fingerprint: str) -> str:
+    raw = json.dumps({"k": values, "q": fingerprint}, separators=(",", ":"), default=str).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _read_cursor(token: str, fingerprint: str) -> list[Any]:
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        data = json.loads(raw)
+        values = data["k"]
+        if data["q"] != fingerprint or not isinstance(values, list) or len(values) != 2:
+            raise ValueError
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ScimError(400, "The cursor is not valid for this query.", "invalidCursor") from exc
+    return values
+
+
+def search(vault: Vault, base_url: str, resource_types: tuple[str, ...], params: QueryParams) -> dict[str, Any]:
+    if params.cursor is not None and params.start_index is not None:
+        raise invalid_value("Use either 'cursor' or 'startIndex', not both.")
+    descending = (params.sort_order or "ascending").lower() == "descending"
+    if params.sort_order and params.sort_order.lower() not in ("ascending", "descending"):
+        raise invalid_value("'sortOrder' is 'ascending' or 'descending'.")
+    count = DEFAULT_PAGE_SIZE if params.count is None else max(0, min(params.count, MAX_PAGE_SIZE))
+    include, exclude = parse_list(params.attributes), parse_list(params.excluded)
+
+    where = _where(resource_types, params.filter)
+    if len(resource_types) > 1 and params.sort_by:
+        raise invalid_value("Sorting is only supported within one resource type.")
+    sort = _sort_key(resource_types[0], params.sort_by) if len(resource_types) == 1 else None
+    sort_expr = func.coalesce(sort, "") if sort is not None else literal("")
+    order = [sort_expr.desc(), ScimResource.id.desc()] if descending else [sort_expr, ScimResource.id]
+
+    statement = select(ScimResource, sort_expr.label("sort_value")).where(where)
+    fingerprint = hashlib.sha256(
+        f"{resource_types}|{params.filter}|{params.sort_by}|{descending}".encode()
+    ).hexdigest()[:16]
+    start_index = max(1, params.start_index or 1)
+    with vault.read_session() as session:
+        total = session.scalar(select(func.count()).select_from(ScimResource).where(where)) or 0
+        if params.cursor is not None:
+            if params.cursor:
+                last_value, last_id = _read_cursor(params.cursor, fingerprint)
+                after = _after(sort_expr, last_value, last_id, descending)
+                statement = statement.where(after)
+            page = session.execute(statement.order_by(*order).limit(count + 1)).all() if count else []
+        else:
+            page = (
+                session.execute(statement.order_by(*order).offset(start_index - 1).limit(count)).all()
+                if count
+                else []
+            )
+        has_more = params.cursor is not None and len(page) > count
+        page = page[:count]
+        rows = [row for row, _ in page]
+        related: dict[str, dict[str, list[dict[str, Any]]]] = {}
+        for resource_type in resource_types:
+            ids = [row.id for row in rows if row.resource_type == resource_type]
+            if ids and _wants_related(resource_type, include, exclude):
+                related[resource_type] = repo.memberships(session, resource_type, ids, base_url)
+        resources = [
+            project(
+                repo.to_scim(row, base_url, related.get(row.resource_type, {}).get(row.id)),
+                schema_for(row.resource_type),
+                include,
+                exclude,
+            )
+            for row in rows
+        ]
+    body: dict[str, Any] = {
+        "schemas": [LIST_SCHEMA],
+        "totalResults": total,
+        "itemsPerPage": len(resources),
+        "Resources": resources,
+    }
+    if params.cursor is None:
+        body["startIndex"] = start_index
+    elif has_more and page:
+        body["nextCursor"] = _cursor_token([page[-1][1], rows[-1].id], fingerprint)
+    return body
+
+
+def _where(resource_types: tuple[str, ...], expression: str | None) -> ColumnElement[bool]:
+    if not expression:
+        return ScimResource.resource_type.in_(resource_types)
+    if len(resource_types) == 1:
+        return and_(ScimResource.resource_type == resource_types[0], compile_filter(resource_types[0], expression))
+    node = parse(expression)
+    return or_(
+        *(
+            and_(ScimResource.resource_type == resource_type, compile_filter_lenient(resource_type, node))
+            for resource_type in resource_types
+        )
+    )
+
+
+def _after(sort_expr: Any, last_value: Any, last_id: str, descending: bool) -> ColumnElement[bool]:
+    if descending:
+        return or_(sort_expr < last_value, and_(sort_expr == last_value, ScimResource.id < last_id))
+    return or_(sort_expr > last_value, and_(sort_expr == last_value, ScimResource.id > last_id))
+
+
+def _wants_related(resource_type: str, include: list[str], exclude: list[str]) -> bool:
+    name = "members" if resource_type == "Group" else "groups"
+    if include:
+        return any(item.lower().split(".")[0] == name for item in include)
+    return not any(item.lower() == name for item in exclude)

@@ -1,0 +1,163 @@
+"""The attribute catalogue of each resource type, built from scim2-models' RFC 7643 schemas.
+
+It answers the questions the filter translator, the indexer and the projection need: does this path exist,
+is it multi-valued, complex, case-exact, of which type, and how is it returned.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from scim2_models import EnterpriseUser, Group, User
+
+USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
+ENTERPRISE_SCHEMA = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
+
+UserModel = User[EnterpriseUser]  # type: ignore[valid-type]
+
+
+@dataclass(frozen=True)
+class AttrDef:
+    name: str
+    type: str  # string, boolean, decimal, integer, dateTime, reference, complex, binary
+    multi_valued: bool = False
+    case_exact: bool = False
+    mutability: str = "readWrite"
+    returned: str = "default"
+    uniqueness: str = "none"
+    sub: dict[str, AttrDef] = field(default_factory=dict)  # keys lower-cased
+
+    @classmethod
+    def from_schema(cls, raw: dict[str, Any]) -> AttrDef:
+        subs = {s["name"].lower(): cls.from_schema(s) for s in raw.get("subAttributes") or []}
+        return cls(
+            name=raw["name"],
+            type=raw["type"],
+            multi_valued=bool(raw.get("multiValued")),
+            case_exact=bool(raw.get("caseExact")),
+            mutability=raw.get("mutability") or "readWrite",
+            returned=raw.get("returned") or "default",
+            uniqueness=raw.get("uniqueness") or "none",
+            sub=subs,
+        )
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """An attribute path resolved against a resource type.
+
+    ``index_path`` is the key under which the indexer stores leaf values (lower-cased, extension attributes
+    prefixed with their lower-cased schema URN).
+    """
+
+    schema: str
+    top: AttrDef
+    leaf: AttrDef
+    sub_name: str | None
+
+    @property
+    def prefix(self) -> str:
+        return "" if self.schema in CORE_SCHEMAS else self.schema.lower() + ":"
+
+    @property
+    def index_path(self) -> str:
+        base = self.prefix + self.top.name.lower()
+        return f"{base}.{self.sub_name}" if self.sub_name else base
+
+
+# Common attributes (RFC 7643 §3.1) are not part of any schema document but may be filtered and sorted on.
+COMMON: dict[str, AttrDef] = {
+    "id": AttrDef("id", "string", case_exact=True, mutability="readOnly", returned="always", uniqueness="server"),
+    "externalid": AttrDef("externalId", "string", case_exact=True),
+    "meta": AttrDef(
+        "meta",
+        "complex",
+        mutability="readOnly",
+        sub={
+            "resourcetype": AttrDef("resourceType", "string", case_exact=True, mutability="readOnly"),
+            "created": AttrDef("created", "dateTime", mutability="readOnly"),
+            "lastmodified": AttrDef("lastModified", "dateTime", mutability="readOnly"),
+            "location": AttrDef("location", "reference", case_exact=True, mutability="readOnly"),
+            "version": AttrDef("version", "string", case_exact=True, mutability="readOnly"),
+        },
+    ),
+}
+CORE_SCHEMAS = frozenset({USER_SCHEMA, GROUP_SCHEMA, ""})
+
+
+@dataclass(frozen=True)
+class ResourceSchema:
+    name: str  # "User" / "Group"
+    endpoint: str
+    core: str
+    extensions: tuple[str, ...]
+    attributes: dict[str, dict[str, AttrDef]]  # schema URN -> lower name -> definition
+
+    def resolve(self, uri: str | None, attr: str, sub_attr: str | None) -> Resolved | None:
+        """Find an attribute; None when this resource type has no such attribute."""
+        attr_l = attr.lower()
+        schema = self._schema_for(uri, attr_l)
+        if schema is None:
+            return None
+        top = COMMON.get(attr_l) if schema == "" else self.attributes[schema].get(attr_l)
+        if top is None:
+            return None
+        if sub_attr is None:
+            return Resolved(schema, top, top, None)
+        leaf = top.sub.get(sub_attr.lower())
+        if leaf is None:
+            return None
+        return Resolved(schema, top, leaf, leaf.name.lower())
+
+    def _schema_for(self, uri: str | None, attr_l: str) -> str | None:
+        if uri:
+            for known in (self.core, *self.extensions):
+                if known.lower() == uri.lower():
+                    return known
+            return None
+        if attr_l in COMMON:
+            return ""
+        if attr_l in self.attributes[self.core]:
+            return self.core
+        # Tolerance: some clients omit the extension URN for unambiguous extension attributes.
+        matches = [ext for ext in self.extensions if attr_l in self.attributes[ext]]
+        return matches[0] if len(matches) == 1 else None
+
+    def all_schemas(self) -> tuple[str, ...]:
+        return (self.core, *self.extensions)
+
+
+def _attrs(model: Any) -> dict[str, AttrDef]:
+    raw = model.to_schema().model_dump()
+    return {a["name"].lower(): AttrDef.from_schema(a) for a in raw["attributes"]}
+
+
+@cache
+def resource_schemas() -> dict[str, ResourceSchema]:
+    return {
+        "User": ResourceSchema(
+            name="User",
+            endpoint="/Users",
+            core=USER_SCHEMA,
+            extensions=(ENTERPRISE_SCHEMA,),
+            attributes={USER_SCHEMA: _attrs(User), ENTERPRISE_SCHEMA: _attrs(EnterpriseUser)},
+        ),
+        "Group": ResourceSchema(
+            name="Group",
+            endpoint="/Groups",
+            core=GROUP_SCHEMA,
+            extensions=(),
+            attributes={GROUP_SCHEMA: _attrs(Group)},
+        ),
+    }
+
+
+def schema_for(resource_type: str) -> ResourceSchema:
+    return resource_schemas()[resource_type]
+
+
+def model_for(resource_type: str) -> Any:
+    return UserModel if resource_type == "User" else Group

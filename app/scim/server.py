@@ -1,0 +1,145 @@
+"""The embedded SCIM server: uvicorn on a plain background thread, usable by the app, `serve` and tests.
+
+Not a QThread, so the headless path never imports Qt. ``stop()`` asks uvicorn to exit from the calling
+thread and joins it; nothing is terminated forcibly.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import socket
+import ssl
+import threading
+import time
+
+import uvicorn
+
+from app.core.errors import ConfigError
+from app.core.events import EventBus
+from app.scim.auth import Authenticator
+from app.scim.http import ScimApp
+from app.scim.service import ScimService
+from app.scim.tls import TlsMaterial
+from app.store.tokens import TokenStore
+from app.store.vault import Vault
+
+log = logging.getLogger(__name__)
+
+BASE_PATH = "/scim/v2"
+START_TIMEOUT_SECONDS = 15.0
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class ScimServer:
+    def __init__(
+        self,
+        vault: Vault,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        tls: TlsMaterial | None,
+        bus: EventBus | None = None,
+        tokens: TokenStore | None = None,
+        public_host: str | None = None,
+    ) -> None:
+        if tls is None and not is_loopback(host):
+            raise ConfigError("Plain HTTP is only allowed on a loopback address; give a certificate or use TLS.")
+        self.vault = vault
+        self.host = host
+        self.tls = tls
+        self.bus = bus or EventBus()
+        self.tokens = tokens or TokenStore(vault)
+        self._requested_port = port
+        self._public_host = public_host
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._socket: socket.socket | None = None
+        self.port = 0
+        self.service: ScimService | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None and self._server.started and not self._server.should_exit
+
+    @property
+    def base_url(self) -> str:
+        scheme = "https" if self.tls else "http"
+        host = self._public_host or self.host
+        if ":" in host and not host.startswith("["):
+            host = f"[{host}]"
+        return f"{scheme}://{host}:{self.port}{BASE_PATH}"
+
+    @property
+    def fingerprint(self) -> str | None:
+        return self.tls.fingerprint if self.tls else None
+
+    def _bind(self) -> socket.socket:
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((self.host, self._requested_port))
+        except OSError as exc:
+            sock.close()
+            raise ConfigError(f"Cannot listen on {self.host}:{self._requested_port}: {exc.strerror}.") from exc
+        sock.listen(512)
+        sock.set_inheritable(True)
+        return sock
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._socket = self._bind()
+        self.port = self._socket.getsockname()[1]
+        self.service = ScimService(self.vault, self.base_url, self.bus)
+        app = ScimApp(self.service, Authenticator(self.tokens), self.bus, BASE_PATH)
+        config = uvicorn.Config(
+            app,
+            lifespan="off",
+            http="httptools",
+            loop="asyncio",
+            access_log=False,  # access logs would carry filters, i.e. personal data
+            log_config=None,
+            server_header=False,
+            date_header=True,
+            timeout_keep_alive=30,
+            limit_concurrency=256,
+            ssl_certfile=str(self.tls.cert_path) if self.tls else None,
+            ssl_keyfile=str(self.tls.key_path) if self.tls else None,
+        )
+        config.load()
+        if config.ssl is not None:
+            config.ssl.minimum_version = ssl.TLSVersion.TLSv1_2
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._socket]}, name="custos-scim-server", daemon=True
+        )
+        self._thread.start()
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise ConfigError("The SCIM server did not start.")
+            time.sleep(0.01)
+        log.info("SCIM server listening on port %s (%s)", self.port, "TLS" if self.tls else "plain HTTP")
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout)
+        if self._socket is not None:
+            self._socket.close()
+        self._server = None
+        self._thread = None
+        self._socket = None
+        log.info("SCIM server stopped")

@@ -1,0 +1,178 @@
+"""Shapes that identity providers send and the RFC does not, turned into what they mean.
+
+Each rule is listed, with the IdPs that need it, in docs/idp-tolerances.md. Rules only ever *add*
+interpretation; none of them turns an ambiguous request into a wider deletion than it names.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from scim2_models.path import Comparison, CompareOperator, ValuePath
+
+from app.scim.filter_sql import parse
+from app.scim.schema import ENTERPRISE_SCHEMA, schema_for
+
+_MANAGER_PATHS = {f"{ENTERPRISE_SCHEMA}:manager".lower(), "manager"}
+_BOOL_STRINGS = {"true": True, "false": False}
+
+
+def normalise_resource(resource_type: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Tolerances for POST/PUT bodies."""
+    body = _drop_null_refs(copy.deepcopy(body))
+    if resource_type == "User":
+        extension = body.get(ENTERPRISE_SCHEMA)
+        if isinstance(extension, dict) and "manager" in extension:
+            extension["manager"] = _manager_value(extension["manager"])
+            if extension["manager"] is None:
+                del extension["manager"]
+        if isinstance(body.get("active"), str) and body["active"].lower() in _BOOL_STRINGS:
+            body["active"] = _BOOL_STRINGS[body["active"].lower()]
+    return body
+
+
+def _drop_null_refs(value: Any) -> Any:
+    """``"$ref": null`` (Entra, OneLogin) means "no reference", not an invalid reference."""
+    if isinstance(value, dict):
+        return {k: _drop_null_refs(v) for k, v in value.items() if not (k == "$ref" and v is None)}
+    if isinstance(value, list):
+        return [_drop_null_refs(item) for item in value]
+    return value
+
+
+def _manager_value(value: Any) -> dict[str, Any] | None:
+    """A manager may arrive as a bare id string, or an object without ``$ref``."""
+    if value is None or value == "" or value == {}:
+        return None
+    if isinstance(value, str):
+        value = {"value": value}
+    if isinstance(value, dict):
+        if not value.get("value"):
+            return None
+        value = dict(value)
+        value.setdefault("$ref", f"../Users/{value['value']}")
+    return value
+
+
+def normalise_patch(resource_type: str, body: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
+    """Tolerances for PATCH bodies; ``current`` is the resource as stored (to decide add-vs-append)."""
+    body = _drop_null_refs(copy.deepcopy(body))
+    if "Operations" not in body and isinstance(body.get("operations"), list):
+        body["Operations"] = body.pop("operations")
+    operations = body.get("Operations")
+    if not isinstance(operations, list):
+        return body
+    rewritten: list[Any] = []
+    for operation in operations:
+        rewritten.extend(_normalise_operation(resource_type, operation, current))
+    body["Operations"] = rewritten
+    return body
+
+
+def _normalise_operation(resource_type: str, operation: Any, current: dict[str, Any]) -> list[Any]:
+    if not isinstance(operation, dict):
+        return [operation]
+    operation = {(k.lower() if k.lower() in ("op", "path", "value") else k): v for k, v in operation.items()}
+    op = str(operation.get("op", "")).lower()
+    operation["op"] = op
+    path = operation.get("path")
+    value = operation.get("value")
+
+    if resource_type == "User" and isinstance(path, str) and path.lower() in _MANAGER_PATHS:
+        manager = _manager_value(value)
+        if manager is None and op in ("replace", "add"):
+            return [{"op": "remove", "path": path}]  # Entra clears the manager with an empty value
+        operation["value"] = manager
+        return [operation]
+
+    if op == "remove" and isinstance(path, str) and isinstance(value, list) and "[" not in path:
+        # Entra/Okta: {"op":"remove","path":"members","value":[{"value":"id"}]} removes just those values.
+        selectors = [item.get("value") for item in value if isinstance(item, dict) and item.get("value")]
+        if selectors:
+            return [{"op": "remove", "path": f"{path}[value eq {_quote(v)}]"} for v in selectors]
+
+    if op in ("add", "replace") and isinstance(path, str) and "[" in path:
+        created = _create_missing_element(resource_type, path, value, current)
+        if created is not None:
+            return [created]
+
+    if op in ("add", "replace") and path is None and isinstance(value, dict):
+        operation["value"] = _path_less_value(resource_type, value)
+    elif op in ("add", "replace") and isinstance(value, str) and _is_boolean_path(resource_type, path):
+        if value.lower() in _BOOL_STRINGS:
+            operation["value"] = _BOOL_STRINGS[value.lower()]
+    return [operation]
+
+
+def _quote(value: Any) -> str:
+    import json
+
+    return json.dumps(str(value))
+
+
+def _is_boolean_path(resource_type: str, path: Any) -> bool:
+    if not isinstance(path, str) or "[" in path:
+        return False
+    uri, _, rest = path.rpartition(":") if path.lower().startswith("urn:") else ("", "", path)
+    attr, _, sub = rest.partition(".")
+    resolved = schema_for(resource_type).resolve(uri or None, attr, sub or None)
+    return resolved is not None and resolved.leaf.type == "boolean"
+
+
+def _path_less_value(resource_type: str, value: dict[str, Any]) -> dict[str, Any]:
+    """Path-less replace values: booleans as strings, manager as a string, ``id`` echoed back."""
+    cleaned: dict[str, Any] = {}
+    for key, item in value.items():
+        if key.lower() == "id":
+            continue  # Entra/OneLogin echo the id; it is readOnly and means nothing here
+        if isinstance(item, str) and item.lower() in _BOOL_STRINGS and _is_boolean_path(resource_type, key):
+            item = _BOOL_STRINGS[item.lower()]
+        if resource_type == "User" and key.lower() in _MANAGER_PATHS:
+            item = _manager_value(item)
+        if resource_type == "User" and key.lower() == ENTERPRISE_SCHEMA.lower() and isinstance(item, dict):
+            item = {
+                k: (_manager_value(v) if k.lower() == "manager" else v) for k, v in item.items()
+            }
+        cleaned[key] = item
+    return cleaned
+
+
+def _create_missing_element(resource_type: str, path: str, value: Any, current: dict[str, Any]) -> Any:
+    """``emails[type eq "work"].value`` with no such element: Entra means "set the work e-mail".
+
+    Only a single ``eq`` selector followed by a sub-attribute qualifies; the element is appended with
+    the selector's value, so nothing existing is replaced or dropped.
+    """
+    head, _, tail = path.partition("]")
+    if not tail.startswith(".") or "[" in tail:
+        return None
+    try:
+        node = parse(head.split("[", 1)[0] + "[" + head.split("[", 1)[1] + "]")
+    except Exception:
+        return None
+    if not isinstance(node, ValuePath) or not isinstance(node.val_filter, Comparison):
+        return None
+    selector = node.val_filter
+    if selector.op != CompareOperator.eq or selector.attr_path.uri or selector.attr_path.sub_attr:
+        return None
+    attribute = node.attr_path.attr
+    resolved = schema_for(resource_type).resolve(node.attr_path.uri, attribute, None)
+    if resolved is None or not resolved.top.multi_valued:
+        return None
+    key = selector.attr_path.attr
+    existing = _find_attribute(current, resolved.top.name, node.attr_path.uri) or []
+    for element in existing:
+        if isinstance(element, dict) and str(element.get(key, "")).lower() == str(selector.value).lower():
+            return None  # the element exists: the library applies the operation as written
+    sub = tail[1:]
+    target = f"{node.attr_path.uri}:{attribute}" if node.attr_path.uri else attribute
+    return {"op": "add", "path": target, "value": [{key: selector.value, sub: value}]}
+
+
+def _find_attribute(document: dict[str, Any], name: str, uri: str | None) -> Any:
+    container = document.get(uri, {}) if uri else document
+    for key, value in container.items():
+        if key.lower() == name.lower():
+            return value
+    return None

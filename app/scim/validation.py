@@ -1,0 +1,65 @@
+"""scim2-models validation, with its errors turned into SCIM errors that never echo input values."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+from scim2_models import Context, PatchOp, SCIMException
+
+from app.scim.errors import ScimError
+from app.scim.schema import model_for
+
+_STORED_EXCLUDE = ("id", "meta", "password", "groups", "members")
+
+
+def scim_error_from(exc: Exception) -> ScimError:
+    if isinstance(exc, SCIMException):
+        return ScimError(exc.status, _safe(exc.detail, None), exc.scim_type or None)
+    if isinstance(exc, ValidationError):
+        first = exc.errors(include_url=False)[0]
+        kind = str(first.get("type", ""))
+        scim_type = kind[len("scim_") :] if kind.startswith("scim_") else "invalidValue"
+        location = ".".join(str(part) for part in first.get("loc", ()) if not isinstance(part, int))
+        message = _safe(str(first.get("msg", "invalid value")), first.get("input"))
+        where = f"'{location}': " if location else ""
+        status = 400
+        return ScimError(status, f"{where}{message}", scim_type)
+    return ScimError(400, "The request could not be understood.", "invalidSyntax")
+
+
+def _safe(message: str, untrusted_input: Any) -> str:
+    """Drop a message that would echo the submitted value (it may be personal data)."""
+    if untrusted_input is not None and not isinstance(untrusted_input, (dict, list)):
+        text = str(untrusted_input)
+        if text and text in message:
+            return "the value is not valid for this attribute"
+    return message.splitlines()[0][:300]
+
+
+def validate_resource(resource_type: str, body: dict[str, Any], context: Context) -> Any:
+    try:
+        return model_for(resource_type).model_validate(body, scim_ctx=context)
+    except (ValidationError, SCIMException) as exc:
+        raise scim_error_from(exc) from exc
+
+
+def stored_document(model: Any) -> dict[str, Any]:
+    """What the mirror keeps: the resource without server-computed parts and without the password."""
+    document: dict[str, Any] = model.model_dump()
+    for key in _STORED_EXCLUDE:
+        document.pop(key, None)
+    return document
+
+
+def apply_patch(resource_type: str, current: dict[str, Any], body: dict[str, Any]) -> tuple[Any, bool]:
+    model_type = model_for(resource_type)
+    try:
+        resource = model_type.model_validate(current)
+        patch = PatchOp[model_type].model_validate(body, scim_ctx=Context.RESOURCE_PATCH_REQUEST)
+        changed = patch.patch(resource)
+        # Re-validate so that a patch cannot leave the resource in a shape a POST would refuse.
+        resource = model_type.model_validate(resource.model_dump(), scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST)
+    except (ValidationError, SCIMException) as exc:
+        raise scim_error_from(exc) from exc
+    return resource, bool(changed)

@@ -1,0 +1,150 @@
+"""Bearer tokens for SCIM clients: 256-bit random, shown once, stored as SHA-256 only.
+
+A SHA-256 (not a slow password hash) is right here: the token carries 256 bits of entropy, so there is
+nothing to brute-force, and verification must stay cheap on every request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from app.core.errors import ConfigError
+from app.store.models import ApiToken
+from app.store.vault import Vault
+
+TOKEN_PREFIX = "cst_"  # lets secret scanners recognise a leaked Custos token
+TOKEN_BYTES = 32
+MAX_NAME_LENGTH = 128
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """What may be shown about a token: never the secret, never its hash."""
+
+    name: str
+    hint: str
+    created: datetime
+    expires: datetime | None
+    last_used: datetime | None
+    last_used_from: str | None
+    revoked: datetime | None
+
+    @property
+    def status(self) -> str:
+        if self.revoked:
+            return "revoked"
+        if self.expires and _aware(self.expires) <= datetime.now(UTC):
+            return "expired"
+        return "active"
+
+
+@dataclass(frozen=True)
+class VerifiedClient:
+    token_id: int
+    name: str
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def hash_token(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def _to_info(row: ApiToken) -> TokenInfo:
+    return TokenInfo(
+        name=row.name,
+        hint=row.hint,
+        created=_aware(row.created),
+        expires=_aware(row.expires) if row.expires else None,
+        last_used=_aware(row.last_used) if row.last_used else None,
+        last_used_from=row.last_used_from,
+        revoked=_aware(row.revoked) if row.revoked else None,
+    )
+
+
+class TokenStore:
+    def __init__(self, vault: Vault) -> None:
+        self._vault = vault
+        # token hash -> (id, name, expires, revoked); a cache keeps verification off the disk on the hot path
+        self._cache: dict[str, tuple[int, str, datetime | None]] | None = None
+
+    def create(self, name: str, expires_in_days: int | None = None) -> tuple[TokenInfo, str]:
+        """Make a token; the secret is returned here and never again."""
+        name = name.strip()
+        if not name or len(name) > MAX_NAME_LENGTH or not name.isprintable():
+            raise ConfigError("A token name is 1 to 128 printable characters.")
+        if expires_in_days is not None and expires_in_days <= 0:
+            raise ConfigError("A token's lifetime must be a positive number of days.")
+        secret = TOKEN_PREFIX + secrets.token_urlsafe(TOKEN_BYTES)
+        now = datetime.now(UTC)
+        row = ApiToken(
+            name=name,
+            token_hash=hash_token(secret),
+            hint=secret[: len(TOKEN_PREFIX) + 4],
+            created=now,
+            expires=now + timedelta(days=expires_in_days) if expires_in_days else None,
+        )
+        with self._vault.write_session() as session:
+            if session.scalar(select(ApiToken.id).where(ApiToken.name == name)) is not None:
+                raise ConfigError(f"A token named {name!r} already exists; revoke it or choose another name.")
+            session.add(row)
+            session.flush()
+            info = _to_info(row)
+        self._cache = None
+        return info, secret
+
+    def list(self) -> list[TokenInfo]:
+        with self._vault.read_session() as session:
+            rows = session.scalars(select(ApiToken).order_by(ApiToken.created, ApiToken.id)).all()
+            return [_to_info(row) for row in rows]
+
+    def revoke(self, name: str) -> TokenInfo:
+        with self._vault.write_session() as session:
+            row = session.scalar(select(ApiToken).where(ApiToken.name == name))
+            if row is None:
+                raise ConfigError(f"No token named {name!r}.")
+            if row.revoked is None:
+                row.revoked = datetime.now(UTC)
+            info = _to_info(row)
+        self._cache = None
+        return info
+
+    def _active_tokens(self) -> dict[str, tuple[int, str, datetime | None]]:
+        if self._cache is None:
+            with self._vault.read_session() as session:
+                rows = session.execute(
+                    select(ApiToken.token_hash, ApiToken.id, ApiToken.name, ApiToken.expires).where(
+                        ApiToken.revoked.is_(None)
+                    )
+                ).all()
+            self._cache = {h: (i, n, _aware(e) if e else None) for h, i, n, e in rows}
+        return self._cache
+
+    def verify(self, presented: str) -> VerifiedClient | None:
+        """Constant-time comparison against every active token's hash."""
+        presented_hash = hash_token(presented)
+        match: tuple[int, str, datetime | None] | None = None
+        for stored_hash, details in self._active_tokens().items():
+            if hmac.compare_digest(stored_hash, presented_hash):
+                match = details
+        if match is None:
+            return None
+        token_id, name, expires = match
+        if expires is not None and expires <= datetime.now(UTC):
+            return None
+        return VerifiedClient(token_id=token_id, name=name)
+
+    def record_use(self, token_id: int, source: str) -> None:
+        with self._vault.write_session() as session:
+            row = session.get(ApiToken, token_id)
+            if row is not None:
+                row.last_used = datetime.now(UTC)
+                row.last_used_from = source[:64]
