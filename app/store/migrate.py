@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from alembic import command
@@ -31,6 +32,11 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Migrate to ``revision``; a no-op (and cheap) when the vault is already there."""
+    target = head_revision() if revision == "head" else revision
+    if current_revision(engine) == target:
+        return
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     config = _config()
     with engine.begin() as conn:
         config.attributes["connection"] = conn

@@ -1,0 +1,98 @@
+"""Command line: `serve`, `token`; no sub-command opens the desktop app.
+
+The names, flags and printed formats are a contract for operators' scripts: extend, never rename.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from app import __version__
+from app.core.errors import CustosError
+from app.core.paths import data_dir
+
+
+def _add_data_dir(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", help="folder holding the vault (default: user data folder or $CUSTOS_DATA_DIR)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="custos", description="GDPR-compliant SCIM provisioning.")
+    parser.add_argument("--version", action="version", version=f"Custos {__version__}")
+    _add_data_dir(parser)
+    commands = parser.add_subparsers(dest="command")
+
+    serve = commands.add_parser("serve", help="run the SCIM server headless")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8443, help="0 picks a free port")
+    serve.add_argument("--tls-cert", help="PEM certificate (default: a self-signed one in the data folder)")
+    serve.add_argument("--tls-key", help="PEM private key matching --tls-cert")
+    serve.add_argument("--no-tls", action="store_true", help="plain HTTP; only allowed on a loopback address")
+    _add_data_dir(serve)
+
+    token = commands.add_parser("token", help="manage SCIM client tokens")
+    token_commands = token.add_subparsers(dest="token_command", required=True)
+    create = token_commands.add_parser("create", help="create a token and print it once")
+    create.add_argument("--name", required=True)
+    create.add_argument("--expires-days", type=int, default=None)
+    _add_data_dir(create)
+    listing = token_commands.add_parser("list", help="list tokens (never their secrets)")
+    _add_data_dir(listing)
+    revoke = token_commands.add_parser("revoke", help="revoke a token by name")
+    revoke.add_argument("name")
+    _add_data_dir(revoke)
+    return parser
+
+
+def _open_vault(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from app.headless import open_or_create_vault
+
+    return open_or_create_vault(data_dir(args.data_dir))
+
+
+def _token(args: argparse.Namespace) -> int:
+    from app.store.tokens import TokenStore
+
+    vault = _open_vault(args)
+    try:
+        store = TokenStore(vault)
+        if args.token_command == "create":
+            info, secret = store.create(args.name, args.expires_days)
+            print(f"Token for {info.name} (shown once, store it in the IdP now):")
+            print(secret)
+        elif args.token_command == "list":
+            print(f"{'NAME':<24} {'STATUS':<8} {'CREATED':<20} {'LAST USED':<20} HINT")
+            for item in store.list():
+                last = item.last_used.strftime("%Y-%m-%d %H:%M") if item.last_used else "never"
+                created = item.created.strftime("%Y-%m-%d %H:%M")
+                print(f"{item.name:<24} {item.status:<8} {created:<20} {last:<20} {item.hint}…")
+        else:
+            info = store.revoke(args.name)
+            print(f"Revoked token {info.name}.")
+    finally:
+        vault.close()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    try:
+        if args.command == "serve":
+            from app.headless import serve
+
+            return serve(data_dir(args.data_dir), args.host, args.port, args.tls_cert, args.tls_key, args.no_tls)
+        if args.command == "token":
+            return _token(args)
+        from app.ui.run import main as run_gui
+
+        return run_gui(sys.argv[:1], data_dir=data_dir(args.data_dir))
+    except CustosError as error:
+        print(f"custos: {error.user_message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

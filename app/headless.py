@@ -1,0 +1,64 @@
+"""Headless mode: unlock the vault and serve SCIM until SIGINT/SIGTERM. Never imports Qt."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from app.core.errors import ConfigError
+from app.core.events import EventBus
+from app.core.passphrase import read_passphrase
+from app.store.vault import Vault
+
+if TYPE_CHECKING:
+    from app.scim.tls import TlsMaterial
+
+log = logging.getLogger(__name__)
+
+
+def open_or_create_vault(data_dir: Path) -> Vault:
+    """Unlock the vault; on first run create it (a TTY asks for the passphrase twice)."""
+    if Vault.exists(data_dir):
+        return Vault.unlock(data_dir, read_passphrase())
+    passphrase = read_passphrase(confirm=True)
+    return Vault.create(data_dir, passphrase)
+
+
+def resolve_tls(data_dir: Path, cert: str | None, key: str | None, no_tls: bool) -> TlsMaterial | None:
+    from app.scim.tls import ensure_self_signed, operator_material
+
+    if no_tls:
+        if cert or key:
+            raise ConfigError("--no-tls cannot be combined with --tls-cert/--tls-key.")
+        return None
+    if bool(cert) != bool(key):
+        raise ConfigError("Give both --tls-cert and --tls-key, or neither.")
+    if cert and key:
+        return operator_material(cert, key)
+    return ensure_self_signed(data_dir)
+
+
+def serve(data_dir: Path, host: str, port: int, cert: str | None, key: str | None, no_tls: bool) -> int:
+    from app.scim.server import ScimServer
+
+    tls = resolve_tls(data_dir, cert, key, no_tls)
+    vault = open_or_create_vault(data_dir)
+    server = ScimServer(vault, host=host, port=port, tls=tls, bus=EventBus())
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        server.start()
+        fingerprint = server.fingerprint or "none: plain HTTP"
+        print(f"SCIM endpoint: {server.base_url} (TLS SHA-256 {fingerprint})", flush=True)
+        while not stop.wait(0.5):
+            pass
+    finally:
+        server.stop()
+        vault.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    print("Stopped.", flush=True)
+    return 0
