@@ -35,6 +35,12 @@ def _resolve_refs(value: Any, created: dict[str, str]) -> Any:
     return value
 
 
+def _resolve_path(path: str, created: dict[str, str]) -> str:
+    """``/Users/bulkId:u1`` names the resource created by the operation with bulkId u1."""
+    head, _, last = path.rpartition("/")
+    return f"{head}/{_resolve_refs(last, created)}" if last.startswith("bulkId:") else path
+
+
 def run_bulk(service: ScimService, body: Any) -> dict[str, Any]:
     if not isinstance(body, dict) or not isinstance(body.get("Operations"), list):
         raise ScimError(400, "A bulk request is a JSON object with an 'Operations' list.", "invalidSyntax")
@@ -86,7 +92,7 @@ def _run_one(service: ScimService, operation: Any, created: dict[str, str]) -> d
             raise ScimError(400, "Each bulk operation is a JSON object.", "invalidSyntax")
         method = str(operation.get("method", "")).upper()
         bulk_id = operation.get("bulkId")
-        match = _PATH.match(str(_resolve_refs(operation.get("path", ""), created)))
+        match = _PATH.match(_resolve_path(str(operation.get("path", "")), created))
         if match is None:
             raise ScimError(400, "A bulk operation's path is /Users, /Groups or one of their resources.", "invalidPath")
         resource_type, resource_id = _TYPES[match.group(1)], match.group(2)

@@ -25,6 +25,7 @@ KDF_ITERATIONS = 256_000  # SQLCipher 4 default; the floor the issue sets
 SALT_BYTES = 16
 KEY_BYTES = 32
 MIN_CIPHER_MAJOR = 4
+APPLICATION_ID = 0x43535431  # "CST1", inside the encrypted header
 WRITE_OPTION = "custos_write"  # execution option that makes a transaction BEGIN IMMEDIATE
 
 DatabaseError = sqlcipher.DatabaseError
@@ -114,7 +115,7 @@ def create_database_file(path: Path, passphrase: str) -> bytes:
         connection.execute(_passphrase_pragma(passphrase))
         connection.execute(f"PRAGMA kdf_iter = {KDF_ITERATIONS}")
         connection.execute("PRAGMA journal_mode = WAL")
-        connection.execute("CREATE TABLE IF NOT EXISTS vault_marker (id INTEGER PRIMARY KEY)")
+        connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")  # first write: fixes the salt
     finally:
         connection.close()
     return read_salt(path)

@@ -1,0 +1,96 @@
+"""Shared fixtures: real SQLCipher vaults in temporary folders, and the real server over HTTPS."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.pop("CUSTOS_DATA_DIR", None)
+
+from app.core.events import EventBus  # noqa: E402
+from app.scim.server import ScimServer  # noqa: E402
+from app.scim.service import ScimService  # noqa: E402
+from app.scim.tls import ensure_self_signed  # noqa: E402
+from app.store.tokens import TokenStore  # noqa: E402
+from app.store.vault import Vault  # noqa: E402
+
+PASSPHRASE = "test passphrase 1"
+USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
+GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
+PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture
+def vault(data_dir: Path) -> Iterator[Vault]:
+    opened = Vault.create(data_dir, PASSPHRASE, PASSPHRASE)
+    yield opened
+    if opened.is_open:
+        opened.close()
+
+
+@pytest.fixture(scope="module")
+def module_vault(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Vault]:
+    folder = tmp_path_factory.mktemp("vault")
+    opened = Vault.create(folder, PASSPHRASE, PASSPHRASE)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def service(module_vault: Vault) -> ScimService:
+    return ScimService(module_vault, "https://scim.test/scim/v2", EventBus())
+
+
+class LiveServer:
+    def __init__(self, server: ScimServer, token: str, cert: Path, data_dir: Path) -> None:
+        self.server = server
+        self.token = token
+        self.cert = cert
+        self.data_dir = data_dir
+
+    def client(self, token: str | None = None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {token or self.token}"} if token != "" else {}
+        return httpx.Client(base_url=self.server.base_url, verify=str(self.cert), headers=headers, timeout=30)
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The real server on loopback over HTTPS, on a real SQLCipher file."""
+    folder = tmp_path_factory.mktemp("live")
+    opened = Vault.create(folder, PASSPHRASE, PASSPHRASE)
+    _, token = TokenStore(opened).create("test-idp")
+    tls = ensure_self_signed(folder)
+    server = ScimServer(opened, tls=tls, bus=EventBus())
+    server.start()
+    yield LiveServer(server, token, tls.cert_path, folder)
+    server.stop()
+    opened.close()
+
+
+@pytest.fixture
+def client(live: LiveServer) -> Iterator[httpx.Client]:
+    with live.client() as http:
+        yield http
+
+
+def new_user(user_name: str, **extra: object) -> dict[str, object]:
+    body: dict[str, object] = {"schemas": [USER_SCHEMA], "userName": user_name}
+    body.update(extra)
+    return body
+
+
+def patch_body(*operations: dict[str, object]) -> dict[str, object]:
+    return {"schemas": [PATCH_SCHEMA], "Operations": list(operations)}

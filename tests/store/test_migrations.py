@@ -1,0 +1,49 @@
+"""Alembic: a vault made by an earlier schema is upgraded with its data intact; head matches the models."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect, text
+
+from app.store import engine as sqlcipher_engine
+from app.store import migrate
+from app.store.models import Base
+from app.store.vault import Vault, vault_path
+from tests.conftest import PASSPHRASE
+
+
+def _make_old_vault(data_dir: Path) -> None:
+    """A vault as version 0001 of Custos left it, with a token in it."""
+    path = vault_path(data_dir)
+    salt = sqlcipher_engine.create_database_file(path, PASSPHRASE)
+    engine = sqlcipher_engine.make_engine(path, sqlcipher_engine.derive_raw_key(PASSPHRASE, salt), salt)
+    migrate.upgrade(engine, "0001")
+    with engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO api_tokens (name, token_hash, hint, created) VALUES (:n, :h, :i, :c)"),
+            {"n": "legacy", "h": "0" * 64, "i": "cst_abcd", "c": datetime.now(UTC)},
+        )
+    engine.dispose()
+
+
+def test_upgrade_from_0001_keeps_data(data_dir: Path) -> None:
+    _make_old_vault(data_dir)
+    vault = Vault.unlock(data_dir, PASSPHRASE)
+    try:
+        assert migrate.current_revision(vault.engine) == migrate.head_revision()
+        columns = {c["name"] for c in inspect(vault.engine).get_columns("api_tokens")}
+        assert "last_used_from" in columns
+        with vault.engine.connect() as conn:
+            assert conn.execute(text("SELECT name FROM api_tokens")).scalar() == "legacy"
+    finally:
+        vault.close()
+
+
+def test_head_matches_models(vault: Vault) -> None:
+    with vault.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []

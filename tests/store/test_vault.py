@@ -1,0 +1,115 @@
+"""The encrypted store: SQLCipher settings, passphrase handling, permissions, no plaintext on disk."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+import sqlcipher3.dbapi2 as sqlcipher
+from sqlalchemy import select
+
+from app.core.errors import VaultError, VaultExists, VaultNotFound, WrongPassphrase
+from app.store.models import ApiToken, ScimResource
+from app.store.tokens import TokenStore
+from app.store.vault import Vault, vault_path
+from tests.conftest import PASSPHRASE
+
+
+def test_cipher_settings_meet_the_floor(vault: Vault) -> None:
+    settings = vault.cipher_settings
+    assert settings.cipher_version.startswith("4.")
+    assert settings.kdf_iterations >= 256_000
+    assert settings.kdf_algorithm == "PBKDF2_HMAC_SHA512"
+    assert settings.hmac_enabled
+    assert settings.secure_delete
+    assert settings.journal_mode == "wal"
+    assert settings.temp_store == "MEMORY"
+
+
+def test_file_and_folder_permissions(vault: Vault, data_dir: Path) -> None:
+    with vault.write_session() as session:
+        session.add(ScimResource(id="x", resource_type="User", document="{}", version=1,
+                                 created=__import__("datetime").datetime.now(), modified=__import__("datetime").datetime.now()))
+    vault.fix_permissions()
+    for suffix in ("", "-wal", "-shm"):
+        path = Path(str(vault.path) + suffix)
+        if path.exists():
+            assert stat.S_IMODE(os.stat(path).st_mode) == 0o600, suffix
+
+
+def test_wrong_passphrase_is_clear_and_changes_nothing(vault: Vault, data_dir: Path) -> None:
+    vault.close()
+    before = vault_path(data_dir).read_bytes()
+    mtime = os.stat(vault_path(data_dir)).st_mtime_ns
+    with pytest.raises(WrongPassphrase) as raised:
+        Vault.unlock(data_dir, "not the passphrase")
+    assert "passphrase" in raised.value.user_message
+    assert vault_path(data_dir).read_bytes() == before
+    assert os.stat(vault_path(data_dir)).st_mtime_ns == mtime
+
+
+def test_unlock_missing_vault_creates_nothing(data_dir: Path) -> None:
+    with pytest.raises(VaultNotFound):
+        Vault.unlock(data_dir, PASSPHRASE)
+    assert list(data_dir.iterdir()) == []
+
+
+def test_create_refuses_existing_and_checks_confirmation(vault: Vault, data_dir: Path, tmp_path: Path) -> None:
+    with pytest.raises(VaultExists):
+        Vault.create(data_dir, PASSPHRASE, PASSPHRASE)
+    other = tmp_path / "other"
+    other.mkdir()
+    with pytest.raises(VaultError, match="differ"):
+        Vault.create(other, "first passphrase", "second passphrase")
+    with pytest.raises(VaultError, match="at least"):
+        Vault.create(other, "short", "short")
+    assert not vault_path(other).exists()
+
+
+def test_file_is_unreadable_without_the_key(vault: Vault) -> None:
+    TokenStore(vault).create("idp-client")
+    path = vault.path
+    vault.close()
+    raw = path.read_bytes()
+    assert b"SQLite format 3" not in raw
+    assert b"idp-client" not in raw and b"api_tokens" not in raw
+    plain = sqlcipher.connect(str(path))
+    with pytest.raises(sqlcipher.DatabaseError):
+        plain.execute("SELECT * FROM sqlite_master").fetchall()
+    plain.close()
+
+
+def test_reopen_and_change_passphrase(vault: Vault, data_dir: Path) -> None:
+    TokenStore(vault).create("kept")
+    vault.change_passphrase(PASSPHRASE, "a brand new passphrase", "a brand new passphrase")
+    vault.close()
+    with pytest.raises(WrongPassphrase):
+        Vault.unlock(data_dir, PASSPHRASE)
+    reopened = Vault.unlock(data_dir, "a brand new passphrase")
+    with reopened.read_session() as session:
+        assert session.scalar(select(ApiToken.name)) == "kept"
+    reopened.close()
+
+
+def test_change_passphrase_needs_current(vault: Vault) -> None:
+    with pytest.raises(WrongPassphrase):
+        vault.change_passphrase("not current one", "a brand new passphrase", "a brand new passphrase")
+
+
+def test_closed_vault_refuses_work(vault: Vault) -> None:
+    vault.close()
+    from app.core.errors import VaultLocked
+
+    with pytest.raises(VaultLocked):
+        with vault.read_session():
+            pass
+
+
+def test_no_temporary_plaintext_files(vault: Vault, data_dir: Path) -> None:
+    store = TokenStore(vault)
+    for index in range(20):
+        store.create(f"client-{index}")
+    names = sorted(p.name for p in data_dir.iterdir())
+    assert set(names) <= {"custos.vault", "custos.vault-wal", "custos.vault-shm"}
