@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import ssl
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -63,7 +64,8 @@ class LiveServer:
 
     def client(self, token: str | None = None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {token or self.token}"} if token != "" else {}
-        return httpx.Client(base_url=self.server.base_url, verify=str(self.cert), headers=headers, timeout=30)
+        verify = ssl.create_default_context(cafile=str(self.cert))
+        return httpx.Client(base_url=self.server.base_url, verify=verify, headers=headers, timeout=30)
 
 
 @pytest.fixture(scope="module")
