@@ -137,6 +137,8 @@ class ScimServer:
             self._server.should_exit = True
         if self._thread is not None:
             self._thread.join(timeout)
+        if self.service is not None and self.vault.is_open:
+            self.service.janitor.flush()
         if self._socket is not None:
             self._socket.close()
         self._server = None

@@ -22,6 +22,7 @@ from app.scim.projection import parse_list, project
 from app.scim.schema import schema_for
 from app.scim.tolerance import normalise_patch, normalise_resource
 from app.scim.validation import apply_patch, stored_document, validate_resource
+from app.store.hygiene import WalJanitor
 from app.store.models import ScimResource
 from app.store.vault import Vault
 
@@ -54,6 +55,7 @@ class ScimService:
         self.vault = vault
         self.base_url = base_url.rstrip("/")
         self.bus = bus or EventBus()
+        self.janitor = WalJanitor(vault)
 
     # -- reads -------------------------------------------------------------------------------------
     def get(
@@ -155,6 +157,7 @@ class ScimService:
         with self.vault.write_session() as session:
             self._load_for_write(session, resource_type, resource_id, preconditions)
             session.execute(delete(ScimResource).where(ScimResource.id == resource_id))
+        self.janitor.request()
         self._publish(resource_type, deleted=(resource_id,))
         return ScimResponse(204)
 

@@ -267,3 +267,12 @@ def test_bulk_fail_on_errors_and_limits(client: httpx.Client) -> None:
     assert len(response.json()["Operations"]) == 1
     too_many = [{"method": "DELETE", "path": "/Users/x"}] * 1001
     assert_scim_error(client.post("/Bulk", json={"schemas": [], "Operations": too_many}), 413)
+
+
+def test_delete_truncates_the_wal_soon_after(client: httpx.Client, live: LiveServer) -> None:
+    uid = client.post("/Users", json=new_user("wal-gone@example.com", title="x")).json()["id"]
+    assert client.delete(f"/Users/{uid}").status_code == 204
+    assert live.server.service is not None
+    live.server.service.janitor.flush()  # the same checkpoint the timer runs two seconds later
+    wal = live.data_dir / "custos.vault-wal"
+    assert not wal.exists() or wal.stat().st_size == 0
