@@ -1,0 +1,53 @@
+"""Fixtures for the desktop shell: offscreen Qt, a temporary data folder, an open vault with rows."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before anything imports Qt
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QThreadPool
+from ui_support import PASSPHRASE, insert_rows, many_users, user_row
+
+from app.store.vault import Vault
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_work(qapp: object) -> Iterator[None]:
+    """Every test leaves the pool idle: no worker outlives its test."""
+    yield
+    assert QThreadPool.globalInstance().waitForDone(15_000)
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "data"
+    path.mkdir(mode=0o700)
+    return path
+
+
+@pytest.fixture
+def vault(data_dir: Path) -> Iterator[Vault]:
+    opened = Vault.create(data_dir, PASSPHRASE, PASSPHRASE)
+    yield opened
+    QThreadPool.globalInstance().waitForDone()  # workers may still hold sessions
+    opened.close()
+
+
+@pytest.fixture
+def populated(vault: Vault) -> Vault:
+    insert_rows(vault, many_users(2000))
+    return vault
+
+
+@pytest.fixture
+def add_users(vault: Vault) -> Callable[..., list[str]]:
+    def add(*names: str) -> list[str]:
+        return insert_rows(vault, [user_row(name, name.title(), datetime.now(UTC)) for name in names])
+
+    return add
