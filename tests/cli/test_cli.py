@@ -1,0 +1,95 @@
+"""The command line as operators' scripts use it: real subprocesses, real vault, real HTTPS."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import ssl
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import PASSPHRASE
+
+ROOT = Path(__file__).resolve().parents[2]
+ENDPOINT_LINE = re.compile(r"^SCIM endpoint: (https://127\.0\.0\.1:\d+/scim/v2) \(TLS SHA-256 ((?:[0-9A-F]{2}:){31}[0-9A-F]{2})\)$")
+
+
+def run(data_dir: Path, *args: str, passphrase: str = PASSPHRASE) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "CUSTOS_PASSPHRASE": passphrase}
+    return subprocess.run(
+        [sys.executable, "main.py", *args, "--data-dir", str(data_dir)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+    )
+
+
+def test_token_commands(data_dir: Path) -> None:
+    created = run(data_dir, "token", "create", "--name", "okta")
+    assert created.returncode == 0, created.stderr
+    lines = created.stdout.splitlines()
+    assert lines[0] == "Token for okta (shown once, store it in the IdP now):"
+    assert re.fullmatch(r"cst_[A-Za-z0-9_-]{43}", lines[1])
+    listed = run(data_dir, "token", "list")
+    assert listed.stdout.splitlines()[0].split() == ["NAME", "STATUS", "CREATED", "LAST", "USED", "HINT"]
+    assert re.search(r"^okta\s+active\s", listed.stdout, re.M)
+    assert lines[1] not in listed.stdout  # the secret is never shown again
+    duplicate = run(data_dir, "token", "create", "--name", "okta")
+    assert duplicate.returncode == 2 and "already exists" in duplicate.stderr
+    revoked = run(data_dir, "token", "revoke", "okta")
+    assert revoked.stdout.strip() == "Revoked token okta."
+    assert re.search(r"^okta\s+revoked\s", run(data_dir, "token", "list").stdout, re.M)
+
+
+def test_wrong_passphrase_is_a_readable_error(data_dir: Path) -> None:
+    assert run(data_dir, "token", "list").returncode == 0  # creates the vault
+    failed = run(data_dir, "token", "list", passphrase="wrong passphrase")
+    assert failed.returncode == 2
+    assert failed.stderr.strip().endswith("The passphrase does not unlock this vault. Nothing was changed; try again.")
+    assert "Traceback" not in failed.stderr
+
+
+def test_no_passphrase_without_a_terminal(data_dir: Path) -> None:
+    failed = run(data_dir, "token", "list", passphrase="")
+    assert failed.returncode == 2 and "CUSTOS_PASSPHRASE" in failed.stderr
+
+
+def test_serve_prints_endpoint_serves_https_and_stops_on_sigterm(data_dir: Path) -> None:
+    token = run(data_dir, "token", "create", "--name", "idp").stdout.splitlines()[1]
+    env = {**os.environ, "CUSTOS_PASSPHRASE": PASSPHRASE}
+    process = subprocess.Popen(
+        [sys.executable, "main.py", "serve", "--port", "0", "--data-dir", str(data_dir)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline().rstrip("\n")
+        match = ENDPOINT_LINE.match(line)
+        assert match, line
+        base_url = match.group(1)
+        verify = ssl.create_default_context(cafile=str(data_dir / "tls-cert.pem"))
+        response = httpx.get(f"{base_url}/ServiceProviderConfig", headers={"Authorization": f"Bearer {token}"},
+                             verify=verify)
+        assert response.status_code == 200
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+        assert process.stdout.read().strip() == "Stopped."
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_plain_http_off_loopback_is_refused(data_dir: Path) -> None:
+    failed = run(data_dir, "serve", "--host", "0.0.0.0", "--port", "0", "--no-tls")
+    assert failed.returncode == 2
+    assert "loopback" in failed.stderr
+
+
+@pytest.mark.parametrize("args", [["--tls-cert", "/nonexistent.pem"], ["--no-tls", "--tls-cert", "a", "--tls-key", "b"]])
+def test_bad_tls_options(data_dir: Path, args: list[str]) -> None:
+    failed = run(data_dir, "serve", "--port", "0", *args)
+    assert failed.returncode == 2 and "custos:" in failed.stderr
