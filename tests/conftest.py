@@ -13,12 +13,12 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.pop("CUSTOS_DATA_DIR", None)
 
-from app.core.events import EventBus  # noqa: E402
-from app.scim.server import ScimServer  # noqa: E402
-from app.scim.service import ScimService  # noqa: E402
-from app.scim.tls import ensure_self_signed  # noqa: E402
-from app.store.tokens import TokenStore  # noqa: E402
-from app.store.vault import Vault  # noqa: E402
+from app.core.events import EventBus
+from app.scim.server import ScimServer
+from app.scim.service import ScimService
+from app.scim.tls import ensure_self_signed
+from app.store.tokens import TokenStore
+from app.store.vault import Vault
 
 PASSPHRASE = "test passphrase 1"
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"

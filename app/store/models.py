@@ -101,12 +101,8 @@ class AttributeValue(Base):
 
 class GroupMember(Base):
     __tablename__ = "group_members"
-    group_id: Mapped[str] = mapped_column(
-        ForeignKey("scim_resources.id", ondelete="CASCADE"), primary_key=True
-    )
-    member_id: Mapped[str] = mapped_column(
-        ForeignKey("scim_resources.id", ondelete="CASCADE"), primary_key=True
-    )
+    group_id: Mapped[str] = mapped_column(ForeignKey("scim_resources.id", ondelete="CASCADE"), primary_key=True)
+    member_id: Mapped[str] = mapped_column(ForeignKey("scim_resources.id", ondelete="CASCADE"), primary_key=True)
     member_type: Mapped[str] = mapped_column(String(16))
 
     __table_args__ = (Index("ix_group_members_member", "member_id", "group_id"),)

@@ -11,7 +11,7 @@ import os
 import threading
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -212,7 +212,5 @@ def forget_keyring(data_dir: Path) -> None:
     import keyring
     from keyring.errors import KeyringError, PasswordDeleteError
 
-    try:
+    with suppress(PasswordDeleteError, KeyringError, RuntimeError):
         keyring.delete_password(KEYRING_SERVICE, str(vault_path(data_dir)))
-    except (PasswordDeleteError, KeyringError, RuntimeError):
-        pass

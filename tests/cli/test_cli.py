@@ -16,14 +16,21 @@ import pytest
 from tests.conftest import PASSPHRASE
 
 ROOT = Path(__file__).resolve().parents[2]
-ENDPOINT_LINE = re.compile(r"^SCIM endpoint: (https://127\.0\.0\.1:\d+/scim/v2) \(TLS SHA-256 ((?:[0-9A-F]{2}:){31}[0-9A-F]{2})\)$")
+ENDPOINT_LINE = re.compile(
+    r"^SCIM endpoint: (https://127\.0\.0\.1:\d+/scim/v2) \(TLS SHA-256 ((?:[0-9A-F]{2}:){31}[0-9A-F]{2})\)$"
+)
 
 
 def run(data_dir: Path, *args: str, passphrase: str = PASSPHRASE) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "CUSTOS_PASSPHRASE": passphrase}
     return subprocess.run(
         [sys.executable, "main.py", *args, "--data-dir", str(data_dir)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
     )
 
 
@@ -62,7 +69,12 @@ def test_serve_prints_endpoint_serves_https_and_stops_on_sigterm(data_dir: Path)
     env = {**os.environ, "CUSTOS_PASSPHRASE": PASSPHRASE}
     process = subprocess.Popen(
         [sys.executable, "main.py", "serve", "--port", "0", "--data-dir", str(data_dir)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
     )
     try:
         assert process.stdout is not None
@@ -71,8 +83,9 @@ def test_serve_prints_endpoint_serves_https_and_stops_on_sigterm(data_dir: Path)
         assert match, line
         base_url = match.group(1)
         verify = ssl.create_default_context(cafile=str(data_dir / "tls-cert.pem"))
-        response = httpx.get(f"{base_url}/ServiceProviderConfig", headers={"Authorization": f"Bearer {token}"},
-                             verify=verify)
+        response = httpx.get(
+            f"{base_url}/ServiceProviderConfig", headers={"Authorization": f"Bearer {token}"}, verify=verify
+        )
         assert response.status_code == 200
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
@@ -89,7 +102,9 @@ def test_plain_http_off_loopback_is_refused(data_dir: Path) -> None:
     assert "loopback" in failed.stderr
 
 
-@pytest.mark.parametrize("args", [["--tls-cert", "/nonexistent.pem"], ["--no-tls", "--tls-cert", "a", "--tls-key", "b"]])
+@pytest.mark.parametrize(
+    "args", [["--tls-cert", "/nonexistent.pem"], ["--no-tls", "--tls-cert", "a", "--tls-key", "b"]]
+)
 def test_bad_tls_options(data_dir: Path, args: list[str]) -> None:
     failed = run(data_dir, "serve", "--port", "0", *args)
     assert failed.returncode == 2 and "custos:" in failed.stderr

@@ -29,16 +29,24 @@ def people(module_vault: Vault) -> dict[str, str]:
             user_name,
             externalId=external,
             name={"givenName": given, "familyName": "Filter"},
-            emails=[{"value": user_name, "type": email_type.lower(), "primary": True},
-                    {"value": f"alt.{user_name}", "type": "other"}],
+            emails=[
+                {"value": user_name, "type": email_type.lower(), "primary": True},
+                {"value": f"alt.{user_name}", "type": "other"},
+            ],
             active=active,
             title=f"Level {number}",
         )
         body["schemas"] = [body["schemas"][0], ENTERPRISE]  # type: ignore[index]
         body[ENTERPRISE] = {"employeeNumber": str(number), "department": "Research" if number < 10 else "Ops"}
         ids[given] = service.create("User", body).body["id"]  # type: ignore[index]
-    group = service.create("Group", {"schemas": [GROUP_SCHEMA], "displayName": "Filter Team",
-                                     "members": [{"value": ids["Ada"]}, {"value": ids["Cy"]}]})
+    group = service.create(
+        "Group",
+        {
+            "schemas": [GROUP_SCHEMA],
+            "displayName": "Filter Team",
+            "members": [{"value": ids["Ada"]}, {"value": ids["Cy"]}],
+        },
+    )
     ids["group"] = group.body["id"]  # type: ignore[index]
     return ids
 
@@ -47,8 +55,9 @@ def names(vault: Vault, expression: str, resource_type: str = "User") -> set[str
     clause = compile_filter(resource_type, expression)
     with vault.read_session() as session:
         rows = session.scalars(
-            select(ScimResource.user_name).where(ScimResource.resource_type == resource_type, clause,
-                                                 ScimResource.user_name.like("flt-%"))
+            select(ScimResource.user_name).where(
+                ScimResource.resource_type == resource_type, clause, ScimResource.user_name.like("flt-%")
+            )
         ).all()
     return {row.split("@")[0].removeprefix("flt-") for row in rows}
 
@@ -75,8 +84,8 @@ def names(vault: Vault, expression: str, resource_type: str = "User") -> set[str
         ('emails.value co "alt.flt-bob"', {"bob"}),
         ('emails co "alt.flt-cy"', {"cy"}),
         ('title pr and not (name.givenName eq "Ada")', {"bob", "cy"}),
-        ('name pr', {"ada", "bob", "cy"}),
-        ('nickName pr', set()),
+        ("name pr", {"ada", "bob", "cy"}),
+        ("nickName pr", set()),
         (f'{ENTERPRISE}:department eq "research"', {"ada", "bob"}),
         ('(userName sw "flt-a" or userName sw "flt-b") and active eq true', {"ada"}),
         ('userName sw "flt-a" or userName sw "flt-b" and active eq true', {"ada"}),
@@ -94,9 +103,16 @@ def test_filter_semantics(module_vault: Vault, people: dict[str, str], expressio
 
 def test_group_member_filters(module_vault: Vault, people: dict[str, str]) -> None:
     with module_vault.read_session() as session:
+
         def groups(expression: str) -> list[str]:
-            return list(session.scalars(select(ScimResource.id).where(
-                ScimResource.resource_type == "Group", compile_filter("Group", expression))))
+            return list(
+                session.scalars(
+                    select(ScimResource.id).where(
+                        ScimResource.resource_type == "Group", compile_filter("Group", expression)
+                    )
+                )
+            )
+
         assert groups(f'members[value eq "{people["Ada"]}"]') == [people["group"]]
         assert groups(f'members.value eq "{people["Bob"]}"') == []
         assert groups(f'members eq "{people["Cy"]}"') == [people["group"]]
@@ -107,8 +123,8 @@ def test_group_member_filters(module_vault: Vault, people: dict[str, str]) -> No
     "expression",
     [
         'nosuch eq "x"',
-        'userName eq',
-        'active gt true',
+        "userName eq",
+        "active gt true",
         'name eq "x"',
         f'{ENTERPRISE}:nosuch eq "x"',
         'emails[nosuch eq "x"]',
@@ -141,7 +157,8 @@ def test_query_plan_uses_indexes(module_vault: Vault, people: dict[str, str]) ->
     }
     for expression, index in cases.items():
         statement = select(ScimResource.id).where(
-            ScimResource.resource_type == "User", compile_filter("User", expression))
+            ScimResource.resource_type == "User", compile_filter("User", expression)
+        )
         compiled = statement.compile(module_vault.engine, compile_kwargs={"literal_binds": True})
         with module_vault.engine.connect() as conn:
             plan = " | ".join(str(row[-1]) for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}"))
@@ -150,8 +167,9 @@ def test_query_plan_uses_indexes(module_vault: Vault, people: dict[str, str]) ->
 
 
 def test_sorting_and_paging_in_sql(module_vault: Vault, people: dict[str, str]) -> None:
-    params = QueryParams(filter='userName sw "flt-"', sort_by="name.givenName", sort_order="descending",
-                         start_index=2, count=1)
+    params = QueryParams(
+        filter='userName sw "flt-"', sort_by="name.givenName", sort_order="descending", start_index=2, count=1
+    )
     page = search(module_vault, "https://scim.test/scim/v2", ("User",), params)
     assert page["totalResults"] == 3
     assert page["startIndex"] == 2 and page["itemsPerPage"] == 1
@@ -162,8 +180,12 @@ def test_cursor_pagination_walks_everything_once(module_vault: Vault, people: di
     seen: list[str] = []
     cursor = ""
     for _ in range(10):
-        page = search(module_vault, "https://x/scim/v2", ("User",),
-                      QueryParams(filter='userName sw "flt-"', sort_by="userName", count=1, cursor=cursor))
+        page = search(
+            module_vault,
+            "https://x/scim/v2",
+            ("User",),
+            QueryParams(filter='userName sw "flt-"', sort_by="userName", count=1, cursor=cursor),
+        )
         seen += [r["userName"] for r in page["Resources"]]
         if "nextCursor" not in page:
             break
@@ -178,14 +200,23 @@ def test_bad_cursor_is_invalid_cursor(module_vault: Vault) -> None:
 
 
 def test_attributes_and_excluded_attributes(module_vault: Vault, people: dict[str, str]) -> None:
-    page = search(module_vault, "https://x/scim/v2", ("User",),
-                  QueryParams(filter='userName eq "flt-ada@example.com"', attributes="userName,name.givenName,"
-                              f"{ENTERPRISE}:department"))
+    page = search(
+        module_vault,
+        "https://x/scim/v2",
+        ("User",),
+        QueryParams(
+            filter='userName eq "flt-ada@example.com"', attributes=f"userName,name.givenName,{ENTERPRISE}:department"
+        ),
+    )
     resource = page["Resources"][0]
     assert set(resource) == {"schemas", "id", "userName", "name", ENTERPRISE}
     assert resource["name"] == {"givenName": "Ada"}
     assert resource[ENTERPRISE] == {"department": "Research"}
-    page = search(module_vault, "https://x/scim/v2", ("User",),
-                  QueryParams(filter='userName eq "flt-ada@example.com"', excluded="emails,groups,id"))
+    page = search(
+        module_vault,
+        "https://x/scim/v2",
+        ("User",),
+        QueryParams(filter='userName eq "flt-ada@example.com"', excluded="emails,groups,id"),
+    )
     resource = page["Resources"][0]
     assert "emails" not in resource and "groups" not in resource and "id" in resource

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import contextlib
 import ssl
 from collections.abc import Iterator
 
@@ -87,10 +87,8 @@ def test_tls_below_1_2_is_refused(live: LiveServer) -> None:
     context = ssl.create_default_context(cafile=str(live.cert))
     context.minimum_version = ssl.TLSVersion.TLSv1
     context.maximum_version = ssl.TLSVersion.TLSv1_1
-    try:
+    with contextlib.suppress(ssl.SSLError):
         context.set_ciphers("ALL:@SECLEVEL=0")
-    except ssl.SSLError:
-        pass
     with pytest.raises((httpx.ConnectError, ssl.SSLError)):
         httpx.get(live.server.base_url + "/ServiceProviderConfig", verify=context)
 
@@ -113,9 +111,15 @@ def test_discovery_is_truthful(client: httpx.Client) -> None:
 
 # -- lifecycle ----------------------------------------------------------------------------------------
 def test_user_lifecycle(client: httpx.Client, live: LiveServer) -> None:
-    body = new_user("life-1@example.com", id="chosen-by-client", meta={"version": "W/\"9\""},
-                    password="Secret-Passw0rd!", name={"givenName": "Lif", "familyName": "Cycle"},
-                    emails=[{"value": "life-1@example.com", "type": "work", "primary": True}], active=True)
+    body = new_user(
+        "life-1@example.com",
+        id="chosen-by-client",
+        meta={"version": 'W/"9"'},
+        password="Secret-Passw0rd!",
+        name={"givenName": "Lif", "familyName": "Cycle"},
+        emails=[{"value": "life-1@example.com", "type": "work", "primary": True}],
+        active=True,
+    )
     created = client.post("/Users", json=body)
     assert created.status_code == 201, created.text
     user = created.json()
@@ -138,10 +142,15 @@ def test_user_lifecycle(client: httpx.Client, live: LiveServer) -> None:
     reactivated = client.patch(f"/Users/{uid}", json=patch_body({"op": "replace", "value": {"active": True}}))
     assert reactivated.json()["active"] is True
 
-    stale = client.put(f"/Users/{uid}", json=new_user("life-1@example.com"), headers={"If-Match": fetched.headers["ETag"]})
+    stale = client.put(
+        f"/Users/{uid}", json=new_user("life-1@example.com"), headers={"If-Match": fetched.headers["ETag"]}
+    )
     assert_scim_error(stale, 412)
-    replaced = client.put(f"/Users/{uid}", json=new_user("life-1@example.com", title="Replaced"),
-                          headers={"If-Match": reactivated.headers["ETag"]})
+    replaced = client.put(
+        f"/Users/{uid}",
+        json=new_user("life-1@example.com", title="Replaced"),
+        headers={"If-Match": reactivated.headers["ETag"]},
+    )
     assert replaced.status_code == 200
     assert replaced.json()["title"] == "Replaced" and "emails" not in replaced.json()
 
@@ -156,16 +165,20 @@ def test_user_name_is_unique_case_insensitively(client: httpx.Client) -> None:
     assert client.post("/Users", json=new_user("Unique.One@example.com")).status_code == 201
     assert_scim_error(client.post("/Users", json=new_user("unique.one@EXAMPLE.com")), 409, "uniqueness")
     other = client.post("/Users", json=new_user("unique.two@example.com")).json()
-    clash = client.patch(f"/Users/{other['id']}", json=patch_body(
-        {"op": "replace", "path": "userName", "value": "UNIQUE.ONE@example.com"}))
+    clash = client.patch(
+        f"/Users/{other['id']}",
+        json=patch_body({"op": "replace", "path": "userName", "value": "UNIQUE.ONE@example.com"}),
+    )
     assert_scim_error(clash, 409, "uniqueness")
 
 
 def test_group_membership_and_cascade(client: httpx.Client, live: LiveServer) -> None:
     alice = client.post("/Users", json=new_user("grp-a@example.com")).json()["id"]
     bob = client.post("/Users", json=new_user("grp-b@example.com")).json()["id"]
-    group = client.post("/Groups", json={"schemas": [GROUP_SCHEMA], "displayName": "Readers",
-                                         "members": [{"value": alice, "$ref": None}]})
+    group = client.post(
+        "/Groups",
+        json={"schemas": [GROUP_SCHEMA], "displayName": "Readers", "members": [{"value": alice, "$ref": None}]},
+    )
     assert group.status_code == 201, group.text
     gid = group.json()["id"]
     added = client.patch(f"/Groups/{gid}", json=patch_body({"op": "add", "path": "members", "value": [{"value": bob}]}))
@@ -175,7 +188,9 @@ def test_group_membership_and_cascade(client: httpx.Client, live: LiveServer) ->
     assert [m["value"] for m in removed.json()["members"]] == [bob]
     listed = client.get("/Groups", params={"filter": 'displayName eq "readers"', "excludedAttributes": "members"})
     assert listed.json()["totalResults"] == 1 and "members" not in listed.json()["Resources"][0]
-    unknown = client.patch(f"/Groups/{gid}", json=patch_body({"op": "add", "path": "members", "value": [{"value": "nobody"}]}))
+    unknown = client.patch(
+        f"/Groups/{gid}", json=patch_body({"op": "add", "path": "members", "value": [{"value": "nobody"}]})
+    )
     assert_scim_error(unknown, 400, "invalidValue")
     client.delete(f"/Users/{bob}")
     with live.server.vault.read_session() as session:
@@ -188,14 +203,18 @@ def test_group_membership_and_cascade(client: httpx.Client, live: LiveServer) ->
     [
         (b"{not json", "application/scim+json", 400, "invalidSyntax"),
         (b"[1, 2]", "application/scim+json", 400, "invalidSyntax"),
-        (b'{"a": ' + b"[" * 40 + b"1" + b"]" * 40 + b"}",
-         "application/scim+json", 400, "invalidSyntax"),
+        (b'{"a": ' + b"[" * 40 + b"1" + b"]" * 40 + b"}", "application/scim+json", 400, "invalidSyntax"),
         (b"[" * 100_000, "application/scim+json", 400, "invalidSyntax"),
         (b'{"userName": "x"}', "text/plain", 415, None),
         (b'{"userName": "' + b"x" * 1_100_000 + b'"}', "application/scim+json", 413, None),
         (b'{"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"]}', "application/scim+json", 400, None),
-        (b'{"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "e@example.com", "active": "maybe"}',
-         "application/scim+json", 400, "invalidValue"),
+        (
+            b'{"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], '
+            b'"userName": "e@example.com", "active": "maybe"}',
+            "application/scim+json",
+            400,
+            "invalidValue",
+        ),
     ],
 )
 def test_bad_requests_are_4xx_and_change_nothing(
@@ -225,16 +244,30 @@ def test_unknown_routes_and_methods(client: httpx.Client) -> None:
 
 def test_patch_errors(client: httpx.Client) -> None:
     uid = client.post("/Users", json=new_user("patch-err@example.com")).json()["id"]
-    assert_scim_error(client.patch(f"/Users/{uid}", json=patch_body({"op": "replace", "path": "nosuch", "value": 1})),
-                      400, "invalidPath")
-    assert_scim_error(client.patch(f"/Users/{uid}", json=patch_body({"op": "replace", "path": "id", "value": "x"})),
-                      400, "mutability")
-    assert_scim_error(client.patch(f"/Users/{uid}", json=patch_body({"op": "jump", "path": "title", "value": "x"})),
-                      400, "invalidValue")
-    assert_scim_error(client.patch(f"/Users/{uid}", json=patch_body(
-        {"op": "replace", "path": 'emails[type eq "work"]', "value": {"value": "w@example.com"}})), 400, "noTarget")
-    assert_scim_error(client.patch("/Users/does-not-exist", json=patch_body(
-        {"op": "replace", "path": "title", "value": "x"})), 404)
+    assert_scim_error(
+        client.patch(f"/Users/{uid}", json=patch_body({"op": "replace", "path": "nosuch", "value": 1})),
+        400,
+        "invalidPath",
+    )
+    assert_scim_error(
+        client.patch(f"/Users/{uid}", json=patch_body({"op": "replace", "path": "id", "value": "x"})), 400, "mutability"
+    )
+    assert_scim_error(
+        client.patch(f"/Users/{uid}", json=patch_body({"op": "jump", "path": "title", "value": "x"})),
+        400,
+        "invalidValue",
+    )
+    assert_scim_error(
+        client.patch(
+            f"/Users/{uid}",
+            json=patch_body({"op": "replace", "path": 'emails[type eq "work"]', "value": {"value": "w@example.com"}}),
+        ),
+        400,
+        "noTarget",
+    )
+    assert_scim_error(
+        client.patch("/Users/does-not-exist", json=patch_body({"op": "replace", "path": "title", "value": "x"})), 404
+    )
 
 
 # -- bulk ---------------------------------------------------------------------------------------------
@@ -242,11 +275,18 @@ def test_bulk_with_bulk_id_references(client: httpx.Client) -> None:
     request = {
         "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
         "Operations": [
-            {"method": "POST", "path": "/Groups", "bulkId": "g1",
-             "data": {"schemas": [GROUP_SCHEMA], "displayName": "Bulk G", "members": [{"value": "bulkId:u1"}]}},
+            {
+                "method": "POST",
+                "path": "/Groups",
+                "bulkId": "g1",
+                "data": {"schemas": [GROUP_SCHEMA], "displayName": "Bulk G", "members": [{"value": "bulkId:u1"}]},
+            },
             {"method": "POST", "path": "/Users", "bulkId": "u1", "data": new_user("bulk-1@example.com")},
-            {"method": "PATCH", "path": "/Users/bulkId:u1",
-             "data": patch_body({"op": "replace", "path": "title", "value": "Bulk"})},
+            {
+                "method": "PATCH",
+                "path": "/Users/bulkId:u1",
+                "data": patch_body({"op": "replace", "path": "title", "value": "Bulk"}),
+            },
             {"method": "POST", "path": "/Users", "bulkId": "dup", "data": new_user("bulk-1@example.com")},
         ],
     }

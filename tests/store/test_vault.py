@@ -30,8 +30,16 @@ def test_cipher_settings_meet_the_floor(vault: Vault) -> None:
 
 def test_file_and_folder_permissions(vault: Vault, data_dir: Path) -> None:
     with vault.write_session() as session:
-        session.add(ScimResource(id="x", resource_type="User", document="{}", version=1,
-                                 created=__import__("datetime").datetime.now(), modified=__import__("datetime").datetime.now()))
+        session.add(
+            ScimResource(
+                id="x",
+                resource_type="User",
+                document="{}",
+                version=1,
+                created=__import__("datetime").datetime.now(),
+                modified=__import__("datetime").datetime.now(),
+            )
+        )
     vault.fix_permissions()
     for suffix in ("", "-wal", "-shm"):
         path = Path(str(vault.path) + suffix)
@@ -102,9 +110,8 @@ def test_closed_vault_refuses_work(vault: Vault) -> None:
     vault.close()
     from app.core.errors import VaultLocked
 
-    with pytest.raises(VaultLocked):
-        with vault.read_session():
-            pass
+    with pytest.raises(VaultLocked), vault.read_session():
+        pass
 
 
 def test_no_temporary_plaintext_files(vault: Vault, data_dir: Path) -> None:

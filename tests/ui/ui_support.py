@@ -17,9 +17,7 @@ GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
 BASE_TIME = datetime(2024, 1, 1, tzinfo=UTC)
 
 
-def user_row(
-    user_name: str, display_name: str | None, modified: datetime, **extra: object
-) -> dict[str, object]:
+def user_row(user_name: str, display_name: str | None, modified: datetime, **extra: object) -> dict[str, object]:
     document: dict[str, object] = {"schemas": [USER_SCHEMA], "userName": user_name, "active": True, **extra}
     if display_name is not None:
         document["displayName"] = display_name
@@ -72,7 +70,5 @@ def many_users(count: int) -> list[dict[str, object]]:
     rows = []
     for i in range(count):
         display = None if i % 7 == 0 else f"Person {(i * 7919) % 97:02d}"  # duplicates: ties broken by id
-        rows.append(
-            user_row(f"user{(i * 7919) % count:05d}@example.org", display, BASE_TIME + timedelta(minutes=i))
-        )
+        rows.append(user_row(f"user{(i * 7919) % count:05d}@example.org", display, BASE_TIME + timedelta(minutes=i)))
     return rows
