@@ -1,0 +1,1 @@
+"""The PySide6 desktop shell. Nothing outside this package imports Qt."""

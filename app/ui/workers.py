@@ -1,0 +1,65 @@
+"""Run slow calls (the KDF, SQL queries, server start-up) on QThreadPool, answering on the GUI thread.
+
+``submit`` must be called from the GUI thread: the signals object is created there, so its result and
+error signals are delivered there (queued) whatever thread the work ran on. Pass bound methods of QObjects
+as callbacks: Qt drops the delivery if the receiver was deleted meanwhile.
+"""
+
+from __future__ import annotations
+
+import logging
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+
+log = logging.getLogger(__name__)
+
+
+class WorkerSignals(QObject):
+    result = Signal(object)
+    error = Signal(object)  # the exception instance
+    done = Signal()
+
+
+class Worker(QRunnable):
+    def __init__(self, fn: Callable[[], Any]) -> None:
+        super().__init__()
+        self.fn = fn
+        self.signals = WorkerSignals()
+        self.setAutoDelete(True)
+
+    def run(self) -> None:
+        try:
+            value = self.fn()
+        except Exception as exc:  # handed to the GUI, which shows exc.user_message or a generic text
+            log.debug("background task failed: %s", type(exc).__name__)
+            self.signals.error.emit(exc)
+        else:
+            self.signals.result.emit(value)
+        finally:
+            self.signals.done.emit()
+
+
+# Keeps each WorkerSignals alive until its queued signals have been delivered.
+_in_flight: set[WorkerSignals] = set()
+
+
+def submit(
+    fn: Callable[[], Any],
+    on_result: Callable[[Any], None] | None = None,
+    on_error: Callable[[Exception], None] | None = None,
+    pool: QThreadPool | None = None,
+) -> Worker:
+    worker = Worker(fn)
+    signals = worker.signals
+    if on_result is not None:
+        signals.result.connect(on_result)
+    if on_error is not None:
+        signals.error.connect(on_error)
+    _in_flight.add(signals)
+    ref = weakref.ref(signals)  # a strong reference here would make a cycle through the connection
+    signals.done.connect(lambda: _in_flight.discard(ref()))  # type: ignore[arg-type]
+    (pool or QThreadPool.globalInstance()).start(worker)
+    return worker
