@@ -10,7 +10,13 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+import email_validator
 from scim2_models import EnterpriseUser, Group, User
+
+# A directory mirror must hold the addresses the IdP's directory holds. Tenants use special-use domains
+# (okta.local, *.test in staging tenants); email-validator refuses them by default, which would make
+# provisioning of those users fail. Syntax is still checked. (email-validator documents this list as settable.)
+email_validator.SPECIAL_USE_DOMAIN_NAMES = []
 
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 ENTERPRISE_SCHEMA = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"

@@ -83,7 +83,9 @@ class ScimService:
 
     # -- writes ------------------------------------------------------------------------------------
     def create(self, resource_type: str, body: dict[str, Any]) -> ScimResponse:
-        model = validate_resource(resource_type, normalise_resource(resource_type, body), Context.RESOURCE_CREATION_REQUEST)
+        model = validate_resource(
+            resource_type, normalise_resource(resource_type, body), Context.RESOURCE_CREATION_REQUEST
+        )
         document = stored_document(model)
         members = _member_refs(body) if resource_type == "Group" else []
         resource_id = str(uuid.uuid4())
@@ -112,7 +114,7 @@ class ScimService:
         members = _member_refs(body) if resource_type == "Group" else None
         with self.vault.write_session() as session:
             row = self._load_for_write(session, resource_type, resource_id, preconditions)
-            self._check_immutable(resource_type, row, document)
+            _keep_omitted_active(resource_type, body, row, document)
             self._check_unique(session, resource_type, document, resource_id)
             try:
                 repo.update_resource(session, row, document, datetime.now(UTC))
@@ -152,7 +154,9 @@ class ScimService:
             self._publish(resource_type, modified=(resource_id,))
         return self.get(resource_type, resource_id)
 
-    def delete(self, resource_type: str, resource_id: str, preconditions: Preconditions = Preconditions()) -> ScimResponse:
+    def delete(
+        self, resource_type: str, resource_id: str, preconditions: Preconditions = Preconditions()
+    ) -> ScimResponse:
         """Hard delete: the row, its index values and its memberships, with secure_delete on."""
         with self.vault.write_session() as session:
             self._load_for_write(session, resource_type, resource_id, preconditions)
@@ -188,11 +192,6 @@ class ScimService:
             raise _uniqueness()
 
     @staticmethod
-    def _check_immutable(resource_type: str, row: ScimResource, document: dict[str, Any]) -> None:
-        # No attribute of the core User/Group schemas is immutable; readOnly ones are dropped on input.
-        return None
-
-    @staticmethod
     def _check_members(session: Any, members: list[str]) -> None:
         if not members:
             return
@@ -208,6 +207,19 @@ class ScimService:
 
     def _publish(self, resource_type: str, **changes: tuple[str, ...]) -> None:
         self.bus.publish(ResourcesChanged(resource_type, **changes))
+
+
+def _keep_omitted_active(resource_type: str, body: dict[str, Any], row: ScimResource, document: dict[str, Any]) -> None:
+    """A PUT that leaves out ``active`` keeps the current value (RFC 7644 §3.5.1 lets us choose).
+
+    PUT-only IdPs (OneLogin, PingFederate) build bodies from templates that may omit ``active``; clearing it
+    would silently change an account's state, which is never what such a request means.
+    """
+    if resource_type != "User" or any(key.lower() == "active" for key in body):
+        return
+    current = row.active
+    if current is not None:
+        document["active"] = current
 
 
 def _uniqueness() -> ScimError:

@@ -9,8 +9,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from scim2_models.path import Comparison, CompareOperator, ValuePath
+from scim2_models.path import CompareOperator, Comparison, ValuePath
 
+from app.scim.errors import ScimError
 from app.scim.filter_sql import parse
 from app.scim.schema import ENTERPRISE_SCHEMA, schema_for
 
@@ -21,6 +22,7 @@ _BOOL_STRINGS = {"true": True, "false": False}
 def normalise_resource(resource_type: str, body: dict[str, Any]) -> dict[str, Any]:
     """Tolerances for POST/PUT bodies."""
     body = _drop_null_refs(copy.deepcopy(body))
+    body = _drop_empty_foreign_schemas(resource_type, body)
     if resource_type == "User":
         extension = body.get(ENTERPRISE_SCHEMA)
         if isinstance(extension, dict) and "manager" in extension:
@@ -29,6 +31,23 @@ def normalise_resource(resource_type: str, body: dict[str, Any]) -> dict[str, An
                 del extension["manager"]
         if isinstance(body.get("active"), str) and body["active"].lower() in _BOOL_STRINGS:
             body["active"] = _BOOL_STRINGS[body["active"].lower()]
+    return body
+
+
+def _drop_empty_foreign_schemas(resource_type: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Entra lists a Microsoft schema URI on groups that carries no attribute: drop the URI, keep the data.
+
+    A foreign schema whose attribute block is present is left alone, so that data outside the agreed schema is
+    still refused by validation.
+    """
+    schemas = body.get("schemas")
+    if not isinstance(schemas, list):
+        return body
+    known = {urn.lower() for urn in schema_for(resource_type).all_schemas()}
+    present = {key.lower() for key in body}
+    body["schemas"] = [
+        urn for urn in schemas if not isinstance(urn, str) or urn.lower() in known or urn.lower() in present
+    ]
     return body
 
 
@@ -43,15 +62,17 @@ def _drop_null_refs(value: Any) -> Any:
 
 def _manager_value(value: Any) -> dict[str, Any] | None:
     """A manager may arrive as a bare id string, or an object without ``$ref``."""
-    if value is None or value == "" or value == {}:
+    if isinstance(value, list) and len(value) == 1:
+        value = value[0]  # Microsoft's tutorial sends the manager as a one-element array
+    if value is None or value == "" or value == {} or value == []:
         return None
     if isinstance(value, str):
         value = {"value": value}
     if isinstance(value, dict):
         if not value.get("value"):
             return None
-        value = dict(value)
-        value.setdefault("$ref", f"../Users/{value['value']}")
+        # A client $ref points into the IdP's own API; the reference that means something here is ours.
+        value = {**value, "$ref": f"../Users/{value['value']}"}
     return value
 
 
@@ -64,10 +85,35 @@ def normalise_patch(resource_type: str, body: dict[str, Any], current: dict[str,
     if not isinstance(operations, list):
         return body
     rewritten: list[Any] = []
+    working = copy.deepcopy(current)  # elements appended by earlier operations of this request count as present
     for operation in operations:
-        rewritten.extend(_normalise_operation(resource_type, operation, current))
+        for result in _normalise_operation(resource_type, operation, working):
+            rewritten.append(result)
+            _note_appended_elements(result, working)
     body["Operations"] = rewritten
     return body
+
+
+def _note_appended_elements(operation: Any, working: dict[str, Any]) -> None:
+    if not isinstance(operation, dict) or operation.get("op") != "add" or not isinstance(operation.get("value"), list):
+        return
+    path = operation.get("path")
+    if isinstance(path, str) and "[" not in path and "." not in path and ":" not in path:
+        working.setdefault(path, [])
+        if isinstance(working[path], list):
+            working[path].extend(operation["value"])
+
+
+def qualify_path(resource_type: str, path: str) -> str:
+    """``manager`` or ``department.x`` → the enterprise URN form, when only an extension defines the name."""
+    if path.lower().startswith("urn:"):
+        return path
+    schema = schema_for(resource_type)
+    head = path.split("[", 1)[0].split(".", 1)[0].lower()
+    if head in schema.attributes[schema.core] or head in ("id", "externalid", "meta", "schemas"):
+        return path
+    owners = [urn for urn in schema.extensions if head in schema.attributes[urn]]
+    return f"{owners[0]}:{path}" if len(owners) == 1 else path
 
 
 def _normalise_operation(resource_type: str, operation: Any, current: dict[str, Any]) -> list[Any]:
@@ -77,6 +123,8 @@ def _normalise_operation(resource_type: str, operation: Any, current: dict[str, 
     op = str(operation.get("op", "")).lower()
     operation["op"] = op
     path = operation.get("path")
+    if isinstance(path, str):
+        path = operation["path"] = qualify_path(resource_type, path.strip())
     value = operation.get("value")
 
     if resource_type == "User" and isinstance(path, str) and path.lower() in _MANAGER_PATHS:
@@ -98,7 +146,7 @@ def _normalise_operation(resource_type: str, operation: Any, current: dict[str, 
             return [created]
 
     if op in ("add", "replace") and path is None and isinstance(value, dict):
-        operation["value"] = _path_less_value(resource_type, value)
+        operation["value"] = _path_less_value(resource_type, value, current.get("id"))
     elif op in ("add", "replace") and isinstance(value, str) and _is_boolean_path(resource_type, path):
         if value.lower() in _BOOL_STRINGS:
             operation["value"] = _BOOL_STRINGS[value.lower()]
@@ -120,20 +168,21 @@ def _is_boolean_path(resource_type: str, path: Any) -> bool:
     return resolved is not None and resolved.leaf.type == "boolean"
 
 
-def _path_less_value(resource_type: str, value: dict[str, Any]) -> dict[str, Any]:
+def _path_less_value(resource_type: str, value: dict[str, Any], resource_id: Any) -> dict[str, Any]:
     """Path-less replace values: booleans as strings, manager as a string, ``id`` echoed back."""
     cleaned: dict[str, Any] = {}
     for key, item in value.items():
         if key.lower() == "id":
-            continue  # Entra/OneLogin echo the id; it is readOnly and means nothing here
+            if item != resource_id:
+                raise ScimError(400, "'id' is readOnly and differs from the resource's id.", "mutability")
+            continue  # Okta echoes the resource's own id in a group rename; it changes nothing
+        key = qualify_path(resource_type, key)
         if isinstance(item, str) and item.lower() in _BOOL_STRINGS and _is_boolean_path(resource_type, key):
             item = _BOOL_STRINGS[item.lower()]
         if resource_type == "User" and key.lower() in _MANAGER_PATHS:
             item = _manager_value(item)
         if resource_type == "User" and key.lower() == ENTERPRISE_SCHEMA.lower() and isinstance(item, dict):
-            item = {
-                k: (_manager_value(v) if k.lower() == "manager" else v) for k, v in item.items()
-            }
+            item = {k: (_manager_value(v) if k.lower() == "manager" else v) for k, v in item.items()}
         cleaned[key] = item
     return cleaned
 

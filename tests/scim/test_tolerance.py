@@ -108,3 +108,10 @@ def test_remove_without_path_is_still_an_error(service: ScimService, user: dict[
         patch(service, user["id"], {"op": "remove"})
     assert raised.value.status == 400
     assert service.get("User", user["id"]).body["title"] == "Engineer"  # type: ignore[index]
+
+
+def test_put_without_active_keeps_the_account_state(service: ScimService, user: dict[str, Any]) -> None:
+    service.patch("User", user["id"], patch_body({"op": "replace", "path": "active", "value": False}))
+    replaced = service.replace("User", user["id"], new_user(user["userName"], title="Templated")).body
+    assert replaced is not None
+    assert replaced["active"] is False and replaced["title"] == "Templated"
