@@ -94,7 +94,7 @@ class ScimService:
             self._check_unique(session, resource_type, document, None)
             self._check_members(session, members)
             try:
-                row = repo.insert_resource(session, resource_type, resource_id, document, now)
+                repo.insert_resource(session, resource_type, resource_id, document, now)
             except IntegrityError as exc:
                 raise _uniqueness() from exc
             if members:

@@ -147,9 +147,13 @@ def _normalise_operation(resource_type: str, operation: Any, current: dict[str, 
 
     if op in ("add", "replace") and path is None and isinstance(value, dict):
         operation["value"] = _path_less_value(resource_type, value, current.get("id"))
-    elif op in ("add", "replace") and isinstance(value, str) and _is_boolean_path(resource_type, path):
-        if value.lower() in _BOOL_STRINGS:
-            operation["value"] = _BOOL_STRINGS[value.lower()]
+    elif (
+        op in ("add", "replace")
+        and isinstance(value, str)
+        and value.lower() in _BOOL_STRINGS
+        and _is_boolean_path(resource_type, path)
+    ):
+        operation["value"] = _BOOL_STRINGS[value.lower()]
     return [operation]
 
 
