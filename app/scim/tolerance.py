@@ -23,6 +23,7 @@ def normalise_resource(resource_type: str, body: dict[str, Any]) -> dict[str, An
     """Tolerances for POST/PUT bodies."""
     body = _drop_null_refs(copy.deepcopy(body))
     body = _drop_empty_foreign_schemas(resource_type, body)
+    body = _drop_empty_strings(body)
     if resource_type == "User":
         extension = body.get(ENTERPRISE_SCHEMA)
         if isinstance(extension, dict) and "manager" in extension:
@@ -49,6 +50,22 @@ def _drop_empty_foreign_schemas(resource_type: str, body: dict[str, Any]) -> dic
         urn for urn in schemas if not isinstance(urn, str) or urn.lower() in known or urn.lower() in present
     ]
     return body
+
+
+_REQUIRED_KEYS = frozenset({"username", "displayname", "schemas"})
+
+
+def _drop_empty_strings(body: dict[str, Any], top: bool = True) -> dict[str, Any]:
+    """``"middleName": ""`` (Okta read-back, Entra clearing) means "no value", so nothing is stored.
+
+    Required attributes keep their empty string, so that validation still refuses an empty ``userName``.
+    """
+    cleaned: dict[str, Any] = {}
+    for key, value in body.items():
+        if value == "" and not (top and key.lower() in _REQUIRED_KEYS):
+            continue
+        cleaned[key] = _drop_empty_strings(value, top=False) if isinstance(value, dict) else value
+    return cleaned
 
 
 def _drop_null_refs(value: Any) -> Any:
@@ -134,6 +151,10 @@ def _normalise_operation(resource_type: str, operation: Any, current: dict[str, 
         operation["value"] = manager
         return [operation]
 
+    if op in ("add", "replace") and isinstance(path, str) and value == "" and not _is_required(resource_type, path):
+        # Entra clears an attribute by replacing it with "" (rows 9 and 13 of docs/idp-tolerances.md).
+        return [{"op": "remove", "path": path}]
+
     if op == "remove" and isinstance(path, str) and isinstance(value, list) and "[" not in path:
         # Entra/Okta: {"op":"remove","path":"members","value":[{"value":"id"}]} removes just those values.
         selectors = [item.get("value") for item in value if isinstance(item, dict) and item.get("value")]
@@ -161,6 +182,10 @@ def _quote(value: Any) -> str:
     import json
 
     return json.dumps(str(value))
+
+
+def _is_required(resource_type: str, path: str) -> bool:
+    return path.split("[", 1)[0].lower() in ("username", "displayname")
 
 
 def _is_boolean_path(resource_type: str, path: Any) -> bool:

@@ -115,3 +115,16 @@ def test_put_without_active_keeps_the_account_state(service: ScimService, user: 
     replaced = service.replace("User", user["id"], new_user(user["userName"], title="Templated")).body
     assert replaced is not None
     assert replaced["active"] is False and replaced["title"] == "Templated"
+
+
+def test_empty_strings_mean_no_value(service: ScimService, user: dict[str, Any]) -> None:
+    created = service.create(
+        "User",
+        new_user("tol-empty@example.com", name={"givenName": "E", "middleName": ""}, nickName="", phoneNumbers=None),
+    ).body
+    assert created is not None
+    assert created["name"] == {"givenName": "E"} and "nickName" not in created
+    result = patch(service, user["id"], {"op": "Replace", "path": "title", "value": ""})
+    assert "title" not in result
+    with pytest.raises(ScimError):
+        patch(service, user["id"], {"op": "replace", "path": "userName", "value": ""})
