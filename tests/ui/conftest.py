@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before anything imports Qt
 
@@ -19,9 +20,13 @@ from app.store.vault import Vault
 
 @pytest.fixture(autouse=True)
 def _no_leaked_work(qapp: object) -> Iterator[None]:
-    """Every test leaves the pool idle: no worker outlives its test."""
+    """Every test leaves the pool idle and stops the Python threads it started (e.g. the server's)."""
+    before = set(threading.enumerate())
     yield
     assert QThreadPool.globalInstance().waitForDone(15_000)
+    # Qt's pooled threads show up as _DummyThread once they have run Python code; they are reused.
+    started = [t for t in set(threading.enumerate()) - before if not isinstance(t, threading._DummyThread)]
+    assert not [t.name for t in started if t.is_alive()]
 
 
 @pytest.fixture

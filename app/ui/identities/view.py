@@ -1,0 +1,223 @@
+"""Users and Groups tabs: a search box (SCIM filter or plain text), the paged table and a detail pane.
+
+Everything an IdP sent is untrusted: labels use Qt.PlainText, the detail is a QPlainTextEdit, and
+table cells go through ``plain()``; nothing here is ever interpreted as rich text.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QModelIndex, Qt, QTimer
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QSplitter,
+    QTableView,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+from scim2_models import ScimFilter
+from sqlalchemy import ColumnElement
+
+from app.core.events import ResourcesChanged
+from app.scim.errors import ScimError
+from app.scim.filter_sql import compile_filter
+from app.store import browse
+from app.store.vault import Vault
+from app.ui.identities.model import ResourceTableModel, local_time, plain
+from app.ui.workers import submit
+
+SEARCH_DELAY_MS = 400
+ROW_HEIGHT = 24
+
+
+def text_filter(resource_type: str, text: str) -> str:
+    """Plain text as a SCIM filter on the names (Groups have no userName)."""
+    quoted = ScimFilter.quote(text)
+    if resource_type == "User":
+        return f"userName co {quoted} or displayName co {quoted}"
+    return f"displayName co {quoted}"
+
+
+def search_clause(resource_type: str, text: str) -> tuple[ColumnElement[bool] | None, str]:
+    """The WHERE clause for the search box, and a note saying how the text was understood."""
+    text = text.strip()
+    if not text:
+        return None, ""
+    try:
+        return compile_filter(resource_type, text), "SCIM filter"
+    except ScimError as as_filter:
+        reason = as_filter.detail
+    return compile_filter(resource_type, text_filter(resource_type, text)), f"Name search (as a filter: {reason})"
+
+
+def _flatten(value: Any, path: str) -> list[tuple[str, str]]:
+    if isinstance(value, dict):
+        return [line for key, inner in value.items() for line in _flatten(inner, f"{path}.{key}" if path else key)]
+    if isinstance(value, list):
+        return [line for i, inner in enumerate(value) for line in _flatten(inner, f"{path}[{i}]")]
+    if isinstance(value, bool):
+        return [(path, "true" if value else "false")]
+    return [(path, "null" if value is None else str(value))]
+
+
+def describe(detail: browse.Detail) -> str:
+    """Every stored attribute, one ``path: value`` line each, then memberships and meta."""
+    lines = [f"id: {detail.id}"]
+    lines += [f"{path}: {value}" for path, value in _flatten(detail.document, "") if path != "schemas"]
+    lines += [f"groups[{i}]: {g.label or ''} ({g.id})" for i, g in enumerate(detail.groups)]
+    lines += [f"members[{i}]: {m.label or ''} ({m.resource_type} {m.id})" for i, m in enumerate(detail.members)]
+    lines += [
+        f"schemas: {', '.join(map(str, detail.document.get('schemas', [])))}",
+        f"meta.created: {local_time(detail.created)}",
+        f"meta.lastModified: {local_time(detail.modified)}",
+        f"meta.version: {detail.version}",
+    ]
+    return "\n".join(plain(line) for line in lines)
+
+
+def _plain_label(text: str = "") -> QLabel:
+    label = QLabel(text)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    return label
+
+
+class ResourceBrowser(QWidget):
+    def __init__(self, vault: Vault, resource_type: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.vault = vault
+        self.resource_type = resource_type
+        self.model = ResourceTableModel(vault, resource_type, parent=self)
+        self._detail_id: str | None = None
+
+        self.search = QLineEdit()
+        self.search.setClearButtonEnabled(True)
+        self.search.setPlaceholderText('Search names, or a SCIM filter such as userName sw "a"')
+        self.search_note = _plain_label()
+        self.count_label = _plain_label()
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(SEARCH_DELAY_MS)
+        self._debounce.timeout.connect(self.apply_search)
+        self.search.textChanged.connect(self._debounce.start)
+        self.search.returnPressed.connect(self.apply_search)
+
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.horizontalHeader().setSortIndicator(0, Qt.SortOrder.AscendingOrder)  # the model's default
+        self.table.setSortingEnabled(True)
+        self.table.setWordWrap(False)
+        self.table.verticalHeader().hide()
+        # Fixed row height: the view never measures rows, so 100,000 lazily loaded rows stay cheap.
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.table.verticalHeader().setDefaultSectionSize(ROW_HEIGHT)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.selectionModel().currentRowChanged.connect(self._current_changed)
+
+        self.detail_title = _plain_label()
+        self.detail = QPlainTextEdit()
+        self.detail.setReadOnly(True)
+        self.detail.setPlaceholderText("Select a row to see every stored attribute.")
+
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(self.search)
+        left_layout.addWidget(self.search_note)
+        left_layout.addWidget(self.table)
+        left_layout.addWidget(self.count_label)
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(0, 0, 0, 0)
+        right_layout.addWidget(self.detail_title)
+        right_layout.addWidget(self.detail)
+        splitter = QSplitter()
+        splitter.addWidget(left)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        layout = QHBoxLayout(self)
+        layout.addWidget(splitter)
+
+        self.model.counts_changed.connect(self._show_counts)
+        self.model.failed.connect(self.search_note.setText)
+        self.model.modelReset.connect(self._clear_detail)
+
+    # -- search --------------------------------------------------------------------------------------
+    def apply_search(self) -> None:
+        self._debounce.stop()
+        try:
+            where, note = search_clause(self.resource_type, self.search.text())
+        except ScimError as exc:  # even the quoted text was refused (e.g. too long)
+            self.search_note.setText(exc.detail)
+            return
+        self.search_note.setText(note)
+        self.model.set_filter(where)
+
+    def _show_counts(self, matching: int, total: int) -> None:
+        noun = "users" if self.resource_type == "User" else "groups"
+        self.count_label.setText(f"{matching:,} of {total:,} {noun}")
+
+    # -- detail --------------------------------------------------------------------------------------
+    def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if current.isValid():
+            self.show_detail(self.model.row_id(current.row()))
+
+    def show_detail(self, resource_id: str) -> None:
+        self._detail_id = resource_id
+        vault = self.vault
+        submit(lambda: (resource_id, browse.document(vault, resource_id)), self._detail_loaded, self._detail_failed)
+
+    def _detail_loaded(self, result: tuple[str, browse.Detail | None]) -> None:
+        resource_id, detail = result
+        if resource_id != self._detail_id:  # an answer for an earlier selection
+            return
+        if detail is None:
+            self.detail_title.setText("This resource no longer exists.")
+            self.detail.clear()
+        else:
+            title = detail.document.get("userName") or detail.document.get("displayName") or detail.id
+            self.detail_title.setText(plain(title))
+            self.detail.setPlainText(describe(detail))
+
+    def _detail_failed(self, _exc: Exception) -> None:
+        self.detail_title.setText("The details could not be read from the vault.")
+
+    def _clear_detail(self) -> None:
+        self._detail_id = None
+        self.detail_title.clear()
+        self.detail.clear()
+
+    def apply_changes(self, event: ResourcesChanged) -> None:
+        if event.resource_type != self.resource_type:
+            return
+        self.model.apply_changes(event)
+        if self._detail_id in event.deleted:
+            self.detail_title.setText("This resource was deleted.")
+            self.detail.clear()
+            self._detail_id = None
+        elif self._detail_id in event.modified:
+            self.show_detail(self._detail_id)
+
+
+class IdentitiesView(QTabWidget):
+    def __init__(self, vault: Vault, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.users = ResourceBrowser(vault, "User")
+        self.groups = ResourceBrowser(vault, "Group")
+        self.addTab(self.users, "Users")
+        self.addTab(self.groups, "Groups")
+
+    def apply_changes(self, event: ResourcesChanged) -> None:
+        """Slot for EventBridge.resources_changed."""
+        self.users.apply_changes(event)
+        self.groups.apply_changes(event)

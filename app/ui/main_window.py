@@ -1,0 +1,306 @@
+"""The main window: SCIM endpoint status on top, Identities and Tokens pages below."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QCloseEvent, QGuiApplication
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMessageBox,
+    QPushButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.errors import CustosError
+from app.core.events import EventBus
+from app.scim.server import ScimServer
+from app.store.tokens import TokenInfo, TokenStore
+from app.store.vault import Vault
+from app.ui.bridge import EventBridge
+from app.ui.identities.model import local_time
+from app.ui.identities.view import IdentitiesView
+from app.ui.workers import submit
+
+log = logging.getLogger(__name__)
+
+STATUS_REFRESH_MS = 1000
+Confirm = Callable[[QWidget, str, str], bool]
+
+
+def ask(parent: QWidget, title: str, question: str) -> bool:
+    answer = QMessageBox.question(parent, title, question, defaultButton=QMessageBox.StandardButton.No)
+    return answer == QMessageBox.StandardButton.Yes
+
+
+def _message(exc: Exception, fallback: str) -> str:
+    if isinstance(exc, CustosError):
+        return exc.user_message
+    log.error("%s: %s", fallback, type(exc).__name__)
+    return fallback
+
+
+def _label(text: str = "") -> QLabel:
+    label = QLabel(text)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    return label
+
+
+def _copy_button(source: Callable[[], str]) -> QPushButton:
+    button = QPushButton("Copy")
+    button.clicked.connect(lambda: QGuiApplication.clipboard().setText(source()))
+    return button
+
+
+def _when(moment: datetime | None) -> str:
+    return local_time(moment) if moment else "never"
+
+
+class ServerPanel(QGroupBox):
+    """Base URL, certificate fingerprint, running state and request rate of the embedded endpoint."""
+
+    def __init__(self, server: ScimServer, bridge: EventBridge, parent: QWidget | None = None) -> None:
+        super().__init__("SCIM endpoint", parent)
+        self.server = server
+        self.bridge = bridge
+        self._changing = False
+        self.url = _label()
+        self.fingerprint = _label(server.fingerprint or "none (plain HTTP on loopback)")
+        self.fingerprint.setWordWrap(True)
+        self.state = _label()
+        self.rate = _label()
+        self.error = _label()
+        self.error.setWordWrap(True)
+        self.toggle = QPushButton()
+        self.toggle.clicked.connect(self._toggle)
+
+        url_row = QHBoxLayout()
+        url_row.addWidget(self.url, 1)
+        url_row.addWidget(_copy_button(self.url.text))
+        fingerprint_row = QHBoxLayout()
+        fingerprint_row.addWidget(self.fingerprint, 1)
+        fingerprint_row.addWidget(_copy_button(self.fingerprint.text))
+        state_row = QHBoxLayout()
+        state_row.addWidget(self.state, 1)
+        state_row.addWidget(self.toggle)
+        form = QFormLayout(self)
+        form.addRow("Base URL", url_row)
+        form.addRow("TLS certificate SHA-256", fingerprint_row)
+        form.addRow("Status", state_row)
+        form.addRow("Requests", self.rate)
+        form.addRow("", self.error)
+
+        self.timer = QTimer(self)
+        self.timer.setInterval(STATUS_REFRESH_MS)
+        self.timer.timeout.connect(self.refresh)
+        self.timer.start()
+        self.refresh()
+
+    def refresh(self) -> None:
+        running = self.server.running
+        self.url.setText(self.server.base_url if running else "—")
+        self.state.setText("starting…" if self._changing and not running else ("running" if running else "stopped"))
+        self.toggle.setText("Stop" if running else "Start")
+        self.toggle.setEnabled(not self._changing)
+        self.rate.setText(f"{self.bridge.request_rate():.0f} per minute (last minute)")
+
+    def start(self) -> None:
+        if self._changing or self.server.running:
+            return
+        self._changing = True
+        self.error.clear()
+        submit(self.server.start, self._done, self._failed)
+        self.refresh()
+
+    def stop(self) -> None:
+        if self._changing or not self.server.running:
+            return
+        self._changing = True
+        submit(self.server.stop, self._done, self._failed)  # joins uvicorn's thread: off the GUI thread
+        self.refresh()
+
+    def _toggle(self) -> None:
+        (self.stop if self.server.running else self.start)()
+
+    def _done(self, _result: object) -> None:
+        self._changing = False
+        self.refresh()
+
+    def _failed(self, exc: Exception) -> None:
+        self._changing = False
+        self.error.setText(_message(exc, "The SCIM server could not be started or stopped."))
+        self.refresh()
+
+
+class TokensPage(QWidget):
+    """Bearer tokens for identity providers: the secret is shown once, right after creation."""
+
+    COLUMNS = ("Name", "Status", "Starts with", "Created", "Expires", "Last used", "Last used from")
+
+    def __init__(self, tokens: TokenStore, confirm: Confirm = ask, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.tokens = tokens
+        self.confirm = confirm
+        self.name = QLineEdit()
+        self.name.setPlaceholderText("Which identity provider will use it, e.g. Entra ID production")
+        self.name.setMaxLength(128)
+        self.lifetime = QSpinBox()
+        self.lifetime.setRange(0, 3650)
+        self.lifetime.setSpecialValueText("never expires")
+        self.lifetime.setSuffix(" days")
+        self.create_button = QPushButton("Create token")
+        self.create_button.clicked.connect(self.create_token)
+        self.name.returnPressed.connect(self.create_token)
+        self.secret = QLineEdit()
+        self.secret.setReadOnly(True)
+        self.copy_secret = _copy_button(self.secret.text)
+        self.secret_note = _label("Copy this token now: Custos stores only its hash and cannot show it again.")
+        self.message = _label()
+        self.message.setWordWrap(True)
+        self.table = QTableWidget(0, len(self.COLUMNS))
+        self.table.setHorizontalHeaderLabels(self.COLUMNS)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.revoke_button = QPushButton("Revoke…")
+        self.revoke_button.clicked.connect(self.revoke_selected)
+        refresh = QPushButton("Refresh")
+        refresh.clicked.connect(self.refresh)
+
+        create_row = QHBoxLayout()
+        create_row.addWidget(self.name, 1)
+        create_row.addWidget(self.lifetime)
+        create_row.addWidget(self.create_button)
+        secret_row = QHBoxLayout()
+        secret_row.addWidget(self.secret, 1)
+        secret_row.addWidget(self.copy_secret)
+        actions = QHBoxLayout()
+        actions.addStretch(1)
+        actions.addWidget(refresh)
+        actions.addWidget(self.revoke_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(create_row)
+        layout.addLayout(secret_row)
+        layout.addWidget(self.secret_note)
+        layout.addWidget(self.message)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(actions)
+        self._show_secret("")
+        self.refresh()
+
+    def _show_secret(self, secret: str) -> None:
+        self.secret.setText(secret)
+        for widget in (self.secret, self.copy_secret, self.secret_note):
+            widget.setVisible(bool(secret))
+
+    def refresh(self) -> None:
+        submit(self.tokens.list, self._listed, self._failed)
+
+    def create_token(self) -> None:
+        name = self.name.text().strip()
+        if not name:
+            self.message.setText("Give the token a name first.")
+            return
+        days = self.lifetime.value() or None
+        self.create_button.setEnabled(False)
+        self._show_secret("")
+        submit(lambda: self.tokens.create(name, days), self._created, self._failed)
+
+    def revoke_selected(self) -> None:
+        rows = self.table.selectionModel().selectedRows()
+        if not rows:
+            self.message.setText("Select the token to revoke.")
+            return
+        name = self.table.item(rows[0].row(), 0).text()
+        question = f"Revoke the token {name!r}? Identity providers using it will be refused from now on."
+        if not self.confirm(self, "Revoke token", question):
+            return
+        submit(lambda: self.tokens.revoke(name), self._revoked, self._failed)
+
+    def _created(self, result: tuple[TokenInfo, str]) -> None:
+        info, secret = result
+        self.create_button.setEnabled(True)
+        self.name.clear()
+        self._show_secret(secret)
+        self.message.setText(f"Token {info.name!r} created.")
+        self.refresh()
+
+    def _revoked(self, info: TokenInfo) -> None:
+        self.message.setText(f"Token {info.name!r} revoked.")
+        self.refresh()
+
+    def _failed(self, exc: Exception) -> None:
+        self.create_button.setEnabled(True)
+        self.message.setText(_message(exc, "The token store could not be changed."))
+
+    def _listed(self, infos: list[TokenInfo]) -> None:
+        self.table.setRowCount(len(infos))
+        for row, info in enumerate(infos):
+            values = (
+                info.name,
+                info.status,
+                info.hint + "…",
+                local_time(info.created),
+                _when(info.expires),
+                _when(info.last_used),
+                info.last_used_from or "",
+            )
+            for column, value in enumerate(values):
+                self.table.setItem(row, column, QTableWidgetItem(value))
+
+
+class MainWindow(QMainWindow):
+    def __init__(
+        self, vault: Vault, server: ScimServer, bus: EventBus, tokens: TokenStore, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.vault = vault
+        self.server = server
+        self.setWindowTitle("Custos")
+        self.bridge = EventBridge(bus, parent=self)
+        self.server_panel = ServerPanel(server, self.bridge)
+        self.identities = IdentitiesView(vault)
+        self.tokens_page = TokensPage(tokens)
+        self.pages = QTabWidget()
+        self.pages.addTab(self.identities, "Identities")
+        self.pages.addTab(self.tokens_page, "Tokens")
+        self.pages.currentChanged.connect(self._page_changed)
+        self.bridge.resources_changed.connect(self.identities.apply_changes)
+
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.addWidget(self.server_panel)
+        layout.addWidget(self.pages, 1)
+        self.setCentralWidget(central)
+        self.resize(1100, 750)
+
+    def _page_changed(self, index: int) -> None:
+        if self.pages.widget(index) is self.tokens_page:
+            self.tokens_page.refresh()  # last-used times move while the server runs
+
+    def shutdown(self) -> None:
+        """Stop timers and event delivery; the caller then stops the server and closes the vault."""
+        self.server_panel.timer.stop()
+        self.bridge.close()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.shutdown()
+        super().closeEvent(event)

@@ -1,0 +1,82 @@
+"""Desktop entry point: unlock dialog, then the main window with the SCIM server running beside it."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from PySide6.QtCore import QThreadPool
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
+
+from app import APP_ID, APP_NAME, __version__
+from app.core import paths
+from app.core.errors import CustosError
+from app.core.events import EventBus
+from app.scim.server import ScimServer
+from app.scim.tls import ensure_self_signed
+from app.store.tokens import TokenStore
+from app.store.vault import Vault
+from app.ui.main_window import MainWindow
+from app.ui.unlock_dialog import UnlockDialog
+
+
+def application(argv: Sequence[str]) -> QApplication:
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(list(argv))
+    app.setApplicationName(APP_NAME)
+    app.setApplicationDisplayName(APP_NAME)
+    app.setApplicationVersion(__version__)
+    app.setDesktopFileName(APP_ID)  # matches the .desktop file, so Wayland shows the right icon
+    icon = paths.resources_dir() / "icons" / "custos.svg"
+    if icon.is_file():
+        app.setWindowIcon(QIcon(str(icon)))
+    return app
+
+
+def main(argv: Sequence[str] | None = None, data_dir: str | os.PathLike[str] | None = None) -> int:
+    app = application(argv if argv is not None else sys.argv[:1])
+    try:
+        directory = paths.data_dir(data_dir)
+    except OSError:
+        QMessageBox.critical(None, APP_NAME, "The data folder cannot be created or opened.")
+        return 1
+    dialog = UnlockDialog(directory)
+    if dialog.exec() != QDialog.DialogCode.Accepted or dialog.vault is None:
+        return 1
+    vault = dialog.vault
+    dialog.deleteLater()
+    return run_session(app, directory, vault)
+
+
+def run_session(app: QApplication, directory: Path, vault: Vault) -> int:
+    """Own ``vault`` until the event loop ends; the server is always stopped and the vault closed."""
+    window: MainWindow | None = None
+    server: ScimServer | None = None
+    try:
+        bus = EventBus()
+        tokens = TokenStore(vault)  # shared with the server so that its token cache sees revocations
+        server = ScimServer(vault, tls=ensure_self_signed(directory), bus=bus, tokens=tokens)
+        window = MainWindow(vault, server, bus, tokens)
+        window.show()
+        window.server_panel.start()
+        return app.exec()
+    except CustosError as exc:
+        QMessageBox.critical(None, APP_NAME, exc.user_message)
+        return 1
+    finally:
+        shutdown(window, server, vault)
+
+
+def shutdown(window: MainWindow | None, server: ScimServer | None, vault: Vault) -> None:
+    if window is not None:
+        window.shutdown()
+    QThreadPool.globalInstance().waitForDone()  # a server start may still be in flight
+    if server is not None:
+        server.stop()
+    QThreadPool.globalInstance().waitForDone()
+    if window is not None:
+        window.deleteLater()
+    vault.close()

@@ -1,0 +1,145 @@
+"""Identities view, Tokens page and server panel; the last test drives the real HTTPS server."""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+from PySide6.QtCore import QModelIndex
+from PySide6.QtGui import QGuiApplication
+from pytestqt.qtbot import QtBot
+from ui_support import USER_SCHEMA, add_member, group_row, insert_rows, user_row
+
+from app.core.events import EventBus, ResourcesChanged
+from app.scim.server import ScimServer
+from app.scim.tls import ensure_self_signed
+from app.store.tokens import TokenStore
+from app.store.vault import Vault
+from app.ui.identities.view import IdentitiesView, ResourceBrowser, search_clause
+from app.ui.main_window import MainWindow, TokensPage
+
+
+# -- identities view -----------------------------------------------------------------------------------
+def test_search_box_takes_filters_or_plain_text(populated: Vault, qtbot: QtBot) -> None:
+    browser = ResourceBrowser(populated, "User")
+    qtbot.addWidget(browser)
+    qtbot.waitUntil(lambda: browser.count_label.text() == "2,000 of 2,000 users")
+    browser.search.setText('userName sw "user0001"')
+    browser.apply_search()
+    assert browser.search_note.text() == "SCIM filter"
+    qtbot.waitUntil(lambda: browser.count_label.text() == "10 of 2,000 users" and browser.model.rowCount() == 10)
+    browser.search.setText('Person 4"2')  # not a filter; the quote must not break out of the string
+    browser.apply_search()
+    assert browser.search_note.text().startswith("Name search")
+    qtbot.waitUntil(lambda: browser.count_label.text() == "0 of 2,000 users")
+    browser.search.setText("person 42")
+    browser.apply_search()
+    qtbot.waitUntil(lambda: browser.model.rowCount() > 0 and browser.model.matching > 0)
+    assert all(browser.model.data(browser.model.index(r, 1)) == "Person 42" for r in range(browser.model.rowCount()))
+
+
+def test_group_text_search_uses_display_name_only() -> None:
+    where, note = search_clause("Group", "eng")
+    assert where is not None and note.startswith("Name search")
+    assert search_clause("User", "  ") == (None, "")
+
+
+def test_detail_pane_shows_every_attribute_as_plain_text(vault: Vault, qtbot: QtBot) -> None:
+    extra = {"emails": [{"value": "ada@example.org", "type": "work"}], "title": "<b>Countess</b>"}
+    (user_id,) = insert_rows(vault, [user_row("ada", "Ada Lovelace", datetime.now(UTC), **extra)])
+    (group_id,) = insert_rows(vault, [group_row("Engineers")])
+    add_member(vault, group_id, user_id)
+    view = IdentitiesView(vault)
+    qtbot.addWidget(view)
+    browser = view.users
+    qtbot.waitUntil(lambda: browser.model.rowCount() == 1)
+    browser.table.selectRow(0)
+    qtbot.waitUntil(lambda: "emails[0].value: ada@example.org" in browser.detail.toPlainText())
+    text = browser.detail.toPlainText()
+    assert "title: <b>Countess</b>" in text  # shown literally, never rendered
+    assert f"groups[0]: Engineers ({group_id})" in text
+    assert browser.detail_title.text() == "ada"
+    view.apply_changes(ResourcesChanged("User", deleted=(user_id,)))
+    assert browser.detail_title.text() == "This resource was deleted."
+
+
+# -- tokens --------------------------------------------------------------------------------------------
+def test_tokens_create_show_once_and_revoke(vault: Vault, qtbot: QtBot) -> None:
+    answers: list[bool] = []
+    page = TokensPage(TokenStore(vault), confirm=lambda _parent, _title, _text: answers.pop(0))
+    qtbot.addWidget(page)
+    page.show()
+    assert not page.secret.isVisible()
+    page.name.setText("Entra ID")
+    page.create_token()
+    qtbot.waitUntil(lambda: page.table.rowCount() == 1 and page.secret.isVisible())
+    secret = page.secret.text()
+    assert secret.startswith("cst_") and page.secret.isReadOnly()
+    page.copy_secret.click()
+    assert QGuiApplication.clipboard().text() == secret
+    assert [page.table.item(0, c).text() for c in (0, 1)] == ["Entra ID", "active"]
+    assert secret not in " ".join(page.table.item(0, c).text() for c in range(page.table.columnCount()))
+
+    page.name.setText("Entra ID")  # duplicate names are refused with the store's message
+    page.create_token()
+    qtbot.waitUntil(lambda: "already exists" in page.message.text())
+
+    page.table.selectRow(0)
+    answers.append(False)
+    page.revoke_selected()
+    assert TokenStore(vault).list()[0].status == "active"
+    answers.append(True)
+    page.revoke_selected()
+    qtbot.waitUntil(lambda: page.table.item(0, 1).text() == "revoked")
+    assert TokenStore(vault).list()[0].status == "revoked"
+
+
+# -- main window with the real server ------------------------------------------------------------------
+@pytest.fixture
+def running(vault: Vault, data_dir: Path, qtbot: QtBot) -> Iterator[tuple[MainWindow, ScimServer]]:
+    bus, tokens = EventBus(), TokenStore(vault)
+    server = ScimServer(vault, tls=ensure_self_signed(data_dir), bus=bus, tokens=tokens)
+    window = MainWindow(vault, server, bus, tokens)
+    qtbot.addWidget(window)
+    window.show()
+    window.server_panel.start()
+    qtbot.waitUntil(lambda: window.server_panel.state.text() == "running", timeout=15_000)
+    yield window, server
+    window.shutdown()
+    server.stop()
+
+
+def test_user_posted_over_https_appears_in_the_table(
+    running: tuple[MainWindow, ScimServer], data_dir: Path, qtbot: QtBot
+) -> None:
+    window, server = running
+    panel = window.server_panel
+    assert panel.url.text() == server.base_url and server.base_url.startswith("https://127.0.0.1:")
+    assert panel.fingerprint.text() == server.fingerprint and len(panel.fingerprint.text()) == 95
+    model = window.identities.users.model
+    qtbot.waitUntil(lambda: model.total == 0 and model.rowCount() == 0)
+
+    window.tokens_page.name.setText("test-idp")  # a token made in the UI works at once on the server
+    window.tokens_page.create_token()
+    qtbot.waitUntil(lambda: window.tokens_page.secret.text().startswith("cst_"))
+    secret = window.tokens_page.secret.text()
+    verify = ssl.create_default_context(cafile=str(ensure_self_signed(data_dir).cert_path))
+    with httpx.Client(base_url=server.base_url, verify=verify, timeout=30) as http:
+        body = {"schemas": [USER_SCHEMA], "userName": "grace@example.org", "displayName": "Grace Hopper"}
+        headers = {"Authorization": f"Bearer {secret}", "Content-Type": "application/scim+json"}
+        response = http.post("/Users", json=body, headers=headers)
+    assert response.status_code == 201, response.text
+    qtbot.waitUntil(lambda: model.rowCount() == 1 and model.total == 1, timeout=5_000)
+    assert model.data(model.index(0, 0)) == "grace@example.org"
+    assert model.row_id(0) == response.json()["id"]
+    assert not model.canFetchMore(QModelIndex())
+    panel.refresh()
+    assert panel.rate.text().startswith("1 per minute")
+
+    panel.stop()
+    qtbot.waitUntil(lambda: panel.state.text() == "stopped", timeout=15_000)
+    assert not server.running and panel.url.text() == "—"
