@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from PySide6.QtCore import QModelIndex
+from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtGui import QGuiApplication
 from pytestqt.qtbot import QtBot
 from ui_support import USER_SCHEMA, add_member, group_row, insert_rows, user_row
@@ -40,6 +40,19 @@ def test_search_box_takes_filters_or_plain_text(populated: Vault, qtbot: QtBot) 
     browser.apply_search()
     qtbot.waitUntil(lambda: browser.model.rowCount() > 0 and browser.model.matching > 0)
     assert all(browser.model.data(browser.model.index(r, 1)) == "Person 42" for r in range(browser.model.rowCount()))
+
+
+def test_header_sorts_only_indexed_columns(populated: Vault, qtbot: QtBot) -> None:
+    browser = ResourceBrowser(populated, "User")
+    qtbot.addWidget(browser)
+    header = browser.table.horizontalHeader()
+    qtbot.waitUntil(lambda: browser.model.rowCount() == 500)
+    header.setSortIndicator(1, Qt.SortOrder.DescendingOrder)  # what a click on "Display name" does
+    assert browser.model.sort_key == "displayName"
+    qtbot.waitUntil(lambda: browser.model.rowCount() == 500)
+    header.setSortIndicator(2, Qt.SortOrder.AscendingOrder)  # externalId: not indexed, not sortable
+    assert (header.sortIndicatorSection(), header.sortIndicatorOrder()) == (1, Qt.SortOrder.DescendingOrder)
+    assert browser.model.sort_key == "displayName"
 
 
 def test_group_text_search_uses_display_name_only() -> None:

@@ -145,6 +145,11 @@ class ResourceTableModel(QAbstractTableModel):
     def sort_key(self) -> str:
         return self._query.sort
 
+    def sort_indicator(self) -> tuple[int, Qt.SortOrder]:
+        column = next(i for i, (attribute, _) in enumerate(self._columns) if attribute == self._query.sort)
+        descending = self._query.descending
+        return column, Qt.SortOrder.DescendingOrder if descending else Qt.SortOrder.AscendingOrder
+
     def sortable(self, column: int) -> bool:
         return 0 <= column < len(self._columns) and self._columns[column][0] in _SORTABLE
 

@@ -113,8 +113,9 @@ class ResourceBrowser(QWidget):
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.horizontalHeader().setSortIndicator(0, Qt.SortOrder.AscendingOrder)  # the model's default
+        self.table.horizontalHeader().setSortIndicator(*self.model.sort_indicator())
         self.table.setSortingEnabled(True)
+        self.table.horizontalHeader().sortIndicatorChanged.connect(self._sort_indicator_changed)
         self.table.setWordWrap(False)
         self.table.verticalHeader().hide()
         # Fixed row height: the view never measures rows, so 100,000 lazily loaded rows stay cheap.
@@ -151,6 +152,13 @@ class ResourceBrowser(QWidget):
         self.model.counts_changed.connect(self._show_counts)
         self.model.failed.connect(self.search_note.setText)
         self.model.modelReset.connect(self._clear_detail)
+
+    def _sort_indicator_changed(self, column: int, _order: Qt.SortOrder) -> None:
+        if not self.model.sortable(column):  # only indexed columns sort; put the arrow back where it was
+            header = self.table.horizontalHeader()
+            blocked = header.blockSignals(True)
+            header.setSortIndicator(*self.model.sort_indicator())
+            header.blockSignals(blocked)
 
     # -- search --------------------------------------------------------------------------------------
     def apply_search(self) -> None:
