@@ -7,7 +7,7 @@ from typing import Any
 from scim2_models import EnterpriseUser, Group, User
 
 from app.scim.errors import ScimError
-from app.scim.query import MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE
+from app.scim.query import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from app.scim.schema import ENTERPRISE_SCHEMA, GROUP_SCHEMA, USER_SCHEMA
 
 MAX_BULK_OPERATIONS = 1000
@@ -75,10 +75,25 @@ def resource_types(base_url: str) -> list[dict[str, Any]]:
     ]
 
 
+# Sub-attributes this server computes and never takes from a client, as (schema, attribute, sub-attribute).
+# Group members' "display" is filled from the member's displayName/userName at read time (repository.memberships)
+# and what a client sends is dropped. RFC 7643 §2.4 calls "display" READ-ONLY (its §8.7.1 Group schema has no
+# members.display at all), but scim2-models publishes it readWrite, promising clients a value this server ignores.
+_COMPUTED_SUB_ATTRIBUTES = frozenset({(GROUP_SCHEMA, "members", "display")})
+
+
+def _mark_computed_read_only(schema: dict[str, Any]) -> dict[str, Any]:
+    for attribute in schema["attributes"]:
+        for sub in attribute.get("subAttributes") or []:
+            if (schema["id"], attribute["name"], sub["name"]) in _COMPUTED_SUB_ATTRIBUTES:
+                sub["mutability"] = "readOnly"
+    return schema
+
+
 def schemas(base_url: str) -> list[dict[str, Any]]:
     documents = []
     for model in (User, EnterpriseUser, Group):
-        schema = model.to_schema().model_dump()
+        schema = _mark_computed_read_only(model.to_schema().model_dump())
         schema["meta"] = {"resourceType": "Schema", "location": f"{base_url}/Schemas/{schema['id']}"}
         documents.append(schema)
     return documents

@@ -12,7 +12,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from app.scim.indexing import index_rows
-from app.scim.schema import ResourceSchema, schema_for
+from app.scim.schema import ENTERPRISE_SCHEMA, ResourceSchema, schema_for
 from app.store.models import AttributeValue, GroupMember, ScimResource
 
 LIST_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
@@ -168,6 +168,7 @@ def to_scim(row: ScimResource, base_url: str, related: list[dict[str, Any]] | No
     schema = schema_for(row.resource_type)
     output: dict[str, Any] = {"schemas": document.pop("schemas", [schema.core]), "id": row.id}
     output.update(document)
+    _absolute_manager_ref(output, base_url)
     if related:
         output["members" if row.resource_type == "Group" else "groups"] = related
     output["meta"] = {
@@ -178,3 +179,16 @@ def to_scim(row: ScimResource, base_url: str, related: list[dict[str, Any]] | No
         "version": etag(row),
     }
     return output
+
+
+def _absolute_manager_ref(document: dict[str, Any], base_url: str) -> None:
+    """Render the manager's ``$ref`` as this server's absolute User URL, derived from ``value``.
+
+    The tolerances store ``../Users/<id>`` (or a PATCH round trip stores whatever was last rendered), because the
+    base URL can change between runs. Sent as is, ``../Users/<id>`` is wrong: RFC 7643 §2.3.7 resolves relative
+    references against the service root, i.e. outside ``/scim/v2``. Every other reference here is absolute too.
+    """
+    extension = document.get(ENTERPRISE_SCHEMA)
+    manager = extension.get("manager") if isinstance(extension, dict) else None
+    if isinstance(manager, dict) and manager.get("$ref") and isinstance(manager.get("value"), str):
+        manager["$ref"] = f"{base_url}/Users/{manager['value']}"
