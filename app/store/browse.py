@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, true, tuple_
+from sqlalchemy import ColumnElement, and_, func, select, tuple_
 from sqlalchemy.orm import aliased
 
 from app.store.models import GroupMember, ScimResource
@@ -114,15 +114,30 @@ def _base(query: Query) -> ColumnElement[bool]:
     return and_(condition, query.where) if query.where is not None else condition
 
 
-def _after(query: Query, cursor: Cursor) -> ColumnElement[bool]:
+def _segments(query: Query, cursor: Cursor | None) -> list[tuple[ColumnElement[bool], tuple[Any, ...]]]:
+    """The rows after ``cursor`` as up to two (condition, ordering) parts: NULL keys and non-NULL keys.
+
+    Keeping NULLs out of the range condition (no ``OR col IS NULL``) lets SQLite answer each part with a
+    range scan of the (resource_type, sort column) index instead of scanning and sorting the whole type.
+    """
     column = _column(query)
     if query.descending:
+        ordering: tuple[Any, ...] = (column.desc(), R.id.desc())
+        keyed, nulls = (column.is_not(None), ordering), (column.is_(None), (R.id.desc(),))
+        if cursor is None:
+            return [keyed, nulls]
         if cursor.key is None:
-            return and_(column.is_(None), R.id < cursor.id)
-        return or_(tuple_(column, R.id) < tuple_(cursor.key, cursor.id), column.is_(None))
+            return [(and_(column.is_(None), R.id < cursor.id), nulls[1])]
+        # The plain ``column <= key`` is redundant but gives the planner a range on indexes without id.
+        after = and_(column <= cursor.key, tuple_(column, R.id) < tuple_(cursor.key, cursor.id))
+        return [(after, ordering), nulls]
+    ordering = (column.asc(), R.id.asc())
+    keyed, nulls = (column.is_not(None), ordering), (column.is_(None), (R.id.asc(),))
+    if cursor is None:
+        return [nulls, keyed]
     if cursor.key is None:
-        return or_(and_(column.is_(None), R.id > cursor.id), column.is_not(None))
-    return tuple_(column, R.id) > tuple_(cursor.key, cursor.id)
+        return [(and_(column.is_(None), R.id > cursor.id), nulls[1]), keyed]
+    return [(and_(column >= cursor.key, tuple_(column, R.id) > tuple_(cursor.key, cursor.id)), ordering)]
 
 
 def _row_select(query: Query) -> Any:
@@ -134,14 +149,14 @@ def _to_row(values: Any) -> Row:
 
 
 def page(vault: Vault, query: Query, after: Cursor | None = None, limit: int = PAGE_SIZE) -> Page:
-    column = _column(query)
-    ordering = (
-        (column.desc().nulls_last(), R.id.desc()) if query.descending else (column.asc().nulls_first(), R.id)
-    )
-    statement = _row_select(query).where(_base(query), _after(query, after) if after else true())
-    statement = statement.order_by(*ordering).limit(limit + 1)  # one extra row tells whether more follow
+    rows: list[Row] = []
     with vault.read_session() as session:
-        rows = [_to_row(values) for values in session.execute(statement)]
+        for condition, ordering in _segments(query, after):
+            wanted = limit + 1 - len(rows)  # one extra row tells whether more follow
+            if wanted <= 0:
+                break
+            statement = _row_select(query).where(_base(query), condition).order_by(*ordering).limit(wanted)
+            rows.extend(_to_row(values) for values in session.execute(statement))
     more = len(rows) > limit
     rows = rows[:limit]
     last = rows[-1] if rows else None
