@@ -70,7 +70,9 @@ def run_bulk(service: ScimService, body: Any) -> dict[str, Any]:
                 errors += 1
         if len(deferred) == len(pending):
             for index in deferred:
-                results[index] = _failure(operations[index], ScimError(409, "Unresolvable or circular bulkId reference.", "invalidValue"))
+                results[index] = _failure(
+                    operations[index], ScimError(409, "Unresolvable or circular bulkId reference.", "invalidValue")
+                )
                 errors += 1
             break
         pending = deferred
@@ -105,9 +107,13 @@ def _run_one(service: ScimService, operation: Any, created: dict[str, str]) -> d
             created[str(bulk_id)] = response.body["id"]  # type: ignore[index]
         elif method in ("PUT", "PATCH", "DELETE") and resource_id is not None:
             if method == "PUT":
-                response = service.replace(resource_type, resource_id, data if isinstance(data, dict) else {}, preconditions)
+                response = service.replace(
+                    resource_type, resource_id, data if isinstance(data, dict) else {}, preconditions
+                )
             elif method == "PATCH":
-                response = service.patch(resource_type, resource_id, data if isinstance(data, dict) else {}, preconditions)
+                response = service.patch(
+                    resource_type, resource_id, data if isinstance(data, dict) else {}, preconditions
+                )
             else:
                 response = service.delete(resource_type, resource_id, preconditions)
         else:

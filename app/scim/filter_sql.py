@@ -217,7 +217,9 @@ class _ResourceFilter(FilterVisitor[ColumnElement[bool]]):
         if column is not None:
             return column
         if resolved.top.name.lower() in ("members", "groups"):
-            return self._membership(resolved.top.name.lower(), Comparison(AttrPath(resolved.leaf.name), node.op, node.value))
+            return self._membership(
+                resolved.top.name.lower(), Comparison(AttrPath(resolved.leaf.name), node.op, node.value)
+            )
         if node.op == Op.ne:
             return not_(self._values_in(resolved, _value_condition(resolved.leaf, Op.eq, node.value, name)))
         return self._values_in(resolved, _value_condition(resolved.leaf, node.op, node.value, name))
@@ -391,4 +393,3 @@ class _MembershipFilter(FilterVisitor[ColumnElement[bool]]):
 
     def visit_value_path(self, node: ValuePath) -> ColumnElement[bool]:
         raise invalid_filter("Value paths cannot be nested.")
-

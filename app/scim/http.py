@@ -96,7 +96,9 @@ class ScimApp:
         source = request.client.host if request.client else "unknown"
         retry_after = self.authenticator.throttle.retry_after(source)
         if retry_after is not None:
-            return _error(ScimError(429, "Too many failed authentications; slow down."), {"Retry-After": str(retry_after)})
+            return _error(
+                ScimError(429, "Too many failed authentications; slow down."), {"Retry-After": str(retry_after)}
+            )
         client = self.authenticator.authenticate(request.headers.get("authorization"), source)
         if client is None:
             self.authenticator.throttle.record_failure(source)

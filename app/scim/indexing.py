@@ -8,6 +8,7 @@ externalId, active) and relational membership (members, groups) are not repeated
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -43,10 +44,8 @@ def leaf_columns(definition: AttrDef, value: Any) -> dict[str, Any] | None:
         return None
     text = str(value)
     if kind == "dateTime":
-        try:
+        with contextlib.suppress(ValueError):
             text = normalise_datetime(text)
-        except ValueError:
-            pass
     return {"value_str": text, "value_ci": text.lower()}
 
 

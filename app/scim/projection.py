@@ -110,3 +110,11 @@ def _exclude(document: dict[str, Any], schema: ResourceSchema, paths: list[str])
                 if isinstance(item, dict)
             ]
     return out
+
+
+def wants_related(resource_type: str, include: list[str], exclude: list[str]) -> bool:
+    """Whether the computed ``members`` (Group) or ``groups`` (User) must be read for this projection."""
+    name = "members" if resource_type == "Group" else "groups"
+    if include:
+        return any(item.lower().split(".")[0] == name for item in include)
+    return not any(item.lower() == name for item in exclude)

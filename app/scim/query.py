@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, and_, func, literal, or_, select
 from app.scim import repository as repo
 from app.scim.errors import ScimError, invalid_value
 from app.scim.filter_sql import compile_filter, compile_filter_lenient, parse
-from app.scim.projection import parse_list, project
+from app.scim.projection import parse_list, project, wants_related
 from app.scim.schema import schema_for
 from app.store.models import AttributeValue, ScimResource
 from app.store.vault import Vault
@@ -92,7 +92,7 @@ def _sort_key(resource_type: str, sort_by: str | None) -> Any:
     node = parse(f"{sort_by} pr")  # reuse the attribute-path grammar
     path = node.attr_path  # type: ignore[attr-defined]
     resolved = schema.resolve(path.uri, path.attr, path.sub_attr)
-    if resolved is None or resolved.leaf.type == "complex" and not resolved.leaf.multi_valued:
+    if resolved is None or (resolved.leaf.type == "complex" and not resolved.leaf.multi_valued):
         raise invalid_value(f"Cannot sort by '{sort_by}'.")
     if resolved.leaf.type == "complex":
         resolved = schema.resolve(path.uri, path.attr, "value") or resolved
@@ -156,9 +156,7 @@ def search(vault: Vault, base_url: str, resource_types: tuple[str, ...], params:
             page = session.execute(statement.order_by(*order).limit(count + 1)).all() if count else []
         else:
             page = (
-                session.execute(statement.order_by(*order).offset(start_index - 1).limit(count)).all()
-                if count
-                else []
+                session.execute(statement.order_by(*order).offset(start_index - 1).limit(count)).all() if count else []
             )
         has_more = params.cursor is not None and len(page) > count
         page = page[:count]
@@ -166,7 +164,7 @@ def search(vault: Vault, base_url: str, resource_types: tuple[str, ...], params:
         related: dict[str, dict[str, list[dict[str, Any]]]] = {}
         for resource_type in resource_types:
             ids = [row.id for row in rows if row.resource_type == resource_type]
-            if ids and _wants_related(resource_type, include, exclude):
+            if ids and wants_related(resource_type, include, exclude):
                 related[resource_type] = repo.memberships(session, resource_type, ids, base_url)
         resources = [
             project(
@@ -208,10 +206,3 @@ def _after(sort_expr: Any, last_value: Any, last_id: str, descending: bool) -> C
     if descending:
         return or_(sort_expr < last_value, and_(sort_expr == last_value, ScimResource.id < last_id))
     return or_(sort_expr > last_value, and_(sort_expr == last_value, ScimResource.id > last_id))
-
-
-def _wants_related(resource_type: str, include: list[str], exclude: list[str]) -> bool:
-    name = "members" if resource_type == "Group" else "groups"
-    if include:
-        return any(item.lower().split(".")[0] == name for item in include)
-    return not any(item.lower() == name for item in exclude)

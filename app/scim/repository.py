@@ -91,9 +91,7 @@ def replace_members(session: Session, group_id: str, members: list[tuple[str, st
     wanted = dict(members)
     removed = [member_id for member_id in current if member_id not in wanted]
     if removed:
-        session.execute(
-            delete(GroupMember).where(GroupMember.group_id == group_id, GroupMember.member_id.in_(removed))
-        )
+        session.execute(delete(GroupMember).where(GroupMember.group_id == group_id, GroupMember.member_id.in_(removed)))
     added = [
         {"group_id": group_id, "member_id": member_id, "member_type": member_type}
         for member_id, member_type in wanted.items()
@@ -108,9 +106,7 @@ def existing_types(session: Session, ids: Iterable[str]) -> dict[str, str]:
     found: dict[str, str] = {}
     for start in range(0, len(wanted), 500):
         chunk = wanted[start : start + 500]
-        rows = session.execute(
-            select(ScimResource.id, ScimResource.resource_type).where(ScimResource.id.in_(chunk))
-        )
+        rows = session.execute(select(ScimResource.id, ScimResource.resource_type).where(ScimResource.id.in_(chunk)))
         found.update({resource_id: resource_type for resource_id, resource_type in rows})
     return found
 
@@ -122,9 +118,7 @@ def load(session: Session, resource_type: str, resource_id: str) -> ScimResource
     return row
 
 
-def memberships(
-    session: Session, resource_type: str, ids: list[str], base_url: str
-) -> dict[str, list[dict[str, Any]]]:
+def memberships(session: Session, resource_type: str, ids: list[str], base_url: str) -> dict[str, list[dict[str, Any]]]:
     """``members`` of groups, or ``groups`` of users, for a page of resources in one query each."""
     result: dict[str, list[dict[str, Any]]] = defaultdict(list)
     if not ids:
@@ -132,7 +126,13 @@ def memberships(
     other = ScimResource
     if resource_type == "Group":
         rows = session.execute(
-            select(GroupMember.group_id, GroupMember.member_id, GroupMember.member_type, other.display_name, other.user_name)
+            select(
+                GroupMember.group_id,
+                GroupMember.member_id,
+                GroupMember.member_type,
+                other.display_name,
+                other.user_name,
+            )
             .join(other, other.id == GroupMember.member_id)
             .where(GroupMember.group_id.in_(ids))
             .order_by(GroupMember.group_id, GroupMember.member_id)

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from app.core.events import EventBus, ResourcesChanged
 from app.scim import repository as repo
 from app.scim.errors import ScimError, invalid_value, not_found
-from app.scim.projection import parse_list, project
+from app.scim.projection import parse_list, project, wants_related
 from app.scim.schema import schema_for
 from app.scim.tolerance import normalise_patch, normalise_resource
 from app.scim.validation import apply_patch, stored_document, validate_resource
@@ -75,7 +75,7 @@ class ScimService:
             if preconditions.if_none_match and _matches(preconditions.if_none_match, tag):
                 return ScimResponse(304, None, {"ETag": tag})
             related = None
-            if _wants_related(resource_type, include, exclude):
+            if wants_related(resource_type, include, exclude):
                 related = repo.memberships(session, resource_type, [row.id], self.base_url).get(row.id)
             document = repo.to_scim(row, self.base_url, related)
         body = project(document, schema_for(resource_type), include, exclude)
@@ -238,10 +238,3 @@ def _member_refs(body: dict[str, Any]) -> list[str]:
         if value not in refs:
             refs.append(value)
     return refs
-
-
-def _wants_related(resource_type: str, include: list[str], exclude: list[str]) -> bool:
-    name = "members" if resource_type == "Group" else "groups"
-    if include:
-        return any(item.lower().split(".")[0] == name for item in include)
-    return not any(item.lower() == name for item in exclude)
