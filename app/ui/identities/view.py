@@ -70,7 +70,7 @@ def _flatten(value: Any, path: str) -> list[tuple[str, str]]:
 def describe(detail: browse.Detail) -> str:
     """Every stored attribute, one ``path: value`` line each, then memberships and meta."""
     lines = [f"id: {detail.id}"]
-    lines += [f"{path}: {value}" for path, value in _flatten(detail.document, "") if path != "schemas"]
+    lines += [f"{path}: {value}" for path, value in _flatten(detail.document, "") if not path.startswith("schemas")]
     lines += [f"groups[{i}]: {g.label or ''} ({g.id})" for i, g in enumerate(detail.groups)]
     lines += [f"members[{i}]: {m.label or ''} ({m.resource_type} {m.id})" for i, m in enumerate(detail.members)]
     lines += [
@@ -122,6 +122,7 @@ class ResourceBrowser(QWidget):
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         self.table.verticalHeader().setDefaultSectionSize(ROW_HEIGHT)
         self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setColumnWidth(0, 240)  # user names are long e-mail addresses
         self.table.selectionModel().currentRowChanged.connect(self._current_changed)
 
         self.detail_title = _plain_label()
