@@ -1,0 +1,102 @@
+"""Render the main views with pseudonymous sample data into docs/screenshots/*.png (offscreen Qt).
+
+    QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/render_screenshots.py
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from PySide6.QtCore import QEventLoop, QThreadPool, QTimer  # noqa: E402
+from PySide6.QtWidgets import QTableView  # noqa: E402
+
+from app.core.events import EventBus  # noqa: E402
+from app.scim.server import ScimServer  # noqa: E402
+from app.scim.service import ScimService  # noqa: E402
+from app.scim.tls import ensure_self_signed  # noqa: E402
+from app.store.tokens import TokenStore  # noqa: E402
+from app.store.vault import Vault  # noqa: E402
+from app.ui.main_window import MainWindow  # noqa: E402
+from app.ui.run import application  # noqa: E402
+
+USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+GIVEN = ["Alex", "Sam", "Noor", "Kim", "Jo", "Mika", "Ravi", "Lea", "Ines", "Tom"]
+FAMILY = ["Moreau", "Jensen", "Okafor", "Silva", "Novak", "Berg", "Costa", "Ito", "Haddad", "Larsen"]
+
+
+def wait(milliseconds: int) -> None:
+    loop = QEventLoop()
+    QTimer.singleShot(milliseconds, loop.quit)
+    loop.exec()
+
+
+def seed(vault: Vault, count: int) -> None:
+    service = ScimService(vault, "https://localhost/scim/v2")
+    rng = random.Random(7)
+    for index in range(count):
+        given, family = rng.choice(GIVEN), rng.choice(FAMILY)
+        service.create(
+            "User",
+            {
+                "schemas": [USER],
+                "userName": f"user-{index:05d}@example.com",
+                "displayName": f"{given} {family}",
+                "name": {"givenName": given, "familyName": family},
+                "emails": [{"value": f"user-{index:05d}@example.com", "type": "work", "primary": True}],
+                "title": rng.choice(["Engineer", "Analyst", "Designer", "Manager"]),
+                "active": rng.random() > 0.1,
+            },
+        )
+
+
+def main() -> int:
+    out = ROOT / "docs" / "screenshots"
+    out.mkdir(parents=True, exist_ok=True)
+    app = application(sys.argv[:1])
+    with tempfile.TemporaryDirectory() as folder:
+        data = Path(folder)
+        vault = Vault.create(data, "screenshot passphrase")
+        seed(vault, 250)
+        tokens = TokenStore(vault)
+        tokens.create("entra-id-production")
+        tokens.create("okta-staging", expires_in_days=30)
+        bus = EventBus()
+        server = ScimServer(vault, tls=ensure_self_signed(data), bus=bus, tokens=tokens)
+        window = MainWindow(vault, server, bus, tokens)
+        window.resize(1280, 800)
+        window.show()
+        window.server_panel.start()
+        wait(1500)
+        tables = [t for t in window.findChildren(QTableView) if t.isVisible()]
+        if tables:
+            table = tables[0]  # show the detail pane with every stored attribute
+            table.setCurrentIndex(table.model().index(3, 0))
+            wait(800)
+        window.grab().save(str(out / "main-window.png"))
+        tabs = getattr(window, "pages", None)
+        if tabs is not None and hasattr(tabs, "count"):
+            for index in range(tabs.count()):
+                tabs.setCurrentIndex(index)
+                wait(600)
+                name = tabs.tabText(index).lower().replace(" ", "-") if hasattr(tabs, "tabText") else str(index)
+                window.grab().save(str(out / f"view-{name}.png"))
+        window.shutdown()
+        QThreadPool.globalInstance().waitForDone()
+        server.stop()
+        window.deleteLater()
+        vault.close()
+    app.processEvents()
+    print(f"screenshots written to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
