@@ -51,6 +51,11 @@ def run_bulk(service: ScimService, body: Any) -> dict[str, Any]:
     if fail_on_errors is not None and (isinstance(fail_on_errors, bool) or not isinstance(fail_on_errors, int)):
         raise ScimError(400, "'failOnErrors' must be an integer.", "invalidValue")
 
+    # All operations share one durable transaction; each runs in its own savepoint (RFC 7644 bulk is not atomic).
+    return service.in_one_transaction(lambda: _run_all(service, operations, fail_on_errors))
+
+
+def _run_all(service: ScimService, operations: list[Any], fail_on_errors: int | None) -> dict[str, Any]:
     created: dict[str, str] = {}
     results: list[dict[str, Any] | None] = [None] * len(operations)
     pending = list(range(len(operations)))

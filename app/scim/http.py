@@ -8,13 +8,15 @@ Nothing here logs a query string or a body: both can carry personal data.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import re
 import time
 import traceback
 from collections.abc import Callable
-from typing import Any
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
@@ -34,6 +36,8 @@ SCIM_MEDIA_TYPE = "application/scim+json"
 ACCEPTED_MEDIA_TYPES = ("application/scim+json", "application/json")
 MAX_JSON_DEPTH = 32
 BODY_TIMEOUT_SECONDS = 30.0
+WRITE_WORKERS = 64  # writes in flight at once; they block on the group commit, not on CPU
+T = TypeVar("T")
 _RESOURCE_PATH = re.compile(r"^/(Users|Groups)(?:/([^/]+))?$")
 _TYPES = {"Users": "User", "Groups": "Group"}
 
@@ -71,6 +75,7 @@ class ScimApp:
         self.authenticator = authenticator
         self.bus = bus
         self.base_path = base_path.rstrip("/")
+        self._writers = ThreadPoolExecutor(max_workers=WRITE_WORKERS, thread_name_prefix="custos-scim-write")
 
     async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
         if scope["type"] != "http":
@@ -123,7 +128,7 @@ class ScimApp:
             return _json(self._discovery(path, base))
         if path == "/Bulk":
             self._require(method, "POST")
-            return _json(run_bulk(self.service, await self._body(request)))
+            return _json(await self._offload(run_bulk, self.service, await self._body(request)))
         if path == "/.search":
             self._require(method, "POST")
             params = QueryParams.from_search_body(await self._body(request))
@@ -142,21 +147,31 @@ class ScimApp:
                 params = QueryParams.from_query_string(dict(request.query_params))
                 return _json(search(self.service.vault, base, (resource_type,), params))
             self._require(method, "POST")
-            result = self.service.create(resource_type, await self._object_body(request))
+            result = await self._offload(self.service.create, resource_type, await self._object_body(request))
         elif method == "GET":
             query = request.query_params
             result = self.service.get(
                 resource_type, resource_id, query.get("attributes"), query.get("excludedAttributes"), preconditions
             )
         elif method == "PUT":
-            result = self.service.replace(resource_type, resource_id, await self._object_body(request), preconditions)
+            body = await self._object_body(request)
+            result = await self._offload(self.service.replace, resource_type, resource_id, body, preconditions)
         elif method == "PATCH":
-            result = self.service.patch(resource_type, resource_id, await self._object_body(request), preconditions)
+            body = await self._object_body(request)
+            result = await self._offload(self.service.patch, resource_type, resource_id, body, preconditions)
         elif method == "DELETE":
-            result = self.service.delete(resource_type, resource_id, preconditions)
+            result = await self._offload(self.service.delete, resource_type, resource_id, preconditions)
         else:
             raise ScimError(405, f"{method} is not supported here.")
         return _json(result.body, result.status, result.headers)
+
+    async def _offload(self, function: Callable[..., T], *args: Any) -> T:
+        """Writes wait for their group commit on a worker thread, so the loop keeps accepting requests and
+        concurrent writes share one fsync (app/store/group_commit.py)."""
+        return await asyncio.get_running_loop().run_in_executor(self._writers, functools.partial(function, *args))
+
+    def close(self) -> None:
+        self._writers.shutdown(wait=True)
 
     @staticmethod
     def _require(method: str, expected: str) -> None:

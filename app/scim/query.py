@@ -9,19 +9,29 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, literal, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, func, literal, or_, select
 
 from app.scim import repository as repo
 from app.scim.errors import ScimError, invalid_value
-from app.scim.filter_sql import compile_filter, compile_filter_lenient, parse
+from app.scim.filter_sql import MAX_FILTER_LENGTH, compile_filter, compile_filter_lenient, parse
 from app.scim.projection import parse_list, project, wants_related
 from app.scim.schema import schema_for
 from app.store.models import AttributeValue, ScimResource
 from app.store.vault import Vault
 
+_RESOURCE_COLUMNS = (
+    ScimResource.id,
+    ScimResource.resource_type,
+    ScimResource.document,
+    ScimResource.version,
+    ScimResource.created,
+    ScimResource.modified,
+    ScimResource.active,
+)
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
 LIST_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
@@ -125,6 +135,39 @@ def _read_cursor(token: str, fingerprint: str) -> list[Any]:
     return values
 
 
+# The probes every IdP sends before each create ("userName eq …", "externalId eq …") take a prepared statement
+# instead of the general filter parser and translator; the answer is the same.
+_EQUALITY_PROBE = re.compile(r'^\s*(userName|externalId|id|displayName)\s+eq\s+("(?:[^"\\]|\\.)*")\s*$', re.IGNORECASE)
+_PROBE_COLUMNS = {
+    "username": (ScimResource.user_name_ci, True),
+    "externalid": (ScimResource.external_id, False),
+    "id": (ScimResource.id, False),
+    "displayname": (ScimResource.display_name_ci, True),
+}
+_PROBES = {
+    name: select(*_RESOURCE_COLUMNS, literal("").label("sort_value"))
+    .where(ScimResource.resource_type == bindparam("rtype"), column == bindparam("value"))
+    .order_by(ScimResource.id)
+    .limit(MAX_PAGE_SIZE + 1)
+    for name, (column, _folded) in _PROBE_COLUMNS.items()
+}
+
+
+def _probe(resource_types: tuple[str, ...], params: QueryParams) -> tuple[Any, str] | None:
+    if len(resource_types) != 1 or params.sort_by or params.cursor is not None or not params.filter:
+        return None
+    if len(params.filter) > MAX_FILTER_LENGTH:
+        return None  # the general path refuses it with invalidFilter
+    match = _EQUALITY_PROBE.match(params.filter)
+    if match is None:
+        return None
+    name = match.group(1).lower()
+    if name == "username" and resource_types[0] != "User":
+        return None
+    value = json.loads(match.group(2))
+    return _PROBES[name], value.lower() if _PROBE_COLUMNS[name][1] else value
+
+
 def search(vault: Vault, base_url: str, resource_types: tuple[str, ...], params: QueryParams) -> dict[str, Any]:
     if params.cursor is not None and params.start_index is not None:
         raise invalid_value("Use either 'cursor' or 'startIndex', not both.")
@@ -133,48 +176,57 @@ def search(vault: Vault, base_url: str, resource_types: tuple[str, ...], params:
         raise invalid_value("'sortOrder' is 'ascending' or 'descending'.")
     count = DEFAULT_PAGE_SIZE if params.count is None else max(0, min(params.count, MAX_PAGE_SIZE))
     include, exclude = parse_list(params.attributes), parse_list(params.excluded)
-
-    where = _where(resource_types, params.filter)
-    if len(resource_types) > 1 and params.sort_by:
-        raise invalid_value("Sorting is only supported within one resource type.")
-    sort = _sort_key(resource_types[0], params.sort_by) if len(resource_types) == 1 else None
-    sort_expr = func.coalesce(sort, "") if sort is not None else literal("")
-    order = [sort_expr.desc(), ScimResource.id.desc()] if descending else [sort_expr, ScimResource.id]
-
-    statement = select(ScimResource, sort_expr.label("sort_value")).where(where)
-    fingerprint = hashlib.sha256(
-        f"{resource_types}|{params.filter}|{params.sort_by}|{descending}".encode()
-    ).hexdigest()[:16]
     start_index = max(1, params.start_index or 1)
-    with vault.read_session() as session:
-        total = session.scalar(select(func.count()).select_from(ScimResource).where(where)) or 0
-        if params.cursor is not None:
-            if params.cursor:
-                last_value, last_id = _read_cursor(params.cursor, fingerprint)
-                after = _after(sort_expr, last_value, last_id, descending)
-                statement = statement.where(after)
-            page = session.execute(statement.order_by(*order).limit(count + 1)).all() if count else []
+    has_more = False
+    probe = _probe(resource_types, params)
+    with vault.read_connection() as conn:
+        if probe is not None:
+            statement, value = probe
+            matching = conn.execute(statement, {"rtype": resource_types[0], "value": value}).all()
+            total = len(matching)
+            page = matching[start_index - 1 : start_index - 1 + count]
         else:
-            page = (
-                session.execute(statement.order_by(*order).offset(start_index - 1).limit(count)).all() if count else []
-            )
-        has_more = params.cursor is not None and len(page) > count
-        page = page[:count]
-        rows = [row for row, _ in page]
+            where = _where(resource_types, params.filter)
+            if len(resource_types) > 1 and params.sort_by:
+                raise invalid_value("Sorting is only supported within one resource type.")
+            sort = _sort_key(resource_types[0], params.sort_by) if len(resource_types) == 1 else None
+            sort_expr = func.coalesce(sort, "") if sort is not None else literal("")
+            order = [sort_expr.desc(), ScimResource.id.desc()] if descending else [sort_expr, ScimResource.id]
+            statement = select(*_RESOURCE_COLUMNS, sort_expr.label("sort_value")).where(where)
+            fingerprint = hashlib.sha256(
+                f"{resource_types}|{params.filter}|{params.sort_by}|{descending}".encode()
+            ).hexdigest()[:16]
+            if params.cursor is not None:
+                if params.cursor:
+                    last_value, last_id = _read_cursor(params.cursor, fingerprint)
+                    statement = statement.where(_after(sort_expr, last_value, last_id, descending))
+                page = conn.execute(statement.order_by(*order).limit(count + 1)).all() if count else []
+                has_more = len(page) > count
+                page = page[:count]
+                first_page = not params.cursor
+            else:
+                page = (
+                    conn.execute(statement.order_by(*order).offset(start_index - 1).limit(count)).all() if count else []
+                )
+                first_page = start_index == 1
+            # A first page that is not full already says how many there are; otherwise COUNT in SQL.
+            complete = first_page and count > 0 and len(page) < count and not has_more
+            total = len(page) if complete else conn.execute(select(func.count()).where(where)).scalar() or 0
+        rows = [repo.stored(row) for row in page]
         related: dict[str, dict[str, list[dict[str, Any]]]] = {}
         for resource_type in resource_types:
             ids = [row.id for row in rows if row.resource_type == resource_type]
             if ids and wants_related(resource_type, include, exclude):
-                related[resource_type] = repo.memberships(session, resource_type, ids, base_url)
-        resources = [
-            project(
-                repo.to_scim(row, base_url, related.get(row.resource_type, {}).get(row.id)),
-                schema_for(row.resource_type),
-                include,
-                exclude,
-            )
-            for row in rows
-        ]
+                related[resource_type] = repo.memberships(conn, resource_type, ids, base_url)
+    resources = [
+        project(
+            repo.to_scim(row, base_url, related.get(row.resource_type, {}).get(row.id)),
+            schema_for(row.resource_type),
+            include,
+            exclude,
+        )
+        for row in rows
+    ]
     body: dict[str, Any] = {
         "schemas": [LIST_SCHEMA],
         "totalResults": total,
@@ -184,7 +236,7 @@ def search(vault: Vault, base_url: str, resource_types: tuple[str, ...], params:
     if params.cursor is None:
         body["startIndex"] = start_index
     elif has_more and page:
-        body["nextCursor"] = _cursor_token([page[-1][1], rows[-1].id], fingerprint)
+        body["nextCursor"] = _cursor_token([page[-1].sort_value, rows[-1].id], fingerprint)
     return body
 
 

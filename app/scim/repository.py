@@ -1,21 +1,20 @@
-"""Reading and writing SCIM resources in the mirror (SQLAlchemy sessions in, plain dicts out)."""
+"""Reading and writing SCIM resources in the mirror: SQLAlchemy Core on a Connection in, plain data out."""
 
 from __future__ import annotations
 
 import json
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy.orm import aliased
 
 from app.scim.indexing import index_rows
-from app.scim.schema import ENTERPRISE_SCHEMA, ResourceSchema, schema_for
+from app.scim.schema import ENTERPRISE_SCHEMA, schema_for
 from app.store.models import AttributeValue, GroupMember, ScimResource
-
-LIST_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 
 
 def utc(moment: datetime) -> datetime:
@@ -26,8 +25,59 @@ def iso(moment: datetime) -> str:
     return utc(moment).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def etag(row: ScimResource) -> str:
+def etag(row: StoredResource) -> str:
     return f'W/"{row.version}"'
+
+
+@dataclass(frozen=True)
+class StoredResource:
+    """One row of ``scim_resources`` as plain data (never a live ORM object across threads)."""
+
+    id: str
+    resource_type: str
+    document: str
+    version: int
+    created: datetime
+    modified: datetime
+    active: bool | None = None
+
+
+_R = ScimResource.__table__
+_AV = AttributeValue.__table__
+_GM = GroupMember.__table__
+_COLUMNS = (_R.c.id, _R.c.resource_type, _R.c.document, _R.c.version, _R.c.created, _R.c.modified, _R.c.active)
+
+# Statements built once: constructing a SQLAlchemy statement costs more than SQLite takes to run it.
+_LOAD = select(*_COLUMNS).where(_R.c.id == bindparam("rid"), _R.c.resource_type == bindparam("rtype"))
+_INSERT = insert(_R)
+_UPDATE = update(_R).where(_R.c.id == bindparam("rid"))
+_DELETE = delete(_R).where(_R.c.id == bindparam("rid"))
+_DELETE_INDEX = delete(_AV).where(_AV.c.resource_id == bindparam("rid"))
+_INSERT_INDEX = insert(_AV)
+_MEMBERS_OF = select(_GM.c.member_id, _GM.c.member_type).where(_GM.c.group_id == bindparam("gid"))
+_INSERT_MEMBER = insert(_GM)
+_DELETE_MEMBERS = delete(_GM).where(
+    _GM.c.group_id == bindparam("gid"), _GM.c.member_id.in_(bindparam("mids", expanding=True))
+)
+_TYPES_OF = select(_R.c.id, _R.c.resource_type).where(_R.c.id.in_(bindparam("ids", expanding=True)))
+_MEMBER = aliased(ScimResource)
+_GROUP_MEMBERS = (
+    select(_GM.c.group_id, _GM.c.member_id, _GM.c.member_type, _MEMBER.display_name, _MEMBER.user_name)
+    .join(_MEMBER, _MEMBER.id == _GM.c.member_id)
+    .where(_GM.c.group_id.in_(bindparam("ids", expanding=True)))
+    .order_by(_GM.c.group_id, _GM.c.member_id)
+)
+_USER_GROUPS = (
+    select(_GM.c.member_id, _GM.c.group_id, _MEMBER.display_name)
+    .join(_MEMBER, _MEMBER.id == _GM.c.group_id)
+    .where(_GM.c.member_id.in_(bindparam("ids", expanding=True)))
+    .order_by(_GM.c.member_id, _GM.c.group_id)
+)
+_INDEX_DEFAULTS = {"value_str": None, "value_ci": None, "value_num": None, "value_bool": None}
+
+
+def stored(row: Any) -> StoredResource:
+    return StoredResource(row.id, row.resource_type, row.document, row.version, row.created, row.modified, row.active)
 
 
 def columns_from(resource_type: str, document: dict[str, Any]) -> dict[str, Any]:
@@ -43,101 +93,84 @@ def columns_from(resource_type: str, document: dict[str, Any]) -> dict[str, Any]
     }
 
 
-def write_index(session: Session, schema: ResourceSchema, resource_id: str, document: dict[str, Any]) -> None:
-    session.execute(delete(AttributeValue).where(AttributeValue.resource_id == resource_id))
-    rows = index_rows(resource_id, schema, document)
+def _write_index(conn: Connection, resource_id: str, resource_type: str, document: dict[str, Any]) -> None:
+    rows = index_rows(resource_id, schema_for(resource_type), document)
     if rows:
-        for row in rows:
-            for column in ("value_str", "value_ci", "value_num", "value_bool"):
-                row.setdefault(column, None)
-        session.execute(insert(AttributeValue), rows)
+        conn.execute(_INSERT_INDEX, [{**_INDEX_DEFAULTS, **row} for row in rows])
 
 
 def insert_resource(
-    session: Session, resource_type: str, resource_id: str, document: dict[str, Any], now: datetime
-) -> ScimResource:
-    row = ScimResource(
-        id=resource_id,
-        resource_type=resource_type,
-        document=json.dumps(document, separators=(",", ":")),
-        version=1,
-        created=now,
-        modified=now,
-        **columns_from(resource_type, document),
+    conn: Connection, resource_type: str, resource_id: str, document: dict[str, Any], now: datetime
+) -> StoredResource:
+    """Insert; a userName clash raises IntegrityError from the unique index (the caller maps it to 409)."""
+    text = json.dumps(document, separators=(",", ":"))
+    columns = columns_from(resource_type, document)
+    conn.execute(
+        _INSERT,
+        {
+            "id": resource_id,
+            "resource_type": resource_type,
+            "document": text,
+            "version": 1,
+            "created": now,
+            "modified": now,
+            **columns,
+        },
     )
-    session.add(row)
-    session.flush()
-    write_index(session, schema_for(resource_type), resource_id, document)
-    return row
+    _write_index(conn, resource_id, resource_type, document)
+    return StoredResource(resource_id, resource_type, text, 1, now, now, columns["active"])
 
 
-def update_resource(session: Session, row: ScimResource, document: dict[str, Any], now: datetime) -> None:
-    for key, value in columns_from(row.resource_type, document).items():
-        setattr(row, key, value)
-    row.document = json.dumps(document, separators=(",", ":"))
-    row.version += 1
-    row.modified = now
-    session.flush()
-    write_index(session, schema_for(row.resource_type), row.id, document)
+def update_resource(conn: Connection, row: StoredResource, document: dict[str, Any], now: datetime) -> StoredResource:
+    text = json.dumps(document, separators=(",", ":"))
+    columns = columns_from(row.resource_type, document)
+    conn.execute(_UPDATE, {"rid": row.id, "document": text, "version": row.version + 1, "modified": now, **columns})
+    conn.execute(_DELETE_INDEX, {"rid": row.id})
+    _write_index(conn, row.id, row.resource_type, document)
+    return StoredResource(row.id, row.resource_type, text, row.version + 1, row.created, now, columns["active"])
 
 
-def replace_members(session: Session, group_id: str, members: list[tuple[str, str]]) -> None:
-    current = {
-        member_id: member_type
-        for member_id, member_type in session.execute(
-            select(GroupMember.member_id, GroupMember.member_type).where(GroupMember.group_id == group_id)
-        )
-    }
+def delete_resource(conn: Connection, resource_id: str) -> None:
+    """Hard delete; index values and memberships go with it (ON DELETE CASCADE)."""
+    conn.execute(_DELETE, {"rid": resource_id})
+
+
+def replace_members(conn: Connection, group_id: str, members: list[tuple[str, str]]) -> None:
+    current = {member_id: member_type for member_id, member_type in conn.execute(_MEMBERS_OF, {"gid": group_id})}
     wanted = dict(members)
     removed = [member_id for member_id in current if member_id not in wanted]
     if removed:
-        session.execute(delete(GroupMember).where(GroupMember.group_id == group_id, GroupMember.member_id.in_(removed)))
+        conn.execute(_DELETE_MEMBERS, {"gid": group_id, "mids": removed})
     added = [
         {"group_id": group_id, "member_id": member_id, "member_type": member_type}
         for member_id, member_type in wanted.items()
         if member_id not in current
     ]
     if added:
-        session.execute(insert(GroupMember), added)
+        conn.execute(_INSERT_MEMBER, added)
 
 
-def existing_types(session: Session, ids: Iterable[str]) -> dict[str, str]:
+def existing_types(conn: Connection, ids: Iterable[str]) -> dict[str, str]:
     wanted = list(set(ids))
     found: dict[str, str] = {}
     for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
-        rows = session.execute(select(ScimResource.id, ScimResource.resource_type).where(ScimResource.id.in_(chunk)))
+        rows = conn.execute(_TYPES_OF, {"ids": wanted[start : start + 500]})
         found.update({resource_id: resource_type for resource_id, resource_type in rows})
     return found
 
 
-def load(session: Session, resource_type: str, resource_id: str) -> ScimResource | None:
-    row = session.get(ScimResource, resource_id)
-    if row is None or row.resource_type != resource_type:
-        return None
-    return row
+def load(conn: Connection, resource_type: str, resource_id: str) -> StoredResource | None:
+    row = conn.execute(_LOAD, {"rid": resource_id, "rtype": resource_type}).first()
+    return None if row is None else stored(row)
 
 
-def memberships(session: Session, resource_type: str, ids: list[str], base_url: str) -> dict[str, list[dict[str, Any]]]:
+def memberships(conn: Connection, resource_type: str, ids: list[str], base_url: str) -> dict[str, list[dict[str, Any]]]:
     """``members`` of groups, or ``groups`` of users, for a page of resources in one query each."""
     result: dict[str, list[dict[str, Any]]] = defaultdict(list)
     if not ids:
         return result
-    other = ScimResource
     if resource_type == "Group":
-        rows = session.execute(
-            select(
-                GroupMember.group_id,
-                GroupMember.member_id,
-                GroupMember.member_type,
-                other.display_name,
-                other.user_name,
-            )
-            .join(other, other.id == GroupMember.member_id)
-            .where(GroupMember.group_id.in_(ids))
-            .order_by(GroupMember.group_id, GroupMember.member_id)
-        )
-        for group_id, member_id, member_type, display, user_name in rows:
+        for group_id, member_id, member_type, display, user_name in conn.execute(_GROUP_MEMBERS, {"ids": ids}):
             endpoint = "Users" if member_type == "User" else "Groups"
             entry: dict[str, Any] = {
                 "value": member_id,
@@ -148,13 +181,7 @@ def memberships(session: Session, resource_type: str, ids: list[str], base_url: 
                 entry["display"] = display or user_name
             result[group_id].append(entry)
     else:
-        rows = session.execute(
-            select(GroupMember.member_id, GroupMember.group_id, other.display_name)
-            .join(other, other.id == GroupMember.group_id)
-            .where(GroupMember.member_id.in_(ids))
-            .order_by(GroupMember.member_id, GroupMember.group_id)
-        )
-        for member_id, group_id, display in rows:
+        for member_id, group_id, display in conn.execute(_USER_GROUPS, {"ids": ids}):
             entry = {"value": group_id, "$ref": f"{base_url}/Groups/{group_id}", "type": "direct"}
             if display:
                 entry["display"] = display
@@ -162,7 +189,7 @@ def memberships(session: Session, resource_type: str, ids: list[str], base_url: 
     return result
 
 
-def to_scim(row: ScimResource, base_url: str, related: list[dict[str, Any]] | None) -> dict[str, Any]:
+def to_scim(row: StoredResource, base_url: str, related: list[dict[str, Any]] | None) -> dict[str, Any]:
     """The full SCIM representation (before attribute projection)."""
     document: dict[str, Any] = json.loads(row.document)
     schema = schema_for(row.resource_type)

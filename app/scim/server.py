@@ -65,6 +65,7 @@ class ScimServer:
         self._socket: socket.socket | None = None
         self.port = 0
         self.service: ScimService | None = None
+        self._app: ScimApp | None = None
 
     @property
     def running(self) -> bool:
@@ -103,7 +104,7 @@ class ScimServer:
         self._socket = self._bind()
         self.port = self._socket.getsockname()[1]
         self.service = ScimService(self.vault, self.base_url, self.bus)
-        app = ScimApp(self.service, Authenticator(self.tokens), self.bus, BASE_PATH)
+        app = self._app = ScimApp(self.service, Authenticator(self.tokens), self.bus, BASE_PATH)
         config = uvicorn.Config(
             app,
             lifespan="off",
@@ -139,8 +140,10 @@ class ScimServer:
             self._server.should_exit = True
         if self._thread is not None:
             self._thread.join(timeout)
-        if self.service is not None and self.vault.is_open:
-            self.service.janitor.flush()
+        if self._app is not None:
+            self._app.close()
+        if self.service is not None:
+            self.service.close()
         if self._socket is not None:
             self._socket.close()
         self._server = None

@@ -6,13 +6,15 @@ Every write runs in one vault transaction and publishes a ResourcesChanged event
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from scim2_models import Context
-from sqlalchemy import delete, exists, select
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from app.core.events import EventBus, ResourcesChanged
@@ -22,13 +24,14 @@ from app.scim.projection import parse_list, project, wants_related
 from app.scim.schema import schema_for
 from app.scim.tolerance import normalise_patch, normalise_resource
 from app.scim.validation import apply_patch, stored_document, validate_resource
+from app.store.group_commit import GroupCommitWriter
 from app.store.hygiene import WalJanitor
-from app.store.models import ScimResource
 from app.store.vault import Vault
 
 log = logging.getLogger(__name__)
 
 RESOURCE_TYPES = ("User", "Group")
+T = TypeVar("T")
 
 
 @dataclass
@@ -56,6 +59,8 @@ class ScimService:
         self.base_url = base_url.rstrip("/")
         self.bus = bus or EventBus()
         self.janitor = WalJanitor(vault)
+        self.writer = GroupCommitWriter(vault)
+        self._local = threading.local()  # set while the writer thread runs a multi-operation transaction
 
     # -- reads -------------------------------------------------------------------------------------
     def get(
@@ -67,8 +72,8 @@ class ScimService:
         preconditions: Preconditions = Preconditions(),
     ) -> ScimResponse:
         include, exclude = parse_list(attributes), parse_list(excluded)
-        with self.vault.read_session() as session:
-            row = repo.load(session, resource_type, resource_id)
+        with self.vault.read_connection() as conn:
+            row = repo.load(conn, resource_type, resource_id)
             if row is None:
                 raise not_found(resource_type)
             tag = repo.etag(row)
@@ -76,7 +81,7 @@ class ScimService:
                 return ScimResponse(304, None, {"ETag": tag})
             related = None
             if wants_related(resource_type, include, exclude):
-                related = repo.memberships(session, resource_type, [row.id], self.base_url).get(row.id)
+                related = repo.memberships(conn, resource_type, [row.id], self.base_url).get(row.id)
             document = repo.to_scim(row, self.base_url, related)
         body = project(document, schema_for(resource_type), include, exclude)
         return ScimResponse(200, body, {"ETag": tag, "Location": document["meta"]["location"]})
@@ -87,22 +92,24 @@ class ScimService:
             resource_type, normalise_resource(resource_type, body), Context.RESOURCE_CREATION_REQUEST
         )
         document = stored_document(model)
+        _require_user_name(resource_type, document)
         members = _member_refs(body) if resource_type == "Group" else []
         resource_id = str(uuid.uuid4())
         now = datetime.now(UTC)
-        with self.vault.write_session() as session:
-            self._check_unique(session, resource_type, document, None)
-            self._check_members(session, members)
+
+        def work(conn: Connection) -> dict[str, Any]:
+            self._check_members(conn, members)
             try:
-                repo.insert_resource(session, resource_type, resource_id, document, now)
+                row = repo.insert_resource(conn, resource_type, resource_id, document, now)
             except IntegrityError as exc:
-                raise _uniqueness() from exc
+                raise _uniqueness(exc) from exc
             if members:
-                repo.replace_members(session, resource_id, self._typed_members(session, members))
+                repo.replace_members(conn, resource_id, self._typed_members(conn, members))
+            return self._representation(conn, row)
+
+        output = self._execute(work)
         self._publish(resource_type, created=(resource_id,))
-        response = self.get(resource_type, resource_id)
-        response.status = 201
-        return response
+        return _response(output, 201)
 
     def replace(
         self, resource_type: str, resource_id: str, body: dict[str, Any], preconditions: Preconditions = Preconditions()
@@ -111,65 +118,118 @@ class ScimService:
             resource_type, normalise_resource(resource_type, body), Context.RESOURCE_REPLACEMENT_REQUEST
         )
         document = stored_document(model)
+        _require_user_name(resource_type, document)
         members = _member_refs(body) if resource_type == "Group" else None
-        with self.vault.write_session() as session:
-            row = self._load_for_write(session, resource_type, resource_id, preconditions)
+
+        def work(conn: Connection) -> dict[str, Any]:
+            row = self._load_for_write(conn, resource_type, resource_id, preconditions)
             _keep_omitted_active(resource_type, body, row, document)
-            self._check_unique(session, resource_type, document, resource_id)
             try:
-                repo.update_resource(session, row, document, datetime.now(UTC))
+                row = repo.update_resource(conn, row, document, datetime.now(UTC))
             except IntegrityError as exc:
-                raise _uniqueness() from exc
+                raise _uniqueness(exc) from exc
             if members is not None:
-                self._check_members(session, members)
-                repo.replace_members(session, resource_id, self._typed_members(session, members))
+                self._check_members(conn, members)
+                repo.replace_members(conn, resource_id, self._typed_members(conn, members))
+            return self._representation(conn, row)
+
+        output = self._execute(work)
         self._publish(resource_type, modified=(resource_id,))
-        return self.get(resource_type, resource_id)
+        return _response(output, 200)
 
     def patch(
         self, resource_type: str, resource_id: str, body: dict[str, Any], preconditions: Preconditions = Preconditions()
     ) -> ScimResponse:
         if not isinstance(body, dict):
             raise ScimError(400, "A PATCH body is a JSON object.", "invalidSyntax")
-        with self.vault.write_session() as session:
-            row = self._load_for_write(session, resource_type, resource_id, preconditions)
-            related = repo.memberships(session, resource_type, [row.id], self.base_url).get(row.id)
+
+        def work(conn: Connection) -> tuple[dict[str, Any], bool]:
+            row = self._load_for_write(conn, resource_type, resource_id, preconditions)
+            related = repo.memberships(conn, resource_type, [row.id], self.base_url).get(row.id)
             current = repo.to_scim(row, self.base_url, related)
             current.pop("meta", None)
             if resource_type == "User":
                 current.pop("groups", None)  # readOnly, computed; not patchable
             model, changed = apply_patch(resource_type, current, normalise_patch(resource_type, body, current))
-            document = stored_document(model)
             if changed:
-                self._check_unique(session, resource_type, document, resource_id)
+                document = stored_document(model)
+                _require_user_name(resource_type, document)
                 try:
-                    repo.update_resource(session, row, document, datetime.now(UTC))
+                    row = repo.update_resource(conn, row, document, datetime.now(UTC))
                 except IntegrityError as exc:
-                    raise _uniqueness() from exc
+                    raise _uniqueness(exc) from exc
                 if resource_type == "Group":
                     members = _member_refs(model.model_dump())
-                    self._check_members(session, members)
-                    repo.replace_members(session, resource_id, self._typed_members(session, members))
+                    self._check_members(conn, members)
+                    repo.replace_members(conn, resource_id, self._typed_members(conn, members))
+            return self._representation(conn, row), changed
+
+        output, changed = self._execute(work)
         if changed:
             self._publish(resource_type, modified=(resource_id,))
-        return self.get(resource_type, resource_id)
+        return _response(output, 200)
 
     def delete(
         self, resource_type: str, resource_id: str, preconditions: Preconditions = Preconditions()
     ) -> ScimResponse:
         """Hard delete: the row, its index values and its memberships, with secure_delete on."""
-        with self.vault.write_session() as session:
-            self._load_for_write(session, resource_type, resource_id, preconditions)
-            session.execute(delete(ScimResource).where(ScimResource.id == resource_id))
+
+        def work(conn: Connection) -> None:
+            self._load_for_write(conn, resource_type, resource_id, preconditions)
+            repo.delete_resource(conn, resource_id)
+
+        self._execute(work)
         self.janitor.request()
         self._publish(resource_type, deleted=(resource_id,))
         return ScimResponse(204)
 
+    def in_one_transaction(self, operations: Callable[[], T]) -> T:
+        """Run several service calls in one group transaction, each in its own savepoint (used by Bulk).
+
+        Events are published once the transaction is committed.
+        """
+        events: list[ResourcesChanged] = []
+
+        def work(conn: Connection) -> T:
+            self._local.conn, self._local.events = conn, events
+            try:
+                return operations()
+            finally:
+                self._local.conn, self._local.events = None, None
+
+        result = self.writer.run(work)
+        for event in events:
+            self.bus.publish(event)
+        return result
+
+    def _execute(self, work: Callable[[Connection], T]) -> T:
+        conn: Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            return self.writer.run(work)
+        savepoint = conn.begin_nested()
+        try:
+            result = work(conn)
+        except BaseException:
+            savepoint.rollback()
+            raise
+        savepoint.commit()
+        return result
+
+    def close(self) -> None:
+        """Finish queued writes and the pending WAL checkpoint."""
+        self.writer.stop()
+        if self.vault.is_open:
+            self.janitor.flush()
+
+    def _representation(self, conn: Connection, row: repo.StoredResource) -> dict[str, Any]:
+        related = repo.memberships(conn, row.resource_type, [row.id], self.base_url).get(row.id)
+        return repo.to_scim(row, self.base_url, related)
+
     # -- helpers -----------------------------------------------------------------------------------
     def _load_for_write(
-        self, session: Any, resource_type: str, resource_id: str, preconditions: Preconditions
-    ) -> ScimResource:
-        row = repo.load(session, resource_type, resource_id)
+        self, conn: Connection, resource_type: str, resource_id: str, preconditions: Preconditions
+    ) -> repo.StoredResource:
+        row = repo.load(conn, resource_type, resource_id)
         if row is None:
             raise not_found(resource_type)
         if preconditions.if_match and not _matches(preconditions.if_match, repo.etag(row)):
@@ -177,39 +237,31 @@ class ScimService:
         return row
 
     @staticmethod
-    def _check_unique(session: Any, resource_type: str, document: dict[str, Any], own_id: str | None) -> None:
-        if resource_type != "User":
-            return
-        user_name = document.get("userName")
-        if not isinstance(user_name, str) or not user_name.strip():
-            raise ScimError(400, "'userName' is required.", "invalidValue")
-        clash = select(ScimResource.id).where(
-            ScimResource.resource_type == "User", ScimResource.user_name_ci == user_name.lower()
-        )
-        if own_id is not None:
-            clash = clash.where(ScimResource.id != own_id)
-        if session.scalar(select(exists(clash))):
-            raise _uniqueness()
-
-    @staticmethod
-    def _check_members(session: Any, members: list[str]) -> None:
+    def _check_members(conn: Connection, members: list[str]) -> None:
         if not members:
             return
-        found = repo.existing_types(session, members)
+        found = repo.existing_types(conn, members)
         missing = [m for m in members if m not in found]
         if missing:
             raise invalid_value(f"Group member '{missing[0]}' is not a known User or Group.")
 
     @staticmethod
-    def _typed_members(session: Any, members: list[str]) -> list[tuple[str, str]]:
-        found = repo.existing_types(session, members)
+    def _typed_members(conn: Connection, members: list[str]) -> list[tuple[str, str]]:
+        found = repo.existing_types(conn, members)
         return [(member, found[member]) for member in members]
 
     def _publish(self, resource_type: str, **changes: tuple[str, ...]) -> None:
-        self.bus.publish(ResourcesChanged(resource_type, **changes))
+        event = ResourcesChanged(resource_type, **changes)
+        pending: list[ResourcesChanged] | None = getattr(self._local, "events", None)
+        if pending is not None:
+            pending.append(event)  # inside a multi-operation transaction: publish after its commit
+        else:
+            self.bus.publish(event)
 
 
-def _keep_omitted_active(resource_type: str, body: dict[str, Any], row: ScimResource, document: dict[str, Any]) -> None:
+def _keep_omitted_active(
+    resource_type: str, body: dict[str, Any], row: repo.StoredResource, document: dict[str, Any]
+) -> None:
     """A PUT that leaves out ``active`` keeps the current value (RFC 7644 §3.5.1 lets us choose).
 
     PUT-only IdPs (OneLogin, PingFederate) build bodies from templates that may omit ``active``; clearing it
@@ -222,8 +274,22 @@ def _keep_omitted_active(resource_type: str, body: dict[str, Any], row: ScimReso
         document["active"] = current
 
 
-def _uniqueness() -> ScimError:
+def _response(document: dict[str, Any], status: int) -> ScimResponse:
+    meta = document["meta"]
+    return ScimResponse(status, document, {"ETag": meta["version"], "Location": meta["location"]})
+
+
+def _uniqueness(exc: IntegrityError) -> ScimError:
+    """The unique index on (resource_type, lower(userName)) is what enforces uniqueness, also under races."""
+    if "user_name_ci" not in str(exc.orig) and "uq_resource_user_name_ci" not in str(exc.orig):
+        raise exc
     return ScimError(409, "A User with this userName already exists.", "uniqueness")
+
+
+def _require_user_name(resource_type: str, document: dict[str, Any]) -> None:
+    user_name = document.get("userName")
+    if resource_type == "User" and (not isinstance(user_name, str) or not user_name.strip()):
+        raise ScimError(400, "'userName' is required.", "invalidValue")
 
 
 def _member_refs(body: dict[str, Any]) -> list[str]:

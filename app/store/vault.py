@@ -15,7 +15,7 @@ from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.core.errors import VaultError, VaultExists, VaultLocked, VaultNotFound, WrongPassphrase
@@ -137,6 +137,20 @@ class Vault:
             except BaseException:
                 session.rollback()
                 raise
+
+    @contextmanager
+    def read_connection(self) -> Iterator[Connection]:
+        """A Core connection for reads (cheaper than a Session on hot paths)."""
+        with self.engine.connect() as conn:
+            yield conn
+
+    @contextmanager
+    def write_transaction(self) -> Iterator[Connection]:
+        """A Core connection inside a write transaction (BEGIN IMMEDIATE), committed on success."""
+        with self.engine.connect() as conn:
+            conn.execution_options(**{WRITE_OPTION: True})
+            with conn.begin():
+                yield conn
 
     def info(self, key: str) -> str | None:
         with self.read_session() as session:
