@@ -112,7 +112,7 @@ class ScimApp:
                 ScimError(401, "A valid bearer token is required."),
                 {"WWW-Authenticate": 'Bearer realm="Custos SCIM", error="invalid_token"'},
             )
-        path = request.url.path
+        path = request.scope["path"]
         if not path.startswith(self.base_path + "/") and path != self.base_path:
             raise ScimError(404, "Unknown endpoint.")
         return await self._route(request, path[len(self.base_path) :] or "/")

@@ -22,7 +22,7 @@ def utc(moment: datetime) -> datetime:
 
 
 def iso(moment: datetime) -> str:
-    return utc(moment).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return utc(moment).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def etag(row: StoredResource) -> str:

@@ -21,6 +21,7 @@ from app.scim.auth import Authenticator
 from app.scim.http import ScimApp
 from app.scim.service import ScimService
 from app.scim.tls import TlsMaterial
+from app.scim.transport import CoalescingHttpToolsProtocol
 from app.store.tokens import TokenStore
 from app.store.vault import Vault
 
@@ -108,7 +109,7 @@ class ScimServer:
         config = uvicorn.Config(
             app,
             lifespan="off",
-            http="httptools",
+            http=CoalescingHttpToolsProtocol,
             loop="asyncio",
             access_log=False,  # access logs would carry filters, i.e. personal data
             log_config=None,

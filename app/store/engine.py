@@ -26,6 +26,7 @@ SALT_BYTES = 16
 KEY_BYTES = 32
 MIN_CIPHER_MAJOR = 4
 APPLICATION_ID = 0x43535431  # "CST1", inside the encrypted header
+SINGLE_STATEMENT_READS_OPTION = "custos_single_statement_reads"
 WRITE_OPTION = "custos_write"  # execution option that makes a transaction BEGIN IMMEDIATE
 
 DatabaseError = sqlcipher.DatabaseError
@@ -150,7 +151,10 @@ def make_engine(path: Path, raw_key: bytes, salt: bytes) -> Engine:
     # and BEGIN IMMEDIATE on write sessions avoids SQLITE_BUSY upgrades under concurrent readers.
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE_OPTION) else "BEGIN")
+        options = conn.get_execution_options()
+        if options.get(SINGLE_STATEMENT_READS_OPTION):
+            return  # each SELECT is its own implicit snapshot: no BEGIN/ROLLBACK round trip on hot read paths
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get(WRITE_OPTION) else "BEGIN")
 
     return engine
 

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.core.errors import VaultError, VaultExists, VaultLocked, VaultNotFound, WrongPassphrase
 from app.store import engine as sqlcipher_engine
 from app.store import migrate
-from app.store.engine import WRITE_OPTION, CipherSettings
+from app.store.engine import SINGLE_STATEMENT_READS_OPTION, WRITE_OPTION, CipherSettings
 from app.store.models import VaultInfo
 
 log = logging.getLogger(__name__)
@@ -140,8 +140,13 @@ class Vault:
 
     @contextmanager
     def read_connection(self) -> Iterator[Connection]:
-        """A Core connection for reads (cheaper than a Session on hot paths)."""
+        """A Core connection for reads on hot paths: no Session, and no explicit transaction.
+
+        Each statement reads its own consistent snapshot; callers that need several statements to agree with
+        each other use :meth:`read_session` instead.
+        """
         with self.engine.connect() as conn:
+            conn.execution_options(**{SINGLE_STATEMENT_READS_OPTION: True})
             yield conn
 
     @contextmanager
