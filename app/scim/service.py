@@ -24,7 +24,7 @@ from app.scim.projection import parse_list, project, wants_related
 from app.scim.schema import schema_for
 from app.scim.tolerance import normalise_patch, normalise_resource
 from app.scim.validation import apply_patch, stored_document, validate_resource
-from app.store.group_commit import GroupCommitWriter
+from app.store.group_commit import GroupCommitWriter, run_in_savepoint
 from app.store.hygiene import WalJanitor
 from app.store.vault import Vault
 
@@ -105,7 +105,8 @@ class ScimService:
                 raise _uniqueness(exc) from exc
             if members:
                 repo.replace_members(conn, resource_id, self._typed_members(conn, members))
-            return self._representation(conn, row)
+                return self._representation(conn, row)
+            return repo.to_scim(row, self.base_url, None)  # nothing can reference a resource this new
 
         output = self._execute(work)
         self._publish(resource_type, created=(resource_id,))
@@ -206,14 +207,7 @@ class ScimService:
         conn: Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             return self.writer.run(work)
-        savepoint = conn.begin_nested()
-        try:
-            result = work(conn)
-        except BaseException:
-            savepoint.rollback()
-            raise
-        savepoint.commit()
-        return result
+        return run_in_savepoint(conn, work)
 
     def close(self) -> None:
         """Finish queued writes and the pending WAL checkpoint."""

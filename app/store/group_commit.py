@@ -34,6 +34,23 @@ class _Job:
     error: BaseException | None = None
 
 
+def run_in_savepoint(conn: Connection, work: Callable[[Connection], T]) -> T:
+    """Run ``work`` so that a failure undoes its changes and nothing else in the transaction.
+
+    Plain SAVEPOINT statements (standard SQL, also PostgreSQL's) cost a fraction of SQLAlchemy's nested
+    transaction objects, and this runs once per write.
+    """
+    conn.exec_driver_sql("SAVEPOINT custos_job")
+    try:
+        result = work(conn)
+    except BaseException:
+        conn.exec_driver_sql("ROLLBACK TO SAVEPOINT custos_job")
+        conn.exec_driver_sql("RELEASE SAVEPOINT custos_job")
+        raise
+    conn.exec_driver_sql("RELEASE SAVEPOINT custos_job")
+    return result
+
+
 class GroupCommitWriter:
     def __init__(self, vault: Vault, max_batch: int = MAX_BATCH) -> None:
         self._vault = vault
@@ -91,12 +108,9 @@ class GroupCommitWriter:
         try:
             with self._vault.write_transaction() as conn:
                 for job in batch:
-                    savepoint = conn.begin_nested()
                     try:
-                        job.result = job.work(conn)
-                        savepoint.commit()
-                    except BaseException as exc:  # the job's own failure: undo only its changes
-                        savepoint.rollback()
+                        job.result = run_in_savepoint(conn, job.work)
+                    except BaseException as exc:  # the job's own failure: only its changes were undone
                         job.error = exc
         except BaseException as exc:  # the commit itself failed: nobody's write is durable
             log.error("group commit of %d writes failed: %s", len(batch), type(exc).__name__)
