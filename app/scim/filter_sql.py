@@ -35,10 +35,8 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     and_,
-    except_,
     false,
     func,
-    intersect,
     literal,
     not_,
     or_,
@@ -171,14 +169,14 @@ def _ordered(column: Any, op: Op, operand: Any) -> ColumnElement[bool]:
     }[op]
 
 
-def _value_condition(definition: AttrDef, op: Op, value: Any, name: str) -> ColumnElement[bool]:
-    """A condition over AttributeValue columns for one leaf value (``ne`` is handled by the caller)."""
+def _value_condition(definition: AttrDef, op: Op, value: Any, name: str, av: Any = AV) -> ColumnElement[bool]:
+    """A condition over AttributeValue columns (of ``av``, an alias) for one leaf value; ``ne`` is the caller's."""
     typed = _typed_value(definition, op, value, name)
     if definition.type == "boolean":
-        return AV.value_bool == typed
+        return av.value_bool == typed
     if definition.type in ("integer", "decimal"):
-        return _ordered(AV.value_num, op, typed)
-    return _string_condition(AV.value_str, AV.value_ci, definition.case_exact, op, typed)
+        return _ordered(av.value_num, op, typed)
+    return _string_condition(av.value_str, av.value_ci, definition.case_exact, op, typed)
 
 
 # -- the visitor ----------------------------------------------------------------------------------------
@@ -249,8 +247,7 @@ class _ResourceFilter(FilterVisitor[ColumnElement[bool]]):
         top = resolved.top.name.lower()
         if top in ("members", "groups"):
             return self._membership(top, node.val_filter)
-        elements = _ElementFilter(resolved, str(node.attr_path)).visit(node.val_filter).subquery()
-        return R.id.in_(select(elements.c.resource_id))
+        return R.id.in_(_element_rows(resolved, str(node.attr_path), node.val_filter))
 
     # helpers
     def _column_condition(self, resolved: Resolved, op: Op, value: Any, name: str) -> ColumnElement[bool] | None:
@@ -314,16 +311,47 @@ def _leaf_paths(resolved: Resolved) -> list[str]:
     return [base] + [f"{base}.{sub}" for sub in resolved.top.sub]
 
 
-class _ElementFilter(FilterVisitor[Select[Any]]):
-    """Inside ``attr[…]``: selects (resource_id, element) pairs of the elements that match."""
+_DRIVING_OPERATORS = (Op.eq, Op.sw, Op.gt, Op.ge, Op.lt, Op.le)
+_AV_TABLE = AV.__table__  # Core aliases of the table: far cheaper to build than ORM aliases
 
-    def __init__(self, parent: Resolved, name: str) -> None:
+
+def _element_rows(parent: Resolved, name: str, inner: FilterNode) -> Select[Any]:
+    """Resource ids having one element of ``parent`` on which ``inner`` holds.
+
+    The query is driven from the index: one indexable sub-condition (``value eq "x"`` first) selects the
+    candidate elements through (path, value_ci), and the others are checked on each candidate's own element
+    through (resource_id, path, element). Only a filter with no indexable positive term walks every element.
+    """
+    if isinstance(inner, LogicalExpr) and inner.op == LogicalOperator.or_:
+        return union(*(_element_rows(parent, name, term) for term in inner.terms))  # type: ignore[return-value]
+    terms = list(inner.terms) if isinstance(inner, LogicalExpr) else [inner]
+    anchor = _AV_TABLE.alias()
+    checks = _ElementCondition(parent, name, anchor)
+    driver = _pick_driver(terms)
+    if driver is None:
+        where = [anchor.c.path == parent.index_path]
+    else:
+        terms.remove(driver)
+        where = checks.leaf(driver, on=anchor)
+    return select(anchor.c.resource_id).where(*where, *(checks.visit(term) for term in terms))
+
+
+def _pick_driver(terms: list[FilterNode]) -> Comparison | Present | None:
+    comparisons = [t for t in terms if isinstance(t, Comparison) and t.op in _DRIVING_OPERATORS]
+    comparisons.sort(key=lambda t: (t.op != Op.eq, t.attr_path.attr.lower() != "value"))
+    if comparisons:
+        return comparisons[0]
+    present = [t for t in terms if isinstance(t, Present)]
+    return present[0] if present else None
+
+
+class _ElementCondition(FilterVisitor[ColumnElement[bool]]):
+    """Inside ``attr[…]``: a condition on the element identified by ``anchor`` (resource_id, element)."""
+
+    def __init__(self, parent: Resolved, name: str, anchor: Any) -> None:
         self.parent = parent
         self.name = name
-        self.base = parent.index_path
-
-    def _all(self) -> Select[Any]:
-        return select(AV.resource_id, AV.element).where(AV.path == self.base)
+        self.anchor = anchor
 
     def _sub(self, path: AttrPath) -> AttrDef:
         definition = self.parent.top.sub.get(path.attr.lower())
@@ -331,28 +359,39 @@ class _ElementFilter(FilterVisitor[Select[Any]]):
             raise invalid_filter(f"'{path}' is not a sub-attribute of '{self.name}'.")
         return definition
 
-    def visit_comparison(self, node: Comparison) -> Select[Any]:
+    def leaf(self, node: Comparison | Present, on: Any) -> list[ColumnElement[bool]]:
+        """Conditions on the rows of ``on`` (an AttributeValue alias) for one positive leaf."""
         definition = self._sub(node.attr_path)
-        path = f"{self.base}.{definition.name.lower()}"
-        op = Op.eq if node.op == Op.ne else node.op
-        condition = _value_condition(definition, op, node.value, f"{self.name}.{definition.name}")
-        matching = select(AV.resource_id, AV.element).where(AV.path == path, condition)
-        return except_(self._all(), matching) if node.op == Op.ne else matching  # type: ignore[return-value]
+        where = [on.c.path == f"{self.parent.index_path}.{definition.name.lower()}"]
+        if isinstance(node, Comparison):
+            where.append(_value_condition(definition, node.op, node.value, f"{self.name}.{definition.name}", on.c))
+        return where
 
-    def visit_present(self, node: Present) -> Select[Any]:
-        definition = self._sub(node.attr_path)
-        path = f"{self.base}.{definition.name.lower()}"
-        return select(AV.resource_id, AV.element).where(AV.path == path)
+    def _same_element(self, node: Comparison | Present) -> ColumnElement[bool]:
+        other = _AV_TABLE.alias()
+        return (
+            select(other.c.id)
+            .where(other.c.resource_id == self.anchor.c.resource_id, other.c.element == self.anchor.c.element)
+            .where(*self.leaf(node, on=other))
+            .exists()
+        )
 
-    def visit_not(self, node: Not) -> Select[Any]:
-        return except_(self._all(), self.visit(node.expr))  # type: ignore[return-value]
+    def visit_comparison(self, node: Comparison) -> ColumnElement[bool]:
+        if node.op == Op.ne:
+            return not_(self._same_element(Comparison(node.attr_path, Op.eq, node.value)))
+        return self._same_element(node)
 
-    def visit_logical_expr(self, node: LogicalExpr) -> Select[Any]:
+    def visit_present(self, node: Present) -> ColumnElement[bool]:
+        return self._same_element(node)
+
+    def visit_not(self, node: Not) -> ColumnElement[bool]:
+        return not_(self.visit(node.expr))
+
+    def visit_logical_expr(self, node: LogicalExpr) -> ColumnElement[bool]:
         parts = [self.visit(term) for term in node.terms]
-        combine = intersect if node.op == LogicalOperator.and_ else union
-        return combine(*parts)  # type: ignore[return-value]
+        return and_(*parts) if node.op == LogicalOperator.and_ else or_(*parts)
 
-    def visit_value_path(self, node: ValuePath) -> Select[Any]:
+    def visit_value_path(self, node: ValuePath) -> ColumnElement[bool]:
         raise invalid_filter("Value paths cannot be nested.")
 
 

@@ -206,6 +206,13 @@ def checkpoint_and_vacuum(engine: Engine) -> None:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
+def optimize(engine: Engine) -> None:
+    """ANALYZE where SQLite judges the statistics stale (0x10002: also tables never analyzed)."""
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA optimize=0x10002")
+        conn.commit()
+
+
 def checkpoint(engine: Engine) -> None:
     with engine.connect() as conn:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")

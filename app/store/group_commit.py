@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 MAX_BATCH = 256
+OPTIMIZE_EVERY_JOBS = 5000  # refresh the planner's statistics as the mirror grows
 
 
 @dataclass
@@ -118,6 +119,8 @@ class GroupCommitWriter:
                 if job.error is None:
                     job.error = exc
         self.batches += 1
-        self.jobs += len(batch)
+        jobs_before, self.jobs = self.jobs, self.jobs + len(batch)
+        if jobs_before // OPTIMIZE_EVERY_JOBS != self.jobs // OPTIMIZE_EVERY_JOBS:
+            self._vault.optimize()
         for job in batch:
             job.done.set()

@@ -91,6 +91,7 @@ class Vault:
         sqlcipher_engine.connect_raw(path, raw_key, salt).close()  # raises WrongPassphrase untouched
         vault = cls(path, raw_key, salt)
         migrate.upgrade(vault.engine)
+        vault.optimize()
         vault.fix_permissions()
         log.info("vault unlocked")
         return vault
@@ -157,6 +158,14 @@ class Vault:
             with conn.begin():
                 yield conn
 
+    def optimize(self) -> None:
+        """Refresh the query planner's statistics (SQLite's ``PRAGMA optimize``).
+
+        Without statistics SQLite may walk the resource-type index instead of probing ids that a filter's
+        subquery found, which turns an indexed lookup into a scan of every user.
+        """
+        sqlcipher_engine.optimize(self.engine)
+
     def info(self, key: str) -> str | None:
         with self.read_session() as session:
             return session.scalar(select(VaultInfo.value).where(VaultInfo.key == key))
@@ -185,6 +194,7 @@ class Vault:
         """Drop the key from memory and close every pooled connection."""
         with self._lock:
             if self._engine is not None:
+                sqlcipher_engine.optimize(self._engine)
                 sqlcipher_engine.checkpoint(self._engine)
                 self._engine.dispose()
                 self._engine = None
