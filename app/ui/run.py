@@ -20,7 +20,7 @@ from app.scim.tls import ensure_self_signed
 from app.store.tokens import TokenStore
 from app.store.vault import Vault
 from app.ui.main_window import MainWindow
-from app.ui.unlock_dialog import UnlockDialog
+from app.ui.unlock_dialog import UnlockDialog, unlock_from_keyring
 
 
 def application(argv: Sequence[str]) -> QApplication:
@@ -43,11 +43,13 @@ def main(argv: Sequence[str] | None = None, data_dir: str | os.PathLike[str] | N
     except OSError:
         QMessageBox.critical(None, APP_NAME, "The data folder cannot be created or opened.")
         return 1
-    dialog = UnlockDialog(directory)
-    if dialog.exec() != QDialog.DialogCode.Accepted or dialog.vault is None:
-        return 1
-    vault = dialog.vault
-    dialog.deleteLater()
+    vault = unlock_from_keyring(directory)
+    if vault is None:
+        dialog = UnlockDialog(directory)
+        if dialog.exec() != QDialog.DialogCode.Accepted or dialog.vault is None:
+            return 1
+        vault = dialog.vault
+        dialog.deleteLater()
     return run_session(app, directory, vault)
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
+    QCheckBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -17,7 +18,13 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.errors import CustosError, VaultError, WrongPassphrase
-from app.store.vault import MIN_PASSPHRASE_LENGTH, Vault, check_new_passphrase
+from app.store.vault import (
+    MIN_PASSPHRASE_LENGTH,
+    Vault,
+    check_new_passphrase,
+    forget_keyring,
+    key_from_keyring,
+)
 from app.ui.workers import submit
 
 log = logging.getLogger(__name__)
@@ -37,6 +44,26 @@ def _secret_field() -> QLineEdit:
     return field
 
 
+def _remembered(vault: Vault, remember: bool) -> Vault:
+    if remember and not vault.remember_in_keyring():
+        log.warning("the system keyring is not available; the passphrase will be asked next time")
+    return vault
+
+
+def unlock_from_keyring(data_dir: Path) -> Vault | None:
+    """Open the vault with a key remembered in the OS keyring; a stale key is forgotten."""
+    if not Vault.exists(data_dir):
+        return None
+    key = key_from_keyring(data_dir)
+    if key is None:
+        return None
+    try:
+        return Vault.unlock_with_key(data_dir, key)
+    except WrongPassphrase:
+        forget_keyring(data_dir)  # the passphrase changed since; ask for it
+        return None
+
+
 class UnlockDialog(QDialog):
     """On acceptance ``vault`` holds the open vault; the caller owns it from then on."""
 
@@ -54,6 +81,11 @@ class UnlockDialog(QDialog):
         self.error.setStyleSheet("color: #b00020;")
         self.error.hide()
         self.status = _label()
+        self.remember = QCheckBox("Remember the key in the system keyring (unlock without typing)")
+        self.remember.setToolTip(
+            "Stores the derived vault key, never the passphrase, in the operating system's keyring. "
+            "Anyone who can use your session can then open the vault."
+        )
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.submit_button = self.buttons.addButton(
             "Create vault" if self.creating else "Unlock", QDialogButtonBox.ButtonRole.AcceptRole
@@ -79,6 +111,7 @@ class UnlockDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(_label(intro))
         layout.addLayout(form)
+        layout.addWidget(self.remember)
         layout.addWidget(self.error)
         layout.addWidget(self.status)
         layout.addWidget(self.buttons)
@@ -96,17 +129,23 @@ class UnlockDialog(QDialog):
             except VaultError as exc:
                 self._fail(exc.user_message, clear_first=passphrase == confirmation)
                 return
-            directory = self.data_dir
+            directory, remember = self.data_dir, self.remember.isChecked()
             self._start("Creating the vault…")
-            submit(lambda: Vault.create(directory, passphrase, confirmation), self._opened, self._failed)
+            submit(
+                lambda: _remembered(Vault.create(directory, passphrase, confirmation), remember),
+                self._opened,
+                self._failed,
+            )
         else:
             if not passphrase:
                 self._fail("Type the passphrase.", clear_first=False)
                 return
-            directory = self.data_dir
+            directory, remember = self.data_dir, self.remember.isChecked()
             self._start("Checking the passphrase…")
             submit(
-                lambda: Vault.unlock_with_key(directory, Vault.derive_key(directory, passphrase)),
+                lambda: _remembered(
+                    Vault.unlock_with_key(directory, Vault.derive_key(directory, passphrase)), remember
+                ),
                 self._opened,
                 self._failed,
             )
@@ -143,7 +182,7 @@ class UnlockDialog(QDialog):
 
     def _set_enabled(self, enabled: bool) -> None:
         cancel = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
-        for widget in (self.passphrase, self.confirmation, self.submit_button, cancel):
+        for widget in (self.passphrase, self.confirmation, self.remember, self.submit_button, cancel):
             widget.setEnabled(enabled)
 
     def _fail(self, message: str, clear_first: bool) -> None:

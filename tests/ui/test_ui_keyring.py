@@ -1,0 +1,77 @@
+"""Optional unlock through the OS keyring. The machine running the tests has no OS keyring, so a small
+in-memory backend stands in for it (the only fake here); the vault, the KDF and the dialog are real."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import keyring
+import pytest
+from keyring.backend import KeyringBackend
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+from ui_support import PASSPHRASE
+
+from app.store.vault import KEYRING_SERVICE, Vault, vault_path
+from app.ui.unlock_dialog import UnlockDialog, unlock_from_keyring
+
+
+class MemoryKeyring(KeyringBackend):
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.items.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.items[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        self.items.pop((service, username), None)
+
+
+@pytest.fixture
+def memory_keyring() -> Iterator[MemoryKeyring]:
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(previous)
+
+
+def test_remembered_key_unlocks_without_the_passphrase(
+    qtbot: QtBot, data_dir: Path, memory_keyring: MemoryKeyring
+) -> None:
+    dialog = UnlockDialog(data_dir)
+    qtbot.addWidget(dialog)
+    dialog.passphrase.setText(PASSPHRASE)
+    dialog.confirmation.setText(PASSPHRASE)
+    dialog.remember.setChecked(True)
+    qtbot.mouseClick(dialog.submit_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.vault is not None, timeout=15_000)
+    assert dialog.vault is not None
+    dialog.vault.close()
+    stored = memory_keyring.items[(KEYRING_SERVICE, str(vault_path(data_dir)))]
+    assert PASSPHRASE not in stored  # the derived key, never the passphrase
+
+    reopened = unlock_from_keyring(data_dir)
+    assert reopened is not None and reopened.is_open
+    reopened.close()
+
+
+def test_stale_remembered_key_is_forgotten(data_dir: Path, memory_keyring: MemoryKeyring) -> None:
+    vault = Vault.create(data_dir, PASSPHRASE, PASSPHRASE)
+    assert vault.remember_in_keyring()
+    vault.change_passphrase(PASSPHRASE, "another passphrase!", "another passphrase!")
+    vault.close()
+    assert unlock_from_keyring(data_dir) is None
+    assert memory_keyring.items == {}
+
+
+def test_nothing_remembered_means_the_dialog(data_dir: Path, memory_keyring: MemoryKeyring) -> None:
+    Vault.create(data_dir, PASSPHRASE, PASSPHRASE).close()
+    assert unlock_from_keyring(data_dir) is None
