@@ -27,9 +27,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_server import (  # noqa: E402  (sibling script, not a package)
+from bench_server import (
     DEFAULT_PASSPHRASE,
-    PATCH_SCHEMA,
     RESULTS,
     LoadGenerator,
     RssSampler,
@@ -44,11 +43,20 @@ LUA = Path(__file__).resolve().parent / "wrk"
 _LINE = re.compile(r"^(\w+)=([\d.]+)$")
 
 
-def wrk(server: Server, script: str, url_path: str, duration: float, connections: int, data: Path | None) -> dict[str, float]:
+def wrk(
+    server: Server, script: str, url_path: str, duration: float, connections: int, data: Path | None
+) -> dict[str, float]:
     """One wrk run; the Lua scripts print rate and latency percentiles (ms) in a parseable block."""
     command = [
-        "wrk", "-t2", f"-c{connections}", f"-d{max(1, round(duration))}s", "-s", str(LUA / script),
-        "-H", f"Authorization: Bearer {server.token}", f"{server.base_url}{url_path}",
+        "wrk",
+        "-t2",
+        f"-c{connections}",
+        f"-d{max(1, round(duration))}s",
+        "-s",
+        str(LUA / script),
+        "-H",
+        f"Authorization: Bearer {server.token}",
+        f"{server.base_url}{url_path}",
     ]
     if data is not None:
         command += ["--", str(data)]
@@ -62,7 +70,9 @@ def wrk(server: Server, script: str, url_path: str, duration: float, connections
     figures["server_cpu_ms_per_req"] = 1000 * (server.cpu_seconds() - cpu0) / max(1.0, figures.get("requests", 1))
     figures["elapsed_s"] = elapsed
     if figures.get("errors", 0) or figures.get("non2xx", 0):
-        raise RuntimeError(f"{script}: {figures.get('errors')} socket errors, {figures.get('non2xx')} non-2xx\n{output}")
+        raise RuntimeError(
+            f"{script}: {figures.get('errors')} socket errors, {figures.get('non2xx')} non-2xx\n{output}"
+        )
     return figures
 
 
@@ -87,11 +97,19 @@ def bench_size(n: int, args: argparse.Namespace) -> dict[str, Any]:
         sample = rng.sample(range(n), min(n, 5000))
         base = urllib.parse.urlsplit(server.base_url).path
         gets = write_lines(folder, "gets.txt", [f"{base}/Users/{ids[i]}" for i in sample])
-        names = write_lines(folder, "names.txt", [
-            f"{base}/Users?filter=" + urllib.parse.quote(f'userName eq "{user_name(i)}"') for i in sample])
-        emails = write_lines(folder, "emails.txt", [
-            f"{base}/Users?filter=" + urllib.parse.quote(f'emails[type eq "work"].value eq "{work_email(i)}"')
-            for i in sample])
+        names = write_lines(
+            folder,
+            "names.txt",
+            [f"{base}/Users?filter=" + urllib.parse.quote(f'userName eq "{user_name(i)}"') for i in sample],
+        )
+        emails = write_lines(
+            folder,
+            "emails.txt",
+            [
+                f"{base}/Users?filter=" + urllib.parse.quote(f'emails[type eq "work"].value eq "{work_email(i)}"')
+                for i in sample
+            ],
+        )
         patches = write_lines(folder, "patches.txt", [f"{base}/Users/{ids[i]}" for i in sample])
         runs: dict[str, list[dict[str, float]]] = {}
         for repeat in range(args.repeats):
@@ -104,8 +122,11 @@ def bench_size(n: int, args: argparse.Namespace) -> dict[str, Any]:
             ):
                 figures = wrk(server, script, path, args.duration, args.connections, data)
                 runs.setdefault(name, []).append(figures)
-                print(f"  {n} users, run {repeat + 1}, {name}: {figures['rate']:.0f}/s p95 {figures['p95']:.1f} ms",
-                      file=sys.stderr, flush=True)
+                print(
+                    f"  {n} users, run {repeat + 1}, {name}: {figures['rate']:.0f}/s p95 {figures['p95']:.1f} ms",
+                    file=sys.stderr,
+                    flush=True,
+                )
         result["runs"] = runs
         result["walk_cursor"] = walk(load, "cursor", n + sum(int(r["requests"]) for r in runs["create"]), 1000, 300)
         load.close()
@@ -115,8 +136,10 @@ def bench_size(n: int, args: argparse.Namespace) -> dict[str, Any]:
         result["stop"] = server.stop()
         shutil.rmtree(folder, ignore_errors=True)
     result["medians"] = {
-        name: {key: statistics.median(run[key]for run in values) for key in ("rate", "p50", "p95", "p99",
-                                                                             "server_cpu_ms_per_req")}
+        name: {
+            key: statistics.median(run[key] for run in values)
+            for key in ("rate", "p50", "p95", "p99", "server_cpu_ms_per_req")
+        }
         for name, values in result["runs"].items()
     }
     return result
@@ -128,20 +151,31 @@ def report(results: list[dict[str, Any]]) -> str:
     def row(label: str, values: list[str]) -> None:
         lines.append(f"{label:<34}" + "".join(f"{v:>20}" for v in values))
 
-    for name, label in (("create", "creates/s (durable)"), ("get", "GET by id/s"), ("username", "userName eq /s"),
-                        ("email", 'emails[type eq "work"].value eq /s'), ("patch", "PATCH/s")):
+    for name, label in (
+        ("create", "creates/s (durable)"),
+        ("get", "GET by id/s"),
+        ("username", "userName eq /s"),
+        ("email", 'emails[type eq "work"].value eq /s'),
+        ("patch", "PATCH/s"),
+    ):
         row(label, [f"{r['medians'][name]['rate']:.0f}" for r in results])
-        row("  p50 / p95 / p99 ms", [
-            f"{r['medians'][name]['p50']:.1f}/{r['medians'][name]['p95']:.1f}/{r['medians'][name]['p99']:.1f}"
-            for r in results])
+        row(
+            "  p50 / p95 / p99 ms",
+            [
+                f"{r['medians'][name]['p50']:.1f}/{r['medians'][name]['p95']:.1f}/{r['medians'][name]['p99']:.1f}"
+                for r in results
+            ],
+        )
         row("  server CPU ms per request", [f"{r['medians'][name]['server_cpu_ms_per_req']:.2f}" for r in results])
     row("bulk seeding users/s", [f"{r['seed_bulk_per_s']:.0f}" for r in results])
     row("full walk, cursor, count=1000 (s)", [f"{r['walk_cursor']['seconds']:.1f}" for r in results])
     row("server RSS peak (MB)", [f"{r['rss_peak_mb']:.0f}" for r in results])
     if len(results) > 1:
         first, last = results[0]["medians"]["username"], results[-1]["medians"]["username"]
-        lines.append(f"userName eq cost ratio {results[-1]['users']:,} vs {results[0]['users']:,} users "
-                     f"(server CPU per request): {last['server_cpu_ms_per_req'] / first['server_cpu_ms_per_req']:.2f}")
+        lines.append(
+            f"userName eq cost ratio {results[-1]['users']:,} vs {results[0]['users']:,} users "
+            f"(server CPU per request): {last['server_cpu_ms_per_req'] / first['server_cpu_ms_per_req']:.2f}"
+        )
     return "\n".join(lines)
 
 
