@@ -52,6 +52,8 @@ def wrk(
         "-t2",
         f"-c{connections}",
         f"-d{max(1, round(duration))}s",
+        "--timeout",
+        "10s",
         "-s",
         str(LUA / script),
         "-H",

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,6 +17,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from app.core.events import EventBus, ResourcesChanged
+from app.core.ids import new_resource_id
 from app.scim import repository as repo
 from app.scim.errors import ScimError, invalid_value, not_found
 from app.scim.projection import parse_list, project, wants_related
@@ -94,7 +94,7 @@ class ScimService:
         document = stored_document(model)
         _require_user_name(resource_type, document)
         members = _member_refs(body) if resource_type == "Group" else []
-        resource_id = str(uuid.uuid4())
+        resource_id = new_resource_id()
         now = datetime.now(UTC)
 
         def work(conn: Connection) -> dict[str, Any]:

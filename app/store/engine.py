@@ -25,6 +25,7 @@ KDF_ITERATIONS = 256_000  # SQLCipher 4 default; the floor the issue sets
 SALT_BYTES = 16
 KEY_BYTES = 32
 MIN_CIPHER_MAJOR = 4
+CACHE_KIB = 32 * 1024
 APPLICATION_ID = 0x43535431  # "CST1", inside the encrypted header
 SINGLE_STATEMENT_READS_OPTION = "custos_single_statement_reads"
 WRITE_OPTION = "custos_write"  # execution option that makes a transaction BEGIN IMMEDIATE
@@ -82,6 +83,9 @@ def _apply_session_pragmas(connection: Any) -> None:
         "PRAGMA temp_store = MEMORY",  # no plaintext temporary files on disk
         "PRAGMA synchronous = FULL",  # durable commits, also in WAL mode
         "PRAGMA busy_timeout = 10000",
+        # SQLCipher decrypts and authenticates every page it reads into the cache; a larger cache keeps the
+        # hot index pages of a 100,000-user mirror decrypted (memory stays bounded: a few pooled connections).
+        f"PRAGMA cache_size = -{CACHE_KIB}",
     ):
         cursor.execute(pragma)
     cursor.close()
@@ -207,8 +211,13 @@ def checkpoint_and_vacuum(engine: Engine) -> None:
 
 
 def optimize(engine: Engine) -> None:
-    """ANALYZE where SQLite judges the statistics stale (0x10002: also tables never analyzed)."""
+    """ANALYZE where SQLite judges the statistics stale (0x10002: also tables never analyzed).
+
+    ``analysis_limit`` makes ANALYZE sample each index instead of reading all of it, so this stays in the
+    milliseconds on a 100,000-user mirror and can run while the server is busy.
+    """
     with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA analysis_limit = 1000")
         conn.exec_driver_sql("PRAGMA optimize=0x10002")
         conn.commit()
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -24,7 +25,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 MAX_BATCH = 256
-OPTIMIZE_EVERY_JOBS = 5000  # refresh the planner's statistics as the mirror grows
+OPTIMIZE_INTERVAL_SECONDS = 10.0  # refresh the planner's statistics while the mirror grows (cheap when current)
 
 
 @dataclass
@@ -61,6 +62,7 @@ class GroupCommitWriter:
         self._lock = threading.Lock()
         self.batches = 0
         self.jobs = 0
+        self._last_optimize = time.monotonic()
 
     def run(self, work: Callable[[Connection], T]) -> T:
         """Run ``work(connection)`` in the next group transaction; return once it is committed."""
@@ -119,8 +121,9 @@ class GroupCommitWriter:
                 if job.error is None:
                     job.error = exc
         self.batches += 1
-        jobs_before, self.jobs = self.jobs, self.jobs + len(batch)
-        if jobs_before // OPTIMIZE_EVERY_JOBS != self.jobs // OPTIMIZE_EVERY_JOBS:
-            self._vault.optimize()
+        self.jobs += len(batch)
         for job in batch:
             job.done.set()
+        if time.monotonic() - self._last_optimize > OPTIMIZE_INTERVAL_SECONDS:  # after callers are released
+            self._last_optimize = time.monotonic()
+            self._vault.optimize()
