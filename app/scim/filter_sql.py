@@ -180,7 +180,21 @@ def _value_condition(definition: AttrDef, op: Op, value: Any, name: str, av: Any
 
 
 # -- the visitor ----------------------------------------------------------------------------------------
-class _ResourceFilter(FilterVisitor[ColumnElement[bool]]):
+class _BooleanFilter(FilterVisitor[ColumnElement[bool]]):
+    """``not``, ``and`` and ``or`` as SQL booleans; value paths cannot nest inside a value path."""
+
+    def visit_not(self, node: Not) -> ColumnElement[bool]:
+        return not_(self.visit(node.expr))
+
+    def visit_logical_expr(self, node: LogicalExpr) -> ColumnElement[bool]:
+        parts = [self.visit(term) for term in node.terms]
+        return and_(*parts) if node.op == LogicalOperator.and_ else or_(*parts)
+
+    def visit_value_path(self, node: ValuePath) -> ColumnElement[bool]:
+        raise invalid_filter("Value paths cannot be nested.")
+
+
+class _ResourceFilter(_BooleanFilter):
     def __init__(self, schema: ResourceSchema, strict: bool) -> None:
         self.schema = schema
         self.strict = strict
@@ -196,14 +210,6 @@ class _ResourceFilter(FilterVisitor[ColumnElement[bool]]):
             value_path = AttrPath(path.attr, "value", path.uri)
             return self._resolve(value_path, for_comparison=False)
         return resolved
-
-    # logical nodes
-    def visit_logical_expr(self, node: LogicalExpr) -> ColumnElement[bool]:
-        parts = [self.visit(term) for term in node.terms]
-        return and_(*parts) if node.op == LogicalOperator.and_ else or_(*parts)
-
-    def visit_not(self, node: Not) -> ColumnElement[bool]:
-        return not_(self.visit(node.expr))
 
     # leaves
     def visit_comparison(self, node: Comparison) -> ColumnElement[bool]:
@@ -345,7 +351,7 @@ def _pick_driver(terms: list[FilterNode]) -> Comparison | Present | None:
     return present[0] if present else None
 
 
-class _ElementCondition(FilterVisitor[ColumnElement[bool]]):
+class _ElementCondition(_BooleanFilter):
     """Inside ``attr[…]``: a condition on the element identified by ``anchor`` (resource_id, element)."""
 
     def __init__(self, parent: Resolved, name: str, anchor: Any) -> None:
@@ -384,18 +390,8 @@ class _ElementCondition(FilterVisitor[ColumnElement[bool]]):
     def visit_present(self, node: Present) -> ColumnElement[bool]:
         return self._same_element(node)
 
-    def visit_not(self, node: Not) -> ColumnElement[bool]:
-        return not_(self.visit(node.expr))
 
-    def visit_logical_expr(self, node: LogicalExpr) -> ColumnElement[bool]:
-        parts = [self.visit(term) for term in node.terms]
-        return and_(*parts) if node.op == LogicalOperator.and_ else or_(*parts)
-
-    def visit_value_path(self, node: ValuePath) -> ColumnElement[bool]:
-        raise invalid_filter("Value paths cannot be nested.")
-
-
-class _MembershipFilter(FilterVisitor[ColumnElement[bool]]):
+class _MembershipFilter(_BooleanFilter):
     """Inside ``members[…]`` / ``groups[…]``: a condition on one membership row."""
 
     def __init__(self, columns: dict[str, Any], top: str) -> None:
@@ -422,13 +418,3 @@ class _MembershipFilter(FilterVisitor[ColumnElement[bool]]):
     def visit_present(self, node: Present) -> ColumnElement[bool]:
         column = self._column(node.attr_path)
         return true() if column is None else column.is_not(None)
-
-    def visit_not(self, node: Not) -> ColumnElement[bool]:
-        return not_(self.visit(node.expr))
-
-    def visit_logical_expr(self, node: LogicalExpr) -> ColumnElement[bool]:
-        parts = [self.visit(term) for term in node.terms]
-        return and_(*parts) if node.op == LogicalOperator.and_ else or_(*parts)
-
-    def visit_value_path(self, node: ValuePath) -> ColumnElement[bool]:
-        raise invalid_filter("Value paths cannot be nested.")
