@@ -153,19 +153,64 @@ _PROBES = {
 }
 
 
-def _probe(resource_types: tuple[str, ...], params: QueryParams) -> tuple[Any, str] | None:
+# `emails[type eq "work"].value eq "…"`: how IdPs match on a work e-mail (PingFederate, Okta), same idea.
+_TYPED_VALUE_PROBE = re.compile(
+    r'^\s*(emails|phoneNumbers|ims|photos)\s*\[\s*type\s+eq\s+("(?:[^"\\]|\\.)*")\s*\]\s*\.\s*value\s+eq\s+'
+    r'("(?:[^"\\]|\\.)*")\s*$',
+    re.IGNORECASE,
+)
+_VALUE_ROW, _TYPE_ROW = AttributeValue.__table__.alias(), AttributeValue.__table__.alias()
+_TYPED_VALUE = (
+    select(*_RESOURCE_COLUMNS, literal("").label("sort_value"))
+    .where(
+        ScimResource.resource_type == "User",
+        ScimResource.id.in_(
+            select(_VALUE_ROW.c.resource_id).where(
+                _VALUE_ROW.c.path == bindparam("value_path"),
+                _VALUE_ROW.c.value_ci == bindparam("value"),
+                select(_TYPE_ROW.c.id)
+                .where(
+                    _TYPE_ROW.c.resource_id == _VALUE_ROW.c.resource_id,
+                    _TYPE_ROW.c.element == _VALUE_ROW.c.element,
+                    _TYPE_ROW.c.path == bindparam("type_path"),
+                    _TYPE_ROW.c.value_ci == bindparam("type"),
+                )
+                .exists(),
+            )
+        ),
+    )
+    .order_by(ScimResource.id)
+    .limit(MAX_PAGE_SIZE + 1)
+)
+
+
+def _probe(resource_types: tuple[str, ...], params: QueryParams) -> tuple[Any, dict[str, Any]] | None:
+    """A prepared statement and its parameters for the lookups IdPs make before each write, or None.
+
+    They mean exactly what the general translator would produce (both attributes compare case-insensitively).
+    """
     if len(resource_types) != 1 or params.sort_by or params.cursor is not None or not params.filter:
         return None
     if len(params.filter) > MAX_FILTER_LENGTH:
         return None  # the general path refuses it with invalidFilter
+    resource_type = resource_types[0]
     match = _EQUALITY_PROBE.match(params.filter)
-    if match is None:
-        return None
-    name = match.group(1).lower()
-    if name == "username" and resource_types[0] != "User":
-        return None
-    value = json.loads(match.group(2))
-    return _PROBES[name], value.lower() if _PROBE_COLUMNS[name][1] else value
+    if match is not None:
+        name = match.group(1).lower()
+        if name == "username" and resource_type != "User":
+            return None
+        value = json.loads(match.group(2))
+        return _PROBES[name], {"rtype": resource_type, "value": value.lower() if _PROBE_COLUMNS[name][1] else value}
+    match = _TYPED_VALUE_PROBE.match(params.filter)
+    if match is not None and resource_type == "User":
+        attribute = match.group(1).lower()
+        return _TYPED_VALUE, {
+            "value_path": f"{attribute}.value",
+            "type_path": f"{attribute}.type",
+            "value": json.loads(match.group(3)).lower(),
+            "type": json.loads(match.group(2)).lower(),
+        }
+    return None
 
 
 def search(vault: Vault, base_url: str, resource_types: tuple[str, ...], params: QueryParams) -> dict[str, Any]:
@@ -181,8 +226,8 @@ def search(vault: Vault, base_url: str, resource_types: tuple[str, ...], params:
     probe = _probe(resource_types, params)
     with vault.read_connection() as conn:
         if probe is not None:
-            statement, value = probe
-            matching = conn.execute(statement, {"rtype": resource_types[0], "value": value}).all()
+            statement, bound = probe
+            matching = conn.execute(statement, bound).all()
             total = len(matching)
             page = matching[start_index - 1 : start_index - 1 + count]
         else:

@@ -263,3 +263,27 @@ def test_attributes_and_excluded_attributes(module_vault: Vault, people: dict[st
     )
     resource = page["Resources"][0]
     assert "emails" not in resource and "groups" not in resource and "id" in resource
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        'userName eq "FLT-BOB@example.com"',
+        'externalId eq "ext-b2"',
+        'externalId eq "EXT-B2"',
+        'emails[type eq "WORK"].value eq "FLT-CY@example.com"',
+        'emails[type eq "home"].value eq "flt-cy@example.com"',
+        'emails[type eq "other"].value eq "alt.flt-ada@example.com"',
+        'phoneNumbers[type eq "work"].value eq "+1 555"',
+    ],
+)
+def test_prepared_probes_agree_with_the_general_translator(
+    module_vault: Vault, people: dict[str, str], expression: str
+) -> None:
+    """IdP lookups take prepared statements; wrapping the filter in parentheses forces the general path."""
+
+    def ids(filter_text: str) -> list[str]:
+        page = search(module_vault, "https://x/scim/v2", ("User",), QueryParams(filter=filter_text))
+        return sorted(r["id"] for r in page["Resources"])
+
+    assert ids(expression) == ids(f"({expression})")
