@@ -267,6 +267,16 @@ class TokensPage(QWidget):
                 self.table.setItem(row, column, QTableWidgetItem(value))
 
 
+def describe_cipher(vault: Vault) -> str:
+    """The encryption actually in force, in one line for the status bar."""
+    c = vault.cipher_settings
+    return (
+        f"Vault: SQLCipher {c.cipher_version.split()[0]} · {c.kdf_algorithm.replace('_', '-')} "
+        f"{c.kdf_iterations:,} iterations · page {c.hmac_algorithm.replace('_', '-')} · "
+        f"secure_delete {'on' if c.secure_delete else 'OFF'} · journal {c.journal_mode}, sync {c.synchronous}"
+    )
+
+
 class MainWindow(QMainWindow):
     def __init__(
         self, vault: Vault, server: ScimServer, bus: EventBus, tokens: TokenStore, parent: QWidget | None = None
@@ -290,6 +300,9 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.server_panel)
         layout.addWidget(self.pages, 1)
         self.setCentralWidget(central)
+        self.vault_status = _label(describe_cipher(vault))
+        self.vault_status.setToolTip("As reported by SQLCipher for the open vault")
+        self.statusBar().addPermanentWidget(self.vault_status)
         self.resize(1100, 750)
 
     def _page_changed(self, index: int) -> None:

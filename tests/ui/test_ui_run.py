@@ -53,6 +53,7 @@ def test_main_unlocks_serves_and_shuts_down(vault: Vault, data_dir: Path) -> Non
         windows = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
         if windows and windows[0].server.running:
             seen["window"] = windows[0]
+            seen["vault_status"] = windows[0].vault_status.text()
             windows[0].close()  # the last window: the event loop ends as it does for the operator
             return True
         return False
@@ -66,6 +67,9 @@ def test_main_unlocks_serves_and_shuts_down(vault: Vault, data_dir: Path) -> Non
     assert not window.vault.is_open
     assert QApplication.applicationName() == APP_NAME
     assert QApplication.desktopFileName() == APP_ID
+    status = str(seen["vault_status"])  # the encryption in force, as SQLCipher reports it
+    assert status.startswith("Vault: SQLCipher 4.") and "256,000 iterations" in status
+    assert "secure_delete on" in status
 
 
 def test_cancelling_the_unlock_dialog_exits_without_opening(data_dir: Path) -> None:
