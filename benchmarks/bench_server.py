@@ -137,6 +137,17 @@ def proc_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
+def machine_busy_seconds() -> float:
+    """Busy CPU time of the whole machine (all cores), from /proc/stat."""
+    try:
+        with open("/proc/stat") as handle:
+            fields = [int(x) for x in handle.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return float("nan")
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+    return (user + nice + system + irq + softirq + steal) / CLK_TCK
+
+
 class Server:
     """``main.py serve`` as a subprocess on a fresh data folder."""
 
@@ -262,6 +273,7 @@ class PhaseResult:
     bodies: list[bytes | None] = field(default_factory=list, repr=False)
     first_error: str | None = None
     planned: int = 0
+    machine_cpu_s: float = float("nan")
 
     @property
     def rate(self) -> float:
@@ -283,6 +295,12 @@ class PhaseResult:
             "server_cpu_pct": round(100 * self.server_cpu_s / self.seconds, 1) if self.seconds else None,
             "server_cpu_ms_per_req": round(1000 * self.server_cpu_s / self.requests, 3) if self.requests else None,
             "client_cpu_pct": round(100 * self.client_cpu_s / self.seconds, 1) if self.seconds else None,
+            # CPU used by anything else on the machine (another benchmark would distort this run)
+            "other_cpu_pct": round(
+                100 * max(0.0, self.machine_cpu_s - self.server_cpu_s - self.client_cpu_s) / self.seconds, 1
+            )
+            if self.seconds and self.machine_cpu_s == self.machine_cpu_s
+            else None,
         }
 
 
@@ -372,7 +390,7 @@ class LoadGenerator:
         for thread in pool:
             thread.start()
         ready.wait()
-        cpu0, client0 = self.server.cpu_seconds(), time.process_time()
+        cpu0, client0, machine0 = self.server.cpu_seconds(), time.process_time(), machine_busy_seconds()
         started = time.perf_counter()
         if time_limit is not None:
             deadline[0] = started + time_limit
@@ -380,7 +398,7 @@ class LoadGenerator:
         for thread in pool:
             thread.join()
         elapsed = time.perf_counter() - started
-        cpu1, client1 = self.server.cpu_seconds(), time.process_time()
+        cpu1, client1, machine1 = self.server.cpu_seconds(), time.process_time(), machine_busy_seconds()
         done = sum(len(chunk) for chunk in latencies)
         return PhaseResult(
             name,
@@ -393,6 +411,7 @@ class LoadGenerator:
             bodies,
             first_error[0] if first_error else None,
             len(requests),
+            machine1 - machine0,
         )
 
 
@@ -407,6 +426,9 @@ def check(result: PhaseResult) -> None:
             f"  WARNING {result.name}: {result.errors}/{result.requests} unexpected responses;"
             f" first: {result.first_error}"
         )
+    other = result.summary()["other_cpu_pct"]
+    if other is not None and other > 25:
+        log(f"  WARNING {result.name}: other processes used {other:.0f}% CPU during this run; the figures are low")
 
 
 def id_from_location(location: str) -> str:
@@ -707,7 +729,15 @@ def medians(out: dict[str, Any]) -> dict[str, Any]:
     for key in ("create", "get", "username", "email", "patch", "delete"):
         runs = out.get(key, [])
         m[key] = median([r["rate_per_s"] for r in runs])
-        for p in ("p50_ms", "p95_ms", "p99_ms", "server_cpu_ms_per_req", "server_cpu_pct", "client_cpu_pct"):
+        for p in (
+            "p50_ms",
+            "p95_ms",
+            "p99_ms",
+            "server_cpu_ms_per_req",
+            "server_cpu_pct",
+            "client_cpu_pct",
+            "other_cpu_pct",
+        ):
             m[f"{key}_{p}"] = median([r[p] for r in runs])
     m["bulk"] = out.get("bulk", {}).get("median_request_rate_per_s")
     serial = out.get("username_serial") or {}

@@ -1,6 +1,6 @@
 """Render the main views with pseudonymous sample data into docs/screenshots/*.png (offscreen Qt).
 
-    QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/render_screenshots.py
+QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/render_screenshots.py
 """
 
 from __future__ import annotations
