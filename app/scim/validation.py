@@ -23,8 +23,7 @@ def scim_error_from(exc: Exception) -> ScimError:
         location = ".".join(str(part) for part in first.get("loc", ()) if not isinstance(part, int))
         message = _safe(str(first.get("msg", "invalid value")), first.get("input"))
         where = f"'{location}': " if location else ""
-        status = 400
-        return ScimError(status, f"{where}{message}", scim_type)
+        return ScimError(400, f"{where}{message}", scim_type)
     return ScimError(400, "The request could not be understood.", "invalidSyntax")
 
 
