@@ -835,8 +835,8 @@ def report(results: dict[str, Any]) -> str:
             for x in m
         ],
     )
-    row("server RSS peak (MB)", "rss_peak_mb", [x["rss_peak_mb"] for x in m], "< 300 MB")
-    row("server RSS at end (MB)", None, [x["rss_end_mb"] for x in m])
+    row("server RSS peak (MiB)", "rss_peak_mb", [x["rss_peak_mb"] for x in m], "< 300 MB")
+    row("server RSS at end (MiB)", None, [x["rss_end_mb"] for x in m])
     rows.append(
         (
             f"userName eq cost {largest:,} vs {smallest:,}",
@@ -846,9 +846,19 @@ def report(results: dict[str, Any]) -> str:
             verdict("username_cost_ratio", ratio) if len(ns) > 1 else "n/a",
         )
     )
+    cpu_ratio = results.get("username_cpu_cost_ratio")
+    rows.append(
+        (
+            "  same, by server CPU per request",
+            "",
+            ["" for _ in ns[:-1]] + [fmt(cpu_ratio, 2) + "x" if cpu_ratio is not None else "-"],
+            "",
+            "",
+        )
+    )
 
     label_w = max(len(r[0]) for r in rows) + 2
-    col_w = max(12, *(len(v) + 2 for r in rows for v in r[2]))
+    col_w = max(12, *(len(f"{n:,} users") + 2 for n in ns), *(len(v) + 2 for r in rows for v in r[2]))
     header = (
         "metric".ljust(label_w)
         + "".join(f"{n:,} users".rjust(col_w) for n in ns)
@@ -860,6 +870,12 @@ def report(results: dict[str, Any]) -> str:
     for label, _key, values, target, v in rows:
         lines.append(label.ljust(label_w) + "".join(x.rjust(col_w) for x in values) + "  " + target.ljust(12) + v)
     cfg = results["config"]
+    for n, x in zip(ns, m, strict=True):
+        busy = {k: x.get(f"{k}_other_cpu_pct") for k in ("create", "get", "username", "email", "patch", "delete")}
+        busy = {k: v for k, v in busy.items() if v is not None and v > 25}
+        if busy:
+            worst = ", ".join(f"{k} {v:.0f}%" for k, v in busy.items())
+            lines.append(f"NOTE {n:,} users: other processes used CPU during the runs ({worst}); those figures are low")
     lines.append("")
     lines.append(
         f"medians of {cfg['repeats']} runs; {cfg['concurrency']} client threads (keep-alive httpx, TLS); "
