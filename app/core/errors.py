@@ -7,7 +7,8 @@
     │   ├── WrongPassphrase     the key does not decrypt the vault
     │   ├── VaultLocked         an operation needs an open vault
     │   └── WeakCipherSettings  SQLCipher reports settings below our floor
-    └── ConfigError             bad command-line or configuration input
+    ├── ConfigError             bad command-line or configuration input
+    │   └── PolicyInvalid       a policy file with problems (each with its line)
 
 Messages never carry personal data or secrets: they are shown in the UI, printed by the CLI and logged.
 """
@@ -51,3 +52,13 @@ class WeakCipherSettings(VaultError):
 
 class ConfigError(CustosError):
     pass
+
+
+class PolicyInvalid(ConfigError):
+    """A policy file that cannot be applied; ``problems`` are (line, message) pairs."""
+
+    def __init__(self, problems: list[tuple[int, str]]) -> None:
+        first = f"line {problems[0][0]}: {problems[0][1]}" if problems else "unknown problem"
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        super().__init__(f"The policy has problems: {first}{more}.")
+        self.problems = problems

@@ -114,6 +114,7 @@ def insert_resource(
             "version": 1,
             "created": now,
             "modified": now,
+            "deactivated_at": now if columns["active"] is False else None,
             **columns,
         },
     )
@@ -124,6 +125,10 @@ def insert_resource(
 def update_resource(conn: Connection, row: StoredResource, document: dict[str, Any], now: datetime) -> StoredResource:
     text = json.dumps(document, separators=(",", ":"))
     columns = columns_from(row.resource_type, document)
+    if columns["active"] is not False:
+        columns["deactivated_at"] = None
+    elif row.active is not False:
+        columns["deactivated_at"] = now  # the retention clock for a deactivated account starts now
     conn.execute(_UPDATE, {"rid": row.id, "document": text, "version": row.version + 1, "modified": now, **columns})
     conn.execute(_DELETE_INDEX, {"rid": row.id})
     _write_index(conn, row.id, row.resource_type, document)

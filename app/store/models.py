@@ -60,6 +60,8 @@ class ScimResource(Base):
     display_name: Mapped[str | None] = mapped_column(String(256), nullable=True)
     display_name_ci: Mapped[str | None] = mapped_column(String(256), nullable=True)
     active: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    # When the account last became inactive; retention periods for deactivated accounts run from here.
+    deactivated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     document: Mapped[str] = mapped_column(Text)
     version: Mapped[int] = mapped_column(Integer, default=1)
     created: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -71,6 +73,7 @@ class ScimResource(Base):
         Index("ix_resource_type_external", "resource_type", "external_id"),
         Index("ix_resource_type_modified", "resource_type", "modified", "id"),
         Index("ix_resource_type_created", "resource_type", "created", "id"),
+        Index("ix_resource_deactivated", "resource_type", "deactivated_at"),
     )
 
 
@@ -106,3 +109,36 @@ class GroupMember(Base):
     member_type: Mapped[str] = mapped_column(String(16))
 
     __table_args__ = (Index("ix_group_members_member", "member_id", "group_id"),)
+
+
+class PolicyVersion(Base):
+    """Every policy version ever applied, in full: the newest row is the policy in force."""
+
+    __tablename__ = "policy_versions"
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    applied_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    operator: Mapped[str] = mapped_column(String(128))
+    text: Mapped[str] = mapped_column(Text)
+
+
+class AuditEvent(Base):
+    """The audit trail: append-only, hash-chained (each row commits to every row before it).
+
+    ``leaf_hash`` is SHA-256(0x00 || canonical JSON of the event), an RFC 9162 Merkle leaf, and ``chain_hash``
+    is SHA-256(previous chain_hash || leaf_hash). ``details`` never holds personal data or secrets: attribute
+    names, counts, pseudonymous resource ids.
+    """
+
+    __tablename__ = "audit_events"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[str] = mapped_column(String(32))  # ISO 8601 UTC with microseconds, part of the hashed content
+    kind: Mapped[str] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(String(160))
+    outcome: Mapped[str] = mapped_column(String(16))
+    subject: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    details: Mapped[str] = mapped_column(Text)
+    leaf_hash: Mapped[str] = mapped_column(String(64))
+    chain_hash: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_audit_kind_seq", "kind", "seq"),)

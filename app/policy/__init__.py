@@ -1,0 +1,1 @@
+"""The GDPR policy: the agreed schema, purposes, retention and recipients (Qt-free)."""

@@ -1,0 +1,499 @@
+"""Reading a policy file: TOML text in, a checked ``Policy`` out, or every problem with its line.
+
+The checks are those an auditor would make by hand: every attribute is a real SCIM attribute with a data
+category and at least one purpose; every purpose has an Art. 6 basis (and its legitimate interest when it is
+Art. 6(1)(f)); special-category data names its Art. 9 condition; retention periods parse; references between
+sections resolve. Problems are collected, not raised one at a time, so an operator fixes them in one pass.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.core.errors import PolicyInvalid
+from app.policy.durations import Period
+from app.policy.locate import LineLocator
+from app.policy.model import (
+    ART9_CONDITIONS,
+    LAWFUL_BASES,
+    OUTSIDE_SCHEMA_MODES,
+    RECIPIENT_KINDS,
+    AttributeRule,
+    ClientController,
+    Contact,
+    DataCategory,
+    Dpia,
+    Policy,
+    Purpose,
+    Recipient,
+    Retention,
+)
+from app.policy.paths import NOT_HOLDABLE, resolve_path, split_path
+
+SUPPORTED_FORMAT = 1
+RESOURCE_TYPES = ("User", "Group")
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    line: int
+    message: str
+    warning: bool = False  # warnings do not stop a policy from being applied
+
+    def render(self, source: str) -> str:
+        return f"{source}:{self.line}: {'warning' if self.warning else 'error'}: {self.message}"
+
+
+@dataclass
+class _Reader:
+    locator: LineLocator
+    problems: list[Problem] = field(default_factory=list)
+
+    def problem(self, where: tuple[str | int, ...], message: str, warning: bool = False) -> None:
+        self.problems.append(Problem(self.locator.line(*where), message, warning))
+
+    def text(
+        self,
+        table: dict[str, Any],
+        key: str,
+        where: tuple[str | int, ...],
+        required: bool = False,
+        wanted: bool = False,
+    ) -> str:
+        """``required``: an error when empty; ``wanted``: a warning (the Art. 30 record will ask a human)."""
+        value = table.get(key, "")
+        if not isinstance(value, str):
+            self.problem((*where, key), f"'{key}' must be text")
+            return ""
+        if (required or wanted) and not value.strip():
+            label = ".".join(str(part) for part in where if isinstance(part, str))
+            message = f"'{key}' is required" if required else f"'{label}.{key}' is empty: the records will ask for it"
+            self.problem((*where, key) if key in table else where, message, warning=not required)
+        return value.strip()
+
+    def flag(self, table: dict[str, Any], key: str, where: tuple[str | int, ...]) -> bool:
+        value = table.get(key, False)
+        if not isinstance(value, bool):
+            self.problem((*where, key), f"'{key}' must be true or false")
+            return False
+        return value
+
+    def texts(self, table: dict[str, Any], key: str, where: tuple[str | int, ...]) -> tuple[str, ...]:
+        value = table.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            self.problem((*where, key), f"'{key}' must be a list of text")
+            return ()
+        return tuple(item.strip() for item in value)
+
+    def tables(self, document: dict[str, Any], key: str) -> list[dict[str, Any]]:
+        value = document.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+            self.problem((key,), f"'{key}' must be written as [[{key}]] tables")
+            return []
+        return value
+
+    def retention(self, raw: Any, where: tuple[str | int, ...], key: str = "retention") -> Retention | None:
+        """``retention = "P30D"`` or ``{ period = "P30D", justification = "…" }``; "account" = while it exists."""
+        if raw is None:
+            return None
+        if isinstance(raw, str):
+            raw = {"period": raw}
+        if not isinstance(raw, dict):
+            self.problem((*where, key), f"'{key}' must be a period or a table with 'period' and 'justification'")
+            return None
+        period_text = raw.get("period", "account")
+        justification = raw.get("justification", "")
+        if not isinstance(justification, str):
+            self.problem((*where, key), f"'{key}.justification' must be text")
+            justification = ""
+        if not isinstance(period_text, str):
+            self.problem((*where, key), f'\'{key}.period\' must be text such as "P30D" or "account"')
+            return None
+        if period_text.strip().lower() == "account":
+            return Retention(None, justification.strip())
+        try:
+            period = Period.parse(period_text)
+        except ValueError as exc:
+            self.problem((*where, key), f"'{key}.period': {exc}")
+            return None
+        if not justification.strip():
+            self.problem((*where, key), f"'{key}' needs a 'justification' (the legal or business reason)")
+        return Retention(period, justification.strip())
+
+
+def _contact(reader: _Reader, document: dict[str, Any], key: str, wanted: bool = False) -> Contact:
+    raw = document.get(key)
+    if raw is None:
+        if wanted:
+            reader.problem((key,), f"[{key}] is missing: the Art. 30 record needs name, address and email")
+        return Contact()
+    if not isinstance(raw, dict):
+        reader.problem((key,), f"[{key}] must be a table")
+        return Contact()
+    where = (key,)
+    return Contact(
+        name=reader.text(raw, "name", where, wanted=wanted),
+        address=reader.text(raw, "address", where, wanted=wanted),
+        email=reader.text(raw, "email", where, wanted=wanted),
+        telephone=reader.text(raw, "telephone", where),
+    )
+
+
+def _unique_ids(reader: _Reader, section: str, tables: list[dict[str, Any]]) -> None:
+    seen: set[str] = set()
+    for index, table in enumerate(tables):
+        identifier = table.get("id")
+        if not isinstance(identifier, str) or not identifier.strip():
+            reader.problem((section, index), f"each [[{section}]] needs an 'id'")
+        elif identifier in seen:
+            reader.problem((section, index, "id"), f"duplicate {section} id '{identifier}'")
+        else:
+            seen.add(identifier)
+
+
+def _purposes(reader: _Reader, document: dict[str, Any]) -> tuple[Purpose, ...]:
+    tables = reader.tables(document, "purposes")
+    if not tables:
+        reader.problem(("purposes",), "at least one [[purposes]] is required")
+    _unique_ids(reader, "purposes", tables)
+    purposes = []
+    for index, raw in enumerate(tables):
+        where: tuple[str | int, ...] = ("purposes", index)
+        basis = reader.text(raw, "lawful_basis", where, required=True)
+        if basis and basis not in LAWFUL_BASES:
+            reader.problem((*where, "lawful_basis"), f"lawful_basis must be one of {', '.join(LAWFUL_BASES)}")
+        interest = reader.text(raw, "legitimate_interest", where)
+        if basis == "legitimate_interests" and not interest:
+            reader.problem((*where, "lawful_basis"), "Art. 6(1)(f) needs 'legitimate_interest' describing it")
+        subjects = reader.texts(raw, "data_subjects", where)
+        if not subjects:
+            reader.problem(
+                (*where, "data_subjects") if "data_subjects" in raw else where, "'data_subjects' is required"
+            )
+        dpia_raw = raw.get("dpia", {})
+        if not isinstance(dpia_raw, dict):
+            reader.problem((*where, "dpia"), "'dpia' must be a table: { required = …, progress = …, link = … }")
+            dpia_raw = {}
+        required = dpia_raw.get("required")
+        if required is not None and not isinstance(required, bool):
+            reader.problem((*where, "dpia"), "'dpia.required' must be true or false")
+            required = None
+        account = reader.retention(raw.get("deactivated_account_retention"), where, "deactivated_account_retention")
+        purposes.append(
+            Purpose(
+                id=str(raw.get("id", "")),
+                name=reader.text(raw, "name", where, required=True),
+                description=reader.text(raw, "description", where),
+                business_function=reader.text(raw, "business_function", where),
+                lawful_basis=basis,
+                legitimate_interest=interest,
+                lia_link=reader.text(raw, "lia_link", where),
+                data_subjects=subjects,
+                dpia=Dpia(required, str(dpia_raw.get("progress", "")), str(dpia_raw.get("link", ""))),
+                automated_decision_making=reader.flag(raw, "automated_decision_making", where),
+                automated_decision_details=reader.text(raw, "automated_decision_details", where),
+                source=reader.text(raw, "source", where),
+                consent_record_link=reader.text(raw, "consent_record_link", where),
+                deactivated_account_retention=account or Retention(None),
+                retention_policy_link=reader.text(raw, "retention_policy_link", where),
+            )
+        )
+    return tuple(purposes)
+
+
+def _categories(reader: _Reader, document: dict[str, Any]) -> tuple[DataCategory, ...]:
+    tables = reader.tables(document, "categories")
+    _unique_ids(reader, "categories", tables)
+    categories = []
+    for index, raw in enumerate(tables):
+        where: tuple[str | int, ...] = ("categories", index)
+        categories.append(
+            DataCategory(
+                id=str(raw.get("id", "")),
+                name=reader.text(raw, "name", where, required=True),
+                description=reader.text(raw, "description", where),
+                retention=reader.retention(raw.get("retention"), where) or Retention(None),
+            )
+        )
+    return tuple(categories)
+
+
+def _attributes(
+    reader: _Reader, document: dict[str, Any], purposes: set[str], categories: set[str]
+) -> tuple[AttributeRule, ...]:
+    tables = reader.tables(document, "attributes")
+    rules: list[AttributeRule] = []
+    seen: dict[tuple[str, str], int] = {}
+    for index, raw in enumerate(tables):
+        where: tuple[str | int, ...] = ("attributes", index)
+        path = reader.text(raw, "path", where, required=True)
+        resource_type = reader.text(raw, "resource", where) or "User"
+        if resource_type not in RESOURCE_TYPES:
+            reader.problem((*where, "resource"), f"'resource' must be User or Group, not '{resource_type}'")
+            continue
+        if not path:
+            continue
+        _, attr, _ = split_path(path)
+        if attr.lower() in NOT_HOLDABLE:
+            reader.problem((*where, "path"), f"'{path}' cannot be in the catalogue: {NOT_HOLDABLE[attr.lower()]}")
+            continue
+        resolved = resolve_path(resource_type, path)
+        if resolved is None:
+            reader.problem((*where, "path"), f"'{path}' is not an attribute of the SCIM {resource_type} schema")
+            continue
+        key = resolved.index_path
+        if (resource_type, key) in seen:
+            reader.problem(
+                (*where, "path"), f"'{path}' is listed twice (first at entry {seen[(resource_type, key)] + 1})"
+            )
+            continue
+        seen[(resource_type, key)] = index
+        category = reader.text(raw, "category", where, required=True)
+        if category and category not in categories:
+            reader.problem((*where, "category"), f"category '{category}' is not declared in [[categories]]")
+        used_for = reader.texts(raw, "purposes", where)
+        if not used_for:
+            reader.problem((*where, "purposes") if "purposes" in raw else where, f"'{path}' names no purpose")
+        for purpose in used_for:
+            if purpose not in purposes:
+                reader.problem((*where, "purposes"), f"purpose '{purpose}' is not declared in [[purposes]]")
+        special = reader.flag(raw, "special_category", where)
+        condition = reader.text(raw, "art9_condition", where)
+        if special and condition not in ART9_CONDITIONS:
+            reader.problem(
+                (*where, "art9_condition") if "art9_condition" in raw else (*where, "special_category"),
+                f"special-category data needs an art9_condition: one of {', '.join(ART9_CONDITIONS)}",
+            )
+        if condition and not special:
+            reader.problem((*where, "art9_condition"), "art9_condition is set but special_category is not true")
+        rules.append(
+            AttributeRule(
+                path=path,
+                key=key,
+                resource_type=resource_type,
+                category=category,
+                purposes=used_for,
+                special=special,
+                art9_condition=condition,
+                retention=reader.retention(raw.get("retention"), where),
+            )
+        )
+    _overlaps(reader, rules, seen)
+    if not any(r.resource_type == "User" and r.key == "username" for r in rules):
+        reader.problem(("attributes",), "'userName' must be in the catalogue: SCIM requires it for every User")
+    if any(r.resource_type == "Group" for r in rules) and not any(
+        r.resource_type == "Group" and r.key == "displayname" for r in rules
+    ):
+        reader.problem(("attributes",), "Group attributes are listed but not 'displayName', which SCIM requires")
+    return tuple(rules)
+
+
+def _overlaps(reader: _Reader, rules: list[AttributeRule], seen: dict[tuple[str, str], int]) -> None:
+    """A whole complex attribute and one of its sub-attributes both listed would hide which rule applies."""
+    keys = {(r.resource_type, r.key) for r in rules}
+    for rule in rules:
+        if "." in rule.key and (rule.resource_type, rule.top) in keys:
+            reader.problem(
+                ("attributes", seen[(rule.resource_type, rule.key)], "path"),
+                f"'{rule.path}' is already covered by the whole attribute listed in another entry",
+            )
+
+
+def _recipients(
+    reader: _Reader, document: dict[str, Any], purposes: set[str], rules: tuple[AttributeRule, ...]
+) -> tuple[Recipient, ...]:
+    tables = reader.tables(document, "recipients")
+    _unique_ids(reader, "recipients", tables)
+    known = {rule.key: rule for rule in rules}
+    recipients = []
+    for index, raw in enumerate(tables):
+        where: tuple[str | int, ...] = ("recipients", index)
+        kind = reader.text(raw, "kind", where, required=True)
+        if kind and kind not in RECIPIENT_KINDS:
+            reader.problem((*where, "kind"), f"kind must be one of {', '.join(RECIPIENT_KINDS)}")
+        country = reader.text(raw, "country", where)
+        safeguard = reader.text(raw, "transfer_safeguard", where)
+        if country and country.upper() not in _EEA | _ADEQUATE and not safeguard:
+            reader.problem(
+                (*where, "transfer_safeguard") if "transfer_safeguard" in raw else (*where, "country"),
+                f"a transfer to '{country}' (outside the EEA, no adequacy decision) needs a 'transfer_safeguard'",
+            )
+        contract = reader.text(raw, "contract_link", where)
+        if kind == "processor" and not contract:
+            reader.problem((*where, "kind"), "a processor needs 'contract_link' (the Art. 28 contract)")
+        receives: list[str] = []
+        for path in reader.texts(raw, "attributes", where):
+            resolved = resolve_path("User", path) or resolve_path("Group", path)
+            if resolved is None or (
+                resolved.index_path not in known and resolved.index_path.split(".")[0] not in known
+            ):
+                reader.problem((*where, "attributes"), f"'{path}' is not in the attribute catalogue")
+            else:
+                receives.append(resolved.index_path)
+        used_for = reader.texts(raw, "purposes", where)
+        for purpose in used_for:
+            if purpose not in purposes:
+                reader.problem((*where, "purposes"), f"purpose '{purpose}' is not declared in [[purposes]]")
+        recipients.append(
+            Recipient(
+                id=str(raw.get("id", "")),
+                name=reader.text(raw, "name", where, required=True),
+                kind=kind,
+                country=country.upper(),
+                transfer_safeguard=safeguard,
+                contract_link=contract,
+                purposes=used_for,
+                attributes=tuple(receives),
+            )
+        )
+    return tuple(recipients)
+
+
+def _clients(reader: _Reader, document: dict[str, Any]) -> tuple[ClientController, ...]:
+    processor = document.get("processor", {})
+    if not isinstance(processor, dict):
+        reader.problem(("processor",), "[processor] must be a table")
+        return ()
+    clients = processor.get("controllers", [])
+    result = []
+    for index, raw in enumerate(clients if isinstance(clients, list) else []):
+        where: tuple[str | int, ...] = ("processor", "controllers", index)
+        if not isinstance(raw, dict):
+            reader.problem(where, "each [[processor.controllers]] must be a table")
+            continue
+        result.append(
+            ClientController(
+                contact=Contact(
+                    reader.text(raw, "name", where, required=True),
+                    reader.text(raw, "address", where),
+                    reader.text(raw, "email", where),
+                    reader.text(raw, "telephone", where),
+                ),
+                processing=reader.text(raw, "processing", where, required=True),
+                transfers=reader.text(raw, "transfers", where),
+                transfer_safeguard=reader.text(raw, "transfer_safeguard", where),
+            )
+        )
+    return tuple(result)
+
+
+def _retention_consistency(reader: _Reader, policy: Policy, document: dict[str, Any]) -> None:
+    """userName cannot be purged before the account is: SCIM has no User without one."""
+    account = policy.account_retention()
+    for rule in policy.attributes:
+        if rule.resource_type == "User" and rule.key == "username":
+            period = policy.retention_of(rule).period
+            if period is not None and (account is None or period.approx_days() < account.approx_days()):
+                entries = document.get("attributes", [])
+                index = next((i for i, e in enumerate(entries) if str(e.get("path", "")).lower() == "username"), 0)
+                reader.problem(
+                    ("attributes", index, "category"),
+                    "userName's retention is shorter than the deactivated-account retention",
+                )
+
+
+# EEA member states and countries with an Art. 45 adequacy decision (ISO 3166-1 alpha-2). A transfer anywhere
+# else needs a documented safeguard (Art. 46 or 49). The US adequacy (Data Privacy Framework) covers certified
+# organisations only, so a US recipient must name it as its safeguard.
+_EEA = frozenset(
+    [
+        "AT",
+        "BE",
+        "BG",
+        "HR",
+        "CY",
+        "CZ",
+        "DK",
+        "EE",
+        "FI",
+        "FR",
+        "DE",
+        "GR",
+        "HU",
+        "IE",
+        "IT",
+        "LV",
+        "LT",
+        "LU",
+        "MT",
+        "NL",
+        "PL",
+        "PT",
+        "RO",
+        "SK",
+        "SI",
+        "ES",
+        "SE",
+        "IS",
+        "LI",
+        "NO",
+    ]
+)
+_ADEQUATE = frozenset(["AD", "AR", "CA", "FO", "GG", "IL", "IM", "JP", "JE", "NZ", "KR", "CH", "GB", "UY"])
+
+
+def check_policy(text: str) -> tuple[Policy | None, list[Problem]]:
+    """Parse and check; returns the policy (None when it cannot be built) and every problem, by line."""
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = getattr(exc, "lineno", None) or _line_from_message(str(exc))
+        return None, [Problem(line, f"not valid TOML: {getattr(exc, 'msg', str(exc))}")]
+    reader = _Reader(LineLocator(text))
+    version = document.get("format", SUPPORTED_FORMAT)
+    if version != SUPPORTED_FORMAT:
+        reader.problem(("format",), f"format {version} is not supported (this Custos reads format {SUPPORTED_FORMAT})")
+    mode = document.get("outside_schema", "reject")
+    if mode not in OUTSIDE_SCHEMA_MODES:
+        reader.problem(("outside_schema",), "outside_schema must be 'reject' or 'strip'")
+        mode = "reject"
+    purposes = _purposes(reader, document)
+    categories = _categories(reader, document)
+    rules = _attributes(reader, document, {p.id for p in purposes}, {c.id for c in categories})
+    recipients = _recipients(reader, document, {p.id for p in purposes}, rules)
+    measures = reader.texts(document, "organisational_measures", ())
+    retention_job = document.get("retention_job", {})
+    policy = Policy(
+        title=reader.text(document, "title", ()) or "Custos policy",
+        outside_schema=mode,
+        controller=_contact(reader, document, "controller", wanted=True),
+        joint_controller=_contact(reader, document, "joint_controller"),
+        representative=_contact(reader, document, "representative"),
+        dpo=_contact(reader, document, "dpo", wanted=True),
+        purposes=purposes,
+        categories=categories,
+        attributes=rules,
+        recipients=recipients,
+        organisational_measures=measures,
+        processor=_contact(reader, document, "processor_contact"),
+        processor_dpo=_contact(reader, document, "processor_dpo"),
+        clients=_clients(reader, document),
+        retention_job_enabled=bool(retention_job.get("enabled", True)) if isinstance(retention_job, dict) else True,
+    )
+    _retention_consistency(reader, policy, document)
+    reader.problems.sort()
+    return policy, reader.problems
+
+
+def _line_from_message(message: str) -> int:
+    marker = "line "
+    if marker in message:
+        digits = message.split(marker, 1)[1].split(",")[0].split(")")[0]
+        if digits.isdigit():
+            return int(digits)
+    return 1
+
+
+def errors_of(problems: list[Problem]) -> list[Problem]:
+    return [p for p in problems if not p.warning]
+
+
+def load_policy(text: str) -> Policy:
+    """The policy, or PolicyInvalid listing its errors (warnings do not stop it)."""
+    policy, problems = check_policy(text)
+    errors = errors_of(problems)
+    if errors or policy is None:
+        raise PolicyInvalid([(p.line, p.message) for p in errors])
+    return policy

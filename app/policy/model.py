@@ -1,0 +1,201 @@
+"""The policy as plain, immutable data. Parsing and checking live in ``loader``; nothing here does I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from app.policy.durations import Period
+
+OUTSIDE_SCHEMA_MODES = ("reject", "strip")
+
+# Article 6(1) lawful bases, keyed by the short names the policy file uses.
+LAWFUL_BASES = {
+    "consent": "Art. 6(1)(a) consent",
+    "contract": "Art. 6(1)(b) performance of a contract",
+    "legal_obligation": "Art. 6(1)(c) legal obligation",
+    "vital_interests": "Art. 6(1)(d) vital interests",
+    "public_task": "Art. 6(1)(e) public task",
+    "legitimate_interests": "Art. 6(1)(f) legitimate interests",
+}
+
+# Article 9(2) conditions for special-category data.
+ART9_CONDITIONS = {
+    "explicit_consent": "Art. 9(2)(a) explicit consent",
+    "employment": "Art. 9(2)(b) employment, social security and social protection law",
+    "vital_interests": "Art. 9(2)(c) vital interests",
+    "not_for_profit": "Art. 9(2)(d) not-for-profit body",
+    "made_public": "Art. 9(2)(e) made manifestly public by the data subject",
+    "legal_claims": "Art. 9(2)(f) legal claims",
+    "substantial_public_interest": "Art. 9(2)(g) substantial public interest",
+    "health_or_social_care": "Art. 9(2)(h) health or social care",
+    "public_health": "Art. 9(2)(i) public health",
+    "archiving_research": "Art. 9(2)(j) archiving, research or statistics",
+}
+
+RECIPIENT_KINDS = {
+    "internal": "Internal recipient",
+    "external_controller": "External organisation (controller)",
+    "processor": "Processor (Art. 28)",
+}
+
+# Rights available to individuals depend on the lawful basis (ICO guidance on individual rights).
+_RIGHTS_COMMON = ("access (Art. 15)", "rectification (Art. 16)", "restriction (Art. 18)")
+RIGHTS_BY_BASIS = {
+    "consent": (*_RIGHTS_COMMON, "erasure (Art. 17)", "portability (Art. 20)", "withdraw consent (Art. 7(3))"),
+    "contract": (*_RIGHTS_COMMON, "erasure (Art. 17)", "portability (Art. 20)"),
+    "legal_obligation": _RIGHTS_COMMON,
+    "vital_interests": (*_RIGHTS_COMMON, "erasure (Art. 17)"),
+    "public_task": (*_RIGHTS_COMMON, "object (Art. 21)"),
+    "legitimate_interests": (*_RIGHTS_COMMON, "erasure (Art. 17)", "object (Art. 21)"),
+}
+
+NEEDS_HUMAN = "Requires human completion"
+
+
+@dataclass(frozen=True)
+class Contact:
+    name: str = ""
+    address: str = ""
+    email: str = ""
+    telephone: str = ""
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.name or self.address or self.email or self.telephone)
+
+    def one_line(self) -> str:
+        return "; ".join(part for part in (self.name, self.address, self.email, self.telephone) if part)
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How long data is kept once its account is deactivated; ``period`` None means for as long as the account."""
+
+    period: Period | None
+    justification: str = ""
+
+    def describe(self) -> str:
+        held = (
+            "Held while the account exists" if self.period is None else f"{self.period.describe()} after deactivation"
+        )
+        return f"{held}; {self.justification}" if self.justification else held
+
+
+@dataclass(frozen=True)
+class Dpia:
+    required: bool | None = None
+    progress: str = ""
+    link: str = ""
+
+
+@dataclass(frozen=True)
+class Purpose:
+    id: str
+    name: str
+    description: str = ""
+    business_function: str = ""
+    lawful_basis: str = ""
+    legitimate_interest: str = ""
+    lia_link: str = ""
+    data_subjects: tuple[str, ...] = ()
+    dpia: Dpia = field(default_factory=Dpia)
+    automated_decision_making: bool = False
+    automated_decision_details: str = ""
+    source: str = ""
+    consent_record_link: str = ""
+    deactivated_account_retention: Retention = field(default_factory=lambda: Retention(None))
+    retention_policy_link: str = ""
+
+
+@dataclass(frozen=True)
+class DataCategory:
+    id: str
+    name: str
+    description: str = ""
+    retention: Retention = field(default_factory=lambda: Retention(None))
+
+
+@dataclass(frozen=True)
+class AttributeRule:
+    """One attribute that may be held. ``key`` is the canonical, lower-cased path the mirror indexes by."""
+
+    path: str  # as written in the file, e.g. "emails.value"
+    key: str  # canonical lower-cased, e.g. "emails.value" or "urn:…:enterprise:2.0:user:department"
+    resource_type: str
+    category: str
+    purposes: tuple[str, ...]
+    special: bool = False
+    art9_condition: str = ""
+    retention: Retention | None = None  # overrides the category's
+
+    @property
+    def top(self) -> str:
+        return self.key.split(".", 1)[0]
+
+
+@dataclass(frozen=True)
+class Recipient:
+    id: str
+    name: str
+    kind: str
+    country: str = ""
+    transfer_safeguard: str = ""
+    contract_link: str = ""
+    purposes: tuple[str, ...] = ()
+    attributes: tuple[str, ...] = ()  # canonical keys of what it receives
+
+
+@dataclass(frozen=True)
+class ClientController:
+    """A controller on whose behalf Custos' operator acts as processor (Art. 30(2))."""
+
+    contact: Contact
+    representative: Contact = field(default_factory=Contact)
+    dpo: Contact = field(default_factory=Contact)
+    processing: str = ""
+    transfers: str = ""
+    transfer_safeguard: str = ""
+
+
+@dataclass(frozen=True)
+class Policy:
+    title: str
+    outside_schema: str
+    controller: Contact
+    joint_controller: Contact
+    representative: Contact
+    dpo: Contact
+    purposes: tuple[Purpose, ...]
+    categories: tuple[DataCategory, ...]
+    attributes: tuple[AttributeRule, ...]
+    recipients: tuple[Recipient, ...]
+    organisational_measures: tuple[str, ...] = ()
+    processor: Contact = field(default_factory=Contact)
+    processor_dpo: Contact = field(default_factory=Contact)
+    clients: tuple[ClientController, ...] = ()
+    retention_job_enabled: bool = True
+
+    def purpose(self, purpose_id: str) -> Purpose | None:
+        return next((p for p in self.purposes if p.id == purpose_id), None)
+
+    def category(self, category_id: str) -> DataCategory | None:
+        return next((c for c in self.categories if c.id == category_id), None)
+
+    def rules_for(self, resource_type: str) -> tuple[AttributeRule, ...]:
+        return tuple(rule for rule in self.attributes if rule.resource_type == resource_type)
+
+    def retention_of(self, rule: AttributeRule) -> Retention:
+        if rule.retention is not None:
+            return rule.retention
+        category = self.category(rule.category)
+        return category.retention if category else Retention(None)
+
+    def recipients_of(self, rule: AttributeRule) -> tuple[Recipient, ...]:
+        return tuple(r for r in self.recipients if rule.key in r.attributes)
+
+    def account_retention(self) -> Period | None:
+        """How long a deactivated account is kept: the longest of its purposes' periods (None: no limit)."""
+        periods = [p.deactivated_account_retention.period for p in self.purposes]
+        if not periods or any(period is None for period in periods):
+            return None
+        return max((p for p in periods if p is not None), key=Period.approx_days)

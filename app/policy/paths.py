@@ -1,0 +1,42 @@
+"""Attribute paths of the policy file resolved against the SCIM schemas.
+
+A path is written as in a SCIM filter: ``userName``, ``name.givenName``, ``emails.value``, or with a schema URN
+for an extension, ``urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department``. Its key is the
+lower-cased path the mirror's attribute index uses (``Resolved.index_path``).
+"""
+
+from __future__ import annotations
+
+from app.scim.schema import Resolved, schema_for
+
+STRUCTURAL = frozenset({"schemas", "id", "meta"})  # not personal data; always present
+NOT_HOLDABLE = {
+    "password": "Custos never stores passwords",
+    "groups": "a user's groups come from the Group 'members' attribute",
+    "meta": "meta is computed by the server",
+    "id": "id is assigned by the server",
+}
+# Descriptors of a multi-valued element; they come with any held sub-attribute of that element.
+ELEMENT_DESCRIPTORS = frozenset({"type", "primary"})
+
+
+def split_path(path: str) -> tuple[str | None, str, str | None]:
+    uri: str | None = None
+    rest = path
+    if path.lower().startswith("urn:"):
+        uri, _, rest = path.rpartition(":")
+    attr, _, sub = rest.partition(".")
+    return uri, attr, sub or None
+
+
+def resolve_path(resource_type: str, path: str) -> Resolved | None:
+    uri, attr, sub = split_path(path)
+    if not attr:
+        return None
+    return schema_for(resource_type).resolve(uri, attr, sub)
+
+
+def display_path(resolved: Resolved) -> str:
+    """The attribute as an operator reads it: ``emails.value``, ``enterprise:department``."""
+    base = resolved.top.name if not resolved.prefix else f"{resolved.schema}:{resolved.top.name}"
+    return f"{base}.{resolved.leaf.name}" if resolved.sub_name else base
