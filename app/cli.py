@@ -1,4 +1,4 @@
-"""Command line: `serve`, `token`; no sub-command opens the desktop app.
+"""Command line: `serve`, `token`, and the command groups in ``app/commands``; no sub-command opens the app.
 
 The names, flags and printed formats are a contract for operators' scripts: extend, never rename.
 """
@@ -6,13 +6,27 @@ The names, flags and printed formats are a contract for operators' scripts: exte
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
 import logging
 import sys
 from collections.abc import Sequence
+from types import ModuleType
 
 from app import __version__
 from app.core.errors import CustosError
 from app.core.paths import data_dir
+
+# Command groups, each a module of app/commands with register() and run(); listed in --help in this order.
+COMMAND_MODULES = ("policy", "export", "audit", "breach", "target", "erase")
+
+
+def _command_modules() -> dict[str, ModuleType]:
+    found = {}
+    for name in COMMAND_MODULES:
+        if importlib.util.find_spec(f"app.commands.{name}") is not None:
+            found[name] = importlib.import_module(f"app.commands.{name}")
+    return found
 
 
 def _add_data_dir(parser: argparse.ArgumentParser) -> None:
@@ -44,6 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = token_commands.add_parser("revoke", help="revoke a token by name")
     revoke.add_argument("name")
     _add_data_dir(revoke)
+    for module in _command_modules().values():
+        module.register(commands, _add_data_dir)
     return parser
 
 
@@ -88,6 +104,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return serve(data_dir(args.data_dir), args.host, args.port, args.tls_cert, args.tls_key, args.no_tls)
         if args.command == "token":
             return _token(args)
+        modules = _command_modules()
+        if args.command in modules:
+            return int(modules[args.command].run(args))
         from app.ui.run import main as run_gui
 
         return run_gui(sys.argv[:1], data_dir=data_dir(args.data_dir))

@@ -278,6 +278,8 @@ def _attributes(
                 special=special,
                 art9_condition=condition,
                 retention=reader.retention(raw.get("retention"), where),
+                top=resolved.prefix + resolved.top.name.lower(),
+                sub=resolved.sub_name,
             )
         )
     _overlaps(reader, rules, seen)
@@ -294,7 +296,7 @@ def _overlaps(reader: _Reader, rules: list[AttributeRule], seen: dict[tuple[str,
     """A whole complex attribute and one of its sub-attributes both listed would hide which rule applies."""
     keys = {(r.resource_type, r.key) for r in rules}
     for rule in rules:
-        if "." in rule.key and (rule.resource_type, rule.top) in keys:
+        if rule.sub is not None and (rule.resource_type, rule.top) in keys:
             reader.problem(
                 ("attributes", seen[(rule.resource_type, rule.key)], "path"),
                 f"'{rule.path}' is already covered by the whole attribute listed in another entry",

@@ -127,10 +127,8 @@ class AttributeRule:
     special: bool = False
     art9_condition: str = ""
     retention: Retention | None = None  # overrides the category's
-
-    @property
-    def top(self) -> str:
-        return self.key.split(".", 1)[0]
+    top: str = ""  # the top-level part of ``key`` (extension URNs contain dots, so never split ``key`` on ".")
+    sub: str | None = None  # the lower-cased sub-attribute, when the rule is for one
 
 
 @dataclass(frozen=True)
