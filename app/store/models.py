@@ -142,3 +142,9 @@ class AuditEvent(Base):
     chain_hash: Mapped[str] = mapped_column(String(64))
 
     __table_args__ = (Index("ix_audit_kind_seq", "kind", "seq"),)
+
+
+# Tables owned by other packages register on the same metadata (imported last: they import Base from here).
+import app.audit.tables  # noqa: E402
+import app.incidents.tables  # noqa: E402
+import app.siem.tables  # noqa: E402, F401

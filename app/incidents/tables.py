@@ -1,0 +1,3 @@
+"""Tables of the breach register."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Tables of SIEM forwarding and alerts."""
+
+from __future__ import annotations
