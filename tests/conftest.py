@@ -19,6 +19,7 @@ from app.scim.service import ScimService
 from app.scim.tls import ensure_self_signed
 from app.store.tokens import TokenStore
 from app.store.vault import Vault
+from tests.policy_support import hold_everything
 
 PASSPHRASE = "test passphrase 1"
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -46,6 +47,7 @@ def vault(data_dir: Path) -> Iterator[Vault]:
 def module_vault(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Vault]:
     folder = tmp_path_factory.mktemp("vault")
     opened = Vault.create(folder, PASSPHRASE, PASSPHRASE)
+    hold_everything(opened)  # protocol tests use every attribute; minimisation is tested in tests/policy
     yield opened
     opened.close()
 
@@ -73,6 +75,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """The real server on loopback over HTTPS, on a real SQLCipher file."""
     folder = tmp_path_factory.mktemp("live")
     opened = Vault.create(folder, PASSPHRASE, PASSPHRASE)
+    hold_everything(opened)
     _, token = TokenStore(opened).create("test-idp")
     tls = ensure_self_signed(folder)
     server = ScimServer(opened, tls=tls, bus=EventBus())

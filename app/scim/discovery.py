@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scim2_models import EnterpriseUser, Group, User
 
 from app.scim.errors import ScimError
 from app.scim.query import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
-from app.scim.schema import ENTERPRISE_SCHEMA, GROUP_SCHEMA, USER_SCHEMA
+from app.scim.schema import ENTERPRISE_SCHEMA, GROUP_SCHEMA, USER_SCHEMA, schema_for
+
+if TYPE_CHECKING:
+    from app.policy.minimise import Minimiser
 
 MAX_BULK_OPERATIONS = 1000
 MAX_PAYLOAD_BYTES = 1_048_576
@@ -90,10 +93,40 @@ def _mark_computed_read_only(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
-def schemas(base_url: str) -> list[dict[str, Any]]:
+def _held_only(schema: dict[str, Any], resource_type: str, minimiser: Minimiser) -> dict[str, Any]:
+    """Publish only the agreed schema: attributes (and sub-attributes) the policy does not hold are left out."""
+    definitions = schema_for(resource_type)
+    kept = []
+    for attribute in schema["attributes"]:
+        name = attribute["name"]
+        if resource_type == "User" and name == "groups":
+            if minimiser.holds_members():  # a user's groups are the Group members attribute seen from the user
+                kept.append(attribute)
+            continue
+        resolved = definitions.resolve(schema["id"], name, None)
+        if resolved is None or not minimiser.holds(resource_type, resolved):
+            continue
+        subs = attribute.get("subAttributes")
+        if subs:
+            attribute["subAttributes"] = [
+                sub
+                for sub in subs
+                if (found := definitions.resolve(schema["id"], name, sub["name"])) is not None
+                and minimiser.holds(resource_type, found)
+            ]
+        kept.append(attribute)
+    schema["attributes"] = kept
+    return schema
+
+
+def schemas(base_url: str, minimiser: Minimiser | None = None) -> list[dict[str, Any]]:
     documents = []
-    for model in (User, EnterpriseUser, Group):
+    for model, resource_type in ((User, "User"), (EnterpriseUser, "User"), (Group, "Group")):
         schema = _mark_computed_read_only(model.to_schema().model_dump())
+        if minimiser is not None:
+            schema = _held_only(schema, resource_type, minimiser)
+            if not schema["attributes"]:
+                continue
         schema["meta"] = {"resourceType": "Schema", "location": f"{base_url}/Schemas/{schema['id']}"}
         documents.append(schema)
     return documents

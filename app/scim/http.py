@@ -8,6 +8,7 @@ Nothing here logs a query string or a body: both can carry personal data.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import json
 import logging
@@ -21,8 +22,10 @@ from typing import Any, TypeVar
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
+from app.core.actor import current_actor
 from app.core.errors import VaultLocked
 from app.core.events import EventBus, RequestServed
+from app.policy.minimise import Minimiser
 from app.scim import discovery
 from app.scim.auth import Authenticator
 from app.scim.bulk import run_bulk
@@ -112,6 +115,7 @@ class ScimApp:
                 ScimError(401, "A valid bearer token is required."),
                 {"WWW-Authenticate": 'Bearer realm="Custos SCIM", error="invalid_token"'},
             )
+        current_actor.set(f"token:{client.name}")
         path = request.scope["path"]
         if not path.startswith(self.base_path + "/") and path != self.base_path:
             raise ScimError(404, "Unknown endpoint.")
@@ -132,7 +136,7 @@ class ScimApp:
         if path == "/.search":
             self._require(method, "POST")
             params = QueryParams.from_search_body(await self._body(request))
-            return _json(search(self.service.vault, base, ("User", "Group"), params))
+            return _json(search(self.service.vault, self._held(), base, ("User", "Group"), params))
         match = _RESOURCE_PATH.match(path)
         if match is None:
             raise ScimError(404, "Unknown endpoint.")
@@ -141,11 +145,11 @@ class ScimApp:
         if resource_id == ".search":
             self._require(method, "POST")
             params = QueryParams.from_search_body(await self._body(request))
-            return _json(search(self.service.vault, base, (resource_type,), params))
+            return _json(search(self.service.vault, self._held(), base, (resource_type,), params))
         if resource_id is None:
             if method == "GET":
                 params = QueryParams.from_query_string(dict(request.query_params))
-                return _json(search(self.service.vault, base, (resource_type,), params))
+                return _json(search(self.service.vault, self._held(), base, (resource_type,), params))
             self._require(method, "POST")
             result = await self._offload(self.service.create, resource_type, await self._object_body(request))
         elif method == "GET":
@@ -168,7 +172,12 @@ class ScimApp:
     async def _offload(self, function: Callable[..., T], *args: Any) -> T:
         """Writes wait for their group commit on a worker thread, so the loop keeps accepting requests and
         concurrent writes share one fsync (app/store/group_commit.py)."""
-        return await asyncio.get_running_loop().run_in_executor(self._writers, functools.partial(function, *args))
+        context = contextvars.copy_context()  # carries the acting client to the audit trail
+        call = functools.partial(context.run, function, *args)
+        return await asyncio.get_running_loop().run_in_executor(self._writers, call)
+
+    def _held(self) -> Minimiser:
+        return self.service.policy.get().minimiser
 
     def close(self) -> None:
         self._writers.shutdown(wait=True)
@@ -183,10 +192,11 @@ class ScimApp:
             return discovery.service_provider_config(base)
         if path == "/ResourceTypes":
             return discovery.list_response(discovery.resource_types(base))
+        held = self.service.policy.get().minimiser
         if path == "/Schemas":
-            return discovery.list_response(discovery.schemas(base))
+            return discovery.list_response(discovery.schemas(base, held))
         kind, _, identifier = path[1:].partition("/")
-        documents = discovery.resource_types(base) if kind == "ResourceTypes" else discovery.schemas(base)
+        documents = discovery.resource_types(base) if kind == "ResourceTypes" else discovery.schemas(base, held)
         return discovery.one(documents, identifier, kind[:-1])
 
     async def _object_body(self, request: Request) -> dict[str, Any]:

@@ -11,17 +11,20 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, and_, bindparam, func, literal, or_, select
 
 from app.scim import repository as repo
-from app.scim.errors import ScimError, invalid_value
+from app.scim.errors import ScimError, invalid_filter, invalid_value
 from app.scim.filter_sql import MAX_FILTER_LENGTH, compile_filter, compile_filter_lenient, parse
 from app.scim.projection import parse_list, project, wants_related
 from app.scim.schema import schema_for
 from app.store.models import AttributeValue, ScimResource
 from app.store.vault import Vault
+
+if TYPE_CHECKING:
+    from app.policy.minimise import Minimiser
 
 _RESOURCE_COLUMNS = (
     ScimResource.id,
@@ -213,7 +216,25 @@ def _probe(resource_types: tuple[str, ...], params: QueryParams) -> tuple[Any, d
     return None
 
 
-def search(vault: Vault, base_url: str, resource_types: tuple[str, ...], params: QueryParams) -> dict[str, Any]:
+def _require_held(held: Minimiser | None, resource_types: tuple[str, ...], params: QueryParams) -> None:
+    """A filter or sort on an attribute the agreed schema does not hold is refused, not silently empty."""
+    if held is None:
+        return
+    if params.filter:
+        unheld = held.unheld_in_filter(resource_types, parse(params.filter))
+        if unheld is not None:
+            raise invalid_filter(f"'{unheld}' is not held under the agreed schema and cannot be filtered on.")
+    if params.sort_by:
+        unheld = held.unheld_in_filter(resource_types, parse(f"{params.sort_by} pr"))
+        if unheld is not None:
+            raise invalid_value(f"'{unheld}' is not held under the agreed schema and cannot be sorted on.")
+
+
+def search(
+    vault: Vault, held: Minimiser | None, base_url: str, resource_types: tuple[str, ...], params: QueryParams
+) -> dict[str, Any]:
+    """One page of results. ``held`` is the minimiser in force (None: no policy check, for internal callers)."""
+    _require_held(held, resource_types, params)
     if params.cursor is not None and params.start_index is not None:
         raise invalid_value("Use either 'cursor' or 'startIndex', not both.")
     descending = (params.sort_order or "ascending").lower() == "descending"

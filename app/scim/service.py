@@ -16,8 +16,11 @@ from scim2_models import Context
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
+from app.audit.trail import Event, append
+from app.core.actor import current_actor
 from app.core.events import EventBus, ResourcesChanged
 from app.core.ids import new_resource_id
+from app.policy.in_force import PolicyInForce
 from app.scim import repository as repo
 from app.scim.errors import ScimError, invalid_value, not_found
 from app.scim.projection import parse_list, project, wants_related
@@ -53,11 +56,35 @@ def _matches(header: str, current: str) -> bool:
     return any(c == "*" or c.removeprefix("W/") == bare for c in candidates)
 
 
+class OutsideSchema(ScimError):
+    """Personal data outside the agreed schema, in ``reject`` mode: 400 invalidValue naming (never quoting) it."""
+
+    def __init__(self, resource_type: str, operation: str, names: list[str], version: int) -> None:
+        listed = ", ".join(f"'{name}'" for name in names[:10]) + (" …" if len(names) > 10 else "")
+        noun = "is" if len(names) == 1 else "are"
+        super().__init__(
+            400,
+            f"{listed} {noun} outside the agreed schema (policy version {version}); nothing was stored.",
+            "invalidValue",
+        )
+        self.event_details = {
+            "resource_type": resource_type,
+            "operation": operation,
+            "attributes": sorted(set(names)),
+            "count": len(names),
+            "policy_version": version,
+        }
+
+
 class ScimService:
-    def __init__(self, vault: Vault, base_url: str = "", bus: EventBus | None = None) -> None:
+    def __init__(
+        self, vault: Vault, base_url: str = "", bus: EventBus | None = None, policy: PolicyInForce | None = None
+    ) -> None:
         self.vault = vault
         self.base_url = base_url.rstrip("/")
         self.bus = bus or EventBus()
+        self.policy = policy or PolicyInForce(vault)
+        self.policy.get()  # a vault without a policy gets the shipped default now, not on the first request
         self.janitor = WalJanitor(vault)
         self.writer = GroupCommitWriter(vault)
         self._local = threading.local()  # set while the writer thread runs a multi-operation transaction
@@ -96,11 +123,16 @@ class ScimService:
         members = _member_refs(body) if resource_type == "Group" else []
         resource_id = new_resource_id()
         now = datetime.now(UTC)
+        actor = current_actor.get()
 
         def work(conn: Connection) -> dict[str, Any]:
+            nonlocal members
+            kept, keep_members = self._minimised(conn, resource_type, "create", document, bool(members), actor)
+            members = members if keep_members else []
             self._check_members(conn, members)
+            self._record(conn, "created", resource_type, resource_id, actor)
             try:
-                row = repo.insert_resource(conn, resource_type, resource_id, document, now)
+                row = repo.insert_resource(conn, resource_type, resource_id, kept, now)
             except IntegrityError as exc:
                 raise _uniqueness(exc) from exc
             if members:
@@ -108,7 +140,7 @@ class ScimService:
                 return self._representation(conn, row)
             return repo.to_scim(row, self.base_url, None)  # nothing can reference a resource this new
 
-        output = self._execute(work)
+        output = self._execute_enforced(work, actor)
         self._publish(resource_type, created=(resource_id,))
         return _response(output, 201)
 
@@ -121,12 +153,18 @@ class ScimService:
         document = stored_document(model)
         _require_user_name(resource_type, document)
         members = _member_refs(body) if resource_type == "Group" else None
+        actor = current_actor.get()
 
         def work(conn: Connection) -> dict[str, Any]:
+            nonlocal members
             row = self._load_for_write(conn, resource_type, resource_id, preconditions)
-            _keep_omitted_active(resource_type, body, row, document)
+            kept, keep_members = self._minimised(conn, resource_type, "replace", document, bool(members), actor)
+            if not keep_members:
+                members = []
+            _keep_omitted_active(resource_type, body, row, kept)
+            self._record(conn, "replaced", resource_type, resource_id, actor)
             try:
-                row = repo.update_resource(conn, row, document, datetime.now(UTC))
+                row = repo.update_resource(conn, row, kept, datetime.now(UTC))
             except IntegrityError as exc:
                 raise _uniqueness(exc) from exc
             if members is not None:
@@ -134,7 +172,7 @@ class ScimService:
                 repo.replace_members(conn, resource_id, self._typed_members(conn, members))
             return self._representation(conn, row)
 
-        output = self._execute(work)
+        output = self._execute_enforced(work, actor)
         self._publish(resource_type, modified=(resource_id,))
         return _response(output, 200)
 
@@ -143,6 +181,7 @@ class ScimService:
     ) -> ScimResponse:
         if not isinstance(body, dict):
             raise ScimError(400, "A PATCH body is a JSON object.", "invalidSyntax")
+        actor = current_actor.get()
 
         def work(conn: Connection) -> tuple[dict[str, Any], bool]:
             row = self._load_for_write(conn, resource_type, resource_id, preconditions)
@@ -155,17 +194,20 @@ class ScimService:
             if changed:
                 document = stored_document(model)
                 _require_user_name(resource_type, document)
+                members = _member_refs(model.model_dump()) if resource_type == "Group" else []
+                kept, keep_members = self._minimised(conn, resource_type, "patch", document, bool(members), actor)
+                self._record(conn, "patched", resource_type, resource_id, actor)
                 try:
-                    row = repo.update_resource(conn, row, document, datetime.now(UTC))
+                    row = repo.update_resource(conn, row, kept, datetime.now(UTC))
                 except IntegrityError as exc:
                     raise _uniqueness(exc) from exc
                 if resource_type == "Group":
-                    members = _member_refs(model.model_dump())
+                    members = members if keep_members else []
                     self._check_members(conn, members)
                     repo.replace_members(conn, resource_id, self._typed_members(conn, members))
             return self._representation(conn, row), changed
 
-        output, changed = self._execute(work)
+        output, changed = self._execute_enforced(work, actor)
         if changed:
             self._publish(resource_type, modified=(resource_id,))
         return _response(output, 200)
@@ -175,8 +217,11 @@ class ScimService:
     ) -> ScimResponse:
         """Hard delete: the row, its index values and its memberships, with secure_delete on."""
 
+        actor = current_actor.get()
+
         def work(conn: Connection) -> None:
             self._load_for_write(conn, resource_type, resource_id, preconditions)
+            self._record(conn, "deleted", resource_type, resource_id, actor)
             repo.delete_resource(conn, resource_id)
 
         self._execute(work)
@@ -202,6 +247,42 @@ class ScimService:
         for event in events:
             self.bus.publish(event)
         return result
+
+    def _minimised(
+        self, conn: Connection, resource_type: str, operation: str, document: dict[str, Any], members: bool, actor: str
+    ) -> tuple[dict[str, Any], bool]:
+        """The document as the agreed schema allows it, and whether group members may be kept.
+
+        Judged by the policy version this transaction sees. ``reject`` raises OutsideSchema (recorded by
+        _execute_enforced after the rollback); ``strip`` records the names it took out in this transaction.
+        """
+        active = self.policy.for_connection(conn)
+        kept, removed = active.minimiser.strip(resource_type, document)
+        keep_members = active.minimiser.holds_members()
+        if members and not keep_members:
+            removed.append("members")
+        if not removed:
+            return kept, keep_members
+        if active.policy.outside_schema == "reject":
+            raise OutsideSchema(resource_type, operation, removed, active.version)
+        details = OutsideSchema(resource_type, operation, removed, active.version).event_details
+        append(conn, Event("scim.attributes.stripped", actor, details=details))
+        return kept, keep_members
+
+    @staticmethod
+    def _record(conn: Connection, change: str, resource_type: str, resource_id: str, actor: str) -> None:
+        append(
+            conn, Event(f"scim.resource.{change}", actor, subject=resource_id, details={"resource_type": resource_type})
+        )
+
+    def _execute_enforced(self, work: Callable[[Connection], T], actor: str) -> T:
+        """Run a write; a refusal for data outside the schema is put on the audit trail after its rollback."""
+        try:
+            return self._execute(work)
+        except OutsideSchema as refusal:
+            event = Event("scim.attributes.rejected", actor, outcome="failure", details=refusal.event_details)
+            self._execute(lambda conn: append(conn, event))
+            raise
 
     def _execute(self, work: Callable[[Connection], T]) -> T:
         conn: Connection | None = getattr(self._local, "conn", None)

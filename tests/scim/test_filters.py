@@ -213,7 +213,7 @@ def test_sorting_and_paging_in_sql(module_vault: Vault, people: dict[str, str]) 
     params = QueryParams(
         filter='userName sw "flt-"', sort_by="name.givenName", sort_order="descending", start_index=2, count=1
     )
-    page = search(module_vault, "https://scim.test/scim/v2", ("User",), params)
+    page = search(module_vault, None, "https://scim.test/scim/v2", ("User",), params)
     assert page["totalResults"] == 3
     assert page["startIndex"] == 2 and page["itemsPerPage"] == 1
     assert page["Resources"][0]["name"]["givenName"] == "Bob"
@@ -225,6 +225,7 @@ def test_cursor_pagination_walks_everything_once(module_vault: Vault, people: di
     for _ in range(10):
         page = search(
             module_vault,
+            None,
             "https://x/scim/v2",
             ("User",),
             QueryParams(filter='userName sw "flt-"', sort_by="userName", count=1, cursor=cursor),
@@ -238,13 +239,14 @@ def test_cursor_pagination_walks_everything_once(module_vault: Vault, people: di
 
 def test_bad_cursor_is_invalid_cursor(module_vault: Vault) -> None:
     with pytest.raises(ScimError) as raised:
-        search(module_vault, "https://x/scim/v2", ("User",), QueryParams(cursor="garbage!", count=1))
+        search(module_vault, None, "https://x/scim/v2", ("User",), QueryParams(cursor="garbage!", count=1))
     assert raised.value.scim_type == "invalidCursor"
 
 
 def test_attributes_and_excluded_attributes(module_vault: Vault, people: dict[str, str]) -> None:
     page = search(
         module_vault,
+        None,
         "https://x/scim/v2",
         ("User",),
         QueryParams(
@@ -257,6 +259,7 @@ def test_attributes_and_excluded_attributes(module_vault: Vault, people: dict[st
     assert resource[ENTERPRISE] == {"department": "Research"}
     page = search(
         module_vault,
+        None,
         "https://x/scim/v2",
         ("User",),
         QueryParams(filter='userName eq "flt-ada@example.com"', excluded="emails,groups,id"),
@@ -283,7 +286,7 @@ def test_prepared_probes_agree_with_the_general_translator(
     """IdP lookups take prepared statements; wrapping the filter in parentheses forces the general path."""
 
     def ids(filter_text: str) -> list[str]:
-        page = search(module_vault, "https://x/scim/v2", ("User",), QueryParams(filter=filter_text))
+        page = search(module_vault, None, "https://x/scim/v2", ("User",), QueryParams(filter=filter_text))
         return sorted(r["id"] for r in page["Resources"])
 
     assert ids(expression) == ids(f"({expression})")

@@ -1,0 +1,234 @@
+"""Applying a policy version: the impact first, then the version, the purge and the evidence in one transaction.
+
+The impact is computed by running the new version's minimiser over every stored resource, exactly as the purge
+will, so the preview and the purge cannot disagree. Only attribute names and counts are reported.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, delete, select
+
+from app.audit.trail import Event, append
+from app.policy import versions
+from app.policy.loader import load_policy
+from app.policy.minimise import Minimiser
+from app.policy.model import Policy
+from app.scim import repository as repo
+from app.store.models import GroupMember, ScimResource
+from app.store.vault import Vault
+
+_R = ScimResource.__table__
+_BATCH = 1000
+
+
+@dataclass(frozen=True)
+class Impact:
+    """What applying a version would change. Attribute names and counts only."""
+
+    new_sha256: str
+    current_version: int | None
+    unchanged: bool
+    removed: dict[str, int] = field(default_factory=dict)  # "User phoneNumbers" -> resources holding it
+    resources_affected: int = 0
+    resources_deleted: dict[str, int] = field(default_factory=dict)  # resource type no longer held at all
+    added: list[str] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)  # catalogue entries removed (held or not)
+    notes: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        if self.unchanged:
+            return ["This version is already in force: nothing would change."]
+        out = []
+        for name, holders in sorted(self.removed.items()):
+            resource_type, attribute = name.split(" ", 1)
+            noun = "user" if resource_type == "User" else "group"
+            plural = "s" if holders != 1 else ""
+            verb = "holds" if holders == 1 else "hold"
+            out.append(
+                f"{holders:,} stored {noun}{plural} {verb} `{attribute}`, which this version no longer allows: "
+                "they will be removed."
+            )
+        for resource_type, count in sorted(self.resources_deleted.items()):
+            out.append(f"{count:,} stored {resource_type} resources are no longer held at all: they will be deleted.")
+        unheld = [name for name in self.dropped if name not in self.removed]
+        if unheld:
+            out.append(f"Removed from the catalogue (no stored data holds them): {', '.join(unheld)}.")
+        if self.added:
+            out.append(f"Added to the catalogue: {', '.join(self.added)}.")
+        out.extend(self.notes)
+        if not out:
+            out.append("The catalogue is unchanged; no stored data is affected.")
+        return out
+
+
+def _names(policy: Policy | None) -> set[str]:
+    if policy is None:
+        return set()
+    return {f"{rule.resource_type} {rule.path}" for rule in policy.attributes}
+
+
+def _scan(conn: Connection) -> Iterator[repo.StoredResource]:
+    last = ""
+    while True:
+        rows = conn.execute(
+            select(_R.c.id, _R.c.resource_type, _R.c.document, _R.c.version, _R.c.created, _R.c.modified, _R.c.active)
+            .where(_R.c.id > last)
+            .order_by(_R.c.id)
+            .limit(_BATCH)
+        ).all()
+        for row in rows:
+            yield repo.stored(row)
+        if len(rows) < _BATCH:
+            return
+        last = rows[-1].id
+
+
+def _members_held(conn: Connection, minimiser: Minimiser) -> int:
+    """Groups whose memberships would go because the new version does not hold ``members``."""
+    if minimiser.holds_members():
+        return 0
+    gm = GroupMember.__table__
+    return len(conn.execute(select(gm.c.group_id).distinct()).all())
+
+
+def _notes(old: Policy | None, new: Policy) -> list[str]:
+    notes = []
+    if old is not None and old.outside_schema != new.outside_schema:
+        notes.append(
+            f"Data outside the schema will now be handled by '{new.outside_schema}' (was '{old.outside_schema}')."
+        )
+    if old is not None:
+        before = {c.id: c.retention.period for c in old.categories}
+        for category in new.categories:
+            if category.id in before and before[category.id] != category.retention.period:
+                was = before[category.id].iso() if before[category.id] else "while the account exists"
+                now = category.retention.period.iso() if category.retention.period else "while the account exists"
+                notes.append(
+                    f"Retention of '{category.name}' changes from {was} to {now}; the next retention run applies it."
+                )
+        old_recipients = {r.id for r in old.recipients}
+        new_recipients = {r.id for r in new.recipients}
+        for added in sorted(new_recipients - old_recipients):
+            notes.append(f"New recipient: {added}.")
+        for removed in sorted(old_recipients - new_recipients):
+            notes.append(f"Recipient no longer listed: {removed}.")
+    if not new.retention_job_enabled:
+        notes.append("The retention job is disabled in this version: expired data will not be purged.")
+    return notes
+
+
+def _walk(conn: Connection, minimiser: Minimiser, purge: bool, now: datetime) -> tuple[Counter[str], int, Counter[str]]:
+    removed: Counter[str] = Counter()
+    deleted: Counter[str] = Counter()
+    affected = 0
+    for row in _scan(conn):
+        if not minimiser.holds_anything(row.resource_type):
+            deleted[row.resource_type] += 1
+            if purge:
+                repo.delete_resource(conn, row.id)
+            continue
+        document = json.loads(row.document)
+        kept, names = minimiser.strip(row.resource_type, document)
+        if not names:
+            continue
+        affected += 1
+        for name in {n.split(".")[0] if n.startswith("urn:") else n for n in names}:
+            removed[f"{row.resource_type} {name}"] += 1
+        if purge:
+            repo.update_resource(conn, row, kept, now)
+    return removed, affected, deleted
+
+
+def preview(conn: Connection, text: str) -> Impact:
+    new = load_policy(text)
+    current = versions.in_force(conn)
+    digest = versions.sha256_of(text)
+    if current is not None and current.sha256 == digest:
+        return Impact(digest, current.version, unchanged=True)
+    minimiser = Minimiser(new)
+    removed, affected, deleted = _walk(conn, minimiser, purge=False, now=datetime.now(UTC))
+    members = _members_held(conn, minimiser)
+    if members:
+        removed["Group members"] = members
+    old_policy = current.policy if current else None
+    old_names, new_names = _names(old_policy), _names(new)
+    return Impact(
+        digest,
+        current.version if current else None,
+        unchanged=False,
+        removed=dict(removed),
+        resources_affected=affected,
+        resources_deleted=dict(deleted),
+        added=sorted(new_names - old_names),
+        dropped=sorted(old_names - new_names),
+        notes=_notes(old_policy, new),
+    )
+
+
+def apply_text(
+    conn: Connection, text: str, operator: str, now: datetime | None = None
+) -> tuple[versions.PolicyRecord, Impact]:
+    """Record the version, purge what it no longer allows, and put both on the audit trail — one transaction."""
+    moment = now or datetime.now(UTC)
+    impact = preview(conn, text)
+    if impact.unchanged:
+        current = versions.in_force(conn)
+        assert current is not None
+        return current, impact
+    record = versions.insert_version(conn, text, operator, moment)
+    minimiser = Minimiser(record.policy)
+    removed, affected, deleted = _walk(conn, minimiser, purge=True, now=moment)
+    if not minimiser.holds_members():
+        conn.execute(delete(GroupMember.__table__))
+    actor = f"operator:{operator}"
+    append(
+        conn,
+        Event(
+            "policy.applied",
+            actor,
+            details={
+                "version": record.version,
+                "sha256": record.sha256,
+                "previous_version": impact.current_version,
+                "added": impact.added,
+                "removed": impact.dropped,
+                "outside_schema": record.policy.outside_schema,
+            },
+            at=moment,
+        ),
+    )
+    if affected or deleted or impact.removed.get("Group members"):
+        append(
+            conn,
+            Event(
+                "policy.purged",
+                actor,
+                details={
+                    "version": record.version,
+                    "attributes": dict(sorted(removed.items())),
+                    "resources": affected,
+                    "deleted": dict(deleted),
+                    "group_memberships_removed": impact.removed.get("Group members", 0),
+                },
+                at=moment,
+            ),
+        )
+    return record, impact
+
+
+def apply_policy(
+    vault: Vault, text: str, operator: str, now: datetime | None = None
+) -> tuple[versions.PolicyRecord, Impact]:
+    with vault.write_transaction() as conn:
+        record, impact = apply_text(conn, text, operator, now)
+    if not impact.unchanged and (impact.removed or impact.resources_deleted):
+        from app.store import engine as store_engine
+
+        store_engine.checkpoint(vault.engine)  # purged values must not linger in the WAL either
+    return record, impact
