@@ -42,20 +42,24 @@ def resolve_tls(data_dir: Path, cert: str | None, key: str | None, no_tls: bool)
 
 
 def serve(data_dir: Path, host: str, port: int, cert: str | None, key: str | None, no_tls: bool) -> int:
+    from app.jobs import BackgroundJobs
     from app.scim.server import ScimServer
 
     tls = resolve_tls(data_dir, cert, key, no_tls)
     vault = open_or_create_vault(data_dir)
     server = ScimServer(vault, host=host, port=port, tls=tls, bus=EventBus())
+    jobs = BackgroundJobs(vault, server.policy)
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         server.start()
+        jobs.start()
         fingerprint = server.fingerprint or "none: plain HTTP"
         print(f"SCIM endpoint: {server.base_url} (TLS SHA-256 {fingerprint})", flush=True)
         while not stop.wait(0.5):
             pass
     finally:
+        jobs.stop()
         server.stop()
         vault.close()
         for sig, handler in previous.items():

@@ -13,10 +13,21 @@ from app.store.vault import Vault
 
 
 def open_vault(args: argparse.Namespace) -> Vault:
-    """Unlock the vault (CUSTOS_PASSPHRASE or the terminal); on first run create it."""
-    from app.headless import open_or_create_vault
+    """Unlock the vault (CUSTOS_PASSPHRASE or the terminal); on first run create it.
 
-    return open_or_create_vault(data_dir(getattr(args, "data_dir", None)))
+    A vault always has a policy in force: one that has none yet gets the shipped default, on the record.
+    """
+    from app.headless import open_or_create_vault
+    from app.policy.in_force import install_default_if_missing
+
+    vault = open_or_create_vault(data_dir(getattr(args, "data_dir", None)))
+    try:
+        with vault.write_transaction() as conn:
+            install_default_if_missing(conn)
+    except BaseException:
+        vault.close()
+        raise
+    return vault
 
 
 def operator_name(args: argparse.Namespace) -> str:

@@ -17,6 +17,7 @@ import uvicorn
 
 from app.core.errors import ConfigError
 from app.core.events import EventBus
+from app.policy.in_force import PolicyInForce
 from app.scim.auth import Authenticator
 from app.scim.http import ScimApp
 from app.scim.service import ScimService
@@ -51,6 +52,7 @@ class ScimServer:
         bus: EventBus | None = None,
         tokens: TokenStore | None = None,
         public_host: str | None = None,
+        policy: PolicyInForce | None = None,
     ) -> None:
         if tls is None and not is_loopback(host):
             raise ConfigError("Plain HTTP is only allowed on a loopback address; give a certificate or use TLS.")
@@ -59,6 +61,7 @@ class ScimServer:
         self.tls = tls
         self.bus = bus or EventBus()
         self.tokens = tokens or TokenStore(vault)
+        self.policy = policy or PolicyInForce(vault)  # shared with the jobs and the app: one view of the policy
         self._requested_port = port
         self._public_host = public_host
         self._server: uvicorn.Server | None = None
@@ -104,7 +107,7 @@ class ScimServer:
             return
         self._socket = self._bind()
         self.port = self._socket.getsockname()[1]
-        self.service = ScimService(self.vault, self.base_url, self.bus)
+        self.service = ScimService(self.vault, self.base_url, self.bus, self.policy)
         app = self._app = ScimApp(self.service, Authenticator(self.tokens), self.bus, BASE_PATH)
         config = uvicorn.Config(
             app,

@@ -15,6 +15,7 @@ from app import APP_ID, APP_NAME, __version__
 from app.core import paths
 from app.core.errors import CustosError
 from app.core.events import EventBus
+from app.jobs import BackgroundJobs
 from app.scim.server import ScimServer
 from app.scim.tls import ensure_self_signed
 from app.store.tokens import TokenStore
@@ -57,18 +58,23 @@ def run_session(app: QApplication, directory: Path, vault: Vault) -> int:
     """Own ``vault`` until the event loop ends; the server is always stopped and the vault closed."""
     window: MainWindow | None = None
     server: ScimServer | None = None
+    jobs: BackgroundJobs | None = None
     try:
         bus = EventBus()
         tokens = TokenStore(vault)  # shared with the server so that its token cache sees revocations
         server = ScimServer(vault, tls=ensure_self_signed(directory), bus=bus, tokens=tokens)
+        jobs = BackgroundJobs(vault, server.policy)
         window = MainWindow(vault, server, bus, tokens)
         window.show()
         window.server_panel.start()
+        jobs.start()
         return app.exec()
     except CustosError as exc:
         QMessageBox.critical(None, APP_NAME, exc.user_message)
         return 1
     finally:
+        if jobs is not None:
+            jobs.stop()
         shutdown(window, server, vault)
 
 

@@ -1,0 +1,155 @@
+"""``custos policy validate|apply|history|diff|show``: the agreed schema under version control.
+
+Printed formats (a contract for scripts):
+  validate: one ``FILE:LINE: error|warning: message`` per problem, then ``FILE: valid (…)`` or
+            ``FILE: N error(s)``; exit 0 when valid (warnings allowed), 1 otherwise.
+  apply:    the impact lines, then ``Applied policy version N (sha256 …)`` or ``Not applied.``
+  history:  ``VERSION  APPLIED (UTC)  SHA-256  OPERATOR`` table, oldest first, ``*`` marking the one in force.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from app.commands.common import confirm, open_vault, operator_name
+from app.core.errors import ConfigError
+
+
+def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], None]) -> None:
+    policy = commands.add_parser("policy", help="validate, apply and compare versions of the GDPR policy")
+    sub = policy.add_subparsers(dest="policy_command", required=True)
+    validate = sub.add_parser("validate", help="check a policy file and report every problem with its line")
+    validate.add_argument("file")
+    apply = sub.add_parser("apply", help="show the impact of a policy file, then apply it on confirmation")
+    apply.add_argument("file")
+    apply.add_argument("--yes", action="store_true", help="apply without asking (for scripts)")
+    apply.add_argument("--operator", help="who applies it, for the audit trail (default: login name)")
+    add_data_dir(apply)
+    history = sub.add_parser("history", help="list every applied version")
+    add_data_dir(history)
+    diff = sub.add_parser("diff", help="compare two applied versions")
+    diff.add_argument("a", type=int)
+    diff.add_argument("b", type=int)
+    add_data_dir(diff)
+    show = sub.add_parser("show", help="print an applied version's text (default: the one in force)")
+    show.add_argument("version", type=int, nargs="?")
+    add_data_dir(show)
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"Cannot read {path}: {exc.strerror or exc}.") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path} is not UTF-8 text.") from exc
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from app.policy.loader import check_policy, errors_of
+
+    policy, problems = check_policy(_read(args.file))
+    for problem in problems:
+        print(problem.render(args.file))
+    errors = errors_of(problems)
+    if errors or policy is None:
+        print(f"{args.file}: {len(errors)} error(s)")
+        return 1
+    print(
+        f"{args.file}: valid ({len(policy.attributes)} attributes, {len(policy.purposes)} purposes, "
+        f"{len(policy.recipients)} recipients, outside_schema = {policy.outside_schema})"
+    )
+    return 0
+
+
+def _apply(args: argparse.Namespace) -> int:
+    from app.policy.apply import apply_text, preview
+    from app.policy.loader import load_policy
+
+    text = _read(args.file)
+    load_policy(text)  # refuses a file with errors before the vault is even opened
+    vault = open_vault(args)
+    try:
+        with vault.read_connection() as conn:
+            impact = preview(conn, text)
+        for line in impact.lines():
+            print(line)
+        if impact.unchanged:
+            return 0
+        if not confirm("Apply this policy version?", args.yes):
+            print("Not applied.")
+            return 1
+        with vault.write_transaction() as conn:
+            record, _ = apply_text(conn, text, operator_name(args))
+        from app.store import engine as store_engine
+
+        store_engine.checkpoint(vault.engine)  # purged values must not linger in the WAL
+        print(f"Applied policy version {record.version} (sha256 {record.sha256})")
+    finally:
+        vault.close()
+    return 0
+
+
+def _history(args: argparse.Namespace) -> int:
+    from app.policy import versions
+
+    vault = open_vault(args)
+    try:
+        with vault.read_connection() as conn:
+            records = versions.history(conn)
+    finally:
+        vault.close()
+    print(f"  {'VERSION':<8} {'APPLIED (UTC)':<20} {'SHA-256':<14} OPERATOR")
+    for record in records:
+        mark = "*" if record is records[-1] else " "
+        applied = record.applied_at.strftime("%Y-%m-%d %H:%M:%S")
+        print(f"{mark} {record.version:<8} {applied:<20} {record.sha256[:12]:<14} {record.operator}")
+    return 0
+
+
+def _load_version(conn: Any, version: int | None) -> Any:
+    from app.policy import versions
+
+    record = versions.in_force(conn) if version is None else versions.get(conn, version)
+    if record is None:
+        raise ConfigError(f"There is no policy version {version}." if version else "No policy has been applied yet.")
+    return record
+
+
+def _diff(args: argparse.Namespace) -> int:
+    from app.policy.diff import diff_versions
+
+    vault = open_vault(args)
+    try:
+        with vault.read_connection() as conn:
+            result = diff_versions(_load_version(conn, args.a), _load_version(conn, args.b))
+    finally:
+        vault.close()
+    print(f"Policy v{result.old.version} -> v{result.new.version}")
+    for line in result.summary:
+        print(f"  {line}")
+    if result.text_diff:
+        print()
+        for line in result.text_diff:
+            print(line)
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    vault = open_vault(args)
+    try:
+        with vault.read_connection() as conn:
+            record = _load_version(conn, args.version)
+    finally:
+        vault.close()
+    sys.stdout.write(record.text if record.text.endswith("\n") else record.text + "\n")
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    handlers = {"validate": _validate, "apply": _apply, "history": _history, "diff": _diff, "show": _show}
+    return handlers[args.policy_command](args)

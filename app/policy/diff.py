@@ -1,0 +1,67 @@
+"""Comparing two policy versions: a readable summary of what changed, and the line diff of the files."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+from app.policy.model import Policy
+from app.policy.versions import PolicyRecord
+
+
+@dataclass(frozen=True)
+class PolicyDiff:
+    old: PolicyRecord
+    new: PolicyRecord
+    summary: list[str]
+    text_diff: list[str]
+
+
+def _attributes(policy: Policy) -> dict[str, str]:
+    return {
+        f"{rule.resource_type} {rule.path}": (
+            f"category {rule.category}; purposes {', '.join(rule.purposes)}"
+            + (f"; special category ({rule.art9_condition})" if rule.special else "")
+            + f"; retention {policy.retention_of(rule).describe()}"
+        )
+        for rule in policy.attributes
+    }
+
+
+def _by_id(items: tuple[object, ...]) -> dict[str, object]:
+    return {getattr(item, "id"): item for item in items}  # noqa: B009 - purposes, categories and recipients alike
+
+
+def _compare(label: str, old: dict[str, object], new: dict[str, object]) -> list[str]:
+    lines = [f"{label} added: {key}" for key in sorted(new.keys() - old.keys())]
+    lines += [f"{label} removed: {key}" for key in sorted(old.keys() - new.keys())]
+    lines += [f"{label} changed: {key}" for key in sorted(old.keys() & new.keys()) if old[key] != new[key]]
+    return lines
+
+
+def diff_versions(old: PolicyRecord, new: PolicyRecord) -> PolicyDiff:
+    a, b = old.policy, new.policy
+    summary: list[str] = []
+    if a.outside_schema != b.outside_schema:
+        summary.append(f"Outside-schema handling: {a.outside_schema} -> {b.outside_schema}")
+    summary += _compare("Attribute", _attributes(a), _attributes(b))  # type: ignore[arg-type]
+    summary += _compare("Purpose", _by_id(a.purposes), _by_id(b.purposes))
+    summary += _compare("Data category", _by_id(a.categories), _by_id(b.categories))
+    summary += _compare("Recipient", _by_id(a.recipients), _by_id(b.recipients))
+    for role in ("controller", "joint_controller", "representative", "dpo"):
+        if getattr(a, role) != getattr(b, role):
+            summary.append(f"Contact changed: {role.replace('_', ' ')}")
+    if a.organisational_measures != b.organisational_measures:
+        summary.append("Organisational measures changed")
+    if a.retention_job_enabled != b.retention_job_enabled:
+        summary.append(f"Retention job: {'enabled' if b.retention_job_enabled else 'disabled'}")
+    text = list(
+        difflib.unified_diff(
+            old.text.splitlines(),
+            new.text.splitlines(),
+            fromfile=f"v{old.version} ({old.sha256[:12]})",
+            tofile=f"v{new.version} ({new.sha256[:12]})",
+            lineterm="",
+        )
+    )
+    return PolicyDiff(old, new, summary or ["No change in content (only comments or layout differ)."], text)
