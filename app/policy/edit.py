@@ -1,0 +1,44 @@
+"""Editing a policy file from the program (e.g. ``custos target add`` lists a new recipient) with tomlkit, so
+that the operator's comments, ordering and layout survive: the file stays theirs, diffable in git."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import tomlkit
+from tomlkit.items import AoT
+
+
+def add_recipient(text: str, recipient: dict[str, Any]) -> str:
+    """The policy text with ``recipient`` appended to ``[[recipients]]`` (replacing one with the same id)."""
+    document = tomlkit.parse(text)
+    recipients = document.get("recipients")
+    if not isinstance(recipients, AoT):
+        recipients = tomlkit.aot()
+        document.append("recipients", recipients)
+    for index, existing in enumerate(recipients):
+        if existing.get("id") == recipient.get("id"):
+            del recipients[index]
+            break
+    table = tomlkit.table()
+    for key, value in recipient.items():
+        table.add(key, value)
+    recipients.append(table)
+    return tomlkit.dumps(document)
+
+
+def remove_recipient(text: str, recipient_id: str) -> str:
+    document = tomlkit.parse(text)
+    recipients = document.get("recipients")
+    if isinstance(recipients, AoT):
+        for index, existing in enumerate(recipients):
+            if existing.get("id") == recipient_id:
+                del recipients[index]
+                break
+    return tomlkit.dumps(document)
+
+
+def set_outside_schema(text: str, mode: str) -> str:
+    document = tomlkit.parse(text)
+    document["outside_schema"] = mode
+    return tomlkit.dumps(document)
