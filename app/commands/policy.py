@@ -24,6 +24,7 @@ def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], No
     sub = policy.add_subparsers(dest="policy_command", required=True)
     validate = sub.add_parser("validate", help="check a policy file and report every problem with its line")
     validate.add_argument("file")
+    add_data_dir(validate)  # accepted for uniformity with the other commands; validate never opens the vault
     apply = sub.add_parser("apply", help="show the impact of a policy file, then apply it on confirmation")
     apply.add_argument("file")
     apply.add_argument("--yes", action="store_true", help="apply without asking (for scripts)")

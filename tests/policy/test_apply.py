@@ -1,0 +1,96 @@
+"""Applying a policy version: the impact preview, the purge of what it no longer allows, history and diff."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import select
+
+from app.audit.trail import of_kind
+from app.core.events import EventBus
+from app.policy import versions
+from app.policy.apply import apply_policy, preview
+from app.policy.diff import diff_versions
+from app.policy.in_force import PolicyInForce
+from app.scim.service import OutsideSchema, ScimService
+from app.store.models import AttributeValue, ScimResource
+from app.store.vault import Vault
+from tests.conftest import new_user
+
+PHONES = """
+[[attributes]]
+path = "phoneNumbers.value"
+category = "work-contact"
+purposes = ["internal-directory"]
+"""
+
+
+def with_phones() -> str:
+    return versions.default_policy_text() + PHONES
+
+
+def test_removed_attribute_is_purged_from_every_user(vault: Vault) -> None:
+    apply_policy(vault, with_phones(), "alice")
+    service = ScimService(vault, "https://scim.test/scim/v2", EventBus(), PolicyInForce(vault))
+    try:
+        for n in range(5):
+            extra = {"phoneNumbers": [{"value": f"+1555000{n:04d}", "type": "work"}]} if n < 3 else {}
+            assert service.create("User", new_user(f"apply-{n}@example.test", **extra)).status == 201
+    finally:
+        service.close()
+
+    with vault.read_connection() as conn:
+        impact = preview(conn, versions.default_policy_text())
+    assert impact.removed == {"User phoneNumbers": 3}
+    assert impact.lines()[0] == (
+        "3 stored users hold `phoneNumbers`, which this version no longer allows: they will be removed."
+    )
+
+    record, _ = apply_policy(vault, versions.default_policy_text(), "bob")
+    with vault.read_connection() as conn:
+        documents = [json.loads(d) for d in conn.execute(select(ScimResource.document)).scalars()]
+        paths = set(conn.execute(select(AttributeValue.path).distinct()).scalars())
+        history = versions.history(conn)
+        purged = of_kind(conn, "policy.purged")
+        applied = of_kind(conn, "policy.applied")
+    assert len(documents) == 5 and not any("phoneNumbers" in d for d in documents)
+    assert not any(p.startswith("phonenumbers") for p in paths)
+    assert [(h.version, h.operator) for h in history] == [(1, "alice"), (2, "bob")]
+    assert history[1].sha256 == versions.sha256_of(versions.default_policy_text()) == record.sha256
+    assert purged[0].details == {
+        "version": 2,
+        "attributes": {"User phoneNumbers": 3},
+        "resources": 3,
+        "deleted": {},
+        "group_memberships_removed": 0,
+    }
+    assert applied[0].details["removed"] == ["User phoneNumbers.value"]
+    assert "+1555" not in json.dumps([e.details for e in purged + applied])
+
+    diff = diff_versions(history[0], history[1])
+    assert "Attribute removed: User phoneNumbers.value" in diff.summary
+    assert any(line.startswith('-path = "phoneNumbers.value"') for line in diff.text_diff)
+
+
+def test_same_text_is_not_a_new_version(vault: Vault) -> None:
+    apply_policy(vault, versions.default_policy_text(), "alice")
+    _, impact = apply_policy(vault, versions.default_policy_text(), "alice")
+    assert impact.unchanged
+    with vault.read_connection() as conn:
+        assert len(versions.history(conn)) == 1
+
+
+def test_running_service_follows_a_new_version(vault: Vault) -> None:
+    """An apply (here, as from another process) is seen by the next write's own transaction."""
+    apply_policy(vault, with_phones(), "alice")
+    service = ScimService(vault, "https://scim.test/scim/v2", EventBus(), PolicyInForce(vault))
+    try:
+        phone = {"phoneNumbers": [{"value": "+15550000001"}]}
+        assert service.create("User", new_user("follow-1@example.test", **phone)).status == 201
+        apply_policy(vault, versions.default_policy_text(), "bob")
+        with pytest.raises(OutsideSchema) as refused:
+            service.create("User", new_user("follow-2@example.test", **phone))
+        assert refused.value.status == 400 and "phoneNumbers" in refused.value.detail
+    finally:
+        service.close()
