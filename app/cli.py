@@ -97,6 +97,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    from app.commands.common import operator_name
+    from app.core.actor import current_actor
+
+    current_actor.set(f"operator:{operator_name(args)}")  # the app and the CLI act for the person running them
     try:
         if args.command == "serve":
             from app.headless import serve

@@ -22,6 +22,8 @@ from typing import Any, TypeVar
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
+from app.audit.recorder import AuditRecorder
+from app.audit.trail import Event
 from app.core.actor import current_actor
 from app.core.errors import VaultLocked
 from app.core.events import EventBus, RequestServed
@@ -73,10 +75,12 @@ class ScimApp:
         authenticator: Authenticator,
         bus: EventBus,
         base_path: str = "/scim/v2",
+        recorder: AuditRecorder | None = None,
     ) -> None:
         self.service = service
         self.authenticator = authenticator
         self.bus = bus
+        self.recorder = recorder
         self.base_path = base_path.rstrip("/")
         self._writers = ThreadPoolExecutor(max_workers=WRITE_WORKERS, thread_name_prefix="custos-scim-write")
 
@@ -98,7 +102,26 @@ class ScimApp:
             log.error("internal error %s while serving %s\n%s", type(exc).__name__, request.method, frames)
             response = _error(ScimError(500, "Internal server error."))
         await response(scope, receive, send)
-        self.bus.publish(RequestServed(request.method, response.status_code, (time.perf_counter() - started) * 1000))
+        duration_ms = (time.perf_counter() - started) * 1000
+        self.bus.publish(RequestServed(request.method, response.status_code, duration_ms))
+        if self.recorder is not None:
+            self.recorder.record(self._request_event(request, response.status_code, duration_ms))
+
+    def _request_event(self, request: Request, status: int, duration_ms: float) -> Event:
+        """Who did what to which endpoint, and how it ended. Never the query string or the body."""
+        path = request.scope["path"][len(self.base_path) :]
+        segments = [part for part in path.split("/") if part]
+        endpoint = segments[0] if segments else ""
+        resource_id = segments[1] if len(segments) > 1 and endpoint in _TYPES and segments[1] != ".search" else None
+        details = {
+            "method": request.method,
+            "endpoint": endpoint[:40],
+            "status": status,
+            "duration_ms": round(duration_ms, 2),
+            "source": request.client.host if request.client else "unknown",
+        }
+        outcome = "success" if status < 400 else "failure"
+        return Event("scim.request", current_actor.get(), outcome, subject=resource_id, details=details)
 
     async def _handle(self, request: Request) -> Response:
         source = request.client.host if request.client else "unknown"
@@ -110,6 +133,9 @@ class ScimApp:
         client = self.authenticator.authenticate(request.headers.get("authorization"), source)
         if client is None:
             self.authenticator.throttle.record_failure(source)
+            current_actor.set("anonymous")
+            if self.recorder is not None:
+                self.recorder.record(Event("scim.auth.failed", "anonymous", "failure", details={"source": source}))
             log.warning("authentication failed from a client (%s %s)", request.method, source)
             return _error(
                 ScimError(401, "A valid bearer token is required."),

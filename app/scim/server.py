@@ -15,6 +15,7 @@ import time
 
 import uvicorn
 
+from app.audit.recorder import AuditRecorder
 from app.core.errors import ConfigError
 from app.core.events import EventBus
 from app.policy.in_force import PolicyInForce
@@ -69,6 +70,7 @@ class ScimServer:
         self._socket: socket.socket | None = None
         self.port = 0
         self.service: ScimService | None = None
+        self.recorder: AuditRecorder | None = None
         self._app: ScimApp | None = None
 
     @property
@@ -108,7 +110,8 @@ class ScimServer:
         self._socket = self._bind()
         self.port = self._socket.getsockname()[1]
         self.service = ScimService(self.vault, self.base_url, self.bus, self.policy)
-        app = self._app = ScimApp(self.service, Authenticator(self.tokens), self.bus, BASE_PATH)
+        self.recorder = AuditRecorder(self.vault)
+        app = self._app = ScimApp(self.service, Authenticator(self.tokens), self.bus, BASE_PATH, self.recorder)
         config = uvicorn.Config(
             app,
             lifespan="off",
@@ -148,6 +151,8 @@ class ScimServer:
             self._app.close()
         if self.service is not None:
             self.service.close()
+        if self.recorder is not None:
+            self.recorder.flush()  # the last requests' events reach the trail before the vault closes
         if self._socket is not None:
             self._socket.close()
         self._server = None

@@ -14,6 +14,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from app.audit.trail import Event, append
+from app.core.actor import current_actor
 from app.core.errors import ConfigError
 from app.store.models import ApiToken
 from app.store.vault import Vault
@@ -98,6 +100,8 @@ class TokenStore:
             session.add(row)
             session.flush()
             info = _to_info(row)
+            details = {"token": name, "expires": info.expires.isoformat() if info.expires else None}
+            append(session.connection(), Event("token.created", current_actor.get(), details=details))
         self._cache = None
         return info, secret
 
@@ -113,6 +117,7 @@ class TokenStore:
                 raise ConfigError(f"No token named {name!r}.")
             if row.revoked is None:
                 row.revoked = datetime.now(UTC)
+                append(session.connection(), Event("token.revoked", current_actor.get(), details={"token": name}))
             info = _to_info(row)
         self._cache = None
         return info

@@ -18,6 +18,8 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.audit.trail import Event, append
+from app.core.actor import current_actor
 from app.core.errors import VaultError, VaultExists, VaultLocked, VaultNotFound, WrongPassphrase
 from app.store import engine as sqlcipher_engine
 from app.store import migrate
@@ -69,6 +71,7 @@ class Vault:
         with vault.write_session() as session:
             session.add(VaultInfo(key="vault_id", value=str(uuid.uuid4())))
             session.add(VaultInfo(key="created", value=datetime.now(UTC).isoformat()))
+            append(session.connection(), Event("vault.created", current_actor.get()))
         vault.fix_permissions()
         log.info("vault created")
         return vault
@@ -91,6 +94,8 @@ class Vault:
         sqlcipher_engine.connect_raw(path, raw_key, salt).close()  # raises WrongPassphrase untouched
         vault = cls(path, raw_key, salt)
         migrate.upgrade(vault.engine)
+        with vault.write_transaction() as conn:
+            append(conn, Event("vault.unlocked", current_actor.get()))
         vault.optimize()
         vault.fix_permissions()
         log.info("vault unlocked")

@@ -7,6 +7,8 @@ as callbacks: Qt drops the delivery if the receiver was deleted meanwhile.
 
 from __future__ import annotations
 
+import contextvars
+import functools
 import logging
 import weakref
 from collections.abc import Callable
@@ -26,7 +28,8 @@ class WorkerSignals(QObject):
 class Worker(QRunnable):
     def __init__(self, fn: Callable[[], Any]) -> None:
         super().__init__()
-        self.fn = fn
+        # Run in the submitter's context: the acting operator (app.core.actor) must reach the audit trail.
+        self.fn = functools.partial(contextvars.copy_context().run, fn)
         self.signals = WorkerSignals()
         self.setAutoDelete(True)
 
