@@ -1,0 +1,1 @@
+"""Downstream SCIM targets: configuration, attribute mapping, the outbox and its dispatcher (Qt-free)."""
