@@ -48,7 +48,7 @@ def serve(data_dir: Path, host: str, port: int, cert: str | None, key: str | Non
     tls = resolve_tls(data_dir, cert, key, no_tls)
     vault = open_or_create_vault(data_dir)
     server = ScimServer(vault, host=host, port=port, tls=tls, bus=EventBus())
-    jobs = BackgroundJobs(vault, server.policy)
+    jobs = BackgroundJobs(vault, server.policy, server.bus)
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:

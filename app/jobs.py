@@ -2,20 +2,34 @@
 
 from __future__ import annotations
 
+from app.core.events import EventBus, ResourcesChanged
 from app.policy.in_force import PolicyInForce
 from app.policy.retention import RetentionScheduler
 from app.store.vault import Vault
+from app.targets.dispatcher import Dispatcher
 
 
 class BackgroundJobs:
-    """Starts and stops the scheduled jobs of one unlocked vault."""
+    """Starts and stops the scheduled jobs of one unlocked vault: retention and provisioning to the targets."""
 
-    def __init__(self, vault: Vault, policy: PolicyInForce, retention_interval: float | None = None) -> None:
+    def __init__(
+        self, vault: Vault, policy: PolicyInForce, bus: EventBus | None = None, retention_interval: float | None = None
+    ) -> None:
         kwargs = {} if retention_interval is None else {"interval": retention_interval}
         self.retention = RetentionScheduler(vault, policy, **kwargs)
+        self.dispatcher = Dispatcher(vault, policy)
+        self._unsubscribe = bus.subscribe(self._on_event) if bus is not None else None
+
+    def _on_event(self, event: object) -> None:
+        if isinstance(event, ResourcesChanged):
+            self.dispatcher.wake()  # outbox items were committed with the change
 
     def start(self) -> None:
         self.retention.start()
+        self.dispatcher.start()
 
     def stop(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        self.dispatcher.stop()
         self.retention.stop()

@@ -30,6 +30,7 @@ from app.scim.validation import apply_patch, stored_document, validate_resource
 from app.store.group_commit import GroupCommitWriter, run_in_savepoint
 from app.store.hygiene import WalJanitor
 from app.store.vault import Vault
+from app.targets import outbox
 
 log = logging.getLogger(__name__)
 
@@ -271,9 +272,10 @@ class ScimService:
 
     @staticmethod
     def _record(conn: Connection, change: str, resource_type: str, resource_id: str, actor: str) -> None:
-        append(
-            conn, Event(f"scim.resource.{change}", actor, subject=resource_id, details={"resource_type": resource_type})
-        )
+        """The change on the audit trail and as outbox work for every target, in the change's own transaction."""
+        details = {"resource_type": resource_type}
+        append(conn, Event(f"scim.resource.{change}", actor, subject=resource_id, details=details))
+        outbox.enqueue(conn, resource_type, resource_id, "delete" if change == "deleted" else "upsert")
 
     def _execute_enforced(self, work: Callable[[Connection], T], actor: str) -> T:
         """Run a write; a refusal for data outside the schema is put on the audit trail after its rollback."""

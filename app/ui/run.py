@@ -63,7 +63,7 @@ def run_session(app: QApplication, directory: Path, vault: Vault) -> int:
         bus = EventBus()
         tokens = TokenStore(vault)  # shared with the server so that its token cache sees revocations
         server = ScimServer(vault, tls=ensure_self_signed(directory), bus=bus, tokens=tokens)
-        jobs = BackgroundJobs(vault, server.policy)
+        jobs = BackgroundJobs(vault, server.policy, bus)
         window = MainWindow(vault, server, bus, tokens)
         window.show()
         window.server_panel.start()

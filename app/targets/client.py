@@ -1,0 +1,203 @@
+"""Talking SCIM 2.0 to one downstream target with httpx: authentication, TLS, and errors sorted by what to do.
+
+``Retryable`` (connection trouble, timeouts, 5xx, 429 with its Retry-After) is tried again later;
+``Rejected`` (other 4xx) needs an operator. Messages carry status codes and SCIM error types, never bodies:
+a target's error detail may quote the personal data we sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import ssl
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from app.targets.config import TargetConfig
+
+SCIM_JSON = "application/scim+json"
+TIMEOUT = httpx.Timeout(15.0, connect=5.0)
+
+
+class TargetError(Exception):
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class Retryable(TargetError):
+    def __init__(self, message: str, status: int | None = None, retry_after: float | None = None) -> None:
+        super().__init__(message, status)
+        self.retry_after = retry_after
+
+
+class Rejected(TargetError):
+    pass
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: dict[str, Any] | None
+    digest: str  # SHA-256 of the response body: evidence of what the target answered, without keeping it
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None  # an HTTP date; the backoff schedule applies instead
+
+
+def _ssl_context(config: TargetConfig) -> ssl.SSLContext | bool:
+    if not config.base_url.startswith("https://"):
+        return True
+    context = ssl.create_default_context(cafile=config.ca_file) if config.ca_file else ssl.create_default_context()
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    if config.pinned_sha256:
+        # A pinned self-signed certificate: the pin replaces CA validation, checked on every connection.
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+class TargetClient:
+    def __init__(self, config: TargetConfig, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.config = config
+        self._http = httpx.AsyncClient(
+            base_url=config.base_url,
+            verify=_ssl_context(config),
+            timeout=TIMEOUT,
+            transport=transport,
+            limits=httpx.Limits(max_connections=config.max_concurrency),
+            headers={"Accept": SCIM_JSON},
+        )
+        self._oauth_token: tuple[str, float] | None = None
+        self._pin_checked = False
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    # -- authentication --------------------------------------------------------------------------------
+    async def _verify_pin_once(self) -> None:
+        """Check a pinned certificate on a bare TLS connection before any credential is sent over one."""
+        if self._pin_checked or not self.config.pinned_sha256:
+            return
+        parts = urlsplit(self.config.base_url)
+        context = _ssl_context(self.config)
+        assert isinstance(context, ssl.SSLContext)
+        try:
+            _reader, writer = await asyncio.wait_for(
+                asyncio.open_connection(parts.hostname, parts.port or 443, ssl=context), timeout=5.0
+            )
+        except (OSError, TimeoutError) as exc:
+            raise Retryable(f"TLS connection failed ({type(exc).__name__})") from exc
+        der = writer.get_extra_info("ssl_object").getpeercert(binary_form=True)
+        writer.close()
+        if hashlib.sha256(der or b"").hexdigest() != self.config.pinned_sha256.replace(":", "").lower():
+            raise Rejected("the target's certificate does not match the pinned fingerprint")
+        self._pin_checked = True
+
+    async def _auth_header(self) -> dict[str, str]:
+        await self._verify_pin_once()
+        if self.config.auth_kind == "bearer":
+            return {"Authorization": f"Bearer {self.config.secret}"}
+        if self.config.auth_kind == "oauth2":
+            if self._oauth_token is None or self._oauth_token[1] <= time.monotonic():
+                self._oauth_token = await self._fetch_oauth_token()
+            return {"Authorization": f"Bearer {self._oauth_token[0]}"}
+        return {}
+
+    async def _fetch_oauth_token(self) -> tuple[str, float]:
+        credentials = f"{self.config.oauth_client_id}:{self.config.secret}".encode()
+        data = {"grant_type": "client_credentials"}
+        if self.config.oauth_scope:
+            data["scope"] = self.config.oauth_scope
+        try:
+            response = await self._http.post(
+                str(self.config.oauth_token_url),
+                data=data,
+                headers={"Authorization": "Basic " + base64.b64encode(credentials).decode()},
+            )
+        except httpx.HTTPError as exc:
+            raise Retryable(f"token endpoint unreachable ({type(exc).__name__})") from exc
+        if response.status_code != 200:
+            raise Rejected(f"token endpoint answered {response.status_code}", response.status_code)
+        body = response.json()
+        lifetime = float(body.get("expires_in", 300))
+        return str(body["access_token"]), time.monotonic() + max(30.0, lifetime - 30.0)
+
+    # -- requests --------------------------------------------------------------------------------------
+    async def request(self, method: str, path: str, body: dict[str, Any] | None = None, **params: str) -> Answer:
+        headers = await self._auth_header()
+        if body is not None:
+            headers["Content-Type"] = SCIM_JSON
+        try:
+            response = await self._http.request(method, path, json=body, params=params or None, headers=headers)
+        except httpx.TimeoutException as exc:
+            raise Retryable(f"{method} timed out") from exc
+        except httpx.HTTPError as exc:
+            raise Retryable(f"{method} failed: {type(exc).__name__}") from exc
+        self._check_pin(response)
+        status = response.status_code
+        digest = hashlib.sha256(response.content).hexdigest()
+        if status == 429 or status >= 500:
+            raise Retryable(f"{method} answered {status}", status, _retry_after(response.headers.get("Retry-After")))
+        if status >= 400 and status != 404:
+            scim_type = _scim_type(response)
+            raise Rejected(f"{method} answered {status}{f' ({scim_type})' if scim_type else ''}", status)
+        parsed = response.json() if response.content and "json" in response.headers.get("content-type", "") else None
+        return Answer(status, parsed if isinstance(parsed, dict) else None, digest)
+
+    def _check_pin(self, response: httpx.Response) -> None:
+        if not self.config.pinned_sha256:
+            return
+        stream = response.extensions.get("network_stream")
+        ssl_object = stream.get_extra_info("ssl_object") if stream is not None else None
+        der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+        expected = self.config.pinned_sha256.replace(":", "").lower()
+        if der is None or hashlib.sha256(der).hexdigest() != expected:
+            raise Rejected("the target's certificate does not match the pinned fingerprint")
+
+    # -- SCIM operations -------------------------------------------------------------------------------
+    async def find(self, resource_type: str, attribute: str, value: str) -> str | None:
+        """The id at the target of the resource whose ``attribute`` equals ``value``, if any."""
+        escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+        answer = await self.request("GET", f"/{resource_type}s", filter=f'{attribute} eq "{escaped}"')
+        resources = (answer.body or {}).get("Resources") or []
+        if answer.status == 200 and resources:
+            return str(resources[0].get("id"))
+        return None
+
+    async def create(self, resource_type: str, payload: dict[str, Any]) -> Answer:
+        return await self.request("POST", f"/{resource_type}s", payload)
+
+    async def replace(self, resource_type: str, remote_id: str, payload: dict[str, Any]) -> Answer:
+        return await self.request("PUT", f"/{resource_type}s/{remote_id}", payload)
+
+    async def delete(self, resource_type: str, remote_id: str) -> Answer:
+        return await self.request("DELETE", f"/{resource_type}s/{remote_id}")
+
+    async def get(self, resource_type: str, remote_id: str) -> Answer:
+        return await self.request("GET", f"/{resource_type}s/{remote_id}")
+
+    async def discovery(self) -> dict[str, Any]:
+        config = await self.request("GET", "/ServiceProviderConfig")
+        schemas = await self.request("GET", "/Schemas")
+        return {"config": config.body or {}, "schemas": (schemas.body or {}).get("Resources") or []}
+
+
+def _scim_type(response: httpx.Response) -> str | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    value = body.get("scimType") if isinstance(body, dict) else None
+    return str(value)[:40] if value else None

@@ -1,0 +1,131 @@
+"""Target configuration in the vault. Credentials live here only: never in the policy file, logs or output."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+from sqlalchemy import Connection, delete, insert, select
+
+from app.audit.trail import Event, append
+from app.core.actor import current_actor
+from app.core.errors import ConfigError
+from app.scim.server import is_loopback
+from app.targets.tables import Target
+
+_T = Target.__table__
+AUTH_KINDS = ("bearer", "oauth2", "none")
+ERASE_MODES = ("delete", "deactivate", "manual")
+
+
+@dataclass(frozen=True)
+class TargetConfig:
+    id: int
+    name: str
+    base_url: str
+    recipient_id: str
+    auth_kind: str = "bearer"
+    secret: str | None = field(default=None, repr=False)  # never printed by repr()
+    oauth_token_url: str | None = None
+    oauth_client_id: str | None = None
+    oauth_scope: str | None = None
+    ca_file: str | None = None
+    pinned_sha256: str | None = None
+    renames: dict[str, str] = field(default_factory=dict)
+    erase_mode: str = "delete"
+    max_concurrency: int = 4
+    enabled: bool = True
+
+
+def _config(row: object) -> TargetConfig:
+    r = row
+    return TargetConfig(
+        id=r.id,  # type: ignore[attr-defined]
+        name=r.name,  # type: ignore[attr-defined]
+        base_url=r.base_url,  # type: ignore[attr-defined]
+        recipient_id=r.recipient_id,  # type: ignore[attr-defined]
+        auth_kind=r.auth_kind,  # type: ignore[attr-defined]
+        secret=r.secret,  # type: ignore[attr-defined]
+        oauth_token_url=r.oauth_token_url,  # type: ignore[attr-defined]
+        oauth_client_id=r.oauth_client_id,  # type: ignore[attr-defined]
+        oauth_scope=r.oauth_scope,  # type: ignore[attr-defined]
+        ca_file=r.ca_file,  # type: ignore[attr-defined]
+        pinned_sha256=r.pinned_sha256,  # type: ignore[attr-defined]
+        renames=json.loads(r.renames or "{}"),  # type: ignore[attr-defined]
+        erase_mode=r.erase_mode,  # type: ignore[attr-defined]
+        max_concurrency=r.max_concurrency,  # type: ignore[attr-defined]
+        enabled=r.enabled,  # type: ignore[attr-defined]
+    )
+
+
+def check_url(url: str) -> str:
+    """HTTPS, or plain HTTP to a loopback address only (a local test or sidecar target)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ConfigError("A target URL is https://host/path (the SCIM base URL, e.g. …/scim/v2).")
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
+        raise ConfigError("Plain HTTP is only allowed to a loopback address; use https:// for this target.")
+    return url.rstrip("/")
+
+
+def add_target(conn: Connection, config: TargetConfig) -> TargetConfig:
+    if not config.name or len(config.name) > 64 or not config.name.replace("-", "").replace("_", "").isalnum():
+        raise ConfigError("A target name is 1 to 64 letters, digits, '-' or '_'.")
+    if conn.execute(select(_T.c.id).where(_T.c.name == config.name)).first() is not None:
+        raise ConfigError(f"A target named {config.name!r} already exists; remove it first or choose another name.")
+    if config.auth_kind not in AUTH_KINDS:
+        raise ConfigError(f"Authentication is one of {', '.join(AUTH_KINDS)}.")
+    if config.auth_kind != "none" and not config.secret:
+        raise ConfigError("This target needs a credential (a bearer token or an OAuth client secret).")
+    if config.auth_kind == "oauth2" and not (config.oauth_token_url and config.oauth_client_id):
+        raise ConfigError("OAuth 2 client credentials need a token URL and a client id.")
+    if config.erase_mode not in ERASE_MODES:
+        raise ConfigError(f"The erase mode is one of {', '.join(ERASE_MODES)}.")
+    values = {
+        "name": config.name,
+        "base_url": check_url(config.base_url),
+        "recipient_id": config.recipient_id,
+        "auth_kind": config.auth_kind,
+        "secret": config.secret,
+        "oauth_token_url": config.oauth_token_url,
+        "oauth_client_id": config.oauth_client_id,
+        "oauth_scope": config.oauth_scope,
+        "ca_file": config.ca_file,
+        "pinned_sha256": config.pinned_sha256,
+        "renames": json.dumps(config.renames),
+        "erase_mode": config.erase_mode,
+        "max_concurrency": max(1, min(config.max_concurrency, 32)),
+        "enabled": config.enabled,
+        "created": datetime.now(UTC),
+    }
+    new_id = conn.execute(insert(_T).values(**values)).inserted_primary_key[0]
+    details = {"target": config.name, "recipient": config.recipient_id, "auth": config.auth_kind}
+    append(conn, Event("target.added", current_actor.get(), details=details))
+    return get_target(conn, config.name) or TargetConfig(int(new_id), config.name, config.base_url, config.recipient_id)
+
+
+def list_targets(conn: Connection, enabled_only: bool = False) -> list[TargetConfig]:
+    statement = select(_T).order_by(_T.c.name)
+    if enabled_only:
+        statement = statement.where(_T.c.enabled.is_(True))
+    return [_config(row) for row in conn.execute(statement)]
+
+
+def get_target(conn: Connection, name: str) -> TargetConfig | None:
+    row = conn.execute(select(_T).where(_T.c.name == name)).first()
+    return None if row is None else _config(row)
+
+
+def require_target(conn: Connection, name: str) -> TargetConfig:
+    found = get_target(conn, name)
+    if found is None:
+        raise ConfigError(f"No target named {name!r}.")
+    return found
+
+
+def remove_target(conn: Connection, name: str) -> None:
+    target = require_target(conn, name)
+    conn.execute(delete(_T).where(_T.c.id == target.id))
+    append(conn, Event("target.removed", current_actor.get(), details={"target": name}))

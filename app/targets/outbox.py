@@ -1,0 +1,194 @@
+"""The outbox: durable work for the targets, written in the same transaction as the change it stems from.
+
+Order per subject and target is kept by handing out only the oldest pending item of each (target, subject);
+older pending upserts for a subject are superseded by a newer one (what is sent is read from the mirror at
+push time, so the newest item carries every change).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Connection, and_, func, insert, select, update
+
+from app.targets.tables import OutboxItem, Target
+
+_O = OutboxItem.__table__
+_T = Target.__table__
+MAX_ATTEMPTS = 12
+BASE_DELAY_SECONDS = 1.0
+MAX_DELAY_SECONDS = 300.0
+_ENABLED = select(_T.c.id).where(_T.c.enabled.is_(True))
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    seq: int
+    target_id: int
+    resource_type: str
+    resource_id: str
+    operation: str
+    attempts: int
+
+
+def enqueue(conn: Connection, resource_type: str, resource_id: str, operation: str, now: datetime | None = None) -> int:
+    """One item per enabled target, in the caller's transaction. Returns how many were queued."""
+    moment = now or datetime.now(UTC)
+    targets = [row[0] for row in conn.execute(_ENABLED)]
+    if not targets:
+        return 0
+    conn.execute(
+        insert(_O),
+        [
+            {
+                "target_id": target_id,
+                "resource_type": resource_type,
+                "resource_id": resource_id,
+                "operation": operation,
+                "state": "pending",
+                "attempts": 0,
+                "next_attempt": moment,
+                "created": moment,
+            }
+            for target_id in targets
+        ],
+    )
+    return len(targets)
+
+
+def enqueue_for(
+    conn: Connection, target_id: int, resource_type: str, resource_id: str, operation: str, now: datetime | None = None
+) -> None:
+    moment = now or datetime.now(UTC)
+    conn.execute(
+        insert(_O).values(
+            target_id=target_id,
+            resource_type=resource_type,
+            resource_id=resource_id,
+            operation=operation,
+            state="pending",
+            attempts=0,
+            next_attempt=moment,
+            created=moment,
+        )
+    )
+
+
+def due(conn: Connection, now: datetime, exclude: set[int], limit: int = 200) -> list[WorkItem]:
+    """The oldest pending item of each (target, subject) whose time has come, skipping items in flight."""
+    head = (
+        select(func.min(_O.c.seq).label("seq"))
+        .where(_O.c.state == "pending")
+        .group_by(_O.c.target_id, _O.c.resource_id)
+        .subquery()
+    )
+    rows = conn.execute(
+        select(_O.c.seq, _O.c.target_id, _O.c.resource_type, _O.c.resource_id, _O.c.operation, _O.c.attempts)
+        .join(head, head.c.seq == _O.c.seq)
+        .where(_O.c.next_attempt <= now)
+        .order_by(_O.c.seq)
+        .limit(limit + len(exclude))
+    ).all()
+    return [WorkItem(*row) for row in rows if row.seq not in exclude][:limit]
+
+
+def supersede_older_upserts(conn: Connection, item: WorkItem) -> int:
+    """Newer pending upserts of the same subject make this one redundant: keep only the newest."""
+    newest = conn.execute(
+        select(func.max(_O.c.seq)).where(
+            _O.c.target_id == item.target_id,
+            _O.c.resource_id == item.resource_id,
+            _O.c.state == "pending",
+            _O.c.operation == "upsert",
+        )
+    ).scalar()
+    blocking_delete = conn.execute(
+        select(func.min(_O.c.seq)).where(
+            _O.c.target_id == item.target_id,
+            _O.c.resource_id == item.resource_id,
+            _O.c.state == "pending",
+            _O.c.operation == "delete",
+        )
+    ).scalar()
+    if item.operation != "upsert" or newest is None or newest == item.seq:
+        return 0
+    upper = min(newest, blocking_delete) if blocking_delete else newest
+    result = conn.execute(
+        update(_O)
+        .where(
+            and_(
+                _O.c.target_id == item.target_id,
+                _O.c.resource_id == item.resource_id,
+                _O.c.state == "pending",
+                _O.c.operation == "upsert",
+                _O.c.seq < upper,
+            )
+        )
+        .values(state="superseded", finished=datetime.now(UTC))
+    )
+    return result.rowcount
+
+
+def complete(conn: Connection, seq: int, status: int | None, now: datetime | None = None) -> None:
+    conn.execute(
+        update(_O).where(_O.c.seq == seq).values(state="done", last_status=status, finished=now or datetime.now(UTC))
+    )
+
+
+def backoff_delay(attempts: int, retry_after: float | None = None) -> float:
+    """Exponential backoff with full jitter, or the target's own Retry-After when it is later."""
+    ceiling = min(MAX_DELAY_SECONDS, BASE_DELAY_SECONDS * 2 ** max(0, attempts - 1))
+    delay = random.uniform(ceiling / 2, ceiling)
+    return max(delay, retry_after or 0.0)
+
+
+def retry_later(
+    conn: Connection, item: WorkItem, error: str, status: int | None, retry_after: float | None, now: datetime
+) -> bool:
+    """Schedule another attempt; False (and the item failed) once MAX_ATTEMPTS are used."""
+    attempts = item.attempts + 1
+    if attempts >= MAX_ATTEMPTS:
+        fail(conn, item.seq, error, status, attempts, now)
+        return False
+    conn.execute(
+        update(_O)
+        .where(_O.c.seq == item.seq)
+        .values(
+            attempts=attempts,
+            next_attempt=now + timedelta(seconds=backoff_delay(attempts, retry_after)),
+            last_status=status,
+            last_error=error[:300],
+        )
+    )
+    return True
+
+
+def fail(conn: Connection, seq: int, error: str, status: int | None, attempts: int, now: datetime) -> None:
+    conn.execute(
+        update(_O)
+        .where(_O.c.seq == seq)
+        .values(state="failed", attempts=attempts, last_status=status, last_error=error[:300], finished=now)
+    )
+
+
+@dataclass(frozen=True)
+class QueueStats:
+    pending: int
+    failed: int
+    last_error: str | None
+
+
+def stats(conn: Connection, target_id: int) -> QueueStats:
+    pending = conn.execute(
+        select(func.count()).where(_O.c.target_id == target_id, _O.c.state == "pending")
+    ).scalar_one()
+    failed = conn.execute(select(func.count()).where(_O.c.target_id == target_id, _O.c.state == "failed")).scalar_one()
+    last = conn.execute(
+        select(_O.c.last_error)
+        .where(_O.c.target_id == target_id, _O.c.last_error.is_not(None))
+        .order_by(_O.c.seq.desc())
+        .limit(1)
+    ).scalar()
+    return QueueStats(pending, failed, last)

@@ -1,0 +1,157 @@
+"""One outbox item pushed to one target: what to send, how to match an existing account, how to confirm.
+
+Reads and writes of the vault are synchronous and short; they run in a worker thread (asyncio.to_thread) so
+that the dispatcher's event loop keeps other targets' requests moving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from app.audit.trail import Event, append
+from app.scim import repository as repo
+from app.store.vault import Vault
+from app.targets import links, outbox
+from app.targets.client import Rejected, TargetClient
+from app.targets.config import TargetConfig
+from app.targets.mapping import TargetMapping
+
+ACTOR = "system:provisioning"
+
+
+@dataclass
+class Outcome:
+    operation: str  # created | replaced | deleted | deactivated | skipped | verification_failed
+    status: int | None = None
+    remote_id: str | None = None
+    attributes: list[str] = field(default_factory=list)
+
+
+def _attribute_names(payload: dict[str, Any]) -> list[str]:
+    names = []
+    for key, value in payload.items():
+        if key == "schemas":
+            continue
+        if key.startswith("urn:") and isinstance(value, dict):
+            names.extend(f"{key}:{sub}" for sub in value)
+        else:
+            names.append(key)
+    return sorted(names)
+
+
+class Pusher:
+    def __init__(self, vault: Vault, config: TargetConfig, client: TargetClient, mapping: TargetMapping) -> None:
+        self.vault = vault
+        self.config = config
+        self.client = client
+        self.mapping = mapping
+
+    # -- vault access (run in a thread) ----------------------------------------------------------------
+    def _read(self, item: outbox.WorkItem) -> tuple[repo.StoredResource | None, links.Link | None, dict[str, str]]:
+        with self.vault.read_connection() as conn:
+            row = repo.load(conn, item.resource_type, item.resource_id)
+            link = links.get(conn, self.config.id, item.resource_id)
+            members: dict[str, str] = {}
+            if row is not None and item.resource_type == "Group":
+                members = links.remote_ids(conn, self.config.id, links.members_of(conn, item.resource_id))
+        return row, link, members
+
+    def _finish(self, item: outbox.WorkItem, outcome: Outcome, version: int | None) -> None:
+        with self.vault.write_transaction() as conn:
+            if item.operation == "upsert":
+                outbox.supersede_older_upserts(conn, item)
+            if outcome.operation in ("created", "replaced") and outcome.remote_id is not None:
+                links.save(conn, self.config.id, item.resource_type, item.resource_id, outcome.remote_id, version or 0)
+                if outcome.operation == "created" and item.resource_type == "User" and self.mapping.sends("Group"):
+                    # Groups pushed before this member existed here can now list it.
+                    for group_id in links.groups_of(conn, item.resource_id):
+                        outbox.enqueue_for(conn, self.config.id, "Group", group_id, "upsert")
+            elif outcome.operation == "deleted":
+                links.drop(conn, self.config.id, item.resource_id)
+            outbox.complete(conn, item.seq, outcome.status)
+            if outcome.operation != "skipped":
+                details = {"target": self.config.name, "operation": outcome.operation, "status": outcome.status}
+                if outcome.attributes:
+                    details["attributes"] = outcome.attributes
+                append(conn, Event(f"provision.{outcome.operation}", ACTOR, subject=item.resource_id, details=details))
+
+    # -- the push --------------------------------------------------------------------------------------
+    async def run(self, item: outbox.WorkItem) -> Outcome:
+        row, link, members = await asyncio.to_thread(self._read, item)
+        if item.operation == "delete":
+            outcome = await self._delete(item, link)
+        else:
+            outcome = await self._upsert(item, row, link, members)
+        await asyncio.to_thread(self._finish, item, outcome, row.version if row else None)
+        return outcome
+
+    async def _upsert(
+        self, item: outbox.WorkItem, row: repo.StoredResource | None, link: links.Link | None, members: dict[str, str]
+    ) -> Outcome:
+        if row is None or not self.mapping.sends(item.resource_type):
+            return Outcome("skipped")  # deleted meanwhile (a delete item follows), or not for this target
+        payload = self.mapping.payload(item.resource_type, json.loads(row.document))
+        if item.resource_type == "Group" and "members" in payload:
+            payload["members"] = [{"value": remote} for remote in members.values()]
+        names = _attribute_names(payload)
+        if link is not None:
+            answer = await self.client.replace(item.resource_type, link.remote_id, payload)
+            if answer.status != 404:
+                return Outcome("replaced", answer.status, link.remote_id, names)
+        remote_id = await self._match(item.resource_type, payload)
+        if remote_id is not None:
+            answer = await self.client.replace(item.resource_type, remote_id, payload)
+            return Outcome("replaced", answer.status, remote_id, names)
+        try:
+            answer = await self.client.create(item.resource_type, payload)
+        except Rejected as exc:
+            if exc.status != 409:
+                raise
+            remote_id = await self._match(item.resource_type, payload)  # created by someone else meanwhile
+            if remote_id is None:
+                raise
+            answer = await self.client.replace(item.resource_type, remote_id, payload)
+            return Outcome("replaced", answer.status, remote_id, names)
+        created_id = (answer.body or {}).get("id")
+        if not created_id:
+            raise Rejected("the target's create answer has no id", answer.status)
+        return Outcome("created", answer.status, str(created_id), names)
+
+    async def _match(self, resource_type: str, payload: dict[str, Any]) -> str | None:
+        """An account the target already holds for this subject: by externalId first, then the natural key."""
+        if payload.get("externalId"):
+            found = await self.client.find(resource_type, "externalId", str(payload["externalId"]))
+            if found:
+                return found
+        key = "userName" if resource_type == "User" else "displayName"
+        return await self.client.find(resource_type, key, str(payload[key])) if payload.get(key) else None
+
+    async def _delete(self, item: outbox.WorkItem, link: links.Link | None) -> Outcome:
+        if link is None:
+            return Outcome("skipped")  # never provisioned here
+        if self.config.erase_mode == "manual":
+            return Outcome("skipped")  # the erasure workflow asks an operator to confirm
+        if self.config.erase_mode == "deactivate":
+            body = {
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "replace", "path": "active", "value": False}],
+            }
+            answer = await self.client.request("PATCH", f"/{item.resource_type}s/{link.remote_id}", body)
+            return Outcome("deactivated", answer.status, link.remote_id)
+        answer = await self.client.delete(item.resource_type, link.remote_id)
+        check = await self.client.get(item.resource_type, link.remote_id)
+        if check.status != 404:
+            # It said it deleted, yet still serves the account: not erased, and an operator must know.
+            raise Rejected(f"verification failed: the target still serves the resource after DELETE ({answer.status})")
+        return Outcome("deleted", answer.status, link.remote_id)
+
+
+def record_failure(vault: Vault, item: outbox.WorkItem, target: str, error: str, status: int | None) -> None:
+    with vault.write_transaction() as conn:
+        outbox.fail(conn, item.seq, error, status, item.attempts + 1, datetime.now(UTC))
+        details = {"target": target, "operation": item.operation, "status": status, "error": error[:200]}
+        append(conn, Event("provision.failed", ACTOR, "failure", subject=item.resource_id, details=details))
