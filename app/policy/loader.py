@@ -308,7 +308,6 @@ def _recipients(
 ) -> tuple[Recipient, ...]:
     tables = reader.tables(document, "recipients")
     _unique_ids(reader, "recipients", tables)
-    known = {rule.key: rule for rule in rules}
     recipients = []
     for index, raw in enumerate(tables):
         where: tuple[str | int, ...] = ("recipients", index)
@@ -325,15 +324,8 @@ def _recipients(
         contract = reader.text(raw, "contract_link", where)
         if kind == "processor" and not contract:
             reader.problem((*where, "kind"), "a processor needs 'contract_link' (the Art. 28 contract)")
-        receives: list[str] = []
-        for path in reader.texts(raw, "attributes", where):
-            resolved = resolve_path("User", path) or resolve_path("Group", path)
-            if resolved is None or (
-                resolved.index_path not in known and resolved.index_path.split(".")[0] not in known
-            ):
-                reader.problem((*where, "attributes"), f"'{path}' is not in the attribute catalogue")
-            else:
-                receives.append(resolved.index_path)
+        receives = _received(reader, raw, "attributes", "User", rules, where)
+        group_receives = _received(reader, raw, "group_attributes", "Group", rules, where)
         used_for = reader.texts(raw, "purposes", where)
         for purpose in used_for:
             if purpose not in purposes:
@@ -347,10 +339,35 @@ def _recipients(
                 transfer_safeguard=safeguard,
                 contract_link=contract,
                 purposes=used_for,
-                attributes=tuple(receives),
+                attributes=receives,
+                group_attributes=group_receives,
             )
         )
     return tuple(recipients)
+
+
+def _received(
+    reader: _Reader,
+    raw: dict[str, Any],
+    key: str,
+    resource_type: str,
+    rules: tuple[AttributeRule, ...],
+    where: tuple[str | int, ...],
+) -> tuple[str, ...]:
+    """A recipient's ``attributes`` (of Users) or ``group_attributes``, as catalogue keys."""
+    held = {(rule.key, rule.top) for rule in rules if rule.resource_type == resource_type}
+    keys, tops = {k for k, _ in held}, {t for _, t in held}
+    received: list[str] = []
+    for path in reader.texts(raw, key, where):
+        resolved = resolve_path(resource_type, path)
+        top = resolved.prefix + resolved.top.name.lower() if resolved else ""
+        if resolved is None or (
+            resolved.index_path not in keys and top not in keys and resolved.index_path not in tops
+        ):
+            reader.problem((*where, key), f"'{path}' is not a {resource_type} attribute of the catalogue")
+        else:
+            received.append(resolved.index_path)
+    return tuple(received)
 
 
 def _clients(reader: _Reader, document: dict[str, Any]) -> tuple[ClientController, ...]:

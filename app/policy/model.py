@@ -140,7 +140,16 @@ class Recipient:
     transfer_safeguard: str = ""
     contract_link: str = ""
     purposes: tuple[str, ...] = ()
-    attributes: tuple[str, ...] = ()  # canonical keys of what it receives
+    attributes: tuple[str, ...] = ()  # canonical keys of the User attributes it receives
+    group_attributes: tuple[str, ...] = ()  # and of the Group attributes
+
+    def receives(self, rule: AttributeRule) -> bool:
+        wanted = self.group_attributes if rule.resource_type == "Group" else self.attributes
+        return (
+            rule.key in wanted
+            or rule.top in wanted
+            or (rule.sub is None and any(k.startswith(rule.top + ".") for k in wanted))
+        )
 
 
 @dataclass(frozen=True)
@@ -189,7 +198,7 @@ class Policy:
         return category.retention if category else Retention(None)
 
     def recipients_of(self, rule: AttributeRule) -> tuple[Recipient, ...]:
-        return tuple(r for r in self.recipients if rule.key in r.attributes)
+        return tuple(r for r in self.recipients if r.receives(rule))
 
     def account_retention(self) -> Period | None:
         """How long a deactivated account is kept: the longest of its purposes' periods (None: no limit)."""

@@ -28,6 +28,9 @@ class TargetMapping:
     def sends(self, resource_type: str) -> bool:
         return self._minimiser.holds_anything(resource_type)
 
+    def sends_members(self) -> bool:
+        return self._minimiser.holds_members()
+
     def payload(self, resource_type: str, document: dict[str, Any]) -> dict[str, Any]:
         """The resource as this target may receive it (without id/meta; ``schemas`` recomputed)."""
         kept, _ = self._minimiser.strip(resource_type, document)
@@ -46,6 +49,22 @@ class TargetMapping:
         return [f"{rule.resource_type} {rule.path}" for rule in self.rules]
 
 
+def _received_rules(policy: Policy, recipient: Recipient) -> tuple[AttributeRule, ...]:
+    """The catalogue rules a recipient receives; a whole attribute held locally of which the recipient gets only
+    some sub-attributes becomes one narrower rule per sub-attribute."""
+    rules: list[AttributeRule] = []
+    for rule in policy.attributes:
+        wanted = recipient.group_attributes if rule.resource_type == "Group" else recipient.attributes
+        if rule.key in wanted or rule.top in wanted:
+            rules.append(rule)
+        elif rule.sub is None:
+            prefix = rule.top + "."
+            for key in wanted:
+                if key.startswith(prefix):
+                    rules.append(replace(rule, path=key, key=key, sub=key[len(prefix) :]))
+    return tuple(rules)
+
+
 def mapping_for(policy: Policy, recipient_id: str, renames: dict[str, str] | None = None) -> TargetMapping:
     recipient = next((r for r in policy.recipients if r.id == recipient_id), None)
     if recipient is None:
@@ -53,8 +72,7 @@ def mapping_for(policy: Policy, recipient_id: str, renames: dict[str, str] | Non
             f"The policy in force has no recipient {recipient_id!r}: add it under [[recipients]] "
             "(with the attributes it receives) and apply the policy first."
         )
-    wanted = set(recipient.attributes)
-    rules = tuple(rule for rule in policy.attributes if rule.key in wanted or rule.top in wanted)
+    rules = _received_rules(policy, recipient)
     if not rules:
         raise ConfigError(f"Recipient {recipient_id!r} receives no attribute of the catalogue.")
     renames = dict(renames or {})

@@ -95,7 +95,7 @@ class Pusher:
         if row is None or not self.mapping.sends(item.resource_type):
             return Outcome("skipped")  # deleted meanwhile (a delete item follows), or not for this target
         payload = self.mapping.payload(item.resource_type, json.loads(row.document))
-        if item.resource_type == "Group" and "members" in payload:
+        if item.resource_type == "Group" and self.mapping.sends_members():  # memberships are stored relationally
             payload["members"] = [{"value": remote} for remote in members.values()]
         names = _attribute_names(payload)
         if link is not None:

@@ -1,0 +1,80 @@
+"""A vault with a policy naming three recipients, their targets, and a running service + dispatcher."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.core.events import EventBus
+from app.policy.apply import apply_policy
+from app.policy.edit import add_recipient
+from app.policy.in_force import PolicyInForce
+from app.policy.versions import default_policy_text
+from app.scim.schema import ENTERPRISE_SCHEMA
+from app.scim.service import ScimService
+from app.store.vault import Vault
+from app.targets.config import TargetConfig, add_target
+from app.targets.dispatcher import Dispatcher
+from tests.targets.conftest import ScimTarget
+
+RECEIVES = {
+    "app1": ["userName", "displayName", "emails.value"],
+    "app2": ["userName", "name.givenName", "name.familyName", "title", f"{ENTERPRISE_SCHEMA}:department"],
+    "app3": ["userName", "displayName"],
+}
+GROUP_RECEIVES = {"app3": ["displayName", "members"]}
+
+
+def policy_with_recipients() -> str:
+    text = default_policy_text()
+    for name, attributes in RECEIVES.items():
+        text = add_recipient(
+            text,
+            {
+                "id": name,
+                "name": f"Application {name}",
+                "kind": "processor",
+                "country": "IE",
+                "contract_link": f"https://contracts.example.test/{name}",
+                "purposes": ["access-management"],
+                "attributes": attributes,
+                **({"group_attributes": GROUP_RECEIVES[name]} if name in GROUP_RECEIVES else {}),
+            },
+        )
+    return text
+
+
+@dataclass
+class Provisioning:
+    vault: Vault
+    service: ScimService
+    dispatcher: Dispatcher
+    policy: PolicyInForce
+
+    def close(self) -> None:
+        self.dispatcher.stop()
+        self.service.close()
+
+
+def provisioning(vault: Vault, targets: list[ScimTarget], **target_options: object) -> Provisioning:
+    apply_policy(vault, policy_with_recipients(), "dpo")
+    with vault.write_transaction() as conn:
+        for target in targets:
+            add_target(
+                conn,
+                TargetConfig(
+                    id=0,
+                    name=target.name,
+                    base_url=target.base_url,
+                    recipient_id=target.name,
+                    auth_kind="bearer",
+                    secret=target.token,
+                    **target_options,  # type: ignore[arg-type]
+                ),
+            )
+    policy = PolicyInForce(vault)
+    bus = EventBus()
+    service = ScimService(vault, "https://custos.test/scim/v2", bus, policy)
+    dispatcher = Dispatcher(vault, policy, poll_seconds=0.05)
+    bus.subscribe(lambda _event: dispatcher.wake())
+    dispatcher.start()
+    return Provisioning(vault, service, dispatcher, policy)
