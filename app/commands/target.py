@@ -1,0 +1,237 @@
+"""``custos target add|list|test|remove|reconcile``: the downstream applications Custos provisions.
+
+Credentials never appear on the command line (other users can read it): ``--token-env VAR``, ``--token-file
+FILE`` or a prompt. Printed formats (a contract):
+  list:      ``NAME  STATE  RECIPIENT  HELD  QUEUED  FAILED  URL`` table
+  test:      ``Connected to NAME: …`` then one ``  ATTRIBUTE  supported|NOT SUPPORTED`` line per mapped attribute
+  reconcile: ``NAME: N accounts checked`` then one line per kind of drift, or ``no drift``
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from app.commands.common import confirm, open_vault
+from app.core.errors import ConfigError
+
+
+def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], None]) -> None:
+    target = commands.add_parser("target", help="configure the downstream SCIM applications")
+    sub = target.add_subparsers(dest="target_command", required=True)
+    add = sub.add_parser("add", help="add a target (its credential is read from --token-env, --token-file or a prompt)")
+    add.add_argument("name")
+    add.add_argument("--url", required=True, help="the target's SCIM base URL (https://…/scim/v2)")
+    add.add_argument("--recipient", required=True, help="the policy recipient whose attributes it receives")
+    add.add_argument("--auth", choices=("bearer", "oauth2", "none"), default="bearer")
+    add.add_argument("--token-env", help="environment variable holding the bearer token or client secret")
+    add.add_argument("--token-file", help="file holding the bearer token or client secret")
+    add.add_argument("--oauth-token-url")
+    add.add_argument("--client-id")
+    add.add_argument("--scope")
+    add.add_argument("--ca-file", help="CA certificate(s) to verify the target with")
+    add.add_argument("--pin", help="SHA-256 fingerprint of the target's certificate (pinning)")
+    add.add_argument(
+        "--rename", action="append", default=[], metavar="OURS=THEIRS", help="send an attribute under another name"
+    )
+    add.add_argument("--erase-mode", choices=("delete", "deactivate", "manual"), default="delete")
+    add.add_argument("--concurrency", type=int, default=4, help="requests in flight to this target at once")
+    add_data_dir(add)
+    listing = sub.add_parser("list", help="targets with their queue and how many subjects each holds")
+    add_data_dir(listing)
+    test = sub.add_parser("test", help="connect, run discovery, and check the mapped attributes are supported")
+    test.add_argument("name")
+    add_data_dir(test)
+    remove = sub.add_parser("remove", help="remove a target (the accounts it holds stay there: erase them first)")
+    remove.add_argument("name")
+    remove.add_argument("--yes", action="store_true")
+    add_data_dir(remove)
+    reconcile = sub.add_parser("reconcile", help="compare the target with the mirror and report drift")
+    reconcile.add_argument("name")
+    reconcile.add_argument("--repair", action="store_true", help="queue pushes for missing and differing accounts")
+    add_data_dir(reconcile)
+
+
+def _secret(args: argparse.Namespace) -> str | None:
+    if args.auth == "none":
+        return None
+    if args.token_env:
+        value = os.environ.get(args.token_env)
+        if not value:
+            raise ConfigError(f"The environment variable {args.token_env} is empty or not set.")
+        return value.strip()
+    if args.token_file:
+        try:
+            return Path(args.token_file).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"Cannot read {args.token_file}: {exc.strerror or exc}.") from exc
+    if not sys.stdin.isatty():
+        raise ConfigError("Give the credential with --token-env or --token-file (no terminal to ask on).")
+    return getpass.getpass("Credential for this target (not shown): ").strip()
+
+
+def _renames(pairs: list[str]) -> dict[str, str]:
+    renames = {}
+    for pair in pairs:
+        ours, sep, theirs = pair.partition("=")
+        if not sep or not ours.strip() or not theirs.strip():
+            raise ConfigError(f"--rename takes OURS=THEIRS, not {pair!r}.")
+        renames[ours.strip()] = theirs.strip()
+    return renames
+
+
+def _add(args: argparse.Namespace) -> int:
+    from app.policy.in_force import install_default_if_missing
+    from app.targets.config import TargetConfig, add_target
+    from app.targets.mapping import mapping_for
+
+    config = TargetConfig(
+        id=0,
+        name=args.name,
+        base_url=args.url,
+        recipient_id=args.recipient,
+        auth_kind=args.auth,
+        secret=_secret(args),
+        oauth_token_url=args.oauth_token_url,
+        oauth_client_id=args.client_id,
+        oauth_scope=args.scope,
+        ca_file=args.ca_file,
+        pinned_sha256=args.pin,
+        renames=_renames(args.rename),
+        erase_mode=args.erase_mode,
+        max_concurrency=args.concurrency,
+    )
+    vault = open_vault(args)
+    try:
+        with vault.write_transaction() as conn:
+            mapping = mapping_for(install_default_if_missing(conn).policy, config.recipient_id, config.renames)
+            add_target(conn, config)
+    finally:
+        vault.close()
+    print(f"Added target {config.name}: receives {', '.join(mapping.attribute_paths())}")
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    from app.targets import links, outbox
+    from app.targets.config import list_targets
+
+    vault = open_vault(args)
+    try:
+        with vault.read_connection() as conn:
+            rows = []
+            for config in list_targets(conn):
+                queue = outbox.stats(conn, config.id)
+                held = len(links.of_target(conn, config.id))
+                state = "enabled" if config.enabled else "disabled"
+                rows.append((config, state, held, queue))
+    finally:
+        vault.close()
+    print(f"{'NAME':<20} {'STATE':<9} {'RECIPIENT':<20} {'HELD':>6} {'QUEUED':>7} {'FAILED':>7}  URL")
+    for config, state, held, queue in rows:
+        print(
+            f"{config.name:<20} {state:<9} {config.recipient_id:<20} {held:>6} {queue.pending:>7} {queue.failed:>7}  "
+            f"{config.base_url}"
+        )
+    return 0
+
+
+def _test(args: argparse.Namespace) -> int:
+    from app.policy.in_force import PolicyInForce
+    from app.targets.client import TargetClient, TargetError
+    from app.targets.config import require_target
+    from app.targets.mapping import mapping_for
+    from app.targets.support import supported_attributes
+
+    vault = open_vault(args)
+    try:
+        with vault.read_connection() as conn:
+            config = require_target(conn, args.name)
+        mapping = mapping_for(PolicyInForce(vault).get().policy, config.recipient_id, config.renames)
+    finally:
+        vault.close()
+
+    async def discover() -> dict[str, Any]:
+        client = TargetClient(config)
+        try:
+            return await client.discovery()
+        finally:
+            await client.close()
+
+    try:
+        found = asyncio.run(discover())
+    except TargetError as exc:
+        print(f"Cannot reach {config.name}: {exc}")
+        return 1
+    features = found["config"]
+    flags = [name for name in ("patch", "bulk", "filter", "etag") if (features.get(name) or {}).get("supported")]
+    print(f"Connected to {config.name}: {len(found['schemas'])} schemas; supports {', '.join(flags) or 'no options'}")
+    support = supported_attributes(found["schemas"], mapping)
+    for path, ok in support.items():
+        print(f"  {path:<60} {'supported' if ok else 'NOT SUPPORTED'}")
+    return 0 if all(support.values()) else 1
+
+
+def _remove(args: argparse.Namespace) -> int:
+    from app.targets import links
+    from app.targets.config import remove_target, require_target
+
+    vault = open_vault(args)
+    try:
+        with vault.read_connection() as conn:
+            held = len(links.of_target(conn, require_target(conn, args.name).id))
+        if held:
+            print(f"{args.name} still holds {held} subject(s) provisioned by Custos; removing it stops their updates.")
+        if not confirm(f"Remove target {args.name}?", args.yes):
+            print("Not removed.")
+            return 1
+        with vault.write_transaction() as conn:
+            remove_target(conn, args.name)
+    finally:
+        vault.close()
+    print(f"Removed target {args.name}.")
+    return 0
+
+
+def _reconcile(args: argparse.Namespace) -> int:
+    from app.policy.in_force import PolicyInForce
+    from app.targets.client import TargetError
+    from app.targets.reconcile import reconcile
+
+    vault = open_vault(args)
+    try:
+        try:
+            drift = reconcile(vault, PolicyInForce(vault), args.name, repair=args.repair)
+        except TargetError as exc:
+            raise ConfigError(f"Cannot reach {args.name}: {exc}") from exc
+    finally:
+        vault.close()
+    print(f"{drift.target}: {drift.checked} accounts checked")
+    if drift.clean:
+        print("  no drift")
+        return 0
+    if drift.unknown_at_target:
+        print(
+            f"  {len(drift.unknown_at_target)} account(s) at the target unknown to Custos (possible unlawful retention)"
+        )
+    if drift.missing_at_target:
+        print(f"  {len(drift.missing_at_target)} subject(s) missing at the target")
+    if drift.differing:
+        print(f"  {len(drift.differing)} account(s) with differing attributes")
+    if drift.beyond_mapping:
+        names = sorted({name for names in drift.beyond_mapping.values() for name in names})
+        print(f"  {len(drift.beyond_mapping)} account(s) hold attributes beyond the mapping: {', '.join(names)}")
+    if args.repair:
+        print(f"  queued {drift.repaired} push(es) to repair")
+    return 1
+
+
+def run(args: argparse.Namespace) -> int:
+    handlers = {"add": _add, "list": _list, "test": _test, "remove": _remove, "reconcile": _reconcile}
+    return handlers[args.target_command](args)

@@ -1,0 +1,80 @@
+"""``custos target …`` against a real scim2-server, as an operator's script would run it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from app.core.events import EventBus
+from app.policy.in_force import PolicyInForce
+from app.scim.service import ScimService
+from app.store.vault import Vault
+from tests.cli.test_cli import run
+from tests.conftest import PASSPHRASE, new_user
+from tests.targets.conftest import ScimTarget
+from tests.targets.support import policy_with_recipients
+
+
+def test_target_commands(tmp_path: Path, data_dir: Path, scim_targets: Callable[[int], list[ScimTarget]]) -> None:
+    (app1,) = scim_targets(1)
+    policy = tmp_path / "policy.toml"
+    policy.write_text(policy_with_recipients())
+    assert run(data_dir, "policy", "apply", str(policy), "--yes").returncode == 0
+
+    os.environ["APP1_TOKEN"] = app1.token
+    try:
+        added = run(
+            data_dir,
+            "target",
+            "add",
+            "app1",
+            "--url",
+            app1.base_url,
+            "--recipient",
+            "app1",
+            "--token-env",
+            "APP1_TOKEN",
+        )
+    finally:
+        del os.environ["APP1_TOKEN"]
+    assert added.returncode == 0, added.stderr
+    assert added.stdout.strip() == "Added target app1: receives User userName, User displayName, User emails.value"
+    assert app1.token not in added.stdout + added.stderr
+
+    unknown_recipient = run(
+        data_dir, "target", "add", "x", "--url", app1.base_url, "--recipient", "nobody", "--auth", "none"
+    )
+    assert unknown_recipient.returncode == 2 and "no recipient 'nobody'" in unknown_recipient.stderr
+
+    listed = run(data_dir, "target", "list").stdout.splitlines()
+    assert listed[0].split() == ["NAME", "STATE", "RECIPIENT", "HELD", "QUEUED", "FAILED", "URL"]
+    assert listed[1].split() == ["app1", "enabled", "app1", "0", "0", "0", app1.base_url]
+
+    tested = run(data_dir, "target", "test", "app1")
+    assert tested.returncode == 0, tested.stdout
+    assert tested.stdout.startswith("Connected to app1:")
+    assert [line.split()[-1] for line in tested.stdout.splitlines()[1:]] == ["supported"] * 3
+
+    vault = Vault.unlock(data_dir, PASSPHRASE)
+    service = ScimService(vault, "https://custos.test/scim/v2", EventBus(), PolicyInForce(vault))
+    try:
+        service.create("User", new_user("recon-1@example.test"))  # no dispatcher running: not pushed
+    finally:
+        service.close()
+        vault.close()
+    with app1.client() as http:  # an account the target holds that Custos never provisioned
+        http.post("/Users", json=new_user("stranger@example.test"))
+
+    drift = run(data_dir, "target", "reconcile", "app1", "--repair")
+    assert drift.returncode == 1
+    assert drift.stdout.splitlines() == [
+        "app1: 1 accounts checked",
+        "  1 account(s) at the target unknown to Custos (possible unlawful retention)",
+        "  1 subject(s) missing at the target",
+        "  queued 1 push(es) to repair",
+    ]
+    assert "recon-1" not in drift.stdout and "stranger" not in drift.stdout
+
+    removed = run(data_dir, "target", "remove", "app1", "--yes")
+    assert removed.returncode == 0 and removed.stdout.strip().endswith("Removed target app1.")
