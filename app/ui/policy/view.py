@@ -1,0 +1,215 @@
+"""The Policy page: what Custos may hold and why (the catalogue in force), every applied version, diffs, apply."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFileDialog,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.policy import versions
+from app.policy.diff import PolicyDiff, diff_versions
+from app.policy.in_force import PolicyInForce
+from app.policy.model import Policy
+from app.store.vault import Vault
+from app.ui.identities.model import local_time
+from app.ui.policy.apply_dialog import ApplyPolicyDialog
+from app.ui.policy.common import Confirm, ask, login_name, plain_label, user_message
+from app.ui.policy.diff_dialog import DiffDialog
+from app.ui.policy.models import CatalogueModel, HistoryModel, short_sha
+from app.ui.workers import submit
+
+ChooseFile = Callable[[QWidget], Path | None]
+
+OUTSIDE_SCHEMA = {
+    "reject": "reject (requests carrying personal data outside the catalogue are refused)",
+    "strip": "strip (personal data outside the catalogue is dropped before storing)",
+}
+
+
+def choose_policy_file(parent: QWidget) -> Path | None:
+    name, _filter = QFileDialog.getOpenFileName(parent, "Apply a policy file", "", "Policy files (*.toml);;All (*)")
+    return Path(name) if name else None
+
+
+@dataclass(frozen=True)
+class Loaded:
+    records: list[versions.PolicyRecord]  # oldest first; the last is in force
+    policy: Policy | None  # the one in force, parsed in the worker
+
+
+def load(vault: Vault, in_force: PolicyInForce | None) -> Loaded:
+    """Worker side. A vault without any version gets the shipped default, as the server would on start."""
+    with vault.read_connection() as conn:
+        records = versions.history(conn)
+    if not records and in_force is not None:
+        in_force.get()
+        with vault.read_connection() as conn:
+            records = versions.history(conn)
+    return Loaded(records, records[-1].policy if records else None)
+
+
+def header_text(record: versions.PolicyRecord, policy: Policy) -> str:
+    return (
+        f"In force: v{record.version} · sha256 {short_sha(record.sha256)} · applied {local_time(record.applied_at)} "
+        f"by {record.operator}\n{policy.title} · outside the schema: "
+        f"{OUTSIDE_SCHEMA.get(policy.outside_schema, policy.outside_schema)}"
+    )
+
+
+def _table(model: object, selection: QAbstractItemView.SelectionMode) -> QTableView:
+    table = QTableView()
+    table.setModel(model)  # type: ignore[arg-type]
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setSelectionMode(selection)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.verticalHeader().hide()
+    table.setWordWrap(False)
+    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    table.horizontalHeader().setStretchLastSection(True)
+    return table
+
+
+class PolicyPage(QWidget):
+    def __init__(
+        self,
+        vault: Vault,
+        in_force: PolicyInForce | None = None,
+        choose_file: ChooseFile = choose_policy_file,
+        confirm: Confirm = ask,
+        operator: Callable[[], str] = login_name,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.vault = vault
+        self.in_force = in_force
+        self.choose_file = choose_file
+        self.confirm = confirm
+        self.operator = operator
+        self.loaded: Loaded | None = None
+        self.apply_dialog: ApplyPolicyDialog | None = None
+        self.diff_dialog: DiffDialog | None = None
+
+        self.header = plain_label("Reading the policy in force…", wrap=True)
+        self.message = plain_label(wrap=True)
+        self.catalogue = CatalogueModel(self)
+        self.catalogue_table = _table(self.catalogue, QAbstractItemView.SelectionMode.SingleSelection)
+        self.history = HistoryModel(self)
+        self.history_table = _table(self.history, QAbstractItemView.SelectionMode.MultiSelection)
+        self.history_table.setToolTip("Select two versions to compare, or one to compare with the version before it")
+        self.compare_button = QPushButton("Compare")
+        self.compare_button.clicked.connect(self.compare_selected)
+        self.history_table.selectionModel().selectionChanged.connect(self._selection_changed)
+        self.apply_button = QPushButton("Apply a policy file…")
+        self.apply_button.clicked.connect(self.apply_file)
+        refresh = QPushButton("Refresh")
+        refresh.clicked.connect(self.refresh)
+
+        catalogue_box = QGroupBox("Attribute catalogue: the only personal data Custos may hold")
+        QVBoxLayout(catalogue_box).addWidget(self.catalogue_table)
+        history_box = QGroupBox("Version history")
+        history_layout = QVBoxLayout(history_box)
+        history_layout.addWidget(self.history_table)
+        history_buttons = QHBoxLayout()
+        history_buttons.addStretch(1)
+        history_buttons.addWidget(self.compare_button)
+        history_layout.addLayout(history_buttons)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(catalogue_box)
+        splitter.addWidget(history_box)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 1)
+        top = QHBoxLayout()
+        top.addWidget(self.header, 1)
+        top.addWidget(refresh)
+        top.addWidget(self.apply_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.message)
+        layout.addWidget(splitter, 1)
+        self._selection_changed()
+        self.refresh()
+
+    # -- loading -------------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        vault, in_force = self.vault, self.in_force
+        submit(lambda: load(vault, in_force), self._loaded, self._failed)
+
+    def _loaded(self, loaded: Loaded) -> None:
+        self.loaded = loaded
+        self.history.set_records(loaded.records)
+        if not loaded.records or loaded.policy is None:
+            self.header.setText(
+                "No policy has been applied yet: the server installs the shipped default when it starts."
+            )
+            self.catalogue.set_rows([])
+        else:
+            self.header.setText(header_text(loaded.records[-1], loaded.policy))
+            self.catalogue.set_policy(loaded.policy)
+        self._selection_changed()
+
+    def _failed(self, exc: Exception) -> None:
+        self.message.setText(user_message(exc, "The policy could not be read from the vault."))
+
+    # -- compare -------------------------------------------------------------------------------------
+    def selected_records(self) -> list[versions.PolicyRecord]:
+        rows = sorted(index.row() for index in self.history_table.selectionModel().selectedRows())
+        return sorted((self.history.record(row) for row in rows), key=lambda r: r.version)
+
+    def _pair(self) -> tuple[versions.PolicyRecord, versions.PolicyRecord] | None:
+        """Two selected versions, or one and the version before it."""
+        chosen = self.selected_records()
+        if len(chosen) == 2:
+            return chosen[0], chosen[1]
+        if len(chosen) == 1:
+            older = [r for r in self.history.records if r.version < chosen[0].version]
+            if older:
+                return older[0], chosen[0]  # history is newest first: the first older one is the previous
+        return None
+
+    def _selection_changed(self, *_args: object) -> None:
+        self.compare_button.setEnabled(self._pair() is not None)
+
+    def compare_selected(self) -> None:
+        pair = self._pair()
+        if pair is None:
+            self.message.setText("Select two versions to compare (or one, to compare it with the previous one).")
+            return
+        old, new = pair
+        submit(lambda: diff_versions(old, new), self._show_diff, self._failed)  # parses two files: off the GUI
+
+    def _show_diff(self, diff: PolicyDiff) -> None:
+        if self.diff_dialog is not None:
+            self.diff_dialog.deleteLater()
+        self.diff_dialog = DiffDialog(diff, self)
+        self.diff_dialog.open()
+
+    # -- apply ---------------------------------------------------------------------------------------
+    def apply_file(self) -> None:
+        path = self.choose_file(self)
+        if path is None:
+            return
+        if self.apply_dialog is not None:
+            self.apply_dialog.deleteLater()
+        self.message.clear()
+        dialog = ApplyPolicyDialog(self.vault, path, self.operator(), self.in_force, self.confirm, self)
+        dialog.applied.connect(self._applied)
+        self.apply_dialog = dialog
+        dialog.open()
+
+    def _applied(self, record: versions.PolicyRecord) -> None:
+        self.message.setText(f"Policy version {record.version} applied (sha256 {short_sha(record.sha256)}).")
+        self.refresh()

@@ -1,0 +1,164 @@
+"""Policy page: catalogue and history of the version in force, diffs, and applying files (valid or not)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pytestqt.qtbot import QtBot
+from ui_support import BASE_TIME, insert_rows, user_row
+
+from app.policy import versions
+from app.policy.apply import apply_policy
+from app.policy.in_force import PolicyInForce
+from app.store import browse
+from app.store.vault import Vault
+from app.ui.policy.diff_dialog import ADDED, REMOVED, line_colour
+from app.ui.policy.view import PolicyPage
+
+TITLE_RULE = '[[attributes]]\npath = "title"\ncategory = "employment"\npurposes = ["internal-directory"]\n\n'
+
+
+@pytest.fixture
+def with_default(vault: Vault) -> Vault:
+    apply_policy(vault, versions.default_policy_text(), "test")
+    return vault
+
+
+def without_title() -> str:
+    text = versions.default_policy_text()
+    assert TITLE_RULE in text
+    return text.replace(TITLE_RULE, "")
+
+
+def page_for(
+    vault: Vault, qtbot: QtBot, files: list[Path] | None = None, answers: list[bool] | None = None
+) -> PolicyPage:
+    chosen = list(files or [])
+    replies = list(answers or [])
+    page = PolicyPage(
+        vault,
+        PolicyInForce(vault),
+        choose_file=lambda _parent: chosen.pop(0),
+        confirm=lambda _parent, _title, _text: replies.pop(0),
+        operator=lambda: "alice",
+    )
+    qtbot.addWidget(page)
+    qtbot.waitUntil(lambda: page.loaded is not None)
+    return page
+
+
+def column(page: PolicyPage, number: int) -> list[str]:
+    return [page.catalogue.row_values(row)[number] for row in range(page.catalogue.rowCount())]
+
+
+def test_catalogue_and_history_of_the_default_policy(with_default: Vault, qtbot: QtBot) -> None:
+    page = page_for(with_default, qtbot)
+    model = page.catalogue
+    assert model.rowCount() == 12
+    by_path = {(r[1], r[0]): r for r in (model.row_values(i) for i in range(12))}
+    title = by_path[("User", "title")]
+    assert title[2] == "Employment details"
+    assert title[3] == "Internal directory"
+    assert title[4] == "No"
+    assert title[5].startswith("7 days after deactivation; No longer needed")
+    assert title[6] == "None"
+    assert by_path[("User", "emails.value")][3] == "Workforce access management, Internal directory"
+    assert by_path[("Group", "members")][2] == "Group membership"
+    record = page.loaded.records[-1]  # type: ignore[union-attr]
+    assert page.header.text().startswith(f"In force: v{record.version} · sha256 {record.sha256[:12]} · applied ")
+    assert "by test" in page.header.text() and "outside the schema: reject" in page.header.text()
+    assert page.history.rowCount() == 1
+    assert page.history.row_values(0)[0] == f"v{record.version}" and page.history.row_values(0)[2] == "test"
+    assert not page.compare_button.isEnabled()  # nothing to compare with yet
+
+
+def test_empty_vault_gets_the_default_like_the_server_would(vault: Vault, qtbot: QtBot) -> None:
+    page = page_for(vault, qtbot)
+    assert page.catalogue.rowCount() == 12
+    assert page.history.row_values(0)[2] == versions.DEFAULT_OPERATOR
+
+
+def test_file_with_errors_shows_problems_by_line_and_changes_nothing(
+    with_default: Vault, qtbot: QtBot, tmp_path: Path
+) -> None:
+    broken = tmp_path / "broken.toml"
+    text = versions.default_policy_text().replace('lawful_basis = "contract"', 'lawful_basis = "whim"')
+    broken.write_text(text.replace('category = "names"', 'category = "nope"', 1), encoding="utf-8")
+    page = page_for(with_default, qtbot, files=[broken])
+    page.apply_file()
+    dialog = page.apply_dialog
+    assert dialog is not None
+    qtbot.waitUntil(lambda: dialog.checked is not None)
+    lines = dialog.problem_lines()
+    basis_line = text.splitlines().index(next(ln for ln in text.splitlines() if "whim" in ln)) + 1
+    assert f"Line {basis_line}: error: lawful_basis must be one of consent, contract, " in "\n".join(lines)
+    assert any(line.startswith("Line ") and "category 'nope' is not declared" in line for line in lines)
+    assert "2 errors" in dialog.status.text() and "Nothing was changed" in dialog.status.text()
+    assert not dialog.apply_button.isEnabled() and not dialog.impact.isVisible()
+    dialog.apply()  # even forced, nothing is applied
+    with with_default.read_connection() as conn:
+        assert len(versions.history(conn)) == 1
+
+
+def test_valid_file_previews_applies_and_updates_page_and_server(
+    with_default: Vault, qtbot: QtBot, tmp_path: Path
+) -> None:
+    (user_id,) = insert_rows(with_default, [user_row("ada", "Ada", BASE_TIME, title="Countess")])
+    new_file = tmp_path / "v2.toml"
+    new_file.write_text(without_title(), encoding="utf-8")
+    page = page_for(with_default, qtbot, files=[new_file, new_file], answers=[False, True])
+    in_force = page.in_force
+    assert in_force is not None and in_force.get().version == 1
+    page.apply_file()
+    dialog = page.apply_dialog
+    assert dialog is not None
+    qtbot.waitUntil(lambda: dialog.apply_button.isEnabled())
+    assert (
+        "1 stored user holds `title`, which this version no longer allows: they will be removed."
+        in dialog.impact_lines()
+    )
+    dialog.apply()  # the operator declines
+    assert dialog.apply_button.isEnabled()
+    dialog.apply()
+    qtbot.waitUntil(lambda: dialog.record is not None)
+    qtbot.waitUntil(lambda: page.history.rowCount() == 2 and page.catalogue.rowCount() == 11)
+    assert "title" not in column(page, 0)
+    assert page.history.row_values(0)[0] == "v2" and page.history.row_values(0)[2] == "alice"
+    assert page.header.text().startswith("In force: v2 ")
+    assert in_force._active is not None and in_force._active.version == 2  # refreshed, not waiting for a recheck
+    assert "Policy version 2 applied" in page.message.text()
+    with with_default.read_connection() as conn:
+        assert versions.in_force(conn).operator == "alice"  # type: ignore[union-attr]
+
+    page.apply_file()  # the same file again: already in force, nothing to apply
+    again = page.apply_dialog
+    assert again is not None and again is not dialog
+    qtbot.waitUntil(lambda: again.checked is not None)
+    assert again.status.text() == "This version is already in force." and not again.apply_button.isEnabled()
+    detail = browse.document(with_default, user_id)
+    assert detail is not None and "title" not in detail.document  # purged by the apply
+
+
+def test_compare_two_versions_shows_summary_and_coloured_diff(with_default: Vault, qtbot: QtBot) -> None:
+    apply_policy(with_default, without_title(), "bob")
+    page = page_for(with_default, qtbot)
+    assert page.history.rowCount() == 2
+    page.history_table.selectRow(0)
+    assert page.compare_button.isEnabled()  # one version: compared with the one before it
+    page.history_table.selectRow(1)
+    assert len(page.selected_records()) == 2
+    page.compare_selected()
+    qtbot.waitUntil(lambda: page.diff_dialog is not None and page.diff_dialog.isVisible())
+    dialog = page.diff_dialog
+    assert dialog is not None
+    assert dialog.windowTitle() == "Policy v1 → v2"
+    assert dialog.summary.toPlainText().splitlines() == ["Attribute removed: User title"]
+    diff = dialog.text_diff.toPlainText().splitlines()
+    assert diff[0].startswith("--- v1") and diff[1].startswith("+++ v2")
+    assert '-path = "title"' in diff
+    assert line_colour('-path = "title"') == REMOVED and line_colour('+path = "x"') == ADDED
+    assert line_colour("--- v1 (abc)") is None and line_colour(" context") is None
+    block = dialog.text_diff.document().findBlockByNumber(diff.index('-path = "title"'))
+    formats = block.layout().formats()
+    assert formats and formats[0].format.foreground().color() == REMOVED
