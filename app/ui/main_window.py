@@ -1,4 +1,4 @@
-"""The main window: SCIM endpoint status on top, Identities and Tokens pages below."""
+"""The main window: SCIM endpoint status on top, Identities, Policy and Tokens pages below."""
 
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ from app.store.vault import Vault
 from app.ui.bridge import EventBridge
 from app.ui.identities.model import local_time
 from app.ui.identities.view import IdentitiesView
+from app.ui.policy.view import PolicyPage
 from app.ui.workers import submit
 
 log = logging.getLogger(__name__)
@@ -289,8 +290,10 @@ class MainWindow(QMainWindow):
         self.server_panel = ServerPanel(server, self.bridge)
         self.identities = IdentitiesView(vault)
         self.tokens_page = TokensPage(tokens)
+        self.policy_page = PolicyPage(vault, server.policy)  # applies go through the server's PolicyInForce
         self.pages = QTabWidget()
         self.pages.addTab(self.identities, "Identities")
+        self.pages.addTab(self.policy_page, "Policy")
         self.pages.addTab(self.tokens_page, "Tokens")
         self.pages.currentChanged.connect(self._page_changed)
         self.bridge.resources_changed.connect(self.identities.apply_changes)
@@ -308,6 +311,8 @@ class MainWindow(QMainWindow):
     def _page_changed(self, index: int) -> None:
         if self.pages.widget(index) is self.tokens_page:
             self.tokens_page.refresh()  # last-used times move while the server runs
+        elif self.pages.widget(index) is self.policy_page:
+            self.policy_page.refresh()  # `custos policy apply` may have run meanwhile
 
     def shutdown(self) -> None:
         """Stop timers and event delivery; the caller then stops the server and closes the vault."""
