@@ -32,6 +32,7 @@ from app.ui.policy.diff_dialog import DiffDialog
 from app.ui.policy.models import CatalogueModel, HistoryModel, short_sha
 from app.ui.workers import submit
 
+MAX_COLUMN_WIDTH = 340
 ChooseFile = Callable[[QWidget], Path | None]
 
 OUTSIDE_SCHEMA = {
@@ -78,9 +79,17 @@ def _table(model: object, selection: QAbstractItemView.SelectionMode) -> QTableV
     table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
     table.verticalHeader().hide()
     table.setWordWrap(False)
-    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
     table.horizontalHeader().setStretchLastSection(True)
+    table.verticalHeader().setDefaultSectionSize(table.fontMetrics().height() + 8)
     return table
+
+
+def fit_columns(table: QTableView) -> None:
+    """Fit columns to their text, but cap long ones (extension URNs, retention notes); full text in tooltips."""
+    table.resizeColumnsToContents()
+    for column in range(table.model().columnCount()):
+        table.setColumnWidth(column, min(table.columnWidth(column), MAX_COLUMN_WIDTH))
 
 
 class PolicyPage(QWidget):
@@ -159,6 +168,8 @@ class PolicyPage(QWidget):
         else:
             self.header.setText(header_text(loaded.records[-1], loaded.policy))
             self.catalogue.set_policy(loaded.policy)
+        fit_columns(self.catalogue_table)
+        fit_columns(self.history_table)
         self._selection_changed()
 
     def _failed(self, exc: Exception) -> None:
