@@ -162,3 +162,15 @@ def test_compare_two_versions_shows_summary_and_coloured_diff(with_default: Vaul
     block = dialog.text_diff.document().findBlockByNumber(diff.index('-path = "title"'))
     formats = block.layout().formats()
     assert formats and formats[0].format.foreground().color() == REMOVED
+
+
+def test_unreadable_file_is_reported_and_nothing_applied(with_default: Vault, qtbot: QtBot, tmp_path: Path) -> None:
+    binary = tmp_path / "policy.toml"
+    binary.write_bytes(b"\xff\xfe not text")
+    page = page_for(with_default, qtbot, files=[binary, tmp_path / "missing.toml"])
+    for expected in ("policy.toml is not UTF-8 text.", "Cannot read missing.toml: No such file or directory."):
+        page.apply_file()
+        dialog = page.apply_dialog
+        assert dialog is not None
+        qtbot.waitUntil(lambda d=dialog, e=expected: d.status.text() == e)  # type: ignore[misc]
+        assert not dialog.apply_button.isEnabled()
