@@ -13,6 +13,8 @@ import logging
 import threading
 from datetime import UTC, datetime
 
+from sqlalchemy import func, select
+
 from app.core.errors import ConfigError
 from app.policy.in_force import PolicyInForce
 from app.store.vault import Vault
@@ -21,9 +23,11 @@ from app.targets.client import Rejected, Retryable, TargetClient
 from app.targets.config import list_targets
 from app.targets.mapping import TargetMapping, mapping_for
 from app.targets.push import Pusher, record_failure
+from app.targets.tables import OutboxItem
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 0.5
+FLUSH_SECONDS = 0.02
 
 
 class Dispatcher:
@@ -38,6 +42,10 @@ class Dispatcher:
         self._pushers: dict[int, tuple[str, Pusher]] = {}  # target id -> (config fingerprint, pusher)
         self._in_flight: dict[int, int] = {}  # outbox seq -> target id
         self._stale: list[TargetClient] = []
+        self._finished: list[tuple[str, Pusher, outbox.WorkItem, object]] = []  # recorded in batches
+        self._flush_now: asyncio.Event | None = None
+        self._resume_seq = 0  # items up to here were queued before this start: an attempt may have reached a target
+        self._uncertain: set[int] = set()
         self.pushed = 0
         self.failures = 0
 
@@ -79,6 +87,9 @@ class Dispatcher:
 
     async def _main(self) -> None:
         tasks: set[asyncio.Task[None]] = set()
+        self._flush_now = asyncio.Event()
+        self._resume_seq = await asyncio.to_thread(self._last_seq)
+        flusher = asyncio.create_task(self._flush_loop())
         while not self._stopping:
             try:
                 await self._schedule(tasks)
@@ -90,6 +101,49 @@ class Dispatcher:
             self._wake.clear()
         if tasks:
             await asyncio.wait(tasks, timeout=10)
+        flusher.cancel()
+        await self._flush()
+
+    def _last_seq(self) -> int:
+        with self.vault.read_connection() as conn:
+            return int(conn.execute(select(func.max(OutboxItem.seq))).scalar() or 0)
+
+    # -- recording outcomes: one transaction for every push finished meanwhile ----------------------------
+    async def _flush_loop(self) -> None:
+        assert self._flush_now is not None
+        while True:
+            await self._flush_now.wait()
+            await asyncio.sleep(FLUSH_SECONDS)  # let concurrent pushes finish into the same transaction
+            self._flush_now.clear()
+            await self._flush()
+
+    async def _flush(self) -> None:
+        batch, self._finished = self._finished, []
+        if not batch:
+            return
+        try:
+            await asyncio.to_thread(self._write, batch)
+        except Exception as exc:  # the items stay pending and are pushed again, searching first
+            log.error("could not record %d push outcome(s): %s", len(batch), type(exc).__name__)
+            self._uncertain.update(item.seq for _, _, item, _ in batch)
+        for _, _, item, _ in batch:
+            self._in_flight.pop(item.seq, None)
+        if self._wake is not None:
+            self._wake.set()  # the next item of these subjects may be due now
+
+    def _write(self, batch: list[tuple[str, Pusher, outbox.WorkItem, object]]) -> None:
+        now = datetime.now(UTC)
+        with self.vault.write_transaction() as conn:
+            for kind, pusher, item, result in batch:
+                if kind == "done":
+                    pusher.finish(conn, item, result)  # type: ignore[arg-type]
+                elif kind == "retry":
+                    error, status, retry_after = result  # type: ignore[misc]
+                    if not outbox.retry_later(conn, item, error, status, retry_after, now):
+                        self.failures += 1
+                else:
+                    error, status = result  # type: ignore[misc]
+                    record_failure(conn, item, pusher.config.name, error, status)
 
     async def _schedule(self, tasks: set[asyncio.Task[None]]) -> None:
         pushers = await asyncio.to_thread(self._refresh_pushers)
@@ -137,26 +191,22 @@ class Dispatcher:
         return current
 
     async def _push(self, pusher: Pusher, item: outbox.WorkItem) -> None:
+        may_exist = item.attempts > 0 or item.seq <= self._resume_seq or item.seq in self._uncertain
         try:
-            await pusher.run(item)
+            outcome = await pusher.run(item, may_exist)
             self.pushed += 1
+            self._finished.append(("done", pusher, item, outcome))
         except Retryable as exc:
-            await asyncio.to_thread(self._retry, item, str(exc), exc.status, exc.retry_after)
+            self._finished.append(("retry", pusher, item, (str(exc), exc.status, exc.retry_after)))
         except Rejected as exc:
             self.failures += 1
-            await asyncio.to_thread(record_failure, self.vault, item, pusher.config.name, str(exc), exc.status)
+            self._finished.append(("fail", pusher, item, (str(exc), exc.status)))
         except Exception as exc:  # unexpected: keep the item, retry later, never crash the loop
             log.error("push to %s failed: %s", pusher.config.name, type(exc).__name__)
-            await asyncio.to_thread(self._retry, item, f"internal error ({type(exc).__name__})", None, None)
-        finally:
-            self._in_flight.pop(item.seq, None)
-            if self._wake is not None:
-                self._wake.set()  # the next item of this subject may be due now
-
-    def _retry(self, item: outbox.WorkItem, error: str, status: int | None, retry_after: float | None) -> None:
-        with self.vault.write_transaction() as conn:
-            if not outbox.retry_later(conn, item, error, status, retry_after, datetime.now(UTC)):
-                self.failures += 1
+            self._finished.append(("retry", pusher, item, (f"internal error ({type(exc).__name__})", None, None)))
+        self._uncertain.discard(item.seq)  # _flush puts it back if its outcome cannot be recorded
+        assert self._flush_now is not None
+        self._flush_now.set()
 
     async def _close_clients(self) -> None:
         for client in self._stale:

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import Connection
+
 from app.audit.trail import Event, append
 from app.scim import repository as repo
 from app.store.vault import Vault
@@ -29,6 +31,7 @@ class Outcome:
     status: int | None = None
     remote_id: str | None = None
     attributes: list[str] = field(default_factory=list)
+    version: int | None = None  # the mirror's version that was sent
 
 
 def _attribute_names(payload: dict[str, Any]) -> list[str]:
@@ -60,37 +63,49 @@ class Pusher:
                 members = links.remote_ids(conn, self.config.id, links.members_of(conn, item.resource_id))
         return row, link, members
 
-    def _finish(self, item: outbox.WorkItem, outcome: Outcome, version: int | None) -> None:
-        with self.vault.write_transaction() as conn:
-            if item.operation == "upsert":
-                outbox.supersede_older_upserts(conn, item)
-            if outcome.operation in ("created", "replaced") and outcome.remote_id is not None:
-                links.save(conn, self.config.id, item.resource_type, item.resource_id, outcome.remote_id, version or 0)
-                if outcome.operation == "created" and item.resource_type == "User" and self.mapping.sends("Group"):
-                    # Groups pushed before this member existed here can now list it.
-                    for group_id in links.groups_of(conn, item.resource_id):
-                        outbox.enqueue_for(conn, self.config.id, "Group", group_id, "upsert")
-            elif outcome.operation == "deleted":
-                links.drop(conn, self.config.id, item.resource_id)
-            outbox.complete(conn, item.seq, outcome.status)
-            if outcome.operation != "skipped":
-                details = {"target": self.config.name, "operation": outcome.operation, "status": outcome.status}
-                if outcome.attributes:
-                    details["attributes"] = outcome.attributes
-                append(conn, Event(f"provision.{outcome.operation}", ACTOR, subject=item.resource_id, details=details))
+    def finish(self, conn: Connection, item: outbox.WorkItem, outcome: Outcome) -> None:
+        """Record a push in the caller's transaction: link, outbox state, audit (the dispatcher batches these)."""
+        if item.operation == "upsert":
+            outbox.supersede_older_upserts(conn, item)
+        if outcome.operation in ("created", "replaced") and outcome.remote_id is not None:
+            links.save(
+                conn, self.config.id, item.resource_type, item.resource_id, outcome.remote_id, outcome.version or 0
+            )
+            if outcome.operation == "created" and item.resource_type == "User" and self.mapping.sends("Group"):
+                # Groups pushed before this member existed here can now list it.
+                for group_id in links.groups_of(conn, item.resource_id):
+                    outbox.enqueue_for(conn, self.config.id, "Group", group_id, "upsert")
+        elif outcome.operation == "deleted":
+            links.drop(conn, self.config.id, item.resource_id)
+        outbox.complete(conn, item.seq, outcome.status)
+        if outcome.operation != "skipped":
+            details = {"target": self.config.name, "operation": outcome.operation, "status": outcome.status}
+            if outcome.attributes:
+                details["attributes"] = outcome.attributes
+            append(conn, Event(f"provision.{outcome.operation}", ACTOR, subject=item.resource_id, details=details))
 
     # -- the push --------------------------------------------------------------------------------------
-    async def run(self, item: outbox.WorkItem) -> Outcome:
+    async def run(self, item: outbox.WorkItem, may_exist: bool = True) -> Outcome:
+        """Push one item; the caller records the outcome with ``finish``.
+
+        ``may_exist`` False says no earlier attempt can have reached the target (first try since this process
+        queued it): a User is then created straight away, and a 409 still finds the existing account.
+        """
         row, link, members = await asyncio.to_thread(self._read, item)
         if item.operation == "delete":
             outcome = await self._delete(item, link)
         else:
-            outcome = await self._upsert(item, row, link, members)
-        await asyncio.to_thread(self._finish, item, outcome, row.version if row else None)
+            outcome = await self._upsert(item, row, link, members, may_exist)
+        outcome.version = row.version if row else None
         return outcome
 
     async def _upsert(
-        self, item: outbox.WorkItem, row: repo.StoredResource | None, link: links.Link | None, members: dict[str, str]
+        self,
+        item: outbox.WorkItem,
+        row: repo.StoredResource | None,
+        link: links.Link | None,
+        members: dict[str, str],
+        may_exist: bool,
     ) -> Outcome:
         if row is None or not self.mapping.sends(item.resource_type):
             return Outcome("skipped")  # deleted meanwhile (a delete item follows), or not for this target
@@ -102,7 +117,10 @@ class Pusher:
             answer = await self.client.replace(item.resource_type, link.remote_id, payload)
             if answer.status != 404:
                 return Outcome("replaced", answer.status, link.remote_id, names)
-        remote_id = await self._match(item.resource_type, payload)
+        # userName is unique at any RFC 7643 server, so a first create of a User can skip the search (a 409 below
+        # still finds the account); a group's displayName is not unique, and a retry may follow a lost answer.
+        must_search = may_exist or item.resource_type != "User"
+        remote_id = await self._match(item.resource_type, payload) if must_search else None
         if remote_id is not None:
             answer = await self.client.replace(item.resource_type, remote_id, payload)
             return Outcome("replaced", answer.status, remote_id, names)
@@ -150,8 +168,7 @@ class Pusher:
         return Outcome("deleted", answer.status, link.remote_id)
 
 
-def record_failure(vault: Vault, item: outbox.WorkItem, target: str, error: str, status: int | None) -> None:
-    with vault.write_transaction() as conn:
-        outbox.fail(conn, item.seq, error, status, item.attempts + 1, datetime.now(UTC))
-        details = {"target": target, "operation": item.operation, "status": status, "error": error[:200]}
-        append(conn, Event("provision.failed", ACTOR, "failure", subject=item.resource_id, details=details))
+def record_failure(conn: Connection, item: outbox.WorkItem, target: str, error: str, status: int | None) -> None:
+    outbox.fail(conn, item.seq, error, status, item.attempts + 1, datetime.now(UTC))
+    details = {"target": target, "operation": item.operation, "status": status, "error": error[:200]}
+    append(conn, Event("provision.failed", ACTOR, "failure", subject=item.resource_id, details=details))
