@@ -14,6 +14,7 @@ import threading
 import time
 
 from app.audit.trail import Event, append
+from app.core.errors import VaultLocked
 from app.store.vault import Vault
 
 log = logging.getLogger(__name__)
@@ -72,7 +73,9 @@ class AuditRecorder:
                 for event in batch:
                     append(conn, event)
             self.recorded += len(batch)
-        except Exception as exc:  # the vault may be closing; never let a recorder failure reach a request
+        except VaultLocked:
+            log.info("vault closed: %d request event(s) could not be recorded", len(batch))
+        except Exception as exc:  # never let a recorder failure reach a request
             log.error("could not record %d request event(s): %s", len(batch), type(exc).__name__)
 
     def flush(self) -> None:

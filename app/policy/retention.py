@@ -159,6 +159,8 @@ class RetentionScheduler:
         delay = self._first_delay
         while not self._stop.wait(delay):
             delay = self._interval
+            if not self._vault.is_open:
+                continue  # the vault is closed: nothing may run until it is opened again
             try:
                 purges = run_once(self._vault, self._policy)
                 self.runs += 1

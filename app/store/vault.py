@@ -6,6 +6,7 @@ this (app.ui) and never closes the vault by itself.
 
 from __future__ import annotations
 
+import hmac
 import logging
 import os
 import threading
@@ -194,6 +195,33 @@ class Vault:
             self._engine = sqlcipher_engine.make_engine(self.path, new_key, self._salt)
             self._sessions = sessionmaker(self._engine, expire_on_commit=False)
         log.info("vault passphrase changed")
+
+    def reopen(self, passphrase: str) -> None:
+        """Open this closed vault again in place, so everything holding it (server, jobs) carries on.
+
+        Raises WrongPassphrase (and changes nothing) when the passphrase does not unlock it.
+        """
+        self.reopen_with_key(sqlcipher_engine.derive_raw_key(passphrase, self._salt))
+
+    def reopen_with_key(self, raw_key: bytes) -> None:
+        with self._lock:
+            if self._engine is not None:
+                return
+            sqlcipher_engine.connect_raw(self.path, raw_key, self._salt).close()  # raises WrongPassphrase
+            self._raw_key = bytearray(raw_key)
+            self._engine = sqlcipher_engine.make_engine(self.path, bytes(raw_key), self._salt)
+            self._sessions = sessionmaker(self._engine, expire_on_commit=False)
+        with self.write_transaction() as conn:
+            append(conn, Event("vault.unlocked", current_actor.get(), details={"reopened": True}))
+        log.info("vault reopened")
+
+    def verify_passphrase(self, passphrase: str) -> bool:
+        """Re-authentication before a dangerous action: does ``passphrase`` derive this vault's key?
+
+        Runs the KDF (slow on purpose: call it off the GUI thread). Compared in constant time.
+        """
+        candidate = sqlcipher_engine.derive_raw_key(passphrase, self._salt)
+        return hmac.compare_digest(candidate, bytes(self._key()))
 
     def close(self) -> None:
         """Drop the key from memory and close every pooled connection."""

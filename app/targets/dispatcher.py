@@ -92,7 +92,8 @@ class Dispatcher:
         flusher = asyncio.create_task(self._flush_loop())
         while not self._stopping:
             try:
-                await self._schedule(tasks)
+                if self.vault.is_open:  # a closed vault (the app's "vault closed" state) pauses provisioning
+                    await self._schedule(tasks)
             except Exception as exc:  # a vault hiccup must not end provisioning; try again at the next poll
                 log.error("dispatcher poll failed: %s", type(exc).__name__)
             assert self._wake is not None
