@@ -22,6 +22,8 @@ from app.policy.model import Policy
 from app.scim import repository as repo
 from app.store.models import GroupMember, ScimResource
 from app.store.vault import Vault
+from app.targets import links, outbox
+from app.targets.config import list_targets
 
 _R = ScimResource.__table__
 _BATCH = 1000
@@ -132,6 +134,7 @@ def _walk(conn: Connection, minimiser: Minimiser, purge: bool, now: datetime) ->
             deleted[row.resource_type] += 1
             if purge:
                 repo.delete_resource(conn, row.id)
+                outbox.enqueue(conn, row.resource_type, row.id, "delete", now)
             continue
         document = json.loads(row.document)
         kept, names = minimiser.strip(row.resource_type, document)
@@ -142,6 +145,7 @@ def _walk(conn: Connection, minimiser: Minimiser, purge: bool, now: datetime) ->
             removed[f"{row.resource_type} {name}"] += 1
         if purge:
             repo.update_resource(conn, row, kept, now)
+            outbox.enqueue(conn, row.resource_type, row.id, "upsert", now)  # targets receive the purged version
     return removed, affected, deleted
 
 
@@ -186,6 +190,7 @@ def apply_text(
     removed, affected, deleted = _walk(conn, minimiser, purge=True, now=moment)
     if not minimiser.holds_members():
         conn.execute(delete(GroupMember.__table__))
+    resent = _resend_changed_mappings(conn, impact_old_policy(conn, record), record.policy, moment)
     actor = f"operator:{operator}"
     append(
         conn,
@@ -199,6 +204,7 @@ def apply_text(
                 "added": impact.added,
                 "removed": impact.dropped,
                 "outside_schema": record.policy.outside_schema,
+                "targets_resent": resent,
             },
             at=moment,
         ),
@@ -220,6 +226,30 @@ def apply_text(
             ),
         )
     return record, impact
+
+
+def impact_old_policy(conn: Connection, record: versions.PolicyRecord) -> Policy | None:
+    previous = versions.get(conn, record.version - 1) if record.version > 1 else None
+    return previous.policy if previous else None
+
+
+def _received(policy: Policy | None, recipient_id: str) -> tuple[frozenset[str], frozenset[str]] | None:
+    recipient = next((r for r in policy.recipients if r.id == recipient_id), None) if policy else None
+    return (frozenset(recipient.attributes), frozenset(recipient.group_attributes)) if recipient else None
+
+
+def _resend_changed_mappings(conn: Connection, old: Policy | None, new: Policy, now: datetime) -> dict[str, int]:
+    """A target whose recipient now receives other attributes gets every subject it holds pushed again (a PUT
+    of the new mapping also removes what it may no longer hold)."""
+    resent: dict[str, int] = {}
+    for target in list_targets(conn):
+        if _received(old, target.recipient_id) == _received(new, target.recipient_id):
+            continue
+        held = links.of_target(conn, target.id)
+        for link in held:
+            outbox.enqueue_for(conn, target.id, link.resource_type, link.resource_id, "upsert", now)
+        resent[target.name] = len(held)
+    return resent
 
 
 def apply_policy(

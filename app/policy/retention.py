@@ -27,6 +27,7 @@ from app.scim import repository as repo
 from app.store import engine as store_engine
 from app.store.models import ScimResource
 from app.store.vault import Vault
+from app.targets import outbox
 
 log = logging.getLogger(__name__)
 _R = ScimResource.__table__
@@ -73,6 +74,7 @@ def _purge_attributes(conn: Connection, policy: Policy, now: datetime) -> list[P
             kept, removed = reduced.strip("User", json.loads(row.document))
             if removed:
                 repo.update_resource(conn, row, kept, now)
+                outbox.enqueue(conn, "User", row.id, "upsert", now)  # the targets drop it too
                 subjects += 1
         if subjects:
             purges.append(Purge("attributes", category, tuple(r.path for r in rules), subjects, period.iso()))
@@ -86,6 +88,7 @@ def _purge_accounts(conn: Connection, policy: Policy, now: datetime) -> list[Pur
     expired = _expired_users(conn, period.before(now))
     for row in expired:
         repo.delete_resource(conn, row.id)
+        outbox.enqueue(conn, "User", row.id, "delete", now)  # and every target deletes the account
     return [Purge("accounts", "Deactivated accounts", (), len(expired), period.iso())] if expired else []
 
 

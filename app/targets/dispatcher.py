@@ -147,8 +147,10 @@ class Dispatcher:
                     record_failure(conn, item, pusher.config.name, error, status)
 
     async def _schedule(self, tasks: set[asyncio.Task[None]]) -> None:
-        pushers = await asyncio.to_thread(self._refresh_pushers)
+        # Items first, then the policy: an item queued by a policy apply is only visible once that version is
+        # committed, so the mappings read next are at least as new as the work they will push.
         items = await asyncio.to_thread(self._due)
+        pushers = await asyncio.to_thread(self._refresh_pushers)
         busy: dict[int, int] = {}
         for target_id in self._in_flight.values():
             busy[target_id] = busy.get(target_id, 0) + 1
@@ -171,7 +173,7 @@ class Dispatcher:
     def _refresh_pushers(self) -> dict[int, Pusher]:
         with self.vault.read_connection() as conn:
             configs = list_targets(conn, enabled_only=True)
-        policy = self.policy.get()
+        policy = self.policy.refresh()
         current: dict[int, Pusher] = {}
         for config in configs:
             fingerprint = f"{policy.version}:{json.dumps(config.__dict__, default=str, sort_keys=True)}"

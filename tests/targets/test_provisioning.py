@@ -139,3 +139,28 @@ def test_restart_resumes_the_outbox_without_duplicates(
         assert names == sorted(f"resume-{n}@example.test" for n in range(20))
     finally:
         run.close()
+
+
+def test_a_narrower_mapping_is_pushed_to_the_target(
+    vault: Vault, scim_targets: Callable[[int], list[ScimTarget]]
+) -> None:
+    """A new policy version that stops sending `title` to app2 removes it there too."""
+    from app.policy.apply import apply_policy
+    from tests.targets.support import policy_with_recipients
+
+    (app2,) = scim_targets(1)
+    app2.name = "app2"
+    run = provisioning(vault, [app2])
+    try:
+        run.service.create("User", full_user("narrow-1@example.test"))
+        wait_until(lambda: len(app2.users()) == 1 and one(app2).get("title") == "Engineer")
+        narrower = policy_with_recipients().replace('"title", ', "", 1)
+        assert narrower != policy_with_recipients()
+        apply_policy(vault, narrower, "dpo")
+        wait_until(lambda: "title" not in one(app2))
+        assert one(app2)["name"] == {"givenName": "Seven", "familyName": "Subject"}  # the rest is still there
+        with vault.read_connection() as conn:
+            applied = of_kind(conn, "policy.applied")[0]
+        assert applied.details["targets_resent"] == {"app2": 1}
+    finally:
+        run.close()
