@@ -36,6 +36,7 @@ from app.ui.bridge import EventBridge
 from app.ui.identities.model import local_time
 from app.ui.identities.view import IdentitiesView
 from app.ui.policy.view import PolicyPage
+from app.ui.targets.view import TargetsPage
 from app.ui.workers import submit
 
 log = logging.getLogger(__name__)
@@ -294,6 +295,8 @@ class MainWindow(QMainWindow):
         self.pages = QTabWidget()
         self.pages.addTab(self.identities, "Identities")
         self.pages.addTab(self.policy_page, "Policy")
+        self.targets_page = TargetsPage(vault, server.policy)
+        self.pages.addTab(self.targets_page, "Targets")
         self.pages.addTab(self.tokens_page, "Tokens")
         self.pages.currentChanged.connect(self._page_changed)
         self.bridge.resources_changed.connect(self.identities.apply_changes)

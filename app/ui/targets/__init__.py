@@ -1,0 +1,1 @@
+"""The Targets page: downstream applications, their health, and what each receives."""
