@@ -147,5 +147,11 @@ class AuditEvent(Base):
 
 # Tables owned by other packages register on the same metadata (imported last: they import Base from here).
 # (importlib, not import statements: linters would drop imports that look unused, and the tables with them.)
-for _module in ("app.audit.tables", "app.incidents.tables", "app.siem.tables", "app.targets.tables"):
+for _module in (
+    "app.audit.tables",
+    "app.incidents.tables",
+    "app.siem.tables",
+    "app.targets.tables",
+    "app.erasure.tables",
+):
     importlib.import_module(_module)
