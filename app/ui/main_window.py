@@ -32,6 +32,7 @@ from app.core.events import EventBus
 from app.scim.server import ScimServer
 from app.store.tokens import TokenInfo, TokenStore
 from app.store.vault import Vault
+from app.ui.audit.view import AuditPage
 from app.ui.bridge import EventBridge
 from app.ui.identities.model import local_time
 from app.ui.identities.view import IdentitiesView
@@ -297,6 +298,8 @@ class MainWindow(QMainWindow):
         self.pages.addTab(self.policy_page, "Policy")
         self.targets_page = TargetsPage(vault, server.policy)
         self.pages.addTab(self.targets_page, "Targets")
+        self.audit_page = AuditPage(vault)
+        self.pages.addTab(self.audit_page, "Audit trail")
         self.pages.addTab(self.tokens_page, "Tokens")
         self.pages.currentChanged.connect(self._page_changed)
         self.bridge.resources_changed.connect(self.identities.apply_changes)
@@ -314,6 +317,8 @@ class MainWindow(QMainWindow):
     def _page_changed(self, index: int) -> None:
         if self.pages.widget(index) is self.tokens_page:
             self.tokens_page.refresh()  # last-used times move while the server runs
+        elif self.pages.widget(index) is self.audit_page:
+            self.audit_page.refresh()
         elif self.pages.widget(index) is self.policy_page:
             self.policy_page.refresh()  # `custos policy apply` may have run meanwhile
 

@@ -1,0 +1,1 @@
+"""The audit timeline page."""

@@ -1,0 +1,115 @@
+"""A lazily paged, newest-first table of audit events over app.audit.query (keyset pages on seq).
+
+Only what is already loaded lives in memory; scrolling asks for the next page in a worker. Opening the page on
+a trail of 1,000,000 entries reads one page, whatever the size.
+"""
+
+from __future__ import annotations
+
+import json
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
+
+from app.audit.query import EventFilter, page
+from app.audit.trail import StoredEvent
+from app.store.vault import Vault
+from app.ui.identities.model import plain
+from app.ui.workers import submit
+
+PAGE_SIZE = 500
+HEADERS = ("Seq", "Time (UTC)", "Event", "Actor", "Outcome", "Subject (pseudonym)", "Details")
+AnyIndex = QModelIndex | QPersistentModelIndex
+
+
+def _details(event: StoredEvent) -> str:
+    return plain(json.dumps(event.details, sort_keys=True, ensure_ascii=False))[:300]
+
+
+class AuditTableModel(QAbstractTableModel):
+    loaded = Signal(int)  # rows now loaded
+    failed = Signal(str)
+
+    def __init__(self, vault: Vault, page_size: int = PAGE_SIZE, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._vault = vault
+        self._page_size = page_size
+        self._rows: list[StoredEvent] = []
+        self._filter = EventFilter()
+        self._exhausted = False
+        self._loading = False
+        self._generation = 0  # answers to an older filter are dropped
+
+    # -- Qt model --------------------------------------------------------------------------------------
+    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008 - Qt's default argument
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(HEADERS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> object:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return HEADERS[section]
+        return None
+
+    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
+        if not index.isValid() or role != Qt.ItemDataRole.DisplayRole:
+            return None
+        event = self._rows[index.row()]
+        return (
+            str(event.seq),
+            event.at.replace("T", " ")[:23],
+            event.kind,
+            plain(event.actor),
+            event.outcome,
+            event.subject or "",
+            _details(event),
+        )[index.column()]
+
+    def canFetchMore(self, parent: AnyIndex = QModelIndex()) -> bool:  # noqa: B008
+        return not parent.isValid() and not self._exhausted and not self._loading
+
+    def fetchMore(self, parent: AnyIndex = QModelIndex()) -> None:  # noqa: B008
+        if parent.isValid() or self._exhausted or self._loading:
+            return
+        self._loading = True
+        before = self._rows[-1].seq if self._rows else None
+        where, generation, size = self._filter, self._generation, self._page_size
+        # Bound methods as callbacks (not lambdas): Qt then drops the answer if this model is gone meanwhile.
+        submit(lambda: (generation, self._read(where, before, size)), self._append, self._read_failed)
+
+    # -- filtering -------------------------------------------------------------------------------------
+    def set_filter(self, where: EventFilter) -> None:
+        self.beginResetModel()
+        self._filter = where
+        self._rows = []
+        self._exhausted = False
+        self._loading = False
+        self._generation += 1
+        self.endResetModel()
+        self.fetchMore()
+
+    def event_at(self, row: int) -> StoredEvent:
+        return self._rows[row]
+
+    # -- worker side and answers -----------------------------------------------------------------------
+    def _read(self, where: EventFilter, before: int | None, size: int) -> list[StoredEvent]:
+        with self._vault.read_connection() as conn:
+            return page(conn, where, before, size)
+
+    def _append(self, answer: tuple[int, list[StoredEvent]]) -> None:
+        generation, rows = answer
+        if generation != self._generation:
+            return
+        self._loading = False
+        if len(rows) < self._page_size:
+            self._exhausted = True
+        if rows:
+            start = len(self._rows)
+            self.beginInsertRows(QModelIndex(), start, start + len(rows) - 1)
+            self._rows.extend(rows)
+            self.endInsertRows()
+        self.loaded.emit(len(self._rows))
+
+    def _read_failed(self, exc: Exception) -> None:
+        self._loading = False
+        self.failed.emit(getattr(exc, "user_message", "The audit trail could not be read."))

@@ -1,0 +1,198 @@
+"""The audit timeline: every entry of the trail, filterable, newest first, with a chart of activity.
+
+Subjects appear only as the pseudonyms the trail holds. Verification of the trail's integrity runs in a worker
+when asked (or when the page opens) and its result stays visible above the table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+from sqlalchemy import Connection
+
+from app.audit.query import EventFilter, actors, histogram, kinds, total
+from app.store.vault import Vault
+from app.ui.audit.chart import EventChart
+from app.ui.audit.model import AuditTableModel
+from app.ui.workers import submit
+
+Verifier = Callable[[Connection], str]  # returns a one-line verdict, e.g. "Intact: 1,204 entries …"
+WINDOWS = {
+    "Last hour": timedelta(hours=1),
+    "Last 24 hours": timedelta(days=1),
+    "Last 7 days": timedelta(days=7),
+    "Last 30 days": timedelta(days=30),
+    "All time": None,
+}
+CHART_BUCKETS = 48
+
+
+def _kind_prefixes(all_kinds: list[str]) -> list[str]:
+    families = sorted({kind.split(".")[0] + "." for kind in all_kinds})
+    return families + all_kinds
+
+
+class AuditPage(QWidget):
+    def __init__(self, vault: Vault, verifier: Verifier | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.vault = vault
+        self.verifier = verifier
+        self.model = AuditTableModel(vault, parent=self)
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setAccessibleName("Audit trail entries")
+
+        self.kind = QComboBox()
+        self.kind.setAccessibleName("Event type")
+        self.actor = QComboBox()
+        self.actor.setAccessibleName("Actor")
+        self.outcome = QComboBox()
+        self.outcome.addItems(["Any outcome", "success", "failure"])
+        self.window_choice = QComboBox()
+        self.window_choice.addItems(list(WINDOWS))
+        self.window_choice.setCurrentText("All time")
+        self.subject = QLineEdit()
+        self.subject.setPlaceholderText("Subject pseudonym")
+        self.subject.setClearButtonEnabled(True)
+        for combo in (self.kind, self.actor, self.outcome, self.window_choice):
+            combo.currentIndexChanged.connect(self.apply_filter)
+        self.subject.returnPressed.connect(self.apply_filter)
+
+        self.verdict = QLabel("Integrity not verified yet.")
+        self.verify_button = QPushButton("&Verify integrity")
+        self.verify_button.clicked.connect(self.verify)
+        self.verify_button.setEnabled(verifier is not None)
+        self.count_label = QLabel("")
+        self.chart = EventChart()
+
+        filters = QHBoxLayout()
+        for label, widget in (
+            ("Type", self.kind),
+            ("Actor", self.actor),
+            ("Outcome", self.outcome),
+            ("When", self.window_choice),
+            ("Subject", self.subject),
+        ):
+            filters.addWidget(QLabel(label))
+            filters.addWidget(widget)
+        top = QHBoxLayout()
+        top.addWidget(self.verdict, 1)
+        top.addWidget(self.count_label)
+        top.addWidget(self.verify_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addLayout(filters)
+        layout.addWidget(self.chart)
+        layout.addWidget(self.table, 1)
+        self._choices_loaded = False
+        self._chart_generation = 0
+        self.model.loaded.connect(lambda n: self.count_label.setText(f"{n:,} shown"))
+        self.model.failed.connect(self.count_label.setText)
+
+    # -- loading ---------------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        if not self.vault.is_open:
+            return
+        if not self._choices_loaded:
+            submit(self._read_choices, self._choices_read, self._ignore)
+        self.apply_filter()
+
+    def _read_choices(self) -> tuple[list[str], list[str], int]:
+        with self.vault.read_connection() as conn:
+            return kinds(conn), actors(conn), total(conn)
+
+    def _choices_read(self, result: tuple[list[str], list[str], int]) -> None:
+        all_kinds, all_actors, entries = result
+        self._choices_loaded = True
+        for combo, first, values in (
+            (self.kind, "Any type", _kind_prefixes(all_kinds)),
+            (self.actor, "Any actor", all_actors),
+        ):
+            combo.blockSignals(True)
+            current = combo.currentText()
+            combo.clear()
+            combo.addItem(first)
+            combo.addItems(values)
+            if current:
+                combo.setCurrentText(current)
+            combo.blockSignals(False)
+        self.verdict.setText(f"{entries:,} entries in the trail. Integrity not verified yet.")
+
+    def current_filter(self) -> EventFilter:
+        window = WINDOWS[self.window_choice.currentText()]
+        now = datetime.now(UTC)
+        return EventFilter(
+            kind_prefix=self.kind.currentText() if self.kind.currentIndex() > 0 else None,
+            actor=self.actor.currentText() if self.actor.currentIndex() > 0 else None,
+            outcome=self.outcome.currentText() if self.outcome.currentIndex() > 0 else None,
+            subject=self.subject.text().strip() or None,
+            since=now - window if window else None,
+        )
+
+    def apply_filter(self) -> None:
+        where = self.current_filter()
+        self.model.set_filter(where)
+        self._chart_generation += 1
+        generation = self._chart_generation
+        submit(lambda: (generation, self._read_chart(where)), self._chart_read, self._ignore)
+
+    def _read_chart(self, where: EventFilter) -> tuple[list[int], str]:
+        end = datetime.now(UTC)
+        with self.vault.read_connection() as conn:
+            last = conn.exec_driver_sql("SELECT at FROM audit_events ORDER BY seq DESC LIMIT 1").scalar()
+            if last:
+                end = max(end, datetime.fromisoformat(last.replace("Z", "+00:00")))
+            if where.since is not None:
+                start = where.since
+            else:
+                first = conn.exec_driver_sql("SELECT at FROM audit_events ORDER BY seq LIMIT 1").scalar()
+                start = datetime.fromisoformat(first.replace("Z", "+00:00")) if first else end - timedelta(hours=1)
+            counts = histogram(conn, where, start, end + timedelta(seconds=1), CHART_BUCKETS)
+        return counts, f"{start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M} UTC"
+
+    def _ignore(self, _exc: Exception) -> None:
+        """A chart or a choice list that cannot be read is not worth a dialog; the table reports errors."""
+
+    def _chart_read(self, answer: tuple[int, tuple[list[int], str]]) -> None:
+        generation, result = answer
+        if generation == self._chart_generation:  # an answer to an older filter arrives late: drop it
+            self.chart.set_counts(*result)
+
+    # -- verification ------------------------------------------------------------------------------------
+    def verify(self) -> None:
+        if self.verifier is None:
+            return
+        verifier = self.verifier
+        self.verify_button.setEnabled(False)
+        self.verdict.setText("Verifying the trail…")
+
+        def run() -> str:
+            with self.vault.read_connection() as conn:
+                return verifier(conn)
+
+        submit(run, self._verified, self._verify_failed)
+
+    def _verified(self, verdict: str) -> None:
+        self.verify_button.setEnabled(True)
+        self.verdict.setText(verdict)
+
+    def _verify_failed(self, exc: Exception) -> None:
+        self.verify_button.setEnabled(True)
+        self.verdict.setText(getattr(exc, "user_message", "Verification could not run."))
