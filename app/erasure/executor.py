@@ -1,0 +1,84 @@
+"""One attempt of one step against its target: DELETE then read back, or deactivate and check.
+
+Returns what happened as data (app.erasure.steps.record persists it). Errors are sorted as the provisioning
+client sorts them: Retryable (connection trouble, 5xx, 429 with Retry-After) is tried again later; Rejected (any
+other 4xx) needs an operator. Every answer is kept as status + SHA-256 of the body, never the body itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from app.erasure.model import State
+from app.erasure.steps import AttemptResult, Exchange, StepWork
+from app.targets.client import Answer, Rejected, Retryable, TargetClient, TargetError
+
+Clock = Callable[[], datetime]
+_DEACTIVATE = {
+    "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+    "Operations": [{"op": "replace", "path": "active", "value": False}],
+}
+
+
+class Attempt:
+    def __init__(self, client: TargetClient, clock: Clock) -> None:
+        self.client = client
+        self.clock = clock
+
+    async def run(self, work: StepWork) -> AttemptResult:
+        result = AttemptResult(State.FAILED)
+        try:
+            if work.erase_mode == "deactivate":
+                await self._deactivate(work, result)
+            else:
+                await self._delete(work, result)
+        except Retryable as exc:
+            self._failed_exchange(result, exc)
+            result.state, result.reason, result.retry_after = State.FAILED, str(exc), exc.retry_after
+            result.status = exc.status
+        except Rejected as exc:
+            self._failed_exchange(result, exc)
+            result.state, result.reason, result.status = State.ACTION_REQUIRED, str(exc), exc.status
+        return result
+
+    async def _call(self, result: AttemptResult, method: str, work: StepWork) -> Answer:
+        path = f"/{work.resource_type}s/{work.remote_id}"
+        result.exchanges.append(Exchange(self.clock(), method, None, None, "sent"))  # replaced by the answer
+        body = _DEACTIVATE if method == "PATCH" else None
+        answer = await self.client.request(method, path, body)
+        result.exchanges[-1] = Exchange(self.clock(), method, answer.status, answer.digest)
+        result.status = answer.status
+        return answer
+
+    async def _delete(self, work: StepWork, result: AttemptResult) -> None:
+        deleted = work.deleted_status
+        if deleted is None:  # a DELETE accepted on an earlier attempt is not sent again: only re-verified
+            deleted = (await self._call(result, "DELETE", work)).status
+            result.deleted_status = deleted
+        check = await self._call(result, "GET", work)
+        if check.status == 404:
+            result.state = State.SUCCEEDED
+            result.reason = f"DELETE answered {deleted}; GET answered 404"
+        else:
+            result.state = State.VERIFICATION_FAILED
+            result.reason = (
+                f"the target answered DELETE with {deleted} but still serves the account (GET {check.status})"
+            )
+
+    async def _deactivate(self, work: StepWork, result: AttemptResult) -> None:
+        patched = await self._call(result, "PATCH", work)
+        check = await self._call(result, "GET", work)
+        if check.status == 404:
+            result.state, result.reason = State.SUCCEEDED, "the target no longer holds the account (GET 404)"
+        elif patched.status != 404 and (check.body or {}).get("active") is False:
+            result.state = State.DEPROVISIONED_NOT_ERASED
+            result.reason = "deactivate-only target: account deactivated (active=false), erasure not confirmed"
+        else:
+            result.state = State.ACTION_REQUIRED
+            result.reason = f"deactivation not confirmed (PATCH {patched.status}, account still active)"
+
+    def _failed_exchange(self, result: AttemptResult, exc: TargetError) -> None:
+        if result.exchanges and result.exchanges[-1].note == "sent":
+            sent = result.exchanges[-1]
+            result.exchanges[-1] = Exchange(self.clock(), sent.method, exc.status, None, str(exc)[:120])

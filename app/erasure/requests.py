@@ -1,0 +1,176 @@
+"""Opening an erasure request: the local erasure happens at once, the targets follow (app/erasure/worker.py).
+
+In one write transaction, per subject: capture which targets hold it (target links) and create one step per
+target; derive its pseudonym; delete its rows and outbox items; shred its pseudonym key; then the ledger line
+is written and fsynced before the transaction commits (write before destroy). After the commit the WAL is
+checkpointed and truncated and the file vacuumed (app/erasure/hygiene.py), and the facts are recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from collections import Counter
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from app.audit.trail import Event, append, iso_utc
+from app.core.errors import ConfigError
+from app.core.events import EventBus, ResourcesChanged
+from app.erasure import hygiene, identity, local, steps
+from app.erasure.ledger import Ledger
+from app.erasure.model import GROUNDS
+from app.erasure.tables import ErasureRequest, ErasureSubject
+from app.policy.versions import in_force
+from app.store.vault import Vault
+from app.targets.config import list_targets
+
+_Q = ErasureRequest.__table__
+_SUB = ErasureSubject.__table__
+_EMAIL = re.compile(r"[^@\s\"]+@[^@\s\"]+\.[A-Za-z]{2,}")
+MAX_NOTE = 500
+
+
+def new_request_id() -> str:
+    return "er-" + secrets.token_hex(8)  # random, not a counter: ids stay unique across backup restores
+
+
+def actor_of(operator: str) -> str:
+    return operator if ":" in operator else f"operator:{operator}"
+
+
+def check_note(note: str | None, what: str) -> str | None:
+    """Free text kept as evidence: short, and never an e-mail address (a note must not identify the subject)."""
+    if note is None or not note.strip():
+        return None
+    if len(note) > MAX_NOTE:
+        raise ConfigError(f"The {what} is at most {MAX_NOTE} characters.")
+    if _EMAIL.search(note):
+        raise ConfigError(f"The {what} must not contain an e-mail address: name the subject by request id only.")
+    return note.strip()
+
+
+def request_erasure(
+    vault: Vault,
+    subject_ids: Iterable[str],
+    ground: str,
+    operator: str,
+    reason: str | None = None,
+    origin: str = "operator",
+    bus: EventBus | None = None,
+    now: datetime | None = None,
+) -> str:
+    """Erase the subjects locally now and queue their erasure at every target that holds them; returns the id."""
+    ids = list(dict.fromkeys(subject_ids))
+    if not ids:
+        raise ConfigError("Name at least one subject to erase.")
+    if ground not in GROUNDS:
+        raise ConfigError(f"The legal ground is one of {', '.join(GROUNDS)}.")
+    note = check_note(reason, "reason")
+    moment = now or datetime.now(UTC)
+    request_id = new_request_id()
+    ledger = Ledger(vault.path.parent)
+    with vault.write_transaction() as conn:
+        subjects = _resolve_all(conn, ids)
+        _open(conn, request_id, ground, operator, note, origin, moment)
+        targets = list_targets(conn)
+        entries, totals, states = [], Counter[str](), Counter[str]()
+        for number, subject in enumerate(subjects, 1):
+            pseudonym = identity.pseudonym(conn, subject.resource_id)
+            states.update(s.value for s in steps.create(conn, request_id, number, subject, targets, moment))
+            erased = local.erase(conn, subject)
+            facts = {"request": request_id, "rows_deleted": erased.rows_deleted}
+            shredded = identity.shred(conn, subject.resource_id, actor_of(operator), facts)
+            conn.execute(
+                insert(_SUB).values(
+                    request_id=request_id,
+                    subject_no=number,
+                    pseudonym=pseudonym,
+                    resource_type=subject.resource_type,
+                    rows_deleted=erased.rows_deleted,
+                    key_shredded=shredded,
+                )
+            )
+            totals.update(
+                rows_deleted=erased.rows_deleted,
+                outbox_items_deleted=erased.outbox_items_deleted,
+                groups_requeued=erased.groups_requeued,
+                keys_shredded=int(shredded),
+            )
+            entries.append((pseudonym, subject.resource_id))
+        facts = {"subjects": len(subjects), "erased_at": iso_utc(moment), **{k: totals[k] for k in sorted(totals)}}
+        conn.execute(update(_Q).where(_Q.c.id == request_id).values(local_facts=json.dumps(facts, sort_keys=True)))
+        requested = {"request": request_id, "ground": ground, "origin": origin, "subjects": len(subjects)}
+        append(conn, Event("erasure.requested", actor_of(operator), details={**requested, "steps": dict(states)}))
+        if origin != "replay":  # a replay re-applies entries the ledger already holds
+            ledger.append(request_id, entries, iso_utc(moment))
+    if bus is not None:
+        bus.publish(ResourcesChanged("User", deleted=tuple(ids)))
+    finish_local(vault, request_id)
+    return request_id
+
+
+def _resolve_all(conn: Connection, ids: list[str]) -> list[local.LocalSubject]:
+    found = [local.resolve(conn, rid) for rid in ids]
+    unknown = sum(1 for subject in found if subject is None)
+    if unknown:
+        raise ConfigError(
+            f"{unknown} of the {len(ids)} ids given are neither in the mirror nor held at any target; "
+            "nothing was erased."
+        )
+    subjects = [subject for subject in found if subject is not None]
+    if any(subject.resource_type != "User" for subject in subjects):
+        raise ConfigError("Erasure applies to Users (data subjects); a Group id was given. Nothing was erased.")
+    return subjects
+
+
+def _open(
+    conn: Connection, request_id: str, ground: str, operator: str, note: str | None, origin: str, now: datetime
+) -> None:
+    policy = in_force(conn)
+    conn.execute(
+        insert(_Q).values(
+            id=request_id,
+            created=now,
+            operator=operator[:160],
+            ground=ground,
+            reason=note,
+            origin=origin,
+            state="open",
+            policy_stamp=policy.stamp if policy else "none",
+            local_facts="{}",
+        )
+    )
+
+
+def finish_local(vault: Vault, request_id: str, now: datetime | None = None) -> dict[str, Any]:
+    """Scrub the storage after the erasure committed and record what SQLite reports (also after a crash)."""
+    facts = hygiene.scrub(vault.engine, vault.path)
+    moment = now or datetime.now(UTC)
+    with vault.write_transaction() as conn:
+        current = json.loads(conn.execute(select(_Q.c.local_facts).where(_Q.c.id == request_id)).scalar_one())
+        current["storage"] = facts.as_dict()
+        current["scrubbed_at"] = iso_utc(moment)
+        conn.execute(update(_Q).where(_Q.c.id == request_id).values(local_facts=json.dumps(current, sort_keys=True)))
+        details = {"request": request_id, **facts.as_dict()}
+        append(conn, Event("erasure.local.scrubbed", steps.ACTOR, details=details))
+        steps.close_if_done(conn, [request_id], moment)
+    return current
+
+
+def unscrubbed(conn: Connection) -> list[str]:
+    """Requests whose local erasure committed but whose storage scrub did not run (the process stopped)."""
+    rows = conn.execute(select(_Q.c.id, _Q.c.local_facts).where(_Q.c.state == "open")).all()
+    return [row.id for row in rows if '"storage"' not in row.local_facts]
+
+
+def open_request_ids(conn: Connection) -> list[str]:
+    return [row[0] for row in conn.execute(select(_Q.c.id).where(_Q.c.state == "open").order_by(_Q.c.created))]
+
+
+def state_of(conn: Connection, request_id: str) -> str | None:
+    return conn.execute(select(_Q.c.state).where(_Q.c.id == request_id)).scalar()

@@ -1,0 +1,313 @@
+"""Persisted step transitions: creation from the target links, claiming due work, recording each attempt,
+operator attestation and retry, and closing a request once every step is terminal.
+
+Every transition is a row update in the vault, so a crash resumes where it stopped: a step claimed by a worker
+that died is due again once its lease runs out, and a step whose DELETE was accepted only re-verifies (no
+second DELETE). Succeeded steps are never picked up again.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, insert, or_, select, update
+
+from app.audit.trail import Event, append
+from app.erasure.local import LocalSubject
+from app.erasure.model import OPERATOR_CAN_ATTEST, RESOLVED, RETRYABLE_BY_OPERATOR, TERMINAL, State
+from app.erasure.tables import ErasureExchange, ErasureRequest, ErasureStep, ErasureSubject
+from app.targets import links
+from app.targets.config import TargetConfig
+from app.targets.outbox import backoff_delay
+
+_S = ErasureStep.__table__
+_X = ErasureExchange.__table__
+_Q = ErasureRequest.__table__
+_SUB = ErasureSubject.__table__
+ACTOR = "system:erasure"
+MAX_ATTEMPTS = 10
+LEASE_SECONDS = 120.0
+# A target with a push still queued for the subject may be creating it right now: wait for that push to land
+# (or not) before concluding the target never held the subject.
+IN_FLIGHT_GRACE_SECONDS = 20.0
+_OPEN_STATES = [s.value for s in State if s not in TERMINAL]
+
+
+def utc(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+# -- creation ----------------------------------------------------------------------------------------------
+def create(
+    conn: Connection,
+    request_id: str,
+    subject_no: int,
+    subject: LocalSubject,
+    targets: list[TargetConfig],
+    now: datetime,
+) -> list[State]:
+    """One step per target for this subject, in the caller's transaction."""
+    rows, states = [], []
+    for target in targets:
+        link = subject.held_at.get(target.id)
+        state, reason, next_attempt = State.QUEUED, None, now
+        if link is None and target.id in subject.pending_at:
+            reason = "waiting for a push that may be in flight"
+            next_attempt = now + timedelta(seconds=IN_FLIGHT_GRACE_SECONDS)
+        elif link is None:
+            state, reason = State.SKIPPED, "the target never received this subject"
+        elif target.erase_mode == "manual":
+            state, reason = State.WAITING_MANUAL, "manual target: erase the account there, then attest"
+        resolved = state in RESOLVED
+        rows.append(
+            {
+                "request_id": request_id,
+                "subject_no": subject_no,
+                "target_id": target.id,
+                "target_name": target.name,
+                "erase_mode": target.erase_mode,
+                "resource_type": subject.resource_type,
+                "resource_id": None if resolved else subject.resource_id,
+                "remote_id": None if resolved or link is None else link.remote_id,
+                "state": state.value,
+                "reason": reason,
+                "attempts": 0,
+                "next_attempt": next_attempt,
+                "requested": now,
+            }
+        )
+        states.append(state)
+    if rows:
+        conn.execute(insert(_S), rows)
+    return states
+
+
+# -- claiming ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StepWork:
+    id: int
+    request_id: str
+    subject_no: int
+    pseudonym: str
+    target_id: int
+    target_name: str
+    erase_mode: str
+    resource_type: str
+    remote_id: str
+    attempts: int  # including this one
+    deleted_status: int | None
+
+
+_DUE = (
+    select(_S, _SUB.c.pseudonym)
+    .join(_SUB, and_(_SUB.c.request_id == _S.c.request_id, _SUB.c.subject_no == _S.c.subject_no))
+    .order_by(_S.c.next_attempt, _S.c.id)
+)
+
+
+def claim_due(conn: Connection, now: datetime, capacity: dict[int, int], exclude: Iterable[int] = ()) -> list[StepWork]:
+    """Lease the steps whose time has come, at most ``capacity[target id]`` per target, in the caller's write
+    transaction; ``exclude`` are steps this worker is still running."""
+    due = or_(
+        and_(_S.c.state.in_([State.QUEUED.value, State.FAILED.value]), _S.c.next_attempt <= now),
+        and_(_S.c.state == State.IN_PROGRESS.value, _S.c.lease_until <= now),  # its worker died
+    )
+    skip = set(exclude)
+    claimed: list[StepWork] = []
+    for target_id, free in capacity.items():
+        if free <= 0:
+            continue
+        statement = _DUE.where(due, _S.c.target_id == target_id)
+        if skip:
+            statement = statement.where(_S.c.id.not_in(skip))
+        for row in conn.execute(statement.limit(free)).all():
+            work = _lease(conn, row, now)
+            if work is not None:
+                claimed.append(work)
+    return claimed
+
+
+def _lease(conn: Connection, row: Any, now: datetime) -> StepWork | None:
+    remote_id = row.remote_id
+    if remote_id is None:
+        remote_id = _await_push(conn, row, now)
+        if remote_id is None:
+            return None
+    attempts = row.attempts + 1
+    conn.execute(
+        update(_S)
+        .where(_S.c.id == row.id)
+        .values(
+            state=State.IN_PROGRESS.value,
+            attempts=attempts,
+            remote_id=remote_id,
+            lease_until=now + timedelta(seconds=LEASE_SECONDS),
+            first_attempt=func.coalesce(_S.c.first_attempt, now),
+            last_attempt=now,
+        )
+    )
+    return StepWork(
+        row.id, row.request_id, row.subject_no, row.pseudonym, row.target_id, row.target_name, row.erase_mode,
+        row.resource_type, remote_id, attempts, row.deleted_status,
+    )  # fmt: skip
+
+
+def _await_push(conn: Connection, row: Any, now: datetime) -> str | None:
+    """A step created while a push was queued: the link it left, or skip once the grace period is over."""
+    link = links.get(conn, row.target_id, row.resource_id)
+    if link is not None:
+        return link.remote_id
+    requested = utc(row.requested)
+    assert requested is not None
+    wake = requested + timedelta(seconds=IN_FLIGHT_GRACE_SECONDS)
+    if now < wake:
+        conn.execute(update(_S).where(_S.c.id == row.id).values(next_attempt=wake))
+        return None
+    _resolve(conn, row.id, State.SKIPPED, "the target never received this subject", now)
+    details = {"request": row.request_id, "target": row.target_name, "state": "skipped", "pseudonym": row.pseudonym}
+    append(conn, Event("erasure.target.skipped", ACTOR, details=details))
+    return None
+
+
+# -- recording an attempt --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Exchange:
+    at: datetime
+    method: str
+    status: int | None
+    sha256: str | None
+    note: str | None = None
+
+
+@dataclass
+class AttemptResult:
+    state: State  # SUCCEEDED, FAILED (retry), ACTION_REQUIRED, VERIFICATION_FAILED, DEPROVISIONED_NOT_ERASED
+    reason: str | None = None
+    exchanges: list[Exchange] = field(default_factory=list)
+    deleted_status: int | None = None
+    retry_after: float | None = None
+    status: int | None = None
+
+
+def record(conn: Connection, work: StepWork, result: AttemptResult, now: datetime, max_attempts: int) -> State:
+    """Apply an attempt's outcome in the caller's transaction; returns the state the step is now in."""
+    if result.exchanges:
+        rows = [
+            {"step_id": work.id, "at": x.at, "method": x.method, "status": x.status, "sha256": x.sha256, "note": x.note}
+            for x in result.exchanges
+        ]
+        conn.execute(insert(_X), rows)
+    if result.deleted_status is not None:
+        conn.execute(update(_S).where(_S.c.id == work.id).values(deleted_status=result.deleted_status))
+    state, reason = result.state, result.reason
+    if state == State.FAILED:
+        if work.attempts >= max_attempts:
+            state, reason = State.ACTION_REQUIRED, f"gave up after {work.attempts} attempts: {reason}"
+        else:
+            delay = backoff_delay(work.attempts, result.retry_after)
+            retry_at = now + timedelta(seconds=delay)
+            values = {"state": State.FAILED.value, "reason": (reason or "")[:300], "next_attempt": retry_at}
+            conn.execute(update(_S).where(_S.c.id == work.id).values(lease_until=None, **values))
+            return state
+    if state in RESOLVED:
+        _resolve(conn, work.id, state, reason, now, method="verified" if state == State.SUCCEEDED else None)
+    else:  # ACTION_REQUIRED, VERIFICATION_FAILED: terminal, ids kept so an operator can retry or attest
+        conn.execute(
+            update(_S)
+            .where(_S.c.id == work.id)
+            .values(state=state.value, reason=(reason or "")[:300] or None, lease_until=None)
+        )
+    details = {"request": work.request_id, "target": work.target_name, "state": state.value, "attempts": work.attempts}
+    if result.status is not None:
+        details["status"] = result.status
+    outcome = "success" if state in RESOLVED else "failure"
+    # The subject's key is shredded: the trail names it by the pseudonym in details (a subject given to the trail
+    # would be keyed afresh, and its SCIM id kept again).
+    details["pseudonym"] = work.pseudonym
+    append(conn, Event(f"erasure.target.{state.value}", ACTOR, outcome, details=details))
+    return state
+
+
+def _resolve(
+    conn: Connection, step_id: int, state: State, reason: str | None, now: datetime, method: str | None = None
+) -> None:
+    """A step that needs nothing more from its target: forget the subject's ids there, and the link."""
+    row = conn.execute(select(_S.c.target_id, _S.c.resource_id).where(_S.c.id == step_id)).one()
+    if row.target_id is not None and row.resource_id is not None:
+        links.drop(conn, row.target_id, row.resource_id)
+    values: dict[str, object] = {
+        "state": state.value,
+        "reason": (reason or "")[:300] or None,
+        "resource_id": None,
+        "remote_id": None,
+        "lease_until": None,
+    }
+    if state == State.SUCCEEDED:
+        values["confirmed"] = now
+        values["method"] = method
+    conn.execute(update(_S).where(_S.c.id == step_id).values(**values))
+
+
+# -- operator actions ------------------------------------------------------------------------------------
+def attest(conn: Connection, request_id: str, target_name: str, operator: str, note: str, now: datetime) -> int:
+    """An operator confirms the erasure at a target by hand: kept as evidence (who, when, note)."""
+    rows = conn.execute(
+        select(_S.c.id, _S.c.subject_no).where(
+            _S.c.request_id == request_id,
+            _S.c.target_name == target_name,
+            _S.c.state.in_([s.value for s in OPERATOR_CAN_ATTEST]),
+        )
+    ).all()
+    for row in rows:
+        _resolve(conn, row.id, State.SUCCEEDED, "attested by an operator", now, method="attested")
+        conn.execute(
+            update(_S).where(_S.c.id == row.id).values(attested_by=operator, attested_at=now, attestation_note=note)
+        )
+    if rows:
+        details = {"request": request_id, "target": target_name, "steps": len(rows)}
+        append(conn, Event("erasure.attested", f"operator:{operator}", details=details))
+    return len(rows)
+
+
+def retry(conn: Connection, request_id: str, target_name: str | None, now: datetime) -> int:
+    """Queue again the steps an operator has fixed the cause of (rejected, out of attempts, not verified)."""
+    where = [_S.c.request_id == request_id, _S.c.state.in_([s.value for s in RETRYABLE_BY_OPERATOR])]
+    if target_name:
+        where.append(_S.c.target_name == target_name)
+    changed = conn.execute(
+        update(_S)
+        .where(*where)
+        .values(state=State.QUEUED.value, attempts=0, next_attempt=now, deleted_status=None, reason="retried")
+    ).rowcount
+    if changed:
+        conn.execute(update(_Q).where(_Q.c.id == request_id).values(state="open", closed=None))
+    return int(changed)
+
+
+# -- closing ------------------------------------------------------------------------------------------------
+def close_if_done(conn: Connection, request_ids: Iterable[str], now: datetime) -> list[str]:
+    """Close each request whose every step is terminal and whose local erasure is recorded."""
+    closed = []
+    for request_id in set(request_ids):
+        request = conn.execute(select(_Q.c.state, _Q.c.local_facts).where(_Q.c.id == request_id)).first()
+        if request is None or request.state != "open" or '"storage"' not in request.local_facts:
+            continue
+        pending = conn.execute(
+            select(func.count()).where(_S.c.request_id == request_id, _S.c.state.in_(_OPEN_STATES))
+        ).scalar_one()
+        if pending:
+            continue
+        by_state = select(_S.c.state, func.count()).where(_S.c.request_id == request_id).group_by(_S.c.state)
+        counts = Counter(dict(conn.execute(by_state).all()))
+        conn.execute(update(_Q).where(_Q.c.id == request_id).values(state="closed", closed=now))
+        complete = all(State(state) in (State.SUCCEEDED, State.SKIPPED) for state in counts)
+        details = {"request": request_id, "steps": dict(counts), "complete": complete}
+        append(conn, Event("erasure.closed", ACTOR, "success" if complete else "failure", details=details))
+        closed.append(request_id)
+    return closed

@@ -1,0 +1,246 @@
+"""The erasure worker: one thread with an asyncio loop that carries erasure steps to the targets.
+
+Like the provisioning dispatcher (app/targets/dispatcher.py): bounded concurrency per target, vault access in
+worker threads, outcomes recorded in batches. Claims are leases in the vault (app/erasure/steps.py), so two
+processes on one vault never run the same step, and a crash resumes where it stopped. The core is
+``run_once`` with an injected clock: tests drive it step by step with a fake clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from app.erasure import requests, steps
+from app.erasure.executor import Attempt
+from app.erasure.model import State
+from app.store.vault import Vault
+from app.targets.client import TargetClient
+from app.targets.config import TargetConfig, list_targets
+
+log = logging.getLogger(__name__)
+POLL_SECONDS = 0.5
+FLUSH_SECONDS = 0.02
+CLAIM_PER_SLOT = 2  # steps leased per free connection slot of a target: enough to keep it busy, no more
+
+Clock = Callable[[], datetime]
+ClientFactory = Callable[[TargetConfig], TargetClient]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class ErasureWorker:
+    def __init__(
+        self,
+        vault: Vault,
+        clock: Clock = utc_now,
+        client_factory: ClientFactory = TargetClient,
+        poll_seconds: float = POLL_SECONDS,
+        max_attempts: int = steps.MAX_ATTEMPTS,
+    ) -> None:
+        self.vault = vault
+        self.clock = clock
+        self.client_factory = client_factory
+        self.poll_seconds = poll_seconds
+        self.max_attempts = max_attempts
+        self._clients: dict[int, tuple[str, TargetClient]] = {}
+        self._stale: list[TargetClient] = []
+        self._in_flight: dict[int, int] = {}  # step id -> target id
+        self._finished: list[tuple[steps.StepWork, steps.AttemptResult]] = []
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+        self._stopping = False
+        self._recovered = False
+        self.attempts = 0
+
+    # -- lifecycle (any thread) --------------------------------------------------------------------------
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._stopping = False
+        started = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(started,), name="custos-erasure", daemon=True)
+        self._thread.start()
+        started.wait(10)
+
+    def wake(self) -> None:
+        loop, wake = self._loop, self._wake
+        if loop is not None and wake is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(wake.set)
+
+    def stop(self, timeout: float = 15.0) -> None:
+        self._stopping = True
+        self.wake()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def tick(self) -> int:
+        """Run every step due now to its end and record it; returns how many ran (for tests and scripts)."""
+        return asyncio.run(self._tick())
+
+    async def _tick(self) -> int:
+        try:
+            await asyncio.to_thread(self._recover)
+            claimed = await asyncio.to_thread(self._claim)
+            results = await asyncio.gather(*(self._attempt(work) for work in claimed))
+            await asyncio.to_thread(self._record, list(zip(claimed, results, strict=True)))
+            return len(claimed)
+        finally:
+            self._in_flight.clear()
+            await self._close_clients()
+
+    # -- the loop ----------------------------------------------------------------------------------------
+    def _run(self, started: threading.Event) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        self._wake = asyncio.Event()
+        started.set()
+        try:
+            loop.run_until_complete(self._main())
+        finally:
+            loop.run_until_complete(self._close_clients())
+            loop.close()
+            self._loop = None
+
+    async def _main(self) -> None:
+        tasks: set[asyncio.Task[None]] = set()
+        flush_now = asyncio.Event()
+        flusher = asyncio.create_task(self._flush_loop(flush_now))
+        assert self._wake is not None
+        while not self._stopping:
+            try:
+                if self.vault.is_open:
+                    await asyncio.to_thread(self._recover)
+                    for work in await asyncio.to_thread(self._claim):
+                        task = asyncio.create_task(self._run_step(work, flush_now))
+                        tasks.add(task)
+                        task.add_done_callback(tasks.discard)
+            except Exception as exc:  # a vault hiccup must not end erasure; try again at the next poll
+                log.error("erasure poll failed: %s", type(exc).__name__)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+            self._wake.clear()
+        if tasks:
+            await asyncio.wait(tasks, timeout=10)
+        flusher.cancel()
+        await self._flush()
+
+    async def _run_step(self, work: steps.StepWork, flush_now: asyncio.Event) -> None:
+        result = await self._attempt(work)
+        self._finished.append((work, result))
+        flush_now.set()
+
+    async def _flush_loop(self, flush_now: asyncio.Event) -> None:
+        while True:
+            await flush_now.wait()
+            await asyncio.sleep(FLUSH_SECONDS)  # let concurrent attempts finish into the same transaction
+            flush_now.clear()
+            await self._flush()
+
+    async def _flush(self) -> None:
+        batch, self._finished = self._finished, []
+        if not batch:
+            return
+        try:
+            await asyncio.to_thread(self._record, batch)
+        except Exception as exc:  # the leases run out and the steps are attempted again
+            log.error("could not record %d erasure attempt(s): %s", len(batch), type(exc).__name__)
+        for work, _ in batch:
+            self._in_flight.pop(work.id, None)
+        if self._wake is not None:
+            self._wake.set()
+
+    # -- one attempt ---------------------------------------------------------------------------------------
+    async def _attempt(self, work: steps.StepWork) -> steps.AttemptResult:
+        client = self._clients.get(work.target_id)
+        if client is None:
+            return steps.AttemptResult(State.FAILED, "the target's configuration could not be read")
+        try:
+            return await Attempt(client[1], self.clock).run(work)
+        except Exception as exc:  # unexpected: keep the step, retry later, never crash the loop
+            log.error("erasure attempt at %s failed: %s", work.target_name, type(exc).__name__)
+            return steps.AttemptResult(State.FAILED, f"internal error ({type(exc).__name__})")
+        finally:
+            self.attempts += 1
+
+    # -- vault access (in worker threads) ------------------------------------------------------------------
+    def _recover(self) -> None:
+        """Once per start: finish the local scrub of requests interrupted by a crash, close finished ones."""
+        if self._recovered:
+            return
+        with self.vault.read_connection() as conn:
+            pending = requests.unscrubbed(conn)
+        for request_id in pending:
+            requests.finish_local(self.vault, request_id, self.clock())
+        with self.vault.write_transaction() as conn:
+            steps.close_if_done(conn, requests.open_request_ids(conn), self.clock())
+        self._recovered = True
+
+    def _claim(self) -> list[steps.StepWork]:
+        with self.vault.write_transaction() as conn:
+            configs = {config.id: config for config in list_targets(conn)}
+            self._refresh_clients(configs)
+            busy: dict[int, int] = {}
+            for target_id in self._in_flight.values():
+                busy[target_id] = busy.get(target_id, 0) + 1
+            capacity = {
+                tid: max(0, config.max_concurrency * CLAIM_PER_SLOT - busy.get(tid, 0))
+                for tid, config in configs.items()
+            }
+            now = self.clock()
+            claimed = steps.claim_due(conn, now, capacity, self._in_flight)
+            steps.close_if_done(conn, requests.open_request_ids(conn), now)  # steps skipped while claiming
+        for work in claimed:
+            self._in_flight[work.id] = work.target_id
+        return claimed
+
+    def _refresh_clients(self, configs: dict[int, TargetConfig]) -> None:
+        for config in configs.values():
+            fingerprint = json.dumps(config.__dict__, default=str, sort_keys=True)
+            known = self._clients.get(config.id)
+            if known is not None and known[0] == fingerprint:
+                continue
+            if known is not None:
+                self._stale.append(known[1])
+            self._clients[config.id] = (fingerprint, self.client_factory(config))
+
+    def _record(self, batch: list[tuple[steps.StepWork, steps.AttemptResult]]) -> None:
+        now = self.clock()
+        with self.vault.write_transaction() as conn:
+            for work, result in batch:
+                steps.record(conn, work, result, now, self.max_attempts)
+            steps.close_if_done(conn, {work.request_id for work, _ in batch}, now)
+
+    async def _close_clients(self) -> None:
+        for client in self._stale:
+            await client.close()
+        for _, client in self._clients.values():
+            await client.close()
+        self._stale.clear()
+        self._clients.clear()
+
+
+def drive(vault: Vault, request_ids: list[str], timeout: float, worker: ErasureWorker | None = None) -> bool:
+    """Run a worker in this process until the requests are closed or ``timeout`` passes; True if all closed."""
+    own = worker or ErasureWorker(vault, poll_seconds=0.2)
+    own.start()
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            with vault.read_connection() as conn:
+                done = all(requests.state_of(conn, rid) != "open" for rid in request_ids)
+            if done or time.monotonic() >= deadline:
+                return done
+            time.sleep(0.1)
+    finally:
+        own.stop()
