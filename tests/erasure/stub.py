@@ -28,7 +28,8 @@ class StubTarget:
         self.port = free_port()
         self.keeps_deleted = keeps_deleted  # answers DELETE 204 yet still serves the account
         self.users: dict[str, dict[str, Any]] = {}
-        self.script: deque[tuple[int, dict[str, str]]] = deque()  # answers to give before behaving normally
+        # Answers to give before behaving normally: (method or None for any, status, headers), in order.
+        self.script: deque[tuple[str | None, int, dict[str, str]]] = deque()
         self.log: list[tuple[str, str]] = []
         app = Starlette(
             routes=[
@@ -64,16 +65,16 @@ class StubTarget:
     def count(self, method: str) -> int:
         return sum(1 for m, _ in self.log if m == method)
 
-    def _scripted(self) -> Response | None:
-        if not self.script:
+    def _scripted(self, method: str) -> Response | None:
+        if not self.script or self.script[0][0] not in (None, method):
             return None
-        status, headers = self.script.popleft()
+        _, status, headers = self.script.popleft()
         body = json.dumps({"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": str(status)})
         return Response(body, status, headers=headers, media_type=SCIM)
 
     async def _collection(self, request: Request) -> Response:
         self.log.append((request.method, request.url.path))
-        scripted = self._scripted()
+        scripted = self._scripted(request.method)
         if scripted is not None:
             return scripted
         if request.method == "POST":
@@ -85,7 +86,7 @@ class StubTarget:
 
     async def _item(self, request: Request) -> Response:
         self.log.append((request.method, request.url.path))
-        scripted = self._scripted()
+        scripted = self._scripted(request.method)
         if scripted is not None:
             return scripted
         rid = request.path_params["rid"]

@@ -1,0 +1,130 @@
+"""The step state machine against a scripted target, driven with a fake clock: 429 with Retry-After, 500s on
+the backoff schedule, giving up after the maximum attempts, verification failure, rejection, and resuming
+after a crash without a second DELETE."""
+
+from __future__ import annotations
+
+from datetime import UTC
+
+from sqlalchemy import select
+
+from app.erasure import steps
+from app.erasure.model import State
+from app.erasure.requests import request_erasure
+from app.erasure.tables import ErasureExchange, ErasureStep
+from app.erasure.worker import ErasureWorker
+from app.store.vault import Vault
+from app.targets.tables import TargetLink
+from tests.erasure.stub import StubTarget
+from tests.erasure.support import FakeClock, TargetSpec, add_targets, held_without_push, person, service_for
+
+
+def _erase_one(vault: Vault, stub: StubTarget, clock: FakeClock) -> str:
+    ids = add_targets(vault, [TargetSpec(stub.name, stub.base_url, stub.token)])
+    service = service_for(vault)
+    rid = str(service.create("User", person("sched@example.test")).body["id"])  # type: ignore[index]
+    service.close()
+    held_without_push(vault, rid, {ids[stub.name]: stub.add_user("sched@example.test")})
+    return request_erasure(vault, [rid], "art17-1a", "dpo", now=clock())
+
+
+def _step(vault: Vault) -> dict[str, object]:
+    with vault.read_connection() as conn:
+        return dict(conn.execute(select(ErasureStep)).mappings().one())
+
+
+def _delay(vault: Vault, clock: FakeClock) -> float:
+    next_attempt = steps.utc(_step(vault)["next_attempt"])  # type: ignore[arg-type]
+    assert next_attempt is not None
+    return (next_attempt - clock.now.astimezone(UTC)).total_seconds()
+
+
+def _exchanges(vault: Vault) -> list[tuple[str, int | None]]:
+    with vault.read_connection() as conn:
+        rows = conn.execute(select(ErasureExchange.method, ErasureExchange.status).order_by(ErasureExchange.id))
+        return [(m, s) for m, s in rows]
+
+
+def test_retry_after_and_backoff_schedule(vault: Vault, stub: StubTarget) -> None:
+    clock = FakeClock()
+    request_id = _erase_one(vault, stub, clock)
+    worker = ErasureWorker(vault, clock=clock)
+    stub.script.extend([("DELETE", 429, {"Retry-After": "120"}), ("DELETE", 500, {}), ("DELETE", 503, {})])
+
+    assert worker.tick() == 1
+    assert _step(vault)["state"] == State.FAILED and _delay(vault, clock) >= 120  # Retry-After honoured
+    clock.advance(119)
+    assert worker.tick() == 0  # not due yet
+    clock.advance(1)
+    assert worker.tick() == 1
+    assert _step(vault)["attempts"] == 2 and 1.0 <= _delay(vault, clock) <= 2.0  # 2^(2-1) s with jitter
+    clock.advance(2)
+    assert worker.tick() == 1
+    assert _step(vault)["attempts"] == 3 and 2.0 <= _delay(vault, clock) <= 4.0
+    clock.advance(4)
+    assert worker.tick() == 1
+
+    step = _step(vault)
+    assert step["state"] == State.SUCCEEDED and step["attempts"] == 4
+    assert _exchanges(vault) == [("DELETE", 429), ("DELETE", 500), ("DELETE", 503), ("DELETE", 204), ("GET", 404)]
+    assert steps.utc(step["first_attempt"]) < steps.utc(step["confirmed"])  # type: ignore[arg-type, operator]
+    with vault.read_connection() as conn:
+        assert conn.execute(select(ErasureStep.request_id)).scalar() == request_id
+
+
+def test_gives_up_after_max_attempts_then_operator_retry(vault: Vault, stub: StubTarget) -> None:
+    clock = FakeClock()
+    request_id = _erase_one(vault, stub, clock)
+    worker = ErasureWorker(vault, clock=clock, max_attempts=3)
+    stub.script.extend([(None, 500, {})] * 3)
+    for _ in range(3):
+        assert worker.tick() == 1
+        clock.advance(10)
+    step = _step(vault)
+    assert step["state"] == State.ACTION_REQUIRED and "gave up after 3 attempts" in str(step["reason"])
+    assert step["remote_id"] is not None  # kept: an operator can retry
+    with vault.write_transaction() as conn:
+        assert steps.retry(conn, request_id, None, clock()) == 1
+    assert worker.tick() == 1
+    assert _step(vault)["state"] == State.SUCCEEDED
+
+
+def test_a_target_that_keeps_the_user_fails_verification(vault: Vault, stub: StubTarget) -> None:
+    stub.keeps_deleted = True
+    clock = FakeClock()
+    _erase_one(vault, stub, clock)
+    ErasureWorker(vault, clock=clock).tick()
+    step = _step(vault)
+    assert step["state"] == State.VERIFICATION_FAILED
+    assert "DELETE with 204 but still serves the account (GET 200)" in str(step["reason"])
+    assert _exchanges(vault) == [("DELETE", 204), ("GET", 200)]
+    with vault.read_connection() as conn:
+        assert conn.execute(select(TargetLink.remote_id)).scalar() is not None  # kept until resolved
+
+
+def test_a_rejection_needs_an_operator(vault: Vault, stub: StubTarget) -> None:
+    clock = FakeClock()
+    _erase_one(vault, stub, clock)
+    stub.script.append(("DELETE", 403, {}))
+    ErasureWorker(vault, clock=clock).tick()
+    step = _step(vault)
+    assert step["state"] == State.ACTION_REQUIRED and "403" in str(step["reason"])
+
+
+def test_resume_after_a_crash_sends_no_second_delete(vault: Vault, stub: StubTarget) -> None:
+    clock = FakeClock()
+    _erase_one(vault, stub, clock)
+    # A worker claims the step and dies before recording anything: the lease keeps others off until it runs out.
+    with vault.write_transaction() as conn:
+        assert len(steps.claim_due(conn, clock(), {1: 4})) == 1
+    worker = ErasureWorker(vault, clock=clock)
+    assert worker.tick() == 0
+    clock.advance(steps.LEASE_SECONDS)
+    # This time the DELETE is accepted but the read-back fails: the next attempt only verifies.
+    stub.script.append(("GET", 503, {}))
+    assert worker.tick() == 1
+    assert _step(vault)["state"] == State.FAILED and _step(vault)["deleted_status"] == 204
+    clock.advance(600)
+    assert worker.tick() == 1
+    assert _step(vault)["state"] == State.SUCCEEDED
+    assert stub.count("DELETE") == 1 and stub.count("GET") == 2
