@@ -5,8 +5,15 @@ records: the trail never claims a change that did not happen, nor misses one tha
 inside that transaction, which SQLite serialises (BEGIN IMMEDIATE), so two processes writing to the same vault
 still produce one unbroken chain.
 
-Events carry no personal data: attribute names, counts and pseudonymous resource ids only. ``details`` is
-checked for obviously personal values (an e-mail address) before it is written, as a last line of defence.
+Events carry no personal data: attribute names, counts, and subjects as keyed pseudonyms. Callers give the raw
+SCIM id in ``Event.subject``; it is replaced here by HMAC-SHA256(per-subject key, id) (app.audit.pseudonyms),
+so no caller pseudonymises by itself. Personal data needed for forensics goes in ``Event.private`` and is stored
+as AES-256-GCM ciphertext under the subject's own key, in ``details["sealed"]``. ``details`` is checked for
+obviously personal values (an e-mail address) before it is written, as a last line of defence.
+
+Each entry is an RFC 9162 leaf: leaf_hash = SHA-256(0x00 || canonical JSON of the entry), and
+chain_hash = SHA-256(previous chain_hash || leaf_hash). After appending, app.audit.checkpoints signs a tree
+head when one is due (every 1,000 entries or 10 minutes).
 """
 
 from __future__ import annotations
@@ -14,13 +21,14 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select
 
+from app.audit import pseudonyms
 from app.store.models import AuditEvent
 
 GENESIS = "0" * 64
@@ -28,6 +36,7 @@ _A = AuditEvent.__table__
 _TAIL = select(_A.c.seq, _A.c.chain_hash).order_by(_A.c.seq.desc()).limit(1)
 _INSERT = insert(_A)
 _EMAIL = re.compile(r"[^@\s\"]+@[^@\s\"]+\.[A-Za-z]{2,}")
+_encode_string = json.encoder.encode_basestring  # type: ignore[attr-defined]  # json.dumps(ensure_ascii=False)'s
 
 
 @dataclass(frozen=True)
@@ -35,9 +44,10 @@ class Event:
     kind: str  # dotted, e.g. "scim.request.rejected", "policy.applied", "retention.purged"
     actor: str  # "token:<name>", "operator:<name>", "system:<job>"
     outcome: str = "success"  # success | failure
-    subject: str | None = None  # a pseudonymous resource id, never a name or address
+    subject: str | None = None  # the raw SCIM resource id: stored as the subject's pseudonym, never as given
     details: dict[str, Any] = field(default_factory=dict)
     at: datetime | None = None
+    private: dict[str, Any] | None = None  # personal data for forensics: stored encrypted under the subject's key
 
 
 @dataclass(frozen=True)
@@ -47,8 +57,8 @@ class StoredEvent:
     kind: str
     actor: str
     outcome: str
-    subject: str | None
-    details: dict[str, Any]
+    subject: str | None  # the pseudonym
+    details: dict[str, Any]  # with the ciphertext of the private part under "sealed", if any
     leaf_hash: str
     chain_hash: str
 
@@ -69,6 +79,33 @@ def canonical(value: Any) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+def content_bytes(
+    seq: int, at: str, kind: str, actor: str, outcome: str, subject: str | None, details_json: str
+) -> bytes:
+    """canonical(content) assembled from a stored row without parsing ``details`` (stored canonical already).
+
+    The fast path of verification: a million entries are re-hashed in seconds. Equal to
+    ``canonical(StoredEvent.content())`` for every row append() wrote; any other text in the row changes it.
+    """
+    return (
+        '{"actor":'
+        + _encode_string(actor)
+        + ',"at":'
+        + _encode_string(at)
+        + ',"details":'
+        + details_json
+        + ',"kind":'
+        + _encode_string(kind)
+        + ',"outcome":'
+        + _encode_string(outcome)
+        + ',"seq":'
+        + str(int(seq))
+        + ',"subject":'
+        + ("null" if subject is None else _encode_string(subject))
+        + "}"
+    ).encode()
+
+
 def leaf_hash(content: dict[str, Any]) -> str:
     return hashlib.sha256(b"\x00" + canonical(content)).hexdigest()
 
@@ -85,40 +122,71 @@ def iso_utc(moment: datetime) -> str:
 def _refuse_personal_data(details: dict[str, Any]) -> None:
     if _EMAIL.search(canonical(details).decode()):
         raise ValueError("audit details must not hold e-mail addresses")
+    if pseudonyms.SEALED in details:
+        raise ValueError(f"'{pseudonyms.SEALED}' is reserved in audit details: pass personal data as Event.private")
+
+
+def _subject_and_details(conn: Connection, seq: int, event: Event) -> tuple[str | None, dict[str, Any]]:
+    if event.subject is None:
+        if event.private:
+            raise ValueError("a private audit detail needs a subject: it is encrypted under the subject's key")
+        return None, event.details
+    secrets = pseudonyms.subject_secrets(conn, event.subject)
+    if not event.private:
+        return secrets.pseudonym, event.details
+    sealed = pseudonyms.seal(secrets, seq, event.kind, event.private)
+    return secrets.pseudonym, {**event.details, pseudonyms.SEALED: sealed}
 
 
 def append(conn: Connection, event: Event) -> StoredEvent:
     """Append ``event`` in the caller's transaction; returns it with its sequence number and hashes."""
-    _refuse_personal_data(event.details)
+    return append_many(conn, (event,))[0]
+
+
+def append_many(conn: Connection, events: Iterable[Event], *, checkpoint: bool = True) -> list[StoredEvent]:
+    """Append several events in order with one tail read and one batched INSERT (the recorder's path).
+
+    ``checkpoint=False`` skips the due-checkpoint check; only the checkpointer itself needs that.
+    """
     tail = conn.execute(_TAIL).first()
-    seq, previous = (tail.seq + 1, tail.chain_hash) if tail else (1, GENESIS)
-    at = iso_utc(event.at or datetime.now(UTC))
-    content = {
-        "seq": seq,
-        "at": at,
-        "kind": event.kind,
-        "actor": event.actor,
-        "outcome": event.outcome,
-        "subject": event.subject,
-        "details": event.details,
-    }
-    leaf = leaf_hash(content)
-    chained = chain_hash(previous, leaf)
-    conn.execute(
-        _INSERT,
-        {
-            "seq": seq,
-            "at": at,
-            "kind": event.kind,
-            "actor": event.actor,
-            "outcome": event.outcome,
-            "subject": event.subject,
-            "details": canonical(event.details).decode(),
-            "leaf_hash": leaf,
-            "chain_hash": chained,
-        },
-    )
-    return StoredEvent(seq, at, event.kind, event.actor, event.outcome, event.subject, event.details, leaf, chained)
+    seq, previous = (tail.seq, tail.chain_hash) if tail else (0, GENESIS)
+    rows: list[dict[str, Any]] = []
+    stored: list[StoredEvent] = []
+    for event in events:
+        _refuse_personal_data(event.details)
+        seq += 1
+        at = iso_utc(event.at or datetime.now(UTC))
+        subject, details = _subject_and_details(conn, seq, event)
+        details_json = canonical(details).decode()
+        leaf = hashlib.sha256(
+            b"\x00" + content_bytes(seq, at, event.kind, event.actor, event.outcome, subject, details_json)
+        ).hexdigest()
+        previous = chain_hash(previous, leaf)
+        rows.append(
+            {
+                "seq": seq,
+                "at": at,
+                "kind": event.kind,
+                "actor": event.actor,
+                "outcome": event.outcome,
+                "subject": subject,
+                "details": details_json,
+                "leaf_hash": leaf,
+                "chain_hash": previous,
+            }
+        )
+        stored.append(StoredEvent(seq, at, event.kind, event.actor, event.outcome, subject, details, leaf, previous))
+    if rows:
+        conn.execute(_INSERT, rows[0] if len(rows) == 1 else rows)
+        if checkpoint:
+            _after_append(conn, seq)
+    return stored
+
+
+def _after_append(conn: Connection, size: int) -> None:
+    from app.audit import checkpoints  # imported late: the checkpointer appends to the trail itself
+
+    checkpoints.after_append(conn, size)
 
 
 def _stored(row: Any) -> StoredEvent:
