@@ -1,0 +1,394 @@
+"""The subject-access export (Art. 15) with its portable copy (Art. 20): everything Custos holds about one user.
+
+Two files: ``subject-<id>.json`` (structured, machine-readable; resources/schemas/subject-export-v1.schema.json)
+and ``subject-<id>.pdf`` (for the person to read). For each attribute held: its data category, the purposes and
+their lawful basis, the retention, the recipients that receive it and the source; plus group memberships, the
+targets holding a copy and the account's state.
+
+Nothing about anyone else goes in (Art. 15(4)): groups are listed by name and id without their members, and a
+manager's name is withheld (only the opaque id of the relation stays). Both files are written with mode 0600:
+they hold personal data.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from app.audit.trail import iso_utc
+from app.core.errors import ConfigError
+from app.exports.pdf import ExportPdf
+from app.exports.ropa import content_hash
+from app.policy.durations import Period
+from app.policy.model import (
+    ART9_CONDITIONS,
+    LAWFUL_BASES,
+    NEEDS_HUMAN,
+    RECIPIENT_KINDS,
+    RIGHTS_BY_BASIS,
+    AttributeRule,
+    Contact,
+    Policy,
+)
+from app.policy.versions import PolicyRecord
+from app.scim import repository as repo
+from app.scim.schema import ENTERPRISE_SCHEMA
+from app.store.models import ScimResource
+from app.store.vault import Vault
+from app.targets.tables import Target, TargetLink
+
+FORMAT_VERSION = 1
+ONE_MONTH = Period(months=1)
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_R = ScimResource.__table__
+_TL = TargetLink.__table__
+_TG = Target.__table__
+RESPONSE_NOTE = (
+    "Art. 12(3) GDPR: the controller answers a request of access without undue delay and at the latest within one "
+    "month of receiving it; where necessary that period may be extended by two further months, in which case the "
+    "person is told within the first month, with the reasons."
+)
+
+
+class SubjectNotFound(ConfigError):
+    """No User with that id in the mirror. The message never repeats what was typed (it may be a name or address)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "No user with that id in the mirror. Use the SCIM id Custos assigned (shown in the app and by GET /Users)."
+        )
+
+
+@dataclass(frozen=True)
+class SubjectExport:
+    document: dict[str, Any]  # the JSON export, content_hash included
+
+    @property
+    def content_hash(self) -> str:
+        return str(self.document["content_hash"])
+
+
+# -- reading what is held ------------------------------------------------------------------------------------
+def _lowered(document: dict[str, Any]) -> dict[str, Any]:
+    """Top-level attributes by their policy key: lower-cased, extension attributes prefixed with the URN."""
+    flat: dict[str, Any] = {}
+    for key, value in document.items():
+        if key == "schemas":
+            continue
+        if key.lower().startswith("urn:") and isinstance(value, dict):
+            flat.update({f"{key.lower()}:{attr.lower()}": sub for attr, sub in value.items()})
+        else:
+            flat[key.lower()] = value
+    return flat
+
+
+def _sub_values(value: Any, sub: str) -> Any:
+    def pick(item: Any) -> Any:
+        if isinstance(item, dict):
+            return next((v for k, v in item.items() if k.lower() == sub), None)
+        return None
+
+    if isinstance(value, list):
+        return [picked for picked in (pick(item) for item in value) if picked is not None] or None
+    return pick(value)
+
+
+def _withhold_others(document: dict[str, Any]) -> dict[str, Any]:
+    """Drop another person's name carried in this subject's record (the manager's), keeping the relation's id."""
+    extension = document.get(ENTERPRISE_SCHEMA)
+    manager = extension.get("manager") if isinstance(extension, dict) else None
+    if isinstance(manager, dict):
+        extension["manager"] = {k: v for k, v in manager.items() if k == "value"}
+    return document
+
+
+def _contact(contact: Contact) -> dict[str, str]:
+    return {
+        "name": contact.name or NEEDS_HUMAN,
+        "address": contact.address or NEEDS_HUMAN,
+        "email": contact.email or NEEDS_HUMAN,
+        "telephone": contact.telephone or NEEDS_HUMAN,
+    }
+
+
+def _purposes(policy: Policy, rule: AttributeRule) -> list[dict[str, Any]]:
+    result = []
+    for purpose_id in rule.purposes:
+        purpose = policy.purpose(purpose_id)
+        if purpose is None:
+            continue
+        result.append(
+            {
+                "id": purpose.id,
+                "name": purpose.name,
+                "lawful_basis": LAWFUL_BASES.get(purpose.lawful_basis, NEEDS_HUMAN),
+                "legitimate_interest": purpose.legitimate_interest or None,
+            }
+        )
+    return result
+
+
+def _source(policy: Policy, rule: AttributeRule) -> str:
+    sources = [p.source for p in (policy.purpose(pid) for pid in rule.purposes) if p is not None and p.source]
+    return "; ".join(dict.fromkeys(sources)) or "Identity provider via SCIM 2.0"
+
+
+def _explained(policy: Policy, rule: AttributeRule, values: Any) -> dict[str, Any]:
+    category = policy.category(rule.category)
+    return {
+        "attribute": rule.path,
+        "resource": rule.resource_type,
+        "values": values,
+        "category": {"id": rule.category, "name": category.name if category else rule.category},
+        "special_category": rule.special,
+        "art9_condition": ART9_CONDITIONS.get(rule.art9_condition) if rule.special else None,
+        "purposes": _purposes(policy, rule),
+        "retention": policy.retention_of(rule).describe(),
+        "recipients": [
+            {
+                "id": r.id,
+                "name": r.name,
+                "kind": RECIPIENT_KINDS.get(r.kind, r.kind),
+                "country": r.country.upper() or None,
+            }
+            for r in policy.recipients_of(rule)
+        ],
+        "source": _source(policy, rule),
+    }
+
+
+def _attributes(policy: Policy, document: dict[str, Any]) -> list[dict[str, Any]]:
+    flat = _lowered(document)
+    covered: set[str] = set()
+    entries = []
+    for rule in policy.rules_for("User"):
+        if rule.top not in flat:
+            continue
+        values = flat[rule.top] if rule.sub is None else _sub_values(flat[rule.top], rule.sub)
+        covered.add(rule.top)
+        if values is not None:
+            entries.append(_explained(policy, rule, values))
+    for key in sorted(set(flat) - covered):  # held but outside the policy in force: say so rather than hide it
+        entries.append(
+            {
+                "attribute": key,
+                "resource": "User",
+                "values": flat[key],
+                "category": None,
+                "special_category": False,
+                "art9_condition": None,
+                "purposes": [],
+                "retention": "Not covered by the policy in force: to be erased or added to the policy",
+                "recipients": [],
+                "source": "Identity provider via SCIM 2.0",
+            }
+        )
+    return entries
+
+
+def _membership(policy: Policy) -> dict[str, Any] | None:
+    rule = next((r for r in policy.rules_for("Group") if r.key == "members"), None)
+    return None if rule is None else _explained(policy, rule, None)
+
+
+def _targets(conn: Connection, user_id: str) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        select(_TG.c.name, _TG.c.recipient_id, _TL.c.remote_id, _TL.c.synced_at)
+        .join(_TG, _TG.c.id == _TL.c.target_id)
+        .where(_TL.c.resource_id == user_id)
+        .order_by(_TG.c.name)
+    )
+    return [
+        {"target": name, "recipient_id": recipient, "id_at_target": remote, "last_sent": iso_utc(synced)}
+        for name, recipient, remote, synced in rows
+    ]
+
+
+def _rights(policy: Policy, entries: list[dict[str, Any]]) -> list[str]:
+    purposes = {p["id"] for entry in entries for p in entry["purposes"]}
+    rights: dict[str, None] = {}
+    for purpose in policy.purposes:
+        if purpose.id in purposes:
+            rights.update(dict.fromkeys(RIGHTS_BY_BASIS.get(purpose.lawful_basis, ())))
+    rights["lodge a complaint with a supervisory authority (Art. 77)"] = None
+    return list(rights)
+
+
+def build_subject_export(
+    conn: Connection, record: PolicyRecord, user_id: str, now: datetime, received: datetime | None = None
+) -> SubjectExport:
+    """The JSON document for one user, read in the caller's snapshot; SubjectNotFound when there is none."""
+    if not _SAFE_ID.match(user_id):
+        raise SubjectNotFound()
+    row = repo.load(conn, "User", user_id)
+    if row is None:
+        raise SubjectNotFound()
+    policy = record.policy
+    groups = repo.memberships(conn, "User", [user_id], "").get(user_id, [])
+    document = _withhold_others(repo.to_scim(row, "", groups or None))
+    stored = _withhold_others(json.loads(row.document))
+    deactivated_at = conn.execute(select(_R.c.deactivated_at).where(_R.c.id == user_id)).scalar()
+    account_period = policy.account_retention()
+    entries = _attributes(policy, stored)
+    received_at = received or now
+    subject = {
+        "id": row.id,
+        "resource_type": "User",
+        "active": row.active,
+        "deactivated_at": iso_utc(deactivated_at) if deactivated_at else None,
+        "deletion_due": iso_utc(account_period.after(deactivated_at)) if deactivated_at and account_period else None,
+        "created": iso_utc(row.created),
+        "last_modified": iso_utc(row.modified),
+        "account_retention": (
+            f"Deleted {account_period.describe()} after deactivation"
+            if account_period
+            else "Kept until the identity provider deletes the account"
+        ),
+    }
+    content: dict[str, Any] = {
+        "format_version": FORMAT_VERSION,
+        "export": "subject-access",
+        "articles": ["15", "20"],
+        "generated_at": iso_utc(now),
+        "policy": {
+            "version": record.version,
+            "sha256": record.sha256,
+            "stamp": record.stamp,
+            "applied_at": iso_utc(record.applied_at),
+        },
+        "controller": _contact(policy.controller),
+        "dpo": _contact(policy.dpo),
+        "subject": subject,
+        "data": document,
+        "attributes": entries,
+        "groups": [{"id": g["value"], "display_name": g.get("display") or ""} for g in groups],
+        "group_membership": _membership(policy) if groups else None,
+        "held_at_targets": _targets(conn, user_id),
+        "rights": _rights(policy, entries),
+        "response": {
+            "received": iso_utc(received_at),
+            "answer_by": iso_utc(ONE_MONTH.after(received_at)),
+            "note": RESPONSE_NOTE,
+        },
+    }
+    return SubjectExport({**content, "content_hash": content_hash(content)})
+
+
+# -- writing ---------------------------------------------------------------------------------------------------
+def _private_write(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    os.chmod(path, 0o600)  # an existing file keeps its old mode through O_CREAT
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list) and all(isinstance(v, str | int | float | bool) for v in value):
+        return ", ".join(str(v) for v in value)
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+
+
+def _short(path: str) -> str:
+    """``urn:…:enterprise:2.0:User:department`` reads as ``department (enterprise extension)`` in the PDF."""
+    if not path.lower().startswith("urn:"):
+        return path
+    name = path.rpartition(":")[2]
+    return f"{name} ({'enterprise' if ':enterprise:' in path.lower() else 'schema'} extension)"
+
+
+def _explanation_row(entry: dict[str, Any]) -> list[str]:
+    purposes = "; ".join(f"{p['name']} ({p['lawful_basis']})" for p in entry["purposes"]) or "—"
+    recipients = "; ".join(r["name"] + (f" ({r['country']})" if r["country"] else "") for r in entry["recipients"])
+    category = entry["category"]["name"] if entry["category"] else "Not in the policy"
+    if entry["special_category"]:
+        category += f" — special category: {entry['art9_condition'] or NEEDS_HUMAN}"
+    attribute = _short(entry["attribute"])
+    return [attribute, _text(entry["values"]), category, purposes, entry["retention"], recipients or "None"]
+
+
+def _write_pdf(export: SubjectExport, path: Path) -> None:
+    doc = export.document
+    subject = doc["subject"]
+    footer = [
+        f"Subject access export for {subject['id']} · policy {doc['policy']['stamp']}",
+        f"Generated {doc['generated_at']} · content SHA-256 {export.content_hash}",
+    ]
+    title = "Personal data held about you (Art. 15 and 20 GDPR)"
+    pdf = ExportPdf(title, footer)
+    pdf.heading(title, 1)
+    controller, dpo = doc["controller"], doc["dpo"]
+    state = "active" if subject["active"] is not False else f"deactivated since {subject['deactivated_at']}"
+    pdf.key_values(
+        [
+            ("Your account id in Custos", subject["id"]),
+            ("Account state", state + (f"; deletion due {subject['deletion_due']}" if subject["deletion_due"] else "")),
+            ("Account retention", subject["account_retention"]),
+            ("Controller", "; ".join(controller.values())),
+            ("Data Protection Officer", "; ".join(dpo.values())),
+            ("Request received", doc["response"]["received"]),
+            ("Answer due by", doc["response"]["answer_by"]),
+            ("Policy in force", doc["policy"]["stamp"]),
+        ]
+    )
+    pdf.heading("Your data, why it is held, for how long and who receives it", 2)
+    pdf.grid(
+        ["Attribute", "Value", "Category", "Purposes (lawful basis)", "Retention", "Recipients"],
+        [_explanation_row(entry) for entry in doc["attributes"]],
+        (1.1, 1.6, 1.1, 1.7, 1.8, 1.1),
+    )
+    if doc["groups"]:
+        pdf.heading("Your group memberships", 2)
+        pdf.grid(["Group", "Group id"], [[g["display_name"] or "—", g["id"]] for g in doc["groups"]], (2, 2))
+        if doc["group_membership"]:
+            pdf.grid(
+                ["Attribute", "Value", "Category", "Purposes (lawful basis)", "Retention", "Recipients"],
+                [_explanation_row({**doc["group_membership"], "values": "your membership of the groups above"})],
+                (1.1, 1.6, 1.1, 1.7, 1.8, 1.1),
+            )
+    if doc["held_at_targets"]:
+        pdf.heading("Applications Custos has sent your data to", 2)
+        pdf.grid(
+            ["Application", "Your id there", "Last sent"],
+            [[t["target"], t["id_at_target"], t["last_sent"]] for t in doc["held_at_targets"]],
+        )
+    pdf.heading("Your rights", 2)
+    pdf.paragraph("; ".join(doc["rights"]) + ". Contact the controller or the Data Protection Officer above.")
+    pdf.heading("About this export", 2)
+    pdf.paragraph(
+        f"{RESPONSE_NOTE} A structured, machine-readable copy of the same data is in subject-{subject['id']}.json "
+        "(Art. 20). Data about other people is not included (Art. 15(4)): groups are listed without their members."
+    )
+    pdf.save(path)
+
+
+def export_subject(
+    vault: Vault,
+    record: PolicyRecord,
+    user_id: str,
+    out_dir: Path,
+    now: datetime,
+    *,
+    received: datetime | None = None,
+) -> list[Path]:
+    """Write ``subject-<id>.json`` and ``subject-<id>.pdf`` into ``out_dir``; returns their paths."""
+    with vault.read_session() as session:
+        export = build_subject_export(session.connection(), record, user_id, now, received)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    json_path = out_dir / f"subject-{user_id}.json"
+    pdf_path = out_dir / f"subject-{user_id}.pdf"
+    _private_write(json_path, (json.dumps(export.document, indent=2, ensure_ascii=False) + "\n").encode())
+    _private_write(pdf_path, b"")  # created 0600 before any personal data is in it
+    _write_pdf(export, pdf_path)
+    return [json_path, pdf_path]
