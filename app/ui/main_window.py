@@ -7,19 +7,22 @@ from collections.abc import Callable
 from datetime import datetime
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QCloseEvent, QGuiApplication
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
+    QInputDialog,
     QLabel,
     QLineEdit,
     QMainWindow,
     QMessageBox,
     QPushButton,
     QSpinBox,
+    QStackedWidget,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
@@ -36,7 +39,13 @@ from app.ui.audit.view import AuditPage
 from app.ui.bridge import EventBridge
 from app.ui.identities.model import local_time
 from app.ui.identities.view import IdentitiesView
+from app.ui.lock.clipboard import secret_clipboard
+from app.ui.lock.idle import IdleWatcher
+from app.ui.lock.reauth import Reauthenticate, reauthenticate_with
+from app.ui.lock.screen import LockScreen
+from app.ui.lock.screensaver import ScreenLockListener
 from app.ui.policy.view import PolicyPage
+from app.ui.settings import autolock_minutes, set_autolock_minutes
 from app.ui.targets.view import TargetsPage
 from app.ui.workers import submit
 
@@ -66,8 +75,9 @@ def _label(text: str = "") -> QLabel:
 
 
 def _copy_button(source: Callable[[], str]) -> QPushButton:
+    """Copies through SecretClipboard: cleared after 30 s, and on lock, if the clipboard still holds it."""
     button = QPushButton("Copy")
-    button.clicked.connect(lambda: QGuiApplication.clipboard().setText(source()))
+    button.clicked.connect(lambda: secret_clipboard().copy(source()))
     return button
 
 
@@ -156,10 +166,17 @@ class TokensPage(QWidget):
 
     COLUMNS = ("Name", "Status", "Starts with", "Created", "Expires", "Last used", "Last used from")
 
-    def __init__(self, tokens: TokenStore, confirm: Confirm = ask, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        tokens: TokenStore,
+        confirm: Confirm = ask,
+        parent: QWidget | None = None,
+        reauthenticate: Reauthenticate | None = None,
+    ) -> None:
         super().__init__(parent)
         self.tokens = tokens
         self.confirm = confirm
+        self.reauthenticate = reauthenticate  # asked before a new token is made (it opens the SCIM endpoint)
         self.name = QLineEdit()
         self.name.setPlaceholderText("Which identity provider will use it, e.g. Entra ID production")
         self.name.setMaxLength(128)
@@ -209,6 +226,10 @@ class TokensPage(QWidget):
         self._show_secret("")
         self.refresh()
 
+    def clear_for_lock(self) -> None:
+        self._show_secret("")
+        self.message.clear()
+
     def _show_secret(self, secret: str) -> None:
         self.secret.setText(secret)
         for widget in (self.secret, self.copy_secret, self.secret_note):
@@ -223,6 +244,9 @@ class TokensPage(QWidget):
             self.message.setText("Give the token a name first.")
             return
         days = self.lifetime.value() or None
+        if self.reauthenticate is not None and not self.reauthenticate(self, "create a token"):
+            self.message.setText("No token created.")
+            return
         self.create_button.setEnabled(False)
         self._show_secret("")
         submit(lambda: self.tokens.create(name, days), self._created, self._failed)
@@ -291,7 +315,8 @@ class MainWindow(QMainWindow):
         self.bridge = EventBridge(bus, parent=self)
         self.server_panel = ServerPanel(server, self.bridge)
         self.identities = IdentitiesView(vault)
-        self.tokens_page = TokensPage(tokens)
+        self.reauthenticate = reauthenticate_with(vault)
+        self.tokens_page = TokensPage(tokens, reauthenticate=self.reauthenticate)
         self.policy_page = PolicyPage(vault, server.policy)  # applies go through the server's PolicyInForce
         self.pages = QTabWidget()
         self.pages.addTab(self.identities, "Identities")
@@ -304,11 +329,21 @@ class MainWindow(QMainWindow):
         self.pages.currentChanged.connect(self._page_changed)
         self.bridge.resources_changed.connect(self.identities.apply_changes)
 
-        central = QWidget()
-        layout = QVBoxLayout(central)
+        self.content = QWidget()
+        layout = QVBoxLayout(self.content)
         layout.addWidget(self.server_panel)
         layout.addWidget(self.pages, 1)
-        self.setCentralWidget(central)
+        self.lock_screen = LockScreen(vault)
+        self.lock_screen.unlocked.connect(self.unlock)
+        self.lock_screen.close_requested.connect(self.close_vault)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.content)
+        self.stack.addWidget(self.lock_screen)
+        self.setCentralWidget(self.stack)
+        self.idle = IdleWatcher(autolock_minutes() * 60_000, self)
+        self.idle.idle.connect(self.lock)
+        self.screen_lock = ScreenLockListener(self.lock, self)
+        self._build_menu()
         self.vault_status = _label(describe_cipher(vault))
         self.vault_status.setToolTip("As reported by SQLCipher for the open vault")
         self.statusBar().addPermanentWidget(self.vault_status)
@@ -322,9 +357,74 @@ class MainWindow(QMainWindow):
         elif self.pages.widget(index) is self.policy_page:
             self.policy_page.refresh()  # `custos policy apply` may have run meanwhile
 
+    # -- locking -----------------------------------------------------------------------------------------
+    def _build_menu(self) -> None:
+        menu = self.menuBar().addMenu("&Vault")
+        self.lock_action = QAction("&Lock", self)
+        self.lock_action.setShortcut(QKeySequence("Ctrl+L"))
+        self.lock_action.triggered.connect(self.lock)
+        self.close_action = QAction("&Close the vault", self)
+        self.close_action.setShortcut(QKeySequence("Ctrl+Shift+L"))
+        self.close_action.triggered.connect(self.close_vault)
+        self.autolock_action = QAction("&Auto-lock after…", self)
+        self.autolock_action.triggered.connect(self.choose_autolock)
+        quit_action = QAction("&Quit", self)
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        for action in (self.lock_action, self.close_action, self.autolock_action):
+            menu.addAction(action)
+        menu.addSeparator()
+        menu.addAction(quit_action)
+
+    @property
+    def locked(self) -> bool:
+        return self.stack.currentWidget() is self.lock_screen
+
+    def lock(self) -> None:
+        """Hide every piece of personal data; the vault stays open and the server keeps running."""
+        if self.locked:
+            return
+        self.identities.clear_for_lock()
+        self.audit_page.clear_for_lock()
+        self.tokens_page.clear_for_lock()
+        secret_clipboard().clear_if_ours()
+        for dialog in self.findChildren(QDialog):
+            dialog.reject()  # an open dialog may show personal data or hold a passphrase
+        self.stack.setCurrentWidget(self.lock_screen)
+        self.lock_screen.prepare()
+        self.menuBar().setEnabled(False)
+        self.idle.stop_timer()
+        self.setWindowTitle("Custos — locked")
+
+    def close_vault(self) -> None:
+        """Lock, then drop the key: the endpoint answers 503 and no job runs until the passphrase is given."""
+        self.lock()
+        if self.vault.is_open:
+            self.vault.close()
+        self.lock_screen.prepare()
+
+    def unlock(self) -> None:
+        self.stack.setCurrentWidget(self.content)
+        self.menuBar().setEnabled(True)
+        self.setWindowTitle("Custos")
+        self.identities.reload()
+        if self.pages.currentWidget() is self.audit_page:
+            self.audit_page.refresh()
+        self.vault_status.setText(describe_cipher(self.vault))
+        self.idle.restart()
+
+    def choose_autolock(self) -> None:
+        minutes, ok = QInputDialog.getInt(
+            self, "Auto-lock", "Lock the window after this many idle minutes (0: never):", autolock_minutes(), 0, 480
+        )
+        if ok:
+            set_autolock_minutes(minutes)
+            self.idle.set_timeout(minutes * 60_000)
+
     def shutdown(self) -> None:
         """Stop timers and event delivery; the caller then stops the server and closes the vault."""
         self.server_panel.timer.stop()
+        self.idle.stop()
         self.bridge.close()
 
     def closeEvent(self, event: QCloseEvent) -> None:

@@ -12,7 +12,7 @@ import pytest
 from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtGui import QGuiApplication
 from pytestqt.qtbot import QtBot
-from ui_support import USER_SCHEMA, add_member, group_row, insert_rows, user_row
+from ui_support import PASSPHRASE, USER_SCHEMA, add_member, answer_passphrase_dialog, group_row, insert_rows, user_row
 
 from app.core.events import EventBus, ResourcesChanged
 from app.scim.server import ScimServer
@@ -137,6 +137,7 @@ def test_user_posted_over_https_appears_in_the_table(
     qtbot.waitUntil(lambda: model.total == 0 and model.rowCount() == 0)
 
     window.tokens_page.name.setText("test-idp")  # a token made in the UI works at once on the server
+    answer_passphrase_dialog(PASSPHRASE)  # a new token needs the passphrase again
     window.tokens_page.create_token()
     qtbot.waitUntil(lambda: window.tokens_page.secret.text().startswith("cst_"))
     secret = window.tokens_page.secret.text()

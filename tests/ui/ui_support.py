@@ -72,3 +72,22 @@ def many_users(count: int) -> list[dict[str, object]]:
         display = None if i % 7 == 0 else f"Person {(i * 7919) % 97:02d}"  # duplicates: ties broken by id
         rows.append(user_row(f"user{(i * 7919) % count:05d}@example.org", display, BASE_TIME + timedelta(minutes=i)))
     return rows
+
+
+def answer_passphrase_dialog(text: str | None) -> None:
+    """When the modal re-authentication dialog is up, type ``text`` and press OK (None: Cancel)."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QDialog, QLineEdit
+
+    def answer() -> None:
+        dialog = QApplication.activeModalWidget()
+        if not isinstance(dialog, QDialog):
+            QTimer.singleShot(20, answer)
+            return
+        if text is None:
+            dialog.reject()
+            return
+        dialog.findChild(QLineEdit).setText(text)
+        dialog.check()  # type: ignore[attr-defined]
+
+    QTimer.singleShot(20, answer)

@@ -88,6 +88,15 @@ class AuditTableModel(QAbstractTableModel):
         self.endResetModel()
         self.fetchMore()
 
+    def clear(self) -> None:
+        """Forget the loaded rows (the UI is locked); ``set_filter`` loads again."""
+        self.beginResetModel()
+        self._rows = []
+        self._exhausted = True
+        self._loading = False
+        self._generation += 1
+        self.endResetModel()
+
     def event_at(self, row: int) -> StoredEvent:
         return self._rows[row]
 

@@ -175,6 +175,12 @@ class AuditPage(QWidget):
         if generation == self._chart_generation:  # an answer to an older filter arrives late: drop it
             self.chart.set_counts(*result)
 
+    def clear_for_lock(self) -> None:
+        self.model.clear()
+        self.subject.clear()
+        self._chart_generation += 1
+        self.chart.set_counts([], "")
+
     # -- verification ------------------------------------------------------------------------------------
     def verify(self) -> None:
         if self.verifier is None:

@@ -86,6 +86,7 @@ class ResourceTableModel(QAbstractTableModel):
         self._next: browse.Cursor | None = None
         self._exhausted = False
         self._busy = False  # one query at a time
+        self._locked = False  # the UI is locked: nothing loaded, changes ignored until reload()
         self._loading_page = False
         self._want_more = False  # fetchMore asked while changes were being applied
         self._pending = ChangeSet()
@@ -165,7 +166,19 @@ class ResourceTableModel(QAbstractTableModel):
         self._query = browse.Query(q.resource_type, q.sort, q.descending, where)
         self.reload()
 
+    def clear(self) -> None:
+        """Drop every loaded row and stop loading (the UI is locked); ``reload`` starts again."""
+        self._generation += 1
+        self.beginResetModel()
+        self._rows, self._by_id = [], {}
+        self._next, self._exhausted = None, True
+        self._pending = ChangeSet()
+        self.endResetModel()
+        self._busy = self._loading_page = self._want_more = False
+        self._locked = True
+
     def reload(self) -> None:
+        self._locked = False
         self._generation += 1
         self.beginResetModel()
         self._rows, self._by_id = [], {}
@@ -178,8 +191,8 @@ class ResourceTableModel(QAbstractTableModel):
 
     def apply_changes(self, event: ResourcesChanged) -> None:
         """Slot for EventBridge.resources_changed."""
-        if event.resource_type != self._query.resource_type:
-            return
+        if event.resource_type != self._query.resource_type or self._locked:
+            return  # while locked nothing is loaded; the reload on unlock reads the current state
         self._pending.merge(event)
         if not self._busy:
             self._apply_pending()

@@ -217,6 +217,16 @@ class ResourceBrowser(QWidget):
         elif self._detail_id in event.modified:
             self.show_detail(self._detail_id)
 
+    def clear_for_lock(self) -> None:
+        """Forget everything shown: rows, detail, and the search text (it may be a name)."""
+        self._debounce.stop()
+        self.search.blockSignals(True)
+        self.search.clear()
+        self.search.blockSignals(False)
+        self.model.clear()
+        self._clear_detail()
+        self.count_label.clear()
+
 
 class IdentitiesView(QTabWidget):
     def __init__(self, vault: Vault, parent: QWidget | None = None) -> None:
@@ -230,3 +240,11 @@ class IdentitiesView(QTabWidget):
         """Slot for EventBridge.resources_changed."""
         self.users.apply_changes(event)
         self.groups.apply_changes(event)
+
+    def clear_for_lock(self) -> None:
+        self.users.clear_for_lock()
+        self.groups.clear_for_lock()
+
+    def reload(self) -> None:
+        self.users.model.reload()
+        self.groups.model.reload()

@@ -1,0 +1,40 @@
+"""Lock when the desktop's screen locks, where the platform tells (freedesktop/GNOME screensaver on D-Bus).
+
+Best effort: on platforms or sessions without that signal, the idle auto-lock still applies.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, Slot
+
+log = logging.getLogger(__name__)
+_SERVICES = (
+    ("org.freedesktop.ScreenSaver", "/org/freedesktop/ScreenSaver", "org.freedesktop.ScreenSaver"),
+    ("org.gnome.ScreenSaver", "/org/gnome/ScreenSaver", "org.gnome.ScreenSaver"),
+)
+
+
+class ScreenLockListener(QObject):
+    def __init__(self, on_lock: Callable[[], None], parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._on_lock = on_lock
+        self.connected = False
+        try:
+            from PySide6.QtDBus import QDBusConnection
+        except ImportError:
+            return
+        bus = QDBusConnection.sessionBus()
+        if not bus.isConnected():
+            return
+        for service, path, interface in _SERVICES:
+            if bus.connect(service, path, interface, "ActiveChanged", self, "active_changed(bool)"):
+                self.connected = True
+        log.debug("screen-lock signal %s", "connected" if self.connected else "not available")
+
+    @Slot(bool)
+    def active_changed(self, active: bool) -> None:
+        if active:
+            self._on_lock()

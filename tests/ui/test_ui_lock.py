@@ -1,0 +1,131 @@
+"""Locking: auto-lock after idle time, what the lock hides, closing the vault (503), unlocking, re-authentication
+before a new token, and the clipboard hygiene. Real vault, real HTTPS server, real widgets."""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+from ui_support import PASSPHRASE, answer_passphrase_dialog, insert_rows, many_users
+
+from app.core.events import EventBus
+from app.scim.server import ScimServer
+from app.scim.tls import ensure_self_signed
+from app.store.tokens import TokenStore
+from app.store.vault import Vault
+from app.ui.lock.reauth import reauthenticate_with
+from app.ui.main_window import MainWindow, TokensPage
+
+
+@pytest.fixture
+def window(vault: Vault, data_dir: Path, qtbot: QtBot) -> Iterator[tuple[MainWindow, ScimServer, str]]:
+    insert_rows(vault, many_users(50))
+    _, token = TokenStore(vault).create("idp")
+    bus, tokens = EventBus(), TokenStore(vault)
+    server = ScimServer(vault, tls=ensure_self_signed(data_dir), bus=bus, tokens=tokens)
+    main = MainWindow(vault, server, bus, tokens)
+    qtbot.addWidget(main)
+    main.show()
+    main.server_panel.start()
+    qtbot.waitUntil(lambda: server.running, timeout=15_000)
+    yield main, server, token
+    main.shutdown()
+    server.stop()
+
+
+def status_of(server: ScimServer, token: str, data_dir: Path) -> int:
+    verify = ssl.create_default_context(cafile=str(ensure_self_signed(data_dir).cert_path))
+    with httpx.Client(base_url=server.base_url, verify=verify, timeout=30) as http:
+        return http.get("/Users", headers={"Authorization": f"Bearer {token}"}).status_code
+
+
+def test_idle_auto_lock_hides_data_while_the_server_runs(
+    window: tuple[MainWindow, ScimServer, str], data_dir: Path, qtbot: QtBot
+) -> None:
+    main, server, token = window
+    users = main.identities.users
+    qtbot.waitUntil(lambda: users.model.rowCount() == 50)
+    users.search.setText("Person 7")
+    main.idle.set_timeout(200)
+    qtbot.waitUntil(lambda: main.locked, timeout=5000)
+    assert users.model.rowCount() == 0 and users.search.text() == "" and users.detail.toPlainText() == ""
+    assert main.windowTitle() == "Custos — locked" and not main.menuBar().isEnabled()
+    assert status_of(server, token, data_dir) == 200  # UI locked: the endpoint still serves
+
+    main.lock_screen.passphrase.setText("not the passphrase")
+    main.lock_screen.unlock()
+    qtbot.waitUntil(lambda: "does not unlock" in main.lock_screen.message.text(), timeout=10_000)
+    assert main.locked and main.lock_screen.passphrase.text() == ""
+
+    main.lock_screen.passphrase.setText(PASSPHRASE)
+    QTest.keyClick(main.lock_screen.passphrase, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: not main.locked, timeout=10_000)
+    qtbot.waitUntil(lambda: users.model.rowCount() == 50)
+    assert main.idle.active  # counting again
+
+
+def test_closing_the_vault_makes_the_endpoint_answer_503(
+    window: tuple[MainWindow, ScimServer, str], data_dir: Path, qtbot: QtBot
+) -> None:
+    main, server, token = window
+    QTest.keyClick(main, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert main.locked and not main.vault.is_open
+    assert not main.lock_screen.close_button.isVisible()
+    assert "vault is closed" in main.lock_screen.note.text()
+    assert status_of(server, token, data_dir) == 503
+
+    main.lock_screen.passphrase.setText(PASSPHRASE)
+    main.lock_screen.unlock()
+    qtbot.waitUntil(lambda: not main.locked, timeout=10_000)
+    assert main.vault.is_open and status_of(server, token, data_dir) == 200
+
+
+def test_ctrl_l_locks_from_the_keyboard(window: tuple[MainWindow, ScimServer, str], qtbot: QtBot) -> None:
+    main, _server, _token = window
+    main.activateWindow()
+    QTest.keyClick(main, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
+    assert main.locked
+    assert main.lock_screen.passphrase.hasFocus() or QApplication.focusWidget() is main.lock_screen.passphrase
+
+
+def test_new_token_needs_the_passphrase_again(vault: Vault, qtbot: QtBot) -> None:
+    page = TokensPage(TokenStore(vault), reauthenticate=reauthenticate_with(vault))
+    qtbot.addWidget(page)
+    page.show()
+    page.name.setText("okta")
+    answer_passphrase_dialog(None)
+    page.create_token()
+    assert page.message.text() == "No token created." and TokenStore(vault).list() == []
+
+    page.name.setText("okta")
+    answer_passphrase_dialog(PASSPHRASE)
+    page.create_token()
+    qtbot.waitUntil(lambda: page.secret.text().startswith("cst_"), timeout=10_000)
+    assert [t.name for t in TokenStore(vault).list()] == ["okta"]
+
+
+def test_lock_clears_the_clipboard_only_if_it_holds_our_secret(
+    window: tuple[MainWindow, ScimServer, str], qtbot: QtBot
+) -> None:
+    main, _server, _token = window
+    clipboard = QGuiApplication.clipboard()
+    main.tokens_page._show_secret("cst_example-secret-for-the-test")
+    main.tokens_page.copy_secret.click()
+    assert clipboard.text() == "cst_example-secret-for-the-test"
+    main.lock()
+    assert clipboard.text() == "" and not main.tokens_page.secret.isVisible()
+    main.unlock()
+
+    main.tokens_page._show_secret("cst_another")
+    main.tokens_page.copy_secret.click()
+    clipboard.setText("something the user copied")
+    main.lock()
+    assert clipboard.text() == "something the user copied"
