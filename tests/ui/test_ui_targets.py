@@ -38,3 +38,23 @@ def test_targets_page_shows_health_and_mapping(qtbot: QtBot, vault: Vault) -> No
     assert sent["User name.givenName"] == "yes"
     page.hide()
     assert not page.timer.isActive()
+
+
+def test_identity_detail_lists_the_targets_holding_it(qtbot: QtBot, vault: Vault) -> None:
+    from ui_support import insert_rows, many_users
+
+    from app.targets import links
+    from app.ui.identities.view import ResourceBrowser
+
+    apply_policy(vault, policy_with_recipients(), "dpo")
+    (user_id,) = insert_rows(vault, many_users(1))
+    with vault.write_transaction() as conn:
+        first = add_target(conn, TargetConfig(0, "app1", "https://app1.example.test/scim/v2", "app1", "bearer", "s"))
+        add_target(conn, TargetConfig(0, "app2", "https://app2.example.test/scim/v2", "app2", "bearer", "s"))
+        links.save(conn, first.id, "User", user_id, "remote-1", 1)
+    browser = ResourceBrowser(vault, "User")
+    qtbot.addWidget(browser)
+    browser.show_detail(user_id)
+    qtbot.waitUntil(lambda: "Targets:" in browser.detail.toPlainText(), timeout=5000)
+    text = browser.detail.toPlainText()
+    assert "  app1: in sync (their id remote-1)" in text and "  app2: not held" in text

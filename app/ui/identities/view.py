@@ -30,6 +30,7 @@ from app.scim.errors import ScimError
 from app.scim.filter_sql import compile_filter
 from app.store import browse
 from app.store.vault import Vault
+from app.targets.status import Holding, holdings
 from app.ui.identities.model import ResourceTableModel, local_time, plain
 from app.ui.workers import submit
 
@@ -80,6 +81,14 @@ def describe(detail: browse.Detail) -> str:
         f"meta.version: {detail.version}",
     ]
     return "\n".join(plain(line) for line in lines)
+
+
+def describe_holdings(held: list[Holding]) -> str:
+    """Which downstream applications hold this subject, and whether their copy is current."""
+    if not held:
+        return "\n\nTargets: none configured"
+    lines = [f"  {h.target}: {h.state}" + (f" (their id {plain(h.remote_id)})" if h.remote_id else "") for h in held]
+    return "\n\nTargets:\n" + "\n".join(lines)
 
 
 def _plain_label(text: str = "") -> QLabel:
@@ -183,11 +192,18 @@ class ResourceBrowser(QWidget):
 
     def show_detail(self, resource_id: str) -> None:
         self._detail_id = resource_id
-        vault = self.vault
-        submit(lambda: (resource_id, browse.document(vault, resource_id)), self._detail_loaded, self._detail_failed)
+        vault, resource_type = self.vault, self.resource_type
 
-    def _detail_loaded(self, result: tuple[str, browse.Detail | None]) -> None:
-        resource_id, detail = result
+        def read() -> tuple[str, browse.Detail | None, list[Holding]]:
+            detail = browse.document(vault, resource_id)
+            with vault.read_connection() as conn:
+                held = holdings(conn, resource_type, resource_id)
+            return resource_id, detail, held
+
+        submit(read, self._detail_loaded, self._detail_failed)
+
+    def _detail_loaded(self, result: tuple[str, browse.Detail | None, list[Holding]]) -> None:
+        resource_id, detail, held = result
         if resource_id != self._detail_id:  # an answer for an earlier selection
             return
         if detail is None:
@@ -196,7 +212,7 @@ class ResourceBrowser(QWidget):
         else:
             title = detail.document.get("userName") or detail.document.get("displayName") or detail.id
             self.detail_title.setText(plain(title))
-            self.detail.setPlainText(describe(detail))
+            self.detail.setPlainText(describe(detail) + describe_holdings(held))
 
     def _detail_failed(self, _exc: Exception) -> None:
         self.detail_title.setText("The details could not be read from the vault.")
