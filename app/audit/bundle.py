@@ -1,0 +1,391 @@
+"""Evidence bundles: a slice of the audit trail that anyone can verify offline, without the vault.
+
+One ZIP file:
+- ``entries.jsonl``   the stored entries of the range, one canonical JSON object a line, with their hashes;
+- ``proofs.json``     the RFC 9162 inclusion proof of each entry in the tree signed by the final checkpoint;
+- ``checkpoints.json`` the signed checkpoints (the final one, made at export, last), each with the consistency
+  proof that the final tree extends it;
+- ``public_key.pem``  the Ed25519 key that signed them;
+- ``README.txt``      how to verify, by hand or with ``custos audit verify-bundle``;
+- ``manifest.json``   format, range, counts, the SHA-256 of each file; ``manifest.sig`` its signature, so that
+  entries cannot be cut off the ends of the range unnoticed.
+
+A bundle of a range cannot check the chain before its first entry: it checks the chain from the first entry's
+predecessor hash (``prev_chain_hash`` in the manifest) on, and every entry's place through its inclusion proof.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from sqlalchemy import Connection, func, select
+
+from app.audit.checkpoints import (
+    AuditTrailBroken,
+    Checkpoint,
+    all_checkpoints,
+    checkpoint_now,
+    key_id_of,
+    public_key_from_pem,
+    public_key_pem,
+)
+from app.audit.merkle import MerkleTree, verify_consistency, verify_inclusion
+from app.audit.tables import SigningKey
+from app.audit.trail import GENESIS, canonical, iso_utc
+from app.audit.verify import Breach, VerifyReport
+from app.core.errors import ConfigError
+from app.store.models import AuditEvent
+
+FORMAT = "custos-audit-bundle/1"
+MANIFEST, SIGNATURE = "manifest.json", "manifest.sig"
+ENTRIES, PROOFS, CHECKPOINTS, PUBLIC_KEY, README = (
+    "entries.jsonl",
+    "proofs.json",
+    "checkpoints.json",
+    "public_key.pem",
+    "README.txt",
+)
+_A = AuditEvent.__table__
+_K = SigningKey.__table__
+_BATCH = 5000
+_ENTRY_FIELDS = ("seq", "at", "kind", "actor", "outcome", "subject", "details")
+
+
+@dataclass(frozen=True)
+class BundleInfo:
+    path: Path
+    entries: int
+    first_seq: int
+    last_seq: int
+    sha256: str  # of the whole ZIP file
+    checkpoint: Checkpoint  # the final one, made at export
+
+
+_README = """Custos audit evidence bundle ({format})
+
+What it proves: every entry in entries.jsonl is, unchanged and at its place, part of the audit trail whose
+Merkle root the final checkpoint signs; the earlier checkpoints are prefixes of that trail (consistency
+proofs); nothing was cut from the range (manifest.sig). What it cannot prove: events that were never logged,
+or history forged before the first checkpoint you hold a copy of by someone who held the signing key. Compare
+the key id and the checkpoint fingerprints with copies kept elsewhere (paper, e-mail, SIEM).
+
+Verify with Custos (no vault, no network):    custos audit verify-bundle THIS.zip [--key-id KEY_ID]
+
+Verify by hand:
+1. manifest.sig is the Ed25519 signature (hex) of the bytes of manifest.json by public_key.pem; the key id
+   is the first 16 hex digits of SHA-256 of the raw 32-byte public key. Each file's SHA-256 is in the manifest.
+2. Each checkpoint in checkpoints.json is signed (Ed25519, hex) over the canonical JSON of its fields without
+   "signature" and "consistency_to_final": keys sorted, no spaces, UTF-8. Its fingerprint is the first 16 hex
+   digits of SHA-256 of the canonical JSON of its fields with "signature".
+3. For each line of entries.jsonl: leaf = SHA-256(0x00 || canonical JSON of seq, at, kind, actor, outcome,
+   subject, details) must equal leaf_hash; chain_hash = SHA-256(previous chain_hash || leaf), starting from
+   range.prev_chain_hash of the manifest; the inclusion proof in proofs.json (RFC 9162 section 2.1.3.2, leaf
+   index = seq - 1) must lead to the final checkpoint's root_hash.
+4. Each checkpoint's consistency_to_final proof (RFC 9162 section 2.1.4.2) must verify against the final root.
+
+Subjects appear only as keyed pseudonyms; "sealed" details are AES-256-GCM ciphertext that only the vault's
+per-subject key can open (and no one, once the subject was erased).
+"""
+
+
+# -- export ----------------------------------------------------------------------------------------------
+def _seq_range(conn: Connection, start: datetime | None, end: datetime | None) -> tuple[int, int]:
+    """First and last seq of the entries timed in [start, end); the range is contiguous in seq."""
+    statement = select(func.min(_A.c.seq), func.max(_A.c.seq))
+    if start is not None:
+        statement = statement.where(_A.c.at >= iso_utc(start))
+    if end is not None:
+        statement = statement.where(_A.c.at < iso_utc(end))
+    first, last = conn.execute(statement).one()
+    if first is None:
+        raise ConfigError("There are no audit entries in that time range; nothing was exported.")
+    return int(first), int(last)
+
+
+def _tree(conn: Connection, size: int) -> MerkleTree:
+    leaves = bytearray()
+    rows = conn.execute(select(_A.c.leaf_hash).where(_A.c.seq <= size).order_by(_A.c.seq))
+    for (leaf_hex,) in rows:
+        leaves += bytes.fromhex(leaf_hex)
+    return MerkleTree.from_concatenated(leaves)
+
+
+def _entries(conn: Connection, first: int, last: int) -> Iterator[dict[str, Any]]:
+    position = first
+    while position <= last:
+        upper = min(last, position + _BATCH - 1)
+        rows = conn.execute(select(_A).where(_A.c.seq.between(position, upper)).order_by(_A.c.seq)).fetchall()
+        for row in rows:
+            yield {
+                "seq": row.seq,
+                "at": row.at,
+                "kind": row.kind,
+                "actor": row.actor,
+                "outcome": row.outcome,
+                "subject": row.subject,
+                "details": json.loads(row.details),
+                "leaf_hash": row.leaf_hash,
+                "chain_hash": row.chain_hash,
+            }
+        position = upper + 1
+
+
+class _HashingWriter:
+    """Writes one ZIP member and keeps the SHA-256 of what it wrote, for the manifest."""
+
+    def __init__(self, archive: zipfile.ZipFile, name: str) -> None:
+        self._stream: IO[bytes] = archive.open(name, "w", force_zip64=True)
+        self.sha256 = hashlib.sha256()
+
+    def write(self, data: bytes) -> None:
+        self._stream.write(data)
+        self.sha256.update(data)
+
+    def close(self) -> str:
+        self._stream.close()
+        return self.sha256.hexdigest()
+
+
+def _write_member(archive: zipfile.ZipFile, name: str, data: bytes) -> str:
+    writer = _HashingWriter(archive, name)
+    writer.write(data)
+    return writer.close()
+
+
+def export_bundle(conn: Connection, start: datetime | None, end: datetime | None, out: Path) -> BundleInfo:
+    """Write the evidence bundle of the entries timed in [start, end) to ``out`` (a ZIP, replaced atomically).
+
+    Runs in a write transaction: a checkpoint is signed now, and every proof leads to its root.
+    """
+    first, last = _seq_range(conn, start, end)
+    final = checkpoint_now(conn)
+    key = conn.execute(select(_K.c.private_key, _K.c.public_key).where(_K.c.id == final.key_id)).one()
+    tree = _tree(conn, final.tree_size)
+    if tree.size != final.tree_size or tree.root().hex() != final.root_hash:
+        raise AuditTrailBroken("the stored leaf hashes do not give the signed root")
+    previous = conn.execute(select(_A.c.chain_hash).where(_A.c.seq == first - 1)).scalar() or GENESIS
+    earlier = [c for c in all_checkpoints(conn) if c.key_id == final.key_id and c.tree_size < final.tree_size]
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=".custos-bundle-", suffix=".zip", dir=out.parent)
+    os.close(handle)
+    try:
+        with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            hashes, count = _write_contents(archive, conn, tree, final, earlier, first, last, key.public_key)
+            manifest = {
+                "format": FORMAT,
+                "log_id": final.log_id,
+                "created": final.time,
+                "range": {
+                    "from": iso_utc(start) if start else None,
+                    "to": iso_utc(end) if end else None,
+                    "first_seq": first,
+                    "last_seq": last,
+                    "prev_chain_hash": previous,
+                },
+                "counts": {"entries": count, "checkpoints": len(earlier) + 1},
+                "final_checkpoint": {"tree_size": final.tree_size, "fingerprint": final.fingerprint},
+                "key_id": final.key_id,
+                "files": hashes,
+            }
+            manifest_bytes = json.dumps(manifest, indent=2, sort_keys=True).encode() + b"\n"
+            archive.writestr(MANIFEST, manifest_bytes)
+            signature = Ed25519PrivateKey.from_private_bytes(key.private_key).sign(manifest_bytes)
+            archive.writestr(SIGNATURE, signature.hex() + "\n")
+        os.chmod(temporary, 0o600)
+        os.replace(temporary, out)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    digest = hashlib.sha256(out.read_bytes()).hexdigest()
+    return BundleInfo(out, count, first, last, digest, final)
+
+
+def _write_contents(
+    archive: zipfile.ZipFile,
+    conn: Connection,
+    tree: MerkleTree,
+    final: Checkpoint,
+    earlier: list[Checkpoint],
+    first: int,
+    last: int,
+    public_key: bytes,
+) -> tuple[dict[str, str], int]:
+    hashes: dict[str, str] = {}
+    entries = _HashingWriter(archive, ENTRIES)
+    count = 0
+    proof_lines: list[bytes] = []
+    for entry in _entries(conn, first, last):
+        entries.write(canonical(entry) + b"\n")
+        path = [node.hex() for node in tree.inclusion_proof(entry["seq"] - 1, final.tree_size)]
+        proof_lines.append(canonical({"seq": entry["seq"], "path": path}))
+        count += 1
+    hashes[ENTRIES] = entries.close()
+    proofs = _HashingWriter(archive, PROOFS)
+    proofs.write(canonical({"tree_size": final.tree_size, "root_hash": final.root_hash})[:-1] + b',"proofs":[\n')
+    proofs.write(b",\n".join(proof_lines) + b"\n]}\n")
+    hashes[PROOFS] = proofs.close()
+    documents = [
+        {**c.signed(), "consistency_to_final": [n.hex() for n in tree.consistency_proof(c.tree_size, final.tree_size)]}
+        for c in earlier
+    ]
+    documents.append({**final.signed(), "consistency_to_final": []})
+    hashes[CHECKPOINTS] = _write_member(archive, CHECKPOINTS, json.dumps(documents, indent=1).encode() + b"\n")
+    hashes[PUBLIC_KEY] = _write_member(archive, PUBLIC_KEY, public_key_pem(public_key))
+    hashes[README] = _write_member(archive, README, _README.format(format=FORMAT).encode())
+    return hashes, count
+
+
+# -- verification ----------------------------------------------------------------------------------------
+def _hex32(text: Any) -> bytes:
+    value = bytes.fromhex(text)
+    if len(value) != 32:
+        raise ValueError("not a SHA-256 hash")
+    return value
+
+
+def _check_manifest(
+    bundle: zipfile.ZipFile, public_key: bytes, trusted_key_id: str | None
+) -> tuple[dict[str, Any], list[Breach]]:
+    breaches: list[Breach] = []
+    manifest_bytes = bundle.read(MANIFEST)
+    manifest = json.loads(manifest_bytes)
+    if manifest.get("format") != FORMAT:
+        raise ValueError("not a Custos audit bundle of a known format")
+    key_id = key_id_of(public_key)
+    if trusted_key_id and key_id != trusted_key_id.lower():
+        breaches.append(Breach("bundle", f"the bundled public key is {key_id}, not the trusted key {trusted_key_id}"))
+    if manifest.get("key_id") != key_id:
+        breaches.append(Breach("bundle", "the manifest names another key than the bundled public key"))
+    try:
+        Ed25519PublicKey.from_public_bytes(public_key).verify(
+            bytes.fromhex(bundle.read(SIGNATURE).decode().strip()), manifest_bytes
+        )
+    except (InvalidSignature, ValueError, KeyError):
+        breaches.append(Breach("bundle", "the manifest's signature does not verify with the bundled public key"))
+    for name, expected in sorted(manifest.get("files", {}).items()):
+        try:
+            actual = hashlib.sha256(bundle.read(name)).hexdigest()
+        except KeyError:
+            breaches.append(Breach("bundle", f"{name} is missing"))
+            continue
+        if actual != expected:
+            breaches.append(Breach("bundle", f"{name} does not match the SHA-256 in the manifest (altered)"))
+    return manifest, breaches
+
+
+def _check_checkpoints(documents: list[dict[str, Any]], public_key: bytes) -> tuple[Checkpoint, list[Breach]]:
+    breaches: list[Breach] = []
+    key_id = key_id_of(public_key)
+    checkpoints = [
+        Checkpoint.from_signed({k: v for k, v in d.items() if k != "consistency_to_final"}) for d in documents
+    ]
+    final = max(checkpoints, key=lambda c: c.tree_size)
+    if checkpoints[-1] is not final:
+        breaches.append(Breach("checkpoint", "the final checkpoint is not the last one listed"))
+    for checkpoint, document in zip(checkpoints, documents, strict=True):
+        label = f"the checkpoint at tree size {checkpoint.tree_size} ({checkpoint.fingerprint})"
+        if checkpoint.key_id != key_id or not checkpoint.signature_valid(public_key):
+            breaches.append(Breach("checkpoint", f"{label} is not signed by the bundled public key"))
+        if checkpoint is final:
+            continue
+        proof = [_hex32(node) for node in document.get("consistency_to_final", [])]
+        roots = _hex32(checkpoint.root_hash), _hex32(final.root_hash)
+        if not verify_consistency(checkpoint.tree_size, final.tree_size, *roots, proof):
+            breaches.append(Breach("checkpoint", f"the final tree does not extend {label} (consistency proof fails)"))
+    return final, breaches
+
+
+def _entry_breach(
+    entry: dict[str, Any], expected: int, previous: bytes, proof: dict[str, Any], final: Checkpoint
+) -> tuple[Breach | None, bytes]:
+    """Check one entry; returns the breach (or None) and the chain hash to continue from."""
+    seq = entry.get("seq")
+    stored_chain = _hex32(entry["chain_hash"])
+    if seq != expected:
+        what = "entries are missing before it" if isinstance(seq, int) and seq > expected else "it is out of order"
+        return Breach(
+            "removed" if isinstance(seq, int) and seq > expected else "reordered", what, expected
+        ), stored_chain
+    leaf = hashlib.sha256(b"\x00" + canonical({name: entry[name] for name in _ENTRY_FIELDS})).digest()
+    if leaf.hex() != entry["leaf_hash"]:
+        return Breach("altered", "its content does not match its leaf hash", seq), stored_chain
+    path = [_hex32(node) for node in proof.get("path", [])] if proof.get("seq") == seq else None
+    if path is None or not verify_inclusion(seq - 1, final.tree_size, leaf, path, _hex32(final.root_hash)):
+        return Breach(
+            "altered", "it is not at this place in the signed tree (inclusion proof fails)", seq
+        ), stored_chain
+    if hashlib.sha256(previous + leaf).digest() != stored_chain:
+        return Breach("altered", "its chain hash does not follow from the previous entry", seq), stored_chain
+    if seq == final.tree_size and entry["chain_hash"] != final.chain_hash:
+        return Breach("altered", "its chain hash differs from the signed checkpoint's", seq), stored_chain
+    return None, stored_chain
+
+
+def _check_entries(bundle: zipfile.ZipFile, manifest: dict[str, Any], final: Checkpoint) -> tuple[int, list[Breach]]:
+    proofs = json.loads(bundle.read(PROOFS))
+    if proofs.get("tree_size") != final.tree_size or proofs.get("root_hash") != final.root_hash:
+        return 0, [Breach("bundle", "proofs.json is not made for the final checkpoint")]
+    span = manifest["range"]
+    expected, previous = int(span["first_seq"]), _hex32(span["prev_chain_hash"])
+    breaches: list[Breach] = []
+    count = 0
+    lines = bundle.read(ENTRIES).splitlines()
+    for index, line in enumerate(lines):
+        count += 1
+        proof = proofs["proofs"][index] if index < len(proofs["proofs"]) else {}
+        try:
+            breach, previous = _entry_breach(json.loads(line), expected, previous, proof, final)
+        except (ValueError, KeyError, TypeError, AttributeError):
+            breach = Breach("altered", "the entry is not readable", expected)
+        if breach is not None:
+            breaches.append(breach)
+            break  # the first failing entry is what a reviewer needs; later ones depend on it
+        expected += 1
+    if not breaches and (expected - 1 != span["last_seq"] or count != manifest["counts"]["entries"]):
+        breaches.append(Breach("removed", f"the range should end at seq {span['last_seq']}", expected))
+    return count, breaches
+
+
+def verify_bundle(path: Path, trusted_key_id: str | None = None) -> VerifyReport:
+    """Verify an evidence bundle on its own: no vault, no database, no network.
+
+    ``trusted_key_id``: the signing key's id as anchored elsewhere; without it, a bundle wholly re-signed with
+    another key is only told apart by comparing the printed key id and fingerprints with their anchors.
+    """
+    report = VerifyReport()
+    try:
+        with zipfile.ZipFile(path) as archive:
+            public_key = public_key_from_pem(archive.read(PUBLIC_KEY))
+            manifest, manifest_breaches = _check_manifest(archive, public_key, trusted_key_id)
+            documents = json.loads(archive.read(CHECKPOINTS))
+            final, checkpoint_breaches = _check_checkpoints(documents, public_key)
+            count, entry_breaches = _check_entries(archive, manifest, final)
+    except (OSError, zipfile.BadZipFile) as exc:
+        report.breaches.append(Breach("bundle", f"not a readable ZIP file ({type(exc).__name__})"))
+        return report
+    except (KeyError, ValueError, TypeError, AttributeError, IndexError) as exc:
+        report.breaches.append(Breach("bundle", f"a file of the bundle is missing or malformed ({type(exc).__name__})"))
+        return report
+    report.entries = count
+    report.checkpoints = len(documents)
+    report.root = final.root_hash
+    report.last_checkpoint = final
+    report.breaches = entry_breaches + checkpoint_breaches + manifest_breaches
+    span = manifest["range"]
+    report.notes.append(
+        f"entries {span['first_seq']}–{span['last_seq']} of a trail of {final.tree_size}; "
+        f"key {key_id_of(public_key)}, final checkpoint {final.fingerprint} signed {final.time}"
+    )
+    return report
