@@ -174,3 +174,29 @@ def open_request_ids(conn: Connection) -> list[str]:
 
 def state_of(conn: Connection, request_id: str) -> str | None:
     return conn.execute(select(_Q.c.state).where(_Q.c.id == request_id)).scalar()
+
+
+def attest(
+    vault: Vault, request_id: str, target_name: str, operator: str, note: str, now: datetime | None = None
+) -> int:
+    """An operator confirms the erasure at a target by hand; returns how many steps it resolved."""
+    checked = check_note(note, "attestation note")
+    if checked is None:
+        raise ConfigError("An attestation needs a note: what was done at the target, and how it was checked.")
+    moment = now or datetime.now(UTC)
+    with vault.write_transaction() as conn:
+        if state_of(conn, request_id) is None:
+            raise ConfigError(f"No erasure request {request_id!r}.")
+        resolved = steps.attest(conn, request_id, target_name, operator[:160], checked, moment)
+        steps.close_if_done(conn, [request_id], moment)
+    if not resolved:
+        raise ConfigError(f"Nothing at {target_name!r} in {request_id} waits for an attestation.")
+    return resolved
+
+
+def retry(vault: Vault, request_id: str, target_name: str | None = None, now: datetime | None = None) -> int:
+    """Queue again the steps that needed an operator (after the cause was fixed); returns how many."""
+    with vault.write_transaction() as conn:
+        if state_of(conn, request_id) is None:
+            raise ConfigError(f"No erasure request {request_id!r}.")
+        return steps.retry(conn, request_id, target_name, now or datetime.now(UTC))

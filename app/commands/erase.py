@@ -1,0 +1,213 @@
+"""``custos erase``: erase data subjects locally at once and at every target that holds them, with proof.
+
+Subjects are never printed: only counts, request ids and target names. Printed formats (a contract):
+  erase ...         ``Erasure request ID: N subject(s) erased locally (…)`` then the status lines below
+  status REQUEST    ``Request ID  STATE  …``, ``local  erased  …``, then one ``TARGET  STATE  DETAIL`` line per target
+  status            one ``ID  CREATED  STATE  GROUND  STEPS`` line per recent request
+  receipt           ``JSON  PATH  sha256 HEX``, ``PDF  PATH  sha256 HEX``, ``KEY  PATH  key id ID``
+  verify-receipt    ``valid: …`` (exit 0) or ``INVALID: …`` (exit 1)
+Exit codes of erase/retry/resume/status REQUEST: 0 closed with every target erased or skipped; 3 still open, or
+closed with a target that needs attention (deprovisioned only, verification failed, action required).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from app.commands.common import confirm, open_vault, operator_name
+from app.core.errors import ConfigError
+from app.erasure.model import DEFAULT_GROUND, GROUNDS
+
+NEEDS_ATTENTION = 3
+DEFAULT_WAIT = 60.0
+
+
+def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], None]) -> None:
+    erase = commands.add_parser("erase", help="erase data subjects here and at every target (Art. 17 and 19)")
+    erase.add_argument("--user-id", action="append", default=[], metavar="ID", help="a User's SCIM id (repeatable)")
+    erase.add_argument("--filter", help="a SCIM filter selecting the Users to erase, e.g. 'title eq \"Intern\"'")
+    erase.add_argument("--ground", choices=sorted(GROUNDS), default=DEFAULT_GROUND, help="the legal ground")
+    erase.add_argument("--reason", help="a note kept with the request (never the subject's name or address)")
+    erase.add_argument("--yes", action="store_true", help="do not ask for confirmation (scripts)")
+    erase.add_argument("--wait", type=float, default=DEFAULT_WAIT, help="seconds to follow the targets (0: none)")
+    erase.add_argument("--operator", help="who is acting (default: $CUSTOS_OPERATOR or the login name)")
+    add_data_dir(erase)
+    sub = erase.add_subparsers(dest="erase_command")
+    status = sub.add_parser("status", help="per-target states of a request, or the recent requests")
+    status.add_argument("request", nargs="?")
+    add_data_dir(status)
+    attest = sub.add_parser("attest", help="confirm by hand the erasure at a (manual) target")
+    attest.add_argument("request")
+    attest.add_argument("--target", required=True)
+    attest.add_argument("--note", required=True, help="what was done there and how it was checked")
+    attest.add_argument("--operator")
+    add_data_dir(attest)
+    retry = sub.add_parser("retry", help="queue again the steps that needed an operator, once fixed")
+    retry.add_argument("request")
+    retry.add_argument("--target")
+    retry.add_argument("--wait", type=float, default=DEFAULT_WAIT)
+    add_data_dir(retry)
+    resume = sub.add_parser("resume", help="follow every open request at the targets (as the app and serve do)")
+    resume.add_argument("--wait", type=float, default=DEFAULT_WAIT)
+    add_data_dir(resume)
+    receipt = sub.add_parser("receipt", help="export the signed receipt of a request as JSON and PDF")
+    receipt.add_argument("request")
+    receipt.add_argument("--out", required=True, help="folder to write into")
+    add_data_dir(receipt)
+    verify = sub.add_parser("verify-receipt", help="check a receipt's signature offline (no vault needed)")
+    verify.add_argument("file")
+    verify.add_argument("--public-key", help="the signing key (PEM, hex or base64); default: the receipt's own")
+    add_data_dir(verify)
+
+
+def run(args: argparse.Namespace) -> int:
+    command = args.erase_command
+    if command == "verify-receipt":
+        return _verify(args)
+    if command is None:
+        return _erase(args)
+    vault = open_vault(args)
+    try:
+        if command == "status":
+            return _status(vault, args.request)
+        if command == "attest":
+            return _attest(vault, args)
+        if command == "retry":
+            return _retry(vault, args)
+        if command == "resume":
+            return _resume(vault, args.wait)
+        return _receipt(vault, args)
+    finally:
+        vault.close()
+
+
+# -- erase ---------------------------------------------------------------------------------------------------
+def _erase(args: argparse.Namespace) -> int:
+    from app.erasure.requests import request_erasure
+
+    if bool(args.user_id) == bool(args.filter):
+        raise ConfigError("Give --user-id (one or more) or --filter, not both and not neither.")
+    vault = open_vault(args)
+    try:
+        ids = list(dict.fromkeys(args.user_id)) or _matching(vault, args.filter)
+        if not ids:
+            print("No User matches the filter; nothing to erase.")
+            return 0
+        question = f"Erase {len(ids)} user(s) from the mirror now, and from every target that holds them?"
+        if not confirm(question + " This cannot be undone.", args.yes):
+            print("Nothing erased.")
+            return 1
+        request_id = request_erasure(vault, ids, args.ground, operator_name(args), args.reason)
+        _follow(vault, [request_id], args.wait)
+        return _status(vault, request_id)
+    finally:
+        vault.close()
+
+
+def _matching(vault: Any, scim_filter: str) -> list[str]:
+    """Every User the filter selects, page by page (ids only leave this function)."""
+    from app.scim.query import MAX_PAGE_SIZE, QueryParams, search
+
+    ids: list[str] = []
+    start = 1
+    while True:
+        params = QueryParams(filter=scim_filter, count=MAX_PAGE_SIZE, start_index=start, attributes="id")
+        page = search(vault, None, "", ("User",), params)
+        found = [str(resource["id"]) for resource in page.get("Resources") or []]
+        ids.extend(found)
+        start += len(found)
+        if not found or start > int(page.get("totalResults", 0)):
+            return ids
+
+
+def _follow(vault: Any, request_ids: list[str], wait: float) -> None:
+    from app.erasure.worker import drive
+
+    if wait > 0:
+        print(f"Following the targets for up to {wait:g} s…", flush=True)
+        drive(vault, request_ids, wait)
+
+
+# -- status --------------------------------------------------------------------------------------------------
+def _status(vault: Any, request_id: str | None) -> int:
+    from app.erasure.status import local_line, recent, request_status
+
+    with vault.read_connection() as conn:
+        if request_id is None:
+            rows = recent(conn)
+            print(f"{'REQUEST':<20} {'CREATED':<17} {'STATE':<7} {'GROUND':<10} STEPS")
+            for rid, created, state, ground, count in rows:
+                print(f"{rid:<20} {created:%Y-%m-%d %H:%M} {state:<7} {ground:<10} {count}")
+            return 0
+        status = request_status(conn, request_id)
+    print(
+        f"Request {status.id}  {status.state}  created {status.created:%Y-%m-%d %H:%M:%S} UTC by {status.operator}, "
+        f"ground {status.ground}, {status.subjects} subject(s)"
+    )
+    width = max([len("local"), *(len(line.target) for line in status.targets)]) + 2
+    print(f"{'local':<{width}}{'erased' if status.local.get('erased_at') else 'pending':<26}{local_line(status)}")
+    for line in status.targets:
+        print(f"{line.target:<{width}}{line.state:<26}{line.detail}")
+    if status.state == "open":
+        print(f"Still open: follow with 'erase status {status.id}' (the app and serve carry on with it).")
+    return 0 if status.complete else NEEDS_ATTENTION
+
+
+def _attest(vault: Any, args: argparse.Namespace) -> int:
+    from app.erasure.requests import attest
+
+    count = attest(vault, args.request, args.target, operator_name(args), args.note)
+    print(f"Attested {count} step(s) at {args.target} for {args.request}.")
+    return _status(vault, args.request)
+
+
+def _retry(vault: Any, args: argparse.Namespace) -> int:
+    from app.erasure.requests import retry
+
+    count = retry(vault, args.request, args.target)
+    print(f"Queued {count} step(s) again.")
+    _follow(vault, [args.request], args.wait)
+    return _status(vault, args.request)
+
+
+def _resume(vault: Any, wait: float) -> int:
+    from app.erasure.requests import open_request_ids
+
+    with vault.read_connection() as conn:
+        open_ids = open_request_ids(conn)
+    if not open_ids:
+        print("No open erasure request.")
+        return 0
+    _follow(vault, open_ids, wait)
+    return max(_status(vault, rid) for rid in open_ids)
+
+
+# -- receipts ------------------------------------------------------------------------------------------------
+def _receipt(vault: Any, args: argparse.Namespace) -> int:
+    from app.erasure.receipt import export
+
+    files = export(vault, args.request, Path(args.out))
+    print(f"JSON  {files.json_path}  sha256 {files.json_sha256}")
+    print(f"PDF   {files.pdf_path}  sha256 {files.pdf_sha256}")
+    print(f"KEY   {files.public_key_path}  key id {files.public_key_path.stem.rsplit('-', 1)[-1]}")
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from app.erasure.receipt import load_public_key, verify_receipt
+
+    key = None
+    if args.public_key:
+        try:
+            key = load_public_key(Path(args.public_key).read_bytes())
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"Cannot read an Ed25519 public key from {args.public_key}.") from exc
+    result = verify_receipt(Path(args.file), key)
+    print(
+        f"{'valid' if result.valid else 'INVALID'}: {result.message}", file=sys.stdout if result.valid else sys.stderr
+    )
+    return 0 if result.valid else 1

@@ -1,0 +1,83 @@
+"""``custos vault backup|restore``: encrypted backups, and restores that replay every later erasure first.
+
+Printed formats (a contract):
+  backup   ``Backup written: PATH (N bytes, sha256 HEX)`` and a reminder about the erasure ledger
+  restore  ``Restored from PATH; N erasure(s) replayed in M request(s) before first use`` and, if a vault was
+           replaced, ``The replaced vault was kept as PATH: delete it once the restore is checked.``
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from app.commands.common import confirm, open_vault, operator_name
+from app.core.paths import data_dir
+
+
+def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], None]) -> None:
+    vault = commands.add_parser("vault", help="back up and restore the encrypted vault")
+    sub = vault.add_subparsers(dest="vault_command", required=True)
+    backup = sub.add_parser("backup", help="write an encrypted copy of the vault (same passphrase)")
+    backup.add_argument("--out", required=True, help="the backup file to create (never overwritten)")
+    add_data_dir(backup)
+    restore = sub.add_parser(
+        "restore", help="replace the vault by a backup, replaying the erasure ledger first (stop the app and serve)"
+    )
+    restore.add_argument("file")
+    restore.add_argument("--yes", action="store_true")
+    restore.add_argument("--wait", type=float, default=60.0, help="seconds to follow replayed erasures at targets")
+    restore.add_argument("--operator")
+    add_data_dir(restore)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.vault_command == "backup":
+        return _backup(args)
+    return _restore(args)
+
+
+def _backup(args: argparse.Namespace) -> int:
+    from app.erasure.backup import backup
+
+    vault = open_vault(args)
+    try:
+        info = backup(vault, Path(args.out))
+    finally:
+        vault.close()
+    print(f"Backup written: {info.path} ({info.size} bytes, sha256 {info.sha256})")
+    print("It opens with the vault passphrase in force now. The erasure ledger (erasure-ledger.jsonl and its key")
+    print("in the data folder) is not in it on purpose: keep those with the data folder, never with backups.")
+    return 0
+
+
+def _restore(args: argparse.Namespace) -> int:
+    from app.core.passphrase import read_passphrase
+    from app.erasure.restore import restore
+    from app.erasure.worker import drive
+    from app.store.vault import Vault
+
+    folder = data_dir(getattr(args, "data_dir", None))
+    question = f"Replace the vault in {folder} by the backup {args.file}? Stop the app and 'serve' first."
+    if not confirm(question, args.yes):
+        print("Nothing restored.")
+        return 1
+    report = restore(folder, Path(args.file), read_passphrase(), operator_name(args))
+    print(
+        f"Restored from {Path(args.file).resolve()}; {report.subjects_erased} erasure(s) replayed in "
+        f"{report.replayed_requests} request(s) before first use"
+    )
+    if report.previous_vault is not None:
+        print(f"The replaced vault was kept as {report.previous_vault}: delete it once the restore is checked.")
+    if report.replay_request_ids and args.wait > 0:
+        vault = Vault.unlock(folder, read_passphrase())
+        try:
+            print(f"Following the replayed erasures at the targets for up to {args.wait:g} s…", flush=True)
+            drive(vault, report.replay_request_ids, args.wait)
+        finally:
+            vault.close()
+        for request_id in report.replay_request_ids:
+            print(f"Replay request {request_id}: see 'erase status {request_id}'")
+    return 0

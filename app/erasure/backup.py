@@ -1,0 +1,65 @@
+"""``vault backup``: an encrypted copy of the whole vault, under the vault's own key.
+
+SQLCipher's ``sqlcipher_export`` into a database ATTACHed without a KEY clause: the copy is written with the
+same key and salt, so it opens with the same passphrase and nothing is ever written in clear. The erasure
+ledger and its key are deliberately not in it (they live beside the vault; see app/erasure/ledger.py), so
+that restoring this copy later replays every erasure made after it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.audit.trail import Event, append
+from app.core.actor import current_actor
+from app.core.errors import ConfigError
+from app.store.engine import APPLICATION_ID, SINGLE_STATEMENT_READS_OPTION
+from app.store.vault import Vault
+
+
+@dataclass(frozen=True)
+class BackupInfo:
+    path: Path
+    size: int
+    sha256: str
+
+
+def _quoted(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def backup(vault: Vault, out: Path) -> BackupInfo:
+    out = out.expanduser().resolve()
+    if out.exists():
+        raise ConfigError(f"{out} already exists; choose a new file name (backups are never overwritten).")
+    if not out.parent.is_dir():
+        raise ConfigError(f"The folder {out.parent} does not exist.")
+    partial = out.with_name(out.name + ".partial")
+    partial.unlink(missing_ok=True)
+    fd = os.open(partial, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)  # 0600 from the first byte
+    os.close(fd)
+    try:
+        with vault.engine.connect() as conn:
+            conn.execution_options(**{SINGLE_STATEMENT_READS_OPTION: True})  # ATTACH/DETACH refuse a transaction
+            raw = conn.connection.driver_connection
+            assert raw is not None
+            raw.execute(f"ATTACH DATABASE {_quoted(partial)} AS custos_backup")  # no KEY: the vault's key and salt
+            try:
+                raw.execute("SELECT sqlcipher_export('custos_backup')")
+                raw.execute(f"PRAGMA custos_backup.application_id = {APPLICATION_ID}")
+            finally:
+                raw.execute("DETACH DATABASE custos_backup")
+        with open(partial, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(partial, out)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    digest = hashlib.sha256(out.read_bytes()).hexdigest()
+    with vault.write_transaction() as conn:
+        details = {"sha256": digest, "bytes": out.stat().st_size}
+        append(conn, Event("vault.backup.created", current_actor.get(), details=details))
+    return BackupInfo(out, out.stat().st_size, digest)

@@ -1,0 +1,127 @@
+"""``vault restore``: put a backup in place of the vault, replaying the erasure ledger before anything can use it.
+
+The backup is copied to a staging file in the data folder, opened with the passphrase it was made under,
+migrated, and every subject whose SCIM id matches a ledger entry (HMAC under the ledger key) is erased again
+through the normal erasure path: locally at once, and at the targets that the backup says hold it. Only then is
+the staging file moved into place; the vault it replaces is kept beside it for the operator to delete.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import select, union
+
+from app.audit.trail import Event, append
+from app.core.errors import ConfigError
+from app.erasure.hygiene import scrub
+from app.erasure.ledger import Ledger
+from app.erasure.requests import actor_of, request_erasure
+from app.store import engine as sqlcipher_engine
+from app.store import migrate
+from app.store.engine import SINGLE_STATEMENT_READS_OPTION
+from app.store.models import ScimResource
+from app.store.vault import Vault, vault_path
+from app.targets.tables import OutboxItem, TargetLink
+
+log = logging.getLogger(__name__)
+STAGING_SUFFIX = ".restoring"
+
+
+@dataclass(frozen=True)
+class RestoreReport:
+    replayed_requests: int  # ledger requests that matched subjects in the backup
+    subjects_erased: int
+    replay_request_ids: list[str]
+    previous_vault: Path | None  # the vault that was replaced, kept for the operator to delete
+
+
+def _subject_ids(vault: Vault) -> list[str]:
+    """Every SCIM id the backup mentions: in the mirror, or still held at a target, or queued for one."""
+    ids = union(
+        select(ScimResource.id).where(ScimResource.resource_type == "User"),
+        select(TargetLink.resource_id).where(TargetLink.resource_type == "User"),
+        select(OutboxItem.resource_id).where(OutboxItem.resource_type == "User"),
+    )
+    with vault.read_connection() as conn:
+        return [row[0] for row in conn.execute(ids)]
+
+
+def replay(vault: Vault, ledger: Ledger, operator: str) -> tuple[list[str], int]:
+    """Erase every subject of ``vault`` that the ledger lists; returns (replay request ids, subjects erased)."""
+    matches = ledger.matches(_subject_ids(vault))
+    by_request: dict[str, list[str]] = defaultdict(list)
+    for resource_id, entry in matches.items():
+        by_request[entry.request_id].append(resource_id)
+    replayed = []
+    for original, resource_ids in sorted(by_request.items()):
+        request_id = request_erasure(
+            vault, resource_ids, "replay", operator, reason=f"replay of {original} after a restore", origin="replay"
+        )
+        with vault.write_transaction() as conn:
+            details = {"ledger_request": original, "replay_request": request_id, "subjects": len(resource_ids)}
+            append(conn, Event("erasure.replayed", actor_of(operator), details=details))
+        replayed.append(request_id)
+    return replayed, len(matches)
+
+
+def restore(data_dir: Path, backup_file: Path, passphrase: str, operator: str) -> RestoreReport:
+    backup_file = backup_file.expanduser().resolve()
+    if not backup_file.is_file():
+        raise ConfigError(f"No backup file at {backup_file}.")
+    ledger = Ledger(data_dir)
+    ledger.entries()  # a damaged ledger or a missing key stops the restore before anything is touched
+    salt = sqlcipher_engine.read_salt(backup_file)
+    key = sqlcipher_engine.derive_raw_key(passphrase, salt)
+    sqlcipher_engine.connect_raw(backup_file, key, salt).close()  # WrongPassphrase: nothing changed
+    staging = vault_path(data_dir).with_name(vault_path(data_dir).name + STAGING_SUFFIX)
+    for leftover in (staging, Path(f"{staging}-wal"), Path(f"{staging}-shm")):
+        leftover.unlink(missing_ok=True)
+    shutil.copyfile(backup_file, staging)
+    os.chmod(staging, 0o600)
+    digest = hashlib.sha256(backup_file.read_bytes()).hexdigest()
+    restored = Vault(staging, key, salt)
+    try:
+        migrate.upgrade(restored.engine)
+        with restored.write_transaction() as conn:
+            append(conn, Event("vault.restored", actor_of(operator), details={"backup_sha256": digest}))
+        replayed, erased = replay(restored, ledger, operator)
+        _wal_mode(restored)
+        scrub(restored.engine, staging)
+    except BaseException:
+        restored.close()
+        for leftover in (staging, Path(f"{staging}-wal"), Path(f"{staging}-shm")):
+            leftover.unlink(missing_ok=True)
+        raise
+    restored.close()
+    previous = _swap(data_dir, staging)
+    log.info("vault restored from a backup; %d erasure(s) replayed", erased)
+    return RestoreReport(len(replayed), erased, replayed, previous)
+
+
+def _wal_mode(vault: Vault) -> None:
+    """sqlcipher_export wrote a rollback-journal file; the vault runs in WAL mode."""
+    with vault.engine.connect() as conn:
+        conn.execution_options(**{SINGLE_STATEMENT_READS_OPTION: True})
+        conn.exec_driver_sql("PRAGMA journal_mode = WAL")
+
+
+def _swap(data_dir: Path, staging: Path) -> Path | None:
+    current = vault_path(data_dir)
+    previous = None
+    if current.exists():
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        previous = current.with_name(f"{current.name}.pre-restore-{stamp}")
+        for suffix in ("-wal", "-shm", ""):
+            companion = Path(f"{current}{suffix}")
+            if companion.exists():
+                os.replace(companion, Path(f"{previous}{suffix}"))
+    os.replace(staging, current)
+    return previous

@@ -1,0 +1,107 @@
+"""Reading erasure requests for people: one line per target, the subject never named (counts only)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from app.core.errors import ConfigError
+from app.erasure.model import label
+from app.erasure.steps import utc
+from app.erasure.tables import ErasureRequest, ErasureStep
+
+_Q = ErasureRequest.__table__
+_S = ErasureStep.__table__
+
+
+@dataclass(frozen=True)
+class TargetLine:
+    target: str
+    state: str  # the step state when every subject is in it, else "mixed"
+    detail: str
+
+
+@dataclass(frozen=True)
+class RequestStatus:
+    id: str
+    created: datetime
+    operator: str
+    ground: str
+    origin: str
+    state: str
+    closed: datetime | None
+    subjects: int
+    local: dict[str, Any]
+    targets: list[TargetLine]
+
+    @property
+    def complete(self) -> bool:
+        return self.state == "closed" and all(line.state in ("succeeded", "skipped") for line in self.targets)
+
+
+def request_status(conn: Connection, request_id: str) -> RequestStatus:
+    row = conn.execute(select(_Q).where(_Q.c.id == request_id)).first()
+    if row is None:
+        raise ConfigError(f"No erasure request {request_id!r}.")
+    by_target: dict[str, list[Any]] = {}
+    for step in conn.execute(select(_S).where(_S.c.request_id == request_id).order_by(_S.c.target_name, _S.c.id)):
+        by_target.setdefault(step.target_name, []).append(step)
+    local = json.loads(row.local_facts)
+    created = utc(row.created)
+    assert created is not None
+    return RequestStatus(
+        row.id,
+        created,
+        row.operator,
+        row.ground,
+        row.origin,
+        row.state,
+        utc(row.closed),
+        int(local.get("subjects", 0)),
+        local,
+        [_line(name, rows) for name, rows in by_target.items()],
+    )
+
+
+def _line(target: str, rows: list[Any]) -> TargetLine:
+    states = Counter(row.state for row in rows)
+    if len(states) == 1:
+        first = rows[0]
+        text = label(first.state, first.method)
+        if first.attested_by:
+            text += f" by {first.attested_by}"
+        if first.reason and first.state != "succeeded":
+            text += f": {first.reason}"
+        if len(rows) > 1:
+            text = f"{len(rows)} subjects, {text}"
+        return TargetLine(target, first.state, text)
+    counts = ", ".join(f"{state} {count}" for state, count in states.most_common())
+    return TargetLine(target, "mixed", counts)
+
+
+def local_line(status: RequestStatus) -> str:
+    local, storage = status.local, status.local.get("storage", {})
+    if not local.get("erased_at"):
+        return "not erased yet"
+    parts = [f"{local.get('rows_deleted', 0)} rows deleted"]
+    parts.append("WAL truncated" if storage.get("wal_truncated") else "WAL NOT truncated yet")
+    parts.append("vacuumed" if storage.get("vacuumed") else "NOT vacuumed yet")
+    parts.append(f"{local.get('keys_shredded', 0)} pseudonym key(s) shredded")
+    return ", ".join(parts)
+
+
+def recent(conn: Connection, limit: int = 20) -> list[tuple[str, datetime, str, str, int]]:
+    """(id, created, state, ground, steps) of the newest requests."""
+    steps = select(_S.c.request_id, func.count().label("n")).group_by(_S.c.request_id).subquery()
+    rows = conn.execute(
+        select(_Q.c.id, _Q.c.created, _Q.c.state, _Q.c.ground, func.coalesce(steps.c.n, 0))
+        .outerjoin(steps, steps.c.request_id == _Q.c.id)
+        .order_by(_Q.c.created.desc())
+        .limit(limit)
+    ).all()
+    return [(r[0], utc(r[1]), r[2], r[3], int(r[4])) for r in rows]  # type: ignore[misc]
