@@ -34,6 +34,7 @@ _ROWS = (
     "WHERE seq > ? ORDER BY seq LIMIT ?"
 )
 _sha256 = hashlib.sha256
+_C = AuditCheckpoint.__table__
 
 
 @dataclass(frozen=True)
@@ -267,8 +268,10 @@ def _check_checkpoints(
         key = key_in_force(announcements, size)
         if key is None or key[0] != checkpoint.key_id:
             breaches.append(Breach("checkpoint", f"{label} is signed with a key that was not in force at that size"))
-        elif not checkpoint.signature_valid(key[1]):
+            continue  # an untrusted checkpoint says nothing about the entries
+        if not checkpoint.signature_valid(key[1]):
             breaches.append(Breach("checkpoint", f"{label} has a signature that does not verify"))
+            continue
         if checkpoint.log_id != log_id:
             breaches.append(Breach("checkpoint", f"{label} belongs to another vault's trail"))
         if size > scan.count:
@@ -303,7 +306,7 @@ def _order(breach: Breach) -> tuple[int, int]:
 def verify_trail(conn: Connection) -> VerifyReport:
     """Check every entry, the chain, seq, time order, every checkpoint's root, chain hash, signature and key."""
     checkpoints = all_checkpoints(conn)  # read first: every entry they cover is already there
-    frontiers = dict(conn.execute(select(AuditCheckpoint.tree_size, AuditCheckpoint.frontier)).tuples().all())
+    frontiers = {size: nodes for size, nodes in conn.execute(select(_C.c.tree_size, _C.c.frontier))}
     scan = _Scan({c.tree_size for c in checkpoints})
     _read_all(conn, scan)
     tree = MerkleTree.from_concatenated(scan.leaves)

@@ -1,0 +1,237 @@
+"""verify_trail: untouched trails pass; any edit, removal, insertion or reordering is found and named by seq."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import text
+
+from app.audit.checkpoints import (
+    AuditTrailBroken,
+    Checkpoint,
+    all_checkpoints,
+    checkpoint_now,
+    key_id_of,
+    maybe_checkpoint,
+)
+from app.audit.trail import Event, append, canonical
+from app.audit.verify import verify_trail
+from app.store.vault import Vault
+from tests.audit.conftest import (
+    TEXT_FIELDS,
+    delete,
+    flip_byte,
+    forged_row,
+    insert,
+    rolled_back,
+    shift_from,
+    size,
+    swap,
+)
+
+SEEDS = range(12)
+
+
+def test_untouched_trail_is_intact(trail_vault: Vault) -> None:
+    with trail_vault.read_connection() as conn:
+        report = verify_trail(conn)
+    assert report.ok, report.breaches
+    assert report.entries == size_of(trail_vault)
+    assert report.checkpoints == 5  # every 25 of 120 entries (4), and at the end
+    assert report.summary().startswith(f"Audit trail intact: {report.entries} entries, 5 checkpoints, root ")
+    assert report.root == all_checkpoints_of(trail_vault)[-1].root_hash
+
+
+def size_of(vault: Vault) -> int:
+    with vault.read_connection() as conn:
+        return size(conn)
+
+
+def all_checkpoints_of(vault: Vault) -> list[Checkpoint]:
+    with vault.read_connection() as conn:
+        return all_checkpoints(conn)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_flipped_byte_in_any_field_is_named(trail_vault: Vault, seed: int) -> None:
+    rng = random.Random(seed)
+    with rolled_back(trail_vault) as conn:
+        for _ in range(len(TEXT_FIELDS)):
+            target, field = rng.randint(1, size(conn)), rng.choice(TEXT_FIELDS)
+            conn.exec_driver_sql("SAVEPOINT flip")
+            flip_byte(conn, rng, target, field)
+            breach = verify_trail(conn).first_breach
+            assert breach is not None, (target, field)
+            assert (breach.seq, breach.kind) == (target, "altered"), (field, breach)
+            conn.exec_driver_sql("ROLLBACK TO SAVEPOINT flip")
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_changed_seq_is_named(trail_vault: Vault, seed: int) -> None:
+    rng = random.Random(seed)
+    with rolled_back(trail_vault) as conn:
+        target = rng.randint(1, size(conn) - 1)
+        moved_to = target ^ (1 << rng.randint(10, 20))  # one flipped bit, beyond the end of the trail
+        conn.execute(text("UPDATE audit_events SET seq = :m WHERE seq = :s"), {"m": moved_to, "s": target})
+        breach = verify_trail(conn).first_breach
+    assert breach is not None and breach.seq == target
+    assert breach.kind == "reordered" and str(moved_to) in breach.what
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("renumber", [False, True])
+def test_a_removed_entry_is_named(trail_vault: Vault, seed: int, renumber: bool) -> None:
+    rng = random.Random(seed)
+    with rolled_back(trail_vault) as conn:
+        target = rng.randint(1, size(conn))
+        delete(conn, target, renumber)
+        breach = verify_trail(conn).first_breach
+    assert breach is not None and (breach.seq, breach.kind) == (target, "removed"), breach
+
+
+def test_removing_the_newest_entry_is_caught_by_the_checkpoint(trail_vault: Vault) -> None:
+    with rolled_back(trail_vault) as conn:
+        last = size(conn)
+        delete(conn, last)
+        breach = verify_trail(conn).first_breach
+    assert breach is not None and (breach.seq, breach.kind) == (last, "removed")
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("careful", [False, True])
+def test_an_inserted_entry_is_named(trail_vault: Vault, seed: int, careful: bool) -> None:
+    """In the middle (later entries renumbered), by a forger who computes hashes or one who does not."""
+    rng = random.Random(seed)
+    with rolled_back(trail_vault) as conn:
+        target = rng.randint(2, size(conn))
+        shift_from(conn, target, +1)
+        insert(conn, forged_row(conn, rng, target, consistent=careful))
+        breach = verify_trail(conn).first_breach
+    assert breach is not None and (breach.seq, breach.kind) == (target, "inserted"), breach
+
+
+def test_an_entry_appended_by_hand_is_named(trail_vault: Vault) -> None:
+    rng = random.Random(7)
+    with rolled_back(trail_vault) as conn:
+        target = size(conn) + 1
+        insert(conn, forged_row(conn, rng, target, consistent=False))
+        report = verify_trail(conn)
+    assert report.first_breach is not None and (report.first_breach.seq, report.first_breach.kind) == (
+        target,
+        "inserted",
+    )
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_reordered_entries_are_named(trail_vault: Vault, seed: int) -> None:
+    rng = random.Random(seed)
+    with rolled_back(trail_vault) as conn:
+        first = rng.randint(1, size(conn) - 1)
+        second = first + 1 if seed % 2 else rng.randint(first + 1, size(conn))  # neighbours and far apart
+        swap(conn, first, second)
+        breach = verify_trail(conn).first_breach
+    assert breach is not None and (breach.seq, breach.kind) == (first, "reordered"), breach
+
+
+def test_a_rewrite_with_every_hash_recomputed_is_caught_by_the_signed_root(trail_vault: Vault) -> None:
+    """Local checks all pass; the signed checkpoints do not, and the breach is placed before the change."""
+    from app.audit.trail import chain_hash, leaf_hash
+
+    with rolled_back(trail_vault) as conn:
+        good, covering = (c.tree_size for c in all_checkpoints(conn)[1:3])
+        target = good + 10
+        conn.execute(text("UPDATE audit_events SET actor = 'operator:someone-else' WHERE seq = :s"), {"s": target})
+        previous = conn.execute(text("SELECT chain_hash FROM audit_events WHERE seq = :s"), {"s": target - 1}).scalar()
+        for stored in conn.execute(
+            text("SELECT * FROM audit_events WHERE seq >= :s ORDER BY seq"), {"s": target}
+        ).all():
+            import json
+
+            content = {k: getattr(stored, k) for k in ("seq", "at", "kind", "actor", "outcome", "subject")}
+            leaf = leaf_hash({**content, "details": json.loads(stored.details)})
+            previous = chain_hash(previous, leaf)
+            conn.execute(
+                text("UPDATE audit_events SET leaf_hash = :l, chain_hash = :c WHERE seq = :s"),
+                {"l": leaf, "c": previous, "s": stored.seq},
+            )
+        report = verify_trail(conn)
+    breach = report.first_breach
+    assert breach is not None and breach.kind == "rewritten"
+    assert breach.seq is not None and good < breach.seq <= target < covering  # after the last good checkpoint
+    assert "history rewritten" in breach.what
+
+
+def test_a_checkpoint_resigned_with_another_key_is_rejected(trail_vault: Vault) -> None:
+    intruder = Ed25519PrivateKey.generate()
+    public = intruder.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    with rolled_back(trail_vault) as conn:
+        original = all_checkpoints(conn)[1]
+        forged = Checkpoint(**{**original.__dict__, "key_id": key_id_of(public), "signature": ""})
+        signature = intruder.sign(canonical(forged.statement())).hex()
+        conn.execute(
+            text("UPDATE audit_checkpoints SET key_id = :k, signature = :s WHERE tree_size = :n"),
+            {"k": forged.key_id, "s": signature, "n": original.tree_size},
+        )
+        # also planting the key in the vault's key table does not help: the trail never announced it
+        conn.execute(
+            text("INSERT INTO signing_keys (id, created, private_key, public_key) VALUES (:i, '2025-01-01', :p, :q)"),
+            {"i": forged.key_id, "p": b"\x00" * 32, "q": public},
+        )
+        report = verify_trail(conn)
+    assert not report.ok
+    assert report.summary().startswith(f"Audit trail BROKEN: the checkpoint at tree size {original.tree_size} (")
+    assert "not in force" in report.summary()
+
+
+def test_an_altered_signed_root_is_rejected(trail_vault: Vault) -> None:
+    with rolled_back(trail_vault) as conn:
+        altered = all_checkpoints(conn)[2].tree_size
+        conn.execute(
+            text("UPDATE audit_checkpoints SET root_hash = :r WHERE tree_size = :n"), {"r": "ab" * 32, "n": altered}
+        )
+        report = verify_trail(conn)
+    whats = [b.what for b in report.breaches]
+    assert any(f"tree size {altered} (" in what and "signature that does not verify" in what for what in whats)
+    assert len(whats) == 1  # the entries are not blamed for an altered checkpoint
+
+
+def test_clock_regressions_are_reported_not_failed(vault: Vault) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime.now(UTC)
+    with vault.write_transaction() as conn:
+        append(conn, Event("scim.request", "token:a", at=now + timedelta(hours=1)))
+        append(conn, Event("scim.request", "token:a", at=now))  # the clock was set back
+        checkpoint_now(conn)
+    with vault.read_connection() as conn:
+        report = verify_trail(conn)
+    assert report.ok
+    assert any("clock went back 1 time(s), first at seq 3" in note for note in report.notes)
+
+
+def test_checkpoints_come_by_count_and_refuse_a_tampered_tail(vault: Vault) -> None:
+    with vault.write_transaction() as conn:
+        for i in range(25):
+            append(conn, Event("scim.request", "token:a", details={"i": i}))
+            maybe_checkpoint(conn, every_n=10, every_seconds=10**6)
+        sizes = [c.tree_size for c in all_checkpoints(conn)]
+    assert sizes == [11, 21]  # vault.created + 9 events, then the key's announcement, then signed
+    with rolled_back(vault) as conn:
+        conn.execute(text("UPDATE audit_events SET actor = 'x' WHERE seq = 23"))
+        with pytest.raises(AuditTrailBroken) as refused:
+            checkpoint_now(conn)
+    assert refused.value.seq == 23
+
+
+def test_automatic_checkpoint_every_thousand_entries(vault: Vault) -> None:
+    with vault.write_transaction() as conn:
+        for i in range(2100):
+            append(conn, Event("scim.request", "token:a", details={"i": i}))
+    with vault.read_connection() as conn:
+        sizes = [c.tree_size for c in all_checkpoints(conn)]
+        report = verify_trail(conn)
+    assert len(sizes) == 2 and sizes[1] - sizes[0] >= 1000
+    assert report.ok and report.checkpoints == 2
