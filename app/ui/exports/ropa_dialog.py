@@ -1,0 +1,190 @@
+""" "Export Article 30 records": format and record choice, where to write, a busy indicator, then path and hash."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.exports.ropa_writers import FORMATS, MULTI_RECORD_FORMATS
+from app.scim.server import ScimServer
+from app.store.vault import Vault
+from app.ui.exports.jobs import RECORD_CHOICES, RopaWritten, export_ropa
+from app.ui.policy.common import login_name, plain_label, user_message
+from app.ui.workers import submit
+
+ChoosePath = Callable[[QWidget, Path, str], Path | None]
+
+FORMAT_LABELS = {
+    "xlsx": "Excel workbook (ICO template layout)",
+    "ods": "OpenDocument spreadsheet",
+    "csv": "CSV (one record)",
+    "json": "JSON (one record, with its schema)",
+    "pdf": "PDF (readable)",
+}
+
+
+def choose_output_path(parent: QWidget, suggested: Path, fmt: str) -> Path | None:
+    name, _filter = QFileDialog.getSaveFileName(
+        parent, "Export Article 30 records", str(suggested), f"{fmt.upper()} (*.{fmt})"
+    )
+    return Path(name) if name else None
+
+
+def default_path(fmt: str) -> Path:
+    folder = Path.home() / "Documents"
+    return (folder if folder.is_dir() else Path.home()) / f"custos-article-30-{date.today().isoformat()}.{fmt}"
+
+
+def transport_of(server: ScimServer | None) -> tuple[str | None, str | None]:
+    """The endpoint and TLS as actually configured, for the technical measures (None: the facts' default)."""
+    if server is None:
+        return None, None
+    url = server.base_url if server.running else None
+    if server.tls is None:
+        return url, "No TLS: plain HTTP, accepted on the loopback interface only"
+    return url, f"TLS 1.2+ on the SCIM endpoint (certificate SHA-256 {server.fingerprint})"
+
+
+class RopaExportDialog(QDialog):
+    def __init__(
+        self,
+        vault: Vault,
+        server: ScimServer | None = None,
+        choose_path: ChoosePath = choose_output_path,
+        operator: Callable[[], str] = login_name,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.vault = vault
+        self.server = server
+        self.choose_path = choose_path
+        self.operator = operator
+        self.outcome: RopaWritten | None = None  # not "result": QDialog.result() exists
+        self._busy = False
+        self.setWindowTitle("Export Article 30 records")
+
+        self.format = QComboBox()
+        for fmt in FORMATS:
+            self.format.addItem(FORMAT_LABELS.get(fmt, fmt.upper()), fmt)
+        self.record = QComboBox()
+        for key, label in RECORD_CHOICES:
+            self.record.addItem(label, key)
+        self.path = QLineEdit(str(default_path(self.chosen_format())))
+        browse = QPushButton("Choose…")
+        browse.clicked.connect(self.browse)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 0)  # indeterminate: the writers do not report progress
+        self.progress.setVisible(False)
+        self.status = plain_label(wrap=True)
+        self.written = plain_label(wrap=True)
+        self.sha256 = plain_label(wrap=True)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        self.export_button = self.buttons.addButton("Export", QDialogButtonBox.ButtonRole.ActionRole)
+        self.export_button.clicked.connect(self.export)
+        self.buttons.rejected.connect(self.reject)
+        self.format.currentIndexChanged.connect(self._format_changed)
+
+        path_row = QHBoxLayout()
+        path_row.addWidget(self.path, 1)
+        path_row.addWidget(browse)
+        form = QFormLayout()
+        form.addRow("Format", self.format)
+        form.addRow("Records", self.record)
+        form.addRow("Save as", path_row)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.status)
+        layout.addWidget(self.written)
+        layout.addWidget(self.sha256)
+        layout.addWidget(self.buttons)
+        self._format_changed()
+        self.resize(640, 280)
+
+    def chosen_format(self) -> str:
+        return str(self.format.currentData())
+
+    def set_format(self, fmt: str) -> None:
+        self.format.setCurrentIndex(self.format.findData(fmt))
+
+    def set_record(self, choice: str) -> None:
+        self.record.setCurrentIndex(self.record.findData(choice))
+
+    def _format_changed(self, *_args: object) -> None:
+        fmt = self.chosen_format()
+        # Both records fit only where there are sheets or sections to hold them.
+        both = self.record.findData("both")
+        self.record.model().item(both).setEnabled(fmt in MULTI_RECORD_FORMATS)  # type: ignore[attr-defined]
+        if self.record.currentData() == "both" and fmt not in MULTI_RECORD_FORMATS:
+            self.set_record("controller")
+        current = Path(self.path.text().strip())
+        if current.suffix.lower().lstrip(".") in FORMATS:
+            self.path.setText(str(current.with_suffix(f".{fmt}")))
+
+    def browse(self) -> None:
+        text = self.path.text().strip()
+        chosen = self.choose_path(
+            self, Path(text) if text else default_path(self.chosen_format()), self.chosen_format()
+        )
+        if chosen is not None:
+            self.path.setText(str(chosen))
+
+    def export(self) -> None:
+        if self._busy:
+            return
+        text = self.path.text().strip()
+        if not text:
+            self.status.setText("Choose where to save the records first.")
+            return
+        fmt, choice, operator = self.chosen_format(), str(self.record.currentData()), self.operator()
+        out = Path(text).expanduser()
+        url, tls = transport_of(self.server)
+        vault = self.vault
+        self._set_busy(True)
+        submit(
+            lambda: export_ropa(vault, fmt, out, choice, operator, server_url=url, tls=tls),
+            self._exported,
+            self._failed,
+        )
+
+    def _set_busy(self, busy: bool) -> None:
+        self._busy = busy
+        self.progress.setVisible(busy)
+        for widget in (self.export_button, self.format, self.record, self.path):
+            widget.setEnabled(not busy)
+        self.buttons.button(QDialogButtonBox.StandardButton.Close).setEnabled(not busy)
+        if busy:
+            self.status.setText("Reading the policy and the vault, and writing the records…")
+            self.written.clear()
+            self.sha256.clear()
+
+    def _exported(self, result: RopaWritten) -> None:
+        self._set_busy(False)
+        self.outcome = result
+        self.status.setText(f"Exported under policy {result.policy_stamp}; recorded on the audit trail.")
+        self.written.setText(f"Written: {result.file.path}")
+        self.sha256.setText(f"SHA-256: {result.file.sha256}")
+        self.sha256.setToolTip(f"Content hash stated in the record: {result.content_hash}")
+
+    def _failed(self, exc: Exception) -> None:
+        self._set_busy(False)
+        self.status.setText(user_message(exc, "The records could not be exported."))
+
+    def reject(self) -> None:
+        if not self._busy:  # the export runs in a transaction; leaving mid-way would hide its outcome
+            super().reject()
