@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, Qt, QTimer
+from PySide6.QtCore import QModelIndex, QPoint, Qt, QTimer
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMenu,
     QPlainTextEdit,
     QSplitter,
     QTableView,
@@ -31,6 +32,7 @@ from app.scim.filter_sql import compile_filter
 from app.store import browse
 from app.store.vault import Vault
 from app.targets.status import Holding, holdings
+from app.ui.exports.subject_action import ACTION_TEXT, SubjectExporter
 from app.ui.identities.model import ResourceTableModel, local_time, plain
 from app.ui.workers import submit
 
@@ -133,6 +135,10 @@ class ResourceBrowser(QWidget):
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.setColumnWidth(0, 240)  # user names are long e-mail addresses
         self.table.selectionModel().currentRowChanged.connect(self._current_changed)
+        self.subject_exporter = SubjectExporter(vault)  # Art. 15/20 export of the selected user
+        if resource_type == "User":
+            self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+            self.table.customContextMenuRequested.connect(self._context_menu)
 
         self.detail_title = _plain_label()
         self.detail = QPlainTextEdit()
@@ -184,6 +190,18 @@ class ResourceBrowser(QWidget):
     def _show_counts(self, matching: int, total: int) -> None:
         noun = "users" if self.resource_type == "User" else "groups"
         self.count_label.setText(f"{matching:,} of {total:,} {noun}")
+
+    # -- subject export ------------------------------------------------------------------------------
+    def _context_menu(self, position: QPoint) -> None:
+        index = self.table.indexAt(position)
+        if not index.isValid():
+            return
+        menu = QMenu(self)
+        menu.addAction(ACTION_TEXT, lambda: self.export_subject(index.row()))
+        menu.exec(self.table.viewport().mapToGlobal(position))
+
+    def export_subject(self, row: int) -> None:
+        self.subject_exporter.export(self, self.model.row_id(row))
 
     # -- detail --------------------------------------------------------------------------------------
     def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
