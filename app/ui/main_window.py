@@ -37,6 +37,7 @@ from app.store.tokens import TokenInfo, TokenStore
 from app.store.vault import Vault
 from app.ui.audit.view import AuditPage
 from app.ui.bridge import EventBridge
+from app.ui.exports.ropa_dialog import RopaExportDialog
 from app.ui.identities.model import local_time
 from app.ui.identities.view import IdentitiesView
 from app.ui.lock.clipboard import secret_clipboard
@@ -344,6 +345,10 @@ class MainWindow(QMainWindow):
         self.idle.idle.connect(self.lock)
         self.screen_lock = ScreenLockListener(self.lock, self)
         self._build_menu()
+        self.records_dialog: RopaExportDialog | None = None
+        self.export_records_action = (
+            self.menuBar().addMenu("&Records").addAction("Export &Article 30 records…", self.export_records)
+        )
         self.vault_status = _label(describe_cipher(vault))
         self.vault_status.setToolTip("As reported by SQLCipher for the open vault")
         self.statusBar().addPermanentWidget(self.vault_status)
@@ -356,6 +361,12 @@ class MainWindow(QMainWindow):
             self.audit_page.refresh()
         elif self.pages.widget(index) is self.policy_page:
             self.policy_page.refresh()  # `custos policy apply` may have run meanwhile
+
+    def export_records(self) -> None:
+        if self.records_dialog is not None:
+            self.records_dialog.deleteLater()
+        self.records_dialog = RopaExportDialog(self.vault, self.server, parent=self)
+        self.records_dialog.open()
 
     # -- locking -----------------------------------------------------------------------------------------
     def _build_menu(self) -> None:

@@ -14,12 +14,16 @@ from pytestqt.qtbot import QtBot
 from sqlalchemy import select
 from ui_support import insert_rows, user_row
 
+from app.core.events import EventBus
 from app.policy import versions
 from app.policy.apply import apply_policy
+from app.scim.server import ScimServer
 from app.store.models import AuditEvent
+from app.store.tokens import TokenStore
 from app.store.vault import Vault
 from app.ui.exports.ropa_dialog import RopaExportDialog
 from app.ui.identities.view import ResourceBrowser
+from app.ui.main_window import MainWindow
 
 
 @pytest.fixture
@@ -135,3 +139,25 @@ def test_subject_export_cancelled_or_failing(with_default: Vault, qtbot: QtBot, 
     qtbot.waitUntil(lambda: dialog.buttons.isEnabled())
     assert dialog.status.text().startswith("No user with that id in the mirror.")
     assert not dialog.finished_ok and not out_dir.exists()
+
+
+def test_main_window_has_the_policy_tab_and_the_records_action(vault: Vault, qtbot: QtBot, tmp_path: Path) -> None:
+    bus, tokens = EventBus(), TokenStore(vault)
+    server = ScimServer(vault, tls=None, bus=bus, tokens=tokens)  # never started: the records say so
+    window = MainWindow(vault, server, bus, tokens)
+    qtbot.addWidget(window)
+    try:
+        tabs = [window.pages.tabText(i) for i in range(window.pages.count())]
+        assert "Policy" in tabs
+        qtbot.waitUntil(lambda: window.policy_page.catalogue.rowCount() == 12)  # the server's default, installed
+        assert window.export_records_action.text() == "Export &Article 30 records…"
+        window.export_records_action.trigger()
+        dialog = window.records_dialog
+        assert dialog is not None and dialog.isVisible() and dialog.server is server
+        dialog.path.setText(str(tmp_path / "records.pdf"))
+        dialog.set_format("pdf")
+        dialog.export()
+        qtbot.waitUntil(lambda: dialog.outcome is not None, timeout=20_000)
+        assert dialog.sha256.text() == f"SHA-256: {sha256_of(tmp_path / 'records.pdf')}"
+    finally:
+        window.shutdown()
