@@ -135,7 +135,15 @@ def issue(vault: Vault, request_id: str, now: datetime | None = None) -> dict[st
     """Build and sign the receipt; its digest goes on the audit trail."""
     moment = now or datetime.now(UTC)
     with vault.write_transaction() as conn:
-        receipt = sign(build(conn, request_id, moment), signing.signer(conn))
+        key, checkpoint = signing.signer(conn)
+        content = build(conn, request_id, moment)
+        content["audit_checkpoint"] = {
+            "tree_size": checkpoint.tree_size,
+            "root_hash": checkpoint.root_hash,
+            "fingerprint": checkpoint.fingerprint,
+            "key_id": checkpoint.key_id,
+        }
+        receipt = sign(content, key)
         digest = hashlib.sha256(canonical(receipt)).hexdigest()
         details = {"request": request_id, "sha256": digest, "key_id": receipt["signature"]["key_id"]}
         append(conn, Event("erasure.receipt.issued", "system:erasure", details=details))

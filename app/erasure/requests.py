@@ -18,10 +18,11 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
+from app.audit.pseudonyms import shred_subject, subject_secrets
 from app.audit.trail import Event, append, iso_utc
 from app.core.errors import ConfigError
 from app.core.events import EventBus, ResourcesChanged
-from app.erasure import hygiene, identity, local, steps
+from app.erasure import hygiene, local, steps
 from app.erasure.ledger import Ledger
 from app.erasure.model import GROUNDS
 from app.erasure.tables import ErasureRequest, ErasureSubject
@@ -80,11 +81,14 @@ def request_erasure(
         targets = list_targets(conn)
         entries, totals, states = [], Counter[str](), Counter[str]()
         for number, subject in enumerate(subjects, 1):
-            pseudonym = identity.pseudonym(conn, subject.resource_id)
+            # The pseudonym the trail already uses for this subject (made now if it never appeared there).
+            pseudonym = subject_secrets(conn, subject.resource_id).pseudonym
             states.update(s.value for s in steps.create(conn, request_id, number, subject, targets, moment))
             erased = local.erase(conn, subject)
+            # A tombstone naming the pseudonym only, then the subject's keys destroyed: from here on the trail
+            # cannot be linked to the SCIM id, and nothing may name the subject to the trail again.
             facts = {"request": request_id, "rows_deleted": erased.rows_deleted}
-            shredded = identity.shred(conn, subject.resource_id, actor_of(operator), facts)
+            shredded = shred_subject(conn, subject.resource_id, actor=actor_of(operator), details=facts) is not None
             conn.execute(
                 insert(_SUB).values(
                     request_id=request_id,

@@ -1,20 +1,22 @@
 """The key that signs erasure receipts: the audit trail's Ed25519 signing key (app.audit.checkpoints), so a
-reviewer checks receipts and checkpoints against one published public key. Receipts carry their own ``format``
-in the signed content, so a receipt signature can never pass for a checkpoint signature or the reverse.
+reviewer checks receipts and checkpoints against one published public key.
 
-TEMPORARY: reads the audit signing-key table until app.audit.checkpoints exposes its loader.
+The key is obtained as the audit evidence bundle obtains it: a checkpoint is signed now (checkpoint_now makes
+and announces the key on first use), and the private half is read by that checkpoint's key id. The receipt
+names that checkpoint, which covers every erasure event of the request: the receipt is anchored in the trail.
+Receipts carry their own ``format`` in the signed content, so a receipt signature can never pass for a
+checkpoint signature or the reverse.
 """
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, select
 
+from app.audit.checkpoints import Checkpoint, checkpoint_now
 from app.audit.tables import SigningKey
 
 _K = SigningKey.__table__
@@ -33,17 +35,8 @@ class Signer:
         return self.private_key.sign(message)
 
 
-def signer(conn: Connection) -> Signer:
-    row = conn.execute(select(_K.c.id, _K.c.private_key).order_by(_K.c.created.desc()).limit(1)).first()
-    if row is not None:
-        return Signer(row.id, Ed25519PrivateKey.from_private_bytes(row.private_key))
-    private = Ed25519PrivateKey.generate()
-    made = Signer("", private)
-    key_id = hashlib.sha256(made.public_key).hexdigest()[:16]
-    raw = private.private_bytes(
-        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
-    )
-    conn.execute(
-        insert(_K), {"id": key_id, "created": datetime.now(UTC), "private_key": raw, "public_key": made.public_key}
-    )
-    return Signer(key_id, private)
+def signer(conn: Connection) -> tuple[Signer, Checkpoint]:
+    """The audit signing key and a checkpoint signed with it now (in the caller's write transaction)."""
+    checkpoint = checkpoint_now(conn)
+    private = conn.execute(select(_K.c.private_key).where(_K.c.id == checkpoint.key_id)).scalar_one()
+    return Signer(checkpoint.key_id, Ed25519PrivateKey.from_private_bytes(private)), checkpoint

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sqlalchemy import select
+
+from app.audit.tables import SubjectKey
 from app.erasure.ledger import KEY_FILENAME, LEDGER_FILENAME
 from app.erasure.requests import request_erasure
 from app.erasure.worker import ErasureWorker
@@ -44,8 +47,9 @@ def _plaintext_export(vault: Vault, out: Path) -> bytes:
     return data
 
 
-def _traces(data: bytes, needles: list[str]) -> list[str]:
-    return [needle for needle in needles if needle.encode() in data or needle.encode("utf-16-le") in data]
+def _traces(data: bytes, needles: list[str], key_bytes: list[bytes] = ()) -> list[str]:  # type: ignore[assignment]
+    found = [needle for needle in needles if needle.encode() in data or needle.encode("utf-16-le") in data]
+    return found + [f"key {n}" for n, key in enumerate(key_bytes) if key in data]
 
 
 def test_no_trace_of_an_erased_subject(vault: Vault, data_dir: Path, tmp_path: Path, stub: StubTarget) -> None:
@@ -61,26 +65,31 @@ def test_no_trace_of_an_erased_subject(vault: Vault, data_dir: Path, tmp_path: P
     remote_id = stub.add_user(USER_NAME)
     held_without_push(vault, rid, {ids[stub.name]: remote_id})
     needles = [USER_NAME, GIVEN, FAMILY, TITLE, rid, remote_id]
+    with vault.read_connection() as conn:  # the subject's pseudonym and detail keys: shredded by the erasure
+        keys = conn.execute(
+            select(SubjectKey.pseudonym_key, SubjectKey.detail_key).where(SubjectKey.resource_id == rid)
+        )
+        key_bytes = [bytes(k) for k in keys.one()]
 
     # Positive control: before erasure the decrypted pages and a plaintext export do hold the subject.
-    assert set(_traces(_decrypted(vault.path), needles)) >= {USER_NAME, GIVEN, FAMILY, rid}
+    assert set(_traces(_decrypted(vault.path), needles)) >= {USER_NAME, GIVEN, FAMILY}
     assert set(_traces(_plaintext_export(vault, tmp_path / "before.db"), needles)) == set(needles)
 
     clock = FakeClock()
     request_erasure(vault, [rid], "art17-1b", "dpo", now=clock())
     ErasureWorker(vault, clock=clock).tick()  # the target step resolves: its ids and the link are dropped
-    assert _traces(_plaintext_export(vault, tmp_path / "after.db"), needles) == []
+    assert _traces(_plaintext_export(vault, tmp_path / "after.db"), needles, key_bytes) == []
     vault.close()
 
     for path in _companions(vault.path):  # the raw files as they lie on disk after the vault is closed
         if path.exists():
             assert _traces(path.read_bytes(), needles) == []
-    assert _traces(_decrypted(vault.path), needles) == []  # free pages and WAL frames included
+    assert _traces(_decrypted(vault.path), needles, key_bytes) == []  # free pages and WAL frames included
     for name in (LEDGER_FILENAME, KEY_FILENAME):
         assert _traces((data_dir / name).read_bytes(), needles) == []
 
     reopened = Vault.unlock(data_dir, PASSPHRASE)
     try:
-        assert _traces(_plaintext_export(reopened, tmp_path / "reopened.db"), needles) == []
+        assert _traces(_plaintext_export(reopened, tmp_path / "reopened.db"), needles, key_bytes) == []
     finally:
         reopened.close()
