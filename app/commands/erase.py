@@ -102,6 +102,7 @@ def _erase(args: argparse.Namespace) -> int:
             print("Nothing erased.")
             return 1
         request_id = request_erasure(vault, ids, args.ground, operator_name(args), args.reason)
+        print(f"Erasure request {request_id}: {len(ids)} subject(s) erased locally.")
         _follow(vault, [request_id], args.wait)
         return _status(vault, request_id)
     finally:

@@ -98,8 +98,8 @@ def write_pdf(receipt: dict[str, Any], path: Path) -> None:
 
 def _target(pdf: FPDF, target: dict[str, Any]) -> None:
     pdf.set_font(_FONT, "B", 9)
-    pdf.multi_cell(0, _LINE, f"{target['target']} ({target['erase_mode']}): {target['outcome']}", new_x="LMARGIN",
-                   new_y="NEXT")  # fmt: skip
+    title = f"{target['target']} ({target['erase_mode']}): {target['outcome']}"
+    pdf.multi_cell(0, _LINE, title, new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(_FONT, "", 8)
     lines = [f"attempts {target['attempts']}; requested {target['requested']}"]
     if target.get("confirmed"):

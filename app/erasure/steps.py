@@ -153,9 +153,18 @@ def _lease(conn: Connection, row: Any, now: datetime) -> StepWork | None:
         )
     )
     return StepWork(
-        row.id, row.request_id, row.subject_no, row.pseudonym, row.target_id, row.target_name, row.erase_mode,
-        row.resource_type, remote_id, attempts, row.deleted_status,
-    )  # fmt: skip
+        id=row.id,
+        request_id=row.request_id,
+        subject_no=row.subject_no,
+        pseudonym=row.pseudonym,
+        target_id=row.target_id,
+        target_name=row.target_name,
+        erase_mode=row.erase_mode,
+        resource_type=row.resource_type,
+        remote_id=remote_id,
+        attempts=attempts,
+        deleted_status=row.deleted_status,
+    )
 
 
 def _await_push(conn: Connection, row: Any, now: datetime) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -12,12 +13,10 @@ from tests.targets.conftest import ScimTarget
 
 @pytest.fixture(scope="module")
 def apps() -> Iterator[list[ScimTarget]]:
-    started = []
+    started = [ScimTarget(f"app{index + 1}") for index in range(3)]
     try:
-        for index in range(3):
-            target = ScimTarget(f"app{index + 1}")
-            target.start()
-            started.append(target)
+        with ThreadPoolExecutor(3) as pool:  # each takes a second or two to import and listen: start them together
+            list(pool.map(ScimTarget.start, started))
         yield started
     finally:
         for target in started:

@@ -20,8 +20,8 @@ USER_NAME = "receipt-subject@example.test"
 
 
 def _erased_with_receipt(vault: Vault, stub: StubTarget, out: Path) -> tuple[dict[str, object], list[str], Path]:
-    specs = [TargetSpec(stub.name, stub.base_url, stub.token), TargetSpec("ledger-app", stub.base_url, stub.token,
-             erase_mode="manual")]  # fmt: skip
+    manual = TargetSpec("ledger-app", stub.base_url, stub.token, erase_mode="manual")
+    specs = [TargetSpec(stub.name, stub.base_url, stub.token), manual]
     ids = add_targets(vault, specs)
     service = service_for(vault)
     rid = str(service.create("User", person(USER_NAME, "Ottoline", "Vexbridge")).body["id"])  # type: ignore[index]

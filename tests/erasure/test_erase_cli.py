@@ -1,0 +1,105 @@
+"""``custos erase …`` and ``custos vault …`` as an operator runs them; nothing printed names a subject."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from app.cli import main
+from app.store.vault import Vault
+from tests.conftest import PASSPHRASE
+from tests.erasure.stub import StubTarget
+from tests.erasure.support import TargetSpec, add_targets, held_without_push, person, service_for
+
+
+def _cli(capsys: pytest.CaptureFixture[str], data_dir: Path, *args: str) -> tuple[int, str]:
+    code = main([*args, "--data-dir", str(data_dir)])
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+def test_erase_commands(
+    vault: Vault,
+    data_dir: Path,
+    tmp_path: Path,
+    stub: StubTarget,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CUSTOS_PASSPHRASE", PASSPHRASE)
+    monkeypatch.setenv("CUSTOS_OPERATOR", "dpo-jane")
+    manual = TargetSpec("hr-paper", stub.base_url, stub.token, erase_mode="manual")
+    ids = add_targets(vault, [TargetSpec("crm", stub.base_url, stub.token), manual])
+    service = service_for(vault)
+    names = ["cli-a@example.test", "cli-b@example.test", "cli-c@example.test"]
+    rids = [str(service.create("User", person(name)).body["id"]) for name in names]  # type: ignore[index]
+    service.close()
+    for rid, name in zip(rids, names, strict=True):
+        held_without_push(vault, rid, {ids["crm"]: stub.add_user(name)})
+    vault.close()
+    printed: list[str] = []
+
+    code, out = _cli(capsys, data_dir, "erase", "--user-id", rids[0], "--yes", "--wait", "10", "--reason", "left")
+    printed.append(out)
+    assert code == 0, out
+    request_id = out.split("Erasure request ", 1)[1].split(":", 1)[0]
+    assert "1 subject(s) erased locally" in out
+    lines = {line.split()[0]: line.split()[1] for line in out.splitlines()[2:] if line and not line.startswith("Req")}
+    assert lines["crm"] == "succeeded" and lines["hr-paper"] == "skipped" and lines["local"] == "erased"
+
+    code, out = _cli(capsys, data_dir, "erase", "--filter", 'userName sw "cli-"', "--yes", "--wait", "0")
+    printed.append(out)
+    assert code == 3 and "2 subject(s) erased locally" in out  # open: the worker has not run yet
+    second = out.split("Erasure request ", 1)[1].split(":", 1)[0]
+    code, out = _cli(capsys, data_dir, "erase", "resume", "--wait", "10")
+    printed.append(out)
+    assert code == 0 and "crm" in out and "2 subjects, erased (verified)" in out
+
+    code, out = _cli(capsys, data_dir, "erase", "status")
+    printed.append(out)
+    assert request_id in out and second in out
+
+    code, out = _cli(capsys, data_dir, "erase", "receipt", request_id, "--out", str(tmp_path / "receipts"))
+    printed.append(out)
+    json_file, pdf_file, key_file = (line.split()[1] for line in out.splitlines())
+    assert json_file.endswith(".json") and Path(pdf_file).exists()
+    code, out = _cli(capsys, data_dir, "erase", "verify-receipt", json_file, "--public-key", key_file)
+    assert code == 0 and out.startswith("valid:")
+    tampered = json.loads(Path(json_file).read_text())
+    tampered["request"]["ground"] = "art17-1e"
+    Path(json_file).write_text(json.dumps(tampered))
+    code, out = _cli(capsys, data_dir, "erase", "verify-receipt", json_file, "--public-key", key_file)
+    assert code == 1 and out.startswith("INVALID:")
+
+    code, out = _cli(capsys, data_dir, "vault", "backup", "--out", str(tmp_path / "nightly.vault"))
+    printed.append(out)
+    assert code == 0 and out.startswith("Backup written:")
+    code, out = _cli(capsys, data_dir, "vault", "restore", str(tmp_path / "nightly.vault"), "--yes", "--wait", "0")
+    printed.append(out)
+    assert code == 0 and "0 erasure(s) replayed" in out
+
+    for output in printed:  # no subject named anywhere: not its userName, not its SCIM id
+        assert not [needle for needle in [*names, *rids] if needle in output]
+
+
+def test_manual_attestation_from_the_command_line(
+    vault: Vault, data_dir: Path, stub: StubTarget, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CUSTOS_PASSPHRASE", PASSPHRASE)
+    ids = add_targets(vault, [TargetSpec("hr-paper", stub.base_url, stub.token, erase_mode="manual")])
+    service = service_for(vault)
+    rid = str(service.create("User", person("cli-m@example.test")).body["id"])  # type: ignore[index]
+    service.close()
+    held_without_push(vault, rid, {ids["hr-paper"]: "paper-file-9"})
+    vault.close()
+    code, out = _cli(capsys, data_dir, "erase", "--user-id", rid, "--yes", "--wait", "0.5")
+    assert code == 3 and "waiting_manual" in out
+    request_id = out.split("Erasure request ", 1)[1].split(":", 1)[0]
+    code, out = _cli(capsys, data_dir, "erase", "attest", request_id, "--target", "hr-paper", "--note", "x@y.example")
+    assert code == 2 and "must not contain an e-mail address" in out
+    note = "Paper file shredded, certificate 2030-17"
+    attest = ["erase", "attest", request_id, "--target", "hr-paper", "--note", note, "--operator", "bob"]
+    code, out = _cli(capsys, data_dir, *attest)
+    assert code == 0 and "erased (attested) by bob" in out and f"Request {request_id}  closed" in out
