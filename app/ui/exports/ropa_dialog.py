@@ -112,6 +112,7 @@ class RopaExportDialog(QDialog):
         layout.addWidget(self.status)
         layout.addWidget(self.written)
         layout.addWidget(self.sha256)
+        layout.addStretch(1)
         layout.addWidget(self.buttons)
         self._format_changed()
         self.resize(640, 280)

@@ -10,7 +10,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QListWidget, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.core.errors import ConfigError
 from app.policy import versions
@@ -20,6 +30,8 @@ from app.policy.loader import Problem, check_policy, errors_of
 from app.store.vault import Vault
 from app.ui.policy.common import Confirm, ask, plain_label, user_message
 from app.ui.workers import submit
+
+ERROR_COLOUR = QColor("#cf222e")
 
 
 @dataclass(frozen=True)
@@ -119,7 +131,11 @@ class ApplyPolicyDialog(QDialog):
     def _checked(self, checked: Checked) -> None:
         self.checked = checked
         self.problems.clear()
-        self.problems.addItems([describe_problem(p) for p in sorted(checked.problems)])
+        for problem in sorted(checked.problems, key=lambda p: (p.warning, p.line)):  # errors first: they block
+            item = QListWidgetItem(describe_problem(problem))
+            if not problem.warning:
+                item.setForeground(ERROR_COLOUR)
+            self.problems.addItem(item)
         errors = checked.errors
         self._show_sections(problems=bool(checked.problems), impact=checked.impact is not None)
         if errors or checked.impact is None:
