@@ -1,0 +1,240 @@
+"""``custos audit verify|export|verify-bundle|checkpoint|tail``: the tamper-evident trail from the terminal.
+
+Printed formats (a contract for scripts):
+  verify:        ``Audit trail intact: N entries, M checkpoints, root <hex16>…`` (exit 0) or
+                 ``Audit trail BROKEN at seq S: <what>`` / ``Audit trail BROKEN: <what>`` (exit 1);
+                 then ``Last checkpoint: …``, ``Note: …`` and ``Also: …`` lines.
+  export:        ``Wrote BUNDLE: N entries (sha256 <hex>)`` then ``Checkpoint <fingerprint> …``.
+  verify-bundle: ``Evidence bundle intact: …`` (exit 0) or ``Evidence bundle BROKEN …`` (exit 1); never opens
+                 a vault.
+  checkpoint:    ``Checkpoint at tree size N: fingerprint <hex16> (root <hex16>…, key <id>, signed <time>)``.
+  tail:          ``SEQ  TIME (UTC)  KIND  ACTOR  OUTCOME  SUBJECT`` table, oldest first; subjects as pseudonyms,
+                 never the details.
+
+More sub-commands join the group through :func:`add_subcommand` (e.g. ``audit siem-export``): from this module,
+or from a module listed in ``EXTENSION_MODULES`` that calls it when imported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from app.commands.common import open_vault
+from app.core.errors import ConfigError
+
+# Modules that add sub-commands to ``audit`` by calling add_subcommand() at import; missing ones are skipped.
+EXTENSION_MODULES = ("app.commands.audit_siem",)
+
+
+@dataclass(frozen=True)
+class AuditSubcommand:
+    name: str
+    help: str
+    configure: Callable[[argparse.ArgumentParser], None]  # adds the sub-command's own arguments
+    handler: Callable[[argparse.Namespace], int]  # returns the exit code
+    uses_vault: bool = True  # False: never opens one (--data-dir is accepted and ignored), works on any machine
+
+
+SUBCOMMANDS: dict[str, AuditSubcommand] = {}
+
+
+def add_subcommand(command: AuditSubcommand) -> None:
+    SUBCOMMANDS[command.name] = command
+
+
+def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], None]) -> None:
+    for module in EXTENSION_MODULES:
+        if importlib.util.find_spec(module) is not None:
+            importlib.import_module(module)
+    audit = commands.add_parser("audit", help="verify the tamper-evident audit trail, export evidence bundles")
+    sub = audit.add_subparsers(dest="audit_command", required=True)
+    for command in SUBCOMMANDS.values():
+        parser = sub.add_parser(command.name, help=command.help)
+        command.configure(parser)
+        add_data_dir(parser)  # accepted everywhere for uniformity; sub-commands without a vault ignore it
+        parser.set_defaults(audit_handler=command.handler)
+
+
+def run(args: argparse.Namespace) -> int:
+    handler: Callable[[argparse.Namespace], int] = args.audit_handler
+    return handler(args)
+
+
+# -- verify ----------------------------------------------------------------------------------------------
+def _print_report(report: Any, noun: str) -> None:
+    print(report.summary(noun))
+    for breach in report.breaches[1:6]:
+        print(f"Also: {breach.render()}")
+    if len(report.breaches) > 6:
+        print(f"Also: {len(report.breaches) - 6} more problem(s)")
+    for note in report.notes:
+        print(f"Note: {note}")
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from app.audit.verify import verify_trail
+
+    vault = open_vault(args)
+    try:
+        with vault.read_connection() as conn:
+            report = verify_trail(conn)
+    finally:
+        vault.close()
+    _print_report(report, "Audit trail")
+    last = report.last_checkpoint
+    if last is not None:
+        print(f"Last checkpoint: tree size {last.tree_size}, fingerprint {last.fingerprint}, signed {last.time}")
+    return 0 if report.ok else 1
+
+
+add_subcommand(
+    AuditSubcommand(
+        "verify",
+        "recompute every entry, the chain, the Merkle tree and the signed checkpoints",
+        lambda parser: None,
+        _verify,
+    )
+)
+
+
+# -- export ----------------------------------------------------------------------------------------------
+def _moment(value: str) -> datetime:
+    """ISO 8601 (``2025-03-01``, ``2025-03-01T09:30``, ``…Z``, ``…+02:00``); without an offset, UTC."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {value!r}") from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _configure_export(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--from", dest="start", type=_moment, help="first moment included (ISO 8601, UTC default)")
+    parser.add_argument("--to", dest="end", type=_moment, help="first moment excluded (ISO 8601, UTC default)")
+    parser.add_argument("--out", required=True, help="the bundle file to write (a ZIP)")
+
+
+def _export(args: argparse.Namespace) -> int:
+    from app.audit.bundle import export_bundle
+    from app.audit.trail import Event, append
+    from app.core.actor import current_actor
+
+    if args.start and args.end and args.start >= args.end:
+        raise ConfigError("--from must be earlier than --to.")
+    out = Path(args.out)
+    vault = open_vault(args)
+    try:
+        with vault.write_transaction() as conn:
+            info = export_bundle(conn, args.start, args.end, out)
+            try:
+                details = {
+                    "file": out.name,
+                    "entries": info.entries,
+                    "first_seq": info.first_seq,
+                    "last_seq": info.last_seq,
+                    "sha256": info.sha256,
+                    "checkpoint": info.checkpoint.fingerprint,
+                }
+                append(conn, Event("export.audit_bundle", current_actor.get(), details=details))
+            except BaseException:
+                out.unlink(missing_ok=True)  # an export that is not on the record does not exist
+                raise
+    finally:
+        vault.close()
+    print(f"Wrote {out}: {info.entries} entries (sha256 {info.sha256})")
+    final = info.checkpoint
+    print(f"Checkpoint {final.fingerprint} at tree size {final.tree_size}, key {final.key_id}, signed {final.time}")
+    return 0
+
+
+add_subcommand(
+    AuditSubcommand(
+        "export",
+        "write an evidence bundle (entries, inclusion proofs, signed checkpoints, public key)",
+        _configure_export,
+        _export,
+    )
+)
+
+
+# -- verify-bundle -----------------------------------------------------------------------------------------
+def _configure_verify_bundle(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("bundle", help="the bundle file (ZIP)")
+    parser.add_argument("--key-id", help="the signing key id as anchored elsewhere (16 hex digits)")
+
+
+def _verify_bundle(args: argparse.Namespace) -> int:
+    from app.audit.bundle import verify_bundle
+
+    report = verify_bundle(Path(args.bundle), trusted_key_id=args.key_id)  # no vault: any machine, offline
+    _print_report(report, "Evidence bundle")
+    return 0 if report.ok else 1
+
+
+add_subcommand(
+    AuditSubcommand(
+        "verify-bundle",
+        "verify an evidence bundle offline (needs no vault)",
+        _configure_verify_bundle,
+        _verify_bundle,
+        uses_vault=False,
+    )
+)
+
+
+# -- checkpoint ------------------------------------------------------------------------------------------
+def _checkpoint(args: argparse.Namespace) -> int:
+    from app.audit.checkpoints import checkpoint_now
+
+    vault = open_vault(args)
+    try:
+        with vault.write_transaction() as conn:
+            made = checkpoint_now(conn)
+    finally:
+        vault.close()
+    print(
+        f"Checkpoint at tree size {made.tree_size}: fingerprint {made.fingerprint} "
+        f"(root {made.root_hash[:16]}…, key {made.key_id}, signed {made.time})"
+    )
+    return 0
+
+
+add_subcommand(
+    AuditSubcommand(
+        "checkpoint", "sign the current tree head now and print its fingerprint", lambda parser: None, _checkpoint
+    )
+)
+
+
+# -- tail ------------------------------------------------------------------------------------------------
+def _configure_tail(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-n", type=int, default=20, help="how many of the newest events (default 20)")
+
+
+def _tail(args: argparse.Namespace) -> int:
+    from app.audit.query import EventFilter, page
+
+    if args.n < 1:
+        raise ConfigError("-n must be at least 1.")
+    vault = open_vault(args)
+    try:
+        with vault.read_connection() as conn:
+            events = page(conn, EventFilter(), limit=args.n)
+    finally:
+        vault.close()
+    print(f"{'SEQ':>8}  {'TIME (UTC)':<26}  {'KIND':<28}  {'ACTOR':<24}  {'OUTCOME':<8}  SUBJECT")
+    for event in reversed(events):
+        print(
+            f"{event.seq:>8}  {event.at:<26}  {event.kind:<28}  {event.actor:<24}  {event.outcome:<8}  "
+            f"{event.subject or '-'}"
+        )
+    return 0
+
+
+add_subcommand(AuditSubcommand("tail", "print the newest events (never their details)", _configure_tail, _tail))

@@ -1,0 +1,127 @@
+"""``custos audit …``: printed formats and exit codes; verify-bundle in a fresh process without any vault."""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from app.audit.trail import Event, append, of_kind
+from app.cli import main
+from app.store.vault import Vault
+from tests.audit.conftest import START, random_trail
+from tests.conftest import PASSPHRASE
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def trail_dir(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("CUSTOS_PASSPHRASE", PASSPHRASE)
+    vault = Vault.create(data_dir, PASSPHRASE, PASSPHRASE)
+    with vault.write_transaction() as conn:
+        random_trail(conn, random.Random(9), 40, checkpoint_every=15)
+    vault.close()
+    return data_dir
+
+
+def cli(capsys: pytest.CaptureFixture[str], data_dir: Path, *args: str) -> tuple[int, list[str]]:
+    capsys.readouterr()
+    code = main([*args, "--data-dir", str(data_dir)])
+    return code, capsys.readouterr().out.splitlines()
+
+
+def test_verify_checkpoint_export_and_tail(trail_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, lines = cli(capsys, trail_dir, "audit", "verify")
+    assert code == 0
+    assert re.fullmatch(r"Audit trail intact: \d+ entries, 3 checkpoints, root [0-9a-f]{16}…", lines[0])
+    assert re.fullmatch(r"Last checkpoint: tree size \d+, fingerprint [0-9a-f]{16}, signed .*Z", lines[-1])
+
+    code, lines = cli(capsys, trail_dir, "audit", "checkpoint")
+    assert code == 0
+    assert re.fullmatch(
+        r"Checkpoint at tree size \d+: fingerprint [0-9a-f]{16} \(root [0-9a-f]{16}…, key .*\)", lines[0]
+    )
+
+    out = tmp_path / "evidence.zip"
+    args = ["audit", "export", "--from", "2025-03-01T08:01:00Z", "--to", "2025-03-01T08:03:00", "--out", str(out)]
+    code, lines = cli(capsys, trail_dir, *args)
+    assert code == 0
+    entries, sha = re.fullmatch(
+        rf"Wrote {re.escape(str(out))}: (\d+) entries \(sha256 ([0-9a-f]{{64}})\)", lines[0]
+    ).groups()  # type: ignore[union-attr]
+    assert int(entries) > 10
+
+    code, lines = cli(capsys, trail_dir, "audit", "tail", "-n", "3")
+    assert code == 0 and lines[0].split()[:3] == ["SEQ", "TIME", "(UTC)"] and len(lines) == 4
+    assert lines[-1].split()[2] == "vault.unlocked" and lines[-2].split()[2] == "export.audit_bundle"
+    assert "sealed" not in "\n".join(lines)
+
+    vault = Vault.unlock(trail_dir, PASSPHRASE)
+    with vault.read_connection() as conn:
+        recorded = of_kind(conn, "export.audit_bundle")[0]
+    vault.close()
+    assert recorded.details["sha256"] == sha and recorded.details["file"] == "evidence.zip"
+    assert recorded.details["entries"] == int(entries)
+
+
+def test_verify_names_the_breach_and_exits_1(trail_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    vault = Vault.unlock(trail_dir, PASSPHRASE)
+    with vault.write_transaction() as conn:
+        conn.execute(text("UPDATE audit_events SET outcome = 'success ' WHERE seq = 17"))
+    vault.close()
+    code, lines = cli(capsys, trail_dir, "audit", "verify")
+    assert code == 1
+    assert lines[0] == "Audit trail BROKEN at seq 17: its content does not match its leaf hash"
+
+
+def test_export_refuses_an_empty_range(trail_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "none.zip"
+    code = main(["audit", "export", "--to", "2020-01-01", "--out", str(out), "--data-dir", str(trail_dir)])
+    assert code == 2 and "no audit entries" in capsys.readouterr().err and not out.exists()
+
+
+def test_verify_bundle_runs_anywhere_without_a_vault(trail_dir: Path, tmp_path: Path) -> None:
+    vault = Vault.unlock(trail_dir, PASSPHRASE)
+    with vault.write_transaction() as conn:
+        append(conn, Event("scim.request", "token:okta", at=START))
+        from app.audit.bundle import export_bundle
+
+        export_bundle(conn, None, None, tmp_path / "b.zip")
+    vault.close()
+    elsewhere = tmp_path / "other-machine"
+    elsewhere.mkdir()
+    bundle = elsewhere / "b.zip"
+    bundle.write_bytes((tmp_path / "b.zip").read_bytes())
+    tampered = elsewhere / "tampered.zip"
+    with zipfile.ZipFile(bundle) as source, zipfile.ZipFile(tampered, "w") as target:
+        for name in source.namelist():
+            data = source.read(name)
+            if name == "entries.jsonl":
+                lines = data.splitlines(keepends=True)
+                success, failure = b'"outcome":"success"', b'"outcome":"failure"'
+                flipped = (success, failure) if success in lines[11] else (failure, success)
+                lines[11] = lines[11].replace(*flipped)
+                data = b"".join(lines)
+            target.writestr(name, data)
+
+    empty_home = elsewhere / "no-vault-here"
+    empty_home.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "CUSTOS_PASSPHRASE"} | {"CUSTOS_DATA_DIR": str(empty_home)}
+    command = [sys.executable, str(ROOT / "main.py"), "audit", "verify-bundle"]
+    good = subprocess.run([*command, str(bundle)], cwd=elsewhere, env=env, capture_output=True, text=True, timeout=60)
+    bad = subprocess.run([*command, str(tampered)], cwd=elsewhere, env=env, capture_output=True, text=True, timeout=60)
+    assert good.returncode == 0, good.stderr
+    assert re.fullmatch(
+        r"Evidence bundle intact: \d+ entries, \d+ checkpoints, root [0-9a-f]{16}…", good.stdout.splitlines()[0]
+    )
+    assert bad.returncode == 1
+    assert bad.stdout.splitlines()[0] == "Evidence bundle BROKEN at seq 12: its content does not match its leaf hash"
+    assert list(empty_home.iterdir()) == []  # no vault was created or opened
