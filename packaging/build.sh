@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Build the frozen one-folder app into dist/custos/ (Linux and macOS; Windows: see packaging/README.md).
+#
+#   bash packaging/build.sh                      # build venv in build/venv, output in dist/custos/
+#   CUSTOS_BUILD_VENV=.venv bash packaging/build.sh   # reuse an existing venv instead
+#
+# Why a venv of its own by default: PyInstaller bundles what the build environment offers. A development venv
+# often holds the full PySide6 (Addons, WebEngine) and test tools; their Qt plugins (PDF, virtual keyboard) drag
+# QML and Quick into the bundle. A venv with only the project's runtime dependencies and PyInstaller gives the
+# bundle users should get, and the same one on every build machine.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+VENV="${CUSTOS_BUILD_VENV:-$ROOT/build/venv}"
+PYTHON="${PYTHON:-python3}"
+DIST="$ROOT/dist"
+WORK="$ROOT/build/pyinstaller"
+SPEC="$ROOT/packaging/pyinstaller/custos.spec"
+
+SECONDS=0
+if [ ! -x "$VENV/bin/python" ] && [ ! -x "$VENV/Scripts/python.exe" ]; then
+    echo "==> creating the build venv $VENV"
+    "$PYTHON" -m venv "$VENV"
+fi
+BIN="$VENV/bin"
+[ -d "$BIN" ] || BIN="$VENV/Scripts"
+
+echo "==> installing Custos and PyInstaller into $VENV"
+"$BIN/python" -m pip install -q --disable-pip-version-check -e '.[package]'
+install_s=$SECONDS
+
+echo "==> PyInstaller $("$BIN/pyinstaller" --version)"
+# --clean: no stale analysis from an earlier build (a renamed module or a removed dependency would linger).
+"$BIN/pyinstaller" --noconfirm --clean --log-level WARN --distpath "$DIST" --workpath "$WORK" "$SPEC"
+build_s=$((SECONDS - install_s))
+
+OUT="$DIST/custos"
+if [ ! -d "$OUT" ]; then
+    echo "build failed: $OUT is missing" >&2
+    exit 1
+fi
+size_mb=$(du -sm "$OUT" | cut -f1)
+files=$(find "$OUT" -type f | wc -l | tr -d ' ')
+echo "==> built $OUT"
+echo "    size: ${size_mb} MB in ${files} files"
+echo "    time: ${install_s} s install + ${build_s} s PyInstaller = ${SECONDS} s"
+echo "    smoke test: $BIN/python packaging/smoke_test.py"
