@@ -35,7 +35,7 @@ from app.core.events import EventBus
 from app.scim.server import ScimServer
 from app.store.tokens import TokenInfo, TokenStore
 from app.store.vault import Vault
-from app.ui.audit.view import AuditPage
+from app.ui.audit.view import AuditPage, trail_verdict
 from app.ui.bridge import EventBridge
 from app.ui.exports.ropa_dialog import RopaExportDialog
 from app.ui.identities.model import local_time
@@ -324,7 +324,7 @@ class MainWindow(QMainWindow):
         self.pages.addTab(self.policy_page, "Policy")
         self.targets_page = TargetsPage(vault, server.policy)
         self.pages.addTab(self.targets_page, "Targets")
-        self.audit_page = AuditPage(vault)
+        self.audit_page = AuditPage(vault, verifier=trail_verdict)
         self.pages.addTab(self.audit_page, "Audit trail")
         self.pages.addTab(self.tokens_page, "Tokens")
         self.pages.currentChanged.connect(self._page_changed)

@@ -53,3 +53,17 @@ def test_timeline_pages_filters_and_verdict(qtbot: QtBot, vault: Vault) -> None:
     page.verify()
     qtbot.waitUntil(lambda: "Verifying" not in page.verdict.text(), timeout=5000)
     assert page.verdict.text() == "Intact: checked by the test verifier"
+
+
+def test_real_verifier_reports_intact_then_broken(qtbot: QtBot, vault: Vault) -> None:
+    from app.ui.audit.view import trail_verdict
+
+    seed(vault, 50)
+    page = AuditPage(vault, verifier=trail_verdict)
+    qtbot.addWidget(page)
+    page.verify()
+    qtbot.waitUntil(lambda: "intact" in page.verdict.text(), timeout=10_000)
+    with vault.write_transaction() as conn:  # tamper with one stored entry behind the app's back
+        conn.exec_driver_sql("UPDATE audit_events SET actor = 'token:someone-else' WHERE seq = 10")
+    page.verify()
+    qtbot.waitUntil(lambda: "BROKEN at seq 10" in page.verdict.text(), timeout=10_000)

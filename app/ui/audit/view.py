@@ -40,6 +40,14 @@ WINDOWS = {
 CHART_BUCKETS = 48
 
 
+def trail_verdict(conn: Connection) -> str:
+    """The real verifier: chain, Merkle roots, signed checkpoints (app/audit/verify.py), in one line."""
+    from app.audit.verify import verify_trail
+
+    checked = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M")
+    return f"{verify_trail(conn).summary()} (checked {checked})"
+
+
 def _kind_prefixes(all_kinds: list[str]) -> list[str]:
     families = sorted({kind.split(".")[0] + "." for kind in all_kinds})
     return families + all_kinds
