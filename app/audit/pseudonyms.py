@@ -25,8 +25,9 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives import hmac as crypto_hmac
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, bindparam, delete, insert, select
 
+from app.audit.fastsql import FastStatement
 from app.audit.tables import SubjectKey
 from app.core.errors import CustosError
 
@@ -58,17 +59,21 @@ def compute_pseudonym(key: bytes, scim_id: str) -> str:
     return mac.finalize().hex()
 
 
+_LOOKUP = FastStatement(
+    select(_K.c.pseudonym, _K.c.pseudonym_key, _K.c.detail_key).where(_K.c.resource_id == bindparam("scim_id"))
+)
+
+
 def _lookup(conn: Connection, scim_id: str) -> Any:
-    return conn.execute(
-        select(_K.c.pseudonym, _K.c.pseudonym_key, _K.c.detail_key).where(_K.c.resource_id == scim_id)
-    ).first()
+    """(pseudonym, pseudonym key, detail key) or None: on every append that names a subject, so kept fast."""
+    return _LOOKUP.fetchone(conn, {"scim_id": scim_id})
 
 
 def subject_secrets(conn: Connection, scim_id: str) -> SubjectSecrets:
     """The subject's pseudonym and detail key, created on first mention (inside the caller's transaction)."""
     row = _lookup(conn, scim_id)
     if row is not None:
-        return SubjectSecrets(row.pseudonym, row.detail_key)
+        return SubjectSecrets(row[0], bytes(row[2]))
     pseudonym_key, detail_key = os.urandom(32), os.urandom(32)
     pseudonym = compute_pseudonym(pseudonym_key, scim_id)
     conn.execute(
@@ -87,7 +92,7 @@ def subject_secrets(conn: Connection, scim_id: str) -> SubjectSecrets:
 def pseudonym_for(conn: Connection, scim_id: str) -> str | None:
     """The subject's pseudonym as it appears on the trail, recomputed from its key; None once shredded."""
     row = _lookup(conn, scim_id)
-    return None if row is None else compute_pseudonym(row.pseudonym_key, scim_id)
+    return None if row is None else compute_pseudonym(bytes(row[1]), scim_id)
 
 
 def _aad(seq: int, kind: str, pseudonym: str) -> bytes:

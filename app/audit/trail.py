@@ -29,12 +29,13 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, select
 
 from app.audit import pseudonyms
+from app.audit.fastsql import FastStatement
 from app.store.models import AuditEvent
 
 GENESIS = "0" * 64
 _A = AuditEvent.__table__
-_TAIL = select(_A.c.seq, _A.c.chain_hash).order_by(_A.c.seq.desc()).limit(1)
-_INSERT = insert(_A)
+_TAIL = FastStatement(select(_A.c.seq, _A.c.chain_hash).order_by(_A.c.seq.desc()).limit(1))
+_INSERT = FastStatement(insert(_A).values({column.name: bindparam(column.name) for column in _A.c}))
 _EMAIL = re.compile(r"[^@\s\"]+@[^@\s\"]+\.[A-Za-z]{2,}")
 _encode_string = json.encoder.encode_basestring  # type: ignore[attr-defined]  # json.dumps(ensure_ascii=False)'s
 
@@ -119,11 +120,14 @@ def iso_utc(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _refuse_personal_data(details: dict[str, Any]) -> None:
-    if _EMAIL.search(canonical(details).decode()):
+def _checked_details(details: dict[str, Any]) -> str:
+    """The canonical JSON of ``details``, refused if it holds an e-mail address or the reserved sealed part."""
+    text = canonical(details).decode()
+    if _EMAIL.search(text):
         raise ValueError("audit details must not hold e-mail addresses")
     if pseudonyms.SEALED in details:
         raise ValueError(f"'{pseudonyms.SEALED}' is reserved in audit details: pass personal data as Event.private")
+    return text
 
 
 def _subject_and_details(conn: Connection, seq: int, event: Event) -> tuple[str | None, dict[str, Any]]:
@@ -148,16 +152,17 @@ def append_many(conn: Connection, events: Iterable[Event], *, checkpoint: bool =
 
     ``checkpoint=False`` skips the due-checkpoint check; only the checkpointer itself needs that.
     """
-    tail = conn.execute(_TAIL).first()
-    seq, previous = (tail.seq, tail.chain_hash) if tail else (0, GENESIS)
+    tail = _TAIL.fetchone(conn)
+    seq, previous = (int(tail[0]), str(tail[1])) if tail else (0, GENESIS)
     rows: list[dict[str, Any]] = []
     stored: list[StoredEvent] = []
     for event in events:
-        _refuse_personal_data(event.details)
+        details_json = _checked_details(event.details)
         seq += 1
         at = iso_utc(event.at or datetime.now(UTC))
         subject, details = _subject_and_details(conn, seq, event)
-        details_json = canonical(details).decode()
+        if details is not event.details:  # the sealed private part was added
+            details_json = canonical(details).decode()
         leaf = hashlib.sha256(
             b"\x00" + content_bytes(seq, at, event.kind, event.actor, event.outcome, subject, details_json)
         ).hexdigest()
@@ -177,7 +182,7 @@ def append_many(conn: Connection, events: Iterable[Event], *, checkpoint: bool =
         )
         stored.append(StoredEvent(seq, at, event.kind, event.actor, event.outcome, subject, details, leaf, previous))
     if rows:
-        conn.execute(_INSERT, rows[0] if len(rows) == 1 else rows)
+        _INSERT.execute_many(conn, rows)
         if checkpoint:
             _after_append(conn, seq)
     return stored

@@ -235,3 +235,16 @@ def test_automatic_checkpoint_every_thousand_entries(vault: Vault) -> None:
         report = verify_trail(conn)
     assert len(sizes) == 2 and sizes[1] - sizes[0] >= 1000
     assert report.ok and report.checkpoints == 2
+
+
+def test_the_fast_encoding_is_the_canonical_json(trail_vault: Vault) -> None:
+    """Verification re-hashes rows without parsing them; the bytes must be those append() hashed."""
+    from app.audit.trail import content_bytes, read
+
+    with trail_vault.read_connection() as conn:
+        for event in read(conn):
+            stored_details = canonical(event.details).decode()
+            fast = content_bytes(
+                event.seq, event.at, event.kind, event.actor, event.outcome, event.subject, stored_details
+            )
+            assert fast == canonical(event.content())
