@@ -23,8 +23,14 @@ from app.store.vault import Vault
 from app.ui.main_window import MainWindow
 from app.ui.unlock_dialog import UnlockDialog, unlock_from_keyring
 
+# The SCIM server, its writers and the jobs share the GIL with the GUI thread. With Python's default 5 ms switch
+# interval the GUI thread can wait several turns for the GIL under a burst of requests (stalls of 150-400 ms were
+# measured, benchmarks/bench_ui.py); 1 ms hands it back sooner for a few percent of throughput.
+GIL_SWITCH_INTERVAL_SECONDS = 0.001
+
 
 def application(argv: Sequence[str]) -> QApplication:
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL_SECONDS)
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication(list(argv))
     app.setApplicationName(APP_NAME)
