@@ -8,7 +8,8 @@ Steps, each against the frozen executable only (standard library here, so any Py
  1. ``serve --port 0`` on an empty data folder creates the vault (first run), then SIGTERM → "Stopped.";
     the vault file must not start with the plain SQLite header (proves SQLCipher, not the stdlib sqlite, wrote it).
  2. ``token list`` with a wrong passphrase must be refused (the bundled SQLCipher checks the key).
- 3. ``token create --name smoke`` unlocks the existing vault and prints a token.
+ 3. ``token create --name smoke`` unlocks the existing vault and prints a token; ``export ropa`` writes a PDF
+    (fpdf2 with the bundled fonts).
  4. ``serve --port 0`` again unlocks the existing vault; the ``SCIM endpoint: <url> (TLS SHA-256 <fp>)`` line is
     parsed; ``GET /ServiceProviderConfig`` over HTTPS, with the certificate from the data folder as the only trust
     anchor and its fingerprint pinned to the printed one, must answer 401 without the token and 200 with it, with
@@ -320,6 +321,14 @@ def run_smoke(binary: Path, data_dir: Path, log: bool = True) -> SmokeResult:
         raise SmokeFailure(f"token create printed no token:\n{created.stdout}")
     token = lines[-1]  # the token is printed alone on the last line
     step("token create (unlock existing vault)", started)
+
+    started = time.monotonic()
+    # The PDF record of processing: fpdf2, Pillow and the DejaVu fonts from resources/ are only loaded here.
+    pdf = data_dir / "ropa.pdf"
+    exported = _run_cli(binary, ["export", "ropa", "--out", str(pdf), "--data-dir", str(data_dir)], PASSPHRASE)
+    if exported.returncode != 0 or not pdf.is_file() or not pdf.read_bytes().startswith(b"%PDF"):
+        raise SmokeFailure(f"export ropa to PDF failed ({exported.returncode})\n{exported.stderr[-2000:]}")
+    step("export ropa --out ropa.pdf (fonts, fpdf2)", started)
 
     started = time.monotonic()
     with running_server(binary, data_dir) as server:
