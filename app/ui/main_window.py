@@ -317,6 +317,8 @@ class MainWindow(QMainWindow):
         self.server_panel = ServerPanel(server, self.bridge)
         self.identities = IdentitiesView(vault)
         self.reauthenticate = reauthenticate_with(vault)
+        self.identities.users.reauthenticate = self.reauthenticate
+        self.identities.users.bus = bus
         self.tokens_page = TokensPage(tokens, reauthenticate=self.reauthenticate)
         self.policy_page = PolicyPage(vault, server.policy)  # applies go through the server's PolicyInForce
         self.pages = QTabWidget()

@@ -16,6 +16,7 @@ from PySide6.QtCore import QThreadPool
 from ui_support import PASSPHRASE, insert_rows, many_users, user_row
 
 from app.store.vault import Vault
+from tests.targets.conftest import scim_targets  # noqa: F401 - real SCIM servers as targets, for the erasure UI
 
 
 @pytest.fixture(autouse=True)

@@ -26,14 +26,16 @@ from PySide6.QtWidgets import (
 from scim2_models import ScimFilter
 from sqlalchemy import ColumnElement
 
-from app.core.events import ResourcesChanged
+from app.core.events import EventBus, ResourcesChanged
 from app.scim.errors import ScimError
 from app.scim.filter_sql import compile_filter
 from app.store import browse
 from app.store.vault import Vault
 from app.targets.status import Holding, holdings
+from app.ui.erasure.dialog import ErasureDialog
 from app.ui.exports.subject_action import ACTION_TEXT, SubjectExporter
 from app.ui.identities.model import ResourceTableModel, local_time, plain
+from app.ui.lock.reauth import Reauthenticate
 from app.ui.workers import submit
 
 SEARCH_DELAY_MS = 400
@@ -136,6 +138,8 @@ class ResourceBrowser(QWidget):
         self.table.setColumnWidth(0, 240)  # user names are long e-mail addresses
         self.table.selectionModel().currentRowChanged.connect(self._current_changed)
         self.subject_exporter = SubjectExporter(vault)  # Art. 15/20 export of the selected user
+        self.reauthenticate: Reauthenticate | None = None  # set by the main window: asked before an erasure
+        self.bus: EventBus | None = None  # set by the main window: the erasure tells the rest of the app
         if resource_type == "User":
             self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
             self.table.customContextMenuRequested.connect(self._context_menu)
@@ -198,7 +202,15 @@ class ResourceBrowser(QWidget):
             return
         menu = QMenu(self)
         menu.addAction(ACTION_TEXT, lambda: self.export_subject(index.row()))
+        if self.resource_type == "User":
+            menu.addAction("Erase…", lambda: self.erase_subject(index.row()))
         menu.exec(self.table.viewport().mapToGlobal(position))
+
+    def erase_subject(self, row: int) -> ErasureDialog:
+        """Art. 17 erasure of this user here and at every application (typed confirmation and passphrase)."""
+        dialog = ErasureDialog(self.vault, [self.model.row_id(row)], self.reauthenticate, self.bus, self)
+        dialog.show()
+        return dialog
 
     def export_subject(self, row: int) -> None:
         self.subject_exporter.export(self, self.model.row_id(row))

@@ -1,0 +1,37 @@
+"""Qt-free work for the erasure dialog (run in workers): what would be erased where, and the request's progress."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from app.erasure.status import RequestStatus, request_status
+from app.scim import repository as repo
+from app.store.vault import Vault
+from app.targets import links
+from app.targets.config import list_targets
+
+
+@dataclass(frozen=True)
+class Preview:
+    subjects: int
+    found: int  # of those, still in the mirror
+    per_target: dict[str, int]  # target name -> how many of the subjects it holds
+    modes: dict[str, str]  # target name -> erase mode (delete | deactivate | manual)
+
+
+def preview(vault: Vault, subject_ids: list[str]) -> Preview:
+    with vault.read_connection() as conn:
+        names = {t.id: t.name for t in list_targets(conn)}
+        modes = {t.name: t.erase_mode for t in list_targets(conn)}
+        counts: Counter[str] = Counter()
+        found = len(repo.existing_types(conn, subject_ids))
+        for resource_id in subject_ids:
+            held = links.of_resource(conn, resource_id)
+            counts.update(names[link.target_id] for link in held if link.target_id in names)
+    return Preview(len(subject_ids), found, {name: counts.get(name, 0) for name in sorted(modes)}, modes)
+
+
+def progress(vault: Vault, request_id: str) -> RequestStatus:
+    with vault.read_connection() as conn:
+        return request_status(conn, request_id)

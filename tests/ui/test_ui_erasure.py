@@ -1,0 +1,71 @@
+"""The erasure workflow in the app, against a real scim2-server target: preview, typed confirmation, the
+passphrase again, live per-target progress to a verified deletion, and the signed receipt."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from pytestqt.qtbot import QtBot
+from ui_support import PASSPHRASE, answer_passphrase_dialog
+
+from app.erasure.receipt import verify_receipt
+from app.store.vault import Vault
+from app.ui.erasure.dialog import ErasureDialog
+from app.ui.lock.reauth import reauthenticate_with
+from tests.targets.conftest import ScimTarget, wait_until
+from tests.targets.support import provisioning
+from tests.targets.test_provisioning import full_user
+
+
+def held_by(vault: Vault, resource_id: str) -> int:
+    from app.targets import links
+
+    with vault.read_connection() as conn:
+        return len(links.of_resource(conn, resource_id))
+
+
+def test_erase_one_subject_everywhere(
+    qtbot: QtBot, vault: Vault, tmp_path: Path, scim_targets: Callable[[int], list[ScimTarget]]
+) -> None:
+    from app.erasure.worker import ErasureWorker
+
+    (app1,) = scim_targets(1)
+    run = provisioning(vault, [app1])
+    worker = ErasureWorker(vault, poll_seconds=0.05)
+    worker.start()
+    try:
+        user = run.service.create("User", full_user("erase-me@example.test")).body
+        assert user is not None
+        wait_until(lambda: len(app1.users()) == 1)
+        wait_until(lambda: held_by(vault, user["id"]) == 1)  # the push's outcome is recorded, link included
+
+        dialog = ErasureDialog(vault, [user["id"]], reauthenticate_with(vault))
+        qtbot.addWidget(dialog)
+        dialog.choose_folder = lambda _parent: tmp_path
+        qtbot.waitUntil(lambda: dialog.table.rowCount() == 2, timeout=5000)
+        assert dialog.table.item(1, 0).text() == "app1" and dialog.table.item(1, 2).text() == "1"
+        dialog.confirm_text.setText("ERASE 2")
+        assert not dialog.erase_button.isEnabled()
+        dialog.confirm_text.setText("ERASE 1")
+        assert dialog.erase_button.isEnabled()
+
+        answer_passphrase_dialog(PASSPHRASE)
+        dialog.erase()
+        qtbot.waitUntil(lambda: dialog.request_id is not None, timeout=10_000)
+        worker.wake()
+        qtbot.waitUntil(lambda: dialog.status is not None and dialog.status.state == "closed", timeout=30_000)
+        assert dialog.status.complete
+        assert [line.state for line in dialog.status.targets] == ["succeeded"]
+        assert app1.users() == []
+
+        dialog.save_receipt()
+        qtbot.waitUntil(lambda: "Receipt written" in dialog.message.text(), timeout=10_000)
+        receipt = next(tmp_path.glob("*.json"))
+        assert verify_receipt(receipt).valid
+        assert "erase-me" not in receipt.read_text()
+        dialog.close()
+        assert not dialog.timer.isActive()
+    finally:
+        worker.stop()
+        run.close()
