@@ -37,8 +37,8 @@ def test_erase_one_subject_everywhere(
     try:
         user = run.service.create("User", full_user("erase-me@example.test")).body
         assert user is not None
-        wait_until(lambda: len(app1.users()) == 1)
-        wait_until(lambda: held_by(vault, user["id"]) == 1)  # the push's outcome is recorded, link included
+        wait_until(lambda: len(app1.users()) == 1, timeout=30)
+        wait_until(lambda: held_by(vault, user["id"]) == 1, timeout=30)  # the push's outcome is recorded, link included
 
         dialog = ErasureDialog(vault, [user["id"]], reauthenticate_with(vault))
         qtbot.addWidget(dialog)
