@@ -11,6 +11,7 @@ from app.core.paths import resources_dir
 
 _FONT = "DejaVu"
 _LINE = 5.0
+_SHORT = 110  # characters that fit one line at 7.5 pt
 
 
 def _pdf() -> FPDF:
@@ -27,7 +28,7 @@ def _pdf() -> FPDF:
 
 def _heading(pdf: FPDF, text: str, size: int = 12) -> None:
     pdf.set_font(_FONT, "B", size)
-    pdf.multi_cell(0, _LINE + 2, text, new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, _LINE + 2, text, new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(_FONT, "", 9)
 
 
@@ -97,22 +98,29 @@ def write_pdf(receipt: dict[str, Any], path: Path) -> None:
 
 
 def _target(pdf: FPDF, target: dict[str, Any]) -> None:
-    pdf.set_font(_FONT, "B", 9)
-    title = f"{target['target']} ({target['erase_mode']}): {target['outcome']}"
-    pdf.multi_cell(0, _LINE, title, new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font(_FONT, "", 8)
-    lines = [f"attempts {target['attempts']}; requested {target['requested']}"]
-    if target.get("confirmed"):
-        lines.append(f"confirmed {target['confirmed']}")
-    if target.get("reason"):
-        lines.append(str(target["reason"]))
+    # One short line each, drawn with cell(): fpdf2's multi_cell line breaking is slow, and a receipt may list
+    # thousands of steps. Body hashes are shortened here; the JSON, which is what verifies, has them in full.
+    pdf.set_font(_FONT, "B", 8.5)
+    pdf.cell(
+        0, _LINE, f"{target['target']} ({target['erase_mode']}): {target['outcome']}", new_x="LMARGIN", new_y="NEXT"
+    )
+    pdf.set_font(_FONT, "", 7.5)
+    confirmed = f", confirmed {target['confirmed']}" if target.get("confirmed") else ""
+    lines = [f"requested {target['requested']}{confirmed}, {target['attempts']} attempt(s)"]
     for exchange in target["exchanges"]:
         status = exchange["status"] if exchange["status"] is not None else "no answer"
-        digest = f" sha256 {exchange['sha256']}" if exchange.get("sha256") else ""
+        digest = f"  body sha256 {exchange['sha256'][:16]}…" if exchange.get("sha256") else ""
         lines.append(f"{exchange['at']}  {exchange['method']} → {status}{digest}")
-    attestation = target.get("attestation")
-    if attestation:
-        lines.append(f"attested by {attestation['by']} at {attestation['at']}: {attestation['note']}")
     for line in lines:
         pdf.set_x(pdf.l_margin + 4)
-        pdf.multi_cell(0, _LINE - 0.8, line, new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(0, _LINE - 1, line, new_x="LMARGIN", new_y="NEXT")
+    texts = [str(target["reason"])] if target.get("reason") else []
+    attestation = target.get("attestation")
+    if attestation:
+        texts.append(f"attested by {attestation['by']} at {attestation['at']}: {attestation['note']}")
+    for text in texts:
+        pdf.set_x(pdf.l_margin + 4)
+        if len(text) <= _SHORT:
+            pdf.cell(0, _LINE - 1, text, new_x="LMARGIN", new_y="NEXT")
+        else:  # long free text is wrapped
+            pdf.multi_cell(0, _LINE - 1, text, new_x="LMARGIN", new_y="NEXT")

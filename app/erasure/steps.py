@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, insert, or_, select, update
 
-from app.audit.trail import Event, append
+from app.audit.trail import Event, append, append_many
 from app.erasure.local import LocalSubject
 from app.erasure.model import OPERATOR_CAN_ATTEST, RESOLVED, RETRYABLE_BY_OPERATOR, TERMINAL, State
 from app.erasure.tables import ErasureExchange, ErasureRequest, ErasureStep, ErasureSubject
@@ -204,14 +204,32 @@ class AttemptResult:
     status: int | None = None
 
 
-def record(conn: Connection, work: StepWork, result: AttemptResult, now: datetime, max_attempts: int) -> State:
-    """Apply an attempt's outcome in the caller's transaction; returns the state the step is now in."""
-    if result.exchanges:
-        rows = [
-            {"step_id": work.id, "at": x.at, "method": x.method, "status": x.status, "sha256": x.sha256, "note": x.note}
-            for x in result.exchanges
-        ]
-        conn.execute(insert(_X), rows)
+def record(
+    conn: Connection, batch: list[tuple[StepWork, AttemptResult]], now: datetime, max_attempts: int
+) -> list[State]:
+    """Apply attempts' outcomes in the caller's transaction (exchanges and audit events written in one go each);
+    returns the state each step is now in."""
+    exchanges = [
+        {"step_id": work.id, "at": x.at, "method": x.method, "status": x.status, "sha256": x.sha256, "note": x.note}
+        for work, result in batch
+        for x in result.exchanges
+    ]
+    if exchanges:
+        conn.execute(insert(_X), exchanges)
+    states, events = [], []
+    for work, result in batch:
+        state, event = _transition(conn, work, result, now, max_attempts)
+        states.append(state)
+        if event is not None:
+            events.append(event)
+    if events:
+        append_many(conn, events)
+    return states
+
+
+def _transition(
+    conn: Connection, work: StepWork, result: AttemptResult, now: datetime, max_attempts: int
+) -> tuple[State, Event | None]:
     if result.deleted_status is not None:
         conn.execute(update(_S).where(_S.c.id == work.id).values(deleted_status=result.deleted_status))
     state, reason = result.state, result.reason
@@ -223,7 +241,7 @@ def record(conn: Connection, work: StepWork, result: AttemptResult, now: datetim
             retry_at = now + timedelta(seconds=delay)
             values = {"state": State.FAILED.value, "reason": (reason or "")[:300], "next_attempt": retry_at}
             conn.execute(update(_S).where(_S.c.id == work.id).values(lease_until=None, **values))
-            return state
+            return state, None
     if state in RESOLVED:
         _resolve(conn, work.id, state, reason, now, method="verified" if state == State.SUCCEEDED else None)
     else:  # ACTION_REQUIRED, VERIFICATION_FAILED: terminal, ids kept so an operator can retry or attest
@@ -235,12 +253,11 @@ def record(conn: Connection, work: StepWork, result: AttemptResult, now: datetim
     details = {"request": work.request_id, "target": work.target_name, "state": state.value, "attempts": work.attempts}
     if result.status is not None:
         details["status"] = result.status
-    outcome = "success" if state in RESOLVED else "failure"
     # The subject's key is shredded: the trail names it by the pseudonym in details (a subject given to the trail
     # would be keyed afresh, and its SCIM id kept again).
     details["pseudonym"] = work.pseudonym
-    append(conn, Event(f"erasure.target.{state.value}", ACTOR, outcome, details=details))
-    return state
+    outcome = "success" if state in RESOLVED else "failure"
+    return state, Event(f"erasure.target.{state.value}", ACTOR, outcome, details=details)
 
 
 def _resolve(

@@ -27,7 +27,7 @@ from app.targets.config import TargetConfig, list_targets
 log = logging.getLogger(__name__)
 POLL_SECONDS = 0.5
 FLUSH_SECONDS = 0.02
-CLAIM_PER_SLOT = 2  # steps leased per free connection slot of a target: enough to keep it busy, no more
+CLAIM_PER_SLOT = 8  # steps leased per free connection slot of a target: enough to keep it busy, no more
 
 Clock = Callable[[], datetime]
 ClientFactory = Callable[[TargetConfig], TargetClient]
@@ -91,9 +91,9 @@ class ErasureWorker:
     async def _tick(self) -> int:
         try:
             await asyncio.to_thread(self._recover)
-            claimed = await asyncio.to_thread(self._claim)
+            claimed = await asyncio.to_thread(self._record_and_claim, [])
             results = await asyncio.gather(*(self._attempt(work) for work in claimed))
-            await asyncio.to_thread(self._record, list(zip(claimed, results, strict=True)))
+            await asyncio.to_thread(self._record_and_claim, list(zip(claimed, results, strict=True)), False)
             return len(claimed)
         finally:
             self._in_flight.clear()
@@ -114,15 +114,13 @@ class ErasureWorker:
 
     async def _main(self) -> None:
         tasks: set[asyncio.Task[None]] = set()
-        flush_now = asyncio.Event()
-        flusher = asyncio.create_task(self._flush_loop(flush_now))
         assert self._wake is not None
         while not self._stopping:
             try:
                 if self.vault.is_open:
                     await asyncio.to_thread(self._recover)
-                    for work in await asyncio.to_thread(self._claim):
-                        task = asyncio.create_task(self._run_step(work, flush_now))
+                    for work in await self._cycle():
+                        task = asyncio.create_task(self._run_step(work))
                         tasks.add(task)
                         task.add_done_callback(tasks.discard)
             except Exception as exc:  # a vault hiccup must not end erasure; try again at the next poll
@@ -130,35 +128,29 @@ class ErasureWorker:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
             self._wake.clear()
+            await asyncio.sleep(FLUSH_SECONDS)  # let attempts finishing together share one transaction
         if tasks:
             await asyncio.wait(tasks, timeout=10)
-        flusher.cancel()
-        await self._flush()
+        if self._finished and self.vault.is_open:
+            await self._cycle(claim=False)
 
-    async def _run_step(self, work: steps.StepWork, flush_now: asyncio.Event) -> None:
+    async def _run_step(self, work: steps.StepWork) -> None:
         result = await self._attempt(work)
-        self._finished.append((work, result))
-        flush_now.set()
-
-    async def _flush_loop(self, flush_now: asyncio.Event) -> None:
-        while True:
-            await flush_now.wait()
-            await asyncio.sleep(FLUSH_SECONDS)  # let concurrent attempts finish into the same transaction
-            flush_now.clear()
-            await self._flush()
-
-    async def _flush(self) -> None:
-        batch, self._finished = self._finished, []
-        if not batch:
-            return
-        try:
-            await asyncio.to_thread(self._record, batch)
-        except Exception as exc:  # the leases run out and the steps are attempted again
-            log.error("could not record %d erasure attempt(s): %s", len(batch), type(exc).__name__)
-        for work, _ in batch:
-            self._in_flight.pop(work.id, None)
+        self._finished.append((work, result))  # after the await: _cycle swaps the list meanwhile
         if self._wake is not None:
             self._wake.set()
+
+    async def _cycle(self, claim: bool = True) -> list[steps.StepWork]:
+        """Record what finished and lease what is due, in one write transaction (one fsync per cycle)."""
+        batch, self._finished = self._finished, []
+        try:
+            claimed = await asyncio.to_thread(self._record_and_claim, batch, claim)
+        except Exception:
+            self._finished = batch + self._finished  # recorded at the next cycle; the leases keep others off
+            raise
+        for work, _ in batch:
+            self._in_flight.pop(work.id, None)
+        return claimed
 
     # -- one attempt ---------------------------------------------------------------------------------------
     async def _attempt(self, work: steps.StepWork) -> steps.AttemptResult:
@@ -186,20 +178,29 @@ class ErasureWorker:
             steps.close_if_done(conn, requests.open_request_ids(conn), self.clock())
         self._recovered = True
 
-    def _claim(self) -> list[steps.StepWork]:
+    def _record_and_claim(
+        self, batch: list[tuple[steps.StepWork, steps.AttemptResult]], claim: bool = True
+    ) -> list[steps.StepWork]:
+        now = self.clock()
+        claimed: list[steps.StepWork] = []
         with self.vault.write_transaction() as conn:
-            configs = {config.id: config for config in list_targets(conn)}
-            self._refresh_clients(configs)
-            busy: dict[int, int] = {}
-            for target_id in self._in_flight.values():
-                busy[target_id] = busy.get(target_id, 0) + 1
-            capacity = {
-                tid: max(0, config.max_concurrency * CLAIM_PER_SLOT - busy.get(tid, 0))
-                for tid, config in configs.items()
-            }
-            now = self.clock()
-            claimed = steps.claim_due(conn, now, capacity, self._in_flight)
-            steps.close_if_done(conn, requests.open_request_ids(conn), now)  # steps skipped while claiming
+            if batch:
+                steps.record(conn, batch, now, self.max_attempts)
+            if claim:
+                configs = {config.id: config for config in list_targets(conn)}
+                self._refresh_clients(configs)
+                busy: dict[int, int] = {}
+                done = {work.id for work, _ in batch}
+                for step_id, target_id in self._in_flight.items():
+                    if step_id not in done:
+                        busy[target_id] = busy.get(target_id, 0) + 1
+                capacity = {
+                    tid: max(0, config.max_concurrency * CLAIM_PER_SLOT - busy.get(tid, 0))
+                    for tid, config in configs.items()
+                }
+                exclude = set(self._in_flight)
+                claimed = steps.claim_due(conn, now, capacity, exclude)
+            steps.close_if_done(conn, requests.open_request_ids(conn), now)
         for work in claimed:
             self._in_flight[work.id] = work.target_id
         return claimed
@@ -213,13 +214,6 @@ class ErasureWorker:
             if known is not None:
                 self._stale.append(known[1])
             self._clients[config.id] = (fingerprint, self.client_factory(config))
-
-    def _record(self, batch: list[tuple[steps.StepWork, steps.AttemptResult]]) -> None:
-        now = self.clock()
-        with self.vault.write_transaction() as conn:
-            for work, result in batch:
-                steps.record(conn, work, result, now, self.max_attempts)
-            steps.close_if_done(conn, {work.request_id for work, _ in batch}, now)
 
     async def _close_clients(self) -> None:
         for client in self._stale:
