@@ -92,30 +92,40 @@ def _purge_accounts(conn: Connection, policy: Policy, now: datetime) -> list[Pur
     return [Purge("accounts", "Deactivated accounts", (), len(expired), period.iso())] if expired else []
 
 
-def run_retention(conn: Connection, active: ActivePolicy, now: datetime | None = None) -> list[Purge]:
-    """Purge what has expired under ``active``, in the caller's transaction, with one evidence event per purge."""
+def _evidence(conn: Connection, purge: Purge, version: int, moment: datetime, **extra: str) -> None:
+    details = {
+        "kind": purge.kind,
+        "category": purge.category,
+        "attributes": list(purge.attributes),
+        "subjects": purge.subjects,
+        "period": purge.period,
+        "policy_version": version,
+        **extra,
+    }
+    append(conn, Event("retention.purged", ACTOR, details=details, at=moment))
+
+
+def expired_accounts(conn: Connection, policy: Policy, now: datetime) -> tuple[list[str], Period | None]:
+    period = policy.account_retention()
+    if period is None or not policy.retention_job_enabled:
+        return [], period
+    return [row.id for row in _expired_users(conn, period.before(now))], period
+
+
+def run_retention(
+    conn: Connection, active: ActivePolicy, now: datetime | None = None, accounts: bool = True
+) -> list[Purge]:
+    """Purge what has expired under ``active``, in the caller's transaction, with one evidence event per purge.
+
+    ``accounts`` False leaves expired accounts to the caller (run_once erases them as Art. 17 requests).
+    """
     moment = now or datetime.now(UTC)
     policy = active.policy
     if not policy.retention_job_enabled:
         return []
-    purges = _purge_attributes(conn, policy, moment) + _purge_accounts(conn, policy, moment)
+    purges = _purge_attributes(conn, policy, moment) + (_purge_accounts(conn, policy, moment) if accounts else [])
     for purge in purges:
-        append(
-            conn,
-            Event(
-                "retention.purged",
-                ACTOR,
-                details={
-                    "kind": purge.kind,
-                    "category": purge.category,
-                    "attributes": list(purge.attributes),
-                    "subjects": purge.subjects,
-                    "period": purge.period,
-                    "policy_version": active.version,
-                },
-                at=moment,
-            ),
-        )
+        _evidence(conn, purge, active.version, moment)
     append(
         conn,
         Event(
@@ -133,8 +143,21 @@ def run_retention(conn: Connection, active: ActivePolicy, now: datetime | None =
 
 
 def run_once(vault: Vault, policy: PolicyInForce, now: datetime | None = None) -> list[Purge]:
+    """One retention run. Expired accounts become an erasure request (ground "retention"): erased here at once
+    and at every target with verification and a signed receipt, exactly like an erasure an operator asks for."""
+    from app.erasure.requests import request_erasure  # the erasure package builds on the policy one
+
+    moment = now or datetime.now(UTC)
     with vault.write_transaction() as conn:
-        purges = run_retention(conn, policy.for_connection(conn), now)
+        active = policy.for_connection(conn)
+        purges = run_retention(conn, active, moment, accounts=False)
+        expired, period = expired_accounts(conn, active.policy, moment)
+    if expired and period is not None:
+        request_id = request_erasure(vault, expired, "retention", ACTOR, origin="retention", now=moment)
+        purge = Purge("accounts", "Deactivated accounts", (), len(expired), period.iso())
+        with vault.write_transaction() as conn:
+            _evidence(conn, purge, active.version, moment, erasure_request=request_id)
+        purges.append(purge)
     if purges:
         store_engine.checkpoint(vault.engine)  # purged values must not linger in the WAL
     return purges

@@ -71,6 +71,7 @@ def test_retention_purges_by_category_then_account(vault: Vault) -> None:
 
     with vault.read_connection() as conn:
         evidence = [event.details for event in of_kind(conn, "retention.purged")]
+    request = str(evidence[0].pop("erasure_request"))
     assert evidence[0] == {
         "kind": "accounts",
         "category": "Deactivated accounts",
@@ -79,6 +80,11 @@ def test_retention_purges_by_category_then_account(vault: Vault) -> None:
         "period": "P30D",
         "policy_version": 1,
     }
+    with vault.read_connection() as conn:  # expired accounts are erased as Art. 17 requests, receipts and all
+        from app.erasure.status import request_status
+
+        status = request_status(conn, request)
+    assert (status.ground, status.origin, status.subjects) == ("retention", "retention", 1)
     assert evidence[1]["attributes"] == ["title", f"{ENTERPRISE}:department"]
     assert "example.test" not in json.dumps(evidence) and "Engineer" not in json.dumps(evidence)
 
