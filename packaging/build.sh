@@ -3,6 +3,7 @@
 #
 #   bash packaging/build.sh                      # build venv in build/venv, output in dist/custos/
 #   CUSTOS_BUILD_VENV=.venv bash packaging/build.sh   # reuse an existing venv instead
+#   CUSTOS_BUILD_TARBALL=1 bash packaging/build.sh    # also dist/custos-<version>-<os>-<arch>.tar.gz
 #
 # Why a venv of its own by default: PyInstaller bundles what the build environment offers. A development venv
 # often holds the full PySide6 (Addons, WebEngine) and test tools; their Qt plugins (PDF, virtual keyboard) drag
@@ -41,9 +42,27 @@ if [ ! -d "$OUT" ]; then
     echo "build failed: $OUT is missing" >&2
     exit 1
 fi
+# Linux desktop integration next to the executable, laid out as under /usr/local/share, so that a packager or an
+# administrator copies it as it is (packaging/README.md: "Install on Linux").
+if [ "$(uname -s)" = "Linux" ]; then
+    SHARE="$OUT/share"
+    install -D -m 0644 packaging/linux/eu.custos.Custos.desktop "$SHARE/applications/eu.custos.Custos.desktop"
+    install -D -m 0644 packaging/linux/eu.custos.Custos.metainfo.xml "$SHARE/metainfo/eu.custos.Custos.metainfo.xml"
+    install -D -m 0644 resources/icons/custos.svg "$SHARE/icons/hicolor/scalable/apps/eu.custos.Custos.svg"
+    for px in 16 32 48 64 128 256; do
+        install -D -m 0644 "resources/icons/custos-$px.png" "$SHARE/icons/hicolor/${px}x${px}/apps/eu.custos.Custos.png"
+    done
+fi
+
 size_mb=$(du -sm "$OUT" | cut -f1)
 files=$(find "$OUT" -type f | wc -l | tr -d ' ')
 echo "==> built $OUT"
 echo "    size: ${size_mb} MB in ${files} files"
 echo "    time: ${install_s} s install + ${build_s} s PyInstaller = ${SECONDS} s"
+if [ "${CUSTOS_BUILD_TARBALL:-0}" = "1" ]; then
+    version=$("$BIN/python" -c 'import app; print(app.__version__)')
+    tarball="$DIST/custos-$version-$(uname -s | tr '[:upper:]' '[:lower:]')-$(uname -m).tar.gz"
+    tar -C "$DIST" -czf "$tarball" custos
+    echo "    tarball: $tarball ($(du -sm "$tarball" | cut -f1) MB)"
+fi
 echo "    smoke test: $BIN/python packaging/smoke_test.py"
