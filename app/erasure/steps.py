@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, func, insert, or_, select, update
 
 from app.audit.trail import Event, append, append_many
 from app.erasure.local import LocalSubject
@@ -23,11 +23,13 @@ from app.erasure.tables import ErasureExchange, ErasureRequest, ErasureStep, Era
 from app.targets import links
 from app.targets.config import TargetConfig
 from app.targets.outbox import backoff_delay
+from app.targets.tables import TargetLink
 
 _S = ErasureStep.__table__
 _X = ErasureExchange.__table__
 _Q = ErasureRequest.__table__
 _SUB = ErasureSubject.__table__
+_L = TargetLink.__table__
 ACTOR = "system:erasure"
 MAX_ATTEMPTS = 10
 LEASE_SECONDS = 120.0
@@ -111,6 +113,20 @@ _DUE = (
 )
 
 
+_LEASE = (
+    update(_S)
+    .where(_S.c.id == bindparam("sid"))
+    .values(
+        state=State.IN_PROGRESS.value,
+        attempts=bindparam("tries"),
+        remote_id=bindparam("remote"),
+        lease_until=bindparam("until"),
+        first_attempt=func.coalesce(_S.c.first_attempt, bindparam("now")),
+        last_attempt=bindparam("now"),
+    )
+)
+
+
 def claim_due(conn: Connection, now: datetime, capacity: dict[int, int], exclude: Iterable[int] = ()) -> list[StepWork]:
     """Lease the steps whose time has come, at most ``capacity[target id]`` per target, in the caller's write
     transaction; ``exclude`` are steps this worker is still running."""
@@ -127,31 +143,19 @@ def claim_due(conn: Connection, now: datetime, capacity: dict[int, int], exclude
         if skip:
             statement = statement.where(_S.c.id.not_in(skip))
         for row in conn.execute(statement.limit(free)).all():
-            work = _lease(conn, row, now)
-            if work is not None:
-                claimed.append(work)
+            remote_id = row.remote_id if row.remote_id is not None else _await_push(conn, row, now)
+            if remote_id is not None:
+                claimed.append(_work(row, remote_id))
+    if claimed:  # one executemany: statements, not rows, are what cost here
+        until = now + timedelta(seconds=LEASE_SECONDS)
+        leases = [
+            {"sid": w.id, "tries": w.attempts, "remote": w.remote_id, "until": until, "now": now} for w in claimed
+        ]
+        conn.execute(_LEASE, leases)
     return claimed
 
 
-def _lease(conn: Connection, row: Any, now: datetime) -> StepWork | None:
-    remote_id = row.remote_id
-    if remote_id is None:
-        remote_id = _await_push(conn, row, now)
-        if remote_id is None:
-            return None
-    attempts = row.attempts + 1
-    conn.execute(
-        update(_S)
-        .where(_S.c.id == row.id)
-        .values(
-            state=State.IN_PROGRESS.value,
-            attempts=attempts,
-            remote_id=remote_id,
-            lease_until=now + timedelta(seconds=LEASE_SECONDS),
-            first_attempt=func.coalesce(_S.c.first_attempt, now),
-            last_attempt=now,
-        )
-    )
+def _work(row: Any, remote_id: str) -> StepWork:
     return StepWork(
         id=row.id,
         request_id=row.request_id,
@@ -162,7 +166,7 @@ def _lease(conn: Connection, row: Any, now: datetime) -> StepWork | None:
         erase_mode=row.erase_mode,
         resource_type=row.resource_type,
         remote_id=remote_id,
-        attempts=attempts,
+        attempts=row.attempts + 1,
         deleted_status=row.deleted_status,
     )
 
@@ -204,11 +208,42 @@ class AttemptResult:
     status: int | None = None
 
 
+_SET_DELETED = update(_S).where(_S.c.id == bindparam("sid")).values(deleted_status=bindparam("deleted"))
+_SET_FAILED = (
+    update(_S)
+    .where(_S.c.id == bindparam("sid"))
+    .values(state=State.FAILED.value, reason=bindparam("why"), next_attempt=bindparam("retry_at"), lease_until=None)
+)
+_SET_TERMINAL = (
+    update(_S)
+    .where(_S.c.id == bindparam("sid"))
+    .values(state=bindparam("to"), reason=bindparam("why"), lease_until=None)
+)
+_SET_RESOLVED = (
+    update(_S)
+    .where(_S.c.id == bindparam("sid"))
+    .values(
+        state=bindparam("to"),
+        reason=bindparam("why"),
+        confirmed=bindparam("at"),
+        method=bindparam("how"),
+        resource_id=None,
+        remote_id=None,
+        lease_until=None,
+    )
+)
+_DROP_LINK = delete(_L).where(_L.c.target_id == bindparam("tid"), _L.c.resource_id == bindparam("rid"))
+_IDS_OF = select(_S.c.id, _S.c.target_id, _S.c.resource_id).where(_S.c.id.in_(bindparam("sids", expanding=True)))
+
+
 def record(
     conn: Connection, batch: list[tuple[StepWork, AttemptResult]], now: datetime, max_attempts: int
 ) -> list[State]:
-    """Apply attempts' outcomes in the caller's transaction (exchanges and audit events written in one go each);
-    returns the state each step is now in."""
+    """Apply attempts' outcomes in the caller's transaction; returns the state each step is now in.
+
+    A few executemany statements for the whole batch: with thousands of steps, the number of statements (and
+    the GIL hand-overs around each) is what costs, not the rows.
+    """
     exchanges = [
         {"step_id": work.id, "at": x.at, "method": x.method, "status": x.status, "sha256": x.sha256, "note": x.note}
         for work, result in batch
@@ -216,40 +251,39 @@ def record(
     ]
     if exchanges:
         conn.execute(insert(_X), exchanges)
+    deleted = [{"sid": w.id, "deleted": r.deleted_status} for w, r in batch if r.deleted_status is not None]
+    if deleted:
+        conn.execute(_SET_DELETED, deleted)
+    failed: list[dict[str, Any]] = []
+    terminal: list[dict[str, Any]] = []
+    resolved: list[tuple[int, State, str | None, str | None]] = []
     states, events = [], []
     for work, result in batch:
-        state, event = _transition(conn, work, result, now, max_attempts)
+        state, reason = result.state, (result.reason or "")[:300] or None
+        if state == State.FAILED and work.attempts < max_attempts:
+            retry_at = now + timedelta(seconds=backoff_delay(work.attempts, result.retry_after))
+            failed.append({"sid": work.id, "why": reason, "retry_at": retry_at})
+            states.append(state)
+            continue
+        if state == State.FAILED:
+            state, reason = State.ACTION_REQUIRED, f"gave up after {work.attempts} attempts: {reason}"[:300]
+        if state in RESOLVED:
+            resolved.append((work.id, state, reason, "verified" if state == State.SUCCEEDED else None))
+        else:  # ACTION_REQUIRED, VERIFICATION_FAILED: terminal, ids kept so an operator can retry or attest
+            terminal.append({"sid": work.id, "to": state.value, "why": reason})
         states.append(state)
-        if event is not None:
-            events.append(event)
+        events.append(_event(work, result, state))
+    if failed:
+        conn.execute(_SET_FAILED, failed)
+    if terminal:
+        conn.execute(_SET_TERMINAL, terminal)
+    _resolve_many(conn, resolved, now)
     if events:
         append_many(conn, events)
     return states
 
 
-def _transition(
-    conn: Connection, work: StepWork, result: AttemptResult, now: datetime, max_attempts: int
-) -> tuple[State, Event | None]:
-    if result.deleted_status is not None:
-        conn.execute(update(_S).where(_S.c.id == work.id).values(deleted_status=result.deleted_status))
-    state, reason = result.state, result.reason
-    if state == State.FAILED:
-        if work.attempts >= max_attempts:
-            state, reason = State.ACTION_REQUIRED, f"gave up after {work.attempts} attempts: {reason}"
-        else:
-            delay = backoff_delay(work.attempts, result.retry_after)
-            retry_at = now + timedelta(seconds=delay)
-            values = {"state": State.FAILED.value, "reason": (reason or "")[:300], "next_attempt": retry_at}
-            conn.execute(update(_S).where(_S.c.id == work.id).values(lease_until=None, **values))
-            return state, None
-    if state in RESOLVED:
-        _resolve(conn, work.id, state, reason, now, method="verified" if state == State.SUCCEEDED else None)
-    else:  # ACTION_REQUIRED, VERIFICATION_FAILED: terminal, ids kept so an operator can retry or attest
-        conn.execute(
-            update(_S)
-            .where(_S.c.id == work.id)
-            .values(state=state.value, reason=(reason or "")[:300] or None, lease_until=None)
-        )
+def _event(work: StepWork, result: AttemptResult, state: State) -> Event:
     details = {"request": work.request_id, "target": work.target_name, "state": state.value, "attempts": work.attempts}
     if result.status is not None:
         details["status"] = result.status
@@ -257,27 +291,31 @@ def _transition(
     # would be keyed afresh, and its SCIM id kept again).
     details["pseudonym"] = work.pseudonym
     outcome = "success" if state in RESOLVED else "failure"
-    return state, Event(f"erasure.target.{state.value}", ACTOR, outcome, details=details)
+    return Event(f"erasure.target.{state.value}", ACTOR, outcome, details=details)
+
+
+def _resolve_many(conn: Connection, steps: list[tuple[int, State, str | None, str | None]], now: datetime) -> None:
+    """Steps that need nothing more from their target: forget the subject's ids there, and the target links.
+
+    ``steps`` are (step id, state, reason, method); ``confirmed`` is set for succeeded ones.
+    """
+    if not steps:
+        return
+    rows = conn.execute(_IDS_OF, {"sids": [step_id for step_id, *_ in steps]}).all()
+    drops = [{"tid": r.target_id, "rid": r.resource_id} for r in rows if r.target_id and r.resource_id]
+    if drops:
+        conn.execute(_DROP_LINK, drops)
+    updates = [
+        {"sid": sid, "to": state.value, "why": reason, "at": now if state == State.SUCCEEDED else None, "how": method}
+        for sid, state, reason, method in steps
+    ]
+    conn.execute(_SET_RESOLVED, updates)
 
 
 def _resolve(
     conn: Connection, step_id: int, state: State, reason: str | None, now: datetime, method: str | None = None
 ) -> None:
-    """A step that needs nothing more from its target: forget the subject's ids there, and the link."""
-    row = conn.execute(select(_S.c.target_id, _S.c.resource_id).where(_S.c.id == step_id)).one()
-    if row.target_id is not None and row.resource_id is not None:
-        links.drop(conn, row.target_id, row.resource_id)
-    values: dict[str, object] = {
-        "state": state.value,
-        "reason": (reason or "")[:300] or None,
-        "resource_id": None,
-        "remote_id": None,
-        "lease_until": None,
-    }
-    if state == State.SUCCEEDED:
-        values["confirmed"] = now
-        values["method"] = method
-    conn.execute(update(_S).where(_S.c.id == step_id).values(**values))
+    _resolve_many(conn, [(step_id, state, (reason or "")[:300] or None, method)], now)
 
 
 # -- operator actions ------------------------------------------------------------------------------------
