@@ -37,9 +37,9 @@ def _pairs(pdf: FPDF, pairs: list[tuple[str, object]]) -> None:
         if value is None or value == "":
             continue
         pdf.set_font(_FONT, "B", 9)
-        pdf.cell(48, _LINE, name)
+        pdf.cell(54, _LINE, name)
         pdf.set_font(_FONT, "", 9)
-        pdf.multi_cell(0, _LINE, str(value), new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, _LINE, str(value), align="L", new_x="LMARGIN", new_y="NEXT")
 
 
 def _yes(value: object) -> str:
@@ -84,9 +84,17 @@ def write_pdf(receipt: dict[str, Any], path: Path) -> None:
             _target(pdf, target)
     _heading(pdf, "Signature")
     signature = receipt["signature"]
+    checkpoint = receipt.get("audit_checkpoint") or {}
+    anchor = None
+    if checkpoint:
+        anchor = (
+            f"tree size {checkpoint['tree_size']}, fingerprint {checkpoint['fingerprint']}, "
+            f"root {checkpoint['root_hash']}"
+        )
     _pairs(
         pdf,
         [
+            ("Audit checkpoint", anchor),
             ("Algorithm", signature["algorithm"]),
             ("Key id", signature["key_id"]),
             ("Public key (base64)", signature["public_key"]),
@@ -123,4 +131,4 @@ def _target(pdf: FPDF, target: dict[str, Any]) -> None:
         if len(text) <= _SHORT:
             pdf.cell(0, _LINE - 1, text, new_x="LMARGIN", new_y="NEXT")
         else:  # long free text is wrapped
-            pdf.multi_cell(0, _LINE - 1, text, new_x="LMARGIN", new_y="NEXT")
+            pdf.multi_cell(0, _LINE - 1, text, align="L", new_x="LMARGIN", new_y="NEXT")
