@@ -8,7 +8,7 @@ skips SQLAlchemy's per-call work. Parameters must be plain str/int/bytes/None (n
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection
@@ -40,6 +40,19 @@ class FastStatement:
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
             return cursor.execute(sql, self._arguments(order, fixed, params or {})).fetchone()
+        finally:
+            cursor.close()
+
+    def batches(
+        self, conn: Connection, params: Mapping[str, Any] | None = None, size: int = 50_000
+    ) -> Iterator[list[Any]]:
+        """The result rows as plain tuples, ``size`` at a time."""
+        sql, order, fixed = self._for(conn)
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(sql, self._arguments(order, fixed, params or {}))
+            while rows := cursor.fetchmany(size):
+                yield rows
         finally:
             cursor.close()
 

@@ -88,22 +88,11 @@ def content_bytes(
     The fast path of verification: a million entries are re-hashed in seconds. Equal to
     ``canonical(StoredEvent.content())`` for every row append() wrote; any other text in the row changes it.
     """
+    encode = _encode_string
+    subject_json = "null" if subject is None else encode(subject)
     return (
-        '{"actor":'
-        + _encode_string(actor)
-        + ',"at":'
-        + _encode_string(at)
-        + ',"details":'
-        + details_json
-        + ',"kind":'
-        + _encode_string(kind)
-        + ',"outcome":'
-        + _encode_string(outcome)
-        + ',"seq":'
-        + str(int(seq))
-        + ',"subject":'
-        + ("null" if subject is None else _encode_string(subject))
-        + "}"
+        f'{{"actor":{encode(actor)},"at":{encode(at)},"details":{details_json:s},"kind":{encode(kind)},'
+        f'"outcome":{encode(outcome)},"seq":{seq:d},"subject":{subject_json}}}'
     ).encode()
 
 

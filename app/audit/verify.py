@@ -148,10 +148,11 @@ class _Scan:
             if not (chain_ok and leaf_ok and seq == expected):
                 relinked = not leaf_ok and sha256(chain + leaf).hexdigest() == chain_hex
                 self._suspect(_Suspect(count, expected, tuple(row), leaf_ok, chain_ok, relinked))
-            if at < last_at:
-                self.regressions += 1
-                self.first_regression = self.first_regression or seq
-            last_at = at if isinstance(at, str) else last_at
+            if isinstance(at, str):  # a tampered row may hold anything; its leaf already fails
+                if at < last_at:
+                    self.regressions += 1
+                    self.first_regression = self.first_regression or seq
+                last_at = at
             leaves += leaf
             if count in wanted:
                 self.chain_at[count] = chain_hex
@@ -225,12 +226,11 @@ def _read_all(conn: Connection, scan: _Scan) -> None:
         last = -(2**63)  # also finds entries whose seq was set to zero or below
         while True:
             rows = cursor.execute(_ROWS, (last, BATCH)).fetchall()
-            if not rows:
-                return
-            scan.feed(rows)
-            last = rows[-1][0]
+            if rows:
+                scan.feed(rows)
             if len(rows) < BATCH:
                 return
+            last = rows[-1][0]
     finally:
         cursor.close()
 
