@@ -3,7 +3,7 @@
 On fresh SQLCipher vaults (durable commits), prints medians over --repeats runs:
 - append throughput in events/s, batches of --batch events in one transaction: append() without a subject,
   append() with a subject (keyed pseudonym lookup), append() with a sealed private detail, append_many();
-  and the ratio to a bare insert of the same rows (the hash chain alone, as before pseudonyms and checkpoints);
+  and the ratio to the previous append() (SQLAlchemy statements, hash chain only: no pseudonyms, checkpoints);
 - verify_trail over --entries entries (1,000,000 by default) with a checkpoint every 1,000 entries, as the
   trail has in use; the entries are generated directly in batches (valid hashes, varied content);
 - checkpoint_now after 1,000 new entries, on the small trail and on the big one;
@@ -61,7 +61,7 @@ def request_event(i: int, subject: str | None, private: bool = False) -> Event:
 
 # -- append ------------------------------------------------------------------------------------------------
 def bare_append(conn: Connection, event: Event) -> None:
-    """The trail before this work: tail read, canonical JSON, leaf and chain hash, insert."""
+    """append() as it was before pseudonyms and checkpoints: tail read, canonical JSON, leaf and chain, insert."""
     tail = conn.execute(select(_A.c.seq, _A.c.chain_hash).order_by(_A.c.seq.desc()).limit(1)).first()
     seq, previous = (tail.seq + 1, tail.chain_hash) if tail else (1, GENESIS)
     at = iso_utc(datetime.now(UTC))
@@ -77,7 +77,7 @@ def append_rates(repeats: int, batch: int, rounds: int) -> dict[str, float]:
     vault = new_vault()
     subjects = [f"2819c223-7f76-453a-919d-{n:012d}" for n in range(500)]
     cases: dict[str, Callable[[Connection, int], None]] = {
-        "bare insert (chain only)": lambda c, i: bare_append(c, request_event(i, None)),
+        "previous append (chain only)": lambda c, i: bare_append(c, request_event(i, None)),
         "append(), no subject": lambda c, i: append(c, request_event(i, None)),
         "append(), subject": lambda c, i: append(c, request_event(i, subjects[i % 500])),
         "append(), subject + sealed detail": lambda c, i: append(c, request_event(i, subjects[i % 500], True)),
@@ -204,9 +204,9 @@ def main() -> int:
     rates = append_rates(args.repeats, args.batch, args.rounds)
     results["append_events_per_second"] = rates
     print(f"\nAppend ({args.batch} events per transaction, median of {args.repeats}):")
-    bare = rates["bare insert (chain only)"]
+    bare = rates["previous append (chain only)"]
     for name, rate in rates.items():
-        print(f"  {name:<36} {rate:>9,.0f} events/s  {1e6 / rate:>7.1f} µs/event  x{bare / rate:.2f} of bare")
+        print(f"  {name:<36} {rate:>9,.0f} events/s  {1e6 / rate:>7.1f} µs/event  {rate / bare:>5.2f}x previous append")
 
     print(f"bundle on a {args.bundle_entries:,}-entry trail…", file=sys.stderr)
     small = new_vault()
