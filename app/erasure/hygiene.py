@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 
 from app.store.engine import SINGLE_STATEMENT_READS_OPTION
 
@@ -50,8 +51,19 @@ def scrub(engine: Engine, database: Path) -> StorageFacts:
         conn.execution_options(**{SINGLE_STATEMENT_READS_OPTION: True})
         secure = str(conn.exec_driver_sql("PRAGMA secure_delete").scalar()) == "1"
         checkpointed = _truncate(conn)
-        conn.exec_driver_sql("VACUUM")
+        try:
+            conn.exec_driver_sql("VACUUM")
+            vacuumed = True
+        except OperationalError:  # another writer held the lock past busy_timeout: reported, and tried again
+            vacuumed = False
         truncated = _truncate(conn)
     wal = Path(str(database) + "-wal")
+    # Pages written by others after the truncating checkpoint may already be back in the WAL: they are newer
+    # than the erasure, so "truncated" is what the checkpoint reported, and the size is informative only.
     wal_bytes = wal.stat().st_size if wal.exists() else 0
-    return StorageFacts(secure, checkpointed, True, truncated and wal_bytes == 0, wal_bytes)
+    return StorageFacts(secure, checkpointed, vacuumed, truncated, wal_bytes)
+
+
+def complete(facts: dict[str, Any] | None) -> bool:
+    """Whether recorded storage facts show the erasure reached the file: vacuumed and the WAL truncated."""
+    return bool(facts) and bool(facts.get("vacuumed")) and bool(facts.get("wal_truncated"))  # type: ignore[union-attr]

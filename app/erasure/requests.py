@@ -167,9 +167,9 @@ def finish_local(vault: Vault, request_id: str, now: datetime | None = None) -> 
 
 
 def unscrubbed(conn: Connection) -> list[str]:
-    """Requests whose local erasure committed but whose storage scrub did not run (the process stopped)."""
+    """Open requests whose storage scrub has not run (the process stopped) or did not complete (a lock)."""
     rows = conn.execute(select(_Q.c.id, _Q.c.local_facts).where(_Q.c.state == "open")).all()
-    return [row.id for row in rows if '"storage"' not in row.local_facts]
+    return [row.id for row in rows if not hygiene.complete(json.loads(row.local_facts).get("storage"))]
 
 
 def open_request_ids(conn: Connection) -> list[str]:

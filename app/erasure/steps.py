@@ -8,6 +8,7 @@ second DELETE). Succeeded steps are never picked up again.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, delete, func, insert, or_, select, update
 
 from app.audit.trail import Event, append, append_many
+from app.erasure import hygiene
 from app.erasure.local import LocalSubject
 from app.erasure.model import OPERATOR_CAN_ATTEST, RESOLVED, RETRYABLE_BY_OPERATOR, TERMINAL, State
 from app.erasure.tables import ErasureExchange, ErasureRequest, ErasureStep, ErasureSubject
@@ -360,8 +362,10 @@ def close_if_done(conn: Connection, request_ids: Iterable[str], now: datetime) -
     closed = []
     for request_id in set(request_ids):
         request = conn.execute(select(_Q.c.state, _Q.c.local_facts).where(_Q.c.id == request_id)).first()
-        if request is None or request.state != "open" or '"storage"' not in request.local_facts:
+        if request is None or request.state != "open":
             continue
+        if not hygiene.complete(json.loads(request.local_facts).get("storage")):
+            continue  # the local erasure has not reached the file yet (the worker scrubs again)
         pending = conn.execute(
             select(func.count()).where(_S.c.request_id == request_id, _S.c.state.in_(_OPEN_STATES))
         ).scalar_one()

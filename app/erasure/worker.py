@@ -27,6 +27,7 @@ from app.targets.config import TargetConfig, list_targets
 log = logging.getLogger(__name__)
 POLL_SECONDS = 0.5
 FLUSH_SECONDS = 0.02
+SCRUB_RETRY_SECONDS = 60.0
 CLAIM_PER_SLOT = 8  # steps leased per free connection slot of a target: enough to keep it busy, no more
 
 Clock = Callable[[], datetime]
@@ -59,7 +60,7 @@ class ErasureWorker:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._stopping = False
-        self._recovered = False
+        self._last_scrub: float | None = None
         self.attempts = 0
 
     # -- lifecycle (any thread) --------------------------------------------------------------------------
@@ -167,16 +168,16 @@ class ErasureWorker:
 
     # -- vault access (in worker threads) ------------------------------------------------------------------
     def _recover(self) -> None:
-        """Once per start: finish the local scrub of requests interrupted by a crash, close finished ones."""
-        if self._recovered:
+        """Scrub the storage of requests whose scrub did not run (a crash) or did not complete (another writer
+        held the lock), at most once per SCRUB_RETRY_SECONDS; close those that are done."""
+        moment = time.monotonic()
+        if self._last_scrub is not None and moment - self._last_scrub < SCRUB_RETRY_SECONDS:
             return
+        self._last_scrub = moment
         with self.vault.read_connection() as conn:
             pending = requests.unscrubbed(conn)
         for request_id in pending:
             requests.finish_local(self.vault, request_id, self.clock())
-        with self.vault.write_transaction() as conn:
-            steps.close_if_done(conn, requests.open_request_ids(conn), self.clock())
-        self._recovered = True
 
     def _record_and_claim(
         self, batch: list[tuple[steps.StepWork, steps.AttemptResult]], claim: bool = True
