@@ -24,7 +24,7 @@ MAX_BUNDLE_MB = 250
 pytestmark = [
     pytest.mark.skipif(
         os.environ.get(BUILD_ENV) != "1",
-        reason=f"frozen build is opt-in: set {BUILD_ENV}=1 (about 3 minutes, see packaging/README.md)",
+        reason=f"frozen build is opt-in: set {BUILD_ENV}=1 (about 4 minutes, see packaging/README.md)",
     ),
     pytest.mark.skipif(sys.platform == "win32", reason="packaging/build.sh is a bash script; see packaging/README.md"),
 ]
