@@ -1,0 +1,67 @@
+"""The Art. 33(1) clock: notify the supervisory authority within 72 hours of becoming aware.
+
+72 hours exactly, weekends and holidays included (EDPB Guidelines 9/2022 read the deadline that way; no pause).
+The clock starts only at the "aware" time a person set; until then it is "not started", never guessed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+DEADLINE = timedelta(hours=72)
+
+
+@dataclass(frozen=True)
+class ClockStatus:
+    state: str  # not_started | running | overdue | notified_in_time | notified_late
+    deadline: datetime | None
+    remaining: timedelta | None  # negative when overdue
+
+    def describe(self) -> str:
+        if self.state == "not_started":
+            return "72-hour clock not started: no one has yet recorded when the controller became aware"
+        assert self.deadline is not None and self.remaining is not None
+        if self.state == "running":
+            return f"{_span(self.remaining)} left (deadline {utc_text(self.deadline)})"
+        if self.state == "overdue":
+            return f"OVERDUE by {_span(-self.remaining)} (deadline was {utc_text(self.deadline)}); a reason is required"
+        if self.state == "notified_in_time":
+            return f"notified in time (deadline {utc_text(self.deadline)})"
+        return f"notified late (deadline was {utc_text(self.deadline)})"
+
+
+def _span(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    return (f"{days} d " if days else "") + f"{hours} h {minutes:02d} min"
+
+
+def utc_text(moment: datetime) -> str:
+    return moment.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def local_text(moment: datetime, zone: str | None = None) -> str:
+    local = moment.astimezone(ZoneInfo(zone)) if zone else moment.astimezone()
+    return local.strftime("%Y-%m-%d %H:%M %Z")
+
+
+def deadline_of(aware_at: datetime) -> datetime:
+    if aware_at.tzinfo is None:
+        raise ValueError("the aware time must carry its time zone")
+    # In UTC: Python adds a timedelta to a zoned time on the wall clock, which across a DST change would be
+    # 71 or 73 real hours. The deadline is 72 elapsed hours.
+    return aware_at.astimezone(UTC) + DEADLINE
+
+
+def status(aware_at: datetime | None, first_notified_at: datetime | None, now: datetime) -> ClockStatus:
+    if aware_at is None:
+        return ClockStatus("not_started", None, None)
+    deadline = deadline_of(aware_at)
+    if first_notified_at is not None:
+        state = "notified_in_time" if first_notified_at <= deadline else "notified_late"
+        return ClockStatus(state, deadline, deadline - first_notified_at)
+    remaining = deadline - now
+    return ClockStatus("running" if remaining > timedelta(0) else "overdue", deadline, remaining)

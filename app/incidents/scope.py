@@ -1,0 +1,76 @@
+"""The Art. 33(3)(a) helper: approximately how many people and records, and which categories of data.
+
+Computed from the mirror (resources of the chosen types, changed in the window, holding the chosen attributes)
+and from the audit trail (distinct subjects in the window). Labelled approximate, as the article allows; the
+operator confirms or edits the figures on the incident, where they are kept apart from these computed ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, and_, distinct, func, or_, select
+
+from app.audit.trail import iso_utc
+from app.policy.model import Policy
+from app.policy.paths import resolve_path
+from app.store.models import AttributeValue, AuditEvent, ScimResource
+
+_R = ScimResource.__table__
+_AV = AttributeValue.__table__
+_A = AuditEvent.__table__
+
+
+@dataclass(frozen=True)
+class Scope:
+    subjects: int
+    records: int
+    categories: list[str]
+    trail_subjects: int  # distinct pseudonymous subjects in audit events of the window
+    label: str = "approximate (Art. 33(3)(a))"
+
+
+def approximate(
+    conn: Connection,
+    policy: Policy,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    resource_types: tuple[str, ...] = ("User",),
+    attributes: tuple[str, ...] = (),
+) -> Scope:
+    conditions = [_R.c.resource_type.in_(resource_types)]
+    if since is not None:
+        conditions.append(_R.c.modified >= since)
+    if until is not None:
+        conditions.append(_R.c.modified < until)
+    rules = [r for r in policy.attributes if r.resource_type in resource_types]
+    keys: list[str] = []
+    if attributes:
+        for path in attributes:
+            resolved = next((x for t in resource_types if (x := resolve_path(t, path)) is not None), None)
+            if resolved is not None:
+                keys.append(resolved.index_path)
+        rules = [r for r in rules if r.key in keys or any(k.startswith(r.key + ".") or r.key.startswith(k + ".")
+                                                           for k in keys)]  # fmt: skip
+    in_scope = select(_R.c.id).where(and_(*conditions))
+    if keys:
+        prefixes = [_AV.c.path == key for key in keys] + [_AV.c.path.startswith(key + ".") for key in keys]
+
+        in_scope = in_scope.where(_R.c.id.in_(select(_AV.c.resource_id).where(or_(*prefixes))))
+    subjects = int(conn.execute(select(func.count()).select_from(in_scope.subquery())).scalar_one())
+    value_rows = select(func.count()).select_from(_AV).where(_AV.c.resource_id.in_(in_scope))
+    records = int(conn.execute(value_rows).scalar_one())
+    trail = select(func.count(distinct(_A.c.subject))).where(_A.c.subject.is_not(None))
+    if since is not None:
+        trail = trail.where(_A.c.at >= iso_utc(since))
+    if until is not None:
+        trail = trail.where(_A.c.at < iso_utc(until))
+    trail_subjects = int(conn.execute(trail).scalar_one())
+    names = []
+    for rule in rules:
+        category = policy.category(rule.category)
+        name = category.name if category else rule.category
+        if name not in names:
+            names.append(name)
+    return Scope(subjects, records, names, trail_subjects)

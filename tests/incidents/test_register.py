@@ -1,0 +1,132 @@
+"""The breach register with a fake clock: the 72-hour deadline, what closing and late notification require,
+aware never set automatically, every change on the audit trail, the draft, and the Art. 33(3)(a) helper."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from pypdf import PdfReader
+
+from app.audit.trail import of_kind
+from app.incidents import clock
+from app.incidents.draft import write
+from app.incidents.register import IncidentError, IncidentRegister
+from app.incidents.scope import approximate
+from app.policy.in_force import PolicyInForce
+from app.scim import repository as repo
+from app.store.vault import Vault
+
+FRIDAY_9 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)  # a Friday
+
+
+class FakeClock:
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def test_deadline_is_72_hours_with_no_weekend_pause() -> None:
+    assert clock.deadline_of(FRIDAY_9) == datetime(2026, 11, 30, 9, 0, tzinfo=UTC)  # Monday 09:00
+    paris_friday = datetime(2026, 10, 23, 9, 0, tzinfo=ZoneInfo("Europe/Paris"))  # DST ends on Sunday 25 Oct
+    deadline = clock.deadline_of(paris_friday)
+    assert deadline - paris_friday.astimezone(UTC) == timedelta(hours=72)
+    assert clock.utc_text(deadline) == "2026-10-26 07:00 UTC"
+    assert clock.local_text(deadline, "Europe/Paris") == "2026-10-26 08:00 CET"  # 72 real hours, not wall time
+    with pytest.raises(ValueError):
+        clock.deadline_of(datetime(2026, 11, 27, 9, 0))
+
+
+def test_lifecycle_rules_and_audit(vault: Vault) -> None:
+    now = FakeClock(FRIDAY_9 - timedelta(hours=2))
+    register = IncidentRegister(vault, now)
+    incident = register.open_incident("Lost laptop", "dpo", occurred_from=FRIDAY_9 - timedelta(days=1))
+    assert register.get(incident).clock(now()).state == "not_started"
+    with pytest.raises(IncidentError, match="aware"):
+        register.notify(incident, "dpo", "SA-1")
+    with pytest.raises(IncidentError, match="before the incident was detected"):
+        register.set_aware(incident, "dpo", "confirmed", at=FRIDAY_9 - timedelta(days=3))
+    register.set_aware(incident, "dpo", "device confirmed stolen; mirror copy unencrypted", at=FRIDAY_9)
+
+    now.now = FRIDAY_9 + timedelta(hours=71)
+    assert register.get(incident).clock(now()).state == "running"
+    now.now = FRIDAY_9 + timedelta(hours=73)
+    status = register.get(incident).clock(now())
+    assert status.state == "overdue" and "OVERDUE by 1 h 00 min" in status.describe()
+    with pytest.raises(IncidentError, match="reasons for the delay"):
+        register.notify(incident, "dpo", "SA-2026-001")
+    register.notify(incident, "dpo", "SA-2026-001", delay_reason="weekend on-call failed to escalate")
+    assert register.get(incident).clock(now()).state == "notified_late"
+    register.notify(incident, "dpo", "SA-2026-001/2", summary="phase 2 details")
+    assert [n.kind for n in register.get(incident).notifications] == ["initial", "follow-up"]
+
+    register.assess(incident, "dpo", "high_risk", "names and e-mails of 300 staff")
+    with pytest.raises(IncidentError, match="nature of the breach"):
+        register.close(incident, "dpo")
+    register.update(incident, "dpo", nature="theft", categories=["Names", "Work contact details"],
+                    approx_subjects=300, approx_records=900, dpo_contact="dpo@controller.example.test",
+                    consequences="phishing risk", measures="credentials rotated")  # fmt: skip
+    with pytest.raises(IncidentError, match=r"Art\. 34"):
+        register.close(incident, "dpo")
+    register.exempt_from_communication(incident, "dpo", "c", "public notice on the intranet")
+    register.close(incident, "dpo")
+    assert register.get(incident).state == "closed"
+    with pytest.raises(IncidentError, match="closed"):
+        register.update(incident, "dpo", title="renamed")
+
+    with vault.read_connection() as conn:
+        kinds = [e.kind for e in reversed(of_kind(conn, "incident."))]
+        details = [e.details for e in of_kind(conn, "incident.")]
+    assert kinds == [
+        "incident.opened",
+        "incident.aware_set",
+        "incident.notified",
+        "incident.notified",
+        "incident.assessed",
+        "incident.updated",
+        "incident.art34_exemption",
+        "incident.closed",
+    ]
+    assert all("stolen" not in str(d) and "phishing" not in str(d) for d in details)  # field names only
+
+
+def test_candidate_from_alert_has_no_aware_time_and_unnotified_ones_are_kept(vault: Vault) -> None:
+    register = IncidentRegister(vault, FakeClock(FRIDAY_9))
+    candidate = register.open_candidate_from_alert(alert_seq=42, rule="mass_deprovisioning", observed="500 in 60 s")
+    view = register.get(candidate)
+    assert view.aware_at is None and view.source == "alert:mass_deprovisioning" and view.state == "candidate"
+    register.assess(candidate, "dpo", "none", "test tenant clean-up")
+    with pytest.raises(IncidentError, match="rationale"):
+        register.close(candidate, "dpo")
+    register.close(candidate, "dpo", rationale="planned deprovisioning of the test tenant; no personal data")
+    assert [v.id for v in register.list()] == [candidate]  # kept in the register, Art. 33(5)
+
+
+def test_draft_and_scope(vault: Vault, tmp_path: Path) -> None:
+    policy = PolicyInForce(vault).get().policy
+    now = datetime.now(UTC)
+    with vault.write_transaction() as conn:
+        for n in range(12):
+            document = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": f"s{n}@example.test",
+                        "emails": [{"value": f"s{n}@example.test"}] if n < 5 else []}  # fmt: skip
+            repo.insert_resource(conn, "User", f"00000000-0000-0000-0000-{n:012d}", document, now)
+    with vault.read_connection() as conn:
+        everyone = approximate(conn, policy)
+        with_email = approximate(conn, policy, attributes=("emails.value",))
+    assert everyone.subjects == 12 and with_email.subjects == 5
+    assert with_email.categories == ["Work contact details"] and "approximate" in with_email.label
+
+    register = IncidentRegister(vault, FakeClock(FRIDAY_9))
+    incident = register.open_incident("Misdirected export", "dpo")
+    register.set_aware(incident, "dpo", "recipient confirmed", at=FRIDAY_9)
+    register.update(incident, "dpo", approx_subjects=with_email.subjects, categories=with_email.categories)
+    md, pdf = write(register.get(incident), policy, FRIDAY_9 + timedelta(hours=1), "v1 sha256:abc", tmp_path)
+    text = md.read_text()
+    assert "Deadline (aware + 72 h):** 2026-11-30 09:00 UTC" in text
+    assert "Data subjects (approximate):** 5" in text and "Requires human completion" in text
+    extracted = " ".join(page.extract_text() for page in PdfReader(pdf).pages)
+    assert "Misdirected export" in extracted and "2026-11-30 09:00 UTC" in extracted
