@@ -45,6 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--tls-cert", help="PEM certificate (default: a self-signed one in the data folder)")
     serve.add_argument("--tls-key", help="PEM private key matching --tls-cert")
     serve.add_argument("--no-tls", action="store_true", help="plain HTTP; only allowed on a loopback address")
+    serve.add_argument("--siem", metavar="HOST:PORT", help="forward the audit trail to this syslog/TLS collector")
+    serve.add_argument("--siem-fingerprint", help="SHA-256 of the collector's certificate (pinning)")
+    serve.add_argument("--siem-ca", help="CA file to verify the collector with")
     _add_data_dir(serve)
 
     token = commands.add_parser("token", help="manage SCIM client tokens")
@@ -103,9 +106,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     current_actor.set(f"operator:{operator_name(args)}")  # the app and the CLI act for the person running them
     try:
         if args.command == "serve":
-            from app.headless import serve
+            from app.headless import serve, siem_collector
 
-            return serve(data_dir(args.data_dir), args.host, args.port, args.tls_cert, args.tls_key, args.no_tls)
+            collector = siem_collector(args.siem, args.siem_fingerprint, args.siem_ca)
+            return serve(
+                data_dir(args.data_dir), args.host, args.port, args.tls_cert, args.tls_key, args.no_tls, collector
+            )
         if args.command == "token":
             return _token(args)
         modules = _command_modules()

@@ -15,6 +15,7 @@ from app.store.vault import Vault
 
 if TYPE_CHECKING:
     from app.scim.tls import TlsMaterial
+    from app.siem.syslog import Collector
 
 log = logging.getLogger(__name__)
 
@@ -41,14 +42,36 @@ def resolve_tls(data_dir: Path, cert: str | None, key: str | None, no_tls: bool)
     return ensure_self_signed(data_dir)
 
 
-def serve(data_dir: Path, host: str, port: int, cert: str | None, key: str | None, no_tls: bool) -> int:
+def siem_collector(target: str | None, fingerprint: str | None, ca_file: str | None) -> Collector | None:
+    """``--siem HOST:PORT`` as a collector (port 6514, RFC 5425's, when omitted)."""
+    from app.siem.syslog import Collector
+
+    if not target:
+        if fingerprint or ca_file:
+            raise ConfigError("--siem-fingerprint and --siem-ca need --siem HOST:PORT.")
+        return None
+    host, _, port = target.rpartition(":") if ":" in target else (target, "", "6514")
+    if not host or not port.isdigit():
+        raise ConfigError("--siem takes HOST:PORT, e.g. siem.example.org:6514.")
+    return Collector(host, int(port), fingerprint, ca_file)
+
+
+def serve(
+    data_dir: Path,
+    host: str,
+    port: int,
+    cert: str | None,
+    key: str | None,
+    no_tls: bool,
+    siem: Collector | None = None,
+) -> int:
     from app.jobs import BackgroundJobs
     from app.scim.server import ScimServer
 
     tls = resolve_tls(data_dir, cert, key, no_tls)
     vault = open_or_create_vault(data_dir)
     server = ScimServer(vault, host=host, port=port, tls=tls, bus=EventBus())
-    jobs = BackgroundJobs(vault, server.policy, server.bus)
+    jobs = BackgroundJobs(vault, server.policy, server.bus, siem=siem)
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:

@@ -4,22 +4,37 @@ from __future__ import annotations
 
 from app.core.events import EventBus, ResourcesChanged
 from app.erasure.worker import ErasureWorker
+from app.incidents.register import IncidentRegister
 from app.policy.in_force import PolicyInForce
 from app.policy.retention import RetentionScheduler
+from app.siem.alerts import AlertEngine, AlertRaised, AlertWatcher
+from app.siem.forwarder import SiemForwarder
+from app.siem.syslog import Collector
 from app.store.vault import Vault
 from app.targets.dispatcher import Dispatcher
 
 
 class BackgroundJobs:
-    """Starts and stops the jobs of one unlocked vault: retention, provisioning and erasure at the targets."""
+    """The jobs of one unlocked vault: retention, provisioning and erasure at the targets, anomaly alerts (each
+    opening a candidate incident), and — when a collector is configured — forwarding the trail to a SIEM."""
 
     def __init__(
-        self, vault: Vault, policy: PolicyInForce, bus: EventBus | None = None, retention_interval: float | None = None
+        self,
+        vault: Vault,
+        policy: PolicyInForce,
+        bus: EventBus | None = None,
+        retention_interval: float | None = None,
+        siem: Collector | None = None,
     ) -> None:
         kwargs = {} if retention_interval is None else {"interval": retention_interval}
+        self.bus = bus
         self.retention = RetentionScheduler(vault, policy, **kwargs)
         self.dispatcher = Dispatcher(vault, policy)
         self.erasure = ErasureWorker(vault)
+        self.alerts = AlertWatcher(AlertEngine(vault))
+        self.alerts.engine.on_alert.append(self._on_alert)
+        self.incidents = IncidentRegister(vault)
+        self.forwarder = SiemForwarder(vault, siem) if siem is not None else None
         self._unsubscribe = bus.subscribe(self._on_event) if bus is not None else None
 
     def _on_event(self, event: object) -> None:
@@ -28,14 +43,26 @@ class BackgroundJobs:
             if event.deleted:
                 self.erasure.wake()  # an erasure request may have queued steps for the targets
 
+    def _on_alert(self, alert: AlertRaised) -> None:
+        # A candidate incident, never an "aware" time: whether this is a breach is a person's decision.
+        self.incidents.open_candidate_from_alert(alert.seq, alert.rule, alert.summary)
+        if self.bus is not None:
+            self.bus.publish(alert)  # the app shows a notification and a badge
+
     def start(self) -> None:
         self.retention.start()
         self.dispatcher.start()
         self.erasure.start()
+        self.alerts.start()
+        if self.forwarder is not None:
+            self.forwarder.start()
 
     def stop(self) -> None:
         if self._unsubscribe is not None:
             self._unsubscribe()
+        if self.forwarder is not None:
+            self.forwarder.stop()
+        self.alerts.stop()
         self.erasure.stop()
         self.dispatcher.stop()
         self.retention.stop()
