@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from app.audit.anchor import CheckpointScheduler
 from app.core.events import EventBus, ResourcesChanged
 from app.erasure.worker import ErasureWorker
 from app.incidents.register import IncidentRegister
@@ -35,6 +36,7 @@ class BackgroundJobs:
         self.alerts.engine.on_alert.append(self._on_alert)
         self.incidents = IncidentRegister(vault)
         self.forwarder = SiemForwarder(vault, siem) if siem is not None else None
+        self.checkpoints = CheckpointScheduler(vault)
         self._unsubscribe = bus.subscribe(self._on_event) if bus is not None else None
 
     def _on_event(self, event: object) -> None:
@@ -54,6 +56,7 @@ class BackgroundJobs:
         self.dispatcher.start()
         self.erasure.start()
         self.alerts.start()
+        self.checkpoints.start()
         if self.forwarder is not None:
             self.forwarder.start()
 
@@ -62,6 +65,7 @@ class BackgroundJobs:
             self._unsubscribe()
         if self.forwarder is not None:
             self.forwarder.stop()
+        self.checkpoints.stop()
         self.alerts.stop()
         self.erasure.stop()
         self.dispatcher.stop()

@@ -13,7 +13,7 @@ import queue
 import threading
 import time
 
-from app.audit.trail import Event, append
+from app.audit.trail import Event, append_many
 from app.core.errors import VaultLocked
 from app.store.vault import Vault
 
@@ -70,8 +70,7 @@ class AuditRecorder:
     def _write(self, batch: list[Event]) -> None:
         try:
             with self._vault.write_transaction() as conn:
-                for event in batch:
-                    append(conn, event)
+                append_many(conn, batch)  # one tail read and one INSERT for the whole batch
             self.recorded += len(batch)
         except VaultLocked:
             log.info("vault closed: %d request event(s) could not be recorded", len(batch))
