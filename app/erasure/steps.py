@@ -379,3 +379,12 @@ def close_if_done(conn: Connection, request_ids: Iterable[str], now: datetime) -
         append(conn, Event("erasure.closed", ACTOR, "success" if complete else "failure", details=details))
         closed.append(request_id)
     return closed
+
+
+def automatic_work_left(conn: Connection, request_ids: Iterable[str]) -> bool:
+    """Whether any step of these requests still waits for the worker (not for an operator)."""
+    automatic = [State.QUEUED.value, State.IN_PROGRESS.value, State.FAILED.value]
+    count = conn.execute(
+        select(func.count()).where(_S.c.request_id.in_(list(request_ids)), _S.c.state.in_(automatic))
+    ).scalar_one()
+    return bool(count)

@@ -226,7 +226,8 @@ class ErasureWorker:
 
 
 def drive(vault: Vault, request_ids: list[str], timeout: float, worker: ErasureWorker | None = None) -> bool:
-    """Run a worker in this process until the requests are closed or ``timeout`` passes; True if all closed."""
+    """Run a worker in this process until the requests are closed, nothing automatic is left to do for them (a
+    manual target waits for an attestation), or ``timeout`` passes; True if all are closed."""
     own = worker or ErasureWorker(vault, poll_seconds=0.2)
     own.start()
     deadline = time.monotonic() + timeout
@@ -234,6 +235,12 @@ def drive(vault: Vault, request_ids: list[str], timeout: float, worker: ErasureW
         while True:
             with vault.read_connection() as conn:
                 done = all(requests.state_of(conn, rid) != "open" for rid in request_ids)
+                idle = not done and not steps.automatic_work_left(conn, request_ids)
+            if idle:  # every step waits for an operator or is over: close what can be closed, and stop
+                with vault.write_transaction() as conn:
+                    steps.close_if_done(conn, request_ids, own.clock())
+                with vault.read_connection() as conn:
+                    return all(requests.state_of(conn, rid) != "open" for rid in request_ids)
             if done or time.monotonic() >= deadline:
                 return done
             time.sleep(0.1)

@@ -4,14 +4,12 @@ down with no second DELETE to targets already done, deactivate-only and manual t
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
 from sqlalchemy import select
 
 from app.audit.trail import of_kind
-from app.erasure import steps
 from app.erasure.model import State
-from app.erasure.requests import request_erasure
+from app.erasure.requests import attest, request_erasure
 from app.erasure.tables import ErasureExchange, ErasureRequest, ErasureStep
 from app.erasure.worker import drive
 from app.store.vault import Vault
@@ -117,10 +115,7 @@ def test_deactivate_only_and_manual_targets(vault: Vault, apps: list[ScimTarget]
     assert by_target["app3"]["state"] == State.WAITING_MANUAL
     assert "erase-3@example.test" in _user_names(apps[2])  # a manual target is not touched
 
-    with vault.write_transaction() as conn:
-        assert (
-            steps.attest(conn, request_id, "app3", "alice", "Deleted in the app3 admin console", datetime.now(UTC)) == 1
-        )
+    assert attest(vault, request_id, "app3", "alice", "Deleted in the app3 admin console") == 1
     assert drive(vault, [request_id], timeout=5)
     app3 = _steps(vault, request_id)["app3"]
     assert app3["state"] == State.SUCCEEDED and app3["method"] == "attested"
