@@ -54,6 +54,7 @@ class ChangeSet:
 
 class EventBridge(QObject):
     resources_changed = Signal(object)  # one merged ResourcesChanged per resource type and flush
+    alert_raised = Signal(object)  # an AlertRaised from the anomaly rules, delivered on the GUI thread
     _incoming = Signal(object)
 
     def __init__(self, bus: EventBus, interval_ms: int = COALESCE_MS, parent: QObject | None = None) -> None:
@@ -86,6 +87,8 @@ class EventBridge(QObject):
                     self._requests.popleft()
         elif isinstance(event, ResourcesChanged):
             self._incoming.emit(event)
+        elif type(event).__name__ == "AlertRaised":  # app.siem.alerts, not imported: the bridge stays generic
+            self.alert_raised.emit(event)  # cross-thread emit: Qt queues it to the GUI thread
 
     def _on_incoming(self, event: ResourcesChanged) -> None:
         if self._unsubscribe is None:

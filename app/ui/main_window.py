@@ -40,6 +40,7 @@ from app.ui.bridge import EventBridge
 from app.ui.exports.ropa_dialog import RopaExportDialog
 from app.ui.identities.model import local_time
 from app.ui.identities.view import IdentitiesView
+from app.ui.incidents.view import IncidentsPage
 from app.ui.lock.clipboard import secret_clipboard
 from app.ui.lock.idle import IdleWatcher
 from app.ui.lock.reauth import Reauthenticate, reauthenticate_with
@@ -328,9 +329,13 @@ class MainWindow(QMainWindow):
         self.pages.addTab(self.targets_page, "Targets")
         self.audit_page = AuditPage(vault, verifier=trail_verdict)
         self.pages.addTab(self.audit_page, "Audit trail")
+        self.incidents_page = IncidentsPage(vault, server.policy)
+        self.pages.addTab(self.incidents_page, "Incidents")
+        self.unseen_alerts = 0
         self.pages.addTab(self.tokens_page, "Tokens")
         self.pages.currentChanged.connect(self._page_changed)
         self.bridge.resources_changed.connect(self.identities.apply_changes)
+        self.bridge.alert_raised.connect(self.show_alert)
 
         self.content = QWidget()
         layout = QVBoxLayout(self.content)
@@ -356,7 +361,19 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.vault_status)
         self.resize(1100, 750)
 
+    def show_alert(self, alert: object) -> None:
+        """An anomaly alert: a badge on the Incidents tab and a message in the status bar (no personal data)."""
+        self.unseen_alerts += 1
+        index = self.pages.indexOf(self.incidents_page)
+        self.pages.setTabText(index, f"Incidents ({self.unseen_alerts} new)")
+        self.statusBar().showMessage(f"Alert: {getattr(alert, 'summary', 'anomaly detected')}", 15_000)
+        if self.pages.currentWidget() is self.incidents_page:
+            self.incidents_page.refresh()
+
     def _page_changed(self, index: int) -> None:
+        if self.pages.widget(index) is self.incidents_page and self.unseen_alerts:
+            self.unseen_alerts = 0
+            self.pages.setTabText(index, "Incidents")
         if self.pages.widget(index) is self.tokens_page:
             self.tokens_page.refresh()  # last-used times move while the server runs
         elif self.pages.widget(index) is self.audit_page:

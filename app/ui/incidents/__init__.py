@@ -1,0 +1,1 @@
+"""The Incidents page: the breach register with its live 72-hour countdown."""

@@ -1,0 +1,200 @@
+"""The breach register in the app: every incident with its state and live countdown, one incident's timeline,
+recording awareness (a person's decision, with the reasoning), and the Art. 33(3) notification draft."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QHideEvent, QShowEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.incidents import clock
+from app.incidents.draft import write as write_draft
+from app.incidents.register import IncidentRegister, IncidentView
+from app.policy.in_force import PolicyInForce
+from app.store.vault import Vault
+from app.ui.policy.common import login_name, plain_label, user_message
+from app.ui.workers import submit
+
+HEADERS = ("ID", "State", "Title", "Aware (UTC)", "Deadline (UTC)", "Deadline (local)", "Clock")
+AskText = Callable[[QWidget, str, str], str | None]
+ChooseFolder = Callable[[QWidget], Path | None]
+
+
+def ask_text(parent: QWidget, title: str, label: str) -> str | None:
+    text, ok = QInputDialog.getMultiLineText(parent, title, label)
+    return text if ok and text.strip() else None
+
+
+def choose_folder(parent: QWidget) -> Path | None:
+    folder = QFileDialog.getExistingDirectory(parent, "Write the notification draft into folder")
+    return Path(folder) if folder else None
+
+
+def timeline(view: IncidentView) -> str:
+    f = view.fields
+    moments: list[tuple[datetime, str]] = []
+    labels = (("occurred_from", "Occurred (from)"), ("occurred_to", "Occurred (to)"), ("detected_at", "Detected"),
+              ("investigation_at", "Investigation started"), ("aware_at", "Controller aware"),
+              ("contained_at", "Contained"), ("risk_at", "Risk assessed"),
+              ("subjects_informed_at", "Data subjects informed"), ("closed_at", "Closed"))  # fmt: skip
+    moments += [(f[key], label) for key, label in labels if f[key]]
+    moments += [(n.at, f"Notified ({n.kind}), reference {n.reference}") for n in view.notifications]
+    lines = [f"{clock.utc_text(at)}  {label}" for at, label in sorted(moments)]
+    if f["aware_reason"]:
+        lines.append(f"\nAware because: {f['aware_reason']}")
+    if f["risk"]:
+        lines.append(f"Risk: {f['risk']} — {f['risk_reason']}")
+    return "\n".join(lines) or "No times recorded yet."
+
+
+class IncidentsPage(QWidget):
+    def __init__(self, vault: Vault, policy: PolicyInForce, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.vault = vault
+        self.policy = policy
+        self.register = IncidentRegister(vault)
+        self.ask_text: AskText = ask_text
+        self.choose_folder: ChooseFolder = choose_folder
+        self.incidents: list[IncidentView] = []
+        self.table = QTableWidget(0, len(HEADERS))
+        self.table.setHorizontalHeaderLabels(list(HEADERS))
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.itemSelectionChanged.connect(self._show_selected)
+        self.detail = QPlainTextEdit()
+        self.detail.setReadOnly(True)
+        self.summary = plain_label(wrap=True)
+        self.open_button = QPushButton("&Open an incident…")
+        self.open_button.clicked.connect(self.open_incident)
+        self.aware_button = QPushButton("Record &awareness…")
+        self.aware_button.clicked.connect(self.record_awareness)
+        self.draft_button = QPushButton("Notification &draft…")
+        self.draft_button.clicked.connect(self.export_draft)
+        buttons = QHBoxLayout()
+        for button in (self.open_button, self.aware_button, self.draft_button):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        splitter = QSplitter()
+        splitter.addWidget(self.table)
+        splitter.addWidget(self.detail)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.summary)
+        layout.addLayout(buttons)
+        layout.addWidget(splitter, 1)
+        self.countdown = QTimer(self)
+        self.countdown.setInterval(1000)
+        self.countdown.timeout.connect(self._tick)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        self.refresh()
+        self.countdown.start()
+        super().showEvent(event)
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        self.countdown.stop()
+        super().hideEvent(event)
+
+    # -- data ----------------------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        if self.vault.is_open:
+            submit(self.register.list, self._listed, self._failed)
+
+    def _listed(self, incidents: list[IncidentView]) -> None:
+        selected = self._selected()
+        self.incidents = incidents
+        self.table.setRowCount(len(incidents))
+        for row, view in enumerate(incidents):
+            for column, value in enumerate(self._row(view)):
+                self.table.setItem(row, column, QTableWidgetItem(value))
+        running = [v for v in incidents if v.clock(datetime.now(UTC)).state in ("running", "overdue")]
+        candidates = sum(1 for v in incidents if v.state == "candidate")
+        self.summary.setText(
+            f"{len(incidents)} incident(s) in the register; {len(running)} with the 72-hour clock running; "
+            f"{candidates} candidate(s) from alerts awaiting a decision."
+        )
+        if selected is not None:
+            for row, view in enumerate(incidents):
+                if view.id == selected.id:
+                    self.table.selectRow(row)
+        self._show_selected()  # the selected incident's newest data, even when the selection did not move
+
+    def _row(self, view: IncidentView) -> list[str]:
+        status = view.clock(datetime.now(UTC))
+        aware = clock.utc_text(view.aware_at) if view.aware_at else "—"
+        utc_deadline = clock.utc_text(status.deadline) if status.deadline else "—"
+        local_deadline = clock.local_text(status.deadline) if status.deadline else "—"
+        return [str(view.id), view.state, view.title, aware, utc_deadline, local_deadline, status.describe()]
+
+    def _tick(self) -> None:
+        now = datetime.now(UTC)
+        for row, view in enumerate(self.incidents):
+            item = self.table.item(row, len(HEADERS) - 1)
+            if item is not None:
+                item.setText(view.clock(now).describe())
+
+    def _selected(self) -> IncidentView | None:
+        rows = self.table.selectionModel().selectedRows()
+        return self.incidents[rows[0].row()] if rows and rows[0].row() < len(self.incidents) else None
+
+    def _show_selected(self) -> None:
+        view = self._selected()
+        self.detail.setPlainText(timeline(view) if view else "")
+
+    # -- actions -------------------------------------------------------------------------------------------
+    def open_incident(self) -> None:
+        title = self.ask_text(self, "Open an incident", "A short title (no personal data):")
+        if title:
+            operator = login_name()
+            submit(lambda: self.register.open_incident(title.strip(), operator), self._changed, self._failed)
+
+    def record_awareness(self) -> None:
+        view = self._selected()
+        if view is None:
+            self.summary.setText("Select an incident first.")
+            return
+        reason = self.ask_text(self, "Controller aware", "Why is the controller now reasonably certain a breach "
+                               "occurred? (This starts the 72-hour clock.)")  # fmt: skip
+        if reason:
+            operator = login_name()
+            submit(lambda: self.register.set_aware(view.id, operator, reason), self._changed, self._failed)
+
+    def export_draft(self) -> None:
+        view = self._selected()
+        folder = self.choose_folder(self) if view else None
+        if view is None or folder is None:
+            return
+        active = self.policy.get()
+        now = datetime.now(UTC)
+        submit(lambda: write_draft(view, active.policy, now, active.record.stamp, folder), self._drafted, self._failed)
+
+    def _drafted(self, paths: list[Path]) -> None:
+        self.summary.setText("Draft written: " + ", ".join(str(p) for p in paths))
+
+    def _changed(self, _result: object) -> None:
+        self.refresh()
+
+    def _failed(self, exc: Exception) -> None:
+        self.summary.setText(user_message(exc, "The register could not be changed."))
