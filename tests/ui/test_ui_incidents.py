@@ -20,7 +20,7 @@ def test_register_countdown_awareness_and_draft(qtbot: QtBot, vault: Vault, tmp_
     page = IncidentsPage(vault, PolicyInForce(vault))
     qtbot.addWidget(page)
     page.ask_text = lambda _parent, _title, _label: "phishing kit confirmed in the logs"
-    page.choose_folder = lambda _parent: tmp_path
+    page.choose_folder = lambda _parent: tmp_path / "drafts"
     page.show()
     qtbot.waitUntil(lambda: page.table.rowCount() == 1, timeout=5000)
     assert page.table.item(0, 1).text() == "candidate"
@@ -36,7 +36,7 @@ def test_register_countdown_awareness_and_draft(qtbot: QtBot, vault: Vault, tmp_
 
     page.export_draft()
     qtbot.waitUntil(lambda: "Draft written" in page.summary.text(), timeout=10_000)
-    assert sorted(p.suffix for p in tmp_path.iterdir()) == [".md", ".pdf"]
+    assert sorted(p.suffix for p in (tmp_path / "drafts").iterdir()) == [".md", ".pdf"]
     page.hide()
     assert not page.countdown.isActive()
 
