@@ -43,6 +43,7 @@ from app.ui.identities.view import IdentitiesView
 from app.ui.incidents.view import IncidentsPage
 from app.ui.lock.clipboard import secret_clipboard
 from app.ui.lock.idle import IdleWatcher
+from app.ui.lock.passphrase import ChangePassphraseDialog
 from app.ui.lock.reauth import Reauthenticate, reauthenticate_with
 from app.ui.lock.screen import LockScreen
 from app.ui.lock.screensaver import ScreenLockListener
@@ -319,9 +320,11 @@ class MainWindow(QMainWindow):
         self.identities = IdentitiesView(vault)
         self.reauthenticate = reauthenticate_with(vault)
         self.identities.users.reauthenticate = self.reauthenticate
+        self.identities.users.subject_exporter.reauthenticate = self.reauthenticate
         self.identities.users.bus = bus
         self.tokens_page = TokensPage(tokens, reauthenticate=self.reauthenticate)
         self.policy_page = PolicyPage(vault, server.policy)  # applies go through the server's PolicyInForce
+        self.policy_page.reauthenticate = reauthenticate_with(vault)
         self.pages = QTabWidget()
         self.pages.addTab(self.identities, "Identities")
         self.pages.addTab(self.policy_page, "Policy")
@@ -396,12 +399,14 @@ class MainWindow(QMainWindow):
         self.close_action = QAction("&Close the vault", self)
         self.close_action.setShortcut(QKeySequence("Ctrl+Shift+L"))
         self.close_action.triggered.connect(self.close_vault)
+        self.passphrase_action = QAction("Change &passphrase…", self)
+        self.passphrase_action.triggered.connect(lambda: ChangePassphraseDialog(self.vault, self).open())
         self.autolock_action = QAction("&Auto-lock after…", self)
         self.autolock_action.triggered.connect(self.choose_autolock)
         quit_action = QAction("&Quit", self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
-        for action in (self.lock_action, self.close_action, self.autolock_action):
+        for action in (self.lock_action, self.close_action, self.passphrase_action, self.autolock_action):
             menu.addAction(action)
         menu.addSeparator()
         menu.addAction(quit_action)

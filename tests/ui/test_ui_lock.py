@@ -129,3 +129,23 @@ def test_lock_clears_the_clipboard_only_if_it_holds_our_secret(
     clipboard.setText("something the user copied")
     main.lock()
     assert clipboard.text() == "something the user copied"
+
+
+def test_change_passphrase_rekeys_the_vault(vault: Vault, qtbot: QtBot) -> None:
+    from app.ui.lock.passphrase import ChangePassphraseDialog
+
+    dialog = ChangePassphraseDialog(vault)
+    qtbot.addWidget(dialog)
+    dialog.current.setText("wrong passphrase 1")
+    dialog.new.setText("a brand new passphrase")
+    dialog.confirmation.setText("a brand new passphrase")
+    dialog.change()
+    qtbot.waitUntil(lambda: dialog.buttons.isEnabled(), timeout=15_000)
+    assert "does not unlock" in dialog.message.text()
+    assert vault.verify_passphrase(PASSPHRASE)
+    dialog.current.setText(PASSPHRASE)
+    dialog.new.setText("a brand new passphrase")
+    dialog.confirmation.setText("a brand new passphrase")
+    dialog.change()
+    qtbot.waitUntil(lambda: dialog.message.text() == "Passphrase changed.", timeout=30_000)
+    assert vault.verify_passphrase("a brand new passphrase") and not vault.verify_passphrase(PASSPHRASE)

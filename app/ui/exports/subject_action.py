@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFileDialog, QProgressB
 
 from app.store.vault import Vault
 from app.ui.exports.jobs import Written, export_subject_files
+from app.ui.lock.reauth import Reauthenticate
 from app.ui.policy.common import login_name, plain_label, user_message
 from app.ui.workers import submit
 
@@ -74,8 +75,11 @@ class SubjectExporter:
         self.choose_folder = choose_folder
         self.operator: Callable[[], str] = login_name
         self.dialog: SubjectExportDialog | None = None
+        self.reauthenticate: Reauthenticate | None = None  # set by the main window: personal data leaves the vault
 
     def export(self, parent: QWidget, user_id: str) -> SubjectExportDialog | None:
+        if self.reauthenticate is not None and not self.reauthenticate(parent, "export this person's data"):
+            return None
         out_dir = self.choose_folder(parent)
         if out_dir is None:
             return None

@@ -28,6 +28,7 @@ from app.policy.apply import Impact, apply_policy, preview
 from app.policy.in_force import PolicyInForce
 from app.policy.loader import Problem, check_policy, errors_of
 from app.store.vault import Vault
+from app.ui.lock.reauth import Reauthenticate
 from app.ui.policy.common import Confirm, ask, plain_label, user_message
 from app.ui.workers import submit
 
@@ -88,6 +89,7 @@ class ApplyPolicyDialog(QDialog):
         self.operator = operator
         self.in_force = in_force
         self.confirm = confirm
+        self.reauthenticate: Reauthenticate | None = None  # set by the page: the passphrase again before applying
         self.checked: Checked | None = None
         self.record: versions.PolicyRecord | None = None
         self.setWindowTitle(f"Apply policy file {path.name}")
@@ -159,6 +161,9 @@ class ApplyPolicyDialog(QDialog):
             "\n\nThe data it no longer allows is erased from the vault permanently." if purges else ""
         )
         if not self.confirm(self, "Apply policy", question):
+            return
+        if self.reauthenticate is not None and not self.reauthenticate(self, "apply this policy version"):
+            self.status.setText("Not applied.")
             return
         self._set_busy(True)
         self.status.setText("Applying…")

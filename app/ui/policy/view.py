@@ -26,6 +26,7 @@ from app.policy.in_force import PolicyInForce
 from app.policy.model import Policy
 from app.store.vault import Vault
 from app.ui.identities.model import local_time
+from app.ui.lock.reauth import Reauthenticate
 from app.ui.policy.apply_dialog import ApplyPolicyDialog
 from app.ui.policy.common import Confirm, ask, login_name, plain_label, user_message
 from app.ui.policy.diff_dialog import DiffDialog
@@ -103,6 +104,7 @@ class PolicyPage(QWidget):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        self.reauthenticate: Reauthenticate | None = None  # set by the main window
         self.vault = vault
         self.in_force = in_force
         self.choose_file = choose_file
@@ -217,6 +219,7 @@ class PolicyPage(QWidget):
             self.apply_dialog.deleteLater()
         self.message.clear()
         dialog = ApplyPolicyDialog(self.vault, path, self.operator(), self.in_force, self.confirm, self)
+        dialog.reauthenticate = self.reauthenticate
         dialog.applied.connect(self._applied)
         self.apply_dialog = dialog
         dialog.open()
