@@ -19,11 +19,16 @@ from PySide6.QtCore import QEventLoop, QThreadPool, QTimer  # noqa: E402
 from PySide6.QtWidgets import QTableView  # noqa: E402
 
 from app.core.events import EventBus  # noqa: E402
+from app.incidents.register import IncidentRegister  # noqa: E402
+from app.policy.apply import apply_policy  # noqa: E402
+from app.policy.edit import add_recipient  # noqa: E402
+from app.policy.versions import default_policy_text  # noqa: E402
 from app.scim.server import ScimServer  # noqa: E402
 from app.scim.service import ScimService  # noqa: E402
 from app.scim.tls import ensure_self_signed  # noqa: E402
 from app.store.tokens import TokenStore  # noqa: E402
 from app.store.vault import Vault  # noqa: E402
+from app.targets.config import TargetConfig, add_target  # noqa: E402
 from app.ui.main_window import MainWindow  # noqa: E402
 from app.ui.run import application  # noqa: E402
 
@@ -57,6 +62,29 @@ def seed(vault: Vault, count: int) -> None:
         )
 
 
+def setup_policy_and_targets(vault: Vault) -> None:
+    """The default policy with two recipients, and their targets (not running here: they show a queue)."""
+    text = default_policy_text()
+    for name, attributes in (
+        ("wiki", ["userName", "displayName", "emails.value"]),
+        ("hr-portal", ["userName", "name.givenName", "name.familyName", "title"]),
+    ):
+        text = add_recipient(text, {"id": name, "name": name.replace("-", " ").title(), "kind": "processor",
+                                    "country": "IE", "contract_link": f"https://contracts.example.com/{name}",
+                                    "purposes": ["access-management"], "attributes": attributes})  # fmt: skip
+    apply_policy(vault, text, "dpo")
+    with vault.write_transaction() as conn:
+        for name in ("wiki", "hr-portal"):
+            add_target(conn, TargetConfig(0, name, f"https://{name}.example.com/scim/v2", name, "bearer", "sample"))
+
+
+def open_incident(vault: Vault) -> None:
+    register = IncidentRegister(vault)
+    incident = register.open_incident("Laptop with a mirror copy reported stolen", "dpo")
+    register.set_aware(incident, "dpo", "Theft confirmed by the police report")
+    register.open_candidate_from_alert(0, "auth_failures", "25 failed authentications within 5 min")
+
+
 def main() -> int:
     out = ROOT / "docs" / "screenshots"
     out.mkdir(parents=True, exist_ok=True)
@@ -64,7 +92,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as folder:
         data = Path(folder)
         vault = Vault.create(data, "screenshot passphrase")
+        setup_policy_and_targets(vault)
         seed(vault, 250)
+        open_incident(vault)
         tokens = TokenStore(vault)
         tokens.create("entra-id-production")
         tokens.create("okta-staging", expires_in_days=30)
@@ -81,13 +111,15 @@ def main() -> int:
             table.setCurrentIndex(table.model().index(3, 0))
             wait(800)
         window.grab().save(str(out / "main-window.png"))
-        tabs = getattr(window, "pages", None)
-        if tabs is not None and hasattr(tabs, "count"):
-            for index in range(tabs.count()):
-                tabs.setCurrentIndex(index)
-                wait(600)
-                name = tabs.tabText(index).lower().replace(" ", "-") if hasattr(tabs, "tabText") else str(index)
-                window.grab().save(str(out / f"view-{name}.png"))
+        tabs = window.pages
+        for index in range(tabs.count()):
+            tabs.setCurrentIndex(index)
+            wait(900)
+            name = tabs.tabText(index).split(" (")[0].lower().replace(" ", "-")
+            window.grab().save(str(out / f"view-{name}.png"))
+        window.lock()
+        wait(300)
+        window.grab().save(str(out / "view-locked.png"))
         window.shutdown()
         QThreadPool.globalInstance().waitForDone()
         server.stop()

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -95,7 +95,7 @@ class IncidentsPage(QWidget):
         for button in (self.open_button, self.aware_button, self.draft_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
-        splitter = QSplitter()
+        splitter = QSplitter(Qt.Orientation.Vertical)  # the table needs the width: the clock is its last column
         splitter.addWidget(self.table)
         splitter.addWidget(self.detail)
         splitter.setStretchFactor(0, 3)
@@ -139,6 +139,8 @@ class IncidentsPage(QWidget):
             for row, view in enumerate(incidents):
                 if view.id == selected.id:
                     self.table.selectRow(row)
+        elif incidents:
+            self.table.selectRow(0)  # the newest incident's timeline, without a click
         self._show_selected()  # the selected incident's newest data, even when the selection did not move
 
     def _row(self, view: IncidentView) -> list[str]:

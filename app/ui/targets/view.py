@@ -58,6 +58,7 @@ class TargetsPage(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.setAccessibleName("Targets")
+        self.table.verticalHeader().hide()
         self.mapping_title = QLabel("Select a target to see what it receives.")
         self.mapping = QTableView()
         self.mapping_model = QStandardItemModel(0, 3, self)
@@ -135,6 +136,8 @@ class TargetsPage(QWidget):
             for row in range(self.model.rowCount()):
                 if self.model.item(row, 0).text() == selected:
                     self.table.selectRow(row)
+        elif self.model.rowCount():
+            self.table.selectRow(0)  # show what the first target receives without a click
 
     def _selected_name(self) -> str | None:
         rows = self.table.selectionModel().selectedRows()
