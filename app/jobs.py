@@ -8,7 +8,7 @@ from app.erasure.worker import ErasureWorker
 from app.incidents.register import IncidentRegister
 from app.policy.in_force import PolicyInForce
 from app.policy.retention import RetentionScheduler
-from app.siem.alerts import AlertEngine, AlertRaised, AlertWatcher
+from app.siem.alerts import AlertEngine, AlertRaised, AlertWatcher, load_alert_config
 from app.siem.forwarder import SiemForwarder
 from app.siem.syslog import Collector
 from app.store.vault import Vault
@@ -32,7 +32,7 @@ class BackgroundJobs:
         self.retention = RetentionScheduler(vault, policy, **kwargs)
         self.dispatcher = Dispatcher(vault, policy)
         self.erasure = ErasureWorker(vault)
-        self.alerts = AlertWatcher(AlertEngine(vault))
+        self.alerts = AlertWatcher(AlertEngine(vault, load_alert_config(vault.path.parent)))
         self.alerts.engine.on_alert.append(self._on_alert)
         self.incidents = IncidentRegister(vault)
         self.forwarder = SiemForwarder(vault, siem) if siem is not None else None

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import logging
 import threading
+import tomllib
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from app.audit.trail import Event, StoredEvent, append, read
+from app.core.errors import ConfigError
 from app.store.vault import Vault
 
 log = logging.getLogger(__name__)
@@ -35,6 +38,39 @@ class AlertConfig:
     new_token_source: bool = True
     working_hours: tuple[int, int] | None = None  # e.g. (7, 19): writes outside are flagged; None = off
     working_days: tuple[int, ...] = (0, 1, 2, 3, 4)  # Monday = 0
+
+
+def load_alert_config(data_dir: Path) -> AlertConfig:
+    """``alerts.toml`` in the data folder overrides the defaults, e.g.::
+
+    [mass_deprovisioning]
+    count = 100
+    minutes = 10
+    [working_hours]
+    start = 7
+    end = 19
+    days = [0, 1, 2, 3, 4]
+    """
+    path = data_dir / "alerts.toml"
+    if not path.is_file():
+        return AlertConfig()
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path.name} cannot be read: {exc}") from exc
+    values: dict[str, object] = {}
+    for rule in ("mass_deprovisioning", "auth_failures", "schema_rejections", "bulk_exports"):
+        table = raw.get(rule)
+        if isinstance(table, dict):
+            default: Threshold = getattr(AlertConfig(), rule)
+            values[rule] = Threshold(int(table.get("count", default.count)), int(table.get("minutes", default.minutes)))
+    if "new_token_source" in raw:
+        values["new_token_source"] = bool(raw["new_token_source"])
+    hours = raw.get("working_hours")
+    if isinstance(hours, dict):
+        values["working_hours"] = (int(hours.get("start", 7)), int(hours.get("end", 19)))
+        values["working_days"] = tuple(int(d) for d in hours.get("days", (0, 1, 2, 3, 4)))
+    return AlertConfig(**values)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)

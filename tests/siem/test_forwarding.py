@@ -4,6 +4,7 @@ outage; alert rules on replayed sequences."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -75,3 +76,12 @@ def test_new_token_source_and_after_hours(vault: Vault) -> None:
         append(conn, Event("scim.resource.created", "token:okta", at=saturday_night))
     rules = [a.rule for a in engine.process_new()]
     assert rules == ["new_token_source", "after_hours"]
+
+
+def test_thresholds_come_from_alerts_toml(tmp_path: Path) -> None:
+    from app.siem.alerts import load_alert_config
+
+    assert load_alert_config(tmp_path).mass_deprovisioning == Threshold(50, 10)  # the defaults
+    (tmp_path / "alerts.toml").write_text("[mass_deprovisioning]\ncount = 5\nminutes = 1\n[working_hours]\nstart = 8\n")
+    config = load_alert_config(tmp_path)
+    assert config.mass_deprovisioning == Threshold(5, 1) and config.working_hours == (8, 19)
