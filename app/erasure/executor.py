@@ -28,6 +28,8 @@ class Attempt:
 
     async def run(self, work: StepWork) -> AttemptResult:
         result = AttemptResult(State.FAILED)
+        if work.erase_mode == "manual":  # never sent anything: a person erases there and attests
+            return AttemptResult(State.WAITING_MANUAL, "manual target: erase the account there, then attest")
         try:
             if work.erase_mode == "deactivate":
                 await self._deactivate(work, result)

@@ -87,8 +87,8 @@ def request_erasure(
             erased = local.erase(conn, subject)
             # A tombstone naming the pseudonym only, then the subject's keys destroyed: from here on the trail
             # cannot be linked to the SCIM id, and nothing may name the subject to the trail again.
-            facts = {"request": request_id, "rows_deleted": erased.rows_deleted}
-            shredded = shred_subject(conn, subject.resource_id, actor=actor_of(operator), details=facts) is not None
+            tombstone = {"request": request_id, "rows_deleted": erased.rows_deleted}
+            shredded = shred_subject(conn, subject.resource_id, actor=actor_of(operator), details=tombstone) is not None
             conn.execute(
                 insert(_SUB).values(
                     request_id=request_id,
@@ -114,7 +114,7 @@ def request_erasure(
             ledger.append(request_id, entries, iso_utc(moment))
     if bus is not None:
         bus.publish(ResourcesChanged("User", deleted=tuple(ids)))
-    finish_local(vault, request_id)
+    finish_local(vault, request_id, now)
     return request_id
 
 

@@ -123,5 +123,8 @@ def _swap(data_dir: Path, staging: Path) -> Path | None:
             companion = Path(f"{current}{suffix}")
             if companion.exists():
                 os.replace(companion, Path(f"{previous}{suffix}"))
-    os.replace(staging, current)
+    for suffix in ("-wal", "-shm", ""):  # the main file last: it is what marks the vault as present
+        companion = Path(f"{staging}{suffix}")
+        if companion.exists():
+            os.replace(companion, Path(f"{current}{suffix}"))
     return previous

@@ -38,6 +38,7 @@ LEASE_SECONDS = 120.0
 # A target with a push still queued for the subject may be creating it right now: wait for that push to land
 # (or not) before concluding the target never held the subject.
 IN_FLIGHT_GRACE_SECONDS = 20.0
+_MANUAL_REASON = "manual target: erase the account there, then attest"
 _OPEN_STATES = [s.value for s in State if s not in TERMINAL]
 
 
@@ -67,7 +68,7 @@ def create(
         elif link is None:
             state, reason = State.SKIPPED, "the target never received this subject"
         elif target.erase_mode == "manual":
-            state, reason = State.WAITING_MANUAL, "manual target: erase the account there, then attest"
+            state, reason = State.WAITING_MANUAL, _MANUAL_REASON
         resolved = state in RESOLVED
         rows.append(
             {
@@ -129,6 +130,13 @@ _LEASE = (
 )
 
 
+_SET_MANUAL = (
+    update(_S)
+    .where(_S.c.id == bindparam("sid"))
+    .values(state=State.WAITING_MANUAL.value, remote_id=bindparam("remote"), reason=_MANUAL_REASON)
+)
+
+
 def claim_due(conn: Connection, now: datetime, capacity: dict[int, int], exclude: Iterable[int] = ()) -> list[StepWork]:
     """Lease the steps whose time has come, at most ``capacity[target id]`` per target, in the caller's write
     transaction; ``exclude`` are steps this worker is still running."""
@@ -146,8 +154,12 @@ def claim_due(conn: Connection, now: datetime, capacity: dict[int, int], exclude
             statement = statement.where(_S.c.id.not_in(skip))
         for row in conn.execute(statement.limit(free)).all():
             remote_id = row.remote_id if row.remote_id is not None else _await_push(conn, row, now)
-            if remote_id is not None:
-                claimed.append(_work(row, remote_id))
+            if remote_id is None:
+                continue
+            if row.erase_mode == "manual":  # its in-flight push landed: now it waits for a person, not a worker
+                conn.execute(_SET_MANUAL, {"sid": row.id, "remote": remote_id})
+                continue
+            claimed.append(_work(row, remote_id))
     if claimed:  # one executemany: statements, not rows, are what cost here
         until = now + timedelta(seconds=LEASE_SECONDS)
         leases = [

@@ -14,6 +14,7 @@ from app.erasure.requests import request_erasure
 from app.erasure.tables import ErasureExchange, ErasureStep
 from app.erasure.worker import ErasureWorker
 from app.store.vault import Vault
+from app.targets import links
 from app.targets.tables import TargetLink
 from tests.erasure.stub import StubTarget
 from tests.erasure.support import FakeClock, TargetSpec, add_targets, held_without_push, person, service_for
@@ -128,3 +129,32 @@ def test_resume_after_a_crash_sends_no_second_delete(vault: Vault, stub: StubTar
     assert worker.tick() == 1
     assert _step(vault)["state"] == State.SUCCEEDED
     assert stub.count("DELETE") == 1 and stub.count("GET") == 2
+
+
+def test_a_push_in_flight_is_waited_for(vault: Vault, stub: StubTarget) -> None:
+    """Erased while its create was still queued: each target waits for that push's link before it is judged."""
+    clock = FakeClock()
+    specs = [
+        TargetSpec("late", stub.base_url, stub.token),
+        TargetSpec("never", stub.base_url, stub.token),
+        TargetSpec("paper", stub.base_url, stub.token, erase_mode="manual"),
+    ]
+    ids = add_targets(vault, specs)
+    service = service_for(vault)
+    rid = str(service.create("User", person("inflight@example.test")).body["id"])  # type: ignore[index]
+    service.close()  # its upserts stay queued: no dispatcher ran
+    request_id = request_erasure(vault, [rid], "art17-1a", "dpo", now=clock())
+    worker = ErasureWorker(vault, clock=clock)
+    assert worker.tick() == 0  # nobody is judged during the grace period
+    with vault.write_transaction() as conn:  # the pushes that were in flight land at two targets
+        links.save(conn, ids["late"], "User", rid, stub.add_user("inflight@example.test"), 1)
+        links.save(conn, ids["paper"], "User", rid, "paper-42", 1)
+    clock.advance(steps.IN_FLIGHT_GRACE_SECONDS)
+    assert worker.tick() == 1
+    with vault.read_connection() as conn:
+        rows = conn.execute(
+            select(ErasureStep.target_name, ErasureStep.state).where(ErasureStep.request_id == request_id)
+        )
+        states = dict(rows.all())
+    assert states == {"late": "succeeded", "never": "skipped", "paper": "waiting_manual"}
+    assert stub.count("DELETE") == 1  # the manual target got nothing
