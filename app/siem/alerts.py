@@ -1,190 +1,160 @@
-"""Anomaly rules over the audit trail; an alert is itself an audit entry, forwarded like any other.
+"""The alert engine: feeds trail entries to the anomaly rules and records each finding as an audit entry.
 
-Rules see events in trail order and use each event's own time, so replaying a recorded sequence gives the same
-alerts as living through it. Each rule fires at most once per window (then stays quiet for that window).
+An alert is an ``alert.raised`` entry (rule, threshold, observed count, window: no personal data), so it is
+verified, exported and forwarded to the SIEM like any other entry. It is then handed to the ``on_alert``
+callbacks (the incident register opens a candidate incident) and published on the EventBus, if one is given,
+for the app's notification and badge.
+
+The engine keeps its place in the trail in a cursor (app.siem.spool), so entries written while it was not
+running (a command-line export while the app was closed) are still evaluated when it starts again.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import tomllib
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from pathlib import Path
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
-from app.audit.trail import Event, StoredEvent, append, read
-from app.core.errors import ConfigError
+from sqlalchemy import Connection, func, select
+
+from app.audit.trail import Event, StoredEvent, append, iso_utc
+from app.core.events import EventBus
+from app.siem import spool
+from app.siem.config import AlertConfig, Threshold, WorkingHours, load_alert_config
+from app.siem.rules import Finding, NewTokenSource, build_rules, evaluate
+from app.siem.spool import tail
+from app.store.models import AuditEvent
 from app.store.vault import Vault
+
+__all__ = ["AlertConfig", "AlertEngine", "AlertRaised", "AlertWatcher", "Threshold", "WorkingHours",
+           "load_alert_config", "tail"]  # fmt: skip
 
 log = logging.getLogger(__name__)
 ACTOR = "system:alerts"
-
-
-@dataclass(frozen=True)
-class Threshold:
-    count: int
-    minutes: int
-
-
-@dataclass(frozen=True)
-class AlertConfig:
-    mass_deprovisioning: Threshold = Threshold(50, 10)  # SCIM deletes
-    auth_failures: Threshold = Threshold(20, 5)
-    schema_rejections: Threshold = Threshold(20, 10)
-    bulk_exports: Threshold = Threshold(5, 10)  # subject-access exports
-    new_token_source: bool = True
-    working_hours: tuple[int, int] | None = None  # e.g. (7, 19): writes outside are flagged; None = off
-    working_days: tuple[int, ...] = (0, 1, 2, 3, 4)  # Monday = 0
-
-
-def load_alert_config(data_dir: Path) -> AlertConfig:
-    """``alerts.toml`` in the data folder overrides the defaults, e.g.::
-
-    [mass_deprovisioning]
-    count = 100
-    minutes = 10
-    [working_hours]
-    start = 7
-    end = 19
-    days = [0, 1, 2, 3, 4]
-    """
-    path = data_dir / "alerts.toml"
-    if not path.is_file():
-        return AlertConfig()
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"{path.name} cannot be read: {exc}") from exc
-    values: dict[str, object] = {}
-    for rule in ("mass_deprovisioning", "auth_failures", "schema_rejections", "bulk_exports"):
-        table = raw.get(rule)
-        if isinstance(table, dict):
-            default: Threshold = getattr(AlertConfig(), rule)
-            values[rule] = Threshold(int(table.get("count", default.count)), int(table.get("minutes", default.minutes)))
-    if "new_token_source" in raw:
-        values["new_token_source"] = bool(raw["new_token_source"])
-    hours = raw.get("working_hours")
-    if isinstance(hours, dict):
-        values["working_hours"] = (int(hours.get("start", 7)), int(hours.get("end", 19)))
-        values["working_days"] = tuple(int(d) for d in hours.get("days", (0, 1, 2, 3, 4)))
-    return AlertConfig(**values)  # type: ignore[arg-type]
+KIND = "alert.raised"
+WARM_UP = 5000  # entries before the cursor replayed silently on start, so windows and cool-downs carry over
+_A = AuditEvent.__table__
 
 
 @dataclass(frozen=True)
 class AlertRaised:
     """Published on the EventBus for the app's notification and badge."""
 
-    seq: int
+    seq: int  # the alert's own entry on the trail
     rule: str
     observed: int
     summary: str
+    threshold: int = 0
+    window_minutes: int = 0
+    trigger_seq: int = 0
 
 
-_COUNTED = {
-    "mass_deprovisioning": ("scim.resource.deleted",),
-    "auth_failures": ("scim.auth.failed",),
-    "schema_rejections": ("scim.attributes.rejected",),
-    "bulk_exports": ("export.subject",),
-}
-_WRITES = ("scim.resource.",)
-
-
-def _time(event: StoredEvent) -> datetime:
-    return datetime.fromisoformat(event.at.replace("Z", "+00:00"))
-
-
-@dataclass
-class _Window:
-    threshold: Threshold
-    times: deque[datetime] = field(default_factory=deque)
-    quiet_until: datetime | None = None
-
-    def add(self, moment: datetime) -> int | None:
-        """The count when it crosses the threshold (once per window), else None."""
-        self.times.append(moment)
-        horizon = moment - timedelta(minutes=self.threshold.minutes)
-        while self.times and self.times[0] < horizon:
-            self.times.popleft()
-        if len(self.times) > self.threshold.count and (self.quiet_until is None or moment >= self.quiet_until):
-            self.quiet_until = moment + timedelta(minutes=self.threshold.minutes)
-            return len(self.times)
-        return None
+def alert_details(finding: Finding) -> dict[str, object]:
+    return {
+        "rule": finding.rule,
+        "threshold": finding.threshold,
+        "observed": finding.observed,
+        "window_minutes": finding.window_minutes,
+        "window_start": iso_utc(finding.window_start),
+        "window_end": iso_utc(finding.window_end),
+        "trigger_seq": finding.trigger_seq,
+        "summary": finding.summary,
+    }
 
 
 class AlertEngine:
-    def __init__(self, vault: Vault, config: AlertConfig | None = None) -> None:
+    def __init__(
+        self,
+        vault: Vault,
+        config: AlertConfig | None = None,
+        clock: Callable[[], datetime] | None = None,
+        bus: EventBus | None = None,
+    ) -> None:
         self.vault = vault
         self.config = config or AlertConfig()
-        self.on_alert: list[Callable[[AlertRaised], None]] = []  # e.g. open a candidate incident, notify the UI
-        self._windows = {rule: _Window(getattr(self.config, rule)) for rule in _COUNTED}
-        self._sources: set[tuple[str, str]] = set()
-        self._after_hours_quiet: datetime | None = None
-        self.last_seq = 0
+        self.clock = clock or (lambda: datetime.now(UTC))  # the time written on alert entries
+        self.bus = bus
+        self.rules = build_rules(self.config)
+        self.on_alert: list[Callable[[AlertRaised], None]] = []  # e.g. open a candidate incident
+        self.last_seq = 0  # the last entry evaluated
 
-    def observe(self, event: StoredEvent) -> list[tuple[str, int, str]]:
-        """Feed one event; returns the alerts it raises as (rule, observed, summary)."""
-        if event.kind.startswith("alert."):
+    def evaluate(self, event: StoredEvent) -> list[Finding]:
+        """Show one entry to the rules (no recording)."""
+        self.last_seq = max(self.last_seq, event.seq)
+        return evaluate(self.rules, event)
+
+    def observe(self, event: StoredEvent) -> list[AlertRaised]:
+        """Evaluate one entry and record and announce the alerts it raises."""
+        findings = self.evaluate(event)
+        if not findings:
             return []
-        raised = []
-        moment = _time(event)
-        for rule, kinds in _COUNTED.items():
-            if event.kind in kinds:
-                count = self._windows[rule].add(moment)
-                if count is not None:
-                    t = self._windows[rule].threshold
-                    raised.append(
-                        (rule, count, f"{count} {kinds[0]} events within {t.minutes} min (threshold {t.count})")
-                    )
-        if self.config.new_token_source and event.kind == "scim.request" and event.actor.startswith("token:"):
-            source = str(event.details.get("source", ""))
-            pair = (event.actor, source)
-            if source and pair not in self._sources:
-                known_token = any(actor == event.actor for actor, _ in self._sources)
-                self._sources.add(pair)
-                if known_token:
-                    raised.append(("new_token_source", 1, f"{event.actor} used from a new address {source}"))
-        hours = self.config.working_hours
-        if hours and event.kind.startswith(_WRITES):
-            local = moment.astimezone()
-            outside = local.weekday() not in self.config.working_days or not hours[0] <= local.hour < hours[1]
-            if outside and (self._after_hours_quiet is None or moment >= self._after_hours_quiet):
-                self._after_hours_quiet = moment + timedelta(hours=1)
-                raised.append(("after_hours", 1, f"{event.kind} outside working hours"))
-        return raised
+        with self.vault.write_transaction() as conn:
+            alerts = [self._record(conn, finding) for finding in findings]
+        self._announce(alerts)
+        return alerts
 
-    def process_new(self) -> list[AlertRaised]:
-        """Read events after the last one seen, evaluate them, and record each alert on the trail."""
-        alerts: list[AlertRaised] = []
+    def process_new(self, limit: int = 5000) -> list[AlertRaised]:
+        """Evaluate the entries after the last one seen; record their alerts and the cursor in one transaction."""
+        start = self.last_seq
+        events = tail(self.vault, start, limit)
+        if not events:
+            return []
+        findings = [finding for event in events for finding in self.evaluate(event)]
+        with self.vault.write_transaction() as conn:
+            if spool.cursor(conn, spool.ALERTS) > start:
+                # Another engine (another process on this vault) took these entries: its alerts stand.
+                self.last_seq = spool.cursor(conn, spool.ALERTS)
+                return []
+            alerts = [self._record(conn, finding) for finding in findings]
+            spool.advance(conn, spool.ALERTS, events[-1].seq)
+        self._announce(alerts)
+        return alerts
+
+    def resume(self) -> None:
+        """Take up where the engine stopped (or, the first time, at the end of the trail without alerting on
+        history): learn each token's addresses and replay the last entries silently to refill the windows."""
         with self.vault.read_connection() as conn:
-            events = list(read(conn, self.last_seq + 1))
-        found = []
-        for event in events:
-            self.last_seq = event.seq
-            found += [(event, rule, observed, summary) for rule, observed, summary in self.observe(event)]
-        if found:
-            with self.vault.write_transaction() as conn:
-                for event, rule, observed, summary in found:
-                    details = {"rule": rule, "observed": observed, "summary": summary, "trigger_seq": event.seq}
-                    stored = append(conn, Event("alert.raised", ACTOR, "failure", details=details))
-                    alerts.append(AlertRaised(stored.seq, rule, observed, summary))
+            start = spool.cursor(conn, spool.ALERTS) if spool.has_cursor(conn, spool.ALERTS) else spool.last_seq(conn)
+            warm_from = max(0, start - WARM_UP)
+            self._learn_sources(conn, warm_from)
+            warm = spool.events_after(conn, warm_from, start - warm_from) if start > warm_from else []
+        for event in warm:
+            self.evaluate(event)
+        self.last_seq = start
+
+    skip_history = resume  # the earlier name
+
+    def _learn_sources(self, conn: Connection, upto: int) -> None:
+        rule = next((r for r in self.rules if isinstance(r, NewTokenSource)), None)
+        if rule is None or upto <= 0:
+            return
+        statement = (
+            select(_A.c.actor, func.json_extract(_A.c.details, "$.token"), func.json_extract(_A.c.details, "$.source"))
+            .where(_A.c.kind == "scim.request", _A.c.seq <= upto)
+            .distinct()
+        )
+        for actor, token, source in conn.execute(statement):
+            if not (isinstance(token, str) and token):
+                token = actor.removeprefix("token:") if actor.startswith("token:") else ""
+            if token and isinstance(source, str) and source not in ("", "unknown"):
+                rule.learn(token, source)
+
+    def _record(self, conn: Connection, finding: Finding) -> AlertRaised:
+        stored = append(conn, Event(KIND, ACTOR, "success", details=alert_details(finding), at=self.clock()))
+        return AlertRaised(stored.seq, finding.rule, finding.observed, finding.summary, finding.threshold,
+                           finding.window_minutes, finding.trigger_seq)  # fmt: skip
+
+    def _announce(self, alerts: list[AlertRaised]) -> None:
         for alert in alerts:
-            for callback in self.on_alert:
+            for callback in list(self.on_alert):
                 try:
                     callback(alert)
                 except Exception as exc:  # a failing listener must not stop the others or the engine
                     log.error("alert listener failed: %s", type(exc).__name__)
-        return alerts
-
-    def skip_history(self) -> None:
-        """Start from the current end of the trail (learning the token sources seen so far)."""
-        with self.vault.read_connection() as conn:
-            for event in read(conn, 1):
-                self.last_seq = event.seq
-                if event.kind == "scim.request" and event.actor.startswith("token:"):
-                    self._sources.add((event.actor, str(event.details.get("source", ""))))
+            if self.bus is not None:
+                self.bus.publish(alert)
 
 
 class AlertWatcher:
@@ -197,21 +167,27 @@ class AlertWatcher:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
+        self._stop.clear()
         self._thread = threading.Thread(target=self._loop, name="custos-alerts", daemon=True)
         self._thread.start()
 
     def _loop(self) -> None:
-        started = False
-        while not self._stop.wait(0 if not started else self.interval):
+        resumed = False
+        while not self._stop.wait(self.interval if resumed else 0):
             if not self.engine.vault.is_open:
                 continue
             try:
-                if not started:
-                    self.engine.skip_history()
-                    started = True
+                if not resumed:
+                    self.engine.resume()
+                    resumed = True
                 self.engine.process_new()
+                while not self._stop.is_set() and self._more_pending():  # catching up after a long pause
+                    self.engine.process_new()
             except Exception as exc:  # the next round tries again
                 log.error("alert rules failed: %s", type(exc).__name__)
+
+    def _more_pending(self) -> bool:
+        return bool(tail(self.engine.vault, self.engine.last_seq, 1))
 
     def stop(self) -> None:
         self._stop.set()

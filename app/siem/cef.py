@@ -1,19 +1,29 @@
-"""ArcSight CEF lines, escaped exactly as the CEF specification asks (header and extension differ)."""
+"""ArcSight CEF lines, escaped exactly as the CEF specification asks (header and extension differ).
+
+Only what the audit entry holds goes out: the actor, the pseudonymous subject, attribute names, counts, status
+codes. The sealed (encrypted) private part of an entry is never forwarded.
+"""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from datetime import datetime
+from typing import Any
 
 from app import __version__
+from app.audit.pseudonyms import public_details
 from app.audit.trail import StoredEvent
-from app.siem.mapping import mapping_for
+from app.siem.mapping import Mapping, describe
 
 VENDOR, PRODUCT = "Custos", "Custos"
+# CEF field limits (characters) from the CEF specification
+_HEADER_LIMITS = {"vendor": 63, "product": 63, "version": 31, "signature": 1023, "name": 512}
+_CS_LIMIT, _MSG_LIMIT = 4000, 1023
 
 
 def escape_header(value: str) -> str:
-    """In the header: backslash and pipe are escaped; newlines cannot appear (they become spaces)."""
+    """In the header: backslash and pipe are escaped; line breaks cannot appear there (they become spaces)."""
     return value.replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", " ")
 
 
@@ -24,40 +34,86 @@ def escape_extension(value: str) -> str:
     )
 
 
-def _epoch_ms(iso: str) -> int:
+def epoch_ms(iso: str) -> int:
     return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000)
 
 
-def to_cef(event: StoredEvent) -> str:
-    m = mapping_for(event.kind)
-    header = [
-        "CEF:0",
-        escape_header(VENDOR),
-        escape_header(PRODUCT),
-        escape_header(__version__),
-        escape_header(m.signature),
-        escape_header(m.name),
-        str(m.severity),
-    ]
-    details = event.details
-    extension = {
-        "rt": str(_epoch_ms(event.at)),
-        "act": event.kind,
+def ip_or_none(value: Any) -> str | None:
+    """A source address only when it is one (the trail may say "unknown")."""
+    try:
+        return str(ipaddress.ip_address(str(value)))
+    except ValueError:
+        return None
+
+
+def _cut(value: str, limit: int) -> str:
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+def extension(event: StoredEvent, m: Mapping) -> dict[str, str]:
+    """The CEF extension keys of one event (unescaped), in a stable order."""
+    details = public_details(event.details)
+    ext: dict[str, str] = {
+        "rt": str(epoch_ms(event.at)),
+        "act": m.act or event.kind,
         "outcome": event.outcome,
-        "suser": event.actor,
+        "suser": event.actor,  # a token, an operator account or a system job
         "externalId": str(event.seq),
-        "cs1Label": "chainHash",
-        "cs1": event.chain_hash,
+        "cat": "/" + "/".join(part.upper() if len(part) <= 3 else part.capitalize() for part in (*m.category, *m.type)),
     }
     if event.subject:
-        extension["duid"] = event.subject  # a keyed pseudonym, never an identifier
-    if isinstance(details.get("source"), str):
-        extension["src"] = details["source"]
+        ext["duid"] = event.subject  # a keyed pseudonym, never an identifier
+    elif isinstance(details.get("pseudonym"), str):
+        ext["duid"] = details["pseudonym"]  # erasure steps name the shredded subject by its pseudonym
+    source = ip_or_none(details.get("source"))
+    if source:
+        ext["src"] = source
+    if event.kind == "scim.request":
+        ext["requestMethod"] = str(details.get("method", ""))
+        ext["request"] = "/scim/v2/" + str(details.get("endpoint", ""))
+    if event.kind == "scim.auth.failed":
+        ext["reason"] = "invalid_token"
     if isinstance(details.get("status"), int):
-        extension["cn1Label"], extension["cn1"] = "httpStatus", str(details["status"])
+        ext["cn1Label"], ext["cn1"] = "httpStatus", str(details["status"])
+    if isinstance(details.get("duration_ms"), int | float):
+        ext["cn2Label"], ext["cn2"] = "durationMs", str(round(details["duration_ms"]))
+    if isinstance(details.get("request"), str):  # erasure requests
+        ext["cs1Label"], ext["cs1"] = "erasureRequestId", details["request"]
     names = details.get("attributes")
-    if isinstance(names, list):
-        extension["cs2Label"], extension["cs2"] = "attributes", ",".join(str(n) for n in names)
-    extension["cs3Label"], extension["cs3"] = "details", json.dumps(details, sort_keys=True, separators=(",", ":"))
-    body = " ".join(f"{key}={escape_extension(value)}" for key, value in extension.items())
+    if isinstance(names, list | dict):
+        ext["cs2Label"], ext["cs2"] = "attributes", _cut(",".join(str(n) for n in names), _CS_LIMIT)
+    elif isinstance(details.get("target"), str):
+        ext["cs2Label"], ext["cs2"] = "target", details["target"]
+    if isinstance(details.get("ground"), str):
+        ext["cs3Label"], ext["cs3"] = "legalGround", details["ground"]
+    if m.alert and isinstance(details.get("rule"), str):
+        ext["cs4Label"], ext["cs4"] = "rule", details["rule"]
+        for key, name in (("cnt", "observed"), ("cn3", "threshold")):
+            if isinstance(details.get(name), int):
+                ext[key] = str(details[name])
+        if "cn3" in ext:
+            ext["cn3Label"] = "threshold"
+        for key, name in (("start", "window_start"), ("end", "window_end")):
+            if isinstance(details.get(name), str):
+                ext[key] = str(epoch_ms(details[name]))
+    if m.config_key:
+        ext["cs5Label"], ext["cs5"] = "configKey", m.config_key
+    ext["cs6Label"], ext["cs6"] = "chainHash", event.chain_hash  # matches the SIEM copy to the local chain
+    if details:  # everything else the entry says, last: a final value loses trailing spaces in CEF
+        ext["msg"] = _cut(json.dumps(details, sort_keys=True, separators=(",", ":"), ensure_ascii=False), _MSG_LIMIT)
+    return ext
+
+
+def to_cef(event: StoredEvent) -> str:
+    m = describe(event)
+    header = [
+        "CEF:0",
+        escape_header(VENDOR[: _HEADER_LIMITS["vendor"]]),
+        escape_header(PRODUCT[: _HEADER_LIMITS["product"]]),
+        escape_header(__version__[: _HEADER_LIMITS["version"]]),
+        escape_header(m.signature[: _HEADER_LIMITS["signature"]]),
+        escape_header(m.name[: _HEADER_LIMITS["name"]]),
+        str(max(0, min(10, m.severity))),
+    ]
+    body = " ".join(f"{key}={escape_extension(value)}" for key, value in extension(event, m).items())
     return "|".join(header) + "|" + body

@@ -1,24 +1,31 @@
-"""How each kind of audit event looks to a SIEM: CEF signature, name, severity; OCSF class and activity; ECS.
+"""How each kind of audit event looks to a SIEM: CEF signature, name and severity; OCSF class and activity; ECS.
 
-From the mapping in shared/docs/gdpr-requirements.md §4.5. Kinds not listed fall back to a generic OCSF
-Entity Management / API Activity shape, so nothing on the trail is dropped on the way out.
+From the mapping in shared/docs/gdpr-requirements.md §4.5. Some kinds depend on the event itself (a SCIM
+request's method, a resource's type, an alert's rule); :func:`describe` resolves those. Kinds not listed fall
+back to a generic Entity Management shape, so nothing on the trail is dropped on the way out.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+from app.audit.trail import StoredEvent
 
 
 @dataclass(frozen=True)
 class Mapping:
-    signature: str
-    name: str
+    signature: str  # CEF Device Event Class ID, one per kind of event
+    name: str  # CEF Name: what happened, never who or to whom
     severity: int  # CEF 0-10
     class_uid: int  # OCSF
     activity_id: int
     category: tuple[str, ...]  # ECS event.category
     type: tuple[str, ...]  # ECS event.type
-    alert: bool = False
+    act: str = ""  # CEF act (deviceAction)
+    action: str = ""  # ECS event.action; the kind when empty
+    alert: bool = False  # ECS event.kind "alert"
+    labels: tuple[str, ...] = ()  # OCSF metadata.labels beyond the kind, e.g. "gdpr-art17"
+    config_key: str = ""  # CEF cs5 (configKey) for configuration changes
 
     @property
     def category_uid(self) -> int:
@@ -29,50 +36,173 @@ class Mapping:
         return self.class_uid * 100 + self.activity_id
 
 
+_IAM_USER = ("iam",)
+_CONFIG = ("configuration",)
+_ERASED = ("gdpr-art17",)
+
 _MAP: dict[str, Mapping] = {
-    "scim.resource.created": Mapping("scim.user.create", "User created", 3, 3001, 1, ("iam",), ("user", "creation")),
-    "scim.resource.replaced": Mapping("scim.user.update", "User updated", 3, 3004, 3, ("iam",), ("user", "change")),
-    "scim.resource.patched": Mapping("scim.user.update", "User updated", 3, 3004, 3, ("iam",), ("user", "change")),
-    "scim.resource.deleted": Mapping(
-        "scim.user.delete", "User deprovisioned", 4, 3001, 6, ("iam",), ("user", "deletion")
-    ),
-    "scim.auth.failed": Mapping("auth.failure", "Authentication failed", 6, 3002, 1, ("authentication",), ("start",)),
-    "scim.attributes.rejected": Mapping(
-        "scim.request.rejected", "SCIM request rejected", 4, 6003, 1, ("api",), ("creation",)
-    ),
-    "scim.attributes.stripped": Mapping(
-        "scim.request.stripped", "Attributes outside the schema dropped", 3, 6003, 1, ("api",), ("creation",)
-    ),
-    "scim.request": Mapping("scim.request", "SCIM request", 1, 6003, 2, ("api",), ("access",)),
-    "policy.applied": Mapping("config.change", "Policy applied", 5, 3004, 3, ("configuration",), ("change",)),
-    "policy.purged": Mapping("policy.purge", "Data purged by policy", 5, 3004, 4, ("configuration",), ("deletion",)),
-    "retention.purged": Mapping(
-        "retention.purge", "Expired data purged", 4, 3004, 4, ("configuration",), ("deletion",)
-    ),
-    "token.created": Mapping("config.change", "Token created", 5, 3004, 1, ("configuration",), ("creation",)),
-    "token.revoked": Mapping("config.change", "Token revoked", 5, 3004, 4, ("configuration",), ("deletion",)),
-    "target.added": Mapping("config.change", "Target added", 5, 3004, 1, ("configuration",), ("creation",)),
-    "target.removed": Mapping("config.change", "Target removed", 5, 3004, 4, ("configuration",), ("deletion",)),
-    "erasure.requested": Mapping("gdpr.erasure.local", "Subject erased", 5, 3001, 6, ("iam",), ("user", "deletion")),
-    "provision.deleted": Mapping(
-        "gdpr.erasure.propagate", "Deletion propagated", 3, 6003, 4, ("iam",), ("user", "deletion")
-    ),
-    "provision.failed": Mapping("provision.failure", "Provisioning failed", 6, 6003, 3, ("api",), ("change",)),
-    "alert.raised": Mapping("anomaly", "Anomaly detected", 8, 2004, 1, ("intrusion_detection",), ("info",), alert=True),
-    "incident.opened": Mapping(
-        "breach.incident.create", "Incident recorded", 7, 2005, 1, ("intrusion_detection",), ("info",), alert=True
-    ),
-    "vault.unlocked": Mapping("vault.unlock", "Vault unlocked", 3, 3002, 1, ("authentication",), ("start",)),
+    # SCIM resources (Users; Groups are resolved by describe())
+    "scim.resource.created": Mapping("scim.user.create", "User created", 3, 3001, 1, _IAM_USER, ("user", "creation"),
+                                     "create", "scim-user-created"),
+    "scim.resource.replaced": Mapping("scim.user.update", "User updated", 3, 3004, 3, _IAM_USER, ("user", "change"),
+                                      "update", "scim-user-updated"),
+    "scim.resource.patched": Mapping("scim.user.update", "User updated", 3, 3004, 3, _IAM_USER, ("user", "change"),
+                                     "update", "scim-user-updated"),
+    "scim.resource.deleted": Mapping("scim.user.delete", "User deprovisioned", 4, 3001, 6, _IAM_USER,
+                                     ("user", "deletion"), "delete", "scim-user-deprovisioned"),
+    # the SCIM endpoint
+    "scim.request": Mapping("scim.request", "SCIM request", 1, 6003, 99, ("api",), ("info",), "request"),
+    "scim.auth.failed": Mapping("auth.failure", "Authentication failed", 6, 3002, 1, ("authentication",), ("start",),
+                                "logon", "scim-auth-failed"),
+    "scim.attributes.rejected": Mapping("scim.request.rejected", "SCIM request rejected", 4, 6003, 1, ("api",),
+                                        ("creation",), "reject", "scim-request-rejected"),
+    "scim.attributes.stripped": Mapping("scim.request.stripped", "Attributes outside the schema dropped", 3, 6003, 1,
+                                        ("api",), ("creation",), "strip", "scim-attributes-stripped"),
+    # configuration
+    "policy.applied": Mapping("config.change", "Policy applied", 5, 3004, 3, _CONFIG, ("change",), "apply",
+                              "policy-applied", config_key="policy"),
+    "policy.purged": Mapping("policy.purge", "Data purged after a policy change", 5, 3004, 4, _CONFIG, ("deletion",),
+                             "purge", "policy-purged"),
+    "retention.purged": Mapping("retention.purge", "Expired data purged", 4, 3004, 4, _CONFIG, ("deletion",), "purge",
+                                "retention-purged"),
+    "retention.run": Mapping("retention.run", "Retention job ran", 1, 3004, 99, _CONFIG, ("info",), "run"),
+    "token.created": Mapping("config.change", "Token created", 5, 3004, 1, _CONFIG, ("creation",), "create",
+                             "token-created", config_key="token"),
+    "token.revoked": Mapping("config.change", "Token revoked", 5, 3004, 4, _CONFIG, ("deletion",), "revoke",
+                             "token-revoked", config_key="token"),
+    "target.added": Mapping("config.change", "Target added", 5, 3004, 1, _CONFIG, ("creation",), "create",
+                            "target-added", config_key="target"),
+    "target.removed": Mapping("config.change", "Target removed", 5, 3004, 4, _CONFIG, ("deletion",), "delete",
+                              "target-removed", config_key="target"),
+    "audit.key.created": Mapping("audit.key.create", "Audit signing key created", 5, 3004, 1, _CONFIG,
+                                 ("creation",), "create", "audit-key-created"),
+    # the vault
+    "vault.created": Mapping("vault.create", "Vault created", 3, 3004, 1, _CONFIG, ("creation",), "create"),
+    "vault.unlocked": Mapping("vault.unlock", "Vault unlocked", 3, 3002, 1, ("authentication",), ("start",), "logon",
+                              "vault-unlocked"),
+    "vault.backup.created": Mapping("vault.backup", "Vault backed up", 3, 3004, 1, _CONFIG, ("creation",), "backup"),
+    "vault.restored": Mapping("vault.restore", "Vault restored from a backup", 6, 3004, 3, _CONFIG, ("change",),
+                              "restore", "vault-restored"),
+    # exports (a file leaves the vault)
+    "export.ropa": Mapping("export.ropa", "Records of processing exported", 3, 3004, 2, ("file",), ("creation",),
+                           "export", "ropa-exported"),
+    "export.subject": Mapping("export.subject", "Subject data exported", 5, 3004, 2, ("file",), ("creation",),
+                              "export", "subject-exported"),
+    "export.audit_bundle": Mapping("export.audit_bundle", "Evidence bundle exported", 3, 3004, 2, ("file",),
+                                   ("creation",), "export", "audit-bundle-exported"),
+    "export.siem": Mapping("export.siem", "Audit trail exported for a SIEM", 3, 3004, 2, ("file",), ("creation",),
+                           "export", "siem-exported"),
+    # erasure (Art. 17): erasure.requested erases locally in the same transaction
+    "erasure.requested": Mapping("gdpr.erasure.local", "Subject erased", 5, 3001, 6, _IAM_USER, ("user", "deletion"),
+                                 "erase", "gdpr-erasure", labels=_ERASED),
+    "erasure.local.scrubbed": Mapping("gdpr.erasure.scrub", "Storage scrubbed after erasure", 3, 3004, 4, _CONFIG,
+                                      ("deletion",), "scrub", "gdpr-erasure-scrubbed", labels=_ERASED),
+    "subject.shredded": Mapping("gdpr.erasure.shred", "Subject keys destroyed", 5, 3001, 6, _IAM_USER,
+                                ("user", "deletion"), "erase", "gdpr-erasure", labels=_ERASED),
+    "erasure.attested": Mapping("gdpr.erasure.attest", "Erasure attested by an operator", 3, 3004, 3, _IAM_USER,
+                                ("user", "change"), "attest", "erasure-attested", labels=_ERASED),
+    "erasure.receipt.issued": Mapping("gdpr.erasure.receipt", "Erasure receipt issued", 3, 3004, 1, _IAM_USER,
+                                      ("user", "info"), "issue", "erasure-receipt-issued", labels=_ERASED),
+    "erasure.closed": Mapping("gdpr.erasure.close", "Erasure request closed", 3, 3004, 3, _IAM_USER, ("user", "info"),
+                              "close", "erasure-closed", labels=_ERASED),
+    "erasure.replayed": Mapping("gdpr.erasure.replay", "Erasures replayed after a restore", 5, 3001, 6, _IAM_USER,
+                                ("user", "deletion"), "erase", "erasure-replayed", labels=_ERASED),
+    # provisioning to downstream applications
+    "provision.created": Mapping("provision.push", "Change pushed to a target", 3, 6003, 1, ("api",), ("creation",),
+                                 "create", "provision-created"),
+    "provision.replaced": Mapping("provision.push", "Change pushed to a target", 3, 6003, 3, ("api",), ("change",),
+                                  "update", "provision-replaced"),
+    "provision.deactivated": Mapping("provision.push", "Change pushed to a target", 3, 6003, 3, ("api",), ("change",),
+                                     "disable", "provision-deactivated"),
+    "provision.deleted": Mapping("provision.push", "Change pushed to a target", 3, 6003, 4, ("api",), ("deletion",),
+                                 "delete", "provision-deleted"),
+    "provision.verification_failed": Mapping("provision.failure", "Target still holds a deleted account", 6, 6003, 4,
+                                             ("api",), ("deletion",), "delete", "provision-verification-failed"),
+    "provision.failed": Mapping("provision.failure", "Provisioning failed", 6, 6003, 99, ("api",), ("change",), "push",
+                                "provision-failed"),
+    # detections and the breach register
+    "alert.raised": Mapping("anomaly", "Anomaly detected", 8, 2004, 1, ("intrusion_detection",), ("info",), "alert",
+                            alert=True),
+    "incident.opened": Mapping("breach.incident.create", "Incident recorded", 7, 2005, 1, ("intrusion_detection",),
+                               ("info",), "create", "incident-opened", alert=True),
+    "incident.closed": Mapping("breach.incident.close", "Incident closed", 7, 2005, 3, ("intrusion_detection",),
+                               ("info",), "close", "incident-closed", alert=True),
+}  # fmt: skip
+_INCIDENT_UPDATE = Mapping("breach.incident.update", "Incident updated", 7, 2005, 2, ("intrusion_detection",),
+                           ("info",), "update", alert=True)  # fmt: skip
+_ERASURE_PROPAGATED = Mapping("gdpr.erasure.propagate", "Erasure propagated", 3, 6003, 4, _IAM_USER,
+                              ("user", "deletion"), "delete", "erasure-propagated", labels=_ERASED)  # fmt: skip
+_GENERIC = Mapping("custos.event", "Custos event", 3, 3004, 99, _CONFIG, ("info",))
+
+# Groups: OCSF Group Management (3006; 6 Create and 5 Delete in OCSF 1.1.0), ECS type "group".
+_GROUP = {
+    "scim.resource.created": Mapping("scim.group.create", "Group created", 3, 3006, 6, _IAM_USER, ("group", "creation"),
+                                     "create", "scim-group-created"),
+    "scim.resource.replaced": Mapping("scim.group.update", "Group updated", 3, 3004, 3, _IAM_USER, ("group", "change"),
+                                      "update", "scim-group-updated"),
+    "scim.resource.patched": Mapping("scim.group.update", "Group updated", 3, 3004, 3, _IAM_USER, ("group", "change"),
+                                     "update", "scim-group-updated"),
+    "scim.resource.deleted": Mapping("scim.group.delete", "Group deleted", 4, 3006, 5, _IAM_USER, ("group", "deletion"),
+                                     "delete", "scim-group-deleted"),
+}  # fmt: skip
+
+# SCIM request method -> OCSF API Activity activity and ECS event.type
+_METHODS = {
+    "POST": (1, "creation"),
+    "GET": (2, "access"),
+    "PUT": (3, "change"),
+    "PATCH": (3, "change"),
+    "DELETE": (4, "deletion"),
 }
-_GENERIC = Mapping("custos.event", "Custos event", 3, 3004, 99, ("configuration",), ("info",))
+
+# Alerts: per rule a signature ``anomaly.<rule>``, a name, a severity (7-9) and an ECS category.
+ALERT_RULES: dict[str, tuple[str, int, str]] = {
+    "mass_deprovisioning": ("Anomalous bulk deprovisioning", 9, "iam"),
+    "auth_failures": ("Burst of authentication failures", 8, "authentication"),
+    "new_token_source": ("Token used from a new source address", 7, "authentication"),
+    "schema_rejections": ("Spike of schema-violation rejections", 7, "intrusion_detection"),
+    "bulk_exports": ("Bulk export of subject data", 8, "intrusion_detection"),
+    "bulk_reads": ("Bulk read of identities", 8, "intrusion_detection"),
+    "after_hours": ("Activity outside working hours", 7, "intrusion_detection"),
+}
 
 
 def mapping_for(kind: str) -> Mapping:
+    """The mapping of a kind as such (Users, no method or rule known)."""
     found = _MAP.get(kind)
     if found is not None:
         return found
-    return Mapping(kind[:100], kind.replace(".", " ").capitalize()[:100], _GENERIC.severity, _GENERIC.class_uid,
-                   _GENERIC.activity_id, _GENERIC.category, _GENERIC.type)  # fmt: skip
+    if kind.startswith("incident."):
+        return replace(_INCIDENT_UPDATE, action=kind.replace(".", "-"))
+    if kind.startswith("erasure.target."):
+        return _ERASURE_PROPAGATED
+    name = kind.replace(".", " ").replace("_", " ").capitalize()
+    return replace(_GENERIC, signature=kind[:100] or _GENERIC.signature, name=name[:100] or _GENERIC.name)
+
+
+def describe(event: StoredEvent) -> Mapping:
+    """The mapping of one event: resolves what depends on its details (method, resource type, rule, outcome)."""
+    kind, details = event.kind, event.details
+    if kind in _GROUP and details.get("resource_type") == "Group":
+        return _GROUP[kind]
+    base = mapping_for(kind)
+    if kind == "scim.request":
+        activity, ecs_type = _METHODS.get(str(details.get("method", "")).upper(), (99, "info"))
+        return replace(base, activity_id=activity, type=(ecs_type,))
+    if kind in ("scim.attributes.rejected", "scim.attributes.stripped") and details.get("operation") in (
+        "replace",
+        "patch",
+        "update",
+    ):
+        return replace(base, activity_id=3, type=("change",))
+    if kind == "alert.raised":
+        rule = str(details.get("rule", ""))
+        name, severity, category = ALERT_RULES.get(rule, (base.name, base.severity, base.category[0]))
+        signature, action = (f"anomaly.{rule}", f"anomaly-{rule.replace('_', '-')}") if rule else ("anomaly", "anomaly")
+        return replace(base, signature=signature, name=name, severity=severity, category=(category,), action=action)
+    if kind.startswith("erasure.target.") and event.outcome != "success":
+        return replace(base, severity=6)
+    return base
 
 
 def known_kinds() -> list[str]:

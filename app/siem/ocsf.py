@@ -1,54 +1,135 @@
-"""OCSF JSON (with ECS field names alongside where they fit) for each audit event."""
+"""OCSF JSON (with ECS field names alongside where they fit) for each audit event.
+
+The OCSF attributes come first (class_uid, activity_id, type_uid, …); the ECS objects (``event``, ``rule``,
+``source``, ``@timestamp``) do not clash with OCSF names, so one record serves both kinds of SIEM. What has no
+OCSF place goes under ``unmapped``. The sealed (encrypted) private part of an entry is never forwarded.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from app import __version__
+from app.audit.pseudonyms import public_details
 from app.audit.trail import StoredEvent
-from app.siem.mapping import mapping_for
+from app.siem.cef import epoch_ms, ip_or_none
+from app.siem.mapping import describe
 
 OCSF_VERSION = "1.1.0"
+_CATEGORIES = {1: "System Activity", 2: "Findings", 3: "Identity & Access Management", 6: "Application Activity"}
+_CLASSES = {3001: "Account Change", 3002: "Authentication", 3004: "Entity Management", 3006: "Group Management",
+            6003: "API Activity", 2004: "Detection Finding", 2005: "Incident Finding"}  # fmt: skip
+
+
+def severity_id(cef_severity: int) -> int:
+    """CEF 0-10 to OCSF 1 Informational, 2 Low, 3 Medium, 4 High, 5 Critical."""
+    for floor, value in ((9, 5), (7, 4), (4, 3), (2, 2)):
+        if cef_severity >= floor:
+            return value
+    return 1
+
+
+def _actor(actor: str) -> dict[str, Any]:
+    kind, _, name = actor.partition(":")
+    if kind == "token":  # a SCIM client (the identity provider), by its token's name
+        return {"app_name": name, "user": {"name": actor, "type": "System"}}
+    if kind == "operator":
+        return {"user": {"name": name or actor, "type": "User"}}
+    return {"app_name": f"custos:{name}" if name else actor, "user": {"name": actor, "type": "System"}}
+
+
+def _class_specific(
+    record: dict[str, Any], event: StoredEvent, class_uid: int, key: str, details: dict[str, Any]
+) -> None:
+    """Attributes the class requires: ``user`` (Account Change, Authentication), ``entity`` (Entity Management)."""
+    if class_uid == 3002:
+        record["user"] = {**record.get("user", {}), "name": event.actor}
+    elif class_uid == 3001 and "user" not in record:
+        record["user"] = {"type": "User"}  # several subjects (an erasure request): counted in unmapped.details
+    elif class_uid == 3004 and "entity" not in record:
+        name = str(details.get("token") or details.get("target") or "")
+        record["entity"] = {"type": key or event.kind.split(".", 1)[0], **({"name": name} if name else {})}
 
 
 def to_ocsf(event: StoredEvent) -> dict[str, Any]:
-    m = mapping_for(event.kind)
-    epoch_ms = int(datetime.fromisoformat(event.at.replace("Z", "+00:00")).timestamp() * 1000)
+    m = describe(event)
+    details = public_details(event.details)
     success = event.outcome == "success"
     record: dict[str, Any] = {
         "class_uid": m.class_uid,
+        "class_name": _CLASSES.get(m.class_uid, ""),
         "category_uid": m.category_uid,
+        "category_name": _CATEGORIES.get(m.category_uid, ""),
         "activity_id": m.activity_id,
         "type_uid": m.type_uid,
-        "severity_id": min(6, max(1, (m.severity + 1) // 2)),
-        "time": epoch_ms,
+        "severity_id": severity_id(m.severity),
+        "time": epoch_ms(event.at),
         "status_id": 1 if success else 2,
         "status": "Success" if success else "Failure",
         "message": m.name,
         "metadata": {
             "version": OCSF_VERSION,
             "uid": str(event.seq),  # the trail's sequence number: a collector can drop duplicates by it
+            "sequence": event.seq,
+            "log_name": "custos-audit",
             "product": {"name": "Custos", "vendor_name": "Custos", "version": __version__},
-            "labels": [event.kind],
+            "labels": [event.kind, *m.labels],
         },
-        "actor": {"user": {"name": event.actor}},
-        "unmapped": {"chain_hash": event.chain_hash, "details": event.details},
-        # ECS names for Elastic and friends
+        "actor": _actor(event.actor),
+        "unmapped": {"audit_seq": event.seq, "chain_hash": event.chain_hash, "kind": event.kind, "details": details},
+        # ECS names, for Elastic and friends
+        "@timestamp": event.at,
         "event": {
             "kind": "alert" if m.alert else "event",
             "category": list(m.category),
             "type": list(m.type),
-            "action": event.kind,
-            "outcome": event.outcome,
+            "action": m.action or event.kind,
+            "outcome": "success" if success else "failure",
             "sequence": event.seq,
+            "code": m.signature,
         },
     }
-    if event.subject:
-        record["user"] = {"uid": event.subject}  # pseudonym
-    if m.alert:
+    subject = event.subject or (details["pseudonym"] if isinstance(details.get("pseudonym"), str) else None)
+    if subject:  # a keyed pseudonym
+        record["user"] = {"uid": subject, "target": {"id": subject}}  # OCSF user.uid, ECS user.target.id
+        if m.class_uid == 3004:
+            record["entity"] = {"uid": subject, "type": str(details.get("resource_type", "user")).lower()}
+    source = ip_or_none(details.get("source"))
+    if source:
+        record["src_endpoint"] = {"ip": source}
+        record["source"] = {"ip": source}  # ECS
+    if m.class_uid == 6003:  # API Activity requires api (and src_endpoint, set above when known)
+        record["api"] = {"operation": str(details.get("method") or details.get("operation") or m.act),
+                         "service": {"name": str(details.get("target") or "scim")}}  # fmt: skip
+    if isinstance(details.get("status"), int):
+        record["http_response"] = {"code": details["status"]}
+        record["http"] = {"response": {"status_code": details["status"]}}  # ECS
+    elif event.kind == "scim.attributes.rejected":
+        record["http_response"] = {"code": 400}
+        record["http"] = {"response": {"status_code": 400}}
+    if event.kind == "scim.request":
+        record["http_request"] = {"http_method": str(details.get("method", "")),
+                                  "url": {"path": "/scim/v2/" + str(details.get("endpoint", ""))}}  # fmt: skip
+    if event.kind == "scim.auth.failed":
+        record["status_detail"] = "INVALID_CREDENTIALS"
+    _class_specific(record, event, m.class_uid, m.config_key, details)
+    if m.class_uid in (2004, 2005):
+        record["finding_info"] = {"title": m.name, "uid": str(event.seq), "types": [m.signature]}
+    if m.class_uid == 2005:  # Incident Finding: status is the incident's (1 New, 2 In Progress, 5 Closed)
+        record["finding_info_list"] = [record["finding_info"]]
+        record["status_id"], record["status"] = {1: (1, "New"), 3: (5, "Closed")}.get(m.activity_id, (2, "In Progress"))
+    if m.class_uid == 2004:
         record["is_alert"] = True
-        record["finding_info"] = {"title": m.name, "uid": str(event.seq)}
-    if isinstance(event.details.get("source"), str):
-        record["src_endpoint"] = {"ip": event.details["source"]}
+        if isinstance(details.get("observed"), int):
+            record["count"] = details["observed"]
+        record["status_id"], record["status"] = 1, "New"  # the finding's status; a person decides what follows
+        rule = str(details.get("rule", ""))
+        record["rule"] = {"name": rule, "uid": m.signature}  # ECS rule.name (OCSF Detection Finding has none)
+        observations = {key: details[key] for key in ("observed", "threshold", "window_minutes") if key in details}
+        record["anomaly_analyses"] = [{"anomalies": [{"observation_parameter": rule, **observations}]}]
+        if isinstance(details.get("window_start"), str) and isinstance(details.get("window_end"), str):
+            record["start_time"], record["end_time"] = (
+                epoch_ms(details["window_start"]),
+                epoch_ms(details["window_end"]),
+            )
     return record

@@ -1,19 +1,33 @@
-"""RFC 5424 messages, RFC 5425 octet-counting frames, and a TLS connection to a collector (fingerprint-pinned)."""
+"""RFC 5424 messages, RFC 5425 octet-counting frames, and a TLS 1.2+ connection to a collector (pinned or CA).
+
+One audit entry is one syslog message: the header says when, from which host and what kind of entry (MSGID);
+the structured data ``[custos@32473 seq=… chain=… kind=…]`` lets a collector drop duplicates by seq and match
+the copy to the local hash chain; the MSG is the CEF line or the OCSF JSON record.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
+import json
+import os
+import re
+import select
 import socket
 import ssl
 from dataclasses import dataclass
 
 from app.audit.trail import StoredEvent
 from app.siem.cef import to_cef
-from app.siem.mapping import mapping_for
+from app.siem.mapping import describe
+from app.siem.ocsf import to_ocsf
 
 FACILITY = 13  # log audit
-SD_ID = "custos@32473"  # RFC 5612 example PEN; replace with your own enterprise number in production
+SD_ID = "custos@32473"  # the RFC's example enterprise number; replace with your own IANA PEN in production
 APP_NAME = "custos"
+BOM = "\ufeff"
+FORMATS = ("cef", "ocsf")
+_NOT_PRINTABLE = re.compile(r"[^\x21-\x7e]")  # header fields are PRINTUSASCII, no spaces
 
 
 def escape_param(value: str) -> str:
@@ -21,26 +35,41 @@ def escape_param(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("]", "\\]")
 
 
-def _severity(cef_severity: int) -> int:
-    """CEF 0-10 to syslog severity (0 emergency … 7 debug)."""
-    if cef_severity >= 9:
-        return 2
-    if cef_severity >= 7:
-        return 3
-    if cef_severity >= 5:
-        return 4
-    if cef_severity >= 3:
-        return 5
+def _header_field(value: str, limit: int) -> str:
+    cleaned = _NOT_PRINTABLE.sub("_", value)[:limit]
+    return cleaned or "-"  # NILVALUE
+
+
+def syslog_severity(cef_severity: int) -> int:
+    """CEF 0-10 to syslog severity (2 critical … 6 informational)."""
+    for floor, value in ((9, 2), (7, 3), (5, 4), (3, 5)):
+        if cef_severity >= floor:
+            return value
     return 6
 
 
-def message(event: StoredEvent, hostname: str | None = None, procid: str = "-") -> str:
-    m = mapping_for(event.kind)
-    pri = FACILITY * 8 + _severity(m.severity)
-    host = (hostname or socket.gethostname() or "-")[:255]
-    msgid = m.signature.replace(" ", "_")[:32] or "-"
+def body(event: StoredEvent, fmt: str = "cef") -> str:
+    """The MSG part: a CEF line, or one OCSF/ECS JSON record."""
+    if fmt == "ocsf":
+        return json.dumps(to_ocsf(event), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    if fmt == "cef":
+        return to_cef(event)
+    raise ValueError(f"unknown SIEM format {fmt!r}; use one of {', '.join(FORMATS)}")
+
+
+def message(event: StoredEvent, hostname: str | None = None, procid: str | None = None, fmt: str = "cef") -> str:
+    """One RFC 5424 SYSLOG-MSG. The MSG starts with a BOM only when it is not plain ASCII (RFC 5424 §6.4:
+    MSG-UTF8 is announced by the BOM; collectors that parse CEF at the start of MSG see no BOM on ASCII lines)."""
+    m = describe(event)
+    pri = FACILITY * 8 + syslog_severity(m.severity)
+    host = _header_field(hostname or socket.gethostname(), 255)
+    proc = _header_field(procid if procid is not None else str(os.getpid()), 128)
+    msgid = _header_field(m.signature, 32)
     sd = f'[{SD_ID} seq="{event.seq}" chain="{escape_param(event.chain_hash)}" kind="{escape_param(event.kind)}"]'
-    return f"<{pri}>1 {event.at} {host} {APP_NAME} {procid} {msgid} {sd} {to_cef(event)}"
+    msg = body(event, fmt)
+    if not msg.isascii():
+        msg = BOM + msg
+    return f"<{pri}>1 {event.at} {host} {APP_NAME} {proc} {msgid} {sd} {msg}"
 
 
 def frame(text: str) -> bytes:
@@ -52,37 +81,81 @@ def frame(text: str) -> bytes:
 @dataclass(frozen=True)
 class Collector:
     host: str
-    port: int = 6514
+    port: int = 6514  # RFC 5425's
     fingerprint: str | None = None  # SHA-256 of the collector's certificate (pinning, no PKI needed)
     ca_file: str | None = None
+    format: str = "cef"  # the MSG: "cef" or "ocsf"
 
     @property
     def name(self) -> str:
+        """The destination's key for its delivery cursor."""
         return f"{self.host}:{self.port}"
+
+    def pin(self) -> bytes | None:
+        """The fingerprint as bytes; accepts hex with or without colons, optionally prefixed "sha256:"."""
+        if not self.fingerprint:
+            return None
+        text = self.fingerprint.strip().lower().removeprefix("sha256:").replace(":", "").replace(" ", "")
+        if not re.fullmatch(r"[0-9a-f]{64}", text):
+            raise ValueError("the collector fingerprint must be a SHA-256 in hex (64 digits, colons allowed)")
+        return bytes.fromhex(text)
 
 
 class PinMismatch(ssl.SSLError):
-    pass
+    """The collector's certificate is not the pinned one: nothing was sent."""
 
 
-def connect(collector: Collector, timeout: float = 10.0) -> ssl.SSLSocket:
-    """A TLS 1.2+ connection; with a fingerprint the certificate must match it before anything is sent."""
+def tls_context(collector: Collector) -> ssl.SSLContext:
+    """TLS 1.2+ with the default (AEAD-first) suites, as RFC 9662 asks; CA path validation unless pinned."""
     context = (
         ssl.create_default_context(cafile=collector.ca_file) if collector.ca_file else ssl.create_default_context()
     )
     context.minimum_version = ssl.TLSVersion.TLSv1_2
-    if collector.fingerprint:
+    if collector.fingerprint and not collector.ca_file:
+        # The pin replaces path validation (RFC 5425 §5.2 fingerprints); it is checked before the first byte.
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def connect(collector: Collector, timeout: float = 10.0) -> ssl.SSLSocket:
+    """A TLS connection; with a fingerprint the certificate must match it before anything is sent."""
+    pin = collector.pin()
+    context = tls_context(collector)
     raw = socket.create_connection((collector.host, collector.port), timeout=timeout)
     try:
         tls = context.wrap_socket(raw, server_hostname=collector.host)
     except BaseException:
         raw.close()
         raise
-    if collector.fingerprint:
+    if pin is not None:
         der = tls.getpeercert(binary_form=True) or b""
-        if hashlib.sha256(der).hexdigest() != collector.fingerprint.replace(":", "").lower():
+        if not hmac.compare_digest(hashlib.sha256(der).digest(), pin):
             tls.close()
             raise PinMismatch("the collector's certificate does not match the pinned fingerprint")
     return tls
+
+
+def peer_closed(tls: ssl.SSLSocket) -> bool:
+    """True when the collector has closed the connection (or reset it).
+
+    TCP accepts writes to a half-closed connection without error, so this is checked before each batch;
+    otherwise a batch written after the collector went away would count as delivered. A readable socket is
+    not enough: TLS 1.3 servers send session tickets after the handshake, so the records are read to see.
+    """
+    try:
+        readable, _, _ = select.select([tls], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    if not readable:
+        return False
+    timeout = tls.gettimeout()
+    tls.setblocking(False)
+    try:
+        return tls.recv(4096) == b""  # b"": closed; anything else a collector would say is ignored
+    except (ssl.SSLWantReadError, BlockingIOError):
+        return False  # only handshake records (tickets): still open
+    except OSError:
+        return True
+    finally:
+        tls.settimeout(timeout)

@@ -10,7 +10,7 @@ from app.jobs import BackgroundJobs
 from app.policy.in_force import PolicyInForce
 from app.siem.alerts import AlertRaised
 from app.store.vault import Vault
-from tests.siem.test_forwarding import add_events
+from tests.siem.conftest import add_events
 
 
 def test_alert_opens_a_candidate_incident(vault: Vault) -> None:
