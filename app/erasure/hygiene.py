@@ -45,7 +45,7 @@ def _truncate(conn: Any) -> bool:
 
 def scrub(engine: Engine, database: Path) -> StorageFacts:
     # No BEGIN around these: VACUUM refuses to run inside a transaction, and a checkpoint from inside a read
-    # transaction could not pass its own snapshot. (app.store.engine.checkpoint_and_vacuum begins one, so it
+    # transaction could not pass its own snapshot. (SQLAlchemy begins one on a pooled connection, so it
     # cannot be used here.)
     with engine.connect() as conn:
         conn.execution_options(**{SINGLE_STATEMENT_READS_OPTION: True})

@@ -202,14 +202,6 @@ def assert_cipher_floor(settings: CipherSettings) -> None:
         raise WeakCipherSettings("Refusing to use the vault: " + "; ".join(problems) + ".")
 
 
-def checkpoint_and_vacuum(engine: Engine) -> None:
-    """Push the WAL into the main file, truncate it, and rewrite free pages (used by hard deletes)."""
-    with engine.connect() as conn:
-        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-        conn.exec_driver_sql("VACUUM")
-        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-
-
 def optimize(engine: Engine) -> None:
     """ANALYZE where SQLite judges the statistics stale (0x10002: also tables never analyzed).
 

@@ -82,7 +82,11 @@ class Pusher:
             details = {"target": self.config.name, "operation": outcome.operation, "status": outcome.status}
             if outcome.attributes:
                 details["attributes"] = outcome.attributes
-            append(conn, Event(f"provision.{outcome.operation}", ACTOR, subject=item.resource_id, details=details))
+            # A subject erased while this push was in flight must not be named to the trail again: that would
+            # give it a new pseudonym key holding its id. The erasure's own steps cover this target.
+            gone = not repo.existing_types(conn, [item.resource_id])
+            subject = None if gone and item.operation == "upsert" else item.resource_id
+            append(conn, Event(f"provision.{outcome.operation}", ACTOR, subject=subject, details=details))
 
     # -- the push --------------------------------------------------------------------------------------
     async def run(self, item: outbox.WorkItem, may_exist: bool = True) -> Outcome:
