@@ -62,7 +62,10 @@ def _export(args: argparse.Namespace, vault: Any) -> None:
     count, first, last = 0, None, None
     digest = hashlib.sha256()
     # The trail is pseudonymous, but still only for the people who run the SIEM: owner-only file.
-    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    except OSError as exc:
+        raise ConfigError(f"Cannot write {out}: {exc.strerror or type(exc).__name__}.") from exc
     with vault.read_connection() as conn, open(fd, "w", encoding="utf-8", newline="\n") as file:
         for event in read(conn, args.start):
             if args.end is not None and event.seq > args.end:

@@ -112,11 +112,13 @@ class NewTokenSource:
             return None
         token, source = pair
         seen = self.known.get(token)
+        if seen is not None and source in seen:
+            return None
         self.learn(token, source)
-        if seen is None or source in seen:
+        if seen is None:
             return None
         # The address itself stays on the request's own entry (trigger_seq), not in the alert.
-        return Finding(self.name, len(seen) + 1, len(seen), 0, moment, moment, event.seq,
+        return Finding(self.name, len(seen), len(seen) - 1, 0, moment, moment, event.seq,
                        f"token {token[:60]} used from an address it had not used before")  # fmt: skip
 
 

@@ -1,0 +1,269 @@
+"""Anomaly rules on replayed event sequences (by the events' own times), and the engine that records alerts."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.audit.trail import Event, StoredEvent, append, of_kind
+from app.core.errors import ConfigError
+from app.core.events import EventBus
+from app.siem import alerts
+from app.siem.alerts import AlertEngine, AlertRaised
+from app.siem.cef import to_cef
+from app.siem.config import AlertConfig, Threshold, WorkingHours, load_alert_config
+from app.siem.ocsf import to_ocsf
+from app.siem.rules import Finding, build_rules, evaluate
+from app.store.vault import Vault
+from tests.siem.conftest import add_events
+
+T0 = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)  # a Friday
+
+
+class Replay:
+    """Feeds made-up entries to the rules, as the trail would (increasing seq, given times)."""
+
+    def __init__(self, config: AlertConfig | None = None) -> None:
+        self.rules = build_rules(config or AlertConfig())
+        self.seq = 0
+        self.findings: list[Finding] = []
+
+    def feed(self, kind: str, at: datetime, actor: str = "token:okta", **details: Any) -> list[Finding]:
+        self.seq += 1
+        stamp = at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        found = evaluate(self.rules, StoredEvent(self.seq, stamp, kind, actor, "success", None, details, "", ""))
+        self.findings += found
+        return found
+
+    def many(self, kind: str, n: int, start: datetime, step: timedelta, **details: Any) -> None:
+        for i in range(n):
+            self.feed(kind, start + step * i, **details)
+
+    def rules_fired(self) -> list[str]:
+        return [finding.rule for finding in self.findings]
+
+
+def normal_day(replay: Replay) -> None:
+    """A busy but ordinary day: syncs, a few deletes, some typos in tokens, a rejected attribute or two."""
+    for minute in range(0, 8 * 60, 2):
+        moment = T0 - timedelta(hours=2) + timedelta(minutes=minute)
+        replay.feed("scim.request", moment, method="GET", endpoint="Users", status=200, source="10.0.0.5")
+        if minute % 20 == 0:
+            replay.feed("scim.resource.deleted", moment)
+        if minute % 30 == 0:
+            replay.feed("scim.auth.failed", moment, "anonymous", source="198.51.100.7")
+            replay.feed("scim.attributes.rejected", moment, attributes=["employeeNumber"], count=1)
+        if minute % 120 == 0:
+            replay.feed("export.subject", moment, "operator:dpo")
+
+
+def test_500_deletes_in_60_seconds_raise_exactly_one_alert() -> None:
+    replay = Replay()
+    replay.many("scim.resource.deleted", 500, T0, timedelta(seconds=60 / 500))
+    (finding,) = replay.findings
+    assert finding.rule == "mass_deprovisioning" and finding.observed == 51 and finding.threshold == 50
+    assert finding.window_minutes == 10 and finding.trigger_seq == 51
+
+
+def test_normal_traffic_stays_quiet() -> None:
+    replay = Replay()
+    normal_day(replay)
+    assert replay.seq >= 300 and replay.findings == []
+
+
+@pytest.mark.parametrize(
+    ("kind", "rule", "threshold", "minutes", "details"),
+    [
+        ("scim.auth.failed", "auth_failures", 20, 5, {"source": "203.0.113.9"}),
+        ("scim.attributes.rejected", "schema_rejections", 20, 10, {"attributes": ["ssn"], "count": 1}),
+        ("export.subject", "bulk_exports", 5, 10, {"format": "json"}),
+    ],
+)
+def test_bursts_fire_above_the_threshold_only(
+    kind: str, rule: str, threshold: int, minutes: int, details: dict[str, Any]
+) -> None:
+    step = timedelta(minutes=minutes) / (threshold + 2)
+    at_threshold = Replay()
+    at_threshold.many(kind, threshold, T0, step, **details)  # exactly N: not more than N
+    assert at_threshold.findings == []
+    above = Replay()
+    above.many(kind, threshold + 1, T0, step, **details)
+    assert above.rules_fired() == [rule]
+    spread = Replay()
+    spread.many(kind, threshold * 3, T0, timedelta(minutes=minutes) / threshold * 1.2, **details)  # too slow
+    assert spread.findings == []
+
+
+def test_a_sustained_flood_fires_once_per_window() -> None:
+    replay = Replay()
+    replay.many("scim.resource.deleted", 150, T0, timedelta(seconds=10))  # 25 minutes at 6 a minute
+    fired = [f.window_end - T0 for f in replay.findings]
+    assert fired == [timedelta(seconds=500), timedelta(seconds=1100)]  # the 51st, then one window later
+
+
+def test_new_source_for_a_known_token() -> None:
+    replay = Replay()
+    assert replay.feed("scim.request", T0, source="10.0.0.1") == []  # a token's first address: learnt
+    assert replay.feed("scim.request", T0, source="10.0.0.1") == []
+    assert replay.feed("scim.request", T0, "token:entra", source="10.9.9.9") == []  # another token's first
+    assert replay.feed("scim.request", T0, source="unknown") == []
+    (finding,) = replay.feed("scim.request", T0 + timedelta(seconds=1), source="192.0.2.44")
+    assert finding.rule == "new_token_source" and "192.0.2.44" not in finding.summary  # the address stays put
+    assert replay.feed("scim.request", T0 + timedelta(seconds=2), source="192.0.2.44") == []
+    assert replay.feed("scim.request", T0, "operator:x", token="okta", source="192.0.2.45")[0].rule == (
+        "new_token_source"  # details.token names the token too
+    )
+    quiet = Replay(AlertConfig(new_token_source=False))
+    quiet.feed("scim.request", T0, source="10.0.0.1")
+    assert quiet.feed("scim.request", T0, source="10.0.0.2") == []
+
+
+def test_bulk_reads() -> None:
+    replay = Replay()
+    assert replay.feed("scim.request", T0, method="GET", results=5000) == []
+    assert replay.feed("scim.request", T0, method="GET", results=5001)[0].rule == "bulk_reads"
+    assert replay.feed("scim.request", T0 + timedelta(minutes=1), method="GET", results=9000) == []  # cool-down
+
+
+def test_working_hours_with_a_time_zone() -> None:
+    hours = WorkingHours(start=datetime(1, 1, 1, 8).time(), end=datetime(1, 1, 1, 18).time(), timezone="Europe/Berlin")
+    replay = Replay(AlertConfig(working_hours=hours))
+    friday_1730_berlin = datetime(2026, 11, 27, 16, 30, tzinfo=UTC)
+    assert replay.feed("scim.resource.created", friday_1730_berlin) == []
+    assert replay.feed("retention.purged", friday_1730_berlin + timedelta(hours=3), "system:retention") == []
+    (late,) = replay.feed("export.subject", friday_1730_berlin + timedelta(hours=1), "operator:dpo")  # 18:30
+    assert late.rule == "after_hours" and late.summary == "export.subject outside working hours"
+    assert replay.feed("token.created", friday_1730_berlin + timedelta(hours=1, minutes=30), "operator:x") == []
+    saturday = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)  # 10:00 in Berlin, but a Saturday
+    assert replay.rules_fired() == ["after_hours"]
+    assert [f.rule for f in replay.feed("scim.resource.patched", saturday)] == ["after_hours"]
+
+    new_york = Replay(AlertConfig(working_hours=WorkingHours(timezone="America/New_York")))  # 07:00-19:00
+    assert new_york.feed("export.subject", friday_1730_berlin + timedelta(hours=1), "operator:dpo") == []  # 12:30
+    assert Replay().feed("export.subject", saturday, "operator:dpo") == []  # off by default
+
+
+def recorded_alerts(vault: Vault) -> list[StoredEvent]:
+    with vault.read_connection() as conn:
+        return list(reversed(of_kind(conn, "alert.raised")))
+
+
+def test_engine_records_forwards_and_announces_one_alert(vault: Vault) -> None:
+    bus = EventBus()
+    published: list[object] = []
+    bus.subscribe(published.append)
+    fixed = datetime(2026, 11, 27, 10, 5, tzinfo=UTC)
+    engine = AlertEngine(vault, AlertConfig(), clock=lambda: fixed, bus=bus)
+    heard: list[AlertRaised] = []
+    engine.on_alert += [lambda alert: 1 / 0, heard.append]  # a failing listener does not stop the next one
+    add_events(vault, 500, "scim.resource.deleted", T0, timedelta(seconds=0.12), resource_type="User")
+    alerts = engine.process_new()
+    assert [a.rule for a in alerts] == ["mass_deprovisioning"] and heard == alerts and published == alerts
+    assert engine.process_new() == []  # its own entry is not input
+
+    (stored,) = recorded_alerts(vault)
+    assert (
+        stored.seq == alerts[0].seq and stored.at == "2026-11-27T10:05:00.000000Z" and stored.actor == "system:alerts"
+    )
+    assert set(stored.details) == {"rule", "threshold", "observed", "window_minutes", "window_start", "window_end",
+                                   "trigger_seq", "summary"}  # fmt: skip
+    assert stored.details["threshold"] == 50 and stored.details["observed"] == 51 and stored.subject is None
+    record = to_ocsf(stored)
+    assert record["class_uid"] == 2004 and record["is_alert"] is True and record["event"]["kind"] == "alert"
+    assert "|anomaly.mass_deprovisioning|Anomalous bulk deprovisioning|9|" in to_cef(stored)
+    json.dumps(record)
+
+
+def test_engine_resumes_where_it_stopped(vault: Vault) -> None:
+    add_events(vault, 200, "scim.resource.deleted", T0, timedelta(seconds=0.1))  # history before the first start
+    first = AlertEngine(vault)
+    first.resume()  # first start: from the end of the trail, history is not re-alerted
+    assert first.process_new() == []
+    add_events(vault, 60, "scim.resource.deleted", T0 + timedelta(hours=1), timedelta(seconds=1))
+    assert [a.rule for a in first.process_new()] == ["mass_deprovisioning"]
+
+    # Stopped; more deletes in the same window, and a burst of exports while nothing ran.
+    add_events(vault, 30, "scim.resource.deleted", T0 + timedelta(hours=1, minutes=2), timedelta(seconds=1))
+    add_events(vault, 6, "export.subject", T0 + timedelta(hours=1, minutes=3), timedelta(seconds=5), "operator:x")
+    second = AlertEngine(vault)
+    second.resume()  # the cursor says where the first stopped; the windows are refilled silently
+    assert [a.rule for a in second.process_new()] == ["bulk_exports"]  # the deletes were already alerted
+    assert [a.details["rule"] for a in recorded_alerts(vault)] == ["mass_deprovisioning", "bulk_exports"]
+
+
+def test_engine_learns_token_addresses_from_history(vault: Vault, monkeypatch: pytest.MonkeyPatch) -> None:
+    add_events(vault, 3, "scim.request", T0)  # from 127.0.0.1
+    add_events(vault, 5, "policy.applied", T0, actor="operator:x")
+    monkeypatch.setattr(alerts, "WARM_UP", 2)  # the requests are older than the replayed entries: read by SQL
+    engine = AlertEngine(vault)
+    engine.resume()
+    with vault.write_transaction() as conn:
+        append(conn, Event("scim.request", "token:okta", details={"source": "127.0.0.1"}, at=T0))
+        append(conn, Event("scim.request", "token:okta", details={"source": "192.0.2.1"}, at=T0))
+    assert [a.rule for a in engine.process_new()] == ["new_token_source"]
+
+
+def test_observe_one_entry(vault: Vault) -> None:
+    engine = AlertEngine(vault, AlertConfig(bulk_exports=Threshold(0, 10)))
+    with vault.write_transaction() as conn:
+        stored = append(conn, Event("export.subject", "operator:dpo", details={"format": "pdf"}))
+    assert [a.rule for a in engine.observe(stored)] == ["bulk_exports"]
+    assert len(recorded_alerts(vault)) == 1
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_configuration_file(tmp_path: Path) -> None:
+    assert load_alert_config(tmp_path) == AlertConfig()  # the defaults
+    assert AlertConfig().mass_deprovisioning == Threshold(50, 10) and AlertConfig().working_hours is None
+    write(tmp_path, "alerts.toml", "[mass_deprovisioning]\ncount = 5\nminutes = 1\n[working_hours]\nstart = 8\n")
+    legacy = load_alert_config(tmp_path)  # the earlier file name and layout still work
+    assert legacy.mass_deprovisioning == Threshold(5, 1) and legacy.working_hours is not None
+    assert (legacy.working_hours.start.hour, legacy.working_hours.end.hour) == (8, 19)
+    write(tmp_path, "siem.toml", """
+[alerts.auth_failures]
+count = 3
+[alerts.bulk_reads]
+results = 100
+[alerts.new_token_source]
+enabled = false
+[alerts.working_hours]
+enabled = true
+start = "06:30"
+end = "20:00"
+days = ["mon", "tue", "sat"]
+timezone = "Europe/Lisbon"
+""")  # fmt: skip
+    config = load_alert_config(tmp_path)  # siem.toml wins over alerts.toml
+    assert config.auth_failures == Threshold(3, 5) and config.mass_deprovisioning == Threshold(50, 10)
+    assert config.bulk_read_results == 100 and config.new_token_source is False
+    assert config.working_hours == WorkingHours(start=datetime(1, 1, 1, 6, 30).time(), end=datetime(1, 1, 1, 20).time(),
+                                                days=(0, 1, 5), timezone="Europe/Lisbon")  # fmt: skip
+    write(tmp_path, "siem.toml", "[alerts.working_hours]\nstart = 8\n")
+    assert load_alert_config(tmp_path).working_hours is None  # present but not enabled
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[alerts.auth_failures]\ncount = -1\n",
+        "[alerts.auth_failures]\ncount = 'many'\n",
+        "[alerts.working_hours]\nenabled = true\ntimezone = 'Mars/Olympus'\n",
+        "[alerts.working_hours]\nenabled = true\nstart = '19:00'\nend = '07:00'\n",
+        "[alerts.working_hours]\nenabled = true\ndays = ['someday']\n",
+        "alerts = 3\n",
+        "[alerts\n",
+    ],
+)
+def test_configuration_errors_are_explained(tmp_path: Path, text: str) -> None:
+    write(tmp_path, "siem.toml", text)
+    with pytest.raises(ConfigError):
+        load_alert_config(tmp_path)

@@ -1,0 +1,85 @@
+"""``custos siem export|send|status`` as operators' scripts call them (in-process, real vault, real TLS)."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+from pathlib import Path
+
+import pytest
+
+from app.audit.trail import of_kind, read
+from app.cli import main
+from app.store.vault import Vault
+from tests.conftest import PASSPHRASE
+from tests.siem.conftest import Listener, add_events
+
+
+@pytest.fixture
+def trail(vault: Vault, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A vault with 12 requests on its trail, closed: the command opens it as a script would."""
+    add_events(vault, 12)
+    vault.close()
+    monkeypatch.setenv("CUSTOS_PASSPHRASE", PASSPHRASE)
+    monkeypatch.setenv("CUSTOS_OPERATOR", "ops")
+    return vault.path.parent
+
+
+def siem(data_dir: Path, *args: str) -> int:
+    return main(["siem", *args, "--data-dir", str(data_dir)])
+
+
+def test_export_cef_and_ocsf(trail: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "trail.cef"
+    assert siem(trail, "export", "--format", "cef", "--out", str(out)) == 0
+    lines = out.read_text(encoding="utf-8").splitlines()
+    printed = capsys.readouterr().out.strip()
+    assert printed == f"Wrote {len(lines)} events (seq 1–{len(lines)}) to {out} (cef)"
+    assert all(line.startswith("CEF:0|Custos|Custos|") for line in lines)
+    assert out.stat().st_mode & 0o077 == 0  # owner-only
+
+    jsonl = tmp_path / "trail.jsonl"
+    assert siem(trail, "export", "--format", "ocsf", "--from", "3", "--to", "7", "--out", str(jsonl)) == 0
+    records = [json.loads(line) for line in jsonl.read_text(encoding="utf-8").splitlines()]
+    assert [r["metadata"]["uid"] for r in records] == ["3", "4", "5", "6", "7"]
+    assert "Wrote 5 events (seq 3–7)" in capsys.readouterr().out
+
+    vault = Vault.unlock(trail, PASSPHRASE)
+    try:
+        with vault.read_connection() as conn:
+            exports = of_kind(conn, "export.siem")
+            newest = max(event.seq for event in read(conn))
+    finally:
+        vault.close()
+    assert [e.details["format"] for e in exports] == ["ocsf", "cef"] and exports[0].actor == "operator:ops"
+    assert exports[0].details["events"] == 5 and newest > exports[0].seq  # the export is on the record
+
+    assert siem(trail, "export", "--format", "cef", "--out", str(tmp_path / "missing" / "x.cef")) == 2
+    assert "Cannot write" in capsys.readouterr().err
+
+
+def test_send_once_and_status(trail: Path, listener: Listener, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ("send", "--host", "127.0.0.1", "--port", str(listener.port), "--once")
+    assert siem(trail, *args, "--fingerprint", listener.certificate.fingerprint.upper()) == 0
+    match = re.fullmatch(rf"Forwarded (\d+) events \(seq 1–(\d+)\) to 127\.0\.0\.1:{listener.port}",
+                         capsys.readouterr().out.strip())  # fmt: skip
+    assert match is not None and match.group(1) == match.group(2)
+    sent = int(match.group(1))
+    assert listener.wait_for(sent) == list(range(1, sent + 1))
+
+    assert siem(trail, "status") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["DESTINATION", "DELIVERED-UP-TO", "PENDING"]
+    assert lines[1].split() == [f"127.0.0.1:{listener.port}", str(sent), "1"]  # the status command's own unlock
+    assert lines[2].startswith(f"Trail: {sent + 1} entries; anomaly rules at seq")
+
+
+def test_send_failures_lose_nothing(trail: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    assert siem(trail, "send", "--host", "127.0.0.1", "--port", str(port), "--fingerprint", "ab" * 32, "--once") == 2
+    assert "nothing was lost, the entries stay pending" in capsys.readouterr().err
+    assert siem(trail, "send", "--host", "127.0.0.1", "--fingerprint", "not-hex", "--once") == 2
+    assert "SHA-256" in capsys.readouterr().err
