@@ -79,6 +79,7 @@ class AlertEngine:
         self.rules = build_rules(self.config)
         self.on_alert: list[Callable[[AlertRaised], None]] = []  # e.g. open a candidate incident
         self.last_seq = 0  # the last entry evaluated
+        self._unrecorded: tuple[int, int, list[Finding]] | None = None  # (after seq, up to seq, findings)
 
     def evaluate(self, event: StoredEvent) -> list[Finding]:
         """Show one entry to the rules (no recording)."""
@@ -96,19 +97,29 @@ class AlertEngine:
         return alerts
 
     def process_new(self, limit: int = 5000) -> list[AlertRaised]:
-        """Evaluate the entries after the last one seen; record their alerts and the cursor in one transaction."""
-        start = self.last_seq
-        events = tail(self.vault, start, limit)
-        if not events:
-            return []
-        findings = [finding for event in events for finding in self.evaluate(event)]
-        with self.vault.write_transaction() as conn:
-            if spool.cursor(conn, spool.ALERTS) > start:
-                # Another engine (another process on this vault) took these entries: its alerts stand.
-                self.last_seq = spool.cursor(conn, spool.ALERTS)
+        """Evaluate the entries after the last one seen; record their alerts and the cursor in one transaction.
+
+        Findings whose recording failed (the vault locked meanwhile) are kept and recorded on the next call:
+        the rules have already counted their entries, so those are not shown to them again.
+        """
+        if self._unrecorded is None:
+            start = self.last_seq
+            events = tail(self.vault, start, limit)
+            if not events:
                 return []
-            alerts = [self._record(conn, finding) for finding in findings]
-            spool.advance(conn, spool.ALERTS, events[-1].seq)
+            findings = [finding for event in events for finding in self.evaluate(event)]
+            self._unrecorded = (start, events[-1].seq, findings)
+        start, end, findings = self._unrecorded
+        with self.vault.write_transaction() as conn:
+            taken = spool.cursor(conn, spool.ALERTS)
+            if taken > start:
+                # Another engine (another process on this vault) took these entries: its alerts stand.
+                alerts: list[AlertRaised] = []
+                self.last_seq = max(self.last_seq, taken)
+            else:
+                alerts = [self._record(conn, finding) for finding in findings]
+                spool.advance(conn, spool.ALERTS, end)
+        self._unrecorded = None
         self._announce(alerts)
         return alerts
 

@@ -267,3 +267,18 @@ def test_configuration_errors_are_explained(tmp_path: Path, text: str) -> None:
     write(tmp_path, "siem.toml", text)
     with pytest.raises(ConfigError):
         load_alert_config(tmp_path)
+
+
+def test_an_alert_is_not_lost_when_recording_fails(vault: Vault, monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = AlertEngine(vault)
+    add_events(vault, 60, "scim.resource.deleted", T0)
+
+    def locked() -> None:
+        raise RuntimeError("vault locked")
+
+    monkeypatch.setattr(vault, "write_transaction", locked)
+    with pytest.raises(RuntimeError):
+        engine.process_new()
+    monkeypatch.undo()
+    assert [a.rule for a in engine.process_new()] == ["mass_deprovisioning"]  # kept, recorded once
+    assert engine.process_new() == [] and len(recorded_alerts(vault)) == 1
