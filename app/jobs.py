@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
+import logging
+
 from app.audit.anchor import CheckpointScheduler
+from app.core.errors import ConfigError
 from app.core.events import EventBus, ResourcesChanged
 from app.erasure.worker import ErasureWorker
 from app.incidents.register import IncidentRegister
 from app.policy.in_force import PolicyInForce
 from app.policy.retention import RetentionScheduler
-from app.siem.alerts import AlertEngine, AlertRaised, AlertWatcher, load_alert_config
+from app.siem.alerts import AlertConfig, AlertEngine, AlertRaised, AlertWatcher, load_alert_config
 from app.siem.forwarder import SiemForwarder
 from app.siem.syslog import Collector
 from app.store.vault import Vault
 from app.targets.dispatcher import Dispatcher
+
+log = logging.getLogger(__name__)
+
+
+def _alert_config(vault: Vault) -> AlertConfig:
+    """A broken siem.toml must not stop provisioning and erasure: say so, and alert with the defaults."""
+    try:
+        return load_alert_config(vault.path.parent)
+    except ConfigError as exc:
+        log.warning("alert settings ignored, defaults in force: %s", exc.user_message)
+        return AlertConfig()
 
 
 class BackgroundJobs:
@@ -32,7 +46,7 @@ class BackgroundJobs:
         self.retention = RetentionScheduler(vault, policy, **kwargs)
         self.dispatcher = Dispatcher(vault, policy)
         self.erasure = ErasureWorker(vault)
-        self.alerts = AlertWatcher(AlertEngine(vault, load_alert_config(vault.path.parent)))
+        self.alerts = AlertWatcher(AlertEngine(vault, _alert_config(vault)))
         self.alerts.engine.on_alert.append(self._on_alert)
         self.incidents = IncidentRegister(vault)
         self.forwarder = SiemForwarder(vault, siem) if siem is not None else None
