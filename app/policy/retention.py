@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -19,6 +18,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, select
 
 from app.audit.trail import Event, append
+from app.core.periodic import PeriodicJob
 from app.policy.durations import Period
 from app.policy.in_force import ActivePolicy, PolicyInForce
 from app.policy.minimise import Minimiser
@@ -163,40 +163,15 @@ def run_once(vault: Vault, policy: PolicyInForce, now: datetime | None = None) -
     return purges
 
 
-class RetentionScheduler:
+class RetentionScheduler(PeriodicJob):
     """Runs the retention job shortly after start and then every ``interval`` seconds, in its own thread."""
 
     def __init__(
         self, vault: Vault, policy: PolicyInForce, interval: float = DEFAULT_INTERVAL_SECONDS, first_delay: float = 5.0
     ) -> None:
-        self._vault = vault
-        self._policy = policy
-        self._interval = interval
-        self._first_delay = first_delay
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.runs = 0
+        def run() -> None:
+            purges = run_once(vault, policy)
+            if purges:
+                log.info("retention job purged %d group(s) of expired data", len(purges))
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="custos-retention", daemon=True)
-        self._thread.start()
-
-    def _loop(self) -> None:
-        delay = self._first_delay
-        while not self._stop.wait(delay):
-            delay = self._interval
-            if not self._vault.is_open:
-                continue  # the vault is closed: nothing may run until it is opened again
-            try:
-                purges = run_once(self._vault, self._policy)
-                self.runs += 1
-                if purges:
-                    log.info("retention job purged %d group(s) of expired data", len(purges))
-            except Exception as exc:  # a failed run is retried at the next interval; never kills the app
-                log.error("retention job failed: %s", type(exc).__name__)
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-            self._thread = None
+        super().__init__("retention", run, interval, first_delay, ready=lambda: vault.is_open)
