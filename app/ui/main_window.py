@@ -410,6 +410,25 @@ class MainWindow(QMainWindow):
             menu.addAction(action)
         menu.addSeparator()
         menu.addAction(quit_action)
+        view = self.menuBar().addMenu("V&iew")
+        for index in range(self.pages.count()):
+            action = QAction(self.pages.tabText(index), self)
+            action.setShortcut(QKeySequence(f"Ctrl+{index + 1}"))
+            action.triggered.connect(lambda _checked=False, i=index: self.show_page(i))
+            view.addAction(action)
+        refresh = QAction("&Refresh this page", self)
+        refresh.setShortcut(QKeySequence(QKeySequence.StandardKey.Refresh))
+        refresh.triggered.connect(lambda: self._page_changed(self.pages.currentIndex()))
+        view.addSeparator()
+        view.addAction(refresh)
+
+    def show_page(self, index: int) -> None:
+        """Keyboard navigation: Ctrl+1… opens a page and puts the focus in it."""
+        self.pages.setCurrentIndex(index)
+        page = self.pages.currentWidget()
+        if page is not None:
+            page.setFocus()
+            page.focusNextChild()
 
     @property
     def locked(self) -> bool:

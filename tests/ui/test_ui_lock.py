@@ -149,3 +149,16 @@ def test_change_passphrase_rekeys_the_vault(vault: Vault, qtbot: QtBot) -> None:
     dialog.change()
     qtbot.waitUntil(lambda: dialog.message.text() == "Passphrase changed.", timeout=30_000)
     assert vault.verify_passphrase("a brand new passphrase") and not vault.verify_passphrase(PASSPHRASE)
+
+
+def test_keyboard_reaches_every_page(window: tuple[MainWindow, ScimServer, str], qtbot: QtBot) -> None:
+    main, _server, _token = window
+    main.activateWindow()
+    digits = [Qt.Key.Key_1, Qt.Key.Key_2, Qt.Key.Key_3, Qt.Key.Key_4, Qt.Key.Key_5, Qt.Key.Key_6, Qt.Key.Key_7]
+    for index in reversed(range(main.pages.count())):
+        QTest.keyClick(main, digits[index], Qt.KeyboardModifier.ControlModifier)
+        assert main.pages.currentIndex() == index
+        focused = QApplication.focusWidget()
+        assert focused is not None and main.pages.currentWidget().isAncestorOf(focused)
+    QTest.keyClick(main, Qt.Key.Key_F5)  # refresh the current page from the keyboard
+    assert main.pages.currentIndex() == 0
