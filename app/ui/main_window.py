@@ -47,6 +47,7 @@ from app.ui.lock.passphrase import ChangePassphraseDialog
 from app.ui.lock.reauth import Reauthenticate, reauthenticate_with
 from app.ui.lock.screen import LockScreen
 from app.ui.lock.screensaver import ScreenLockListener
+from app.ui.overview import OverviewPage
 from app.ui.policy.view import PolicyPage
 from app.ui.settings import autolock_minutes, set_autolock_minutes
 from app.ui.targets.view import TargetsPage
@@ -326,6 +327,8 @@ class MainWindow(QMainWindow):
         self.policy_page = PolicyPage(vault, server.policy)  # applies go through the server's PolicyInForce
         self.policy_page.reauthenticate = reauthenticate_with(vault)
         self.pages = QTabWidget()
+        self.overview_page = OverviewPage(vault, server)
+        self.pages.addTab(self.overview_page, "Overview")
         self.pages.addTab(self.identities, "Identities")
         self.pages.addTab(self.policy_page, "Policy")
         self.targets_page = TargetsPage(vault, server.policy)

@@ -1,0 +1,126 @@
+"""The Overview page: the state of everything at a glance, refreshed every few seconds while it is shown.
+
+Server, identities, each target's queue, alerts and incidents with their 72-hour clock, the policy in force,
+and the last verification of the audit trail. Every read runs in a worker.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QHideEvent, QShowEvent
+from PySide6.QtWidgets import QFormLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from sqlalchemy import func, select
+
+from app.audit.query import EventFilter, count
+from app.incidents.register import IncidentRegister
+from app.policy.in_force import PolicyInForce
+from app.scim.server import ScimServer
+from app.store.models import ScimResource
+from app.store.vault import Vault
+from app.targets.status import health
+from app.ui.audit.view import trail_verdict
+from app.ui.workers import submit
+
+REFRESH_MS = 3000
+
+
+@dataclass(frozen=True)
+class Overview:
+    users: int
+    groups: int
+    targets: list[str]
+    alerts_today: int
+    incidents: list[str]
+    policy: str
+
+
+def read_overview(vault: Vault, policy: PolicyInForce) -> Overview:
+    active = policy.get()
+    now = datetime.now(UTC)
+    with vault.read_connection() as conn:
+        counts = dict(
+            conn.execute(select(ScimResource.resource_type, func.count()).group_by(ScimResource.resource_type)).all()
+        )
+        targets = [
+            f"{t.config.name}: {t.state}, {t.pending:,} queued, {t.failed:,} failed, {t.held:,} held"
+            for t in health(conn, active.policy)
+        ]
+        since = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        alerts = count(conn, EventFilter(kind_prefix="alert.", since=since))
+    incidents = [
+        f"#{v.id} {v.title}: {v.state}; {v.clock(now).describe()}"
+        for v in IncidentRegister(vault).list()
+        if v.state != "closed"
+    ]
+    record = active.record
+    policy_text = (
+        f"v{record.version} ({record.sha256[:12]}), applied {record.applied_at:%Y-%m-%d %H:%M} UTC by {record.operator}"
+    )
+    return Overview(counts.get("User", 0), counts.get("Group", 0), targets, alerts, incidents, policy_text)
+
+
+class OverviewPage(QWidget):
+    def __init__(self, vault: Vault, server: ScimServer, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.vault = vault
+        self.server = server
+        self.fields = {name: QLabel("…") for name in ("server", "identities", "targets", "alerts", "incidents",
+                                                       "policy", "audit")}  # fmt: skip
+        for label in self.fields.values():
+            label.setWordWrap(True)
+        form = QFormLayout()
+        for title, name in (("SCIM endpoint", "server"), ("Identities", "identities"), ("Targets", "targets"),
+                            ("Alerts today", "alerts"), ("Open incidents", "incidents"), ("Policy in force", "policy"),
+                            ("Audit trail", "audit")):  # fmt: skip
+            form.addRow(title, self.fields[name])
+        self.verify_button = QPushButton("&Verify the audit trail now")
+        self.verify_button.clicked.connect(self.verify)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.verify_button)
+        layout.addStretch(1)
+        self.timer = QTimer(self)
+        self.timer.setInterval(REFRESH_MS)
+        self.timer.timeout.connect(self.refresh)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        self.refresh()
+        self.timer.start()
+        super().showEvent(event)
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        self.timer.stop()
+        super().hideEvent(event)
+
+    def refresh(self) -> None:
+        running = self.server.running
+        self.fields["server"].setText(f"{'running at ' + self.server.base_url if running else 'stopped'}")
+        if self.vault.is_open:
+            vault, policy = self.vault, self.server.policy
+            submit(lambda: read_overview(vault, policy), self._loaded, self._failed)
+
+    def _loaded(self, overview: Overview) -> None:
+        self.fields["identities"].setText(f"{overview.users:,} users, {overview.groups:,} groups")
+        self.fields["targets"].setText("\n".join(overview.targets) or "none configured")
+        self.fields["alerts"].setText(str(overview.alerts_today))
+        self.fields["incidents"].setText("\n".join(overview.incidents) or "none open")
+        self.fields["policy"].setText(overview.policy)
+
+    def _failed(self, _exc: Exception) -> None:
+        self.fields["identities"].setText("could not be read (is the vault closed?)")
+
+    def verify(self) -> None:
+        self.fields["audit"].setText("verifying…")
+        vault = self.vault
+
+        def run() -> str:
+            with vault.read_connection() as conn:
+                return trail_verdict(conn)
+
+        submit(run, self.fields["audit"].setText, self._verify_failed)
+
+    def _verify_failed(self, _exc: Exception) -> None:
+        self.fields["audit"].setText("verification could not run")

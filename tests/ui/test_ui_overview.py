@@ -1,0 +1,41 @@
+"""The Overview page: counts, targets, alerts, incidents with their clock, the policy, and the audit verdict."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pytestqt.qtbot import QtBot
+from ui_support import insert_rows, many_users
+
+from app.audit.trail import Event, append
+from app.core.events import EventBus
+from app.incidents.register import IncidentRegister
+from app.scim.server import ScimServer
+from app.scim.tls import ensure_self_signed
+from app.store.vault import Vault
+from app.ui.overview import OverviewPage
+
+
+def test_overview_shows_the_state_of_everything(qtbot: QtBot, vault: Vault, data_dir: Path) -> None:
+    insert_rows(vault, many_users(12))
+    register = IncidentRegister(vault)
+    incident = register.open_incident("Misdirected export", "dpo")
+    register.set_aware(incident, "dpo", "recipient confirmed")
+    with vault.write_transaction() as conn:
+        append(conn, Event("alert.raised", "system:alerts", "failure", details={"rule": "auth_failures"}))
+    server = ScimServer(vault, tls=ensure_self_signed(data_dir), bus=EventBus())
+    page = OverviewPage(vault, server)
+    qtbot.addWidget(page)
+    page.show()
+    qtbot.waitUntil(lambda: page.fields["identities"].text() == "12 users, 0 groups", timeout=5000)
+    assert page.fields["server"].text() == "stopped"
+    assert page.fields["alerts"].text() == "1"
+    assert (
+        page.fields["incidents"].text().startswith("#1 Misdirected export: open;")
+        and "left" in page.fields["incidents"].text()
+    )
+    assert page.fields["policy"].text().startswith("v1 (")
+    page.verify()
+    qtbot.waitUntil(lambda: "intact" in page.fields["audit"].text(), timeout=10_000)
+    page.hide()
+    assert not page.timer.isActive()
