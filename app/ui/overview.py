@@ -85,10 +85,14 @@ class OverviewPage(QWidget):
         self.timer = QTimer(self)
         self.timer.setInterval(REFRESH_MS)
         self.timer.timeout.connect(self.refresh)
+        self._verified_once = False
 
     def showEvent(self, event: QShowEvent) -> None:
         self.refresh()
         self.timer.start()
+        if not self._verified_once and self.vault.is_open:
+            self._verified_once = True
+            self.verify()  # the first look at the page says whether the trail is intact
         super().showEvent(event)
 
     def hideEvent(self, event: QHideEvent) -> None:
