@@ -24,12 +24,12 @@ from app.scim.http import ScimApp
 from app.scim.service import ScimService
 from app.scim.tls import TlsMaterial
 from app.scim.transport import CoalescingHttpToolsProtocol
+from app.setup.endpoint import BASE_PATH, EndpointSettings
 from app.store.tokens import TokenStore
 from app.store.vault import Vault
 
 log = logging.getLogger(__name__)
 
-BASE_PATH = "/scim/v2"
 START_TIMEOUT_SECONDS = 15.0
 
 
@@ -79,11 +79,7 @@ class ScimServer:
 
     @property
     def base_url(self) -> str:
-        scheme = "https" if self.tls else "http"
-        host = self._public_host or self.host
-        if ":" in host and not host.startswith("["):
-            host = f"[{host}]"
-        return f"{scheme}://{host}:{self.port}{BASE_PATH}"
+        return EndpointSettings(self.host, self.port, self._public_host).base_url(tls=self.tls is not None)
 
     @property
     def fingerprint(self) -> str | None:

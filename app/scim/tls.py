@@ -43,22 +43,33 @@ class TlsMaterial:
 def certificate_fingerprint(cert_path: Path) -> str:
     """SHA-256 of the DER certificate, as colon-separated hex (the form IdPs and browsers show)."""
     try:
-        cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
-    except (OSError, ValueError) as exc:
+        content = cert_path.read_bytes()
+    except OSError as exc:
         raise ConfigError(f"{cert_path} is not a readable PEM certificate.") from exc
-    digest = cert.fingerprint(hashes.SHA256()).hex().upper()
-    return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
+    return summarise(content).fingerprint
 
 
 def ensure_self_signed(data_dir: Path, hostnames: tuple[str, ...] = ("localhost",)) -> TlsMaterial:
-    """Reuse the certificate in the data folder, or make one (ECDSA P-256) with the key at mode 0600."""
+    """Reuse the certificate in the data folder, or make a self-signed one."""
     material = TlsMaterial(data_dir / CERT_FILENAME, data_dir / KEY_FILENAME)
     if material.cert_path.exists() and material.key_path.exists():
         return material
+    return generate_self_signed(data_dir, hostnames)
+
+
+def generate_self_signed(data_dir: Path, hostnames: tuple[str, ...] = ("localhost",)) -> TlsMaterial:
+    """A new ECDSA P-256 certificate for ``hostnames`` and loopback, replacing any in the data folder."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Custos SCIM endpoint")])
-    alt_names: list[x509.GeneralName] = [x509.DNSName(h) for h in hostnames]
-    alt_names += [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.IPAddress(ipaddress.ip_address("::1"))]
+    alt_names: list[x509.GeneralName] = []
+    for host in dict.fromkeys((*hostnames, "localhost")):
+        try:
+            alt_names.append(x509.IPAddress(ipaddress.ip_address(host)))
+        except ValueError:
+            alt_names.append(x509.DNSName(host))
+    for loopback in ("127.0.0.1", "::1"):
+        if loopback not in hostnames:
+            alt_names.append(x509.IPAddress(ipaddress.ip_address(loopback)))
     now = datetime.now(UTC)
     cert = (
         x509.CertificateBuilder()
@@ -76,11 +87,91 @@ def ensure_self_signed(data_dir: Path, hostnames: tuple[str, ...] = ("localhost"
     key_bytes = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    fd = os.open(material.key_path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+    return _install(data_dir, cert.public_bytes(serialization.Encoding.PEM), key_bytes)
+
+
+def _write_private(path: Path, content: bytes) -> None:
+    """Write at mode 0600 through a temporary file, so a crash never leaves half a key."""
+    temporary = path.with_name(path.name + ".tmp")
+    fd = os.open(temporary, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as handle:
-        handle.write(key_bytes)
-    material.cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        handle.write(content)
+    os.replace(temporary, path)
+
+
+def _install(data_dir: Path, cert_pem: bytes, key_pem: bytes) -> TlsMaterial:
+    material = TlsMaterial(data_dir / CERT_FILENAME, data_dir / KEY_FILENAME)
+    _write_private(material.key_path, key_pem)
+    _write_private(material.cert_path, cert_pem)
     return material
+
+
+@dataclass(frozen=True)
+class CertificateSummary:
+    """What an operator checks before using a certificate: never the key."""
+
+    subject: str
+    names: tuple[str, ...]
+    not_after: datetime
+    fingerprint: str
+    self_signed: bool
+
+    def covers(self, host: str) -> bool:
+        """Whether a client connecting to ``host`` would accept the names (one-label wildcards included)."""
+        host = host.lower().rstrip(".")
+        for name in self.names:
+            name = name.lower()
+            if name == host:
+                return True
+            if name.startswith("*.") and "." in host and host.split(".", 1)[1] == name[2:]:
+                return True
+        return False
+
+
+def summarise(cert_pem: bytes) -> CertificateSummary:
+    try:
+        cert = x509.load_pem_x509_certificate(cert_pem)
+    except ValueError as exc:
+        raise ConfigError("The certificate file is not a PEM certificate.") from exc
+    try:
+        alt = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        names = tuple(str(v) for v in alt.get_values_for_type(x509.DNSName)) + tuple(
+            str(v) for v in alt.get_values_for_type(x509.IPAddress)
+        )
+    except x509.ExtensionNotFound:
+        names = ()
+    digest = cert.fingerprint(hashes.SHA256()).hex().upper()
+    return CertificateSummary(
+        subject=cert.subject.rfc4514_string(),
+        names=names,
+        not_after=cert.not_valid_after_utc,
+        fingerprint=":".join(digest[i : i + 2] for i in range(0, len(digest), 2)),
+        self_signed=cert.issuer == cert.subject,
+    )
+
+
+def check_operator_certificate(cert: Path, key: Path) -> CertificateSummary:
+    """Refuse, with a reason an operator can act on, a pair the endpoint could not serve."""
+    for path in (cert, key):
+        if not path.is_file():
+            raise ConfigError(f"File not found: {path}")
+    summary = summarise(cert.read_bytes())
+    if summary.not_after <= datetime.now(UTC):
+        raise ConfigError(f"The certificate expired on {summary.not_after:%Y-%m-%d}; use a current one.")
+    try:
+        TlsMaterial(cert, key).server_context()
+    except ConfigError as exc:
+        raise ConfigError(
+            "The key does not match the certificate, or it is protected by a passphrase (give an unencrypted "
+            "PEM key, readable only by you)."
+        ) from exc
+    return summary
+
+
+def install_operator_certificate(data_dir: Path, cert: Path, key: Path) -> TlsMaterial:
+    """Copy an operator's certificate and key into the data folder (key at mode 0600), checked first."""
+    check_operator_certificate(cert, key)
+    return _install(data_dir, cert.read_bytes(), key.read_bytes())
 
 
 def operator_material(cert: str, key: str) -> TlsMaterial:

@@ -1,0 +1,189 @@
+"""The first run, as one operation: vault, certificate, endpoint, policy and the first IdP token.
+
+The choices are checked before anything is written (``check``), then ``complete`` writes them in order. If a
+step fails or the operator cancels, every file it wrote is removed or put back, so the next attempt starts
+from a clean folder instead of a vault with no policy or a certificate nobody chose.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from app.core.errors import ConfigError, CustosError, PolicyInvalid
+from app.policy.apply import apply_text
+from app.policy.in_force import install_default_if_missing
+from app.policy.loader import check_policy, errors_of
+from app.scim.tls import (
+    CERT_FILENAME,
+    KEY_FILENAME,
+    CertificateSummary,
+    check_operator_certificate,
+    generate_self_signed,
+    install_operator_certificate,
+)
+from app.setup import endpoint
+from app.setup.endpoint import EndpointSettings
+from app.store.tokens import TokenStore
+from app.store.vault import VAULT_FILENAME, Vault, check_new_passphrase
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TOKEN_NAME = "Identity provider"
+
+
+class SetupCancelled(CustosError):
+    def __init__(self) -> None:
+        super().__init__("The set-up was cancelled; nothing was kept.")
+
+
+@dataclass(frozen=True)
+class GeneratedCertificate:
+    """A self-signed certificate for these names (loopback is always added)."""
+
+    hostnames: tuple[str, ...] = ("localhost",)
+
+
+@dataclass(frozen=True)
+class OperatorCertificate:
+    """The operator's own certificate and unencrypted key, copied into the data folder."""
+
+    cert: Path
+    key: Path
+
+
+@dataclass(frozen=True)
+class FirstRunChoices:
+    passphrase: str = field(repr=False)
+    confirmation: str = field(repr=False)
+    endpoint: EndpointSettings = field(default_factory=EndpointSettings)
+    certificate: GeneratedCertificate | OperatorCertificate = field(default_factory=GeneratedCertificate)
+    policy_text: str | None = None  # None: the shipped default policy
+    token_name: str = DEFAULT_TOKEN_NAME
+    token_expires_days: int | None = None
+    remember_key: bool = False
+
+
+@dataclass(frozen=True)
+class FirstRunResult:
+    vault: Vault
+    token_name: str
+    token_secret: str = field(repr=False)  # shown once, then only its hash exists
+    base_url: str
+    fingerprint: str
+    certificate_names: tuple[str, ...]
+    self_signed: bool
+    policy_version: int
+    key_remembered: bool
+
+
+def check_policy_text(text: str) -> None:
+    _policy, problems = check_policy(text)
+    errors = errors_of(problems)
+    if errors:
+        raise PolicyInvalid([(problem.line, problem.message) for problem in errors])
+
+
+def check(data_dir: Path, choices: FirstRunChoices) -> CertificateSummary | None:
+    """Everything that can be refused before a file is written; the operator certificate's summary if any."""
+    if Vault.exists(data_dir):
+        raise ConfigError(f"A vault already exists in {data_dir}; unlock it instead.")
+    check_new_passphrase(choices.passphrase, choices.confirmation)
+    choices.endpoint.checked()
+    if choices.policy_text is not None:
+        check_policy_text(choices.policy_text)
+    if not choices.token_name.strip():
+        raise ConfigError("Name the first token after the identity provider that will use it.")
+    if isinstance(choices.certificate, OperatorCertificate):
+        return check_operator_certificate(choices.certificate.cert, choices.certificate.key)
+    for name in choices.certificate.hostnames:
+        endpoint.check_host_name(name)
+    return None
+
+
+class _Undo:
+    """Remembers each file's content before the set-up touched it, and puts every one back on failure."""
+
+    def __init__(self, data_dir: Path, names: tuple[str, ...]) -> None:
+        self._before = {data_dir / n: (data_dir / n).read_bytes() if (data_dir / n).is_file() else None for n in names}
+
+    def restore(self) -> None:
+        for path, content in self._before.items():
+            try:
+                if content is None:
+                    path.unlink(missing_ok=True)
+                else:
+                    path.write_bytes(content)
+            except OSError as exc:  # keep restoring the rest; say which file needs a hand
+                log.error("could not restore %s during set-up rollback: %s", path.name, type(exc).__name__)
+
+
+_WRITTEN = (
+    VAULT_FILENAME,
+    f"{VAULT_FILENAME}-wal",
+    f"{VAULT_FILENAME}-shm",
+    CERT_FILENAME,
+    KEY_FILENAME,
+    endpoint.ENDPOINT_FILENAME,
+)
+STEPS = ("certificate", "vault", "policy", "token", "endpoint")
+
+
+def complete(
+    data_dir: Path,
+    choices: FirstRunChoices,
+    operator: str,
+    progress: Callable[[int, str], None] = lambda _step, _text: None,
+    cancelled: Callable[[], bool] = lambda: False,
+) -> FirstRunResult:
+    """Write the choices; on any failure or cancellation nothing is left behind. The caller owns the vault."""
+    check(data_dir, choices)
+    undo = _Undo(data_dir, _WRITTEN)
+    vault: Vault | None = None
+
+    def step(index: int, text: str) -> None:
+        if cancelled():
+            raise SetupCancelled()
+        progress(index, text)
+
+    try:
+        step(0, "Making the TLS certificate…")
+        if isinstance(choices.certificate, OperatorCertificate):
+            tls = install_operator_certificate(data_dir, choices.certificate.cert, choices.certificate.key)
+        else:
+            tls = generate_self_signed(data_dir, choices.certificate.hostnames)
+        step(1, "Creating the encrypted vault (deriving the key takes a moment)…")
+        vault = Vault.create(data_dir, choices.passphrase, choices.confirmation)
+        step(2, "Recording the policy…")
+        with vault.write_transaction() as conn:
+            if choices.policy_text is None:
+                record = install_default_if_missing(conn)
+            else:
+                record, _impact = apply_text(conn, choices.policy_text, operator)
+        step(3, "Creating the first token…")
+        info, secret = TokenStore(vault).create(choices.token_name, choices.token_expires_days)
+        step(4, "Saving the endpoint address…")
+        endpoint.save(data_dir, choices.endpoint)
+        if cancelled():
+            raise SetupCancelled()
+    except BaseException:
+        if vault is not None:
+            vault.close()
+        undo.restore()
+        raise
+    summary = check_operator_certificate(tls.cert_path, tls.key_path)
+    remembered = choices.remember_key and vault.remember_in_keyring()
+    log.info("first run complete: vault, certificate, policy version %s, one token", record.version)
+    return FirstRunResult(
+        vault=vault,
+        token_name=info.name,
+        token_secret=secret,
+        base_url=choices.endpoint.checked().base_url(),
+        fingerprint=summary.fingerprint,
+        certificate_names=summary.names,
+        self_signed=summary.self_signed,
+        policy_version=record.version,
+        key_remembered=remembered,
+    )
