@@ -26,7 +26,7 @@ from app.scim.tls import (
 )
 from app.setup import endpoint
 from app.setup.endpoint import EndpointSettings
-from app.store.tokens import TokenStore
+from app.store.tokens import TokenStore, check_token_name
 from app.store.vault import VAULT_FILENAME, Vault, check_new_passphrase
 
 log = logging.getLogger(__name__)
@@ -94,8 +94,7 @@ def check(data_dir: Path, choices: FirstRunChoices) -> CertificateSummary | None
     choices.endpoint.checked()
     if choices.policy_text is not None:
         check_policy_text(choices.policy_text)
-    if not choices.token_name.strip():
-        raise ConfigError("Name the first token after the identity provider that will use it.")
+    check_token_name(choices.token_name)
     if isinstance(choices.certificate, OperatorCertificate):
         return check_operator_certificate(choices.certificate.cert, choices.certificate.key)
     for name in choices.certificate.hostnames:

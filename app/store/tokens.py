@@ -56,6 +56,13 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def check_token_name(name: str) -> str:
+    name = name.strip()
+    if not name or len(name) > MAX_NAME_LENGTH or not name.isprintable():
+        raise ConfigError("A token name is 1 to 128 printable characters: name it after the client that uses it.")
+    return name
+
+
 def hash_token(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
@@ -80,9 +87,7 @@ class TokenStore:
 
     def create(self, name: str, expires_in_days: int | None = None) -> tuple[TokenInfo, str]:
         """Make a token; the secret is returned here and never again."""
-        name = name.strip()
-        if not name or len(name) > MAX_NAME_LENGTH or not name.isprintable():
-            raise ConfigError("A token name is 1 to 128 printable characters.")
+        name = check_token_name(name)
         if expires_in_days is not None and expires_in_days <= 0:
             raise ConfigError("A token's lifetime must be a positive number of days.")
         secret = TOKEN_PREFIX + secrets.token_urlsafe(TOKEN_BYTES)

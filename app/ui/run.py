@@ -13,13 +13,16 @@ from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 
 from app import APP_ID, APP_NAME, __version__
 from app.core import paths
+from app.core.actor import current_actor
 from app.core.errors import CustosError
 from app.core.events import EventBus
 from app.jobs import BackgroundJobs
 from app.scim.server import ScimServer
 from app.scim.tls import ensure_self_signed
+from app.setup import endpoint
 from app.store.tokens import TokenStore
 from app.store.vault import Vault
+from app.ui.first_run.wizard import FirstRunWizard
 from app.ui.main_window import MainWindow
 from app.ui.unlock_dialog import UnlockDialog, unlock_from_keyring
 
@@ -50,6 +53,8 @@ def main(argv: Sequence[str] | None = None, data_dir: str | os.PathLike[str] | N
     except OSError:
         QMessageBox.critical(None, APP_NAME, "The data folder cannot be created or opened.")
         return 1
+    if not Vault.exists(directory):
+        return first_run(app, directory)
     vault = unlock_from_keyring(directory)
     if vault is None:
         dialog = UnlockDialog(directory)
@@ -57,6 +62,16 @@ def main(argv: Sequence[str] | None = None, data_dir: str | os.PathLike[str] | N
             return 1
         vault = dialog.vault
         dialog.deleteLater()
+    return run_session(app, directory, vault)
+
+
+def first_run(app: QApplication, directory: Path) -> int:
+    """The assistant creates the vault, certificate, policy and first token; then the app runs as usual."""
+    wizard = FirstRunWizard(directory, current_actor.get().removeprefix("operator:"))
+    if wizard.exec() != QDialog.DialogCode.Accepted or wizard.result is None:
+        return 1
+    vault = wizard.result.vault
+    wizard.deleteLater()
     return run_session(app, directory, vault)
 
 
@@ -68,7 +83,16 @@ def run_session(app: QApplication, directory: Path, vault: Vault) -> int:
     try:
         bus = EventBus()
         tokens = TokenStore(vault)  # shared with the server so that its token cache sees revocations
-        server = ScimServer(vault, tls=ensure_self_signed(directory), bus=bus, tokens=tokens)
+        address = endpoint.load(directory)
+        server = ScimServer(
+            vault,
+            host=address.host,
+            port=address.port,
+            public_host=address.public_host,
+            tls=ensure_self_signed(directory),
+            bus=bus,
+            tokens=tokens,
+        )
         jobs = BackgroundJobs(vault, server.policy, bus)
         window = MainWindow(vault, server, bus, tokens)
         window.show()

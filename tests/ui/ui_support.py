@@ -91,3 +91,12 @@ def answer_passphrase_dialog(text: str | None) -> None:
         dialog.check()  # type: ignore[attr-defined]
 
     QTimer.singleShot(20, answer)
+
+
+def free_port() -> int:
+    """A loopback port free right now (for settings that need a real number, unlike the server's port 0)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

@@ -1,0 +1,1 @@
+"""The first-run assistant: a thin QWizard over app.setup.first_run."""

@@ -1,0 +1,80 @@
+"""Small pieces the first-run pages share."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPushButton, QWidget
+
+from app.ui.lock.clipboard import secret_clipboard
+
+
+def text_label(text: str = "", selectable: bool = False) -> QLabel:
+    label = QLabel(text)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    label.setWordWrap(True)
+    if selectable:
+        label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    return label
+
+
+def error_label() -> QLabel:
+    label = text_label()
+    label.setObjectName("error")
+    font = label.font()
+    font.setBold(True)
+    label.setFont(font)
+    label.hide()
+    return label
+
+
+def secret_field() -> QLineEdit:
+    field = QLineEdit()
+    field.setEchoMode(QLineEdit.EchoMode.Password)
+    field.setAttribute(Qt.WidgetAttribute.WA_InputMethodEnabled, False)  # no IME history of the passphrase
+    return field
+
+
+class FileField(QWidget):
+    """A path field with a Browse… button; the field stays editable so a path can be typed or pasted."""
+
+    def __init__(self, caption: str, name_filter: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.caption, self.name_filter = caption, name_filter
+        self.path = QLineEdit()
+        self.browse = QPushButton("Browse…")
+        self.browse.clicked.connect(self._choose)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.path, 1)
+        layout.addWidget(self.browse)
+        self.setFocusProxy(self.path)
+
+    def _choose(self) -> None:
+        chosen, _filter = QFileDialog.getOpenFileName(self, self.caption, self.path.text(), self.name_filter)
+        if chosen:
+            self.path.setText(chosen)
+
+
+class CopyRow(QWidget):
+    """A read-only value with a Copy button; copies go through the secret clipboard (cleared later, and on lock)."""
+
+    copied = Signal()
+
+    def __init__(self, button_text: str = "Copy", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.value = QLineEdit()
+        self.value.setReadOnly(True)
+        self.copy = QPushButton(button_text)
+        self.copy.clicked.connect(self._copy)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.value, 1)
+        layout.addWidget(self.copy)
+
+    def set_text(self, text: str) -> None:
+        self.value.setText(text)
+        self.value.setCursorPosition(0)
+
+    def _copy(self) -> None:
+        secret_clipboard().copy(self.value.text())
+        self.copied.emit()

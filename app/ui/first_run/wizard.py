@@ -1,0 +1,296 @@
+"""The first-run assistant: questions, then one set-up run off the GUI thread, then the token shown once.
+
+On acceptance ``result`` holds the open vault (the caller owns it from then on). The secret token lives only in
+the last page's field and is cleared when the assistant closes.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import cast
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFormLayout,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+    QWizard,
+    QWizardPage,
+)
+
+from app.core.errors import CustosError
+from app.setup.first_run import STEPS, FirstRunChoices, FirstRunResult, SetupCancelled, complete
+from app.setup.idp_guides import guide
+from app.ui.first_run.pages import EndpointPage, PassphrasePage, PolicyPage, TokenPage, WelcomePage
+from app.ui.first_run.widgets import CopyRow, error_label, text_label
+from app.ui.workers import submit
+
+
+class _ProgressBox:
+    """Progress written by the set-up thread and read by a GUI timer. Deliberately not a QObject: a Qt object
+    referenced from a pool thread may have its wrapper released there, which PySide does not survive."""
+
+    def __init__(self) -> None:
+        self.latest: tuple[int, str] = (0, "")
+
+    def report(self, index: int, text: str) -> None:
+        self.latest = (index, text)  # one tuple assignment: atomic under the GIL
+
+
+class SetupPage(QWizardPage):
+    """Shows what will be done; Set up runs it with progress, and Cancel undoes it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setTitle("Ready to set up")
+        self.setSubTitle("Check the choices, then press Set up. Cancel undoes everything written so far.")
+        self.plan = text_label(selectable=True)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, len(STEPS))
+        self.progress.setValue(0)
+        self.status = text_label()
+        self.error = error_label()
+        self.box = _ProgressBox()
+        self.poll = QTimer(self)
+        self.poll.setInterval(100)
+        self.poll.timeout.connect(self._show_progress)
+        self.running = False
+        self.result: FirstRunResult | None = None
+        self.cancel_requested = threading.Event()
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.plan)
+        layout.addStretch(1)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.status)
+        layout.addWidget(self.error)
+
+    def _owner(self) -> FirstRunWizard:
+        # Asked of Qt each time rather than kept: a page holding its wizard would make a reference cycle, and
+        # cycles of Qt wrappers collected on a worker thread crash PySide.
+        return cast(FirstRunWizard, self.wizard())
+
+    def initializePage(self) -> None:
+        w = self._owner()
+        settings = w.endpoint_page.settings()
+        certificate = (
+            f"your certificate ({w.endpoint_page.cert.path.text().strip()})"
+            if w.endpoint_page.own.isChecked()
+            else "a new self-signed certificate"
+        )
+        policy = "the default policy" if w.policy_page.text is None else w.policy_page.file.path.text().strip()
+        lines = [
+            f"Vault: {w.data_dir}",
+            f"Endpoint: {settings.base_url()}  (listening on {settings.host}:{settings.port})",
+            f"TLS: {certificate}",
+            f"Policy: {policy}",
+            f"First token: {w.token_page.token_name()}",
+        ]
+        warning = w.endpoint_page.certificate_warning()
+        if warning:
+            lines.append(f"\nWarning: {warning}")
+        self.plan.setText("\n".join(lines))
+        self.progress.setValue(0)
+        self.status.clear()
+        self.error.hide()
+        w.setButtonText(QWizard.WizardButton.NextButton, "&Set up")
+
+    def cleanupPage(self) -> None:
+        self._owner().setButtonText(QWizard.WizardButton.NextButton, self._owner().next_text)
+
+    def validatePage(self) -> bool:
+        if self.result is not None:
+            return True
+        if not self.running:
+            self._start()
+        return False  # the page moves on by itself when the set-up has finished
+
+    def _start(self) -> None:
+        choices = self._owner().choices()
+        self.running = True
+        self.cancel_requested.clear()
+        self.error.hide()
+        self._owner().set_busy(True)
+        self.box = box = _ProgressBox()
+        data_dir, operator, cancelled = self._owner().data_dir, self._owner().operator, self.cancel_requested.is_set
+        self.poll.start()
+        submit(
+            lambda: complete(data_dir, choices, operator, progress=box.report, cancelled=cancelled),
+            self._finished,
+            self._failed,
+        )
+
+    def _show_progress(self) -> None:
+        index, text = self.box.latest
+        self.progress.setValue(index)
+        if not self.cancel_requested.is_set():
+            self.status.setText(text)
+
+    def _finished(self, result: FirstRunResult) -> None:
+        self.running = False
+        self.poll.stop()
+        self.result = result
+        self.progress.setValue(len(STEPS))
+        self.status.setText("Done.")
+        self._owner().set_busy(False)
+        self._owner().setButtonText(QWizard.WizardButton.NextButton, self._owner().next_text)
+        self._owner().next()
+
+    def _failed(self, exc: Exception) -> None:
+        self.running = False
+        self.poll.stop()
+        self._owner().set_busy(False)
+        self.progress.setValue(0)
+        self.status.clear()
+        if isinstance(exc, SetupCancelled):
+            self._owner().cancelled_while_running()
+            return
+        message = exc.user_message if isinstance(exc, CustosError) else "The set-up failed unexpectedly."
+        self.error.setText(f"{message} Nothing was kept; correct the choice and press Set up again.")
+        self.error.show()
+
+
+class DonePage(QWizardPage):
+    """The token, once, with the address and fingerprint, and where each IdP wants them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setTitle("Connect your identity provider")
+        self.setSubTitle("Copy the token now: Custos keeps only its hash and cannot show it again.")
+        self.setFinalPage(True)
+        self.base_url = CopyRow()
+        self.token = CopyRow("Copy token")
+        self.fingerprint = CopyRow()
+        self.instructions = QPlainTextEdit()
+        self.instructions.setReadOnly(True)
+        self.instructions.setTabChangesFocus(True)
+        self.stored = QCheckBox("I have &pasted or stored the token")
+        self.stored.toggled.connect(self.completeChanged)
+        self.token.copied.connect(self._token_copied)
+        self.warning = error_label()
+        form = QFormLayout()
+        form.addRow("Base URL", self.base_url)
+        form.addRow("Token", self.token)
+        form.addRow("Certificate SHA-256", self.fingerprint)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.warning)
+        layout.addWidget(self.instructions, 1)
+        layout.addWidget(self.stored)
+
+    def _token_copied(self) -> None:
+        self.stored.setText("I have &pasted or stored the token (copied)")
+
+    def show_result(self, result: FirstRunResult, guide_key: str, warning: str) -> None:
+        self.base_url.set_text(result.base_url)
+        self.token.set_text(result.token_secret)
+        self.fingerprint.set_text(result.fingerprint)
+        self.instructions.setPlainText(guide(guide_key).render(result.base_url, result.fingerprint, result.self_signed))
+        self.warning.setText(warning)
+        self.warning.setVisible(bool(warning))
+
+    def isComplete(self) -> bool:
+        return self.stored.isChecked()
+
+    def forget(self) -> None:
+        self.token.set_text("")
+
+
+class FirstRunWizard(QWizard):
+    def __init__(self, data_dir: Path, operator: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.data_dir, self.operator = data_dir, operator
+        self.setWindowTitle("Set up Custos")
+        self.setWizardStyle(QWizard.WizardStyle.ClassicStyle)  # the same on every platform, readable when scaled
+        self.setOption(QWizard.WizardOption.NoBackButtonOnLastPage, True)
+        self.setOption(QWizard.WizardOption.NoCancelButtonOnLastPage, True)
+        self.next_text = self.buttonText(QWizard.WizardButton.NextButton)
+        self.welcome_page = WelcomePage(data_dir)
+        self.passphrase_page = PassphrasePage()
+        self.endpoint_page = EndpointPage()
+        self.policy_page = PolicyPage()
+        self.token_page = TokenPage()
+        self.setup_page = SetupPage()
+        self.done_page = DonePage()
+        for page in (
+            self.welcome_page,
+            self.passphrase_page,
+            self.endpoint_page,
+            self.policy_page,
+            self.token_page,
+            self.setup_page,
+            self.done_page,
+        ):
+            self.addPage(page)
+        self.currentIdChanged.connect(self._entered)
+        self._closing_after_cancel = False
+        self.setMinimumWidth(560)
+
+    @property
+    def result(self) -> FirstRunResult | None:
+        return self.setup_page.result
+
+    def choices(self) -> FirstRunChoices:
+        return FirstRunChoices(
+            passphrase=self.passphrase_page.passphrase.text(),
+            confirmation=self.passphrase_page.confirmation.text(),
+            endpoint=self.endpoint_page.settings(),
+            certificate=self.endpoint_page.certificate(),
+            policy_text=self.policy_page.text,
+            token_name=self.token_page.token_name(),
+            token_expires_days=self.token_page.expires_days(),
+            remember_key=self.passphrase_page.remember.isChecked(),
+        )
+
+    def _entered(self, _page_id: int) -> None:
+        if self.currentPage() is self.done_page and self.result is not None:
+            self.passphrase_page.clear()  # the vault is open: the passphrase is no longer needed anywhere
+            self.done_page.show_result(self.result, self.token_page.guide_key, self.endpoint_page.certificate_warning())
+            self.done_page.token.copy.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def set_busy(self, busy: bool) -> None:
+        for button in (QWizard.WizardButton.BackButton, QWizard.WizardButton.NextButton):
+            widget = self.button(button)
+            if isinstance(widget, QPushButton):
+                widget.setEnabled(not busy)
+
+    # -- closing -------------------------------------------------------------------------------------------
+    def reject(self) -> None:
+        """Cancel: while the set-up runs, ask it to stop and undo, and close once it has."""
+        if self.setup_page.running:
+            self.setup_page.cancel_requested.set()
+            self.setup_page.status.setText("Cancelling; undoing what was written…")
+            self._closing_after_cancel = True
+            return
+        if self.result is not None:
+            return  # the vault exists now: the only way on is Finish, after the token was taken
+        self._forget()
+        super().reject()
+
+    def cancelled_while_running(self) -> None:
+        if self._closing_after_cancel:
+            self._forget()
+            super().reject()
+
+    def accept(self) -> None:
+        self._forget()
+        super().accept()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.result is not None and not self.done_page.isComplete():
+            event.ignore()  # closing would lose the only view of the token
+            return
+        if self.setup_page.running:
+            event.ignore()
+            self.reject()
+            return
+        super().closeEvent(event)
+
+    def _forget(self) -> None:
+        self.passphrase_page.clear()
+        self.done_page.forget()

@@ -1,0 +1,160 @@
+"""The first-run assistant end to end, with the keyboard: the vault, certificate, policy and token it makes
+work against the real server, refusals stay on their page, and Cancel leaves nothing behind."""
+
+from __future__ import annotations
+
+import ssl
+from pathlib import Path
+
+import httpx
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+from ui_support import PASSPHRASE, free_port
+
+from app.core.events import EventBus
+from app.policy.versions import default_policy_text, in_force
+from app.scim.server import ScimServer
+from app.scim.tls import CERT_FILENAME, KEY_FILENAME, TlsMaterial
+from app.setup import endpoint
+from app.store.vault import Vault
+from app.ui.first_run.wizard import FirstRunWizard
+from tests.setup.cert_support import write_pair
+
+
+def wizard_at(qtbot: QtBot, data_dir: Path) -> FirstRunWizard:
+    wizard = FirstRunWizard(data_dir, "dpo")
+    qtbot.addWidget(wizard)
+    wizard.show()
+    wizard.windowHandle().requestActivate()  # keys go to the active window, as on a desktop
+    qtbot.waitUntil(wizard.isActiveWindow)
+    return wizard
+
+
+def press_next(qtbot: QtBot, wizard: FirstRunWizard) -> None:
+    """Return in whatever has the focus presses the default button (Next, Set up, Finish), as a keyboard user would."""
+    qtbot.keyClick(QApplication.focusWidget() or wizard, Qt.Key.Key_Return)
+
+
+def type_passphrases(qtbot: QtBot, wizard: FirstRunWizard, first: str, second: str) -> None:
+    page = wizard.passphrase_page
+    page.passphrase.setFocus()
+    qtbot.keyClicks(page.passphrase, first)
+    qtbot.keyClick(page.passphrase, Qt.Key.Key_Tab)
+    assert page.confirmation.hasFocus()
+    qtbot.keyClicks(page.confirmation, second)
+
+
+def test_first_run_by_keyboard_makes_a_working_endpoint(qtbot: QtBot, data_dir: Path) -> None:
+    wizard = wizard_at(qtbot, data_dir)
+    press_next(qtbot, wizard)
+    assert wizard.currentPage() is wizard.passphrase_page
+    type_passphrases(qtbot, wizard, PASSPHRASE, PASSPHRASE)
+    press_next(qtbot, wizard)
+    assert wizard.currentPage() is wizard.endpoint_page
+    port = free_port()
+    wizard.endpoint_page.port.setValue(port)
+    press_next(qtbot, wizard)
+    assert wizard.currentPage() is wizard.policy_page
+    press_next(qtbot, wizard)
+    assert wizard.currentPage() is wizard.token_page
+    wizard.token_page.idp.setCurrentIndex(wizard.token_page.idp.findData("okta"))
+    assert wizard.token_page.token_name() == "Okta"
+    press_next(qtbot, wizard)
+    assert wizard.currentPage() is wizard.setup_page
+    assert "Policy: the default policy" in wizard.setup_page.plan.text()
+    press_next(qtbot, wizard)  # Set up
+    qtbot.waitUntil(lambda: wizard.currentPage() is wizard.done_page, timeout=20_000)
+
+    done = wizard.done_page
+    token = done.token.value.text()
+    assert token.startswith("cst_")
+    assert done.base_url.value.text() == f"https://127.0.0.1:{port}/scim/v2"
+    assert "SCIM connector base URL" in done.instructions.toPlainText()
+    assert token not in done.instructions.toPlainText()
+    assert not wizard.button(wizard.WizardButton.FinishButton).isEnabled()  # not before the token was taken
+    qtbot.mouseClick(done.token.copy, Qt.MouseButton.LeftButton)
+    assert QGuiApplication.clipboard().text() == token
+    done.stored.setFocus()
+    qtbot.keyClick(done.stored, Qt.Key.Key_Space)
+    assert wizard.button(wizard.WizardButton.FinishButton).isEnabled()
+    press_next(qtbot, wizard)  # Finish
+    assert wizard.result is not None and wizard.isHidden()
+    assert done.token.value.text() == ""  # the secret does not outlive the assistant
+    assert wizard.passphrase_page.passphrase.text() == ""
+    QGuiApplication.clipboard().clear()
+
+    vault = wizard.result.vault
+    try:
+        with vault.read_connection() as conn:
+            assert in_force(conn).text == default_policy_text()  # type: ignore[union-attr]
+        address = endpoint.load(data_dir)
+        assert (address.host, address.port) == ("127.0.0.1", port)
+        tls = TlsMaterial(data_dir / CERT_FILENAME, data_dir / KEY_FILENAME)
+        server = ScimServer(vault, host=address.host, port=address.port, tls=tls, bus=EventBus())
+        server.start()
+        try:
+            with httpx.Client(verify=ssl.create_default_context(cafile=str(tls.cert_path))) as client:
+                answer = client.get(
+                    f"{done.base_url.value.text()}/ServiceProviderConfig", headers={"Authorization": f"Bearer {token}"}
+                )
+            assert answer.status_code == 200
+        finally:
+            server.stop()
+    finally:
+        vault.close()
+
+
+def test_refusals_stay_on_their_page_with_the_reason(qtbot: QtBot, data_dir: Path, tmp_path: Path) -> None:
+    wizard = wizard_at(qtbot, data_dir)
+    wizard.next()
+    type_passphrases(qtbot, wizard, PASSPHRASE, "something else entirely")
+    press_next(qtbot, wizard)
+    page = wizard.passphrase_page
+    assert wizard.currentPage() is page and page.error.isVisible() and "differ" in page.error.text()
+    assert page.confirmation.text() == "" and page.confirmation.hasFocus()
+    qtbot.keyClicks(page.confirmation, PASSPHRASE)
+    press_next(qtbot, wizard)
+
+    endpoint_page = wizard.endpoint_page
+    cert, _key = write_pair(tmp_path / "a", names=("scim.example.org",))
+    _other, wrong_key = write_pair(tmp_path / "b")
+    endpoint_page.own.setChecked(True)
+    endpoint_page.cert.path.setText(str(cert))
+    endpoint_page.key.path.setText(str(wrong_key))
+    press_next(qtbot, wizard)
+    assert wizard.currentPage() is endpoint_page and "does not match" in endpoint_page.error.text()
+    endpoint_page.key.path.setText(str(_key))
+    endpoint_page.network.setChecked(True)
+    endpoint_page.public_host.setEditText("custos.example.net")
+    press_next(qtbot, wizard)
+    assert wizard.currentPage() is wizard.policy_page
+    assert "custos.example.net" in endpoint_page.certificate_warning()
+
+    policy_page = wizard.policy_page
+    broken = tmp_path / "policy.toml"
+    broken.write_text(default_policy_text().replace("[controller]", "[controller", 1))
+    policy_page.from_file.setChecked(True)
+    policy_page.file.path.setText(str(broken))
+    press_next(qtbot, wizard)
+    assert wizard.currentPage() is policy_page
+    assert "line" in policy_page.error.text() and "policy.toml:" in policy_page.problems.toPlainText()
+    assert list(data_dir.iterdir()) == []  # nothing written by any refusal
+
+
+def test_cancel_during_set_up_undoes_everything(qtbot: QtBot, data_dir: Path) -> None:
+    wizard = wizard_at(qtbot, data_dir)
+    wizard.next()
+    type_passphrases(qtbot, wizard, PASSPHRASE, PASSPHRASE)
+    wizard.endpoint_page.port.setValue(free_port())
+    while wizard.currentPage() is not wizard.setup_page:
+        wizard.next()
+    wizard.next()  # Set up: the key derivation alone takes longer than the Cancel below
+    assert wizard.setup_page.running
+    wizard.reject()
+    assert wizard.isVisible()  # it closes once the set-up has undone its work
+    qtbot.waitUntil(lambda: not wizard.isVisible(), timeout=20_000)
+    assert wizard.result is None
+    assert not Vault.exists(data_dir)
+    assert list(data_dir.iterdir()) == []
