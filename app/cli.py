@@ -18,7 +18,7 @@ from app.core.errors import CustosError
 from app.core.paths import data_dir
 
 # Command groups, each a module of app/commands with register() and run(); listed in --help in this order.
-COMMAND_MODULES = ("policy", "export", "audit", "breach", "siem", "target", "erase", "vault")
+COMMAND_MODULES = ("init", "policy", "export", "audit", "breach", "siem", "target", "erase", "vault")
 
 
 def _command_modules() -> dict[str, ModuleType]:
@@ -40,8 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command")
 
     serve = commands.add_parser("serve", help="run the SCIM server headless")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8443, help="0 picks a free port")
+    serve.add_argument("--host", help="address to listen on (default: endpoint.toml from `init`, else 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="0 picks a free port (default: endpoint.toml, else 8443)")
     serve.add_argument("--tls-cert", help="PEM certificate (default: a self-signed one in the data folder)")
     serve.add_argument("--tls-key", help="PEM private key matching --tls-cert")
     serve.add_argument("--no-tls", action="store_true", help="plain HTTP; only allowed on a loopback address")

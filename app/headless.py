@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from app.core.errors import ConfigError
 from app.core.events import EventBus
 from app.core.passphrase import read_passphrase
+from app.setup import endpoint
 from app.store.vault import Vault
 
 if TYPE_CHECKING:
@@ -58,8 +59,8 @@ def siem_collector(target: str | None, fingerprint: str | None, ca_file: str | N
 
 def serve(
     data_dir: Path,
-    host: str,
-    port: int,
+    host: str | None,
+    port: int | None,
     cert: str | None,
     key: str | None,
     no_tls: bool,
@@ -68,9 +69,19 @@ def serve(
     from app.jobs import BackgroundJobs
     from app.scim.server import ScimServer
 
+    saved = endpoint.load(data_dir)  # what `custos init` or the app's first run chose
+    listen_host = saved.host if host is None else host
+    public_host = saved.public_host if listen_host == saved.host else None
     tls = resolve_tls(data_dir, cert, key, no_tls)
     vault = open_or_create_vault(data_dir)
-    server = ScimServer(vault, host=host, port=port, tls=tls, bus=EventBus())
+    server = ScimServer(
+        vault,
+        host=listen_host,
+        port=saved.port if port is None else port,
+        public_host=public_host,
+        tls=tls,
+        bus=EventBus(),
+    )
     jobs = BackgroundJobs(vault, server.policy, server.bus, siem=siem)
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}

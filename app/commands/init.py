@@ -1,0 +1,93 @@
+"""``custos init``: the first run without a screen, for a team that runs ``custos serve`` on a server.
+
+The same operation as the desktop's first-run assistant (app.setup.first_run). Printed format (a contract):
+  Custos is set up in DATA_DIR.
+  SCIM base URL: URL
+  TLS certificate SHA-256: FINGERPRINT (self-signed|issued by a CA)
+  Policy in force: version N (the default policy|FILE)
+  Token NAME (shown once, store it now): SECRET
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from app.commands.common import operator_name
+from app.core.errors import ConfigError
+from app.core.passphrase import PASSPHRASE_ENV, read_passphrase
+from app.core.paths import data_dir
+from app.setup.endpoint import DEFAULT_HOST, DEFAULT_PORT, EndpointSettings
+from app.setup.first_run import (
+    DEFAULT_TOKEN_NAME,
+    FirstRunChoices,
+    GeneratedCertificate,
+    OperatorCertificate,
+    complete,
+)
+
+
+def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], None]) -> None:
+    init = commands.add_parser(
+        "init", help="first run without the app: vault, certificate, endpoint address, policy, first token"
+    )
+    init.add_argument("--host", default=DEFAULT_HOST, help="address to listen on (0.0.0.0: every interface)")
+    init.add_argument("--port", type=int, default=DEFAULT_PORT)
+    init.add_argument("--public-host", help="the DNS name IdPs use to reach this machine (needed with 0.0.0.0)")
+    init.add_argument("--tls-cert", help="your PEM certificate (copied into the data folder)")
+    init.add_argument("--tls-key", help="its unencrypted PEM key")
+    init.add_argument(
+        "--hostname", action="append", default=[], help="a name for the generated certificate (repeatable)"
+    )
+    init.add_argument("--policy", help="a policy file (TOML) instead of the shipped default")
+    init.add_argument("--token-name", default=DEFAULT_TOKEN_NAME, help="name the first token after its IdP")
+    init.add_argument("--token-expires-days", type=int, default=None)
+    init.add_argument("--operator")
+    add_data_dir(init)
+
+
+def _certificate(args: argparse.Namespace, settings: EndpointSettings) -> GeneratedCertificate | OperatorCertificate:
+    if bool(args.tls_cert) != bool(args.tls_key):
+        raise ConfigError("Give both --tls-cert and --tls-key, or neither.")
+    if args.tls_cert:
+        if args.hostname:
+            raise ConfigError("--hostname names a generated certificate; yours already has its names.")
+        return OperatorCertificate(Path(args.tls_cert).expanduser(), Path(args.tls_key).expanduser())
+    names = ["localhost", *args.hostname]
+    if settings.public_host:
+        names.append(settings.public_host)
+    return GeneratedCertificate(tuple(dict.fromkeys(names)))
+
+
+def run(args: argparse.Namespace) -> int:
+    directory = data_dir(args.data_dir)
+    settings = EndpointSettings(args.host, args.port, args.public_host).checked()
+    policy_text = None
+    if args.policy:
+        try:
+            policy_text = Path(args.policy).expanduser().read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{args.policy} cannot be read as a UTF-8 text file.") from exc
+    passphrase = read_passphrase(confirm=True)
+    choices = FirstRunChoices(
+        passphrase=passphrase,
+        confirmation=passphrase,  # read_passphrase asked twice on a terminal; $CUSTOS_PASSPHRASE is typed once
+        endpoint=settings,
+        certificate=_certificate(args, settings),
+        policy_text=policy_text,
+        token_name=args.token_name,
+        token_expires_days=args.token_expires_days,
+    )
+    result = complete(directory, choices, operator_name(args))
+    result.vault.close()
+    print(f"Custos is set up in {directory}.")
+    print(f"SCIM base URL: {result.base_url}")
+    print(
+        f"TLS certificate SHA-256: {result.fingerprint} ({'self-signed' if result.self_signed else 'issued by a CA'})"
+    )
+    print(f"Policy in force: version {result.policy_version} ({args.policy or 'the default policy'})")
+    print(f"Token {result.token_name} (shown once, store it now): {result.token_secret}")
+    print(f"Next: `custos serve` (with {PASSPHRASE_ENV} or a terminal) listens on {settings.host}:{settings.port}.")
+    return 0

@@ -1,0 +1,97 @@
+"""`custos init` then `custos serve` with no flags: the address, certificate and token the first run printed work."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import ssl
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from tests.cli.test_cli import ENDPOINT_LINE, ROOT, run
+from tests.conftest import PASSPHRASE
+from tests.setup.cert_support import write_pair
+from tests.ui.ui_support import free_port
+
+INIT_LINES = [
+    r"Custos is set up in (?P<dir>.+)\.",
+    r"SCIM base URL: (?P<url>https://\S+/scim/v2)",
+    r"TLS certificate SHA-256: (?P<fp>(?:[0-9A-F]{2}:){31}[0-9A-F]{2}) \((?P<origin>self-signed|issued by a CA)\)",
+    r"Policy in force: version 1 \((?P<policy>.+)\)",
+    r"Token (?P<name>.+) \(shown once, store it now\): (?P<token>cst_[A-Za-z0-9_-]{43})",
+    r"Next: `custos serve` \(with CUSTOS_PASSPHRASE or a terminal\) listens on (?P<listen>\S+)\.",
+]
+
+
+def parse_init(stdout: str) -> dict[str, str]:
+    lines = stdout.splitlines()
+    assert len(lines) == len(INIT_LINES), stdout
+    found: dict[str, str] = {}
+    for pattern, line in zip(INIT_LINES, lines, strict=True):
+        match = re.fullmatch(pattern, line)
+        assert match, line
+        found.update(match.groupdict())
+    return found
+
+
+def test_init_then_serve_uses_what_init_chose(data_dir: Path) -> None:
+    port = free_port()
+    done = run(data_dir, "init", "--port", str(port), "--token-name", "Entra ID")
+    assert done.returncode == 0, done.stderr
+    printed = parse_init(done.stdout)
+    assert printed["url"] == f"https://127.0.0.1:{port}/scim/v2"
+    assert printed["origin"] == "self-signed" and printed["policy"] == "the default policy"
+    assert printed["name"] == "Entra ID" and printed["token"] not in done.stderr
+    env = {**os.environ, "CUSTOS_PASSPHRASE": PASSPHRASE}
+    process = subprocess.Popen(
+        [sys.executable, "main.py", "serve", "--data-dir", str(data_dir)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline().rstrip("\n")
+        match = ENDPOINT_LINE.match(line)
+        assert match and match.group(1) == printed["url"] and match.group(2) == printed["fp"], line
+        verify = ssl.create_default_context(cafile=str(data_dir / "tls-cert.pem"))
+        answer = httpx.get(
+            f"{printed['url']}/ServiceProviderConfig",
+            headers={"Authorization": f"Bearer {printed['token']}"},
+            verify=verify,
+        )
+        assert answer.status_code == 200
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    again = run(data_dir, "init")
+    assert again.returncode == 2 and "already exists" in again.stderr
+
+
+def test_init_with_an_operator_certificate_and_a_broken_policy(data_dir: Path, tmp_path: Path) -> None:
+    cert, key = write_pair(tmp_path / "tls", names=("scim.example.org",))
+    broken = tmp_path / "policy.toml"
+    broken.write_text("format = 1\n[controller\n")
+    refused = run(data_dir, "init", "--tls-cert", str(cert), "--tls-key", str(key), "--policy", str(broken))
+    assert refused.returncode == 2 and "line 2" in refused.stderr and "Traceback" not in refused.stderr
+    assert list(data_dir.iterdir()) == []
+    done = run(
+        data_dir,
+        "init",
+        "--host", "0.0.0.0", "--public-host", "scim.example.org", "--port", "9443",
+        "--tls-cert", str(cert), "--tls-key", str(key),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    printed = parse_init(done.stdout)
+    assert printed["url"] == "https://scim.example.org:9443/scim/v2"
+    assert printed["origin"] == "issued by a CA" and printed["listen"] == "0.0.0.0:9443"
