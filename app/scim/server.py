@@ -73,6 +73,14 @@ class ScimServer:
         self.recorder: AuditRecorder | None = None
         self._app: ScimApp | None = None
 
+    def relocate(self, host: str, port: int, public_host: str | None, tls: TlsMaterial | None) -> None:
+        """Listen elsewhere, or with another certificate, from the next start; only while stopped."""
+        if self._thread is not None:
+            raise ConfigError("Stop the endpoint before changing its address or certificate.")
+        if tls is None and not is_loopback(host):
+            raise ConfigError("Plain HTTP is only allowed on a loopback address; give a certificate or use TLS.")
+        self.host, self._requested_port, self._public_host, self.tls = host, port, public_host, tls
+
     @property
     def running(self) -> bool:
         return self._server is not None and self._server.started and not self._server.should_exit

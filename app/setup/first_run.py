@@ -102,7 +102,7 @@ def check(data_dir: Path, choices: FirstRunChoices) -> CertificateSummary | None
     return None
 
 
-class _Undo:
+class Undo:
     """Remembers each file's content before the set-up touched it, and puts every one back on failure."""
 
     def __init__(self, data_dir: Path, names: tuple[str, ...]) -> None:
@@ -139,7 +139,7 @@ def complete(
 ) -> FirstRunResult:
     """Write the choices; on any failure or cancellation nothing is left behind. The caller owns the vault."""
     check(data_dir, choices)
-    undo = _Undo(data_dir, _WRITTEN)
+    undo = Undo(data_dir, _WRITTEN)
     vault: Vault | None = None
 
     def step(index: int, text: str) -> None:

@@ -70,6 +70,8 @@ _MAP: dict[str, Mapping] = {
                              "token-created", config_key="token"),
     "token.revoked": Mapping("config.change", "Token revoked", 5, 3004, 4, _CONFIG, ("deletion",), "revoke",
                              "token-revoked", config_key="token"),
+    "endpoint.configured": Mapping("config.change", "SCIM endpoint address or certificate changed", 5, 3004, 3,
+                                   _CONFIG, ("change",), "change", "endpoint-configured", config_key="endpoint"),
     "target.added": Mapping("config.change", "Target added", 5, 3004, 1, _CONFIG, ("creation",), "create",
                             "target-added", config_key="target"),
     "target.removed": Mapping("config.change", "Target removed", 5, 3004, 4, _CONFIG, ("deletion",), "delete",
