@@ -4,20 +4,67 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSettings
 
+from app.ui.theme import Appearance, normalise
+
 DEFAULT_AUTOLOCK_MINUTES = 5
+MAX_AUTOLOCK_MINUTES = 480
+DEFAULT_APPEARANCE: Appearance = "system"
+DEFAULT_LOCK_ON_SCREEN_LOCK = True
+DEFAULT_CLIPBOARD_CLEAR_SECONDS = 30
+MIN_CLIPBOARD_CLEAR_SECONDS = 5
+MAX_CLIPBOARD_CLEAR_SECONDS = 600
+
+_AUTOLOCK = "security/autolock_minutes"
+_SCREEN_LOCK = "security/lock_on_screen_lock"
+_CLIPBOARD = "security/clipboard_clear_seconds"
+_APPEARANCE = "appearance/theme"
 
 
 def _settings() -> QSettings:
     return QSettings("Custos", "Custos")
 
 
-def autolock_minutes() -> int:
-    value = _settings().value("security/autolock_minutes", DEFAULT_AUTOLOCK_MINUTES)
+def _int(key: str, default: int, low: int, high: int) -> int:
+    value = _settings().value(key, default)
     try:
-        return max(0, int(value))  # type: ignore[call-overload]
+        number = int(value)  # type: ignore[call-overload]
     except (TypeError, ValueError):
-        return DEFAULT_AUTOLOCK_MINUTES
+        return default
+    return min(high, max(low, number))
+
+
+def autolock_minutes() -> int:
+    return _int(_AUTOLOCK, DEFAULT_AUTOLOCK_MINUTES, 0, MAX_AUTOLOCK_MINUTES)
 
 
 def set_autolock_minutes(minutes: int) -> None:
-    _settings().setValue("security/autolock_minutes", max(0, minutes))
+    _settings().setValue(_AUTOLOCK, min(MAX_AUTOLOCK_MINUTES, max(0, minutes)))
+
+
+def appearance() -> Appearance:
+    return normalise(str(_settings().value(_APPEARANCE, DEFAULT_APPEARANCE)))
+
+
+def set_appearance(choice: str) -> None:
+    _settings().setValue(_APPEARANCE, normalise(choice))
+
+
+def lock_on_screen_lock() -> bool:
+    value = _settings().value(_SCREEN_LOCK, DEFAULT_LOCK_ON_SCREEN_LOCK)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):  # INI files hold "true"/"false"
+        return value.strip().lower() not in {"false", "0", "no", "off"}
+    return DEFAULT_LOCK_ON_SCREEN_LOCK
+
+
+def set_lock_on_screen_lock(enabled: bool) -> None:
+    _settings().setValue(_SCREEN_LOCK, bool(enabled))
+
+
+def clipboard_clear_seconds() -> int:
+    return _int(_CLIPBOARD, DEFAULT_CLIPBOARD_CLEAR_SECONDS, MIN_CLIPBOARD_CLEAR_SECONDS, MAX_CLIPBOARD_CLEAR_SECONDS)
+
+
+def set_clipboard_clear_seconds(seconds: int) -> None:
+    _settings().setValue(_CLIPBOARD, min(MAX_CLIPBOARD_CLEAR_SECONDS, max(MIN_CLIPBOARD_CLEAR_SECONDS, seconds)))

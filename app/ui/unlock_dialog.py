@@ -25,6 +25,7 @@ from app.store.vault import (
     forget_keyring,
     key_from_keyring,
 )
+from app.ui.theme import tint
 from app.ui.workers import submit
 
 log = logging.getLogger(__name__)
@@ -78,7 +79,7 @@ class UnlockDialog(QDialog):
         self.confirmation = _secret_field()
         self.error = _label()
         self.error.setObjectName("error")
-        self.error.setStyleSheet("color: #b00020;")
+        tint(self.error, "error")
         self.error.hide()
         self.status = _label()
         self.remember = QCheckBox("Remember the key in the system keyring (unlock without typing)")

@@ -30,6 +30,21 @@ def _no_leaked_work(qapp: object) -> Iterator[None]:
     assert not [t.name for t in started if t.is_alive()]
 
 
+@pytest.fixture(autouse=True)
+def _private_settings(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """QSettings read and write a folder of this test's own: never the developer's ~/.config, nor another test's.
+
+    QSettings.setPath holds for every QSettings made afterwards, whether or not the QApplication exists yet.
+    """
+    from PySide6.QtCore import QSettings
+
+    folder = tmp_path_factory.mktemp("settings")
+    for settings_format in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
+        QSettings.setPath(settings_format, QSettings.Scope.UserScope, str(folder / "user"))
+        QSettings.setPath(settings_format, QSettings.Scope.SystemScope, str(folder / "system"))
+    return folder
+
+
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     path = tmp_path / "data"

@@ -13,8 +13,9 @@ from app.policy.apply import apply_policy
 from app.policy.in_force import PolicyInForce
 from app.store import browse
 from app.store.vault import Vault
-from app.ui.policy.diff_dialog import ADDED, REMOVED, line_colour
+from app.ui.policy.diff_dialog import line_colour
 from app.ui.policy.view import PolicyPage
+from app.ui.theme import status_colour
 
 TITLE_RULE = '[[attributes]]\npath = "title"\ncategory = "employment"\npurposes = ["internal-directory"]\n\n'
 
@@ -157,11 +158,12 @@ def test_compare_two_versions_shows_summary_and_coloured_diff(with_default: Vaul
     diff = dialog.text_diff.toPlainText().splitlines()
     assert diff[0].startswith("--- v1") and diff[1].startswith("+++ v2")
     assert '-path = "title"' in diff
-    assert line_colour('-path = "title"') == REMOVED and line_colour('+path = "x"') == ADDED
+    removed, added = status_colour("removed"), status_colour("added")
+    assert line_colour('-path = "title"') == removed and line_colour('+path = "x"') == added
     assert line_colour("--- v1 (abc)") is None and line_colour(" context") is None
     block = dialog.text_diff.document().findBlockByNumber(diff.index('-path = "title"'))
     formats = block.layout().formats()
-    assert formats and formats[0].format.foreground().color() == REMOVED
+    assert formats and formats[0].format.foreground().color() == removed
 
 
 def test_unreadable_file_is_reported_and_nothing_applied(with_default: Vault, qtbot: QtBot, tmp_path: Path) -> None:

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import Signal
-from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -30,9 +29,8 @@ from app.policy.loader import Problem, check_policy, errors_of
 from app.store.vault import Vault
 from app.ui.lock.reauth import Reauthenticate
 from app.ui.policy.common import Confirm, ask, plain_label, user_message
+from app.ui.theme import status_colour
 from app.ui.workers import submit
-
-ERROR_COLOUR = QColor("#cf222e")
 
 
 @dataclass(frozen=True)
@@ -136,7 +134,7 @@ class ApplyPolicyDialog(QDialog):
         for problem in sorted(checked.problems, key=lambda p: (p.warning, p.line)):  # errors first: they block
             item = QListWidgetItem(describe_problem(problem))
             if not problem.warning:
-                item.setForeground(ERROR_COLOUR)
+                item.setForeground(status_colour("error"))
             self.problems.addItem(item)
         errors = checked.errors
         self._show_sections(problems=bool(checked.problems), impact=checked.impact is not None)

@@ -8,10 +8,7 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPlainTextEdit,
 from app.policy.diff import PolicyDiff
 from app.ui.policy.common import plain_label
 from app.ui.policy.models import short_sha
-
-ADDED = QColor("#1a7f37")
-REMOVED = QColor("#cf222e")
-HUNK = QColor("#8250df")
+from app.ui.theme import status_colour
 
 
 def line_colour(line: str) -> QColor | None:
@@ -19,11 +16,11 @@ def line_colour(line: str) -> QColor | None:
     if line.startswith(("---", "+++")):
         return None
     if line.startswith("+"):
-        return ADDED
+        return status_colour("added")
     if line.startswith("-"):
-        return REMOVED
+        return status_colour("removed")
     if line.startswith("@@"):
-        return HUNK
+        return status_colour("hunk")
     return None
 
 
