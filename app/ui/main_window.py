@@ -10,12 +10,12 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
-    QInputDialog,
     QLabel,
     QLineEdit,
     QMainWindow,
@@ -49,8 +49,10 @@ from app.ui.lock.screen import LockScreen
 from app.ui.lock.screensaver import ScreenLockListener
 from app.ui.overview import OverviewPage
 from app.ui.policy.view import PolicyPage
-from app.ui.settings import autolock_minutes, set_autolock_minutes
+from app.ui.settings import appearance, autolock_minutes, clipboard_clear_seconds, lock_on_screen_lock
+from app.ui.settings_dialog import SettingsDialog
 from app.ui.targets.view import TargetsPage
+from app.ui.theme import apply_appearance
 from app.ui.workers import submit
 
 log = logging.getLogger(__name__)
@@ -79,7 +81,7 @@ def _label(text: str = "") -> QLabel:
 
 
 def _copy_button(source: Callable[[], str]) -> QPushButton:
-    """Copies through SecretClipboard: cleared after 30 s, and on lock, if the clipboard still holds it."""
+    """Copies through SecretClipboard: cleared after the chosen delay, and on lock, if the clipboard still holds it."""
     button = QPushButton("Copy")
     button.clicked.connect(lambda: secret_clipboard().copy(source()))
     return button
@@ -104,6 +106,7 @@ class ServerPanel(QGroupBox):
         self.rate = _label()
         self.error = _label()
         self.error.setWordWrap(True)
+        self.error.hide()  # shown with a message only: an empty row would cost height at 200 % scaling
         self.toggle = QPushButton()
         self.toggle.clicked.connect(self._toggle)
 
@@ -121,7 +124,7 @@ class ServerPanel(QGroupBox):
         form.addRow("TLS certificate SHA-256", fingerprint_row)
         form.addRow("Status", state_row)
         form.addRow("Requests", self.rate)
-        form.addRow("", self.error)
+        form.addRow(self.error)
 
         self.timer = QTimer(self)
         self.timer.setInterval(STATUS_REFRESH_MS)
@@ -142,6 +145,7 @@ class ServerPanel(QGroupBox):
             return
         self._changing = True
         self.error.clear()
+        self.error.hide()
         submit(self.server.start, self._done, self._failed)
         self.refresh()
 
@@ -162,6 +166,7 @@ class ServerPanel(QGroupBox):
     def _failed(self, exc: Exception) -> None:
         self._changing = False
         self.error.setText(_message(exc, "The SCIM server could not be started or stopped."))
+        self.error.show()
         self.refresh()
 
 
@@ -298,6 +303,12 @@ class TokensPage(QWidget):
                 self.table.setItem(row, column, QTableWidgetItem(value))
 
 
+def preferences_shortcuts() -> list[QKeySequence]:
+    """The platform's Preferences keys (Ctrl+, on macOS), else Ctrl+, where the platform defines none."""
+    keys = QKeySequence.keyBindings(QKeySequence.StandardKey.Preferences)
+    return keys or [QKeySequence("Ctrl+,")]
+
+
 def describe_cipher(vault: Vault) -> str:
     """The encryption actually in force, in one line for the status bar."""
     c = vault.cipher_settings
@@ -357,6 +368,8 @@ class MainWindow(QMainWindow):
         self.idle = IdleWatcher(autolock_minutes() * 60_000, self)
         self.idle.idle.connect(self.lock)
         self.screen_lock = ScreenLockListener(self.lock, self)
+        self.settings_dialog: SettingsDialog | None = None
+        self.apply_settings()
         self._build_menu()
         self.records_dialog: RopaExportDialog | None = None
         self.export_records_action = (
@@ -394,35 +407,46 @@ class MainWindow(QMainWindow):
         self.records_dialog.open()
 
     # -- locking -----------------------------------------------------------------------------------------
+    def _action(
+        self,
+        text: str,
+        slot: Callable[[], object],
+        shortcuts: QKeySequence | QKeySequence.StandardKey | str | list[QKeySequence] | None = None,
+    ) -> QAction:
+        action = QAction(text, self)
+        if isinstance(shortcuts, list):
+            action.setShortcuts(shortcuts)
+        elif shortcuts is not None:
+            action.setShortcut(QKeySequence(shortcuts))
+        action.triggered.connect(lambda _checked=False: slot())
+        return action
+
     def _build_menu(self) -> None:
         menu = self.menuBar().addMenu("&Vault")
-        self.lock_action = QAction("&Lock", self)
-        self.lock_action.setShortcut(QKeySequence("Ctrl+L"))
-        self.lock_action.triggered.connect(self.lock)
-        self.close_action = QAction("&Close the vault", self)
-        self.close_action.setShortcut(QKeySequence("Ctrl+Shift+L"))
-        self.close_action.triggered.connect(self.close_vault)
-        self.passphrase_action = QAction("Change &passphrase…", self)
-        self.passphrase_action.triggered.connect(lambda: ChangePassphraseDialog(self.vault, self).open())
-        self.autolock_action = QAction("&Auto-lock after…", self)
-        self.autolock_action.triggered.connect(self.choose_autolock)
-        quit_action = QAction("&Quit", self)
-        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
-        quit_action.triggered.connect(self.close)
-        for action in (self.lock_action, self.close_action, self.passphrase_action, self.autolock_action):
+        self.lock_action = self._action("&Lock", self.lock, "Ctrl+L")
+        self.close_action = self._action("&Close the vault", self.close_vault, "Ctrl+Shift+L")
+        self.passphrase_action = self._action(
+            "Change &passphrase…", lambda: ChangePassphraseDialog(self.vault, self).open()
+        )
+        self.settings_action = self._action("&Settings…", self.open_settings, preferences_shortcuts())
+        self.settings_action.setMenuRole(QAction.MenuRole.PreferencesRole)  # macOS: in the application menu
+        quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
+        quit_action.setMenuRole(QAction.MenuRole.QuitRole)
+        for action in (self.lock_action, self.close_action, self.passphrase_action, self.settings_action):
             menu.addAction(action)
         menu.addSeparator()
         menu.addAction(quit_action)
         view = self.menuBar().addMenu("V&iew")
         for index in range(self.pages.count()):
-            action = QAction(self.pages.tabText(index), self)
-            action.setShortcut(QKeySequence(f"Ctrl+{index + 1}"))
-            action.triggered.connect(lambda _checked=False, i=index: self.show_page(i))
-            view.addAction(action)
-        refresh = QAction("&Refresh this page", self)
-        refresh.setShortcut(QKeySequence(QKeySequence.StandardKey.Refresh))
-        refresh.triggered.connect(lambda: self._page_changed(self.pages.currentIndex()))
+            view.addAction(
+                self._action(self.pages.tabText(index), lambda i=index: self.show_page(i), f"Ctrl+{index + 1}")
+            )
         view.addSeparator()
+        refresh = self._action(
+            "&Refresh this page",
+            lambda: self._page_changed(self.pages.currentIndex()),
+            QKeySequence.StandardKey.Refresh,
+        )
         view.addAction(refresh)
 
     def show_page(self, index: int) -> None:
@@ -470,13 +494,25 @@ class MainWindow(QMainWindow):
         self.vault_status.setText(describe_cipher(self.vault))
         self.idle.restart()
 
-    def choose_autolock(self) -> None:
-        minutes, ok = QInputDialog.getInt(
-            self, "Auto-lock", "Lock the window after this many idle minutes (0: never):", autolock_minutes(), 0, 480
-        )
-        if ok:
-            set_autolock_minutes(minutes)
-            self.idle.set_timeout(minutes * 60_000)
+    # -- settings ----------------------------------------------------------------------------------------
+    def open_settings(self) -> None:
+        """Non-modal (``open``), so tests drive it; OK saves, then the new values are applied here."""
+        if self.settings_dialog is not None:
+            self.settings_dialog.deleteLater()
+        self.settings_dialog = SettingsDialog(self.vault.path.parent, parent=self)
+        self.settings_dialog.accepted.connect(self.apply_settings)
+        self.settings_dialog.open()
+
+    def apply_settings(self) -> None:
+        """Read the per-user settings and put them in force: at start-up and after the Settings dialog."""
+        self.idle.set_timeout(autolock_minutes() * 60_000)
+        if self.locked:
+            self.idle.stop_timer()  # unlocking restarts it
+        self.screen_lock.set_enabled(lock_on_screen_lock())
+        secret_clipboard().set_clear_after_ms(clipboard_clear_seconds() * 1000)
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            apply_appearance(app, appearance())
 
     def shutdown(self) -> None:
         """Stop timers and event delivery; the caller then stops the server and closes the vault."""

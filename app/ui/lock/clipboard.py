@@ -18,8 +18,18 @@ class SecretClipboard(QObject):
         self._ours: str | None = None
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
-        self._timer.setInterval(clear_after_ms)
+        self._clear_after_ms = max(1, clear_after_ms)
         self._timer.timeout.connect(self.clear_if_ours)
+
+    @property
+    def clear_after_ms(self) -> int:
+        return self._clear_after_ms
+
+    def set_clear_after_ms(self, milliseconds: int) -> None:
+        """The delay for later copies; a pending clear comes no later than the new delay from now."""
+        self._clear_after_ms = max(1, milliseconds)
+        if self._timer.isActive():
+            self._timer.start(min(self._timer.remainingTime(), self._clear_after_ms))
 
     @staticmethod
     def _digest(text: str) -> str:
@@ -28,7 +38,7 @@ class SecretClipboard(QObject):
     def copy(self, text: str) -> None:
         QGuiApplication.clipboard().setText(text)
         self._ours = self._digest(text)
-        self._timer.start()
+        self._timer.start(self._clear_after_ms)
 
     def clear_if_ours(self) -> bool:
         """Clear the clipboard when it still holds what Custos put there; something the user copied stays."""

@@ -22,6 +22,7 @@ class ScreenLockListener(QObject):
         super().__init__(parent)
         self._on_lock = on_lock
         self.connected = False
+        self.enabled = True
         try:
             from PySide6.QtDBus import QDBusConnection
         except ImportError:
@@ -34,7 +35,11 @@ class ScreenLockListener(QObject):
                 self.connected = True
         log.debug("screen-lock signal %s", "connected" if self.connected else "not available")
 
+    def set_enabled(self, enabled: bool) -> None:
+        """Off: the screen locking no longer locks Custos (the user's setting); the signal stays connected."""
+        self.enabled = enabled
+
     @Slot(bool)
     def active_changed(self, active: bool) -> None:
-        if active:
+        if active and self.enabled:
             self._on_lock()
