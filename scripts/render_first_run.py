@@ -35,9 +35,9 @@ def main() -> int:
         wizard.show()
         wizard.passphrase_page.passphrase.setText("a screenshot passphrase")
         wizard.passphrase_page.confirmation.setText("a screenshot passphrase")
-        wizard.endpoint_page.network.setChecked(True)
-        wizard.endpoint_page.public_host.setEditText("scim.example.org")
-        wizard.endpoint_page.port.setValue(18443)
+        wizard.endpoint_page.form.network.setChecked(True)
+        wizard.endpoint_page.form.public_host.setEditText("scim.example.org")
+        wizard.endpoint_page.form.port.setValue(18443)
         wizard.token_page.idp.setCurrentIndex(wizard.token_page.idp.findData("entra"))
         for name in PAGES:
             wait(300)

@@ -54,7 +54,7 @@ def test_first_run_by_keyboard_makes_a_working_endpoint(qtbot: QtBot, data_dir: 
     press_next(qtbot, wizard)
     assert wizard.currentPage() is wizard.endpoint_page
     port = free_port()
-    wizard.endpoint_page.port.setValue(port)
+    wizard.endpoint_page.form.port.setValue(port)
     press_next(qtbot, wizard)
     assert wizard.currentPage() is wizard.policy_page
     press_next(qtbot, wizard)
@@ -120,17 +120,17 @@ def test_refusals_stay_on_their_page_with_the_reason(qtbot: QtBot, data_dir: Pat
     endpoint_page = wizard.endpoint_page
     cert, _key = write_pair(tmp_path / "a", names=("scim.example.org",))
     _other, wrong_key = write_pair(tmp_path / "b")
-    endpoint_page.own.setChecked(True)
-    endpoint_page.cert.path.setText(str(cert))
-    endpoint_page.key.path.setText(str(wrong_key))
+    endpoint_page.form.own.setChecked(True)
+    endpoint_page.form.cert.path.setText(str(cert))
+    endpoint_page.form.key.path.setText(str(wrong_key))
     press_next(qtbot, wizard)
     assert wizard.currentPage() is endpoint_page and "does not match" in endpoint_page.error.text()
-    endpoint_page.key.path.setText(str(_key))
-    endpoint_page.network.setChecked(True)
-    endpoint_page.public_host.setEditText("custos.example.net")
+    endpoint_page.form.key.path.setText(str(_key))
+    endpoint_page.form.network.setChecked(True)
+    endpoint_page.form.public_host.setEditText("custos.example.net")
     press_next(qtbot, wizard)
     assert wizard.currentPage() is wizard.policy_page
-    assert "custos.example.net" in endpoint_page.certificate_warning()
+    assert "custos.example.net" in endpoint_page.form.certificate_warning()
 
     policy_page = wizard.policy_page
     broken = tmp_path / "policy.toml"
@@ -147,7 +147,7 @@ def test_cancel_during_set_up_undoes_everything(qtbot: QtBot, data_dir: Path) ->
     wizard = wizard_at(qtbot, data_dir)
     wizard.next()
     type_passphrases(qtbot, wizard, PASSPHRASE, PASSPHRASE)
-    wizard.endpoint_page.port.setValue(free_port())
+    wizard.endpoint_page.form.port.setValue(free_port())
     while wizard.currentPage() is not wizard.setup_page:
         wizard.next()
     wizard.next()  # Set up: the key derivation alone takes longer than the Cancel below

@@ -88,7 +88,7 @@ def test_first_run_assistant_leads_to_a_serving_window(data_dir: Path) -> None:
                 modal.passphrase_page.passphrase.setText(PASSPHRASE)
                 modal.passphrase_page.confirmation.setText(PASSPHRASE)
             elif modal.currentPage() is modal.endpoint_page:
-                modal.endpoint_page.port.setValue(port)
+                modal.endpoint_page.form.port.setValue(port)
             elif modal.currentPage() is modal.done_page:
                 seen["token"] = modal.done_page.token.value.text()
                 modal.done_page.stored.setChecked(True)

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 from PySide6.QtWidgets import (
-    QButtonGroup,
     QCheckBox,
     QComboBox,
     QFormLayout,
@@ -20,12 +18,10 @@ from PySide6.QtWidgets import (
 
 from app.core.errors import CustosError, PolicyInvalid
 from app.policy.loader import check_policy
-from app.scim.tls import CertificateSummary, check_operator_certificate
-from app.setup.endpoint import DEFAULT_PORT, EndpointSettings, check_host_name
-from app.setup.first_run import GeneratedCertificate, OperatorCertificate
 from app.setup.idp_guides import GUIDES
 from app.store.tokens import check_token_name
 from app.store.vault import MIN_PASSPHRASE_LENGTH, check_new_passphrase
+from app.ui.endpoint_form import EndpointForm
 from app.ui.first_run.widgets import FileField, error_label, secret_field, text_label
 
 
@@ -115,100 +111,25 @@ class PassphrasePage(_CheckedPage):
         self.confirmation.clear()
 
 
-def _default_public_host() -> str:
-    name = socket.getfqdn()
-    try:
-        return check_host_name(name)
-    except CustosError:
-        return ""
-
-
 class EndpointPage(_CheckedPage):
-    """Where the endpoint listens and which certificate it presents."""
-
     def __init__(self) -> None:
         super().__init__(
             "The SCIM endpoint",
             "Your identity provider connects here over HTTPS. The address is kept, so the IdP's configuration "
             "stays valid across restarts.",
         )
-        self.local_only = QRadioButton("Only this &computer (127.0.0.1): for testing, or behind a local proxy")
-        self.network = QRadioButton("&Other machines: listen on every network interface")
-        self.local_only.setChecked(True)
-        self.port = QSpinBox()
-        self.port.setRange(1, 65535)
-        self.port.setValue(DEFAULT_PORT)
-        self.public_host = QComboBox()
-        self.public_host.setEditable(True)
-        self.public_host.addItems([name for name in dict.fromkeys((_default_public_host(), "localhost")) if name])
-        self.public_host.setToolTip("The DNS name your identity provider will use to reach this computer.")
-        self.generate = QRadioButton("&Generate a self-signed certificate (for testing and on-premises agents)")
-        self.own = QRadioButton("Use &my certificate and key (PEM; needed for cloud identity providers)")
-        self.generate.setChecked(True)
-        self.cert = FileField("Certificate (PEM)", "PEM files (*.pem *.crt *.cer);;All files (*)")
-        self.key = FileField("Private key (PEM, unencrypted)", "PEM files (*.pem *.key);;All files (*)")
-        self.summary: CertificateSummary | None = None
-        for group in ((self.local_only, self.network), (self.generate, self.own)):
-            buttons = QButtonGroup(self)
-            for button in group:
-                buttons.addButton(button)
-                button.toggled.connect(self._update)
-        form = QFormLayout(self)
-        form.addRow(self.local_only)
-        form.addRow(self.network)
-        host_label = QLabel("IdPs reach it &as")
-        host_label.setBuddy(self.public_host)
-        form.addRow(host_label, self.public_host)
-        port_label = QLabel("Po&rt")
-        port_label.setBuddy(self.port)
-        form.addRow(port_label, self.port)
-        form.addRow(self.generate)
-        form.addRow(self.own)
-        form.addRow("Certificate", self.cert)
-        form.addRow("Private key", self.key)
-        form.addRow(self.error)
-        self._update()
-
-    def _update(self) -> None:
-        self.public_host.setEnabled(self.network.isChecked())
-        for field in (self.cert, self.key):
-            field.setEnabled(self.own.isChecked())
-
-    def settings(self) -> EndpointSettings:
-        if self.network.isChecked():
-            return EndpointSettings("0.0.0.0", self.port.value(), self.public_host.currentText().strip() or None)
-        return EndpointSettings("127.0.0.1", self.port.value())
-
-    def certificate(self) -> GeneratedCertificate | OperatorCertificate:
-        if self.own.isChecked():
-            return OperatorCertificate(
-                Path(self.cert.path.text().strip()).expanduser(), Path(self.key.path.text().strip()).expanduser()
-            )
-        settings = self.settings()
-        names = ("localhost", settings.public_host) if settings.public_host else ("localhost",)
-        return GeneratedCertificate(tuple(dict.fromkeys(names)))
+        self.form = EndpointForm()
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.form)
+        layout.addWidget(self.error)
+        layout.addStretch(1)
 
     def validatePage(self) -> bool:
-        self.summary = None
         try:
-            settings = self.settings().checked()
-            chosen = self.certificate()
-            if isinstance(chosen, OperatorCertificate):
-                self.summary = check_operator_certificate(chosen.cert, chosen.key)
+            self.form.check()
         except CustosError as exc:
             return self.refuse(exc.user_message)
-        del settings
         return self.accept_answers()
-
-    def certificate_warning(self) -> str:
-        """The names an IdP would check against, when the operator's certificate does not cover them."""
-        host = self.settings().reachable_host
-        if self.summary is not None and not self.summary.covers(host):
-            return (
-                f"The certificate names {', '.join(self.summary.names) or 'no host'}, not {host}: "
-                "identity providers will refuse the connection."
-            )
-        return ""
 
 
 class PolicyPage(_CheckedPage):

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.errors import CustosError
-from app.setup.first_run import STEPS, FirstRunChoices, FirstRunResult, SetupCancelled, complete
+from app.setup.first_run import STEPS, FirstRunChoices, FirstRunResult, GeneratedCertificate, SetupCancelled, complete
 from app.setup.idp_guides import guide
 from app.ui.first_run.pages import EndpointPage, PassphrasePage, PolicyPage, TokenPage, WelcomePage
 from app.ui.first_run.widgets import CopyRow, error_label, text_label
@@ -77,10 +77,10 @@ class SetupPage(QWizardPage):
 
     def initializePage(self) -> None:
         w = self._owner()
-        settings = w.endpoint_page.settings()
+        settings = w.endpoint_page.form.settings()
         certificate = (
-            f"your certificate ({w.endpoint_page.cert.path.text().strip()})"
-            if w.endpoint_page.own.isChecked()
+            f"your certificate ({w.endpoint_page.form.cert.path.text().strip()})"
+            if w.endpoint_page.form.own.isChecked()
             else "a new self-signed certificate"
         )
         policy = "the default policy" if w.policy_page.text is None else w.policy_page.file.path.text().strip()
@@ -91,7 +91,7 @@ class SetupPage(QWizardPage):
             f"Policy: {policy}",
             f"First token: {w.token_page.token_name()}",
         ]
-        warning = w.endpoint_page.certificate_warning()
+        warning = w.endpoint_page.form.certificate_warning()
         if warning:
             lines.append(f"\nWarning: {warning}")
         self.plan.setText("\n".join(lines))
@@ -239,8 +239,8 @@ class FirstRunWizard(QWizard):
         return FirstRunChoices(
             passphrase=self.passphrase_page.passphrase.text(),
             confirmation=self.passphrase_page.confirmation.text(),
-            endpoint=self.endpoint_page.settings(),
-            certificate=self.endpoint_page.certificate(),
+            endpoint=self.endpoint_page.form.settings(),
+            certificate=self.endpoint_page.form.certificate() or GeneratedCertificate(),
             policy_text=self.policy_page.text,
             token_name=self.token_page.token_name(),
             token_expires_days=self.token_page.expires_days(),
@@ -250,7 +250,9 @@ class FirstRunWizard(QWizard):
     def _entered(self, _page_id: int) -> None:
         if self.currentPage() is self.done_page and self.result is not None:
             self.passphrase_page.clear()  # the vault is open: the passphrase is no longer needed anywhere
-            self.done_page.show_result(self.result, self.token_page.guide_key, self.endpoint_page.certificate_warning())
+            self.done_page.show_result(
+                self.result, self.token_page.guide_key, self.endpoint_page.form.certificate_warning()
+            )
             self.done_page.token.copy.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def set_busy(self, busy: bool) -> None:
