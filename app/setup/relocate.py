@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.audit.trail import Event, append
 from app.core.actor import current_actor
@@ -25,6 +26,9 @@ from app.setup import endpoint
 from app.setup.endpoint import EndpointSettings
 from app.setup.first_run import GeneratedCertificate, OperatorCertificate, Undo
 from app.store.vault import Vault
+
+if TYPE_CHECKING:
+    from app.scim.server import ScimServer  # imports uvicorn: only where a server is moved
 
 
 @dataclass(frozen=True)
@@ -71,3 +75,21 @@ def relocate(
         undo.restore()
         raise
     return Relocated(settings, tls, fingerprint, certificate is not None)
+
+
+def move_server(
+    server: ScimServer,
+    data_dir: Path,
+    settings: EndpointSettings,
+    certificate: GeneratedCertificate | OperatorCertificate | None,
+) -> Relocated:
+    """Stop the endpoint, move it, and start it again if it was running; a refused move restarts it unchanged."""
+    was_running = server.running
+    server.stop()
+    try:
+        moved = relocate(server.vault, data_dir, settings, certificate)
+        server.relocate(moved.settings.host, moved.settings.port, moved.settings.public_host, moved.tls)
+    finally:
+        if was_running:
+            server.start()
+    return moved

@@ -32,11 +32,13 @@ from PySide6.QtWidgets import (
 
 from app.core.errors import CustosError
 from app.core.events import EventBus
+from app.core.log_buffer import install_log_capture, installed_log_capture
 from app.scim.server import ScimServer
 from app.store.tokens import TokenInfo, TokenStore
 from app.store.vault import Vault
 from app.ui.audit.view import AuditPage, trail_verdict
 from app.ui.bridge import EventBridge
+from app.ui.endpoint_dialog import EndpointDialog
 from app.ui.exports.ropa_dialog import RopaExportDialog
 from app.ui.identities.model import local_time
 from app.ui.identities.view import IdentitiesView
@@ -47,6 +49,7 @@ from app.ui.lock.passphrase import ChangePassphraseDialog
 from app.ui.lock.reauth import Reauthenticate, reauthenticate_with
 from app.ui.lock.screen import LockScreen
 from app.ui.lock.screensaver import ScreenLockListener
+from app.ui.log_view import open_log_view
 from app.ui.overview import OverviewPage
 from app.ui.policy.view import PolicyPage
 from app.ui.settings import appearance, autolock_minutes, clipboard_clear_seconds, lock_on_screen_lock
@@ -100,8 +103,9 @@ class ServerPanel(QGroupBox):
         self.bridge = bridge
         self._changing = False
         self.url = _label()
-        self.fingerprint = _label(server.fingerprint or "none (plain HTTP on loopback)")
+        self.fingerprint = _label()
         self.fingerprint.setWordWrap(True)
+        self.show_certificate()
         self.state = _label()
         self.rate = _label()
         self.error = _label()
@@ -131,6 +135,9 @@ class ServerPanel(QGroupBox):
         self.timer.timeout.connect(self.refresh)
         self.timer.start()
         self.refresh()
+
+    def show_certificate(self) -> None:
+        self.fingerprint.setText(self.server.fingerprint or "none (plain HTTP on loopback)")
 
     def refresh(self) -> None:
         running = self.server.running
@@ -448,6 +455,26 @@ class MainWindow(QMainWindow):
             QKeySequence.StandardKey.Refresh,
         )
         view.addAction(refresh)
+        view.addSeparator()
+        self.log_action = self._action("&Log", self.open_log, "Ctrl+Shift+J")
+        view.addAction(self.log_action)
+        self.endpoint_action = self._action("SCIM &endpoint address and certificate…", self.change_endpoint)
+        menu.insertAction(self.settings_action, self.endpoint_action)
+
+    def open_log(self) -> None:
+        """This session's log lines, redacted: what support needs, without personal data."""
+        open_log_view(self, installed_log_capture() or install_log_capture())
+
+    def change_endpoint(self) -> None:
+        dialog = EndpointDialog(self.server, self.vault.path.parent, self.reauthenticate, self)
+        dialog.moved.connect(self._endpoint_moved)
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+
+    def _endpoint_moved(self, _moved: object) -> None:
+        self.server_panel.show_certificate()
+        self.server_panel.refresh()
+        self.statusBar().showMessage("The endpoint moved: update the address in your identity provider.", 15_000)
 
     def show_page(self, index: int) -> None:
         """Keyboard navigation: Ctrl+1… opens a page and puts the focus in it."""

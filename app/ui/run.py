@@ -16,6 +16,7 @@ from app.core import paths
 from app.core.actor import current_actor
 from app.core.errors import CustosError
 from app.core.events import EventBus
+from app.core.log_buffer import install_log_capture
 from app.jobs import BackgroundJobs
 from app.scim.server import ScimServer
 from app.scim.tls import ensure_self_signed
@@ -39,6 +40,7 @@ def application(argv: Sequence[str]) -> QApplication:
     app.setApplicationName(APP_NAME)
     app.setApplicationDisplayName(APP_NAME)
     app.setApplicationVersion(__version__)
+    install_log_capture()  # the in-app log view (View → Log): this session's lines, redacted
     app.setDesktopFileName(APP_ID)  # matches the .desktop file, so Wayland shows the right icon
     icon = paths.resources_dir() / "icons" / "custos.svg"
     if icon.is_file():

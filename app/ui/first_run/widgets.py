@@ -6,6 +6,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPushButton, QWidget
 
 from app.ui.lock.clipboard import secret_clipboard
+from app.ui.theme import tint
 
 
 def text_label(text: str = "", selectable: bool = False) -> QLabel:
@@ -20,6 +21,7 @@ def text_label(text: str = "", selectable: bool = False) -> QLabel:
 def error_label() -> QLabel:
     label = text_label()
     label.setObjectName("error")
+    tint(label, "error")
     font = label.font()
     font.setBold(True)
     label.setFont(font)

@@ -1,0 +1,104 @@
+"""From the main window: moving the endpoint (after the passphrase) restarts it where asked with the new
+certificate, and View → Log shows this session's lines without personal data."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import socket
+import ssl
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pytestqt.qtbot import QtBot
+from ui_support import PASSPHRASE, answer_passphrase_dialog, free_port
+
+from app.audit.trail import of_kind
+from app.core.events import EventBus
+from app.core.log_buffer import install_log_capture, uninstall_log_capture
+from app.scim.server import ScimServer
+from app.scim.tls import ensure_self_signed
+from app.setup import endpoint
+from app.store.tokens import TokenStore
+from app.store.vault import Vault
+from app.ui.endpoint_dialog import EndpointDialog
+from app.ui.log_view import LogViewDialog
+from app.ui.main_window import MainWindow
+
+
+@pytest.fixture
+def running(vault: Vault, data_dir: Path, qtbot: QtBot) -> Iterator[tuple[MainWindow, ScimServer]]:
+    bus, tokens = EventBus(), TokenStore(vault)
+    server = ScimServer(vault, tls=ensure_self_signed(data_dir), bus=bus, tokens=tokens)
+    window = MainWindow(vault, server, bus, tokens)
+    qtbot.addWidget(window)
+    window.show()
+    window.server_panel.start()
+    qtbot.waitUntil(lambda: server.running, timeout=15_000)
+    yield window, server
+    window.shutdown()
+    server.stop()
+
+
+def served_fingerprint(port: int) -> str:
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    with socket.create_connection(("127.0.0.1", port)) as raw, context.wrap_socket(raw) as tls:
+        der = tls.getpeercert(binary_form=True)
+    assert der is not None
+    digest = hashlib.sha256(der).hexdigest().upper()
+    return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
+
+
+def test_the_endpoint_moves_after_the_passphrase(
+    running: tuple[MainWindow, ScimServer], data_dir: Path, qtbot: QtBot
+) -> None:
+    window, server = running
+    old_fingerprint = window.server_panel.fingerprint.text()
+    window.endpoint_action.trigger()
+    dialog = window.findChild(EndpointDialog)
+    assert dialog is not None and dialog.form.keep.isChecked()
+    port = free_port()
+    dialog.form.port.setValue(port)
+    dialog.form.generate.setChecked(True)
+    answer_passphrase_dialog(PASSPHRASE)
+    dialog.save()
+    qtbot.waitUntil(lambda: server.running and server.port == port, timeout=20_000)
+    qtbot.waitUntil(lambda: window.server_panel.url.text() == f"https://127.0.0.1:{port}/scim/v2")
+    assert window.server_panel.fingerprint.text() != old_fingerprint
+    assert served_fingerprint(port) == window.server_panel.fingerprint.text()
+    assert endpoint.load(data_dir).port == port
+    with window.vault.read_connection() as conn:
+        [event] = of_kind(conn, "endpoint.configured")
+    assert event.details["port"] == port
+
+
+def test_a_refused_move_keeps_the_endpoint_running(running: tuple[MainWindow, ScimServer], qtbot: QtBot) -> None:
+    window, server = running
+    port = server.port
+    window.change_endpoint()
+    dialog = window.findChild(EndpointDialog)
+    assert dialog is not None
+    dialog.form.own.setChecked(True)
+    dialog.form.cert.path.setText("/nonexistent/cert.pem")
+    dialog.form.key.path.setText("/nonexistent/key.pem")
+    dialog.save()  # refused before the passphrase is even asked
+    assert dialog.error.isVisible() and "not found" in dialog.error.text()
+    assert server.running and server.port == port
+    dialog.reject()
+
+
+def test_view_log_shows_redacted_lines(running: tuple[MainWindow, ScimServer], qtbot: QtBot) -> None:
+    window, _server = running
+    install_log_capture()  # as application() does at start-up
+    try:
+        logging.getLogger("app.test").warning("could not reach %s", "subject-0042@example.invalid")
+        window.log_action.trigger()
+        dialog = window.findChild(LogViewDialog)
+        assert dialog is not None
+        qtbot.waitUntil(lambda: "could not reach" in dialog.visible_text())
+        assert "subject-0042@example.invalid" not in dialog.visible_text()
+        dialog.close()
+    finally:
+        uninstall_log_capture()
