@@ -1,4 +1,4 @@
-"""Create the vault on first run, unlock it afterwards. The KDF runs on the thread pool, form disabled."""
+"""Unlock the vault (the first-run assistant creates it). The KDF runs on the thread pool, form disabled."""
 
 from __future__ import annotations
 
@@ -17,11 +17,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.errors import CustosError, VaultError, WrongPassphrase
+from app.core.errors import CustosError, WrongPassphrase
 from app.store.vault import (
-    MIN_PASSPHRASE_LENGTH,
     Vault,
-    check_new_passphrase,
     forget_keyring,
     key_from_keyring,
 )
@@ -66,17 +64,16 @@ def unlock_from_keyring(data_dir: Path) -> Vault | None:
 
 
 class UnlockDialog(QDialog):
-    """On acceptance ``vault`` holds the open vault; the caller owns it from then on."""
+    """Unlock an existing vault (the first-run assistant creates it). On acceptance ``vault`` holds the open
+    vault; the caller owns it from then on."""
 
     def __init__(self, data_dir: Path, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.data_dir = data_dir
         self.vault: Vault | None = None
-        self.creating = not Vault.exists(data_dir)
         self._busy = False
 
         self.passphrase = _secret_field()
-        self.confirmation = _secret_field()
         self.error = _label()
         self.error.setObjectName("error")
         tint(self.error, "error")
@@ -88,29 +85,16 @@ class UnlockDialog(QDialog):
             "Anyone who can use your session can then open the vault."
         )
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
-        self.submit_button = self.buttons.addButton(
-            "Create vault" if self.creating else "Unlock", QDialogButtonBox.ButtonRole.AcceptRole
-        )
+        self.submit_button = self.buttons.addButton("Unlock", QDialogButtonBox.ButtonRole.AcceptRole)
         self.submit_button.setDefault(True)
         self.buttons.accepted.connect(self.submit)
         self.buttons.rejected.connect(self.reject)
 
         form = QFormLayout()
         form.addRow("Passphrase", self.passphrase)
-        if self.creating:
-            self.setWindowTitle("Create the Custos vault")
-            intro = (
-                "Custos keeps every identity it receives in an encrypted vault on this computer. "
-                f"Choose a passphrase of at least {MIN_PASSPHRASE_LENGTH} characters. It cannot be recovered: "
-                "without it the vault stays unreadable."
-            )
-            form.addRow("Repeat it", self.confirmation)
-        else:
-            self.setWindowTitle("Unlock Custos")
-            intro = "Type the passphrase of the vault to open it."
-            self.confirmation.hide()
+        self.setWindowTitle("Unlock Custos")
         layout = QVBoxLayout(self)
-        layout.addWidget(_label(intro))
+        layout.addWidget(_label("Type the passphrase of the vault to open it."))
         layout.addLayout(form)
         layout.addWidget(self.remember)
         layout.addWidget(self.error)
@@ -123,33 +107,16 @@ class UnlockDialog(QDialog):
         if self._busy:
             return
         passphrase = self.passphrase.text()
-        if self.creating:
-            confirmation = self.confirmation.text()
-            try:
-                check_new_passphrase(passphrase, confirmation)
-            except VaultError as exc:
-                self._fail(exc.user_message, clear_first=passphrase == confirmation)
-                return
-            directory, remember = self.data_dir, self.remember.isChecked()
-            self._start("Creating the vault…")
-            submit(
-                lambda: _remembered(Vault.create(directory, passphrase, confirmation), remember),
-                self._opened,
-                self._failed,
-            )
-        else:
-            if not passphrase:
-                self._fail("Type the passphrase.", clear_first=False)
-                return
-            directory, remember = self.data_dir, self.remember.isChecked()
-            self._start("Checking the passphrase…")
-            submit(
-                lambda: _remembered(
-                    Vault.unlock_with_key(directory, Vault.derive_key(directory, passphrase)), remember
-                ),
-                self._opened,
-                self._failed,
-            )
+        if not passphrase:
+            self._fail("Type the passphrase.")
+            return
+        directory, remember = self.data_dir, self.remember.isChecked()
+        self._start("Checking the passphrase…")
+        submit(
+            lambda: _remembered(Vault.unlock_with_key(directory, Vault.derive_key(directory, passphrase)), remember),
+            self._opened,
+            self._failed,
+        )
 
     def reject(self) -> None:
         if not self._busy:  # a vault opened after the dialog closed would have no owner
@@ -160,7 +127,6 @@ class UnlockDialog(QDialog):
         self._busy = False
         self.vault = vault
         self.passphrase.clear()
-        self.confirmation.clear()
         self.accept()
 
     def _failed(self, exc: Exception) -> None:
@@ -172,7 +138,9 @@ class UnlockDialog(QDialog):
         else:
             log.error("opening the vault failed: %s", type(exc).__name__)  # never the passphrase
             message = "The vault could not be opened. The log has the technical details."
-        self._fail(message, clear_first=isinstance(exc, WrongPassphrase) or self.creating)
+        if isinstance(exc, WrongPassphrase):
+            self.passphrase.clear()
+        self._fail(message)
 
     # -- helpers -------------------------------------------------------------------------------------
     def _start(self, status: str) -> None:
@@ -183,13 +151,10 @@ class UnlockDialog(QDialog):
 
     def _set_enabled(self, enabled: bool) -> None:
         cancel = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
-        for widget in (self.passphrase, self.confirmation, self.remember, self.submit_button, cancel):
+        for widget in (self.passphrase, self.remember, self.submit_button, cancel):
             widget.setEnabled(enabled)
 
-    def _fail(self, message: str, clear_first: bool) -> None:
+    def _fail(self, message: str) -> None:
         self.error.setText(message)
         self.error.show()
-        self.confirmation.clear()
-        if clear_first:
-            self.passphrase.clear()
-        (self.passphrase if clear_first or not self.creating else self.confirmation).setFocus()
+        self.passphrase.setFocus()

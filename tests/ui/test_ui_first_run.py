@@ -109,9 +109,14 @@ def test_first_run_by_keyboard_makes_a_working_endpoint(qtbot: QtBot, data_dir: 
 def test_refusals_stay_on_their_page_with_the_reason(qtbot: QtBot, data_dir: Path, tmp_path: Path) -> None:
     wizard = wizard_at(qtbot, data_dir)
     wizard.next()
+    page = wizard.passphrase_page
+    type_passphrases(qtbot, wizard, "short", "short")
+    assert "more characters needed" in page.strength.text()
+    press_next(qtbot, wizard)
+    assert wizard.currentPage() is page and "at least" in page.error.text()
+    page.clear()
     type_passphrases(qtbot, wizard, PASSPHRASE, "something else entirely")
     press_next(qtbot, wizard)
-    page = wizard.passphrase_page
     assert wizard.currentPage() is page and page.error.isVisible() and "differ" in page.error.text()
     assert page.confirmation.text() == "" and page.confirmation.hasFocus()
     qtbot.keyClicks(page.confirmation, PASSPHRASE)

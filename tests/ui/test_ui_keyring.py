@@ -46,10 +46,10 @@ def memory_keyring() -> Iterator[MemoryKeyring]:
 def test_remembered_key_unlocks_without_the_passphrase(
     qtbot: QtBot, data_dir: Path, memory_keyring: MemoryKeyring
 ) -> None:
+    Vault.create(data_dir, PASSPHRASE, PASSPHRASE).close()
     dialog = UnlockDialog(data_dir)
     qtbot.addWidget(dialog)
     dialog.passphrase.setText(PASSPHRASE)
-    dialog.confirmation.setText(PASSPHRASE)
     dialog.remember.setChecked(True)
     qtbot.mouseClick(dialog.submit_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dialog.vault is not None, timeout=15_000)
