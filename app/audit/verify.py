@@ -10,11 +10,16 @@ shows up at one place. The entries that fail are then explained together: the le
 still matches its content under its *original* seq, which tells a removal (later entries renumbered), an
 insertion and a reordering apart from an edit. A rewrite that recomputed every hash passes those local checks
 and is caught by the signed roots instead, located to the smallest subtree that changed.
+
+A caller that shows the run (the desktop app) passes ``progress`` and ``cancelled``: every ``STEP`` entries the
+scan reports (entries checked, total) and asks whether to stop, and stops with ``VerificationCancelled``. The run
+only reads, so stopping leaves nothing behind. Without them the scan is the same loop as before.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,17 +29,30 @@ from app.audit.checkpoints import Checkpoint, all_checkpoints, key_announcements
 from app.audit.merkle import MerkleTree, verify_consistency
 from app.audit.tables import AuditCheckpoint
 from app.audit.trail import GENESIS, content_bytes
+from app.core.errors import CustosError
 from app.store.models import VaultInfo
 
 BATCH = 20_000
+STEP = 4_000  # entries between progress reports and cancellation checks (a few ms of work each)
 WINDOW = 8  # how far a displaced entry is searched for around its place (farther ones: among other failures)
 MAX_SUSPECTS = 64  # failing entries kept for the explanation; the rest are only counted
 _ROWS = (
     "SELECT seq, at, kind, actor, outcome, subject, details, leaf_hash, chain_hash FROM audit_events "
     "WHERE seq > ? ORDER BY seq LIMIT ?"
 )
+_HIGHEST = "SELECT max(seq) FROM audit_events"  # the total to expect, from the primary key: no scan
 _sha256 = hashlib.sha256
 _C = AuditCheckpoint.__table__
+
+Progress = Callable[[int, int], None]  # (entries checked, total entries expected)
+Cancelled = Callable[[], bool]  # True: stop as soon as possible
+
+
+class VerificationCancelled(CustosError):
+    """The user stopped a verification before its verdict; nothing was written, so there is nothing to undo."""
+
+    def __init__(self) -> None:
+        super().__init__("Verification cancelled. The trail was only read and is unchanged; no verdict was reached.")
 
 
 @dataclass(frozen=True)
@@ -220,17 +238,38 @@ def _explain(scan: _Scan) -> Breach | None:
     return Breach("inserted", what, first.seq)
 
 
-def _read_all(conn: Connection, scan: _Scan) -> None:
+def _read_all(
+    conn: Connection, scan: _Scan, progress: Progress | None = None, cancelled: Cancelled | None = None
+) -> None:
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]  # tuples, no Row objects
+    watched = progress is not None or cancelled is not None
     try:
+        # The highest seq is the entry count of an intact trail. On a tampered one it is an estimate: the total
+        # grows with what the scan finds, and the last report is (entries, entries). done only goes up.
+        total = max(int(cursor.execute(_HIGHEST).fetchone()[0] or 0), 0) if watched else 0
+        if progress is not None:
+            progress(0, total)
         last = -(2**63)  # also finds entries whose seq was set to zero or below
         while True:
             rows = cursor.execute(_ROWS, (last, BATCH)).fetchall()
-            if rows:
-                scan.feed(rows)
+            if not watched:
+                if rows:
+                    scan.feed(rows)
+            else:
+                for start in range(0, len(rows), STEP):
+                    if cancelled is not None and cancelled():
+                        raise VerificationCancelled()
+                    scan.feed(rows[start : start + STEP])
+                    total = max(total, scan.count)
+                    if progress is not None:
+                        progress(scan.count, total)
             if len(rows) < BATCH:
-                return
+                break
             last = rows[-1][0]
+        if cancelled is not None and cancelled():  # the last batch checked; the tree is still to build
+            raise VerificationCancelled()
+        if progress is not None and total != scan.count:
+            progress(scan.count, scan.count)  # a seq beyond the end made the estimate too high: end at 100 %
     finally:
         cursor.close()
 
@@ -303,12 +342,18 @@ def _order(breach: Breach) -> tuple[int, int]:
     return (0, breach.seq) if breach.seq is not None else (1, 0)
 
 
-def verify_trail(conn: Connection) -> VerifyReport:
-    """Check every entry, the chain, seq, time order, every checkpoint's root, chain hash, signature and key."""
+def verify_trail(
+    conn: Connection, *, progress: Progress | None = None, cancelled: Cancelled | None = None
+) -> VerifyReport:
+    """Check every entry, the chain, seq, time order, every checkpoint's root, chain hash, signature and key.
+
+    ``progress(done, total)`` is called every ``STEP`` entries (from the calling thread) and ``cancelled()``
+    asked as often; when it answers True the run raises ``VerificationCancelled``.
+    """
     checkpoints = all_checkpoints(conn)  # read first: every entry they cover is already there
     frontiers = {size: nodes for size, nodes in conn.execute(select(_C.c.tree_size, _C.c.frontier))}
     scan = _Scan({c.tree_size for c in checkpoints})
-    _read_all(conn, scan)
+    _read_all(conn, scan, progress, cancelled)
     tree = MerkleTree.from_concatenated(scan.leaves)
     report = VerifyReport(entries=scan.count, checkpoints=len(checkpoints), failing_entries=scan.failing)
     report.root = tree.root().hex() if scan.count else None
