@@ -1,10 +1,12 @@
 """Render the main views with pseudonymous sample data into docs/screenshots/*.png (offscreen Qt).
 
 QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/render_screenshots.py
+QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/render_screenshots.py --scale 2   # docs/screenshots/scale-200/
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import random
 import sys
@@ -15,7 +17,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from PySide6.QtCore import QEventLoop, QThreadPool, QTimer  # noqa: E402
+from PySide6.QtCore import QEventLoop, QSettings, QSize, QThreadPool, QTimer  # noqa: E402
 from PySide6.QtWidgets import QTableView  # noqa: E402
 
 from app.core.events import EventBus  # noqa: E402
@@ -86,11 +88,19 @@ def open_incident(vault: Vault) -> None:
 
 
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--scale", type=float, default=1.0, help="2: as on a 1920×1080 screen at 200 %%")
+    scale = parser.parse_args().scale
     out = ROOT / "docs" / "screenshots"
+    if scale != 1:
+        os.environ["QT_SCALE_FACTOR"] = f"{scale:g}"  # read when the QApplication is made
+        out = out / f"scale-{round(scale * 100)}"
     out.mkdir(parents=True, exist_ok=True)
     app = application(sys.argv[:1])
     with tempfile.TemporaryDirectory() as folder:
         data = Path(folder)
+        for settings_format in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
+            QSettings.setPath(settings_format, QSettings.Scope.UserScope, str(data / "settings"))  # default settings
         vault = Vault.create(data, "screenshot passphrase")
         setup_policy_and_targets(vault)
         seed(vault, 250)
@@ -101,7 +111,8 @@ def main() -> int:
         bus = EventBus()
         server = ScimServer(vault, tls=ensure_self_signed(data), bus=bus, tokens=tokens)
         window = MainWindow(vault, server, bus, tokens)
-        window.resize(1280, 800)
+        # 1280×800 at 100 %; scaled, the whole of a 1920×1080 screen (960×540 logical pixels at 200 %)
+        window.resize(QSize(1280, 800) if scale == 1 else QSize(round(1920 / scale), round(1080 / scale)))
         window.show()
         window.server_panel.start()
         wait(1500)
@@ -117,6 +128,11 @@ def main() -> int:
             wait(900)
             name = tabs.tabText(index).split(" (")[0].lower().replace(" ", "-")
             window.grab().save(str(out / f"view-{name}.png"))
+        window.settings_action.trigger()
+        wait(300)
+        if window.settings_dialog is not None:
+            window.settings_dialog.grab().save(str(out / "dialog-settings.png"))
+            window.settings_dialog.reject()
         window.lock()
         wait(300)
         window.grab().save(str(out / "view-locked.png"))

@@ -83,6 +83,10 @@ def _table(model: object, selection: QAbstractItemView.SelectionMode) -> QTableV
     table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
     table.horizontalHeader().setStretchLastSection(True)
     table.verticalHeader().setDefaultSectionSize(table.fontMetrics().height() + 8)
+    # The header and one row at least (not Qt's larger default): the page then fits a 960×540 window, a
+    # 1920×1080 screen at 200 % (tests/ui/test_ui_scaling.py); the splitter gives the tables the rest.
+    header = table.horizontalHeader().sizeHint().height()
+    table.setMinimumHeight(header + table.verticalHeader().defaultSectionSize() + 2 * table.frameWidth())
     return table
 
 

@@ -1,0 +1,148 @@
+"""Readable at 200 % scaling: a 1920×1080 screen at 200 % is 960×540 logical pixels, and the main window, each
+page, the Settings and the unlock dialogs must fit in it. A second Python, started with QT_SCALE_FACTOR=2, checks
+that Qt scales the real window (device pixel ratio 2, a grab twice the logical size)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSize, QThreadPool
+from PySide6.QtWidgets import QWidget
+from pytestqt.qtbot import QtBot
+from ui_support import PASSPHRASE, insert_rows, many_users
+
+from app.core.events import EventBus
+from app.scim.server import ScimServer
+from app.scim.tls import ensure_self_signed
+from app.store.tokens import TokenStore
+from app.store.vault import Vault
+from app.ui.main_window import MainWindow
+from app.ui.settings_dialog import SettingsDialog
+from app.ui.unlock_dialog import UnlockDialog
+
+SCREEN_AT_200 = QSize(960, 540)  # 1920×1080 physical pixels at 200 %
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def fits(size: QSize, bound: QSize = SCREEN_AT_200) -> bool:
+    return size.width() <= bound.width() and size.height() <= bound.height()
+
+
+def settle(qtbot: QtBot) -> None:
+    """Let the pages' workers finish and their results land: labels and tables then have their real text."""
+    for _ in range(3):
+        QThreadPool.globalInstance().waitForDone(10_000)
+        qtbot.wait(50)
+
+
+@pytest.fixture
+def window(vault: Vault, data_dir: Path, qtbot: QtBot) -> Iterator[MainWindow]:
+    insert_rows(vault, many_users(50))
+    tokens = TokenStore(vault)
+    tokens.create("entra-id-production")
+    bus = EventBus()
+    server = ScimServer(vault, tls=ensure_self_signed(data_dir), bus=bus, tokens=tokens)  # a real fingerprint
+    main = MainWindow(vault, server, bus, tokens)
+    qtbot.addWidget(main)
+    main.show()
+    yield main
+    main.shutdown()
+
+
+def test_main_window_and_every_page_fit_960_by_540(window: MainWindow, qtbot: QtBot) -> None:
+    too_big: dict[str, QSize] = {}
+    for index in range(window.pages.count()):
+        window.pages.setCurrentIndex(index)  # each page loads its data when shown
+        settle(qtbot)
+        page: QWidget = window.pages.widget(index)
+        name = window.pages.tabText(index)
+        for what, size in ((name, page.minimumSizeHint()), (f"window on {name}", window.minimumSizeHint())):
+            if not fits(size):
+                too_big[what] = size
+    assert not too_big, {what: size.toTuple() for what, size in too_big.items()}
+    window.resize(SCREEN_AT_200)  # a top-level is never made smaller than its layout's minimum
+    qtbot.wait(50)
+    assert fits(window.size()), window.size().toTuple()
+
+
+def test_settings_and_unlock_dialogs_fit_960_by_540(data_dir: Path, vault: Vault, tmp_path: Path, qtbot: QtBot) -> None:
+    settings = SettingsDialog(data_dir)
+    unlock = UnlockDialog(data_dir)  # a vault exists: the unlock form
+    create = UnlockDialog(tmp_path / "empty")  # none yet: the create form, with its confirmation
+    for dialog in (settings, unlock, create):
+        qtbot.addWidget(dialog)
+        dialog.show()
+        assert fits(dialog.minimumSizeHint()), (dialog.windowTitle(), dialog.minimumSizeHint().toTuple())
+        assert fits(dialog.sizeHint()), (dialog.windowTitle(), dialog.sizeHint().toTuple())
+
+
+_AT_200 = f"""
+import json, sys, tempfile
+from pathlib import Path
+from PySide6.QtCore import QThreadPool
+from PySide6.QtWidgets import QApplication
+from app.core.events import EventBus
+from app.scim.server import ScimServer
+from app.scim.tls import ensure_self_signed
+from app.store.tokens import TokenStore
+from app.store.vault import Vault
+from app.ui.main_window import MainWindow
+from app.ui.settings_dialog import SettingsDialog
+from ui_support import insert_rows, many_users
+
+app = QApplication(sys.argv[:1])
+folder = Path(sys.argv[1])
+vault = Vault.create(folder, {PASSPHRASE!r}, {PASSPHRASE!r})
+insert_rows(vault, many_users(20))
+bus, tokens = EventBus(), TokenStore(vault)
+window = MainWindow(vault, ScimServer(vault, tls=ensure_self_signed(folder), bus=bus, tokens=tokens), bus, tokens)
+window.resize(960, 540)
+window.show()
+QThreadPool.globalInstance().waitForDone(10_000)
+app.processEvents()
+shot = window.grab()
+settings = SettingsDialog(folder, parent=window)
+settings.show()
+app.processEvents()
+print(json.dumps({{
+    "ratio": window.devicePixelRatio(),
+    "logical": window.size().toTuple(),
+    "minimum": window.minimumSizeHint().toTuple(),
+    "grab": shot.size().toTuple(),
+    "grab_ratio": shot.devicePixelRatio(),
+    "settings_ratio": settings.devicePixelRatio(),
+    "settings_minimum": settings.minimumSizeHint().toTuple(),
+}}))
+settings.close()
+window.shutdown()
+QThreadPool.globalInstance().waitForDone()
+vault.close()
+"""
+
+
+def test_qt_scale_factor_2_is_honoured(tmp_path: Path) -> None:
+    folder = tmp_path / "data"
+    folder.mkdir(mode=0o700)
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("QT_", "CUSTOS_"))}
+    env |= {
+        "QT_QPA_PLATFORM": "offscreen",
+        "QT_SCALE_FACTOR": "2",
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),  # never the developer's settings
+        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests" / "ui")]),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", _AT_200, str(folder)], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["ratio"] == 2 and seen["settings_ratio"] == 2 and seen["grab_ratio"] == 2
+    width, height = seen["logical"]
+    assert seen["grab"] == [2 * width, 2 * height]  # every logical pixel drawn as 2×2 device pixels
+    assert fits(QSize(*seen["minimum"])) and fits(QSize(*seen["settings_minimum"]))
+    assert fits(QSize(width, height))  # the window took the 960×540 it was given
