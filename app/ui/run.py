@@ -25,6 +25,8 @@ from app.store.tokens import TokenStore
 from app.store.vault import Vault
 from app.ui.first_run.wizard import FirstRunWizard
 from app.ui.main_window import MainWindow
+from app.ui.settings import appearance
+from app.ui.theme import apply_appearance
 from app.ui.unlock_dialog import UnlockDialog, unlock_from_keyring
 
 # The SCIM server, its writers and the jobs share the GIL with the GUI thread. With Python's default 5 ms switch
@@ -41,6 +43,7 @@ def application(argv: Sequence[str]) -> QApplication:
     app.setApplicationDisplayName(APP_NAME)
     app.setApplicationVersion(__version__)
     install_log_capture()  # the in-app log view (View → Log): this session's lines, redacted
+    apply_appearance(app, appearance())  # before the first dialog, so the assistant and unlock match the app
     app.setDesktopFileName(APP_ID)  # matches the .desktop file, so Wayland shows the right icon
     icon = paths.resources_dir() / "icons" / "custos.svg"
     if icon.is_file():
