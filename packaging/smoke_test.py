@@ -4,7 +4,8 @@
 
 Steps, each against the frozen executable only (standard library here, so any Python 3.11+ can run it):
  0. the bundle holds the Qt platform (xcb, wayland, offscreen) and SVG plugins, resources/ and the migrations;
-    the desktop app starts offscreen up to its unlock dialog and loads the offscreen and SVG icon plugins.
+    the desktop app starts offscreen up to its first-run assistant and loads the offscreen and SVG icon plugins;
+    ``init`` in another empty folder (the assistant's core, headless) prints the base URL, fingerprint and token.
  1. ``serve --port 0`` on an empty data folder creates the vault (first run), then SIGTERM → "Stopped.";
     the vault file must not start with the plain SQLite header (proves SQLCipher, not the stdlib sqlite, wrote it).
  2. ``token list`` with a wrong passphrase must be refused (the bundled SQLCipher checks the key).
@@ -229,9 +230,9 @@ def check_layout(binary: Path) -> None:
 
 
 def check_desktop_starts(binary: Path, data_dir: Path) -> None:
-    """The desktop app starts offscreen up to its unlock dialog, loading the Qt platform and SVG icon plugins.
+    """The desktop app starts offscreen up to its first-run assistant, loading the Qt platform and SVG icon plugins.
 
-    The dialog then waits for a passphrase, so the process is killed once the plugins are seen loaded (Qt reports
+    The assistant then waits for a passphrase, so the process is killed once the plugins are seen loaded (Qt reports
     that with QT_DEBUG_PLUGINS) and no Python traceback has appeared.
     """
     env = _environment(PASSPHRASE)
@@ -293,6 +294,12 @@ def run_smoke(binary: Path, data_dir: Path, log: bool = True) -> SmokeResult:
     started = time.monotonic()
     check_desktop_starts(binary, data_dir)
     step("desktop app starts offscreen (plugins loaded)", started)
+
+    started = time.monotonic()
+    initialised = _run_cli(binary, ["init", "--port", "0", "--data-dir", str(data_dir / "init")], PASSPHRASE)
+    if initialised.returncode != 0 or not re.search(r"^Token .+: cst_\S{43}$", initialised.stdout, re.M):
+        raise SmokeFailure(f"init exited with {initialised.returncode}\n{initialised.stderr[-2000:]}")
+    step("init: vault, certificate, policy, token", started)
 
     started = time.monotonic()
     with running_server(binary, data_dir) as server:
