@@ -1,6 +1,6 @@
 """Readable at 200 % scaling: a 1920×1080 screen at 200 % is 960×540 logical pixels, and the main window, each
-page, the Settings and the unlock dialogs must fit in it. A second Python, started with QT_SCALE_FACTOR=2, checks
-that Qt scales the real window (device pixel ratio 2, a grab twice the logical size)."""
+page, the dialogs and every page of the first-run assistant must fit in it. A second Python, started with
+QT_SCALE_FACTOR=2, checks that Qt scales the real window (device pixel ratio 2, a grab twice the logical size)."""
 
 from __future__ import annotations
 
@@ -22,6 +22,8 @@ from app.scim.server import ScimServer
 from app.scim.tls import ensure_self_signed
 from app.store.tokens import TokenStore
 from app.store.vault import Vault
+from app.ui.endpoint_dialog import EndpointDialog
+from app.ui.first_run.wizard import FirstRunWizard
 from app.ui.main_window import MainWindow
 from app.ui.settings_dialog import SettingsDialog
 from app.ui.unlock_dialog import UnlockDialog
@@ -71,11 +73,21 @@ def test_main_window_and_every_page_fit_960_by_540(window: MainWindow, qtbot: Qt
     assert fits(window.size()), window.size().toTuple()
 
 
-def test_settings_and_unlock_dialogs_fit_960_by_540(data_dir: Path, vault: Vault, tmp_path: Path, qtbot: QtBot) -> None:
+def test_dialogs_and_the_first_run_assistant_fit_960_by_540(
+    data_dir: Path, vault: Vault, tmp_path: Path, qtbot: QtBot
+) -> None:
     settings = SettingsDialog(data_dir)
-    unlock = UnlockDialog(data_dir)  # a vault exists: the unlock form
-    create = UnlockDialog(tmp_path / "empty")  # none yet: the create form, with its confirmation
-    for dialog in (settings, unlock, create):
+    unlock = UnlockDialog(data_dir)
+    server = ScimServer(vault, tls=ensure_self_signed(data_dir))
+    moving = EndpointDialog(server, data_dir, lambda _parent, _action: False)
+    wizard = FirstRunWizard(tmp_path / "empty", "dpo")
+    qtbot.addWidget(wizard)
+    wizard.show()
+    for page_id in wizard.pageIds():  # every page of the assistant, at its own size
+        page = wizard.page(page_id)
+        assert fits(page.minimumSizeHint()), (type(page).__name__, page.minimumSizeHint().toTuple())
+    assert fits(wizard.minimumSizeHint()), wizard.minimumSizeHint().toTuple()
+    for dialog in (settings, unlock, moving):
         qtbot.addWidget(dialog)
         dialog.show()
         assert fits(dialog.minimumSizeHint()), (dialog.windowTitle(), dialog.minimumSizeHint().toTuple())
