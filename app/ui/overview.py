@@ -1,7 +1,8 @@
 """The Overview page: the state of everything at a glance, refreshed every few seconds while it is shown.
 
 Server, identities, each target's queue, alerts and incidents with their 72-hour clock, the policy in force,
-and the last verification of the audit trail. Every read runs in a worker.
+and the last verification of the audit trail (with progress, and a Cancel while it runs). Every read runs in a
+worker.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from datetime import UTC, datetime
 
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QHideEvent, QShowEvent
-from PySide6.QtWidgets import QFormLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 from sqlalchemy import func, select
 
 from app.audit.query import EventFilter, count
@@ -21,6 +22,7 @@ from app.scim.server import ScimServer
 from app.store.models import ScimResource
 from app.store.vault import Vault
 from app.targets.status import health
+from app.ui.audit.verification import VerificationControl
 from app.ui.audit.view import trail_verdict
 from app.ui.workers import submit
 
@@ -77,10 +79,17 @@ class OverviewPage(QWidget):
                             ("Audit trail", "audit")):  # fmt: skip
             form.addRow(title, self.fields[name])
         self.verify_button = QPushButton("&Verify the audit trail now")
-        self.verify_button.clicked.connect(self.verify)
+        self.verify_progress = QProgressBar()
+        # Connects the button (Verify, or Cancel while running), the bar and the audit line.
+        self.verification = VerificationControl(
+            vault, trail_verdict, self.verify_button, self.verify_progress, self.fields["audit"], self
+        )
+        verify_row = QHBoxLayout()
+        verify_row.addWidget(self.verify_button)
+        verify_row.addWidget(self.verify_progress, 1)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        layout.addWidget(self.verify_button)
+        layout.addLayout(verify_row)
         layout.addStretch(1)
         self.timer = QTimer(self)
         self.timer.setInterval(REFRESH_MS)
@@ -117,14 +126,8 @@ class OverviewPage(QWidget):
         self.fields["identities"].setText("could not be read (is the vault closed?)")
 
     def verify(self) -> None:
-        self.fields["audit"].setText("verifying…")
-        vault = self.vault
+        """Start a verification (nothing happens while one is running)."""
+        self.verification.start()
 
-        def run() -> str:
-            with vault.read_connection() as conn:
-                return trail_verdict(conn)
-
-        submit(run, self.fields["audit"].setText, self._verify_failed)
-
-    def _verify_failed(self, _exc: Exception) -> None:
-        self.fields["audit"].setText("verification could not run")
+    def cancel_verification(self) -> None:
+        self.verification.cancel()

@@ -1,12 +1,12 @@
 """The audit timeline: every entry of the trail, filterable, newest first, with a chart of activity.
 
 Subjects appear only as the pseudonyms the trail holds. Verification of the trail's integrity runs in a worker
-when asked (or when the page opens) and its result stays visible above the table.
+when asked, with a progress bar and a Cancel (app/ui/audit/verification.py), and its result stays visible above
+the table.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from PySide6.QtWidgets import (
@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QProgressBar,
     QPushButton,
     QTableView,
     QVBoxLayout,
@@ -24,12 +25,13 @@ from PySide6.QtWidgets import (
 from sqlalchemy import Connection
 
 from app.audit.query import EventFilter, actors, histogram, kinds, total
+from app.audit.verify import Cancelled, Progress
 from app.store.vault import Vault
 from app.ui.audit.chart import EventChart
 from app.ui.audit.model import AuditTableModel
+from app.ui.audit.verification import VerificationControl, Verifier
 from app.ui.workers import submit
 
-Verifier = Callable[[Connection], str]  # returns a one-line verdict, e.g. "Intact: 1,204 entries …"
 WINDOWS = {
     "Last hour": timedelta(hours=1),
     "Last 24 hours": timedelta(days=1),
@@ -40,12 +42,13 @@ WINDOWS = {
 CHART_BUCKETS = 48
 
 
-def trail_verdict(conn: Connection) -> str:
+def trail_verdict(conn: Connection, *, progress: Progress | None = None, cancelled: Cancelled | None = None) -> str:
     """The real verifier: chain, Merkle roots, signed checkpoints (app/audit/verify.py), in one line."""
     from app.audit.verify import verify_trail
 
+    report = verify_trail(conn, progress=progress, cancelled=cancelled)
     checked = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M")
-    return f"{verify_trail(conn).summary()} (checked {checked})"
+    return f"{report.summary()} (checked {checked})"
 
 
 def _kind_prefixes(all_kinds: list[str]) -> list[str]:
@@ -85,7 +88,15 @@ class AuditPage(QWidget):
 
         self.verdict = QLabel("Integrity not verified yet.")
         self.verify_button = QPushButton("&Verify integrity")
-        self.verify_button.clicked.connect(self.verify)
+        self.verify_progress = QProgressBar()
+        self.verify_progress.setMaximumWidth(220)
+        # The control connects the button (Verify, or Cancel while running) and shows progress.
+        self.verification = (
+            VerificationControl(vault, verifier, self.verify_button, self.verify_progress, self.verdict, self)
+            if verifier is not None
+            else None
+        )
+        self.verify_progress.setVisible(False)
         self.verify_button.setEnabled(verifier is not None)
         self.count_label = QLabel("")
         self.chart = EventChart()
@@ -103,6 +114,7 @@ class AuditPage(QWidget):
         top = QHBoxLayout()
         top.addWidget(self.verdict, 1)
         top.addWidget(self.count_label)
+        top.addWidget(self.verify_progress)
         top.addWidget(self.verify_button)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
@@ -184,6 +196,7 @@ class AuditPage(QWidget):
             self.chart.set_counts(*result)
 
     def clear_for_lock(self) -> None:
+        self.cancel_verification()  # it reads the vault that is about to close
         self.model.clear()
         self.subject.clear()
         self._chart_generation += 1
@@ -191,22 +204,10 @@ class AuditPage(QWidget):
 
     # -- verification ------------------------------------------------------------------------------------
     def verify(self) -> None:
-        if self.verifier is None:
-            return
-        verifier = self.verifier
-        self.verify_button.setEnabled(False)
-        self.verdict.setText("Verifying the trail…")
+        """Start a verification (nothing happens while one is running)."""
+        if self.verification is not None:
+            self.verification.start()
 
-        def run() -> str:
-            with self.vault.read_connection() as conn:
-                return verifier(conn)
-
-        submit(run, self._verified, self._verify_failed)
-
-    def _verified(self, verdict: str) -> None:
-        self.verify_button.setEnabled(True)
-        self.verdict.setText(verdict)
-
-    def _verify_failed(self, exc: Exception) -> None:
-        self.verify_button.setEnabled(True)
-        self.verdict.setText(getattr(exc, "user_message", "Verification could not run."))
+    def cancel_verification(self) -> None:
+        if self.verification is not None:
+            self.verification.cancel()
