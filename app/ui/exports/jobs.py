@@ -2,17 +2,27 @@
 
 The file is written and put on the audit trail (format, SHA-256, policy version) in the transaction that read the
 policy in force, through the command's own helpers, so the app and the CLI leave the same evidence.
+
+All or nothing: files are written under a hidden temporary name (a staging folder for a person's data) in the
+target folder and moved into place only at the end, right before they are recorded. A cancel (``ExportControl``)
+is honoured up to that move; cancelled, failed or unrecorded output is removed, and nothing reaches the trail.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
+import secrets
+import shutil
+import tempfile
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from app.commands.export import _policy, _record_written  # one audit-event shape for the CLI and the app
-from app.core.errors import ConfigError
+from app.core.errors import ConfigError, CustosError
 from app.exports.facts import gather_facts
 from app.exports.ropa import build_processor_record, build_ropa
 from app.exports.ropa_writers import MULTI_RECORD_FORMATS, write
@@ -40,8 +50,49 @@ class RopaWritten:
     policy_stamp: str
 
 
+class ExportCancelled(CustosError):
+    def __init__(self) -> None:
+        super().__init__("Export cancelled. No file was written and nothing was recorded on the audit trail.")
+
+
+class ExportControl:
+    """The step a running export is on, and the user's request to stop it: written by the worker, read by a GUI
+    timer. Deliberately plain Python: no Qt object is handed to the worker thread."""
+
+    def __init__(self) -> None:
+        self.step = ""
+        self.final = False  # the files are being moved into place and recorded: a cancel is no longer honoured
+        self._stop = threading.Event()
+
+    def cancel(self) -> None:
+        self._stop.set()
+
+    @property
+    def cancel_requested(self) -> bool:
+        return self._stop.is_set()
+
+    def begin(self, step: str, *, final: bool = False) -> None:
+        """Start the next step, or stop here with ExportCancelled if the user asked to."""
+        if self._stop.is_set():
+            raise ExportCancelled()
+        self.step = step
+        self.final = final
+
+
 def _as_args(operator: str) -> argparse.Namespace:
     return argparse.Namespace(operator=operator)
+
+
+def _partial_name(out: Path) -> Path:
+    """A hidden name beside ``out`` (same file system, so the final move is atomic), with its suffix kept."""
+    return out.with_name(f".{out.stem}.partial-{secrets.token_hex(4)}{out.suffix}")
+
+
+def _place(source: Path, target: Path) -> None:
+    try:
+        os.replace(source, target)
+    except OSError as exc:
+        raise ConfigError(f"Cannot write {target}: {exc.strerror or exc}.") from exc
 
 
 def export_ropa(
@@ -54,38 +105,84 @@ def export_ropa(
     server_url: str | None = None,
     tls: str | None = None,
     now: datetime | None = None,
+    control: ExportControl | None = None,
 ) -> RopaWritten:
     if record_choice == "both" and fmt not in MULTI_RECORD_FORMATS:
         raise ConfigError(f"{fmt.upper()} holds one record: choose the controller or the processor record.")
     if not out.parent.is_dir():
         raise ConfigError(f"The folder {out.parent} does not exist.")
-    with vault.write_transaction() as conn:
-        record = _policy(conn)
-        facts = gather_facts(vault, tls=tls, server_url=server_url, policy=record.policy)
-        moment = now or datetime.now(UTC)
-        processor = build_processor_record(record, facts, moment)
-        if record_choice == "processor":
-            main, extra = processor, None
-        else:
-            main, extra = build_ropa(record, facts, moment), processor if record_choice == "both" else None
-        try:
-            write(main, fmt, out, processor=extra)
-        except OSError as exc:
-            raise ConfigError(f"Cannot write {out}: {exc.strerror or exc}.") from exc
-        recorded = "controller" if record_choice == "both" else record_choice  # as the CLI records its default
-        sha = _record_written(conn, "export.ropa", _as_args(operator), out, record.version, fmt, record=recorded)
+    control = control or ExportControl()
+    control.begin("Reading the policy in force and the facts about the processing…")
+    partial, placed = _partial_name(out), False
+    try:
+        with vault.write_transaction() as conn:
+            record = _policy(conn)
+            facts = gather_facts(vault, tls=tls, server_url=server_url, policy=record.policy)
+            control.begin("Building the records…")
+            moment = now or datetime.now(UTC)
+            processor = build_processor_record(record, facts, moment)
+            if record_choice == "processor":
+                main, extra = processor, None
+            else:
+                main, extra = build_ropa(record, facts, moment), processor if record_choice == "both" else None
+            control.begin(f"Writing the {fmt.upper()} file…")
+            try:
+                write(main, fmt, partial, processor=extra)
+            except OSError as exc:
+                raise ConfigError(f"Cannot write {out}: {exc.strerror or exc}.") from exc
+            control.begin("Saving the file and recording the export on the audit trail…", final=True)
+            _place(partial, out)
+            placed = True
+            recorded = "controller" if record_choice == "both" else record_choice  # as the CLI records its default
+            sha = _record_written(conn, "export.ropa", _as_args(operator), out, record.version, fmt, record=recorded)
+    except BaseException:
+        if placed:  # in place but not on the trail (the commit failed): not an export to keep
+            out.unlink(missing_ok=True)
+        raise
+    finally:
+        partial.unlink(missing_ok=True)  # cancelled or failed while writing
     return RopaWritten(Written(out, sha), main.content_hash, record.stamp)
 
 
-def export_subject_files(vault: Vault, user_id: str, out_dir: Path, operator: str) -> list[Written]:
+def export_subject_files(
+    vault: Vault, user_id: str, out_dir: Path, operator: str, *, control: ExportControl | None = None
+) -> list[Written]:
+    control = control or ExportControl()
+    control.begin("Reading the policy in force…")
+    made_dir = not out_dir.exists()
+    staging: Path | None = None
+    placed: list[Path] = []
     written = []
-    with vault.write_transaction() as conn:
-        record = _policy(conn)
-        try:
-            paths = export_subject(vault, record, user_id, out_dir, datetime.now(UTC))
-        except OSError as exc:
-            raise ConfigError(f"Cannot write into {out_dir}: {exc.strerror or exc}.") from exc
-        for path in paths:
-            sha = _record_written(conn, "export.subject", _as_args(operator), path, record.version, subject=user_id)
-            written.append(Written(path, sha))
+    try:
+        with vault.write_transaction() as conn:
+            record = _policy(conn)
+            try:
+                out_dir.mkdir(parents=True, exist_ok=True)
+                staging = Path(tempfile.mkdtemp(prefix=".custos-partial-", dir=out_dir))  # 0700: personal data
+                control.begin("Collecting everything held about this person and writing the files…")
+                staged = export_subject(vault, record, user_id, staging, datetime.now(UTC))
+            except OSError as exc:
+                raise ConfigError(f"Cannot write into {out_dir}: {exc.strerror or exc}.") from exc
+            control.begin("Saving the files and recording the export on the audit trail…", final=True)
+            for path in staged:
+                _place(path, out_dir / path.name)
+                placed.append(out_dir / path.name)
+            for path in placed:
+                sha = _record_written(conn, "export.subject", _as_args(operator), path, record.version, subject=user_id)
+                written.append(Written(path, sha))
+    except BaseException:
+        for path in placed:  # in place but not on the trail: personal data that must not stay behind
+            path.unlink(missing_ok=True)
+        raise
+    finally:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+        if made_dir:
+            _remove_if_empty(out_dir)
     return written
+
+
+def _remove_if_empty(folder: Path) -> None:
+    """A folder this export created and left empty (cancelled, failed) goes too."""
+    with contextlib.suppress(OSError):  # not empty (the export succeeded) or already gone
+        folder.rmdir()

@@ -1,4 +1,8 @@
-""" "Export Article 30 records": format and record choice, where to write, a busy indicator, then path and hash."""
+""" "Export Article 30 records": format and record choice, where to write, then path and hash.
+
+While it runs: a busy indicator, the step being done, and Cancel, honoured until the file is moved into place
+(app/ui/exports/jobs.py); a cancelled export leaves no file and nothing on the audit trail.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -23,11 +28,13 @@ from PySide6.QtWidgets import (
 from app.exports.ropa_writers import FORMATS, MULTI_RECORD_FORMATS
 from app.scim.server import ScimServer
 from app.store.vault import Vault
-from app.ui.exports.jobs import RECORD_CHOICES, RopaWritten, export_ropa
+from app.ui.exports.jobs import RECORD_CHOICES, ExportCancelled, ExportControl, RopaWritten, export_ropa
 from app.ui.policy.common import login_name, plain_label, user_message
 from app.ui.workers import submit
 
 ChoosePath = Callable[[QWidget, Path, str], Path | None]
+POLL_MS = 100
+TOO_LATE = "The file is in place and being recorded on the audit trail; this can no longer be cancelled."
 
 FORMAT_LABELS = {
     "xlsx": "Excel workbook (ICO template layout)",
@@ -76,6 +83,7 @@ class RopaExportDialog(QDialog):
         self.operator = operator
         self.outcome: RopaWritten | None = None  # not "result": QDialog.result() exists
         self._busy = False
+        self.control: ExportControl | None = None  # the running export's step and stop request
         self.setWindowTitle("Export Article 30 records")
 
         self.format = QComboBox()
@@ -96,7 +104,13 @@ class RopaExportDialog(QDialog):
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         self.export_button = self.buttons.addButton("Export", QDialogButtonBox.ButtonRole.ActionRole)
         self.export_button.clicked.connect(self.export)
+        self.cancel_button = self.buttons.addButton("Cancel export", QDialogButtonBox.ButtonRole.ActionRole)
+        self.cancel_button.clicked.connect(self.cancel_export)
+        self.cancel_button.setVisible(False)
         self.buttons.rejected.connect(self.reject)
+        self.poll = QTimer(self)
+        self.poll.setInterval(POLL_MS)
+        self.poll.timeout.connect(self._show_step)
         self.format.currentIndexChanged.connect(self._format_changed)
 
         path_row = QHBoxLayout()
@@ -156,16 +170,45 @@ class RopaExportDialog(QDialog):
         out = Path(text).expanduser()
         url, tls = transport_of(self.server)
         vault = self.vault
+        self.control = control = ExportControl()
         self._set_busy(True)
+        # The closure holds plain values only: no Qt object reaches the worker thread.
         submit(
-            lambda: export_ropa(vault, fmt, out, choice, operator, server_url=url, tls=tls),
+            lambda: export_ropa(vault, fmt, out, choice, operator, server_url=url, tls=tls, control=control),
             self._exported,
             self._failed,
         )
 
+    def cancel_export(self) -> None:
+        control = self.control
+        if control is None or control.cancel_requested:
+            return
+        control.cancel()
+        self.cancel_button.setEnabled(False)
+        self.status.setText("Cancelling: removing what was written…")
+
+    def _show_step(self) -> None:
+        control = self.control
+        if control is None or control.cancel_requested:
+            return
+        if control.final:
+            self.cancel_button.setEnabled(False)
+            self.cancel_button.setToolTip(TOO_LATE)
+            self.status.setText(f"{control.step} {TOO_LATE}")
+        elif control.step:
+            self.status.setText(control.step)
+
     def _set_busy(self, busy: bool) -> None:
         self._busy = busy
         self.progress.setVisible(busy)
+        self.cancel_button.setVisible(busy)
+        self.cancel_button.setEnabled(busy)
+        self.cancel_button.setToolTip("")
+        if busy:
+            self.poll.start()
+        else:
+            self.poll.stop()
+            self.control = None
         for widget in (self.export_button, self.format, self.record, self.path):
             widget.setEnabled(not busy)
         self.buttons.button(QDialogButtonBox.StandardButton.Close).setEnabled(not busy)
@@ -175,17 +218,24 @@ class RopaExportDialog(QDialog):
             self.sha256.clear()
 
     def _exported(self, result: RopaWritten) -> None:
+        late = self.control is not None and self.control.cancel_requested
         self._set_busy(False)
         self.outcome = result
-        self.status.setText(f"Exported under policy {result.policy_stamp}; recorded on the audit trail.")
+        done = "The export had finished before the cancel could stop it. " if late else ""
+        self.status.setText(f"{done}Exported under policy {result.policy_stamp}; recorded on the audit trail.")
         self.written.setText(f"Written: {result.file.path}")
         self.sha256.setText(f"SHA-256: {result.file.sha256}")
         self.sha256.setToolTip(f"Content hash stated in the record: {result.content_hash}")
 
     def _failed(self, exc: Exception) -> None:
         self._set_busy(False)
+        if isinstance(exc, ExportCancelled):
+            self.status.setText(exc.user_message)
+            return
         self.status.setText(user_message(exc, "The records could not be exported."))
 
     def reject(self) -> None:
-        if not self._busy:  # the export runs in a transaction; leaving mid-way would hide its outcome
-            super().reject()
+        if self._busy:  # Escape or the window's close: ask the export to stop; the dialog stays to say how it ended
+            self.cancel_export()
+            return
+        super().reject()
