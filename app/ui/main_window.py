@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -97,6 +97,8 @@ def _when(moment: datetime | None) -> str:
 class ServerPanel(QGroupBox):
     """Base URL, certificate fingerprint, running state and request rate of the embedded endpoint."""
 
+    state_changed = Signal()  # started, stopped, or failed to
+
     def __init__(self, server: ScimServer, bridge: EventBridge, parent: QWidget | None = None) -> None:
         super().__init__("SCIM endpoint", parent)
         self.server = server
@@ -169,12 +171,14 @@ class ServerPanel(QGroupBox):
     def _done(self, _result: object) -> None:
         self._changing = False
         self.refresh()
+        self.state_changed.emit()
 
     def _failed(self, exc: Exception) -> None:
         self._changing = False
         self.error.setText(_message(exc, "The SCIM server could not be started or stopped."))
         self.error.show()
         self.refresh()
+        self.state_changed.emit()
 
 
 class TokensPage(QWidget):
@@ -360,6 +364,7 @@ class MainWindow(QMainWindow):
         self.pages.currentChanged.connect(self._page_changed)
         self.bridge.resources_changed.connect(self.identities.apply_changes)
         self.bridge.alert_raised.connect(self.show_alert)
+        self.server_panel.state_changed.connect(self._server_state_changed)
 
         self.content = QWidget()
         layout = QVBoxLayout(self.content)
@@ -406,6 +411,10 @@ class MainWindow(QMainWindow):
             self.audit_page.refresh()
         elif self.pages.widget(index) is self.policy_page:
             self.policy_page.refresh()  # `custos policy apply` may have run meanwhile
+
+    def _server_state_changed(self) -> None:
+        if self.pages.currentWidget() is self.overview_page:
+            self.overview_page.refresh()  # not "stopped" for three seconds after the endpoint came up
 
     def export_records(self) -> None:
         if self.records_dialog is not None:

@@ -24,6 +24,7 @@ from app.setup import endpoint
 from app.store.tokens import TokenStore
 from app.store.vault import Vault
 from app.ui.first_run.wizard import FirstRunWizard
+from app.ui.main_thread_gc import collect_on_main_thread
 from app.ui.main_window import MainWindow
 from app.ui.settings import appearance
 from app.ui.theme import apply_appearance
@@ -43,6 +44,7 @@ def application(argv: Sequence[str]) -> QApplication:
     app.setApplicationDisplayName(APP_NAME)
     app.setApplicationVersion(__version__)
     install_log_capture()  # the in-app log view (View → Log): this session's lines, redacted
+    collect_on_main_thread(app)  # cycles of Qt wrappers must never be freed on a server or pool thread
     apply_appearance(app, appearance())  # before the first dialog, so the assistant and unlock match the app
     app.setDesktopFileName(APP_ID)  # matches the .desktop file, so Wayland shows the right icon
     icon = paths.resources_dir() / "icons" / "custos.svg"

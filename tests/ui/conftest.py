@@ -13,10 +13,18 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QThreadPool
+from PySide6.QtWidgets import QApplication
 from ui_support import PASSPHRASE, insert_rows, many_users, user_row
 
 from app.store.vault import Vault
+from app.ui.main_thread_gc import collect_on_main_thread
 from tests.targets.conftest import scim_targets  # noqa: F401 - real SCIM servers as targets, for the erasure UI
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cycles_collected_on_the_gui_thread(qapp: QApplication) -> None:
+    """As the app does (app.ui.main_thread_gc): a cycle of Qt wrappers freed on a pool thread crashes PySide."""
+    collect_on_main_thread(qapp)
 
 
 @pytest.fixture(autouse=True)

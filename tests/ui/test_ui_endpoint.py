@@ -102,3 +102,13 @@ def test_view_log_shows_redacted_lines(running: tuple[MainWindow, ScimServer], q
         dialog.close()
     finally:
         uninstall_log_capture()
+
+
+def test_overview_follows_the_endpoint_at_once(running: tuple[MainWindow, ScimServer], qtbot: QtBot) -> None:
+    window, server = running
+    assert window.pages.currentWidget() is window.overview_page
+    server_field = window.overview_page.fields["server"]
+    # sooner than the page's 3-second refresh: the panel tells the window when the endpoint starts or stops
+    qtbot.waitUntil(lambda: server_field.text() == f"running at {server.base_url}", timeout=1500)
+    window.server_panel.stop()
+    qtbot.waitUntil(lambda: server_field.text() == "stopped", timeout=1500)
