@@ -190,6 +190,8 @@ class IncidentsPage(QWidget):
             return
         active = self.policy.get()
         now = datetime.now(UTC)
+        # A fraction of a second (a Markdown file and a short PDF): a status line, no bar and no Cancel.
+        self.summary.setText("Writing the notification draft…")
         submit(lambda: write_draft(view, active.policy, now, active.record.stamp, folder), self._drafted, self._failed)
 
     def _drafted(self, paths: list[Path]) -> None:

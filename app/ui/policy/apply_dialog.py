@@ -2,6 +2,9 @@
 
 The dialog is opened non-modally by the page (``open()``), and asks its confirmation through an injected
 callable, so tests drive it without a blocking event loop.
+
+Checking only reads: Cancel closes the dialog and nothing changes. Applying is one transaction: once started it
+cannot be interrupted, so the dialog says so (and offers no Cancel) until it reports the outcome.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QListWidgetItem,
+    QProgressBar,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -31,6 +35,11 @@ from app.ui.lock.reauth import Reauthenticate
 from app.ui.policy.common import Confirm, ask, plain_label, user_message
 from app.ui.theme import status_colour
 from app.ui.workers import submit
+
+APPLYING = (
+    "Applying… This is one transaction and cannot be interrupted once started: the version is applied entirely "
+    "or not at all."
+)
 
 
 @dataclass(frozen=True)
@@ -93,6 +102,9 @@ class ApplyPolicyDialog(QDialog):
         self.setWindowTitle(f"Apply policy file {path.name}")
 
         self.status = plain_label("Checking the file and what it would change…", wrap=True)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 0)  # busy: neither step reports how far it is
+        self.progress.setAccessibleName("Policy check or apply in progress")
         self.problems = QListWidget()
         self.impact = QListWidget()
         self.impact.setWordWrap(True)
@@ -106,6 +118,7 @@ class ApplyPolicyDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(plain_label(str(path), wrap=True))
         layout.addWidget(self.status)
+        layout.addWidget(self.progress)
         layout.addWidget(self.problems_label)
         layout.addWidget(self.problems, 1)
         layout.addWidget(self.impact_label)
@@ -130,6 +143,7 @@ class ApplyPolicyDialog(QDialog):
 
     def _checked(self, checked: Checked) -> None:
         self.checked = checked
+        self.progress.setVisible(False)
         self.problems.clear()
         for problem in sorted(checked.problems, key=lambda p: (p.warning, p.line)):  # errors first: they block
             item = QListWidgetItem(describe_problem(problem))
@@ -164,7 +178,7 @@ class ApplyPolicyDialog(QDialog):
             self.status.setText("Not applied.")
             return
         self._set_busy(True)
-        self.status.setText("Applying…")
+        self.status.setText(APPLYING)
         vault, text, operator, in_force = self.vault, checked.text, self.operator, self.in_force
 
         def work() -> versions.PolicyRecord:
@@ -188,8 +202,11 @@ class ApplyPolicyDialog(QDialog):
 
     def _set_busy(self, busy: bool) -> None:
         self._busy = busy
+        self.progress.setVisible(busy)
         self.apply_button.setEnabled(False)
-        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setEnabled(not busy)
+        cancel = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
+        cancel.setEnabled(not busy)
+        cancel.setToolTip("Applying cannot be interrupted once started." if busy else "")
 
     def reject(self) -> None:
         if not self._busy:  # closing mid-apply would hide whether the version was applied
