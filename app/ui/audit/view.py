@@ -28,7 +28,7 @@ from app.audit.query import EventFilter, actors, histogram, kinds, total
 from app.audit.verify import Cancelled, Progress
 from app.store.vault import Vault
 from app.ui.audit.chart import EventChart
-from app.ui.audit.model import AuditTableModel
+from app.ui.audit.model import HEADERS, AuditTableModel
 from app.ui.audit.verification import VerificationControl, Verifier
 from app.ui.workers import submit
 
@@ -69,6 +69,7 @@ class AuditPage(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.setAccessibleName("Audit trail entries")
+        self._size_columns()
 
         self.kind = QComboBox()
         self.kind.setAccessibleName("Event type")
@@ -84,6 +85,7 @@ class AuditPage(QWidget):
         self.subject.setClearButtonEnabled(True)
         for combo in (self.kind, self.actor, self.outcome, self.window_choice):
             combo.currentIndexChanged.connect(self.apply_filter)
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)  # items arrive after sizing
         self.subject.returnPressed.connect(self.apply_filter)
 
         self.verdict = QLabel("Integrity not verified yet.")
@@ -194,6 +196,16 @@ class AuditPage(QWidget):
         generation, result = answer
         if generation == self._chart_generation:  # an answer to an older filter arrives late: drop it
             self.chart.set_counts(*result)
+
+    def _size_columns(self) -> None:
+        """Widths from the font, not from the rows (measuring a million rows would freeze the page)."""
+        metrics = self.table.fontMetrics()
+        samples = ("0000000", "2026-11-28 21:44:12.364", "scim.resource.created", "operator:someone",
+                   "success", "0123456789abcdef01")  # fmt: skip
+        header = self.table.horizontalHeader()
+        for column, sample in enumerate(samples):
+            wanted = max(metrics.horizontalAdvance(sample), metrics.horizontalAdvance(HEADERS[column]))
+            header.resizeSection(column, wanted + 3 * metrics.averageCharWidth())
 
     def clear_for_lock(self) -> None:
         self.cancel_verification()  # it reads the vault that is about to close
