@@ -53,7 +53,8 @@ def full_catalogue_text(mode: str = "reject") -> str:
                     'category = "all"\npurposes = ["testing"]\n'
                 )
         entries.append(
-            f'[[attributes]]\nresource = "{resource_type}"\npath = "externalId"\ncategory = "all"\npurposes = ["testing"]\n'
+            f'[[attributes]]\nresource = "{resource_type}"\npath = "externalId"\n'
+            'category = "all"\npurposes = ["testing"]\n'
         )
     return "\n".join(entries)
 
