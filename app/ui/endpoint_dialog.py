@@ -13,8 +13,8 @@ from app.scim.server import ScimServer
 from app.setup import endpoint
 from app.setup.relocate import Relocated, move_server
 from app.ui.endpoint_form import EndpointForm
-from app.ui.first_run.widgets import error_label, text_label
 from app.ui.lock.reauth import Reauthenticate
+from app.ui.widgets import error_label, text_label
 from app.ui.workers import submit
 
 

@@ -11,7 +11,7 @@ from app.core.errors import CustosError
 from app.scim.tls import CertificateSummary, check_operator_certificate
 from app.setup.endpoint import ALL_INTERFACES, DEFAULT_PORT, EndpointSettings, check_host_name
 from app.setup.first_run import GeneratedCertificate, OperatorCertificate
-from app.ui.first_run.widgets import FileField
+from app.ui.widgets import FileField
 
 
 def _default_public_host() -> str:

@@ -5,14 +5,11 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
-    QLabel,
-    QLineEdit,
     QVBoxLayout,
     QWidget,
 )
@@ -24,23 +21,10 @@ from app.store.vault import (
     key_from_keyring,
 )
 from app.ui.theme import tint
+from app.ui.widgets import secret_field, text_label
 from app.ui.workers import submit
 
 log = logging.getLogger(__name__)
-
-
-def _label(text: str = "") -> QLabel:
-    label = QLabel(text)
-    label.setTextFormat(Qt.TextFormat.PlainText)
-    label.setWordWrap(True)
-    return label
-
-
-def _secret_field() -> QLineEdit:
-    field = QLineEdit()
-    field.setEchoMode(QLineEdit.EchoMode.Password)
-    field.setAttribute(Qt.WidgetAttribute.WA_InputMethodEnabled, False)  # no IME history of the passphrase
-    return field
 
 
 def _remembered(vault: Vault, remember: bool) -> Vault:
@@ -73,12 +57,12 @@ class UnlockDialog(QDialog):
         self.vault: Vault | None = None
         self._busy = False
 
-        self.passphrase = _secret_field()
-        self.error = _label()
+        self.passphrase = secret_field()
+        self.error = text_label()
         self.error.setObjectName("error")
         tint(self.error, "error")
         self.error.hide()
-        self.status = _label()
+        self.status = text_label()
         self.remember = QCheckBox("Remember the key in the system keyring (unlock without typing)")
         self.remember.setToolTip(
             "Stores the derived vault key, never the passphrase, in the operating system's keyring. "
@@ -94,7 +78,7 @@ class UnlockDialog(QDialog):
         form.addRow("Passphrase", self.passphrase)
         self.setWindowTitle("Unlock Custos")
         layout = QVBoxLayout(self)
-        layout.addWidget(_label("Type the passphrase of the vault to open it."))
+        layout.addWidget(text_label("Type the passphrase of the vault to open it."))
         layout.addLayout(form)
         layout.addWidget(self.remember)
         layout.addWidget(self.error)

@@ -8,6 +8,8 @@ import signal
 import ssl
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -64,11 +66,12 @@ def test_no_passphrase_without_a_terminal(data_dir: Path) -> None:
     assert failed.returncode == 2 and "CUSTOS_PASSPHRASE" in failed.stderr
 
 
-def test_serve_prints_endpoint_serves_https_and_stops_on_sigterm(data_dir: Path) -> None:
-    token = run(data_dir, "token", "create", "--name", "idp").stdout.splitlines()[1]
+@contextmanager
+def serving(data_dir: Path, *args: str) -> Iterator[subprocess.Popen[str]]:
+    """`custos serve ARGS` in a subprocess, killed at the end if the test did not stop it."""
     env = {**os.environ, "CUSTOS_PASSPHRASE": PASSPHRASE}
     process = subprocess.Popen(
-        [sys.executable, "main.py", "serve", "--port", "0", "--data-dir", str(data_dir)],
+        [sys.executable, "main.py", "serve", *args, "--data-dir", str(data_dir)],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -77,6 +80,16 @@ def test_serve_prints_endpoint_serves_https_and_stops_on_sigterm(data_dir: Path)
         stdin=subprocess.DEVNULL,
     )
     try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_serve_prints_endpoint_serves_https_and_stops_on_sigterm(data_dir: Path) -> None:
+    token = run(data_dir, "token", "create", "--name", "idp").stdout.splitlines()[1]
+    with serving(data_dir, "--port", "0") as process:
         assert process.stdout is not None
         line = process.stdout.readline().rstrip("\n")
         match = ENDPOINT_LINE.match(line)
@@ -90,10 +103,6 @@ def test_serve_prints_endpoint_serves_https_and_stops_on_sigterm(data_dir: Path)
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
         assert process.stdout.read().strip() == "Stopped."
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
 
 
 def test_plain_http_off_loopback_is_refused(data_dir: Path) -> None:

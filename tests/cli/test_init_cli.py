@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import ssl
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 
-from tests.cli.test_cli import ENDPOINT_LINE, ROOT, run
-from tests.conftest import PASSPHRASE
+from tests.cli.test_cli import ENDPOINT_LINE, run, serving
 from tests.setup.cert_support import write_pair
 from tests.ui.ui_support import free_port
 
@@ -46,17 +42,7 @@ def test_init_then_serve_uses_what_init_chose(data_dir: Path) -> None:
     assert printed["url"] == f"https://127.0.0.1:{port}/scim/v2"
     assert printed["origin"] == "self-signed" and printed["policy"] == "the default policy"
     assert printed["name"] == "Entra ID" and printed["token"] not in done.stderr
-    env = {**os.environ, "CUSTOS_PASSPHRASE": PASSPHRASE}
-    process = subprocess.Popen(
-        [sys.executable, "main.py", "serve", "--data-dir", str(data_dir)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        stdin=subprocess.DEVNULL,
-    )
-    try:
+    with serving(data_dir) as process:
         assert process.stdout is not None
         line = process.stdout.readline().rstrip("\n")
         match = ENDPOINT_LINE.match(line)
@@ -70,10 +56,6 @@ def test_init_then_serve_uses_what_init_chose(data_dir: Path) -> None:
         assert answer.status_code == 200
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
     again = run(data_dir, "init")
     assert again.returncode == 2 and "already exists" in again.stderr
 

@@ -14,10 +14,16 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QThreadPool
 from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
 from ui_support import PASSPHRASE, insert_rows, many_users, user_row
 
+from app.core.events import EventBus
+from app.scim.server import ScimServer
+from app.scim.tls import ensure_self_signed
+from app.store.tokens import TokenStore
 from app.store.vault import Vault
 from app.ui.main_thread_gc import collect_on_main_thread
+from app.ui.main_window import MainWindow
 from tests.targets.conftest import scim_targets  # noqa: F401 - real SCIM servers as targets, for the erasure UI
 
 
@@ -80,3 +86,18 @@ def add_users(vault: Vault) -> Callable[..., list[str]]:
         return insert_rows(vault, [user_row(name, name.title(), datetime.now(UTC)) for name in names])
 
     return add
+
+
+@pytest.fixture
+def running(vault: Vault, data_dir: Path, qtbot: QtBot) -> Iterator[tuple[MainWindow, ScimServer]]:
+    """The main window with the real HTTPS server started, as the app runs them."""
+    bus, tokens = EventBus(), TokenStore(vault)
+    server = ScimServer(vault, tls=ensure_self_signed(data_dir), bus=bus, tokens=tokens)
+    window = MainWindow(vault, server, bus, tokens)
+    qtbot.addWidget(window)
+    window.show()
+    window.server_panel.start()
+    qtbot.waitUntil(lambda: window.server_panel.state.text() == "running", timeout=15_000)
+    yield window, server
+    window.shutdown()
+    server.stop()

@@ -7,38 +7,18 @@ import hashlib
 import logging
 import socket
 import ssl
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from pytestqt.qtbot import QtBot
 from ui_support import PASSPHRASE, answer_passphrase_dialog, free_port
 
 from app.audit.trail import of_kind
-from app.core.events import EventBus
 from app.core.log_buffer import install_log_capture, uninstall_log_capture
 from app.scim.server import ScimServer
-from app.scim.tls import ensure_self_signed
 from app.setup import endpoint
-from app.store.tokens import TokenStore
-from app.store.vault import Vault
 from app.ui.endpoint_dialog import EndpointDialog
 from app.ui.log_view import LogViewDialog
 from app.ui.main_window import MainWindow
-
-
-@pytest.fixture
-def running(vault: Vault, data_dir: Path, qtbot: QtBot) -> Iterator[tuple[MainWindow, ScimServer]]:
-    bus, tokens = EventBus(), TokenStore(vault)
-    server = ScimServer(vault, tls=ensure_self_signed(data_dir), bus=bus, tokens=tokens)
-    window = MainWindow(vault, server, bus, tokens)
-    qtbot.addWidget(window)
-    window.show()
-    window.server_panel.start()
-    qtbot.waitUntil(lambda: server.running, timeout=15_000)
-    yield window, server
-    window.shutdown()
-    server.stop()
 
 
 def served_fingerprint(port: int) -> str:

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import ssl
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-import pytest
 from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtGui import QGuiApplication
 from pytestqt.qtbot import QtBot
 from ui_support import PASSPHRASE, USER_SCHEMA, add_member, answer_passphrase_dialog, group_row, insert_rows, user_row
 
-from app.core.events import EventBus, ResourcesChanged
+from app.core.events import ResourcesChanged
 from app.scim.server import ScimServer
 from app.scim.tls import ensure_self_signed
 from app.store.tokens import TokenStore
@@ -112,20 +110,6 @@ def test_tokens_create_show_once_and_revoke(vault: Vault, qtbot: QtBot) -> None:
 
 
 # -- main window with the real server ------------------------------------------------------------------
-@pytest.fixture
-def running(vault: Vault, data_dir: Path, qtbot: QtBot) -> Iterator[tuple[MainWindow, ScimServer]]:
-    bus, tokens = EventBus(), TokenStore(vault)
-    server = ScimServer(vault, tls=ensure_self_signed(data_dir), bus=bus, tokens=tokens)
-    window = MainWindow(vault, server, bus, tokens)
-    qtbot.addWidget(window)
-    window.show()
-    window.server_panel.start()
-    qtbot.waitUntil(lambda: window.server_panel.state.text() == "running", timeout=15_000)
-    yield window, server
-    window.shutdown()
-    server.stop()
-
-
 def test_user_posted_over_https_appears_in_the_table(
     running: tuple[MainWindow, ScimServer], data_dir: Path, qtbot: QtBot
 ) -> None:

@@ -29,6 +29,7 @@ from app.exports.ropa_writers import FORMATS, MULTI_RECORD_FORMATS
 from app.scim.server import ScimServer
 from app.store.vault import Vault
 from app.ui.exports.jobs import RECORD_CHOICES, ExportCancelled, ExportControl, RopaWritten, export_ropa
+from app.ui.exports.step import show_export_step
 from app.ui.policy.common import login_name, plain_label, user_message
 from app.ui.workers import submit
 
@@ -188,15 +189,7 @@ class RopaExportDialog(QDialog):
         self.status.setText("Cancelling: removing what was written…")
 
     def _show_step(self) -> None:
-        control = self.control
-        if control is None or control.cancel_requested:
-            return
-        if control.final:
-            self.cancel_button.setEnabled(False)
-            self.cancel_button.setToolTip(TOO_LATE)
-            self.status.setText(f"{control.step} {TOO_LATE}")
-        elif control.step:
-            self.status.setText(control.step)
+        show_export_step(self.control, self.status, self.cancel_button, TOO_LATE)
 
     def _set_busy(self, busy: bool) -> None:
         self._busy = busy

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from app.store.vault import Vault
 from app.ui.exports.jobs import ExportCancelled, ExportControl, Written, export_subject_files
+from app.ui.exports.step import show_export_step
 from app.ui.lock.reauth import Reauthenticate
 from app.ui.policy.common import login_name, plain_label, user_message
 from app.ui.workers import submit
@@ -85,15 +86,7 @@ class SubjectExportDialog(QDialog):
         self.status.setText("Cancelling: removing what was written…")
 
     def _show_step(self) -> None:
-        control = self.control
-        if control.cancel_requested:
-            return
-        if control.final:
-            self.cancel_button.setEnabled(False)
-            self.cancel_button.setToolTip(TOO_LATE)
-            self.status.setText(f"{control.step} {TOO_LATE}")
-        elif control.step:
-            self.status.setText(control.step)
+        show_export_step(self.control, self.status, self.cancel_button, TOO_LATE)
 
     def _done(self) -> None:
         self.running = False

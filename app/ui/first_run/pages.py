@@ -22,7 +22,7 @@ from app.setup.idp_guides import GUIDES
 from app.store.tokens import check_token_name
 from app.store.vault import MIN_PASSPHRASE_LENGTH, check_new_passphrase
 from app.ui.endpoint_form import EndpointForm
-from app.ui.first_run.widgets import FileField, error_label, secret_field, text_label
+from app.ui.widgets import FileField, error_label, secret_field, text_label
 
 
 class _CheckedPage(QWizardPage):

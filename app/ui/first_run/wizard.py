@@ -28,7 +28,7 @@ from app.core.errors import CustosError
 from app.setup.first_run import STEPS, FirstRunChoices, FirstRunResult, GeneratedCertificate, SetupCancelled, complete
 from app.setup.idp_guides import guide
 from app.ui.first_run.pages import EndpointPage, PassphrasePage, PolicyPage, TokenPage, WelcomePage
-from app.ui.first_run.widgets import CopyRow, error_label, text_label
+from app.ui.widgets import CopyRow, error_label, text_label
 from app.ui.workers import submit
 
 

@@ -1,4 +1,4 @@
-"""Small pieces the first-run pages share."""
+"""Small widgets the dialogs share: plain-text labels, secret fields, file pickers, values with a Copy button."""
 
 from __future__ import annotations
 
