@@ -47,6 +47,13 @@ _RESOURCE_PATH = re.compile(r"^/(Users|Groups)(?:/([^/]+))?$")
 _TYPES = {"Users": "User", "Groups": "Group"}
 
 
+def _counted(request: Request, listed: dict[str, Any]) -> dict[str, Any]:
+    """Note on the request how many resources this answer holds and matched (counts only, never the data)."""
+    returned = listed.get("Resources") or []
+    request.state.results = (len(returned), int(listed.get("totalResults", len(returned))))
+    return listed
+
+
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     content = b"" if body is None else json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
     return Response(content, status_code=status, headers=headers, media_type=SCIM_MEDIA_TYPE if content else None)
@@ -120,6 +127,9 @@ class ScimApp:
             "duration_ms": round(duration_ms, 2),
             "source": request.client.host if request.client else "unknown",
         }
+        results = getattr(request.state, "results", None)
+        if results is not None:  # a list or search: how many identities left, for the bulk-read alert
+            details["results"], details["total_results"] = results
         outcome = "success" if status < 400 else "failure"
         return Event("scim.request", current_actor.get(), outcome, subject=resource_id, details=details)
 
@@ -162,7 +172,7 @@ class ScimApp:
         if path == "/.search":
             self._require(method, "POST")
             params = QueryParams.from_search_body(await self._body(request))
-            return _json(search(self.service.vault, self._held(), base, ("User", "Group"), params))
+            return _json(_counted(request, search(self.service.vault, self._held(), base, ("User", "Group"), params)))
         match = _RESOURCE_PATH.match(path)
         if match is None:
             raise ScimError(404, "Unknown endpoint.")
@@ -171,11 +181,12 @@ class ScimApp:
         if resource_id == ".search":
             self._require(method, "POST")
             params = QueryParams.from_search_body(await self._body(request))
-            return _json(search(self.service.vault, self._held(), base, (resource_type,), params))
+            return _json(_counted(request, search(self.service.vault, self._held(), base, (resource_type,), params)))
         if resource_id is None:
             if method == "GET":
                 params = QueryParams.from_query_string(dict(request.query_params))
-                return _json(search(self.service.vault, self._held(), base, (resource_type,), params))
+                listed = search(self.service.vault, self._held(), base, (resource_type,), params)
+                return _json(_counted(request, listed))
             self._require(method, "POST")
             result = await self._offload(self.service.create, resource_type, await self._object_body(request))
         elif method == "GET":

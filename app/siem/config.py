@@ -14,8 +14,9 @@ Example (every key optional)::
     [alerts.bulk_exports]          # subject-access exports
     count = 5
     minutes = 10
-    [alerts.bulk_reads]            # one SCIM list or search answering more resources than this
+    [alerts.bulk_reads]            # more resources listed or searched by one client within the minutes
     results = 5000
+    minutes = 10
     [alerts.new_token_source]
     enabled = true
     [alerts.working_hours]         # off unless enabled
@@ -71,7 +72,8 @@ class AlertConfig:
     auth_failures: Threshold = Threshold(20, 5)
     schema_rejections: Threshold = Threshold(20, 10)
     bulk_exports: Threshold = Threshold(5, 10)  # subject-access exports
-    bulk_read_results: int = 5000  # resources in one list/search answer
+    bulk_read_results: int = 5000  # resources listed or searched by one client…
+    bulk_read_minutes: int = 10  # …within this many minutes
     new_token_source: bool = True
     working_hours: WorkingHours | None = None  # None: the rule is off
     extra: dict[str, Any] = field(default_factory=dict, compare=False)  # unknown keys, kept for a warning
@@ -142,6 +144,7 @@ def parse_alerts(table: dict[str, Any], legacy: bool = False) -> AlertConfig:
     reads = table.get("bulk_reads")
     if isinstance(reads, dict):
         values["bulk_read_results"] = _int(reads, "results", config.bulk_read_results, prefix + "bulk_reads")
+        values["bulk_read_minutes"] = _int(reads, "minutes", config.bulk_read_minutes, prefix + "bulk_reads") or 1
     source = table.get("new_token_source")
     if isinstance(source, dict):
         values["new_token_source"] = bool(source.get("enabled", True))

@@ -123,26 +123,44 @@ class NewTokenSource:
 
 
 class BulkReads:
-    """One SCIM list or search that answered more resources than the threshold (when the request records it)."""
+    """More resources handed to one client by lists and searches within the window than the threshold.
+
+    Pages are capped (1,000 resources), so a bulk read is many pages: the count that matters is their sum per
+    client. Each request records how many resources its answer held (``results``).
+    """
 
     name = "bulk_reads"
 
-    def __init__(self, results: int, cooldown: timedelta = timedelta(minutes=10)) -> None:
+    def __init__(self, results: int, minutes: int = 10, cooldown: timedelta = timedelta(minutes=10)) -> None:
         self.results = results
+        self.window = timedelta(minutes=minutes)
+        self.minutes = minutes
         self.cooldown = cooldown
-        self.quiet_until: datetime | None = None
+        self.reads: dict[str, deque[tuple[datetime, int]]] = {}
+        self.quiet_until: dict[str, datetime] = {}
 
     def observe(self, event: StoredEvent, moment: datetime) -> Finding | None:
         if event.kind != "scim.request":
             return None
         count = event.details.get("results", event.details.get("total_results"))
-        if isinstance(count, bool) or not isinstance(count, int) or count <= self.results:
+        if isinstance(count, bool) or not isinstance(count, int) or count <= 0:
             return None
-        if self.quiet_until is not None and moment < self.quiet_until:
+        reads = self.reads.setdefault(event.actor, deque())
+        reads.append((moment, count))
+        while reads and moment - reads[0][0] > self.window:
+            reads.popleft()
+        total = sum(n for _at, n in reads)
+        if total <= self.results:
             return None
-        self.quiet_until = moment + self.cooldown
-        return Finding(self.name, count, self.results, 0, moment, moment, event.seq,
-                       f"one SCIM read returned {count} resources (threshold {self.results})")  # fmt: skip
+        quiet = self.quiet_until.get(event.actor)
+        if quiet is not None and moment < quiet:
+            return None
+        self.quiet_until[event.actor] = moment + self.cooldown
+        start = reads[0][0]
+        reads.clear()
+        return Finding(self.name, total, self.results, self.minutes, start, moment, event.seq,
+                       f"{total} resources read by one client within {self.minutes} min "
+                       f"(threshold {self.results})")  # fmt: skip
 
 
 class AfterHours:
@@ -178,7 +196,7 @@ def build_rules(config: AlertConfig) -> list[Rule]:
             "schema_rejections", ("scim.attributes.rejected",), config.schema_rejections, "schema-violation rejections"
         ),
         CountRule("bulk_exports", ("export.subject",), config.bulk_exports, "subject-access exports"),
-        BulkReads(config.bulk_read_results),
+        BulkReads(config.bulk_read_results, config.bulk_read_minutes),
     ]
     if config.new_token_source:
         rules.append(NewTokenSource())

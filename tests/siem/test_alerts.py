@@ -19,6 +19,7 @@ from app.siem.config import AlertConfig, Threshold, WorkingHours, load_alert_con
 from app.siem.ocsf import to_ocsf
 from app.siem.rules import Finding, build_rules, evaluate
 from app.store.vault import Vault
+from tests.conftest import LiveServer, new_user
 from tests.siem.conftest import add_events
 
 T0 = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)  # a Friday
@@ -124,9 +125,43 @@ def test_new_source_for_a_known_token() -> None:
 
 def test_bulk_reads() -> None:
     replay = Replay()
-    assert replay.feed("scim.request", T0, method="GET", results=5000) == []
     assert replay.feed("scim.request", T0, method="GET", results=5001)[0].rule == "bulk_reads"
     assert replay.feed("scim.request", T0 + timedelta(minutes=1), method="GET", results=9000) == []  # cool-down
+
+
+def test_bulk_reads_add_up_the_pages_of_one_client_within_the_window() -> None:
+    replay = Replay(AlertConfig(bulk_read_results=2500, bulk_read_minutes=10))
+    pages = [replay.feed("scim.request", T0 + timedelta(seconds=i), method="GET", results=1000) for i in range(2)]
+    assert pages == [[], []]  # 2,000 so far
+    other = replay.feed("scim.request", T0 + timedelta(seconds=3), actor="token:entra", method="GET", results=1000)
+    assert other == []  # another client's pages are its own
+    (finding,) = replay.feed("scim.request", T0 + timedelta(seconds=4), method="GET", results=1000)
+    assert (finding.rule, finding.observed, finding.threshold, finding.window_minutes) == ("bulk_reads", 3000, 2500, 10)
+    slow = Replay(AlertConfig(bulk_read_results=2500, bulk_read_minutes=10))
+    for minute in (0, 11, 22):  # the same pages, too far apart to add up
+        assert slow.feed("scim.request", T0 + timedelta(minutes=minute), method="GET", results=1000) == []
+
+
+def test_a_paged_read_over_https_raises_the_bulk_read_alert(live: LiveServer) -> None:
+    with live.client() as http:
+        for n in range(6):
+            assert http.post("/Users", json=new_user(f"bulk-read-{n}")).status_code == 201
+        seen, start = 0, 1
+        while True:
+            page = http.get("/Users", params={"count": 2, "startIndex": start}).json()
+            seen += len(page["Resources"])
+            if start + len(page["Resources"]) > page["totalResults"] or not page["Resources"]:
+                break
+            start += len(page["Resources"])
+    assert live.server.recorder is not None
+    live.server.recorder.flush()
+    with live.server.vault.read_connection() as conn:
+        listed = [e for e in of_kind(conn, "scim.request", limit=50) if e.details.get("method") == "GET"]
+    assert listed and all(e.details["results"] <= 2 for e in listed)
+    assert sum(e.details["results"] for e in listed) >= 6 and listed[0].details["total_results"] >= 6
+    engine = AlertEngine(live.server.vault, AlertConfig(bulk_read_results=5, bulk_read_minutes=10))
+    raised = [a for a in engine.process_new() if a.rule == "bulk_reads"]
+    assert raised and raised[0].observed > 5
 
 
 def test_working_hours_with_a_time_zone() -> None:
