@@ -27,6 +27,7 @@ from app.targets.tables import OutboxItem
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 0.5
+WAKE_COALESCE_SECONDS = 0.05
 FLUSH_SECONDS = 0.02
 
 
@@ -99,6 +100,9 @@ class Dispatcher:
             assert self._wake is not None
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+                # Woken by a commit: under a burst of writes every request wakes us, so gather a moment's
+                # worth of them into one scan instead of scanning the outbox once per request.
+                await asyncio.sleep(WAKE_COALESCE_SECONDS)
             self._wake.clear()
         if tasks:
             await asyncio.wait(tasks, timeout=10)
@@ -150,6 +154,8 @@ class Dispatcher:
         # Items first, then the policy: an item queued by a policy apply is only visible once that version is
         # committed, so the mappings read next are at least as new as the work they will push.
         items = await asyncio.to_thread(self._due)
+        if not items:
+            return  # nothing to push: no need to re-read the targets and the policy
         pushers = await asyncio.to_thread(self._refresh_pushers)
         busy: dict[int, int] = {}
         for target_id in self._in_flight.values():
