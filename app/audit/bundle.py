@@ -251,6 +251,36 @@ def _write_contents(
     return hashes, count
 
 
+# -- reading (shared by verification and app.audit.bundle_read) -------------------------------------------
+def read_manifest(bundle: zipfile.ZipFile) -> tuple[bytes, dict[str, Any]]:
+    """The manifest's bytes (what manifest.sig signs) and its content; ValueError if not a known bundle format."""
+    manifest_bytes = bundle.read(MANIFEST)
+    manifest = json.loads(manifest_bytes)
+    if manifest.get("format") != FORMAT:
+        raise ValueError("not a Custos audit bundle of a known format")
+    return manifest_bytes, manifest
+
+
+def read_public_key(bundle: zipfile.ZipFile) -> bytes:
+    """The raw Ed25519 key of public_key.pem; ValueError if it is not one."""
+    return public_key_from_pem(bundle.read(PUBLIC_KEY))
+
+
+def read_checkpoint_documents(bundle: zipfile.ZipFile) -> list[dict[str, Any]]:
+    """checkpoints.json as written: each signed checkpoint with its ``consistency_to_final`` proof."""
+    documents: list[dict[str, Any]] = json.loads(bundle.read(CHECKPOINTS))
+    return documents
+
+
+def checkpoints_of(documents: list[dict[str, Any]]) -> list[Checkpoint]:
+    return [Checkpoint.from_signed({k: v for k, v in d.items() if k != "consistency_to_final"}) for d in documents]
+
+
+def final_checkpoint(checkpoints: list[Checkpoint]) -> Checkpoint:
+    """The one every proof leads to: the largest tree (ValueError if there is none)."""
+    return max(checkpoints, key=lambda c: c.tree_size)
+
+
 # -- verification ----------------------------------------------------------------------------------------
 def _hex32(text: Any) -> bytes:
     value = bytes.fromhex(text)
@@ -263,10 +293,7 @@ def _check_manifest(
     bundle: zipfile.ZipFile, public_key: bytes, trusted_key_id: str | None
 ) -> tuple[dict[str, Any], list[Breach]]:
     breaches: list[Breach] = []
-    manifest_bytes = bundle.read(MANIFEST)
-    manifest = json.loads(manifest_bytes)
-    if manifest.get("format") != FORMAT:
-        raise ValueError("not a Custos audit bundle of a known format")
+    manifest_bytes, manifest = read_manifest(bundle)
     key_id = key_id_of(public_key)
     if trusted_key_id and key_id != trusted_key_id.lower():
         breaches.append(Breach("bundle", f"the bundled public key is {key_id}, not the trusted key {trusted_key_id}"))
@@ -292,10 +319,8 @@ def _check_manifest(
 def _check_checkpoints(documents: list[dict[str, Any]], public_key: bytes) -> tuple[Checkpoint, list[Breach]]:
     breaches: list[Breach] = []
     key_id = key_id_of(public_key)
-    checkpoints = [
-        Checkpoint.from_signed({k: v for k, v in d.items() if k != "consistency_to_final"}) for d in documents
-    ]
-    final = max(checkpoints, key=lambda c: c.tree_size)
+    checkpoints = checkpoints_of(documents)
+    final = final_checkpoint(checkpoints)
     if checkpoints[-1] is not final:
         breaches.append(Breach("checkpoint", "the final checkpoint is not the last one listed"))
     for checkpoint, document in zip(checkpoints, documents, strict=True):
@@ -371,9 +396,9 @@ def verify_bundle(path: Path, trusted_key_id: str | None = None) -> VerifyReport
     report = VerifyReport()
     try:
         with zipfile.ZipFile(path) as archive:
-            public_key = public_key_from_pem(archive.read(PUBLIC_KEY))
+            public_key = read_public_key(archive)
             manifest, manifest_breaches = _check_manifest(archive, public_key, trusted_key_id)
-            documents = json.loads(archive.read(CHECKPOINTS))
+            documents = read_checkpoint_documents(archive)
             final, checkpoint_breaches = _check_checkpoints(documents, public_key)
             count, entry_breaches = _check_entries(archive, manifest, final)
     except (OSError, zipfile.BadZipFile) as exc:

@@ -1,4 +1,4 @@
-"""``custos audit verify|export|verify-bundle|checkpoint|tail``: the tamper-evident trail from the terminal.
+"""``custos audit verify|export|verify-bundle|view-bundle|checkpoint|tail``: the tamper-evident trail from the terminal.
 
 Printed formats (a contract for scripts):
   verify:        ``Audit trail intact: N entries, M checkpoints, root <hex16>…`` (exit 0) or
@@ -7,6 +7,8 @@ Printed formats (a contract for scripts):
   export:        ``Wrote BUNDLE: N entries (sha256 <hex>)`` then ``Checkpoint <fingerprint> …``.
   verify-bundle: ``Evidence bundle intact: …`` (exit 0) or ``Evidence bundle BROKEN …`` (exit 1); never opens
                  a vault.
+  view-bundle:   prints nothing; opens the bundle in a read-only window (exit 0 once it is closed), or prints
+                 ``custos: <what is wrong>`` (exit 2) for a file that is not a readable bundle; never opens a vault.
   checkpoint:    ``Checkpoint at tree size N: fingerprint <hex16> (root <hex16>…, key <id>, signed <time>)``.
   tail:          ``SEQ  TIME (UTC)  KIND  ACTOR  OUTCOME  SUBJECT`` table, oldest first; subjects as pseudonyms,
                  never the details.
@@ -183,6 +185,31 @@ add_subcommand(
         "verify an evidence bundle offline (needs no vault)",
         _configure_verify_bundle,
         _verify_bundle,
+        uses_vault=False,
+    )
+)
+
+
+# -- view-bundle -------------------------------------------------------------------------------------------
+def _configure_view_bundle(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("bundle", help="the bundle file (ZIP)")
+
+
+def _view_bundle(args: argparse.Namespace) -> int:
+    from app.audit.bundle_read import read_bundle
+
+    contents = read_bundle(Path(args.bundle))  # a file that is not a bundle is told here, before any window
+    from app.ui.audit.bundle_window import view_bundle  # the only sub-command that imports Qt
+
+    return view_bundle(contents)
+
+
+add_subcommand(
+    AuditSubcommand(
+        "view-bundle",
+        "open an evidence bundle in a read-only window: verdict, facts, entries (needs no vault)",
+        _configure_view_bundle,
+        _view_bundle,
         uses_vault=False,
     )
 )
