@@ -36,6 +36,7 @@ from app.core.log_buffer import install_log_capture, installed_log_capture
 from app.scim.server import ScimServer
 from app.store.tokens import TokenInfo, TokenStore
 from app.store.vault import Vault
+from app.ui.audit.bundle_window import choose_and_open_bundle
 from app.ui.audit.view import AuditPage, trail_verdict
 from app.ui.bridge import EventBridge
 from app.ui.endpoint_dialog import EndpointDialog
@@ -384,9 +385,10 @@ class MainWindow(QMainWindow):
         self.apply_settings()
         self._build_menu()
         self.records_dialog: RopaExportDialog | None = None
-        self.export_records_action = (
-            self.menuBar().addMenu("&Records").addAction("Export &Article 30 records…", self.export_records)
-        )
+        records = self.menuBar().addMenu("&Records")
+        self.export_records_action = records.addAction("Export &Article 30 records…", self.export_records)
+        # Read-only and vault-free: an incident responder's copy of the evidence, verified on the spot.
+        self.open_bundle_action = records.addAction("Open an &evidence bundle…", self.open_bundle)
         self.vault_status = _label(describe_cipher(vault))
         self.vault_status.setToolTip("As reported by SQLCipher for the open vault")
         self.statusBar().addPermanentWidget(self.vault_status)
@@ -415,6 +417,9 @@ class MainWindow(QMainWindow):
     def _server_state_changed(self) -> None:
         if self.pages.currentWidget() is self.overview_page:
             self.overview_page.refresh()  # not "stopped" for three seconds after the endpoint came up
+
+    def open_bundle(self) -> None:
+        choose_and_open_bundle(self)
 
     def export_records(self) -> None:
         if self.records_dialog is not None:
