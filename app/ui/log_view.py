@@ -16,10 +16,8 @@ import logging
 from collections.abc import Callable
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
     QObject,
-    QPersistentModelIndex,
     QSortFilterProxyModel,
     Qt,
     QTimer,
@@ -45,12 +43,12 @@ from PySide6.QtWidgets import (
 
 from app.core.log_buffer import LogEntry, RecentLogRecords
 from app.ui.identities.model import plain
+from app.ui.table_model import AnyIndex, RowsTableModel
 
 HEADERS = ("Time", "Level", "Source", "Message")
 TIME, LEVEL, SOURCE, MESSAGE = range(len(HEADERS))
 LEVEL_CHOICES = (("All", logging.NOTSET), ("Info and above", logging.INFO), ("Warnings and errors", logging.WARNING))
 FLUSH_MS = 100  # new lines are shown at most this often, whatever the logging rate
-AnyIndex = QModelIndex | QPersistentModelIndex
 
 
 def _first_line(message: str) -> str:
@@ -58,24 +56,15 @@ def _first_line(message: str) -> str:
     return plain(head) + (" …" if newline else "")
 
 
-class LogTableModel(QAbstractTableModel):
+class LogTableModel(RowsTableModel):
     """The entries shown, oldest first, at most ``capacity`` of them (like the buffer behind)."""
+
+    headers = HEADERS
 
     def __init__(self, capacity: int, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._capacity = capacity
         self._rows: list[LogEntry] = []
-
-    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008 - Qt's default argument
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> object:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return HEADERS[section]
-        return None
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if not index.isValid():

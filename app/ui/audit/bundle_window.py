@@ -19,10 +19,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
     QObject,
-    QPersistentModelIndex,
     QSortFilterProxyModel,
     Qt,
     QThreadPool,
@@ -50,9 +48,10 @@ from app.audit.bundle_read import BundleContents, EntryPages, detail_text, fact_
 from app.audit.pseudonyms import SEALED, public_details
 from app.audit.trail import StoredEvent
 from app.audit.verify import VerifyReport
-from app.ui.audit.model import HEADERS
+from app.ui.audit.model import COLUMN_SAMPLES, HEADERS
 from app.ui.identities.model import plain
 from app.ui.policy.common import user_message
+from app.ui.table_model import AnyIndex, RowsTableModel, size_columns
 from app.ui.theme import tint
 from app.ui.widgets import text_label
 from app.ui.workers import submit
@@ -61,7 +60,6 @@ PAGE_SIZE = 500
 FILE_FILTER = "Evidence bundles (*.zip)"
 READING_TEXT = "Reading the bundle…"
 VERIFYING_TEXT = "Verifying the bundle…"
-AnyIndex = QModelIndex | QPersistentModelIndex
 
 
 def _page(pages: EntryPages, size: int, generation: int) -> tuple[int, list[StoredEvent]]:
@@ -85,8 +83,10 @@ def _cells(event: StoredEvent) -> tuple[str, ...]:
     )
 
 
-class BundleEntriesModel(QAbstractTableModel):
+class BundleEntriesModel(RowsTableModel):
     """The bundle's entries in file order, loaded a page at a time in a worker as the view asks for more."""
+
+    headers = HEADERS
 
     loaded = Signal(int)  # rows now loaded
     failed = Signal(str)
@@ -102,17 +102,6 @@ class BundleEntriesModel(QAbstractTableModel):
         self._generation = 0  # answers for a reader that was replaced or closed are dropped
 
     # -- Qt model --------------------------------------------------------------------------------------
-    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008 - Qt's default argument
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> object:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return HEADERS[section]
-        return None
-
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if not index.isValid() or role != Qt.ItemDataRole.DisplayRole:
             return None
@@ -380,14 +369,7 @@ class BundleWindow(QDialog):
         self.detail.setPlainText("\n".join(plain(line) for line in detail_text(event).splitlines()))
 
     def _size_columns(self) -> None:
-        """Widths from the font, not from the rows (measuring many rows would freeze the window)."""
-        metrics = self.table.fontMetrics()
-        samples = ("0000000", "2026-11-28 21:44:12.364", "scim.resource.created", "operator:someone",
-                   "success", "0123456789abcdef01")  # fmt: skip
-        header = self.table.horizontalHeader()
-        for column, sample in enumerate(samples):
-            wanted = max(metrics.horizontalAdvance(sample), metrics.horizontalAdvance(HEADERS[column]))
-            header.resizeSection(column, wanted + 3 * metrics.averageCharWidth())
+        size_columns(self.table, COLUMN_SAMPLES, HEADERS)
 
     def _stop_reading(self, _result: int) -> None:
         self.model.close()

@@ -8,24 +8,29 @@ from __future__ import annotations
 
 import json
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, QObject, Qt, Signal
 
 from app.audit.query import EventFilter, page
 from app.audit.trail import StoredEvent
 from app.store.vault import Vault
 from app.ui.identities.model import plain
+from app.ui.table_model import AnyIndex, RowsTableModel
 from app.ui.workers import submit
 
 PAGE_SIZE = 500
 HEADERS = ("Seq", "Time (UTC)", "Event", "Actor", "Outcome", "Subject (pseudonym)", "Details")
-AnyIndex = QModelIndex | QPersistentModelIndex
+
+# A typical value per column, to size the columns from the font (app.ui.table_model.size_columns).
+COLUMN_SAMPLES = ("0000000", "2026-11-28 21:44:12.364", "scim.resource.created", "operator:someone", "success",
+                  "0123456789abcdef01")  # fmt: skip
 
 
 def _details(event: StoredEvent) -> str:
     return plain(json.dumps(event.details, sort_keys=True, ensure_ascii=False))[:300]
 
 
-class AuditTableModel(QAbstractTableModel):
+class AuditTableModel(RowsTableModel):
+    headers = HEADERS
     loaded = Signal(int)  # rows now loaded
     failed = Signal(str)
 
@@ -40,17 +45,6 @@ class AuditTableModel(QAbstractTableModel):
         self._generation = 0  # answers to an older filter are dropped
 
     # -- Qt model --------------------------------------------------------------------------------------
-    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008 - Qt's default argument
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> object:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return HEADERS[section]
-        return None
-
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if not index.isValid() or role != Qt.ItemDataRole.DisplayRole:
             return None

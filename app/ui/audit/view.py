@@ -28,8 +28,9 @@ from app.audit.query import EventFilter, actors, histogram, kinds, total
 from app.audit.verify import Cancelled, Progress
 from app.store.vault import Vault
 from app.ui.audit.chart import EventChart
-from app.ui.audit.model import HEADERS, AuditTableModel
+from app.ui.audit.model import COLUMN_SAMPLES, HEADERS, AuditTableModel
 from app.ui.audit.verification import VerificationControl, Verifier
+from app.ui.table_model import size_columns
 from app.ui.workers import submit
 
 WINDOWS = {
@@ -198,14 +199,7 @@ class AuditPage(QWidget):
             self.chart.set_counts(*result)
 
     def _size_columns(self) -> None:
-        """Widths from the font, not from the rows (measuring a million rows would freeze the page)."""
-        metrics = self.table.fontMetrics()
-        samples = ("0000000", "2026-11-28 21:44:12.364", "scim.resource.created", "operator:someone",
-                   "success", "0123456789abcdef01")  # fmt: skip
-        header = self.table.horizontalHeader()
-        for column, sample in enumerate(samples):
-            wanted = max(metrics.horizontalAdvance(sample), metrics.horizontalAdvance(HEADERS[column]))
-            header.resizeSection(column, wanted + 3 * metrics.averageCharWidth())
+        size_columns(self.table, COLUMN_SAMPLES, HEADERS)
 
     def clear_for_lock(self) -> None:
         self.cancel_verification()  # it reads the vault that is about to close
