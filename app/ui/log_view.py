@@ -98,10 +98,7 @@ class LogTableModel(RowsTableModel):
             self.beginRemoveRows(QModelIndex(), 0, excess - 1)
             del self._rows[:excess]
             self.endRemoveRows()
-        first = len(self._rows)
-        self.beginInsertRows(QModelIndex(), first, first + len(entries) - 1)
-        self._rows.extend(entries)
-        self.endInsertRows()
+        self.append_rows(entries)
 
     def clear(self) -> None:
         self.beginResetModel()

@@ -30,6 +30,14 @@ class RowsTableModel(QAbstractTableModel):
             return self.headers[section]
         return None
 
+    def append_rows(self, rows: list[Any]) -> None:
+        """Add rows at the end, telling the views (a page that arrived, new log lines)."""
+        if rows:
+            start = len(self._rows)
+            self.beginInsertRows(QModelIndex(), start, start + len(rows) - 1)
+            self._rows.extend(rows)
+            self.endInsertRows()
+
 
 def size_columns(table: QTableView, samples: tuple[str, ...], headers: tuple[str, ...]) -> None:
     """Widths from the font and a typical value per column, not from the rows: measuring a million rows would

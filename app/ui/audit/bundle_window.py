@@ -149,11 +149,7 @@ class BundleEntriesModel(RowsTableModel):
             return
         self._loading = False
         self._exhausted = len(rows) < self._page_size
-        if rows:
-            start = len(self._rows)
-            self.beginInsertRows(QModelIndex(), start, start + len(rows) - 1)
-            self._rows.extend(rows)
-            self.endInsertRows()
+        self.append_rows(rows)
         self.loaded.emit(len(self._rows))
 
     def _failed(self, exc: Exception) -> None:

@@ -106,11 +106,7 @@ class AuditTableModel(RowsTableModel):
         self._loading = False
         if len(rows) < self._page_size:
             self._exhausted = True
-        if rows:
-            start = len(self._rows)
-            self.beginInsertRows(QModelIndex(), start, start + len(rows) - 1)
-            self._rows.extend(rows)
-            self.endInsertRows()
+        self.append_rows(rows)
         self.loaded.emit(len(self._rows))
 
     def _read_failed(self, exc: Exception) -> None:
