@@ -23,6 +23,7 @@ from app.scim.tls import (
     check_operator_certificate,
     generate_self_signed,
     install_operator_certificate,
+    summarise,
 )
 from app.setup import endpoint
 from app.setup.endpoint import EndpointSettings
@@ -165,6 +166,7 @@ def complete(
         info, secret = TokenStore(vault).create(choices.token_name, choices.token_expires_days)
         step(4, "Saving the endpoint address…")
         endpoint.save(data_dir, choices.endpoint)
+        summary = summarise(tls.cert_path.read_bytes())
         if cancelled():
             raise SetupCancelled()
     except BaseException:
@@ -172,7 +174,6 @@ def complete(
             vault.close()
         undo.restore()
         raise
-    summary = check_operator_certificate(tls.cert_path, tls.key_path)
     remembered = choices.remember_key and vault.remember_in_keyring()
     log.info("first run complete: vault, certificate, policy version %s, one token", record.version)
     return FirstRunResult(
