@@ -8,6 +8,7 @@ from a clean folder instead of a vault with no policy or a certificate nobody ch
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,15 +108,24 @@ class Undo:
     """Remembers each file's content before the set-up touched it, and puts every one back on failure."""
 
     def __init__(self, data_dir: Path, names: tuple[str, ...]) -> None:
-        self._before = {data_dir / n: (data_dir / n).read_bytes() if (data_dir / n).is_file() else None for n in names}
+        self._before: dict[Path, tuple[bytes, int] | None] = {}
+        for name in names:
+            path = data_dir / name
+            self._before[path] = (path.read_bytes(), path.stat().st_mode & 0o777) if path.is_file() else None
 
     def restore(self) -> None:
-        for path, content in self._before.items():
+        for path, before in self._before.items():
             try:
-                if content is None:
+                if before is None:
                     path.unlink(missing_ok=True)
-                else:
-                    path.write_bytes(content)
+                    continue
+                content, mode = before
+                # Written afresh at its old mode (a private key stays 0600), then swapped in whole.
+                temporary = path.with_name(path.name + ".restore")
+                fd = os.open(temporary, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, mode)
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(content)
+                os.replace(temporary, path)
             except OSError as exc:  # keep restoring the rest; say which file needs a hand
                 log.error("could not restore %s during set-up rollback: %s", path.name, type(exc).__name__)
 

@@ -108,10 +108,14 @@ def test_cancelling_at_any_step_leaves_nothing(data_dir: Path, cancel_at: int) -
 
 def test_a_certificate_already_in_the_folder_is_put_back(data_dir: Path) -> None:
     (data_dir / CERT_FILENAME).write_bytes(b"earlier certificate")
+    (data_dir / KEY_FILENAME).write_bytes(b"earlier key")
+    (data_dir / KEY_FILENAME).chmod(0o600)
     with pytest.raises(SetupCancelled):
         complete(data_dir, choices(), "dpo", cancelled=iter([False, False, True]).__next__)
     assert (data_dir / CERT_FILENAME).read_bytes() == b"earlier certificate"
-    assert not (data_dir / KEY_FILENAME).exists()
+    assert (data_dir / KEY_FILENAME).read_bytes() == b"earlier key"
+    assert (data_dir / KEY_FILENAME).stat().st_mode & 0o777 == 0o600  # a restored key stays private
+    assert sorted(p.name for p in data_dir.iterdir()) == [CERT_FILENAME, KEY_FILENAME]
 
 
 def test_refusals_come_before_any_write(data_dir: Path, tmp_path: Path) -> None:
