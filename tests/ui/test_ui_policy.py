@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from app.policy.in_force import PolicyInForce
 from app.store import browse
 from app.store.vault import Vault
 from app.ui.policy.diff_dialog import line_colour
+from app.ui.policy.text_dialog import PolicyTextDialog
 from app.ui.policy.view import PolicyPage
 from app.ui.theme import status_colour
 
@@ -176,3 +178,24 @@ def test_unreadable_file_is_reported_and_nothing_applied(with_default: Vault, qt
         assert dialog is not None
         qtbot.waitUntil(lambda d=dialog, e=expected: d.status.text() == e)  # type: ignore[misc]
         assert not dialog.apply_button.isEnabled()
+
+
+def test_one_version_shows_its_exact_text_and_saves_a_copy(with_default: Vault, qtbot: QtBot, tmp_path: Path) -> None:
+    apply_policy(with_default, without_title(), "bob")
+    page = page_for(with_default, qtbot)
+    assert not page.show_text_button.isEnabled()  # nothing selected
+    page.history_table.selectRow(1)  # newest first: row 1 is version 1
+    assert page.show_text_button.isEnabled()
+    page.show_selected_text()
+    dialog = page.findChild(PolicyTextDialog)
+    assert dialog is not None and dialog.windowTitle() == "Policy v1"
+    assert dialog.text.toPlainText() == versions.default_policy_text()
+    copy = tmp_path / "policy-v1.toml"
+    dialog.save_to(copy)
+    assert hashlib.sha256(copy.read_bytes()).hexdigest() == dialog.record.sha256  # the applied bytes, exactly
+    assert "Saved to" in dialog.message.text()
+    dialog.save_to(tmp_path / "missing-folder" / "x.toml")
+    assert "could not be written" in dialog.message.text()
+    page.history_table.selectRow(0)  # a second selection: two versions are compared, not shown
+    assert not page.show_text_button.isEnabled()
+    dialog.close()

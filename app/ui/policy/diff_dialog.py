@@ -36,7 +36,7 @@ class DiffHighlighter(QSyntaxHighlighter):
             self.setFormat(0, len(text), fmt)
 
 
-def _read_only_text(text: str, monospace: bool = False) -> QPlainTextEdit:
+def read_only_text(text: str, monospace: bool = False) -> QPlainTextEdit:
     view = QPlainTextEdit()
     view.setReadOnly(True)
     view.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap if monospace else QPlainTextEdit.LineWrapMode.WidgetWidth)
@@ -55,8 +55,8 @@ class DiffDialog(QDialog):
             f"From v{old.version} ({short_sha(old.sha256)}, by {old.operator}) "
             f"to v{new.version} ({short_sha(new.sha256)}, by {new.operator})"
         )
-        self.summary = _read_only_text("\n".join(diff.summary))
-        self.text_diff = _read_only_text("", monospace=True)
+        self.summary = read_only_text("\n".join(diff.summary))
+        self.text_diff = read_only_text("", monospace=True)
         self.highlighter = DiffHighlighter(self.text_diff.document())  # before the text: coloured as it is set
         self.text_diff.setPlainText("\n".join(diff.text_diff) or "The files are identical.")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)

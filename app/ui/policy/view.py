@@ -31,6 +31,7 @@ from app.ui.policy.apply_dialog import ApplyPolicyDialog
 from app.ui.policy.common import Confirm, ask, login_name, plain_label, user_message
 from app.ui.policy.diff_dialog import DiffDialog
 from app.ui.policy.models import CatalogueModel, HistoryModel, short_sha
+from app.ui.policy.text_dialog import PolicyTextDialog
 from app.ui.workers import submit
 
 MAX_COLUMN_WIDTH = 340
@@ -127,6 +128,9 @@ class PolicyPage(QWidget):
         self.history_table.setToolTip("Select two versions to compare, or one to compare with the version before it")
         self.compare_button = QPushButton("Compare")
         self.compare_button.clicked.connect(self.compare_selected)
+        self.show_text_button = QPushButton("Show the text")
+        self.show_text_button.setToolTip("The selected version exactly as it was applied, with a copy to save")
+        self.show_text_button.clicked.connect(self.show_selected_text)
         self.history_table.selectionModel().selectionChanged.connect(self._selection_changed)
         self.apply_button = QPushButton("Apply a policy file…")
         self.apply_button.clicked.connect(self.apply_file)
@@ -140,6 +144,7 @@ class PolicyPage(QWidget):
         history_layout.addWidget(self.history_table)
         history_buttons = QHBoxLayout()
         history_buttons.addStretch(1)
+        history_buttons.addWidget(self.show_text_button)
         history_buttons.addWidget(self.compare_button)
         history_layout.addLayout(history_buttons)
         splitter = QSplitter(Qt.Orientation.Vertical)
@@ -199,6 +204,16 @@ class PolicyPage(QWidget):
 
     def _selection_changed(self, *_args: object) -> None:
         self.compare_button.setEnabled(self._pair() is not None)
+        self.show_text_button.setEnabled(len(self.selected_records()) == 1)
+
+    def show_selected_text(self) -> None:
+        chosen = self.selected_records()
+        if len(chosen) != 1:
+            self.message.setText("Select one version to see its text.")
+            return
+        dialog = PolicyTextDialog(chosen[0], self)
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
 
     def compare_selected(self) -> None:
         pair = self._pair()
