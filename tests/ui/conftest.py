@@ -11,11 +11,12 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import keyring
 import pytest
 from PySide6.QtCore import QThreadPool
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
-from ui_support import PASSPHRASE, insert_rows, many_users, user_row
+from ui_support import PASSPHRASE, MemoryKeyring, insert_rows, many_users, user_row
 
 from app.core.events import EventBus
 from app.scim.server import ScimServer
@@ -101,3 +102,12 @@ def running(vault: Vault, data_dir: Path, qtbot: QtBot) -> Iterator[tuple[MainWi
     yield window, server
     window.shutdown()
     server.stop()
+
+
+@pytest.fixture
+def memory_keyring() -> Iterator[MemoryKeyring]:
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(previous)

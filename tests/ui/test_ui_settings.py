@@ -6,14 +6,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import keyring
 import pytest
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QGuiApplication, QKeySequence
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QDialogButtonBox, QLabel
 from pytestqt.qtbot import QtBot
-from test_ui_keyring import MemoryKeyring
+from ui_support import MemoryKeyring
 
 from app.core.events import EventBus
 from app.scim.server import ScimServer
@@ -45,15 +44,6 @@ def window(vault: Vault, app: QApplication, qtbot: QtBot) -> Iterator[MainWindow
     main.show()
     yield main
     main.shutdown()
-
-
-@pytest.fixture
-def memory_keyring() -> Iterator[MemoryKeyring]:
-    previous = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    yield backend
-    keyring.set_keyring(previous)
 
 
 def open_settings(main: MainWindow) -> SettingsDialog:
