@@ -131,7 +131,9 @@ class ScimApp:
         if results is not None:  # a list or search: how many identities left, for the bulk-read alert
             details["results"], details["total_results"] = results
         outcome = "success" if status < 400 else "failure"
-        return Event("scim.request", current_actor.get(), outcome, subject=resource_id, details=details)
+        return Event(
+            "scim.request", current_actor.get(), outcome, subject=resource_id, details=details, subject_if_held=True
+        )
 
     async def _handle(self, request: Request) -> Response:
         source = request.client.host if request.client else "unknown"
