@@ -31,9 +31,11 @@ from app.policy.minimise import Minimiser
 from app.scim import discovery
 from app.scim.auth import Authenticator
 from app.scim.bulk import run_bulk
+from app.scim.damage import DamageAlarm
 from app.scim.errors import ScimError
 from app.scim.query import QueryParams, search
 from app.scim.service import Preconditions, ScimService
+from app.store.integrity import is_corruption
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +90,7 @@ class ScimApp:
         self.authenticator = authenticator
         self.bus = bus
         self.recorder = recorder
+        self.damage = DamageAlarm(bus)
         self.base_path = base_path.rstrip("/")
         self._writers = ThreadPoolExecutor(max_workers=WRITE_WORKERS, thread_name_prefix="custos-scim-write")
 
@@ -105,9 +108,12 @@ class ScimApp:
         except ClientDisconnect:
             return
         except Exception as exc:  # never a traceback in a response; log the frames but not the message
-            frames = "".join(traceback.format_tb(exc.__traceback__))
-            log.error("internal error %s while serving %s\n%s", type(exc).__name__, request.method, frames)
-            response = _error(ScimError(500, "Internal server error."))
+            if is_corruption(exc):  # a damaged vault page: 503 and an operator alert (app/scim/damage.py)
+                response = _error(*self.damage.error())
+            else:
+                frames = "".join(traceback.format_tb(exc.__traceback__))
+                log.error("internal error %s while serving %s\n%s", type(exc).__name__, request.method, frames)
+                response = _error(ScimError(500, "Internal server error."))
         await response(scope, receive, send)
         duration_ms = (time.perf_counter() - started) * 1000
         self.bus.publish(RequestServed(request.method, response.status_code, duration_ms))
@@ -131,7 +137,9 @@ class ScimApp:
         if results is not None:  # a list or search: how many identities left, for the bulk-read alert
             details["results"], details["total_results"] = results
         outcome = "success" if status < 400 else "failure"
-        return Event("scim.request", current_actor.get(), outcome, subject=resource_id, details=details)
+        return Event(
+            "scim.request", current_actor.get(), outcome, subject=resource_id, details=details, subject_if_held=True
+        )
 
     async def _handle(self, request: Request) -> Response:
         source = request.client.host if request.client else "unknown"
