@@ -50,6 +50,7 @@ def test_lifecycle_rules_and_audit(vault: Vault) -> None:
         register.notify(incident, "dpo", "SA-1")
     with pytest.raises(IncidentError, match="before the incident was detected"):
         register.set_aware(incident, "dpo", "confirmed", at=FRIDAY_9 - timedelta(days=3))
+    now.now = FRIDAY_9 + timedelta(minutes=10)  # awareness is recorded once it has happened, never ahead
     register.set_aware(incident, "dpo", "device confirmed stolen; mirror copy unencrypted", at=FRIDAY_9)
 
     now.now = FRIDAY_9 + timedelta(hours=71)
