@@ -236,18 +236,13 @@ class IncidentRegister:
             "occurred_to": self._moment(occurred_to, "occurred-to"),
         }
         _check_times(values, None)
-        lists = {k: json.dumps(v) for k, v in extra.items() if k in _LISTS}
+        row = {
+            **{name: "" for name in ("nature", "dpo_contact", "consequences", "measures", *DETAILS)},
+            **{name: "[]" for name in _LISTS}, "special_categories": None, "cross_border": None,
+            **values, **{k: json.dumps(v) if k in _LISTS else v for k, v in extra.items()},
+        }  # fmt: skip
         with self.vault.write_transaction() as conn:
-            incident_id = int(
-                conn.execute(
-                    insert(_I).values(
-                        **{"nature": "", "categories": "[]", "dpo_contact": "", "consequences": "", "measures": ""},
-                        **{name: "" for name in DETAILS - {"special_categories", "cross_border"} - set(_LISTS)},
-                        **{"subject_categories": "[]", "breach_types": "[]"},
-                        **values, **extra, **lists,
-                    )
-                ).inserted_primary_key[0]
-            )  # fmt: skip
+            incident_id = int(conn.execute(insert(_I).values(**row)).inserted_primary_key[0])
             for name in ("detected_at", "occurred_from", "occurred_to"):
                 if values[name] is not None:
                     times.record(conn, incident_id, name, values[name], now, operator, "recorded when opened")
