@@ -19,6 +19,7 @@ from sqlalchemy import Connection, insert, select, update
 from app.audit.trail import Event, append
 from app.core.errors import ConfigError
 from app.incidents import clock, times
+from app.incidents import summary as summary_
 from app.incidents.tables import Incident, IncidentNotification
 from app.store.vault import Vault
 
@@ -156,6 +157,11 @@ class IncidentRegister:
     def get(self, incident_id: int) -> IncidentView:
         with self.vault.read_connection() as conn:
             return self._view(conn, incident_id)
+
+    def summary(self) -> summary_.RegisterSummary:
+        """The register in figures (``app.incidents.summary``): what the Art. 30 record cites."""
+        with self.vault.read_connection() as conn:
+            return summary_.summary(conn)
 
     def list(self) -> list[IncidentView]:
         """Every incident ever recorded, newest first, including closed and never-notified ones."""
