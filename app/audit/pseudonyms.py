@@ -89,6 +89,12 @@ def subject_secrets(conn: Connection, scim_id: str) -> SubjectSecrets:
     return SubjectSecrets(pseudonym, detail_key)
 
 
+def known_pseudonym(conn: Connection, scim_id: str) -> str | None:
+    """The subject's pseudonym if it already has keys; None otherwise (and nothing is created)."""
+    row = _lookup(conn, scim_id)
+    return None if row is None else str(row[0])
+
+
 def pseudonym_for(conn: Connection, scim_id: str) -> str | None:
     """The subject's pseudonym as it appears on the trail, recomputed from its key; None once shredded."""
     row = _lookup(conn, scim_id)

@@ -49,6 +49,9 @@ class Event:
     details: dict[str, Any] = field(default_factory=dict)
     at: datetime | None = None
     private: dict[str, Any] | None = None  # personal data for forensics: stored encrypted under the subject's key
+    # True: name the subject only if it is already on the trail. A request for an id nobody holds (a 404, a probe,
+    # an erased subject) must not mint a pseudonym key that keeps the raw id (issue 11 §4).
+    subject_if_known: bool = False
 
 
 @dataclass(frozen=True)
@@ -119,11 +122,22 @@ def _checked_details(details: dict[str, Any]) -> str:
     return text
 
 
+def check(event: Event) -> None:
+    """Raise ValueError when ``event`` could not be appended as it is (what append() refuses before writing)."""
+    _checked_details(event.details)
+    if event.private and (event.subject is None or event.subject_if_known):
+        raise ValueError("a private audit detail needs a subject: it is encrypted under the subject's key")
+
+
 def _subject_and_details(conn: Connection, seq: int, event: Event) -> tuple[str | None, dict[str, Any]]:
     if event.subject is None:
         if event.private:
             raise ValueError("a private audit detail needs a subject: it is encrypted under the subject's key")
         return None, event.details
+    if event.subject_if_known:
+        if event.private:
+            raise ValueError("a private audit detail needs a subject that is sure to be kept")
+        return pseudonyms.known_pseudonym(conn, event.subject), event.details
     secrets = pseudonyms.subject_secrets(conn, event.subject)
     if not event.private:
         return secrets.pseudonym, event.details
