@@ -20,7 +20,7 @@ from app.audit.recorder import AuditRecorder
 from app.core.errors import ConfigError
 from app.core.events import EventBus
 from app.policy.in_force import PolicyInForce
-from app.scim.auth import Authenticator
+from app.scim.auth import Authenticator, FailureThrottle
 from app.scim.failures import FailureTally
 from app.scim.http import ScimApp
 from app.scim.service import ScimService
@@ -34,7 +34,6 @@ log = logging.getLogger(__name__)
 
 START_TIMEOUT_SECONDS = 15.0
 KEEP_ALIVE_SECONDS = 30
-MAX_CONNECTIONS = 256  # uvicorn answers 503 beyond this many connections or requests in progress
 
 
 class _Server(uvicorn.Server):
@@ -85,6 +84,7 @@ class ScimServer:
         policy: PolicyInForce | None = None,
         limits: ConnectionLimits | None = None,
         failures: FailureTally | None = None,
+        throttle: FailureThrottle | None = None,
     ) -> None:
         if tls is None and not is_loopback(host):
             raise ConfigError("Plain HTTP is only allowed on a loopback address; give a certificate or use TLS.")
@@ -105,6 +105,7 @@ class ScimServer:
         self._app: ScimApp | None = None
         self.guard = ConnectionGuard(limits or ConnectionLimits())
         self.failures = failures or FailureTally()  # injectable: tests give it a fake clock
+        self.throttle = throttle or FailureThrottle()
 
     def relocate(self, host: str, port: int, public_host: str | None, tls: TlsMaterial | None) -> None:
         """Listen elsewhere, or with another certificate, from the next start; only while stopped."""
@@ -149,9 +150,8 @@ class ScimServer:
         self.service = ScimService(self.vault, self.base_url, self.bus, self.policy)
         self.recorder = AuditRecorder(self.vault, sources=(self.failures,))
         self.recorder.start()
-        app = self._app = ScimApp(
-            self.service, Authenticator(self.tokens), self.bus, BASE_PATH, self.recorder, failures=self.failures
-        )
+        authenticator = Authenticator(self.tokens, self.throttle)
+        app = self._app = ScimApp(self.service, authenticator, self.bus, BASE_PATH, self.recorder, self.failures)
         config = uvicorn.Config(
             app,
             lifespan="off",
@@ -162,7 +162,7 @@ class ScimServer:
             server_header=False,
             date_header=True,
             timeout_keep_alive=KEEP_ALIVE_SECONDS,
-            limit_concurrency=MAX_CONNECTIONS,
+            limit_concurrency=self.guard.limits.max_connections,
             proxy_headers=False,  # the source every limit and entry names is the TCP peer, not X-Forwarded-For
             ssl_certfile=str(self.tls.cert_path) if self.tls else None,
             ssl_keyfile=str(self.tls.key_path) if self.tls else None,

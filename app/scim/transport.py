@@ -61,6 +61,7 @@ class ConnectionLimits:
     max_header_bytes: int = 32 * 1024  # request line and headers together; more is answered 431
     per_source: int = 32  # open connections per source address (IPv6: per /64)
     handshake_timeout: float = 5.0  # TLS handshake (asyncio's default is 60 s)
+    max_connections: int = 256  # in all; uvicorn answers 503 beyond this many connections or requests in progress
 
 
 @dataclass
