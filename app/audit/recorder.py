@@ -120,11 +120,20 @@ class AuditRecorder:
             log.error("could not record %d event(s) together: %s", len(accepted), type(exc).__name__)
             self._restore(report)
             self._one_by_one(accepted)
+            self._write_report()
+
+    def _write_report(self) -> None:
+        report = self._report()
+        try:
+            self._append(report)
+        except Exception as exc:  # kept for the next write
+            log.error("could not record the recorder's own report: %s", type(exc).__name__)
+            self._restore(report)
 
     def _acceptable(self, event: Event) -> bool:
         try:
             check(event)
-        except ValueError:
+        except (ValueError, TypeError):  # personal data, a reserved key, a value JSON cannot hold
             kind = event.kind[:64]
             self.refused[kind] += 1
             self._unreported_refused[kind] += 1
