@@ -196,6 +196,12 @@ def build_rules(config: AlertConfig) -> list[Rule]:
             "schema_rejections", ("scim.attributes.rejected",), config.schema_rejections, "schema-violation rejections"
         ),
         CountRule("bulk_exports", ("export.subject",), config.bulk_exports, "subject-access exports"),
+        CountRule(
+            "erased_subject_returned",
+            ("erasure.recreation.refused",),
+            config.erased_subject_returned,
+            "re-creations of erased people refused",
+        ),
         BulkReads(config.bulk_read_results, config.bulk_read_minutes),
     ]
     if config.new_token_source:
