@@ -16,6 +16,7 @@ from datetime import datetime
 from sqlalchemy import Connection, insert, select, update
 
 from app.audit.trail import Event, append
+from app.erasure import tombstones
 from app.erasure.tables import ErasureSource
 
 _SRC = ErasureSource.__table__
@@ -31,23 +32,23 @@ ACTOR = "system:erasure"
 
 
 def create(conn: Connection, request_id: str, subject_no: int, resource_id: str) -> None:
-    conn.execute(
-        insert(_SRC).values(request_id=request_id, subject_no=subject_no, resource_id=resource_id, state=HELD)
-    )
+    digest = tombstones.id_digest(conn, resource_id)
+    conn.execute(insert(_SRC).values(request_id=request_id, subject_no=subject_no, id_digest=digest, state=HELD))
 
 
 def seen(conn: Connection, resource_id: str, how: str, now: datetime) -> int:
     """The IdP sent DELETE (``removed``) or active false (``blocked``) for an erased subject's old id."""
     state = REMOVED if how == "DELETE" else BLOCKED
+    digest = tombstones.id_digest(conn, resource_id)
     rows = conn.execute(
-        select(_SRC.c.request_id, _SRC.c.subject_no).where(_SRC.c.resource_id == resource_id, _SRC.c.state == HELD)
+        select(_SRC.c.request_id, _SRC.c.subject_no).where(_SRC.c.id_digest == digest, _SRC.c.state == HELD)
     ).all()
     for row in rows:
         conn.execute(
             update(_SRC)
             .where(_SRC.c.request_id == row.request_id, _SRC.c.subject_no == row.subject_no)
             .values(state=state, how=f"the identity provider sent {how} for the erased account", at=now)
-            .values(resource_id=None)
+            .values(id_digest=None)
         )
         details = {"request": row.request_id, "subject_no": row.subject_no, "state": state, "seen": how}
         append(conn, Event("erasure.source.seen", ACTOR, details=details, at=now))
@@ -59,7 +60,7 @@ def attest(conn: Connection, request_id: str, operator: str, note: str, now: dat
     changed = conn.execute(
         update(_SRC)
         .where(_SRC.c.request_id == request_id, _SRC.c.state == HELD)
-        .values(state=ATTESTED, how=note, at=now, attested_by=operator, resource_id=None)
+        .values(state=ATTESTED, how=note, at=now, attested_by=operator, id_digest=None)
     ).rowcount
     if changed:
         details = {"request": request_id, "subjects": changed}

@@ -125,10 +125,12 @@ class ErasureSource(Base):
     __tablename__ = "erasure_sources"
     request_id: Mapped[str] = mapped_column(ForeignKey("erasure_requests.id"), primary_key=True)
     subject_no: Mapped[int] = mapped_column(Integer, primary_key=True)
-    resource_id: Mapped[str | None] = mapped_column(String(36), nullable=True)  # cleared once no longer held
+    # HMAC of the subject's old SCIM id under the tombstone key (the id itself is erased): recognises the IdP's
+    # DELETE or deactivation on that id; cleared once no longer held.
+    id_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
     state: Mapped[str] = mapped_column(String(16))  # held | removed | blocked | attested
     how: Mapped[str | None] = mapped_column(String(300), nullable=True)  # never holds personal data
     at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     attested_by: Mapped[str | None] = mapped_column(String(160), nullable=True)
 
-    __table_args__ = (Index("ix_erasure_sources_resource", "resource_id"),)
+    __table_args__ = (Index("ix_erasure_sources_digest", "id_digest"),)

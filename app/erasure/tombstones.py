@@ -67,6 +67,11 @@ def _digest(key: bytes, field: str, value: str) -> str:
     return hmac.new(key, _LABEL + field.encode() + b":" + value.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
+def id_digest(conn: Connection, resource_id: str) -> str:
+    """An erased subject's old SCIM id, keyed: recognises a later request on that id without keeping it."""
+    return _digest(_key(conn), "id", resource_id)
+
+
 def digests(conn: Connection, document: dict[str, Any]) -> dict[str, str]:
     key = _key(conn)
     return {field: _digest(key, field, value) for field, value in identifiers(document).items()}

@@ -46,13 +46,13 @@ def upgrade() -> None:
         "erasure_sources",
         sa.Column("request_id", sa.String(24), sa.ForeignKey("erasure_requests.id"), primary_key=True),
         sa.Column("subject_no", sa.Integer(), primary_key=True),
-        sa.Column("resource_id", sa.String(36), nullable=True),
+        sa.Column("id_digest", sa.String(64), nullable=True),
         sa.Column("state", sa.String(16), nullable=False),
         sa.Column("how", sa.String(300), nullable=True),
         sa.Column("at", TZ, nullable=True),
         sa.Column("attested_by", sa.String(160), nullable=True),
     )
-    op.create_index("ix_erasure_sources_resource", "erasure_sources", ["resource_id"])
+    op.create_index("ix_erasure_sources_digest", "erasure_sources", ["id_digest"])
 
 
 def downgrade() -> None:
