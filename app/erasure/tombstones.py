@@ -146,11 +146,10 @@ def record_refusal(conn: Connection, refusal: ErasedSubjectReturned, actor: str,
     """After the refused write rolled back: count it on the tombstones and put it on the trail (the alert rule
     ``erased_subject_returned`` reads it there)."""
     moment = now or datetime.now(UTC)
-    conn.execute(
-        update(_T)
-        .where(_T.c.id.in_(list(refusal.match.tombstone_ids)))
-        .values(refused=_T.c.refused + 1, last_refused=moment)
-    )
+    ids = list(refusal.match.tombstone_ids)
+    conn.execute(update(_T).where(_T.c.id.in_(ids)).values(last_refused=moment))
+    # Counted once per refusal (on one of the subject's rows), however many identifiers matched.
+    conn.execute(update(_T).where(_T.c.id == min(ids)).values(refused=_T.c.refused + 1))
     append(conn, Event(REFUSED_KIND, actor, "failure", details=refusal.event_details))
 
 
@@ -221,7 +220,7 @@ def _state(request_id: str, subject_no: int, rows: list[Any]) -> TombstoneState:
         request_id,
         subject_no,
         tuple(row.field for row in rows),
-        max((row.refused for row in rows), default=0),
+        sum(row.refused for row in rows),
         max(refused_times) if refused_times else None,
         released.released if released else None,
         released.released_by if released else None,
