@@ -78,6 +78,7 @@ class LiveFacts:
     breaches: EventEvidence
     breach_refs: tuple[str, ...] = ()
     targets: tuple[TargetFact, ...] = field(default_factory=tuple)
+    recipient_subjects: dict[str, int] = field(default_factory=dict)  # recipient id -> Users in its scope
 
     def technical_measures(self) -> list[str]:
         """Art. 32(1) technical measures actually in force, in plain words."""
@@ -146,7 +147,15 @@ def gather_facts(
             breaches=_evidence(conn, _A.c.kind.startswith("breach.", autoescape=True)),
             breach_refs=_breach_refs(conn),
             targets=_targets(conn),
+            recipient_subjects=_recipient_subjects(conn, policy),
         )
+
+
+def _recipient_subjects(conn: Connection, policy: Policy) -> dict[str, int]:
+    """How many Users each recipient's scope covers (app/targets/scope.py): whom it receives data about."""
+    from app.targets import scope  # the targets package builds on the exports' inputs: imported where needed
+
+    return {r.id: scope.count(conn, policy, r) for r in policy.recipients if scope.receives_users(r)}
 
 
 def _host(server_url: str | None) -> str:

@@ -305,10 +305,18 @@ def _software(recipients: list[Recipient], facts: LiveFacts) -> str:
     return "; ".join(parts)
 
 
-def _recipient_kinds(recipients: list[Recipient]) -> str:
+def _recipient_kinds(recipients: list[Recipient], facts: LiveFacts | None = None) -> str:
     if not recipients:
         return "None: the data is held only in Custos and not disclosed to any recipient"
-    return "; ".join(f"{r.name}: {RECIPIENT_KINDS.get(r.kind, r.kind)}" for r in recipients)
+    return "; ".join(f"{r.name}: {RECIPIENT_KINDS.get(r.kind, r.kind)}{_whom(r, facts)}" for r in recipients)
+
+
+def _whom(recipient: Recipient, facts: LiveFacts | None) -> str:
+    """Whom a scoped recipient receives data about, and how many people that is now (counts follow the scope)."""
+    if facts is None or recipient.id not in facts.recipient_subjects:
+        return ""
+    count = facts.recipient_subjects[recipient.id]
+    return f" ({recipient.scope.describe()}: {count:,} data subject(s))"
 
 
 def _processor_contracts(recipients: list[Recipient]) -> str:
@@ -464,7 +472,7 @@ def _controller_row(
         "individuals": _individuals(purpose, category, facts),
         "personal_data": _personal_data(category, rules),
         "art9": _art9(policy, rules),
-        "recipients": _recipient_kinds(recipients),
+        "recipients": _recipient_kinds(recipients, facts),
         "processor_contract": _processor_contracts(recipients),
         "third_countries": _third_countries(recipients),
         "transfer_safeguards": _safeguards(recipients),

@@ -29,6 +29,7 @@ from app.policy.model import (
     Purpose,
     Recipient,
     Retention,
+    Scope,
 )
 from app.policy.paths import NOT_HOLDABLE, resolve_path, split_path
 
@@ -198,6 +199,7 @@ def _purposes(reader: _Reader, document: dict[str, Any]) -> tuple[Purpose, ...]:
                 consent_record_link=reader.text(raw, "consent_record_link", where),
                 deactivated_account_retention=account or Retention(None),
                 retention_policy_link=reader.text(raw, "retention_policy_link", where),
+                scope=_scope(reader, raw, where),
             )
         )
     return tuple(purposes)
@@ -341,6 +343,7 @@ def _recipients(
                 purposes=used_for,
                 attributes=receives,
                 group_attributes=group_receives,
+                scope=_scope(reader, raw, where),
             )
         )
     return tuple(recipients)
@@ -368,6 +371,39 @@ def _received(
         else:
             received.append(resolved.index_path)
     return tuple(received)
+
+
+# -- scope (whom a recipient or a purpose concerns) ----------------------------------------------------------------
+_SCOPE_KEYS = ("groups", "filter")
+
+
+def _scope(reader: _Reader, raw: dict[str, Any], where: tuple[str | int, ...]) -> Scope:
+    """``scope = "all"`` (the default), or ``scope = { groups = ["Payroll"], filter = 'title eq "Engineer"' }``;
+    the filter is compiled here by the same code that runs it (app/scim/filter_sql.py), so a filter that
+    validates is one that runs."""
+    value = raw.get("scope", "all")
+    if value == "all":
+        return Scope()
+    if not isinstance(value, dict):
+        reader.problem((*where, "scope"), "'scope' is \"all\" or a table { groups = [...], filter = \"...\" }")
+        return Scope()
+    for key in value:
+        if key not in _SCOPE_KEYS:
+            reader.problem((*where, "scope"), f"'scope.{key}' is not understood (scope takes groups and filter)")
+    groups = reader.texts(value, "groups", (*where, "scope"))
+    expression = reader.text(value, "filter", (*where, "scope"))
+    if expression:
+        from app.scim.errors import ScimError  # the SCIM package builds on the policy one: imported late
+        from app.scim.filter_sql import compile_filter
+
+        try:
+            compile_filter("User", expression)
+        except ScimError as exc:
+            reader.problem((*where, "scope"), f"'scope.filter' is not a usable SCIM filter: {exc.detail}")
+            expression = ""
+    if not groups and not expression:
+        reader.problem((*where, "scope"), "'scope' names no group and no filter; write scope = \"all\" instead")
+    return Scope(tuple(g for g in groups if g), expression)
 
 
 def _clients(reader: _Reader, document: dict[str, Any]) -> tuple[ClientController, ...]:

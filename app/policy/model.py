@@ -89,6 +89,29 @@ class Dpia:
 
 
 @dataclass(frozen=True)
+class Scope:
+    """Whom a recipient (or a purpose) concerns: everyone, members of named groups (by displayName, direct
+    membership), and/or the Users a SCIM filter selects. Both given: members of a group who match the filter."""
+
+    groups: tuple[str, ...] = ()
+    filter: str = ""
+
+    @property
+    def everyone(self) -> bool:
+        return not self.groups and not self.filter
+
+    def describe(self) -> str:
+        if self.everyone:
+            return "all users"
+        parts = []
+        if self.groups:
+            parts.append("members of " + ", ".join(f"'{g}'" for g in self.groups))
+        if self.filter:
+            parts.append(f"users matching {self.filter}")
+        return " who are ".join(parts) if len(parts) == 1 else f"{parts[0]} and {parts[1].replace('users ', '')}"
+
+
+@dataclass(frozen=True)
 class Purpose:
     id: str
     name: str
@@ -105,6 +128,7 @@ class Purpose:
     consent_record_link: str = ""
     deactivated_account_retention: Retention = field(default_factory=lambda: Retention(None))
     retention_policy_link: str = ""
+    scope: Scope = field(default_factory=Scope)
 
 
 @dataclass(frozen=True)
@@ -142,6 +166,7 @@ class Recipient:
     purposes: tuple[str, ...] = ()
     attributes: tuple[str, ...] = ()  # canonical keys of the User attributes it receives
     group_attributes: tuple[str, ...] = ()  # and of the Group attributes
+    scope: Scope = field(default_factory=Scope)  # whom it receives (app/targets/scope.py evaluates it)
 
     def receives(self, rule: AttributeRule) -> bool:
         wanted = self.group_attributes if rule.resource_type == "Group" else self.attributes

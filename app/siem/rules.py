@@ -245,6 +245,12 @@ def build_rules(config: AlertConfig) -> list[Rule]:
             "schema_rejections", ("scim.attributes.rejected",), config.schema_rejections, "schema-violation rejections"
         ),
         CountRule("bulk_exports", ("export.subject",), config.bulk_exports, "subject-access exports"),
+        CountRule(
+            "erased_subject_returned",
+            ("erasure.recreation.refused",),
+            config.erased_subject_returned,
+            "re-creations of erased people refused",
+        ),
         BulkReads(config.bulk_read_results, config.bulk_read_minutes),
         EachEntry("auth_throttled", ("scim.auth.throttled",), "failed authentications throttled ({scope}): "
                   "{observed} failures within {minutes} min (limit {threshold})", timedelta(minutes=10)),

@@ -24,9 +24,13 @@ RECEIVES = {
 GROUP_RECEIVES = {"app3": ["displayName", "members"]}
 
 
-def policy_with_recipients() -> str:
+def policy_with_recipients(only: set[str] | None = None) -> str:
+    """The default policy with recipients app1..app3 (``only``: just those; a recipient with no target gets a
+    manual erasure step, Art. 19)."""
     text = default_policy_text()
     for name, attributes in RECEIVES.items():
+        if only is not None and name not in only:
+            continue
         text = add_recipient(
             text,
             {
