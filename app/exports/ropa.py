@@ -18,7 +18,8 @@ from typing import Any
 
 from app.audit.trail import canonical, iso_utc
 from app.exports.facts import LiveFacts
-from app.policy.loader import _ADEQUATE, _EEA  # the one list of EEA/adequate countries, shared with validation
+from app.policy.adequacy import ADEQUATE as _ADEQUATE
+from app.policy.adequacy import EEA as _EEA
 from app.policy.model import (
     ART9_CONDITIONS,
     LAWFUL_BASES,
