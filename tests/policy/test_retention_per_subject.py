@@ -37,8 +37,9 @@ def directory_only_with_an_email(
 def seed(vault: Vault) -> dict[str, str]:
     service = ScimService(vault, "https://scim.test/scim/v2", EventBus(), PolicyInForce(vault))
     try:
+        staff = new_user("staff@example.test", active=False, emails=[{"value": "staff@example.test"}])
         ids = {
-            "staff": service.create("User", new_user("staff@example.test", active=False, emails=[{"value": "staff@example.test"}])).body,
+            "staff": service.create("User", staff).body,
             "contractor": service.create("User", new_user("contractor@example.test", active=False)).body,
         }
     finally:
