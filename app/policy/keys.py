@@ -54,11 +54,12 @@ KNOWN_KEYS: dict[str, frozenset[str]] = {
             "group_attributes",
         }
     ),
-    "processor": frozenset({"controllers"}),
+    "processor": frozenset({"controllers", "recipients"}),
+    "processor.recipients.*": frozenset({"id", "name", "country", "transfer_safeguard", "contract_link"}),
     "processor.controllers.*": frozenset(
         {
             "name", "address", "email", "telephone", "processing", "transfers", "transfer_safeguard",
-            "representative", "dpo",
+            "representative", "dpo", "recipients",
         }
     ),
     "processor.controllers.*.representative": _CONTACT,

@@ -30,6 +30,7 @@ from app.policy.model import (
     DataCategory,
     Dpia,
     Policy,
+    ProcessorRecipient,
     Purpose,
     Recipient,
     Retention,
@@ -504,18 +505,53 @@ def _received(
     return tuple(received)
 
 
-def _clients(reader: _Reader, document: dict[str, Any]) -> tuple[ClientController, ...]:
+def _processor_table(reader: _Reader, document: dict[str, Any]) -> dict[str, Any]:
     processor = document.get("processor", {})
     if not isinstance(processor, dict):
         reader.problem(("processor",), "[processor] must be a table")
-        return ()
-    clients = processor.get("controllers", [])
+        return {}
+    return processor
+
+
+def _processor_recipients(reader: _Reader, document: dict[str, Any]) -> tuple[ProcessorRecipient, ...]:
+    """``[[processor.recipients]]``: the processor's own recipients, whose countries are its Art. 30(2)(c)."""
+    raw_list = _processor_table(reader, document).get("recipients", [])
+    result = []
+    for index, raw in enumerate(raw_list if isinstance(raw_list, list) else []):
+        where: tuple[str | int, ...] = ("processor", "recipients", index)
+        if not isinstance(raw, dict):
+            reader.problem(where, "each [[processor.recipients]] must be a table")
+            continue
+        country = reader.text(raw, "country", where, required=True)
+        safeguard = reader.text(raw, "transfer_safeguard", where)
+        _transfer_checks(reader, where, raw, country, safeguard)
+        result.append(
+            ProcessorRecipient(
+                id=reader.text(raw, "id", where, required=True),
+                name=reader.text(raw, "name", where, required=True),
+                country=country.upper(),
+                transfer_safeguard=safeguard,
+                contract_link=reader.text(raw, "contract_link", where),
+            )
+        )
+    return tuple(result)
+
+
+def _clients(
+    reader: _Reader, document: dict[str, Any], recipients: tuple[ProcessorRecipient, ...]
+) -> tuple[ClientController, ...]:
+    clients = _processor_table(reader, document).get("controllers", [])
+    known = {r.id for r in recipients}
     result = []
     for index, raw in enumerate(clients if isinstance(clients, list) else []):
         where: tuple[str | int, ...] = ("processor", "controllers", index)
         if not isinstance(raw, dict):
             reader.problem(where, "each [[processor.controllers]] must be a table")
             continue
+        used = reader.texts(raw, "recipients", where)
+        for recipient in used:
+            if recipient not in known:
+                reader.problem((*where, "recipients"), f"'{recipient}' is not declared in [[processor.recipients]]")
         result.append(
             ClientController(
                 contact=Contact(
@@ -529,6 +565,7 @@ def _clients(reader: _Reader, document: dict[str, Any]) -> tuple[ClientControlle
                 processing=reader.text(raw, "processing", where, required=True),
                 transfers=reader.text(raw, "transfers", where),
                 transfer_safeguard=reader.text(raw, "transfer_safeguard", where),
+                recipients=used,
             )
         )
     return tuple(result)
@@ -646,7 +683,8 @@ def check_policy(text: str) -> tuple[Policy | None, list[Problem]]:
         processor=_contact(reader, document, "processor_contact"),
         processor_dpo=_contact(reader, document, "processor_dpo"),
         processor_representative=_contact(reader, document, "processor_representative"),
-        clients=_clients(reader, document),
+        processor_recipients=(processor_recipients := _processor_recipients(reader, document)),
+        clients=_clients(reader, document, processor_recipients),
         retention_job_enabled=bool(retention_job.get("enabled", True)) if isinstance(retention_job, dict) else True,
         own_processing=_own_processing(reader, document),
     )

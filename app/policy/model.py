@@ -189,6 +189,18 @@ class ClientController:
     processing: str = ""
     transfers: str = ""
     transfer_safeguard: str = ""
+    recipients: tuple[str, ...] = ()  # ids of the processor's own recipients handling this client's data (): all
+
+
+@dataclass(frozen=True)
+class ProcessorRecipient:
+    """A recipient of the processor itself (a sub-processor, its hosting): the transfers of Art. 30(2)(c)."""
+
+    id: str
+    name: str
+    country: str = ""
+    transfer_safeguard: str = ""
+    contract_link: str = ""
 
 
 @dataclass(frozen=True)
@@ -207,6 +219,7 @@ class Policy:
     processor: Contact = field(default_factory=Contact)
     processor_dpo: Contact = field(default_factory=Contact)
     processor_representative: Contact = field(default_factory=Contact)
+    processor_recipients: tuple[ProcessorRecipient, ...] = ()
     clients: tuple[ClientController, ...] = ()
     retention_job_enabled: bool = True
     own_processing: tuple[tuple[str, Retention], ...] = ()  # OWN_PROCESSING key -> how long it is kept
