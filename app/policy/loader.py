@@ -471,11 +471,13 @@ def _within_purposes(
                 and (rule.key == resolved.index_path or rule.key == probe or rule.top == resolved.index_path
                      or (resolved.sub_name is None and rule.top == probe))
             ]  # fmt: skip
-            if covering and not any(set(rule.purposes) & set(used_for) for rule in covering):
-                allowed = sorted({p for rule in covering for p in rule.purposes})
+            outside = [rule for rule in covering if not set(rule.purposes) & set(used_for)]
+            if outside:  # every part it would receive must serve one of its purposes, not just one part
+                allowed = sorted({p for rule in outside for p in rule.purposes})
+                parts = "" if outside == covering else f" (its part {', '.join(r.path for r in outside)})"
                 reader.problem(
                     (*where, key),
-                    f"'{path}' is catalogued for {', '.join(allowed)}, not for this recipient's purposes "
+                    f"'{path}'{parts} is catalogued for {', '.join(allowed)}, not for this recipient's purposes "
                     f"({', '.join(used_for)}): a recipient receives only what its purposes need",
                     tightened=True,
                 )

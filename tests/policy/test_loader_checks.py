@@ -91,6 +91,15 @@ def test_a_recipient_attribute_outside_its_purposes_is_refused() -> None:
     assert found(fixed) == []
 
 
+def test_a_whole_attribute_needs_every_part_in_the_recipients_purposes() -> None:
+    text = MINIMAL + RECIPIENT.replace('"userName", "title"', '"userName", "name"') + (
+        '[[attributes]]\npath = "name.givenName"\ncategory = "ids"\npurposes = ["access"]\n'
+        '[[attributes]]\npath = "name.familyName"\ncategory = "ids"\npurposes = ["directory"]\n'
+    )
+    assert has(text, 'attributes = ["userName", "name"]', "'name' (its part name.familyName) is catalogued for "
+               "directory")  # fmt: skip
+
+
 # -- §5 further checks ---------------------------------------------------------------------------------------------
 def test_a_recipient_without_a_country_is_refused() -> None:
     text = MINIMAL + RECIPIENT.replace('country = "DE"\n', "").replace('"userName", "title"', '"userName"')
