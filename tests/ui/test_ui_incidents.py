@@ -3,15 +3,20 @@ the notification draft, and an alert from the rules reaching the window."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from PySide6.QtCore import QDateTime
+from PySide6.QtWidgets import QDialogButtonBox
 from pytestqt.qtbot import QtBot
 
 from app.incidents.register import IncidentRegister
 from app.policy.in_force import PolicyInForce
 from app.siem.alerts import AlertRaised
 from app.store.vault import Vault
+from app.ui.incidents.awareness import AwarenessDialog
 from app.ui.incidents.view import IncidentsPage
+from tests.incidents.test_register import FRIDAY_9, FakeClock
 
 
 def test_register_countdown_awareness_and_draft(qtbot: QtBot, vault: Vault, tmp_path: Path) -> None:
@@ -19,7 +24,7 @@ def test_register_countdown_awareness_and_draft(qtbot: QtBot, vault: Vault, tmp_
     register.open_candidate_from_alert(7, "auth_failures", "25 failures in 5 min")
     page = IncidentsPage(vault, PolicyInForce(vault))
     qtbot.addWidget(page)
-    page.ask_text = lambda _parent, _title, _label: "phishing kit confirmed in the logs"
+    page.ask_awareness = lambda _parent, _view, now: (now, "phishing kit confirmed in the logs")
     page.choose_folder = lambda _parent: tmp_path / "drafts"
     page.show()
     qtbot.waitUntil(lambda: page.table.rowCount() == 1, timeout=5000)
@@ -59,3 +64,81 @@ def test_alert_badge_on_the_main_window(qtbot: QtBot, vault: Vault, data_dir: Pa
     window.pages.setCurrentIndex(index)
     assert window.pages.tabText(index) == "Incidents"
     window.shutdown()
+
+
+def test_awareness_at_a_real_time_and_its_correction_keep_the_deadline(qtbot: QtBot, vault: Vault,
+                                                                       tmp_path: Path) -> None:  # fmt: skip
+    now = FakeClock(FRIDAY_9 + timedelta(hours=80))  # Monday 17:00
+    register = IncidentRegister(vault, now)
+    register.open_incident("Lost laptop", "dpo", detected_at=FRIDAY_9 - timedelta(hours=1))
+    page = IncidentsPage(vault, PolicyInForce(vault), now=now)
+    qtbot.addWidget(page)
+    page.choose_folder = lambda _parent: tmp_path / "drafts"
+    page.show()
+    qtbot.waitUntil(lambda: page.table.rowCount() == 1, timeout=5000)
+    page.table.selectRow(0)
+    asked: list[datetime | None] = []
+
+    def answer(moment: datetime, reason: str):  # what the operator types into the dialog
+        return lambda _parent, view, _now: (asked.append(view.aware_at), (moment, reason))[1]
+
+    page.ask_awareness = answer(FRIDAY_9, "laptop confirmed stolen")  # a real time, not "now"
+    page.record_awareness()
+    qtbot.waitUntil(lambda: page.table.item(0, 3).text() == "2026-11-27 09:00 UTC", timeout=5000)
+    assert page.table.item(0, 6).text().startswith("OVERDUE by 8 h 00 min")
+
+    page.ask_awareness = answer(datetime(2027, 1, 1, tzinfo=UTC), "reset")  # the reset seen on main
+    page.record_awareness()
+    qtbot.waitUntil(lambda: "in the future" in page.summary.text(), timeout=5000)
+
+    page.ask_awareness = answer(FRIDAY_9 + timedelta(hours=24), "the ticket was only read on Saturday")
+    page.record_awareness()
+    qtbot.waitUntil(lambda: "— correction " in page.detail.toPlainText(), timeout=5000)
+    assert asked == [None, FRIDAY_9, FRIDAY_9]  # the dialog knew it was correcting
+    assert page.table.item(0, 3).text() == "2026-11-27 09:00 UTC"  # the deadline's anchor did not move
+    assert page.table.item(0, 4).text() == "2026-11-30 09:00 UTC"
+    assert page.table.item(0, 6).text().startswith("OVERDUE")
+    detail = page.detail.toPlainText()
+    assert "The deadline runs from the first awareness, 2026-11-27 09:00 UTC." in detail
+    history = detail.split("History of times (corrections never replace an earlier value):\n", 1)[1].splitlines()
+    operator = register.get(1).aware_by
+    assert history[1:] == [
+        f"  Controller aware: 2026-11-27 09:00 UTC — first recorded 2026-11-30 17:00 UTC by {operator}: "
+        "laptop confirmed stolen",
+        f"  Controller aware: 2026-11-28 09:00 UTC — correction 2026-11-30 17:00 UTC by {operator}: "
+        "the ticket was only read on Saturday",
+    ]  # fmt: skip
+
+    page.export_communication()
+    qtbot.waitUntil(lambda: "Draft written" in page.summary.text(), timeout=10_000)
+    assert sorted(p.name for p in (tmp_path / "drafts").iterdir()) == [
+        "incident-1-communication.md", "incident-1-communication.pdf"
+    ]  # fmt: skip
+    page.hide()
+
+
+def test_awareness_dialog_takes_a_time_and_a_reason(qtbot: QtBot, vault: Vault) -> None:
+    now = FakeClock(FRIDAY_9 + timedelta(hours=2))
+    register = IncidentRegister(vault, now)
+    incident = register.open_incident("Lost laptop", "dpo", detected_at=FRIDAY_9 - timedelta(hours=1))
+    dialog = AwarenessDialog(register.get(incident), now())
+    qtbot.addWidget(dialog)
+    ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
+    assert dialog.windowTitle() == "Controller aware" and dialog.moment() == now()  # defaults to now
+    assert not ok.isEnabled()  # no reasoning yet
+    dialog.when.setDateTime(QDateTime.fromSecsSinceEpoch(int(FRIDAY_9.timestamp())))
+    qtbot.keyClicks(dialog.reason, "laptop confirmed stolen")
+    assert ok.isEnabled() and dialog.value() == (FRIDAY_9, "laptop confirmed stolen")
+    dialog.when.setDateTime(QDateTime.fromSecsSinceEpoch(int(datetime(2027, 1, 1, tzinfo=UTC).timestamp())))
+    assert dialog.moment() <= now() + timedelta(minutes=5)  # the editor does not go past now (plus skew)
+
+    register.set_aware(incident, "dpo", "laptop confirmed stolen", at=FRIDAY_9)
+    correcting = AwarenessDialog(register.get(incident), now())
+    qtbot.addWidget(correcting)
+    ok = correcting.buttons.button(QDialogButtonBox.StandardButton.Ok)
+    assert correcting.windowTitle() == "Correct the awareness time" and correcting.moment() == FRIDAY_9
+    assert "deadline keeps running from the first awareness, 2026-11-27 09:00 UTC" in correcting.explanation.text()
+    qtbot.keyClicks(correcting.reason, "typo")
+    assert not ok.isEnabled()  # the same time is no correction
+    correcting.when.setDateTime(QDateTime.fromSecsSinceEpoch(int((FRIDAY_9 + timedelta(hours=1)).timestamp())))
+    assert ok.isEnabled() and correcting.value() == (FRIDAY_9 + timedelta(hours=1), "typo")

@@ -1,10 +1,12 @@
-"""The breach register in the app: every incident with its state and live countdown, one incident's timeline,
-recording awareness (a person's decision, with the reasoning), and the Art. 33(3) notification draft."""
+"""The breach register in the app: every incident with its state and live countdown, one incident's timeline and
+the history of every time recorded (corrections never replace), recording awareness (a person's decision, at a
+real time, with the reasoning; again, a correction with its reason), the Art. 33(3) notification draft and the
+Art. 34 communication to the data subjects."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
@@ -24,16 +26,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.incidents import clock
-from app.incidents.draft import write as write_draft
-from app.incidents.register import IncidentRegister, IncidentView
+from app.incidents import clock, communication, draft
+from app.incidents.register import IncidentRegister, IncidentView, utc_now
 from app.policy.in_force import PolicyInForce
 from app.store.vault import Vault
+from app.ui.incidents.awareness import ask_awareness
 from app.ui.policy.common import login_name, plain_label, user_message
 from app.ui.workers import submit
 
 HEADERS = ("ID", "State", "Title", "Aware (UTC)", "Deadline (UTC)", "Deadline (local)", "Clock")
 AskText = Callable[[QWidget, str, str], str | None]
+AskAwareness = Callable[[QWidget, IncidentView, datetime], tuple[datetime, str] | None]
 ChooseFolder = Callable[[QWidget], Path | None]
 
 
@@ -51,26 +54,54 @@ def timeline(view: IncidentView) -> str:
     f = view.fields
     moments: list[tuple[datetime, str]] = []
     labels = (("occurred_from", "Occurred (from)"), ("occurred_to", "Occurred (to)"), ("detected_at", "Detected"),
+              ("processor_notified_at", "Processor notified the controller"),
               ("investigation_at", "Investigation started"), ("aware_at", "Controller aware"),
               ("contained_at", "Contained"), ("risk_at", "Risk assessed"),
               ("subjects_informed_at", "Data subjects informed"), ("closed_at", "Closed"))  # fmt: skip
     moments += [(f[key], label) for key, label in labels if f[key]]
     moments += [(n.at, f"Notified ({n.kind}), reference {n.reference}") for n in view.notifications]
     lines = [f"{clock.utc_text(at)}  {label}" for at, label in sorted(moments)]
+    if view.aware_anchor and view.aware_anchor != f["aware_at"]:
+        lines.append(f"The deadline runs from the first awareness, {clock.utc_text(view.aware_anchor)}.")
     if f["aware_reason"]:
         lines.append(f"\nAware because: {f['aware_reason']}")
     if f["risk"]:
         lines.append(f"Risk: {f['risk']} — {f['risk_reason']}")
-    return "\n".join(lines) or "No times recorded yet."
+    history = history_text(view)
+    return "\n".join(lines + ([f"\n{history}"] if history else [])) or "No times recorded yet."
+
+
+def history_text(view: IncidentView) -> str:
+    """Every value each time has held, in the order recorded: what, when it was recorded, by whom, and why."""
+    numbers = {n.id: n.number for n in view.notifications}
+    keys = list(dict.fromkeys((e.name, e.notification_id) for e in view.history))
+    lines = []
+    for name, note in keys:
+        entries = view.entries(name, note)
+        label = entries[0].label + (f" (notification {numbers.get(note)})" if note else "")
+        for index, entry in enumerate(entries):
+            kind = "correction" if index else "first recorded"
+            reason = f": {entry.reason}" if entry.reason else ""
+            lines.append(f"  {label}: {clock.utc_text(entry.at)} — {kind} {clock.utc_text(entry.recorded_at)} "
+                         f"by {entry.recorded_by}{reason}")  # fmt: skip
+    return ("History of times (corrections never replace an earlier value):\n" + "\n".join(lines)) if lines else ""
 
 
 class IncidentsPage(QWidget):
-    def __init__(self, vault: Vault, policy: PolicyInForce, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        vault: Vault,
+        policy: PolicyInForce,
+        parent: QWidget | None = None,
+        now: Callable[[], datetime] = utc_now,
+    ) -> None:
         super().__init__(parent)
         self.vault = vault
         self.policy = policy
-        self.register = IncidentRegister(vault)
+        self.now = now
+        self.register = IncidentRegister(vault, now)
         self.ask_text: AskText = ask_text
+        self.ask_awareness: AskAwareness = ask_awareness
         self.choose_folder: ChooseFolder = choose_folder
         self.incidents: list[IncidentView] = []
         self.table = QTableWidget(0, len(HEADERS))
@@ -91,8 +122,10 @@ class IncidentsPage(QWidget):
         self.aware_button.clicked.connect(self.record_awareness)
         self.draft_button = QPushButton("Notification &draft…")
         self.draft_button.clicked.connect(self.export_draft)
+        self.communication_button = QPushButton("&Communication to data subjects…")
+        self.communication_button.clicked.connect(self.export_communication)
         buttons = QHBoxLayout()
-        for button in (self.open_button, self.aware_button, self.draft_button):
+        for button in (self.open_button, self.aware_button, self.draft_button, self.communication_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
         splitter = QSplitter(Qt.Orientation.Vertical)  # the table needs the width: the clock is its last column
@@ -129,7 +162,7 @@ class IncidentsPage(QWidget):
         for row, view in enumerate(incidents):
             for column, value in enumerate(self._row(view)):
                 self.table.setItem(row, column, QTableWidgetItem(value))
-        running = [v for v in incidents if v.clock(datetime.now(UTC)).state in ("running", "overdue")]
+        running = [v for v in incidents if v.clock(self.now()).state in ("running", "overdue")]
         candidates = sum(1 for v in incidents if v.state == "candidate")
         self.summary.setText(
             f"{len(incidents)} incident(s) in the register; {len(running)} with the 72-hour clock running; "
@@ -144,14 +177,14 @@ class IncidentsPage(QWidget):
         self._show_selected()  # the selected incident's newest data, even when the selection did not move
 
     def _row(self, view: IncidentView) -> list[str]:
-        status = view.clock(datetime.now(UTC))
-        aware = clock.utc_text(view.aware_at) if view.aware_at else "—"
+        status = view.clock(self.now())
+        aware = clock.utc_text(view.aware_anchor) if view.aware_anchor else "—"  # what the deadline runs from
         utc_deadline = clock.utc_text(status.deadline) if status.deadline else "—"
         local_deadline = clock.local_text(status.deadline) if status.deadline else "—"
         return [str(view.id), view.state, view.title, aware, utc_deadline, local_deadline, status.describe()]
 
     def _tick(self) -> None:
-        now = datetime.now(UTC)
+        now = self.now()
         for row, view in enumerate(self.incidents):
             item = self.table.item(row, len(HEADERS) - 1)
             if item is not None:
@@ -177,22 +210,28 @@ class IncidentsPage(QWidget):
         if view is None:
             self.summary.setText("Select an incident first.")
             return
-        reason = self.ask_text(self, "Controller aware", "Why is the controller now reasonably certain a breach "
-                               "occurred? (This starts the 72-hour clock.)")  # fmt: skip
-        if reason:
+        answer = self.ask_awareness(self, view, self.now())
+        if answer:
+            at, reason = answer
             operator = login_name()
-            submit(lambda: self.register.set_aware(view.id, operator, reason), self._changed, self._failed)
+            submit(lambda: self.register.set_aware(view.id, operator, reason, at), self._changed, self._failed)
 
     def export_draft(self) -> None:
+        self._write(draft.write, "notification draft")
+
+    def export_communication(self) -> None:
+        self._write(communication.write, "communication to the data subjects")
+
+    def _write(self, write: Callable[..., list[Path]], what: str) -> None:
         view = self._selected()
         folder = self.choose_folder(self) if view else None
         if view is None or folder is None:
             return
         active = self.policy.get()
-        now = datetime.now(UTC)
+        now = self.now()
         # A fraction of a second (a Markdown file and a short PDF): a status line, no bar and no Cancel.
-        self.summary.setText("Writing the notification draft…")
-        submit(lambda: write_draft(view, active.policy, now, active.record.stamp, folder), self._drafted, self._failed)
+        self.summary.setText(f"Writing the {what}…")
+        submit(lambda: write(view, active.policy, now, active.record.stamp, folder), self._drafted, self._failed)
 
     def _drafted(self, paths: list[Path]) -> None:
         self.summary.setText("Draft written: " + ", ".join(str(p) for p in paths))
