@@ -498,6 +498,7 @@ def _check_closable(merged: dict[str, Any], current: IncidentView) -> None:
         label
         for label, present in (
             ("nature of the breach (Art. 33(3)(a))", merged.get("nature")),
+            ("categories of data subjects (Art. 33(3)(a))", merged.get("subject_categories")),
             ("categories of data (Art. 33(3)(a))", merged.get("categories")),
             ("approximate number of subjects (Art. 33(3)(a))", merged.get("approx_subjects") is not None),
             ("approximate number of records (Art. 33(3)(a))", merged.get("approx_records") is not None),
