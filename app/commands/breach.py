@@ -137,6 +137,8 @@ def _utc(moment: datetime) -> str:
 
 
 def _show(view: Any, now: datetime) -> None:
+    from app.incidents.completeness import still_to_record
+
     f = view.fields
     print(f"Incident {view.id}: {f['title']}")
     print(f"  state: {view.state}")
@@ -157,6 +159,8 @@ def _show(view: Any, now: datetime) -> None:
             print(f"  {key}: {f[key]}")
     for note in view.notifications:
         print(f"  notified ({note.kind}): {_utc(note.at)}, reference {note.reference} (notification {note.number})")
+    if view.state != "closed" and (missing := still_to_record(f)):
+        print(f"  still to record: {'; '.join(missing)}")
     print(f"  clock: {view.clock(now).describe()}")
     if view.aware_anchor and view.aware_anchor != f["aware_at"]:
         print(f"  clock runs from: {_utc(view.aware_anchor)} (the first awareness recorded; later corrections are "

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, insert, select, update
 
 from app.audit.trail import Event, append
 from app.core.errors import ConfigError
-from app.incidents import clock, times
+from app.incidents import clock, completeness, times
 from app.incidents import summary as summary_
 from app.incidents.tables import Incident, IncidentNotification
 from app.store.vault import Vault
@@ -494,20 +494,7 @@ def _check_closable(merged: dict[str, Any], current: IncidentView) -> None:
         if not current.first_notified and not merged.get("not_notified_rationale"):
             raise IncidentError("Not notified: record why the breach is unlikely to result in a risk (--rationale).")
         return
-    missing = [
-        label
-        for label, present in (
-            ("nature of the breach (Art. 33(3)(a))", merged.get("nature")),
-            ("categories of data subjects (Art. 33(3)(a))", merged.get("subject_categories")),
-            ("categories of data (Art. 33(3)(a))", merged.get("categories")),
-            ("approximate number of subjects (Art. 33(3)(a))", merged.get("approx_subjects") is not None),
-            ("approximate number of records (Art. 33(3)(a))", merged.get("approx_records") is not None),
-            ("DPO contact (Art. 33(3)(b))", merged.get("dpo_contact")),
-            ("likely consequences (Art. 33(3)(c))", merged.get("consequences")),
-            ("measures taken or proposed (Art. 33(3)(d))", merged.get("measures")),
-        )
-        if not present
-    ]
+    missing = completeness.missing(merged, completeness.ART33)
     if missing:
         raise IncidentError("Before closing, record: " + "; ".join(missing) + ".")
     if not current.first_notified:

@@ -130,6 +130,9 @@ def test_details_and_both_drafts(data_dir: Path, tmp_path: Path) -> None:
     for line in ("  breach_types: confidentiality", "  subject_categories: Employees, Contractors",
                  "  special_categories: no", "  cross_border: yes", "  lead_authority: BayLDA"):  # fmt: skip
         assert line in shown
+    still = next(line for line in shown.splitlines() if line.startswith("  still to record: "))
+    assert "nature of the breach (Art. 33(3)(a))" in still and "lead authority" not in still
+    assert "breach type" not in still and "processor involvement" not in still
     out = tmp_path / "drafts"
     assert run(data_dir, "breach", "draft", "1", "--out", str(out)).returncode == 0
     notification = (out / "incident-1-notification.md").read_text()

@@ -100,6 +100,7 @@ def test_awareness_at_a_real_time_and_its_correction_keep_the_deadline(qtbot: Qt
     assert page.table.item(0, 6).text().startswith("OVERDUE")
     detail = page.detail.toPlainText()
     assert "The deadline runs from the first awareness, 2026-11-27 09:00 UTC." in detail
+    assert "Still to record for the authority: nature of the breach (Art. 33(3)(a));" in detail
     history = detail.split("History of times (corrections never replace an earlier value):\n", 1)[1].splitlines()
     operator = register.get(1).aware_by
     assert history[1:] == [

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.incidents import clock, communication, draft
+from app.incidents.completeness import still_to_record
 from app.incidents.register import IncidentRegister, IncidentView, utc_now
 from app.policy.in_force import PolicyInForce
 from app.store.vault import Vault
@@ -67,6 +68,9 @@ def timeline(view: IncidentView) -> str:
         lines.append(f"\nAware because: {f['aware_reason']}")
     if f["risk"]:
         lines.append(f"Risk: {f['risk']} — {f['risk_reason']}")
+    missing = still_to_record(f) if view.state != "closed" else []
+    if missing:
+        lines.append("Still to record for the authority: " + "; ".join(missing))
     history = history_text(view)
     return "\n".join(lines + ([f"\n{history}"] if history else [])) or "No times recorded yet."
 
