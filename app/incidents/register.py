@@ -198,22 +198,37 @@ class IncidentRegister:
             _check_times(merged, anchor)
             stored = {k: json.dumps(v) if k in _LISTS else v for k, v in values.items()}
             conn.execute(update(_I).where(_I.c.id == incident_id).values(**stored))
-            now = self.now()
-            first_set = {}
-            for name in times.TIMES:
-                if name in values and values[name] is not None:
-                    times.record(conn, incident_id, name, values[name], now, operator, reason.strip())
-                    if name not in corrections:
-                        first_set[name] = times.iso(values[name])
-            plain = sorted(set(values) - set(corrections))
-            if plain:
-                details: dict[str, Any] = {"incident": incident_id, "fields": plain}
-                if first_set:
-                    details["times"] = first_set
-                append(conn, Event(kind, f"operator:{operator}", details=details))
-            for name, old in corrections.items():
-                _append_correction(conn, operator, incident_id, name, old, values[name], anchor)
+            self._record_times(conn, operator, kind, incident_id, values, corrections, reason, anchor)
             return self._view(conn, incident_id)
+
+    def _record_times(
+        self,
+        conn: Connection,
+        operator: str,
+        kind: str,
+        incident_id: int,
+        values: dict[str, Any],
+        corrections: dict[str, datetime],
+        reason: str,
+        anchor: datetime | None,
+    ) -> None:
+        """An entry in the history per time given; the change's event (first times in it); one per correction."""
+        now = self.now()
+        first_set = {}
+        for name in times.TIMES:
+            if name in values:
+                times.record(conn, incident_id, name, values[name], now, operator, reason.strip())
+                if name not in corrections:
+                    first_set[name] = times.iso(values[name])
+        plain = sorted(set(values) - set(corrections))
+        if plain:
+            details: dict[str, Any] = {"incident": incident_id, "fields": plain}
+            if first_set:
+                details["times"] = first_set
+            append(conn, Event(kind, f"operator:{operator}", details=details))
+        for name, old in corrections.items():
+            _append_correction(conn, operator, incident_id, name, old, values[name], anchor)
+
     def open_incident(
         self,
         title: str,
@@ -252,8 +267,8 @@ class IncidentRegister:
             for name in ("detected_at", "occurred_from", "occurred_to"):
                 if values[name] is not None:
                     times.record(conn, incident_id, name, values[name], now, operator, "recorded when opened")
-            event: dict[str, Any] = {"incident": incident_id, "source": source,
-                                     "times": {n: times.iso(values[n]) for n in ("detected_at",)}}  # fmt: skip
+            given = {n: times.iso(values[n]) for n in ("detected_at", "occurred_from", "occurred_to") if values[n]}
+            event: dict[str, Any] = {"incident": incident_id, "source": source, "times": given}
             if alert_seq is not None:
                 event["alert_seq"] = alert_seq
             if extra:
