@@ -90,10 +90,6 @@ class IncidentView:
     def entries(self, name: str, notification_id: int | None = None) -> list[times.TimeEntry]:
         return [e for e in self.history if e.name == name and e.notification_id == notification_id]
 
-    @property
-    def corrected(self) -> bool:
-        return len({(e.name, e.notification_id) for e in self.history}) < len(self.history)
-
     def clock(self, now: datetime) -> clock.ClockStatus:
         return clock.status(self.aware_anchor, self.first_notified, now)
 

@@ -15,6 +15,7 @@ from app.policy.in_force import PolicyInForce
 from app.siem.alerts import AlertRaised
 from app.store.vault import Vault
 from app.ui.incidents.awareness import AwarenessDialog
+from app.ui.incidents.details import DetailsDialog
 from app.ui.incidents.view import IncidentsPage
 from tests.incidents.test_register import FRIDAY_9, FakeClock
 
@@ -143,3 +144,39 @@ def test_awareness_dialog_takes_a_time_and_a_reason(qtbot: QtBot, vault: Vault) 
     assert not ok.isEnabled()  # the same time is no correction
     correcting.when.setDateTime(QDateTime.fromSecsSinceEpoch(int((FRIDAY_9 + timedelta(hours=1)).timestamp())))
     assert ok.isEnabled() and correcting.value() == (FRIDAY_9 + timedelta(hours=1), "typo")
+
+
+def test_details_for_the_authority_recorded_in_the_app(qtbot: QtBot, vault: Vault) -> None:
+    now = FakeClock(FRIDAY_9)
+    register = IncidentRegister(vault, now)
+    incident = register.open_incident("Misdirected export", "dpo", details={"cause": "wrong recipient"})
+    dialog = DetailsDialog(register.get(incident))
+    qtbot.addWidget(dialog)
+    assert dialog.lines["cause"].text() == "wrong recipient" and dialog.changes() == {}  # pre-filled, unchanged
+    dialog.subject_categories.setText("Employees, Contractors")
+    dialog.types["confidentiality"].setChecked(True)
+    dialog.special.setCurrentText("no")
+    dialog.cross_border.setCurrentText("yes")
+    dialog.lines["lead_authority"].setText("BayLDA")
+    dialog.texts["subject_advice"].setPlainText("Watch for phishing e-mails.")
+    changes = dialog.changes()
+    assert changes == {"subject_categories": ["Employees", "Contractors"], "breach_types": ["confidentiality"],
+                       "special_categories": "no", "cross_border": True, "lead_authority": "BayLDA",
+                       "subject_advice": "Watch for phishing e-mails."}  # fmt: skip
+
+    page = IncidentsPage(vault, PolicyInForce(vault), now=now)
+    qtbot.addWidget(page)
+    page.show()
+    qtbot.waitUntil(lambda: page.table.rowCount() == 1, timeout=5000)
+    page.table.selectRow(0)
+    assert "breach type" in page.detail.toPlainText()  # still to record
+    page.ask_details = lambda _parent, _view: changes
+    page.record_details()
+    qtbot.waitUntil(lambda: register.get(incident).lead_authority == "BayLDA", timeout=5000)
+    qtbot.waitUntil(lambda: "breach type" not in page.detail.toPlainText(), timeout=5000)
+    view = register.get(incident)
+    assert (view.breach_types, view.cross_border, view.special_categories) == (["confidentiality"], True, "no")
+    page.ask_details = lambda _parent, _view: {"breach_types": ["secrecy"]}
+    page.record_details()
+    qtbot.waitUntil(lambda: "A breach type is one of" in page.summary.text(), timeout=5000)
+    page.hide()

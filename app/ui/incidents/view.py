@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QHideEvent, QShowEvent
@@ -32,12 +33,14 @@ from app.incidents.register import IncidentRegister, IncidentView, utc_now
 from app.policy.in_force import PolicyInForce
 from app.store.vault import Vault
 from app.ui.incidents.awareness import ask_awareness
+from app.ui.incidents.details import ask_details
 from app.ui.policy.common import login_name, plain_label, user_message
 from app.ui.workers import submit
 
 HEADERS = ("ID", "State", "Title", "Aware (UTC)", "Deadline (UTC)", "Deadline (local)", "Clock")
 AskText = Callable[[QWidget, str, str], str | None]
 AskAwareness = Callable[[QWidget, IncidentView, datetime], tuple[datetime, str] | None]
+AskDetails = Callable[[QWidget, IncidentView], dict[str, Any] | None]
 ChooseFolder = Callable[[QWidget], Path | None]
 
 
@@ -106,6 +109,7 @@ class IncidentsPage(QWidget):
         self.register = IncidentRegister(vault, now)
         self.ask_text: AskText = ask_text
         self.ask_awareness: AskAwareness = ask_awareness
+        self.ask_details: AskDetails = ask_details
         self.choose_folder: ChooseFolder = choose_folder
         self.incidents: list[IncidentView] = []
         self.table = QTableWidget(0, len(HEADERS))
@@ -124,12 +128,15 @@ class IncidentsPage(QWidget):
         self.open_button.clicked.connect(self.open_incident)
         self.aware_button = QPushButton("Record &awareness…")
         self.aware_button.clicked.connect(self.record_awareness)
+        self.details_button = QPushButton("D&etails for the authority…")
+        self.details_button.clicked.connect(self.record_details)
         self.draft_button = QPushButton("Notification &draft…")
         self.draft_button.clicked.connect(self.export_draft)
         self.communication_button = QPushButton("&Communication to data subjects…")
         self.communication_button.clicked.connect(self.export_communication)
         buttons = QHBoxLayout()
-        for button in (self.open_button, self.aware_button, self.draft_button, self.communication_button):
+        for button in (self.open_button, self.aware_button, self.details_button, self.draft_button,
+                       self.communication_button):  # fmt: skip
             buttons.addWidget(button)
         buttons.addStretch(1)
         splitter = QSplitter(Qt.Orientation.Vertical)  # the table needs the width: the clock is its last column
@@ -219,6 +226,18 @@ class IncidentsPage(QWidget):
             at, reason = answer
             operator = login_name()
             submit(lambda: self.register.set_aware(view.id, operator, reason, at), self._changed, self._failed)
+
+    def record_details(self) -> None:
+        view = self._selected()
+        if view is None:
+            self.summary.setText("Select an incident first.")
+            return
+        changes = self.ask_details(self, view)
+        if changes == {}:
+            self.summary.setText("Nothing changed.")
+        elif changes:
+            operator = login_name()
+            submit(lambda: self.register.update(view.id, operator, **changes), self._changed, self._failed)
 
     def export_draft(self) -> None:
         self._write(draft.write, "notification draft")
