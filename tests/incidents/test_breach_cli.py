@@ -106,7 +106,7 @@ def test_the_clock_cannot_be_reset(data_dir: Path) -> None:
     ]
     assert history[2].endswith(", correction): ticket only read a day later")
     assert history[1].endswith("): laptop confirmed stolen")
-    tail = run(data_dir, "audit", "tail", "-n", "30").stdout
+    tail = run(data_dir, "audit", "tail", "-n", "200").stdout
     assert tail.count("incident.time_corrected") == 3  # aware, informed, notification 1 (details: test_times)
 
 

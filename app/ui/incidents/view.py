@@ -50,7 +50,7 @@ def ask_text(parent: QWidget, title: str, label: str) -> str | None:
 
 
 def choose_folder(parent: QWidget) -> Path | None:
-    folder = QFileDialog.getExistingDirectory(parent, "Write the notification draft into folder")
+    folder = QFileDialog.getExistingDirectory(parent, "Write the draft into folder")
     return Path(folder) if folder else None
 
 
