@@ -16,6 +16,7 @@ from app.siem.alerts import AlertRaised
 from app.store.vault import Vault
 from app.ui.incidents.awareness import AwarenessDialog
 from app.ui.incidents.details import DetailsDialog
+from app.ui.incidents.time_dialog import TimeChange, TimeDialog
 from app.ui.incidents.view import IncidentsPage
 from tests.incidents.test_register import FRIDAY_9, FakeClock
 
@@ -179,4 +180,47 @@ def test_details_for_the_authority_recorded_in_the_app(qtbot: QtBot, vault: Vaul
     page.ask_details = lambda _parent, _view: {"breach_types": ["secrecy"]}
     page.record_details()
     qtbot.waitUntil(lambda: "A breach type is one of" in page.summary.text(), timeout=5000)
+    page.hide()
+
+
+def test_other_times_recorded_and_corrected_in_the_app(qtbot: QtBot, vault: Vault) -> None:
+    now = FakeClock(FRIDAY_9 + timedelta(hours=30))
+    register = IncidentRegister(vault, now)
+    incident = register.open_incident("Lost laptop", "dpo", detected_at=FRIDAY_9 - timedelta(hours=1))
+    register.set_aware(incident, "dpo", "confirmed", at=FRIDAY_9)
+    register.notify(incident, "dpo", "SA-1", at=FRIDAY_9 + timedelta(hours=20))
+
+    dialog = TimeDialog(register.get(incident), now())
+    qtbot.addWidget(dialog)
+    ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
+    labels = [dialog.which.itemText(i) for i in range(dialog.which.count())]
+    assert labels[0] == "Occurred (from)" and labels[-1] == "Notification 1 (initial, SA-1)"
+    assert ok.isEnabled()  # nothing recorded yet: no reason needed
+    dialog.which.setCurrentText("Detected")  # recorded: a correction
+    assert "Recorded: 2026-11-27 08:00 UTC" in dialog.state.text() and not ok.isEnabled()
+    dialog.when.setDateTime(QDateTime.fromSecsSinceEpoch(int((FRIDAY_9 - timedelta(hours=3)).timestamp())))
+    assert not ok.isEnabled()  # a correction without a reason
+    qtbot.keyClicks(dialog.reason, "SIEM shows 06:00")
+    assert ok.isEnabled()
+    assert dialog.value() == TimeChange("detected_at", FRIDAY_9 - timedelta(hours=3), "SIEM shows 06:00")
+
+    page = IncidentsPage(vault, PolicyInForce(vault), now=now)
+    qtbot.addWidget(page)
+    page.show()
+    qtbot.waitUntil(lambda: page.table.rowCount() == 1, timeout=5000)
+    page.table.selectRow(0)
+    changes = iter([
+        dialog.value(),
+        TimeChange("notified", FRIDAY_9 + timedelta(hours=21), "portal receipt", 1),
+        TimeChange("subjects_informed_at", FRIDAY_9 + timedelta(hours=22), ""),
+        TimeChange("contained_at", datetime(2027, 1, 1, tzinfo=UTC), ""),
+    ])  # fmt: skip
+    page.ask_time = lambda _parent, _view, _now: next(changes)
+    for expected in ("Detected: 2026-11-27 06:00 UTC — correction", "(notification 1): 2026-11-28 06:00 UTC — corr",
+                     "Data subjects informed: 2026-11-28 07:00 UTC — first recorded"):  # fmt: skip
+        page.record_time()
+        qtbot.waitUntil(lambda expected=expected: expected in page.detail.toPlainText(), timeout=5000)
+    page.record_time()
+    qtbot.waitUntil(lambda: "in the future" in page.summary.text(), timeout=5000)
+    assert page.table.item(0, 6).text() == "notified in time (deadline 2026-11-30 09:00 UTC)"
     page.hide()

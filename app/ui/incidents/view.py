@@ -34,6 +34,7 @@ from app.policy.in_force import PolicyInForce
 from app.store.vault import Vault
 from app.ui.incidents.awareness import ask_awareness
 from app.ui.incidents.details import ask_details
+from app.ui.incidents.time_dialog import TimeChange, ask_time
 from app.ui.policy.common import login_name, plain_label, user_message
 from app.ui.workers import submit
 
@@ -41,6 +42,7 @@ HEADERS = ("ID", "State", "Title", "Aware (UTC)", "Deadline (UTC)", "Deadline (l
 AskText = Callable[[QWidget, str, str], str | None]
 AskAwareness = Callable[[QWidget, IncidentView, datetime], tuple[datetime, str] | None]
 AskDetails = Callable[[QWidget, IncidentView], dict[str, Any] | None]
+AskTime = Callable[[QWidget, IncidentView, datetime], TimeChange | None]
 ChooseFolder = Callable[[QWidget], Path | None]
 
 
@@ -110,6 +112,7 @@ class IncidentsPage(QWidget):
         self.ask_text: AskText = ask_text
         self.ask_awareness: AskAwareness = ask_awareness
         self.ask_details: AskDetails = ask_details
+        self.ask_time: AskTime = ask_time
         self.choose_folder: ChooseFolder = choose_folder
         self.incidents: list[IncidentView] = []
         self.table = QTableWidget(0, len(HEADERS))
@@ -128,17 +131,22 @@ class IncidentsPage(QWidget):
         self.open_button.clicked.connect(self.open_incident)
         self.aware_button = QPushButton("Record &awareness…")
         self.aware_button.clicked.connect(self.record_awareness)
+        self.time_button = QPushButton("Record or correct a &time…")
+        self.time_button.clicked.connect(self.record_time)
         self.details_button = QPushButton("D&etails for the authority…")
         self.details_button.clicked.connect(self.record_details)
         self.draft_button = QPushButton("Notification &draft…")
         self.draft_button.clicked.connect(self.export_draft)
         self.communication_button = QPushButton("&Communication to data subjects…")
         self.communication_button.clicked.connect(self.export_communication)
-        buttons = QHBoxLayout()
-        for button in (self.open_button, self.aware_button, self.details_button, self.draft_button,
-                       self.communication_button):  # fmt: skip
-            buttons.addWidget(button)
-        buttons.addStretch(1)
+        # Two rows, so the page stays usable at 200 %: what is recorded, then what is written from it.
+        recording, drafts = QHBoxLayout(), QHBoxLayout()
+        for row, row_buttons in ((recording, (self.open_button, self.aware_button, self.time_button,
+                                              self.details_button)),
+                                 (drafts, (self.draft_button, self.communication_button))):  # fmt: skip
+            for button in row_buttons:
+                row.addWidget(button)
+            row.addStretch(1)
         splitter = QSplitter(Qt.Orientation.Vertical)  # the table needs the width: the clock is its last column
         splitter.addWidget(self.table)
         splitter.addWidget(self.detail)
@@ -146,7 +154,8 @@ class IncidentsPage(QWidget):
         splitter.setStretchFactor(1, 2)
         layout = QVBoxLayout(self)
         layout.addWidget(self.summary)
-        layout.addLayout(buttons)
+        layout.addLayout(recording)
+        layout.addLayout(drafts)
         layout.addWidget(splitter, 1)
         self.countdown = QTimer(self)
         self.countdown.setInterval(1000)
@@ -226,6 +235,25 @@ class IncidentsPage(QWidget):
             at, reason = answer
             operator = login_name()
             submit(lambda: self.register.set_aware(view.id, operator, reason, at), self._changed, self._failed)
+
+    def record_time(self) -> None:
+        view = self._selected()
+        if view is None:
+            self.summary.setText("Select an incident first.")
+            return
+        change = self.ask_time(self, view, self.now())
+        if change is not None:
+            operator = login_name()
+            submit(lambda: self._apply_time(view.id, operator, change), self._changed, self._failed)
+
+    def _apply_time(self, incident_id: int, operator: str, change: TimeChange) -> IncidentView:
+        if change.name == "notified":
+            assert change.notification is not None
+            return self.register.correct_notification(incident_id, operator, change.notification, change.at,
+                                                      change.reason)  # fmt: skip
+        if change.name == "subjects_informed_at":
+            return self.register.inform_subjects(incident_id, operator, change.at, change.reason)
+        return self.register.update(incident_id, operator, change.reason, **{change.name: change.at})
 
     def record_details(self) -> None:
         view = self._selected()
