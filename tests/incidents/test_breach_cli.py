@@ -118,6 +118,12 @@ def test_details_and_both_drafts(data_dir: Path, tmp_path: Path) -> None:
     assert opened.returncode == 0, opened.stderr
     bad = run(data_dir, "breach", "update", "1", "--breach-type", "secrecy")
     assert bad.returncode == 2 and "confidentiality, integrity, availability" in bad.stderr
+    corrected = run(data_dir, "breach", "update", "1", "--detected", _iso(aware_at - 3 * HOUR), "--reason",
+                    "the SIEM shows the first alert earlier", "--cause", "wrong recipient picked")  # fmt: skip
+    assert corrected.stdout.splitlines() == [
+        "Updated incident 1: cause, detected_at.",
+        f"Corrected (earlier times kept): detected_at {_utc(aware_at - HOUR)} → {_utc(aware_at - 3 * HOUR)}.",
+    ]
     updated = run(
         data_dir, "breach", "update", "1", "--discovery", "the recipient called the service desk",
         "--special-categories", "no", "--authority", "BfDI", "--cross-border", "yes",
