@@ -138,7 +138,9 @@ def test_each_art30_1_item_is_present_and_true(exported: dict[str, Path]) -> Non
 
     # (d) recipients: the payroll bureau has no SCIM target and is listed all the same.
     recipients = column(rows, "payroll/health", "Categories of recipients")
-    assert recipients == "Lohnbüro Schmidt Steuerberatung: External organisation (controller)"
+    # With the recipient's scope and how many people it covers now (no users in this vault yet).
+    kind = "Lohnbüro Schmidt Steuerberatung: External organisation (controller)"
+    assert recipients == f"{kind} (all users: 0 data subject(s))"
     assert "Lohnbüro Schmidt Steuerberatung (no SCIM target configured)" in column(
         rows, "payroll/health", "Software / application"
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from app.exports.facts import gather_facts
 from app.exports.ropa import build_processor_record, build_ropa
@@ -33,7 +33,7 @@ def test_the_breach_column_reads_the_breach_register(vault: Vault) -> None:
         "No breach recorded in Custos' breach register (1 incident(s) recorded and not established as breaches)"
     )
     register.set_aware(candidate, "alice", "Confirmed: a token was used from an unknown network")
-    register.notify(candidate, "alice", "REF-1", datetime.now(UTC) - timedelta(minutes=1))
+    register.notify(candidate, "alice", "REF-1", datetime.now(UTC))  # after the awareness just recorded
     rows = controller(vault)
     assert rows["access-management/identifiers"]["breach"].startswith("Yes: 1 personal data breach(es)")
     assert "1 notified to the supervisory authority" in rows["access-management/identifiers"]["breach"]
