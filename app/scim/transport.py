@@ -9,6 +9,7 @@ joined and sent together at the end of the step. Ordering and flow control are u
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -87,6 +88,29 @@ class ConnectionGuard:
 
     def open_connections(self, source: str) -> int:
         return self._open.get(source, 0)
+
+
+# uvicorn's warnings that any client can cause at will, once per request: not written (issue 11 §4), counted.
+_CLIENT_NOISE = {
+    "Invalid HTTP request received.": "malformed",
+    "Unsupported upgrade request.": "upgrade",
+    "Exceeded concurrency limit.": "over_capacity",
+}
+
+
+class ClientNoiseFilter(logging.Filter):
+    """Drops uvicorn's per-request warnings about what a client sent, counting them in the guard instead."""
+
+    def __init__(self, guard: ConnectionGuard) -> None:
+        super().__init__()
+        self.guard = guard
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        reason = _CLIENT_NOISE.get(str(record.msg))
+        if reason is None:
+            return True
+        self.guard.refused[reason] += 1
+        return False
 
 
 def _plain_response(status: bytes, message: bytes, extra: bytes = b"") -> bytes:

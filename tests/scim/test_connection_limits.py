@@ -138,3 +138,12 @@ def test_tls_1_2_offers_aead_suites_with_forward_secrecy_only(limited: Hardened)
 def test_tls_1_3_is_preferred(limited: Hardened) -> None:
     negotiated = handshake(limited, None, ssl.TLSVersion.MAXIMUM_SUPPORTED)
     assert negotiated is not None and negotiated[0] == "TLSv1.3"
+
+
+def test_malformed_requests_are_counted_not_logged(limited: Hardened, caplog: pytest.LogCaptureFixture) -> None:
+    for _ in range(3):
+        with tls_socket(limited.port) as sock:
+            sock.sendall(b"\x00\x01 not http\r\n\r\n")
+            assert status_line(read_all(sock, limit=3.0)) == "HTTP/1.1 400 Bad Request"
+    assert limited.server.guard.refused["malformed"] == 3
+    assert "Invalid HTTP request" not in caplog.text  # before: one warning per request, as often as sent
