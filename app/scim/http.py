@@ -190,8 +190,8 @@ class ScimApp:
         current_actor.set("anonymous")
         throttle = self.authenticator.throttle
         retry_after = throttle.retry_after(source)
-        self.failures.note(source, throttled=retry_after is not None)
-        if self.recorder is not None:
+        if self.recorder is not None:  # without a recorder nobody would take the tally out: keep none
+            self.failures.note(source, throttled=retry_after is not None)
             self.recorder.start()  # the recorder writes the tally each minute
         if retry_after is not None:
             return _error(
