@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from app.scim.tls import harden
 from app.scim.transport import ConnectionLimits
 from tests.scim.hardening_support import ATTACKER, Hardened, hardened_server, read_all, tls_socket
 
@@ -147,3 +148,10 @@ def test_malformed_requests_are_counted_not_logged(limited: Hardened, caplog: py
             assert status_line(read_all(sock, limit=3.0)) == "HTTP/1.1 400 Bad Request"
     assert limited.server.guard.refused["malformed"] == 3
     assert "Invalid HTTP request" not in caplog.text  # before: one warning per request, as often as sent
+
+
+def test_the_hardened_context_offers_no_tls_1_2_suite_without_ecdhe_and_aead() -> None:
+    context = harden(ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER))
+    tls12 = [c["name"] for c in context.get_ciphers() if c["protocol"] == "TLSv1.2"]
+    assert tls12 and all(name.startswith("ECDHE-") and ("GCM" in name or "CHACHA20" in name) for name in tls12)
+    assert context.minimum_version == ssl.TLSVersion.TLSv1_2
