@@ -155,3 +155,24 @@ def test_the_hardened_context_offers_no_tls_1_2_suite_without_ecdhe_and_aead() -
     tls12 = [c["name"] for c in context.get_ciphers() if c["protocol"] == "TLSv1.2"]
     assert tls12 and all(name.startswith("ECDHE-") and ("GCM" in name or "CHACHA20" in name) for name in tls12)
     assert context.minimum_version == ssl.TLSVersion.TLSv1_2
+
+
+def test_pipelined_requests_on_one_connection_are_all_served(limited: Hardened) -> None:
+    one = (b"GET /scim/v2/ServiceProviderConfig HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer "
+           + limited.token.encode() + b"\r\n\r\n")  # fmt: skip
+    last = one.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n")
+    with tls_socket(limited.port) as sock:
+        sock.sendall(one * 3 + last)  # together: more than one request's headers in one read, within the limit
+        answer = read_all(sock)
+    assert answer.count(b"HTTP/1.1 200 OK") == 4
+
+
+def test_a_pipelined_burst_longer_than_the_limit_is_served_when_each_request_is_small(limited: Hardened) -> None:
+    one = (b"GET /scim/v2/ServiceProviderConfig HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer "
+           + limited.token.encode() + b"\r\nX-Pad: " + b"p" * 300 + b"\r\n\r\n")  # fmt: skip
+    count = LIMITS.max_header_bytes // len(one) * 3  # about three limits' worth in one write
+    last = one.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n")
+    with tls_socket(limited.port) as sock:
+        sock.sendall(one * count + last)
+        answer = read_all(sock)
+    assert answer.count(b"HTTP/1.1 200 OK") == count + 1 and b" 431 " not in answer
