@@ -157,6 +157,7 @@ class ScimServer:
             app,
             lifespan="off",
             http=guarded_protocol(self.guard),
+            ws="none",  # SCIM has no WebSocket; an upgrade must not reach another protocol if one gets installed
             loop="asyncio",
             access_log=False,  # access logs would carry filters, i.e. personal data
             log_config=None,
