@@ -31,7 +31,7 @@ def test_erase_one_subject_everywhere(
     from app.erasure.worker import ErasureWorker
 
     (app1,) = scim_targets(1)
-    run = provisioning(vault, [app1])
+    run = provisioning(vault, [app1], only_their_recipients=True)  # no manual Art. 19 step
     worker = ErasureWorker(vault, poll_seconds=0.05)
     worker.start()
     try:
