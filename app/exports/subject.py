@@ -222,9 +222,18 @@ def _rights(policy: Policy, entries: list[dict[str, Any]]) -> list[str]:
 
 
 def build_subject_export(
-    conn: Connection, record: PolicyRecord, user_id: str, now: datetime, received: datetime | None = None
+    conn: Connection,
+    record: PolicyRecord,
+    user_id: str,
+    now: datetime,
+    received: datetime | None = None,
+    answer_by: datetime | None = None,
 ) -> SubjectExport:
-    """The JSON document for one user, read in the caller's snapshot; SubjectNotFound when there is none."""
+    """The JSON document for one user, read in the caller's snapshot; SubjectNotFound when there is none.
+
+    ``received`` is when the request arrived (default: now); ``answer_by`` the deadline the request register
+    computed (working days, extension); default one calendar month after receipt.
+    """
     if not _SAFE_ID.match(user_id):
         raise SubjectNotFound()
     row = repo.load(conn, "User", user_id)
@@ -274,7 +283,7 @@ def build_subject_export(
         "rights": _rights(policy, entries),
         "response": {
             "received": iso_utc(received_at),
-            "answer_by": iso_utc(ONE_MONTH.after(received_at)),
+            "answer_by": iso_utc(answer_by or ONE_MONTH.after(received_at)),
             "note": RESPONSE_NOTE,
         },
     }
@@ -380,10 +389,11 @@ def export_subject(
     now: datetime,
     *,
     received: datetime | None = None,
+    answer_by: datetime | None = None,
 ) -> list[Path]:
     """Write ``subject-<id>.json`` and ``subject-<id>.pdf`` into ``out_dir``; returns their paths."""
     with vault.read_session() as session:
-        export = build_subject_export(session.connection(), record, user_id, now, received)
+        export = build_subject_export(session.connection(), record, user_id, now, received, answer_by)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     json_path = out_dir / f"subject-{user_id}.json"
