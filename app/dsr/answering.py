@@ -47,8 +47,8 @@ def draft_answer(register: DsrRegister, request_id: str, operator: str, out_dir:
     try:
         receipts = _receipts(register, view, out_dir)
         with register.vault.write_transaction() as conn:
-            for kind, path, sha in receipts:
-                register.attach(conn, request_id, kind, path.name, sha)
+            if receipts:
+                register.attach_files(conn, request_id, operator, [(k, p.name, s) for k, p, s in receipts])
             view = register.read(conn, request_id)
         paths = letter.write(view, record.policy, register.now(), out_dir)
     except OSError as exc:

@@ -400,6 +400,12 @@ class DsrRegister:
     def attach(self, conn: Connection, request_id: str, kind: str, name: str, sha256: str) -> None:
         conn.execute(insert(_A).values(request_id=request_id, kind=kind, name=name[:200], sha256=sha256, at=self.now()))
 
+    def attach_files(self, conn: Connection, request_id: str, operator: str, files: Files) -> None:
+        """Attach files (receipts) in the caller's transaction, on the trail by kind and SHA-256."""
+        for kind, name, sha in files:
+            self.attach(conn, request_id, kind, name, sha)
+        self._event(conn, "dsr.attached", operator, request_id, files=[{"kind": k, "sha256": s} for k, _n, s in files])
+
     def link_export(self, conn: Connection, view: RequestView, files: Files, operator: str) -> None:
         """In the caller's transaction: the export answered the access/portability steps; files (kind, name, sha)."""
         for kind, name, sha in files:

@@ -39,6 +39,7 @@ def _text(kind: str, d: dict[str, Any]) -> str:
         "dsr.task_done": lambda: f"task recorded: {d.get('right')}",
         "dsr.restricted": lambda: "restriction flag " + ("set" if d.get("restricted") else "lifted"),
         "dsr.refused": lambda: f"refused ({d.get('ground')}): {', '.join(d.get('rights', []))}",
+        "dsr.attached": lambda: "attached: " + ", ".join(f["kind"] for f in d.get("files", [])),
         "dsr.answer_drafted": lambda: "answer drafted",
         "dsr.answered": lambda: f"answer sent {d.get('sent')}; outcome {d.get('outcome')}",
         "dsr.closed": lambda: "closed",

@@ -94,6 +94,12 @@ def test_dsr_open_matches_the_mirror_and_reads_errors(data_dir: Path) -> None:
     matched, _ = _open(data_dir, "--type", "erasure", "--channel", "email", "--match", "ottoline",
                        "--requester-name", "Ottoline Vexbridge")  # fmt: skip
     assert "  subject: matched (pseudonym " in run(data_dir, "dsr", "show", matched).stdout
+    acted = run(data_dir, "dsr", "act", matched)
+    assert acted.returncode == 0, acted.stderr
+    erasure = re.fullmatch(r"Erasure request (er-[0-9a-f]{16}) started \(custos erase status \1\)\.\n", acted.stdout)
+    assert erasure, acted.stdout
+    shown = run(data_dir, "dsr", "show", matched).stdout
+    assert f"  step erasure: done → erasure {erasure.group(1)}" in shown  # no target held the person: finished
     vault = Vault.unlock(data_dir, PASSPHRASE)
     try:
         with vault.read_connection() as conn:

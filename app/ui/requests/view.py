@@ -114,6 +114,7 @@ class RequestsPage(QWidget):
         self.shown: list[RequestView] = []
         self.summary = plain_label(wrap=True)  # the counts and the nearest deadline
         self.status = plain_label(wrap=True)  # what the last action did, or why it could not
+        self.status.hide()  # no empty line at the top until there is something to say
         self.state_filter = QComboBox()
         self.type_filter = QComboBox()
         for label, key in STATE_FILTERS:
@@ -276,7 +277,7 @@ class RequestsPage(QWidget):
     # -- actions -------------------------------------------------------------------------------------------
     def _change(self, work: Callable[[], object], done: str) -> None:
         def finished(_result: object) -> None:
-            self.status.setText(done)
+            self._say(done)
             self.refresh()
 
         submit(work, finished, self._failed)
@@ -286,7 +287,7 @@ class RequestsPage(QWidget):
         if created:
             self.refresh()
             view = self.register.get(created)
-            self.status.setText(f"Recorded {created}; due {view.due.isoformat()}.")
+            self._say(f"Recorded {created}; due {view.due.isoformat()}.")
 
     def verify(self) -> None:
         view, values = self._ask(lambda v: forms.verify_form(self))
@@ -320,7 +321,7 @@ class RequestsPage(QWidget):
     def _ask(self, make: Callable[[RequestView], forms.FormDialog]) -> tuple[RequestView | None, dict | None]:
         view = self._selected()
         if view is None:
-            self.status.setText("Select a request first.")
+            self._say("Select a request first.")
             return None, None
         return view, self.run_form(make(view))
 
@@ -338,14 +339,14 @@ class RequestsPage(QWidget):
         if exports and folder is None:
             return
         operator = login_name()
-        self.status.setText("Working…")
+        self._say("Working…")
         submit(lambda: act(self.register, view.id, operator, folder), self._acted, self._failed)
 
     def _acted(self, result: Acted) -> None:
         parts = [f"wrote {path.name}" for _kind, path, _sha in result.files]
         if result.erasure_id:
             parts.append(f"erasure request {result.erasure_id} started")
-        self.status.setText("Done: " + "; ".join(parts) + ".")
+        self._say("Done: " + "; ".join(parts) + ".")
         self.refresh()
 
     def answer(self) -> None:
@@ -362,7 +363,7 @@ class RequestsPage(QWidget):
     def _answered(self, result: Answer) -> None:
         names = ", ".join(path.name for path, _sha in result.files)
         sent = f" Answer sent {result.view.answered_on.isoformat()} recorded." if result.view.answered_on else ""
-        self.status.setText(f"Wrote {names}.{sent}")
+        self._say(f"Wrote {names}.{sent}")
         self.refresh()
 
     def close_request(self) -> None:
@@ -371,5 +372,9 @@ class RequestsPage(QWidget):
             operator = login_name()
             self._change(lambda: self.register.close(view.id, operator), f"{view.id} closed.")
 
+    def _say(self, text: str) -> None:
+        self.status.setText(text)
+        self.status.setVisible(bool(text))
+
     def _failed(self, exc: Exception) -> None:
-        self.status.setText(user_message(exc, "The register could not be changed."))
+        self._say(user_message(exc, "The register could not be changed."))
