@@ -69,7 +69,8 @@ def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], No
     which = listing.add_mutually_exclusive_group()
     which.add_argument("--open", action="store_true", help="only requests not yet answered")
     which.add_argument("--overdue", action="store_true", help="only requests past their deadline")
-    command("show", "one request: its dates, steps, attachments and timeline")
+    show = command("show", "one request: its dates, steps, attachments and timeline")
+    show.add_argument("--reveal", action="store_true", help="also print the sealed requester details")
     verify = command("verify", "record the identity verification (Art. 12(6) lets you ask for more)")
     verify.add_argument("--status", choices=("not_needed", "requested", "verified", "failed"), required=True)
     verify.add_argument("--means", help="how the identity was checked (sealed)")
@@ -121,7 +122,7 @@ def _list(views: list[Any], now: datetime) -> None:
               f"{_colour(left, clock.state)}  {view.state}")  # fmt: skip
 
 
-def _show(view: Any, timeline: list[Any], now: datetime) -> None:
+def _show(view: Any, timeline: list[Any], now: datetime, reveal: bool = False) -> None:
     from app.dsr import model
 
     print(f"Request {view.id}")
@@ -144,6 +145,15 @@ def _show(view: Any, timeline: list[Any], now: datetime) -> None:
     if view.restricted:
         print("  restriction: in force (targets receive active: false)")
     print(f"  details: {'crypto-shredded' if view.shredded else 'sealed (' + str(len(view.private)) + ' item(s))'}")
+    if reveal and not view.shredded:
+        from app.dsr.register import private_text
+
+        for label, path in (("requester", ("requester", "name")), ("authority", ("requester", "authority")),
+                            ("answer channel", ("answer", "channel")), ("answer address", ("answer", "address")),
+                            ("note", ("note",)), ("verification means", ("verification_means",)),
+                            ("extension reason", ("extension_reason",))):  # fmt: skip
+            if private_text(view, *path):
+                print(f"  {label}: {private_text(view, *path)}")
     for step in view.steps:
         link = f" → {step.link_kind} {step.link_ref}" if step.link_ref else ""
         extra = f" ({step.ground})" if step.ground else link
@@ -213,7 +223,7 @@ def _show_cmd(register_: Any, args: argparse.Namespace, _operator: str) -> None:
     view = register_.get(args.id)
     with register_.vault.read_connection() as conn:
         entries = of_request(conn, args.id)
-    _show(view, entries, register_.now())
+    _show(view, entries, register_.now(), args.reveal)
 
 
 def _verify(register_: Any, args: argparse.Namespace, operator: str) -> None:

@@ -257,6 +257,7 @@ class DsrRegister:
             key = sealing.key_for(conn, request_id, key_ref, pseudonym) if pseudonym else os.urandom(32)
             assert key is not None
             clean = {k: v for k, v in (private or {}).items() if v not in (None, "", {})}
+            _check_private(clean)
             conn.execute(
                 insert(_Q).values(
                     id=request_id, rights=json.dumps(rights), received=moment, zone=where.zone,
@@ -501,6 +502,15 @@ class DsrRegister:
         key = sealing.new_request_key(conn, view.id)
         sealed = sealing.seal(key, view.id, view.private) if view.private else None
         conn.execute(update(_Q).where(_Q.c.id == view.id).values(key_ref="answer", sealed=sealed))
+
+
+def _check_private(values: Any) -> None:
+    """Free text is bounded: a register entry is not a document store."""
+    if isinstance(values, dict):
+        for value in values.values():
+            _check_private(value)
+    elif isinstance(values, str) and len(values) > MAX_TEXT:
+        raise RequestError(f"A detail of the request is at most {MAX_TEXT} characters.")
 
 
 def private_text(view: RequestView, *path: str) -> str:

@@ -59,7 +59,9 @@ def test_dsr_from_intake_to_closure(data_dir: Path, tmp_path: Path) -> None:
     assert f"Request {request_id}" in shown and "  state: closed (refused)" in shown
     assert "  received: 2026-01-31T10:00:00Z (day 2026-01-31 in Europe/London)" in shown
     assert "  extended: by 2 month(s) to 2026-04-30; told 2026-02-05" in shown
-    assert "  step access: refused (art11)" in shown and "Ottoline" not in shown
+    assert "  step access: refused (art11)" in shown and "Ottoline" not in shown  # sealed: not printed …
+    revealed = run(data_dir, "dsr", "show", request_id, "--reveal").stdout
+    assert "  requester: Ottoline Vexbridge" in revealed  # … unless asked
     assert re.search(r"^  \d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z closed$", shown, re.M)
 
 

@@ -169,3 +169,33 @@ def test_the_dialogs_fit_at_200_percent(qtbot: QtBot, vault: Vault) -> None:
         dialog.show()
         assert fits(dialog.minimumSizeHint()), (dialog.windowTitle(), dialog.minimumSizeHint().toTuple())
         assert fits(dialog.sizeHint()), (dialog.windowTitle(), dialog.sizeHint().toTuple())
+
+
+def test_without_a_country_the_page_says_holidays_are_not_counted(qtbot: QtBot, vault: Vault) -> None:
+    (subject,) = insert_rows(vault, [user_row("ottoline@example.org", "Ottoline Vexbridge", NOW)])
+    register = DsrRegister(vault, clock)
+    register.open(["access"], "email", "dpo", datetime(2026, 2, 20, tzinfo=UTC), subject_id=subject,
+                  private={"requester": {"name": "Ottoline Vexbridge"}, "answer": {"address": "PO Box 7"}})  # fmt: skip
+    page = RequestsPage(vault, now=clock)
+    qtbot.addWidget(page)
+    page.show()
+    qtbot.waitUntil(lambda: page.table.rowCount() == 1, timeout=5000)
+    assert "No country is set, so only weekends move a deadline" in page.summary.text()
+    qtbot.waitUntil(lambda: "Requester: Ottoline Vexbridge" in page.detail.toPlainText(), timeout=5000)
+    assert "Answer by: email, PO Box 7" in page.detail.toPlainText()
+
+
+def test_lines_for_the_overview_and_the_identities_page(vault: Vault) -> None:
+    from app.ui.requests.summary import read_overview_line, subject_lines
+
+    in_england(vault)
+    (subject,) = insert_rows(vault, [user_row("ottoline@example.org", "Ottoline Vexbridge", NOW)])
+    register = DsrRegister(vault, clock)
+    assert read_overview_line(register) == "No data subject request awaiting an answer."
+    first = register.open(["access"], "email", "dpo", datetime(2026, 1, 31, 10, tzinfo=UTC), subject_id=subject)
+    register.open(["erasure"], "email", "dpo", datetime(2026, 1, 2, tzinfo=UTC))
+    assert read_overview_line(register) == ("2 open requests; 1 overdue; nearest deadline 2026-02-02 "
+                                            "(OVERDUE by 24 days)")  # fmt: skip
+    assert subject_lines(register, subject) == [
+        f"{first}: access; received 2026-01-31; due 2026-03-02; open — 4 days left (due 2026-03-02)"
+    ]

@@ -29,10 +29,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.errors import CustosError
 from app.dsr import deadline, model
 from app.dsr.actions import Acted, act
 from app.dsr.answering import Answer, draft_answer
-from app.dsr.register import DsrRegister, RequestView
+from app.dsr.register import DsrRegister, RequestView, private_text
 from app.dsr.timeline import of_request
 from app.store.vault import Vault
 from app.ui.lock.reauth import Reauthenticate
@@ -87,7 +88,16 @@ def record_text(view: RequestView, timeline: list[Any], now: datetime) -> str:
     lines.append(f"Clock: {view.clock(now).describe()}")
     if view.restricted:
         lines.append("Restriction in force: the applications receive the account as inactive.")
-    lines.append("Requester's details: " + ("crypto-shredded (the subject was erased)" if view.shredded else "sealed"))
+    if view.shredded:
+        lines.append("Requester's details: crypto-shredded (the subject was erased)")
+    else:  # sealed at rest; shown here to the operator who has to answer
+        who = private_text(view, "requester", "name") or "not recorded"
+        authority = private_text(view, "requester", "authority")
+        lines.append(f"Requester: {who}" + (f" (authority seen: {authority})" if authority else ""))
+        channel, address = private_text(view, "answer", "channel"), private_text(view, "answer", "address")
+        lines.append(f"Answer by: {channel or view.channel}" + (f", {address}" if address else ""))
+        if private_text(view, "note"):
+            lines.append(f"Note: {private_text(view, 'note')}")
     lines.append("")
     for step in view.steps:
         link = f" → {step.link_kind} {step.link_ref}" if step.link_ref else ""
@@ -112,6 +122,7 @@ class RequestsPage(QWidget):
         self.choose_folder: ChooseFolder = choose_folder
         self.requests: list[RequestView] = []
         self.shown: list[RequestView] = []
+        self.settings_note = ""
         self.summary = plain_label(wrap=True)  # the counts and the nearest deadline
         self.status = plain_label(wrap=True)  # what the last action did, or why it could not
         self.status.hide()  # no empty line at the top until there is something to say
@@ -197,10 +208,24 @@ class RequestsPage(QWidget):
     # -- data ----------------------------------------------------------------------------------------------
     def refresh(self) -> None:
         if self.vault.is_open:
-            submit(self.register.list, self._listed, self._failed)
+            submit(self._load, self._listed, self._failed)
 
-    def _listed(self, requests: list[RequestView]) -> None:
-        self.requests = requests
+    def _load(self) -> tuple[list[RequestView], str]:
+        from app.dsr import settings
+        from app.policy.versions import in_force
+
+        with self.vault.read_connection() as conn:
+            record = in_force(conn)
+        try:
+            where = settings.load(self.vault.path.parent, record.policy if record else None)
+        except CustosError as exc:
+            return self.register.list(), exc.user_message
+        note = "" if where.country else (" No country is set, so only weekends move a deadline (not public "
+                                         "holidays): custos dsr settings --country.")  # fmt: skip
+        return self.register.list(), note
+
+    def _listed(self, loaded: tuple[list[RequestView], str]) -> None:
+        self.requests, self.settings_note = loaded
         self._fill()
 
     def _visible(self, view: RequestView, now: datetime) -> bool:
@@ -233,6 +258,7 @@ class RequestsPage(QWidget):
         self.summary.setText(
             f"{len(pending)} request(s) awaiting an answer; {overdue} overdue"
             + (f"; nearest deadline {nearest.isoformat()}." if nearest else ".")
+            + self.settings_note
         )
         row = next((i for i, v in enumerate(self.shown) if selected and v.id == selected.id), 0 if self.shown else None)
         if row is not None:
