@@ -182,8 +182,12 @@ class DsrRegister:
         return str(found) if found is not None else None
 
     # -- writing helpers ---------------------------------------------------------------------------------
-    def _event(self, conn: Connection, kind: str, operator: str, request_id: str, **details: Any) -> None:
-        append(conn, Event(kind, actor_of(operator), details={"request": request_id, **details}, at=self.now()))
+    def _event(self, conn: Connection, kind: str, operator: str, request_id: str, subject: str | None = None,
+               **details: Any) -> None:  # fmt: skip
+        """``subject``: the SCIM id, given where the trail should name the person (as its pseudonym)."""
+        event = Event(kind, actor_of(operator), subject=subject, details={"request": request_id, **details},
+                      at=self.now())  # fmt: skip
+        append(conn, event)
 
     def _move(self, conn: Connection, view: RequestView, state: str) -> None:
         if view.state == state:
@@ -245,6 +249,8 @@ class DsrRegister:
             raise RequestError(f"The channel is one of {', '.join(model.CHANNELS)}.")
         if requester not in model.REQUESTERS:
             raise RequestError("The requester is the subject or a representative.")
+        if requester == "representative" and not ((private or {}).get("requester") or {}).get("authority"):
+            raise RequestError("A representative's request needs the authority seen (e.g. a signed mandate).")
         request_id = new_request_id()
         with self.vault.write_transaction() as conn:
             record = in_force(conn)
@@ -274,7 +280,8 @@ class DsrRegister:
             for right in rights:
                 state = "not_applicable" if right == "not_gdpr" else "pending"
                 conn.execute(insert(_S).values(request_id=request_id, right=right, state=state))
-            self._event(conn, "dsr.opened", operator, request_id, rights=rights, channel=channel,
+            self._event(conn, "dsr.opened", operator, request_id, subject_id if pseudonym else None,
+                        rights=rights, channel=channel,
                         requester=requester, received=moment.isoformat(),
                         received_day=deadline.received_day(moment, where.zone).isoformat(), due=due.isoformat(),
                         zone=where.zone, country=where.country, matched=pseudonym is not None,
@@ -302,7 +309,7 @@ class DsrRegister:
             conn.execute(update(_Q).where(_Q.c.id == request_id).values(subject=pseudonym, key_ref="subject",
                                                                         sealed=sealed, matches=1))  # fmt: skip
             sealing.drop_request_key(conn, request_id)
-            self._event(conn, "dsr.matched", operator, request_id)
+            self._event(conn, "dsr.matched", operator, request_id, subject_id)
             return self.read(conn, request_id)
 
     # -- identity and clock ------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ def test_open_computes_the_due_date_and_seals_the_requester(vault: Vault) -> Non
         opened = of_kind(conn, "dsr.opened")[0]
     assert REQUESTER not in raw and ADDRESS not in raw and json.loads(raw)["alg"] == "A256GCM"
     assert REQUESTER not in json.dumps(opened.details) and opened.details["due"] == "2026-03-02"
+    assert opened.subject == view.subject  # the trail names the person as the same pseudonym, never the id
 
 
 def test_bad_intake_is_refused_with_a_reason(vault: Vault) -> None:
@@ -42,6 +43,10 @@ def test_bad_intake_is_refused_with_a_reason(vault: Vault) -> None:
         register.open(["everything"], "email", "dpo")
     with pytest.raises(RequestError, match="misrouted"):
         register.open(["not_gdpr", "access"], "email", "dpo")
+    with pytest.raises(RequestError, match="authority"):
+        register.open(["erasure"], "letter", "dpo", requester="representative", private=sealed_details())
+    with pytest.raises(RequestError, match="at most"):
+        register.open(["access"], "email", "dpo", private={"note": "x" * 2001})
     with pytest.raises(RequestError, match="No user"):
         register.open(["access"], "email", "dpo", subject_id="no-such-id")
     with vault.read_connection() as conn:
