@@ -73,10 +73,14 @@ def country_from_address(address: str) -> str:
 
 def zone_of_country(country: str) -> str | None:
     """The country's principal IANA zone (first in tzdata's zone.tab), or None."""
-    try:
-        table = resources.files("tzdata.zoneinfo").joinpath("zone.tab").read_text(encoding="utf-8")
-    except (ModuleNotFoundError, FileNotFoundError):
-        table = Path("/usr/share/zoneinfo/zone.tab").read_text(encoding="utf-8")
+    table = ""
+    for read in (lambda: resources.files("tzdata.zoneinfo").joinpath("zone.tab").read_text(encoding="utf-8"),
+                 lambda: Path("/usr/share/zoneinfo/zone.tab").read_text(encoding="utf-8")):  # fmt: skip
+        try:
+            table = read()
+            break
+        except (ModuleNotFoundError, OSError):
+            continue
     for line in table.splitlines():
         fields = line.split("\t")
         if not line.startswith("#") and len(fields) >= 3 and fields[0] == country:

@@ -7,6 +7,7 @@ import json
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import jsonschema
 import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
@@ -36,6 +37,9 @@ def test_access_and_portability_export_is_linked_with_the_real_received_date(vau
     document = json.loads((tmp_path / "out" / f"subject-{subject}.json").read_text())
     assert document["response"]["received"] == "2026-01-31T10:00:00.000000Z"  # not the time of the export
     assert document["response"]["answer_by"] == "2026-03-02T23:59:59.999999Z"  # end of the due day in London
+    schema = json.loads((Path(__file__).resolve().parents[2] / "resources" / "schemas" /
+                         "subject-export-v1.schema.json").read_text())  # fmt: skip
+    jsonschema.validate(document, schema)  # the export keeps its published format
     view = register.get(request_id)
     assert view.state == "in_progress" and {s.state for s in view.steps} == {"done"}
     assert {a.kind: a.sha256 for a in view.attachments}["export.json"] == view.step("access").link_ref
