@@ -161,7 +161,10 @@ def test_the_dialogs_fit_at_200_percent(qtbot: QtBot, vault: Vault) -> None:
     view = register.get(register.open(["access", "erasure", "restriction"], "email", "dpo",
                                       datetime(2026, 2, 2, tzinfo=UTC)))  # fmt: skip
     today = date(2026, 2, 26)
-    dialogs = [NewRequestDialog(register), forms.verify_form(None), forms.extend_form(view, today, None),
+    from app.ui.requests.intake import MatchDialog
+
+    dialogs = [NewRequestDialog(register), MatchDialog(register, view.id), forms.verify_form(None),
+               forms.extend_form(view, today, None),
                forms.task_form(view, None), forms.refuse_form(view, None),
                forms.answer_form(view, today, None)]  # fmt: skip
     for dialog in dialogs:
@@ -199,3 +202,41 @@ def test_lines_for_the_overview_and_the_identities_page(vault: Vault) -> None:
     assert subject_lines(register, subject) == [
         f"{first}: access; received 2026-01-31; due 2026-03-02; open — 4 days left (due 2026-03-02)"
     ]
+
+
+def test_match_later_and_lift_a_restriction_from_the_page(qtbot: QtBot, vault: Vault) -> None:
+    from app.ui.requests.intake import MatchDialog
+
+    in_england(vault)
+    (subject,) = insert_rows(vault, [user_row("ottoline@example.org", "Ottoline Vexbridge", NOW)])
+    register = DsrRegister(vault, clock)
+    request_id = register.open(["restriction"], "letter", "dpo", datetime(2026, 2, 2, tzinfo=UTC))
+    page = RequestsPage(vault, now=clock)
+    qtbot.addWidget(page)
+
+    def match_by_keyboard(dialog: MatchDialog) -> bool:
+        qtbot.addWidget(dialog)
+        dialog.show()
+        dialog.identity.search.setFocus()
+        qtbot.keyClicks(dialog.identity.search, "vexbridge")
+        qtbot.keyClick(dialog.identity.search, Qt.Key.Key_Return)
+        qtbot.waitUntil(lambda: dialog.identity.matches.count() == 2, timeout=5000)
+        ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        ok.setFocus()
+        qtbot.keyClick(ok, Qt.Key.Key_Space)
+        qtbot.waitUntil(lambda: dialog.matched, timeout=5000)
+        return dialog.matched
+
+    page.run_match = match_by_keyboard
+    page.show()
+    qtbot.waitUntil(lambda: page.table.rowCount() == 1 and page.actions["match"].isEnabled(), timeout=5000)
+    assert not page.actions["lift"].isEnabled()
+    page.match()
+    qtbot.waitUntil(lambda: not page.actions["match"].isEnabled(), timeout=5000)
+    assert register.for_subject(subject)[0].id == request_id
+    register.record_task(request_id, "restricted at the IdP by the service desk", "dpo")
+    page.refresh()
+    qtbot.waitUntil(lambda: page.actions["lift"].isEnabled(), timeout=5000)
+    page.lift()
+    qtbot.waitUntil(lambda: page.status.text().startswith("Restriction lifted"), timeout=5000)
+    assert not register.get(request_id).restricted

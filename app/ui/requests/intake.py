@@ -7,6 +7,7 @@ requester's name, the answer address and the note are sealed with that subject's
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC
 from typing import Any
 
@@ -66,18 +67,9 @@ class NewRequestDialog(QDialog):
         self.answer_address = QLineEdit()
         self.answer_address.setPlaceholderText("only what answering needs")
         self.note = QLineEdit()
-        self.search = QLineEdit()
-        self.search.setPlaceholderText("userName, display name or external id")
-        self.search.installEventFilter(self)
-        self.search_button = QPushButton("&Search the mirror")
-        self.search_button.setAutoDefault(False)
-        self.search_button.clicked.connect(self.run_search)
-        self.matches = QListWidget()
-        self.matches.setAccessibleName("Matching identities")
-        self.matches.setMinimumHeight(60)
-        self._candidates: list[Candidate] = []
-        self._list_matches([])
         self.message = plain_label(wrap=True)
+        self.identity = IdentitySearch(register, self.message.setText, self._failed, NO_MATCH)
+        self.search, self.matches = self.identity.search, self.identity.matches
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("&Record request")
         self.buttons.accepted.connect(self.record)
@@ -95,11 +87,7 @@ class NewRequestDialog(QDialog):
         form.addRow("Answer b&y", self.answer_channel)
         form.addRow("Answer a&ddress", self.answer_address)
         form.addRow("N&ote", self.note)
-        search_row = QHBoxLayout()
-        search_row.addWidget(self.search, 1)
-        search_row.addWidget(self.search_button)
-        form.addRow("&Identity", search_row)
-        form.addRow("", self.matches)
+        form.addRow("&Identity", self.identity)
         body = QWidget()
         body.setLayout(form)
         scroll = QScrollArea()  # at 200 % the form scrolls rather than outgrowing the screen
@@ -111,38 +99,8 @@ class NewRequestDialog(QDialog):
         layout.addWidget(self.message)
         layout.addWidget(self.buttons)
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        # Enter in the search box searches; it must not also press the default button (a half-filled request).
-        enter = isinstance(event, QKeyEvent) and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
-        if watched is self.search and event.type() == QEvent.Type.KeyPress and enter:
-            self.run_search()
-            return True
-        return super().eventFilter(watched, event)
-
-    # -- matching ------------------------------------------------------------------------------------------
-    def run_search(self) -> None:
-        text = self.search.text()
-
-        def search() -> list[Candidate]:
-            with self.register.vault.read_connection() as conn:
-                return find(conn, text)
-
-        submit(search, self._list_matches, self._failed)
-
-    def _list_matches(self, found: list[Candidate]) -> None:
-        self._candidates = found
-        self.matches.clear()
-        self.matches.addItem(QListWidgetItem(NO_MATCH))
-        for candidate in found:
-            label = candidate.user_name + (f" — {candidate.display_name}" if candidate.display_name else "")
-            self.matches.addItem(QListWidgetItem(label + ("" if candidate.active else " (inactive)")))
-        self.matches.setCurrentRow(1 if len(found) == 1 else 0)  # one match is taken; several need a choice
-        if self.search.text().strip():
-            self.message.setText(f"{len(found)} identit{'y' if len(found) == 1 else 'ies'} match.")
-
     def chosen(self) -> str | None:
-        row = self.matches.currentRow()
-        return self._candidates[row - 1].id if row >= 1 else None
+        return self.identity.chosen()
 
     # -- recording -----------------------------------------------------------------------------------------
     def values(self) -> dict[str, Any]:
@@ -153,7 +111,7 @@ class NewRequestDialog(QDialog):
             "received": received.astimezone(UTC) if received.tzinfo else received.astimezone().astimezone(UTC),
             "requester": self.requester.currentData(),
             "subject_id": self.chosen(),
-            "matches": len(self._candidates) if self.search.text().strip() else None,
+            "matches": self.identity.count(),
             "private": {
                 "requester": {k: v for k, v in (("name", self.requester_name.text().strip()),
                                                 ("authority", self.authority.text().strip())) if v},
@@ -183,6 +141,113 @@ class NewRequestDialog(QDialog):
     def _failed(self, exc: Exception) -> None:
         self.buttons.setEnabled(True)
         self.message.setText(user_message(exc, "The request could not be recorded."))
+
+
+class IdentitySearch(QWidget):
+    """A search of the mirror and the identities found; the first line is always the "none" choice."""
+
+    def __init__(self, register: DsrRegister, say: Callable[[str], None], failed: Callable[[Exception], None],
+                 none_label: str, parent: QWidget | None = None) -> None:  # fmt: skip
+        super().__init__(parent)
+        self.register = register
+        self.say = say
+        self.failed = failed
+        self.none_label = none_label
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("userName, display name or external id")
+        self.search.installEventFilter(self)
+        self.search_button = QPushButton("&Search the mirror")
+        self.search_button.setAutoDefault(False)
+        self.search_button.clicked.connect(self.run_search)
+        self.matches = QListWidget()
+        self.matches.setAccessibleName("Matching identities")
+        self.matches.setMinimumHeight(60)
+        self.candidates: list[Candidate] = []
+        row = QHBoxLayout()
+        row.addWidget(self.search, 1)
+        row.addWidget(self.search_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(row)
+        layout.addWidget(self.matches)
+        self.setFocusProxy(self.search)
+        self._list_matches([])
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        # Enter in the search box searches; it must not also press the dialog's default button.
+        enter = isinstance(event, QKeyEvent) and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+        if watched is self.search and event.type() == QEvent.Type.KeyPress and enter:
+            self.run_search()
+            return True
+        return super().eventFilter(watched, event)
+
+    def run_search(self) -> None:
+        text = self.search.text()
+
+        def search() -> list[Candidate]:
+            with self.register.vault.read_connection() as conn:
+                return find(conn, text)
+
+        submit(search, self._list_matches, self.failed)
+
+    def _list_matches(self, found: list[Candidate]) -> None:
+        self.candidates = found
+        self.matches.clear()
+        self.matches.addItem(QListWidgetItem(self.none_label))
+        for candidate in found:
+            label = candidate.user_name + (f" — {candidate.display_name}" if candidate.display_name else "")
+            self.matches.addItem(QListWidgetItem(label + ("" if candidate.active else " (inactive)")))
+        self.matches.setCurrentRow(1 if len(found) == 1 else 0)  # one match is taken; several need a choice
+        if self.search.text().strip():
+            self.say(f"{len(found)} identit{'y' if len(found) == 1 else 'ies'} match.")
+
+    def chosen(self) -> str | None:
+        row = self.matches.currentRow()
+        return self.candidates[row - 1].id if row >= 1 else None
+
+    def count(self) -> int | None:
+        """How many identities the search found (None: no search was made)."""
+        return len(self.candidates) if self.search.text().strip() else None
+
+
+class MatchDialog(QDialog):
+    """Match a request recorded unmatched to an identity found later."""
+
+    def __init__(self, register: DsrRegister, request_id: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.register = register
+        self.request_id = request_id
+        self.matched = False
+        self.setWindowTitle(f"Match {request_id} to an identity")
+        self.message = plain_label(wrap=True)
+        self.identity = IdentitySearch(register, self.message.setText, self._failed, "(choose an identity)")
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("&Match")
+        self.buttons.accepted.connect(self.match)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(plain_label("Only the identity's pseudonym is stored with the request; its sealed details "
+                                     "move under that person's key.", wrap=True))  # fmt: skip
+        layout.addWidget(self.identity, 1)
+        layout.addWidget(self.message)
+        layout.addWidget(self.buttons)
+
+    def match(self) -> None:
+        chosen = self.identity.chosen()
+        if chosen is None:
+            self.message.setText("Search the mirror and choose an identity.")
+            return
+        operator = login_name()
+        self.buttons.setEnabled(False)
+        submit(lambda: self.register.match(self.request_id, chosen, operator), self._matched, self._failed)
+
+    def _matched(self, _view: object) -> None:
+        self.matched = True
+        self.accept()
+
+    def _failed(self, exc: Exception) -> None:
+        self.buttons.setEnabled(True)
+        self.message.setText(user_message(exc, "The request could not be matched."))
 
 
 def _combo(keys: tuple[str, ...]) -> QComboBox:

@@ -39,7 +39,7 @@ from app.store.vault import Vault
 from app.ui.lock.reauth import Reauthenticate
 from app.ui.policy.common import login_name, plain_label, user_message
 from app.ui.requests import forms
-from app.ui.requests.intake import NewRequestDialog
+from app.ui.requests.intake import MatchDialog, NewRequestDialog
 from app.ui.theme import status_colour
 from app.ui.workers import submit
 
@@ -57,6 +57,10 @@ def run_form(dialog: forms.FormDialog) -> dict[str, Any] | None:
 
 def run_intake(dialog: NewRequestDialog) -> str | None:
     return dialog.created if dialog.exec() == QDialog.DialogCode.Accepted else None
+
+
+def run_match(dialog: MatchDialog) -> bool:
+    return dialog.exec() == QDialog.DialogCode.Accepted and dialog.matched
 
 
 def choose_folder(parent: QWidget, title: str) -> Path | None:
@@ -119,6 +123,7 @@ class RequestsPage(QWidget):
         self.reauthenticate = reauthenticate
         self.run_form: RunForm = run_form
         self.run_intake: RunIntake = run_intake
+        self.run_match: Callable[[MatchDialog], bool] = run_match
         self.choose_folder: ChooseFolder = choose_folder
         self.requests: list[RequestView] = []
         self.shown: list[RequestView] = []
@@ -157,6 +162,8 @@ class RequestsPage(QWidget):
             "refuse": self._button("R&efuse…", self.refuse),
             "answer": self._button("Ans&wer…", self.answer),
             "close": self._button("C&lose", self.close_request),
+            "match": self._button("&Match identity…", self.match),
+            "lift": self._button("Lift restr&iction", self.lift),
         }
         self._layout()
         self.ticker = QTimer(self)  # days change rarely; a minute keeps the clock true across midnight
@@ -179,7 +186,7 @@ class RequestsPage(QWidget):
             top.addWidget(combo)
         buttons = QGridLayout()
         for index, button in enumerate(self.actions.values()):
-            buttons.addWidget(button, index // 4, index % 4)
+            buttons.addWidget(button, index // 5, index % 5)
         lower = QWidget()
         lower_layout = QVBoxLayout(lower)
         lower_layout.setContentsMargins(0, 0, 0, 0)
@@ -290,6 +297,8 @@ class RequestsPage(QWidget):
     def _allowed(action: str, view: RequestView) -> bool:
         if action == "close":
             return view.state == "answered"
+        if action == "lift":
+            return bool(view.restricted)  # also once the request is closed: the flag holds until lifted
         if view.state in ("answered", "closed"):
             return False
         pending = {s.right for s in view.steps if not s.final}
@@ -298,6 +307,7 @@ class RequestsPage(QWidget):
             "act": bool(pending & {"access", "portability", "erasure"}),
             "task": bool(pending & set(model.TASK_RIGHTS)),
             "refuse": bool(pending),
+            "match": not view.subject,
         }.get(action, True)
 
     # -- actions -------------------------------------------------------------------------------------------
@@ -391,6 +401,19 @@ class RequestsPage(QWidget):
         sent = f" Answer sent {result.view.answered_on.isoformat()} recorded." if result.view.answered_on else ""
         self._say(f"Wrote {names}.{sent}")
         self.refresh()
+
+    def match(self) -> None:
+        view = self._selected()
+        if view is not None and self.run_match(MatchDialog(self.register, view.id, self)):
+            self._say(f"{view.id} matched to an identity.")
+            self.refresh()
+
+    def lift(self) -> None:
+        view = self._selected()
+        if view is not None:
+            operator = login_name()
+            self._change(lambda: self.register.lift_restriction(view.id, operator),
+                         f"Restriction lifted on {view.id}; the applications get the account as it is.")  # fmt: skip
 
     def close_request(self) -> None:
         view = self._selected()
