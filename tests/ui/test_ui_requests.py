@@ -125,8 +125,7 @@ def test_actions_ask_the_passphrase_before_an_export(qtbot: QtBot, vault: Vault,
     qtbot.waitUntil(lambda: page.status.text().startswith("Done: wrote"), timeout=15_000)
     assert sorted(p.suffix for p in (tmp_path / "out").iterdir()) == [".json", ".pdf"]
 
-    def fill_task(dialog: forms.FormDialog) -> dict[str, object]:
-        qtbot.addWidget(dialog)
+    def fill_task(dialog: forms.FormDialog) -> dict[str, object]:  # a child of the page: the page owns it
         dialog.show()
         box = dialog.fields["done"]
         box.setFocus()
@@ -139,7 +138,6 @@ def test_actions_ask_the_passphrase_before_an_export(qtbot: QtBot, vault: Vault,
     qtbot.waitUntil(lambda: register.get(request_id).step("rectification").state == "done", timeout=5000)
 
     def send_today(dialog: forms.FormDialog) -> dict[str, object]:
-        qtbot.addWidget(dialog)
         dialog.show()
         dialog.fields["mode"].setFocus()
         qtbot.keyClick(dialog.fields["mode"], Qt.Key.Key_Down)  # "Sent on the date below"
@@ -214,8 +212,7 @@ def test_match_later_and_lift_a_restriction_from_the_page(qtbot: QtBot, vault: V
     page = RequestsPage(vault, now=clock)
     qtbot.addWidget(page)
 
-    def match_by_keyboard(dialog: MatchDialog) -> bool:
-        qtbot.addWidget(dialog)
+    def match_by_keyboard(dialog: MatchDialog) -> bool:  # a child of the page: the page owns it
         dialog.show()
         dialog.identity.search.setFocus()
         qtbot.keyClicks(dialog.identity.search, "vexbridge")

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC
+from functools import partial
 from typing import Any
 
-from PySide6.QtCore import QDateTime, QEvent, QObject, Qt
+from PySide6.QtCore import QDateTime, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -132,7 +133,8 @@ class NewRequestDialog(QDialog):
         operator = login_name()
         self.buttons.setEnabled(False)
         moment = min(values.pop("received"), self.register.now())
-        submit(lambda: self.register.open(operator=operator, received=moment, **values), self._recorded, self._failed)
+        work = partial(self.register.open, operator=operator, received=moment, **values)  # no widget in the work
+        submit(work, self._recorded, self._failed)
 
     def _recorded(self, request_id: str) -> None:
         self.created = request_id
@@ -141,6 +143,24 @@ class NewRequestDialog(QDialog):
     def _failed(self, exc: Exception) -> None:
         self.buttons.setEnabled(True)
         self.message.setText(user_message(exc, "The request could not be recorded."))
+
+
+def search_mirror(register: DsrRegister, text: str) -> list[Candidate]:
+    with register.vault.read_connection() as conn:
+        return find(conn, text)
+
+
+class SearchField(QLineEdit):
+    """Enter searches, and only searches: it must not also press the dialog's default button."""
+
+    submitted = Signal()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            event.accept()  # not passed on: QDialog would take it for its default button
+            self.submitted.emit()
+            return
+        super().keyPressEvent(event)
 
 
 class IdentitySearch(QWidget):
@@ -153,9 +173,9 @@ class IdentitySearch(QWidget):
         self.say = say
         self.failed = failed
         self.none_label = none_label
-        self.search = QLineEdit()
+        self.search = SearchField()
         self.search.setPlaceholderText("userName, display name or external id")
-        self.search.installEventFilter(self)
+        self.search.submitted.connect(self.run_search)
         self.search_button = QPushButton("&Search the mirror")
         self.search_button.setAutoDefault(False)
         self.search_button.clicked.connect(self.run_search)
@@ -173,22 +193,8 @@ class IdentitySearch(QWidget):
         self.setFocusProxy(self.search)
         self._list_matches([])
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        # Enter in the search box searches; it must not also press the dialog's default button.
-        enter = isinstance(event, QKeyEvent) and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
-        if watched is self.search and event.type() == QEvent.Type.KeyPress and enter:
-            self.run_search()
-            return True
-        return super().eventFilter(watched, event)
-
     def run_search(self) -> None:
-        text = self.search.text()
-
-        def search() -> list[Candidate]:
-            with self.register.vault.read_connection() as conn:
-                return find(conn, text)
-
-        submit(search, self._list_matches, self.failed)
+        submit(partial(search_mirror, self.register, self.search.text()), self._list_matches, self.failed)
 
     def _list_matches(self, found: list[Candidate]) -> None:
         self.candidates = found
@@ -239,7 +245,7 @@ class MatchDialog(QDialog):
             return
         operator = login_name()
         self.buttons.setEnabled(False)
-        submit(lambda: self.register.match(self.request_id, chosen, operator), self._matched, self._failed)
+        submit(partial(self.register.match, self.request_id, chosen, operator), self._matched, self._failed)
 
     def _matched(self, _view: object) -> None:
         self.matched = True

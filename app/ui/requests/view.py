@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -52,15 +53,21 @@ ChooseFolder = Callable[[QWidget, str], Path | None]
 
 
 def run_form(dialog: forms.FormDialog) -> dict[str, Any] | None:
-    return dialog.values() if dialog.exec() == QDialog.DialogCode.Accepted else None
+    values = dialog.values() if dialog.exec() == QDialog.DialogCode.Accepted else None
+    dialog.deleteLater()  # a child of the page: without this each opening would stay in memory
+    return values
 
 
 def run_intake(dialog: NewRequestDialog) -> str | None:
-    return dialog.created if dialog.exec() == QDialog.DialogCode.Accepted else None
+    created = dialog.created if dialog.exec() == QDialog.DialogCode.Accepted else None
+    dialog.deleteLater()
+    return created
 
 
 def run_match(dialog: MatchDialog) -> bool:
-    return dialog.exec() == QDialog.DialogCode.Accepted and dialog.matched
+    matched = dialog.exec() == QDialog.DialogCode.Accepted and dialog.matched
+    dialog.deleteLater()
+    return matched
 
 
 def choose_folder(parent: QWidget, title: str) -> Path | None:
@@ -114,6 +121,29 @@ def record_text(view: RequestView, timeline: list[Any], now: datetime) -> str:
     return "\n".join(lines)
 
 
+# Work for the pool gets plain objects only (functools.partial, no closure over a widget): a widget's wrapper
+# released on a pool thread crashes PySide (decision 0013).
+def load_requests(register: DsrRegister) -> tuple[list[RequestView], str]:
+    """The requests, and a note when no country is set (then public holidays are not counted)."""
+    from app.dsr import settings
+    from app.policy.versions import in_force
+
+    with register.vault.read_connection() as conn:
+        record = in_force(conn)
+    try:
+        where = settings.load(register.vault.path.parent, record.policy if record else None)
+    except CustosError as exc:
+        return register.list(), " " + exc.user_message
+    note = "" if where.country else (" No country is set, so only weekends move a deadline (not public "
+                                     "holidays): custos dsr settings --country.")  # fmt: skip
+    return register.list(), note
+
+
+def load_record(register: DsrRegister, view: RequestView) -> str:
+    with register.vault.read_connection() as conn:
+        return record_text(view, of_request(conn, view.id), register.now())
+
+
 class RequestsPage(QWidget):
     def __init__(self, vault: Vault, reauthenticate: Reauthenticate | None = None, parent: QWidget | None = None,
                  now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:  # fmt: skip
@@ -128,6 +158,7 @@ class RequestsPage(QWidget):
         self.requests: list[RequestView] = []
         self.shown: list[RequestView] = []
         self.settings_note = ""
+        self._done_message = ""
         self.summary = plain_label(wrap=True)  # the counts and the nearest deadline
         self.status = plain_label(wrap=True)  # what the last action did, or why it could not
         self.status.hide()  # no empty line at the top until there is something to say
@@ -215,21 +246,7 @@ class RequestsPage(QWidget):
     # -- data ----------------------------------------------------------------------------------------------
     def refresh(self) -> None:
         if self.vault.is_open:
-            submit(self._load, self._listed, self._failed)
-
-    def _load(self) -> tuple[list[RequestView], str]:
-        from app.dsr import settings
-        from app.policy.versions import in_force
-
-        with self.vault.read_connection() as conn:
-            record = in_force(conn)
-        try:
-            where = settings.load(self.vault.path.parent, record.policy if record else None)
-        except CustosError as exc:
-            return self.register.list(), exc.user_message
-        note = "" if where.country else (" No country is set, so only weekends move a deadline (not public "
-                                         "holidays): custos dsr settings --country.")  # fmt: skip
-        return self.register.list(), note
+            submit(partial(load_requests, self.register), self._listed, self._failed)
 
     def _listed(self, loaded: tuple[list[RequestView], str]) -> None:
         self.requests, self.settings_note = loaded
@@ -284,11 +301,7 @@ class RequestsPage(QWidget):
             self.detail.setPlainText("")
             return
 
-        def load() -> str:
-            with self.vault.read_connection() as conn:
-                return record_text(view, of_request(conn, view.id), self.register.now())
-
-        submit(load, self._show_text, self._failed)
+        submit(partial(load_record, self.register, view), self._show_text, self._failed)
 
     def _show_text(self, text: str) -> None:
         self.detail.setPlainText(text)
@@ -312,11 +325,14 @@ class RequestsPage(QWidget):
 
     # -- actions -------------------------------------------------------------------------------------------
     def _change(self, work: Callable[[], object], done: str) -> None:
-        def finished(_result: object) -> None:
-            self._say(done)
-            self.refresh()
+        # Bound methods only as callbacks: Qt drops them if the page is gone when the worker ends (a closure
+        # would still run, on a deleted widget).
+        self._done_message = done
+        submit(work, self._changed, self._failed)
 
-        submit(work, finished, self._failed)
+    def _changed(self, _result: object) -> None:
+        self._say(self._done_message)
+        self.refresh()
 
     def new_request(self) -> None:
         created = self.run_intake(NewRequestDialog(self.register, self))
@@ -329,7 +345,7 @@ class RequestsPage(QWidget):
         view, values = self._ask(lambda v: forms.verify_form(self))
         if view and values:
             operator = login_name()
-            self._change(lambda: self.register.verify(view.id, values["status"], operator, values["means"]),
+            self._change(partial(self.register.verify, view.id, values["status"], operator, values["means"]),
                          f"Identity verification recorded on {view.id}.")  # fmt: skip
 
     def extend(self) -> None:
@@ -337,22 +353,22 @@ class RequestsPage(QWidget):
         view, values = self._ask(lambda v: forms.extend_form(v, today, self))
         if view and values:
             operator = login_name()
-            self._change(lambda: self.register.extend(view.id, values["months"], values["reason"], values["told"],
-                                                      operator), f"{view.id} extended.")  # fmt: skip
+            self._change(partial(self.register.extend, view.id, values["months"], values["reason"], values["told"],
+                                 operator), f"{view.id} extended.")  # fmt: skip
 
     def task(self) -> None:
         view, values = self._ask(lambda v: forms.task_form(v, self))
         if view and values:
             operator = login_name()
-            self._change(lambda: self.register.record_task(view.id, values["done"], operator, values["right"]),
+            self._change(partial(self.register.record_task, view.id, values["done"], operator, values["right"]),
                          f"Task recorded on {view.id}.")  # fmt: skip
 
     def refuse(self) -> None:
         view, values = self._ask(lambda v: forms.refuse_form(v, self))
         if view and values:
             operator = login_name()
-            self._change(lambda: self.register.refuse(view.id, values["ground"], values["reason"], operator,
-                                                      values["right"]), f"Refusal recorded on {view.id}.")  # fmt: skip
+            self._change(partial(self.register.refuse, view.id, values["ground"], values["reason"], operator,
+                                 values["right"]), f"Refusal recorded on {view.id}.")  # fmt: skip
 
     def _ask(self, make: Callable[[RequestView], forms.FormDialog]) -> tuple[RequestView | None, dict | None]:
         view = self._selected()
@@ -376,7 +392,7 @@ class RequestsPage(QWidget):
             return
         operator = login_name()
         self._say("Working…")
-        submit(lambda: act(self.register, view.id, operator, folder), self._acted, self._failed)
+        submit(partial(act, self.register, view.id, operator, folder), self._acted, self._failed)
 
     def _acted(self, result: Acted) -> None:
         parts = [f"wrote {path.name}" for _kind, path, _sha in result.files]
@@ -394,7 +410,7 @@ class RequestsPage(QWidget):
             return
         sent = values["sent"] if values["mode"] == "sent" else None
         operator = login_name()
-        submit(lambda: draft_answer(self.register, view.id, operator, folder, sent), self._answered, self._failed)
+        submit(partial(draft_answer, self.register, view.id, operator, folder, sent), self._answered, self._failed)
 
     def _answered(self, result: Answer) -> None:
         names = ", ".join(path.name for path, _sha in result.files)
@@ -412,14 +428,14 @@ class RequestsPage(QWidget):
         view = self._selected()
         if view is not None:
             operator = login_name()
-            self._change(lambda: self.register.lift_restriction(view.id, operator),
+            self._change(partial(self.register.lift_restriction, view.id, operator),
                          f"Restriction lifted on {view.id}; the applications get the account as it is.")  # fmt: skip
 
     def close_request(self) -> None:
         view = self._selected()
         if view is not None:
             operator = login_name()
-            self._change(lambda: self.register.close(view.id, operator), f"{view.id} closed.")
+            self._change(partial(self.register.close, view.id, operator), f"{view.id} closed.")
 
     def _say(self, text: str) -> None:
         self.status.setText(text)
