@@ -207,7 +207,7 @@ def _open(register_: Any, args: argparse.Namespace, operator: str) -> None:
                             matches, private)  # fmt: skip
     view = register_.get(new_id)
     print(f"Opened {view.id} due {view.due.isoformat()}")
-    where = f"public holidays of {view.country}" if view.country else "weekends only (no country set)"
+    where = f"public holidays of {view.country}" if view.country else "weekends only: no country set"
     matched = "matched to an identity" if view.subject else "not matched to an identity"
     print(f"  received {view.received_day.isoformat()} in {view.zone}; one month, next working day ({where}); "
           f"{matched}")  # fmt: skip
