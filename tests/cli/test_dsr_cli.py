@@ -110,3 +110,21 @@ def test_dsr_open_matches_the_mirror_and_reads_errors(data_dir: Path) -> None:
         vault.close()
     assert opened[matched]["matched"] is True and opened[request_id]["matched"] is False
     assert "Ottoline" not in json.dumps(opened)  # the trail names the request and its dates, never who asked
+
+
+def test_days_left_are_coloured_on_a_terminal_only(monkeypatch: object) -> None:
+    import sys
+
+    from app.commands.dsr import _colour
+
+    class Tty:
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.delenv("NO_COLOR", raising=False)  # type: ignore[attr-defined]
+    monkeypatch.setattr(sys, "stdout", Tty())  # type: ignore[attr-defined]
+    assert _colour("      3", "due_soon") == "\033[33m      3\033[0m"  # amber
+    assert _colour("     -2", "overdue") == "\033[31m     -2\033[0m"  # red
+    assert _colour("     20", "running") == "     20"
+    monkeypatch.setenv("NO_COLOR", "1")  # type: ignore[attr-defined]
+    assert _colour("      3", "due_soon") == "      3"

@@ -92,3 +92,14 @@ def test_closed_requests_are_deleted_after_three_years_by_the_retention_job(vaul
         purged = of_kind(conn, "dsr.purged")
         assert conn.execute(select(DsrRequest.__table__.c.id).where(DsrRequest.__table__.c.id == old)).first() is None
     assert [p.details["request"] for p in purged] == [old] and purged[0].details["retention"] == "P3Y"
+
+
+def test_a_broken_settings_file_does_not_stop_the_retention_job(vault: Vault, caplog: object) -> None:
+    with_person(vault)
+    register, _ = register_at(vault)
+    old = register.open(["not_gdpr"], "email", "dpo", RECEIVED)
+    register.record_answer(old, "dpo", date(2026, 2, 2), [])
+    register.close(old, "dpo")
+    (vault.path.parent / "requests.toml").write_text("retention = [", encoding="utf-8")
+    run_once(vault, PolicyInForce(vault), at("2029-02-11T09:00+00:00"))  # the default three years hold
+    assert register.list() == []
