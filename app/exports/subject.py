@@ -312,9 +312,18 @@ def _rights(policy: Policy, entries: list[dict[str, Any]]) -> list[str]:
 
 
 def build_subject_export(
-    conn: Connection, record: PolicyRecord, user_id: str, now: datetime, received: datetime | None = None
+    conn: Connection,
+    record: PolicyRecord,
+    user_id: str,
+    now: datetime,
+    received: datetime | None = None,
+    answer_by: datetime | None = None,
 ) -> SubjectExport:
-    """The JSON document for one user, read in the caller's snapshot; SubjectNotFound when there is none."""
+    """The JSON document for one user, read in the caller's snapshot; SubjectNotFound when there is none.
+
+    ``received`` is when the request arrived (None: not known, and the export says so); ``answer_by`` the deadline
+    the request register computed (working days, extension); default one calendar month after receipt.
+    """
     if not _SAFE_ID.match(user_id):
         raise SubjectNotFound()
     row = repo.load(conn, "User", user_id)
@@ -367,9 +376,10 @@ def build_subject_export(
         "rights": _rights(policy, entries),
         "response": {
             # The request's own date (from --received or the DSR register), never the export time: without it
-            # the export says it is not known rather than state a date that is not true.
+            # the export says it is not known rather than state a date that is not true. ``answer_by`` is the
+            # register's deadline (working days, extension) when it has one.
             "received": iso_utc(received) if received else None,
-            "answer_by": iso_utc(ONE_MONTH.after(received)) if received else None,
+            "answer_by": iso_utc(answer_by or ONE_MONTH.after(received)) if received else None,
             "note": RESPONSE_NOTE if received else f"The request date was not given. {RESPONSE_NOTE}",
         },
     }
@@ -498,10 +508,11 @@ def export_subject(
     now: datetime,
     *,
     received: datetime | None = None,
+    answer_by: datetime | None = None,
 ) -> list[Path]:
     """Write ``subject-<id>.json`` and ``subject-<id>.pdf`` into ``out_dir``; returns their paths."""
     with vault.read_session() as session:
-        export = build_subject_export(session.connection(), record, user_id, now, received)
+        export = build_subject_export(session.connection(), record, user_id, now, received, answer_by)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     json_path = out_dir / f"subject-{user_id}.json"
