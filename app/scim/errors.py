@@ -39,3 +39,13 @@ def invalid_path(detail: str) -> ScimError:
 
 def not_found(resource_type: str) -> ScimError:
     return ScimError(404, f"{resource_type} not found")
+
+
+STORAGE_RETRY_AFTER_SECONDS = 60
+
+
+def storage_full() -> tuple[ScimError, dict[str, str]]:
+    """507 (RFC 4918 §11.5) with a hint when to retry: the write was not kept, and a retry will be once there is
+    space again; the server needs no restart for that."""
+    error = ScimError(507, "The server's disk is full; nothing was stored. Retry later.")
+    return error, {"Retry-After": str(STORAGE_RETRY_AFTER_SECONDS)}

@@ -25,13 +25,14 @@ from starlette.responses import Response
 from app.audit.recorder import AuditRecorder
 from app.audit.trail import Event
 from app.core.actor import current_actor
-from app.core.errors import VaultLocked
+from app.core.errors import StorageFull, VaultLocked
 from app.core.events import EventBus, RequestServed
 from app.policy.minimise import Minimiser
 from app.scim import discovery
 from app.scim.auth import Authenticator
 from app.scim.bulk import run_bulk
-from app.scim.errors import ScimError
+from app.scim.errors import ScimError, storage_full
+from app.scim.input_guard import refuse_json_constant
 from app.scim.query import QueryParams, search
 from app.scim.service import Preconditions, ScimService
 
@@ -102,6 +103,8 @@ class ScimApp:
             response = _error(error)
         except VaultLocked:
             response = _error(ScimError(503, "The Custos vault is closed; try again later."), {"Retry-After": "60"})
+        except StorageFull:
+            response = _error(*storage_full())
         except ClientDisconnect:
             return
         except Exception as exc:  # never a traceback in a response; log the frames but not the message
@@ -158,7 +161,7 @@ class ScimApp:
         return await self._route(request, path[len(self.base_path) :] or "/")
 
     async def _route(self, request: Request, path: str) -> Response:
-        method = request.method
+        method = "GET" if request.method == "HEAD" else request.method  # uvicorn sends HEAD without the body
         base = self.service.base_url
         if path in ("/ServiceProviderConfig", "/ResourceTypes", "/Schemas") or path.startswith(
             ("/ResourceTypes/", "/Schemas/")
@@ -256,7 +259,7 @@ class ScimApp:
         if not raw:
             raise ScimError(400, "A JSON body is required.", "invalidSyntax")
         try:
-            body = json.loads(raw)
+            body = json.loads(raw, parse_constant=refuse_json_constant)
         except (ValueError, RecursionError) as exc:
             raise ScimError(400, "The body is not valid JSON.", "invalidSyntax") from exc
         if _depth(body) > MAX_JSON_DEPTH:

@@ -5,6 +5,7 @@ Every write runs in one vault transaction and publishes a ResourcesChanged event
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Callable
@@ -23,10 +24,12 @@ from app.core.ids import new_resource_id
 from app.policy.in_force import PolicyInForce
 from app.scim import repository as repo
 from app.scim.errors import ScimError, invalid_value, not_found
+from app.scim.identity_strings import check_user_name
+from app.scim.input_guard import refuse_unpaired_surrogates
 from app.scim.projection import parse_list, project, wants_related
 from app.scim.schema import schema_for
 from app.scim.tolerance import normalise_patch, normalise_resource
-from app.scim.validation import apply_patch, stored_document, validate_resource
+from app.scim.validation import apply_patch, require_declared_schema, stored_document, validate_resource
 from app.store.group_commit import GroupCommitWriter, run_in_savepoint
 from app.store.hygiene import WalJanitor
 from app.store.vault import Vault
@@ -116,11 +119,12 @@ class ScimService:
 
     # -- writes ------------------------------------------------------------------------------------
     def create(self, resource_type: str, body: dict[str, Any]) -> ScimResponse:
+        _screen(resource_type, body)
         model = validate_resource(
             resource_type, normalise_resource(resource_type, body), Context.RESOURCE_CREATION_REQUEST
         )
         document = stored_document(model)
-        _require_user_name(resource_type, document)
+        _require_user_name(resource_type, document, None)
         members = _member_refs(body) if resource_type == "Group" else []
         resource_id = new_resource_id()
         now = datetime.now(UTC)
@@ -148,17 +152,18 @@ class ScimService:
     def replace(
         self, resource_type: str, resource_id: str, body: dict[str, Any], preconditions: Preconditions = Preconditions()
     ) -> ScimResponse:
+        _screen(resource_type, body)
         model = validate_resource(
             resource_type, normalise_resource(resource_type, body), Context.RESOURCE_REPLACEMENT_REQUEST
         )
         document = stored_document(model)
-        _require_user_name(resource_type, document)
         members = _member_refs(body) if resource_type == "Group" else None
         actor = current_actor.get()
 
         def work(conn: Connection) -> dict[str, Any]:
             nonlocal members
             row = self._load_for_write(conn, resource_type, resource_id, preconditions)
+            _require_user_name(resource_type, document, json.loads(row.document).get("userName"))
             kept, keep_members = self._minimised(conn, resource_type, "replace", document, bool(members), actor)
             if not keep_members:
                 members = []
@@ -182,6 +187,7 @@ class ScimService:
     ) -> ScimResponse:
         if not isinstance(body, dict):
             raise ScimError(400, "A PATCH body is a JSON object.", "invalidSyntax")
+        refuse_unpaired_surrogates(body, "The PATCH request")
         actor = current_actor.get()
 
         def work(conn: Connection) -> tuple[dict[str, Any], bool]:
@@ -194,7 +200,7 @@ class ScimService:
             model, changed = apply_patch(resource_type, current, normalise_patch(resource_type, body, current))
             if changed:
                 document = stored_document(model)
-                _require_user_name(resource_type, document)
+                _require_user_name(resource_type, document, current.get("userName"))
                 members = _member_refs(model.model_dump()) if resource_type == "Group" else []
                 kept, keep_members = self._minimised(conn, resource_type, "patch", document, bool(members), actor)
                 self._record(conn, "patched", resource_type, resource_id, actor)
@@ -311,6 +317,9 @@ class ScimService:
             raise not_found(resource_type)
         if preconditions.if_match and not _matches(preconditions.if_match, repo.etag(row)):
             raise ScimError(412, "The resource changed since the version given in If-Match.")
+        if preconditions.if_none_match and _matches(preconditions.if_none_match, repo.etag(row)):
+            # RFC 9110 §13.1.2: on a write, a matching If-None-Match means "only if it is not this version".
+            raise ScimError(412, "The resource matches If-None-Match; nothing was changed.")
         return row
 
     @staticmethod
@@ -357,16 +366,32 @@ def _response(document: dict[str, Any], status: int) -> ScimResponse:
 
 
 def _uniqueness(exc: IntegrityError) -> ScimError:
-    """The unique index on (resource_type, lower(userName)) is what enforces uniqueness, also under races."""
+    """The unique index on (resource_type, userName's comparison key) enforces uniqueness, also under races."""
     if "user_name_ci" not in str(exc.orig) and "uq_resource_user_name_ci" not in str(exc.orig):
         raise exc
-    return ScimError(409, "A User with this userName already exists.", "uniqueness")
+    return ScimError(
+        409,
+        "A User with this userName already exists (userNames are compared after Unicode normalisation and case "
+        "folding, RFC 8264).",
+        "uniqueness",
+    )
 
 
-def _require_user_name(resource_type: str, document: dict[str, Any]) -> None:
+def _screen(resource_type: str, body: dict[str, Any]) -> None:
+    """What must hold before a POST or PUT body is read at all: Unicode text, and the resource's own schema."""
+    refuse_unpaired_surrogates(body, "The resource")
+    require_declared_schema(resource_type, body)
+
+
+def _require_user_name(resource_type: str, document: dict[str, Any], previous: Any) -> None:
+    """A User has a userName that can serve as an identifier; a name stored before this rule may be kept."""
+    if resource_type != "User":
+        return
     user_name = document.get("userName")
-    if resource_type == "User" and (not isinstance(user_name, str) or not user_name.strip()):
+    if not isinstance(user_name, str) or not user_name.strip():
         raise ScimError(400, "'userName' is required.", "invalidValue")
+    if user_name != previous:
+        check_user_name(user_name)
 
 
 def _member_refs(body: dict[str, Any]) -> list[str]:

@@ -9,6 +9,7 @@ releases all callers. Nobody is answered before their write is durable.
 
 from __future__ import annotations
 
+import errno
 import logging
 import queue
 import threading
@@ -19,6 +20,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection
 
+from app.core.errors import StorageFull
 from app.store.vault import Vault
 
 log = logging.getLogger(__name__)
@@ -34,6 +36,29 @@ class _Job:
     done: threading.Event = field(default_factory=threading.Event)
     result: Any = None
     error: BaseException | None = None
+
+
+SQLITE_FULL = 13
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """SQLite's "database or disk is full" (SQLITE_FULL), or the operating system's ENOSPC."""
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return True
+    original = getattr(exc, "orig", exc)
+    code = getattr(original, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return code & 0xFF == SQLITE_FULL
+    return "database or disk is full" in str(original)
+
+
+def _as_reported(exc: BaseException) -> BaseException:
+    """A full disk becomes StorageFull (answered 507, retried later); every other failure is kept as it is."""
+    if isinstance(exc, StorageFull) or not is_disk_full(exc):
+        return exc
+    full = StorageFull()
+    full.__cause__ = exc
+    return full
 
 
 def run_in_savepoint(conn: Connection, work: Callable[[Connection], T]) -> T:
@@ -114,12 +139,12 @@ class GroupCommitWriter:
                     try:
                         job.result = run_in_savepoint(conn, job.work)
                     except BaseException as exc:  # the job's own failure: only its changes were undone
-                        job.error = exc
+                        job.error = _as_reported(exc)
         except BaseException as exc:  # the commit itself failed: nobody's write is durable
             log.error("group commit of %d writes failed: %s", len(batch), type(exc).__name__)
             for job in batch:
                 if job.error is None:
-                    job.error = exc
+                    job.error = _as_reported(exc)
         self.batches += 1
         self.jobs += len(batch)
         for job in batch:
