@@ -5,6 +5,7 @@ Every write runs in one vault transaction and publishes a ResourcesChanged event
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import threading
@@ -118,7 +119,8 @@ class ScimService:
         return ScimResponse(200, body, {"ETag": tag, "Location": document["meta"]["location"]})
 
     # -- writes ------------------------------------------------------------------------------------
-    def create(self, resource_type: str, body: dict[str, Any]) -> ScimResponse:
+    def create(self, resource_type: str, body: dict[str, Any], resource_id: str | None = None) -> ScimResponse:
+        """``resource_id`` is chosen by Bulk before the writer is taken, so references to it resolve up front."""
         _screen(resource_type, body)
         model = validate_resource(
             resource_type, normalise_resource(resource_type, body), Context.RESOURCE_CREATION_REQUEST
@@ -126,7 +128,7 @@ class ScimService:
         document = stored_document(model)
         _require_user_name(resource_type, document, None)
         members = _member_refs(body) if resource_type == "Group" else []
-        resource_id = new_resource_id()
+        resource_id = resource_id or new_resource_id()
         now = datetime.now(UTC)
         actor = current_actor.get()
 
@@ -239,9 +241,11 @@ class ScimService:
     def in_one_transaction(self, operations: Callable[[], T]) -> T:
         """Run several service calls in one group transaction, each in its own savepoint (used by Bulk).
 
-        Events are published once the transaction is committed.
+        Events are published once the transaction is committed. The operations run on the writer thread in the
+        caller's context, so the audit trail names the client that sent them, not the writer ("system").
         """
         events: list[ResourcesChanged] = []
+        context = contextvars.copy_context()
 
         def work(conn: Connection) -> T:
             self._local.conn, self._local.events = conn, events
@@ -250,7 +254,7 @@ class ScimService:
             finally:
                 self._local.conn, self._local.events = None, None
 
-        result = self.writer.run(work)
+        result = self.writer.run(lambda conn: context.run(work, conn))
         for event in events:
             self.bus.publish(event)
         return result
