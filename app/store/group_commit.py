@@ -52,8 +52,19 @@ def is_disk_full(exc: BaseException) -> bool:
     return "database or disk is full" in str(original)
 
 
+class TransactionAborted(Exception):
+    """SQLite ended the whole transaction while a job failed (it may on SQLITE_FULL or an I/O error), so the
+    savepoint to roll back to is gone, and with it the work of every job before this one in the batch."""
+
+    def __init__(self, failure: BaseException) -> None:
+        super().__init__(type(failure).__name__)
+        self.failure = failure
+
+
 def _as_reported(exc: BaseException) -> BaseException:
     """A full disk becomes StorageFull (answered 507, retried later); every other failure is kept as it is."""
+    while isinstance(exc, TransactionAborted):
+        exc = exc.failure
     if isinstance(exc, StorageFull) or not is_disk_full(exc):
         return exc
     full = StorageFull()
@@ -70,9 +81,12 @@ def run_in_savepoint(conn: Connection, work: Callable[[Connection], T]) -> T:
     conn.exec_driver_sql("SAVEPOINT custos_job")
     try:
         result = work(conn)
-    except BaseException:
-        conn.exec_driver_sql("ROLLBACK TO SAVEPOINT custos_job")
-        conn.exec_driver_sql("RELEASE SAVEPOINT custos_job")
+    except BaseException as failure:
+        try:
+            conn.exec_driver_sql("ROLLBACK TO SAVEPOINT custos_job")
+            conn.exec_driver_sql("RELEASE SAVEPOINT custos_job")
+        except Exception as lost:
+            raise TransactionAborted(failure) from lost
         raise
     conn.exec_driver_sql("RELEASE SAVEPOINT custos_job")
     return result
@@ -138,6 +152,8 @@ class GroupCommitWriter:
                 for job in batch:
                     try:
                         job.result = run_in_savepoint(conn, job.work)
+                    except TransactionAborted:
+                        raise  # the jobs before this one were undone too: none of the batch may report success
                     except BaseException as exc:  # the job's own failure: only its changes were undone
                         job.error = _as_reported(exc)
         except BaseException as exc:  # the commit itself failed: nobody's write is durable
@@ -151,4 +167,7 @@ class GroupCommitWriter:
             job.done.set()
         if time.monotonic() - self._last_optimize > OPTIMIZE_INTERVAL_SECONDS:  # after callers are released
             self._last_optimize = time.monotonic()
-            self._vault.optimize()
+            try:
+                self._vault.optimize()
+            except Exception as exc:  # statistics can wait (a full disk, say); this thread must keep writing
+                log.warning("refreshing the query planner's statistics failed: %s", type(exc).__name__)
