@@ -84,7 +84,8 @@ def _plan(index: int, raw: Any) -> _Operation:
         operation.error = ScimError(400, "'bulkId' must be a non-empty string.", "invalidValue")
         return operation
     operation.bulk_id = bulk_id
-    operation.method = raw.get("method").upper() if isinstance(raw.get("method"), str) else ""
+    method = raw.get("method").upper() if isinstance(raw.get("method"), str) else ""
+    operation.method = method if method in _METHODS else ""  # echoed in the result: only a method we know
     if has_unpaired_surrogate(raw):
         operation.error = ScimError(
             400, "The operation holds an unpaired UTF-16 surrogate, which is not Unicode text.", "invalidValue"
@@ -100,7 +101,7 @@ def _plan(index: int, raw: Any) -> _Operation:
     operation.endpoint, operation.resource_type = match.group(1), _TYPES[match.group(1)]
     operation.resource_id, operation.data, operation.version = match.group(2), raw.get("data"), raw.get("version")
     if operation.method not in _METHODS or (operation.method == "POST") != (operation.resource_id is None):
-        shown = operation.method if operation.method in _METHODS else "(none)"
+        shown = operation.method or "(none or unknown)"
         operation.error = ScimError(400, f"Method {shown} is not valid for this bulk path.", "invalidValue")
         return operation
     if operation.method == "POST" and not bulk_id:

@@ -47,6 +47,7 @@ def test_one_surrogate_in_fifty_fails_alone(client: httpx.Client, live: LiveServ
         ({"method": "PATCH", "path": "/Users/\ud800", "data": patch_body()}, "400", "invalidValue"),
         ({"method": "POST", "path": "/Users", "bulkId": ["list"], "data": new_user("y@example.com")}, "400", None),
         ({"method": 7, "path": "/Users/x"}, "400", "invalidValue"),
+        ({"method": "\ud800", "path": "/Users/x"}, "400", "invalidValue"),  # not echoed back as the method
         ({"method": "GET", "path": "/Users/x"}, "400", "invalidValue"),
         ({"method": "DELETE", "path": 5}, "400", "invalidPath"),
         ("not an object", "400", "invalidSyntax"),
