@@ -19,6 +19,7 @@ from __future__ import annotations
 import heapq
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,6 +51,7 @@ class _Operation:
     version: Any = None
     needs: set[str] = field(default_factory=set)  # bulkIds whose creation must come first
     created_id: str | None = None  # a POST's resource id, chosen before the writer is taken
+    write: Callable[[], ScimResponse] | None = None  # a POST checked and validated before the writer is taken
     error: ScimError | None = None
 
 
@@ -69,6 +71,7 @@ def run_bulk(service: ScimService, body: Any) -> dict[str, Any]:
     for operation in planned:
         if operation.error is None:
             _substitute(operation, creates)
+            _prepare(service, operation)
     # All operations share one durable transaction; each runs in its own savepoint (RFC 7644 bulk is not atomic).
     return service.in_one_transaction(lambda: _run_all(service, planned, order, creates, fail_on_errors))
 
@@ -209,6 +212,16 @@ def _substitute(operation: _Operation, creates: dict[str, tuple[int, str]]) -> N
             operation.resource_id = resolve(operation.resource_id)
 
 
+def _prepare(service: ScimService, operation: _Operation) -> None:
+    if operation.method != "POST":
+        return  # PUT, PATCH and DELETE read the current resource: they are checked inside the transaction
+    data = operation.data if isinstance(operation.data, dict) else {}
+    try:
+        operation.write = service.prepare_create(operation.resource_type, data, operation.created_id)
+    except ScimError as error:
+        operation.error = error  # reported in its place in the run order; what refers to it then fails
+
+
 # -- running (inside the writer) ---------------------------------------------------------------------------
 def _run_all(
     service: ScimService,
@@ -264,8 +277,8 @@ def _dispatch(
     service: ScimService, operation: _Operation, data: dict[str, Any], preconditions: Preconditions
 ) -> ScimResponse:
     kind, resource_id = operation.resource_type, operation.resource_id
-    if operation.method == "POST":
-        return service.create(kind, data, resource_id=operation.created_id)
+    if operation.write is not None:
+        return operation.write()
     assert resource_id is not None
     if operation.method == "PUT":
         return service.replace(kind, resource_id, data, preconditions)

@@ -119,8 +119,17 @@ class ScimService:
         return ScimResponse(200, body, {"ETag": tag, "Location": document["meta"]["location"]})
 
     # -- writes ------------------------------------------------------------------------------------
-    def create(self, resource_type: str, body: dict[str, Any], resource_id: str | None = None) -> ScimResponse:
-        """``resource_id`` is chosen by Bulk before the writer is taken, so references to it resolve up front."""
+    def create(self, resource_type: str, body: dict[str, Any]) -> ScimResponse:
+        return self.prepare_create(resource_type, body)()
+
+    def prepare_create(
+        self, resource_type: str, body: dict[str, Any], resource_id: str | None = None
+    ) -> Callable[[], ScimResponse]:
+        """Check and validate a create now; the returned call writes it.
+
+        Bulk prepares every create before it takes the single writer, so validation does not hold it, and gives
+        the ``resource_id`` it chose so that references to the new resource resolve up front.
+        """
         _screen(resource_type, body)
         model = validate_resource(
             resource_type, normalise_resource(resource_type, body), Context.RESOURCE_CREATION_REQUEST
@@ -128,22 +137,25 @@ class ScimService:
         document = stored_document(model)
         _require_user_name(resource_type, document, None)
         members = _member_refs(body) if resource_type == "Group" else []
-        resource_id = resource_id or new_resource_id()
+        new_id = resource_id or new_resource_id()
+        return lambda: self._write_create(resource_type, new_id, document, members)
+
+    def _write_create(
+        self, resource_type: str, resource_id: str, document: dict[str, Any], members: list[str]
+    ) -> ScimResponse:
         now = datetime.now(UTC)
         actor = current_actor.get()
 
         def work(conn: Connection) -> dict[str, Any]:
-            nonlocal members
             kept, keep_members = self._minimised(conn, resource_type, "create", document, bool(members), actor)
-            members = members if keep_members else []
-            self._check_members(conn, members)
+            typed = self._typed_members(conn, members if keep_members else [])
             self._record(conn, "created", resource_type, resource_id, actor)
             try:
                 row = repo.insert_resource(conn, resource_type, resource_id, kept, now)
             except IntegrityError as exc:
                 raise _uniqueness(exc) from exc
-            if members:
-                repo.replace_members(conn, resource_id, self._typed_members(conn, members))
+            if typed:
+                repo.replace_members(conn, resource_id, typed)
                 return self._representation(conn, row)
             return repo.to_scim(row, self.base_url, None)  # nothing can reference a resource this new
 
@@ -176,7 +188,6 @@ class ScimService:
             except IntegrityError as exc:
                 raise _uniqueness(exc) from exc
             if members is not None:
-                self._check_members(conn, members)
                 repo.replace_members(conn, resource_id, self._typed_members(conn, members))
             return self._representation(conn, row)
 
@@ -212,7 +223,6 @@ class ScimService:
                     raise _uniqueness(exc) from exc
                 if resource_type == "Group":
                     members = members if keep_members else []
-                    self._check_members(conn, members)
                     repo.replace_members(conn, resource_id, self._typed_members(conn, members))
             return self._representation(conn, row), changed
 
@@ -327,17 +337,14 @@ class ScimService:
         return row
 
     @staticmethod
-    def _check_members(conn: Connection, members: list[str]) -> None:
+    def _typed_members(conn: Connection, members: list[str]) -> list[tuple[str, str]]:
+        """Each member with its resource type, read once; 400 invalidValue naming the first that does not exist."""
         if not members:
-            return
+            return []
         found = repo.existing_types(conn, members)
         missing = [m for m in members if m not in found]
         if missing:
             raise invalid_value(f"Group member '{missing[0]}' is not a known User or Group.")
-
-    @staticmethod
-    def _typed_members(conn: Connection, members: list[str]) -> list[tuple[str, str]]:
-        found = repo.existing_types(conn, members)
         return [(member, found[member]) for member in members]
 
     def _publish(self, resource_type: str, **changes: tuple[str, ...]) -> None:
