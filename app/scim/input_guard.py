@@ -2,7 +2,8 @@
 
 * An unpaired surrogate (JSON ``"\\ud800"``) decodes to a Python ``str`` that is not Unicode: it cannot be
   encoded as UTF-8, so SQLite, the audit trail and the response writer all fail on it.
-* An integer outside SQLite's signed 64-bit range cannot be bound as a parameter (``OverflowError``).
+* An integer outside SQLite's signed 64-bit range cannot be bound as a parameter (``OverflowError``): cursors
+  are checked against INT64_MIN/INT64_MAX, and paging clamps to it (app/scim/query.py).
 * ``NaN`` and ``Infinity`` are not JSON (RFC 8259 §6), although Python's parser accepts them.
 
 Messages name where the value was found, never the value (it may be personal data).
@@ -45,13 +46,6 @@ def _lone_surrogate(text: str) -> bool:
 def refuse_unpaired_surrogates(value: Any, where: str, error: Callable[[str], ScimError] = invalid_value) -> None:
     if has_unpaired_surrogate(value):
         raise error(f"{where} holds an unpaired UTF-16 surrogate, which is not Unicode text; nothing was done.")
-
-
-def int64(name: str, value: int) -> int:
-    """``value`` if a database can hold it; 400 invalidValue otherwise (no page is that far away)."""
-    if not INT64_MIN <= value <= INT64_MAX:
-        raise invalid_value(f"'{name}' is outside the range of a 64-bit integer.")
-    return value
 
 
 def refuse_json_constant(name: str) -> Any:

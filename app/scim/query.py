@@ -21,7 +21,7 @@ from app.scim import repository as repo
 from app.scim.errors import ScimError, invalid_filter, invalid_value
 from app.scim.filter_sql import MAX_FILTER_LENGTH, compile_filter, compile_filter_lenient, parse
 from app.scim.identity_strings import lookup_key
-from app.scim.input_guard import INT64_MAX, INT64_MIN, has_unpaired_surrogate, int64, refuse_unpaired_surrogates
+from app.scim.input_guard import INT64_MAX, INT64_MIN, has_unpaired_surrogate, refuse_unpaired_surrogates
 from app.scim.projection import parse_list, project, wants_related
 from app.scim.schema import schema_for
 from app.store.models import AttributeValue, ScimResource
@@ -63,7 +63,7 @@ class QueryParams:
             if raw is None or raw == "":
                 return None
             try:
-                return int64(name, int(raw))
+                return int(raw)
             except ValueError as exc:
                 raise invalid_value(f"'{name}' must be an integer.") from exc
 
@@ -105,10 +105,8 @@ def _check_search_types(body: dict[str, Any]) -> None:
     """Each member of a search body has the type the RFC gives it; anything else is a 400, never a crash later."""
     for key, name in (("startindex", "startIndex"), ("count", "count")):
         value = body.get(key)
-        if value is not None:
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise invalid_value(f"'{name}' must be an integer.")
-            int64(name, value)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise invalid_value(f"'{name}' must be an integer.")
     for key, name in _SEARCH_STRINGS.items():
         value = body.get(key)
         if value is not None and not isinstance(value, str):
@@ -338,7 +336,9 @@ def search(
                 first_page = not params.cursor
             else:
                 page = (
-                    conn.execute(statement.order_by(*order).offset(start_index - 1).limit(count)).all() if count else []
+                    conn.execute(statement.order_by(*order).offset(_offset(start_index)).limit(count)).all()
+                    if count
+                    else []
                 )
                 first_page = start_index == 1
             # A first page that is not full already says how many there are; otherwise COUNT in SQL.
@@ -370,6 +370,12 @@ def search(
     elif has_more and page:
         body["nextCursor"] = _cursor_token([page[-1].sort_value, rows[-1].id], fingerprint)
     return body
+
+
+def _offset(start_index: int) -> int:
+    """RFC 7644 §3.4.2.4 bounds neither startIndex nor the list; SQLite's OFFSET is a 64-bit integer. A start past
+    every row is an empty page whether it is one past the end or 10^20 past it."""
+    return min(start_index - 1, INT64_MAX)
 
 
 def _where(resource_types: tuple[str, ...], expression: str | None) -> ColumnElement[bool]:
