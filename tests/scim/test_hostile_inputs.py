@@ -266,6 +266,7 @@ CASES = [
     Case("userName-invisible-mix", "POST", "/Users", 400, "invalidValue", user_json('"\\u200b\\u2060\\ufeff"')),
     Case("userName-rtl-override", "POST", "/Users", 400, "invalidValue", user_json('"evil\\u202egpj.exe"')),
     Case("userName-nul", "POST", "/Users", 400, "invalidValue", user_json('"ab\\u0000c"')),
+    Case("userName-overlong", "POST", "/Users", 400, "invalidValue", user_json('"' + "a" * 1025 + '"')),
     Case("userName-control", "POST", "/Users", 400, "invalidValue", user_json('"ab\\u0007c"')),
     Case("userName-newline", "POST", "/Users", 400, "invalidValue", user_json('"ab\\nc"')),
     Case(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from app.scim.errors import ScimError
-from app.scim.identity_strings import check_user_name, comparison_key, describe, lookup_key
+from app.scim.identity_strings import MAX_USER_NAME_LENGTH, check_user_name, comparison_key, describe, lookup_key
 
 
 @pytest.mark.parametrize(
@@ -54,9 +54,13 @@ def test_invisible_control_and_bidi_characters_are_refused(name: str, code_point
     assert name not in refused.value.detail
 
 
-def test_blank_is_refused_and_lookup_never_raises() -> None:
+def test_blank_and_overlong_names_are_refused_and_lookup_never_raises() -> None:
     with pytest.raises(ScimError):
         check_user_name("   ")
+    check_user_name("a" * MAX_USER_NAME_LENGTH)
+    with pytest.raises(ScimError) as long:
+        check_user_name("a" * (MAX_USER_NAME_LENGTH + 1))
+    assert "longer than" in long.value.detail
     assert lookup_key("A\u200bB") == "a\u200bb"  # a filter value may hold what a name may not; it matches nothing
     assert lookup_key("ＡＢ") == "ab"
 
