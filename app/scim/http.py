@@ -31,7 +31,7 @@ from app.policy.minimise import Minimiser
 from app.scim import discovery
 from app.scim.auth import Authenticator
 from app.scim.bulk import run_bulk
-from app.scim.errors import ScimError, storage_full
+from app.scim.errors import ScimError, method_not_allowed, storage_full
 from app.scim.input_guard import refuse_json_constant
 from app.scim.query import QueryParams, search
 from app.scim.service import Preconditions, ScimService
@@ -61,7 +61,7 @@ def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -
 
 
 def _error(error: ScimError, headers: dict[str, str] | None = None) -> Response:
-    return _json(error.body(), error.status, headers)
+    return _json(error.body(), error.status, {**error.headers, **(headers or {})} or None)
 
 
 def _depth(value: Any) -> int:
@@ -104,7 +104,7 @@ class ScimApp:
         except VaultLocked:
             response = _error(ScimError(503, "The Custos vault is closed; try again later."), {"Retry-After": "60"})
         except StorageFull:
-            response = _error(*storage_full())
+            response = _error(storage_full())
         except ClientDisconnect:
             return
         except Exception as exc:  # never a traceback in a response; log the frames but not the message
@@ -167,7 +167,7 @@ class ScimApp:
             ("/ResourceTypes/", "/Schemas/")
         ):
             if method != "GET":
-                raise ScimError(405, "Discovery endpoints are read-only.")
+                raise method_not_allowed(request.method, "GET, HEAD")
             return _json(self._discovery(path, base))
         if path == "/Bulk":
             self._require(method, "POST")
@@ -190,7 +190,7 @@ class ScimApp:
                 params = QueryParams.from_query_string(dict(request.query_params))
                 listed = search(self.service.vault, self._held(), base, (resource_type,), params)
                 return _json(_counted(request, listed))
-            self._require(method, "POST")
+            self._require(method, "POST", "GET, HEAD, POST")
             result = await self._offload(self.service.create, resource_type, await self._object_body(request))
         elif method == "GET":
             query = request.query_params
@@ -206,7 +206,7 @@ class ScimApp:
         elif method == "DELETE":
             result = await self._offload(self.service.delete, resource_type, resource_id, preconditions)
         else:
-            raise ScimError(405, f"{method} is not supported here.")
+            raise method_not_allowed(method, "GET, HEAD, PUT, PATCH, DELETE")
         return _json(result.body, result.status, result.headers)
 
     async def _offload(self, function: Callable[..., T], *args: Any) -> T:
@@ -223,9 +223,9 @@ class ScimApp:
         self._writers.shutdown(wait=True)
 
     @staticmethod
-    def _require(method: str, expected: str) -> None:
+    def _require(method: str, expected: str, allowed: str | None = None) -> None:
         if method != expected:
-            raise ScimError(405, f"Only {expected} is supported here.")
+            raise method_not_allowed(method, allowed or expected)
 
     def _discovery(self, path: str, base: str) -> dict[str, Any]:
         if path == "/ServiceProviderConfig":

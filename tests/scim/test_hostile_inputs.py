@@ -392,3 +392,21 @@ def test_paging_beyond_64_bits(
     if start is not None:
         assert listed["startIndex"] == start
     assert store_digest(live.server.vault) == before
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("DELETE", "/Users", "GET, HEAD, POST"),
+        ("POST", "/Users/{uid}", "GET, HEAD, PUT, PATCH, DELETE"),
+        ("PUT", "/ServiceProviderConfig", "GET, HEAD"),
+        ("GET", "/Bulk", "POST"),
+        ("HEAD", "/.search", "POST"),
+    ],
+)
+def test_method_not_allowed_says_what_is(
+    method: str, path: str, allowed: str, client: httpx.Client, seeded: dict[str, str]
+) -> None:
+    response = client.request(method, _fill(path, seeded))
+    assert response.status_code == 405
+    assert response.headers["Allow"] == allowed  # RFC 9110 §15.5.6
