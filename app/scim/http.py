@@ -170,10 +170,10 @@ class ScimApp:
                 raise method_not_allowed(request.method, "GET, HEAD")
             return _json(self._discovery(path, base))
         if path == "/Bulk":
-            self._require(method, "POST")
+            self._require(request.method, "POST")
             return _json(await self._offload(run_bulk, self.service, await self._body(request)))
         if path == "/.search":
-            self._require(method, "POST")
+            self._require(request.method, "POST")
             params = QueryParams.from_search_body(await self._body(request))
             return _json(_counted(request, search(self.service.vault, self._held(), base, ("User", "Group"), params)))
         match = _RESOURCE_PATH.match(path)
@@ -182,7 +182,7 @@ class ScimApp:
         resource_type, resource_id = _TYPES[match.group(1)], match.group(2)
         preconditions = Preconditions(request.headers.get("if-match"), request.headers.get("if-none-match"))
         if resource_id == ".search":
-            self._require(method, "POST")
+            self._require(request.method, "POST")
             params = QueryParams.from_search_body(await self._body(request))
             return _json(_counted(request, search(self.service.vault, self._held(), base, (resource_type,), params)))
         if resource_id is None:
@@ -190,7 +190,7 @@ class ScimApp:
                 params = QueryParams.from_query_string(dict(request.query_params))
                 listed = search(self.service.vault, self._held(), base, (resource_type,), params)
                 return _json(_counted(request, listed))
-            self._require(method, "POST", "GET, HEAD, POST")
+            self._require(request.method, "POST", "GET, HEAD, POST")
             result = await self._offload(self.service.create, resource_type, await self._object_body(request))
         elif method == "GET":
             query = request.query_params
@@ -206,7 +206,7 @@ class ScimApp:
         elif method == "DELETE":
             result = await self._offload(self.service.delete, resource_type, resource_id, preconditions)
         else:
-            raise method_not_allowed(method, "GET, HEAD, PUT, PATCH, DELETE")
+            raise method_not_allowed(request.method, "GET, HEAD, PUT, PATCH, DELETE")
         return _json(result.body, result.status, result.headers)
 
     async def _offload(self, function: Callable[..., T], *args: Any) -> T:
