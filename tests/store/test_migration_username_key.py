@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from alembic import command
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
 from app.core.events import EventBus
@@ -109,8 +110,9 @@ def test_after_the_migration_look_alikes_clash_and_kept_names_stay_writable(migr
 
 def test_downgrade_restores_lower_case_keys(migrated: Vault) -> None:
     config = migrate._config()
+    below = ScriptDirectory.from_config(config).get_revision("0010").down_revision  # wherever the chain puts it
     with migrated.engine.begin() as conn:
         config.attributes["connection"] = conn
-        command.downgrade(config, "0008")
+        command.downgrade(config, str(below))
     keys = _keys(migrated)
     assert keys["u1-nfc"] == "josé@example.com" and keys["u2-nfd"] == "jose\u0301@example.com"
