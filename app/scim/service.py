@@ -22,6 +22,7 @@ from app.audit.trail import Event, append
 from app.core.actor import current_actor
 from app.core.events import EventBus, ResourcesChanged
 from app.core.ids import new_resource_id
+from app.erasure import source, tombstones
 from app.policy.in_force import PolicyInForce
 from app.scim import repository as repo
 from app.scim.errors import ScimError, invalid_value, not_found
@@ -34,7 +35,7 @@ from app.scim.validation import apply_patch, require_declared_schema, stored_doc
 from app.store.group_commit import GroupCommitWriter, run_in_savepoint
 from app.store.hygiene import WalJanitor
 from app.store.vault import Vault
-from app.targets import outbox
+from app.targets import outbox, sync
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +148,8 @@ class ScimService:
         actor = current_actor.get()
 
         def work(conn: Connection) -> dict[str, Any]:
+            if resource_type == "User":  # an erased person sent again: refused, not re-created
+                tombstones.check(conn, "create", document)
             kept, keep_members = self._minimised(conn, resource_type, "create", document, bool(members), actor)
             typed = self._typed_members(conn, members if keep_members else [])
             self._record(conn, "created", resource_type, resource_id, actor)
@@ -155,7 +158,7 @@ class ScimService:
             except IntegrityError as exc:
                 raise _uniqueness(exc) from exc
             if typed:
-                repo.replace_members(conn, resource_id, typed)
+                self._replace_members(conn, resource_id, typed)
                 return self._representation(conn, row)
             return repo.to_scim(row, self.base_url, None)  # nothing can reference a resource this new
 
@@ -178,6 +181,8 @@ class ScimService:
             nonlocal members
             row = self._load_for_write(conn, resource_type, resource_id, preconditions)
             _require_user_name(resource_type, document, json.loads(row.document).get("userName"))
+            if resource_type == "User":  # a rename onto an erased person's identifiers
+                tombstones.check(conn, "replace", document, json.loads(row.document))
             kept, keep_members = self._minimised(conn, resource_type, "replace", document, bool(members), actor)
             if not keep_members:
                 members = []
@@ -188,10 +193,10 @@ class ScimService:
             except IntegrityError as exc:
                 raise _uniqueness(exc) from exc
             if members is not None:
-                repo.replace_members(conn, resource_id, self._typed_members(conn, members))
+                self._replace_members(conn, resource_id, self._typed_members(conn, members))
             return self._representation(conn, row)
 
-        output = self._execute_enforced(work, actor)
+        output = self._execute_enforced(work, actor, (resource_type, resource_id, "PUT", body))
         self._publish(resource_type, modified=(resource_id,))
         return _response(output, 200)
 
@@ -214,6 +219,8 @@ class ScimService:
             if changed:
                 document = stored_document(model)
                 _require_user_name(resource_type, document, current.get("userName"))
+                if resource_type == "User":
+                    tombstones.check(conn, "patch", document, current)
                 members = _member_refs(model.model_dump()) if resource_type == "Group" else []
                 kept, keep_members = self._minimised(conn, resource_type, "patch", document, bool(members), actor)
                 self._record(conn, "patched", resource_type, resource_id, actor)
@@ -223,10 +230,10 @@ class ScimService:
                     raise _uniqueness(exc) from exc
                 if resource_type == "Group":
                     members = members if keep_members else []
-                    repo.replace_members(conn, resource_id, self._typed_members(conn, members))
+                    self._replace_members(conn, resource_id, self._typed_members(conn, members))
             return self._representation(conn, row), changed
 
-        output, changed = self._execute_enforced(work, actor)
+        output, changed = self._execute_enforced(work, actor, (resource_type, resource_id, "PATCH", body))
         if changed:
             self._publish(resource_type, modified=(resource_id,))
         return _response(output, 200)
@@ -243,7 +250,7 @@ class ScimService:
             self._record(conn, "deleted", resource_type, resource_id, actor)
             repo.delete_resource(conn, resource_id)
 
-        self._execute(work)
+        self._execute_enforced(work, actor, (resource_type, resource_id, "DELETE", None))
         self.janitor.request()
         self._publish(resource_type, deleted=(resource_id,))
         return ScimResponse(204)
@@ -297,14 +304,32 @@ class ScimService:
         append(conn, Event(f"scim.resource.{change}", actor, subject=resource_id, details=details))
         outbox.enqueue(conn, resource_type, resource_id, "delete" if change == "deleted" else "upsert")
 
-    def _execute_enforced(self, work: Callable[[Connection], T], actor: str) -> T:
-        """Run a write; a refusal for data outside the schema is put on the audit trail after its rollback."""
+    def _execute_enforced(
+        self, work: Callable[[Connection], T], actor: str, target: tuple[str, str, str, Any] | None = None
+    ) -> T:
+        """Run a write; a refusal (data outside the schema, an erased person sent again) is put on the audit
+        trail after its rollback. ``target`` (type, id, method, body) of a write to an existing resource: a 404
+        there may be the IdP removing or blocking a person Custos erased (app/erasure/source.py)."""
         try:
             return self._execute(work)
         except OutsideSchema as refusal:
             event = Event("scim.attributes.rejected", actor, outcome="failure", details=refusal.event_details)
             self._execute(lambda conn: append(conn, event))
             raise
+        except tombstones.ErasedSubjectReturned as returned:
+            refusal = returned  # the name bound by ``except`` is cleared when the block ends
+            self._execute(lambda conn: tombstones.record_refusal(conn, refusal, actor))
+            raise
+        except ScimError as error:
+            if error.status == 404 and target is not None:
+                self._source_seen(*target)
+            raise
+
+    def _source_seen(self, resource_type: str, resource_id: str, method: str, body: Any) -> None:
+        if resource_type != "User" or (method != "DELETE" and not source.deactivates(resource_type, method, body)):
+            return
+        how = "DELETE" if method == "DELETE" else "active false"
+        self._execute(lambda conn: source.seen(conn, resource_id, how, datetime.now(UTC)))
 
     def _execute(self, work: Callable[[Connection], T]) -> T:
         conn: Connection | None = getattr(self._local, "conn", None)
@@ -346,6 +371,11 @@ class ScimService:
         if missing:
             raise invalid_value(f"Group member '{missing[0]}' is not a known User or Group.")
         return [(member, found[member]) for member in members]
+
+    def _replace_members(self, conn: Connection, group_id: str, typed: list[tuple[str, str]]) -> None:
+        changed = repo.replace_members(conn, group_id, typed)
+        if changed:  # a member who joins or leaves a group may enter or leave a scoped recipient's scope
+            sync.membership_changed(conn, self.policy.for_connection(conn).policy, changed)
 
     def _publish(self, resource_type: str, **changes: tuple[str, ...]) -> None:
         event = ResourcesChanged(resource_type, **changes)
