@@ -11,7 +11,7 @@ with ``sw`` and writable (a write that keeps the name keeps the key). Their ids 
 ``username_key_collisions`` for the operator, and a rename by the IdP settles each case.
 
 Revision ID: 0010
-Revises: 0013
+Revises: 0008
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from alembic import op
 from precis_i18n import get_profile
 
 revision = "0010"
-down_revision = "0013"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
