@@ -243,15 +243,19 @@ def _concerned(conn: Connection, policy: Policy, user_id: str) -> set[str]:
 
 def _transfers(policy: Policy, concerned: set[str], entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Art. 15(2): each recipient in a third country that receives this person's data, with its safeguard."""
-    from app.policy.loader import _ADEQUATE, _EEA  # the loader's lists; one source for both checks
+    from app.policy.adequacy import transfer_status  # one source for validation, the record and this export
 
     receiving = {r["id"] for entry in entries for r in entry["recipients"]}
     transfers = []
     for recipient in policy.recipients:
         country = recipient.country.upper()
-        if recipient.id not in concerned or recipient.id not in receiving or not country or country in _EEA:
+        status = transfer_status(country, recipient.transfer_safeguard)
+        if recipient.id not in concerned or recipient.id not in receiving or not status.third_country:
             continue
-        adequacy = "Art. 45 adequacy decision" if country in _ADEQUATE else None
+        adequacy = {
+            "adequate": "Art. 45 adequacy decision",
+            "partial": f"Art. 45 adequacy decision, partial ({status.check})",
+        }.get(status.kind)
         transfers.append(
             {
                 "recipient": recipient.name,

@@ -27,12 +27,14 @@ def controller(vault: Vault, text: str | None = None) -> dict[str, dict[str, str
 
 def test_the_breach_column_reads_the_breach_register(vault: Vault) -> None:
     register = IncidentRegister(vault)
-    candidate = register.open_incident("Odd sign-in pattern", "alice")
+    detected = datetime.now(UTC) - timedelta(minutes=20)
+    candidate = register.open_incident("Odd sign-in pattern", "alice", detected_at=detected)
     rows = controller(vault)
     assert rows["access-management/identifiers"]["breach"] == (
         "No breach recorded in Custos' breach register (1 incident(s) recorded and not established as breaches)"
     )
-    register.set_aware(candidate, "alice", "Confirmed: a token was used from an unknown network")
+    aware = datetime.now(UTC) - timedelta(minutes=10)
+    register.set_aware(candidate, "alice", "Confirmed: a token was used from an unknown network", aware)
     register.notify(candidate, "alice", "REF-1", datetime.now(UTC) - timedelta(minutes=1))
     rows = controller(vault)
     assert rows["access-management/identifiers"]["breach"].startswith("Yes: 1 personal data breach(es)")
