@@ -8,7 +8,10 @@ obligations to demonstrate compliance, document breaches and answer requests). R
 says so in the adherence columns instead of claiming an enforcement that does not exist.
 
 ``REGISTER_PRESENT`` says which of these records this installation actually keeps: the data subject request
-register (issue 9) is being built separately; its row says so until it is registered here.
+register (issue 9) is being built separately; its row says "forthcoming" until it is registered here.
+``ENFORCEMENT`` is where a record whose deletion *is* automated says so: a function returning the rule actually
+enforced (e.g. "closed requests deleted 3 years after closure by the retention job"), which the row then states
+instead of "not enforced". Neither dict may claim what the code does not do.
 """
 
 from __future__ import annotations
@@ -109,12 +112,20 @@ RECORDS: tuple[OwnRecord, ...] = (
 
 # Which records this installation keeps. The DSR register (issue 9) sets its entry here when it is merged.
 REGISTER_PRESENT: dict[str, bool] = {"audit_trail": True, "breach_register": True, "erasure_ledger": True}
+# OWN_PROCESSING key -> (policy, facts) -> the deletion rule the code enforces, in words (None: not enforced).
+Enforcement = Callable[[Policy, LiveFacts], str | None]
+ENFORCEMENT: dict[str, Enforcement] = {}
 
 
-def retention_cells(policy: Policy, record: OwnRecord) -> tuple[str, str, str]:
+def retention_cells(policy: Policy, record: OwnRecord, facts: LiveFacts) -> tuple[str, str, str]:
     """Retention (ICO 10) and adherence (ICO 29, 30): the policy's period, and the truth about enforcing it."""
     retention = policy.own_retention(record.key)
     name = OWN_PROCESSING[record.key]
+    enforcer = ENFORCEMENT.get(record.key)
+    enforced = enforcer(policy, facts) if enforcer else None
+    if enforced:
+        stated = f"{retention.describe()}; " if retention is not None else ""
+        return f"{stated}enforced: {enforced}", f"Yes — {enforced}", "Not applicable (adhering)"
     if retention is None:
         return (
             f"{NEEDS_HUMAN}: set [own_processing] {record.key} in the policy (a period such as \"P3Y\", or "
@@ -142,7 +153,7 @@ def own_rows(policy: Policy, facts: LiveFacts, common: dict[str, str]) -> list[t
     for record in RECORDS:
         name = OWN_PROCESSING[record.key]
         present = REGISTER_PRESENT.get(record.key, False)
-        retention, adheres, reasons = retention_cells(policy, record)
+        retention, adheres, reasons = retention_cells(policy, record, facts)
         where = (
             f"Custos encrypted vault (SQLCipher {facts.cipher.cipher_version}) on {facts.host}"
             if record.location == "vault"

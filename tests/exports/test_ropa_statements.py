@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from app.exports.facts import gather_facts
 from app.exports.ropa import build_processor_record, build_ropa
 from app.incidents.register import IncidentRegister
@@ -77,3 +79,21 @@ def test_a_policy_without_clients_has_no_processor_rows(vault: Vault) -> None:
     assert record is not None
     ropa = build_processor_record(record, gather_facts(vault, policy=record.policy), NOW)
     assert ropa.activities == () and "no processing to record under Art. 30(2)" in ropa.notes[-1]
+
+
+def test_an_own_record_states_enforcement_only_when_registered(vault: Vault, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The DSR register (issue 9) registers its row and its deletion rule; until then it says neither."""
+    from app.exports import own_processing
+
+    rows = controller(vault)
+    assert "forthcoming" in rows["custos/dsr_register"]["activity"]
+    assert rows["custos/dsr_register"]["adherence"].startswith("Not applicable")
+    monkeypatch.setitem(own_processing.REGISTER_PRESENT, "dsr_register", True)
+    monkeypatch.setitem(
+        own_processing.ENFORCEMENT, "dsr_register", lambda policy, facts: "closed requests deleted after 3 years"
+    )
+    rows = controller(vault)
+    assert "forthcoming" not in rows["custos/dsr_register"]["activity"]
+    assert rows["custos/dsr_register"]["adherence"] == "Yes — closed requests deleted after 3 years"
+    assert rows["custos/dsr_register"]["retention"].endswith("enforced: closed requests deleted after 3 years")
+    assert rows["custos/audit_trail"]["adherence"] == "No"  # the others are unchanged
