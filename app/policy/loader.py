@@ -478,10 +478,15 @@ def _within_purposes(
             if outside:  # every part it would receive must serve one of its purposes, not just one part
                 allowed = sorted({p for rule in outside for p in rule.purposes})
                 parts = "" if outside == covering else f" (its part {', '.join(r.path for r in outside)})"
+                hint = (
+                    " (SCIM requires userName on every User: catalogue it for every purpose with a recipient)"
+                    if resolved.index_path == "username"
+                    else ""
+                )
                 reader.problem(
                     (*where, key),
                     f"'{path}'{parts} is catalogued for {', '.join(allowed)}, not for this recipient's purposes "
-                    f"({', '.join(used_for)}): a recipient receives only what its purposes need",
+                    f"({', '.join(used_for)}): a recipient receives only what its purposes need{hint}",
                     tightened=True,
                 )
 
