@@ -31,6 +31,7 @@ from app.audit.trail import iso_utc
 from app.core.errors import ConfigError
 from app.exports.pdf import ExportPdf
 from app.exports.ropa import content_hash
+from app.policy.adequacy import transfer_status
 from app.policy.durations import Period
 from app.policy.model import (
     ART9_CONDITIONS,
@@ -243,24 +244,22 @@ def _concerned(conn: Connection, policy: Policy, user_id: str) -> set[str]:
 
 def _transfers(policy: Policy, concerned: set[str], entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Art. 15(2): each recipient in a third country that receives this person's data, with its safeguard."""
-    from app.policy.adequacy import transfer_status  # one source for validation, the record and this export
-
     receiving = {r["id"] for entry in entries for r in entry["recipients"]}
     transfers = []
     for recipient in policy.recipients:
-        country = recipient.country.upper()
-        status = transfer_status(country, recipient.transfer_safeguard)
+        status = transfer_status(recipient.country, recipient.transfer_safeguard)
         if recipient.id not in concerned or recipient.id not in receiving or not status.third_country:
             continue
+        country = recipient.country.upper()
         adequacy = {
             "adequate": "Art. 45 adequacy decision",
-            "partial": f"Art. 45 adequacy decision, partial ({status.check})",
+            "partial": f"Art. 45 adequacy decision, partial: {status.check}",
         }.get(status.kind)
         transfers.append(
             {
                 "recipient": recipient.name,
                 "country": country,
-                "safeguard": recipient.transfer_safeguard or adequacy or NEEDS_HUMAN,
+                "safeguard": adequacy or recipient.transfer_safeguard or NEEDS_HUMAN,
                 "copy_or_reference": recipient.contract_link or None,
             }
         )

@@ -68,6 +68,7 @@ def test_the_shipped_default_puts_its_measures_at_the_top_level() -> None:
 def test_every_key_the_loader_reads_is_in_the_table() -> None:
     """The known-keys table is the vocabulary; a shipped file using a key outside it would be refused."""
     assert "scope" in KNOWN_KEYS["recipients.*"] and "scope" in KNOWN_KEYS["purposes.*"]  # added as one line each
+    assert KNOWN_KEYS["recipients.*.scope"] == KNOWN_KEYS["purposes.*.scope"] == {"groups", "filter"}
     assert {"special_category", "art9_condition", "retention"} <= KNOWN_KEYS["attributes.*"]
     for table in ("recipients.*.scope", "purposes.*.scope"):
         text = MINIMAL.replace('name = "Access"', 'name = "Access"\nscope = { groups = ["Staff"], fitler = "x" }')
