@@ -97,3 +97,12 @@ def test_an_own_record_states_enforcement_only_when_registered(vault: Vault, mon
     assert rows["custos/dsr_register"]["adherence"] == "Yes — closed requests deleted after 3 years"
     assert rows["custos/dsr_register"]["retention"].endswith("enforced: closed requests deleted after 3 years")
     assert rows["custos/audit_trail"]["adherence"] == "No"  # the others are unchanged
+
+
+def test_periods_are_not_called_applied_when_the_job_is_off(vault: Vault) -> None:
+    text = versions.default_policy_text().replace("[retention_job]\nenabled = true", "[retention_job]\nenabled = false")
+    rows = controller(vault, text)
+    assert "The retention job is disabled in the policy: these periods are not applied automatically" in (
+        rows["internal-directory/employment"]["retention"]
+    )
+    assert rows["internal-directory/employment"]["adherence"] == "No"
