@@ -752,6 +752,14 @@ def errors_of(problems: list[Problem], *, stored: bool = False) -> list[Problem]
     return [p for p in problems if not p.warning and not (stored and p.tightened)]
 
 
+def stale_problems(text: str) -> list[Problem]:
+    """The errors an already-applied version meets under today's checks (it still loads: see ``errors_of``).
+
+    Shown beside the version in force, so an upgrade that tightened the checks is seen before the next apply."""
+    _, problems = check_policy(text)
+    return [p for p in problems if p.tightened and not p.warning]
+
+
 def load_policy(text: str, *, stored: bool = False) -> Policy:
     """The policy, or PolicyInvalid listing its errors (warnings do not stop it; see ``errors_of`` for ``stored``)."""
     policy, problems = check_policy(text)
