@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from app.core.errors import PolicyInvalid
+from app.policy import versions
+from app.policy.in_force import PolicyInForce
 from app.policy.keys import KNOWN_KEYS
 from app.policy.loader import check_policy, errors_of, load_policy
 from app.policy.versions import default_policy_text
+from app.store.vault import Vault
 from tests.policy.test_loader import MINIMAL, line_of
 
 
@@ -172,3 +177,15 @@ def test_a_stored_version_applied_before_the_stricter_checks_still_loads() -> No
         load_policy(old)  # refused as a new version
     policy = load_policy(old, stored=True)  # but a vault already running it keeps working
     assert policy.account_retention() is None
+
+
+def test_a_stale_version_in_force_is_logged_once(vault: Vault, caplog: pytest.LogCaptureFixture) -> None:
+    old = MINIMAL.replace('name = "Access"', 'name = "Access"\ncolour = "blue"')
+    with vault.write_transaction() as conn:
+        versions.insert_version(conn, old, "earlier-release")
+    in_force = PolicyInForce(vault)
+    with caplog.at_level(logging.WARNING, logger="app.policy.in_force"):
+        assert in_force.get().version == 1  # it still runs
+        in_force.refresh()
+    warnings = [r.getMessage() for r in caplog.records if r.name == "app.policy.in_force"]
+    assert len(warnings) == 1 and "unknown key 'colour' in [purposes]" in warnings[0]
