@@ -212,7 +212,7 @@ def test_custos_own_processing_rows(exported: dict[str, Path]) -> None:
     assert column(rows, "custos/audit_trail", "Retention schedule").startswith("3 years after the entry was made")
     # Deletion after the period is not built: the record must not claim adherence.
     assert column(rows, "custos/audit_trail", "Is personal data retained") == "No"
-    assert "does not yet delete" in column(rows, "custos/audit_trail", "Reasons for not adhering")
+    assert "no pruning of the audit trail yet" in column(rows, "custos/audit_trail", "Reasons for not adhering")
     assert "declared indefinite" in column(rows, "custos/erasure_ledger", "Is personal data retained")
     assert "forthcoming" in rows["custos/dsr_register"]["Processing activity ID / name"]
 
