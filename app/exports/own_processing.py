@@ -94,13 +94,15 @@ RECORDS: tuple[OwnRecord, ...] = (
         "that an erased person does not come back",
         "Art. 5(2), 17(1) and 19 GDPR",
         "Data subjects whose erasure was carried out",
-        "Request ids, the subjects' audit pseudonyms and keyed hashes (HMAC-SHA256) of their SCIM ids; no "
-        "identifiers or attribute values",
+        "Request ids, the subjects' audit pseudonyms and keyed hashes (HMAC-SHA256) of their SCIM ids; in the "
+        "vault, tombstones: keyed hashes of the identity provider's identifiers (externalId, userName) that refuse "
+        "re-creating an erased person; no identifiers or attribute values in clear",
         "None",
         "Written by Custos at each erasure",
         "ledger",
         _ledger_count,
-        "Custos does not shorten the erasure ledger: every entry stays (it must outlive every backup)",
+        "Custos does not shorten the erasure ledger or remove tombstones (except a release, `erase release`): "
+        "every entry stays, as it must outlive every backup",
     ),
     OwnRecord(
         "dsr_register",
