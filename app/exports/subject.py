@@ -31,6 +31,7 @@ from app.audit.trail import iso_utc
 from app.core.errors import ConfigError
 from app.exports.pdf import ExportPdf
 from app.exports.ropa import content_hash
+from app.policy import scope as retention_scope
 from app.policy.adequacy import transfer_status
 from app.policy.durations import Period
 from app.policy.model import (
@@ -311,6 +312,21 @@ def _rights(policy: Policy, entries: list[dict[str, Any]]) -> list[str]:
     return list(rights)
 
 
+def _account_retention(
+    conn: Connection, policy: Policy, user_id: str, stored: dict[str, Any], period: Period | None
+) -> str:
+    """How long this person's account is kept once deactivated: the longest period of the purposes concerning
+    them (app/policy/scope.py), or why there is no limit."""
+    if period is not None:
+        return f"Deleted {period.describe()} after deactivation"
+    purposes = retention_scope.purposes_in_scope(conn, policy, user_id, stored) or policy.purposes
+    indefinite = [p for p in purposes if p.deactivated_account_retention.indefinite]
+    if indefinite:
+        reasons = "; ".join(f"{p.name}: {p.deactivated_account_retention.justification}" for p in indefinite)
+        return f"Kept without a time limit after deactivation (declared indefinite: {reasons})"
+    return "Kept until the identity provider deletes the account"
+
+
 def build_subject_export(
     conn: Connection,
     record: PolicyRecord,
@@ -334,7 +350,7 @@ def build_subject_export(
     document = _manager_named(conn, repo.to_scim(row, "", groups or None))
     stored = _manager_named(conn, json.loads(row.document))
     deactivated_at = conn.execute(select(_R.c.deactivated_at).where(_R.c.id == user_id)).scalar()
-    account_period = policy.account_retention()
+    account_period = retention_scope.account_period(conn, policy, user_id, stored)  # this person's own purposes
     concerned = _concerned(conn, policy, user_id)
     entries = _attributes(policy, stored, concerned)
     subject = {
@@ -345,11 +361,7 @@ def build_subject_export(
         "deletion_due": iso_utc(account_period.after(deactivated_at)) if deactivated_at and account_period else None,
         "created": iso_utc(row.created),
         "last_modified": iso_utc(row.modified),
-        "account_retention": (
-            f"Deleted {account_period.describe()} after deactivation"
-            if account_period
-            else "Kept until the identity provider deletes the account"
-        ),
+        "account_retention": _account_retention(conn, policy, user_id, stored, account_period),
     }
     content: dict[str, Any] = {
         "format_version": FORMAT_VERSION,

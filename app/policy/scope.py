@@ -4,9 +4,10 @@ Retention follows each purpose (Art. 5(1)(e)): a subject processed only for a pu
 kept for the longest period of some other purpose. The account is kept for the longest period among the purposes
 *that apply to this subject*.
 
-Today every purpose applies to every subject (the policy has no scope yet), so ``all_purposes`` is the scope
-used. Purpose and recipient scopes (all users, named groups, a SCIM filter) plug in here: a ``SubjectScope`` is
-any function with this signature, passed to the retention job (``app.policy.retention``) and the records.
+A purpose concerns the subjects its ``scope`` selects (all users, members of named groups, a SCIM filter;
+``[[purposes]] scope`` in the policy). ``purposes_in_scope`` asks the same SQL the provisioning, erasure and
+records use (app/targets/scope.py); it is the retention job's default. A ``SubjectScope`` is any function with
+this signature, so a test or a later rule can pass another; ``all_purposes`` ignores scopes.
 """
 
 from __future__ import annotations
@@ -24,8 +25,19 @@ SubjectScope = Callable[[Connection, Policy, str, dict[str, Any]], tuple[Purpose
 
 
 def all_purposes(conn: Connection, policy: Policy, subject_id: str, document: dict[str, Any]) -> tuple[Purpose, ...]:
-    """Every purpose applies to every subject: the policy format has no purpose scope yet."""
+    """Every purpose applies to every subject, whatever the scopes say."""
     return policy.purposes
+
+
+def purposes_in_scope(
+    conn: Connection, policy: Policy, subject_id: str, document: dict[str, Any]
+) -> tuple[Purpose, ...]:
+    """The purposes whose scope selects this subject (a purpose without a scope concerns everyone)."""
+    if all(purpose.scope.everyone for purpose in policy.purposes):
+        return policy.purposes  # no query when nothing is scoped
+    from app.targets.scope import scope_holds  # targets build on the policy package: imported where needed
+
+    return tuple(p for p in policy.purposes if scope_holds(conn, p.scope, subject_id))
 
 
 def account_period(
@@ -33,7 +45,7 @@ def account_period(
     policy: Policy,
     subject_id: str,
     document: dict[str, Any],
-    scope: SubjectScope = all_purposes,
+    scope: SubjectScope = purposes_in_scope,
 ) -> Period | None:
     """How long this subject's deactivated account is kept (None: no limit, a purpose declared "indefinite").
 

@@ -48,6 +48,17 @@ def condition(policy: Policy, recipient: Recipient) -> ColumnElement[bool] | Non
     return and_(*parts) if parts else None
 
 
+def scope_holds(conn: Connection, scope: Scope, resource_id: str) -> bool:
+    """Whether one User is in ``scope`` (a purpose's or a recipient's own), by the same SQL as everything else."""
+    condition_ = _scope_condition(scope)
+    if condition_ is None:
+        return True
+    statement = select(ScimResource.id).where(
+        ScimResource.id == resource_id, ScimResource.resource_type == "User", condition_
+    )
+    return conn.execute(statement).first() is not None
+
+
 def everyone(policy: Policy, recipient: Recipient) -> bool:
     return condition(policy, recipient) is None
 
