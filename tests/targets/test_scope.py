@@ -6,14 +6,16 @@ counts follow. A scope the loader cannot run is refused with its line."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from app.core.events import EventBus
 from app.exports.facts import gather_facts
+from app.exports.ropa import build_ropa
 from app.policy.apply import apply_policy
 from app.policy.edit import add_recipient
 from app.policy.in_force import PolicyInForce
 from app.policy.loader import check_policy
-from app.policy.versions import default_policy_text
+from app.policy.versions import default_policy_text, in_force
 from app.scim.service import ScimService
 from app.store.vault import Vault
 from app.targets.config import TargetConfig, add_target
@@ -60,6 +62,12 @@ def test_targets_receive_only_whom_their_scope_concerns(
 
         facts = gather_facts(vault)
         assert facts.recipient_subjects == {"app1": 1, "app2": 1}
+        with vault.read_connection() as conn:
+            record = in_force(conn)
+        assert record is not None
+        cells = " ".join(cell for row in build_ropa(record, facts, datetime.now(UTC)).activities for cell in row.cells)
+        assert "Build farm: Processor (Art. 28) (members of 'Engineering': 1 data subject(s))" in cells
+        assert "Lab booking: Processor (Art. 28) (users matching title eq \"Engineer\": 1 data subject(s))" in cells
 
         # Leaving the group takes eng out of app1's scope: deprovisioned there (erase mode delete), kept at app2.
         removal = {"schemas": [PATCH_SCHEMA], "Operations": [{"op": "remove", "path": f'members[value eq "{eng}"]'}]}
