@@ -100,3 +100,30 @@ def test_a_scope_the_loader_cannot_run_is_refused_with_its_line() -> None:
     assert any("'scope.filter' is not a usable SCIM filter" in m for m in messages)
     assert any("'scope.group' is not understood" in m for m in messages)
     assert all(p.line > 1 for p in problems if "scope" in p.message)
+
+
+def test_a_purpose_scope_narrows_its_recipients(vault: Vault) -> None:
+    """A recipient without a scope of its own concerns only whom its purposes concern."""
+    import tomlkit
+
+    from app.targets import scope
+    from tests.erasure.support import service_for
+
+    document = tomlkit.parse(default_policy_text())
+    for purpose in document["purposes"]:
+        if purpose["id"] == "internal-directory":
+            purpose["scope"] = {"groups": ["Staff"]}
+    wiki_entry = {"id": "wiki", "name": "Wiki", "kind": "internal", "country": "DE",
+                  "purposes": ["internal-directory"], "attributes": ["displayName"]}  # fmt: skip
+    text = add_recipient(tomlkit.dumps(document), wiki_entry)
+    apply_policy(vault, text, "dpo")
+    service = service_for(vault)
+    staff = str(service.create("User", person("staff@example.test")).body["id"])  # type: ignore[index]
+    guest = str(service.create("User", person("guest@example.test")).body["id"])  # type: ignore[index]
+    service.create("Group", {"schemas": [GROUP_SCHEMA], "displayName": "staff", "members": [{"value": staff}]})
+    service.close()
+    policy = PolicyInForce(vault).get().policy
+    (wiki,) = policy.recipients
+    with vault.read_connection() as conn:
+        assert scope.in_scope(conn, policy, wiki, staff) and not scope.in_scope(conn, policy, wiki, guest)
+        assert scope.user_ids(conn, policy, wiki) == [staff]  # group names match case-insensitively
