@@ -44,7 +44,8 @@ def queue(conn: Connection, target: TargetConfig, policy: Policy, reason: str, n
         groups = [row[0] for row in conn.execute(statement)]
     held = {row[0] for row in conn.execute(select(_L.c.resource_id).where(_L.c.target_id == target.id))}
     # A subject held but no longer in scope is pushed too: the push deprovisions it (the target's erase mode).
-    leaving = sorted(rid for rid in held if rid not in set(users) and rid not in set(groups))
+    current = {*users, *groups}
+    leaving = sorted(rid for rid in held if rid not in current)
     count = outbox.enqueue_many(conn, target.id, "User", [*users, *leaving], "upsert", moment)
     count += outbox.enqueue_many(conn, target.id, "Group", groups, "upsert", moment)
     details = {"target": target.name, "reason": reason, "users": len(users), "groups": len(groups)}
