@@ -123,5 +123,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CustosError as error:
         print(f"custos: {error.user_message}", file=sys.stderr)
         return 2
+    except Exception as error:  # a damaged page met after the vault opened: a message, never a traceback
+        from app.store.integrity import is_corruption
+
+        if not is_corruption(error):
+            raise
+        from app.core.errors import VaultCorrupt
+        from app.store.vault import vault_path
+
+        damaged = VaultCorrupt(vault_path(data_dir(getattr(args, "data_dir", None))), "a page that was read")
+        print(f"custos: {damaged.user_message}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130

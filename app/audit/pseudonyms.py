@@ -30,6 +30,7 @@ from sqlalchemy import Connection, bindparam, delete, insert, select
 from app.audit.fastsql import FastStatement
 from app.audit.tables import SubjectKey
 from app.core.errors import CustosError
+from app.store.models import ScimResource
 
 if TYPE_CHECKING:
     from app.audit.trail import StoredEvent
@@ -87,6 +88,20 @@ def subject_secrets(conn: Connection, scim_id: str) -> SubjectSecrets:
         },
     )
     return SubjectSecrets(pseudonym, detail_key)
+
+
+_HELD = FastStatement(select(ScimResource.__table__.c.id).where(ScimResource.__table__.c.id == bindparam("scim_id")))
+
+
+def held_subject_secrets(conn: Connection, scim_id: str) -> SubjectSecrets | None:
+    """Like :func:`subject_secrets`, but a key is made only for an id the mirror holds: a request naming an id
+    that was never stored, or whose subject was erased (a 404), must not leave that id in ``subject_keys``."""
+    row = _lookup(conn, scim_id)
+    if row is not None:
+        return SubjectSecrets(row[0], bytes(row[2]))
+    if _HELD.fetchone(conn, {"scim_id": scim_id}) is None:
+        return None
+    return subject_secrets(conn, scim_id)
 
 
 def pseudonym_for(conn: Connection, scim_id: str) -> str | None:

@@ -49,6 +49,9 @@ class Event:
     details: dict[str, Any] = field(default_factory=dict)
     at: datetime | None = None
     private: dict[str, Any] | None = None  # personal data for forensics: stored encrypted under the subject's key
+    # True for events that merely mention an id a client sent (a request): named only if the mirror holds it or
+    # it is already keyed, so an unknown or erased id (a 404) is never keyed and stored afresh.
+    subject_if_held: bool = False
 
 
 @dataclass(frozen=True)
@@ -119,11 +122,21 @@ def _checked_details(details: dict[str, Any]) -> str:
     return text
 
 
+def check(event: Event) -> None:
+    """Raise ValueError when ``event`` could not be appended as it is (what append() refuses before writing)."""
+    _checked_details(event.details)
+    if event.private and (event.subject is None or event.subject_if_held):
+        raise ValueError("a private audit detail needs a subject: it is encrypted under the subject's key")
+
+
 def _subject_and_details(conn: Connection, seq: int, event: Event) -> tuple[str | None, dict[str, Any]]:
     if event.subject is None:
         if event.private:
             raise ValueError("a private audit detail needs a subject: it is encrypted under the subject's key")
         return None, event.details
+    if event.subject_if_held and not event.private:
+        held = pseudonyms.held_subject_secrets(conn, event.subject)
+        return (None if held is None else held.pseudonym), event.details
     secrets = pseudonyms.subject_secrets(conn, event.subject)
     if not event.private:
         return secrets.pseudonym, event.details

@@ -22,7 +22,7 @@ from app.core.errors import ConfigError
 from app.policy.in_force import install_default_if_missing
 from app.policy.versions import PolicyRecord, in_force
 
-FORMATS = ("xlsx", "ods", "csv", "json", "pdf")
+FORMATS = ("xlsx", "ods", "csv", "json", "pdf", "cnil")  # as app.exports.ropa_writers.FORMATS (kept light here)
 RECORDS = ("controller", "processor")
 
 
@@ -30,13 +30,17 @@ def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], No
     export = commands.add_parser("export", help="records of processing (Art. 30) and subject-access exports")
     sub = export.add_subparsers(dest="export_command", required=True)
     ropa = sub.add_parser("ropa", help="write the record of processing activities (Art. 30 GDPR)")
-    ropa.add_argument("--format", choices=FORMATS, help="default: from the --out suffix")
+    ropa.add_argument(
+        "--format",
+        choices=FORMATS,
+        help="default: from the --out suffix; cnil: the CNIL model (one French form per activity) as ODS",
+    )
     ropa.add_argument("--out", required=True, help="the file to write")
     ropa.add_argument(
         "--record",
         choices=RECORDS,
         default="controller",
-        help="controller (Art. 30(1), default; XLSX, ODS and PDF add the processor record) or processor (30(2))",
+        help="controller (Art. 30(1), default; XLSX, ODS, PDF and CNIL add the processor record) or processor (30(2))",
     )
     ropa.add_argument("--operator", help="who exports, for the audit trail (default: login name)")
     add_data_dir(ropa)

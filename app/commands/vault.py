@@ -4,6 +4,12 @@ Printed formats (a contract):
   backup   ``Backup written: PATH (N bytes, sha256 HEX)`` and a reminder about the erasure ledger
   restore  ``Restored from PATH; N erasure(s) replayed in M request(s) before first use`` and, if a vault was
            replaced, ``The replaced vault was kept as PATH: delete it once the restore is checked.``
+  check    ``Vault: PATH``, ``Pages: N of S bytes``, ``Page authentication: ok`` or ``Page authentication: K
+           page(s) fail: P, …``, ``Integrity check: ok`` or ``Integrity check: M problem(s)`` (``at least M``
+           when SQLite stopped counting) then one indented line each (at most 20, then ``… and N more``), or
+           ``Integrity check: not run: REASON``; last ``Verdict: intact`` or ``Verdict: damaged. …``. Exit 0
+           intact, 1 damaged, 2 cannot check (wrong passphrase, no vault). Read-only: it can run while the app or
+           ``serve`` has the vault open.
 """
 
 from __future__ import annotations
@@ -15,6 +21,8 @@ from typing import Any
 
 from app.commands.common import confirm, open_vault, operator_name
 from app.core.paths import data_dir
+
+SHOWN = 20  # integrity problems printed; the count says how many there are
 
 
 def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], None]) -> None:
@@ -31,12 +39,52 @@ def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], No
     restore.add_argument("--wait", type=float, default=60.0, help="seconds to follow replayed erasures at targets")
     restore.add_argument("--operator")
     add_data_dir(restore)
+    check = sub.add_parser("check", help="check every page's authentication and the database's integrity, read-only")
+    add_data_dir(check)
 
 
 def run(args: argparse.Namespace) -> int:
     if args.vault_command == "backup":
         return _backup(args)
+    if args.vault_command == "check":
+        return _check(args)
     return _restore(args)
+
+
+def _check(args: argparse.Namespace) -> int:
+    from app.core.passphrase import read_passphrase
+    from app.store import engine, integrity
+    from app.store.vault import Vault, vault_path
+
+    folder = data_dir(getattr(args, "data_dir", None))
+    path = vault_path(folder)
+    key = Vault.derive_key(folder, read_passphrase())
+    report = integrity.check(path, key, engine.read_salt(path))
+    cipher = report.cipher
+    print(f"Vault: {path}")
+    print(f"Pages: {cipher.pages} of {engine.PAGE_SIZE} bytes")
+    if cipher.failed_pages or cipher.other:
+        print(f"Page authentication: {len(cipher.failed_pages)} page(s) fail: {integrity.describe_pages(cipher)}")
+        for line in cipher.other:
+            print(f"  {line}")
+    else:
+        print("Page authentication: ok")
+    if not report.integrity_ran:
+        print(f"Integrity check: not run: {report.integrity[0]}")
+    elif report.integrity:
+        count = len(report.integrity)
+        print(f"Integrity check: {'at least ' if count >= integrity.MAX_PROBLEMS else ''}{count} problem(s)")
+        for line in report.integrity[:SHOWN]:
+            print(f"  {line}")
+        if len(report.integrity) > SHOWN:
+            print(f"  … and {len(report.integrity) - SHOWN} more")
+    else:
+        print("Integrity check: ok")
+    if report.intact:
+        print("Verdict: intact")
+        return 0
+    print("Verdict: damaged. Restore your latest backup: custos vault restore BACKUP (stop the app and serve first)")
+    return 1
 
 
 def _backup(args: argparse.Namespace) -> int:

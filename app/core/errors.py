@@ -5,6 +5,7 @@
     │   ├── VaultNotFound       no vault at the given place
     │   ├── VaultExists         refusing to overwrite an existing vault
     │   ├── WrongPassphrase     the key does not decrypt the vault
+    │   ├── VaultCorrupt        the key is right but part of the file does not authenticate (damaged)
     │   ├── VaultLocked         an operation needs an open vault
     │   └── WeakCipherSettings  SQLCipher reports settings below our floor
     ├── ConfigError             bad command-line or configuration input
@@ -39,6 +40,21 @@ class VaultExists(VaultError):
 class WrongPassphrase(VaultError):
     def __init__(self) -> None:
         super().__init__("The passphrase does not unlock this vault. Nothing was changed; try again.")
+
+
+class VaultCorrupt(VaultError):
+    """The passphrase is right but pages of the file fail SQLCipher's authentication, or SQLite finds the file
+    malformed: a damaged file (disk, copy, tampering), never to be mistaken for a wrong passphrase."""
+
+    def __init__(self, path: object, detail: str = "") -> None:
+        what = f" ({detail})" if detail else ""
+        super().__init__(
+            f"The vault {path} is damaged{what}. The passphrase is right; nothing was changed. "
+            "See what is damaged with 'custos vault check', then restore your latest backup with "
+            "'custos vault restore BACKUP' (erasures made since are replayed from the erasure ledger)."
+        )
+        self.path = path
+        self.detail = detail
 
 
 class VaultLocked(VaultError):

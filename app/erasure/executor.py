@@ -1,5 +1,8 @@
 """One attempt of one step against its target: DELETE then read back, or deactivate and check.
 
+A retry whose DELETE was never recorded as answered reads first: a DELETE is sent at most once per subject and
+target, even across a kill -9 between the target's answer and the vault's record (decision 0010).
+
 Returns what happened as data (app.erasure.steps.record persists it). Errors are sorted as the provisioning
 client sorts them: Retryable (connection trouble, 5xx, 429 with Retry-After) is tried again later; Rejected (any
 other 4xx) needs an operator. Every answer is kept as status + SHA-256 of the body, never the body itself.
@@ -55,6 +58,12 @@ class Attempt:
 
     async def _delete(self, work: StepWork, result: AttemptResult) -> None:
         deleted = work.deleted_status
+        if deleted is None and work.delete_unconfirmed:  # look first: a target that already deleted gets no second
+            before = await self._call(result, "GET", work)
+            if before.status == 404:
+                result.state = State.SUCCEEDED
+                result.reason = "GET answered 404 (an earlier attempt's DELETE was not recorded; not sent again)"
+                return
         if deleted is None:  # a DELETE accepted on an earlier attempt is not sent again: only re-verified
             deleted = (await self._call(result, "DELETE", work)).status
             result.deleted_status = deleted

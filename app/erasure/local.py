@@ -2,8 +2,9 @@
 
 Order matters: the caller captures which targets hold the subject (target links) before this runs; this
 deletes the row (its index values and memberships go with it: ON DELETE CASCADE, secure_delete on) and every
-outbox item naming the subject, and queues the subject's groups so that targets drop it from their member
-lists. The links stay until each target step is resolved (app/erasure/steps.py).
+outbox item naming the subject, clears references to it held by other users (app/erasure/references.py, pushed
+to the targets), and queues the subject's groups so that targets drop it from their member lists. The links stay
+until each target step is resolved (app/erasure/steps.py).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, delete, func, or_, select
 
+from app.erasure import references
 from app.scim import repository as repo
 from app.store.models import AttributeValue, GroupMember, ScimResource
 from app.targets import links, outbox
@@ -51,6 +53,7 @@ class LocalErasure:
     rows_deleted: int  # the resource row, its index values and memberships
     outbox_items_deleted: int
     groups_requeued: int
+    references_cleared: int = 0  # other users whose manager was this subject
 
 
 def erase(conn: Connection, subject: LocalSubject) -> LocalErasure:
@@ -64,9 +67,11 @@ def erase(conn: Connection, subject: LocalSubject) -> LocalErasure:
     removed = conn.execute(delete(_O).where(_O.c.resource_id == rid)).rowcount
     if subject.in_mirror:
         repo.delete_resource(conn, rid)
+    # Even a subject no longer in the mirror may still be named by another user (a manager deleted by the IdP).
+    cleared = references.clear(conn, rid)
     for group_id in groups:  # the group, pushed again without the member (read from the mirror at push time)
         outbox.enqueue(conn, "Group", group_id, "upsert")
-    return LocalErasure(rows, removed, len(groups))
+    return LocalErasure(rows, removed, len(groups), cleared)
 
 
 def _count(conn: Connection, statement: object) -> int:

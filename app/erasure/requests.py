@@ -110,6 +110,7 @@ def request_erasure(
                 rows_deleted=erased.rows_deleted,
                 outbox_items_deleted=erased.outbox_items_deleted,
                 groups_requeued=erased.groups_requeued,
+                references_cleared=erased.references_cleared,
                 keys_shredded=int(shredded),
             )
             entries.append((pseudonym, subject.resource_id))

@@ -3,7 +3,8 @@ operator attestation and retry, and closing a request once every step is termina
 
 Every transition is a row update in the vault, so a crash resumes where it stopped: a step claimed by a worker
 that died is due again once its lease runs out, and a step whose DELETE was accepted only re-verifies (no
-second DELETE). Succeeded steps are never picked up again.
+second DELETE); one whose DELETE has no recorded answer reads first (``delete_unconfirmed``). Succeeded steps
+are never picked up again.
 """
 
 from __future__ import annotations
@@ -150,6 +151,9 @@ class StepWork:
     remote_id: str
     attempts: int  # including this one
     deleted_status: int | None
+    # An earlier DELETE may have reached the target without its answer being recorded (its worker was killed, or
+    # the connection dropped): the attempt reads first and sends no second DELETE to a target that already deleted.
+    delete_unconfirmed: bool = False
 
 
 _DUE = (
@@ -202,7 +206,7 @@ def claim_due(conn: Connection, now: datetime, capacity: dict[int, int], exclude
             if row.erase_mode == "manual":  # its in-flight push landed: now it waits for a person, not a worker
                 conn.execute(_SET_MANUAL, {"sid": row.id, "remote": remote_id})
                 continue
-            claimed.append(_work(row, remote_id))
+            claimed.append(_work(row, remote_id, _delete_unconfirmed(conn, row)))
     if claimed:  # one executemany: statements, not rows, are what cost here
         until = now + timedelta(seconds=LEASE_SECONDS)
         leases = [
@@ -212,7 +216,21 @@ def claim_due(conn: Connection, now: datetime, capacity: dict[int, int], exclude
     return claimed
 
 
-def _work(row: Any, remote_id: str) -> StepWork:
+_LAST_EXCHANGE = select(_X.c.method, _X.c.status).where(_X.c.step_id == bindparam("sid")).order_by(_X.c.id.desc())
+
+
+def _delete_unconfirmed(conn: Connection, row: Any) -> bool:
+    if row.deleted_status is not None or row.attempts == 0:
+        return False
+    if row.state == State.IN_PROGRESS.value:  # leased by a worker that died: what it sent was never recorded
+        return True
+    last = conn.execute(_LAST_EXCHANGE.limit(1), {"sid": row.id}).first()
+    # Only a DELETE answered (and refused: 429, 5xx) is known not to have deleted; after anything else (no answer,
+    # a failed read first, no exchange at all) the earlier DELETE's outcome is still unknown.
+    return last is None or last.method != "DELETE" or last.status is None
+
+
+def _work(row: Any, remote_id: str, delete_unconfirmed: bool = False) -> StepWork:
     return StepWork(
         id=row.id,
         request_id=row.request_id,
@@ -225,6 +243,7 @@ def _work(row: Any, remote_id: str) -> StepWork:
         remote_id=remote_id,
         attempts=row.attempts + 1,
         deleted_status=row.deleted_status,
+        delete_unconfirmed=delete_unconfirmed,
     )
 
 

@@ -24,6 +24,7 @@ from app.core.errors import WeakCipherSettings, WrongPassphrase
 KDF_ITERATIONS = 256_000  # SQLCipher 4 default; the floor the issue sets
 SALT_BYTES = 16
 KEY_BYTES = 32
+PAGE_SIZE = 4096  # SQLCipher 4's default, never changed here
 MIN_CIPHER_MAJOR = 4
 CACHE_KIB = 32 * 1024
 APPLICATION_ID = 0x43535431  # "CST1", inside the encrypted header
@@ -67,7 +68,7 @@ def read_salt(path: Path) -> bytes:
     return salt
 
 
-def _raw_key_pragma(raw_key: bytes, salt: bytes) -> str:
+def raw_key_pragma(raw_key: bytes, salt: bytes) -> str:
     return f"PRAGMA key = \"x'{raw_key.hex()}{salt.hex()}'\""
 
 
@@ -101,7 +102,7 @@ def connect_raw(path: Path, raw_key: bytes, salt: bytes) -> Any:
     connection = sqlcipher.connect(str(path), check_same_thread=False, isolation_level=None)
     try:
         _silence_cipher_log(connection)
-        connection.execute(_raw_key_pragma(raw_key, salt))
+        connection.execute(raw_key_pragma(raw_key, salt))
         connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except DatabaseError as exc:
         connection.close()

@@ -17,13 +17,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.audit.trail import Event, append
 from app.core.actor import current_actor
-from app.core.errors import VaultError, VaultExists, VaultLocked, VaultNotFound, WrongPassphrase
+from app.core.errors import VaultCorrupt, VaultError, VaultExists, VaultLocked, VaultNotFound, WrongPassphrase
 from app.store import engine as sqlcipher_engine
-from app.store import migrate
+from app.store import integrity, migrate
 from app.store.engine import SINGLE_STATEMENT_READS_OPTION, WRITE_OPTION, CipherSettings
 from app.store.models import VaultInfo
 
@@ -89,15 +90,28 @@ class Vault:
 
     @classmethod
     def unlock_with_key(cls, data_dir: Path, raw_key: bytes) -> Vault:
-        """Open with a derived key. The key is verified before anything is migrated or written."""
+        """Open with a derived key. The key is verified before anything is migrated or written.
+
+        A wrong key raises WrongPassphrase and a damaged file VaultCorrupt, both before any file is opened for
+        writing (app/store/integrity.py): not even a WAL left by an unclean shutdown is checkpointed or removed.
+        """
         path = cls._existing(data_dir)
         salt = sqlcipher_engine.read_salt(path)
-        sqlcipher_engine.connect_raw(path, raw_key, salt).close()  # raises WrongPassphrase untouched
-        vault = cls(path, raw_key, salt)
-        migrate.upgrade(vault.engine)
-        with vault.write_transaction() as conn:
-            append(conn, Event("vault.unlocked", current_actor.get()))
-        vault.optimize()
+        integrity.probe_key(path, raw_key, salt)
+        vault: Vault | None = None
+        try:
+            sqlcipher_engine.connect_raw(path, raw_key, salt).close()  # the WAL is read (and recovered) from here
+            vault = cls(path, raw_key, salt)
+            migrate.upgrade(vault.engine)
+            with vault.write_transaction() as conn:
+                append(conn, Event("vault.unlocked", current_actor.get()))
+            vault.optimize()
+        except (WrongPassphrase, DBAPIError) as exc:  # the key was verified above: this is damage
+            if vault is not None:
+                vault.close()
+            if isinstance(exc, WrongPassphrase) or integrity.is_corruption(exc):
+                raise VaultCorrupt(path, integrity.damage_summary(path, raw_key, salt)) from None
+            raise
         vault.fix_permissions()
         log.info("vault unlocked")
         return vault
@@ -207,7 +221,8 @@ class Vault:
         with self._lock:
             if self._engine is not None:
                 return
-            sqlcipher_engine.connect_raw(self.path, raw_key, self._salt).close()  # raises WrongPassphrase
+            integrity.probe_key(self.path, raw_key, self._salt)  # WrongPassphrase or VaultCorrupt, nothing written
+            sqlcipher_engine.connect_raw(self.path, raw_key, self._salt).close()
             self._raw_key = bytearray(raw_key)
             self._engine = sqlcipher_engine.make_engine(self.path, bytes(raw_key), self._salt)
             self._sessions = sessionmaker(self._engine, expire_on_commit=False)
@@ -227,10 +242,16 @@ class Vault:
         """Drop the key from memory and close every pooled connection."""
         with self._lock:
             if self._engine is not None:
-                sqlcipher_engine.optimize(self._engine)
-                sqlcipher_engine.checkpoint(self._engine)
-                self._engine.dispose()
-                self._engine = None
+                try:
+                    sqlcipher_engine.optimize(self._engine)
+                    sqlcipher_engine.checkpoint(self._engine)
+                except DBAPIError as exc:  # a damaged file must not keep the key in memory: close regardless
+                    if not integrity.is_corruption(exc):
+                        raise
+                    log.error("vault damaged: statistics and checkpoint skipped on close")
+                finally:
+                    self._engine.dispose()
+                    self._engine = None
             self._wipe_key()
         log.info("vault closed")
 

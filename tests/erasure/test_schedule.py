@@ -115,14 +115,30 @@ def test_a_rejection_needs_an_operator(vault: Vault, stub: StubTarget) -> None:
 def test_resume_after_a_crash_sends_no_second_delete(vault: Vault, stub: StubTarget) -> None:
     clock = FakeClock()
     _erase_one(vault, stub, clock)
-    # A worker claims the step and dies before recording anything: the lease keeps others off until it runs out.
+    # A worker claims the step, its DELETE reaches the target, and it dies before recording anything: the lease
+    # keeps others off until it runs out.
     with vault.write_transaction() as conn:
         assert len(steps.claim_due(conn, clock(), {1: 4})) == 1
+    stub.users.clear()  # what the dead worker's DELETE did there
     worker = ErasureWorker(vault, clock=clock)
     assert worker.tick() == 0
     clock.advance(steps.LEASE_SECONDS)
-    # This time the DELETE is accepted but the read-back fails: the next attempt only verifies.
+    # The next attempt cannot know whether that DELETE was sent: it reads first, and the read fails once.
     stub.script.append(("GET", 503, {}))
+    assert worker.tick() == 1
+    assert _step(vault)["state"] == State.FAILED and _step(vault)["deleted_status"] is None
+    clock.advance(600)
+    assert worker.tick() == 1  # still unconfirmed: reads first again, finds it gone
+    assert _step(vault)["state"] == State.SUCCEEDED
+    assert stub.count("DELETE") == 0 and stub.count("GET") == 2
+    assert _exchanges(vault) == [("GET", 503), ("GET", 404)]
+
+
+def test_an_accepted_delete_is_only_verified_again(vault: Vault, stub: StubTarget) -> None:
+    clock = FakeClock()
+    _erase_one(vault, stub, clock)
+    worker = ErasureWorker(vault, clock=clock)
+    stub.script.append(("GET", 503, {}))  # the DELETE is accepted but the read-back fails
     assert worker.tick() == 1
     assert _step(vault)["state"] == State.FAILED and _step(vault)["deleted_status"] == 204
     clock.advance(600)

@@ -39,7 +39,8 @@ def policy_with_recipients(only: set[str] | None = None) -> str:
                 "kind": "processor",
                 "country": "IE",
                 "contract_link": f"https://contracts.example.test/{name}",
-                "purposes": ["access-management"],
+                # app2 receives the directory's title and department: it serves that purpose too (issue 12 §3)
+                "purposes": ["access-management", "internal-directory"] if name == "app2" else ["access-management"],
                 "attributes": attributes,
                 **({"group_attributes": GROUP_RECEIVES[name]} if name in GROUP_RECEIVES else {}),
             },

@@ -1,0 +1,49 @@
+"""A request that meets a damaged vault page: a generic 503 to the client, an alert the operator sees.
+
+The client learns nothing about the store (the body is generic, like every 5xx here) and is told to come back
+later: an IdP retries a 503, and the data it sends is not lost while the operator restores a backup. The operator
+gets a critical log line (the terminal of ``serve``, the app's log) and an alert on the event bus (the app's
+Incidents badge and status bar), at most once per ``interval`` so that a busy IdP cannot flood either. Nothing is
+written to the damaged vault on the way.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from app.core.events import EventBus
+from app.scim.errors import ScimError
+from app.siem.alerts import AlertRaised
+
+log = logging.getLogger(__name__)
+RETRY_AFTER_SECONDS = 300
+RULE = "vault-damaged"
+SUMMARY = "The vault file is damaged: requests fail. Run 'custos vault check', then 'custos vault restore BACKUP'."
+
+
+class DamageAlarm:
+    def __init__(self, bus: EventBus, interval: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.bus = bus
+        self.interval = interval
+        self.clock = clock
+        self.seen = 0  # requests that met damage since start
+        self._last: float | None = None
+        self._lock = threading.Lock()
+
+    def error(self) -> tuple[ScimError, dict[str, str]]:
+        """Count, alert if due, and the answer to give the client."""
+        with self._lock:
+            self.seen += 1
+            now = self.clock()
+            due = self._last is None or now - self._last >= self.interval
+            if due:
+                self._last = now
+            seen = self.seen
+        if due:
+            log.critical("vault damaged: a request met a damaged page (%d so far). %s", seen, SUMMARY)
+            self.bus.publish(AlertRaised(0, RULE, seen, SUMMARY))
+        error = ScimError(503, "The service is unavailable; the operator has been alerted.")
+        return error, {"Retry-After": str(RETRY_AFTER_SECONDS)}

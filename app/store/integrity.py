@@ -1,0 +1,161 @@
+"""Telling a damaged vault from a wrong passphrase, and checking a vault, without writing to it.
+
+SQLCipher authenticates every page with an HMAC-SHA512: a wrong key fails on every page, a damaged file (a bad
+disk, a broken copy, tampering) on some. A key is first tried on an immutable read-only handle: no lock taken, no
+-wal or -shm opened or created, nothing checkpointed or rewritten, so a wrong passphrase after an unclean shutdown
+leaves every file exactly as it was. Only a key that authenticates opens the vault for writing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlcipher3.dbapi2 as sqlcipher
+
+from app.core.errors import VaultCorrupt, WrongPassphrase
+from app.store.engine import PAGE_SIZE, raw_key_pragma
+
+SQLITE_CORRUPT = 11
+SQLITE_NOTADB = 26
+MAX_PROBLEMS = 100  # integrity_check stops after this many: enough to judge, bounded output
+_FAILED_PAGE = re.compile(r"HMAC verification failed for page (\d+)")
+
+
+def is_corruption(exc: BaseException | None) -> bool:
+    """Whether ``exc`` (a DB-API error, or a SQLAlchemy error wrapping one) says the file is damaged.
+
+    Only SQLITE_CORRUPT and SQLITE_NOTADB count: "database is locked" or a full disk are not damage. On a vault
+    whose key was already verified, NOTADB means page 1 no longer authenticates.
+    """
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        code = getattr(exc, "sqlite_errorcode", None)
+        if isinstance(code, int) and code & 0xFF in (SQLITE_CORRUPT, SQLITE_NOTADB):
+            return True
+        exc = getattr(exc, "orig", None) or exc.__cause__ or exc.__context__
+    return False
+
+
+def _readonly(path: Path, raw_key: bytes, salt: bytes, *, immutable: bool) -> Any:
+    """A keyed read-only handle; ``immutable`` also ignores the WAL (and so opens and locks no other file)."""
+    flags = "immutable=1" if immutable else "mode=ro"
+    connection = sqlcipher.connect(
+        f"{path.resolve().as_uri()}?{flags}", uri=True, check_same_thread=False, isolation_level=None
+    )
+    connection.execute("PRAGMA cipher_log_level = NONE")
+    connection.execute(raw_key_pragma(raw_key, salt))
+    connection.execute("PRAGMA query_only = 1")
+    return connection
+
+
+@dataclass(frozen=True)
+class CipherReport:
+    pages: int  # pages in the file
+    failed_pages: tuple[int, ...]  # pages whose HMAC does not verify under the key
+    other: tuple[str, ...]  # anything else SQLCipher reports (a file size that is no whole number of pages…)
+
+    @property
+    def wrong_key(self) -> bool:
+        return self.pages > 0 and len(self.failed_pages) >= self.pages
+
+
+def _cipher_report(connection: Any, path: Path) -> CipherReport:
+    pages = path.stat().st_size // PAGE_SIZE
+    failed: list[int] = []
+    other: list[str] = []
+    for (line,) in connection.execute("PRAGMA cipher_integrity_check").fetchall():
+        match = _FAILED_PAGE.search(str(line))
+        if match:
+            failed.append(int(match.group(1)))
+        else:
+            other.append(str(line))
+    return CipherReport(pages, tuple(failed), tuple(other))
+
+
+def describe_pages(report: CipherReport, limit: int = 10) -> str:
+    shown = ", ".join(str(page) for page in report.failed_pages[:limit])
+    more = f" and {len(report.failed_pages) - limit} more" if len(report.failed_pages) > limit else ""
+    return shown + more
+
+
+def describe(report: CipherReport) -> str:
+    if not report.failed_pages:
+        return "; ".join(report.other[:3])
+    return f"{len(report.failed_pages)} of {report.pages} pages fail authentication: {describe_pages(report)}"
+
+
+def damage_summary(path: Path, raw_key: bytes, salt: bytes) -> str:
+    """What is damaged, for a message: the pages that fail, else SQLite's own word for it."""
+    try:
+        connection = _readonly(path, raw_key, salt, immutable=True)
+        try:
+            report = _cipher_report(connection, path)
+        finally:
+            connection.close()
+    except sqlcipher.DatabaseError:
+        return "SQLite finds it malformed"
+    return describe(report) if report.failed_pages or report.other else "SQLite finds it malformed"
+
+
+def probe_key(path: Path, raw_key: bytes, salt: bytes) -> None:
+    """Raise WrongPassphrase or VaultCorrupt, or return when the key opens the file; writes nothing anywhere.
+
+    Reading the schema needs page 1. When that fails, every page's HMAC is checked: all failing is a wrong key,
+    some failing is damage. When all pages verify, the key is right; what the main file alone lacks (pages still
+    in the WAL after an unclean shutdown) is read by the full open that follows.
+    """
+    connection = _readonly(path, raw_key, salt, immutable=True)
+    try:
+        try:
+            connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return
+        except sqlcipher.DatabaseError:
+            pass
+        report = _cipher_report(connection, path)
+    finally:
+        connection.close()
+    if report.wrong_key:
+        raise WrongPassphrase()
+    if report.failed_pages or report.other:
+        raise VaultCorrupt(path, describe(report))
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    path: Path
+    cipher: CipherReport
+    integrity: tuple[str, ...]  # PRAGMA integrity_check's findings; empty when it answered "ok"
+    integrity_ran: bool
+
+    @property
+    def intact(self) -> bool:
+        return not self.cipher.failed_pages and not self.cipher.other and self.integrity_ran and not self.integrity
+
+
+def check(path: Path, raw_key: bytes, salt: bytes) -> CheckReport:
+    """SQLCipher's page authentication of the file, then SQLite's integrity check (WAL included), read-only.
+
+    Raises WrongPassphrase when no page authenticates under the key. SQLite may rebuild the -shm index of a WAL
+    left by an unclean shutdown; no page of the database or its WAL is written.
+    """
+    connection = _readonly(path, raw_key, salt, immutable=False)
+    try:
+        cipher = _cipher_report(connection, path)
+        if cipher.wrong_key:
+            raise WrongPassphrase()
+        findings: list[str] = []
+        ran = True
+        try:
+            rows = connection.execute(f"PRAGMA integrity_check({MAX_PROBLEMS})").fetchall()
+            lines = [line for row in rows for line in str(row[0]).splitlines()]  # a row may hold several lines
+            findings = [line for line in lines if line not in ("ok", "*** in database main ***")]
+        except sqlcipher.DatabaseError as exc:  # page 1 or the schema cannot be read at all
+            ran = False
+            findings = [f"SQLite could not read the schema ({getattr(exc, 'sqlite_errorname', 'error')})"]
+    finally:
+        connection.close()
+    return CheckReport(path, cipher, tuple(findings), ran)

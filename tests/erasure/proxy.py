@@ -1,0 +1,69 @@
+"""A counting reverse proxy on loopback in front of a real SCIM target: it forwards every request, counts what the
+target received per method, and can hold the answers to DELETEs (already carried out at the target) so that a
+test kills the erasure worker between "the target deleted" and "the worker recorded it"."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections import Counter
+
+import httpx
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from tests.targets.conftest import free_port
+
+_HOP = {"host", "content-length", "transfer-encoding", "connection"}
+
+
+class CountingProxy:
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream.rstrip("/")
+        self.port = free_port()
+        self.received: Counter[str] = Counter()  # forwarded to the target, by method
+        self.hold_deletes = threading.Event()  # set: DELETE answers wait until released
+        self._released = threading.Event()
+        methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+        app = Starlette(routes=[Route("/{path:path}", self._forward, methods=methods)])
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error", lifespan="off")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> CountingProxy:
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return self
+
+    def release(self) -> None:
+        self.hold_deletes.clear()
+        self._released.set()
+
+    def stop(self) -> None:
+        self.release()
+        self._server.should_exit = True
+        self._thread.join(5)
+
+    async def _forward(self, request: Request) -> Response:
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP}
+        url = f"{self.upstream}/{request.path_params['path']}"
+        async with httpx.AsyncClient(timeout=10) as http:
+            answer = await http.request(
+                request.method, url, params=request.query_params, headers=headers, content=await request.body()
+            )
+        self.received[request.method] += 1
+        if request.method == "DELETE" and self.hold_deletes.is_set():
+            while not self._released.is_set():  # the worker is killed meanwhile; this answer reaches nobody
+                await asyncio.sleep(0.02)
+        kept = {k: v for k, v in answer.headers.items() if k.lower() not in _HOP | {"content-encoding"}}
+        return Response(answer.content, answer.status_code, headers=kept)

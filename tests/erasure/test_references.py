@@ -1,0 +1,131 @@
+"""Erasure leaves no identifier behind: other users' manager references to the erased subject are cleared (document,
+index rows, served representation) and pushed to the targets; group memberships go; a later GET of the erased id
+(404) keys nothing."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+from sqlalchemy import select
+
+from app.audit.tables import SubjectKey
+from app.audit.trail import of_kind
+from app.erasure.requests import request_erasure
+from app.erasure.worker import drive
+from app.policy.apply import apply_policy
+from app.policy.edit import add_recipient
+from app.policy.versions import default_policy_text
+from app.scim.schema import ENTERPRISE_SCHEMA
+from app.store.models import AttributeValue, ScimResource
+from app.store.vault import Vault
+from app.targets.tables import OutboxItem
+from tests.conftest import GROUP_SCHEMA, LiveServer, new_user
+from tests.erasure.support import TargetSpec, add_targets, dispatcher_for, person, service_for
+from tests.targets.conftest import ScimTarget, wait_until
+
+_DEPARTMENT = f'path = "{ENTERPRISE_SCHEMA}:department"\ncategory = "employment"\npurposes = ["internal-directory"]\n'
+_MANAGER = "\n[[attributes]]\n" + _DEPARTMENT.replace(":department", ":manager")
+
+
+def _policy_with_manager() -> str:
+    """The shipped default plus the manager, and one recipient that receives it."""
+    text = default_policy_text()
+    assert _DEPARTMENT in text
+    text = text.replace(_DEPARTMENT, _DEPARTMENT + _MANAGER, 1)
+    recipient = {
+        "id": "directory",
+        "name": "Directory",
+        "kind": "processor",
+        "country": "IE",
+        "contract_link": "https://contracts.example.test/directory",
+        "purposes": ["internal-directory"],
+        "attributes": ["userName", f"{ENTERPRISE_SCHEMA}:manager"],
+    }
+    return add_recipient(text, recipient)
+
+
+def _reporting_to(user_name: str, manager_id: str) -> dict[str, object]:
+    body = person(user_name)
+    body[ENTERPRISE_SCHEMA] = {  # type: ignore[index]
+        "department": "R&D",
+        "manager": {"value": manager_id, "$ref": f"../Users/{manager_id}", "displayName": "The Boss"},
+    }
+    return body
+
+
+def _rows_naming(vault: Vault, resource_id: str) -> list[tuple[str, str]]:
+    with vault.read_connection() as conn:
+        found = conn.execute(
+            select(AttributeValue.path, AttributeValue.value_str).where(AttributeValue.value_str.contains(resource_id))
+        ).all()
+        documents = conn.execute(select(ScimResource.id).where(ScimResource.document.contains(resource_id))).all()
+    return [(str(p), str(v)) for p, v in found] + [("document", str(d)) for (d,) in documents]
+
+
+def _remote_manager(target: ScimTarget, user_name: str) -> object:
+    user = next((u for u in target.users() if u["userName"] == user_name), None)
+    if user is None:
+        return "not there yet"
+    return (user.get(ENTERPRISE_SCHEMA) or {}).get("manager")
+
+
+def test_erasure_clears_manager_references_and_pushes_the_change(vault: Vault, apps: list[ScimTarget]) -> None:
+    add_targets(vault, [TargetSpec("directory", apps[0].base_url, apps[0].token, "directory")])
+    apply_policy(vault, _policy_with_manager(), "dpo")
+    service = service_for(vault)
+    dispatcher = dispatcher_for(vault)
+    try:
+        boss = str(service.create("User", person("ref-boss@example.test")).body["id"])  # type: ignore[index]
+        rep = str(service.create("User", _reporting_to("ref-rep@example.test", boss)).body["id"])  # type: ignore[index]
+        wait_until(lambda: isinstance(_remote_manager(apps[0], "ref-rep@example.test"), dict))
+        dispatcher.stop()  # so that the queued change is seen before it is pushed
+        assert {p for p, _ in _rows_naming(vault, boss)} >= {"document", f"{ENTERPRISE_SCHEMA.lower()}:manager.value"}
+
+        request_id = request_erasure(vault, [boss], "art17-1b", "dpo")
+
+        assert _rows_naming(vault, boss) == []  # neither the document nor an index row names the erased id
+        served = service.get("User", rep).body
+        assert "manager" not in served[ENTERPRISE_SCHEMA] and boss not in json.dumps(served)  # type: ignore[index]
+        with vault.read_connection() as conn:  # queued in the erasure's transaction, on the trail
+            queued = conn.execute(
+                select(OutboxItem.operation).where(OutboxItem.resource_id == rep, OutboxItem.state == "pending")
+            ).all()
+            updated = [e for e in of_kind(conn, "scim.resource.updated") if e.actor == "system:erasure"]
+        assert queued == [("upsert",)]
+        assert len(updated) == 1 and updated[0].details["attributes"] == ["manager"]
+
+        dispatcher = dispatcher_for(vault)
+        assert drive(vault, [request_id], timeout=20)
+        wait_until(lambda: _remote_manager(apps[0], "ref-rep@example.test") is None)
+        assert "ref-boss@example.test" not in {u["userName"] for u in apps[0].users()}
+    finally:
+        dispatcher.stop()
+        service.close()
+
+
+def test_no_key_and_no_membership_after_erasure(live: LiveServer, client: httpx.Client) -> None:
+    vault = live.server.vault
+    boss = client.post("/Users", json=new_user("ref-live-boss@example.test")).json()["id"]
+    manager = {"value": boss, "$ref": f"../Users/{boss}"}
+    rep = client.post("/Users", json=new_user("ref-live-rep@example.test", **{ENTERPRISE_SCHEMA: {"manager": manager}}))
+    rep_id = rep.json()["id"]
+    group = client.post(
+        "/Groups", json={"schemas": [GROUP_SCHEMA], "displayName": "ref-live-team", "members": [{"value": boss}]}
+    ).json()
+
+    request_erasure(vault, [boss], "art17-1b", "dpo")
+
+    assert client.get(f"/Users/{boss}").status_code == 404
+    assert client.get(f"/Users/{rep_id}").json().get(ENTERPRISE_SCHEMA, {}).get("manager") is None
+    members = client.get(f"/Groups/{group['id']}").json().get("members") or []
+    assert boss not in json.dumps(members)
+    assert client.get(f"/Users/{rep_id}").status_code == 200
+    live.server.recorder.flush()  # type: ignore[union-attr]
+    with vault.read_connection() as conn:
+        keyed = conn.execute(select(SubjectKey.resource_id).where(SubjectKey.resource_id == boss)).all()
+        requests = [e for e in of_kind(conn, "scim.request") if e.details.get("status") == 404]
+        rep_keyed = conn.execute(select(SubjectKey.resource_id).where(SubjectKey.resource_id == rep_id)).all()
+    assert keyed == []  # the 404 did not key the erased id afresh
+    assert requests and requests[-1].subject is None  # recorded, without a subject
+    assert rep_keyed == [(rep_id,)]  # a held subject is still named on its requests
