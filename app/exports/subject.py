@@ -31,6 +31,7 @@ from app.audit.trail import iso_utc
 from app.core.errors import ConfigError
 from app.exports.pdf import ExportPdf
 from app.exports.ropa import content_hash
+from app.policy.adequacy import TransferStatus, transfer_status
 from app.policy.durations import Period
 from app.policy.model import (
     ART9_CONDITIONS,
@@ -243,24 +244,31 @@ def _concerned(conn: Connection, policy: Policy, user_id: str) -> set[str]:
 
 def _transfers(policy: Policy, concerned: set[str], entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Art. 15(2): each recipient in a third country that receives this person's data, with its safeguard."""
-    from app.policy.loader import _ADEQUATE, _EEA  # the loader's lists; one source for both checks
-
     receiving = {r["id"] for entry in entries for r in entry["recipients"]}
     transfers = []
     for recipient in policy.recipients:
-        country = recipient.country.upper()
-        if recipient.id not in concerned or recipient.id not in receiving or not country or country in _EEA:
+        status = transfer_status(recipient.country, recipient.transfer_safeguard)
+        if recipient.id not in concerned or recipient.id not in receiving or not status.third_country:
             continue
-        adequacy = "Art. 45 adequacy decision" if country in _ADEQUATE else None
         transfers.append(
             {
                 "recipient": recipient.name,
-                "country": country,
-                "safeguard": recipient.transfer_safeguard or adequacy or NEEDS_HUMAN,
+                "country": recipient.country.upper(),
+                "safeguard": _safeguard(status, recipient.transfer_safeguard),
                 "copy_or_reference": recipient.contract_link or None,
             }
         )
     return transfers
+
+
+def _safeguard(status: TransferStatus, named: str) -> str:
+    """The safeguard as the person may rely on it: the one named, an adequacy decision (with the check a partial
+    one needs), or that it is missing (the same reading as ``policy validate`` and the Art. 30 record)."""
+    if status.kind == "adequate":
+        return "Adequacy decision of the European Commission (Art. 45)"
+    if status.kind == "partial":
+        return f"{named + ': ' if named else ''}partial adequacy decision (Art. 45); {status.check}"
+    return named or NEEDS_HUMAN
 
 
 AUTOMATED_NONE = (
