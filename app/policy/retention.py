@@ -24,7 +24,7 @@ from app.policy.durations import Period
 from app.policy.in_force import ActivePolicy, PolicyInForce
 from app.policy.minimise import Minimiser
 from app.policy.model import AttributeRule, Policy
-from app.policy.scope import SubjectScope, account_period, all_purposes
+from app.policy.scope import SubjectScope, account_period, purposes_in_scope
 from app.scim import repository as repo
 from app.store import engine as store_engine
 from app.store.models import ScimResource
@@ -133,7 +133,7 @@ def _evidence(conn: Connection, purge: Purge, version: int, moment: datetime, **
 
 
 def expired_accounts(
-    conn: Connection, policy: Policy, now: datetime, scope: SubjectScope = all_purposes
+    conn: Connection, policy: Policy, now: datetime, scope: SubjectScope = purposes_in_scope
 ) -> dict[Period, list[str]]:
     """Accounts whose subject's retention has run out, by period (empty when the job is disabled)."""
     if not policy.retention_job_enabled:
@@ -146,7 +146,7 @@ def run_retention(
     active: ActivePolicy,
     now: datetime | None = None,
     accounts: bool = True,
-    scope: SubjectScope = all_purposes,
+    scope: SubjectScope = purposes_in_scope,
 ) -> list[Purge]:
     """Purge what has expired under ``active``, in the caller's transaction, with one evidence event per purge.
 
@@ -178,7 +178,7 @@ def run_retention(
 
 
 def run_once(
-    vault: Vault, policy: PolicyInForce, now: datetime | None = None, scope: SubjectScope = all_purposes
+    vault: Vault, policy: PolicyInForce, now: datetime | None = None, scope: SubjectScope = purposes_in_scope
 ) -> list[Purge]:
     """One retention run. Expired accounts become an erasure request (ground "retention"): erased here at once
     and at every target with verification and a signed receipt, exactly like an erasure an operator asks for."""
