@@ -67,7 +67,8 @@ def test_the_shipped_default_puts_its_measures_at_the_top_level() -> None:
 
 def test_every_key_the_loader_reads_is_in_the_table() -> None:
     """The known-keys table is the vocabulary; a shipped file using a key outside it would be refused."""
-    assert "scope" not in KNOWN_KEYS["recipients.*"]  # adding one is a line there (issue 12 §3, gdpr-erasure)
+    assert "scope" in KNOWN_KEYS["recipients.*"] and "scope" in KNOWN_KEYS["purposes.*"]  # issue 12 §3
+    assert KNOWN_KEYS["recipients.*.scope"] == KNOWN_KEYS["purposes.*.scope"] == {"groups", "filter"}
     assert {"special_category", "art9_condition", "retention"} <= KNOWN_KEYS["attributes.*"]
 
 

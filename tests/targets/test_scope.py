@@ -31,6 +31,7 @@ def _policy(app2_filter: str = 'title eq "Engineer"') -> str:
     text = add_recipient(text, {"id": "app1", "name": "Build farm", **common, "attributes": ["userName"],
                                 "scope": {"groups": ["Engineering"]}})  # fmt: skip
     return add_recipient(text, {"id": "app2", "name": "Lab booking", **common, "attributes": ["userName", "title"],
+                                "purposes": ["access-management", "internal-directory"],  # title is for the latter
                                 "scope": {"filter": app2_filter}})  # fmt: skip
 
 
@@ -98,7 +99,7 @@ def test_a_scope_the_loader_cannot_run_is_refused_with_its_line() -> None:
     _, problems = check_policy(text)
     messages = [p.message for p in problems if not p.warning]
     assert any("'scope.filter' is not a usable SCIM filter" in m for m in messages)
-    assert any("'scope.group' is not understood" in m for m in messages)
+    assert any("unknown key 'group' in [recipients.scope]: did you mean groups?" in m for m in messages)
     assert all(p.line > 1 for p in problems if "scope" in p.message)
 
 
