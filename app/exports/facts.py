@@ -104,7 +104,7 @@ class LiveFacts:
     policy_purges: EventEvidence
     incidents: tuple[IncidentFact, ...] = ()
     targets: tuple[TargetFact, ...] = field(default_factory=tuple)
-    recipient_subjects: dict[str, int] = field(default_factory=dict)  # recipient id -> Users in its scope
+    recipient_subjects: dict[str, int] = field(default_factory=dict)  # scoped recipient id -> Users in its scope
     erasure_ledger_entries: int | None = None  # lines of the ledger beside the vault (None: no ledger file)
 
     @property
@@ -194,10 +194,15 @@ def gather_facts(
 
 
 def _recipient_subjects(conn: Connection, policy: Policy) -> dict[str, int]:
-    """How many Users each recipient's scope covers (app/targets/scope.py): whom it receives data about."""
+    """How many Users each scoped recipient concerns (app/targets/scope.py): whom it receives data about. A
+    recipient of every user is left out: the record's user count already says it."""
     from app.targets import scope  # the targets package builds on the exports' inputs: imported where needed
 
-    return {r.id: scope.count(conn, policy, r) for r in policy.recipients if scope.receives_users(r)}
+    return {
+        r.id: scope.count(conn, policy, r)
+        for r in policy.recipients
+        if scope.receives_users(r) and not scope.everyone(policy, r)
+    }
 
 
 def _host(server_url: str | None) -> str:

@@ -324,7 +324,8 @@ def _whom(recipient: Recipient, facts: LiveFacts | None) -> str:
     if facts is None or recipient.id not in facts.recipient_subjects:
         return ""
     count = facts.recipient_subjects[recipient.id]
-    return f" ({recipient.scope.describe()}: {count:,} data subject(s))"
+    whom = "within its purposes' scope" if recipient.scope.everyone else recipient.scope.describe()
+    return f" ({whom}: {count:,} data subject(s))"
 
 
 def _processor_contracts(recipients: list[Recipient]) -> str:

@@ -32,7 +32,7 @@ from app.core.errors import ConfigError
 from app.exports.pdf import ExportPdf
 from app.exports.ropa import content_hash
 from app.policy import scope as retention_scope
-from app.policy.adequacy import transfer_status
+from app.policy.adequacy import TransferStatus, transfer_status
 from app.policy.durations import Period
 from app.policy.model import (
     ART9_CONDITIONS,
@@ -251,20 +251,25 @@ def _transfers(policy: Policy, concerned: set[str], entries: list[dict[str, Any]
         status = transfer_status(recipient.country, recipient.transfer_safeguard)
         if recipient.id not in concerned or recipient.id not in receiving or not status.third_country:
             continue
-        country = recipient.country.upper()
-        adequacy = {
-            "adequate": "Art. 45 adequacy decision",
-            "partial": f"Art. 45 adequacy decision, partial: {status.check}",
-        }.get(status.kind)
         transfers.append(
             {
                 "recipient": recipient.name,
-                "country": country,
-                "safeguard": adequacy or recipient.transfer_safeguard or NEEDS_HUMAN,
+                "country": recipient.country.upper(),
+                "safeguard": _safeguard(status, recipient.transfer_safeguard),
                 "copy_or_reference": recipient.contract_link or None,
             }
         )
     return transfers
+
+
+def _safeguard(status: TransferStatus, named: str) -> str:
+    """The safeguard as the person may rely on it: the one named, an adequacy decision (with the check a partial
+    one needs), or that it is missing (the same reading as ``policy validate`` and the Art. 30 record)."""
+    if status.kind == "adequate":
+        return "Adequacy decision of the European Commission (Art. 45)"
+    if status.kind == "partial":
+        return f"{named + ': ' if named else ''}partial adequacy decision (Art. 45); {status.check}"
+    return named or NEEDS_HUMAN
 
 
 AUTOMATED_NONE = (

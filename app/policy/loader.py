@@ -529,9 +529,7 @@ def _scope(reader: _Reader, raw: dict[str, Any], where: tuple[str | int, ...]) -
     if not isinstance(value, dict):
         reader.problem((*where, "scope"), "'scope' is \"all\" or a table { groups = [...], filter = \"...\" }")
         return Scope()
-    for key in value:
-        if key not in _SCOPE_KEYS:
-            reader.problem((*where, "scope"), f"'scope.{key}' is not understood (scope takes groups and filter)")
+    # Unknown keys inside the table are reported by the strict key check (app/policy/keys.py), with a suggestion.
     groups = reader.texts(value, "groups", (*where, "scope"))
     expression = reader.text(value, "filter", (*where, "scope"))
     if expression:
@@ -543,7 +541,7 @@ def _scope(reader: _Reader, raw: dict[str, Any], where: tuple[str | int, ...]) -
         except ScimError as exc:
             reader.problem((*where, "scope"), f"'scope.filter' is not a usable SCIM filter: {exc.detail}")
             expression = ""
-    if not groups and not expression:
+    if not groups and not expression and all(key in _SCOPE_KEYS for key in value):
         reader.problem((*where, "scope"), "'scope' names no group and no filter; write scope = \"all\" instead")
     return Scope(tuple(g for g in groups if g), expression)
 

@@ -4,10 +4,9 @@ Retention follows each purpose (Art. 5(1)(e)): a subject processed only for a pu
 kept for the longest period of some other purpose. The account is kept for the longest period among the purposes
 *that apply to this subject*.
 
-A purpose concerns the subjects its ``scope`` selects (all users, members of named groups, a SCIM filter;
-``[[purposes]] scope`` in the policy). ``purposes_in_scope`` asks the same SQL the provisioning, erasure and
-records use (app/targets/scope.py); it is the retention job's default. A ``SubjectScope`` is any function with
-this signature, so a test or a later rule can pass another; ``all_purposes`` ignores scopes.
+A purpose may have a ``scope`` (all users, named groups, a SCIM filter); ``purposes_in_scope`` is the scope used
+by default: the purposes whose scope covers the subject (a purpose without one covers everyone). A
+``SubjectScope`` is any function with this signature, passed to the retention job (``app.policy.retention``).
 """
 
 from __future__ import annotations
@@ -25,19 +24,18 @@ SubjectScope = Callable[[Connection, Policy, str, dict[str, Any]], tuple[Purpose
 
 
 def all_purposes(conn: Connection, policy: Policy, subject_id: str, document: dict[str, Any]) -> tuple[Purpose, ...]:
-    """Every purpose applies to every subject, whatever the scopes say."""
+    """Every purpose applies to every subject, whatever its scope (kept for comparisons and tests)."""
     return policy.purposes
 
 
 def purposes_in_scope(
     conn: Connection, policy: Policy, subject_id: str, document: dict[str, Any]
 ) -> tuple[Purpose, ...]:
-    """The purposes whose scope selects this subject (a purpose without a scope concerns everyone)."""
-    if all(purpose.scope.everyone for purpose in policy.purposes):
-        return policy.purposes  # no query when nothing is scoped
-    from app.targets.scope import scope_holds  # targets build on the policy package: imported where needed
+    """The purposes whose ``scope`` (all users, named groups, a SCIM filter) covers this subject, read from the
+    mirror by the same code that decides whom each recipient receives (app/targets/scope.py)."""
+    from app.targets.scope import covers  # the SQL of a scope lives with the recipients it serves first
 
-    return tuple(p for p in policy.purposes if scope_holds(conn, p.scope, subject_id))
+    return tuple(p for p in policy.purposes if p.scope.everyone or covers(conn, p.scope, subject_id))
 
 
 def account_period(
@@ -45,12 +43,12 @@ def account_period(
     policy: Policy,
     subject_id: str,
     document: dict[str, Any],
-    scope: SubjectScope = purposes_in_scope,
+    scope: SubjectScope | None = None,
 ) -> Period | None:
     """How long this subject's deactivated account is kept (None: no limit, a purpose declared "indefinite").
 
     A subject no purpose applies to is kept as long as any purpose would keep it: being in no scope is not a
     reason to delete faster than the policy says, and the scope's owner decides what leaving a scope does.
     """
-    purposes = scope(conn, policy, subject_id, document) or policy.purposes
+    purposes = (scope or purposes_in_scope)(conn, policy, subject_id, document) or policy.purposes
     return policy.account_retention(purposes)

@@ -36,6 +36,15 @@ def _scope_condition(scope: Scope) -> ColumnElement[bool] | None:
     return and_(*parts)
 
 
+def covers(conn: Connection, scope: Scope, resource_id: str) -> bool:
+    """Whether one scope (of a purpose or a recipient) covers this User."""
+    scoped = _scope_condition(scope)
+    if scoped is None:
+        return True
+    statement = select(ScimResource.id).where(ScimResource.id == resource_id, ScimResource.resource_type == "User")
+    return conn.execute(statement.where(scoped)).first() is not None
+
+
 def condition(policy: Policy, recipient: Recipient) -> ColumnElement[bool] | None:
     """The recipient's scope over ``scim_resources`` (Users); None when it concerns every user."""
     own = _scope_condition(recipient.scope)
@@ -46,17 +55,6 @@ def condition(policy: Policy, recipient: Recipient) -> ColumnElement[bool] | Non
         by_purpose = or_(*[c for c in (_scope_condition(scope) for scope in scopes) if c is not None])
     parts = [c for c in (own, by_purpose) if c is not None]
     return and_(*parts) if parts else None
-
-
-def scope_holds(conn: Connection, scope: Scope, resource_id: str) -> bool:
-    """Whether one User is in ``scope`` (a purpose's or a recipient's own), by the same SQL as everything else."""
-    condition_ = _scope_condition(scope)
-    if condition_ is None:
-        return True
-    statement = select(ScimResource.id).where(
-        ScimResource.id == resource_id, ScimResource.resource_type == "User", condition_
-    )
-    return conn.execute(statement).first() is not None
 
 
 def everyone(policy: Policy, recipient: Recipient) -> bool:

@@ -60,13 +60,8 @@ class Provisioning:
         self.service.close()
 
 
-def provisioning(
-    vault: Vault, targets: list[ScimTarget], *, only_their_recipients: bool = False, **target_options: object
-) -> Provisioning:
-    """Targets provisioned from a policy with recipients app1..app3, or only the targets' own recipients (so that
-    no recipient without a target adds a manual Art. 19 step to an erasure)."""
-    recipients = {target.name for target in targets} if only_their_recipients else None
-    apply_policy(vault, policy_with_recipients(recipients), "dpo")
+def provisioning(vault: Vault, targets: list[ScimTarget], **target_options: object) -> Provisioning:
+    apply_policy(vault, policy_with_recipients({target.name for target in targets}), "dpo")
     with vault.write_transaction() as conn:
         for target in targets:
             add_target(
