@@ -108,6 +108,14 @@ def check_zone(zone: str) -> str:
     return zone
 
 
+def _policy_retention(policy: Policy | None) -> Period:
+    """The policy's ``[own_processing] dsr_register`` period where it gives one (the Art. 30 record states it),
+    else the default; an "indefinite" declaration still gets the default, since the register must not grow forever
+    unnoticed (requests.toml may set a longer period explicitly)."""
+    declared = policy.own_retention("dsr_register") if policy is not None else None
+    return declared.period if declared is not None and declared.period is not None else DEFAULT_RETENTION
+
+
 def load(data_dir: Path, policy: Policy | None) -> RegisterSettings:
     saved: dict[str, object] = {}
     path = data_dir / FILE
@@ -120,7 +128,7 @@ def load(data_dir: Path, policy: Policy | None) -> RegisterSettings:
     country, region = check_country(str(saved.get("country", inferred)), str(saved.get("subdivision", "")))
     zone = check_zone(str(saved.get("time_zone") or zone_of_country(country) or "UTC"))
     try:
-        retention = Period.parse(str(saved["retention"])) if "retention" in saved else DEFAULT_RETENTION
+        retention = Period.parse(str(saved["retention"])) if "retention" in saved else _policy_retention(policy)
     except ValueError as exc:
         raise ConfigError(f"{path}: retention: {exc}") from exc
     source = FILE if saved else ("policy" if inferred else "default")

@@ -7,8 +7,8 @@ obligations to demonstrate compliance, document breaches and answer requests). R
 ``[own_processing]`` table. Custos does not delete entries of these records after that period yet, so the record
 says so in the adherence columns instead of claiming an enforcement that does not exist.
 
-``REGISTER_PRESENT`` says which of these records this installation actually keeps: the data subject request
-register (issue 9) is being built separately; its row says "forthcoming" until it is registered here.
+``REGISTER_PRESENT`` says which of these records this installation actually keeps (a record not kept says
+"forthcoming").
 ``ENFORCEMENT`` is where a record whose deletion *is* automated says so: a function returning the rule actually
 enforced (e.g. "closed requests deleted 3 years after closure by the retention job"), which the row then states
 instead of "not enforced". Neither dict may claim what the code does not do.
@@ -52,7 +52,8 @@ def _ledger_count(facts: LiveFacts) -> str:
 
 
 def _dsr_count(facts: LiveFacts) -> str:
-    return "not part of this installation yet"
+    held, closed = facts.dsr_requests
+    return f"{held} request(s) held, {closed} of them closed"
 
 
 RECORDS: tuple[OwnRecord, ...] = (
@@ -115,15 +116,19 @@ RECORDS: tuple[OwnRecord, ...] = (
         "Entered by operators from the requests received",
         "vault",
         _dsr_count,
-        "Deletion of closed requests after the period is not part of this installation",
+        "The request register settings (requests.toml) could not be read: nothing is deleted until they are fixed",
     ),
 )
 
-# Which records this installation keeps. The DSR register (issue 9) sets its entry here when it is merged.
-REGISTER_PRESENT: dict[str, bool] = {"audit_trail": True, "breach_register": True, "erasure_ledger": True}
+# Which records this installation keeps.
+REGISTER_PRESENT: dict[str, bool] = {
+    "audit_trail": True, "breach_register": True, "erasure_ledger": True, "dsr_register": True,
+}  # fmt: skip
 # OWN_PROCESSING key -> (policy, facts) -> the deletion rule the code enforces, in words (None: not enforced).
 Enforcement = Callable[[Policy, LiveFacts], str | None]
-ENFORCEMENT: dict[str, Enforcement] = {}
+ENFORCEMENT: dict[str, Enforcement] = {
+    "dsr_register": lambda _policy, facts: facts.dsr_retention,  # app/dsr/retention.py, run by the retention job
+}
 
 
 def retention_cells(policy: Policy, record: OwnRecord, facts: LiveFacts) -> tuple[str, str, str]:
@@ -132,16 +137,15 @@ def retention_cells(policy: Policy, record: OwnRecord, facts: LiveFacts) -> tupl
     name = OWN_PROCESSING[record.key]
     enforcer = ENFORCEMENT.get(record.key)
     enforced = enforcer(policy, facts) if enforcer else None
+    missing = (
+        f"{NEEDS_HUMAN}: set [own_processing] {record.key} in the policy (a period such as \"P3Y\", or "
+        "\"indefinite\" with a justification)"
+    )
     if enforced:
-        stated = f"{retention.describe()}; " if retention is not None else ""
-        return f"{stated}enforced: {enforced}", f"Yes — {enforced}", "Not applicable (adhering)"
+        stated = retention.describe() if retention is not None else missing
+        return f"{stated}; enforced: {enforced}", f"Yes — {enforced}", "Not applicable (adhering)"
     if retention is None:
-        return (
-            f"{NEEDS_HUMAN}: set [own_processing] {record.key} in the policy (a period such as \"P3Y\", or "
-            "\"indefinite\" with a justification)",
-            "No",
-            f"No retention period is set for the {name.lower()}",
-        )
+        return missing, "No", f"No retention period is set for the {name.lower()}"
     text = retention.describe().replace("after deactivation", "after the entry was made")
     if retention.indefinite:
         return text, "Yes — declared indefinite in the policy: nothing is due for erasure", "Not applicable"

@@ -56,7 +56,7 @@ def test_own_processing_without_periods_asks_for_them(vault: Vault) -> None:
     rows = controller(vault, text)
     for key in ("audit_trail", "breach_register", "erasure_ledger", "dsr_register"):
         assert rows[f"custos/{key}"]["retention"].startswith(f"{NEEDS_HUMAN}: set [own_processing] {key}")
-        assert rows[f"custos/{key}"]["adherence"].startswith(("No", "Not applicable"))
+        assert rows[f"custos/{key}"]["adherence"].startswith(("No", "Not applicable", "Yes — closed requests"))
 
 
 def test_partial_adequacy_is_flagged_as_needing_a_check(vault: Vault) -> None:
@@ -82,20 +82,23 @@ def test_a_policy_without_clients_has_no_processor_rows(vault: Vault) -> None:
 
 
 def test_an_own_record_states_enforcement_only_when_registered(vault: Vault, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The DSR register (issue 9) registers its row and its deletion rule; until then it says neither."""
+    """A record not kept says "forthcoming" and claims no deletion rule; the request register is kept, and its
+    deletion rule is the one app/dsr/retention.py enforces (requests.toml, default 3 years after closure)."""
     from app.exports import own_processing
 
     rows = controller(vault)
+    assert "forthcoming" not in rows["custos/dsr_register"]["activity"]
+    enforced = "closed requests are deleted 3 years after closure by the retention job"
+    assert rows["custos/dsr_register"]["adherence"] == f"Yes — {enforced}"
+    assert rows["custos/dsr_register"]["retention"].endswith(f"enforced: {enforced}")
+    (vault.path.parent / "requests.toml").write_text('retention = "P5Y"\n', encoding="utf-8")
+    rows = controller(vault)
+    assert rows["custos/dsr_register"]["adherence"] == f"Yes — {enforced.replace('3 years', '5 years')}"
+    monkeypatch.setitem(own_processing.REGISTER_PRESENT, "dsr_register", False)
+    monkeypatch.delitem(own_processing.ENFORCEMENT, "dsr_register")
+    rows = controller(vault)
     assert "forthcoming" in rows["custos/dsr_register"]["activity"]
     assert rows["custos/dsr_register"]["adherence"].startswith("Not applicable")
-    monkeypatch.setitem(own_processing.REGISTER_PRESENT, "dsr_register", True)
-    monkeypatch.setitem(
-        own_processing.ENFORCEMENT, "dsr_register", lambda policy, facts: "closed requests deleted after 3 years"
-    )
-    rows = controller(vault)
-    assert "forthcoming" not in rows["custos/dsr_register"]["activity"]
-    assert rows["custos/dsr_register"]["adherence"] == "Yes — closed requests deleted after 3 years"
-    assert rows["custos/dsr_register"]["retention"].endswith("enforced: closed requests deleted after 3 years")
     assert rows["custos/audit_trail"]["adherence"] == "No"  # the others are unchanged
 
 
