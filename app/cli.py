@@ -29,14 +29,19 @@ def _command_modules() -> dict[str, ModuleType]:
     return found
 
 
+_DATA_DIR_HELP = "folder holding the vault (default: user data folder or $CUSTOS_DATA_DIR)"
+
+
 def _add_data_dir(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data-dir", help="folder holding the vault (default: user data folder or $CUSTOS_DATA_DIR)")
+    """``--data-dir`` on a sub-command. SUPPRESS: given before the sub-command (``custos --data-dir D token list``)
+    it must not be reset to the default by the sub-command's parser, which would open or create a vault elsewhere."""
+    parser.add_argument("--data-dir", default=argparse.SUPPRESS, help=_DATA_DIR_HELP)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="custos", description="GDPR-compliant SCIM provisioning.")
     parser.add_argument("--version", action="version", version=f"Custos {__version__}")
-    _add_data_dir(parser)
+    parser.add_argument("--data-dir", default=None, help=_DATA_DIR_HELP)
     commands = parser.add_subparsers(dest="command")
 
     serve = commands.add_parser("serve", help="run the SCIM server headless")
