@@ -383,15 +383,16 @@ def _check_checkpoints(
 
 
 def _deleted_checkpoints(announcements: list[tuple[int, str, bytes]], checkpoints: list[Checkpoint]) -> list[Breach]:
-    """A key is announced on the trail only when a checkpoint is signed with it, in the same transaction
-    (app/audit/checkpoints.py): an announcement with no checkpoint of its key at or after it means checkpoints were
-    deleted, and the entries they covered are no longer under any signature."""
+    """A key is announced on the trail only by the checkpoint signed with it right then, in the same transaction
+    (app/audit/checkpoints.py): that checkpoint's tree size is the announcement's seq. Without it, checkpoints were
+    deleted, and the entries they covered may no longer be under any signature."""
+    present = {(c.key_id, c.tree_size) for c in checkpoints}
     breaches = []
     for seq, key_id, _ in announcements:
-        if not any(c.key_id == key_id and c.tree_size >= seq for c in checkpoints):
+        if (key_id, seq) not in present:
             what = (
-                f"checkpoints were deleted: the signing key {key_id} was announced at seq {seq} with the checkpoint "
-                f"signed then, and no checkpoint signed with it is left ({len(checkpoints)} in all)"
+                f"checkpoints were deleted: the one signed when the key {key_id} was announced (tree size {seq}) is "
+                f"gone ({len(checkpoints)} checkpoint(s) left)"
             )
             breaches.append(Breach("checkpoint", what))
     return breaches
