@@ -386,10 +386,10 @@ def _deleted_checkpoints(announcements: list[tuple[int, str, bytes]], checkpoint
     """A key is announced on the trail only by the checkpoint signed with it right then, in the same transaction
     (app/audit/checkpoints.py): that checkpoint's tree size is the announcement's seq. Without it, checkpoints were
     deleted, and the entries they covered may no longer be under any signature."""
-    present = {(c.key_id, c.tree_size) for c in checkpoints}
     breaches = []
     for seq, key_id, _ in announcements:
-        if (key_id, seq) not in present:
+        # One at a smaller size means the announcement itself moved (entries inserted before it): reported there.
+        if not any(c.key_id == key_id and c.tree_size <= seq for c in checkpoints):
             what = (
                 f"checkpoints were deleted: the one signed when the key {key_id} was announced (tree size {seq}) is "
                 f"gone ({len(checkpoints)} checkpoint(s) left)"
