@@ -116,6 +116,7 @@ def test_no_key_and_no_membership_after_erasure(live: LiveServer, client: httpx.
 
     request_erasure(vault, [boss], "art17-1b", "dpo")
 
+    assert _rows_naming(vault, boss) == []  # no document (the group's included) and no index row
     assert client.get(f"/Users/{boss}").status_code == 404
     assert client.get(f"/Users/{rep_id}").json().get(ENTERPRISE_SCHEMA, {}).get("manager") is None
     members = client.get(f"/Groups/{group['id']}").json().get("members") or []
