@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlcipher3.dbapi2 as sqlcipher
 
-from app.core.errors import VaultCorrupt, WrongPassphrase
+from app.core.errors import VaultCorrupt, VaultError, WrongPassphrase
 from app.store.engine import PAGE_SIZE, raw_key_pragma
 
 SQLITE_CORRUPT = 11
@@ -43,12 +43,16 @@ def is_corruption(exc: BaseException | None) -> bool:
 def _readonly(path: Path, raw_key: bytes, salt: bytes, *, immutable: bool) -> Any:
     """A keyed read-only handle; ``immutable`` also ignores the WAL (and so opens and locks no other file)."""
     flags = "immutable=1" if immutable else "mode=ro"
-    connection = sqlcipher.connect(
-        f"{path.resolve().as_uri()}?{flags}", uri=True, check_same_thread=False, isolation_level=None
-    )
-    connection.execute("PRAGMA cipher_log_level = NONE")
-    connection.execute(raw_key_pragma(raw_key, salt))
-    connection.execute("PRAGMA query_only = 1")
+    try:
+        connection = sqlcipher.connect(
+            f"{path.resolve().as_uri()}?{flags}", uri=True, check_same_thread=False, isolation_level=None
+        )
+        connection.execute("PRAGMA cipher_log_level = NONE")
+        connection.execute(raw_key_pragma(raw_key, salt))
+        connection.execute("PRAGMA query_only = 1")
+    except sqlcipher.DatabaseError as exc:  # unreadable (permissions, a folder in its place…): not a key question
+        reason = getattr(exc, "sqlite_errorname", type(exc).__name__)
+        raise VaultError(f"The vault {path} cannot be read ({reason}). Check the file and its permissions.") from None
     return connection
 
 
