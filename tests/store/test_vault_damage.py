@@ -113,11 +113,24 @@ COMMANDS = {
 }
 
 
-@pytest.mark.parametrize("where", DAMAGE)
+# The index the unlock's own audit entry ("vault.unlocked") is inserted into: damage there met on every unlock.
+UNLOCK_INDEX = "SELECT seq FROM audit_events INDEXED BY ix_audit_kind_seq WHERE kind = 'vault.unlocked'"
+
+
+def _damage(folder: Path, where: str) -> None:
+    path = vault_path(folder)
+    if where == "audit index page":
+        key, salt = _raw_key(folder)
+        flip(path, in_page(page_read_only_by(path, key, salt, UNLOCK_INDEX, ["SELECT count(*) FROM api_tokens"])))
+    else:
+        flip(path, DAMAGE[where])
+
+
+@pytest.mark.parametrize("where", [*DAMAGE, "audit index page"])
 @pytest.mark.parametrize("command", COMMANDS)
 def test_damage_is_named_never_a_traceback(copy: Path, where: str, command: str) -> None:
     path = vault_path(copy)
-    flip(path, DAMAGE[where])
+    _damage(copy, where)
     damaged = path.read_bytes()
 
     result = run(copy, *COMMANDS[command])
