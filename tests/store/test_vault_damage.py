@@ -194,11 +194,10 @@ def test_unlock_raises_vault_corrupt_in_process(copy: Path) -> None:
     assert str(vault_path(copy)) in raised.value.user_message
 
 
-@pytest.fixture
-def damaged_server(copy: Path) -> Iterator[tuple[httpx.Client, list[object]]]:
-    """The real server over HTTPS on a vault one of whose scim_resources data pages is damaged."""
-    path = vault_path(copy)
-    key, salt = _raw_key(copy)
+def _damage_a_user_page(folder: Path) -> None:
+    """A scim_resources data page: the unlock does not read it; requests and backups do."""
+    path = vault_path(folder)
+    key, salt = _raw_key(folder)
     intact = [
         "SELECT * FROM alembic_version",
         "SELECT * FROM audit_events",
@@ -207,6 +206,23 @@ def damaged_server(copy: Path) -> Iterator[tuple[httpx.Client, list[object]]]:
         "SELECT * FROM policy_versions",
     ]
     flip(path, in_page(page_read_only_by(path, key, salt, "SELECT document FROM scim_resources", intact)))
+
+
+def test_a_backup_of_a_damaged_vault_is_refused_and_leaves_no_file(copy: Path, tmp_path: Path) -> None:
+    _damage_a_user_page(copy)
+    out = tmp_path / "backup.vault"
+
+    result = run(copy, "vault", "backup", "--out", str(out))
+
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"custos: The vault {vault_path(copy)} is damaged" in result.stderr
+    assert list(tmp_path.glob("backup.vault*")) == []  # neither the backup nor its .partial
+
+
+@pytest.fixture
+def damaged_server(copy: Path) -> Iterator[tuple[httpx.Client, list[object]]]:
+    """The real server over HTTPS on a vault one of whose scim_resources data pages is damaged."""
+    _damage_a_user_page(copy)
     vault = Vault.unlock(copy, PASSPHRASE)
     _, token = TokenStore(vault).create("damage-test")
     tls = ensure_self_signed(copy)
