@@ -136,7 +136,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from app.core.errors import VaultCorrupt
         from app.store.vault import vault_path
 
-        damaged = VaultCorrupt(vault_path(data_dir(getattr(args, "data_dir", None))), "a page that was read", stopped=True)
+        path = vault_path(data_dir(getattr(args, "data_dir", None)))
+        damaged = VaultCorrupt(path, "a page that was read", stopped=True)
         print(f"custos: {damaged.user_message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
