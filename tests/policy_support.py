@@ -31,6 +31,7 @@ name = "Protocol testing"
 lawful_basis = "legitimate_interests"
 legitimate_interest = "Testing the SCIM protocol"
 data_subjects = ["Test accounts"]
+deactivated_account_retention = {{ period = "P30D", justification = "test" }}
 
 [[categories]]
 id = "all"

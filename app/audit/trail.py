@@ -122,6 +122,13 @@ def _checked_details(details: dict[str, Any]) -> str:
     return text
 
 
+def check(event: Event) -> None:
+    """Raise ValueError when ``event`` could not be appended as it is (what append() refuses before writing)."""
+    _checked_details(event.details)
+    if event.private and (event.subject is None or event.subject_if_held):
+        raise ValueError("a private audit detail needs a subject: it is encrypted under the subject's key")
+
+
 def _subject_and_details(conn: Connection, seq: int, event: Event) -> tuple[str | None, dict[str, Any]]:
     if event.subject is None:
         if event.private:

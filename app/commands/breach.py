@@ -1,8 +1,13 @@
 """``custos breach open|list|show|aware|assess|notify|inform|exempt|update|scope|close|draft``: the register.
 
 Printed formats (a contract):
-  list: ``ID  STATE  AWARE (UTC)  DEADLINE (UTC)  CLOCK  TITLE`` table, newest first
-  show: ``Incident N: title`` then ``  KEY: value`` lines and the clock
+  list: ``ID  STATE  AWARE (UTC)  DEADLINE (UTC)  CLOCK  TITLE`` table, newest first; AWARE is the earliest
+        awareness recorded, the one the deadline runs from
+  show: ``Incident N: title`` then ``  KEY: value`` lines, the clock, then ``  history:`` with every time ever
+        recorded, one ``    NAME = TIME (recorded TIME by WHO[, correction]): REASON`` line each
+
+Times are append-only: recording one again is a correction and needs ``--reason`` (``aware``, ``inform``,
+``update``, ``notify --correct N``); the earlier value stays and the deadline runs from the first awareness.
 """
 
 from __future__ import annotations
@@ -25,6 +30,44 @@ def _when(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def _yes_no(text: str) -> bool:
+    if text not in ("yes", "no"):
+        raise argparse.ArgumentTypeError("yes or no")
+    return text == "yes"
+
+
+def _listed(text: str | None) -> list[str] | None:
+    return [part.strip() for part in text.split(",") if part.strip()] if text is not None else None
+
+
+def _add_details(parser: argparse.ArgumentParser) -> None:
+    """What supervisory authorities' forms ask beyond Art. 33(3), on ``open`` and ``update`` alike."""
+    parser.add_argument("--subject-categories", help="comma-separated categories of data subjects (Art. 33(3)(a))")
+    parser.add_argument("--breach-type", help="comma-separated: confidentiality, integrity, availability")
+    parser.add_argument("--cause", help="what caused the breach (e.g. a misaddressed e-mail, stolen credentials)")
+    parser.add_argument("--discovery", help="how the breach was discovered (when: --detected)")
+    parser.add_argument("--special-categories", choices=("yes", "no", "unknown"),
+                        help="are special categories (Art. 9) or criminal data (Art. 10) involved?")  # fmt: skip
+    parser.add_argument("--authority", help="the supervisory authority notified")
+    parser.add_argument("--cross-border", type=_yes_no, metavar="yes|no", help="cross-border processing (Art. 56)?")
+    parser.add_argument("--lead-authority", help="the lead supervisory authority (one-stop-shop), when cross-border")
+    parser.add_argument("--other-authorities", help="other authorities told (police, CSIRT, other supervisory ones)")
+    parser.add_argument("--processor", help="the processor involved, if any")
+    parser.add_argument("--subject-summary", help="what happened, in plain language for the data subjects (Art. 34)")
+    parser.add_argument("--subject-advice", help="what the data subjects can do to protect themselves (Art. 34)")
+
+
+def _details(args: argparse.Namespace) -> dict[str, Any]:
+    mapping = {
+        "subject_categories": _listed(args.subject_categories), "breach_types": _listed(args.breach_type),
+        "cause": args.cause, "discovery": args.discovery, "special_categories": args.special_categories,
+        "authority": args.authority, "cross_border": args.cross_border, "lead_authority": args.lead_authority,
+        "other_authorities": args.other_authorities, "processor": args.processor,
+        "subject_summary": args.subject_summary, "subject_advice": args.subject_advice,
+    }  # fmt: skip
+    return {k: v for k, v in mapping.items() if v is not None}
+
+
 def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], None]) -> None:
     breach = commands.add_parser("breach", help="the breach register and the 72-hour clock (Art. 33 and 34)")
     sub = breach.add_subparsers(dest="breach_command", required=True)
@@ -43,22 +86,26 @@ def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], No
     opened.add_argument("--detected", type=_when)
     opened.add_argument("--occurred-from", type=_when)
     opened.add_argument("--occurred-to", type=_when)
+    _add_details(opened)
     command("list", "every incident, notified or not, with its clock", with_id=False)
     command("show", "one incident: its times, figures and notifications")
-    aware = command("aware", "record when the controller became aware (starts the 72-hour clock)")
-    aware.add_argument("--reason", required=True)
-    aware.add_argument("--at", type=_when)
+    aware = command("aware", "record when the controller became aware (starts the 72-hour clock); again: a correction")
+    aware.add_argument("--reason", required=True, help="why aware; when correcting, why the time is corrected")
+    aware.add_argument("--at", type=_when, help="default now; required when correcting")
     assess = command("assess", "record the risk assessment")
     assess.add_argument("--risk", choices=("none", "risk", "high_risk"), required=True)
     assess.add_argument("--reason", required=True)
     notify = command("notify", "record a notification to the supervisory authority")
-    notify.add_argument("--reference", required=True)
+    notify.add_argument("--reference", help="the authority's reference (required unless --correct)")
     notify.add_argument("--at", type=_when)
     notify.add_argument("--summary", default="")
     notify.add_argument("--delay-reason")
     notify.add_argument("--follow-up", action="store_true")
-    inform = command("inform", "record that the data subjects were informed (Art. 34)")
+    notify.add_argument("--correct", type=int, metavar="N", help="correct the time of notification N (see show)")
+    notify.add_argument("--reason", help="why the notification's time is corrected (with --correct)")
+    inform = command("inform", "record that the data subjects were informed (Art. 34); again: a correction")
     inform.add_argument("--at", type=_when)
+    inform.add_argument("--reason", help="required when correcting a time already recorded")
     exempt = command("exempt", "record the Art. 34(3) exemption from informing the data subjects")
     exempt.add_argument("--exemption", choices=("a", "b", "c"), required=True)
     exempt.add_argument("--reason", required=True)
@@ -68,8 +115,10 @@ def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], No
     update.add_argument("--categories", help="comma-separated data categories")
     update.add_argument("--subjects", type=int, help="approximate number of data subjects")
     update.add_argument("--records", type=int, help="approximate number of records")
-    for name in ("occurred-from", "occurred-to", "detected", "investigation", "contained"):
+    for name in ("occurred-from", "occurred-to", "detected", "processor-notified", "investigation", "contained"):
         update.add_argument(f"--{name}", type=_when)
+    update.add_argument("--reason", help="required when correcting a time already recorded")
+    _add_details(update)
     scope = command("scope", "compute approximate numbers and categories from the mirror and the trail")
     scope.add_argument("--from", dest="since", type=_when)
     scope.add_argument("--to", dest="until", type=_when)
@@ -77,30 +126,129 @@ def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], No
     scope.add_argument("--apply", action="store_true", help="store the computed figures on the incident")
     close = command("close", "close the incident (checks Art. 33(3) content, notification or rationale)")
     close.add_argument("--rationale", help="why a breach that was not notified is unlikely to result in a risk")
-    draft = command("draft", "write the Art. 33(3) notification draft (Markdown and PDF)")
+    draft = command("draft", "write the Art. 33(3) notification draft or the Art. 34 communication (Markdown and PDF)")
     draft.add_argument("--out", required=True)
+    draft.add_argument("--audience", choices=("authority", "subjects"), default="authority",
+                       help="authority: the Art. 33 notification (default); subjects: the Art. 34 communication")
+
+
+def _utc(moment: datetime) -> str:
+    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
 
 
 def _show(view: Any, now: datetime) -> None:
+    from app.incidents.completeness import still_to_record
+
     f = view.fields
     print(f"Incident {view.id}: {f['title']}")
     print(f"  state: {view.state}")
-    for key in ("occurred_from", "occurred_to", "detected_at", "investigation_at", "aware_at", "contained_at",
-                "risk_at", "subjects_informed_at", "closed_at"):  # fmt: skip
+    for key in ("occurred_from", "occurred_to", "detected_at", "processor_notified_at", "investigation_at",
+                "aware_at", "contained_at", "risk_at", "subjects_informed_at", "closed_at"):  # fmt: skip
         if f[key]:
-            print(f"  {key}: {f[key].astimezone(UTC):%Y-%m-%d %H:%M} UTC")
-    for key in ("risk", "approx_subjects", "approx_records"):
+            print(f"  {key}: {_utc(f[key])}")
+    for key in ("risk", "approx_subjects", "approx_records", "special_categories"):
         if f[key] is not None:
             print(f"  {key}: {f[key]}")
-    if f["categories"]:
-        print(f"  categories: {', '.join(f['categories'])}")
+    for key in ("categories", "subject_categories", "breach_types"):
+        if f[key]:
+            print(f"  {key}: {', '.join(f[key])}")
+    if f["cross_border"] is not None:
+        print(f"  cross_border: {'yes' if f['cross_border'] else 'no'}")
+    for key in ("authority", "lead_authority", "other_authorities", "processor"):
+        if f[key]:
+            print(f"  {key}: {f[key]}")
     for note in view.notifications:
-        print(f"  notified ({note.kind}): {note.at.astimezone(UTC):%Y-%m-%d %H:%M} UTC, reference {note.reference}")
+        print(f"  notified ({note.kind}): {_utc(note.at)}, reference {note.reference} (notification {note.number})")
+    if view.state != "closed" and (missing := still_to_record(f)):
+        print(f"  still to record: {'; '.join(missing)}")
     print(f"  clock: {view.clock(now).describe()}")
+    if view.aware_anchor and view.aware_anchor != f["aware_at"]:
+        print(f"  clock runs from: {_utc(view.aware_anchor)} (the first awareness recorded; later corrections are "
+              "kept below and do not move the deadline)")  # fmt: skip
+    _show_history(view)
+
+
+def _show_history(view: Any) -> None:
+    if not view.history:
+        return
+    numbers = {n.id: n.number for n in view.notifications}
+    seen: set[tuple[str, int | None]] = set()
+    print("  history:")
+    for entry in view.history:
+        key = (entry.name, entry.notification_id)
+        name = f"notified #{numbers.get(entry.notification_id, '?')}" if entry.name == "notified" else entry.name
+        kind = ", correction" if key in seen else ""
+        seen.add(key)
+        reason = f": {entry.reason}" if entry.reason else ""
+        recorded = f"recorded {_utc(entry.recorded_at)} by {entry.recorded_by}{kind}"
+        print(f"    {name} = {_utc(entry.at)} ({recorded}){reason}")
+
+
+def _corrected(before: Any, after: Any, name: str) -> str:
+    return f"{_utc(before.fields[name])} → {_utc(after.fields[name])}"
+
+
+def _aware(register_: Any, args: argparse.Namespace, operator: str, now: datetime) -> None:
+    from app.incidents import clock
+
+    before = register_.get(args.id)
+    view = register_.set_aware(args.id, operator, args.reason, args.at)
+    status = view.clock(now)
+    assert status.deadline is not None
+    if before.aware_at is None:
+        print(f"Aware at {clock.utc_text(view.aware_at)}; notify by {clock.utc_text(status.deadline)} "
+              f"({clock.local_text(status.deadline)}).")  # fmt: skip
+    else:
+        print(f"Corrected awareness of incident {args.id}: {_corrected(before, view, 'aware_at')}. The deadline "
+              f"runs from the first awareness, {clock.utc_text(view.aware_anchor)}: notify by "
+              f"{clock.utc_text(status.deadline)} ({clock.local_text(status.deadline)}).")  # fmt: skip
+
+
+def _correct_notification(register_: Any, args: argparse.Namespace, operator: str, now: datetime) -> None:
+    if args.at is None or not args.reason:
+        raise ConfigError("A correction needs the corrected time (--at) and its reason (--reason).")
+    before = {n.number: n.at for n in register_.get(args.id).notifications}
+    view = register_.correct_notification(args.id, operator, args.correct, args.at, args.reason, args.delay_reason)
+    new = next(n.at for n in view.notifications if n.number == args.correct)
+    print(f"Corrected notification {args.correct} of incident {args.id}: {_utc(before[args.correct])} → {_utc(new)}; "
+          f"{view.clock(now).describe()}.")  # fmt: skip
+
+
+def _inform(register_: Any, args: argparse.Namespace, operator: str) -> None:
+    before = register_.get(args.id)
+    view = register_.inform_subjects(args.id, operator, args.at, args.reason or "")
+    if before.subjects_informed_at is None:
+        print(f"Data subjects of incident {args.id} recorded as informed.")
+    else:
+        print(f"Corrected when the data subjects of incident {args.id} were informed: "
+              f"{_corrected(before, view, 'subjects_informed_at')}.")  # fmt: skip
+
+
+def _update(register_: Any, args: argparse.Namespace, operator: str) -> None:
+    from app.incidents.times import TIMES
+
+    mapping = {
+        "title": args.title, "description": args.description, "nature": args.nature,
+        "dpo_contact": args.dpo_contact, "consequences": args.consequences, "measures": args.measures,
+        "approx_subjects": args.subjects, "approx_records": args.records,
+        "occurred_from": args.occurred_from, "occurred_to": args.occurred_to, "detected_at": args.detected,
+        "processor_notified_at": args.processor_notified, "investigation_at": args.investigation,
+        "contained_at": args.contained,
+        "categories": [c.strip() for c in args.categories.split(",") if c.strip()] if args.categories else None,
+    }  # fmt: skip
+    values = {k: v for k, v in mapping.items() if v is not None} | _details(args)
+    if not values:
+        raise ConfigError("Nothing to update: give at least one field.")
+    before = register_.get(args.id)
+    view = register_.update(args.id, operator, args.reason or "", **values)
+    print(f"Updated incident {args.id}: {', '.join(sorted(values))}.")
+    corrected = [n for n in sorted(values) if n in TIMES and before.fields[n] not in (None, view.fields[n])]
+    if corrected:
+        print("Corrected (earlier times kept): "
+              + "; ".join(f"{n} {_corrected(before, view, n)}" for n in corrected) + ".")  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:
-    from app.incidents import clock
     from app.incidents.register import IncidentRegister
 
     operator = operator_name(args)
@@ -111,7 +259,8 @@ def run(args: argparse.Namespace) -> int:
         command = args.breach_command
         if command == "open":
             new_id = register_.open_incident(
-                args.title, operator, args.description, args.detected, args.occurred_from, args.occurred_to
+                args.title, operator, args.description, args.detected, args.occurred_from, args.occurred_to,
+                details=_details(args),
             )
             print(
                 f"Opened incident {new_id}. The 72-hour clock starts when you record awareness: breach aware {new_id}"
@@ -120,45 +269,33 @@ def run(args: argparse.Namespace) -> int:
             print(f"{'ID':>4}  {'STATE':<9} {'AWARE (UTC)':<17} {'DEADLINE (UTC)':<17} {'CLOCK':<40} TITLE")
             for view in register_.list():
                 status = view.clock(now)
-                aware = f"{view.aware_at.astimezone(UTC):%Y-%m-%d %H:%M}" if view.aware_at else "—"
+                anchor = view.aware_anchor
+                aware = f"{anchor.astimezone(UTC):%Y-%m-%d %H:%M}" if anchor else "—"
                 deadline = f"{status.deadline.astimezone(UTC):%Y-%m-%d %H:%M}" if status.deadline else "—"
                 print(f"{view.id:>4}  {view.state:<9} {aware:<17} {deadline:<17} {status.state:<40} {view.title}")
         elif command == "show":
             _show(register_.get(args.id), now)
         elif command == "aware":
-            view = register_.set_aware(args.id, operator, args.reason, args.at)
-            status = view.clock(now)
-            assert status.deadline is not None
-            print(f"Aware at {clock.utc_text(view.aware_at)}; notify by {clock.utc_text(status.deadline)} "
-                  f"({clock.local_text(status.deadline)}).")  # fmt: skip
+            _aware(register_, args, operator, now)
         elif command == "assess":
             register_.assess(args.id, operator, args.risk, args.reason)
             print(f"Risk of incident {args.id}: {args.risk}.")
+        elif command == "notify" and args.correct is not None:
+            _correct_notification(register_, args, operator, now)
         elif command == "notify":
+            if not args.reference:
+                raise ConfigError("Give the supervisory authority's reference (--reference).")
             view = register_.notify(
                 args.id, operator, args.reference, args.at, args.summary, args.delay_reason, args.follow_up
             )
             print(f"Notification recorded; {view.clock(now).describe()}.")
         elif command == "inform":
-            register_.inform_subjects(args.id, operator, args.at)
-            print(f"Data subjects of incident {args.id} recorded as informed.")
+            _inform(register_, args, operator)
         elif command == "exempt":
             register_.exempt_from_communication(args.id, operator, args.exemption, args.reason)
             print(f"Art. 34(3)({args.exemption}) exemption recorded for incident {args.id}.")
         elif command == "update":
-            mapping = {
-                "title": args.title, "description": args.description, "nature": args.nature,
-                "dpo_contact": args.dpo_contact, "consequences": args.consequences, "measures": args.measures,
-                "approx_subjects": args.subjects, "approx_records": args.records,
-                "occurred_from": args.occurred_from, "occurred_to": args.occurred_to, "detected_at": args.detected,
-                "investigation_at": args.investigation, "contained_at": args.contained,
-                "categories": [c.strip() for c in args.categories.split(",") if c.strip()] if args.categories else None,
-            }  # fmt: skip
-            values = {k: v for k, v in mapping.items() if v is not None}
-            if not values:
-                raise ConfigError("Nothing to update: give at least one field.")
-            register_.update(args.id, operator, **values)
-            print(f"Updated incident {args.id}: {', '.join(sorted(values))}.")
+            _update(register_, args, operator)
         elif command == "scope":
             from app.incidents.scope import approximate
             from app.policy.in_force import PolicyInForce
@@ -179,12 +316,13 @@ def run(args: argparse.Namespace) -> int:
             register_.close(args.id, operator, args.rationale)
             print(f"Closed incident {args.id}; it stays in the register.")
         elif command == "draft":
-            from app.incidents.draft import sha256_of, write
+            from app.incidents import communication, draft
             from app.policy.in_force import PolicyInForce
 
             active = PolicyInForce(vault).get()
+            write = communication.write if args.audience == "subjects" else draft.write
             for path in write(register_.get(args.id), active.policy, now, active.record.stamp, Path(args.out)):
-                print(f"Wrote {path} (sha256 {sha256_of(path)})")
+                print(f"Wrote {path} (sha256 {draft.sha256_of(path)})")
     finally:
         vault.close()
     return 0

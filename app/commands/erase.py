@@ -3,6 +3,9 @@
 Subjects are never printed: only counts, request ids and target names. Printed formats (a contract):
   erase ...         ``Erasure request ID: N subject(s) erased locally (…)`` then the status lines below
   status REQUEST    ``Request ID  STATE  …``, ``local  erased  …``, then one ``TARGET  STATE  DETAIL`` line per target
+                    (``recipient:ID`` for a recipient with no SCIM target), then ``source  STATE  DETAIL``
+  attest            ``Attested N step(s) at TARGET for ID.`` or (--source) ``Attested N subject(s) … identity provider``
+  release           ``Released: the person erased by ID may be provisioned again.``
   status            one ``ID  CREATED  STATE  GROUND  STEPS`` line per recent request
   receipt           ``JSON  PATH  sha256 HEX``, ``PDF  PATH  sha256 HEX``, ``KEY  PATH  key id ID``
   verify-receipt    ``valid: …`` (exit 0) or ``INVALID: …`` (exit 1)
@@ -40,10 +43,15 @@ def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], No
     status = sub.add_parser("status", help="per-target states of a request, or the recent requests")
     status.add_argument("request", nargs="?")
     add_data_dir(status)
-    attest = sub.add_parser("attest", help="confirm by hand the erasure at a (manual) target")
+    attest = sub.add_parser(
+        "attest", help="confirm by hand the erasure at a (manual) target, a recipient, or the identity provider"
+    )
     attest.add_argument("request")
-    attest.add_argument("--target", required=True)
-    attest.add_argument("--note", required=True, help="what was done there and how it was checked")
+    attest.add_argument("--target", help="a target's name, or recipient:ID for a recipient with no SCIM target")
+    attest.add_argument(
+        "--source", action="store_true", help="the person was removed or blocked at the identity provider"
+    )
+    attest.add_argument("--note", required=True, help="what was done there, by whom, and how it was checked")
     attest.add_argument("--operator")
     add_data_dir(attest)
     retry = sub.add_parser("retry", help="queue again the steps that needed an operator, once fixed")
@@ -54,6 +62,15 @@ def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], No
     resume = sub.add_parser("resume", help="follow every open request at the targets (as the app and serve do)")
     resume.add_argument("--wait", type=float, default=DEFAULT_WAIT)
     add_data_dir(resume)
+    release = sub.add_parser(
+        "release", help="let an erased person be provisioned again (a rehire); on the audit trail with who and why"
+    )
+    release.add_argument("--user-name", help="the userName the identity provider sends for the person")
+    release.add_argument("--external-id", help="the externalId the identity provider sends for the person")
+    release.add_argument("--reason", required=True, help="why (never the person's name or address)")
+    release.add_argument("--operator")
+    release.add_argument("--yes", action="store_true")
+    add_data_dir(release)
     receipt = sub.add_parser("receipt", help="export the signed receipt of a request as JSON and PDF")
     receipt.add_argument("request")
     receipt.add_argument("--out", required=True, help="folder to write into")
@@ -80,6 +97,8 @@ def run(args: argparse.Namespace) -> int:
             return _retry(vault, args)
         if command == "resume":
             return _resume(vault, args.wait)
+        if command == "release":
+            return _release(vault, args)
         return _receipt(vault, args)
     finally:
         vault.close()
@@ -149,21 +168,43 @@ def _status(vault: Any, request_id: str | None) -> int:
         f"Request {status.id}  {status.state}  created {status.created:%Y-%m-%d %H:%M:%S} UTC by {status.operator}, "
         f"ground {status.ground}, {status.subjects} subject(s)"
     )
-    width = max([len("local"), *(len(line.target) for line in status.targets)]) + 2
+    width = max([len("source"), *(len(line.target) for line in status.targets)]) + 2
     print(f"{'local':<{width}}{'erased' if status.local.get('erased_at') else 'pending':<26}{local_line(status)}")
     for line in status.targets:
         print(f"{line.target:<{width}}{line.state:<26}{line.detail}")
+    if status.source is not None:
+        print(f"{'source':<{width}}{status.source.state:<26}{status.source.detail}")
     if status.state == "open":
         print(f"Still open: follow with 'erase status {status.id}' (the app and serve carry on with it).")
     return 0 if status.complete else NEEDS_ATTENTION
 
 
 def _attest(vault: Any, args: argparse.Namespace) -> int:
-    from app.erasure.requests import attest
+    from app.erasure.requests import attest, attest_source
 
+    if bool(args.target) == bool(args.source):
+        raise ConfigError("Give --target NAME (a target or recipient:ID) or --source, not both and not neither.")
+    if args.source:
+        count = attest_source(vault, args.request, operator_name(args), args.note)
+        print(f"Attested {count} subject(s) removed or blocked at the identity provider for {args.request}.")
+        return _status(vault, args.request)
     count = attest(vault, args.request, args.target, operator_name(args), args.note)
     print(f"Attested {count} step(s) at {args.target} for {args.request}.")
     return _status(vault, args.request)
+
+
+def _release(vault: Any, args: argparse.Namespace) -> int:
+    from app.erasure.requests import release
+
+    if not (args.user_name or args.external_id):
+        raise ConfigError("Give the --user-name and/or --external-id the identity provider sends for this person.")
+    question = "Let this erased person be provisioned again? The identity provider's next create will succeed."
+    if not confirm(question, args.yes):
+        print("Nothing released.")
+        return 1
+    requests = release(vault, args.user_name, args.external_id, operator_name(args), args.reason)
+    print(f"Released: the person erased by {', '.join(requests)} may be provisioned again.")
+    return 0
 
 
 def _retry(vault: Any, args: argparse.Namespace) -> int:

@@ -22,7 +22,7 @@ from app.core.errors import ConfigError
 from app.policy.in_force import install_default_if_missing
 from app.policy.versions import PolicyRecord, in_force
 
-FORMATS = ("xlsx", "ods", "csv", "json", "pdf")
+FORMATS = ("xlsx", "ods", "csv", "json", "pdf", "cnil")  # as app.exports.ropa_writers.FORMATS (kept light here)
 RECORDS = ("controller", "processor")
 
 
@@ -30,13 +30,17 @@ def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], No
     export = commands.add_parser("export", help="records of processing (Art. 30) and subject-access exports")
     sub = export.add_subparsers(dest="export_command", required=True)
     ropa = sub.add_parser("ropa", help="write the record of processing activities (Art. 30 GDPR)")
-    ropa.add_argument("--format", choices=FORMATS, help="default: from the --out suffix")
+    ropa.add_argument(
+        "--format",
+        choices=FORMATS,
+        help="default: from the --out suffix; cnil: the CNIL model (one French form per activity) as ODS",
+    )
     ropa.add_argument("--out", required=True, help="the file to write")
     ropa.add_argument(
         "--record",
         choices=RECORDS,
         default="controller",
-        help="controller (Art. 30(1), default; XLSX, ODS and PDF add the processor record) or processor (30(2))",
+        help="controller (Art. 30(1), default; XLSX, ODS, PDF and CNIL add the processor record) or processor (30(2))",
     )
     ropa.add_argument("--operator", help="who exports, for the audit trail (default: login name)")
     add_data_dir(ropa)
@@ -44,6 +48,9 @@ def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], No
     subject.add_argument("--user-id", required=True, help="the user's SCIM id in Custos")
     subject.add_argument("--out", required=True, help="the folder to write subject-<id>.json and .pdf into")
     subject.add_argument("--operator", help="who exports, for the audit trail (default: login name)")
+    subject.add_argument(
+        "--received", type=_received_date, help="when the request was received (YYYY-MM-DD or ISO 8601, UTC)"
+    )
     add_data_dir(subject)
 
 
@@ -118,6 +125,19 @@ def _ropa(args: argparse.Namespace) -> int:
     return 0
 
 
+def _received_date(text: str) -> datetime:
+    """A request date: a day (taken as 00:00 UTC) or an ISO 8601 time; not in the future (the answer is due one
+    month after it, so a wrong date makes a false deadline)."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError("give the date as YYYY-MM-DD or an ISO 8601 time") from exc
+    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    if moment > datetime.now(UTC):
+        raise argparse.ArgumentTypeError("the request cannot have been received in the future")
+    return moment
+
+
 def _subject(args: argparse.Namespace) -> int:
     from app.exports.subject import export_subject
 
@@ -128,7 +148,8 @@ def _subject(args: argparse.Namespace) -> int:
         with vault.write_transaction() as conn:
             record = _policy(conn)
             try:
-                paths = export_subject(vault, record, args.user_id, out_dir, datetime.now(UTC))
+                received = getattr(args, "received", None)
+                paths = export_subject(vault, record, args.user_id, out_dir, datetime.now(UTC), received=received)
             except OSError as exc:
                 raise ConfigError(f"Cannot write into {out_dir}: {exc.strerror or exc}.") from exc
             for path in paths:

@@ -2,7 +2,8 @@
 
 Credentials never appear on the command line (other users can read it): ``--token-env VAR``, ``--token-file
 FILE`` or a prompt. Printed formats (a contract):
-  list:      ``NAME  STATE  RECIPIENT  HELD  QUEUED  FAILED  URL`` table
+  list:      ``NAME  STATE  RECIPIENT  HELD  QUEUED  FAILED  URL  IN_SCOPE  SYNC`` table; SYNC is ``in-sync``,
+             ``syncing:HELD/IN_SCOPE``, ``incomplete:HELD/IN_SCOPE`` (nothing queued, some missing), ``failed``
   test:      ``Connected to NAME: …`` then one ``  ATTRIBUTE  supported|NOT SUPPORTED`` line per mapped attribute
   reconcile: ``NAME: N accounts checked`` then one line per kind of drift, or ``no drift``
 """
@@ -119,25 +120,30 @@ def _add(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
+    from app.policy.in_force import PolicyInForce
     from app.targets import links, outbox
     from app.targets.config import list_targets
+    from app.targets.sync import progress
 
     vault = open_vault(args)
     try:
+        policy = PolicyInForce(vault).get().policy
         with vault.read_connection() as conn:
             rows = []
             for config in list_targets(conn):
                 queue = outbox.stats(conn, config.id)
                 held = len(links.of_target(conn, config.id))
                 state = "enabled" if config.enabled else "disabled"
-                rows.append((config, state, held, queue))
+                sync = progress(conn, config, policy)
+                rows.append((config, state, held, queue, sync))
     finally:
         vault.close()
-    print(f"{'NAME':<20} {'STATE':<9} {'RECIPIENT':<20} {'HELD':>6} {'QUEUED':>7} {'FAILED':>7}  URL")
-    for config, state, held, queue in rows:
+    print(f"{'NAME':<20} {'STATE':<9} {'RECIPIENT':<20} {'HELD':>6} {'QUEUED':>7} {'FAILED':>7}  URL  IN_SCOPE  SYNC")
+    for config, state, held, queue, sync in rows:
+        scoped, word = (f"{sync.in_scope}", sync.word()) if sync is not None else ("-", "not-provisioned")
         print(
             f"{config.name:<20} {state:<9} {config.recipient_id:<20} {held:>6} {queue.pending:>7} {queue.failed:>7}  "
-            f"{config.base_url}"
+            f"{config.base_url}  {scoped}  {word}"
         )
     return 0
 

@@ -20,7 +20,7 @@ from sqlalchemy import Connection, select
 
 from app.audit.trail import Event, append, canonical, iso_utc
 from app.core.errors import ConfigError
-from app.erasure import signing
+from app.erasure import signing, source, tombstones
 from app.erasure.model import GROUNDS, label
 from app.erasure.steps import utc
 from app.erasure.tables import ErasureExchange, ErasureRequest, ErasureStep, ErasureSubject
@@ -53,12 +53,16 @@ def build(conn: Connection, request_id: str, issued: datetime) -> dict[str, Any]
     targets: dict[int, list[dict[str, Any]]] = {}
     for step in conn.execute(select(_S).where(_S.c.request_id == request_id).order_by(_S.c.subject_no, _S.c.id)):
         targets.setdefault(step.subject_no, []).append(_step(step, exchanges.get(step.id, [])))
+    sources = source.of_request(conn, request_id)
+    blocks = tombstones.of_request(conn, request_id)
     subjects = [
         {
             "pseudonym": row.pseudonym,
             "resource_type": row.resource_type,
             "local": {"rows_deleted": row.rows_deleted, "pseudonym_key_shredded": bool(row.key_shredded)},
             "targets": targets.get(row.subject_no, []),
+            "source": _source(sources.get(row.subject_no)),
+            "recreation": _recreation(blocks.get(row.subject_no)),
         }
         for row in conn.execute(select(_SUB).where(_SUB.c.request_id == request_id).order_by(_SUB.c.subject_no))
     ]
@@ -82,6 +86,28 @@ def build(conn: Connection, request_id: str, issued: datetime) -> dict[str, Any]
     }
 
 
+def _source(entry: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Whether the identity provider (the source) still holds the person: seen removed, blocked, or attested."""
+    if entry is None:
+        return None
+    return {**entry, "at": _time(entry["at"])}
+
+
+def _recreation(state: tombstones.TombstoneState | None) -> dict[str, Any]:
+    """Whether the IdP can re-create the person: blocked by tombstones (and how often it tried), or released."""
+    if state is None:
+        return {"blocked": False, "reason": "no identifier to block (retention erasure, or not held in the mirror)"}
+    entry: dict[str, Any] = {
+        "blocked": state.released is None,
+        "identifiers": list(state.fields),
+        "refused_attempts": state.refused,
+        "last_refused": _time(state.last_refused),
+    }
+    if state.released is not None:
+        entry["released"] = {"at": _time(state.released), "by": state.released_by, "reason": state.release_reason}
+    return entry
+
+
 def _step(step: Any, exchanges: list[dict[str, Any]]) -> dict[str, Any]:
     reads = [x for x in exchanges if x["method"] == "GET" and x["status"] is not None]
     verification = None
@@ -90,6 +116,7 @@ def _step(step: Any, exchanges: list[dict[str, Any]]) -> dict[str, Any]:
         verification = {"read_back_status": status, "result": "absent" if status == 404 else "still served"}
     entry: dict[str, Any] = {
         "target": step.target_name,
+        "recipient": step.recipient_id,
         "erase_mode": step.erase_mode,
         "state": step.state,
         "outcome": label(step.state, step.method),

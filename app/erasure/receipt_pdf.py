@@ -82,6 +82,7 @@ def write_pdf(receipt: dict[str, Any], path: Path) -> None:
         _heading(pdf, f"Subject {number}: pseudonym {subject['pseudonym'][:32]}…", 10)
         for target in subject["targets"]:
             _target(pdf, target)
+        _source_and_recreation(pdf, subject)
     _heading(pdf, "Signature")
     signature = receipt["signature"]
     checkpoint = receipt.get("audit_checkpoint") or {}
@@ -103,6 +104,26 @@ def write_pdf(receipt: dict[str, Any], path: Path) -> None:
         ],
     )
     pdf.output(str(path))
+
+
+def _source_and_recreation(pdf: FPDF, subject: dict[str, Any]) -> None:
+    """Does the identity provider still hold the person, and can it re-create them?"""
+    lines = []
+    source = subject.get("source")
+    if source:
+        by = f" by {source['attested_by']}" if source.get("attested_by") else ""
+        at = f" at {source['at']}" if source.get("at") else ""
+        lines.append(f"Source (identity provider): {source['outcome']}{by}{at}")
+    recreation = subject.get("recreation") or {}
+    if recreation.get("released"):
+        released = recreation["released"]
+        lines.append(f"Re-creation: released by {released['by']} at {released['at']}: {released['reason']}")
+    elif recreation.get("blocked"):
+        tries = recreation.get("refused_attempts", 0)
+        lines.append(f"Re-creation: blocked by tombstone ({', '.join(recreation['identifiers'])}); {tries} refused")
+    for line in lines:
+        pdf.set_font(_FONT, "B", 8.5)
+        pdf.multi_cell(0, _LINE, line, align="L", new_x="LMARGIN", new_y="NEXT")
 
 
 def _target(pdf: FPDF, target: dict[str, Any]) -> None:

@@ -22,13 +22,16 @@ from app.audit.pseudonyms import shred_subject, subject_secrets
 from app.audit.trail import Event, append, iso_utc
 from app.core.errors import ConfigError
 from app.core.events import EventBus, ResourcesChanged
-from app.erasure import hygiene, local, steps
+from app.erasure import hygiene, local, source, steps, tombstones
 from app.erasure.ledger import Ledger
 from app.erasure.model import GROUNDS
 from app.erasure.tables import ErasureRequest, ErasureSubject
+from app.policy.model import Policy
 from app.policy.versions import in_force
+from app.scim import repository as repo
 from app.store.vault import Vault
-from app.targets.config import list_targets
+from app.targets import scope
+from app.targets.config import TargetConfig, list_targets
 
 _Q = ErasureRequest.__table__
 _SUB = ErasureSubject.__table__
@@ -77,13 +80,17 @@ def request_erasure(
     ledger = Ledger(vault.path.parent)
     with vault.write_transaction() as conn:
         subjects = _resolve_all(conn, ids)
-        _open(conn, request_id, ground, operator, note, origin, moment)
+        policy = _open(conn, request_id, ground, operator, note, origin, moment)
         targets = list_targets(conn)
         entries, totals, states = [], Counter[str](), Counter[str]()
         for number, subject in enumerate(subjects, 1):
             # The pseudonym the trail already uses for this subject (made now if it never appeared there).
             pseudonym = subject_secrets(conn, subject.resource_id).pseudonym
             states.update(s.value for s in steps.create(conn, request_id, number, subject, targets, moment))
+            untargeted = _recipients_without_target(conn, policy, targets, subject)
+            told = steps.create_for_recipients(conn, request_id, number, subject, untargeted, moment)
+            states.update(s.value for s in told)
+            totals.update(tombstones=_remember(conn, request_id, number, subject, origin, moment))
             erased = local.erase(conn, subject)
             # A tombstone naming the pseudonym only, then the subject's keys destroyed: from here on the trail
             # cannot be linked to the SCIM id, and nothing may name the subject to the trail again.
@@ -133,9 +140,44 @@ def _resolve_all(conn: Connection, ids: list[str]) -> list[local.LocalSubject]:
     return subjects
 
 
+def _recipients_without_target(
+    conn: Connection, policy: Policy | None, targets: list[TargetConfig], subject: local.LocalSubject
+) -> list[tuple[str, str]]:
+    """(id, name) of each policy recipient with no SCIM target that received this subject's data: it receives
+    User attributes and the subject is in its scope (read before the row is deleted)."""
+    if policy is None or not subject.in_mirror:
+        return []
+    with_target = {target.recipient_id for target in targets}
+    return [
+        (recipient.id, recipient.name or recipient.id)
+        for recipient in policy.recipients
+        if recipient.id not in with_target
+        and scope.receives_users(recipient)
+        and scope.in_scope(conn, policy, recipient, subject.resource_id)
+    ]
+
+
+def _remember(
+    conn: Connection, request_id: str, number: int, subject: local.LocalSubject, origin: str, now: datetime
+) -> int:
+    """Tombstones for the subject's IdP identifiers (so that it cannot come back unnoticed), and its source line.
+
+    A retention erasure leaves no tombstone: the person left and their period ran out; if the IdP sends them
+    again (a rehire), that is lawful. Its source line starts as ``blocked``: the IdP had deactivated the account.
+    """
+    row = repo.load(conn, "User", subject.resource_id) if subject.in_mirror else None
+    document = json.loads(row.document) if row is not None else {}
+    source.create(conn, request_id, number, subject.resource_id)
+    if row is not None and row.active is False:
+        source.seen(conn, subject.resource_id, "active false", now)
+    if origin == "retention" or not document:
+        return 0
+    return tombstones.record(conn, request_id, number, document, now)
+
+
 def _open(
     conn: Connection, request_id: str, ground: str, operator: str, note: str | None, origin: str, now: datetime
-) -> None:
+) -> Policy | None:
     policy = in_force(conn)
     conn.execute(
         insert(_Q).values(
@@ -150,6 +192,7 @@ def _open(
             local_facts="{}",
         )
     )
+    return policy.policy if policy else None
 
 
 def finish_local(vault: Vault, request_id: str, now: datetime | None = None) -> dict[str, Any]:
@@ -205,3 +248,36 @@ def retry(vault: Vault, request_id: str, target_name: str | None = None, now: da
         if state_of(conn, request_id) is None:
             raise ConfigError(f"No erasure request {request_id!r}.")
         return steps.retry(conn, request_id, target_name, now or datetime.now(UTC))
+
+
+def attest_source(vault: Vault, request_id: str, operator: str, note: str, now: datetime | None = None) -> int:
+    """An operator confirms the person was removed or blocked at the identity provider; returns how many
+    subjects of the request that covers."""
+    checked = check_note(note, "attestation note")
+    if checked is None:
+        raise ConfigError("An attestation needs a note: what was done at the identity provider, and by whom.")
+    moment = now or datetime.now(UTC)
+    with vault.write_transaction() as conn:
+        if state_of(conn, request_id) is None:
+            raise ConfigError(f"No erasure request {request_id!r}.")
+        changed = source.attest(conn, request_id, operator[:160], checked, moment)
+    if not changed:
+        raise ConfigError(f"The identity provider no longer holds any subject of {request_id}: nothing to attest.")
+    return changed
+
+
+def release(
+    vault: Vault,
+    user_name: str | None,
+    external_id: str | None,
+    operator: str,
+    reason: str | None,
+    now: datetime | None = None,
+) -> list[str]:
+    """Let an erased person be provisioned again (a rehire): their tombstones are released, with who and why on
+    the trail. Returns the erasure requests the released tombstones came from."""
+    checked = check_note(reason, "reason")
+    if checked is None:
+        raise ConfigError("A release needs a --reason (why this person may be provisioned again, e.g. a rehire).")
+    with vault.write_transaction() as conn:
+        return tombstones.release(conn, user_name, external_id, operator, checked, now)

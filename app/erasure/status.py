@@ -12,6 +12,8 @@ from sqlalchemy import Connection, func, select
 
 from app.core.errors import ConfigError
 from app.erasure.model import label
+from app.erasure.source import HELD, LABELS, STEP_TEXT
+from app.erasure.source import of_request as source_states
 from app.erasure.steps import utc
 from app.erasure.tables import ErasureRequest, ErasureStep
 
@@ -38,6 +40,7 @@ class RequestStatus:
     subjects: int
     local: dict[str, Any]
     targets: list[TargetLine]
+    source: TargetLine | None = None  # does the identity provider still hold the subjects? (not a step)
 
     @property
     def complete(self) -> bool:
@@ -53,6 +56,7 @@ def request_status(conn: Connection, request_id: str) -> RequestStatus:
         by_target.setdefault(step.target_name, []).append(step)
     local = json.loads(row.local_facts)
     created = utc(row.created)
+    sources = list(source_states(conn, request_id).values())
     assert created is not None
     return RequestStatus(
         row.id,
@@ -65,7 +69,25 @@ def request_status(conn: Connection, request_id: str) -> RequestStatus:
         int(local.get("subjects", 0)),
         local,
         [_line(name, rows) for name, rows in by_target.items()],
+        _source_line(sources),
     )
+
+
+def _source_line(sources: list[dict[str, Any]]) -> TargetLine | None:
+    if not sources:
+        return None
+    held = sum(1 for entry in sources if entry["still_held"])
+    if held:
+        total = f"{held} of {len(sources)} subjects " if len(sources) > 1 else ""
+        return TargetLine("source", "held", f"{total}{LABELS[HELD]}: {STEP_TEXT}, then 'erase attest --source'")
+    states = Counter(str(entry["state"]) for entry in sources)
+    if len(states) == 1:
+        entry = sources[0]
+        text = str(entry["outcome"])
+        if entry["attested_by"]:
+            text += f" by {entry['attested_by']}"
+        return TargetLine("source", str(entry["state"]), text)
+    return TargetLine("source", "mixed", ", ".join(f"{state} {count}" for state, count in states.most_common()))
 
 
 def _line(target: str, rows: list[Any]) -> TargetLine:

@@ -77,6 +77,7 @@ def create(
                 "subject_no": subject_no,
                 "target_id": target.id,
                 "target_name": target.name,
+                "recipient_id": target.recipient_id,
                 "erase_mode": target.erase_mode,
                 "resource_type": subject.resource_type,
                 "resource_id": None if resolved else subject.resource_id,
@@ -92,6 +93,48 @@ def create(
     if rows:
         conn.execute(insert(_S), rows)
     return states
+
+
+RECIPIENT_MODE = "recipient"  # erase_mode of a step for a recipient with no SCIM target
+RECIPIENT_PREFIX = "recipient:"  # its target_name: target names cannot hold ':', so it never clashes
+
+
+def recipient_step_name(recipient_id: str) -> str:
+    return (RECIPIENT_PREFIX + recipient_id)[:64]
+
+
+def create_for_recipients(
+    conn: Connection,
+    request_id: str,
+    subject_no: int,
+    subject: LocalSubject,
+    recipients: list[tuple[str, str]],
+    now: datetime,
+) -> list[State]:
+    """Art. 19: a recipient that received the subject's data but has no SCIM target is told by a person, who
+    attests who was told, when and how (``erase attest --target recipient:ID``). ``recipients`` are (id, name)."""
+    rows = [
+        {
+            "request_id": request_id,
+            "subject_no": subject_no,
+            "target_id": None,
+            "target_name": recipient_step_name(recipient_id),
+            "recipient_id": recipient_id,
+            "erase_mode": RECIPIENT_MODE,
+            "resource_type": subject.resource_type,
+            "resource_id": None,
+            "remote_id": None,
+            "state": State.WAITING_MANUAL.value,
+            "reason": f"no SCIM target: tell {name[:200]} to erase the person, then attest who, when and how",
+            "attempts": 0,
+            "next_attempt": now,
+            "requested": now,
+        }
+        for recipient_id, name in recipients
+    ]
+    if rows:
+        conn.execute(insert(_S), rows)
+    return [State.WAITING_MANUAL] * len(rows)
 
 
 # -- claiming ----------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.store.models import Base
@@ -46,6 +46,9 @@ class ErasureStep(Base):
     subject_no: Mapped[int] = mapped_column(Integer)
     target_id: Mapped[int | None] = mapped_column(ForeignKey("targets.id", ondelete="SET NULL"), nullable=True)
     target_name: Mapped[str] = mapped_column(String(64))  # kept as evidence if the target is removed later
+    # The policy recipient told by this step: a target's recipient, or (target_id None, erase_mode "recipient") a
+    # recipient with no SCIM target, told by a person who then attests (Art. 19).
+    recipient_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     erase_mode: Mapped[str] = mapped_column(String(16))  # delete | deactivate | manual
     resource_type: Mapped[str] = mapped_column(String(16))
     resource_id: Mapped[str | None] = mapped_column(String(36), nullable=True)  # cleared once resolved
@@ -84,3 +87,50 @@ class ErasureExchange(Base):
     note: Mapped[str | None] = mapped_column(String(120), nullable=True)
 
     __table_args__ = (Index("ix_erasure_exchanges_step", "step_id", "id"),)
+
+
+class TombstoneKey(Base):
+    """The key of the tombstones' HMACs: random, kept in the (encrypted) vault, one per vault."""
+
+    __tablename__ = "erasure_tombstone_key"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[bytes] = mapped_column(LargeBinary)
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ErasureTombstone(Base):
+    """One identifier of an erased subject (its normalised externalId or userName) as an HMAC under the vault's
+    tombstone key: never the value. A create or rename that matches an unreleased one is refused."""
+
+    __tablename__ = "erasure_tombstones"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    digest: Mapped[str] = mapped_column(String(64))
+    field: Mapped[str] = mapped_column(String(16))  # externalId | userName (the name, never the value)
+    request_id: Mapped[str] = mapped_column(String(24))
+    subject_no: Mapped[int] = mapped_column(Integer)
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    refused: Mapped[int] = mapped_column(Integer, default=0)  # re-creations refused so far
+    last_refused: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    released: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    released_by: Mapped[str | None] = mapped_column(String(160), nullable=True)
+    release_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+
+    __table_args__ = (Index("ix_erasure_tombstones_digest", "digest"),)
+
+
+class ErasureSource(Base):
+    """Whether the source (the identity provider) still holds an erased subject: ``held`` until the IdP is seen
+    removing it (DELETE) or blocking it (active false) on its old id, or an operator attests it was done there."""
+
+    __tablename__ = "erasure_sources"
+    request_id: Mapped[str] = mapped_column(ForeignKey("erasure_requests.id"), primary_key=True)
+    subject_no: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # HMAC of the subject's old SCIM id under the tombstone key (the id itself is erased): recognises the IdP's
+    # DELETE or deactivation on that id; cleared once no longer held.
+    id_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    state: Mapped[str] = mapped_column(String(16))  # held | removed | blocked | attested
+    how: Mapped[str | None] = mapped_column(String(300), nullable=True)  # never holds personal data
+    at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    attested_by: Mapped[str | None] = mapped_column(String(160), nullable=True)
+
+    __table_args__ = (Index("ix_erasure_sources_digest", "id_digest"),)

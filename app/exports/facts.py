@@ -1,5 +1,8 @@
 """What the running Custos can state from evidence, for the records: counts, measures in force, retention, breaches.
 
+Breaches are read from the breach register's own tables (``app/incidents``), not from audit event kinds: the
+record once said "no breach" while a notified incident sat in the register under ``incident.*`` events.
+
 Everything here is read from the open vault and the running configuration, never typed in by a person, so the
 Art. 30 record says what *is* rather than what was once promised. No personal data is gathered: counts, settings,
 event times and operator-chosen names (tokens, targets) only.
@@ -24,6 +27,14 @@ from app.store.models import ApiToken, AttributeValue, AuditEvent, GroupMember, 
 from app.store.vault import Vault
 from app.targets.tables import Target
 
+# What the trail holds, said plainly: a keyed pseudonym is still personal data (Art. 4(5)), and so are operator
+# names and client addresses. Checked against app/audit (trail.Event, pseudonyms) and the SCIM request recorder.
+TRAIL_CONTENT = (
+    "It holds personal data, kept to what accountability needs: data subjects as keyed pseudonyms (HMAC-SHA256 "
+    "under a key per subject, destroyed at erasure; still personal data, Art. 4(5)), forensic details encrypted "
+    "under that subject's key (AES-256-GCM), operator names, SCIM client names and network addresses, event times "
+    "and kinds, attribute names and counts; never attribute values in clear"
+)
 DEFAULT_TLS = "TLS 1.2+ on the SCIM endpoint (self-signed or operator certificate)"
 
 _R = ScimResource.__table__
@@ -44,6 +55,22 @@ class EventEvidence:
     count: int = 0
     latest_at: str | None = None
     latest_seq: int | None = None
+
+
+@dataclass(frozen=True)
+class IncidentFact:
+    """One incident of the breach register: no free text, only what the record states about it."""
+
+    id: int
+    aware_at: str | None  # ISO 8601 UTC; None: a candidate the controller is not (yet) aware of as a breach
+    closed_at: str | None
+    notified_at: str | None  # the first notification to the supervisory authority
+    references: tuple[str, ...]  # the authority's (or the operator's) references of each notification
+
+    @property
+    def is_breach(self) -> bool:
+        """Recorded as a personal data breach: the controller became aware of it (a dismissed candidate is not)."""
+        return self.aware_at is not None
 
 
 @dataclass(frozen=True)
@@ -75,9 +102,14 @@ class LiveFacts:
     retention_runs: EventEvidence
     retention_purges: EventEvidence
     policy_purges: EventEvidence
-    breaches: EventEvidence
-    breach_refs: tuple[str, ...] = ()
+    incidents: tuple[IncidentFact, ...] = ()
     targets: tuple[TargetFact, ...] = field(default_factory=tuple)
+    recipient_subjects: dict[str, int] = field(default_factory=dict)  # recipient id -> Users in its scope
+    erasure_ledger_entries: int | None = None  # lines of the ledger beside the vault (None: no ledger file)
+
+    @property
+    def breaches(self) -> tuple[IncidentFact, ...]:
+        return tuple(incident for incident in self.incidents if incident.is_breach)
 
     def technical_measures(self) -> list[str]:
         """Art. 32(1) technical measures actually in force, in plain words."""
@@ -103,9 +135,20 @@ class LiveFacts:
             "Access control: SCIM clients authenticate with bearer tokens (256-bit random, stored only as "
             f"SHA-256 hashes, revocable, optionally expiring); {self.active_tokens} active token(s)",
             f"Accountability: hash-chained audit trail (SHA-256, RFC 9162 leaves) holding {self.audit_events} "
-            "event(s), without personal data",
+            f"event(s). {TRAIL_CONTENT}",
         ]
         return measures
+
+    def measures_by_kind(self) -> dict[str, list[str]]:
+        """The technical measures grouped as the CNIL's model lists security measures (its checkboxes)."""
+        grouped: dict[str, list[str]] = {}
+        for kind, measure in zip(_MEASURE_KINDS, self.technical_measures(), strict=True):
+            grouped.setdefault(kind, []).append(measure)
+        return grouped
+
+
+# The kind of each entry of ``technical_measures``, in its order.
+_MEASURE_KINDS = ("encryption", "other", "other", "other", "access", "encryption", "access", "traceability")
 
 
 def gather_facts(
@@ -143,10 +186,18 @@ def gather_facts(
             retention_runs=_evidence(conn, _A.c.kind == "retention.run"),
             retention_purges=_evidence(conn, _A.c.kind == "retention.purged"),
             policy_purges=_evidence(conn, _A.c.kind == "policy.purged"),
-            breaches=_evidence(conn, _A.c.kind.startswith("breach.", autoescape=True)),
-            breach_refs=_breach_refs(conn),
+            incidents=_incidents(conn),
             targets=_targets(conn),
+            recipient_subjects=_recipient_subjects(conn, policy),
+            erasure_ledger_entries=_ledger_entries(vault),
         )
+
+
+def _recipient_subjects(conn: Connection, policy: Policy) -> dict[str, int]:
+    """How many Users each recipient's scope covers (app/targets/scope.py): whom it receives data about."""
+    from app.targets import scope  # the targets package builds on the exports' inputs: imported where needed
+
+    return {r.id: scope.count(conn, policy, r) for r in policy.recipients if scope.receives_users(r)}
 
 
 def _host(server_url: str | None) -> str:
@@ -222,20 +273,44 @@ def _evidence(conn: Connection, condition: ColumnElement[bool]) -> EventEvidence
     return EventEvidence(int(count), latest.at, int(latest.seq))
 
 
-def _breach_refs(conn: Connection, limit: int = 20) -> tuple[str, ...]:
-    """The breach register's references (event subjects), newest first; an event without one by its number."""
-    rows = conn.execute(
-        select(_A.c.seq, _A.c.subject)
-        .where(_A.c.kind.startswith("breach.", autoescape=True))
-        .order_by(_A.c.seq.desc())
-        .limit(500)
-    )
-    refs: list[str] = []
-    for seq, subject in rows:
-        ref = subject or f"audit event #{seq}"
-        if ref not in refs:
-            refs.append(ref)
-    return tuple(refs[:limit])
+def _incidents(conn: Connection) -> tuple[IncidentFact, ...]:
+    """Every incident of the breach register with its first notification, oldest first."""
+    from app.incidents.tables import Incident, IncidentNotification  # the register's own tables
+
+    incidents, notes = Incident.__table__, IncidentNotification.__table__
+    references: dict[int, list[tuple[datetime, str, str]]] = {}
+    for row in conn.execute(select(notes.c.incident_id, notes.c.at, notes.c.kind, notes.c.reference)):
+        references.setdefault(row.incident_id, []).append((_aware(row.at), row.kind, row.reference))
+    facts = []
+    rows = conn.execute(select(incidents.c.id, incidents.c.aware_at, incidents.c.closed_at).order_by(incidents.c.id))
+    for incident_id, aware_at, closed_at in rows:
+        sent = sorted(references.get(incident_id, []))
+        initial = [at for at, kind, _ in sent if kind == "initial"]
+        facts.append(
+            IncidentFact(
+                int(incident_id),
+                _iso(aware_at),
+                _iso(closed_at),
+                _iso(min(initial)) if initial else None,
+                tuple(reference for _, _, reference in sent),
+            )
+        )
+    return tuple(facts)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else _aware(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _ledger_entries(vault: Vault) -> int | None:
+    from app.erasure.ledger import LEDGER_FILENAME
+
+    ledger = vault.path.parent / LEDGER_FILENAME
+    try:
+        with ledger.open("rb") as handle:
+            return sum(1 for line in handle if line.strip())
+    except OSError:
+        return None
 
 
 def _targets(conn: Connection) -> tuple[TargetFact, ...]:

@@ -12,23 +12,27 @@ copy handed to a supervisory authority can be checked against the audit trail en
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from app.audit.trail import canonical, iso_utc
 from app.exports.facts import LiveFacts
-from app.policy.loader import _ADEQUATE, _EEA  # the one list of EEA/adequate countries, shared with validation
+from app.exports.own_processing import own_rows
+from app.policy.adequacy import transfer_status
 from app.policy.model import (
     ART9_CONDITIONS,
     LAWFUL_BASES,
+    NATIONAL_LAW_CONDITIONS,
     NEEDS_HUMAN,
     RECIPIENT_KINDS,
     RIGHTS_BY_BASIS,
     AttributeRule,
+    ClientController,
     Contact,
     DataCategory,
     Policy,
+    ProcessorRecipient,
     Purpose,
     Recipient,
 )
@@ -47,18 +51,16 @@ class Column:
     ico: str = ""  # the ICO template column(s) it carries, e.g. "2" or "24, 25"
 
 
-# §2.6 of the requirements: 26 columns, ICO wording where one exists (combined ICO columns joined by " / ").
-CONTROLLER_COLUMNS: tuple[Column, ...] = (
-    Column("activity", "Processing activity ID / name"),
+# The ICO controller template's columns A–AD, one per ICO column and in the ICO's order, so that the rows paste
+# into row 10 of the ICO sheet unchanged (requirements §2.2). Custos' own columns follow, from AE on.
+ICO_COLUMNS: tuple[Column, ...] = (
     Column("business_function", "Business function", "", "1"),
     Column("purpose", "Purpose of processing", "30(1)(b)", "2"),
     Column("joint_controller", "Name and contact details of joint controller (if applicable)", "30(1)(a)", "3"),
-    Column("software", "Software / application (SCIM target system)"),
     Column("individuals", "Categories of individuals", "30(1)(c)", "4"),
     Column("personal_data", "Categories of personal data", "30(1)(c)", "5"),
-    Column("art9", "Article 9 condition for processing special category data", "30(1)(c)", "13"),
     Column("recipients", "Categories of recipients", "30(1)(d)", "6"),
-    Column("processor_contract", "Link to contract with processor", "30(1)(d)", "7"),
+    Column("processor_contract", "Link to contract with processor", "28(3)", "7"),
     Column(
         "third_countries",
         "Names of third countries or international organisations that personal data are transferred to (if applicable)",
@@ -79,35 +81,38 @@ CONTROLLER_COLUMNS: tuple[Column, ...] = (
         "30(1)(g)",
         "11",
     ),
-    Column("lawful_basis", "Article 6 lawful basis for processing personal data", "", "12"),
-    Column(
-        "legitimate_interests",
-        "Legitimate interests for the processing (if applicable) / "
-        "Link to record of legitimate interests assessment (if applicable)",
-        "",
-        "14, 15",
-    ),
+    Column("lawful_basis", "Article 6 lawful basis for processing personal data", "6(1)", "12"),
+    Column("art9", "Article 9 condition for processing special category data", "9(2)", "13"),
+    Column("legitimate_interests", "Legitimate interests for the processing (if applicable)", "6(1)(f)", "14"),
+    Column("lia", "Link to record of legitimate interests assessment (if applicable)", "", "15"),
     Column("rights", "Rights available to individuals", "", "16"),
-    Column("automated", "Existence of automated decision-making, including profiling (if applicable)", "", "17"),
+    Column("automated", "Existence of automated decision-making, including profiling (if applicable)", "22", "17"),
     Column("source", "The source of the personal data (if applicable)", "", "18"),
-    Column("consent", "Link to record of consent", "", "19"),
+    Column("consent", "Link to record of consent", "7(1)", "19"),
     Column("location", "Location of personal data", "", "20"),
+    Column("dpia_required", "Data Protection Impact Assessment required?", "35", "21"),
+    Column("dpia_progress", "Data Protection Impact Assessment progress", "", "22"),
+    Column("dpia_link", "Link to Data Protection Impact Assessment", "", "23"),
+    Column("breach", "Has a personal data breach occurred?", "33(5)", "24"),
+    Column("breach_record", "Link to record of personal data breach", "", "25"),
+    # Art. 9(2)(b), (g), (i), (j) apply only as Union or Member State law provides: this is where that law is named
+    # (the UK's DPA 2018 Schedule 1 in the ICO's wording; e.g. § 26(3) BDSG in Germany).
     Column(
-        "dpia",
-        "Data Protection Impact Assessment required? / Data Protection Impact Assessment progress / "
-        "Link to Data Protection Impact Assessment",
-        "",
-        "21, 22, 23",
+        "national_law",
+        "Data Protection Act 2018 Schedule 1 Condition for processing / national-law basis (Art. 9(2)(b), (g)–(j))",
+        "9(2)",
+        "26",
     ),
-    Column("breach", "Has a personal data breach occurred? / Link to record of personal data breach", "", "24, 25"),
+    Column("national_law_art6", "GDPR Article 6 lawful basis for processing", "6(1)", "27"),
     Column("retention_policy", "Link to retention and erasure policy document", "", "28"),
-    Column(
-        "adherence",
-        "Is personal data retained and erased in accordance with the policy document? / "
-        "Reasons for not adhering to policy document (if applicable)",
-        "",
-        "29, 30",
-    ),
+    Column("adherence", "Is personal data retained and erased in accordance with the policy document?", "", "29"),
+    Column("adherence_reasons", "Reasons for not adhering to policy document (if applicable)", "", "30"),
+)
+
+CONTROLLER_COLUMNS: tuple[Column, ...] = (
+    *ICO_COLUMNS,
+    Column("activity", "Processing activity ID / name"),
+    Column("software", "Software / application (SCIM target system)"),
     Column("record", "Record created / last updated / version hash"),
 )
 
@@ -115,12 +120,12 @@ PROCESSOR_COLUMNS: tuple[Column, ...] = (
     Column("activity", "Processing activity ID / name"),
     Column("controller", "Name and contact details of each controller on whose behalf the processor acts", "30(2)(a)"),
     Column("controller_representative", "Controller's representative (if applicable)", "30(2)(a)"),
-    Column("controller_dpo", "Controller's data protection officer", "30(2)(a)"),
+    Column("controller_dpo", "Controller's data protection officer (if applicable)", "30(2)(a)"),
     Column("processing", "Categories of processing carried out on behalf of the controller", "30(2)(b)"),
     # The ICO publishes no processor template; these reuse its controller wording for the same content.
-    Column("third_countries", CONTROLLER_COLUMNS[10].header, "30(2)(c)"),
-    Column("transfer_safeguards", CONTROLLER_COLUMNS[11].header, "30(2)(c)"),
-    Column("security", CONTROLLER_COLUMNS[13].header, "30(2)(d)"),
+    Column("third_countries", ICO_COLUMNS[7].header, "30(2)(c)"),
+    Column("transfer_safeguards", ICO_COLUMNS[8].header, "30(2)(c)"),
+    Column("security", ICO_COLUMNS[10].header, "30(2)(d)"),
     Column("record", "Record created / last updated / version hash"),
 )
 
@@ -145,6 +150,9 @@ class Activity:
     purpose_id: str | None
     category_id: str | None
     cells: tuple[str, ...]  # in the order of the record's columns
+    # Finer cuts of some cells for layouts that ask for them (the CNIL form: recipients three ways, security
+    # measures by kind). Derived from the same data as the cells; not part of the JSON record or its hash.
+    facets: dict[str, str] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)
@@ -305,10 +313,18 @@ def _software(recipients: list[Recipient], facts: LiveFacts) -> str:
     return "; ".join(parts)
 
 
-def _recipient_kinds(recipients: list[Recipient]) -> str:
+def _recipient_kinds(recipients: list[Recipient], facts: LiveFacts | None = None) -> str:
     if not recipients:
         return "None: the data is held only in Custos and not disclosed to any recipient"
-    return "; ".join(f"{r.name}: {RECIPIENT_KINDS.get(r.kind, r.kind)}" for r in recipients)
+    return "; ".join(f"{r.name}: {RECIPIENT_KINDS.get(r.kind, r.kind)}{_whom(r, facts)}" for r in recipients)
+
+
+def _whom(recipient: Recipient, facts: LiveFacts | None) -> str:
+    """Whom a scoped recipient receives data about, and how many people that is now (counts follow the scope)."""
+    if facts is None or recipient.id not in facts.recipient_subjects:
+        return ""
+    count = facts.recipient_subjects[recipient.id]
+    return f" ({recipient.scope.describe()}: {count:,} data subject(s))"
 
 
 def _processor_contracts(recipients: list[Recipient]) -> str:
@@ -319,7 +335,7 @@ def _processor_contracts(recipients: list[Recipient]) -> str:
 
 
 def _third_country(recipient: Recipient) -> bool:
-    return bool(recipient.country) and recipient.country.upper() not in _EEA
+    return transfer_status(recipient.country, recipient.transfer_safeguard).third_country
 
 
 def _third_countries(recipients: list[Recipient]) -> str:
@@ -330,18 +346,27 @@ def _third_countries(recipients: list[Recipient]) -> str:
     return "; ".join(parts) if parts else "None (no recipient outside the EEA)"
 
 
+def safeguard_text(name: str, country: str, safeguard: str) -> str:
+    """One recipient's Chapter V ground, as the record states it: named, adequate, or adequate-if-checked."""
+    status = transfer_status(country, safeguard)
+    if status.kind == "adequate":
+        return f"{name}: {safeguard or 'Adequacy decision (Art. 45)'}"
+    if status.kind == "partial":
+        relied = safeguard or "Adequacy decision (Art. 45), partial"
+        return f"{name}: {relied}; check needed: {status.check}"
+    return f"{name}: {safeguard or NEEDS_HUMAN}"
+
+
 def _safeguards(recipients: list[Recipient]) -> str:
     outside = [r for r in recipients if _third_country(r)]
     if not outside:
         return "Not applicable (no transfer outside the EEA)"
-    parts = []
-    for r in outside:
-        adequacy = "Adequacy decision (Art. 45)" if r.country.upper() in _ADEQUATE else ""
-        parts.append(f"{r.name}: {r.transfer_safeguard or adequacy or NEEDS_HUMAN}")
-    return "; ".join(parts)
+    return "; ".join(safeguard_text(r.name, r.country, r.transfer_safeguard) for r in outside)
 
 
-def _retention(policy: Policy, category: DataCategory, rules: list[AttributeRule]) -> str:
+def _retention(policy: Policy, purpose: Purpose, category: DataCategory, rules: list[AttributeRule]) -> str:
+    """Art. 30(1)(f) for this purpose and category: the category's period per attribute, and this purpose's
+    period for deactivated accounts (each subject is kept for the longest period of the purposes concerning it)."""
     by_text: dict[str, list[str]] = {}
     for rule in rules:
         retention = policy.retention_of(rule)
@@ -353,13 +378,24 @@ def _retention(policy: Policy, category: DataCategory, rules: list[AttributeRule
         parts = [f"{category.name}: {next(iter(by_text))}"]
     else:
         parts = [f"{', '.join(paths)}: {text}" for text, paths in by_text.items()]
-    account = policy.account_retention()
-    if account is None:
-        parts.append("Deactivated accounts: kept until the identity provider deletes them (no limit in the policy)")
-    else:
-        parts.append(f"Deactivated accounts deleted from the mirror {account.describe()} after deactivation")
+    parts.append(_account_retention(policy, purpose))
     parts.append("A DELETE from the identity provider erases the account at once")
     return ". ".join(parts)
+
+
+def _account_retention(policy: Policy, purpose: Purpose) -> str:
+    own = purpose.deactivated_account_retention
+    others = len(policy.purposes) > 1
+    shared = " (a subject concerned by several purposes is kept for the longest of their periods)" if others else ""
+    if own.indefinite:
+        return f"Deactivated accounts: kept without a time limit for this purpose (declared indefinite: " \
+               f"{own.justification or NEEDS_HUMAN}){shared}"  # fmt: skip
+    if own.period is None:
+        return f"Deactivated accounts: no period set for this purpose in the policy ({NEEDS_HUMAN}): kept until " \
+               "the identity provider deletes them"  # fmt: skip
+    justification = f" ({own.justification})" if own.justification else ""
+    return f"Deactivated accounts deleted from the mirror {own.period.describe()} after deactivation for this " \
+           f"purpose{justification}{shared}"  # fmt: skip
 
 
 def _security(policy: Policy, facts: LiveFacts) -> str:
@@ -373,10 +409,11 @@ def _security(policy: Policy, facts: LiveFacts) -> str:
     return "\n".join(lines)
 
 
-def _legitimate_interests(purpose: Purpose) -> str:
+def _legitimate_interests(purpose: Purpose) -> tuple[str, str]:
     if purpose.lawful_basis != "legitimate_interests":
-        return "Not applicable (lawful basis is not legitimate interests)"
-    return f"{_human(purpose.legitimate_interest)}; LIA: {_human(purpose.lia_link)}"
+        absent = "Not applicable (lawful basis is not legitimate interests)"
+        return absent, absent
+    return _human(purpose.legitimate_interest), _human(purpose.lia_link)
 
 
 def _automated(purpose: Purpose) -> str:
@@ -407,42 +444,64 @@ def _location(recipients: list[Recipient], facts: LiveFacts) -> str:
     return f"{mirror}; recipients: {held}"
 
 
-def _dpia(purpose: Purpose) -> str:
+def _dpia(purpose: Purpose) -> tuple[str, str, str]:
     required = {True: "Yes", False: "No", None: NEEDS_HUMAN}[purpose.dpia.required]
-    link = purpose.dpia.link or (NEEDS_HUMAN if purpose.dpia.required is not False else "none (not required)")
-    return f"Required: {required}; progress: {_human(purpose.dpia.progress)}; link: {link}"
+    link = purpose.dpia.link or (NEEDS_HUMAN if purpose.dpia.required is not False else "None (not required)")
+    return required, _human(purpose.dpia.progress), link
 
 
-def _breach(facts: LiveFacts) -> str:
-    if not facts.breaches.count:
-        return "No breach recorded in Custos' register"
-    refs = ", ".join(facts.breach_refs) or "see the audit trail"
-    return (
-        f"Yes: {facts.breaches.count} breach register event(s) in Custos, latest {facts.breaches.latest_at}; "
-        f"records: {refs}"
+def breach_cells(facts: LiveFacts) -> tuple[str, str]:
+    """ICO columns 24 and 25, from the breach register's own records (app/incidents), not from event kinds."""
+    breaches = facts.breaches
+    if not breaches:
+        dismissed = len(facts.incidents)
+        extra = f" ({dismissed} incident(s) recorded and not established as breaches)" if dismissed else ""
+        return f"No breach recorded in Custos' breach register{extra}", "Not applicable (no breach recorded)"
+    notified = [b for b in breaches if b.notified_at]
+    answer = (
+        f"Yes: {len(breaches)} personal data breach(es) in Custos' breach register, "
+        f"{len(notified)} notified to the supervisory authority"
     )
+    records = []
+    for breach in breaches:
+        state = f"notified {breach.notified_at}" if breach.notified_at else "not notified"
+        refs = f", reference {', '.join(breach.references)}" if breach.references else ""
+        closed = f", closed {breach.closed_at}" if breach.closed_at else ", open"
+        records.append(f"incident {breach.id} (aware {breach.aware_at}, {state}{refs}{closed})")
+    return answer, "Custos breach register (`custos breach show N`): " + "; ".join(records)
 
 
-def adherence(facts: LiveFacts, now: datetime) -> str:
-    """ICO columns 29/30 from evidence: is the retention job on, and has it run recently?"""
+def adherence(facts: LiveFacts, now: datetime) -> tuple[str, str]:
+    """ICO columns 29 and 30 from evidence: is the retention job on, and has it run recently?"""
     if not facts.retention_job_enabled:
-        return (
-            "No — the retention job is disabled in the policy ([retention_job] enabled = false): "
+        return "No", (
+            "The retention job is disabled in the policy ([retention_job] enabled = false): "
             "expired data is not erased automatically"
         )
     times = [t for t in (facts.retention_runs.latest_at, facts.retention_purges.latest_at) if t]
     if not times:
-        return "No — the retention job has not run on this vault yet: there is no evidence of erasure"
+        return "No", "The retention job has not run on this vault yet: there is no evidence of erasure"
     last = max(times)
     ran = datetime.fromisoformat(last.replace("Z", "+00:00"))
     if now - ran > RETENTION_EVIDENCE_MAX_AGE:
-        return f"No — the retention job last ran at {last}, more than {RETENTION_EVIDENCE_MAX_AGE.days} days ago"
+        return "No", f"The retention job last ran at {last}, more than {RETENTION_EVIDENCE_MAX_AGE.days} days ago"
     text = f"Yes — retention job enabled; last run {last}; {facts.retention_purges.count} purge(s) recorded"
     if facts.retention_purges.latest_at:
         text += f" (last {facts.retention_purges.latest_at})"
     if facts.policy_purges.count:
         text += f"; {facts.policy_purges.count} purge(s) of attributes dropped from the policy"
-    return text
+    return text, "Not applicable (adhering)"
+
+
+def _national_law(purpose: Purpose, rules: list[AttributeRule]) -> tuple[str, str]:
+    """ICO columns 26 and 27: the national law an Art. 9(2) condition rests on, and the Art. 6 basis with it."""
+    special = [rule for rule in rules if rule.special]
+    if not special:
+        return "Not applicable (no special category data)", "Not applicable (no special category data)"
+    needs_law = [rule for rule in special if rule.art9_condition in NATIONAL_LAW_CONDITIONS]
+    law = purpose.national_law_basis or (NEEDS_HUMAN if needs_law else "Not applicable (the Art. 9 condition "
+                                         "does not rest on national law)")  # fmt: skip
+    return law, LAWFUL_BASES.get(purpose.lawful_basis, "") or NEEDS_HUMAN
 
 
 def _record_cell(record: PolicyRecord, now: datetime) -> str:
@@ -455,6 +514,11 @@ def _controller_row(
     policy = record.policy
     rules = _rules(policy, purpose, category)
     recipients = _recipients(policy, purpose, rules)
+    interest, lia = _legitimate_interests(purpose)
+    dpia_required, dpia_progress, dpia_link = _dpia(purpose)
+    breach, breach_record = breach_cells(facts)
+    national_law, national_law_art6 = _national_law(purpose, rules)
+    adheres, reasons = adherence(facts, now)
     cells = {
         "activity": f"{purpose.id}/{category.id}: {purpose.name} — {category.name}",
         "business_function": _human(purpose.business_function),
@@ -464,27 +528,81 @@ def _controller_row(
         "individuals": _individuals(purpose, category, facts),
         "personal_data": _personal_data(category, rules),
         "art9": _art9(policy, rules),
-        "recipients": _recipient_kinds(recipients),
+        "recipients": _recipient_kinds(recipients, facts),
         "processor_contract": _processor_contracts(recipients),
         "third_countries": _third_countries(recipients),
         "transfer_safeguards": _safeguards(recipients),
-        "retention": _retention(policy, category, rules),
+        "retention": _retention(policy, purpose, category, rules),
         "security": _security(policy, facts),
         "lawful_basis": LAWFUL_BASES.get(purpose.lawful_basis, "") or NEEDS_HUMAN,
-        "legitimate_interests": _legitimate_interests(purpose),
+        "legitimate_interests": interest,
+        "lia": lia,
         "rights": "; ".join(RIGHTS_BY_BASIS.get(purpose.lawful_basis, ())) or NEEDS_HUMAN,
         "automated": _automated(purpose),
         "source": _source(purpose, facts),
         "consent": _consent(purpose),
         "location": _location(recipients, facts),
-        "dpia": _dpia(purpose),
-        "breach": _breach(facts),
+        "dpia_required": dpia_required,
+        "dpia_progress": dpia_progress,
+        "dpia_link": dpia_link,
+        "breach": breach,
+        "breach_record": breach_record,
+        "national_law": national_law,
+        "national_law_art6": national_law_art6,
         "retention_policy": _human(purpose.retention_policy_link),
-        "adherence": adherence(facts, now),
+        "adherence": adheres,
+        "adherence_reasons": reasons,
         "record": _record_cell(record, now),
     }
     ordered = tuple(cells[column.key] or NEEDS_HUMAN for column in CONTROLLER_COLUMNS)
-    return Activity(f"{purpose.id}/{category.id}", purpose.id, category.id, ordered)
+    facets = {**_recipient_facets(recipients), **_security_facets(policy, facts, recipients)}
+    return Activity(f"{purpose.id}/{category.id}", purpose.id, category.id, ordered, facets)
+
+
+def _recipient_facets(recipients: list[Recipient]) -> dict[str, str]:
+    def names(kind: str) -> str:
+        return "; ".join(r.name for r in recipients if r.kind == kind) or "None"
+
+    return {
+        "recipients_internal": names("internal"),
+        "recipients_external": names("external_controller"),
+        "recipients_processors": names("processor"),
+    }
+
+
+def _security_facets(policy: Policy, facts: LiveFacts, recipients: list[Recipient]) -> dict[str, str]:
+    by_kind = facts.measures_by_kind()
+    processors = [r for r in recipients if r.kind == "processor"]
+    organisational = list(policy.organisational_measures) or [f"Organisational: {NEEDS_HUMAN}"]
+    return {
+        "security_access": "; ".join(by_kind.get("access", [])),
+        "security_traceability": "; ".join(by_kind.get("traceability", [])),
+        "security_software": NEEDS_HUMAN,
+        "security_backup": f"Encrypted vault backups (`custos vault backup`), as the operator schedules them: "
+        f"{NEEDS_HUMAN}",
+        "security_encryption": "; ".join(by_kind.get("encryption", [])),
+        "security_processors": _processor_contracts(processors) if processors else "Not applicable (no processor)",
+        "security_other": "; ".join(by_kind.get("other", []) + organisational),
+    }
+
+
+def _own_processing_rows(record: PolicyRecord, facts: LiveFacts, now: datetime) -> tuple[Activity, ...]:
+    breach, breach_record = breach_cells(facts)
+    common = {
+        "joint_controller": _contact_text(record.policy.joint_controller),
+        "security": _security(record.policy, facts),
+        "breach": breach,
+        "breach_record": breach_record,
+        "record": _record_cell(record, now),
+    }
+    security = _security_facets(record.policy, facts, [])
+    rows = []
+    for identifier, cells in own_rows(record.policy, facts, common):
+        recipients = {"recipients_internal": "None", "recipients_external": cells["recipients"],
+                      "recipients_processors": "None"}  # fmt: skip
+        ordered = tuple(cells[column.key] or NEEDS_HUMAN for column in CONTROLLER_COLUMNS)
+        rows.append(Activity(identifier, None, None, ordered, {**recipients, **security}))
+    return tuple(rows)
 
 
 def activities_of(policy: Policy) -> list[tuple[Purpose, DataCategory]]:
@@ -507,9 +625,13 @@ def build_ropa(record: PolicyRecord, facts: LiveFacts, now: datetime) -> Ropa:
         _contact_entry("Joint controller", policy.joint_controller, required=False),
     )
     rows = tuple(_controller_row(record, facts, now, p, c) for p, c in activities_of(policy))
+    rows += _own_processing_rows(record, facts, now)
     notes = (
         f"Generated by Custos from policy {record.stamp} and the running vault.",
         f"'{NEEDS_HUMAN}' marks information the policy does not hold: complete it before relying on the record.",
+        "Columns 1–30 follow the ICO controller template (columns A–AD) in its order: rows paste into it unchanged.",
+        "The rows 'custos/…' are Custos' own processing: its audit trail, breach register, erasure ledger and data "
+        "subject request register.",
     )
     return _sealed(
         Ropa(
@@ -530,11 +652,28 @@ def build_ropa(record: PolicyRecord, facts: LiveFacts, now: datetime) -> Ropa:
 
 
 # -- the processor record ----------------------------------------------------------------------------------------
-def _client_transfers(policy: Policy, declared: str) -> tuple[str, list[Recipient]]:
-    outside = [r for r in policy.recipients if _third_country(r)]
-    parts = [declared] if declared else []
-    parts += [f"{r.country.upper()} ({r.name})" for r in outside]
-    return ("; ".join(parts) if parts else "None (no transfer declared and no recipient outside the EEA)"), outside
+def _client_recipients(policy: Policy, client: ClientController) -> list[ProcessorRecipient]:
+    """The processor's own recipients that handle this client's data (all of them when the client names none)."""
+    if not client.recipients:
+        return list(policy.processor_recipients)
+    return [r for r in policy.processor_recipients if r.id in client.recipients]
+
+
+def _client_transfers(policy: Policy, client: ClientController) -> tuple[str, str]:
+    """Art. 30(2)(c): transfers by the processor on the client's behalf, i.e. to the processor's own recipients
+    (its sub-processors), never the controller record's recipients, plus any the client agreement declares."""
+    outside = [
+        r for r in _client_recipients(policy, client) if transfer_status(r.country, r.transfer_safeguard).third_country
+    ]
+    parts = [client.transfers] if client.transfers else []
+    parts += [f"{r.country} ({r.name})" for r in outside]
+    if not parts:
+        return "None (no transfer declared and no recipient of the processor outside the EEA)", (
+            "Not applicable (no transfers)"
+        )
+    safeguards = [client.transfer_safeguard] if client.transfer_safeguard else []
+    safeguards += [safeguard_text(r.name, r.country, r.transfer_safeguard) for r in outside]
+    return "; ".join(parts), "; ".join(safeguards) or NEEDS_HUMAN
 
 
 def build_processor_record(record: PolicyRecord, facts: LiveFacts, now: datetime) -> Ropa:
@@ -545,26 +684,21 @@ def build_processor_record(record: PolicyRecord, facts: LiveFacts, now: datetime
     contacts = (
         _contact_entry("Processor", policy.processor, required=acting, absent=absent),
         _contact_entry("Processor's Data Protection Officer", policy.processor_dpo, required=acting, absent=absent),
-        # The policy has no field for the processor's representative: only a person can say whether one applies.
-        _contact_entry("Processor's representative", Contact(), required=acting, absent=absent),
+        # Art. 27: only a processor outside the EU needs one; an empty [processor_representative] says "none".
+        _contact_entry("Processor's representative", policy.processor_representative, required=False, absent=absent),
     )
     security = _security(policy, facts)
     rows = []
     for index, client in enumerate(policy.clients, start=1):
-        transfers, outside = _client_transfers(policy, client.transfers)
-        safeguards = [client.transfer_safeguard] if client.transfer_safeguard else []
-        safeguards += [f"{r.name}: {r.transfer_safeguard or NEEDS_HUMAN}" for r in outside]
-        has_transfers = bool(client.transfers or outside)
+        transfers, safeguards = _client_transfers(policy, client)
         cells = {
             "activity": f"controller-{index}: {client.contact.name or NEEDS_HUMAN}",
             "controller": _contact_text(client.contact, required=True),
             "controller_representative": _contact_text(client.representative),
-            "controller_dpo": _contact_text(client.dpo, required=True),
+            "controller_dpo": _contact_text(client.dpo),
             "processing": _human(client.processing),
             "third_countries": transfers,
-            "transfer_safeguards": ("; ".join(safeguards) or NEEDS_HUMAN)
-            if has_transfers
-            else "Not applicable (no transfers)",
+            "transfer_safeguards": safeguards,
             "security": security,
             "record": _record_cell(record, now),
         }

@@ -1,10 +1,12 @@
-"""Writing a record of processing as XLSX, ODS, CSV, JSON or PDF.
+"""Writing a record of processing as XLSX, ODS, CSV, JSON, PDF or the CNIL model.
 
 XLSX follows the ICO template's layout (sheet "Template": contact block in rows 1–6, column headers in row 9,
-one activity per row from row 10), so a DPO used to the ICO sheet finds everything where it usually is. ODS
-carries the same sheets for LibreOffice and CNIL users. CSV is one record: header row and rows, nothing else.
-JSON is the machine-readable record (resources/schemas/ropa-v1.schema.json). PDF is for reading: a 26-column
-table is illegible on A4, so each processing activity gets its own section of fields.
+one activity per row from row 10, ICO columns A–AD in the ICO's order, Custos' own columns after them), so rows
+paste into the ICO sheet. ODS carries the same sheets for LibreOffice. CSV is one record in the same layout: the
+controller and DPO block first (Art. 30(1)(a)), then the header row and the rows. JSON is the machine-readable
+record (resources/schemas/ropa-v1.schema.json). PDF is for reading: a 33-column table is illegible on A4, so
+each processing activity gets its own section of fields, and the record ends with a sign-off block. "cnil" is the
+CNIL's model as an ODS workbook: one form per processing activity, French labels (app/exports/ropa_cnil.py).
 
 Every tabular format repeats the content hash in the "Record created / last updated / version hash" column, so
 any single row still names the exact record it came from.
@@ -22,8 +24,13 @@ from app.audit.trail import iso_utc
 from app.exports.pdf import ExportPdf
 from app.exports.ropa import CONTACT_FIELDS, Activity, Ropa
 
-FORMATS = ("xlsx", "ods", "csv", "json", "pdf")
-MULTI_RECORD_FORMATS = ("xlsx", "ods", "pdf")  # the processor record can ride along as a further sheet/section
+FORMATS = ("xlsx", "ods", "csv", "json", "pdf", "cnil")
+MULTI_RECORD_FORMATS = ("xlsx", "ods", "pdf", "cnil")  # the processor record can ride along as a further sheet
+SUFFIXES = {"cnil": "ods"}  # the file suffix of a format whose name is not one
+
+
+def suffix_of(fmt: str) -> str:
+    return SUFFIXES.get(fmt, fmt)
 HEADER_ROW = 9  # the ICO template's header row (1-based)
 TEMPLATE_SHEET = "Template"
 PROCESSOR_SHEET = "Processor record"
@@ -173,12 +180,13 @@ def _write_ods(sheets: list[Sheet], path: Path) -> None:
 
 
 def _write_csv(ropa: Ropa, path: Path) -> None:
+    """The Template sheet's rows: title, the contact block (Art. 30(1)(a) / 30(2)(a)), metadata, header (row 9),
+    activities; so the CSV states who is responsible, not only what is done."""
     # UTF-8 with a byte-order mark: Excel's "CSV UTF-8"; without it Excel misreads every accented name.
     with path.open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow([column.header for column in ropa.columns])
-        for activity in ropa.activities:
-            writer.writerow(output_cells(ropa, activity))
+        for row in template_sheet(ropa, TEMPLATE_SHEET).rows:
+            writer.writerow(row)
 
 
 def _write_json(ropa: Ropa, path: Path) -> None:
@@ -217,6 +225,24 @@ def _pdf_record(pdf: ExportPdf, ropa: Ropa) -> None:
                 if column.key != "activity" and index not in common
             ]
         )
+    _sign_off(pdf, ropa)
+
+
+SIGN_OFF_FIELDS = ("Name", "Role", "Date", "Signature")
+
+
+def _sign_off(pdf: ExportPdf, ropa: Ropa) -> None:
+    """Who reviewed and approved this record, and when: filled in by hand on the printed or signed copy."""
+    if pdf.will_page_break(60):
+        pdf.add_page()
+    pdf.heading("Sign-off", 2)
+    pdf.paragraph(
+        f"Reviewed and approved as the record of processing activities (Art. {ropa.article} GDPR) at the date "
+        "below. Content SHA-256 " + ropa.content_hash + ".",
+        size=7.5,
+    )
+    blank = "\n\n"
+    pdf.grid(SIGN_OFF_FIELDS, [[blank] * len(SIGN_OFF_FIELDS), [blank] * len(SIGN_OFF_FIELDS)], (1.6, 1.4, 0.9, 2.1))
 
 
 def _label(header: str, article: str) -> str:
@@ -255,6 +281,10 @@ def write(ropa: Ropa, fmt: str, path: Path, *, processor: Ropa | None = None) ->
         _write_csv(ropa, path)
     elif fmt == "json":
         _write_json(ropa, path)
+    elif fmt == "cnil":
+        from app.exports.ropa_cnil import cnil_sheets
+
+        _write_ods(cnil_sheets(ropa, processor), path)
     else:
         _write_pdf(ropa, processor, path)
     return path

@@ -5,9 +5,14 @@ and ``subject-<id>.pdf`` (for the person to read). For each attribute held: its 
 their lawful basis, the retention, the recipients that receive it and the source; plus group memberships, the
 targets holding a copy and the account's state.
 
-Nothing about anyone else goes in (Art. 15(4)): groups are listed by name and id without their members, and a
-manager's name is withheld (only the opaque id of the relation stays). Both files are written with mode 0600:
-they hold personal data.
+Also: the recipients that receive the person's data (only those whose scope covers them, by display name), the
+Art. 15(2) safeguards of each transfer to a third country, an Art. 15(1)(h) statement on automated decisions,
+and the audit trail's events about the person (time, type, actor, outcome: log data is personal data too).
+
+Nothing else about anyone else goes in (Art. 15(4)): groups are listed by name and id without their members.
+The person's manager is named (the relation is the person's own employment data) where a name is held: the
+name stored with the relation, or the manager's display name in the mirror. Both files are written with mode
+0600: they hold personal data.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from app.audit.trail import iso_utc
 from app.core.errors import ConfigError
 from app.exports.pdf import ExportPdf
 from app.exports.ropa import content_hash
+from app.policy.adequacy import transfer_status
 from app.policy.durations import Period
 from app.policy.model import (
     ART9_CONDITIONS,
@@ -40,7 +46,7 @@ from app.policy.model import (
 from app.policy.versions import PolicyRecord
 from app.scim import repository as repo
 from app.scim.schema import ENTERPRISE_SCHEMA
-from app.store.models import ScimResource
+from app.store.models import AuditEvent, ScimResource
 from app.store.vault import Vault
 from app.targets.tables import Target, TargetLink
 
@@ -48,6 +54,7 @@ FORMAT_VERSION = 1
 ONE_MONTH = Period(months=1)
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _R = ScimResource.__table__
+_A = AuditEvent.__table__
 _TL = TargetLink.__table__
 _TG = Target.__table__
 RESPONSE_NOTE = (
@@ -100,12 +107,20 @@ def _sub_values(value: Any, sub: str) -> Any:
     return pick(value)
 
 
-def _withhold_others(document: dict[str, Any]) -> dict[str, Any]:
-    """Drop another person's name carried in this subject's record (the manager's), keeping the relation's id."""
+def _manager_named(conn: Connection, document: dict[str, Any]) -> dict[str, Any]:
+    """The manager relation as the person can read it: the id and a name where one is held (stored with the
+    relation, else the manager's display name in the mirror); nothing else about the manager (no $ref)."""
     extension = document.get(ENTERPRISE_SCHEMA)
     manager = extension.get("manager") if isinstance(extension, dict) else None
     if isinstance(manager, dict):
-        extension["manager"] = {k: v for k, v in manager.items() if k == "value"}
+        named = {k: v for k, v in manager.items() if k in ("value", "displayName")}
+        if not named.get("displayName") and isinstance(named.get("value"), str):
+            name = conn.execute(
+                select(_R.c.display_name).where(_R.c.id == named["value"], _R.c.resource_type == "User")
+            ).scalar()
+            if name:
+                named["displayName"] = name
+        extension["manager"] = named
     return document
 
 
@@ -140,7 +155,8 @@ def _source(policy: Policy, rule: AttributeRule) -> str:
     return "; ".join(dict.fromkeys(sources)) or "Identity provider via SCIM 2.0"
 
 
-def _explained(policy: Policy, rule: AttributeRule, values: Any) -> dict[str, Any]:
+def _explained(policy: Policy, rule: AttributeRule, values: Any, concerned: set[str] | None = None) -> dict[str, Any]:
+    """``concerned``: the recipients whose scope covers this person (None: every recipient of the rule)."""
     category = policy.category(rule.category)
     return {
         "attribute": rule.path,
@@ -159,12 +175,13 @@ def _explained(policy: Policy, rule: AttributeRule, values: Any) -> dict[str, An
                 "country": r.country.upper() or None,
             }
             for r in policy.recipients_of(rule)
+            if concerned is None or r.id in concerned
         ],
         "source": _source(policy, rule),
     }
 
 
-def _attributes(policy: Policy, document: dict[str, Any]) -> list[dict[str, Any]]:
+def _attributes(policy: Policy, document: dict[str, Any], concerned: set[str] | None = None) -> list[dict[str, Any]]:
     flat = _lowered(document)
     covered: set[str] = set()
     entries = []
@@ -174,7 +191,7 @@ def _attributes(policy: Policy, document: dict[str, Any]) -> list[dict[str, Any]
         values = flat[rule.top] if rule.sub is None else _sub_values(flat[rule.top], rule.sub)
         covered.add(rule.top)
         if values is not None:
-            entries.append(_explained(policy, rule, values))
+            entries.append(_explained(policy, rule, values, concerned))
     for key in sorted(set(flat) - covered):  # held but outside the policy in force: say so rather than hide it
         entries.append(
             {
@@ -198,17 +215,90 @@ def _membership(policy: Policy) -> dict[str, Any] | None:
     return None if rule is None else _explained(policy, rule, None)
 
 
-def _targets(conn: Connection, user_id: str) -> list[dict[str, Any]]:
+def _targets(conn: Connection, policy: Policy, user_id: str) -> list[dict[str, Any]]:
     rows = conn.execute(
         select(_TG.c.name, _TG.c.recipient_id, _TL.c.remote_id, _TL.c.synced_at)
         .join(_TG, _TG.c.id == _TL.c.target_id)
         .where(_TL.c.resource_id == user_id)
         .order_by(_TG.c.name)
     )
+    names = {r.id: r.name for r in policy.recipients}
     return [
-        {"target": name, "recipient_id": recipient, "id_at_target": remote, "last_sent": iso_utc(synced)}
+        {
+            "target": name,
+            "recipient_id": recipient,
+            "recipient": names.get(recipient) or recipient,
+            "id_at_target": remote,
+            "last_sent": iso_utc(synced),
+        }
         for name, recipient, remote, synced in rows
     ]
+
+
+def _concerned(conn: Connection, policy: Policy, user_id: str) -> set[str]:
+    """The recipients whose scope covers this person (app/targets/scope.py): only they receive their data."""
+    from app.targets import scope  # the targets package builds on the exports' inputs: imported where needed
+
+    return {r.id for r in policy.recipients if scope.in_scope(conn, policy, r, user_id)}
+
+
+def _transfers(policy: Policy, concerned: set[str], entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Art. 15(2): each recipient in a third country that receives this person's data, with its safeguard."""
+    receiving = {r["id"] for entry in entries for r in entry["recipients"]}
+    transfers = []
+    for recipient in policy.recipients:
+        status = transfer_status(recipient.country, recipient.transfer_safeguard)
+        if recipient.id not in concerned or recipient.id not in receiving or not status.third_country:
+            continue
+        country = recipient.country.upper()
+        adequacy = {
+            "adequate": "Art. 45 adequacy decision",
+            "partial": f"Art. 45 adequacy decision, partial: {status.check}",
+        }.get(status.kind)
+        transfers.append(
+            {
+                "recipient": recipient.name,
+                "country": country,
+                "safeguard": adequacy or recipient.transfer_safeguard or NEEDS_HUMAN,
+                "copy_or_reference": recipient.contract_link or None,
+            }
+        )
+    return transfers
+
+
+AUTOMATED_NONE = (
+    "No decision based solely on automated processing, including profiling, that produces legal effects "
+    "concerning you or similarly significantly affects you (Art. 22(1) and (4)) is made with this data."
+)
+
+
+def _automated(policy: Policy, entries: list[dict[str, Any]]) -> dict[str, Any]:
+    """Art. 15(1)(h): the existence of automated decision-making, and meaningful information about it."""
+    used = {p["id"] for entry in entries for p in entry["purposes"]}
+    deciding = [p for p in policy.purposes if p.id in used and p.automated_decision_making]
+    if not deciding:
+        return {"exists": False, "statement": AUTOMATED_NONE, "purposes": []}
+    return {
+        "exists": True,
+        "statement": "Decisions based solely on automated processing are made for the purposes below (Art. 22).",
+        "purposes": [
+            {"name": p.name, "logic_and_consequences": p.automated_decision_details or NEEDS_HUMAN} for p in deciding
+        ],
+    }
+
+
+def _trail(conn: Connection, user_id: str) -> list[dict[str, Any]]:
+    """The audit trail's events naming this person (by its keyed pseudonym): when, what, who, with what outcome.
+    Their details stay out: they name attributes and other people's actions, not the person's data."""
+    from app.audit.pseudonyms import pseudonym_for
+
+    pseudonym = pseudonym_for(conn, user_id)
+    if pseudonym is None:
+        return []
+    rows = conn.execute(
+        select(_A.c.at, _A.c.kind, _A.c.actor, _A.c.outcome).where(_A.c.subject == pseudonym).order_by(_A.c.seq)
+    )
+    return [{"at": at, "type": kind, "actor": actor, "outcome": outcome} for at, kind, actor, outcome in rows]
 
 
 def _rights(policy: Policy, entries: list[dict[str, Any]]) -> list[str]:
@@ -232,12 +322,12 @@ def build_subject_export(
         raise SubjectNotFound()
     policy = record.policy
     groups = repo.memberships(conn, "User", [user_id], "").get(user_id, [])
-    document = _withhold_others(repo.to_scim(row, "", groups or None))
-    stored = _withhold_others(json.loads(row.document))
+    document = _manager_named(conn, repo.to_scim(row, "", groups or None))
+    stored = _manager_named(conn, json.loads(row.document))
     deactivated_at = conn.execute(select(_R.c.deactivated_at).where(_R.c.id == user_id)).scalar()
     account_period = policy.account_retention()
-    entries = _attributes(policy, stored)
-    received_at = received or now
+    concerned = _concerned(conn, policy, user_id)
+    entries = _attributes(policy, stored, concerned)
     subject = {
         "id": row.id,
         "resource_type": "User",
@@ -270,12 +360,17 @@ def build_subject_export(
         "attributes": entries,
         "groups": [{"id": g["value"], "display_name": g.get("display") or ""} for g in groups],
         "group_membership": _membership(policy) if groups else None,
-        "held_at_targets": _targets(conn, user_id),
+        "held_at_targets": _targets(conn, policy, user_id),
+        "transfers": _transfers(policy, concerned, entries),
+        "automated_decisions": _automated(policy, entries),
+        "trail_events": _trail(conn, user_id),
         "rights": _rights(policy, entries),
         "response": {
-            "received": iso_utc(received_at),
-            "answer_by": iso_utc(ONE_MONTH.after(received_at)),
-            "note": RESPONSE_NOTE,
+            # The request's own date (from --received or the DSR register), never the export time: without it
+            # the export says it is not known rather than state a date that is not true.
+            "received": iso_utc(received) if received else None,
+            "answer_by": iso_utc(ONE_MONTH.after(received)) if received else None,
+            "note": RESPONSE_NOTE if received else f"The request date was not given. {RESPONSE_NOTE}",
         },
     }
     return SubjectExport({**content, "content_hash": content_hash(content)})
@@ -336,8 +431,8 @@ def _write_pdf(export: SubjectExport, path: Path) -> None:
             ("Account retention", subject["account_retention"]),
             ("Controller", "; ".join(controller.values())),
             ("Data Protection Officer", "; ".join(dpo.values())),
-            ("Request received", doc["response"]["received"]),
-            ("Answer due by", doc["response"]["answer_by"]),
+            ("Request received", doc["response"]["received"] or "not given"),
+            ("Answer due by", doc["response"]["answer_by"] or "one month after the request was received"),
             ("Policy in force", doc["policy"]["stamp"]),
         ]
     )
@@ -359,9 +454,32 @@ def _write_pdf(export: SubjectExport, path: Path) -> None:
     if doc["held_at_targets"]:
         pdf.heading("Applications Custos has sent your data to", 2)
         pdf.grid(
-            ["Application", "Your id there", "Last sent"],
-            [[t["target"], t["id_at_target"], t["last_sent"]] for t in doc["held_at_targets"]],
+            ["Recipient", "Application", "Your id there", "Last sent"],
+            [[t["recipient"], t["target"], t["id_at_target"], t["last_sent"]] for t in doc["held_at_targets"]],
         )
+    pdf.heading("Transfers to countries outside the EEA (Art. 15(2))", 2)
+    if doc["transfers"]:
+        pdf.grid(
+            ["Recipient", "Country", "Safeguard", "Copy or reference"],
+            [[t["recipient"], t["country"], t["safeguard"], t["copy_or_reference"] or "—"] for t in doc["transfers"]],
+        )
+    else:
+        pdf.paragraph("None: your data is not transferred outside the EEA.")
+    pdf.heading("Automated decisions (Art. 15(1)(h))", 2)
+    automated = doc["automated_decisions"]
+    pdf.paragraph(
+        automated["statement"]
+        + "".join(f" {p['name']}: {p['logic_and_consequences']}." for p in automated["purposes"])
+    )
+    pdf.heading("Records of processing about you (audit trail)", 2)
+    if doc["trail_events"]:
+        pdf.grid(
+            ["Time (UTC)", "Event", "By", "Outcome"],
+            [[e["at"], e["type"], e["actor"], e["outcome"]] for e in doc["trail_events"]],
+            (1.3, 1.4, 1.3, 0.6),
+        )
+    else:
+        pdf.paragraph("No event on the audit trail names you.")
     pdf.heading("Your rights", 2)
     pdf.paragraph("; ".join(doc["rights"]) + ". Contact the controller or the Data Protection Officer above.")
     pdf.heading("About this export", 2)

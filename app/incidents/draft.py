@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from app.exports.pdf import ExportPdf
 from app.incidents import clock
@@ -20,6 +21,84 @@ def _or_ask(text: str | None) -> str:
     return text.strip() if text and text.strip() else NEEDS_HUMAN
 
 
+def dpo_line(incident: IncidentView, policy: Policy) -> str:
+    """The DPO's name and details from the policy, and the incident's contact point added, never replacing them."""
+    contact = (incident.fields["dpo_contact"] or "").strip()
+    parts = [policy.dpo.one_line()] if not policy.dpo.is_empty else []
+    if contact and contact not in policy.dpo.one_line():
+        parts.append(f"contact for this incident: {contact}")
+    return "; ".join(parts) or NEEDS_HUMAN
+
+
+def _special(incident: IncidentView, policy: Policy) -> str:
+    """The operator's answer, with what the policy itself says about the categories recorded (a check, not a guess)."""
+    answer = {"yes": "Yes", "no": "No", "unknown": "Not yet known"}.get(incident.fields["special_categories"] or "")
+    categories = set(incident.fields["categories"])
+    held = [
+        f"{rule.path} ({name})"
+        for rule in policy.attributes
+        if rule.special and (name := _category_name(policy, rule.category)) in categories
+    ]
+    if held and answer != "Yes":
+        note = "the policy marks " + ", ".join(held) + " as special-category data (Art. 9) in the categories recorded"
+        return f"{answer or NEEDS_HUMAN} — check: {note}"
+    return answer or NEEDS_HUMAN
+
+
+def _category_name(policy: Policy, category_id: str) -> str:
+    category = policy.category(category_id)
+    return category.name if category else category_id
+
+
+def _subject_categories(incident: IncidentView, policy: Policy) -> str:
+    recorded = incident.fields["subject_categories"]
+    if recorded:
+        return ", ".join(recorded)
+    named = list(dict.fromkeys(s for p in policy.purposes for s in p.data_subjects))
+    return NEEDS_HUMAN + (f" (the policy's purposes name: {', '.join(named)})" if named else "")
+
+
+def _authorities(f: dict[str, Any]) -> list[tuple[str, str]]:
+    cross = f["cross_border"]
+    if cross is None:
+        lead = NEEDS_HUMAN
+    elif cross:
+        lead = _or_ask(f["lead_authority"])
+    else:
+        lead = "Not applicable: the processing is not cross-border"
+    return [
+        ("Supervisory authority notified", _or_ask(f["authority"])),
+        ("Cross-border processing (Art. 56)", NEEDS_HUMAN if cross is None else ("Yes" if cross else "No")),
+        ("Lead supervisory authority (one-stop-shop)", lead),
+        ("Other authorities informed", _or_ask(f["other_authorities"])),
+    ]
+
+
+def _corrections(incident: IncidentView) -> list[tuple[str, str]]:
+    """Each corrected time with every value it held: a reader sees what was recorded first."""
+    rows = []
+    numbers = {n.id: n.number for n in incident.notifications}
+    keys = list(dict.fromkeys((e.name, e.notification_id) for e in incident.history))
+    for name, note in keys:
+        entries = incident.entries(name, note)
+        if len(entries) < 2:
+            continue
+        label = entries[0].label + (f" (notification {numbers.get(note)})" if note else "")
+        values = "; then ".join(
+            f"{_t(e.at)} (recorded {_t(e.recorded_at)} by {e.recorded_by}{': ' + e.reason if e.reason else ''})"
+            for e in entries
+        )
+        rows.append((f"{label}: corrected", values))
+    return rows
+
+
+def _processor_told(f: dict[str, Any]) -> str:
+    if f["processor_notified_at"]:
+        return _t(f["processor_notified_at"])
+    none = f["processor"].strip().lower() in ("", "none", "no", "n/a", "not applicable")
+    return "Not applicable" if none and f["processor"].strip() else NEEDS_HUMAN
+
+
 def sections(incident: IncidentView, policy: Policy, now: datetime) -> list[tuple[str, list[tuple[str, str]]]]:
     f = incident.fields
     status = incident.clock(now)
@@ -29,37 +108,52 @@ def sections(incident: IncidentView, policy: Policy, now: datetime) -> list[tupl
         if f["subjects_informed_at"]
         else (f"Exempt: {EXEMPTIONS[f['art34_exemption']]} — {f['art34_reason']}" if f["art34_exemption"] else "")
     )
+    discovered = f"{_or_ask(f['discovery'])} — detected {_t(f['detected_at'])}"
     return [
         (
             "Controller and DPO (Art. 33(3)(b))",
             [
                 ("Controller", _or_ask(policy.controller.one_line())),
-                ("Data protection officer", _or_ask(f["dpo_contact"] or policy.dpo.one_line())),
+                ("Data protection officer", dpo_line(incident, policy)),
             ],
         ),
+        ("Authorities", _authorities(f)),
         (
             "Timeline (UTC)",
             [
                 ("Occurred", f"{_t(f['occurred_from'])} – {_t(f['occurred_to'])}"),
                 ("Detected", _t(f["detected_at"])),
                 ("Investigation started", _t(f["investigation_at"])),
-                ("Controller aware", f"{_t(f['aware_at'])} — {f['aware_reason'] or NEEDS_HUMAN}"),
+                ("Controller aware", f"{_t(incident.aware_anchor)} — {f['aware_reason'] or NEEDS_HUMAN}"),
                 ("Contained", _t(f["contained_at"])),
                 ("Deadline (aware + 72 h)", _t(status.deadline)),
                 ("Clock", status.describe()),
                 *[(f"Notified ({n.kind})", f"{_t(n.at)} — reference {n.reference}") for n in incident.notifications],
                 ("Closed", _t(f["closed_at"])),
+                *_corrections(incident),
             ],
         ),
         (
             "The breach (Art. 33(3)(a))",
             [
                 ("Nature", _or_ask(f["nature"] or f["description"])),
-                ("Categories of personal data", ", ".join(f["categories"]) or NEEDS_HUMAN),
+                ("Type of breach", ", ".join(t.capitalize() for t in f["breach_types"]) or NEEDS_HUMAN),
+                ("Cause", _or_ask(f["cause"])),
+                ("How and when it was discovered", discovered),
+                ("Categories of data subjects", _subject_categories(incident, policy)),
                 ("Data subjects (approximate)", str(f["approx_subjects"]) if f["approx_subjects"] is not None
                  else NEEDS_HUMAN),
+                ("Categories of personal data", ", ".join(f["categories"]) or NEEDS_HUMAN),
                 ("Records (approximate)", str(f["approx_records"]) if f["approx_records"] is not None
                  else NEEDS_HUMAN),
+                ("Special categories (Art. 9) or criminal data (Art. 10)", _special(incident, policy)),
+            ],
+        ),
+        (
+            "Processor involvement (Art. 33(2))",
+            [
+                ("Processor", _or_ask(f["processor"])),
+                ("Processor notified the controller", _processor_told(f)),
             ],
         ),
         ("Likely consequences (Art. 33(3)(c))", [("", _or_ask(f["consequences"]))]),

@@ -1,7 +1,9 @@
 """The breach register: every incident, notified or not, with its separate times and its evidence (Art. 33(5)).
 
 Each change is one transaction that also appends an audit event naming the incident and the fields changed —
-never their free text, which may itself be sensitive and stays in the (encrypted) register.
+never their free text, which may itself be sensitive and stays in the (encrypted) register. Times are not
+personal data: the events carry them, and a correction carries the old and the new time. Times are append-only
+(``app.incidents.times``): a correction needs a reason and the 72-hour clock runs from the earliest awareness.
 """
 
 from __future__ import annotations
@@ -16,25 +18,36 @@ from sqlalchemy import Connection, insert, select, update
 
 from app.audit.trail import Event, append
 from app.core.errors import ConfigError
-from app.incidents import clock
+from app.incidents import clock, completeness, times
+from app.incidents import summary as summary_
 from app.incidents.tables import Incident, IncidentNotification
 from app.store.vault import Vault
 
 _I = Incident.__table__
 _N = IncidentNotification.__table__
 RISKS = ("none", "risk", "high_risk")
+BREACH_TYPES = ("confidentiality", "integrity", "availability")  # WP250rev.01, EDPB 9/2022
+SPECIAL = ("yes", "no", "unknown")
 EXEMPTIONS = {
     "a": "Art. 34(3)(a): the data were unintelligible to anyone not authorised (e.g. encrypted)",
     "b": "Art. 34(3)(b): later measures ensure the high risk is no longer likely to materialise",
     "c": "Art. 34(3)(c): it would involve disproportionate effort; a public communication instead",
 }
-EDITABLE = frozenset(
+EDITABLE_TIMES = ("occurred_from", "occurred_to", "detected_at", "processor_notified_at", "investigation_at",
+                  "contained_at")  # fmt: skip
+DETAILS = frozenset(
     {
-        "title", "description", "occurred_from", "occurred_to", "detected_at", "investigation_at", "contained_at",
-        "nature", "categories", "approx_subjects", "approx_records", "dpo_contact", "consequences", "measures",
+        "subject_categories", "breach_types", "cause", "discovery", "special_categories", "authority",
+        "cross_border", "lead_authority", "other_authorities", "processor", "subject_summary", "subject_advice",
     }
 )  # fmt: skip
-_TIMES = ("occurred_from", "occurred_to", "detected_at", "investigation_at", "aware_at", "contained_at")
+EDITABLE = frozenset(
+    {
+        "title", "description", "nature", "categories", "approx_subjects", "approx_records", "dpo_contact",
+        "consequences", "measures", *EDITABLE_TIMES, *DETAILS,
+    }
+)  # fmt: skip
+_LISTS = ("categories", "subject_categories", "breach_types")  # stored as JSON
 
 
 class IncidentError(ConfigError):
@@ -47,6 +60,8 @@ class Notification:
     kind: str
     reference: str
     summary: str
+    number: int = 0  # 1, 2, … in the order recorded: how an operator names one to correct its time
+    id: int = 0
 
 
 @dataclass(frozen=True)
@@ -54,6 +69,7 @@ class IncidentView:
     id: int
     fields: dict[str, Any]
     notifications: list[Notification] = field(default_factory=list)
+    history: tuple[times.TimeEntry, ...] = ()
 
     def __getattr__(self, name: str) -> Any:
         try:
@@ -66,8 +82,16 @@ class IncidentView:
         initial = [n.at for n in self.notifications if n.kind == "initial"]
         return min(initial) if initial else None
 
+    @property
+    def aware_anchor(self) -> datetime | None:
+        """What the deadline runs from: the earliest awareness ever recorded, whatever was corrected since."""
+        return times.earliest(self.history, "aware_at") or self.fields["aware_at"]
+
+    def entries(self, name: str, notification_id: int | None = None) -> list[times.TimeEntry]:
+        return [e for e in self.history if e.name == name and e.notification_id == notification_id]
+
     def clock(self, now: datetime) -> clock.ClockStatus:
-        return clock.status(self.fields["aware_at"], self.first_notified, now)
+        return clock.status(self.aware_anchor, self.first_notified, now)
 
     @property
     def state(self) -> str:
@@ -82,16 +106,12 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def _aware(moment: datetime | None, what: str) -> datetime | None:
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        raise IncidentError(f"The {what} time needs a time zone (e.g. 2026-11-27T09:00+01:00 or …Z).")
-    return moment.astimezone(UTC)
-
-
 def _utc(value: Any) -> Any:
     return value.replace(tzinfo=UTC) if isinstance(value, datetime) and value.tzinfo is None else value
+
+
+def _text(moment: datetime | None) -> str:
+    return clock.utc_text(moment) if moment else "—"
 
 
 class IncidentRegister:
@@ -99,21 +119,45 @@ class IncidentRegister:
         self.vault = vault
         self.now = now
 
+    def _moment(self, moment: datetime | None, what: str) -> datetime | None:
+        """A time as given by a person: with its zone, in UTC, and not in the future (beyond the skew allowance)."""
+        if moment is None:
+            return None
+        if moment.tzinfo is None:
+            raise IncidentError(f"The {what} time needs a time zone (e.g. 2026-11-27T09:00+01:00 or …Z).")
+        now = self.now()
+        if times.too_late(moment, now):
+            raise IncidentError(
+                f"The {what} time {_text(moment)} is in the future (it is now {_text(now)}); "
+                "record a time once it has happened."
+            )
+        return moment.astimezone(UTC)
+
     # -- reading -----------------------------------------------------------------------------------------
     def _view(self, conn: Connection, incident_id: int) -> IncidentView:
         row = conn.execute(select(_I).where(_I.c.id == incident_id)).first()
         if row is None:
             raise IncidentError(f"There is no incident {incident_id}.")
         fields = {key: _utc(value) for key, value in row._mapping.items()}
-        fields["categories"] = json.loads(fields["categories"] or "[]")
-        notes = conn.execute(select(_N).where(_N.c.incident_id == incident_id).order_by(_N.c.at, _N.c.id)).all()
+        for name in _LISTS:
+            fields[name] = json.loads(fields[name] or "[]")
+        notes = conn.execute(select(_N).where(_N.c.incident_id == incident_id).order_by(_N.c.id)).all()
         return IncidentView(
-            incident_id, fields, [Notification(_utc(n.at), n.kind, n.reference, n.summary) for n in notes]
-        )
+            incident_id,
+            fields,
+            [Notification(_utc(n.at), n.kind, n.reference, n.summary, number, n.id)
+             for number, n in enumerate(notes, start=1)],
+            times.history(conn, incident_id),
+        )  # fmt: skip
 
     def get(self, incident_id: int) -> IncidentView:
         with self.vault.read_connection() as conn:
             return self._view(conn, incident_id)
+
+    def summary(self) -> summary_.RegisterSummary:
+        """The register in figures (``app.incidents.summary``): what the Art. 30 record cites."""
+        with self.vault.read_connection() as conn:
+            return summary_.summary(conn)
 
     def list(self) -> list[IncidentView]:
         """Every incident ever recorded, newest first, including closed and never-notified ones."""
@@ -123,19 +167,63 @@ class IncidentRegister:
 
     # -- writing -----------------------------------------------------------------------------------------
     def _change(
-        self, incident_id: int, operator: str, kind: str, values: dict[str, Any], check: Callable[..., None]
+        self,
+        incident_id: int,
+        operator: str,
+        kind: str,
+        values: dict[str, Any] | Callable[[IncidentView], dict[str, Any]],
+        check: Callable[..., None],
+        reason: str = "",
     ) -> IncidentView:
+        """One change in one transaction: the row, an entry per time recorded, and the audit events.
+
+        A time that already holds a different value is a correction: it needs ``reason``, the earlier value stays
+        in the history, and the trail gets an ``incident.time_corrected`` event with the old and the new time.
+        """
         with self.vault.write_transaction() as conn:
             current = self._view(conn, incident_id)
             if current.fields["closed_at"] is not None and kind != "incident.reopened":
                 raise IncidentError(f"Incident {incident_id} is closed; its record can no longer change.")
+            values = dict(values(current) if callable(values) else values)
+            corrections = _corrections(current, values, reason)
+            if not values:
+                raise IncidentError(f"Nothing changed on incident {incident_id}: those values are already recorded.")
             merged = {**current.fields, **values}
             check(merged, current)
-            stored = {k: json.dumps(v) if k == "categories" else v for k, v in values.items()}
+            anchor = min(t for t in (current.aware_anchor, merged["aware_at"]) if t) if merged["aware_at"] else None
+            _check_times(merged, anchor)
+            stored = {k: json.dumps(v) if k in _LISTS else v for k, v in values.items()}
             conn.execute(update(_I).where(_I.c.id == incident_id).values(**stored))
-            details = {"incident": incident_id, "fields": sorted(values)}
-            append(conn, Event(kind, f"operator:{operator}", details=details))
+            self._record_times(conn, operator, kind, incident_id, values, corrections, reason, anchor)
             return self._view(conn, incident_id)
+
+    def _record_times(
+        self,
+        conn: Connection,
+        operator: str,
+        kind: str,
+        incident_id: int,
+        values: dict[str, Any],
+        corrections: dict[str, datetime],
+        reason: str,
+        anchor: datetime | None,
+    ) -> None:
+        """An entry in the history per time given; the change's event (first times in it); one per correction."""
+        now = self.now()
+        first_set = {}
+        for name in times.TIMES:
+            if name in values:
+                times.record(conn, incident_id, name, values[name], now, operator, reason.strip())
+                if name not in corrections:
+                    first_set[name] = times.iso(values[name])
+        plain = sorted(set(values) - set(corrections))
+        if plain:
+            details: dict[str, Any] = {"incident": incident_id, "fields": plain}
+            if first_set:
+                details["times"] = first_set
+            append(conn, Event(kind, f"operator:{operator}", details=details))
+        for name, old in corrections.items():
+            _append_correction(conn, operator, incident_id, name, old, values[name], anchor)
 
     def open_incident(
         self,
@@ -147,32 +235,41 @@ class IncidentRegister:
         occurred_to: datetime | None = None,
         source: str = "manual",
         alert_seq: int | None = None,
+        details: dict[str, Any] | None = None,
     ) -> int:
+        """A new incident; ``details`` are the authority-form fields (``DETAILS``), stored in the same transaction."""
         if not title.strip():
             raise IncidentError("An incident needs a title.")
+        extra = _checked_details(details or {})
+        now = self.now()
         values = {
             "title": title.strip()[:200],
             "description": description,
             "source": source,
             "alert_seq": alert_seq,
-            "created": self.now(),
-            "detected_at": _aware(detected_at, "detection") or self.now(),
-            "occurred_from": _aware(occurred_from, "occurred-from"),
-            "occurred_to": _aware(occurred_to, "occurred-to"),
+            "created": now,
+            "detected_at": self._moment(detected_at, "detection") or now,
+            "occurred_from": self._moment(occurred_from, "occurred-from"),
+            "occurred_to": self._moment(occurred_to, "occurred-to"),
         }
-        _check_times(values)
+        _check_times(values, None)
+        row = {
+            **{name: "" for name in ("nature", "dpo_contact", "consequences", "measures", *DETAILS)},
+            **{name: "[]" for name in _LISTS}, "special_categories": None, "cross_border": None,
+            **values, **{k: json.dumps(v) if k in _LISTS else v for k, v in extra.items()},
+        }  # fmt: skip
         with self.vault.write_transaction() as conn:
-            incident_id = int(
-                conn.execute(
-                    insert(_I).values(
-                        **values, nature="", categories="[]", dpo_contact="", consequences="", measures=""
-                    )
-                ).inserted_primary_key[0]
-            )
-            details = {"incident": incident_id, "source": source}
+            incident_id = int(conn.execute(insert(_I).values(**row)).inserted_primary_key[0])
+            for name in ("detected_at", "occurred_from", "occurred_to"):
+                if values[name] is not None:
+                    times.record(conn, incident_id, name, values[name], now, operator, "recorded when opened")
+            given = {n: times.iso(values[n]) for n in ("detected_at", "occurred_from", "occurred_to") if values[n]}
+            event: dict[str, Any] = {"incident": incident_id, "source": source, "times": given}
             if alert_seq is not None:
-                details["alert_seq"] = alert_seq
-            append(conn, Event("incident.opened", f"operator:{operator}", details=details))
+                event["alert_seq"] = alert_seq
+            if extra:
+                event["fields"] = sorted(extra)
+            append(conn, Event("incident.opened", f"operator:{operator}", details=event))
         return incident_id
 
     def open_candidate_from_alert(self, alert_seq: int, rule: str, observed: str = "") -> int:
@@ -182,21 +279,40 @@ class IncidentRegister:
             alert_seq=alert_seq,
         )  # fmt: skip
 
-    def update(self, incident_id: int, operator: str, **values: Any) -> IncidentView:
+    def update(self, incident_id: int, operator: str, reason: str = "", **values: Any) -> IncidentView:
+        """Content and times; a time already recorded is corrected only with ``reason`` (kept with the new entry)."""
         unknown = set(values) - EDITABLE
         if unknown:
             raise IncidentError(f"These cannot be edited here: {', '.join(sorted(unknown))}.")
-        for name in _TIMES:
+        for name in EDITABLE_TIMES:
             if name in values:
-                values[name] = _aware(values[name], name.replace("_", " "))
-        return self._change(incident_id, operator, "incident.updated", values, lambda merged, _: _check_times(merged))
+                values[name] = self._moment(values[name], name.replace("_", " "))
+        values.update(_checked_details({k: v for k, v in values.items() if k in DETAILS}))
+        return self._change(incident_id, operator, "incident.updated", values, lambda *_: None, reason)
 
     def set_aware(self, incident_id: int, operator: str, reason: str, at: datetime | None = None) -> IncidentView:
-        """The controller is 'aware' when reasonably certain a breach occurred — a judgement, recorded with why."""
+        """The controller is 'aware' when reasonably certain a breach occurred — a judgement, recorded with why.
+
+        Recorded again, it is a correction of the time: ``at`` is then required and ``reason`` says why the time
+        is corrected. The earlier value stays, and the deadline keeps running from the earliest awareness.
+        """
         if not reason.strip():
             raise IncidentError("Say why the controller is now aware (EDPB 9/2022: reasonable certainty).")
-        values = {"aware_at": _aware(at, "aware") or self.now(), "aware_by": operator, "aware_reason": reason.strip()}
-        return self._change(incident_id, operator, "incident.aware_set", values, lambda m, _: _check_times(m))
+        moment = self._moment(at, "aware")
+
+        def values(current: IncidentView) -> dict[str, Any]:
+            if current.fields["aware_at"] is None:
+                return {"aware_at": moment or self.now(), "aware_by": operator, "aware_reason": reason.strip()}
+            if moment is None:
+                raise IncidentError(
+                    f"Awareness of incident {incident_id} is already recorded "
+                    f"({_text(current.fields['aware_at'])}). To correct it, give the corrected time (--at) and the "
+                    f"reason for the correction (--reason); the deadline keeps running from the first awareness, "
+                    f"{_text(current.aware_anchor)}."
+                )
+            return {"aware_at": moment}
+
+        return self._change(incident_id, operator, "incident.aware_set", values, lambda *_: None, reason)
 
     def assess(self, incident_id: int, operator: str, risk: str, reason: str) -> IncidentView:
         if risk not in RISKS:
@@ -216,35 +332,89 @@ class IncidentRegister:
         delay_reason: str | None = None,
         follow_up: bool = False,
     ) -> IncidentView:
-        moment = _aware(at, "notification") or self.now()
+        moment = self._moment(at, "notification") or self.now()
         if not reference.strip():
             raise IncidentError("Give the supervisory authority's reference (or your own) for this notification.")
         with self.vault.write_transaction() as conn:
-            current = self._view(conn, incident_id)
-            if current.fields["closed_at"] is not None:
-                raise IncidentError(f"Incident {incident_id} is closed.")
-            aware = current.fields["aware_at"]
-            if aware is None:
+            current = self._open(conn, incident_id)
+            anchor = current.aware_anchor
+            if anchor is None:
                 raise IncidentError("Record when the controller became aware before notifying.")
+            if moment < anchor:
+                raise IncidentError(f"The notification cannot precede the first awareness ({_text(anchor)}).")
             kind = "follow-up" if follow_up or current.first_notified else "initial"
-            reason = (delay_reason or "").strip() or current.fields["delay_reason"]
-            if kind == "initial" and moment > clock.deadline_of(aware) and not reason:
-                raise IncidentError("This notification is past the 72-hour deadline: Art. 33(1) requires the reasons "
-                                    "for the delay (--delay-reason).")  # fmt: skip
-            if delay_reason:
-                conn.execute(update(_I).where(_I.c.id == incident_id).values(delay_reason=delay_reason.strip()))
-            conn.execute(
-                insert(_N).values(incident_id=incident_id, at=moment, kind=kind, reference=reference.strip()[:200],
-                                  summary=summary)
+            late = kind == "initial" and moment > clock.deadline_of(anchor)
+            self._require_delay_reason(conn, incident_id, current, late, delay_reason)
+            note_id = int(
+                conn.execute(
+                    insert(_N).values(incident_id=incident_id, at=moment, kind=kind, reference=reference.strip()[:200],
+                                      summary=summary)
+                ).inserted_primary_key[0]
             )  # fmt: skip
-            late = kind == "initial" and moment > clock.deadline_of(aware)
-            details = {"incident": incident_id, "kind": kind, "late": late}
+            times.record(conn, incident_id, "notified", moment, self.now(), operator, "", note_id)
+            details = {"incident": incident_id, "kind": kind, "late": late, "at": times.iso(moment)}
             append(conn, Event("incident.notified", f"operator:{operator}", details=details))
             return self._view(conn, incident_id)
 
-    def inform_subjects(self, incident_id: int, operator: str, at: datetime | None = None) -> IncidentView:
-        values = {"subjects_informed_at": _aware(at, "communication") or self.now()}
-        return self._change(incident_id, operator, "incident.subjects_informed", values, lambda *_: None)
+    def correct_notification(
+        self, incident_id: int, operator: str, number: int, at: datetime, reason: str, delay_reason: str | None = None
+    ) -> IncidentView:
+        """A notification's time corrected: a new entry with the reason; the earlier time stays in the history."""
+        moment = self._moment(at, "notification")
+        if moment is None or not reason.strip():
+            raise IncidentError("A correction needs the corrected time (--at) and its reason (--reason).")
+        with self.vault.write_transaction() as conn:
+            current = self._open(conn, incident_id)
+            note = next((n for n in current.notifications if n.number == number), None)
+            if note is None:
+                raise IncidentError(f"Incident {incident_id} has no notification {number} (see breach show).")
+            if note.at == moment:
+                raise IncidentError(f"Notification {number} is already recorded at {_text(moment)}; nothing changed.")
+            anchor = current.aware_anchor
+            assert anchor is not None  # a notification is only recorded after awareness
+            if moment < anchor:
+                raise IncidentError(f"The notification cannot precede the first awareness ({_text(anchor)}).")
+            others = [n.at for n in current.notifications if n.kind == "initial" and n.number != number]
+            first = min([*others, moment]) if note.kind == "initial" else current.first_notified
+            late = first is not None and first > clock.deadline_of(anchor)
+            self._require_delay_reason(conn, incident_id, current, late, delay_reason)
+            conn.execute(update(_N).where(_N.c.id == note.id).values(at=moment))
+            times.record(conn, incident_id, "notified", moment, self.now(), operator, reason.strip(), note.id)
+            _append_correction(conn, operator, incident_id, "notified", note.at, moment, anchor, number)
+            return self._view(conn, incident_id)
+
+    def _open(self, conn: Connection, incident_id: int) -> IncidentView:
+        current = self._view(conn, incident_id)
+        if current.fields["closed_at"] is not None:
+            raise IncidentError(f"Incident {incident_id} is closed.")
+        return current
+
+    @staticmethod
+    def _require_delay_reason(
+        conn: Connection, incident_id: int, current: IncidentView, late: bool, delay_reason: str | None
+    ) -> None:
+        reason = (delay_reason or "").strip() or current.fields["delay_reason"]
+        if late and not reason:
+            raise IncidentError("This notification is past the 72-hour deadline: Art. 33(1) requires the reasons "
+                                "for the delay (--delay-reason).")  # fmt: skip
+        if delay_reason and delay_reason.strip():
+            conn.execute(update(_I).where(_I.c.id == incident_id).values(delay_reason=delay_reason.strip()))
+
+    def inform_subjects(
+        self, incident_id: int, operator: str, at: datetime | None = None, reason: str = ""
+    ) -> IncidentView:
+        moment = self._moment(at, "communication")
+
+        def values(current: IncidentView) -> dict[str, Any]:
+            if current.fields["subjects_informed_at"] is not None and moment is None:
+                raise IncidentError(
+                    f"The data subjects of incident {incident_id} are already recorded as informed "
+                    f"({_text(current.fields['subjects_informed_at'])}). To correct the time, give it (--at) and the "
+                    "reason for the correction (--reason)."
+                )
+            return {"subjects_informed_at": moment or self.now()}
+
+        return self._change(incident_id, operator, "incident.subjects_informed", values, lambda *_: None, reason)
 
     def exempt_from_communication(self, incident_id: int, operator: str, exemption: str, reason: str) -> IncidentView:
         if exemption not in EXEMPTIONS or not reason.strip():
@@ -259,12 +429,69 @@ class IncidentRegister:
         return self._change(incident_id, operator, "incident.closed", values, _check_closable)
 
 
-def _check_times(values: dict[str, Any]) -> None:
+def _corrections(current: IncidentView, values: dict[str, Any], reason: str) -> dict[str, datetime]:
+    """Which times given would replace a different recorded value (old values by name); drops unchanged ones."""
+    corrections = {}
+    for name in times.TIMES:
+        if name not in values:
+            continue
+        old, new = current.fields[name], values[name]
+        if new is None or old == new:
+            del values[name]  # a time once recorded is never blanked; the same value is no change
+        elif old is not None:
+            if not reason.strip():
+                raise IncidentError(
+                    f"{times.LABELS[name]} is already recorded ({_text(old)}). A correction to {_text(new)} needs its "
+                    "reason (--reason); the earlier time stays on record."
+                )
+            corrections[name] = old
+    return corrections
+
+
+def _append_correction(
+    conn: Connection,
+    operator: str,
+    incident_id: int,
+    name: str,
+    old: datetime,
+    new: datetime,
+    anchor: datetime | None,
+    notification: int | None = None,
+) -> None:
+    details: dict[str, Any] = {"incident": incident_id, "field": name, "old": times.iso(old), "new": times.iso(new)}
+    if notification is not None:
+        details["notification"] = notification
+    if anchor is not None:
+        details["deadline"] = times.iso(clock.deadline_of(anchor))
+    append(conn, Event("incident.time_corrected", f"operator:{operator}", details=details))
+
+
+def _checked_details(values: dict[str, Any]) -> dict[str, Any]:
+    """The authority-form fields, normalised; a clear refusal for a value outside their choices."""
+    checked = dict(values)
+    for name in ("subject_categories", "breach_types"):
+        if name in checked:
+            checked[name] = list(dict.fromkeys(str(v).strip() for v in checked[name] if str(v).strip()))
+    wrong = sorted(set(checked.get("breach_types", ())) - set(BREACH_TYPES))
+    if wrong:
+        raise IncidentError(f"A breach type is one of {', '.join(BREACH_TYPES)} (not {', '.join(wrong)}).")
+    special = checked.get("special_categories")
+    if special is not None and special not in SPECIAL:
+        raise IncidentError(f"Special-category involvement is one of {', '.join(SPECIAL)}.")
+    for name in DETAILS - {"special_categories", "cross_border", *_LISTS}:
+        if name in checked:
+            checked[name] = str(checked[name]).strip()
+    if "cross_border" in checked and checked["cross_border"] is not None:
+        checked["cross_border"] = bool(checked["cross_border"])
+    return checked
+
+
+def _check_times(values: dict[str, Any], anchor: datetime | None) -> None:
     occurred_from, occurred_to = values.get("occurred_from"), values.get("occurred_to")
     detected, aware, contained = values.get("detected_at"), values.get("aware_at"), values.get("contained_at")
     if occurred_from and occurred_to and occurred_to < occurred_from:
         raise IncidentError("The occurrence window ends before it starts.")
-    if detected and aware and aware < detected:
+    if detected and any(a and a < detected for a in (aware, anchor)):
         raise IncidentError("The controller cannot be aware before the incident was detected.")
     if occurred_from and contained and contained < occurred_from:
         raise IncidentError("The incident cannot be contained before it occurred.")
@@ -278,19 +505,7 @@ def _check_closable(merged: dict[str, Any], current: IncidentView) -> None:
         if not current.first_notified and not merged.get("not_notified_rationale"):
             raise IncidentError("Not notified: record why the breach is unlikely to result in a risk (--rationale).")
         return
-    missing = [
-        label
-        for label, present in (
-            ("nature of the breach (Art. 33(3)(a))", merged.get("nature")),
-            ("categories of data (Art. 33(3)(a))", merged.get("categories")),
-            ("approximate number of subjects (Art. 33(3)(a))", merged.get("approx_subjects") is not None),
-            ("approximate number of records (Art. 33(3)(a))", merged.get("approx_records") is not None),
-            ("DPO contact (Art. 33(3)(b))", merged.get("dpo_contact")),
-            ("likely consequences (Art. 33(3)(c))", merged.get("consequences")),
-            ("measures taken or proposed (Art. 33(3)(d))", merged.get("measures")),
-        )
-        if not present
-    ]
+    missing = completeness.missing(merged, completeness.ART33)
     if missing:
         raise IncidentError("Before closing, record: " + "; ".join(missing) + ".")
     if not current.first_notified:

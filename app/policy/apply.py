@@ -22,7 +22,7 @@ from app.policy.model import Policy
 from app.scim import repository as repo
 from app.store.models import GroupMember, ScimResource
 from app.store.vault import Vault
-from app.targets import links, outbox
+from app.targets import outbox
 from app.targets.config import list_targets
 
 _R = ScimResource.__table__
@@ -233,22 +233,26 @@ def impact_old_policy(conn: Connection, record: versions.PolicyRecord) -> Policy
     return previous.policy if previous else None
 
 
-def _received(policy: Policy | None, recipient_id: str) -> tuple[frozenset[str], frozenset[str]] | None:
+def _received(policy: Policy | None, recipient_id: str) -> tuple[object, ...] | None:
+    """What a recipient receives and whom it concerns (its scope and its purposes' scopes)."""
     recipient = next((r for r in policy.recipients if r.id == recipient_id), None) if policy else None
-    return (frozenset(recipient.attributes), frozenset(recipient.group_attributes)) if recipient else None
+    if recipient is None or policy is None:
+        return None
+    purposes = tuple(p.scope for p in (policy.purpose(pid) for pid in recipient.purposes) if p is not None)
+    return (frozenset(recipient.attributes), frozenset(recipient.group_attributes), recipient.scope, purposes)
 
 
 def _resend_changed_mappings(conn: Connection, old: Policy | None, new: Policy, now: datetime) -> dict[str, int]:
-    """A target whose recipient now receives other attributes gets every subject it holds pushed again (a PUT
-    of the new mapping also removes what it may no longer hold)."""
+    """A target whose recipient now receives other attributes, or other people, is synced again: every subject
+    in its scope is pushed (a PUT of the new mapping also removes what it may no longer hold; a subject new to
+    the scope is created), and every subject it holds outside the scope is deprovisioned (app/targets/sync.py)."""
+    from app.targets.sync import queue  # targets build on the policy package: imported where needed
+
     resent: dict[str, int] = {}
-    for target in list_targets(conn):
+    for target in list_targets(conn, enabled_only=True):
         if _received(old, target.recipient_id) == _received(new, target.recipient_id):
             continue
-        held = links.of_target(conn, target.id)
-        for link in held:
-            outbox.enqueue_for(conn, target.id, link.resource_type, link.resource_id, "upsert", now)
-        resent[target.name] = len(held)
+        resent[target.name] = queue(conn, target, new, "policy applied", now)
     return resent
 
 

@@ -13,12 +13,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.core.errors import PolicyInvalid
+from app.policy.adequacy import transfer_status
 from app.policy.durations import Period
+from app.policy.keys import unknown_keys
 from app.policy.locate import LineLocator
 from app.policy.model import (
     ART9_CONDITIONS,
     LAWFUL_BASES,
+    NATIONAL_LAW_CONDITIONS,
     OUTSIDE_SCHEMA_MODES,
+    OWN_PROCESSING,
     RECIPIENT_KINDS,
     AttributeRule,
     ClientController,
@@ -26,9 +30,11 @@ from app.policy.model import (
     DataCategory,
     Dpia,
     Policy,
+    ProcessorRecipient,
     Purpose,
     Recipient,
     Retention,
+    Scope,
 )
 from app.policy.paths import NOT_HOLDABLE, resolve_path, split_path
 
@@ -41,6 +47,9 @@ class Problem:
     line: int
     message: str
     warning: bool = False  # warnings do not stop a policy from being applied
+    # A check added after policies were already applied: it refuses a new version, but a version already in a
+    # vault (applied under the older rules) still loads, so an upgrade never stops a running Custos.
+    tightened: bool = field(default=False, compare=False)
 
     def render(self, source: str) -> str:
         return f"{source}:{self.line}: {'warning' if self.warning else 'error'}: {self.message}"
@@ -51,8 +60,10 @@ class _Reader:
     locator: LineLocator
     problems: list[Problem] = field(default_factory=list)
 
-    def problem(self, where: tuple[str | int, ...], message: str, warning: bool = False) -> None:
-        self.problems.append(Problem(self.locator.line(*where), message, warning))
+    def problem(
+        self, where: tuple[str | int, ...], message: str, warning: bool = False, tightened: bool = False
+    ) -> None:
+        self.problems.append(Problem(self.locator.line(*where), message, warning, tightened))
 
     def text(
         self,
@@ -94,33 +105,71 @@ class _Reader:
             return []
         return value
 
-    def retention(self, raw: Any, where: tuple[str | int, ...], key: str = "retention") -> Retention | None:
-        """``retention = "P30D"`` or ``{ period = "P30D", justification = "…" }``; "account" = while it exists."""
+    def retention(
+        self,
+        raw: Any,
+        where: tuple[str | int, ...],
+        key: str = "retention",
+        *,
+        required: str = "",
+        account_allowed: bool = True,
+    ) -> Retention | None:
+        """``retention = "P30D"`` or ``{ period = "P30D", justification = "…" }``.
+
+        ``"account"``: while the account exists (where ``account_allowed``); ``"indefinite"``: no time limit, which
+        must say why. ``required`` names what is kept, for the error when the key is missing: a missing period
+        used to mean "kept for ever" with no warning (Art. 5(1)(e)).
+        """
         if raw is None:
+            if required:
+                choices = '"P30D"' + (', "account"' if account_allowed else "")
+                self.problem(
+                    where,
+                    f"'{key}' is required: how long {required} is kept ({choices}, or \"indefinite\" "
+                    "with a justification)",
+                    tightened=True,
+                )
             return None
         if isinstance(raw, str):
             raw = {"period": raw}
         if not isinstance(raw, dict):
             self.problem((*where, key), f"'{key}' must be a period or a table with 'period' and 'justification'")
             return None
-        period_text = raw.get("period", "account")
+        period_text = raw.get("period", "account" if account_allowed else "")
         justification = raw.get("justification", "")
         if not isinstance(justification, str):
             self.problem((*where, key), f"'{key}.justification' must be text")
             justification = ""
+        justification = justification.strip()
         if not isinstance(period_text, str):
-            self.problem((*where, key), f'\'{key}.period\' must be text such as "P30D" or "account"')
+            self.problem((*where, key), f'\'{key}.period\' must be text such as "P30D" or "indefinite"')
             return None
-        if period_text.strip().lower() == "account":
-            return Retention(None, justification.strip())
+        word = period_text.strip().lower()
+        if word == "indefinite":
+            if not justification:
+                self.problem(
+                    (*where, key), f"'{key}' is \"indefinite\": it needs a 'justification' (why no limit can be set)",
+                    tightened=True,
+                )
+            return Retention(None, justification, indefinite=True)
+        if word == "account" and account_allowed:
+            return Retention(None, justification)
+        if word in ("account", ""):
+            self.problem(
+                (*where, key),
+                f"'{key}' needs a period such as \"P30D\" (or \"indefinite\" with a justification): "
+                "a deactivated account cannot be kept 'while the account exists'",
+                tightened=True,
+            )
+            return None
         try:
             period = Period.parse(period_text)
         except ValueError as exc:
             self.problem((*where, key), f"'{key}.period': {exc}")
             return None
-        if not justification.strip():
+        if not justification:
             self.problem((*where, key), f"'{key}' needs a 'justification' (the legal or business reason)")
-        return Retention(period, justification.strip())
+        return Retention(period, justification)
 
 
 def _contact(reader: _Reader, document: dict[str, Any], key: str, wanted: bool = False) -> Contact:
@@ -180,7 +229,14 @@ def _purposes(reader: _Reader, document: dict[str, Any]) -> tuple[Purpose, ...]:
         if required is not None and not isinstance(required, bool):
             reader.problem((*where, "dpia"), "'dpia.required' must be true or false")
             required = None
-        account = reader.retention(raw.get("deactivated_account_retention"), where, "deactivated_account_retention")
+        _basis_warnings(reader, where, basis, subjects)
+        account = reader.retention(
+            raw.get("deactivated_account_retention"),
+            where,
+            "deactivated_account_retention",
+            required="a deactivated account",
+            account_allowed=False,
+        )
         purposes.append(
             Purpose(
                 id=str(raw.get("id", "")),
@@ -192,12 +248,14 @@ def _purposes(reader: _Reader, document: dict[str, Any]) -> tuple[Purpose, ...]:
                 lia_link=reader.text(raw, "lia_link", where),
                 data_subjects=subjects,
                 dpia=Dpia(required, str(dpia_raw.get("progress", "")), str(dpia_raw.get("link", ""))),
+                national_law_basis=reader.text(raw, "national_law_basis", where),
                 automated_decision_making=reader.flag(raw, "automated_decision_making", where),
                 automated_decision_details=reader.text(raw, "automated_decision_details", where),
                 source=reader.text(raw, "source", where),
                 consent_record_link=reader.text(raw, "consent_record_link", where),
                 deactivated_account_retention=account or Retention(None),
                 retention_policy_link=reader.text(raw, "retention_policy_link", where),
+                scope=_scope(reader, raw, where),
             )
         )
     return tuple(purposes)
@@ -214,10 +272,35 @@ def _categories(reader: _Reader, document: dict[str, Any]) -> tuple[DataCategory
                 id=str(raw.get("id", "")),
                 name=reader.text(raw, "name", where, required=True),
                 description=reader.text(raw, "description", where),
-                retention=reader.retention(raw.get("retention"), where) or Retention(None),
+                retention=reader.retention(raw.get("retention"), where, required="this category")
+                or Retention(None),
             )
         )
     return tuple(categories)
+
+
+_EMPLOYEES = ("employee", "staff", "worker", "personnel", "beschäftigte", "mitarbeiter", "salarié")
+_CONTRACTORS = ("contractor", "freelance", "consultant", "self-employed")
+
+
+def _basis_warnings(reader: _Reader, where: tuple[str | int, ...], basis: str, subjects: tuple[str, ...]) -> None:
+    """Bases the EDPB warns about for these data subjects: warnings, since a lawyer may have reasons."""
+    lowered = [subject.lower() for subject in subjects]
+    if basis == "consent" and any(word in s for s in lowered for word in _EMPLOYEES):
+        reader.problem(
+            (*where, "lawful_basis"),
+            "consent is rarely freely given by employees, given the imbalance of power (EDPB Guidelines 05/2020 "
+            "on consent, §21-22): prefer contract, legal obligation or legitimate interests",
+            warning=True,
+        )
+    if basis == "contract" and any(word in s for s in lowered for word in _CONTRACTORS):
+        reader.problem(
+            (*where, "lawful_basis"),
+            "Art. 6(1)(b) covers only what is objectively necessary to perform a contract with the data subject "
+            "(EDPB Guidelines 2/2019): a contractor engaged through their company is not party to that contract; "
+            "check the basis for them",
+            warning=True,
+        )
 
 
 def _attributes(
@@ -315,12 +398,14 @@ def _recipients(
         if kind and kind not in RECIPIENT_KINDS:
             reader.problem((*where, "kind"), f"kind must be one of {', '.join(RECIPIENT_KINDS)}")
         country = reader.text(raw, "country", where)
-        safeguard = reader.text(raw, "transfer_safeguard", where)
-        if country and country.upper() not in _EEA | _ADEQUATE and not safeguard:
+        if not country:
             reader.problem(
-                (*where, "transfer_safeguard") if "transfer_safeguard" in raw else (*where, "country"),
-                f"a transfer to '{country}' (outside the EEA, no adequacy decision) needs a 'transfer_safeguard'",
+                (*where, "country") if "country" in raw else where,
+                "'country' is required (ISO 3166 code, e.g. \"DE\"): the Art. 30 record must say where data goes",
+                tightened=True,
             )
+        safeguard = reader.text(raw, "transfer_safeguard", where)
+        _transfer_checks(reader, where, raw, country, safeguard)
         contract = reader.text(raw, "contract_link", where)
         if kind == "processor" and not contract:
             reader.problem((*where, "kind"), "a processor needs 'contract_link' (the Art. 28 contract)")
@@ -330,6 +415,7 @@ def _recipients(
         for purpose in used_for:
             if purpose not in purposes:
                 reader.problem((*where, "purposes"), f"purpose '{purpose}' is not declared in [[purposes]]")
+        _within_purposes(reader, where, raw, used_for, rules)
         recipients.append(
             Recipient(
                 id=str(raw.get("id", "")),
@@ -341,9 +427,63 @@ def _recipients(
                 purposes=used_for,
                 attributes=receives,
                 group_attributes=group_receives,
+                scope=_scope(reader, raw, where),
             )
         )
     return tuple(recipients)
+
+
+def _transfer_checks(
+    reader: _Reader, where: tuple[str | int, ...], raw: dict[str, Any], country: str, safeguard: str
+) -> None:
+    status = transfer_status(country, safeguard)
+    at = (*where, "transfer_safeguard") if "transfer_safeguard" in raw else (*where, "country")
+    if status.kind == "missing":
+        certified = " (or the EU-US Data Privacy Framework, if the recipient is certified)"
+        hint = certified if country.upper() == "US" else ""
+        reader.problem(
+            at, f"a transfer to '{country}' (outside the EEA, no adequacy decision) needs a 'transfer_safeguard'{hint}"
+        )
+    elif status.kind == "partial":
+        reader.problem(at, f"'{country}' has a partial adequacy decision: {status.check}", warning=True)
+
+
+def _within_purposes(
+    reader: _Reader,
+    where: tuple[str | int, ...],
+    raw: dict[str, Any],
+    used_for: tuple[str, ...],
+    rules: tuple[AttributeRule, ...],
+) -> None:
+    """A recipient receives only attributes catalogued for one of its purposes (Art. 5(1)(b) and (c)).
+
+    A recipient naming no purpose would receive for every purpose: the check then has nothing to hold it to.
+    """
+    if not used_for:
+        return
+    for key, resource_type in (("attributes", "User"), ("group_attributes", "Group")):
+        for path in reader.texts(raw, key, where):
+            resolved = resolve_path(resource_type, path)
+            if resolved is None:
+                continue  # reported by _received
+            probe = resolved.prefix + resolved.top.name.lower()
+            covering = [
+                rule
+                for rule in rules
+                if rule.resource_type == resource_type
+                and (rule.key == resolved.index_path or rule.key == probe or rule.top == resolved.index_path
+                     or (resolved.sub_name is None and rule.top == probe))
+            ]  # fmt: skip
+            outside = [rule for rule in covering if not set(rule.purposes) & set(used_for)]
+            if outside:  # every part it would receive must serve one of its purposes, not just one part
+                allowed = sorted({p for rule in outside for p in rule.purposes})
+                parts = "" if outside == covering else f" (its part {', '.join(r.path for r in outside)})"
+                reader.problem(
+                    (*where, key),
+                    f"'{path}'{parts} is catalogued for {', '.join(allowed)}, not for this recipient's purposes "
+                    f"({', '.join(used_for)}): a recipient receives only what its purposes need",
+                    tightened=True,
+                )
 
 
 def _received(
@@ -370,18 +510,86 @@ def _received(
     return tuple(received)
 
 
-def _clients(reader: _Reader, document: dict[str, Any]) -> tuple[ClientController, ...]:
+# -- scope (whom a recipient or a purpose concerns) ----------------------------------------------------------------
+_SCOPE_KEYS = ("groups", "filter")
+
+
+def _scope(reader: _Reader, raw: dict[str, Any], where: tuple[str | int, ...]) -> Scope:
+    """``scope = "all"`` (the default), or ``scope = { groups = ["Payroll"], filter = 'title eq "Engineer"' }``;
+    the filter is compiled here by the same code that runs it (app/scim/filter_sql.py), so a filter that
+    validates is one that runs."""
+    value = raw.get("scope", "all")
+    if value == "all":
+        return Scope()
+    if not isinstance(value, dict):
+        reader.problem((*where, "scope"), "'scope' is \"all\" or a table { groups = [...], filter = \"...\" }")
+        return Scope()
+    for key in value:
+        if key not in _SCOPE_KEYS:
+            reader.problem((*where, "scope"), f"'scope.{key}' is not understood (scope takes groups and filter)")
+    groups = reader.texts(value, "groups", (*where, "scope"))
+    expression = reader.text(value, "filter", (*where, "scope"))
+    if expression:
+        from app.scim.errors import ScimError  # the SCIM package builds on the policy one: imported late
+        from app.scim.filter_sql import compile_filter
+
+        try:
+            compile_filter("User", expression)
+        except ScimError as exc:
+            reader.problem((*where, "scope"), f"'scope.filter' is not a usable SCIM filter: {exc.detail}")
+            expression = ""
+    if not groups and not expression:
+        reader.problem((*where, "scope"), "'scope' names no group and no filter; write scope = \"all\" instead")
+    return Scope(tuple(g for g in groups if g), expression)
+
+
+def _processor_table(reader: _Reader, document: dict[str, Any]) -> dict[str, Any]:
     processor = document.get("processor", {})
     if not isinstance(processor, dict):
         reader.problem(("processor",), "[processor] must be a table")
-        return ()
-    clients = processor.get("controllers", [])
+        return {}
+    return processor
+
+
+def _processor_recipients(reader: _Reader, document: dict[str, Any]) -> tuple[ProcessorRecipient, ...]:
+    """``[[processor.recipients]]``: the processor's own recipients, whose countries are its Art. 30(2)(c)."""
+    raw_list = _processor_table(reader, document).get("recipients", [])
+    result = []
+    for index, raw in enumerate(raw_list if isinstance(raw_list, list) else []):
+        where: tuple[str | int, ...] = ("processor", "recipients", index)
+        if not isinstance(raw, dict):
+            reader.problem(where, "each [[processor.recipients]] must be a table")
+            continue
+        country = reader.text(raw, "country", where, required=True)
+        safeguard = reader.text(raw, "transfer_safeguard", where)
+        _transfer_checks(reader, where, raw, country, safeguard)
+        result.append(
+            ProcessorRecipient(
+                id=reader.text(raw, "id", where, required=True),
+                name=reader.text(raw, "name", where, required=True),
+                country=country.upper(),
+                transfer_safeguard=safeguard,
+                contract_link=reader.text(raw, "contract_link", where),
+            )
+        )
+    return tuple(result)
+
+
+def _clients(
+    reader: _Reader, document: dict[str, Any], recipients: tuple[ProcessorRecipient, ...]
+) -> tuple[ClientController, ...]:
+    clients = _processor_table(reader, document).get("controllers", [])
+    known = {r.id for r in recipients}
     result = []
     for index, raw in enumerate(clients if isinstance(clients, list) else []):
         where: tuple[str | int, ...] = ("processor", "controllers", index)
         if not isinstance(raw, dict):
             reader.problem(where, "each [[processor.controllers]] must be a table")
             continue
+        used = reader.texts(raw, "recipients", where)
+        for recipient in used:
+            if recipient not in known:
+                reader.problem((*where, "recipients"), f"'{recipient}' is not declared in [[processor.recipients]]")
         result.append(
             ClientController(
                 contact=Contact(
@@ -390,12 +598,75 @@ def _clients(reader: _Reader, document: dict[str, Any]) -> tuple[ClientControlle
                     reader.text(raw, "email", where),
                     reader.text(raw, "telephone", where),
                 ),
+                representative=_nested_contact(reader, raw, "representative", where),
+                dpo=_nested_contact(reader, raw, "dpo", where),
                 processing=reader.text(raw, "processing", where, required=True),
                 transfers=reader.text(raw, "transfers", where),
                 transfer_safeguard=reader.text(raw, "transfer_safeguard", where),
+                recipients=used,
             )
         )
     return tuple(result)
+
+
+def _nested_contact(reader: _Reader, raw: dict[str, Any], key: str, where: tuple[str | int, ...]) -> Contact:
+    """A contact written inside another table: ``dpo = { name = "…", email = "…" }``."""
+    value = raw.get(key)
+    if value is None:
+        return Contact()
+    if not isinstance(value, dict):
+        reader.problem((*where, key), f"'{key}' must be a table: {{ name = …, address = …, email = … }}")
+        return Contact()
+    inner = (*where, key)
+    return Contact(*(reader.text(value, part, inner) for part in ("name", "address", "email", "telephone")))
+
+
+def _own_processing(reader: _Reader, document: dict[str, Any]) -> tuple[tuple[str, Retention], ...]:
+    """``[own_processing]``: how long Custos' own records (trail, registers, ledger) are kept, and why."""
+    raw = document.get("own_processing", {})
+    if not isinstance(raw, dict):
+        reader.problem(("own_processing",), "[own_processing] must be a table")
+        return ()
+    found = []
+    for key in OWN_PROCESSING:
+        if key in raw:
+            retention = reader.retention(raw[key], ("own_processing",), key, account_allowed=False)
+            if retention is not None:
+                found.append((key, retention))
+    return tuple(found)
+
+
+def _special_category_checks(reader: _Reader, policy: Policy, document: dict[str, Any]) -> None:
+    """Art. 9 data: each purpose using it states its DPIA status (Art. 35(3)(b)), and the conditions that rest on
+    Union or Member State law name that law (the national-law basis column of the record)."""
+    purpose_index = {p.id: i for i, p in enumerate(policy.purposes)}
+    for rule in policy.attributes:
+        if not rule.special:
+            continue
+        for purpose_id in rule.purposes:
+            purpose = policy.purpose(purpose_id)
+            if purpose is None:
+                continue
+            where: tuple[str | int, ...] = ("purposes", purpose_index[purpose_id])
+            if purpose.dpia.required is None:
+                reader.problem(
+                    (*where, "dpia") if "dpia" in _purpose_table(document, purpose_index[purpose_id]) else where,
+                    f"purpose '{purpose_id}' uses special-category data ({rule.path}): state its DPIA status "
+                    "(dpia = {{ required = true|false, progress = …, link = … }}; Art. 35(3)(b))",
+                    tightened=True,
+                )
+            if rule.art9_condition in NATIONAL_LAW_CONDITIONS and not purpose.national_law_basis:
+                reader.problem(
+                    where,
+                    f"purpose '{purpose_id}' relies on {ART9_CONDITIONS[rule.art9_condition].split(' ', 2)[1]} for "
+                    f"{rule.path}: name the Union or Member State law in 'national_law_basis' (e.g. \"§ 26(3) BDSG\")",
+                    tightened=True,
+                )
+
+
+def _purpose_table(document: dict[str, Any], index: int) -> dict[str, Any]:
+    tables = document.get("purposes", [])
+    return tables[index] if isinstance(tables, list) and index < len(tables) and isinstance(tables[index], dict) else {}
 
 
 def _retention_consistency(reader: _Reader, policy: Policy, document: dict[str, Any]) -> None:
@@ -413,46 +684,6 @@ def _retention_consistency(reader: _Reader, policy: Policy, document: dict[str, 
                 )
 
 
-# EEA member states and countries with an Art. 45 adequacy decision (ISO 3166-1 alpha-2). A transfer anywhere
-# else needs a documented safeguard (Art. 46 or 49). The US adequacy (Data Privacy Framework) covers certified
-# organisations only, so a US recipient must name it as its safeguard.
-_EEA = frozenset(
-    [
-        "AT",
-        "BE",
-        "BG",
-        "HR",
-        "CY",
-        "CZ",
-        "DK",
-        "EE",
-        "FI",
-        "FR",
-        "DE",
-        "GR",
-        "HU",
-        "IE",
-        "IT",
-        "LV",
-        "LT",
-        "LU",
-        "MT",
-        "NL",
-        "PL",
-        "PT",
-        "RO",
-        "SK",
-        "SI",
-        "ES",
-        "SE",
-        "IS",
-        "LI",
-        "NO",
-    ]
-)
-_ADEQUATE = frozenset(["AD", "AR", "CA", "FO", "GG", "IL", "IM", "JP", "JE", "NZ", "KR", "CH", "GB", "UY"])
-
-
 def check_policy(text: str) -> tuple[Policy | None, list[Problem]]:
     """Parse and check; returns the policy (None when it cannot be built) and every problem, by line."""
     try:
@@ -461,6 +692,7 @@ def check_policy(text: str) -> tuple[Policy | None, list[Problem]]:
         line = getattr(exc, "lineno", None) or _line_from_message(str(exc))
         return None, [Problem(line, f"not valid TOML: {getattr(exc, 'msg', str(exc))}")]
     reader = _Reader(LineLocator(text))
+    unknown_keys(document, lambda where, message: reader.problem(where, message, tightened=True))
     version = document.get("format", SUPPORTED_FORMAT)
     if version != SUPPORTED_FORMAT:
         reader.problem(("format",), f"format {version} is not supported (this Custos reads format {SUPPORTED_FORMAT})")
@@ -488,10 +720,14 @@ def check_policy(text: str) -> tuple[Policy | None, list[Problem]]:
         organisational_measures=measures,
         processor=_contact(reader, document, "processor_contact"),
         processor_dpo=_contact(reader, document, "processor_dpo"),
-        clients=_clients(reader, document),
+        processor_representative=_contact(reader, document, "processor_representative"),
+        processor_recipients=(processor_recipients := _processor_recipients(reader, document)),
+        clients=_clients(reader, document, processor_recipients),
         retention_job_enabled=bool(retention_job.get("enabled", True)) if isinstance(retention_job, dict) else True,
+        own_processing=_own_processing(reader, document),
     )
     _retention_consistency(reader, policy, document)
+    _special_category_checks(reader, policy, document)
     reader.problems.sort()
     return policy, reader.problems
 
@@ -505,14 +741,16 @@ def _line_from_message(message: str) -> int:
     return 1
 
 
-def errors_of(problems: list[Problem]) -> list[Problem]:
-    return [p for p in problems if not p.warning]
+def errors_of(problems: list[Problem], *, stored: bool = False) -> list[Problem]:
+    """The problems that stop a policy; ``stored``: of a version already applied, which the checks added since
+    (``tightened``) do not stop: ``policy validate`` still reports them so the operator can fix the file."""
+    return [p for p in problems if not p.warning and not (stored and p.tightened)]
 
 
-def load_policy(text: str) -> Policy:
-    """The policy, or PolicyInvalid listing its errors (warnings do not stop it)."""
+def load_policy(text: str, *, stored: bool = False) -> Policy:
+    """The policy, or PolicyInvalid listing its errors (warnings do not stop it; see ``errors_of`` for ``stored``)."""
     policy, problems = check_policy(text)
-    errors = errors_of(problems)
+    errors = errors_of(problems, stored=stored)
     if errors or policy is None:
         raise PolicyInvalid([(p.line, p.message) for p in errors])
     return policy

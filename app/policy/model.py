@@ -32,6 +32,20 @@ ART9_CONDITIONS = {
     "archiving_research": "Art. 9(2)(j) archiving, research or statistics",
 }
 
+# Art. 9(2) conditions that apply only as provided by Union or Member State law: the record names that law.
+NATIONAL_LAW_CONDITIONS = frozenset(
+    {"employment", "substantial_public_interest", "public_health", "archiving_research"}
+)
+
+# Custos' own processing (Art. 5(2), 24): the records it keeps about its own work, each a row of the Art. 30
+# record; ``[own_processing]`` in the policy sets how long each is kept.
+OWN_PROCESSING = {
+    "audit_trail": "Audit trail",
+    "breach_register": "Breach register",
+    "erasure_ledger": "Erasure ledger",
+    "dsr_register": "Data subject request register",
+}
+
 RECIPIENT_KINDS = {
     "internal": "Internal recipient",
     "external_controller": "External organisation (controller)",
@@ -69,15 +83,27 @@ class Contact:
 
 @dataclass(frozen=True)
 class Retention:
-    """How long data is kept once its account is deactivated; ``period`` None means for as long as the account."""
+    """How long data is kept once its account is deactivated.
+
+    ``period`` None means for as long as the account (a data category), or, with ``indefinite``, no time limit
+    at all, which the policy must justify. A policy applied before periods were required may hold neither.
+    """
 
     period: Period | None
     justification: str = ""
+    indefinite: bool = False
+
+    @property
+    def limited(self) -> bool:
+        return self.period is not None
 
     def describe(self) -> str:
-        held = (
-            "Held while the account exists" if self.period is None else f"{self.period.describe()} after deactivation"
-        )
+        if self.indefinite:
+            held = "Kept without a time limit (declared indefinite)"
+        elif self.period is None:
+            held = "Held while the account exists"
+        else:
+            held = f"{self.period.describe()} after deactivation"
         return f"{held}; {self.justification}" if self.justification else held
 
 
@@ -86,6 +112,29 @@ class Dpia:
     required: bool | None = None
     progress: str = ""
     link: str = ""
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whom a recipient (or a purpose) concerns: everyone, members of named groups (by displayName, direct
+    membership), and/or the Users a SCIM filter selects. Both given: members of a group who match the filter."""
+
+    groups: tuple[str, ...] = ()
+    filter: str = ""
+
+    @property
+    def everyone(self) -> bool:
+        return not self.groups and not self.filter
+
+    def describe(self) -> str:
+        if self.everyone:
+            return "all users"
+        parts = []
+        if self.groups:
+            parts.append("members of " + ", ".join(f"'{g}'" for g in self.groups))
+        if self.filter:
+            parts.append(f"users matching {self.filter}")
+        return " who are ".join(parts) if len(parts) == 1 else f"{parts[0]} and {parts[1].replace('users ', '')}"
 
 
 @dataclass(frozen=True)
@@ -99,12 +148,14 @@ class Purpose:
     lia_link: str = ""
     data_subjects: tuple[str, ...] = ()
     dpia: Dpia = field(default_factory=Dpia)
+    national_law_basis: str = ""  # the Member State law Art. 9(2)(b), (g), (i), (j) need, e.g. "§ 26(3) BDSG"
     automated_decision_making: bool = False
     automated_decision_details: str = ""
     source: str = ""
     consent_record_link: str = ""
     deactivated_account_retention: Retention = field(default_factory=lambda: Retention(None))
     retention_policy_link: str = ""
+    scope: Scope = field(default_factory=Scope)
 
 
 @dataclass(frozen=True)
@@ -142,6 +193,7 @@ class Recipient:
     purposes: tuple[str, ...] = ()
     attributes: tuple[str, ...] = ()  # canonical keys of the User attributes it receives
     group_attributes: tuple[str, ...] = ()  # and of the Group attributes
+    scope: Scope = field(default_factory=Scope)  # whom it receives (app/targets/scope.py evaluates it)
 
     def receives(self, rule: AttributeRule) -> bool:
         wanted = self.group_attributes if rule.resource_type == "Group" else self.attributes
@@ -162,6 +214,18 @@ class ClientController:
     processing: str = ""
     transfers: str = ""
     transfer_safeguard: str = ""
+    recipients: tuple[str, ...] = ()  # ids of the processor's own recipients handling this client's data (): all
+
+
+@dataclass(frozen=True)
+class ProcessorRecipient:
+    """A recipient of the processor itself (a sub-processor, its hosting): the transfers of Art. 30(2)(c)."""
+
+    id: str
+    name: str
+    country: str = ""
+    transfer_safeguard: str = ""
+    contract_link: str = ""
 
 
 @dataclass(frozen=True)
@@ -179,8 +243,14 @@ class Policy:
     organisational_measures: tuple[str, ...] = ()
     processor: Contact = field(default_factory=Contact)
     processor_dpo: Contact = field(default_factory=Contact)
+    processor_representative: Contact = field(default_factory=Contact)
+    processor_recipients: tuple[ProcessorRecipient, ...] = ()
     clients: tuple[ClientController, ...] = ()
     retention_job_enabled: bool = True
+    own_processing: tuple[tuple[str, Retention], ...] = ()  # OWN_PROCESSING key -> how long it is kept
+
+    def own_retention(self, key: str) -> Retention | None:
+        return dict(self.own_processing).get(key)
 
     def purpose(self, purpose_id: str) -> Purpose | None:
         return next((p for p in self.purposes if p.id == purpose_id), None)
@@ -200,9 +270,13 @@ class Policy:
     def recipients_of(self, rule: AttributeRule) -> tuple[Recipient, ...]:
         return tuple(r for r in self.recipients if r.receives(rule))
 
-    def account_retention(self) -> Period | None:
-        """How long a deactivated account is kept: the longest of its purposes' periods (None: no limit)."""
-        periods = [p.deactivated_account_retention.period for p in self.purposes]
+    def account_retention(self, purposes: tuple[Purpose, ...] | None = None) -> Period | None:
+        """How long a deactivated account is kept when ``purposes`` (default: all) apply to its subject.
+
+        The longest of those purposes' periods: the account is needed until the last purpose ends. None: no
+        limit (a purpose declared "indefinite", or none applies). Per subject, see ``app.policy.scope``.
+        """
+        periods = [p.deactivated_account_retention.period for p in (self.purposes if purposes is None else purposes)]
         if not periods or any(period is None for period in periods):
             return None
         return max((p for p in periods if p is not None), key=Period.approx_days)

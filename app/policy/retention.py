@@ -3,7 +3,8 @@
 Two clocks, both running from the moment an account was deactivated (``scim_resources.deactivated_at``):
 - a data category (or an attribute that overrides it) with a period: its attributes are removed from accounts
   deactivated longer ago than that;
-- the deactivated-account retention of the purposes: the whole account is deleted after the longest of them.
+- the deactivated-account retention of the purposes *that apply to the subject* (``app.policy.scope``): the whole
+  account is deleted after the longest of those, so each subject is kept only as long as its own purposes need.
 Evidence per purge: the kind of data, how many subjects, when, and under which policy version — never values.
 """
 
@@ -23,6 +24,7 @@ from app.policy.durations import Period
 from app.policy.in_force import ActivePolicy, PolicyInForce
 from app.policy.minimise import Minimiser
 from app.policy.model import AttributeRule, Policy
+from app.policy.scope import SubjectScope, account_period, all_purposes
 from app.scim import repository as repo
 from app.store import engine as store_engine
 from app.store.models import ScimResource
@@ -81,15 +83,40 @@ def _purge_attributes(conn: Connection, policy: Policy, now: datetime) -> list[P
     return purges
 
 
-def _purge_accounts(conn: Connection, policy: Policy, now: datetime) -> list[Purge]:
-    period = policy.account_retention()
-    if period is None:
-        return []
-    expired = _expired_users(conn, period.before(now))
-    for row in expired:
-        repo.delete_resource(conn, row.id)
-        outbox.enqueue(conn, "User", row.id, "delete", now)  # and every target deletes the account
-    return [Purge("accounts", "Deactivated accounts", (), len(expired), period.iso())] if expired else []
+def _expired_by_period(
+    conn: Connection, policy: Policy, now: datetime, scope: SubjectScope
+) -> dict[Period, list[str]]:
+    """Deactivated accounts past their own subject's retention, grouped by that period (ids in id order).
+
+    One indexed query finds the candidates (deactivated before the latest cutoff of any purpose); each is then
+    held to the period of the purposes in scope for that subject.
+    """
+    periods = {p.deactivated_account_retention.period for p in policy.purposes} - {None}
+    if not periods:
+        return {}
+    latest_cutoff = max(period.before(now) for period in periods if period is not None)
+    rows = conn.execute(
+        select(_R.c.id, _R.c.document, _R.c.deactivated_at)
+        .where(_R.c.resource_type == "User", _R.c.active.is_(False), _R.c.deactivated_at <= latest_cutoff)
+        .order_by(_R.c.id)
+    ).all()
+    expired: dict[Period, list[str]] = defaultdict(list)
+    for row in rows:
+        period = account_period(conn, policy, row.id, json.loads(row.document), scope)
+        deactivated = row.deactivated_at if row.deactivated_at.tzinfo else row.deactivated_at.replace(tzinfo=UTC)
+        if period is not None and deactivated <= period.before(now):
+            expired[period].append(row.id)
+    return dict(expired)
+
+
+def _purge_accounts(conn: Connection, policy: Policy, now: datetime, scope: SubjectScope) -> list[Purge]:
+    purges = []
+    for period, ids in sorted(_expired_by_period(conn, policy, now, scope).items(), key=lambda i: i[0].iso()):
+        for subject_id in ids:
+            repo.delete_resource(conn, subject_id)
+            outbox.enqueue(conn, "User", subject_id, "delete", now)  # and every target deletes the account
+        purges.append(Purge("accounts", "Deactivated accounts", (), len(ids), period.iso()))
+    return purges
 
 
 def _evidence(conn: Connection, purge: Purge, version: int, moment: datetime, **extra: str) -> None:
@@ -105,15 +132,21 @@ def _evidence(conn: Connection, purge: Purge, version: int, moment: datetime, **
     append(conn, Event("retention.purged", ACTOR, details=details, at=moment))
 
 
-def expired_accounts(conn: Connection, policy: Policy, now: datetime) -> tuple[list[str], Period | None]:
-    period = policy.account_retention()
-    if period is None or not policy.retention_job_enabled:
-        return [], period
-    return [row.id for row in _expired_users(conn, period.before(now))], period
+def expired_accounts(
+    conn: Connection, policy: Policy, now: datetime, scope: SubjectScope = all_purposes
+) -> dict[Period, list[str]]:
+    """Accounts whose subject's retention has run out, by period (empty when the job is disabled)."""
+    if not policy.retention_job_enabled:
+        return {}
+    return _expired_by_period(conn, policy, now, scope)
 
 
 def run_retention(
-    conn: Connection, active: ActivePolicy, now: datetime | None = None, accounts: bool = True
+    conn: Connection,
+    active: ActivePolicy,
+    now: datetime | None = None,
+    accounts: bool = True,
+    scope: SubjectScope = all_purposes,
 ) -> list[Purge]:
     """Purge what has expired under ``active``, in the caller's transaction, with one evidence event per purge.
 
@@ -123,7 +156,9 @@ def run_retention(
     policy = active.policy
     if not policy.retention_job_enabled:
         return []
-    purges = _purge_attributes(conn, policy, moment) + (_purge_accounts(conn, policy, moment) if accounts else [])
+    purges = _purge_attributes(conn, policy, moment)
+    if accounts:
+        purges += _purge_accounts(conn, policy, moment, scope)
     for purge in purges:
         _evidence(conn, purge, active.version, moment)
     append(
@@ -142,7 +177,9 @@ def run_retention(
     return purges
 
 
-def run_once(vault: Vault, policy: PolicyInForce, now: datetime | None = None) -> list[Purge]:
+def run_once(
+    vault: Vault, policy: PolicyInForce, now: datetime | None = None, scope: SubjectScope = all_purposes
+) -> list[Purge]:
     """One retention run. Expired accounts become an erasure request (ground "retention"): erased here at once
     and at every target with verification and a signed receipt, exactly like an erasure an operator asks for."""
     from app.erasure.requests import request_erasure  # the erasure package builds on the policy one
@@ -150,14 +187,16 @@ def run_once(vault: Vault, policy: PolicyInForce, now: datetime | None = None) -
     moment = now or datetime.now(UTC)
     with vault.write_transaction() as conn:
         active = policy.for_connection(conn)
-        purges = run_retention(conn, active, moment, accounts=False)
-        expired, period = expired_accounts(conn, active.policy, moment)
-    if expired and period is not None:
-        request_id = request_erasure(vault, expired, "retention", ACTOR, origin="retention", now=moment)
-        purge = Purge("accounts", "Deactivated accounts", (), len(expired), period.iso())
+        purges = run_retention(conn, active, moment, accounts=False, scope=scope)
+        expired = expired_accounts(conn, active.policy, moment, scope)
+    if expired:
+        ids = sorted(subject for subjects in expired.values() for subject in subjects)
+        request_id = request_erasure(vault, ids, "retention", ACTOR, origin="retention", now=moment)
         with vault.write_transaction() as conn:
-            _evidence(conn, purge, active.version, moment, erasure_request=request_id)
-        purges.append(purge)
+            for period, subjects in sorted(expired.items(), key=lambda item: item[0].iso()):
+                purge = Purge("accounts", "Deactivated accounts", (), len(subjects), period.iso())
+                _evidence(conn, purge, active.version, moment, erasure_request=request_id)
+                purges.append(purge)
     if purges:
         store_engine.checkpoint(vault.engine)  # purged values must not linger in the WAL
     return purges

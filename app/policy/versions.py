@@ -28,7 +28,7 @@ class PolicyRecord:
 
     @cached_property
     def policy(self) -> Policy:
-        return load_policy(self.text)
+        return load_policy(self.text, stored=True)  # applied under the rules of its day
 
     @property
     def stamp(self) -> str:

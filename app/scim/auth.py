@@ -1,47 +1,131 @@
-"""Bearer-token authentication and throttling of repeated failures per source address."""
+"""Bearer-token authentication, and the throttle on repeated failures.
+
+The throttle counts failures only and only ever refuses requests that failed authentication: a request with a
+valid token is served whatever its address did before. An IdP's shared egress, a NAT or a reverse proxy puts
+many clients behind one address, and a throttle that refused the address would let anyone with a wrong token
+lock the real IdP out (issue 11 §3). Brute force is not what the throttle stops (a token has 256 bits); it
+bounds the work and the noise failed requests cause, per source and in total.
+"""
 
 from __future__ import annotations
 
 import threading
 import time
-from collections import defaultdict, deque
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
 
+from app.scim.sources import source_key
 from app.store.tokens import TokenStore, VerifiedClient
 
-MAX_FAILURES = 10
+MAX_FAILURES = 10  # per source within the window …
+MAX_FAILURES_GLOBAL = 100  # … and from every source together
 FAILURE_WINDOW_SECONDS = 60.0
+MAX_TRACKED_SOURCES = 4096  # beyond this many failing sources at once, only the global limit applies
 LAST_USED_INTERVAL_SECONDS = 60.0
 
 
-class FailureThrottle:
-    """Blocks a source after MAX_FAILURES failed authentications within the window."""
+@dataclass(frozen=True)
+class ThrottleEngaged:
+    """A limit was just crossed: the first failure refused from now on (one notice per limit and window)."""
 
-    def __init__(self, max_failures: int = MAX_FAILURES, window: float = FAILURE_WINDOW_SECONDS) -> None:
+    scope: str  # "source" | "global"
+    source: str  # the source key whose failure crossed it
+    failures: int  # failures counted in the window
+    limit: int
+    window_seconds: int
+
+
+class _Window:
+    """Failure times within the window, and whether the crossing of the limit was already announced."""
+
+    __slots__ = ("announced", "times")
+
+    def __init__(self) -> None:
+        self.times: deque[float] = deque()
+        self.announced = False
+
+    def prune(self, now: float, window: float) -> None:
+        while self.times and self.times[0] <= now - window:
+            self.times.popleft()
+        if not self.times:
+            self.announced = False
+
+
+class FailureThrottle:
+    """Refuses failing requests from a source after ``max_failures`` failures within the window, and every
+    failing request once ``max_global`` failures came from all sources together."""
+
+    def __init__(
+        self,
+        max_failures: int = MAX_FAILURES,
+        window: float = FAILURE_WINDOW_SECONDS,
+        *,
+        max_global: int = MAX_FAILURES_GLOBAL,
+        max_sources: int = MAX_TRACKED_SOURCES,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.max_failures = max_failures
+        self.max_global = max_global
         self.window = window
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
+        self.max_sources = max_sources
+        self._clock = clock
+        self._sources: dict[str, _Window] = {}
+        self._global = _Window()
         self._lock = threading.Lock()
 
-    def _prune(self, source: str, now: float) -> deque[float]:
-        entries = self._failures[source]
-        while entries and entries[0] <= now - self.window:
-            entries.popleft()
+    def retry_after(self, source: str) -> int | None:
+        """Seconds until a failing request from ``source`` is answered 401 again; None when it is now."""
+        now = self._clock()
+        with self._lock:
+            self._global.prune(now, self.window)
+            waits = []
+            if len(self._global.times) >= self.max_global:
+                waits.append(self._global.times[-self.max_global] + self.window - now)
+            entries = self._sources.get(source_key(source))
+            if entries is not None:
+                entries.prune(now, self.window)
+                if len(entries.times) >= self.max_failures:
+                    waits.append(entries.times[-self.max_failures] + self.window - now)
+        return max(1, int(max(waits)) + 1) if waits else None
+
+    def record_failure(self, source: str) -> list[ThrottleEngaged]:
+        """Count one failure that was answered 401; the limits it made engage, if any."""
+        now = self._clock()
+        key = source_key(source)
+        engaged: list[ThrottleEngaged] = []
+        with self._lock:
+            self._global.prune(now, self.window)
+            self._global.times.append(now)
+            if len(self._global.times) >= self.max_global and not self._global.announced:
+                self._global.announced = True
+                engaged.append(self._notice("global", key, len(self._global.times), self.max_global))
+            entries = self._source_window(key, now)
+            if entries is None:
+                return engaged
+            entries.times.append(now)
+            if len(entries.times) >= self.max_failures and not entries.announced:
+                entries.announced = True
+                engaged.append(self._notice("source", key, len(entries.times), self.max_failures))
+        return engaged
+
+    def _source_window(self, key: str, now: float) -> _Window | None:
+        entries = self._sources.get(key)
+        if entries is not None:
+            entries.prune(now, self.window)
+            return entries
+        if len(self._sources) >= self.max_sources:
+            for name, old in list(self._sources.items()):
+                old.prune(now, self.window)
+                if not old.times:
+                    del self._sources[name]
+            if len(self._sources) >= self.max_sources:
+                return None  # memory stays bounded; the global limit still counts this failure
+        entries = self._sources[key] = _Window()
         return entries
 
-    def retry_after(self, source: str) -> int | None:
-        """Seconds to wait if the source is blocked, else None."""
-        now = time.monotonic()
-        with self._lock:
-            entries = self._prune(source, now)
-            if len(entries) >= self.max_failures:
-                return max(1, int(entries[0] + self.window - now) + 1)
-            if not entries:
-                self._failures.pop(source, None)
-        return None
-
-    def record_failure(self, source: str) -> None:
-        with self._lock:
-            self._prune(source, time.monotonic()).append(time.monotonic())
+    def _notice(self, scope: str, key: str, failures: int, limit: int) -> ThrottleEngaged:
+        return ThrottleEngaged(scope, key, failures, limit, int(self.window))
 
 
 class Authenticator:

@@ -29,10 +29,11 @@ from app.core.errors import VaultLocked
 from app.core.events import EventBus, RequestServed
 from app.policy.minimise import Minimiser
 from app.scim import discovery
-from app.scim.auth import Authenticator
+from app.scim.auth import Authenticator, ThrottleEngaged
 from app.scim.bulk import run_bulk
 from app.scim.damage import DamageAlarm
 from app.scim.errors import ScimError
+from app.scim.failures import FailureTally
 from app.scim.query import QueryParams, search
 from app.scim.service import Preconditions, ScimService
 from app.store.integrity import is_corruption
@@ -47,6 +48,38 @@ WRITE_WORKERS = 64  # writes in flight at once; they block on the group commit, 
 T = TypeVar("T")
 _RESOURCE_PATH = re.compile(r"^/(Users|Groups)(?:/([^/]+))?$")
 _TYPES = {"Users": "User", "Groups": "Group"}
+# What a request event may name as its endpoint: the routes this server has, never what the client sent.
+_ROUTES = frozenset({"Users", "Groups", "Bulk", ".search", "ServiceProviderConfig", "ResourceTypes", "Schemas"})
+UNKNOWN_ROUTE = "unknown"
+
+
+def matched_route(relative_path: str) -> tuple[str, str | None]:
+    """(the route's name, the resource id it names if any) for a path below the base path.
+
+    The id is only ever used as an audit subject, which the trail turns into a pseudonym of an id it already
+    holds or has keyed (``Event.subject_if_held``) and otherwise drops: a client's path never reaches an event as text.
+    """
+    segments = [part for part in relative_path.split("/") if part]
+    if not segments or segments[0] not in _ROUTES:
+        return UNKNOWN_ROUTE, None
+    route = segments[0]
+    if route in _TYPES and len(segments) == 2 and segments[1] != ".search":
+        return route, segments[1]
+    if len(segments) > (2 if route in _TYPES or route in ("ResourceTypes", "Schemas") else 1):
+        return UNKNOWN_ROUTE, None
+    return route, None
+
+
+_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
+
+
+def throttled_event(engaged: ThrottleEngaged) -> Event:
+    """The operator's evidence that a failure limit engaged: counts and the source key, never a token."""
+    details = {"scope": engaged.scope, "failures": engaged.failures, "limit": engaged.limit,
+               "window_seconds": engaged.window_seconds}  # fmt: skip
+    if engaged.scope == "source":
+        details["source"] = engaged.source
+    return Event("scim.auth.throttled", "system:scim", "failure", details=details)
 
 
 def _counted(request: Request, listed: dict[str, Any]) -> dict[str, Any]:
@@ -85,12 +118,14 @@ class ScimApp:
         bus: EventBus,
         base_path: str = "/scim/v2",
         recorder: AuditRecorder | None = None,
+        failures: FailureTally | None = None,
     ) -> None:
         self.service = service
         self.authenticator = authenticator
         self.bus = bus
         self.recorder = recorder
         self.damage = DamageAlarm(bus)
+        self.failures = failures or FailureTally()  # written per minute by the recorder, if it polls this tally
         self.base_path = base_path.rstrip("/")
         self._writers = ThreadPoolExecutor(max_workers=WRITE_WORKERS, thread_name_prefix="custos-scim-write")
 
@@ -117,18 +152,18 @@ class ScimApp:
         await response(scope, receive, send)
         duration_ms = (time.perf_counter() - started) * 1000
         self.bus.publish(RequestServed(request.method, response.status_code, duration_ms))
-        if self.recorder is not None:
+        # Only authenticated requests get an entry of their own; failures are tallied per source and minute.
+        if self.recorder is not None and getattr(request.state, "authenticated", False):
             self.recorder.record(self._request_event(request, response.status_code, duration_ms))
 
     def _request_event(self, request: Request, status: int, duration_ms: float) -> Event:
-        """Who did what to which endpoint, and how it ended. Never the query string or the body."""
-        path = request.scope["path"][len(self.base_path) :]
-        segments = [part for part in path.split("/") if part]
-        endpoint = segments[0] if segments else ""
-        resource_id = segments[1] if len(segments) > 1 and endpoint in _TYPES and segments[1] != ".search" else None
+        """Who did what to which route, and how it ended. Never the raw path, the query string or the body."""
+        path = request.scope["path"]
+        inside = path == self.base_path or path.startswith(self.base_path + "/")
+        endpoint, resource_id = matched_route(path[len(self.base_path) :]) if inside else (UNKNOWN_ROUTE, None)
         details = {
-            "method": request.method,
-            "endpoint": endpoint[:40],
+            "method": request.method if request.method in _METHODS else "other",
+            "endpoint": endpoint,
             "status": status,
             "duration_ms": round(duration_ms, 2),
             "source": request.client.host if request.client else "unknown",
@@ -143,27 +178,40 @@ class ScimApp:
 
     async def _handle(self, request: Request) -> Response:
         source = request.client.host if request.client else "unknown"
-        retry_after = self.authenticator.throttle.retry_after(source)
-        if retry_after is not None:
-            return _error(
-                ScimError(429, "Too many failed authentications; slow down."), {"Retry-After": str(retry_after)}
-            )
         client = self.authenticator.authenticate(request.headers.get("authorization"), source)
         if client is None:
-            self.authenticator.throttle.record_failure(source)
-            current_actor.set("anonymous")
-            if self.recorder is not None:
-                self.recorder.record(Event("scim.auth.failed", "anonymous", "failure", details={"source": source}))
-            log.warning("authentication failed from a client (%s %s)", request.method, source)
-            return _error(
-                ScimError(401, "A valid bearer token is required."),
-                {"WWW-Authenticate": 'Bearer realm="Custos SCIM", error="invalid_token"'},
-            )
+            return self._unauthenticated(source)
+        request.state.authenticated = True
         current_actor.set(f"token:{client.name}")
         path = request.scope["path"]
         if not path.startswith(self.base_path + "/") and path != self.base_path:
             raise ScimError(404, "Unknown endpoint.")
         return await self._route(request, path[len(self.base_path) :] or "/")
+
+    def _unauthenticated(self, source: str) -> Response:
+        """401, or 429 once the source (or everyone) failed too often; tallied, never written per request.
+
+        The throttle is consulted only here, after the token failed: a valid token is never refused by it.
+        """
+        current_actor.set("anonymous")
+        throttle = self.authenticator.throttle
+        retry_after = throttle.retry_after(source)
+        self.failures.note(source, throttled=retry_after is not None)
+        if self.recorder is not None:
+            self.recorder.start()  # the recorder writes the tally each minute
+        if retry_after is not None:
+            return _error(
+                ScimError(429, "Too many failed authentications; slow down."), {"Retry-After": str(retry_after)}
+            )
+        for engaged in throttle.record_failure(source):
+            log.warning("authentication failures throttled (%s): %d within %d s", engaged.scope, engaged.failures,
+                        engaged.window_seconds)  # fmt: skip
+            if self.recorder is not None:
+                self.recorder.record(throttled_event(engaged))
+        return _error(
+            ScimError(401, "A valid bearer token is required."),
+            {"WWW-Authenticate": 'Bearer realm="Custos SCIM", error="invalid_token"'},
+        )
 
     async def _route(self, request: Request, path: str) -> Response:
         method = request.method

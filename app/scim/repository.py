@@ -140,7 +140,8 @@ def delete_resource(conn: Connection, resource_id: str) -> None:
     conn.execute(_DELETE, {"rid": resource_id})
 
 
-def replace_members(conn: Connection, group_id: str, members: list[tuple[str, str]]) -> None:
+def replace_members(conn: Connection, group_id: str, members: list[tuple[str, str]]) -> list[str]:
+    """Set the group's members; returns the ids whose membership changed (added or removed)."""
     current = {member_id: member_type for member_id, member_type in conn.execute(_MEMBERS_OF, {"gid": group_id})}
     wanted = dict(members)
     removed = [member_id for member_id in current if member_id not in wanted]
@@ -153,6 +154,7 @@ def replace_members(conn: Connection, group_id: str, members: list[tuple[str, st
     ]
     if added:
         conn.execute(_INSERT_MEMBER, added)
+    return [*removed, *(row["member_id"] for row in added)]
 
 
 def existing_types(conn: Connection, ids: Iterable[str]) -> dict[str, str]:

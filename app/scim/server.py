@@ -6,10 +6,11 @@ thread and joins it; nothing is terminated forcibly.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import ipaddress
 import logging
 import socket
-import ssl
 import threading
 import time
 
@@ -19,11 +20,12 @@ from app.audit.recorder import AuditRecorder
 from app.core.errors import ConfigError
 from app.core.events import EventBus
 from app.policy.in_force import PolicyInForce
-from app.scim.auth import Authenticator
+from app.scim.auth import Authenticator, FailureThrottle
+from app.scim.failures import FailureTally
 from app.scim.http import ScimApp
 from app.scim.service import ScimService
-from app.scim.tls import TlsMaterial
-from app.scim.transport import CoalescingHttpToolsProtocol
+from app.scim.tls import TlsMaterial, harden
+from app.scim.transport import ConnectionGuard, ConnectionLimits, guarded_protocol
 from app.setup.endpoint import BASE_PATH, EndpointSettings
 from app.store.tokens import TokenStore
 from app.store.vault import Vault
@@ -31,6 +33,32 @@ from app.store.vault import Vault
 log = logging.getLogger(__name__)
 
 START_TIMEOUT_SECONDS = 15.0
+KEEP_ALIVE_SECONDS = 30
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server with a deadline on the TLS handshake.
+
+    uvicorn leaves asyncio's default of 60 s, so a client that opens TCP and never completes the handshake holds
+    a socket for a minute. The listening sockets are created by uvicorn's startup(); this passes the deadline to
+    the one call that makes them, and changes nothing else.
+    """
+
+    handshake_timeout: float = ConnectionLimits.handshake_timeout
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        loop = asyncio.get_running_loop()
+        if self.config.ssl is None:
+            await super().startup(sockets=sockets)
+            return
+        create_server = loop.create_server
+        loop.create_server = functools.partial(  # type: ignore[method-assign]
+            create_server, ssl_handshake_timeout=self.handshake_timeout
+        )
+        try:
+            await super().startup(sockets=sockets)
+        finally:
+            del loop.create_server  # the instance attribute goes; the loop's own method is back
 
 
 def is_loopback(host: str) -> bool:
@@ -54,6 +82,9 @@ class ScimServer:
         tokens: TokenStore | None = None,
         public_host: str | None = None,
         policy: PolicyInForce | None = None,
+        limits: ConnectionLimits | None = None,
+        failures: FailureTally | None = None,
+        throttle: FailureThrottle | None = None,
     ) -> None:
         if tls is None and not is_loopback(host):
             raise ConfigError("Plain HTTP is only allowed on a loopback address; give a certificate or use TLS.")
@@ -72,6 +103,9 @@ class ScimServer:
         self.service: ScimService | None = None
         self.recorder: AuditRecorder | None = None
         self._app: ScimApp | None = None
+        self.guard = ConnectionGuard(limits or ConnectionLimits())
+        self.failures = failures or FailureTally()  # injectable: tests give it a fake clock
+        self.throttle = throttle or FailureThrottle()
 
     def relocate(self, host: str, port: int, public_host: str | None, tls: TlsMaterial | None) -> None:
         """Listen elsewhere, or with another certificate, from the next start; only while stopped."""
@@ -114,26 +148,30 @@ class ScimServer:
         self._socket = self._bind()
         self.port = self._socket.getsockname()[1]
         self.service = ScimService(self.vault, self.base_url, self.bus, self.policy)
-        self.recorder = AuditRecorder(self.vault)
-        app = self._app = ScimApp(self.service, Authenticator(self.tokens), self.bus, BASE_PATH, self.recorder)
+        self.recorder = AuditRecorder(self.vault, sources=(self.failures,))
+        self.recorder.start()
+        authenticator = Authenticator(self.tokens, self.throttle)
+        app = self._app = ScimApp(self.service, authenticator, self.bus, BASE_PATH, self.recorder, self.failures)
         config = uvicorn.Config(
             app,
             lifespan="off",
-            http=CoalescingHttpToolsProtocol,
+            http=guarded_protocol(self.guard),
             loop="asyncio",
             access_log=False,  # access logs would carry filters, i.e. personal data
             log_config=None,
             server_header=False,
             date_header=True,
-            timeout_keep_alive=30,
-            limit_concurrency=256,
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
+            limit_concurrency=self.guard.limits.max_connections,
+            proxy_headers=False,  # the source every limit and entry names is the TCP peer, not X-Forwarded-For
             ssl_certfile=str(self.tls.cert_path) if self.tls else None,
             ssl_keyfile=str(self.tls.key_path) if self.tls else None,
         )
         config.load()
         if config.ssl is not None:
-            config.ssl.minimum_version = ssl.TLSVersion.TLSv1_2
-        self._server = uvicorn.Server(config)
+            harden(config.ssl)
+        server = self._server = _Server(config)
+        server.handshake_timeout = self.guard.limits.handshake_timeout
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [self._socket]}, name="custos-scim-server", daemon=True
         )

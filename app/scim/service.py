@@ -5,6 +5,7 @@ Every write runs in one vault transaction and publishes a ResourcesChanged event
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from app.audit.trail import Event, append
 from app.core.actor import current_actor
 from app.core.events import EventBus, ResourcesChanged
 from app.core.ids import new_resource_id
+from app.erasure import source, tombstones
 from app.policy.in_force import PolicyInForce
 from app.scim import repository as repo
 from app.scim.errors import ScimError, invalid_value, not_found
@@ -30,7 +32,7 @@ from app.scim.validation import apply_patch, stored_document, validate_resource
 from app.store.group_commit import GroupCommitWriter, run_in_savepoint
 from app.store.hygiene import WalJanitor
 from app.store.vault import Vault
-from app.targets import outbox
+from app.targets import outbox, sync
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +130,8 @@ class ScimService:
 
         def work(conn: Connection) -> dict[str, Any]:
             nonlocal members
+            if resource_type == "User":  # an erased person sent again: refused, not re-created
+                tombstones.check(conn, "create", document)
             kept, keep_members = self._minimised(conn, resource_type, "create", document, bool(members), actor)
             members = members if keep_members else []
             self._check_members(conn, members)
@@ -137,7 +141,7 @@ class ScimService:
             except IntegrityError as exc:
                 raise _uniqueness(exc) from exc
             if members:
-                repo.replace_members(conn, resource_id, self._typed_members(conn, members))
+                self._replace_members(conn, resource_id, members)
                 return self._representation(conn, row)
             return repo.to_scim(row, self.base_url, None)  # nothing can reference a resource this new
 
@@ -159,6 +163,8 @@ class ScimService:
         def work(conn: Connection) -> dict[str, Any]:
             nonlocal members
             row = self._load_for_write(conn, resource_type, resource_id, preconditions)
+            if resource_type == "User":  # a rename onto an erased person's identifiers
+                tombstones.check(conn, "replace", document, json.loads(row.document))
             kept, keep_members = self._minimised(conn, resource_type, "replace", document, bool(members), actor)
             if not keep_members:
                 members = []
@@ -170,10 +176,10 @@ class ScimService:
                 raise _uniqueness(exc) from exc
             if members is not None:
                 self._check_members(conn, members)
-                repo.replace_members(conn, resource_id, self._typed_members(conn, members))
+                self._replace_members(conn, resource_id, members)
             return self._representation(conn, row)
 
-        output = self._execute_enforced(work, actor)
+        output = self._execute_enforced(work, actor, (resource_type, resource_id, "PUT", body))
         self._publish(resource_type, modified=(resource_id,))
         return _response(output, 200)
 
@@ -195,6 +201,8 @@ class ScimService:
             if changed:
                 document = stored_document(model)
                 _require_user_name(resource_type, document)
+                if resource_type == "User":
+                    tombstones.check(conn, "patch", document, current)
                 members = _member_refs(model.model_dump()) if resource_type == "Group" else []
                 kept, keep_members = self._minimised(conn, resource_type, "patch", document, bool(members), actor)
                 self._record(conn, "patched", resource_type, resource_id, actor)
@@ -205,10 +213,10 @@ class ScimService:
                 if resource_type == "Group":
                     members = members if keep_members else []
                     self._check_members(conn, members)
-                    repo.replace_members(conn, resource_id, self._typed_members(conn, members))
+                    self._replace_members(conn, resource_id, members)
             return self._representation(conn, row), changed
 
-        output, changed = self._execute_enforced(work, actor)
+        output, changed = self._execute_enforced(work, actor, (resource_type, resource_id, "PATCH", body))
         if changed:
             self._publish(resource_type, modified=(resource_id,))
         return _response(output, 200)
@@ -225,7 +233,7 @@ class ScimService:
             self._record(conn, "deleted", resource_type, resource_id, actor)
             repo.delete_resource(conn, resource_id)
 
-        self._execute(work)
+        self._execute_enforced(work, actor, (resource_type, resource_id, "DELETE", None))
         self.janitor.request()
         self._publish(resource_type, deleted=(resource_id,))
         return ScimResponse(204)
@@ -277,14 +285,32 @@ class ScimService:
         append(conn, Event(f"scim.resource.{change}", actor, subject=resource_id, details=details))
         outbox.enqueue(conn, resource_type, resource_id, "delete" if change == "deleted" else "upsert")
 
-    def _execute_enforced(self, work: Callable[[Connection], T], actor: str) -> T:
-        """Run a write; a refusal for data outside the schema is put on the audit trail after its rollback."""
+    def _execute_enforced(
+        self, work: Callable[[Connection], T], actor: str, target: tuple[str, str, str, Any] | None = None
+    ) -> T:
+        """Run a write; a refusal (data outside the schema, an erased person sent again) is put on the audit
+        trail after its rollback. ``target`` (type, id, method, body) of a write to an existing resource: a 404
+        there may be the IdP removing or blocking a person Custos erased (app/erasure/source.py)."""
         try:
             return self._execute(work)
         except OutsideSchema as refusal:
             event = Event("scim.attributes.rejected", actor, outcome="failure", details=refusal.event_details)
             self._execute(lambda conn: append(conn, event))
             raise
+        except tombstones.ErasedSubjectReturned as returned:
+            refusal = returned  # the name bound by ``except`` is cleared when the block ends
+            self._execute(lambda conn: tombstones.record_refusal(conn, refusal, actor))
+            raise
+        except ScimError as error:
+            if error.status == 404 and target is not None:
+                self._source_seen(*target)
+            raise
+
+    def _source_seen(self, resource_type: str, resource_id: str, method: str, body: Any) -> None:
+        if resource_type != "User" or (method != "DELETE" and not source.deactivates(resource_type, method, body)):
+            return
+        how = "DELETE" if method == "DELETE" else "active false"
+        self._execute(lambda conn: source.seen(conn, resource_id, how, datetime.now(UTC)))
 
     def _execute(self, work: Callable[[Connection], T]) -> T:
         conn: Connection | None = getattr(self._local, "conn", None)
@@ -321,6 +347,11 @@ class ScimService:
         missing = [m for m in members if m not in found]
         if missing:
             raise invalid_value(f"Group member '{missing[0]}' is not a known User or Group.")
+
+    def _replace_members(self, conn: Connection, group_id: str, members: list[str]) -> None:
+        changed = repo.replace_members(conn, group_id, self._typed_members(conn, members))
+        if changed:  # a member who joins or leaves a group may enter or leave a scoped recipient's scope
+            sync.membership_changed(conn, self.policy.for_connection(conn).policy, changed)
 
     @staticmethod
     def _typed_members(conn: Connection, members: list[str]) -> list[tuple[str, str]]:

@@ -1,4 +1,4 @@
-"""One socket write per response instead of two.
+"""One socket write per response instead of two; and the limits on a connection before it is a request.
 
 uvicorn writes the status line and headers, then the body, as two transport writes. With TCP_NODELAY (which
 we need, see server.py) each becomes its own TLS record and syscall; on loopback that was a quarter of the
@@ -9,9 +9,13 @@ joined and sent together at the end of the step. Ordering and flow control are u
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from app.scim.sources import source_key
 
 
 class CoalescingTransport:
@@ -47,3 +51,145 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self.transport = CoalescingTransport(transport, self.loop)  # type: ignore[assignment]
+
+
+@dataclass(frozen=True)
+class ConnectionLimits:
+    """What one connection may cost before the application sees a request (issue 11 §5)."""
+
+    header_timeout: float = 5.0  # from the connection (or a request's first byte) to the end of its headers
+    max_header_bytes: int = 32 * 1024  # request line and headers together; more is answered 431
+    per_source: int = 32  # open connections per source address (IPv6: per /64)
+    handshake_timeout: float = 5.0  # TLS handshake (asyncio's default is 60 s)
+    max_connections: int = 256  # in all; uvicorn answers 503 beyond this many connections or requests in progress
+
+
+@dataclass
+class ConnectionGuard:
+    """Shared by every connection of one server: open connections per source, and counts of what was refused."""
+
+    limits: ConnectionLimits = field(default_factory=ConnectionLimits)
+    refused: Counter[str] = field(default_factory=Counter)  # "over_cap" | "header_timeout" | "header_too_large"
+    _open: Counter[str] = field(default_factory=Counter)
+
+    def admit(self, source: str) -> bool:
+        """Take a connection slot for ``source``; False when it already holds ``per_source`` (event loop only)."""
+        if self._open[source] >= self.limits.per_source:
+            self.refused["over_cap"] += 1
+            return False
+        self._open[source] += 1
+        return True
+
+    def release(self, source: str) -> None:
+        self._open[source] -= 1
+        if self._open[source] <= 0:
+            del self._open[source]
+
+    def open_connections(self, source: str) -> int:
+        return self._open.get(source, 0)
+
+
+def _plain_response(status: bytes, message: bytes, extra: bytes = b"") -> bytes:
+    return (b"HTTP/1.1 " + status + b"\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: "
+            + str(len(message)).encode() + b"\r\nconnection: close\r\n" + extra + b"\r\n" + message)  # fmt: skip
+
+
+class GuardedHttpToolsProtocol(CoalescingHttpToolsProtocol):
+    """Bounds what a client without a complete request can hold: a slot per source, time and bytes for headers.
+
+    uvicorn reads headers without a size limit or a deadline; a connection that never finishes its headers is
+    held until the client goes away, and a 64 MiB header is buffered whole. ``guard`` is set on a subclass made
+    per server (:func:`guarded_protocol`).
+    """
+
+    guard: ConnectionGuard
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._source = source_key(self.client[0] if self.client else None)
+        self._admitted = self.guard.admit(self._source)
+        self._in_headers = True
+        self._header_bytes = 0
+        self._message_done = True
+        self._header_timer: asyncio.TimerHandle | None = None
+        if not self._admitted:
+            self._refuse(b"503 Service Unavailable", b"Too many connections from this address.", b"retry-after: 5\r\n")
+            return
+        self._arm_header_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if getattr(self, "_admitted", False):
+            self._admitted = False
+            self.guard.release(self._source)
+        self._disarm_header_timer()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if not self._in_headers or self.transport.is_closing():
+            if not self.transport.is_closing():
+                super().data_received(data)
+            return
+        room = self.guard.limits.max_header_bytes - self._header_bytes
+        head, rest = (data, b"") if len(data) <= room else (data[:room], data[room:])
+        self._header_bytes += len(head)
+        super().data_received(head)
+        if self.transport.is_closing():
+            return
+        if rest:
+            if self._in_headers:  # the limit is reached and the headers are not complete
+                self.guard.refused["header_too_large"] += 1
+                self._refuse(b"431 Request Header Fields Too Large", b"The request headers are too large.")
+                return
+            self.data_received(rest)
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._in_headers = True
+        self._message_done = False
+        if self._header_timer is None:
+            self._arm_header_timer()
+
+    def on_headers_complete(self) -> None:
+        self._in_headers = False
+        self._header_bytes = 0
+        self._disarm_header_timer()
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        self._message_done = True
+        self._in_headers = True  # what follows on this connection is the next request's headers
+        super().on_message_complete()
+
+    def on_response_complete(self) -> None:
+        if not self._message_done and not self.transport.is_closing():
+            # Answered before the body was read (a 401, a 413): the rest of the body is never read, so the
+            # connection is not kept for it (uvicorn would discard it for as long as the client kept sending).
+            self.transport.close()
+            return
+        super().on_response_complete()
+
+    def _arm_header_timer(self) -> None:
+        self._header_timer = self.loop.call_later(self.guard.limits.header_timeout, self._header_timeout)
+
+    def _disarm_header_timer(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _header_timeout(self) -> None:
+        self._header_timer = None
+        if self._in_headers and not self._message_done and not self.transport.is_closing():
+            self.guard.refused["header_timeout"] += 1
+            self._refuse(b"408 Request Timeout", b"The request headers were not received in time.")
+        elif self._in_headers and self._message_done and self.cycle is None and not self.transport.is_closing():
+            self.transport.close()  # connected but sent nothing at all within the header timeout
+
+    def _refuse(self, status: bytes, message: bytes, extra: bytes = b"") -> None:
+        self._in_headers = False
+        self.transport.write(_plain_response(status, message, extra))
+        self.transport.close()
+
+
+def guarded_protocol(guard: ConnectionGuard) -> type[GuardedHttpToolsProtocol]:
+    """The protocol class uvicorn instantiates per connection, bound to one server's guard."""
+    return type("CustosHttpProtocol", (GuardedHttpToolsProtocol,), {"guard": guard})

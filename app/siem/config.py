@@ -72,6 +72,8 @@ class AlertConfig:
     auth_failures: Threshold = Threshold(20, 5)
     schema_rejections: Threshold = Threshold(20, 10)
     bulk_exports: Threshold = Threshold(5, 10)  # subject-access exports
+    # an erased person sent again by the IdP (refused): the first in an hour alerts
+    erased_subject_returned: Threshold = Threshold(0, 60)
     bulk_read_results: int = 5000  # resources listed or searched by one client…
     bulk_read_minutes: int = 10  # …within this many minutes
     new_token_source: bool = True
@@ -134,7 +136,8 @@ def parse_alerts(table: dict[str, Any], legacy: bool = False) -> AlertConfig:
     config = AlertConfig()
     prefix = "" if legacy else "alerts."
     values: dict[str, Any] = {}
-    for rule in ("mass_deprovisioning", "auth_failures", "schema_rejections", "bulk_exports"):
+    counted = ("mass_deprovisioning", "auth_failures", "schema_rejections", "bulk_exports", "erased_subject_returned")
+    for rule in counted:
         sub = table.get(rule)
         if isinstance(sub, dict):
             default: Threshold = getattr(config, rule)
@@ -154,7 +157,7 @@ def parse_alerts(table: dict[str, Any], legacy: bool = False) -> AlertConfig:
     if isinstance(hours, dict):
         values["working_hours"] = _working_hours(hours, legacy)
     known = {"mass_deprovisioning", "auth_failures", "schema_rejections", "bulk_exports", "bulk_reads",
-             "new_token_source", "working_hours"}  # fmt: skip
+             "new_token_source", "working_hours", "erased_subject_returned"}  # fmt: skip
     values["extra"] = {key: value for key, value in table.items() if key not in known}
     return replace(config, **values)
 

@@ -161,6 +161,8 @@ _METHODS = {
 ALERT_RULES: dict[str, tuple[str, int, str]] = {
     "mass_deprovisioning": ("Anomalous bulk deprovisioning", 9, "iam"),
     "auth_failures": ("Burst of authentication failures", 8, "authentication"),
+    "auth_throttled": ("Failed authentications throttled", 8, "authentication"),
+    "audit_recorder": ("Audit events refused or lost", 9, "intrusion_detection"),
     "new_token_source": ("Token used from a new source address", 7, "authentication"),
     "schema_rejections": ("Spike of schema-violation rejections", 7, "intrusion_detection"),
     "bulk_exports": ("Bulk export of subject data", 8, "intrusion_detection"),

@@ -42,26 +42,36 @@ class Rule(Protocol):
 
 
 class SlidingWindow:
-    """Times of matching events within the last ``minutes``; crossing ``count`` reports once per window."""
+    """Matching entries within the last ``minutes`` (each with how many occurrences it stands for); crossing
+    ``count`` reports once per window."""
 
     def __init__(self, threshold: Threshold) -> None:
         self.threshold = threshold
         self.span = timedelta(minutes=threshold.minutes)
-        self.times: deque[datetime] = deque()
+        self.entries: deque[tuple[datetime, int]] = deque()
+        self.total = 0
         self.quiet_until: datetime | None = None
 
-    def add(self, moment: datetime) -> int | None:
-        """The count in the window when it is over the threshold and not cooling down, else None."""
-        self.times.append(moment)
+    @property
+    def start(self) -> datetime:
+        return self.entries[0][0]
+
+    def add(self, moment: datetime, weight: int = 1) -> int | None:
+        """The count in the window when it is over the threshold and not cooling down, else None.
+
+        ``weight``: how many occurrences the entry stands for (a per-minute tally of failed authentications).
+        """
+        self.entries.append((moment, weight))
+        self.total += weight
         horizon = moment - self.span
-        while self.times and self.times[0] < horizon:
-            self.times.popleft()
-        if len(self.times) <= self.threshold.count:
+        while self.entries and self.entries[0][0] < horizon:
+            self.total -= self.entries.popleft()[1]
+        if self.total <= self.threshold.count:
             return None
         if self.quiet_until is not None and moment < self.quiet_until:
             return None
         self.quiet_until = moment + self.span
-        return len(self.times)
+        return self.total
 
 
 class CountRule:
@@ -74,12 +84,51 @@ class CountRule:
     def observe(self, event: StoredEvent, moment: datetime) -> Finding | None:
         if event.kind not in self.kinds:
             return None
-        count = self.window.add(moment)
+        count = self.window.add(moment, weight_of(event))
         if count is None:
             return None
         t = self.window.threshold
-        return Finding(self.name, count, t.count, t.minutes, self.window.times[0], moment, event.seq,
+        return Finding(self.name, count, t.count, t.minutes, self.window.start, moment, event.seq,
                        f"{count} {self.noun} within {t.minutes} min (threshold {t.count})")  # fmt: skip
+
+
+def weight_of(event: StoredEvent) -> int:
+    """How many occurrences an entry stands for: its ``count`` when it is a tally (failed authentications)."""
+    count = event.details.get("count") if event.kind == "scim.auth.failed" else None
+    return count if isinstance(count, int) and not isinstance(count, bool) and count > 0 else 1
+
+
+class EachEntry:
+    """Every entry of the kinds is worth an alert (counts from its details), then quiet for ``cooldown``.
+
+    For entries that are already summaries: a failure throttle that engaged, audit events the recorder could
+    not write. One cooldown per ``scope`` detail, so a global throttle is not hidden by a per-source one.
+    """
+
+    def __init__(self, name: str, kinds: tuple[str, ...], summary: str, cooldown: timedelta) -> None:
+        self.name = name
+        self.kinds = kinds
+        self.summary = summary  # formatted with the entry's details
+        self.cooldown = cooldown
+        self.quiet_until: dict[str, datetime] = {}
+
+    def observe(self, event: StoredEvent, moment: datetime) -> Finding | None:
+        if event.kind not in self.kinds:
+            return None
+        scope = str(event.details.get("scope", event.kind))
+        quiet = self.quiet_until.get(scope)
+        if quiet is not None and moment < quiet:
+            return None
+        self.quiet_until[scope] = moment + self.cooldown
+        observed = _int(event.details.get("failures", event.details.get("count")))
+        threshold = _int(event.details.get("limit"))
+        minutes = max(1, _int(event.details.get("window_seconds")) // 60) if "window_seconds" in event.details else 0
+        summary = self.summary.format(observed=observed, threshold=threshold, minutes=minutes, scope=scope)
+        return Finding(self.name, observed, threshold, minutes, moment, moment, event.seq, summary)
+
+
+def _int(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def token_and_source(event: StoredEvent) -> tuple[str, str] | None:
@@ -196,7 +245,17 @@ def build_rules(config: AlertConfig) -> list[Rule]:
             "schema_rejections", ("scim.attributes.rejected",), config.schema_rejections, "schema-violation rejections"
         ),
         CountRule("bulk_exports", ("export.subject",), config.bulk_exports, "subject-access exports"),
+        CountRule(
+            "erased_subject_returned",
+            ("erasure.recreation.refused",),
+            config.erased_subject_returned,
+            "re-creations of erased people refused",
+        ),
         BulkReads(config.bulk_read_results, config.bulk_read_minutes),
+        EachEntry("auth_throttled", ("scim.auth.throttled",), "failed authentications throttled ({scope}): "
+                  "{observed} failures within {minutes} min (limit {threshold})", timedelta(minutes=10)),
+        EachEntry("audit_recorder", ("audit.recorder.refused", "audit.recorder.lost"),
+                  "{observed} audit events could not be recorded ({scope})", timedelta(minutes=10)),
     ]
     if config.new_token_source:
         rules.append(NewTokenSource())

@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -23,6 +25,10 @@ from app.store.vault import Vault
 TOKEN_PREFIX = "cst_"  # lets secret scanners recognise a leaked Custos token
 TOKEN_BYTES = 32
 MAX_NAME_LENGTH = 128
+# How stale a process's view of the tokens may be. The CLI, the desktop app and `serve` each hold the vault open
+# with their own TokenStore; a revocation (or a new token, or a changed expiry) made by one must bite in the
+# others without a restart. Re-reading the few token rows once a second is cheaper than one request's commit.
+REFRESH_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -80,10 +86,20 @@ def _to_info(row: ApiToken) -> TokenInfo:
 
 
 class TokenStore:
-    def __init__(self, vault: Vault) -> None:
+    def __init__(
+        self,
+        vault: Vault,
+        *,
+        refresh_seconds: float = REFRESH_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._vault = vault
-        # token hash -> (id, name, expires, revoked); a cache keeps verification off the disk on the hot path
+        # token hash -> (id, name, expires) of unrevoked tokens; keeps verification off the disk on the hot path,
+        # re-read after ``refresh_seconds`` so changes made by another process on this vault are seen
         self._cache: dict[str, tuple[int, str, datetime | None]] | None = None
+        self._loaded_at = 0.0
+        self._refresh_seconds = refresh_seconds
+        self._clock = clock
 
     def create(self, name: str, expires_in_days: int | None = None) -> tuple[TokenInfo, str]:
         """Make a token; the secret is returned here and never again."""
@@ -128,15 +144,18 @@ class TokenStore:
         return info
 
     def _active_tokens(self) -> dict[str, tuple[int, str, datetime | None]]:
-        if self._cache is None:
+        now = self._clock()
+        cache = self._cache
+        if cache is None or now - self._loaded_at >= self._refresh_seconds:
             with self._vault.read_session() as session:
                 rows = session.execute(
                     select(ApiToken.token_hash, ApiToken.id, ApiToken.name, ApiToken.expires).where(
                         ApiToken.revoked.is_(None)
                     )
                 ).all()
-            self._cache = {h: (i, n, _aware(e) if e else None) for h, i, n, e in rows}
-        return self._cache
+            cache = self._cache = {h: (i, n, _aware(e) if e else None) for h, i, n, e in rows}
+            self._loaded_at = now
+        return cache
 
     def verify(self, presented: str) -> VerifiedClient | None:
         """Constant-time comparison against every active token's hash."""

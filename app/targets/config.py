@@ -100,10 +100,24 @@ def add_target(conn: Connection, config: TargetConfig) -> TargetConfig:
         "enabled": config.enabled,
         "created": datetime.now(UTC),
     }
-    new_id = conn.execute(insert(_T).values(**values)).inserted_primary_key[0]
+    conn.execute(insert(_T).values(**values))
     details = {"target": config.name, "recipient": config.recipient_id, "auth": config.auth_kind}
     append(conn, Event("target.added", current_actor.get(), details=details))
-    return get_target(conn, config.name) or TargetConfig(int(new_id), config.name, config.base_url, config.recipient_id)
+    added = get_target(conn, config.name)
+    assert added is not None
+    if added.enabled:
+        _initial_sync(conn, added)
+    return added
+
+
+def _initial_sync(conn: Connection, target: TargetConfig) -> None:
+    """Everyone in scope goes to a new target, queued in the transaction that adds it (nothing is lost)."""
+    from app.policy.versions import in_force  # the policy builds on nothing here; imported where needed
+    from app.targets.sync import queue
+
+    record = in_force(conn)
+    if record is not None:
+        queue(conn, target, record.policy, "target added")
 
 
 def list_targets(conn: Connection, enabled_only: bool = False) -> list[TargetConfig]:

@@ -24,6 +24,7 @@ class TargetMapping:
     rules: tuple[AttributeRule, ...]
     renames: dict[str, str]  # top-level attribute name as stored -> name at the target
     _minimiser: Minimiser
+    policy: Policy | None = None  # the whole policy in force: the recipient's scope reads its purposes
 
     def sends(self, resource_type: str) -> bool:
         return self._minimiser.holds_anything(resource_type)
@@ -80,4 +81,4 @@ def mapping_for(policy: Policy, recipient_id: str, renames: dict[str, str] | Non
         if resolve_path("User", ours) is None and resolve_path("Group", ours) is None:
             raise ConfigError(f"Cannot rename {ours!r}: it is not a SCIM attribute.")
     cut = replace(policy, attributes=rules)
-    return TargetMapping(recipient, rules, renames, Minimiser(cut))
+    return TargetMapping(recipient, rules, renames, Minimiser(cut), policy)

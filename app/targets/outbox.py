@@ -76,6 +76,34 @@ def enqueue_for(
     )
 
 
+def enqueue_many(
+    conn: Connection,
+    target_id: int,
+    resource_type: str,
+    resource_ids: list[str],
+    operation: str,
+    now: datetime | None = None,
+) -> int:
+    """One item per subject for one target (an initial sync, a widened mapping or scope): one executemany."""
+    moment = now or datetime.now(UTC)
+    rows = [
+        {
+            "target_id": target_id,
+            "resource_type": resource_type,
+            "resource_id": resource_id,
+            "operation": operation,
+            "state": "pending",
+            "attempts": 0,
+            "next_attempt": moment,
+            "created": moment,
+        }
+        for resource_id in resource_ids
+    ]
+    for start in range(0, len(rows), 5000):
+        conn.execute(insert(_O), rows[start : start + 5000])
+    return len(rows)
+
+
 def due(conn: Connection, now: datetime, exclude: set[int], limit: int = 200) -> list[WorkItem]:
     """The oldest pending item of each (target, subject) whose time has come, skipping items in flight."""
     head = (

@@ -17,7 +17,7 @@ from sqlalchemy import Connection
 from app.audit.trail import Event, append
 from app.scim import repository as repo
 from app.store.vault import Vault
-from app.targets import links, outbox
+from app.targets import links, outbox, scope
 from app.targets.client import Rejected, TargetClient
 from app.targets.config import TargetConfig
 from app.targets.mapping import TargetMapping
@@ -32,6 +32,7 @@ class Outcome:
     remote_id: str | None = None
     attributes: list[str] = field(default_factory=list)
     version: int | None = None  # the mirror's version that was sent
+    left_scope: bool = False  # deprovisioned because the subject is no longer in the recipient's scope
 
 
 def _attribute_names(payload: dict[str, Any]) -> list[str]:
@@ -54,14 +55,20 @@ class Pusher:
         self.mapping = mapping
 
     # -- vault access (run in a thread) ----------------------------------------------------------------
-    def _read(self, item: outbox.WorkItem) -> tuple[repo.StoredResource | None, links.Link | None, dict[str, str]]:
+    def _read(
+        self, item: outbox.WorkItem
+    ) -> tuple[repo.StoredResource | None, links.Link | None, dict[str, str], bool]:
+        """The resource, its link here, the group's members held here, and whether a User is in scope here."""
         with self.vault.read_connection() as conn:
             row = repo.load(conn, item.resource_type, item.resource_id)
             link = links.get(conn, self.config.id, item.resource_id)
             members: dict[str, str] = {}
             if row is not None and item.resource_type == "Group":
                 members = links.remote_ids(conn, self.config.id, links.members_of(conn, item.resource_id))
-        return row, link, members
+            in_scope = True
+            if row is not None and item.resource_type == "User" and self.mapping.policy is not None:
+                in_scope = scope.in_scope(conn, self.mapping.policy, self.mapping.recipient, item.resource_id)
+        return row, link, members, in_scope
 
     def finish(self, conn: Connection, item: outbox.WorkItem, outcome: Outcome) -> None:
         """Record a push in the caller's transaction: link, outbox state, audit (the dispatcher batches these)."""
@@ -82,6 +89,8 @@ class Pusher:
             details = {"target": self.config.name, "operation": outcome.operation, "status": outcome.status}
             if outcome.attributes:
                 details["attributes"] = outcome.attributes
+            if outcome.left_scope:
+                details["reason"] = "left the recipient's scope"
             # A subject erased while this push was in flight must not be named to the trail again: that would
             # give it a new pseudonym key holding its id. The erasure's own steps cover this target.
             gone = not repo.existing_types(conn, [item.resource_id])
@@ -95,9 +104,12 @@ class Pusher:
         ``may_exist`` False says no earlier attempt can have reached the target (first try since this process
         queued it): a User is then created straight away, and a 409 still finds the existing account.
         """
-        row, link, members = await asyncio.to_thread(self._read, item)
+        row, link, members, in_scope = await asyncio.to_thread(self._read, item)
         if item.operation == "delete":
             outcome = await self._delete(item, link)
+        elif not in_scope:  # never sent to a recipient it does not concern; taken back if it was (erase mode)
+            outcome = await self._delete(item, link)
+            outcome.left_scope = outcome.operation != "skipped"
         else:
             outcome = await self._upsert(item, row, link, members, may_exist)
         outcome.version = row.version if row else None

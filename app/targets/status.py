@@ -12,6 +12,7 @@ from app.scim import repository as repo
 from app.targets import links, outbox
 from app.targets.config import TargetConfig, list_targets
 from app.targets.mapping import mapping_for
+from app.targets.sync import SyncProgress, progress
 from app.targets.tables import OutboxItem, Target
 
 _O = OutboxItem.__table__
@@ -27,16 +28,28 @@ class TargetHealth:
     last_success: datetime | None
     sends: tuple[str, ...]  # "User emails.value"…; empty when the recipient is missing from the policy
     problem: str | None  # why it is not provisioned, if it is not
+    sync: SyncProgress | None = None  # in-scope Users held vs those it should hold
 
     @property
     def state(self) -> str:
+        """"in sync" only when true: nothing queued or failed, and every in-scope User held there."""
         if self.problem:
             return "not provisioned"
         if not self.config.enabled:
             return "disabled"
         if self.failed:
             return "needs attention"
-        return "catching up" if self.pending else "in sync"
+        if self.pending:
+            return "catching up"
+        if self.sync is not None and self.sync.missing > 0:
+            return "incomplete"  # users in scope it does not hold, with nothing queued: reconcile --repair
+        return "in sync"
+
+    @property
+    def progress(self) -> str:
+        if self.sync is None:
+            return ""
+        return f"{self.sync.held:,} of {self.sync.in_scope:,} in-scope users held"
 
 
 def health(conn: Connection, policy: Policy) -> list[TargetHealth]:
@@ -60,6 +73,7 @@ def health(conn: Connection, policy: Policy) -> list[TargetHealth]:
                 last_success,
                 sends,
                 problem,
+                progress(conn, config, policy) if problem is None else None,
             )
         )
     return result

@@ -16,7 +16,8 @@ def test_validate_reports_lines_and_exit_codes(tmp_path: Path, data_dir: Path) -
     result = run(data_dir, "policy", "validate", str(good))
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1].startswith(f"{good}: valid (12 attributes, 2 purposes, 0 recipients")
-    assert f"{good}:22: warning: 'controller.name' is empty" in result.stdout
+    name_line = default_policy_text().splitlines().index("[controller]") + 2
+    assert f"{good}:{name_line}: warning: 'controller.name' is empty" in result.stdout
 
     bad = tmp_path / "bad.toml"
     bad.write_text(default_policy_text().replace('path = "title"', 'path = "shoeSize"'))

@@ -33,8 +33,8 @@ class TargetSpec:
 
 
 def add_targets(vault: Vault, specs: list[TargetSpec]) -> dict[str, int]:
-    """The policy with recipients app1..app3 and the targets; returns target ids by name."""
-    apply_policy(vault, policy_with_recipients(), "dpo")
+    """The policy with the recipients the targets use (of app1..app3) and the targets; returns ids by name."""
+    apply_policy(vault, policy_with_recipients({spec.recipient for spec in specs}), "dpo")
     ids = {}
     with vault.write_transaction() as conn:
         for spec in specs:

@@ -39,7 +39,7 @@ def _policy_with_manager() -> str:
         "kind": "processor",
         "country": "IE",
         "contract_link": "https://contracts.example.test/directory",
-        "purposes": ["internal-directory"],
+        "purposes": ["access-management", "internal-directory"],  # userName is catalogued for access management
         "attributes": ["userName", f"{ENTERPRISE_SCHEMA}:manager"],
     }
     return add_recipient(text, recipient)

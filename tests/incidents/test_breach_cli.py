@@ -1,22 +1,45 @@
-"""``custos breach …`` end to end as a script would run it."""
+"""``custos breach …`` end to end as a script would run it.
+
+A subprocess runs on the real clock and no time may lie in the future, so the times here are relative to now
+(the register's own tests pin Friday 09:00 → Monday 09:00 with a fake clock).
+"""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from pypdf import PdfReader
 
 from tests.cli.test_cli import run
 
+HOUR = timedelta(hours=1)
+
+
+def _base() -> datetime:
+    """A whole hour four days ago: the 72-hour clock from there is overdue by about a day."""
+    return datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=4)
+
+
+def _iso(moment: datetime) -> str:
+    return f"{moment:%Y-%m-%dT%H:%MZ}"
+
+
+def _utc(moment: datetime) -> str:
+    return f"{moment:%Y-%m-%d %H:%M} UTC"
+
 
 def test_breach_commands(data_dir: Path, tmp_path: Path) -> None:
-    opened = run(data_dir, "breach", "open", "--title", "Token leaked in a ticket", "--detected", "2026-11-27T08:00Z")
+    aware_at = _base()
+    opened = run(data_dir, "breach", "open", "--title", "Token leaked in a ticket", "--detected", _iso(aware_at - HOUR))
     assert opened.returncode == 0, opened.stderr
     assert opened.stdout.startswith("Opened incident 1.")
     aware = run(data_dir, "breach", "aware", "1", "--reason", "token used from an unknown address",
-                "--at", "2026-11-27T09:00Z")  # fmt: skip
-    assert aware.stdout.startswith("Aware at 2026-11-27 09:00 UTC; notify by 2026-11-30 09:00 UTC")
-    late = run(data_dir, "breach", "notify", "1", "--reference", "SA-7", "--at", "2026-12-01T10:00Z")
+                "--at", _iso(aware_at))  # fmt: skip
+    assert aware.stdout.startswith(f"Aware at {_utc(aware_at)}; notify by {_utc(aware_at + 72 * HOUR)}")
+    late = run(data_dir, "breach", "notify", "1", "--reference", "SA-7", "--at", _iso(aware_at + 73 * HOUR))
     assert late.returncode == 2 and "reasons for the delay" in late.stderr
-    on_time = run(data_dir, "breach", "notify", "1", "--reference", "SA-7", "--at", "2026-11-29T10:00Z")
+    on_time = run(data_dir, "breach", "notify", "1", "--reference", "SA-7", "--at", _iso(aware_at + 47 * HOUR))
     assert on_time.returncode == 0 and "notified in time" in on_time.stdout
     listed = run(data_dir, "breach", "list").stdout.splitlines()
     assert listed[0].split()[:3] == ["ID", "STATE", "AWARE"]
@@ -25,4 +48,107 @@ def test_breach_commands(data_dir: Path, tmp_path: Path) -> None:
     assert draft.returncode == 0
     assert [line.split()[1].rsplit(".", 1)[1] for line in draft.stdout.splitlines()] == ["md", "pdf"]
     shown = run(data_dir, "breach", "show", "1").stdout
-    assert "notified (initial): 2026-11-29 10:00 UTC, reference SA-7" in shown
+    assert f"notified (initial): {_utc(aware_at + 47 * HOUR)}, reference SA-7" in shown
+
+
+def test_the_clock_cannot_be_reset(data_dir: Path) -> None:
+    """The defect seen on main: ``aware --at 2027-01-01`` turned an overdue clock into "34 d left"."""
+    aware_at = _base()
+    run(data_dir, "breach", "open", "--title", "Lost laptop", "--detected", _iso(aware_at - HOUR))
+    run(data_dir, "breach", "aware", "1", "--reason", "laptop confirmed stolen", "--at", _iso(aware_at))
+    assert "overdue" in run(data_dir, "breach", "list").stdout.splitlines()[1]
+
+    reset = run(data_dir, "breach", "aware", "1", "--reason", "reset", "--at", "2027-01-01T00:00Z")
+    assert reset.returncode == 2 and "in the future" in reset.stderr and "Traceback" not in reset.stderr
+    again = run(data_dir, "breach", "aware", "1", "--reason", "re-run without a time")
+    assert again.returncode == 2 and "already recorded" in again.stderr
+
+    corrected = run(data_dir, "breach", "aware", "1", "--reason", "ticket only read a day later",
+                    "--at", _iso(aware_at + 24 * HOUR))  # fmt: skip
+    assert corrected.returncode == 0, corrected.stderr
+    assert corrected.stdout.startswith(
+        f"Corrected awareness of incident 1: {_utc(aware_at)} → {_utc(aware_at + 24 * HOUR)}. The deadline runs "
+        f"from the first awareness, {_utc(aware_at)}: notify by {_utc(aware_at + 72 * HOUR)}"
+    )
+    row = run(data_dir, "breach", "list").stdout.splitlines()[1].split()
+    assert row[2:4] == [f"{aware_at:%Y-%m-%d}", f"{aware_at:%H:%M}"] and row[6] == "overdue"
+
+    future_inform = run(data_dir, "breach", "inform", "1", "--at", "2027-01-01T00:00Z")
+    assert future_inform.returncode == 2 and "in the future" in future_inform.stderr
+    assert run(data_dir, "breach", "inform", "1", "--at", _iso(aware_at + 2 * HOUR)).returncode == 0
+    unexplained = run(data_dir, "breach", "inform", "1", "--at", _iso(aware_at + 3 * HOUR))
+    assert unexplained.returncode == 2 and "needs its reason" in unexplained.stderr
+    explained = run(data_dir, "breach", "inform", "1", "--at", _iso(aware_at + 3 * HOUR), "--reason", "mail log")
+    assert explained.stdout.startswith(
+        f"Corrected when the data subjects of incident 1 were informed: {_utc(aware_at + 2 * HOUR)} → "
+        f"{_utc(aware_at + 3 * HOUR)}."
+    )
+    run(data_dir, "breach", "notify", "1", "--reference", "SA-9", "--at", _iso(aware_at + 80 * HOUR),
+        "--delay-reason", "on-call missed it")  # fmt: skip
+    fixed = run(data_dir, "breach", "notify", "1", "--correct", "1", "--at", _iso(aware_at + 81 * HOUR),
+                "--reason", "portal receipt")  # fmt: skip
+    assert fixed.stdout.startswith(
+        f"Corrected notification 1 of incident 1: {_utc(aware_at + 80 * HOUR)} → {_utc(aware_at + 81 * HOUR)}; "
+        "notified late"
+    )
+    shown = run(data_dir, "breach", "show", "1").stdout
+    assert f"  aware_at: {_utc(aware_at + 24 * HOUR)}" in shown
+    assert f"  clock runs from: {_utc(aware_at)}" in shown
+    history = shown.split("  history:\n", 1)[1].splitlines()
+    assert [line.split(" (recorded")[0].strip() for line in history] == [
+        f"detected_at = {_utc(aware_at - HOUR)}",
+        f"aware_at = {_utc(aware_at)}",
+        f"aware_at = {_utc(aware_at + 24 * HOUR)}",
+        f"subjects_informed_at = {_utc(aware_at + 2 * HOUR)}",
+        f"subjects_informed_at = {_utc(aware_at + 3 * HOUR)}",
+        f"notified #1 = {_utc(aware_at + 80 * HOUR)}",
+        f"notified #1 = {_utc(aware_at + 81 * HOUR)}",
+    ]
+    assert history[2].endswith(", correction): ticket only read a day later")
+    assert history[1].endswith("): laptop confirmed stolen")
+    tail = run(data_dir, "audit", "tail", "-n", "200").stdout
+    assert tail.count("incident.time_corrected") == 3  # aware, informed, notification 1 (details: test_times)
+
+
+def test_details_and_both_drafts(data_dir: Path, tmp_path: Path) -> None:
+    aware_at = _base()
+    opened = run(data_dir, "breach", "open", "--title", "Misdirected payroll export", "--detected",
+                 _iso(aware_at - HOUR), "--breach-type", "confidentiality", "--cause", "wrong recipient chosen",
+                 "--subject-categories", "Employees, Contractors")  # fmt: skip
+    assert opened.returncode == 0, opened.stderr
+    bad = run(data_dir, "breach", "update", "1", "--breach-type", "secrecy")
+    assert bad.returncode == 2 and "confidentiality, integrity, availability" in bad.stderr
+    corrected = run(data_dir, "breach", "update", "1", "--detected", _iso(aware_at - 3 * HOUR), "--reason",
+                    "the SIEM shows the first alert earlier", "--cause", "wrong recipient picked")  # fmt: skip
+    assert corrected.stdout.splitlines() == [
+        "Updated incident 1: cause, detected_at.",
+        f"Corrected (earlier times kept): detected_at {_utc(aware_at - HOUR)} → {_utc(aware_at - 3 * HOUR)}.",
+    ]
+    updated = run(
+        data_dir, "breach", "update", "1", "--discovery", "the recipient called the service desk",
+        "--special-categories", "no", "--authority", "BfDI", "--cross-border", "yes",
+        "--lead-authority", "BayLDA", "--other-authorities", "none", "--processor", "none",
+        "--dpo-contact", "breach-line@controller.example", "--subject-advice", "Watch for phishing e-mails.",
+    )  # fmt: skip
+    assert updated.returncode == 0, updated.stderr
+    assert updated.stdout.startswith("Updated incident 1: authority, cross_border, discovery, dpo_contact,")
+    shown = run(data_dir, "breach", "show", "1").stdout
+    for line in ("  breach_types: confidentiality", "  subject_categories: Employees, Contractors",
+                 "  special_categories: no", "  cross_border: yes", "  lead_authority: BayLDA"):  # fmt: skip
+        assert line in shown
+    still = next(line for line in shown.splitlines() if line.startswith("  still to record: "))
+    assert "nature of the breach (Art. 33(3)(a))" in still and "lead authority" not in still
+    assert "breach type" not in still and "processor involvement" not in still
+    out = tmp_path / "drafts"
+    assert run(data_dir, "breach", "draft", "1", "--out", str(out)).returncode == 0
+    notification = (out / "incident-1-notification.md").read_text()
+    assert "**Type of breach:** Confidentiality" in notification
+    assert "**Lead supervisory authority (one-stop-shop):** BayLDA" in notification
+    assert "contact for this incident: breach-line@controller.example" in notification
+    to_subjects = run(data_dir, "breach", "draft", "1", "--out", str(out), "--audience", "subjects")
+    assert to_subjects.returncode == 0, to_subjects.stderr
+    assert [Path(line.split()[1]).name for line in to_subjects.stdout.splitlines()] == [
+        "incident-1-communication.md", "incident-1-communication.pdf"
+    ]  # fmt: skip
+    text = " ".join(page.extract_text() for page in PdfReader(out / "incident-1-communication.pdf").pages)
+    assert "Watch for phishing e-mails." in text and "breach-line@controller.example" in text

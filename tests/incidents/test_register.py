@@ -50,6 +50,7 @@ def test_lifecycle_rules_and_audit(vault: Vault) -> None:
         register.notify(incident, "dpo", "SA-1")
     with pytest.raises(IncidentError, match="before the incident was detected"):
         register.set_aware(incident, "dpo", "confirmed", at=FRIDAY_9 - timedelta(days=3))
+    now.now = FRIDAY_9 + timedelta(minutes=10)  # awareness is recorded once it has happened, never ahead
     register.set_aware(incident, "dpo", "device confirmed stolen; mirror copy unencrypted", at=FRIDAY_9)
 
     now.now = FRIDAY_9 + timedelta(hours=71)
@@ -67,9 +68,12 @@ def test_lifecycle_rules_and_audit(vault: Vault) -> None:
     register.assess(incident, "dpo", "high_risk", "names and e-mails of 300 staff")
     with pytest.raises(IncidentError, match="nature of the breach"):
         register.close(incident, "dpo")
-    register.update(incident, "dpo", nature="theft", categories=["Names", "Work contact details"],
-                    approx_subjects=300, approx_records=900, dpo_contact="dpo@controller.example.test",
-                    consequences="phishing risk", measures="credentials rotated")  # fmt: skip
+    register.update(incident, "dpo", nature="theft", categories=["Names"], approx_subjects=300, approx_records=900,
+                    dpo_contact="dpo@controller.example.test", consequences="phishing risk",
+                    measures="credentials rotated")  # fmt: skip
+    with pytest.raises(IncidentError, match=r"categories of data subjects \(Art\. 33\(3\)\(a\)\)"):
+        register.close(incident, "dpo")
+    register.update(incident, "dpo", subject_categories=["Employees"], categories=["Names", "Work contact details"])
     with pytest.raises(IncidentError, match=r"Art\. 34"):
         register.close(incident, "dpo")
     register.exempt_from_communication(incident, "dpo", "c", "public notice on the intranet")
@@ -87,6 +91,7 @@ def test_lifecycle_rules_and_audit(vault: Vault) -> None:
         "incident.notified",
         "incident.notified",
         "incident.assessed",
+        "incident.updated",
         "incident.updated",
         "incident.art34_exemption",
         "incident.closed",
@@ -130,3 +135,27 @@ def test_draft_and_scope(vault: Vault, tmp_path: Path) -> None:
     assert "Data subjects (approximate):** 5" in text and "Requires human completion" in text
     extracted = " ".join(page.extract_text() for page in PdfReader(pdf).pages)
     assert "Misdirected export" in extracted and "2026-11-30 09:00 UTC" in extracted
+
+
+def test_summary_counts_the_register_itself(vault: Vault) -> None:
+    """What the Art. 30 breach column derives from (issue 12 §7): the register's rows, not event kinds."""
+    from app.incidents.summary import summary
+
+    now = FakeClock(FRIDAY_9 + timedelta(hours=1))
+    register = IncidentRegister(vault, now)
+    with vault.read_connection() as conn:
+        assert summary(conn).describe() == "No incident recorded in the breach register"
+    notified = register.open_incident("Misdirected e-mail", "dpo", detected_at=FRIDAY_9 - timedelta(hours=1))
+    register.set_aware(notified, "dpo", "recipient confirmed", at=FRIDAY_9)
+    register.notify(notified, "dpo", "SA-1")
+    register.notify(notified, "dpo", "SA-1/2", follow_up=True)
+    candidate = register.open_candidate_from_alert(3, "bulk_reads")
+    register.assess(candidate, "dpo", "none", "a backup job")
+    register.close(candidate, "dpo", rationale="no personal data left the system")
+    register.open_candidate_from_alert(4, "auth_failures")
+    with vault.read_connection() as conn:
+        figures = summary(conn)
+    assert (figures.incidents, figures.notified, figures.open, figures.closed, figures.candidates) == (3, 1, 2, 1, 1)
+    assert figures.notified_ids == (notified,) and register.summary() == figures
+    assert figures.describe() == ("3 incident(s) recorded in the breach register: 1 notified to the supervisory "
+                                  "authority, 2 open, 1 closed")  # fmt: skip

@@ -27,9 +27,11 @@ id = "access"
 name = "Access"
 lawful_basis = "contract"
 data_subjects = ["Employees"]
+deactivated_account_retention = { period = "P30D", justification = "Reversal of a mistaken deactivation" }
 [[categories]]
 id = "ids"
 name = "Identifiers"
+retention = { period = "account", justification = "Needed while the account exists" }
 [[attributes]]
 path = "userName"
 category = "ids"
@@ -143,6 +145,7 @@ def test_edits_keep_comments_and_layout() -> None:
             "id": "wiki",
             "name": "Wiki",
             "kind": "internal",
+            "country": "DE",
             "purposes": ["access-management"],
             "attributes": ["userName"],
         },

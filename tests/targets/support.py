@@ -24,9 +24,13 @@ RECEIVES = {
 GROUP_RECEIVES = {"app3": ["displayName", "members"]}
 
 
-def policy_with_recipients() -> str:
+def policy_with_recipients(only: set[str] | None = None) -> str:
+    """The default policy with recipients app1..app3 (``only``: just those; a recipient with no target gets a
+    manual erasure step, Art. 19)."""
     text = default_policy_text()
     for name, attributes in RECEIVES.items():
+        if only is not None and name not in only:
+            continue
         text = add_recipient(
             text,
             {
@@ -35,7 +39,8 @@ def policy_with_recipients() -> str:
                 "kind": "processor",
                 "country": "IE",
                 "contract_link": f"https://contracts.example.test/{name}",
-                "purposes": ["access-management"],
+                # app2 receives the directory's title and department: it serves that purpose too (issue 12 §3)
+                "purposes": ["access-management", "internal-directory"] if name == "app2" else ["access-management"],
                 "attributes": attributes,
                 **({"group_attributes": GROUP_RECEIVES[name]} if name in GROUP_RECEIVES else {}),
             },

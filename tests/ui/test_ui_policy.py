@@ -86,7 +86,7 @@ def test_file_with_errors_shows_problems_by_line_and_changes_nothing(
     with_default: Vault, qtbot: QtBot, tmp_path: Path
 ) -> None:
     broken = tmp_path / "broken.toml"
-    text = versions.default_policy_text().replace('lawful_basis = "contract"', 'lawful_basis = "whim"')
+    text = versions.default_policy_text().replace('lawful_basis = "legitimate_interests"', 'lawful_basis = "whim"', 1)
     broken.write_text(text.replace('category = "names"', 'category = "nope"', 1), encoding="utf-8")
     page = page_for(with_default, qtbot, files=[broken])
     page.apply_file()

@@ -26,7 +26,7 @@ def test_targets_page_shows_health_and_mapping(qtbot: QtBot, vault: Vault) -> No
     row = [page.model.item(0, column).text() for column in range(page.model.columnCount())]
     assert row[:6] == ["app1", "catching up", "app1", "0", "1", "0"]
     assert "2 target(s); 2 change(s) queued" in page.summary.text()
-    assert "s3cret" not in " ".join(page.model.item(r, c).text() for r in range(2) for c in range(9))
+    assert "s3cret" not in " ".join(page.model.item(r, c).text() for r in range(2) for c in range(10))
 
     page.table.selectRow(1)
     qtbot.waitUntil(lambda: page.mapping_model.rowCount() > 0, timeout=2000)
@@ -47,10 +47,11 @@ def test_identity_detail_lists_the_targets_holding_it(qtbot: QtBot, vault: Vault
     from app.ui.identities.view import ResourceBrowser
 
     apply_policy(vault, policy_with_recipients(), "dpo")
-    (user_id,) = insert_rows(vault, many_users(1))
-    with vault.write_transaction() as conn:
+    with vault.write_transaction() as conn:  # before the user: a target added later would queue its initial sync
         first = add_target(conn, TargetConfig(0, "app1", "https://app1.example.test/scim/v2", "app1", "bearer", "s"))
         add_target(conn, TargetConfig(0, "app2", "https://app2.example.test/scim/v2", "app2", "bearer", "s"))
+    (user_id,) = insert_rows(vault, many_users(1))
+    with vault.write_transaction() as conn:
         links.save(conn, first.id, "User", user_id, "remote-1", 1)
     browser = ResourceBrowser(vault, "User")
     qtbot.addWidget(browser)

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.exports.ropa_writers import FORMATS, MULTI_RECORD_FORMATS
+from app.exports.ropa_writers import FORMATS, MULTI_RECORD_FORMATS, suffix_of
 from app.scim.server import ScimServer
 from app.store.vault import Vault
 from app.ui.exports.jobs import RECORD_CHOICES, ExportCancelled, ExportControl, RopaWritten, export_ropa
@@ -43,19 +43,22 @@ FORMAT_LABELS = {
     "csv": "CSV (one record)",
     "json": "JSON (one record, with its schema)",
     "pdf": "PDF (readable)",
+    "cnil": "CNIL model (one form per activity, French labels, ODS)",
 }
 
 
 def choose_output_path(parent: QWidget, suggested: Path, fmt: str) -> Path | None:
+    suffix = suffix_of(fmt)
     name, _filter = QFileDialog.getSaveFileName(
-        parent, "Export Article 30 records", str(suggested), f"{fmt.upper()} (*.{fmt})"
+        parent, "Export Article 30 records", str(suggested), f"{fmt.upper()} (*.{suffix})"
     )
     return Path(name) if name else None
 
 
 def default_path(fmt: str) -> Path:
     folder = Path.home() / "Documents"
-    return (folder if folder.is_dir() else Path.home()) / f"custos-article-30-{date.today().isoformat()}.{fmt}"
+    name = f"custos-article-30{'-cnil' if fmt == 'cnil' else ''}-{date.today().isoformat()}.{suffix_of(fmt)}"
+    return (folder if folder.is_dir() else Path.home()) / name
 
 
 def transport_of(server: ScimServer | None) -> tuple[str | None, str | None]:
@@ -149,8 +152,8 @@ class RopaExportDialog(QDialog):
         if self.record.currentData() == "both" and fmt not in MULTI_RECORD_FORMATS:
             self.set_record("controller")
         current = Path(self.path.text().strip())
-        if current.suffix.lower().lstrip(".") in FORMATS:
-            self.path.setText(str(current.with_suffix(f".{fmt}")))
+        if current.suffix.lower().lstrip(".") in {suffix_of(known) for known in FORMATS}:
+            self.path.setText(str(current.with_suffix(f".{suffix_of(fmt)}")))
 
     def browse(self) -> None:
         text = self.path.text().strip()

@@ -19,7 +19,8 @@ from app.ui.identities.model import local_time
 from app.ui.workers import submit
 
 REFRESH_MS = 3000
-HEADERS = ("Target", "State", "Recipient", "Subjects held", "Queued", "Failed", "Last success", "Last error", "URL")
+HEADERS = ("Target", "State", "Recipient", "Subjects held", "Queued", "Failed", "Sync progress", "Last success",
+           "Last error", "URL")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,7 @@ class TargetsPage(QWidget):
                         f"{target.held:,}",
                         f"{target.pending:,}",
                         f"{target.failed:,}",
+                        target.progress,
                         local_time(target.last_success) if target.last_success else "never",
                         target.problem or target.last_error or "",
                         target.config.base_url,
@@ -127,10 +129,11 @@ class TargetsPage(QWidget):
                 )
             )
         queued = sum(t.pending for t in snapshot.targets)
-        failing = sum(1 for t in snapshot.targets if t.state in ("needs attention", "not provisioned"))
+        failing = sum(1 for t in snapshot.targets if t.state in ("needs attention", "not provisioned", "incomplete"))
+        syncing = sum(1 for t in snapshot.targets if t.state == "catching up")
         self.summary.setText(
-            f"{len(snapshot.targets)} target(s); {queued:,} change(s) queued; {failing} need attention. "
-            "Add targets with `custos target add`."
+            f"{len(snapshot.targets)} target(s); {queued:,} change(s) queued; {syncing} syncing; "
+            f"{failing} need attention. Add targets with `custos target add`."
         )
         if selected:
             for row in range(self.model.rowCount()):

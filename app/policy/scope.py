@@ -1,0 +1,44 @@
+"""Which purposes apply to one data subject, and so how long that subject's deactivated account is kept.
+
+Retention follows each purpose (Art. 5(1)(e)): a subject processed only for a purpose with a short period is not
+kept for the longest period of some other purpose. The account is kept for the longest period among the purposes
+*that apply to this subject*.
+
+Today every purpose applies to every subject (the policy has no scope yet), so ``all_purposes`` is the scope
+used. Purpose and recipient scopes (all users, named groups, a SCIM filter) plug in here: a ``SubjectScope`` is
+any function with this signature, passed to the retention job (``app.policy.retention``) and the records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Connection
+
+from app.policy.durations import Period
+from app.policy.model import Policy, Purpose
+
+# (connection, policy, the subject's SCIM id, its stored SCIM document) -> the purposes that apply to it.
+SubjectScope = Callable[[Connection, Policy, str, dict[str, Any]], tuple[Purpose, ...]]
+
+
+def all_purposes(conn: Connection, policy: Policy, subject_id: str, document: dict[str, Any]) -> tuple[Purpose, ...]:
+    """Every purpose applies to every subject: the policy format has no purpose scope yet."""
+    return policy.purposes
+
+
+def account_period(
+    conn: Connection,
+    policy: Policy,
+    subject_id: str,
+    document: dict[str, Any],
+    scope: SubjectScope = all_purposes,
+) -> Period | None:
+    """How long this subject's deactivated account is kept (None: no limit, a purpose declared "indefinite").
+
+    A subject no purpose applies to is kept as long as any purpose would keep it: being in no scope is not a
+    reason to delete faster than the policy says, and the scope's owner decides what leaving a scope does.
+    """
+    purposes = scope(conn, policy, subject_id, document) or policy.purposes
+    return policy.account_retention(purposes)

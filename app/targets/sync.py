@@ -1,0 +1,120 @@
+"""Initial sync: a target added after users exist (or whose recipient now receives more attributes or more
+people) gets every in-scope subject queued through the outbox, in the transaction that added it or applied the
+policy. Progress and "in sync" are computed from what is true: the outbox, and the in-scope Users the target
+holds compared with those it should hold.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Connection, func, select
+
+from app.audit.trail import Event, append
+from app.core.actor import current_actor
+from app.core.errors import ConfigError
+from app.policy.model import Policy
+from app.store.models import ScimResource
+from app.targets import outbox, scope
+from app.targets.mapping import mapping_for
+from app.targets.tables import OutboxItem, TargetLink
+
+if TYPE_CHECKING:  # config imports the SCIM server, which imports the service, which imports this
+    from app.targets.config import TargetConfig
+
+_R = ScimResource.__table__
+_L = TargetLink.__table__
+_O = OutboxItem.__table__
+
+
+def queue(conn: Connection, target: TargetConfig, policy: Policy, reason: str, now: datetime | None = None) -> int:
+    """Queue an upsert of every in-scope User (then every Group, if the target receives groups) for one target;
+    returns how many items. Subjects already held are matched, not duplicated, at push time."""
+    moment = now or datetime.now(UTC)
+    try:
+        mapping = mapping_for(policy, target.recipient_id, target.renames)
+    except ConfigError:
+        return 0  # the recipient is not in the policy: the Targets page says "not provisioned"
+    users = scope.user_ids(conn, policy, mapping.recipient) if mapping.sends("User") else []
+    groups: list[str] = []
+    if mapping.sends("Group"):
+        statement = select(_R.c.id).where(_R.c.resource_type == "Group").order_by(_R.c.id)
+        groups = [row[0] for row in conn.execute(statement)]
+    held = {row[0] for row in conn.execute(select(_L.c.resource_id).where(_L.c.target_id == target.id))}
+    # A subject held but no longer in scope is pushed too: the push deprovisions it (the target's erase mode).
+    leaving = sorted(rid for rid in held if rid not in set(users) and rid not in set(groups))
+    count = outbox.enqueue_many(conn, target.id, "User", [*users, *leaving], "upsert", moment)
+    count += outbox.enqueue_many(conn, target.id, "Group", groups, "upsert", moment)
+    details = {"target": target.name, "reason": reason, "users": len(users), "groups": len(groups)}
+    if leaving:
+        details["leaving_scope"] = len(leaving)
+    append(conn, Event("target.sync.queued", current_actor.get(), details=details, at=moment))
+    return count
+
+
+@dataclass(frozen=True)
+class SyncProgress:
+    in_scope: int  # Users the target should hold
+    held: int  # of those, how many it holds
+    pending: int  # outbox items waiting
+    failed: int  # outbox items given up
+
+    @property
+    def missing(self) -> int:
+        return self.in_scope - self.held
+
+    @property
+    def in_sync(self) -> bool:
+        return self.pending == 0 and self.failed == 0 and self.missing == 0
+
+    def word(self) -> str:
+        """One word for tables: in-sync, syncing:H/N, incomplete:H/N (nothing queued yet some missing), failed."""
+        if self.failed:
+            return "failed"
+        if self.pending:
+            return f"syncing:{self.held}/{self.in_scope}"
+        if self.missing:
+            return f"incomplete:{self.held}/{self.in_scope}"
+        return "in-sync"
+
+
+def progress(conn: Connection, target: TargetConfig, policy: Policy) -> SyncProgress | None:
+    """None when the target's recipient is not in the policy (nothing is provisioned)."""
+    recipient = scope.recipient(policy, target.recipient_id)
+    if recipient is None:
+        return None
+    queue_stats = outbox.stats(conn, target.id)
+    if not recipient.attributes:
+        return SyncProgress(0, 0, queue_stats.pending, queue_stats.failed)
+    scoped = scope.condition(policy, recipient)
+    users = select(ScimResource.id).where(ScimResource.resource_type == "User")
+    if scoped is not None:
+        users = users.where(scoped)
+    in_scope = int(conn.execute(select(func.count()).select_from(users.subquery())).scalar_one())
+    held = int(
+        conn.execute(
+            select(func.count()).where(_L.c.target_id == target.id, _L.c.resource_id.in_(users))
+        ).scalar_one()
+    )
+    return SyncProgress(in_scope, held, queue_stats.pending, queue_stats.failed)
+
+
+def membership_changed(conn: Connection, policy: Policy, member_ids: list[str], now: datetime | None = None) -> int:
+    """Members who joined or left a group may have entered or left a scoped recipient's scope: push them to
+    each target whose recipient is scoped (the push creates, updates or deprovisions). Returns items queued."""
+    if not member_ids:
+        return 0
+    from app.targets.config import list_targets
+
+    users = [
+        row[0]
+        for row in conn.execute(select(_R.c.id).where(_R.c.id.in_(member_ids), _R.c.resource_type == "User"))
+    ]
+    queued = 0
+    for target in list_targets(conn, enabled_only=True):
+        recipient = scope.recipient(policy, target.recipient_id)
+        if users and recipient is not None and not scope.everyone(policy, recipient):
+            queued += outbox.enqueue_many(conn, target.id, "User", users, "upsert", now)
+    return queued

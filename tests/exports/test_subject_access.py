@@ -1,0 +1,123 @@
+"""The subject-access export is complete and true: the request's own date, Art. 15(2) safeguards for each
+third-country recipient, an Art. 15(1)(h) statement, the trail's events about the person, recipients by name
+(only those whose scope covers the person), and the manager by name; the JSON validates against its schema."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import jsonschema
+import pytest
+import tomlkit
+from pypdf import PdfReader
+
+from app.cli import main
+from app.exports.subject import export_subject
+from app.policy.apply import apply_policy
+from app.policy.edit import add_recipient
+from app.policy.versions import default_policy_text, in_force
+from app.scim.schema import ENTERPRISE_SCHEMA
+from app.store.vault import Vault
+from app.targets.config import TargetConfig, add_target
+from tests.conftest import GROUP_SCHEMA, PASSPHRASE
+from tests.erasure.support import held_without_push, person, service_for
+
+SCHEMA = Path(__file__).resolve().parents[2] / "resources" / "schemas" / "subject-export-v1.schema.json"
+RECIPIENTS = [
+    {"id": "crm", "name": "Acme Cloud CRM Inc.", "kind": "processor", "country": "US",
+     "transfer_safeguard": "Standard contractual clauses (EU) 2021/914, module 2",
+     "contract_link": "https://contracts.example.test/acme", "purposes": ["access-management"],
+     "attributes": ["userName", "displayName"]},
+    {"id": "helpdesk", "name": "Bangalore Support Pvt Ltd", "kind": "processor", "country": "IN",
+     "transfer_safeguard": "Standard contractual clauses (EU) 2021/914, module 3",
+     "contract_link": "https://contracts.example.test/support", "purposes": ["access-management"],
+     "attributes": ["userName", "emails.value"]},
+    {"id": "wiki", "name": "Team wiki", "kind": "internal", "country": "DE", "purposes": ["internal-directory"],
+     "attributes": ["displayName"]},
+    {"id": "payroll", "name": "Lohnbüro Schmidt GmbH", "kind": "external_controller", "country": "DE",
+     "purposes": ["access-management"], "attributes": ["userName"], "scope": {"groups": ["Payroll"]}},
+]  # fmt: skip
+
+
+def _policy() -> str:
+    document = tomlkit.parse(default_policy_text())
+    manager = tomlkit.table()
+    manager.update(
+        {"path": f"{ENTERPRISE_SCHEMA}:manager", "category": "employment", "purposes": ["internal-directory"]}
+    )
+    document["attributes"].append(manager)
+    text = tomlkit.dumps(document)
+    for recipient in RECIPIENTS:
+        text = add_recipient(text, recipient)
+    return text
+
+
+def test_subject_export_is_complete(vault: Vault, tmp_path: Path) -> None:
+    apply_policy(vault, _policy(), "dpo")
+    with vault.write_transaction() as conn:
+        crm = add_target(conn, TargetConfig(0, "acme", "https://crm.example.test/scim/v2", "crm", "bearer", "s"))
+    service = service_for(vault)
+    boss = service.create("User", {**person("maria.boss@example.test", "Maria", "Boss"), "displayName": "Maria Boss"})
+    body = person("sam.subject@example.test")
+    body[ENTERPRISE_SCHEMA] = {"department": "R&D", "manager": {"value": boss.body["id"]}}  # type: ignore[index]
+    subject_id = str(service.create("User", body).body["id"])  # type: ignore[index]
+    payroll = {"schemas": [GROUP_SCHEMA], "displayName": "Payroll", "members": [{"value": boss.body["id"]}]}  # type: ignore[index]
+    service.create("Group", payroll)
+    service.close()
+    held_without_push(vault, subject_id, {crm.id: "acme-42"})
+
+    received = datetime(2030, 1, 3, tzinfo=UTC)
+    with vault.read_connection() as conn:
+        record = in_force(conn)
+    assert record is not None
+    json_path, pdf_path = export_subject(vault, record, subject_id, tmp_path, datetime(2030, 1, 9, tzinfo=UTC),
+                                         received=received)  # fmt: skip
+    document = json.loads(json_path.read_text())
+    jsonschema.validate(document, json.loads(SCHEMA.read_text()))
+
+    assert document["response"]["received"] == "2030-01-03T00:00:00.000000Z"
+    assert document["response"]["answer_by"] == "2030-02-03T00:00:00.000000Z"
+    transfers = {t["country"]: t for t in document["transfers"]}
+    assert set(transfers) == {"US", "IN"}  # the German recipients are not transfers
+    assert transfers["US"]["recipient"] == "Acme Cloud CRM Inc." and "2021/914" in transfers["US"]["safeguard"]
+    assert transfers["IN"]["copy_or_reference"] == "https://contracts.example.test/support"
+    assert document["automated_decisions"]["exists"] is False
+    assert "Art. 22" in document["automated_decisions"]["statement"]
+    events = document["trail_events"]
+    assert [e["type"] for e in events] == ["scim.resource.created"]
+    assert events[0]["actor"] and events[0]["at"].endswith("Z")
+    assert document["held_at_targets"][0]["recipient"] == "Acme Cloud CRM Inc."
+    manager = document["data"][ENTERPRISE_SCHEMA]["manager"]
+    assert manager == {"value": boss.body["id"], "displayName": "Maria Boss"}  # type: ignore[index]
+    recipients = {r["name"] for entry in document["attributes"] for r in entry["recipients"]}
+    assert "Lohnbüro Schmidt GmbH" not in recipients  # not in the Payroll group: the bureau receives nothing
+    assert {"Acme Cloud CRM Inc.", "Bangalore Support Pvt Ltd", "Team wiki"} <= recipients
+
+    text = "\n".join(page.extract_text() for page in PdfReader(pdf_path).pages)
+    assert "2030-01-03" in text and "2030-02-03" in text and "2030-01-09" not in text.split("Answer due by")[0]
+    assert "Art. 15(2)" in text and "Standard contractual clauses" in text and "Maria Boss" in text
+    assert "scim.resource.created" in text and "Acme Cloud CRM Inc." in text
+
+
+def test_received_is_checked_on_the_command_line(
+    vault: Vault,
+    data_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    service = service_for(vault)
+    subject_id = str(service.create("User", person("cli.subject@example.test")).body["id"])  # type: ignore[index]
+    service.close()
+    vault.close()
+    monkeypatch.setenv("CUSTOS_PASSPHRASE", PASSPHRASE)
+    base = ["export", "subject", "--user-id", subject_id, "--out", str(tmp_path), "--data-dir", str(data_dir)]
+    with pytest.raises(SystemExit) as future:
+        main([*base, "--received", "2999-01-01"])
+    assert future.value.code == 2 and "future" in capsys.readouterr().err
+    assert main([*base, "--received", "2024-05-02"]) == 0
+    document = json.loads((tmp_path / f"subject-{subject_id}.json").read_text())
+    assert document["response"]["received"].startswith("2024-05-02T00:00:00")
+    assert document["response"]["answer_by"].startswith("2024-06-02T00:00:00")

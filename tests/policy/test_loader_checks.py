@@ -1,0 +1,171 @@
+"""Issue 12 §3–§5: the loader refuses what it does not understand, and checks what an auditor would check."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.core.errors import PolicyInvalid
+from app.policy.keys import KNOWN_KEYS
+from app.policy.loader import check_policy, errors_of, load_policy
+from app.policy.versions import default_policy_text
+from tests.policy.test_loader import MINIMAL, line_of
+
+
+def found(text: str, warnings: bool = False) -> list[tuple[int, str]]:
+    _, problems = check_policy(text)
+    chosen = [p for p in problems if p.warning] if warnings else errors_of(problems)
+    return [(p.line, p.message) for p in chosen]
+
+
+def has(text: str, needle: str, message: str, warnings: bool = False) -> bool:
+    line = line_of(text, needle)
+    return any(at == line and message in said for at, said in found(text, warnings))
+
+
+# -- §5 unknown keys ---------------------------------------------------------------------------------------------
+def test_a_misspelt_key_is_an_error_with_its_line_and_the_key_meant() -> None:
+    text = MINIMAL + (
+        '[[attributes]]\npath = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:costCenter"\n'
+        'category = "ids"\npurposes = ["access"]\nspecial_catgory = true\n'
+    )
+    assert has(text, "special_catgory", "unknown key 'special_catgory' in [attributes]: did you mean special_category?")
+    with pytest.raises(PolicyInvalid):
+        load_policy(text)  # health data does not quietly become ordinary data
+
+
+@pytest.mark.parametrize(
+    ("anchor", "inserted", "message"),
+    [
+        ("[controller]", "telefone = \"1\"", "did you mean telephone?"),
+        ('name = "Access"', "lawfull_basis = \"contract\"", "did you mean lawful_basis?"),
+        ('name = "Identifiers"', "retension = \"P1D\"", "did you mean retention?"),
+        ('format = 1', "outside_schem = \"strip\"", "did you mean outside_schema?"),
+        ('name = "Access"', "colour = \"blue\"", "unknown key 'colour' in [purposes] (known keys:"),
+    ],
+)
+def test_unknown_keys_everywhere(anchor: str, inserted: str, message: str) -> None:
+    text = MINIMAL.replace(anchor, f"{anchor}\n{inserted}", 1)
+    assert has(text, inserted, message), found(text)
+
+
+def test_unknown_key_inside_an_inline_table() -> None:
+    text = MINIMAL.replace('data_subjects = ["Employees"]', 'data_subjects = ["Employees"]\ndpia = { requird = false }')
+    assert has(text, "requird", "unknown key 'requird' in [purposes.dpia]: did you mean required?")
+
+
+def test_a_top_level_key_after_a_table_is_explained() -> None:
+    """The shipped default had exactly this: the measures vanished into [dpo] and the record asked for them."""
+    after_dpo = 'email = "dpo@c.example.test"\norganisational_measures = ["Training"]\n[[purposes]]'
+    text = MINIMAL.replace('email = "dpo@c.example.test"\n[[purposes]]', after_dpo)
+    assert has(text, "organisational_measures", "'organisational_measures' belongs at the top of the file")
+
+
+def test_the_shipped_default_puts_its_measures_at_the_top_level() -> None:
+    policy = load_policy(default_policy_text())
+    assert len(policy.organisational_measures) == 2
+
+
+def test_every_key_the_loader_reads_is_in_the_table() -> None:
+    """The known-keys table is the vocabulary; a shipped file using a key outside it would be refused."""
+    assert "scope" in KNOWN_KEYS["recipients.*"] and "scope" in KNOWN_KEYS["purposes.*"]  # issue 12 §3
+    assert KNOWN_KEYS["recipients.*.scope"] == KNOWN_KEYS["purposes.*.scope"] == {"groups", "filter"}
+    assert {"special_category", "art9_condition", "retention"} <= KNOWN_KEYS["attributes.*"]
+
+
+# -- §3 recipients receive only what their purposes allow --------------------------------------------------------
+RECIPIENT = (
+    '[[purposes]]\nid = "directory"\nname = "Directory"\nlawful_basis = "legitimate_interests"\n'
+    'legitimate_interest = "Finding colleagues"\ndata_subjects = ["Employees"]\n'
+    'deactivated_account_retention = { period = "P7D", justification = "Handover" }\n'
+    '[[attributes]]\npath = "title"\ncategory = "ids"\npurposes = ["directory"]\n'
+    '[[recipients]]\nid = "payroll"\nname = "Payroll bureau"\nkind = "external_controller"\ncountry = "DE"\n'
+    'purposes = ["access"]\nattributes = ["userName", "title"]\n'
+)
+
+
+def test_a_recipient_attribute_outside_its_purposes_is_refused() -> None:
+    text = MINIMAL + RECIPIENT
+    assert has(text, 'attributes = ["userName", "title"]', "'title' is catalogued for directory, not for this "
+               "recipient's purposes (access)")  # fmt: skip
+    assert not any("userName" in message for _, message in found(text))
+    fixed = text.replace('purposes = ["access"]\nattributes', 'purposes = ["access", "directory"]\nattributes')
+    assert found(fixed) == []
+
+
+def test_a_whole_attribute_needs_every_part_in_the_recipients_purposes() -> None:
+    text = MINIMAL + RECIPIENT.replace('"userName", "title"', '"userName", "name"') + (
+        '[[attributes]]\npath = "name.givenName"\ncategory = "ids"\npurposes = ["access"]\n'
+        '[[attributes]]\npath = "name.familyName"\ncategory = "ids"\npurposes = ["directory"]\n'
+    )
+    assert has(text, 'attributes = ["userName", "name"]', "'name' (its part name.familyName) is catalogued for "
+               "directory")  # fmt: skip
+
+
+# -- §5 further checks ---------------------------------------------------------------------------------------------
+def test_a_recipient_without_a_country_is_refused() -> None:
+    text = MINIMAL + RECIPIENT.replace('country = "DE"\n', "").replace('"userName", "title"', '"userName"')
+    assert has(text, "[[recipients]]", "'country' is required")
+
+
+def test_consent_for_employees_is_a_warning() -> None:
+    text = MINIMAL.replace('lawful_basis = "contract"', 'lawful_basis = "consent"')
+    assert has(text, 'lawful_basis = "consent"', "EDPB Guidelines 05/2020", warnings=True)
+    assert found(text) == []  # a warning: a lawyer may have reasons
+
+
+def test_contract_for_contractors_is_a_warning() -> None:
+    text = MINIMAL.replace('data_subjects = ["Employees"]', 'data_subjects = ["Employees", "Contractors"]')
+    assert has(text, 'lawful_basis = "contract"', "EDPB Guidelines 2/2019", warnings=True)
+    assert not found(MINIMAL, warnings=True) or all("2/2019" not in m for _, m in found(MINIMAL, warnings=True))
+
+
+SPECIAL = (
+    '[[attributes]]\npath = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:costCenter"\n'
+    'category = "ids"\npurposes = ["access"]\nspecial_category = true\nart9_condition = "employment"\n'
+)
+
+
+def test_special_category_data_needs_a_dpia_status_and_its_national_law() -> None:
+    text = MINIMAL + SPECIAL
+    messages = " | ".join(message for _, message in found(text))
+    assert "state its DPIA status" in messages and "national_law_basis" in messages
+    fixed = text.replace(
+        'data_subjects = ["Employees"]',
+        'data_subjects = ["Employees"]\ndpia = { required = true, progress = "Done", link = "https://dpia" }\n'
+        'national_law_basis = "§ 26(3) BDSG"',
+    )
+    assert found(fixed) == []
+    assert load_policy(fixed).purposes[0].national_law_basis == "§ 26(3) BDSG"
+
+
+@pytest.mark.parametrize(
+    ("country", "safeguard", "error", "warning"),
+    [
+        ("US", "", "or the EU-US Data Privacy Framework", ""),
+        ("US", "EU-US Data Privacy Framework (certified)", "", "certified under it"),
+        ("US", "EU Standard Contractual Clauses 2021/914", "", ""),
+        ("CA", "", "", "commercial organisations subject to PIPEDA"),
+        ("JP", "", "", "subject to the APPI"),
+        ("IN", "", "needs a 'transfer_safeguard'", ""),
+        ("CH", "", "", ""),
+    ],
+)
+def test_transfers_and_partial_adequacy(country: str, safeguard: str, error: str, warning: str) -> None:
+    recipient = RECIPIENT.replace('"DE"', f'"{country}"').replace('"userName", "title"', '"userName"')
+    if safeguard:
+        recipient += f'transfer_safeguard = "{safeguard}"\n'
+    text = MINIMAL + recipient
+    errors = " | ".join(message for _, message in found(text))
+    warnings = " | ".join(message for _, message in found(text, warnings=True))
+    assert (error in errors) if error else errors == ""
+    assert (warning in warnings) if warning else "adequacy" not in warnings
+
+
+# -- a version applied under the older rules still loads ----------------------------------------------------------
+def test_a_stored_version_applied_before_the_stricter_checks_still_loads() -> None:
+    old = MINIMAL.replace('deactivated_account_retention = { period = "P30D", justification = "Reversal of a '
+                          'mistaken deactivation" }\n', "") + "[dpo2]\nname = 'x'\n"  # fmt: skip
+    with pytest.raises(PolicyInvalid):
+        load_policy(old)  # refused as a new version
+    policy = load_policy(old, stored=True)  # but a vault already running it keeps working
+    assert policy.account_retention() is None

@@ -1,0 +1,140 @@
+"""Issue 11 §5 and §11 (TLS) over the real HTTPS server: slow and oversized requests, connection caps, suites."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+
+from app.scim.transport import ConnectionLimits
+from tests.scim.hardening_support import ATTACKER, Hardened, hardened_server, read_all, tls_socket
+
+LIMITS = ConnectionLimits(header_timeout=0.6, max_header_bytes=8192, per_source=4, handshake_timeout=0.6,
+                          max_connections=16)  # fmt: skip
+PARTIAL = b"GET /scim/v2/Users HTTP/1.1\r\nHost: localhost\r\n"
+
+
+@pytest.fixture
+def limited(tmp_path: Path) -> Iterator[Hardened]:
+    with hardened_server(tmp_path, limits=LIMITS) as server:
+        yield server
+
+
+def status_line(answer: bytes) -> str:
+    return answer.split(b"\r\n", 1)[0].decode(errors="replace")
+
+
+def test_oversized_headers_are_refused_with_431_without_reading_them(limited: Hardened) -> None:
+    with tls_socket(limited.port) as sock:
+        sock.sendall(b"GET /scim/v2/Users HTTP/1.1\r\nHost: localhost\r\nX-Big: ")
+        sent = 0
+        try:
+            for _ in range(64):  # up to 4 MiB; the server stops reading after 8 KiB
+                sock.sendall(b"a" * 65536)
+                sent += 1
+        except OSError:
+            pass
+        answer = read_all(sock)
+    assert status_line(answer) == "HTTP/1.1 431 Request Header Fields Too Large"
+    assert limited.server.guard.refused["header_too_large"] == 1
+
+
+def test_headers_just_under_the_limit_are_served(limited: Hardened) -> None:
+    padding = b"x" * (LIMITS.max_header_bytes - 400)
+    request = (b"GET /scim/v2/ServiceProviderConfig HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer "
+               + limited.token.encode() + b"\r\nX-Pad: " + padding + b"\r\nConnection: close\r\n\r\n")  # fmt: skip
+    with tls_socket(limited.port) as sock:
+        sock.sendall(request)
+        assert status_line(read_all(sock)) == "HTTP/1.1 200 OK"
+
+
+def test_unfinished_headers_are_cut_off_after_the_timeout(limited: Hardened) -> None:
+    with tls_socket(limited.port) as sock:
+        started = time.monotonic()
+        sock.sendall(PARTIAL)
+        answer = read_all(sock, limit=5.0)
+        took = time.monotonic() - started
+    assert status_line(answer) == "HTTP/1.1 408 Request Timeout"
+    assert LIMITS.header_timeout <= took < LIMITS.header_timeout + 1.5  # before the fix: held until the client left
+    assert limited.server.guard.refused["header_timeout"] == 1
+
+
+def test_a_connection_that_sends_nothing_is_closed(limited: Hardened) -> None:
+    with tls_socket(limited.port) as sock:
+        started = time.monotonic()
+        assert read_all(sock, limit=5.0) == b""
+        assert time.monotonic() - started < LIMITS.header_timeout + 1.5
+
+
+def test_a_tls_handshake_that_never_completes_is_dropped(limited: Hardened) -> None:
+    with socket.create_connection(("127.0.0.1", limited.port), timeout=5) as raw:
+        started = time.monotonic()
+        raw.sendall(b"\x16\x03\x01")  # the first bytes of a ClientHello, then nothing
+        assert raw.recv(1024) == b""
+        assert time.monotonic() - started < LIMITS.handshake_timeout + 1.5  # asyncio's default would be 60 s
+
+
+def test_a_source_gets_its_cap_and_an_idp_is_served_during_a_slowloris(limited: Hardened) -> None:
+    h = limited
+    with ExitStack() as stack:
+        slow = []
+        for _ in range(LIMITS.max_connections + 4):  # more than the server holds in all, from one source
+            sock = stack.enter_context(tls_socket(h.port, local=ATTACKER))
+            sock.sendall(PARTIAL)
+            slow.append(sock)
+        refused = sum(1 for sock in slow[LIMITS.per_source :] if b" 503 " in read_all(sock, limit=2.0))
+        assert refused == len(slow) - LIMITS.per_source  # beyond its cap, at once
+        assert h.server.guard.open_connections(ATTACKER) == LIMITS.per_source
+        statuses = []
+        for _ in range(5):  # the IdP, from another address, while the slow connections are held
+            with h.client(h.token) as idp:
+                statuses.append(idp.get("/ServiceProviderConfig").status_code)
+        assert statuses == [200] * 5  # before the fix: 503 once the slow connections filled the server
+
+
+def test_a_body_still_arriving_after_the_answer_is_not_read(limited: Hardened) -> None:
+    with tls_socket(limited.port) as sock:
+        sock.sendall(b"POST /scim/v2/Users HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/scim+json\r\n"
+                     b"Content-Length: 100000000\r\n\r\n{")  # no token: 401 without reading the body  # fmt: skip
+        started = time.monotonic()
+        answer = read_all(sock, limit=5.0)  # returns when the server closes the connection
+        took = time.monotonic() - started
+    assert status_line(answer) == "HTTP/1.1 401 Unauthorized"
+    assert took < 2.0  # before: kept open, and whatever the client sent next was read and discarded
+
+
+# -- TLS (§11) ---------------------------------------------------------------------------------------------
+def handshake(h: Hardened, ciphers: str | None, maximum: ssl.TLSVersion) -> tuple[str, str] | None:
+    context = ssl.create_default_context(cafile=str(h.cert))
+    context.maximum_version = maximum
+    if ciphers:
+        context.set_ciphers(ciphers)
+    try:
+        with socket.create_connection(("127.0.0.1", h.port), timeout=5) as raw, context.wrap_socket(
+            raw, server_hostname="localhost"
+        ) as tls:
+            cipher = tls.cipher()
+            version = tls.version()
+    except (ssl.SSLError, OSError):
+        return None
+    assert cipher is not None and version is not None
+    return version, cipher[0]
+
+
+def test_tls_1_2_offers_aead_suites_with_forward_secrecy_only(limited: Hardened) -> None:
+    v12 = ssl.TLSVersion.TLSv1_2
+    for cbc in ("ECDHE-ECDSA-AES128-SHA:@SECLEVEL=0", "ECDHE-ECDSA-AES256-SHA384", "ECDHE-ECDSA-AES128-SHA256"):
+        assert handshake(limited, cbc, v12) is None, cbc  # before the fix: CBC suites were accepted
+    assert handshake(limited, "ECDHE-ECDSA-AES128-GCM-SHA256", v12) == ("TLSv1.2", "ECDHE-ECDSA-AES128-GCM-SHA256")
+    assert handshake(limited, "ECDHE-ECDSA-CHACHA20-POLY1305", v12) == ("TLSv1.2", "ECDHE-ECDSA-CHACHA20-POLY1305")
+    assert handshake(limited, None, v12) is not None
+
+
+def test_tls_1_3_is_preferred(limited: Hardened) -> None:
+    negotiated = handshake(limited, None, ssl.TLSVersion.MAXIMUM_SUPPORTED)
+    assert negotiated is not None and negotiated[0] == "TLSv1.3"

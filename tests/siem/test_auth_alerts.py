@@ -1,0 +1,41 @@
+"""Alert rules for the hardened endpoint (issue 11): tallies of failed authentications weigh their count, a
+throttle that engaged and a recorder that lost events each raise an alert with counts, never a token."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from tests.siem.test_alerts import T0, Replay
+
+
+def test_a_tally_of_failures_counts_as_its_count() -> None:
+    replay = Replay()
+    replay.feed("scim.auth.failed", T0, "anonymous", source="192.0.2.1", count=20)
+    assert replay.findings == []  # 20 is the threshold, not above it
+    replay.feed("scim.auth.failed", T0 + timedelta(minutes=1), "anonymous", source="192.0.2.2", count=2000)
+    (finding,) = replay.findings
+    assert finding.rule == "auth_failures" and finding.observed == 2020  # before: 2 entries, no alert
+    replay.feed("scim.auth.failed", T0 + timedelta(minutes=7), "anonymous", source="192.0.2.2", count=5)
+    assert len(replay.findings) == 1  # the first tally left the window, 2005 within it, but cooling down
+
+
+def test_a_throttle_that_engaged_raises_one_alert_per_scope_and_cooldown() -> None:
+    replay = Replay()
+    replay.feed("scim.auth.throttled", T0, "system:scim", scope="source", source="192.0.2.1", failures=10,
+                limit=10, window_seconds=60)  # fmt: skip
+    replay.feed("scim.auth.throttled", T0 + timedelta(minutes=2), "system:scim", scope="source",
+                source="192.0.2.9", failures=10, limit=10, window_seconds=60)  # fmt: skip
+    replay.feed("scim.auth.throttled", T0 + timedelta(minutes=3), "system:scim", scope="global", failures=100,
+                limit=100, window_seconds=60)  # fmt: skip
+    assert [(f.rule, f.observed, f.threshold) for f in replay.findings] == [
+        ("auth_throttled", 10, 10),
+        ("auth_throttled", 100, 100),
+    ]
+    assert "192.0.2" not in " ".join(f.summary for f in replay.findings)
+
+
+def test_refused_or_lost_audit_events_raise_an_alert() -> None:
+    replay = Replay()
+    replay.feed("audit.recorder.refused", T0, "system:audit-recorder", count=3, kinds={"scim.request": 3})
+    (finding,) = replay.findings
+    assert finding.rule == "audit_recorder" and finding.observed == 3
