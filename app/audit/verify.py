@@ -25,7 +25,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from app.audit.checkpoints import Checkpoint, all_checkpoints, key_announcements, key_in_force
+from app.audit.checkpoints import EVERY_N, Checkpoint, all_checkpoints, key_announcements, key_in_force
 from app.audit.merkle import MerkleTree, verify_consistency
 from app.audit.tables import AuditCheckpoint, SigningKey
 from app.audit.trail import GENESIS, content_bytes
@@ -427,5 +427,8 @@ def verify_trail(
         )
     signed = checkpoints[-1].tree_size if checkpoints else 0
     if scan.count > signed:
-        report.notes.append(f"{scan.count - signed} entries after the last checkpoint are not signed yet")
+        unsigned = f"{scan.count - signed} entries after the last checkpoint are not signed yet"
+        if checkpoints and scan.count - signed > EVERY_N:  # append() signs every EVERY_N entries at the latest
+            unsigned += f" (a checkpoint is due every {EVERY_N} entries: checkpoints failed, or were deleted)"
+        report.notes.append(unsigned)
     return report

@@ -346,3 +346,20 @@ def test_a_truncation_into_the_signed_range_names_the_first_missing_entry(trail_
     assert breach.what.startswith(missing)
     assert not any("not in force" in b.what for b in report.breaches)
     assert len(report.breaches) == 1
+
+
+def test_deleting_the_latest_checkpoints_leaves_a_note_that_says_so(vault: Vault) -> None:
+    with vault.write_transaction() as conn:
+        for i in range(2100):
+            append(conn, Event("scim.request", "token:a", details={"i": i}))
+    with rolled_back(vault) as conn:
+        intact = verify_trail(conn)
+        last = all_checkpoints(conn)[-1].tree_size
+        conn.execute(text("DELETE FROM audit_checkpoints WHERE tree_size = :n"), {"n": last})
+        report = verify_trail(conn)
+    assert intact.ok and not any("were deleted" in note for note in intact.notes)
+    assert report.ok  # the first checkpoint is still there: no entry is shown to be touched, so no breach
+    assert [n for n in report.notes if "not signed yet" in n] == [
+        f"{report.entries - all_checkpoints_of(vault)[0].tree_size} entries after the last checkpoint are not "
+        "signed yet (a checkpoint is due every 1000 entries: checkpoints failed, or were deleted)"
+    ]
