@@ -29,12 +29,13 @@ from app.core.errors import VaultLocked
 from app.core.events import EventBus, RequestServed
 from app.policy.minimise import Minimiser
 from app.scim import discovery
-from app.scim.auth import Authenticator, ThrottleEngaged
+from app.scim.auth import Authenticator
 from app.scim.bulk import run_bulk
 from app.scim.damage import DamageAlarm
 from app.scim.errors import ScimError
 from app.scim.failures import FailureTally
 from app.scim.query import QueryParams, search
+from app.scim.request_audit import KNOWN_METHODS, UNKNOWN_ROUTE, matched_route, throttled_event
 from app.scim.service import Preconditions, ScimService
 from app.store.integrity import is_corruption
 
@@ -48,38 +49,6 @@ WRITE_WORKERS = 64  # writes in flight at once; they block on the group commit, 
 T = TypeVar("T")
 _RESOURCE_PATH = re.compile(r"^/(Users|Groups)(?:/([^/]+))?$")
 _TYPES = {"Users": "User", "Groups": "Group"}
-# What a request event may name as its endpoint: the routes this server has, never what the client sent.
-_ROUTES = frozenset({"Users", "Groups", "Bulk", ".search", "ServiceProviderConfig", "ResourceTypes", "Schemas"})
-UNKNOWN_ROUTE = "unknown"
-
-
-def matched_route(relative_path: str) -> tuple[str, str | None]:
-    """(the route's name, the resource id it names if any) for a path below the base path.
-
-    The id is only ever used as an audit subject, which the trail turns into a pseudonym of an id it already
-    holds or has keyed (``Event.subject_if_held``) and otherwise drops: a client's path never reaches an event as text.
-    """
-    segments = [part for part in relative_path.split("/") if part]
-    if not segments or segments[0] not in _ROUTES:
-        return UNKNOWN_ROUTE, None
-    route = segments[0]
-    if route in _TYPES and len(segments) == 2 and segments[1] != ".search":
-        return route, segments[1]
-    if len(segments) > (2 if route in _TYPES or route in ("ResourceTypes", "Schemas") else 1):
-        return UNKNOWN_ROUTE, None
-    return route, None
-
-
-_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
-
-
-def throttled_event(engaged: ThrottleEngaged) -> Event:
-    """The operator's evidence that a failure limit engaged: counts and the source key, never a token."""
-    details = {"scope": engaged.scope, "failures": engaged.failures, "limit": engaged.limit,
-               "window_seconds": engaged.window_seconds}  # fmt: skip
-    if engaged.scope == "source":
-        details["source"] = engaged.source
-    return Event("scim.auth.throttled", "system:scim", "failure", details=details)
 
 
 def _counted(request: Request, listed: dict[str, Any]) -> dict[str, Any]:
@@ -162,7 +131,7 @@ class ScimApp:
         inside = path == self.base_path or path.startswith(self.base_path + "/")
         endpoint, resource_id = matched_route(path[len(self.base_path) :]) if inside else (UNKNOWN_ROUTE, None)
         details = {
-            "method": request.method if request.method in _METHODS else "other",
+            "method": request.method if request.method in KNOWN_METHODS else "other",
             "endpoint": endpoint,
             "status": status,
             "duration_ms": round(duration_ms, 2),
@@ -196,8 +165,8 @@ class ScimApp:
         current_actor.set("anonymous")
         throttle = self.authenticator.throttle
         retry_after = throttle.retry_after(source)
-        self.failures.note(source, throttled=retry_after is not None)
-        if self.recorder is not None:
+        if self.recorder is not None:  # without a recorder nobody would take the tally out: keep none
+            self.failures.note(source, throttled=retry_after is not None)
             self.recorder.start()  # the recorder writes the tally each minute
         if retry_after is not None:
             return _error(
