@@ -16,12 +16,9 @@ from typing import Any
 import sqlcipher3.dbapi2 as sqlcipher
 
 from app.core.errors import VaultCorrupt, VaultError, WrongPassphrase
-from app.store.engine import PAGE_SIZE, raw_key_pragma
+from app.store.engine import PAGE_SIZE, is_damage, raw_key_pragma
 
-SQLITE_CORRUPT = 11
-SQLITE_NOTADB = 26
 MAX_PROBLEMS = 100  # integrity_check stops after this many: enough to judge, bounded output
-_CORRUPT_TEXTS = ("database disk image is malformed", "file is not a database")  # SQLite's own wording
 _FAILED_PAGE = re.compile(r"HMAC verification failed for page (\d+)")
 
 
@@ -34,11 +31,8 @@ def is_corruption(exc: BaseException | None) -> bool:
     seen: set[int] = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
-        code = getattr(exc, "sqlite_errorcode", None)
-        if isinstance(code, int) and code & 0xFF in (SQLITE_CORRUPT, SQLITE_NOTADB):
+        if is_damage(exc):
             return True
-        if isinstance(exc, sqlcipher.DatabaseError) and any(text in str(exc) for text in _CORRUPT_TEXTS):
-            return True  # raised inside SQL (sqlcipher_export) it comes back as a plain SQLITE_ERROR
         exc = getattr(exc, "orig", None) or exc.__cause__ or exc.__context__
     return False
 

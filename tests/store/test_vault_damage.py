@@ -18,6 +18,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from app.core.errors import VaultCorrupt, WrongPassphrase
 from app.core.events import EventBus
@@ -25,10 +27,11 @@ from app.scim.server import ScimServer
 from app.scim.tls import ensure_self_signed
 from app.siem.alerts import AlertRaised
 from app.store import engine
+from app.store.integrity import is_corruption
 from app.store.tokens import TokenStore
 from app.store.vault import Vault, vault_path
 from tests.cli.test_cli import ROOT, run
-from tests.conftest import PASSPHRASE
+from tests.conftest import PASSPHRASE, USER_SCHEMA
 from tests.erasure.support import person, service_for
 from tests.policy_support import hold_everything
 from tests.store.damage import flip, in_page, page_read_only_by
@@ -37,6 +40,7 @@ USERS = 120
 _KILLED_MID_WRITE = """
 import os, signal, sys
 from pathlib import Path
+from app.store.integrity import is_corruption
 from app.store.tokens import TokenStore
 from app.store.vault import Vault
 from tests.erasure.support import person, service_for
@@ -219,10 +223,28 @@ def test_a_backup_of_a_damaged_vault_is_refused_and_leaves_no_file(copy: Path, t
     assert list(tmp_path.glob("backup.vault*")) == []  # neither the backup nor its .partial
 
 
+NEW_USER = "zz-new@example.test"
+# The unique index a POST of NEW_USER probes (resource type, case-folded userName) before it inserts.
+UNIQUE_INDEX = f"SELECT id FROM scim_resources WHERE resource_type = 'User' AND user_name_ci = '{NEW_USER}'"
+
+
+def _damage_the_unique_index(folder: Path) -> None:
+    path = vault_path(folder)
+    key, salt = _raw_key(folder)
+    intact = ["SELECT * FROM audit_events", "SELECT * FROM api_tokens", "SELECT count(*) FROM scim_resources"]
+    flip(path, in_page(page_read_only_by(path, key, salt, UNIQUE_INDEX, intact)))
+
+
+@pytest.fixture(params=["user data page", "unique index page"])
+def damaged_page(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture
-def damaged_server(copy: Path) -> Iterator[tuple[httpx.Client, list[object]]]:
-    """The real server over HTTPS on a vault one of whose scim_resources data pages is damaged."""
-    _damage_a_user_page(copy)
+def damaged_server(copy: Path, damaged_page: str) -> Iterator[tuple[httpx.Client, list[object]]]:
+    """The real server over HTTPS on a vault with a damaged scim_resources data page, or a damaged page of the
+    userName index that a POST probes."""
+    (_damage_a_user_page if damaged_page == "user data page" else _damage_the_unique_index)(copy)
     vault = Vault.unlock(copy, PASSPHRASE)
     _, token = TokenStore(vault).create("damage-test")
     tls = ensure_self_signed(copy)
@@ -242,12 +264,16 @@ def damaged_server(copy: Path) -> Iterator[tuple[httpx.Client, list[object]]]:
 
 
 def test_a_request_meeting_a_damaged_page_gets_503_and_the_operator_an_alert(
-    damaged_server: tuple[httpx.Client, list[object]], caplog: pytest.LogCaptureFixture
+    damaged_server: tuple[httpx.Client, list[object]], caplog: pytest.LogCaptureFixture, damaged_page: str
 ) -> None:
     client, published = damaged_server
+    def meet_the_damage() -> httpx.Response:  # a read of every user, or a write that checks userName uniqueness
+        if damaged_page == "user data page":
+            return client.get("/Users", params={"count": 1000})
+        return client.post("/Users", json={"schemas": [USER_SCHEMA], "userName": NEW_USER})
+
     with caplog.at_level(logging.INFO):
-        first = client.get("/Users", params={"count": 1000})
-        second = client.get("/Users", params={"count": 1000})
+        first, second = meet_the_damage(), meet_the_damage()
 
     for answer in (first, second):
         assert answer.status_code == 503 and answer.headers["Retry-After"] == "300"
@@ -259,3 +285,20 @@ def test_a_request_meeting_a_damaged_page_gets_503_and_the_operator_an_alert(
     assert len(critical) == 1 and "vault damaged" in critical[0].getMessage()
     assert not any("Traceback" in r.getMessage() or r.exc_info for r in caplog.records)
     assert client.get("/ServiceProviderConfig").status_code == 200  # the rest still answers
+
+
+def test_a_connection_that_met_damage_is_dropped_and_later_writes_go_on(copy: Path) -> None:
+    """SQLCipher refuses every write on a connection after a page failed authentication there (SQLITE_READONLY):
+    the pool drops that connection, so only what touches a damaged page fails."""
+    _damage_a_user_page(copy)
+    vault = Vault.unlock(copy, PASSPHRASE)
+    try:
+        with pytest.raises(DBAPIError) as met, vault.read_connection() as conn:
+            conn.execute(text("SELECT document FROM scim_resources")).fetchall()
+        assert is_corruption(met.value)
+        for number in range(5):  # before: "attempt to write a readonly database", every time
+            with vault.write_transaction() as conn:
+                conn.execute(text("INSERT INTO vault_info (key, value) VALUES (:k, 'v')"), {"k": f"after-{number}"})
+    finally:
+        vault.close()
+
