@@ -110,6 +110,10 @@ def _plan(index: int, raw: Any) -> _Operation:
     if operation.method == "POST" and not bulk_id:
         operation.error = ScimError(400, "A bulk POST needs a 'bulkId'.", "invalidValue")
         return operation
+    if operation.version is not None and not isinstance(operation.version, str):
+        # An ETag the client meant as a precondition must not be dropped and the write done unguarded.
+        operation.error = ScimError(400, "'version' must be an ETag string such as W/\"3\".", "invalidValue")
+        return operation
     operation.needs = _references(operation.data)
     path_ref = _BULK_REF.match(operation.resource_id or "")
     if path_ref:
@@ -257,7 +261,7 @@ def _failure(operation: _Operation, error: ScimError) -> dict[str, Any]:
 
 def _run_one(service: ScimService, operation: _Operation) -> dict[str, Any]:
     data = operation.data if isinstance(operation.data, dict) else {}
-    preconditions = Preconditions(if_match=operation.version if isinstance(operation.version, str) else None)
+    preconditions = Preconditions(if_match=operation.version)
     try:
         response = _dispatch(service, operation, data, preconditions)
     except ScimError as error:

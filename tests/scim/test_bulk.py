@@ -50,6 +50,7 @@ def test_one_surrogate_in_fifty_fails_alone(client: httpx.Client, live: LiveServ
         ({"method": "\ud800", "path": "/Users/x"}, "400", "invalidValue"),  # not echoed back as the method
         ({"method": "GET", "path": "/Users/x"}, "400", "invalidValue"),
         ({"method": "DELETE", "path": 5}, "400", "invalidPath"),
+        ({"method": "DELETE", "path": "/Users/x", "version": 3}, "400", "invalidValue"),  # not silently unguarded
         ("not an object", "400", "invalidSyntax"),
     ],
 )
