@@ -217,11 +217,14 @@ def _substitute(operation: _Operation, creates: dict[str, tuple[int, str]]) -> N
 
 
 def _prepare(service: ScimService, operation: _Operation) -> None:
-    if operation.method != "POST":
-        return  # PUT, PATCH and DELETE read the current resource: they are checked inside the transaction
+    """Validate a POST or PUT body now, outside the writer; PATCH and DELETE need the stored resource first."""
     data = operation.data if isinstance(operation.data, dict) else {}
     try:
-        operation.write = service.prepare_create(operation.resource_type, data, operation.created_id)
+        if operation.method == "POST":
+            operation.write = service.prepare_create(operation.resource_type, data, operation.created_id)
+        elif operation.method == "PUT" and operation.resource_id is not None:
+            guard = Preconditions(if_match=operation.version)
+            operation.write = service.prepare_replace(operation.resource_type, operation.resource_id, data, guard)
     except ScimError as error:
         operation.error = error  # reported in its place in the run order; what refers to it then fails
 
@@ -284,8 +287,6 @@ def _dispatch(
     if operation.write is not None:
         return operation.write()
     assert resource_id is not None
-    if operation.method == "PUT":
-        return service.replace(kind, resource_id, data, preconditions)
     if operation.method == "PATCH":
         return service.patch(kind, resource_id, data, preconditions)
     return service.delete(kind, resource_id, preconditions)
