@@ -365,3 +365,17 @@ def test_a_connection_that_met_damage_is_dropped_and_later_writes_go_on(copy: Pa
     finally:
         vault.close()
 
+
+
+def test_the_advice_works_restore_a_backup_over_a_damaged_vault(copy: Path, tmp_path: Path) -> None:
+    backup = tmp_path / "before.vault"
+    assert run(copy, "vault", "backup", "--out", str(backup)).returncode == 0
+    flip(vault_path(copy), in_page(1, 2000))
+    assert run(copy, "token", "list").returncode == 2
+
+    restored = run(copy, "vault", "restore", str(backup), "--yes", "--wait", "0")
+
+    assert restored.returncode == 0, restored.stderr
+    listed = run(copy, "token", "list")
+    assert listed.returncode == 0 and listed.stdout.splitlines()[1].startswith("idp ")
+    assert run(copy, "vault", "check").returncode == 0
