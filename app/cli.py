@@ -18,7 +18,7 @@ from app.core.errors import CustosError
 from app.core.paths import data_dir
 
 # Command groups, each a module of app/commands with register() and run(); listed in --help in this order.
-COMMAND_MODULES = ("init", "policy", "export", "audit", "breach", "siem", "target", "erase", "vault")
+COMMAND_MODULES = ("init", "policy", "export", "audit", "breach", "dsr", "siem", "target", "erase", "vault")
 
 
 def _command_modules() -> dict[str, ModuleType]:

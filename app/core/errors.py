@@ -7,7 +7,8 @@
     │   ├── WrongPassphrase     the key does not decrypt the vault
     │   ├── VaultCorrupt        the key is right but part of the file does not authenticate (damaged)
     │   ├── VaultLocked         an operation needs an open vault
-    │   └── WeakCipherSettings  SQLCipher reports settings below our floor
+    │   ├── WeakCipherSettings  SQLCipher reports settings below our floor
+    │   └── StorageFull         the disk holding the vault is full: the write was not kept, retry later
     ├── ConfigError             bad command-line or configuration input
     │   └── PolicyInvalid       a policy file with problems (each with its line)
 
@@ -66,6 +67,11 @@ class VaultLocked(VaultError):
 
 class WeakCipherSettings(VaultError):
     pass
+
+
+class StorageFull(VaultError):
+    def __init__(self) -> None:
+        super().__init__("The disk holding the vault is full; the change was not saved. Free some space and retry.")
 
 
 class ConfigError(CustosError):

@@ -25,15 +25,16 @@ from starlette.responses import Response
 from app.audit.recorder import AuditRecorder
 from app.audit.trail import Event
 from app.core.actor import current_actor
-from app.core.errors import VaultLocked
+from app.core.errors import StorageFull, VaultLocked
 from app.core.events import EventBus, RequestServed
 from app.policy.minimise import Minimiser
 from app.scim import discovery
 from app.scim.auth import Authenticator
 from app.scim.bulk import run_bulk
 from app.scim.damage import DamageAlarm
-from app.scim.errors import ScimError
+from app.scim.errors import ScimError, method_not_allowed, storage_full
 from app.scim.failures import FailureTally
+from app.scim.input_guard import refuse_json_constant
 from app.scim.query import QueryParams, search
 from app.scim.request_audit import KNOWN_METHODS, UNKNOWN_ROUTE, matched_route, throttled_event
 from app.scim.service import Preconditions, ScimService
@@ -64,7 +65,7 @@ def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -
 
 
 def _error(error: ScimError, headers: dict[str, str] | None = None) -> Response:
-    return _json(error.body(), error.status, headers)
+    return _json(error.body(), error.status, {**error.headers, **(headers or {})} or None)
 
 
 def _depth(value: Any) -> int:
@@ -109,6 +110,8 @@ class ScimApp:
             response = _error(error)
         except VaultLocked:
             response = _error(ScimError(503, "The Custos vault is closed; try again later."), {"Retry-After": "60"})
+        except StorageFull:
+            response = _error(storage_full())
         except ClientDisconnect:
             return
         except Exception as exc:  # never a traceback in a response; log the frames but not the message
@@ -183,19 +186,19 @@ class ScimApp:
         )
 
     async def _route(self, request: Request, path: str) -> Response:
-        method = request.method
+        method = "GET" if request.method == "HEAD" else request.method  # uvicorn sends HEAD without the body
         base = self.service.base_url
         if path in ("/ServiceProviderConfig", "/ResourceTypes", "/Schemas") or path.startswith(
             ("/ResourceTypes/", "/Schemas/")
         ):
             if method != "GET":
-                raise ScimError(405, "Discovery endpoints are read-only.")
+                raise method_not_allowed(request.method, "GET, HEAD")
             return _json(self._discovery(path, base))
         if path == "/Bulk":
-            self._require(method, "POST")
+            self._require(request.method, "POST")
             return _json(await self._offload(run_bulk, self.service, await self._body(request)))
         if path == "/.search":
-            self._require(method, "POST")
+            self._require(request.method, "POST")
             params = QueryParams.from_search_body(await self._body(request))
             return _json(_counted(request, search(self.service.vault, self._held(), base, ("User", "Group"), params)))
         match = _RESOURCE_PATH.match(path)
@@ -204,7 +207,7 @@ class ScimApp:
         resource_type, resource_id = _TYPES[match.group(1)], match.group(2)
         preconditions = Preconditions(request.headers.get("if-match"), request.headers.get("if-none-match"))
         if resource_id == ".search":
-            self._require(method, "POST")
+            self._require(request.method, "POST")
             params = QueryParams.from_search_body(await self._body(request))
             return _json(_counted(request, search(self.service.vault, self._held(), base, (resource_type,), params)))
         if resource_id is None:
@@ -212,7 +215,7 @@ class ScimApp:
                 params = QueryParams.from_query_string(dict(request.query_params))
                 listed = search(self.service.vault, self._held(), base, (resource_type,), params)
                 return _json(_counted(request, listed))
-            self._require(method, "POST")
+            self._require(request.method, "POST", "GET, HEAD, POST")
             result = await self._offload(self.service.create, resource_type, await self._object_body(request))
         elif method == "GET":
             query = request.query_params
@@ -228,7 +231,7 @@ class ScimApp:
         elif method == "DELETE":
             result = await self._offload(self.service.delete, resource_type, resource_id, preconditions)
         else:
-            raise ScimError(405, f"{method} is not supported here.")
+            raise method_not_allowed(request.method, "GET, HEAD, PUT, PATCH, DELETE")
         return _json(result.body, result.status, result.headers)
 
     async def _offload(self, function: Callable[..., T], *args: Any) -> T:
@@ -245,9 +248,9 @@ class ScimApp:
         self._writers.shutdown(wait=True)
 
     @staticmethod
-    def _require(method: str, expected: str) -> None:
+    def _require(method: str, expected: str, allowed: str | None = None) -> None:
         if method != expected:
-            raise ScimError(405, f"Only {expected} is supported here.")
+            raise method_not_allowed(method, allowed or expected)
 
     def _discovery(self, path: str, base: str) -> dict[str, Any]:
         if path == "/ServiceProviderConfig":
@@ -281,7 +284,7 @@ class ScimApp:
         if not raw:
             raise ScimError(400, "A JSON body is required.", "invalidSyntax")
         try:
-            body = json.loads(raw)
+            body = json.loads(raw, parse_constant=refuse_json_constant)
         except (ValueError, RecursionError) as exc:
             raise ScimError(400, "The body is not valid JSON.", "invalidSyntax") from exc
         if _depth(body) > MAX_JSON_DEPTH:

@@ -174,6 +174,7 @@ ALERT_RULES: dict[str, tuple[str, int, str]] = {
     "bulk_exports": ("Bulk export of subject data", 8, "intrusion_detection"),
     "bulk_reads": ("Bulk read of identities", 8, "intrusion_detection"),
     "after_hours": ("Activity outside working hours", 7, "intrusion_detection"),
+    "dsr_deadline": ("Data subject request deadline near or passed (Art. 12(3))", 5, "iam"),
 }
 
 

@@ -40,7 +40,7 @@ def _policy_with_manager() -> str:
         "kind": "processor",
         "country": "IE",
         "contract_link": "https://contracts.example.test/directory",
-        "purposes": ["access-management", "internal-directory"],  # userName is catalogued for access management
+        "purposes": ["access-management", "internal-directory"],  # userName serves access management only
         "attributes": ["userName", f"{ENTERPRISE_SCHEMA}:manager"],
     }
     return add_recipient(text, recipient)

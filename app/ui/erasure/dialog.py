@@ -132,6 +132,7 @@ class ErasureDialog(QDialog):
             "delete": "deleted, then verified",
             "deactivate": "deactivated only (erasure not confirmed)",
             "manual": "needs a confirmation by an operator",
+            "recipient": "no SCIM target: tell them, then attest (Art. 19)",
         }
         rows += [
             (name, labels.get(result.modes[name], result.modes[name]), str(count))
