@@ -47,10 +47,12 @@ class VaultCorrupt(VaultError):
     """The passphrase is right but pages of the file fail SQLCipher's authentication, or SQLite finds the file
     malformed: a damaged file (disk, copy, tampering), never to be mistaken for a wrong passphrase."""
 
-    def __init__(self, path: object, detail: str = "") -> None:
+    def __init__(self, path: object, detail: str = "", stopped: bool = False) -> None:
         what = f" ({detail})" if detail else ""
+        # ``stopped``: met while a command worked on the open vault; its unfinished transaction was rolled back.
+        then = "the command stopped there" if stopped else "nothing was changed"
         super().__init__(
-            f"The vault {path} is damaged{what}. The passphrase is right; nothing was changed. "
+            f"The vault {path} is damaged{what}. The passphrase is right; {then}. "
             "See what is damaged with 'custos vault check', then restore your latest backup with "
             "'custos vault restore BACKUP' (erasures made since are replayed from the erasure ledger)."
         )

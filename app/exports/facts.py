@@ -79,6 +79,7 @@ class RequestRegisterFact:
     """The data subject request register (app/dsr): how many requests it holds and the deletion rule it applies."""
 
     requests: int
+    closed: int  # of which closed (the ones the register's period applies to)
     retention: Period | None  # closed requests are deleted this long after closure (None: settings unreadable)
     retention_source: str  # "requests.toml", "policy" or "default"
 
@@ -324,12 +325,14 @@ def _request_register(conn: Connection, vault: Vault, policy: Policy) -> Request
     from app.dsr import settings
     from app.dsr.tables import DsrRequest
 
-    requests = int(conn.execute(select(func.count()).select_from(DsrRequest.__table__)).scalar_one())
+    table = DsrRequest.__table__
+    requests = int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+    closed = int(conn.execute(select(func.count()).select_from(table).where(table.c.state == "closed")).scalar_one())
     try:
         kept = settings.load(vault.path.parent, policy)
     except ConfigError:  # a broken requests.toml: the retention job falls back to its default, unstated here
-        return RequestRegisterFact(requests, None, "requests.toml (unreadable)")
-    return RequestRegisterFact(requests, kept.retention, kept.retention_source)
+        return RequestRegisterFact(requests, closed, None, "requests.toml (unreadable)")
+    return RequestRegisterFact(requests, closed, kept.retention, kept.retention_source)
 
 
 def _ledger_entries(vault: Vault) -> int | None:

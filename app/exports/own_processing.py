@@ -53,7 +53,9 @@ def _ledger_count(facts: LiveFacts) -> str:
 
 def _dsr_count(facts: LiveFacts) -> str:
     register = facts.request_register
-    return "not part of this installation" if register is None else f"{register.requests} request(s) held"
+    if register is None:
+        return "not part of this installation"
+    return f"{register.requests} request(s) held, {register.closed} of them closed"
 
 
 RECORDS: tuple[OwnRecord, ...] = (

@@ -46,3 +46,15 @@ def test_explicit_settings_win_and_are_checked(vault: Vault, data_dir: Path) -> 
     (data_dir / settings.FILE).write_text("country = [", encoding="utf-8")
     with pytest.raises(ConfigError, match="not valid TOML"):
         settings.load(data_dir, policy)  # type: ignore[arg-type]
+
+
+def test_the_policy_s_own_processing_period_is_the_register_s_default(vault: Vault) -> None:
+    """The Art. 30 record states [own_processing] dsr_register; the retention job must delete by that period."""
+    document = tomlkit.parse(default_policy_text())
+    document.setdefault("own_processing", tomlkit.table())
+    document["own_processing"]["dsr_register"] = {"period": "P2Y", "justification": "Limitation period"}  # type: ignore[index]
+    apply_policy(vault, tomlkit.dumps(document), "dpo")
+    policy = PolicyInForce(vault).get().policy
+    assert settings.load(vault.path.parent, policy).retention.iso() == "P2Y"
+    settings.save(vault.path.parent, retention="P4Y")  # an explicit setting still wins
+    assert settings.load(vault.path.parent, policy).retention.iso() == "P4Y"

@@ -89,7 +89,7 @@ def test_the_request_register_row_states_the_deletion_it_applies(vault: Vault) -
     from where, and whether it is the one the policy declares."""
     rows = controller(vault)
     row = rows["custos/dsr_register"]
-    assert "forthcoming" not in row["activity"] and row["activity"].endswith("(0 request(s) held)")
+    assert "forthcoming" not in row["activity"] and row["activity"].endswith("(0 request(s) held, 0 of them closed)")
     rule = "closed requests are deleted 3 years after closure by the hourly retention job (from the policy)"
     assert row["adherence"] == f"Yes — {rule}"
     assert row["retention"].endswith(f"enforced: {rule}")
