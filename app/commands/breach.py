@@ -137,6 +137,8 @@ def _utc(moment: datetime) -> str:
 
 
 def _show(view: Any, now: datetime) -> None:
+    from app.incidents.completeness import still_to_record
+
     f = view.fields
     print(f"Incident {view.id}: {f['title']}")
     print(f"  state: {view.state}")
@@ -157,6 +159,8 @@ def _show(view: Any, now: datetime) -> None:
             print(f"  {key}: {f[key]}")
     for note in view.notifications:
         print(f"  notified ({note.kind}): {_utc(note.at)}, reference {note.reference} (notification {note.number})")
+    if view.state != "closed" and (missing := still_to_record(f)):
+        print(f"  still to record: {'; '.join(missing)}")
     print(f"  clock: {view.clock(now).describe()}")
     if view.aware_anchor and view.aware_anchor != f["aware_at"]:
         print(f"  clock runs from: {_utc(view.aware_anchor)} (the first awareness recorded; later corrections are "
@@ -184,10 +188,68 @@ def _corrected(before: Any, after: Any, name: str) -> str:
     return f"{_utc(before.fields[name])} → {_utc(after.fields[name])}"
 
 
-def run(args: argparse.Namespace) -> int:
+def _aware(register_: Any, args: argparse.Namespace, operator: str, now: datetime) -> None:
     from app.incidents import clock
-    from app.incidents.register import IncidentRegister
+
+    before = register_.get(args.id)
+    view = register_.set_aware(args.id, operator, args.reason, args.at)
+    status = view.clock(now)
+    assert status.deadline is not None
+    if before.aware_at is None:
+        print(f"Aware at {clock.utc_text(view.aware_at)}; notify by {clock.utc_text(status.deadline)} "
+              f"({clock.local_text(status.deadline)}).")  # fmt: skip
+    else:
+        print(f"Corrected awareness of incident {args.id}: {_corrected(before, view, 'aware_at')}. The deadline "
+              f"runs from the first awareness, {clock.utc_text(view.aware_anchor)}: notify by "
+              f"{clock.utc_text(status.deadline)} ({clock.local_text(status.deadline)}).")  # fmt: skip
+
+
+def _correct_notification(register_: Any, args: argparse.Namespace, operator: str, now: datetime) -> None:
+    if args.at is None or not args.reason:
+        raise ConfigError("A correction needs the corrected time (--at) and its reason (--reason).")
+    before = {n.number: n.at for n in register_.get(args.id).notifications}
+    view = register_.correct_notification(args.id, operator, args.correct, args.at, args.reason, args.delay_reason)
+    new = next(n.at for n in view.notifications if n.number == args.correct)
+    print(f"Corrected notification {args.correct} of incident {args.id}: {_utc(before[args.correct])} → {_utc(new)}; "
+          f"{view.clock(now).describe()}.")  # fmt: skip
+
+
+def _inform(register_: Any, args: argparse.Namespace, operator: str) -> None:
+    before = register_.get(args.id)
+    view = register_.inform_subjects(args.id, operator, args.at, args.reason or "")
+    if before.subjects_informed_at is None:
+        print(f"Data subjects of incident {args.id} recorded as informed.")
+    else:
+        print(f"Corrected when the data subjects of incident {args.id} were informed: "
+              f"{_corrected(before, view, 'subjects_informed_at')}.")  # fmt: skip
+
+
+def _update(register_: Any, args: argparse.Namespace, operator: str) -> None:
     from app.incidents.times import TIMES
+
+    mapping = {
+        "title": args.title, "description": args.description, "nature": args.nature,
+        "dpo_contact": args.dpo_contact, "consequences": args.consequences, "measures": args.measures,
+        "approx_subjects": args.subjects, "approx_records": args.records,
+        "occurred_from": args.occurred_from, "occurred_to": args.occurred_to, "detected_at": args.detected,
+        "processor_notified_at": args.processor_notified, "investigation_at": args.investigation,
+        "contained_at": args.contained,
+        "categories": [c.strip() for c in args.categories.split(",") if c.strip()] if args.categories else None,
+    }  # fmt: skip
+    values = {k: v for k, v in mapping.items() if v is not None} | _details(args)
+    if not values:
+        raise ConfigError("Nothing to update: give at least one field.")
+    before = register_.get(args.id)
+    view = register_.update(args.id, operator, args.reason or "", **values)
+    print(f"Updated incident {args.id}: {', '.join(sorted(values))}.")
+    corrected = [n for n in sorted(values) if n in TIMES and before.fields[n] not in (None, view.fields[n])]
+    if corrected:
+        print("Corrected (earlier times kept): "
+              + "; ".join(f"{n} {_corrected(before, view, n)}" for n in corrected) + ".")  # fmt: skip
+
+
+def run(args: argparse.Namespace) -> int:
+    from app.incidents.register import IncidentRegister
 
     operator = operator_name(args)
     vault = open_vault(args)
@@ -214,30 +276,12 @@ def run(args: argparse.Namespace) -> int:
         elif command == "show":
             _show(register_.get(args.id), now)
         elif command == "aware":
-            before = register_.get(args.id)
-            view = register_.set_aware(args.id, operator, args.reason, args.at)
-            status = view.clock(now)
-            assert status.deadline is not None
-            if before.aware_at is None:
-                print(f"Aware at {clock.utc_text(view.aware_at)}; notify by {clock.utc_text(status.deadline)} "
-                      f"({clock.local_text(status.deadline)}).")  # fmt: skip
-            else:
-                print(f"Corrected awareness of incident {args.id}: {_corrected(before, view, 'aware_at')}. The "
-                      f"deadline runs from the first awareness, {clock.utc_text(view.aware_anchor)}: notify by "
-                      f"{clock.utc_text(status.deadline)} ({clock.local_text(status.deadline)}).")  # fmt: skip
+            _aware(register_, args, operator, now)
         elif command == "assess":
             register_.assess(args.id, operator, args.risk, args.reason)
             print(f"Risk of incident {args.id}: {args.risk}.")
         elif command == "notify" and args.correct is not None:
-            if args.at is None or not args.reason:
-                raise ConfigError("A correction needs the corrected time (--at) and its reason (--reason).")
-            before = {n.number: n.at for n in register_.get(args.id).notifications}
-            view = register_.correct_notification(args.id, operator, args.correct, args.at, args.reason,
-                                                  args.delay_reason)  # fmt: skip
-            old = _utc(before[args.correct])
-            new = _utc(next(n.at for n in view.notifications if n.number == args.correct))
-            print(f"Corrected notification {args.correct} of incident {args.id}: {old} → {new}; "
-                  f"{view.clock(now).describe()}.")  # fmt: skip
+            _correct_notification(register_, args, operator, now)
         elif command == "notify":
             if not args.reference:
                 raise ConfigError("Give the supervisory authority's reference (--reference).")
@@ -246,36 +290,12 @@ def run(args: argparse.Namespace) -> int:
             )
             print(f"Notification recorded; {view.clock(now).describe()}.")
         elif command == "inform":
-            before = register_.get(args.id)
-            view = register_.inform_subjects(args.id, operator, args.at, args.reason or "")
-            if before.subjects_informed_at is None:
-                print(f"Data subjects of incident {args.id} recorded as informed.")
-            else:
-                print(f"Corrected when the data subjects of incident {args.id} were informed: "
-                      f"{_corrected(before, view, 'subjects_informed_at')}.")  # fmt: skip
+            _inform(register_, args, operator)
         elif command == "exempt":
             register_.exempt_from_communication(args.id, operator, args.exemption, args.reason)
             print(f"Art. 34(3)({args.exemption}) exemption recorded for incident {args.id}.")
         elif command == "update":
-            mapping = {
-                "title": args.title, "description": args.description, "nature": args.nature,
-                "dpo_contact": args.dpo_contact, "consequences": args.consequences, "measures": args.measures,
-                "approx_subjects": args.subjects, "approx_records": args.records,
-                "occurred_from": args.occurred_from, "occurred_to": args.occurred_to, "detected_at": args.detected,
-                "processor_notified_at": args.processor_notified, "investigation_at": args.investigation,
-                "contained_at": args.contained,
-                "categories": [c.strip() for c in args.categories.split(",") if c.strip()] if args.categories else None,
-            }  # fmt: skip
-            values = {k: v for k, v in mapping.items() if v is not None} | _details(args)
-            if not values:
-                raise ConfigError("Nothing to update: give at least one field.")
-            before = register_.get(args.id)
-            view = register_.update(args.id, operator, args.reason or "", **values)
-            print(f"Updated incident {args.id}: {', '.join(sorted(values))}.")
-            corrected = [n for n in sorted(values) if n in TIMES and before.fields[n] not in (None, view.fields[n])]
-            if corrected:
-                print("Corrected (earlier times kept): " + "; ".join(f"{n} {_corrected(before, view, n)}"
-                                                                     for n in corrected) + ".")  # fmt: skip
+            _update(register_, args, operator)
         elif command == "scope":
             from app.incidents.scope import approximate
             from app.policy.in_force import PolicyInForce

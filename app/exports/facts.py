@@ -106,6 +106,8 @@ class LiveFacts:
     targets: tuple[TargetFact, ...] = field(default_factory=tuple)
     recipient_subjects: dict[str, int] = field(default_factory=dict)  # scoped recipient id -> Users in its scope
     erasure_ledger_entries: int | None = None  # lines of the ledger beside the vault (None: no ledger file)
+    dsr_requests: tuple[int, int] = (0, 0)  # (requests held, of which closed) in the request register
+    dsr_retention: str | None = None  # the register's retention as the retention job enforces it, in words
 
     @property
     def breaches(self) -> tuple[IncidentFact, ...]:
@@ -190,7 +192,31 @@ def gather_facts(
             targets=_targets(conn),
             recipient_subjects=_recipient_subjects(conn, policy),
             erasure_ledger_entries=_ledger_entries(vault),
+            dsr_requests=_dsr_requests(conn),
+            dsr_retention=_dsr_retention(vault, policy),
         )
+
+
+def _dsr_requests(conn: Connection) -> tuple[int, int]:
+    from app.dsr.tables import DsrRequest  # the register builds on the exports (subject export): imported late
+
+    table = DsrRequest.__table__
+    held = conn.execute(select(func.count()).select_from(table)).scalar_one()
+    closed = conn.execute(select(func.count()).select_from(table).where(table.c.state == "closed")).scalar_one()
+    return int(held), int(closed)
+
+
+def _dsr_retention(vault: Vault, policy: Policy) -> str | None:
+    """What app/dsr/retention.py deletes, read from the same settings it reads (None: settings unreadable, and the
+    record must then not claim an enforced period)."""
+    from app.core.errors import ConfigError
+    from app.dsr import settings as register_settings
+
+    try:
+        kept = register_settings.load(vault.path.parent, policy).retention
+    except ConfigError:
+        return None
+    return f"closed requests are deleted {kept.describe()} after closure by the retention job"
 
 
 def _recipient_subjects(conn: Connection, policy: Policy) -> dict[str, int]:

@@ -380,6 +380,8 @@ def _retention(policy: Policy, purpose: Purpose, category: DataCategory, rules: 
     else:
         parts = [f"{', '.join(paths)}: {text}" for text, paths in by_text.items()]
     parts.append(_account_retention(policy, purpose))
+    if not policy.retention_job_enabled:  # the periods are the policy's; nothing applies them
+        parts.append("The retention job is disabled in the policy: these periods are not applied automatically")
     parts.append("A DELETE from the identity provider erases the account at once")
     return ". ".join(parts)
 

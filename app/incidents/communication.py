@@ -21,7 +21,11 @@ TITLE = "Information about a personal data breach that concerns you"
 
 
 def _day(moment: datetime) -> str:
-    return clock.utc_text(moment).replace(" UTC", "") + " UTC"
+    return clock.utc_text(moment)
+
+
+def _sentence(text: str) -> str:
+    return text if text.endswith((".", "!", "?")) else text + "."
 
 
 def _or_ask(text: str | None, hint: str = "") -> str:
@@ -73,7 +77,7 @@ def sections(incident: IncidentView, policy: Policy) -> list[tuple[str, str]]:
     summary_hint = f"the notification to the authority says: {f['nature']}" if f["nature"] else ""
     controller = policy.controller.name or NEEDS_HUMAN
     return [
-        ("What happened", f"{_or_ask(f['subject_summary'], summary_hint)} {_when(incident)}"),
+        ("What happened", f"{_sentence(_or_ask(f['subject_summary'], summary_hint))} {_when(incident)}"),
         ("What information about you was involved", _data(incident)),
         ("What this could mean for you", _or_ask(f["consequences"])),
         ("What we have done and what we will do", _or_ask(f["measures"])),

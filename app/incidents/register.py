@@ -18,7 +18,7 @@ from sqlalchemy import Connection, insert, select, update
 
 from app.audit.trail import Event, append
 from app.core.errors import ConfigError
-from app.incidents import clock, times
+from app.incidents import clock, completeness, times
 from app.incidents import summary as summary_
 from app.incidents.tables import Incident, IncidentNotification
 from app.store.vault import Vault
@@ -89,10 +89,6 @@ class IncidentView:
 
     def entries(self, name: str, notification_id: int | None = None) -> list[times.TimeEntry]:
         return [e for e in self.history if e.name == name and e.notification_id == notification_id]
-
-    @property
-    def corrected(self) -> bool:
-        return len({(e.name, e.notification_id) for e in self.history}) < len(self.history)
 
     def clock(self, now: datetime) -> clock.ClockStatus:
         return clock.status(self.aware_anchor, self.first_notified, now)
@@ -198,22 +194,37 @@ class IncidentRegister:
             _check_times(merged, anchor)
             stored = {k: json.dumps(v) if k in _LISTS else v for k, v in values.items()}
             conn.execute(update(_I).where(_I.c.id == incident_id).values(**stored))
-            now = self.now()
-            first_set = {}
-            for name in times.TIMES:
-                if name in values and values[name] is not None:
-                    times.record(conn, incident_id, name, values[name], now, operator, reason.strip())
-                    if name not in corrections:
-                        first_set[name] = times.iso(values[name])
-            plain = sorted(set(values) - set(corrections))
-            if plain:
-                details: dict[str, Any] = {"incident": incident_id, "fields": plain}
-                if first_set:
-                    details["times"] = first_set
-                append(conn, Event(kind, f"operator:{operator}", details=details))
-            for name, old in corrections.items():
-                _append_correction(conn, operator, incident_id, name, old, values[name], anchor)
+            self._record_times(conn, operator, kind, incident_id, values, corrections, reason, anchor)
             return self._view(conn, incident_id)
+
+    def _record_times(
+        self,
+        conn: Connection,
+        operator: str,
+        kind: str,
+        incident_id: int,
+        values: dict[str, Any],
+        corrections: dict[str, datetime],
+        reason: str,
+        anchor: datetime | None,
+    ) -> None:
+        """An entry in the history per time given; the change's event (first times in it); one per correction."""
+        now = self.now()
+        first_set = {}
+        for name in times.TIMES:
+            if name in values:
+                times.record(conn, incident_id, name, values[name], now, operator, reason.strip())
+                if name not in corrections:
+                    first_set[name] = times.iso(values[name])
+        plain = sorted(set(values) - set(corrections))
+        if plain:
+            details: dict[str, Any] = {"incident": incident_id, "fields": plain}
+            if first_set:
+                details["times"] = first_set
+            append(conn, Event(kind, f"operator:{operator}", details=details))
+        for name, old in corrections.items():
+            _append_correction(conn, operator, incident_id, name, old, values[name], anchor)
+
     def open_incident(
         self,
         title: str,
@@ -252,8 +263,8 @@ class IncidentRegister:
             for name in ("detected_at", "occurred_from", "occurred_to"):
                 if values[name] is not None:
                     times.record(conn, incident_id, name, values[name], now, operator, "recorded when opened")
-            event: dict[str, Any] = {"incident": incident_id, "source": source,
-                                     "times": {n: times.iso(values[n]) for n in ("detected_at",)}}  # fmt: skip
+            given = {n: times.iso(values[n]) for n in ("detected_at", "occurred_from", "occurred_to") if values[n]}
+            event: dict[str, Any] = {"incident": incident_id, "source": source, "times": given}
             if alert_seq is not None:
                 event["alert_seq"] = alert_seq
             if extra:
@@ -494,19 +505,7 @@ def _check_closable(merged: dict[str, Any], current: IncidentView) -> None:
         if not current.first_notified and not merged.get("not_notified_rationale"):
             raise IncidentError("Not notified: record why the breach is unlikely to result in a risk (--rationale).")
         return
-    missing = [
-        label
-        for label, present in (
-            ("nature of the breach (Art. 33(3)(a))", merged.get("nature")),
-            ("categories of data (Art. 33(3)(a))", merged.get("categories")),
-            ("approximate number of subjects (Art. 33(3)(a))", merged.get("approx_subjects") is not None),
-            ("approximate number of records (Art. 33(3)(a))", merged.get("approx_records") is not None),
-            ("DPO contact (Art. 33(3)(b))", merged.get("dpo_contact")),
-            ("likely consequences (Art. 33(3)(c))", merged.get("consequences")),
-            ("measures taken or proposed (Art. 33(3)(d))", merged.get("measures")),
-        )
-        if not present
-    ]
+    missing = completeness.missing(merged, completeness.ART33)
     if missing:
         raise IncidentError("Before closing, record: " + "; ".join(missing) + ".")
     if not current.first_notified:

@@ -478,10 +478,15 @@ def _within_purposes(
             if outside:  # every part it would receive must serve one of its purposes, not just one part
                 allowed = sorted({p for rule in outside for p in rule.purposes})
                 parts = "" if outside == covering else f" (its part {', '.join(r.path for r in outside)})"
+                hint = (
+                    " (SCIM requires userName on every User: catalogue it for every purpose with a recipient)"
+                    if resolved.index_path == "username"
+                    else ""
+                )
                 reader.problem(
                     (*where, key),
                     f"'{path}'{parts} is catalogued for {', '.join(allowed)}, not for this recipient's purposes "
-                    f"({', '.join(used_for)}): a recipient receives only what its purposes need",
+                    f"({', '.join(used_for)}): a recipient receives only what its purposes need{hint}",
                     tightened=True,
                 )
 
@@ -743,6 +748,14 @@ def errors_of(problems: list[Problem], *, stored: bool = False) -> list[Problem]
     """The problems that stop a policy; ``stored``: of a version already applied, which the checks added since
     (``tightened``) do not stop: ``policy validate`` still reports them so the operator can fix the file."""
     return [p for p in problems if not p.warning and not (stored and p.tightened)]
+
+
+def stale_problems(text: str) -> list[Problem]:
+    """The errors an already-applied version meets under today's checks (it still loads: see ``errors_of``).
+
+    Shown beside the version in force, so an upgrade that tightened the checks is seen before the next apply."""
+    _, problems = check_policy(text)
+    return [p for p in problems if p.tightened and not p.warning]
 
 
 def load_policy(text: str, *, stored: bool = False) -> Policy:

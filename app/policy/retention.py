@@ -197,7 +197,9 @@ def run_once(
                 purge = Purge("accounts", "Deactivated accounts", (), len(subjects), period.iso())
                 _evidence(conn, purge, active.version, moment, erasure_request=request_id)
                 purges.append(purge)
-    if purges:
+    from app.dsr.retention import purge_expired  # the request register's own retention (3 years by default)
+
+    if purge_expired(vault, moment) or purges:
         store_engine.checkpoint(vault.engine)  # purged values must not linger in the WAL
     return purges
 

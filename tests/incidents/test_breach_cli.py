@@ -106,7 +106,7 @@ def test_the_clock_cannot_be_reset(data_dir: Path) -> None:
     ]
     assert history[2].endswith(", correction): ticket only read a day later")
     assert history[1].endswith("): laptop confirmed stolen")
-    tail = run(data_dir, "audit", "tail", "-n", "30").stdout
+    tail = run(data_dir, "audit", "tail", "-n", "200").stdout
     assert tail.count("incident.time_corrected") == 3  # aware, informed, notification 1 (details: test_times)
 
 
@@ -118,6 +118,12 @@ def test_details_and_both_drafts(data_dir: Path, tmp_path: Path) -> None:
     assert opened.returncode == 0, opened.stderr
     bad = run(data_dir, "breach", "update", "1", "--breach-type", "secrecy")
     assert bad.returncode == 2 and "confidentiality, integrity, availability" in bad.stderr
+    corrected = run(data_dir, "breach", "update", "1", "--detected", _iso(aware_at - 3 * HOUR), "--reason",
+                    "the SIEM shows the first alert earlier", "--cause", "wrong recipient picked")  # fmt: skip
+    assert corrected.stdout.splitlines() == [
+        "Updated incident 1: cause, detected_at.",
+        f"Corrected (earlier times kept): detected_at {_utc(aware_at - HOUR)} → {_utc(aware_at - 3 * HOUR)}.",
+    ]
     updated = run(
         data_dir, "breach", "update", "1", "--discovery", "the recipient called the service desk",
         "--special-categories", "no", "--authority", "BfDI", "--cross-border", "yes",
@@ -130,6 +136,9 @@ def test_details_and_both_drafts(data_dir: Path, tmp_path: Path) -> None:
     for line in ("  breach_types: confidentiality", "  subject_categories: Employees, Contractors",
                  "  special_categories: no", "  cross_border: yes", "  lead_authority: BayLDA"):  # fmt: skip
         assert line in shown
+    still = next(line for line in shown.splitlines() if line.startswith("  still to record: "))
+    assert "nature of the breach (Art. 33(3)(a))" in still and "lead authority" not in still
+    assert "breach type" not in still and "processor involvement" not in still
     out = tmp_path / "drafts"
     assert run(data_dir, "breach", "draft", "1", "--out", str(out)).returncode == 0
     notification = (out / "incident-1-notification.md").read_text()

@@ -153,6 +153,6 @@ def test_communication_asks_for_what_is_missing(vault: Vault) -> None:
     incident_id = register.open_incident("Lost laptop", "dpo")
     register.update(incident_id, "dpo", nature="Laptop stolen from a car")
     text = communication.markdown(register.get(incident_id), _policy(vault), FRIDAY_9, "v1")
-    assert f"{NEEDS_HUMAN} (the notification to the authority says: Laptop stolen from a car)" in text
+    assert f"{NEEDS_HUMAN} (the notification to the authority says: Laptop stolen from a car). When it" in text
     assert f"## What you can do\n\n{NEEDS_HUMAN}" in text
     assert "The risk is not yet assessed" in text

@@ -68,9 +68,12 @@ def test_lifecycle_rules_and_audit(vault: Vault) -> None:
     register.assess(incident, "dpo", "high_risk", "names and e-mails of 300 staff")
     with pytest.raises(IncidentError, match="nature of the breach"):
         register.close(incident, "dpo")
-    register.update(incident, "dpo", nature="theft", categories=["Names", "Work contact details"],
-                    approx_subjects=300, approx_records=900, dpo_contact="dpo@controller.example.test",
-                    consequences="phishing risk", measures="credentials rotated")  # fmt: skip
+    register.update(incident, "dpo", nature="theft", categories=["Names"], approx_subjects=300, approx_records=900,
+                    dpo_contact="dpo@controller.example.test", consequences="phishing risk",
+                    measures="credentials rotated")  # fmt: skip
+    with pytest.raises(IncidentError, match=r"categories of data subjects \(Art\. 33\(3\)\(a\)\)"):
+        register.close(incident, "dpo")
+    register.update(incident, "dpo", subject_categories=["Employees"], categories=["Names", "Work contact details"])
     with pytest.raises(IncidentError, match=r"Art\. 34"):
         register.close(incident, "dpo")
     register.exempt_from_communication(incident, "dpo", "c", "public notice on the intranet")
@@ -88,6 +91,7 @@ def test_lifecycle_rules_and_audit(vault: Vault) -> None:
         "incident.notified",
         "incident.notified",
         "incident.assessed",
+        "incident.updated",
         "incident.updated",
         "incident.art34_exemption",
         "incident.closed",

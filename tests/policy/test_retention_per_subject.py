@@ -87,6 +87,20 @@ def test_an_indefinite_purpose_keeps_accounts_and_says_why(vault: Vault) -> None
     assert [(p.kind, p.subjects) for p in mine if p.kind == "accounts"] == [("accounts", 1)]  # the contractor
 
 
+def test_the_policy_s_own_purpose_scope_decides(vault: Vault) -> None:
+    """The purpose's ``scope`` from the policy, evaluated by the same SQL as provisioning (app/targets/scope.py)."""
+    scoped = DIRECTORY_FOR_A_YEAR.replace(
+        'deactivated_account_retention = { period = "P1Y", justification = "Alumni directory for a year" }',
+        'deactivated_account_retention = { period = "P1Y", justification = "Alumni directory for a year" }\n'
+        "scope = { filter = 'emails pr' }",
+    )
+    apply_policy(vault, scoped, "dpo")
+    ids = seed(vault)
+    purges = run_once(vault, PolicyInForce(vault), DEACTIVATED + timedelta(days=31))  # the default scope
+    assert [(p.kind, p.subjects, p.period) for p in purges if p.kind == "accounts"] == [("accounts", 1, "P30D")]
+    assert set(documents(vault)) == {ids["staff"]}
+
+
 def test_a_purpose_scope_decides_whose_account_the_longer_period_keeps(vault: Vault) -> None:
     """Issue 12 §3 + §4: the directory's year applies only to the members of the group its scope names."""
     import tomlkit

@@ -3,15 +3,22 @@ the notification draft, and an alert from the rules reaching the window."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from PySide6.QtCore import QDateTime
+from PySide6.QtWidgets import QDialogButtonBox
 from pytestqt.qtbot import QtBot
 
 from app.incidents.register import IncidentRegister
 from app.policy.in_force import PolicyInForce
 from app.siem.alerts import AlertRaised
 from app.store.vault import Vault
+from app.ui.incidents.awareness import AwarenessDialog
+from app.ui.incidents.details import DetailsDialog
+from app.ui.incidents.time_dialog import TimeChange, TimeDialog
 from app.ui.incidents.view import IncidentsPage
+from tests.incidents.test_register import FRIDAY_9, FakeClock
 
 
 def test_register_countdown_awareness_and_draft(qtbot: QtBot, vault: Vault, tmp_path: Path) -> None:
@@ -19,7 +26,7 @@ def test_register_countdown_awareness_and_draft(qtbot: QtBot, vault: Vault, tmp_
     register.open_candidate_from_alert(7, "auth_failures", "25 failures in 5 min")
     page = IncidentsPage(vault, PolicyInForce(vault))
     qtbot.addWidget(page)
-    page.ask_text = lambda _parent, _title, _label: "phishing kit confirmed in the logs"
+    page.ask_awareness = lambda _parent, _view, now: (now, "phishing kit confirmed in the logs")
     page.choose_folder = lambda _parent: tmp_path / "drafts"
     page.show()
     qtbot.waitUntil(lambda: page.table.rowCount() == 1, timeout=5000)
@@ -59,3 +66,161 @@ def test_alert_badge_on_the_main_window(qtbot: QtBot, vault: Vault, data_dir: Pa
     window.pages.setCurrentIndex(index)
     assert window.pages.tabText(index) == "Incidents"
     window.shutdown()
+
+
+def test_awareness_at_a_real_time_and_its_correction_keep_the_deadline(qtbot: QtBot, vault: Vault,
+                                                                       tmp_path: Path) -> None:  # fmt: skip
+    now = FakeClock(FRIDAY_9 + timedelta(hours=80))  # Monday 17:00
+    register = IncidentRegister(vault, now)
+    register.open_incident("Lost laptop", "dpo", detected_at=FRIDAY_9 - timedelta(hours=1))
+    page = IncidentsPage(vault, PolicyInForce(vault), now=now)
+    qtbot.addWidget(page)
+    page.choose_folder = lambda _parent: tmp_path / "drafts"
+    page.show()
+    qtbot.waitUntil(lambda: page.table.rowCount() == 1, timeout=5000)
+    page.table.selectRow(0)
+    asked: list[datetime | None] = []
+
+    def answer(moment: datetime, reason: str):  # what the operator types into the dialog
+        return lambda _parent, view, _now: (asked.append(view.aware_at), (moment, reason))[1]
+
+    page.ask_awareness = answer(FRIDAY_9, "laptop confirmed stolen")  # a real time, not "now"
+    page.record_awareness()
+    qtbot.waitUntil(lambda: page.table.item(0, 3).text() == "2026-11-27 09:00 UTC", timeout=5000)
+    assert page.table.item(0, 6).text().startswith("OVERDUE by 8 h 00 min")
+
+    page.ask_awareness = answer(datetime(2027, 1, 1, tzinfo=UTC), "reset")  # the reset seen on main
+    page.record_awareness()
+    qtbot.waitUntil(lambda: "in the future" in page.summary.text(), timeout=5000)
+
+    page.ask_awareness = answer(FRIDAY_9 + timedelta(hours=24), "the ticket was only read on Saturday")
+    page.record_awareness()
+    qtbot.waitUntil(lambda: "— correction " in page.detail.toPlainText(), timeout=5000)
+    assert asked == [None, FRIDAY_9, FRIDAY_9]  # the dialog knew it was correcting
+    assert page.table.item(0, 3).text() == "2026-11-27 09:00 UTC"  # the deadline's anchor did not move
+    assert page.table.item(0, 4).text() == "2026-11-30 09:00 UTC"
+    assert page.table.item(0, 6).text().startswith("OVERDUE")
+    detail = page.detail.toPlainText()
+    assert "The deadline runs from the first awareness, 2026-11-27 09:00 UTC." in detail
+    assert "Still to record for the authority: nature of the breach (Art. 33(3)(a));" in detail
+    history = detail.split("History of times (corrections never replace an earlier value):\n", 1)[1].splitlines()
+    operator = register.get(1).aware_by
+    assert history[1:] == [
+        f"  Controller aware: 2026-11-27 09:00 UTC — first recorded 2026-11-30 17:00 UTC by {operator}: "
+        "laptop confirmed stolen",
+        f"  Controller aware: 2026-11-28 09:00 UTC — correction 2026-11-30 17:00 UTC by {operator}: "
+        "the ticket was only read on Saturday",
+    ]  # fmt: skip
+
+    page.export_communication()
+    qtbot.waitUntil(lambda: "Draft written" in page.summary.text(), timeout=10_000)
+    assert sorted(p.name for p in (tmp_path / "drafts").iterdir()) == [
+        "incident-1-communication.md", "incident-1-communication.pdf"
+    ]  # fmt: skip
+    page.hide()
+
+
+def test_awareness_dialog_takes_a_time_and_a_reason(qtbot: QtBot, vault: Vault) -> None:
+    now = FakeClock(FRIDAY_9 + timedelta(hours=2))
+    register = IncidentRegister(vault, now)
+    incident = register.open_incident("Lost laptop", "dpo", detected_at=FRIDAY_9 - timedelta(hours=1))
+    dialog = AwarenessDialog(register.get(incident), now())
+    qtbot.addWidget(dialog)
+    ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
+    assert dialog.windowTitle() == "Controller aware" and dialog.moment() == now()  # defaults to now
+    assert not ok.isEnabled()  # no reasoning yet
+    dialog.when.setDateTime(QDateTime.fromSecsSinceEpoch(int(FRIDAY_9.timestamp())))
+    qtbot.keyClicks(dialog.reason, "laptop confirmed stolen")
+    assert ok.isEnabled() and dialog.value() == (FRIDAY_9, "laptop confirmed stolen")
+    dialog.when.setDateTime(QDateTime.fromSecsSinceEpoch(int(datetime(2027, 1, 1, tzinfo=UTC).timestamp())))
+    assert dialog.moment() <= now() + timedelta(minutes=5)  # the editor does not go past now (plus skew)
+
+    register.set_aware(incident, "dpo", "laptop confirmed stolen", at=FRIDAY_9)
+    correcting = AwarenessDialog(register.get(incident), now())
+    qtbot.addWidget(correcting)
+    ok = correcting.buttons.button(QDialogButtonBox.StandardButton.Ok)
+    assert correcting.windowTitle() == "Correct the awareness time" and correcting.moment() == FRIDAY_9
+    assert "deadline keeps running from the first awareness, 2026-11-27 09:00 UTC" in correcting.explanation.text()
+    qtbot.keyClicks(correcting.reason, "typo")
+    assert not ok.isEnabled()  # the same time is no correction
+    correcting.when.setDateTime(QDateTime.fromSecsSinceEpoch(int((FRIDAY_9 + timedelta(hours=1)).timestamp())))
+    assert ok.isEnabled() and correcting.value() == (FRIDAY_9 + timedelta(hours=1), "typo")
+
+
+def test_details_for_the_authority_recorded_in_the_app(qtbot: QtBot, vault: Vault) -> None:
+    now = FakeClock(FRIDAY_9)
+    register = IncidentRegister(vault, now)
+    incident = register.open_incident("Misdirected export", "dpo", details={"cause": "wrong recipient"})
+    dialog = DetailsDialog(register.get(incident))
+    qtbot.addWidget(dialog)
+    assert dialog.lines["cause"].text() == "wrong recipient" and dialog.changes() == {}  # pre-filled, unchanged
+    dialog.subject_categories.setText("Employees, Contractors")
+    dialog.types["confidentiality"].setChecked(True)
+    dialog.special.setCurrentText("no")
+    dialog.cross_border.setCurrentText("yes")
+    dialog.lines["lead_authority"].setText("BayLDA")
+    dialog.texts["subject_advice"].setPlainText("Watch for phishing e-mails.")
+    changes = dialog.changes()
+    assert changes == {"subject_categories": ["Employees", "Contractors"], "breach_types": ["confidentiality"],
+                       "special_categories": "no", "cross_border": True, "lead_authority": "BayLDA",
+                       "subject_advice": "Watch for phishing e-mails."}  # fmt: skip
+
+    page = IncidentsPage(vault, PolicyInForce(vault), now=now)
+    qtbot.addWidget(page)
+    page.show()
+    qtbot.waitUntil(lambda: page.table.rowCount() == 1, timeout=5000)
+    page.table.selectRow(0)
+    assert "breach type" in page.detail.toPlainText()  # still to record
+    page.ask_details = lambda _parent, _view: changes
+    page.record_details()
+    qtbot.waitUntil(lambda: register.get(incident).lead_authority == "BayLDA", timeout=5000)
+    qtbot.waitUntil(lambda: "breach type" not in page.detail.toPlainText(), timeout=5000)
+    view = register.get(incident)
+    assert (view.breach_types, view.cross_border, view.special_categories) == (["confidentiality"], True, "no")
+    page.ask_details = lambda _parent, _view: {"breach_types": ["secrecy"]}
+    page.record_details()
+    qtbot.waitUntil(lambda: "A breach type is one of" in page.summary.text(), timeout=5000)
+    page.hide()
+
+
+def test_other_times_recorded_and_corrected_in_the_app(qtbot: QtBot, vault: Vault) -> None:
+    now = FakeClock(FRIDAY_9 + timedelta(hours=30))
+    register = IncidentRegister(vault, now)
+    incident = register.open_incident("Lost laptop", "dpo", detected_at=FRIDAY_9 - timedelta(hours=1))
+    register.set_aware(incident, "dpo", "confirmed", at=FRIDAY_9)
+    register.notify(incident, "dpo", "SA-1", at=FRIDAY_9 + timedelta(hours=20))
+
+    dialog = TimeDialog(register.get(incident), now())
+    qtbot.addWidget(dialog)
+    ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
+    labels = [dialog.which.itemText(i) for i in range(dialog.which.count())]
+    assert labels[0] == "Occurred (from)" and labels[-1] == "Notification 1 (initial, SA-1)"
+    assert ok.isEnabled()  # nothing recorded yet: no reason needed
+    dialog.which.setCurrentText("Detected")  # recorded: a correction
+    assert "Recorded: 2026-11-27 08:00 UTC" in dialog.state.text() and not ok.isEnabled()
+    dialog.when.setDateTime(QDateTime.fromSecsSinceEpoch(int((FRIDAY_9 - timedelta(hours=3)).timestamp())))
+    assert not ok.isEnabled()  # a correction without a reason
+    qtbot.keyClicks(dialog.reason, "SIEM shows 06:00")
+    assert ok.isEnabled()
+    assert dialog.value() == TimeChange("detected_at", FRIDAY_9 - timedelta(hours=3), "SIEM shows 06:00")
+
+    page = IncidentsPage(vault, PolicyInForce(vault), now=now)
+    qtbot.addWidget(page)
+    page.show()
+    qtbot.waitUntil(lambda: page.table.rowCount() == 1, timeout=5000)
+    page.table.selectRow(0)
+    changes = iter([
+        dialog.value(),
+        TimeChange("notified", FRIDAY_9 + timedelta(hours=21), "portal receipt", 1),
+        TimeChange("subjects_informed_at", FRIDAY_9 + timedelta(hours=22), ""),
+        TimeChange("contained_at", datetime(2027, 1, 1, tzinfo=UTC), ""),
+    ])  # fmt: skip
+    page.ask_time = lambda _parent, _view, _now: next(changes)
+    for expected in ("Detected: 2026-11-27 06:00 UTC — correction", "(notification 1): 2026-11-28 06:00 UTC — corr",
+                     "Data subjects informed: 2026-11-28 07:00 UTC — first recorded"):  # fmt: skip
+        page.record_time()
+        qtbot.waitUntil(lambda expected=expected: expected in page.detail.toPlainText(), timeout=5000)
+    page.record_time()
+    qtbot.waitUntil(lambda: "in the future" in page.summary.text(), timeout=5000)
+    assert page.table.item(0, 6).text() == "notified in time (deadline 2026-11-30 09:00 UTC)"
+    page.hide()

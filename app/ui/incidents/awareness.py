@@ -1,0 +1,82 @@
+"""Recording when the controller became aware: a real time (not only "now") and the reasoning; again, a correction.
+
+A correction never replaces the earlier time: the register keeps both, the trail gets both, and the deadline keeps
+running from the first awareness. The dialog says so before the operator confirms.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from PySide6.QtCore import QDateTime
+from PySide6.QtWidgets import (
+    QDateTimeEdit,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QPlainTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.incidents import clock
+from app.incidents.register import IncidentView
+from app.incidents.times import SKEW
+from app.ui.policy.common import plain_label
+
+
+def _qt(moment: datetime) -> QDateTime:
+    return QDateTime.fromSecsSinceEpoch(int(moment.timestamp()))  # shown in local time
+
+
+class AwarenessDialog(QDialog):
+    def __init__(self, view: IncidentView, now: datetime, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.correcting = view.aware_at is not None
+        self.recorded = view.aware_at
+        self.setWindowTitle("Correct the awareness time" if self.correcting else "Controller aware")
+        if self.correcting:
+            text = (f"Awareness is recorded at {clock.utc_text(view.aware_at)}. A correction is kept next to the "
+                    "earlier value and goes on the audit trail with both times; the 72-hour deadline keeps running "
+                    f"from the first awareness, {clock.utc_text(view.aware_anchor)}. Give the corrected time and why "
+                    "it is corrected.")  # fmt: skip
+        else:
+            text = ("When did the controller become reasonably certain that a breach occurred (EDPB 9/2022)? This "
+                    "starts the 72-hour clock. Give the time and the reasoning.")  # fmt: skip
+        self.explanation = plain_label(text, wrap=True)
+        self.when = QDateTimeEdit(_qt(view.aware_at if self.correcting and view.aware_at else now))
+        self.when.setDisplayFormat("yyyy-MM-dd HH:mm t")
+        self.when.setCalendarPopup(True)
+        self.when.setMaximumDateTime(_qt(now + SKEW))  # never in the future; the register checks it again
+        self.reason = QPlainTextEdit()
+        hint = "Why the time is corrected" if self.correcting else "Why the controller is aware"
+        self.reason.setPlaceholderText(hint)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        form = QFormLayout()
+        form.addRow("Aware at (local time)", self.when)
+        form.addRow("Correction reason" if self.correcting else "Reasoning", self.reason)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.explanation)
+        layout.addLayout(form)
+        layout.addWidget(self.buttons)
+        self.reason.textChanged.connect(self._enable)
+        self.when.dateTimeChanged.connect(self._enable)
+        self._enable()
+
+    def moment(self) -> datetime:
+        return datetime.fromtimestamp(self.when.dateTime().toSecsSinceEpoch(), UTC)
+
+    def _enable(self) -> None:
+        changed = not self.correcting or self.moment() != self.recorded
+        ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        ok.setEnabled(bool(self.reason.toPlainText().strip()) and changed)
+
+    def value(self) -> tuple[datetime, str]:
+        return self.moment(), self.reason.toPlainText().strip()
+
+
+def ask_awareness(parent: QWidget, view: IncidentView, now: datetime) -> tuple[datetime, str] | None:
+    dialog = AwarenessDialog(view, now, parent)
+    return dialog.value() if dialog.exec() == QDialog.DialogCode.Accepted else None

@@ -1,0 +1,105 @@
+"""Recording or correcting any other time of an incident in the app: detection, the occurrence window, when the
+processor told the controller, investigation, containment, the communication to the data subjects, and each
+notification's time. As in the CLI, a time already recorded is corrected only with a reason; the earlier value
+stays in the history. (Awareness has its own dialog: it anchors the deadline.)"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from PySide6.QtCore import QDateTime
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDateTimeEdit,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QPlainTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.incidents import clock
+from app.incidents.register import EDITABLE_TIMES, IncidentView
+from app.incidents.times import LABELS, SKEW
+from app.ui.policy.common import plain_label
+
+
+@dataclass(frozen=True)
+class TimeChange:
+    name: str  # a time of the incident row, or "notified"
+    at: datetime
+    reason: str
+    notification: int | None = None  # the notification's number, when name is "notified"
+
+
+def _qt(moment: datetime) -> QDateTime:
+    return QDateTime.fromSecsSinceEpoch(int(moment.timestamp()))
+
+
+class TimeDialog(QDialog):
+    def __init__(self, view: IncidentView, now: datetime, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"Incident {view.id}: record or correct a time")
+        self.now = now
+        # (label, name, notification number, value recorded now)
+        self.choices: list[tuple[str, str, int | None, datetime | None]] = [
+            (LABELS[name], name, None, view.fields[name]) for name in (*EDITABLE_TIMES, "subjects_informed_at")
+        ]
+        self.choices += [(f"Notification {n.number} ({n.kind}, {n.reference})", "notified", n.number, n.at)
+                         for n in view.notifications]  # fmt: skip
+        self.which = QComboBox()
+        self.which.addItems([label for label, *_ in self.choices])
+        self.state = plain_label(wrap=True)
+        self.when = QDateTimeEdit(_qt(now))
+        self.when.setDisplayFormat("yyyy-MM-dd HH:mm t")
+        self.when.setCalendarPopup(True)
+        self.when.setMaximumDateTime(_qt(now + SKEW))  # never in the future; the register checks it again
+        self.reason = QPlainTextEdit()
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        form = QFormLayout()
+        form.addRow("Time", self.which)
+        form.addRow("", self.state)
+        form.addRow("At (local time)", self.when)
+        form.addRow("Reason", self.reason)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.buttons)
+        self.which.currentIndexChanged.connect(self._chosen)
+        self.reason.textChanged.connect(self._enable)
+        self.when.dateTimeChanged.connect(self._enable)
+        self._chosen()
+
+    def _current(self) -> datetime | None:
+        return self.choices[self.which.currentIndex()][3]
+
+    def _chosen(self) -> None:
+        current = self._current()
+        if current is None:
+            self.state.setText("Not recorded yet. A reason is optional.")
+        else:
+            self.state.setText(f"Recorded: {clock.utc_text(current)}. A correction needs its reason; the earlier "
+                               "value stays in the history and goes on the audit trail with the new one.")  # fmt: skip
+            self.when.setDateTime(_qt(current))
+        self._enable()
+
+    def moment(self) -> datetime:
+        return datetime.fromtimestamp(self.when.dateTime().toSecsSinceEpoch(), UTC)
+
+    def _enable(self) -> None:
+        current = self._current()
+        correcting = current is not None
+        ok = not correcting or (self.moment() != current and bool(self.reason.toPlainText().strip()))
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(ok)
+
+    def value(self) -> TimeChange:
+        _label, name, number, _current = self.choices[self.which.currentIndex()]
+        return TimeChange(name, self.moment(), self.reason.toPlainText().strip(), number)
+
+
+def ask_time(parent: QWidget, view: IncidentView, now: datetime) -> TimeChange | None:
+    dialog = TimeDialog(view, now, parent)
+    return dialog.value() if dialog.exec() == QDialog.DialogCode.Accepted else None
