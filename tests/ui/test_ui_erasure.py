@@ -58,6 +58,9 @@ def test_erase_one_subject_everywhere(
         assert dialog.status.complete
         assert [line.state for line in dialog.status.targets] == ["succeeded"]
         assert app1.users() == []
+        last = dialog.table.rowCount() - 1  # the source is shown, apart from the applications
+        assert dialog.table.item(last, 0).text() == "Identity provider (source)"
+        assert dialog.table.item(last, 1).text() == "held"
 
         dialog.save_receipt()
         qtbot.waitUntil(lambda: "Receipt written" in dialog.message.text(), timeout=10_000)

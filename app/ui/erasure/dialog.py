@@ -178,6 +178,8 @@ class ErasureDialog(QDialog):
         self.status = status
         rows = [("This Custos mirror", local_line(status), str(status.subjects))]
         rows += [(line.target, line.state, line.detail) for line in status.targets]
+        if status.source is not None:  # does the identity provider still hold the person? (not a step)
+            rows.append(("Identity provider (source)", status.source.state, status.source.detail))
         self._fill(rows)
         if status.state == "closed":
             self.timer.stop()
