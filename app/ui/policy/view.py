@@ -30,6 +30,7 @@ from app.ui.lock.reauth import Reauthenticate
 from app.ui.policy.apply_dialog import ApplyPolicyDialog
 from app.ui.policy.common import Confirm, ask, login_name, plain_label, user_message
 from app.ui.policy.diff_dialog import DiffDialog
+from app.ui.policy.editor import PolicyEditorDialog
 from app.ui.policy.models import CatalogueModel, HistoryModel, short_sha
 from app.ui.policy.text_dialog import PolicyTextDialog
 from app.ui.workers import submit
@@ -118,6 +119,7 @@ class PolicyPage(QWidget):
         self.loaded: Loaded | None = None
         self.apply_dialog: ApplyPolicyDialog | None = None
         self.diff_dialog: DiffDialog | None = None
+        self.editor: PolicyEditorDialog | None = None
 
         self.header = plain_label("Reading the policy in force…", wrap=True)
         self.message = plain_label(wrap=True)
@@ -132,6 +134,9 @@ class PolicyPage(QWidget):
         self.show_text_button.setToolTip("The selected version exactly as it was applied, with a copy to save")
         self.show_text_button.clicked.connect(self.show_selected_text)
         self.history_table.selectionModel().selectionChanged.connect(self._selection_changed)
+        self.edit_button = QPushButton("&Edit the policy…")
+        self.edit_button.setToolTip("The common edits as forms, checked as you type, applied as a new version")
+        self.edit_button.clicked.connect(self.open_editor)
         self.apply_button = QPushButton("Apply a policy file…")
         self.apply_button.clicked.connect(self.apply_file)
         refresh = QPushButton("Refresh")
@@ -155,6 +160,7 @@ class PolicyPage(QWidget):
         top = QHBoxLayout()
         top.addWidget(self.header, 1)
         top.addWidget(refresh)
+        top.addWidget(self.edit_button)
         top.addWidget(self.apply_button)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
@@ -204,6 +210,7 @@ class PolicyPage(QWidget):
 
     def _selection_changed(self, *_args: object) -> None:
         self.compare_button.setEnabled(self._pair() is not None)
+        self.edit_button.setEnabled(bool(self.loaded and self.loaded.records))
         self.show_text_button.setEnabled(len(self.selected_records()) == 1)
 
     def show_selected_text(self) -> None:
@@ -242,6 +249,25 @@ class PolicyPage(QWidget):
         dialog.applied.connect(self._applied)
         self.apply_dialog = dialog
         dialog.open()
+
+    # -- edit ----------------------------------------------------------------------------------------------
+    def open_editor(self) -> None:
+        """A draft of the version in force, edited as forms; applying it is one new version, as a file is."""
+        if self.loaded is None or not self.loaded.records:
+            return
+        if self.editor is not None and self.editor.isVisible():
+            self.editor.raise_()
+            self.editor.activateWindow()
+            return
+        if self.editor is not None:
+            self.editor.deleteLater()
+        self.message.clear()
+        editor = PolicyEditorDialog(self.vault, self.loaded.records[-1], self.operator(), self.in_force,
+                                    self.confirm, self)  # fmt: skip
+        editor.reauthenticate = self.reauthenticate
+        editor.applied.connect(self._applied)
+        self.editor = editor
+        editor.open()
 
     def _applied(self, record: versions.PolicyRecord) -> None:
         self.message.setText(f"Policy version {record.version} applied (sha256 {short_sha(record.sha256)}).")
