@@ -24,7 +24,7 @@ class Reach:
 
 
 REACH = {
-    "entra": Reach("Microsoft Entra ID", True, "the Microsoft Entra provisioning agent (ECMA host)"),
+    "entra": Reach("Microsoft Entra ID", True, "the Entra provisioning agent"),
     "okta": Reach("Okta", True, "the Okta On-Premises Provisioning agent"),
     "onelogin": Reach("OneLogin", True),
     "jumpcloud": Reach("JumpCloud", True),
@@ -55,9 +55,9 @@ def obstacles(key: str, settings: EndpointSettings, self_signed: bool) -> list[s
     found = []
     host = settings.reachable_host
     if private_host(host):
-        found.append(f"it cannot reach {host}, an address only this computer or its network knows")
+        found.append(f"cannot reach {host} (known only to this computer or its network)")
     if self_signed:
-        found.append("it refuses a self-signed certificate")
+        found.append("refuses a self-signed certificate")
     return found
 
 
@@ -65,12 +65,11 @@ def routes(key: str) -> list[tuple[str, str]]:
     """The set-ups that work for this IdP, as (route, what the operator does)."""
     idp = reach(key)
     choices = [
-        (PUBLIC, "A DNS name the internet resolves, and a certificate from a public CA (set them below)"),
-        (PROXY, "A reverse proxy with a public name and certificate in front of Custos, forwarding to the "
-                "address below"),
-    ]  # fmt: skip
+        (PUBLIC, "A public DNS name and a certificate from a public CA (set above)"),
+        (PROXY, "A reverse proxy with a public name and certificate, forwarding here"),
+    ]
     if idp.agent:
-        choices.append((AGENT, f"{idp.agent[0].upper()}{idp.agent[1:]} on this network, calling Custos locally"))
+        choices.append((AGENT, f"{idp.agent[0].upper()}{idp.agent[1:]} on your network"))
     return choices
 
 
@@ -82,12 +81,12 @@ def route_problem(key: str, route: str | None, settings: EndpointSettings, self_
         return None
     idp = reach(key)
     if route is None:
-        return f"{idp.name} provisions from its cloud service: {' and '.join(found)}. Choose how it will reach Custos."
+        return f"{idp.name} provisions from its cloud: it {' and '.join(found)}. Choose how it will reach Custos."
     if route == AGENT and not idp.agent:
         return f"{idp.name} has no on-premises agent: choose a public name and certificate, or a reverse proxy."
     if route == PUBLIC:
         return (
             f"For {idp.name} to call Custos directly, listen for other machines under a public DNS name and use your "
-            f"certificate from a public CA: {' and '.join(found)}."
+            f"certificate from a public CA: as set, it {' and '.join(found)}."
         )
     return None

@@ -68,7 +68,7 @@ class WelcomePage(QWizardPage):
                 "needs.\n\nThis assistant will:\n"
                 "  1. create the encrypted vault and its passphrase,\n"
                 "  2. ask which identity provider will connect, and make its token,\n"
-                "  3. decide where the endpoint listens and which TLS certificate it shows, so that IdP can reach it,\n"
+                "  3. decide where the endpoint listens and which certificate it shows, for that IdP,\n"
                 "  4. load the data-protection policy, with the controller's and DPO's contact details.\n\n"
                 "Nothing is written until the last step, and a cancelled set-up leaves nothing behind."
             )
@@ -158,6 +158,7 @@ class EndpointPage(_CheckedPage):
             button.toggled.connect(self._update_reach)
             button.toggled.connect(lambda _on: self.port_timer.start())
         self.form.public_host.editTextChanged.connect(self._update_reach)
+        self.reach_box.setToolTip("Without one of these, provisioning fails after set-up.")
         layout = QVBoxLayout(self)
         layout.addWidget(self.form)
         layout.addWidget(self.port_status)
@@ -199,10 +200,7 @@ class EndpointPage(_CheckedPage):
         self.reach_box.setVisible(bool(found))
         if found:
             name = reach(self.idp_key).name
-            self.reach_text.setText(
-                f"{name} provisions from its cloud service. As set below, {' and '.join(found)}. "
-                "One of these must be true, or provisioning fails after set-up:"
-            )
+            self.reach_text.setText(f"{name} calls from its cloud: as set above, it {' and '.join(found)}. So:")
 
     def _show_port(self) -> None:
         settings = self.form.settings()
