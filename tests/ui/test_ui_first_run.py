@@ -63,7 +63,7 @@ def test_first_run_by_keyboard_makes_a_working_endpoint(qtbot: QtBot, data_dir: 
     wizard.endpoint_page.form.port.setValue(port)
     press_next(qtbot, wizard)  # loopback and self-signed: Okta's cloud cannot reach it, the page says how it can
     assert wizard.currentPage() is wizard.endpoint_page
-    assert "Choose how it will reach Custos" in wizard.endpoint_page.error.text()
+    assert "Choose how Okta will reach Custos" in wizard.endpoint_page.error.text()
     qtbot.keyClick(wizard, Qt.Key.Key_2, Qt.KeyboardModifier.AltModifier)  # 2) a reverse proxy
     qtbot.waitUntil(lambda: wizard.endpoint_page.route() == "proxy")  # a mnemonic animates the click
     press_next(qtbot, wizard)
@@ -166,7 +166,7 @@ def test_refusals_stay_on_their_page_with_the_reason(qtbot: QtBot, data_dir: Pat
     assert "refuses a self-signed certificate" in endpoint_page.reach_text.text()
     endpoint_page.route_buttons["public"].setChecked(True)
     press_next(qtbot, wizard)
-    assert wizard.currentPage() is endpoint_page and "public CA" in endpoint_page.error.text()
+    assert wizard.currentPage() is endpoint_page and "Use my certificate" in endpoint_page.error.text()
     endpoint_page.form.own.setChecked(True)  # the CA-issued pair: Entra can call it directly, nothing to ask
     assert not endpoint_page.reach_box.isVisible()
     press_next(qtbot, wizard)

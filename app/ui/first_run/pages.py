@@ -29,7 +29,7 @@ from app.policy.loader import check_policy
 from app.policy.model import NEEDS_HUMAN
 from app.setup.endpoint import check_port_free
 from app.setup.idp_guides import GUIDES, guide
-from app.setup.idp_reach import obstacles, reach, route_problem, routes
+from app.setup.idp_reach import PUBLIC, obstacles, reach, route_problem, routes
 from app.store.tokens import check_token_name
 from app.store.vault import MIN_PASSPHRASE_LENGTH, check_new_passphrase
 from app.ui.endpoint_form import EndpointForm
@@ -219,8 +219,14 @@ class EndpointPage(_CheckedPage):
         except CustosError as exc:
             return self.refuse(exc.user_message)
         self._update_reach()  # the operator's certificate is known now: it may be self-signed too
-        problem = route_problem(self.idp_key, self.route(), settings, self.self_signed())
-        if problem:
+        route = self.route()
+        problem = route_problem(self.idp_key, route, settings, self.self_signed())
+        if problem:  # said briefly: the box above already explains what stands in the way
+            name = reach(self.idp_key).name
+            if route is None:
+                return self.refuse(f"Choose how {name} will reach Custos: one of the set-ups above.")
+            if route == PUBLIC:
+                return self.refuse("For 1): choose Other machines with the public DNS name, and Use my certificate.")
             return self.refuse(problem)
         return self.accept_answers()
 

@@ -97,6 +97,7 @@ class SetupPage(QWizardPage):
         )
         policy = "the default policy" if w.policy_page.text is None else w.policy_page.file.path.text().strip()
         skipped = w.contacts_page.skipped()
+        token, idp = w.token_page.token_name(), w.token_page.idp.currentText()
         contacts = (
             "controller and DPO given"
             if not skipped
@@ -108,7 +109,7 @@ class SetupPage(QWizardPage):
             f"Endpoint: {settings.base_url()}  (listening on {settings.host}:{settings.port})",
             f"TLS: {certificate}",
             f"Policy: {policy}; {contacts}",
-            f"First token: {w.token_page.token_name()} for {w.token_page.idp.currentText()}",
+            f"First token: {token}" + ("" if token == idp else f" for {idp}"),
         ]
         route = w.endpoint_page.route_text()
         if route:

@@ -136,7 +136,8 @@ class PolicyEditorDialog(QDialog):
         self.nav.addItem("The file (TOML)")
         self.stack.addWidget(file_page)
         self.nav.currentRowChanged.connect(self._page)
-        self.nav.setMaximumWidth(self.nav.sizeHintForColumn(0) + 60)
+        # Wide enough for the longest title with its counts, "Handling, measures (2 errors, 3 warnings)".
+        self.nav.setMinimumWidth(self.fontMetrics().horizontalAdvance("Handling, measures (22 errors, 22 warnings)"))
 
         self.status = plain_label(wrap=True)
         self.problem_list = QListWidget()
@@ -158,6 +159,7 @@ class PolicyEditorDialog(QDialog):
         splitter.addWidget(self.nav)
         splitter.addWidget(self.stack)
         splitter.setStretchFactor(1, 1)
+        splitter.setCollapsible(0, False)
         layout = QVBoxLayout(self)
         layout.addWidget(
             plain_label(

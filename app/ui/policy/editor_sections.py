@@ -94,7 +94,7 @@ ROLES = (
 
 
 class ContactsSection(Section):
-    title = "Controller, DPO, representative"
+    title = "Contacts"
     table_names = ("controller", "dpo", "representative")
 
     def __init__(self, stage: Stage) -> None:
@@ -102,6 +102,7 @@ class ContactsSection(Section):
         self.fields: dict[str, dict[str, QLineEdit]] = {}
         inner = QWidget()
         layout = QVBoxLayout(inner)
+        layout.addWidget(self.problems)
         layout.addWidget(
             text_label(
                 "Who is responsible, as the Art. 30 record names them. Anything left empty is exported as "
@@ -119,7 +120,6 @@ class ContactsSection(Section):
                 self.fields[role][field_name] = field
                 form.addRow(_label(first, field) if field_name == "name" else QLabel(field_name.capitalize()), field)
             layout.addWidget(box)
-        layout.addWidget(self.problems)
         layout.addStretch(1)
         QVBoxLayout(self).addWidget(_scrolled(inner))
 
@@ -137,7 +137,7 @@ class ContactsSection(Section):
 
 # -- handling and measures -------------------------------------------------------------------------------------------
 class HandlingSection(Section):
-    title = "Outside the policy, measures"
+    title = "Handling, measures"
     table_names = ("",)
 
     def __init__(self, stage: Stage) -> None:
@@ -159,11 +159,11 @@ class HandlingSection(Section):
         mode_layout.addWidget(text_label("Either way each refusal or strip is on the audit trail, names only."))
         inner = QWidget()
         layout = QVBoxLayout(inner)
+        layout.addWidget(self.problems)
         layout.addWidget(mode_box)
         layout.addWidget(_label("Organisational &measures, one a line (technical ones are read from Custos)",
                                 self.measures))  # fmt: skip
         layout.addWidget(self.measures, 1)
-        layout.addWidget(self.problems)
         QVBoxLayout(self).addWidget(_scrolled(inner))
 
     def _mode_changed(self) -> None:
@@ -209,8 +209,8 @@ class EntrySection(Section):
         self.remove_button.clicked.connect(self.remove)
         self.form_widget = QWidget()
         self.form = QFormLayout(self.form_widget)
+        self.form.addRow(self.problems)  # first: what the loader says about this entry is read before the fields
         self.build_form()
-        self.form.addRow(self.problems)
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
@@ -391,7 +391,7 @@ class PurposesSection(EntrySection):
 
 
 class CategoriesSection(EntrySection):
-    title = "Data categories"
+    title = "Categories"
     table_names = ("categories",)
     section, noun = "categories", "category"
 
