@@ -136,8 +136,6 @@ class PolicyEditorDialog(QDialog):
         self.nav.addItem("The file (TOML)")
         self.stack.addWidget(file_page)
         self.nav.currentRowChanged.connect(self._page)
-        # Wide enough for the longest title with its counts, "Handling, measures (2 errors, 3 warnings)".
-        self.nav.setMinimumWidth(self.fontMetrics().horizontalAdvance("Handling, measures (22 errors, 22 warnings)"))
 
         self.status = plain_label(wrap=True)
         self.problem_list = QListWidget()
@@ -263,6 +261,7 @@ class PolicyEditorDialog(QDialog):
             entry = section.entry_index()
             shown = [p for (r, e), p in placed if r == row and (e is None or e == entry)]
             section.show_problems([describe_problem(p) for p in shown])
+        self.nav.setFixedWidth(self.nav.sizeHintForColumn(0) + 2 * self.nav.frameWidth() + 12)  # titles with counts
 
     def _go_to_problem(self, item: QListWidgetItem) -> None:
         line = int(item.data(Qt.ItemDataRole.UserRole))

@@ -145,7 +145,7 @@ class ScopeField(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.everyone = QRadioButton("&Every user")
-        self.some = QRadioButton("&Only members of these groups and/or users matching a SCIM filter")
+        self.some = QRadioButton("Onl&y members of these groups and/or users matching a SCIM filter")
         group = QButtonGroup(self)
         group.addButton(self.everyone)
         group.addButton(self.some)

@@ -194,6 +194,7 @@ class EntrySection(Section):
 
     section = ""  # the array of tables
     noun = ""
+    article = "a"
 
     def __init__(self, stage: Stage) -> None:
         super().__init__(stage)
@@ -203,7 +204,8 @@ class EntrySection(Section):
         self.entries = QListWidget()
         self.entries.setAccessibleName(f"{self.noun.capitalize()} list")
         self.entries.currentRowChanged.connect(self._selected)
-        self.add_button = QPushButton(f"&Add a {self.noun}")
+        self.entries.setMaximumWidth(self.fontMetrics().horizontalAdvance("M" * 16))
+        self.add_button = QPushButton(f"A&dd {self.article} {self.noun}")
         self.add_button.clicked.connect(self.add)
         self.remove_button = QPushButton("Re&move")
         self.remove_button.clicked.connect(self.remove)
@@ -345,10 +347,10 @@ class PurposesSection(EntrySection):
         self.form.addRow(_label("&Name", self.name), self.name)
         self.form.addRow(_label("Descri&ption", self.description), self.description)
         self.form.addRow(_label("&Lawful basis (Art. 6)", self.basis), self.basis)
-        self.form.addRow(_label("Legitimate &interest", self.interest), self.interest)
+        self.form.addRow(_label("Legitimate int&erest", self.interest), self.interest)
         self.form.addRow(_label("Data s&ubjects", self.subjects), self.subjects)
         self.form.addRow(_label("S&ource of the data", self.source), self.source)
-        self.form.addRow(_label("DP&IA (Art. 35)", self.dpia), self.dpia)
+        self.form.addRow(_label("DPIA (Art. 3&5)", self.dpia), self.dpia)
         self.form.addRow(_label("Deactivated accounts &kept", self.retention), self.retention)
 
     def fill(self, raw: dict[str, Any]) -> None:
@@ -432,7 +434,7 @@ class CategoriesSection(EntrySection):
 class AttributesSection(EntrySection):
     title = "Attributes"
     table_names = ("attributes",)
-    section, noun = "attributes", "attribute"
+    section, noun, article = "attributes", "attribute", "an"
 
     def build_form(self) -> None:
         self.resource = combo([("User", "User"), ("Group", "Group")])
@@ -452,7 +454,7 @@ class AttributesSection(EntrySection):
         self.form.addRow(_label("&Category", self.category), self.category)
         self.form.addRow(_label("P&urposes it serves (Space ticks)", self.purposes), self.purposes)
         self.form.addRow("", self.special)
-        self.form.addRow(_label("Art. 9 &condition", self.condition), self.condition)
+        self.form.addRow(_label("Art. 9 co&ndition", self.condition), self.condition)
 
     def key(self, raw: dict[str, Any]) -> Hashable:
         return (str(raw.get("resource", "User")), str(raw.get("path", "")).casefold())
@@ -525,9 +527,9 @@ class RecipientsSection(EntrySection):
         self.form.addRow(_label("&Kind", self.kind), self.kind)
         self.form.addRow(_label("C&ountry", self.country), self.country)
         self.form.addRow(_label("Transfer &safeguard", self.safeguard), self.safeguard)
-        self.form.addRow(_label("Con&tract", self.contract), self.contract)
+        self.form.addRow(_label("Contract &link", self.contract), self.contract)
         self.form.addRow(_label("P&urposes (Space ticks)", self.purposes), self.purposes)
-        self.form.addRow(_label("&User attributes it receives", self.attributes), self.attributes)
+        self.form.addRow(_label("User attri&butes it receives", self.attributes), self.attributes)
         self.form.addRow(_label("&Group attributes it receives", self.group_attributes), self.group_attributes)
         self.form.addRow(_label("Whom it &receives", self.scope), self.scope)
 
