@@ -27,9 +27,17 @@ Values = Mapping[str, Any]
 
 
 # -- values -----------------------------------------------------------------------------------------------------
+def _scalar(value: Any) -> Item:
+    """Text holding double quotes is written as a literal string (``'title eq "Engineer"'``), as a person would,
+    rather than with backslashes."""
+    if isinstance(value, str) and '"' in value and "'" not in value and "\n" not in value:
+        return tomlkit.string(value, literal=True)
+    return tomlkit.item(value)
+
+
 def _inline(values: Mapping[str, Any]) -> Item:
     """An inline table in the file's own style, ``{ key = value, … }`` (tomlkit's own omits the inner spaces)."""
-    parts = ", ".join(f"{key} = {tomlkit.item(value).as_string()}" for key, value in values.items())
+    parts = ", ".join(f"{key} = {_scalar(value).as_string()}" for key, value in values.items())
     return tomlkit.parse(f"v = {{ {parts} }}\n" if parts else "v = {}\n")["v"]
 
 
@@ -42,7 +50,7 @@ def _item(value: Any, existing: Any = None) -> Item:
         array = tomlkit.array()
         array.extend(list(value))
         return array
-    return tomlkit.item(value)
+    return _scalar(value)
 
 
 def _one_a_line(values: list[Any], existing: Array | None = None) -> Item:

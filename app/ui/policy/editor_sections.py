@@ -58,6 +58,7 @@ def _scrolled(widget: QWidget) -> QScrollArea:
     area.setWidget(widget)
     area.setWidgetResizable(True)
     area.setFrameShape(QScrollArea.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # fields narrow, rows wrap
     return area
 
 
@@ -211,6 +212,7 @@ class EntrySection(Section):
         self.remove_button.clicked.connect(self.remove)
         self.form_widget = QWidget()
         self.form = QFormLayout(self.form_widget)
+        self.form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self.form.addRow(self.problems)  # first: what the loader says about this entry is read before the fields
         self.build_form()
         left = QWidget()
