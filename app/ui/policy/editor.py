@@ -19,12 +19,12 @@ from PySide6.QtGui import QFontDatabase, QTextCursor
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
+    QHBoxLayout,
     QLabel,
     QListWidget,
     QListWidgetItem,
     QPlainTextEdit,
     QPushButton,
-    QSplitter,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -153,11 +153,9 @@ class PolicyEditorDialog(QDialog):
         for button in self.buttons.buttons():
             button.setAutoDefault(False)  # Return in a field must not apply or close
 
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(self.nav)
-        splitter.addWidget(self.stack)
-        splitter.setStretchFactor(1, 1)
-        splitter.setCollapsible(0, False)
+        middle = QHBoxLayout()  # the list of parts keeps its width (fitted to its titles); the page takes the rest
+        middle.addWidget(self.nav)
+        middle.addWidget(self.stack, 1)
         layout = QVBoxLayout(self)
         layout.addWidget(
             plain_label(
@@ -166,7 +164,7 @@ class PolicyEditorDialog(QDialog):
                 wrap=True,
             )
         )
-        layout.addWidget(splitter, 1)
+        layout.addLayout(middle, 1)
         layout.addWidget(self.status)
         layout.addWidget(self.problem_list)
         layout.addWidget(self.buttons)

@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QRadioButton,
     QScrollArea,
-    QSplitter,
     QVBoxLayout,
     QWidget,
 )
@@ -223,11 +222,10 @@ class EntrySection(Section):
         buttons.addWidget(self.add_button)
         buttons.addWidget(self.remove_button)
         left_layout.addLayout(buttons)
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(left)
-        splitter.addWidget(_scrolled(self.form_widget))
-        splitter.setStretchFactor(1, 3)
-        QVBoxLayout(self).addWidget(splitter)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(left)
+        row.addWidget(_scrolled(self.form_widget), 1)
 
     # -- to define per section
     def build_form(self) -> None:
