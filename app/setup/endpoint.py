@@ -102,12 +102,19 @@ class EndpointSettings:
         public = check_host_name(self.public_host) if self.public_host else None
         if self.host in ALL_INTERFACES and not public:
             raise ConfigError("Listening on every interface needs the host name IdPs will use to reach Custos.")
-        if self.host in ALL_INTERFACES and public is not None and is_loopback_name(public):
-            raise ConfigError(
-                f"Other machines cannot reach Custos as {public!r}: that name means each machine itself. Give the "
-                "DNS name (or address) other machines use for this computer."
-            )
         return replace(self, public_host=public)
+
+    def reachable(self) -> EndpointSettings:
+        """``checked``, and an address other machines can use when listening for them. Asked of a new choice
+        (first run, ``init``, moving the endpoint), not of a saved file: an endpoint saved before this check
+        must still start."""
+        settings = self.checked()
+        if settings.host in ALL_INTERFACES and settings.public_host and is_loopback_name(settings.public_host):
+            raise ConfigError(
+                f"Other machines cannot reach Custos as {settings.public_host!r}: that name means each machine "
+                "itself. Give the DNS name (or address) other machines use for this computer."
+            )
+        return settings
 
     @property
     def reachable_host(self) -> str:

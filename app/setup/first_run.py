@@ -110,7 +110,7 @@ def check(data_dir: Path, choices: FirstRunChoices) -> CertificateSummary | None
     if Vault.exists(data_dir):
         raise ConfigError(f"A vault already exists in {data_dir}; unlock it instead.")
     check_new_passphrase(choices.passphrase, choices.confirmation)
-    choices.endpoint.checked()
+    choices.endpoint.reachable()
     text = policy_to_install(choices)
     if text is not None:
         check_policy_text(text)

@@ -95,7 +95,7 @@ class EndpointForm(QWidget):
     def check(self) -> None:
         """Raise CustosError with a reason an operator can act on; remembers the operator certificate's names."""
         self.summary = None
-        self.settings().checked()
+        self.settings().reachable()
         chosen = self.certificate()
         if isinstance(chosen, OperatorCertificate):
             self.summary = check_operator_certificate(chosen.cert, chosen.key)

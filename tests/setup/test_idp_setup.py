@@ -14,7 +14,7 @@ from app.policy.loader import load_policy
 from app.policy.versions import default_policy_text, in_force
 from app.setup import endpoint
 from app.setup.endpoint import EndpointSettings, check_port_free, machine_name
-from app.setup.first_run import complete, policy_to_install
+from app.setup.first_run import check, complete, policy_to_install
 from app.setup.idp_mappings import DEFAULT_MAPPINGS, refused_default_mappings
 from app.setup.idp_reach import AGENT, PROXY, PUBLIC, obstacles, route_problem, routes
 from tests.setup.test_first_run import choices
@@ -59,9 +59,14 @@ def test_cloud_idps_on_loopback_with_a_self_signed_certificate_need_a_route() ->
     assert route_problem("other", None, LOOPBACK, self_signed=True) is None  # a local client can trust it
 
 
-def test_other_machines_never_reach_it_as_localhost(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_other_machines_never_reach_it_as_localhost(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot reach Custos as 'localhost'"):
-        EndpointSettings("0.0.0.0", 8443, "localhost").checked()
+        EndpointSettings("0.0.0.0", 8443, "localhost").reachable()
+    with pytest.raises(ConfigError, match=r"cannot reach Custos as '127\.0\.0\.1'"):
+        check(tmp_path, choices(endpoint=EndpointSettings("0.0.0.0", 8443, "127.0.0.1")))  # `init` refuses it too
+    saved_before = EndpointSettings("0.0.0.0", 8443, "localhost")  # written by an older version: still starts
+    endpoint.save(tmp_path, saved_before)
+    assert endpoint.load(tmp_path) == saved_before
     monkeypatch.setattr(socket, "getfqdn", lambda: "localhost")  # what a container or a laptop off-LAN answers
     monkeypatch.setattr(socket, "gethostname", lambda: "ops-laptop")
     assert machine_name() == "ops-laptop"
