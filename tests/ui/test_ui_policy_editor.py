@@ -3,17 +3,26 @@ applied as one new version through the Apply dialog; comments of the file surviv
 
 from __future__ import annotations
 
+import ssl
+from pathlib import Path
+
+import httpx
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 from test_ui_scaling import fits
+from ui_support import PASSPHRASE, USER_SCHEMA, answer_passphrase_dialog
 
 from app.policy import versions
 from app.policy.apply import apply_policy
 from app.policy.edit import set_contact
 from app.policy.in_force import PolicyInForce
+from app.scim.server import ScimServer
+from app.scim.tls import ensure_self_signed
+from app.store.tokens import TokenStore
 from app.store.vault import Vault
+from app.ui.main_window import MainWindow
 from app.ui.policy.editor import PolicyEditorDialog
 from app.ui.policy.view import PolicyPage
 
@@ -272,3 +281,48 @@ def test_every_page_has_unambiguous_keyboard_shortcuts(with_default: Vault, qtbo
             seen[letter] = text
     gc.collect()
     assert not clashes
+
+
+def test_an_attribute_added_in_the_editor_is_accepted_at_the_endpoint_at_once(
+    running: tuple[MainWindow, ScimServer], vault: Vault, data_dir: Path, qtbot: QtBot
+) -> None:
+    """The whole loop against the real HTTPS server: refused, added through the editor, the next push stored."""
+    window, server = running
+    _info, secret = TokenStore(vault).create("entra")
+    verify = ssl.create_default_context(cafile=str(ensure_self_signed(data_dir).cert_path))
+    headers = {"Authorization": f"Bearer {secret}", "Content-Type": "application/scim+json"}
+    body = {"schemas": [USER_SCHEMA], "userName": "ada@example.org",
+            "phoneNumbers": [{"type": "work", "value": "+44 20 7946 0000"}]}  # fmt: skip
+    with httpx.Client(base_url=server.base_url, verify=verify, timeout=30) as http:
+        refused = http.post("/Users", json=body, headers=headers)
+    assert refused.status_code == 400 and "phoneNumbers" in refused.text
+
+    page = window.policy_page
+    page.confirm = lambda _parent, _title, _text: True
+    window.pages.setCurrentWidget(page)
+    qtbot.waitUntil(lambda: page.edit_button.isEnabled(), timeout=10_000)
+    page.edit_button.click()
+    editor = page.editor
+    assert editor is not None
+    editor.nav.setCurrentRow(editor.sections.index(editor.attributes))
+    editor.attributes.add_button.click()
+    editor.flush()
+    editor.attributes.path.setText("phoneNumbers.value")
+    editor.attributes.category.setCurrentIndex(editor.attributes.category.findData("work-contact"))
+    editor.attributes.purposes.set_choices(editor.attributes.purpose_choices(), ["internal-directory"])
+    editor.attributes.changed()
+    editor.flush()
+    assert not errors(editor), [p.message for p in editor.problems]
+    editor.apply()
+    dialog = editor.apply_dialog
+    assert dialog is not None
+    qtbot.waitUntil(lambda: dialog.apply_button.isEnabled(), timeout=15_000)
+    answer_passphrase_dialog(PASSPHRASE)  # applying asks for the passphrase again
+    dialog.apply()
+    qtbot.waitUntil(lambda: page.history.rowCount() == 2, timeout=15_000)
+
+    with httpx.Client(base_url=server.base_url, verify=verify, timeout=30) as http:
+        stored = http.post("/Users", json=body, headers=headers)
+        assert stored.status_code == 201, stored.text
+        read = http.get(f"/Users/{stored.json()['id']}", headers=headers).json()
+    assert read["phoneNumbers"][0]["value"] == "+44 20 7946 0000"
