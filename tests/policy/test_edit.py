@@ -236,3 +236,21 @@ def test_new_id_is_unused(section: str) -> None:
 def test_set_contact_refuses_an_unknown_role() -> None:
     with pytest.raises(ValueError):
         edit.set_contact(COMMENTED, "owner", {"name": "x"})
+
+
+@pytest.mark.parametrize("resource", ["User", "Group"])
+def test_every_offered_path_is_one_the_loader_accepts(resource: str) -> None:
+    from app.policy.paths import holdable_paths
+
+    offered = holdable_paths(resource)
+    assert ("phoneNumbers.value" in offered) == (resource == "User") and "password" not in offered
+    text = COMMENTED
+    if resource == "Group":
+        text = edit.set_attribute(text, {"resource": "Group", "path": "displayName", "category": "ids",
+                                         "purposes": ["access"]})  # fmt: skip
+    for path in offered:
+        if (resource == "User" and path.lower() == "username") or (resource == "Group" and path == "displayName"):
+            continue
+        one = edit.set_attribute(text, {"resource": resource, "path": path, "category": "ids", "purposes": ["access"]})
+        _policy, problems = check_policy(one)
+        assert not [p for p in errors_of(problems) if "not an attribute" in p.message or "cannot be" in p.message], path

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
     QComboBox,
+    QCompleter,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -28,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from app.policy import edit
 from app.policy.model import ART9_CONDITIONS, LAWFUL_BASES, NEEDS_HUMAN, RECIPIENT_KINDS
+from app.policy.paths import holdable_paths
 from app.ui.policy.editor_fields import (
     CheckList,
     RetentionField,
@@ -444,7 +446,19 @@ class AttributesSection(EntrySection):
         self.purposes = CheckList()
         self.special = QCheckBox("&Special-category data (Art. 9)")
         self.condition = combo([("", "(no Art. 9 condition)"), *ART9_CONDITIONS.items()])
+        self.completers = {}
+        for resource in ("User", "Group"):  # every path the schema has, so a name is picked rather than guessed
+            completer = QCompleter(holdable_paths(resource), self)
+            completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+            completer.setFilterMode(Qt.MatchFlag.MatchContains)
+            self.completers[resource] = completer
+        self.path.setCompleter(self.completers["User"])
+        self.resource.currentIndexChanged.connect(
+            lambda _i: self.path.setCompleter(self.completers[str(self.resource.currentData())])
+        )
         self.path.textEdited.connect(self.changed)
+        self.completers["User"].activated.connect(self.changed)
+        self.completers["Group"].activated.connect(self.changed)
         for box in (self.resource, self.category, self.condition):
             box.currentIndexChanged.connect(self.changed)
         self.purposes.changed.connect(self.changed)
