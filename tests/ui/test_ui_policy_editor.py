@@ -226,7 +226,7 @@ def test_closing_with_changes_asks_and_a_version_applied_meanwhile_is_not_undone
     editor.handling.strip.setChecked(True)
     editor.flush()
     assert 'outside_schema = "strip"' in editor.text
-    editor.reject()  # "discard?" No
+    qtbot.keyClick(editor, Qt.Key.Key_Escape)  # "discard?" No
     assert editor.isVisible()
     apply_policy(with_default, set_contact(versions.default_policy_text(), "dpo", {"name": "Other"}), "bob")
     editor.apply()
@@ -237,7 +237,7 @@ def test_closing_with_changes_asks_and_a_version_applied_meanwhile_is_not_undone
     with with_default.read_connection() as conn:
         assert versions.latest_version(conn) == 2
     dialog.reject()
-    editor.reject()  # "discard?" Yes
+    editor.close_asking()  # "discard?" Yes
     assert not editor.isVisible()
 
 
@@ -326,3 +326,32 @@ def test_an_attribute_added_in_the_editor_is_accepted_at_the_endpoint_at_once(
         assert stored.status_code == 201, stored.text
         read = http.get(f"/Users/{stored.json()['id']}", headers=headers).json()
     assert read["phoneNumbers"][0]["value"] == "+44 20 7946 0000"
+
+
+def test_locking_closes_the_editor_without_a_question_and_keeps_the_draft(
+    running: tuple[MainWindow, ScimServer], qtbot: QtBot
+) -> None:
+    window, _server = running
+    page = window.policy_page
+
+    def never(_parent: QWidget, _title: str, _question: str) -> bool:
+        raise AssertionError("a question in front of the lock screen")
+
+    page.confirm = never
+    window.pages.setCurrentWidget(page)
+    qtbot.waitUntil(lambda: page.edit_button.isEnabled(), timeout=10_000)
+    page.open_editor()
+    editor = page.editor
+    assert editor is not None
+    editor.handling.strip.setChecked(True)
+    editor.flush()
+    window.lock()
+    assert not editor.isVisible()
+    window.unlock()
+    page.open_editor()
+    assert page.editor is not None and page.editor is not editor
+    assert 'outside_schema = "strip"' in page.editor.text and page.editor.handling.strip.isChecked()
+    assert "Continuing the draft" in page.message.text()
+    page.editor.confirm = lambda _parent, _title, _question: True
+    page.editor.close_asking()  # discarded on purpose: nothing kept
+    assert page.kept_draft is None

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QFontDatabase, QTextCursor
+from PySide6.QtGui import QCloseEvent, QFontDatabase, QKeyEvent, QTextCursor
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -67,7 +67,12 @@ def count_text(problems: list[Problem]) -> str:
 
 
 class PolicyEditorDialog(QDialog):
+    """Closed by the operator (Close, Escape, the window's close box), a changed draft is discarded only on
+    confirmation. Closed by the program (``reject()``: the window locking) it never asks — a question would stand
+    in front of the lock screen — and hands the draft to ``kept`` so the page can offer it again."""
+
     applied = Signal(object)  # the new PolicyRecord
+    kept = Signal(int, str)  # (the version the draft started from, the draft) when closed with changes unapplied
 
     def __init__(
         self,
@@ -77,12 +82,14 @@ class PolicyEditorDialog(QDialog):
         in_force: PolicyInForce | None = None,
         confirm: Confirm = ask,
         parent: QWidget | None = None,
+        draft: str | None = None,
     ) -> None:
+        """``draft``: a text kept from an earlier session on the same version, continued instead of the record."""
         super().__init__(parent)
         self.vault, self.record, self.operator, self.in_force, self.confirm = vault, record, operator, in_force, confirm
         self.reauthenticate: Reauthenticate | None = None  # set by the page: the passphrase before applying
         self.original = record.text
-        self.text = record.text
+        self.text = draft if draft is not None else record.text
         self.problems: list[Problem] = []
         self.staged: dict[str, Edit] = {}
         self.apply_dialog: ApplyPolicyDialog | None = None
@@ -149,7 +156,7 @@ class PolicyEditorDialog(QDialog):
         self.restart_button.clicked.connect(self.start_again)
         self.apply_button: QPushButton = self.buttons.addButton("&Apply…", QDialogButtonBox.ButtonRole.AcceptRole)
         self.apply_button.clicked.connect(self.apply)
-        self.buttons.rejected.connect(self.reject)
+        self.buttons.rejected.connect(self.close_asking)
         for button in self.buttons.buttons():
             button.setAutoDefault(False)  # Return in a field must not apply or close
 
@@ -318,10 +325,29 @@ class PolicyEditorDialog(QDialog):
         self.applied.emit(record)
         self.accept()
 
-    def reject(self) -> None:
+    def close_asking(self) -> None:
+        """The operator closes: a changed draft is discarded only if they say so."""
         self.flush()
         if self.text != self.original and not self.confirm(
             self, "Discard the draft", "Close the editor and discard the changes not applied?"
         ):
             return
+        self.original = self.text  # discarded: nothing to keep
+        super().reject()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Escape:
+            self.close_asking()
+            return
+        super().keyPressEvent(event)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        event.ignore()
+        self.close_asking()
+
+    def reject(self) -> None:
+        """Closed by the program (the window locks): no question; an unapplied draft is kept for later."""
+        self.flush()
+        if self.text != self.original:
+            self.kept.emit(self.record.version, self.text)
         super().reject()

@@ -120,6 +120,7 @@ class PolicyPage(QWidget):
         self.apply_dialog: ApplyPolicyDialog | None = None
         self.diff_dialog: DiffDialog | None = None
         self.editor: PolicyEditorDialog | None = None
+        self.kept_draft: tuple[int, str] | None = None  # (base version, text) of a draft closed by the lock
 
         self.header = plain_label("Reading the policy in force…", wrap=True)
         self.message = plain_label(wrap=True)
@@ -262,12 +263,20 @@ class PolicyPage(QWidget):
         if self.editor is not None:
             self.editor.deleteLater()
         self.message.clear()
-        editor = PolicyEditorDialog(self.vault, self.loaded.records[-1], self.operator(), self.in_force,
-                                    self.confirm, self)  # fmt: skip
+        record = self.loaded.records[-1]
+        draft = self.kept_draft[1] if self.kept_draft and self.kept_draft[0] == record.version else None
+        if draft is not None:
+            self.message.setText("Continuing the draft kept when the window locked (Start again discards it).")
+        self.kept_draft = None
+        editor = PolicyEditorDialog(self.vault, record, self.operator(), self.in_force, self.confirm, self, draft)
         editor.reauthenticate = self.reauthenticate
         editor.applied.connect(self._applied)
+        editor.kept.connect(self._keep_draft)
         self.editor = editor
         editor.open()
+
+    def _keep_draft(self, version: int, text: str) -> None:
+        self.kept_draft = (version, text)  # a policy text holds no personal data: kept in memory while locked
 
     def _applied(self, record: versions.PolicyRecord) -> None:
         self.message.setText(f"Policy version {record.version} applied (sha256 {short_sha(record.sha256)}).")
