@@ -68,6 +68,8 @@ def _empty(value: Any) -> bool:
 
 
 def _same(existing: Any, value: Any) -> bool:
+    if isinstance(value, Mapping) and isinstance(existing, str):  # retention = "P30D" is { period = "P30D" }
+        return {k: v for k, v in value.items() if not _empty(v)} == {"period": str(existing)}
     if isinstance(value, Mapping):
         return isinstance(existing, Mapping) and {k: v for k, v in existing.items() if not _empty(v)} == {
             k: v for k, v in value.items() if not _empty(v)

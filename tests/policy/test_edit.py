@@ -254,3 +254,13 @@ def test_every_offered_path_is_one_the_loader_accepts(resource: str) -> None:
         one = edit.set_attribute(text, {"resource": resource, "path": path, "category": "ids", "purposes": ["access"]})
         _policy, problems = check_policy(one)
         assert not [p for p in errors_of(problems) if "not an attribute" in p.message or "cannot be" in p.message], path
+
+
+def test_a_short_retention_stays_short_when_its_category_is_renamed() -> None:
+    text = COMMENTED.replace(
+        'retention = { period = "account", justification = "Needed while the account exists" }  # ask HR first',
+        'retention = "account"  # ask HR first',
+    )
+    after = edit.set_category(text, {"id": "identifiers", "name": "Identifiers",
+                                     "retention": {"period": "account", "justification": ""}}, "ids")  # fmt: skip
+    assert 'retention = "account"  # ask HR first' in after
