@@ -37,14 +37,15 @@ def reach(key: str) -> Reach:
 
 
 def private_host(host: str) -> bool:
-    """Loopback, private or link-local addresses, and names only this machine or its LAN resolves."""
+    """Loopback, private or link-local addresses, and names only this machine or its LAN resolves: a bare host
+    name ("vm", "ops-laptop") is completed by the local resolver, never by the internet's DNS."""
     if host.lower() == "localhost" or host.lower().endswith((".local", ".localhost", ".internal", ".lan")):
         return True
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
-        return False
-    return address.is_private or address.is_loopback or address.is_link_local
+        return "." not in host.strip(".")
+    return not address.is_global  # private, loopback, link-local, shared and documentation ranges alike
 
 
 def obstacles(key: str, settings: EndpointSettings, self_signed: bool) -> list[str]:

@@ -57,6 +57,9 @@ def test_cloud_idps_on_loopback_with_a_self_signed_certificate_need_a_route() ->
     assert route_problem("entra", PUBLIC, PUBLIC_NAME, self_signed=False) is None  # nothing in the way
     assert route_problem("entra", PUBLIC, PUBLIC_NAME, self_signed=True) is not None
     assert route_problem("other", None, LOOPBACK, self_signed=True) is None  # a local client can trust it
+    for name in ("vm", "ops-laptop", "scim.corp.local", "10.1.2.3", "192.168.0.10"):  # only the LAN resolves these
+        assert obstacles("okta", EndpointSettings("0.0.0.0", 8443, name), self_signed=False), name
+    assert not obstacles("okta", EndpointSettings("0.0.0.0", 8443, "1.1.1.1"), self_signed=False)
 
 
 def test_other_machines_never_reach_it_as_localhost(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
