@@ -4,6 +4,7 @@ applied as one new version through the Apply dialog; comments of the file surviv
 from __future__ import annotations
 
 import ssl
+import tomllib
 from pathlib import Path
 
 import httpx
@@ -209,6 +210,18 @@ def test_file_page_hand_edit_and_forms_stay_in_step(with_default: Vault, qtbot: 
     editor.purposes.changed()
     editor.flush()
     assert "internal-directory" not in editor.text and not errors(editor)
+    typo = editor.text.replace('path = "title"\n', 'path = "title"\nspecial_catgory = true\n')  # hand-made typo
+    editor.file.setPlainText(typo)
+    editor.flush()
+    line = next(n for n, text in enumerate(typo.splitlines(), 1) if text.startswith("special_catgory"))
+    assert any(p.line == line and "did you mean special_category" in p.message for p in editor.problems)
+    title_entry = next(i for i, a in enumerate(tomllib.loads(typo)["attributes"]) if a["path"] == "title")
+    editor.nav.setCurrentRow(4)
+    editor.attributes.entries.setCurrentRow(title_entry)  # the page shows that entry's messages
+    assert f"Line {line}: error: unknown key 'special_catgory'" in editor.attributes.problems.text()
+    assert editor.nav.item(4).text() == "Attributes  (1 error)"
+    editor.file.setPlainText(typo.replace("special_catgory = true\n", ""))
+    editor.flush()
     editor.nav.setCurrentRow(editor.file_row)
     editor.file.setPlainText(editor.text.replace("[controller]", "[controller"))  # broken TOML
     editor.flush()

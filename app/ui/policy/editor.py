@@ -136,6 +136,8 @@ class PolicyEditorDialog(QDialog):
         for section in self.sections:
             self.nav.addItem(section.title)
             self.stack.addWidget(section)
+            if isinstance(section, EntrySection):
+                section.selected.connect(self._show_problems)
         self.changes_row = self.nav.count()
         self.nav.addItem("What changes")
         self.stack.addWidget(changes)

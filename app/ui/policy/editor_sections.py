@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -197,6 +197,7 @@ class EntrySection(Section):
     section = ""  # the array of tables
     noun = ""
     article = "a"
+    selected = Signal()  # another entry is shown: the editor files the loader's messages for it
 
     def __init__(self, stage: Stage) -> None:
         super().__init__(stage)
@@ -280,6 +281,7 @@ class EntrySection(Section):
     def _selected(self, _row: int) -> None:
         if not self.loading:
             self._show_current()
+            self.selected.emit()
 
     def _show_current(self) -> None:
         rows = self.rows()
