@@ -12,6 +12,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
+from test_ui_scaling import fits
 from ui_support import PASSPHRASE, free_port
 
 from app.core.events import EventBus
@@ -164,6 +165,7 @@ def test_refusals_stay_on_their_page_with_the_reason(qtbot: QtBot, data_dir: Pat
     assert wizard.currentPage() is endpoint_page and "Choose how" in endpoint_page.error.text()
     assert endpoint_page.reach_box.isVisible()
     assert "refuses a self-signed certificate" in endpoint_page.reach_text.text()
+    assert fits(wizard.minimumSizeHint()), wizard.minimumSizeHint().toTuple()  # with the box and the error, at 200 %
     endpoint_page.route_buttons["public"].setChecked(True)
     press_next(qtbot, wizard)
     assert wizard.currentPage() is endpoint_page and "Use my certificate" in endpoint_page.error.text()
