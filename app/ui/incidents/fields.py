@@ -1,0 +1,83 @@
+"""Widgets the incident dialogs share: a prompt box that Tab leaves, a time in local time that cannot be in the
+future, and a dialog frame whose OK is enabled only when what it asks is given."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from PySide6.QtCore import QDateTime
+from PySide6.QtWidgets import (
+    QDateTimeEdit,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QPlainTextEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.incidents.times import SKEW
+from app.ui.policy.common import plain_label
+
+
+def prompt_box(placeholder: str = "", text: str = "") -> QPlainTextEdit:
+    """A multi-line answer; Tab moves to the next field (a tab character is never what a DPO means here)."""
+    box = QPlainTextEdit(text)
+    box.setTabChangesFocus(True)
+    box.setPlaceholderText(placeholder)
+    box.setMinimumHeight(56)
+    return box
+
+
+def qt_time(moment: datetime) -> QDateTime:
+    return QDateTime.fromSecsSinceEpoch(int(moment.timestamp()))  # shown in local time
+
+
+def time_edit(now: datetime, initial: datetime | None = None) -> QDateTimeEdit:
+    edit = QDateTimeEdit(qt_time(initial or now))
+    edit.setDisplayFormat("yyyy-MM-dd HH:mm t")
+    edit.setCalendarPopup(True)
+    edit.setMaximumDateTime(qt_time(now + SKEW))  # never in the future; the register checks it again
+    return edit
+
+
+def moment_of(edit: QDateTimeEdit) -> datetime:
+    return datetime.fromtimestamp(edit.dateTime().toSecsSinceEpoch(), UTC)
+
+
+def text_of(box: QPlainTextEdit) -> str:
+    return box.toPlainText().strip()
+
+
+class StepDialog(QDialog):
+    """An explanation, a form, OK/Cancel; subclasses say when OK may be pressed (``ready``) and call ``_check``
+    whenever an answer changes."""
+
+    def __init__(self, title: str, explanation: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        self.explanation = plain_label(explanation, wrap=True)
+        self.form = QFormLayout()
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.explanation)
+        layout.addLayout(self.form)
+        layout.addWidget(self.buttons)
+        self.setMinimumWidth(480)
+
+    @property
+    def ok_button(self) -> QPushButton:
+        return self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+
+    def ready(self) -> bool:
+        return True
+
+    def _check(self, *_args: object) -> None:
+        self.ok_button.setEnabled(self.ready())
+
+    def accept(self) -> None:
+        if self.ready():  # Enter in a line edit presses the default button even while it is disabled
+            super().accept()
