@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from PySide6.QtCore import QDateTime
+from PySide6.QtCore import QDateTime, QSize, Qt
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QDateTimeEdit,
     QDialog,
@@ -21,12 +22,20 @@ from app.incidents.times import SKEW
 from app.ui.policy.common import plain_label
 
 
+class PromptBox(QPlainTextEdit):
+    """A few lines high by default (a dialog with four of them still fits a 960×540 screen at 200 %); it grows
+    with the dialog."""
+
+    def sizeHint(self) -> QSize:
+        return QSize(320, 4 * self.fontMetrics().lineSpacing())
+
+
 def prompt_box(placeholder: str = "", text: str = "") -> QPlainTextEdit:
     """A multi-line answer; Tab moves to the next field (a tab character is never what a DPO means here)."""
-    box = QPlainTextEdit(text)
+    box = PromptBox(text)
     box.setTabChangesFocus(True)
     box.setPlaceholderText(placeholder)
-    box.setMinimumHeight(56)
+    box.setMinimumHeight(2 * box.fontMetrics().lineSpacing() + 12)
     return box
 
 
@@ -77,6 +86,18 @@ class StepDialog(QDialog):
 
     def _check(self, *_args: object) -> None:
         self.ok_button.setEnabled(self.ready())
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """The first question has the keyboard, not a button (a space typed would press it)."""
+        super().showEvent(event)
+        for row in range(self.form.rowCount()):
+            for role in (QFormLayout.ItemRole.LabelRole, QFormLayout.ItemRole.FieldRole,
+                         QFormLayout.ItemRole.SpanningRole):  # fmt: skip
+                item = self.form.itemAt(row, role)
+                widget = item.widget() if item is not None else None
+                if widget is not None and widget.isEnabled() and widget.focusPolicy() & Qt.FocusPolicy.TabFocus:
+                    widget.setFocus()
+                    return
 
     def accept(self) -> None:
         if self.ready():  # Enter in a line edit presses the default button even while it is disabled

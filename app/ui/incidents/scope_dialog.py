@@ -31,7 +31,7 @@ class ScopeDialog(StepDialog):
                          "attributes concerned, and the subjects in audit events of the window. Compute, check, then "
                          "store them on the incident.", parent)  # fmt: skip
         self.vault, self.policy = vault, policy
-        self.result: Scope | None = None
+        self.computed: Scope | None = None
         self.use_from = QCheckBox("From")
         self.use_from.setChecked(view.occurred_from is not None)
         self.since = time_edit(now, view.occurred_from)
@@ -53,8 +53,8 @@ class ScopeDialog(StepDialog):
         self._check()
 
     def _stale(self, *_args: object) -> None:
-        if self.result is not None:
-            self.result = None
+        if self.computed is not None:
+            self.computed = None
             self.figures.setText("Changed: compute again.")
         self._check()
 
@@ -69,7 +69,7 @@ class ScopeDialog(StepDialog):
 
     def _computed(self, result: Scope) -> None:
         self.compute_button.setEnabled(True)
-        self.result = result
+        self.computed = result
         self.figures.setText(f"Data subjects: {result.subjects:,}; records: {result.records:,} ({result.label}).\n"
                              f"Subjects in audit events of the window: {result.trail_subjects:,}.\n"
                              f"Categories: {', '.join(result.categories) or 'none'}.")  # fmt: skip
@@ -80,9 +80,9 @@ class ScopeDialog(StepDialog):
         self.figures.setText(user_message(exc, "The figures could not be computed."))
 
     def ready(self) -> bool:
-        return self.result is not None
+        return self.computed is not None
 
     def value(self) -> dict[str, object]:
-        assert self.result is not None
-        return {"approx_subjects": self.result.subjects, "approx_records": self.result.records,
-                "categories": self.result.categories}  # fmt: skip
+        assert self.computed is not None
+        return {"approx_subjects": self.computed.subjects, "approx_records": self.computed.records,
+                "categories": self.computed.categories}  # fmt: skip
