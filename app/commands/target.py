@@ -225,35 +225,17 @@ def _remove(args: argparse.Namespace) -> int:
 
 def _reconcile(args: argparse.Namespace) -> int:
     from app.policy.in_force import PolicyInForce
-    from app.targets.client import TargetError
-    from app.targets.reconcile import reconcile
+    from app.targets.service import reconcile
 
     vault = open_vault(args)
     try:
-        try:
-            drift = reconcile(vault, PolicyInForce(vault), args.name, repair=args.repair)
-        except TargetError as exc:
-            raise ConfigError(f"Cannot reach {args.name}: {exc}") from exc
+        drift = reconcile(vault, PolicyInForce(vault), args.name, repair=args.repair)
     finally:
         vault.close()
     print(f"{drift.target}: {drift.checked} accounts checked")
-    if drift.clean:
-        print("  no drift")
-        return 0
-    if drift.unknown_at_target:
-        print(
-            f"  {len(drift.unknown_at_target)} account(s) at the target unknown to Custos (possible unlawful retention)"
-        )
-    if drift.missing_at_target:
-        print(f"  {len(drift.missing_at_target)} subject(s) missing at the target")
-    if drift.differing:
-        print(f"  {len(drift.differing)} account(s) with differing attributes")
-    if drift.beyond_mapping:
-        names = sorted({name for names in drift.beyond_mapping.values() for name in names})
-        print(f"  {len(drift.beyond_mapping)} account(s) hold attributes beyond the mapping: {', '.join(names)}")
-    if args.repair:
-        print(f"  queued {drift.repaired} push(es) to repair")
-    return 1
+    for line in drift.lines(repaired=args.repair):
+        print(f"  {line}")
+    return 0 if drift.clean else 1
 
 
 def run(args: argparse.Namespace) -> int:

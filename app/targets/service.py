@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from app.core.errors import ConfigError
 from app.policy.model import Policy
 from app.store.vault import Vault
 from app.targets import links
@@ -17,6 +18,10 @@ from app.targets.client import TargetClient, TargetError
 from app.targets.config import TargetConfig, add_target, remove_target, require_target, update_target
 from app.targets.mapping import mapping_for
 from app.targets.support import supported_attributes
+
+if TYPE_CHECKING:
+    from app.policy.in_force import PolicyInForce
+    from app.targets.reconcile import Drift
 
 FEATURES = ("patch", "bulk", "filter", "etag")
 
@@ -127,3 +132,13 @@ def check_named(vault: Vault, policy: Policy, name: str) -> ConnectionCheck:
     with vault.read_connection() as conn:
         config = require_target(conn, name)
     return check_connection(config, policy)
+
+
+def reconcile(vault: Vault, policy: PolicyInForce, name: str, repair: bool = False) -> Drift:
+    """Compare the target with the mirror (and queue the repair); an unreachable target is a clear error."""
+    from app.targets.reconcile import reconcile as compare
+
+    try:
+        return compare(vault, policy, name, repair=repair)
+    except TargetError as exc:
+        raise ConfigError(f"Cannot reach {name}: {exc}") from exc
