@@ -5,13 +5,13 @@ follow-up, late ones with their reasons), the Art. 34 exemption, close; Tab leav
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import timedelta
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QDialog, QPlainTextEdit, QWidget
+from PySide6.QtWidgets import QDialog, QPlainTextEdit
 from pytestqt.qtbot import QtBot
 from sqlalchemy import select
+from ui_keyboard import TAB, by_keyboard, key, out_of_the_box, typed
 
 from app.incidents.register import IncidentRegister, utc_now
 from app.policy.in_force import PolicyInForce
@@ -19,67 +19,8 @@ from app.store.models import AuditEvent
 from app.store.vault import Vault
 from app.ui.incidents.awareness import AwarenessDialog
 from app.ui.incidents.details import DetailsDialog
-from app.ui.incidents.fields import StepDialog
 from app.ui.incidents.steps import NotificationDialog
 from app.ui.incidents.view import IncidentsPage
-
-Step = Callable[[QtBot, QDialog], None]
-
-
-def focused() -> QWidget:
-    widget = QApplication.focusWidget()
-    assert widget is not None, "no widget has the keyboard focus"
-    return widget
-
-
-def typed(text: str) -> Step:
-    return lambda qtbot, _dialog: qtbot.keyClicks(focused(), text)
-
-
-def key(which: Qt.Key, modifier: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier) -> Step:
-    def press(qtbot: QtBot, _dialog: QDialog) -> None:
-        qtbot.keyClick(focused(), which, modifier)
-        if modifier == Qt.KeyboardModifier.AltModifier:
-            qtbot.wait(150)  # a mnemonic "animates" its click: the button is pressed for 100 ms
-
-    return press
-
-
-TAB = key(Qt.Key.Key_Tab)
-
-
-def out_of_the_box(_qtbot: QtBot, _dialog: QDialog) -> None:
-    assert not isinstance(QApplication.focusWidget(), QPlainTextEdit)  # Tab moved on instead of typing a tab
-
-
-def press_ok(qtbot: QtBot, dialog: QDialog) -> None:
-    """Tab to OK and press Space, as a keyboard user does (Enter in a prompt box is a new line)."""
-    assert isinstance(dialog, StepDialog)
-    for _ in range(20):
-        if QApplication.focusWidget() is dialog.ok_button:
-            break
-        qtbot.keyClick(focused(), Qt.Key.Key_Tab)
-    assert QApplication.focusWidget() is dialog.ok_button
-    assert dialog.ok_button.isEnabled()
-    qtbot.keyClick(dialog.ok_button, Qt.Key.Key_Space)
-
-
-def by_keyboard(qtbot: QtBot, *steps: Step, submit: bool = True) -> Callable[[QDialog], bool]:
-    """A stand-in for exec(): the real dialog, shown, driven by keys only."""
-
-    def run(dialog: QDialog) -> bool:
-        qtbot.addWidget(dialog)
-        dialog.show()
-        dialog.activateWindow()
-        qtbot.waitUntil(lambda: QApplication.focusWidget() is not None and dialog.isAncestorOf(
-            QApplication.focusWidget()), timeout=2000)  # fmt: skip
-        for step in steps:
-            step(qtbot, dialog)
-        if submit:
-            press_ok(qtbot, dialog)
-        return dialog.result() == QDialog.DialogCode.Accepted
-
-    return run
 
 
 def events(vault: Vault, kind: str) -> list[dict[str, object]]:
