@@ -38,8 +38,10 @@ def preview(policy: Policy, recipient_id: str, renames: dict[str, str] | None = 
     mapping = mapping_for(policy, recipient_id, renames)
     result = []
     for rule in mapping.rules:
-        top = mapping.renames.get(rule.top, rule.top)
-        sent = top + (f".{rule.sub}" if rule.sub else "")
+        sent = rule.path
+        if not rule.path.startswith("urn:"):  # renames apply to top-level names, as the payload does
+            top, dot, rest = rule.path.partition(".")
+            sent = mapping.renames.get(top, top) + dot + rest
         result.append(MappedAttribute(f"{rule.resource_type} {rule.path}", f"{rule.resource_type} {sent}"))
     return result
 

@@ -105,6 +105,7 @@ class TargetDialog(QDialog):
         self.mapping_view.verticalHeader().hide()
         self.mapping_view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.mapping_view.setMinimumHeight(90)
+        self.mapping_view.setTabKeyNavigation(False)  # Tab leaves the table (it is read-only)
         self.mapping_note = plain_label(wrap=True)
         self.test_button = QPushButton("&Test connection")
         self.test_button.clicked.connect(self.test_connection)
