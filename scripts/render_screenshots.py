@@ -87,6 +87,26 @@ def open_incident(vault: Vault) -> None:
     register.open_candidate_from_alert(0, "auth_failures", "25 failed authentications within 5 min")
 
 
+def open_requests(vault: Vault) -> None:
+    """Data subject requests at each point of the clock: overdue, in the last 7 days, running, answered."""
+    from datetime import UTC, datetime, timedelta
+
+    from app.dsr import settings
+    from app.dsr.register import DsrRegister
+
+    settings.save(vault.path.parent, country="GB", subdivision="ENG", zone="Europe/London")
+    register = DsrRegister(vault)
+    now = datetime.now(UTC)
+    subjects = [row[0] for row in vault.engine.connect().exec_driver_sql(
+        "SELECT id FROM scim_resources WHERE resource_type = 'User' ORDER BY id LIMIT 3")]  # fmt: skip
+    register.open(["access"], "email", "dpo", now - timedelta(days=36), subject_id=subjects[0])
+    soon = register.open(["erasure"], "form", "dpo", now - timedelta(days=26), subject_id=subjects[1])
+    register.verify(soon, "verified", "dpo", "call-back to the number on file")
+    register.open(["rectification", "objection"], "letter", "dpo", now - timedelta(days=4), subject_id=subjects[2])
+    misrouted = register.open(["not_gdpr"], "email", "dpo", now - timedelta(days=10))
+    register.record_answer(misrouted, "dpo", (now - timedelta(days=9)).date(), [])
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--scale", type=float, default=1.0, help="2: as on a 1920×1080 screen at 200 %%")
@@ -105,6 +125,7 @@ def main() -> int:
         setup_policy_and_targets(vault)
         seed(vault, 250)
         open_incident(vault)
+        open_requests(vault)
         tokens = TokenStore(vault)
         tokens.create("entra-id-production")
         tokens.create("okta-staging", expires_in_days=30)

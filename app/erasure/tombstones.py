@@ -101,9 +101,10 @@ class ErasedSubjectReturned(ScimError):
 
     def __init__(self, match: Match, operation: str) -> None:
         fields = " and ".join(match.fields)
+        verb = "belong" if len(match.fields) > 1 else "belongs"
         super().__init__(
             409,
-            f"This User's {fields} belongs to a person erased from Custos at the controller's request (GDPR Art. 17); "
+            f"This User's {fields} {verb} to a person erased from Custos at the controller's request (GDPR Art. 17); "
             "the account was not created. Remove or block this person in the identity provider (unassign them from "
             "this application). If they have returned legitimately (a rehire), the Custos operator must release the "
             "erasure first (custos erase release).",

@@ -104,8 +104,10 @@ class LiveFacts:
     policy_purges: EventEvidence
     incidents: tuple[IncidentFact, ...] = ()
     targets: tuple[TargetFact, ...] = field(default_factory=tuple)
-    recipient_subjects: dict[str, int] = field(default_factory=dict)  # recipient id -> Users in its scope
+    recipient_subjects: dict[str, int] = field(default_factory=dict)  # scoped recipient id -> Users in its scope
     erasure_ledger_entries: int | None = None  # lines of the ledger beside the vault (None: no ledger file)
+    dsr_requests: tuple[int, int] = (0, 0)  # (requests held, of which closed) in the request register
+    dsr_retention: str | None = None  # the register's retention as the retention job enforces it, in words
 
     @property
     def breaches(self) -> tuple[IncidentFact, ...]:
@@ -190,14 +192,43 @@ def gather_facts(
             targets=_targets(conn),
             recipient_subjects=_recipient_subjects(conn, policy),
             erasure_ledger_entries=_ledger_entries(vault),
+            dsr_requests=_dsr_requests(conn),
+            dsr_retention=_dsr_retention(vault, policy),
         )
 
 
+def _dsr_requests(conn: Connection) -> tuple[int, int]:
+    from app.dsr.tables import DsrRequest  # the register builds on the exports (subject export): imported late
+
+    table = DsrRequest.__table__
+    held = conn.execute(select(func.count()).select_from(table)).scalar_one()
+    closed = conn.execute(select(func.count()).select_from(table).where(table.c.state == "closed")).scalar_one()
+    return int(held), int(closed)
+
+
+def _dsr_retention(vault: Vault, policy: Policy) -> str | None:
+    """What app/dsr/retention.py deletes, read from the same settings it reads (None: settings unreadable, and the
+    record must then not claim an enforced period)."""
+    from app.core.errors import ConfigError
+    from app.dsr import settings as register_settings
+
+    try:
+        kept = register_settings.load(vault.path.parent, policy).retention
+    except ConfigError:
+        return None
+    return f"closed requests are deleted {kept.describe()} after closure by the retention job"
+
+
 def _recipient_subjects(conn: Connection, policy: Policy) -> dict[str, int]:
-    """How many Users each recipient's scope covers (app/targets/scope.py): whom it receives data about."""
+    """How many Users each scoped recipient concerns (app/targets/scope.py): whom it receives data about. A
+    recipient of every user is left out: the record's user count already says it."""
     from app.targets import scope  # the targets package builds on the exports' inputs: imported where needed
 
-    return {r.id: scope.count(conn, policy, r) for r in policy.recipients if scope.receives_users(r)}
+    return {
+        r.id: scope.count(conn, policy, r)
+        for r in policy.recipients
+        if scope.receives_users(r) and not scope.everyone(policy, r)
+    }
 
 
 def _host(server_url: str | None) -> str:

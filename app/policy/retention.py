@@ -24,7 +24,7 @@ from app.policy.durations import Period
 from app.policy.in_force import ActivePolicy, PolicyInForce
 from app.policy.minimise import Minimiser
 from app.policy.model import AttributeRule, Policy
-from app.policy.scope import SubjectScope, account_period, all_purposes
+from app.policy.scope import SubjectScope, account_period, purposes_in_scope
 from app.scim import repository as repo
 from app.store import engine as store_engine
 from app.store.models import ScimResource
@@ -133,7 +133,7 @@ def _evidence(conn: Connection, purge: Purge, version: int, moment: datetime, **
 
 
 def expired_accounts(
-    conn: Connection, policy: Policy, now: datetime, scope: SubjectScope = all_purposes
+    conn: Connection, policy: Policy, now: datetime, scope: SubjectScope = purposes_in_scope
 ) -> dict[Period, list[str]]:
     """Accounts whose subject's retention has run out, by period (empty when the job is disabled)."""
     if not policy.retention_job_enabled:
@@ -146,7 +146,7 @@ def run_retention(
     active: ActivePolicy,
     now: datetime | None = None,
     accounts: bool = True,
-    scope: SubjectScope = all_purposes,
+    scope: SubjectScope = purposes_in_scope,
 ) -> list[Purge]:
     """Purge what has expired under ``active``, in the caller's transaction, with one evidence event per purge.
 
@@ -178,7 +178,7 @@ def run_retention(
 
 
 def run_once(
-    vault: Vault, policy: PolicyInForce, now: datetime | None = None, scope: SubjectScope = all_purposes
+    vault: Vault, policy: PolicyInForce, now: datetime | None = None, scope: SubjectScope = purposes_in_scope
 ) -> list[Purge]:
     """One retention run. Expired accounts become an erasure request (ground "retention"): erased here at once
     and at every target with verification and a signed receipt, exactly like an erasure an operator asks for."""
@@ -197,7 +197,9 @@ def run_once(
                 purge = Purge("accounts", "Deactivated accounts", (), len(subjects), period.iso())
                 _evidence(conn, purge, active.version, moment, erasure_request=request_id)
                 purges.append(purge)
-    if purges:
+    from app.dsr.retention import purge_expired  # the request register's own retention (3 years by default)
+
+    if purge_expired(vault, moment) or purges:
         store_engine.checkpoint(vault.engine)  # purged values must not linger in the WAL
     return purges
 

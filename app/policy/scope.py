@@ -4,9 +4,9 @@ Retention follows each purpose (Art. 5(1)(e)): a subject processed only for a pu
 kept for the longest period of some other purpose. The account is kept for the longest period among the purposes
 *that apply to this subject*.
 
-Today every purpose applies to every subject (the policy has no scope yet), so ``all_purposes`` is the scope
-used. Purpose and recipient scopes (all users, named groups, a SCIM filter) plug in here: a ``SubjectScope`` is
-any function with this signature, passed to the retention job (``app.policy.retention``) and the records.
+A purpose may have a ``scope`` (all users, named groups, a SCIM filter); ``purposes_in_scope`` is the scope used
+by default: the purposes whose scope covers the subject (a purpose without one covers everyone). A
+``SubjectScope`` is any function with this signature, passed to the retention job (``app.policy.retention``).
 """
 
 from __future__ import annotations
@@ -24,8 +24,18 @@ SubjectScope = Callable[[Connection, Policy, str, dict[str, Any]], tuple[Purpose
 
 
 def all_purposes(conn: Connection, policy: Policy, subject_id: str, document: dict[str, Any]) -> tuple[Purpose, ...]:
-    """Every purpose applies to every subject: the policy format has no purpose scope yet."""
+    """Every purpose applies to every subject, whatever its scope (kept for comparisons and tests)."""
     return policy.purposes
+
+
+def purposes_in_scope(
+    conn: Connection, policy: Policy, subject_id: str, document: dict[str, Any]
+) -> tuple[Purpose, ...]:
+    """The purposes whose ``scope`` (all users, named groups, a SCIM filter) covers this subject, read from the
+    mirror by the same code that decides whom each recipient receives (app/targets/scope.py)."""
+    from app.targets.scope import covers  # the SQL of a scope lives with the recipients it serves first
+
+    return tuple(p for p in policy.purposes if p.scope.everyone or covers(conn, p.scope, subject_id))
 
 
 def account_period(
@@ -33,12 +43,12 @@ def account_period(
     policy: Policy,
     subject_id: str,
     document: dict[str, Any],
-    scope: SubjectScope = all_purposes,
+    scope: SubjectScope | None = None,
 ) -> Period | None:
     """How long this subject's deactivated account is kept (None: no limit, a purpose declared "indefinite").
 
     A subject no purpose applies to is kept as long as any purpose would keep it: being in no scope is not a
     reason to delete faster than the policy says, and the scope's owner decides what leaving a scope does.
     """
-    purposes = scope(conn, policy, subject_id, document) or policy.purposes
+    purposes = (scope or purposes_in_scope)(conn, policy, subject_id, document) or policy.purposes
     return policy.account_retention(purposes)

@@ -15,11 +15,9 @@ from typing import Any
 
 import sqlcipher3.dbapi2 as sqlcipher
 
-from app.core.errors import VaultCorrupt, WrongPassphrase
-from app.store.engine import PAGE_SIZE, raw_key_pragma
+from app.core.errors import VaultCorrupt, VaultError, WrongPassphrase
+from app.store.engine import PAGE_SIZE, is_damage, raw_key_pragma
 
-SQLITE_CORRUPT = 11
-SQLITE_NOTADB = 26
 MAX_PROBLEMS = 100  # integrity_check stops after this many: enough to judge, bounded output
 _FAILED_PAGE = re.compile(r"HMAC verification failed for page (\d+)")
 
@@ -33,8 +31,7 @@ def is_corruption(exc: BaseException | None) -> bool:
     seen: set[int] = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
-        code = getattr(exc, "sqlite_errorcode", None)
-        if isinstance(code, int) and code & 0xFF in (SQLITE_CORRUPT, SQLITE_NOTADB):
+        if is_damage(exc):
             return True
         exc = getattr(exc, "orig", None) or exc.__cause__ or exc.__context__
     return False
@@ -43,12 +40,16 @@ def is_corruption(exc: BaseException | None) -> bool:
 def _readonly(path: Path, raw_key: bytes, salt: bytes, *, immutable: bool) -> Any:
     """A keyed read-only handle; ``immutable`` also ignores the WAL (and so opens and locks no other file)."""
     flags = "immutable=1" if immutable else "mode=ro"
-    connection = sqlcipher.connect(
-        f"{path.resolve().as_uri()}?{flags}", uri=True, check_same_thread=False, isolation_level=None
-    )
-    connection.execute("PRAGMA cipher_log_level = NONE")
-    connection.execute(raw_key_pragma(raw_key, salt))
-    connection.execute("PRAGMA query_only = 1")
+    try:
+        connection = sqlcipher.connect(
+            f"{path.resolve().as_uri()}?{flags}", uri=True, check_same_thread=False, isolation_level=None
+        )
+        connection.execute("PRAGMA cipher_log_level = NONE")
+        connection.execute(raw_key_pragma(raw_key, salt))
+        connection.execute("PRAGMA query_only = 1")
+    except sqlcipher.DatabaseError as exc:  # unreadable (permissions, a folder in its place…): not a key question
+        reason = getattr(exc, "sqlite_errorname", type(exc).__name__)
+        raise VaultError(f"The vault {path} cannot be read ({reason}). Check the file and its permissions.") from None
     return connection
 
 

@@ -36,6 +36,15 @@ def _scope_condition(scope: Scope) -> ColumnElement[bool] | None:
     return and_(*parts)
 
 
+def covers(conn: Connection, scope: Scope, resource_id: str) -> bool:
+    """Whether one scope (of a purpose or a recipient) covers this User."""
+    scoped = _scope_condition(scope)
+    if scoped is None:
+        return True
+    statement = select(ScimResource.id).where(ScimResource.id == resource_id, ScimResource.resource_type == "User")
+    return conn.execute(statement.where(scoped)).first() is not None
+
+
 def condition(policy: Policy, recipient: Recipient) -> ColumnElement[bool] | None:
     """The recipient's scope over ``scim_resources`` (Users); None when it concerns every user."""
     own = _scope_condition(recipient.scope)

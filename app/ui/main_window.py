@@ -53,6 +53,7 @@ from app.ui.lock.screensaver import ScreenLockListener
 from app.ui.log_view import open_log_view
 from app.ui.overview import OverviewPage
 from app.ui.policy.view import PolicyPage
+from app.ui.requests.view import RequestsPage
 from app.ui.settings import appearance, autolock_minutes, clipboard_clear_seconds, lock_on_screen_lock
 from app.ui.settings_dialog import SettingsDialog
 from app.ui.targets.view import TargetsPage
@@ -360,6 +361,8 @@ class MainWindow(QMainWindow):
         self.pages.addTab(self.audit_page, "Audit trail")
         self.incidents_page = IncidentsPage(vault, server.policy)
         self.pages.addTab(self.incidents_page, "Incidents")
+        self.requests_page = RequestsPage(vault, self.reauthenticate)  # data subject requests (Art. 12–22)
+        self.pages.addTab(self.requests_page, "Requests")
         self.unseen_alerts = 0
         self.pages.addTab(self.tokens_page, "Tokens")
         self.pages.currentChanged.connect(self._page_changed)

@@ -184,3 +184,30 @@ def test_release_needs_a_match_and_a_reason(vault: Vault) -> None:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def test_the_idp_blocking_the_erased_account_is_seen(vault: Vault) -> None:
+    """An IdP that deactivates rather than deletes (active false on the old id) shows the source as blocked."""
+    from app.erasure import source
+    from app.scim.errors import ScimError
+    from tests.erasure.support import service_for
+
+    service = service_for(vault)
+    rid = str(service.create("User", person("blocked@example.test")).body["id"])  # type: ignore[index]
+    kept = str(service.create("User", person("still.here@example.test")).body["id"])  # type: ignore[index]
+    request_id = request_erasure(vault, [rid], "art17-1a", "dpo")
+    with vault.read_connection() as conn:
+        assert source.of_request(conn, request_id)[1]["state"] == "held"
+    update = patch_body({"op": "replace", "value": {"active": False}})
+    with pytest.raises(ScimError) as missing:
+        service.patch("User", kept + "-x", update)  # another unknown id: changes nothing
+    assert missing.value.status == 404
+    with pytest.raises(ScimError) as gone:
+        service.patch("User", rid, update)
+    service.close()
+    assert gone.value.status == 404
+    with vault.read_connection() as conn:
+        state = source.of_request(conn, request_id)[1]
+        (seen,) = of_kind(conn, "erasure.source.seen")
+    assert state["state"] == "blocked" and state["still_held"] is False
+    assert seen.details == {"request": request_id, "subject_no": 1, "state": "blocked", "seen": "active false"}

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from app.exports.facts import gather_facts
 from app.exports.ropa import build_processor_record, build_ropa
@@ -27,13 +29,15 @@ def controller(vault: Vault, text: str | None = None) -> dict[str, dict[str, str
 
 def test_the_breach_column_reads_the_breach_register(vault: Vault) -> None:
     register = IncidentRegister(vault)
-    candidate = register.open_incident("Odd sign-in pattern", "alice")
+    detected = datetime.now(UTC) - timedelta(minutes=20)
+    candidate = register.open_incident("Odd sign-in pattern", "alice", detected_at=detected)
     rows = controller(vault)
     assert rows["access-management/identifiers"]["breach"] == (
         "No breach recorded in Custos' breach register (1 incident(s) recorded and not established as breaches)"
     )
-    register.set_aware(candidate, "alice", "Confirmed: a token was used from an unknown network")
-    register.notify(candidate, "alice", "REF-1", datetime.now(UTC))  # after the awareness just recorded
+    aware = datetime.now(UTC) - timedelta(minutes=10)
+    register.set_aware(candidate, "alice", "Confirmed: a token was used from an unknown network", aware)
+    register.notify(candidate, "alice", "REF-1", datetime.now(UTC) - timedelta(minutes=1))
     rows = controller(vault)
     assert rows["access-management/identifiers"]["breach"].startswith("Yes: 1 personal data breach(es)")
     assert "1 notified to the supervisory authority" in rows["access-management/identifiers"]["breach"]
@@ -52,7 +56,7 @@ def test_own_processing_without_periods_asks_for_them(vault: Vault) -> None:
     rows = controller(vault, text)
     for key in ("audit_trail", "breach_register", "erasure_ledger", "dsr_register"):
         assert rows[f"custos/{key}"]["retention"].startswith(f"{NEEDS_HUMAN}: set [own_processing] {key}")
-        assert rows[f"custos/{key}"]["adherence"].startswith(("No", "Not applicable"))
+        assert rows[f"custos/{key}"]["adherence"].startswith(("No", "Not applicable", "Yes — closed requests"))
 
 
 def test_partial_adequacy_is_flagged_as_needing_a_check(vault: Vault) -> None:
@@ -75,3 +79,33 @@ def test_a_policy_without_clients_has_no_processor_rows(vault: Vault) -> None:
     assert record is not None
     ropa = build_processor_record(record, gather_facts(vault, policy=record.policy), NOW)
     assert ropa.activities == () and "no processing to record under Art. 30(2)" in ropa.notes[-1]
+
+
+def test_an_own_record_states_enforcement_only_when_registered(vault: Vault, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A record not kept says "forthcoming" and claims no deletion rule; the request register is kept, and its
+    deletion rule is the one app/dsr/retention.py enforces (requests.toml, default 3 years after closure)."""
+    from app.exports import own_processing
+
+    rows = controller(vault)
+    assert "forthcoming" not in rows["custos/dsr_register"]["activity"]
+    enforced = "closed requests are deleted 3 years after closure by the retention job"
+    assert rows["custos/dsr_register"]["adherence"] == f"Yes — {enforced}"
+    assert rows["custos/dsr_register"]["retention"].endswith(f"enforced: {enforced}")
+    (vault.path.parent / "requests.toml").write_text('retention = "P5Y"\n', encoding="utf-8")
+    rows = controller(vault)
+    assert rows["custos/dsr_register"]["adherence"] == f"Yes — {enforced.replace('3 years', '5 years')}"
+    monkeypatch.setitem(own_processing.REGISTER_PRESENT, "dsr_register", False)
+    monkeypatch.delitem(own_processing.ENFORCEMENT, "dsr_register")
+    rows = controller(vault)
+    assert "forthcoming" in rows["custos/dsr_register"]["activity"]
+    assert rows["custos/dsr_register"]["adherence"].startswith("Not applicable")
+    assert rows["custos/audit_trail"]["adherence"] == "No"  # the others are unchanged
+
+
+def test_periods_are_not_called_applied_when_the_job_is_off(vault: Vault) -> None:
+    text = versions.default_policy_text().replace("[retention_job]\nenabled = true", "[retention_job]\nenabled = false")
+    rows = controller(vault, text)
+    assert "The retention job is disabled in the policy: these periods are not applied automatically" in (
+        rows["internal-directory/employment"]["retention"]
+    )
+    assert rows["internal-directory/employment"]["adherence"] == "No"

@@ -69,3 +69,22 @@ def test_erase_one_subject_everywhere(
     finally:
         worker.stop()
         run.close()
+
+
+def test_preview_lists_recipients_without_a_target(vault: Vault) -> None:
+    """Art. 19: the dialog's preview names the payroll bureau that has no SCIM target, for whom it concerns."""
+    from app.policy.apply import apply_policy
+    from app.policy.edit import add_recipient
+    from app.ui.erasure.jobs import preview
+    from tests.erasure.support import person, service_for
+    from tests.targets.support import policy_with_recipients
+
+    bureau = {"id": "payroll", "name": "Payroll bureau", "kind": "external_controller", "country": "DE",
+              "purposes": ["access-management"], "attributes": ["userName"], "scope": {"filter": 'title eq "Clerk"'}}
+    apply_policy(vault, add_recipient(policy_with_recipients({"app1"}), bureau), "dpo")
+    service = service_for(vault)
+    clerk = str(service.create("User", {**person("clerk@example.test"), "title": "Clerk"}).body["id"])  # type: ignore[index]
+    other = str(service.create("User", person("other@example.test")).body["id"])  # type: ignore[index]
+    service.close()
+    seen = preview(vault, [clerk, other])
+    assert seen.modes["recipient:payroll"] == "recipient" and seen.per_target["recipient:payroll"] == 1

@@ -31,6 +31,7 @@ from app.erasure.model import GROUNDS
 from app.erasure.receipt import ReceiptFiles
 from app.erasure.receipt import export as export_receipt
 from app.erasure.requests import request_erasure
+from app.erasure.source import STEP_TEXT
 from app.erasure.status import RequestStatus, report_lines
 from app.store.vault import Vault
 from app.ui.erasure.jobs import Preview, preview, progress
@@ -146,11 +147,14 @@ class ErasureDialog(QDialog):
             "delete": "deleted, then verified",
             "deactivate": "deactivated only (erasure not confirmed)",
             "manual": "needs a confirmation by an operator",
+            "recipient": "no SCIM target: tell them, then attest (Art. 19)",
         }
         rows += [
-            (name, labels.get(result.modes[name], result.modes[name]), str(count))
+            (where(name), labels.get(result.modes[name], result.modes[name]), str(count))
             for name, count in result.per_target.items()
         ]
+        # The identity provider keeps sending the person until removed there; Custos refuses them meanwhile.
+        rows.append((where("source"), f"{STEP_TEXT} (Custos refuses the person if sent again)", str(result.found)))
         self._fill(rows)
         self._expected = phrase
         self._found = result.found

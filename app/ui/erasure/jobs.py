@@ -8,10 +8,12 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, select
 
 from app.erasure.status import RequestStatus, request_status
+from app.erasure.steps import RECIPIENT_MODE, recipient_step_name
+from app.policy.versions import in_force
 from app.scim import repository as repo
 from app.store.models import ScimResource
 from app.store.vault import Vault
-from app.targets import links
+from app.targets import links, scope
 from app.targets.config import list_targets
 
 
@@ -35,13 +37,23 @@ def people(conn: Connection, subject_ids: list[str]) -> tuple[tuple[str, str], .
 
 def preview(vault: Vault, subject_ids: list[str]) -> Preview:
     with vault.read_connection() as conn:
-        names = {t.id: t.name for t in list_targets(conn)}
-        modes = {t.name: t.erase_mode for t in list_targets(conn)}
+        targets = list_targets(conn)
+        names = {t.id: t.name for t in targets}
+        modes = {t.name: t.erase_mode for t in targets}
         counts: Counter[str] = Counter()
         found = len(repo.existing_types(conn, subject_ids))
         for resource_id in subject_ids:
             held = links.of_resource(conn, resource_id)
             counts.update(names[link.target_id] for link in held if link.target_id in names)
+        # Recipients with no SCIM target (Art. 19): told by a person, for the subjects in their scope.
+        record = in_force(conn)
+        with_target = {t.recipient_id for t in targets}
+        for recipient in record.policy.recipients if record else ():
+            if recipient.id in with_target or not scope.receives_users(recipient):
+                continue
+            name = recipient_step_name(recipient.id)
+            modes[name] = RECIPIENT_MODE
+            counts[name] = sum(1 for rid in subject_ids if scope.in_scope(conn, record.policy, recipient, rid))
         named = people(conn, subject_ids)
     return Preview(len(subject_ids), found, {name: counts.get(name, 0) for name in sorted(modes)}, modes, named)
 
