@@ -40,10 +40,10 @@ from app.ui.audit.bundle_window import choose_and_open_bundle
 from app.ui.audit.view import AuditPage, trail_verdict
 from app.ui.bridge import EventBridge
 from app.ui.endpoint_dialog import EndpointDialog
+from app.ui.erasure.history import open_history
 from app.ui.exports.ropa_dialog import RopaExportDialog
 from app.ui.identities.model import local_time
 from app.ui.identities.view import IdentitiesView
-from app.ui.erasure.history import open_history
 from app.ui.incidents.view import IncidentsPage
 from app.ui.lock.clipboard import secret_clipboard
 from app.ui.lock.idle import IdleWatcher
