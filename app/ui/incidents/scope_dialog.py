@@ -73,6 +73,7 @@ class ScopeDialog(StepDialog):
         self.figures.setText(f"Data subjects: {result.subjects:,}; records: {result.records:,} ({result.label}).\n"
                              f"Subjects in audit events of the window: {result.trail_subjects:,}.\n"
                              f"Categories: {', '.join(result.categories) or 'none'}.")  # fmt: skip
+        self.adjustSize()
         self._check()
 
     def _failed(self, exc: Exception) -> None:

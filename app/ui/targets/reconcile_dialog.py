@@ -46,6 +46,7 @@ class ReconcileDialog(QDialog):
         if drift.unknown_at_target and not repaired:
             lines.append("Accounts unknown to Custos are never deleted by a repair: check them at the target.")
         self.report.setText("\n".join(lines))
+        self.adjustSize()  # the report grows with what was found; never clipped
         self.repair_button.setEnabled(not repaired and drift.repairable > 0)
         if not repaired and drift.repairable:
             self.repair_button.setText(f"&Repair ({drift.repairable} push(es))")
@@ -57,3 +58,4 @@ class ReconcileDialog(QDialog):
 
     def _failed(self, exc: Exception) -> None:
         self.report.setText(user_message(exc, "The reconciliation could not run."))
+        self.adjustSize()

@@ -125,6 +125,8 @@ class TargetsPage(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.setAccessibleName("Targets")
+        self.table.setWordWrap(False)  # "in sync" on one line, never "in / sync"
+        self.table.setTabKeyNavigation(False)  # Tab moves on to the mapping and the buttons
         self.table.verticalHeader().hide()
         self.mapping_title = QLabel("Select a target to see what it receives.")
         self.mapping = QTableView()
@@ -157,6 +159,7 @@ class TargetsPage(QWidget):
         layout.addWidget(self.message)
         layout.addWidget(splitter, 1)
         self._enable()
+        self._show_progress(None)
 
         self.timer = QTimer(self)
         self.timer.setInterval(REFRESH_MS)
@@ -214,12 +217,15 @@ class TargetsPage(QWidget):
                     ]
                 )
             )
+        self.table.resizeColumnsToContents()
         queued = sum(t.pending for t in snapshot.targets)
         failing = sum(1 for t in snapshot.targets if t.state in ("needs attention", "not provisioned", "incomplete"))
         syncing = sum(1 for t in snapshot.targets if t.state == "catching up")
         self.summary.setText(
             f"{len(snapshot.targets)} target(s); {queued:,} change(s) queued; {syncing} syncing; "
             f"{failing} need attention."
+            + ("" if snapshot.targets else " Add a target to provision an application with what its policy "
+               "recipient receives.")
         )
         if selected:
             for row in range(self.model.rowCount()):
