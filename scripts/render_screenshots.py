@@ -67,14 +67,15 @@ def seed(vault: Vault, count: int) -> None:
 def setup_policy_and_targets(vault: Vault) -> None:
     """The default policy with two recipients, and their targets (not running here: they show a queue)."""
     text = default_policy_text()
-    for name, attributes in (
-        ("wiki", ["userName", "displayName", "emails.value"]),
-        ("hr-portal", ["userName", "name.givenName", "name.familyName", "title"]),
+    for name, attributes, purposes in (
+        ("wiki", ["userName", "displayName", "emails.value"], ["access-management"]),
+        # title is catalogued for the internal directory: the recipient serves that purpose too (strict loader)
+        ("hr-portal", ["userName", "name.givenName", "name.familyName", "title"],
+         ["access-management", "internal-directory"]),
     ):
         text = add_recipient(text, {"id": name, "name": name.replace("-", " ").title(), "kind": "processor",
                                     "country": "IE", "contract_link": f"https://contracts.example.com/{name}",
-                                    "purposes": ["access-management", "internal-directory"],
-                                    "attributes": attributes})  # fmt: skip
+                                    "purposes": purposes, "attributes": attributes})  # fmt: skip
     apply_policy(vault, text, "dpo")
     with vault.write_transaction() as conn:
         for name in ("wiki", "hr-portal"):
@@ -182,6 +183,9 @@ def main() -> int:
         if window.settings_dialog is not None:
             window.settings_dialog.grab().save(str(out / "dialog-settings.png"))
             window.settings_dialog.reject()
+        from scripts.render_workflows import render as render_workflows  # the workflow dialogs (issue 14 §5)
+
+        render_workflows(window, vault, out, wait)
         window.lock()
         wait(300)
         window.grab().save(str(out / "view-locked.png"))
