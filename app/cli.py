@@ -18,7 +18,7 @@ from app.core.errors import CustosError
 from app.core.paths import data_dir
 
 # Command groups, each a module of app/commands with register() and run(); listed in --help in this order.
-COMMAND_MODULES = ("init", "policy", "export", "audit", "breach", "siem", "target", "erase", "vault")
+COMMAND_MODULES = ("init", "policy", "export", "audit", "breach", "dsr", "siem", "target", "erase", "vault")
 
 
 def _command_modules() -> dict[str, ModuleType]:
@@ -29,14 +29,19 @@ def _command_modules() -> dict[str, ModuleType]:
     return found
 
 
+_DATA_DIR_HELP = "folder holding the vault (default: user data folder or $CUSTOS_DATA_DIR)"
+
+
 def _add_data_dir(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data-dir", help="folder holding the vault (default: user data folder or $CUSTOS_DATA_DIR)")
+    """``--data-dir`` on a sub-command. SUPPRESS: given before the sub-command (``custos --data-dir D token list``)
+    it must not be reset to the default by the sub-command's parser, which would open or create a vault elsewhere."""
+    parser.add_argument("--data-dir", default=argparse.SUPPRESS, help=_DATA_DIR_HELP)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="custos", description="GDPR-compliant SCIM provisioning.")
     parser.add_argument("--version", action="version", version=f"Custos {__version__}")
-    _add_data_dir(parser)
+    parser.add_argument("--data-dir", default=None, help=_DATA_DIR_HELP)
     commands = parser.add_subparsers(dest="command")
 
     serve = commands.add_parser("serve", help="run the SCIM server headless")
@@ -131,7 +136,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from app.core.errors import VaultCorrupt
         from app.store.vault import vault_path
 
-        damaged = VaultCorrupt(vault_path(data_dir(getattr(args, "data_dir", None))), "a page that was read")
+        path = vault_path(data_dir(getattr(args, "data_dir", None)))
+        damaged = VaultCorrupt(path, "a page that was read", stopped=True)
         print(f"custos: {damaged.user_message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -7,6 +7,7 @@ import logging
 from app.audit.anchor import CheckpointScheduler
 from app.core.errors import ConfigError
 from app.core.events import EventBus, ResourcesChanged
+from app.dsr.alerts import DeadlineAlertJob
 from app.erasure.worker import ErasureWorker
 from app.incidents.register import IncidentRegister
 from app.policy.in_force import PolicyInForce
@@ -51,6 +52,7 @@ class BackgroundJobs:
         self.incidents = IncidentRegister(vault)
         self.forwarder = SiemForwarder(vault, siem) if siem is not None else None
         self.checkpoints = CheckpointScheduler(vault)
+        self.request_deadlines = DeadlineAlertJob(vault)  # Art. 12(3): 7 days, 1 day, passed
         self._unsubscribe = bus.subscribe(self._on_event) if bus is not None else None
 
     def _on_event(self, event: object) -> None:
@@ -71,6 +73,7 @@ class BackgroundJobs:
         self.erasure.start()
         self.alerts.start()
         self.checkpoints.start()
+        self.request_deadlines.start()
         if self.forwarder is not None:
             self.forwarder.start()
 
@@ -79,6 +82,7 @@ class BackgroundJobs:
             self._unsubscribe()
         if self.forwarder is not None:
             self.forwarder.stop()
+        self.request_deadlines.stop()
         self.checkpoints.stop()
         self.alerts.stop()
         self.erasure.stop()

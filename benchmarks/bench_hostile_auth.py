@@ -130,17 +130,21 @@ def fresh(work: Path, name: str) -> tuple[Path, str]:
     return data_dir, create_token(data_dir, "idp")
 
 
-def every(interval: float, seconds: float, action: Callable[[], None]) -> threading.Thread:
-    def loop() -> None:
-        deadline = time.monotonic() + seconds
+class Every(threading.Thread):
+    """Runs ``action`` every ``interval`` seconds for ``seconds``; ``statuses`` holds what each call answered."""
+
+    def __init__(self, interval: float, seconds: float, action: Callable[[], httpx.Response]) -> None:
+        super().__init__()
+        self.interval, self.seconds, self.action = interval, seconds, action
+        self.statuses: list[int] = []
+        self.start()
+
+    def run(self) -> None:
+        deadline = time.monotonic() + self.seconds
         while time.monotonic() < deadline:
             with contextlib.suppress(httpx.HTTPError):
-                action()
-            time.sleep(interval)
-
-    thread = threading.Thread(target=loop)
-    thread.start()
-    return thread
+                self.statuses.append(self.action().status_code)
+            time.sleep(self.interval)
 
 
 # -- §1 ------------------------------------------------------------------------------------------------
@@ -153,13 +157,16 @@ def scenario_blind(work: Path, probe: bool) -> dict[str, Any]:
         client(server, "cst_wrong") as bad,
         client(server, None, ATTACKER) as evil,
     ):
-        threads = [every(3 / 24, 3, lambda: good.get("/Users")), every(3 / 24, 3, lambda: bad.get("/Users"))]
-        if probe:
-            threads.append(every(0.1, 3, lambda: evil.get("/x@evil.example")))
-        for thread in threads:
-            thread.join()
+        reads, wrong = Every(3 / 24, 3, lambda: good.get("/Users")), Every(3 / 24, 3, lambda: bad.get("/Users"))
+        probes = Every(0.1, 3, lambda: evil.get("/x@evil.example")) if probe else None
+        for thread in (reads, wrong, probes):
+            if thread is not None:
+                thread.join()
     figures = vault_figures(data_dir)
-    return {"authenticated_reads_on_trail": figures["actors"].get("token:idp", 0),
+    made = f"{len(reads.statuses)} reads ({reads.statuses.count(200)} answered 200), {len(wrong.statuses)} wrong"
+    if probes is not None:
+        made += f", {len(probes.statuses)} probes"
+    return {"made": made, "authenticated_reads_on_trail": figures["actors"].get("token:idp", 0),
             "failed_auth_evidenced": figures["failed_auth_evidenced"], "kinds": figures["kinds"]}  # fmt: skip
 
 

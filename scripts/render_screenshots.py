@@ -67,14 +67,15 @@ def seed(vault: Vault, count: int) -> None:
 def setup_policy_and_targets(vault: Vault) -> None:
     """The default policy with two recipients, and their targets (not running here: they show a queue)."""
     text = default_policy_text()
-    for name, attributes in (
-        ("wiki", ["userName", "displayName", "emails.value"]),
-        ("hr-portal", ["userName", "name.givenName", "name.familyName", "title"]),
+    for name, attributes, purposes in (
+        ("wiki", ["userName", "displayName", "emails.value"], ["access-management"]),
+        # title is catalogued for the internal directory: the recipient serves that purpose too (strict loader)
+        ("hr-portal", ["userName", "name.givenName", "name.familyName", "title"],
+         ["access-management", "internal-directory"]),
     ):
         text = add_recipient(text, {"id": name, "name": name.replace("-", " ").title(), "kind": "processor",
                                     "country": "IE", "contract_link": f"https://contracts.example.com/{name}",
-                                    "purposes": ["access-management", "internal-directory"],
-                                    "attributes": attributes})  # fmt: skip
+                                    "purposes": purposes, "attributes": attributes})  # fmt: skip
     apply_policy(vault, text, "dpo")
     with vault.write_transaction() as conn:
         for name in ("wiki", "hr-portal"):
@@ -86,6 +87,26 @@ def open_incident(vault: Vault) -> None:
     incident = register.open_incident("Laptop with a mirror copy reported stolen", "dpo")
     register.set_aware(incident, "dpo", "Theft confirmed by the police report")
     register.open_candidate_from_alert(0, "auth_failures", "25 failed authentications within 5 min")
+
+
+def open_requests(vault: Vault) -> None:
+    """Data subject requests at each point of the clock: overdue, in the last 7 days, running, answered."""
+    from datetime import UTC, datetime, timedelta
+
+    from app.dsr import settings
+    from app.dsr.register import DsrRegister
+
+    settings.save(vault.path.parent, country="GB", subdivision="ENG", zone="Europe/London")
+    register = DsrRegister(vault)
+    now = datetime.now(UTC)
+    subjects = [row[0] for row in vault.engine.connect().exec_driver_sql(
+        "SELECT id FROM scim_resources WHERE resource_type = 'User' ORDER BY id LIMIT 3")]  # fmt: skip
+    register.open(["access"], "email", "dpo", now - timedelta(days=36), subject_id=subjects[0])
+    soon = register.open(["erasure"], "form", "dpo", now - timedelta(days=26), subject_id=subjects[1])
+    register.verify(soon, "verified", "dpo", "call-back to the number on file")
+    register.open(["rectification", "objection"], "letter", "dpo", now - timedelta(days=4), subject_id=subjects[2])
+    misrouted = register.open(["not_gdpr"], "email", "dpo", now - timedelta(days=10))
+    register.record_answer(misrouted, "dpo", (now - timedelta(days=9)).date(), [])
 
 
 def render_policy_editor(window: MainWindow, out: Path) -> None:
@@ -132,6 +153,7 @@ def main() -> int:
         setup_policy_and_targets(vault)
         seed(vault, 250)
         open_incident(vault)
+        open_requests(vault)
         tokens = TokenStore(vault)
         tokens.create("entra-id-production")
         tokens.create("okta-staging", expires_in_days=30)
@@ -161,6 +183,9 @@ def main() -> int:
         if window.settings_dialog is not None:
             window.settings_dialog.grab().save(str(out / "dialog-settings.png"))
             window.settings_dialog.reject()
+        from scripts.render_workflows import render as render_workflows  # the workflow dialogs (issue 14 §5)
+
+        render_workflows(window, vault, out, wait)
         window.lock()
         wait(300)
         window.grab().save(str(out / "view-locked.png"))

@@ -305,6 +305,7 @@ def _check_manifest(
         )
     except (InvalidSignature, ValueError, KeyError):
         breaches.append(Breach("bundle", "the manifest's signature does not verify with the bundled public key"))
+    breaches.extend(_unlisted_members(bundle, manifest))
     for name, expected in sorted(manifest.get("files", {}).items()):
         try:
             actual = hashlib.sha256(bundle.read(name)).hexdigest()
@@ -314,6 +315,20 @@ def _check_manifest(
         if actual != expected:
             breaches.append(Breach("bundle", f"{name} does not match the SHA-256 in the manifest (altered)"))
     return manifest, breaches
+
+
+def _unlisted_members(bundle: zipfile.ZipFile, manifest: dict[str, Any]) -> list[Breach]:
+    """Every member must be signed for: a file added to a bundle (a forged note, a second copy of the entries that
+    another reader might open instead) is a breach, not a bonus."""
+    signed = set(manifest.get("files", {})) | {MANIFEST, SIGNATURE}
+    names = bundle.namelist()
+    breaches = []
+    for name in sorted(set(names)):
+        if name not in signed:
+            breaches.append(Breach("bundle", f"{name} is not listed in the signed manifest (added to the bundle)"))
+        elif names.count(name) > 1:
+            breaches.append(Breach("bundle", f"{name} appears {names.count(name)} times (a copy was added)"))
+    return breaches
 
 
 def _check_checkpoints(documents: list[dict[str, Any]], public_key: bytes) -> tuple[Checkpoint, list[Breach]]:

@@ -79,7 +79,7 @@ class AuditRecorder:
                     batch.append(first)
                     stopping = self._drain_into(batch, wait=FLUSH_SECONDS)
             batch.extend(self._periodic(everything=stopping))
-            if batch or self._unreported_lost or self._unreported_refused:
+            if batch or (self._unreported() and self._vault.is_open):
                 self._write(batch)
 
     def _periodic(self, everything: bool) -> list[Event]:
@@ -192,5 +192,8 @@ class AuditRecorder:
             thread.join(timeout=30)
         else:
             leftover = self._periodic(everything=True)
-            if leftover or self._unreported_lost or self._unreported_refused:
+            if leftover or (self._unreported() and self._vault.is_open):
                 self._write(leftover)
+
+    def _unreported(self) -> bool:
+        return bool(self._unreported_lost or self._unreported_refused)

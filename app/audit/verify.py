@@ -25,9 +25,9 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from app.audit.checkpoints import Checkpoint, all_checkpoints, key_announcements, key_in_force
+from app.audit.checkpoints import EVERY_N, Checkpoint, all_checkpoints, key_announcements, key_in_force
 from app.audit.merkle import MerkleTree, verify_consistency
-from app.audit.tables import AuditCheckpoint
+from app.audit.tables import AuditCheckpoint, SigningKey
 from app.audit.trail import GENESIS, content_bytes
 from app.core.errors import CustosError
 from app.store.models import VaultInfo
@@ -43,6 +43,7 @@ _ROWS = (
 _HIGHEST = "SELECT max(seq) FROM audit_events"  # the total to expect, from the primary key: no scan
 _sha256 = hashlib.sha256
 _C = AuditCheckpoint.__table__
+_K = SigningKey.__table__
 
 Progress = Callable[[int, int], None]  # (entries checked, total entries expected)
 Cancelled = Callable[[], bool]  # True: stop as soon as possible
@@ -292,49 +293,128 @@ def _rewritten_range(tree: MerkleTree, checkpoint: Checkpoint, frontier_hex: str
     return after + 1
 
 
+def _vault_keys(conn: Connection) -> dict[str, bytes]:
+    """The public halves of the vault's own signing keys: trusted only to recognise this vault's checkpoints once
+    the trail that announced them is gone (truncated or emptied)."""
+    return {str(key_id): bytes(public) for key_id, public in conn.execute(select(_K.c.id, _K.c.public_key))}
+
+
+def _beyond_the_end(checkpoint: Checkpoint, label: str, count: int, public: bytes | None, announced: bool) -> Breach:
+    """A checkpoint covering more entries than the trail holds: entries were cut off (when it is genuine)."""
+    size = checkpoint.tree_size
+    if public is None or not checkpoint.signature_valid(public):
+        what = (
+            f"{label} covers {size} entries but the trail ends at {count}, and it cannot be verified (its key is "
+            "neither announced on the trail nor held by the vault): entries were removed, or the checkpoint forged"
+        )
+        return Breach("checkpoint", what)
+    missing = "every entry is missing (the trail is empty)" if count == 0 else f"entries {count + 1}–{size} are missing"
+    gone = "" if announced else f"; its key {checkpoint.key_id} is this vault's, whose announcement went with them"
+    return Breach("removed", f"{missing}: {label} covers {size} entries, the trail ends at {count}{gone}", count + 1)
+
+
 def _check_checkpoints(
     conn: Connection, tree: MerkleTree, scan: _Scan, checkpoints: list[Checkpoint], frontiers: dict[int, str]
 ) -> list[Breach]:
     breaches: list[Breach] = []
     announcements = key_announcements(conn)
+    announced = {key_id: public for _, key_id, public in announcements}
     log_id = conn.execute(select(VaultInfo.value).where(VaultInfo.key == "vault_id")).scalar() or ""
     good_size = 0
     explained_up_to = scan.suspects[0].position if scan.suspects else scan.count + 1  # failing entries explain it
     previous: Checkpoint | None = None
+    previous_sound = False
+    truncation: Breach | None = None
     for checkpoint in checkpoints:
         size = checkpoint.tree_size
         label = f"the checkpoint at tree size {size} ({checkpoint.fingerprint})"
         key = key_in_force(announcements, size)
-        if key is None or key[0] != checkpoint.key_id:
+        in_force = key is not None and key[0] == checkpoint.key_id
+        sound = False
+        if size > scan.count:  # checked before the key: a cut-off trail may have lost the key's announcement too
+            public = key[1] if in_force and key else announced.get(checkpoint.key_id)
+            public = public or _vault_keys(conn).get(checkpoint.key_id)
+            breach = _beyond_the_end(checkpoint, label, scan.count, public, checkpoint.key_id in announced)
+            if breach.kind == "removed":  # the largest genuine checkpoint tells best how much is missing
+                truncation = breach
+            else:
+                breaches.append(breach)
+            previous, previous_sound = checkpoint, False
+            continue
+        public = key[1] if in_force and key else announced.get(checkpoint.key_id)
+        if public is None:
             breaches.append(Breach("checkpoint", f"{label} is signed with a key that was not in force at that size"))
+            previous, previous_sound = checkpoint, False
             continue  # an untrusted checkpoint says nothing about the entries
-        if not checkpoint.signature_valid(key[1]):
+        if not checkpoint.signature_valid(public):
             breaches.append(Breach("checkpoint", f"{label} has a signature that does not verify"))
+            previous, previous_sound = checkpoint, False
             continue
         if checkpoint.log_id != log_id:
             breaches.append(Breach("checkpoint", f"{label} belongs to another vault's trail"))
-        if size > scan.count:
-            what = f"{label} covers {size} entries; the trail ends at {scan.count}"
-            breaches.append(Breach("removed", what, scan.count + 1))
-            continue
+        # Signed with this trail's key but announced after ``size`` now: either entries before the announcement
+        # were inserted or renumbered (the entries or the root below say where), or the checkpoint was re-signed
+        # with a later key (the root still matches: the epoch rule of CVE-2023-31439 rejects it).
         if size >= explained_up_to:
             pass  # the roots from here on differ because of the failing entries already reported
         elif tree.root(size).hex() != checkpoint.root_hash:
             first = _rewritten_range(tree, checkpoint, frontiers.get(size), good_size)
             what = f"entries {first}–{size} no longer match the signed root of {label} (history rewritten)"
             breaches.append(Breach("rewritten", what, first))
+            good_size = first - 1  # its matching subtrees prove the entries before ``first`` unchanged
+        elif not in_force:
+            breaches.append(Breach("checkpoint", f"{label} is signed with a key that was not in force at that size"))
         elif scan.chain_at.get(size) != checkpoint.chain_hash:
             breaches.append(Breach("rewritten", f"the chain hash at entry {size} differs from {label}", size))
         else:
-            good_size = size
-        if previous is not None:
+            good_size, sound = size, True
+        if previous is not None and previous_sound and sound:
             proof = tree.consistency_proof(previous.tree_size, size)
             old_root, new_root = _from_hex(previous.root_hash), _from_hex(checkpoint.root_hash)
             consistent = old_root is not None and new_root is not None
             if not (consistent and verify_consistency(previous.tree_size, size, old_root, new_root, proof)):
                 what = f"{label} does not extend the checkpoint at tree size {previous.tree_size}"
                 breaches.append(Breach("checkpoint", what))
-        previous = checkpoint
+        previous, previous_sound = checkpoint, sound
+    if truncation is not None:
+        breaches.append(truncation)
+    breaches.extend(_deleted_checkpoints(announcements, checkpoints))
+    if truncation is None:
+        breaches.extend(_unannounced_keys(_vault_keys(conn), announced, checkpoints))
+    return breaches
+
+
+def _unannounced_keys(
+    keys: dict[str, bytes], announced: dict[str, bytes], checkpoints: list[Checkpoint]
+) -> list[Breach]:
+    """A signing key is made, announced on the trail and used for a checkpoint in one transaction: a key of the
+    vault with neither its announcement nor any checkpoint left means entries and checkpoints were both deleted
+    (checkpoints still there are judged above)."""
+    signed = {c.key_id for c in checkpoints}
+    return [
+        Breach(
+            "removed",
+            f"entries and checkpoints were deleted: the vault's signing key {key_id} was announced on the trail "
+            "when it was made, and neither that entry nor any checkpoint it signed is left",
+        )
+        for key_id in sorted(keys)
+        if key_id not in announced and key_id not in signed
+    ]
+
+
+def _deleted_checkpoints(announcements: list[tuple[int, str, bytes]], checkpoints: list[Checkpoint]) -> list[Breach]:
+    """A key is announced on the trail only by the checkpoint signed with it right then, in the same transaction
+    (app/audit/checkpoints.py): that checkpoint's tree size is the announcement's seq. Without it, checkpoints were
+    deleted, and the entries they covered may no longer be under any signature."""
+    breaches = []
+    for seq, key_id, _ in announcements:
+        # One at a smaller size means the announcement itself moved (entries inserted before it): reported there.
+        if not any(c.key_id == key_id and c.tree_size <= seq for c in checkpoints):
+            what = (
+                f"checkpoints were deleted: the one signed when the key {key_id} was announced (tree size {seq}) is "
+                f"gone ({len(checkpoints)} checkpoint(s) left)"
+            )
+            breaches.append(Breach("checkpoint", what))
     return breaches
 
 
@@ -367,5 +447,8 @@ def verify_trail(
         )
     signed = checkpoints[-1].tree_size if checkpoints else 0
     if scan.count > signed:
-        report.notes.append(f"{scan.count - signed} entries after the last checkpoint are not signed yet")
+        unsigned = f"{scan.count - signed} entries after the last checkpoint are not signed yet"
+        if checkpoints and scan.count - signed > EVERY_N:  # append() signs every EVERY_N entries at the latest
+            unsigned += f" (a checkpoint is due every {EVERY_N} entries: checkpoints failed, or were deleted)"
+        report.notes.append(unsigned)
     return report

@@ -7,7 +7,8 @@
     │   ├── WrongPassphrase     the key does not decrypt the vault
     │   ├── VaultCorrupt        the key is right but part of the file does not authenticate (damaged)
     │   ├── VaultLocked         an operation needs an open vault
-    │   └── WeakCipherSettings  SQLCipher reports settings below our floor
+    │   ├── WeakCipherSettings  SQLCipher reports settings below our floor
+    │   └── StorageFull         the disk holding the vault is full: the write was not kept, retry later
     ├── ConfigError             bad command-line or configuration input
     │   └── PolicyInvalid       a policy file with problems (each with its line)
 
@@ -46,10 +47,12 @@ class VaultCorrupt(VaultError):
     """The passphrase is right but pages of the file fail SQLCipher's authentication, or SQLite finds the file
     malformed: a damaged file (disk, copy, tampering), never to be mistaken for a wrong passphrase."""
 
-    def __init__(self, path: object, detail: str = "") -> None:
+    def __init__(self, path: object, detail: str = "", stopped: bool = False) -> None:
         what = f" ({detail})" if detail else ""
+        # ``stopped``: met while a command worked on the open vault; its unfinished transaction was rolled back.
+        then = "the command stopped there" if stopped else "nothing was changed"
         super().__init__(
-            f"The vault {path} is damaged{what}. The passphrase is right; nothing was changed. "
+            f"The vault {path} is damaged{what}. The passphrase is right; {then}. "
             "See what is damaged with 'custos vault check', then restore your latest backup with "
             "'custos vault restore BACKUP' (erasures made since are replayed from the erasure ledger)."
         )
@@ -64,6 +67,11 @@ class VaultLocked(VaultError):
 
 class WeakCipherSettings(VaultError):
     pass
+
+
+class StorageFull(VaultError):
+    def __init__(self) -> None:
+        super().__init__("The disk holding the vault is full; the change was not saved. Free some space and retry.")
 
 
 class ConfigError(CustosError):

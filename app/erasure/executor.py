@@ -62,7 +62,7 @@ class Attempt:
             before = await self._call(result, "GET", work)
             if before.status == 404:
                 result.state = State.SUCCEEDED
-                result.reason = "GET answered 404 (an earlier attempt's DELETE was not recorded; not sent again)"
+                result.reason = "GET answered 404 (an earlier DELETE's outcome was unknown; not sent again)"
                 return
         if deleted is None:  # a DELETE accepted on an earlier attempt is not sent again: only re-verified
             deleted = (await self._call(result, "DELETE", work)).status

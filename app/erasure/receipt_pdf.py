@@ -71,6 +71,7 @@ def write_pdf(receipt: dict[str, Any], path: Path) -> None:
             ("Subjects", local.get("subjects")),
             ("Rows deleted", local.get("rows_deleted")),
             ("Queued pushes removed", local.get("outbox_items_deleted")),
+            ("References cleared", local.get("references_cleared")),  # other users' manager
             ("Pseudonym keys shredded", local.get("keys_shredded")),
             ("secure_delete on", _yes(storage.get("secure_delete"))),
             ("WAL checkpointed", _yes(storage.get("wal_checkpointed"))),

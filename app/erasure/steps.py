@@ -225,9 +225,12 @@ def _delete_unconfirmed(conn: Connection, row: Any) -> bool:
     if row.state == State.IN_PROGRESS.value:  # leased by a worker that died: what it sent was never recorded
         return True
     last = conn.execute(_LAST_EXCHANGE.limit(1), {"sid": row.id}).first()
-    # Only a DELETE answered (and refused: 429, 5xx) is known not to have deleted; after anything else (no answer,
-    # a failed read first, no exchange at all) the earlier DELETE's outcome is still unknown.
-    return last is None or last.method != "DELETE" or last.status is None
+    # Only a DELETE refused with a 4xx (429 included: not processed) is known not to have deleted. After anything
+    # else the earlier DELETE's outcome is unknown: no answer, a 5xx (a gateway may time out after the deletion),
+    # a failed read first, no exchange at all.
+    if last is None or last.method != "DELETE" or last.status is None:
+        return True
+    return bool(last.status >= 500)
 
 
 def _work(row: Any, remote_id: str, delete_unconfirmed: bool = False) -> StepWork:

@@ -324,7 +324,8 @@ def _whom(recipient: Recipient, facts: LiveFacts | None) -> str:
     if facts is None or recipient.id not in facts.recipient_subjects:
         return ""
     count = facts.recipient_subjects[recipient.id]
-    return f" ({recipient.scope.describe()}: {count:,} data subject(s))"
+    whom = "within its purposes' scope" if recipient.scope.everyone else recipient.scope.describe()
+    return f" ({whom}: {count:,} data subject(s))"
 
 
 def _processor_contracts(recipients: list[Recipient]) -> str:
@@ -379,6 +380,8 @@ def _retention(policy: Policy, purpose: Purpose, category: DataCategory, rules: 
     else:
         parts = [f"{', '.join(paths)}: {text}" for text, paths in by_text.items()]
     parts.append(_account_retention(policy, purpose))
+    if not policy.retention_job_enabled:  # the periods are the policy's; nothing applies them
+        parts.append("The retention job is disabled in the policy: these periods are not applied automatically")
     parts.append("A DELETE from the identity provider erases the account at once")
     return ". ".join(parts)
 

@@ -31,7 +31,8 @@ from app.audit.trail import iso_utc
 from app.core.errors import ConfigError
 from app.exports.pdf import ExportPdf
 from app.exports.ropa import content_hash
-from app.policy.adequacy import transfer_status
+from app.policy import scope as retention_scope
+from app.policy.adequacy import TransferStatus, transfer_status
 from app.policy.durations import Period
 from app.policy.model import (
     ART9_CONDITIONS,
@@ -250,20 +251,25 @@ def _transfers(policy: Policy, concerned: set[str], entries: list[dict[str, Any]
         status = transfer_status(recipient.country, recipient.transfer_safeguard)
         if recipient.id not in concerned or recipient.id not in receiving or not status.third_country:
             continue
-        country = recipient.country.upper()
-        adequacy = {
-            "adequate": "Art. 45 adequacy decision",
-            "partial": f"Art. 45 adequacy decision, partial: {status.check}",
-        }.get(status.kind)
         transfers.append(
             {
                 "recipient": recipient.name,
-                "country": country,
-                "safeguard": adequacy or recipient.transfer_safeguard or NEEDS_HUMAN,
+                "country": recipient.country.upper(),
+                "safeguard": _safeguard(status, recipient.transfer_safeguard),
                 "copy_or_reference": recipient.contract_link or None,
             }
         )
     return transfers
+
+
+def _safeguard(status: TransferStatus, named: str) -> str:
+    """The safeguard as the person may rely on it: the one named, an adequacy decision (with the check a partial
+    one needs), or that it is missing (the same reading as ``policy validate`` and the Art. 30 record)."""
+    if status.kind == "adequate":
+        return "Adequacy decision of the European Commission (Art. 45)"
+    if status.kind == "partial":
+        return f"{named + ': ' if named else ''}partial adequacy decision (Art. 45); {status.check}"
+    return named or NEEDS_HUMAN
 
 
 AUTOMATED_NONE = (
@@ -311,10 +317,34 @@ def _rights(policy: Policy, entries: list[dict[str, Any]]) -> list[str]:
     return list(rights)
 
 
+def _account_retention(
+    conn: Connection, policy: Policy, user_id: str, stored: dict[str, Any], period: Period | None
+) -> str:
+    """How long this person's account is kept once deactivated: the longest period of the purposes concerning
+    them (app/policy/scope.py), or why there is no limit."""
+    if period is not None:
+        return f"Deleted {period.describe()} after deactivation"
+    purposes = retention_scope.purposes_in_scope(conn, policy, user_id, stored) or policy.purposes
+    indefinite = [p for p in purposes if p.deactivated_account_retention.indefinite]
+    if indefinite:
+        reasons = "; ".join(f"{p.name}: {p.deactivated_account_retention.justification}" for p in indefinite)
+        return f"Kept without a time limit after deactivation (declared indefinite: {reasons})"
+    return "Kept until the identity provider deletes the account"
+
+
 def build_subject_export(
-    conn: Connection, record: PolicyRecord, user_id: str, now: datetime, received: datetime | None = None
+    conn: Connection,
+    record: PolicyRecord,
+    user_id: str,
+    now: datetime,
+    received: datetime | None = None,
+    answer_by: datetime | None = None,
 ) -> SubjectExport:
-    """The JSON document for one user, read in the caller's snapshot; SubjectNotFound when there is none."""
+    """The JSON document for one user, read in the caller's snapshot; SubjectNotFound when there is none.
+
+    ``received`` is when the request arrived (None: not known, and the export says so); ``answer_by`` the deadline
+    the request register computed (working days, extension); default one calendar month after receipt.
+    """
     if not _SAFE_ID.match(user_id):
         raise SubjectNotFound()
     row = repo.load(conn, "User", user_id)
@@ -325,7 +355,7 @@ def build_subject_export(
     document = _manager_named(conn, repo.to_scim(row, "", groups or None))
     stored = _manager_named(conn, json.loads(row.document))
     deactivated_at = conn.execute(select(_R.c.deactivated_at).where(_R.c.id == user_id)).scalar()
-    account_period = policy.account_retention()
+    account_period = retention_scope.account_period(conn, policy, user_id, stored)  # this person's own purposes
     concerned = _concerned(conn, policy, user_id)
     entries = _attributes(policy, stored, concerned)
     subject = {
@@ -336,11 +366,7 @@ def build_subject_export(
         "deletion_due": iso_utc(account_period.after(deactivated_at)) if deactivated_at and account_period else None,
         "created": iso_utc(row.created),
         "last_modified": iso_utc(row.modified),
-        "account_retention": (
-            f"Deleted {account_period.describe()} after deactivation"
-            if account_period
-            else "Kept until the identity provider deletes the account"
-        ),
+        "account_retention": _account_retention(conn, policy, user_id, stored, account_period),
     }
     content: dict[str, Any] = {
         "format_version": FORMAT_VERSION,
@@ -367,9 +393,10 @@ def build_subject_export(
         "rights": _rights(policy, entries),
         "response": {
             # The request's own date (from --received or the DSR register), never the export time: without it
-            # the export says it is not known rather than state a date that is not true.
+            # the export says it is not known rather than state a date that is not true. ``answer_by`` is the
+            # register's deadline (working days, extension) when it has one.
             "received": iso_utc(received) if received else None,
-            "answer_by": iso_utc(ONE_MONTH.after(received)) if received else None,
+            "answer_by": iso_utc(answer_by or ONE_MONTH.after(received)) if received else None,
             "note": RESPONSE_NOTE if received else f"The request date was not given. {RESPONSE_NOTE}",
         },
     }
@@ -498,10 +525,11 @@ def export_subject(
     now: datetime,
     *,
     received: datetime | None = None,
+    answer_by: datetime | None = None,
 ) -> list[Path]:
     """Write ``subject-<id>.json`` and ``subject-<id>.pdf`` into ``out_dir``; returns their paths."""
     with vault.read_session() as session:
-        export = build_subject_export(session.connection(), record, user_id, now, received)
+        export = build_subject_export(session.connection(), record, user_id, now, received, answer_by)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     json_path = out_dir / f"subject-{user_id}.json"

@@ -249,7 +249,7 @@ def _resend_changed_mappings(conn: Connection, old: Policy | None, new: Policy, 
     from app.targets.sync import queue  # targets build on the policy package: imported where needed
 
     resent: dict[str, int] = {}
-    for target in list_targets(conn, enabled_only=True):
+    for target in list_targets(conn):
         if _received(old, target.recipient_id) == _received(new, target.recipient_id):
             continue
         resent[target.name] = queue(conn, target, new, "policy applied", now)

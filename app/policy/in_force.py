@@ -6,6 +6,7 @@ version number is re-read at most once a second; an apply in this process refres
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -19,6 +20,20 @@ from app.policy.model import Policy
 from app.store.vault import Vault
 
 RECHECK_SECONDS = 1.0
+log = logging.getLogger(__name__)
+
+
+def _warn_if_stale(record: versions.PolicyRecord) -> None:
+    """A version applied under older checks keeps running; the log (of the app and of ``serve``) says so once."""
+    from app.policy.loader import stale_problems
+
+    stale = stale_problems(record.text)
+    if stale:
+        log.warning(
+            "policy version %d was applied under older checks: %d problem(s) would now be refused (first: line %d: "
+            "%s); it stays in force: fix the file with 'policy validate' and apply it again",
+            record.version, len(stale), stale[0].line, stale[0].message,
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -77,6 +92,7 @@ class PolicyInForce:
                     record = install_default_if_missing(conn)
             if record is not None:
                 self._active = ActivePolicy(record, Minimiser(record.policy))
+                _warn_if_stale(record)
             self._checked = now
             assert self._active is not None
             return self._active

@@ -478,10 +478,15 @@ def _within_purposes(
             if outside:  # every part it would receive must serve one of its purposes, not just one part
                 allowed = sorted({p for rule in outside for p in rule.purposes})
                 parts = "" if outside == covering else f" (its part {', '.join(r.path for r in outside)})"
+                hint = (
+                    " (SCIM requires userName on every User: catalogue it for every purpose with a recipient)"
+                    if resolved.index_path == "username"
+                    else ""
+                )
                 reader.problem(
                     (*where, key),
                     f"'{path}'{parts} is catalogued for {', '.join(allowed)}, not for this recipient's purposes "
-                    f"({', '.join(used_for)}): a recipient receives only what its purposes need",
+                    f"({', '.join(used_for)}): a recipient receives only what its purposes need{hint}",
                     tightened=True,
                 )
 
@@ -524,9 +529,7 @@ def _scope(reader: _Reader, raw: dict[str, Any], where: tuple[str | int, ...]) -
     if not isinstance(value, dict):
         reader.problem((*where, "scope"), "'scope' is \"all\" or a table { groups = [...], filter = \"...\" }")
         return Scope()
-    for key in value:
-        if key not in _SCOPE_KEYS:
-            reader.problem((*where, "scope"), f"'scope.{key}' is not understood (scope takes groups and filter)")
+    # Unknown keys inside the table are reported by the strict key check (app/policy/keys.py), with a suggestion.
     groups = reader.texts(value, "groups", (*where, "scope"))
     expression = reader.text(value, "filter", (*where, "scope"))
     if expression:
@@ -538,7 +541,7 @@ def _scope(reader: _Reader, raw: dict[str, Any], where: tuple[str | int, ...]) -
         except ScimError as exc:
             reader.problem((*where, "scope"), f"'scope.filter' is not a usable SCIM filter: {exc.detail}")
             expression = ""
-    if not groups and not expression:
+    if not groups and not expression and all(key in _SCOPE_KEYS for key in value):
         reader.problem((*where, "scope"), "'scope' names no group and no filter; write scope = \"all\" instead")
     return Scope(tuple(g for g in groups if g), expression)
 
@@ -621,6 +624,9 @@ def _nested_contact(reader: _Reader, raw: dict[str, Any], key: str, where: tuple
     return Contact(*(reader.text(value, part, inner) for part in ("name", "address", "email", "telephone")))
 
 
+PURGED_BY_PERIOD = ("dsr_register",)  # own records whose code deletes entries by period (app/dsr/retention.py)
+
+
 def _own_processing(reader: _Reader, document: dict[str, Any]) -> tuple[tuple[str, Retention], ...]:
     """``[own_processing]``: how long Custos' own records (trail, registers, ledger) are kept, and why."""
     raw = document.get("own_processing", {})
@@ -631,7 +637,12 @@ def _own_processing(reader: _Reader, document: dict[str, Any]) -> tuple[tuple[st
     for key in OWN_PROCESSING:
         if key in raw:
             retention = reader.retention(raw[key], ("own_processing",), key, account_allowed=False)
-            if retention is not None:
+            if retention is not None and retention.indefinite and key in PURGED_BY_PERIOD:
+                reader.problem(
+                    ("own_processing", key),
+                    f"'{key}' is deleted by period (Art. 5(1)(e)): give a period such as \"P3Y\"",
+                )
+            elif retention is not None:
                 found.append((key, retention))
     return tuple(found)
 
@@ -745,6 +756,14 @@ def errors_of(problems: list[Problem], *, stored: bool = False) -> list[Problem]
     """The problems that stop a policy; ``stored``: of a version already applied, which the checks added since
     (``tightened``) do not stop: ``policy validate`` still reports them so the operator can fix the file."""
     return [p for p in problems if not p.warning and not (stored and p.tightened)]
+
+
+def stale_problems(text: str) -> list[Problem]:
+    """The errors an already-applied version meets under today's checks (it still loads: see ``errors_of``).
+
+    Shown beside the version in force, so an upgrade that tightened the checks is seen before the next apply."""
+    _, problems = check_policy(text)
+    return [p for p in problems if p.tightened and not p.warning]
 
 
 def load_policy(text: str, *, stored: bool = False) -> Policy:

@@ -16,7 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, and_, select
 
 from app.audit.trail import Event, append
 from app.core.periodic import PeriodicJob
@@ -24,7 +24,7 @@ from app.policy.durations import Period
 from app.policy.in_force import ActivePolicy, PolicyInForce
 from app.policy.minimise import Minimiser
 from app.policy.model import AttributeRule, Policy
-from app.policy.scope import SubjectScope, account_period, all_purposes
+from app.policy.scope import SubjectScope, purposes_in_scope, resolver
 from app.scim import repository as repo
 from app.store import engine as store_engine
 from app.store.models import ScimResource
@@ -95,14 +95,12 @@ def _expired_by_period(
     if not periods:
         return {}
     latest_cutoff = max(period.before(now) for period in periods if period is not None)
-    rows = conn.execute(
-        select(_R.c.id, _R.c.document, _R.c.deactivated_at)
-        .where(_R.c.resource_type == "User", _R.c.active.is_(False), _R.c.deactivated_at <= latest_cutoff)
-        .order_by(_R.c.id)
-    ).all()
+    candidates = and_(_R.c.resource_type == "User", _R.c.active.is_(False), _R.c.deactivated_at <= latest_cutoff)
+    rows = conn.execute(select(_R.c.id, _R.c.document, _R.c.deactivated_at).where(candidates).order_by(_R.c.id)).all()
+    purposes_of = resolver(scope, conn, policy, candidates)  # one query per scoped purpose, not per subject
     expired: dict[Period, list[str]] = defaultdict(list)
     for row in rows:
-        period = account_period(conn, policy, row.id, json.loads(row.document), scope)
+        period = policy.account_retention(purposes_of(row.id, json.loads(row.document)) or policy.purposes)
         deactivated = row.deactivated_at if row.deactivated_at.tzinfo else row.deactivated_at.replace(tzinfo=UTC)
         if period is not None and deactivated <= period.before(now):
             expired[period].append(row.id)
@@ -133,7 +131,7 @@ def _evidence(conn: Connection, purge: Purge, version: int, moment: datetime, **
 
 
 def expired_accounts(
-    conn: Connection, policy: Policy, now: datetime, scope: SubjectScope = all_purposes
+    conn: Connection, policy: Policy, now: datetime, scope: SubjectScope = purposes_in_scope
 ) -> dict[Period, list[str]]:
     """Accounts whose subject's retention has run out, by period (empty when the job is disabled)."""
     if not policy.retention_job_enabled:
@@ -146,7 +144,7 @@ def run_retention(
     active: ActivePolicy,
     now: datetime | None = None,
     accounts: bool = True,
-    scope: SubjectScope = all_purposes,
+    scope: SubjectScope = purposes_in_scope,
 ) -> list[Purge]:
     """Purge what has expired under ``active``, in the caller's transaction, with one evidence event per purge.
 
@@ -178,7 +176,7 @@ def run_retention(
 
 
 def run_once(
-    vault: Vault, policy: PolicyInForce, now: datetime | None = None, scope: SubjectScope = all_purposes
+    vault: Vault, policy: PolicyInForce, now: datetime | None = None, scope: SubjectScope = purposes_in_scope
 ) -> list[Purge]:
     """One retention run. Expired accounts become an erasure request (ground "retention"): erased here at once
     and at every target with verification and a signed receipt, exactly like an erasure an operator asks for."""
@@ -197,7 +195,9 @@ def run_once(
                 purge = Purge("accounts", "Deactivated accounts", (), len(subjects), period.iso())
                 _evidence(conn, purge, active.version, moment, erasure_request=request_id)
                 purges.append(purge)
-    if purges:
+    from app.dsr.retention import purge_expired  # the request register's own retention (3 years by default)
+
+    if purge_expired(vault, moment) or purges:
         store_engine.checkpoint(vault.engine)  # purged values must not linger in the WAL
     return purges
 

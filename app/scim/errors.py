@@ -8,11 +8,14 @@ ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 
 
 class ScimError(Exception):
-    def __init__(self, status: int, detail: str, scim_type: str | None = None) -> None:
+    def __init__(
+        self, status: int, detail: str, scim_type: str | None = None, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(detail)
         self.status = status
         self.detail = detail
         self.scim_type = scim_type
+        self.headers = headers or {}  # sent with the error response (Allow on 405, Retry-After on 507)
 
     def body(self) -> dict[str, Any]:
         body: dict[str, Any] = {"schemas": [ERROR_SCHEMA], "status": str(self.status), "detail": self.detail}
@@ -39,3 +42,21 @@ def invalid_path(detail: str) -> ScimError:
 
 def not_found(resource_type: str) -> ScimError:
     return ScimError(404, f"{resource_type} not found")
+
+
+STORAGE_RETRY_AFTER_SECONDS = 60
+
+
+def storage_full() -> ScimError:
+    """507 (RFC 4918 §11.5) with a hint when to retry: the write was not kept, and a retry will be once there is
+    space again; the server needs no restart for that."""
+    return ScimError(
+        507,
+        "The server's disk is full; nothing was stored. Retry later.",
+        headers={"Retry-After": str(STORAGE_RETRY_AFTER_SECONDS)},
+    )
+
+
+def method_not_allowed(method: str, allowed: str) -> ScimError:
+    """405 with the Allow header RFC 9110 §15.5.6 requires."""
+    return ScimError(405, f"{method} is not supported here; use {allowed}.", headers={"Allow": allowed})

@@ -21,7 +21,7 @@ from app.scim.sources import source_key
 
 KIND = "scim.auth.failed"
 MINUTE = 60
-MAX_SOURCES_PER_MINUTE = 256
+MAX_SOURCES_PER_MINUTE = 64  # at most 65 entries a minute however many addresses an attacker has
 OTHER = "other"
 
 

@@ -15,6 +15,7 @@ Case-exactness comes from the schema: case-insensitive attributes compare on the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -47,7 +48,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 
 from app.scim.errors import invalid_filter
+from app.scim.identity_strings import lookup_key
 from app.scim.indexing import normalise_datetime
+from app.scim.input_guard import refuse_unpaired_surrogates
 from app.scim.schema import AttrDef, Resolved, ResourceSchema, schema_for
 from app.store.engine import contains_exact, ends_with_exact
 from app.store.models import AttributeValue as AV
@@ -70,7 +73,21 @@ def parse(expression: str) -> FilterNode:
         raise invalid_filter(f"The filter is not valid SCIM filter syntax: {_position_only(exc)}") from exc
     if _count_terms(node) > MAX_TERMS:
         raise invalid_filter(f"The filter has more than {MAX_TERMS} terms.")
+    refuse_unpaired_surrogates(_compared_values(node), "The filter", invalid_filter)
     return node
+
+
+def _compared_values(node: FilterNode) -> list[Any]:
+    """Every value a filter compares with, after the parser decoded its escapes (``"\ud800"`` included)."""
+    if isinstance(node, LogicalExpr):
+        return [value for term in node.terms for value in _compared_values(term)]
+    if isinstance(node, Not):
+        return _compared_values(node.expr)
+    if isinstance(node, ValuePath):
+        return [str(node.attr_path), *_compared_values(node.val_filter)]
+    if isinstance(node, Comparison):
+        return [str(node.attr_path), node.value]
+    return [str(getattr(node, "attr_path", ""))]
 
 
 def _position_only(exc: Exception) -> str:
@@ -127,19 +144,22 @@ def _typed_value(definition: AttrDef, op: Op, value: Any, name: str) -> Any:
     return value
 
 
-def _string_condition(raw: Any, folded: Any, case_exact: bool, op: Op, value: str) -> ColumnElement[bool]:
+def _string_condition(
+    raw: Any, folded: Any, case_exact: bool, op: Op, value: str, fold: Callable[[str], str] = str.lower
+) -> ColumnElement[bool]:
     """Compare a string attribute.
 
-    ``folded`` is an indexed lower-cased copy of ``raw``, or None when there is none: then a case-exact
-    comparison uses ``raw`` alone and a case-insensitive one lower-cases ``raw`` in SQL.
+    ``folded`` is an indexed copy of ``raw`` folded by ``fold`` (lower-cased; userName's comparison key), or None
+    when there is none: then a case-exact comparison uses ``raw`` alone and a case-insensitive one lower-cases
+    ``raw`` in SQL.
     """
     if folded is None:
         if case_exact:
             return _exact_string(raw, op, value)
         folded = func.lower(raw)
-    low = value.lower()
+    low = fold(value)
     if op == Op.ne:
-        return not_(_string_condition(raw, folded, case_exact, Op.eq, value))
+        return not_(_string_condition(raw, folded, case_exact, Op.eq, value, fold))
     folded_match = _exact_string(folded, op, low, folded_column=True)
     return and_(folded_match, _exact_string(raw, op, value)) if case_exact else folded_match
 
@@ -271,7 +291,8 @@ class _ResourceFilter(_BooleanFilter):
             return or_(column != typed, column.is_(None)) if op == Op.ne else condition
         folded = _FOLDED.get(column.key)
         folded_column = getattr(R, folded) if folded else None
-        condition = _string_condition(column, folded_column, resolved.leaf.case_exact, op, typed)
+        fold = lookup_key if column.key == "user_name" else str.lower  # the key the unique index compares
+        condition = _string_condition(column, folded_column, resolved.leaf.case_exact, op, typed, fold)
         return or_(condition, column.is_(None)) if op == Op.ne else condition
 
     def _values_in(self, resolved: Resolved, condition: ColumnElement[bool]) -> ColumnElement[bool]:

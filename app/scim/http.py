@@ -25,16 +25,18 @@ from starlette.responses import Response
 from app.audit.recorder import AuditRecorder
 from app.audit.trail import Event
 from app.core.actor import current_actor
-from app.core.errors import VaultLocked
+from app.core.errors import StorageFull, VaultLocked
 from app.core.events import EventBus, RequestServed
 from app.policy.minimise import Minimiser
 from app.scim import discovery
-from app.scim.auth import Authenticator, ThrottleEngaged
+from app.scim.auth import Authenticator
 from app.scim.bulk import run_bulk
 from app.scim.damage import DamageAlarm
-from app.scim.errors import ScimError
+from app.scim.errors import ScimError, method_not_allowed, storage_full
 from app.scim.failures import FailureTally
+from app.scim.input_guard import refuse_json_constant
 from app.scim.query import QueryParams, search
+from app.scim.request_audit import KNOWN_METHODS, UNKNOWN_ROUTE, matched_route, throttled_event
 from app.scim.service import Preconditions, ScimService
 from app.store.integrity import is_corruption
 
@@ -48,38 +50,6 @@ WRITE_WORKERS = 64  # writes in flight at once; they block on the group commit, 
 T = TypeVar("T")
 _RESOURCE_PATH = re.compile(r"^/(Users|Groups)(?:/([^/]+))?$")
 _TYPES = {"Users": "User", "Groups": "Group"}
-# What a request event may name as its endpoint: the routes this server has, never what the client sent.
-_ROUTES = frozenset({"Users", "Groups", "Bulk", ".search", "ServiceProviderConfig", "ResourceTypes", "Schemas"})
-UNKNOWN_ROUTE = "unknown"
-
-
-def matched_route(relative_path: str) -> tuple[str, str | None]:
-    """(the route's name, the resource id it names if any) for a path below the base path.
-
-    The id is only ever used as an audit subject, which the trail turns into a pseudonym of an id it already
-    holds or has keyed (``Event.subject_if_held``) and otherwise drops: a client's path never reaches an event as text.
-    """
-    segments = [part for part in relative_path.split("/") if part]
-    if not segments or segments[0] not in _ROUTES:
-        return UNKNOWN_ROUTE, None
-    route = segments[0]
-    if route in _TYPES and len(segments) == 2 and segments[1] != ".search":
-        return route, segments[1]
-    if len(segments) > (2 if route in _TYPES or route in ("ResourceTypes", "Schemas") else 1):
-        return UNKNOWN_ROUTE, None
-    return route, None
-
-
-_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
-
-
-def throttled_event(engaged: ThrottleEngaged) -> Event:
-    """The operator's evidence that a failure limit engaged: counts and the source key, never a token."""
-    details = {"scope": engaged.scope, "failures": engaged.failures, "limit": engaged.limit,
-               "window_seconds": engaged.window_seconds}  # fmt: skip
-    if engaged.scope == "source":
-        details["source"] = engaged.source
-    return Event("scim.auth.throttled", "system:scim", "failure", details=details)
 
 
 def _counted(request: Request, listed: dict[str, Any]) -> dict[str, Any]:
@@ -95,7 +65,7 @@ def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -
 
 
 def _error(error: ScimError, headers: dict[str, str] | None = None) -> Response:
-    return _json(error.body(), error.status, headers)
+    return _json(error.body(), error.status, {**error.headers, **(headers or {})} or None)
 
 
 def _depth(value: Any) -> int:
@@ -140,6 +110,8 @@ class ScimApp:
             response = _error(error)
         except VaultLocked:
             response = _error(ScimError(503, "The Custos vault is closed; try again later."), {"Retry-After": "60"})
+        except StorageFull:
+            response = _error(storage_full())
         except ClientDisconnect:
             return
         except Exception as exc:  # never a traceback in a response; log the frames but not the message
@@ -162,7 +134,7 @@ class ScimApp:
         inside = path == self.base_path or path.startswith(self.base_path + "/")
         endpoint, resource_id = matched_route(path[len(self.base_path) :]) if inside else (UNKNOWN_ROUTE, None)
         details = {
-            "method": request.method if request.method in _METHODS else "other",
+            "method": request.method if request.method in KNOWN_METHODS else "other",
             "endpoint": endpoint,
             "status": status,
             "duration_ms": round(duration_ms, 2),
@@ -196,8 +168,8 @@ class ScimApp:
         current_actor.set("anonymous")
         throttle = self.authenticator.throttle
         retry_after = throttle.retry_after(source)
-        self.failures.note(source, throttled=retry_after is not None)
-        if self.recorder is not None:
+        if self.recorder is not None:  # without a recorder nobody would take the tally out: keep none
+            self.failures.note(source, throttled=retry_after is not None)
             self.recorder.start()  # the recorder writes the tally each minute
         if retry_after is not None:
             return _error(
@@ -214,19 +186,19 @@ class ScimApp:
         )
 
     async def _route(self, request: Request, path: str) -> Response:
-        method = request.method
+        method = "GET" if request.method == "HEAD" else request.method  # uvicorn sends HEAD without the body
         base = self.service.base_url
         if path in ("/ServiceProviderConfig", "/ResourceTypes", "/Schemas") or path.startswith(
             ("/ResourceTypes/", "/Schemas/")
         ):
             if method != "GET":
-                raise ScimError(405, "Discovery endpoints are read-only.")
+                raise method_not_allowed(request.method, "GET, HEAD")
             return _json(self._discovery(path, base))
         if path == "/Bulk":
-            self._require(method, "POST")
+            self._require(request.method, "POST")
             return _json(await self._offload(run_bulk, self.service, await self._body(request)))
         if path == "/.search":
-            self._require(method, "POST")
+            self._require(request.method, "POST")
             params = QueryParams.from_search_body(await self._body(request))
             return _json(_counted(request, search(self.service.vault, self._held(), base, ("User", "Group"), params)))
         match = _RESOURCE_PATH.match(path)
@@ -235,7 +207,7 @@ class ScimApp:
         resource_type, resource_id = _TYPES[match.group(1)], match.group(2)
         preconditions = Preconditions(request.headers.get("if-match"), request.headers.get("if-none-match"))
         if resource_id == ".search":
-            self._require(method, "POST")
+            self._require(request.method, "POST")
             params = QueryParams.from_search_body(await self._body(request))
             return _json(_counted(request, search(self.service.vault, self._held(), base, (resource_type,), params)))
         if resource_id is None:
@@ -243,7 +215,7 @@ class ScimApp:
                 params = QueryParams.from_query_string(dict(request.query_params))
                 listed = search(self.service.vault, self._held(), base, (resource_type,), params)
                 return _json(_counted(request, listed))
-            self._require(method, "POST")
+            self._require(request.method, "POST", "GET, HEAD, POST")
             result = await self._offload(self.service.create, resource_type, await self._object_body(request))
         elif method == "GET":
             query = request.query_params
@@ -259,7 +231,7 @@ class ScimApp:
         elif method == "DELETE":
             result = await self._offload(self.service.delete, resource_type, resource_id, preconditions)
         else:
-            raise ScimError(405, f"{method} is not supported here.")
+            raise method_not_allowed(request.method, "GET, HEAD, PUT, PATCH, DELETE")
         return _json(result.body, result.status, result.headers)
 
     async def _offload(self, function: Callable[..., T], *args: Any) -> T:
@@ -276,9 +248,9 @@ class ScimApp:
         self._writers.shutdown(wait=True)
 
     @staticmethod
-    def _require(method: str, expected: str) -> None:
+    def _require(method: str, expected: str, allowed: str | None = None) -> None:
         if method != expected:
-            raise ScimError(405, f"Only {expected} is supported here.")
+            raise method_not_allowed(method, allowed or expected)
 
     def _discovery(self, path: str, base: str) -> dict[str, Any]:
         if path == "/ServiceProviderConfig":
@@ -312,7 +284,7 @@ class ScimApp:
         if not raw:
             raise ScimError(400, "A JSON body is required.", "invalidSyntax")
         try:
-            body = json.loads(raw)
+            body = json.loads(raw, parse_constant=refuse_json_constant)
         except (ValueError, RecursionError) as exc:
             raise ScimError(400, "The body is not valid JSON.", "invalidSyntax") from exc
         if _depth(body) > MAX_JSON_DEPTH:

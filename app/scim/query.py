@@ -9,15 +9,21 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
 import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, func, literal, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, func, literal, or_, select, type_coerce
+from sqlalchemy.types import NullType
 
 from app.scim import repository as repo
 from app.scim.errors import ScimError, invalid_filter, invalid_value
 from app.scim.filter_sql import MAX_FILTER_LENGTH, compile_filter, compile_filter_lenient, parse
+from app.scim.identity_strings import lookup_key
+from app.scim.input_guard import INT64_MAX, INT64_MIN, has_unpaired_surrogate, refuse_unpaired_surrogates
 from app.scim.projection import parse_list, project, wants_related
 from app.scim.schema import schema_for
 from app.store.models import AttributeValue, ScimResource
@@ -37,6 +43,7 @@ _RESOURCE_COLUMNS = (
 )
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
+CURSOR_TIMEOUT_SECONDS = 3600  # published as cursorTimeout in /ServiceProviderConfig, and enforced here
 LIST_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 SEARCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 
@@ -79,11 +86,7 @@ class QueryParams:
         if not isinstance(body, dict):
             raise ScimError(400, "A search request is a JSON object.", "invalidSyntax")
         lowered = {key.lower(): value for key, value in body.items()}
-        for name in ("startindex", "count"):
-            if lowered.get(name) is not None and (
-                isinstance(lowered[name], bool) or not isinstance(lowered[name], int)
-            ):
-                raise invalid_value(f"'{name}' must be an integer.")
+        _check_search_types(lowered)
         return cls(
             filter=lowered.get("filter"),
             sort_by=lowered.get("sortby"),
@@ -94,6 +97,36 @@ class QueryParams:
             attributes=lowered.get("attributes"),
             excluded=lowered.get("excludedattributes"),
         )
+
+
+# RFC 7644 §3.4.3: the SearchRequest members and their JSON types (the body's key case does not matter).
+_SEARCH_STRINGS = {"filter": "filter", "sortby": "sortBy", "sortorder": "sortOrder", "cursor": "cursor"}
+_SEARCH_LISTS = {"attributes": "attributes", "excludedattributes": "excludedAttributes"}
+
+
+def _check_search_types(body: dict[str, Any]) -> None:
+    """Each member of a search body has the type the RFC gives it; anything else is a 400, never a crash later."""
+    for key, name in (("startindex", "startIndex"), ("count", "count")):
+        value = body.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise invalid_value(f"'{name}' must be an integer.")
+    for key, name in _SEARCH_STRINGS.items():
+        value = body.get(key)
+        if value is not None and not isinstance(value, str):
+            if key == "filter":
+                raise invalid_filter("'filter' must be a string holding a SCIM filter.")
+            if key == "cursor":
+                raise ScimError(400, "The cursor is not valid for this query.", "invalidCursor")
+            raise invalid_value(f"'{name}' must be a string.")
+    for key, name in _SEARCH_LISTS.items():
+        value = body.get(key)
+        if value is not None and not (
+            isinstance(value, str) or (isinstance(value, list) and all(isinstance(item, str) for item in value))
+        ):
+            raise invalid_value(f"'{name}' must be a list of attribute names.")
+    if isinstance(body.get("filter"), str):
+        refuse_unpaired_surrogates(body["filter"], "The filter", invalid_filter)
+    refuse_unpaired_surrogates(body, "The search request")
 
 
 def _sort_key(resource_type: str, sort_by: str | None) -> Any:
@@ -121,21 +154,44 @@ def _sort_key(resource_type: str, sort_by: str | None) -> Any:
     )
 
 
-def _cursor_token(values: list[Any], fingerprint: str) -> str:
-    raw = json.dumps({"k": values, "q": fingerprint}, separators=(",", ":"), default=str).encode()
+def _cursor_token(values: list[Any], fingerprint: str, issued: float) -> str:
+    raw = json.dumps({"k": values, "q": fingerprint, "t": int(issued)}, separators=(",", ":"), default=str).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _read_cursor(token: str, fingerprint: str) -> list[Any]:
+def _read_cursor(token: str, fingerprint: str, now: float) -> list[Any]:
+    """The (sort value, id) a cursor resumes after. A cursor comes back from the client, so it is checked like
+    any other input: the sort value is what SQLite stored (text, or a number it can hold), the id is text, and
+    it was issued less than ``cursorTimeout`` ago, as /ServiceProviderConfig promises (RFC 9865 §2.3)."""
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        data = json.loads(raw)
-        values = data["k"]
+        data = json.loads(raw, parse_constant=_not_a_number)
+        values, issued = data["k"], data.get("t")
         if data["q"] != fingerprint or not isinstance(values, list) or len(values) != 2:
             raise ValueError
-    except (ValueError, KeyError, TypeError) as exc:
+        if not (_stored_value(values[0]) and isinstance(values[1], str)) or has_unpaired_surrogate(values):
+            raise ValueError
+        if issued is not None and (isinstance(issued, bool) or not isinstance(issued, int) or issued > now + 60):
+            raise ValueError  # a time from the future (beyond clock skew) was not written by this server
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ScimError(400, "The cursor is not valid for this query.", "invalidCursor") from exc
+    if issued is None or now - issued > CURSOR_TIMEOUT_SECONDS:
+        raise ScimError(
+            400, f"The cursor has expired (cursors last {CURSOR_TIMEOUT_SECONDS} s); start again.", "expiredCursor"
+        )
     return values
+
+
+def _not_a_number(name: str) -> Any:
+    raise ValueError(name)
+
+
+def _stored_value(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return INT64_MIN <= value <= INT64_MAX
+    return isinstance(value, str) or (isinstance(value, float) and math.isfinite(value))
 
 
 # The probes every IdP sends before each create ("userName eq …", "externalId eq …") take a prepared statement
@@ -200,20 +256,36 @@ def _probe(resource_types: tuple[str, ...], params: QueryParams) -> tuple[Any, d
     match = _EQUALITY_PROBE.match(params.filter)
     if match is not None:
         name = match.group(1).lower()
-        if name == "username" and resource_type != "User":
+        value = _literal(match.group(2))
+        if (name == "username" and resource_type != "User") or value is None:
             return None
-        value = json.loads(match.group(2))
-        return _PROBES[name], {"rtype": resource_type, "value": value.lower() if _PROBE_COLUMNS[name][1] else value}
+        if name == "username":
+            value = lookup_key(value)  # the key the unique index compares, as the general translator does
+        elif _PROBE_COLUMNS[name][1]:
+            value = value.lower()
+        return _PROBES[name], {"rtype": resource_type, "value": value}
     match = _TYPED_VALUE_PROBE.match(params.filter)
     if match is not None and resource_type == "User":
         attribute = match.group(1).lower()
+        value, kind = _literal(match.group(3)), _literal(match.group(2))
+        if value is None or kind is None:
+            return None
         return _TYPED_VALUE, {
             "value_path": f"{attribute}.value",
             "type_path": f"{attribute}.type",
-            "value": json.loads(match.group(3)).lower(),
-            "type": json.loads(match.group(2)).lower(),
+            "value": value.lower(),
+            "type": kind.lower(),
         }
     return None
+
+
+def _literal(quoted: str) -> str | None:
+    """A filter's quoted string as text, or None (the general path then refuses it with invalidFilter)."""
+    try:
+        value = json.loads(quoted)
+    except ValueError:
+        return None
+    return None if has_unpaired_surrogate(value) else value
 
 
 def _require_held(held: Minimiser | None, resource_types: tuple[str, ...], params: QueryParams) -> None:
@@ -231,9 +303,15 @@ def _require_held(held: Minimiser | None, resource_types: tuple[str, ...], param
 
 
 def search(
-    vault: Vault, held: Minimiser | None, base_url: str, resource_types: tuple[str, ...], params: QueryParams
+    vault: Vault,
+    held: Minimiser | None,
+    base_url: str,
+    resource_types: tuple[str, ...],
+    params: QueryParams,
+    clock: Callable[[], float] = time.time,
 ) -> dict[str, Any]:
-    """One page of results. ``held`` is the minimiser in force (None: no policy check, for internal callers)."""
+    """One page of results. ``held`` is the minimiser in force (None: no policy check, for internal callers);
+    ``clock`` gives the time cursors are issued at and checked against."""
     _require_held(held, resource_types, params)
     if params.cursor is not None and params.start_index is not None:
         raise invalid_value("Use either 'cursor' or 'startIndex', not both.")
@@ -256,7 +334,9 @@ def search(
             if len(resource_types) > 1 and params.sort_by:
                 raise invalid_value("Sorting is only supported within one resource type.")
             sort = _sort_key(resource_types[0], params.sort_by) if len(resource_types) == 1 else None
-            sort_expr = func.coalesce(sort, "") if sort is not None else literal("")
+            # Compared and returned as SQLite stores it (text or a number): a cursor carries that raw value and
+            # binds it back the same way, for every kind of sort key including dateTimes.
+            sort_expr = type_coerce(func.coalesce(sort, "") if sort is not None else literal(""), NullType())
             order = [sort_expr.desc(), ScimResource.id.desc()] if descending else [sort_expr, ScimResource.id]
             statement = select(*_RESOURCE_COLUMNS, sort_expr.label("sort_value")).where(where)
             fingerprint = hashlib.sha256(
@@ -264,7 +344,7 @@ def search(
             ).hexdigest()[:16]
             if params.cursor is not None:
                 if params.cursor:
-                    last_value, last_id = _read_cursor(params.cursor, fingerprint)
+                    last_value, last_id = _read_cursor(params.cursor, fingerprint, clock())
                     statement = statement.where(_after(sort_expr, last_value, last_id, descending))
                 page = conn.execute(statement.order_by(*order).limit(count + 1)).all() if count else []
                 has_more = len(page) > count
@@ -272,7 +352,9 @@ def search(
                 first_page = not params.cursor
             else:
                 page = (
-                    conn.execute(statement.order_by(*order).offset(start_index - 1).limit(count)).all() if count else []
+                    conn.execute(statement.order_by(*order).offset(_offset(start_index)).limit(count)).all()
+                    if count
+                    else []
                 )
                 first_page = start_index == 1
             # A first page that is not full already says how many there are; otherwise COUNT in SQL.
@@ -302,8 +384,14 @@ def search(
     if params.cursor is None:
         body["startIndex"] = start_index
     elif has_more and page:
-        body["nextCursor"] = _cursor_token([page[-1].sort_value, rows[-1].id], fingerprint)
+        body["nextCursor"] = _cursor_token([page[-1].sort_value, rows[-1].id], fingerprint, clock())
     return body
+
+
+def _offset(start_index: int) -> int:
+    """RFC 7644 §3.4.2.4 bounds neither startIndex nor the list; SQLite's OFFSET is a 64-bit integer. A start past
+    every row is an empty page whether it is one past the end or 10^20 past it."""
+    return min(start_index - 1, INT64_MAX)
 
 
 def _where(resource_types: tuple[str, ...], expression: str | None) -> ColumnElement[bool]:
@@ -321,6 +409,7 @@ def _where(resource_types: tuple[str, ...], expression: str | None) -> ColumnEle
 
 
 def _after(sort_expr: Any, last_value: Any, last_id: str, descending: bool) -> ColumnElement[bool]:
+    last_value = literal(last_value, NullType())
     if descending:
         return or_(sort_expr < last_value, and_(sort_expr == last_value, ScimResource.id < last_id))
     return or_(sort_expr > last_value, and_(sort_expr == last_value, ScimResource.id > last_id))

@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, case, delete, insert, select, update
 from sqlalchemy.orm import aliased
 
+from app.scim.identity_strings import lookup_key
 from app.scim.indexing import index_rows
 from app.scim.schema import ENTERPRISE_SCHEMA, schema_for
 from app.store.models import AttributeValue, GroupMember, ScimResource
@@ -50,7 +51,17 @@ _COLUMNS = (_R.c.id, _R.c.resource_type, _R.c.document, _R.c.version, _R.c.creat
 # Statements built once: constructing a SQLAlchemy statement costs more than SQLite takes to run it.
 _LOAD = select(*_COLUMNS).where(_R.c.id == bindparam("rid"), _R.c.resource_type == bindparam("rtype"))
 _INSERT = insert(_R)
-_UPDATE = update(_R).where(_R.c.id == bindparam("rid"))
+# A userName that does not change keeps its stored key: rows that collided when migration 0010 introduced the
+# Unicode comparison key were given a unique one, and a write that leaves the name alone must not trip over it.
+_UPDATE = (
+    update(_R)
+    .where(_R.c.id == bindparam("rid"))
+    .values(
+        user_name_ci=case(
+            (_R.c.user_name == bindparam("new_user_name"), _R.c.user_name_ci), else_=bindparam("new_user_name_key")
+        )
+    )
+)
 _DELETE = delete(_R).where(_R.c.id == bindparam("rid"))
 _DELETE_INDEX = delete(_AV).where(_AV.c.resource_id == bindparam("rid"))
 _INSERT_INDEX = insert(_AV)
@@ -85,7 +96,7 @@ def columns_from(resource_type: str, document: dict[str, Any]) -> dict[str, Any]
     display_name = document.get("displayName")
     return {
         "user_name": user_name,
-        "user_name_ci": user_name.lower() if isinstance(user_name, str) else None,
+        "user_name_ci": lookup_key(user_name) if isinstance(user_name, str) else None,
         "display_name": display_name,
         "display_name_ci": display_name.lower() if isinstance(display_name, str) else None,
         "external_id": document.get("externalId"),
@@ -129,6 +140,7 @@ def update_resource(conn: Connection, row: StoredResource, document: dict[str, A
         columns["deactivated_at"] = None
     elif row.active is not False:
         columns["deactivated_at"] = now  # the retention clock for a deactivated account starts now
+    columns["new_user_name"], columns["new_user_name_key"] = columns["user_name"], columns.pop("user_name_ci")
     conn.execute(_UPDATE, {"rid": row.id, "document": text, "version": row.version + 1, "modified": now, **columns})
     conn.execute(_DELETE_INDEX, {"rid": row.id})
     _write_index(conn, row.id, row.resource_type, document)

@@ -25,7 +25,7 @@ from app.scim.failures import FailureTally
 from app.scim.http import ScimApp
 from app.scim.service import ScimService
 from app.scim.tls import TlsMaterial, harden
-from app.scim.transport import ConnectionGuard, ConnectionLimits, guarded_protocol
+from app.scim.transport import ClientNoiseFilter, ConnectionGuard, ConnectionLimits, guarded_protocol
 from app.setup.endpoint import BASE_PATH, EndpointSettings
 from app.store.tokens import TokenStore
 from app.store.vault import Vault
@@ -104,6 +104,7 @@ class ScimServer:
         self.recorder: AuditRecorder | None = None
         self._app: ScimApp | None = None
         self.guard = ConnectionGuard(limits or ConnectionLimits())
+        self._noise = ClientNoiseFilter(self.guard)
         self.failures = failures or FailureTally()  # injectable: tests give it a fake clock
         self.throttle = throttle or FailureThrottle()
 
@@ -156,6 +157,7 @@ class ScimServer:
             app,
             lifespan="off",
             http=guarded_protocol(self.guard),
+            ws="none",  # SCIM has no WebSocket; an upgrade must not reach another protocol if one gets installed
             loop="asyncio",
             access_log=False,  # access logs would carry filters, i.e. personal data
             log_config=None,
@@ -170,6 +172,13 @@ class ScimServer:
         config.load()
         if config.ssl is not None:
             harden(config.ssl)
+        uvicorn_log = logging.getLogger("uvicorn.error")
+        uvicorn_log.addFilter(self._noise)
+        if not uvicorn_log.isEnabledFor(logging.WARNING):
+            # The noise filter counts what clients provoke; a logger raised above WARNING (by an embedding
+            # program, or another uvicorn in the process started with log_level="error") would hide it from the
+            # count. The filter still drops those records, so nothing more is written.
+            uvicorn_log.setLevel(logging.WARNING)
         server = self._server = _Server(config)
         server.handshake_timeout = self.guard.limits.handshake_timeout
         self._thread = threading.Thread(
@@ -197,6 +206,7 @@ class ScimServer:
             self.recorder.flush()  # the last requests' events reach the trail before the vault closes
         if self._socket is not None:
             self._socket.close()
+        logging.getLogger("uvicorn.error").removeFilter(self._noise)
         self._server = None
         self._thread = None
         self._socket = None

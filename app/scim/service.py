@@ -5,6 +5,7 @@ Every write runs in one vault transaction and publishes a ResourcesChanged event
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import threading
@@ -25,10 +26,12 @@ from app.erasure import source, tombstones
 from app.policy.in_force import PolicyInForce
 from app.scim import repository as repo
 from app.scim.errors import ScimError, invalid_value, not_found
+from app.scim.identity_strings import check_user_name
+from app.scim.input_guard import refuse_unpaired_surrogates
 from app.scim.projection import parse_list, project, wants_related
 from app.scim.schema import schema_for
 from app.scim.tolerance import normalise_patch, normalise_resource
-from app.scim.validation import apply_patch, stored_document, validate_resource
+from app.scim.validation import apply_patch, require_declared_schema, stored_document, validate_resource
 from app.store.group_commit import GroupCommitWriter, run_in_savepoint
 from app.store.hygiene import WalJanitor
 from app.store.vault import Vault
@@ -118,30 +121,44 @@ class ScimService:
 
     # -- writes ------------------------------------------------------------------------------------
     def create(self, resource_type: str, body: dict[str, Any]) -> ScimResponse:
+        return self.prepare_create(resource_type, body)()
+
+    def prepare_create(
+        self, resource_type: str, body: dict[str, Any], resource_id: str | None = None
+    ) -> Callable[[], ScimResponse]:
+        """Check and validate a create now; the returned call writes it.
+
+        Bulk prepares every create before it takes the single writer, so validation does not hold it, and gives
+        the ``resource_id`` it chose so that references to the new resource resolve up front.
+        """
+        _screen(resource_type, body)
         model = validate_resource(
             resource_type, normalise_resource(resource_type, body), Context.RESOURCE_CREATION_REQUEST
         )
         document = stored_document(model)
-        _require_user_name(resource_type, document)
+        _require_user_name(resource_type, document, None)
         members = _member_refs(body) if resource_type == "Group" else []
-        resource_id = new_resource_id()
+        new_id = resource_id or new_resource_id()
+        return lambda: self._write_create(resource_type, new_id, document, members)
+
+    def _write_create(
+        self, resource_type: str, resource_id: str, document: dict[str, Any], members: list[str]
+    ) -> ScimResponse:
         now = datetime.now(UTC)
         actor = current_actor.get()
 
         def work(conn: Connection) -> dict[str, Any]:
-            nonlocal members
             if resource_type == "User":  # an erased person sent again: refused, not re-created
                 tombstones.check(conn, "create", document)
             kept, keep_members = self._minimised(conn, resource_type, "create", document, bool(members), actor)
-            members = members if keep_members else []
-            self._check_members(conn, members)
+            typed = self._typed_members(conn, members if keep_members else [])
             self._record(conn, "created", resource_type, resource_id, actor)
             try:
                 row = repo.insert_resource(conn, resource_type, resource_id, kept, now)
             except IntegrityError as exc:
                 raise _uniqueness(exc) from exc
-            if members:
-                self._replace_members(conn, resource_id, members)
+            if typed:
+                self._replace_members(conn, resource_id, typed)
                 return self._representation(conn, row)
             return repo.to_scim(row, self.base_url, None)  # nothing can reference a resource this new
 
@@ -152,17 +169,38 @@ class ScimService:
     def replace(
         self, resource_type: str, resource_id: str, body: dict[str, Any], preconditions: Preconditions = Preconditions()
     ) -> ScimResponse:
+        return self.prepare_replace(resource_type, resource_id, body, preconditions)()
+
+    def prepare_replace(
+        self, resource_type: str, resource_id: str, body: dict[str, Any], preconditions: Preconditions = Preconditions()
+    ) -> Callable[[], ScimResponse]:
+        """Check and validate a PUT now; the returned call writes it (Bulk prepares before taking the writer).
+
+        What depends on the stored resource (If-Match, the previous userName, tombstones) is checked when it runs.
+        """
+        _screen(resource_type, body)
         model = validate_resource(
             resource_type, normalise_resource(resource_type, body), Context.RESOURCE_REPLACEMENT_REQUEST
         )
         document = stored_document(model)
-        _require_user_name(resource_type, document)
         members = _member_refs(body) if resource_type == "Group" else None
+        return lambda: self._write_replace(resource_type, resource_id, body, document, members, preconditions)
+
+    def _write_replace(
+        self,
+        resource_type: str,
+        resource_id: str,
+        body: dict[str, Any],
+        document: dict[str, Any],
+        members: list[str] | None,
+        preconditions: Preconditions,
+    ) -> ScimResponse:
         actor = current_actor.get()
 
         def work(conn: Connection) -> dict[str, Any]:
             nonlocal members
             row = self._load_for_write(conn, resource_type, resource_id, preconditions)
+            _require_user_name(resource_type, document, json.loads(row.document).get("userName"))
             if resource_type == "User":  # a rename onto an erased person's identifiers
                 tombstones.check(conn, "replace", document, json.loads(row.document))
             kept, keep_members = self._minimised(conn, resource_type, "replace", document, bool(members), actor)
@@ -175,8 +213,7 @@ class ScimService:
             except IntegrityError as exc:
                 raise _uniqueness(exc) from exc
             if members is not None:
-                self._check_members(conn, members)
-                self._replace_members(conn, resource_id, members)
+                self._replace_members(conn, resource_id, self._typed_members(conn, members))
             return self._representation(conn, row)
 
         output = self._execute_enforced(work, actor, (resource_type, resource_id, "PUT", body))
@@ -188,6 +225,7 @@ class ScimService:
     ) -> ScimResponse:
         if not isinstance(body, dict):
             raise ScimError(400, "A PATCH body is a JSON object.", "invalidSyntax")
+        refuse_unpaired_surrogates(body, "The PATCH request")
         actor = current_actor.get()
 
         def work(conn: Connection) -> tuple[dict[str, Any], bool]:
@@ -200,7 +238,7 @@ class ScimService:
             model, changed = apply_patch(resource_type, current, normalise_patch(resource_type, body, current))
             if changed:
                 document = stored_document(model)
-                _require_user_name(resource_type, document)
+                _require_user_name(resource_type, document, current.get("userName"))
                 if resource_type == "User":
                     tombstones.check(conn, "patch", document, current)
                 members = _member_refs(model.model_dump()) if resource_type == "Group" else []
@@ -212,8 +250,7 @@ class ScimService:
                     raise _uniqueness(exc) from exc
                 if resource_type == "Group":
                     members = members if keep_members else []
-                    self._check_members(conn, members)
-                    self._replace_members(conn, resource_id, members)
+                    self._replace_members(conn, resource_id, self._typed_members(conn, members))
             return self._representation(conn, row), changed
 
         output, changed = self._execute_enforced(work, actor, (resource_type, resource_id, "PATCH", body))
@@ -241,9 +278,11 @@ class ScimService:
     def in_one_transaction(self, operations: Callable[[], T]) -> T:
         """Run several service calls in one group transaction, each in its own savepoint (used by Bulk).
 
-        Events are published once the transaction is committed.
+        Events are published once the transaction is committed. The operations run on the writer thread in the
+        caller's context, so the audit trail names the client that sent them, not the writer ("system").
         """
         events: list[ResourcesChanged] = []
+        context = contextvars.copy_context()
 
         def work(conn: Connection) -> T:
             self._local.conn, self._local.events = conn, events
@@ -252,7 +291,7 @@ class ScimService:
             finally:
                 self._local.conn, self._local.events = None, None
 
-        result = self.writer.run(work)
+        result = self.writer.run(lambda conn: context.run(work, conn))
         for event in events:
             self.bus.publish(event)
         return result
@@ -337,26 +376,26 @@ class ScimService:
             raise not_found(resource_type)
         if preconditions.if_match and not _matches(preconditions.if_match, repo.etag(row)):
             raise ScimError(412, "The resource changed since the version given in If-Match.")
+        if preconditions.if_none_match and _matches(preconditions.if_none_match, repo.etag(row)):
+            # RFC 9110 §13.1.2: on a write, a matching If-None-Match means "only if it is not this version".
+            raise ScimError(412, "The resource matches If-None-Match; nothing was changed.")
         return row
 
     @staticmethod
-    def _check_members(conn: Connection, members: list[str]) -> None:
+    def _typed_members(conn: Connection, members: list[str]) -> list[tuple[str, str]]:
+        """Each member with its resource type, read once; 400 invalidValue naming the first that does not exist."""
         if not members:
-            return
+            return []
         found = repo.existing_types(conn, members)
         missing = [m for m in members if m not in found]
         if missing:
             raise invalid_value(f"Group member '{missing[0]}' is not a known User or Group.")
+        return [(member, found[member]) for member in members]
 
-    def _replace_members(self, conn: Connection, group_id: str, members: list[str]) -> None:
-        changed = repo.replace_members(conn, group_id, self._typed_members(conn, members))
+    def _replace_members(self, conn: Connection, group_id: str, typed: list[tuple[str, str]]) -> None:
+        changed = repo.replace_members(conn, group_id, typed)
         if changed:  # a member who joins or leaves a group may enter or leave a scoped recipient's scope
             sync.membership_changed(conn, self.policy.for_connection(conn).policy, changed)
-
-    @staticmethod
-    def _typed_members(conn: Connection, members: list[str]) -> list[tuple[str, str]]:
-        found = repo.existing_types(conn, members)
-        return [(member, found[member]) for member in members]
 
     def _publish(self, resource_type: str, **changes: tuple[str, ...]) -> None:
         event = ResourcesChanged(resource_type, **changes)
@@ -388,16 +427,32 @@ def _response(document: dict[str, Any], status: int) -> ScimResponse:
 
 
 def _uniqueness(exc: IntegrityError) -> ScimError:
-    """The unique index on (resource_type, lower(userName)) is what enforces uniqueness, also under races."""
+    """The unique index on (resource_type, userName's comparison key) enforces uniqueness, also under races."""
     if "user_name_ci" not in str(exc.orig) and "uq_resource_user_name_ci" not in str(exc.orig):
         raise exc
-    return ScimError(409, "A User with this userName already exists.", "uniqueness")
+    return ScimError(
+        409,
+        "A User with this userName already exists (userNames are compared after Unicode normalisation and case "
+        "folding, RFC 8264).",
+        "uniqueness",
+    )
 
 
-def _require_user_name(resource_type: str, document: dict[str, Any]) -> None:
+def _screen(resource_type: str, body: dict[str, Any]) -> None:
+    """What must hold before a POST or PUT body is read at all: Unicode text, and the resource's own schema."""
+    refuse_unpaired_surrogates(body, "The resource")
+    require_declared_schema(resource_type, body)
+
+
+def _require_user_name(resource_type: str, document: dict[str, Any], previous: Any) -> None:
+    """A User has a userName that can serve as an identifier; a name stored before this rule may be kept."""
+    if resource_type != "User":
+        return
     user_name = document.get("userName")
-    if resource_type == "User" and (not isinstance(user_name, str) or not user_name.strip()):
+    if not isinstance(user_name, str) or not user_name.strip():
         raise ScimError(400, "'userName' is required.", "invalidValue")
+    if user_name != previous:
+        check_user_name(user_name)
 
 
 def _member_refs(body: dict[str, Any]) -> list[str]:

@@ -9,6 +9,7 @@ joined and sent together at the end of the step. Ordering and flow control are u
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -89,6 +90,29 @@ class ConnectionGuard:
         return self._open.get(source, 0)
 
 
+# uvicorn's warnings that any client can cause at will, once per request: not written (issue 11 §4), counted.
+_CLIENT_NOISE = {
+    "Invalid HTTP request received.": "malformed",
+    "Unsupported upgrade request.": "upgrade",
+    "Exceeded concurrency limit.": "over_capacity",
+}
+
+
+class ClientNoiseFilter(logging.Filter):
+    """Drops uvicorn's per-request warnings about what a client sent, counting them in the guard instead."""
+
+    def __init__(self, guard: ConnectionGuard) -> None:
+        super().__init__()
+        self.guard = guard
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        reason = _CLIENT_NOISE.get(str(record.msg))
+        if reason is None:
+            return True
+        self.guard.refused[reason] += 1
+        return False
+
+
 def _plain_response(status: bytes, message: bytes, extra: bytes = b"") -> bytes:
     return (b"HTTP/1.1 " + status + b"\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: "
             + str(len(message)).encode() + b"\r\nconnection: close\r\n" + extra + b"\r\n" + message)  # fmt: skip
@@ -110,6 +134,7 @@ class GuardedHttpToolsProtocol(CoalescingHttpToolsProtocol):
         self._admitted = self.guard.admit(self._source)
         self._in_headers = True
         self._header_bytes = 0
+        self._header_sections = 0  # header sections completed on this connection
         self._message_done = True
         self._header_timer: asyncio.TimerHandle | None = None
         if not self._admitted:
@@ -129,14 +154,18 @@ class GuardedHttpToolsProtocol(CoalescingHttpToolsProtocol):
             if not self.transport.is_closing():
                 super().data_received(data)
             return
+        # Feed at most what the limit leaves; the parser buffers a header it has not finished, so the bytes must
+        # be counted before it sees them. Pipelined requests may end and begin within one read: a header section
+        # that began inside ``head`` is counted from ``rest`` on, so no section exceeds twice the limit.
         room = self.guard.limits.max_header_bytes - self._header_bytes
         head, rest = (data, b"") if len(data) <= room else (data[:room], data[room:])
         self._header_bytes += len(head)
+        sections = self._header_sections
         super().data_received(head)
         if self.transport.is_closing():
             return
         if rest:
-            if self._in_headers:  # the limit is reached and the headers are not complete
+            if self._in_headers and sections == self._header_sections:  # the limit is reached within one section
                 self.guard.refused["header_too_large"] += 1
                 self._refuse(b"431 Request Header Fields Too Large", b"The request headers are too large.")
                 return
@@ -152,21 +181,33 @@ class GuardedHttpToolsProtocol(CoalescingHttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._in_headers = False
         self._header_bytes = 0
+        self._header_sections += 1
         self._disarm_header_timer()
+        previous = self.cycle
         super().on_headers_complete()
+        if self.cycle is not None and self.cycle is not previous:
+            self._close_if_answered_early(self.cycle)
+
+    def _close_if_answered_early(self, cycle: Any) -> None:
+        """When ``cycle`` is answered before its body was received (a 401, a 413), close the connection.
+
+        The rest of that body would never be read: uvicorn would discard it for as long as the client kept
+        sending. Pipelined requests have a cycle each, so this looks at the one answered, not the newest.
+        """
+        finished = cycle.on_response
+
+        def on_response() -> None:
+            if cycle.more_body and not self.transport.is_closing():
+                self.transport.close()
+                return
+            finished()
+
+        cycle.on_response = on_response
 
     def on_message_complete(self) -> None:
         self._message_done = True
         self._in_headers = True  # what follows on this connection is the next request's headers
         super().on_message_complete()
-
-    def on_response_complete(self) -> None:
-        if not self._message_done and not self.transport.is_closing():
-            # Answered before the body was read (a 401, a 413): the rest of the body is never read, so the
-            # connection is not kept for it (uvicorn would discard it for as long as the client kept sending).
-            self.transport.close()
-            return
-        super().on_response_complete()
 
     def _arm_header_timer(self) -> None:
         self._header_timer = self.loop.call_later(self.guard.limits.header_timeout, self._header_timeout)

@@ -8,7 +8,7 @@ from pydantic import ValidationError
 from scim2_models import Context, PatchOp, SCIMException
 
 from app.scim.errors import ScimError
-from app.scim.schema import model_for
+from app.scim.schema import model_for, schema_for
 
 _STORED_EXCLUDE = ("id", "meta", "password", "groups", "members")
 
@@ -34,6 +34,21 @@ def _safe(message: str, untrusted_input: Any) -> str:
         if text and text in message:
             return "the value is not valid for this attribute"
     return message.splitlines()[0][:300]
+
+
+def require_declared_schema(resource_type: str, body: dict[str, Any]) -> None:
+    """RFC 7643 §3: ``schemas`` lists the resource's core schema URI; without it the body is not that resource.
+
+    Checked before the tolerances run, which drop unknown URIs that carry no data (Entra, docs/idp-tolerances.md
+    row 29): a body declaring only unknown URIs would otherwise lose them all and pass as a resource.
+    """
+    core = schema_for(resource_type).core
+    declared = next((value for key, value in body.items() if key.lower() == "schemas"), None)
+    listed = isinstance(declared, list) and any(isinstance(u, str) and u.lower() == core.lower() for u in declared)
+    if not listed:
+        raise ScimError(400, f"'schemas' must list '{core}' (RFC 7643 §3); nothing was stored.", "invalidValue")
+    if not all(isinstance(urn, str) for urn in declared):  # type: ignore[union-attr]
+        raise ScimError(400, "'schemas' must be a list of URIs; nothing was stored.", "invalidValue")
 
 
 def validate_resource(resource_type: str, body: dict[str, Any], context: Context) -> Any:

@@ -73,6 +73,11 @@ def extension(event: StoredEvent, m: Mapping) -> dict[str, str]:
         ext["request"] = "/scim/v2/" + str(details.get("endpoint", ""))
     if event.kind == "scim.auth.failed":
         ext["reason"] = "invalid_token"
+        if isinstance(details.get("count"), int):  # a per-minute tally: CEF's aggregated-event count and span
+            ext["cnt"] = str(details["count"])
+            for key, name in (("start", "first"), ("end", "last")):
+                if isinstance(details.get(name), str):
+                    ext[key] = str(epoch_ms(details[name]))
     if isinstance(details.get("status"), int):
         ext["cn1Label"], ext["cn1"] = "httpStatus", str(details["status"])
     if isinstance(details.get("duration_ms"), int | float):

@@ -54,6 +54,12 @@ _MAP: dict[str, Mapping] = {
     "scim.request": Mapping("scim.request", "SCIM request", 1, 6003, 99, ("api",), ("info",), "request"),
     "scim.auth.failed": Mapping("auth.failure", "Authentication failed", 6, 3002, 1, ("authentication",), ("start",),
                                 "logon", "scim-auth-failed"),
+    "scim.auth.throttled": Mapping("auth.throttled", "Failed authentications throttled", 7, 3002, 1,
+                                   ("authentication",), ("denied",), "block", "scim-auth-throttled"),
+    "audit.recorder.refused": Mapping("audit.refused", "Audit events refused", 8, 6003, 99, ("configuration",),
+                                      ("error",), "refuse", "audit-events-refused"),
+    "audit.recorder.lost": Mapping("audit.lost", "Audit events lost", 8, 6003, 99, ("configuration",), ("error",),
+                                   "lose", "audit-events-lost"),
     "scim.attributes.rejected": Mapping("scim.request.rejected", "SCIM request rejected", 4, 6003, 1, ("api",),
                                         ("creation",), "reject", "scim-request-rejected"),
     "scim.attributes.stripped": Mapping("scim.request.stripped", "Attributes outside the schema dropped", 3, 6003, 1,
@@ -168,6 +174,7 @@ ALERT_RULES: dict[str, tuple[str, int, str]] = {
     "bulk_exports": ("Bulk export of subject data", 8, "intrusion_detection"),
     "bulk_reads": ("Bulk read of identities", 8, "intrusion_detection"),
     "after_hours": ("Activity outside working hours", 7, "intrusion_detection"),
+    "dsr_deadline": ("Data subject request deadline near or passed (Art. 12(3))", 5, "iam"),
 }
 
 

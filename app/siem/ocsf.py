@@ -112,6 +112,10 @@ def to_ocsf(event: StoredEvent) -> dict[str, Any]:
                                   "url": {"path": "/scim/v2/" + str(details.get("endpoint", ""))}}  # fmt: skip
     if event.kind == "scim.auth.failed":
         record["status_detail"] = "INVALID_CREDENTIALS"
+        if isinstance(details.get("count"), int):  # a per-minute tally: OCSF's aggregated-event count and span
+            record["count"] = details["count"]
+            if isinstance(details.get("first"), str) and isinstance(details.get("last"), str):
+                record["start_time"], record["end_time"] = epoch_ms(details["first"]), epoch_ms(details["last"])
     _class_specific(record, event, m.class_uid, m.config_key, details)
     if m.class_uid in (2004, 2005):
         record["finding_info"] = {"title": m.name, "uid": str(event.seq), "types": [m.signature]}

@@ -32,6 +32,18 @@ SINGLE_STATEMENT_READS_OPTION = "custos_single_statement_reads"
 WRITE_OPTION = "custos_write"  # execution option that makes a transaction BEGIN IMMEDIATE
 
 DatabaseError = sqlcipher.DatabaseError
+SQLITE_CORRUPT = 11
+SQLITE_NOTADB = 26
+_DAMAGE_TEXTS = ("database disk image is malformed", "file is not a database")  # SQLite's own wording
+
+
+def is_damage(exc: BaseException) -> bool:
+    """Whether one DB-API error says the file is damaged: SQLITE_CORRUPT or SQLITE_NOTADB, or their wording when
+    raised inside SQL (``sqlcipher_export`` reports them as a plain SQLITE_ERROR). Not "locked", not "full"."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if isinstance(code, int) and code & 0xFF in (SQLITE_CORRUPT, SQLITE_NOTADB):
+        return True
+    return isinstance(exc, sqlcipher.DatabaseError) and any(text in str(exc) for text in _DAMAGE_TEXTS)
 
 
 @dataclass(frozen=True)
@@ -160,6 +172,14 @@ def make_engine(path: Path, raw_key: bytes, salt: bytes) -> Engine:
         if options.get(SINGLE_STATEMENT_READS_OPTION):
             return  # each SELECT is its own implicit snapshot: no BEGIN/ROLLBACK round trip on hot read paths
         conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get(WRITE_OPTION) else "BEGIN")
+
+    @event.listens_for(engine, "handle_error")
+    def _drop_damaged_connection(context: Any) -> None:
+        # After a page fails authentication SQLCipher refuses every later write on that connection (SQLITE_READONLY):
+        # drop it from the pool, so that the next request gets a fresh connection and only damaged pages fail.
+        if is_damage(context.original_exception):
+            context.is_disconnect = True
+            context.invalidate_pool_on_disconnect = False
 
     return engine
 

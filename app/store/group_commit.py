@@ -9,6 +9,7 @@ releases all callers. Nobody is answered before their write is durable.
 
 from __future__ import annotations
 
+import errno
 import logging
 import queue
 import threading
@@ -19,6 +20,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection
 
+from app.core.errors import StorageFull
 from app.store.vault import Vault
 
 log = logging.getLogger(__name__)
@@ -36,6 +38,40 @@ class _Job:
     error: BaseException | None = None
 
 
+SQLITE_FULL = 13
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """SQLite's "database or disk is full" (SQLITE_FULL), or the operating system's ENOSPC."""
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return True
+    original = getattr(exc, "orig", exc)
+    code = getattr(original, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return code & 0xFF == SQLITE_FULL
+    return "database or disk is full" in str(original)
+
+
+class TransactionAborted(Exception):
+    """SQLite ended the whole transaction while a job failed (it may on SQLITE_FULL or an I/O error), so the
+    savepoint to roll back to is gone, and with it the work of every job before this one in the batch."""
+
+    def __init__(self, failure: BaseException) -> None:
+        super().__init__(type(failure).__name__)
+        self.failure = failure
+
+
+def _as_reported(exc: BaseException) -> BaseException:
+    """A full disk becomes StorageFull (answered 507, retried later); every other failure is kept as it is."""
+    while isinstance(exc, TransactionAborted):
+        exc = exc.failure
+    if isinstance(exc, StorageFull) or not is_disk_full(exc):
+        return exc
+    full = StorageFull()
+    full.__cause__ = exc
+    return full
+
+
 def run_in_savepoint(conn: Connection, work: Callable[[Connection], T]) -> T:
     """Run ``work`` so that a failure undoes its changes and nothing else in the transaction.
 
@@ -45,9 +81,12 @@ def run_in_savepoint(conn: Connection, work: Callable[[Connection], T]) -> T:
     conn.exec_driver_sql("SAVEPOINT custos_job")
     try:
         result = work(conn)
-    except BaseException:
-        conn.exec_driver_sql("ROLLBACK TO SAVEPOINT custos_job")
-        conn.exec_driver_sql("RELEASE SAVEPOINT custos_job")
+    except BaseException as failure:
+        try:
+            conn.exec_driver_sql("ROLLBACK TO SAVEPOINT custos_job")
+            conn.exec_driver_sql("RELEASE SAVEPOINT custos_job")
+        except Exception as lost:
+            raise TransactionAborted(failure) from lost
         raise
     conn.exec_driver_sql("RELEASE SAVEPOINT custos_job")
     return result
@@ -113,17 +152,22 @@ class GroupCommitWriter:
                 for job in batch:
                     try:
                         job.result = run_in_savepoint(conn, job.work)
+                    except TransactionAborted:
+                        raise  # the jobs before this one were undone too: none of the batch may report success
                     except BaseException as exc:  # the job's own failure: only its changes were undone
-                        job.error = exc
+                        job.error = _as_reported(exc)
         except BaseException as exc:  # the commit itself failed: nobody's write is durable
             log.error("group commit of %d writes failed: %s", len(batch), type(exc).__name__)
             for job in batch:
                 if job.error is None:
-                    job.error = exc
+                    job.error = _as_reported(exc)
         self.batches += 1
         self.jobs += len(batch)
         for job in batch:
             job.done.set()
         if time.monotonic() - self._last_optimize > OPTIMIZE_INTERVAL_SECONDS:  # after callers are released
             self._last_optimize = time.monotonic()
-            self._vault.optimize()
+            try:
+                self._vault.optimize()
+            except Exception as exc:  # statistics can wait (a full disk, say); this thread must keep writing
+                log.warning("refreshing the query planner's statistics failed: %s", type(exc).__name__)

@@ -153,5 +153,6 @@ for _module in (
     "app.siem.tables",
     "app.targets.tables",
     "app.erasure.tables",
+    "app.dsr.tables",
 ):
     importlib.import_module(_module)

@@ -246,9 +246,8 @@ class Vault:
                     sqlcipher_engine.optimize(self._engine)
                     sqlcipher_engine.checkpoint(self._engine)
                 except DBAPIError as exc:  # a damaged file must not keep the key in memory: close regardless
-                    if not integrity.is_corruption(exc):
-                        raise
-                    log.error("vault damaged: statistics and checkpoint skipped on close")
+                    damaged = "damaged" if integrity.is_corruption(exc) else type(exc.orig).__name__
+                    log.error("vault statistics and checkpoint skipped on close (%s)", damaged)
                 finally:
                     self._engine.dispose()
                     self._engine = None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -59,8 +59,12 @@ class Pusher:
         self, item: outbox.WorkItem
     ) -> tuple[repo.StoredResource | None, links.Link | None, dict[str, str], bool]:
         """The resource, its link here, the group's members held here, and whether a User is in scope here."""
+        from app.dsr.restriction import is_restricted  # Art. 18: a restricted subject is sent as inactive
+
         with self.vault.read_connection() as conn:
             row = repo.load(conn, item.resource_type, item.resource_id)
+            if row is not None and item.resource_type == "User" and is_restricted(conn, item.resource_id):
+                row = replace(row, document=json.dumps({**json.loads(row.document), "active": False}))
             link = links.get(conn, self.config.id, item.resource_id)
             members: dict[str, str] = {}
             if row is not None and item.resource_type == "Group":

@@ -36,6 +36,15 @@ def _scope_condition(scope: Scope) -> ColumnElement[bool] | None:
     return and_(*parts)
 
 
+def covers(conn: Connection, scope: Scope, resource_id: str) -> bool:
+    """Whether one scope (of a purpose or a recipient) covers this User."""
+    scoped = _scope_condition(scope)
+    if scoped is None:
+        return True
+    statement = select(ScimResource.id).where(ScimResource.id == resource_id, ScimResource.resource_type == "User")
+    return conn.execute(statement.where(scoped)).first() is not None
+
+
 def condition(policy: Policy, recipient: Recipient) -> ColumnElement[bool] | None:
     """The recipient's scope over ``scim_resources`` (Users); None when it concerns every user."""
     own = _scope_condition(recipient.scope)
@@ -46,6 +55,15 @@ def condition(policy: Policy, recipient: Recipient) -> ColumnElement[bool] | Non
         by_purpose = or_(*[c for c in (_scope_condition(scope) for scope in scopes) if c is not None])
     parts = [c for c in (own, by_purpose) if c is not None]
     return and_(*parts) if parts else None
+
+
+def ids_in_scope(conn: Connection, scope: Scope, within: ColumnElement[bool]) -> set[str]:
+    """The Users matching ``within`` that ``scope`` selects, in one query (a batch of ``covers``)."""
+    parts = [ScimResource.resource_type == "User", within]
+    condition_ = _scope_condition(scope)
+    if condition_ is not None:
+        parts.append(condition_)
+    return {row[0] for row in conn.execute(select(ScimResource.id).where(*parts))}
 
 
 def everyone(policy: Policy, recipient: Recipient) -> bool:

@@ -42,9 +42,10 @@ def queue(conn: Connection, target: TargetConfig, policy: Policy, reason: str, n
     if mapping.sends("Group"):
         statement = select(_R.c.id).where(_R.c.resource_type == "Group").order_by(_R.c.id)
         groups = [row[0] for row in conn.execute(statement)]
-    held = {row[0] for row in conn.execute(select(_L.c.resource_id).where(_L.c.target_id == target.id))}
-    # A subject held but no longer in scope is pushed too: the push deprovisions it (the target's erase mode).
-    leaving = sorted(rid for rid in held if rid not in set(users) and rid not in set(groups))
+    held_users = select(_L.c.resource_id).where(_L.c.target_id == target.id, _L.c.resource_type == "User")
+    # A User held but no longer in scope is pushed too: the push deprovisions it (the target's erase mode).
+    current = set(users)
+    leaving = sorted(row[0] for row in conn.execute(held_users) if row[0] not in current)
     count = outbox.enqueue_many(conn, target.id, "User", [*users, *leaving], "upsert", moment)
     count += outbox.enqueue_many(conn, target.id, "Group", groups, "upsert", moment)
     details = {"target": target.name, "reason": reason, "users": len(users), "groups": len(groups)}

@@ -40,6 +40,7 @@ from app.ui.audit.bundle_window import choose_and_open_bundle
 from app.ui.audit.view import AuditPage, trail_verdict
 from app.ui.bridge import EventBridge
 from app.ui.endpoint_dialog import EndpointDialog
+from app.ui.erasure.history import open_history
 from app.ui.exports.ropa_dialog import RopaExportDialog
 from app.ui.identities.model import local_time
 from app.ui.identities.view import IdentitiesView
@@ -53,6 +54,7 @@ from app.ui.lock.screensaver import ScreenLockListener
 from app.ui.log_view import open_log_view
 from app.ui.overview import OverviewPage
 from app.ui.policy.view import PolicyPage
+from app.ui.requests.view import RequestsPage
 from app.ui.settings import appearance, autolock_minutes, clipboard_clear_seconds, lock_on_screen_lock
 from app.ui.settings_dialog import SettingsDialog
 from app.ui.targets.view import TargetsPage
@@ -360,6 +362,8 @@ class MainWindow(QMainWindow):
         self.pages.addTab(self.audit_page, "Audit trail")
         self.incidents_page = IncidentsPage(vault, server.policy)
         self.pages.addTab(self.incidents_page, "Incidents")
+        self.requests_page = RequestsPage(vault, self.reauthenticate)  # data subject requests (Art. 12–22)
+        self.pages.addTab(self.requests_page, "Requests")
         self.unseen_alerts = 0
         self.pages.addTab(self.tokens_page, "Tokens")
         self.pages.currentChanged.connect(self._page_changed)
@@ -389,6 +393,8 @@ class MainWindow(QMainWindow):
         self.export_records_action = records.addAction("Export &Article 30 records…", self.export_records)
         # Read-only and vault-free: an incident responder's copy of the evidence, verified on the spot.
         self.open_bundle_action = records.addAction("Open an &evidence bundle…", self.open_bundle)
+        # Every erasure request with its steps: retry, attest and receipts, as `erase status|retry|attest|receipt`.
+        self.erasure_history_action = records.addAction("E&rasure history…", lambda: open_history(self.vault, self))
         self.vault_status = _label(describe_cipher(vault))
         self.vault_status.setToolTip("As reported by SQLCipher for the open vault")
         self.statusBar().addPermanentWidget(self.vault_status)

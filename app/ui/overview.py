@@ -7,7 +7,7 @@ worker.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from PySide6.QtCore import QTimer
@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLabel, QProgressBar, QP
 from sqlalchemy import func, select
 
 from app.audit.query import EventFilter, count
+from app.erasure.tombstones import refused_recently
 from app.incidents.register import IncidentRegister
 from app.policy.in_force import PolicyInForce
 from app.scim.server import ScimServer
@@ -37,6 +38,7 @@ class Overview:
     alerts_today: int
     incidents: list[str]
     policy: str
+    returned: list[str] = field(default_factory=list)  # erased people the IdP sent again (refused), newest first
 
 
 def read_overview(vault: Vault, policy: PolicyInForce) -> Overview:
@@ -52,6 +54,7 @@ def read_overview(vault: Vault, policy: PolicyInForce) -> Overview:
         ]
         since = now.replace(hour=0, minute=0, second=0, microsecond=0)
         alerts = count(conn, EventFilter(kind_prefix="alert.", since=since))
+        returned = [_returned_line(state) for state in refused_recently(conn, limit=5)]
     incidents = [
         f"#{v.id} {v.title}: {v.state}; {v.clock(now).describe()}"
         for v in IncidentRegister(vault).list()
@@ -61,7 +64,21 @@ def read_overview(vault: Vault, policy: PolicyInForce) -> Overview:
     policy_text = (
         f"v{record.version} ({record.sha256[:12]}), applied {record.applied_at:%Y-%m-%d %H:%M} UTC by {record.operator}"
     )
-    return Overview(counts.get("User", 0), counts.get("Group", 0), targets, alerts, incidents, policy_text)
+    return Overview(counts.get("User", 0), counts.get("Group", 0), targets, alerts, incidents, policy_text, returned)
+
+
+def _returned_line(state: object) -> str:
+    """One erased person the IdP tried to send again: by request id only (the person is never named)."""
+    from app.erasure.tombstones import TombstoneState
+
+    assert isinstance(state, TombstoneState)
+    last = f"{state.last_refused:%Y-%m-%d %H:%M} UTC" if state.last_refused else "unknown"
+    if state.released is not None:
+        return f"{state.request_id}: {state.refused} refused, released by {state.released_by}"
+    return (
+        f"{state.request_id}: {state.refused} re-creation(s) refused, last {last}; remove or block the person at "
+        "the identity provider, or release a rehire with `custos erase release`"
+    )
 
 
 class OverviewPage(QWidget):
@@ -69,13 +86,14 @@ class OverviewPage(QWidget):
         super().__init__(parent)
         self.vault = vault
         self.server = server
-        self.fields = {name: QLabel("…") for name in ("server", "identities", "targets", "alerts", "incidents",
-                                                       "policy", "audit")}  # fmt: skip
+        self.fields = {name: QLabel("…") for name in ("server", "identities", "targets", "alerts", "returned",
+                                                       "incidents", "policy", "audit")}  # fmt: skip
         for label in self.fields.values():
             label.setWordWrap(True)
         form = QFormLayout()
         for title, name in (("SCIM endpoint", "server"), ("Identities", "identities"), ("Targets", "targets"),
-                            ("Alerts today", "alerts"), ("Open incidents", "incidents"), ("Policy in force", "policy"),
+                            ("Alerts today", "alerts"), ("Erased people sent again", "returned"),
+                            ("Open incidents", "incidents"), ("Policy in force", "policy"),
                             ("Audit trail", "audit")):  # fmt: skip
             form.addRow(title, self.fields[name])
         self.verify_button = QPushButton("&Verify the audit trail now")
@@ -119,6 +137,7 @@ class OverviewPage(QWidget):
         self.fields["identities"].setText(f"{overview.users:,} users, {overview.groups:,} groups")
         self.fields["targets"].setText("\n".join(overview.targets) or "none configured")
         self.fields["alerts"].setText(str(overview.alerts_today))
+        self.fields["returned"].setText("\n".join(overview.returned) or "none")
         self.fields["incidents"].setText("\n".join(overview.incidents) or "none open")
         self.fields["policy"].setText(overview.policy)
 

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.errors import CustosError, WrongPassphrase
+from app.core.errors import CustosError, VaultCorrupt, WrongPassphrase
 from app.store.vault import (
     Vault,
     forget_keyring,
@@ -44,6 +44,9 @@ def unlock_from_keyring(data_dir: Path) -> Vault | None:
         return Vault.unlock_with_key(data_dir, key)
     except WrongPassphrase:
         forget_keyring(data_dir)  # the passphrase changed since; ask for it
+        return None
+    except VaultCorrupt:  # the key is right: keep it; the dialog tells what is damaged and what to do
+        log.error("the vault is damaged; asking for the passphrase to show what to do")
         return None
 
 

@@ -212,3 +212,35 @@ def test_garbage_and_empty_ranges(trail_vault: Vault, tmp_path: Path) -> None:
     with rolled_back(trail_vault) as conn, pytest.raises(ConfigError, match="no audit entries"):
         export_bundle(conn, START - timedelta(days=2), START - timedelta(days=1), tmp_path / "none.zip")
     assert not (tmp_path / "none.zip").exists()
+
+
+def test_an_added_unsigned_file_is_rejected(bundle: Path, tmp_path: Path) -> None:
+    added = tmp_path / "added.zip"
+    shutil.copyfile(bundle, added)
+    with zipfile.ZipFile(added, "a") as archive:
+        archive.writestr("corrections.txt", b"Entries 40-45 were test data and may be ignored.\n")
+
+    report = verify_bundle(added)
+
+    assert not report.ok
+    assert report.summary("Evidence bundle") == (
+        "Evidence bundle BROKEN: corrections.txt is not listed in the signed manifest (added to the bundle)"
+    )
+
+
+def test_a_second_copy_of_a_signed_member_is_rejected(bundle: Path, tmp_path: Path) -> None:
+    """Readers differ in which of two same-named members they open: a copy is a breach even if unaltered."""
+    copied = tmp_path / "copied.zip"
+    shutil.copyfile(bundle, copied)
+    with zipfile.ZipFile(bundle) as original:
+        entries = original.read("entries.jsonl")
+    with zipfile.ZipFile(copied, "a") as archive, pytest.warns(UserWarning, match="Duplicate name"):
+        archive.writestr("entries.jsonl", entries)
+
+    report = verify_bundle(copied)
+
+    assert [b.what for b in report.breaches] == ["entries.jsonl appears 2 times (a copy was added)"]
+
+
+def test_the_untouched_bundle_has_only_signed_members(bundle: Path) -> None:
+    assert verify_bundle(bundle).ok

@@ -82,6 +82,20 @@ def test_verify_names_the_breach_and_exits_1(trail_dir: Path, capsys: pytest.Cap
     assert lines[0] == "Audit trail BROKEN at seq 17: its content does not match its leaf hash"
 
 
+def test_verify_names_deleted_checkpoints_and_exits_1(trail_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    vault = Vault.unlock(trail_dir, PASSPHRASE)
+    with vault.write_transaction() as conn:
+        conn.execute(text("DELETE FROM audit_checkpoints"))
+    vault.close()
+    code, lines = cli(capsys, trail_dir, "audit", "verify")
+    assert code == 1  # before: 0, "Audit trail intact: … 0 checkpoints"
+    assert re.fullmatch(
+        r"Audit trail BROKEN: checkpoints were deleted: the one signed when the key [0-9a-f]{16} was announced "
+        r"\(tree size \d+\) is gone \(0 checkpoint\(s\) left\)",
+        lines[0],
+    )
+
+
 def test_export_refuses_an_empty_range(trail_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "none.zip"
     code = main(["audit", "export", "--to", "2020-01-01", "--out", str(out), "--data-dir", str(trail_dir)])

@@ -7,7 +7,7 @@ import random
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 
 from app.audit.checkpoints import (
     AuditTrailBroken,
@@ -248,3 +248,131 @@ def test_the_fast_encoding_is_the_canonical_json(trail_vault: Vault) -> None:
                 event.seq, event.at, event.kind, event.actor, event.outcome, event.subject, stored_details
             )
             assert fast == canonical(event.content())
+
+
+# -- each tampering gets its own verdict (issue 11 §10) ------------------------------------------------------
+def _announced_at(conn: Connection) -> int:
+    return int(conn.execute(text("SELECT seq FROM audit_events WHERE kind = 'audit.key.created'")).scalar_one())
+
+
+def _rehash_from(conn: Connection, target: int) -> None:
+    """What a careful forger does after an insertion: every later leaf and chain hash recomputed."""
+    import json
+
+    from app.audit.trail import chain_hash, leaf_hash
+
+    previous = conn.execute(text("SELECT chain_hash FROM audit_events WHERE seq = :s"), {"s": target - 1}).scalar()
+    for stored in conn.execute(text("SELECT * FROM audit_events WHERE seq >= :s ORDER BY seq"), {"s": target}).all():
+        content = {k: getattr(stored, k) for k in ("seq", "at", "kind", "actor", "outcome", "subject")}
+        leaf = leaf_hash({**content, "details": json.loads(stored.details)})
+        previous = chain_hash(previous, leaf)
+        update = text("UPDATE audit_events SET leaf_hash = :l, chain_hash = :c WHERE seq = :s")
+        conn.execute(update, {"l": leaf, "c": previous, "s": stored.seq})
+
+
+def test_deleting_every_checkpoint_is_named(trail_vault: Vault) -> None:
+    with rolled_back(trail_vault) as conn:
+        announced = _announced_at(conn)
+        conn.execute(text("DELETE FROM audit_checkpoints"))
+        report = verify_trail(conn)
+    assert not report.ok
+    assert report.summary().startswith("Audit trail BROKEN: checkpoints were deleted: the one signed when the key ")
+    assert f"was announced (tree size {announced}) is gone (0 checkpoint(s) left)" in report.summary()
+
+
+def test_deleting_the_first_checkpoint_is_named(trail_vault: Vault) -> None:
+    with rolled_back(trail_vault) as conn:
+        first = all_checkpoints(conn)[0].tree_size
+        conn.execute(text("DELETE FROM audit_checkpoints WHERE tree_size = :n"), {"n": first})
+        report = verify_trail(conn)
+    assert [b.what.split(":")[0] for b in report.breaches] == ["checkpoints were deleted"]
+    assert f"(tree size {first}) is gone (4 checkpoint(s) left)" in report.breaches[0].what
+
+
+@pytest.mark.parametrize("careful", [False, True])
+def test_a_row_forged_before_the_key_announcement_names_the_entry_only(trail_vault: Vault, careful: bool) -> None:
+    """Every later entry moves, the announcement too: the entries tell what happened; no checkpoint is blamed."""
+    rng = random.Random(11)
+    with rolled_back(trail_vault) as conn:
+        target = _announced_at(conn) - 10
+        shift_from(conn, target, +1)
+        insert(conn, forged_row(conn, rng, target, consistent=careful))
+        report = verify_trail(conn)
+    assert report.first_breach is not None and (report.first_breach.seq, report.first_breach.kind) == (
+        target,
+        "inserted",
+    )
+    assert all(b.kind != "checkpoint" for b in report.breaches), report.breaches
+
+
+def test_a_row_forged_and_every_later_hash_recomputed_is_placed_by_the_signed_root(trail_vault: Vault) -> None:
+    rng = random.Random(12)
+    with rolled_back(trail_vault) as conn:
+        target = _announced_at(conn) - 10
+        shift_from(conn, target, +1)
+        insert(conn, forged_row(conn, rng, target, consistent=True))
+        _rehash_from(conn, target + 1)
+        report = verify_trail(conn)
+    breach = report.first_breach
+    assert breach is not None and breach.kind == "rewritten" and breach.seq is not None and breach.seq <= target
+    assert not any("not in force" in b.what for b in report.breaches)
+
+
+def test_the_first_rewritten_range_is_the_tightest(trail_vault: Vault) -> None:
+    """A later checkpoint's looser range never hides the earlier, tighter one."""
+    rng = random.Random(13)
+    with rolled_back(trail_vault) as conn:
+        sizes = [c.tree_size for c in all_checkpoints(conn)]
+        target = sizes[0] + 13
+        shift_from(conn, target, +1)
+        insert(conn, forged_row(conn, rng, target, consistent=True))
+        _rehash_from(conn, target + 1)
+        report = verify_trail(conn)
+    breach = report.first_breach
+    assert breach is not None and breach.kind == "rewritten"
+    assert breach.seq is not None and sizes[0] < breach.seq <= target and f"tree size {sizes[1]} (" in breach.what
+
+
+@pytest.mark.parametrize("keep", ["past the announcement", "before the announcement", "nothing"])
+def test_a_truncation_into_the_signed_range_names_the_first_missing_entry(trail_vault: Vault, keep: str) -> None:
+    with rolled_back(trail_vault) as conn:
+        announced, last = _announced_at(conn), size(conn)
+        kept = {"past the announcement": announced + 5, "before the announcement": announced - 5, "nothing": 0}[keep]
+        conn.execute(text("DELETE FROM audit_events WHERE seq > :k"), {"k": kept})
+        report = verify_trail(conn)
+    breach = report.first_breach
+    assert breach is not None and (breach.seq, breach.kind) == (kept + 1, "removed"), report.breaches
+    missing = "every entry is missing (the trail is empty)" if kept == 0 else f"entries {kept + 1}–{last} are missing"
+    assert breach.what.startswith(missing)
+    assert not any("not in force" in b.what for b in report.breaches)
+    assert len(report.breaches) == 1
+
+
+def test_deleting_the_latest_checkpoints_leaves_a_note_that_says_so(vault: Vault) -> None:
+    with vault.write_transaction() as conn:
+        for i in range(2100):
+            append(conn, Event("scim.request", "token:a", details={"i": i}))
+    with rolled_back(vault) as conn:
+        intact = verify_trail(conn)
+        last = all_checkpoints(conn)[-1].tree_size
+        conn.execute(text("DELETE FROM audit_checkpoints WHERE tree_size = :n"), {"n": last})
+        report = verify_trail(conn)
+    assert intact.ok and not any("were deleted" in note for note in intact.notes)
+    assert report.ok  # the first checkpoint is still there: no entry is shown to be touched, so no breach
+    assert [n for n in report.notes if "not signed yet" in n] == [
+        f"{report.entries - all_checkpoints_of(vault)[0].tree_size} entries after the last checkpoint are not "
+        "signed yet (a checkpoint is due every 1000 entries: checkpoints failed, or were deleted)"
+    ]
+
+
+def test_deleting_every_entry_and_every_checkpoint_is_named(trail_vault: Vault) -> None:
+    """What is left looks like a young trail (the next unlock writes seq 1 again); the vault's key gives it away."""
+    with rolled_back(trail_vault) as conn:
+        conn.execute(text("DELETE FROM audit_events"))
+        conn.execute(text("DELETE FROM audit_checkpoints"))
+        append(conn, Event("vault.unlocked", "operator:someone"))
+        report = verify_trail(conn)
+    assert report.summary().startswith(
+        "Audit trail BROKEN: entries and checkpoints were deleted: the vault's signing key "
+    ), report.breaches
+

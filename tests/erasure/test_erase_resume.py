@@ -23,7 +23,7 @@ from tests.erasure.proxy import CountingProxy
 from tests.erasure.support import FakeClock, TargetSpec, add_targets, dispatcher_for, person, service_for
 from tests.targets.conftest import ScimTarget, wait_until
 
-SUBJECTS = 4
+SUBJECTS = 4  # the target's default max_concurrency: every DELETE is in flight (and held) at once
 _WORKER = """
 import sys, time
 from pathlib import Path

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from app.audit.tables import SubjectKey
 from app.audit.trail import of_kind
 from app.erasure.requests import request_erasure
+from app.erasure.tables import ErasureRequest
 from app.erasure.worker import drive
 from app.policy.apply import apply_policy
 from app.policy.edit import add_recipient
@@ -39,7 +40,7 @@ def _policy_with_manager() -> str:
         "kind": "processor",
         "country": "IE",
         "contract_link": "https://contracts.example.test/directory",
-        "purposes": ["access-management", "internal-directory"],  # userName is catalogued for access management
+        "purposes": ["access-management", "internal-directory"],  # userName serves access management only
         "attributes": ["userName", f"{ENTERPRISE_SCHEMA}:manager"],
     }
     return add_recipient(text, recipient)
@@ -93,6 +94,9 @@ def test_erasure_clears_manager_references_and_pushes_the_change(vault: Vault, a
             ).all()
             updated = [e for e in of_kind(conn, "scim.resource.updated") if e.actor == "system:erasure"]
         assert queued == [("upsert",)]
+        with vault.read_connection() as conn:  # the count is in the request's local facts (and the receipt)
+            facts = json.loads(conn.execute(select(ErasureRequest.local_facts)).scalar_one())
+        assert facts["references_cleared"] == 1
         assert len(updated) == 1 and updated[0].details["attributes"] == ["manager"]
 
         dispatcher = dispatcher_for(vault)
@@ -116,6 +120,7 @@ def test_no_key_and_no_membership_after_erasure(live: LiveServer, client: httpx.
 
     request_erasure(vault, [boss], "art17-1b", "dpo")
 
+    assert _rows_naming(vault, boss) == []  # no document (the group's included) and no index row
     assert client.get(f"/Users/{boss}").status_code == 404
     assert client.get(f"/Users/{rep_id}").json().get(ENTERPRISE_SCHEMA, {}).get("manager") is None
     members = client.get(f"/Groups/{group['id']}").json().get("members") or []

@@ -96,7 +96,8 @@ def test_erased_person_sent_again_is_refused_until_released(
         # under a new userName. Both are refused with 409 uniqueness; the detail says what to do, no value.
         again = http.post("/Users", json={**person(USER_NAME.lower()), "externalId": EXTERNAL_ID})
         by_external = http.post("/Users", json={**person("new.name@example.test"), "externalId": EXTERNAL_ID})
-        for answer in (again, by_external):
+        wide = http.post("/Users", json=person("ＲＥＨＩＲＥ.me@example.test"))  # full-width: the same name (PRECIS)
+        for answer in (again, by_external, wide):
             assert answer.status_code == 409, answer.text
             body = answer.json()
             assert body["scimType"] == "uniqueness"
@@ -129,7 +130,7 @@ def test_erased_person_sent_again_is_refused_until_released(
         refusals = of_kind(conn, "erasure.recreation.refused")
     assert colleague == "colleague@example.test" and pending == 0
     assert not any(_held_by_name(t, USER_NAME) for t in apps)
-    assert sorted(e.details["operation"] for e in refusals) == ["create", "create", "create", "patch", "replace"]
+    assert sorted(e.details["operation"] for e in refusals) == ["create"] * 4 + ["patch", "replace"]
     assert all(e.details["request"] == request_id and e.subject is None for e in refusals)
     _no_value_in(json.dumps([e.details for e in refusals]))
 
@@ -141,7 +142,7 @@ def test_erased_person_sent_again_is_refused_until_released(
         receipt = build(conn, request_id, _now())
     assert raised[0].details["rule"] == "erased_subject_returned"
     subject = receipt["subjects"][0]
-    assert subject["recreation"]["blocked"] is True and subject["recreation"]["refused_attempts"] == 5
+    assert subject["recreation"]["blocked"] is True and subject["recreation"]["refused_attempts"] == 6
     assert subject["source"]["still_held"] is True  # the IdP still holds the person: the receipt says so
 
     # The IdP removes the person at last: its DELETE of the old id answers 404 and is recorded as the source done.
@@ -184,3 +185,30 @@ def test_release_needs_a_match_and_a_reason(vault: Vault) -> None:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def test_the_idp_blocking_the_erased_account_is_seen(vault: Vault) -> None:
+    """An IdP that deactivates rather than deletes (active false on the old id) shows the source as blocked."""
+    from app.erasure import source
+    from app.scim.errors import ScimError
+    from tests.erasure.support import service_for
+
+    service = service_for(vault)
+    rid = str(service.create("User", person("blocked@example.test")).body["id"])  # type: ignore[index]
+    kept = str(service.create("User", person("still.here@example.test")).body["id"])  # type: ignore[index]
+    request_id = request_erasure(vault, [rid], "art17-1a", "dpo")
+    with vault.read_connection() as conn:
+        assert source.of_request(conn, request_id)[1]["state"] == "held"
+    update = patch_body({"op": "replace", "value": {"active": False}})
+    with pytest.raises(ScimError) as missing:
+        service.patch("User", kept + "-x", update)  # another unknown id: changes nothing
+    assert missing.value.status == 404
+    with pytest.raises(ScimError) as gone:
+        service.patch("User", rid, update)
+    service.close()
+    assert gone.value.status == 404
+    with vault.read_connection() as conn:
+        state = source.of_request(conn, request_id)[1]
+        (seen,) = of_kind(conn, "erasure.source.seen")
+    assert state["state"] == "blocked" and state["still_held"] is False
+    assert seen.details == {"request": request_id, "subject_no": 1, "state": "blocked", "seen": "active false"}

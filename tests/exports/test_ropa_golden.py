@@ -16,15 +16,18 @@ import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
+from app.core.events import EventBus
 from app.core.paths import resources_dir
 from app.exports.ropa import content_hash
 from app.incidents.register import IncidentRegister
 from app.policy.apply import apply_policy
+from app.policy.in_force import PolicyInForce
+from app.scim.service import ScimService
 from app.store.vault import Vault
 from app.targets.config import TargetConfig, add_target
 from tests.cli.test_cli import run
-from tests.conftest import PASSPHRASE
-from tests.exports.realistic import REALISTIC
+from tests.conftest import PASSPHRASE, USER_SCHEMA, new_user
+from tests.exports.realistic import ENTERPRISE, REALISTIC
 
 # The ICO controller template's 30 column headings, A–AD (requirements §2.2), as the sheet must start.
 ICO_HEADINGS = (
@@ -43,6 +46,12 @@ ICO_HEADINGS = (
     "Is personal data retained and erased in accordance with the policy document?",
     "Reasons for not adhering to policy document",
 )  # fmt: skip
+PEOPLE = (
+    new_user("anna@beispiel.example", displayName="Anna", emails=[{"value": "anna@beispiel.example"}],
+             entitlements=[{"value": "additional-leave-sgb-ix"}], schemas=[USER_SCHEMA, ENTERPRISE],
+             **{ENTERPRISE: {"employeeNumber": "1001"}}),
+    new_user("ben@contractor.example", displayName="Ben", emails=[{"value": "ben@contractor.example"}]),
+)  # fmt: skip
 OWN = ("custos/audit_trail", "custos/breach_register", "custos/erasure_ledger", "custos/dsr_register")
 
 
@@ -54,6 +63,12 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     vault = Vault.create(data_dir, PASSPHRASE, PASSPHRASE)
     try:
         apply_policy(vault, REALISTIC, "dpo")
+        service = ScimService(vault, "https://scim.test/scim/v2", EventBus(), PolicyInForce(vault))
+        try:
+            for body in PEOPLE:
+                assert service.create("User", body).status == 201
+        finally:
+            service.close()
         with vault.write_transaction() as conn:
             for name, recipient in (("hr-cloud-prod", "hr-cloud"), ("ticketing-prod", "ticketing")):
                 add_target(conn, TargetConfig(0, name, f"https://{name}.example/scim/v2", recipient, secret="t"))
@@ -132,15 +147,16 @@ def test_each_art30_1_item_is_present_and_true(exported: dict[str, Path]) -> Non
 
     # (b) purposes; (c) individuals and data categories, with the attributes actually catalogued.
     assert column(rows, "payroll/health", "Purpose of processing").startswith("Payroll: Pay salaries")
-    assert column(rows, "payroll/health", "Categories of individuals").startswith("Employees (SCIM Users")
+    assert column(rows, "payroll/health", "Categories of individuals") == (
+        "Employees (SCIM Users; 1 currently hold data of this category)"  # only Anna has the entitlement
+    )
     assert "entitlements" in column(rows, "payroll/health", "Categories of personal data")
     assert "Contractors" in column(rows, "access-management/identifiers", "Categories of individuals")
 
     # (d) recipients: the payroll bureau has no SCIM target and is listed all the same.
     recipients = column(rows, "payroll/health", "Categories of recipients")
-    # With the recipient's scope and how many people it covers now (no users in this vault yet).
-    kind = "Lohnbüro Schmidt Steuerberatung: External organisation (controller)"
-    assert recipients == f"{kind} (all users: 0 data subject(s))"
+    bureau = "Lohnbüro Schmidt Steuerberatung: External organisation (controller)"
+    assert recipients == f"{bureau} (users matching {ENTERPRISE}:employeeNumber pr: 1 data subject(s))"  # Anna
     assert "Lohnbüro Schmidt Steuerberatung (no SCIM target configured)" in column(
         rows, "payroll/health", "Software / application"
     )
@@ -196,9 +212,13 @@ def test_custos_own_processing_rows(exported: dict[str, Path]) -> None:
     assert column(rows, "custos/audit_trail", "Retention schedule").startswith("3 years after the entry was made")
     # Deletion after the period is not built: the record must not claim adherence.
     assert column(rows, "custos/audit_trail", "Is personal data retained") == "No"
-    assert "does not yet delete" in column(rows, "custos/audit_trail", "Reasons for not adhering")
+    assert "no pruning of the audit trail yet" in column(rows, "custos/audit_trail", "Reasons for not adhering")
     assert "declared indefinite" in column(rows, "custos/erasure_ledger", "Is personal data retained")
-    assert "forthcoming" in rows["custos/dsr_register"]["Processing activity ID / name"]
+    held = rows["custos/dsr_register"]["Processing activity ID / name"]
+    assert held.endswith("(0 request(s) held, 0 of them closed)")
+    assert column(rows, "custos/dsr_register", "Is personal data retained").startswith(
+        "Yes — closed requests are deleted 3 years after closure by the hourly retention job (from the policy)"
+    )
 
 
 # -- every other format says the same ---------------------------------------------------------------------------

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from app.exports.facts import gather_facts
 from app.exports.ropa import build_processor_record, build_ropa
 from app.incidents.register import IncidentRegister
 from app.policy import versions
 from app.policy.apply import apply_policy
+from app.policy.loader import check_policy
 from app.policy.model import NEEDS_HUMAN
 from app.store.vault import Vault
 
@@ -27,13 +28,15 @@ def controller(vault: Vault, text: str | None = None) -> dict[str, dict[str, str
 
 def test_the_breach_column_reads_the_breach_register(vault: Vault) -> None:
     register = IncidentRegister(vault)
-    candidate = register.open_incident("Odd sign-in pattern", "alice")
+    detected = datetime.now(UTC) - timedelta(minutes=20)
+    candidate = register.open_incident("Odd sign-in pattern", "alice", detected_at=detected)
     rows = controller(vault)
     assert rows["access-management/identifiers"]["breach"] == (
         "No breach recorded in Custos' breach register (1 incident(s) recorded and not established as breaches)"
     )
-    register.set_aware(candidate, "alice", "Confirmed: a token was used from an unknown network")
-    register.notify(candidate, "alice", "REF-1", datetime.now(UTC))  # after the awareness just recorded
+    aware = datetime.now(UTC) - timedelta(minutes=10)
+    register.set_aware(candidate, "alice", "Confirmed: a token was used from an unknown network", aware)
+    register.notify(candidate, "alice", "REF-1", datetime.now(UTC) - timedelta(minutes=1))
     rows = controller(vault)
     assert rows["access-management/identifiers"]["breach"].startswith("Yes: 1 personal data breach(es)")
     assert "1 notified to the supervisory authority" in rows["access-management/identifiers"]["breach"]
@@ -52,7 +55,11 @@ def test_own_processing_without_periods_asks_for_them(vault: Vault) -> None:
     rows = controller(vault, text)
     for key in ("audit_trail", "breach_register", "erasure_ledger", "dsr_register"):
         assert rows[f"custos/{key}"]["retention"].startswith(f"{NEEDS_HUMAN}: set [own_processing] {key}")
-        assert rows[f"custos/{key}"]["adherence"].startswith(("No", "Not applicable"))
+    for key in ("audit_trail", "breach_register", "erasure_ledger"):
+        assert rows[f"custos/{key}"]["adherence"] == "No"
+    # The request register deletes by its default meanwhile, and the row says so.
+    assert rows["custos/dsr_register"]["retention"].endswith("deleted 3 years after closure by the hourly retention "
+                                                             "job (the default)")  # fmt: skip
 
 
 def test_partial_adequacy_is_flagged_as_needing_a_check(vault: Vault) -> None:
@@ -75,3 +82,48 @@ def test_a_policy_without_clients_has_no_processor_rows(vault: Vault) -> None:
     assert record is not None
     ropa = build_processor_record(record, gather_facts(vault, policy=record.policy), NOW)
     assert ropa.activities == () and "no processing to record under Art. 30(2)" in ropa.notes[-1]
+
+
+def test_the_request_register_row_states_the_deletion_it_applies(vault: Vault) -> None:
+    """The DSR register deletes closed requests by period (app/dsr/retention.py): the row says which period,
+    from where, and whether it is the one the policy declares."""
+    rows = controller(vault)
+    row = rows["custos/dsr_register"]
+    assert "forthcoming" not in row["activity"] and row["activity"].endswith("(0 request(s) held, 0 of them closed)")
+    rule = "closed requests are deleted 3 years after closure by the hourly retention job (from the policy)"
+    assert row["adherence"] == f"Yes — {rule}"
+    assert row["retention"].endswith(f"enforced: {rule}")
+    assert rows["custos/audit_trail"]["adherence"] == "No"  # the others are not pruned
+
+    (vault.path.parent / "requests.toml").write_text('retention = "P1Y"\n', encoding="utf-8")
+    row = controller(vault)["custos/dsr_register"]
+    assert row["adherence"] == "No"
+    assert row["adherence_reasons"] == (
+        "The period applied differs from the policy: closed requests are deleted 1 year after closure by the "
+        "hourly retention job (set in requests.toml), not the policy's 3 years"
+    )
+
+
+def test_the_request_register_deletes_by_the_policy_s_period(vault: Vault) -> None:
+    from app.dsr import settings
+
+    text = versions.default_policy_text().replace(
+        'dsr_register = { period = "P3Y"', 'dsr_register = { period = "P2Y"'
+    )
+    apply_policy(vault, text, "dpo")
+    with vault.read_connection() as conn:
+        record = versions.in_force(conn)
+    assert record is not None
+    kept = settings.load(vault.path.parent, record.policy)
+    assert (kept.retention.iso(), kept.retention_source) == ("P2Y", "policy")
+    indefinite = text.replace('dsr_register = { period = "P2Y"', 'dsr_register = { period = "indefinite"')
+    assert any("'dsr_register' is deleted by period" in p.message for p in check_policy(indefinite)[1])
+
+
+def test_periods_are_not_called_applied_when_the_job_is_off(vault: Vault) -> None:
+    text = versions.default_policy_text().replace("[retention_job]\nenabled = true", "[retention_job]\nenabled = false")
+    rows = controller(vault, text)
+    assert "The retention job is disabled in the policy: these periods are not applied automatically" in (
+        rows["internal-directory/employment"]["retention"]
+    )
+    assert rows["internal-directory/employment"]["adherence"] == "No"

@@ -97,8 +97,10 @@ def test_subject_export_is_complete(vault: Vault, tmp_path: Path) -> None:
 
     text = "\n".join(page.extract_text() for page in PdfReader(pdf_path).pages)
     assert "2030-01-03" in text and "2030-02-03" in text and "2030-01-09" not in text.split("Answer due by")[0]
-    assert "Art. 15(2)" in text and "Standard contractual clauses" in text and "Maria Boss" in text
-    assert "scim.resource.created" in text and "Acme Cloud CRM Inc." in text
+    flat = " ".join(text.split())  # the PDF breaks lines inside table cells
+    for expected in ("Art. 15(2)", "Standard contractual clauses", "Maria Boss", "scim.resource.created",
+                     "Acme Cloud CRM Inc."):  # fmt: skip
+        assert expected in flat, (expected, flat)
 
 
 def test_received_is_checked_on_the_command_line(

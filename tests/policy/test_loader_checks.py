@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from app.core.errors import PolicyInvalid
+from app.policy import versions
+from app.policy.in_force import PolicyInForce
 from app.policy.keys import KNOWN_KEYS
 from app.policy.loader import check_policy, errors_of, load_policy
 from app.policy.versions import default_policy_text
+from app.store.vault import Vault
 from tests.policy.test_loader import MINIMAL, line_of
 
 
@@ -67,9 +72,12 @@ def test_the_shipped_default_puts_its_measures_at_the_top_level() -> None:
 
 def test_every_key_the_loader_reads_is_in_the_table() -> None:
     """The known-keys table is the vocabulary; a shipped file using a key outside it would be refused."""
-    assert "scope" in KNOWN_KEYS["recipients.*"] and "scope" in KNOWN_KEYS["purposes.*"]  # issue 12 §3
+    assert "scope" in KNOWN_KEYS["recipients.*"] and "scope" in KNOWN_KEYS["purposes.*"]  # added as one line each
     assert KNOWN_KEYS["recipients.*.scope"] == KNOWN_KEYS["purposes.*.scope"] == {"groups", "filter"}
     assert {"special_category", "art9_condition", "retention"} <= KNOWN_KEYS["attributes.*"]
+    for table in ("recipients.*.scope", "purposes.*.scope"):
+        text = MINIMAL.replace('name = "Access"', 'name = "Access"\nscope = { groups = ["Staff"], fitler = "x" }')
+        assert has(text, "fitler", "did you mean filter?"), (table, found(text))
 
 
 # -- §3 recipients receive only what their purposes allow --------------------------------------------------------
@@ -169,3 +177,37 @@ def test_a_stored_version_applied_before_the_stricter_checks_still_loads() -> No
         load_policy(old)  # refused as a new version
     policy = load_policy(old, stored=True)  # but a vault already running it keeps working
     assert policy.account_retention() is None
+
+
+def test_a_stale_version_in_force_is_logged_once(vault: Vault, caplog: pytest.LogCaptureFixture) -> None:
+    old = MINIMAL.replace('name = "Access"', 'name = "Access"\ncolour = "blue"')
+    with vault.write_transaction() as conn:
+        versions.insert_version(conn, old, "earlier-release")
+    in_force = PolicyInForce(vault)
+    with caplog.at_level(logging.WARNING, logger="app.policy.in_force"):
+        assert in_force.get().version == 1  # it still runs
+        in_force.refresh()
+    warnings = [r.getMessage() for r in caplog.records if r.name == "app.policy.in_force"]
+    assert len(warnings) == 1 and "unknown key 'colour' in [purposes]" in warnings[0]
+
+
+# -- §4 periods are required --------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ('retention = { period = "account", justification = "Needed while the account exists" }\n', "",
+         "'retention' is required: how long this category is kept"),
+        ('{ period = "P30D", justification = "Reversal of a mistaken deactivation" }', '"account"',
+         "a deactivated account cannot be kept 'while the account exists'"),
+        ('{ period = "P30D", justification = "Reversal of a mistaken deactivation" }', '"indefinite"',
+         "is \"indefinite\": it needs a 'justification'"),
+    ],
+)  # fmt: skip
+def test_a_period_is_required_or_declared_indefinite_with_a_reason(old: str, new: str, message: str) -> None:
+    text = MINIMAL.replace(old, new)
+    assert any(message in said for _, said in found(text)), found(text)
+    indefinite = MINIMAL.replace(
+        '{ period = "P30D", justification = "Reversal of a mistaken deactivation" }',
+        '{ period = "indefinite", justification = "Statutory archive" }',
+    )
+    assert found(indefinite) == [] and load_policy(indefinite).account_retention() is None

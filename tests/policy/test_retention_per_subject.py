@@ -85,3 +85,39 @@ def test_an_indefinite_purpose_keeps_accounts_and_says_why(vault: Vault) -> None
         vault, PolicyInForce(vault), datetime(2036, 1, 1, tzinfo=UTC), scope=directory_only_with_an_email
     )
     assert [(p.kind, p.subjects) for p in mine if p.kind == "accounts"] == [("accounts", 1)]  # the contractor
+
+
+def test_the_policy_s_own_purpose_scope_decides(vault: Vault) -> None:
+    """The purpose's ``scope`` from the policy, evaluated by the same SQL as provisioning (app/targets/scope.py)."""
+    scoped = DIRECTORY_FOR_A_YEAR.replace(
+        'deactivated_account_retention = { period = "P1Y", justification = "Alumni directory for a year" }',
+        'deactivated_account_retention = { period = "P1Y", justification = "Alumni directory for a year" }\n'
+        "scope = { filter = 'emails pr' }",
+    )
+    apply_policy(vault, scoped, "dpo")
+    ids = seed(vault)
+    purges = run_once(vault, PolicyInForce(vault), DEACTIVATED + timedelta(days=31))  # the default scope
+    assert [(p.kind, p.subjects, p.period) for p in purges if p.kind == "accounts"] == [("accounts", 1, "P30D")]
+    assert set(documents(vault)) == {ids["staff"]}
+
+
+def test_a_purpose_scope_decides_whose_account_the_longer_period_keeps(vault: Vault) -> None:
+    """Issue 12 §3 + §4: the directory's year applies only to the members of the group its scope names."""
+    import tomlkit
+
+    from app.scim.schema import GROUP_SCHEMA
+
+    document = tomlkit.parse(DIRECTORY_FOR_A_YEAR)
+    for purpose in document["purposes"]:
+        if purpose["id"] == "internal-directory":
+            purpose["scope"] = {"groups": ["Alumni"]}
+    apply_policy(vault, tomlkit.dumps(document), "dpo")
+    ids = seed(vault)
+    service = ScimService(vault, "https://scim.test/scim/v2", EventBus(), PolicyInForce(vault))
+    alumni = {"schemas": [GROUP_SCHEMA], "displayName": "alumni", "members": [{"value": ids["staff"]}]}
+    group_id = str(service.create("Group", alumni).body["id"])  # type: ignore[index]
+    service.close()
+
+    purges = run_once(vault, PolicyInForce(vault), DEACTIVATED + timedelta(days=31))  # the default scope
+    assert [(p.kind, p.subjects, p.period) for p in purges if p.kind == "accounts"] == [("accounts", 1, "P30D")]
+    assert set(documents(vault)) == {ids["staff"], group_id}  # an alumnus: kept for the directory's year

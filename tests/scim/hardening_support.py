@@ -87,7 +87,6 @@ def hardened_server(
     *,
     limits: ConnectionLimits | None = None,
     throttle: FailureThrottle | None = None,
-    tokens: Callable[[Vault], TokenStore] | None = None,
 ) -> Iterator[Hardened]:
     vault = Vault.create(folder, PASSPHRASE, PASSPHRASE)
     hold_everything(vault)
@@ -95,7 +94,7 @@ def hardened_server(
     tls = ensure_self_signed(folder)
     clock = FakeClock()
     server = ScimServer(vault, tls=tls, bus=EventBus(), limits=limits, throttle=throttle,
-                        failures=FailureTally(clock=clock), tokens=tokens(vault) if tokens else None)  # fmt: skip
+                        failures=FailureTally(clock=clock))  # fmt: skip
     server.start()
     try:
         yield Hardened(server, vault, token, tls.cert_path, folder, clock)

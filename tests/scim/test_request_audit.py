@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from app.audit.trail import of_kind
+from app.scim.request_audit import matched_route
 from app.store.tokens import TokenStore
 from tests.conftest import LiveServer, new_user
 
@@ -53,3 +56,22 @@ def test_token_changes_are_recorded(vault) -> None:  # type: ignore[no-untyped-d
         opened = of_kind(conn, "vault.")
     assert kinds == [("token.revoked", "entra-prod"), ("token.created", "entra-prod")]
     assert [e.kind for e in opened] == ["vault.created"]
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("/Users", ("Users", None)),
+        ("/Users/2819c223", ("Users", "2819c223")),
+        ("/Users/.search", ("Users", None)),
+        ("/Groups/x@evil.example", ("Groups", "x@evil.example")),  # an id: a subject only if already known
+        ("/Schemas/urn:ietf:params:scim:schemas:core:2.0:User", ("Schemas", None)),
+        ("/Bulk", ("Bulk", None)),
+        ("/x@evil.example", ("unknown", None)),
+        ("/Users/a/b", ("unknown", None)),
+        ("/Bulk/more", ("unknown", None)),
+        ("/", ("unknown", None)),
+    ],
+)
+def test_request_entries_name_the_matched_route_never_the_path(path: str, expected: tuple[str, str | None]) -> None:
+    assert matched_route(path) == expected

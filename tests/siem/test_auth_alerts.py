@@ -5,7 +5,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from app.siem.cef import to_cef
+from app.siem.ocsf import to_ocsf
 from tests.siem.test_alerts import T0, Replay
+from tests.siem.test_cef import event as cef_event
+from tests.siem.test_cef import split_cef
 
 
 def test_a_tally_of_failures_counts_as_its_count() -> None:
@@ -39,3 +43,14 @@ def test_refused_or_lost_audit_events_raise_an_alert() -> None:
     replay.feed("audit.recorder.refused", T0, "system:audit-recorder", count=3, kinds={"scim.request": 3})
     (finding,) = replay.findings
     assert finding.rule == "audit_recorder" and finding.observed == 3
+
+
+def test_a_tally_reaches_the_siem_as_one_aggregated_event() -> None:
+    tally = cef_event("scim.auth.failed", None, "anonymous", "failure", source="192.0.2.7", count=250, throttled=240,
+                      first="2026-11-27T10:00:01.000000Z", last="2026-11-27T10:00:59.000000Z")  # fmt: skip
+    _header, ext = split_cef(to_cef(tally))
+    assert ext["cnt"] == "250" and ext["src"] == "192.0.2.7" and ext["reason"] == "invalid_token"
+    assert int(ext["end"]) - int(ext["start"]) == 58_000
+    record = to_ocsf(tally)
+    assert record["count"] == 250 and record["end_time"] - record["start_time"] == 58_000
+    assert record["status_detail"] == "INVALID_CREDENTIALS"

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import Connection, func, insert, select
 
+from app.core.errors import StorageFull
 from app.store.group_commit import GroupCommitWriter
 from app.store.models import ApiToken
 from app.store.vault import Vault
@@ -68,3 +69,51 @@ def test_a_failing_write_is_rolled_back_alone(vault: Vault) -> None:
     with vault.read_connection() as conn:
         names = set(conn.execute(select(ApiToken.name)).scalars())
     assert names == {"first", "after"}
+
+
+def test_a_full_disk_fails_every_write_it_undid_and_the_writer_goes_on(vault: Vault) -> None:
+    """On SQLITE_FULL, SQLite may roll back the whole transaction: the writes before the failing one in the same
+    batch are gone too, so none of them may be reported as durable (they were, before: an acknowledged write
+    lost). The failure is StorageFull, and the writer keeps serving once space is back."""
+    writer = GroupCommitWriter(vault)
+    gate, holding = threading.Event(), threading.Event()
+    outcomes: dict[str, object] = {}
+
+    def hold(conn: Connection) -> None:
+        holding.set()
+        gate.wait(5)
+
+    def fill_the_disk(conn: Connection) -> None:
+        pages = conn.exec_driver_sql("PRAGMA page_count").scalar()
+        conn.exec_driver_sql(f"PRAGMA max_page_count = {pages}")
+        conn.exec_driver_sql("INSERT INTO ballast VALUES (zeroblob(200000))")  # a large value: SQLite aborts all
+
+    writer.run(lambda conn: conn.exec_driver_sql("CREATE TABLE ballast (x BLOB)"))
+
+    def submit(name: str, work: object) -> None:
+        try:
+            outcomes[name] = writer.run(work)  # type: ignore[arg-type]
+        except Exception as exc:
+            outcomes[name] = exc
+
+    first = threading.Thread(target=submit, args=("hold", hold))
+    first.start()
+    assert holding.wait(5)
+    threads = []
+    for name, work in (("before", add_token("before-the-full-disk")), ("full", fill_the_disk)):
+        threads.append(threading.Thread(target=submit, args=(name, work)))
+        threads[-1].start()
+        while writer._queue.qsize() < len(threads):  # queued in this order, to share the next batch
+            threading.Event().wait(0.005)
+    gate.set()
+    for thread in [first, *threads]:
+        thread.join(10)
+
+    assert isinstance(outcomes["full"], StorageFull)
+    with vault.read_connection() as conn:
+        durable = conn.execute(select(ApiToken.name).where(ApiToken.name == "before-the-full-disk")).first()
+    assert durable is None and isinstance(outcomes["before"], StorageFull)
+
+    writer.run(lambda conn: conn.exec_driver_sql("PRAGMA max_page_count = 1073741823"))  # space is back
+    assert writer.run(add_token("after")) == "after"
+    writer.stop()

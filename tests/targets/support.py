@@ -61,7 +61,7 @@ class Provisioning:
 
 
 def provisioning(vault: Vault, targets: list[ScimTarget], **target_options: object) -> Provisioning:
-    apply_policy(vault, policy_with_recipients(), "dpo")
+    apply_policy(vault, policy_with_recipients({target.name for target in targets}), "dpo")
     with vault.write_transaction() as conn:
         for target in targets:
             add_target(

@@ -39,3 +39,26 @@ def test_overview_shows_the_state_of_everything(qtbot: QtBot, vault: Vault, data
     qtbot.waitUntil(lambda: "intact" in page.fields["audit"].text(), timeout=10_000)
     page.hide()
     assert not page.timer.isActive()
+
+
+def test_overview_shows_erased_people_sent_again(qtbot: QtBot, vault: Vault, data_dir: Path) -> None:
+    import pytest
+
+    from app.erasure.requests import request_erasure
+    from app.erasure.tombstones import ErasedSubjectReturned
+    from tests.erasure.support import person, service_for
+
+    service = service_for(vault)
+    rid = str(service.create("User", person("came.back@example.test")).body["id"])  # type: ignore[index]
+    request_id = request_erasure(vault, [rid], "art17-1a", "dpo")
+    with pytest.raises(ErasedSubjectReturned):
+        service.create("User", person("Came.Back@example.test"))
+    service.close()
+    page = OverviewPage(vault, ScimServer(vault, tls=ensure_self_signed(data_dir), bus=EventBus()))
+    qtbot.addWidget(page)
+    page.show()
+    qtbot.waitUntil(lambda: request_id in page.fields["returned"].text(), timeout=5000)
+    text = page.fields["returned"].text()
+    assert "1 re-creation(s) refused" in text and "custos erase release" in text
+    assert "came.back" not in text.lower()
+    page.hide()

@@ -199,3 +199,21 @@ def test_one_version_shows_its_exact_text_and_saves_a_copy(with_default: Vault, 
     page.history_table.selectRow(0)  # a second selection: two versions are compared, not shown
     assert not page.show_text_button.isEnabled()
     dialog.close()
+
+
+def test_a_version_applied_under_older_checks_is_flagged(vault: Vault, qtbot: QtBot) -> None:
+    """Issue 12 §5: the shipped default of the previous release read its measures as dpo.organisational_measures;
+    a vault still running it keeps working, and the Policy page says what the current checks refuse."""
+    text = versions.default_policy_text()
+    start = text.index("organisational_measures = [")
+    measures = text[start : text.index("]\n", start) + 2]
+    without = text.replace(measures, "")
+    dpo_end = without.index("\n[dpo]\n")
+    dpo_end = without.index('telephone = ""\n', dpo_end) + len('telephone = ""\n')
+    old_default = without[:dpo_end] + "\n" + measures + without[dpo_end:]  # as the previous release shipped it
+    with vault.write_transaction() as conn:
+        versions.insert_version(conn, old_default, "earlier-release")
+    page = page_for(vault, qtbot)
+    header = page.header.text()
+    assert header.startswith("In force: v1") and "applied under older checks and has 1 problem(s)" in header
+    assert "unknown key 'organisational_measures' in [dpo]" in header and "It stays in force" in header

@@ -59,3 +59,24 @@ def test_identity_detail_lists_the_targets_holding_it(qtbot: QtBot, vault: Vault
     qtbot.waitUntil(lambda: "Targets:" in browser.detail.toPlainText(), timeout=5000)
     text = browser.detail.toPlainText()
     assert "  app1: in sync (their id remote-1)" in text and "  app2: not held" in text
+
+
+def test_targets_page_shows_initial_sync_progress(qtbot: QtBot, vault: Vault) -> None:
+    """A target added after users exist: catching up with its progress, never "in sync, 0 held"."""
+    from tests.erasure.support import person, service_for
+
+    apply_policy(vault, policy_with_recipients({"app1"}), "dpo")
+    service = service_for(vault)
+    for number in range(3):
+        service.create("User", person(f"progress-{number}@example.test"))
+    service.close()
+    with vault.write_transaction() as conn:
+        add_target(conn, TargetConfig(0, "app1", "https://app1.example.test/scim/v2", "app1", "bearer", "s3cret"))
+    page = TargetsPage(vault, PolicyInForce(vault))
+    qtbot.addWidget(page)
+    page.show()
+    qtbot.waitUntil(lambda: page.model.rowCount() == 1, timeout=5000)
+    row = [page.model.item(0, column).text() for column in range(page.model.columnCount())]
+    assert row[1] == "catching up" and row[4] == "3" and row[6] == "0 of 3 in-scope users held"
+    assert "1 syncing" in page.summary.text()
+    page.hide()

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 from app.policy import versions
 from app.policy.diff import PolicyDiff, diff_versions
 from app.policy.in_force import PolicyInForce
+from app.policy.loader import Problem, stale_problems
 from app.policy.model import Policy
 from app.store.vault import Vault
 from app.ui.identities.model import local_time
@@ -53,6 +54,7 @@ def choose_policy_file(parent: QWidget) -> Path | None:
 class Loaded:
     records: list[versions.PolicyRecord]  # oldest first; the last is in force
     policy: Policy | None  # the one in force, parsed in the worker
+    stale: tuple[Problem, ...] = ()  # what today's checks refuse in the version in force (applied under older ones)
 
 
 def load(vault: Vault, in_force: PolicyInForce | None) -> Loaded:
@@ -63,15 +65,25 @@ def load(vault: Vault, in_force: PolicyInForce | None) -> Loaded:
         in_force.get()
         with vault.read_connection() as conn:
             records = versions.history(conn)
-    return Loaded(records, records[-1].policy if records else None)
+    if not records:
+        return Loaded(records, None)
+    return Loaded(records, records[-1].policy, tuple(stale_problems(records[-1].text)))
 
 
-def header_text(record: versions.PolicyRecord, policy: Policy) -> str:
-    return (
+def header_text(record: versions.PolicyRecord, policy: Policy, stale: tuple[Problem, ...] = ()) -> str:
+    text = (
         f"In force: v{record.version} · sha256 {short_sha(record.sha256)} · applied {local_time(record.applied_at)} "
         f"by {record.operator}\n{policy.title} · outside the schema: "
         f"{OUTSIDE_SCHEMA.get(policy.outside_schema, policy.outside_schema)}"
     )
+    if stale:
+        first = stale[0]
+        text += (
+            f"\nThis version was applied under older checks and has {len(stale)} problem(s) this Custos refuses "
+            f"in a new version (first: line {first.line}: {first.message}). It stays in force; fix its file "
+            "(policy validate) and apply it again."
+        )
+    return text
 
 
 def _table(model: object, selection: QAbstractItemView.SelectionMode) -> QTableView:
@@ -184,7 +196,7 @@ class PolicyPage(QWidget):
             )
             self.catalogue.set_rows([])
         else:
-            self.header.setText(header_text(loaded.records[-1], loaded.policy))
+            self.header.setText(header_text(loaded.records[-1], loaded.policy, loaded.stale))
             self.catalogue.set_policy(loaded.policy)
         fit_columns(self.catalogue_table)
         fit_columns(self.history_table)

@@ -1,0 +1,313 @@
+"""``custos dsr open|list|show|verify|extend|act|task|refuse|answer|close|match|restrict|settings``: the register
+of data subject requests and the Art. 12(3) clock.
+
+Printed formats (a contract):
+  open:   ``Opened dsr-<hex> due YYYY-MM-DD`` then one line on how the date was counted
+  list:   ``ID  TYPE  RECEIVED  DUE  DAYS LEFT  STATE`` table, nearest deadline first (days left amber when
+          7 or fewer, red when overdue, on a terminal)
+  show:   ``Request dsr-<hex>`` then ``  key: value`` lines, every date ISO (YYYY-MM-DD or UTC date-time)
+  act / answer: ``Wrote PATH (sha256 HEX)`` per file; ``Erasure request er-<hex> started``
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from app.commands.common import open_vault, operator_name
+from app.core.errors import ConfigError
+
+RIGHT_CHOICES = ("access", "rectification", "erasure", "restriction", "portability", "objection", "not_gdpr")
+CHANNEL_CHOICES = ("email", "form", "letter", "phone", "in_person")
+GROUND_CHOICES = ("art12-5", "art17-3a", "art17-3b", "art17-3c", "art17-3d", "art17-3e", "art11")
+
+
+def _moment(text: str) -> datetime:
+    """An ISO date or date-time; without a zone it is the controller's local time (the register applies it)."""
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:  # argparse turns this into a usage error (exit 2), never a traceback
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 date or time such as 2026-01-31.") from exc
+
+
+def _day(text: str) -> date:
+    return _moment(text).date()
+
+
+def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], None]) -> None:
+    dsr = commands.add_parser("dsr", help="data subject requests: the register and the Art. 12(3) clock")
+    sub = dsr.add_subparsers(dest="dsr_command", required=True)
+
+    def command(name: str, help_text: str, with_id: bool = True) -> argparse.ArgumentParser:
+        parser = sub.add_parser(name, help=help_text)
+        if with_id:
+            parser.add_argument("id", help="the request id (dsr-…)")
+        parser.add_argument("--operator", help="who acts, for the register and the audit trail (default: login)")
+        add_data_dir(parser)
+        return parser
+
+    opened = command("open", "record a request received (prints its id and due date)", with_id=False)
+    opened.add_argument("--type", dest="types", action="append", choices=RIGHT_CHOICES, required=True,
+                        help="the right asked for; repeat for several")  # fmt: skip
+    opened.add_argument("--received", type=_moment, help="when it arrived (ISO; default now; never in the future)")
+    opened.add_argument("--channel", choices=CHANNEL_CHOICES, required=True)
+    who = opened.add_mutually_exclusive_group()
+    who.add_argument("--subject-id", help="the subject's SCIM id in the mirror")
+    who.add_argument("--match", help="search the mirror (userName, displayName, externalId) for the subject")
+    opened.add_argument("--requester", choices=("subject", "representative"), default="subject")
+    opened.add_argument("--requester-name", help="who asked (sealed with the subject's key)")
+    opened.add_argument("--authority", help="a representative's authority, as seen (sealed)")
+    opened.add_argument("--answer-channel", choices=CHANNEL_CHOICES, help="how to answer (default: as received)")
+    opened.add_argument("--answer-address", help="where to answer, only as much as answering needs (sealed)")
+    opened.add_argument("--note", help="free text about the request (sealed)")
+    listing = command("list", "the requests with their clock, nearest deadline first", with_id=False)
+    which = listing.add_mutually_exclusive_group()
+    which.add_argument("--open", action="store_true", help="only requests not yet answered")
+    which.add_argument("--overdue", action="store_true", help="only requests past their deadline")
+    show = command("show", "one request: its dates, steps, attachments and timeline")
+    show.add_argument("--reveal", action="store_true", help="also print the sealed requester details")
+    verify = command("verify", "record the identity verification (Art. 12(6) lets you ask for more)")
+    verify.add_argument("--status", choices=("not_needed", "requested", "verified", "failed"), required=True)
+    verify.add_argument("--means", help="how the identity was checked (sealed)")
+    extend = command("extend", "extend the deadline once by 1 or 2 months (Art. 12(3))")
+    extend.add_argument("--months", type=int, choices=(1, 2), required=True)
+    extend.add_argument("--reason", required=True)
+    extend.add_argument("--told", type=_day, required=True, help="the date the person was told (first month)")
+    act = command("act", "run the subject export (access, portability) or the erasure (erasure)")
+    act.add_argument("--out", help="folder for the subject export (access, portability)")
+    act.add_argument("--ground", default="art17-1a", help="Art. 17(1) ground of an erasure (default art17-1a)")
+    task = command("task", "record a rectification, restriction or objection done at the IdP or a target")
+    task.add_argument("--done", required=True, help="what was done, where, by whom")
+    task.add_argument("--right", choices=("rectification", "restriction", "objection"))
+    refuse = command("refuse", "refuse the request or one right of it, on a ground with reasoning")
+    refuse.add_argument("--ground", required=True, choices=GROUND_CHOICES)
+    refuse.add_argument("--reason", required=True)
+    refuse.add_argument("--right", choices=RIGHT_CHOICES, help="refuse this right only (partial refusal)")
+    answer = command("answer", "write the answer letter (Markdown and PDF); --sent records it as sent")
+    answer.add_argument("--out", required=True, help="the folder to write the letter (and receipts) into")
+    answer.add_argument("--sent", type=_day, help="the date the answer was sent (records it)")
+    command("close", "close an answered request (it stays in the register for its retention)")
+    match = command("match", "match an unmatched request to an identity of the mirror")
+    match.add_argument("--subject-id", required=True)
+    restrict = command("restrict", "lift the Art. 18 restriction flag a request set")
+    restrict.add_argument("--lift", action="store_true", required=True)
+    settings = command("settings", "the controller's country, region and time zone; the register's retention",
+                       with_id=False)  # fmt: skip
+    settings.add_argument("--country", help="ISO 3166-1 code whose public holidays count (e.g. FR)")
+    settings.add_argument("--subdivision", help="a region whose holidays also count (e.g. BY)")
+    settings.add_argument("--time-zone", help="IANA zone the dates are counted in (e.g. Europe/Paris)")
+    settings.add_argument("--retention", help="how long a closed request is kept (ISO period, default P3Y)")
+
+
+# -- printing ----------------------------------------------------------------------------------------------------
+def _colour(text: str, state: str) -> str:
+    if not sys.stdout.isatty() or os.environ.get("NO_COLOR"):
+        return text
+    code = {"due_soon": "33", "overdue": "31"}.get(state)
+    return f"\033[{code}m{text}\033[0m" if code else text
+
+
+def _list(views: list[Any], now: datetime) -> None:
+    print(f"{'ID':<20}  {'TYPE':<24} {'RECEIVED':<10} {'DUE':<10} {'DAYS LEFT':>9}  STATE")
+    for view in views:
+        clock = view.clock(now)
+        left = f"{clock.days_left:>9}" if view.answered_on is None else f"{'—':>9}"
+        types = ",".join(view.rights)
+        print(f"{view.id:<20}  {types:<24} {view.received_day.isoformat():<10} {view.deadline.isoformat():<10} "
+              f"{_colour(left, clock.state)}  {view.state}")  # fmt: skip
+
+
+def _show(view: Any, timeline: list[Any], now: datetime, reveal: bool = False) -> None:
+    from app.dsr import model
+
+    print(f"Request {view.id}")
+    print(f"  rights: {', '.join(view.rights)}")
+    print(f"  state: {view.state}" + (f" ({view.outcome})" if view.outcome else ""))
+    print(f"  received: {view.received.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ} (day {view.received_day.isoformat()} "
+          f"in {view.zone})")  # fmt: skip
+    print(f"  channel: {view.channel}; requester: {view.requester}")
+    print(f"  subject: {'matched (pseudonym ' + view.subject[:12] + '…)' if view.subject else 'not matched'}")
+    print(f"  identity: {model.VERIFICATION[view.verification]}")
+    print(f"  due: {view.due.isoformat()} (one month; holidays of {view.country or 'no country: weekends only'})")
+    if view.extended_months:
+        print(f"  extended: by {view.extended_months} month(s) to {view.extended_due.isoformat()}; "
+              f"told {view.extension_told.isoformat()}")  # fmt: skip
+    print(f"  clock: {view.clock(now).describe()}")
+    if view.answered_on:
+        print(f"  answered: {view.answered_on.isoformat()}")
+    if view.closed:
+        print(f"  closed: {view.closed.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}")
+    if view.restricted:
+        print("  restriction: in force (targets receive active: false)")
+    print(f"  details: {'crypto-shredded' if view.shredded else 'sealed (' + str(len(view.private)) + ' item(s))'}")
+    if reveal and not view.shredded:
+        from app.dsr.register import private_text
+
+        for label, path in (("requester", ("requester", "name")), ("authority", ("requester", "authority")),
+                            ("answer channel", ("answer", "channel")), ("answer address", ("answer", "address")),
+                            ("note", ("note",)), ("verification means", ("verification_means",)),
+                            ("extension reason", ("extension_reason",))):  # fmt: skip
+            if private_text(view, *path):
+                print(f"  {label}: {private_text(view, *path)}")
+    for step in view.steps:
+        link = f" → {step.link_kind} {step.link_ref}" if step.link_ref else ""
+        extra = f" ({step.ground})" if step.ground else link
+        when = f" {step.done_at.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}" if step.done_at else ""
+        print(f"  step {step.right}: {step.state}{extra}{when}")
+    for item in view.attachments:
+        print(f"  attached {item.kind}: {item.name} (sha256 {item.sha256})")
+    for entry in timeline:
+        print(f"  {entry.at[:19]}Z {entry.text}")
+
+
+# -- running -----------------------------------------------------------------------------------------------------
+def run(args: argparse.Namespace) -> int:
+    if args.dsr_command == "settings":
+        return _settings(args)
+    from app.dsr.register import DsrRegister
+
+    operator = operator_name(args)
+    vault = open_vault(args)
+    try:
+        register_ = DsrRegister(vault)
+        handler = _HANDLERS[args.dsr_command]
+        handler(register_, args, operator)
+    finally:
+        vault.close()
+    return 0
+
+
+def _open(register_: Any, args: argparse.Namespace, operator: str) -> None:
+    from app.dsr.matching import find
+
+    subject_id, matches = args.subject_id, None
+    if args.match:
+        with register_.vault.read_connection() as conn:
+            found = find(conn, args.match)
+        matches = len(found)
+        if matches > 1:
+            for candidate in found:
+                print(f"  {candidate.id}  {candidate.user_name}")
+            raise ConfigError(f"{matches} identities match: open the request with --subject-id and one of them.")
+        subject_id = found[0].id if found else None
+    if args.requester == "representative" and not args.authority:
+        raise ConfigError("A representative's request needs the authority seen (--authority).")
+    private = {
+        "requester": {"name": args.requester_name, "authority": args.authority},
+        "answer": {"channel": args.answer_channel or args.channel, "address": args.answer_address},
+        "note": args.note,
+    }
+    private = {k: ({n: v for n, v in val.items() if v} if isinstance(val, dict) else val) for k, val in private.items()}
+    new_id = register_.open(args.types, args.channel, operator, args.received, args.requester, subject_id,
+                            matches, private)  # fmt: skip
+    view = register_.get(new_id)
+    print(f"Opened {view.id} due {view.due.isoformat()}")
+    where = f"public holidays of {view.country}" if view.country else "weekends only: no country set"
+    matched = "matched to an identity" if view.subject else "not matched to an identity"
+    print(f"  received {view.received_day.isoformat()} in {view.zone}; one month, next working day ({where}); "
+          f"{matched}")  # fmt: skip
+
+
+def _list_cmd(register_: Any, args: argparse.Namespace, _operator: str) -> None:
+    _list(register_.list(open_only=args.open, overdue_only=args.overdue), register_.now())
+
+
+def _show_cmd(register_: Any, args: argparse.Namespace, _operator: str) -> None:
+    from app.dsr.timeline import of_request
+
+    view = register_.get(args.id)
+    with register_.vault.read_connection() as conn:
+        entries = of_request(conn, args.id)
+    _show(view, entries, register_.now(), args.reveal)
+
+
+def _verify(register_: Any, args: argparse.Namespace, operator: str) -> None:
+    view = register_.verify(args.id, args.status, operator, args.means)
+    print(f"Identity of the requester of {view.id}: {view.verification}.")
+
+
+def _extend(register_: Any, args: argparse.Namespace, operator: str) -> None:
+    view = register_.extend(args.id, args.months, args.reason, args.told, operator)
+    print(f"Extended {view.id} to {view.extended_due.isoformat()} (told {view.extension_told.isoformat()}).")
+
+
+def _act(register_: Any, args: argparse.Namespace, operator: str) -> None:
+    from app.dsr.actions import act
+
+    done = act(register_, args.id, operator, Path(args.out).expanduser() if args.out else None, args.ground)
+    for _kind, path, sha in done.files:
+        print(f"Wrote {path} (sha256 {sha})")
+    if done.erasure_id:
+        print(f"Erasure request {done.erasure_id} started (custos erase status {done.erasure_id}).")
+
+
+def _task(register_: Any, args: argparse.Namespace, operator: str) -> None:
+    view = register_.record_task(args.id, args.done, operator, args.right)
+    done = [s.right for s in view.steps if s.state == "done" and s.right in ("rectification", "restriction",
+                                                                                "objection")]  # fmt: skip
+    print(f"Task recorded on {view.id}: {', '.join(done)}." + (" Restriction flag set." if view.restricted else ""))
+
+
+def _refuse(register_: Any, args: argparse.Namespace, operator: str) -> None:
+    view = register_.refuse(args.id, args.ground, args.reason, operator, args.right)
+    refused = [s.right for s in view.steps if s.state == "refused"]
+    print(f"Refused on {view.id} ({args.ground}): {', '.join(refused)}.")
+
+
+def _answer(register_: Any, args: argparse.Namespace, operator: str) -> None:
+    from app.dsr.answering import draft_answer
+
+    result = draft_answer(register_, args.id, operator, Path(args.out).expanduser(), args.sent)
+    for path, sha in result.files:
+        print(f"Wrote {path} (sha256 {sha})")
+    if result.view.answered_on:
+        clock = result.view.clock(register_.now())
+        print(f"Answer sent {result.view.answered_on.isoformat()} recorded; outcome {result.view.outcome} "
+              f"({clock.state.replace('_', ' ')}).")  # fmt: skip
+
+
+def _close(register_: Any, args: argparse.Namespace, operator: str) -> None:
+    view = register_.close(args.id, operator)
+    print(f"Closed {view.id}; it stays in the register for its retention period.")
+
+
+def _match(register_: Any, args: argparse.Namespace, operator: str) -> None:
+    view = register_.match(args.id, args.subject_id, operator)
+    print(f"Matched {view.id} to an identity.")
+
+
+def _restrict(register_: Any, args: argparse.Namespace, operator: str) -> None:
+    view = register_.lift_restriction(args.id, operator)
+    print(f"Restriction lifted on {view.id}; the targets receive the account as it is again.")
+
+
+def _settings(args: argparse.Namespace) -> int:
+    from app.core.paths import data_dir
+    from app.dsr import settings
+    from app.policy.versions import in_force
+
+    values = (args.country, args.subdivision, args.time_zone, args.retention)
+    folder = data_dir(args.data_dir)
+    if any(v is not None for v in values):
+        folder.mkdir(parents=True, exist_ok=True)
+        settings.save(folder, *values)
+    vault = open_vault(args)
+    try:
+        with vault.read_connection() as conn:
+            record = in_force(conn)
+    finally:
+        vault.close()
+    current = settings.load(folder, record.policy if record else None)
+    print(f"Requests: {current.describe()} (from {current.source}).")
+    return 0
+
+
+_HANDLERS: dict[str, Callable[[Any, argparse.Namespace, str], None]] = {
+    "open": _open, "list": _list_cmd, "show": _show_cmd, "verify": _verify, "extend": _extend, "act": _act,
+    "task": _task, "refuse": _refuse, "answer": _answer, "close": _close, "match": _match, "restrict": _restrict,
+}  # fmt: skip

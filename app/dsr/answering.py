@@ -1,0 +1,63 @@
+"""``dsr answer``: the receipts of finished erasures and the letter written into a folder; with a sent date,
+the answer is recorded (every right must have its outcome) and the files are attached to the request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from app.core.errors import ConfigError
+from app.dsr import letter
+from app.dsr.actions import sha256_of
+from app.dsr.register import DsrRegister, RequestError, RequestView
+from app.policy.in_force import install_default_if_missing
+from app.policy.versions import in_force
+
+
+@dataclass(frozen=True)
+class Answer:
+    view: RequestView
+    files: list[tuple[Path, str]]
+
+
+def _receipts(register: DsrRegister, view: RequestView, out_dir: Path) -> list[tuple[str, Path, str]]:
+    """The signed receipt of each finished erasure of the request, attached once."""
+    from app.erasure.receipt import export
+
+    attached = {a.name for a in view.attachments}
+    files = []
+    for step in view.steps:
+        if step.link_kind == "erasure" and step.state == "done" and step.link_ref:
+            if f"erasure-receipt-{step.link_ref}.json" in attached:
+                continue
+            written = export(register.vault, step.link_ref, out_dir, register.now())
+            files += [("receipt.json", written.json_path, written.json_sha256),
+                      ("receipt.pdf", written.pdf_path, written.pdf_sha256)]  # fmt: skip
+    return files
+
+
+def draft_answer(register: DsrRegister, request_id: str, operator: str, out_dir: Path, sent: date | None) -> Answer:
+    with register.vault.write_transaction() as conn:
+        register.sync_erasures(conn)
+        view = register.read(conn, request_id)
+        record = in_force(conn) or install_default_if_missing(conn)
+    if view.state in ("answered", "closed"):
+        raise RequestError(f"Request {request_id} was answered on {view.answered_on}; its letter is attached.")
+    try:
+        receipts = _receipts(register, view, out_dir)
+        with register.vault.write_transaction() as conn:
+            if receipts:
+                register.attach_files(conn, request_id, operator, [(k, p.name, s) for k, p, s in receipts])
+            view = register.read(conn, request_id)
+        paths = letter.write(view, record.policy, register.now(), out_dir)
+    except OSError as exc:
+        raise ConfigError(f"Cannot write into {out_dir}: {exc.strerror or exc}.") from exc
+    letters = [(f"letter.{p.suffix.lstrip('.')}", p, sha256_of(p)) for p in paths]
+    named = [(k, p.name, s) for k, p, s in letters]
+    if sent is not None:
+        view = register.record_answer(request_id, operator, sent, named)
+    else:
+        with register.vault.write_transaction() as conn:
+            register.draft_recorded(conn, request_id, operator, named)
+    return Answer(view, [(p, s) for _k, p, s in receipts + letters])

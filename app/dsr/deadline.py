@@ -1,0 +1,116 @@
+"""The Art. 12(3) clock: one month from receipt, counted as the EDPB (Guidelines 01/2022 on the right of access,
+§ 5.3) and the ICO do, after Regulation (EEC, Euratom) No 1182/71.
+
+- Art. 3(2)(c) of the Regulation: a period in months ends on the day of the last month with the same date as the
+  day of receipt; where that month has no such day, on its last day.
+- Art. 3(4): where the last day is a Saturday, a Sunday or a public holiday, the period ends on the next working
+  day.
+
+The deadline is a calendar date in the controller's time zone (the request is received "on a day" where the
+controller is), so a request received at 23:30 in Paris on 31 January counts from 31 January, whatever UTC says.
+Public holidays are those of the controller's country (and region, where given) from the ``holidays`` package.
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from functools import cached_property
+from zoneinfo import ZoneInfo
+
+import holidays
+
+MAX_MONTHS = 3  # Art. 12(3): one month, extendable by two further months
+
+
+def add_months(day: date, months: int) -> date:
+    """The corresponding date ``months`` later; the last day of that month where it has no such date."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+@dataclass(frozen=True)
+class WorkingDays:
+    """Monday to Friday minus the public holidays of ``country`` (ISO 3166-1 alpha-2; "" = weekends only)."""
+
+    country: str = ""
+    subdivision: str = ""
+    _cache: dict[int, holidays.HolidayBase] = field(default_factory=dict, compare=False, repr=False)
+
+    @cached_property
+    def _supported(self) -> bool:
+        return bool(self.country) and self.country in holidays.list_supported_countries()
+
+    def holiday(self, day: date) -> str | None:
+        """The name of the public holiday on ``day``, or None."""
+        if not self._supported:
+            return None
+        table = self._cache.get(day.year)
+        if table is None:
+            table = holidays.country_holidays(self.country, subdiv=self.subdivision or None, years=day.year)
+            self._cache[day.year] = table
+        return table.get(day)
+
+    def is_working(self, day: date) -> bool:
+        return day.weekday() < 5 and self.holiday(day) is None
+
+    def next_working(self, day: date) -> date:
+        """``day`` itself when it is a working day, else the first working day after it."""
+        while not self.is_working(day):
+            day += timedelta(days=1)
+        return day
+
+
+def received_day(received: datetime, zone: str) -> date:
+    """The day of receipt where the controller is."""
+    if received.tzinfo is None:
+        raise ValueError("the time of receipt must carry its time zone")
+    return received.astimezone(ZoneInfo(zone)).date()
+
+
+def due_date(received: datetime, zone: str, working: WorkingDays, months: int = 1) -> date:
+    """The last day to answer a request received at ``received``, ``months`` (1 to 3) after receipt."""
+    if not 1 <= months <= MAX_MONTHS:
+        raise ValueError("a request is answered within one month, extended to three at most (Art. 12(3))")
+    return working.next_working(add_months(received_day(received, zone), months))
+
+
+def today_in(zone: str, now: datetime) -> date:
+    return now.astimezone(ZoneInfo(zone)).date()
+
+
+def days_left(due: date, zone: str, now: datetime) -> int:
+    """Whole days from today (in the controller's zone) to the due date: 0 on the day itself, negative after."""
+    return (due - today_in(zone, now)).days
+
+
+@dataclass(frozen=True)
+class Clock:
+    state: str  # running | due_soon (7 days or fewer) | overdue | answered_in_time | answered_late
+    due: date
+    days_left: int  # negative when overdue
+
+    def describe(self) -> str:
+        if self.state == "answered_in_time":
+            return f"answered in time (due {self.due.isoformat()})"
+        if self.state == "answered_late":
+            return f"answered late (was due {self.due.isoformat()})"
+        if self.state == "overdue":
+            late = -self.days_left
+            return f"OVERDUE by {late} day{'s' if late != 1 else ''} (was due {self.due.isoformat()})"
+        if self.days_left == 0:
+            return f"due today ({self.due.isoformat()})"
+        return f"{self.days_left} day{'s' if self.days_left != 1 else ''} left (due {self.due.isoformat()})"
+
+
+SOON_DAYS = 7
+
+
+def clock(due: date, zone: str, now: datetime, answered: date | None = None) -> Clock:
+    if answered is not None:
+        return Clock("answered_in_time" if answered <= due else "answered_late", due, (due - answered).days)
+    left = days_left(due, zone, now)
+    state = "overdue" if left < 0 else ("due_soon" if left <= SOON_DAYS else "running")
+    return Clock(state, due, left)

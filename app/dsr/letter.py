@@ -1,0 +1,117 @@
+"""The answer to a request, as a letter draft in Markdown and PDF: plain language, what was asked, what was done
+for each right, the reasons of any refusal, and the right to complain and to a judicial remedy (Art. 12(4)).
+
+The letter is addressed to the requester as recorded (sealed detail); once that detail was crypto-shredded the
+letter says so instead of inventing an address. Both files are written with mode 0600: they hold personal data.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from pathlib import Path
+
+from app.dsr import model
+from app.dsr.register import RequestView, private_text
+from app.exports.pdf import ExportPdf
+from app.policy.model import NEEDS_HUMAN, Policy
+
+COMPLAINT = (
+    "You have the right to lodge a complaint with a supervisory authority, in particular in the Member State of "
+    "your habitual residence, place of work or of the alleged infringement (Art. 77 GDPR), and the right to an "
+    "effective judicial remedy before a court (Art. 79 GDPR)."
+)
+REFUSAL_NOTICE = (
+    "Where we have not taken the action you asked for, Art. 12(4) GDPR requires us to tell you why, and that you "
+    "may complain to a supervisory authority and seek a judicial remedy."
+)
+
+
+def _when(value: datetime) -> str:
+    return value.date().isoformat()
+
+
+def _done(view: RequestView, right: str, state: str, link_ref: str | None) -> str:
+    if state == "refused":
+        step = view.step(right)
+        ground = model.REFUSAL_GROUNDS.get(step.ground or "", "") if step else ""
+        reasoning = private_text(view, "refusals", right) or NEEDS_HUMAN
+        return f"Refused. Ground: {ground}. Our reasons: {reasoning}"
+    if state == "not_applicable":
+        note = private_text(view, "note")
+        return "This is not a request under the GDPR" + (f": {note}" if note else ".")
+    if right in model.EXPORT_RIGHTS:
+        return ("Done. A copy of the personal data we hold about you is attached: a PDF to read and a structured, "
+                "machine-readable JSON file (Art. 20), with why we hold each item, for how long and who receives it.")
+    if right == "erasure":
+        return ("Done. Your data were erased from our directory mirror and from every application we had sent them "
+                f"to (erasure request {link_ref}); the signed erasure receipt is attached.")
+    if state == "done":
+        return f"Done. {private_text(view, 'tasks', right) or NEEDS_HUMAN}"
+    return "In progress."  # never in a sent answer: answering needs every right to have its outcome
+
+
+def sections(view: RequestView, policy: Policy) -> list[tuple[str, list[str]]]:
+    requester = private_text(view, "requester", "name") or ("[crypto-shredded]" if view.shredded else NEEDS_HUMAN)
+    address = private_text(view, "answer", "address")
+    rights = ", ".join(model.RIGHTS[r] for r in view.rights)
+    intro = [
+        f"To: {requester}" + (f" — {address}" if address else ""),
+        f"Our reference: {view.id}",
+        f"We received your request on {view.received_day.isoformat()} ({rights}).",
+    ]
+    if view.requester == "representative":
+        intro.append("You made this request on behalf of the data subject; we checked your authority to act.")
+    if view.extended_months:
+        reason = private_text(view, "extension_reason") or NEEDS_HUMAN
+        intro.append(f"On {view.extension_told.isoformat()} we told you that we needed until "
+                     f"{view.deadline.isoformat()} to answer (Art. 12(3)), because: {reason}")  # fmt: skip
+    done = [f"{model.RIGHTS[s.right]}: {_done(view, s.right, s.state, s.link_ref)}" for s in view.steps]
+    files = [f"{a.name} (SHA-256 {a.sha256})" for a in view.attachments if not a.kind.startswith("letter.")]
+    refused = any(s.state == "refused" for s in view.steps)
+    rights_text = ([REFUSAL_NOTICE] if refused else []) + [COMPLAINT]
+    contact = [f"Controller: {policy.controller.one_line() or NEEDS_HUMAN}"]
+    if not policy.dpo.is_empty:
+        contact.append(f"Data Protection Officer: {policy.dpo.one_line()}")
+    return [
+        ("Your request", intro),
+        ("What we did", done),
+        ("Attached", files or ["Nothing is attached to this answer."]),
+        ("Your rights", rights_text),
+        ("Who we are", contact),
+    ]
+
+
+def title(view: RequestView) -> str:
+    return f"Answer to your data protection request {view.id}"
+
+
+def markdown(view: RequestView, policy: Policy, now: datetime) -> str:
+    lines = [f"# {title(view)}", "", f"Draft of {_when(now)}.", ""]
+    for heading, paragraphs in sections(view, policy):
+        lines += [f"## {heading}", ""]
+        lines += [f"- {p}" if heading in ("What we did", "Attached") else f"{p}\n" for p in paragraphs]
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _private(path: Path) -> None:
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600))  # 0600 before anything is in it
+    os.chmod(path, 0o600)
+
+
+def write(view: RequestView, policy: Policy, now: datetime, out_dir: Path) -> list[Path]:
+    """Write ``dsr-<id>-answer.md`` and ``.pdf`` into ``out_dir``; returns their paths."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    md_path, pdf_path = out_dir / f"{view.id}-answer.md", out_dir / f"{view.id}-answer.pdf"
+    for path in (md_path, pdf_path):
+        _private(path)
+    md_path.write_text(markdown(view, policy, now), encoding="utf-8")
+    pdf = ExportPdf(title(view), [f"Reference {view.id}", f"Draft of {_when(now)}"], landscape=False)
+    pdf.heading(title(view), 1)
+    for heading, paragraphs in sections(view, policy):
+        pdf.heading(heading)
+        for paragraph in paragraphs:
+            pdf.paragraph(paragraph)
+    pdf.save(pdf_path)
+    return [md_path, pdf_path]

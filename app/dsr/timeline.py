@@ -1,0 +1,64 @@
+"""A request's timeline, read from the audit trail: every ``dsr.*`` entry and deadline alert naming it.
+
+The trail is the single record of what happened when (and it outlives the request's own row), so the register
+keeps no second copy. Entries carry no personal data, so neither does the timeline.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, func, or_, select
+
+from app.store.models import AuditEvent
+
+_A = AuditEvent.__table__
+
+
+@dataclass(frozen=True)
+class Entry:
+    seq: int
+    at: str  # ISO 8601 UTC, as on the trail
+    kind: str
+    actor: str
+    text: str
+
+
+def _text(kind: str, d: dict[str, Any]) -> str:
+    texts = {
+        "dsr.opened": lambda: f"received {d.get('received_day')} by {d.get('channel')}; due {d.get('due')}"
+        + ("; matched to an identity" if d.get("matched") else "; not matched"),
+        "dsr.matched": lambda: "matched to an identity",
+        "dsr.verification": lambda: f"identity verification: {d.get('status')}",
+        "dsr.extended": lambda: f"extended by {d.get('months')} month(s) to {d.get('due')}; told {d.get('told')}",
+        "dsr.exported": lambda: "subject export written: " + ", ".join(f["kind"] for f in d.get("files", [])),
+        "dsr.erasure_started": lambda: f"erasure started: {d.get('erasure_request')}",
+        "dsr.erasure_finished": lambda: f"erasure finished: {d.get('erasure_request')}",
+        "dsr.task_done": lambda: f"task recorded: {d.get('right')}",
+        "dsr.restricted": lambda: "restriction flag " + ("set" if d.get("restricted") else "lifted"),
+        "dsr.refused": lambda: f"refused ({d.get('ground')}): {', '.join(d.get('rights', []))}",
+        "dsr.attached": lambda: "attached: " + ", ".join(f["kind"] for f in d.get("files", [])),
+        "dsr.answer_drafted": lambda: "answer drafted",
+        "dsr.answered": lambda: f"answer sent {d.get('sent')}; outcome {d.get('outcome')}",
+        "dsr.closed": lambda: "closed",
+        "alert.raised": lambda: f"deadline alert: {d.get('summary', '')}",
+    }
+    maker = texts.get(kind)
+    return maker() if maker else kind
+
+
+def of_request(conn: Connection, request_id: str) -> list[Entry]:
+    statement = (
+        select(_A.c.seq, _A.c.at, _A.c.kind, _A.c.actor, _A.c.details)
+        .where(
+            or_(_A.c.kind.startswith("dsr.", autoescape=True), _A.c.kind == "alert.raised"),
+            func.json_extract(_A.c.details, "$.request") == request_id,
+        )
+        .order_by(_A.c.seq)
+    )
+    return [
+        Entry(row.seq, row.at, row.kind, row.actor, _text(row.kind, json.loads(row.details)))
+        for row in conn.execute(statement)
+    ]

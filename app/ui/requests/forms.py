@@ -1,0 +1,129 @@
+"""Small keyboard-friendly forms for the actions on one request: verify, extend, record a task, refuse, answer.
+
+Each form returns its values or None (cancelled); the page runs the change in a worker. Dates are picked in a
+date editor bounded the way the register checks them, so most mistakes cannot be typed at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from PySide6.QtCore import QDate
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDateEdit,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLineEdit,
+    QPlainTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.dsr import model
+from app.dsr.register import RequestView
+from app.ui.policy.common import plain_label
+
+Field = tuple[str, str, QWidget]  # (key, label with its mnemonic, editor)
+
+
+class FormDialog(QDialog):
+    def __init__(self, title: str, intro: str, fields: Sequence[Field], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        self.fields = {key: editor for key, _label, editor in fields}
+        form = QFormLayout()
+        for _key, label, editor in fields:
+            editor.setAccessibleName(label.replace("&", ""))
+            form.addRow(label, editor)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(plain_label(intro, wrap=True))
+        layout.addLayout(form)
+        layout.addWidget(self.buttons)
+
+    def values(self) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for key, editor in self.fields.items():
+            if isinstance(editor, QComboBox):
+                result[key] = editor.currentData()
+            elif isinstance(editor, QDateEdit):
+                result[key] = editor.date().toPython()
+            elif isinstance(editor, QPlainTextEdit):
+                result[key] = editor.toPlainText().strip()
+            elif isinstance(editor, QLineEdit):
+                result[key] = editor.text().strip()
+        return result
+
+
+def combo(items: Sequence[tuple[str, Any]]) -> QComboBox:
+    box = QComboBox()
+    for label, value in items:
+        box.addItem(label, value)
+    return box
+
+
+def text_box() -> QPlainTextEdit:
+    box = QPlainTextEdit()
+    box.setTabChangesFocus(True)  # Tab leaves the box: keyboard users reach the buttons
+    box.setMaximumHeight(90)
+    return box
+
+
+def date_box(value: date, lowest: date, highest: date) -> QDateEdit:
+    box = QDateEdit(QDate(value))
+    box.setDisplayFormat("yyyy-MM-dd")
+    box.setCalendarPopup(True)
+    box.setDateRange(QDate(lowest), QDate(highest))
+    return box
+
+
+def verify_form(parent: QWidget) -> FormDialog:
+    return FormDialog("Identity verification", "Art. 12(6): where there is reasonable doubt, ask for the "
+                      "information needed to confirm the requester's identity — no more.", [
+                          ("status", "&Status", combo([(label, key) for key, label in model.VERIFICATION.items()])),
+                          ("means", "&How it was checked", QLineEdit()),
+                      ], parent)  # fmt: skip
+
+
+def extend_form(view: RequestView, today: date, parent: QWidget) -> FormDialog:
+    told_until = min(view.due, today)
+    return FormDialog("Extend the deadline", f"Art. 12(3): once, by one or two further months; the person is told "
+                      f"within the first month (by {view.due.isoformat()}) with the reasons.", [
+                          ("months", "&Further months", combo([("1 month", 1), ("2 months", 2)])),
+                          ("reason", "&Reason", text_box()),
+                          ("told", "&Told on", date_box(told_until, view.received_day, told_until)),
+                      ], parent)  # fmt: skip
+
+
+def task_form(view: RequestView, parent: QWidget) -> FormDialog:
+    open_tasks = [(model.RIGHTS[s.right], s.right) for s in view.steps if s.right in model.TASK_RIGHTS and not s.final]
+    return FormDialog("Record a task", "Custos mirrors the identity provider: say what was done, where (the IdP, "
+                      "an application) and by whom. A restriction also flags the person so the applications "
+                      "receive the account as inactive.", [
+                          ("right", "R&ight", combo(open_tasks)),
+                          ("done", "&What was done", text_box()),
+                      ], parent)  # fmt: skip
+
+
+def refuse_form(view: RequestView, parent: QWidget) -> FormDialog:
+    rights = [("Every open right", None)] + [(model.RIGHTS[s.right], s.right) for s in view.steps if not s.final]
+    return FormDialog("Refuse", "The answer will give the reasons and tell the person of the right to complain "
+                      "to a supervisory authority and to a judicial remedy (Art. 12(4)).", [
+                          ("right", "R&ight", combo(rights)),
+                          ("ground", "&Ground", combo([(label, key) for key, label in model.REFUSAL_GROUNDS.items()])),
+                          ("reason", "&Reasoning", text_box()),
+                      ], parent)  # fmt: skip
+
+
+def answer_form(view: RequestView, today: date, parent: QWidget) -> FormDialog:
+    return FormDialog("Answer", "Writes the letter (Markdown and PDF) with the receipts of finished erasures. "
+                      "Choose 'Draft only' to review it first, or record the day it was sent.", [
+                          ("mode", "&Record", combo([("Draft only", "draft"), ("Sent on the date below", "sent")])),
+                          ("sent", "&Sent on", date_box(today, view.received_day, today)),
+                      ], parent)  # fmt: skip

@@ -1,0 +1,445 @@
+"""The Requests page: the queue of data subject requests sorted by due date, filtered by state and type, with the
+Art. 12(3) clock (amber in the last 7 days, red when overdue, and said in words too), one request's record and
+timeline, and its actions as buttons. The passphrase is asked again before an export or an erasure."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QHideEvent, QShowEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDialog,
+    QFileDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.errors import CustosError
+from app.dsr import deadline, model
+from app.dsr.actions import Acted, act
+from app.dsr.answering import Answer, draft_answer
+from app.dsr.register import DsrRegister, RequestView, private_text
+from app.dsr.timeline import of_request
+from app.store.vault import Vault
+from app.ui.lock.reauth import Reauthenticate
+from app.ui.policy.common import login_name, plain_label, user_message
+from app.ui.requests import forms
+from app.ui.requests.intake import MatchDialog, NewRequestDialog
+from app.ui.theme import status_colour
+from app.ui.workers import submit
+
+HEADERS = ("Request", "Rights", "Received", "Due", "Days left", "State")
+STATE_FILTERS = (("Not closed", "pending"), ("Overdue", "overdue"), ("All", "all"),
+                 ("Answered", "answered"), ("Closed", "closed"))  # fmt: skip
+RunForm = Callable[[forms.FormDialog], dict[str, Any] | None]
+RunIntake = Callable[[NewRequestDialog], str | None]
+ChooseFolder = Callable[[QWidget, str], Path | None]
+
+
+def run_form(dialog: forms.FormDialog) -> dict[str, Any] | None:
+    values = dialog.values() if dialog.exec() == QDialog.DialogCode.Accepted else None
+    dialog.deleteLater()  # a child of the page: without this each opening would stay in memory
+    return values
+
+
+def run_intake(dialog: NewRequestDialog) -> str | None:
+    created = dialog.created if dialog.exec() == QDialog.DialogCode.Accepted else None
+    dialog.deleteLater()
+    return created
+
+
+def run_match(dialog: MatchDialog) -> bool:
+    matched = dialog.exec() == QDialog.DialogCode.Accepted and dialog.matched
+    dialog.deleteLater()
+    return matched
+
+
+def choose_folder(parent: QWidget, title: str) -> Path | None:
+    folder = QFileDialog.getExistingDirectory(parent, title)
+    return Path(folder) if folder else None
+
+
+def days_text(view: RequestView, now: datetime) -> str:
+    clock = view.clock(now)
+    if view.answered_on is not None:
+        return "answered in time" if clock.state == "answered_in_time" else "answered late"
+    if clock.days_left < 0:
+        return f"overdue by {-clock.days_left} d"
+    return "due today" if clock.days_left == 0 else f"{clock.days_left} d"
+
+
+def record_text(view: RequestView, timeline: list[Any], now: datetime) -> str:
+    """One request as the page shows it: every date ISO, the steps, the attachments, then the timeline."""
+    lines = [
+        f"{view.id} — {', '.join(model.RIGHTS[r] for r in view.rights)}",
+        f"State: {view.state}" + (f" ({model.OUTCOMES[view.outcome]})" if view.outcome else ""),
+        f"Received {view.received_day.isoformat()} ({view.zone}) by {view.channel}; requester: {view.requester}",
+        f"Identity: {model.VERIFICATION[view.verification]}; "
+        + ("matched to an identity" if view.subject else "not matched to an identity"),
+        f"Due {view.due.isoformat()} (one month, next working day; holidays of {view.country or 'no country'})",
+    ]
+    if view.extended_months:
+        lines.append(f"Extended to {view.extended_due.isoformat()} (told {view.extension_told.isoformat()})")
+    lines.append(f"Clock: {view.clock(now).describe()}")
+    if view.restricted:
+        lines.append("Restriction in force: the applications receive the account as inactive.")
+    if view.shredded:
+        lines.append("Requester's details: crypto-shredded (the subject was erased)")
+    else:  # sealed at rest; shown here to the operator who has to answer
+        who = private_text(view, "requester", "name") or "not recorded"
+        authority = private_text(view, "requester", "authority")
+        lines.append(f"Requester: {who}" + (f" (authority seen: {authority})" if authority else ""))
+        channel, address = private_text(view, "answer", "channel"), private_text(view, "answer", "address")
+        lines.append(f"Answer by: {channel or view.channel}" + (f", {address}" if address else ""))
+        if private_text(view, "note"):
+            lines.append(f"Note: {private_text(view, 'note')}")
+    lines.append("")
+    for step in view.steps:
+        link = f" → {step.link_kind} {step.link_ref}" if step.link_ref else ""
+        ground = f" ({step.ground})" if step.ground else ""
+        lines.append(f"  {model.RIGHTS[step.right]}: {step.state}{ground}{link}")
+    for item in view.attachments:
+        lines.append(f"  Attached: {item.name} (SHA-256 {item.sha256[:16]}…)")
+    lines.append("")
+    lines += [f"{entry.at[:16].replace('T', ' ')} UTC  {entry.text}" for entry in timeline]
+    return "\n".join(lines)
+
+
+# Work for the pool gets plain objects only (functools.partial, no closure over a widget): a widget's wrapper
+# released on a pool thread crashes PySide (decision 0013).
+def load_requests(register: DsrRegister) -> tuple[list[RequestView], str]:
+    """The requests, and a note when no country is set (then public holidays are not counted)."""
+    from app.dsr import settings
+    from app.policy.versions import in_force
+
+    with register.vault.read_connection() as conn:
+        record = in_force(conn)
+    try:
+        where = settings.load(register.vault.path.parent, record.policy if record else None)
+    except CustosError as exc:
+        return register.list(), " " + exc.user_message
+    note = "" if where.country else (" No country is set, so only weekends move a deadline (not public "
+                                     "holidays): custos dsr settings --country.")  # fmt: skip
+    return register.list(), note
+
+
+def load_record(register: DsrRegister, view: RequestView) -> str:
+    with register.vault.read_connection() as conn:
+        return record_text(view, of_request(conn, view.id), register.now())
+
+
+class RequestsPage(QWidget):
+    def __init__(self, vault: Vault, reauthenticate: Reauthenticate | None = None, parent: QWidget | None = None,
+                 now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:  # fmt: skip
+        super().__init__(parent)
+        self.vault = vault
+        self.register = DsrRegister(vault, now)
+        self.reauthenticate = reauthenticate
+        self.run_form: RunForm = run_form
+        self.run_intake: RunIntake = run_intake
+        self.run_match: Callable[[MatchDialog], bool] = run_match
+        self.choose_folder: ChooseFolder = choose_folder
+        self.requests: list[RequestView] = []
+        self.shown: list[RequestView] = []
+        self.settings_note = ""
+        self._done_message = ""
+        self.summary = plain_label(wrap=True)  # the counts and the nearest deadline
+        self.status = plain_label(wrap=True)  # what the last action did, or why it could not
+        self.status.hide()  # no empty line at the top until there is something to say
+        self.state_filter = QComboBox()
+        self.type_filter = QComboBox()
+        for label, key in STATE_FILTERS:
+            self.state_filter.addItem(label, key)
+        self.type_filter.addItem("All rights", None)
+        for key, label in model.RIGHTS.items():
+            self.type_filter.addItem(label, key)
+        self.state_filter.currentIndexChanged.connect(self._fill)
+        self.type_filter.currentIndexChanged.connect(self._fill)
+        self.table = QTableWidget(0, len(HEADERS))
+        self.table.setHorizontalHeaderLabels(list(HEADERS))
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.itemSelectionChanged.connect(self._show_selected)
+        self.table.setAccessibleName("Requests, nearest deadline first")
+        self.detail = QPlainTextEdit()
+        self.detail.setReadOnly(True)
+        self.detail.setAccessibleName("The selected request and its timeline")
+        self.new_button = self._button("&New request…", self.new_request)
+        self.actions = {
+            "verify": self._button("Veri&fy identity…", self.verify),
+            "extend": self._button("E&xtend…", self.extend),
+            "act": self._button("&Act (export / erase)…", self.act),
+            "task": self._button("Record &task…", self.task),
+            "refuse": self._button("R&efuse…", self.refuse),
+            "answer": self._button("Ans&wer…", self.answer),
+            "close": self._button("C&lose", self.close_request),
+            "match": self._button("&Match identity…", self.match),
+            "lift": self._button("Lift restr&iction", self.lift),
+        }
+        self._layout()
+        self.ticker = QTimer(self)  # days change rarely; a minute keeps the clock true across midnight
+        self.ticker.setInterval(60_000)
+        self.ticker.timeout.connect(self._fill)
+
+    def _button(self, text: str, slot: Callable[[], None]) -> QPushButton:
+        button = QPushButton(text)
+        button.clicked.connect(slot)
+        return button
+
+    def _layout(self) -> None:
+        top = QHBoxLayout()
+        top.addWidget(self.new_button)
+        top.addStretch(1)
+        for label_text, combo in (("&Show:", self.state_filter), ("&Right:", self.type_filter)):
+            label = QLabel(label_text)
+            label.setBuddy(combo)
+            top.addWidget(label)
+            top.addWidget(combo)
+        buttons = QGridLayout()
+        for index, button in enumerate(self.actions.values()):
+            buttons.addWidget(button, index // 5, index % 5)
+        lower = QWidget()
+        lower_layout = QVBoxLayout(lower)
+        lower_layout.setContentsMargins(0, 0, 0, 0)
+        lower_layout.addLayout(buttons)
+        lower_layout.addWidget(self.detail, 1)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.table)
+        splitter.addWidget(lower)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.status)
+        layout.addLayout(top)
+        layout.addWidget(splitter, 1)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        self.refresh()
+        self.ticker.start()
+        super().showEvent(event)
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        self.ticker.stop()
+        super().hideEvent(event)
+
+    # -- data ----------------------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        if self.vault.is_open:
+            submit(partial(load_requests, self.register), self._listed, self._failed)
+
+    def _listed(self, loaded: tuple[list[RequestView], str]) -> None:
+        self.requests, self.settings_note = loaded
+        self._fill()
+
+    def _visible(self, view: RequestView, now: datetime) -> bool:
+        wanted_state, wanted_right = self.state_filter.currentData(), self.type_filter.currentData()
+        if wanted_right is not None and wanted_right not in view.rights:
+            return False
+        if wanted_state == "pending":
+            return view.state != "closed"  # an answered request still waits to be closed
+        if wanted_state == "overdue":
+            return view.answered_on is None and view.clock(now).state == "overdue"
+        return wanted_state == "all" or view.state == wanted_state
+
+    def _fill(self) -> None:
+        selected = self._selected()
+        now = self.register.now()
+        self.shown = [v for v in self.requests if self._visible(v, now)]
+        self.table.setRowCount(len(self.shown))
+        for row, view in enumerate(self.shown):
+            values = [view.id, ", ".join(view.rights), view.received_day.isoformat(), view.deadline.isoformat(),
+                      days_text(view, now), view.state.replace("_", " ")]  # fmt: skip
+            for column, value in enumerate(values):
+                self.table.setItem(row, column, QTableWidgetItem(value))
+            state = view.clock(now).state if view.answered_on is None else ""
+            kind = {"due_soon": "warning", "overdue": "error"}.get(state)
+            if kind is not None:
+                self.table.item(row, 4).setForeground(status_colour(kind))  # type: ignore[arg-type]
+        pending = [v for v in self.requests if v.answered_on is None and v.state != "closed"]
+        overdue = sum(1 for v in pending if v.clock(now).state == "overdue")
+        nearest = min((v.deadline for v in pending), default=None)
+        self.summary.setText(
+            f"{len(pending)} request(s) awaiting an answer; {overdue} overdue"
+            + (f"; nearest deadline {nearest.isoformat()}." if nearest else ".")
+            + self.settings_note
+        )
+        row = next((i for i, v in enumerate(self.shown) if selected and v.id == selected.id), 0 if self.shown else None)
+        if row is not None:
+            self.table.selectRow(row)
+        self._show_selected()
+
+    def _selected(self) -> RequestView | None:
+        rows = self.table.selectionModel().selectedRows()
+        return self.shown[rows[0].row()] if rows and rows[0].row() < len(self.shown) else None
+
+    def _show_selected(self) -> None:
+        view = self._selected()
+        for name, button in self.actions.items():
+            button.setEnabled(view is not None and self._allowed(name, view))
+        if view is None:
+            self.detail.setPlainText("")
+            return
+
+        submit(partial(load_record, self.register, view), self._show_text, self._failed)
+
+    def _show_text(self, text: str) -> None:
+        self.detail.setPlainText(text)
+
+    @staticmethod
+    def _allowed(action: str, view: RequestView) -> bool:
+        if action == "close":
+            return view.state == "answered"
+        if action == "lift":
+            return bool(view.restricted)  # also once the request is closed: the flag holds until lifted
+        if view.state in ("answered", "closed"):
+            return False
+        pending = {s.right for s in view.steps if not s.final}
+        return {
+            "extend": not view.extended_months,
+            "act": bool(pending & {"access", "portability", "erasure"}),
+            "task": bool(pending & set(model.TASK_RIGHTS)),
+            "refuse": bool(pending),
+            "match": not view.subject,
+        }.get(action, True)
+
+    # -- actions -------------------------------------------------------------------------------------------
+    def _change(self, work: Callable[[], object], done: str) -> None:
+        # Bound methods only as callbacks: Qt drops them if the page is gone when the worker ends (a closure
+        # would still run, on a deleted widget).
+        self._done_message = done
+        submit(work, self._changed, self._failed)
+
+    def _changed(self, _result: object) -> None:
+        self._say(self._done_message)
+        self.refresh()
+
+    def new_request(self) -> None:
+        created = self.run_intake(NewRequestDialog(self.register, self))
+        if created:
+            self.refresh()
+            view = self.register.get(created)
+            self._say(f"Recorded {created}; due {view.due.isoformat()}.")
+
+    def verify(self) -> None:
+        view, values = self._ask(lambda v: forms.verify_form(self))
+        if view and values:
+            operator = login_name()
+            self._change(partial(self.register.verify, view.id, values["status"], operator, values["means"]),
+                         f"Identity verification recorded on {view.id}.")  # fmt: skip
+
+    def extend(self) -> None:
+        today = deadline.today_in(self._selected().zone, self.register.now()) if self._selected() else None
+        view, values = self._ask(lambda v: forms.extend_form(v, today, self))
+        if view and values:
+            operator = login_name()
+            self._change(partial(self.register.extend, view.id, values["months"], values["reason"], values["told"],
+                                 operator), f"{view.id} extended.")  # fmt: skip
+
+    def task(self) -> None:
+        view, values = self._ask(lambda v: forms.task_form(v, self))
+        if view and values:
+            operator = login_name()
+            self._change(partial(self.register.record_task, view.id, values["done"], operator, values["right"]),
+                         f"Task recorded on {view.id}.")  # fmt: skip
+
+    def refuse(self) -> None:
+        view, values = self._ask(lambda v: forms.refuse_form(v, self))
+        if view and values:
+            operator = login_name()
+            self._change(partial(self.register.refuse, view.id, values["ground"], values["reason"], operator,
+                                 values["right"]), f"Refusal recorded on {view.id}.")  # fmt: skip
+
+    def _ask(self, make: Callable[[RequestView], forms.FormDialog]) -> tuple[RequestView | None, dict | None]:
+        view = self._selected()
+        if view is None:
+            self._say("Select a request first.")
+            return None, None
+        return view, self.run_form(make(view))
+
+    def act(self) -> None:
+        view = self._selected()
+        if view is None:
+            return
+        pending = {s.right for s in view.steps if s.state == "pending"}
+        exports = bool(pending & set(model.EXPORT_RIGHTS))
+        erase = "erasure" in pending
+        action = "erase this person here and at every application" if erase else "export this person's data"
+        if self.reauthenticate is not None and not self.reauthenticate(self, action):
+            return
+        folder = self.choose_folder(self, "Write the subject export into folder") if exports else None
+        if exports and folder is None:
+            return
+        operator = login_name()
+        self._say("Working…")
+        submit(partial(act, self.register, view.id, operator, folder), self._acted, self._failed)
+
+    def _acted(self, result: Acted) -> None:
+        parts = [f"wrote {path.name}" for _kind, path, _sha in result.files]
+        if result.erasure_id:
+            parts.append(f"erasure request {result.erasure_id} started")
+        self._say("Done: " + "; ".join(parts) + ".")
+        self.refresh()
+
+    def answer(self) -> None:
+        view = self._selected()
+        today = deadline.today_in(view.zone, self.register.now()) if view else None
+        values = self.run_form(forms.answer_form(view, today, self)) if view else None
+        folder = self.choose_folder(self, "Write the answer letter into folder") if values else None
+        if view is None or values is None or folder is None:
+            return
+        sent = values["sent"] if values["mode"] == "sent" else None
+        operator = login_name()
+        submit(partial(draft_answer, self.register, view.id, operator, folder, sent), self._answered, self._failed)
+
+    def _answered(self, result: Answer) -> None:
+        names = ", ".join(path.name for path, _sha in result.files)
+        sent = f" Answer sent {result.view.answered_on.isoformat()} recorded." if result.view.answered_on else ""
+        self._say(f"Wrote {names}.{sent}")
+        self.refresh()
+
+    def match(self) -> None:
+        view = self._selected()
+        if view is not None and self.run_match(MatchDialog(self.register, view.id, self)):
+            self._say(f"{view.id} matched to an identity.")
+            self.refresh()
+
+    def lift(self) -> None:
+        view = self._selected()
+        if view is not None:
+            operator = login_name()
+            self._change(partial(self.register.lift_restriction, view.id, operator),
+                         f"Restriction lifted on {view.id}; the applications get the account as it is.")  # fmt: skip
+
+    def close_request(self) -> None:
+        view = self._selected()
+        if view is not None:
+            operator = login_name()
+            self._change(partial(self.register.close, view.id, operator), f"{view.id} closed.")
+
+    def _say(self, text: str) -> None:
+        self.status.setText(text)
+        self.status.setVisible(bool(text))
+
+    def _failed(self, exc: Exception) -> None:
+        self._say(user_message(exc, "The register could not be changed."))

@@ -1,0 +1,130 @@
+"""``custos dsr …`` end to end as a script would run it: real subprocesses on a real vault."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from app.audit.trail import of_kind
+from app.dsr import settings
+from app.store.vault import Vault
+from tests.cli.test_cli import run
+from tests.conftest import PASSPHRASE
+from tests.erasure.support import person, service_for
+from tests.policy_support import hold_everything
+
+OPENED = re.compile(r"^Opened (dsr-[0-9a-f]{16}) due (\d{4}-\d{2}-\d{2})$")
+
+
+def _open(data_dir: Path, *args: str) -> tuple[str, str]:
+    result = run(data_dir, "dsr", "open", *args)
+    assert result.returncode == 0, result.stderr
+    match = OPENED.match(result.stdout.splitlines()[0])
+    assert match, result.stdout
+    return match.group(1), match.group(2)
+
+
+def test_dsr_from_intake_to_closure(data_dir: Path, tmp_path: Path) -> None:
+    assert run(data_dir, "token", "list").returncode == 0  # creates the vault
+    settings.save(data_dir, country="GB", subdivision="ENG", zone="Europe/London")
+    request_id, due = _open(data_dir, "--type", "access", "--type", "portability", "--received",
+                            "2026-01-31T10:00Z", "--channel", "email", "--requester-name", "Ottoline Vexbridge",
+                            "--match", "nobody")  # fmt: skip
+    assert due == "2026-03-02"
+
+    listed = run(data_dir, "dsr", "list").stdout.splitlines()
+    assert listed[0].split() == ["ID", "TYPE", "RECEIVED", "DUE", "DAYS", "LEFT", "STATE"]
+    assert listed[1].split()[:4] == [request_id, "access,portability", "2026-01-31", "2026-03-02"]
+    assert listed[1].split()[-1] == "open" and int(listed[1].split()[4]) < 0  # overdue by now
+    assert run(data_dir, "dsr", "list", "--overdue").stdout.count(request_id) == 1
+
+    extend = run(data_dir, "dsr", "extend", request_id, "--months", "2", "--reason", "complex", "--told", "2026-02-05")
+    assert extend.stdout.strip() == f"Extended {request_id} to 2026-04-30 (told 2026-02-05)."
+    again = run(data_dir, "dsr", "extend", request_id, "--months", "1", "--reason", "more", "--told", "2026-02-06")
+    assert again.returncode == 2 and "once" in again.stderr and "Traceback" not in again.stderr
+    act = run(data_dir, "dsr", "act", request_id, "--out", str(tmp_path / "export"))
+    assert act.returncode == 2 and "not matched" in act.stderr
+
+    refused = run(data_dir, "dsr", "refuse", request_id, "--ground", "art11", "--reason", "no identity matches")
+    assert refused.stdout.strip() == f"Refused on {request_id} (art11): access, portability."
+    answer = run(data_dir, "dsr", "answer", request_id, "--out", str(tmp_path / "answer"), "--sent", "2026-02-10")
+    assert answer.returncode == 0, answer.stderr
+    lines = answer.stdout.splitlines()
+    assert [Path(line.split()[1]).name for line in lines[:2]] == [f"{request_id}-answer.md", f"{request_id}-answer.pdf"]
+    assert lines[2] == "Answer sent 2026-02-10 recorded; outcome refused (answered in time)."
+    assert run(data_dir, "dsr", "close", request_id).returncode == 0
+
+    shown = run(data_dir, "dsr", "show", request_id).stdout
+    assert f"Request {request_id}" in shown and "  state: closed (refused)" in shown
+    assert "  received: 2026-01-31T10:00:00Z (day 2026-01-31 in Europe/London)" in shown
+    assert "  extended: by 2 month(s) to 2026-04-30; told 2026-02-05" in shown
+    assert "  step access: refused (art11)" in shown and "Ottoline" not in shown  # sealed: not printed …
+    revealed = run(data_dir, "dsr", "show", request_id, "--reveal").stdout
+    assert "  requester: Ottoline Vexbridge" in revealed  # … unless asked
+    assert re.search(r"^  \d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z closed$", shown, re.M)
+
+
+def test_dsr_open_matches_the_mirror_and_reads_errors(data_dir: Path) -> None:
+    assert run(data_dir, "token", "list").returncode == 0
+    future = run(data_dir, "dsr", "open", "--type", "access", "--received", "2999-01-01", "--channel", "email")
+    assert future.returncode == 2 and "future" in future.stderr
+    bad = run(data_dir, "dsr", "open", "--type", "access", "--received", "31/01/2026", "--channel", "email")
+    assert bad.returncode == 2 and "ISO 8601" in bad.stderr and "Traceback" not in bad.stderr
+    rep = run(data_dir, "dsr", "open", "--type", "erasure", "--channel", "letter", "--requester", "representative")
+    assert rep.returncode == 2 and "--authority" in rep.stderr
+    unknown = run(data_dir, "dsr", "show", "dsr-0000000000000000")
+    assert unknown.returncode == 2 and "no request" in unknown.stderr
+    configured = run(data_dir, "dsr", "settings", "--country", "FR", "--time-zone", "Europe/Paris")
+    assert configured.stdout.strip() == ("Requests: country FR, time zone Europe/Paris, kept 3 years after closure "
+                                         "(from requests.toml).")  # fmt: skip
+    wrong = run(data_dir, "dsr", "settings", "--country", "XX")
+    assert wrong.returncode == 2 and "ISO 3166-1" in wrong.stderr
+    request_id, due = _open(data_dir, "--type", "access", "--received", "2026-04-01T10:00+02:00", "--channel", "form")
+    assert due == "2026-05-04"  # 1 May is Labour Day in France
+
+    vault = Vault.unlock(data_dir, PASSPHRASE)
+    try:
+        hold_everything(vault)
+        for name in ("ottoline@example.org", "otto@example.org"):
+            service_for(vault).create("User", person(name))
+    finally:
+        vault.close()
+    several = run(data_dir, "dsr", "open", "--type", "access", "--channel", "email", "--match", "OTTO")
+    assert several.returncode == 2 and "2 identities match" in several.stderr
+    assert len(several.stdout.splitlines()) == 2  # the candidates' ids, for --subject-id
+    matched, _ = _open(data_dir, "--type", "erasure", "--channel", "email", "--match", "ottoline",
+                       "--requester-name", "Ottoline Vexbridge")  # fmt: skip
+    assert "  subject: matched (pseudonym " in run(data_dir, "dsr", "show", matched).stdout
+    acted = run(data_dir, "dsr", "act", matched)
+    assert acted.returncode == 0, acted.stderr
+    erasure = re.fullmatch(r"Erasure request (er-[0-9a-f]{16}) started \(custos erase status \1\)\.\n", acted.stdout)
+    assert erasure, acted.stdout
+    shown = run(data_dir, "dsr", "show", matched).stdout
+    assert f"  step erasure: done → erasure {erasure.group(1)}" in shown  # no target held the person: finished
+    vault = Vault.unlock(data_dir, PASSPHRASE)
+    try:
+        with vault.read_connection() as conn:
+            opened = {e.details["request"]: e.details for e in of_kind(conn, "dsr.opened")}
+    finally:
+        vault.close()
+    assert opened[matched]["matched"] is True and opened[request_id]["matched"] is False
+    assert "Ottoline" not in json.dumps(opened)  # the trail names the request and its dates, never who asked
+
+
+def test_days_left_are_coloured_on_a_terminal_only(monkeypatch: object) -> None:
+    import sys
+
+    from app.commands.dsr import _colour
+
+    class Tty:
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.delenv("NO_COLOR", raising=False)  # type: ignore[attr-defined]
+    monkeypatch.setattr(sys, "stdout", Tty())  # type: ignore[attr-defined]
+    assert _colour("      3", "due_soon") == "\033[33m      3\033[0m"  # amber
+    assert _colour("     -2", "overdue") == "\033[31m     -2\033[0m"  # red
+    assert _colour("     20", "running") == "     20"
+    monkeypatch.setenv("NO_COLOR", "1")  # type: ignore[attr-defined]
+    assert _colour("      3", "due_soon") == "      3"

@@ -1,0 +1,239 @@
+"""The Requests page and its dialogs: the queue sorted by due date with the clock in words and colour, filters,
+a new request with identity matching by keyboard alone, the actions with the passphrase asked before an export,
+and every dialog fitting a 1920×1080 screen at 200 % (960×540 logical)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtWidgets import QDialogButtonBox
+from pytestqt.qtbot import QtBot
+from ui_support import PASSPHRASE, answer_passphrase_dialog, insert_rows, user_row
+
+from app.dsr import settings
+from app.dsr.register import DsrRegister
+from app.store.vault import Vault
+from app.ui.lock.reauth import reauthenticate_with
+from app.ui.requests import forms
+from app.ui.requests.intake import NewRequestDialog
+from app.ui.requests.view import RequestsPage
+from app.ui.theme import status_colour
+
+NOW = datetime(2026, 2, 26, 10, 0, tzinfo=UTC)  # a Thursday
+SCREEN_AT_200 = QSize(960, 540)
+
+
+def clock() -> datetime:
+    return NOW
+
+
+def in_england(vault: Vault) -> None:
+    settings.save(vault.path.parent, country="GB", subdivision="ENG", zone="Europe/London")
+
+
+def fits(size: QSize) -> bool:
+    return size.width() <= SCREEN_AT_200.width() and size.height() <= SCREEN_AT_200.height()
+
+
+def test_queue_by_due_date_with_the_clock_and_filters(qtbot: QtBot, vault: Vault) -> None:
+    in_england(vault)
+    register = DsrRegister(vault, clock)
+    later = register.open(["erasure"], "form", "dpo", datetime(2026, 2, 20, tzinfo=UTC))  # due 20 March
+    overdue = register.open(["access"], "email", "dpo", datetime(2026, 1, 2, tzinfo=UTC))  # due 2 Feb
+    soon = register.open(["access", "portability"], "letter", "dpo", datetime(2026, 1, 31, tzinfo=UTC))  # 2 March
+    page = RequestsPage(vault, now=clock)
+    qtbot.addWidget(page)
+    page.show()
+    qtbot.waitUntil(lambda: page.table.rowCount() == 3, timeout=5000)
+    assert [page.table.item(r, 0).text() for r in range(3)] == [overdue, soon, later]
+    assert [page.table.item(r, 4).text() for r in range(3)] == ["overdue by 24 d", "4 d", "22 d"]
+    assert page.table.item(0, 4).foreground().color() == status_colour("error")  # red
+    assert page.table.item(1, 4).foreground().color() == status_colour("warning")  # amber
+    assert page.table.item(2, 4).foreground().color() != status_colour("warning")
+    assert page.summary.text() == "3 request(s) awaiting an answer; 1 overdue; nearest deadline 2026-02-02."
+    qtbot.waitUntil(lambda: "Timeline" in page.detail.toPlainText() or overdue in page.detail.toPlainText())
+    assert "Due 2026-02-02" in page.detail.toPlainText()
+
+    page.state_filter.setFocus()
+    qtbot.keyClick(page.state_filter, Qt.Key.Key_Down)  # "Overdue"
+    assert page.table.rowCount() == 1 and page.table.item(0, 0).text() == overdue
+    qtbot.keyClick(page.state_filter, Qt.Key.Key_Down)  # "All"
+    page.type_filter.setCurrentIndex(page.type_filter.findData("portability"))
+    assert page.table.rowCount() == 1 and page.table.item(0, 0).text() == soon
+    page.hide()
+    assert not page.ticker.isActive()
+
+
+def test_new_request_by_keyboard_with_identity_matching(qtbot: QtBot, vault: Vault) -> None:
+    in_england(vault)
+    insert_rows(vault, [user_row("ottoline@example.org", "Ottoline Vexbridge", NOW),
+                        user_row("otto@example.org", "Otto Brand", NOW)])  # fmt: skip
+    register = DsrRegister(vault, clock)
+    dialog = NewRequestDialog(register)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.rights["access"].setFocus()
+    qtbot.keyClick(dialog.rights["access"], Qt.Key.Key_Space)
+    qtbot.keyClicks(dialog.requester_name, "Ottoline Vexbridge")
+    qtbot.keyClicks(dialog.answer_address, "12 Quarry Lane, Leeds")
+    qtbot.keyClicks(dialog.search, "otto")
+    qtbot.keyClick(dialog.search, Qt.Key.Key_Return)  # searches; does not record the request
+    qtbot.waitUntil(lambda: dialog.matches.count() == 3, timeout=5000)
+    assert dialog.message.text() == "2 identities match." and dialog.chosen() is None  # several: a choice is needed
+    assert dialog.created is None
+    dialog.matches.setFocus()
+    qtbot.keyClick(dialog.matches, Qt.Key.Key_Down)
+    chosen = dialog.chosen()
+    assert chosen is not None
+    ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
+    ok.setFocus()
+    qtbot.keyClick(ok, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: dialog.created is not None, timeout=5000)
+    view = register.get(dialog.created)
+    assert view.rights == ["access"] and view.subject and view.matches == 2
+    assert view.private["requester"]["name"] == "Ottoline Vexbridge" and view.channel == "email"
+    assert register.for_subject(chosen)[0].id == view.id
+
+
+def test_a_new_request_needs_a_right(qtbot: QtBot, vault: Vault) -> None:
+    dialog = NewRequestDialog(DsrRegister(vault, clock))
+    qtbot.addWidget(dialog)
+    dialog.record()
+    assert dialog.message.text() == "Tick at least one right asked for." and dialog.created is None
+
+
+def test_actions_ask_the_passphrase_before_an_export(qtbot: QtBot, vault: Vault, tmp_path: Path) -> None:
+    in_england(vault)
+    (subject,) = insert_rows(vault, [user_row("ottoline@example.org", "Ottoline Vexbridge", NOW)])
+    register = DsrRegister(vault, clock)
+    request_id = register.open(["access", "rectification"], "email", "dpo", datetime(2026, 2, 2, tzinfo=UTC),
+                               subject_id=subject)  # fmt: skip
+    page = RequestsPage(vault, reauthenticate_with(vault), now=clock)
+    qtbot.addWidget(page)
+    page.choose_folder = lambda _parent, _title: tmp_path / "out"
+    page.show()
+    qtbot.waitUntil(lambda: page.table.rowCount() == 1, timeout=5000)
+    assert not page.actions["close"].isEnabled() and page.actions["act"].isEnabled()
+
+    answer_passphrase_dialog(None)  # cancelling the passphrase stops the export
+    page.act()
+    assert not (tmp_path / "out").exists()
+    answer_passphrase_dialog(PASSPHRASE)
+    page.act()
+    qtbot.waitUntil(lambda: page.status.text().startswith("Done: wrote"), timeout=15_000)
+    assert sorted(p.suffix for p in (tmp_path / "out").iterdir()) == [".json", ".pdf"]
+
+    def fill_task(dialog: forms.FormDialog) -> dict[str, object]:  # a child of the page: the page owns it
+        dialog.show()
+        box = dialog.fields["done"]
+        box.setFocus()
+        qtbot.keyClicks(box, "surname corrected at the IdP by the service desk")
+        return dialog.values()
+
+    page.run_form = fill_task
+    qtbot.waitUntil(lambda: page.actions["task"].isEnabled(), timeout=5000)
+    page.task()
+    qtbot.waitUntil(lambda: register.get(request_id).step("rectification").state == "done", timeout=5000)
+
+    def send_today(dialog: forms.FormDialog) -> dict[str, object]:
+        dialog.show()
+        dialog.fields["mode"].setFocus()
+        qtbot.keyClick(dialog.fields["mode"], Qt.Key.Key_Down)  # "Sent on the date below"
+        return dialog.values()
+
+    page.run_form = send_today
+    qtbot.waitUntil(lambda: page.actions["answer"].isEnabled(), timeout=5000)
+    page.answer()
+    qtbot.waitUntil(lambda: register.get(request_id).state == "answered", timeout=10_000)
+    assert register.get(request_id).answered_on == date(2026, 2, 26)
+    qtbot.waitUntil(lambda: page.actions["close"].isEnabled(), timeout=5000)
+    page.close_request()
+    qtbot.waitUntil(lambda: register.get(request_id).state == "closed", timeout=5000)
+
+
+def test_the_dialogs_fit_at_200_percent(qtbot: QtBot, vault: Vault) -> None:
+    in_england(vault)
+    register = DsrRegister(vault, clock)
+    view = register.get(register.open(["access", "erasure", "restriction"], "email", "dpo",
+                                      datetime(2026, 2, 2, tzinfo=UTC)))  # fmt: skip
+    today = date(2026, 2, 26)
+    from app.ui.requests.intake import MatchDialog
+
+    dialogs = [NewRequestDialog(register), MatchDialog(register, view.id), forms.verify_form(None),
+               forms.extend_form(view, today, None),
+               forms.task_form(view, None), forms.refuse_form(view, None),
+               forms.answer_form(view, today, None)]  # fmt: skip
+    for dialog in dialogs:
+        qtbot.addWidget(dialog)
+        dialog.show()
+        assert fits(dialog.minimumSizeHint()), (dialog.windowTitle(), dialog.minimumSizeHint().toTuple())
+        assert fits(dialog.sizeHint()), (dialog.windowTitle(), dialog.sizeHint().toTuple())
+
+
+def test_without_a_country_the_page_says_holidays_are_not_counted(qtbot: QtBot, vault: Vault) -> None:
+    (subject,) = insert_rows(vault, [user_row("ottoline@example.org", "Ottoline Vexbridge", NOW)])
+    register = DsrRegister(vault, clock)
+    register.open(["access"], "email", "dpo", datetime(2026, 2, 20, tzinfo=UTC), subject_id=subject,
+                  private={"requester": {"name": "Ottoline Vexbridge"}, "answer": {"address": "PO Box 7"}})  # fmt: skip
+    page = RequestsPage(vault, now=clock)
+    qtbot.addWidget(page)
+    page.show()
+    qtbot.waitUntil(lambda: page.table.rowCount() == 1, timeout=5000)
+    assert "No country is set, so only weekends move a deadline" in page.summary.text()
+    qtbot.waitUntil(lambda: "Requester: Ottoline Vexbridge" in page.detail.toPlainText(), timeout=5000)
+    assert "Answer by: email, PO Box 7" in page.detail.toPlainText()
+
+
+def test_lines_for_the_overview_and_the_identities_page(vault: Vault) -> None:
+    from app.ui.requests.summary import read_overview_line, subject_lines
+
+    in_england(vault)
+    (subject,) = insert_rows(vault, [user_row("ottoline@example.org", "Ottoline Vexbridge", NOW)])
+    register = DsrRegister(vault, clock)
+    assert read_overview_line(register) == "No data subject request awaiting an answer."
+    first = register.open(["access"], "email", "dpo", datetime(2026, 1, 31, 10, tzinfo=UTC), subject_id=subject)
+    register.open(["erasure"], "email", "dpo", datetime(2026, 1, 2, tzinfo=UTC))
+    assert read_overview_line(register) == ("2 open requests; 1 overdue; nearest deadline 2026-02-02 "
+                                            "(OVERDUE by 24 days)")  # fmt: skip
+    assert subject_lines(register, subject) == [
+        f"{first}: access; received 2026-01-31; due 2026-03-02; open — 4 days left (due 2026-03-02)"
+    ]
+
+
+def test_match_later_and_lift_a_restriction_from_the_page(qtbot: QtBot, vault: Vault) -> None:
+    from app.ui.requests.intake import MatchDialog
+
+    in_england(vault)
+    (subject,) = insert_rows(vault, [user_row("ottoline@example.org", "Ottoline Vexbridge", NOW)])
+    register = DsrRegister(vault, clock)
+    request_id = register.open(["restriction"], "letter", "dpo", datetime(2026, 2, 2, tzinfo=UTC))
+    page = RequestsPage(vault, now=clock)
+    qtbot.addWidget(page)
+
+    def match_by_keyboard(dialog: MatchDialog) -> bool:  # a child of the page: the page owns it
+        dialog.show()
+        dialog.identity.search.setFocus()
+        qtbot.keyClicks(dialog.identity.search, "vexbridge")
+        qtbot.keyClick(dialog.identity.search, Qt.Key.Key_Return)
+        qtbot.waitUntil(lambda: dialog.identity.matches.count() == 2, timeout=5000)
+        ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        ok.setFocus()
+        qtbot.keyClick(ok, Qt.Key.Key_Space)
+        qtbot.waitUntil(lambda: dialog.matched, timeout=5000)
+        return dialog.matched
+
+    page.run_match = match_by_keyboard
+    page.show()
+    qtbot.waitUntil(lambda: page.table.rowCount() == 1 and page.actions["match"].isEnabled(), timeout=5000)
+    assert not page.actions["lift"].isEnabled()
+    page.match()
+    qtbot.waitUntil(lambda: not page.actions["match"].isEnabled(), timeout=5000)
+    assert register.for_subject(subject)[0].id == request_id
+    register.record_task(request_id, "restricted at the IdP by the service desk", "dpo")
+    page.refresh()
+    qtbot.waitUntil(lambda: page.actions["lift"].isEnabled(), timeout=5000)
+    page.lift()
+    qtbot.waitUntil(lambda: page.status.text().startswith("Restriction lifted"), timeout=5000)
+    assert not register.get(request_id).restricted
