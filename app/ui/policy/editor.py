@@ -111,24 +111,9 @@ class PolicyEditorDialog(QDialog):
         self.summary = read_only_text("")
         self.text_diff = read_only_text("", monospace=True)
         self.highlighter = DiffHighlighter(self.text_diff.document())
-        changes = QWidget()
-        changes_layout = QVBoxLayout(changes)
-        changes_layout.addWidget(QLabel("What changes against the version in force"))
-        changes_layout.addWidget(self.summary, 1)
-        changes_layout.addWidget(QLabel("Line by line"))
-        changes_layout.addWidget(self.text_diff, 2)
+        changes = self._changes_page()
         self.file = QPlainTextEdit()
-        self.file.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-        self.file.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
-        self.file.setTabChangesFocus(True)
-        self.file.setAccessibleName("The policy file (TOML), editable")
-        self.file.setPlainText(self.text)
-        self.file.textChanged.connect(self._file_edited)
-        file_page = QWidget()
-        file_layout = QVBoxLayout(file_page)
-        file_layout.addWidget(plain_label("The file that will be applied. Edit it here or in the forms: both "
-                                          "stay in step, and your comments are kept.", wrap=True))  # fmt: skip
-        file_layout.addWidget(self.file, 1)
+        file_page = self._file_page()
 
         self.nav = QListWidget()
         self.nav.setAccessibleName("Parts of the policy")
@@ -180,6 +165,29 @@ class PolicyEditorDialog(QDialog):
         self.resize(1000, 700)
         self._set_text(self.text)
         self.nav.setCurrentRow(0)
+
+    def _changes_page(self) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.addWidget(QLabel("What changes against the version in force"))
+        layout.addWidget(self.summary, 1)
+        layout.addWidget(QLabel("Line by line"))
+        layout.addWidget(self.text_diff, 2)
+        return page
+
+    def _file_page(self) -> QWidget:
+        self.file.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.file.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.file.setTabChangesFocus(True)
+        self.file.setAccessibleName("The policy file (TOML), editable")
+        self.file.setPlainText(self.text)
+        self.file.textChanged.connect(self._file_edited)
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.addWidget(plain_label("The file that will be applied. Edit it here or in the forms: both stay in "
+                                     "step, and your comments are kept.", wrap=True))  # fmt: skip
+        layout.addWidget(self.file, 1)
+        return page
 
     # -- the draft ---------------------------------------------------------------------------------------------
     def stage(self, key: str, change: Edit) -> None:
