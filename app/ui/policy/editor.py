@@ -294,6 +294,14 @@ class PolicyEditorDialog(QDialog):
         section.setFocus()
         section.focusNextChild()
 
+    def add_attribute(self, path: str, resource: str = "User") -> None:
+        """Open the Attributes page on a new entry for ``path``: the operator chooses its category and purposes
+        (the "Outside the policy" decisions start here)."""
+        self.nav.setCurrentRow(self.sections.index(self.attributes))
+        self.attributes.add({"resource": resource, "path": path})
+        self.flush()
+        self.attributes.category.setFocus()
+
     # -- pages ------------------------------------------------------------------------------------------------
     def _page(self, row: int) -> None:
         self.flush()
