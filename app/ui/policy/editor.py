@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QFontDatabase, QKeyEvent, QTextCursor
+from PySide6.QtGui import QCloseEvent, QFontDatabase, QKeyEvent, QKeySequence, QShortcut, QTextCursor
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -130,6 +130,8 @@ class PolicyEditorDialog(QDialog):
         self.nav.addItem("The file (TOML)")
         self.stack.addWidget(file_page)
         self.nav.currentRowChanged.connect(self._page)
+        for keys, step in (("Ctrl+PgDown", 1), ("Ctrl+PgUp", -1)):  # as between tabs: the next or previous part
+            QShortcut(QKeySequence(keys), self, lambda step=step: self._step_page(step))
 
         self.status = plain_label(wrap=True)
         self.problem_list = QListWidget()
@@ -303,6 +305,9 @@ class PolicyEditorDialog(QDialog):
         self.attributes.category.setFocus()
 
     # -- pages ------------------------------------------------------------------------------------------------
+    def _step_page(self, step: int) -> None:
+        self.nav.setCurrentRow((self.nav.currentRow() + step) % self.nav.count())
+
     def _page(self, row: int) -> None:
         self.flush()
         self.stack.setCurrentIndex(row)
