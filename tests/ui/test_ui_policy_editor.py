@@ -116,7 +116,9 @@ def test_keyboard_only_dpo_contact_from_page_to_new_version(with_default: Vault,
     assert dialog is not None
     qtbot.waitUntil(lambda: dialog.apply_button.isEnabled(), timeout=15_000)
     assert "Edited in the policy editor, from version 1" in [w.text() for w in dialog.findChildren(type(page.header))]
-    qtbot.keyClick(dialog.apply_button, Qt.Key.Key_Space)
+    dialog.activateWindow()
+    qtbot.waitUntil(dialog.isActiveWindow)
+    qtbot.keyClick(dialog, Qt.Key.Key_A, Qt.KeyboardModifier.AltModifier)  # &Apply… in the Apply dialog
     record = wait_applied(qtbot, with_default, 2)
     qtbot.waitUntil(lambda: not editor.isVisible())
     assert record.operator == "alice" and record.policy.dpo.email == "dpo@acme.example"
