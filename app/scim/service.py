@@ -27,7 +27,7 @@ from app.policy.in_force import PolicyInForce
 from app.scim import repository as repo
 from app.scim.errors import ScimError, invalid_value, not_found
 from app.scim.identity_strings import check_user_name
-from app.scim.input_guard import refuse_unpaired_surrogates
+from app.scim.input_guard import refuse_oversized_patch, refuse_oversized_values, refuse_unpaired_surrogates
 from app.scim.projection import parse_list, project, wants_related
 from app.scim.schema import schema_for
 from app.scim.tolerance import normalise_patch, normalise_resource
@@ -226,6 +226,7 @@ class ScimService:
         if not isinstance(body, dict):
             raise ScimError(400, "A PATCH body is a JSON object.", "invalidSyntax")
         refuse_unpaired_surrogates(body, "The PATCH request")
+        refuse_oversized_patch(body)  # bounded before the writer is taken: the operations run inside it
         actor = current_actor.get()
 
         def work(conn: Connection) -> tuple[dict[str, Any], bool]:
@@ -442,6 +443,7 @@ def _screen(resource_type: str, body: dict[str, Any]) -> None:
     """What must hold before a POST or PUT body is read at all: Unicode text, and the resource's own schema."""
     refuse_unpaired_surrogates(body, "The resource")
     require_declared_schema(resource_type, body)
+    refuse_oversized_values(body)
 
 
 def _require_user_name(resource_type: str, document: dict[str, Any], previous: Any) -> None:
