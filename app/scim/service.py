@@ -22,7 +22,7 @@ from app.audit.trail import Event, append
 from app.core.actor import current_actor
 from app.core.events import EventBus, ResourcesChanged
 from app.core.ids import new_resource_id
-from app.erasure import source, tombstones
+from app.erasure import references, source, tombstones
 from app.policy.in_force import PolicyInForce
 from app.scim import repository as repo
 from app.scim.errors import ScimError, invalid_value, not_found
@@ -262,7 +262,9 @@ class ScimService:
     def delete(
         self, resource_type: str, resource_id: str, preconditions: Preconditions = Preconditions()
     ) -> ScimResponse:
-        """Hard delete: the row, its index values and its memberships, with secure_delete on."""
+        """Hard delete: the row, its index values and its memberships, with secure_delete on; and, as an erasure
+        does, every other user's reference to it (manager), recorded and queued for the targets in the same
+        transaction, so that the deleted user's id is neither kept nor served back as a dangling reference."""
 
         actor = current_actor.get()
 
@@ -270,6 +272,8 @@ class ScimService:
             self._load_for_write(conn, resource_type, resource_id, preconditions)
             self._record(conn, "deleted", resource_type, resource_id, actor)
             repo.delete_resource(conn, resource_id)
+            if resource_type == "User":
+                references.clear(conn, resource_id)
 
         self._execute_enforced(work, actor, (resource_type, resource_id, "DELETE", None))
         self.janitor.request()
