@@ -34,7 +34,7 @@ from app.scim.bulk import run_bulk
 from app.scim.damage import DamageAlarm
 from app.scim.errors import ScimError, method_not_allowed, storage_full
 from app.scim.failures import FailureTally
-from app.scim.input_guard import refuse_json_constant
+from app.scim.input_guard import refuse_json_constant, refuse_repeated_names
 from app.scim.query import QueryParams, search
 from app.scim.request_audit import KNOWN_METHODS, UNKNOWN_ROUTE, matched_route, throttled_event
 from app.scim.service import Preconditions, ScimService
@@ -284,7 +284,7 @@ class ScimApp:
         if not raw:
             raise ScimError(400, "A JSON body is required.", "invalidSyntax")
         try:
-            body = json.loads(raw, parse_constant=refuse_json_constant)
+            body = json.loads(raw, parse_constant=refuse_json_constant, object_pairs_hook=refuse_repeated_names)
         except (ValueError, RecursionError) as exc:
             raise ScimError(400, "The body is not valid JSON.", "invalidSyntax") from exc
         if _depth(body) > MAX_JSON_DEPTH:

@@ -5,6 +5,9 @@
 * An integer outside SQLite's signed 64-bit range cannot be bound as a parameter (``OverflowError``): cursors
   are checked against INT64_MIN/INT64_MAX, and paging clamps to it (app/scim/query.py).
 * ``NaN`` and ``Infinity`` are not JSON (RFC 8259 §6), although Python's parser accepts them.
+* A name given twice in one JSON object, also in another case (SCIM names are case-insensitive, RFC 7643
+  §2.1), is ambiguous: each layer picks its own. Found from outside: with ``Operations`` (one operation) and
+  ``operations`` (1,500), the PATCH limit read the first and the patch applied the second.
 * Work that runs inside the single writer is bounded by what the body holds, not only by its size: PATCH
   operations per request (Bulk included) and values per multi-valued attribute. Under the 1 MiB body limit one
   PATCH of 8,000 filtered operations held the writer 13 s, and 100 filtered operations on a user holding 20,000
@@ -54,6 +57,14 @@ def _lone_surrogate(text: str) -> bool:
 def refuse_unpaired_surrogates(value: Any, where: str, error: Callable[[str], ScimError] = invalid_value) -> None:
     if has_unpaired_surrogate(value):
         raise error(f"{where} holds an unpaired UTF-16 surrogate, which is not Unicode text; nothing was done.")
+
+
+def refuse_repeated_names(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``object_pairs_hook`` for :func:`json.loads`: an object naming a member twice (in any case) is refused."""
+    found = dict(pairs)
+    if len(found) != len(pairs) or len({name.lower() for name in found}) != len(found):
+        raise invalid_syntax("A JSON object in the body names the same attribute twice (names ignore case).")
+    return found
 
 
 def refuse_json_constant(name: str) -> Any:

@@ -284,6 +284,36 @@ CASES = [
     Case("userName-fullwidth-duplicate", "POST", "/Users", 409, "uniqueness", user_json('"\\uff53eed@example.com"')),
     # -- work inside the single writer bounded by what a body holds (found from outside: one PATCH of 8,000
     # filtered operations held the writer 13 s; 20,000 e-mail addresses made each later PATCH take seconds)
+    # -- a name given twice (any case) is ambiguous: the PATCH limit read one 'Operations', the patch the other
+    Case(
+        "json-name-twice", "POST", "/Users", 400, "invalidSyntax", user_json('"twice-a@example.com"', ',"userName":"b"')
+    ),
+    Case(
+        "json-name-twice-case",
+        "POST",
+        "/Users",
+        400,
+        "invalidSyntax",
+        user_json('"twice-c@example.com"', ',"USERNAME":"d"'),
+    ),
+    Case(
+        "json-schemas-twice-case",
+        "POST",
+        "/Users",
+        400,
+        "invalidSyntax",
+        user_json('"twice-e@example.com"', ',"SCHEMAS":["urn:bogus"]'),
+    ),
+    Case(
+        "patch-operations-twice-case",
+        "PATCH",
+        "/Users/{uid}",
+        400,
+        "invalidSyntax",
+        f'{{"schemas":["{PATCH_SCHEMA}"],"Operations":[{{"op":"replace","path":"title","value":"x"}}],"operations":['
+        + ",".join(['{"op":"replace","path":"title","value":"y"}'] * 1001)
+        + "]}",
+    ),
     Case(
         "patch-1001-operations",
         "PATCH",
