@@ -388,13 +388,14 @@ class ScimService:
 
     @staticmethod
     def _typed_members(conn: Connection, members: list[str]) -> list[tuple[str, str]]:
-        """Each member with its resource type, read once; 400 invalidValue naming the first that does not exist."""
+        """Each member with its resource type, read once; 400 invalidValue naming the first that does not exist by
+        its position (the value is what the client sent: a detail names attributes, never values)."""
         if not members:
             return []
         found = repo.existing_types(conn, members)
-        missing = [m for m in members if m not in found]
-        if missing:
-            raise invalid_value(f"Group member '{missing[0]}' is not a known User or Group.")
+        missing = next((index for index, member in enumerate(members) if member not in found), None)
+        if missing is not None:
+            raise invalid_value(f"'members[{missing}].value' is not a known User or Group; nothing was stored.")
         return [(member, found[member]) for member in members]
 
     def _replace_members(self, conn: Connection, group_id: str, typed: list[tuple[str, str]]) -> None:

@@ -430,6 +430,14 @@ def test_hostile_input_is_a_clear_4xx_and_changes_nothing(
     assert store_digest(live.server.vault) == before
 
 
+def test_unknown_member_is_named_by_position_not_by_value(client: httpx.Client, seeded: dict[str, str]) -> None:
+    """Found from outside (verify-sec): the error echoed the member value as sent (any text, an address too)."""
+    members = [{"value": seeded["uid"]}, {"value": "jane.doe@example.com"}]
+    answer = client.post("/Groups", json={"schemas": [GROUP_SCHEMA], "displayName": "echo", "members": members})
+    assert answer.status_code == 400 and answer.json()["scimType"] == "invalidValue"
+    assert "jane.doe" not in answer.text and "members[1]" in answer.text
+
+
 def test_cursor_walk_sorted_by_a_date_reaches_every_user(client: httpx.Client, seeded: dict[str, str]) -> None:
     """The cursor now carries the sort value as SQLite stores it (checked on the way back in): dateTime sorts
     must still page through every user exactly once."""
