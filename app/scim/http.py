@@ -163,7 +163,9 @@ class ScimApp:
     def _unauthenticated(self, source: str) -> Response:
         """401, or 429 once the source (or everyone) failed too often; tallied, never written per request.
 
-        The throttle is consulted only here, after the token failed: a valid token is never refused by it.
+        The throttle is consulted only here, after the token failed: a valid token is never refused by it. The
+        connection is closed after the answer: a client without a valid token gets no idle keep-alive (30 s) to hold
+        a connection slot with, only the header deadline.
         """
         current_actor.set("anonymous")
         throttle = self.authenticator.throttle
@@ -173,7 +175,8 @@ class ScimApp:
             self.recorder.start()  # the recorder writes the tally each minute
         if retry_after is not None:
             return _error(
-                ScimError(429, "Too many failed authentications; slow down."), {"Retry-After": str(retry_after)}
+                ScimError(429, "Too many failed authentications; slow down."),
+                {"Retry-After": str(retry_after), "Connection": "close"},
             )
         for engaged in throttle.record_failure(source):
             log.warning("authentication failures throttled (%s): %d within %d s", engaged.scope, engaged.failures,
@@ -182,7 +185,7 @@ class ScimApp:
                 self.recorder.record(throttled_event(engaged))
         return _error(
             ScimError(401, "A valid bearer token is required."),
-            {"WWW-Authenticate": 'Bearer realm="Custos SCIM", error="invalid_token"'},
+            {"WWW-Authenticate": 'Bearer realm="Custos SCIM", error="invalid_token"', "Connection": "close"},
         )
 
     async def _route(self, request: Request, path: str) -> Response:
