@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPushButton, QWidget
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QLineEdit, QMessageBox, QPushButton, QWidget
 
 from app.ui.lock.clipboard import secret_clipboard
 from app.ui.theme import tint
+
+
+def ask_yes_no(parent: QWidget, title: str, question: str) -> bool:
+    """A Yes/No question whose default (Enter, Escape) is No: the safe answer is the easy one."""
+    box = QMessageBox(QMessageBox.Icon.Question, title, question, QMessageBox.StandardButton.Yes, parent)
+    no = box.addButton(QMessageBox.StandardButton.No)
+    box.setDefaultButton(no)
+    box.setEscapeButton(no)
+    return box.exec() == QMessageBox.StandardButton.Yes
 
 
 def text_label(text: str = "", selectable: bool = False) -> QLabel:

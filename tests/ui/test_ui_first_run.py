@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
-from ui_support import PASSPHRASE, free_port
+from ui_support import PASSPHRASE, answer_question_with_keys, free_port
 
 from app.core.events import EventBus
 from app.policy.versions import default_policy_text, in_force
@@ -163,3 +163,40 @@ def test_cancel_during_set_up_undoes_everything(qtbot: QtBot, data_dir: Path) ->
     assert wizard.result is None
     assert not Vault.exists(data_dir)
     assert list(data_dir.iterdir()) == []
+
+
+def test_escape_on_any_page_asks_before_quitting(qtbot: QtBot, data_dir: Path) -> None:
+    """Keyboard only: Escape, then Enter (the default answer is No) keeps the answers; Escape, Y quits."""
+    wizard = wizard_at(qtbot, data_dir)
+    press_next(qtbot, wizard)
+    type_passphrases(qtbot, wizard, PASSPHRASE, PASSPHRASE)
+    seen = answer_question_with_keys(Qt.Key.Key_Return)
+    qtbot.keyClick(QApplication.focusWidget() or wizard, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: bool(seen))
+    assert "Quit the set-up?" in seen[0]
+    assert wizard.isVisible() and wizard.currentPage() is wizard.passphrase_page
+    assert wizard.passphrase_page.passphrase.text() == PASSPHRASE  # nothing thrown away
+    press_next(qtbot, wizard)
+    assert wizard.currentPage() is wizard.endpoint_page
+    seen = answer_question_with_keys(Qt.Key.Key_Y)
+    with qtbot.waitSignal(wizard.rejected, timeout=5_000):
+        qtbot.keyClick(QApplication.focusWidget() or wizard, Qt.Key.Key_Escape)
+    assert wizard.result is None and wizard.passphrase_page.passphrase.text() == ""
+    assert list(data_dir.iterdir()) == []
+
+
+def test_the_new_passphrase_has_a_strength_meter_and_show_hide(qtbot: QtBot, data_dir: Path) -> None:
+    wizard = wizard_at(qtbot, data_dir)
+    press_next(qtbot, wizard)
+    row = wizard.passphrase_page.passphrase_row
+    assert row.meter is not None and row.meter.value() == 0
+    qtbot.keyClicks(row.edit, "aaaaaaaaaaaa")
+    weak = row.meter.value()
+    assert "weak" in row.verdict.text()
+    row.edit.clear()
+    qtbot.keyClicks(row.edit, "vX7#qL9!mR2@wT4$")
+    assert row.meter.value() > weak and "strong" in row.verdict.text()
+    qtbot.keyClick(row.edit, Qt.Key.Key_H, Qt.KeyboardModifier.ControlModifier)
+    assert row.edit.echoMode() == row.edit.EchoMode.Normal
+    wizard.passphrase_page.clear()  # leaving the page or finishing puts the dots back
+    assert row.edit.echoMode() == row.edit.EchoMode.Password

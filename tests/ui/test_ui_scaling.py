@@ -24,6 +24,7 @@ from app.store.tokens import TokenStore
 from app.store.vault import Vault
 from app.ui.endpoint_dialog import EndpointDialog
 from app.ui.first_run.wizard import FirstRunWizard
+from app.ui.lock.passphrase import ChangePassphraseDialog
 from app.ui.main_window import MainWindow
 from app.ui.settings_dialog import SettingsDialog
 from app.ui.unlock_dialog import UnlockDialog
@@ -80,6 +81,7 @@ def test_dialogs_and_the_first_run_assistant_fit_960_by_540(
     unlock = UnlockDialog(data_dir)
     server = ScimServer(vault, tls=ensure_self_signed(data_dir))
     moving = EndpointDialog(server, data_dir, lambda _parent, _action: False)
+    rekey = ChangePassphraseDialog(vault)  # the new passphrase with its strength meter
     wizard = FirstRunWizard(tmp_path / "empty", "dpo")
     qtbot.addWidget(wizard)
     wizard.show()
@@ -87,7 +89,7 @@ def test_dialogs_and_the_first_run_assistant_fit_960_by_540(
         page = wizard.page(page_id)
         assert fits(page.minimumSizeHint()), (type(page).__name__, page.minimumSizeHint().toTuple())
     assert fits(wizard.minimumSizeHint()), wizard.minimumSizeHint().toTuple()
-    for dialog in (settings, unlock, moving):
+    for dialog in (settings, unlock, moving, rekey):
         qtbot.addWidget(dialog)
         dialog.show()
         assert fits(dialog.minimumSizeHint()), (dialog.windowTitle(), dialog.minimumSizeHint().toTuple())

@@ -8,10 +8,11 @@ passphrase in a worker: against the open vault's key, or by reopening the closed
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.core.errors import CustosError, WrongPassphrase
 from app.store.vault import Vault
+from app.ui.passphrase_field import PassphraseRow
 from app.ui.workers import submit
 
 OPEN_NOTE = "The vault is open: the SCIM endpoint and provisioning keep running while the window is locked."
@@ -31,10 +32,9 @@ class LockScreen(QWidget):
         title.setFont(font)
         self.note = QLabel()
         self.note.setWordWrap(True)
-        self.passphrase = QLineEdit()
-        self.passphrase.setEchoMode(QLineEdit.EchoMode.Password)
+        self.passphrase_row = PassphraseRow()
+        self.passphrase = self.passphrase_row.edit
         self.passphrase.setPlaceholderText("Passphrase")
-        self.passphrase.setAccessibleName("Passphrase")
         self.passphrase.returnPressed.connect(self.unlock)
         self.unlock_button = QPushButton("&Unlock")
         self.unlock_button.setDefault(True)
@@ -47,8 +47,8 @@ class LockScreen(QWidget):
         self.message.setTextFormat(Qt.TextFormat.PlainText)
 
         row = QHBoxLayout()
-        row.addWidget(self.passphrase, 1)
-        row.addWidget(self.unlock_button)
+        row.addWidget(self.passphrase_row, 1)
+        row.addWidget(self.unlock_button, 0, Qt.AlignmentFlag.AlignTop)
         box = QWidget()
         box.setMaximumWidth(520)
         inner = QVBoxLayout(box)
@@ -66,6 +66,7 @@ class LockScreen(QWidget):
     def prepare(self) -> None:
         """Called each time the screen is shown: a fresh field, the state of the vault, focus to type."""
         self.passphrase.clear()
+        self.passphrase_row.hide_text()
         self.message.clear()
         self.note.setText(OPEN_NOTE if self.vault.is_open else CLOSED_NOTE)
         self.close_button.setVisible(self.vault.is_open)
