@@ -119,7 +119,10 @@ def aggregate(data: pd.DataFrame) -> list[OutsideRow]:
 def outside_policy(conn: Connection, still_outside: Callable[[OutsideRow], bool] | None = None) -> list[OutsideRow]:
     """Every attribute refused or stripped so far, per client. ``still_outside`` (e.g. "the policy in force does
     not hold it") drops what a later version admitted, so the list shows what still needs a decision."""
-    rows = aggregate(frame(_entries(conn)))
+    return _kept(aggregate(frame(_entries(conn))), still_outside)
+
+
+def _kept(rows: list[OutsideRow], still_outside: Callable[[OutsideRow], bool] | None) -> list[OutsideRow]:
     return [row for row in rows if still_outside is None or still_outside(row)]
 
 
@@ -146,22 +149,20 @@ class OutsideSummary:
 
 def summary(conn: Connection, still_outside: Callable[[OutsideRow], bool] | None = None) -> OutsideSummary:
     """The Overview's line. Requests are counted per trail entry (seq), so one request is one request."""
-    refused = stripped = 0
-    kept: set[tuple[str, str]] = set()
-    clients: set[str] = set()
-    last: datetime | None = None
-    rows = outside_policy(conn, still_outside)
-    for row in rows:
-        kept.add((row.resource_type, row.path))
-        clients.add(row.client)
-        last = row.last_seen if last is None or row.last_seen > last else last
-    if rows:
-        data = frame(_entries(conn))
-        wanted = data[[(t, p) in kept for t, p in zip(data["resource_type"], data["path"], strict=True)]]
-        per_request = wanted.drop_duplicates(subset=["seq"])
-        refused = int((per_request["kind"] == REFUSED).sum())
-        stripped = int((per_request["kind"] == STRIPPED).sum())
-    return OutsideSummary(len(kept), len(clients), refused, stripped, last)
+    data = frame(_entries(conn))
+    rows = _kept(aggregate(data), still_outside)
+    if not rows:
+        return OutsideSummary(0, 0, 0, 0, None)
+    kept = {(row.resource_type, row.path) for row in rows}
+    wanted = data[[(t, p) in kept for t, p in zip(data["resource_type"], data["path"], strict=True)]]
+    per_request = wanted.drop_duplicates(subset=["seq"])
+    return OutsideSummary(
+        attributes=len(kept),
+        clients=len({row.client for row in rows}),
+        refused=int((per_request["kind"] == REFUSED).sum()),
+        stripped=int((per_request["kind"] == STRIPPED).sum()),
+        last_seen=max(row.last_seen for row in rows),
+    )
 
 
 def not_held_by(minimiser: Minimiser) -> Callable[[OutsideRow], bool]:
@@ -172,3 +173,13 @@ def not_held_by(minimiser: Minimiser) -> Callable[[OutsideRow], bool]:
         return resolved is None or not minimiser.holds(row.resource_type, resolved)
 
     return still_outside
+
+
+def catalogue_path(row: OutsideRow) -> str:
+    """The catalogue entry that would admit the row: ``phoneNumbers.value`` for a multi-valued attribute with
+    values (its type and primary come with it), else the path without its type qualifier."""
+    path = row.attribute
+    resolved = resolve_path(row.resource_type, path) if row.resource_type in ("User", "Group") else None
+    if resolved is not None and resolved.sub_name is None and resolved.top.multi_valued and "value" in resolved.top.sub:
+        return f"{path}.value"
+    return path

@@ -51,6 +51,7 @@ from app.ui.lock.reauth import Reauthenticate, reauthenticate_with
 from app.ui.lock.screen import LockScreen
 from app.ui.lock.screensaver import ScreenLockListener
 from app.ui.log_view import open_log_view
+from app.ui.outside_policy.view import OutsidePolicyPage
 from app.ui.overview import OverviewPage
 from app.ui.policy.view import PolicyPage
 from app.ui.settings import appearance, autolock_minutes, clipboard_clear_seconds, lock_on_screen_lock
@@ -354,6 +355,10 @@ class MainWindow(QMainWindow):
         self.pages.addTab(self.overview_page, "Overview")
         self.pages.addTab(self.identities, "Identities")
         self.pages.addTab(self.policy_page, "Policy")
+        self.outside_page = OutsidePolicyPage(vault, server.policy)  # what IdPs send that the policy refuses
+        self.outside_page.reauthenticate = self.reauthenticate
+        self.pages.addTab(self.outside_page, "Outside the policy")
+        self.overview_page.review_outside.connect(lambda: self.pages.setCurrentWidget(self.outside_page))
         self.targets_page = TargetsPage(vault, server.policy)
         self.pages.addTab(self.targets_page, "Targets")
         self.audit_page = AuditPage(vault, verifier=trail_verdict)
@@ -395,7 +400,12 @@ class MainWindow(QMainWindow):
         self.resize(1100, 750)
 
     def show_alert(self, alert: object) -> None:
-        """An anomaly alert: a badge on the Incidents tab and a message in the status bar (no personal data)."""
+        """An anomaly alert: a badge on the Incidents tab and a message in the status bar (no personal data).
+        A configuration alert (schema refusals) points at Outside the policy instead: it is no breach candidate."""
+        if getattr(alert, "configuration", False):
+            self.statusBar().showMessage("Configuration: an identity provider sends attributes the policy refuses. "
+                                         "See View → Outside the policy.", 15_000)  # fmt: skip
+            return
         self.unseen_alerts += 1
         index = self.pages.indexOf(self.incidents_page)
         self.pages.setTabText(index, f"Incidents ({self.unseen_alerts} new)")
@@ -508,6 +518,7 @@ class MainWindow(QMainWindow):
             return
         self.identities.clear_for_lock()
         self.audit_page.clear_for_lock()
+        self.outside_page.clear_for_lock()
         self.tokens_page.clear_for_lock()
         secret_clipboard().clear_if_ours()
         for dialog in self.findChildren(QDialog):

@@ -10,11 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QHideEvent, QShowEvent
 from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 from sqlalchemy import func, select
 
+from app.audit.outside_policy import not_held_by, summary
 from app.audit.query import EventFilter, count
 from app.incidents.register import IncidentRegister
 from app.policy.in_force import PolicyInForce
@@ -37,6 +38,7 @@ class Overview:
     alerts_today: int
     incidents: list[str]
     policy: str
+    outside: str = ""  # the "Outside the policy" line: attributes, clients, requests refused or stripped
 
 
 def read_overview(vault: Vault, policy: PolicyInForce) -> Overview:
@@ -52,6 +54,7 @@ def read_overview(vault: Vault, policy: PolicyInForce) -> Overview:
         ]
         since = now.replace(hour=0, minute=0, second=0, microsecond=0)
         alerts = count(conn, EventFilter(kind_prefix="alert.", since=since))
+        outside = summary(conn, not_held_by(active.minimiser)).sentence()
     incidents = [
         f"#{v.id} {v.title}: {v.state}; {v.clock(now).describe()}"
         for v in IncidentRegister(vault).list()
@@ -61,16 +64,18 @@ def read_overview(vault: Vault, policy: PolicyInForce) -> Overview:
     policy_text = (
         f"v{record.version} ({record.sha256[:12]}), applied {record.applied_at:%Y-%m-%d %H:%M} UTC by {record.operator}"
     )
-    return Overview(counts.get("User", 0), counts.get("Group", 0), targets, alerts, incidents, policy_text)
+    return Overview(counts.get("User", 0), counts.get("Group", 0), targets, alerts, incidents, policy_text, outside)
 
 
 class OverviewPage(QWidget):
+    review_outside = Signal()  # "Review…" on the Outside the policy line: the main window shows that page
+
     def __init__(self, vault: Vault, server: ScimServer, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.vault = vault
         self.server = server
         self.fields = {name: QLabel("…") for name in ("server", "identities", "targets", "alerts", "incidents",
-                                                       "policy", "audit")}  # fmt: skip
+                                                       "policy", "outside", "audit")}  # fmt: skip
         for label in self.fields.values():
             label.setWordWrap(True)
         form = QFormLayout()
@@ -78,6 +83,13 @@ class OverviewPage(QWidget):
                             ("Alerts today", "alerts"), ("Open incidents", "incidents"), ("Policy in force", "policy"),
                             ("Audit trail", "audit")):  # fmt: skip
             form.addRow(title, self.fields[name])
+        self.review_button = QPushButton("Re&view…")
+        self.review_button.setToolTip("Which attributes, from which client, and what to decide")
+        self.review_button.clicked.connect(self.review_outside)
+        outside_row = QHBoxLayout()
+        outside_row.addWidget(self.fields["outside"], 1)
+        outside_row.addWidget(self.review_button, 0, Qt.AlignmentFlag.AlignTop)
+        form.insertRow(form.rowCount() - 1, "Outside the policy", outside_row)
         self.verify_button = QPushButton("&Verify the audit trail now")
         self.verify_progress = QProgressBar()
         # Connects the button (Verify, or Cancel while running), the bar and the audit line.
@@ -121,6 +133,7 @@ class OverviewPage(QWidget):
         self.fields["alerts"].setText(str(overview.alerts_today))
         self.fields["incidents"].setText("\n".join(overview.incidents) or "none open")
         self.fields["policy"].setText(overview.policy)
+        self.fields["outside"].setText(overview.outside)
 
     def _failed(self, _exc: Exception) -> None:
         self.fields["identities"].setText("could not be read (is the vault closed?)")

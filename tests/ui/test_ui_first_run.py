@@ -20,11 +20,13 @@ from app.scim.tls import CERT_FILENAME, KEY_FILENAME, TlsMaterial
 from app.setup import endpoint
 from app.store.vault import Vault
 from app.ui.first_run.wizard import FirstRunWizard
+from app.ui.widgets import ask_yes_no
 from tests.setup.cert_support import write_pair
 
 
 def wizard_at(qtbot: QtBot, data_dir: Path) -> FirstRunWizard:
     wizard = FirstRunWizard(data_dir, "dpo")
+    wizard.confirm = lambda *_args: True  # a test left on a page closes it at the end; the question has its own test
     qtbot.addWidget(wizard)
     wizard.show()
     wizard.windowHandle().requestActivate()  # keys go to the active window, as on a desktop
@@ -168,6 +170,7 @@ def test_cancel_during_set_up_undoes_everything(qtbot: QtBot, data_dir: Path) ->
 def test_escape_on_any_page_asks_before_quitting(qtbot: QtBot, data_dir: Path) -> None:
     """Keyboard only: Escape, then Enter (the default answer is No) keeps the answers; Escape, Y quits."""
     wizard = wizard_at(qtbot, data_dir)
+    wizard.confirm = ask_yes_no  # the real question box, answered with keys
     press_next(qtbot, wizard)
     type_passphrases(qtbot, wizard, PASSPHRASE, PASSPHRASE)
     seen = answer_question_with_keys(Qt.Key.Key_Return)

@@ -66,7 +66,11 @@ def read_policy_file(path: Path) -> str:
 
 def check_file(vault: Vault, path: Path) -> Checked:
     """Worker side: read, validate, and (only for a valid file) preview the impact on the stored data."""
-    text = read_policy_file(path)
+    return check_text(vault, read_policy_file(path))
+
+
+def check_text(vault: Vault, text: str) -> Checked:
+    """Validate a proposed version (e.g. made by "Outside the policy") and preview its impact."""
     _policy, problems = check_policy(text)
     if errors_of(problems):
         return Checked(text, problems, None)
@@ -84,12 +88,15 @@ class ApplyPolicyDialog(QDialog):
     def __init__(
         self,
         vault: Vault,
-        path: Path,
+        path: Path | None,
         operator: str,
         in_force: PolicyInForce | None = None,
         confirm: Confirm = ask,
         parent: QWidget | None = None,
+        text: str | None = None,
+        source: str = "",
     ) -> None:
+        """Apply the file at ``path``, or (``path`` None) the proposed ``text``, described by ``source``."""
         super().__init__(parent)
         self.vault = vault
         self.path = path
@@ -99,7 +106,7 @@ class ApplyPolicyDialog(QDialog):
         self.reauthenticate: Reauthenticate | None = None  # set by the page: the passphrase again before applying
         self.checked: Checked | None = None
         self.record: versions.PolicyRecord | None = None
-        self.setWindowTitle(f"Apply policy file {path.name}")
+        self.setWindowTitle(f"Apply policy file {path.name}" if path is not None else "Apply a policy change")
 
         self.status = plain_label("Checking the file and what it would change…", wrap=True)
         self.progress = QProgressBar()
@@ -116,7 +123,7 @@ class ApplyPolicyDialog(QDialog):
         self.apply_button.clicked.connect(self.apply)
         self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
-        layout.addWidget(plain_label(str(path), wrap=True))
+        layout.addWidget(plain_label(str(path) if path is not None else source, wrap=True))
         layout.addWidget(self.status)
         layout.addWidget(self.progress)
         layout.addWidget(self.problems_label)
@@ -127,7 +134,11 @@ class ApplyPolicyDialog(QDialog):
         self._show_sections(problems=False, impact=False)
         self.resize(800, 550)
         self._busy = False
-        submit(lambda: check_file(vault, path), self._checked, self._failed)
+        if path is not None:
+            submit(lambda: check_file(vault, path), self._checked, self._failed)
+        else:
+            proposed = text or ""
+            submit(lambda: check_text(vault, proposed), self._checked, self._failed)
 
     def _show_sections(self, problems: bool, impact: bool) -> None:
         for widget in (self.problems_label, self.problems):
