@@ -347,6 +347,8 @@ class MainWindow(QMainWindow):
         self.identities.users.reauthenticate = self.reauthenticate
         self.identities.users.subject_exporter.reauthenticate = self.reauthenticate
         self.identities.users.bus = bus
+        for browser in (self.identities.users, self.identities.groups):  # says why a filter on an unheld attribute
+            browser.held = lambda: server.policy.get().minimiser  # matches nothing
         self.tokens_page = TokensPage(tokens, reauthenticate=self.reauthenticate)
         self.policy_page = PolicyPage(vault, server.policy)  # applies go through the server's PolicyInForce
         self.policy_page.reauthenticate = reauthenticate_with(vault)
