@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -41,6 +41,7 @@ from app.ui.audit.view import AuditPage, trail_verdict
 from app.ui.bridge import EventBridge
 from app.ui.endpoint_dialog import EndpointDialog
 from app.ui.exports.ropa_dialog import RopaExportDialog
+from app.ui.help import build_help_menu
 from app.ui.identities.model import local_time
 from app.ui.identities.view import IdentitiesView
 from app.ui.incidents.view import IncidentsPage
@@ -63,6 +64,7 @@ from app.ui.workers import submit
 log = logging.getLogger(__name__)
 
 STATUS_REFRESH_MS = 1000
+MINIMUM_SIZE = QSize(640, 480)  # below this the tables show no row; at 640×480 every page stays usable
 Confirm = Callable[[QWidget, str, str], bool]
 
 
@@ -396,9 +398,13 @@ class MainWindow(QMainWindow):
         self.export_records_action = records.addAction("Export &Article 30 records…", self.export_records)
         # Read-only and vault-free: an incident responder's copy of the evidence, verified on the spot.
         self.open_bundle_action = records.addAction("Open an &evidence bundle…", self.open_bundle)
+        self.help_actions = build_help_menu(self)
+        # Locked, the window still offers what needs no vault: Help, Quit, and reading an evidence bundle.
+        self.usable_when_locked = {self.quit_action, self.open_bundle_action, *self.help_actions}
         self.vault_status = _label(describe_cipher(vault))
         self.vault_status.setToolTip("As reported by SQLCipher for the open vault")
         self.statusBar().addPermanentWidget(self.vault_status)
+        self.setMinimumSize(MINIMUM_SIZE)
         self.resize(1100, 750)
 
     def show_alert(self, alert: object) -> None:
@@ -463,7 +469,7 @@ class MainWindow(QMainWindow):
         )
         self.settings_action = self._action("&Settings…", self.open_settings, preferences_shortcuts())
         self.settings_action.setMenuRole(QAction.MenuRole.PreferencesRole)  # macOS: in the application menu
-        quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.quit_action = quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
         quit_action.setMenuRole(QAction.MenuRole.QuitRole)
         for action in (self.lock_action, self.close_action, self.passphrase_action, self.settings_action):
             menu.addAction(action)
@@ -527,9 +533,16 @@ class MainWindow(QMainWindow):
             dialog.reject()  # an open dialog may show personal data or hold a passphrase
         self.stack.setCurrentWidget(self.lock_screen)
         self.lock_screen.prepare()
-        self.menuBar().setEnabled(False)
+        self._lock_menus(True)
         self.idle.stop_timer()
         self.setWindowTitle("Custos — locked")
+
+    def _lock_menus(self, locked: bool) -> None:
+        for menu_action in self.menuBar().actions():
+            menu = menu_action.menu()
+            for action in menu.actions() if menu is not None else ():
+                if not action.isSeparator():
+                    action.setEnabled(not locked or action in self.usable_when_locked)
 
     def close_vault(self) -> None:
         """Lock, then drop the key: the endpoint answers 503 and no job runs until the passphrase is given."""
@@ -537,10 +550,11 @@ class MainWindow(QMainWindow):
         if self.vault.is_open:
             self.vault.close()
         self.lock_screen.prepare()
+        self.setWindowTitle("Custos — vault closed")
 
     def unlock(self) -> None:
         self.stack.setCurrentWidget(self.content)
-        self.menuBar().setEnabled(True)
+        self._lock_menus(False)
         self.setWindowTitle("Custos")
         self.identities.reload()
         if self.pages.currentWidget() is self.audit_page:

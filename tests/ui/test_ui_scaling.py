@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSize, QThreadPool
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QPushButton, QWidget
 from pytestqt.qtbot import QtBot
 from ui_support import PASSPHRASE, insert_rows, many_users
 
@@ -173,3 +173,23 @@ def test_qt_scale_factor_2_is_honoured(tmp_path: Path) -> None:
     assert seen["grab"] == [2 * width, 2 * height]  # every logical pixel drawn as 2×2 device pixels
     assert fits(QSize(*seen["minimum"])) and fits(QSize(*seen["settings_minimum"]))
     assert fits(QSize(width, height))  # the window took the 960×540 it was given
+
+
+def test_at_640_by_480_the_policy_catalogue_shows_rows_and_nothing_overlaps(window: MainWindow, qtbot: QtBot) -> None:
+    """Issue 14 §7: the window's minimum is 640×480, and there the catalogue shows rows under its buttons."""
+    window.resize(400, 300)
+    assert window.width() >= 640 and window.height() >= 480  # the minimum size holds
+    window.resize(640, 480)
+    window.pages.setCurrentWidget(window.policy_page)
+    settle(qtbot)
+    page = window.policy_page
+    table = page.catalogue_table
+    row_height = table.verticalHeader().defaultSectionSize()
+    assert table.viewport().height() >= row_height, table.viewport().height()
+    assert table.rowAt(0) == 0  # the first row is drawn
+    assert window.height() <= 480, window.height()  # and the window did not grow past the screen to do it
+    for button in page.findChildren(QPushButton):
+        if button.isVisible():
+            mapped = button.geometry().translated(button.parentWidget().mapTo(page, button.pos()) - button.pos())
+            table_rect = table.geometry().translated(table.parentWidget().mapTo(page, table.pos()) - table.pos())
+            assert not mapped.intersects(table_rect), button.text()

@@ -87,7 +87,9 @@ def _table(model: object, selection: QAbstractItemView.SelectionMode) -> QTableV
     # The header and one row at least (not Qt's larger default): the page then fits a 960×540 window, a
     # 1920×1080 screen at 200 % (tests/ui/test_ui_scaling.py); the splitter gives the tables the rest.
     header = table.horizontalHeader().sizeHint().height()
-    table.setMinimumHeight(header + table.verticalHeader().defaultSectionSize() + 2 * table.frameWidth())
+    # A narrow window adds a horizontal scroll bar, which took the row's place (8 pixels left at 640×480).
+    scroll_bar = table.horizontalScrollBar().sizeHint().height()
+    table.setMinimumHeight(header + table.verticalHeader().defaultSectionSize() + 2 * table.frameWidth() + scroll_bar)
     return table
 
 
@@ -152,6 +154,7 @@ class PolicyPage(QWidget):
         splitter.addWidget(history_box)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 1)
+        splitter.setChildrenCollapsible(False)  # at 640×480 the catalogue kept 8 pixels: never below one row
         top = QHBoxLayout()
         top.addWidget(self.header, 1)
         top.addWidget(refresh)
