@@ -59,6 +59,7 @@ from app.ui.settings import appearance, autolock_minutes, clipboard_clear_second
 from app.ui.settings_dialog import SettingsDialog
 from app.ui.targets.view import TargetsPage
 from app.ui.theme import apply_appearance
+from app.ui.tray import QUIT_QUESTION, Tray
 from app.ui.workers import submit
 
 log = logging.getLogger(__name__)
@@ -404,6 +405,9 @@ class MainWindow(QMainWindow):
         self.vault_status = _label(describe_cipher(vault))
         self.vault_status.setToolTip("As reported by SQLCipher for the open vault")
         self.statusBar().addPermanentWidget(self.vault_status)
+        self.confirm: Confirm = ask  # "Quit with the endpoint running?"; replaced in tests
+        self._quitting = False
+        self.tray = Tray(self)  # closing the window keeps the endpoint up, in the system tray
         self.setMinimumSize(MINIMUM_SIZE)
         self.resize(1100, 750)
 
@@ -411,8 +415,8 @@ class MainWindow(QMainWindow):
         """An anomaly alert: a badge on the Incidents tab and a message in the status bar (no personal data).
         A configuration alert (schema refusals) points at Outside the policy instead: it is no breach candidate."""
         if getattr(alert, "configuration", False):
-            self.statusBar().showMessage("Configuration: an identity provider sends attributes the policy refuses. "
-                                         "See View → Outside the policy.", 15_000)  # fmt: skip
+            # Short: the permanent vault line shares the status bar (a longer text was cut off).
+            self.statusBar().showMessage("Configuration: data outside the policy (see Outside the policy)", 30_000)
             return
         self.unseen_alerts += 1
         index = self.pages.indexOf(self.incidents_page)
@@ -469,7 +473,9 @@ class MainWindow(QMainWindow):
         )
         self.settings_action = self._action("&Settings…", self.open_settings, preferences_shortcuts())
         self.settings_action.setMenuRole(QAction.MenuRole.PreferencesRole)  # macOS: in the application menu
-        self.quit_action = quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
+        # Some platform themes (offscreen, bare X) define no Quit key: Ctrl+Q then, as everywhere else.
+        quit_keys = QKeySequence.keyBindings(QKeySequence.StandardKey.Quit) or [QKeySequence("Ctrl+Q")]
+        self.quit_action = quit_action = self._action("&Quit", self.quit, quit_keys)
         quit_action.setMenuRole(QAction.MenuRole.QuitRole)
         for action in (self.lock_action, self.close_action, self.passphrase_action, self.settings_action):
             menu.addAction(action)
@@ -588,6 +594,21 @@ class MainWindow(QMainWindow):
         self.idle.stop()
         self.bridge.close()
 
+    def quit(self) -> None:
+        """Vault → Quit and the tray's Quit: stopping the endpoint is asked about, then the app ends."""
+        if self.server.running and not self.confirm(self, "Quit Custos", QUIT_QUESTION):
+            return
+        self._quitting = True
+        self.close()
+
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self._quitting:
+            if self.tray.keep_running():  # the window's close button: to the tray, the endpoint stays up
+                event.ignore()
+                return
+            if self.server.running and not self.confirm(self, "Quit Custos", QUIT_QUESTION):
+                event.ignore()  # no tray to go to: asked like Quit
+                return
+        self.tray.close()
         self.shutdown()
         super().closeEvent(event)

@@ -136,6 +136,7 @@ class OutsidePolicyPage(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().hide()
+        self.table.setWordWrap(False)  # one line per row: the times stay readable
         self.table.setTabKeyNavigation(False)  # Tab moves on to the decisions
         self.table.setAccessibleName("Attributes outside the policy")
         header = self.table.horizontalHeader()
@@ -160,7 +161,7 @@ class OutsidePolicyPage(QWidget):
         self.instruction.setReadOnly(True)
         self.instruction.setTabChangesFocus(True)
         self.instruction.setAccessibleName("Instruction for the identity provider")
-        self.instruction.setMinimumHeight(self.fontMetrics().height() * 3)
+        self.instruction.setMinimumHeight(self.fontMetrics().height() * 4)
         refresh = QPushButton("&Refresh")
         refresh.clicked.connect(self.refresh)
 
