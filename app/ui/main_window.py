@@ -590,6 +590,7 @@ class MainWindow(QMainWindow):
 
     def shutdown(self) -> None:
         """Stop timers and event delivery; the caller then stops the server and closes the vault."""
+        self._quitting = True  # shut down by the caller: a close from now on is no question and no tray
         self.server_panel.timer.stop()
         self.idle.stop()
         self.bridge.close()

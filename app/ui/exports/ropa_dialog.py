@@ -31,6 +31,7 @@ from app.store.vault import Vault
 from app.ui.exports.jobs import RECORD_CHOICES, ExportCancelled, ExportControl, RopaWritten, export_ropa
 from app.ui.exports.step import show_export_step
 from app.ui.policy.common import login_name, plain_label, user_message
+from app.ui.widgets import documents_dir
 from app.ui.workers import submit
 
 ChoosePath = Callable[[QWidget, Path, str], Path | None]
@@ -54,8 +55,7 @@ def choose_output_path(parent: QWidget, suggested: Path, fmt: str) -> Path | Non
 
 
 def default_path(fmt: str) -> Path:
-    folder = Path.home() / "Documents"
-    return (folder if folder.is_dir() else Path.home()) / f"custos-article-30-{date.today().isoformat()}.{fmt}"
+    return Path(documents_dir()) / f"custos-article-30-{date.today().isoformat()}.{fmt}"
 
 
 def transport_of(server: ScimServer | None) -> tuple[str | None, str | None]:

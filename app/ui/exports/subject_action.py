@@ -28,6 +28,7 @@ from app.ui.exports.jobs import ExportCancelled, ExportControl, Written, export_
 from app.ui.exports.step import show_export_step
 from app.ui.lock.reauth import Reauthenticate
 from app.ui.policy.common import login_name, plain_label, user_message
+from app.ui.widgets import documents_dir
 from app.ui.workers import submit
 
 ChooseFolder = Callable[[QWidget], Path | None]
@@ -37,7 +38,7 @@ TOO_LATE = "The files are in place and being recorded on the audit trail; this c
 
 
 def choose_export_folder(parent: QWidget) -> Path | None:
-    folder = QFileDialog.getExistingDirectory(parent, "Export subject data into folder")
+    folder = QFileDialog.getExistingDirectory(parent, "Export subject data into folder", documents_dir())
     return Path(folder) if folder else None
 
 

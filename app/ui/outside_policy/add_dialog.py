@@ -33,6 +33,7 @@ class AddAttributeDialog(QDialog):
         self.policy_text = policy_text
         self.proposed_text: str | None = None
         self.setWindowTitle("Add an attribute to the catalogue")
+        self.setMinimumWidth(520)  # the purposes list shows whole names
         self.path = QLineEdit(catalogue_path(row))
         self.path.setAccessibleName("Catalogue path")
         self.category = QComboBox()

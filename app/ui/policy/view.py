@@ -32,6 +32,7 @@ from app.ui.policy.common import Confirm, ask, login_name, plain_label, user_mes
 from app.ui.policy.diff_dialog import DiffDialog
 from app.ui.policy.models import CatalogueModel, HistoryModel, short_sha
 from app.ui.policy.text_dialog import PolicyTextDialog
+from app.ui.widgets import documents_dir
 from app.ui.workers import submit
 
 MAX_COLUMN_WIDTH = 340
@@ -44,7 +45,9 @@ OUTSIDE_SCHEMA = {
 
 
 def choose_policy_file(parent: QWidget) -> Path | None:
-    name, _filter = QFileDialog.getOpenFileName(parent, "Apply a policy file", "", "Policy files (*.toml);;All (*)")
+    name, _filter = QFileDialog.getOpenFileName(
+        parent, "Apply a policy file", documents_dir(), "Policy files (*.toml);;All (*)"
+    )
     return Path(name) if name else None
 
 
