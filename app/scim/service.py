@@ -24,6 +24,7 @@ from app.core.events import EventBus, ResourcesChanged
 from app.core.ids import new_resource_id
 from app.erasure import references, source, tombstones
 from app.policy.in_force import PolicyInForce
+from app.policy.minimise import typed_paths
 from app.scim import repository as repo
 from app.scim.errors import ScimError, invalid_value, not_found
 from app.scim.identity_strings import check_user_name
@@ -65,7 +66,9 @@ def _matches(header: str, current: str) -> bool:
 class OutsideSchema(ScimError):
     """Personal data outside the agreed schema, in ``reject`` mode: 400 invalidValue naming (never quoting) it."""
 
-    def __init__(self, resource_type: str, operation: str, names: list[str], version: int) -> None:
+    def __init__(
+        self, resource_type: str, operation: str, names: list[str], version: int, paths: list[str] | None = None
+    ) -> None:
         listed = ", ".join(f"'{name}'" for name in names[:10]) + (" …" if len(names) > 10 else "")
         noun = "is" if len(names) == 1 else "are"
         super().__init__(
@@ -79,6 +82,9 @@ class OutsideSchema(ScimError):
             "attributes": sorted(set(names)),
             "count": len(names),
             "policy_version": version,
+            # The same names with the multi-valued element's canonical type (phoneNumbers[type eq "mobile"]):
+            # what "Outside the policy" groups by, and what a catalogue entry with a type filter would admit.
+            "paths": paths if paths is not None else sorted(set(names)),
         }
 
 
@@ -316,9 +322,10 @@ class ScimService:
             removed.append("members")
         if not removed:
             return kept, keep_members
+        paths = typed_paths(resource_type, document, removed)
         if active.policy.outside_schema == "reject":
-            raise OutsideSchema(resource_type, operation, removed, active.version)
-        details = OutsideSchema(resource_type, operation, removed, active.version).event_details
+            raise OutsideSchema(resource_type, operation, removed, active.version, paths)
+        details = OutsideSchema(resource_type, operation, removed, active.version, paths).event_details
         append(conn, Event("scim.attributes.stripped", actor, details=details))
         return kept, keep_members
 
