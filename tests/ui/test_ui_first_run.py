@@ -267,7 +267,7 @@ def test_escape_on_any_page_asks_before_quitting(qtbot: QtBot, data_dir: Path) -
     assert wizard.isVisible() and wizard.currentPage() is wizard.passphrase_page
     assert wizard.passphrase_page.passphrase.text() == PASSPHRASE  # nothing thrown away
     press_next(qtbot, wizard)
-    assert wizard.currentPage() is wizard.endpoint_page
+    assert wizard.currentPage() is wizard.token_page  # the IdP comes next
     seen = answer_question_with_keys(Qt.Key.Key_Y)
     with qtbot.waitSignal(wizard.rejected, timeout=5_000):
         qtbot.keyClick(QApplication.focusWidget() or wizard, Qt.Key.Key_Escape)
