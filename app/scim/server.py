@@ -27,6 +27,8 @@ from app.scim.service import ScimService
 from app.scim.tls import TlsMaterial, harden
 from app.scim.transport import ClientNoiseFilter, ConnectionGuard, ConnectionLimits, guarded_protocol
 from app.setup.endpoint import BASE_PATH, EndpointSettings
+from app.store.group_commit import GroupCommitWriter
+from app.store.hygiene import WalJanitor
 from app.store.tokens import TokenStore
 from app.store.vault import Vault
 
@@ -85,6 +87,8 @@ class ScimServer:
         limits: ConnectionLimits | None = None,
         failures: FailureTally | None = None,
         throttle: FailureThrottle | None = None,
+        writer: GroupCommitWriter | None = None,
+        janitor: WalJanitor | None = None,
     ) -> None:
         if tls is None and not is_loopback(host):
             raise ConfigError("Plain HTTP is only allowed on a loopback address; give a certificate or use TLS.")
@@ -107,6 +111,7 @@ class ScimServer:
         self._noise = ClientNoiseFilter(self.guard)
         self.failures = failures or FailureTally()  # injectable: tests give it a fake clock
         self.throttle = throttle or FailureThrottle()
+        self._writer, self._janitor = writer, janitor  # the runtime's; the service makes its own without them
 
     def relocate(self, host: str, port: int, public_host: str | None, tls: TlsMaterial | None) -> None:
         """Listen elsewhere, or with another certificate, from the next start; only while stopped."""
@@ -148,7 +153,9 @@ class ScimServer:
             return
         self._socket = self._bind()
         self.port = self._socket.getsockname()[1]
-        self.service = ScimService(self.vault, self.base_url, self.bus, self.policy)
+        self.service = ScimService(
+            self.vault, self.base_url, self.bus, self.policy, writer=self._writer, janitor=self._janitor
+        )
         self.recorder = AuditRecorder(self.vault, sources=(self.failures,))
         self.recorder.start()
         authenticator = Authenticator(self.tokens, self.throttle)

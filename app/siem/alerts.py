@@ -12,7 +12,6 @@ running (a command-line export while the app was closed) are still evaluated whe
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,6 +20,7 @@ from sqlalchemy import Connection, func, select
 
 from app.audit.trail import Event, StoredEvent, append, iso_utc
 from app.core.events import EventBus
+from app.core.periodic import BackgroundService
 from app.siem import spool
 from app.siem.config import AlertConfig, Threshold, WorkingHours, load_alert_config
 from app.siem.rules import Finding, NewTokenSource, build_rules, evaluate
@@ -168,21 +168,15 @@ class AlertEngine:
                 self.bus.publish(alert)
 
 
-class AlertWatcher:
+class AlertWatcher(BackgroundService):
     """Runs the engine every ``interval`` seconds in a thread (in the app and in serve)."""
 
     def __init__(self, engine: AlertEngine, interval: float = 2.0) -> None:
+        super().__init__("alerts")
         self.engine = engine
         self.interval = interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="custos-alerts", daemon=True)
-        self._thread.start()
-
-    def _loop(self) -> None:
+    def _run(self) -> None:
         resumed = False
         while not self._stop.wait(self.interval if resumed else 0):
             if not self.engine.vault.is_open:
@@ -199,9 +193,3 @@ class AlertWatcher:
 
     def _more_pending(self) -> bool:
         return bool(tail(self.engine.vault, self.engine.last_seq, 1))
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=15)
-            self._thread = None
