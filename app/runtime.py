@@ -2,8 +2,9 @@
 background jobs (docs/decisions/0024-threads-and-runtime.md). Qt-free: ``serve`` and the desktop app both build
 a ``Runtime`` and differ only in what runs on the main thread (a signal wait, or Qt's event loop).
 
-Start order: the server, then the jobs (``start``): a port that cannot be had fails before any job ran. Stop order is the reverse of the flow of data: the server (no new input), the jobs (they may still
-commit), the writer (its queue drained), the pending WAL checkpoint, and last the vault.
+Start order: the server, then the jobs (``start``): a port that cannot be had fails before any job ran. Stop
+order follows the flow of data: the server (no new input), the jobs (they may still commit), the writer (its
+queue drained), the pending WAL checkpoint, and last the vault.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from app.core.events import EventBus
 from app.jobs import BackgroundJobs
 from app.scim.server import ScimServer
 from app.store.group_commit import GroupCommitWriter
@@ -38,7 +38,7 @@ class Runtime:
         siem: Collector | None = None,
     ) -> None:
         self.vault = vault
-        self.bus = EventBus()
+        self.bus = vault.events  # every commit to this vault is published here (decision 0025)
         self.tokens = TokenStore(vault)  # shared by the server and the app: one cache that sees revocations
         self.writer = GroupCommitWriter(vault)  # the only thread that commits SCIM writes (decision 0005)
         self.janitor = WalJanitor(vault)

@@ -1,4 +1,4 @@
-"""The runtime assembled once (app/runtime.py): one writer for the server, the jobs on one lifecycle, an ordered stop."""
+"""The runtime assembled once (app/runtime.py): one writer for the server, jobs on one lifecycle, an ordered stop."""
 
 from __future__ import annotations
 

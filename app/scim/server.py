@@ -95,7 +95,7 @@ class ScimServer:
         self.vault = vault
         self.host = host
         self.tls = tls
-        self.bus = bus or EventBus()
+        self.bus = bus or vault.events
         self.tokens = tokens or TokenStore(vault)
         self.policy = policy or PolicyInForce(vault)  # shared with the jobs and the app: one view of the policy
         self._requested_port = port

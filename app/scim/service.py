@@ -97,7 +97,7 @@ class ScimService:
         service built alone (tests, scripts) makes and owns its own, and ``close`` stops those."""
         self.vault = vault
         self.base_url = base_url.rstrip("/")
-        self.bus = bus or EventBus()
+        self.bus = bus or vault.events
         self.policy = policy or PolicyInForce(vault)
         self.policy.get()  # a vault without a policy gets the shipped default now, not on the first request
         self._owns_writer = writer is None

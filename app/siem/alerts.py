@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection, func, select
 
 from app.audit.trail import Event, StoredEvent, append, iso_utc
-from app.core.events import EventBus
+from app.core.events import AlertRaised, EventBus
 from app.core.periodic import BackgroundService
 from app.siem import spool
 from app.siem.config import AlertConfig, Threshold, WorkingHours, load_alert_config
@@ -36,19 +35,6 @@ ACTOR = "system:alerts"
 KIND = "alert.raised"
 WARM_UP = 5000  # entries before the cursor replayed silently on start, so windows and cool-downs carry over
 _A = AuditEvent.__table__
-
-
-@dataclass(frozen=True)
-class AlertRaised:
-    """Published on the EventBus for the app's notification and badge."""
-
-    seq: int  # the alert's own entry on the trail
-    rule: str
-    observed: int
-    summary: str
-    threshold: int = 0
-    window_minutes: int = 0
-    trigger_seq: int = 0
 
 
 def alert_details(finding: Finding) -> dict[str, object]:
