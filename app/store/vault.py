@@ -69,8 +69,8 @@ class Vault:
         path = vault_path(data_dir)
         if path.exists():
             raise VaultExists(f"A vault already exists at {path}; unlock it instead.")
-        salt = sqlcipher_engine.create_database_file(path, passphrase)
-        vault = cls(path, sqlcipher_engine.derive_raw_key(passphrase, salt), salt)
+        salt, raw_key = sqlcipher_engine.create_keyed_file(path, passphrase)  # the key derived once
+        vault = cls(path, raw_key, salt)
         migrate.upgrade(vault.engine)
         with vault.write_session() as session:
             session.add(VaultInfo(key="vault_id", value=str(uuid.uuid4())))
