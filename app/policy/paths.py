@@ -34,9 +34,3 @@ def resolve_path(resource_type: str, path: str) -> Resolved | None:
     if not attr:
         return None
     return schema_for(resource_type).resolve(uri, attr, sub)
-
-
-def display_path(resolved: Resolved) -> str:
-    """The attribute as an operator reads it: ``emails.value``, ``enterprise:department``."""
-    base = resolved.top.name if not resolved.prefix else f"{resolved.schema}:{resolved.top.name}"
-    return f"{base}.{resolved.leaf.name}" if resolved.sub_name else base
