@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import ipaddress
 import logging
 import socket
 import threading
@@ -19,6 +18,7 @@ import uvicorn
 from app.audit.recorder import AuditRecorder
 from app.core.errors import ConfigError
 from app.core.events import EventBus
+from app.core.network import is_loopback
 from app.policy.in_force import PolicyInForce
 from app.scim.auth import Authenticator, FailureThrottle
 from app.scim.failures import FailureTally
@@ -61,15 +61,6 @@ class _Server(uvicorn.Server):
             await super().startup(sockets=sockets)
         finally:
             del loop.create_server  # the instance attribute goes; the loop's own method is back
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class ScimServer:

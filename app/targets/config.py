@@ -12,7 +12,7 @@ from sqlalchemy import Connection, delete, insert, select
 from app.audit.trail import Event, append
 from app.core.actor import current_actor
 from app.core.errors import ConfigError
-from app.scim.server import is_loopback
+from app.core.network import is_loopback
 from app.targets.tables import Target
 
 _T = Target.__table__
