@@ -67,13 +67,15 @@ def seed(vault: Vault, count: int) -> None:
 def setup_policy_and_targets(vault: Vault) -> None:
     """The default policy with two recipients, and their targets (not running here: they show a queue)."""
     text = default_policy_text()
-    for name, attributes in (
-        ("wiki", ["userName", "displayName", "emails.value"]),
-        ("hr-portal", ["userName", "name.givenName", "name.familyName", "title"]),
+    for name, attributes, purposes in (
+        ("wiki", ["userName", "displayName", "emails.value"], ["access-management"]),
+        # title is catalogued for the internal directory: the recipient serves that purpose too (strict loader)
+        ("hr-portal", ["userName", "name.givenName", "name.familyName", "title"],
+         ["access-management", "internal-directory"]),
     ):
         text = add_recipient(text, {"id": name, "name": name.replace("-", " ").title(), "kind": "processor",
                                     "country": "IE", "contract_link": f"https://contracts.example.com/{name}",
-                                    "purposes": ["access-management"], "attributes": attributes})  # fmt: skip
+                                    "purposes": purposes, "attributes": attributes})  # fmt: skip
     apply_policy(vault, text, "dpo")
     with vault.write_transaction() as conn:
         for name in ("wiki", "hr-portal"):
@@ -105,6 +107,32 @@ def open_requests(vault: Vault) -> None:
     register.open(["rectification", "objection"], "letter", "dpo", now - timedelta(days=4), subject_id=subjects[2])
     misrouted = register.open(["not_gdpr"], "email", "dpo", now - timedelta(days=10))
     register.record_answer(misrouted, "dpo", (now - timedelta(days=9)).date(), [])
+
+
+def render_policy_editor(window: MainWindow, out: Path) -> None:
+    """The policy editor on the Policy page: a recipient scoped to two groups, then what the draft changes."""
+    page = window.policy_page
+    window.pages.setCurrentWidget(page)
+    wait(600)
+    page.open_editor()
+    editor = page.editor
+    if editor is None:
+        return
+    editor.resize(editor.size().boundedTo(window.size()))
+    editor.nav.setCurrentRow(editor.sections.index(editor.recipients))
+    recipients = editor.recipients
+    recipients.entries.setCurrentRow(0)
+    recipients.scope.some.setChecked(True)
+    recipients.scope.groups.setText("Engineering, Support")
+    recipients.changed()
+    editor.flush()
+    wait(300)
+    editor.grab().save(str(out / "dialog-policy-editor.png"))
+    editor.nav.setCurrentRow(editor.changes_row)
+    wait(300)
+    editor.grab().save(str(out / "dialog-policy-editor-changes.png"))
+    editor.confirm = lambda _parent, _title, _text: True  # discard the sample draft without asking
+    editor.reject()
 
 
 def main() -> int:
@@ -149,11 +177,15 @@ def main() -> int:
             wait(900)
             name = tabs.tabText(index).split(" (")[0].lower().replace(" ", "-")
             window.grab().save(str(out / f"view-{name}.png"))
+        render_policy_editor(window, out)
         window.settings_action.trigger()
         wait(300)
         if window.settings_dialog is not None:
             window.settings_dialog.grab().save(str(out / "dialog-settings.png"))
             window.settings_dialog.reject()
+        from scripts.render_workflows import render as render_workflows  # the workflow dialogs (issue 14 §5)
+
+        render_workflows(window, vault, out, wait)
         window.lock()
         wait(300)
         window.grab().save(str(out / "view-locked.png"))

@@ -1,4 +1,4 @@
-"""``custos breach open|list|show|aware|assess|notify|inform|exempt|update|scope|close|draft``: the register.
+"""``custos breach open|list|show|aware|assess|notify|inform|exempt|update|scope|close|dismiss|draft``: the register.
 
 Printed formats (a contract):
   list: ``ID  STATE  AWARE (UTC)  DEADLINE (UTC)  CLOCK  TITLE`` table, newest first; AWARE is the earliest
@@ -126,6 +126,8 @@ def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], No
     scope.add_argument("--apply", action="store_true", help="store the computed figures on the incident")
     close = command("close", "close the incident (checks Art. 33(3) content, notification or rationale)")
     close.add_argument("--rationale", help="why a breach that was not notified is unlikely to result in a risk")
+    dismiss = command("dismiss", "close a candidate (no awareness recorded) as not a personal-data breach")
+    dismiss.add_argument("--reason", required=True, help="why it is not a personal-data breach (kept in the register)")
     draft = command("draft", "write the Art. 33(3) notification draft or the Art. 34 communication (Markdown and PDF)")
     draft.add_argument("--out", required=True)
     draft.add_argument("--audience", choices=("authority", "subjects"), default="authority",
@@ -315,6 +317,9 @@ def run(args: argparse.Namespace) -> int:
         elif command == "close":
             register_.close(args.id, operator, args.rationale)
             print(f"Closed incident {args.id}; it stays in the register.")
+        elif command == "dismiss":
+            register_.dismiss(args.id, operator, args.reason)
+            print(f"Dismissed incident {args.id} as not a personal-data breach; it stays in the register.")
         elif command == "draft":
             from app.incidents import communication, draft
             from app.policy.in_force import PolicyInForce

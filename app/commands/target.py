@@ -1,9 +1,10 @@
-"""``custos target add|list|test|remove|reconcile``: the downstream applications Custos provisions.
+"""``custos target add|edit|list|test|remove|reconcile``: the downstream applications Custos provisions.
 
 Credentials never appear on the command line (other users can read it): ``--token-env VAR``, ``--token-file
 FILE`` or a prompt. Printed formats (a contract):
   list:      ``NAME  STATE  RECIPIENT  HELD  QUEUED  FAILED  URL  IN_SCOPE  SYNC`` table; SYNC is ``in-sync``,
              ``syncing:HELD/IN_SCOPE``, ``incomplete:HELD/IN_SCOPE`` (nothing queued, some missing), ``failed``
+  edit:      ``Changed target NAME: FIELD, FIELD…`` or ``Nothing changed for NAME.``
   test:      ``Connected to NAME: …`` then one ``  ATTRIBUTE  supported|NOT SUPPORTED`` line per mapped attribute
   reconcile: ``NAME: N accounts checked`` then one line per kind of drift, or ``no drift``
 """
@@ -11,7 +12,6 @@ FILE`` or a prompt. Printed formats (a contract):
 from __future__ import annotations
 
 import argparse
-import asyncio
 import getpass
 import os
 import sys
@@ -44,6 +44,23 @@ def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], No
     add.add_argument("--erase-mode", choices=("delete", "deactivate", "manual"), default="delete")
     add.add_argument("--concurrency", type=int, default=4, help="requests in flight to this target at once")
     add_data_dir(add)
+    edit = sub.add_parser("edit", help="change a target; its credential only with --token-env or --token-file")
+    edit.add_argument("name")
+    edit.add_argument("--url")
+    edit.add_argument("--recipient")
+    edit.add_argument("--auth", choices=("bearer", "oauth2", "none"))
+    edit.add_argument("--token-env", help="environment variable holding the new bearer token or client secret")
+    edit.add_argument("--token-file", help="file holding the new bearer token or client secret")
+    edit.add_argument("--oauth-token-url")
+    edit.add_argument("--client-id")
+    edit.add_argument("--scope")
+    edit.add_argument("--ca-file")
+    edit.add_argument("--pin")
+    edit.add_argument("--rename", action="append", metavar="OURS=THEIRS", help="replaces every rename when given")
+    edit.add_argument("--erase-mode", choices=("delete", "deactivate", "manual"))
+    edit.add_argument("--concurrency", type=int)
+    edit.add_argument("--enabled", choices=("yes", "no"), help="pause (no) or resume (yes) provisioning to it")
+    add_data_dir(edit)
     listing = sub.add_parser("list", help="targets with their queue and how many subjects each holds")
     add_data_dir(listing)
     test = sub.add_parser("test", help="connect, run discovery, and check the mapped attributes are supported")
@@ -88,9 +105,8 @@ def _renames(pairs: list[str]) -> dict[str, str]:
 
 
 def _add(args: argparse.Namespace) -> int:
-    from app.policy.in_force import install_default_if_missing
-    from app.targets.config import TargetConfig, add_target
-    from app.targets.mapping import mapping_for
+    from app.targets import service
+    from app.targets.config import TargetConfig
 
     config = TargetConfig(
         id=0,
@@ -110,12 +126,36 @@ def _add(args: argparse.Namespace) -> int:
     )
     vault = open_vault(args)
     try:
-        with vault.write_transaction() as conn:
-            mapping = mapping_for(install_default_if_missing(conn).policy, config.recipient_id, config.renames)
-            add_target(conn, config)
+        _added, receives = service.add(vault, config)
     finally:
         vault.close()
-    print(f"Added target {config.name}: receives {', '.join(mapping.attribute_paths())}")
+    print(f"Added target {config.name}: receives {', '.join(receives)}")
+    return 0
+
+
+def _edit(args: argparse.Namespace) -> int:
+    from app.targets import service
+    from app.targets.config import require_target
+
+    given = {
+        "base_url": args.url, "recipient_id": args.recipient, "auth_kind": args.auth,
+        "oauth_token_url": args.oauth_token_url, "oauth_client_id": args.client_id, "oauth_scope": args.scope,
+        "ca_file": args.ca_file, "pinned_sha256": args.pin, "erase_mode": args.erase_mode,
+        "max_concurrency": args.concurrency,
+        "renames": _renames(args.rename) if args.rename is not None else None,
+        "enabled": None if args.enabled is None else args.enabled == "yes",
+        "secret": _secret(args) if (args.token_env or args.token_file) else None,
+    }  # fmt: skip
+    changes = {k: v for k, v in given.items() if v is not None}
+    vault = open_vault(args)
+    try:
+        with vault.read_connection() as conn:
+            before = require_target(conn, args.name)
+        service.change(vault, args.name, **changes)
+    finally:
+        vault.close()
+    changed = sorted("credential" if k == "secret" else k for k, v in changes.items() if getattr(before, k) != v)
+    print(f"Changed target {args.name}: {', '.join(changed)}." if changed else f"Nothing changed for {args.name}.")
     return 0
 
 
@@ -150,55 +190,33 @@ def _list(args: argparse.Namespace) -> int:
 
 def _test(args: argparse.Namespace) -> int:
     from app.policy.in_force import PolicyInForce
-    from app.targets.client import TargetClient, TargetError
-    from app.targets.config import require_target
-    from app.targets.mapping import mapping_for
-    from app.targets.support import supported_attributes
+    from app.targets.service import check_named
 
     vault = open_vault(args)
     try:
-        with vault.read_connection() as conn:
-            config = require_target(conn, args.name)
-        mapping = mapping_for(PolicyInForce(vault).get().policy, config.recipient_id, config.renames)
+        found = check_named(vault, PolicyInForce(vault).get().policy, args.name)
     finally:
         vault.close()
-
-    async def discover() -> dict[str, Any]:
-        client = TargetClient(config)
-        try:
-            return await client.discovery()
-        finally:
-            await client.close()
-
-    try:
-        found = asyncio.run(discover())
-    except TargetError as exc:
-        print(f"Cannot reach {config.name}: {exc}")
+    print(found.headline())
+    if not found.reached:
         return 1
-    features = found["config"]
-    flags = [name for name in ("patch", "bulk", "filter", "etag") if (features.get(name) or {}).get("supported")]
-    print(f"Connected to {config.name}: {len(found['schemas'])} schemas; supports {', '.join(flags) or 'no options'}")
-    support = supported_attributes(found["schemas"], mapping)
-    for path, ok in support.items():
+    for path, ok in (found.support or {}).items():
         print(f"  {path:<60} {'supported' if ok else 'NOT SUPPORTED'}")
-    return 0 if all(support.values()) else 1
+    return 0 if found.ok else 1
 
 
 def _remove(args: argparse.Namespace) -> int:
-    from app.targets import links
-    from app.targets.config import remove_target, require_target
+    from app.targets import service
 
     vault = open_vault(args)
     try:
-        with vault.read_connection() as conn:
-            held = len(links.of_target(conn, require_target(conn, args.name).id))
+        held = service.held(vault, args.name)
         if held:
             print(f"{args.name} still holds {held} subject(s) provisioned by Custos; removing it stops their updates.")
         if not confirm(f"Remove target {args.name}?", args.yes):
             print("Not removed.")
             return 1
-        with vault.write_transaction() as conn:
-            remove_target(conn, args.name)
+        service.remove(vault, args.name)
     finally:
         vault.close()
     print(f"Removed target {args.name}.")
@@ -207,37 +225,19 @@ def _remove(args: argparse.Namespace) -> int:
 
 def _reconcile(args: argparse.Namespace) -> int:
     from app.policy.in_force import PolicyInForce
-    from app.targets.client import TargetError
-    from app.targets.reconcile import reconcile
+    from app.targets.service import reconcile
 
     vault = open_vault(args)
     try:
-        try:
-            drift = reconcile(vault, PolicyInForce(vault), args.name, repair=args.repair)
-        except TargetError as exc:
-            raise ConfigError(f"Cannot reach {args.name}: {exc}") from exc
+        drift = reconcile(vault, PolicyInForce(vault), args.name, repair=args.repair)
     finally:
         vault.close()
     print(f"{drift.target}: {drift.checked} accounts checked")
-    if drift.clean:
-        print("  no drift")
-        return 0
-    if drift.unknown_at_target:
-        print(
-            f"  {len(drift.unknown_at_target)} account(s) at the target unknown to Custos (possible unlawful retention)"
-        )
-    if drift.missing_at_target:
-        print(f"  {len(drift.missing_at_target)} subject(s) missing at the target")
-    if drift.differing:
-        print(f"  {len(drift.differing)} account(s) with differing attributes")
-    if drift.beyond_mapping:
-        names = sorted({name for names in drift.beyond_mapping.values() for name in names})
-        print(f"  {len(drift.beyond_mapping)} account(s) hold attributes beyond the mapping: {', '.join(names)}")
-    if args.repair:
-        print(f"  queued {drift.repaired} push(es) to repair")
-    return 1
+    for line in drift.lines(repaired=args.repair):
+        print(f"  {line}")
+    return 0 if drift.clean else 1
 
 
 def run(args: argparse.Namespace) -> int:
-    handlers = {"add": _add, "list": _list, "test": _test, "remove": _remove, "reconcile": _reconcile}
+    handlers = {"add": _add, "edit": _edit, "list": _list, "test": _test, "remove": _remove, "reconcile": _reconcile}
     return handlers[args.target_command](args)

@@ -127,3 +127,10 @@ def recent(conn: Connection, limit: int = 20) -> list[tuple[str, datetime, str, 
         .limit(limit)
     ).all()
     return [(r[0], utc(r[1]), r[2], r[3], int(r[4])) for r in rows]  # type: ignore[misc]
+
+
+def report_lines(status: RequestStatus) -> list[TargetLine]:
+    """Every line of a request in the order ``erase status`` prints them: the local mirror, each target and each
+    recipient without a target (Art. 19 by hand), then the identity provider (the source)."""
+    local = TargetLine("local", "erased" if status.local.get("erased_at") else "pending", local_line(status))
+    return [local, *status.targets, *([status.source] if status.source is not None else [])]

@@ -429,6 +429,16 @@ class IncidentRegister:
         return self._change(incident_id, operator, "incident.closed", values, _check_closable)
 
 
+    def dismiss(self, incident_id: int, operator: str, reason: str) -> IncidentView:
+        """A candidate (no awareness recorded) judged not to be a personal-data breach: closed with the reasoning,
+        as risk "none" and the rationale for not notifying, in one change. It stays in the register (Art. 33(5))."""
+        if not reason.strip():
+            raise IncidentError("Say why this is not a personal-data breach (kept in the register).")
+        now = self.now()
+        values = {"risk": "none", "risk_reason": reason.strip(), "risk_at": now,
+                  "not_notified_rationale": reason.strip(), "closed_at": now}  # fmt: skip
+        return self._change(incident_id, operator, "incident.dismissed", values, _check_dismissable)
+
 def _corrections(current: IncidentView, values: dict[str, Any], reason: str) -> dict[str, datetime]:
     """Which times given would replace a different recorded value (old values by name); drops unchanged ones."""
     corrections = {}
@@ -512,3 +522,9 @@ def _check_closable(merged: dict[str, Any], current: IncidentView) -> None:
         raise IncidentError("A breach with a risk must be notified to the supervisory authority before closing.")
     if risk == "high_risk" and not (merged.get("subjects_informed_at") or merged.get("art34_exemption")):
         raise IncidentError("High risk: inform the data subjects (Art. 34) or record the Art. 34(3) exemption.")
+
+
+def _check_dismissable(_merged: dict[str, Any], current: IncidentView) -> None:
+    if current.fields["aware_at"] is not None:
+        raise IncidentError(f"Incident {current.id}: the controller is recorded as aware of a breach, so it is no "
+                            "longer a candidate to dismiss; assess the risk and close it instead.")  # fmt: skip

@@ -34,3 +34,20 @@ def resolve_path(resource_type: str, path: str) -> Resolved | None:
     if not attr:
         return None
     return schema_for(resource_type).resolve(uri, attr, sub)
+
+
+def holdable_paths(resource_type: str) -> list[str]:
+    """Every path a catalogue entry may name for this resource type, as the file writes it (the policy editor
+    offers them as completions): each attribute, and each sub-attribute of a complex one; extension attributes
+    with their schema URN. Never a path the loader refuses (passwords, ids, meta)."""
+    schema = schema_for(resource_type)
+    paths = ["externalId"]
+    for urn in schema.all_schemas():
+        prefix = "" if urn == schema.core else f"{urn}:"
+        for definition in schema.attributes[urn].values():
+            name = definition.name
+            if name.lower() in NOT_HOLDABLE or name.lower() in STRUCTURAL:
+                continue
+            paths.append(prefix + name)
+            paths += [f"{prefix}{name}.{sub.name}" for sub in definition.sub.values()]
+    return paths

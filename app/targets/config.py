@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import Connection, Row, delete, insert, select
+from sqlalchemy import Connection, Row, delete, insert, select, update
 
 from app.audit.trail import Event, append
 from app.core.actor import current_actor
@@ -70,19 +70,27 @@ def check_url(url: str) -> str:
     return url.rstrip("/")
 
 
-def add_target(conn: Connection, config: TargetConfig) -> TargetConfig:
-    if not config.name or len(config.name) > 64 or not config.name.replace("-", "").replace("_", "").isalnum():
-        raise ConfigError("A target name is 1 to 64 letters, digits, '-' or '_'.")
-    if conn.execute(select(_T.c.id).where(_T.c.name == config.name)).first() is not None:
-        raise ConfigError(f"A target named {config.name!r} already exists; remove it first or choose another name.")
+def _check(config: TargetConfig) -> None:
+    """What a target's configuration must satisfy, whether added or edited (one rule, one message)."""
     if config.auth_kind not in AUTH_KINDS:
         raise ConfigError(f"Authentication is one of {', '.join(AUTH_KINDS)}.")
     if config.auth_kind != "none" and not config.secret:
         raise ConfigError("This target needs a credential (a bearer token or an OAuth client secret).")
     if config.auth_kind == "oauth2" and not (config.oauth_token_url and config.oauth_client_id):
         raise ConfigError("OAuth 2 client credentials need a token URL and a client id.")
+    if config.oauth_token_url:
+        check_url(config.oauth_token_url)
     if config.erase_mode not in ERASE_MODES:
         raise ConfigError(f"The erase mode is one of {', '.join(ERASE_MODES)}.")
+    check_url(config.base_url)
+
+
+def add_target(conn: Connection, config: TargetConfig) -> TargetConfig:
+    if not config.name or len(config.name) > 64 or not config.name.replace("-", "").replace("_", "").isalnum():
+        raise ConfigError("A target name is 1 to 64 letters, digits, '-' or '_'.")
+    if conn.execute(select(_T.c.id).where(_T.c.name == config.name)).first() is not None:
+        raise ConfigError(f"A target named {config.name!r} already exists; remove it first or choose another name.")
+    _check(config)
     values = {
         "name": config.name,
         "base_url": check_url(config.base_url),
@@ -110,14 +118,50 @@ def add_target(conn: Connection, config: TargetConfig) -> TargetConfig:
     return added
 
 
-def _initial_sync(conn: Connection, target: TargetConfig) -> None:
+def _initial_sync(conn: Connection, target: TargetConfig, reason: str = "target added") -> None:
     """Everyone in scope goes to a new target, queued in the transaction that adds it (nothing is lost)."""
     from app.policy.versions import in_force  # the policy builds on nothing here; imported where needed
     from app.targets.sync import queue
 
     record = in_force(conn)
     if record is not None:
-        queue(conn, target, record.policy, "target added")
+        queue(conn, target, record.policy, reason)
+
+
+EDITABLE = ("base_url", "recipient_id", "auth_kind", "secret", "oauth_token_url", "oauth_client_id", "oauth_scope",
+            "ca_file", "pinned_sha256", "renames", "erase_mode", "max_concurrency", "enabled")  # fmt: skip
+_RESYNC = frozenset({"recipient_id", "renames", "enabled"})  # what changes whom or what the target should hold
+
+
+def update_target(conn: Connection, name: str, **changes: object) -> TargetConfig:
+    """Change a target's configuration. A credential not given is kept (it is never read back to be re-entered);
+    the trail names the fields changed, never a value of the credential. When the recipient, the renames or
+    "enabled" change, everyone in scope is queued again, in this transaction, as for a new target."""
+    current = require_target(conn, name)
+    unknown = set(changes) - set(EDITABLE)
+    if unknown:
+        raise ConfigError(f"These cannot be changed: {', '.join(sorted(unknown))}.")
+    if changes.get("secret") in (None, ""):
+        changes.pop("secret", None)
+    if changes.get("auth_kind") == "none":
+        changes["secret"] = None
+    changed = {k: v for k, v in changes.items() if getattr(current, k) != v}
+    if not changed:
+        return current
+    updated = replace(current, **changed)  # type: ignore[arg-type]
+    _check(updated)
+    values = {k: json.dumps(v) if k == "renames" else v for k, v in changed.items()}
+    if "base_url" in values:
+        values["base_url"] = check_url(str(values["base_url"]))
+    if "max_concurrency" in values:
+        values["max_concurrency"] = max(1, min(int(values["max_concurrency"]), 32))  # type: ignore[call-overload]
+    conn.execute(update(_T).where(_T.c.id == current.id).values(**values))
+    fields = sorted("credential" if k == "secret" else k for k in changed)
+    append(conn, Event("target.changed", current_actor.get(), details={"target": name, "fields": fields}))
+    result = require_target(conn, name)
+    if result.enabled and _RESYNC & set(changed):
+        _initial_sync(conn, result, "target changed")
+    return result
 
 
 def list_targets(conn: Connection, enabled_only: bool = False) -> list[TargetConfig]:

@@ -41,6 +41,31 @@ class Drift:
     def clean(self) -> bool:
         return not (self.unknown_at_target or self.missing_at_target or self.differing or self.beyond_mapping)
 
+    def lines(self, repaired: bool = False) -> list[str]:
+        """One line per kind of drift (ids and attribute names only), as ``target reconcile`` prints them."""
+        if self.clean:
+            return ["no drift"]
+        lines = []
+        if self.unknown_at_target:
+            lines.append(f"{len(self.unknown_at_target)} account(s) at the target unknown to Custos (possible "
+                         "unlawful retention)")  # fmt: skip
+        if self.missing_at_target:
+            lines.append(f"{len(self.missing_at_target)} subject(s) missing at the target")
+        if self.differing:
+            lines.append(f"{len(self.differing)} account(s) with differing attributes")
+        if self.beyond_mapping:
+            names = sorted({name for names in self.beyond_mapping.values() for name in names})
+            count = len(self.beyond_mapping)
+            lines.append(f"{count} account(s) hold attributes beyond the mapping: {', '.join(names)}")
+        if repaired:
+            lines.append(f"queued {self.repaired} push(es) to repair")
+        return lines
+
+    @property
+    def repairable(self) -> int:
+        """How many subjects a repair would push (missing, differing, or holding more than the mapping)."""
+        return len(dict.fromkeys([*self.missing_at_target, *self.differing, *self.beyond_mapping]))
+
 
 async def _all_users(client: TargetClient) -> list[dict[str, Any]]:
     users: list[dict[str, Any]] = []

@@ -40,6 +40,7 @@ from app.ui.audit.bundle_window import choose_and_open_bundle
 from app.ui.audit.view import AuditPage, trail_verdict
 from app.ui.bridge import EventBridge
 from app.ui.endpoint_dialog import EndpointDialog
+from app.ui.erasure.history import open_history
 from app.ui.exports.ropa_dialog import RopaExportDialog
 from app.ui.identities.model import local_time
 from app.ui.identities.view import IdentitiesView
@@ -393,6 +394,8 @@ class MainWindow(QMainWindow):
         self.export_records_action = records.addAction("Export &Article 30 records…", self.export_records)
         # Read-only and vault-free: an incident responder's copy of the evidence, verified on the spot.
         self.open_bundle_action = records.addAction("Open an &evidence bundle…", self.open_bundle)
+        # Every erasure request with its steps: retry, attest and receipts, as `erase status|retry|attest|receipt`.
+        self.erasure_history_action = records.addAction("E&rasure history…", lambda: open_history(self.vault, self))
         self.vault_status = _label(describe_cipher(vault))
         self.vault_status.setToolTip("As reported by SQLCipher for the open vault")
         self.statusBar().addPermanentWidget(self.vault_status)

@@ -152,3 +152,17 @@ def test_details_and_both_drafts(data_dir: Path, tmp_path: Path) -> None:
     ]  # fmt: skip
     text = " ".join(page.extract_text() for page in PdfReader(out / "incident-1-communication.pdf").pages)
     assert "Watch for phishing e-mails." in text and "breach-line@controller.example" in text
+
+
+def test_a_candidate_dismissed_stays_in_the_register(data_dir: Path) -> None:
+    run(data_dir, "breach", "open", "--title", "Schema refusals")
+    done = run(data_dir, "breach", "dismiss", "1", "--reason", "an IdP mapping mismatch, no personal data left us")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("Dismissed incident 1 as not a personal-data breach")
+    assert run(data_dir, "breach", "list").stdout.splitlines()[1].split()[:2] == ["1", "closed"]
+    shown = run(data_dir, "breach", "show", "1").stdout
+    assert "risk: none" in shown
+    run(data_dir, "breach", "open", "--title", "Lost laptop")
+    run(data_dir, "breach", "aware", "2", "--reason", "confirmed stolen")
+    refused = run(data_dir, "breach", "dismiss", "2", "--reason", "changed my mind")
+    assert refused.returncode == 2 and "no longer a candidate" in refused.stderr

@@ -76,5 +76,15 @@ def test_target_commands(tmp_path: Path, data_dir: Path, scim_targets: Callable[
     ]
     assert "recon-1" not in drift.stdout and "stranger" not in drift.stdout
 
+    token_file = tmp_path / "new-token"
+    token_file.write_text("rotated-secret-value")
+    edited = run(data_dir, "target", "edit", "app1", "--token-file", str(token_file), "--concurrency", "2")
+    assert edited.returncode == 0, edited.stderr
+    assert edited.stdout.strip() == "Changed target app1: credential, max_concurrency."
+    assert "rotated-secret-value" not in edited.stdout + edited.stderr
+    assert run(data_dir, "target", "edit", "app1", "--concurrency", "2").stdout.strip() == "Nothing changed for app1."
+    wrong = run(data_dir, "target", "edit", "app1", "--recipient", "nobody")
+    assert wrong.returncode == 2 and "no recipient 'nobody'" in wrong.stderr
+
     removed = run(data_dir, "target", "remove", "app1", "--yes")
     assert removed.returncode == 0 and removed.stdout.strip().endswith("Removed target app1.")

@@ -43,8 +43,10 @@ def test_erase_one_subject_everywhere(
         dialog = ErasureDialog(vault, [user["id"]], reauthenticate_with(vault))
         qtbot.addWidget(dialog)
         dialog.choose_folder = lambda _parent: tmp_path
-        qtbot.waitUntil(lambda: dialog.table.rowCount() == 2, timeout=5000)
+        qtbot.waitUntil(lambda: dialog.table.rowCount() == 3, timeout=5000)
         assert dialog.table.item(1, 0).text() == "app1" and dialog.table.item(1, 2).text() == "1"
+        assert dialog.who.text() == "Erasing: Subject Seven (erase-me@example.test)."  # whom, before confirming
+        assert dialog.table.item(2, 0).text() == "Identity provider (source)"
         dialog.confirm_text.setText("ERASE 2")
         assert not dialog.erase_button.isEnabled()
         dialog.confirm_text.setText("ERASE 1")
@@ -57,7 +59,16 @@ def test_erase_one_subject_everywhere(
         qtbot.waitUntil(lambda: dialog.status is not None and dialog.status.state == "closed", timeout=30_000)
         assert dialog.status.complete
         assert [line.state for line in dialog.status.targets] == ["succeeded"]
+        headers = [dialog.table.horizontalHeaderItem(c).text() for c in range(3)]
+        assert headers == ["Where", "State", "Detail"]  # not "succeeded" under "What happens"
+        rows = [[dialog.table.item(r, c).text() for c in range(3)] for r in range(dialog.table.rowCount())]
+        assert rows[0][:2] == ["This Custos mirror", "erased"] and "rows deleted" in rows[0][2]
+        assert rows[1] == ["app1", "succeeded", "erased (verified)"]
+        assert rows[2][:2] == ["Identity provider (source)", "held"]
         assert app1.users() == []
+        last = dialog.table.rowCount() - 1  # the source is shown, apart from the applications
+        assert dialog.table.item(last, 0).text() == "Identity provider (source)"
+        assert dialog.table.item(last, 1).text() == "held"
 
         dialog.save_receipt()
         qtbot.waitUntil(lambda: "Receipt written" in dialog.message.text(), timeout=10_000)

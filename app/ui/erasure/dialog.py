@@ -31,9 +31,11 @@ from app.erasure.model import GROUNDS
 from app.erasure.receipt import ReceiptFiles
 from app.erasure.receipt import export as export_receipt
 from app.erasure.requests import request_erasure
-from app.erasure.status import RequestStatus, local_line
+from app.erasure.source import STEP_TEXT
+from app.erasure.status import RequestStatus, report_lines
 from app.store.vault import Vault
 from app.ui.erasure.jobs import Preview, preview, progress
+from app.ui.erasure.lines import PREVIEW_HEADERS, STATUS_HEADERS, where
 from app.ui.lock.reauth import Reauthenticate
 from app.ui.policy.common import login_name, plain_label, user_message
 from app.ui.workers import submit
@@ -46,6 +48,15 @@ ChooseFolder = Callable[[QWidget], Path | None]
 def choose_receipt_folder(parent: QWidget) -> Path | None:
     folder = QFileDialog.getExistingDirectory(parent, "Save the erasure receipt into folder")
     return Path(folder) if folder else None
+
+
+def whom(result: Preview) -> str:
+    """The person (or people) by display name and userName, so the operator sees whom they erase."""
+    if not result.people:
+        return "None of the selected subjects is in the mirror any more."
+    shown = [f"{name or '(no display name)'} ({user})" for name, user in result.people[:5]]
+    more = f" and {len(result.people) - 5} more" if len(result.people) > 5 else ""
+    return "Erasing: " + ", ".join(shown) + more + "."
 
 
 def confirmation_phrase(count: int) -> str:
@@ -72,8 +83,10 @@ class ErasureDialog(QDialog):
         self.status: RequestStatus | None = None
 
         self.summary = plain_label("Working out what will be erased where…", wrap=True)
+        self.who = plain_label(wrap=True)
+        self.who.setAccessibleName("Whom this erases")
         self.table = QTableWidget(0, 3)
-        self.table.setHorizontalHeaderLabels(["Where", "What happens", "Subjects"])
+        self.table.setHorizontalHeaderLabels(list(PREVIEW_HEADERS))
         self.table.horizontalHeader().setStretchLastSection(True)
         self.ground = QComboBox()
         for key, text in GROUNDS.items():
@@ -105,6 +118,7 @@ class ErasureDialog(QDialog):
         buttons.addWidget(self.erase_button)
         buttons.addWidget(self.close_button)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.who)
         layout.addWidget(self.summary)
         layout.addWidget(self.table, 1)
         layout.addLayout(form)
@@ -121,6 +135,7 @@ class ErasureDialog(QDialog):
     # -- step 1: preview -----------------------------------------------------------------------------------
     def _previewed(self, result: Preview) -> None:
         phrase = confirmation_phrase(result.found)
+        self.who.setText(whom(result))
         self.confirm_label.setText(f"Type {phrase} to confirm")
         self.summary.setText(
             f"{result.found} of {result.subjects} selected subject(s) are in the mirror. They are deleted here at "
@@ -135,9 +150,11 @@ class ErasureDialog(QDialog):
             "recipient": "no SCIM target: tell them, then attest (Art. 19)",
         }
         rows += [
-            (name, labels.get(result.modes[name], result.modes[name]), str(count))
+            (where(name), labels.get(result.modes[name], result.modes[name]), str(count))
             for name, count in result.per_target.items()
         ]
+        # The identity provider keeps sending the person until removed there; Custos refuses them meanwhile.
+        rows.append((where("source"), f"{STEP_TEXT} (Custos refuses the person if sent again)", str(result.found)))
         self._fill(rows)
         self._expected = phrase
         self._found = result.found
@@ -176,9 +193,8 @@ class ErasureDialog(QDialog):
 
     def _progressed(self, status: RequestStatus) -> None:
         self.status = status
-        rows = [("This Custos mirror", local_line(status), str(status.subjects))]
-        rows += [(line.target, line.state, line.detail) for line in status.targets]
-        self._fill(rows)
+        self.table.setHorizontalHeaderLabels(list(STATUS_HEADERS))  # from "what happens" to what happened
+        self._fill([(where(line.target), line.state, line.detail) for line in report_lines(status)])
         if status.state == "closed":
             self.timer.stop()
             outcome = "erased everywhere" if status.complete else "closed with exceptions (see each application)"

@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
+from sqlalchemy import Connection, select
+
 from app.erasure.status import RequestStatus, request_status
 from app.erasure.steps import RECIPIENT_MODE, recipient_step_name
 from app.policy.versions import in_force
 from app.scim import repository as repo
+from app.store.models import ScimResource
 from app.store.vault import Vault
 from app.targets import links, scope
 from app.targets.config import list_targets
@@ -20,6 +23,16 @@ class Preview:
     found: int  # of those, still in the mirror
     per_target: dict[str, int]  # target name -> how many of the subjects it holds
     modes: dict[str, str]  # target name -> erase mode (delete | deactivate | manual)
+    people: tuple[tuple[str, str], ...] = ()  # (display name, userName) of each subject found, for the operator
+
+
+def people(conn: Connection, subject_ids: list[str]) -> tuple[tuple[str, str], ...]:
+    """Whom the operator is about to erase, by name on screen only (never logged, never on the trail)."""
+    table = ScimResource.__table__
+    rows = conn.execute(
+        select(table.c.display_name, table.c.user_name).where(table.c.id.in_(subject_ids)).order_by(table.c.user_name)
+    ).all()
+    return tuple((row[0] or "", row[1] or "") for row in rows)
 
 
 def preview(vault: Vault, subject_ids: list[str]) -> Preview:
@@ -41,7 +54,8 @@ def preview(vault: Vault, subject_ids: list[str]) -> Preview:
             name = recipient_step_name(recipient.id)
             modes[name] = RECIPIENT_MODE
             counts[name] = sum(1 for rid in subject_ids if scope.in_scope(conn, record.policy, recipient, rid))
-    return Preview(len(subject_ids), found, {name: counts.get(name, 0) for name in sorted(modes)}, modes)
+        named = people(conn, subject_ids)
+    return Preview(len(subject_ids), found, {name: counts.get(name, 0) for name in sorted(modes)}, modes, named)
 
 
 def progress(vault: Vault, request_id: str) -> RequestStatus:

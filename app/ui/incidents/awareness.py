@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
-    QPlainTextEdit,
     QVBoxLayout,
     QWidget,
 )
@@ -22,6 +21,7 @@ from PySide6.QtWidgets import (
 from app.incidents import clock
 from app.incidents.register import IncidentView
 from app.incidents.times import SKEW
+from app.ui.incidents.fields import prompt_box
 from app.ui.policy.common import plain_label
 
 
@@ -48,7 +48,7 @@ class AwarenessDialog(QDialog):
         self.when.setDisplayFormat("yyyy-MM-dd HH:mm t")
         self.when.setCalendarPopup(True)
         self.when.setMaximumDateTime(_qt(now + SKEW))  # never in the future; the register checks it again
-        self.reason = QPlainTextEdit()
+        self.reason = prompt_box()
         hint = "Why the time is corrected" if self.correcting else "Why the controller is aware"
         self.reason.setPlaceholderText(hint)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)

@@ -13,12 +13,12 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLineEdit,
-    QPlainTextEdit,
     QVBoxLayout,
     QWidget,
 )
 
 from app.incidents.register import BREACH_TYPES, SPECIAL, IncidentView
+from app.ui.incidents.fields import prompt_box
 
 _LINES = (
     ("cause", "Cause"),
@@ -48,7 +48,7 @@ class DetailsDialog(QDialog):
         cross = view.fields["cross_border"]
         self.cross_border = self._combo((_UNSET, "yes", "no"), None if cross is None else ("yes" if cross else "no"))
         self.lines = {name: QLineEdit(view.fields[name]) for name, _ in _LINES}
-        self.texts = {name: QPlainTextEdit(view.fields[name]) for name, _ in _TEXTS}
+        self.texts = {name: prompt_box(text=view.fields[name]) for name, _ in _TEXTS}
         form = QFormLayout()
         form.addRow("Categories of data subjects", self.subject_categories)
         form.addRow("Type of breach", types)

@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
-    QPlainTextEdit,
     QVBoxLayout,
     QWidget,
 )
@@ -23,6 +22,7 @@ from PySide6.QtWidgets import (
 from app.incidents import clock
 from app.incidents.register import EDITABLE_TIMES, IncidentView
 from app.incidents.times import LABELS, SKEW
+from app.ui.incidents.fields import prompt_box
 from app.ui.policy.common import plain_label
 
 
@@ -56,7 +56,7 @@ class TimeDialog(QDialog):
         self.when.setDisplayFormat("yyyy-MM-dd HH:mm t")
         self.when.setCalendarPopup(True)
         self.when.setMaximumDateTime(_qt(now + SKEW))  # never in the future; the register checks it again
-        self.reason = QPlainTextEdit()
+        self.reason = prompt_box()
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)

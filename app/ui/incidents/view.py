@@ -1,7 +1,9 @@
-"""The breach register in the app: every incident with its state and live countdown, one incident's timeline and
-the history of every time recorded (corrections never replace), recording awareness (a person's decision, at a
-real time, with the reasoning; again, a correction with its reason), the Art. 33(3) notification draft and the
-Art. 34 communication to the data subjects."""
+"""The breach register in the app, the whole process as ``custos breach`` runs it: every incident with its state and
+live countdown, one incident's timeline and the history of every time recorded (corrections never replace); open
+by hand or dismiss a candidate from alerts; awareness (a person's decision, at a real time, with the reasoning;
+again, a correction with its reason); the risk assessment, containment, the Art. 33(3)(a) figures, notifications
+to the authority (initial and follow-up), the Art. 34 communication or its exemption, closing; the Art. 33(3)
+notification draft and the Art. 34 communication to the data subjects."""
 
 from __future__ import annotations
 
@@ -14,10 +16,10 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QDialog,
     QFileDialog,
-    QHBoxLayout,
+    QGridLayout,
     QHeaderView,
-    QInputDialog,
     QPlainTextEdit,
     QPushButton,
     QSplitter,
@@ -34,21 +36,42 @@ from app.policy.in_force import PolicyInForce
 from app.store.vault import Vault
 from app.ui.incidents.awareness import ask_awareness
 from app.ui.incidents.details import ask_details
+from app.ui.incidents.scope_dialog import ScopeDialog
+from app.ui.incidents.steps import (
+    CloseDialog,
+    CommunicationDialog,
+    ContainmentDialog,
+    DismissDialog,
+    NotificationDialog,
+    OpenDialog,
+    RiskDialog,
+    run_dialog,
+)
 from app.ui.incidents.time_dialog import TimeChange, ask_time
 from app.ui.policy.common import login_name, plain_label, user_message
 from app.ui.workers import submit
 
 HEADERS = ("ID", "State", "Title", "Aware (UTC)", "Deadline (UTC)", "Deadline (local)", "Clock")
-AskText = Callable[[QWidget, str, str], str | None]
+RunDialog = Callable[[QDialog], bool]
 AskAwareness = Callable[[QWidget, IncidentView, datetime], tuple[datetime, str] | None]
 AskDetails = Callable[[QWidget, IncidentView], dict[str, Any] | None]
 AskTime = Callable[[QWidget, IncidentView, datetime], TimeChange | None]
 ChooseFolder = Callable[[QWidget], Path | None]
 
 
-def ask_text(parent: QWidget, title: str, label: str) -> str | None:
-    text, ok = QInputDialog.getMultiLineText(parent, title, label)
-    return text if ok and text.strip() else None
+def state_text(view: IncidentView) -> str:
+    """The register's state, told apart where it matters to a DPO: only an alert's incident is a "candidate";
+    one opened by hand awaits awareness; a dismissed candidate says so."""
+    if view.state == "candidate" and not str(view.source).startswith("alert:"):
+        return "awaiting awareness"
+    if view.state == "closed" and view.aware_at is None:
+        return "dismissed"
+    return view.state
+
+
+def _origin(view: IncidentView) -> str:
+    source = str(view.source)
+    return f"Candidate from the alert rule {source[6:]}" if source.startswith("alert:") else "Opened by hand"
 
 
 def choose_folder(parent: QWidget) -> Path | None:
@@ -66,13 +89,25 @@ def timeline(view: IncidentView) -> str:
               ("subjects_informed_at", "Data subjects informed"), ("closed_at", "Closed"))  # fmt: skip
     moments += [(f[key], label) for key, label in labels if f[key]]
     moments += [(n.at, f"Notified ({n.kind}), reference {n.reference}") for n in view.notifications]
-    lines = [f"{clock.utc_text(at)}  {label}" for at, label in sorted(moments)]
+    lines = [f"{_origin(view)}; {state_text(view)}."]
+    lines += [f"{clock.utc_text(at)}  {label}" for at, label in sorted(moments)]
     if view.aware_anchor and view.aware_anchor != f["aware_at"]:
         lines.append(f"The deadline runs from the first awareness, {clock.utc_text(view.aware_anchor)}.")
     if f["aware_reason"]:
         lines.append(f"\nAware because: {f['aware_reason']}")
     if f["risk"]:
         lines.append(f"Risk: {f['risk']} — {f['risk_reason']}")
+    if f["measures"]:
+        lines.append(f"Measures: {f['measures']}")
+    if f["approx_subjects"] is not None:
+        lines.append(f"Approximately {f['approx_subjects']:,} data subject(s), {f['approx_records'] or 0:,} record(s); "
+                     f"categories: {', '.join(f['categories']) or 'none'}")  # fmt: skip
+    if f["art34_exemption"]:
+        lines.append(f"Art. 34 exemption ({f['art34_exemption']}): {f['art34_reason']}")
+    if f["delay_reason"]:
+        lines.append(f"Reasons for the delay: {f['delay_reason']}")
+    if f["not_notified_rationale"]:
+        lines.append(f"Not notified because: {f['not_notified_rationale']}")
     missing = still_to_record(f) if view.state != "closed" else []
     if missing:
         lines.append("Still to record for the authority: " + "; ".join(missing))
@@ -109,7 +144,7 @@ class IncidentsPage(QWidget):
         self.policy = policy
         self.now = now
         self.register = IncidentRegister(vault, now)
-        self.ask_text: AskText = ask_text
+        self.run_dialog: RunDialog = run_dialog
         self.ask_awareness: AskAwareness = ask_awareness
         self.ask_details: AskDetails = ask_details
         self.ask_time: AskTime = ask_time
@@ -127,26 +162,29 @@ class IncidentsPage(QWidget):
         self.detail = QPlainTextEdit()
         self.detail.setReadOnly(True)
         self.summary = plain_label(wrap=True)
-        self.open_button = QPushButton("&Open an incident…")
-        self.open_button.clicked.connect(self.open_incident)
-        self.aware_button = QPushButton("Record &awareness…")
-        self.aware_button.clicked.connect(self.record_awareness)
-        self.time_button = QPushButton("Record or correct a &time…")
-        self.time_button.clicked.connect(self.record_time)
-        self.details_button = QPushButton("D&etails for the authority…")
-        self.details_button.clicked.connect(self.record_details)
-        self.draft_button = QPushButton("Notification &draft…")
-        self.draft_button.clicked.connect(self.export_draft)
-        self.communication_button = QPushButton("&Communication to data subjects…")
-        self.communication_button.clicked.connect(self.export_communication)
-        # Two rows, so the page stays usable at 200 %: what is recorded, then what is written from it.
-        recording, drafts = QHBoxLayout(), QHBoxLayout()
-        for row, row_buttons in ((recording, (self.open_button, self.aware_button, self.time_button,
-                                              self.details_button)),
-                                 (drafts, (self.draft_button, self.communication_button))):  # fmt: skip
-            for button in row_buttons:
-                row.addWidget(button)
-            row.addStretch(1)
+        self.open_button = self._button("&Open an incident…", self.open_incident)
+        self.dismiss_button = self._button("Dis&miss a candidate…", self.dismiss)
+        self.aware_button = self._button("Record &awareness…", self.record_awareness)
+        self.risk_button = self._button("Assess the &risk…", self.assess_risk)
+        self.contain_button = self._button("Co&ntainment…", self.record_containment)
+        self.scope_button = self._button("&Scope (who, what)…", self.compute_scope)
+        self.details_button = self._button("D&etails for the authority…", self.record_details)
+        self.time_button = self._button("Record or correct a &time…", self.record_time)
+        self.notify_button = self._button("Notify the aut&hority…", self.notify)
+        self.inform_button = self._button("Art. 34: &inform or exempt…", self.record_communication)
+        self.close_button = self._button("C&lose…", self.close_incident)
+        self.draft_button = self._button("Notification &draft…", self.export_draft)
+        self.communication_button = self._button("&Communication to data subjects…", self.export_communication)
+        # In the order of the process, four to a row, so the page stays usable at 200 %.
+        buttons = QGridLayout()
+        order = (self.open_button, self.dismiss_button, self.aware_button, self.risk_button,
+                 self.contain_button, self.scope_button, self.details_button, self.time_button,
+                 self.notify_button, self.inform_button, self.close_button, None,
+                 self.draft_button, self.communication_button)  # fmt: skip
+        for index, button in enumerate(order):
+            if button is not None:
+                buttons.addWidget(button, index // 4, index % 4)
+        buttons.setColumnStretch(4, 1)
         splitter = QSplitter(Qt.Orientation.Vertical)  # the table needs the width: the clock is its last column
         splitter.addWidget(self.table)
         splitter.addWidget(self.detail)
@@ -154,12 +192,16 @@ class IncidentsPage(QWidget):
         splitter.setStretchFactor(1, 2)
         layout = QVBoxLayout(self)
         layout.addWidget(self.summary)
-        layout.addLayout(recording)
-        layout.addLayout(drafts)
+        layout.addLayout(buttons)
         layout.addWidget(splitter, 1)
         self.countdown = QTimer(self)
         self.countdown.setInterval(1000)
         self.countdown.timeout.connect(self._tick)
+
+    def _button(self, text: str, slot: Callable[[], None]) -> QPushButton:
+        button = QPushButton(text)
+        button.clicked.connect(slot)
+        return button
 
     def showEvent(self, event: QShowEvent) -> None:
         self.refresh()
@@ -183,11 +225,11 @@ class IncidentsPage(QWidget):
             for column, value in enumerate(self._row(view)):
                 self.table.setItem(row, column, QTableWidgetItem(value))
         running = [v for v in incidents if v.clock(self.now()).state in ("running", "overdue")]
-        candidates = sum(1 for v in incidents if v.state == "candidate")
-        self.summary.setText(
-            f"{len(incidents)} incident(s) in the register; {len(running)} with the 72-hour clock running; "
-            f"{candidates} candidate(s) from alerts awaiting a decision."
-        )
+        candidates = sum(1 for v in incidents if state_text(v) == "candidate")
+        by_hand = sum(1 for v in incidents if state_text(v) == "awaiting awareness")
+        text = (f"{len(incidents)} incident(s) in the register; {len(running)} with the 72-hour clock running; "
+                f"{candidates} candidate(s) from alerts awaiting a decision")  # fmt: skip
+        self.summary.setText(text + (f"; {by_hand} opened by hand awaiting awareness." if by_hand else "."))
         if selected is not None:
             for row, view in enumerate(incidents):
                 if view.id == selected.id:
@@ -201,7 +243,7 @@ class IncidentsPage(QWidget):
         aware = clock.utc_text(view.aware_anchor) if view.aware_anchor else "—"  # what the deadline runs from
         utc_deadline = clock.utc_text(status.deadline) if status.deadline else "—"
         local_deadline = clock.local_text(status.deadline) if status.deadline else "—"
-        return [str(view.id), view.state, view.title, aware, utc_deadline, local_deadline, status.describe()]
+        return [str(view.id), state_text(view), view.title, aware, utc_deadline, local_deadline, status.describe()]
 
     def _tick(self) -> None:
         now = self.now()
@@ -217,13 +259,86 @@ class IncidentsPage(QWidget):
     def _show_selected(self) -> None:
         view = self._selected()
         self.detail.setPlainText(timeline(view) if view else "")
+        self._enable(view)
+
+    def _enable(self, view: IncidentView | None) -> None:
+        """What can be done to the selected incident; the register checks again (a click never half-works)."""
+        open_ = view is not None and view.state != "closed"
+        aware = open_ and view is not None and view.aware_at is not None
+        for button in (self.aware_button, self.contain_button, self.scope_button, self.details_button,
+                       self.time_button, self.risk_button, self.close_button):  # fmt: skip
+            button.setEnabled(open_)
+        self.dismiss_button.setEnabled(open_ and not aware)
+        self.notify_button.setEnabled(aware)
+        self.inform_button.setEnabled(aware)
+        for button in (self.draft_button, self.communication_button):
+            button.setEnabled(view is not None)
 
     # -- actions -------------------------------------------------------------------------------------------
     def open_incident(self) -> None:
-        title = self.ask_text(self, "Open an incident", "A short title (no personal data):")
-        if title:
-            operator = login_name()
-            submit(lambda: self.register.open_incident(title.strip(), operator), self._changed, self._failed)
+        dialog = OpenDialog(self.now(), self)
+        if self.run_dialog(dialog):
+            given, operator = dialog.value(), login_name()
+            submit(lambda: self.register.open_incident(given.title, operator, given.description, given.detected_at),
+                   self._changed, self._failed)  # fmt: skip
+
+    def _with_selected(self, make: Callable[[IncidentView], QDialog]) -> tuple[IncidentView, QDialog] | None:
+        view = self._selected()
+        if view is None:
+            self.summary.setText("Select an incident first.")
+            return None
+        dialog = make(view)
+        return (view, dialog) if self.run_dialog(dialog) else None
+
+    def _record(self, work: Callable[[], object]) -> None:
+        submit(work, self._changed, self._failed)
+
+    def dismiss(self) -> None:
+        if answer := self._with_selected(lambda v: DismissDialog(v, self)):
+            view, dialog = answer
+            reason, operator = dialog.value(), login_name()  # type: ignore[attr-defined]
+            self._record(lambda: self.register.dismiss(view.id, operator, reason))
+
+    def assess_risk(self) -> None:
+        if answer := self._with_selected(lambda v: RiskDialog(v, self)):
+            view, dialog = answer
+            (risk, reason), operator = dialog.value(), login_name()  # type: ignore[attr-defined]
+            self._record(lambda: self.register.assess(view.id, operator, risk, reason))
+
+    def record_containment(self) -> None:
+        if answer := self._with_selected(lambda v: ContainmentDialog(v, self.now(), self)):
+            view, dialog = answer
+            (values, reason), operator = dialog.value(), login_name()  # type: ignore[attr-defined]
+            self._record(lambda: self.register.update(view.id, operator, reason, **values))
+
+    def compute_scope(self) -> None:
+        if answer := self._with_selected(lambda v: ScopeDialog(self.vault, self.policy, v, self.now(), self)):
+            view, dialog = answer
+            values, operator = dialog.value(), login_name()  # type: ignore[attr-defined]
+            self._record(lambda: self.register.update(view.id, operator, **values))
+
+    def notify(self) -> None:
+        if answer := self._with_selected(lambda v: NotificationDialog(v, self.now(), self)):
+            view, dialog = answer
+            given, operator = dialog.value(), login_name()  # type: ignore[attr-defined]
+            self._record(lambda: self.register.notify(view.id, operator, given.reference, given.at, given.summary,
+                                                      given.delay_reason, given.follow_up))  # fmt: skip
+
+    def record_communication(self) -> None:
+        if answer := self._with_selected(lambda v: CommunicationDialog(v, self.now(), self)):
+            view, dialog = answer
+            given, operator = dialog.value(), login_name()  # type: ignore[attr-defined]
+            if given.informed:
+                self._record(lambda: self.register.inform_subjects(view.id, operator, given.at, given.reason))
+            else:
+                self._record(lambda: self.register.exempt_from_communication(view.id, operator, given.exemption,
+                                                                             given.reason))  # fmt: skip
+
+    def close_incident(self) -> None:
+        if answer := self._with_selected(lambda v: CloseDialog(v, self)):
+            view, dialog = answer
+            rationale, operator = dialog.value(), login_name()  # type: ignore[attr-defined]
+            self._record(lambda: self.register.close(view.id, operator, rationale))
 
     def record_awareness(self) -> None:
         view = self._selected()

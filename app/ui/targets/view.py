@@ -1,21 +1,42 @@
-"""The Targets page: each downstream application's health and queue, and its mapping beside the catalogue.
+"""The Targets page: each downstream application's health and queue, the selected one's initial-sync progress and
+its mapping beside the catalogue; add, edit, test, reconcile (with repair) and remove, through the Qt-free
+service the CLI uses (app/targets/service.py).
 
-All reads run in workers (app/ui/workers.py); the page refreshes every few seconds while it is visible.
+All reads and changes run in workers (app/ui/workers.py); the page refreshes every few seconds while visible.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QHideEvent, QShowEvent, QStandardItem, QStandardItemModel
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QSplitter, QTableView, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.policy.in_force import PolicyInForce
 from app.policy.model import Policy
 from app.store.vault import Vault
+from app.targets import service
+from app.targets.config import TargetConfig
 from app.targets.status import TargetHealth, health
 from app.ui.identities.model import local_time
+from app.ui.policy.common import user_message
+from app.ui.targets.dialog import TargetDialog
+from app.ui.targets.reconcile_dialog import ReconcileDialog
 from app.ui.workers import submit
 
 REFRESH_MS = 3000
@@ -35,6 +56,35 @@ def load(vault: Vault, policy: PolicyInForce) -> Snapshot:
         return Snapshot(health(conn, active.policy), active.policy)
 
 
+RunDialog = Callable[[QDialog], bool]
+Confirm = Callable[[QWidget, str, str], bool]
+
+
+def run_dialog(dialog: QDialog) -> bool:
+    return dialog.exec() == QDialog.DialogCode.Accepted
+
+
+def confirm(parent: QWidget, title: str, text: str) -> bool:
+    answer = QMessageBox.question(parent, title, text, QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                                  QMessageBox.StandardButton.No)  # fmt: skip
+    return answer == QMessageBox.StandardButton.Yes
+
+
+def sync_text(target: TargetHealth) -> str:
+    """The selected target's initial sync (or catch-up) in words, true to the outbox and what it holds."""
+    sync = target.sync
+    if sync is None:
+        return target.problem or "Not provisioned."
+    if sync.failed:
+        return f"{sync.failed:,} change(s) failed: see Last error, fix the cause, then reconcile with repair."
+    if sync.pending:
+        return f"Syncing: {sync.held:,} of {sync.in_scope:,} in-scope users held; {sync.pending:,} change(s) queued."
+    if sync.missing:
+        return (f"Incomplete: {sync.missing:,} in-scope user(s) not held there and nothing queued. Reconcile with "
+                "repair to send them.")  # fmt: skip
+    return f"In sync: all {sync.in_scope:,} in-scope users held, nothing queued."
+
+
 def _row(values: list[str]) -> list[QStandardItem]:
     items = []
     for value in values:
@@ -51,6 +101,22 @@ class TargetsPage(QWidget):
         self.policy = policy
         self.snapshot: Snapshot | None = None
         self.summary = QLabel("Loading…")
+        self.summary.setWordWrap(True)
+        self.run_dialog: RunDialog = run_dialog
+        self.confirm: Confirm = confirm
+        self.add_button = self._button("&Add a target…", self.add_target)
+        self.edit_button = self._button("&Edit…", self.edit_target)
+        self.test_button = self._button("&Test connection", self.test_target)
+        self.reconcile_button = self._button("Re&concile…", self.reconcile_target)
+        self.remove_button = self._button("Re&move…", self.remove_target)
+        self.progress = QProgressBar()
+        self.progress.setAccessibleName("Initial sync of the selected target")
+        self.progress.setTextVisible(True)
+        self.progress_text = QLabel("")
+        self.progress_text.setWordWrap(True)
+        self.message = QLabel("")
+        self.message.setWordWrap(True)
+        self.message.setAccessibleName("Outcome of the last action")
         self.table = QTableView()
         self.model = QStandardItemModel(0, len(HEADERS), self)
         self.model.setHorizontalHeaderLabels(list(HEADERS))
@@ -59,6 +125,8 @@ class TargetsPage(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.setAccessibleName("Targets")
+        self.table.setWordWrap(False)  # "in sync" on one line, never "in / sync"
+        self.table.setTabKeyNavigation(False)  # Tab moves on to the mapping and the buttons
         self.table.verticalHeader().hide()
         self.mapping_title = QLabel("Select a target to see what it receives.")
         self.mapping = QTableView()
@@ -72,20 +140,41 @@ class TargetsPage(QWidget):
         lower = QWidget()
         lower_layout = QVBoxLayout(lower)
         lower_layout.setContentsMargins(0, 0, 0, 0)
+        lower_layout.addWidget(self.progress_text)
+        lower_layout.addWidget(self.progress)
         lower_layout.addWidget(self.mapping_title)
         lower_layout.addWidget(self.mapping)
         splitter = QSplitter()
         splitter.setOrientation(splitter.orientation().Vertical)
         splitter.addWidget(self.table)
         splitter.addWidget(lower)
+        actions = QHBoxLayout()
+        for button in (self.add_button, self.edit_button, self.test_button, self.reconcile_button,
+                       self.remove_button):  # fmt: skip
+            actions.addWidget(button)
+        actions.addStretch(1)
         layout = QVBoxLayout(self)
         layout.addWidget(self.summary)
+        layout.addLayout(actions)
+        layout.addWidget(self.message)
         layout.addWidget(splitter, 1)
+        self._enable()
+        self._show_progress(None)
 
         self.timer = QTimer(self)
         self.timer.setInterval(REFRESH_MS)
         self.timer.timeout.connect(self.refresh)
         self._loading = False
+
+    def _button(self, text: str, slot: Callable[[], None]) -> QPushButton:
+        button = QPushButton(text)
+        button.clicked.connect(slot)
+        return button
+
+    def _enable(self) -> None:
+        chosen = self._selected_name() is not None
+        for button in (self.edit_button, self.test_button, self.reconcile_button, self.remove_button):
+            button.setEnabled(chosen)
 
     def showEvent(self, event: QShowEvent) -> None:
         self.refresh()
@@ -128,12 +217,15 @@ class TargetsPage(QWidget):
                     ]
                 )
             )
+        self.table.resizeColumnsToContents()
         queued = sum(t.pending for t in snapshot.targets)
         failing = sum(1 for t in snapshot.targets if t.state in ("needs attention", "not provisioned", "incomplete"))
         syncing = sum(1 for t in snapshot.targets if t.state == "catching up")
         self.summary.setText(
             f"{len(snapshot.targets)} target(s); {queued:,} change(s) queued; {syncing} syncing; "
-            f"{failing} need attention. Add targets with `custos target add`."
+            f"{failing} need attention."
+            + ("" if snapshot.targets else " Add a target to provision an application with what its policy "
+               "recipient receives.")
         )
         if selected:
             for row in range(self.model.rowCount()):
@@ -146,13 +238,30 @@ class TargetsPage(QWidget):
         rows = self.table.selectionModel().selectedRows()
         return self.model.item(rows[0].row(), 0).text() if rows else None
 
+    def _selected_target(self) -> TargetHealth | None:
+        name, snapshot = self._selected_name(), self.snapshot
+        if snapshot is None or name is None:
+            return None
+        return next((t for t in snapshot.targets if t.config.name == name), None)
+
+    def _show_progress(self, target: TargetHealth | None) -> None:
+        sync = target.sync if target else None
+        self.progress.setVisible(sync is not None and sync.in_scope > 0)
+        if sync is not None:
+            self.progress.setRange(0, max(sync.in_scope, 1))
+            self.progress.setValue(min(sync.held, sync.in_scope))
+            self.progress.setFormat(f"{sync.held:,} of {sync.in_scope:,} in-scope users held")
+        self.progress_text.setText(sync_text(target) if target else "")
+
     def _show_mapping(self) -> None:
-        name = self._selected_name()
+        self._enable()
+        target = self._selected_target()
+        self._show_progress(target)
         snapshot = self.snapshot
         self.mapping_model.removeRows(0, self.mapping_model.rowCount())
-        if snapshot is None or name is None:
+        if snapshot is None or target is None:
             return
-        target = next(t for t in snapshot.targets if t.config.name == name)
+        name = target.config.name
         sent = set(target.sends)
         self.mapping_title.setText(f"What {name} receives (recipient '{target.config.recipient_id}'):")
         for rule in snapshot.policy.attributes:
@@ -165,3 +274,87 @@ class TargetsPage(QWidget):
                 else ("partly: " + ", ".join(s.split(" ", 1)[1] for s in narrower) if narrower else "no")
             )
             self.mapping_model.appendRow(_row([key, category.name if category else rule.category, mark]))
+
+    # -- actions -------------------------------------------------------------------------------------------
+    def _policy(self) -> Policy:
+        return self.snapshot.policy if self.snapshot else self.policy.get().policy
+
+    def _done(self, text: str) -> Callable[[object], None]:
+        def show(_result: object) -> None:
+            self.message.setText(text)
+            self.refresh()
+
+        return show
+
+    def _failed_action(self, exc: Exception) -> None:
+        self.message.setText(user_message(exc, "The target could not be changed."))
+
+    def add_target(self) -> None:
+        policy = self._policy()
+        if not policy.recipients:
+            self.message.setText("The policy in force names no recipient: add one (with the attributes it receives) "
+                                 "on the Policy page first.")  # fmt: skip
+            return
+        dialog = TargetDialog(policy, None, self)
+        if not self.run_dialog(dialog):
+            return
+        config, vault = dialog.config(), self.vault
+        self.message.setText(f"Adding {config.name}…")
+
+        def added(result: tuple[TargetConfig, list[str]]) -> None:
+            self._done(f"Added {result[0].name}: it receives {', '.join(result[1])}. Everyone in scope is queued "
+                       "for it (its initial sync).")(result)  # fmt: skip
+
+        submit(lambda: service.add(vault, config), added, self._failed_action)
+
+    def edit_target(self) -> None:
+        target = self._selected_target()
+        if target is None:
+            return
+        dialog = TargetDialog(self._policy(), target.config, self)
+        if not self.run_dialog(dialog):
+            return
+        changes, vault, name = dialog.changes(), self.vault, target.config.name
+        if not changes:
+            self.message.setText(f"Nothing changed for {name}.")
+            return
+        fields = ", ".join(sorted("credential" if k == "secret" else k for k in changes))
+        submit(lambda: service.change(vault, name, **changes), self._done(f"Changed {name}: {fields}."),
+               self._failed_action)  # fmt: skip
+
+    def test_target(self) -> None:
+        target = self._selected_target()
+        if target is None:
+            return
+        vault, policy, name = self.vault, self._policy(), target.config.name
+        self.message.setText(f"Connecting to {name}…")
+        submit(lambda: service.check_named(vault, policy, name), self._tested, self._failed_action)
+
+    def _tested(self, check: service.ConnectionCheck) -> None:
+        text = check.headline()
+        if check.reached:
+            missing = check.unsupported
+            text += (f". NOT SUPPORTED there: {', '.join(missing)}." if missing
+                     else ". Every mapped attribute is supported.")  # fmt: skip
+        self.message.setText(text)
+
+    def reconcile_target(self) -> ReconcileDialog | None:
+        target = self._selected_target()
+        if target is None:
+            return None
+        dialog = ReconcileDialog(self.vault, self.policy, target.config.name, self)
+        dialog.finished.connect(lambda _code: self.refresh())
+        dialog.show()
+        return dialog
+
+    def remove_target(self) -> None:
+        target = self._selected_target()
+        if target is None:
+            return
+        name = target.config.name
+        held = (f"{name} still holds {target.held:,} subject(s) provisioned by Custos: they stay there, and stop "
+                "receiving updates and erasures. Erase or reconcile first if they must go. " if target.held else "")
+        if not self.confirm(self, f"Remove {name}?", held + f"Remove the target {name} and its queue?"):
+            return
+        vault = self.vault
+        submit(lambda: service.remove(vault, name), self._done(f"Removed {name}."), self._failed_action)

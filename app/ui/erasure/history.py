@@ -1,0 +1,257 @@
+"""Erasure history in the app, as ``custos erase status|retry|attest|receipt``: every request with its state, and
+for the selected one each line (the mirror, each target, each recipient without a SCIM target (Art. 19, by hand),
+the identity provider) with what can be done from here: retry a step whose cause was fixed, attest what a person
+did (at a manual target, a recipient, the identity provider), export the signed receipt.
+
+Subjects are never named here (a closed request has nothing left to name): ids, counts and target names only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.erasure.model import OPERATOR_CAN_ATTEST, RETRYABLE_BY_OPERATOR
+from app.erasure.receipt import ReceiptFiles
+from app.erasure.receipt import export as export_receipt
+from app.erasure.requests import attest, attest_source, retry
+from app.erasure.source import HELD
+from app.erasure.status import RequestStatus, TargetLine, recent, report_lines
+from app.store.vault import Vault
+from app.ui.erasure.dialog import ChooseFolder, choose_receipt_folder
+from app.ui.erasure.jobs import progress
+from app.ui.erasure.lines import STATUS_HEADERS, where
+from app.ui.identities.model import local_time
+from app.ui.incidents.fields import StepDialog, prompt_box, text_of
+from app.ui.policy.common import login_name, plain_label, user_message
+from app.ui.workers import submit
+
+POLL_MS = 2000
+REQUEST_HEADERS = ("Request", "Created", "State", "Ground", "Steps")
+AskNote = Callable[[QWidget, str], str | None]
+
+
+class NoteDialog(StepDialog):
+    def __init__(self, what: str, parent: QWidget | None = None) -> None:
+        super().__init__("Attest an erasure done by hand", f"{what}: say what was done there, by whom, when, and how "
+                         "it was checked. The note goes on the receipt; it must not name the person.",
+                         parent)  # fmt: skip
+        self.note = prompt_box("e.g. Deleted by J. Doe at the payroll bureau on 3 Dec, checked in their admin UI")
+        self.form.addRow("&Note", self.note)
+        self.note.textChanged.connect(self._check)
+        self._check()
+
+
+def ask_note(parent: QWidget, what: str) -> str | None:
+    dialog = NoteDialog(what, parent)
+    return text_of(dialog.note) if dialog.exec() == QDialog.DialogCode.Accepted else None
+
+
+def can_attest(line: TargetLine) -> bool:
+    if line.target == "local":
+        return False
+    if line.target == "source":
+        return line.state in (HELD, "mixed")
+    return line.state in OPERATOR_CAN_ATTEST or line.state == "mixed"
+
+
+def can_retry(line: TargetLine) -> bool:
+    return line.target not in ("local", "source") and (line.state in RETRYABLE_BY_OPERATOR or line.state == "mixed")
+
+
+def load_requests(vault: Vault) -> list[tuple[str, datetime, str, str, int]]:
+    with vault.read_connection() as conn:
+        return recent(conn, limit=500)
+
+
+def _table(headers: tuple[str, ...], name: str) -> QTableWidget:
+    table = QTableWidget(0, len(headers))
+    table.setHorizontalHeaderLabels(list(headers))
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setTabKeyNavigation(False)  # Tab moves on to the next table or button
+    table.verticalHeader().hide()
+    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    table.horizontalHeader().setStretchLastSection(True)
+    table.setAccessibleName(name)
+    return table
+
+
+class ErasureHistoryDialog(QDialog):
+    def __init__(self, vault: Vault, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Erasure history")
+        self.vault = vault
+        self.ask_note: AskNote = ask_note
+        self.choose_folder: ChooseFolder = choose_receipt_folder
+        self.requests: list[tuple[str, datetime, str, str, int]] = []
+        self.status: RequestStatus | None = None
+        self.lines: list[TargetLine] = []
+        self.summary = plain_label("Loading…", wrap=True)
+        self.request_table = _table(REQUEST_HEADERS, "Erasure requests")
+        self.line_table = _table(STATUS_HEADERS, "Where the selected request stands")
+        self.request_table.itemSelectionChanged.connect(self._request_chosen)
+        self.line_table.itemSelectionChanged.connect(self._enable)
+        self.retry_button = QPushButton("&Retry")
+        self.retry_button.setToolTip("Queue again the steps that needed an operator, once the cause is fixed")
+        self.retry_button.clicked.connect(self.retry_selected)
+        self.attest_button = QPushButton("&Attest…")
+        self.attest_button.clicked.connect(self.attest_selected)
+        self.receipt_button = QPushButton("Export r&eceipt…")
+        self.receipt_button.clicked.connect(self.save_receipt)
+        self.close_button = QPushButton("&Close")
+        self.close_button.clicked.connect(self.accept)
+        self.message = plain_label(wrap=True)
+        self.message.setAccessibleName("Outcome of the last action")
+        buttons = QHBoxLayout()
+        for button in (self.retry_button, self.attest_button, self.receipt_button):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.close_button)
+        splitter = QSplitter()
+        splitter.setOrientation(splitter.orientation().Vertical)
+        splitter.addWidget(self.request_table)
+        splitter.addWidget(self.line_table)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.summary)
+        layout.addWidget(splitter, 1)
+        layout.addWidget(self.message)
+        layout.addLayout(buttons)
+        self.resize(900, 480)
+        self.timer = QTimer(self)
+        self.timer.setInterval(POLL_MS)
+        self.timer.timeout.connect(self.refresh)
+        self.timer.start()
+        self._enable()
+        self.refresh()
+
+    # -- reading -------------------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        if self.vault.is_open:
+            vault = self.vault
+            submit(lambda: load_requests(vault), self._listed, self._failed)
+
+    def _listed(self, requests: list[tuple[str, datetime, str, str, int]]) -> None:
+        chosen = self.selected_request()
+        self.requests = requests
+        self.request_table.setRowCount(len(requests))
+        for row, (request_id, created, state, ground, steps) in enumerate(requests):
+            for column, value in enumerate((request_id, local_time(created), state, ground, str(steps))):
+                self.request_table.setItem(row, column, QTableWidgetItem(value))
+        opened = sum(1 for r in requests if r[2] == "open")
+        self.summary.setText(f"{len(requests)} erasure request(s), {opened} still open. Select one to see each "
+                             "target, recipient and the identity provider.")  # fmt: skip
+        ids = [r[0] for r in requests]
+        if chosen in ids:
+            self.request_table.selectRow(ids.index(chosen))
+            self._load_status(chosen)
+        elif requests:
+            self.request_table.selectRow(0)
+
+    def selected_request(self) -> str | None:
+        rows = self.request_table.selectionModel().selectedRows()
+        return self.requests[rows[0].row()][0] if rows and rows[0].row() < len(self.requests) else None
+
+    def selected_line(self) -> TargetLine | None:
+        rows = self.line_table.selectionModel().selectedRows()
+        return self.lines[rows[0].row()] if rows and rows[0].row() < len(self.lines) else None
+
+    def _request_chosen(self) -> None:
+        request_id = self.selected_request()
+        if request_id is not None:
+            self._load_status(request_id)
+        self._enable()
+
+    def _load_status(self, request_id: str) -> None:
+        vault = self.vault
+        submit(lambda: progress(vault, request_id), self._status_loaded, self._failed)
+
+    def _status_loaded(self, status: RequestStatus) -> None:
+        if status.id != self.selected_request():
+            return  # an older answer for a request no longer selected
+        chosen = self.selected_line()
+        self.status = status
+        self.lines = report_lines(status)
+        self.line_table.setRowCount(len(self.lines))
+        for row, line in enumerate(self.lines):
+            for column, value in enumerate((where(line.target), line.state, line.detail)):
+                self.line_table.setItem(row, column, QTableWidgetItem(value))
+        targets = [line.target for line in self.lines]
+        if chosen is not None and chosen.target in targets:
+            self.line_table.selectRow(targets.index(chosen.target))
+        self._enable()
+
+    def _enable(self) -> None:
+        line = self.selected_line()
+        self.retry_button.setEnabled(line is not None and can_retry(line))
+        self.attest_button.setEnabled(line is not None and can_attest(line))
+        self.receipt_button.setEnabled(self.status is not None)
+
+    # -- acting --------------------------------------------------------------------------------------------
+    def retry_selected(self) -> None:
+        line, request_id = self.selected_line(), self.selected_request()
+        if line is None or request_id is None or not can_retry(line):
+            return
+        vault, target = self.vault, line.target
+        done = f"step(s) again at {where(target)}; the erasure worker carries on with them"
+        submit(lambda: retry(vault, request_id, target), lambda n: self._acted(f"Queued {n} {done}."), self._failed)
+
+    def attest_selected(self) -> None:
+        line, request_id = self.selected_line(), self.selected_request()
+        if line is None or request_id is None or not can_attest(line):
+            return
+        note = self.ask_note(self, where(line.target))
+        if not note:
+            return
+        vault, target, operator = self.vault, line.target, login_name()
+        if target == "source":
+            work: Callable[[], int] = lambda: attest_source(vault, request_id, operator, note)  # noqa: E731
+            done = "subject(s) removed or blocked at the identity provider"
+        else:
+            work = lambda: attest(vault, request_id, target, operator, note)  # noqa: E731
+            done = f"step(s) at {where(target)}"
+        submit(work, lambda n: self._acted(f"Attested {n} {done}."), self._failed)
+
+    def save_receipt(self) -> None:
+        request_id = self.selected_request()
+        folder = self.choose_folder(self) if request_id else None
+        if request_id is None or folder is None:
+            return
+        vault = self.vault
+        submit(lambda: export_receipt(vault, request_id, folder), self._saved, self._failed)
+
+    def _saved(self, files: ReceiptFiles) -> None:
+        self.message.setText(f"Receipt written: {files.json_path} (SHA-256 {files.json_sha256}), {files.pdf_path}; "
+                             f"public key to verify it: {files.public_key_path}")  # fmt: skip
+
+    def _acted(self, text: str) -> None:
+        self.message.setText(text)
+        self.refresh()
+
+    def _failed(self, exc: Exception) -> None:
+        self.message.setText(user_message(exc, "The erasure request could not be read or changed."))
+
+    def done(self, result: int) -> None:
+        self.timer.stop()
+        super().done(result)
+
+
+def open_history(vault: Vault, parent: QWidget | None) -> ErasureHistoryDialog:
+    dialog = ErasureHistoryDialog(vault, parent)
+    dialog.show()
+    return dialog

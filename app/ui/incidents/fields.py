@@ -1,0 +1,104 @@
+"""Widgets the incident dialogs share: a prompt box that Tab leaves, a time in local time that cannot be in the
+future, and a dialog frame whose OK is enabled only when what it asks is given."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from PySide6.QtCore import QDateTime, QSize, Qt
+from PySide6.QtGui import QShowEvent
+from PySide6.QtWidgets import (
+    QDateTimeEdit,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QPlainTextEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.incidents.times import SKEW
+from app.ui.policy.common import plain_label
+
+
+class PromptBox(QPlainTextEdit):
+    """A few lines high by default (a dialog with four of them still fits a 960×540 screen at 200 %); it grows
+    with the dialog."""
+
+    def sizeHint(self) -> QSize:
+        return QSize(320, 4 * self.fontMetrics().lineSpacing())
+
+
+def prompt_box(placeholder: str = "", text: str = "") -> QPlainTextEdit:
+    """A multi-line answer; Tab moves to the next field (a tab character is never what a DPO means here)."""
+    box = PromptBox(text)
+    box.setTabChangesFocus(True)
+    box.setPlaceholderText(placeholder)
+    box.setMinimumHeight(2 * box.fontMetrics().lineSpacing() + 12)
+    return box
+
+
+def qt_time(moment: datetime) -> QDateTime:
+    return QDateTime.fromSecsSinceEpoch(int(moment.timestamp()))  # shown in local time
+
+
+def time_edit(now: datetime, initial: datetime | None = None) -> QDateTimeEdit:
+    edit = QDateTimeEdit(qt_time(initial or now))
+    edit.setDisplayFormat("yyyy-MM-dd HH:mm t")
+    edit.setCalendarPopup(True)
+    edit.setMaximumDateTime(qt_time(now + SKEW))  # never in the future; the register checks it again
+    return edit
+
+
+def moment_of(edit: QDateTimeEdit) -> datetime:
+    return datetime.fromtimestamp(edit.dateTime().toSecsSinceEpoch(), UTC)
+
+
+def text_of(box: QPlainTextEdit) -> str:
+    return box.toPlainText().strip()
+
+
+class StepDialog(QDialog):
+    """An explanation, a form, OK/Cancel; subclasses say when OK may be pressed (``ready``) and call ``_check``
+    whenever an answer changes."""
+
+    def __init__(self, title: str, explanation: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        self.explanation = plain_label(explanation, wrap=True)
+        self.form = QFormLayout()
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.explanation)
+        layout.addLayout(self.form)
+        layout.addWidget(self.buttons)
+        self.setMinimumWidth(480)
+
+    @property
+    def ok_button(self) -> QPushButton:
+        return self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+
+    def ready(self) -> bool:
+        return True
+
+    def _check(self, *_args: object) -> None:
+        self.ok_button.setEnabled(self.ready())
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """The first question has the keyboard, not a button (a space typed would press it)."""
+        super().showEvent(event)
+        for row in range(self.form.rowCount()):
+            for role in (QFormLayout.ItemRole.LabelRole, QFormLayout.ItemRole.FieldRole,
+                         QFormLayout.ItemRole.SpanningRole):  # fmt: skip
+                item = self.form.itemAt(row, role)
+                widget = item.widget() if item is not None else None
+                if widget is not None and widget.isEnabled() and widget.focusPolicy() & Qt.FocusPolicy.TabFocus:
+                    widget.setFocus()
+                    return
+
+    def accept(self) -> None:
+        if self.ready():  # Enter in a line edit presses the default button even while it is disabled
+            super().accept()

@@ -1,0 +1,77 @@
+"""Driving real dialogs by keyboard only, for the tests of the workflows: type, press keys, Tab to OK."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QDialog, QDialogButtonBox, QPlainTextEdit, QPushButton, QWidget
+from pytestqt.qtbot import QtBot
+
+Step = Callable[[QtBot, QDialog], None]
+
+
+def focused() -> QWidget:
+    widget = QApplication.focusWidget()
+    assert widget is not None, "no widget has the keyboard focus"
+    return widget
+
+
+def typed(text: str) -> Step:
+    return lambda qtbot, _dialog: qtbot.keyClicks(focused(), text)
+
+
+def key(which: Qt.Key, modifier: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier) -> Step:
+    def press(qtbot: QtBot, _dialog: QDialog) -> None:
+        qtbot.keyClick(focused(), which, modifier)
+        if modifier == Qt.KeyboardModifier.AltModifier:
+            qtbot.wait(150)  # a mnemonic "animates" its click: the button is pressed for 100 ms
+
+    return press
+
+
+TAB = key(Qt.Key.Key_Tab)
+
+
+def out_of_the_box(_qtbot: QtBot, _dialog: QDialog) -> None:
+    assert not isinstance(QApplication.focusWidget(), QPlainTextEdit)  # Tab moved on instead of typing a tab
+
+
+def accept_button(dialog: QDialog) -> QPushButton:
+    box = dialog.findChild(QDialogButtonBox)
+    assert box is not None
+    found = [b for b in box.buttons() if box.buttonRole(b) == QDialogButtonBox.ButtonRole.AcceptRole]
+    assert len(found) == 1
+    return found[0]
+
+
+def press_ok(qtbot: QtBot, dialog: QDialog) -> None:
+    """Tab to OK (or Save) and press Space, as a keyboard user does (Enter in a prompt box is a new line)."""
+    ok = accept_button(dialog)
+    for _ in range(40):
+        if QApplication.focusWidget() is ok:
+            break
+        qtbot.keyClick(focused(), Qt.Key.Key_Tab)
+    assert QApplication.focusWidget() is ok
+    assert ok.isEnabled()
+    qtbot.keyClick(ok, Qt.Key.Key_Space)
+
+
+def by_keyboard(qtbot: QtBot, *steps: Step, submit: bool = True) -> Callable[[QDialog], bool]:
+    """A stand-in for exec(): the real dialog, shown, driven by keys only."""
+
+    def run(dialog: QDialog) -> bool:
+        qtbot.addWidget(dialog)
+        dialog.show()
+        dialog.activateWindow()
+        qtbot.waitUntil(lambda: QApplication.focusWidget() is not None and dialog.isAncestorOf(
+            QApplication.focusWidget()), timeout=2000)  # fmt: skip
+        for step in steps:
+            step(qtbot, dialog)
+        if submit:
+            press_ok(qtbot, dialog)
+        return dialog.result() == QDialog.DialogCode.Accepted
+
+    return run
+
+
