@@ -47,6 +47,7 @@ class AlertRaised:
     threshold: int = 0
     window_minutes: int = 0
     trigger_seq: int = 0
+    configuration: bool = False  # a set-up problem (an IdP mapping sending what the policy refuses), not a breach
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from app.core.events import AlertRaised, EventBus
 from app.core.periodic import BackgroundService
 from app.siem import spool
 from app.siem.config import AlertConfig, Threshold, WorkingHours, load_alert_config
-from app.siem.rules import Finding, NewTokenSource, build_rules, evaluate
+from app.siem.rules import CONFIGURATION_RULES, Finding, NewTokenSource, build_rules, evaluate
 from app.siem.spool import tail
 from app.store.models import AuditEvent
 from app.store.vault import Vault
@@ -141,7 +141,8 @@ class AlertEngine:
     def _record(self, conn: Connection, finding: Finding) -> AlertRaised:
         stored = append(conn, Event(KIND, ACTOR, "success", details=alert_details(finding), at=self.clock()))
         return AlertRaised(stored.seq, finding.rule, finding.observed, finding.summary, finding.threshold,
-                           finding.window_minutes, finding.trigger_seq)  # fmt: skip
+                           finding.window_minutes, finding.trigger_seq,
+                           configuration=finding.rule in CONFIGURATION_RULES)  # fmt: skip
 
     def _announce(self, alerts: list[AlertRaised]) -> None:
         for alert in alerts:
