@@ -13,10 +13,14 @@ import os
 import sys
 from collections.abc import Sequence
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 from app import __version__
 from app.core.errors import CustosError
 from app.core.paths import data_dir
+
+if TYPE_CHECKING:  # imported when a command opens it, not at start-up
+    from app.store.vault import Vault
 
 # Command groups, each a module of app/commands with register() and run(); listed in --help in this order.
 COMMAND_MODULES = ("init", "policy", "export", "audit", "breach", "dsr", "siem", "target", "erase", "vault")
@@ -72,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _open_vault(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _open_vault(args: argparse.Namespace) -> Vault:
     from app.headless import open_or_create_vault
 
     return open_or_create_vault(data_dir(args.data_dir))

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from app.core.errors import ConfigError
-from app.core.events import EventBus
 from app.core.passphrase import read_passphrase
 from app.setup import endpoint
 from app.store.vault import Vault
@@ -66,36 +65,36 @@ def serve(
     no_tls: bool,
     siem: Collector | None = None,
 ) -> int:
-    from app.jobs import BackgroundJobs
-    from app.scim.server import ScimServer
+    from app.runtime import Runtime
 
     saved = endpoint.load(data_dir)  # what `custos init` or the app's first run chose
     listen_host = saved.host if host is None else host
     public_host = saved.public_host if listen_host == saved.host else None
     tls = resolve_tls(data_dir, cert, key, no_tls)
     vault = open_or_create_vault(data_dir)
-    server = ScimServer(
-        vault,
-        host=listen_host,
-        port=saved.port if port is None else port,
-        public_host=public_host,
-        tls=tls,
-        bus=EventBus(),
-    )
-    jobs = BackgroundJobs(vault, server.policy, server.bus, siem=siem)
+    try:
+        runtime = Runtime(
+            vault,
+            host=listen_host,
+            port=saved.port if port is None else port,
+            public_host=public_host,
+            tls=tls,
+            siem=siem,
+        )
+    except BaseException:
+        vault.close()
+        raise
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        server.start()
-        jobs.start()
+        runtime.start()
+        server = runtime.server
         fingerprint = server.fingerprint or "none: plain HTTP"
         print(f"SCIM endpoint: {server.base_url} (TLS SHA-256 {fingerprint})", flush=True)
         while not stop.wait(0.5):
             pass
     finally:
-        jobs.stop()
-        server.stop()
-        vault.close()
+        runtime.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     print("Stopped.", flush=True)

@@ -6,13 +6,13 @@ import logging
 
 from app.audit.anchor import CheckpointScheduler
 from app.core.errors import ConfigError
-from app.core.events import EventBus, ResourcesChanged
+from app.core.events import AlertRaised, EventBus, OutboxQueued, PolicyApplied, ResourcesChanged
 from app.dsr.alerts import DeadlineAlertJob
 from app.erasure.worker import ErasureWorker
 from app.incidents.register import IncidentRegister
 from app.policy.in_force import PolicyInForce
 from app.policy.retention import RetentionScheduler
-from app.siem.alerts import AlertConfig, AlertEngine, AlertRaised, AlertWatcher, load_alert_config
+from app.siem.alerts import AlertConfig, AlertEngine, AlertWatcher, load_alert_config
 from app.siem.forwarder import SiemForwarder
 from app.siem.syslog import Collector
 from app.store.vault import Vault
@@ -43,7 +43,7 @@ class BackgroundJobs:
         siem: Collector | None = None,
     ) -> None:
         kwargs = {} if retention_interval is None else {"interval": retention_interval}
-        self.bus = bus
+        self.bus = bus or vault.events
         self.retention = RetentionScheduler(vault, policy, **kwargs)
         self.dispatcher = Dispatcher(vault, policy)
         self.erasure = ErasureWorker(vault)
@@ -53,21 +53,20 @@ class BackgroundJobs:
         self.forwarder = SiemForwarder(vault, siem) if siem is not None else None
         self.checkpoints = CheckpointScheduler(vault)
         self.request_deadlines = DeadlineAlertJob(vault)  # Art. 12(3): 7 days, 1 day, passed
-        self._unsubscribe = bus.subscribe(self._on_event) if bus is not None else None
+        self._unsubscribe = self.bus.subscribe(self._on_event)
 
     def _on_event(self, event: object) -> None:
-        if isinstance(event, ResourcesChanged):
-            self.dispatcher.wake()  # outbox items were committed with the change
-            if event.deleted:
-                self.erasure.wake()  # an erasure request may have queued steps for the targets
+        if isinstance(event, ResourcesChanged | PolicyApplied | OutboxQueued):
+            self.dispatcher.wake()  # outbox items were committed with the change: push now, not at the next poll
+        if isinstance(event, ResourcesChanged) and event.deleted:
+            self.erasure.wake()  # an erasure request may have queued steps for the targets
 
     def _on_alert(self, alert: AlertRaised) -> None:
         # A candidate incident, never an "aware" time: whether this is a breach is a person's decision. A
         # configuration alert (schema refusals: nothing was stored) is not a breach candidate at all.
         if not alert.configuration:
             self.incidents.open_candidate_from_alert(alert.seq, alert.rule, alert.summary)
-        if self.bus is not None:
-            self.bus.publish(alert)  # the app shows a notification and a badge
+        self.bus.publish(alert)  # the app shows a notification and a badge
 
     def start(self) -> None:
         self.retention.start()
@@ -80,8 +79,7 @@ class BackgroundJobs:
             self.forwarder.start()
 
     def stop(self) -> None:
-        if self._unsubscribe is not None:
-            self._unsubscribe()
+        self._unsubscribe()
         if self.forwarder is not None:
             self.forwarder.stop()
         self.request_deadlines.stop()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import ssl
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -17,8 +19,9 @@ from app.core.events import EventBus
 from app.scim.server import ScimServer
 from app.scim.service import ScimService
 from app.scim.tls import ensure_self_signed
+from app.store import engine as sqlcipher_engine
 from app.store.tokens import TokenStore
-from app.store.vault import Vault
+from app.store.vault import Vault, vault_path
 from tests.policy_support import hold_everything
 
 PASSPHRASE = "test passphrase 1"
@@ -35,18 +38,65 @@ def data_dir(tmp_path: Path) -> Path:
     return folder
 
 
+@dataclass(frozen=True)
+class VaultTemplate:
+    """A vault made once per session by ``Vault.create`` (so creation itself stays tested), closed, and copied
+    for each test: a copy is the same file a fresh create makes — migrated, its ``vault.created`` entry on the
+    trail — without a key derivation and a migration per test. Each copy is its own file in the test's folder,
+    opened with the template's derived key (the passphrase still unlocks it: same salt)."""
+
+    path: Path
+    key: bytes
+    salt: bytes
+
+    def open_copy(self, data_dir: Path) -> Vault:
+        copy = vault_path(data_dir)
+        shutil.copyfile(self.path, copy)
+        os.chmod(copy, 0o600)
+        opened = Vault(copy, self.key, self.salt)
+        opened.fix_permissions()
+        return opened
+
+
+class VaultTemplates:
+    """One template per passphrase (the UI tests use their own), made on first use."""
+
+    def __init__(self, factory: pytest.TempPathFactory) -> None:
+        self._factory = factory
+        self._made: dict[str, VaultTemplate] = {}
+
+    def get(self, passphrase: str = PASSPHRASE) -> VaultTemplate:
+        if passphrase not in self._made:
+            folder = self._factory.mktemp("vault-template")
+            Vault.create(folder, passphrase, passphrase).close()  # closing checkpoints: the vault is in one file
+            path = vault_path(folder)
+            key = Vault.derive_key(folder, passphrase)
+            self._made[passphrase] = VaultTemplate(path, key, sqlcipher_engine.read_salt(path))
+        return self._made[passphrase]
+
+
+@pytest.fixture(scope="session")
+def vault_templates(tmp_path_factory: pytest.TempPathFactory) -> VaultTemplates:
+    return VaultTemplates(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def vault_template(vault_templates: VaultTemplates) -> VaultTemplate:
+    return vault_templates.get(PASSPHRASE)
+
+
 @pytest.fixture
-def vault(data_dir: Path) -> Iterator[Vault]:
-    opened = Vault.create(data_dir, PASSPHRASE, PASSPHRASE)
+def vault(data_dir: Path, vault_template: VaultTemplate) -> Iterator[Vault]:
+    opened = vault_template.open_copy(data_dir)
     yield opened
     if opened.is_open:
         opened.close()
 
 
 @pytest.fixture(scope="module")
-def module_vault(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Vault]:
+def module_vault(tmp_path_factory: pytest.TempPathFactory, vault_template: VaultTemplate) -> Iterator[Vault]:
     folder = tmp_path_factory.mktemp("vault")
-    opened = Vault.create(folder, PASSPHRASE, PASSPHRASE)
+    opened = vault_template.open_copy(folder)
     hold_everything(opened)  # protocol tests use every attribute; minimisation is tested in tests/policy
     yield opened
     opened.close()
@@ -71,10 +121,10 @@ class LiveServer:
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def live(tmp_path_factory: pytest.TempPathFactory, vault_template: VaultTemplate) -> Iterator[LiveServer]:
     """The real server on loopback over HTTPS, on a real SQLCipher file."""
     folder = tmp_path_factory.mktemp("live")
-    opened = Vault.create(folder, PASSPHRASE, PASSPHRASE)
+    opened = vault_template.open_copy(folder)
     hold_everything(opened)
     _, token = TokenStore(opened).create("test-idp")
     tls = ensure_self_signed(folder)

@@ -1,15 +1,21 @@
-"""What every command needs: the vault, the operator's name, a confirmation prompt."""
+"""What every command needs: the vault, the operator's name, a confirmation prompt.
+
+Light on purpose: every command module imports this at start-up to register its arguments, so the vault
+(SQLAlchemy, SQLCipher, Alembic) is imported only when a command opens it (``--help`` stays fast).
+"""
 
 from __future__ import annotations
 
 import argparse
-import getpass
-import os
 import sys
+from typing import TYPE_CHECKING
 
+from app.core.actor import operator_login
 from app.core.errors import ConfigError
 from app.core.paths import data_dir
-from app.store.vault import Vault
+
+if TYPE_CHECKING:
+    from app.store.vault import Vault
 
 
 def open_vault(args: argparse.Namespace) -> Vault:
@@ -32,13 +38,7 @@ def open_vault(args: argparse.Namespace) -> Vault:
 
 def operator_name(args: argparse.Namespace) -> str:
     """Who is acting, for the audit trail: --operator, $CUSTOS_OPERATOR, or the login name."""
-    given = getattr(args, "operator", None) or os.environ.get("CUSTOS_OPERATOR")
-    if given:
-        return str(given)[:120]
-    try:
-        return getpass.getuser()[:120]
-    except (KeyError, OSError):
-        return "unknown"
+    return operator_login(getattr(args, "operator", None))
 
 
 def confirm(question: str, assume_yes: bool) -> bool:

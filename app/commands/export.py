@@ -8,22 +8,17 @@ format, SHA-256 and the policy version, recorded in the transaction that read th
 from __future__ import annotations
 
 import argparse
-import hashlib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection
-
-from app.audit.trail import Event, append
 from app.commands.common import open_vault, operator_name
 from app.core.errors import ConfigError
 from app.core.paths import data_dir
-from app.dsr import settings as dsr_settings
-from app.policy.in_force import install_default_if_missing
-from app.policy.model import Policy
-from app.policy.versions import PolicyRecord, in_force
+
+if TYPE_CHECKING:  # the policy model is imported when an export runs, not at start-up
+    from app.policy.model import Policy
 
 FORMATS = ("xlsx", "ods", "csv", "json", "pdf", "cnil")  # as app.exports.ropa_writers.FORMATS (kept light here)
 RECORDS = ("controller", "processor")
@@ -66,19 +61,6 @@ def run(args: argparse.Namespace) -> int:
     return _subject(args)
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 16), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _policy(conn: Connection) -> PolicyRecord:
-    """The version in force; a vault without one gets the shipped default, on the record."""
-    return in_force(conn) or install_default_if_missing(conn)
-
-
 def _format_of(args: argparse.Namespace, out: Path) -> str:
     fmt = args.format or out.suffix.lower().lstrip(".")
     if fmt not in FORMATS:
@@ -86,21 +68,9 @@ def _format_of(args: argparse.Namespace, out: Path) -> str:
     return fmt
 
 
-def _record_written(
-    conn: Connection, kind: str, args: argparse.Namespace, path: Path, version: int, fmt: str = "", **extra: str
-) -> str:
-    """Put the written file on the audit trail (format, hash, policy version; never its content); its SHA-256."""
-    sha = _sha256(path)
-    fmt = fmt or path.suffix.lstrip(".").lower()
-    details: dict[str, Any] = {"format": fmt, "sha256": sha, "policy_version": version}
-    subject = extra.pop("subject", None)
-    details.update(extra)
-    append(conn, Event(kind, f"operator:{operator_name(args)}", subject=subject, details=details))
-    return sha
-
-
 def _ropa(args: argparse.Namespace) -> int:
     from app.exports.facts import gather_facts
+    from app.exports.recording import policy_for_export, record_written
     from app.exports.ropa import build_processor_record, build_ropa
     from app.exports.ropa_writers import MULTI_RECORD_FORMATS, write
 
@@ -111,7 +81,7 @@ def _ropa(args: argparse.Namespace) -> int:
     vault = open_vault(args)
     try:
         with vault.write_transaction() as conn:
-            record = _policy(conn)
+            record = policy_for_export(conn)
             facts = gather_facts(vault, policy=record.policy)
             now = datetime.now(UTC)
             processor = build_processor_record(record, facts, now)
@@ -123,7 +93,7 @@ def _ropa(args: argparse.Namespace) -> int:
                 write(main, fmt, out, processor=extra)
             except OSError as exc:
                 raise ConfigError(f"Cannot write {out}: {exc.strerror or exc}.") from exc
-            sha = _record_written(conn, "export.ropa", args, out, record.version, fmt, record=args.record)
+            sha = record_written(conn, "export.ropa", operator_name(args), out, record.version, fmt, record=args.record)
     finally:
         vault.close()
     print(f"Wrote {out} (sha256 {sha})")
@@ -150,6 +120,8 @@ def _request_dates(args: argparse.Namespace, policy: Policy) -> tuple[datetime |
     received = getattr(args, "received", None)
     if received is None:
         return None, None
+    from app.dsr import settings as dsr_settings
+
     where = dsr_settings.load(data_dir(getattr(args, "data_dir", None)), policy)
     moment = where.localise(received)
     if moment > datetime.now(UTC):
@@ -158,6 +130,7 @@ def _request_dates(args: argparse.Namespace, policy: Policy) -> tuple[datetime |
 
 
 def _subject(args: argparse.Namespace) -> int:
+    from app.exports.recording import policy_for_export, record_written
     from app.exports.subject import export_subject
 
     out_dir = Path(args.out).expanduser()
@@ -165,7 +138,7 @@ def _subject(args: argparse.Namespace) -> int:
     written: list[tuple[Path, str]] = []
     try:
         with vault.write_transaction() as conn:
-            record = _policy(conn)
+            record = policy_for_export(conn)
             try:
                 received, answer_by = _request_dates(args, record.policy)
                 paths = export_subject(vault, record, args.user_id, out_dir, datetime.now(UTC), received=received,
@@ -173,7 +146,8 @@ def _subject(args: argparse.Namespace) -> int:
             except OSError as exc:
                 raise ConfigError(f"Cannot write into {out_dir}: {exc.strerror or exc}.") from exc
             for path in paths:
-                sha = _record_written(conn, "export.subject", args, path, record.version, subject=args.user_id)
+                operator = operator_name(args)
+                sha = record_written(conn, "export.subject", operator, path, record.version, subject=args.user_id)
                 written.append((path, sha))
     finally:
         vault.close()

@@ -14,20 +14,16 @@ import argparse
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.commands.common import operator_name
 from app.core.errors import ConfigError
 from app.core.passphrase import PASSPHRASE_ENV, read_passphrase
 from app.core.paths import data_dir
 from app.setup.endpoint import DEFAULT_HOST, DEFAULT_PORT, EndpointSettings, pick_free_port
-from app.setup.first_run import (
-    DEFAULT_TOKEN_NAME,
-    FirstRunChoices,
-    GeneratedCertificate,
-    OperatorCertificate,
-    complete,
-)
+
+if TYPE_CHECKING:  # the first run (vault, certificates, policy) is imported when `init` runs, not at start-up
+    from app.setup.first_run import GeneratedCertificate, OperatorCertificate
 
 
 def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], None]) -> None:
@@ -43,13 +39,15 @@ def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], No
         "--hostname", action="append", default=[], help="a name for the generated certificate (repeatable)"
     )
     init.add_argument("--policy", help="a policy file (TOML) instead of the shipped default")
-    init.add_argument("--token-name", default=DEFAULT_TOKEN_NAME, help="name the first token after its IdP")
+    init.add_argument("--token-name", help="name the first token after its IdP (default: Identity provider)")
     init.add_argument("--token-expires-days", type=int, default=None)
     init.add_argument("--operator")
     add_data_dir(init)
 
 
 def _certificate(args: argparse.Namespace, settings: EndpointSettings) -> GeneratedCertificate | OperatorCertificate:
+    from app.setup.first_run import GeneratedCertificate, OperatorCertificate
+
     if bool(args.tls_cert) != bool(args.tls_key):
         raise ConfigError("Give both --tls-cert and --tls-key, or neither.")
     if args.tls_cert:
@@ -63,6 +61,8 @@ def _certificate(args: argparse.Namespace, settings: EndpointSettings) -> Genera
 
 
 def run(args: argparse.Namespace) -> int:
+    from app.setup.first_run import DEFAULT_TOKEN_NAME, FirstRunChoices, complete
+
     directory = data_dir(args.data_dir)
     settings = EndpointSettings(args.host, args.port, args.public_host).checked()
     if settings.port == 0:  # saved in endpoint.toml and printed as the IdP's base URL: a real port, chosen now
@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
         endpoint=settings,
         certificate=_certificate(args, settings),
         policy_text=policy_text,
-        token_name=args.token_name,
+        token_name=DEFAULT_TOKEN_NAME if args.token_name is None else args.token_name,
         token_expires_days=args.token_expires_days,
     )
     result = complete(directory, choices, operator_name(args))

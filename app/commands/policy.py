@@ -68,7 +68,7 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _apply(args: argparse.Namespace) -> int:
-    from app.policy.apply import apply_text, preview
+    from app.policy.apply import apply_policy, preview
     from app.policy.loader import load_policy
 
     text = _read(args.file)
@@ -84,11 +84,7 @@ def _apply(args: argparse.Namespace) -> int:
         if not confirm("Apply this policy version?", args.yes):
             print("Not applied.")
             return 1
-        with vault.write_transaction() as conn:
-            record, _ = apply_text(conn, text, operator_name(args))
-        from app.store import engine as store_engine
-
-        store_engine.checkpoint(vault.engine)  # purged values must not linger in the WAL
+        record, _ = apply_policy(vault, text, operator_name(args))  # purged values do not linger in the WAL
         print(f"Applied policy version {record.version} (sha256 {record.sha256})")
     finally:
         vault.close()

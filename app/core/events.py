@@ -1,7 +1,9 @@
-"""A tiny thread-safe publish/subscribe bus.
+"""Every event type of the app, and a tiny thread-safe publish/subscribe bus (docs/decisions/0025).
 
-The SCIM server publishes from its own thread after each commit; the UI bridges the events onto the GUI
-thread. Events carry resource ids only, never attribute values.
+Each open vault has one bus (``Vault.events``): whoever commits a change publishes it there after the commit
+(the SCIM service, erasure, a policy apply, retention, a reconcile repair, the anomaly rules), whether or not
+anyone listens; the runtime's jobs wake on them and the UI bridges them onto the GUI thread. Events carry ids
+and counts only, never attribute values.
 """
 
 from __future__ import annotations
@@ -33,6 +35,52 @@ class RequestServed:
     duration_ms: float
 
 
+@dataclass(frozen=True)
+class AlertRaised:
+    """An anomaly rule fired (app/siem/alerts.py) or the vault reported damage (app/scim/damage.py): the app
+    shows a notification and a badge."""
+
+    seq: int  # the alert's own entry on the trail (0 when it has none)
+    rule: str
+    observed: int
+    summary: str
+    threshold: int = 0
+    window_minutes: int = 0
+    trigger_seq: int = 0
+    configuration: bool = False  # a set-up problem (an IdP mapping sending what the policy refuses), not a breach
+
+
+@dataclass(frozen=True)
+class PolicyApplied:
+    """A policy version was committed with what it purged (counts); a changed mapping may have queued outbox
+    items for the targets in the same transaction."""
+
+    version: int
+    resources_changed: int = 0
+    resources_deleted: int = 0
+
+
+@dataclass(frozen=True)
+class RetentionPurged:
+    """The retention job committed purges (values stripped; expired accounts go through erasure, which publishes
+    its own ResourcesChanged)."""
+
+    purges: int
+    subjects: int
+
+
+@dataclass(frozen=True)
+class OutboxQueued:
+    """Provisioning work was committed without a change to the mirror (a reconcile repair, a sync)."""
+
+    target: str
+    items: int
+
+
+Event = ResourcesChanged | RequestServed | AlertRaised | PolicyApplied | RetentionPurged | OutboxQueued
+"""What may be published: a listener that matches on these types sees every event of the app."""
+
+
 @dataclass
 class EventBus:
     _subscribers: list[Callable[[object], None]] = field(default_factory=list)
@@ -49,7 +97,7 @@ class EventBus:
 
         return unsubscribe
 
-    def publish(self, event: object) -> None:
+    def publish(self, event: Event) -> None:
         with self._lock:
             subscribers = list(self._subscribers)
         for callback in subscribers:

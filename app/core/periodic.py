@@ -1,20 +1,74 @@
-"""A job that runs every few seconds in its own thread while the vault is open (retention, checkpoints…).
+"""The background services that run while the vault is open, on one lifecycle (docs/decisions/0024).
 
-One place for the loop every scheduled job needs: a first delay, a steady interval, nothing while the vault is
-closed, a failure logged by type (never its message: it may quote data) and retried at the next turn, and a
-stop that returns promptly.
+``BackgroundService`` is the one start/stop/join policy every thread of the runtime follows: started once (a
+second start is a no-op), stopped by setting an event and waking the thread, joined for at most
+``STOP_TIMEOUT_SECONDS``; a thread still alive then is named in the log and left behind (it is a daemon, so it
+cannot keep the process alive). Two flavours share it:
+
+- ``PeriodicJob``: a fixed interval (retention, checkpoints, alerts, request deadlines, SIEM forwarding): a first
+  delay, nothing while the vault is closed, a failure logged by type (never its message: it may quote data) and
+  retried at the next turn.
+- ``AsyncLoopService``: an asyncio loop in its own thread with a thread-safe ``wake()`` (the provisioning
+  dispatcher and the erasure worker), for work that waits on many HTTP calls at once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections.abc import Callable
 
 log = logging.getLogger(__name__)
 
+STOP_TIMEOUT_SECONDS = 15.0  # one policy for every service: long enough for an in-flight HTTP call to time out
+LOOP_START_SECONDS = 10.0
 
-class PeriodicJob:
+
+class BackgroundService:
+    """One named daemon thread with a prompt, bounded stop."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name=f"custos-{self.name}", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = STOP_TIMEOUT_SECONDS) -> None:
+        self._stop.set()
+        self._interrupt()
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join(timeout)
+            if thread.is_alive():  # e.g. a call that ignores its own timeout; the daemon dies with the process
+                log.warning("%s did not stop within %.0f s", thread.name, timeout)
+        self._after_stop()
+
+    def _run(self) -> None:  # pragma: no cover - every subclass has its own
+        raise NotImplementedError
+
+    def _interrupt(self) -> None:
+        """Wake the thread so that it sees the stop now (the base waits on ``_stop`` itself)."""
+
+    def _after_stop(self) -> None:
+        """Release what outlives the thread (a kept-open connection), once it has ended or been left."""
+
+
+class PeriodicJob(BackgroundService):
     def __init__(
         self,
         name: str,
@@ -23,21 +77,14 @@ class PeriodicJob:
         first_delay: float | None = None,
         ready: Callable[[], bool] = lambda: True,
     ) -> None:
-        self.name = name
+        super().__init__(name)
         self._work = work
         self.interval = interval
         self._first_delay = interval if first_delay is None else first_delay
         self._ready = ready
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self.runs = 0
 
-    def start(self) -> None:
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name=f"custos-{self.name}", daemon=True)
-        self._thread.start()
-
-    def _loop(self) -> None:
+    def _run(self) -> None:
         delay = self._first_delay
         while not self._stop.wait(delay):
             delay = self.interval
@@ -49,8 +96,46 @@ class PeriodicJob:
             except Exception as exc:  # retried at the next interval; a job never takes the app down
                 log.error("%s job failed: %s", self.name, type(exc).__name__)
 
-    def stop(self, timeout: float = 30.0) -> None:
-        self._stop.set()
+
+class AsyncLoopService(BackgroundService):
+    """An asyncio loop in one thread: ``_main`` runs until ``stopping``; ``_close`` runs on the loop after it."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+        self._ready = threading.Event()
+
+    def start(self) -> None:
         if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+            return
+        self._ready.clear()
+        super().start()
+        self._ready.wait(LOOP_START_SECONDS)  # wake() works from here on
+
+    def wake(self) -> None:
+        """New work was committed: look now instead of at the next poll (any thread)."""
+        loop, wake = self._loop, self._wake
+        if loop is not None and wake is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(wake.set)
+
+    def _interrupt(self) -> None:
+        self.wake()
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        self._wake = asyncio.Event()
+        self._ready.set()
+        try:
+            loop.run_until_complete(self._main())
+        finally:
+            loop.run_until_complete(self._close())
+            loop.close()
+            self._loop = None
+
+    async def _main(self) -> None:  # pragma: no cover - every subclass has its own
+        raise NotImplementedError
+
+    async def _close(self) -> None:
+        """Close what the loop opened (HTTP clients), on the loop."""

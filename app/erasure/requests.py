@@ -120,8 +120,7 @@ def request_erasure(
         append(conn, Event("erasure.requested", actor_of(operator), details={**requested, "steps": dict(states)}))
         if origin != "replay":  # a replay re-applies entries the ledger already holds
             ledger.append(request_id, entries, iso_utc(moment))
-    if bus is not None:
-        bus.publish(ResourcesChanged("User", deleted=tuple(ids)))
+    (bus or vault.events).publish(ResourcesChanged("User", deleted=tuple(ids)))
     finish_local(vault, request_id, now)
     return request_id
 

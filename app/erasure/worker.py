@@ -12,11 +12,11 @@ import asyncio
 import contextlib
 import json
 import logging
-import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from app.core.periodic import AsyncLoopService
 from app.erasure import requests, steps
 from app.erasure.executor import Attempt
 from app.erasure.model import State
@@ -38,7 +38,7 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class ErasureWorker:
+class ErasureWorker(AsyncLoopService):
     def __init__(
         self,
         vault: Vault,
@@ -47,6 +47,7 @@ class ErasureWorker:
         poll_seconds: float = POLL_SECONDS,
         max_attempts: int = steps.MAX_ATTEMPTS,
     ) -> None:
+        super().__init__("erasure")
         self.vault = vault
         self.clock = clock
         self.client_factory = client_factory
@@ -56,35 +57,10 @@ class ErasureWorker:
         self._stale: list[TargetClient] = []
         self._in_flight: dict[int, int] = {}  # step id -> target id
         self._finished: list[tuple[steps.StepWork, steps.AttemptResult]] = []
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._wake: asyncio.Event | None = None
-        self._stopping = False
         self._last_scrub: float | None = None
         self.attempts = 0
 
-    # -- lifecycle (any thread) --------------------------------------------------------------------------
-    def start(self) -> None:
-        if self._thread is not None:
-            return
-        self._stopping = False
-        started = threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(started,), name="custos-erasure", daemon=True)
-        self._thread.start()
-        started.wait(10)
-
-    def wake(self) -> None:
-        loop, wake = self._loop, self._wake
-        if loop is not None and wake is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(wake.set)
-
-    def stop(self, timeout: float = 15.0) -> None:
-        self._stopping = True
-        self.wake()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
+    # -- lifecycle: start, wake and stop come from AsyncLoopService (one policy for every thread) -----------
     def tick(self) -> int:
         """Run every step due now to its end and record it; returns how many ran (for tests and scripts)."""
         return asyncio.run(self._tick())
@@ -98,25 +74,13 @@ class ErasureWorker:
             return len(claimed)
         finally:
             self._in_flight.clear()
-            await self._close_clients()
+            await self._close()
 
     # -- the loop ----------------------------------------------------------------------------------------
-    def _run(self, started: threading.Event) -> None:
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        self._wake = asyncio.Event()
-        started.set()
-        try:
-            loop.run_until_complete(self._main())
-        finally:
-            loop.run_until_complete(self._close_clients())
-            loop.close()
-            self._loop = None
-
     async def _main(self) -> None:
         tasks: set[asyncio.Task[None]] = set()
         assert self._wake is not None
-        while not self._stopping:
+        while not self.stopping:
             try:
                 if self.vault.is_open:
                     await asyncio.to_thread(self._recover)
@@ -216,7 +180,7 @@ class ErasureWorker:
                 self._stale.append(known[1])
             self._clients[config.id] = (fingerprint, self.client_factory(config))
 
-    async def _close_clients(self) -> None:
+    async def _close(self) -> None:
         for client in self._stale:
             await client.close()
         for _, client in self._clients.values():

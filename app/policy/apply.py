@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, delete, select
 
 from app.audit.trail import Event, append
+from app.core.events import PolicyApplied
 from app.policy import versions
 from app.policy.loader import load_policy
 from app.policy.minimise import Minimiser
@@ -261,8 +262,16 @@ def apply_policy(
 ) -> tuple[versions.PolicyRecord, Impact]:
     with vault.write_transaction() as conn:
         record, impact = apply_text(conn, text, operator, now)
-    if not impact.unchanged and (impact.removed or impact.resources_deleted):
-        from app.store import engine as store_engine
+    if not impact.unchanged:
+        if impact.removed or impact.resources_deleted:
+            from app.store import engine as store_engine
 
-        store_engine.checkpoint(vault.engine)  # purged values must not linger in the WAL either
+            store_engine.checkpoint(vault.engine)  # purged values must not linger in the WAL either
+        published(vault, record, impact)
     return record, impact
+
+
+def published(vault: Vault, record: versions.PolicyRecord, impact: Impact) -> None:
+    """After the commit: the jobs push what the apply queued now (not at the next poll), the app refreshes."""
+    deleted = sum(impact.resources_deleted.values())
+    vault.events.publish(PolicyApplied(record.version, impact.resources_affected, deleted))

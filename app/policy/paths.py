@@ -36,12 +36,6 @@ def resolve_path(resource_type: str, path: str) -> Resolved | None:
     return schema_for(resource_type).resolve(uri, attr, sub)
 
 
-def display_path(resolved: Resolved) -> str:
-    """The attribute as an operator reads it: ``emails.value``, ``enterprise:department``."""
-    base = resolved.top.name if not resolved.prefix else f"{resolved.schema}:{resolved.top.name}"
-    return f"{base}.{resolved.leaf.name}" if resolved.sub_name else base
-
-
 def holdable_paths(resource_type: str) -> list[str]:
     """Every path a catalogue entry may name for this resource type, as the file writes it (the policy editor
     offers them as completions): each attribute, and each sub-attribute of a complex one; extension attributes

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, and_, select
 
 from app.audit.trail import Event, append
+from app.core.events import RetentionPurged
 from app.core.periodic import PeriodicJob
 from app.policy.durations import Period
 from app.policy.in_force import ActivePolicy, PolicyInForce
@@ -187,6 +188,8 @@ def run_once(
         active = policy.for_connection(conn)
         purges = run_retention(conn, active, moment, accounts=False, scope=scope)
         expired = expired_accounts(conn, active.policy, moment, scope)
+    if purges:  # after the commit; expired accounts are published by the erasure that removes them
+        vault.events.publish(RetentionPurged(len(purges), sum(purge.subjects for purge in purges)))
     if expired:
         ids = sorted(subject for subjects in expired.values() for subject in subjects)
         request_id = request_erasure(vault, ids, "retention", ACTOR, origin="retention", now=moment)

@@ -6,8 +6,9 @@ import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
+from typing import Any
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, Row, func, insert, select
 
 from app.core.paths import resources_dir
 from app.policy.loader import load_policy
@@ -44,10 +45,10 @@ def default_policy_text() -> str:
     return (resources_dir() / "policy" / "default.toml").read_text(encoding="utf-8")
 
 
-def _record(row: object) -> PolicyRecord:
-    applied = row.applied_at  # type: ignore[attr-defined]
+def _record(row: Row[Any]) -> PolicyRecord:
+    applied = row.applied_at
     applied = applied.replace(tzinfo=UTC) if applied.tzinfo is None else applied
-    return PolicyRecord(row.version, row.sha256, applied, row.operator, row.text)  # type: ignore[attr-defined]
+    return PolicyRecord(row.version, row.sha256, applied, row.operator, row.text)
 
 
 _LATEST = select(func.max(_P.c.version))  # built once: every SCIM write asks (building it cost 0.2 ms a time)

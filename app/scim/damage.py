@@ -14,9 +14,8 @@ import threading
 import time
 from collections.abc import Callable
 
-from app.core.events import EventBus
+from app.core.events import AlertRaised, EventBus
 from app.scim.errors import ScimError
-from app.siem.alerts import AlertRaised
 
 log = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = 300

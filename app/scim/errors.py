@@ -36,10 +36,6 @@ def invalid_syntax(detail: str) -> ScimError:
     return ScimError(400, detail, "invalidSyntax")
 
 
-def invalid_path(detail: str) -> ScimError:
-    return ScimError(400, detail, "invalidPath")
-
-
 def not_found(resource_type: str) -> ScimError:
     return ScimError(404, f"{resource_type} not found")
 

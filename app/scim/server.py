@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import ipaddress
 import logging
 import socket
 import threading
@@ -19,6 +18,7 @@ import uvicorn
 from app.audit.recorder import AuditRecorder
 from app.core.errors import ConfigError
 from app.core.events import EventBus
+from app.core.network import is_loopback
 from app.policy.in_force import PolicyInForce
 from app.scim.auth import Authenticator, FailureThrottle
 from app.scim.failures import FailureTally
@@ -27,6 +27,8 @@ from app.scim.service import ScimService
 from app.scim.tls import TlsMaterial, harden
 from app.scim.transport import ClientNoiseFilter, ConnectionGuard, ConnectionLimits, guarded_protocol
 from app.setup.endpoint import BASE_PATH, EndpointSettings
+from app.store.group_commit import GroupCommitWriter
+from app.store.hygiene import WalJanitor
 from app.store.tokens import TokenStore
 from app.store.vault import Vault
 
@@ -61,15 +63,6 @@ class _Server(uvicorn.Server):
             del loop.create_server  # the instance attribute goes; the loop's own method is back
 
 
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 class ScimServer:
     def __init__(
         self,
@@ -85,13 +78,15 @@ class ScimServer:
         limits: ConnectionLimits | None = None,
         failures: FailureTally | None = None,
         throttle: FailureThrottle | None = None,
+        writer: GroupCommitWriter | None = None,
+        janitor: WalJanitor | None = None,
     ) -> None:
         if tls is None and not is_loopback(host):
             raise ConfigError("Plain HTTP is only allowed on a loopback address; give a certificate or use TLS.")
         self.vault = vault
         self.host = host
         self.tls = tls
-        self.bus = bus or EventBus()
+        self.bus = bus or vault.events
         self.tokens = tokens or TokenStore(vault)
         self.policy = policy or PolicyInForce(vault)  # shared with the jobs and the app: one view of the policy
         self._requested_port = port
@@ -107,6 +102,7 @@ class ScimServer:
         self._noise = ClientNoiseFilter(self.guard)
         self.failures = failures or FailureTally()  # injectable: tests give it a fake clock
         self.throttle = throttle or FailureThrottle()
+        self._writer, self._janitor = writer, janitor  # the runtime's; the service makes its own without them
 
     def relocate(self, host: str, port: int, public_host: str | None, tls: TlsMaterial | None) -> None:
         """Listen elsewhere, or with another certificate, from the next start; only while stopped."""
@@ -148,7 +144,9 @@ class ScimServer:
             return
         self._socket = self._bind()
         self.port = self._socket.getsockname()[1]
-        self.service = ScimService(self.vault, self.base_url, self.bus, self.policy)
+        self.service = ScimService(
+            self.vault, self.base_url, self.bus, self.policy, writer=self._writer, janitor=self._janitor
+        )
         self.recorder = AuditRecorder(self.vault, sources=(self.failures,))
         self.recorder.start()
         authenticator = Authenticator(self.tokens, self.throttle)

@@ -90,15 +90,25 @@ class OutsideSchema(ScimError):
 
 class ScimService:
     def __init__(
-        self, vault: Vault, base_url: str = "", bus: EventBus | None = None, policy: PolicyInForce | None = None
+        self,
+        vault: Vault,
+        base_url: str = "",
+        bus: EventBus | None = None,
+        policy: PolicyInForce | None = None,
+        *,
+        writer: GroupCommitWriter | None = None,
+        janitor: WalJanitor | None = None,
     ) -> None:
+        """``writer`` and ``janitor`` are the runtime's (app/runtime.py), which stops them after the jobs; a
+        service built alone (tests, scripts) makes and owns its own, and ``close`` stops those."""
         self.vault = vault
         self.base_url = base_url.rstrip("/")
-        self.bus = bus or EventBus()
+        self.bus = bus or vault.events
         self.policy = policy or PolicyInForce(vault)
         self.policy.get()  # a vault without a policy gets the shipped default now, not on the first request
-        self.janitor = WalJanitor(vault)
-        self.writer = GroupCommitWriter(vault)
+        self._owns_writer = writer is None
+        self.janitor = janitor or WalJanitor(vault)
+        self.writer = writer or GroupCommitWriter(vault)
         self._local = threading.local()  # set while the writer thread runs a multi-operation transaction
 
     # -- reads -------------------------------------------------------------------------------------
@@ -370,7 +380,9 @@ class ScimService:
         return run_in_savepoint(conn, work)
 
     def close(self) -> None:
-        """Finish queued writes and the pending WAL checkpoint."""
+        """Finish queued writes and the pending WAL checkpoint (the runtime's writer: it does that itself)."""
+        if not self._owns_writer:
+            return
         self.writer.stop()
         if self.vault.is_open:
             self.janitor.flush()

@@ -12,15 +12,14 @@ running (a command-line export while the app was closed) are still evaluated whe
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection, func, select
 
 from app.audit.trail import Event, StoredEvent, append, iso_utc
-from app.core.events import EventBus
+from app.core.events import AlertRaised, EventBus
+from app.core.periodic import BackgroundService
 from app.siem import spool
 from app.siem.config import AlertConfig, Threshold, WorkingHours, load_alert_config
 from app.siem.rules import CONFIGURATION_RULES, Finding, NewTokenSource, build_rules, evaluate
@@ -36,24 +35,6 @@ ACTOR = "system:alerts"
 KIND = "alert.raised"
 WARM_UP = 5000  # entries before the cursor replayed silently on start, so windows and cool-downs carry over
 _A = AuditEvent.__table__
-
-
-@dataclass(frozen=True)
-class AlertRaised:
-    """Published on the EventBus for the app's notification and badge."""
-
-    seq: int  # the alert's own entry on the trail
-    rule: str
-    observed: int
-    summary: str
-    threshold: int = 0
-    window_minutes: int = 0
-    trigger_seq: int = 0
-
-    @property
-    def configuration(self) -> bool:
-        """A set-up problem (an IdP mapping that sends what the policy refuses), not a possible breach."""
-        return self.rule in CONFIGURATION_RULES
 
 
 def alert_details(finding: Finding) -> dict[str, object]:
@@ -160,7 +141,8 @@ class AlertEngine:
     def _record(self, conn: Connection, finding: Finding) -> AlertRaised:
         stored = append(conn, Event(KIND, ACTOR, "success", details=alert_details(finding), at=self.clock()))
         return AlertRaised(stored.seq, finding.rule, finding.observed, finding.summary, finding.threshold,
-                           finding.window_minutes, finding.trigger_seq)  # fmt: skip
+                           finding.window_minutes, finding.trigger_seq,
+                           configuration=finding.rule in CONFIGURATION_RULES)  # fmt: skip
 
     def _announce(self, alerts: list[AlertRaised]) -> None:
         for alert in alerts:
@@ -173,21 +155,15 @@ class AlertEngine:
                 self.bus.publish(alert)
 
 
-class AlertWatcher:
+class AlertWatcher(BackgroundService):
     """Runs the engine every ``interval`` seconds in a thread (in the app and in serve)."""
 
     def __init__(self, engine: AlertEngine, interval: float = 2.0) -> None:
+        super().__init__("alerts")
         self.engine = engine
         self.interval = interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="custos-alerts", daemon=True)
-        self._thread.start()
-
-    def _loop(self) -> None:
+    def _run(self) -> None:
         resumed = False
         while not self._stop.wait(self.interval if resumed else 0):
             if not self.engine.vault.is_open:
@@ -204,9 +180,3 @@ class AlertWatcher:
 
     def _more_pending(self) -> bool:
         return bool(tail(self.engine.vault, self.engine.last_seq, 1))
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=15)
-            self._thread = None

@@ -13,10 +13,10 @@ import contextlib
 import logging
 import random
 import ssl
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from app.core.periodic import BackgroundService
 from app.siem import spool
 from app.siem.syslog import Collector, connect, frame, message, peer_closed
 from app.store.vault import Vault
@@ -98,7 +98,7 @@ def send_pending(vault: Vault, collector: Collector, link: Link | None = None, b
             link.close()
 
 
-class SiemForwarder:
+class SiemForwarder(BackgroundService):
     """Forwards new trail entries every ``interval`` seconds over one kept-open connection; while the collector
     is down it backs off (exponentially, with jitter, up to ``max_backoff``) and the entries wait in the trail."""
 
@@ -111,6 +111,7 @@ class SiemForwarder:
         batch: int = BATCH,
         connector: Callable[[Collector], ssl.SSLSocket] = connect,
     ) -> None:
+        super().__init__("siem")
         self.vault = vault
         self.collector = collector
         self.interval = interval
@@ -120,13 +121,6 @@ class SiemForwarder:
         self.delivered = Delivery()  # since start
         self.last_error: str | None = None  # an exception's type name, never its text
         self._link = Link(collector, connector)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="custos-siem", daemon=True)
-        self._thread.start()
 
     def run_once(self) -> Delivery:
         """Deliver what is pending now over the kept connection (the loop's step; raises on failure)."""
@@ -138,7 +132,7 @@ class SiemForwarder:
         ceiling = min(self.max_backoff, self.interval * 2**self.failures)
         return random.uniform(ceiling / 2, ceiling)
 
-    def _loop(self) -> None:
+    def _run(self) -> None:
         delay = 0.0
         while not self._stop.wait(delay):
             if not self.vault.is_open:
@@ -156,9 +150,5 @@ class SiemForwarder:
                             self.last_error, delay)  # fmt: skip
         self._link.close()
 
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=15)
-            self._thread = None
+    def _after_stop(self) -> None:
         self._link.close()

@@ -125,18 +125,32 @@ def connect_raw(path: Path, raw_key: bytes, salt: bytes) -> Any:
 
 def create_database_file(path: Path, passphrase: str) -> bytes:
     """Create an empty SQLCipher 4 file with mode 0600; return its salt."""
+    return create_keyed_file(path, passphrase)[0]
+
+
+def create_keyed_file(path: Path, passphrase: str) -> tuple[bytes, bytes]:
+    """Create an empty SQLCipher 4 file with mode 0600; return its salt and derived key.
+
+    The key is derived once, here, from a salt we draw, and the file is keyed with it raw (key and salt): the
+    same file SQLCipher would make from the passphrase (its KDF is this PBKDF2-HMAC-SHA512, decision 0002),
+    without SQLCipher deriving it a second time.
+    """
+    salt = os.urandom(SALT_BYTES)
+    raw_key = derive_raw_key(passphrase, salt)
     fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
     os.close(fd)
     connection = sqlcipher.connect(str(path), isolation_level=None)
     try:
         _silence_cipher_log(connection)
-        connection.execute(_passphrase_pragma(passphrase))
+        connection.execute(raw_key_pragma(raw_key, salt))
         connection.execute(f"PRAGMA kdf_iter = {KDF_ITERATIONS}")
         connection.execute("PRAGMA journal_mode = WAL")
-        connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")  # first write: fixes the salt
+        connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")  # first write: the salt goes to disk
     finally:
         connection.close()
-    return read_salt(path)
+    if read_salt(path) != salt:  # SQLCipher must have used our salt, or the key would not open the file
+        raise WrongPassphrase()
+    return salt, raw_key
 
 
 def rekey(path: Path, raw_key: bytes, salt: bytes, new_passphrase: str) -> bytes:

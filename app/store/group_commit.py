@@ -111,7 +111,7 @@ class GroupCommitWriter:
         job.done.wait()
         if job.error is not None:
             raise job.error
-        return job.result  # type: ignore[no-any-return]
+        return job.result
 
     def stop(self) -> None:
         with self._lock:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 from datetime import datetime
+from typing import ClassVar
 
 from sqlalchemy import (
     Boolean,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -25,7 +27,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
 class Base(DeclarativeBase):
-    pass
+    # Every model here is mapped to one Table (no mapping to a join or a select), so say so: code writes
+    # ``insert(Model.__table__)``, which SQLAlchemy types for a Table, not for the FromClause it declares.
+    __table__: ClassVar[Table]  # narrows DeclarativeBase's FromClause
 
 
 class VaultInfo(Base):

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.audit.trail import Event, append
 from app.core.actor import current_actor
 from app.core.errors import VaultCorrupt, VaultError, VaultExists, VaultLocked, VaultNotFound, WrongPassphrase
+from app.core.events import EventBus
 from app.store import engine as sqlcipher_engine
 from app.store import integrity, migrate
 from app.store.engine import SINGLE_STATEMENT_READS_OPTION, WRITE_OPTION, CipherSettings
@@ -57,6 +58,7 @@ class Vault:
         self._engine: Engine | None = sqlcipher_engine.make_engine(path, bytes(raw_key), salt)
         self._sessions = sessionmaker(self._engine, expire_on_commit=False)
         self._lock = threading.Lock()
+        self.events = EventBus()  # whoever commits to this vault publishes here after the commit (0025)
         self.cipher_settings: CipherSettings = sqlcipher_engine.read_cipher_settings(self._engine)
 
     # -- opening -------------------------------------------------------------------------------------
@@ -67,8 +69,8 @@ class Vault:
         path = vault_path(data_dir)
         if path.exists():
             raise VaultExists(f"A vault already exists at {path}; unlock it instead.")
-        salt = sqlcipher_engine.create_database_file(path, passphrase)
-        vault = cls(path, sqlcipher_engine.derive_raw_key(passphrase, salt), salt)
+        salt, raw_key = sqlcipher_engine.create_keyed_file(path, passphrase)  # the key derived once
+        vault = cls(path, raw_key, salt)
         migrate.upgrade(vault.engine)
         with vault.write_session() as session:
             session.add(VaultInfo(key="vault_id", value=str(uuid.uuid4())))

@@ -5,14 +5,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, Row, delete, insert, select, update
 
 from app.audit.trail import Event, append
 from app.core.actor import current_actor
 from app.core.errors import ConfigError
-from app.scim.server import is_loopback
+from app.core.network import is_loopback
 from app.targets.tables import Target
 
 _T = Target.__table__
@@ -39,24 +40,23 @@ class TargetConfig:
     enabled: bool = True
 
 
-def _config(row: object) -> TargetConfig:
-    r = row
+def _config(r: Row[Any]) -> TargetConfig:
     return TargetConfig(
-        id=r.id,  # type: ignore[attr-defined]
-        name=r.name,  # type: ignore[attr-defined]
-        base_url=r.base_url,  # type: ignore[attr-defined]
-        recipient_id=r.recipient_id,  # type: ignore[attr-defined]
-        auth_kind=r.auth_kind,  # type: ignore[attr-defined]
-        secret=r.secret,  # type: ignore[attr-defined]
-        oauth_token_url=r.oauth_token_url,  # type: ignore[attr-defined]
-        oauth_client_id=r.oauth_client_id,  # type: ignore[attr-defined]
-        oauth_scope=r.oauth_scope,  # type: ignore[attr-defined]
-        ca_file=r.ca_file,  # type: ignore[attr-defined]
-        pinned_sha256=r.pinned_sha256,  # type: ignore[attr-defined]
-        renames=json.loads(r.renames or "{}"),  # type: ignore[attr-defined]
-        erase_mode=r.erase_mode,  # type: ignore[attr-defined]
-        max_concurrency=r.max_concurrency,  # type: ignore[attr-defined]
-        enabled=r.enabled,  # type: ignore[attr-defined]
+        id=r.id,
+        name=r.name,
+        base_url=r.base_url,
+        recipient_id=r.recipient_id,
+        auth_kind=r.auth_kind,
+        secret=r.secret,
+        oauth_token_url=r.oauth_token_url,
+        oauth_client_id=r.oauth_client_id,
+        oauth_scope=r.oauth_scope,
+        ca_file=r.ca_file,
+        pinned_sha256=r.pinned_sha256,
+        renames=json.loads(r.renames or "{}"),
+        erase_mode=r.erase_mode,
+        max_concurrency=r.max_concurrency,
+        enabled=r.enabled,
     )
 
 

@@ -10,12 +10,12 @@ import asyncio
 import contextlib
 import json
 import logging
-import threading
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
 from app.core.errors import ConfigError
+from app.core.periodic import AsyncLoopService
 from app.policy.in_force import PolicyInForce
 from app.store.vault import Vault
 from app.targets import outbox
@@ -31,15 +31,12 @@ WAKE_COALESCE_SECONDS = 0.05
 FLUSH_SECONDS = 0.02
 
 
-class Dispatcher:
+class Dispatcher(AsyncLoopService):
     def __init__(self, vault: Vault, policy: PolicyInForce, poll_seconds: float = POLL_SECONDS) -> None:
+        super().__init__("dispatcher")
         self.vault = vault
         self.policy = policy
         self.poll_seconds = poll_seconds
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._wake: asyncio.Event | None = None
-        self._stopping = False
         self._pushers: dict[int, tuple[str, Pusher]] = {}  # target id -> (config fingerprint, pusher)
         self._in_flight: dict[int, int] = {}  # outbox seq -> target id
         self._stale: list[TargetClient] = []
@@ -50,48 +47,13 @@ class Dispatcher:
         self.pushed = 0
         self.failures = 0
 
-    # -- lifecycle (any thread) ------------------------------------------------------------------------
-    def start(self) -> None:
-        if self._thread is not None:
-            return
-        self._stopping = False
-        started = threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(started,), name="custos-dispatcher", daemon=True)
-        self._thread.start()
-        started.wait(10)
-
-    def wake(self) -> None:
-        """New work was committed: look now instead of at the next poll."""
-        loop, wake = self._loop, self._wake
-        if loop is not None and wake is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(wake.set)
-
-    def stop(self, timeout: float = 15.0) -> None:
-        self._stopping = True
-        self.wake()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    # -- the loop --------------------------------------------------------------------------------------
-    def _run(self, started: threading.Event) -> None:
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        self._wake = asyncio.Event()
-        started.set()
-        try:
-            loop.run_until_complete(self._main())
-        finally:
-            loop.run_until_complete(self._close_clients())
-            loop.close()
-            self._loop = None
-
+    # -- lifecycle: start, wake and stop come from AsyncLoopService (one policy for every thread) -------------
     async def _main(self) -> None:
         tasks: set[asyncio.Task[None]] = set()
         self._flush_now = asyncio.Event()
         self._resume_seq = await asyncio.to_thread(self._last_seq)
         flusher = asyncio.create_task(self._flush_loop())
-        while not self._stopping:
+        while not self.stopping:
             try:
                 if self.vault.is_open:  # a closed vault (the app's "vault closed" state) pauses provisioning
                     await self._schedule(tasks)
@@ -217,7 +179,7 @@ class Dispatcher:
         assert self._flush_now is not None
         self._flush_now.set()
 
-    async def _close_clients(self) -> None:
+    async def _close(self) -> None:
         for client in self._stale:
             await client.close()
         for _, pusher in self._pushers.values():

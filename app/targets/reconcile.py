@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from app.core.events import OutboxQueued
 from app.policy.in_force import PolicyInForce
 from app.store.models import ScimResource
 from app.store.vault import Vault
@@ -124,4 +125,5 @@ def reconcile(vault: Vault, policy: PolicyInForce, name: str, repair: bool = Fal
             for resource_id in dict.fromkeys(to_push):
                 outbox.enqueue_for(conn, config.id, "User", resource_id, "upsert")
         drift.repaired = len(dict.fromkeys(to_push))
+        vault.events.publish(OutboxQueued(config.name, drift.repaired))  # the dispatcher pushes them now
     return drift

@@ -13,7 +13,7 @@ from app.targets import links, outbox
 from app.targets.config import TargetConfig, list_targets
 from app.targets.mapping import mapping_for
 from app.targets.sync import SyncProgress, progress
-from app.targets.tables import OutboxItem, Target
+from app.targets.tables import OutboxItem
 
 _O = OutboxItem.__table__
 
@@ -111,7 +111,3 @@ def holdings(conn: Connection, resource_type: str, resource_id: str) -> list[Hol
             state = "in sync"
         result.append(Holding(name, link.remote_id if link else None, state))
     return result
-
-
-def target_names(conn: Connection) -> dict[int, str]:
-    return dict(conn.execute(select(Target.__table__.c.id, Target.__table__.c.name)).all())

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
-from app.core.events import EventBus, RequestServed, ResourcesChanged
+from app.core.events import AlertRaised, EventBus, PolicyApplied, RequestServed, ResourcesChanged, RetentionPurged
 
 COALESCE_MS = 300
 RATE_WINDOW_SECONDS = 60.0
@@ -55,6 +55,7 @@ class ChangeSet:
 class EventBridge(QObject):
     resources_changed = Signal(object)  # one merged ResourcesChanged per resource type and flush
     alert_raised = Signal(object)  # an AlertRaised from the anomaly rules, delivered on the GUI thread
+    data_changed = Signal(object)  # a PolicyApplied or RetentionPurged: stored values changed without ids
     _incoming = Signal(object)
 
     def __init__(self, bus: EventBus, interval_ms: int = COALESCE_MS, parent: QObject | None = None) -> None:
@@ -87,8 +88,10 @@ class EventBridge(QObject):
                     self._requests.popleft()
         elif isinstance(event, ResourcesChanged):
             self._incoming.emit(event)
-        elif type(event).__name__ == "AlertRaised":  # app.siem.alerts, not imported: the bridge stays generic
+        elif isinstance(event, AlertRaised):
             self.alert_raised.emit(event)  # cross-thread emit: Qt queues it to the GUI thread
+        elif isinstance(event, PolicyApplied | RetentionPurged):
+            self.data_changed.emit(event)  # purged values: the views read the mirror again
 
     def _on_incoming(self, event: ResourcesChanged) -> None:
         if self._unsubscribe is None:

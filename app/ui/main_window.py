@@ -379,6 +379,7 @@ class MainWindow(QMainWindow):
         self.pages.currentChanged.connect(self._page_changed)
         self.bridge.resources_changed.connect(self.identities.apply_changes)
         self.bridge.alert_raised.connect(self.show_alert)
+        self.bridge.data_changed.connect(self._stored_values_changed)
         self.server_panel.state_changed.connect(self._server_state_changed)
 
         self.content = QWidget()
@@ -593,6 +594,12 @@ class MainWindow(QMainWindow):
         app = QApplication.instance()
         if isinstance(app, QApplication):
             apply_appearance(app, appearance())
+
+    def _stored_values_changed(self, _event: object) -> None:
+        """A policy apply or retention purged values without naming ids: read the mirror again (not while locked:
+        the reload on unlock does that)."""
+        if self.vault.is_open:
+            self.identities.reload()
 
     def shutdown(self) -> None:
         """Stop timers and event delivery; the caller then stops the server and closes the vault."""

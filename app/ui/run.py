@@ -15,13 +15,10 @@ from app import APP_ID, APP_NAME, __version__
 from app.core import paths
 from app.core.actor import current_actor
 from app.core.errors import CustosError
-from app.core.events import EventBus
 from app.core.log_buffer import install_log_capture
-from app.jobs import BackgroundJobs
-from app.scim.server import ScimServer
+from app.runtime import Runtime
 from app.scim.tls import ensure_self_signed
 from app.setup import endpoint
-from app.store.tokens import TokenStore
 from app.store.vault import Vault
 from app.ui.first_run.wizard import FirstRunWizard
 from app.ui.main_thread_gc import collect_on_main_thread
@@ -85,42 +82,34 @@ def first_run(app: QApplication, directory: Path) -> int:
 def run_session(app: QApplication, directory: Path, vault: Vault) -> int:
     """Own ``vault`` until the event loop ends; the server is always stopped and the vault closed."""
     window: MainWindow | None = None
-    server: ScimServer | None = None
-    jobs: BackgroundJobs | None = None
+    runtime: Runtime | None = None
     try:
-        bus = EventBus()
-        tokens = TokenStore(vault)  # shared with the server so that its token cache sees revocations
         address = endpoint.load(directory)
-        server = ScimServer(
+        runtime = Runtime(
             vault,
             host=address.host,
             port=address.port,
             public_host=address.public_host,
             tls=ensure_self_signed(directory),
-            bus=bus,
-            tokens=tokens,
         )
-        jobs = BackgroundJobs(vault, server.policy, bus)
-        window = MainWindow(vault, server, bus, tokens)
+        window = MainWindow(vault, runtime.server, runtime.bus, runtime.tokens)
         window.show()
         window.server_panel.start()
-        jobs.start()
+        runtime.start_jobs()
         return app.exec()
     except CustosError as exc:
         QMessageBox.critical(None, APP_NAME, exc.user_message)
         return 1
     finally:
-        if jobs is not None:
-            jobs.stop()
-        shutdown(window, server, vault)
+        shutdown(window, runtime, vault)
 
 
-def shutdown(window: MainWindow | None, server: ScimServer | None, vault: Vault) -> None:
+def shutdown(window: MainWindow | None, runtime: Runtime | None, vault: Vault) -> None:
     if window is not None:
         window.shutdown()
     QThreadPool.globalInstance().waitForDone()  # a server start may still be in flight
-    if server is not None:
-        server.stop()
+    if runtime is not None:
+        runtime.stop()
     QThreadPool.globalInstance().waitForDone()
     if window is not None:
         window.deleteLater()

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, text
 from app.audit.checkpoints import checkpoint_now
 from app.audit.trail import Event, append, content_bytes
 from app.store.vault import Vault
-from tests.conftest import PASSPHRASE
+from tests.conftest import VaultTemplate
 
 KINDS = ("scim.request", "scim.resource.created", "scim.resource.updated", "policy.applied", "token.created")
 ACTORS = ("token:okta-prod", "operator:dpo", "system:retention", "anonymous")
@@ -49,9 +49,9 @@ def random_trail(conn: Connection, rng: random.Random, n: int, checkpoint_every:
 
 
 @pytest.fixture(scope="module")
-def trail_vault(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Vault]:
+def trail_vault(tmp_path_factory: pytest.TempPathFactory, vault_template: VaultTemplate) -> Iterator[Vault]:
     """One vault with a 120-entry trail; tests tamper inside transactions that are rolled back."""
-    opened = Vault.create(tmp_path_factory.mktemp("trail"), PASSPHRASE, PASSPHRASE)
+    opened = vault_template.open_copy(tmp_path_factory.mktemp("trail"))
     with opened.write_transaction() as conn:
         random_trail(conn, random.Random(20250301), 120)
     yield opened

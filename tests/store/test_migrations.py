@@ -47,3 +47,20 @@ def test_head_matches_models(vault: Vault) -> None:
     with vault.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
+
+
+def test_the_head_read_from_the_files_is_alembics_head() -> None:
+    """Unlock skips Alembic when the vault is at this head (app/store/migrate.py): it must be Alembic's own."""
+    assert migrate.declared_head() == migrate.head_revision()
+
+
+def test_a_vault_behind_the_head_is_still_migrated_by_alembic(vault: Vault) -> None:
+    from alembic import command
+
+    config = migrate._config()
+    with vault.engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "-1")
+    assert migrate.stored_revision(vault.engine) != migrate.declared_head()
+    migrate.upgrade(vault.engine)
+    assert migrate.stored_revision(vault.engine) == migrate.head_revision()

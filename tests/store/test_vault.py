@@ -11,6 +11,7 @@ import sqlcipher3.dbapi2 as sqlcipher
 from sqlalchemy import select
 
 from app.core.errors import VaultError, VaultExists, VaultNotFound, WrongPassphrase
+from app.store import engine as sqlcipher_engine
 from app.store.models import ApiToken, ScimResource
 from app.store.tokens import TokenStore
 from app.store.vault import Vault, vault_path
@@ -120,3 +121,20 @@ def test_no_temporary_plaintext_files(vault: Vault, data_dir: Path) -> None:
         store.create(f"client-{index}")
     names = sorted(p.name for p in data_dir.iterdir())
     assert set(names) <= {"custos.vault", "custos.vault-wal", "custos.vault-shm"}
+
+
+def test_create_derives_the_key_once_and_never_hands_sqlcipher_the_passphrase(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLCipher would run its own PBKDF2 on a passphrase pragma: a second 256,000-round derivation per create."""
+    derived: list[int] = []
+    keyed_by_passphrase: list[int] = []
+    real_derive, real_pragma = sqlcipher_engine.derive_raw_key, sqlcipher_engine._passphrase_pragma
+    monkeypatch.setattr(sqlcipher_engine, "derive_raw_key", lambda *a, **k: derived.append(1) or real_derive(*a, **k))
+    monkeypatch.setattr(
+        sqlcipher_engine, "_passphrase_pragma", lambda p: keyed_by_passphrase.append(1) or real_pragma(p)
+    )
+    Vault.create(data_dir, PASSPHRASE, PASSPHRASE).close()
+    assert (len(derived), len(keyed_by_passphrase)) == (1, 0)
+    reopened = Vault.unlock(data_dir, PASSPHRASE)  # the same key from the passphrase: SQLCipher 4's own KDF
+    reopened.close()

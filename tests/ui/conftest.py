@@ -25,6 +25,7 @@ from app.store.tokens import TokenStore
 from app.store.vault import Vault
 from app.ui.main_thread_gc import collect_on_main_thread
 from app.ui.main_window import MainWindow
+from tests.conftest import VaultTemplates
 from tests.targets.conftest import scim_targets  # noqa: F401 - real SCIM servers as targets, for the erasure UI
 
 
@@ -75,8 +76,8 @@ def data_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def vault(data_dir: Path) -> Iterator[Vault]:
-    opened = Vault.create(data_dir, PASSPHRASE, PASSPHRASE)
+def vault(data_dir: Path, vault_templates: VaultTemplates) -> Iterator[Vault]:
+    opened = vault_templates.get(PASSPHRASE).open_copy(data_dir)
     yield opened
     QThreadPool.globalInstance().waitForDone()  # workers may still hold sessions
     opened.close()

@@ -119,7 +119,7 @@ def test_ropa_file_that_cannot_be_recorded_is_removed(
     def failing(*_args: Any, **_kwargs: Any) -> str:
         raise RuntimeError("the trail refused it")
 
-    monkeypatch.setattr(jobs, "_record_written", failing)
+    monkeypatch.setattr(jobs, "record_written", failing)
     with pytest.raises(RuntimeError):
         export_ropa(with_default, "json", folder / "records.json", "controller", "alice")
     assert everything_in(folder) == [] and on_trail(with_default, "export.ropa") == 0

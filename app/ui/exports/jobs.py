@@ -10,7 +10,6 @@ is honoured up to that move; cancelled, failed or unrecorded output is removed, 
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import os
 import secrets
@@ -21,9 +20,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from app.commands.export import _policy, _record_written  # one audit-event shape for the CLI and the app
 from app.core.errors import ConfigError, CustosError
 from app.exports.facts import gather_facts
+from app.exports.recording import policy_for_export, record_written  # one audit-event shape, CLI and app
 from app.exports.ropa import build_processor_record, build_ropa
 from app.exports.ropa_writers import MULTI_RECORD_FORMATS, write
 from app.exports.subject import export_subject
@@ -79,10 +78,6 @@ class ExportControl:
         self.final = final
 
 
-def _as_args(operator: str) -> argparse.Namespace:
-    return argparse.Namespace(operator=operator)
-
-
 def _partial_name(out: Path) -> Path:
     """A hidden name beside ``out`` (same file system, so the final move is atomic), with its suffix kept."""
     return out.with_name(f".{out.stem}.partial-{secrets.token_hex(4)}{out.suffix}")
@@ -116,7 +111,7 @@ def export_ropa(
     partial, placed = _partial_name(out), False
     try:
         with vault.write_transaction() as conn:
-            record = _policy(conn)
+            record = policy_for_export(conn)
             facts = gather_facts(vault, tls=tls, server_url=server_url, policy=record.policy)
             control.begin("Building the records…")
             moment = now or datetime.now(UTC)
@@ -134,7 +129,7 @@ def export_ropa(
             _place(partial, out)
             placed = True
             recorded = "controller" if record_choice == "both" else record_choice  # as the CLI records its default
-            sha = _record_written(conn, "export.ropa", _as_args(operator), out, record.version, fmt, record=recorded)
+            sha = record_written(conn, "export.ropa", operator, out, record.version, fmt, record=recorded)
     except BaseException:
         if placed:  # in place but not on the trail (the commit failed): not an export to keep
             out.unlink(missing_ok=True)
@@ -155,7 +150,7 @@ def export_subject_files(
     written = []
     try:
         with vault.write_transaction() as conn:
-            record = _policy(conn)
+            record = policy_for_export(conn)
             try:
                 out_dir.mkdir(parents=True, exist_ok=True)
                 staging = Path(tempfile.mkdtemp(prefix=".custos-partial-", dir=out_dir))  # 0700: personal data
@@ -168,7 +163,7 @@ def export_subject_files(
                 _place(path, out_dir / path.name)
                 placed.append(out_dir / path.name)
             for path in placed:
-                sha = _record_written(conn, "export.subject", _as_args(operator), path, record.version, subject=user_id)
+                sha = record_written(conn, "export.subject", operator, path, record.version, subject=user_id)
                 written.append(Written(path, sha))
     except BaseException:
         for path in placed:  # in place but not on the trail: personal data that must not stay behind

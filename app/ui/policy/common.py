@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import argparse
 import logging
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QMessageBox, QWidget
 
+from app.core.actor import operator_login
 from app.core.errors import CustosError
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,4 @@ def user_message(exc: Exception, fallback: str) -> str:
 
 def login_name() -> str:
     """Who applies a policy from the app: the same rule as the command line ($CUSTOS_OPERATOR or the login)."""
-    from app.commands.common import operator_name
-
-    return operator_name(argparse.Namespace())
+    return operator_login()

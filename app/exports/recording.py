@@ -1,0 +1,41 @@
+"""What every export does around the file it writes, for the command line and the app alike: read the policy in
+force (installing the shipped default on the record if there is none) and put the written file on the audit
+trail — format, SHA-256, policy version, never its content — in the transaction that read that policy."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection
+
+from app.audit.trail import Event, append
+from app.policy.in_force import install_default_if_missing
+from app.policy.versions import PolicyRecord, in_force
+
+
+def policy_for_export(conn: Connection) -> PolicyRecord:
+    """The version in force; a vault without one gets the shipped default, on the record."""
+    return in_force(conn) or install_default_if_missing(conn)
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 16), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def record_written(
+    conn: Connection, kind: str, operator: str, path: Path, version: int, fmt: str = "", **extra: str
+) -> str:
+    """Put the written file on the audit trail as ``operator:<operator>``; returns its SHA-256."""
+    sha = sha256_of(path)
+    fmt = fmt or path.suffix.lstrip(".").lower()
+    details: dict[str, Any] = {"format": fmt, "sha256": sha, "policy_version": version}
+    subject = extra.pop("subject", None)
+    details.update(extra)
+    append(conn, Event(kind, f"operator:{operator}", subject=subject, details=details))
+    return sha

@@ -1,0 +1,66 @@
+"""Every event type lives in app/core/events.py and is published on the vault's bus by whoever commits (0025)."""
+
+from __future__ import annotations
+
+import typing
+from datetime import timedelta
+
+from app.core import events
+from app.core.events import OutboxQueued, PolicyApplied, ResourcesChanged, RetentionPurged
+from app.erasure.requests import request_erasure
+from app.jobs import BackgroundJobs
+from app.policy.apply import apply_policy
+from app.policy.in_force import PolicyInForce
+from app.policy.retention import run_once
+from app.policy.versions import default_policy_text
+from app.scim import damage
+from app.siem import alerts
+from app.store.vault import Vault
+from tests.policy.test_retention import DEACTIVATED, seed
+
+
+def _recording(vault: Vault) -> list[object]:
+    seen: list[object] = []
+    vault.events.subscribe(seen.append)
+    return seen
+
+
+def test_every_published_type_is_declared_in_core_events() -> None:
+    declared = set(typing.get_args(events.Event))
+    assert alerts.AlertRaised is events.AlertRaised and damage.AlertRaised is events.AlertRaised
+    assert {events.ResourcesChanged, events.RequestServed, events.AlertRaised, PolicyApplied, RetentionPurged,
+            OutboxQueued} == declared  # fmt: skip
+
+
+def test_a_policy_apply_publishes_after_its_commit_without_being_given_a_bus(vault: Vault) -> None:
+    seen = _recording(vault)
+    record, _ = apply_policy(vault, default_policy_text(), "dpo")
+    assert seen == [PolicyApplied(record.version, 0, 0)]
+    apply_policy(vault, default_policy_text(), "dpo")  # unchanged: nothing committed, nothing published
+    assert len(seen) == 1
+
+
+def test_retention_and_erasure_publish_what_they_committed(vault: Vault) -> None:
+    apply_policy(vault, default_policy_text(), "dpo")
+    ids = seed(vault)
+    seen = _recording(vault)
+    run_once(vault, PolicyInForce(vault), DEACTIVATED + timedelta(days=6))
+    assert seen == []  # nothing purged, nothing said
+    run_once(vault, PolicyInForce(vault), DEACTIVATED + timedelta(days=31))
+    assert RetentionPurged(1, 2) in seen  # employment data of both deactivated accounts
+    assert ResourcesChanged("User", deleted=(ids["left"],)) in seen  # the expired account, erased
+    seen.clear()
+    request_erasure(vault, [ids["stays"]], "art17-1a", "dpo")  # no bus given: the vault's bus hears it
+    assert seen == [ResourcesChanged("User", deleted=(ids["stays"],))]
+
+
+def test_the_jobs_push_work_queued_by_a_policy_apply_or_a_repair_at_once(vault: Vault) -> None:
+    jobs = BackgroundJobs(vault, PolicyInForce(vault))
+    woken: list[str] = []
+    jobs.dispatcher.wake = lambda: woken.append("dispatcher")  # type: ignore[method-assign]  # observe the wake
+    jobs.erasure.wake = lambda: woken.append("erasure")  # type: ignore[method-assign]
+    apply_policy(vault, default_policy_text(), "dpo")
+    vault.events.publish(OutboxQueued("wiki", 3))
+    vault.events.publish(ResourcesChanged("User", deleted=("x",)))
+    assert woken == ["dispatcher", "dispatcher", "dispatcher", "erasure"]
+    jobs.stop()
