@@ -215,7 +215,7 @@ def main() -> int:
         log(f"Custos (HTTPS, durable encrypted vault), {args.users} users")
         ours = against(lambda: Server(Path(folder), passphrase), LoadGenerator, args, 200)
     log(f"scim2-server (HTTP, memory), {args.users} users")
-    reference = against(ReferenceServer, PlainLoadGenerator, args, 200)
+    reference = against(ReferenceServer, PlainLoadGenerator, args, 204)
     print(table(ours, reference, args.users))
     if args.json:
         args.json.write_text(json.dumps({"users": args.users, "custos": ours, "reference": reference}, indent=2))

@@ -70,6 +70,7 @@ class ScimResource(Base):
 
     __table_args__ = (
         UniqueConstraint("resource_type", "user_name_ci", name="uq_resource_user_name_ci"),
+        Index("ix_resource_type_id", "resource_type", "id"),  # pages in id order, COUNT per type
         Index("ix_resource_type_display", "resource_type", "display_name_ci", "id"),
         Index("ix_resource_type_external", "resource_type", "external_id"),
         Index("ix_resource_type_modified", "resource_type", "modified", "id"),
