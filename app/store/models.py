@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -72,10 +73,18 @@ class ScimResource(Base):
         UniqueConstraint("resource_type", "user_name_ci", name="uq_resource_user_name_ci"),
         Index("ix_resource_type_id", "resource_type", "id"),  # pages in id order, COUNT per type
         Index("ix_resource_type_display", "resource_type", "display_name_ci", "id"),
-        Index("ix_resource_type_external", "resource_type", "external_id"),
+        # Partial (migration 0016): only the rows a comparison can find are in the index.
+        Index(
+            "ix_resource_type_external", "resource_type", "external_id", sqlite_where=text("external_id IS NOT NULL")
+        ),
         Index("ix_resource_type_modified", "resource_type", "modified", "id"),
         Index("ix_resource_type_created", "resource_type", "created", "id"),
-        Index("ix_resource_deactivated", "resource_type", "deactivated_at"),
+        Index(
+            "ix_resource_deactivated",
+            "resource_type",
+            "deactivated_at",
+            sqlite_where=text("deactivated_at IS NOT NULL"),
+        ),
     )
 
 
@@ -98,8 +107,9 @@ class AttributeValue(Base):
     value_bool: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
 
     __table_args__ = (
-        Index("ix_attr_path_ci", "path", "value_ci", "resource_id"),
-        Index("ix_attr_path_num", "path", "value_num", "resource_id"),
+        # Partial (migration 0016): element markers, booleans and numbers hold no text, and only numbers a number.
+        Index("ix_attr_path_ci", "path", "value_ci", "resource_id", sqlite_where=text("value_ci IS NOT NULL")),
+        Index("ix_attr_path_num", "path", "value_num", "resource_id", sqlite_where=text("value_num IS NOT NULL")),
         Index("ix_attr_resource", "resource_id", "path", "element"),
     )
 
