@@ -134,3 +134,16 @@ def test_no_key_and_no_membership_after_erasure(live: LiveServer, client: httpx.
     assert keyed == []  # the 404 did not key the erased id afresh
     assert requests and requests[-1].subject is None  # recorded, without a subject
     assert rep_keyed == [(rep_id,)]  # a held subject is still named on its requests
+
+
+def test_referrers_are_found_through_the_value_index(vault: Vault) -> None:
+    """The manager lookup is an index search on (path, value_ci) — partial since migration 0016 — not a scan of
+    every attribute row."""
+    from app.erasure.references import _REFERRERS
+
+    compiled = _REFERRERS.compile(vault.engine)
+    bound = compiled.construct_params({"rid": "x", "ref_like": "%/x"})
+    values = tuple(bound[name] for name in compiled.positiontup or ())
+    with vault.engine.connect() as conn:
+        plan = " | ".join(str(row[-1]) for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", values))
+    assert "ix_attr_path_ci" in plan and "SCAN attribute_values" not in plan, plan
