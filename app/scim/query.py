@@ -227,7 +227,7 @@ _TYPED_VALUE = (
             select(_VALUE_ROW.c.resource_id).where(
                 _VALUE_ROW.c.path == bindparam("value_path"),
                 _VALUE_ROW.c.value_ci == bindparam("value"),
-                select(_TYPE_ROW.c.id)
+                select(_TYPE_ROW.c.element)
                 .where(
                     _TYPE_ROW.c.resource_id == _VALUE_ROW.c.resource_id,
                     _TYPE_ROW.c.element == _VALUE_ROW.c.element,

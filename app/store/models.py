@@ -97,10 +97,11 @@ class AttributeValue(Base):
     """
 
     __tablename__ = "attribute_values"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    resource_id: Mapped[str] = mapped_column(ForeignKey("scim_resources.id", ondelete="CASCADE"))
-    path: Mapped[str] = mapped_column(String(160))
-    element: Mapped[int] = mapped_column(Integer, default=0)
+    # WITHOUT ROWID, keyed (resource_id, path, element) (migration 0016): a resource's rows are stored together in
+    # the table itself, which is also the per-resource index, so each row is written to two B-trees, not three.
+    resource_id: Mapped[str] = mapped_column(ForeignKey("scim_resources.id", ondelete="CASCADE"), primary_key=True)
+    path: Mapped[str] = mapped_column(String(160), primary_key=True)
+    element: Mapped[int] = mapped_column(Integer, primary_key=True, default=0)
     value_str: Mapped[str | None] = mapped_column(Text, nullable=True)
     value_ci: Mapped[str | None] = mapped_column(Text, nullable=True)
     value_num: Mapped[float | None] = mapped_column(Float, nullable=True)
@@ -110,7 +111,7 @@ class AttributeValue(Base):
         # Partial (migration 0016): element markers, booleans and numbers hold no text, and only numbers a number.
         Index("ix_attr_path_ci", "path", "value_ci", "resource_id", sqlite_where=text("value_ci IS NOT NULL")),
         Index("ix_attr_path_num", "path", "value_num", "resource_id", sqlite_where=text("value_num IS NOT NULL")),
-        Index("ix_attr_resource", "resource_id", "path", "element"),
+        {"sqlite_with_rowid": False},
     )
 
 
