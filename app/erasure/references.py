@@ -30,8 +30,13 @@ _REFERRERS = (
     select(_AV.c.resource_id)
     .where(
         or_(
-            and_(_AV.c.path == f"{_MANAGER}.value", _AV.c.value_str == bindparam("rid")),
-            and_(_AV.c.path == f"{_MANAGER}.$ref", _AV.c.value_str.like(bindparam("ref_like"), escape="\\")),
+            # value_ci IS NOT NULL (true of every text row) lets SQLite use the partial (path, value_ci) index
+            and_(_AV.c.path == f"{_MANAGER}.value", _AV.c.value_ci.is_not(None), _AV.c.value_str == bindparam("rid")),
+            and_(
+                _AV.c.path == f"{_MANAGER}.$ref",
+                _AV.c.value_ci.is_not(None),
+                _AV.c.value_str.like(bindparam("ref_like"), escape="\\"),
+            ),
         ),
         _AV.c.resource_id != bindparam("rid"),
     )

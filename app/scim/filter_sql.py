@@ -397,7 +397,7 @@ class _ElementCondition(_BooleanFilter):
     def _same_element(self, node: Comparison | Present) -> ColumnElement[bool]:
         other = _AV_TABLE.alias()
         return (
-            select(other.c.id)
+            select(other.c.element)
             .where(other.c.resource_id == self.anchor.c.resource_id, other.c.element == self.anchor.c.element)
             .where(*self.leaf(node, on=other))
             .exists()

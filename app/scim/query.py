@@ -227,7 +227,7 @@ _TYPED_VALUE = (
             select(_VALUE_ROW.c.resource_id).where(
                 _VALUE_ROW.c.path == bindparam("value_path"),
                 _VALUE_ROW.c.value_ci == bindparam("value"),
-                select(_TYPE_ROW.c.id)
+                select(_TYPE_ROW.c.element)
                 .where(
                     _TYPE_ROW.c.resource_id == _VALUE_ROW.c.resource_id,
                     _TYPE_ROW.c.element == _VALUE_ROW.c.element,
@@ -336,8 +336,11 @@ def search(
             sort = _sort_key(resource_types[0], params.sort_by) if len(resource_types) == 1 else None
             # Compared and returned as SQLite stores it (text or a number): a cursor carries that raw value and
             # binds it back the same way, for every kind of sort key including dateTimes.
+            # Unsorted, the order is the id alone: a constant sort term would make SQLite sort every matching
+            # document in a temporary B-tree instead of reading (resource_type, id) in order.
             sort_expr = type_coerce(func.coalesce(sort, "") if sort is not None else literal(""), NullType())
-            order = [sort_expr.desc(), ScimResource.id.desc()] if descending else [sort_expr, ScimResource.id]
+            keys = [ScimResource.id] if sort is None else [sort_expr, ScimResource.id]
+            order = [key.desc() for key in keys] if descending else keys
             statement = select(*_RESOURCE_COLUMNS, sort_expr.label("sort_value")).where(where)
             fingerprint = hashlib.sha256(
                 f"{resource_types}|{params.filter}|{params.sort_by}|{descending}".encode()
@@ -345,7 +348,7 @@ def search(
             if params.cursor is not None:
                 if params.cursor:
                     last_value, last_id = _read_cursor(params.cursor, fingerprint, clock())
-                    statement = statement.where(_after(sort_expr, last_value, last_id, descending))
+                    statement = statement.where(_after(sort, sort_expr, last_value, last_id, descending))
                 page = conn.execute(statement.order_by(*order).limit(count + 1)).all() if count else []
                 has_more = len(page) > count
                 page = page[:count]
@@ -408,7 +411,11 @@ def _where(resource_types: tuple[str, ...], expression: str | None) -> ColumnEle
     )
 
 
-def _after(sort_expr: Any, last_value: Any, last_id: str, descending: bool) -> ColumnElement[bool]:
+def _after(sort: Any, sort_expr: Any, last_value: Any, last_id: str, descending: bool) -> ColumnElement[bool]:
+    """Keyset condition: past (sort value, id) of the last row served; past the id alone when unsorted (a range
+    on the index, where the constant sort term would turn it into a scan)."""
+    if sort is None:
+        return ScimResource.id < last_id if descending else ScimResource.id > last_id
     last_value = literal(last_value, NullType())
     if descending:
         return or_(sort_expr < last_value, and_(sort_expr == last_value, ScimResource.id < last_id))

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -74,11 +75,20 @@ class ScimResource(Base):
 
     __table_args__ = (
         UniqueConstraint("resource_type", "user_name_ci", name="uq_resource_user_name_ci"),
+        Index("ix_resource_type_id", "resource_type", "id"),  # pages in id order, COUNT per type
         Index("ix_resource_type_display", "resource_type", "display_name_ci", "id"),
-        Index("ix_resource_type_external", "resource_type", "external_id"),
+        # Partial (migration 0016): only the rows a comparison can find are in the index.
+        Index(
+            "ix_resource_type_external", "resource_type", "external_id", sqlite_where=text("external_id IS NOT NULL")
+        ),
         Index("ix_resource_type_modified", "resource_type", "modified", "id"),
         Index("ix_resource_type_created", "resource_type", "created", "id"),
-        Index("ix_resource_deactivated", "resource_type", "deactivated_at"),
+        Index(
+            "ix_resource_deactivated",
+            "resource_type",
+            "deactivated_at",
+            sqlite_where=text("deactivated_at IS NOT NULL"),
+        ),
     )
 
 
@@ -91,19 +101,21 @@ class AttributeValue(Base):
     """
 
     __tablename__ = "attribute_values"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    resource_id: Mapped[str] = mapped_column(ForeignKey("scim_resources.id", ondelete="CASCADE"))
-    path: Mapped[str] = mapped_column(String(160))
-    element: Mapped[int] = mapped_column(Integer, default=0)
+    # WITHOUT ROWID, keyed (resource_id, path, element) (migration 0016): a resource's rows are stored together in
+    # the table itself, which is also the per-resource index, so each row is written to two B-trees, not three.
+    resource_id: Mapped[str] = mapped_column(ForeignKey("scim_resources.id", ondelete="CASCADE"), primary_key=True)
+    path: Mapped[str] = mapped_column(String(160), primary_key=True)
+    element: Mapped[int] = mapped_column(Integer, primary_key=True, default=0)
     value_str: Mapped[str | None] = mapped_column(Text, nullable=True)
     value_ci: Mapped[str | None] = mapped_column(Text, nullable=True)
     value_num: Mapped[float | None] = mapped_column(Float, nullable=True)
     value_bool: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
 
     __table_args__ = (
-        Index("ix_attr_path_ci", "path", "value_ci", "resource_id"),
-        Index("ix_attr_path_num", "path", "value_num", "resource_id"),
-        Index("ix_attr_resource", "resource_id", "path", "element"),
+        # Partial (migration 0016): element markers, booleans and numbers hold no text, and only numbers a number.
+        Index("ix_attr_path_ci", "path", "value_ci", "resource_id", sqlite_where=text("value_ci IS NOT NULL")),
+        Index("ix_attr_path_num", "path", "value_num", "resource_id", sqlite_where=text("value_num IS NOT NULL")),
+        {"sqlite_with_rowid": False},
     )
 
 

@@ -153,3 +153,16 @@ def test_scim_delete_clears_references_to_the_deleted_user(live: LiveServer, cli
     with vault.read_connection() as conn:  # on the trail in the DELETE's transaction (pushed like any update)
         updated = [e for e in of_kind(conn, "scim.resource.updated") if e.actor == "system:erasure"]
     assert updated and updated[-1].details["attributes"] == ["manager"]
+
+
+def test_referrers_are_found_through_the_value_index(vault: Vault) -> None:
+    """The manager lookup is an index search on (path, value_ci) — partial since migration 0016 — not a scan of
+    every attribute row."""
+    from app.erasure.references import _REFERRERS
+
+    compiled = _REFERRERS.compile(vault.engine)
+    bound = compiled.construct_params({"rid": "x", "ref_like": "%/x"})
+    values = tuple(bound[name] for name in compiled.positiontup or ())
+    with vault.engine.connect() as conn:
+        plan = " | ".join(str(row[-1]) for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", values))
+    assert "ix_attr_path_ci" in plan and "SCAN attribute_values" not in plan, plan

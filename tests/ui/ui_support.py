@@ -131,11 +131,11 @@ def answer_question_with_keys(*keys: object) -> list[str]:
     """When a modal question box is up, press ``keys`` in it (Qt.Key values); returns the box's text once seen.
 
     Keyboard only, as a person answering "Quit?" with Enter, Escape or Y would."""
+    import time
+
     from PySide6.QtCore import QTimer
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication, QMessageBox
-
-    import time
 
     seen: list[str] = []
     deadline = time.monotonic() + 15  # an answerer left armed must not answer a later test's question
