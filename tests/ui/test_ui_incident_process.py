@@ -69,6 +69,8 @@ def test_the_whole_breach_process_by_keyboard(qtbot: QtBot, vault: Vault) -> Non
     assert dismissed.state == "closed" and dismissed.risk == "none"
     assert dismissed.not_notified_rationale == "Mapping mismatch from the IdP, not a breach"
     assert events(vault, "incident.dismissed")[0]["incident"] == candidate
+    row = next(r for r in range(page.table.rowCount()) if page.table.item(r, 0).text() == str(candidate))
+    assert page.table.item(row, 6).text() == "no deadline: dismissed as not a personal-data breach"
     assert "Mapping mismatch" not in json.dumps(events(vault, "incident.dismissed"))  # free text stays in the register
 
     # Awareness (its own dialog and tests): not before the detection the open dialog recorded.
