@@ -197,3 +197,12 @@ def test_every_step_dialog_fits_200_percent(qtbot: QtBot, vault: Vault) -> None:
     page = IncidentsPage(vault, PolicyInForce(vault))  # thirteen buttons, four to a row
     qtbot.addWidget(page)
     assert fits(page.minimumSizeHint()), page.minimumSizeHint().toTuple()
+
+
+def test_awareness_by_keyboard_alone(qtbot: QtBot, vault: Vault) -> None:
+    """The time has the focus and Tab walks its sections: Alt+R reaches the reasoning, Tab then OK."""
+    register = IncidentRegister(vault)
+    incident = register.open_incident("Lost laptop", "dpo")
+    dialog = AwarenessDialog(register.get(incident), utc_now())
+    accepted = by_keyboard(qtbot, key(Qt.Key.Key_R, Qt.KeyboardModifier.AltModifier), typed("Owner confirmed"))(dialog)
+    assert accepted and dialog.value()[1] == "Owner confirmed"
