@@ -154,8 +154,12 @@ class ErasureHistoryDialog(QDialog):
             for column, value in enumerate((request_id, local_time(created), state, ground, str(steps))):
                 self.request_table.setItem(row, column, QTableWidgetItem(value))
         opened = sum(1 for r in requests if r[2] == "open")
-        self.summary.setText(f"{len(requests)} erasure request(s), {opened} still open. Select one to see each "
-                             "target, recipient and the identity provider.")  # fmt: skip
+        if not requests:
+            self.summary.setText("No erasure request yet. To erase a person: Identities, right-click the user, "
+                                 "Erase….")  # fmt: skip
+        else:
+            self.summary.setText(f"{len(requests)} erasure request(s), {opened} still open. Select one to see each "
+                                 "target, recipient and the identity provider.")  # fmt: skip
         ids = [r[0] for r in requests]
         if chosen in ids:
             self.request_table.selectRow(ids.index(chosen))
