@@ -89,10 +89,7 @@ class ErasureDialog(QDialog):
         self.table = QTableWidget(0, 3)
         self.table.setHorizontalHeaderLabels(list(PREVIEW_HEADERS))
         self.table.verticalHeader().hide()
-        header = self.table.horizontalHeader()
-        for column, mode in enumerate((QHeaderView.ResizeMode.ResizeToContents, QHeaderView.ResizeMode.Stretch,
-                                       QHeaderView.ResizeMode.ResizeToContents)):  # fmt: skip
-            header.setSectionResizeMode(column, mode)  # every column visible: the middle one wraps
+        self._stretch(1)  # every column visible: "What happens" wraps
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setTabKeyNavigation(False)
         self.ground = QComboBox()
@@ -201,6 +198,7 @@ class ErasureDialog(QDialog):
     def _progressed(self, status: RequestStatus) -> None:
         self.status = status
         self.table.setHorizontalHeaderLabels(list(STATUS_HEADERS))  # from "what happens" to what happened
+        self._stretch(2)  # the detail takes the width
         self._fill([(where(line.target), line.state, detail(line.detail)) for line in report_lines(status)])
         if status.state == "closed":
             self.timer.stop()
@@ -224,6 +222,12 @@ class ErasureDialog(QDialog):
         )
 
     # -- shared --------------------------------------------------------------------------------------------
+    def _stretch(self, stretched: int) -> None:
+        header = self.table.horizontalHeader()
+        for column in range(self.table.columnCount()):
+            fit = QHeaderView.ResizeMode.Stretch if column == stretched else QHeaderView.ResizeMode.ResizeToContents
+            header.setSectionResizeMode(column, fit)
+
     def _fill(self, rows: list[tuple[str, str, str]]) -> None:
         self.table.setRowCount(len(rows))
         for r, row in enumerate(rows):
