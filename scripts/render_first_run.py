@@ -22,7 +22,7 @@ from render_screenshots import wait  # noqa: E402
 from app.ui.first_run.wizard import FirstRunWizard  # noqa: E402
 from app.ui.run import application  # noqa: E402
 
-PAGES = ("welcome", "passphrase", "endpoint", "policy", "identity-provider", "set-up", "done")
+PAGES = ("welcome", "passphrase", "identity-provider", "endpoint", "policy", "contacts", "set-up", "done")
 
 
 def main() -> int:
@@ -39,6 +39,9 @@ def main() -> int:
         wizard.endpoint_page.form.public_host.setEditText("scim.example.org")
         wizard.endpoint_page.form.port.setValue(18443)
         wizard.token_page.idp.setCurrentIndex(wizard.token_page.idp.findData("entra"))
+        wizard.endpoint_page.route_buttons["proxy"].setChecked(True)  # self-signed: Entra needs a way in
+        wizard.contacts_page.fields["controller"]["name"].setText("Example Organisation Ltd")
+        wizard.contacts_page.fields["controller"]["email"].setText("privacy@example.org")
         for name in PAGES:
             wait(300)
             wizard.grab().save(str(out / f"first-run-{name}.png"))

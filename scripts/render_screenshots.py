@@ -109,6 +109,32 @@ def open_requests(vault: Vault) -> None:
     register.record_answer(misrouted, "dpo", (now - timedelta(days=9)).date(), [])
 
 
+def render_policy_editor(window: MainWindow, out: Path) -> None:
+    """The policy editor on the Policy page: a recipient scoped to two groups, then what the draft changes."""
+    page = window.policy_page
+    window.pages.setCurrentWidget(page)
+    wait(600)
+    page.open_editor()
+    editor = page.editor
+    if editor is None:
+        return
+    editor.resize(editor.size().boundedTo(window.size()))
+    editor.nav.setCurrentRow(editor.sections.index(editor.recipients))
+    recipients = editor.recipients
+    recipients.entries.setCurrentRow(0)
+    recipients.scope.some.setChecked(True)
+    recipients.scope.groups.setText("Engineering, Support")
+    recipients.changed()
+    editor.flush()
+    wait(300)
+    editor.grab().save(str(out / "dialog-policy-editor.png"))
+    editor.nav.setCurrentRow(editor.changes_row)
+    wait(300)
+    editor.grab().save(str(out / "dialog-policy-editor-changes.png"))
+    editor.confirm = lambda _parent, _title, _text: True  # discard the sample draft without asking
+    editor.reject()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--scale", type=float, default=1.0, help="2: as on a 1920×1080 screen at 200 %%")
@@ -151,6 +177,7 @@ def main() -> int:
             wait(900)
             name = tabs.tabText(index).split(" (")[0].lower().replace(" ", "-")
             window.grab().save(str(out / f"view-{name}.png"))
+        render_policy_editor(window, out)
         window.settings_action.trigger()
         wait(300)
         if window.settings_dialog is not None:

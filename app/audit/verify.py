@@ -379,7 +379,27 @@ def _check_checkpoints(
     if truncation is not None:
         breaches.append(truncation)
     breaches.extend(_deleted_checkpoints(announcements, checkpoints))
+    if truncation is None:
+        breaches.extend(_unannounced_keys(_vault_keys(conn), announced, checkpoints))
     return breaches
+
+
+def _unannounced_keys(
+    keys: dict[str, bytes], announced: dict[str, bytes], checkpoints: list[Checkpoint]
+) -> list[Breach]:
+    """A signing key is made, announced on the trail and used for a checkpoint in one transaction: a key of the
+    vault with neither its announcement nor any checkpoint left means entries and checkpoints were both deleted
+    (checkpoints still there are judged above)."""
+    signed = {c.key_id for c in checkpoints}
+    return [
+        Breach(
+            "removed",
+            f"entries and checkpoints were deleted: the vault's signing key {key_id} was announced on the trail "
+            "when it was made, and neither that entry nor any checkpoint it signed is left",
+        )
+        for key_id in sorted(keys)
+        if key_id not in announced and key_id not in signed
+    ]
 
 
 def _deleted_checkpoints(announcements: list[tuple[int, str, bytes]], checkpoints: list[Checkpoint]) -> list[Breach]:

@@ -7,7 +7,8 @@ Printed formats (a contract):
   check    ``Vault: PATH``, ``Pages: N of S bytes``, ``Page authentication: ok`` or ``Page authentication: K
            page(s) fail: P, …``, ``Integrity check: ok`` or ``Integrity check: M problem(s)`` (``at least M``
            when SQLite stopped counting) then one indented line each (at most 20, then ``… and N more``), or
-           ``Integrity check: not run: REASON``; last ``Verdict: intact`` or ``Verdict: damaged. …``. Exit 0
+           ``Integrity check: not run: REASON``; then ``Write-ahead log: none``, ``ok (N frame(s))`` or ``damaged at
+           frame F: …``; last ``Verdict: intact`` or ``Verdict: damaged. …``. Exit 0
            intact, 1 damaged, 2 cannot check (wrong passphrase, no vault). Read-only: it can run while the app or
            ``serve`` has the vault open.
 """
@@ -80,6 +81,7 @@ def _check(args: argparse.Namespace) -> int:
             print(f"  … and {len(report.integrity) - SHOWN} more")
     else:
         print("Integrity check: ok")
+    print(f"Write-ahead log: {_wal_line(report.wal)}")
     if report.intact:
         print("Verdict: intact")
         return 0
@@ -129,3 +131,15 @@ def _restore(args: argparse.Namespace) -> int:
         for request_id in report.replay_request_ids:
             print(f"Replay request {request_id}: see 'erase status {request_id}'")
     return 0
+
+
+def _wal_line(log: Any) -> str:
+    if log is None:
+        return "none"
+    if log.damaged:
+        return (
+            f"damaged at frame {log.damaged_frame}: {log.frames_after} intact frame(s) after it, "
+            f"{log.commits_after} transaction(s) SQLite would drop"
+        )
+    return f"ok ({log.frames} frame(s))"
+

@@ -43,6 +43,7 @@ class RegisterSettings:
     zone: str
     retention: Period
     source: str  # what the values come from, for the operator: "requests.toml", "policy", "default"
+    retention_source: str = "default"  # "requests.toml", "policy" ([own_processing] dsr_register) or "default"
 
     def describe(self) -> str:
         country = self.country or "unknown (weekends only: set the country)"
@@ -108,14 +109,6 @@ def check_zone(zone: str) -> str:
     return zone
 
 
-def _policy_retention(policy: Policy | None) -> Period:
-    """The policy's ``[own_processing] dsr_register`` period where it gives one (the Art. 30 record states it),
-    else the default; an "indefinite" declaration still gets the default, since the register must not grow forever
-    unnoticed (requests.toml may set a longer period explicitly)."""
-    declared = policy.own_retention("dsr_register") if policy is not None else None
-    return declared.period if declared is not None and declared.period is not None else DEFAULT_RETENTION
-
-
 def load(data_dir: Path, policy: Policy | None) -> RegisterSettings:
     saved: dict[str, object] = {}
     path = data_dir / FILE
@@ -127,12 +120,23 @@ def load(data_dir: Path, policy: Policy | None) -> RegisterSettings:
     inferred = country_from_address(policy.controller.address) if policy is not None else ""
     country, region = check_country(str(saved.get("country", inferred)), str(saved.get("subdivision", "")))
     zone = check_zone(str(saved.get("time_zone") or zone_of_country(country) or "UTC"))
-    try:
-        retention = Period.parse(str(saved["retention"])) if "retention" in saved else _policy_retention(policy)
-    except ValueError as exc:
-        raise ConfigError(f"{path}: retention: {exc}") from exc
+    retention, retention_source = _retention(saved, path, policy)
     source = FILE if saved else ("policy" if inferred else "default")
-    return RegisterSettings(country, region, zone, retention, source)
+    return RegisterSettings(country, region, zone, retention, source, retention_source)
+
+
+def _retention(saved: dict[str, object], path: Path, policy: Policy | None) -> tuple[Period, str]:
+    """requests.toml's ``retention``, else the policy's ``[own_processing] dsr_register`` (the period the Art. 30
+    record states for this register), else three years."""
+    if "retention" in saved:
+        try:
+            return Period.parse(str(saved["retention"])), FILE
+        except ValueError as exc:
+            raise ConfigError(f"{path}: retention: {exc}") from exc
+    declared = policy.own_retention("dsr_register") if policy is not None else None
+    if declared is not None and declared.period is not None:
+        return declared.period, "policy"
+    return DEFAULT_RETENTION, "default"
 
 
 def save(data_dir: Path, country: str | None = None, subdivision: str | None = None, zone: str | None = None,

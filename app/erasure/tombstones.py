@@ -24,6 +24,7 @@ from app.audit.trail import Event, append
 from app.core.errors import ConfigError
 from app.erasure.tables import ErasureTombstone, TombstoneKey
 from app.scim.errors import ScimError
+from app.scim.identity_strings import lookup_key
 
 _K = TombstoneKey.__table__
 _T = ErasureTombstone.__table__
@@ -34,14 +35,14 @@ RELEASED_KIND = "erasure.tombstone.released"
 
 
 def normalise(field: str, value: object) -> str | None:
-    """The form compared: NFC and trimmed; ``userName`` also case-folded (it is case-insensitive, RFC 7643
-    §4.1.1), ``externalId`` kept case-exact (caseExact true in RFC 7643 §3.1)."""
-    if not isinstance(value, str):
+    """The form compared: ``userName`` by the key its uniqueness is judged by (PRECIS, RFC 8264/8266, case-folded:
+    app/scim/identity_strings.py), so a tombstone refuses exactly the names the mirror would call the same;
+    ``externalId`` NFC and trimmed, case-exact (caseExact true in RFC 7643 §3.1)."""
+    if not isinstance(value, str) or not value.strip():
         return None
-    text = unicodedata.normalize("NFC", value).strip()
-    if not text:
-        return None
-    return text.casefold() if field == "userName" else text
+    if field == "userName":
+        return lookup_key(value) or None
+    return unicodedata.normalize("NFC", value).strip()
 
 
 def _key(conn: Connection) -> bytes:

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import ColumnElement, Connection, and_, exists, false, func, or_, select
 
 from app.policy import versions
+from app.policy.durations import Period
 from app.policy.loader import load_policy
 from app.policy.model import AttributeRule, Policy
 from app.store.engine import CipherSettings
@@ -74,6 +75,16 @@ class IncidentFact:
 
 
 @dataclass(frozen=True)
+class RequestRegisterFact:
+    """The data subject request register (app/dsr): how many requests it holds and the deletion rule it applies."""
+
+    requests: int
+    closed: int  # of which closed (the ones the register's period applies to)
+    retention: Period | None  # closed requests are deleted this long after closure (None: settings unreadable)
+    retention_source: str  # "requests.toml", "policy" or "default"
+
+
+@dataclass(frozen=True)
 class TargetFact:
     name: str
     recipient_id: str
@@ -106,8 +117,7 @@ class LiveFacts:
     targets: tuple[TargetFact, ...] = field(default_factory=tuple)
     recipient_subjects: dict[str, int] = field(default_factory=dict)  # scoped recipient id -> Users in its scope
     erasure_ledger_entries: int | None = None  # lines of the ledger beside the vault (None: no ledger file)
-    dsr_requests: tuple[int, int] = (0, 0)  # (requests held, of which closed) in the request register
-    dsr_retention: str | None = None  # the register's retention as the retention job enforces it, in words
+    request_register: RequestRegisterFact | None = None
 
     @property
     def breaches(self) -> tuple[IncidentFact, ...]:
@@ -192,31 +202,8 @@ def gather_facts(
             targets=_targets(conn),
             recipient_subjects=_recipient_subjects(conn, policy),
             erasure_ledger_entries=_ledger_entries(vault),
-            dsr_requests=_dsr_requests(conn),
-            dsr_retention=_dsr_retention(vault, policy),
+            request_register=_request_register(conn, vault, policy),
         )
-
-
-def _dsr_requests(conn: Connection) -> tuple[int, int]:
-    from app.dsr.tables import DsrRequest  # the register builds on the exports (subject export): imported late
-
-    table = DsrRequest.__table__
-    held = conn.execute(select(func.count()).select_from(table)).scalar_one()
-    closed = conn.execute(select(func.count()).select_from(table).where(table.c.state == "closed")).scalar_one()
-    return int(held), int(closed)
-
-
-def _dsr_retention(vault: Vault, policy: Policy) -> str | None:
-    """What app/dsr/retention.py deletes, read from the same settings it reads (None: settings unreadable, and the
-    record must then not claim an enforced period)."""
-    from app.core.errors import ConfigError
-    from app.dsr import settings as register_settings
-
-    try:
-        kept = register_settings.load(vault.path.parent, policy).retention
-    except ConfigError:
-        return None
-    return f"closed requests are deleted {kept.describe()} after closure by the retention job"
 
 
 def _recipient_subjects(conn: Connection, policy: Policy) -> dict[str, int]:
@@ -331,6 +318,21 @@ def _incidents(conn: Connection) -> tuple[IncidentFact, ...]:
 
 def _iso(moment: datetime | None) -> str | None:
     return None if moment is None else _aware(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _request_register(conn: Connection, vault: Vault, policy: Policy) -> RequestRegisterFact:
+    from app.core.errors import ConfigError
+    from app.dsr import settings
+    from app.dsr.tables import DsrRequest
+
+    table = DsrRequest.__table__
+    requests = int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+    closed = int(conn.execute(select(func.count()).select_from(table).where(table.c.state == "closed")).scalar_one())
+    try:
+        kept = settings.load(vault.path.parent, policy)
+    except ConfigError:  # a broken requests.toml: the retention job falls back to its default, unstated here
+        return RequestRegisterFact(requests, closed, None, "requests.toml (unreadable)")
+    return RequestRegisterFact(requests, closed, kept.retention, kept.retention_source)
 
 
 def _ledger_entries(vault: Vault) -> int | None:

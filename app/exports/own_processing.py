@@ -7,8 +7,8 @@ obligations to demonstrate compliance, document breaches and answer requests). R
 ``[own_processing]`` table. Custos does not delete entries of these records after that period yet, so the record
 says so in the adherence columns instead of claiming an enforcement that does not exist.
 
-``REGISTER_PRESENT`` says which of these records this installation actually keeps (a record not kept says
-"forthcoming").
+``REGISTER_PRESENT`` says which of these records this installation actually keeps (a record not listed gets a
+row marked "forthcoming").
 ``ENFORCEMENT`` is where a record whose deletion *is* automated says so: a function returning the rule actually
 enforced (e.g. "closed requests deleted 3 years after closure by the retention job"), which the row then states
 instead of "not enforced". Neither dict may claim what the code does not do.
@@ -52,8 +52,10 @@ def _ledger_count(facts: LiveFacts) -> str:
 
 
 def _dsr_count(facts: LiveFacts) -> str:
-    held, closed = facts.dsr_requests
-    return f"{held} request(s) held, {closed} of them closed"
+    register = facts.request_register
+    if register is None:
+        return "not part of this installation"
+    return f"{register.requests} request(s) held, {register.closed} of them closed"
 
 
 RECORDS: tuple[OwnRecord, ...] = (
@@ -116,19 +118,35 @@ RECORDS: tuple[OwnRecord, ...] = (
         "Entered by operators from the requests received",
         "vault",
         _dsr_count,
-        "The request register settings (requests.toml) could not be read: nothing is deleted until they are fixed",
+        "The request register's settings could not be read: the retention job applies its default period",
     ),
 )
 
-# Which records this installation keeps.
+def _requests_deleted(policy: Policy, facts: LiveFacts) -> tuple[str, bool] | None:
+    """app/dsr/retention.py, run by the hourly retention job, deletes closed requests after the register's
+    period: requests.toml's, else the policy's [own_processing] dsr_register, else three years."""
+    register = facts.request_register
+    if register is None or register.retention is None:
+        return None
+    source = {"requests.toml": "set in requests.toml", "policy": "from the policy", "default": "the default"}
+    rule = (
+        f"closed requests are deleted {register.retention.describe()} after closure by the hourly retention job "
+        f"({source.get(register.retention_source, register.retention_source)})"
+    )
+    declared = policy.own_retention("dsr_register")
+    if declared is not None and declared.period is not None and declared.period != register.retention:
+        return f"{rule}, not the policy's {declared.period.describe()}", False
+    return rule, True
+
+
+# Which records this installation keeps (the DSR register of issue 9 is merged).
 REGISTER_PRESENT: dict[str, bool] = {
     "audit_trail": True, "breach_register": True, "erasure_ledger": True, "dsr_register": True,
 }  # fmt: skip
-# OWN_PROCESSING key -> (policy, facts) -> the deletion rule the code enforces, in words (None: not enforced).
-Enforcement = Callable[[Policy, LiveFacts], str | None]
-ENFORCEMENT: dict[str, Enforcement] = {
-    "dsr_register": lambda _policy, facts: facts.dsr_retention,  # app/dsr/retention.py, run by the retention job
-}
+# OWN_PROCESSING key -> (policy, facts) -> (the deletion rule the code enforces, in words; whether it is the
+# policy's), or None when nothing enforces it.
+Enforcement = Callable[[Policy, LiveFacts], tuple[str, bool] | None]
+ENFORCEMENT: dict[str, Enforcement] = {"dsr_register": _requests_deleted}
 
 
 def retention_cells(policy: Policy, record: OwnRecord, facts: LiveFacts) -> tuple[str, str, str]:
@@ -137,15 +155,23 @@ def retention_cells(policy: Policy, record: OwnRecord, facts: LiveFacts) -> tupl
     name = OWN_PROCESSING[record.key]
     enforcer = ENFORCEMENT.get(record.key)
     enforced = enforcer(policy, facts) if enforcer else None
-    missing = (
-        f"{NEEDS_HUMAN}: set [own_processing] {record.key} in the policy (a period such as \"P3Y\", or "
-        "\"indefinite\" with a justification)"
-    )
-    if enforced:
-        stated = retention.describe() if retention is not None else missing
-        return f"{stated}; enforced: {enforced}", f"Yes — {enforced}", "Not applicable (adhering)"
+    if enforced is not None:
+        rule, as_declared = enforced
+        stated = (
+            f"{retention.describe().replace('after deactivation', 'after closure')}; "
+            if retention
+            else f"{NEEDS_HUMAN}: set [own_processing] {record.key} in the policy; "
+        )
+        if as_declared:
+            return f"{stated}enforced: {rule}", f"Yes — {rule}", "Not applicable (adhering)"
+        return f"{stated}enforced: {rule}", "No", f"The period applied differs from the policy: {rule}"
     if retention is None:
-        return missing, "No", f"No retention period is set for the {name.lower()}"
+        return (
+            f"{NEEDS_HUMAN}: set [own_processing] {record.key} in the policy (a period such as \"P3Y\", or "
+            "\"indefinite\" with a justification)",
+            "No",
+            f"No retention period is set for the {name.lower()}",
+        )
     text = retention.describe().replace("after deactivation", "after the entry was made")
     if retention.indefinite:
         return text, "Yes — declared indefinite in the policy: nothing is due for erasure", "Not applicable"

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
+from app.core.errors import PolicyInvalid
 from app.policy.model import Policy
-from app.policy.versions import PolicyRecord
+from app.policy.versions import PolicyRecord, sha256_of
 
 
 @dataclass(frozen=True)
@@ -65,3 +67,18 @@ def diff_versions(old: PolicyRecord, new: PolicyRecord) -> PolicyDiff:
         )
     )
     return PolicyDiff(old, new, summary or ["No change in content (only comments or layout differ)."], text)
+
+
+def diff_draft(old: PolicyRecord, text: str, operator: str = "draft") -> PolicyDiff:
+    """The in-force version against a draft not applied yet (the policy editor's Changes page). A draft with
+    errors still gets its line diff; the summary then says why it cannot be given."""
+    new = PolicyRecord(old.version + 1, sha256_of(text), datetime.now(UTC), operator, text)
+    try:
+        return diff_versions(old, new)
+    except PolicyInvalid:
+        lines = list(
+            difflib.unified_diff(
+                old.text.splitlines(), text.splitlines(), fromfile=f"v{old.version}", tofile="draft", lineterm=""
+            )
+        )
+        return PolicyDiff(old, new, ["The draft has errors: correct them to see what changes in substance."], lines)

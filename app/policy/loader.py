@@ -624,6 +624,9 @@ def _nested_contact(reader: _Reader, raw: dict[str, Any], key: str, where: tuple
     return Contact(*(reader.text(value, part, inner) for part in ("name", "address", "email", "telephone")))
 
 
+PURGED_BY_PERIOD = ("dsr_register",)  # own records whose code deletes entries by period (app/dsr/retention.py)
+
+
 def _own_processing(reader: _Reader, document: dict[str, Any]) -> tuple[tuple[str, Retention], ...]:
     """``[own_processing]``: how long Custos' own records (trail, registers, ledger) are kept, and why."""
     raw = document.get("own_processing", {})
@@ -634,7 +637,12 @@ def _own_processing(reader: _Reader, document: dict[str, Any]) -> tuple[tuple[st
     for key in OWN_PROCESSING:
         if key in raw:
             retention = reader.retention(raw[key], ("own_processing",), key, account_allowed=False)
-            if retention is not None:
+            if retention is not None and retention.indefinite and key in PURGED_BY_PERIOD:
+                reader.problem(
+                    ("own_processing", key),
+                    f"'{key}' is deleted by period (Art. 5(1)(e)): give a period such as \"P3Y\"",
+                )
+            elif retention is not None:
                 found.append((key, retention))
     return tuple(found)
 

@@ -44,3 +44,22 @@ class LineLocator:
                 return self._lines[parts]
             parts = parts[:-1]
         return 1
+
+
+def table_at(text: str, line: int) -> Where:
+    """The table a line belongs to: ``("purposes", 1)`` for the second ``[[purposes]]``, ``()`` above the first
+    header. The policy editor files each loader message under the entry it concerns."""
+    counts: dict[str, int] = {}
+    table: Where = ()
+    for number, content in enumerate(text.splitlines(), start=1):
+        if number > line:
+            break
+        header = _HEADER.match(content)
+        if header:
+            name = header.group(2).replace('"', "")
+            parts: list[str | int] = list(name.split("."))
+            if header.group(1) == "[[":
+                parts.append(counts.get(name, 0))
+                counts[name] = counts.get(name, 0) + 1
+            table = tuple(parts)
+    return table

@@ -40,3 +40,20 @@ def display_path(resolved: Resolved) -> str:
     """The attribute as an operator reads it: ``emails.value``, ``enterprise:department``."""
     base = resolved.top.name if not resolved.prefix else f"{resolved.schema}:{resolved.top.name}"
     return f"{base}.{resolved.leaf.name}" if resolved.sub_name else base
+
+
+def holdable_paths(resource_type: str) -> list[str]:
+    """Every path a catalogue entry may name for this resource type, as the file writes it (the policy editor
+    offers them as completions): each attribute, and each sub-attribute of a complex one; extension attributes
+    with their schema URN. Never a path the loader refuses (passwords, ids, meta)."""
+    schema = schema_for(resource_type)
+    paths = ["externalId"]
+    for urn in schema.all_schemas():
+        prefix = "" if urn == schema.core else f"{urn}:"
+        for definition in schema.attributes[urn].values():
+            name = definition.name
+            if name.lower() in NOT_HOLDABLE or name.lower() in STRUCTURAL:
+                continue
+            paths.append(prefix + name)
+            paths += [f"{prefix}{name}.{sub.name}" for sub in definition.sub.values()]
+    return paths

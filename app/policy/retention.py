@@ -16,7 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, and_, select
 
 from app.audit.trail import Event, append
 from app.core.periodic import PeriodicJob
@@ -24,7 +24,7 @@ from app.policy.durations import Period
 from app.policy.in_force import ActivePolicy, PolicyInForce
 from app.policy.minimise import Minimiser
 from app.policy.model import AttributeRule, Policy
-from app.policy.scope import SubjectScope, account_period, purposes_in_scope
+from app.policy.scope import SubjectScope, purposes_in_scope, resolver
 from app.scim import repository as repo
 from app.store import engine as store_engine
 from app.store.models import ScimResource
@@ -95,14 +95,12 @@ def _expired_by_period(
     if not periods:
         return {}
     latest_cutoff = max(period.before(now) for period in periods if period is not None)
-    rows = conn.execute(
-        select(_R.c.id, _R.c.document, _R.c.deactivated_at)
-        .where(_R.c.resource_type == "User", _R.c.active.is_(False), _R.c.deactivated_at <= latest_cutoff)
-        .order_by(_R.c.id)
-    ).all()
+    candidates = and_(_R.c.resource_type == "User", _R.c.active.is_(False), _R.c.deactivated_at <= latest_cutoff)
+    rows = conn.execute(select(_R.c.id, _R.c.document, _R.c.deactivated_at).where(candidates).order_by(_R.c.id)).all()
+    purposes_of = resolver(scope, conn, policy, candidates)  # one query per scoped purpose, not per subject
     expired: dict[Period, list[str]] = defaultdict(list)
     for row in rows:
-        period = account_period(conn, policy, row.id, json.loads(row.document), scope)
+        period = policy.account_retention(purposes_of(row.id, json.loads(row.document)) or policy.purposes)
         deactivated = row.deactivated_at if row.deactivated_at.tzinfo else row.deactivated_at.replace(tzinfo=UTC)
         if period is not None and deactivated <= period.before(now):
             expired[period].append(row.id)

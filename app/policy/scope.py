@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import ColumnElement, Connection
 
 from app.policy.durations import Period
 from app.policy.model import Policy, Purpose
@@ -28,14 +28,46 @@ def all_purposes(conn: Connection, policy: Policy, subject_id: str, document: di
     return policy.purposes
 
 
-def purposes_in_scope(
-    conn: Connection, policy: Policy, subject_id: str, document: dict[str, Any]
-) -> tuple[Purpose, ...]:
-    """The purposes whose ``scope`` (all users, named groups, a SCIM filter) covers this subject, read from the
-    mirror by the same code that decides whom each recipient receives (app/targets/scope.py)."""
-    from app.targets.scope import covers  # the SQL of a scope lives with the recipients it serves first
+class PurposesInScope:
+    """The purposes whose scope selects the subject (a purpose without a scope concerns everyone).
 
-    return tuple(p for p in policy.purposes if p.scope.everyone or covers(conn, p.scope, subject_id))
+    Called per subject it asks one query per scoped purpose; ``prepare`` answers for a whole batch of subjects
+    with one query per scoped purpose, which the retention job uses (benchmarks/bench_retention.py)."""
+
+    def __call__(
+        self, conn: Connection, policy: Policy, subject_id: str, document: dict[str, Any]
+    ) -> tuple[Purpose, ...]:
+        if all(purpose.scope.everyone for purpose in policy.purposes):
+            return policy.purposes  # no query when nothing is scoped
+        from app.targets.scope import covers  # targets build on the policy package: imported where needed
+
+        return tuple(p for p in policy.purposes if covers(conn, p.scope, subject_id))
+
+    def prepare(
+        self, conn: Connection, policy: Policy, candidates: ColumnElement[bool]
+    ) -> Callable[[str, dict[str, Any]], tuple[Purpose, ...]]:
+        scoped = [p for p in policy.purposes if not p.scope.everyone]
+        if not scoped:
+            return lambda subject_id, document: policy.purposes
+        from app.targets.scope import ids_in_scope
+
+        members = {p.id: ids_in_scope(conn, p.scope, candidates) for p in scoped}
+        return lambda subject_id, document: tuple(
+            p for p in policy.purposes if p.scope.everyone or subject_id in members[p.id]
+        )
+
+
+purposes_in_scope = PurposesInScope()
+
+
+def resolver(
+    scope: SubjectScope, conn: Connection, policy: Policy, candidates: ColumnElement[bool]
+) -> Callable[[str, dict[str, Any]], tuple[Purpose, ...]]:
+    """Per-subject purposes for a batch: the scope's own ``prepare`` when it has one, else one call per subject."""
+    prepare = getattr(scope, "prepare", None)
+    if prepare is not None:
+        return prepare(conn, policy, candidates)  # type: ignore[no-any-return]
+    return lambda subject_id, document: scope(conn, policy, subject_id, document)
 
 
 def account_period(

@@ -110,6 +110,10 @@ def _plan(index: int, raw: Any) -> _Operation:
     if operation.method == "POST" and not bulk_id:
         operation.error = ScimError(400, "A bulk POST needs a 'bulkId'.", "invalidValue")
         return operation
+    if operation.version is not None and not isinstance(operation.version, str):
+        # An ETag the client meant as a precondition must not be dropped and the write done unguarded.
+        operation.error = ScimError(400, "'version' must be an ETag string such as W/\"3\".", "invalidValue")
+        return operation
     operation.needs = _references(operation.data)
     path_ref = _BULK_REF.match(operation.resource_id or "")
     if path_ref:
@@ -213,11 +217,14 @@ def _substitute(operation: _Operation, creates: dict[str, tuple[int, str]]) -> N
 
 
 def _prepare(service: ScimService, operation: _Operation) -> None:
-    if operation.method != "POST":
-        return  # PUT, PATCH and DELETE read the current resource: they are checked inside the transaction
+    """Validate a POST or PUT body now, outside the writer; PATCH and DELETE need the stored resource first."""
     data = operation.data if isinstance(operation.data, dict) else {}
     try:
-        operation.write = service.prepare_create(operation.resource_type, data, operation.created_id)
+        if operation.method == "POST":
+            operation.write = service.prepare_create(operation.resource_type, data, operation.created_id)
+        elif operation.method == "PUT" and operation.resource_id is not None:
+            guard = Preconditions(if_match=operation.version)
+            operation.write = service.prepare_replace(operation.resource_type, operation.resource_id, data, guard)
     except ScimError as error:
         operation.error = error  # reported in its place in the run order; what refers to it then fails
 
@@ -257,7 +264,7 @@ def _failure(operation: _Operation, error: ScimError) -> dict[str, Any]:
 
 def _run_one(service: ScimService, operation: _Operation) -> dict[str, Any]:
     data = operation.data if isinstance(operation.data, dict) else {}
-    preconditions = Preconditions(if_match=operation.version if isinstance(operation.version, str) else None)
+    preconditions = Preconditions(if_match=operation.version)
     try:
         response = _dispatch(service, operation, data, preconditions)
     except ScimError as error:
@@ -280,8 +287,6 @@ def _dispatch(
     if operation.write is not None:
         return operation.write()
     assert resource_id is not None
-    if operation.method == "PUT":
-        return service.replace(kind, resource_id, data, preconditions)
     if operation.method == "PATCH":
         return service.patch(kind, resource_id, data, preconditions)
     return service.delete(kind, resource_id, preconditions)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from scim2_models import EnterpriseUser, Group, User
 
 from app.scim.errors import ScimError
-from app.scim.query import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from app.scim.query import CURSOR_TIMEOUT_SECONDS, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from app.scim.schema import ENTERPRISE_SCHEMA, GROUP_SCHEMA, USER_SCHEMA, schema_for
 
 if TYPE_CHECKING:
@@ -16,7 +16,6 @@ if TYPE_CHECKING:
 MAX_BULK_OPERATIONS = 1000
 MAX_PAYLOAD_BYTES = 1_048_576
 MAX_FILTER_RESULTS = MAX_PAGE_SIZE
-CURSOR_TIMEOUT_SECONDS = 3600
 
 SPC_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
 RT_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:ResourceType"

@@ -11,6 +11,8 @@ import hashlib
 import json
 import math
 import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +43,7 @@ _RESOURCE_COLUMNS = (
 )
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
+CURSOR_TIMEOUT_SECONDS = 3600  # published as cursorTimeout in /ServiceProviderConfig, and enforced here
 LIST_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 SEARCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 
@@ -151,24 +154,31 @@ def _sort_key(resource_type: str, sort_by: str | None) -> Any:
     )
 
 
-def _cursor_token(values: list[Any], fingerprint: str) -> str:
-    raw = json.dumps({"k": values, "q": fingerprint}, separators=(",", ":"), default=str).encode()
+def _cursor_token(values: list[Any], fingerprint: str, issued: float) -> str:
+    raw = json.dumps({"k": values, "q": fingerprint, "t": int(issued)}, separators=(",", ":"), default=str).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _read_cursor(token: str, fingerprint: str) -> list[Any]:
+def _read_cursor(token: str, fingerprint: str, now: float) -> list[Any]:
     """The (sort value, id) a cursor resumes after. A cursor comes back from the client, so it is checked like
-    any other input: the sort value is what SQLite stored (text, or a number it can hold), the id is text."""
+    any other input: the sort value is what SQLite stored (text, or a number it can hold), the id is text, and
+    it was issued less than ``cursorTimeout`` ago, as /ServiceProviderConfig promises (RFC 9865 §2.3)."""
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         data = json.loads(raw, parse_constant=_not_a_number)
-        values = data["k"]
+        values, issued = data["k"], data.get("t")
         if data["q"] != fingerprint or not isinstance(values, list) or len(values) != 2:
             raise ValueError
         if not (_stored_value(values[0]) and isinstance(values[1], str)) or has_unpaired_surrogate(values):
             raise ValueError
-    except (ValueError, KeyError, TypeError) as exc:
+        if issued is not None and (isinstance(issued, bool) or not isinstance(issued, int) or issued > now + 60):
+            raise ValueError  # a time from the future (beyond clock skew) was not written by this server
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ScimError(400, "The cursor is not valid for this query.", "invalidCursor") from exc
+    if issued is None or now - issued > CURSOR_TIMEOUT_SECONDS:
+        raise ScimError(
+            400, f"The cursor has expired (cursors last {CURSOR_TIMEOUT_SECONDS} s); start again.", "expiredCursor"
+        )
     return values
 
 
@@ -293,9 +303,15 @@ def _require_held(held: Minimiser | None, resource_types: tuple[str, ...], param
 
 
 def search(
-    vault: Vault, held: Minimiser | None, base_url: str, resource_types: tuple[str, ...], params: QueryParams
+    vault: Vault,
+    held: Minimiser | None,
+    base_url: str,
+    resource_types: tuple[str, ...],
+    params: QueryParams,
+    clock: Callable[[], float] = time.time,
 ) -> dict[str, Any]:
-    """One page of results. ``held`` is the minimiser in force (None: no policy check, for internal callers)."""
+    """One page of results. ``held`` is the minimiser in force (None: no policy check, for internal callers);
+    ``clock`` gives the time cursors are issued at and checked against."""
     _require_held(held, resource_types, params)
     if params.cursor is not None and params.start_index is not None:
         raise invalid_value("Use either 'cursor' or 'startIndex', not both.")
@@ -328,7 +344,7 @@ def search(
             ).hexdigest()[:16]
             if params.cursor is not None:
                 if params.cursor:
-                    last_value, last_id = _read_cursor(params.cursor, fingerprint)
+                    last_value, last_id = _read_cursor(params.cursor, fingerprint, clock())
                     statement = statement.where(_after(sort_expr, last_value, last_id, descending))
                 page = conn.execute(statement.order_by(*order).limit(count + 1)).all() if count else []
                 has_more = len(page) > count
@@ -368,7 +384,7 @@ def search(
     if params.cursor is None:
         body["startIndex"] = start_index
     elif has_more and page:
-        body["nextCursor"] = _cursor_token([page[-1].sort_value, rows[-1].id], fingerprint)
+        body["nextCursor"] = _cursor_token([page[-1].sort_value, rows[-1].id], fingerprint, clock())
     return body
 
 

@@ -172,7 +172,13 @@ class ScimServer:
         config.load()
         if config.ssl is not None:
             harden(config.ssl)
-        logging.getLogger("uvicorn.error").addFilter(self._noise)
+        uvicorn_log = logging.getLogger("uvicorn.error")
+        uvicorn_log.addFilter(self._noise)
+        if not uvicorn_log.isEnabledFor(logging.WARNING):
+            # The noise filter counts what clients provoke; a logger raised above WARNING (by an embedding
+            # program, or another uvicorn in the process started with log_level="error") would hide it from the
+            # count. The filter still drops those records, so nothing more is written.
+            uvicorn_log.setLevel(logging.WARNING)
         server = self._server = _Server(config)
         server.handshake_timeout = self.guard.limits.handshake_timeout
         self._thread = threading.Thread(

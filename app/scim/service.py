@@ -169,12 +169,32 @@ class ScimService:
     def replace(
         self, resource_type: str, resource_id: str, body: dict[str, Any], preconditions: Preconditions = Preconditions()
     ) -> ScimResponse:
+        return self.prepare_replace(resource_type, resource_id, body, preconditions)()
+
+    def prepare_replace(
+        self, resource_type: str, resource_id: str, body: dict[str, Any], preconditions: Preconditions = Preconditions()
+    ) -> Callable[[], ScimResponse]:
+        """Check and validate a PUT now; the returned call writes it (Bulk prepares before taking the writer).
+
+        What depends on the stored resource (If-Match, the previous userName, tombstones) is checked when it runs.
+        """
         _screen(resource_type, body)
         model = validate_resource(
             resource_type, normalise_resource(resource_type, body), Context.RESOURCE_REPLACEMENT_REQUEST
         )
         document = stored_document(model)
         members = _member_refs(body) if resource_type == "Group" else None
+        return lambda: self._write_replace(resource_type, resource_id, body, document, members, preconditions)
+
+    def _write_replace(
+        self,
+        resource_type: str,
+        resource_id: str,
+        body: dict[str, Any],
+        document: dict[str, Any],
+        members: list[str] | None,
+        preconditions: Preconditions,
+    ) -> ScimResponse:
         actor = current_actor.get()
 
         def work(conn: Connection) -> dict[str, Any]:

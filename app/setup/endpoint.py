@@ -6,9 +6,11 @@ each launch would break provisioning silently. The file holds no secret.
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import os
 import re
+import socket
 import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -45,6 +47,47 @@ def check_host_name(name: str) -> str:
     return name
 
 
+def is_loopback_name(name: str) -> bool:
+    if name.lower() == "localhost" or name.lower().endswith(".localhost"):
+        return True
+    return _is_ip(name) and ipaddress.ip_address(name).is_loopback
+
+
+def machine_name() -> str:
+    """This computer's fully qualified name, as other machines would reach it; "" when it has none but
+    "localhost" (a container, a laptop off its network): an empty field asks, "localhost" would mislead."""
+    for name in (socket.getfqdn(), socket.gethostname()):
+        try:
+            checked = check_host_name(name)
+        except ConfigError:
+            continue
+        if not is_loopback_name(checked):
+            return checked
+    return ""
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Refuse a port another program already listens on, now, rather than when the endpoint first starts.
+
+    Binding is the only true test (a connect misses a listener on another interface); SO_REUSEADDR keeps a port
+    in TIME_WAIT from a recent run from counting as taken, as it would not stop the server either.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise ConfigError(
+                    f"Port {port} is already in use on {host} (another program, or another Custos, listens "
+                    "there): choose another port."
+                ) from exc
+            if exc.errno == errno.EACCES:
+                raise ConfigError(f"Port {port} needs administrator rights here: choose one above 1023.") from exc
+            raise ConfigError(f"Custos cannot listen on {host}:{port} ({exc.strerror or exc}).") from exc
+
+
 @dataclass(frozen=True)
 class EndpointSettings:
     host: str = DEFAULT_HOST
@@ -60,6 +103,18 @@ class EndpointSettings:
         if self.host in ALL_INTERFACES and not public:
             raise ConfigError("Listening on every interface needs the host name IdPs will use to reach Custos.")
         return replace(self, public_host=public)
+
+    def reachable(self) -> EndpointSettings:
+        """``checked``, and an address other machines can use when listening for them. Asked of a new choice
+        (first run, ``init``, moving the endpoint), not of a saved file: an endpoint saved before this check
+        must still start."""
+        settings = self.checked()
+        if settings.host in ALL_INTERFACES and settings.public_host and is_loopback_name(settings.public_host):
+            raise ConfigError(
+                f"Other machines cannot reach Custos as {settings.public_host!r}: that name means each machine "
+                "itself. Give the DNS name (or address) other machines use for this computer."
+            )
+        return settings
 
     @property
     def reachable_host(self) -> str:

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.core.errors import ConfigError, CustosError, PolicyInvalid
 from app.policy.apply import apply_text
+from app.policy.edit import set_contact
 from app.policy.in_force import install_default_if_missing
 from app.policy.loader import check_policy, errors_of
+from app.policy.versions import default_policy_text
 from app.scim.tls import (
     CERT_FILENAME,
     KEY_FILENAME,
@@ -66,6 +68,21 @@ class FirstRunChoices:
     token_name: str = DEFAULT_TOKEN_NAME
     token_expires_days: int | None = None
     remember_key: bool = False
+    # The controller's and DPO's contact details (name, address, email, telephone), written into the policy.
+    # Empty: skipped, and the Art. 30 record says "Requires human completion" until they are filled in.
+    contacts: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+
+def policy_to_install(choices: FirstRunChoices) -> str | None:
+    """The policy text the set-up records: the chosen file (or the shipped default) with the contact details
+    given; None: the shipped default as it is (recorded as such, like a server's first start)."""
+    given = {role: values for role, values in choices.contacts.items() if any(v.strip() for v in values.values())}
+    if not given:
+        return choices.policy_text
+    text = choices.policy_text if choices.policy_text is not None else default_policy_text()
+    for role, values in given.items():
+        text = set_contact(text, role, values)
+    return text
 
 
 @dataclass(frozen=True)
@@ -93,9 +110,10 @@ def check(data_dir: Path, choices: FirstRunChoices) -> CertificateSummary | None
     if Vault.exists(data_dir):
         raise ConfigError(f"A vault already exists in {data_dir}; unlock it instead.")
     check_new_passphrase(choices.passphrase, choices.confirmation)
-    choices.endpoint.checked()
-    if choices.policy_text is not None:
-        check_policy_text(choices.policy_text)
+    choices.endpoint.reachable()
+    text = policy_to_install(choices)
+    if text is not None:
+        check_policy_text(text)
     check_token_name(choices.token_name)
     if isinstance(choices.certificate, OperatorCertificate):
         return check_operator_certificate(choices.certificate.cert, choices.certificate.key)
@@ -167,11 +185,12 @@ def complete(
         step(1, "Creating the encrypted vault (deriving the key takes a moment)…")
         vault = Vault.create(data_dir, choices.passphrase, choices.confirmation)
         step(2, "Recording the policy…")
+        text = policy_to_install(choices)
         with vault.write_transaction() as conn:
-            if choices.policy_text is None:
+            if text is None:
                 record = install_default_if_missing(conn)
             else:
-                record, _impact = apply_text(conn, choices.policy_text, operator)
+                record, _impact = apply_text(conn, text, operator)
         step(3, "Creating the first token…")
         info, secret = TokenStore(vault).create(choices.token_name, choices.token_expires_days)
         step(4, "Saving the endpoint address…")

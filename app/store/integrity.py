@@ -16,6 +16,7 @@ from typing import Any
 import sqlcipher3.dbapi2 as sqlcipher
 
 from app.core.errors import VaultCorrupt, VaultError, WrongPassphrase
+from app.store import wal
 from app.store.engine import PAGE_SIZE, is_damage, raw_key_pragma
 
 MAX_PROBLEMS = 100  # integrity_check stops after this many: enough to judge, bounded output
@@ -107,22 +108,46 @@ def probe_key(path: Path, raw_key: bytes, salt: bytes) -> None:
 
     Reading the schema needs page 1. When that fails, every page's HMAC is checked: all failing is a wrong key,
     some failing is damage. When all pages verify, the key is right; what the main file alone lacks (pages still
-    in the WAL after an unclean shutdown) is read by the full open that follows.
+    in the WAL after an unclean shutdown) is read by the full open that follows, unless the WAL is damaged where
+    SQLite would drop committed transactions without a word (app/store/wal.py).
     """
     connection = _readonly(path, raw_key, salt, immutable=True)
     try:
         try:
             connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
-            return
+            report = None
         except sqlcipher.DatabaseError:
-            pass
-        report = _cipher_report(connection, path)
+            report = _cipher_report(connection, path)
     finally:
         connection.close()
-    if report.wrong_key:
+    if report is not None and report.wrong_key:
         raise WrongPassphrase()
-    if report.failed_pages or report.other:
+    if report is not None and (report.failed_pages or report.other):
         raise VaultCorrupt(path, describe(report))
+    log = damaged_wal(path)  # the key is right: before SQLite opens (and so truncates) a damaged WAL
+    if log is not None:
+        raise VaultCorrupt(path, describe_wal(log))
+
+
+def wal_path(path: Path) -> Path:
+    return Path(f"{path}-wal")
+
+
+def damaged_wal(path: Path) -> wal.WalReport | None:
+    """The vault's WAL when it is damaged, read twice: a process writing to it meanwhile (``serve``) can make one
+    read see a new generation's header with an older frame, never the same damage twice."""
+    first = wal.inspect(wal_path(path))
+    if first is None or not first.damaged:
+        return None
+    second = wal.inspect(wal_path(path))
+    return second if second == first else None
+
+
+def describe_wal(report: wal.WalReport) -> str:
+    return (
+        f"its write-ahead log is damaged at frame {report.damaged_frame}: opening it would silently drop "
+        f"{report.commits_after} later transaction(s)"
+    )
 
 
 @dataclass(frozen=True)
@@ -131,10 +156,12 @@ class CheckReport:
     cipher: CipherReport
     integrity: tuple[str, ...]  # PRAGMA integrity_check's findings; empty when it answered "ok"
     integrity_ran: bool
+    wal: wal.WalReport | None = None  # None: no write-ahead log to read
 
     @property
     def intact(self) -> bool:
-        return not self.cipher.failed_pages and not self.cipher.other and self.integrity_ran and not self.integrity
+        cipher_ok = not self.cipher.failed_pages and not self.cipher.other
+        return cipher_ok and self.integrity_ran and not self.integrity and not (self.wal and self.wal.damaged)
 
 
 def check(path: Path, raw_key: bytes, salt: bytes) -> CheckReport:
@@ -143,6 +170,7 @@ def check(path: Path, raw_key: bytes, salt: bytes) -> CheckReport:
     Raises WrongPassphrase when no page authenticates under the key. SQLite may rebuild the -shm index of a WAL
     left by an unclean shutdown; no page of the database or its WAL is written.
     """
+    log = wal.inspect(wal_path(path))  # as the file is now: SQLite's read below stops at a damaged frame
     connection = _readonly(path, raw_key, salt, immutable=False)
     try:
         cipher = _cipher_report(connection, path)
@@ -159,4 +187,4 @@ def check(path: Path, raw_key: bytes, salt: bytes) -> CheckReport:
             findings = [f"SQLite could not read the schema ({getattr(exc, 'sqlite_errorname', 'error')})"]
     finally:
         connection.close()
-    return CheckReport(path, cipher, tuple(findings), ran)
+    return CheckReport(path, cipher, tuple(findings), ran, log)

@@ -57,6 +57,15 @@ def condition(policy: Policy, recipient: Recipient) -> ColumnElement[bool] | Non
     return and_(*parts) if parts else None
 
 
+def ids_in_scope(conn: Connection, scope: Scope, within: ColumnElement[bool]) -> set[str]:
+    """The Users matching ``within`` that ``scope`` selects, in one query (a batch of ``covers``)."""
+    parts = [ScimResource.resource_type == "User", within]
+    condition_ = _scope_condition(scope)
+    if condition_ is not None:
+        parts.append(condition_)
+    return {row[0] for row in conn.execute(select(ScimResource.id).where(*parts))}
+
+
 def everyone(policy: Policy, recipient: Recipient) -> bool:
     return condition(policy, recipient) is None
 

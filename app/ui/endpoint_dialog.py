@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QVBoxLayout, QWidget
 from app.core.errors import ConfigError, CustosError
 from app.scim.server import ScimServer
 from app.setup import endpoint
+from app.setup.endpoint import check_port_free
 from app.setup.relocate import Relocated, move_server
 from app.ui.endpoint_form import EndpointForm
 from app.ui.lock.reauth import Reauthenticate
@@ -53,6 +54,9 @@ class EndpointDialog(QDialog):
             return
         try:
             self.form.check()
+            chosen = self.form.settings()
+            if not (self.server.running and chosen.port == self.server.port):  # its own port is not "taken"
+                check_port_free(chosen.host, chosen.port)  # before the endpoint stops: a taken port never starts
         except CustosError as exc:
             self._show_error(exc.user_message)
             return

@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 from PySide6.QtWidgets import QButtonGroup, QComboBox, QFormLayout, QLabel, QRadioButton, QSpinBox, QWidget
 
-from app.core.errors import CustosError
 from app.scim.tls import CertificateSummary, check_operator_certificate
-from app.setup.endpoint import ALL_INTERFACES, DEFAULT_PORT, EndpointSettings, check_host_name
+from app.setup.endpoint import ALL_INTERFACES, DEFAULT_PORT, EndpointSettings, machine_name
 from app.setup.first_run import GeneratedCertificate, OperatorCertificate
 from app.ui.widgets import FileField
-
-
-def _default_public_host() -> str:
-    name = socket.getfqdn()
-    try:
-        return check_host_name(name)
-    except CustosError:
-        return ""
 
 
 class EndpointForm(QWidget):
@@ -35,7 +25,10 @@ class EndpointForm(QWidget):
         self.port.setValue(DEFAULT_PORT)
         self.public_host = QComboBox()
         self.public_host.setEditable(True)
-        self.public_host.addItems([name for name in dict.fromkeys((_default_public_host(), "localhost")) if name])
+        name = machine_name()  # never "localhost": other machines cannot reach it by that name
+        if name:
+            self.public_host.addItem(name)
+        self.public_host.lineEdit().setPlaceholderText("this computer's DNS name, e.g. scim.example.org")
         self.public_host.setToolTip("The DNS name your identity provider will use to reach this computer.")
         self.keep = QRadioButton("&Keep the certificate in use")
         self.generate = QRadioButton("&Generate a self-signed certificate (for testing and on-premises agents)")
@@ -102,7 +95,7 @@ class EndpointForm(QWidget):
     def check(self) -> None:
         """Raise CustosError with a reason an operator can act on; remembers the operator certificate's names."""
         self.summary = None
-        self.settings().checked()
+        self.settings().reachable()
         chosen = self.certificate()
         if isinstance(chosen, OperatorCertificate):
             self.summary = check_operator_certificate(chosen.cert, chosen.key)

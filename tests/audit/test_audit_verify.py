@@ -363,3 +363,16 @@ def test_deleting_the_latest_checkpoints_leaves_a_note_that_says_so(vault: Vault
         f"{report.entries - all_checkpoints_of(vault)[0].tree_size} entries after the last checkpoint are not "
         "signed yet (a checkpoint is due every 1000 entries: checkpoints failed, or were deleted)"
     ]
+
+
+def test_deleting_every_entry_and_every_checkpoint_is_named(trail_vault: Vault) -> None:
+    """What is left looks like a young trail (the next unlock writes seq 1 again); the vault's key gives it away."""
+    with rolled_back(trail_vault) as conn:
+        conn.execute(text("DELETE FROM audit_events"))
+        conn.execute(text("DELETE FROM audit_checkpoints"))
+        append(conn, Event("vault.unlocked", "operator:someone"))
+        report = verify_trail(conn)
+    assert report.summary().startswith(
+        "Audit trail BROKEN: entries and checkpoints were deleted: the vault's signing key "
+    ), report.breaches
+

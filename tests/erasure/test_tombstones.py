@@ -96,7 +96,8 @@ def test_erased_person_sent_again_is_refused_until_released(
         # under a new userName. Both are refused with 409 uniqueness; the detail says what to do, no value.
         again = http.post("/Users", json={**person(USER_NAME.lower()), "externalId": EXTERNAL_ID})
         by_external = http.post("/Users", json={**person("new.name@example.test"), "externalId": EXTERNAL_ID})
-        for answer in (again, by_external):
+        wide = http.post("/Users", json=person("ＲＥＨＩＲＥ.me@example.test"))  # full-width: the same name (PRECIS)
+        for answer in (again, by_external, wide):
             assert answer.status_code == 409, answer.text
             body = answer.json()
             assert body["scimType"] == "uniqueness"
@@ -129,7 +130,7 @@ def test_erased_person_sent_again_is_refused_until_released(
         refusals = of_kind(conn, "erasure.recreation.refused")
     assert colleague == "colleague@example.test" and pending == 0
     assert not any(_held_by_name(t, USER_NAME) for t in apps)
-    assert sorted(e.details["operation"] for e in refusals) == ["create", "create", "create", "patch", "replace"]
+    assert sorted(e.details["operation"] for e in refusals) == ["create"] * 4 + ["patch", "replace"]
     assert all(e.details["request"] == request_id and e.subject is None for e in refusals)
     _no_value_in(json.dumps([e.details for e in refusals]))
 
@@ -141,7 +142,7 @@ def test_erased_person_sent_again_is_refused_until_released(
         receipt = build(conn, request_id, _now())
     assert raised[0].details["rule"] == "erased_subject_returned"
     subject = receipt["subjects"][0]
-    assert subject["recreation"]["blocked"] is True and subject["recreation"]["refused_attempts"] == 5
+    assert subject["recreation"]["blocked"] is True and subject["recreation"]["refused_attempts"] == 6
     assert subject["source"]["still_held"] is True  # the IdP still holds the person: the receipt says so
 
     # The IdP removes the person at last: its DELETE of the old id answers 404 and is recorded as the source done.

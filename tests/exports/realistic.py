@@ -152,6 +152,7 @@ kind = "external_controller"
 country = "DE"
 purposes = ["payroll"]
 attributes = ["userName", "displayName", "{ENTERPRISE}:employeeNumber", "entitlements"]
+scope = {{ filter = '{ENTERPRISE}:employeeNumber pr' }}
 
 [processor_contact]
 name = "Beispiel GmbH (as processor)"

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from app.exports.facts import gather_facts
 from app.exports.ropa import build_processor_record, build_ropa
 from app.incidents.register import IncidentRegister
 from app.policy import versions
 from app.policy.apply import apply_policy
+from app.policy.loader import check_policy
 from app.policy.model import NEEDS_HUMAN
 from app.store.vault import Vault
 
@@ -56,7 +55,11 @@ def test_own_processing_without_periods_asks_for_them(vault: Vault) -> None:
     rows = controller(vault, text)
     for key in ("audit_trail", "breach_register", "erasure_ledger", "dsr_register"):
         assert rows[f"custos/{key}"]["retention"].startswith(f"{NEEDS_HUMAN}: set [own_processing] {key}")
-        assert rows[f"custos/{key}"]["adherence"].startswith(("No", "Not applicable", "Yes — closed requests"))
+    for key in ("audit_trail", "breach_register", "erasure_ledger"):
+        assert rows[f"custos/{key}"]["adherence"] == "No"
+    # The request register deletes by its default meanwhile, and the row says so.
+    assert rows["custos/dsr_register"]["retention"].endswith("deleted 3 years after closure by the hourly retention "
+                                                             "job (the default)")  # fmt: skip
 
 
 def test_partial_adequacy_is_flagged_as_needing_a_check(vault: Vault) -> None:
@@ -81,25 +84,40 @@ def test_a_policy_without_clients_has_no_processor_rows(vault: Vault) -> None:
     assert ropa.activities == () and "no processing to record under Art. 30(2)" in ropa.notes[-1]
 
 
-def test_an_own_record_states_enforcement_only_when_registered(vault: Vault, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A record not kept says "forthcoming" and claims no deletion rule; the request register is kept, and its
-    deletion rule is the one app/dsr/retention.py enforces (requests.toml, default 3 years after closure)."""
-    from app.exports import own_processing
+def test_the_request_register_row_states_the_deletion_it_applies(vault: Vault) -> None:
+    """The DSR register deletes closed requests by period (app/dsr/retention.py): the row says which period,
+    from where, and whether it is the one the policy declares."""
+    rows = controller(vault)
+    row = rows["custos/dsr_register"]
+    assert "forthcoming" not in row["activity"] and row["activity"].endswith("(0 request(s) held, 0 of them closed)")
+    rule = "closed requests are deleted 3 years after closure by the hourly retention job (from the policy)"
+    assert row["adherence"] == f"Yes — {rule}"
+    assert row["retention"].endswith(f"enforced: {rule}")
+    assert rows["custos/audit_trail"]["adherence"] == "No"  # the others are not pruned
 
-    rows = controller(vault)
-    assert "forthcoming" not in rows["custos/dsr_register"]["activity"]
-    enforced = "closed requests are deleted 3 years after closure by the retention job"
-    assert rows["custos/dsr_register"]["adherence"] == f"Yes — {enforced}"
-    assert rows["custos/dsr_register"]["retention"].endswith(f"enforced: {enforced}")
-    (vault.path.parent / "requests.toml").write_text('retention = "P5Y"\n', encoding="utf-8")
-    rows = controller(vault)
-    assert rows["custos/dsr_register"]["adherence"] == f"Yes — {enforced.replace('3 years', '5 years')}"
-    monkeypatch.setitem(own_processing.REGISTER_PRESENT, "dsr_register", False)
-    monkeypatch.delitem(own_processing.ENFORCEMENT, "dsr_register")
-    rows = controller(vault)
-    assert "forthcoming" in rows["custos/dsr_register"]["activity"]
-    assert rows["custos/dsr_register"]["adherence"].startswith("Not applicable")
-    assert rows["custos/audit_trail"]["adherence"] == "No"  # the others are unchanged
+    (vault.path.parent / "requests.toml").write_text('retention = "P1Y"\n', encoding="utf-8")
+    row = controller(vault)["custos/dsr_register"]
+    assert row["adherence"] == "No"
+    assert row["adherence_reasons"] == (
+        "The period applied differs from the policy: closed requests are deleted 1 year after closure by the "
+        "hourly retention job (set in requests.toml), not the policy's 3 years"
+    )
+
+
+def test_the_request_register_deletes_by_the_policy_s_period(vault: Vault) -> None:
+    from app.dsr import settings
+
+    text = versions.default_policy_text().replace(
+        'dsr_register = { period = "P3Y"', 'dsr_register = { period = "P2Y"'
+    )
+    apply_policy(vault, text, "dpo")
+    with vault.read_connection() as conn:
+        record = versions.in_force(conn)
+    assert record is not None
+    kept = settings.load(vault.path.parent, record.policy)
+    assert (kept.retention.iso(), kept.retention_source) == ("P2Y", "policy")
+    indefinite = text.replace('dsr_register = { period = "P2Y"', 'dsr_register = { period = "indefinite"')
+    assert any("'dsr_register' is deleted by period" in p.message for p in check_policy(indefinite)[1])
 
 
 def test_periods_are_not_called_applied_when_the_job_is_off(vault: Vault) -> None:

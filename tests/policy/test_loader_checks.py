@@ -189,3 +189,25 @@ def test_a_stale_version_in_force_is_logged_once(vault: Vault, caplog: pytest.Lo
         in_force.refresh()
     warnings = [r.getMessage() for r in caplog.records if r.name == "app.policy.in_force"]
     assert len(warnings) == 1 and "unknown key 'colour' in [purposes]" in warnings[0]
+
+
+# -- §4 periods are required --------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ('retention = { period = "account", justification = "Needed while the account exists" }\n', "",
+         "'retention' is required: how long this category is kept"),
+        ('{ period = "P30D", justification = "Reversal of a mistaken deactivation" }', '"account"',
+         "a deactivated account cannot be kept 'while the account exists'"),
+        ('{ period = "P30D", justification = "Reversal of a mistaken deactivation" }', '"indefinite"',
+         "is \"indefinite\": it needs a 'justification'"),
+    ],
+)  # fmt: skip
+def test_a_period_is_required_or_declared_indefinite_with_a_reason(old: str, new: str, message: str) -> None:
+    text = MINIMAL.replace(old, new)
+    assert any(message in said for _, said in found(text)), found(text)
+    indefinite = MINIMAL.replace(
+        '{ period = "P30D", justification = "Reversal of a mistaken deactivation" }',
+        '{ period = "indefinite", justification = "Statutory archive" }',
+    )
+    assert found(indefinite) == [] and load_policy(indefinite).account_retention() is None

@@ -50,6 +50,7 @@ def test_one_surrogate_in_fifty_fails_alone(client: httpx.Client, live: LiveServ
         ({"method": "\ud800", "path": "/Users/x"}, "400", "invalidValue"),  # not echoed back as the method
         ({"method": "GET", "path": "/Users/x"}, "400", "invalidValue"),
         ({"method": "DELETE", "path": 5}, "400", "invalidPath"),
+        ({"method": "DELETE", "path": "/Users/x", "version": 3}, "400", "invalidValue"),  # not silently unguarded
         ("not an object", "400", "invalidSyntax"),
     ],
 )
@@ -176,3 +177,21 @@ def test_bulk_changes_name_the_client_on_the_audit_trail(client: httpx.Client, l
         pseudonym = pseudonym_for(conn, created)
         events = [e for e in of_kind(conn, "scim.resource.created", limit=200) if e.subject == pseudonym]
     assert [e.actor for e in events] == ["token:test-idp"]
+
+
+def test_put_is_validated_before_and_applied_in_order(service: ScimService) -> None:
+    created = service.create("User", new_user("bulk-put@example.com")).body
+    assert created is not None
+    uid = created["id"]
+    operations = [
+        {"method": "PUT", "path": f"/Users/{uid}", "data": new_user("bulk-put@example.com", title="replaced")},
+        {"method": "PUT", "path": f"/Users/{uid}", "data": new_user("bulk-put@example.com", active="maybe")},
+        {"method": "PUT", "path": f"/Users/{uid}", "version": 'W/"1"', "data": new_user("bulk-put@example.com")},
+        {"method": "PUT", "path": "/Users/bulkId:later", "data": new_user("bulk-put-later@example.com", title="2")},
+        {"method": "POST", "path": "/Users", "bulkId": "later", "data": new_user("bulk-put-later@example.com")},
+    ]
+    result = bulk.run_bulk(service, {"schemas": [BULK], "Operations": operations})["Operations"]
+    assert [op["status"] for op in result] == ["200", "400", "412", "200", "201"]
+    assert service.get("User", uid).body["title"] == "replaced"  # type: ignore[index]
+    later = result[4]["location"].rsplit("/", 1)[1]
+    assert service.get("User", later).body["title"] == "2"  # type: ignore[index]

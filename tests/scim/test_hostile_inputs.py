@@ -182,6 +182,8 @@ CASES = [
     Case("cursor-id-not-string", "GET", "/Users", 400, "invalidCursor", params={"cursor": cursor("", 5)}),
     Case("cursor-not-object", "GET", "/Users", 400, "invalidCursor", params={"cursor": raw_cursor("[1,2]")}),
     Case("cursor-not-base64", "GET", "/Users", 400, "invalidCursor", params={"cursor": "%%%"}),
+    # well formed but without an issue time (as written before cursors expired): older than any timeout
+    Case("cursor-without-issue-time", "GET", "/Users", 400, "expiredCursor", params={"cursor": cursor("", "x")}),
     Case(
         "cursor-key-nan",
         "GET",

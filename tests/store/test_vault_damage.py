@@ -87,10 +87,25 @@ def _raw_key(folder: Path) -> tuple[bytes, bytes]:
     return engine.derive_raw_key(PASSPHRASE, salt), salt
 
 
-def test_wrong_passphrase_after_kill_9_touches_no_file(data_dir: Path) -> None:
+@pytest.fixture(scope="module")
+def killed_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A vault whose writer was killed with SIGKILL: 40 users committed, most of them only in the -wal."""
+    folder = tmp_path_factory.mktemp("killed")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    killed = subprocess.run([sys.executable, "-c", _KILLED_MID_WRITE, str(data_dir), PASSPHRASE], cwd=ROOT, env=env)
+    killed = subprocess.run([sys.executable, "-c", _KILLED_MID_WRITE, str(folder), PASSPHRASE], cwd=ROOT, env=env)
     assert killed.returncode == -signal.SIGKILL
+    return folder
+
+
+@pytest.fixture
+def killed(killed_source: Path, tmp_path: Path) -> Path:
+    folder = tmp_path / "killed"
+    shutil.copytree(killed_source, folder)
+    return folder
+
+
+def test_wrong_passphrase_after_kill_9_touches_no_file(killed: Path) -> None:
+    data_dir = killed
     before = _snapshot(data_dir)
     assert {"custos.vault-wal", "custos.vault-shm"} <= set(before)
 
@@ -162,8 +177,56 @@ def test_vault_check_intact(copy: Path) -> None:
         f"Pages: {pages} of 4096 bytes",
         "Page authentication: ok",
         "Integrity check: ok",
+        "Write-ahead log: none",
         "Verdict: intact",
     ]
+
+
+def _users(folder: Path) -> int:
+    vault = Vault.unlock(folder, PASSPHRASE)
+    try:
+        with vault.read_connection() as conn:
+            return int(conn.execute(text("SELECT count(*) FROM scim_resources")).scalar_one())
+    finally:
+        vault.close()
+
+
+def test_a_flipped_byte_early_in_the_wal_is_damage_not_silent_loss(killed: Path, tmp_path: Path) -> None:
+    """SQLite stops reading a WAL at the first frame that does not verify: every later transaction would vanish
+    on the next open, and for good at its checkpoint. The frames after it are intact: that is damage."""
+    wal = Path(f"{vault_path(killed)}-wal")
+    flip(wal, 200)  # inside the first frame's page
+    before = _snapshot(killed)
+
+    opened = run(killed, "token", "list")
+    checked = run(killed, "vault", "check")
+
+    assert opened.returncode == 2 and "Traceback" not in opened.stderr
+    assert f"The vault {vault_path(killed)} is damaged (its write-ahead log is damaged at frame 1: opening it " in (
+        opened.stderr
+    )
+    assert checked.returncode == 1
+    wal_line = next(line for line in checked.stdout.splitlines() if line.startswith("Write-ahead log: "))
+    assert wal_line.startswith("Write-ahead log: damaged at frame 1: ")
+    assert wal_line.endswith(" transaction(s) SQLite would drop")
+    after = _snapshot(killed)
+    assert after[wal.name] == before[wal.name] and after["custos.vault"] == before["custos.vault"]  # kept as found
+    flip(wal, 200)  # the byte put back (a repaired disk, say): nothing was lost
+    assert _users(killed) == 40
+
+
+def test_a_wal_torn_at_its_end_is_not_damage(killed: Path) -> None:
+    """A crash mid-write tears the last frame: SQLite drops that unfinished transaction, as it should."""
+    wal = Path(f"{vault_path(killed)}-wal")
+    with open(wal, "r+b") as handle:
+        handle.truncate(wal.stat().st_size - 1000)
+
+    checked = run(killed, "vault", "check")
+    listed = run(killed, "token", "list")
+
+    assert checked.returncode == 0 and "Write-ahead log: ok (" in checked.stdout
+    assert listed.returncode == 0, listed.stderr
+    assert _users(killed) >= 39  # at most the torn, last transaction is gone
 
 
 @pytest.mark.parametrize("where", ["page 1", "index page", "last page IV"])
@@ -302,3 +365,17 @@ def test_a_connection_that_met_damage_is_dropped_and_later_writes_go_on(copy: Pa
     finally:
         vault.close()
 
+
+
+def test_the_advice_works_restore_a_backup_over_a_damaged_vault(copy: Path, tmp_path: Path) -> None:
+    backup = tmp_path / "before.vault"
+    assert run(copy, "vault", "backup", "--out", str(backup)).returncode == 0
+    flip(vault_path(copy), in_page(1, 2000))
+    assert run(copy, "token", "list").returncode == 2
+
+    restored = run(copy, "vault", "restore", str(backup), "--yes", "--wait", "0")
+
+    assert restored.returncode == 0, restored.stderr
+    listed = run(copy, "token", "list")
+    assert listed.returncode == 0 and listed.stdout.splitlines()[1].startswith("idp ")
+    assert run(copy, "vault", "check").returncode == 0

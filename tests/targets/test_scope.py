@@ -35,6 +35,10 @@ def _policy(app2_filter: str = 'title eq "Engineer"') -> str:
                                 "scope": {"filter": app2_filter}})  # fmt: skip
 
 
+def _active(target: ScimTarget) -> dict[str, object]:
+    return {str(user["userName"]): user.get("active") for user in target.users()}
+
+
 def _names(target: ScimTarget) -> set[str]:
     return {str(user["userName"]) for user in target.users()}
 
@@ -45,8 +49,9 @@ def test_targets_receive_only_whom_their_scope_concerns(
     app1, app2 = scim_targets(2)
     apply_policy(vault, _policy(), "dpo")
     with vault.write_transaction() as conn:
-        for target in (app1, app2):
-            add_target(conn, TargetConfig(0, target.name, target.base_url, target.name, "bearer", target.token))
+        for target, mode in ((app1, "deactivate"), (app2, "delete")):
+            add_target(conn, TargetConfig(0, target.name, target.base_url, target.name, "bearer", target.token,
+                                          erase_mode=mode))  # fmt: skip
     policy = PolicyInForce(vault)
     bus = EventBus()
     service = ScimService(vault, "https://custos.test/scim/v2", bus, policy)
@@ -70,17 +75,17 @@ def test_targets_receive_only_whom_their_scope_concerns(
         assert "Build farm: Processor (Art. 28) (members of 'Engineering': 1 data subject(s))" in cells
         assert "Lab booking: Processor (Art. 28) (users matching title eq \"Engineer\": 1 data subject(s))" in cells
 
-        # Leaving the group takes eng out of app1's scope: deprovisioned there (erase mode delete), kept at app2.
+        # Leaving the group takes eng out of app1's scope: deprovisioned there by its erase mode (deactivate).
         removal = {"schemas": [PATCH_SCHEMA], "Operations": [{"op": "remove", "path": f'members[value eq "{eng}"]'}]}
         service.patch("Group", group_id, removal)
-        wait_until(lambda: _names(app1) == set())
+        wait_until(lambda: _active(app1) == {"eng@example.test": False})
         # A title change moves people in and out of app2's filter scope.
         service.patch("User", sales_id, {"schemas": [PATCH_SCHEMA], "Operations": [
             {"op": "replace", "path": "title", "value": "Engineer"}]})  # fmt: skip
         service.patch("User", eng, {"schemas": [PATCH_SCHEMA], "Operations": [
             {"op": "replace", "path": "title", "value": "Manager"}]})  # fmt: skip
-        wait_until(lambda: _names(app2) == {"sales@example.test"})
-        assert _names(app1) == set()
+        wait_until(lambda: _names(app2) == {"sales@example.test"})  # app2 deletes (its erase mode)
+        assert _active(app1) == {"eng@example.test": False}  # sales never entered app1's scope
 
         # A narrower scope applied as a new policy version: whoever no longer matches is taken back.
         apply_policy(vault, _policy('title eq "Nobody"'), "dpo")

@@ -69,6 +69,31 @@ def test_a_refused_move_keeps_the_endpoint_running(running: tuple[MainWindow, Sc
     dialog.reject()
 
 
+def test_a_move_to_a_port_already_taken_is_refused_before_anything_stops(
+    running: tuple[MainWindow, ScimServer], data_dir: Path, qtbot: QtBot
+) -> None:
+    window, server = running
+    port = server.port
+    saved = endpoint.load(data_dir)
+    window.change_endpoint()
+    dialog = window.findChild(EndpointDialog)
+    assert dialog is not None
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        dialog.form.port.setValue(taken.getsockname()[1])
+        asked: list[object] = []
+        dialog.reauthenticate = lambda *args: asked.append(args) or False  # must not be asked at all
+        dialog.save()  # refused before the passphrase is asked: the endpoint was never stopped
+        assert dialog.error.isVisible() and "already in use" in dialog.error.text()
+        assert asked == []
+    assert server.running and server.port == port
+    assert endpoint.load(data_dir) == saved
+    dialog.form.port.setValue(port)  # its own port is not "taken"
+    dialog.form.check()
+    dialog.reject()
+
+
 def test_view_log_shows_redacted_lines(running: tuple[MainWindow, ScimServer], qtbot: QtBot) -> None:
     window, _server = running
     install_log_capture()  # as application() does at start-up

@@ -68,6 +68,9 @@ def test_erase_one_subject_everywhere(
         assert rows[1] == ["app1", "succeeded", "erased (verified)"]
         assert rows[2][:2] == ["Identity provider (source)", "held"]
         assert app1.users() == []
+        last = dialog.table.rowCount() - 1  # the source is shown, apart from the applications
+        assert dialog.table.item(last, 0).text() == "Identity provider (source)"
+        assert dialog.table.item(last, 1).text() == "held"
 
         dialog.save_receipt()
         qtbot.waitUntil(lambda: "Receipt written" in dialog.message.text(), timeout=10_000)

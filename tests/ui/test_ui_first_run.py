@@ -3,6 +3,7 @@ work against the real server, refusals stay on their page, and Cancel leaves not
 
 from __future__ import annotations
 
+import socket
 import ssl
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
+from test_ui_scaling import fits
 from ui_support import PASSPHRASE, free_port
 
 from app.core.events import EventBus
@@ -52,18 +54,29 @@ def test_first_run_by_keyboard_makes_a_working_endpoint(qtbot: QtBot, data_dir: 
     assert wizard.currentPage() is wizard.passphrase_page
     type_passphrases(qtbot, wizard, PASSPHRASE, PASSPHRASE)
     press_next(qtbot, wizard)
+    assert wizard.currentPage() is wizard.token_page  # the IdP first: the endpoint depends on it
+    wizard.token_page.idp.setCurrentIndex(wizard.token_page.idp.findData("okta"))
+    assert wizard.token_page.token_name() == "Okta"
+    assert "On-Premises Provisioning agent" in wizard.token_page.reach.text()
+    press_next(qtbot, wizard)
     assert wizard.currentPage() is wizard.endpoint_page
     port = free_port()
     wizard.endpoint_page.form.port.setValue(port)
+    press_next(qtbot, wizard)  # loopback and self-signed: Okta's cloud cannot reach it, the page says how it can
+    assert wizard.currentPage() is wizard.endpoint_page
+    assert "Choose how Okta will reach Custos" in wizard.endpoint_page.error.text()
+    qtbot.keyClick(wizard, Qt.Key.Key_2, Qt.KeyboardModifier.AltModifier)  # 2) a reverse proxy
+    qtbot.waitUntil(lambda: wizard.endpoint_page.route() == "proxy")  # a mnemonic animates the click
     press_next(qtbot, wizard)
     assert wizard.currentPage() is wizard.policy_page
     press_next(qtbot, wizard)
-    assert wizard.currentPage() is wizard.token_page
-    wizard.token_page.idp.setCurrentIndex(wizard.token_page.idp.findData("okta"))
-    assert wizard.token_page.token_name() == "Okta"
-    press_next(qtbot, wizard)
+    assert wizard.currentPage() is wizard.contacts_page
+    press_next(qtbot, wizard)  # skipped
     assert wizard.currentPage() is wizard.setup_page
-    assert "Policy: the default policy" in wizard.setup_page.plan.text()
+    plan = wizard.setup_page.plan.text()
+    assert "Policy: the default policy; controller and DPO incomplete: Article 30 exports will say" in plan
+    assert "Okta reaches Custos through: A reverse proxy" in plan
+    assert "Of Okta's default attribute mappings, this policy refuses 8: locale, " in plan
     press_next(qtbot, wizard)  # Set up
     qtbot.waitUntil(lambda: wizard.currentPage() is wizard.done_page, timeout=20_000)
 
@@ -72,6 +85,7 @@ def test_first_run_by_keyboard_makes_a_working_endpoint(qtbot: QtBot, data_dir: 
     assert token.startswith("cst_")
     assert done.base_url.value.text() == f"https://127.0.0.1:{port}/scim/v2"
     assert "SCIM connector base URL" in done.instructions.toPlainText()
+    assert done.instructions.toPlainText().startswith("Of Okta's default attribute mappings, this policy refuses")
     assert token not in done.instructions.toPlainText()
     assert not wizard.button(wizard.WizardButton.FinishButton).isEnabled()  # not before the token was taken
     qtbot.mouseClick(done.token.copy, Qt.MouseButton.LeftButton)
@@ -121,6 +135,8 @@ def test_refusals_stay_on_their_page_with_the_reason(qtbot: QtBot, data_dir: Pat
     assert page.confirmation.text() == "" and page.confirmation.hasFocus()
     qtbot.keyClicks(page.confirmation, PASSPHRASE)
     press_next(qtbot, wizard)
+    assert wizard.currentPage() is wizard.token_page  # Entra ID, the default
+    press_next(qtbot, wizard)
 
     endpoint_page = wizard.endpoint_page
     cert, _key = write_pair(tmp_path / "a", names=("scim.example.org",))
@@ -132,7 +148,29 @@ def test_refusals_stay_on_their_page_with_the_reason(qtbot: QtBot, data_dir: Pat
     assert wizard.currentPage() is endpoint_page and "does not match" in endpoint_page.error.text()
     endpoint_page.form.key.path.setText(str(_key))
     endpoint_page.form.network.setChecked(True)
+    endpoint_page.form.public_host.setEditText("localhost")
+    press_next(qtbot, wizard)
+    assert "cannot reach Custos as 'localhost'" in endpoint_page.error.text()
     endpoint_page.form.public_host.setEditText("custos.example.net")
+    with socket.socket() as taken:  # another program on the chosen port: refused here, not at the first start
+        taken.bind(("0.0.0.0", 0))
+        taken.listen()
+        endpoint_page.form.port.setValue(taken.getsockname()[1])
+        press_next(qtbot, wizard)
+        assert wizard.currentPage() is endpoint_page and "already in use" in endpoint_page.error.text()
+        qtbot.waitUntil(lambda: "already in use" in endpoint_page.port_status.text())
+    endpoint_page.form.port.setValue(free_port())
+    endpoint_page.form.generate.setChecked(True)
+    press_next(qtbot, wizard)  # a self-signed certificate: Entra refuses it, and the page asks how it will reach
+    assert wizard.currentPage() is endpoint_page and "Choose how" in endpoint_page.error.text()
+    assert endpoint_page.reach_box.isVisible()
+    assert "refuses a self-signed certificate" in endpoint_page.reach_text.text()
+    assert fits(wizard.minimumSizeHint()), wizard.minimumSizeHint().toTuple()  # with the box and the error, at 200 %
+    endpoint_page.route_buttons["public"].setChecked(True)
+    press_next(qtbot, wizard)
+    assert wizard.currentPage() is endpoint_page and "Use my certificate" in endpoint_page.error.text()
+    endpoint_page.form.own.setChecked(True)  # the CA-issued pair: Entra can call it directly, nothing to ask
+    assert not endpoint_page.reach_box.isVisible()
     press_next(qtbot, wizard)
     assert wizard.currentPage() is wizard.policy_page
     assert "custos.example.net" in endpoint_page.form.certificate_warning()
@@ -153,8 +191,12 @@ def test_cancel_during_set_up_undoes_everything(qtbot: QtBot, data_dir: Path) ->
     wizard.next()
     type_passphrases(qtbot, wizard, PASSPHRASE, PASSPHRASE)
     wizard.endpoint_page.form.port.setValue(free_port())
-    while wizard.currentPage() is not wizard.setup_page:
+    wizard.endpoint_page.route_buttons["agent"].setChecked(True)
+    for _page in range(6):
+        if wizard.currentPage() is wizard.setup_page:
+            break
         wizard.next()
+    assert wizard.currentPage() is wizard.setup_page
     wizard.next()  # Set up: the key derivation alone takes longer than the Cancel below
     assert wizard.setup_page.running
     wizard.reject()
@@ -163,3 +205,48 @@ def test_cancel_during_set_up_undoes_everything(qtbot: QtBot, data_dir: Path) ->
     assert wizard.result is None
     assert not Vault.exists(data_dir)
     assert list(data_dir.iterdir()) == []
+
+
+def test_contacts_by_keyboard_go_into_the_installed_policy(qtbot: QtBot, data_dir: Path, tmp_path: Path) -> None:
+    wizard = wizard_at(qtbot, data_dir)
+    wizard.next()
+    type_passphrases(qtbot, wizard, PASSPHRASE, PASSPHRASE)
+    wizard.next()
+    wizard.token_page.idp.setCurrentIndex(wizard.token_page.idp.findData("other"))
+    wizard.next()
+    wizard.endpoint_page.form.port.setValue(free_port())
+    assert not wizard.endpoint_page.reach_box.isVisible()  # a local client: nothing stands in the way
+    wizard.next()
+    own = tmp_path / "policy.toml"  # a file that already names its DPO: the page shows it
+    own.write_text(default_policy_text().replace('[dpo]\nname = ""', '[dpo]\nname = "Dana Protect"'))
+    wizard.policy_page.from_file.setChecked(True)
+    wizard.policy_page.file.path.setText(str(own))
+    wizard.next()
+    page = wizard.contacts_page
+    assert wizard.currentPage() is page
+    assert page.fields["dpo"]["name"].text() == "Dana Protect"
+    assert "Requires human completion" in page.cost.text()
+    qtbot.keyClick(wizard, Qt.Key.Key_C, Qt.KeyboardModifier.AltModifier)  # &Controller name
+    assert QApplication.focusWidget() is page.fields["controller"]["name"]
+    for value in ("Acme GmbH", "1 Road, Berlin", "privacy@acme.example"):
+        qtbot.keyClicks(QApplication.focusWidget(), value)
+        qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+    press_next(qtbot, wizard)
+    assert wizard.currentPage() is wizard.setup_page
+    plan = wizard.setup_page.plan.text()
+    assert "DPO incomplete" in plan and "controller" not in plan.split("Policy:")[1].split("\n")[0]
+    assert "default attribute mappings" not in plan  # "another SCIM client": no defaults to claim
+    press_next(qtbot, wizard)
+    qtbot.waitUntil(lambda: wizard.currentPage() is wizard.done_page, timeout=20_000)
+    vault = wizard.result.vault  # type: ignore[union-attr]
+    try:
+        with vault.read_connection() as conn:
+            record = in_force(conn)
+        assert record is not None
+        assert record.policy.controller.one_line() == "Acme GmbH; 1 Road, Berlin; privacy@acme.example"
+        assert record.policy.dpo.name == "Dana Protect"
+        assert "# Art. 30(1)(a): who is responsible." in record.text  # the file's comments kept
+    finally:
+        wizard.done_page.stored.setChecked(True)
+        wizard.accept()
+        vault.close()

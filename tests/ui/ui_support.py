@@ -77,13 +77,18 @@ def many_users(count: int) -> list[dict[str, object]]:
 
 def answer_passphrase_dialog(text: str | None) -> None:
     """When the modal re-authentication dialog is up, type ``text`` and press OK (None: Cancel)."""
+    import time
+
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication, QDialog, QLineEdit
+
+    deadline = time.monotonic() + 15  # an answerer left armed must not answer a later test's dialog
 
     def answer() -> None:
         dialog = QApplication.activeModalWidget()
         if not isinstance(dialog, QDialog):
-            QTimer.singleShot(20, answer)
+            if time.monotonic() < deadline:
+                QTimer.singleShot(20, answer)
             return
         if text is None:
             dialog.reject()

@@ -2,23 +2,34 @@
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
+from typing import cast
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
+    QButtonGroup,
     QCheckBox,
     QComboBox,
     QFormLayout,
+    QGroupBox,
     QLabel,
+    QLineEdit,
     QPlainTextEdit,
     QRadioButton,
     QSpinBox,
     QVBoxLayout,
+    QWidget,
     QWizardPage,
 )
 
 from app.core.errors import CustosError, PolicyInvalid
+from app.policy.edit import CONTACT_FIELDS
 from app.policy.loader import check_policy
-from app.setup.idp_guides import GUIDES
+from app.policy.model import NEEDS_HUMAN
+from app.setup.endpoint import check_port_free
+from app.setup.idp_guides import GUIDES, guide
+from app.setup.idp_reach import PUBLIC, obstacles, reach, route_problem, routes
 from app.store.tokens import check_token_name
 from app.store.vault import MIN_PASSPHRASE_LENGTH, check_new_passphrase
 from app.ui.endpoint_form import EndpointForm
@@ -56,9 +67,9 @@ class WelcomePage(QWizardPage):
                 "policy allows in an encrypted vault on this computer, and passes each application only what it "
                 "needs.\n\nThis assistant will:\n"
                 "  1. create the encrypted vault and its passphrase,\n"
-                "  2. decide where the endpoint listens and which TLS certificate it shows,\n"
-                "  3. load the data-protection policy,\n"
-                "  4. create the first token for your identity provider.\n\n"
+                "  2. ask which identity provider will connect, and make its token,\n"
+                "  3. decide where the endpoint listens and which certificate it shows, for that IdP,\n"
+                "  4. load the data-protection policy, with the controller's and DPO's contact details.\n\n"
                 "Nothing is written until the last step, and a cancelled set-up leaves nothing behind."
             )
         )
@@ -112,24 +123,123 @@ class PassphrasePage(_CheckedPage):
 
 
 class EndpointPage(_CheckedPage):
+    """Where the endpoint listens, checked against the IdP chosen before: a cloud IdP cannot reach 127.0.0.1 nor
+    trust a self-signed certificate, so the page asks how it will reach Custos, and refuses a set-up that cannot
+    work. A port already taken is refused here, not when the endpoint first starts."""
+
     def __init__(self) -> None:
         super().__init__(
             "The SCIM endpoint",
             "Your identity provider connects here over HTTPS. The address is kept, so the IdP's configuration "
             "stays valid across restarts.",
         )
+        self.idp_key = "entra"
         self.form = EndpointForm()
+        self.port_status = text_label()
+        self.reach_box = QGroupBox()
+        self.reach_text = text_label()
+        self.routes = QButtonGroup(self)
+        self.route_buttons: dict[str, QRadioButton] = {}
+        reach_layout = QVBoxLayout(self.reach_box)
+        reach_layout.addWidget(self.reach_text)
+        for mnemonic, (route, _text) in zip("123", routes("entra"), strict=True):
+            button = QRadioButton()
+            button.setProperty("mnemonic", mnemonic)
+            self.routes.addButton(button)
+            self.route_buttons[route] = button
+            reach_layout.addWidget(button)
+        self.routes.buttonToggled.connect(lambda *_args: self.error.hide())
+        self.port_timer = QTimer(self)
+        self.port_timer.setSingleShot(True)
+        self.port_timer.setInterval(200)
+        self.port_timer.timeout.connect(self._show_port)
+        self.form.port.valueChanged.connect(lambda _value: self.port_timer.start())
+        for button in (self.form.local_only, self.form.network, self.form.generate, self.form.own):
+            button.toggled.connect(self._update_reach)
+            button.toggled.connect(lambda _on: self.port_timer.start())
+        self.form.public_host.editTextChanged.connect(self._update_reach)
+        self.reach_box.setToolTip("Without one of these, provisioning fails after set-up.")
         layout = QVBoxLayout(self)
         layout.addWidget(self.form)
+        layout.addWidget(self.port_status)
+        layout.addWidget(self.reach_box)
         layout.addWidget(self.error)
         layout.addStretch(1)
+
+    def initializePage(self) -> None:
+        self.idp_key = cast("_HasIdp", self.wizard()).token_page.guide_key
+        idp = reach(self.idp_key)
+        self.reach_box.setTitle(f"How will {idp.name} reach Custos?")
+        offered = dict(routes(self.idp_key))
+        for route, button in self.route_buttons.items():
+            mnemonic = button.property("mnemonic")
+            text = offered.get(route, "")
+            button.setText(f"&{mnemonic}) {text}" if text else "")
+            button.setVisible(bool(text))
+            if not text and button.isChecked():
+                self.routes.setExclusive(False)
+                button.setChecked(False)
+                self.routes.setExclusive(True)
+        self._update_reach()
+        self._show_port()
+
+    def self_signed(self) -> bool:
+        if self.form.own.isChecked():
+            return self.form.summary.self_signed if self.form.summary is not None else False
+        return True
+
+    def route(self) -> str | None:
+        return next((route for route, button in self.route_buttons.items() if button.isChecked()), None)
+
+    def _update_reach(self, *_args: object) -> None:
+        try:
+            settings = self.form.settings()
+        except CustosError:
+            return
+        found = obstacles(self.idp_key, settings, self.self_signed())
+        self.reach_box.setVisible(bool(found))
+        if found:
+            name = reach(self.idp_key).name
+            self.reach_text.setText(f"{name} calls from its cloud: as set above, it {' and '.join(found)}. So:")
+
+    def _show_port(self) -> None:
+        settings = self.form.settings()
+        try:
+            check_port_free(settings.host, settings.port)
+        except CustosError as exc:
+            self.port_status.setText(exc.user_message)
+            return
+        self.port_status.setText(f"Port {settings.port} is free on {settings.host}.")
 
     def validatePage(self) -> bool:
         try:
             self.form.check()
+            settings = self.form.settings()
+            check_port_free(settings.host, settings.port)
         except CustosError as exc:
             return self.refuse(exc.user_message)
+        self._update_reach()  # the operator's certificate is known now: it may be self-signed too
+        route = self.route()
+        problem = route_problem(self.idp_key, route, settings, self.self_signed())
+        if problem:  # said briefly: the box above already explains what stands in the way
+            name = reach(self.idp_key).name
+            if route is None:
+                return self.refuse(f"Choose how {name} will reach Custos: one of the set-ups above.")
+            if route == PUBLIC:
+                return self.refuse("For 1): choose Other machines with the public DNS name, and Use my certificate.")
+            return self.refuse(problem)
         return self.accept_answers()
+
+    def route_text(self) -> str:
+        """How the IdP reaches Custos, for the set-up plan ("" when nothing stands in the way)."""
+        if not self.reach_box.isVisible() and not obstacles(self.idp_key, self.form.settings(), self.self_signed()):
+            return ""
+        chosen = self.route()
+        return dict(routes(self.idp_key)).get(chosen, "") if chosen else ""
+
+
+class _HasIdp(QWidget):
+    token_page: TokenPage
 
 
 class PolicyPage(_CheckedPage):
@@ -188,14 +298,15 @@ class TokenPage(_CheckedPage):
             "Custos makes a token for it. The token is shown once, on the last page, with the address to paste.",
         )
         self.idp = QComboBox()
-        for guide in GUIDES:
-            self.idp.addItem(guide.name, guide.key)
+        for item in GUIDES:
+            self.idp.addItem(item.name, item.key)
         self.name = QComboBox()
         self.name.setEditable(True)
         self.expires = QSpinBox()
         self.expires.setRange(0, 3650)
         self.expires.setSpecialValueText("never (revoke it on the Tokens tab)")
         self.expires.setSuffix(" days")
+        self.reach = text_label()
         self.idp.currentIndexChanged.connect(self._named_after_idp)
         form = QFormLayout(self)
         idp_label = QLabel("&Identity provider")
@@ -207,11 +318,15 @@ class TokenPage(_CheckedPage):
         form.addRow(idp_label, self.idp)
         form.addRow(name_label, self.name)
         form.addRow(expires_label, self.expires)
+        form.addRow(self.reach)
         form.addRow(self.error)
         self._named_after_idp()
 
     def _named_after_idp(self) -> None:
         self.name.setEditText(self.idp.currentText())
+        chosen = guide(self.guide_key)
+        cloud = reach(self.guide_key).cloud
+        self.reach.setText(chosen.reachability + (" The next page asks how it will reach Custos." if cloud else ""))
 
     @property
     def guide_key(self) -> str:
@@ -229,3 +344,66 @@ class TokenPage(_CheckedPage):
         except CustosError as exc:
             return self.refuse(exc.user_message)
         return self.accept_answers()
+
+
+class ContactsPage(_CheckedPage):
+    """The controller's and DPO's contact details, written into the installed policy. Skippable, saying what
+    skipping costs; a policy file that already names them fills the fields."""
+
+    ROLES = (("controller", "The controller (Art. 30(1)(a))", "&Controller"),
+             ("dpo", "The data protection officer", "&DPO"))  # fmt: skip
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Who is responsible",
+            "The Art. 30 record names the controller and the DPO. You can fill these in later (Policy → Edit the "
+            "policy).",
+        )
+        self.fields: dict[str, dict[str, QLineEdit]] = {}
+        self.prefilled_from: str | None = None
+        layout = QVBoxLayout(self)
+        for role, heading, mnemonic in self.ROLES:
+            box = QGroupBox(heading)
+            form = QFormLayout(box)
+            self.fields[role] = {}
+            for name in CONTACT_FIELDS:
+                field = QLineEdit()
+                field.setAccessibleName(f"{role} {name}")
+                self.fields[role][name] = field
+                label = QLabel(f"{mnemonic} name" if name == "name" else name.capitalize())
+                label.setBuddy(field)
+                form.addRow(label, field)
+            layout.addWidget(box)
+        self.cost = text_label(
+            f'Skip by leaving these empty: Article 30 exports will then say "{NEEDS_HUMAN}" for each missing '
+            "detail until someone fills it in."
+        )
+        layout.addWidget(self.cost)
+        layout.addWidget(self.error)
+        layout.addStretch(1)
+
+    def prefill(self, policy_text: str | None) -> None:
+        """Contacts a chosen policy file already has; fields the operator typed into are left alone."""
+        if policy_text == self.prefilled_from:
+            return
+        self.prefilled_from = policy_text
+        try:
+            document = tomllib.loads(policy_text) if policy_text else {}
+        except tomllib.TOMLDecodeError:
+            document = {}
+        for role, fields in self.fields.items():
+            raw = document.get(role, {})
+            for name, field in fields.items():
+                if not field.isModified():
+                    field.setText(str(raw.get(name, "")) if isinstance(raw, dict) else "")
+
+    def contacts(self) -> dict[str, dict[str, str]]:
+        return {role: {name: f.text().strip() for name, f in fields.items()} for role, fields in self.fields.items()}
+
+    def skipped(self) -> list[str]:
+        """The roles whose name, address or email is missing (what the record will ask a human for)."""
+        return [
+            role
+            for role, values in self.contacts().items()
+            if not all(values[name] for name in ("name", "address", "email"))
+        ]

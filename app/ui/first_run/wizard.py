@@ -25,9 +25,21 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.errors import CustosError
-from app.setup.first_run import STEPS, FirstRunChoices, FirstRunResult, GeneratedCertificate, SetupCancelled, complete
+from app.policy.loader import load_policy
+from app.policy.model import NEEDS_HUMAN
+from app.policy.versions import default_policy_text
+from app.setup.first_run import (
+    STEPS,
+    FirstRunChoices,
+    FirstRunResult,
+    GeneratedCertificate,
+    SetupCancelled,
+    complete,
+    policy_to_install,
+)
 from app.setup.idp_guides import guide
-from app.ui.first_run.pages import EndpointPage, PassphrasePage, PolicyPage, TokenPage, WelcomePage
+from app.setup.idp_mappings import refused_default_mappings
+from app.ui.first_run.pages import ContactsPage, EndpointPage, PassphrasePage, PolicyPage, TokenPage, WelcomePage
 from app.ui.widgets import CopyRow, error_label, text_label
 from app.ui.workers import submit
 
@@ -84,13 +96,27 @@ class SetupPage(QWizardPage):
             else "a new self-signed certificate"
         )
         policy = "the default policy" if w.policy_page.text is None else w.policy_page.file.path.text().strip()
+        skipped = w.contacts_page.skipped()
+        token, idp = w.token_page.token_name(), w.token_page.idp.currentText()
+        contacts = (
+            "controller and DPO given"
+            if not skipped
+            else f"{' and '.join(r.replace('dpo', 'DPO') for r in skipped)} incomplete: Article 30 exports will say "
+            f'"{NEEDS_HUMAN}"'
+        )
         lines = [
             f"Vault: {w.data_dir}",
             f"Endpoint: {settings.base_url()}  (listening on {settings.host}:{settings.port})",
             f"TLS: {certificate}",
-            f"Policy: {policy}",
-            f"First token: {w.token_page.token_name()}",
+            f"Policy: {policy}; {contacts}",
+            f"First token: {token}" + ("" if token == idp else f" for {idp}"),
         ]
+        route = w.endpoint_page.route_text()
+        if route:
+            lines.append(f"{w.token_page.idp.currentText()} reaches Custos through: {route}")
+        refused = w.refused_mappings()
+        if refused:
+            lines.append(f"\n{refused}")
         warning = w.endpoint_page.form.certificate_warning()
         if warning:
             lines.append(f"\nWarning: {warning}")
@@ -186,11 +212,12 @@ class DonePage(QWizardPage):
     def _token_copied(self) -> None:
         self.stored.setText("I have &pasted or stored the token (copied)")
 
-    def show_result(self, result: FirstRunResult, guide_key: str, warning: str) -> None:
+    def show_result(self, result: FirstRunResult, guide_key: str, warning: str, refused: str = "") -> None:
         self.base_url.set_text(result.base_url)
         self.token.set_text(result.token_secret)
         self.fingerprint.set_text(result.fingerprint)
-        self.instructions.setPlainText(guide(guide_key).render(result.base_url, result.fingerprint, result.self_signed))
+        steps = guide(guide_key).render(result.base_url, result.fingerprint, result.self_signed)
+        self.instructions.setPlainText(f"{refused}\n\n{steps}" if refused else steps)
         self.warning.setText(warning)
         self.warning.setVisible(bool(warning))
 
@@ -214,15 +241,18 @@ class FirstRunWizard(QWizard):
         self.passphrase_page = PassphrasePage()
         self.endpoint_page = EndpointPage()
         self.policy_page = PolicyPage()
+        self.contacts_page = ContactsPage()
         self.token_page = TokenPage()
         self.setup_page = SetupPage()
         self.done_page = DonePage()
+        # The IdP first: where the endpoint listens and which certificate it shows depend on who must reach it.
         for page in (
             self.welcome_page,
             self.passphrase_page,
+            self.token_page,
             self.endpoint_page,
             self.policy_page,
-            self.token_page,
+            self.contacts_page,
             self.setup_page,
             self.done_page,
         ):
@@ -245,13 +275,37 @@ class FirstRunWizard(QWizard):
             token_name=self.token_page.token_name(),
             token_expires_days=self.token_page.expires_days(),
             remember_key=self.passphrase_page.remember.isChecked(),
+            contacts=self.contacts_page.contacts(),
+        )
+
+    def refused_mappings(self) -> str:
+        """Which of the chosen IdP's default attribute mappings the chosen policy will refuse (or strip), said
+        before the first push: "" when none, or when that IdP's defaults are not known here."""
+        text = policy_to_install(self.choices())
+        try:
+            policy = load_policy(text if text is not None else default_policy_text())
+        except CustosError:
+            return ""
+        refused = refused_default_mappings(self.token_page.guide_key, policy)
+        if not refused:
+            return ""
+        verb = "strips" if policy.outside_schema == "strip" else "refuses"
+        return (
+            f"Of {self.token_page.idp.currentText()}'s default attribute mappings, this policy {verb} "
+            f"{len(refused)}: {', '.join(refused)}. Remove them from the IdP's attribute mappings before the first "
+            "push, or add what is needed to the policy later (Policy → Edit the policy)."
         )
 
     def _entered(self, _page_id: int) -> None:
+        if self.currentPage() is self.contacts_page:
+            self.contacts_page.prefill(self.policy_page.text)
         if self.currentPage() is self.done_page and self.result is not None:
             self.passphrase_page.clear()  # the vault is open: the passphrase is no longer needed anywhere
             self.done_page.show_result(
-                self.result, self.token_page.guide_key, self.endpoint_page.form.certificate_warning()
+                self.result,
+                self.token_page.guide_key,
+                self.endpoint_page.form.certificate_warning(),
+                self.refused_mappings(),
             )
             self.done_page.token.copy.setFocus(Qt.FocusReason.OtherFocusReason)
 

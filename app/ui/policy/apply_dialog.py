@@ -66,11 +66,22 @@ def read_policy_file(path: Path) -> str:
 
 def check_file(vault: Vault, path: Path) -> Checked:
     """Worker side: read, validate, and (only for a valid file) preview the impact on the stored data."""
-    text = read_policy_file(path)
+    return check_text(vault, read_policy_file(path))
+
+
+def check_text(vault: Vault, text: str, based_on: int | None = None) -> Checked:
+    """Worker side, for a text edited in the app: ``based_on`` is the version the edit started from; a version
+    applied since (from another window, the command line) would be silently undone by applying this one."""
     _policy, problems = check_policy(text)
     if errors_of(problems):
         return Checked(text, problems, None)
     with vault.read_connection() as conn:
+        latest = versions.latest_version(conn)
+        if based_on is not None and latest != based_on:
+            raise ConfigError(
+                f"Version {latest} was applied while you were editing a copy of version {based_on}: applying this "
+                "draft would undo it. Close the editor and make the change again on the version in force."
+            )
         return Checked(text, problems, preview(conn, text))
 
 
@@ -84,12 +95,16 @@ class ApplyPolicyDialog(QDialog):
     def __init__(
         self,
         vault: Vault,
-        path: Path,
+        path: Path | None,
         operator: str,
         in_force: PolicyInForce | None = None,
         confirm: Confirm = ask,
         parent: QWidget | None = None,
+        *,
+        text: str | None = None,
+        based_on: int | None = None,
     ) -> None:
+        """A file (``path``), or a ``text`` made in the policy editor from version ``based_on``."""
         super().__init__(parent)
         self.vault = vault
         self.path = path
@@ -99,7 +114,7 @@ class ApplyPolicyDialog(QDialog):
         self.reauthenticate: Reauthenticate | None = None  # set by the page: the passphrase again before applying
         self.checked: Checked | None = None
         self.record: versions.PolicyRecord | None = None
-        self.setWindowTitle(f"Apply policy file {path.name}")
+        self.setWindowTitle(f"Apply policy file {path.name}" if path is not None else "Apply the edited policy")
 
         self.status = plain_label("Checking the file and what it would change…", wrap=True)
         self.progress = QProgressBar()
@@ -116,7 +131,8 @@ class ApplyPolicyDialog(QDialog):
         self.apply_button.clicked.connect(self.apply)
         self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
-        layout.addWidget(plain_label(str(path), wrap=True))
+        source = str(path) if path is not None else f"Edited in the policy editor, from version {based_on}"
+        layout.addWidget(plain_label(source, wrap=True))
         layout.addWidget(self.status)
         layout.addWidget(self.progress)
         layout.addWidget(self.problems_label)
@@ -127,7 +143,10 @@ class ApplyPolicyDialog(QDialog):
         self._show_sections(problems=False, impact=False)
         self.resize(800, 550)
         self._busy = False
-        submit(lambda: check_file(vault, path), self._checked, self._failed)
+        if text is not None:
+            submit(lambda: check_text(vault, text, based_on), self._checked, self._failed)
+        elif path is not None:
+            submit(lambda: check_file(vault, path), self._checked, self._failed)
 
     def _show_sections(self, problems: bool, impact: bool) -> None:
         for widget in (self.problems_label, self.problems):

@@ -31,6 +31,7 @@ from app.ui.lock.reauth import Reauthenticate
 from app.ui.policy.apply_dialog import ApplyPolicyDialog
 from app.ui.policy.common import Confirm, ask, login_name, plain_label, user_message
 from app.ui.policy.diff_dialog import DiffDialog
+from app.ui.policy.editor import PolicyEditorDialog
 from app.ui.policy.models import CatalogueModel, HistoryModel, short_sha
 from app.ui.policy.text_dialog import PolicyTextDialog
 from app.ui.workers import submit
@@ -130,6 +131,8 @@ class PolicyPage(QWidget):
         self.loaded: Loaded | None = None
         self.apply_dialog: ApplyPolicyDialog | None = None
         self.diff_dialog: DiffDialog | None = None
+        self.editor: PolicyEditorDialog | None = None
+        self.kept_draft: tuple[int, str] | None = None  # (base version, text) of a draft closed by the lock
 
         self.header = plain_label("Reading the policy in force…", wrap=True)
         self.message = plain_label(wrap=True)
@@ -144,6 +147,9 @@ class PolicyPage(QWidget):
         self.show_text_button.setToolTip("The selected version exactly as it was applied, with a copy to save")
         self.show_text_button.clicked.connect(self.show_selected_text)
         self.history_table.selectionModel().selectionChanged.connect(self._selection_changed)
+        self.edit_button = QPushButton("&Edit the policy…")
+        self.edit_button.setToolTip("The common edits as forms, checked as you type, applied as a new version")
+        self.edit_button.clicked.connect(self.open_editor)
         self.apply_button = QPushButton("Apply a policy file…")
         self.apply_button.clicked.connect(self.apply_file)
         refresh = QPushButton("Refresh")
@@ -167,6 +173,7 @@ class PolicyPage(QWidget):
         top = QHBoxLayout()
         top.addWidget(self.header, 1)
         top.addWidget(refresh)
+        top.addWidget(self.edit_button)
         top.addWidget(self.apply_button)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
@@ -216,6 +223,7 @@ class PolicyPage(QWidget):
 
     def _selection_changed(self, *_args: object) -> None:
         self.compare_button.setEnabled(self._pair() is not None)
+        self.edit_button.setEnabled(bool(self.loaded and self.loaded.records))
         self.show_text_button.setEnabled(len(self.selected_records()) == 1)
 
     def show_selected_text(self) -> None:
@@ -254,6 +262,33 @@ class PolicyPage(QWidget):
         dialog.applied.connect(self._applied)
         self.apply_dialog = dialog
         dialog.open()
+
+    # -- edit ----------------------------------------------------------------------------------------------
+    def open_editor(self) -> None:
+        """A draft of the version in force, edited as forms; applying it is one new version, as a file is."""
+        if self.loaded is None or not self.loaded.records:
+            return
+        if self.editor is not None and self.editor.isVisible():
+            self.editor.raise_()
+            self.editor.activateWindow()
+            return
+        if self.editor is not None:
+            self.editor.deleteLater()
+        self.message.clear()
+        record = self.loaded.records[-1]
+        draft = self.kept_draft[1] if self.kept_draft and self.kept_draft[0] == record.version else None
+        if draft is not None:
+            self.message.setText("Continuing the draft kept when the window locked (Start again discards it).")
+        self.kept_draft = None
+        editor = PolicyEditorDialog(self.vault, record, self.operator(), self.in_force, self.confirm, self, draft)
+        editor.reauthenticate = self.reauthenticate
+        editor.applied.connect(self._applied)
+        editor.kept.connect(self._keep_draft)
+        self.editor = editor
+        editor.open()
+
+    def _keep_draft(self, version: int, text: str) -> None:
+        self.kept_draft = (version, text)  # a policy text holds no personal data: kept in memory while locked
 
     def _applied(self, record: versions.PolicyRecord) -> None:
         self.message.setText(f"Policy version {record.version} applied (sha256 {short_sha(record.sha256)}).")
