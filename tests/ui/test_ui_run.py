@@ -89,6 +89,7 @@ def test_first_run_assistant_leads_to_a_serving_window(data_dir: Path) -> None:
                 modal.passphrase_page.confirmation.setText(PASSPHRASE)
             elif modal.currentPage() is modal.endpoint_page:
                 modal.endpoint_page.form.port.setValue(port)
+                modal.endpoint_page.route_buttons["agent"].setChecked(True)  # Entra's cloud cannot reach 127.0.0.1
             elif modal.currentPage() is modal.done_page:
                 seen["token"] = modal.done_page.token.value.text()
                 modal.done_page.stored.setChecked(True)

@@ -126,7 +126,7 @@ class ApplyPolicyDialog(QDialog):
         self.problems_label = QLabel("Problems")
         self.impact_label = QLabel("What applying it would change")
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
-        self.apply_button: QPushButton = self.buttons.addButton("Apply…", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.apply_button: QPushButton = self.buttons.addButton("&Apply…", QDialogButtonBox.ButtonRole.AcceptRole)
         self.apply_button.setEnabled(False)
         self.apply_button.clicked.connect(self.apply)
         self.buttons.rejected.connect(self.reject)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QFontDatabase, QKeyEvent, QTextCursor
+from PySide6.QtGui import QCloseEvent, QFontDatabase, QKeyEvent, QKeySequence, QShortcut, QTextCursor
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -111,24 +111,9 @@ class PolicyEditorDialog(QDialog):
         self.summary = read_only_text("")
         self.text_diff = read_only_text("", monospace=True)
         self.highlighter = DiffHighlighter(self.text_diff.document())
-        changes = QWidget()
-        changes_layout = QVBoxLayout(changes)
-        changes_layout.addWidget(QLabel("What changes against the version in force"))
-        changes_layout.addWidget(self.summary, 1)
-        changes_layout.addWidget(QLabel("Line by line"))
-        changes_layout.addWidget(self.text_diff, 2)
+        changes = self._changes_page()
         self.file = QPlainTextEdit()
-        self.file.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-        self.file.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
-        self.file.setTabChangesFocus(True)
-        self.file.setAccessibleName("The policy file (TOML), editable")
-        self.file.setPlainText(self.text)
-        self.file.textChanged.connect(self._file_edited)
-        file_page = QWidget()
-        file_layout = QVBoxLayout(file_page)
-        file_layout.addWidget(plain_label("The file that will be applied. Edit it here or in the forms: both "
-                                          "stay in step, and your comments are kept.", wrap=True))  # fmt: skip
-        file_layout.addWidget(self.file, 1)
+        file_page = self._file_page()
 
         self.nav = QListWidget()
         self.nav.setAccessibleName("Parts of the policy")
@@ -145,6 +130,8 @@ class PolicyEditorDialog(QDialog):
         self.nav.addItem("The file (TOML)")
         self.stack.addWidget(file_page)
         self.nav.currentRowChanged.connect(self._page)
+        for keys, step in (("Ctrl+PgDown", 1), ("Ctrl+PgUp", -1)):  # as between tabs: the next or previous part
+            QShortcut(QKeySequence(keys), self, lambda step=step: self._step_page(step))
 
         self.status = plain_label(wrap=True)
         self.problem_list = QListWidget()
@@ -180,6 +167,29 @@ class PolicyEditorDialog(QDialog):
         self.resize(1000, 700)
         self._set_text(self.text)
         self.nav.setCurrentRow(0)
+
+    def _changes_page(self) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.addWidget(QLabel("What changes against the version in force"))
+        layout.addWidget(self.summary, 1)
+        layout.addWidget(QLabel("Line by line"))
+        layout.addWidget(self.text_diff, 2)
+        return page
+
+    def _file_page(self) -> QWidget:
+        self.file.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.file.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.file.setTabChangesFocus(True)
+        self.file.setAccessibleName("The policy file (TOML), editable")
+        self.file.setPlainText(self.text)
+        self.file.textChanged.connect(self._file_edited)
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.addWidget(plain_label("The file that will be applied. Edit it here or in the forms: both stay in "
+                                     "step, and your comments are kept.", wrap=True))  # fmt: skip
+        layout.addWidget(self.file, 1)
+        return page
 
     # -- the draft ---------------------------------------------------------------------------------------------
     def stage(self, key: str, change: Edit) -> None:
@@ -286,7 +296,18 @@ class PolicyEditorDialog(QDialog):
         section.setFocus()
         section.focusNextChild()
 
+    def add_attribute(self, path: str, resource: str = "User") -> None:
+        """Open the Attributes page on a new entry for ``path``: the operator chooses its category and purposes
+        (the "Outside the policy" decisions start here)."""
+        self.nav.setCurrentRow(self.sections.index(self.attributes))
+        self.attributes.add({"resource": resource, "path": path})
+        self.flush()
+        self.attributes.category.setFocus()
+
     # -- pages ------------------------------------------------------------------------------------------------
+    def _step_page(self, step: int) -> None:
+        self.nav.setCurrentRow((self.nav.currentRow() + step) % self.nav.count())
+
     def _page(self, row: int) -> None:
         self.flush()
         self.stack.setCurrentIndex(row)

@@ -120,7 +120,7 @@ class RetentionField(QWidget):
         self.justification.setAccessibleName("Retention justification")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.period, 1)
+        layout.addWidget(self.period, 2)
         layout.addWidget(self.justification, 3)
         for field in (self.period, self.justification):
             field.textEdited.connect(lambda _text: self.changed.emit())

@@ -209,7 +209,7 @@ class EntrySection(Section):
         self.entries.currentRowChanged.connect(self._selected)
         self.entries.setMaximumWidth(self.fontMetrics().horizontalAdvance("M" * 16))
         self.add_button = QPushButton(f"A&dd {self.article} {self.noun}")
-        self.add_button.clicked.connect(self.add)
+        self.add_button.clicked.connect(lambda: self.add())
         self.remove_button = QPushButton("Re&move")
         self.remove_button.clicked.connect(self.remove)
         self.form_widget = QWidget()
@@ -306,9 +306,11 @@ class EntrySection(Section):
 
         self.stage(f"{self.section}:{original!r}", apply)
 
-    def add(self) -> None:
+    def add(self, preset: dict[str, Any] | None = None) -> None:
+        """A new entry (``preset`` fills some of its values, e.g. an attribute's path from the refusals)."""
+
         def apply(text: str) -> str:
-            values = self.new_values(text)
+            values = {**self.new_values(text), **(preset or {})}
             self.current = self.key(values)
             return self.saved(text, values, None)
 

@@ -264,13 +264,16 @@ class PolicyPage(QWidget):
         dialog.open()
 
     # -- edit ----------------------------------------------------------------------------------------------
-    def open_editor(self) -> None:
-        """A draft of the version in force, edited as forms; applying it is one new version, as a file is."""
+    def open_editor(self, attribute: str | None = None) -> None:
+        """A draft of the version in force, edited as forms; applying it is one new version, as a file is.
+        ``attribute``: start on a new catalogue entry for that User attribute path."""
         if self.loaded is None or not self.loaded.records:
             return
         if self.editor is not None and self.editor.isVisible():
             self.editor.raise_()
             self.editor.activateWindow()
+            if attribute:
+                self.editor.add_attribute(attribute)
             return
         if self.editor is not None:
             self.editor.deleteLater()
@@ -286,6 +289,8 @@ class PolicyPage(QWidget):
         editor.kept.connect(self._keep_draft)
         self.editor = editor
         editor.open()
+        if attribute:
+            editor.add_attribute(attribute)
 
     def _keep_draft(self, version: int, text: str) -> None:
         self.kept_draft = (version, text)  # a policy text holds no personal data: kept in memory while locked
