@@ -9,6 +9,7 @@ import argparse
 import importlib
 import importlib.util
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from types import ModuleType
@@ -122,6 +123,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         modules = _command_modules()
         if args.command in modules:
             return int(modules[args.command].run(args))
+        from app.ui.display_check import display_problem
+
+        problem = display_problem(os.environ)
+        if problem is not None:  # said here: Qt would abort the process without a word of what to do
+            print(problem, file=sys.stderr)
+            return 2
         from app.ui.run import main as run_gui
 
         return run_gui(sys.argv[:1], data_dir=data_dir(args.data_dir))

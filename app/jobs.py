@@ -62,8 +62,10 @@ class BackgroundJobs:
                 self.erasure.wake()  # an erasure request may have queued steps for the targets
 
     def _on_alert(self, alert: AlertRaised) -> None:
-        # A candidate incident, never an "aware" time: whether this is a breach is a person's decision.
-        self.incidents.open_candidate_from_alert(alert.seq, alert.rule, alert.summary)
+        # A candidate incident, never an "aware" time: whether this is a breach is a person's decision. A
+        # configuration alert (schema refusals: nothing was stored) is not a breach candidate at all.
+        if not alert.configuration:
+            self.incidents.open_candidate_from_alert(alert.seq, alert.rule, alert.summary)
         if self.bus is not None:
             self.bus.publish(alert)  # the app shows a notification and a badge
 

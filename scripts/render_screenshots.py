@@ -7,6 +7,7 @@ QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/render_screenshots.py --scale
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import random
 import sys
@@ -17,7 +18,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from PySide6.QtCore import QEventLoop, QSettings, QSize, QThreadPool, QTimer  # noqa: E402
+from PySide6.QtCore import QEventLoop, QSettings, QSize, Qt, QThreadPool, QTimer  # noqa: E402
 from PySide6.QtWidgets import QTableView  # noqa: E402
 
 from app.core.events import EventBus  # noqa: E402
@@ -82,6 +83,22 @@ def setup_policy_and_targets(vault: Vault) -> None:
             add_target(conn, TargetConfig(0, name, f"https://{name}.example.com/scim/v2", name, "bearer", "sample"))
 
 
+def refuse_entra_defaults(vault: Vault, count: int) -> None:
+    """Users as Entra ID's default mappings send them, refused by the default policy: "Outside the policy" rows."""
+    from app.core.actor import current_actor
+    from app.scim.errors import ScimError
+    from tests.entra_support import entra_default_user
+
+    service = ScimService(vault, "https://localhost/scim/v2")
+    marker = current_actor.set("token:Microsoft Entra ID")
+    try:
+        for index in range(count):
+            with contextlib.suppress(ScimError):  # refused and recorded, as at the endpoint
+                service.create("User", entra_default_user(index))
+    finally:
+        current_actor.reset(marker)
+
+
 def open_incident(vault: Vault) -> None:
     register = IncidentRegister(vault)
     incident = register.open_incident("Laptop with a mirror copy reported stolen", "dpo")
@@ -135,6 +152,45 @@ def render_policy_editor(window: MainWindow, out: Path) -> None:
     editor.reject()
 
 
+def render_dialogs(window: MainWindow, vault: Vault, out: Path) -> None:
+    """The dialogs added for issue 14: adding a refused attribute, Help's About and shortcuts, the unlock dialog."""
+    from app.ui.help import AboutDialog, ShortcutsDialog
+    from app.ui.lock.passphrase import ChangePassphraseDialog
+    from app.ui.unlock_dialog import UnlockDialog
+
+    page = window.outside_page
+    window.pages.setCurrentWidget(page)
+    wait(900)
+    mobile = next((r for r in range(page.proxy.rowCount()) if "mobile" in str(page.proxy.index(r, 0).data())), 0)
+    page.table.selectRow(mobile)
+    wait(200)
+    window.grab().save(str(out / "view-outside-the-policy-selected.png"))
+    page.add_selected()
+    wait(300)
+    if page.add_dialog is not None:
+        page.add_dialog.purposes.item(0).setCheckState(Qt.CheckState.Checked)
+        page.add_dialog.justification.setPlainText("Colleagues call each other on their work mobile")
+        page.add_dialog.grab().save(str(out / "dialog-add-attribute.png"))
+        page.add_dialog.reject()
+    rekey = ChangePassphraseDialog(vault, window)
+    rekey.new.setText("correct horse battery staple")
+    rekey.show()
+    wait(200)
+    rekey.grab().save(str(out / "dialog-change-passphrase.png"))
+    rekey.reject()
+    unlock = UnlockDialog(vault.path.parent)
+    unlock.show()
+    unlock.passphrase.setText("typed")
+    wait(200)
+    unlock.grab().save(str(out / "dialog-unlock.png"))
+    unlock.reject()
+    for name, dialog in (("about", AboutDialog(window)), ("shortcuts", ShortcutsDialog(window))):
+        dialog.show()
+        wait(200)
+        dialog.grab().save(str(out / f"dialog-{name}.png"))
+        dialog.reject()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--scale", type=float, default=1.0, help="2: as on a 1920×1080 screen at 200 %%")
@@ -154,6 +210,7 @@ def main() -> int:
         seed(vault, 250)
         open_incident(vault)
         open_requests(vault)
+        refuse_entra_defaults(vault, 40)
         tokens = TokenStore(vault)
         tokens.create("entra-id-production")
         tokens.create("okta-staging", expires_in_days=30)
@@ -186,9 +243,13 @@ def main() -> int:
         from scripts.render_workflows import render as render_workflows  # the workflow dialogs (issue 14 §5)
 
         render_workflows(window, vault, out, wait)
+        render_dialogs(window, vault, out)
         window.lock()
         wait(300)
         window.grab().save(str(out / "view-locked.png"))
+        window.close_vault()
+        wait(300)
+        window.grab().save(str(out / "view-vault-closed.png"))
         window.shutdown()
         QThreadPool.globalInstance().waitForDone()
         server.stop()

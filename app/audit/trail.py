@@ -112,6 +112,12 @@ def iso_utc(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def holds_email_address(text: str) -> bool:
+    """Whether the trail would refuse ``text`` in an entry's details as an e-mail address (checked up front by
+    what puts operator-chosen names on the trail, such as token names)."""
+    return _EMAIL.search(text) is not None
+
+
 def _checked_details(details: dict[str, Any]) -> str:
     """The canonical JSON of ``details``, refused if it holds an e-mail address or the reserved sealed part."""
     text = canonical(details).decode()

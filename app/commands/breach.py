@@ -7,7 +7,7 @@ Printed formats (a contract):
         recorded, one ``    NAME = TIME (recorded TIME by WHO[, correction]): REASON`` line each
 
 Times are append-only: recording one again is a correction and needs ``--reason`` (``aware``, ``inform``,
-``update``, ``notify --correct N``); the earlier value stays and the deadline runs from the first awareness.
+``update``, ``notify --correct N``); the earlier value stays and the deadline runs from the earliest awareness recorded.
 """
 
 from __future__ import annotations
@@ -165,8 +165,8 @@ def _show(view: Any, now: datetime) -> None:
         print(f"  still to record: {'; '.join(missing)}")
     print(f"  clock: {view.clock(now).describe()}")
     if view.aware_anchor and view.aware_anchor != f["aware_at"]:
-        print(f"  clock runs from: {_utc(view.aware_anchor)} (the first awareness recorded; later corrections are "
-              "kept below and do not move the deadline)")  # fmt: skip
+        print(f"  clock runs from: {_utc(view.aware_anchor)} (the earliest awareness recorded; a later time "
+              "is kept below and does not move the deadline back)")  # fmt: skip
     _show_history(view)
 
 
@@ -202,7 +202,7 @@ def _aware(register_: Any, args: argparse.Namespace, operator: str, now: datetim
               f"({clock.local_text(status.deadline)}).")  # fmt: skip
     else:
         print(f"Corrected awareness of incident {args.id}: {_corrected(before, view, 'aware_at')}. The deadline "
-              f"runs from the first awareness, {clock.utc_text(view.aware_anchor)}: notify by "
+              f"runs from the earliest awareness recorded, {clock.utc_text(view.aware_anchor)}: notify by "
               f"{clock.utc_text(status.deadline)} ({clock.local_text(status.deadline)}).")  # fmt: skip
 
 

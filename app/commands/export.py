@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,10 @@ from sqlalchemy import Connection
 from app.audit.trail import Event, append
 from app.commands.common import open_vault, operator_name
 from app.core.errors import ConfigError
+from app.core.paths import data_dir
+from app.dsr import settings as dsr_settings
 from app.policy.in_force import install_default_if_missing
+from app.policy.model import Policy
 from app.policy.versions import PolicyRecord, in_force
 
 FORMATS = ("xlsx", "ods", "csv", "json", "pdf", "cnil")  # as app.exports.ropa_writers.FORMATS (kept light here)
@@ -49,7 +52,10 @@ def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], No
     subject.add_argument("--out", required=True, help="the folder to write subject-<id>.json and .pdf into")
     subject.add_argument("--operator", help="who exports, for the audit trail (default: login name)")
     subject.add_argument(
-        "--received", type=_received_date, help="when the request was received (YYYY-MM-DD or ISO 8601, UTC)"
+        "--received",
+        type=_received_date,
+        help="when the request was received (YYYY-MM-DD or ISO 8601; without a zone: the controller's local time, "
+        "as `dsr open` reads it); the answer is due as the request register counts it",
     )
     add_data_dir(subject)
 
@@ -126,16 +132,29 @@ def _ropa(args: argparse.Namespace) -> int:
 
 
 def _received_date(text: str) -> datetime:
-    """A request date: a day (taken as 00:00 UTC) or an ISO 8601 time; not in the future (the answer is due one
-    month after it, so a wrong date makes a false deadline)."""
+    """A request date: a day or an ISO 8601 time, kept without a zone when none is given (it is then the
+    controller's local time, placed in its zone once the policy is read); not in the future (a wrong date makes a
+    false deadline). A bare time is checked here against the furthest zone ahead (UTC+14), then again in its own."""
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError as exc:
         raise argparse.ArgumentTypeError("give the date as YYYY-MM-DD or an ISO 8601 time") from exc
-    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    if moment > datetime.now(UTC):
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=timezone(timedelta(hours=14)))
+    if aware > datetime.now(UTC):
         raise argparse.ArgumentTypeError("the request cannot have been received in the future")
     return moment
+
+
+def _request_dates(args: argparse.Namespace, policy: Policy) -> tuple[datetime | None, datetime | None]:
+    """The request's receipt in the controller's zone and its deadline, as the DSR register counts them."""
+    received = getattr(args, "received", None)
+    if received is None:
+        return None, None
+    where = dsr_settings.load(data_dir(getattr(args, "data_dir", None)), policy)
+    moment = where.localise(received)
+    if moment > datetime.now(UTC):
+        raise ConfigError("The request cannot have been received in the future.")
+    return moment.astimezone(UTC), where.answer_by(moment)
 
 
 def _subject(args: argparse.Namespace) -> int:
@@ -148,8 +167,9 @@ def _subject(args: argparse.Namespace) -> int:
         with vault.write_transaction() as conn:
             record = _policy(conn)
             try:
-                received = getattr(args, "received", None)
-                paths = export_subject(vault, record, args.user_id, out_dir, datetime.now(UTC), received=received)
+                received, answer_by = _request_dates(args, record.policy)
+                paths = export_subject(vault, record, args.user_id, out_dir, datetime.now(UTC), received=received,
+                                       answer_by=answer_by)  # fmt: skip
             except OSError as exc:
                 raise ConfigError(f"Cannot write into {out_dir}: {exc.strerror or exc}.") from exc
             for path in paths:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from app.commands.common import operator_name
 from app.core.errors import ConfigError
 from app.core.passphrase import PASSPHRASE_ENV, read_passphrase
 from app.core.paths import data_dir
-from app.setup.endpoint import DEFAULT_HOST, DEFAULT_PORT, EndpointSettings
+from app.setup.endpoint import DEFAULT_HOST, DEFAULT_PORT, EndpointSettings, pick_free_port
 from app.setup.first_run import (
     DEFAULT_TOKEN_NAME,
     FirstRunChoices,
@@ -64,6 +65,8 @@ def _certificate(args: argparse.Namespace, settings: EndpointSettings) -> Genera
 def run(args: argparse.Namespace) -> int:
     directory = data_dir(args.data_dir)
     settings = EndpointSettings(args.host, args.port, args.public_host).checked()
+    if settings.port == 0:  # saved in endpoint.toml and printed as the IdP's base URL: a real port, chosen now
+        settings = replace(settings, port=pick_free_port(settings.host))
     policy_text = None
     if args.policy:
         try:

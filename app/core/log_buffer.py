@@ -17,6 +17,14 @@ from datetime import UTC, datetime
 from app.core.log_redaction import RedactingFilter, exception_outline, redact, render_message
 
 DEFAULT_CAPACITY = 2000
+OWN_LOGGERS = ("app", "custos", "__main__")  # Custos's own modules log under "app.…"
+# Libraries talk a lot at INFO (one PDF export: ~300 fontTools subsetting lines): in the view, and in the ring
+# buffer that would otherwise be flushed by them, only their warnings and errors count.
+THIRD_PARTY_LEVEL = logging.WARNING
+
+
+def is_own(logger_name: str) -> bool:
+    return any(logger_name == own or logger_name.startswith(own + ".") for own in OWN_LOGGERS)
 
 LogCallback = Callable[["LogEntry"], None]
 
@@ -55,8 +63,11 @@ class RecentLogRecords(logging.Handler):
     so its owner may be deleted right away.
     """
 
-    def __init__(self, capacity: int = DEFAULT_CAPACITY, level: int = logging.NOTSET) -> None:
+    def __init__(
+        self, capacity: int = DEFAULT_CAPACITY, level: int = logging.NOTSET, third_party_level: int = THIRD_PARTY_LEVEL
+    ) -> None:
         super().__init__(level)
+        self.third_party_level = third_party_level
         self._entries: deque[LogEntry] = deque(maxlen=capacity)
         self._subscribers: list[LogCallback] = []
         self._lock = threading.RLock()
@@ -67,6 +78,8 @@ class RecentLogRecords(logging.Handler):
         return self._entries.maxlen or DEFAULT_CAPACITY
 
     def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno < self.third_party_level and not is_own(record.name):
+            return
         try:
             entry = LogEntry(
                 created=datetime.fromtimestamp(record.created, tz=UTC),

@@ -31,3 +31,11 @@ def resources_dir() -> Path:
     if frozen_root:
         return Path(frozen_root) / "resources"
     return Path(__file__).resolve().parents[2] / "resources"
+
+
+def user_guide() -> Path:
+    """docs/user-guide.md, shipped in the bundle (packaging/pyinstaller/custos.spec) and read offline."""
+    frozen_root = getattr(sys, "_MEIPASS", None)
+    if frozen_root:
+        return Path(frozen_root) / "docs" / "user-guide.md"
+    return Path(__file__).resolve().parents[2] / "docs" / "user-guide.md"

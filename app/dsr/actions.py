@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from app.audit.trail import Event, append
 from app.core.errors import ConfigError
-from app.dsr import model
+from app.dsr import deadline, model
 from app.dsr.register import DsrRegister, RequestError, RequestView, actor_of
 from app.erasure.model import DEFAULT_GROUND, GROUNDS
 
@@ -32,7 +31,7 @@ def sha256_of(path: Path) -> str:
 
 def answer_by(view: RequestView) -> datetime:
     """The end of the due day where the controller is: the last moment the answer is in time."""
-    return datetime.combine(view.deadline + timedelta(days=1), time(), ZoneInfo(view.zone)) - timedelta(microseconds=1)
+    return deadline.end_of_day(view.deadline, view.zone)
 
 
 def _subject_or_refuse(register: DsrRegister, view: RequestView) -> str:

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from sqlalchemy import Connection
+
 from app.core.errors import ConfigError
 from app.dsr import letter
 from app.dsr.actions import sha256_of
@@ -37,6 +39,16 @@ def _receipts(register: DsrRegister, view: RequestView, out_dir: Path) -> list[t
     return files
 
 
+def _source_held(conn: Connection, view: RequestView) -> dict[str, bool]:
+    """For each of the request's erasures with a source line: whether the identity provider still holds the
+    person (as its receipt says)."""
+    from app.erasure import source
+
+    refs = [s.link_ref for s in view.steps if s.link_kind == "erasure" and s.link_ref]
+    lines = {ref: source.of_request(conn, ref) for ref in refs}
+    return {ref: any(v["still_held"] for v in found.values()) for ref, found in lines.items() if found}
+
+
 def draft_answer(register: DsrRegister, request_id: str, operator: str, out_dir: Path, sent: date | None) -> Answer:
     with register.vault.write_transaction() as conn:
         register.sync_erasures(conn)
@@ -50,7 +62,8 @@ def draft_answer(register: DsrRegister, request_id: str, operator: str, out_dir:
             if receipts:
                 register.attach_files(conn, request_id, operator, [(k, p.name, s) for k, p, s in receipts])
             view = register.read(conn, request_id)
-        paths = letter.write(view, record.policy, register.now(), out_dir)
+            source_held = _source_held(conn, view)
+        paths = letter.write(view, record.policy, register.now(), out_dir, source_held)
     except OSError as exc:
         raise ConfigError(f"Cannot write into {out_dir}: {exc.strerror or exc}.") from exc
     letters = [(f"letter.{p.suffix.lstrip('.')}", p, sha256_of(p)) for p in paths]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
@@ -75,6 +75,11 @@ def due_date(received: datetime, zone: str, working: WorkingDays, months: int = 
     if not 1 <= months <= MAX_MONTHS:
         raise ValueError("a request is answered within one month, extended to three at most (Art. 12(3))")
     return working.next_working(add_months(received_day(received, zone), months))
+
+
+def end_of_day(day: date, zone: str) -> datetime:
+    """The last moment of ``day`` where the controller is: an answer sent then is still in time."""
+    return datetime.combine(day + timedelta(days=1), time(), ZoneInfo(zone)) - timedelta(microseconds=1)
 
 
 def today_in(zone: str, now: datetime) -> date:

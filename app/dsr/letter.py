@@ -8,8 +8,10 @@ letter says so instead of inventing an address. Both files are written with mode
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
+from types import MappingProxyType
 
 from app.dsr import model
 from app.dsr.register import RequestView, private_text
@@ -21,6 +23,7 @@ COMPLAINT = (
     "your habitual residence, place of work or of the alleged infringement (Art. 77 GDPR), and the right to an "
     "effective judicial remedy before a court (Art. 79 GDPR)."
 )
+_NONE: Mapping[str, bool] = MappingProxyType({})
 REFUSAL_NOTICE = (
     "Where we have not taken the action you asked for, Art. 12(4) GDPR requires us to tell you why, and that you "
     "may complain to a supervisory authority and seek a judicial remedy."
@@ -31,7 +34,19 @@ def _when(value: datetime) -> str:
     return value.date().isoformat()
 
 
-def _done(view: RequestView, right: str, state: str, link_ref: str | None) -> str:
+def _source(link_ref: str | None, source_held: Mapping[str, bool]) -> str:
+    """What the erasure receipt says about the identity provider (the source), said to the person; nothing where
+    the receipt has no source line."""
+    if link_ref not in source_held:
+        return ""
+    if source_held[link_ref]:
+        return (f" {NEEDS_HUMAN}: our identity provider, from which these data come, was not yet seen removing "
+                "or blocking your account (the receipt's 'source' line); say what was done there before sending.")
+    return " Your account was also removed or blocked at our identity provider, from which these data come."
+
+
+def _done(view: RequestView, right: str, state: str, link_ref: str | None,
+          source_held: Mapping[str, bool] = _NONE) -> str:  # fmt: skip
     if state == "refused":
         step = view.step(right)
         ground = model.REFUSAL_GROUNDS.get(step.ground or "", "") if step else ""
@@ -45,13 +60,18 @@ def _done(view: RequestView, right: str, state: str, link_ref: str | None) -> st
                 "machine-readable JSON file (Art. 20), with why we hold each item, for how long and who receives it.")
     if right == "erasure":
         return ("Done. Your data were erased from our directory mirror and from every application we had sent them "
-                f"to (erasure request {link_ref}); the signed erasure receipt is attached.")
+                f"to (erasure request {link_ref}); the signed erasure receipt is attached."
+                + _source(link_ref, source_held))
     if state == "done":
         return f"Done. {private_text(view, 'tasks', right) or NEEDS_HUMAN}"
     return "In progress."  # never in a sent answer: answering needs every right to have its outcome
 
 
-def sections(view: RequestView, policy: Policy) -> list[tuple[str, list[str]]]:
+def sections(
+    view: RequestView, policy: Policy, source_held: Mapping[str, bool] = _NONE
+) -> list[tuple[str, list[str]]]:
+    """``source_held``: for each of the request's erasures with a source line, whether the identity provider
+    still holds the person (as the erasure receipt says)."""
     requester = private_text(view, "requester", "name") or ("[crypto-shredded]" if view.shredded else NEEDS_HUMAN)
     address = private_text(view, "answer", "address")
     rights = ", ".join(model.RIGHTS[r] for r in view.rights)
@@ -66,7 +86,7 @@ def sections(view: RequestView, policy: Policy) -> list[tuple[str, list[str]]]:
         reason = private_text(view, "extension_reason") or NEEDS_HUMAN
         intro.append(f"On {view.extension_told.isoformat()} we told you that we needed until "
                      f"{view.deadline.isoformat()} to answer (Art. 12(3)), because: {reason}")  # fmt: skip
-    done = [f"{model.RIGHTS[s.right]}: {_done(view, s.right, s.state, s.link_ref)}" for s in view.steps]
+    done = [f"{model.RIGHTS[s.right]}: {_done(view, s.right, s.state, s.link_ref, source_held)}" for s in view.steps]
     files = [f"{a.name} (SHA-256 {a.sha256})" for a in view.attachments if not a.kind.startswith("letter.")]
     refused = any(s.state == "refused" for s in view.steps)
     rights_text = ([REFUSAL_NOTICE] if refused else []) + [COMPLAINT]
@@ -86,9 +106,9 @@ def title(view: RequestView) -> str:
     return f"Answer to your data protection request {view.id}"
 
 
-def markdown(view: RequestView, policy: Policy, now: datetime) -> str:
+def markdown(view: RequestView, policy: Policy, now: datetime, source_held: Mapping[str, bool] = _NONE) -> str:
     lines = [f"# {title(view)}", "", f"Draft of {_when(now)}.", ""]
-    for heading, paragraphs in sections(view, policy):
+    for heading, paragraphs in sections(view, policy, source_held):
         lines += [f"## {heading}", ""]
         lines += [f"- {p}" if heading in ("What we did", "Attached") else f"{p}\n" for p in paragraphs]
         lines.append("")
@@ -100,16 +120,18 @@ def _private(path: Path) -> None:
     os.chmod(path, 0o600)
 
 
-def write(view: RequestView, policy: Policy, now: datetime, out_dir: Path) -> list[Path]:
+def write(
+    view: RequestView, policy: Policy, now: datetime, out_dir: Path, source_held: Mapping[str, bool] = _NONE
+) -> list[Path]:
     """Write ``dsr-<id>-answer.md`` and ``.pdf`` into ``out_dir``; returns their paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
     md_path, pdf_path = out_dir / f"{view.id}-answer.md", out_dir / f"{view.id}-answer.pdf"
     for path in (md_path, pdf_path):
         _private(path)
-    md_path.write_text(markdown(view, policy, now), encoding="utf-8")
+    md_path.write_text(markdown(view, policy, now, source_held), encoding="utf-8")
     pdf = ExportPdf(title(view), [f"Reference {view.id}", f"Draft of {_when(now)}"], landscape=False)
     pdf.heading(title(view), 1)
-    for heading, paragraphs in sections(view, policy):
+    for heading, paragraphs in sections(view, policy, source_held):
         pdf.heading(heading)
         for paragraph in paragraphs:
             pdf.paragraph(paragraph)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -27,6 +28,7 @@ import tomlkit
 from holidays import registry
 
 from app.core.errors import ConfigError
+from app.dsr import deadline
 from app.policy.durations import Period
 from app.policy.model import Policy
 
@@ -49,6 +51,15 @@ class RegisterSettings:
         country = self.country or "unknown (weekends only: set the country)"
         region = f", region {self.subdivision}" if self.subdivision else ""
         return f"country {country}{region}, time zone {self.zone}, kept {self.retention.describe()} after closure"
+
+    def localise(self, moment: datetime) -> datetime:
+        """A time without a zone is the controller's local time (as ``dsr open`` reads it)."""
+        return moment.replace(tzinfo=ZoneInfo(self.zone)) if moment.tzinfo is None else moment
+
+    def answer_by(self, received: datetime) -> datetime:
+        """The end of the Art. 12(3) due day, counted as the register counts it: one export, one deadline."""
+        working = deadline.WorkingDays(self.country, self.subdivision)
+        return deadline.end_of_day(deadline.due_date(self.localise(received), self.zone, working), self.zone)
 
 
 def _country_names() -> dict[str, str]:
@@ -109,10 +120,15 @@ def check_zone(zone: str) -> str:
     return zone
 
 
-def load(data_dir: Path, policy: Policy | None) -> RegisterSettings:
+def from_policy(policy: Policy) -> RegisterSettings:
+    """The settings inferred from the policy alone (no requests.toml): for callers without a data folder."""
+    return load(None, policy)
+
+
+def load(data_dir: Path | None, policy: Policy | None) -> RegisterSettings:
     saved: dict[str, object] = {}
-    path = data_dir / FILE
-    if path.exists():
+    path = data_dir / FILE if data_dir is not None else Path(FILE)
+    if data_dir is not None and path.exists():
         try:
             saved = tomllib.loads(path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:

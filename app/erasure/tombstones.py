@@ -103,10 +103,16 @@ class ErasedSubjectReturned(ScimError):
     def __init__(self, match: Match, operation: str) -> None:
         fields = " and ".join(match.fields)
         verb = "belong" if len(match.fields) > 1 else "belongs"
+        # A create makes no account; a rename (PUT, PATCH) leaves the existing account as it was.
+        outcome = (
+            "the account was not created"
+            if operation == "create"
+            else "the change was not made (the account keeps its current values)"
+        )
         super().__init__(
             409,
             f"This User's {fields} {verb} to a person erased from Custos at the controller's request (GDPR Art. 17); "
-            "the account was not created. Remove or block this person in the identity provider (unassign them from "
+            f"{outcome}. Remove or block this person in the identity provider (unassign them from "
             "this application). If they have returned legitimately (a rehire), the Custos operator must release the "
             "erasure first (custos erase release).",
             "uniqueness",

@@ -10,6 +10,7 @@ event times and operator-chosen names (tokens, targets) only.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import stat
@@ -67,11 +68,17 @@ class IncidentFact:
     closed_at: str | None
     notified_at: str | None  # the first notification to the supervisory authority
     references: tuple[str, ...]  # the authority's (or the operator's) references of each notification
+    categories: tuple[str, ...] = ()  # the data categories recorded as concerned (Art. 33(3)(a)); () = not recorded
 
     @property
     def is_breach(self) -> bool:
         """Recorded as a personal data breach: the controller became aware of it (a dismissed candidate is not)."""
         return self.aware_at is not None
+
+    def concerns(self, category_names: set[str]) -> bool:
+        """Whether the breach may concern data of these categories (casefolded names or ids): yes when its
+        categories were not recorded, since nothing then rules any activity out."""
+        return not self.categories or any(c.strip().casefold() in category_names for c in self.categories)
 
 
 @dataclass(frozen=True)
@@ -300,8 +307,8 @@ def _incidents(conn: Connection) -> tuple[IncidentFact, ...]:
     for row in conn.execute(select(notes.c.incident_id, notes.c.at, notes.c.kind, notes.c.reference)):
         references.setdefault(row.incident_id, []).append((_aware(row.at), row.kind, row.reference))
     facts = []
-    rows = conn.execute(select(incidents.c.id, incidents.c.aware_at, incidents.c.closed_at).order_by(incidents.c.id))
-    for incident_id, aware_at, closed_at in rows:
+    columns = (incidents.c.id, incidents.c.aware_at, incidents.c.closed_at, incidents.c.categories)
+    for incident_id, aware_at, closed_at, categories in conn.execute(select(*columns).order_by(incidents.c.id)):
         sent = sorted(references.get(incident_id, []))
         initial = [at for at, kind, _ in sent if kind == "initial"]
         facts.append(
@@ -311,6 +318,7 @@ def _incidents(conn: Connection) -> tuple[IncidentFact, ...]:
                 _iso(closed_at),
                 _iso(min(initial)) if initial else None,
                 tuple(reference for _, _, reference in sent),
+                tuple(str(name) for name in json.loads(categories or "[]")),
             )
         )
     return tuple(facts)

@@ -453,13 +453,26 @@ def _dpia(purpose: Purpose) -> tuple[str, str, str]:
     return required, _human(purpose.dpia.progress), link
 
 
-def breach_cells(facts: LiveFacts) -> tuple[str, str]:
-    """ICO columns 24 and 25, from the breach register's own records (app/incidents), not from event kinds."""
-    breaches = facts.breaches
-    if not breaches:
+def breach_cells(facts: LiveFacts, category_names: set[str] | None = None) -> tuple[str, str]:
+    """ICO columns 24 and 25, from the breach register's own records (app/incidents), not from event kinds.
+
+    The column is per processing activity: ``category_names`` (casefolded names and ids of the row's data
+    category; an empty set for Custos' own registers, which no policy category names) keeps the breaches whose
+    recorded categories include it, or whose categories were not recorded. None: every breach (no row context).
+    """
+    every = facts.breaches
+    if not every:
         dismissed = len(facts.incidents)
         extra = f" ({dismissed} incident(s) recorded and not established as breaches)" if dismissed else ""
         return f"No breach recorded in Custos' breach register{extra}", "Not applicable (no breach recorded)"
+    breaches = every if category_names is None else tuple(b for b in every if b.concerns(category_names))
+    if not breaches:
+        others = "; ".join(f"incident {b.id}: {', '.join(b.categories)}" for b in every)
+        return (
+            f"No breach recorded for this activity's data; Custos' breach register holds {len(every)} breach(es) "
+            f"concerning other data ({others})",
+            "Not applicable (no breach recorded for this activity's data)",
+        )
     notified = [b for b in breaches if b.notified_at]
     answer = (
         f"Yes: {len(breaches)} personal data breach(es) in Custos' breach register, "
@@ -470,7 +483,8 @@ def breach_cells(facts: LiveFacts) -> tuple[str, str]:
         state = f"notified {breach.notified_at}" if breach.notified_at else "not notified"
         refs = f", reference {', '.join(breach.references)}" if breach.references else ""
         closed = f", closed {breach.closed_at}" if breach.closed_at else ", open"
-        records.append(f"incident {breach.id} (aware {breach.aware_at}, {state}{refs}{closed})")
+        concerned = f", data: {', '.join(breach.categories)}" if breach.categories else ", categories not recorded"
+        records.append(f"incident {breach.id} (aware {breach.aware_at}, {state}{refs}{closed}{concerned})")
     return answer, "Custos breach register (`custos breach show N`): " + "; ".join(records)
 
 
@@ -519,7 +533,7 @@ def _controller_row(
     recipients = _recipients(policy, purpose, rules)
     interest, lia = _legitimate_interests(purpose)
     dpia_required, dpia_progress, dpia_link = _dpia(purpose)
-    breach, breach_record = breach_cells(facts)
+    breach, breach_record = breach_cells(facts, {category.id.casefold(), category.name.strip().casefold()})
     national_law, national_law_art6 = _national_law(purpose, rules)
     adheres, reasons = adherence(facts, now)
     cells = {
@@ -590,7 +604,7 @@ def _security_facets(policy: Policy, facts: LiveFacts, recipients: list[Recipien
 
 
 def _own_processing_rows(record: PolicyRecord, facts: LiveFacts, now: datetime) -> tuple[Activity, ...]:
-    breach, breach_record = breach_cells(facts)
+    breach, breach_record = breach_cells(facts, set())  # only breaches whose data categories are not recorded
     common = {
         "joint_controller": _contact_text(record.policy.joint_controller),
         "security": _security(record.policy, facts),

@@ -29,6 +29,7 @@ from sqlalchemy import Connection, select
 
 from app.audit.trail import iso_utc
 from app.core.errors import ConfigError
+from app.dsr import settings as dsr_settings
 from app.exports.pdf import ExportPdf
 from app.exports.ropa import content_hash
 from app.policy import scope as retention_scope
@@ -52,7 +53,6 @@ from app.store.vault import Vault
 from app.targets.tables import Target, TargetLink
 
 FORMAT_VERSION = 1
-ONE_MONTH = Period(months=1)
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _R = ScimResource.__table__
 _A = AuditEvent.__table__
@@ -343,7 +343,9 @@ def build_subject_export(
     """The JSON document for one user, read in the caller's snapshot; SubjectNotFound when there is none.
 
     ``received`` is when the request arrived (None: not known, and the export says so); ``answer_by`` the deadline
-    the request register computed (working days, extension); default one calendar month after receipt.
+    the request register computed (working days, extension); default: the register's rule (Regulation 1182/71,
+    working days and the public holidays of the controller's country taken from the policy), never one calendar
+    month, which may end on a Sunday.
     """
     if not _SAFE_ID.match(user_id):
         raise SubjectNotFound()
@@ -396,11 +398,16 @@ def build_subject_export(
             # the export says it is not known rather than state a date that is not true. ``answer_by`` is the
             # register's deadline (working days, extension) when it has one.
             "received": iso_utc(received) if received else None,
-            "answer_by": iso_utc(answer_by or ONE_MONTH.after(received)) if received else None,
+            "answer_by": iso_utc(answer_by or _deadline(policy, received)) if received else None,
             "note": RESPONSE_NOTE if received else f"The request date was not given. {RESPONSE_NOTE}",
         },
     }
     return SubjectExport({**content, "content_hash": content_hash(content)})
+
+
+def _deadline(policy: Policy, received: datetime) -> datetime:
+    """Without the register's deadline: the register's rule, with the controller's country from the policy."""
+    return dsr_settings.from_policy(policy).answer_by(received)
 
 
 # -- writing ---------------------------------------------------------------------------------------------------

@@ -307,8 +307,8 @@ class IncidentRegister:
                 raise IncidentError(
                     f"Awareness of incident {incident_id} is already recorded "
                     f"({_text(current.fields['aware_at'])}). To correct it, give the corrected time (--at) and the "
-                    f"reason for the correction (--reason); the deadline keeps running from the first awareness, "
-                    f"{_text(current.aware_anchor)}."
+                    "reason for the correction (--reason); the deadline keeps running from the earliest awareness "
+                    f"recorded, {_text(current.aware_anchor)}."
                 )
             return {"aware_at": moment}
 
@@ -341,7 +341,9 @@ class IncidentRegister:
             if anchor is None:
                 raise IncidentError("Record when the controller became aware before notifying.")
             if moment < anchor:
-                raise IncidentError(f"The notification cannot precede the first awareness ({_text(anchor)}).")
+                raise IncidentError(
+                    f"The notification cannot precede the earliest awareness recorded ({_text(anchor)})."
+                )
             kind = "follow-up" if follow_up or current.first_notified else "initial"
             late = kind == "initial" and moment > clock.deadline_of(anchor)
             self._require_delay_reason(conn, incident_id, current, late, delay_reason)
@@ -373,7 +375,9 @@ class IncidentRegister:
             anchor = current.aware_anchor
             assert anchor is not None  # a notification is only recorded after awareness
             if moment < anchor:
-                raise IncidentError(f"The notification cannot precede the first awareness ({_text(anchor)}).")
+                raise IncidentError(
+                    f"The notification cannot precede the earliest awareness recorded ({_text(anchor)})."
+                )
             others = [n.at for n in current.notifications if n.kind == "initial" and n.number != number]
             first = min([*others, moment]) if note.kind == "initial" else current.first_notified
             late = first is not None and first > clock.deadline_of(anchor)

@@ -347,3 +347,26 @@ def _follow_rename(text: str, sections: Sequence[str], key: str, old: str | None
     document = tomlkit.parse(text)
     _rename_references(document, sections, key, old, new)
     return tomlkit.dumps(document)
+
+
+def add_attribute(
+    text: str, resource_type: str, path: str, category: str, purposes: list[str], justification: str
+) -> str:
+    """The policy text with one more ``[[attributes]]`` entry, the operator's justification as a comment above its
+    keys (the catalogue has no field for it; the comment keeps it next to the entry, in git and in the history)."""
+    document = tomlkit.parse(text)
+    attributes = document.get("attributes")
+    if not isinstance(attributes, AoT):
+        attributes = tomlkit.aot()
+        document.append("attributes", attributes)
+    table = tomlkit.table()
+    reason = " ".join(justification.split())  # one line: a newline would end the comment
+    if reason:
+        table.add(tomlkit.comment(f"Why: {reason}"))
+    if resource_type != "User":
+        table.add("resource", resource_type)
+    table.add("path", path)
+    table.add("category", category)
+    table.add("purposes", purposes)
+    attributes.append(table)
+    return tomlkit.dumps(document)

@@ -124,6 +124,38 @@ class Minimiser:
         return None
 
 
+def typed_paths(resource_type: str, document: dict[str, Any], removed: list[str]) -> list[str]:
+    """The removed names with the type of each multi-valued element they came from, as a SCIM value path:
+    ``phoneNumbers[type eq "mobile"]``, ``addresses[type eq "work"].formatted``. Names only, never a value.
+
+    Only the schema's canonical types (RFC 7643: work, home, mobile, fax…) are written: ``type`` is text the
+    client chose, so anything else is reported as ``[type not canonical]`` rather than copied into the audit
+    trail. An element without a type, or of an attribute without canonical types, keeps the plain name.
+    """
+    paths: list[str] = []
+    for name in removed:
+        top_name, _, sub = name.partition(".") if not name.lower().startswith("urn:") else (name, "", "")
+        value = document.get(top_name)
+        resolved = schema_for(resource_type).resolve(None, top_name, None) if isinstance(value, list) else None
+        type_def = resolved.top.sub.get("type") if resolved is not None and resolved.top.multi_valued else None
+        if type_def is None or not type_def.canonical_values or not isinstance(value, list):
+            paths.append(name)
+            continue
+        canonical = {c.lower(): c for c in type_def.canonical_values}
+        seen: list[str] = []
+        for item in value:
+            if not isinstance(item, dict) or (sub and not any(k.lower() == sub.lower() for k in item)):
+                continue
+            kind = item.get("type")
+            label = "" if not isinstance(kind, str) else canonical.get(kind.lower(), "")
+            qualifier = f'[type eq "{label}"]' if label else ("[type not canonical]" if isinstance(kind, str) else "")
+            path = f"{top_name}{qualifier}" + (f".{sub}" if sub else "")
+            if path not in seen:
+                seen.append(path)
+        paths.extend(seen or [name])
+    return sorted(set(paths))
+
+
 def _filter_paths(node: Any, parent: AttrPath | None) -> Iterator[tuple[str | None, str, str | None]]:
     if isinstance(node, (Comparison, Present)):
         path = node.attr_path

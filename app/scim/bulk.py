@@ -26,7 +26,7 @@ from typing import Any
 from app.core.ids import new_resource_id
 from app.scim.discovery import MAX_BULK_OPERATIONS
 from app.scim.errors import ScimError
-from app.scim.input_guard import has_unpaired_surrogate
+from app.scim.input_guard import has_unpaired_surrogate, patch_operations, refuse_too_many_patch_operations
 from app.scim.service import Preconditions, ScimResponse, ScimService
 
 BULK_REQUEST = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
@@ -61,6 +61,11 @@ def run_bulk(service: ScimService, body: Any) -> dict[str, Any]:
     operations = body["Operations"]
     if len(operations) > MAX_BULK_OPERATIONS:
         raise ScimError(413, f"A bulk request holds at most {MAX_BULK_OPERATIONS} operations.", "tooMany")
+    # Every PATCH of a Bulk runs in its one write transaction: their operations are bounded together.
+    refuse_too_many_patch_operations(
+        sum(len(patch_operations(op.get("data"))) for op in operations if isinstance(op, dict)
+            and str(op.get("method", "")).upper() == "PATCH")
+    )  # fmt: skip
     fail_on_errors = body.get("failOnErrors")
     if fail_on_errors is not None and (isinstance(fail_on_errors, bool) or not isinstance(fail_on_errors, int)):
         raise ScimError(400, "'failOnErrors' must be an integer.", "invalidValue")

@@ -34,7 +34,7 @@ from app.scim.bulk import run_bulk
 from app.scim.damage import DamageAlarm
 from app.scim.errors import ScimError, method_not_allowed, storage_full
 from app.scim.failures import FailureTally
-from app.scim.input_guard import refuse_json_constant
+from app.scim.input_guard import refuse_json_constant, refuse_repeated_names
 from app.scim.query import QueryParams, search
 from app.scim.request_audit import KNOWN_METHODS, UNKNOWN_ROUTE, matched_route, throttled_event
 from app.scim.service import Preconditions, ScimService
@@ -163,7 +163,9 @@ class ScimApp:
     def _unauthenticated(self, source: str) -> Response:
         """401, or 429 once the source (or everyone) failed too often; tallied, never written per request.
 
-        The throttle is consulted only here, after the token failed: a valid token is never refused by it.
+        The throttle is consulted only here, after the token failed: a valid token is never refused by it. The
+        connection is closed after the answer: a client without a valid token gets no idle keep-alive (30 s) to hold
+        a connection slot with, only the header deadline.
         """
         current_actor.set("anonymous")
         throttle = self.authenticator.throttle
@@ -173,7 +175,8 @@ class ScimApp:
             self.recorder.start()  # the recorder writes the tally each minute
         if retry_after is not None:
             return _error(
-                ScimError(429, "Too many failed authentications; slow down."), {"Retry-After": str(retry_after)}
+                ScimError(429, "Too many failed authentications; slow down."),
+                {"Retry-After": str(retry_after), "Connection": "close"},
             )
         for engaged in throttle.record_failure(source):
             log.warning("authentication failures throttled (%s): %d within %d s", engaged.scope, engaged.failures,
@@ -182,7 +185,7 @@ class ScimApp:
                 self.recorder.record(throttled_event(engaged))
         return _error(
             ScimError(401, "A valid bearer token is required."),
-            {"WWW-Authenticate": 'Bearer realm="Custos SCIM", error="invalid_token"'},
+            {"WWW-Authenticate": 'Bearer realm="Custos SCIM", error="invalid_token"', "Connection": "close"},
         )
 
     async def _route(self, request: Request, path: str) -> Response:
@@ -284,7 +287,7 @@ class ScimApp:
         if not raw:
             raise ScimError(400, "A JSON body is required.", "invalidSyntax")
         try:
-            body = json.loads(raw, parse_constant=refuse_json_constant)
+            body = json.loads(raw, parse_constant=refuse_json_constant, object_pairs_hook=refuse_repeated_names)
         except (ValueError, RecursionError) as exc:
             raise ScimError(400, "The body is not valid JSON.", "invalidSyntax") from exc
         if _depth(body) > MAX_JSON_DEPTH:

@@ -35,6 +35,7 @@ class AttrDef:
     returned: str = "default"
     uniqueness: str = "none"
     sub: dict[str, AttrDef] = field(default_factory=dict)  # keys lower-cased
+    canonical_values: tuple[str, ...] = ()  # RFC 7643's, e.g. phoneNumbers.type: work, home, mobile, fax…
 
     @classmethod
     def from_schema(cls, raw: dict[str, Any]) -> AttrDef:
@@ -48,6 +49,7 @@ class AttrDef:
             returned=raw.get("returned") or "default",
             uniqueness=raw.get("uniqueness") or "none",
             sub=subs,
+            canonical_values=tuple(raw.get("canonicalValues") or ()),
         )
 
 

@@ -22,12 +22,13 @@ from app.audit.trail import Event, append
 from app.core.actor import current_actor
 from app.core.events import EventBus, ResourcesChanged
 from app.core.ids import new_resource_id
-from app.erasure import source, tombstones
+from app.erasure import references, source, tombstones
 from app.policy.in_force import PolicyInForce
+from app.policy.minimise import typed_paths
 from app.scim import repository as repo
 from app.scim.errors import ScimError, invalid_value, not_found
 from app.scim.identity_strings import check_user_name
-from app.scim.input_guard import refuse_unpaired_surrogates
+from app.scim.input_guard import refuse_oversized_patch, refuse_oversized_values, refuse_unpaired_surrogates
 from app.scim.projection import parse_list, project, wants_related
 from app.scim.schema import schema_for
 from app.scim.tolerance import normalise_patch, normalise_resource
@@ -65,7 +66,9 @@ def _matches(header: str, current: str) -> bool:
 class OutsideSchema(ScimError):
     """Personal data outside the agreed schema, in ``reject`` mode: 400 invalidValue naming (never quoting) it."""
 
-    def __init__(self, resource_type: str, operation: str, names: list[str], version: int) -> None:
+    def __init__(
+        self, resource_type: str, operation: str, names: list[str], version: int, paths: list[str] | None = None
+    ) -> None:
         listed = ", ".join(f"'{name}'" for name in names[:10]) + (" …" if len(names) > 10 else "")
         noun = "is" if len(names) == 1 else "are"
         super().__init__(
@@ -79,6 +82,9 @@ class OutsideSchema(ScimError):
             "attributes": sorted(set(names)),
             "count": len(names),
             "policy_version": version,
+            # The same names with the multi-valued element's canonical type (phoneNumbers[type eq "mobile"]):
+            # what "Outside the policy" groups by, and what a catalogue entry with a type filter would admit.
+            "paths": paths if paths is not None else sorted(set(names)),
         }
 
 
@@ -226,6 +232,7 @@ class ScimService:
         if not isinstance(body, dict):
             raise ScimError(400, "A PATCH body is a JSON object.", "invalidSyntax")
         refuse_unpaired_surrogates(body, "The PATCH request")
+        refuse_oversized_patch(body)  # bounded before the writer is taken: the operations run inside it
         actor = current_actor.get()
 
         def work(conn: Connection) -> tuple[dict[str, Any], bool]:
@@ -261,7 +268,9 @@ class ScimService:
     def delete(
         self, resource_type: str, resource_id: str, preconditions: Preconditions = Preconditions()
     ) -> ScimResponse:
-        """Hard delete: the row, its index values and its memberships, with secure_delete on."""
+        """Hard delete: the row, its index values and its memberships, with secure_delete on; and, as an erasure
+        does, every other user's reference to it (manager), recorded and queued for the targets in the same
+        transaction, so that the deleted user's id is neither kept nor served back as a dangling reference."""
 
         actor = current_actor.get()
 
@@ -269,6 +278,8 @@ class ScimService:
             self._load_for_write(conn, resource_type, resource_id, preconditions)
             self._record(conn, "deleted", resource_type, resource_id, actor)
             repo.delete_resource(conn, resource_id)
+            if resource_type == "User":
+                references.clear(conn, resource_id)
 
         self._execute_enforced(work, actor, (resource_type, resource_id, "DELETE", None))
         self.janitor.request()
@@ -311,9 +322,10 @@ class ScimService:
             removed.append("members")
         if not removed:
             return kept, keep_members
+        paths = typed_paths(resource_type, document, removed)
         if active.policy.outside_schema == "reject":
-            raise OutsideSchema(resource_type, operation, removed, active.version)
-        details = OutsideSchema(resource_type, operation, removed, active.version).event_details
+            raise OutsideSchema(resource_type, operation, removed, active.version, paths)
+        details = OutsideSchema(resource_type, operation, removed, active.version, paths).event_details
         append(conn, Event("scim.attributes.stripped", actor, details=details))
         return kept, keep_members
 
@@ -383,13 +395,14 @@ class ScimService:
 
     @staticmethod
     def _typed_members(conn: Connection, members: list[str]) -> list[tuple[str, str]]:
-        """Each member with its resource type, read once; 400 invalidValue naming the first that does not exist."""
+        """Each member with its resource type, read once; 400 invalidValue naming the first that does not exist by
+        its position (the value is what the client sent: a detail names attributes, never values)."""
         if not members:
             return []
         found = repo.existing_types(conn, members)
-        missing = [m for m in members if m not in found]
-        if missing:
-            raise invalid_value(f"Group member '{missing[0]}' is not a known User or Group.")
+        missing = next((index for index, member in enumerate(members) if member not in found), None)
+        if missing is not None:
+            raise invalid_value(f"'members[{missing}].value' is not a known User or Group; nothing was stored.")
         return [(member, found[member]) for member in members]
 
     def _replace_members(self, conn: Connection, group_id: str, typed: list[tuple[str, str]]) -> None:
@@ -442,6 +455,7 @@ def _screen(resource_type: str, body: dict[str, Any]) -> None:
     """What must hold before a POST or PUT body is read at all: Unicode text, and the resource's own schema."""
     refuse_unpaired_surrogates(body, "The resource")
     require_declared_schema(resource_type, body)
+    refuse_oversized_values(body)
 
 
 def _require_user_name(resource_type: str, document: dict[str, Any], previous: Any) -> None:

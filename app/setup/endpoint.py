@@ -66,6 +66,15 @@ def machine_name() -> str:
     return ""
 
 
+def pick_free_port(host: str) -> int:
+    """A port free on ``host`` now, for a request of port 0 that must be saved: an address with port 0 would tell
+    the IdP nothing it can use, and the next start would listen somewhere else."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
 def check_port_free(host: str, port: int) -> None:
     """Refuse a port another program already listens on, now, rather than when the endpoint first starts.
 

@@ -7,6 +7,7 @@ part operators most often miss: the cloud provisioning services call in from the
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -18,6 +19,10 @@ class IdpGuide:
     token_field: str  # the IdP's label for the bearer token
     steps: tuple[str, ...]
     reachability: str
+    # Where the attribute mappings are edited, and the IdP's default user mappings as (the IdP's name for the
+    # mapping, the SCIM attribute it writes). Empty: Custos does not know that IdP's defaults, and says so.
+    mappings_menu: str = ""
+    default_mappings: tuple[tuple[str, str], ...] = ()
 
     def render(self, base_url: str, fingerprint: str, self_signed: bool) -> str:
         """Plain text with the values filled in; the token itself is never part of it."""
@@ -38,6 +43,68 @@ class IdpGuide:
             )
         return "\n".join(lines)
 
+
+_ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+# Entra ID's default "Provision Microsoft Entra ID Users" mappings: the target attribute is written as the SCIM
+# path itself, so that is the name shown (with the source attribute, as the Mappings page lists them).
+_ENTRA_MAPPINGS = tuple(
+    (f"{source} → {target}", target)
+    for source, target in (
+        ("userPrincipalName", "userName"),
+        ("Switch([IsSoftDeleted], …)", "active"),
+        ("displayName", "displayName"),
+        ("jobTitle", "title"),
+        ("mail", 'emails[type eq "work"].value'),
+        ("preferredLanguage", "preferredLanguage"),
+        ("givenName", "name.givenName"),
+        ("surname", "name.familyName"),
+        ('Join(" ", [givenName], [surname])', "name.formatted"),
+        ("physicalDeliveryOfficeName", 'addresses[type eq "work"].formatted'),
+        ("streetAddress", 'addresses[type eq "work"].streetAddress'),
+        ("city", 'addresses[type eq "work"].locality'),
+        ("state", 'addresses[type eq "work"].region'),
+        ("postalCode", 'addresses[type eq "work"].postalCode'),
+        ("country", 'addresses[type eq "work"].country'),
+        ("telephoneNumber", 'phoneNumbers[type eq "work"].value'),
+        ("mobile", 'phoneNumbers[type eq "mobile"].value'),
+        ("facsimileTelephoneNumber", 'phoneNumbers[type eq "fax"].value'),
+        ("mailNickname", "externalId"),
+        ("employeeId", f"{_ENTERPRISE}:employeeNumber"),
+        ("department", f"{_ENTERPRISE}:department"),
+        ("manager", f"{_ENTERPRISE}:manager"),
+    )
+)
+# Okta's SCIM 2.0 app profile: the attribute names its Profile Editor shows, and the SCIM path each is sent as.
+_OKTA_MAPPINGS = (
+    ("userName", "userName"),
+    ("givenName", "name.givenName"),
+    ("familyName", "name.familyName"),
+    ("middleName", "name.middleName"),
+    ("honorificPrefix", "name.honorificPrefix"),
+    ("honorificSuffix", "name.honorificSuffix"),
+    ("email", 'emails[type eq "work"].value'),
+    ("title", "title"),
+    ("displayName", "displayName"),
+    ("nickName", "nickName"),
+    ("profileUrl", "profileUrl"),
+    ("primaryPhone", 'phoneNumbers[type eq "work"].value'),
+    ("mobilePhone", 'phoneNumbers[type eq "mobile"].value'),
+    ("streetAddress", 'addresses[type eq "work"].streetAddress'),
+    ("locality", 'addresses[type eq "work"].locality'),
+    ("region", 'addresses[type eq "work"].region'),
+    ("postalCode", 'addresses[type eq "work"].postalCode'),
+    ("countryCode", 'addresses[type eq "work"].country'),
+    ("preferredLanguage", "preferredLanguage"),
+    ("locale", "locale"),
+    ("timezone", "timezone"),
+    ("userType", "userType"),
+    ("employeeNumber", f"{_ENTERPRISE}:employeeNumber"),
+    ("costCenter", f"{_ENTERPRISE}:costCenter"),
+    ("organization", f"{_ENTERPRISE}:organization"),
+    ("division", f"{_ENTERPRISE}:division"),
+    ("department", f"{_ENTERPRISE}:department"),
+    ("managerValue", f"{_ENTERPRISE}:manager.value"),
+)
 
 _CLOUD = (
     "{name} calls the endpoint from its cloud service: the base URL must be reachable from the internet over "
@@ -62,6 +129,9 @@ GUIDES: tuple[IdpGuide, ...] = (
         reachability=_CLOUD.format(name="Entra ID")
         + " For an endpoint on a private network, install Microsoft's provisioning agent on a machine that can "
         "reach it.",
+        mappings_menu="Enterprise applications → your application → Provisioning → Mappings → "
+        "Provision Microsoft Entra ID Users",
+        default_mappings=_ENTRA_MAPPINGS,
     ),
     IdpGuide(
         key="okta",
@@ -78,6 +148,8 @@ GUIDES: tuple[IdpGuide, ...] = (
         ),
         reachability=_CLOUD.format(name="Okta")
         + " For a private network, Okta's On-Premises Provisioning agent can relay.",
+        mappings_menu="Applications → your application → Provisioning → To App → Attribute Mappings",
+        default_mappings=_OKTA_MAPPINGS,
     ),
     IdpGuide(
         key="onelogin",
@@ -124,3 +196,53 @@ def guide(key: str) -> IdpGuide:
         if item.key == key:
             return item
     raise KeyError(key)
+
+
+def _type_free(path: str) -> str:
+    return re.sub(r"\[type [^\]]*\]", "", path).lower()
+
+
+def _covers(refused: str, target: str) -> bool:
+    """Does the IdP mapping that writes ``target`` send (part of) the refused path?
+
+    ``phoneNumbers[type eq "mobile"]`` covers ``phoneNumbers[type eq "mobile"].value``; a path recorded
+    without a type (``phoneNumbers``) covers every phoneNumbers mapping; ``name.formatted`` covers itself."""
+    refused_l, target_l = refused.lower(), target.lower()
+    if target_l == refused_l or target_l.startswith(refused_l + ".") or target_l.startswith(refused_l + "["):
+        return True
+    plain = _type_free(target_l)
+    return "[" not in refused and (plain == refused_l or plain.startswith(refused_l + "."))
+
+
+def mappings_to_remove(guide: IdpGuide, refused_paths: list[str]) -> list[str]:
+    """The IdP's default mappings that send the refused paths, in the IdP's own order and words."""
+    return [name for name, target in guide.default_mappings if any(_covers(path, target) for path in refused_paths)]
+
+
+def removal_instruction(guide: IdpGuide, refused_paths: list[str]) -> str:
+    """Plain text to paste into a ticket or follow in the IdP's console: names only, never a value."""
+    names = mappings_to_remove(guide, refused_paths)
+    if guide.default_mappings and names:
+        listed = "\n".join(f"  - {name}" for name in names)
+        unknown = [p for p in refused_paths if not any(_covers(p, t) for _n, t in guide.default_mappings)]
+        extra = (
+            "\nAlso remove any custom mapping whose target attribute is: " + ", ".join(unknown) + "." if unknown else ""
+        )
+        what = "this mapping" if len(names) == 1 else f"these {len(names)} mappings"
+        return f"In {guide.name}: {guide.mappings_menu} → remove {what}:\n{listed}{extra}"
+    targets = "\n".join(f"  - {path}" for path in refused_paths)
+    return (
+        f"In {guide.name}: remove the attribute mappings whose SCIM target attribute is one of these "
+        f"(Custos has no list of {guide.name}'s default mapping names):\n{targets}"
+    )
+
+
+def guide_for_client(client: str) -> IdpGuide:
+    """The IdP a token most likely belongs to, from its name (the first run names it after the IdP)."""
+    lowered = client.lower()
+    for item in GUIDES:
+        if item.key != "other" and (item.key in lowered or item.name.lower() in lowered):
+            return item
+    if "azure" in lowered or "aad" in lowered:
+        return guide("entra")
+    return guide("other")

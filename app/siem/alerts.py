@@ -23,7 +23,7 @@ from app.audit.trail import Event, StoredEvent, append, iso_utc
 from app.core.events import EventBus
 from app.siem import spool
 from app.siem.config import AlertConfig, Threshold, WorkingHours, load_alert_config
-from app.siem.rules import Finding, NewTokenSource, build_rules, evaluate
+from app.siem.rules import CONFIGURATION_RULES, Finding, NewTokenSource, build_rules, evaluate
 from app.siem.spool import tail
 from app.store.models import AuditEvent
 from app.store.vault import Vault
@@ -49,6 +49,11 @@ class AlertRaised:
     threshold: int = 0
     window_minutes: int = 0
     trigger_seq: int = 0
+
+    @property
+    def configuration(self) -> bool:
+        """A set-up problem (an IdP mapping that sends what the policy refuses), not a possible breach."""
+        return self.rule in CONFIGURATION_RULES
 
 
 def alert_details(finding: Finding) -> dict[str, object]:

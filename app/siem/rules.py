@@ -237,6 +237,12 @@ class AfterHours:
                        f"{event.kind} outside working hours")  # fmt: skip
 
 
+# Rules that point at a configuration to correct, not at personal data at risk: a spike of schema refusals means
+# an IdP maps attributes the policy does not hold (nothing was stored). They still raise an alert on the trail
+# and in the app, but open no breach candidate: that register is for possible breaches (Art. 33).
+CONFIGURATION_RULES = frozenset({"schema_rejections"})
+
+
 def build_rules(config: AlertConfig) -> list[Rule]:
     rules: list[Rule] = [
         CountRule("mass_deprovisioning", ("scim.resource.deleted",), config.mass_deprovisioning, "SCIM deletes"),

@@ -59,6 +59,7 @@ class Row:
     active: bool | None
     modified: datetime
     key: SortValue
+    members: int | None = None  # Groups only: how many members (counted on the primary key, no scan)
 
 
 @dataclass(frozen=True)
@@ -141,7 +142,11 @@ def _segments(query: Query, cursor: Cursor | None) -> list[tuple[ColumnElement[b
 
 
 def _row_select(query: Query) -> Any:
-    return select(R.id, R.user_name, R.display_name, R.external_id, R.active, R.modified, _column(query))
+    columns = [R.id, R.user_name, R.display_name, R.external_id, R.active, R.modified, _column(query)]
+    if query.resource_type == "Group":
+        members = select(func.count()).where(GroupMember.group_id == R.id).correlate(R).scalar_subquery()
+        columns.append(members)
+    return select(*columns)
 
 
 def _to_row(values: Any) -> Row:

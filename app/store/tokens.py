@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from app.audit.trail import Event, append
+from app.audit.trail import Event, append, holds_email_address
 from app.core.actor import current_actor
 from app.core.errors import ConfigError
 from app.store.models import ApiToken
@@ -66,6 +66,8 @@ def check_token_name(name: str) -> str:
     name = name.strip()
     if not name or len(name) > MAX_NAME_LENGTH or not name.isprintable():
         raise ConfigError("A token name is 1 to 128 printable characters: name it after the client that uses it.")
+    if holds_email_address(name):  # the name is on the trail (its entries, the requests' actor): no personal data
+        raise ConfigError("A token name cannot hold an e-mail address: name it after the client that uses it.")
     return name
 
 

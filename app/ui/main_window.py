@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -42,6 +42,7 @@ from app.ui.bridge import EventBridge
 from app.ui.endpoint_dialog import EndpointDialog
 from app.ui.erasure.history import open_history
 from app.ui.exports.ropa_dialog import RopaExportDialog
+from app.ui.help import build_help_menu
 from app.ui.identities.model import local_time
 from app.ui.identities.view import IdentitiesView
 from app.ui.incidents.view import IncidentsPage
@@ -52,6 +53,7 @@ from app.ui.lock.reauth import Reauthenticate, reauthenticate_with
 from app.ui.lock.screen import LockScreen
 from app.ui.lock.screensaver import ScreenLockListener
 from app.ui.log_view import open_log_view
+from app.ui.outside_policy.view import OutsidePolicyPage
 from app.ui.overview import OverviewPage
 from app.ui.policy.view import PolicyPage
 from app.ui.requests.view import RequestsPage
@@ -59,11 +61,13 @@ from app.ui.settings import appearance, autolock_minutes, clipboard_clear_second
 from app.ui.settings_dialog import SettingsDialog
 from app.ui.targets.view import TargetsPage
 from app.ui.theme import apply_appearance
+from app.ui.tray import QUIT_QUESTION, Tray
 from app.ui.workers import submit
 
 log = logging.getLogger(__name__)
 
 STATUS_REFRESH_MS = 1000
+MINIMUM_SIZE = QSize(640, 480)  # below this the tables show no row; at 640×480 every page stays usable
 Confirm = Callable[[QWidget, str, str], bool]
 
 
@@ -348,6 +352,8 @@ class MainWindow(QMainWindow):
         self.identities.users.reauthenticate = self.reauthenticate
         self.identities.users.subject_exporter.reauthenticate = self.reauthenticate
         self.identities.users.bus = bus
+        for browser in (self.identities.users, self.identities.groups):  # says why a filter on an unheld attribute
+            browser.held = lambda: server.policy.get().minimiser  # matches nothing
         self.tokens_page = TokensPage(tokens, reauthenticate=self.reauthenticate)
         self.policy_page = PolicyPage(vault, server.policy)  # applies go through the server's PolicyInForce
         self.policy_page.reauthenticate = reauthenticate_with(vault)
@@ -356,6 +362,10 @@ class MainWindow(QMainWindow):
         self.pages.addTab(self.overview_page, "Overview")
         self.pages.addTab(self.identities, "Identities")
         self.pages.addTab(self.policy_page, "Policy")
+        self.outside_page = OutsidePolicyPage(vault, server.policy)  # what IdPs send that the policy refuses
+        self.outside_page.reauthenticate = self.reauthenticate
+        self.pages.addTab(self.outside_page, "Outside the policy")
+        self.overview_page.review_outside.connect(lambda: self.pages.setCurrentWidget(self.outside_page))
         self.targets_page = TargetsPage(vault, server.policy)
         self.pages.addTab(self.targets_page, "Targets")
         self.audit_page = AuditPage(vault, verifier=trail_verdict)
@@ -395,13 +405,25 @@ class MainWindow(QMainWindow):
         self.open_bundle_action = records.addAction("Open an &evidence bundle…", self.open_bundle)
         # Every erasure request with its steps: retry, attest and receipts, as `erase status|retry|attest|receipt`.
         self.erasure_history_action = records.addAction("E&rasure history…", lambda: open_history(self.vault, self))
+        self.help_actions = build_help_menu(self)
+        # Locked, the window still offers what needs no vault: Help, Quit, and reading an evidence bundle.
+        self.usable_when_locked = {self.quit_action, self.open_bundle_action, *self.help_actions}
         self.vault_status = _label(describe_cipher(vault))
         self.vault_status.setToolTip("As reported by SQLCipher for the open vault")
         self.statusBar().addPermanentWidget(self.vault_status)
+        self.confirm: Confirm = ask  # "Quit with the endpoint running?"; replaced in tests
+        self._quitting = False
+        self.tray = Tray(self)  # closing the window keeps the endpoint up, in the system tray
+        self.setMinimumSize(MINIMUM_SIZE)
         self.resize(1100, 750)
 
     def show_alert(self, alert: object) -> None:
-        """An anomaly alert: a badge on the Incidents tab and a message in the status bar (no personal data)."""
+        """An anomaly alert: a badge on the Incidents tab and a message in the status bar (no personal data).
+        A configuration alert (schema refusals) points at Outside the policy instead: it is no breach candidate."""
+        if getattr(alert, "configuration", False):
+            # Short: the permanent vault line shares the status bar (a longer text was cut off).
+            self.statusBar().showMessage("Configuration: data outside the policy (see Outside the policy)", 30_000)
+            return
         self.unseen_alerts += 1
         index = self.pages.indexOf(self.incidents_page)
         self.pages.setTabText(index, f"Incidents ({self.unseen_alerts} new)")
@@ -457,7 +479,9 @@ class MainWindow(QMainWindow):
         )
         self.settings_action = self._action("&Settings…", self.open_settings, preferences_shortcuts())
         self.settings_action.setMenuRole(QAction.MenuRole.PreferencesRole)  # macOS: in the application menu
-        quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
+        # Some platform themes (offscreen, bare X) define no Quit key: Ctrl+Q then, as everywhere else.
+        quit_keys = QKeySequence.keyBindings(QKeySequence.StandardKey.Quit) or [QKeySequence("Ctrl+Q")]
+        self.quit_action = quit_action = self._action("&Quit", self.quit, quit_keys)
         quit_action.setMenuRole(QAction.MenuRole.QuitRole)
         for action in (self.lock_action, self.close_action, self.passphrase_action, self.settings_action):
             menu.addAction(action)
@@ -514,15 +538,23 @@ class MainWindow(QMainWindow):
             return
         self.identities.clear_for_lock()
         self.audit_page.clear_for_lock()
+        self.outside_page.clear_for_lock()
         self.tokens_page.clear_for_lock()
         secret_clipboard().clear_if_ours()
         for dialog in self.findChildren(QDialog):
             dialog.reject()  # an open dialog may show personal data or hold a passphrase
         self.stack.setCurrentWidget(self.lock_screen)
         self.lock_screen.prepare()
-        self.menuBar().setEnabled(False)
+        self._lock_menus(True)
         self.idle.stop_timer()
         self.setWindowTitle("Custos — locked")
+
+    def _lock_menus(self, locked: bool) -> None:
+        for menu_action in self.menuBar().actions():
+            menu = menu_action.menu()
+            for action in menu.actions() if menu is not None else ():
+                if not action.isSeparator():
+                    action.setEnabled(not locked or action in self.usable_when_locked)
 
     def close_vault(self) -> None:
         """Lock, then drop the key: the endpoint answers 503 and no job runs until the passphrase is given."""
@@ -530,10 +562,11 @@ class MainWindow(QMainWindow):
         if self.vault.is_open:
             self.vault.close()
         self.lock_screen.prepare()
+        self.setWindowTitle("Custos — vault closed")
 
     def unlock(self) -> None:
         self.stack.setCurrentWidget(self.content)
-        self.menuBar().setEnabled(True)
+        self._lock_menus(False)
         self.setWindowTitle("Custos")
         self.identities.reload()
         if self.pages.currentWidget() is self.audit_page:
@@ -563,10 +596,26 @@ class MainWindow(QMainWindow):
 
     def shutdown(self) -> None:
         """Stop timers and event delivery; the caller then stops the server and closes the vault."""
+        self._quitting = True  # shut down by the caller: a close from now on is no question and no tray
         self.server_panel.timer.stop()
         self.idle.stop()
         self.bridge.close()
 
+    def quit(self) -> None:
+        """Vault → Quit and the tray's Quit: stopping the endpoint is asked about, then the app ends."""
+        if self.server.running and not self.confirm(self, "Quit Custos", QUIT_QUESTION):
+            return
+        self._quitting = True
+        self.close()
+
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self._quitting:
+            if self.tray.keep_running():  # the window's close button: to the tray, the endpoint stays up
+                event.ignore()
+                return
+            if self.server.running and not self.confirm(self, "Quit Custos", QUIT_QUESTION):
+                event.ignore()  # no tray to go to: asked like Quit
+                return
+        self.tray.close()
         self.shutdown()
         super().closeEvent(event)

@@ -10,11 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QHideEvent, QShowEvent
 from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 from sqlalchemy import func, select
 
+from app.audit.outside_policy import not_held_by, summary
 from app.audit.query import EventFilter, count
 from app.erasure.tombstones import refused_recently
 from app.incidents.register import IncidentRegister
@@ -39,6 +40,7 @@ class Overview:
     incidents: list[str]
     policy: str
     returned: list[str] = field(default_factory=list)  # erased people the IdP sent again (refused), newest first
+    outside: str = ""  # the "Outside the policy" line: attributes, clients, requests refused or stripped
 
 
 def read_overview(vault: Vault, policy: PolicyInForce) -> Overview:
@@ -55,6 +57,7 @@ def read_overview(vault: Vault, policy: PolicyInForce) -> Overview:
         since = now.replace(hour=0, minute=0, second=0, microsecond=0)
         alerts = count(conn, EventFilter(kind_prefix="alert.", since=since))
         returned = [_returned_line(state) for state in refused_recently(conn, limit=5)]
+        outside = summary(conn, not_held_by(active.minimiser)).sentence()
     incidents = [
         f"#{v.id} {v.title}: {v.state}; {v.clock(now).describe()}"
         for v in IncidentRegister(vault).list()
@@ -64,7 +67,9 @@ def read_overview(vault: Vault, policy: PolicyInForce) -> Overview:
     policy_text = (
         f"v{record.version} ({record.sha256[:12]}), applied {record.applied_at:%Y-%m-%d %H:%M} UTC by {record.operator}"
     )
-    return Overview(counts.get("User", 0), counts.get("Group", 0), targets, alerts, incidents, policy_text, returned)
+    return Overview(
+        counts.get("User", 0), counts.get("Group", 0), targets, alerts, incidents, policy_text, returned, outside
+    )
 
 
 def _returned_line(state: object) -> str:
@@ -82,12 +87,14 @@ def _returned_line(state: object) -> str:
 
 
 class OverviewPage(QWidget):
+    review_outside = Signal()  # "Review…" on the Outside the policy line: the main window shows that page
+
     def __init__(self, vault: Vault, server: ScimServer, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.vault = vault
         self.server = server
         self.fields = {name: QLabel("…") for name in ("server", "identities", "targets", "alerts", "returned",
-                                                       "incidents", "policy", "audit")}  # fmt: skip
+                                                       "incidents", "policy", "outside", "audit")}  # fmt: skip
         for label in self.fields.values():
             label.setWordWrap(True)
         form = QFormLayout()
@@ -96,6 +103,13 @@ class OverviewPage(QWidget):
                             ("Open incidents", "incidents"), ("Policy in force", "policy"),
                             ("Audit trail", "audit")):  # fmt: skip
             form.addRow(title, self.fields[name])
+        self.review_button = QPushButton("Re&view…")
+        self.review_button.setToolTip("Which attributes, from which client, and what to decide")
+        self.review_button.clicked.connect(self.review_outside)
+        outside_row = QHBoxLayout()
+        outside_row.addWidget(self.fields["outside"], 1)
+        outside_row.addWidget(self.review_button, 0, Qt.AlignmentFlag.AlignTop)
+        form.insertRow(form.rowCount() - 1, "Outside the policy", outside_row)
         self.verify_button = QPushButton("&Verify the audit trail now")
         self.verify_progress = QProgressBar()
         # Connects the button (Verify, or Cancel while running), the bar and the audit line.
@@ -140,6 +154,7 @@ class OverviewPage(QWidget):
         self.fields["returned"].setText("\n".join(overview.returned) or "none")
         self.fields["incidents"].setText("\n".join(overview.incidents) or "none open")
         self.fields["policy"].setText(overview.policy)
+        self.fields["outside"].setText(overview.outside)
 
     def _failed(self, _exc: Exception) -> None:
         self.fields["identities"].setText("could not be read (is the vault closed?)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -20,8 +21,9 @@ from app.store.vault import (
     forget_keyring,
     key_from_keyring,
 )
+from app.ui.passphrase_field import PassphraseRow
 from app.ui.theme import tint
-from app.ui.widgets import secret_field, text_label
+from app.ui.widgets import text_label
 from app.ui.workers import submit
 
 log = logging.getLogger(__name__)
@@ -60,7 +62,8 @@ class UnlockDialog(QDialog):
         self.vault: Vault | None = None
         self._busy = False
 
-        self.passphrase = secret_field()
+        self.passphrase_row = PassphraseRow()
+        self.passphrase = self.passphrase_row.edit
         self.error = text_label()
         self.error.setObjectName("error")
         tint(self.error, "error")
@@ -72,13 +75,16 @@ class UnlockDialog(QDialog):
             "Anyone who can use your session can then open the vault."
         )
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
-        self.submit_button = self.buttons.addButton("Unlock", QDialogButtonBox.ButtonRole.AcceptRole)
-        self.submit_button.setDefault(True)
+        self.submit_button = self.buttons.addButton("&Unlock", QDialogButtonBox.ButtonRole.AcceptRole)
+        # Cancel must never be what Enter presses (it quits the app). setDefault before the box sits in the dialog
+        # is forgotten: on show the box made Cancel, its first auto-default button, the default. So Cancel is not
+        # an auto-default button at all, and Unlock is made the default again once the dialog is shown.
+        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setAutoDefault(False)
         self.buttons.accepted.connect(self.submit)
         self.buttons.rejected.connect(self.reject)
 
         form = QFormLayout()
-        form.addRow("Passphrase", self.passphrase)
+        form.addRow("Passphrase", self.passphrase_row)
         self.setWindowTitle("Unlock Custos")
         layout = QVBoxLayout(self)
         layout.addWidget(text_label("Type the passphrase of the vault to open it."))
@@ -88,6 +94,11 @@ class UnlockDialog(QDialog):
         layout.addWidget(self.status)
         layout.addWidget(self.buttons)
         self.setMinimumWidth(420)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self.submit_button.setDefault(True)
+        self.passphrase.setFocus()
 
     # -- actions -------------------------------------------------------------------------------------
     def submit(self) -> None:
@@ -127,6 +138,7 @@ class UnlockDialog(QDialog):
             message = "The vault could not be opened. The log has the technical details."
         if isinstance(exc, WrongPassphrase):
             self.passphrase.clear()
+            self.passphrase_row.hide_text()
         self._fail(message)
 
     # -- helpers -------------------------------------------------------------------------------------
@@ -138,7 +150,7 @@ class UnlockDialog(QDialog):
 
     def _set_enabled(self, enabled: bool) -> None:
         cancel = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
-        for widget in (self.passphrase, self.remember, self.submit_button, cancel):
+        for widget in (self.passphrase_row, self.remember, self.submit_button, cancel):
             widget.setEnabled(enabled)
 
     def _fail(self, message: str) -> None:

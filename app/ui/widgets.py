@@ -2,11 +2,30 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPushButton, QWidget
+from pathlib import Path
+
+from PySide6.QtCore import QStandardPaths, Qt, Signal
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QLineEdit, QMessageBox, QPushButton, QWidget
 
 from app.ui.lock.clipboard import secret_clipboard
 from app.ui.theme import tint
+
+
+def documents_dir() -> str:
+    """Where file dialogs start: the user's Documents folder (as the platform names it), else the home folder.
+
+    Never the working directory: started from a launcher or a frozen build, that is the program's own folder."""
+    documents = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+    return documents if documents and Path(documents).is_dir() else str(Path.home())
+
+
+def ask_yes_no(parent: QWidget, title: str, question: str) -> bool:
+    """A Yes/No question whose default (Enter, Escape) is No: the safe answer is the easy one."""
+    box = QMessageBox(QMessageBox.Icon.Question, title, question, QMessageBox.StandardButton.Yes, parent)
+    no = box.addButton(QMessageBox.StandardButton.No)
+    box.setDefaultButton(no)
+    box.setEscapeButton(no)
+    return box.exec() == QMessageBox.StandardButton.Yes
 
 
 def text_label(text: str = "", selectable: bool = False) -> QLabel:
@@ -52,7 +71,8 @@ class FileField(QWidget):
         self.setFocusProxy(self.path)
 
     def _choose(self) -> None:
-        chosen, _filter = QFileDialog.getOpenFileName(self, self.caption, self.path.text(), self.name_filter)
+        start = self.path.text() or documents_dir()
+        chosen, _filter = QFileDialog.getOpenFileName(self, self.caption, start, self.name_filter)
         if chosen:
             self.path.setText(chosen)
 

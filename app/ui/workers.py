@@ -24,6 +24,10 @@ class WorkerSignals(QObject):
     error = Signal(object)  # the exception instance
     done = Signal()
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.work: Callable[[], Any] | None = None  # the task's callable while it runs (see Worker.run)
+
 
 class Worker(QRunnable):
     def __init__(self, fn: Callable[[], Any]) -> None:
@@ -34,8 +38,13 @@ class Worker(QRunnable):
         self.setAutoDelete(True)
 
     def run(self) -> None:
+        # The callable often closes over a widget (``lambda: load(self.vault)``). Its last reference must not die
+        # on this pool thread: a widget closed meanwhile would then be deleted here, and PySide crashes deleting
+        # Qt objects off the GUI thread (seen as a segfault in the full suite). So the callable is parked on the
+        # signals object, and the GUI thread takes it off when it handles ``done`` (``_release``).
+        self.signals.work, self.fn = self.fn, None
         try:
-            value = self.fn()
+            value = self.signals.work()  # type: ignore[misc]
         except Exception as exc:  # handed to the GUI, which shows exc.user_message or a generic text
             log.debug("background task failed: %s", type(exc).__name__)
             self.signals.error.emit(exc)
@@ -47,6 +56,14 @@ class Worker(QRunnable):
 
 # Keeps each WorkerSignals alive until its queued signals have been delivered.
 _in_flight: set[WorkerSignals] = set()
+
+
+def _release(signals: WorkerSignals | None) -> None:
+    """On the GUI thread, once a task is done: drop its callable (and what it closes over) here, then the signals."""
+    if signals is None:
+        return
+    signals.work = None
+    _in_flight.discard(signals)
 
 
 def submit(
@@ -63,6 +80,6 @@ def submit(
         signals.error.connect(on_error)
     _in_flight.add(signals)
     ref = weakref.ref(signals)  # a strong reference here would make a cycle through the connection
-    signals.done.connect(lambda: _in_flight.discard(ref()))  # type: ignore[arg-type]
+    signals.done.connect(lambda: _release(ref()))
     (pool or QThreadPool.globalInstance()).start(worker)
     return worker

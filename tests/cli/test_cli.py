@@ -53,6 +53,15 @@ def test_token_commands(data_dir: Path) -> None:
     assert re.search(r"^okta\s+revoked\s", run(data_dir, "token", "list").stdout, re.M)
 
 
+def test_token_name_shaped_like_an_email_address_is_a_readable_error(data_dir: Path) -> None:
+    """Found from outside (verify-sec): the name goes into the trail (details and the requests' actor), whose
+    personal-data guard refused it; the command died with a traceback instead of saying what to do."""
+    failed = run(data_dir, "token", "create", "--name", "jane.doe@example.com")
+    assert failed.returncode == 2, failed.stderr
+    assert "Traceback" not in failed.stderr and "e-mail address" in failed.stderr
+    assert "jane.doe" not in run(data_dir, "token", "list").stdout  # nothing was stored
+
+
 def test_wrong_passphrase_is_a_readable_error(data_dir: Path) -> None:
     assert run(data_dir, "token", "list").returncode == 0  # creates the vault
     failed = run(data_dir, "token", "list", passphrase="wrong passphrase")

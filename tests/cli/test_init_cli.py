@@ -60,6 +60,17 @@ def test_init_then_serve_uses_what_init_chose(data_dir: Path) -> None:
     assert again.returncode == 2 and "already exists" in again.stderr
 
 
+def test_init_with_port_0_saves_and_prints_a_real_port(data_dir: Path) -> None:
+    """Port 0 means "pick one": the base URL an IdP is given, and endpoint.toml, must name the port picked."""
+    from app.setup import endpoint
+
+    done = run(data_dir, "init", "--port", "0")
+    assert done.returncode == 0, done.stderr
+    url = parse_init(done.stdout)["url"]
+    port = endpoint.load(data_dir).port
+    assert port != 0 and url == f"https://127.0.0.1:{port}/scim/v2"
+
+
 def test_init_with_an_operator_certificate_and_a_broken_policy(data_dir: Path, tmp_path: Path) -> None:
     cert, key = write_pair(tmp_path / "tls", names=("scim.example.org",))
     broken = tmp_path / "policy.toml"

@@ -23,7 +23,7 @@ from app.core.log_redaction import RedactingFilter
 @pytest.fixture
 def logger() -> Iterator[logging.Logger]:
     """A private logger (no propagation), so the tests see only their own records."""
-    named = logging.getLogger("tests.log_buffer")
+    named = logging.getLogger("app.tests.log_buffer")  # one of Custos's own: INFO is kept
     named.propagate = False
     named.setLevel(logging.DEBUG)
     yield named
@@ -43,11 +43,11 @@ def test_entries_are_redacted_even_without_the_filter(logger: logging.Logger) ->
     logger.warning("user %s from %s", "heidi@example.org", "198.51.100.23")
     (entry,) = records.entries()
     assert entry.message == "user <email> from <ip>"
-    assert (entry.level, entry.levelno, entry.source) == ("WARNING", logging.WARNING, "tests.log_buffer")
+    assert (entry.level, entry.levelno, entry.source) == ("WARNING", logging.WARNING, "app.tests.log_buffer")
     assert entry.created.tzinfo is not None and entry.created.utcoffset() == timedelta(0)
     assert before - timedelta(seconds=1) <= entry.created <= datetime.now(UTC)
     assert "heidi" not in entry.as_text() and entry.as_text().endswith(
-        "WARNING tests.log_buffer: user <email> from <ip>"
+        "WARNING app.tests.log_buffer: user <email> from <ip>"
     )
 
 
@@ -241,8 +241,8 @@ def test_install_is_idempotent_and_redacts_the_console(root_console: io.StringIO
     assert sum(isinstance(item, RedactingFilter) for item in console.filters) == 1
     assert root.level == logging.INFO  # lowered from WARNING, or INFO records would never arrive
 
-    logging.getLogger("tests.log_buffer.console").info("hello %s", "leo@example.org")
-    assert root_console.getvalue() == "INFO tests.log_buffer.console: hello <email>\n"
+    logging.getLogger("app.tests.log_buffer.console").info("hello %s", "leo@example.org")
+    assert root_console.getvalue() == "INFO app.tests.log_buffer.console: hello <email>\n"
     assert [entry.message for entry in first.entries()] == ["hello <email>"]
 
 
@@ -275,3 +275,27 @@ def test_uninstall_restores_the_root(root_console: io.StringIO) -> None:
     logging.getLogger("tests.log_buffer.after").warning("not captured")
     assert records.entries() == []
     assert install_log_capture() is not records  # a fresh one after an uninstall
+
+
+def test_third_party_chatter_is_kept_from_warning_up_only() -> None:
+    """Issue 14 §7: one PDF export logged ~300 fontTools INFO lines and flushed Custos's own out of the view."""
+    records = RecentLogRecords(capacity=100)
+    chatty = logging.getLogger("fontTools.subset")
+    own = logging.getLogger("app.exports.ropa")
+    for logger in (chatty, own):
+        logger.addHandler(records)
+        logger.propagate = False
+        logger.setLevel(logging.DEBUG)
+    try:
+        for n in range(300):
+            chatty.info("subsetting glyph %d", n)
+        own.info("Article 30 records exported")
+        chatty.warning("a font could not be read")
+        assert [(e.source, e.level) for e in records.entries()] == [
+            ("app.exports.ropa", "INFO"),
+            ("fontTools.subset", "WARNING"),
+        ]
+    finally:
+        for logger in (chatty, own):
+            logger.removeHandler(records)
+            logger.propagate = True

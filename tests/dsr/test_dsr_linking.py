@@ -133,3 +133,26 @@ def test_restriction_flags_the_subject_for_the_targets(vault: Vault) -> None:
     assert not lifted.restricted
     with vault.read_connection() as conn:
         assert not is_restricted(conn, subject)
+
+
+def test_the_erasure_letter_does_not_hide_that_the_identity_provider_still_holds_the_person(
+    vault: Vault, tmp_path: Path
+) -> None:
+    """The receipt says "still held at the identity provider" until the IdP is seen removing the person or an
+    operator attests it; the letter said only "erased from our directory mirror and from every application",
+    which a person reads as "erased everywhere". Now it says what the receipt says, for the DPO to resolve."""
+    from app.erasure import source
+
+    subject = with_person(vault)
+    register, _clock = register_at(vault)
+    request_id = register.open(["erasure"], "letter", "dpo", RECEIVED, subject_id=subject, private=sealed_details())
+    done = act(register, request_id, "dpo", None)
+    draft_answer(register, request_id, "dpo", tmp_path / "draft", None)
+    held = (tmp_path / "draft" / f"{request_id}-answer.md").read_text()
+    assert "identity provider" in held and "not yet" in held, held
+
+    with vault.write_transaction() as conn:
+        assert source.attest(conn, str(done.erasure_id), "dpo", "Deleted in Entra, ticket 12", datetime.now(UTC))
+    draft_answer(register, request_id, "dpo", tmp_path / "sent", date(2026, 2, 10))
+    removed = (tmp_path / "sent" / f"{request_id}-answer.md").read_text()
+    assert "not yet" not in removed and "identity provider" in removed

@@ -134,3 +134,22 @@ def test_no_key_and_no_membership_after_erasure(live: LiveServer, client: httpx.
     assert keyed == []  # the 404 did not key the erased id afresh
     assert requests and requests[-1].subject is None  # recorded, without a subject
     assert rep_keyed == [(rep_id,)]  # a held subject is still named on its requests
+
+
+def test_scim_delete_clears_references_to_the_deleted_user(live: LiveServer, client: httpx.Client) -> None:
+    """Found from outside (verify-sec): an IdP's DELETE erases the user at once (docs/security.md), yet its id
+    stayed in the other users' manager (document and index rows) and was served back as a dangling reference."""
+    vault = live.server.vault
+    boss = client.post("/Users", json=new_user("ref-del-boss@example.test")).json()["id"]
+    manager = {"value": boss, "$ref": f"../Users/{boss}"}
+    rep = client.post("/Users", json=new_user("ref-del-rep@example.test", **{ENTERPRISE_SCHEMA: {"manager": manager}}))
+    rep_id, version = rep.json()["id"], rep.headers["ETag"]
+
+    assert client.delete(f"/Users/{boss}").status_code == 204
+
+    assert _rows_naming(vault, boss) == []
+    served = client.get(f"/Users/{rep_id}")
+    assert boss not in served.text and served.headers["ETag"] != version  # a new version, as any other change
+    with vault.read_connection() as conn:  # on the trail in the DELETE's transaction (pushed like any update)
+        updated = [e for e in of_kind(conn, "scim.resource.updated") if e.actor == "system:erasure"]
+    assert updated and updated[-1].details["attributes"] == ["manager"]

@@ -112,6 +112,10 @@ def test_erased_person_sent_again_is_refused_until_released(
         assert renamed.status_code == 409 and renamed.json()["scimType"] == "uniqueness"
         replaced = http.put(f"/Users/{other}", json={**person("colleague@example.test"), "externalId": EXTERNAL_ID})
         assert replaced.status_code == 409
+        for refused in (renamed, replaced):  # the account exists: it was not "not created", the change was not made
+            assert "was not created" not in refused.json()["detail"]
+            assert "the change was not made" in refused.json()["detail"]
+        assert "the account was not created" in again.json()["detail"]
         bulk = http.post(
             "/Bulk",
             json={

@@ -127,3 +127,28 @@ def test_periods_are_not_called_applied_when_the_job_is_off(vault: Vault) -> Non
         rows["internal-directory/employment"]["retention"]
     )
     assert rows["internal-directory/employment"]["adherence"] == "No"
+
+
+def test_the_breach_column_says_yes_only_for_the_activities_whose_data_was_breached(vault: Vault) -> None:
+    """ICO column 24 is per processing activity: a breach of names and work contact details is not a breach of
+    group membership, nor of Custos' own registers. Before, every row said "Yes" as soon as one breach existed."""
+    register = IncidentRegister(vault)
+    incident = register.open_incident("Share link exposed", "alice", detected_at=datetime.now(UTC) - timedelta(hours=1))
+    register.set_aware(incident, "alice", "Processor confirmed", datetime.now(UTC) - timedelta(minutes=30))
+    register.update(incident, "alice", categories=["Names", "Work contact details"])
+    register.notify(incident, "alice", "REF-7", datetime.now(UTC) - timedelta(minutes=1))
+    rows = controller(vault)
+    concerned = [key for key, row in rows.items() if row["breach"].startswith("Yes")]
+    assert concerned and all(key.split("/")[1] in ("names", "work-contact") for key in concerned), concerned
+    assert "incident 1" in rows[concerned[0]]["breach_record"] and "REF-7" in rows[concerned[0]]["breach_record"]
+    membership = next(row for key, row in rows.items() if key.endswith("/membership"))
+    assert membership["breach"].startswith("No breach recorded for this activity's data")
+    assert "incident 1" in membership["breach"]  # the register's other breaches are named, not hidden
+    assert rows["custos/dsr_register"]["breach"].startswith("No breach recorded for this activity's data")
+
+    # Without recorded categories a breach may concern any activity: every row says so.
+    other = register.open_incident("Laptop stolen", "alice", detected_at=datetime.now(UTC) - timedelta(hours=1))
+    register.set_aware(other, "alice", "Laptop confirmed stolen", datetime.now(UTC) - timedelta(minutes=5))
+    rows = controller(vault)
+    assert all(row["breach"].startswith("Yes") for row in rows.values())
+    assert "categories not recorded" in rows["custos/dsr_register"]["breach_record"]

@@ -78,7 +78,8 @@ def test_subject_export_is_complete(vault: Vault, tmp_path: Path) -> None:
     jsonschema.validate(document, json.loads(SCHEMA.read_text()))
 
     assert document["response"]["received"] == "2030-01-03T00:00:00.000000Z"
-    assert document["response"]["answer_by"] == "2030-02-03T00:00:00.000000Z"
+    # 3 February 2030 is a Sunday: due the next working day, to its end (the controller's zone: UTC here)
+    assert document["response"]["answer_by"] == "2030-02-04T23:59:59.999999Z"
     transfers = {t["country"]: t for t in document["transfers"]}
     assert set(transfers) == {"US", "IN"}  # the German recipients are not transfers
     assert transfers["US"]["recipient"] == "Acme Cloud CRM Inc." and "2021/914" in transfers["US"]["safeguard"]
@@ -96,7 +97,7 @@ def test_subject_export_is_complete(vault: Vault, tmp_path: Path) -> None:
     assert {"Acme Cloud CRM Inc.", "Bangalore Support Pvt Ltd", "Team wiki"} <= recipients
 
     text = "\n".join(page.extract_text() for page in PdfReader(pdf_path).pages)
-    assert "2030-01-03" in text and "2030-02-03" in text and "2030-01-09" not in text.split("Answer due by")[0]
+    assert "2030-01-03" in text and "2030-02-04" in text and "2030-01-09" not in text.split("Answer due by")[0]
     flat = " ".join(text.split())  # the PDF breaks lines inside table cells
     for expected in ("Art. 15(2)", "Standard contractual clauses", "Maria Boss", "scim.resource.created",
                      "Acme Cloud CRM Inc."):  # fmt: skip
@@ -122,4 +123,32 @@ def test_received_is_checked_on_the_command_line(
     assert main([*base, "--received", "2024-05-02"]) == 0
     document = json.loads((tmp_path / f"subject-{subject_id}.json").read_text())
     assert document["response"]["received"].startswith("2024-05-02T00:00:00")
-    assert document["response"]["answer_by"].startswith("2024-06-02T00:00:00")
+    assert document["response"]["answer_by"].startswith("2024-06-03T23:59:59")  # 2 June 2024 was a Sunday
+
+
+def test_received_on_the_command_line_gets_the_register_deadline(
+    vault: Vault,
+    data_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`--received` gives the same deadline as the DSR register (Regulation 1182/71, working days, holidays of the
+    controller's country), not one calendar month: received Friday 20 November 2026, the corresponding date
+    (Sunday 20 December) moves to Monday 21 December; and a bare date is the day where the controller is."""
+    apply_policy(vault, _policy(), "dpo")  # the default policy's controller is in Germany (see its address)
+    service = service_for(vault)
+    subject_id = str(service.create("User", person("due.date@example.test")).body["id"])  # type: ignore[index]
+    service.close()
+    vault.close()
+    monkeypatch.setenv("CUSTOS_PASSPHRASE", PASSPHRASE)
+    base = ["export", "subject", "--user-id", subject_id, "--out", str(tmp_path), "--data-dir", str(data_dir)]
+    settings = ["dsr", "settings", "--country", "DE", "--time-zone", "Europe/Berlin", "--data-dir", str(data_dir)]
+    assert main(settings) == 0
+    assert main([*base, "--received", "2026-11-20"]) == 0
+    document = json.loads((tmp_path / f"subject-{subject_id}.json").read_text())
+    assert document["response"]["received"] == "2026-11-19T23:00:00.000000Z"  # 20 Nov, 00:00 in Berlin
+    assert document["response"]["answer_by"] == "2026-12-21T22:59:59.999999Z"  # the end of Monday 21 Dec in Berlin
+    text = " ".join(
+        page.extract_text() for page in PdfReader(tmp_path / f"subject-{subject_id}.pdf").pages
+    ).split()
+    assert "2026-12-20T00:00:00.000000Z" not in text

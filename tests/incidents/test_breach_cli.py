@@ -68,7 +68,7 @@ def test_the_clock_cannot_be_reset(data_dir: Path) -> None:
     assert corrected.returncode == 0, corrected.stderr
     assert corrected.stdout.startswith(
         f"Corrected awareness of incident 1: {_utc(aware_at)} → {_utc(aware_at + 24 * HOUR)}. The deadline runs "
-        f"from the first awareness, {_utc(aware_at)}: notify by {_utc(aware_at + 72 * HOUR)}"
+        f"from the earliest awareness recorded, {_utc(aware_at)}: notify by {_utc(aware_at + 72 * HOUR)}"
     )
     row = run(data_dir, "breach", "list").stdout.splitlines()[1].split()
     assert row[2:4] == [f"{aware_at:%Y-%m-%d}", f"{aware_at:%H:%M}"] and row[6] == "overdue"
@@ -166,3 +166,21 @@ def test_a_candidate_dismissed_stays_in_the_register(data_dir: Path) -> None:
     run(data_dir, "breach", "aware", "2", "--reason", "confirmed stolen")
     refused = run(data_dir, "breach", "dismiss", "2", "--reason", "changed my mind")
     assert refused.returncode == 2 and "no longer a candidate" in refused.stderr
+
+
+def test_the_clock_names_the_earliest_awareness_not_the_first(data_dir: Path) -> None:
+    """A correction to an earlier time moves the deadline forward: the clock then runs from that correction, which
+    is the earliest awareness recorded, not the first one. Saying "first" there is untrue."""
+    aware_at = _base()
+    run(data_dir, "breach", "open", "--title", "Share link exposed", "--detected", _iso(aware_at - 2 * HOUR))
+    run(data_dir, "breach", "aware", "1", "--reason", "confirmed by phone", "--at", _iso(aware_at))
+    earlier = run(data_dir, "breach", "aware", "1", "--reason", "call log shows an hour earlier",
+                  "--at", _iso(aware_at - HOUR))  # fmt: skip
+    assert earlier.returncode == 0, earlier.stderr
+    assert "first awareness" not in earlier.stdout
+    assert f"runs from the earliest awareness recorded, {_utc(aware_at - HOUR)}" in earlier.stdout
+    later = run(data_dir, "breach", "aware", "1", "--reason", "written confirmation", "--at", _iso(aware_at + HOUR))
+    assert f"runs from the earliest awareness recorded, {_utc(aware_at - HOUR)}" in later.stdout
+    shown = run(data_dir, "breach", "show", "1").stdout
+    assert f"clock runs from: {_utc(aware_at - HOUR)} (the earliest awareness recorded" in shown
+    assert "first awareness" not in shown

@@ -104,7 +104,7 @@ def test_a_correction_needs_a_reason_and_keeps_every_value(vault: Vault) -> None
     register.notify(incident, "dpo", "SA-1", at=FRIDAY_9 + timedelta(hours=1))
     with pytest.raises(IncidentError, match="no notification 2"):
         register.correct_notification(incident, "dpo", 2, FRIDAY_9, "x")
-    with pytest.raises(IncidentError, match="precede the first awareness"):
+    with pytest.raises(IncidentError, match="precede the earliest awareness recorded"):
         register.correct_notification(incident, "dpo", 1, FRIDAY_9 - timedelta(hours=1), "portal receipt")
     view = register.correct_notification(incident, "dpo", 1, FRIDAY_9 + timedelta(minutes=75), "portal receipt")
     assert view.notifications[0].at == FRIDAY_9 + timedelta(minutes=75)

@@ -109,6 +109,19 @@ def test_a_body_still_arriving_after_the_answer_is_not_read(limited: Hardened) -
     assert took < 2.0  # before: kept open, and whatever the client sent next was read and discarded
 
 
+def test_a_refused_client_does_not_keep_its_connection(limited: Hardened) -> None:
+    """Found from outside (verify-sec): after a 401 the connection stayed open for the 30 s idle keep-alive, so
+    one unauthenticated request per connection held a slot six times longer than the header deadline."""
+    with tls_socket(limited.port) as sock:
+        sock.sendall(b"GET /scim/v2/Users HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer cst_wrong\r\n\r\n")
+        started = time.monotonic()
+        answer = read_all(sock, limit=5.0)  # returns when the server closes the connection
+        took = time.monotonic() - started
+    assert status_line(answer) == "HTTP/1.1 401 Unauthorized"
+    assert b"connection: close" in answer.lower()
+    assert took < 2.0
+
+
 # -- TLS (§11) ---------------------------------------------------------------------------------------------
 def handshake(h: Hardened, ciphers: str | None, maximum: ssl.TLSVersion) -> tuple[str, str] | None:
     context = ssl.create_default_context(cafile=str(h.cert))

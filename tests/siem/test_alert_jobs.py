@@ -25,3 +25,16 @@ def test_alert_opens_a_candidate_incident(vault: Vault) -> None:
     assert incident.source == "alert:mass_deprovisioning" and incident.aware_at is None
     assert incident.alert_seq == alerts[0].seq
     assert [type(e) for e in seen] == [AlertRaised]
+
+
+def test_schema_refusals_raise_a_configuration_alert_and_no_breach_candidate(vault: Vault) -> None:
+    """Issue 14 §2: an IdP mapping the policy refuses is a set-up problem, not a personal-data breach."""
+    bus = EventBus()
+    seen: list[object] = []
+    bus.subscribe(seen.append)
+    jobs = BackgroundJobs(vault, PolicyInForce(vault), bus)
+    add_events(vault, 25, "scim.attributes.rejected", datetime.now(UTC))
+    alerts = jobs.alerts.engine.process_new()
+    assert [a.rule for a in alerts] == ["schema_rejections"] and alerts[0].configuration
+    assert IncidentRegister(vault).list() == []
+    assert [type(e) for e in seen] == [AlertRaised]  # the app is still told, to point at "Outside the policy"

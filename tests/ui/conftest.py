@@ -46,6 +46,13 @@ def _no_leaked_work(qapp: object) -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def _closing_a_window_does_not_ask(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pytest-qt closes every window before the fixtures stop their servers: "Quit with the endpoint running?"
+    would wait for an answer forever. The question has its own tests (test_ui_tray.py), which set their own."""
+    monkeypatch.setattr("app.ui.main_window.ask", lambda *_args: True)
+
+
+@pytest.fixture(autouse=True)
 def _private_settings(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """QSettings read and write a folder of this test's own: never the developer's ~/.config, nor another test's.
 

@@ -71,6 +71,15 @@ def test_export_dialog_writes_records_and_shows_the_file_hash(
     details = json.loads(event.details)
     assert event.actor == "operator:alice"
     assert details["sha256"] == sha256_of(out) and details["format"] == "xlsx" and details["policy_version"] == 1
+    # Issue 14 §5: Open and Show in folder, through the system's opener (recorded here instead of launched).
+    opened: list[str] = []
+    actions = dialog.exported_actions
+    actions.opener = lambda url: opened.append(url.toLocalFile()) or True
+    assert actions.isVisible()
+    actions.open_button.setFocus()
+    qtbot.keyClick(actions.open_button, Qt.Key.Key_Space)
+    qtbot.keyClick(actions.folder_button, Qt.Key.Key_Space)
+    assert opened == [str(out), str(tmp_path)]
 
 
 def test_format_choice_follows_into_the_path_and_json_holds_one_record(
@@ -97,6 +106,7 @@ def test_export_into_a_missing_folder_says_so(with_default: Vault, qtbot: QtBot,
     dialog.export()
     qtbot.waitUntil(lambda: "does not exist" in dialog.status.text())
     assert dialog.outcome is None and dialog.written.text() == "" and dialog.export_button.isEnabled()
+    assert not dialog.exported_actions.isVisible()  # nothing written: nothing to open
     assert trail(with_default, "export.ropa") == []
 
 

@@ -13,7 +13,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 from test_ui_scaling import fits
-from ui_support import PASSPHRASE, free_port
+from ui_support import PASSPHRASE, answer_question_with_keys, free_port
 
 from app.core.events import EventBus
 from app.policy.versions import default_policy_text, in_force
@@ -22,11 +22,13 @@ from app.scim.tls import CERT_FILENAME, KEY_FILENAME, TlsMaterial
 from app.setup import endpoint
 from app.store.vault import Vault
 from app.ui.first_run.wizard import FirstRunWizard
+from app.ui.widgets import ask_yes_no
 from tests.setup.cert_support import write_pair
 
 
 def wizard_at(qtbot: QtBot, data_dir: Path) -> FirstRunWizard:
     wizard = FirstRunWizard(data_dir, "dpo")
+    wizard.confirm = lambda *_args: True  # a test left on a page closes it at the end; the question has its own test
     qtbot.addWidget(wizard)
     wizard.show()
     wizard.windowHandle().requestActivate()  # keys go to the active window, as on a desktop
@@ -250,3 +252,41 @@ def test_contacts_by_keyboard_go_into_the_installed_policy(qtbot: QtBot, data_di
         wizard.done_page.stored.setChecked(True)
         wizard.accept()
         vault.close()
+
+
+def test_escape_on_any_page_asks_before_quitting(qtbot: QtBot, data_dir: Path) -> None:
+    """Keyboard only: Escape, then Enter (the default answer is No) keeps the answers; Escape, Y quits."""
+    wizard = wizard_at(qtbot, data_dir)
+    wizard.confirm = ask_yes_no  # the real question box, answered with keys
+    press_next(qtbot, wizard)
+    type_passphrases(qtbot, wizard, PASSPHRASE, PASSPHRASE)
+    seen = answer_question_with_keys(Qt.Key.Key_Return)
+    qtbot.keyClick(QApplication.focusWidget() or wizard, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: bool(seen))
+    assert "Quit the set-up?" in seen[0]
+    assert wizard.isVisible() and wizard.currentPage() is wizard.passphrase_page
+    assert wizard.passphrase_page.passphrase.text() == PASSPHRASE  # nothing thrown away
+    press_next(qtbot, wizard)
+    assert wizard.currentPage() is wizard.endpoint_page
+    seen = answer_question_with_keys(Qt.Key.Key_Y)
+    with qtbot.waitSignal(wizard.rejected, timeout=5_000):
+        qtbot.keyClick(QApplication.focusWidget() or wizard, Qt.Key.Key_Escape)
+    assert wizard.result is None and wizard.passphrase_page.passphrase.text() == ""
+    assert list(data_dir.iterdir()) == []
+
+
+def test_the_new_passphrase_has_a_strength_meter_and_show_hide(qtbot: QtBot, data_dir: Path) -> None:
+    wizard = wizard_at(qtbot, data_dir)
+    press_next(qtbot, wizard)
+    row = wizard.passphrase_page.passphrase_row
+    assert row.meter is not None and row.meter.value() == 0
+    qtbot.keyClicks(row.edit, "aaaaaaaaaaaa")
+    weak = row.meter.value()
+    assert "weak" in row.verdict.text()
+    row.edit.clear()
+    qtbot.keyClicks(row.edit, "vX7#qL9!mR2@wT4$")
+    assert row.meter.value() > weak and "strong" in row.verdict.text()
+    qtbot.keyClick(row.edit, Qt.Key.Key_H, Qt.KeyboardModifier.ControlModifier)
+    assert row.edit.echoMode() == row.edit.EchoMode.Normal
+    wizard.passphrase_page.clear()  # leaving the page or finishing puts the dots back
+    assert row.edit.echoMode() == row.edit.EchoMode.Password

@@ -101,7 +101,7 @@ def test_awareness_at_a_real_time_and_its_correction_keep_the_deadline(qtbot: Qt
     assert page.table.item(0, 4).text() == "2026-11-30 09:00 UTC"
     assert page.table.item(0, 6).text().startswith("OVERDUE")
     detail = page.detail.toPlainText()
-    assert "The deadline runs from the first awareness, 2026-11-27 09:00 UTC." in detail
+    assert "The deadline runs from the earliest awareness recorded, 2026-11-27 09:00 UTC." in detail
     assert "Still to record for the authority: nature of the breach (Art. 33(3)(a));" in detail
     history = detail.split("History of times (corrections never replace an earlier value):\n", 1)[1].splitlines()
     operator = register.get(1).aware_by
@@ -140,7 +140,8 @@ def test_awareness_dialog_takes_a_time_and_a_reason(qtbot: QtBot, vault: Vault) 
     qtbot.addWidget(correcting)
     ok = correcting.buttons.button(QDialogButtonBox.StandardButton.Ok)
     assert correcting.windowTitle() == "Correct the awareness time" and correcting.moment() == FRIDAY_9
-    assert "deadline keeps running from the first awareness, 2026-11-27 09:00 UTC" in correcting.explanation.text()
+    explanation = correcting.explanation.text()
+    assert "deadline keeps running from the earliest awareness recorded, 2026-11-27 09:00 UTC" in explanation
     qtbot.keyClicks(correcting.reason, "typo")
     assert not ok.isEnabled()  # the same time is no correction
     correcting.when.setDateTime(QDateTime.fromSecsSinceEpoch(int((FRIDAY_9 + timedelta(hours=1)).timestamp())))

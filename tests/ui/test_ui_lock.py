@@ -57,7 +57,7 @@ def test_idle_auto_lock_hides_data_while_the_server_runs(
     main.idle.set_timeout(200)
     qtbot.waitUntil(lambda: main.locked, timeout=5000)
     assert users.model.rowCount() == 0 and users.search.text() == "" and users.detail.toPlainText() == ""
-    assert main.windowTitle() == "Custos — locked" and not main.menuBar().isEnabled()
+    assert main.windowTitle() == "Custos — locked" and not main.lock_action.isEnabled()
     assert status_of(server, token, data_dir) == 200  # UI locked: the endpoint still serves
 
     main.lock_screen.passphrase.setText("not the passphrase")
@@ -80,6 +80,8 @@ def test_closing_the_vault_makes_the_endpoint_answer_503(
     assert main.locked and not main.vault.is_open
     assert not main.lock_screen.close_button.isVisible()
     assert "vault is closed" in main.lock_screen.note.text()
+    assert main.windowTitle() == "Custos — vault closed" and main.lock_screen.title.text() == "The vault is closed"
+    assert main.lock_screen.closed_badge.isVisible()
     assert status_of(server, token, data_dir) == 503
 
     main.lock_screen.passphrase.setText(PASSPHRASE)
@@ -154,12 +156,41 @@ def test_change_passphrase_rekeys_the_vault(vault: Vault, qtbot: QtBot) -> None:
 def test_keyboard_reaches_every_page(window: tuple[MainWindow, ScimServer, str], qtbot: QtBot) -> None:
     main, _server, _token = window
     main.activateWindow()
-    digits = [getattr(Qt.Key, f"Key_{n}") for n in range(1, 10)]
-    assert main.pages.count() <= len(digits), "Ctrl+1…Ctrl+9 must reach every page"
+    assert main.pages.count() <= 9  # Ctrl+1…Ctrl+9
     for index in reversed(range(main.pages.count())):
-        QTest.keyClick(main, digits[index], Qt.KeyboardModifier.ControlModifier)
+        QTest.keyClick(main, Qt.Key(Qt.Key.Key_1 + index), Qt.KeyboardModifier.ControlModifier)
         assert main.pages.currentIndex() == index
         focused = QApplication.focusWidget()
         assert focused is not None and main.pages.currentWidget().isAncestorOf(focused)
     QTest.keyClick(main, Qt.Key.Key_F5)  # refresh the current page from the keyboard
     assert main.pages.currentIndex() == 0
+
+
+def test_help_quit_and_the_bundle_viewer_work_while_locked(
+    window: tuple[MainWindow, ScimServer, str], qtbot: QtBot
+) -> None:
+    """Issue 14 §6: locked, the menu still offers what needs no vault; everything else is off."""
+    main, _server, _token = window
+    main.lock()
+    enabled = {
+        action.text().replace("&", "")
+        for menu in main.menuBar().actions()
+        for action in menu.menu().actions()
+        if action.isEnabled() and not action.isSeparator()
+    }
+    assert {"Quit", "Open an evidence bundle…", "User guide", "Keyboard shortcuts", "About Custos"} <= enabled
+    assert not {"Lock", "Settings…", "Export Article 30 records…", "Log", "Change passphrase…"} & enabled
+    assert main.lock_screen.title.text() == "Custos is locked" and not main.lock_screen.closed_badge.isVisible()
+    main.lock_screen.passphrase.setText(PASSPHRASE)
+    main.lock_screen.unlock()
+    qtbot.waitUntil(lambda: not main.locked, timeout=10_000)
+    assert main.lock_action.isEnabled() and main.settings_action.isEnabled()
+
+
+def test_the_lock_explanation_is_not_clipped(window: tuple[MainWindow, ScimServer, str], qtbot: QtBot) -> None:
+    main, _server, _token = window
+    main.resize(640, 480)
+    main.lock()
+    qtbot.wait(50)
+    note = main.lock_screen.note
+    assert note.height() >= note.heightForWidth(note.width()) > note.fontMetrics().height()  # every wrapped line

@@ -58,7 +58,8 @@ def test_main_unlocks_serves_and_shuts_down(vault: Vault, data_dir: Path) -> Non
         if windows and windows[0].server.running:
             seen["window"] = windows[0]
             seen["vault_status"] = windows[0].vault_status.text()
-            windows[0].close()  # the last window: the event loop ends as it does for the operator
+            windows[0].confirm = lambda *_args: True  # "Quit with the endpoint running?" Yes
+            windows[0].quit()  # Vault → Quit: the event loop ends as it does for the operator
             return True
         return False
 
@@ -103,7 +104,8 @@ def test_first_run_assistant_leads_to_a_serving_window(data_dir: Path) -> None:
         if windows and windows[0].server.running:
             seen["base_url"] = windows[0].server.base_url
             seen["window"] = windows[0]
-            windows[0].close()
+            windows[0].confirm = lambda *_args: True  # "Quit with the endpoint running?" Yes
+            windows[0].quit()
             return True
         return False
 
@@ -120,6 +122,7 @@ def test_cancelling_the_first_run_exits_without_writing(data_dir: Path) -> None:
     def step() -> bool:
         modal = QApplication.activeModalWidget()
         if isinstance(modal, FirstRunWizard):
+            modal.confirm = lambda *_args: True  # "Quit the set-up?" Yes (asked by keyboard in test_ui_first_run)
             modal.reject()
             return True
         return False

@@ -9,25 +9,32 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSize, QThreadPool
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QPushButton, QWidget
 from pytestqt.qtbot import QtBot
 from ui_support import PASSPHRASE, insert_rows, many_users
 
+from app.audit.outside_policy import OutsideRow
 from app.core.events import EventBus
+from app.policy.loader import load_policy
+from app.policy.versions import default_policy_text
 from app.scim.server import ScimServer
 from app.scim.tls import ensure_self_signed
 from app.store.tokens import TokenStore
 from app.store.vault import Vault
 from app.ui.endpoint_dialog import EndpointDialog
 from app.ui.first_run.wizard import FirstRunWizard
+from app.ui.lock.passphrase import ChangePassphraseDialog
 from app.ui.main_window import MainWindow
+from app.ui.outside_policy.add_dialog import AddAttributeDialog
 from app.ui.settings_dialog import SettingsDialog
 from app.ui.unlock_dialog import UnlockDialog
 
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
 SCREEN_AT_200 = QSize(960, 540)  # 1920×1080 physical pixels at 200 %
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -80,14 +87,19 @@ def test_dialogs_and_the_first_run_assistant_fit_960_by_540(
     unlock = UnlockDialog(data_dir)
     server = ScimServer(vault, tls=ensure_self_signed(data_dir))
     moving = EndpointDialog(server, data_dir, lambda _parent, _action: False)
+    rekey = ChangePassphraseDialog(vault)  # the new passphrase with its strength meter
+    refused = OutsideRow("User", 'phoneNumbers[type eq "mobile"]', "Microsoft Entra ID", 3, 0, NOW, NOW)
+    policy = load_policy(default_policy_text())
+    adding = AddAttributeDialog(refused, policy, default_policy_text())
     wizard = FirstRunWizard(tmp_path / "empty", "dpo")
+    wizard.confirm = lambda *_args: True  # closed at the end of the test: no "Quit the set-up?" box to answer
     qtbot.addWidget(wizard)
     wizard.show()
     for page_id in wizard.pageIds():  # every page of the assistant, at its own size
         page = wizard.page(page_id)
         assert fits(page.minimumSizeHint()), (type(page).__name__, page.minimumSizeHint().toTuple())
     assert fits(wizard.minimumSizeHint()), wizard.minimumSizeHint().toTuple()
-    for dialog in (settings, unlock, moving):
+    for dialog in (settings, unlock, moving, rekey, adding):
         qtbot.addWidget(dialog)
         dialog.show()
         assert fits(dialog.minimumSizeHint()), (dialog.windowTitle(), dialog.minimumSizeHint().toTuple())
@@ -99,7 +111,10 @@ import json, sys, tempfile
 from pathlib import Path
 from PySide6.QtCore import QThreadPool
 from PySide6.QtWidgets import QApplication
+from app.audit.outside_policy import OutsideRow
 from app.core.events import EventBus
+from app.policy.loader import load_policy
+from app.policy.versions import default_policy_text
 from app.scim.server import ScimServer
 from app.scim.tls import ensure_self_signed
 from app.store.tokens import TokenStore
@@ -158,3 +173,23 @@ def test_qt_scale_factor_2_is_honoured(tmp_path: Path) -> None:
     assert seen["grab"] == [2 * width, 2 * height]  # every logical pixel drawn as 2×2 device pixels
     assert fits(QSize(*seen["minimum"])) and fits(QSize(*seen["settings_minimum"]))
     assert fits(QSize(width, height))  # the window took the 960×540 it was given
+
+
+def test_at_640_by_480_the_policy_catalogue_shows_rows_and_nothing_overlaps(window: MainWindow, qtbot: QtBot) -> None:
+    """Issue 14 §7: the window's minimum is 640×480, and there the catalogue shows rows under its buttons."""
+    window.resize(400, 300)
+    assert window.width() >= 640 and window.height() >= 480  # the minimum size holds
+    window.resize(640, 480)
+    window.pages.setCurrentWidget(window.policy_page)
+    settle(qtbot)
+    page = window.policy_page
+    table = page.catalogue_table
+    row_height = table.verticalHeader().defaultSectionSize()
+    assert table.viewport().height() >= row_height, table.viewport().height()
+    assert table.rowAt(0) == 0  # the first row is drawn
+    assert window.height() <= 480, window.height()  # and the window did not grow past the screen to do it
+    for button in page.findChildren(QPushButton):
+        if button.isVisible():
+            mapped = button.geometry().translated(button.parentWidget().mapTo(page, button.pos()) - button.pos())
+            table_rect = table.geometry().translated(table.parentWidget().mapTo(page, table.pos()) - table.pos())
+            assert not mapped.intersects(table_rect), button.text()

@@ -10,9 +10,21 @@ import httpx
 from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtGui import QGuiApplication
 from pytestqt.qtbot import QtBot
-from ui_support import PASSPHRASE, USER_SCHEMA, add_member, answer_passphrase_dialog, group_row, insert_rows, user_row
+from ui_support import (
+    BASE_TIME,
+    PASSPHRASE,
+    USER_SCHEMA,
+    add_member,
+    answer_passphrase_dialog,
+    group_row,
+    insert_rows,
+    user_row,
+)
 
 from app.core.events import ResourcesChanged
+from app.policy.loader import load_policy
+from app.policy.minimise import Minimiser
+from app.policy.versions import default_policy_text
 from app.scim.server import ScimServer
 from app.scim.tls import ensure_self_signed
 from app.store.tokens import TokenStore
@@ -32,7 +44,7 @@ def test_search_box_takes_filters_or_plain_text(populated: Vault, qtbot: QtBot) 
     qtbot.waitUntil(lambda: browser.count_label.text() == "10 of 2,000 users" and browser.model.rowCount() == 10)
     browser.search.setText('Person 4"2')  # not a filter; the quote must not break out of the string
     browser.apply_search()
-    assert browser.search_note.text().startswith("Name search")
+    assert browser.search_note.text().startswith("Text search")
     qtbot.waitUntil(lambda: browser.count_label.text() == "0 of 2,000 users")
     browser.search.setText("person 42")
     browser.apply_search()
@@ -55,8 +67,55 @@ def test_header_sorts_only_indexed_columns(populated: Vault, qtbot: QtBot) -> No
 
 def test_group_text_search_uses_display_name_only() -> None:
     where, note = search_clause("Group", "eng")
-    assert where is not None and note.startswith("Name search")
+    assert where is not None and note == "Text search: display name contains “eng”"
     assert search_clause("User", "  ") == (None, "")
+
+
+def test_plain_text_typed_in_the_box_is_a_search_not_a_broken_filter(vault: Vault, qtbot: QtBot) -> None:
+    """Issue 14 §7, keyboard only: "ada lovelace" searches names and e-mail; no "not valid SCIM filter syntax"."""
+    extra = {"emails": [{"value": "countess@example.org", "type": "work"}]}
+    insert_rows(vault, [user_row("ada", "Ada Lovelace", datetime.now(UTC), **extra), user_row("bob", "Bob", BASE_TIME)])
+    browser = ResourceBrowser(vault, "User")
+    qtbot.addWidget(browser)
+    qtbot.waitUntil(lambda: browser.count_label.text() == "2 of 2 users")
+    qtbot.keyClicks(browser.search, "ada lovelace")
+    qtbot.keyClick(browser.search, Qt.Key.Key_Return)
+    assert browser.search_note.text() == "Text search: user name, display name or e-mail contains “ada lovelace”"
+    assert "filter" not in browser.search_note.text()
+    qtbot.waitUntil(lambda: browser.count_label.text() == "1 of 2 users")
+    browser.search.clear()
+    qtbot.keyClicks(browser.search, "countess")  # found by its e-mail address
+    qtbot.keyClick(browser.search, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: browser.count_label.text() == "1 of 2 users")
+
+
+def test_a_filter_on_an_attribute_not_held_says_why_it_is_empty(vault: Vault, qtbot: QtBot) -> None:
+    browser = ResourceBrowser(vault, "User")
+    qtbot.addWidget(browser)
+    browser.held = lambda: Minimiser(load_policy(default_policy_text()))  # the shipped policy: no phone numbers
+    qtbot.keyClicks(browser.search, 'phoneNumbers.value sw "+44"')
+    qtbot.keyClick(browser.search, Qt.Key.Key_Return)
+    note = browser.search_note.text()
+    assert "'phoneNumbers.value' is not held under the policy in force" in note and "no stored users" in note
+    browser.search.clear()
+    qtbot.keyClicks(browser.search, 'userName sw "a"')
+    qtbot.keyClick(browser.search, Qt.Key.Key_Return)
+    assert browser.search_note.text() == "SCIM filter"
+
+
+def test_groups_show_their_member_count(vault: Vault, qtbot: QtBot) -> None:
+    users = insert_rows(vault, [user_row(name, name, BASE_TIME) for name in ("a", "b", "c")])
+    (group_id, _empty) = insert_rows(vault, [group_row("Engineers"), group_row("Empty")])
+    for user_id in users:
+        add_member(vault, group_id, user_id)
+    browser = ResourceBrowser(vault, "Group")
+    qtbot.addWidget(browser)
+    qtbot.waitUntil(lambda: browser.model.rowCount() == 2)
+    column = [browser.model.headerData(c, Qt.Orientation.Horizontal) for c in range(browser.model.columnCount())]
+    members = column.index("Members")
+    cells = {browser.model.data(browser.model.index(r, 0)): browser.model.data(browser.model.index(r, members))
+             for r in range(2)}  # fmt: skip
+    assert cells == {"Engineers": "3", "Empty": "0"}
 
 
 def test_detail_pane_shows_every_attribute_as_plain_text(vault: Vault, qtbot: QtBot) -> None:

@@ -125,3 +125,26 @@ class MemoryKeyring(KeyringBackend):
 
     def delete_password(self, service: str, username: str) -> None:
         self.items.pop((service, username), None)
+
+
+def answer_question_with_keys(*keys: object) -> list[str]:
+    """When a modal question box is up, press ``keys`` in it (Qt.Key values); returns the box's text once seen.
+
+    Keyboard only, as a person answering "Quit?" with Enter, Escape or Y would."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    seen: list[str] = []
+
+    def answer() -> None:
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox):
+            QTimer.singleShot(20, answer)
+            return
+        seen.append(box.text())
+        for key in keys:
+            QTest.keyClick(box, key)  # type: ignore[call-overload]
+
+    QTimer.singleShot(0, answer)
+    return seen

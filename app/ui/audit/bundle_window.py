@@ -53,7 +53,7 @@ from app.ui.identities.model import plain
 from app.ui.policy.common import user_message
 from app.ui.table_model import AnyIndex, RowsTableModel, size_columns
 from app.ui.theme import tint
-from app.ui.widgets import text_label
+from app.ui.widgets import documents_dir, text_label
 from app.ui.workers import submit
 
 PAGE_SIZE = 500
@@ -386,7 +386,7 @@ def open_bundle_window(parent: QWidget | None, path: Path) -> BundleWindow:
 
 def choose_and_open_bundle(parent: QWidget | None) -> BundleWindow | None:
     """Ask for an evidence bundle file and open it (Records → "Open an evidence bundle…"); None if cancelled."""
-    chosen, _filter = QFileDialog.getOpenFileName(parent, "Open an evidence bundle", "", FILE_FILTER)
+    chosen, _filter = QFileDialog.getOpenFileName(parent, "Open an evidence bundle", documents_dir(), FILE_FILTER)
     if not chosen:
         return None
     return open_bundle_window(parent, Path(chosen))

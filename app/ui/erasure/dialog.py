@@ -39,6 +39,7 @@ from app.ui.erasure.jobs import Preview, preview, progress
 from app.ui.erasure.lines import PREVIEW_HEADERS, STATUS_HEADERS, detail, where
 from app.ui.lock.reauth import Reauthenticate
 from app.ui.policy.common import login_name, plain_label, user_message
+from app.ui.widgets import documents_dir
 from app.ui.workers import submit
 
 POLL_MS = 1000
@@ -47,7 +48,7 @@ ChooseFolder = Callable[[QWidget], Path | None]
 
 
 def choose_receipt_folder(parent: QWidget) -> Path | None:
-    folder = QFileDialog.getExistingDirectory(parent, "Save the erasure receipt into folder")
+    folder = QFileDialog.getExistingDirectory(parent, "Save the erasure receipt into folder", documents_dir())
     return Path(folder) if folder else None
 
 

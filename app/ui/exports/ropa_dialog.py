@@ -29,8 +29,10 @@ from app.exports.ropa_writers import FORMATS, MULTI_RECORD_FORMATS, suffix_of
 from app.scim.server import ScimServer
 from app.store.vault import Vault
 from app.ui.exports.jobs import RECORD_CHOICES, ExportCancelled, ExportControl, RopaWritten, export_ropa
+from app.ui.exports.opened import ExportedActions
 from app.ui.exports.step import show_export_step
 from app.ui.policy.common import login_name, plain_label, user_message
+from app.ui.widgets import documents_dir
 from app.ui.workers import submit
 
 ChoosePath = Callable[[QWidget, Path, str], Path | None]
@@ -56,9 +58,8 @@ def choose_output_path(parent: QWidget, suggested: Path, fmt: str) -> Path | Non
 
 
 def default_path(fmt: str) -> Path:
-    folder = Path.home() / "Documents"
     name = f"custos-article-30{'-cnil' if fmt == 'cnil' else ''}-{date.today().isoformat()}.{suffix_of(fmt)}"
-    return (folder if folder.is_dir() else Path.home()) / name
+    return Path(documents_dir()) / name
 
 
 def transport_of(server: ScimServer | None) -> tuple[str | None, str | None]:
@@ -105,6 +106,7 @@ class RopaExportDialog(QDialog):
         self.status = plain_label(wrap=True)
         self.written = plain_label(wrap=True)
         self.sha256 = plain_label(wrap=True)
+        self.exported_actions = ExportedActions()
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         self.export_button = self.buttons.addButton("Export", QDialogButtonBox.ButtonRole.ActionRole)
         self.export_button.clicked.connect(self.export)
@@ -130,6 +132,7 @@ class RopaExportDialog(QDialog):
         layout.addWidget(self.status)
         layout.addWidget(self.written)
         layout.addWidget(self.sha256)
+        layout.addWidget(self.exported_actions)
         layout.addStretch(1)
         layout.addWidget(self.buttons)
         self._format_changed()
@@ -212,6 +215,7 @@ class RopaExportDialog(QDialog):
             self.status.setText("Reading the policy and the vault, and writing the records…")
             self.written.clear()
             self.sha256.clear()
+            self.exported_actions.set_path(None)
 
     def _exported(self, result: RopaWritten) -> None:
         late = self.control is not None and self.control.cancel_requested
@@ -222,6 +226,7 @@ class RopaExportDialog(QDialog):
         self.written.setText(f"Written: {result.file.path}")
         self.sha256.setText(f"SHA-256: {result.file.sha256}")
         self.sha256.setToolTip(f"Content hash stated in the record: {result.content_hash}")
+        self.exported_actions.set_path(Path(result.file.path))
 
     def _failed(self, exc: Exception) -> None:
         self._set_busy(False)

@@ -25,9 +25,11 @@ from PySide6.QtWidgets import (
 
 from app.store.vault import Vault
 from app.ui.exports.jobs import ExportCancelled, ExportControl, Written, export_subject_files
+from app.ui.exports.opened import ExportedActions
 from app.ui.exports.step import show_export_step
 from app.ui.lock.reauth import Reauthenticate
 from app.ui.policy.common import login_name, plain_label, user_message
+from app.ui.widgets import documents_dir
 from app.ui.workers import submit
 
 ChooseFolder = Callable[[QWidget], Path | None]
@@ -37,7 +39,7 @@ TOO_LATE = "The files are in place and being recorded on the audit trail; this c
 
 
 def choose_export_folder(parent: QWidget) -> Path | None:
-    folder = QFileDialog.getExistingDirectory(parent, "Export subject data into folder")
+    folder = QFileDialog.getExistingDirectory(parent, "Export subject data into folder", documents_dir())
     return Path(folder) if folder else None
 
 
@@ -51,6 +53,7 @@ class SubjectExportDialog(QDialog):
         self.progress = QProgressBar()
         self.progress.setRange(0, 0)
         self.files = plain_label(wrap=True)
+        self.exported_actions = ExportedActions()
         self.cancel_button = QPushButton("Cancel export")
         self.cancel_button.clicked.connect(self.cancel_export)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
@@ -69,6 +72,7 @@ class SubjectExportDialog(QDialog):
         layout.addWidget(self.status)
         layout.addWidget(self.progress)
         layout.addWidget(self.files)
+        layout.addWidget(self.exported_actions)
         layout.addLayout(row)
         self.resize(640, 200)
         self.poll.start()
@@ -102,6 +106,7 @@ class SubjectExportDialog(QDialog):
         late = "The export had finished before the cancel could stop it. " if self.control.cancel_requested else ""
         self.status.setText(f"{late}Exported; recorded on the audit trail. Hand these files to the person who asked.")
         self.files.setText("\n".join(f"{w.path}\nSHA-256: {w.sha256}" for w in written))
+        self.exported_actions.set_path(Path(written[0].path) if written else None)
 
     def _failed(self, exc: Exception) -> None:
         self._done()

@@ -33,7 +33,8 @@ from app.setup.idp_reach import PUBLIC, obstacles, reach, route_problem, routes
 from app.store.tokens import check_token_name
 from app.store.vault import MIN_PASSPHRASE_LENGTH, check_new_passphrase
 from app.ui.endpoint_form import EndpointForm
-from app.ui.widgets import FileField, error_label, secret_field, text_label
+from app.ui.passphrase_field import PassphraseRow
+from app.ui.widgets import FileField, error_label, text_label
 
 
 class _CheckedPage(QWizardPage):
@@ -84,8 +85,9 @@ class PassphrasePage(_CheckedPage):
             f"At least {MIN_PASSPHRASE_LENGTH} characters. It cannot be recovered: without it the vault stays "
             "unreadable, so keep it in your password manager.",
         )
-        self.passphrase = secret_field()
-        self.confirmation = secret_field()
+        self.passphrase_row = PassphraseRow(meter=True)
+        self.confirmation_row = PassphraseRow(accessible_name="Passphrase again")
+        self.passphrase, self.confirmation = self.passphrase_row.edit, self.confirmation_row.edit
         self.remember = QCheckBox("&Remember the key in the system keyring (unlock without typing)")
         self.remember.setToolTip(
             "Stores the derived vault key, never the passphrase, in the operating system's keyring. "
@@ -98,8 +100,8 @@ class PassphrasePage(_CheckedPage):
         passphrase_label.setBuddy(self.passphrase)
         repeat_label = QLabel("Re&peat it")
         repeat_label.setBuddy(self.confirmation)
-        form.addRow(passphrase_label, self.passphrase)
-        form.addRow(repeat_label, self.confirmation)
+        form.addRow(passphrase_label, self.passphrase_row)
+        form.addRow(repeat_label, self.confirmation_row)
         form.addRow("", self.strength)
         form.addRow("", self.remember)
         form.addRow(self.error)
@@ -120,6 +122,8 @@ class PassphrasePage(_CheckedPage):
     def clear(self) -> None:
         self.passphrase.clear()
         self.confirmation.clear()
+        self.passphrase_row.hide_text()
+        self.confirmation_row.hide_text()
 
 
 class EndpointPage(_CheckedPage):

@@ -40,8 +40,10 @@ from app.setup.first_run import (
 from app.setup.idp_guides import guide
 from app.setup.idp_mappings import refused_default_mappings
 from app.ui.first_run.pages import ContactsPage, EndpointPage, PassphrasePage, PolicyPage, TokenPage, WelcomePage
-from app.ui.widgets import CopyRow, error_label, text_label
+from app.ui.widgets import CopyRow, ask_yes_no, error_label, text_label
 from app.ui.workers import submit
+
+QUIT_QUESTION = "Quit the set-up? Nothing has been written yet; Custos will close and ask again next time."
 
 
 class _ProgressBox:
@@ -259,6 +261,7 @@ class FirstRunWizard(QWizard):
             self.addPage(page)
         self.currentIdChanged.connect(self._entered)
         self._closing_after_cancel = False
+        self.confirm = ask_yes_no  # replaced in tests that do not drive the real question box
         self.setMinimumWidth(560)
 
     @property
@@ -325,6 +328,9 @@ class FirstRunWizard(QWizard):
             return
         if self.result is not None:
             return  # the vault exists now: the only way on is Finish, after the token was taken
+        # Escape reaches here from any page; one stray key must not throw the answers away and quit the app.
+        if not self.confirm(self, "Quit the set-up?", QUIT_QUESTION):
+            return
         self._forget()
         super().reject()
 

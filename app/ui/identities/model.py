@@ -34,7 +34,12 @@ COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
         ("active", "Active"),
         ("modified", "Modified"),
     ),
-    "Group": (("displayName", "Display name"), ("externalId", "External id"), ("modified", "Modified")),
+    "Group": (
+        ("displayName", "Display name"),
+        ("members", "Members"),
+        ("externalId", "External id"),
+        ("modified", "Modified"),
+    ),
 }
 _SORTABLE = ("userName", "displayName", "modified")
 
@@ -58,6 +63,8 @@ def local_time(moment: datetime) -> str:
 def _cell(row: browse.Row, attribute: str) -> str:
     if attribute == "modified":
         return local_time(row.modified)
+    if attribute == "members":
+        return "" if row.members is None else f"{row.members:,}"
     if attribute == "active":
         return "" if row.active is None else ("yes" if row.active else "no")
     value = {"userName": row.user_name, "displayName": row.display_name, "externalId": row.external_id}[attribute]

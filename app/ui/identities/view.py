@@ -6,6 +6,8 @@ table cells go through ``plain()``; nothing here is ever interpreted as rich tex
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPoint, Qt, QTimer
@@ -27,8 +29,9 @@ from scim2_models import ScimFilter
 from sqlalchemy import ColumnElement
 
 from app.core.events import EventBus, ResourcesChanged
+from app.policy.minimise import Minimiser
 from app.scim.errors import ScimError
-from app.scim.filter_sql import compile_filter
+from app.scim.filter_sql import compile_filter, parse
 from app.store import browse
 from app.store.vault import Vault
 from app.targets.status import Holding, holdings
@@ -42,24 +45,51 @@ SEARCH_DELAY_MS = 400
 ROW_HEIGHT = 24
 
 
+# A SCIM filter starts with an attribute path and an operator (or "not (", or "("); anything else typed into the
+# box is a plain-text search, and is not reported as a broken filter.
+_FILTER_SHAPE = re.compile(
+    r"^\s*(?:\(|not\s*\(|[A-Za-z][\w:.$-]*(?:\[[^\]]*\])?(?:\.\w+)?\s+(?:eq|ne|co|sw|ew|gt|ge|lt|le|pr)\b)",
+    re.IGNORECASE,
+)
+
+
+def looks_like_filter(text: str) -> bool:
+    return bool(_FILTER_SHAPE.match(text))
+
+
 def text_filter(resource_type: str, text: str) -> str:
-    """Plain text as a SCIM filter on the names (Groups have no userName)."""
+    """Plain text as a SCIM filter: "contains" on the names and e-mail addresses (Groups: the display name)."""
     quoted = ScimFilter.quote(text)
     if resource_type == "User":
-        return f"userName co {quoted} or displayName co {quoted}"
+        return f"userName co {quoted} or displayName co {quoted} or emails.value co {quoted}"
     return f"displayName co {quoted}"
 
 
-def search_clause(resource_type: str, text: str) -> tuple[ColumnElement[bool] | None, str]:
-    """The WHERE clause for the search box, and a note saying how the text was understood."""
+def search_clause(
+    resource_type: str, text: str, held: Minimiser | None = None
+) -> tuple[ColumnElement[bool] | None, str]:
+    """The WHERE clause for the search box, and a note saying how the text was understood.
+
+    ``held`` is the policy in force: a filter on an attribute it does not hold can match nothing (nothing of it
+    is stored), and the note says so instead of showing an unexplained empty list."""
     text = text.strip()
     if not text:
         return None, ""
+    what = "user name, display name or e-mail" if resource_type == "User" else "display name"
+    plain_search = f"Text search: {what} contains “{text}”"
+    if not looks_like_filter(text):
+        return compile_filter(resource_type, text_filter(resource_type, text)), plain_search
     try:
-        return compile_filter(resource_type, text), "SCIM filter"
+        clause = compile_filter(resource_type, text)
     except ScimError as as_filter:
-        reason = as_filter.detail
-    return compile_filter(resource_type, text_filter(resource_type, text)), f"Name search (as a filter: {reason})"
+        return compile_filter(resource_type, text_filter(resource_type, text)), (
+            f"{plain_search} (as a SCIM filter: {as_filter.detail})"
+        )
+    unheld = held.unheld_in_filter((resource_type,), parse(text)) if held is not None else None
+    if unheld is not None:
+        noun = "users" if resource_type == "User" else "groups"
+        return clause, f"SCIM filter: '{unheld}' is not held under the policy in force, so no stored {noun} can match."
+    return clause, "SCIM filter"
 
 
 def _flatten(value: Any, path: str) -> list[tuple[str, str]]:
@@ -109,10 +139,17 @@ class ResourceBrowser(QWidget):
         self.resource_type = resource_type
         self.model = ResourceTableModel(vault, resource_type, parent=self)
         self._detail_id: str | None = None
+        self.held: Callable[[], Minimiser] | None = None  # the policy in force; set by the main window
 
         self.search = QLineEdit()
         self.search.setClearButtonEnabled(True)
-        self.search.setPlaceholderText('Search names, or a SCIM filter such as userName sw "a"')
+        self.search.setPlaceholderText(
+            'Search names, e-mail or a filter: userName sw "a"' if resource_type == "User" else "Search group names"
+        )
+        self.search.setToolTip(
+            "Plain text searches the names and e-mail addresses (contains). A SCIM filter such as "
+            'userName sw "a" or emails.value ew "@example.org" is used as it is.'
+        )
         self.search_note = _plain_label()
         self.count_label = _plain_label()
         self._debounce = QTimer(self)
@@ -184,7 +221,8 @@ class ResourceBrowser(QWidget):
     def apply_search(self) -> None:
         self._debounce.stop()
         try:
-            where, note = search_clause(self.resource_type, self.search.text())
+            held = self.held() if self.held is not None else None
+            where, note = search_clause(self.resource_type, self.search.text(), held)
         except ScimError as exc:  # even the quoted text was refused (e.g. too long)
             self.search_note.setText(exc.detail)
             return

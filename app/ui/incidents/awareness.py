@@ -1,7 +1,7 @@
 """Recording when the controller became aware: a real time (not only "now") and the reasoning; again, a correction.
 
 A correction never replaces the earlier time: the register keeps both, the trail gets both, and the deadline keeps
-running from the first awareness. The dialog says so before the operator confirms.
+running from the earliest awareness recorded. The dialog says so before the operator confirms.
 """
 
 from __future__ import annotations
@@ -38,8 +38,8 @@ class AwarenessDialog(QDialog):
         if self.correcting:
             text = (f"Awareness is recorded at {clock.utc_text(view.aware_at)}. A correction is kept next to the "
                     "earlier value and goes on the audit trail with both times; the 72-hour deadline keeps running "
-                    f"from the first awareness, {clock.utc_text(view.aware_anchor)}. Give the corrected time and why "
-                    "it is corrected.")  # fmt: skip
+                    f"from the earliest awareness recorded, {clock.utc_text(view.aware_anchor)}. Give the corrected "
+                    "time and why it is corrected.")  # fmt: skip
         else:
             text = ("When did the controller become reasonably certain that a breach occurred (EDPB 9/2022)? This "
                     "starts the 72-hour clock. Give the time and the reasoning.")  # fmt: skip

@@ -99,7 +99,7 @@ def timeline(view: IncidentView) -> str:
     lines = [f"{_origin(view)}; {state_text(view)}."]
     lines += [f"{clock.utc_text(at)}  {label}" for at, label in sorted(moments, key=lambda m: m[0])]  # stable
     if view.aware_anchor and view.aware_anchor != f["aware_at"]:
-        lines.append(f"The deadline runs from the first awareness, {clock.utc_text(view.aware_anchor)}.")
+        lines.append(f"The deadline runs from the earliest awareness recorded, {clock.utc_text(view.aware_anchor)}.")
     if f["aware_reason"]:
         lines.append(f"\nAware because: {f['aware_reason']}")
     if f["risk"]:

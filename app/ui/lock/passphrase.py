@@ -6,6 +6,7 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QL
 
 from app.core.errors import CustosError
 from app.store.vault import Vault, forget_keyring
+from app.ui.passphrase_field import PassphraseRow
 from app.ui.workers import submit
 
 
@@ -22,7 +23,8 @@ class ChangePassphraseDialog(QDialog):
         self.vault = vault
         self.setWindowTitle("Change the vault passphrase")
         self.current = _secret_field("Current passphrase")
-        self.new = _secret_field("New passphrase")
+        self.new_row = PassphraseRow(meter=True, accessible_name="New passphrase")
+        self.new = self.new_row.edit
         self.confirmation = _secret_field("New passphrase again")
         self.message = QLabel("The whole vault is re-encrypted with the new key; the keyring shortcut, if any, is "
                               "forgotten.")  # fmt: skip
@@ -32,7 +34,7 @@ class ChangePassphraseDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         form = QFormLayout()
         form.addRow("Current", self.current)
-        form.addRow("New", self.new)
+        form.addRow("New", self.new_row)
         form.addRow("New, again", self.confirmation)
         layout = QVBoxLayout(self)
         layout.addLayout(form)

@@ -103,8 +103,10 @@ class ApplyPolicyDialog(QDialog):
         *,
         text: str | None = None,
         based_on: int | None = None,
+        source: str = "",
     ) -> None:
-        """A file (``path``), or a ``text`` made in the policy editor from version ``based_on``."""
+        """A file (``path``), or a ``text`` made in the app: in the policy editor from version ``based_on``, or by a
+        decision in "Outside the policy", described by ``source``."""
         super().__init__(parent)
         self.vault = vault
         self.path = path
@@ -114,7 +116,7 @@ class ApplyPolicyDialog(QDialog):
         self.reauthenticate: Reauthenticate | None = None  # set by the page: the passphrase again before applying
         self.checked: Checked | None = None
         self.record: versions.PolicyRecord | None = None
-        self.setWindowTitle(f"Apply policy file {path.name}" if path is not None else "Apply the edited policy")
+        self.setWindowTitle(f"Apply policy file {path.name}" if path is not None else "Apply a policy change")
 
         self.status = plain_label("Checking the file and what it would change…", wrap=True)
         self.progress = QProgressBar()
@@ -131,8 +133,8 @@ class ApplyPolicyDialog(QDialog):
         self.apply_button.clicked.connect(self.apply)
         self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
-        source = str(path) if path is not None else f"Edited in the policy editor, from version {based_on}"
-        layout.addWidget(plain_label(source, wrap=True))
+        described = source or f"Edited in the policy editor, from version {based_on}"
+        layout.addWidget(plain_label(str(path) if path is not None else described, wrap=True))
         layout.addWidget(self.status)
         layout.addWidget(self.progress)
         layout.addWidget(self.problems_label)

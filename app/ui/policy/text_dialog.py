@@ -11,6 +11,7 @@ from app.core.errors import ConfigError
 from app.policy import versions
 from app.ui.policy.common import plain_label
 from app.ui.policy.diff_dialog import read_only_text
+from app.ui.widgets import documents_dir
 
 
 class PolicyTextDialog(QDialog):
@@ -37,7 +38,7 @@ class PolicyTextDialog(QDialog):
         self.resize(820, 600)
 
     def choose_and_save(self) -> None:
-        suggested = f"policy-v{self.record.version}.toml"
+        suggested = str(Path(documents_dir()) / f"policy-v{self.record.version}.toml")
         chosen, _filter = QFileDialog.getSaveFileName(self, "Save the policy text", suggested, "TOML (*.toml)")
         if chosen:
             self.save_to(Path(chosen))

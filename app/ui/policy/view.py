@@ -34,6 +34,7 @@ from app.ui.policy.diff_dialog import DiffDialog
 from app.ui.policy.editor import PolicyEditorDialog
 from app.ui.policy.models import CatalogueModel, HistoryModel, short_sha
 from app.ui.policy.text_dialog import PolicyTextDialog
+from app.ui.widgets import documents_dir
 from app.ui.workers import submit
 
 MAX_COLUMN_WIDTH = 340
@@ -46,7 +47,9 @@ OUTSIDE_SCHEMA = {
 
 
 def choose_policy_file(parent: QWidget) -> Path | None:
-    name, _filter = QFileDialog.getOpenFileName(parent, "Apply a policy file", "", "Policy files (*.toml);;All (*)")
+    name, _filter = QFileDialog.getOpenFileName(
+        parent, "Apply a policy file", documents_dir(), "Policy files (*.toml);;All (*)"
+    )
     return Path(name) if name else None
 
 
@@ -100,7 +103,9 @@ def _table(model: object, selection: QAbstractItemView.SelectionMode) -> QTableV
     # The header and one row at least (not Qt's larger default): the page then fits a 960×540 window, a
     # 1920×1080 screen at 200 % (tests/ui/test_ui_scaling.py); the splitter gives the tables the rest.
     header = table.horizontalHeader().sizeHint().height()
-    table.setMinimumHeight(header + table.verticalHeader().defaultSectionSize() + 2 * table.frameWidth())
+    # A narrow window adds a horizontal scroll bar, which took the row's place (8 pixels left at 640×480).
+    scroll_bar = table.horizontalScrollBar().sizeHint().height()
+    table.setMinimumHeight(header + table.verticalHeader().defaultSectionSize() + 2 * table.frameWidth() + scroll_bar)
     return table
 
 
@@ -170,6 +175,7 @@ class PolicyPage(QWidget):
         splitter.addWidget(history_box)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 1)
+        splitter.setChildrenCollapsible(False)  # at 640×480 the catalogue kept 8 pixels: never below one row
         top = QHBoxLayout()
         top.addWidget(self.header, 1)
         top.addWidget(refresh)

@@ -1,0 +1,107 @@
+"""Add a refused attribute to the catalogue: category, purposes and why, then the usual apply (impact preview and
+the passphrase). The dialog only writes the proposed policy text; ApplyPolicyDialog checks and applies it."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QShowEvent
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.audit.outside_policy import OutsideRow, catalogue_path
+from app.policy.edit import add_attribute
+from app.policy.model import Policy
+from app.ui.widgets import error_label, text_label
+
+
+class AddAttributeDialog(QDialog):
+    """On acceptance ``proposed_text`` is the policy text with the new entry."""
+
+    def __init__(self, row: OutsideRow, policy: Policy, policy_text: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.row = row
+        self.policy_text = policy_text
+        self.proposed_text: str | None = None
+        self.setWindowTitle("Add an attribute to the catalogue")
+        self.setMinimumWidth(520)  # the purposes list shows whole names
+        self.path = QLineEdit(catalogue_path(row))
+        self.path.setAccessibleName("Catalogue path")
+        self.category = QComboBox()
+        for category in policy.categories:
+            self.category.addItem(f"{category.name} ({category.id})", category.id)
+        self.purposes = QListWidget()
+        self.purposes.setAccessibleName("Purposes")
+        for purpose in policy.purposes:
+            item = QListWidgetItem(f"{purpose.name} ({purpose.id})")
+            item.setData(Qt.ItemDataRole.UserRole, purpose.id)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Unchecked)
+            self.purposes.addItem(item)
+        self.purposes.setMaximumHeight(self.purposes.sizeHintForRow(0) * 4 + 6 if policy.purposes else 60)
+        self.justification = QPlainTextEdit()
+        self.justification.setTabChangesFocus(True)  # Tab leaves the box, as in a form
+        self.justification.setPlaceholderText("Why this attribute is needed for the chosen purposes (Art. 5(1)(c))")
+        self.justification.setAccessibleName("Justification")
+        self.justification.setMaximumHeight(self.fontMetrics().height() * 4)
+        self.error = error_label()
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.next_button = self.buttons.addButton("&Check the impact…", QDialogButtonBox.ButtonRole.AcceptRole)
+        # Return, wherever the focus is (Cancel included, after a Tab), goes on; Escape or Space on Cancel cancels.
+        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setAutoDefault(False)
+        self.buttons.accepted.connect(self.propose)
+        self.buttons.rejected.connect(self.reject)
+
+        form = QFormLayout()
+        form.addRow("&Path", self.path)
+        form.addRow("&Category", self.category)
+        form.addRow("P&urposes", self.purposes)
+        form.addRow("&Why", self.justification)
+        layout = QVBoxLayout(self)
+        layout.addWidget(text_label(f"Refused or stripped: {row.path} ({row.resource_type}), from {row.client}."))
+        if row.path != row.attribute:
+            layout.addWidget(
+                text_label(
+                    f"The catalogue has no type filter yet: adding {catalogue_path(row)} admits every type of "
+                    f"{row.attribute.split('.')[0]}, not only the one refused here."
+                )
+            )
+        layout.addLayout(form)
+        layout.addWidget(self.error)
+        layout.addWidget(self.buttons)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self.next_button.setDefault(True)  # set before show, QDialogButtonBox would pick its own
+
+    def chosen_purposes(self) -> list[str]:
+        return [
+            str(self.purposes.item(i).data(Qt.ItemDataRole.UserRole))
+            for i in range(self.purposes.count())
+            if self.purposes.item(i).checkState() == Qt.CheckState.Checked
+        ]
+
+    def propose(self) -> None:
+        path, purposes, why = self.path.text().strip(), self.chosen_purposes(), self.justification.toPlainText()
+        if not path:
+            return self._refuse("Give the catalogue path.")
+        if not purposes:
+            return self._refuse("Choose at least one purpose: an attribute is held for a purpose or not at all.")
+        if not why.strip():
+            return self._refuse("Say why it is needed: the justification is kept next to the entry.")
+        category = str(self.category.currentData())
+        self.proposed_text = add_attribute(self.policy_text, self.row.resource_type, path, category, purposes, why)
+        self.accept()
+
+    def _refuse(self, message: str) -> None:
+        self.error.setText(message)
+        self.error.show()

@@ -1,0 +1,309 @@
+"""The "Outside the policy" page: per attribute path and client token, how many requests were refused or
+stripped, first and last seen — never a value — and the three decisions a DPO takes from there:
+
+* add the attribute to the catalogue (category, purposes, why), through the usual apply: impact preview, then
+  the passphrase;
+* switch the policy to strip (store the rest of the request, drop what is outside), through the same apply;
+* keep refusing, and hand the IdP's administrator the exact mappings to remove in that IdP's own words.
+
+Rows come from app.audit.outside_policy (Qt-free); what a later policy version admitted drops out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
+from PySide6.QtGui import QGuiApplication, QShowEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.audit.outside_policy import OutsideRow, OutsideSummary, not_held_by, outside_policy, summary
+from app.policy import versions
+from app.policy.edit import set_outside_schema
+from app.policy.in_force import PolicyInForce
+from app.policy.model import Policy
+from app.setup.idp_guides import GUIDES, guide, guide_for_client, removal_instruction
+from app.store.vault import Vault
+from app.ui.identities.model import local_time
+from app.ui.lock.reauth import Reauthenticate
+from app.ui.outside_policy.add_dialog import AddAttributeDialog
+from app.ui.policy.apply_dialog import ApplyPolicyDialog
+from app.ui.policy.common import Confirm, ask, login_name, plain_label, user_message
+from app.ui.table_model import AnyIndex, RowsTableModel
+from app.ui.workers import submit
+
+INTRO = (
+    "What identity providers sent that the policy does not hold: per attribute and client, how many requests were "
+    "refused or stored without it. Names and counts only, never a value."
+)
+NUMERIC = frozenset({3, 4})
+
+
+@dataclass(frozen=True)
+class Loaded:
+    rows: list[OutsideRow]
+    summary: OutsideSummary
+    policy: Policy
+    policy_text: str
+    version: int
+
+
+def load(vault: Vault, in_force: PolicyInForce) -> Loaded:
+    active = in_force.get()
+    still_outside = not_held_by(active.minimiser)
+    with vault.read_connection() as conn:
+        rows = outside_policy(conn, still_outside)
+        line = summary(conn, still_outside)
+    return Loaded(rows, line, active.policy, active.record.text, active.version)
+
+
+class OutsideModel(RowsTableModel):
+    headers = ("Attribute", "Resource", "Client", "Refused", "Stripped", "First seen", "Last seen")
+
+    def set_rows(self, rows: list[OutsideRow]) -> None:
+        self.beginResetModel()
+        self._rows = list(rows)
+        self.endResetModel()
+
+    def row_at(self, row: int) -> OutsideRow:
+        return self._rows[row]  # type: ignore[no-any-return]
+
+    def rows(self) -> list[OutsideRow]:
+        return list(self._rows)
+
+    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
+        if not index.isValid():
+            return None
+        row: OutsideRow = self._rows[index.row()]
+        values = (row.path, row.resource_type, row.client, row.refused, row.stripped, row.first_seen, row.last_seen)
+        value = values[index.column()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return local_time(value) if index.column() >= 5 else (f"{value:,}" if index.column() in NUMERIC else value)
+        if role == Qt.ItemDataRole.UserRole:  # sorting: numbers as numbers, times as times
+            return value.timestamp() if index.column() >= 5 else value
+        if role == Qt.ItemDataRole.TextAlignmentRole and index.column() in NUMERIC:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.ToolTipRole and index.column() == 0:
+            return f"{row.path}\nCatalogue attribute: {row.attribute}"
+        return None
+
+
+class OutsidePolicyPage(QWidget):
+    policy_applied = Signal(object)  # the new PolicyRecord
+
+    def __init__(
+        self,
+        vault: Vault,
+        in_force: PolicyInForce,
+        confirm: Confirm = ask,
+        operator: Callable[[], str] = login_name,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.vault = vault
+        self.in_force = in_force
+        self.confirm = confirm
+        self.operator = operator
+        self.reauthenticate: Reauthenticate | None = None  # set by the main window: the passphrase before applying
+        self.loaded: Loaded | None = None
+        self.add_dialog: AddAttributeDialog | None = None
+        self.apply_dialog: ApplyPolicyDialog | None = None
+
+        self.summary = plain_label("Reading the audit trail…", wrap=True)
+        self.message = plain_label(wrap=True)
+        self.model = OutsideModel(self)
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.model)
+        self.proxy.setSortRole(Qt.ItemDataRole.UserRole)
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(3, Qt.SortOrder.DescendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().hide()
+        self.table.setWordWrap(False)  # one line per row: the times stay readable
+        self.table.setTabKeyNavigation(False)  # Tab moves on to the decisions
+        self.table.setAccessibleName("Attributes outside the policy")
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        self.table.selectionModel().selectionChanged.connect(self._selection_changed)
+
+        self.add_button = QPushButton("&Add to the catalogue…")
+        self.add_button.setToolTip("Hold this attribute from now on: choose its category and purposes, say why")
+        self.add_button.clicked.connect(self.add_selected)
+        self.strip_button = QPushButton("Switch the policy to &strip…")
+        self.strip_button.setToolTip("Store the rest of such requests and drop only what is outside the catalogue")
+        self.strip_button.clicked.connect(self.switch_to_strip)
+        self.idp = QComboBox()
+        self.idp.setAccessibleName("Identity provider")
+        for item in GUIDES:
+            self.idp.addItem(item.name, item.key)
+        self.idp.currentIndexChanged.connect(self._show_instruction)
+        self.copy_button = QPushButton("&Copy the instruction")
+        self.copy_button.clicked.connect(self.copy_instruction)
+        self.instruction = QPlainTextEdit()
+        self.instruction.setReadOnly(True)
+        self.instruction.setTabChangesFocus(True)
+        self.instruction.setAccessibleName("Instruction for the identity provider")
+        self.instruction.setMinimumHeight(self.fontMetrics().height() * 4)
+        refresh = QPushButton("&Refresh")
+        refresh.clicked.connect(self.refresh)
+
+        decide = QGroupBox("Decide")
+        decisions = QVBoxLayout(decide)
+        policy_row = QHBoxLayout()
+        policy_row.addWidget(self.add_button)
+        policy_row.addWidget(self.strip_button)
+        policy_row.addStretch(1)
+        policy_row.addWidget(refresh)
+        idp_row = QHBoxLayout()
+        idp_row.addWidget(QLabel("Keep refusing, and ask the IdP to stop sending it:"))
+        idp_row.addWidget(self.idp, 1)
+        idp_row.addWidget(self.copy_button)
+        decisions.addLayout(policy_row)
+        decisions.addLayout(idp_row)
+        decisions.addWidget(self.instruction, 1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(plain_label(INTRO, wrap=True))
+        layout.addWidget(self.summary)
+        layout.addWidget(self.table, 2)
+        layout.addWidget(decide, 1)
+        layout.addWidget(self.message)
+        self._set_enabled()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        self.refresh()
+        super().showEvent(event)
+
+    # -- reading -----------------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        if not self.vault.is_open:
+            return
+        vault, in_force = self.vault, self.in_force
+        submit(lambda: load(vault, in_force), self._loaded, self._failed)
+
+    def _loaded(self, loaded: Loaded) -> None:
+        self.loaded = loaded
+        self.model.set_rows(loaded.rows)
+        mode = loaded.policy.outside_schema
+        self.summary.setText(f"{loaded.summary.sentence()} Policy version {loaded.version} {_MODE[mode]}.")
+        self.table.resizeColumnsToContents()
+        if loaded.rows and not self.table.selectionModel().hasSelection():
+            self.idp.setCurrentIndex(max(0, self.idp.findData(guide_for_client(loaded.rows[0].client).key)))
+        self._set_enabled()
+        self._show_instruction()
+
+    def _failed(self, exc: Exception) -> None:
+        self.message.setText(user_message(exc, "The audit trail could not be read."))
+
+    def clear_for_lock(self) -> None:
+        self.model.set_rows([])
+        self.instruction.clear()
+        self.message.clear()
+
+    # -- selection ---------------------------------------------------------------------------------------
+    def selected_rows(self) -> list[OutsideRow]:
+        indexes = self.table.selectionModel().selectedRows()
+        return [self.model.row_at(self.proxy.mapToSource(index).row()) for index in indexes]
+
+    def _selection_changed(self, *_args: object) -> None:
+        selected = self.selected_rows()
+        if selected:
+            found = self.idp.findData(guide_for_client(selected[0].client).key)
+            if found >= 0 and found != self.idp.currentIndex():
+                self.idp.setCurrentIndex(found)  # shows the instruction
+                self._set_enabled()
+                return
+        self._set_enabled()
+        self._show_instruction()
+
+    def _set_enabled(self) -> None:
+        loaded = self.loaded
+        self.add_button.setEnabled(len(self.selected_rows()) == 1 and loaded is not None)
+        self.strip_button.setEnabled(loaded is not None and loaded.policy.outside_schema != "strip")
+        self.copy_button.setEnabled(bool(self.model.rows()))
+
+    # -- the IdP instruction -----------------------------------------------------------------------------
+    def instruction_paths(self) -> list[str]:
+        """The selected rows' paths, or every row of the clients that look like the chosen IdP (else all)."""
+        selected = self.selected_rows()
+        if selected:
+            return sorted({row.path for row in selected})
+        rows = self.model.rows()
+        key = self.idp.currentData()
+        mine = [row for row in rows if guide_for_client(row.client).key == key]
+        return sorted({row.path for row in (mine or rows)})
+
+    def _show_instruction(self, *_args: object) -> None:
+        paths = self.instruction_paths()
+        if not paths:
+            self.instruction.setPlainText("Nothing outside the policy: no instruction needed.")
+            return
+        self.instruction.setPlainText(removal_instruction(guide(str(self.idp.currentData())), paths))
+
+    def copy_instruction(self) -> None:
+        QGuiApplication.clipboard().setText(self.instruction.toPlainText())  # names only: nothing to clear later
+        self.message.setText("Instruction copied: paste it into a ticket or follow it in the IdP's console.")
+
+    # -- decisions that change the policy ----------------------------------------------------------------
+    def add_selected(self) -> None:
+        selected = self.selected_rows()
+        if len(selected) != 1 or self.loaded is None:
+            self.message.setText("Select one attribute to add.")
+            return
+        if self.add_dialog is not None:
+            self.add_dialog.deleteLater()
+        self.add_dialog = AddAttributeDialog(selected[0], self.loaded.policy, self.loaded.policy_text, self)
+        self.add_dialog.accepted.connect(self._attribute_proposed)
+        self.add_dialog.open()
+
+    def _attribute_proposed(self) -> None:
+        dialog = self.add_dialog
+        if dialog is not None and dialog.proposed_text is not None:
+            what = f"{dialog.path.text().strip()} ({dialog.row.resource_type})"
+            self._apply(dialog.proposed_text, f"Add {what} to the catalogue")
+
+    def switch_to_strip(self) -> None:
+        if self.loaded is None:
+            return
+        text = set_outside_schema(self.loaded.policy_text, "strip")
+        self._apply(text, "Switch the policy to strip: store such requests without what is outside the catalogue")
+
+    def _apply(self, text: str, source: str) -> None:
+        if self.apply_dialog is not None:
+            self.apply_dialog.deleteLater()
+        dialog = ApplyPolicyDialog(
+            self.vault, None, self.operator(), self.in_force, self.confirm, self, text=text, source=source
+        )
+        dialog.reauthenticate = self.reauthenticate
+        dialog.applied.connect(self._applied)
+        self.apply_dialog = dialog
+        dialog.open()
+
+    def _applied(self, record: versions.PolicyRecord) -> None:
+        self.message.setText(f"Policy version {record.version} applied.")
+        self.policy_applied.emit(record)
+        self.refresh()
+
+
+_MODE = {
+    "reject": "refuses such requests (nothing of them is stored)",
+    "strip": "stores such requests without these attributes",
+}
+
