@@ -76,5 +76,5 @@ def render(window: MainWindow, vault: Vault, out: Path, wait: Callable[[int], No
     wait(600)
     history.grab().save(str(out / "dialog-erasure-history.png"))
     history.close()
-    _shot(NoteDialog("Recipient payroll (no SCIM target: by hand, Art. 19)", window), out / "dialog-erasure-attest.png",
+    _shot(NoteDialog("Recipient payroll (no SCIM target)", window), out / "dialog-erasure-attest.png",
           wait)  # fmt: skip

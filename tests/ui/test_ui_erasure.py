@@ -61,6 +61,8 @@ def test_erase_one_subject_everywhere(
         assert [line.state for line in dialog.status.targets] == ["succeeded"]
         headers = [dialog.table.horizontalHeaderItem(c).text() for c in range(3)]
         assert headers == ["Where", "State", "Detail"]  # not "succeeded" under "What happens"
+        stretched = dialog.table.horizontalHeader().sectionResizeMode(2)
+        assert stretched == dialog.table.horizontalHeader().ResizeMode.Stretch  # the detail is on screen
         rows = [[dialog.table.item(r, c).text() for c in range(3)] for r in range(dialog.table.rowCount())]
         assert rows[0][:2] == ["This Custos mirror", "erased"] and "rows deleted" in rows[0][2]
         assert rows[1] == ["app1", "succeeded", "erased (verified)"]

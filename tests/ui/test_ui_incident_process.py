@@ -69,6 +69,8 @@ def test_the_whole_breach_process_by_keyboard(qtbot: QtBot, vault: Vault) -> Non
     assert dismissed.state == "closed" and dismissed.risk == "none"
     assert dismissed.not_notified_rationale == "Mapping mismatch from the IdP, not a breach"
     assert events(vault, "incident.dismissed")[0]["incident"] == candidate
+    row = next(r for r in range(page.table.rowCount()) if page.table.item(r, 0).text() == str(candidate))
+    assert page.table.item(row, 6).text() == "no deadline: dismissed as not a personal-data breach"
     assert "Mapping mismatch" not in json.dumps(events(vault, "incident.dismissed"))  # free text stays in the register
 
     # Awareness (its own dialog and tests): not before the detection the open dialog recorded.
@@ -195,3 +197,12 @@ def test_every_step_dialog_fits_200_percent(qtbot: QtBot, vault: Vault) -> None:
     page = IncidentsPage(vault, PolicyInForce(vault))  # thirteen buttons, four to a row
     qtbot.addWidget(page)
     assert fits(page.minimumSizeHint()), page.minimumSizeHint().toTuple()
+
+
+def test_awareness_by_keyboard_alone(qtbot: QtBot, vault: Vault) -> None:
+    """The time has the focus and Tab walks its sections: Alt+R reaches the reasoning, Tab then OK."""
+    register = IncidentRegister(vault)
+    incident = register.open_incident("Lost laptop", "dpo")
+    dialog = AwarenessDialog(register.get(incident), utc_now())
+    accepted = by_keyboard(qtbot, key(Qt.Key.Key_R, Qt.KeyboardModifier.AltModifier), typed("Owner confirmed"))(dialog)
+    assert accepted and dialog.value()[1] == "Owner confirmed"

@@ -205,3 +205,24 @@ def test_target_dialogs_fit_200_percent(qtbot: QtBot, vault: Vault) -> None:
         assert fits(dialog.minimumSizeHint()) and fits(dialog.sizeHint()), (dialog.windowTitle(),
                                                                            dialog.sizeHint().toTuple())
     qtbot.waitUntil(lambda: "Cannot reach app1" in dialogs[2].report.text(), timeout=20_000)
+
+
+def test_oauth_client_credentials_in_the_dialog(qtbot: QtBot, vault: Vault) -> None:
+    apply_policy(vault, policy_with_recipients(), "dpo")
+    dialog = TargetDialog(PolicyInForce(vault).get().policy)
+    qtbot.addWidget(dialog)
+    assert not dialog.token_url.isEnabled() and not dialog.client_id.isEnabled()
+    dialog.name.setText("app2")
+    dialog.url.setText("https://app2.example.test/scim/v2")
+    dialog.auth.setCurrentIndex(dialog.auth.findData("oauth2"))
+    assert dialog.token_url.isEnabled() and dialog.client_id.isEnabled() and dialog.scope.isEnabled()
+    dialog.secret.setText("client-secret")
+    assert dialog.problem() == "OAuth 2 needs a token URL and a client id."
+    dialog.token_url.setText("https://login.example.test/oauth2/token")
+    dialog.client_id.setText("custos")
+    dialog.scope.setText("scim.write")
+    assert dialog.problem() is None
+    config = dialog.config()
+    assert (config.auth_kind, config.oauth_token_url, config.oauth_client_id, config.oauth_scope, config.secret) == (
+        "oauth2", "https://login.example.test/oauth2/token", "custos", "scim.write", "client-secret")  # fmt: skip
+    assert "client-secret" not in repr(config)

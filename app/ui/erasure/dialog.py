@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
+    QHeaderView,
     QLineEdit,
     QPushButton,
     QTableWidget,
@@ -35,7 +36,7 @@ from app.erasure.source import STEP_TEXT
 from app.erasure.status import RequestStatus, report_lines
 from app.store.vault import Vault
 from app.ui.erasure.jobs import Preview, preview, progress
-from app.ui.erasure.lines import PREVIEW_HEADERS, STATUS_HEADERS, where
+from app.ui.erasure.lines import PREVIEW_HEADERS, STATUS_HEADERS, detail, where
 from app.ui.lock.reauth import Reauthenticate
 from app.ui.policy.common import login_name, plain_label, user_message
 from app.ui.widgets import documents_dir
@@ -88,7 +89,10 @@ class ErasureDialog(QDialog):
         self.who.setAccessibleName("Whom this erases")
         self.table = QTableWidget(0, 3)
         self.table.setHorizontalHeaderLabels(list(PREVIEW_HEADERS))
-        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.verticalHeader().hide()
+        self._stretch(1)  # every column visible: "What happens" wraps
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.setTabKeyNavigation(False)
         self.ground = QComboBox()
         for key, text in GROUNDS.items():
             if key not in AUTOMATIC_GROUNDS:
@@ -195,7 +199,8 @@ class ErasureDialog(QDialog):
     def _progressed(self, status: RequestStatus) -> None:
         self.status = status
         self.table.setHorizontalHeaderLabels(list(STATUS_HEADERS))  # from "what happens" to what happened
-        self._fill([(where(line.target), line.state, line.detail) for line in report_lines(status)])
+        self._stretch(2)  # the detail takes the width
+        self._fill([(where(line.target), line.state, detail(line.detail)) for line in report_lines(status)])
         if status.state == "closed":
             self.timer.stop()
             outcome = "erased everywhere" if status.complete else "closed with exceptions (see each application)"
@@ -218,12 +223,18 @@ class ErasureDialog(QDialog):
         )
 
     # -- shared --------------------------------------------------------------------------------------------
+    def _stretch(self, stretched: int) -> None:
+        header = self.table.horizontalHeader()
+        for column in range(self.table.columnCount()):
+            fit = QHeaderView.ResizeMode.Stretch if column == stretched else QHeaderView.ResizeMode.ResizeToContents
+            header.setSectionResizeMode(column, fit)
+
     def _fill(self, rows: list[tuple[str, str, str]]) -> None:
         self.table.setRowCount(len(rows))
         for r, row in enumerate(rows):
             for c, value in enumerate(row):
                 self.table.setItem(r, c, QTableWidgetItem(value))
-        self.table.resizeColumnsToContents()
+        self.table.resizeRowsToContents()  # a long "what happens" wraps in its stretched column
 
     def _failed(self, exc: Exception) -> None:
         self.message.setText(user_message(exc, "The erasure could not be carried out; nothing was half-done."))

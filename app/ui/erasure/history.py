@@ -34,7 +34,7 @@ from app.erasure.status import RequestStatus, TargetLine, recent, report_lines
 from app.store.vault import Vault
 from app.ui.erasure.dialog import ChooseFolder, choose_receipt_folder
 from app.ui.erasure.jobs import progress
-from app.ui.erasure.lines import STATUS_HEADERS, where
+from app.ui.erasure.lines import STATUS_HEADERS, detail, where
 from app.ui.identities.model import local_time
 from app.ui.incidents.fields import StepDialog, prompt_box, text_of
 from app.ui.policy.common import login_name, plain_label, user_message
@@ -154,8 +154,12 @@ class ErasureHistoryDialog(QDialog):
             for column, value in enumerate((request_id, local_time(created), state, ground, str(steps))):
                 self.request_table.setItem(row, column, QTableWidgetItem(value))
         opened = sum(1 for r in requests if r[2] == "open")
-        self.summary.setText(f"{len(requests)} erasure request(s), {opened} still open. Select one to see each "
-                             "target, recipient and the identity provider.")  # fmt: skip
+        if not requests:
+            self.summary.setText("No erasure request yet. To erase a person: Identities, right-click the user, "
+                                 "Erase….")  # fmt: skip
+        else:
+            self.summary.setText(f"{len(requests)} erasure request(s), {opened} still open. Select one to see each "
+                                 "target, recipient and the identity provider.")  # fmt: skip
         ids = [r[0] for r in requests]
         if chosen in ids:
             self.request_table.selectRow(ids.index(chosen))
@@ -189,7 +193,7 @@ class ErasureHistoryDialog(QDialog):
         self.lines = report_lines(status)
         self.line_table.setRowCount(len(self.lines))
         for row, line in enumerate(self.lines):
-            for column, value in enumerate((where(line.target), line.state, line.detail)):
+            for column, value in enumerate((where(line.target), line.state, detail(line.detail))):
                 self.line_table.setItem(row, column, QTableWidgetItem(value))
         targets = [line.target for line in self.lines]
         if chosen is not None and chosen.target in targets:

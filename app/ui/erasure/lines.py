@@ -13,5 +13,10 @@ def where(line_target: str) -> str:
     if line_target == "source":
         return "Identity provider (source)"
     if line_target.startswith("recipient:"):
-        return f"Recipient {line_target.split(':', 1)[1]} (no SCIM target: by hand, Art. 19)"
+        return f"Recipient {line_target.split(':', 1)[1]} (no SCIM target)"
     return line_target
+
+
+def detail(text: str) -> str:
+    """A line's detail as the app says it: the command the CLI names becomes the button here."""
+    return text.replace("then 'erase attest --source'", "then attest it here (Attest…)")

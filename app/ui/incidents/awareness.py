@@ -55,8 +55,8 @@ class AwarenessDialog(QDialog):
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         form = QFormLayout()
-        form.addRow("Aware at (local time)", self.when)
-        form.addRow("Correction reason" if self.correcting else "Reasoning", self.reason)
+        form.addRow("Aware &at (local time)", self.when)
+        form.addRow("Correction &reason" if self.correcting else "&Reasoning", self.reason)  # Alt+R: Tab walks the time
         layout = QVBoxLayout(self)
         layout.addWidget(self.explanation)
         layout.addLayout(form)

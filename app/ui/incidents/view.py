@@ -69,6 +69,13 @@ def state_text(view: IncidentView) -> str:
     return view.state
 
 
+def clock_text(view: IncidentView, now: datetime) -> str:
+    """The clock column; a dismissed candidate has no deadline (it was judged not to be a breach)."""
+    if state_text(view) == "dismissed":
+        return "no deadline: dismissed as not a personal-data breach"
+    return view.clock(now).describe()
+
+
 def _origin(view: IncidentView) -> str:
     source = str(view.source)
     return f"Candidate from the alert rule {source[6:]}" if source.startswith("alert:") else "Opened by hand"
@@ -90,7 +97,7 @@ def timeline(view: IncidentView) -> str:
     moments += [(f[key], label) for key, label in labels if f[key]]
     moments += [(n.at, f"Notified ({n.kind}), reference {n.reference}") for n in view.notifications]
     lines = [f"{_origin(view)}; {state_text(view)}."]
-    lines += [f"{clock.utc_text(at)}  {label}" for at, label in sorted(moments)]
+    lines += [f"{clock.utc_text(at)}  {label}" for at, label in sorted(moments, key=lambda m: m[0])]  # stable
     if view.aware_anchor and view.aware_anchor != f["aware_at"]:
         lines.append(f"The deadline runs from the earliest awareness recorded, {clock.utc_text(view.aware_anchor)}.")
     if f["aware_reason"]:
@@ -243,14 +250,15 @@ class IncidentsPage(QWidget):
         aware = clock.utc_text(view.aware_anchor) if view.aware_anchor else "—"  # what the deadline runs from
         utc_deadline = clock.utc_text(status.deadline) if status.deadline else "—"
         local_deadline = clock.local_text(status.deadline) if status.deadline else "—"
-        return [str(view.id), state_text(view), view.title, aware, utc_deadline, local_deadline, status.describe()]
+        return [str(view.id), state_text(view), view.title, aware, utc_deadline, local_deadline,
+                clock_text(view, self.now())]  # fmt: skip
 
     def _tick(self) -> None:
         now = self.now()
         for row, view in enumerate(self.incidents):
             item = self.table.item(row, len(HEADERS) - 1)
             if item is not None:
-                item.setText(view.clock(now).describe())
+                item.setText(clock_text(view, now))
 
     def _selected(self) -> IncidentView | None:
         rows = self.table.selectionModel().selectedRows()

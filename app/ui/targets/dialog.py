@@ -144,6 +144,7 @@ class TargetDialog(QDialog):
         layout.addWidget(self.mapping_note)
         layout.addLayout(test_row)
         layout.addWidget(self.buttons)
+        self.setMinimumWidth(720)  # URLs and placeholders readable; still inside 960 logical pixels at 200 %
 
         self.recipient.currentIndexChanged.connect(self._preview)
         self.renames.textChanged.connect(self._preview)
