@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from app.audit.outside_policy import not_held_by, summary
 from app.audit.query import EventFilter, count
+from app.dsr.register import DsrRegister
 from app.erasure.tombstones import refused_recently
 from app.incidents.register import IncidentRegister
 from app.policy.in_force import PolicyInForce
@@ -26,6 +27,7 @@ from app.store.vault import Vault
 from app.targets.status import health
 from app.ui.audit.verification import VerificationControl
 from app.ui.audit.view import trail_verdict
+from app.ui.requests.summary import read_overview_line
 from app.ui.workers import submit
 
 REFRESH_MS = 3000
@@ -41,6 +43,7 @@ class Overview:
     policy: str
     returned: list[str] = field(default_factory=list)  # erased people the IdP sent again (refused), newest first
     outside: str = ""  # the "Outside the policy" line: attributes, clients, requests refused or stripped
+    requests: str = ""  # open data subject requests and the nearest deadline
 
 
 def read_overview(vault: Vault, policy: PolicyInForce) -> Overview:
@@ -67,8 +70,10 @@ def read_overview(vault: Vault, policy: PolicyInForce) -> Overview:
     policy_text = (
         f"v{record.version} ({record.sha256[:12]}), applied {record.applied_at:%Y-%m-%d %H:%M} UTC by {record.operator}"
     )
+    requests = read_overview_line(DsrRegister(vault))
     return Overview(
-        counts.get("User", 0), counts.get("Group", 0), targets, alerts, incidents, policy_text, returned, outside
+        counts.get("User", 0), counts.get("Group", 0), targets, alerts, incidents, policy_text, returned, outside,
+        requests,
     )
 
 
@@ -93,14 +98,16 @@ class OverviewPage(QWidget):
         super().__init__(parent)
         self.vault = vault
         self.server = server
-        self.fields = {name: QLabel("…") for name in ("server", "identities", "targets", "alerts", "returned",
-                                                       "incidents", "policy", "outside", "audit")}  # fmt: skip
+        names = ("server", "identities", "targets", "alerts", "returned", "incidents", "requests", "policy", "outside",
+                 "audit")  # fmt: skip
+        self.fields = {name: QLabel("…") for name in names}
         for label in self.fields.values():
             label.setWordWrap(True)
         form = QFormLayout()
         for title, name in (("SCIM endpoint", "server"), ("Identities", "identities"), ("Targets", "targets"),
                             ("Alerts today", "alerts"), ("Erased people sent again", "returned"),
-                            ("Open incidents", "incidents"), ("Policy in force", "policy"),
+                            ("Open incidents", "incidents"), ("Data subject requests", "requests"),
+                            ("Policy in force", "policy"),
                             ("Audit trail", "audit")):  # fmt: skip
             form.addRow(title, self.fields[name])
         self.review_button = QPushButton("Re&view…")
@@ -153,6 +160,7 @@ class OverviewPage(QWidget):
         self.fields["alerts"].setText(str(overview.alerts_today))
         self.fields["returned"].setText("\n".join(overview.returned) or "none")
         self.fields["incidents"].setText("\n".join(overview.incidents) or "none open")
+        self.fields["requests"].setText(overview.requests)
         self.fields["policy"].setText(overview.policy)
         self.fields["outside"].setText(overview.outside)
 

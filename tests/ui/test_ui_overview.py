@@ -62,3 +62,24 @@ def test_overview_shows_erased_people_sent_again(qtbot: QtBot, vault: Vault, dat
     assert "1 re-creation(s) refused" in text and "custos erase release" in text
     assert "came.back" not in text.lower()
     page.hide()
+
+
+def test_overview_shows_open_requests_and_the_nearest_deadline(qtbot: QtBot, vault: Vault, data_dir: Path) -> None:
+    """Issue 13 §3: the Overview says how many requests await an answer and when the nearest one is due."""
+    from datetime import UTC, datetime, timedelta
+
+    from app.dsr.register import DsrRegister
+
+    register = DsrRegister(vault)
+    page = OverviewPage(vault, ScimServer(vault, tls=ensure_self_signed(data_dir), bus=EventBus()))
+    qtbot.addWidget(page)
+    page.show()
+    qtbot.waitUntil(lambda: page.fields["requests"].text() == "No data subject request awaiting an answer.")
+    page.hide()
+    first = register.open(["access"], "email", "dpo", datetime.now(UTC) - timedelta(days=40))
+    register.open(["erasure"], "form", "dpo", datetime.now(UTC))
+    due = register.list(open_only=True)[0].deadline.isoformat()  # nearest first
+    page.show()
+    qtbot.waitUntil(lambda: page.fields["requests"].text().startswith("2 open requests; 1 overdue"), timeout=5000)
+    assert f"nearest deadline {due}" in page.fields["requests"].text() and first
+    page.hide()

@@ -137,6 +137,31 @@ def test_detail_pane_shows_every_attribute_as_plain_text(vault: Vault, qtbot: Qt
     assert browser.detail_title.text() == "This resource was deleted."
 
 
+def test_detail_pane_names_look_alike_names_and_the_person_s_requests(vault: Vault, qtbot: QtBot) -> None:
+    """Issue 11 §7: a Cyrillic "paypal" is its own identity and is shown as a look-alike; issue 13: the requests
+    that concern a person are listed with their deadlines."""
+    from app.dsr.register import DsrRegister
+
+    look_alike = "\u0440\u0430\u0443\u0440\u0430l"  # Cyrillic р а у р а, then a Latin l
+    now = datetime.now(UTC)
+    rows = [user_row("ada", "Ada Lovelace", now), user_row(look_alike, "Not PayPal", now)]
+    (plain_id, user_id) = insert_rows(vault, rows)
+    request_id = DsrRegister(vault).open(["access"], "email", "dpo", datetime.now(UTC), subject_id=user_id)
+    view = IdentitiesView(vault)
+    qtbot.addWidget(view)
+    browser = view.users
+    qtbot.waitUntil(lambda: browser.model.rowCount() == 2)
+    row = next(r for r in range(2) if browser.model.row_id(r) == user_id)
+    browser.table.selectRow(row)
+    qtbot.waitUntil(lambda: request_id in browser.detail.toPlainText())
+    title = browser.detail_title.text()
+    assert "Look-alike name" in title and "\u201cpaypal\u201d" in title and "Cyrillic" in title
+    assert f"{request_id}: access; received" in browser.detail.toPlainText()
+    browser.table.selectRow(1 - row)
+    qtbot.waitUntil(lambda: "Data subject requests: none" in browser.detail.toPlainText())
+    assert browser.detail_title.text() == "ada" and plain_id != user_id
+
+
 # -- tokens --------------------------------------------------------------------------------------------
 def test_tokens_create_show_once_and_revoke(vault: Vault, qtbot: QtBot) -> None:
     answers: list[bool] = []

@@ -29,9 +29,11 @@ from scim2_models import ScimFilter
 from sqlalchemy import ColumnElement
 
 from app.core.events import EventBus, ResourcesChanged
+from app.dsr.register import DsrRegister
 from app.policy.minimise import Minimiser
 from app.scim.errors import ScimError
 from app.scim.filter_sql import compile_filter, parse
+from app.scim.identity_strings import describe as describe_name
 from app.store import browse
 from app.store.vault import Vault
 from app.targets.status import Holding, holdings
@@ -39,6 +41,7 @@ from app.ui.erasure.dialog import ErasureDialog
 from app.ui.exports.subject_action import ACTION_TEXT, SubjectExporter
 from app.ui.identities.model import ResourceTableModel, local_time, plain
 from app.ui.lock.reauth import Reauthenticate
+from app.ui.requests.summary import subject_lines
 from app.ui.workers import submit
 
 SEARCH_DELAY_MS = 400
@@ -115,6 +118,27 @@ def describe(detail: browse.Detail) -> str:
         f"meta.version: {detail.version}",
     ]
     return "\n".join(plain(line) for line in lines)
+
+
+def name_warning(user_name: object) -> str:
+    """How a userName may mislead a reader (issue 11 §7): letters of another script that pass for Latin ones, or
+    several scripts in one name. Empty for an ordinary name. Such names are distinct identities, not merged."""
+    if not isinstance(user_name, str) or not user_name:
+        return ""
+    flags = describe_name(user_name)
+    scripts = ", ".join(sorted(script.title() for script in flags.scripts))
+    if flags.imitates_latin and flags.looks_like:
+        return f"Look-alike name: reads as \u201c{flags.looks_like}\u201d but is written with {scripts} letters"
+    if flags.mixed_script:
+        return f"Mixed scripts in this name: {scripts}"
+    return ""
+
+
+def describe_requests(lines: list[str]) -> str:
+    """The data subject requests that concern this person (the Requests page has each in full)."""
+    if not lines:
+        return "\n\nData subject requests: none"
+    return "\n\nData subject requests:\n" + "\n".join(f"  {plain(line)}" for line in lines)
 
 
 def describe_holdings(held: list[Holding]) -> str:
@@ -262,16 +286,17 @@ class ResourceBrowser(QWidget):
         self._detail_id = resource_id
         vault, resource_type = self.vault, self.resource_type
 
-        def read() -> tuple[str, browse.Detail | None, list[Holding]]:
+        def read() -> tuple[str, browse.Detail | None, list[Holding], list[str] | None]:
             detail = browse.document(vault, resource_id)
             with vault.read_connection() as conn:
                 held = holdings(conn, resource_type, resource_id)
-            return resource_id, detail, held
+            requests = subject_lines(DsrRegister(vault), resource_id) if resource_type == "User" else None
+            return resource_id, detail, held, requests
 
         submit(read, self._detail_loaded, self._detail_failed)
 
-    def _detail_loaded(self, result: tuple[str, browse.Detail | None, list[Holding]]) -> None:
-        resource_id, detail, held = result
+    def _detail_loaded(self, result: tuple[str, browse.Detail | None, list[Holding], list[str] | None]) -> None:
+        resource_id, detail, held, requests = result
         if resource_id != self._detail_id:  # an answer for an earlier selection
             return
         if detail is None:
@@ -279,8 +304,10 @@ class ResourceBrowser(QWidget):
             self.detail.clear()
         else:
             title = detail.document.get("userName") or detail.document.get("displayName") or detail.id
-            self.detail_title.setText(plain(title))
-            self.detail.setPlainText(describe(detail) + describe_holdings(held))
+            warning = name_warning(detail.document.get("userName"))
+            self.detail_title.setText(plain(title) + (f" \u2014 {warning}" if warning else ""))
+            text = describe(detail) + describe_holdings(held)
+            self.detail.setPlainText(text + (describe_requests(requests) if requests is not None else ""))
 
     def _detail_failed(self, _exc: Exception) -> None:
         self.detail_title.setText("The details could not be read from the vault.")
