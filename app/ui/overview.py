@@ -27,6 +27,7 @@ from app.store.vault import Vault
 from app.targets.status import health
 from app.ui.audit.verification import VerificationControl
 from app.ui.audit.view import trail_verdict
+from app.ui.incidents.view import state_text
 from app.ui.requests.summary import read_overview_line
 from app.ui.workers import submit
 
@@ -62,7 +63,7 @@ def read_overview(vault: Vault, policy: PolicyInForce) -> Overview:
         returned = [_returned_line(state) for state in refused_recently(conn, limit=5)]
         outside = summary(conn, not_held_by(active.minimiser)).sentence()
     incidents = [
-        f"#{v.id} {v.title}: {v.state}; {v.clock(now).describe()}"
+        f"#{v.id} {v.title}: {state_text(v)}; {v.clock(now).describe()}"  # as the Incidents page says it
         for v in IncidentRegister(vault).list()
         if v.state != "closed"
     ]

@@ -21,6 +21,7 @@ def test_overview_shows_the_state_of_everything(qtbot: QtBot, vault: Vault, data
     register = IncidentRegister(vault)
     incident = register.open_incident("Misdirected export", "dpo")
     register.set_aware(incident, "dpo", "recipient confirmed")
+    register.open_incident("Laptop left on a train", "dpo")  # opened by hand: not a candidate from alerts
     with vault.write_transaction() as conn:
         append(conn, Event("alert.raised", "system:alerts", "failure", details={"rule": "auth_failures"}))
     server = ScimServer(vault, tls=ensure_self_signed(data_dir), bus=EventBus())
@@ -34,6 +35,7 @@ def test_overview_shows_the_state_of_everything(qtbot: QtBot, vault: Vault, data
         page.fields["incidents"].text().startswith("#1 Misdirected export: open;")
         and "left" in page.fields["incidents"].text()
     )
+    assert "#2 Laptop left on a train: awaiting awareness;" in page.fields["incidents"].text()
     assert page.fields["policy"].text().startswith("v1 (")
     page.verify()
     qtbot.waitUntil(lambda: "intact" in page.fields["audit"].text(), timeout=10_000)
