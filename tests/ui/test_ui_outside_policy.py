@@ -158,7 +158,7 @@ def test_a_schema_alert_is_a_configuration_message_not_an_incident(
 ) -> None:
     window, _server = running
     index = window.pages.indexOf(window.incidents_page)
-    window.show_alert(AlertRaised(1, "schema_rejections", 25, "schema-violation rejections"))
+    window.show_alert(AlertRaised(1, "schema_rejections", 25, "schema-violation rejections", configuration=True))
     assert window.pages.tabText(index) == "Incidents" and window.unseen_alerts == 0
     assert "Outside the policy" in window.statusBar().currentMessage()
     window.show_alert(AlertRaised(2, "mass_deprovisioning", 60, "SCIM deletes"))
