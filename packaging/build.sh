@@ -54,6 +54,12 @@ if [ "$(uname -s)" = "Linux" ]; then
     done
 fi
 
+# Debug symbols out of the two files that carry most of them (see STRIP in the spec for why not everything).
+if [ "$(uname -s)" = "Linux" ] && command -v strip >/dev/null 2>&1; then
+    find "$OUT/_internal" -maxdepth 1 -name 'libpython3*.so*' -type f -exec strip --strip-debug {} +
+    find "$OUT/_internal/sqlcipher3" -name '*.so' -type f -exec strip --strip-debug {} +
+fi
+
 size_mb=$(du -sm "$OUT" | cut -f1)
 files=$(find "$OUT" -type f | wc -l | tr -d ' ')
 echo "==> built $OUT"
