@@ -54,10 +54,11 @@ if [ "$(uname -s)" = "Linux" ]; then
     done
 fi
 
-# Debug symbols out of the two files that carry most of them (see STRIP in the spec for why not everything).
+# Debug symbols out, as PyInstaller's strip did (strip -S), except in wheels' vendored "*.libs" folders, which
+# auditwheel rewrote and which break when stripped (see STRIP in the spec).
 if [ "$(uname -s)" = "Linux" ] && command -v strip >/dev/null 2>&1; then
-    find "$OUT/_internal" -maxdepth 1 -name 'libpython3*.so*' -type f -exec strip --strip-debug {} +
-    find "$OUT/_internal/sqlcipher3" -name '*.so' -type f -exec strip --strip-debug {} +
+    find "$OUT/_internal" -type f \( -name '*.so' -o -name '*.so.*' \) -not -path '*.libs/*' \
+        -exec strip --strip-debug {} +
 fi
 
 size_mb=$(du -sm "$OUT" | cut -f1)
