@@ -73,7 +73,7 @@ def health(conn: Connection, policy: Policy) -> list[TargetHealth]:
                 last_success,
                 sends,
                 problem,
-                progress(conn, config, policy) if problem is None else None,
+                progress(conn, config, policy, queue) if problem is None else None,
             )
         )
     return result

@@ -81,12 +81,15 @@ class SyncProgress:
         return "in-sync"
 
 
-def progress(conn: Connection, target: TargetConfig, policy: Policy) -> SyncProgress | None:
-    """None when the target's recipient is not in the policy (nothing is provisioned)."""
+def progress(
+    conn: Connection, target: TargetConfig, policy: Policy, queue_stats: outbox.QueueStats | None = None
+) -> SyncProgress | None:
+    """None when the target's recipient is not in the policy (nothing is provisioned). ``queue_stats``: the counts
+    the caller already read, so that a state and its sentence never come from two reads of a changing outbox."""
     recipient = scope.recipient(policy, target.recipient_id)
     if recipient is None:
         return None
-    queue_stats = outbox.stats(conn, target.id)
+    queue_stats = queue_stats or outbox.stats(conn, target.id)
     if not recipient.attributes:
         return SyncProgress(0, 0, queue_stats.pending, queue_stats.failed)
     scoped = scope.condition(policy, recipient)

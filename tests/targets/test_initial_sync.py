@@ -100,3 +100,21 @@ def _health(vault: Vault) -> TargetHealth:
     with vault.read_connection() as conn:
         (target,) = health(conn, PolicyInForce(vault).get().policy)
     return target
+
+
+def test_a_target_s_state_and_its_sync_sentence_come_from_one_read_of_the_outbox(
+    vault: Vault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The table's state ("catching up") and the sentence ("nothing queued") must never disagree: a dispatcher
+    committing between two reads of the outbox made them differ (seen in the full suite)."""
+    from app.targets import outbox, status
+    from app.targets.config import TargetConfig, add_target
+
+    apply_policy(vault, policy_with_recipients({"app1"}), "dpo")
+    with vault.write_transaction() as conn:
+        add_target(conn, TargetConfig(0, "app1", "https://app1.invalid/scim/v2", "app1", secret="t"))
+    reads = iter([outbox.QueueStats(1, 0, None), outbox.QueueStats(0, 0, None)])  # a push lands between reads
+    monkeypatch.setattr(status.outbox, "stats", lambda _conn, _target: next(reads))
+    with vault.read_connection() as conn:
+        (health,) = status.health(conn, PolicyInForce(vault).get().policy)
+    assert health.sync is not None and health.state == "catching up" and health.sync.pending == health.pending == 1

@@ -93,8 +93,8 @@ def test_add_a_target_by_keyboard_then_watch_its_initial_sync(
     try:
         qtbot.waitUntil(lambda: len(app1.users()) == 3, timeout=30_000)
         page.refresh()
-        qtbot.waitUntil(lambda: page.progress_text.text() == "In sync: all 3 in-scope users held, nothing queued.",
-                        timeout=15_000)  # fmt: skip
+        qtbot.waitUntil(lambda: page.progress_text.text() == "In sync: all 3 in-scope users held, nothing queued."
+                        and page.model.item(0, 1).text() == "in sync", timeout=15_000)  # fmt: skip
     finally:
         dispatcher.stop()
     assert page.model.item(0, 1).text() == "in sync" and page.progress.value() == 3
