@@ -14,7 +14,7 @@ from app.setup import endpoint
 from app.store.vault import Vault
 
 if TYPE_CHECKING:
-    from app.scim.tls import TlsMaterial
+    from app.setup.tls import TlsMaterial
     from app.siem.syslog import Collector
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ def open_or_create_vault(data_dir: Path) -> Vault:
 
 
 def resolve_tls(data_dir: Path, cert: str | None, key: str | None, no_tls: bool) -> TlsMaterial | None:
-    from app.scim.tls import ensure_self_signed, operator_material
+    from app.setup.tls import ensure_self_signed, operator_material
 
     if no_tls:
         if cert or key:

@@ -20,7 +20,7 @@ from app.store.tokens import TokenStore
 from app.store.vault import Vault
 
 if TYPE_CHECKING:
-    from app.scim.tls import TlsMaterial
+    from app.setup.tls import TlsMaterial
     from app.siem.syslog import Collector
 
 log = logging.getLogger(__name__)

@@ -24,8 +24,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
 from bench_server import new_user  # noqa: E402
 
-from app.scim import repository as repo  # noqa: E402
-from app.scim.query import QueryParams, search  # noqa: E402
+from app.directory import repository as repo  # noqa: E402
+from app.directory.query import QueryParams, search  # noqa: E402
 from app.scim.service import ScimService  # noqa: E402
 from app.store.vault import Vault  # noqa: E402
 from tests.policy_support import hold_everything  # noqa: E402

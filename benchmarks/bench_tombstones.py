@@ -20,9 +20,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from app.core.events import EventBus  # noqa: E402
+from app.directory.errors import ScimError  # noqa: E402
 from app.erasure import tombstones  # noqa: E402
 from app.policy.in_force import PolicyInForce  # noqa: E402
-from app.scim.errors import ScimError  # noqa: E402
 from app.scim.service import ScimService  # noqa: E402
 from app.store.vault import Vault  # noqa: E402
 

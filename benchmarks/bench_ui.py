@@ -36,7 +36,7 @@ from ui_support import insert_rows, user_row  # noqa: E402
 
 from app.core.events import EventBus  # noqa: E402
 from app.scim.server import ScimServer  # noqa: E402
-from app.scim.tls import ensure_self_signed  # noqa: E402
+from app.setup.tls import ensure_self_signed  # noqa: E402
 from app.store.tokens import TokenStore  # noqa: E402
 from app.store.vault import Vault  # noqa: E402
 from app.ui.main_window import MainWindow  # noqa: E402

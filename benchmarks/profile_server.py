@@ -119,9 +119,9 @@ def seed(vault: Any, count: int) -> None:
     """Fast seeding for profiling only: the app's own validation and indexing, one transaction per 1000."""
     from scim2_models import Context
 
-    from app.scim import repository as repo
+    from app.directory import repository as repo
+    from app.directory.validation import stored_document, validate_resource
     from app.scim.tolerance import normalise_resource
-    from app.scim.validation import stored_document, validate_resource
 
     started = time.perf_counter()
     for start in range(0, count, 1000):

@@ -28,7 +28,7 @@ from app.policy.edit import add_recipient  # noqa: E402
 from app.policy.versions import default_policy_text  # noqa: E402
 from app.scim.server import ScimServer  # noqa: E402
 from app.scim.service import ScimService  # noqa: E402
-from app.scim.tls import ensure_self_signed  # noqa: E402
+from app.setup.tls import ensure_self_signed  # noqa: E402
 from app.store.tokens import TokenStore  # noqa: E402
 from app.store.vault import Vault  # noqa: E402
 from app.targets.config import TargetConfig, add_target  # noqa: E402
@@ -85,8 +85,9 @@ def setup_policy_and_targets(vault: Vault) -> None:
 
 def refuse_entra_defaults(vault: Vault, count: int) -> None:
     """Users as Entra ID's default mappings send them, refused by the default policy: "Outside the policy" rows."""
-    from app.core.actor import current_actor
     from app.scim.errors import ScimError
+
+    from app.core.actor import current_actor
     from tests.entra_support import entra_default_user
 
     service = ScimService(vault, "https://localhost/scim/v2")

@@ -18,7 +18,7 @@ os.environ.pop("CUSTOS_DATA_DIR", None)
 from app.core.events import EventBus
 from app.scim.server import ScimServer
 from app.scim.service import ScimService
-from app.scim.tls import ensure_self_signed
+from app.setup.tls import ensure_self_signed
 from app.store import engine as sqlcipher_engine
 from app.store.tokens import TokenStore
 from app.store.vault import Vault, vault_path

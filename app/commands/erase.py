@@ -130,7 +130,7 @@ def _erase(args: argparse.Namespace) -> int:
 
 def _matching(vault: Any, scim_filter: str) -> list[str]:
     """Every User the filter selects, page by page (ids only leave this function)."""
-    from app.scim.query import MAX_PAGE_SIZE, QueryParams, search
+    from app.directory.query import MAX_PAGE_SIZE, QueryParams, search
 
     ids: list[str] = []
     start = 1

@@ -22,12 +22,12 @@ from app.audit.pseudonyms import pseudonym_for, subject_secrets
 from app.audit.tables import SubjectKey
 from app.audit.trail import Event, append
 from app.core.errors import ConfigError
+from app.directory import repository as repo
 from app.dsr import deadline, model, sealing
 from app.dsr import settings as register_settings
 from app.dsr.tables import DsrAttachment, DsrRequest, DsrStep
 from app.erasure.requests import check_note
 from app.policy.versions import in_force
-from app.scim import repository as repo
 from app.store.vault import Vault
 
 _Q = DsrRequest.__table__

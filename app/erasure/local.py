@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, delete, func, or_, select
 
+from app.directory import repository as repo
 from app.erasure import references
-from app.scim import repository as repo
 from app.store.models import AttributeValue, GroupMember, ScimResource
 from app.targets import links, outbox
 from app.targets.tables import OutboxItem

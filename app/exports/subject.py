@@ -29,6 +29,8 @@ from sqlalchemy import Connection, select
 
 from app.audit.trail import iso_utc
 from app.core.errors import ConfigError
+from app.directory import repository as repo
+from app.directory.schema import ENTERPRISE_SCHEMA
 from app.dsr import settings as dsr_settings
 from app.exports.pdf import ExportPdf
 from app.exports.ropa import content_hash
@@ -46,8 +48,6 @@ from app.policy.model import (
     Policy,
 )
 from app.policy.versions import PolicyRecord
-from app.scim import repository as repo
-from app.scim.schema import ENTERPRISE_SCHEMA
 from app.store.models import AuditEvent, ScimResource
 from app.store.vault import Vault
 from app.targets.tables import Target, TargetLink

@@ -13,9 +13,9 @@ from typing import Any
 
 from scim2_models.path import AttrPath, Comparison, LogicalExpr, Not, Present, ValuePath
 
+from app.directory.schema import Resolved, schema_for
 from app.policy.model import Policy
 from app.policy.paths import ELEMENT_DESCRIPTORS
-from app.scim.schema import Resolved, schema_for
 
 _ALWAYS = frozenset({"id", "meta"})  # structural, computed by the server
 

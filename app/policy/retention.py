@@ -21,12 +21,12 @@ from sqlalchemy import Connection, and_, select
 from app.audit.trail import Event, append
 from app.core.events import RetentionPurged
 from app.core.periodic import PeriodicJob
+from app.directory import repository as repo
 from app.policy.durations import Period
 from app.policy.in_force import ActivePolicy, PolicyInForce
 from app.policy.minimise import Minimiser
 from app.policy.model import AttributeRule, Policy
 from app.policy.scope import SubjectScope, purposes_in_scope, resolver
-from app.scim import repository as repo
 from app.store import engine as store_engine
 from app.store.models import ScimResource
 from app.store.vault import Vault

@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.core.ids import new_resource_id
+from app.directory.errors import ScimError
+from app.directory.input_guard import has_unpaired_surrogate, patch_operations, refuse_too_many_patch_operations
 from app.scim.discovery import MAX_BULK_OPERATIONS
-from app.scim.errors import ScimError
-from app.scim.input_guard import has_unpaired_surrogate, patch_operations, refuse_too_many_patch_operations
 from app.scim.service import Preconditions, ScimResponse, ScimService
 
 BULK_REQUEST = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"

@@ -24,9 +24,9 @@ from app.scim.auth import Authenticator, FailureThrottle
 from app.scim.failures import FailureTally
 from app.scim.http import ScimApp
 from app.scim.service import ScimService
-from app.scim.tls import TlsMaterial, harden
 from app.scim.transport import ClientNoiseFilter, ConnectionGuard, ConnectionLimits, guarded_protocol
 from app.setup.endpoint import BASE_PATH, EndpointSettings
+from app.setup.tls import TlsMaterial, harden
 from app.store.group_commit import GroupCommitWriter
 from app.store.hygiene import WalJanitor
 from app.store.tokens import TokenStore

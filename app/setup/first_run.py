@@ -19,7 +19,9 @@ from app.policy.edit import set_contact
 from app.policy.in_force import install_default_if_missing
 from app.policy.loader import check_policy, errors_of
 from app.policy.versions import default_policy_text
-from app.scim.tls import (
+from app.setup import endpoint
+from app.setup.endpoint import EndpointSettings
+from app.setup.tls import (
     CERT_FILENAME,
     KEY_FILENAME,
     CertificateSummary,
@@ -28,8 +30,6 @@ from app.scim.tls import (
     install_operator_certificate,
     summarise,
 )
-from app.setup import endpoint
-from app.setup.endpoint import EndpointSettings
 from app.store.tokens import TokenStore, check_token_name
 from app.store.vault import VAULT_FILENAME, Vault, check_new_passphrase
 

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from app.audit.trail import Event, append
-from app.scim import repository as repo
+from app.directory import repository as repo
 from app.store.vault import Vault
 from app.targets import links, outbox, scope
 from app.targets.client import Rejected, TargetClient

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from sqlalchemy import ColumnElement, Connection, and_, func, or_, select, true
 
+from app.directory.filter_sql import compile_filter
 from app.policy.model import Policy, Recipient, Scope
-from app.scim.filter_sql import compile_filter
 from app.store.models import GroupMember, ScimResource
 
 _R = ScimResource.__table__

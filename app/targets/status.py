@@ -7,8 +7,8 @@ from datetime import datetime
 
 from sqlalchemy import Connection, func, select
 
+from app.directory import repository as repo
 from app.policy.model import Policy
-from app.scim import repository as repo
 from app.targets import links, outbox
 from app.targets.config import TargetConfig, list_targets
 from app.targets.mapping import mapping_for

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.scim.schema import GROUP_SCHEMA, USER_SCHEMA
+from app.directory.schema import GROUP_SCHEMA, USER_SCHEMA
 from app.targets.mapping import TargetMapping
 
 _CORE = {"User": USER_SCHEMA, "Group": GROUP_SCHEMA}

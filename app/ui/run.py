@@ -17,8 +17,8 @@ from app.core.actor import current_actor
 from app.core.errors import CustosError
 from app.core.log_buffer import install_log_capture
 from app.runtime import Runtime
-from app.scim.tls import ensure_self_signed
 from app.setup import endpoint
+from app.setup.tls import ensure_self_signed
 from app.store.vault import Vault
 from app.ui.first_run.wizard import FirstRunWizard
 from app.ui.main_thread_gc import collect_on_main_thread

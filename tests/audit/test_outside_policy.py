@@ -18,7 +18,7 @@ from app.policy.loader import check_policy
 from app.policy.minimise import Minimiser, typed_paths
 from app.policy.versions import default_policy_text, in_force
 from app.scim.server import ScimServer
-from app.scim.tls import ensure_self_signed
+from app.setup.tls import ensure_self_signed
 from app.store.models import AuditEvent
 from app.store.tokens import TokenStore
 from app.store.vault import Vault

@@ -9,10 +9,10 @@ import httpx
 from sqlalchemy import delete
 
 from app.core.events import EventBus
+from app.directory.schema import ENTERPRISE_SCHEMA, USER_SCHEMA
 from app.erasure.worker import ErasureWorker
 from app.policy.apply import apply_policy
 from app.policy.in_force import PolicyInForce
-from app.scim.schema import ENTERPRISE_SCHEMA, USER_SCHEMA
 from app.scim.service import ScimService
 from app.store.vault import Vault
 from app.targets import links

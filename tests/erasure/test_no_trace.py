@@ -8,10 +8,10 @@ from pathlib import Path
 from sqlalchemy import select
 
 from app.audit.tables import SubjectKey
+from app.directory.schema import GROUP_SCHEMA
 from app.erasure.ledger import KEY_FILENAME, LEDGER_FILENAME
 from app.erasure.requests import request_erasure
 from app.erasure.worker import ErasureWorker
-from app.scim.schema import GROUP_SCHEMA
 from app.store import engine as sqlcipher_engine
 from app.store.engine import SINGLE_STATEMENT_READS_OPTION
 from app.store.vault import Vault

@@ -21,7 +21,7 @@ from app.erasure.requests import request_erasure
 from app.erasure.tables import ErasureTombstone
 from app.erasure.worker import drive
 from app.scim.server import ScimServer
-from app.scim.tls import ensure_self_signed
+from app.setup.tls import ensure_self_signed
 from app.siem.alerts import AlertEngine
 from app.store.models import ScimResource
 from app.store.tokens import TokenStore
@@ -193,8 +193,8 @@ def _now() -> datetime:
 
 def test_the_idp_blocking_the_erased_account_is_seen(vault: Vault) -> None:
     """An IdP that deactivates rather than deletes (active false on the old id) shows the source as blocked."""
+    from app.directory.errors import ScimError
     from app.erasure import source
-    from app.scim.errors import ScimError
     from tests.erasure.support import service_for
 
     service = service_for(vault)

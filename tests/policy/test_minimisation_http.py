@@ -19,7 +19,7 @@ from app.policy.apply import apply_policy
 from app.policy.edit import set_outside_schema
 from app.policy.versions import default_policy_text
 from app.scim.server import ScimServer
-from app.scim.tls import ensure_self_signed
+from app.setup.tls import ensure_self_signed
 from app.store.models import AttributeValue, ScimResource
 from app.store.tokens import TokenStore
 from app.store.vault import Vault

@@ -105,7 +105,7 @@ def test_a_purpose_scope_decides_whose_account_the_longer_period_keeps(vault: Va
     """Issue 12 §3 + §4: the directory's year applies only to the members of the group its scope names."""
     import tomlkit
 
-    from app.scim.schema import GROUP_SCHEMA
+    from app.directory.schema import GROUP_SCHEMA
 
     document = tomlkit.parse(DIRECTORY_FOR_A_YEAR)
     for purpose in document["purposes"]:

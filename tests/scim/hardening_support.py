@@ -24,8 +24,8 @@ from app.core.events import EventBus
 from app.scim.auth import FailureThrottle
 from app.scim.failures import FailureTally
 from app.scim.server import ScimServer
-from app.scim.tls import ensure_self_signed
 from app.scim.transport import ConnectionLimits
+from app.setup.tls import ensure_self_signed
 from app.store.models import AuditEvent
 from app.store.tokens import TokenStore
 from app.store.vault import Vault

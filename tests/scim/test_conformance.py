@@ -21,7 +21,7 @@ from scim2_tester import CheckResult, Status, check_server
 
 from app.core.events import EventBus
 from app.scim.server import ScimServer
-from app.scim.tls import ensure_self_signed
+from app.setup.tls import ensure_self_signed
 from app.store.tokens import TokenStore
 from app.store.vault import Vault
 

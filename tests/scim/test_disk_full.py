@@ -15,7 +15,7 @@ from sqlalchemy import event
 
 from app.core.events import EventBus
 from app.scim.server import ScimServer
-from app.scim.tls import ensure_self_signed
+from app.setup.tls import ensure_self_signed
 from app.store.group_commit import is_disk_full
 from app.store.tokens import TokenStore
 from app.store.vault import Vault

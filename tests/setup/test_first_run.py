@@ -14,7 +14,6 @@ from app.core.errors import ConfigError, PolicyInvalid, VaultError
 from app.core.events import EventBus
 from app.policy.versions import default_policy_text, in_force
 from app.scim.server import ScimServer
-from app.scim.tls import CERT_FILENAME, KEY_FILENAME, TlsMaterial
 from app.setup import endpoint
 from app.setup.first_run import (
     FirstRunChoices,
@@ -24,6 +23,7 @@ from app.setup.first_run import (
     check,
     complete,
 )
+from app.setup.tls import CERT_FILENAME, KEY_FILENAME, TlsMaterial
 from app.store.vault import Vault
 from tests.setup.cert_support import write_pair
 

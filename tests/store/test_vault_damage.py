@@ -24,7 +24,7 @@ from sqlalchemy.exc import DBAPIError
 from app.core.errors import VaultCorrupt, WrongPassphrase
 from app.core.events import EventBus
 from app.scim.server import ScimServer
-from app.scim.tls import ensure_self_signed
+from app.setup.tls import ensure_self_signed
 from app.siem.alerts import AlertRaised
 from app.store import engine
 from app.store.integrity import is_corruption

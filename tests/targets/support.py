@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.core.events import EventBus
+from app.directory.schema import ENTERPRISE_SCHEMA
 from app.policy.apply import apply_policy
 from app.policy.edit import add_recipient
 from app.policy.in_force import PolicyInForce
 from app.policy.versions import default_policy_text
-from app.scim.schema import ENTERPRISE_SCHEMA
 from app.scim.service import ScimService
 from app.store.vault import Vault
 from app.targets.config import TargetConfig, add_target

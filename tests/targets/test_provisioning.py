@@ -8,7 +8,7 @@ from collections.abc import Callable
 from sqlalchemy import select
 
 from app.audit.trail import of_kind
-from app.scim.schema import ENTERPRISE_SCHEMA, USER_SCHEMA
+from app.directory.schema import ENTERPRISE_SCHEMA, USER_SCHEMA
 from app.store.vault import Vault
 from app.targets.tables import OutboxItem, TargetLink
 from tests.targets.conftest import ScimTarget, wait_until

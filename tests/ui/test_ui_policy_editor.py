@@ -20,7 +20,7 @@ from app.policy.apply import apply_policy
 from app.policy.edit import set_contact
 from app.policy.in_force import PolicyInForce
 from app.scim.server import ScimServer
-from app.scim.tls import ensure_self_signed
+from app.setup.tls import ensure_self_signed
 from app.store.tokens import TokenStore
 from app.store.vault import Vault
 from app.ui.main_window import MainWindow

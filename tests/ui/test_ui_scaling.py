@@ -23,7 +23,7 @@ from app.core.events import EventBus
 from app.policy.loader import load_policy
 from app.policy.versions import default_policy_text
 from app.scim.server import ScimServer
-from app.scim.tls import ensure_self_signed
+from app.setup.tls import ensure_self_signed
 from app.store.tokens import TokenStore
 from app.store.vault import Vault
 from app.ui.endpoint_dialog import EndpointDialog
@@ -116,7 +116,7 @@ from app.core.events import EventBus
 from app.policy.loader import load_policy
 from app.policy.versions import default_policy_text
 from app.scim.server import ScimServer
-from app.scim.tls import ensure_self_signed
+from app.setup.tls import ensure_self_signed
 from app.store.tokens import TokenStore
 from app.store.vault import Vault
 from app.ui.main_window import MainWindow

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, select
 
+from app.directory import repository as repo
 from app.erasure.status import RequestStatus, request_status
 from app.erasure.steps import RECIPIENT_MODE, recipient_step_name
 from app.policy.versions import in_force
-from app.scim import repository as repo
 from app.store.models import ScimResource
 from app.store.vault import Vault
 from app.targets import links, scope

@@ -29,11 +29,11 @@ from scim2_models import ScimFilter
 from sqlalchemy import ColumnElement
 
 from app.core.events import EventBus, ResourcesChanged
+from app.directory.errors import ScimError
+from app.directory.filter_sql import compile_filter, parse
+from app.directory.identity_strings import describe as describe_name
 from app.dsr.register import DsrRegister
 from app.policy.minimise import Minimiser
-from app.scim.errors import ScimError
-from app.scim.filter_sql import compile_filter, parse
-from app.scim.identity_strings import describe as describe_name
 from app.store import browse
 from app.store.vault import Vault
 from app.targets.status import Holding, holdings

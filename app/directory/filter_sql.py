@@ -47,11 +47,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 
-from app.scim.errors import invalid_filter
-from app.scim.identity_strings import lookup_key
-from app.scim.indexing import normalise_datetime
-from app.scim.input_guard import refuse_unpaired_surrogates
-from app.scim.schema import AttrDef, Resolved, ResourceSchema, schema_for
+from app.directory.errors import invalid_filter
+from app.directory.identity_strings import lookup_key
+from app.directory.indexing import normalise_datetime
+from app.directory.input_guard import refuse_unpaired_surrogates
+from app.directory.schema import AttrDef, Resolved, ResourceSchema, schema_for
 from app.store.engine import contains_exact, ends_with_exact
 from app.store.models import AttributeValue as AV
 from app.store.models import GroupMember as GM

@@ -7,8 +7,8 @@ from typing import Any
 from pydantic import ValidationError
 from scim2_models import Context, PatchOp, SCIMException
 
-from app.scim.errors import ScimError
-from app.scim.schema import model_for, schema_for
+from app.directory.errors import ScimError
+from app.directory.schema import model_for, schema_for
 
 _STORED_EXCLUDE = ("id", "meta", "password", "groups", "members")
 

@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import ColumnElement, and_, bindparam, func, literal, or_, select, type_coerce
 from sqlalchemy.types import NullType
 
-from app.scim import repository as repo
-from app.scim.errors import ScimError, invalid_filter, invalid_value
-from app.scim.filter_sql import MAX_FILTER_LENGTH, compile_filter, compile_filter_lenient, parse
-from app.scim.identity_strings import lookup_key
-from app.scim.input_guard import INT64_MAX, INT64_MIN, has_unpaired_surrogate, refuse_unpaired_surrogates
-from app.scim.projection import parse_list, project, wants_related
-from app.scim.schema import schema_for
+from app.directory import repository as repo
+from app.directory.errors import ScimError, invalid_filter, invalid_value
+from app.directory.filter_sql import MAX_FILTER_LENGTH, compile_filter, compile_filter_lenient, parse
+from app.directory.identity_strings import lookup_key
+from app.directory.input_guard import INT64_MAX, INT64_MIN, has_unpaired_surrogate, refuse_unpaired_surrogates
+from app.directory.projection import parse_list, project, wants_related
+from app.directory.schema import schema_for
 from app.store.models import AttributeValue, ScimResource
 from app.store.vault import Vault
 
@@ -132,7 +132,7 @@ def _check_search_types(body: dict[str, Any]) -> None:
 def _sort_key(resource_type: str, sort_by: str | None) -> Any:
     if not sort_by:
         return None
-    from app.scim.filter_sql import _column_for
+    from app.directory.filter_sql import _column_for
 
     schema = schema_for(resource_type)
     node = parse(f"{sort_by} pr")  # reuse the attribute-path grammar

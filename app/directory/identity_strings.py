@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from confusable_homoglyphs import categories, confusables
 from precis_i18n import get_profile
 
-from app.scim.errors import ScimError, invalid_value
+from app.directory.errors import ScimError, invalid_value
 
 _PROFILE = get_profile("NicknameCaseMapped:CaseFold")
 # No directory issues longer names (e-mail addresses stop at 254, Entra UPNs at 113); the PRECIS pass costs about
