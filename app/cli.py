@@ -83,7 +83,7 @@ def _open_vault(args: argparse.Namespace) -> Vault:
 
 
 def _token(args: argparse.Namespace) -> int:
-    from app.store.tokens import TokenStore
+    from app.setup.tokens import TokenStore
 
     vault = _open_vault(args)
     try:

@@ -30,7 +30,7 @@ from sqlalchemy import Connection, bindparam, insert, select
 
 from app.audit import pseudonyms
 from app.audit.fastsql import FastStatement
-from app.store.models import AuditEvent
+from app.audit.tables import AuditEvent
 
 GENESIS = "0" * 64
 _A = AuditEvent.__table__

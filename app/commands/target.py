@@ -160,8 +160,8 @@ def _edit(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
+    from app.feed import links, outbox
     from app.policy.in_force import PolicyInForce
-    from app.targets import links, outbox
     from app.targets.config import list_targets
     from app.targets.sync import progress
 

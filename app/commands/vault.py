@@ -104,10 +104,10 @@ def _backup(args: argparse.Namespace) -> int:
 
 
 def _restore(args: argparse.Namespace) -> int:
+    from app.audit.vault_lifecycle import unlock_vault
     from app.core.passphrase import read_passphrase
     from app.erasure.restore import restore
     from app.erasure.worker import drive
-    from app.store.vault import Vault
 
     folder = data_dir(getattr(args, "data_dir", None))
     question = f"Replace the vault in {folder} by the backup {args.file}? Stop the app and 'serve' first."
@@ -122,7 +122,7 @@ def _restore(args: argparse.Namespace) -> int:
     if report.previous_vault is not None:
         print(f"The replaced vault was kept as {report.previous_vault}: delete it once the restore is checked.")
     if report.replay_request_ids and args.wait > 0:
-        vault = Vault.unlock(folder, read_passphrase())
+        vault = unlock_vault(folder, read_passphrase())
         try:
             print(f"Following the replayed erasures at the targets for up to {args.wait:g} s…", flush=True)
             drive(vault, report.replay_request_ids, args.wait)

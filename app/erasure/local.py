@@ -15,9 +15,9 @@ from sqlalchemy import Connection, delete, func, or_, select
 
 from app.directory import repository as repo
 from app.erasure import references
+from app.feed import links, outbox
+from app.feed.tables import OutboxItem
 from app.store.models import AttributeValue, GroupMember, ScimResource
-from app.targets import links, outbox
-from app.targets.tables import OutboxItem
 
 _R = ScimResource.__table__
 _AV = AttributeValue.__table__

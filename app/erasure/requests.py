@@ -27,10 +27,10 @@ from app.erasure import hygiene, local, source, steps, tombstones
 from app.erasure.ledger import Ledger
 from app.erasure.model import GROUNDS
 from app.erasure.tables import ErasureRequest, ErasureSubject
+from app.policy import recipient_scope as scope
 from app.policy.model import Policy
 from app.policy.versions import in_force
 from app.store.vault import Vault
-from app.targets import scope
 from app.targets.config import TargetConfig, list_targets
 
 _Q = ErasureRequest.__table__

@@ -23,10 +23,10 @@ from app.erasure import hygiene
 from app.erasure.local import LocalSubject
 from app.erasure.model import OPERATOR_CAN_ATTEST, RESOLVED, RETRYABLE_BY_OPERATOR, TERMINAL, State
 from app.erasure.tables import ErasureExchange, ErasureRequest, ErasureStep, ErasureSubject
-from app.targets import links
+from app.feed import links
+from app.feed.outbox import backoff_delay
+from app.feed.tables import TargetLink
 from app.targets.config import TargetConfig
-from app.targets.outbox import backoff_delay
-from app.targets.tables import TargetLink
 
 _S = ErasureStep.__table__
 _X = ErasureExchange.__table__

@@ -27,6 +27,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from app.audit.tables import AuditEvent
 from app.audit.trail import iso_utc
 from app.core.errors import ConfigError
 from app.directory import repository as repo
@@ -34,6 +35,7 @@ from app.directory.schema import ENTERPRISE_SCHEMA
 from app.dsr import settings as dsr_settings
 from app.exports.pdf import ExportPdf
 from app.exports.ropa import content_hash
+from app.feed.tables import Target, TargetLink
 from app.policy import scope as retention_scope
 from app.policy.adequacy import TransferStatus, transfer_status
 from app.policy.durations import Period
@@ -48,9 +50,8 @@ from app.policy.model import (
     Policy,
 )
 from app.policy.versions import PolicyRecord
-from app.store.models import AuditEvent, ScimResource
+from app.store.models import ScimResource
 from app.store.vault import Vault
-from app.targets.tables import Target, TargetLink
 
 FORMAT_VERSION = 1
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -237,8 +238,8 @@ def _targets(conn: Connection, policy: Policy, user_id: str) -> list[dict[str, A
 
 
 def _concerned(conn: Connection, policy: Policy, user_id: str) -> set[str]:
-    """The recipients whose scope covers this person (app/targets/scope.py): only they receive their data."""
-    from app.targets import scope  # the targets package builds on the exports' inputs: imported where needed
+    """The recipients whose scope covers this person (app/policy/recipient_scope.py): only they receive their data."""
+    from app.policy import recipient_scope as scope
 
     return {r.id for r in policy.recipients if scope.in_scope(conn, policy, r, user_id)}
 

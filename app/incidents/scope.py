@@ -12,10 +12,11 @@ from datetime import datetime
 
 from sqlalchemy import Connection, and_, distinct, func, or_, select
 
+from app.audit.tables import AuditEvent
 from app.audit.trail import iso_utc
 from app.policy.model import Policy
 from app.policy.paths import resolve_path
-from app.store.models import AttributeValue, AuditEvent, ScimResource
+from app.store.models import AttributeValue, ScimResource
 
 _R = ScimResource.__table__
 _AV = AttributeValue.__table__

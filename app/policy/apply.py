@@ -17,13 +17,13 @@ from sqlalchemy import Connection, delete, select
 from app.audit.trail import Event, append
 from app.core.events import PolicyApplied
 from app.directory import repository as repo
+from app.feed import outbox
 from app.policy import versions
 from app.policy.loader import load_policy
 from app.policy.minimise import Minimiser
 from app.policy.model import Policy
 from app.store.models import GroupMember, ScimResource
 from app.store.vault import Vault
-from app.targets import outbox
 from app.targets.config import list_targets
 
 _R = ScimResource.__table__

@@ -22,6 +22,7 @@ from app.audit.trail import Event, append
 from app.core.events import RetentionPurged
 from app.core.periodic import PeriodicJob
 from app.directory import repository as repo
+from app.feed import outbox
 from app.policy.durations import Period
 from app.policy.in_force import ActivePolicy, PolicyInForce
 from app.policy.minimise import Minimiser
@@ -30,7 +31,6 @@ from app.policy.scope import SubjectScope, purposes_in_scope, resolver
 from app.store import engine as store_engine
 from app.store.models import ScimResource
 from app.store.vault import Vault
-from app.targets import outbox
 
 log = logging.getLogger(__name__)
 _R = ScimResource.__table__

@@ -39,7 +39,7 @@ class PurposesInScope:
     ) -> tuple[Purpose, ...]:
         if all(purpose.scope.everyone for purpose in policy.purposes):
             return policy.purposes  # no query when nothing is scoped
-        from app.targets.scope import covers  # targets build on the policy package: imported where needed
+        from app.policy.recipient_scope import covers  # targets build on the policy package: imported where needed
 
         return tuple(p for p in policy.purposes if covers(conn, p.scope, subject_id))
 
@@ -49,7 +49,7 @@ class PurposesInScope:
         scoped = [p for p in policy.purposes if not p.scope.everyone]
         if not scoped:
             return lambda subject_id, document: policy.purposes
-        from app.targets.scope import ids_in_scope
+        from app.policy.recipient_scope import ids_in_scope
 
         members = {p.id: ids_in_scope(conn, p.scope, candidates) for p in scoped}
         return lambda subject_id, document: tuple(

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, Row, func, insert, select
 from app.core.paths import resources_dir
 from app.policy.loader import load_policy
 from app.policy.model import Policy
-from app.store.models import PolicyVersion
+from app.policy.tables import PolicyVersion
 
 _P = PolicyVersion.__table__
 DEFAULT_OPERATOR = "custos:default-policy"

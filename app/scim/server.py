@@ -27,9 +27,9 @@ from app.scim.service import ScimService
 from app.scim.transport import ClientNoiseFilter, ConnectionGuard, ConnectionLimits, guarded_protocol
 from app.setup.endpoint import BASE_PATH, EndpointSettings
 from app.setup.tls import TlsMaterial, harden
+from app.setup.tokens import TokenStore
 from app.store.group_commit import GroupCommitWriter
 from app.store.hygiene import WalJanitor
-from app.store.tokens import TokenStore
 from app.store.vault import Vault
 
 log = logging.getLogger(__name__)

@@ -30,13 +30,14 @@ from app.directory.projection import parse_list, project, wants_related
 from app.directory.schema import schema_for
 from app.directory.validation import apply_patch, require_declared_schema, stored_document, validate_resource
 from app.erasure import references, source, tombstones
+from app.feed import outbox
 from app.policy.in_force import PolicyInForce
 from app.policy.minimise import typed_paths
 from app.scim.tolerance import normalise_patch, normalise_resource
 from app.store.group_commit import GroupCommitWriter, run_in_savepoint
 from app.store.hygiene import WalJanitor
 from app.store.vault import Vault
-from app.targets import outbox, sync
+from app.targets import sync
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from app.audit.trail import Event, append
 from app.core.actor import current_actor
 from app.core.errors import ConfigError
 from app.core.network import is_loopback
-from app.targets.tables import Target
+from app.feed.tables import Target
 
 _T = Target.__table__
 AUTH_KINDS = ("bearer", "oauth2", "none")

@@ -16,14 +16,14 @@ from sqlalchemy import func, select
 
 from app.core.errors import ConfigError
 from app.core.periodic import AsyncLoopService
+from app.feed import outbox
+from app.feed.tables import OutboxItem
 from app.policy.in_force import PolicyInForce
 from app.store.vault import Vault
-from app.targets import outbox
 from app.targets.client import Rejected, Retryable, TargetClient
 from app.targets.config import list_targets
 from app.targets.mapping import TargetMapping, mapping_for
 from app.targets.push import Pusher, record_failure
-from app.targets.tables import OutboxItem
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 0.5

@@ -16,8 +16,9 @@ from sqlalchemy import Connection
 
 from app.audit.trail import Event, append
 from app.directory import repository as repo
+from app.feed import links, outbox
+from app.policy import recipient_scope as scope
 from app.store.vault import Vault
-from app.targets import links, outbox, scope
 from app.targets.client import Rejected, TargetClient
 from app.targets.config import TargetConfig
 from app.targets.mapping import TargetMapping

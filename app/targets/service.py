@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from app.core.errors import ConfigError
+from app.feed import links
 from app.policy.model import Policy
 from app.store.vault import Vault
-from app.targets import links
 from app.targets.client import TargetClient, TargetError
 from app.targets.config import TargetConfig, add_target, remove_target, require_target, update_target
 from app.targets.mapping import mapping_for

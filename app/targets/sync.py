@@ -15,11 +15,12 @@ from sqlalchemy import Connection, func, select
 from app.audit.trail import Event, append
 from app.core.actor import current_actor
 from app.core.errors import ConfigError
+from app.feed import outbox
+from app.feed.tables import OutboxItem, TargetLink
+from app.policy import recipient_scope as scope
 from app.policy.model import Policy
 from app.store.models import ScimResource
-from app.targets import outbox, scope
 from app.targets.mapping import mapping_for
-from app.targets.tables import OutboxItem, TargetLink
 
 if TYPE_CHECKING:  # config imports the SCIM server, which imports the service, which imports this
     from app.targets.config import TargetConfig

@@ -20,9 +20,9 @@ from app.dsr.restriction import is_restricted
 from app.dsr.tables import DsrRequest
 from app.erasure.requests import request_erasure
 from app.erasure.tables import ErasureRequest
+from app.feed.tables import OutboxItem
 from app.store.vault import Vault
 from app.targets.config import TargetConfig, add_target
-from app.targets.tables import OutboxItem
 from tests.dsr.dsr_support import ADDRESS, REQUESTER, register_at, sealed_details, with_person
 
 RECEIVED = datetime(2026, 1, 31, 10, 0, tzinfo=UTC)

@@ -29,7 +29,7 @@ import sys, time
 from pathlib import Path
 from app.erasure.worker import ErasureWorker
 from app.store.vault import Vault
-vault = Vault.unlock(Path(sys.argv[1]), sys.argv[2])
+vault = unlock_vault(Path(sys.argv[1]), sys.argv[2])
 ErasureWorker(vault, poll_seconds=0.05).start()
 time.sleep(60)
 """

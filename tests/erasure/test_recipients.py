@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from app.audit.vault_lifecycle import unlock_vault
 from app.cli import main
 from app.erasure.receipt import build
 from app.erasure.requests import request_erasure
@@ -78,7 +79,7 @@ def test_every_recipient_is_told(
     assert "recipient:payroll" in printed and "erased (attested) by dpo-jane" in printed
     assert "source" in printed and "still held at the identity provider" in printed
 
-    reopened = Vault.unlock(data_dir, PASSPHRASE)
+    reopened = unlock_vault(data_dir, PASSPHRASE)
     try:
         with reopened.read_connection() as conn:
             receipt = build(conn, request_id, datetime.now(UTC))

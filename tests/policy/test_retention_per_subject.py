@@ -88,7 +88,7 @@ def test_an_indefinite_purpose_keeps_accounts_and_says_why(vault: Vault) -> None
 
 
 def test_the_policy_s_own_purpose_scope_decides(vault: Vault) -> None:
-    """The purpose's ``scope`` from the policy, evaluated by the same SQL as provisioning (app/targets/scope.py)."""
+    """The purpose's ``scope`` from the policy, evaluated by the SQL provisioning uses (policy/recipient_scope.py)."""
     scoped = DIRECTORY_FOR_A_YEAR.replace(
         'deactivated_account_retention = { period = "P1Y", justification = "Alumni directory for a year" }',
         'deactivated_account_retention = { period = "P1Y", justification = "Alumni directory for a year" }\n'

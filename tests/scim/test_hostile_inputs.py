@@ -20,9 +20,9 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from app.feed.tables import OutboxItem
 from app.store.models import AttributeValue, GroupMember, ScimResource
 from app.store.vault import Vault
-from app.targets.tables import OutboxItem
 from tests.conftest import GROUP_SCHEMA, PATCH_SCHEMA, USER_SCHEMA, LiveServer, new_user
 from tests.scim.test_http import ERROR_SCHEMA
 

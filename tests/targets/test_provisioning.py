@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from app.audit.trail import of_kind
 from app.directory.schema import ENTERPRISE_SCHEMA, USER_SCHEMA
+from app.feed.tables import OutboxItem, TargetLink
 from app.store.vault import Vault
-from app.targets.tables import OutboxItem, TargetLink
 from tests.targets.conftest import ScimTarget, wait_until
 from tests.targets.support import provisioning
 

@@ -112,7 +112,7 @@ def test_a_purpose_scope_narrows_its_recipients(vault: Vault) -> None:
     """A recipient without a scope of its own concerns only whom its purposes concern."""
     import tomlkit
 
-    from app.targets import scope
+    from app.policy import recipient_scope as scope
     from tests.erasure.support import service_for
 
     document = tomlkit.parse(default_policy_text())

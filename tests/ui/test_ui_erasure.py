@@ -19,7 +19,7 @@ from tests.targets.test_provisioning import full_user
 
 
 def held_by(vault: Vault, resource_id: str) -> int:
-    from app.targets import links
+    from app.feed import links
 
     with vault.read_connection() as conn:
         return len(links.of_resource(conn, resource_id))

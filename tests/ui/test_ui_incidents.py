@@ -52,7 +52,7 @@ def test_alert_badge_on_the_main_window(qtbot: QtBot, vault: Vault, data_dir: Pa
     from app.core.events import EventBus
     from app.scim.server import ScimServer
     from app.setup.tls import ensure_self_signed
-    from app.store.tokens import TokenStore
+    from app.setup.tokens import TokenStore
     from app.ui.main_window import MainWindow
 
     bus, tokens = EventBus(), TokenStore(vault)

@@ -21,7 +21,7 @@ from app.policy.edit import set_contact
 from app.policy.in_force import PolicyInForce
 from app.scim.server import ScimServer
 from app.setup.tls import ensure_self_signed
-from app.store.tokens import TokenStore
+from app.setup.tokens import TokenStore
 from app.store.vault import Vault
 from app.ui.main_window import MainWindow
 from app.ui.policy.editor import PolicyEditorDialog

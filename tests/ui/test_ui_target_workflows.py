@@ -12,11 +12,11 @@ from pytestqt.qtbot import QtBot
 from sqlalchemy import select
 from ui_keyboard import TAB, by_keyboard, key, typed
 
+from app.audit.tables import AuditEvent
 from app.core.events import EventBus
 from app.policy.apply import apply_policy
 from app.policy.in_force import PolicyInForce
 from app.scim.service import ScimService
-from app.store.models import AuditEvent
 from app.store.vault import Vault
 from app.targets import service
 from app.targets.config import TargetConfig, get_target

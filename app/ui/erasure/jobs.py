@@ -10,10 +10,11 @@ from sqlalchemy import Connection, select
 from app.directory import repository as repo
 from app.erasure.status import RequestStatus, request_status
 from app.erasure.steps import RECIPIENT_MODE, recipient_step_name
+from app.feed import links
+from app.policy import recipient_scope as scope
 from app.policy.versions import in_force
 from app.store.models import ScimResource
 from app.store.vault import Vault
-from app.targets import links, scope
 from app.targets.config import list_targets
 
 
