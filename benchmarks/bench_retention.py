@@ -23,13 +23,13 @@ from sqlalchemy import update  # noqa: E402
 
 from app.audit.vault_lifecycle import create_vault  # noqa: E402
 from app.core.events import EventBus  # noqa: E402
-from app.policy.apply import apply_policy  # noqa: E402
 from app.policy.in_force import PolicyInForce  # noqa: E402
 from app.policy.retention import expired_accounts  # noqa: E402
 from app.policy.versions import default_policy_text  # noqa: E402
 from app.scim.service import ScimService  # noqa: E402
 from app.store.models import ScimResource  # noqa: E402
 from app.store.vault import Vault  # noqa: E402
+from app.targets.policy_change import apply_policy  # noqa: E402
 
 PASSPHRASE = "benchmark passphrase 1"
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"

@@ -24,7 +24,6 @@ from PySide6.QtWidgets import QTableView  # noqa: E402
 from app.audit.vault_lifecycle import create_vault  # noqa: E402
 from app.core.events import EventBus  # noqa: E402
 from app.incidents.register import IncidentRegister  # noqa: E402
-from app.policy.apply import apply_policy  # noqa: E402
 from app.policy.edit import add_recipient  # noqa: E402
 from app.policy.versions import default_policy_text  # noqa: E402
 from app.scim.server import ScimServer  # noqa: E402
@@ -33,6 +32,7 @@ from app.setup.tls import ensure_self_signed  # noqa: E402
 from app.setup.tokens import TokenStore  # noqa: E402
 from app.store.vault import Vault  # noqa: E402
 from app.targets.config import TargetConfig, add_target  # noqa: E402
+from app.targets.policy_change import apply_policy  # noqa: E402
 from app.ui.main_window import MainWindow  # noqa: E402
 from app.ui.run import application  # noqa: E402
 

@@ -7,9 +7,9 @@ vaults run under the full catalogue; minimisation has its own tests under the de
 from __future__ import annotations
 
 from app.directory.schema import schema_for
-from app.policy.apply import apply_policy
 from app.policy.paths import NOT_HOLDABLE
 from app.store.vault import Vault
+from app.targets.policy_change import apply_policy
 
 _HEADER = """format = 1
 title = "Test: every SCIM attribute"

@@ -68,8 +68,9 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _apply(args: argparse.Namespace) -> int:
-    from app.policy.apply import apply_policy, preview
+    from app.policy.apply import preview
     from app.policy.loader import load_policy
+    from app.targets.policy_change import apply_policy
 
     text = _read(args.file)
     load_policy(text)  # refuses a file with errors before the vault is even opened

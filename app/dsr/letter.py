@@ -13,9 +13,9 @@ from datetime import datetime
 from pathlib import Path
 from types import MappingProxyType
 
+from app.documents.pdf import ExportPdf
 from app.dsr import model
 from app.dsr.register import RequestView, private_text
-from app.exports.pdf import ExportPdf
 from app.policy.model import NEEDS_HUMAN, Policy
 
 COMPLAINT = (

@@ -32,8 +32,8 @@ from app.audit.trail import iso_utc
 from app.core.errors import ConfigError
 from app.directory import repository as repo
 from app.directory.schema import ENTERPRISE_SCHEMA
+from app.documents.pdf import ExportPdf
 from app.dsr import settings as dsr_settings
-from app.exports.pdf import ExportPdf
 from app.exports.ropa import content_hash
 from app.feed.tables import Target, TargetLink
 from app.policy import scope as retention_scope

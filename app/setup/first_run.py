@@ -15,7 +15,6 @@ from pathlib import Path
 
 from app.audit.vault_lifecycle import create_vault
 from app.core.errors import ConfigError, CustosError, PolicyInvalid
-from app.policy.apply import apply_text
 from app.policy.edit import set_contact
 from app.policy.in_force import install_default_if_missing
 from app.policy.loader import check_policy, errors_of
@@ -33,6 +32,7 @@ from app.setup.tls import (
 )
 from app.setup.tokens import TokenStore, check_token_name
 from app.store.vault import VAULT_FILENAME, Vault, check_new_passphrase
+from app.targets.policy_change import apply_text
 
 log = logging.getLogger(__name__)
 

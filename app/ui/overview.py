@@ -15,12 +15,12 @@ from PySide6.QtGui import QHideEvent, QShowEvent
 from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 from sqlalchemy import func, select
 
-from app.audit.outside_policy import not_held_by, summary
 from app.audit.query import EventFilter, count
 from app.dsr.register import DsrRegister
 from app.erasure.tombstones import refused_recently
 from app.incidents.register import IncidentRegister
 from app.policy.in_force import PolicyInForce
+from app.policy.outside import not_held_by, summary
 from app.scim.server import ScimServer
 from app.store.models import ScimResource
 from app.store.vault import Vault

@@ -9,7 +9,6 @@ from datetime import UTC, date, datetime
 
 from app.core.events import EventBus
 from app.dsr.register import DsrRegister
-from app.policy.apply import apply_policy
 from app.policy.edit import add_recipient
 from app.policy.in_force import PolicyInForce
 from app.policy.versions import default_policy_text
@@ -17,6 +16,7 @@ from app.scim.service import ScimService
 from app.store.vault import Vault
 from app.targets.config import TargetConfig, add_target
 from app.targets.dispatcher import Dispatcher
+from app.targets.policy_change import apply_policy
 from tests.dsr.dsr_support import in_england
 from tests.targets.conftest import ScimTarget, scim_targets, wait_until  # noqa: F401 - the fixture
 from tests.targets.test_provisioning import full_user

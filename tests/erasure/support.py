@@ -13,13 +13,13 @@ from app.directory.schema import ENTERPRISE_SCHEMA, USER_SCHEMA
 from app.erasure.worker import ErasureWorker
 from app.feed import links
 from app.feed.tables import OutboxItem
-from app.policy.apply import apply_policy
 from app.policy.in_force import PolicyInForce
 from app.scim.service import ScimService
 from app.store.vault import Vault
 from app.targets.client import TargetClient
 from app.targets.config import TargetConfig, add_target
 from app.targets.dispatcher import Dispatcher
+from app.targets.policy_change import apply_policy
 from tests.targets.support import policy_with_recipients
 
 

@@ -14,10 +14,10 @@ from app.cli import main
 from app.erasure.receipt import build
 from app.erasure.requests import request_erasure
 from app.erasure.worker import drive
-from app.policy.apply import apply_policy
 from app.policy.edit import add_recipient
 from app.store.vault import Vault
 from app.targets.config import TargetConfig, add_target
+from app.targets.policy_change import apply_policy
 from tests.conftest import GROUP_SCHEMA, PASSPHRASE
 from tests.erasure.support import dispatcher_for, person, service_for
 from tests.targets.conftest import ScimTarget, wait_until

@@ -21,10 +21,10 @@ from app.core.events import EventBus
 from app.core.paths import resources_dir
 from app.exports.ropa import content_hash
 from app.incidents.register import IncidentRegister
-from app.policy.apply import apply_policy
 from app.policy.in_force import PolicyInForce
 from app.scim.service import ScimService
 from app.targets.config import TargetConfig, add_target
+from app.targets.policy_change import apply_policy
 from tests.cli.test_cli import run
 from tests.conftest import PASSPHRASE, USER_SCHEMA, new_user
 from tests.exports.realistic import ENTERPRISE, REALISTIC

@@ -16,7 +16,6 @@ from sqlalchemy import select
 from app.audit.trail import of_kind
 from app.audit.vault_lifecycle import create_vault
 from app.core.events import EventBus
-from app.policy.apply import apply_policy
 from app.policy.edit import set_outside_schema
 from app.policy.versions import default_policy_text
 from app.scim.server import ScimServer
@@ -24,6 +23,7 @@ from app.setup.tls import ensure_self_signed
 from app.setup.tokens import TokenStore
 from app.store.models import AttributeValue, ScimResource
 from app.store.vault import Vault
+from app.targets.policy_change import apply_policy
 from tests.conftest import ENTERPRISE, GROUP_SCHEMA, PASSPHRASE, LiveServer, new_user, patch_body
 
 # What the default policy holds, as attribute-index paths (lower-cased) and document keys.

@@ -8,16 +8,16 @@ from typing import Any
 from sqlalchemy import Connection, update
 
 from app.core.events import EventBus
-from app.policy.apply import apply_policy
+from app.erasure.retention import run_once
 from app.policy.in_force import PolicyInForce
 from app.policy.loader import load_policy
 from app.policy.model import Policy, Purpose
-from app.policy.retention import run_once
 from app.policy.scope import all_purposes
 from app.policy.versions import default_policy_text
 from app.scim.service import ScimService
 from app.store.models import ScimResource
 from app.store.vault import Vault
+from app.targets.policy_change import apply_policy
 from tests.conftest import new_user
 from tests.policy.test_retention import DEACTIVATED, documents
 

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 from app.core.events import EventBus
 from app.directory.schema import ENTERPRISE_SCHEMA
-from app.policy.apply import apply_policy
 from app.policy.edit import add_recipient
 from app.policy.in_force import PolicyInForce
 from app.policy.versions import default_policy_text
@@ -14,6 +13,7 @@ from app.scim.service import ScimService
 from app.store.vault import Vault
 from app.targets.config import TargetConfig, add_target
 from app.targets.dispatcher import Dispatcher
+from app.targets.policy_change import apply_policy
 from tests.targets.conftest import ScimTarget
 
 RECEIVES = {

@@ -13,10 +13,10 @@ from app.audit.trail import of_kind
 from app.audit.vault_lifecycle import unlock_vault
 from app.cli import main
 from app.feed.tables import OutboxItem
-from app.policy.apply import apply_policy
 from app.policy.in_force import PolicyInForce
 from app.store.vault import Vault
 from app.targets.dispatcher import Dispatcher
+from app.targets.policy_change import apply_policy
 from app.targets.status import TargetHealth, health
 from tests.conftest import PASSPHRASE
 from tests.erasure.support import person, service_for

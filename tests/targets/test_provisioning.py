@@ -145,7 +145,7 @@ def test_a_narrower_mapping_is_pushed_to_the_target(
     vault: Vault, scim_targets: Callable[[int], list[ScimTarget]]
 ) -> None:
     """A new policy version that stops sending `title` to app2 removes it there too."""
-    from app.policy.apply import apply_policy
+    from app.targets.policy_change import apply_policy
     from tests.targets.support import policy_with_recipients
 
     (app2,) = scim_targets(1)

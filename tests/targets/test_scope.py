@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 from app.core.events import EventBus
 from app.exports.facts import gather_facts
 from app.exports.ropa import build_ropa
-from app.policy.apply import apply_policy
 from app.policy.edit import add_recipient
 from app.policy.in_force import PolicyInForce
 from app.policy.loader import check_policy
@@ -20,6 +19,7 @@ from app.scim.service import ScimService
 from app.store.vault import Vault
 from app.targets.config import TargetConfig, add_target
 from app.targets.dispatcher import Dispatcher
+from app.targets.policy_change import apply_policy
 from tests.conftest import GROUP_SCHEMA, PATCH_SCHEMA
 from tests.erasure.support import person
 from tests.targets.conftest import ScimTarget, wait_until

@@ -18,9 +18,9 @@ from PySide6.QtWidgets import QPushButton, QWidget
 from pytestqt.qtbot import QtBot
 from ui_support import PASSPHRASE, insert_rows, many_users
 
-from app.audit.outside_policy import OutsideRow
 from app.core.events import EventBus
 from app.policy.loader import load_policy
+from app.policy.outside import OutsideRow
 from app.policy.versions import default_policy_text
 from app.scim.server import ScimServer
 from app.setup.tls import ensure_self_signed
@@ -111,7 +111,7 @@ import json, sys, tempfile
 from pathlib import Path
 from PySide6.QtCore import QThreadPool
 from PySide6.QtWidgets import QApplication
-from app.audit.outside_policy import OutsideRow
+from app.policy.outside import OutsideRow
 from app.core.events import EventBus
 from app.policy.loader import load_policy
 from app.policy.versions import default_policy_text

@@ -14,13 +14,13 @@ from ui_keyboard import TAB, by_keyboard, key, typed
 
 from app.audit.tables import AuditEvent
 from app.core.events import EventBus
-from app.policy.apply import apply_policy
 from app.policy.in_force import PolicyInForce
 from app.scim.service import ScimService
 from app.store.vault import Vault
 from app.targets import service
 from app.targets.config import TargetConfig, get_target
 from app.targets.dispatcher import Dispatcher
+from app.targets.policy_change import apply_policy
 from app.ui.targets.dialog import TargetDialog
 from app.ui.targets.reconcile_dialog import ReconcileDialog
 from app.ui.targets.view import TargetsPage

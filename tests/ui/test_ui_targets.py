@@ -5,10 +5,10 @@ from __future__ import annotations
 from pytestqt.qtbot import QtBot
 
 from app.feed import outbox
-from app.policy.apply import apply_policy
 from app.policy.in_force import PolicyInForce
 from app.store.vault import Vault
 from app.targets.config import TargetConfig, add_target
+from app.targets.policy_change import apply_policy
 from app.ui.targets.view import TargetsPage
 from tests.targets.support import policy_with_recipients
 

@@ -6,7 +6,7 @@ stripped, first and last seen — never a value — and the three decisions a DP
 * switch the policy to strip (store the rest of the request, drop what is outside), through the same apply;
 * keep refusing, and hand the IdP's administrator the exact mappings to remove in that IdP's own words.
 
-Rows come from app.audit.outside_policy (Qt-free); what a later policy version admitted drops out.
+Rows come from app.policy.outside (Qt-free); what a later policy version admitted drops out.
 """
 
 from __future__ import annotations
@@ -30,11 +30,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.audit.outside_policy import OutsideRow, OutsideSummary, not_held_by, outside_policy, summary
 from app.policy import versions
 from app.policy.edit import set_outside_schema
 from app.policy.in_force import PolicyInForce
 from app.policy.model import Policy
+from app.policy.outside import OutsideRow, OutsideSummary, not_held_by, outside_policy, summary
 from app.setup.idp_guides import GUIDES, guide, guide_for_client, removal_instruction
 from app.store.vault import Vault
 from app.ui.identities.model import local_time

@@ -27,10 +27,11 @@ from PySide6.QtWidgets import (
 
 from app.core.errors import ConfigError
 from app.policy import versions
-from app.policy.apply import Impact, apply_policy, preview
+from app.policy.apply import Impact, preview
 from app.policy.in_force import PolicyInForce
 from app.policy.loader import Problem, check_policy, errors_of
 from app.store.vault import Vault
+from app.targets.policy_change import apply_policy
 from app.ui.lock.reauth import Reauthenticate
 from app.ui.policy.common import Confirm, ask, plain_label, user_message
 from app.ui.theme import status_colour

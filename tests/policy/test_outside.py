@@ -10,19 +10,19 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import select
 
-from app.audit.outside_policy import REFUSED, STRIPPED, base_path, not_held_by, outside_policy, summary
 from app.audit.tables import AuditEvent
 from app.audit.vault_lifecycle import create_vault
 from app.core.events import EventBus
-from app.policy.apply import apply_policy
 from app.policy.edit import set_outside_schema
 from app.policy.loader import check_policy
 from app.policy.minimise import Minimiser, typed_paths
+from app.policy.outside import REFUSED, STRIPPED, base_path, not_held_by, outside_policy, summary
 from app.policy.versions import default_policy_text, in_force
 from app.scim.server import ScimServer
 from app.setup.tls import ensure_self_signed
 from app.setup.tokens import TokenStore
 from app.store.vault import Vault
+from app.targets.policy_change import apply_policy
 from tests.conftest import PASSPHRASE, LiveServer
 from tests.entra_support import ENTERPRISE, MOBILE, entra_default_user
 
