@@ -10,6 +10,7 @@ from app.core.errors import ConfigError
 from app.core.events import AlertRaised, EventBus, OutboxQueued, PolicyApplied, ResourcesChanged
 from app.core.periodic import PeriodicJob
 from app.dsr.alerts import DeadlineAlertJob
+from app.dsr.restriction import is_restricted
 from app.dsr.retention import purge_expired
 from app.erasure import retention
 from app.erasure.worker import ErasureWorker
@@ -81,7 +82,7 @@ class BackgroundJobs:
         kwargs = {} if retention_interval is None else {"interval": retention_interval}
         self.bus = bus or vault.events
         self.retention = RetentionScheduler(vault, policy, **kwargs)
-        self.dispatcher = Dispatcher(vault, policy)
+        self.dispatcher = Dispatcher(vault, policy, restricted=is_restricted)
         self.erasure = ErasureWorker(vault)
         self.alerts = AlertWatcher(AlertEngine(vault, _alert_config(vault)))
         self.alerts.engine.on_alert.append(self._on_alert)

@@ -14,7 +14,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, and_, bindparam, func, literal, or_, select, type_coerce
 from sqlalchemy.types import NullType
@@ -29,8 +29,12 @@ from app.directory.schema import schema_for
 from app.store.models import AttributeValue, ScimResource
 from app.store.vault import Vault
 
-if TYPE_CHECKING:
-    from app.policy.minimise import Minimiser
+
+class HeldSchema(Protocol):
+    """What a search asks of the agreed schema: the first attribute a filter names that is not held. The policy's
+    Minimiser (app/policy/minimise.py) is one; the directory sits below the policy, so it names the question."""
+
+    def unheld_in_filter(self, resource_types: tuple[str, ...], node: Any) -> str | None: ...
 
 _RESOURCE_COLUMNS = (
     ScimResource.id,
@@ -288,7 +292,7 @@ def _literal(quoted: str) -> str | None:
     return None if has_unpaired_surrogate(value) else value
 
 
-def _require_held(held: Minimiser | None, resource_types: tuple[str, ...], params: QueryParams) -> None:
+def _require_held(held: HeldSchema | None, resource_types: tuple[str, ...], params: QueryParams) -> None:
     """A filter or sort on an attribute the agreed schema does not hold is refused, not silently empty."""
     if held is None:
         return
@@ -304,7 +308,7 @@ def _require_held(held: Minimiser | None, resource_types: tuple[str, ...], param
 
 def search(
     vault: Vault,
-    held: Minimiser | None,
+    held: HeldSchema | None,
     base_url: str,
     resource_types: tuple[str, ...],
     params: QueryParams,

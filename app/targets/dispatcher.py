@@ -23,7 +23,7 @@ from app.store.vault import Vault
 from app.targets.client import Rejected, Retryable, TargetClient
 from app.targets.config import list_targets
 from app.targets.mapping import TargetMapping, mapping_for
-from app.targets.push import Pusher, record_failure
+from app.targets.push import Pusher, Restriction, record_failure
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 0.5
@@ -32,10 +32,13 @@ FLUSH_SECONDS = 0.02
 
 
 class Dispatcher(AsyncLoopService):
-    def __init__(self, vault: Vault, policy: PolicyInForce, poll_seconds: float = POLL_SECONDS) -> None:
+    def __init__(
+        self, vault: Vault, policy: PolicyInForce, *, restricted: Restriction, poll_seconds: float = POLL_SECONDS
+    ) -> None:
         super().__init__("dispatcher")
         self.vault = vault
         self.policy = policy
+        self.restricted = restricted  # Art. 18 (app/dsr/restriction.py), handed in by the runtime
         self.poll_seconds = poll_seconds
         self._pushers: dict[int, tuple[str, Pusher]] = {}  # target id -> (config fingerprint, pusher)
         self._in_flight: dict[int, int] = {}  # outbox seq -> target id
@@ -156,7 +159,7 @@ class Dispatcher(AsyncLoopService):
                 continue
             if known is not None:
                 self._stale.append(known[1].client)  # closed by the loop; a push may still be using it
-            pusher = Pusher(self.vault, config, TargetClient(config), mapping)
+            pusher = Pusher(self.vault, config, TargetClient(config), mapping, self.restricted)
             self._pushers[config.id] = (fingerprint, pusher)
             current[config.id] = pusher
         return current

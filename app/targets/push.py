@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -48,23 +49,30 @@ def _attribute_names(payload: dict[str, Any]) -> list[str]:
     return sorted(names)
 
 
+# Whether processing of a User is restricted (GDPR Art. 18): such a subject is sent as inactive. The register of
+# requests that restrict (app/dsr/restriction.py: is_restricted) builds on the targets, so the runtime hands the
+# check in (app/jobs.py) rather than the targets importing it.
+Restriction = Callable[[Connection, str], bool]
+
+
 class Pusher:
-    def __init__(self, vault: Vault, config: TargetConfig, client: TargetClient, mapping: TargetMapping) -> None:
+    def __init__(
+        self, vault: Vault, config: TargetConfig, client: TargetClient, mapping: TargetMapping, restricted: Restriction
+    ) -> None:
         self.vault = vault
         self.config = config
         self.client = client
         self.mapping = mapping
+        self.restricted = restricted
 
     # -- vault access (run in a thread) ----------------------------------------------------------------
     def _read(
         self, item: outbox.WorkItem
     ) -> tuple[repo.StoredResource | None, links.Link | None, dict[str, str], bool]:
         """The resource, its link here, the group's members held here, and whether a User is in scope here."""
-        from app.dsr.restriction import is_restricted  # Art. 18: a restricted subject is sent as inactive
-
         with self.vault.read_connection() as conn:
             row = repo.load(conn, item.resource_type, item.resource_id)
-            if row is not None and item.resource_type == "User" and is_restricted(conn, item.resource_id):
+            if row is not None and item.resource_type == "User" and self.restricted(conn, item.resource_id):
                 row = replace(row, document=json.dumps({**json.loads(row.document), "active": False}))
             link = links.get(conn, self.config.id, item.resource_id)
             members: dict[str, str] = {}

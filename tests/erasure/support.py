@@ -10,6 +10,7 @@ from sqlalchemy import delete
 
 from app.core.events import EventBus
 from app.directory.schema import ENTERPRISE_SCHEMA, USER_SCHEMA
+from app.dsr.restriction import is_restricted
 from app.erasure.worker import ErasureWorker
 from app.feed import links
 from app.feed.tables import OutboxItem
@@ -69,7 +70,7 @@ def service_for(vault: Vault) -> ScimService:
 
 
 def dispatcher_for(vault: Vault) -> Dispatcher:
-    dispatcher = Dispatcher(vault, PolicyInForce(vault), poll_seconds=0.05)
+    dispatcher = Dispatcher(vault, PolicyInForce(vault), restricted=is_restricted, poll_seconds=0.05)
     dispatcher.start()
     return dispatcher
 

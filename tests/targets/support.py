@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from app.core.events import EventBus
 from app.directory.schema import ENTERPRISE_SCHEMA
+from app.dsr.restriction import is_restricted
 from app.policy.edit import add_recipient
 from app.policy.in_force import PolicyInForce
 from app.policy.versions import default_policy_text
@@ -79,7 +80,7 @@ def provisioning(vault: Vault, targets: list[ScimTarget], **target_options: obje
     policy = PolicyInForce(vault)
     bus = EventBus()
     service = ScimService(vault, "https://custos.test/scim/v2", bus, policy)
-    dispatcher = Dispatcher(vault, policy, poll_seconds=0.05)
+    dispatcher = Dispatcher(vault, policy, restricted=is_restricted, poll_seconds=0.05)
     bus.subscribe(lambda _event: dispatcher.wake())
     dispatcher.start()
     return Provisioning(vault, service, dispatcher, policy)

@@ -12,6 +12,7 @@ from sqlalchemy import delete
 from app.audit.trail import of_kind
 from app.audit.vault_lifecycle import unlock_vault
 from app.cli import main
+from app.dsr.restriction import is_restricted
 from app.feed.tables import OutboxItem
 from app.policy.in_force import PolicyInForce
 from app.store.vault import Vault
@@ -62,7 +63,7 @@ def test_a_target_added_after_users_gets_all_of_them(
     assert _listed(capsys, data_dir)[-2:] == [str(USERS), f"syncing:0/{USERS}"]
 
     reopened = unlock_vault(data_dir, PASSPHRASE)
-    dispatcher = Dispatcher(reopened, PolicyInForce(reopened), poll_seconds=0.05)
+    dispatcher = Dispatcher(reopened, PolicyInForce(reopened), restricted=is_restricted, poll_seconds=0.05)
     dispatcher.start()
     try:
         wait_until(lambda: len(app1.users()) == USERS, timeout=30)

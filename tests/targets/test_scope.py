@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from app.core.events import EventBus
+from app.dsr.restriction import is_restricted
 from app.exports.facts import gather_facts
 from app.exports.ropa import build_ropa
 from app.policy.edit import add_recipient
@@ -55,7 +56,7 @@ def test_targets_receive_only_whom_their_scope_concerns(
     policy = PolicyInForce(vault)
     bus = EventBus()
     service = ScimService(vault, "https://custos.test/scim/v2", bus, policy)
-    dispatcher = Dispatcher(vault, policy, poll_seconds=0.05)
+    dispatcher = Dispatcher(vault, policy, restricted=is_restricted, poll_seconds=0.05)
     bus.subscribe(lambda _event: dispatcher.wake())
     dispatcher.start()
     try:

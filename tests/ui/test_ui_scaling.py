@@ -118,7 +118,7 @@ from app.policy.versions import default_policy_text
 from app.scim.server import ScimServer
 from app.setup.tls import ensure_self_signed
 from app.setup.tokens import TokenStore
-from app.store.vault import Vault
+from app.audit.vault_lifecycle import create_vault
 from app.ui.main_window import MainWindow
 from app.ui.settings_dialog import SettingsDialog
 from ui_support import insert_rows, many_users
