@@ -86,9 +86,8 @@ def setup_policy_and_targets(vault: Vault) -> None:
 
 def refuse_entra_defaults(vault: Vault, count: int) -> None:
     """Users as Entra ID's default mappings send them, refused by the default policy: "Outside the policy" rows."""
-    from app.scim.errors import ScimError
-
     from app.core.actor import current_actor
+    from app.directory.errors import ScimError
     from tests.entra_support import entra_default_user
 
     service = ScimService(vault, "https://localhost/scim/v2")
