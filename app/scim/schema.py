@@ -22,7 +22,7 @@ USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 ENTERPRISE_SCHEMA = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
 
-UserModel = User[EnterpriseUser]  # type: ignore[valid-type]
+UserModel = User[EnterpriseUser]
 
 
 @dataclass(frozen=True)
