@@ -455,7 +455,7 @@ def close_if_done(conn: Connection, request_ids: Iterable[str], now: datetime) -
         if pending:
             continue
         by_state = select(_S.c.state, func.count()).where(_S.c.request_id == request_id).group_by(_S.c.state)
-        counts: Counter[str] = Counter(dict(conn.execute(by_state).tuples().all()))
+        counts: Counter[str] = Counter({state: count for state, count in conn.execute(by_state)})
         conn.execute(update(_Q).where(_Q.c.id == request_id).values(state="closed", closed=now))
         complete = all(State(state) in (State.SUCCEEDED, State.SKIPPED) for state in counts)
         details = {"request": request_id, "steps": dict(counts), "complete": complete}

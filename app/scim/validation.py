@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from pydantic import ValidationError
-from scim2_models import Context, Group, PatchOp, SCIMException
+from scim2_models import Context, EnterpriseUser, Group, PatchOp, SCIMException, User
 
 from app.scim.errors import ScimError
-from app.scim.schema import UserModel, model_for, schema_for
+from app.scim.schema import model_for, schema_for
 
 _STORED_EXCLUDE = ("id", "meta", "password", "groups", "members")
 
@@ -65,9 +66,15 @@ def stored_document(model: Any) -> dict[str, Any]:
     return document
 
 
+@cache
+def _patch_model(resource_type: str) -> Any:
+    """The PatchOp model for the class :func:`model_for` gives (pydantic caches parametrised generics)."""
+    return PatchOp[User[EnterpriseUser]] if resource_type == "User" else PatchOp[Group]
+
+
 def apply_patch(resource_type: str, current: dict[str, Any], body: dict[str, Any]) -> tuple[Any, bool]:
     model_type = model_for(resource_type)
-    patch_type = PatchOp[UserModel] if resource_type == "User" else PatchOp[Group]  # as model_for chooses
+    patch_type = _patch_model(resource_type)
     try:
         resource = model_type.model_validate(current)
         patch = patch_type.model_validate(body, scim_ctx=Context.RESOURCE_PATCH_REQUEST)
