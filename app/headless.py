@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 from app.audit.vault_lifecycle import create_vault, unlock_vault
 from app.core.errors import ConfigError
 from app.core.passphrase import read_passphrase
-from app.setup import endpoint
 from app.store.vault import Vault
 
 if TYPE_CHECKING:
@@ -67,6 +66,7 @@ def serve(
     siem: Collector | None = None,
 ) -> int:
     from app.runtime import Runtime
+    from app.setup import endpoint  # tomlkit: serve reads endpoint.toml; the commands that open the vault do not
 
     saved = endpoint.load(data_dir)  # what `custos init` or the app's first run chose
     listen_host = saved.host if host is None else host

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from scim2_models.path import Present
 from sqlalchemy import ColumnElement, and_, bindparam, func, literal, or_, select, type_coerce
 from sqlalchemy.types import NullType
 
@@ -140,7 +141,9 @@ def _sort_key(resource_type: str, sort_by: str | None) -> Any:
 
     schema = schema_for(resource_type)
     node = parse(f"{sort_by} pr")  # reuse the attribute-path grammar
-    path = node.attr_path  # type: ignore[attr-defined]
+    if not isinstance(node, Present):  # "title pr or userName": an expression, not a path
+        raise invalid_value(f"Cannot sort by '{sort_by}'.")
+    path = node.attr_path
     resolved = schema.resolve(path.uri, path.attr, path.sub_attr)
     if resolved is None or (resolved.leaf.type == "complex" and not resolved.leaf.multi_valued):
         raise invalid_value(f"Cannot sort by '{sort_by}'.")

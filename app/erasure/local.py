@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, delete, func, or_, select
+from sqlalchemy import Connection, Select, delete, func, or_, select
 
 from app.directory import repository as repo
 from app.erasure import references
@@ -74,5 +74,5 @@ def erase(conn: Connection, subject: LocalSubject) -> LocalErasure:
     return LocalErasure(rows, removed, len(groups), cleared)
 
 
-def _count(conn: Connection, statement: object) -> int:
-    return int(conn.execute(statement).scalar() or 0)  # type: ignore[call-overload]
+def _count(conn: Connection, statement: Select[int]) -> int:
+    return int(conn.execute(statement).scalar() or 0)

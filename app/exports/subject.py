@@ -114,7 +114,7 @@ def _manager_named(conn: Connection, document: dict[str, Any]) -> dict[str, Any]
     relation, else the manager's display name in the mirror); nothing else about the manager (no $ref)."""
     extension = document.get(ENTERPRISE_SCHEMA)
     manager = extension.get("manager") if isinstance(extension, dict) else None
-    if isinstance(manager, dict):
+    if isinstance(extension, dict) and isinstance(manager, dict):
         named = {k: v for k, v in manager.items() if k in ("value", "displayName")}
         if not named.get("displayName") and isinstance(named.get("value"), str):
             name = conn.execute(

@@ -113,8 +113,8 @@ def _notes(old: Policy | None, new: Policy) -> list[str]:
     if old is not None:
         before = {c.id: c.retention.period for c in old.categories}
         for category in new.categories:
-            if category.id in before and before[category.id] != category.retention.period:
-                was = before[category.id].iso() if before[category.id] else "while the account exists"
+            if category.id in before and (old_period := before[category.id]) != category.retention.period:
+                was = old_period.iso() if old_period else "while the account exists"
                 now = category.retention.period.iso() if category.retention.period else "while the account exists"
                 notes.append(
                     f"Retention of '{category.name}' changes from {was} to {now}; the next retention run applies it."

@@ -66,7 +66,7 @@ def resolver(
     """Per-subject purposes for a batch: the scope's own ``prepare`` when it has one, else one call per subject."""
     prepare = getattr(scope, "prepare", None)
     if prepare is not None:
-        return prepare(conn, policy, candidates)  # type: ignore[no-any-return]
+        return prepare(conn, policy, candidates)
     return lambda subject_id, document: scope(conn, policy, subject_id, document)
 
 

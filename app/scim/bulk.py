@@ -92,7 +92,7 @@ def _plan(index: int, raw: Any) -> _Operation:
         operation.error = ScimError(400, "'bulkId' must be a non-empty string.", "invalidValue")
         return operation
     operation.bulk_id = bulk_id
-    method = raw.get("method").upper() if isinstance(raw.get("method"), str) else ""
+    method = given.upper() if isinstance(given := raw.get("method"), str) else ""
     operation.method = method if method in _METHODS else ""  # echoed in the result: only a method we know
     if has_unpaired_surrogate(raw):
         operation.error = ScimError(

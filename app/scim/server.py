@@ -54,7 +54,8 @@ class _Server(uvicorn.Server):
             await super().startup(sockets=sockets)
             return
         create_server = loop.create_server
-        loop.create_server = functools.partial(  # type: ignore[method-assign]
+        # uvicorn passes no handshake timeout and asyncio has no other hook; put back in ``finally`` below
+        loop.create_server = functools.partial(  # type: ignore[method-assign]  # for this startup only
             create_server, ssl_handshake_timeout=self.handshake_timeout
         )
         try:

@@ -360,8 +360,8 @@ class ScimService:
             self._execute(lambda conn: append(conn, event))
             raise
         except tombstones.ErasedSubjectReturned as returned:
-            refusal = returned  # the name bound by ``except`` is cleared when the block ends
-            self._execute(lambda conn: tombstones.record_refusal(conn, refusal, actor))
+            erased = returned  # the name bound by ``except`` is cleared when the block ends
+            self._execute(lambda conn: tombstones.record_refusal(conn, erased, actor))
             raise
         except ScimError as error:
             if error.status == 404 and target is not None:

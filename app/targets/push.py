@@ -38,7 +38,7 @@ class Outcome:
 
 
 def _attribute_names(payload: dict[str, Any]) -> list[str]:
-    names = []
+    names: list[str] = []
     for key, value in payload.items():
         if key == "schemas":
             continue
@@ -99,7 +99,9 @@ class Pusher:
             links.drop(conn, self.config.id, item.resource_id)
         outbox.complete(conn, item.seq, outcome.status)
         if outcome.operation != "skipped":
-            details = {"target": self.config.name, "operation": outcome.operation, "status": outcome.status}
+            details: dict[str, Any] = {
+                "target": self.config.name, "operation": outcome.operation, "status": outcome.status
+            }  # fmt: skip
             if outcome.attributes:
                 details["attributes"] = outcome.attributes
             if outcome.left_scope:

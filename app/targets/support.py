@@ -25,7 +25,7 @@ def supported_attributes(schemas: list[dict[str, Any]], mapping: TargetMapping) 
         else:
             uri, name = _CORE[rule.resource_type], rule.top
         name = mapping.renames.get(name, name).lower()
-        subs = published.get(uri.lower(), {}).get(name)
-        ok = subs is not None and (rule.sub is None or not subs or rule.sub in subs)
+        theirs = published.get(uri.lower(), {}).get(name)
+        ok = theirs is not None and (rule.sub is None or not theirs or rule.sub in theirs)
         result[f"{rule.resource_type} {rule.path}"] = ok
     return result

@@ -200,6 +200,9 @@ CASES = [
     Case("search-sortOrder-number", "POST", "/Users/.search", 400, "invalidValue", '{"sortOrder":1}'),
     Case("search-sortOrder-list", "POST", "/Users/.search", 400, "invalidValue", '{"sortOrder":["descending"]}'),
     Case("search-sortBy-object", "POST", "/Users/.search", 400, "invalidValue", '{"sortBy":{}}'),
+    # a sortBy that is a filter expression rather than an attribute path (was an AttributeError: a 500)
+    Case("sortBy-an-expression", "GET", "/Users", 400, "invalidValue", params={"sortBy": "userName pr or title"}),
+    Case("search-sortBy-expression", "POST", "/Users/.search", 400, "invalidValue", '{"sortBy":"title pr or title"}'),
     Case("search-attributes-object", "POST", "/Users/.search", 400, "invalidValue", '{"attributes":{"a":1}}'),
     Case("search-attributes-numbers", "POST", "/Users/.search", 400, "invalidValue", '{"attributes":[1,2]}'),
     Case("search-excluded-number", "POST", "/Users/.search", 400, "invalidValue", '{"excludedAttributes":7}'),
