@@ -25,10 +25,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.exports.ropa_writers import FORMATS, MULTI_RECORD_FORMATS, suffix_of
 from app.scim.server import ScimServer
+from app.services.export import (
+    FORMATS,
+    MULTI_RECORD_FORMATS,
+    RECORD_CHOICES,
+    ExportCancelled,
+    ExportControl,
+    RopaWritten,
+    export_ropa,
+    suffix_of,
+)
 from app.store.vault import Vault
-from app.ui.exports.jobs import RECORD_CHOICES, ExportCancelled, ExportControl, RopaWritten, export_ropa
 from app.ui.exports.opened import ExportedActions
 from app.ui.exports.step import show_export_step
 from app.ui.policy.common import login_name, plain_label, user_message
