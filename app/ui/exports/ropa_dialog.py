@@ -1,7 +1,7 @@
 """ "Export Article 30 records": format and record choice, where to write, then path and hash.
 
 While it runs: a busy indicator, the step being done, and Cancel, honoured until the file is moved into place
-(app/ui/exports/jobs.py); a cancelled export leaves no file and nothing on the audit trail.
+(app/services/export.py); a cancelled export leaves no file and nothing on the audit trail.
 """
 
 from __future__ import annotations
