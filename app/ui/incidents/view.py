@@ -33,6 +33,7 @@ from app.incidents import clock, communication, draft
 from app.incidents.completeness import still_to_record
 from app.incidents.register import IncidentRegister, IncidentView, utc_now
 from app.policy.in_force import PolicyInForce
+from app.services.incidents import clock_text, state_text
 from app.store.vault import Vault
 from app.ui.incidents.awareness import ask_awareness
 from app.ui.incidents.details import ask_details
@@ -57,23 +58,6 @@ AskAwareness = Callable[[QWidget, IncidentView, datetime], tuple[datetime, str] 
 AskDetails = Callable[[QWidget, IncidentView], dict[str, Any] | None]
 AskTime = Callable[[QWidget, IncidentView, datetime], TimeChange | None]
 ChooseFolder = Callable[[QWidget], Path | None]
-
-
-def state_text(view: IncidentView) -> str:
-    """The register's state, told apart where it matters to a DPO: only an alert's incident is a "candidate";
-    one opened by hand awaits awareness; a dismissed candidate says so."""
-    if view.state == "candidate" and not str(view.source).startswith("alert:"):
-        return "awaiting awareness"
-    if view.state == "closed" and view.aware_at is None:
-        return "dismissed"
-    return view.state
-
-
-def clock_text(view: IncidentView, now: datetime) -> str:
-    """The clock column; a dismissed candidate has no deadline (it was judged not to be a breach)."""
-    if state_text(view) == "dismissed":
-        return "no deadline: dismissed as not a personal-data breach"
-    return view.clock(now).describe()
 
 
 def _origin(view: IncidentView) -> str:

@@ -1,5 +1,6 @@
-"""Lines other pages show about the register, ready to be placed: the Overview's "open requests and the nearest
-deadline", and the Identities page's "requests that concern this person". Qt-free text, read in a worker."""
+"""Data subject requests (Art. 12-22), the use cases behind ``custos dsr`` and the app's Requests page, and the
+lines other pages show about the register: the Overview's "open requests and the nearest deadline" and the
+Identities page's "requests that concern this person". Qt-free, run in a worker."""
 
 from __future__ import annotations
 
