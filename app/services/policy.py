@@ -9,8 +9,10 @@ no trail; a draft takes effect only through ``apply`` here.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
+from app.audit.outside_policy import OutsideRow, OutsideSummary, catalogue_path, not_held_by, outside_policy, summary
 from app.core.errors import ConfigError
 from app.policy import versions
 from app.policy.apply import Impact, apply_policy, preview
@@ -21,9 +23,10 @@ from app.policy.model import Policy
 from app.policy.versions import PolicyRecord, default_policy_text
 from app.store.vault import Vault
 
-__all__ = ["ActivePolicy", "Impact", "Policy", "PolicyDiff", "PolicyInForce", "PolicyRecord", "Problem", "apply",
-           "check", "default_policy_text", "diff", "diff_draft", "diff_versions", "errors_of", "history", "impact",
-           "load_policy", "policy_in_force", "stale_problems", "version"]  # fmt: skip
+__all__ = ["ActivePolicy", "Impact", "Outside", "OutsideRow", "OutsideSummary", "Policy", "PolicyDiff",
+           "PolicyInForce", "PolicyRecord", "Problem", "apply", "catalogue_path", "check", "default_policy_text",
+           "diff", "diff_draft", "diff_versions", "errors_of", "history", "impact", "load_policy", "outside",
+           "policy_in_force", "stale_problems", "version"]  # fmt: skip
 
 
 def policy_in_force(vault: Vault) -> PolicyInForce:
@@ -85,3 +88,26 @@ def version(vault: Vault, number: int | None = None) -> PolicyRecord:
 def diff(vault: Vault, a: int | None, b: int | None) -> PolicyDiff:
     """What changed from version ``a`` to ``b`` (None: the one in force), in the catalogue and in the text."""
     return diff_versions(version(vault, a), version(vault, b))
+
+
+# -- outside the policy ------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Outside:
+    """What identity providers sent that the policy in force does not hold, per attribute and client (names and
+    counts, never a value), with the version it was judged against — the one a decision would change."""
+
+    rows: list[OutsideRow]
+    summary: OutsideSummary
+    policy: Policy
+    policy_text: str
+    version: int
+
+
+def outside(vault: Vault, in_force: PolicyInForce) -> Outside:
+    """Rows the version in force still leaves outside (an attribute added since is no longer listed)."""
+    active = in_force.get()
+    still_outside = not_held_by(active.minimiser)
+    with vault.read_connection() as conn:
+        rows = outside_policy(conn, still_outside)
+        line = summary(conn, still_outside)
+    return Outside(rows, line, active.policy, active.record.text, active.version)

@@ -18,9 +18,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.audit.outside_policy import OutsideRow, catalogue_path
 from app.policy.edit import add_attribute
 from app.policy.model import Policy
+from app.services.policy import OutsideRow, catalogue_path
 from app.ui.widgets import error_label, text_label
 
 
