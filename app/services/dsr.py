@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
+from typing import cast
 
 from app.dsr import model
 from app.dsr import settings as register_settings
@@ -83,8 +84,10 @@ def read_overview_line(register: DsrRegister) -> str:
 def subject_lines(register: DsrRegister, scim_id: str) -> list[str]:
     """One line per request about this identity (newest first); empty when there is none."""
     now = register.now()
+    # DsrRegister has a method named ``list``, so its own ``-> list[RequestView]`` reads as that method to mypy.
+    views = cast("list[RequestView]", register.for_subject(scim_id))
     return [
         f"{view.id}: {', '.join(view.rights)}; received {view.received_day.isoformat()}; due "
         f"{view.deadline.isoformat()}; {view.state} — {view.clock(now).describe()}"
-        for view in register.for_subject(scim_id)
+        for view in views
     ]

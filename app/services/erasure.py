@@ -28,6 +28,7 @@ from app.erasure.status import RequestStatus, TargetLine, local_line, report_lin
 from app.erasure.status import recent as recent_requests
 from app.erasure.steps import RECIPIENT_MODE, recipient_step_name
 from app.policy.in_force import PolicyInForce
+from app.policy.model import Policy
 from app.policy.versions import in_force
 from app.scim import repository as repo
 from app.scim.errors import ScimError
@@ -35,7 +36,7 @@ from app.scim.query import MAX_PAGE_SIZE, QueryParams, search
 from app.store import browse
 from app.store.vault import Vault
 from app.targets import links, scope
-from app.targets.config import list_targets
+from app.targets.config import TargetConfig, list_targets
 
 __all__ = ["DEFAULT_GROUND", "GROUNDS", "HELD", "STEP_TEXT", "Preview", "ReceiptFiles", "RequestStatus",
            "TargetLine", "Verification", "attest", "can_attest", "can_retry", "export_receipt", "follow",
@@ -67,17 +68,25 @@ def preview(vault: Vault, subject_ids: list[str]) -> Preview:
         for resource_id in subject_ids:
             held = links.of_resource(conn, resource_id)
             counts.update(names[link.target_id] for link in held if link.target_id in names)
-        # Recipients with no SCIM target (Art. 19): told by a person, for the subjects in their scope.
         record = in_force(conn)
-        with_target = {t.recipient_id for t in targets}
-        for recipient in record.policy.recipients if record else ():
-            if recipient.id in with_target or not scope.receives_users(recipient):
-                continue
-            name = recipient_step_name(recipient.id)
-            modes[name] = RECIPIENT_MODE
-            counts[name] = sum(1 for rid in subject_ids if scope.in_scope(conn, record.policy, recipient, rid))
+        if record is not None:
+            _recipients_without_target(conn, record.policy, targets, subject_ids, modes, counts)
         named = people(conn, subject_ids)
     return Preview(len(subject_ids), found, {name: counts.get(name, 0) for name in sorted(modes)}, modes, named)
+
+
+def _recipients_without_target(
+    conn: Connection, policy: Policy, targets: list[TargetConfig], subject_ids: list[str], modes: dict[str, str],
+    counts: Counter[str],
+) -> None:
+    """Recipients with no SCIM target (Art. 19): told by a person, for the subjects in their scope."""
+    with_target = {t.recipient_id for t in targets}
+    for recipient in policy.recipients:
+        if recipient.id in with_target or not scope.receives_users(recipient):
+            continue
+        name = recipient_step_name(recipient.id)
+        modes[name] = RECIPIENT_MODE
+        counts[name] = len([rid for rid in subject_ids if scope.in_scope(conn, policy, recipient, rid)])
 
 
 def progress(vault: Vault, request_id: str) -> RequestStatus:
