@@ -83,11 +83,11 @@ def _open_vault(args: argparse.Namespace) -> Vault:
 
 
 def _token(args: argparse.Namespace) -> int:
-    from app.store.tokens import TokenStore
+    from app.services import tokens
 
     vault = _open_vault(args)
     try:
-        store = TokenStore(vault)
+        store = tokens.store(vault)
         if args.token_command == "create":
             info, secret = store.create(args.name, args.expires_days)
             print(f"Token for {info.name} (shown once, store it in the IdP now):")
