@@ -77,17 +77,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _open_vault(args: argparse.Namespace) -> Vault:
-    from app.headless import open_or_create_vault
+    from app.services.vault import open_or_create_vault
 
     return open_or_create_vault(data_dir(args.data_dir))
 
 
 def _token(args: argparse.Namespace) -> int:
-    from app.setup.tokens import TokenStore
+    from app.services import tokens
 
     vault = _open_vault(args)
     try:
-        store = TokenStore(vault)
+        store = tokens.store(vault)
         if args.token_command == "create":
             info, secret = store.create(args.name, args.expires_days)
             print(f"Token for {info.name} (shown once, store it in the IdP now):")

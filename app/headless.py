@@ -8,24 +8,14 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from app.audit.vault_lifecycle import create_vault, unlock_vault
 from app.core.errors import ConfigError
-from app.core.passphrase import read_passphrase
-from app.store.vault import Vault
+from app.services.vault import open_or_create_vault
 
 if TYPE_CHECKING:
     from app.setup.tls import TlsMaterial
     from app.siem.syslog import Collector
 
 log = logging.getLogger(__name__)
-
-
-def open_or_create_vault(data_dir: Path) -> Vault:
-    """Unlock the vault; on first run create it (a TTY asks for the passphrase twice)."""
-    if Vault.exists(data_dir):
-        return unlock_vault(data_dir, read_passphrase())
-    passphrase = read_passphrase(confirm=True)
-    return create_vault(data_dir, passphrase)
 
 
 def resolve_tls(data_dir: Path, cert: str | None, key: str | None, no_tls: bool) -> TlsMaterial | None:

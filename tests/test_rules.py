@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -23,17 +24,44 @@ def _tool(module: str) -> None:
         pytest.skip(f"{module} is not installed")
 
 
-def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=600)
+def _run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, *args], cwd=cwd, capture_output=True, text=True, timeout=600)
+
+
+LINT = "from importlinter.cli import lint_imports_command; lint_imports_command()"
 
 
 def test_import_contracts_are_kept() -> None:
-    """No PySide6 outside app.ui; the app borrows nothing from the CLI; layers ui → commands → domain → store →
-    core; no new cycle between packages."""
+    """No PySide6 outside app.ui; the app borrows nothing from the CLI; layers ui | commands → services → domain
+    → store → core; the app and the CLI reach the domain through app.services; no new cycle between packages."""
     _tool("importlinter")
-    done = _run("-c", "from importlinter.cli import lint_imports_command; lint_imports_command()")
+    done = _run("-c", LINT)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     assert "0 broken" in done.stdout
+    assert "The app and the CLI reach the domain through app.services (decision 0032) KEPT" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("module", "line"),
+    [
+        ("app/ui/overview.py", "from app.store.models import ScimResource"),  # SQL in the UI, as before 0032
+        ("app/commands/erase.py", "from app.directory.query import search"),  # a read past the policy in force
+        ("app/services/export.py", "from app.ui.workers import submit"),  # a service leaning on the app
+    ],
+)
+def test_a_use_case_outside_the_services_breaks_the_contracts(tmp_path: Path, module: str, line: str) -> None:
+    """The contracts bite: a copy of the code with one direct domain import in the app or the CLI (or a service
+    importing the app) fails `lint-imports`; so each line of debt in .importlinter is one that exists."""
+    _tool("importlinter")
+    shutil.copytree(ROOT / "app", tmp_path / "app", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / ".importlinter", tmp_path / ".importlinter")
+    target = tmp_path / module
+    text = target.read_text(encoding="utf-8")
+    anchor = "from __future__ import annotations\n"
+    target.write_text(text.replace(anchor, anchor + "\n" + line + "  # noqa\n", 1), encoding="utf-8")
+    done = _run("-c", f"import sys; sys.path.insert(0, {str(tmp_path)!r}); {LINT}", cwd=tmp_path)
+    assert done.returncode != 0, done.stdout[-4000:]
+    assert "BROKEN" in done.stdout and module.removesuffix(".py").replace("/", ".") in done.stdout
 
 
 def test_the_core_type_checks() -> None:

@@ -81,12 +81,11 @@ def _print_report(report: Any, noun: str) -> None:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from app.audit.verify import verify_trail
+    from app.services.audit import verify
 
     vault = open_vault(args)
     try:
-        with vault.read_connection() as conn:
-            report = verify_trail(conn)
+        report = verify(vault)
     finally:
         vault.close()
     _print_report(report, "Audit trail")
@@ -123,30 +122,15 @@ def _configure_export(parser: argparse.ArgumentParser) -> None:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from app.audit.bundle import export_bundle
-    from app.audit.trail import Event, append
     from app.core.actor import current_actor
+    from app.services.audit import export_bundle
 
-    if args.start and args.end and args.start >= args.end:
+    if args.start and args.end and args.start >= args.end:  # before a first run would create a vault
         raise ConfigError("--from must be earlier than --to.")
     out = Path(args.out)
     vault = open_vault(args)
     try:
-        with vault.write_transaction() as conn:
-            info = export_bundle(conn, args.start, args.end, out)
-            try:
-                details = {
-                    "file": out.name,
-                    "entries": info.entries,
-                    "first_seq": info.first_seq,
-                    "last_seq": info.last_seq,
-                    "sha256": info.sha256,
-                    "checkpoint": info.checkpoint.fingerprint,
-                }
-                append(conn, Event("export.audit_bundle", current_actor.get(), details=details))
-            except BaseException:
-                out.unlink(missing_ok=True)  # an export that is not on the record does not exist
-                raise
+        info = export_bundle(vault, args.start, args.end, out, current_actor.get())
     finally:
         vault.close()
     print(f"Wrote {out}: {info.entries} entries (sha256 {info.sha256})")
@@ -172,7 +156,7 @@ def _configure_verify_bundle(parser: argparse.ArgumentParser) -> None:
 
 
 def _verify_bundle(args: argparse.Namespace) -> int:
-    from app.audit.bundle import verify_bundle
+    from app.services.audit import verify_bundle
 
     report = verify_bundle(Path(args.bundle), trusted_key_id=args.key_id)  # no vault: any machine, offline
     _print_report(report, "Evidence bundle")
@@ -196,7 +180,7 @@ def _configure_view_bundle(parser: argparse.ArgumentParser) -> None:
 
 
 def _view_bundle(args: argparse.Namespace) -> int:
-    from app.audit.bundle_read import read_bundle
+    from app.services.audit import read_bundle
 
     contents = read_bundle(Path(args.bundle))  # a file that is not a bundle is told here, before any window
     from app.ui.audit.bundle_window import view_bundle  # the only sub-command that imports Qt
@@ -217,12 +201,11 @@ add_subcommand(
 
 # -- checkpoint ------------------------------------------------------------------------------------------
 def _checkpoint(args: argparse.Namespace) -> int:
-    from app.audit.checkpoints import checkpoint_now
+    from app.services.audit import checkpoint
 
     vault = open_vault(args)
     try:
-        with vault.write_transaction() as conn:
-            made = checkpoint_now(conn)
+        made = checkpoint(vault)
     finally:
         vault.close()
     print(
@@ -245,14 +228,13 @@ def _configure_tail(parser: argparse.ArgumentParser) -> None:
 
 
 def _tail(args: argparse.Namespace) -> int:
-    from app.audit.query import EventFilter, page
+    from app.services.audit import newest
 
-    if args.n < 1:
+    if args.n < 1:  # before a first run would create a vault
         raise ConfigError("-n must be at least 1.")
     vault = open_vault(args)
     try:
-        with vault.read_connection() as conn:
-            events = page(conn, EventFilter(), limit=args.n)
+        events = newest(vault, args.n)
     finally:
         vault.close()
     print(f"{'SEQ':>8}  {'TIME (UTC)':<26}  {'KIND':<28}  {'ACTOR':<24}  {'OUTCOME':<8}  SUBJECT")

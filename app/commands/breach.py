@@ -139,7 +139,7 @@ def _utc(moment: datetime) -> str:
 
 
 def _show(view: Any, now: datetime) -> None:
-    from app.incidents.completeness import still_to_record
+    from app.services.incidents import still_to_record
 
     f = view.fields
     print(f"Incident {view.id}: {f['title']}")
@@ -191,7 +191,7 @@ def _corrected(before: Any, after: Any, name: str) -> str:
 
 
 def _aware(register_: Any, args: argparse.Namespace, operator: str, now: datetime) -> None:
-    from app.incidents import clock
+    from app.services import incidents as clock  # utc_text, local_text
 
     before = register_.get(args.id)
     view = register_.set_aware(args.id, operator, args.reason, args.at)
@@ -227,7 +227,7 @@ def _inform(register_: Any, args: argparse.Namespace, operator: str) -> None:
 
 
 def _update(register_: Any, args: argparse.Namespace, operator: str) -> None:
-    from app.incidents.times import TIMES
+    from app.services.incidents import TIMES
 
     mapping = {
         "title": args.title, "description": args.description, "nature": args.nature,
@@ -251,12 +251,12 @@ def _update(register_: Any, args: argparse.Namespace, operator: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from app.incidents.register import IncidentRegister
+    from app.services import incidents
 
     operator = operator_name(args)
     vault = open_vault(args)
     try:
-        register_ = IncidentRegister(vault)
+        register_ = incidents.register(vault)
         now = datetime.now(UTC)
         command = args.breach_command
         if command == "open":
@@ -299,20 +299,16 @@ def run(args: argparse.Namespace) -> int:
         elif command == "update":
             _update(register_, args, operator)
         elif command == "scope":
-            from app.incidents.scope import approximate
-            from app.policy.in_force import PolicyInForce
+            from app.services.policy import policy_in_force
 
             attributes = tuple(a.strip() for a in args.attributes.split(",") if a.strip())
-            with vault.read_connection() as conn:
-                found = approximate(conn, PolicyInForce(vault).get().policy, args.since, args.until, ("User",),
-                                    attributes)  # fmt: skip
+            found = incidents.scope(vault, policy_in_force(vault), args.since, args.until, attributes)
             print(f"Data subjects: {found.subjects} ({found.label})")
             print(f"Records: {found.records} ({found.label})")
             print(f"Subjects in audit events of the window: {found.trail_subjects}")
             print(f"Categories: {', '.join(found.categories) or 'none'}")
             if args.apply:
-                register_.update(args.id, operator, approx_subjects=found.subjects, approx_records=found.records,
-                                 categories=found.categories)  # fmt: skip
+                incidents.store_scope(register_, args.id, operator, found)
                 print(f"Stored on incident {args.id} as approximate figures.")
         elif command == "close":
             register_.close(args.id, operator, args.rationale)
@@ -321,13 +317,11 @@ def run(args: argparse.Namespace) -> int:
             register_.dismiss(args.id, operator, args.reason)
             print(f"Dismissed incident {args.id} as not a personal-data breach; it stays in the register.")
         elif command == "draft":
-            from app.incidents import communication, draft
-            from app.policy.in_force import PolicyInForce
+            from app.services.policy import policy_in_force
 
-            active = PolicyInForce(vault).get()
-            write = communication.write if args.audience == "subjects" else draft.write
-            for path in write(register_.get(args.id), active.policy, now, active.record.stamp, Path(args.out)):
-                print(f"Wrote {path} (sha256 {draft.sha256_of(path)})")
+            letter = incidents.write_letter(register_, policy_in_force(vault), args.id, args.audience, Path(args.out))
+            for file in letter:
+                print(f"Wrote {file.path} (sha256 {file.sha256})")
     finally:
         vault.close()
     return 0

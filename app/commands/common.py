@@ -23,17 +23,9 @@ def open_vault(args: argparse.Namespace) -> Vault:
 
     A vault always has a policy in force: one that has none yet gets the shipped default, on the record.
     """
-    from app.headless import open_or_create_vault
-    from app.policy.in_force import install_default_if_missing
+    from app.services.vault import open_for_command
 
-    vault = open_or_create_vault(data_dir(getattr(args, "data_dir", None)))
-    try:
-        with vault.write_transaction() as conn:
-            install_default_if_missing(conn)
-    except BaseException:
-        vault.close()
-        raise
-    return vault
+    return open_for_command(data_dir(getattr(args, "data_dir", None)))
 
 
 def operator_name(args: argparse.Namespace) -> str:

@@ -123,7 +123,7 @@ def _list(views: list[Any], now: datetime) -> None:
 
 
 def _show(view: Any, timeline: list[Any], now: datetime, reveal: bool = False) -> None:
-    from app.dsr import model
+    from app.services.dsr import model
 
     print(f"Request {view.id}")
     print(f"  rights: {', '.join(view.rights)}")
@@ -146,7 +146,7 @@ def _show(view: Any, timeline: list[Any], now: datetime, reveal: bool = False) -
         print("  restriction: in force (targets receive active: false)")
     print(f"  details: {'crypto-shredded' if view.shredded else 'sealed (' + str(len(view.private)) + ' item(s))'}")
     if reveal and not view.shredded:
-        from app.dsr.register import private_text
+        from app.services.dsr import private_text
 
         for label, path in (("requester", ("requester", "name")), ("authority", ("requester", "authority")),
                             ("answer channel", ("answer", "channel")), ("answer address", ("answer", "address")),
@@ -169,12 +169,12 @@ def _show(view: Any, timeline: list[Any], now: datetime, reveal: bool = False) -
 def run(args: argparse.Namespace) -> int:
     if args.dsr_command == "settings":
         return _settings(args)
-    from app.dsr.register import DsrRegister
+    from app.services.dsr import register
 
     operator = operator_name(args)
     vault = open_vault(args)
     try:
-        register_ = DsrRegister(vault)
+        register_ = register(vault)
         handler = _HANDLERS[args.dsr_command]
         handler(register_, args, operator)
     finally:
@@ -183,12 +183,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _open(register_: Any, args: argparse.Namespace, operator: str) -> None:
-    from app.dsr.matching import find
+    from app.services.dsr import find_subjects
 
     subject_id, matches = args.subject_id, None
     if args.match:
-        with register_.vault.read_connection() as conn:
-            found = find(conn, args.match)
+        found = find_subjects(register_.vault, args.match)
         matches = len(found)
         if matches > 1:
             for candidate in found:
@@ -218,11 +217,10 @@ def _list_cmd(register_: Any, args: argparse.Namespace, _operator: str) -> None:
 
 
 def _show_cmd(register_: Any, args: argparse.Namespace, _operator: str) -> None:
-    from app.dsr.timeline import of_request
+    from app.services.dsr import timeline
 
     view = register_.get(args.id)
-    with register_.vault.read_connection() as conn:
-        entries = of_request(conn, args.id)
+    entries = timeline(register_.vault, args.id)
     _show(view, entries, register_.now(), args.reveal)
 
 
@@ -237,7 +235,7 @@ def _extend(register_: Any, args: argparse.Namespace, operator: str) -> None:
 
 
 def _act(register_: Any, args: argparse.Namespace, operator: str) -> None:
-    from app.dsr.actions import act
+    from app.services.dsr import act
 
     done = act(register_, args.id, operator, Path(args.out).expanduser() if args.out else None, args.ground)
     for _kind, path, sha in done.files:
@@ -260,9 +258,9 @@ def _refuse(register_: Any, args: argparse.Namespace, operator: str) -> None:
 
 
 def _answer(register_: Any, args: argparse.Namespace, operator: str) -> None:
-    from app.dsr.answering import draft_answer
+    from app.services.dsr import answer
 
-    result = draft_answer(register_, args.id, operator, Path(args.out).expanduser(), args.sent)
+    result = answer(register_, args.id, operator, Path(args.out).expanduser(), args.sent)
     for path, sha in result.files:
         print(f"Wrote {path} (sha256 {sha})")
     if result.view.answered_on:
@@ -288,21 +286,17 @@ def _restrict(register_: Any, args: argparse.Namespace, operator: str) -> None:
 
 def _settings(args: argparse.Namespace) -> int:
     from app.core.paths import data_dir
-    from app.dsr import settings
-    from app.policy.versions import in_force
+    from app.services.dsr import save_settings, settings_for
 
     values = (args.country, args.subdivision, args.time_zone, args.retention)
     folder = data_dir(args.data_dir)
     if any(v is not None for v in values):
-        folder.mkdir(parents=True, exist_ok=True)
-        settings.save(folder, *values)
+        save_settings(folder, *values)
     vault = open_vault(args)
     try:
-        with vault.read_connection() as conn:
-            record = in_force(conn)
+        current = settings_for(vault, folder)
     finally:
         vault.close()
-    current = settings.load(folder, record.policy if record else None)
     print(f"Requests: {current.describe()} (from {current.source}).")
     return 0
 

@@ -106,13 +106,13 @@ def run(args: argparse.Namespace) -> int:
 
 # -- erase ---------------------------------------------------------------------------------------------------
 def _erase(args: argparse.Namespace) -> int:
-    from app.erasure.requests import request_erasure
+    from app.services import erasure
 
     if bool(args.user_id) == bool(args.filter):
         raise ConfigError("Give --user-id (one or more) or --filter, not both and not neither.")
     vault = open_vault(args)
     try:
-        ids = list(dict.fromkeys(args.user_id)) or _matching(vault, args.filter)
+        ids = list(dict.fromkeys(args.user_id)) or erasure.select_users(vault, args.filter)
         if not ids:
             print("No User matches the filter; nothing to erase.")
             return 0
@@ -120,7 +120,7 @@ def _erase(args: argparse.Namespace) -> int:
         if not confirm(question + " This cannot be undone.", args.yes):
             print("Nothing erased.")
             return 1
-        request_id = request_erasure(vault, ids, args.ground, operator_name(args), args.reason)
+        request_id = erasure.request(vault, ids, args.ground, operator_name(args), args.reason)
         print(f"Erasure request {request_id}: {len(ids)} subject(s) erased locally.")
         _follow(vault, [request_id], args.wait)
         return _status(vault, request_id)
@@ -128,42 +128,25 @@ def _erase(args: argparse.Namespace) -> int:
         vault.close()
 
 
-def _matching(vault: Any, scim_filter: str) -> list[str]:
-    """Every User the filter selects, page by page (ids only leave this function)."""
-    from app.directory.query import MAX_PAGE_SIZE, QueryParams, search
-
-    ids: list[str] = []
-    start = 1
-    while True:
-        params = QueryParams(filter=scim_filter, count=MAX_PAGE_SIZE, start_index=start, attributes="id")
-        page = search(vault, None, "", ("User",), params)
-        found = [str(resource["id"]) for resource in page.get("Resources") or []]
-        ids.extend(found)
-        start += len(found)
-        if not found or start > int(page.get("totalResults", 0)):
-            return ids
-
-
 def _follow(vault: Any, request_ids: list[str], wait: float) -> None:
-    from app.erasure.worker import drive
+    from app.services.erasure import follow
 
     if wait > 0:
         print(f"Following the targets for up to {wait:g} s…", flush=True)
-        drive(vault, request_ids, wait)
+        follow(vault, request_ids, wait)
 
 
 # -- status --------------------------------------------------------------------------------------------------
 def _status(vault: Any, request_id: str | None) -> int:
-    from app.erasure.status import local_line, recent, request_status
+    from app.services.erasure import local_line, progress, recent
 
-    with vault.read_connection() as conn:
-        if request_id is None:
-            rows = recent(conn)
-            print(f"{'REQUEST':<20} {'CREATED':<17} {'STATE':<7} {'GROUND':<10} STEPS")
-            for rid, created, state, ground, count in rows:
-                print(f"{rid:<20} {created:%Y-%m-%d %H:%M} {state:<7} {ground:<10} {count}")
-            return 0
-        status = request_status(conn, request_id)
+    if request_id is None:
+        rows = recent(vault)
+        print(f"{'REQUEST':<20} {'CREATED':<17} {'STATE':<7} {'GROUND':<10} STEPS")
+        for rid, created, state, ground, count in rows:
+            print(f"{rid:<20} {created:%Y-%m-%d %H:%M} {state:<7} {ground:<10} {count}")
+        return 0
+    status = progress(vault, request_id)
     print(
         f"Request {status.id}  {status.state}  created {status.created:%Y-%m-%d %H:%M:%S} UTC by {status.operator}, "
         f"ground {status.ground}, {status.subjects} subject(s)"
@@ -180,23 +163,20 @@ def _status(vault: Any, request_id: str | None) -> int:
 
 
 def _attest(vault: Any, args: argparse.Namespace) -> int:
-    from app.erasure.requests import attest, attest_source
+    from app.services.erasure import attest
 
-    if bool(args.target) == bool(args.source):
-        raise ConfigError("Give --target NAME (a target or recipient:ID) or --source, not both and not neither.")
+    count = attest(vault, args.request, args.target, operator_name(args), args.note, source=args.source)
     if args.source:
-        count = attest_source(vault, args.request, operator_name(args), args.note)
         print(f"Attested {count} subject(s) removed or blocked at the identity provider for {args.request}.")
-        return _status(vault, args.request)
-    count = attest(vault, args.request, args.target, operator_name(args), args.note)
-    print(f"Attested {count} step(s) at {args.target} for {args.request}.")
+    else:
+        print(f"Attested {count} step(s) at {args.target} for {args.request}.")
     return _status(vault, args.request)
 
 
 def _release(vault: Any, args: argparse.Namespace) -> int:
-    from app.erasure.requests import release
+    from app.services.erasure import release
 
-    if not (args.user_name or args.external_id):
+    if not (args.user_name or args.external_id):  # before asking: there is nothing to release
         raise ConfigError("Give the --user-name and/or --external-id the identity provider sends for this person.")
     question = "Let this erased person be provisioned again? The identity provider's next create will succeed."
     if not confirm(question, args.yes):
@@ -208,7 +188,7 @@ def _release(vault: Any, args: argparse.Namespace) -> int:
 
 
 def _retry(vault: Any, args: argparse.Namespace) -> int:
-    from app.erasure.requests import retry
+    from app.services.erasure import retry
 
     count = retry(vault, args.request, args.target)
     print(f"Queued {count} step(s) again.")
@@ -217,10 +197,9 @@ def _retry(vault: Any, args: argparse.Namespace) -> int:
 
 
 def _resume(vault: Any, wait: float) -> int:
-    from app.erasure.requests import open_request_ids
+    from app.services.erasure import open_requests
 
-    with vault.read_connection() as conn:
-        open_ids = open_request_ids(conn)
+    open_ids = open_requests(vault)
     if not open_ids:
         print("No open erasure request.")
         return 0
@@ -230,9 +209,9 @@ def _resume(vault: Any, wait: float) -> int:
 
 # -- receipts ------------------------------------------------------------------------------------------------
 def _receipt(vault: Any, args: argparse.Namespace) -> int:
-    from app.erasure.receipt import export
+    from app.services.erasure import export_receipt
 
-    files = export(vault, args.request, Path(args.out))
+    files = export_receipt(vault, args.request, Path(args.out))
     print(f"JSON  {files.json_path}  sha256 {files.json_sha256}")
     print(f"PDF   {files.pdf_path}  sha256 {files.pdf_sha256}")
     print(f"KEY   {files.public_key_path}  key id {files.public_key_path.stem.rsplit('-', 1)[-1]}")
@@ -240,15 +219,9 @@ def _receipt(vault: Any, args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from app.erasure.receipt import load_public_key, verify_receipt
+    from app.services.erasure import verify_receipt
 
-    key = None
-    if args.public_key:
-        try:
-            key = load_public_key(Path(args.public_key).read_bytes())
-        except (OSError, ValueError) as exc:
-            raise ConfigError(f"Cannot read an Ed25519 public key from {args.public_key}.") from exc
-    result = verify_receipt(Path(args.file), key)
+    result = verify_receipt(Path(args.file), Path(args.public_key) if args.public_key else None)
     print(
         f"{'valid' if result.valid else 'INVALID'}: {result.message}", file=sys.stdout if result.valid else sys.stderr
     )

@@ -11,14 +11,11 @@ import argparse
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from app.commands.common import open_vault, operator_name
 from app.core.errors import ConfigError
 from app.core.paths import data_dir
-
-if TYPE_CHECKING:  # the policy model is imported when an export runs, not at start-up
-    from app.policy.model import Policy
 
 FORMATS = ("xlsx", "ods", "csv", "json", "pdf", "cnil")  # as app.exports.ropa_writers.FORMATS (kept light here)
 RECORDS = ("controller", "processor")
@@ -69,35 +66,21 @@ def _format_of(args: argparse.Namespace, out: Path) -> str:
 
 
 def _ropa(args: argparse.Namespace) -> int:
-    from app.exports.facts import gather_facts
-    from app.exports.recording import policy_for_export, record_written
-    from app.exports.ropa import build_processor_record, build_ropa
-    from app.exports.ropa_writers import MULTI_RECORD_FORMATS, write
+    from app.services.export import MULTI_RECORD_FORMATS, export_ropa
 
     out = Path(args.out).expanduser()
     fmt = _format_of(args, out)
-    if not out.parent.is_dir():
+    # --record controller (the default) adds the processor record to the formats that hold several.
+    choice = "both" if args.record == "controller" and fmt in MULTI_RECORD_FORMATS else args.record
+    if not out.parent.is_dir():  # before a first run would create a vault for an export that cannot be written
         raise ConfigError(f"The folder {out.parent} does not exist.")
     vault = open_vault(args)
     try:
-        with vault.write_transaction() as conn:
-            record = policy_for_export(conn)
-            facts = gather_facts(vault, policy=record.policy)
-            now = datetime.now(UTC)
-            processor = build_processor_record(record, facts, now)
-            if args.record == "processor":
-                main, extra = processor, None
-            else:
-                main, extra = build_ropa(record, facts, now), processor if fmt in MULTI_RECORD_FORMATS else None
-            try:
-                write(main, fmt, out, processor=extra)
-            except OSError as exc:
-                raise ConfigError(f"Cannot write {out}: {exc.strerror or exc}.") from exc
-            sha = record_written(conn, "export.ropa", operator_name(args), out, record.version, fmt, record=args.record)
+        written = export_ropa(vault, fmt, out, choice, operator_name(args))
     finally:
         vault.close()
-    print(f"Wrote {out} (sha256 {sha})")
-    print(f"Policy {record.stamp}")
+    print(f"Wrote {written.file.path} (sha256 {written.file.sha256})")
+    print(f"Policy {written.policy_stamp}")
     return 0
 
 
@@ -115,43 +98,17 @@ def _received_date(text: str) -> datetime:
     return moment
 
 
-def _request_dates(args: argparse.Namespace, policy: Policy) -> tuple[datetime | None, datetime | None]:
-    """The request's receipt in the controller's zone and its deadline, as the DSR register counts them."""
-    received = getattr(args, "received", None)
-    if received is None:
-        return None, None
-    from app.dsr import settings as dsr_settings
-
-    where = dsr_settings.load(data_dir(getattr(args, "data_dir", None)), policy)
-    moment = where.localise(received)
-    if moment > datetime.now(UTC):
-        raise ConfigError("The request cannot have been received in the future.")
-    return moment.astimezone(UTC), where.answer_by(moment)
-
-
 def _subject(args: argparse.Namespace) -> int:
-    from app.exports.recording import policy_for_export, record_written
-    from app.exports.subject import export_subject
+    from app.services.export import export_subject_files
 
     out_dir = Path(args.out).expanduser()
     vault = open_vault(args)
-    written: list[tuple[Path, str]] = []
     try:
-        with vault.write_transaction() as conn:
-            record = policy_for_export(conn)
-            try:
-                received, answer_by = _request_dates(args, record.policy)
-                paths = export_subject(vault, record, args.user_id, out_dir, datetime.now(UTC), received=received,
-                                       answer_by=answer_by)  # fmt: skip
-            except OSError as exc:
-                raise ConfigError(f"Cannot write into {out_dir}: {exc.strerror or exc}.") from exc
-            for path in paths:
-                operator = operator_name(args)
-                sha = record_written(conn, "export.subject", operator, path, record.version, subject=args.user_id)
-                written.append((path, sha))
+        written = export_subject_files(vault, args.user_id, out_dir, operator_name(args), received=args.received,
+                                       data_dir=data_dir(getattr(args, "data_dir", None)))  # fmt: skip
     finally:
         vault.close()
-    for path, sha in written:
-        print(f"Wrote {path} (sha256 {sha})")
-    print(f"Policy {record.stamp}")
+    for file in written.files:
+        print(f"Wrote {file.path} (sha256 {file.sha256})")
+    print(f"Policy {written.policy_stamp}")
     return 0

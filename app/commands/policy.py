@@ -51,9 +51,9 @@ def _read(path: str) -> str:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from app.policy.loader import check_policy, errors_of
+    from app.services.policy import check, errors_of
 
-    policy, problems = check_policy(_read(args.file))
+    policy, problems = check(_read(args.file))
     for problem in problems:
         print(problem.render(args.file))
     errors = errors_of(problems)
@@ -68,16 +68,13 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _apply(args: argparse.Namespace) -> int:
-    from app.policy.apply import preview
-    from app.policy.loader import load_policy
-    from app.targets.policy_change import apply_policy
+    from app.services import policy
 
     text = _read(args.file)
-    load_policy(text)  # refuses a file with errors before the vault is even opened
+    policy.load_policy(text)  # refuses a file with errors before the vault is even opened
     vault = open_vault(args)
     try:
-        with vault.read_connection() as conn:
-            impact = preview(conn, text)
+        impact = policy.impact(vault, text)
         for line in impact.lines():
             print(line)
         if impact.unchanged:
@@ -85,7 +82,7 @@ def _apply(args: argparse.Namespace) -> int:
         if not confirm("Apply this policy version?", args.yes):
             print("Not applied.")
             return 1
-        record, _ = apply_policy(vault, text, operator_name(args))  # purged values do not linger in the WAL
+        record, _ = policy.apply(vault, text, operator_name(args))  # purged values do not linger in the WAL
         print(f"Applied policy version {record.version} (sha256 {record.sha256})")
     finally:
         vault.close()
@@ -93,12 +90,11 @@ def _apply(args: argparse.Namespace) -> int:
 
 
 def _history(args: argparse.Namespace) -> int:
-    from app.policy import versions
+    from app.services.policy import history
 
     vault = open_vault(args)
     try:
-        with vault.read_connection() as conn:
-            records = versions.history(conn)
+        records = history(vault)
     finally:
         vault.close()
     print(f"  {'VERSION':<8} {'APPLIED (UTC)':<20} {'SHA-256':<14} OPERATOR")
@@ -109,22 +105,12 @@ def _history(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_version(conn: Any, version: int | None) -> Any:
-    from app.policy import versions
-
-    record = versions.in_force(conn) if version is None else versions.get(conn, version)
-    if record is None:
-        raise ConfigError(f"There is no policy version {version}." if version else "No policy has been applied yet.")
-    return record
-
-
 def _diff(args: argparse.Namespace) -> int:
-    from app.policy.diff import diff_versions
+    from app.services.policy import diff
 
     vault = open_vault(args)
     try:
-        with vault.read_connection() as conn:
-            result = diff_versions(_load_version(conn, args.a), _load_version(conn, args.b))
+        result = diff(vault, args.a, args.b)
     finally:
         vault.close()
     print(f"Policy v{result.old.version} -> v{result.new.version}")
@@ -138,10 +124,11 @@ def _diff(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
+    from app.services.policy import version
+
     vault = open_vault(args)
     try:
-        with vault.read_connection() as conn:
-            record = _load_version(conn, args.version)
+        record = version(vault, args.version)
     finally:
         vault.close()
     sys.stdout.write(record.text if record.text.endswith("\n") else record.text + "\n")

@@ -9,9 +9,6 @@ Printed formats (a contract):
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
-import os
 import signal
 import threading
 from collections.abc import Callable
@@ -19,9 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from app.commands.common import open_vault, operator_name
-from app.core.errors import ConfigError
 
-FORMATS = ("cef", "ocsf")
+FORMATS = ("cef", "ocsf")  # as app.services.siem.FORMATS (kept light here)
 
 
 def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], None]) -> None:
@@ -52,55 +48,23 @@ def _span(count: int, first: int | None, last: int | None) -> str:
 
 
 def _export(args: argparse.Namespace, vault: Any) -> None:
-    from app.audit.trail import Event, append, read
-    from app.siem.cef import to_cef
-    from app.siem.ocsf import to_ocsf
+    from app.services.siem import export
 
-    if args.start < 1 or (args.end is not None and args.end < args.start):
-        raise ConfigError("--from must be 1 or more, and --to (if given) not before --from.")
     out = Path(args.out)
-    count, first, last = 0, None, None
-    digest = hashlib.sha256()
-    # The trail is pseudonymous, but still only for the people who run the SIEM: owner-only file.
-    try:
-        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    except OSError as exc:
-        raise ConfigError(f"Cannot write {out}: {exc.strerror or type(exc).__name__}.") from exc
-    with vault.read_connection() as conn, open(fd, "w", encoding="utf-8", newline="\n") as file:
-        for event in read(conn, args.start):
-            if args.end is not None and event.seq > args.end:
-                break
-            record = to_ocsf(event) if args.format == "ocsf" else None
-            line = json.dumps(record, sort_keys=True, ensure_ascii=False) if record is not None else to_cef(event)
-            file.write(line + "\n")
-            digest.update(line.encode() + b"\n")
-            count, first, last = count + 1, first or event.seq, event.seq
-    details = {"format": args.format, "events": count, "first_seq": first, "last_seq": last,
-               "sha256": digest.hexdigest()}  # fmt: skip
-    with vault.write_transaction() as conn:  # an export is an operator action: on the record, never its content
-        append(conn, Event("export.siem", f"operator:{operator_name(args)}", details=details))
-    print(f"Wrote {_span(count, first, last)} to {out} ({args.format})")
+    done = export(vault, args.format, args.start, args.end, out, operator_name(args))
+    print(f"Wrote {_span(done.count, done.first_seq, done.last_seq)} to {out} ({args.format})")
 
 
 def _send(args: argparse.Namespace, vault: Any) -> None:
-    from app.siem.forwarder import SiemForwarder, send_pending
-    from app.siem.syslog import Collector
+    from app.services import siem
 
-    collector = Collector(args.host, args.port, args.fingerprint, args.ca, args.format)
-    try:
-        collector.pin()
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from exc
+    collector = siem.collector(args.host, args.port, args.fingerprint, args.ca, args.format)
     if not (args.fingerprint or args.ca):
         print("Note: no --fingerprint or --ca: the collector is verified against the system CAs.")
     if args.once:
-        try:
-            delivered = send_pending(vault, collector)
-        except OSError as exc:
-            raise ConfigError(f"Cannot deliver to {collector.name}: {type(exc).__name__}; nothing was lost, "
-                              "the entries stay pending.") from exc  # fmt: skip
+        delivered = siem.send_once(vault, collector)
     else:
-        forwarder = SiemForwarder(vault, collector)
+        forwarder = siem.forwarder(vault, collector)
         stop = threading.Event()
         previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
         print(f"Forwarding to {collector.name} until interrupted (Ctrl-C).", flush=True)
@@ -120,18 +84,15 @@ def _send(args: argparse.Namespace, vault: Any) -> None:
 
 
 def _status(vault: Any) -> None:
-    from app.siem import spool
+    from app.services.siem import status
 
-    with vault.read_connection() as conn:
-        rows = [(destination, seq, spool.pending(conn, destination)) for destination, seq in spool.cursors(conn)]
-        newest = spool.last_seq(conn)
-        rules_at = spool.cursor(conn, spool.ALERTS)
+    found = status(vault)
     print(f"{'DESTINATION':<40} {'DELIVERED-UP-TO':>15} {'PENDING':>8}")
-    for destination, seq, waiting in rows:
+    for destination, seq, waiting in found.rows:
         print(f"{destination:<40} {seq:>15} {waiting:>8}")
-    if not rows:
+    if not found.rows:
         print("(no collector has received the trail yet)")
-    print(f"Trail: {newest} entries; anomaly rules at seq {rules_at}")
+    print(f"Trail: {found.newest} entries; anomaly rules at seq {found.rules_at}")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -105,10 +105,9 @@ def _renames(pairs: list[str]) -> dict[str, str]:
 
 
 def _add(args: argparse.Namespace) -> int:
-    from app.targets import service
-    from app.targets.config import TargetConfig
+    from app.services import targets
 
-    config = TargetConfig(
+    config = targets.TargetConfig(
         id=0,
         name=args.name,
         base_url=args.url,
@@ -126,7 +125,7 @@ def _add(args: argparse.Namespace) -> int:
     )
     vault = open_vault(args)
     try:
-        _added, receives = service.add(vault, config)
+        _added, receives = targets.add(vault, config)
     finally:
         vault.close()
     print(f"Added target {config.name}: receives {', '.join(receives)}")
@@ -134,8 +133,7 @@ def _add(args: argparse.Namespace) -> int:
 
 
 def _edit(args: argparse.Namespace) -> int:
-    from app.targets import service
-    from app.targets.config import require_target
+    from app.services import targets
 
     given = {
         "base_url": args.url, "recipient_id": args.recipient, "auth_kind": args.auth,
@@ -149,9 +147,8 @@ def _edit(args: argparse.Namespace) -> int:
     changes = {k: v for k, v in given.items() if v is not None}
     vault = open_vault(args)
     try:
-        with vault.read_connection() as conn:
-            before = require_target(conn, args.name)
-        service.change(vault, args.name, **changes)
+        before = targets.config(vault, args.name)
+        targets.change(vault, args.name, **changes)
     finally:
         vault.close()
     changed = sorted("credential" if k == "secret" else k for k, v in changes.items() if getattr(before, k) != v)
@@ -160,26 +157,17 @@ def _edit(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from app.feed import links, outbox
-    from app.policy.in_force import PolicyInForce
-    from app.targets.config import list_targets
-    from app.targets.sync import progress
+    from app.services.policy import policy_in_force
+    from app.services.targets import listing
 
     vault = open_vault(args)
     try:
-        policy = PolicyInForce(vault).get().policy
-        with vault.read_connection() as conn:
-            rows = []
-            for config in list_targets(conn):
-                queue = outbox.stats(conn, config.id)
-                held = len(links.of_target(conn, config.id))
-                state = "enabled" if config.enabled else "disabled"
-                sync = progress(conn, config, policy)
-                rows.append((config, state, held, queue, sync))
+        rows = listing(vault, policy_in_force(vault))
     finally:
         vault.close()
     print(f"{'NAME':<20} {'STATE':<9} {'RECIPIENT':<20} {'HELD':>6} {'QUEUED':>7} {'FAILED':>7}  URL  IN_SCOPE  SYNC")
-    for config, state, held, queue, sync in rows:
+    for row in rows:
+        config, state, held, queue, sync = row.config, row.state, row.held, row.queue, row.sync
         scoped, word = (f"{sync.in_scope}", sync.word()) if sync is not None else ("-", "not-provisioned")
         print(
             f"{config.name:<20} {state:<9} {config.recipient_id:<20} {held:>6} {queue.pending:>7} {queue.failed:>7}  "
@@ -189,12 +177,12 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _test(args: argparse.Namespace) -> int:
-    from app.policy.in_force import PolicyInForce
-    from app.targets.service import check_named
+    from app.services.policy import policy_in_force
+    from app.services.targets import check_named
 
     vault = open_vault(args)
     try:
-        found = check_named(vault, PolicyInForce(vault).get().policy, args.name)
+        found = check_named(vault, policy_in_force(vault), args.name)
     finally:
         vault.close()
     print(found.headline())
@@ -206,17 +194,17 @@ def _test(args: argparse.Namespace) -> int:
 
 
 def _remove(args: argparse.Namespace) -> int:
-    from app.targets import service
+    from app.services import targets
 
     vault = open_vault(args)
     try:
-        held = service.held(vault, args.name)
+        held = targets.held(vault, args.name)
         if held:
             print(f"{args.name} still holds {held} subject(s) provisioned by Custos; removing it stops their updates.")
         if not confirm(f"Remove target {args.name}?", args.yes):
             print("Not removed.")
             return 1
-        service.remove(vault, args.name)
+        targets.remove(vault, args.name)
     finally:
         vault.close()
     print(f"Removed target {args.name}.")
@@ -224,12 +212,12 @@ def _remove(args: argparse.Namespace) -> int:
 
 
 def _reconcile(args: argparse.Namespace) -> int:
-    from app.policy.in_force import PolicyInForce
-    from app.targets.service import reconcile
+    from app.services.policy import policy_in_force
+    from app.services.targets import reconcile
 
     vault = open_vault(args)
     try:
-        drift = reconcile(vault, PolicyInForce(vault), args.name, repair=args.repair)
+        drift = reconcile(vault, policy_in_force(vault), args.name, repair=args.repair)
     finally:
         vault.close()
     print(f"{drift.target}: {drift.checked} accounts checked")

@@ -54,18 +54,15 @@ def run(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     from app.core.passphrase import read_passphrase
-    from app.store import engine, integrity
-    from app.store.vault import Vault, vault_path
+    from app.services.vault import MAX_PROBLEMS, check, describe_pages
 
-    folder = data_dir(getattr(args, "data_dir", None))
-    path = vault_path(folder)
-    key = Vault.derive_key(folder, read_passphrase())
-    report = integrity.check(path, key, engine.read_salt(path))
+    checked = check(data_dir(getattr(args, "data_dir", None)), read_passphrase())
+    report = checked.report
     cipher = report.cipher
-    print(f"Vault: {path}")
-    print(f"Pages: {cipher.pages} of {engine.PAGE_SIZE} bytes")
+    print(f"Vault: {checked.path}")
+    print(f"Pages: {cipher.pages} of {checked.page_size} bytes")
     if cipher.failed_pages or cipher.other:
-        print(f"Page authentication: {len(cipher.failed_pages)} page(s) fail: {integrity.describe_pages(cipher)}")
+        print(f"Page authentication: {len(cipher.failed_pages)} page(s) fail: {describe_pages(cipher)}")
         for line in cipher.other:
             print(f"  {line}")
     else:
@@ -74,7 +71,7 @@ def _check(args: argparse.Namespace) -> int:
         print(f"Integrity check: not run: {report.integrity[0]}")
     elif report.integrity:
         count = len(report.integrity)
-        print(f"Integrity check: {'at least ' if count >= integrity.MAX_PROBLEMS else ''}{count} problem(s)")
+        print(f"Integrity check: {'at least ' if count >= MAX_PROBLEMS else ''}{count} problem(s)")
         for line in report.integrity[:SHOWN]:
             print(f"  {line}")
         if len(report.integrity) > SHOWN:
@@ -90,11 +87,11 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _backup(args: argparse.Namespace) -> int:
-    from app.erasure.backup import backup
+    from app.services.vault import back_up
 
     vault = open_vault(args)
     try:
-        info = backup(vault, Path(args.out))
+        info = back_up(vault, Path(args.out))
     finally:
         vault.close()
     print(f"Backup written: {info.path} ({info.size} bytes, sha256 {info.sha256})")
@@ -104,17 +101,15 @@ def _backup(args: argparse.Namespace) -> int:
 
 
 def _restore(args: argparse.Namespace) -> int:
-    from app.audit.vault_lifecycle import unlock_vault
     from app.core.passphrase import read_passphrase
-    from app.erasure.restore import restore
-    from app.erasure.worker import drive
+    from app.services.vault import follow_replay, restore_backup
 
     folder = data_dir(getattr(args, "data_dir", None))
     question = f"Replace the vault in {folder} by the backup {args.file}? Stop the app and 'serve' first."
     if not confirm(question, args.yes):
         print("Nothing restored.")
         return 1
-    report = restore(folder, Path(args.file), read_passphrase(), operator_name(args))
+    report = restore_backup(folder, Path(args.file), read_passphrase(), operator_name(args))
     print(
         f"Restored from {Path(args.file).resolve()}; {report.subjects_erased} erasure(s) replayed in "
         f"{report.replayed_requests} request(s) before first use"
@@ -122,12 +117,9 @@ def _restore(args: argparse.Namespace) -> int:
     if report.previous_vault is not None:
         print(f"The replaced vault was kept as {report.previous_vault}: delete it once the restore is checked.")
     if report.replay_request_ids and args.wait > 0:
-        vault = unlock_vault(folder, read_passphrase())
-        try:
-            print(f"Following the replayed erasures at the targets for up to {args.wait:g} s…", flush=True)
-            drive(vault, report.replay_request_ids, args.wait)
-        finally:
-            vault.close()
+        passphrase = read_passphrase()
+        print(f"Following the replayed erasures at the targets for up to {args.wait:g} s…", flush=True)
+        follow_replay(folder, passphrase, report.replay_request_ids, args.wait)
         for request_id in report.replay_request_ids:
             print(f"Replay request {request_id}: see 'erase status {request_id}'")
     return 0

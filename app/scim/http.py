@@ -29,8 +29,7 @@ from app.core.errors import StorageFull, VaultLocked
 from app.core.events import EventBus, RequestServed
 from app.directory.errors import ScimError, method_not_allowed, storage_full
 from app.directory.input_guard import refuse_json_constant, refuse_repeated_names
-from app.directory.query import QueryParams, search
-from app.policy.minimise import Minimiser
+from app.directory.query import QueryParams
 from app.scim import discovery
 from app.scim.auth import Authenticator
 from app.scim.bulk import run_bulk
@@ -203,7 +202,7 @@ class ScimApp:
         if path == "/.search":
             self._require(request.method, "POST")
             params = QueryParams.from_search_body(await self._body(request))
-            return _json(_counted(request, search(self.service.vault, self._held(), base, ("User", "Group"), params)))
+            return _json(_counted(request, self.service.search(("User", "Group"), params)))
         match = _RESOURCE_PATH.match(path)
         if match is None:
             raise ScimError(404, "Unknown endpoint.")
@@ -212,11 +211,11 @@ class ScimApp:
         if resource_id == ".search":
             self._require(request.method, "POST")
             params = QueryParams.from_search_body(await self._body(request))
-            return _json(_counted(request, search(self.service.vault, self._held(), base, (resource_type,), params)))
+            return _json(_counted(request, self.service.search((resource_type,), params)))
         if resource_id is None:
             if method == "GET":
                 params = QueryParams.from_query_string(dict(request.query_params))
-                listed = search(self.service.vault, self._held(), base, (resource_type,), params)
+                listed = self.service.search((resource_type,), params)
                 return _json(_counted(request, listed))
             self._require(request.method, "POST", "GET, HEAD, POST")
             result = await self._offload(self.service.create, resource_type, await self._object_body(request))
@@ -243,9 +242,6 @@ class ScimApp:
         context = contextvars.copy_context()  # carries the acting client to the audit trail
         call = functools.partial(context.run, function, *args)
         return await asyncio.get_running_loop().run_in_executor(self._writers, call)
-
-    def _held(self) -> Minimiser:
-        return self.service.policy.get().minimiser
 
     def close(self) -> None:
         self._writers.shutdown(wait=True)

@@ -27,6 +27,7 @@ from app.directory.errors import ScimError, invalid_value, not_found
 from app.directory.identity_strings import check_user_name
 from app.directory.input_guard import refuse_oversized_patch, refuse_oversized_values, refuse_unpaired_surrogates
 from app.directory.projection import parse_list, project, wants_related
+from app.directory.query import QueryParams, search
 from app.directory.schema import schema_for
 from app.directory.validation import apply_patch, require_declared_schema, stored_document, validate_resource
 from app.erasure import references, source, tombstones
@@ -135,6 +136,11 @@ class ScimService:
             document = repo.to_scim(row, self.base_url, related)
         body = project(document, schema_for(resource_type), include, exclude)
         return ScimResponse(200, body, {"ETag": tag, "Location": document["meta"]["location"]})
+
+    def search(self, resource_types: tuple[str, ...], params: QueryParams) -> dict[str, Any]:
+        """One page of a list or ``.search``, read through the policy in force (a filter or sort on an attribute
+        the agreed schema does not hold is refused), as every read of the endpoint is."""
+        return search(self.vault, self.policy.get().minimiser, self.base_url, resource_types, params)
 
     # -- writes ------------------------------------------------------------------------------------
     def create(self, resource_type: str, body: dict[str, Any]) -> ScimResponse:

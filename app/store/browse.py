@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, and_, func, select, tuple_
+from sqlalchemy import ColumnElement, Connection, and_, func, select, tuple_
 from sqlalchemy.orm import aliased
 
 from app.store.models import GroupMember, ScimResource
@@ -224,3 +224,21 @@ def document(vault: Vault, resource_id: str) -> Detail | None:
             groups=tuple(Related(gid, "Group", label) for gid, label in groups),
             members=tuple(Related(mid, kind, label) for mid, kind, label in members),
         )
+
+
+def per_type(conn: Connection) -> dict[str, int]:
+    """How many resources of each type the mirror holds (the Overview's identity counts)."""
+    rows = conn.execute(select(R.resource_type, func.count()).group_by(R.resource_type))
+    return {kind: number for kind, number in rows}
+
+
+def names_of(conn: Connection, ids: Iterable[str]) -> tuple[tuple[str, str], ...]:
+    """(display name, userName) of each of ``ids`` still held, by userName: for the operator's screen only."""
+    wanted = sorted(set(ids))
+    found: list[tuple[str, str, str]] = []
+    for start in range(0, len(wanted), _ID_CHUNK):
+        chunk = wanted[start : start + _ID_CHUNK]
+        statement = select(R.display_name, R.user_name).where(R.id.in_(chunk))
+        rows = conn.execute(statement)
+        found.extend((user_name or "", display or "", user_name or "") for display, user_name in rows)
+    return tuple((display, user_name) for _key, display, user_name in sorted(found))

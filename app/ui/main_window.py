@@ -34,7 +34,7 @@ from app.core.errors import CustosError
 from app.core.events import EventBus
 from app.core.log_buffer import install_log_capture, installed_log_capture
 from app.scim.server import ScimServer
-from app.setup.tokens import TokenInfo, TokenStore
+from app.services.tokens import TokenInfo, TokenStore
 from app.store.vault import Vault
 from app.ui.audit.bundle_window import choose_and_open_bundle
 from app.ui.audit.view import AuditPage, trail_verdict

@@ -7,89 +7,18 @@ worker.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QHideEvent, QShowEvent
 from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
-from sqlalchemy import func, select
 
-from app.audit.query import EventFilter, count
-from app.dsr.register import DsrRegister
-from app.erasure.tombstones import refused_recently
-from app.incidents.register import IncidentRegister
-from app.policy.in_force import PolicyInForce
-from app.policy.outside import not_held_by, summary
 from app.scim.server import ScimServer
-from app.store.models import ScimResource
+from app.services.overview import Overview, read_overview
 from app.store.vault import Vault
-from app.targets.status import health
 from app.ui.audit.verification import VerificationControl
 from app.ui.audit.view import trail_verdict
-from app.ui.incidents.view import state_text
-from app.ui.requests.summary import read_overview_line
 from app.ui.workers import submit
 
 REFRESH_MS = 3000
-
-
-@dataclass(frozen=True)
-class Overview:
-    users: int
-    groups: int
-    targets: list[str]
-    alerts_today: int
-    incidents: list[str]
-    policy: str
-    returned: list[str] = field(default_factory=list)  # erased people the IdP sent again (refused), newest first
-    outside: str = ""  # the "Outside the policy" line: attributes, clients, requests refused or stripped
-    requests: str = ""  # open data subject requests and the nearest deadline
-
-
-def read_overview(vault: Vault, policy: PolicyInForce) -> Overview:
-    active = policy.get()
-    now = datetime.now(UTC)
-    with vault.read_connection() as conn:
-        counts = dict(
-            conn.execute(select(ScimResource.resource_type, func.count()).group_by(ScimResource.resource_type)).all()
-        )
-        targets = [
-            f"{t.config.name}: {t.state}, {t.pending:,} queued, {t.failed:,} failed, {t.held:,} held"
-            for t in health(conn, active.policy)
-        ]
-        since = now.replace(hour=0, minute=0, second=0, microsecond=0)
-        alerts = count(conn, EventFilter(kind_prefix="alert.", since=since))
-        returned = [_returned_line(state) for state in refused_recently(conn, limit=5)]
-        outside = summary(conn, not_held_by(active.minimiser)).sentence()
-    incidents = [
-        f"#{v.id} {v.title}: {state_text(v)}; {v.clock(now).describe()}"  # as the Incidents page says it
-        for v in IncidentRegister(vault).list()
-        if v.state != "closed"
-    ]
-    record = active.record
-    policy_text = (
-        f"v{record.version} ({record.sha256[:12]}), applied {record.applied_at:%Y-%m-%d %H:%M} UTC by {record.operator}"
-    )
-    requests = read_overview_line(DsrRegister(vault))
-    return Overview(
-        counts.get("User", 0), counts.get("Group", 0), targets, alerts, incidents, policy_text, returned, outside,
-        requests,
-    )
-
-
-def _returned_line(state: object) -> str:
-    """One erased person the IdP tried to send again: by request id only (the person is never named)."""
-    from app.erasure.tombstones import TombstoneState
-
-    assert isinstance(state, TombstoneState)
-    last = f"{state.last_refused:%Y-%m-%d %H:%M} UTC" if state.last_refused else "unknown"
-    if state.released is not None:
-        return f"{state.request_id}: {state.refused} refused, released by {state.released_by}"
-    return (
-        f"{state.request_id}: {state.refused} re-creation(s) refused, last {last}; remove or block the person at "
-        "the identity provider, or release a rehire with `custos erase release`"
-    )
 
 
 class OverviewPage(QWidget):

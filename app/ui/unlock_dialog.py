@@ -15,8 +15,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.audit.vault_lifecycle import unlock_vault_with_key
 from app.core.errors import CustosError, VaultCorrupt, WrongPassphrase
+from app.services.vault import unlock_vault_with_key
 from app.store.vault import (
     Vault,
     forget_keyring,

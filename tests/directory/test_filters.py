@@ -292,3 +292,23 @@ def test_prepared_probes_agree_with_the_general_translator(
         return sorted(r["id"] for r in page["Resources"])
 
     assert ids(expression) == ids(f"({expression})")
+
+
+
+def test_the_service_reads_lists_through_the_policy_in_force(vault: Vault) -> None:
+    """Lists and .search are read by ScimService.search, the same service that writes (app/scim/http.py calls it):
+    the page comes with the service's base URL, and a filter or sort on an attribute the policy in force (here the
+    shipped default) does not hold is refused, not answered with an empty page."""
+    service = ScimService(vault, "https://scim.test/scim/v2")
+    try:
+        created = service.create("User", new_user("svc-ada@example.com")).body["id"]  # type: ignore[index]
+        page = service.search(("User",), QueryParams(filter='userName eq "svc-ada@example.com"'))
+        assert [r["id"] for r in page["Resources"]] == [created]
+        assert page["Resources"][0]["meta"]["location"].startswith("https://scim.test/scim/v2/Users/")
+        with pytest.raises(ScimError, match="'nickName' is not held"):
+            service.search(("User",), QueryParams(filter='nickName eq "x"'))
+        with pytest.raises(ScimError, match="'nickName' is not held"):
+            service.search(("User",), QueryParams(sort_by="nickName"))
+        assert search(vault, None, "", ("User",), QueryParams(filter='nickName eq "x"'))["totalResults"] == 0
+    finally:
+        service.close()

@@ -13,7 +13,6 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from app.audit.trail import of_kind
-from app.dsr.actions import act
 from app.dsr.answering import draft_answer
 from app.dsr.register import RequestError
 from app.dsr.restriction import is_restricted
@@ -21,6 +20,7 @@ from app.dsr.tables import DsrRequest
 from app.erasure.requests import request_erasure
 from app.erasure.tables import ErasureRequest
 from app.feed.tables import OutboxItem
+from app.services.dsr_actions import act
 from app.store.vault import Vault
 from app.targets.config import TargetConfig, add_target
 from tests.dsr.dsr_support import ADDRESS, REQUESTER, register_at, sealed_details, with_person

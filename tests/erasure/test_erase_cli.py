@@ -103,3 +103,32 @@ def test_manual_attestation_from_the_command_line(
     attest = ["erase", "attest", request_id, "--target", "hr-paper", "--note", note, "--operator", "bob"]
     code, out = _cli(capsys, data_dir, *attest)
     assert code == 0 and "erased (attested) by bob" in out and f"Request {request_id}  closed" in out
+
+
+@pytest.mark.parametrize(
+    ("scim_filter", "said"),
+    [
+        ('nickName eq "ada"', "'nickName' is not held under the agreed schema and cannot be filtered on."),
+        ("userName eq", "The filter is not valid SCIM filter syntax: invalid syntax at column 10"),
+    ],
+)
+def test_erase_by_filter_reads_through_the_agreed_schema(
+    vault: Vault,
+    data_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    scim_filter: str,
+    said: str,
+) -> None:
+    """The filter is read as the endpoint reads it (app.services.erasure.select_users): one on an attribute the
+    policy does not hold is refused, not answered "No User matches" (it could never match: the attribute is never
+    stored), and a malformed one is a readable error, not a traceback. Nothing is erased either way."""
+    monkeypatch.setenv("CUSTOS_PASSPHRASE", PASSPHRASE)
+    service = service_for(vault)
+    service.create("User", person("filter-a@example.test"))
+    service.close()
+    vault.close()
+    code, out = _cli(capsys, data_dir, "erase", "--filter", scim_filter, "--yes", "--wait", "0")
+    assert code == 2, out
+    assert f"custos: The filter cannot select users: {said}" in out
+    assert "No User matches" not in out and "Erasure request" not in out and "Traceback" not in out

@@ -86,9 +86,10 @@ def test_erase_one_subject_everywhere(
 
 def test_preview_lists_recipients_without_a_target(vault: Vault) -> None:
     """Art. 19: the dialog's preview names the payroll bureau that has no SCIM target, for whom it concerns."""
+
     from app.policy.edit import add_recipient
+    from app.services.erasure import preview
     from app.targets.policy_change import apply_policy
-    from app.ui.erasure.jobs import preview
     from tests.erasure.support import person, service_for
     from tests.targets.support import policy_with_recipients
 

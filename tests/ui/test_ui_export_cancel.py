@@ -15,12 +15,12 @@ from pytestqt.qtbot import QtBot
 from sqlalchemy import select
 from ui_support import insert_rows, user_row
 
-import app.ui.exports.jobs as jobs
+import app.services.export as jobs
 from app.audit.tables import AuditEvent
 from app.policy import versions
+from app.services.export import ExportCancelled, ExportControl, export_ropa, export_subject_files
 from app.store.vault import Vault
 from app.targets.policy_change import apply_policy
-from app.ui.exports.jobs import ExportCancelled, ExportControl, export_ropa, export_subject_files
 from app.ui.exports.ropa_dialog import RopaExportDialog
 from app.ui.exports.subject_action import SubjectExportDialog
 
@@ -154,8 +154,8 @@ def test_subject_export_still_writes_private_files_when_not_cancelled(
     control = ExportControl()
     written = export_subject_files(with_default, person, folder / "out", "alice", control=control)
     assert everything_in(folder / "out") == [f"subject-{person}.json", f"subject-{person}.pdf"]
-    assert all(w.path.stat().st_mode & 0o777 == 0o600 for w in written)
-    assert json.loads(written[0].path.read_text(encoding="utf-8"))["content_hash"]
+    assert all(w.path.stat().st_mode & 0o777 == 0o600 for w in written.files)
+    assert json.loads(written.files[0].path.read_text(encoding="utf-8"))["content_hash"]
     assert control.final and on_trail(with_default, "export.subject") == 2
 
 

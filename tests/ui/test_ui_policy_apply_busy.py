@@ -10,7 +10,7 @@ import pytest
 from PySide6.QtWidgets import QDialogButtonBox
 from pytestqt.qtbot import QtBot
 
-import app.ui.policy.apply_dialog as apply_dialog
+import app.services.policy as policy_service
 from app.policy import versions
 from app.store.vault import Vault
 from app.targets.policy_change import apply_policy
@@ -36,14 +36,14 @@ def test_applying_shows_progress_and_says_it_cannot_be_interrupted(
     with_default: Vault, new_version: Path, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     entered, release = threading.Event(), threading.Event()
-    real = apply_dialog.apply_policy
+    real = policy_service.apply_policy
 
     def held(*args: Any, **kwargs: Any) -> Any:
         entered.set()
         release.wait(10)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(apply_dialog, "apply_policy", held)
+    monkeypatch.setattr(policy_service, "apply_policy", held)  # the one apply, as the CLI's
     dialog = ApplyPolicyDialog(with_default, new_version, "alice", confirm=lambda *_args: True)
     qtbot.addWidget(dialog)
     dialog.show()

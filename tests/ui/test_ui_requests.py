@@ -187,7 +187,7 @@ def test_without_a_country_the_page_says_holidays_are_not_counted(qtbot: QtBot, 
 
 
 def test_lines_for_the_overview_and_the_identities_page(vault: Vault) -> None:
-    from app.ui.requests.summary import read_overview_line, subject_lines
+    from app.services.dsr import read_overview_line, subject_lines
 
     in_england(vault)
     (subject,) = insert_rows(vault, [user_row("ottoline@example.org", "Ottoline Vexbridge", NOW)])

@@ -28,14 +28,19 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.events import EventBus
-from app.erasure.model import GROUNDS
-from app.erasure.receipt import ReceiptFiles
-from app.erasure.receipt import export as export_receipt
-from app.erasure.requests import request_erasure
-from app.erasure.source import STEP_TEXT
-from app.erasure.status import RequestStatus, report_lines
+from app.services import erasure
+from app.services.erasure import (
+    GROUNDS,
+    STEP_TEXT,
+    Preview,
+    ReceiptFiles,
+    RequestStatus,
+    export_receipt,
+    preview,
+    progress,
+    report_lines,
+)
 from app.store.vault import Vault
-from app.ui.erasure.jobs import Preview, preview, progress
 from app.ui.erasure.lines import PREVIEW_HEADERS, STATUS_HEADERS, detail, where
 from app.ui.lock.reauth import Reauthenticate
 from app.ui.policy.common import login_name, plain_label, user_message
@@ -181,7 +186,7 @@ class ErasureDialog(QDialog):
         self.message.setText("Erasing locally…")
         ground, reason = str(self.ground.currentData()), self.reason.text().strip() or None
         vault, ids, bus, operator = self.vault, self.subject_ids, self.bus, login_name()
-        submit(lambda: request_erasure(vault, ids, ground, operator, reason, bus=bus), self._requested, self._failed)
+        submit(lambda: erasure.request(vault, ids, ground, operator, reason, bus=bus), self._requested, self._failed)
 
     def _requested(self, request_id: str) -> None:
         self.request_id = request_id

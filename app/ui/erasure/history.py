@@ -25,15 +25,21 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.erasure.model import OPERATOR_CAN_ATTEST, RETRYABLE_BY_OPERATOR
-from app.erasure.receipt import ReceiptFiles
-from app.erasure.receipt import export as export_receipt
-from app.erasure.requests import attest, attest_source, retry
-from app.erasure.source import HELD
-from app.erasure.status import RequestStatus, TargetLine, recent, report_lines
+from app.services.erasure import (
+    ReceiptFiles,
+    RequestStatus,
+    TargetLine,
+    attest,
+    can_attest,
+    can_retry,
+    export_receipt,
+    progress,
+    recent,
+    report_lines,
+    retry,
+)
 from app.store.vault import Vault
 from app.ui.erasure.dialog import ChooseFolder, choose_receipt_folder
-from app.ui.erasure.jobs import progress
 from app.ui.erasure.lines import STATUS_HEADERS, detail, where
 from app.ui.identities.model import local_time
 from app.ui.incidents.fields import StepDialog, prompt_box, text_of
@@ -61,21 +67,8 @@ def ask_note(parent: QWidget, what: str) -> str | None:
     return text_of(dialog.note) if dialog.exec() == QDialog.DialogCode.Accepted else None
 
 
-def can_attest(line: TargetLine) -> bool:
-    if line.target == "local":
-        return False
-    if line.target == "source":
-        return line.state in (HELD, "mixed")
-    return line.state in OPERATOR_CAN_ATTEST or line.state == "mixed"
-
-
-def can_retry(line: TargetLine) -> bool:
-    return line.target not in ("local", "source") and (line.state in RETRYABLE_BY_OPERATOR or line.state == "mixed")
-
-
 def load_requests(vault: Vault) -> list[tuple[str, datetime, str, str, int]]:
-    with vault.read_connection() as conn:
-        return recent(conn, limit=500)
+    return recent(vault, limit=500)
 
 
 def _table(headers: tuple[str, ...], name: str) -> QTableWidget:
@@ -223,13 +216,10 @@ class ErasureHistoryDialog(QDialog):
         if not note:
             return
         vault, target, operator = self.vault, line.target, login_name()
-        if target == "source":
-            work: Callable[[], int] = lambda: attest_source(vault, request_id, operator, note)  # noqa: E731
-            done = "subject(s) removed or blocked at the identity provider"
-        else:
-            work = lambda: attest(vault, request_id, target, operator, note)  # noqa: E731
-            done = f"step(s) at {where(target)}"
-        submit(work, lambda n: self._acted(f"Attested {n} {done}."), self._failed)
+        source = target == "source"
+        done = "subject(s) removed or blocked at the identity provider" if source else f"step(s) at {where(target)}"
+        submit(lambda: attest(vault, request_id, None if source else target, operator, note, source=source),
+               lambda n: self._acted(f"Attested {n} {done}."), self._failed)  # fmt: skip
 
     def save_receipt(self) -> None:
         request_id = self.selected_request()

@@ -1,7 +1,7 @@
 """ "Export Article 30 records": format and record choice, where to write, then path and hash.
 
 While it runs: a busy indicator, the step being done, and Cancel, honoured until the file is moved into place
-(app/ui/exports/jobs.py); a cancelled export leaves no file and nothing on the audit trail.
+(app/services/export.py); a cancelled export leaves no file and nothing on the audit trail.
 """
 
 from __future__ import annotations
@@ -25,10 +25,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.exports.ropa_writers import FORMATS, MULTI_RECORD_FORMATS, suffix_of
 from app.scim.server import ScimServer
+from app.services.export import (
+    FORMATS,
+    MULTI_RECORD_FORMATS,
+    RECORD_CHOICES,
+    ExportCancelled,
+    ExportControl,
+    RopaWritten,
+    export_ropa,
+    suffix_of,
+)
 from app.store.vault import Vault
-from app.ui.exports.jobs import RECORD_CHOICES, ExportCancelled, ExportControl, RopaWritten, export_ropa
 from app.ui.exports.opened import ExportedActions
 from app.ui.exports.step import show_export_step
 from app.ui.policy.common import login_name, plain_label, user_message

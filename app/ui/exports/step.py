@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QLabel, QPushButton
 
-from app.ui.exports.jobs import ExportControl
+from app.services.export import ExportControl
 
 
 def show_export_step(control: ExportControl | None, status: QLabel, cancel: QPushButton, too_late: str) -> None:

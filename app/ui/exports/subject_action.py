@@ -23,8 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.services.export import ExportCancelled, ExportControl, SubjectWritten, Written, export_subject_files
 from app.store.vault import Vault
-from app.ui.exports.jobs import ExportCancelled, ExportControl, Written, export_subject_files
 from app.ui.exports.opened import ExportedActions
 from app.ui.exports.step import show_export_step
 from app.ui.lock.reauth import Reauthenticate
@@ -99,7 +99,8 @@ class SubjectExportDialog(QDialog):
         self.cancel_button.setVisible(False)
         self.buttons.setEnabled(True)
 
-    def _exported(self, written: list[Written]) -> None:
+    def _exported(self, result: SubjectWritten) -> None:
+        written = list(result.files)
         self._done()
         self.written = written
         self.finished_ok = True

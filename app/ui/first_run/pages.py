@@ -27,10 +27,10 @@ from app.core.errors import CustosError, PolicyInvalid
 from app.policy.edit import CONTACT_FIELDS
 from app.policy.loader import check_policy
 from app.policy.model import NEEDS_HUMAN
+from app.services.tokens import check_token_name
 from app.setup.endpoint import check_port_free
 from app.setup.idp_guides import GUIDES, guide
 from app.setup.idp_reach import PUBLIC, obstacles, reach, route_problem, routes
-from app.setup.tokens import check_token_name
 from app.store.vault import MIN_PASSPHRASE_LENGTH, check_new_passphrase
 from app.ui.endpoint_form import EndpointForm
 from app.ui.passphrase_field import PassphraseRow

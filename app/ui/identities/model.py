@@ -1,4 +1,4 @@
-"""A lazily paged table of Users or Groups over app.store.browse.
+"""A lazily paged table of Users or Groups over app.services.identities (app.store.browse's pages).
 
 All SQL runs on the thread pool, one query at a time per model: a page load and the application of live
 changes never overlap, so a row committed while a page is in flight is either in that page or placed by the
@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement
 
 from app.core.errors import CustosError
 from app.core.events import ResourcesChanged
-from app.store import browse
+from app.services import identities
 from app.store.vault import Vault
 from app.ui.bridge import ChangeSet
 from app.ui.workers import submit
@@ -60,7 +60,7 @@ def local_time(moment: datetime) -> str:
     return aware.astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _cell(row: browse.Row, attribute: str) -> str:
+def _cell(row: identities.Row, attribute: str) -> str:
     if attribute == "modified":
         return local_time(row.modified)
     if attribute == "members":
@@ -80,17 +80,17 @@ class ResourceTableModel(QAbstractTableModel):
         self,
         vault: Vault,
         resource_type: str,
-        page_size: int = browse.PAGE_SIZE,
+        page_size: int = identities.PAGE_SIZE,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self._vault = vault
         self._columns = COLUMNS[resource_type]
         self._page_size = page_size
-        self._query = browse.Query(resource_type, "userName" if resource_type == "User" else "displayName")
-        self._rows: list[browse.Row] = []
-        self._by_id: dict[str, browse.Row] = {}
-        self._next: browse.Cursor | None = None
+        self._query = identities.Query(resource_type, "userName" if resource_type == "User" else "displayName")
+        self._rows: list[identities.Row] = []
+        self._by_id: dict[str, identities.Row] = {}
+        self._next: identities.Cursor | None = None
         self._exhausted = False
         self._busy = False  # one query at a time
         self._locked = False  # the UI is locked: nothing loaded, changes ignored until reload()
@@ -141,7 +141,7 @@ class ResourceTableModel(QAbstractTableModel):
         if key == self._query.sort and descending == self._query.descending:
             return
         q = self._query
-        self._query = browse.Query(q.resource_type, key, descending, q.where)  # type: ignore[arg-type]
+        self._query = identities.Query(q.resource_type, key, descending, q.where)  # type: ignore[arg-type]
         self.reload()
 
     # -- public API ----------------------------------------------------------------------------------
@@ -170,7 +170,7 @@ class ResourceTableModel(QAbstractTableModel):
 
     def set_filter(self, where: ColumnElement[bool] | None) -> None:
         q = self._query
-        self._query = browse.Query(q.resource_type, q.sort, q.descending, where)
+        self._query = identities.Query(q.resource_type, q.sort, q.descending, where)
         self.reload()
 
     def clear(self) -> None:
@@ -218,9 +218,9 @@ class ResourceTableModel(QAbstractTableModel):
             return
         vault, query, after, limit = self._vault, self._query, self._next, self._page_size
         self._loading_page = True
-        self._run(lambda: browse.page(vault, query, after, limit), self._on_page)
+        self._run(lambda: identities.page(vault, query, after, limit), self._on_page)
 
-    def _on_page(self, result: tuple[int, browse.Page]) -> None:
+    def _on_page(self, result: tuple[int, identities.Page]) -> None:
         generation, page = result
         if generation != self._generation:
             return
@@ -252,7 +252,7 @@ class ResourceTableModel(QAbstractTableModel):
     def _refresh_counts(self) -> None:
         self._count_generation += 1
         generation, vault, query = self._count_generation, self._vault, self._query
-        submit(lambda: (generation, browse.counts(vault, query)), self._on_counts, self._on_count_error)
+        submit(lambda: (generation, identities.counts(vault, query)), self._on_counts, self._on_count_error)
 
     def _on_counts(self, result: tuple[int, tuple[int, int]]) -> None:
         generation, (matching, total) = result
@@ -275,9 +275,9 @@ class ResourceTableModel(QAbstractTableModel):
             self._continue()
             return
         vault, query = self._vault, self._query
-        self._run(lambda: (ids, browse.rows_by_ids(vault, query, ids)), self._on_changed_rows)
+        self._run(lambda: (ids, identities.rows_by_ids(vault, query, ids)), self._on_changed_rows)
 
-    def _on_changed_rows(self, result: tuple[int, tuple[set[str], dict[str, browse.Row]]]) -> None:
+    def _on_changed_rows(self, result: tuple[int, tuple[set[str], dict[str, identities.Row]]]) -> None:
         generation, (ids, found) = result
         if generation != self._generation:
             return
@@ -288,7 +288,7 @@ class ResourceTableModel(QAbstractTableModel):
         self.settled.emit()
         self._continue()
 
-    def _place(self, old: browse.Row | None, new: browse.Row | None) -> None:
+    def _place(self, old: identities.Row | None, new: identities.Row | None) -> None:
         if old is not None and new is not None and old.key == new.key:
             position = self._position(old)
             self._rows[position] = self._by_id[new.id] = new
@@ -312,25 +312,25 @@ class ResourceTableModel(QAbstractTableModel):
         del self._rows[position]
         self.endRemoveRows()
 
-    def _in_loaded_range(self, row: browse.Row) -> bool:
+    def _in_loaded_range(self, row: identities.Row) -> bool:
         # Rows past the last loaded one are left to fetchMore: the keyset cursor will reach them.
         if self._exhausted:
             return True
         cursor = self._next
-        return cursor is not None and browse.sorts_before(self._query, (row.key, row.id), (cursor.key, cursor.id))
+        return cursor is not None and identities.sorts_before(self._query, (row.key, row.id), (cursor.key, cursor.id))
 
-    def _lower_bound(self, row: browse.Row) -> int:
+    def _lower_bound(self, row: identities.Row) -> int:
         low, high, target = 0, len(self._rows), (row.key, row.id)
         while low < high:
             middle = (low + high) // 2
             probe = self._rows[middle]
-            if browse.sorts_before(self._query, (probe.key, probe.id), target):
+            if identities.sorts_before(self._query, (probe.key, probe.id), target):
                 low = middle + 1
             else:
                 high = middle
         return low
 
-    def _position(self, row: browse.Row) -> int:
+    def _position(self, row: identities.Row) -> int:
         position = self._lower_bound(row)
         if position < len(self._rows) and self._rows[position].id == row.id:
             return position

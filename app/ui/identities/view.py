@@ -6,7 +6,6 @@ table cells go through ``plain()``; nothing here is ever interpreted as rich tex
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -25,74 +24,19 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from scim2_models import ScimFilter
-from sqlalchemy import ColumnElement
 
 from app.core.events import EventBus, ResourcesChanged
-from app.directory.errors import ScimError
-from app.directory.filter_sql import compile_filter, parse
-from app.directory.identity_strings import describe as describe_name
-from app.dsr.register import DsrRegister
-from app.policy.minimise import Minimiser
-from app.store import browse
+from app.services import identities
+from app.services.identities import Holding, IdentityDetail, Minimiser, ScimError, name_warning, search_clause
 from app.store.vault import Vault
-from app.targets.status import Holding, holdings
 from app.ui.erasure.dialog import ErasureDialog
 from app.ui.exports.subject_action import ACTION_TEXT, SubjectExporter
 from app.ui.identities.model import ResourceTableModel, local_time, plain
 from app.ui.lock.reauth import Reauthenticate
-from app.ui.requests.summary import subject_lines
 from app.ui.workers import submit
 
 SEARCH_DELAY_MS = 400
 ROW_HEIGHT = 24
-
-
-# A SCIM filter starts with an attribute path and an operator (or "not (", or "("); anything else typed into the
-# box is a plain-text search, and is not reported as a broken filter.
-_FILTER_SHAPE = re.compile(
-    r"^\s*(?:\(|not\s*\(|[A-Za-z][\w:.$-]*(?:\[[^\]]*\])?(?:\.\w+)?\s+(?:eq|ne|co|sw|ew|gt|ge|lt|le|pr)\b)",
-    re.IGNORECASE,
-)
-
-
-def looks_like_filter(text: str) -> bool:
-    return bool(_FILTER_SHAPE.match(text))
-
-
-def text_filter(resource_type: str, text: str) -> str:
-    """Plain text as a SCIM filter: "contains" on the names and e-mail addresses (Groups: the display name)."""
-    quoted = ScimFilter.quote(text)
-    if resource_type == "User":
-        return f"userName co {quoted} or displayName co {quoted} or emails.value co {quoted}"
-    return f"displayName co {quoted}"
-
-
-def search_clause(
-    resource_type: str, text: str, held: Minimiser | None = None
-) -> tuple[ColumnElement[bool] | None, str]:
-    """The WHERE clause for the search box, and a note saying how the text was understood.
-
-    ``held`` is the policy in force: a filter on an attribute it does not hold can match nothing (nothing of it
-    is stored), and the note says so instead of showing an unexplained empty list."""
-    text = text.strip()
-    if not text:
-        return None, ""
-    what = "user name, display name or e-mail" if resource_type == "User" else "display name"
-    plain_search = f"Text search: {what} contains “{text}”"
-    if not looks_like_filter(text):
-        return compile_filter(resource_type, text_filter(resource_type, text)), plain_search
-    try:
-        clause = compile_filter(resource_type, text)
-    except ScimError as as_filter:
-        return compile_filter(resource_type, text_filter(resource_type, text)), (
-            f"{plain_search} (as a SCIM filter: {as_filter.detail})"
-        )
-    unheld = held.unheld_in_filter((resource_type,), parse(text)) if held is not None else None
-    if unheld is not None:
-        noun = "users" if resource_type == "User" else "groups"
-        return clause, f"SCIM filter: '{unheld}' is not held under the policy in force, so no stored {noun} can match."
-    return clause, "SCIM filter"
 
 
 def _flatten(value: Any, path: str) -> list[tuple[str, str]]:
@@ -105,7 +49,7 @@ def _flatten(value: Any, path: str) -> list[tuple[str, str]]:
     return [(path, "null" if value is None else str(value))]
 
 
-def describe(detail: browse.Detail) -> str:
+def describe(detail: identities.Detail) -> str:
     """Every stored attribute, one ``path: value`` line each, then memberships and meta."""
     lines = [f"id: {detail.id}"]
     lines += [f"{path}: {value}" for path, value in _flatten(detail.document, "") if not path.startswith("schemas")]
@@ -118,20 +62,6 @@ def describe(detail: browse.Detail) -> str:
         f"meta.version: {detail.version}",
     ]
     return "\n".join(plain(line) for line in lines)
-
-
-def name_warning(user_name: object) -> str:
-    """How a userName may mislead a reader (issue 11 §7): letters of another script that pass for Latin ones, or
-    several scripts in one name. Empty for an ordinary name. Such names are distinct identities, not merged."""
-    if not isinstance(user_name, str) or not user_name:
-        return ""
-    flags = describe_name(user_name)
-    scripts = ", ".join(sorted(script.title() for script in flags.scripts))
-    if flags.imitates_latin and flags.looks_like:
-        return f"Look-alike name: reads as \u201c{flags.looks_like}\u201d but is written with {scripts} letters"
-    if flags.mixed_script:
-        return f"Mixed scripts in this name: {scripts}"
-    return ""
 
 
 def describe_requests(lines: list[str]) -> str:
@@ -286,17 +216,11 @@ class ResourceBrowser(QWidget):
         self._detail_id = resource_id
         vault, resource_type = self.vault, self.resource_type
 
-        def read() -> tuple[str, browse.Detail | None, list[Holding], list[str] | None]:
-            detail = browse.document(vault, resource_id)
-            with vault.read_connection() as conn:
-                held = holdings(conn, resource_type, resource_id)
-            requests = subject_lines(DsrRegister(vault), resource_id) if resource_type == "User" else None
-            return resource_id, detail, held, requests
+        submit(lambda: identities.read_detail(vault, resource_type, resource_id), self._detail_loaded,
+               self._detail_failed)  # fmt: skip
 
-        submit(read, self._detail_loaded, self._detail_failed)
-
-    def _detail_loaded(self, result: tuple[str, browse.Detail | None, list[Holding], list[str] | None]) -> None:
-        resource_id, detail, held, requests = result
+    def _detail_loaded(self, result: IdentityDetail) -> None:
+        resource_id, detail, held, requests = result.resource_id, result.detail, result.holdings, result.requests
         if resource_id != self._detail_id:  # an answer for an earlier selection
             return
         if detail is None:

@@ -18,9 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.incidents import clock
-from app.incidents.register import IncidentView
-from app.incidents.times import SKEW
+from app.services.incidents import SKEW, IncidentView, utc_text
 from app.ui.incidents.fields import prompt_box
 from app.ui.policy.common import plain_label
 
@@ -36,9 +34,9 @@ class AwarenessDialog(QDialog):
         self.recorded = view.aware_at
         self.setWindowTitle("Correct the awareness time" if self.correcting else "Controller aware")
         if self.correcting:
-            text = (f"Awareness is recorded at {clock.utc_text(view.aware_at)}. A correction is kept next to the "
+            text = (f"Awareness is recorded at {utc_text(view.aware_at)}. A correction is kept next to the "
                     "earlier value and goes on the audit trail with both times; the 72-hour deadline keeps running "
-                    f"from the earliest awareness recorded, {clock.utc_text(view.aware_anchor)}. Give the corrected "
+                    f"from the earliest awareness recorded, {utc_text(view.aware_anchor)}. Give the corrected "
                     "time and why it is corrected.")  # fmt: skip
         else:
             text = ("When did the controller become reasonably certain that a breach occurred (EDPB 9/2022)? This "

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.incidents.register import BREACH_TYPES, SPECIAL, IncidentView
+from app.services.incidents import BREACH_TYPES, SPECIAL, IncidentView
 from app.ui.incidents.fields import prompt_box
 
 _LINES = (

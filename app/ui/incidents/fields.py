@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.incidents.times import SKEW
+from app.services.incidents import SKEW
 from app.ui.policy.common import plain_label
 
 

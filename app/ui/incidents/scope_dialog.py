@@ -8,9 +8,8 @@ from datetime import datetime
 
 from PySide6.QtWidgets import QCheckBox, QLineEdit, QPushButton, QWidget
 
-from app.incidents.register import IncidentView
-from app.incidents.scope import Scope, approximate
-from app.policy.in_force import PolicyInForce
+from app.services.incidents import IncidentView, Scope, scope
+from app.services.policy import PolicyInForce
 from app.store.vault import Vault
 from app.ui.incidents.fields import StepDialog, moment_of, time_edit
 from app.ui.policy.common import plain_label, user_message
@@ -19,8 +18,7 @@ from app.ui.workers import submit
 
 def compute(vault: Vault, policy: PolicyInForce, since: datetime | None, until: datetime | None,
             attributes: tuple[str, ...]) -> Scope:  # fmt: skip
-    with vault.read_connection() as conn:
-        return approximate(conn, policy.get().policy, since, until, ("User",), attributes)
+    return scope(vault, policy, since, until, attributes)
 
 
 class ScopeDialog(StepDialog):

@@ -10,8 +10,7 @@ from datetime import datetime
 
 from PySide6.QtWidgets import QButtonGroup, QCheckBox, QComboBox, QDialog, QLineEdit, QRadioButton, QWidget
 
-from app.incidents import clock
-from app.incidents.register import EXEMPTIONS, IncidentView
+from app.services.incidents import EXEMPTIONS, IncidentView, deadline_of, utc_text
 from app.ui.incidents.fields import StepDialog, moment_of, prompt_box, text_of, time_edit
 from app.ui.policy.common import plain_label
 
@@ -69,7 +68,7 @@ class DismissDialog(StepDialog):
 
 class RiskDialog(StepDialog):
     def __init__(self, view: IncidentView, parent: QWidget | None = None) -> None:
-        recorded = f" Recorded: {view.risk} ({clock.utc_text(view.risk_at)})." if view.risk else ""
+        recorded = f" Recorded: {view.risk} ({utc_text(view.risk_at)})." if view.risk else ""
         super().__init__(f"Incident {view.id}: risk to the data subjects", "How likely and how severe are the "
                          "consequences for the people concerned (EDPB 9/2022)? The answer decides what Art. 33 and 34 "
                          f"require.{recorded}", parent)  # fmt: skip
@@ -97,7 +96,7 @@ class ContainmentDialog(StepDialog):
 
     def __init__(self, view: IncidentView, now: datetime, parent: QWidget | None = None) -> None:
         self.recorded: datetime | None = view.contained_at
-        more = (f" Contained is recorded at {clock.utc_text(self.recorded)}: a different time is a correction and "
+        more = (f" Contained is recorded at {utc_text(self.recorded)}: a different time is a correction and "
                 "needs its reason; the earlier value stays in the history." if self.recorded else "")  # fmt: skip
         super().__init__(f"Incident {view.id}: containment", "When was the breach contained, and what was done or is "
                          f"proposed to address it and mitigate its effects (Art. 33(3)(d))?{more}", parent)  # fmt: skip
@@ -180,12 +179,12 @@ class NotificationDialog(StepDialog):
     def is_late(self) -> bool:
         if self.anchor is None or not self.initial or self.follow_up.isChecked():
             return False
-        return moment_of(self.when) > clock.deadline_of(self.anchor)
+        return moment_of(self.when) > deadline_of(self.anchor)
 
     def ready(self) -> bool:
         late = self.is_late()
         if late:
-            self.late.setText(f"Past the deadline ({clock.utc_text(clock.deadline_of(self.anchor))}): Art. 33(1) "  # type: ignore[arg-type]
+            self.late.setText(f"Past the deadline ({utc_text(deadline_of(self.anchor))}): Art. 33(1) "  # type: ignore[arg-type]
                               "requires the reasons for the delay.")  # fmt: skip
         else:
             self.late.setText("")
@@ -214,7 +213,7 @@ class CommunicationDialog(StepDialog):
                 "exemption applies." if view.risk == "high_risk" else
                 "Art. 34 requires informing the data subjects only when the risk is high; record it if you did.")
         if self.recorded:
-            need += f" Informed is recorded at {clock.utc_text(self.recorded)}: a new time is a correction (reason)."
+            need += f" Informed is recorded at {utc_text(self.recorded)}: a new time is a correction (reason)."
         super().__init__(f"Incident {view.id}: communication to the data subjects", need, parent)
         self.informed = QRadioButton("The data subjects were &informed")
         self.exempt = QRadioButton("An &exemption applies (Art. 34(3))")

@@ -19,9 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.incidents import clock
-from app.incidents.register import EDITABLE_TIMES, IncidentView
-from app.incidents.times import LABELS, SKEW
+from app.services.incidents import EDITABLE_TIMES, LABELS, SKEW, IncidentView, utc_text
 from app.ui.incidents.fields import prompt_box
 from app.ui.policy.common import plain_label
 
@@ -81,7 +79,7 @@ class TimeDialog(QDialog):
         if current is None:
             self.state.setText("Not recorded yet. A reason is optional.")
         else:
-            self.state.setText(f"Recorded: {clock.utc_text(current)}. A correction needs its reason; the earlier "
+            self.state.setText(f"Recorded: {utc_text(current)}. A correction needs its reason; the earlier "
                                "value stays in the history and goes on the audit trail with the new one.")  # fmt: skip
             self.when.setDateTime(_qt(current))
         self._enable()

@@ -29,10 +29,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.incidents import clock, communication, draft
-from app.incidents.completeness import still_to_record
-from app.incidents.register import IncidentRegister, IncidentView, utc_now
-from app.policy.in_force import PolicyInForce
+from app.services.incidents import (
+    IncidentView,
+    Written,
+    clock_text,
+    local_text,
+    state_text,
+    still_to_record,
+    utc_now,
+    utc_text,
+    write_letter,
+)
+from app.services.incidents import register as incident_register
+from app.services.policy import PolicyInForce
 from app.store.vault import Vault
 from app.ui.incidents.awareness import ask_awareness
 from app.ui.incidents.details import ask_details
@@ -59,23 +68,6 @@ AskTime = Callable[[QWidget, IncidentView, datetime], TimeChange | None]
 ChooseFolder = Callable[[QWidget], Path | None]
 
 
-def state_text(view: IncidentView) -> str:
-    """The register's state, told apart where it matters to a DPO: only an alert's incident is a "candidate";
-    one opened by hand awaits awareness; a dismissed candidate says so."""
-    if view.state == "candidate" and not str(view.source).startswith("alert:"):
-        return "awaiting awareness"
-    if view.state == "closed" and view.aware_at is None:
-        return "dismissed"
-    return view.state
-
-
-def clock_text(view: IncidentView, now: datetime) -> str:
-    """The clock column; a dismissed candidate has no deadline (it was judged not to be a breach)."""
-    if state_text(view) == "dismissed":
-        return "no deadline: dismissed as not a personal-data breach"
-    return view.clock(now).describe()
-
-
 def _origin(view: IncidentView) -> str:
     source = str(view.source)
     return f"Candidate from the alert rule {source[6:]}" if source.startswith("alert:") else "Opened by hand"
@@ -97,9 +89,9 @@ def timeline(view: IncidentView) -> str:
     moments += [(f[key], label) for key, label in labels if f[key]]
     moments += [(n.at, f"Notified ({n.kind}), reference {n.reference}") for n in view.notifications]
     lines = [f"{_origin(view)}; {state_text(view)}."]
-    lines += [f"{clock.utc_text(at)}  {label}" for at, label in sorted(moments, key=lambda m: m[0])]  # stable
+    lines += [f"{utc_text(at)}  {label}" for at, label in sorted(moments, key=lambda m: m[0])]  # stable
     if view.aware_anchor and view.aware_anchor != f["aware_at"]:
-        lines.append(f"The deadline runs from the earliest awareness recorded, {clock.utc_text(view.aware_anchor)}.")
+        lines.append(f"The deadline runs from the earliest awareness recorded, {utc_text(view.aware_anchor)}.")
     if f["aware_reason"]:
         lines.append(f"\nAware because: {f['aware_reason']}")
     if f["risk"]:
@@ -133,7 +125,7 @@ def history_text(view: IncidentView) -> str:
         for index, entry in enumerate(entries):
             kind = "correction" if index else "first recorded"
             reason = f": {entry.reason}" if entry.reason else ""
-            lines.append(f"  {label}: {clock.utc_text(entry.at)} — {kind} {clock.utc_text(entry.recorded_at)} "
+            lines.append(f"  {label}: {utc_text(entry.at)} — {kind} {utc_text(entry.recorded_at)} "
                          f"by {entry.recorded_by}{reason}")  # fmt: skip
     return ("History of times (corrections never replace an earlier value):\n" + "\n".join(lines)) if lines else ""
 
@@ -150,7 +142,7 @@ class IncidentsPage(QWidget):
         self.vault = vault
         self.policy = policy
         self.now = now
-        self.register = IncidentRegister(vault, now)
+        self.register = incident_register(vault, now)
         self.run_dialog: RunDialog = run_dialog
         self.ask_awareness: AskAwareness = ask_awareness
         self.ask_details: AskDetails = ask_details
@@ -247,9 +239,9 @@ class IncidentsPage(QWidget):
 
     def _row(self, view: IncidentView) -> list[str]:
         status = view.clock(self.now())
-        aware = clock.utc_text(view.aware_anchor) if view.aware_anchor else "—"  # what the deadline runs from
-        utc_deadline = clock.utc_text(status.deadline) if status.deadline else "—"
-        local_deadline = clock.local_text(status.deadline) if status.deadline else "—"
+        aware = utc_text(view.aware_anchor) if view.aware_anchor else "—"  # what the deadline runs from
+        utc_deadline = utc_text(status.deadline) if status.deadline else "—"
+        local_deadline = local_text(status.deadline) if status.deadline else "—"
         return [str(view.id), state_text(view), view.title, aware, utc_deadline, local_deadline,
                 clock_text(view, self.now())]  # fmt: skip
 
@@ -391,24 +383,23 @@ class IncidentsPage(QWidget):
             submit(lambda: self.register.update(view.id, operator, **changes), self._changed, self._failed)
 
     def export_draft(self) -> None:
-        self._write(draft.write, "notification draft")
+        self._write("authority", "notification draft")
 
     def export_communication(self) -> None:
-        self._write(communication.write, "communication to the data subjects")
+        self._write("subjects", "communication to the data subjects")
 
-    def _write(self, write: Callable[..., list[Path]], what: str) -> None:
+    def _write(self, audience: str, what: str) -> None:
         view = self._selected()
         folder = self.choose_folder(self) if view else None
         if view is None or folder is None:
             return
-        active = self.policy.get()
-        now = self.now()
+        register, policy, incident_id = self.register, self.policy, view.id
         # A fraction of a second (a Markdown file and a short PDF): a status line, no bar and no Cancel.
         self.summary.setText(f"Writing the {what}…")
-        submit(lambda: write(view, active.policy, now, active.record.stamp, folder), self._drafted, self._failed)
+        submit(lambda: write_letter(register, policy, incident_id, audience, folder), self._drafted, self._failed)
 
-    def _drafted(self, paths: list[Path]) -> None:
-        self.summary.setText("Draft written: " + ", ".join(str(p) for p in paths))
+    def _drafted(self, files: list[Written]) -> None:
+        self.summary.setText("Draft written: " + ", ".join(str(f.path) for f in files))
 
     def _changed(self, _result: object) -> None:
         self.refresh()

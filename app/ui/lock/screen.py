@@ -10,8 +10,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from app.audit.vault_lifecycle import reopen_vault
 from app.core.errors import CustosError, WrongPassphrase
+from app.services.vault import reopen_vault
 from app.store.vault import Vault
 from app.ui.passphrase_field import PassphraseRow
 from app.ui.theme import tint

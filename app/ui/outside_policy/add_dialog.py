@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 
 from app.policy.edit import add_attribute
 from app.policy.model import Policy
-from app.policy.outside import OutsideRow, catalogue_path
+from app.services.policy import OutsideRow, catalogue_path
 from app.ui.widgets import error_label, text_label
 
 

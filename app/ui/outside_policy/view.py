@@ -12,7 +12,6 @@ Rows come from app.policy.outside (Qt-free); what a later policy version admitte
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QGuiApplication, QShowEvent
@@ -30,11 +29,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.policy import versions
 from app.policy.edit import set_outside_schema
-from app.policy.in_force import PolicyInForce
-from app.policy.model import Policy
-from app.policy.outside import OutsideRow, OutsideSummary, not_held_by, outside_policy, summary
+from app.services.policy import Outside, OutsideRow, PolicyInForce, PolicyRecord, outside
 from app.setup.idp_guides import GUIDES, guide, guide_for_client, removal_instruction
 from app.store.vault import Vault
 from app.ui.identities.model import local_time
@@ -52,22 +48,11 @@ INTRO = (
 NUMERIC = frozenset({3, 4})
 
 
-@dataclass(frozen=True)
-class Loaded:
-    rows: list[OutsideRow]
-    summary: OutsideSummary
-    policy: Policy
-    policy_text: str
-    version: int
+Loaded = Outside  # what the page shows, as the service reads it
 
 
-def load(vault: Vault, in_force: PolicyInForce) -> Loaded:
-    active = in_force.get()
-    still_outside = not_held_by(active.minimiser)
-    with vault.read_connection() as conn:
-        rows = outside_policy(conn, still_outside)
-        line = summary(conn, still_outside)
-    return Loaded(rows, line, active.policy, active.record.text, active.version)
+def load(vault: Vault, in_force: PolicyInForce) -> Outside:
+    return outside(vault, in_force)
 
 
 class OutsideModel(RowsTableModel):
@@ -296,7 +281,7 @@ class OutsidePolicyPage(QWidget):
         self.apply_dialog = dialog
         dialog.open()
 
-    def _applied(self, record: versions.PolicyRecord) -> None:
+    def _applied(self, record: PolicyRecord) -> None:
         self.message.setText(f"Policy version {record.version} applied.")
         self.policy_applied.emit(record)
         self.refresh()

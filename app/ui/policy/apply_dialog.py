@@ -26,12 +26,9 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.errors import ConfigError
-from app.policy import versions
-from app.policy.apply import Impact, preview
-from app.policy.in_force import PolicyInForce
-from app.policy.loader import Problem, check_policy, errors_of
+from app.services import policy as policy_service
+from app.services.policy import Impact, PolicyInForce, PolicyRecord, Problem, errors_of
 from app.store.vault import Vault
-from app.targets.policy_change import apply_policy
 from app.ui.lock.reauth import Reauthenticate
 from app.ui.policy.common import Confirm, ask, plain_label, user_message
 from app.ui.theme import status_colour
@@ -73,17 +70,10 @@ def check_file(vault: Vault, path: Path) -> Checked:
 def check_text(vault: Vault, text: str, based_on: int | None = None) -> Checked:
     """Worker side, for a text edited in the app: ``based_on`` is the version the edit started from; a version
     applied since (from another window, the command line) would be silently undone by applying this one."""
-    _policy, problems = check_policy(text)
+    _policy, problems = policy_service.check(text)
     if errors_of(problems):
         return Checked(text, problems, None)
-    with vault.read_connection() as conn:
-        latest = versions.latest_version(conn)
-        if based_on is not None and latest != based_on:
-            raise ConfigError(
-                f"Version {latest} was applied while you were editing a copy of version {based_on}: applying this "
-                "draft would undo it. Close the editor and make the change again on the version in force."
-            )
-        return Checked(text, problems, preview(conn, text))
+    return Checked(text, problems, policy_service.impact(vault, text, based_on))
 
 
 def describe_problem(problem: Problem) -> str:
@@ -116,7 +106,7 @@ class ApplyPolicyDialog(QDialog):
         self.confirm = confirm
         self.reauthenticate: Reauthenticate | None = None  # set by the page: the passphrase again before applying
         self.checked: Checked | None = None
-        self.record: versions.PolicyRecord | None = None
+        self.record: PolicyRecord | None = None
         self.setWindowTitle(f"Apply policy file {path.name}" if path is not None else "Apply a policy change")
 
         self.status = plain_label("Checking the file and what it would change…", wrap=True)
@@ -203,15 +193,10 @@ class ApplyPolicyDialog(QDialog):
         self.status.setText(APPLYING)
         vault, text, operator, in_force = self.vault, checked.text, self.operator, self.in_force
 
-        def work() -> versions.PolicyRecord:
-            record, _impact = apply_policy(vault, text, operator)
-            if in_force is not None:
-                in_force.refresh()  # the running SCIM server enforces the new version from the next request
-            return record
+        # The running SCIM server (in_force) enforces the new version from the next request.
+        submit(lambda: policy_service.apply(vault, text, operator, in_force)[0], self._applied, self._failed)
 
-        submit(work, self._applied, self._failed)
-
-    def _applied(self, record: versions.PolicyRecord) -> None:
+    def _applied(self, record: PolicyRecord) -> None:
         self.record = record
         self.status.setText(f"Applied as version {record.version}.")
         self._set_busy(False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtGui import QColor, QFontDatabase, QSyntaxHighlighter, QTextCharFormat, QTextDocument
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPlainTextEdit, QVBoxLayout, QWidget
 
-from app.policy.diff import PolicyDiff
+from app.services.policy import PolicyDiff
 from app.ui.policy.common import plain_label
 from app.ui.policy.models import short_sha
 from app.ui.theme import status_colour

@@ -31,12 +31,9 @@ from PySide6.QtWidgets import (
 )
 from tomlkit.exceptions import TOMLKitError
 
-from app.policy import versions
-from app.policy.diff import diff_draft
-from app.policy.in_force import PolicyInForce
-from app.policy.loader import Problem, check_policy, errors_of
 from app.policy.locate import table_at
 from app.policy.model import NEEDS_HUMAN
+from app.services.policy import PolicyInForce, PolicyRecord, Problem, check, diff_draft, errors_of
 from app.store.vault import Vault
 from app.ui.lock.reauth import Reauthenticate
 from app.ui.policy.apply_dialog import ApplyPolicyDialog, describe_problem
@@ -77,7 +74,7 @@ class PolicyEditorDialog(QDialog):
     def __init__(
         self,
         vault: Vault,
-        record: versions.PolicyRecord,
+        record: PolicyRecord,
         operator: str,
         in_force: PolicyInForce | None = None,
         confirm: Confirm = ask,
@@ -224,7 +221,7 @@ class PolicyEditorDialog(QDialog):
             self.file.blockSignals(True)
             self.file.setPlainText(text)
             self.file.blockSignals(False)
-        _policy, self.problems = check_policy(text)
+        _policy, self.problems = check(text)
         document = self._document(text)
         if document is not None:
             for section in self.sections:
@@ -343,7 +340,7 @@ class PolicyEditorDialog(QDialog):
         self.apply_dialog = dialog
         dialog.open()
 
-    def _applied(self, record: versions.PolicyRecord) -> None:
+    def _applied(self, record: PolicyRecord) -> None:
         self.original = self.text  # nothing left to discard
         self.applied.emit(record)
         self.accept()

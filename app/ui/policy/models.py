@@ -11,7 +11,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QFont
 
 from app.policy.model import ART9_CONDITIONS, AttributeRule, Policy
-from app.policy.versions import PolicyRecord
+from app.services.policy import PolicyRecord
 from app.ui.identities.model import local_time
 
 AnyIndex = QModelIndex | QPersistentModelIndex

@@ -8,14 +8,14 @@ from pathlib import Path
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFileDialog, QVBoxLayout, QWidget
 
 from app.core.errors import ConfigError
-from app.policy import versions
+from app.services.policy import PolicyRecord
 from app.ui.policy.common import plain_label
 from app.ui.policy.diff_dialog import read_only_text
 from app.ui.widgets import documents_dir
 
 
 class PolicyTextDialog(QDialog):
-    def __init__(self, record: versions.PolicyRecord, parent: QWidget | None = None) -> None:
+    def __init__(self, record: PolicyRecord, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.record = record
         self.setWindowTitle(f"Policy v{record.version}")

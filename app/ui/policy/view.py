@@ -20,11 +20,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.policy import versions
-from app.policy.diff import PolicyDiff, diff_versions
-from app.policy.in_force import PolicyInForce
-from app.policy.loader import Problem, stale_problems
-from app.policy.model import Policy
+from app.services import policy as policy_service
+from app.services.policy import Policy, PolicyDiff, PolicyInForce, PolicyRecord, Problem, diff_versions, stale_problems
 from app.store.vault import Vault
 from app.ui.identities.model import local_time
 from app.ui.lock.reauth import Reauthenticate
@@ -55,25 +52,20 @@ def choose_policy_file(parent: QWidget) -> Path | None:
 
 @dataclass(frozen=True)
 class Loaded:
-    records: list[versions.PolicyRecord]  # oldest first; the last is in force
+    records: list[PolicyRecord]  # oldest first; the last is in force
     policy: Policy | None  # the one in force, parsed in the worker
     stale: tuple[Problem, ...] = ()  # what today's checks refuse in the version in force (applied under older ones)
 
 
 def load(vault: Vault, in_force: PolicyInForce | None) -> Loaded:
     """Worker side. A vault without any version gets the shipped default, as the server would on start."""
-    with vault.read_connection() as conn:
-        records = versions.history(conn)
-    if not records and in_force is not None:
-        in_force.get()
-        with vault.read_connection() as conn:
-            records = versions.history(conn)
+    records = policy_service.history(vault, in_force)
     if not records:
         return Loaded(records, None)
     return Loaded(records, records[-1].policy, tuple(stale_problems(records[-1].text)))
 
 
-def header_text(record: versions.PolicyRecord, policy: Policy, stale: tuple[Problem, ...] = ()) -> str:
+def header_text(record: PolicyRecord, policy: Policy, stale: tuple[Problem, ...] = ()) -> str:
     text = (
         f"In force: v{record.version} · sha256 {short_sha(record.sha256)} · applied {local_time(record.applied_at)} "
         f"by {record.operator}\n{policy.title} · outside the schema: "
@@ -212,11 +204,11 @@ class PolicyPage(QWidget):
         self.message.setText(user_message(exc, "The policy could not be read from the vault."))
 
     # -- compare -------------------------------------------------------------------------------------
-    def selected_records(self) -> list[versions.PolicyRecord]:
+    def selected_records(self) -> list[PolicyRecord]:
         rows = sorted(index.row() for index in self.history_table.selectionModel().selectedRows())
         return sorted((self.history.record(row) for row in rows), key=lambda r: r.version)
 
-    def _pair(self) -> tuple[versions.PolicyRecord, versions.PolicyRecord] | None:
+    def _pair(self) -> tuple[PolicyRecord, PolicyRecord] | None:
         """Two selected versions, or one and the version before it."""
         chosen = self.selected_records()
         if len(chosen) == 2:
@@ -301,6 +293,6 @@ class PolicyPage(QWidget):
     def _keep_draft(self, version: int, text: str) -> None:
         self.kept_draft = (version, text)  # a policy text holds no personal data: kept in memory while locked
 
-    def _applied(self, record: versions.PolicyRecord) -> None:
+    def _applied(self, record: PolicyRecord) -> None:
         self.message.setText(f"Policy version {record.version} applied (sha256 {short_sha(record.sha256)}).")
         self.refresh()

@@ -23,8 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.dsr import model
-from app.dsr.register import RequestView
+from app.services.dsr import RequestView, model
 from app.ui.policy.common import plain_label
 
 Field = tuple[str, str, QWidget]  # (key, label with its mnemonic, editor)

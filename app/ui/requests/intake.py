@@ -32,9 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.dsr import model
-from app.dsr.matching import Candidate, find
-from app.dsr.register import DsrRegister
+from app.services.dsr import Candidate, DsrRegister, find_subjects, model
 from app.ui.policy.common import login_name, plain_label, user_message
 from app.ui.workers import submit
 
@@ -146,8 +144,7 @@ class NewRequestDialog(QDialog):
 
 
 def search_mirror(register: DsrRegister, text: str) -> list[Candidate]:
-    with register.vault.read_connection() as conn:
-        return find(conn, text)
+    return find_subjects(register.vault, text)
 
 
 class SearchField(QLineEdit):

@@ -31,11 +31,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.errors import CustosError
-from app.dsr import deadline, model
-from app.dsr.actions import Acted, act
-from app.dsr.answering import Answer, draft_answer
-from app.dsr.register import DsrRegister, RequestView, private_text
-from app.dsr.timeline import of_request
+from app.services import dsr
+from app.services.dsr import Acted, Answer, DsrRegister, RequestView, act, model, private_text, today_in
 from app.store.vault import Vault
 from app.ui.lock.reauth import Reauthenticate
 from app.ui.policy.common import login_name, plain_label, user_message
@@ -125,13 +122,8 @@ def record_text(view: RequestView, timeline: list[Any], now: datetime) -> str:
 # released on a pool thread crashes PySide (decision 0013).
 def load_requests(register: DsrRegister) -> tuple[list[RequestView], str]:
     """The requests, and a note when no country is set (then public holidays are not counted)."""
-    from app.dsr import settings
-    from app.policy.versions import in_force
-
-    with register.vault.read_connection() as conn:
-        record = in_force(conn)
     try:
-        where = settings.load(register.vault.path.parent, record.policy if record else None)
+        where = dsr.settings_for(register.vault, register.vault.path.parent)
     except CustosError as exc:
         return register.list(), " " + exc.user_message
     note = "" if where.country else (" No country is set, so only weekends move a deadline (not public "
@@ -140,8 +132,7 @@ def load_requests(register: DsrRegister) -> tuple[list[RequestView], str]:
 
 
 def load_record(register: DsrRegister, view: RequestView) -> str:
-    with register.vault.read_connection() as conn:
-        return record_text(view, of_request(conn, view.id), register.now())
+    return record_text(view, dsr.timeline(register.vault, view.id), register.now())
 
 
 class RequestsPage(QWidget):
@@ -149,7 +140,7 @@ class RequestsPage(QWidget):
                  now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:  # fmt: skip
         super().__init__(parent)
         self.vault = vault
-        self.register = DsrRegister(vault, now)
+        self.register = dsr.register(vault, now)
         self.reauthenticate = reauthenticate
         self.run_form: RunForm = run_form
         self.run_intake: RunIntake = run_intake
@@ -349,7 +340,7 @@ class RequestsPage(QWidget):
                          f"Identity verification recorded on {view.id}.")  # fmt: skip
 
     def extend(self) -> None:
-        today = deadline.today_in(self._selected().zone, self.register.now()) if self._selected() else None
+        today = today_in(self._selected().zone, self.register.now()) if self._selected() else None
         view, values = self._ask(lambda v: forms.extend_form(v, today, self))
         if view and values:
             operator = login_name()
@@ -403,14 +394,14 @@ class RequestsPage(QWidget):
 
     def answer(self) -> None:
         view = self._selected()
-        today = deadline.today_in(view.zone, self.register.now()) if view else None
+        today = today_in(view.zone, self.register.now()) if view else None
         values = self.run_form(forms.answer_form(view, today, self)) if view else None
         folder = self.choose_folder(self, "Write the answer letter into folder") if values else None
         if view is None or values is None or folder is None:
             return
         sent = values["sent"] if values["mode"] == "sent" else None
         operator = login_name()
-        submit(partial(draft_answer, self.register, view.id, operator, folder, sent), self._answered, self._failed)
+        submit(partial(dsr.answer, self.register, view.id, operator, folder, sent), self._answered, self._failed)
 
     def _answered(self, result: Answer) -> None:
         names = ", ".join(path.name for path, _sha in result.files)

@@ -3,7 +3,7 @@ names it receives them under), its credential, and a connection test before anyt
 
 The credential is typed once and never shown again: editing shows an empty box ("unchanged"), and a new value
 replaces the stored one only when one is typed. It leaves this dialog only in the TargetConfig handed to the
-Qt-free service (app/targets/service.py), never in a label, a log line or the audit trail.
+Qt-free service (app/services/targets.py), never in a label, a log line or the audit trail.
 """
 
 from __future__ import annotations
@@ -28,9 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.errors import ConfigError
-from app.policy.model import Policy
-from app.targets.config import TargetConfig
-from app.targets.service import ConnectionCheck, MappedAttribute, check_connection, preview
+from app.services.targets import ConnectionCheck, MappedAttribute, Policy, TargetConfig, check_connection, preview
 from app.ui.policy.common import plain_label, user_message
 from app.ui.workers import submit
 

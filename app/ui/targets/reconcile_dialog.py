@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QPushButton, QVBoxLayout, QWidget
 
-from app.policy.in_force import PolicyInForce
+from app.services.policy import PolicyInForce
+from app.services.targets import Drift, reconcile
 from app.store.vault import Vault
-from app.targets.reconcile import Drift
-from app.targets.service import reconcile
 from app.ui.policy.common import plain_label, user_message
 from app.ui.workers import submit
 

@@ -1,6 +1,6 @@
 """The Targets page: each downstream application's health and queue, the selected one's initial-sync progress and
 its mapping beside the catalogue; add, edit, test, reconcile (with repair) and remove, through the Qt-free
-service the CLI uses (app/targets/service.py).
+service the CLI uses (app/services/targets.py).
 
 All reads and changes run in workers (app/ui/workers.py); the page refreshes every few seconds while visible.
 """
@@ -27,12 +27,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.policy.in_force import PolicyInForce
-from app.policy.model import Policy
+from app.services import targets as service
+from app.services.policy import PolicyInForce
+from app.services.targets import Policy, TargetConfig, TargetHealth
 from app.store.vault import Vault
-from app.targets import service
-from app.targets.config import TargetConfig
-from app.targets.status import TargetHealth, health
 from app.ui.identities.model import local_time
 from app.ui.policy.common import user_message
 from app.ui.targets.dialog import TargetDialog
@@ -51,9 +49,7 @@ class Snapshot:
 
 
 def load(vault: Vault, policy: PolicyInForce) -> Snapshot:
-    active = policy.get()
-    with vault.read_connection() as conn:
-        return Snapshot(health(conn, active.policy), active.policy)
+    return Snapshot(*service.states(vault, policy))
 
 
 RunDialog = Callable[[QDialog], bool]
@@ -326,7 +322,7 @@ class TargetsPage(QWidget):
         target = self._selected_target()
         if target is None:
             return
-        vault, policy, name = self.vault, self._policy(), target.config.name
+        vault, policy, name = self.vault, self.policy, target.config.name
         self.message.setText(f"Connecting to {name}…")
         submit(lambda: service.check_named(vault, policy, name), self._tested, self._failed_action)
 

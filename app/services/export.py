@@ -1,7 +1,6 @@
-"""Worker-side export jobs for the app, Qt-free: exactly what ``custos export ropa|subject`` does.
-
-The file is written and put on the audit trail (format, SHA-256, policy version) in the transaction that read the
-policy in force, through the command's own helpers, so the app and the CLI leave the same evidence.
+"""Exports (Art. 30 records, subject access), the one use case behind ``custos export ropa|subject`` and the app's
+export dialogs: the file is written and put on the audit trail (format, SHA-256, policy version) in the transaction
+that read the policy in force, so the app and the CLI leave the same evidence.
 
 All or nothing: files are written under a hidden temporary name (a staging folder for a person's data) in the
 target folder and moved into place only at the end, right before they are recorded. A cancel (``ExportControl``)
@@ -19,14 +18,21 @@ import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.core.errors import ConfigError, CustosError
 from app.exports.facts import gather_facts
 from app.exports.recording import policy_for_export, record_written  # one audit-event shape, CLI and app
 from app.exports.ropa import build_processor_record, build_ropa
-from app.exports.ropa_writers import MULTI_RECORD_FORMATS, write
+from app.exports.ropa_writers import FORMATS, MULTI_RECORD_FORMATS, suffix_of, write
 from app.exports.subject import export_subject
 from app.store.vault import Vault
+
+if TYPE_CHECKING:
+    from app.policy.model import Policy
+
+__all__ = ["FORMATS", "MULTI_RECORD_FORMATS", "RECORD_CHOICES", "ExportCancelled", "ExportControl", "RopaWritten",
+           "SubjectWritten", "Written", "export_ropa", "export_subject_files", "suffix_of"]  # fmt: skip
 
 # (record choice, label); "both" adds the processor record to the formats that hold several.
 RECORD_CHOICES = (
@@ -40,6 +46,12 @@ RECORD_CHOICES = (
 class Written:
     path: Path
     sha256: str  # of the file as written
+
+
+@dataclass(frozen=True)
+class SubjectWritten:
+    files: tuple[Written, ...]  # the JSON, then the PDF
+    policy_stamp: str  # the policy version the export was made under
 
 
 @dataclass(frozen=True)
@@ -106,6 +118,8 @@ def export_ropa(
         raise ConfigError(f"{fmt.upper()} holds one record: choose the controller or the processor record.")
     if not out.parent.is_dir():
         raise ConfigError(f"The folder {out.parent} does not exist.")
+    if fmt not in FORMATS:
+        raise ConfigError(f"Choose a format: one of {', '.join(FORMATS)}.")
     control = control or ExportControl()
     control.begin("Reading the policy in force and the facts about the processing…")
     partial, placed = _partial_name(out), False
@@ -140,8 +154,20 @@ def export_ropa(
 
 
 def export_subject_files(
-    vault: Vault, user_id: str, out_dir: Path, operator: str, *, control: ExportControl | None = None
-) -> list[Written]:
+    vault: Vault,
+    user_id: str,
+    out_dir: Path,
+    operator: str,
+    *,
+    received: datetime | None = None,
+    data_dir: Path | None = None,
+    now: datetime | None = None,
+    control: ExportControl | None = None,
+) -> SubjectWritten:
+    """Everything held about one user, as ``subject-<id>.json`` and ``.pdf`` in ``out_dir``, each on the trail.
+
+    ``received``: when the request came in (without a zone: the controller's local time, as the request register
+    reads it, with its settings from ``data_dir``); the answer is then due as the register counts it."""
     control = control or ExportControl()
     control.begin("Reading the policy in force…")
     made_dir = not out_dir.exists()
@@ -151,11 +177,14 @@ def export_subject_files(
     try:
         with vault.write_transaction() as conn:
             record = policy_for_export(conn)
+            moment = now or datetime.now(UTC)
+            received_at, answer_by = _request_dates(record.policy, received, data_dir, moment)
             try:
                 out_dir.mkdir(parents=True, exist_ok=True)
                 staging = Path(tempfile.mkdtemp(prefix=".custos-partial-", dir=out_dir))  # 0700: personal data
                 control.begin("Collecting everything held about this person and writing the files…")
-                staged = export_subject(vault, record, user_id, staging, datetime.now(UTC))
+                staged = export_subject(vault, record, user_id, staging, moment, received=received_at,
+                                        answer_by=answer_by)  # fmt: skip
             except OSError as exc:
                 raise ConfigError(f"Cannot write into {out_dir}: {exc.strerror or exc}.") from exc
             control.begin("Saving the files and recording the export on the audit trail…", final=True)
@@ -174,7 +203,22 @@ def export_subject_files(
             shutil.rmtree(staging, ignore_errors=True)
         if made_dir:
             _remove_if_empty(out_dir)
-    return written
+    return SubjectWritten(tuple(written), record.stamp)
+
+
+def _request_dates(
+    policy: Policy, received: datetime | None, data_dir: Path | None, now: datetime
+) -> tuple[datetime | None, datetime | None]:
+    """The request's receipt in the controller's zone and its deadline, as the DSR register counts them."""
+    if received is None:
+        return None, None
+    from app.dsr import settings as dsr_settings
+
+    where = dsr_settings.load(data_dir, policy)
+    moment = where.localise(received)
+    if moment > now:
+        raise ConfigError("The request cannot have been received in the future.")
+    return moment.astimezone(UTC), where.answer_by(moment)
 
 
 def _remove_if_empty(folder: Path) -> None:

@@ -1,0 +1,91 @@
+"""Data subject requests (Art. 12-22), the use cases behind ``custos dsr`` and the app's Requests page, and the
+lines other pages show about the register: the Overview's "open requests and the nearest deadline" and the
+Identities page's "requests that concern this person". Qt-free, run in a worker."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from pathlib import Path
+
+from app.dsr import model
+from app.dsr import settings as register_settings
+from app.dsr.answering import Answer, draft_answer
+from app.dsr.deadline import today_in
+from app.dsr.matching import Candidate, find
+from app.dsr.register import DsrRegister, RequestView, private_text, utc_now
+from app.dsr.settings import RegisterSettings
+from app.dsr.timeline import Entry, of_request
+from app.policy.versions import in_force
+from app.services.dsr_actions import Acted, act
+from app.store.vault import Vault
+
+__all__ = ["Acted", "Answer", "Candidate", "DsrRegister", "Entry", "RegisterSettings", "RequestView", "act",
+           "answer", "find_subjects", "model", "overview_line", "private_text", "read_overview_line", "register",
+           "save_settings", "settings_for", "subject_lines", "timeline", "today_in"]  # fmt: skip
+
+
+def register(vault: Vault, now: Callable[[], datetime] = utc_now) -> DsrRegister:
+    """The register over this vault, its deadlines counted from ``now``. Its methods are the use cases (open,
+    verify, extend, record a task, refuse, match, lift a restriction, close): each checks the change and records it
+    with its trail entry in one transaction."""
+    return DsrRegister(vault, now)
+
+
+def find_subjects(vault: Vault, text: str) -> list[Candidate]:
+    """Users whose id equals, or whose userName, displayName or externalId contains, ``text`` (for the operator
+    matching a request to an identity; shown, never logged)."""
+    with vault.read_connection() as conn:
+        return find(conn, text)
+
+
+def timeline(vault: Vault, request_id: str) -> list[Entry]:
+    """The request's history from the audit trail, oldest first."""
+    with vault.read_connection() as conn:
+        return of_request(conn, request_id)
+
+
+def answer(register_: DsrRegister, request_id: str, operator: str, out_dir: Path, sent: date | None) -> Answer:
+    """The answer letter (Markdown and PDF) into ``out_dir``; with ``sent``, the answer is recorded as sent."""
+    return draft_answer(register_, request_id, operator, out_dir, sent)
+
+
+def settings_for(vault: Vault, data_dir: Path | None) -> RegisterSettings:
+    """Where deadlines are counted (country, holidays, zone) and how long closed requests are kept: the saved
+    settings in ``data_dir``, else what the policy in force says of the controller."""
+    with vault.read_connection() as conn:
+        record = in_force(conn)
+    return register_settings.load(data_dir, record.policy if record else None)
+
+
+def save_settings(data_dir: Path, country: str | None, subdivision: str | None, zone: str | None,
+                  retention: str | None) -> None:  # fmt: skip
+    """Each value checked, then written (the others kept)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    register_settings.save(data_dir, country, subdivision, zone, retention)
+
+
+def overview_line(requests: list[RequestView], now: datetime) -> str:
+    """E.g. "3 open requests; 1 overdue; nearest deadline 2026-03-02 (4 days left)"."""
+    waiting = [v for v in requests if v.answered_on is None and v.state != "closed"]
+    if not waiting:
+        return "No data subject request awaiting an answer."
+    nearest = min(waiting, key=lambda v: v.deadline)
+    overdue = sum(1 for v in waiting if v.clock(now).state == "overdue")
+    return (f"{len(waiting)} open request{'s' if len(waiting) != 1 else ''}; {overdue} overdue; nearest deadline "
+            f"{nearest.deadline.isoformat()} ({nearest.clock(now).describe().split(' (')[0]})")  # fmt: skip
+
+
+def read_overview_line(register: DsrRegister) -> str:
+    return overview_line(register.list(open_only=True), register.now())
+
+
+def subject_lines(register: DsrRegister, scim_id: str) -> list[str]:
+    """One line per request about this identity (newest first); empty when there is none."""
+    now = register.now()
+    views = register.for_subject(scim_id)
+    return [
+        f"{view.id}: {', '.join(view.rights)}; received {view.received_day.isoformat()}; due "
+        f"{view.deadline.isoformat()}; {view.state} — {view.clock(now).describe()}"
+        for view in views
+    ]

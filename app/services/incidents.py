@@ -1,0 +1,108 @@
+"""The breach register (Art. 33 and 34), the use cases behind ``custos breach`` and the app's Incidents page.
+
+``IncidentRegister`` (app/incidents/register.py) is the register's use-case API: each of its methods checks the
+change, records it with its trail entry in one transaction and returns the incident as it now stands. Here it is
+built with the clock the caller gives; the figures of Art. 33(3)(a) are read through the policy in force; the
+authority draft and the letter to the subjects are written from the incident as the register holds it when they
+are written. Also how an incident's state is told to a DPO wherever it is shown (Incidents page, Overview).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from app.incidents import clock, communication, draft
+from app.incidents.clock import local_text, utc_text
+from app.incidents.completeness import still_to_record
+from app.incidents.register import (
+    BREACH_TYPES,
+    EDITABLE_TIMES,
+    EXEMPTIONS,
+    RISKS,
+    SPECIAL,
+    IncidentRegister,
+    IncidentView,
+    utc_now,
+)
+from app.incidents.scope import Scope, approximate
+from app.incidents.times import LABELS, SKEW, TIMES
+from app.policy.in_force import PolicyInForce
+from app.store.vault import Vault
+
+__all__ = ["BREACH_TYPES", "EDITABLE_TIMES", "EXEMPTIONS", "LABELS", "RISKS", "SKEW", "SPECIAL", "TIMES",
+           "IncidentRegister", "IncidentView", "Scope", "Written", "clock_text", "deadline_of", "local_text",
+           "register", "scope", "state_text", "still_to_record", "store_scope", "utc_now", "utc_text",
+           "write_letter"]  # fmt: skip
+
+AUDIENCES = ("authority", "subjects")  # the Art. 33 notification draft, the Art. 34 communication
+
+
+def register(vault: Vault, now: Callable[[], datetime] = utc_now) -> IncidentRegister:
+    """The register over this vault, its times checked against ``now`` (never in the future)."""
+    return IncidentRegister(vault, now)
+
+
+def deadline_of(aware_at: datetime) -> datetime:
+    """72 hours after awareness (Art. 33(1))."""
+    return clock.deadline_of(aware_at)
+
+
+# -- who and what is concerned (Art. 33(3)(a)) -------------------------------------------------------------------
+def scope(
+    vault: Vault,
+    policy: PolicyInForce,
+    since: datetime | None,
+    until: datetime | None,
+    attributes: tuple[str, ...],
+) -> Scope:
+    """Approximately how many Users and records, which categories: Users changed in the window that hold the
+    attributes, read from the mirror and the trail under the policy in force."""
+    with vault.read_connection() as conn:
+        return approximate(conn, policy.get().policy, since, until, ("User",), attributes)
+
+
+def store_scope(incidents: IncidentRegister, incident_id: int, operator: str, found: Scope) -> IncidentView:
+    """Keep the figures on the incident (labelled approximate where it is shown)."""
+    return incidents.update(incident_id, operator, approx_subjects=found.subjects, approx_records=found.records,
+                            categories=found.categories)  # fmt: skip
+
+
+# -- the letters -------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Written:
+    path: Path
+    sha256: str
+
+
+def write_letter(
+    incidents: IncidentRegister, policy: PolicyInForce, incident_id: int, audience: str, out_dir: Path
+) -> list[Written]:
+    """The notification draft for the authority (Markdown and PDF), or the communication to the data subjects,
+    from the incident as the register holds it now, under the policy in force (its version stamped on them)."""
+    if audience not in AUDIENCES:
+        raise ValueError(f"audience is one of {AUDIENCES}")
+    active = policy.get()
+    write = communication.write if audience == "subjects" else draft.write
+    paths = write(incidents.get(incident_id), active.policy, incidents.now(), active.record.stamp, out_dir)
+    return [Written(path, draft.sha256_of(path)) for path in paths]
+
+
+# -- how a state is told -----------------------------------------------------------------------------------------
+def state_text(view: IncidentView) -> str:
+    """The register's state, told apart where it matters to a DPO: only an alert's incident is a "candidate";
+    one opened by hand awaits awareness; a dismissed candidate says so."""
+    if view.state == "candidate" and not str(view.source).startswith("alert:"):
+        return "awaiting awareness"
+    if view.state == "closed" and view.aware_at is None:
+        return "dismissed"
+    return view.state
+
+
+def clock_text(view: IncidentView, now: datetime) -> str:
+    """The clock column; a dismissed candidate has no deadline (it was judged not to be a breach)."""
+    if state_text(view) == "dismissed":
+        return "no deadline: dismissed as not a personal-data breach"
+    return view.clock(now).describe()

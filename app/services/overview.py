@@ -1,0 +1,73 @@
+"""The reads behind the app's Overview page, in one read transaction where they come from the vault: identities,
+each target's queue, today's alerts, erased people the IdP sent again, the "Outside the policy" line, open
+incidents with their clock, open requests and the policy in force. Qt-free, run in a worker."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from app.audit.query import EventFilter, count
+from app.dsr.register import DsrRegister
+from app.erasure.tombstones import TombstoneState, refused_recently
+from app.incidents.register import IncidentRegister
+from app.policy.in_force import PolicyInForce
+from app.policy.outside import not_held_by, summary
+from app.services.dsr import overview_line
+from app.services.incidents import state_text
+from app.store import browse
+from app.store.vault import Vault
+from app.targets.status import health
+
+
+@dataclass(frozen=True)
+class Overview:
+    users: int
+    groups: int
+    targets: list[str]
+    alerts_today: int
+    incidents: list[str]
+    policy: str
+    returned: list[str] = field(default_factory=list)  # erased people the IdP sent again (refused), newest first
+    outside: str = ""  # the "Outside the policy" line: attributes, clients, requests refused or stripped
+    requests: str = ""  # open data subject requests and the nearest deadline
+
+
+def read_overview(vault: Vault, policy: PolicyInForce, now: datetime | None = None) -> Overview:
+    active = policy.get()
+    now = now or datetime.now(UTC)  # one moment for every line of the page
+    with vault.read_connection() as conn:
+        counts = browse.per_type(conn)
+        targets = [
+            f"{t.config.name}: {t.state}, {t.pending:,} queued, {t.failed:,} failed, {t.held:,} held"
+            for t in health(conn, active.policy)
+        ]
+        since = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        alerts = count(conn, EventFilter(kind_prefix="alert.", since=since))
+        returned = [returned_line(state) for state in refused_recently(conn, limit=5)]
+        outside = summary(conn, not_held_by(active.minimiser)).sentence()
+    incidents = [
+        f"#{v.id} {v.title}: {state_text(v)}; {v.clock(now).describe()}"  # as the Incidents page says it
+        for v in IncidentRegister(vault, now=lambda: now).list()
+        if v.state != "closed"
+    ]
+    record = active.record
+    policy_text = (
+        f"v{record.version} ({record.sha256[:12]}), applied {record.applied_at:%Y-%m-%d %H:%M} UTC by {record.operator}"
+    )
+    requests = overview_line(DsrRegister(vault, now=lambda: now).list(open_only=True), now)
+    return Overview(
+        counts.get("User", 0), counts.get("Group", 0), targets, alerts, incidents, policy_text, returned, outside,
+        requests,
+    )
+
+
+def returned_line(state: TombstoneState) -> str:
+    """One erased person the IdP tried to send again: by request id only (the person is never named)."""
+    last = f"{state.last_refused:%Y-%m-%d %H:%M} UTC" if state.last_refused else "unknown"
+    if state.released is not None:
+        return f"{state.request_id}: {state.refused} refused, released by {state.released_by}"
+    return (
+        f"{state.request_id}: {state.refused} re-creation(s) refused, last {last}; remove or block the person at "
+        "the identity provider, or release a rehire with `custos erase release`"
+    )

@@ -1,0 +1,99 @@
+"""The audit trail for a SIEM, the use cases behind ``custos siem``: export entries as CEF or OCSF JSON lines to a
+file (owner-only; the export itself on the trail, never its content), forward what is pending to a syslog
+collector over TLS (once, or until stopped), and how far each collector has received the trail."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.audit.trail import Event, append, read
+from app.core.errors import ConfigError
+from app.siem import spool
+from app.siem.cef import to_cef
+from app.siem.forwarder import Delivery, SiemForwarder, send_pending
+from app.siem.ocsf import to_ocsf
+from app.siem.syslog import Collector
+from app.store.vault import Vault
+
+__all__ = ["FORMATS", "Collector", "Delivery", "Exported", "SiemForwarder", "Status", "collector", "export",
+           "forwarder", "send_once", "status"]  # fmt: skip
+
+FORMATS = ("cef", "ocsf")
+
+
+@dataclass(frozen=True)
+class Exported:
+    count: int
+    first_seq: int | None
+    last_seq: int | None
+    sha256: str  # of the lines written
+
+
+def export(vault: Vault, fmt: str, start: int, end: int | None, out: Path, operator: str) -> Exported:
+    """Entries ``start``..``end`` (the newest when None) as CEF lines or OCSF JSON lines, into an owner-only file
+    (the trail is pseudonymous, but still only for the people who run the SIEM); the export is on the trail."""
+    if fmt not in FORMATS:
+        raise ConfigError(f"Choose a format: one of {', '.join(FORMATS)}.")
+    if start < 1 or (end is not None and end < start):
+        raise ConfigError("--from must be 1 or more, and --to (if given) not before --from.")
+    count, first, last = 0, None, None
+    digest = hashlib.sha256()
+    try:
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    except OSError as exc:
+        raise ConfigError(f"Cannot write {out}: {exc.strerror or type(exc).__name__}.") from exc
+    with vault.read_connection() as conn, open(fd, "w", encoding="utf-8", newline="\n") as file:
+        for event in read(conn, start):
+            if end is not None and event.seq > end:
+                break
+            record = to_ocsf(event) if fmt == "ocsf" else None
+            line = json.dumps(record, sort_keys=True, ensure_ascii=False) if record is not None else to_cef(event)
+            file.write(line + "\n")
+            digest.update(line.encode() + b"\n")
+            count, first, last = count + 1, first or event.seq, event.seq
+    sha = digest.hexdigest()
+    details = {"format": fmt, "events": count, "first_seq": first, "last_seq": last, "sha256": sha}
+    with vault.write_transaction() as conn:  # an export is an operator action: on the record, never its content
+        append(conn, Event("export.siem", f"operator:{operator}", details=details))
+    return Exported(count, first, last, sha)
+
+
+def collector(host: str, port: int, fingerprint: str | None, ca: str | None, fmt: str) -> Collector:
+    """A syslog/TLS collector, its pin checked (ConfigError for a malformed fingerprint)."""
+    found = Collector(host, port, fingerprint, ca, fmt)
+    try:
+        found.pin()
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
+    return found
+
+
+def send_once(vault: Vault, to: Collector) -> Delivery:
+    """Send what is pending and return; an unreachable collector loses nothing (the entries stay pending)."""
+    try:
+        return send_pending(vault, to)
+    except OSError as exc:
+        raise ConfigError(f"Cannot deliver to {to.name}: {type(exc).__name__}; nothing was lost, "
+                          "the entries stay pending.") from exc  # fmt: skip
+
+
+def forwarder(vault: Vault, to: Collector) -> SiemForwarder:
+    """A background forwarder (not started): the caller starts it and stops it (Ctrl-C on the command line)."""
+    return SiemForwarder(vault, to)
+
+
+@dataclass(frozen=True)
+class Status:
+    rows: list[tuple[str, int, int]]  # (destination, delivered up to seq, pending)
+    newest: int
+    rules_at: int  # how far the anomaly rules have read
+
+
+def status(vault: Vault) -> Status:
+    with vault.read_connection() as conn:
+        rows = [(destination, seq, spool.pending(conn, destination)) for destination, seq in spool.cursors(conn)]
+        return Status(rows, spool.last_seq(conn), spool.cursor(conn, spool.ALERTS))

@@ -1,0 +1,78 @@
+"""The vault as the command line and the app handle it as a whole: open it for a command (a vault always has a
+policy in force: one without gets the shipped default, on the record), check it page by page, back it up, and
+restore a backup (replaying the erasures made since, before first use, and following them at the targets)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.audit.vault_lifecycle import create_vault, reopen_vault, unlock_vault, unlock_vault_with_key
+from app.core.passphrase import read_passphrase
+from app.erasure.backup import BackupInfo, backup
+from app.erasure.restore import RestoreReport, restore
+from app.policy.in_force import install_default_if_missing
+from app.store import engine, integrity
+from app.store.integrity import MAX_PROBLEMS, CheckReport
+from app.store.vault import Vault, vault_path
+
+__all__ = ["MAX_PROBLEMS", "BackupInfo", "CheckReport", "Checked", "RestoreReport", "back_up", "check",
+           "describe_pages", "follow_replay", "open_for_command", "open_or_create_vault", "reopen_vault",
+           "restore_backup", "unlock_vault_with_key"]  # fmt: skip
+
+describe_pages = integrity.describe_pages
+
+
+def open_or_create_vault(data_dir: Path) -> Vault:
+    """Unlock the vault (on the record); on first run create it (a TTY asks for the passphrase twice)."""
+    if Vault.exists(data_dir):
+        return unlock_vault(data_dir, read_passphrase())
+    passphrase = read_passphrase(confirm=True)
+    return create_vault(data_dir, passphrase)
+
+
+def open_for_command(data_dir: Path) -> Vault:
+    """Unlock the vault (CUSTOS_PASSPHRASE or the terminal); on first run create it. A vault without a policy in
+    force gets the shipped default, on the record, before the command uses it."""
+    vault = open_or_create_vault(data_dir)
+    try:
+        with vault.write_transaction() as conn:
+            install_default_if_missing(conn)
+    except BaseException:
+        vault.close()
+        raise
+    return vault
+
+
+@dataclass(frozen=True)
+class Checked:
+    path: Path
+    page_size: int
+    report: CheckReport
+
+
+def check(data_dir: Path, passphrase: str) -> Checked:
+    """Every page authenticated and SQLite's integrity check, read-only (a damaged vault is not opened)."""
+    path = vault_path(data_dir)
+    key = Vault.derive_key(data_dir, passphrase)
+    return Checked(path, engine.PAGE_SIZE, integrity.check(path, key, engine.read_salt(path)))
+
+
+def back_up(vault: Vault, out: Path) -> BackupInfo:
+    return backup(vault, out)
+
+
+def restore_backup(data_dir: Path, file: Path, passphrase: str, operator: str) -> RestoreReport:
+    """Replace the vault by the backup; the erasures recorded since (the ledger) are replayed before first use."""
+    return restore(data_dir, file, passphrase, operator)
+
+
+def follow_replay(data_dir: Path, passphrase: str, request_ids: list[str], wait: float) -> bool:
+    """Carry the replayed erasures out at the targets in this process, for up to ``wait`` seconds."""
+    from app.erasure.worker import drive  # the targets' HTTP client: only when following erasures
+
+    vault = unlock_vault(data_dir, passphrase)
+    try:
+        return drive(vault, request_ids, wait)
+    finally:
+        vault.close()

@@ -1,0 +1,52 @@
+"""The erasure use case's rules (app/services/erasure.py) that the app and the command line share."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.core.errors import ConfigError
+from app.directory.errors import ScimError
+from app.erasure.model import State
+from app.services import erasure
+from app.services.erasure import TargetLine, can_attest, can_retry
+from app.store.vault import Vault
+from tests.erasure.support import person, service_for
+
+
+@pytest.mark.parametrize(
+    ("target", "state", "attest", "retry"),
+    [
+        ("local", "erased", False, False),  # Custos' own erasure is never attested by hand
+        ("source", "held", True, False),  # the IdP still holds the person: attest its removal there
+        ("source", "removed", False, False),
+        ("crm", State.WAITING_MANUAL, True, False),  # a manual target: a person does it, then attests
+        ("crm", State.ACTION_REQUIRED, True, True),  # fixed by the operator: retry, or attest what they did
+        ("crm", State.VERIFICATION_FAILED, True, True),
+        ("crm", State.SUCCEEDED, False, False),
+        ("crm", "mixed", True, True),  # the subjects are in different states: each step is judged when acted on
+    ],
+)
+def test_which_steps_an_operator_may_attest_or_retry(target: str, state: str, attest: bool, retry: bool) -> None:
+    line = TargetLine(target, str(state), "")
+    assert (can_attest(line), can_retry(line)) == (attest, retry)
+
+
+def test_the_preview_names_the_people_by_user_name_for_the_screen_only(vault: Vault) -> None:
+    service = service_for(vault)
+    ids = [str(service.create("User", person(name, given)).body["id"])  # type: ignore[index]
+           for name, given in (("zoe@example.test", "Zoe"), ("adam@example.test", "Adam"))]  # fmt: skip
+    service.close()
+    seen = erasure.preview(vault, [*ids, "no-such-id"])
+    assert (seen.subjects, seen.found) == (3, 2)
+    assert seen.people == (("Adam Subject", "adam@example.test"), ("Zoe Subject", "zoe@example.test"))
+
+
+def test_a_filter_is_read_through_the_policy_in_force(vault: Vault) -> None:
+    service = service_for(vault)
+    wanted = str(service.create("User", person("sel-a@example.test")).body["id"])  # type: ignore[index]
+    service.create("User", person("other@example.test"))
+    service.close()
+    assert erasure.select_users(vault, 'userName sw "sel-"') == [wanted]
+    with pytest.raises(ConfigError, match="'nickName' is not held under the agreed schema") as refused:
+        erasure.select_users(vault, 'nickName eq "x"')
+    assert not isinstance(refused.value, ScimError)  # a readable ConfigError for the CLI and the app, not a 400
