@@ -350,10 +350,17 @@ def _follow_rename(text: str, sections: Sequence[str], key: str, old: str | None
 
 
 def add_attribute(
-    text: str, resource_type: str, path: str, category: str, purposes: list[str], justification: str
+    text: str,
+    resource_type: str,
+    path: str,
+    category: str,
+    purposes: list[str],
+    justification: str,
+    types: Sequence[str] = (),
 ) -> str:
     """The policy text with one more ``[[attributes]]`` entry, the operator's justification as a comment above its
-    keys (the catalogue has no field for it; the comment keeps it next to the entry, in git and in the history)."""
+    keys (the catalogue has no field for it; the comment keeps it next to the entry, in git and in the history).
+    ``types``: hold only elements of these types (``types = ["work"]``); empty: every type."""
     document = tomlkit.parse(text)
     attributes = document.get("attributes")
     if not isinstance(attributes, AoT):
@@ -366,6 +373,8 @@ def add_attribute(
     if resource_type != "User":
         table.add("resource", resource_type)
     table.add("path", path)
+    if types:
+        table.add("types", list(types))
     table.add("category", category)
     table.add("purposes", purposes)
     attributes.append(table)

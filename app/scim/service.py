@@ -24,7 +24,6 @@ from app.core.events import EventBus, ResourcesChanged
 from app.core.ids import new_resource_id
 from app.erasure import references, source, tombstones
 from app.policy.in_force import PolicyInForce
-from app.policy.minimise import typed_paths
 from app.scim import repository as repo
 from app.scim.errors import ScimError, invalid_value, not_found
 from app.scim.identity_strings import check_user_name
@@ -69,8 +68,11 @@ class OutsideSchema(ScimError):
     def __init__(
         self, resource_type: str, operation: str, names: list[str], version: int, paths: list[str] | None = None
     ) -> None:
-        listed = ", ".join(f"'{name}'" for name in names[:10]) + (" …" if len(names) > 10 else "")
-        noun = "is" if len(names) == 1 else "are"
+        # Named with the element's canonical type where it has one (client text never is): with a type filter,
+        # 'phoneNumbers.value' alone would not say that only the mobile number was refused.
+        shown = paths or names
+        listed = ", ".join(f"'{name}'" for name in shown[:10]) + (" …" if len(shown) > 10 else "")
+        noun = "is" if len(shown) == 1 else "are"
         super().__init__(
             400,
             f"{listed} {noun} outside the agreed schema (policy version {version}); nothing was stored.",
@@ -326,13 +328,14 @@ class ScimService:
         _execute_enforced after the rollback); ``strip`` records the names it took out in this transaction.
         """
         active = self.policy.for_connection(conn)
-        kept, removed = active.minimiser.strip(resource_type, document)
+        minimised = active.minimiser.minimise(resource_type, document)
+        kept, removed, paths = minimised.kept, minimised.removed, minimised.paths
         keep_members = active.minimiser.holds_members()
         if members and not keep_members:
             removed.append("members")
+            paths = sorted({*paths, "members"})
         if not removed:
             return kept, keep_members
-        paths = typed_paths(resource_type, document, removed)
         if active.policy.outside_schema == "reject":
             raise OutsideSchema(resource_type, operation, removed, active.version, paths)
         details = OutsideSchema(resource_type, operation, removed, active.version, paths).event_details

@@ -18,9 +18,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.audit.outside_policy import OutsideRow, catalogue_path
+from app.audit.outside_policy import OutsideRow, catalogue_path, catalogue_types
 from app.policy.edit import add_attribute
-from app.policy.model import Policy
+from app.policy.model import Policy, typed_label
+from app.policy.paths import split_path
+from app.policy.type_filter import canonical_types
 from app.ui.widgets import error_label, text_label
 
 
@@ -48,6 +50,22 @@ class AddAttributeDialog(QDialog):
             item.setCheckState(Qt.CheckState.Unchecked)
             self.purposes.addItem(item)
         self.purposes.setMaximumHeight(self.purposes.sizeHintForRow(0) * 4 + 6 if policy.purposes else 60)
+        # Only the type refused is ticked: adding work phone numbers must not admit mobile and fax ones.
+        self.types = QListWidget()
+        self.types.setAccessibleName("Types held")
+        self.types.setFlow(QListWidget.Flow.LeftToRight)
+        self.types.setWrapping(True)
+        wanted = catalogue_types(row)
+        for kind in canonical_types(row.resource_type, split_path(row.attribute)[1]):
+            item = QListWidgetItem(kind)
+            item.setData(Qt.ItemDataRole.UserRole, kind)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Checked if kind in wanted else Qt.CheckState.Unchecked)
+            self.types.addItem(item)
+        self.types.setMaximumHeight(self.types.sizeHintForRow(0) * 2 + 8 if self.types.count() else 0)
+        self.types.itemChanged.connect(self._show_scope)
+        self.scope = text_label("")
+        self._show_scope()
         self.justification = QPlainTextEdit()
         self.justification.setTabChangesFocus(True)  # Tab leaves the box, as in a form
         self.justification.setPlaceholderText("Why this attribute is needed for the chosen purposes (Art. 5(1)(c))")
@@ -63,18 +81,14 @@ class AddAttributeDialog(QDialog):
 
         form = QFormLayout()
         form.addRow("&Path", self.path)
+        if self.types.count():
+            form.addRow("&Types held", self.types)
+            form.addRow("", self.scope)
         form.addRow("&Category", self.category)
         form.addRow("P&urposes", self.purposes)
         form.addRow("&Why", self.justification)
         layout = QVBoxLayout(self)
         layout.addWidget(text_label(f"Refused or stripped: {row.path} ({row.resource_type}), from {row.client}."))
-        if row.path != row.attribute:
-            layout.addWidget(
-                text_label(
-                    f"The catalogue has no type filter yet: adding {catalogue_path(row)} admits every type of "
-                    f"{row.attribute.split('.')[0]}, not only the one refused here."
-                )
-            )
         layout.addLayout(form)
         layout.addWidget(self.error)
         layout.addWidget(self.buttons)
@@ -82,6 +96,28 @@ class AddAttributeDialog(QDialog):
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         self.next_button.setDefault(True)  # set before show, QDialogButtonBox would pick its own
+
+    def chosen_types(self) -> list[str]:
+        return [
+            str(self.types.item(i).data(Qt.ItemDataRole.UserRole))
+            for i in range(self.types.count())
+            if self.types.item(i).checkState() == Qt.CheckState.Checked
+        ]
+
+    def entry_label(self) -> str:
+        """The entry as the impact preview and the history will name it: ``phoneNumbers[type eq "work"].value``."""
+        return typed_label(self.path.text().strip(), self.chosen_types())
+
+    def _show_scope(self, *_args: object) -> None:
+        chosen = self.chosen_types()
+        attribute = split_path(self.row.attribute)[1]
+        if not chosen:
+            self.scope.setText(f"No type ticked: every type of {attribute} is held, whatever the IdP sends.")
+        else:
+            others = [self.types.item(i).text() for i in range(self.types.count()) if self.types.item(i).text()
+                      not in chosen]  # fmt: skip
+            refused = f" {', '.join(others)} stay outside the policy." if others else ""
+            self.scope.setText(f"Held: {attribute} of type {', '.join(chosen)}.{refused}")
 
     def chosen_purposes(self) -> list[str]:
         return [
@@ -99,7 +135,9 @@ class AddAttributeDialog(QDialog):
         if not why.strip():
             return self._refuse("Say why it is needed: the justification is kept next to the entry.")
         category = str(self.category.currentData())
-        self.proposed_text = add_attribute(self.policy_text, self.row.resource_type, path, category, purposes, why)
+        self.proposed_text = add_attribute(
+            self.policy_text, self.row.resource_type, path, category, purposes, why, self.chosen_types()
+        )
         self.accept()
 
     def _refuse(self, message: str) -> None:

@@ -28,8 +28,9 @@ from PySide6.QtWidgets import (
 )
 
 from app.policy import edit
-from app.policy.model import ART9_CONDITIONS, LAWFUL_BASES, NEEDS_HUMAN, RECIPIENT_KINDS
-from app.policy.paths import holdable_paths
+from app.policy.model import ART9_CONDITIONS, LAWFUL_BASES, NEEDS_HUMAN, RECIPIENT_KINDS, typed_label
+from app.policy.paths import holdable_paths, split_path
+from app.policy.type_filter import canonical_types
 from app.ui.policy.editor_fields import (
     CheckList,
     RetentionField,
@@ -446,6 +447,9 @@ class AttributesSection(EntrySection):
         self.resource = combo([("User", "User"), ("Group", "Group")])
         self.path = QLineEdit()
         self.path.setPlaceholderText('SCIM path, e.g. phoneNumbers.value or urn:…:enterprise:2.0:User:department')
+        self.types = CheckList()
+        self.types.setAccessibleName("Types held")
+        self.types.setToolTip("Tick the types to hold (e.g. work): elements of other types stay outside the policy")
         self.category = QComboBox()
         self.purposes = CheckList()
         self.special = QCheckBox("&Special-category data (Art. 9)")
@@ -466,9 +470,11 @@ class AttributesSection(EntrySection):
         for box in (self.resource, self.category, self.condition):
             box.currentIndexChanged.connect(self.changed)
         self.purposes.changed.connect(self.changed)
+        self.types.changed.connect(self.changed)
         self.special.toggled.connect(self.changed)
         self.form.addRow(_label("&Resource", self.resource), self.resource)
         self.form.addRow(_label("&Path", self.path), self.path)
+        self.form.addRow(_label("Only these &types (none ticked: every type)", self.types), self.types)
         self.form.addRow(_label("&Category", self.category), self.category)
         self.form.addRow(_label("P&urposes it serves (Space ticks)", self.purposes), self.purposes)
         self.form.addRow("", self.special)
@@ -478,11 +484,19 @@ class AttributesSection(EntrySection):
         return (str(raw.get("resource", "User")), str(raw.get("path", "")).casefold())
 
     def caption(self, raw: dict[str, Any]) -> str:
-        return f"{raw.get('resource', 'User')} {raw.get('path') or '(no path yet)'}"
+        types = raw.get("types")
+        path = typed_label(str(raw.get("path", "")), types) if isinstance(types, list) and raw.get("path") else None
+        return f"{raw.get('resource', 'User')} {path or raw.get('path') or '(no path yet)'}"
 
     def fill(self, raw: dict[str, Any]) -> None:
         choose(self.resource, raw.get("resource", "User"))
         put(self.path, raw.get("path", ""))
+        # The types the path's attribute has (phoneNumbers: work, home, mobile…); the row is shown only for those.
+        resource, path = str(raw.get("resource", "User")), str(raw.get("path", ""))
+        kinds = canonical_types(resource, split_path(path)[1]) if resource in ("User", "Group") and path else ()
+        types = raw.get("types", [])
+        self.types.set_choices([(kind, kind) for kind in kinds], types if isinstance(types, list) else [])
+        self.form.setRowVisible(self.types, bool(self.types.count()))
         categories = [r for r in self.document.get("categories", []) if isinstance(r, dict)]
         wanted = [(str(r.get("id", "")), f"{r.get('name', '')} ({r.get('id', '')})") for r in categories]
         if [(self.category.itemData(i), self.category.itemText(i)) for i in range(self.category.count())] != wanted:
@@ -499,11 +513,20 @@ class AttributesSection(EntrySection):
         return {
             "resource": str(self.resource.currentData()),
             "path": self.path.text().strip(),
+            "types": self._types(),
             "category": str(self.category.currentData() or ""),
             "purposes": self.purposes.checked(),
             "special_category": self.special.isChecked(),
             "art9_condition": str(self.condition.currentData() or ""),
         }
+
+    def _types(self) -> list[str] | None:
+        """The ticked types; None (the key goes, every type is held) when none is ticked, or when the path now names
+        an attribute without types (the ticks were for the path before)."""
+        resource, path = str(self.resource.currentData()), self.path.text().strip()
+        if not path or not canonical_types(resource, split_path(path)[1]):
+            return None
+        return self.types.checked() or None
 
     def saved(self, text: str, values: dict[str, Any], original: Hashable) -> str:
         return edit.set_attribute(text, values, original if isinstance(original, tuple) else None)  # type: ignore[arg-type]
