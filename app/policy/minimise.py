@@ -184,6 +184,17 @@ class Minimiser:
             return held.whole[top] is not None
         return any(types is not None for types in held.partial.get(top, {}).values())
 
+    def held_types(self, resource_type: str, attribute: str) -> frozenset[str] | None:
+        """The (lower-cased) types of ``attribute`` held in some part; None when every type is."""
+        held = self._held[resource_type]
+        top = attribute.lower()
+        if top in held.whole:
+            return held.whole[top]
+        parts = list(held.partial.get(top, {}).values())
+        if not parts or any(types is None for types in parts):
+            return None
+        return frozenset().union(*(types for types in parts if types is not None))
+
     def holds_members(self) -> bool:
         return "members" in self._held["Group"].whole
 

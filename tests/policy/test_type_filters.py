@@ -245,3 +245,13 @@ def test_the_art30_record_and_the_added_entry_name_the_type(vault: Vault) -> Non
     rows = {a.id: dict(zip(keys, a.cells, strict=True)) for a in ropa.activities}
     row = rows["internal-directory/work-contact"]
     assert 'phoneNumbers[type eq "work"].value' in row["personal_data"]
+
+
+def test_schemas_publish_only_the_types_held(typed_live: LiveServer) -> None:
+    with typed_live.client() as http:
+        user = next(s for s in http.get("/Schemas").json()["Resources"] if s["id"].endswith(":core:2.0:User"))
+    phone = next(a for a in user["attributes"] if a["name"] == "phoneNumbers")
+    assert next(s for s in phone["subAttributes"] if s["name"] == "type")["canonicalValues"] == ["work"]
+    emails = next(a for a in user["attributes"] if a["name"] == "emails")  # no filter: every type stays agreed
+    email_type = next(s for s in emails["subAttributes"] if s["name"] == "type")
+    assert email_type["canonicalValues"] == ["work", "home", "other"]
