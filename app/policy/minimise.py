@@ -121,11 +121,16 @@ class Minimiser:
         descriptors: frozenset[str] = frozenset(),
     ) -> Any:
         """One element (or the single value of a complex attribute) with only ``subs``; its type and primary
-        come along. An element left with only its type/primary says nothing: dropped."""
+        come along. An element left with only its type/primary says nothing: dropped, and named as the element
+        (``phoneNumbers[type eq "mobile"]``), as when its attribute is not held at all, so that one refusal keeps
+        one name on "Outside the policy" whatever else the catalogue holds of that attribute."""
         if not isinstance(item, dict):
             return item
         allowed = subs | descriptors
         kept = {k: v for k, v in item.items() if k.lower() in allowed}
+        if descriptors and not any(k.lower() in subs for k in kept):
+            self._note(name, "", labels, [item], out)
+            return None
         for key in sorted(k for k in item if k.lower() not in allowed):
             self._note(name, f".{key}", labels, [item], out)
         return kept if any(k.lower() in subs for k in kept) else None
