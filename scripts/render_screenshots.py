@@ -168,6 +168,7 @@ def render_dialogs(window: MainWindow, vault: Vault, out: Path) -> None:
     page.add_selected()
     wait(300)
     if page.add_dialog is not None:
+        page.add_dialog.category.setCurrentIndex(page.add_dialog.category.findData("work-contact"))
         page.add_dialog.purposes.item(0).setCheckState(Qt.CheckState.Checked)
         page.add_dialog.justification.setPlainText("Colleagues call each other on their work mobile")
         page.add_dialog.grab().save(str(out / "dialog-add-attribute.png"))

@@ -94,7 +94,28 @@ def update_table(table: Table | Container, values: Values) -> None:
             continue
         if present and _same(table[key], value):
             continue
-        table[key] = _item(value, table[key] if present else None)
+        if present or not isinstance(table, Table):
+            table[key] = _item(value, table[key] if present else None)
+        else:
+            _add_key(table, key, _item(value))
+
+
+# A key added to an entry goes next to the key it qualifies, as a person would write it.
+_NEXT_TO = {"types": "path"}
+
+
+def _add_key(table: Table, key: str, item: Item) -> None:
+    """Add ``key`` to an existing table: after its anchor (``types`` after ``path``), else after the last key but
+    before the comments that end the table (tomlkit files the comments introducing the next table under this
+    one: appended after them, the key would read as part of what they describe)."""
+    anchor = _NEXT_TO.get(key)
+    if anchor is not None and anchor in table:
+        table.value._insert_after(anchor, key, item)  # tomlkit has no public positional insert
+        return
+    tail = _tail(table)
+    table.add(key, item)
+    for kept in tail:
+        table.add(kept)
 
 
 # -- finding entries --------------------------------------------------------------------------------------------

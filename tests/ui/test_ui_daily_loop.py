@@ -104,7 +104,9 @@ def test_a_refused_push_decided_on_the_outside_page_is_stored_at_the_next_push(
     dialog = page.add_dialog
     assert dialog is not None and dialog.isVisible()
     assert dialog.path.text() == "phoneNumbers.value" and dialog.chosen_types() == ["work"]
-    assert "mobile, fax, pager, other stay outside the policy" in dialog.scope.text()
+    assert dialog.scope.text() == (
+        "Only phoneNumbers of type work will be held; home, mobile, fax, pager and other stay outside the policy."
+    )
     dialog.windowHandle().requestActivate()
     qtbot.waitUntil(dialog.isActiveWindow)
     dialog.category.setCurrentIndex(dialog.category.findData("work-contact"))

@@ -39,6 +39,10 @@ class AddAttributeDialog(QDialog):
         self.path = QLineEdit(catalogue_path(row))
         self.path.setAccessibleName("Catalogue path")
         self.category = QComboBox()
+        self.category.setAccessibleName("Data category")
+        # No category is preselected: the first one (identifiers, in the shipped policy) would file a phone number
+        # under the wrong retention and Art. 30 row if the DPO did not look.
+        self.category.addItem("(choose the data category)", "")
         for category in policy.categories:
             self.category.addItem(f"{category.name} ({category.id})", category.id)
         self.purposes = QListWidget()
@@ -113,11 +117,11 @@ class AddAttributeDialog(QDialog):
         attribute = split_path(self.row.attribute)[1]
         if not chosen:
             self.scope.setText(f"No type ticked: every type of {attribute} is held, whatever the IdP sends.")
-        else:
-            others = [self.types.item(i).text() for i in range(self.types.count()) if self.types.item(i).text()
-                      not in chosen]  # fmt: skip
-            refused = f" {', '.join(others)} stay outside the policy." if others else ""
-            self.scope.setText(f"Held: {attribute} of type {', '.join(chosen)}.{refused}")
+            return
+        others = [self.types.item(i).text() for i in range(self.types.count())]
+        others = [kind for kind in others if kind not in chosen]
+        held = f"Only {attribute} of type {_listed(chosen)} will be held"
+        self.scope.setText(f"{held}; {_listed(others)} stay outside the policy." if others else f"{held}.")
 
     def chosen_purposes(self) -> list[str]:
         return [
@@ -130,6 +134,8 @@ class AddAttributeDialog(QDialog):
         path, purposes, why = self.path.text().strip(), self.chosen_purposes(), self.justification.toPlainText()
         if not path:
             return self._refuse("Give the catalogue path.")
+        if not self.category.currentData():
+            return self._refuse("Choose the data category: it decides the retention period and the Art. 30 row.")
         if not purposes:
             return self._refuse("Choose at least one purpose: an attribute is held for a purpose or not at all.")
         if not why.strip():
@@ -143,3 +149,7 @@ class AddAttributeDialog(QDialog):
     def _refuse(self, message: str) -> None:
         self.error.setText(message)
         self.error.show()
+
+
+def _listed(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"

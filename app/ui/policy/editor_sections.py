@@ -229,7 +229,14 @@ class EntrySection(Section):
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(left)
-        row.addWidget(_scrolled(self.form_widget), 1)
+        # The fields keep their height at the top; the room left goes below them (not between a label and its
+        # field, which a tall window made look unrelated).
+        holder = QWidget()
+        column = QVBoxLayout(holder)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.form_widget)
+        column.addStretch(1)
+        row.addWidget(_scrolled(holder), 1)
 
     # -- to define per section
     def build_form(self) -> None:
@@ -274,6 +281,8 @@ class EntrySection(Section):
             row = self.entries.currentRow()
             self.entries.clear()
             self.entries.addItems(captions)
+            for index, caption in enumerate(captions):  # the list is narrow: a long path is read in full here
+                self.entries.item(index).setToolTip(caption)
             keys = [self.key(r) for r in rows]
             self.entries.setCurrentRow(keys.index(self.current) if self.current in keys else min(row, len(rows) - 1))
         self.loading = False
@@ -450,6 +459,9 @@ class AttributesSection(EntrySection):
         self.types = CheckList()
         self.types.setAccessibleName("Types held")
         self.types.setToolTip("Tick the types to hold (e.g. work): elements of other types stay outside the policy")
+        self.types.setFlow(QListWidget.Flow.LeftToRight)  # six short words: side by side, not a scrolled column
+        self.types.setWrapping(True)
+        self.types.setMaximumHeight(self.fontMetrics().height() * 3 + 8)
         self.category = QComboBox()
         self.purposes = CheckList()
         self.special = QCheckBox("&Special-category data (Art. 9)")
