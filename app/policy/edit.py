@@ -398,5 +398,27 @@ def add_attribute(
         table.add("types", list(types))
     table.add("category", category)
     table.add("purposes", purposes)
-    attributes.append(table)
+    _append_entry(attributes, table)  # after the last entry, before the comments introducing the next section
+    return tomlkit.dumps(document)
+
+
+def change_attribute_with_reason(
+    text: str, resource_type: str, path: str, values: Values, justification: str
+) -> str:
+    """Change an existing entry (``set_attribute``) and keep the operator's reason as a comment at its top, as
+    ``add_attribute`` does for a new one: widening ``types = ["work"]`` to mobile says why, next to the entry."""
+    text = set_attribute(text, values, (resource_type, path))
+    reason = " ".join(justification.split())
+    if not reason:
+        return text
+    document = tomlkit.parse(text)
+    entries = document.get("attributes")
+    index = _index(entries, {"resource": resource_type, "path": str(values.get("path", path)).casefold()}) if (
+        isinstance(entries, AoT)
+    ) else None
+    if index is None:
+        return text
+    body = entries[index].value.body
+    first_key = next((n for n, (key, _item) in enumerate(body) if key is not None), 0)
+    body.insert(first_key, (None, tomlkit.comment(f"Why: {reason}")))  # after earlier reasons; no public insert
     return tomlkit.dumps(document)

@@ -282,5 +282,16 @@ def test_a_key_added_to_the_last_entry_goes_before_the_comments_that_follow_it()
     assert comment_lines(text) == comment_lines(default_policy_text())
 
 
+def test_an_attribute_added_from_the_outside_page_goes_with_the_other_entries() -> None:
+    """Was: appended after the comments introducing the recipients, and glued to the next table header."""
+    text = edit.add_attribute(default_policy_text(), "User", "phoneNumbers.value", "work-contact",
+                              ["internal-directory"], "Colleagues call each other", ["work"])  # fmt: skip
+    new = text.index("# Why: Colleagues call each other")
+    assert text.index('path = "members"') < new < text.index("# Recipients:")
+    assert '[[attributes]]\n# Why: Colleagues call each other\npath = "phoneNumbers.value"\ntypes = ["work"]\n' in text
+    assert "\n\n[retention_job]" in text
+    assert [c for c in comment_lines(text) if not c.startswith("# Why")] == comment_lines(default_policy_text())
+
+
 def comment_lines(text: str) -> list[str]:
     return [line for line in text.splitlines() if line.lstrip().startswith("#")]

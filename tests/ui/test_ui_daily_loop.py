@@ -146,3 +146,44 @@ def test_a_refused_push_decided_on_the_outside_page_is_stored_at_the_next_push(
     assert MOBILE.format(n=7) not in indexed and "+44 20 7946 1007" not in indexed
     page.refresh()
     qtbot.waitUntil(lambda: row_cells(page, MOBILE_PATH)[3:5] == ["2", "1"], timeout=10_000)  # refused twice, stripped
+
+
+def test_a_mobile_number_refused_next_to_held_work_numbers_widens_that_entry(
+    running: tuple[MainWindow, ScimServer], qtbot: QtBot
+) -> None:
+    """A path is listed once: adding the mobile type to a catalogue that holds work numbers widens the entry
+    (was: a second entry, which the loader refused as "listed twice")."""
+    window, server = running
+    from app.policy.apply import apply_policy
+    from app.policy.edit import add_attribute
+
+    work_only = add_attribute(versions.default_policy_text(), "User", "phoneNumbers.value", "work-contact",
+                              ["internal-directory"], "Colleagues call each other at work", ["work"])  # fmt: skip
+    apply_policy(window.vault, work_only, "dpo")
+    _info, token = TokenStore(window.vault).create("Microsoft Entra ID")
+    phones = [{"type": "work", "value": "+44 20 7946 0001"}, {"type": "mobile", "value": MOBILE.format(n=1)}]
+    user = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "on-call@example.test",
+            "phoneNumbers": phones}  # fmt: skip
+    assert push(window, server, token, user)[0] == 400
+    page = window.outside_page
+    page.confirm = lambda *_args: True
+    window.pages.setCurrentWidget(page)
+    qtbot.waitUntil(lambda: paths_listed(page) == {MOBILE_PATH}, timeout=10_000)
+    select_by_keyboard(qtbot, page, MOBILE_PATH)
+    qtbot.keyClick(page.add_button, Qt.Key.Key_Space)
+    dialog = page.add_dialog
+    assert dialog is not None and dialog.existing is not None and dialog.path.isReadOnly()
+    assert dialog.chosen_types() == ["work", "mobile"] and dialog.chosen_purposes() == ["internal-directory"]
+    assert dialog.category.currentData() == "work-contact"
+    dialog.justification.setPlainText("On-call engineers are reached on their mobile")
+    dialog.propose()
+    assert dialog.proposed_text is not None
+    assert dialog.proposed_text.count('path = "phoneNumbers.value"') == 1
+    assert (
+        '# Why: Colleagues call each other at work\n# Why: On-call engineers are reached on their mobile\n'
+        'path = "phoneNumbers.value"\ntypes = ["work", "mobile"]\n'
+    ) in dialog.proposed_text
+    _applying, impact = apply_with_passphrase(qtbot, page)
+    assert "`User phoneNumbers.value` now holds work, mobile (was work)." in impact
+    qtbot.waitUntil(lambda: paths_listed(page) == set(), timeout=10_000)
+    assert push(window, server, token, user)[0] == 201

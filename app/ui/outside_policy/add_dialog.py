@@ -19,9 +19,9 @@ from PySide6.QtWidgets import (
 )
 
 from app.audit.outside_policy import OutsideRow, catalogue_path, catalogue_types
-from app.policy.edit import add_attribute
-from app.policy.model import Policy, typed_label
-from app.policy.paths import split_path
+from app.policy.edit import add_attribute, change_attribute_with_reason
+from app.policy.model import AttributeRule, Policy, typed_label
+from app.policy.paths import resolve_path, split_path
 from app.policy.type_filter import canonical_types
 from app.ui.widgets import error_label, text_label
 
@@ -34,6 +34,9 @@ class AddAttributeDialog(QDialog):
         self.row = row
         self.policy_text = policy_text
         self.proposed_text: str | None = None
+        # The catalogue may already hold this attribute for other types (work phone numbers, and now mobile ones
+        # are refused): then the decision widens that entry, since a path is listed once.
+        self.existing = _typed_entry(policy, row.resource_type, catalogue_path(row))
         self.setWindowTitle("Add an attribute to the catalogue")
         self.setMinimumWidth(520)  # the purposes list shows whole names
         self.path = QLineEdit(catalogue_path(row))
@@ -59,7 +62,7 @@ class AddAttributeDialog(QDialog):
         self.types.setAccessibleName("Types held")
         self.types.setFlow(QListWidget.Flow.LeftToRight)
         self.types.setWrapping(True)
-        wanted = catalogue_types(row)
+        wanted = catalogue_types(row) + (self.existing.types if self.existing is not None else ())
         for kind in canonical_types(row.resource_type, split_path(row.attribute)[1]):
             item = QListWidgetItem(kind)
             item.setData(Qt.ItemDataRole.UserRole, kind)
@@ -70,6 +73,12 @@ class AddAttributeDialog(QDialog):
         self.types.itemChanged.connect(self._show_scope)
         self.scope = text_label("")
         self._show_scope()
+        if self.existing is not None:
+            self.path.setReadOnly(True)  # the entry to widen
+            self.category.setCurrentIndex(max(0, self.category.findData(self.existing.category)))
+            for i in range(self.purposes.count()):
+                if self.purposes.item(i).data(Qt.ItemDataRole.UserRole) in self.existing.purposes:
+                    self.purposes.item(i).setCheckState(Qt.CheckState.Checked)
         self.justification = QPlainTextEdit()
         self.justification.setTabChangesFocus(True)  # Tab leaves the box, as in a form
         self.justification.setPlaceholderText("Why this attribute is needed for the chosen purposes (Art. 5(1)(c))")
@@ -93,6 +102,13 @@ class AddAttributeDialog(QDialog):
         form.addRow("&Why", self.justification)
         layout = QVBoxLayout(self)
         layout.addWidget(text_label(f"Refused or stripped: {row.path} ({row.resource_type}), from {row.client}."))
+        if self.existing is not None:
+            layout.addWidget(
+                text_label(
+                    f"The catalogue already holds {self.existing.label}: this widens that entry to the types ticked. "
+                    "Its category and purposes apply to every type it holds."
+                )
+            )
         layout.addLayout(form)
         layout.addWidget(self.error)
         layout.addWidget(self.buttons)
@@ -141,14 +157,31 @@ class AddAttributeDialog(QDialog):
         if not why.strip():
             return self._refuse("Say why it is needed: the justification is kept next to the entry.")
         category = str(self.category.currentData())
-        self.proposed_text = add_attribute(
-            self.policy_text, self.row.resource_type, path, category, purposes, why, self.chosen_types()
-        )
+        if self.existing is not None:
+            values = {"path": self.existing.path, "types": self.chosen_types() or None, "category": category,
+                      "purposes": purposes}  # fmt: skip
+            self.proposed_text = change_attribute_with_reason(
+                self.policy_text, self.row.resource_type, self.existing.path, values, why
+            )
+        else:
+            self.proposed_text = add_attribute(
+                self.policy_text, self.row.resource_type, path, category, purposes, why, self.chosen_types()
+            )
         self.accept()
 
     def _refuse(self, message: str) -> None:
         self.error.setText(message)
         self.error.show()
+
+
+def _typed_entry(policy: Policy, resource_type: str, path: str) -> AttributeRule | None:
+    """The catalogue entry for ``path`` that holds only some types, if there is one."""
+    resolved = resolve_path(resource_type, path) if resource_type in ("User", "Group") else None
+    if resolved is None:
+        return None
+    return next(
+        (r for r in policy.rules_for(resource_type) if r.key == resolved.index_path and r.types), None
+    )
 
 
 def _listed(words: list[str]) -> str:
