@@ -255,3 +255,15 @@ def test_schemas_publish_only_the_types_held(typed_live: LiveServer) -> None:
     emails = next(a for a in user["attributes"] if a["name"] == "emails")  # no filter: every type stays agreed
     email_type = next(s for s in emails["subAttributes"] if s["name"] == "type")
     assert email_type["canonicalValues"] == ["work", "home", "other"]
+
+
+def test_a_recipient_of_the_typed_entry_is_sent_the_work_number_only() -> None:
+    """Targets are sent through the same minimiser: a mobile number held nowhere is sent nowhere."""
+    from app.policy.edit import add_recipient
+    from app.targets.mapping import mapping_for
+
+    recipient = {"id": "phonebook", "name": "Phone book", "kind": "internal", "country": "DE",
+                 "purposes": ["internal-directory"], "attributes": ["userName", "phoneNumbers.value"]}  # fmt: skip
+    mapping = mapping_for(load_policy(add_recipient(typed_policy(), recipient)), "phonebook")
+    payload = mapping.payload("User", new_user("c@example.test", phoneNumbers=phones("mobile", "work", "fax")))
+    assert payload["phoneNumbers"] == [{"type": "work", "value": WORK}]
