@@ -160,7 +160,10 @@ def render_dialogs(window: MainWindow, vault: Vault, out: Path) -> None:
 
     page = window.outside_page
     window.pages.setCurrentWidget(page)
-    wait(900)
+    for _ in range(50):  # the rows are read off the GUI thread; on a busy machine 900 ms was not enough
+        wait(200)
+        if page.loaded is not None and page.proxy.rowCount():
+            break
     mobile = next((r for r in range(page.proxy.rowCount()) if "mobile" in str(page.proxy.index(r, 0).data())), 0)
     page.table.selectRow(mobile)
     wait(200)
