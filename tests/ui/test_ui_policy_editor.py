@@ -384,6 +384,9 @@ def test_a_type_filter_is_ticked_by_keyboard_and_named_in_the_changes(with_defau
     assert attributes.form.isRowVisible(attributes.types)
     offered = [attributes.types.item(i).text() for i in range(attributes.types.count())]
     assert offered == ["work", "home", "mobile", "fax", "pager", "other"] and attributes.types.checked() == []
+    assert "'category' is required" in attributes.problems.text()  # none preselected: the DPO chooses
+    assert attributes.category.currentText() == "(choose the data category)"
+    attributes.category.setCurrentIndex(attributes.category.findData("work-contact"))
     attributes.types.setFocus()
     attributes.types.setCurrentRow(0)
     qtbot.keyClick(attributes.types, Qt.Key.Key_Space)

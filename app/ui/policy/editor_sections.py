@@ -297,10 +297,11 @@ class EntrySection(Section):
         rows = self.rows()
         row = self.entries.currentRow()
         self.loading = True
-        self.raw = rows[row] if 0 <= row < len(rows) else {}
-        self.current = self.key(self.raw) if self.raw else None
-        self.form_widget.setEnabled(bool(self.raw))
-        self.remove_button.setEnabled(bool(self.raw))
+        shown = 0 <= row < len(rows)  # an entry just added may hold no key yet: it is still one to fill in
+        self.raw = rows[row] if shown else {}
+        self.current = self.key(self.raw) if shown else None
+        self.form_widget.setEnabled(shown)
+        self.remove_button.setEnabled(shown)
         self.fill(self.raw)
         self.loading = False
 
@@ -510,7 +511,8 @@ class AttributesSection(EntrySection):
         self.types.set_choices([(kind, kind) for kind in kinds], types if isinstance(types, list) else [])
         self.form.setRowVisible(self.types, bool(self.types.count()))
         categories = [r for r in self.document.get("categories", []) if isinstance(r, dict)]
-        wanted = [(str(r.get("id", "")), f"{r.get('name', '')} ({r.get('id', '')})") for r in categories]
+        wanted = [("", "(choose the data category)")]  # a new entry has none: the first one would be a guess
+        wanted += [(str(r.get("id", "")), f"{r.get('name', '')} ({r.get('id', '')})") for r in categories]
         if [(self.category.itemData(i), self.category.itemText(i)) for i in range(self.category.count())] != wanted:
             self.category.clear()
             for value, label in wanted:
@@ -548,8 +550,9 @@ class AttributesSection(EntrySection):
         return edit.remove_attribute(text, resource, path)
 
     def new_values(self, text: str) -> dict[str, Any]:
-        categories = edit.entry_ids(text, "categories")
-        return {"path": "", "category": categories[0] if categories else ""}
+        """No category preselected: filed under the first one (identifiers, in the shipped policy), a phone number
+        would take its retention and Art. 30 row unless the DPO noticed; the loader asks for one instead."""
+        return {"path": ""}
 
 
 class RecipientsSection(EntrySection):
