@@ -115,15 +115,10 @@ def sent_by_itself(idp: str) -> tuple[str, ...]:
     return tuple(m.target for m in DEFAULT_MAPPINGS.get(idp, ()) if m.resource_type == "User" and not m.name)
 
 
-def held(policy: Policy, resource_type: str, path: str) -> bool:
-    """Whether the policy keeps ``path`` as the IdP sends it, type filter included: a catalogue entry for work phone
-    numbers holds ``phoneNumbers[type eq "work"].value`` and not ``phoneNumbers[type eq "mobile"].value``."""
-    return Minimiser(policy).admits(resource_type, path)
-
-
 def refused_default_mappings(idp: str, policy: Policy) -> list[str]:
     """The IdP's default mappings the policy does not hold, as the IdP names them ("Group displayName" for
-    groups); empty for an IdP whose defaults are not known here."""
+    groups); empty for an IdP whose defaults are not known here. Type filters count: a catalogue entry for work
+    phone numbers holds ``phoneNumbers[type eq "work"].value`` and not ``phoneNumbers[type eq "mobile"].value``."""
     minimiser = Minimiser(policy)
     return [
         m.target if m.resource_type == "User" else f"Group {m.target}"
