@@ -264,6 +264,11 @@ def test_a_recipient_of_the_typed_entry_is_sent_the_work_number_only() -> None:
 
     recipient = {"id": "phonebook", "name": "Phone book", "kind": "internal", "country": "DE",
                  "purposes": ["internal-directory"], "attributes": ["userName", "phoneNumbers.value"]}  # fmt: skip
-    mapping = mapping_for(load_policy(add_recipient(typed_policy(), recipient)), "phonebook")
-    payload = mapping.payload("User", new_user("c@example.test", phoneNumbers=phones("mobile", "work", "fax")))
+    policy = load_policy(add_recipient(typed_policy(), recipient))
+    payload = mapping_for(policy, "phonebook").payload(
+        "User", new_user("c@example.test", phoneNumbers=phones("mobile", "work", "fax"))
+    )
     assert payload["phoneNumbers"] == [{"type": "work", "value": WORK}]
+    from app.targets.service import preview  # what the target dialog shows before it is added
+
+    assert 'User phoneNumbers[type eq "work"].value' in [m.sent_as for m in preview(policy, "phonebook")]
