@@ -32,9 +32,10 @@ class _Held:
 
 @dataclass
 class Minimised:
-    """A document as the policy holds it. ``removed`` names what was taken out (``phoneNumbers.value``);
-    ``paths`` the same with the multi-valued element's canonical type, as a SCIM value path
-    (``phoneNumbers[type eq "mobile"].value``): what the audit trail and "Outside the policy" show. Names only."""
+    """A document as the policy holds it. ``removed`` names what was taken out (``phoneNumbers``,
+    ``emails.display``); ``paths`` the same with the multi-valued element's canonical type, as a SCIM value path
+    (``phoneNumbers[type eq "mobile"]``, ``emails[type eq "work"].display``): what the audit trail and "Outside
+    the policy" show. Names only."""
 
     kept: dict[str, Any]
     removed: list[str] = field(default_factory=list)
@@ -106,7 +107,7 @@ class Minimiser:
         for item in value:
             kind = _kind(item)
             here = {sub for sub, types in subs.items() if types is None or kind in types}
-            result = self._element(name, item, here, labels, out, ELEMENT_DESCRIPTORS)
+            result = self._element(name, item, here, labels, out, ELEMENT_DESCRIPTORS, typed_out=set(subs) - here)
             if result is not None:
                 kept.append(result)
         return kept or None
@@ -119,16 +120,21 @@ class Minimiser:
         labels: dict[str, str],
         out: Minimised,
         descriptors: frozenset[str] = frozenset(),
+        typed_out: set[str] | None = None,
     ) -> Any:
         """One element (or the single value of a complex attribute) with only ``subs``; its type and primary
-        come along. An element left with only its type/primary says nothing: dropped, and named as the element
-        (``phoneNumbers[type eq "mobile"]``), as when its attribute is not held at all, so that one refusal keeps
-        one name on "Outside the policy" whatever else the catalogue holds of that attribute."""
+        come along. An element left with only its type/primary says nothing: dropped.
+
+        ``typed_out``: the parts the catalogue holds for other types only. An element dropped for its type is
+        named as the element (``phoneNumbers[type eq "mobile"]``), as when its attribute is not held at all, so
+        that one refusal keeps one name on "Outside the policy" whatever types the catalogue holds; otherwise
+        each part taken out is named (``emails[type eq "work"].display``)."""
         if not isinstance(item, dict):
             return item
         allowed = subs | descriptors
         kept = {k: v for k, v in item.items() if k.lower() in allowed}
-        if descriptors and not any(k.lower() in subs for k in kept):
+        dropped_for_its_type = any(k.lower() in (typed_out or ()) for k in item)
+        if dropped_for_its_type and not any(k.lower() in subs for k in kept):
             self._note(name, "", labels, [item], out)
             return None
         for key in sorted(k for k in item if k.lower() not in allowed):

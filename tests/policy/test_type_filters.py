@@ -272,3 +272,15 @@ def test_a_recipient_of_the_typed_entry_is_sent_the_work_number_only() -> None:
     from app.targets.service import preview  # what the target dialog shows before it is added
 
     assert 'User phoneNumbers[type eq "work"].value' in [m.sent_as for m in preview(policy, "phonebook")]
+
+
+def test_a_part_refused_of_an_untyped_entry_keeps_its_sub_attribute_name() -> None:
+    """Only an element dropped for its type is named as the element: an e-mail without its held value is refused
+    for its display name, and the row says so (and stays outside until emails.display is decided)."""
+    minimiser = Minimiser(load_policy(typed_policy()))
+    document = new_user("d@example.test", emails=[{"type": "work", "display": "D"}],
+                        phoneNumbers=[{"type": "mobile", "value": MOBILE, "display": "M"}])  # fmt: skip
+    result = minimiser.minimise("User", document)
+    assert result.paths == ['emails[type eq "work"].display', 'phoneNumbers[type eq "mobile"]']
+    assert not minimiser.admits("User", 'emails[type eq "work"].display')
+    assert not minimiser.admits("User", 'phoneNumbers[type eq "mobile"]')
