@@ -109,6 +109,13 @@ def test_a_refused_push_decided_on_the_outside_page_is_stored_at_the_next_push(
     )
     dialog.windowHandle().requestActivate()
     qtbot.waitUntil(dialog.isActiveWindow)
+    qtbot.keyClick(dialog, Qt.Key.Key_T, Qt.KeyboardModifier.AltModifier)  # "&Types held"
+    assert dialog.types.hasFocus()
+    dialog.types.setCurrentRow(2)
+    qtbot.keyClick(dialog.types, Qt.Key.Key_Space)  # mobile too…
+    assert dialog.chosen_types() == ["work", "mobile"] and "work and mobile will be held" in dialog.scope.text()
+    qtbot.keyClick(dialog.types, Qt.Key.Key_Space)  # …no: work only
+    assert dialog.chosen_types() == ["work"]
     dialog.category.setCurrentIndex(dialog.category.findData("work-contact"))
     dialog.purposes.setFocus()
     dialog.purposes.setCurrentRow(1)  # internal-directory
