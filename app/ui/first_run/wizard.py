@@ -38,7 +38,7 @@ from app.setup.first_run import (
     policy_to_install,
 )
 from app.setup.idp_guides import guide
-from app.setup.idp_mappings import refused_default_mappings
+from app.setup.idp_mappings import lists_every_default, refused_default_mappings
 from app.ui.first_run.pages import ContactsPage, EndpointPage, PassphrasePage, PolicyPage, TokenPage, WelcomePage
 from app.ui.widgets import CopyRow, ask_yes_no, error_label, text_label
 from app.ui.workers import submit
@@ -293,10 +293,17 @@ class FirstRunWizard(QWizard):
         if not refused:
             return ""
         verb = "strips" if policy.outside_schema == "strip" else "refuses"
+        idp = self.token_page.idp.currentText()
+        partial = (
+            ""
+            if lists_every_default(self.token_page.guide_key)
+            else f" {idp}'s template may map more than its documentation lists: the Outside the policy page names "
+            "whatever else it sends."
+        )
         return (
-            f"Of {self.token_page.idp.currentText()}'s default attribute mappings, this policy {verb} "
+            f"Of {idp}'s default attribute mappings, this policy {verb} "
             f"{len(refused)}: {', '.join(refused)}. Remove them from the IdP's attribute mappings before the first "
-            "push, or add what is needed to the policy later (Policy → Edit the policy)."
+            f"push, or add what is needed to the policy later (Policy → Edit the policy).{partial}"
         )
 
     def _entered(self, _page_id: int) -> None:
