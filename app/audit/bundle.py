@@ -542,20 +542,18 @@ def proved_statements(manifest: dict[str, Any], final: Checkpoint, count: int, a
             if anchor.checkpoint
             else "the trail's start"
         )
-        through = f" through the leaf hashes of entries {anchor.size + 1}–{first - 1}" if anchor.bridge else ""
+        bridged = f"entry {first - 1}" if anchor.bridge == 1 else f"entries {anchor.size + 1}–{first - 1}"
+        through = f" through the leaf hash{'es' if anchor.bridge > 1 else ''} of {bridged}" if anchor.bridge else ""
         statements.append(
             f"their hash chain is unbroken from entry {first - 1}'s chain hash {previous}…, "
             f"which follows from {source}{through}"
         )
-    outside = []
-    if first > 1:
-        outside.append(f"1–{first - 1}")
-    if last < size:
-        outside.append(f"{last + 1}–{size}")
+    outside = [(low, high) for low, high in ((1, first - 1), (last + 1, size)) if low <= high]
     if outside:
+        noun = "entry" if len(outside) == 1 and outside[0][0] == outside[0][1] else "entries"
+        spans = " and ".join(f"{low}–{high}" if low < high else f"{low}" for low, high in outside)
         statements.append(
-            f"not the whole trail: the content of entries {' and '.join(outside)} is not in this bundle and was "
-            "not checked"
+            f"not the whole trail: the content of {noun} {spans} is not in this bundle and was not checked"
         )
     else:
         statements.append(f"the whole trail as signed by checkpoint {final.fingerprint}")

@@ -8,12 +8,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
-from PySide6.QtCore import QItemSelectionModel, QSize, QUrl
+from PySide6.QtCore import QDateTime, QItemSelectionModel, QSize, QTimeZone, QUrl
 from pytestqt.qtbot import QtBot
 
+from app.audit.bundle import verify_bundle
 from app.audit.query import EventFilter
 from app.audit.trail import Event, append
 from app.store.vault import Vault
+from app.ui.audit.bundle_dialog import BundleExportDialog
 from app.ui.audit.timeline_dialog import TimelineExportDialog
 from app.ui.audit.view import AuditPage
 from app.ui.widgets import documents_dir
@@ -133,3 +135,68 @@ def test_the_file_dialog_starts_in_documents_and_a_bad_folder_is_told(
     assert not dialog.exported_actions.isVisible() and dialog.export_button.isEnabled()
     assert dialog.minimumSizeHint().width() <= SCREEN_AT_200.width()
     assert dialog.sizeHint().height() <= SCREEN_AT_200.height()
+
+
+def test_a_bundle_of_the_selection_holds_the_span_it_announced_and_verifies_in_the_viewer(
+    qtbot: QtBot, vault: Vault, tmp_path: Path
+) -> None:
+    seed(vault, 40)
+    page = loaded_page(qtbot, vault)
+    chosen = select_rows(page, [2, 7])  # newest first: seqs chosen[1] and chosen[0], four entries between
+
+    dialog = page.export_bundle()
+    assert dialog.by_selection.isChecked()
+    assert dialog.by_selection.text() == (
+        f"Entries {chosen[0]} to {chosen[1]}: the 2 selected and the 4 between them (6 in all), "
+        "so that their chain can be checked"
+    )
+    assert Path(dialog.path.text()).parent == Path(documents_dir())
+    dialog.path.setText(str(tmp_path / "selection.zip"))
+    dialog.export_button.click()
+    qtbot.waitUntil(lambda: dialog.outcome is not None or "could not" in dialog.status.text(), timeout=10_000)
+
+    assert dialog.outcome is not None, dialog.status.text()
+    assert (dialog.outcome.first_seq, dialog.outcome.last_seq, dialog.outcome.entries) == (chosen[0], chosen[1], 6)
+    report = verify_bundle(tmp_path / "selection.zip")
+    assert report.ok and report.proved[0].startswith(f"entries {chosen[0]}–{chosen[1]} (6) are unchanged")
+    kind, details = last_entry(vault)
+    assert kind == "export.audit_bundle" and (details["first_seq"], details["entries"]) == (chosen[0], 6)
+    assert dialog.exported_actions.isVisible() and dialog.view_button.isVisible()
+
+    dialog.view_button.click()
+    viewer = dialog.viewer
+    assert viewer is not None
+    qtbot.waitUntil(lambda: "intact" in viewer.verdict.text(), timeout=10_000)  # type: ignore[attr-defined]
+    assert "Proved: not the whole trail" in viewer.verdict_more.text()  # type: ignore[attr-defined]
+    viewer.close()
+
+
+def test_a_bundle_of_a_time_range_and_one_with_no_entries(qtbot: QtBot, vault: Vault, tmp_path: Path) -> None:
+    moment = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+    dialog = BundleExportDialog(vault, [], None, now=lambda: moment)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert dialog.by_time.isChecked() and not dialog.by_selection.isEnabled()
+    assert dialog.minimumSizeHint().width() <= SCREEN_AT_200.width()
+    assert dialog.sizeHint().height() <= SCREEN_AT_200.height()
+
+    set_range(dialog, datetime(2020, 1, 1, tzinfo=UTC), datetime(2020, 1, 2, tzinfo=UTC))
+    dialog.path.setText(str(tmp_path / "empty.zip"))
+    dialog.export_button.click()
+    qtbot.waitUntil(lambda: "no audit entries in that time range" in dialog.status.text(), timeout=10_000)
+    assert not (tmp_path / "empty.zip").exists() and not dialog.exported_actions.isVisible()
+
+    seed(vault, 10)
+    set_range(dialog, datetime(2020, 1, 1, tzinfo=UTC), datetime.now(UTC) + timedelta(minutes=5))
+    dialog.path.setText(str(tmp_path / "all.zip"))
+    dialog.export_button.click()
+    qtbot.waitUntil(lambda: dialog.outcome is not None, timeout=10_000)
+    report = verify_bundle(tmp_path / "all.zip")
+    # the signing key's announcement, made by the export's own first checkpoint, came after the range was read
+    assert report.ok and report.proved[0].startswith("entries 1–11 (11) are unchanged")
+    assert report.proved[-1] == "not the whole trail: the content of entry 12 is not in this bundle and was not checked"
+
+
+def set_range(dialog: BundleExportDialog, start: datetime, end: datetime) -> None:
+    dialog.start.setDateTime(QDateTime.fromSecsSinceEpoch(int(start.timestamp()), QTimeZone.utc()))
+    dialog.end.setDateTime(QDateTime.fromSecsSinceEpoch(int(end.timestamp()), QTimeZone.utc()))

@@ -28,6 +28,7 @@ from sqlalchemy import Connection
 from app.audit.query import EventFilter, actors, histogram, kinds, total
 from app.audit.verify import Cancelled, Progress
 from app.store.vault import Vault
+from app.ui.audit.bundle_dialog import BundleExportDialog
 from app.ui.audit.chart import EventChart
 from app.ui.audit.model import COLUMN_SAMPLES, HEADERS, AuditTableModel
 from app.ui.audit.timeline_dialog import TimelineExportDialog
@@ -109,6 +110,10 @@ class AuditPage(QWidget):
         self.export_button.setToolTip("The selected entries, or every entry the filter matches, as CSV or XLSX")
         self.export_button.clicked.connect(self.export_timeline)
         self.timeline_dialog: TimelineExportDialog | None = None
+        self.bundle_button = QPushButton("Evidence &bundle…")
+        self.bundle_button.setToolTip("A verifiable bundle of a time range or of the selected entries")
+        self.bundle_button.clicked.connect(self.export_bundle)
+        self.bundle_dialog: BundleExportDialog | None = None
 
         filters = QHBoxLayout()
         for label, widget in (
@@ -126,6 +131,7 @@ class AuditPage(QWidget):
         top.addWidget(self.verify_progress)
         top.addWidget(self.verify_button)
         top.addWidget(self.export_button)
+        top.addWidget(self.bundle_button)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addLayout(filters)
@@ -225,6 +231,14 @@ class AuditPage(QWidget):
         dialog = TimelineExportDialog(self.vault, self.current_filter(), self.selected_seqs(), parent=self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.timeline_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def export_bundle(self) -> BundleExportDialog:
+        """A time range (from the When filter) or the selection; the dialog says exactly which entries."""
+        dialog = BundleExportDialog(self.vault, self.selected_seqs(), self.current_filter().since, parent=self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.bundle_dialog = dialog
         dialog.open()
         return dialog
 
