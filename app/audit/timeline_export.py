@@ -204,6 +204,7 @@ def export_timeline(
             chunks = selected_events(conn, seqs) if seqs is not None else filtered_events(conn, where or EventFilter())
             try:
                 written = WRITERS[fmt](chunks, partial, cancelled)
+                os.chmod(partial, 0o600)  # the trail's content: the owner's, as an evidence bundle is
             except OSError as exc:
                 raise ConfigError(f"Cannot write {out}: {exc.strerror or exc}.") from exc
         _check(cancelled)

@@ -120,6 +120,7 @@ class BundleExportDialog(QDialog):
         self.export_button.setDefault(True)
         self.export_button.clicked.connect(self.export)
         self.buttons.rejected.connect(self.reject)
+        self.buttons.button(QDialogButtonBox.StandardButton.Close).setAutoDefault(False)  # Enter exports
 
         times = QGridLayout()
         times.addWidget(QLabel("From"), 0, 0)
@@ -146,13 +147,15 @@ class BundleExportDialog(QDialog):
         layout.addWidget(self.exported_actions)
         layout.addStretch(1)
         layout.addWidget(self.buttons)
-        self.resize(620, 340)
+        self.resize(640, self.sizeHint().height())
 
     def _selection_text(self) -> str:
         if not self.selected:
             return "The selected entries (select rows in the timeline first)"
         first, last = self.selected[0], self.selected[-1]
         span = last - first + 1
+        if span == 1:
+            return f"The selected entry, {first:,}"
         if span == len(self.selected):
             return f"The {span:,} selected entries: {first:,} to {last:,}"
         between = span - len(self.selected)

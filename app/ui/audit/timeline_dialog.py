@@ -65,7 +65,8 @@ class TimelineExportDialog(QDialog):
         self._busy = False
         self.setWindowTitle("Export the audit timeline")
 
-        self.use_selection = QRadioButton(f"The {len(self.selected):,} selected entries")
+        chosen = len(self.selected)
+        self.use_selection = QRadioButton("The selected entry" if chosen == 1 else f"The {chosen:,} selected entries")
         self.use_filter = QRadioButton("Every entry the current filter matches (counting…)")
         self.use_selection.setEnabled(bool(self.selected))
         (self.use_selection if self.selected else self.use_filter).setChecked(True)
@@ -93,6 +94,7 @@ class TimelineExportDialog(QDialog):
         self.export_button.setDefault(True)
         self.export_button.clicked.connect(self.export)
         self.buttons.rejected.connect(self.reject)
+        self.buttons.button(QDialogButtonBox.StandardButton.Close).setAutoDefault(False)  # Enter exports
 
         scope = QVBoxLayout()
         scope.addWidget(self.use_selection)
@@ -113,7 +115,7 @@ class TimelineExportDialog(QDialog):
         layout.addWidget(self.exported_actions)
         layout.addStretch(1)
         layout.addWidget(self.buttons)
-        self.resize(600, 300)
+        self.resize(600, self.sizeHint().height())
         submit(lambda: matching(vault, where), self._counted, self._not_counted)
 
     def chosen_format(self) -> str:
@@ -167,8 +169,13 @@ class TimelineExportDialog(QDialog):
     def _exported(self, result: TimelineWritten) -> None:
         self._set_busy(False)
         self.outcome = result
-        span = f", seq {result.first_seq:,} to {result.last_seq:,}" if result.first_seq is not None else ""
-        self.status.setText(f"Exported {result.rows:,} entries{span}; recorded on the audit trail.")
+        if result.rows == 1:
+            what = f"1 entry, seq {result.first_seq:,}"
+        elif result.rows:
+            what = f"{result.rows:,} entries, seq {result.first_seq:,} to {result.last_seq:,}"
+        else:
+            what = "no entries (the file holds the column names only)"
+        self.status.setText(f"Exported {what}; recorded on the audit trail.")
         self.written.setText(f"Written: {result.path}\nSHA-256: {result.sha256}")
         self.exported_actions.set_path(result.path)
 

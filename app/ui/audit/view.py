@@ -93,6 +93,7 @@ class AuditPage(QWidget):
         self.subject.returnPressed.connect(self.apply_filter)
 
         self.verdict = QLabel("Integrity not verified yet.")
+        self.verdict.setWordWrap(True)  # beside the buttons in a narrow window: two lines rather than cut
         self.verify_button = QPushButton("&Verify integrity")
         self.verify_progress = QProgressBar()
         self.verify_progress.setMaximumWidth(220)
