@@ -1,6 +1,6 @@
 """ "Export the timeline": the selected entries or the whole filtered timeline, as CSV or XLSX.
 
-The work is app.audit.timeline_export's (Qt-free, the same file and trail entry whoever asks); this dialog only
+The work is app.exports.audit_timeline's (Qt-free, the same file and trail entry whoever asks); this dialog only
 asks what and where (a file dialog starting in Documents) and offers Open / Show in folder afterwards.
 """
 
@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.audit.query import EventFilter
-from app.audit.timeline_export import TimelineWritten, export_timeline, matching
+from app.exports.audit_timeline import TimelineWritten, export_timeline, matching
 from app.store.vault import Vault
 from app.ui.exports.opened import ExportedActions
 from app.ui.policy.common import login_name, plain_label, user_message

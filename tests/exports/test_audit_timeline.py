@@ -14,10 +14,10 @@ import pandas as pd
 import pytest
 
 from app.audit.query import EventFilter
-from app.audit.timeline_export import COLUMNS, KIND, TimelineExportCancelled, export_timeline
 from app.audit.trail import Event, append
 from app.audit.verify import verify_trail
 from app.core.errors import ConfigError
+from app.exports.audit_timeline import COLUMNS, KIND, TimelineExportCancelled, export_timeline
 from app.store.vault import Vault
 from tests.audit.conftest import START, random_trail
 
