@@ -30,9 +30,11 @@ def export_recorded_bundle(
     if start is not None and end is not None and start >= end:
         raise ConfigError("The start of the range must be earlier than its end.")
     out = Path(out)
-    with vault.write_transaction() as conn:
-        info = export_bundle(conn, start, end, out, seqs=seqs)
-        try:
+    written = False
+    try:
+        with vault.write_transaction() as conn:
+            info = export_bundle(conn, start, end, out, seqs=seqs)  # replaces ``out`` only once it is complete
+            written = True
             details = {
                 "file": out.name,
                 "entries": info.entries,
@@ -42,7 +44,8 @@ def export_recorded_bundle(
                 "checkpoint": info.checkpoint.fingerprint,
             }
             append(conn, Event(KIND, actor, details=details))
-        except BaseException:
+    except BaseException:
+        if written:  # on disk but not on the record (the entry or the commit failed): not an export to keep
             out.unlink(missing_ok=True)
-            raise
+        raise
     return info

@@ -187,3 +187,19 @@ def test_a_range_by_sequence_number_is_checked_and_shown_as_such(
             with pytest.raises(ConfigError, match="not a range of the trail"):
                 export_bundle(conn, None, None, tmp_path / "bad.zip", seqs=seqs)
     assert not (tmp_path / "bad.zip").exists()
+
+
+def test_a_bundle_that_cannot_be_recorded_is_not_left_behind(
+    vault: Vault, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.audit import bundle_export
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("the trail refused the entry")
+
+    monkeypatch.setattr(bundle_export, "append", refuse)
+    with pytest.raises(RuntimeError):
+        bundle_export.export_recorded_bundle(vault, tmp_path / "unrecorded.zip", "operator:dpo", seqs=(1, 1))
+    assert list(tmp_path.glob("*.zip")) == [] and not list(tmp_path.glob(".custos-bundle-*"))
+    with vault.read_connection() as conn:
+        assert conn.execute(text("SELECT count(*) FROM audit_events WHERE kind = 'export.audit_bundle'")).scalar() == 0
