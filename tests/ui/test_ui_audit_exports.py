@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
-from PySide6.QtCore import QDateTime, QItemSelectionModel, QSize, QTimeZone, QUrl
+from PySide6.QtCore import QDateTime, QItemSelectionModel, QSize, Qt, QTimeZone, QUrl
 from pytestqt.qtbot import QtBot
 
 from app.audit.bundle import verify_bundle
@@ -200,3 +200,29 @@ def test_a_bundle_of_a_time_range_and_one_with_no_entries(qtbot: QtBot, vault: V
 def set_range(dialog: BundleExportDialog, start: datetime, end: datetime) -> None:
     dialog.start.setDateTime(QDateTime.fromSecsSinceEpoch(int(start.timestamp()), QTimeZone.utc()))
     dialog.end.setDateTime(QDateTime.fromSecsSinceEpoch(int(end.timestamp()), QTimeZone.utc()))
+
+
+def test_the_exports_by_keyboard_alone(qtbot: QtBot, vault: Vault, tmp_path: Path) -> None:
+    seed(vault, 12)
+    page = loaded_page(qtbot, vault)
+    page.activateWindow()
+    qtbot.waitUntil(page.isActiveWindow, timeout=2000)
+    page.table.setFocus()
+    qtbot.keyClick(page.subject, Qt.Key.Key_X, Qt.KeyboardModifier.AltModifier)  # E&xport timeline…
+    qtbot.waitUntil(lambda: page.timeline_dialog is not None, timeout=2000)  # a mnemonic animates its click
+    dialog = page.timeline_dialog
+    assert dialog is not None and dialog.isVisible()
+    dialog.path.setText(str(tmp_path / "keys.csv"))
+    dialog.path.setFocus()
+    qtbot.keyClick(dialog.path, Qt.Key.Key_Return)  # Enter exports (Close is not the default)
+    qtbot.waitUntil(lambda: dialog.outcome is not None, timeout=10_000)
+    assert (tmp_path / "keys.csv").exists()
+    qtbot.keyClick(dialog, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=5000)
+
+    page.activateWindow()
+    qtbot.waitUntil(page.isActiveWindow, timeout=2000)
+    qtbot.keyClick(page.subject, Qt.Key.Key_B, Qt.KeyboardModifier.AltModifier)  # Evidence &bundle…
+    qtbot.waitUntil(lambda: page.bundle_dialog is not None, timeout=2000)
+    bundle = page.bundle_dialog
+    assert bundle is not None and bundle.isVisible() and bundle.by_time.isChecked()
