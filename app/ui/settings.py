@@ -18,6 +18,7 @@ _AUTOLOCK = "security/autolock_minutes"
 _SCREEN_LOCK = "security/lock_on_screen_lock"
 _CLIPBOARD = "security/clipboard_clear_seconds"
 _APPEARANCE = "appearance/theme"
+_ENDPOINT_COLLAPSED = "layout/endpoint_panel_collapsed"
 
 
 def _settings() -> QSettings:
@@ -68,3 +69,21 @@ def clipboard_clear_seconds() -> int:
 
 def set_clipboard_clear_seconds(seconds: int) -> None:
     _settings().setValue(_CLIPBOARD, min(MAX_CLIPBOARD_CLEAR_SECONDS, max(MIN_CLIPBOARD_CLEAR_SECONDS, seconds)))
+
+
+def _flag(key: str, default: bool) -> bool:
+    value = _settings().value(key, default)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):  # INI files hold "true"/"false"
+        return value.strip().lower() in {"true", "1", "yes", "on"}
+    return default
+
+
+def endpoint_panel_collapsed() -> bool:
+    """Whether the main window shows the SCIM endpoint as one line (the pages get its height), as last left."""
+    return _flag(_ENDPOINT_COLLAPSED, False)
+
+
+def set_endpoint_panel_collapsed(collapsed: bool) -> None:
+    _settings().setValue(_ENDPOINT_COLLAPSED, bool(collapsed))

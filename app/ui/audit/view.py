@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -27,8 +28,10 @@ from sqlalchemy import Connection
 from app.audit.query import EventFilter, actors, histogram, kinds, total
 from app.audit.verify import Cancelled, Progress
 from app.store.vault import Vault
+from app.ui.audit.bundle_dialog import BundleExportDialog
 from app.ui.audit.chart import EventChart
 from app.ui.audit.model import COLUMN_SAMPLES, HEADERS, AuditTableModel
+from app.ui.audit.timeline_dialog import TimelineExportDialog
 from app.ui.audit.verification import VerificationControl, Verifier
 from app.ui.table_model import size_columns
 from app.ui.workers import submit
@@ -90,6 +93,7 @@ class AuditPage(QWidget):
         self.subject.returnPressed.connect(self.apply_filter)
 
         self.verdict = QLabel("Integrity not verified yet.")
+        self.verdict.setWordWrap(True)  # beside the buttons in a narrow window: two lines rather than cut
         self.verify_button = QPushButton("&Verify integrity")
         self.verify_progress = QProgressBar()
         self.verify_progress.setMaximumWidth(220)
@@ -103,6 +107,14 @@ class AuditPage(QWidget):
         self.verify_button.setEnabled(verifier is not None)
         self.count_label = QLabel("")
         self.chart = EventChart()
+        self.export_button = QPushButton("E&xport timeline…")
+        self.export_button.setToolTip("The selected entries, or every entry the filter matches, as CSV or XLSX")
+        self.export_button.clicked.connect(self.export_timeline)
+        self.timeline_dialog: TimelineExportDialog | None = None
+        self.bundle_button = QPushButton("Evidence &bundle…")
+        self.bundle_button.setToolTip("A verifiable bundle of a time range or of the selected entries")
+        self.bundle_button.clicked.connect(self.export_bundle)
+        self.bundle_dialog: BundleExportDialog | None = None
 
         filters = QHBoxLayout()
         for label, widget in (
@@ -119,6 +131,8 @@ class AuditPage(QWidget):
         top.addWidget(self.count_label)
         top.addWidget(self.verify_progress)
         top.addWidget(self.verify_button)
+        top.addWidget(self.export_button)
+        top.addWidget(self.bundle_button)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addLayout(filters)
@@ -207,6 +221,27 @@ class AuditPage(QWidget):
         self.subject.clear()
         self._chart_generation += 1
         self.chart.set_counts([], "")
+
+    # -- exports ---------------------------------------------------------------------------------------------
+    def selected_seqs(self) -> list[int]:
+        rows = {index.row() for index in self.table.selectionModel().selectedRows()}
+        return sorted(self.model.event_at(row).seq for row in rows)
+
+    def export_timeline(self) -> TimelineExportDialog:
+        """Ask what (the selection or the filtered timeline), the format and where; the dialog does the rest."""
+        dialog = TimelineExportDialog(self.vault, self.current_filter(), self.selected_seqs(), parent=self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.timeline_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def export_bundle(self) -> BundleExportDialog:
+        """A time range (from the When filter) or the selection; the dialog says exactly which entries."""
+        dialog = BundleExportDialog(self.vault, self.selected_seqs(), self.current_filter().since, parent=self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.bundle_dialog = dialog
+        dialog.open()
+        return dialog
 
     # -- verification ------------------------------------------------------------------------------------
     def verify(self) -> None:
