@@ -21,9 +21,22 @@ from app.audit.verify import VerifyReport, verify_trail
 from app.core.errors import ConfigError
 from app.store.vault import Vault
 
-__all__ = ["BundleContents", "BundleInfo", "Checkpoint", "StoredEvent", "VerifyReport", "checkpoint", "export_bundle",
-           "newest", "read_bundle", "verify", "verify_bundle", "TimelineWritten", "export_timeline",
-           "matching"]  # fmt: skip
+__all__ = [
+    "BundleContents",
+    "BundleInfo",
+    "Checkpoint",
+    "StoredEvent",
+    "TimelineWritten",
+    "VerifyReport",
+    "checkpoint",
+    "export_bundle",
+    "export_timeline",
+    "matching",
+    "newest",
+    "read_bundle",
+    "verify",
+    "verify_bundle",
+]  # fmt: skip
 
 if TYPE_CHECKING:
     from app.exports.audit_timeline import TimelineWritten, export_timeline, matching
