@@ -53,11 +53,18 @@ from app.ui.lock.reauth import Reauthenticate, reauthenticate_with
 from app.ui.lock.screen import LockScreen
 from app.ui.lock.screensaver import ScreenLockListener
 from app.ui.log_view import open_log_view
+from app.ui.notices import TrayNotifier
 from app.ui.outside_policy.view import OutsidePolicyPage
 from app.ui.overview import OverviewPage
 from app.ui.policy.view import PolicyPage
 from app.ui.requests.view import RequestsPage
-from app.ui.settings import appearance, autolock_minutes, clipboard_clear_seconds, lock_on_screen_lock
+from app.ui.settings import (
+    appearance,
+    autolock_minutes,
+    clipboard_clear_seconds,
+    lock_on_screen_lock,
+    notifications_enabled,
+)
 from app.ui.settings_dialog import SettingsDialog
 from app.ui.targets.view import TargetsPage
 from app.ui.theme import apply_appearance
@@ -415,6 +422,11 @@ class MainWindow(QMainWindow):
         self.confirm: Confirm = ask  # "Quit with the endpoint running?"; replaced in tests
         self._quitting = False
         self.tray = Tray(self)  # closing the window keeps the endpoint up, in the system tray
+        # Alerts and deadlines as tray notifications (rate-limited, switchable in Settings); a click opens the page.
+        self.notifier = TrayNotifier(self.tray.icon, vault, notifications_enabled, parent=self)
+        self.bridge.alert_raised.connect(self.notifier.alert)
+        self.notifier.open_requested.connect(self.open_notice)
+        self.notifier.start()
         self.setMinimumSize(MINIMUM_SIZE)
         self.resize(1100, 750)
 
@@ -431,6 +443,16 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Alert: {getattr(alert, 'summary', 'anomaly detected')}", 15_000)
         if self.pages.currentWidget() is self.incidents_page:
             self.incidents_page.refresh()
+
+    def open_notice(self, notice: object) -> None:
+        """A click on a tray notification: the window comes up on the page the notice is about (behind the lock
+        screen when locked: the passphrase is still needed to see it)."""
+        pages = {"incidents": self.incidents_page, "outside_policy": self.outside_page,
+                 "requests": self.requests_page}  # fmt: skip
+        page = pages.get(str(getattr(notice, "page", "")))
+        self.tray.show_window()
+        if page is not None:
+            self.pages.setCurrentWidget(page)
 
     def _page_changed(self, index: int) -> None:
         if self.pages.widget(index) is self.incidents_page and self.unseen_alerts:
@@ -605,6 +627,7 @@ class MainWindow(QMainWindow):
         """Stop timers and event delivery; the caller then stops the server and closes the vault."""
         self._quitting = True  # shut down by the caller: a close from now on is no question and no tray
         self.server_panel.timer.stop()
+        self.notifier.stop()
         self.idle.stop()
         self.bridge.close()
 

@@ -82,6 +82,13 @@ class SettingsDialog(QDialog):
         self.appearance.setCurrentIndex(APPEARANCES.index(settings.appearance()))
         self.appearance.currentIndexChanged.connect(self._preview_appearance)
 
+        self.notifications = QCheckBox("Show &notifications for alerts and deadlines")
+        self.notifications.setChecked(settings.notifications_enabled())
+        self.notifications.setToolTip(
+            "Operator and configuration alerts, a breach's 72-hour clock and a request's deadline, from the system "
+            "tray: at most one of each kind every few minutes, never a name or an address."
+        )
+
         self.forget_button = QPushButton("&Forget the remembered key")
         self.forget_button.setToolTip(
             "Removes the vault key from the system keyring; the passphrase is asked next time."
@@ -105,6 +112,9 @@ class SettingsDialog(QDialog):
         keyring_layout = QVBoxLayout(keyring_box)
         keyring_layout.addWidget(self.keyring_note)
         keyring_layout.addWidget(self.forget_button, 0, Qt.AlignmentFlag.AlignLeft)
+        notices = QGroupBox("Notifications")
+        notices_layout = QVBoxLayout(notices)
+        notices_layout.addWidget(self.notifications)
         look = QGroupBox("Look")
         look_form = QFormLayout(look)
         self._add_row(look_form, "A&ppearance", self.appearance)
@@ -115,6 +125,7 @@ class SettingsDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(security)
         layout.addWidget(keyring_box)
+        layout.addWidget(notices)
         layout.addWidget(look)
         layout.addStretch(1)
         layout.addWidget(self.buttons)
@@ -143,6 +154,7 @@ class SettingsDialog(QDialog):
         settings.set_lock_on_screen_lock(self.screen_lock.isChecked())
         settings.set_clipboard_clear_seconds(self.clipboard.value())
         settings.set_appearance(self.chosen_appearance())
+        settings.set_notifications_enabled(self.notifications.isChecked())
 
     def accept(self) -> None:
         self.save()
