@@ -345,6 +345,8 @@ def describe_cipher(vault: Vault) -> str:
 
 
 class MainWindow(QMainWindow):
+    closed = Signal()  # the window really closed (quit), not hidden to the tray: the session ends
+
     def __init__(
         self, vault: Vault, server: ScimServer, bus: EventBus, tokens: TokenStore, parent: QWidget | None = None
     ) -> None:
@@ -649,3 +651,4 @@ class MainWindow(QMainWindow):
         self.tray.close()
         self.shutdown()
         super().closeEvent(event)
+        self.closed.emit()
