@@ -32,6 +32,14 @@ def slot_text(moment: datetime, step: timedelta) -> str:
     return f"{local:%d %b %H:%M}"
 
 
+def per_slot(step: timedelta) -> str:
+    if step == timedelta(hours=1):
+        return " in an hour"
+    if step == timedelta(days=1):
+        return " in a day"
+    return ""
+
+
 class StackedBarChart(QWidget):
     def __init__(self, accessible_name: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -116,11 +124,14 @@ class StackedBarChart(QWidget):
         painter.setPen(palette.color(QPalette.ColorRole.Mid))
         painter.drawLine(plot.bottomLeft(), plot.bottomRight())
         painter.setPen(text)
-        painter.drawText(QRectF(plot.left() + 2, plot.top(), plot.width() / 2, line), Qt.AlignmentFlag.AlignLeft,
-                         f"max {peak:,}")  # fmt: skip
         under = QRectF(plot.left(), plot.bottom() + 2, plot.width(), line)
-        painter.drawText(under, Qt.AlignmentFlag.AlignLeft, slot_text(data.start, data.step))
-        painter.drawText(under, Qt.AlignmentFlag.AlignRight, slot_text(data.end - data.step, data.step))
+        first, last = slot_text(data.start, data.step), slot_text(data.end - data.step, data.step)
+        painter.drawText(under, Qt.AlignmentFlag.AlignLeft, first)
+        painter.drawText(under, Qt.AlignmentFlag.AlignRight, last)
+        scale = f"tallest bar: {peak:,}{per_slot(data.step)}"  # under the bars, never over them
+        room = under.width() - metrics.horizontalAdvance(first) - metrics.horizontalAdvance(last) - 24
+        if metrics.horizontalAdvance(scale) <= room:
+            painter.drawText(under, Qt.AlignmentFlag.AlignHCenter, scale)
         painter.end()
 
     def _legend(self, painter: QPainter, data: TimeSeries, top: float) -> None:

@@ -375,6 +375,7 @@ class MainWindow(QMainWindow):
         self.outside_page.reauthenticate = self.reauthenticate
         self.pages.addTab(self.outside_page, "Outside the policy")
         self.overview_page.review_outside.connect(lambda: self.pages.setCurrentWidget(self.outside_page))
+        self.overview_page.open_page.connect(self.show_named_page)  # a dashboard tile: the page of its figure
         self.targets_page = TargetsPage(vault, server.policy)
         self.pages.addTab(self.targets_page, "Targets")
         self.audit_page = AuditPage(vault, verifier=trail_verdict)
@@ -449,10 +450,16 @@ class MainWindow(QMainWindow):
     def open_notice(self, notice: object) -> None:
         """A click on a tray notification: the window comes up on the page the notice is about (behind the lock
         screen when locked: the passphrase is still needed to see it)."""
-        pages = {"incidents": self.incidents_page, "outside_policy": self.outside_page,
-                 "requests": self.requests_page}  # fmt: skip
-        page = pages.get(str(getattr(notice, "page", "")))
         self.tray.show_window()
+        self.show_named_page(str(getattr(notice, "page", "")))
+
+    def show_named_page(self, name: str) -> None:
+        """The page a notice or a dashboard tile names (app.notices / app.dashboard use these names)."""
+        pages: dict[str, QWidget] = {
+            "identities": self.identities, "targets": self.targets_page, "requests": self.requests_page,
+            "incidents": self.incidents_page, "outside_policy": self.outside_page, "audit": self.audit_page,
+        }  # fmt: skip
+        page = pages.get(name)
         if page is not None:
             self.pages.setCurrentWidget(page)
 
