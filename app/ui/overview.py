@@ -2,10 +2,11 @@
 
 On top a dashboard (app/ui/dashboard.py): tiles for users, groups, targets, open requests, open incidents and
 refusals, each opening its page, and charts of requests per hour and erasures per day (pandas, in
-app/audit/timeseries.py), re-read every ``DASHBOARD_MS``. Below, the lines: server, each target's queue, alerts
-and incidents with their 72-hour clock, the policy in force, and the last verification of the audit trail (with
-progress, and a Cancel while it runs), with how many entries were added since that check; while the page is
-shown and entries keep coming, the trail is verified again every ``REVERIFY_SECONDS``. Every read runs in a worker.
+app/audit/timeseries.py), read again when the trail grows (at most every ``DASHBOARD_BUSY_SECONDS``) and every
+``DASHBOARD_IDLE_SECONDS``. Below, the lines: server, each target's queue, alerts and incidents with their 72-hour
+clock, the policy in force, and the last verification of the audit trail (with progress, and a Cancel while it
+runs), with how many entries were added since that check; while the page is shown and entries keep coming, the
+trail is verified again every ``REVERIFY_SECONDS``. Every read runs in a worker.
 """
 
 from __future__ import annotations
@@ -49,7 +50,10 @@ from app.ui.requests.summary import read_overview_line
 from app.ui.workers import submit
 
 REFRESH_MS = 3000
-DASHBOARD_MS = 30_000  # the charts cover hours and days; their reads scan a week of request entries
+# The dashboard's read scans a week of request entries: again when the trail has grown (at most every
+# DASHBOARD_BUSY_SECONDS) and, for the clocks, every DASHBOARD_IDLE_SECONDS; never on every 3-second refresh.
+DASHBOARD_BUSY_SECONDS = 10.0
+DASHBOARD_IDLE_SECONDS = 60.0
 REVERIFY_SECONDS = 300.0
 
 
@@ -182,9 +186,7 @@ class OverviewPage(QWidget):
         self.timer = QTimer(self)
         self.timer.setInterval(REFRESH_MS)
         self.timer.timeout.connect(self.refresh)
-        self.dashboard_timer = QTimer(self)
-        self.dashboard_timer.setInterval(DASHBOARD_MS)
-        self.dashboard_timer.timeout.connect(self.refresh_dashboard)
+        self._dashboard_read_at: tuple[int, float] | None = None  # (trail length, monotonic time) of the last read
         self.reverify_seconds = REVERIFY_SECONDS
         self.clock = lambda: datetime.now(UTC)  # the dashboard's "now" (tests give their own)
         self._verified_once = False
@@ -194,7 +196,6 @@ class OverviewPage(QWidget):
         self.refresh()
         self.refresh_dashboard()
         self.timer.start()
-        self.dashboard_timer.start()
         if not self._verified_once and self.vault.is_open:
             self._verified_once = True
             self.verify()  # the first look at the page says whether the trail is intact
@@ -202,7 +203,6 @@ class OverviewPage(QWidget):
 
     def hideEvent(self, event: QHideEvent) -> None:
         self.timer.stop()
-        self.dashboard_timer.stop()
         super().hideEvent(event)
 
     def refresh(self) -> None:
@@ -216,16 +216,28 @@ class OverviewPage(QWidget):
     def refresh_dashboard(self) -> None:
         if self.vault.is_open:
             vault, active, now = self.vault, self.server.policy.get().policy, self.clock()
+            self._dashboard_read_at = (self._dashboard_read_at or (0, 0.0))[0], time.monotonic()
             submit(lambda: read_dashboard(vault, active, now), self._dashboard_read, self._ignore)
 
     def _dashboard_read(self, dashboard: Dashboard) -> None:
+        self._dashboard_read_at = (dashboard.entries, time.monotonic())
         self.dashboard.show_dashboard(dashboard)
+
+    def _dashboard_due(self, entries: int) -> bool:
+        if self._dashboard_read_at is None:
+            return True
+        read_entries, at = self._dashboard_read_at
+        waited = time.monotonic() - at
+        return waited >= DASHBOARD_IDLE_SECONDS or (entries != read_entries and waited >= DASHBOARD_BUSY_SECONDS)
 
     def _ignore(self, _exc: Exception) -> None:
         """The lines below say when the vault cannot be read; a chart is not worth a second message."""
 
     def _trail_counted(self, entries: int) -> None:
-        """Every refresh: how far the trail has grown since the verdict, and a new check when it is due."""
+        """Every refresh: how far the trail has grown since the verdict, and a new check when it is due; the
+        dashboard again when the trail has grown since it was read."""
+        if self.isVisible() and self._dashboard_due(entries):
+            self.refresh_dashboard()
         if self.verification.running or self._checked is None:
             self.audit_news.setText(f"{entries:,} entries in the trail")
             return

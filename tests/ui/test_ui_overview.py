@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from pytestqt.qtbot import QtBot
 from ui_support import insert_rows, many_users
 
@@ -136,4 +137,28 @@ def test_the_audit_line_follows_new_entries_and_checks_again(qtbot: QtBot, vault
     qtbot.waitUntil(lambda: "none added since this check" in page.audit_news.text(), timeout=10_000)
     assert page.fields["audit"].text() != first_verdict and "intact" in page.fields["audit"].text()
     page.hide()
-    assert not page.dashboard_timer.isActive()
+    assert not page.timer.isActive()
+
+
+def test_the_dashboard_follows_the_trail(
+    qtbot: QtBot, vault: Vault, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The tiles and charts are read again when the trail has grown, not only when the page is shown."""
+    from datetime import UTC, datetime
+
+    monkeypatch.setattr("app.ui.overview.DASHBOARD_BUSY_SECONDS", 0.0)
+    page = OverviewPage(vault, ScimServer(vault, tls=ensure_self_signed(data_dir), bus=EventBus()))
+    qtbot.addWidget(page)
+    page.show()
+    chart = page.dashboard.requests_chart
+    qtbot.waitUntil(lambda: chart.data is not None, timeout=5000)
+    assert chart.data is not None and chart.data.total() == 0
+    with vault.write_transaction() as conn:
+        for status in (200, 200, 404):
+            append(conn, Event("scim.request", "token:entra", "success" if status < 400 else "failure",
+                               details={"status": status}, at=datetime.now(UTC)))  # fmt: skip
+    page.refresh()
+    qtbot.waitUntil(lambda: chart.data is not None and chart.data.total() == 3, timeout=5000)
+    assert chart.data.total("refused") == 1
+    qtbot.waitUntil(lambda: page.dashboard.tiles["refusals"].value.text() == "1", timeout=5000)
+    page.hide()
