@@ -1,7 +1,7 @@
 """Time series of the audit trail for charts, computed with pandas: requests per hour, erasures per day, events by
 type over a range.
 
-SQLite narrows and pre-counts (per second or per hour, per kind and outcome, inside the time range found by seq:
+SQLite narrows and pre-counts (per slot of the axis, kind and outcome, inside the time range found by seq:
 app.audit.query); pandas puts the counts on a regular time axis (every slot present, zeros included), folds the
 rare types into "other", and sums. Only kinds, outcomes, times and counts are read: never a detail that could
 hold a person's data.
@@ -9,11 +9,12 @@ hold a person's data.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import Connection, and_, func, select, true
+from sqlalchemy import Connection, Integer, and_, cast, func, select, true
 
 from app.audit.query import EventFilter, _time_bounds
 from app.store.models import AuditEvent
@@ -43,20 +44,25 @@ class TimeSeries:
         return sum(sum(values) for key, values in self.series.items() if name is None or key == name)
 
 
-def _rows(conn: Connection, where: EventFilter, width: int, *extra: object) -> pd.DataFrame:
-    """(slot text, kind, outcome, n) counted by SQLite, ``width`` characters of the ISO time (13: hour, 19: s)."""
-    slot = func.substr(_A.c.at, 1, width)
+def _rows(conn: Connection, where: EventFilter, start: datetime, step: timedelta, *extra: object) -> pd.DataFrame:
+    """(slot index, kind, outcome, entries, weight) counted by SQLite: slot i covers [start + i·step, …).
+
+    The slot is computed in SQL from the entry's whole second (its ISO text cut to seconds, so never rounded up
+    into the next slot), which keeps the groups to slots × kinds rather than one per second of the range."""
+    origin = int(start.timestamp())
+    seconds = cast(func.strftime("%s", func.substr(_A.c.at, 1, 19)), Integer) - origin
+    slot = (seconds // _whole_seconds(step)).label("slot")
     conditions = [*where.conditions(), *_time_bounds(conn, where), *extra]
     statement = (
-        select(slot.label("slot"), _A.c.kind, _A.c.outcome, func.count().label("n"),
-               func.sum(_weight()).label("weight"))
+        select(slot, _A.c.kind, _A.c.outcome, func.count().label("n"), func.sum(_weight()).label("weight"))
         .where(and_(true(), *conditions))  # type: ignore[arg-type]
         .group_by(slot, _A.c.kind, _A.c.outcome)
-    )  # fmt: skip
-    rows = conn.execute(statement).all()
-    frame = pd.DataFrame.from_records(rows, columns=["slot", "kind", "outcome", "n", "weight"])
-    frame["at"] = pd.to_datetime(frame["slot"], utc=True, format="ISO8601")
-    return frame
+    )
+    return pd.DataFrame.from_records(conn.execute(statement).all(), columns=["slot", "kind", "outcome", "n", "weight"])
+
+
+def _whole_seconds(step: timedelta) -> int:
+    return max(1, math.ceil(step.total_seconds()))
 
 
 def _weight() -> object:
@@ -71,16 +77,14 @@ def _axis(start: datetime, step: timedelta, slots: int) -> pd.DatetimeIndex:
 
 
 def _on_axis(frame: pd.DataFrame, column: str, start: datetime, step: timedelta, slots: int) -> dict[str, list[int]]:
-    """Sum ``weight`` per (slot, ``column``) with every slot of the axis present."""
-    axis = _axis(start, step, slots)
+    """Sum ``weight`` per (slot, ``column``) with every slot of the axis present, in time order."""
     if frame.empty:
         return {}
-    position = ((frame["at"] - pd.Timestamp(start)) // pd.Timedelta(step)).clip(0, slots - 1)
-    table = frame.assign(slot_index=position).pivot_table(
-        index="slot_index", columns=column, values="weight", aggfunc="sum", fill_value=0
+    table = frame.assign(slot=frame["slot"].clip(0, slots - 1)).pivot_table(
+        index="slot", columns=column, values="weight", aggfunc="sum", fill_value=0
     )
     table = table.reindex(range(slots), fill_value=0)
-    table.index = axis
+    table.index = _axis(start, step, slots)
     return {str(name): [int(v) for v in table[name]] for name in table.columns}
 
 
@@ -99,7 +103,7 @@ def requests_per_hour(conn: Connection, now: datetime, days: int = 7) -> TimeSer
     slots = days * 24
     start = floor_hour(now) - step * (slots - 1)
     where = EventFilter(since=start, until=floor_hour(now) + step)
-    frame = _rows(conn, where, 13, _A.c.kind.in_(("scim.request", "scim.auth.failed")))
+    frame = _rows(conn, where, start, step, _A.c.kind.in_(("scim.request", "scim.auth.failed")))
     if not frame.empty:
         served = (frame["kind"] == "scim.request") & (frame["outcome"] == "success")
         frame["what"] = served.map({True: SERVED, False: REFUSED})
@@ -113,7 +117,7 @@ def erasures_per_day(conn: Connection, now: datetime, days: int = 30) -> TimeSer
     today = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     start = today - step * (days - 1)
     where = EventFilter(since=start, until=today + step)
-    frame = _rows(conn, where, 13, _A.c.kind.in_(("erasure.requested", "erasure.closed")))
+    frame = _rows(conn, where, start, step, _A.c.kind.in_(("erasure.requested", "erasure.closed")))
     if not frame.empty:
         frame["what"] = frame["kind"].map({"erasure.requested": "requested", "erasure.closed": "closed"})
     series = _on_axis(frame, "what", start, step, days)
@@ -123,7 +127,7 @@ def erasures_per_day(conn: Connection, now: datetime, days: int = 30) -> TimeSer
 def refusals_since(conn: Connection, since: datetime) -> int:
     """Requests refused since ``since`` (as ``requests_per_hour`` counts them)."""
     where = EventFilter(since=since)
-    frame = _rows(conn, where, 13, _A.c.kind.in_(("scim.request", "scim.auth.failed")))
+    frame = _rows(conn, where, since, timedelta(days=1), _A.c.kind.in_(("scim.request", "scim.auth.failed")))
     if frame.empty:
         return 0
     refused = ~((frame["kind"] == "scim.request") & (frame["outcome"] == "success"))
@@ -137,9 +141,9 @@ def family(kind: str) -> str:
 def events_by_type(conn: Connection, where: EventFilter, start: datetime, end: datetime, slots: int) -> TimeSeries:
     """Entries matching ``where`` in ``slots`` equal slices of [start, end), per event family ("scim", "policy"…):
     the ``TOP_TYPES`` busiest on their own, the others summed as "other". Every entry counts once."""
-    step = max((end - start) / slots, timedelta(seconds=1))
+    step = timedelta(seconds=_whole_seconds((end - start) / slots))  # whole seconds, covering [start, end)
     bounded = EventFilter(**{**where.__dict__, "since": start, "until": end})
-    frame = _rows(conn, bounded, 19)
+    frame = _rows(conn, bounded, start, step)
     if frame.empty:
         return TimeSeries(start, step, {})
     frame["weight"] = frame["n"]  # the audit page counts entries, not the occurrences a tally stands for
