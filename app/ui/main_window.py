@@ -54,6 +54,7 @@ from app.ui.lock.reauth import Reauthenticate, reauthenticate_with
 from app.ui.lock.screen import LockScreen
 from app.ui.lock.screensaver import ScreenLockListener
 from app.ui.log_view import open_log_view
+from app.ui.notices import TrayNotifier
 from app.ui.outside_policy.view import OutsidePolicyPage
 from app.ui.overview import OverviewPage
 from app.ui.policy.view import PolicyPage
@@ -64,6 +65,7 @@ from app.ui.settings import (
     clipboard_clear_seconds,
     endpoint_panel_collapsed,
     lock_on_screen_lock,
+    notifications_enabled,
     set_endpoint_panel_collapsed,
 )
 from app.ui.settings_dialog import SettingsDialog
@@ -395,6 +397,8 @@ def describe_cipher(vault: Vault) -> str:
 
 
 class MainWindow(QMainWindow):
+    closed = Signal()  # the window really closed (quit), not hidden to the tray: the session ends
+
     def __init__(
         self, vault: Vault, server: ScimServer, bus: EventBus, tokens: TokenStore, parent: QWidget | None = None
     ) -> None:
@@ -423,6 +427,7 @@ class MainWindow(QMainWindow):
         self.outside_page.reauthenticate = self.reauthenticate
         self.pages.addTab(self.outside_page, "Outside the policy")
         self.overview_page.review_outside.connect(lambda: self.pages.setCurrentWidget(self.outside_page))
+        self.overview_page.open_page.connect(self.show_named_page)  # a dashboard tile: the page of its figure
         self.targets_page = TargetsPage(vault, server.policy)
         self.pages.addTab(self.targets_page, "Targets")
         self.audit_page = AuditPage(vault, verifier=trail_verdict)
@@ -472,6 +477,11 @@ class MainWindow(QMainWindow):
         self.confirm: Confirm = ask  # "Quit with the endpoint running?"; replaced in tests
         self._quitting = False
         self.tray = Tray(self)  # closing the window keeps the endpoint up, in the system tray
+        # Alerts and deadlines as tray notifications (rate-limited, switchable in Settings); a click opens the page.
+        self.notifier = TrayNotifier(self.tray.icon, vault, notifications_enabled, parent=self)
+        self.bridge.alert_raised.connect(self.notifier.alert)
+        self.notifier.open_requested.connect(self.open_notice)
+        self.notifier.start()
         self.setMinimumSize(MINIMUM_SIZE)
         self.resize(1100, 750)
 
@@ -488,6 +498,22 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Alert: {getattr(alert, 'summary', 'anomaly detected')}", 15_000)
         if self.pages.currentWidget() is self.incidents_page:
             self.incidents_page.refresh()
+
+    def open_notice(self, notice: object) -> None:
+        """A click on a tray notification: the window comes up on the page the notice is about (behind the lock
+        screen when locked: the passphrase is still needed to see it)."""
+        self.tray.show_window()
+        self.show_named_page(str(getattr(notice, "page", "")))
+
+    def show_named_page(self, name: str) -> None:
+        """The page a notice or a dashboard tile names (app.notices / app.dashboard use these names)."""
+        pages: dict[str, QWidget] = {
+            "identities": self.identities, "targets": self.targets_page, "requests": self.requests_page,
+            "incidents": self.incidents_page, "outside_policy": self.outside_page, "audit": self.audit_page,
+        }  # fmt: skip
+        page = pages.get(name)
+        if page is not None:
+            self.pages.setCurrentWidget(page)
 
     def _page_changed(self, index: int) -> None:
         if self.pages.widget(index) is self.incidents_page and self.unseen_alerts:
@@ -671,6 +697,7 @@ class MainWindow(QMainWindow):
         """Stop timers and event delivery; the caller then stops the server and closes the vault."""
         self._quitting = True  # shut down by the caller: a close from now on is no question and no tray
         self.server_panel.timer.stop()
+        self.notifier.stop()
         self.idle.stop()
         self.bridge.close()
 
@@ -692,3 +719,4 @@ class MainWindow(QMainWindow):
         self.tray.close()
         self.shutdown()
         super().closeEvent(event)
+        self.closed.emit()

@@ -19,6 +19,8 @@ _SCREEN_LOCK = "security/lock_on_screen_lock"
 _CLIPBOARD = "security/clipboard_clear_seconds"
 _APPEARANCE = "appearance/theme"
 _ENDPOINT_COLLAPSED = "layout/endpoint_panel_collapsed"
+_NOTICES = "notifications/enabled"
+DEFAULT_NOTIFICATIONS = True
 
 
 def _settings() -> QSettings:
@@ -50,13 +52,17 @@ def set_appearance(choice: str) -> None:
     _settings().setValue(_APPEARANCE, normalise(choice))
 
 
-def lock_on_screen_lock() -> bool:
-    value = _settings().value(_SCREEN_LOCK, DEFAULT_LOCK_ON_SCREEN_LOCK)
+def _bool(key: str, default: bool) -> bool:
+    value = _settings().value(key, default)
     if isinstance(value, bool):
         return value
     if isinstance(value, str):  # INI files hold "true"/"false"
         return value.strip().lower() not in {"false", "0", "no", "off"}
-    return DEFAULT_LOCK_ON_SCREEN_LOCK
+    return default
+
+
+def lock_on_screen_lock() -> bool:
+    return _bool(_SCREEN_LOCK, DEFAULT_LOCK_ON_SCREEN_LOCK)
 
 
 def set_lock_on_screen_lock(enabled: bool) -> None:
@@ -87,3 +93,10 @@ def endpoint_panel_collapsed() -> bool:
 
 def set_endpoint_panel_collapsed(collapsed: bool) -> None:
     _settings().setValue(_ENDPOINT_COLLAPSED, bool(collapsed))
+def notifications_enabled() -> bool:
+    """Tray notifications for alerts and deadlines (on unless switched off)."""
+    return _bool(_NOTICES, DEFAULT_NOTIFICATIONS)
+
+
+def set_notifications_enabled(enabled: bool) -> None:
+    _settings().setValue(_NOTICES, bool(enabled))

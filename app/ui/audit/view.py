@@ -25,14 +25,15 @@ from PySide6.QtWidgets import (
 )
 from sqlalchemy import Connection
 
-from app.audit.query import EventFilter, actors, histogram, kinds, total
+from app.audit.query import EventFilter, actors, kinds, total
+from app.audit.timeseries import TimeSeries, events_by_type
 from app.audit.verify import Cancelled, Progress
 from app.store.vault import Vault
 from app.ui.audit.bundle_dialog import BundleExportDialog
-from app.ui.audit.chart import EventChart
 from app.ui.audit.model import COLUMN_SAMPLES, HEADERS, AuditTableModel
 from app.ui.audit.timeline_dialog import TimelineExportDialog
 from app.ui.audit.verification import VerificationControl, Verifier
+from app.ui.charts import StackedBarChart
 from app.ui.table_model import size_columns
 from app.ui.workers import submit
 
@@ -106,7 +107,7 @@ class AuditPage(QWidget):
         self.verify_progress.setVisible(False)
         self.verify_button.setEnabled(verifier is not None)
         self.count_label = QLabel("")
-        self.chart = EventChart()
+        self.chart = StackedBarChart("Events over time by type")
         self.export_button = QPushButton("E&xport timeline…")
         self.export_button.setToolTip("The selected entries, or every entry the filter matches, as CSV or XLSX")
         self.export_button.clicked.connect(self.export_timeline)
@@ -190,7 +191,7 @@ class AuditPage(QWidget):
         generation = self._chart_generation
         submit(lambda: (generation, self._read_chart(where)), self._chart_read, self._ignore)
 
-    def _read_chart(self, where: EventFilter) -> tuple[list[int], str]:
+    def _read_chart(self, where: EventFilter) -> tuple[TimeSeries, str]:
         end = datetime.now(UTC)
         with self.vault.read_connection() as conn:
             last = conn.exec_driver_sql("SELECT at FROM audit_events ORDER BY seq DESC LIMIT 1").scalar()
@@ -201,16 +202,16 @@ class AuditPage(QWidget):
             else:
                 first = conn.exec_driver_sql("SELECT at FROM audit_events ORDER BY seq LIMIT 1").scalar()
                 start = datetime.fromisoformat(first.replace("Z", "+00:00")) if first else end - timedelta(hours=1)
-            counts = histogram(conn, where, start, end + timedelta(seconds=1), CHART_BUCKETS)
-        return counts, f"{start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M} UTC"
+            series = events_by_type(conn, where, start, end + timedelta(seconds=1), CHART_BUCKETS)
+        return series, f"Events by type, {start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M} UTC"
 
     def _ignore(self, _exc: Exception) -> None:
         """A chart or a choice list that cannot be read is not worth a dialog; the table reports errors."""
 
-    def _chart_read(self, answer: tuple[int, tuple[list[int], str]]) -> None:
+    def _chart_read(self, answer: tuple[int, tuple[TimeSeries, str]]) -> None:
         generation, result = answer
         if generation == self._chart_generation:  # an answer to an older filter arrives late: drop it
-            self.chart.set_counts(*result)
+            self.chart.set_series(*result)
 
     def _size_columns(self) -> None:
         size_columns(self.table, COLUMN_SAMPLES, HEADERS)
@@ -220,7 +221,7 @@ class AuditPage(QWidget):
         self.model.clear()
         self.subject.clear()
         self._chart_generation += 1
-        self.chart.set_counts([], "")
+        self.chart.clear()
 
     # -- exports ---------------------------------------------------------------------------------------------
     def selected_seqs(self) -> list[int]:
