@@ -1,0 +1,70 @@
+"""The process's one write connection (issue 16 step 3, decision 0031).
+
+Every write of this process — SCIM (through the group commit, app/store/group_commit.py), the request recorder,
+alert cursors, dispatcher outcomes, erasure, policy, tokens — runs on this one pinned connection, one
+transaction at a time. Why one:
+
+- SQLite drops a connection's page cache whenever *another* connection committed. With the writes spread over a
+  pool, nearly every transaction decrypted (SQLCipher: AES + HMAC per page) the same index pages again; the
+  one writer only sees its own commits, so its cache stays warm.
+- Two writers of one process would queue on SQLite's file lock, which polls (busy_timeout); one lock here wakes
+  the next writer at once.
+
+A CLI command that writes while ``serve`` runs is another process with its own writer: SQLite's file locking
+orders the two, as before. Nesting a write inside a write on the same thread never worked (the inner BEGIN
+IMMEDIATE waited out the busy timeout on the outer's lock); it is refused at once with a clear error.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Connection, Engine
+
+from app.store.engine import WRITE_OPTION
+
+
+class NestedWrite(RuntimeError):
+    """A write transaction was asked for by a thread that already holds the writer (a programming error)."""
+
+
+class PinnedWriter:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine  # a pool of exactly one connection (make_engine(..., writer=True))
+        self._lock = threading.Lock()
+        self._owner: int | None = None
+        self.transactions = 0  # for tests and the benchmark: how many transactions ran here
+
+    @property
+    def holder(self) -> int | None:
+        """The thread id that holds the writer now (None: free)."""
+        return self._owner
+
+    @contextmanager
+    def connection(self) -> Iterator[Connection]:
+        """The write connection, held by this thread until the block ends; its transactions BEGIN IMMEDIATE."""
+        me = threading.get_ident()
+        if self._owner == me:
+            raise NestedWrite("A write was started inside another write on the same thread.")
+        with self._lock:
+            self._owner = me
+            try:
+                with self.engine.connect() as conn:
+                    conn.execution_options(**{WRITE_OPTION: True})
+                    yield conn
+            finally:
+                self._owner = None
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """One write transaction on the pinned connection, committed when the block ends without an error."""
+        with self.connection() as conn, conn.begin():
+            self.transactions += 1
+            yield conn
+
+    def dispose(self) -> None:
+        """Close the connection (the vault closes or changes its key); waits for a write in progress."""
+        with self._lock:
+            self.engine.dispose()
