@@ -6,7 +6,7 @@ import logging
 
 from app.audit.anchor import CheckpointScheduler
 from app.core.errors import ConfigError
-from app.core.events import AlertRaised, EventBus, OutboxQueued, PolicyApplied, ResourcesChanged
+from app.core.events import AlertRaised, EventBus, OutboxQueued, ResourcesChanged
 from app.dsr.alerts import DeadlineAlertJob
 from app.erasure.worker import ErasureWorker
 from app.incidents.register import IncidentRegister
@@ -54,10 +54,13 @@ class BackgroundJobs:
         self.checkpoints = CheckpointScheduler(vault)
         self.request_deadlines = DeadlineAlertJob(vault)  # Art. 12(3): 7 days, 1 day, passed
         self._unsubscribe = self.bus.subscribe(self._on_event)
+        # Outbox items committed by this process (any writer: SCIM, a policy apply, an erasure, a reconcile) wake the
+        # dispatcher; a write that queued nothing (no target) does not (decision 0031).
+        self._unwatch = vault.changes.subscribe(lambda tables: self.dispatcher.wake())
 
     def _on_event(self, event: object) -> None:
-        if isinstance(event, ResourcesChanged | PolicyApplied | OutboxQueued):
-            self.dispatcher.wake()  # outbox items were committed with the change: push now, not at the next poll
+        if isinstance(event, OutboxQueued):
+            self.dispatcher.wake()  # said explicitly by whoever queued it; the change watch says it too
         if isinstance(event, ResourcesChanged) and event.deleted:
             self.erasure.wake()  # an erasure request may have queued steps for the targets
 
@@ -80,6 +83,7 @@ class BackgroundJobs:
 
     def stop(self) -> None:
         self._unsubscribe()
+        self._unwatch()
         if self.forwarder is not None:
             self.forwarder.stop()
         self.request_deadlines.stop()

@@ -270,7 +270,9 @@ def checkpoint(engine: Engine) -> None:
 
 
 def checkpoint_on(conn: Connection) -> None:
-    conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    """On the DB-API connection itself: SQLAlchemy would open a transaction first, and SQLite refuses to
+    checkpoint inside one ("database table is locked")."""
+    conn.connection.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 
 
 # -- SQL functions whose spelling differs between SQLite and PostgreSQL ---------------------------------

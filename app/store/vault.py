@@ -26,6 +26,7 @@ from app.core.errors import VaultCorrupt, VaultError, VaultExists, VaultLocked, 
 from app.core.events import EventBus
 from app.store import engine as sqlcipher_engine
 from app.store import integrity, migrate
+from app.store.change_watch import ChangeWatch
 from app.store.engine import CipherSettings
 from app.store.models import VaultInfo
 from app.store.readers import ThreadReaders
@@ -59,6 +60,7 @@ class Vault:
         self._raw_key: bytearray | None = bytearray(raw_key)
         self._lock = threading.Lock()
         self._readers = ThreadReaders()
+        self.changes = ChangeWatch()  # what this process's writer changed (app/store/change_watch.py)
         self._engine: Engine | None = None
         self._writer: PinnedWriter | None = None
         self._open_engines(bytes(raw_key))
@@ -76,6 +78,7 @@ class Vault:
         salt, raw_key = sqlcipher_engine.create_keyed_file(path, passphrase)  # the key derived once
         vault = cls(path, raw_key, salt)
         migrate.upgrade(vault.writer.engine)
+        vault.writer.watch_tables()
         with vault.write_session() as session:
             session.add(VaultInfo(key="vault_id", value=str(uuid.uuid4())))
             session.add(VaultInfo(key="created", value=datetime.now(UTC).isoformat()))
@@ -109,6 +112,7 @@ class Vault:
             sqlcipher_engine.connect_raw(path, raw_key, salt).close()  # the WAL is read (and recovered) from here
             vault = cls(path, raw_key, salt)
             migrate.upgrade(vault.writer.engine)
+            vault.writer.watch_tables()
             with vault.write_transaction() as conn:
                 append(conn, Event("vault.unlocked", current_actor.get()))
             vault.optimize()
@@ -159,7 +163,8 @@ class Vault:
         """The readers' pool and the one writer (called with ``_lock`` held, or from ``__init__``)."""
         self._engine = sqlcipher_engine.make_engine(self.path, raw_key, self._salt)
         self._sessions = sessionmaker(self._engine, expire_on_commit=False)
-        self._writer = PinnedWriter(sqlcipher_engine.make_engine(self.path, raw_key, self._salt, writer=True))
+        writer_engine = sqlcipher_engine.make_engine(self.path, raw_key, self._salt, writer=True)
+        self._writer = PinnedWriter(writer_engine, self.changes)
 
     def _close_engines(self) -> None:
         self._readers.close_all()

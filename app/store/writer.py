@@ -23,6 +23,7 @@ from contextlib import contextmanager
 
 from sqlalchemy import Connection, Engine
 
+from app.store.change_watch import ChangeWatch
 from app.store.engine import WRITE_OPTION
 
 
@@ -31,8 +32,12 @@ class NestedWrite(RuntimeError):
 
 
 class PinnedWriter:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, watch: ChangeWatch | None = None) -> None:
         self.engine = engine  # a pool of exactly one connection (make_engine(..., writer=True))
+        # caches dropped on change, listeners told of queued work (change_watch.py); the vault's, so that what
+        # subscribed to it outlives a re-key or a reopen, which make a new writer
+        self.watch = watch or ChangeWatch()
+        self.watch.attach(engine)
         self._lock = threading.Lock()
         self._owner: int | None = None
         self.transactions = 0  # for tests and the benchmark: how many transactions ran here
@@ -56,6 +61,7 @@ class PinnedWriter:
                     yield conn
             finally:
                 self._owner = None
+                self.watch.settle()
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
@@ -63,6 +69,11 @@ class PinnedWriter:
         with self.connection() as conn, conn.begin():
             self.transactions += 1
             yield conn
+
+    def watch_tables(self) -> None:
+        """Put the watch's triggers on tables made since the connection opened (a new vault, after migrating)."""
+        with self._lock, self.engine.connect() as conn:
+            self.watch.install(conn.connection.driver_connection)
 
     def dispose(self) -> None:
         """Close the connection (the vault closes or changes its key); waits for a write in progress."""
