@@ -113,3 +113,52 @@ def test_every_write_of_a_serve_run_is_made_on_the_one_writer_connection(vault: 
         assert readers and all(reader.total_changes == 0 for reader in readers.values())  # type: ignore[attr-defined]
     finally:
         runtime.close()
+
+
+def test_a_cli_write_while_serve_writes_keeps_its_own_connection_and_both_succeed(vault: Vault) -> None:
+    """A CLI command is another process with its own writer; SQLite's file lock orders it with serve's writer."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.conftest import PASSPHRASE
+
+    _, token = TokenStore(vault).create("idp")
+    runtime = Runtime(vault, host="127.0.0.1", port=0, public_host=None, tls=None)
+    runtime.start()
+    statuses: list[int] = []
+    stop = threading.Event()
+
+    def provision() -> None:
+        with httpx.Client(base_url=runtime.server.base_url, headers={"Authorization": f"Bearer {token}"},
+                          timeout=30) as http:  # fmt: skip
+            n = 0
+            while not stop.is_set() or n < 20:
+                statuses.append(http.post("/Users", json=new_user(f"busy{n}@example.org")).status_code)
+                n += 1
+
+    writer = threading.Thread(target=provision)
+    writer.start()
+    try:
+        env = {**os.environ, "CUSTOS_PASSPHRASE": PASSPHRASE}
+        done = subprocess.run(
+            [sys.executable, "main.py", "token", "create", "--name", "cli-made", "--data-dir", str(vault.path.parent)],
+            cwd=Path(__file__).resolve().parents[1], env=env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        stop.set()
+        writer.join(60)
+        assert done.returncode == 0, done.stderr[-500:]
+        secret = done.stdout.splitlines()[1].strip()
+        assert statuses and set(statuses) == {201}  # no write of serve failed while the CLI wrote
+        headers = {"Authorization": f"Bearer {secret}"}
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:  # serve sees the CLI's token (issue 11 §2: within a second)
+            if httpx.get(f"{runtime.server.base_url}/ServiceProviderConfig", headers=headers).status_code == 200:
+                break
+            time.sleep(0.05)
+        else:
+            raise AssertionError("the token made by the CLI was not accepted")
+    finally:
+        stop.set()
+        runtime.close()

@@ -3,8 +3,9 @@
 Every write of this process runs on one connection (app/store/writer.py). On it, TEMP triggers (they live in
 that connection only: no migration, nothing in the file) call back into Python when a watched table changes:
 
-- ``targets`` and ``policy_versions``: small values every SCIM write needs (the enabled targets an outbox item is
-  queued for, the policy version in force) are cached per table and dropped when the table changes. While the
+- ``targets``, ``policy_versions``, ``erasure_tombstone_key``, ``erasure_tombstones``: small values every SCIM
+  write needs (the enabled targets an outbox item is queued for, the policy version in force, the tombstone key
+  and whether any tombstone is unreleased) are cached per table and dropped when the table changes. While the
   current transaction has changed a table, its cache is bypassed (a value read then may yet be rolled back).
 - ``outbox``: listeners (the provisioning dispatcher) are told after the commit that work was queued, instead of
   every write waking them.
@@ -26,7 +27,7 @@ from sqlalchemy import Connection, Engine, event
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 INFO_KEY = "custos_change_watch"
-CACHED_TABLES = ("targets", "policy_versions")
+CACHED_TABLES = ("targets", "policy_versions", "erasure_tombstone_key", "erasure_tombstones")
 NOTIFIED_TABLES = ("outbox",)
 _FUNCTION = "custos_table_changed"
 

@@ -167,6 +167,7 @@ class Vault:
         self._writer = PinnedWriter(writer_engine, self.changes)
 
     def _close_engines(self) -> None:
+        self.changes.forget()  # the cached values (a tombstone key among them) leave memory with the key
         self._readers.close_all()
         if self._writer is not None:
             self._writer.dispose()

@@ -199,3 +199,28 @@ def test_outbox_listeners_hear_of_committed_items_only(vault: Vault) -> None:
         assert len(heard) == 1 and "outbox" in heard[0]
     finally:
         unsubscribe()
+
+
+def test_a_tombstone_written_by_another_process_blocks_the_next_create(vault: Vault, data_dir: Path) -> None:
+    """The "no tombstone at all" shortcut of every create is cached, and another process's erasure drops it."""
+    from app.core.events import EventBus
+    from app.erasure.tombstones import ErasedSubjectReturned
+    from app.scim.service import ScimService
+    from tests.conftest import new_user
+    from tests.policy_support import hold_everything
+
+    hold_everything(vault)
+    service = ScimService(vault, "https://scim.test/scim/v2", EventBus())
+    try:
+        assert service.create("User", new_user("first@example.org")).status == 201  # caches: nobody is blocked
+        _in_another_process(
+            data_dir,
+            "from datetime import UTC, datetime\n"
+            "from app.erasure import tombstones\n"
+            "with vault.write_transaction() as conn:\n"
+            "    tombstones.record(conn, 'req-other', 0, {'userName': 'gone@example.org'}, datetime.now(UTC))\n",
+        )
+        with pytest.raises(ErasedSubjectReturned):
+            service.create("User", new_user("gone@example.org"))
+    finally:
+        service.close()
