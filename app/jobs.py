@@ -6,7 +6,7 @@ import logging
 
 from app.audit.anchor import CheckpointScheduler
 from app.core.errors import ConfigError
-from app.core.events import AlertRaised, EventBus, OutboxQueued, ResourcesChanged
+from app.core.events import AlertRaised, EventBus, OutboxQueued
 from app.dsr.alerts import DeadlineAlertJob
 from app.erasure.worker import ErasureWorker
 from app.incidents.register import IncidentRegister
@@ -56,13 +56,18 @@ class BackgroundJobs:
         self._unsubscribe = self.bus.subscribe(self._on_event)
         # Outbox items committed by this process (any writer: SCIM, a policy apply, an erasure, a reconcile) wake the
         # dispatcher; a write that queued nothing (no target) does not (decision 0031).
-        self._unwatch = vault.changes.subscribe(lambda tables: self.dispatcher.wake())
+        self._unwatch = vault.changes.subscribe(self._on_change)
+
+    def _on_change(self, tables: frozenset[str]) -> None:
+        """Committed by this process's writer: wake who has work now (decision 0031)."""
+        if "outbox" in tables:
+            self.dispatcher.wake()
+        if "erasure_steps" in tables:
+            self.erasure.wake()  # an erasure request queued (or a person re-queued) steps for the targets
 
     def _on_event(self, event: object) -> None:
         if isinstance(event, OutboxQueued):
             self.dispatcher.wake()  # said explicitly by whoever queued it; the change watch says it too
-        if isinstance(event, ResourcesChanged) and event.deleted:
-            self.erasure.wake()  # an erasure request may have queued steps for the targets
 
     def _on_alert(self, alert: AlertRaised) -> None:
         # A candidate incident, never an "aware" time: whether this is a breach is a person's decision. A

@@ -15,6 +15,8 @@ from __future__ import annotations
 import argparse
 import collections
 import json
+import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -38,7 +40,35 @@ BUCKETS = (
     ("HTTP (uvicorn, starlette, h11/httptools)", ("uvicorn", "starlette", "httptools", "h11")),
     ("JSON", ("json/",)),
 )
+PER_THREAD: dict[str, collections.Counter[str]] = {}  # phase -> thread name -> CPU seconds
 IDLE = ("wait (threading", "_wait_for_tstate_lock", "select (selectors", "poll (", "get (queue", "_worker (concurrent")
+
+
+_THREAD = re.compile(r"^thread \((\d+)\): ([^;]*);")
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def thread_cpu(pid: int) -> dict[int, float]:
+    """CPU seconds (user + system) of each thread of ``pid``, from /proc."""
+    seconds: dict[int, float] = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the thread ended meanwhile
+        seconds[int(tid)] = (int(fields[11]) + int(fields[12])) / TICKS
+    return seconds
+
+
+def thread_names(raw: Path) -> dict[int, str]:
+    """Thread id -> Python thread name, as py-spy wrote them; pool threads share one name (their prefix)."""
+    names: dict[int, str] = {}
+    for line in raw.read_text().splitlines():
+        match = _THREAD.match(line)
+        if match:
+            names[int(match.group(1))] = re.sub(r"_\d+$", "_*", match.group(2)) or "(unnamed)"
+    return names
 
 
 def bucket_of(stack: str) -> str | None:
@@ -52,6 +82,7 @@ def bucket_of(stack: str) -> str | None:
 
 
 def profile_phase(py_spy: str, pid: int, out: Path, run: callable) -> collections.Counter[str]:  # type: ignore[valid-type]
+    before = thread_cpu(pid)
     sampler = subprocess.Popen(
         [py_spy, "record", "--pid", str(pid), "--format", "raw", "--output", str(out), "--rate", "200", "--threads"],
         stdout=subprocess.DEVNULL,
@@ -62,6 +93,12 @@ def profile_phase(py_spy: str, pid: int, out: Path, run: callable) -> collection
     finally:
         sampler.send_signal(2)  # py-spy writes its file on SIGINT
         sampler.wait(60)
+        after = thread_cpu(pid)
+    names = thread_names(out)
+    per_thread: collections.Counter[str] = collections.Counter()
+    for tid, spent in after.items():
+        per_thread[names.get(tid, "(other threads)")] += spent - before.get(tid, 0.0)
+    PER_THREAD[out.stem] = per_thread
     counts: collections.Counter[str] = collections.Counter()
     for line in out.read_text().splitlines():
         stack, _, number = line.rpartition(" ")
@@ -111,6 +148,10 @@ def main() -> int:
                 for bucket, count in counts.most_common():
                     share = count / total
                     print(f"  {name:<7} {bucket:<55} {100 * share:5.1f} %  {share * cpu:6.2f} ms/req")
+                requests = len(ids) if name != "create" else args.users
+                for thread, spent in PER_THREAD[name].most_common():
+                    if spent > 0:
+                        print(f"  {name:<7} CPU of thread {thread:<40} {1000 * spent / requests:6.3f} ms/req")
         finally:
             load.close()
             server.stop()

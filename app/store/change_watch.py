@@ -7,8 +7,8 @@ that connection only: no migration, nothing in the file) call back into Python w
   write needs (the enabled targets an outbox item is queued for, the policy version in force, the tombstone key
   and whether any tombstone is unreleased) are cached per table and dropped when the table changes. While the
   current transaction has changed a table, its cache is bypassed (a value read then may yet be rolled back).
-- ``outbox``: listeners (the provisioning dispatcher) are told after the commit that work was queued, instead of
-  every write waking them.
+- ``outbox``, ``erasure_steps``: listeners (the provisioning dispatcher, the erasure worker) are told after the
+  commit that work was queued, instead of every write waking them.
 
 Another process (``custos target add``, ``custos policy apply`` while ``serve`` runs) commits on its own
 connection; SQLite's ``PRAGMA data_version`` on this connection then changes. It is read once per write
@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 INFO_KEY = "custos_change_watch"
 CACHED_TABLES = ("targets", "policy_versions", "erasure_tombstone_key", "erasure_tombstones")
-NOTIFIED_TABLES = ("outbox",)
+NOTIFIED_TABLES = ("outbox", "erasure_steps")
 _FUNCTION = "custos_table_changed"
 
 

@@ -224,3 +224,15 @@ def test_a_tombstone_written_by_another_process_blocks_the_next_create(vault: Va
             service.create("User", new_user("gone@example.org"))
     finally:
         service.close()
+
+
+def test_an_idle_erasure_worker_does_not_take_the_writer(vault: Vault) -> None:
+    """It looked every half second, and after every DELETE, inside a write transaction; with nothing to claim and
+    no request open, a read now says so and the one writer stays free for SCIM writes."""
+    from app.erasure.worker import ErasureWorker
+
+    worker = ErasureWorker(vault)
+    before = vault.writer.transactions
+    for _ in range(5):
+        assert worker._record_and_claim([]) == []
+    assert vault.writer.transactions == before
