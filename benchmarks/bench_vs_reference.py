@@ -239,12 +239,24 @@ def main() -> int:
         help="another Custos source tree (e.g. `git archive <commit> | tar -x -C DIR`) measured in the same run, "
         "as the 'before' column",
     )
+    parser.add_argument(
+        "--tree",
+        action="append",
+        default=[],
+        metavar="NAME=DIR",
+        help="a further Custos source tree, measured in the same run in a column of its own (repeatable; in order, "
+        "after --baseline and before this tree): one column per step of a change",
+    )
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args()
     passphrase = os.environ.get("CUSTOS_PASSPHRASE", DEFAULT_PASSPHRASE)
-    trees = ([("before", args.baseline.resolve())] if args.baseline else []) + [
-        ("after" if args.baseline else "Custos", ROOT)
-    ]
+    trees = [("before", args.baseline.resolve())] if args.baseline else []
+    for spec in args.tree:
+        name, _, folder = spec.partition("=")
+        if not name or not folder:
+            parser.error("--tree takes NAME=DIR")
+        trees.append((name, Path(folder).resolve()))
+    trees.append(("after" if trees else "Custos", ROOT))
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name, _ in trees}
     runs["reference"] = []
     for round_number in range(1, args.rounds + 1):  # interleaved, so that a noisy minute hits every server alike
