@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from sqlalchemy import Connection, Engine
 
 from app.store.change_watch import ChangeWatch
-from app.store.engine import WRITE_OPTION
+from app.store.engine import SINGLE_STATEMENT_READS_OPTION, WRITE_OPTION
 
 
 class NestedWrite(RuntimeError):
@@ -40,6 +40,7 @@ class PinnedWriter:
         self.watch.attach(engine)
         self._lock = threading.Lock()
         self._owner: int | None = None
+        self._conn: Connection | None = None  # kept checked out between transactions: no pool round trip per write
         self.transactions = 0  # for tests and the benchmark: how many transactions ran here
 
     @property
@@ -56,12 +57,26 @@ class PinnedWriter:
         with self._lock:
             self._owner = me
             try:
-                with self.engine.connect() as conn:
-                    conn.execution_options(**{WRITE_OPTION: True})
+                conn = self._kept()
+                try:
                     yield conn
+                finally:
+                    if not conn.invalidated and conn.in_transaction():  # left open by a statement outside a
+                        conn.rollback()  # ``begin()`` block (a checkpoint, a scrub): nothing of it is kept
             finally:
                 self._owner = None
                 self.watch.settle()
+
+    def _kept(self) -> Connection:
+        """The one connection, checked out once and kept; replaced if SQLAlchemy invalidated it (a damaged page)."""
+        conn = self._conn
+        if conn is None or conn.closed or conn.invalidated:
+            if conn is not None:
+                conn.close()
+            conn = self._conn = self.engine.connect()
+        # options set by the last holder (a scrub's single-statement mode) do not carry over to the next
+        conn.execution_options(**{WRITE_OPTION: True, SINGLE_STATEMENT_READS_OPTION: False})
+        return conn
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
@@ -72,10 +87,20 @@ class PinnedWriter:
 
     def watch_tables(self) -> None:
         """Put the watch's triggers on tables made since the connection opened (a new vault, after migrating)."""
-        with self._lock, self.engine.connect() as conn:
+        with self.connection() as conn:
             self.watch.install(conn.connection.driver_connection)
+
+    def release(self) -> None:
+        """Give the connection back to its pool (before something else must use the write engine directly)."""
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
 
     def dispose(self) -> None:
         """Close the connection (the vault closes or changes its key); waits for a write in progress."""
         with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
             self.engine.dispose()

@@ -41,9 +41,11 @@ class Disk:
     def fill(self) -> None:
         with self.vault.engine.connect() as conn:
             self.limit = int(conn.exec_driver_sql("PRAGMA page_count").scalar() or 0)
+        self.vault.writer.release()  # the writer keeps its connection checked out: the next write takes it anew
 
     def free(self) -> None:
         self.limit = PLENTY
+        self.vault.writer.release()
 
 
 @pytest.fixture
