@@ -113,6 +113,7 @@ def main() -> int:
     parser.add_argument("--py-spy", required=True, help="the py-spy executable")
     parser.add_argument("--users", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--sample", type=int, default=2000, help="PATCHes and DELETEs (of the users created)")
     parser.add_argument("--root", type=Path, default=ROOT, help="the Custos source tree to run")
     parser.add_argument("--raw", type=Path, help="keep py-spy's raw stacks (one file per phase) in this folder")
     args = parser.parse_args()
@@ -131,11 +132,11 @@ def main() -> int:
                 report["create"] = {"cpu_ms": result.summary()["server_cpu_ms_per_req"]}
 
             def patches() -> None:
-                result = load.run("patch", [Req("PATCH", f"/Users/{i}", patch, 200) for i in ids])
+                result = load.run("patch", [Req("PATCH", f"/Users/{i}", patch, 200) for i in ids[: args.sample]])
                 report["patch"] = {"cpu_ms": result.summary()["server_cpu_ms_per_req"]}
 
             def deletes() -> None:
-                result = load.run("delete", [Req("DELETE", f"/Users/{i}", None, 204) for i in ids])
+                result = load.run("delete", [Req("DELETE", f"/Users/{i}", None, 204) for i in ids[: args.sample]])
                 report["delete"] = {"cpu_ms": result.summary()["server_cpu_ms_per_req"]}
 
             for name, run in (("create", creates), ("patch", patches), ("delete", deletes)):
@@ -148,7 +149,7 @@ def main() -> int:
                 for bucket, count in counts.most_common():
                     share = count / total
                     print(f"  {name:<7} {bucket:<55} {100 * share:5.1f} %  {share * cpu:6.2f} ms/req")
-                requests = len(ids) if name != "create" else args.users
+                requests = min(len(ids), args.sample) if name != "create" else args.users
                 for thread, spent in PER_THREAD[name].most_common():
                     if spent > 0:
                         print(f"  {name:<7} CPU of thread {thread:<40} {1000 * spent / requests:6.3f} ms/req")

@@ -25,7 +25,7 @@ from app.core.events import EventBus
 from app.store import engine as sqlcipher_engine
 from app.store import integrity, migrate
 from app.store.change_watch import ChangeWatch
-from app.store.engine import SINGLE_STATEMENT_READS_OPTION, CipherSettings
+from app.store.engine import CipherSettings
 from app.store.models import VaultInfo
 from app.store.readers import ThreadReaders
 from app.store.writer import PinnedWriter
@@ -202,20 +202,13 @@ class Vault:
                 raise
 
     @contextmanager
-    def read_connection(self, kept: bool = True) -> Iterator[Connection]:
+    def read_connection(self) -> Iterator[Connection]:
         """A Core connection for reads on hot paths: no Session, and no explicit transaction.
 
         Each statement reads its own consistent snapshot; callers that need several statements to agree with
         each other use :meth:`read_session` instead.
         The connection is this thread's own, kept open (app/store/readers.py), so its page cache stays warm.
-        ``kept=False``: a pooled connection, given back after the block, for threads of a large pool (the SCIM
-        write workers) that must not each keep a connection and its cache.
         """
-        if not kept:
-            with self.engine.connect() as conn:
-                conn.execution_options(**{SINGLE_STATEMENT_READS_OPTION: True})
-                yield conn
-            return
         with self._readers.connection(self.engine) as conn:
             yield conn
 
