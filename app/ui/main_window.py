@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QPushButton,
     QSpinBox,
@@ -283,7 +285,10 @@ class TokensPage(QWidget):
         if not rows:
             self.message.setText("Select the token to revoke.")
             return
-        name = self.table.item(rows[0].row(), 0).text()
+        cell = self.table.item(rows[0].row(), 0)
+        if cell is None:  # the table is being refilled
+            return
+        name = cell.text()
         question = f"Revoke the token {name!r}? Identity providers using it will be refused from now on."
         if not self.confirm(self, "Revoke token", question):
             return
@@ -491,7 +496,7 @@ class MainWindow(QMainWindow):
         view = self.menuBar().addMenu("V&iew")
         for index in range(self.pages.count()):
             view.addAction(
-                self._action(self.pages.tabText(index), lambda i=index: self.show_page(i), f"Ctrl+{index + 1}")
+                self._action(self.pages.tabText(index), partial(self.show_page, index), f"Ctrl+{index + 1}")
             )
         view.addSeparator()
         refresh = self._action(
@@ -553,7 +558,7 @@ class MainWindow(QMainWindow):
     def _lock_menus(self, locked: bool) -> None:
         for menu_action in self.menuBar().actions():
             menu = menu_action.menu()
-            for action in menu.actions() if menu is not None else ():
+            for action in menu.actions() if isinstance(menu, QMenu) else ():
                 if not action.isSeparator():
                     action.setEnabled(not locked or action in self.usable_when_locked)
 

@@ -48,12 +48,13 @@ def preview(vault: Vault, subject_ids: list[str]) -> Preview:
         # Recipients with no SCIM target (Art. 19): told by a person, for the subjects in their scope.
         record = in_force(conn)
         with_target = {t.recipient_id for t in targets}
-        for recipient in record.policy.recipients if record else ():
+        policy = record.policy if record else None
+        for recipient in policy.recipients if policy else ():
             if recipient.id in with_target or not scope.receives_users(recipient):
                 continue
             name = recipient_step_name(recipient.id)
             modes[name] = RECIPIENT_MODE
-            counts[name] = sum(1 for rid in subject_ids if scope.in_scope(conn, record.policy, recipient, rid))
+            counts[name] = len([rid for rid in subject_ids if policy and scope.in_scope(conn, policy, recipient, rid)])
         named = people(conn, subject_ids)
     return Preview(len(subject_ids), found, {name: counts.get(name, 0) for name in sorted(modes)}, modes, named)
 

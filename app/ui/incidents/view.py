@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QHideEvent, QShowEvent
@@ -51,6 +51,7 @@ from app.ui.incidents.time_dialog import TimeChange, ask_time
 from app.ui.policy.common import login_name, plain_label, user_message
 from app.ui.workers import submit
 
+AnyDialog = TypeVar("AnyDialog", bound=QDialog)  # what _with_selected made, with its own value()
 HEADERS = ("ID", "State", "Title", "Aware (UTC)", "Deadline (UTC)", "Deadline (local)", "Clock")
 RunDialog = Callable[[QDialog], bool]
 AskAwareness = Callable[[QWidget, IncidentView, datetime], tuple[datetime, str] | None]
@@ -290,7 +291,7 @@ class IncidentsPage(QWidget):
             submit(lambda: self.register.open_incident(given.title, operator, given.description, given.detected_at),
                    self._changed, self._failed)  # fmt: skip
 
-    def _with_selected(self, make: Callable[[IncidentView], QDialog]) -> tuple[IncidentView, QDialog] | None:
+    def _with_selected(self, make: Callable[[IncidentView], AnyDialog]) -> tuple[IncidentView, AnyDialog] | None:
         view = self._selected()
         if view is None:
             self.summary.setText("Select an incident first.")
@@ -304,48 +305,48 @@ class IncidentsPage(QWidget):
     def dismiss(self) -> None:
         if answer := self._with_selected(lambda v: DismissDialog(v, self)):
             view, dialog = answer
-            reason, operator = dialog.value(), login_name()  # type: ignore[attr-defined]
+            reason, operator = dialog.value(), login_name()
             self._record(lambda: self.register.dismiss(view.id, operator, reason))
 
     def assess_risk(self) -> None:
         if answer := self._with_selected(lambda v: RiskDialog(v, self)):
             view, dialog = answer
-            (risk, reason), operator = dialog.value(), login_name()  # type: ignore[attr-defined]
+            (risk, reason), operator = dialog.value(), login_name()
             self._record(lambda: self.register.assess(view.id, operator, risk, reason))
 
     def record_containment(self) -> None:
         if answer := self._with_selected(lambda v: ContainmentDialog(v, self.now(), self)):
             view, dialog = answer
-            (values, reason), operator = dialog.value(), login_name()  # type: ignore[attr-defined]
+            (values, reason), operator = dialog.value(), login_name()
             self._record(lambda: self.register.update(view.id, operator, reason, **values))
 
     def compute_scope(self) -> None:
         if answer := self._with_selected(lambda v: ScopeDialog(self.vault, self.policy, v, self.now(), self)):
             view, dialog = answer
-            values, operator = dialog.value(), login_name()  # type: ignore[attr-defined]
-            self._record(lambda: self.register.update(view.id, operator, **values))
+            values, operator = dialog.value(), login_name()
+            self._record(lambda: self.register.update(view.id, operator, "", **values))  # no reason: nothing corrected
 
     def notify(self) -> None:
         if answer := self._with_selected(lambda v: NotificationDialog(v, self.now(), self)):
             view, dialog = answer
-            given, operator = dialog.value(), login_name()  # type: ignore[attr-defined]
+            given, operator = dialog.value(), login_name()
             self._record(lambda: self.register.notify(view.id, operator, given.reference, given.at, given.summary,
                                                       given.delay_reason, given.follow_up))  # fmt: skip
 
     def record_communication(self) -> None:
         if answer := self._with_selected(lambda v: CommunicationDialog(v, self.now(), self)):
             view, dialog = answer
-            given, operator = dialog.value(), login_name()  # type: ignore[attr-defined]
+            given, operator = dialog.value(), login_name()
             if given.informed:
                 self._record(lambda: self.register.inform_subjects(view.id, operator, given.at, given.reason))
             else:
-                self._record(lambda: self.register.exempt_from_communication(view.id, operator, given.exemption,
+                self._record(lambda: self.register.exempt_from_communication(view.id, operator, given.exemption or "",
                                                                              given.reason))  # fmt: skip
 
     def close_incident(self) -> None:
         if answer := self._with_selected(lambda v: CloseDialog(v, self)):
             view, dialog = answer
-            rationale, operator = dialog.value(), login_name()  # type: ignore[attr-defined]
+            rationale, operator = dialog.value(), login_name()
             self._record(lambda: self.register.close(view.id, operator, rationale))
 
     def record_awareness(self) -> None:
