@@ -286,8 +286,8 @@ class RequestsPage(QWidget):
             + (f"; nearest deadline {nearest.isoformat()}." if nearest else ".")
             + self.settings_note
         )
-        shown = enumerate(self.shown)
-        again = next((i for i, v in shown if selected and v.id == selected.id), 0 if self.shown else None)
+        listed = enumerate(self.shown)
+        again = next((i for i, v in listed if selected and v.id == selected.id), 0 if self.shown else None)
         if again is not None:
             self.table.selectRow(again)
         self._show_selected()
