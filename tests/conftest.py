@@ -56,10 +56,14 @@ class VaultTemplate:
     key: bytes
     salt: bytes
 
-    def open_copy(self, data_dir: Path) -> Vault:
+    def copy_into(self, data_dir: Path) -> Path:
         copy = vault_path(data_dir)
         shutil.copyfile(self.path, copy)
         os.chmod(copy, 0o600)
+        return copy
+
+    def open_copy(self, data_dir: Path) -> Vault:
+        copy = self.copy_into(data_dir)
         opened = Vault(copy, self.key, self.salt)
         opened.fix_permissions()
         return opened
@@ -90,6 +94,14 @@ def vault_templates(tmp_path_factory: pytest.TempPathFactory) -> VaultTemplates:
 @pytest.fixture(scope="session")
 def vault_template(vault_templates: VaultTemplates) -> VaultTemplate:
     return vault_templates.get(PASSPHRASE)
+
+
+@pytest.fixture
+def vault_file(data_dir: Path, vault_template: VaultTemplate) -> Path:
+    """``data_dir`` holding a vault, closed, for commands run as child processes (PASSPHRASE unlocks it): a test
+    whose subject is not the vault's creation starts from it instead of paying for a create in its first command
+    (Alembic and every migration, one more key derivation) or running a command only to make one."""
+    return vault_template.copy_into(data_dir)
 
 
 @pytest.fixture

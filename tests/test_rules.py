@@ -1,12 +1,13 @@
-"""Rules that hold themselves (issue 15 §5): the import contracts (.importlinter) and the type checker on the
-Qt-free core ([tool.mypy] in pyproject.toml), run as CI runs them. Both tools come with the test extras; where
-they are missing (a developer's older environment) the tests skip, except in CI, where a skip would hide a
+"""Rules that hold themselves (issue 15 §5): the import contracts (.importlinter) and the type checker on every
+package, the Qt layer included ([tool.mypy] in pyproject.toml), run as CI runs them. Both tools come with the test
+extras; where they are missing (a developer's older environment) the tests skip, except in CI, where a skip would hide a
 broken rule."""
 
 from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -68,3 +69,16 @@ def test_the_core_type_checks() -> None:
     _tool("mypy")
     done = _run("-m", "mypy")
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+
+
+def test_every_type_ignore_names_its_code_and_says_why() -> None:
+    """``# type: ignore[code]  # reason``: an ignore silences one named check, and the line says why that check is
+    wrong there (warn_unused_ignores removes the ones no longer needed)."""
+    pattern = re.compile(r"#\s*type:\s*ignore(?P<codes>\[[^\]]*\])?(?P<rest>.*)$")
+    unexplained = []
+    for path in sorted((ROOT / "app").rglob("*.py")):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            found = pattern.search(line)
+            if found and (not found["codes"] or not re.match(r"\s+#\s*\S", found["rest"])):
+                unexplained.append(f"{path.relative_to(ROOT)}:{number}")
+    assert unexplained == []

@@ -55,7 +55,7 @@ def _rows(conn: Connection, where: EventFilter, start: datetime, step: timedelta
     conditions = [*where.conditions(), *_time_bounds(conn, where), *extra]
     statement = (
         select(slot, _A.c.kind, _A.c.outcome, func.count().label("n"), func.sum(_weight()).label("weight"))
-        .where(and_(true(), *conditions))  # type: ignore[arg-type]
+        .where(and_(true(), *conditions))  # type: ignore[arg-type]  # mixed ColumnElement kinds; SQLAlchemy accepts them
         .group_by(slot, _A.c.kind, _A.c.outcome)
     )
     return pd.DataFrame.from_records(conn.execute(statement).all(), columns=["slot", "kind", "outcome", "n", "weight"])

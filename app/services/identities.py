@@ -18,7 +18,7 @@ from app.directory.identity_strings import describe as describe_name
 from app.dsr.register import DsrRegister
 from app.policy.minimise import Minimiser
 from app.services.dsr import subject_lines
-from app.store.browse import PAGE_SIZE, Cursor, Detail, Page, Query, Row, SortValue, sorts_before
+from app.store.browse import PAGE_SIZE, Cursor, Detail, Page, Query, Row, SortKey, SortValue, sorts_before
 from app.store.browse import counts as _counts
 from app.store.browse import document as _document
 from app.store.browse import page as _page
@@ -26,9 +26,29 @@ from app.store.browse import rows_by_ids as _rows_by_ids
 from app.store.vault import Vault
 from app.targets.status import Holding, holdings
 
-__all__ = ["PAGE_SIZE", "Cursor", "Detail", "Holding", "IdentityDetail", "Minimiser", "Page", "Query", "Row",
-           "ScimError", "SortValue", "counts", "looks_like_filter", "name_warning", "page", "read_detail",
-           "rows_by_ids", "search_clause", "sorts_before", "text_filter"]  # fmt: skip
+__all__ = [
+    "PAGE_SIZE",
+    "Cursor",
+    "Detail",
+    "Holding",
+    "IdentityDetail",
+    "Minimiser",
+    "Page",
+    "Query",
+    "Row",
+    "ScimError",
+    "SortKey",
+    "SortValue",
+    "counts",
+    "looks_like_filter",
+    "name_warning",
+    "page",
+    "read_detail",
+    "rows_by_ids",
+    "search_clause",
+    "sorts_before",
+    "text_filter",
+]  # fmt: skip
 
 # -- the table ---------------------------------------------------------------------------------------------------
 

@@ -37,7 +37,9 @@ class ActionBar(QToolBar):
         self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)  # narrower than all: the » menu
         self.setContentsMargins(0, 0, 0, 0)
-        self.layout().setContentsMargins(0, 0, 0, 0)  # a row of buttons, not a window's toolbar: no padding
+        layout = self.layout()
+        assert layout is not None  # a QToolBar always has its layout
+        layout.setContentsMargins(0, 0, 0, 0)  # a row of buttons, not a window's toolbar: no padding
 
     def add(self, text: str, slot: Callable[[], None]) -> QToolButton:
         """A command as a button (a raised one: it must look pressable); enable it through its action."""

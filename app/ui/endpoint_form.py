@@ -28,7 +28,9 @@ class EndpointForm(QWidget):
         name = machine_name()  # never "localhost": other machines cannot reach it by that name
         if name:
             self.public_host.addItem(name)
-        self.public_host.lineEdit().setPlaceholderText("this computer's DNS name, e.g. scim.example.org")
+        line = self.public_host.lineEdit()
+        assert line is not None  # an editable combo box has one
+        line.setPlaceholderText("this computer's DNS name, e.g. scim.example.org")
         self.public_host.setToolTip("The DNS name your identity provider will use to reach this computer.")
         self.keep = QRadioButton("&Keep the certificate in use")
         self.generate = QRadioButton("&Generate a self-signed certificate (for testing and on-premises agents)")

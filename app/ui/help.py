@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import platform
 import sys
+from collections.abc import Callable
 from importlib import metadata
 
 import PySide6
@@ -60,13 +61,13 @@ def _licence(distribution: str) -> str:
         meta = metadata.metadata(distribution)
     except metadata.PackageNotFoundError:
         return "not installed"
-    expression = meta.get("License-Expression")
+    expression = (meta.get_all("License-Expression") or [""])[0]
     if expression:
         return expression
     classifiers = [c.split(" :: ")[-1] for c in meta.get_all("Classifier") or [] if c.startswith("License ::")]
     if classifiers:
         return ", ".join(classifiers)
-    text = (meta.get("License") or "").strip().splitlines()
+    text = (meta.get_all("License") or [""])[0].strip().splitlines()
     return text[0][:80] if text else "see the package"
 
 
@@ -116,16 +117,16 @@ def shortcut_rows(window: QMainWindow) -> list[tuple[str, str]]:
 
     def walk(menu: QMenu, trail: str) -> None:
         for action in menu.actions():
-            if action.menu() is not None:
-                walk(action.menu(), f"{trail} → {action.text().replace('&', '')}")
+            if isinstance(sub := action.menu(), QMenu):
+                walk(sub, f"{trail} → {action.text().replace('&', '')}")
             elif not action.isSeparator():
                 keys = ", ".join(k.toString(QKeySequence.SequenceFormat.NativeText) for k in action.shortcuts())
                 if keys:
                     rows.append((keys, f"{trail} → {action.text().replace('&', '')}"))
 
     for action in window.menuBar().actions():
-        if action.menu() is not None:
-            walk(action.menu(), action.text().replace("&", ""))
+        if isinstance(menu := action.menu(), QMenu):
+            walk(menu, action.text().replace("&", ""))
     return rows + list(WIDGET_SHORTCUTS)
 
 
@@ -179,10 +180,10 @@ def build_help_menu(window: QMainWindow) -> list[QAction]:
     menu = window.menuBar().addMenu("&Help")
     opened: dict[str, QDialog] = {}
 
-    def show(key: str, make: type[QDialog] | object) -> None:
+    def show(key: str, make: Callable[[QMainWindow], QDialog]) -> None:
         if key in opened:
             opened[key].deleteLater()
-        dialog = make(window)  # type: ignore[operator]
+        dialog = make(window)
         opened[key] = dialog
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, False)
         dialog.open()

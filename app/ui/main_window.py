@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QPushButton,
     QSpinBox,
@@ -163,13 +165,14 @@ class ServerPanel(QGroupBox):
         # details left the "Outside the policy" table one or two rows. The choice is remembered (QSettings).
         self.compact = _label()
         self.compact.setAccessibleName("SCIM endpoint summary")
+        self.collapsed = False
         self.collapse_button = QToolButton()
         self.collapse_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.collapse_button.setAutoRaise(True)
         self.collapse_button.clicked.connect(lambda: self.set_collapsed(not self.collapsed))
         self._state_row = state_row  # a row with room to spare: the button costs no height there
         self.compact_row = QWidget()
-        compact_layout = QHBoxLayout(self.compact_row)
+        compact_layout = self.compact_layout = QHBoxLayout(self.compact_row)
         compact_layout.setContentsMargins(0, 0, 0, 0)
         compact_layout.addWidget(self.compact, 1)
         outer = QVBoxLayout(self)
@@ -188,7 +191,7 @@ class ServerPanel(QGroupBox):
         """Show the endpoint as one line (True) or with every detail; ``remember`` keeps the choice for next time."""
         self.collapsed = collapsed
         # The one button moves between the Status row and the one-line summary.
-        (self.compact_row.layout() if collapsed else self._state_row).addWidget(self.collapse_button)
+        (self.compact_layout if collapsed else self._state_row).addWidget(self.collapse_button)
         self.details.setVisible(not collapsed)
         self.compact_row.setVisible(collapsed)
         self.collapse_button.setArrowType(Qt.ArrowType.DownArrow if collapsed else Qt.ArrowType.UpArrow)
@@ -342,7 +345,10 @@ class TokensPage(QWidget):
         if not rows:
             self.message.setText("Select the token to revoke.")
             return
-        name = self.table.item(rows[0].row(), 0).text()
+        cell = self.table.item(rows[0].row(), 0)
+        if cell is None:  # the table is being refilled
+            return
+        name = cell.text()
         question = f"Revoke the token {name!r}? Identity providers using it will be refused from now on."
         if not self.confirm(self, "Revoke token", question):
             return
@@ -574,7 +580,7 @@ class MainWindow(QMainWindow):
         view = self.menuBar().addMenu("V&iew")
         for index in range(self.pages.count()):
             view.addAction(
-                self._action(self.pages.tabText(index), lambda i=index: self.show_page(i), f"Ctrl+{index + 1}")
+                self._action(self.pages.tabText(index), partial(self.show_page, index), f"Ctrl+{index + 1}")
             )
         view.addSeparator()
         refresh = self._action(
@@ -645,7 +651,7 @@ class MainWindow(QMainWindow):
     def _lock_menus(self, locked: bool) -> None:
         for menu_action in self.menuBar().actions():
             menu = menu_action.menu()
-            for action in menu.actions() if menu is not None else ():
+            for action in menu.actions() if isinstance(menu, QMenu) else ():
                 if not action.isSeparator():
                     action.setEnabled(not locked or action in self.usable_when_locked)
 

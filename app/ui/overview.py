@@ -109,13 +109,13 @@ class OverviewPage(QWidget):
         inner.addLayout(form)
         inner.addLayout(verify_row)
         inner.addStretch(1)
-        self.scroll = QScrollArea()  # at 640×480 or 200 % the page scrolls instead of squeezing its rows
-        self.scroll.setWidget(content)
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll_area = QScrollArea()  # at 640×480 or 200 % the page scrolls instead of squeezing its rows
+        self.scroll_area.setWidget(content)
+        self.scroll_area.setWidgetResizable(True)
+        self.scroll_area.setFrameShape(QFrame.Shape.NoFrame)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.scroll)
+        layout.addWidget(self.scroll_area)
         self.timer = QTimer(self)
         self.timer.setInterval(REFRESH_MS)
         self.timer.timeout.connect(self.refresh)

@@ -30,7 +30,7 @@ def _settings() -> QSettings:
 def _int(key: str, default: int, low: int, high: int) -> int:
     value = _settings().value(key, default)
     try:
-        number = int(value)  # type: ignore[call-overload]
+        number = int(value) if isinstance(value, int) else int(str(value))  # an int, or its text from the file
     except (TypeError, ValueError):
         return default
     return min(high, max(low, number))

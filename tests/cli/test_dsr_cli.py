@@ -6,6 +6,8 @@ import json
 import re
 from pathlib import Path
 
+import pytest
+
 from app.audit.trail import of_kind
 from app.audit.vault_lifecycle import unlock_vault
 from app.dsr import settings
@@ -25,8 +27,8 @@ def _open(data_dir: Path, *args: str) -> tuple[str, str]:
     return match.group(1), match.group(2)
 
 
+@pytest.mark.usefixtures("vault_file")
 def test_dsr_from_intake_to_closure(data_dir: Path, tmp_path: Path) -> None:
-    assert run(data_dir, "token", "list").returncode == 0  # creates the vault
     settings.save(data_dir, country="GB", subdivision="ENG", zone="Europe/London")
     request_id, due = _open(data_dir, "--type", "access", "--type", "portability", "--received",
                             "2026-01-31T10:00Z", "--channel", "email", "--requester-name", "Ottoline Vexbridge",
@@ -65,8 +67,8 @@ def test_dsr_from_intake_to_closure(data_dir: Path, tmp_path: Path) -> None:
     assert re.search(r"^  \d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z closed$", shown, re.M)
 
 
+@pytest.mark.usefixtures("vault_file")
 def test_dsr_open_matches_the_mirror_and_reads_errors(data_dir: Path) -> None:
-    assert run(data_dir, "token", "list").returncode == 0
     future = run(data_dir, "dsr", "open", "--type", "access", "--received", "2999-01-01", "--channel", "email")
     assert future.returncode == 2 and "future" in future.stderr
     bad = run(data_dir, "dsr", "open", "--type", "access", "--received", "31/01/2026", "--channel", "email")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from app.policy.versions import default_policy_text
 from tests.cli.test_cli import run
 
@@ -31,6 +33,7 @@ def test_validate_reports_lines_and_exit_codes(tmp_path: Path, data_dir: Path) -
     assert missing.returncode == 2 and missing.stderr.startswith("custos: Cannot read")
 
 
+@pytest.mark.usefixtures("vault_file")
 def test_apply_history_diff_show(tmp_path: Path, data_dir: Path) -> None:
     first = tmp_path / "v1.toml"
     first.write_text(default_policy_text().replace('outside_schema = "reject"', 'outside_schema = "strip"'))

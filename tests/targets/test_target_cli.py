@@ -6,6 +6,8 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from app.audit.vault_lifecycle import unlock_vault
 from app.core.events import EventBus
 from app.policy.in_force import PolicyInForce
@@ -16,6 +18,7 @@ from tests.targets.conftest import ScimTarget
 from tests.targets.support import policy_with_recipients
 
 
+@pytest.mark.usefixtures("vault_file")
 def test_target_commands(tmp_path: Path, data_dir: Path, scim_targets: Callable[[int], list[ScimTarget]]) -> None:
     (app1,) = scim_targets(1)
     policy = tmp_path / "policy.toml"

@@ -115,7 +115,7 @@ def test_actions_ask_the_passphrase_before_an_export(qtbot: QtBot, vault: Vault,
     page.choose_folder = lambda _parent, _title: tmp_path / "out"
     page.show()
     qtbot.waitUntil(lambda: page.table.rowCount() == 1, timeout=5000)
-    assert not page.actions["close"].isEnabled() and page.actions["act"].isEnabled()
+    assert not page.action_buttons["close"].isEnabled() and page.action_buttons["act"].isEnabled()
 
     answer_passphrase_dialog(None)  # cancelling the passphrase stops the export
     page.act()
@@ -133,7 +133,7 @@ def test_actions_ask_the_passphrase_before_an_export(qtbot: QtBot, vault: Vault,
         return dialog.values()
 
     page.run_form = fill_task
-    qtbot.waitUntil(lambda: page.actions["task"].isEnabled(), timeout=5000)
+    qtbot.waitUntil(lambda: page.action_buttons["task"].isEnabled(), timeout=5000)
     page.task()
     qtbot.waitUntil(lambda: register.get(request_id).step("rectification").state == "done", timeout=5000)
 
@@ -144,11 +144,11 @@ def test_actions_ask_the_passphrase_before_an_export(qtbot: QtBot, vault: Vault,
         return dialog.values()
 
     page.run_form = send_today
-    qtbot.waitUntil(lambda: page.actions["answer"].isEnabled(), timeout=5000)
+    qtbot.waitUntil(lambda: page.action_buttons["answer"].isEnabled(), timeout=5000)
     page.answer()
     qtbot.waitUntil(lambda: register.get(request_id).state == "answered", timeout=10_000)
     assert register.get(request_id).answered_on == date(2026, 2, 26)
-    qtbot.waitUntil(lambda: page.actions["close"].isEnabled(), timeout=5000)
+    qtbot.waitUntil(lambda: page.action_buttons["close"].isEnabled(), timeout=5000)
     page.close_request()
     qtbot.waitUntil(lambda: register.get(request_id).state == "closed", timeout=5000)
 
@@ -226,14 +226,14 @@ def test_match_later_and_lift_a_restriction_from_the_page(qtbot: QtBot, vault: V
 
     page.run_match = match_by_keyboard
     page.show()
-    qtbot.waitUntil(lambda: page.table.rowCount() == 1 and page.actions["match"].isEnabled(), timeout=5000)
-    assert not page.actions["lift"].isEnabled()
+    qtbot.waitUntil(lambda: page.table.rowCount() == 1 and page.action_buttons["match"].isEnabled(), timeout=5000)
+    assert not page.action_buttons["lift"].isEnabled()
     page.match()
-    qtbot.waitUntil(lambda: not page.actions["match"].isEnabled(), timeout=5000)
+    qtbot.waitUntil(lambda: not page.action_buttons["match"].isEnabled(), timeout=5000)
     assert register.for_subject(subject)[0].id == request_id
     register.record_task(request_id, "restricted at the IdP by the service desk", "dpo")
     page.refresh()
-    qtbot.waitUntil(lambda: page.actions["lift"].isEnabled(), timeout=5000)
+    qtbot.waitUntil(lambda: page.action_buttons["lift"].isEnabled(), timeout=5000)
     page.lift()
     qtbot.waitUntil(lambda: page.status.text().startswith("Restriction lifted"), timeout=5000)
     assert not register.get(request_id).restricted

@@ -114,7 +114,7 @@ class BundleExportDialog(QDialog):
         self.view_button.setToolTip("Verify the bundle and read it, as its recipient will")
         self.view_button.setAutoDefault(False)
         self.view_button.clicked.connect(self.view)
-        self.exported_actions.layout().insertWidget(0, self.view_button)
+        self.exported_actions.row.insertWidget(0, self.view_button)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         self.export_button = self.buttons.addButton("Export", QDialogButtonBox.ButtonRole.ActionRole)
         self.export_button.setDefault(True)

@@ -28,7 +28,7 @@ class ExportedActions(QWidget):
         self.folder_button.clicked.connect(self.show_folder)
         for button in (self.open_button, self.folder_button):
             button.setAutoDefault(False)
-        layout = QHBoxLayout(self)
+        layout = self.row = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.open_button)
         layout.addWidget(self.folder_button)

@@ -11,6 +11,7 @@ from datetime import date
 from pathlib import Path
 
 from PySide6.QtCore import QTimer
+from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -159,7 +160,9 @@ class RopaExportDialog(QDialog):
         fmt = self.chosen_format()
         # Both records fit only where there are sheets or sections to hold them.
         both = self.record.findData("both")
-        self.record.model().item(both).setEnabled(fmt in MULTI_RECORD_FORMATS)  # type: ignore[attr-defined]
+        items = self.record.model()
+        if isinstance(items, QStandardItemModel):  # a combo box's own model
+            items.item(both).setEnabled(fmt in MULTI_RECORD_FORMATS)
         if self.record.currentData() == "both" and fmt not in MULTI_RECORD_FORMATS:
             self.set_record("controller")
         current = Path(self.path.text().strip())

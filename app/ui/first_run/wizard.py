@@ -265,7 +265,7 @@ class FirstRunWizard(QWizard):
         self.setMinimumWidth(560)
 
     @property
-    def result(self) -> FirstRunResult | None:
+    def result(self) -> FirstRunResult | None:  # type: ignore[override]  # shadows QDialog.result(), unused here
         return self.setup_page.result
 
     def choices(self) -> FirstRunChoices:

@@ -41,7 +41,7 @@ COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
         ("modified", "Modified"),
     ),
 }
-_SORTABLE = ("userName", "displayName", "modified")
+_SORTABLE: tuple[identities.SortKey, ...] = ("userName", "displayName", "modified")
 
 # Control, zero-width and bidi-override characters: an IdP could use them to disguise a name.
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
@@ -134,14 +134,15 @@ class ResourceTableModel(QAbstractTableModel):
             self._fetch()
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
-        if not 0 <= column < len(self._columns) or self._columns[column][0] not in _SORTABLE:
+        shown = self._columns[column][0] if 0 <= column < len(self._columns) else None
+        key = next((sortable for sortable in _SORTABLE if sortable == shown), None)
+        if key is None:
             return
-        key = self._columns[column][0]
         descending = order == Qt.SortOrder.DescendingOrder
         if key == self._query.sort and descending == self._query.descending:
             return
         q = self._query
-        self._query = identities.Query(q.resource_type, key, descending, q.where)  # type: ignore[arg-type]
+        self._query = identities.Query(q.resource_type, key, descending, q.where)
         self.reload()
 
     # -- public API ----------------------------------------------------------------------------------

@@ -33,10 +33,11 @@ class AwarenessDialog(QDialog):
         self.correcting = view.aware_at is not None
         self.recorded = view.aware_at
         self.setWindowTitle("Correct the awareness time" if self.correcting else "Controller aware")
-        if self.correcting:
+        if view.aware_at is not None:  # correcting
+            earliest = view.aware_anchor or view.aware_at  # the anchor: the earliest awareness recorded
             text = (f"Awareness is recorded at {utc_text(view.aware_at)}. A correction is kept next to the "
                     "earlier value and goes on the audit trail with both times; the 72-hour deadline keeps running "
-                    f"from the earliest awareness recorded, {utc_text(view.aware_anchor)}. Give the corrected "
+                    f"from the earliest awareness recorded, {utc_text(earliest)}. Give the corrected "
                     "time and why it is corrected.")  # fmt: skip
         else:
             text = ("When did the controller become reasonably certain that a breach occurred (EDPB 9/2022)? This "

@@ -183,8 +183,8 @@ class NotificationDialog(StepDialog):
 
     def ready(self) -> bool:
         late = self.is_late()
-        if late:
-            self.late.setText(f"Past the deadline ({utc_text(deadline_of(self.anchor))}): Art. 33(1) "  # type: ignore[arg-type]
+        if late and self.anchor is not None:  # (late implies an anchor)
+            self.late.setText(f"Past the deadline ({utc_text(deadline_of(self.anchor))}): Art. 33(1) "
                               "requires the reasons for the delay.")  # fmt: skip
         else:
             self.late.setText("")

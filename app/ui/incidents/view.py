@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QHideEvent, QShowEvent
@@ -62,6 +62,7 @@ from app.ui.workers import submit
 
 # The clock comes right after the state, in a few words (the whole sentence is its tooltip and opens the detail):
 # as the last column it was off-screen at 640×480.
+AnyDialog = TypeVar("AnyDialog", bound=QDialog)  # what _with_selected made, with its own value()
 HEADERS = ("ID", "State", "Clock", "Title", "Aware (UTC)", "Deadline (UTC)", "Deadline (local)")
 CLOCK = HEADERS.index("Clock")
 RunDialog = Callable[[QDialog], bool]
@@ -221,7 +222,9 @@ class IncidentsPage(QWidget):
         for row, view in enumerate(incidents):
             for column, value in enumerate(self._row(view)):
                 self.table.setItem(row, column, QTableWidgetItem(value))
-            self.table.item(row, CLOCK).setToolTip(clock_text(view, now))
+            clock_item = self.table.item(row, CLOCK)
+            if clock_item is not None:
+                clock_item.setToolTip(clock_text(view, now))
         running = [v for v in incidents if v.clock(self.now()).state in ("running", "overdue")]
         candidates = sum(1 for v in incidents if state_text(v) == "candidate")
         by_hand = sum(1 for v in incidents if state_text(v) == "awaiting awareness")
@@ -283,7 +286,7 @@ class IncidentsPage(QWidget):
             submit(lambda: self.register.open_incident(given.title, operator, given.description, given.detected_at),
                    self._changed, self._failed)  # fmt: skip
 
-    def _with_selected(self, make: Callable[[IncidentView], QDialog]) -> tuple[IncidentView, QDialog] | None:
+    def _with_selected(self, make: Callable[[IncidentView], AnyDialog]) -> tuple[IncidentView, AnyDialog] | None:
         view = self._selected()
         if view is None:
             self.summary.setText("Select an incident first.")
@@ -297,48 +300,48 @@ class IncidentsPage(QWidget):
     def dismiss(self) -> None:
         if answer := self._with_selected(lambda v: DismissDialog(v, self)):
             view, dialog = answer
-            reason, operator = dialog.value(), login_name()  # type: ignore[attr-defined]
+            reason, operator = dialog.value(), login_name()
             self._record(lambda: self.register.dismiss(view.id, operator, reason))
 
     def assess_risk(self) -> None:
         if answer := self._with_selected(lambda v: RiskDialog(v, self)):
             view, dialog = answer
-            (risk, reason), operator = dialog.value(), login_name()  # type: ignore[attr-defined]
+            (risk, reason), operator = dialog.value(), login_name()
             self._record(lambda: self.register.assess(view.id, operator, risk, reason))
 
     def record_containment(self) -> None:
         if answer := self._with_selected(lambda v: ContainmentDialog(v, self.now(), self)):
             view, dialog = answer
-            (values, reason), operator = dialog.value(), login_name()  # type: ignore[attr-defined]
+            (values, reason), operator = dialog.value(), login_name()
             self._record(lambda: self.register.update(view.id, operator, reason, **values))
 
     def compute_scope(self) -> None:
         if answer := self._with_selected(lambda v: ScopeDialog(self.vault, self.policy, v, self.now(), self)):
             view, dialog = answer
-            values, operator = dialog.value(), login_name()  # type: ignore[attr-defined]
-            self._record(lambda: self.register.update(view.id, operator, **values))
+            values, operator = dialog.value(), login_name()
+            self._record(lambda: self.register.update(view.id, operator, "", **values))  # no reason: nothing corrected
 
     def notify(self) -> None:
         if answer := self._with_selected(lambda v: NotificationDialog(v, self.now(), self)):
             view, dialog = answer
-            given, operator = dialog.value(), login_name()  # type: ignore[attr-defined]
+            given, operator = dialog.value(), login_name()
             self._record(lambda: self.register.notify(view.id, operator, given.reference, given.at, given.summary,
                                                       given.delay_reason, given.follow_up))  # fmt: skip
 
     def record_communication(self) -> None:
         if answer := self._with_selected(lambda v: CommunicationDialog(v, self.now(), self)):
             view, dialog = answer
-            given, operator = dialog.value(), login_name()  # type: ignore[attr-defined]
+            given, operator = dialog.value(), login_name()
             if given.informed:
                 self._record(lambda: self.register.inform_subjects(view.id, operator, given.at, given.reason))
             else:
-                self._record(lambda: self.register.exempt_from_communication(view.id, operator, given.exemption,
+                self._record(lambda: self.register.exempt_from_communication(view.id, operator, given.exemption or "",
                                                                              given.reason))  # fmt: skip
 
     def close_incident(self) -> None:
         if answer := self._with_selected(lambda v: CloseDialog(v, self)):
             view, dialog = answer
-            rationale, operator = dialog.value(), login_name()  # type: ignore[attr-defined]
+            rationale, operator = dialog.value(), login_name()
             self._record(lambda: self.register.close(view.id, operator, rationale))
 
     def record_awareness(self) -> None:

@@ -12,6 +12,7 @@ Rows come from app.policy.outside (Qt-free); what a later policy version admitte
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QGuiApplication, QShowEvent
@@ -65,7 +66,7 @@ class OutsideModel(RowsTableModel):
         self.endResetModel()
 
     def row_at(self, row: int) -> OutsideRow:
-        return self._rows[row]  # type: ignore[no-any-return]
+        return self._rows[row]
 
     def rows(self) -> list[OutsideRow]:
         return list(self._rows)
@@ -76,10 +77,11 @@ class OutsideModel(RowsTableModel):
         row: OutsideRow = self._rows[index.row()]
         values = (row.path, row.resource_type, row.client, row.refused, row.stripped, row.first_seen, row.last_seen)
         value = values[index.column()]
+        moment = value if isinstance(value, datetime) else None  # first and last seen
         if role == Qt.ItemDataRole.DisplayRole:
-            return local_time(value) if index.column() >= 5 else (f"{value:,}" if index.column() in NUMERIC else value)
+            return local_time(moment) if moment else (f"{value:,}" if index.column() in NUMERIC else value)
         if role == Qt.ItemDataRole.UserRole:  # sorting: numbers as numbers, times as times
-            return value.timestamp() if index.column() >= 5 else value
+            return moment.timestamp() if moment else value
         if role == Qt.ItemDataRole.TextAlignmentRole and index.column() in NUMERIC:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ToolTipRole and index.column() == 0:

@@ -144,7 +144,8 @@ class PolicyEditorDialog(QDialog):
         self.apply_button.clicked.connect(self.apply)
         self.buttons.rejected.connect(self.close_asking)
         for button in self.buttons.buttons():
-            button.setAutoDefault(False)  # Return in a field must not apply or close
+            if isinstance(button, QPushButton):  # a button box makes push buttons
+                button.setAutoDefault(False)  # Return in a field must not apply or close
 
         middle = QHBoxLayout()  # the list of parts keeps its width (fitted to its titles); the page takes the rest
         middle.addWidget(self.nav)

@@ -543,10 +543,11 @@ class AttributesSection(EntrySection):
         return self.types.checked() or None
 
     def saved(self, text: str, values: dict[str, Any], original: Hashable) -> str:
-        return edit.set_attribute(text, values, original if isinstance(original, tuple) else None)  # type: ignore[arg-type]
+        return edit.set_attribute(text, values, original if isinstance(original, tuple) else None)
 
     def removed(self, text: str, original: Hashable) -> str:
-        resource, path = original  # type: ignore[misc]
+        assert isinstance(original, tuple)  # an entry of the file is keyed by its (resource, path)
+        resource, path = original
         return edit.remove_attribute(text, resource, path)
 
     def new_values(self, text: str) -> dict[str, Any]:

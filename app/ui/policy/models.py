@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QFont
 
 from app.policy.model import ART9_CONDITIONS, AttributeRule, Policy
@@ -36,7 +36,7 @@ def special_text(rule: AttributeRule) -> str:
 def catalogue_rows(policy: Policy) -> list[tuple[str, ...]]:
     """One row of plain text per attribute rule, in the order of the file (which is how operators think of it)."""
     purposes = {p.id: p.name for p in policy.purposes}
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for rule in policy.attributes:
         category = policy.category(rule.category)
         recipients = policy.recipients_of(rule)
@@ -57,8 +57,8 @@ def catalogue_rows(policy: Policy) -> list[tuple[str, ...]]:
 class _TextTable(QAbstractTableModel):
     HEADERS: tuple[str, ...] = ()
 
-    def __init__(self, parent: object = None) -> None:
-        super().__init__(parent)  # type: ignore[arg-type]
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
         self._rows: list[tuple[str, ...]] = []
 
     def set_rows(self, rows: list[tuple[str, ...]]) -> None:
@@ -98,7 +98,7 @@ class CatalogueModel(_TextTable):
 class HistoryModel(_TextTable):
     HEADERS = ("Version", "Applied at", "Operator", "SHA-256")
 
-    def __init__(self, parent: object = None) -> None:
+    def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.records: list[PolicyRecord] = []
 

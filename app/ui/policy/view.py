@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QAbstractItemModel, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
@@ -81,9 +81,9 @@ def header_text(record: PolicyRecord, policy: Policy, stale: tuple[Problem, ...]
     return text
 
 
-def _table(model: object, selection: QAbstractItemView.SelectionMode) -> QTableView:
+def _table(model: QAbstractItemModel, selection: QAbstractItemView.SelectionMode) -> QTableView:
     table = QTableView()
-    table.setModel(model)  # type: ignore[arg-type]
+    table.setModel(model)
     table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     table.setSelectionMode(selection)
     table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)

@@ -74,11 +74,15 @@ def text_box() -> QPlainTextEdit:
     return box
 
 
+def _qdate(day: date) -> QDate:
+    return QDate(day.year, day.month, day.day)
+
+
 def date_box(value: date, lowest: date, highest: date) -> QDateEdit:
-    box = QDateEdit(QDate(value))
+    box = QDateEdit(_qdate(value))
     box.setDisplayFormat("yyyy-MM-dd")
     box.setCalendarPopup(True)
-    box.setDateRange(QDate(lowest), QDate(highest))
+    box.setDateRange(_qdate(lowest), _qdate(highest))
     return box
 
 

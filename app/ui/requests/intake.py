@@ -8,7 +8,7 @@ requester's name, the answer address and the note are sealed with that subject's
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
@@ -51,7 +51,7 @@ class NewRequestDialog(QDialog):
             box = QCheckBox(label)
             self.rights[key] = box
             grid.addWidget(box, index // 2, index % 2)
-        now = QDateTime(register.now().astimezone())  # this computer's local time, from the register's clock
+        now = QDateTime.fromMSecsSinceEpoch(int(register.now().timestamp() * 1000))  # shown in local time
         self.received = QDateTimeEdit(now)
         self.received.setDisplayFormat("yyyy-MM-dd HH:mm")
         self.received.setCalendarPopup(True)
@@ -104,6 +104,7 @@ class NewRequestDialog(QDialog):
     # -- recording -----------------------------------------------------------------------------------------
     def values(self) -> dict[str, Any]:
         received = self.received.dateTime().toPython()
+        assert isinstance(received, datetime)  # a QDateTime converts to one
         return {
             "rights": [key for key, box in self.rights.items() if box.isChecked()],
             "channel": self.channel.currentData(),

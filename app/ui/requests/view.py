@@ -38,10 +38,11 @@ from app.ui.lock.reauth import Reauthenticate
 from app.ui.policy.common import login_name, plain_label, user_message
 from app.ui.requests import forms
 from app.ui.requests.intake import MatchDialog, NewRequestDialog
-from app.ui.theme import status_colour
+from app.ui.theme import StatusKind, status_colour
 from app.ui.workers import submit
 
 HEADERS = ("Request", "Rights", "Received", "Due", "Days left", "State")
+_STATE_COLOUR: dict[str, StatusKind] = {"due_soon": "warning", "overdue": "error"}  # the "Days left" cell
 STATE_FILTERS = (("Not closed", "pending"), ("Overdue", "overdue"), ("All", "all"),
                  ("Answered", "answered"), ("Closed", "closed"))  # fmt: skip
 RunForm = Callable[[forms.FormDialog], dict[str, Any] | None]
@@ -176,7 +177,7 @@ class RequestsPage(QWidget):
         self.detail.setReadOnly(True)
         self.detail.setAccessibleName("The selected request and its timeline")
         self.new_button = self._button("&New request…", self.new_request)
-        self.actions = {
+        self.action_buttons = {
             "verify": self._button("Veri&fy identity…", self.verify),
             "extend": self._button("E&xtend…", self.extend),
             "act": self._button("&Act (export / erase)…", self.act),
@@ -207,7 +208,7 @@ class RequestsPage(QWidget):
             top.addWidget(label)
             top.addWidget(combo)
         buttons = QGridLayout()
-        for index, button in enumerate(self.actions.values()):
+        for index, button in enumerate(self.action_buttons.values()):
             buttons.addWidget(button, index // 5, index % 5)
         lower = QWidget()
         lower_layout = QVBoxLayout(lower)
@@ -264,9 +265,10 @@ class RequestsPage(QWidget):
             for column, value in enumerate(values):
                 self.table.setItem(row, column, QTableWidgetItem(value))
             state = view.clock(now).state if view.answered_on is None else ""
-            kind = {"due_soon": "warning", "overdue": "error"}.get(state)
-            if kind is not None:
-                self.table.item(row, 4).setForeground(status_colour(kind))  # type: ignore[arg-type]
+            kind = _STATE_COLOUR.get(state)
+            cell = self.table.item(row, 4)
+            if kind is not None and cell is not None:
+                cell.setForeground(status_colour(kind))
         pending = [v for v in self.requests if v.answered_on is None and v.state != "closed"]
         overdue = sum(1 for v in pending if v.clock(now).state == "overdue")
         nearest = min((v.deadline for v in pending), default=None)
@@ -275,9 +277,10 @@ class RequestsPage(QWidget):
             + (f"; nearest deadline {nearest.isoformat()}." if nearest else ".")
             + self.settings_note
         )
-        row = next((i for i, v in enumerate(self.shown) if selected and v.id == selected.id), 0 if self.shown else None)
-        if row is not None:
-            self.table.selectRow(row)
+        listed = enumerate(self.shown)
+        again = next((i for i, v in listed if selected and v.id == selected.id), 0 if self.shown else None)
+        if again is not None:
+            self.table.selectRow(again)
         self._show_selected()
 
     def _selected(self) -> RequestView | None:
@@ -286,7 +289,7 @@ class RequestsPage(QWidget):
 
     def _show_selected(self) -> None:
         view = self._selected()
-        for name, button in self.actions.items():
+        for name, button in self.action_buttons.items():
             button.setEnabled(view is not None and self._allowed(name, view))
         if view is None:
             self.detail.setPlainText("")
@@ -340,8 +343,7 @@ class RequestsPage(QWidget):
                          f"Identity verification recorded on {view.id}.")  # fmt: skip
 
     def extend(self) -> None:
-        today = today_in(self._selected().zone, self.register.now()) if self._selected() else None
-        view, values = self._ask(lambda v: forms.extend_form(v, today, self))
+        view, values = self._ask(lambda v: forms.extend_form(v, today_in(v.zone, self.register.now()), self))
         if view and values:
             operator = login_name()
             self._change(partial(self.register.extend, view.id, values["months"], values["reason"], values["told"],
@@ -395,7 +397,7 @@ class RequestsPage(QWidget):
     def answer(self) -> None:
         view = self._selected()
         today = today_in(view.zone, self.register.now()) if view else None
-        values = self.run_form(forms.answer_form(view, today, self)) if view else None
+        values = self.run_form(forms.answer_form(view, today, self)) if view and today else None
         folder = self.choose_folder(self, "Write the answer letter into folder") if values else None
         if view is None or values is None or folder is None:
             return

@@ -162,7 +162,7 @@ class TargetsPage(QWidget):
         self.timer.timeout.connect(self.refresh)
         self._loading = False
 
-    def _button(self, text: str, slot: Callable[[], None]) -> QPushButton:
+    def _button(self, text: str, slot: Callable[[], object]) -> QPushButton:
         button = QPushButton(text)
         button.clicked.connect(slot)
         return button
