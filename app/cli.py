@@ -77,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _open_vault(args: argparse.Namespace) -> Vault:
-    from app.headless import open_or_create_vault
+    from app.services.vault import open_or_create_vault
 
     return open_or_create_vault(data_dir(args.data_dir))
 

@@ -9,27 +9,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from app.core.errors import ConfigError
-from app.core.passphrase import read_passphrase
-from app.setup import endpoint
-from app.store.vault import Vault
+from app.services.vault import open_or_create_vault
 
 if TYPE_CHECKING:
-    from app.scim.tls import TlsMaterial
+    from app.setup.tls import TlsMaterial
     from app.siem.syslog import Collector
 
 log = logging.getLogger(__name__)
 
 
-def open_or_create_vault(data_dir: Path) -> Vault:
-    """Unlock the vault; on first run create it (a TTY asks for the passphrase twice)."""
-    if Vault.exists(data_dir):
-        return Vault.unlock(data_dir, read_passphrase())
-    passphrase = read_passphrase(confirm=True)
-    return Vault.create(data_dir, passphrase)
-
-
 def resolve_tls(data_dir: Path, cert: str | None, key: str | None, no_tls: bool) -> TlsMaterial | None:
-    from app.scim.tls import ensure_self_signed, operator_material
+    from app.setup.tls import ensure_self_signed, operator_material
 
     if no_tls:
         if cert or key:
@@ -66,6 +56,7 @@ def serve(
     siem: Collector | None = None,
 ) -> int:
     from app.runtime import Runtime
+    from app.setup import endpoint  # tomlkit: serve reads endpoint.toml; the commands that open the vault do not
 
     saved = endpoint.load(data_dir)  # what `custos init` or the app's first run chose
     listen_host = saved.host if host is None else host

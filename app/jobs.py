@@ -3,22 +3,59 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 
 from app.audit.anchor import CheckpointScheduler
 from app.core.errors import ConfigError
 from app.core.events import AlertRaised, EventBus, OutboxQueued, PolicyApplied, ResourcesChanged
+from app.core.periodic import PeriodicJob
 from app.dsr.alerts import DeadlineAlertJob
+from app.dsr.restriction import is_restricted
+from app.dsr.retention import purge_expired
+from app.erasure import retention
 from app.erasure.worker import ErasureWorker
 from app.incidents.register import IncidentRegister
 from app.policy.in_force import PolicyInForce
-from app.policy.retention import RetentionScheduler
+from app.policy.retention import Purge
 from app.siem.alerts import AlertConfig, AlertEngine, AlertWatcher, load_alert_config
 from app.siem.forwarder import SiemForwarder
 from app.siem.syslog import Collector
+from app.store import engine as store_engine
 from app.store.vault import Vault
 from app.targets.dispatcher import Dispatcher
 
 log = logging.getLogger(__name__)
+
+RETENTION_INTERVAL_SECONDS = 3600.0
+
+
+def run_retention(vault: Vault, policy: PolicyInForce, now: datetime | None = None) -> list[Purge]:
+    """Everything retention does in one run: the directory (app/erasure/retention.py), then the request
+    register's own retention (three years by default, app/dsr/retention.py); purged values must not linger in
+    the WAL either."""
+    moment = now or datetime.now(UTC)
+    purges = retention.run_once(vault, policy, moment)
+    if purge_expired(vault, moment) or purges:
+        store_engine.checkpoint(vault.engine)
+    return purges
+
+
+class RetentionScheduler(PeriodicJob):
+    """Runs retention shortly after start and then every ``interval`` seconds, in its own thread."""
+
+    def __init__(
+        self,
+        vault: Vault,
+        policy: PolicyInForce,
+        interval: float = RETENTION_INTERVAL_SECONDS,
+        first_delay: float = 5.0,
+    ) -> None:
+        def run() -> None:
+            purges = run_retention(vault, policy)
+            if purges:
+                log.info("retention job purged %d group(s) of expired data", len(purges))
+
+        super().__init__("retention", run, interval, first_delay, ready=lambda: vault.is_open)
 
 
 def _alert_config(vault: Vault) -> AlertConfig:
@@ -45,7 +82,7 @@ class BackgroundJobs:
         kwargs = {} if retention_interval is None else {"interval": retention_interval}
         self.bus = bus or vault.events
         self.retention = RetentionScheduler(vault, policy, **kwargs)
-        self.dispatcher = Dispatcher(vault, policy)
+        self.dispatcher = Dispatcher(vault, policy, restricted=is_restricted)
         self.erasure = ErasureWorker(vault)
         self.alerts = AlertWatcher(AlertEngine(vault, _alert_config(vault)))
         self.alerts.engine.on_alert.append(self._on_alert)

@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING
 
 from app.jobs import BackgroundJobs
 from app.scim.server import ScimServer
+from app.setup.tokens import TokenStore
 from app.store.group_commit import GroupCommitWriter
 from app.store.hygiene import WalJanitor
-from app.store.tokens import TokenStore
 from app.store.vault import Vault
 
 if TYPE_CHECKING:
-    from app.scim.tls import TlsMaterial
+    from app.setup.tls import TlsMaterial
     from app.siem.syslog import Collector
 
 log = logging.getLogger(__name__)

@@ -34,9 +34,10 @@ from sqlalchemy import Connection, insert, select  # noqa: E402
 
 from app.audit.bundle import export_bundle, verify_bundle  # noqa: E402
 from app.audit.checkpoints import checkpoint_now  # noqa: E402
+from app.audit.tables import AuditEvent  # noqa: E402
 from app.audit.trail import GENESIS, Event, append, append_many, canonical, content_bytes, iso_utc  # noqa: E402
+from app.audit.vault_lifecycle import create_vault  # noqa: E402
 from app.audit.verify import verify_trail  # noqa: E402
-from app.store.models import AuditEvent  # noqa: E402
 from app.store.vault import Vault  # noqa: E402
 
 PASSPHRASE = "benchmark passphrase 1"
@@ -45,7 +46,7 @@ KINDS = ("scim.request", "scim.request", "scim.request", "scim.resource.updated"
 
 
 def new_vault() -> Vault:
-    return Vault.create(Path(tempfile.mkdtemp(prefix="custos-bench-audit-")), PASSPHRASE, PASSPHRASE)
+    return create_vault(Path(tempfile.mkdtemp(prefix="custos-bench-audit-")), PASSPHRASE, PASSPHRASE)
 
 
 def median_of(repeats: int, measure: Callable[[], float]) -> float:

@@ -27,13 +27,14 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import func, select  # noqa: E402
 
+from app.audit.vault_lifecycle import create_vault  # noqa: E402
 from app.erasure.receipt import export  # noqa: E402
 from app.erasure.requests import request_erasure  # noqa: E402
 from app.erasure.steps import utc  # noqa: E402
 from app.erasure.tables import ErasureStep  # noqa: E402
 from app.erasure.worker import drive  # noqa: E402
+from app.feed.tables import OutboxItem  # noqa: E402
 from app.store.vault import Vault  # noqa: E402
-from app.targets.tables import OutboxItem  # noqa: E402
 from tests.targets.conftest import ScimTarget  # noqa: E402
 from tests.targets.support import provisioning  # noqa: E402
 
@@ -82,7 +83,7 @@ def one_run(count: int) -> dict[str, float]:
     for target in targets:
         target.start()
     folder = Path(tempfile.mkdtemp(prefix="custos-bench-erase-"))
-    vault = Vault.create(folder, PASSPHRASE, PASSPHRASE)
+    vault = create_vault(folder, PASSPHRASE, PASSPHRASE)
     run = provisioning(vault, targets)
     try:
         with ThreadPoolExecutor(8) as pool:

@@ -31,6 +31,8 @@ from typing import Any
 
 import httpx
 
+from app.audit.vault_lifecycle import unlock_vault
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 PYTHON = sys.executable
@@ -104,11 +106,10 @@ def vault_figures(data_dir: Path) -> dict[str, Any]:
     """Rows and bytes of a stopped server's vault (opening appends one vault.unlocked: subtracted)."""
     from sqlalchemy import text
 
-    from app.store.vault import Vault
 
     files = [data_dir / "custos.vault", data_dir / "custos.vault-wal"]
     size = sum(f.stat().st_size for f in files if f.exists())
-    vault = Vault.unlock(data_dir, PASSPHRASE)
+    vault = unlock_vault(data_dir, PASSPHRASE)
     try:
         with vault.read_connection() as conn:
             keys = conn.execute(text("SELECT count(*) FROM subject_keys")).scalar()

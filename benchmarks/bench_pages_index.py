@@ -24,10 +24,10 @@ sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
 from bench_server import new_user  # noqa: E402
 
-from app.scim import repository as repo  # noqa: E402
-from app.scim.query import QueryParams, search  # noqa: E402
+from app.audit.vault_lifecycle import create_vault  # noqa: E402
+from app.directory import repository as repo  # noqa: E402
+from app.directory.query import QueryParams, search  # noqa: E402
 from app.scim.service import ScimService  # noqa: E402
-from app.store.vault import Vault  # noqa: E402
 from tests.policy_support import hold_everything  # noqa: E402
 
 BASE = "https://bench.invalid/scim/v2"
@@ -50,7 +50,7 @@ def median_ms(action: Callable[[str], None], ids: list[str]) -> float:
 def main() -> None:
     users = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
     with tempfile.TemporaryDirectory(prefix="custos-bench-index-") as folder:
-        vault = Vault.create(Path(folder), "bench-passphrase-only", "bench-passphrase-only")
+        vault = create_vault(Path(folder), "bench-passphrase-only", "bench-passphrase-only")
         hold_everything(vault)
         now, ids = datetime.now(UTC), [str(uuid.uuid4()) for _ in range(users)]
         with vault.write_transaction() as conn:

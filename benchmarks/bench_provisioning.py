@@ -27,8 +27,9 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import func, select  # noqa: E402
 
 from app.audit.trail import read  # noqa: E402
+from app.audit.vault_lifecycle import create_vault  # noqa: E402
+from app.feed.tables import OutboxItem  # noqa: E402
 from app.store.vault import Vault  # noqa: E402
-from app.targets.tables import OutboxItem  # noqa: E402
 from tests.targets.conftest import ScimTarget  # noqa: E402
 from tests.targets.support import provisioning  # noqa: E402
 
@@ -75,7 +76,7 @@ def one_run(count: int, trickle: int) -> dict[str, float]:
     for target in targets:
         target.start()
     folder = Path(tempfile.mkdtemp(prefix="custos-bench-prov-"))
-    vault = Vault.create(folder, PASSPHRASE, PASSPHRASE)
+    vault = create_vault(folder, PASSPHRASE, PASSPHRASE)
     run = provisioning(vault, targets)
     try:
         started = time.perf_counter()

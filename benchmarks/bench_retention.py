@@ -21,14 +21,15 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import update  # noqa: E402
 
+from app.audit.vault_lifecycle import create_vault  # noqa: E402
 from app.core.events import EventBus  # noqa: E402
-from app.policy.apply import apply_policy  # noqa: E402
 from app.policy.in_force import PolicyInForce  # noqa: E402
 from app.policy.retention import expired_accounts  # noqa: E402
 from app.policy.versions import default_policy_text  # noqa: E402
 from app.scim.service import ScimService  # noqa: E402
 from app.store.models import ScimResource  # noqa: E402
 from app.store.vault import Vault  # noqa: E402
+from app.targets.policy_change import apply_policy  # noqa: E402
 
 PASSPHRASE = "benchmark passphrase 1"
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -69,7 +70,7 @@ def _time(vault: Vault, repeats: int) -> tuple[float, int]:
 
 def run(users: int, repeats: int) -> tuple[tuple[float, int], tuple[float, int]]:
     with tempfile.TemporaryDirectory() as folder:
-        vault = Vault.create(Path(folder), PASSPHRASE, PASSPHRASE)
+        vault = create_vault(Path(folder), PASSPHRASE, PASSPHRASE)
         try:
             apply_policy(vault, default_policy_text(), "bench")
             _seed(vault, users)

@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from app.audit.trail import Event, append_many  # noqa: E402
+from app.audit.vault_lifecycle import create_vault  # noqa: E402
 from app.store.vault import Vault  # noqa: E402
 from app.ui.audit.view import AuditPage  # noqa: E402
 from app.ui.run import application  # noqa: E402
@@ -69,7 +70,7 @@ def main() -> int:
     args = parser.parse_args()
     app = application(["custos-bench"])
     folder = Path(tempfile.mkdtemp(prefix="custos-bench-timeline-"))
-    vault = Vault.create(folder, PASSPHRASE, PASSPHRASE)
+    vault = create_vault(folder, PASSPHRASE, PASSPHRASE)
     started = time.perf_counter()
     generate(vault, args.entries)
     print(f"generated {args.entries:,} entries in {time.perf_counter() - started:.1f} s", file=sys.stderr)

@@ -19,12 +19,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from app.audit.vault_lifecycle import create_vault  # noqa: E402
 from app.core.events import EventBus  # noqa: E402
+from app.directory.errors import ScimError  # noqa: E402
 from app.erasure import tombstones  # noqa: E402
 from app.policy.in_force import PolicyInForce  # noqa: E402
-from app.scim.errors import ScimError  # noqa: E402
 from app.scim.service import ScimService  # noqa: E402
-from app.store.vault import Vault  # noqa: E402
 
 PASSPHRASE = "benchmark passphrase 1"
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -39,7 +39,7 @@ def _create(service: ScimService, name: str) -> float:
 
 def run(creates: int, stones: int) -> tuple[float, float, float]:
     with tempfile.TemporaryDirectory() as folder:
-        vault = Vault.create(Path(folder), PASSPHRASE, PASSPHRASE)
+        vault = create_vault(Path(folder), PASSPHRASE, PASSPHRASE)
         service = ScimService(vault, "https://bench.test/scim/v2", EventBus(), PolicyInForce(vault))
         try:
             before = [_create(service, f"a{n}@example.test") for n in range(creates)]

@@ -34,10 +34,11 @@ from PySide6.QtCore import QElapsedTimer, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 from ui_support import insert_rows, user_row  # noqa: E402
 
+from app.audit.vault_lifecycle import create_vault, unlock_vault, unlock_vault_with_key  # noqa: E402
 from app.core.events import EventBus  # noqa: E402
 from app.scim.server import ScimServer  # noqa: E402
-from app.scim.tls import ensure_self_signed  # noqa: E402
-from app.store.tokens import TokenStore  # noqa: E402
+from app.setup.tls import ensure_self_signed  # noqa: E402
+from app.setup.tokens import TokenStore  # noqa: E402
 from app.store.vault import Vault  # noqa: E402
 from app.ui.main_window import MainWindow  # noqa: E402
 from app.ui.run import application  # noqa: E402
@@ -47,7 +48,7 @@ PASSPHRASE = "benchmark passphrase 1"
 
 
 def seed(folder: Path, users: int) -> None:
-    vault = Vault.create(folder, PASSPHRASE, PASSPHRASE)
+    vault = create_vault(folder, PASSPHRASE, PASSPHRASE)
     hold_everything(vault)
     start = datetime(2025, 1, 1, tzinfo=UTC)
     for offset in range(0, users, 5000):
@@ -72,7 +73,7 @@ def cold_start(app: QApplication, folder: Path) -> dict[str, float]:
     t0 = time.perf_counter()
     key = Vault.derive_key(folder, PASSPHRASE)
     t1 = time.perf_counter()
-    vault = Vault.unlock_with_key(folder, key)
+    vault = unlock_vault_with_key(folder, key)
     bus, tokens = EventBus(), TokenStore(vault)
     server = ScimServer(vault, tls=ensure_self_signed(folder), bus=bus, tokens=tokens)
     window = MainWindow(vault, server, bus, tokens)
@@ -88,7 +89,7 @@ def cold_start(app: QApplication, folder: Path) -> dict[str, float]:
 
 
 def responsiveness(app: QApplication, folder: Path, creates: int) -> dict[str, float]:
-    vault = Vault.unlock(folder, PASSPHRASE)
+    vault = unlock_vault(folder, PASSPHRASE)
     _, token = TokenStore(vault).create(f"bench-{time.time_ns()}")
     bus, tokens = EventBus(), TokenStore(vault)
     tls = ensure_self_signed(folder)

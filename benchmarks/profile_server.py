@@ -33,6 +33,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from app.audit.vault_lifecycle import create_vault, unlock_vault
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -105,23 +107,22 @@ class AsgiDriver:
 
 
 def open_vault(args: argparse.Namespace) -> tuple[Any, Path, bool]:
-    from app.store.vault import Vault
 
     passphrase = os.environ.get("CUSTOS_PASSPHRASE") or DEFAULT_PASSPHRASE
     if args.data_dir:
         folder = Path(args.data_dir)
-        return Vault.unlock(folder, passphrase), folder, False
+        return unlock_vault(folder, passphrase), folder, False
     folder = Path(tempfile.mkdtemp(prefix="custos-profile-"))
-    return Vault.create(folder, passphrase), folder, True
+    return create_vault(folder, passphrase), folder, True
 
 
 def seed(vault: Any, count: int) -> None:
     """Fast seeding for profiling only: the app's own validation and indexing, one transaction per 1000."""
     from scim2_models import Context
 
-    from app.scim import repository as repo
+    from app.directory import repository as repo
+    from app.directory.validation import stored_document, validate_resource
     from app.scim.tolerance import normalise_resource
-    from app.scim.validation import stored_document, validate_resource
 
     started = time.perf_counter()
     for start in range(0, count, 1000):
@@ -160,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     from app.scim.auth import Authenticator
     from app.scim.http import ScimApp
     from app.scim.service import ScimService
-    from app.store.tokens import TokenStore
+    from app.setup.tokens import TokenStore
 
     vault, folder, fresh = open_vault(args)
     try:

@@ -193,7 +193,7 @@ def _get_service_provider_config(url: str, fingerprint: str, cert_file: Path, to
 
 
 def _find_cert(data_dir: Path) -> Path:
-    """The self-signed certificate app/scim/tls.py writes on first start (tls-cert.pem today)."""
+    """The self-signed certificate app/setup/tls.py writes on first start (tls-cert.pem today)."""
     for name in ("tls-cert.pem", "cert.pem"):
         if (data_dir / name).is_file():
             return data_dir / name

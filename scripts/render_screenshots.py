@@ -21,17 +21,18 @@ sys.path.insert(0, str(ROOT))
 from PySide6.QtCore import QEventLoop, QSettings, QSize, Qt, QThreadPool, QTimer  # noqa: E402
 from PySide6.QtWidgets import QTableView  # noqa: E402
 
+from app.audit.vault_lifecycle import create_vault  # noqa: E402
 from app.core.events import EventBus  # noqa: E402
 from app.incidents.register import IncidentRegister  # noqa: E402
-from app.policy.apply import apply_policy  # noqa: E402
 from app.policy.edit import add_recipient  # noqa: E402
 from app.policy.versions import default_policy_text  # noqa: E402
 from app.scim.server import ScimServer  # noqa: E402
 from app.scim.service import ScimService  # noqa: E402
-from app.scim.tls import ensure_self_signed  # noqa: E402
-from app.store.tokens import TokenStore  # noqa: E402
+from app.setup.tls import ensure_self_signed  # noqa: E402
+from app.setup.tokens import TokenStore  # noqa: E402
 from app.store.vault import Vault  # noqa: E402
 from app.targets.config import TargetConfig, add_target  # noqa: E402
+from app.targets.policy_change import apply_policy  # noqa: E402
 from app.ui.main_window import MainWindow  # noqa: E402
 from app.ui.run import application  # noqa: E402
 
@@ -86,7 +87,7 @@ def setup_policy_and_targets(vault: Vault) -> None:
 def refuse_entra_defaults(vault: Vault, count: int) -> None:
     """Users as Entra ID's default mappings send them, refused by the default policy: "Outside the policy" rows."""
     from app.core.actor import current_actor
-    from app.scim.errors import ScimError
+    from app.directory.errors import ScimError
     from tests.entra_support import entra_default_user
 
     service = ScimService(vault, "https://localhost/scim/v2")
@@ -205,7 +206,7 @@ def main() -> int:
         data = Path(folder)
         for settings_format in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
             QSettings.setPath(settings_format, QSettings.Scope.UserScope, str(data / "settings"))  # default settings
-        vault = Vault.create(data, "screenshot passphrase")
+        vault = create_vault(data, "screenshot passphrase")
         setup_policy_and_targets(vault)
         seed(vault, 250)
         open_incident(vault)

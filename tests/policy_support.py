@@ -6,10 +6,10 @@ vaults run under the full catalogue; minimisation has its own tests under the de
 
 from __future__ import annotations
 
-from app.policy.apply import apply_policy
+from app.directory.schema import schema_for
 from app.policy.paths import NOT_HOLDABLE
-from app.scim.schema import schema_for
 from app.store.vault import Vault
+from app.targets.policy_change import apply_policy
 
 _HEADER = """format = 1
 title = "Test: every SCIM attribute"

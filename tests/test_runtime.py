@@ -7,7 +7,7 @@ import threading
 import httpx
 
 from app.runtime import Runtime
-from app.store.tokens import TokenStore
+from app.setup.tokens import TokenStore
 from app.store.vault import Vault
 from tests.conftest import new_user
 

@@ -42,11 +42,10 @@ from app.audit.checkpoints import (
 )
 from app.audit.fastsql import FastStatement
 from app.audit.merkle import MerkleTree, verify_consistency, verify_inclusion
-from app.audit.tables import SigningKey
+from app.audit.tables import AuditEvent, SigningKey
 from app.audit.trail import GENESIS, canonical, iso_utc
 from app.audit.verify import Breach, VerifyReport
 from app.core.errors import ConfigError
-from app.store.models import AuditEvent
 
 FORMAT = "custos-audit-bundle/1"
 MANIFEST, SIGNATURE = "manifest.json", "manifest.sig"

@@ -30,10 +30,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from sqlalchemy import Connection, insert, select
 
 from app.audit.merkle import Frontier
-from app.audit.tables import AuditCheckpoint, SigningKey
+from app.audit.tables import AuditCheckpoint, AuditEvent, SigningKey
 from app.audit.trail import GENESIS, Event, append_many, canonical, content_bytes, iso_utc
 from app.core.errors import CustosError
-from app.store.models import AuditEvent, VaultInfo
+from app.store.models import VaultInfo
 
 log = logging.getLogger(__name__)
 

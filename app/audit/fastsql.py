@@ -13,6 +13,15 @@ from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
+
+
+def driver_cursor(conn: Connection) -> Any:
+    """A DB-API cursor on the connection under ``conn`` (plain tuples, no Row objects)."""
+    driver = conn.connection.driver_connection
+    if driver is None:  # only after the pool invalidated it; SQLAlchemy would raise on its own execute too
+        raise RuntimeError("the database connection was invalidated")
+    return driver.cursor()
 
 
 class FastStatement:
@@ -24,6 +33,7 @@ class FastStatement:
         found = self._compiled.get(conn.dialect.name)
         if found is None:
             compiled = self._statement.compile(dialect=conn.dialect)
+            assert isinstance(compiled, SQLCompiler)  # a statement, not DDL: it has a parameter order
             order = tuple(compiled.positiontup) if compiled.positiontup else None
             found = (str(compiled), order, dict(compiled.params))  # params: literals bound by the statement
             self._compiled[conn.dialect.name] = found
@@ -37,7 +47,7 @@ class FastStatement:
 
     def fetchone(self, conn: Connection, params: Mapping[str, Any] | None = None) -> Any:
         sql, order, fixed = self._for(conn)
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        cursor = driver_cursor(conn)
         try:
             return cursor.execute(sql, self._arguments(order, fixed, params or {})).fetchone()
         finally:
@@ -48,7 +58,7 @@ class FastStatement:
     ) -> Iterator[list[Any]]:
         """The result rows as plain tuples, ``size`` at a time."""
         sql, order, fixed = self._for(conn)
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        cursor = driver_cursor(conn)
         try:
             cursor.execute(sql, self._arguments(order, fixed, params or {}))
             while rows := cursor.fetchmany(size):
@@ -58,7 +68,7 @@ class FastStatement:
 
     def execute_many(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         sql, order, fixed = self._for(conn)
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        cursor = driver_cursor(conn)
         try:
             if len(rows) == 1:
                 cursor.execute(sql, self._arguments(order, fixed, rows[0]))

@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import ColumnElement, Connection, and_, func, select, true
 
+from app.audit.tables import AuditEvent
 from app.audit.trail import StoredEvent, _stored, iso_utc
-from app.store.models import AuditEvent
 
 _A = AuditEvent.__table__
 

@@ -1,4 +1,5 @@
-"""Tables of the audit trail's integrity layer (checkpoints, keys). See app/audit/trail.py for the events.
+"""Tables of the audit trail: the events themselves and the integrity layer (checkpoints, keys); app/audit/trail.py
+writes and reads the events.
 
 The keys live in the vault, so they are protected with it (SQLCipher encrypts every page). They are kept out
 of ``audit_events`` on purpose: the trail itself holds only pseudonyms and ciphertext, and destroying a
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Integer, LargeBinary, String, Text
+from sqlalchemy import DateTime, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.store.models import Base
@@ -56,3 +57,25 @@ class AuditCheckpoint(Base):
     key_id: Mapped[str] = mapped_column(String(16))
     signature: Mapped[str] = mapped_column(String(128))
     frontier: Mapped[str] = mapped_column(Text)
+
+
+class AuditEvent(Base):
+    """The audit trail: append-only, hash-chained (each row commits to every row before it).
+
+    ``leaf_hash`` is SHA-256(0x00 || canonical JSON of the event), an RFC 9162 Merkle leaf, and ``chain_hash``
+    is SHA-256(previous chain_hash || leaf_hash). ``details`` never holds personal data or secrets: attribute
+    names, counts, pseudonymous resource ids.
+    """
+
+    __tablename__ = "audit_events"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[str] = mapped_column(String(32))  # ISO 8601 UTC with microseconds, part of the hashed content
+    kind: Mapped[str] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(String(160))
+    outcome: Mapped[str] = mapped_column(String(16))
+    subject: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    details: Mapped[str] = mapped_column(Text)
+    leaf_hash: Mapped[str] = mapped_column(String(64))
+    chain_hash: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_audit_kind_seq", "kind", "seq"),)

@@ -30,14 +30,14 @@ from sqlalchemy import Connection, bindparam, insert, select
 
 from app.audit import pseudonyms
 from app.audit.fastsql import FastStatement
-from app.store.models import AuditEvent
+from app.audit.tables import AuditEvent
 
 GENESIS = "0" * 64
 _A = AuditEvent.__table__
 _TAIL = FastStatement(select(_A.c.seq, _A.c.chain_hash).order_by(_A.c.seq.desc()).limit(1))
 _INSERT = FastStatement(insert(_A).values({column.name: bindparam(column.name) for column in _A.c}))
 _EMAIL = re.compile(r"[^@\s\"]+@[^@\s\"]+\.[A-Za-z]{2,}")
-_encode_string = json.encoder.encode_basestring  # type: ignore[attr-defined]  # json.dumps(ensure_ascii=False)'s
+_encode_string = json.encoder.encode_basestring  # json.dumps(ensure_ascii=False)'s
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from app.audit.checkpoints import EVERY_N, Checkpoint, all_checkpoints, key_announcements, key_in_force
+from app.audit.fastsql import driver_cursor
 from app.audit.merkle import MerkleTree, verify_consistency
 from app.audit.tables import AuditCheckpoint, SigningKey
 from app.audit.trail import GENESIS, content_bytes
@@ -175,7 +176,7 @@ class _Scan:
             leaves += leaf
             if count in wanted:
                 self.chain_at[count] = chain_hex
-            chain = following if chain_ok else (_from_hex(chain_hex) or following or chain)
+            chain = following if chain_ok and following is not None else (_from_hex(chain_hex) or following or chain)
             expected = seq + 1 if isinstance(seq, int) else expected + 1
         self._chain, self._expected, self._last_at, self.count = chain, expected, last_at, count
 
@@ -242,7 +243,7 @@ def _explain(scan: _Scan) -> Breach | None:
 def _read_all(
     conn: Connection, scan: _Scan, progress: Progress | None = None, cancelled: Cancelled | None = None
 ) -> None:
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]  # tuples, no Row objects
+    cursor = driver_cursor(conn)  # tuples, no Row objects
     watched = progress is not None or cancelled is not None
     try:
         # The highest seq is the entry count of an intact trail. On a tampered one it is an estimate: the total
@@ -371,8 +372,11 @@ def _check_checkpoints(
         if previous is not None and previous_sound and sound:
             proof = tree.consistency_proof(previous.tree_size, size)
             old_root, new_root = _from_hex(previous.root_hash), _from_hex(checkpoint.root_hash)
-            consistent = old_root is not None and new_root is not None
-            if not (consistent and verify_consistency(previous.tree_size, size, old_root, new_root, proof)):
+            if (
+                old_root is None
+                or new_root is None
+                or not verify_consistency(previous.tree_size, size, old_root, new_root, proof)
+            ):
                 what = f"{label} does not extend the checkpoint at tree size {previous.tree_size}"
                 breaches.append(Breach("checkpoint", what))
         previous, previous_sound = checkpoint, sound

@@ -3,6 +3,7 @@ the answer is recorded (every right must have its outcome) and the files are att
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -11,10 +12,13 @@ from sqlalchemy import Connection
 
 from app.core.errors import ConfigError
 from app.dsr import letter
-from app.dsr.actions import sha256_of
 from app.dsr.register import DsrRegister, RequestError, RequestView
 from app.policy.in_force import install_default_if_missing
 from app.policy.versions import in_force
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 @dataclass(frozen=True)

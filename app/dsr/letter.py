@@ -13,9 +13,9 @@ from datetime import datetime
 from pathlib import Path
 from types import MappingProxyType
 
+from app.documents.pdf import ExportPdf
 from app.dsr import model
 from app.dsr.register import RequestView, private_text
-from app.exports.pdf import ExportPdf
 from app.policy.model import NEEDS_HUMAN, Policy
 
 COMPLAINT = (
@@ -37,7 +37,7 @@ def _when(value: datetime) -> str:
 def _source(link_ref: str | None, source_held: Mapping[str, bool]) -> str:
     """What the erasure receipt says about the identity provider (the source), said to the person; nothing where
     the receipt has no source line."""
-    if link_ref not in source_held:
+    if link_ref is None or link_ref not in source_held:
         return ""
     if source_held[link_ref]:
         return (f" {NEEDS_HUMAN}: our identity provider, from which these data come, was not yet seen removing "

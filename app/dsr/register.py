@@ -7,6 +7,7 @@ The audit trail is also the request's timeline (app.dsr.timeline).
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
 import secrets
@@ -22,12 +23,13 @@ from app.audit.pseudonyms import pseudonym_for, subject_secrets
 from app.audit.tables import SubjectKey
 from app.audit.trail import Event, append
 from app.core.errors import ConfigError
+from app.directory import repository as repo
 from app.dsr import deadline, model, sealing
 from app.dsr import settings as register_settings
+from app.dsr.deadline import Clock
 from app.dsr.tables import DsrAttachment, DsrRequest, DsrStep
 from app.erasure.requests import check_note
 from app.policy.versions import in_force
-from app.scim import repository as repo
 from app.store.vault import Vault
 
 _Q = DsrRequest.__table__
@@ -88,7 +90,7 @@ class RequestView:
     def shredded(self) -> bool:
         return self.private is None
 
-    def clock(self, now: datetime) -> deadline.Clock:
+    def clock(self, now: datetime) -> Clock:  # (``deadline`` here is the field, not the module)
         return deadline.clock(self.deadline, self.fields["zone"], now, self.fields["answered_on"])
 
     def step(self, right: str) -> Step | None:
@@ -153,7 +155,7 @@ class DsrRegister:
         with self.vault.read_connection() as conn:
             return self.read(conn, request_id)
 
-    def list(self, open_only: bool = False, overdue_only: bool = False) -> list[RequestView]:
+    def list(self, open_only: bool = False, overdue_only: bool = False) -> builtins.list[RequestView]:
         """The requests, nearest deadline first (closed ones after the open ones)."""
         with self.vault.read_connection() as conn:
             statement = select(_Q.c.id)
@@ -165,7 +167,7 @@ class DsrRegister:
             views = [v for v in views if v.clock(now).state == "overdue"]
         return sorted(views, key=lambda v: (v.state in ("answered", "closed"), v.deadline, v.received))
 
-    def for_subject(self, scim_id: str) -> list[RequestView]:
+    def for_subject(self, scim_id: str) -> builtins.list[RequestView]:  # (``list`` here: the method above)
         """The requests that concern one identity of the mirror (by its pseudonym)."""
         with self.vault.read_connection() as conn:
             pseudonym = pseudonym_for(conn, scim_id)
@@ -230,7 +232,7 @@ class DsrRegister:
     # -- intake ------------------------------------------------------------------------------------------
     def open(
         self,
-        rights: list[str],
+        rights: builtins.list[str],
         channel: str,
         operator: str,
         received: datetime | None = None,
@@ -433,7 +435,7 @@ class DsrRegister:
         self._move(conn, view, "in_progress")
         self._event(conn, "dsr.erasure_started", operator, view.id, erasure_request=erasure_id)
 
-    def sync_erasures(self, conn: Connection) -> list[str]:
+    def sync_erasures(self, conn: Connection) -> builtins.list[str]:
         """Steps whose erasure request closed get their outcome (done); returns the DSR ids updated."""
         from app.erasure.requests import state_of
 

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, exists, select, update
 from app.audit.pseudonyms import pseudonym_for
 from app.audit.tables import SubjectKey
 from app.dsr.tables import DsrRequest
-from app.targets import outbox
+from app.feed import outbox
 
 if TYPE_CHECKING:
     from app.dsr.register import RequestView

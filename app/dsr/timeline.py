@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, or_, select
 
-from app.store.models import AuditEvent
+from app.audit.tables import AuditEvent
 
 _A = AuditEvent.__table__
 

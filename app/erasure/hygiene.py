@@ -66,4 +66,4 @@ def scrub(engine: Engine, database: Path) -> StorageFacts:
 
 def complete(facts: dict[str, Any] | None) -> bool:
     """Whether recorded storage facts show the erasure reached the file: vacuumed and the WAL truncated."""
-    return bool(facts) and bool(facts.get("vacuumed")) and bool(facts.get("wal_truncated"))  # type: ignore[union-attr]
+    return bool(facts and facts.get("vacuumed") and facts.get("wal_truncated"))

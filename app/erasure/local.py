@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, delete, func, or_, select
+from sqlalchemy import Connection, Select, delete, func, or_, select
 
+from app.directory import repository as repo
 from app.erasure import references
-from app.scim import repository as repo
+from app.feed import links, outbox
+from app.feed.tables import OutboxItem
 from app.store.models import AttributeValue, GroupMember, ScimResource
-from app.targets import links, outbox
-from app.targets.tables import OutboxItem
 
 _R = ScimResource.__table__
 _AV = AttributeValue.__table__
@@ -74,5 +74,5 @@ def erase(conn: Connection, subject: LocalSubject) -> LocalErasure:
     return LocalErasure(rows, removed, len(groups), cleared)
 
 
-def _count(conn: Connection, statement: object) -> int:
-    return int(conn.execute(statement).scalar() or 0)  # type: ignore[call-overload]
+def _count(conn: Connection, statement: Select[int]) -> int:
+    return int(conn.execute(statement).scalar() or 0)

@@ -17,10 +17,10 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, or_, select
 
 from app.audit.trail import Event, append
-from app.scim import repository as repo
-from app.scim.schema import ENTERPRISE_SCHEMA
+from app.directory import repository as repo
+from app.directory.schema import ENTERPRISE_SCHEMA
+from app.feed import outbox
 from app.store.models import AttributeValue
-from app.targets import outbox
 
 ACTOR = "system:erasure"
 _AV = AttributeValue.__table__

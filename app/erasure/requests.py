@@ -22,15 +22,15 @@ from app.audit.pseudonyms import shred_subject, subject_secrets
 from app.audit.trail import Event, append, iso_utc
 from app.core.errors import ConfigError
 from app.core.events import EventBus, ResourcesChanged
+from app.directory import repository as repo
 from app.erasure import hygiene, local, source, steps, tombstones
 from app.erasure.ledger import Ledger
 from app.erasure.model import GROUNDS
 from app.erasure.tables import ErasureRequest, ErasureSubject
+from app.policy import recipient_scope as scope
 from app.policy.model import Policy
 from app.policy.versions import in_force
-from app.scim import repository as repo
 from app.store.vault import Vault
-from app.targets import scope
 from app.targets.config import TargetConfig, list_targets
 
 _Q = ErasureRequest.__table__

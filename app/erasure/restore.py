@@ -24,12 +24,12 @@ from app.core.errors import ConfigError
 from app.erasure.hygiene import scrub
 from app.erasure.ledger import Ledger
 from app.erasure.requests import actor_of, request_erasure
+from app.feed.tables import OutboxItem, TargetLink
 from app.store import engine as sqlcipher_engine
 from app.store import migrate
 from app.store.engine import SINGLE_STATEMENT_READS_OPTION
 from app.store.models import ScimResource
 from app.store.vault import Vault, vault_path
-from app.targets.tables import OutboxItem, TargetLink
 
 log = logging.getLogger(__name__)
 STAGING_SUFFIX = ".restoring"

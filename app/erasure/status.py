@@ -126,7 +126,7 @@ def recent(conn: Connection, limit: int = 20) -> list[tuple[str, datetime, str, 
         .order_by(_Q.c.created.desc())
         .limit(limit)
     ).all()
-    return [(r[0], utc(r[1]), r[2], r[3], int(r[4])) for r in rows]  # type: ignore[misc]
+    return [(r[0], utc(r[1]), r[2], r[3], int(r[4])) for r in rows]
 
 
 def report_lines(status: RequestStatus) -> list[TargetLine]:

@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, overload
 
 from sqlalchemy import Connection, and_, bindparam, delete, func, insert, or_, select, update
 
@@ -23,10 +23,10 @@ from app.erasure import hygiene
 from app.erasure.local import LocalSubject
 from app.erasure.model import OPERATOR_CAN_ATTEST, RESOLVED, RETRYABLE_BY_OPERATOR, TERMINAL, State
 from app.erasure.tables import ErasureExchange, ErasureRequest, ErasureStep, ErasureSubject
-from app.targets import links
+from app.feed import links
+from app.feed.outbox import backoff_delay
+from app.feed.tables import TargetLink
 from app.targets.config import TargetConfig
-from app.targets.outbox import backoff_delay
-from app.targets.tables import TargetLink
 
 _S = ErasureStep.__table__
 _X = ErasureExchange.__table__
@@ -43,7 +43,12 @@ _MANUAL_REASON = "manual target: erase the account there, then attest"
 _OPEN_STATES = [s.value for s in State if s not in TERMINAL]
 
 
+@overload
+def utc(moment: datetime) -> datetime: ...
+@overload
+def utc(moment: datetime | None) -> datetime | None: ...
 def utc(moment: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; the columns hold UTC."""
     if moment is None:
         return None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
@@ -336,7 +341,8 @@ def record(
     failed: list[dict[str, Any]] = []
     terminal: list[dict[str, Any]] = []
     resolved: list[tuple[int, State, str | None, str | None]] = []
-    states, events = [], []
+    states: list[State] = []
+    events: list[Event] = []
     for work, result in batch:
         state, reason = result.state, (result.reason or "")[:300] or None
         if state == State.FAILED and work.attempts < max_attempts:
@@ -449,7 +455,7 @@ def close_if_done(conn: Connection, request_ids: Iterable[str], now: datetime) -
         if pending:
             continue
         by_state = select(_S.c.state, func.count()).where(_S.c.request_id == request_id).group_by(_S.c.state)
-        counts = Counter(dict(conn.execute(by_state).all()))
+        counts: Counter[str] = Counter({state: count for state, count in conn.execute(by_state)})
         conn.execute(update(_Q).where(_Q.c.id == request_id).values(state="closed", closed=now))
         complete = all(State(state) in (State.SUCCEEDED, State.SKIPPED) for state in counts)
         details = {"request": request_id, "steps": dict(counts), "complete": complete}

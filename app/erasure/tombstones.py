@@ -22,9 +22,9 @@ from sqlalchemy import Connection, insert, select, update
 
 from app.audit.trail import Event, append
 from app.core.errors import ConfigError
+from app.directory.errors import ScimError
+from app.directory.identity_strings import lookup_key
 from app.erasure.tables import ErasureTombstone, TombstoneKey
-from app.scim.errors import ScimError
-from app.scim.identity_strings import lookup_key
 
 _K = TombstoneKey.__table__
 _T = ErasureTombstone.__table__
@@ -36,7 +36,7 @@ RELEASED_KIND = "erasure.tombstone.released"
 
 def normalise(field: str, value: object) -> str | None:
     """The form compared: ``userName`` by the key its uniqueness is judged by (PRECIS, RFC 8264/8266, case-folded:
-    app/scim/identity_strings.py), so a tombstone refuses exactly the names the mirror would call the same;
+    app/directory/identity_strings.py), so a tombstone refuses exactly the names the mirror would call the same;
     ``externalId`` NFC and trimmed, case-exact (caseExact true in RFC 7643 §3.1)."""
     if not isinstance(value, str) or not value.strip():
         return None

@@ -20,14 +20,15 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import ColumnElement, Connection, and_, exists, false, func, or_, select
 
+from app.audit.tables import AuditEvent
+from app.feed.tables import Target
 from app.policy import versions
 from app.policy.durations import Period
 from app.policy.loader import load_policy
 from app.policy.model import AttributeRule, Policy
 from app.store.engine import CipherSettings
-from app.store.models import ApiToken, AttributeValue, AuditEvent, GroupMember, ScimResource
+from app.store.models import ApiToken, AttributeValue, GroupMember, ScimResource
 from app.store.vault import Vault
-from app.targets.tables import Target
 
 # What the trail holds, said plainly: a keyed pseudonym is still personal data (Art. 4(5)), and so are operator
 # names and client addresses. Checked against app/audit (trail.Event, pseudonyms) and the SCIM request recorder.
@@ -214,9 +215,9 @@ def gather_facts(
 
 
 def _recipient_subjects(conn: Connection, policy: Policy) -> dict[str, int]:
-    """How many Users each scoped recipient concerns (app/targets/scope.py): whom it receives data about. A
+    """How many Users each scoped recipient concerns (app/policy/recipient_scope.py): whom it receives data about. A
     recipient of every user is left out: the record's user count already says it."""
-    from app.targets import scope  # the targets package builds on the exports' inputs: imported where needed
+    from app.policy import recipient_scope as scope
 
     return {
         r.id: scope.count(conn, policy, r)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.audit.trail import iso_utc
-from app.exports.pdf import ExportPdf
+from app.documents.pdf import ExportPdf
 from app.exports.ropa import CONTACT_FIELDS, Activity, Ropa
 
 FORMATS = ("xlsx", "ods", "csv", "json", "pdf", "cnil")

@@ -27,11 +27,15 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from app.audit.tables import AuditEvent
 from app.audit.trail import iso_utc
 from app.core.errors import ConfigError
+from app.directory import repository as repo
+from app.directory.schema import ENTERPRISE_SCHEMA
+from app.documents.pdf import ExportPdf
 from app.dsr import settings as dsr_settings
-from app.exports.pdf import ExportPdf
 from app.exports.ropa import content_hash
+from app.feed.tables import Target, TargetLink
 from app.policy import scope as retention_scope
 from app.policy.adequacy import TransferStatus, transfer_status
 from app.policy.durations import Period
@@ -46,11 +50,8 @@ from app.policy.model import (
     Policy,
 )
 from app.policy.versions import PolicyRecord
-from app.scim import repository as repo
-from app.scim.schema import ENTERPRISE_SCHEMA
-from app.store.models import AuditEvent, ScimResource
+from app.store.models import ScimResource
 from app.store.vault import Vault
-from app.targets.tables import Target, TargetLink
 
 FORMAT_VERSION = 1
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -113,7 +114,7 @@ def _manager_named(conn: Connection, document: dict[str, Any]) -> dict[str, Any]
     relation, else the manager's display name in the mirror); nothing else about the manager (no $ref)."""
     extension = document.get(ENTERPRISE_SCHEMA)
     manager = extension.get("manager") if isinstance(extension, dict) else None
-    if isinstance(manager, dict):
+    if isinstance(extension, dict) and isinstance(manager, dict):
         named = {k: v for k, v in manager.items() if k in ("value", "displayName")}
         if not named.get("displayName") and isinstance(named.get("value"), str):
             name = conn.execute(
@@ -237,8 +238,8 @@ def _targets(conn: Connection, policy: Policy, user_id: str) -> list[dict[str, A
 
 
 def _concerned(conn: Connection, policy: Policy, user_id: str) -> set[str]:
-    """The recipients whose scope covers this person (app/targets/scope.py): only they receive their data."""
-    from app.targets import scope  # the targets package builds on the exports' inputs: imported where needed
+    """The recipients whose scope covers this person (app/policy/recipient_scope.py): only they receive their data."""
+    from app.policy import recipient_scope as scope
 
     return {r.id for r in policy.recipients if scope.in_scope(conn, policy, r, user_id)}
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from app.exports.pdf import ExportPdf
+from app.documents.pdf import ExportPdf
 from app.incidents import clock
 from app.incidents.draft import dpo_line
 from app.incidents.register import EXEMPTIONS, IncidentView

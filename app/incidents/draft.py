@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from app.exports.pdf import ExportPdf
+from app.documents.pdf import ExportPdf
 from app.incidents import clock
 from app.incidents.register import EXEMPTIONS, IncidentView
 from app.policy.model import NEEDS_HUMAN, Policy

@@ -21,6 +21,7 @@ from app.core.errors import ConfigError
 from app.incidents import clock, completeness, times
 from app.incidents import summary as summary_
 from app.incidents.tables import Incident, IncidentNotification
+from app.store.results import inserted_id
 from app.store.vault import Vault
 
 _I = Incident.__table__
@@ -242,15 +243,18 @@ class IncidentRegister:
             raise IncidentError("An incident needs a title.")
         extra = _checked_details(details or {})
         now = self.now()
+        moments: dict[str, datetime | None] = {
+            "detected_at": self._moment(detected_at, "detection") or now,
+            "occurred_from": self._moment(occurred_from, "occurred-from"),
+            "occurred_to": self._moment(occurred_to, "occurred-to"),
+        }
         values = {
             "title": title.strip()[:200],
             "description": description,
             "source": source,
             "alert_seq": alert_seq,
             "created": now,
-            "detected_at": self._moment(detected_at, "detection") or now,
-            "occurred_from": self._moment(occurred_from, "occurred-from"),
-            "occurred_to": self._moment(occurred_to, "occurred-to"),
+            **moments,
         }
         _check_times(values, None)
         row = {
@@ -259,11 +263,11 @@ class IncidentRegister:
             **values, **{k: json.dumps(v) if k in _LISTS else v for k, v in extra.items()},
         }  # fmt: skip
         with self.vault.write_transaction() as conn:
-            incident_id = int(conn.execute(insert(_I).values(**row)).inserted_primary_key[0])
-            for name in ("detected_at", "occurred_from", "occurred_to"):
-                if values[name] is not None:
-                    times.record(conn, incident_id, name, values[name], now, operator, "recorded when opened")
-            given = {n: times.iso(values[n]) for n in ("detected_at", "occurred_from", "occurred_to") if values[n]}
+            incident_id = inserted_id(conn.execute(insert(_I).values(**row)))
+            for name, moment in moments.items():
+                if moment is not None:
+                    times.record(conn, incident_id, name, moment, now, operator, "recorded when opened")
+            given = {name: times.iso(moment) for name, moment in moments.items() if moment}
             event: dict[str, Any] = {"incident": incident_id, "source": source, "times": given}
             if alert_seq is not None:
                 event["alert_seq"] = alert_seq
@@ -347,11 +351,11 @@ class IncidentRegister:
             kind = "follow-up" if follow_up or current.first_notified else "initial"
             late = kind == "initial" and moment > clock.deadline_of(anchor)
             self._require_delay_reason(conn, incident_id, current, late, delay_reason)
-            note_id = int(
+            note_id = inserted_id(
                 conn.execute(
                     insert(_N).values(incident_id=incident_id, at=moment, kind=kind, reference=reference.strip()[:200],
                                       summary=summary)
-                ).inserted_primary_key[0]
+                )
             )  # fmt: skip
             times.record(conn, incident_id, "notified", moment, self.now(), operator, "", note_id)
             details = {"incident": incident_id, "kind": kind, "late": late, "at": times.iso(moment)}

@@ -10,12 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, distinct, func, or_, select
+from sqlalchemy import ColumnElement, Connection, and_, distinct, func, or_, select
 
+from app.audit.tables import AuditEvent
 from app.audit.trail import iso_utc
 from app.policy.model import Policy
 from app.policy.paths import resolve_path
-from app.store.models import AttributeValue, AuditEvent, ScimResource
+from app.store.models import AttributeValue, ScimResource
 
 _R = ScimResource.__table__
 _AV = AttributeValue.__table__
@@ -39,7 +40,7 @@ def approximate(
     resource_types: tuple[str, ...] = ("User",),
     attributes: tuple[str, ...] = (),
 ) -> Scope:
-    conditions = [_R.c.resource_type.in_(resource_types)]
+    conditions: list[ColumnElement[bool]] = [_R.c.resource_type.in_(resource_types)]
     if since is not None:
         conditions.append(_R.c.modified >= since)
     if until is not None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -16,19 +16,23 @@ from sqlalchemy import Connection, delete, select
 
 from app.audit.trail import Event, append
 from app.core.events import PolicyApplied
+from app.directory import repository as repo
+from app.feed import outbox
 from app.policy import versions
 from app.policy.loader import load_policy
 from app.policy.minimise import Minimiser
 from app.policy.model import Policy
-from app.scim import repository as repo
 from app.store.models import GroupMember, ScimResource
 from app.store.vault import Vault
-from app.targets import outbox
-from app.targets.config import list_targets
 
 _R = ScimResource.__table__
 _BATCH = 1000
 
+
+# Queues a sync of every target whose recipient now receives other attributes or other people, in the apply's
+# transaction, and returns how many items per target (app/targets/sync.py: resend_changed). The targets build on
+# the policy, so the caller hands it in; app/targets/policy_change.py is the apply that every caller uses.
+Resender = Callable[[Connection, Policy | None, Policy, datetime], dict[str, int]]
 
 @dataclass(frozen=True)
 class Impact:
@@ -109,8 +113,8 @@ def _notes(old: Policy | None, new: Policy) -> list[str]:
     if old is not None:
         before = {c.id: c.retention.period for c in old.categories}
         for category in new.categories:
-            if category.id in before and before[category.id] != category.retention.period:
-                was = before[category.id].iso() if before[category.id] else "while the account exists"
+            if category.id in before and (old_period := before[category.id]) != category.retention.period:
+                was = old_period.iso() if old_period else "while the account exists"
                 now = category.retention.period.iso() if category.retention.period else "while the account exists"
                 notes.append(
                     f"Retention of '{category.name}' changes from {was} to {now}; the next retention run applies it."
@@ -177,9 +181,10 @@ def preview(conn: Connection, text: str) -> Impact:
 
 
 def apply_text(
-    conn: Connection, text: str, operator: str, now: datetime | None = None
+    conn: Connection, text: str, operator: str, now: datetime | None = None, *, resend: Resender
 ) -> tuple[versions.PolicyRecord, Impact]:
-    """Record the version, purge what it no longer allows, and put both on the audit trail — one transaction."""
+    """Record the version, purge what it no longer allows, queue what the targets must be sent again
+    (``resend``), and put it all on the audit trail — one transaction."""
     moment = now or datetime.now(UTC)
     impact = preview(conn, text)
     if impact.unchanged:
@@ -191,7 +196,7 @@ def apply_text(
     removed, affected, deleted = _walk(conn, minimiser, purge=True, now=moment)
     if not minimiser.holds_members():
         conn.execute(delete(GroupMember.__table__))
-    resent = _resend_changed_mappings(conn, impact_old_policy(conn, record), record.policy, moment)
+    resent = resend(conn, impact_old_policy(conn, record), record.policy, moment)
     actor = f"operator:{operator}"
     append(
         conn,
@@ -234,34 +239,11 @@ def impact_old_policy(conn: Connection, record: versions.PolicyRecord) -> Policy
     return previous.policy if previous else None
 
 
-def _received(policy: Policy | None, recipient_id: str) -> tuple[object, ...] | None:
-    """What a recipient receives and whom it concerns (its scope and its purposes' scopes)."""
-    recipient = next((r for r in policy.recipients if r.id == recipient_id), None) if policy else None
-    if recipient is None or policy is None:
-        return None
-    purposes = tuple(p.scope for p in (policy.purpose(pid) for pid in recipient.purposes) if p is not None)
-    return (frozenset(recipient.attributes), frozenset(recipient.group_attributes), recipient.scope, purposes)
-
-
-def _resend_changed_mappings(conn: Connection, old: Policy | None, new: Policy, now: datetime) -> dict[str, int]:
-    """A target whose recipient now receives other attributes, or other people, is synced again: every subject
-    in its scope is pushed (a PUT of the new mapping also removes what it may no longer hold; a subject new to
-    the scope is created), and every subject it holds outside the scope is deprovisioned (app/targets/sync.py)."""
-    from app.targets.sync import queue  # targets build on the policy package: imported where needed
-
-    resent: dict[str, int] = {}
-    for target in list_targets(conn):
-        if _received(old, target.recipient_id) == _received(new, target.recipient_id):
-            continue
-        resent[target.name] = queue(conn, target, new, "policy applied", now)
-    return resent
-
-
 def apply_policy(
-    vault: Vault, text: str, operator: str, now: datetime | None = None
+    vault: Vault, text: str, operator: str, now: datetime | None = None, *, resend: Resender
 ) -> tuple[versions.PolicyRecord, Impact]:
     with vault.write_transaction() as conn:
-        record, impact = apply_text(conn, text, operator, now)
+        record, impact = apply_text(conn, text, operator, now, resend=resend)
     if not impact.unchanged:
         if impact.removed or impact.resources_deleted:
             from app.store import engine as store_engine

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -34,7 +35,7 @@ def _by_id(items: tuple[object, ...]) -> dict[str, object]:
     return {getattr(item, "id"): item for item in items}  # noqa: B009 - purposes, categories and recipients alike
 
 
-def _compare(label: str, old: dict[str, object], new: dict[str, object]) -> list[str]:
+def _compare(label: str, old: Mapping[str, object], new: Mapping[str, object]) -> list[str]:
     lines = [f"{label} added: {key}" for key in sorted(new.keys() - old.keys())]
     lines += [f"{label} removed: {key}" for key in sorted(old.keys() - new.keys())]
     lines += [f"{label} changed: {key}" for key in sorted(old.keys() & new.keys()) if old[key] != new[key]]
@@ -46,7 +47,7 @@ def diff_versions(old: PolicyRecord, new: PolicyRecord) -> PolicyDiff:
     summary: list[str] = []
     if a.outside_schema != b.outside_schema:
         summary.append(f"Outside-schema handling: {a.outside_schema} -> {b.outside_schema}")
-    summary += _compare("Attribute", _attributes(a), _attributes(b))  # type: ignore[arg-type]
+    summary += _compare("Attribute", _attributes(a), _attributes(b))
     summary += _compare("Purpose", _by_id(a.purposes), _by_id(b.purposes))
     summary += _compare("Data category", _by_id(a.categories), _by_id(b.categories))
     summary += _compare("Recipient", _by_id(a.recipients), _by_id(b.recipients))

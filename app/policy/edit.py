@@ -109,7 +109,7 @@ def _entries(document: Container, section: str) -> AoT:
 def _append_entry(entries: AoT, table: Table) -> None:
     """Append after the last entry, but before the comments that end it: those introduce what follows in the
     file (tomlkit reads a comment above ``[[attributes]]`` as the tail of the table before)."""
-    tail: list[Item] = []
+    tail: list[Comment | Whitespace] = []
     if len(entries):
         tail = _tail(entries[-1])
         while tail and isinstance(tail[0], Whitespace):
@@ -153,7 +153,7 @@ def _remove(text: str, section: str, match: Mapping[str, Any]) -> tuple[Containe
     document = tomlkit.parse(text)
     entries = document.get(section)
     index = _index(entries, match) if isinstance(entries, AoT) else None
-    if index is None:
+    if not isinstance(entries, AoT) or index is None:
         return document, False
     tail = _tail(entries[index])
     del entries[index]
@@ -166,11 +166,12 @@ def _remove(text: str, section: str, match: Mapping[str, Any]) -> tuple[Containe
     return document, True
 
 
-def _tail(table: Table) -> list[Item]:
+def _tail(table: Table) -> list[Comment | Whitespace]:
     """The comments and blank lines after a table's last key (tomlkit files them under that table)."""
-    body, tail = table.value.body, []
-    while body and body[-1][0] is None and isinstance(body[-1][1], Comment | Whitespace):
-        tail.insert(0, body.pop()[1])  # tomlkit has no public way to move a comment
+    body, tail = table.value.body, list[Comment | Whitespace]()
+    while body and body[-1][0] is None and isinstance(item := body[-1][1], Comment | Whitespace):
+        body.pop()  # tomlkit has no public way to move a comment
+        tail.insert(0, item)
     return tail
 
 

@@ -521,7 +521,7 @@ _SCOPE_KEYS = ("groups", "filter")
 
 def _scope(reader: _Reader, raw: dict[str, Any], where: tuple[str | int, ...]) -> Scope:
     """``scope = "all"`` (the default), or ``scope = { groups = ["Payroll"], filter = 'title eq "Engineer"' }``;
-    the filter is compiled here by the same code that runs it (app/scim/filter_sql.py), so a filter that
+    the filter is compiled here by the same code that runs it (app/directory/filter_sql.py), so a filter that
     validates is one that runs."""
     value = raw.get("scope", "all")
     if value == "all":
@@ -533,8 +533,8 @@ def _scope(reader: _Reader, raw: dict[str, Any], where: tuple[str | int, ...]) -
     groups = reader.texts(value, "groups", (*where, "scope"))
     expression = reader.text(value, "filter", (*where, "scope"))
     if expression:
-        from app.scim.errors import ScimError  # the SCIM package builds on the policy one: imported late
-        from app.scim.filter_sql import compile_filter
+        from app.directory.errors import ScimError  # the SCIM package builds on the policy one: imported late
+        from app.directory.filter_sql import compile_filter
 
         try:
             compile_filter("User", expression)

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from scim2_models.path import AttrPath, Comparison, LogicalExpr, Not, Present, ValuePath
-
+from app.directory.schema import Resolved, schema_for
 from app.policy.model import Policy
 from app.policy.paths import ELEMENT_DESCRIPTORS
-from app.scim.schema import Resolved, schema_for
+
+if TYPE_CHECKING:  # a node comes from a parsed filter: scim2-models is loaded by whoever parsed it, not here
+    from scim2_models.path import AttrPath
 
 _ALWAYS = frozenset({"id", "meta"})  # structural, computed by the server
 
@@ -157,6 +158,8 @@ def typed_paths(resource_type: str, document: dict[str, Any], removed: list[str]
 
 
 def _filter_paths(node: Any, parent: AttrPath | None) -> Iterator[tuple[str | None, str, str | None]]:
+    from scim2_models.path import Comparison, LogicalExpr, Not, Present, ValuePath
+
     if isinstance(node, (Comparison, Present)):
         path = node.attr_path
         if parent is not None:

@@ -193,7 +193,7 @@ class Recipient:
     purposes: tuple[str, ...] = ()
     attributes: tuple[str, ...] = ()  # canonical keys of the User attributes it receives
     group_attributes: tuple[str, ...] = ()  # and of the Group attributes
-    scope: Scope = field(default_factory=Scope)  # whom it receives (app/targets/scope.py evaluates it)
+    scope: Scope = field(default_factory=Scope)  # whom it receives (app/policy/recipient_scope.py evaluates it)
 
     def receives(self, rule: AttributeRule) -> bool:
         wanted = self.group_attributes if rule.resource_type == "Group" else self.attributes

@@ -7,7 +7,7 @@ lower-cased path the mirror's attribute index uses (``Resolved.index_path``).
 
 from __future__ import annotations
 
-from app.scim.schema import Resolved, schema_for
+from app.directory.schema import Resolved, schema_for
 
 STRUCTURAL = frozenset({"schemas", "id", "meta"})  # not personal data; always present
 NOT_HOLDABLE = {

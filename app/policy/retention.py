@@ -19,23 +19,18 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, and_, select
 
 from app.audit.trail import Event, append
-from app.core.events import RetentionPurged
-from app.core.periodic import PeriodicJob
+from app.directory import repository as repo
+from app.feed import outbox
 from app.policy.durations import Period
-from app.policy.in_force import ActivePolicy, PolicyInForce
+from app.policy.in_force import ActivePolicy
 from app.policy.minimise import Minimiser
 from app.policy.model import AttributeRule, Policy
 from app.policy.scope import SubjectScope, purposes_in_scope, resolver
-from app.scim import repository as repo
-from app.store import engine as store_engine
 from app.store.models import ScimResource
-from app.store.vault import Vault
-from app.targets import outbox
 
 log = logging.getLogger(__name__)
 _R = ScimResource.__table__
 ACTOR = "system:retention"
-DEFAULT_INTERVAL_SECONDS = 3600.0
 
 
 @dataclass(frozen=True)
@@ -118,7 +113,7 @@ def _purge_accounts(conn: Connection, policy: Policy, now: datetime, scope: Subj
     return purges
 
 
-def _evidence(conn: Connection, purge: Purge, version: int, moment: datetime, **extra: str) -> None:
+def evidence(conn: Connection, purge: Purge, version: int, moment: datetime, **extra: str) -> None:
     details = {
         "kind": purge.kind,
         "category": purge.category,
@@ -159,7 +154,7 @@ def run_retention(
     if accounts:
         purges += _purge_accounts(conn, policy, moment, scope)
     for purge in purges:
-        _evidence(conn, purge, active.version, moment)
+        evidence(conn, purge, active.version, moment)
     append(
         conn,
         Event(
@@ -174,46 +169,3 @@ def run_retention(
         ),
     )
     return purges
-
-
-def run_once(
-    vault: Vault, policy: PolicyInForce, now: datetime | None = None, scope: SubjectScope = purposes_in_scope
-) -> list[Purge]:
-    """One retention run. Expired accounts become an erasure request (ground "retention"): erased here at once
-    and at every target with verification and a signed receipt, exactly like an erasure an operator asks for."""
-    from app.erasure.requests import request_erasure  # the erasure package builds on the policy one
-
-    moment = now or datetime.now(UTC)
-    with vault.write_transaction() as conn:
-        active = policy.for_connection(conn)
-        purges = run_retention(conn, active, moment, accounts=False, scope=scope)
-        expired = expired_accounts(conn, active.policy, moment, scope)
-    if purges:  # after the commit; expired accounts are published by the erasure that removes them
-        vault.events.publish(RetentionPurged(len(purges), sum(purge.subjects for purge in purges)))
-    if expired:
-        ids = sorted(subject for subjects in expired.values() for subject in subjects)
-        request_id = request_erasure(vault, ids, "retention", ACTOR, origin="retention", now=moment)
-        with vault.write_transaction() as conn:
-            for period, subjects in sorted(expired.items(), key=lambda item: item[0].iso()):
-                purge = Purge("accounts", "Deactivated accounts", (), len(subjects), period.iso())
-                _evidence(conn, purge, active.version, moment, erasure_request=request_id)
-                purges.append(purge)
-    from app.dsr.retention import purge_expired  # the request register's own retention (3 years by default)
-
-    if purge_expired(vault, moment) or purges:
-        store_engine.checkpoint(vault.engine)  # purged values must not linger in the WAL
-    return purges
-
-
-class RetentionScheduler(PeriodicJob):
-    """Runs the retention job shortly after start and then every ``interval`` seconds, in its own thread."""
-
-    def __init__(
-        self, vault: Vault, policy: PolicyInForce, interval: float = DEFAULT_INTERVAL_SECONDS, first_delay: float = 5.0
-    ) -> None:
-        def run() -> None:
-            purges = run_once(vault, policy)
-            if purges:
-                log.info("retention job purged %d group(s) of expired data", len(purges))
-
-        super().__init__("retention", run, interval, first_delay, ready=lambda: vault.is_open)

@@ -39,7 +39,7 @@ class PurposesInScope:
     ) -> tuple[Purpose, ...]:
         if all(purpose.scope.everyone for purpose in policy.purposes):
             return policy.purposes  # no query when nothing is scoped
-        from app.targets.scope import covers  # targets build on the policy package: imported where needed
+        from app.policy.recipient_scope import covers  # targets build on the policy package: imported where needed
 
         return tuple(p for p in policy.purposes if covers(conn, p.scope, subject_id))
 
@@ -49,7 +49,7 @@ class PurposesInScope:
         scoped = [p for p in policy.purposes if not p.scope.everyone]
         if not scoped:
             return lambda subject_id, document: policy.purposes
-        from app.targets.scope import ids_in_scope
+        from app.policy.recipient_scope import ids_in_scope
 
         members = {p.id: ids_in_scope(conn, p.scope, candidates) for p in scoped}
         return lambda subject_id, document: tuple(
@@ -66,7 +66,7 @@ def resolver(
     """Per-subject purposes for a batch: the scope's own ``prepare`` when it has one, else one call per subject."""
     prepare = getattr(scope, "prepare", None)
     if prepare is not None:
-        return prepare(conn, policy, candidates)  # type: ignore[no-any-return]
+        return prepare(conn, policy, candidates)
     return lambda subject_id, document: scope(conn, policy, subject_id, document)
 
 

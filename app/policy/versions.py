@@ -13,7 +13,8 @@ from sqlalchemy import Connection, Row, func, insert, select
 from app.core.paths import resources_dir
 from app.policy.loader import load_policy
 from app.policy.model import Policy
-from app.store.models import PolicyVersion
+from app.policy.tables import PolicyVersion
+from app.store.results import inserted_id
 
 _P = PolicyVersion.__table__
 DEFAULT_OPERATOR = "custos:default-policy"
@@ -76,4 +77,4 @@ def insert_version(conn: Connection, text: str, operator: str, now: datetime | N
     applied = now or datetime.now(UTC)
     digest = sha256_of(text)
     version = conn.execute(insert(_P).values(sha256=digest, applied_at=applied, operator=operator, text=text))
-    return PolicyRecord(int(version.inserted_primary_key[0]), digest, applied, operator, text)
+    return PolicyRecord(inserted_id(version), digest, applied, operator, text)

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from app.scim.sources import source_key
-from app.store.tokens import TokenStore, VerifiedClient
+from app.setup.tokens import TokenStore, VerifiedClient
 
 MAX_FAILURES = 10  # per source within the window …
 MAX_FAILURES_GLOBAL = 100  # … and from every source together

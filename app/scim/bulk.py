@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.core.ids import new_resource_id
+from app.directory.errors import ScimError
+from app.directory.input_guard import has_unpaired_surrogate, patch_operations, refuse_too_many_patch_operations
 from app.scim.discovery import MAX_BULK_OPERATIONS
-from app.scim.errors import ScimError
-from app.scim.input_guard import has_unpaired_surrogate, patch_operations, refuse_too_many_patch_operations
 from app.scim.service import Preconditions, ScimResponse, ScimService
 
 BULK_REQUEST = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
@@ -92,7 +92,7 @@ def _plan(index: int, raw: Any) -> _Operation:
         operation.error = ScimError(400, "'bulkId' must be a non-empty string.", "invalidValue")
         return operation
     operation.bulk_id = bulk_id
-    method = raw.get("method").upper() if isinstance(raw.get("method"), str) else ""
+    method = given.upper() if isinstance(given := raw.get("method"), str) else ""
     operation.method = method if method in _METHODS else ""  # echoed in the result: only a method we know
     if has_unpaired_surrogate(raw):
         operation.error = ScimError(

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 
 from app.core.events import AlertRaised, EventBus
-from app.scim.errors import ScimError
+from app.directory.errors import ScimError
 
 log = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = 300

@@ -6,9 +6,9 @@ from typing import TYPE_CHECKING, Any
 
 from scim2_models import EnterpriseUser, Group, User
 
-from app.scim.errors import ScimError
-from app.scim.query import CURSOR_TIMEOUT_SECONDS, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
-from app.scim.schema import ENTERPRISE_SCHEMA, GROUP_SCHEMA, USER_SCHEMA, schema_for
+from app.directory.errors import ScimError
+from app.directory.query import CURSOR_TIMEOUT_SECONDS, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from app.directory.schema import ENTERPRISE_SCHEMA, GROUP_SCHEMA, USER_SCHEMA, schema_for
 
 if TYPE_CHECKING:
     from app.policy.minimise import Minimiser

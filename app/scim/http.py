@@ -27,14 +27,14 @@ from app.audit.trail import Event
 from app.core.actor import current_actor
 from app.core.errors import StorageFull, VaultLocked
 from app.core.events import EventBus, RequestServed
+from app.directory.errors import ScimError, method_not_allowed, storage_full
+from app.directory.input_guard import refuse_json_constant, refuse_repeated_names
+from app.directory.query import QueryParams
 from app.scim import discovery
 from app.scim.auth import Authenticator
 from app.scim.bulk import run_bulk
 from app.scim.damage import DamageAlarm
-from app.scim.errors import ScimError, method_not_allowed, storage_full
 from app.scim.failures import FailureTally
-from app.scim.input_guard import refuse_json_constant, refuse_repeated_names
-from app.scim.query import QueryParams
 from app.scim.request_audit import KNOWN_METHODS, UNKNOWN_ROUTE, matched_route, throttled_event
 from app.scim.service import Preconditions, ScimService
 from app.store.integrity import is_corruption

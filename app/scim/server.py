@@ -24,12 +24,12 @@ from app.scim.auth import Authenticator, FailureThrottle
 from app.scim.failures import FailureTally
 from app.scim.http import ScimApp
 from app.scim.service import ScimService
-from app.scim.tls import TlsMaterial, harden
 from app.scim.transport import ClientNoiseFilter, ConnectionGuard, ConnectionLimits, guarded_protocol
 from app.setup.endpoint import BASE_PATH, EndpointSettings
+from app.setup.tls import TlsMaterial, harden
+from app.setup.tokens import TokenStore
 from app.store.group_commit import GroupCommitWriter
 from app.store.hygiene import WalJanitor
-from app.store.tokens import TokenStore
 from app.store.vault import Vault
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,8 @@ class _Server(uvicorn.Server):
             await super().startup(sockets=sockets)
             return
         create_server = loop.create_server
-        loop.create_server = functools.partial(  # type: ignore[method-assign]
+        # uvicorn passes no handshake timeout and asyncio has no other hook; put back in ``finally`` below
+        loop.create_server = functools.partial(  # type: ignore[method-assign]  # for this startup only
             create_server, ssl_handshake_timeout=self.handshake_timeout
         )
         try:

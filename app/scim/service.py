@@ -22,22 +22,23 @@ from app.audit.trail import Event, append
 from app.core.actor import current_actor
 from app.core.events import EventBus, ResourcesChanged
 from app.core.ids import new_resource_id
+from app.directory import repository as repo
+from app.directory.errors import ScimError, invalid_value, not_found
+from app.directory.identity_strings import check_user_name
+from app.directory.input_guard import refuse_oversized_patch, refuse_oversized_values, refuse_unpaired_surrogates
+from app.directory.projection import parse_list, project, wants_related
+from app.directory.query import QueryParams, search
+from app.directory.schema import schema_for
+from app.directory.validation import apply_patch, require_declared_schema, stored_document, validate_resource
 from app.erasure import references, source, tombstones
+from app.feed import outbox
 from app.policy.in_force import PolicyInForce
 from app.policy.minimise import typed_paths
-from app.scim import repository as repo
-from app.scim.errors import ScimError, invalid_value, not_found
-from app.scim.identity_strings import check_user_name
-from app.scim.input_guard import refuse_oversized_patch, refuse_oversized_values, refuse_unpaired_surrogates
-from app.scim.projection import parse_list, project, wants_related
-from app.scim.query import QueryParams, search
-from app.scim.schema import schema_for
 from app.scim.tolerance import normalise_patch, normalise_resource
-from app.scim.validation import apply_patch, require_declared_schema, stored_document, validate_resource
 from app.store.group_commit import GroupCommitWriter, run_in_savepoint
 from app.store.hygiene import WalJanitor
 from app.store.vault import Vault
-from app.targets import outbox, sync
+from app.targets import sync
 
 log = logging.getLogger(__name__)
 
@@ -365,8 +366,8 @@ class ScimService:
             self._execute(lambda conn: append(conn, event))
             raise
         except tombstones.ErasedSubjectReturned as returned:
-            refusal = returned  # the name bound by ``except`` is cleared when the block ends
-            self._execute(lambda conn: tombstones.record_refusal(conn, refusal, actor))
+            erased = returned  # the name bound by ``except`` is cleared when the block ends
+            self._execute(lambda conn: tombstones.record_refusal(conn, erased, actor))
             raise
         except ScimError as error:
             if error.status == 404 and target is not None:

@@ -11,9 +11,9 @@ from typing import Any
 
 from scim2_models.path import CompareOperator, Comparison, ValuePath
 
-from app.scim.errors import ScimError
-from app.scim.filter_sql import parse
-from app.scim.schema import ENTERPRISE_SCHEMA, schema_for
+from app.directory.errors import ScimError
+from app.directory.filter_sql import parse
+from app.directory.schema import ENTERPRISE_SCHEMA, schema_for
 
 _MANAGER_PATHS = {f"{ENTERPRISE_SCHEMA}:manager".lower(), "manager"}
 _BOOL_STRINGS = {"true": True, "false": False}

@@ -49,9 +49,9 @@ class CoalescingTransport:
 
 
 class CoalescingHttpToolsProtocol(HttpToolsProtocol):
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]  # as uvicorn's own
         super().connection_made(transport)
-        self.transport = CoalescingTransport(transport, self.loop)  # type: ignore[assignment]
+        self.transport = CoalescingTransport(transport, self.loop)  # type: ignore[assignment]  # a proxy, by __getattr__
 
 
 @dataclass(frozen=True)
@@ -128,7 +128,7 @@ class GuardedHttpToolsProtocol(CoalescingHttpToolsProtocol):
 
     guard: ConnectionGuard
 
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]  # as uvicorn's own
         super().connection_made(transport)
         self._source = source_key(self.client[0] if self.client else None)
         self._admitted = self.guard.admit(self._source)

@@ -7,11 +7,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
-from typing import cast
 
 from app.dsr import model
 from app.dsr import settings as register_settings
-from app.dsr.actions import Acted, act
 from app.dsr.answering import Answer, draft_answer
 from app.dsr.deadline import today_in
 from app.dsr.matching import Candidate, find
@@ -19,6 +17,7 @@ from app.dsr.register import DsrRegister, RequestView, private_text, utc_now
 from app.dsr.settings import RegisterSettings
 from app.dsr.timeline import Entry, of_request
 from app.policy.versions import in_force
+from app.services.dsr_actions import Acted, act
 from app.store.vault import Vault
 
 __all__ = ["Acted", "Answer", "Candidate", "DsrRegister", "Entry", "RegisterSettings", "RequestView", "act",
@@ -84,8 +83,7 @@ def read_overview_line(register: DsrRegister) -> str:
 def subject_lines(register: DsrRegister, scim_id: str) -> list[str]:
     """One line per request about this identity (newest first); empty when there is none."""
     now = register.now()
-    # DsrRegister has a method named ``list``, so its own ``-> list[RequestView]`` reads as that method to mypy.
-    views = cast("list[RequestView]", register.for_subject(scim_id))
+    views = register.for_subject(scim_id)
     return [
         f"{view.id}: {', '.join(view.rights)}; received {view.received_day.isoformat()}; due "
         f"{view.deadline.isoformat()}; {view.state} — {view.clock(now).describe()}"

@@ -18,6 +18,9 @@ from sqlalchemy import Connection
 
 from app.core.errors import ConfigError
 from app.core.events import EventBus
+from app.directory import repository as repo
+from app.directory.errors import ScimError
+from app.directory.query import MAX_PAGE_SIZE, QueryParams, search
 from app.erasure import requests as erasure_requests
 from app.erasure.model import DEFAULT_GROUND, GROUNDS, OPERATOR_CAN_ATTEST, RETRYABLE_BY_OPERATOR
 from app.erasure.receipt import ReceiptFiles, Verification, load_public_key
@@ -27,15 +30,13 @@ from app.erasure.source import HELD, STEP_TEXT
 from app.erasure.status import RequestStatus, TargetLine, local_line, report_lines, request_status
 from app.erasure.status import recent as recent_requests
 from app.erasure.steps import RECIPIENT_MODE, recipient_step_name
+from app.feed import links
+from app.policy import recipient_scope as scope
 from app.policy.in_force import PolicyInForce
 from app.policy.model import Policy
 from app.policy.versions import in_force
-from app.scim import repository as repo
-from app.scim.errors import ScimError
-from app.scim.query import MAX_PAGE_SIZE, QueryParams, search
 from app.store import browse
 from app.store.vault import Vault
-from app.targets import links, scope
 from app.targets.config import TargetConfig, list_targets
 
 __all__ = ["DEFAULT_GROUND", "GROUNDS", "HELD", "STEP_TEXT", "Preview", "ReceiptFiles", "RequestStatus",

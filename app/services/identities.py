@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from scim2_models import ScimFilter
 from sqlalchemy import ColumnElement
 
+from app.directory.errors import ScimError
+from app.directory.filter_sql import compile_filter, parse
+from app.directory.identity_strings import describe as describe_name
 from app.dsr.register import DsrRegister
 from app.policy.minimise import Minimiser
-from app.scim.errors import ScimError
-from app.scim.filter_sql import compile_filter, parse
-from app.scim.identity_strings import describe as describe_name
 from app.services.dsr import subject_lines
 from app.store.browse import PAGE_SIZE, Cursor, Detail, Page, Query, Row, SortValue, sorts_before
 from app.store.browse import counts as _counts

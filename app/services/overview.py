@@ -7,12 +7,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from app.audit.outside_policy import not_held_by, summary
 from app.audit.query import EventFilter, count
 from app.dsr.register import DsrRegister
 from app.erasure.tombstones import TombstoneState, refused_recently
 from app.incidents.register import IncidentRegister
 from app.policy.in_force import PolicyInForce
+from app.policy.outside import not_held_by, summary
 from app.services.dsr import overview_line
 from app.services.incidents import state_text
 from app.store import browse

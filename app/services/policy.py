@@ -11,17 +11,33 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from app.audit.outside_policy import OutsideRow, OutsideSummary, catalogue_path, not_held_by, outside_policy, summary
 from app.core.errors import ConfigError
 from app.policy import versions
-from app.policy.apply import Impact, apply_policy, preview
+from app.policy.apply import Impact, preview
 from app.policy.diff import PolicyDiff, diff_draft, diff_versions
 from app.policy.in_force import ActivePolicy, PolicyInForce
 from app.policy.loader import Problem, check_policy, errors_of, load_policy, stale_problems
 from app.policy.model import Policy
 from app.policy.versions import PolicyRecord, default_policy_text
 from app.store.vault import Vault
+from app.targets.policy_change import apply_policy
+
+if TYPE_CHECKING:
+    from app.policy.outside import OutsideRow, OutsideSummary, catalogue_path
+
+_OUTSIDE = ("OutsideRow", "OutsideSummary", "catalogue_path")
+
+
+def __getattr__(name: str) -> object:
+    """The outside-the-policy analysis uses pandas: imported by the page that shows it, not by every command."""
+    if name in _OUTSIDE:
+        from app.policy import outside as analysis
+
+        return getattr(analysis, name)
+    raise AttributeError(name)
+
 
 __all__ = ["ActivePolicy", "Impact", "Outside", "OutsideRow", "OutsideSummary", "Policy", "PolicyDiff",
            "PolicyInForce", "PolicyRecord", "Problem", "apply", "catalogue_path", "check", "default_policy_text",
@@ -106,6 +122,8 @@ class Outside:
 def outside(vault: Vault, in_force: PolicyInForce) -> Outside:
     """Rows the version in force still leaves outside (an attribute added since is no longer listed)."""
     active = in_force.get()
+    from app.policy.outside import not_held_by, outside_policy, summary
+
     still_outside = not_held_by(active.minimiser)
     with vault.read_connection() as conn:
         rows = outside_policy(conn, still_outside)

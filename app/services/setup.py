@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app.scim.tls import CertificateSummary, TlsMaterial, check_operator_certificate, ensure_self_signed
 from app.setup import endpoint
 from app.setup.endpoint import (
     ALL_INTERFACES,
@@ -37,6 +36,7 @@ from app.setup.first_run import (
 from app.setup.idp_mappings import refused_default_mappings
 from app.setup.idp_reach import PUBLIC, obstacles, reach, route_problem, routes
 from app.setup.relocate import Relocated, move_server
+from app.setup.tls import CertificateSummary, TlsMaterial, check_operator_certificate, ensure_self_signed
 
 __all__ = ["ALL_INTERFACES", "DEFAULT_HOST", "DEFAULT_PORT", "DEFAULT_TOKEN_NAME", "PUBLIC", "STEPS",
            "CertificateSummary", "EndpointSettings", "FirstRunChoices", "FirstRunResult", "GeneratedCertificate",

@@ -10,18 +10,31 @@ Credentials go in and are never returned.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from app.feed import links, outbox
+from app.feed.outbox import QueueStats
 from app.policy.in_force import PolicyInForce
 from app.policy.model import Policy
 from app.store.vault import Vault
-from app.targets import links, outbox
 from app.targets import service as target_service
 from app.targets.config import TargetConfig, list_targets, require_target
-from app.targets.outbox import QueueStats
-from app.targets.reconcile import Drift
 from app.targets.service import ConnectionCheck, MappedAttribute, add, change, check_connection, held, preview, remove
 from app.targets.status import TargetHealth, health
 from app.targets.sync import SyncProgress, progress
+
+if TYPE_CHECKING:
+    from app.targets.reconcile import Drift
+
+
+def __getattr__(name: str) -> object:
+    """``Drift`` comes with the HTTP client (httpx): imported when reconciling, not by ``custos target list``."""
+    if name == "Drift":
+        from app.targets.reconcile import Drift
+
+        return Drift
+    raise AttributeError(name)
+
 
 __all__ = ["ConnectionCheck", "Drift", "MappedAttribute", "Policy", "TargetConfig", "TargetHealth", "TargetRow",
            "add", "change", "check_connection", "check_named", "config", "held", "listing", "preview",

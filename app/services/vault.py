@@ -7,19 +7,28 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.audit.vault_lifecycle import create_vault, reopen_vault, unlock_vault, unlock_vault_with_key
+from app.core.passphrase import read_passphrase
 from app.erasure.backup import BackupInfo, backup
 from app.erasure.restore import RestoreReport, restore
-from app.erasure.worker import drive
-from app.headless import open_or_create_vault
 from app.policy.in_force import install_default_if_missing
 from app.store import engine, integrity
 from app.store.integrity import MAX_PROBLEMS, CheckReport
 from app.store.vault import Vault, vault_path
 
 __all__ = ["MAX_PROBLEMS", "BackupInfo", "CheckReport", "Checked", "RestoreReport", "back_up", "check",
-           "describe_pages", "follow_replay", "open_for_command", "restore_backup"]  # fmt: skip
+           "describe_pages", "follow_replay", "open_for_command", "open_or_create_vault", "reopen_vault",
+           "restore_backup", "unlock_vault_with_key"]  # fmt: skip
 
 describe_pages = integrity.describe_pages
+
+
+def open_or_create_vault(data_dir: Path) -> Vault:
+    """Unlock the vault (on the record); on first run create it (a TTY asks for the passphrase twice)."""
+    if Vault.exists(data_dir):
+        return unlock_vault(data_dir, read_passphrase())
+    passphrase = read_passphrase(confirm=True)
+    return create_vault(data_dir, passphrase)
 
 
 def open_for_command(data_dir: Path) -> Vault:
@@ -60,7 +69,9 @@ def restore_backup(data_dir: Path, file: Path, passphrase: str, operator: str) -
 
 def follow_replay(data_dir: Path, passphrase: str, request_ids: list[str], wait: float) -> bool:
     """Carry the replayed erasures out at the targets in this process, for up to ``wait`` seconds."""
-    vault = Vault.unlock(data_dir, passphrase)
+    from app.erasure.worker import drive  # the targets' HTTP client: only when following erasures
+
+    vault = unlock_vault(data_dir, passphrase)
     try:
         return drive(vault, request_ids, wait)
     finally:

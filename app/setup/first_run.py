@@ -13,13 +13,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app.audit.vault_lifecycle import create_vault
 from app.core.errors import ConfigError, CustosError, PolicyInvalid
-from app.policy.apply import apply_text
 from app.policy.edit import set_contact
 from app.policy.in_force import install_default_if_missing
 from app.policy.loader import check_policy, errors_of
 from app.policy.versions import default_policy_text
-from app.scim.tls import (
+from app.setup import endpoint
+from app.setup.endpoint import EndpointSettings
+from app.setup.tls import (
     CERT_FILENAME,
     KEY_FILENAME,
     CertificateSummary,
@@ -28,10 +30,9 @@ from app.scim.tls import (
     install_operator_certificate,
     summarise,
 )
-from app.setup import endpoint
-from app.setup.endpoint import EndpointSettings
-from app.store.tokens import TokenStore, check_token_name
+from app.setup.tokens import TokenStore, check_token_name
 from app.store.vault import VAULT_FILENAME, Vault, check_new_passphrase
+from app.targets.policy_change import apply_text
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +184,7 @@ def complete(
         else:
             tls = generate_self_signed(data_dir, choices.certificate.hostnames)
         step(1, "Creating the encrypted vault (deriving the key takes a moment)…")
-        vault = Vault.create(data_dir, choices.passphrase, choices.confirmation)
+        vault = create_vault(data_dir, choices.passphrase, choices.confirmation)
         step(2, "Recording the policy…")
         text = policy_to_install(choices)
         with vault.write_transaction() as conn:

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from app.audit.trail import Event, append
 from app.core.actor import current_actor
-from app.scim.tls import (
+from app.setup import endpoint
+from app.setup.endpoint import EndpointSettings
+from app.setup.first_run import GeneratedCertificate, OperatorCertificate, Undo
+from app.setup.tls import (
     CERT_FILENAME,
     KEY_FILENAME,
     TlsMaterial,
@@ -22,13 +25,23 @@ from app.scim.tls import (
     generate_self_signed,
     install_operator_certificate,
 )
-from app.setup import endpoint
-from app.setup.endpoint import EndpointSettings
-from app.setup.first_run import GeneratedCertificate, OperatorCertificate, Undo
 from app.store.vault import Vault
 
-if TYPE_CHECKING:
-    from app.scim.server import ScimServer  # imports uvicorn: only where a server is moved
+
+class MovableEndpoint(Protocol):
+    """What moving needs of the running endpoint (app/scim/server.py's ScimServer): setup sits below the SCIM
+    adapter, which reads its settings from here, so it names the behaviour rather than importing the server."""
+
+    @property
+    def running(self) -> bool: ...
+
+    vault: Vault
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def relocate(self, host: str, port: int, public_host: str | None, tls: TlsMaterial | None) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -78,7 +91,7 @@ def relocate(
 
 
 def move_server(
-    server: ScimServer,
+    server: MovableEndpoint,
     data_dir: Path,
     settings: EndpointSettings,
     certificate: GeneratedCertificate | OperatorCertificate | None,

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, func, select
 
+from app.audit.tables import AuditEvent
 from app.audit.trail import Event, StoredEvent, append, iso_utc
 from app.core.events import AlertRaised, EventBus
 from app.core.periodic import BackgroundService
@@ -24,7 +25,6 @@ from app.siem import spool
 from app.siem.config import AlertConfig, Threshold, WorkingHours, load_alert_config
 from app.siem.rules import CONFIGURATION_RULES, Finding, NewTokenSource, build_rules, evaluate
 from app.siem.spool import tail
-from app.store.models import AuditEvent
 from app.store.vault import Vault
 
 __all__ = ["AlertConfig", "AlertEngine", "AlertRaised", "AlertWatcher", "Threshold", "WorkingHours",

@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, func, insert, select, update
 
+from app.audit.tables import AuditEvent
 from app.audit.trail import StoredEvent, read
 from app.siem.tables import SiemCursor
-from app.store.models import AuditEvent
 from app.store.vault import Vault
 
 _C = SiemCursor.__table__

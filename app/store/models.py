@@ -7,7 +7,6 @@ query (see docs/decisions/0003-filter-to-sql.md). Group membership is relational
 
 from __future__ import annotations
 
-import importlib
 from datetime import datetime
 from typing import ClassVar
 
@@ -126,49 +125,3 @@ class GroupMember(Base):
     member_type: Mapped[str] = mapped_column(String(16))
 
     __table_args__ = (Index("ix_group_members_member", "member_id", "group_id"),)
-
-
-class PolicyVersion(Base):
-    """Every policy version ever applied, in full: the newest row is the policy in force."""
-
-    __tablename__ = "policy_versions"
-    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    sha256: Mapped[str] = mapped_column(String(64))
-    applied_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    operator: Mapped[str] = mapped_column(String(128))
-    text: Mapped[str] = mapped_column(Text)
-
-
-class AuditEvent(Base):
-    """The audit trail: append-only, hash-chained (each row commits to every row before it).
-
-    ``leaf_hash`` is SHA-256(0x00 || canonical JSON of the event), an RFC 9162 Merkle leaf, and ``chain_hash``
-    is SHA-256(previous chain_hash || leaf_hash). ``details`` never holds personal data or secrets: attribute
-    names, counts, pseudonymous resource ids.
-    """
-
-    __tablename__ = "audit_events"
-    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
-    at: Mapped[str] = mapped_column(String(32))  # ISO 8601 UTC with microseconds, part of the hashed content
-    kind: Mapped[str] = mapped_column(String(64))
-    actor: Mapped[str] = mapped_column(String(160))
-    outcome: Mapped[str] = mapped_column(String(16))
-    subject: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    details: Mapped[str] = mapped_column(Text)
-    leaf_hash: Mapped[str] = mapped_column(String(64))
-    chain_hash: Mapped[str] = mapped_column(String(64))
-
-    __table_args__ = (Index("ix_audit_kind_seq", "kind", "seq"),)
-
-
-# Tables owned by other packages register on the same metadata (imported last: they import Base from here).
-# (importlib, not import statements: linters would drop imports that look unused, and the tables with them.)
-for _module in (
-    "app.audit.tables",
-    "app.incidents.tables",
-    "app.siem.tables",
-    "app.targets.tables",
-    "app.erasure.tables",
-    "app.dsr.tables",
-):
-    importlib.import_module(_module)

@@ -11,7 +11,7 @@ import logging
 import os
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,14 +20,17 @@ from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.audit.trail import Event, append
-from app.core.actor import current_actor
 from app.core.errors import VaultCorrupt, VaultError, VaultExists, VaultLocked, VaultNotFound, WrongPassphrase
 from app.core.events import EventBus
 from app.store import engine as sqlcipher_engine
 from app.store import integrity, migrate
 from app.store.engine import SINGLE_STATEMENT_READS_OPTION, WRITE_OPTION, CipherSettings
 from app.store.models import VaultInfo
+
+# Writes a lifecycle entry ("vault.created", "vault.unlocked") inside the transaction that opens the vault. The
+# trail lives above the store (app/audit), so the store takes the writer from its caller rather than importing it:
+# app/audit/vault_lifecycle.py opens vaults for the app, the CLI and `serve` with it (issue 15 §1).
+Recorder = Callable[[Connection, str, dict[str, object]], None]
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +66,10 @@ class Vault:
 
     # -- opening -------------------------------------------------------------------------------------
     @classmethod
-    def create(cls, data_dir: Path, passphrase: str, confirmation: str | None = None) -> Vault:
-        """Make a new vault; refuses to touch an existing file."""
+    def create(
+        cls, data_dir: Path, passphrase: str, confirmation: str | None = None, record: Recorder | None = None
+    ) -> Vault:
+        """Make a new vault; refuses to touch an existing file. ``record`` writes the creation on the trail."""
         check_new_passphrase(passphrase, passphrase if confirmation is None else confirmation)
         path = vault_path(data_dir)
         if path.exists():
@@ -75,7 +80,8 @@ class Vault:
         with vault.write_session() as session:
             session.add(VaultInfo(key="vault_id", value=str(uuid.uuid4())))
             session.add(VaultInfo(key="created", value=datetime.now(UTC).isoformat()))
-            append(session.connection(), Event("vault.created", current_actor.get()))
+            if record is not None:
+                record(session.connection(), "vault.created", {})
         vault.fix_permissions()
         log.info("vault created")
         return vault
@@ -87,11 +93,11 @@ class Vault:
         return sqlcipher_engine.derive_raw_key(passphrase, sqlcipher_engine.read_salt(path))
 
     @classmethod
-    def unlock(cls, data_dir: Path, passphrase: str) -> Vault:
-        return cls.unlock_with_key(data_dir, cls.derive_key(data_dir, passphrase))
+    def unlock(cls, data_dir: Path, passphrase: str, record: Recorder | None = None) -> Vault:
+        return cls.unlock_with_key(data_dir, cls.derive_key(data_dir, passphrase), record)
 
     @classmethod
-    def unlock_with_key(cls, data_dir: Path, raw_key: bytes) -> Vault:
+    def unlock_with_key(cls, data_dir: Path, raw_key: bytes, record: Recorder | None = None) -> Vault:
         """Open with a derived key. The key is verified before anything is migrated or written.
 
         A wrong key raises WrongPassphrase and a damaged file VaultCorrupt, both before any file is opened for
@@ -105,8 +111,9 @@ class Vault:
             sqlcipher_engine.connect_raw(path, raw_key, salt).close()  # the WAL is read (and recovered) from here
             vault = cls(path, raw_key, salt)
             migrate.upgrade(vault.engine)
-            with vault.write_transaction() as conn:
-                append(conn, Event("vault.unlocked", current_actor.get()))
+            if record is not None:
+                with vault.write_transaction() as conn:
+                    record(conn, "vault.unlocked", {})
             vault.optimize()
         except (WrongPassphrase, DBAPIError) as exc:  # the key was verified above: this is damage
             if vault is not None:
@@ -212,14 +219,14 @@ class Vault:
             self._sessions = sessionmaker(self._engine, expire_on_commit=False)
         log.info("vault passphrase changed")
 
-    def reopen(self, passphrase: str) -> None:
+    def reopen(self, passphrase: str, record: Recorder | None = None) -> None:
         """Open this closed vault again in place, so everything holding it (server, jobs) carries on.
 
         Raises WrongPassphrase (and changes nothing) when the passphrase does not unlock it.
         """
-        self.reopen_with_key(sqlcipher_engine.derive_raw_key(passphrase, self._salt))
+        self.reopen_with_key(sqlcipher_engine.derive_raw_key(passphrase, self._salt), record)
 
-    def reopen_with_key(self, raw_key: bytes) -> None:
+    def reopen_with_key(self, raw_key: bytes, record: Recorder | None = None) -> None:
         with self._lock:
             if self._engine is not None:
                 return
@@ -228,8 +235,9 @@ class Vault:
             self._raw_key = bytearray(raw_key)
             self._engine = sqlcipher_engine.make_engine(self.path, bytes(raw_key), self._salt)
             self._sessions = sessionmaker(self._engine, expire_on_commit=False)
-        with self.write_transaction() as conn:
-            append(conn, Event("vault.unlocked", current_actor.get(), details={"reopened": True}))
+        if record is not None:
+            with self.write_transaction() as conn:
+                record(conn, "vault.unlocked", {"reopened": True})
         log.info("vault reopened")
 
     def verify_passphrase(self, passphrase: str) -> bool:

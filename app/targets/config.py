@@ -14,7 +14,7 @@ from app.audit.trail import Event, append
 from app.core.actor import current_actor
 from app.core.errors import ConfigError
 from app.core.network import is_loopback
-from app.targets.tables import Target
+from app.feed.tables import Target
 
 _T = Target.__table__
 AUTH_KINDS = ("bearer", "oauth2", "none")
@@ -148,13 +148,13 @@ def update_target(conn: Connection, name: str, **changes: object) -> TargetConfi
     changed = {k: v for k, v in changes.items() if getattr(current, k) != v}
     if not changed:
         return current
-    updated = replace(current, **changed)  # type: ignore[arg-type]
+    updated = replace(current, **changed)  # type: ignore[arg-type]  # values of several fields by name: _check below
     _check(updated)
     values = {k: json.dumps(v) if k == "renames" else v for k, v in changed.items()}
     if "base_url" in values:
         values["base_url"] = check_url(str(values["base_url"]))
     if "max_concurrency" in values:
-        values["max_concurrency"] = max(1, min(int(values["max_concurrency"]), 32))  # type: ignore[call-overload]
+        values["max_concurrency"] = max(1, min(updated.max_concurrency, 32))  # as add_target stores it
     conn.execute(update(_T).where(_T.c.id == current.id).values(**values))
     fields = sorted("credential" if k == "secret" else k for k in changed)
     append(conn, Event("target.changed", current_actor.get(), details={"target": name, "fields": fields}))

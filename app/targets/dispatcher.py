@@ -11,19 +11,20 @@ import contextlib
 import json
 import logging
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from sqlalchemy import func, select
 
 from app.core.errors import ConfigError
 from app.core.periodic import AsyncLoopService
+from app.feed import outbox
+from app.feed.tables import OutboxItem
 from app.policy.in_force import PolicyInForce
 from app.store.vault import Vault
-from app.targets import outbox
 from app.targets.client import Rejected, Retryable, TargetClient
 from app.targets.config import list_targets
 from app.targets.mapping import TargetMapping, mapping_for
-from app.targets.push import Pusher, record_failure
-from app.targets.tables import OutboxItem
+from app.targets.push import Outcome, Pusher, Restriction, record_failure
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 0.5
@@ -31,16 +32,36 @@ WAKE_COALESCE_SECONDS = 0.05
 FLUSH_SECONDS = 0.02
 
 
+class _Retry(NamedTuple):
+    """A push to try again later (the target was busy or unreachable, or something unexpected happened here)."""
+
+    error: str
+    status: int | None
+    retry_after: float | None
+
+
+class _Failure(NamedTuple):
+    """A push the target refused: the item fails, the operator is told."""
+
+    error: str
+    status: int | None
+
+
+Finished = tuple[Pusher, outbox.WorkItem, Outcome | _Retry | _Failure]
+
 class Dispatcher(AsyncLoopService):
-    def __init__(self, vault: Vault, policy: PolicyInForce, poll_seconds: float = POLL_SECONDS) -> None:
+    def __init__(
+        self, vault: Vault, policy: PolicyInForce, *, restricted: Restriction, poll_seconds: float = POLL_SECONDS
+    ) -> None:
         super().__init__("dispatcher")
         self.vault = vault
         self.policy = policy
+        self.restricted = restricted  # Art. 18 (app/dsr/restriction.py), handed in by the runtime
         self.poll_seconds = poll_seconds
         self._pushers: dict[int, tuple[str, Pusher]] = {}  # target id -> (config fingerprint, pusher)
         self._in_flight: dict[int, int] = {}  # outbox seq -> target id
         self._stale: list[TargetClient] = []
-        self._finished: list[tuple[str, Pusher, outbox.WorkItem, object]] = []  # recorded in batches
+        self._finished: list[Finished] = []  # recorded in batches
         self._flush_now: asyncio.Event | None = None
         self._resume_seq = 0  # items up to here were queued before this start: an attempt may have reached a target
         self._uncertain: set[int] = set()
@@ -92,25 +113,23 @@ class Dispatcher(AsyncLoopService):
             await asyncio.to_thread(self._write, batch)
         except Exception as exc:  # the items stay pending and are pushed again, searching first
             log.error("could not record %d push outcome(s): %s", len(batch), type(exc).__name__)
-            self._uncertain.update(item.seq for _, _, item, _ in batch)
-        for _, _, item, _ in batch:
+            self._uncertain.update(item.seq for _, item, _ in batch)
+        for _, item, _ in batch:
             self._in_flight.pop(item.seq, None)
         if self._wake is not None:
             self._wake.set()  # the next item of these subjects may be due now
 
-    def _write(self, batch: list[tuple[str, Pusher, outbox.WorkItem, object]]) -> None:
+    def _write(self, batch: list[Finished]) -> None:
         now = datetime.now(UTC)
         with self.vault.write_transaction() as conn:
-            for kind, pusher, item, result in batch:
-                if kind == "done":
-                    pusher.finish(conn, item, result)  # type: ignore[arg-type]
-                elif kind == "retry":
-                    error, status, retry_after = result  # type: ignore[misc]
-                    if not outbox.retry_later(conn, item, error, status, retry_after, now):
+            for pusher, item, result in batch:
+                if isinstance(result, _Retry):
+                    if not outbox.retry_later(conn, item, result.error, result.status, result.retry_after, now):
                         self.failures += 1
+                elif isinstance(result, _Failure):
+                    record_failure(conn, item, pusher.config.name, result.error, result.status)
                 else:
-                    error, status = result  # type: ignore[misc]
-                    record_failure(conn, item, pusher.config.name, error, status)
+                    pusher.finish(conn, item, result)
 
     async def _schedule(self, tasks: set[asyncio.Task[None]]) -> None:
         # Items first, then the policy: an item queued by a policy apply is only visible once that version is
@@ -156,7 +175,7 @@ class Dispatcher(AsyncLoopService):
                 continue
             if known is not None:
                 self._stale.append(known[1].client)  # closed by the loop; a push may still be using it
-            pusher = Pusher(self.vault, config, TargetClient(config), mapping)
+            pusher = Pusher(self.vault, config, TargetClient(config), mapping, self.restricted)
             self._pushers[config.id] = (fingerprint, pusher)
             current[config.id] = pusher
         return current
@@ -166,15 +185,15 @@ class Dispatcher(AsyncLoopService):
         try:
             outcome = await pusher.run(item, may_exist)
             self.pushed += 1
-            self._finished.append(("done", pusher, item, outcome))
+            self._finished.append((pusher, item, outcome))
         except Retryable as exc:
-            self._finished.append(("retry", pusher, item, (str(exc), exc.status, exc.retry_after)))
+            self._finished.append((pusher, item, _Retry(str(exc), exc.status, exc.retry_after)))
         except Rejected as exc:
             self.failures += 1
-            self._finished.append(("fail", pusher, item, (str(exc), exc.status)))
+            self._finished.append((pusher, item, _Failure(str(exc), exc.status)))
         except Exception as exc:  # unexpected: keep the item, retry later, never crash the loop
             log.error("push to %s failed: %s", pusher.config.name, type(exc).__name__)
-            self._finished.append(("retry", pusher, item, (f"internal error ({type(exc).__name__})", None, None)))
+            self._finished.append((pusher, item, _Retry(f"internal error ({type(exc).__name__})", None, None)))
         self._uncertain.discard(item.seq)  # _flush puts it back if its outcome cannot be recorded
         assert self._flush_now is not None
         self._flush_now.set()

@@ -10,10 +10,10 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from app.core.errors import ConfigError
+from app.directory.schema import ENTERPRISE_SCHEMA, GROUP_SCHEMA, USER_SCHEMA
 from app.policy.minimise import Minimiser
 from app.policy.model import AttributeRule, Policy, Recipient
 from app.policy.paths import resolve_path
-from app.scim.schema import ENTERPRISE_SCHEMA, GROUP_SCHEMA, USER_SCHEMA
 
 CORE = {"User": USER_SCHEMA, "Group": GROUP_SCHEMA}
 

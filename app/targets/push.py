@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -15,9 +16,10 @@ from typing import Any
 from sqlalchemy import Connection
 
 from app.audit.trail import Event, append
-from app.scim import repository as repo
+from app.directory import repository as repo
+from app.feed import links, outbox
+from app.policy import recipient_scope as scope
 from app.store.vault import Vault
-from app.targets import links, outbox, scope
 from app.targets.client import Rejected, TargetClient
 from app.targets.config import TargetConfig
 from app.targets.mapping import TargetMapping
@@ -36,7 +38,7 @@ class Outcome:
 
 
 def _attribute_names(payload: dict[str, Any]) -> list[str]:
-    names = []
+    names: list[str] = []
     for key, value in payload.items():
         if key == "schemas":
             continue
@@ -47,23 +49,30 @@ def _attribute_names(payload: dict[str, Any]) -> list[str]:
     return sorted(names)
 
 
+# Whether processing of a User is restricted (GDPR Art. 18): such a subject is sent as inactive. The register of
+# requests that restrict (app/dsr/restriction.py: is_restricted) builds on the targets, so the runtime hands the
+# check in (app/jobs.py) rather than the targets importing it.
+Restriction = Callable[[Connection, str], bool]
+
+
 class Pusher:
-    def __init__(self, vault: Vault, config: TargetConfig, client: TargetClient, mapping: TargetMapping) -> None:
+    def __init__(
+        self, vault: Vault, config: TargetConfig, client: TargetClient, mapping: TargetMapping, restricted: Restriction
+    ) -> None:
         self.vault = vault
         self.config = config
         self.client = client
         self.mapping = mapping
+        self.restricted = restricted
 
     # -- vault access (run in a thread) ----------------------------------------------------------------
     def _read(
         self, item: outbox.WorkItem
     ) -> tuple[repo.StoredResource | None, links.Link | None, dict[str, str], bool]:
         """The resource, its link here, the group's members held here, and whether a User is in scope here."""
-        from app.dsr.restriction import is_restricted  # Art. 18: a restricted subject is sent as inactive
-
         with self.vault.read_connection() as conn:
             row = repo.load(conn, item.resource_type, item.resource_id)
-            if row is not None and item.resource_type == "User" and is_restricted(conn, item.resource_id):
+            if row is not None and item.resource_type == "User" and self.restricted(conn, item.resource_id):
                 row = replace(row, document=json.dumps({**json.loads(row.document), "active": False}))
             link = links.get(conn, self.config.id, item.resource_id)
             members: dict[str, str] = {}
@@ -90,7 +99,9 @@ class Pusher:
             links.drop(conn, self.config.id, item.resource_id)
         outbox.complete(conn, item.seq, outcome.status)
         if outcome.operation != "skipped":
-            details = {"target": self.config.name, "operation": outcome.operation, "status": outcome.status}
+            details: dict[str, Any] = {
+                "target": self.config.name, "operation": outcome.operation, "status": outcome.status
+            }  # fmt: skip
             if outcome.attributes:
                 details["attributes"] = outcome.attributes
             if outcome.left_scope:

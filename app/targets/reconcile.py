@@ -15,10 +15,10 @@ from typing import Any
 from sqlalchemy import select
 
 from app.core.events import OutboxQueued
+from app.feed import links, outbox
 from app.policy.in_force import PolicyInForce
 from app.store.models import ScimResource
 from app.store.vault import Vault
-from app.targets import links, outbox
 from app.targets.client import TargetClient
 from app.targets.config import TargetConfig, require_target
 from app.targets.mapping import mapping_for

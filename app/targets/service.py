@@ -11,10 +11,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from app.core.errors import ConfigError
+from app.feed import links
 from app.policy.model import Policy
 from app.store.vault import Vault
-from app.targets import links
-from app.targets.client import TargetClient, TargetError
 from app.targets.config import TargetConfig, add_target, remove_target, require_target, update_target
 from app.targets.mapping import mapping_for
 from app.targets.support import supported_attributes
@@ -109,6 +108,8 @@ class ConnectionCheck:
 def check_connection(config: TargetConfig, policy: Policy) -> ConnectionCheck:
     """Connect, run discovery and check every mapped attribute is published (the target need not be saved yet:
     the Targets page tests what the operator typed before adding it)."""
+    from app.targets.client import TargetClient, TargetError  # httpx: only the commands that reach a target
+
     mapping = mapping_for(policy, config.recipient_id, config.renames)
 
     async def discover() -> dict[str, Any]:
@@ -138,6 +139,7 @@ def check_named(vault: Vault, policy: Policy, name: str) -> ConnectionCheck:
 
 def reconcile(vault: Vault, policy: PolicyInForce, name: str, repair: bool = False) -> Drift:
     """Compare the target with the mirror (and queue the repair); an unreachable target is a clear error."""
+    from app.targets.client import TargetError
     from app.targets.reconcile import reconcile as compare
 
     try:

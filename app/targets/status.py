@@ -7,13 +7,13 @@ from datetime import datetime
 
 from sqlalchemy import Connection, func, select
 
+from app.directory import repository as repo
+from app.feed import links, outbox
+from app.feed.tables import OutboxItem
 from app.policy.model import Policy
-from app.scim import repository as repo
-from app.targets import links, outbox
 from app.targets.config import TargetConfig, list_targets
 from app.targets.mapping import mapping_for
 from app.targets.sync import SyncProgress, progress
-from app.targets.tables import OutboxItem
 
 _O = OutboxItem.__table__
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.scim.schema import GROUP_SCHEMA, USER_SCHEMA
+from app.directory.schema import GROUP_SCHEMA, USER_SCHEMA
 from app.targets.mapping import TargetMapping
 
 _CORE = {"User": USER_SCHEMA, "Group": GROUP_SCHEMA}
@@ -25,7 +25,7 @@ def supported_attributes(schemas: list[dict[str, Any]], mapping: TargetMapping) 
         else:
             uri, name = _CORE[rule.resource_type], rule.top
         name = mapping.renames.get(name, name).lower()
-        subs = published.get(uri.lower(), {}).get(name)
-        ok = subs is not None and (rule.sub is None or not subs or rule.sub in subs)
+        theirs = published.get(uri.lower(), {}).get(name)
+        ok = theirs is not None and (rule.sub is None or not theirs or rule.sub in theirs)
         result[f"{rule.resource_type} {rule.path}"] = ok
     return result

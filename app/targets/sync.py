@@ -8,21 +8,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, func, select
 
 from app.audit.trail import Event, append
 from app.core.actor import current_actor
 from app.core.errors import ConfigError
+from app.feed import outbox
+from app.feed.tables import OutboxItem, TargetLink
+from app.policy import recipient_scope as scope
 from app.policy.model import Policy
 from app.store.models import ScimResource
-from app.targets import outbox, scope
+from app.targets.config import TargetConfig, list_targets
 from app.targets.mapping import mapping_for
-from app.targets.tables import OutboxItem, TargetLink
-
-if TYPE_CHECKING:  # config imports the SCIM server, which imports the service, which imports this
-    from app.targets.config import TargetConfig
 
 _R = ScimResource.__table__
 _L = TargetLink.__table__
@@ -110,8 +108,6 @@ def membership_changed(conn: Connection, policy: Policy, member_ids: list[str], 
     each target whose recipient is scoped (the push creates, updates or deprovisions). Returns items queued."""
     if not member_ids:
         return 0
-    from app.targets.config import list_targets
-
     users = [
         row[0]
         for row in conn.execute(select(_R.c.id).where(_R.c.id.in_(member_ids), _R.c.resource_type == "User"))
@@ -122,3 +118,24 @@ def membership_changed(conn: Connection, policy: Policy, member_ids: list[str], 
         if users and recipient is not None and not scope.everyone(policy, recipient):
             queued += outbox.enqueue_many(conn, target.id, "User", users, "upsert", now)
     return queued
+
+
+def _received(policy: Policy | None, recipient_id: str) -> tuple[object, ...] | None:
+    """What a recipient receives and whom it concerns (its scope and its purposes' scopes)."""
+    recipient = next((r for r in policy.recipients if r.id == recipient_id), None) if policy else None
+    if recipient is None or policy is None:
+        return None
+    purposes = tuple(p.scope for p in (policy.purpose(pid) for pid in recipient.purposes) if p is not None)
+    return (frozenset(recipient.attributes), frozenset(recipient.group_attributes), recipient.scope, purposes)
+
+
+def resend_changed(conn: Connection, old: Policy | None, new: Policy, now: datetime) -> dict[str, int]:
+    """A target whose recipient now receives other attributes, or other people, is synced again: every subject
+    in its scope is pushed (a PUT of the new mapping also removes what it may no longer hold; a subject new to
+    the scope is created), and every subject it holds outside the scope is deprovisioned (:func:`queue`)."""
+    resent: dict[str, int] = {}
+    for target in list_targets(conn):
+        if _received(old, target.recipient_id) == _received(new, target.recipient_id):
+            continue
+        resent[target.name] = queue(conn, target, new, "policy applied", now)
+    return resent

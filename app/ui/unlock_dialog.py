@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.errors import CustosError, VaultCorrupt, WrongPassphrase
+from app.services.vault import unlock_vault_with_key
 from app.store.vault import (
     Vault,
     forget_keyring,
@@ -43,7 +44,7 @@ def unlock_from_keyring(data_dir: Path) -> Vault | None:
     if key is None:
         return None
     try:
-        return Vault.unlock_with_key(data_dir, key)
+        return unlock_vault_with_key(data_dir, key)
     except WrongPassphrase:
         forget_keyring(data_dir)  # the passphrase changed since; ask for it
         return None
@@ -111,7 +112,7 @@ class UnlockDialog(QDialog):
         directory, remember = self.data_dir, self.remember.isChecked()
         self._start("Checking the passphrase…")
         submit(
-            lambda: _remembered(Vault.unlock_with_key(directory, Vault.derive_key(directory, passphrase)), remember),
+            lambda: _remembered(unlock_vault_with_key(directory, Vault.derive_key(directory, passphrase)), remember),
             self._opened,
             self._failed,
         )

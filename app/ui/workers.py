@@ -28,12 +28,18 @@ class WorkerSignals(QObject):
         super().__init__()
         self.work: Callable[[], Any] | None = None  # the task's callable while it runs (see Worker.run)
 
+    def call_work(self) -> Any:
+        """Call the parked callable, holding no reference to it past the call (no local variable in run())."""
+        assert self.work is not None  # Qt runs a runnable once
+        return self.work()
+
 
 class Worker(QRunnable):
     def __init__(self, fn: Callable[[], Any]) -> None:
         super().__init__()
         # Run in the submitter's context: the acting operator (app.core.actor) must reach the audit trail.
-        self.fn = functools.partial(contextvars.copy_context().run, fn)
+        context = contextvars.copy_context()
+        self.fn: Callable[[], Any] | None = functools.partial(context.run, fn)
         self.signals = WorkerSignals()
         self.setAutoDelete(True)
 
@@ -44,7 +50,7 @@ class Worker(QRunnable):
         # signals object, and the GUI thread takes it off when it handles ``done`` (``_release``).
         self.signals.work, self.fn = self.fn, None
         try:
-            value = self.signals.work()  # type: ignore[misc]
+            value = self.signals.call_work()
         except Exception as exc:  # handed to the GUI, which shows exc.user_message or a generic text
             log.debug("background task failed: %s", type(exc).__name__)
             self.signals.error.emit(exc)

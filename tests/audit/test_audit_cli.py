@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import text
 
 from app.audit.trail import Event, append, of_kind
+from app.audit.vault_lifecycle import create_vault, unlock_vault
 from app.cli import main
-from app.store.vault import Vault
 from tests.audit.conftest import START, random_trail
 from tests.conftest import PASSPHRASE
 
@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def trail_dir(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("CUSTOS_PASSPHRASE", PASSPHRASE)
-    vault = Vault.create(data_dir, PASSPHRASE, PASSPHRASE)
+    vault = create_vault(data_dir, PASSPHRASE, PASSPHRASE)
     with vault.write_transaction() as conn:
         random_trail(conn, random.Random(9), 40, checkpoint_every=15)
     vault.close()
@@ -64,7 +64,7 @@ def test_verify_checkpoint_export_and_tail(trail_dir: Path, tmp_path: Path, caps
     assert lines[-1].split()[2] == "vault.unlocked" and lines[-2].split()[2] == "export.audit_bundle"
     assert "sealed" not in "\n".join(lines)
 
-    vault = Vault.unlock(trail_dir, PASSPHRASE)
+    vault = unlock_vault(trail_dir, PASSPHRASE)
     with vault.read_connection() as conn:
         recorded = of_kind(conn, "export.audit_bundle")[0]
     vault.close()
@@ -73,7 +73,7 @@ def test_verify_checkpoint_export_and_tail(trail_dir: Path, tmp_path: Path, caps
 
 
 def test_verify_names_the_breach_and_exits_1(trail_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    vault = Vault.unlock(trail_dir, PASSPHRASE)
+    vault = unlock_vault(trail_dir, PASSPHRASE)
     with vault.write_transaction() as conn:
         conn.execute(text("UPDATE audit_events SET outcome = 'success ' WHERE seq = 17"))
     vault.close()
@@ -83,7 +83,7 @@ def test_verify_names_the_breach_and_exits_1(trail_dir: Path, capsys: pytest.Cap
 
 
 def test_verify_names_deleted_checkpoints_and_exits_1(trail_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    vault = Vault.unlock(trail_dir, PASSPHRASE)
+    vault = unlock_vault(trail_dir, PASSPHRASE)
     with vault.write_transaction() as conn:
         conn.execute(text("DELETE FROM audit_checkpoints"))
     vault.close()
@@ -103,7 +103,7 @@ def test_export_refuses_an_empty_range(trail_dir: Path, tmp_path: Path, capsys: 
 
 
 def test_verify_bundle_runs_anywhere_without_a_vault(trail_dir: Path, tmp_path: Path) -> None:
-    vault = Vault.unlock(trail_dir, PASSPHRASE)
+    vault = unlock_vault(trail_dir, PASSPHRASE)
     with vault.write_transaction() as conn:
         append(conn, Event("scim.request", "token:okta", at=START))
         from app.audit.bundle import export_bundle

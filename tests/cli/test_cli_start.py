@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from app.setup.first_run import DEFAULT_TOKEN_NAME
+from app.store.vault import Vault
 from tests.cli.test_cli import ROOT, run
 from tests.conftest import PASSPHRASE
 
@@ -51,3 +52,21 @@ def test_token_list_opens_the_vault_without_alembic(data_dir: Path) -> None:
 def test_init_help_names_the_default_token_name(data_dir: Path) -> None:
     shown = run(data_dir, "init", "--help")
     assert shown.returncode == 0 and f"(default: {DEFAULT_TOKEN_NAME})" in " ".join(shown.stdout.split())
+
+
+# What a command that only reads may not load: the SCIM models (pydantic, a third of a second), the filter parser,
+# Alembic, the server, the HTTP client, pandas, Qt, the confusables tables.
+NOT_FOR_READING = ("scim2_models", "pydantic", "lark", "alembic", "uvicorn", "starlette", "httpx", "pandas", "PySide6",
+                   "confusable_homoglyphs")  # fmt: skip
+READ_ONLY = (["token", "list"], ["target", "list"], ["breach", "list"], ["dsr", "list"], ["policy", "history"],
+             ["policy", "show", "1"], ["siem", "status"], ["vault", "check"], ["audit", "verify"])  # fmt: skip
+
+
+def test_read_only_commands_load_neither_the_scim_models_nor_the_server(vault: Vault, data_dir: Path) -> None:
+    """The policy in force is read through the schema catalogue (resources/schemas/scim-schemas.json), not through
+    scim2-models; a recipient's scope filter is compiled only when a policy has one."""
+    vault.close()
+    calls = "\n".join(f"assert main([*{args!r}, '--data-dir', {str(data_dir)!r}]) == 0, {args!r}" for args in READ_ONLY)
+    modules = _modules_after(f"from app.cli import main\n{calls}", data_dir)
+    assert {"app.policy.in_force", "app.targets.sync", "app.dsr.register"} <= modules  # the commands did run
+    assert sorted(name for name in NOT_FOR_READING if name in modules) == []

@@ -7,8 +7,8 @@ import re
 from pathlib import Path
 
 from app.audit.trail import of_kind
+from app.audit.vault_lifecycle import unlock_vault
 from app.dsr import settings
-from app.store.vault import Vault
 from tests.cli.test_cli import run
 from tests.conftest import PASSPHRASE
 from tests.erasure.support import person, service_for
@@ -83,7 +83,7 @@ def test_dsr_open_matches_the_mirror_and_reads_errors(data_dir: Path) -> None:
     request_id, due = _open(data_dir, "--type", "access", "--received", "2026-04-01T10:00+02:00", "--channel", "form")
     assert due == "2026-05-04"  # 1 May is Labour Day in France
 
-    vault = Vault.unlock(data_dir, PASSPHRASE)
+    vault = unlock_vault(data_dir, PASSPHRASE)
     try:
         hold_everything(vault)
         for name in ("ottoline@example.org", "otto@example.org"):
@@ -102,7 +102,7 @@ def test_dsr_open_matches_the_mirror_and_reads_errors(data_dir: Path) -> None:
     assert erasure, acted.stdout
     shown = run(data_dir, "dsr", "show", matched).stdout
     assert f"  step erasure: done → erasure {erasure.group(1)}" in shown  # no target held the person: finished
-    vault = Vault.unlock(data_dir, PASSPHRASE)
+    vault = unlock_vault(data_dir, PASSPHRASE)
     try:
         with vault.read_connection() as conn:
             opened = {e.details["request"]: e.details for e in of_kind(conn, "dsr.opened")}

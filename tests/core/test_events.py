@@ -8,14 +8,14 @@ from datetime import timedelta
 from app.core import events
 from app.core.events import OutboxQueued, PolicyApplied, ResourcesChanged, RetentionPurged
 from app.erasure.requests import request_erasure
+from app.erasure.retention import run_once
 from app.jobs import BackgroundJobs
-from app.policy.apply import apply_policy
 from app.policy.in_force import PolicyInForce
-from app.policy.retention import run_once
 from app.policy.versions import default_policy_text
 from app.scim import damage
 from app.siem import alerts
 from app.store.vault import Vault
+from app.targets.policy_change import apply_policy
 from tests.policy.test_retention import DEACTIVATED, seed
 
 

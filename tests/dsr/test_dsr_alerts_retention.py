@@ -10,8 +10,8 @@ from sqlalchemy import select
 from app.audit.trail import of_kind
 from app.dsr.alerts import DeadlineAlertJob, check_deadlines
 from app.dsr.tables import DsrRequest
+from app.jobs import run_retention as run_once
 from app.policy.in_force import PolicyInForce
-from app.policy.retention import run_once
 from app.siem.mapping import describe
 from app.store.vault import Vault
 from tests.dsr.dsr_support import REQUESTER, register_at, sealed_details, with_person

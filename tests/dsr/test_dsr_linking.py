@@ -13,16 +13,16 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from app.audit.trail import of_kind
-from app.dsr.actions import act
 from app.dsr.answering import draft_answer
 from app.dsr.register import RequestError
 from app.dsr.restriction import is_restricted
 from app.dsr.tables import DsrRequest
 from app.erasure.requests import request_erasure
 from app.erasure.tables import ErasureRequest
+from app.feed.tables import OutboxItem
+from app.services.dsr_actions import act
 from app.store.vault import Vault
 from app.targets.config import TargetConfig, add_target
-from app.targets.tables import OutboxItem
 from tests.dsr.dsr_support import ADDRESS, REQUESTER, register_at, sealed_details, with_person
 
 RECEIVED = datetime(2026, 1, 31, 10, 0, tzinfo=UTC)

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 
 from app.core.events import EventBus
 from app.dsr.register import DsrRegister
-from app.policy.apply import apply_policy
+from app.dsr.restriction import is_restricted
 from app.policy.edit import add_recipient
 from app.policy.in_force import PolicyInForce
 from app.policy.versions import default_policy_text
@@ -17,6 +17,7 @@ from app.scim.service import ScimService
 from app.store.vault import Vault
 from app.targets.config import TargetConfig, add_target
 from app.targets.dispatcher import Dispatcher
+from app.targets.policy_change import apply_policy
 from tests.dsr.dsr_support import in_england
 from tests.targets.conftest import ScimTarget, scim_targets, wait_until  # noqa: F401 - the fixture
 from tests.targets.test_provisioning import full_user
@@ -50,7 +51,7 @@ def test_a_restricted_subject_is_inactive_at_the_targets_that_receive_active(
     policy = PolicyInForce(vault)
     bus = EventBus()
     service = ScimService(vault, "https://custos.test/scim/v2", bus, policy)
-    dispatcher = Dispatcher(vault, policy, poll_seconds=0.05)
+    dispatcher = Dispatcher(vault, policy, restricted=is_restricted, poll_seconds=0.05)
     bus.subscribe(lambda _event: dispatcher.wake())
     dispatcher.start()
     try:

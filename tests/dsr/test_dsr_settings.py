@@ -9,10 +9,10 @@ import tomlkit
 
 from app.core.errors import ConfigError
 from app.dsr import settings
-from app.policy.apply import apply_policy
 from app.policy.in_force import PolicyInForce
 from app.policy.versions import default_policy_text
 from app.store.vault import Vault
+from app.targets.policy_change import apply_policy
 
 
 def _policy_with_address(vault: Vault, address: str) -> object:

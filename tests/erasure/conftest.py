@@ -1,4 +1,8 @@
-"""Three scim2-server processes shared by a test module (each test uses its own userNames), and a stub target."""
+"""Three scim2-server processes shared by the erasure tests (each test uses its own userNames), and a stub target.
+
+Shared by the whole session rather than started again for each test module: a start imports scim2-server and
+waits for it to listen (one to two seconds each on a quiet machine, several under load), and five modules use them.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +15,8 @@ from tests.erasure.stub import StubTarget
 from tests.targets.conftest import ScimTarget
 
 
-@pytest.fixture(scope="module")
-def apps() -> Iterator[list[ScimTarget]]:
+@pytest.fixture(scope="session")
+def running_apps() -> Iterator[list[ScimTarget]]:
     started = [ScimTarget(f"app{index + 1}") for index in range(3)]
     try:
         with ThreadPoolExecutor(3) as pool:  # each takes a second or two to import and listen: start them together
@@ -21,6 +25,16 @@ def apps() -> Iterator[list[ScimTarget]]:
     finally:
         for target in started:
             target.stop()
+
+
+@pytest.fixture
+def apps(running_apps: list[ScimTarget]) -> list[ScimTarget]:
+    """The shared servers, each running: a test that stops one (a target going away) and fails before starting it
+    again must not take the others down with it."""
+    for target in running_apps:
+        if target.process is None or target.process.poll() is not None:
+            target.start()
+    return running_apps
 
 
 @pytest.fixture

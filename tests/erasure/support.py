@@ -9,17 +9,18 @@ import httpx
 from sqlalchemy import delete
 
 from app.core.events import EventBus
+from app.directory.schema import ENTERPRISE_SCHEMA, USER_SCHEMA
+from app.dsr.restriction import is_restricted
 from app.erasure.worker import ErasureWorker
-from app.policy.apply import apply_policy
+from app.feed import links
+from app.feed.tables import OutboxItem
 from app.policy.in_force import PolicyInForce
-from app.scim.schema import ENTERPRISE_SCHEMA, USER_SCHEMA
 from app.scim.service import ScimService
 from app.store.vault import Vault
-from app.targets import links
 from app.targets.client import TargetClient
 from app.targets.config import TargetConfig, add_target
 from app.targets.dispatcher import Dispatcher
-from app.targets.tables import OutboxItem
+from app.targets.policy_change import apply_policy
 from tests.targets.support import policy_with_recipients
 
 
@@ -69,7 +70,7 @@ def service_for(vault: Vault) -> ScimService:
 
 
 def dispatcher_for(vault: Vault) -> Dispatcher:
-    dispatcher = Dispatcher(vault, PolicyInForce(vault), poll_seconds=0.05)
+    dispatcher = Dispatcher(vault, PolicyInForce(vault), restricted=is_restricted, poll_seconds=0.05)
     dispatcher.start()
     return dispatcher
 

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from app.audit.trail import of_kind
+from app.audit.vault_lifecycle import unlock_vault
 from app.core.errors import ConfigError
 from app.erasure.backup import backup
 from app.erasure.ledger import LEDGER_FILENAME, Ledger, LedgerError
@@ -50,7 +51,7 @@ def test_restore_replays_erasures_before_use(vault: Vault, data_dir: Path, tmp_p
     assert report.subjects_erased == 1 and report.replayed_requests == 1
     assert report.previous_vault is not None and report.previous_vault.exists()
 
-    restored = Vault.unlock(data_dir, PASSPHRASE)
+    restored = unlock_vault(data_dir, PASSPHRASE)
     try:
         assert _users(restored) == {"kept@example.test"}  # erased before this first open
         with restored.read_connection() as conn:

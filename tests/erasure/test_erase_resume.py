@@ -27,9 +27,9 @@ SUBJECTS = 4  # the target's default max_concurrency: every DELETE is in flight 
 _WORKER = """
 import sys, time
 from pathlib import Path
+from app.audit.vault_lifecycle import unlock_vault
 from app.erasure.worker import ErasureWorker
-from app.store.vault import Vault
-vault = Vault.unlock(Path(sys.argv[1]), sys.argv[2])
+vault = unlock_vault(Path(sys.argv[1]), sys.argv[2])
 ErasureWorker(vault, poll_seconds=0.05).start()
 time.sleep(60)
 """

@@ -12,8 +12,8 @@ from app.erasure.model import State
 from app.erasure.requests import attest, request_erasure
 from app.erasure.tables import ErasureExchange, ErasureRequest, ErasureStep
 from app.erasure.worker import drive
+from app.feed.tables import TargetLink
 from app.store.vault import Vault
-from app.targets.tables import TargetLink
 from tests.erasure.support import TargetSpec, add_targets, counting_worker, dispatcher_for, person, service_for
 from tests.targets.conftest import ScimTarget, wait_until
 

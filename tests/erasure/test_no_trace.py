@@ -8,10 +8,11 @@ from pathlib import Path
 from sqlalchemy import select
 
 from app.audit.tables import SubjectKey
+from app.audit.vault_lifecycle import unlock_vault
+from app.directory.schema import GROUP_SCHEMA
 from app.erasure.ledger import KEY_FILENAME, LEDGER_FILENAME
 from app.erasure.requests import request_erasure
 from app.erasure.worker import ErasureWorker
-from app.scim.schema import GROUP_SCHEMA
 from app.store import engine as sqlcipher_engine
 from app.store.engine import SINGLE_STATEMENT_READS_OPTION
 from app.store.vault import Vault
@@ -88,7 +89,7 @@ def test_no_trace_of_an_erased_subject(vault: Vault, data_dir: Path, tmp_path: P
     for name in (LEDGER_FILENAME, KEY_FILENAME):
         assert _traces((data_dir / name).read_bytes(), needles) == []
 
-    reopened = Vault.unlock(data_dir, PASSPHRASE)
+    reopened = unlock_vault(data_dir, PASSPHRASE)
     try:
         assert _traces(_plaintext_export(reopened, tmp_path / "reopened.db"), needles, key_bytes) == []
     finally:

@@ -9,14 +9,15 @@ from pathlib import Path
 
 import pytest
 
+from app.audit.vault_lifecycle import unlock_vault
 from app.cli import main
 from app.erasure.receipt import build
 from app.erasure.requests import request_erasure
 from app.erasure.worker import drive
-from app.policy.apply import apply_policy
 from app.policy.edit import add_recipient
 from app.store.vault import Vault
 from app.targets.config import TargetConfig, add_target
+from app.targets.policy_change import apply_policy
 from tests.conftest import GROUP_SCHEMA, PASSPHRASE
 from tests.erasure.support import dispatcher_for, person, service_for
 from tests.targets.conftest import ScimTarget, wait_until
@@ -78,7 +79,7 @@ def test_every_recipient_is_told(
     assert "recipient:payroll" in printed and "erased (attested) by dpo-jane" in printed
     assert "source" in printed and "still held at the identity provider" in printed
 
-    reopened = Vault.unlock(data_dir, PASSPHRASE)
+    reopened = unlock_vault(data_dir, PASSPHRASE)
     try:
         with reopened.read_connection() as conn:
             receipt = build(conn, request_id, datetime.now(UTC))

@@ -11,16 +11,16 @@ from sqlalchemy import select
 
 from app.audit.tables import SubjectKey
 from app.audit.trail import of_kind
+from app.directory.schema import ENTERPRISE_SCHEMA
 from app.erasure.requests import request_erasure
 from app.erasure.tables import ErasureRequest
 from app.erasure.worker import drive
-from app.policy.apply import apply_policy
+from app.feed.tables import OutboxItem
 from app.policy.edit import add_recipient
 from app.policy.versions import default_policy_text
-from app.scim.schema import ENTERPRISE_SCHEMA
 from app.store.models import AttributeValue, ScimResource
 from app.store.vault import Vault
-from app.targets.tables import OutboxItem
+from app.targets.policy_change import apply_policy
 from tests.conftest import GROUP_SCHEMA, LiveServer, new_user
 from tests.erasure.support import TargetSpec, add_targets, dispatcher_for, person, service_for
 from tests.targets.conftest import ScimTarget, wait_until

@@ -13,9 +13,9 @@ from app.erasure.model import State
 from app.erasure.requests import request_erasure
 from app.erasure.tables import ErasureExchange, ErasureStep
 from app.erasure.worker import ErasureWorker
+from app.feed import links
+from app.feed.tables import TargetLink
 from app.store.vault import Vault
-from app.targets import links
-from app.targets.tables import TargetLink
 from tests.erasure.stub import StubTarget
 from tests.erasure.support import FakeClock, TargetSpec, add_targets, held_without_push, person, service_for
 

@@ -20,13 +20,13 @@ from app.erasure.receipt import build
 from app.erasure.requests import request_erasure
 from app.erasure.tables import ErasureTombstone
 from app.erasure.worker import drive
+from app.feed.tables import OutboxItem
 from app.scim.server import ScimServer
-from app.scim.tls import ensure_self_signed
+from app.setup.tls import ensure_self_signed
+from app.setup.tokens import TokenStore
 from app.siem.alerts import AlertEngine
 from app.store.models import ScimResource
-from app.store.tokens import TokenStore
 from app.store.vault import Vault
-from app.targets.tables import OutboxItem
 from tests.conftest import PASSPHRASE, LiveServer, patch_body
 from tests.erasure.support import TargetSpec, add_targets, dispatcher_for, person
 from tests.targets.conftest import ScimTarget, wait_until
@@ -193,8 +193,8 @@ def _now() -> datetime:
 
 def test_the_idp_blocking_the_erased_account_is_seen(vault: Vault) -> None:
     """An IdP that deactivates rather than deletes (active false on the old id) shows the source as blocked."""
+    from app.directory.errors import ScimError
     from app.erasure import source
-    from app.scim.errors import ScimError
     from tests.erasure.support import service_for
 
     service = service_for(vault)

@@ -16,15 +16,15 @@ import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
+from app.audit.vault_lifecycle import create_vault
 from app.core.events import EventBus
 from app.core.paths import resources_dir
 from app.exports.ropa import content_hash
 from app.incidents.register import IncidentRegister
-from app.policy.apply import apply_policy
 from app.policy.in_force import PolicyInForce
 from app.scim.service import ScimService
-from app.store.vault import Vault
 from app.targets.config import TargetConfig, add_target
+from app.targets.policy_change import apply_policy
 from tests.cli.test_cli import run
 from tests.conftest import PASSPHRASE, USER_SCHEMA, new_user
 from tests.exports.realistic import ENTERPRISE, REALISTIC
@@ -60,7 +60,7 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """One vault: the realistic policy, two SCIM targets (the payroll bureau has none), a notified breach."""
     data_dir = tmp_path_factory.mktemp("data")
     out = tmp_path_factory.mktemp("out")
-    vault = Vault.create(data_dir, PASSPHRASE, PASSPHRASE)
+    vault = create_vault(data_dir, PASSPHRASE, PASSPHRASE)
     try:
         apply_policy(vault, REALISTIC, "dpo")
         service = ScimService(vault, "https://scim.test/scim/v2", EventBus(), PolicyInForce(vault))

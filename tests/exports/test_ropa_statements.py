@@ -8,10 +8,10 @@ from app.exports.facts import gather_facts
 from app.exports.ropa import build_processor_record, build_ropa
 from app.incidents.register import IncidentRegister
 from app.policy import versions
-from app.policy.apply import apply_policy
 from app.policy.loader import check_policy
 from app.policy.model import NEEDS_HUMAN
 from app.store.vault import Vault
+from app.targets.policy_change import apply_policy
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 

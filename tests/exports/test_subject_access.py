@@ -14,13 +14,13 @@ import tomlkit
 from pypdf import PdfReader
 
 from app.cli import main
+from app.directory.schema import ENTERPRISE_SCHEMA
 from app.exports.subject import export_subject
-from app.policy.apply import apply_policy
 from app.policy.edit import add_recipient
 from app.policy.versions import default_policy_text, in_force
-from app.scim.schema import ENTERPRISE_SCHEMA
 from app.store.vault import Vault
 from app.targets.config import TargetConfig, add_target
+from app.targets.policy_change import apply_policy
 from tests.conftest import GROUP_SCHEMA, PASSPHRASE
 from tests.erasure.support import held_without_push, person, service_for
 

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 from app.exports.subject import build_subject_export
 from app.policy import versions
-from app.policy.apply import apply_policy
 from app.store.vault import Vault
+from app.targets.policy_change import apply_policy
 from tests.policy.test_retention_per_subject import DIRECTORY_FOR_A_YEAR, seed
 
 NOW = datetime(2026, 3, 10, tzinfo=UTC)

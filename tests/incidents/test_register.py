@@ -11,12 +11,12 @@ import pytest
 from pypdf import PdfReader
 
 from app.audit.trail import of_kind
+from app.directory import repository as repo
 from app.incidents import clock
 from app.incidents.draft import write
 from app.incidents.register import IncidentError, IncidentRegister
 from app.incidents.scope import approximate
 from app.policy.in_force import PolicyInForce
-from app.scim import repository as repo
 from app.store.vault import Vault
 
 FRIDAY_9 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)  # a Friday

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from app.audit.trail import of_kind
+from app.audit.vault_lifecycle import unlock_vault
 from app.incidents import times
 from app.incidents.register import IncidentError, IncidentRegister
 from app.store import engine as sqlcipher_engine
@@ -157,7 +158,7 @@ def test_upgrade_keeps_existing_times_as_their_first_entries(data_dir: Path) -> 
         conn.execute(text("INSERT INTO incident_notifications (incident_id, at, kind, reference, summary) "
                           "VALUES (1, :n, 'initial', 'SA-1', '')"), {"n": FRIDAY_9 + timedelta(hours=5)})  # fmt: skip
     engine.dispose()
-    vault = Vault.unlock(data_dir, PASSPHRASE)
+    vault = unlock_vault(data_dir, PASSPHRASE)
     try:
         view = IncidentRegister(vault, FakeClock(FRIDAY_9 + timedelta(days=1))).get(1)
         assert [(e.name, e.at, e.recorded_by) for e in view.history] == [

@@ -18,7 +18,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 BUILD_ENV = "CUSTOS_BUILD_PACKAGE"
 # Today's bundle is ~258 MB: ~200 MB as before plus pandas and NumPy (~57 MB), which the app now uses (the Outside
-# the policy aggregation, app/audit/outside_policy.py). A jump past this means something large slipped in
+# the policy aggregation, app/policy/outside.py). A jump past this means something large slipped in
 # (QtWebEngine, test tools): look at packaging/pyinstaller/custos.spec excludes before raising the ceiling.
 MAX_BUNDLE_MB = 290
 

@@ -10,12 +10,13 @@ from sqlalchemy import select
 from app.audit.trail import of_kind
 from app.core.events import EventBus
 from app.policy import versions
-from app.policy.apply import apply_policy, preview
+from app.policy.apply import preview
 from app.policy.diff import diff_versions
 from app.policy.in_force import PolicyInForce
 from app.scim.service import OutsideSchema, ScimService
 from app.store.models import AttributeValue, ScimResource
 from app.store.vault import Vault
+from app.targets.policy_change import apply_policy
 from tests.conftest import new_user
 
 PHONES = """

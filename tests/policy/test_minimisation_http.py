@@ -14,15 +14,16 @@ import pytest
 from sqlalchemy import select
 
 from app.audit.trail import of_kind
+from app.audit.vault_lifecycle import create_vault
 from app.core.events import EventBus
-from app.policy.apply import apply_policy
 from app.policy.edit import set_outside_schema
 from app.policy.versions import default_policy_text
 from app.scim.server import ScimServer
-from app.scim.tls import ensure_self_signed
+from app.setup.tls import ensure_self_signed
+from app.setup.tokens import TokenStore
 from app.store.models import AttributeValue, ScimResource
-from app.store.tokens import TokenStore
 from app.store.vault import Vault
+from app.targets.policy_change import apply_policy
 from tests.conftest import ENTERPRISE, GROUP_SCHEMA, PASSPHRASE, LiveServer, new_user, patch_body
 
 # What the default policy holds, as attribute-index paths (lower-cased) and document keys.
@@ -47,7 +48,7 @@ SECRET_VALUE = "+44 7700 900123"  # a value that must never be stored, echoed or
 @pytest.fixture(scope="module", params=["reject", "strip"])
 def policy_live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     folder = tmp_path_factory.mktemp(f"policy-{request.param}")
-    vault = Vault.create(folder, PASSPHRASE, PASSPHRASE)
+    vault = create_vault(folder, PASSPHRASE, PASSPHRASE)
     apply_policy(vault, set_outside_schema(default_policy_text(), request.param), "test-setup")
     _, token = TokenStore(vault).create("idp")
     tls = ensure_self_signed(folder)

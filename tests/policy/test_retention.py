@@ -9,13 +9,14 @@ from sqlalchemy import select, update
 
 from app.audit.trail import of_kind
 from app.core.events import EventBus
-from app.policy.apply import apply_policy
+from app.jobs import RetentionScheduler
+from app.jobs import run_retention as run_once
 from app.policy.in_force import PolicyInForce
-from app.policy.retention import RetentionScheduler, run_once
 from app.policy.versions import default_policy_text
 from app.scim.service import ScimService
 from app.store.models import ScimResource
 from app.store.vault import Vault
+from app.targets.policy_change import apply_policy
 from tests.conftest import ENTERPRISE, USER_SCHEMA, new_user
 
 DEACTIVATED = datetime(2026, 3, 6, 9, 0, tzinfo=UTC)

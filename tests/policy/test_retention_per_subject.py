@@ -8,16 +8,16 @@ from typing import Any
 from sqlalchemy import Connection, update
 
 from app.core.events import EventBus
-from app.policy.apply import apply_policy
+from app.erasure.retention import run_once
 from app.policy.in_force import PolicyInForce
 from app.policy.loader import load_policy
 from app.policy.model import Policy, Purpose
-from app.policy.retention import run_once
 from app.policy.scope import all_purposes
 from app.policy.versions import default_policy_text
 from app.scim.service import ScimService
 from app.store.models import ScimResource
 from app.store.vault import Vault
+from app.targets.policy_change import apply_policy
 from tests.conftest import new_user
 from tests.policy.test_retention import DEACTIVATED, documents
 
@@ -88,7 +88,7 @@ def test_an_indefinite_purpose_keeps_accounts_and_says_why(vault: Vault) -> None
 
 
 def test_the_policy_s_own_purpose_scope_decides(vault: Vault) -> None:
-    """The purpose's ``scope`` from the policy, evaluated by the same SQL as provisioning (app/targets/scope.py)."""
+    """The purpose's ``scope`` from the policy, evaluated by the SQL provisioning uses (policy/recipient_scope.py)."""
     scoped = DIRECTORY_FOR_A_YEAR.replace(
         'deactivated_account_retention = { period = "P1Y", justification = "Alumni directory for a year" }',
         'deactivated_account_retention = { period = "P1Y", justification = "Alumni directory for a year" }\n'
@@ -105,7 +105,7 @@ def test_a_purpose_scope_decides_whose_account_the_longer_period_keeps(vault: Va
     """Issue 12 §3 + §4: the directory's year applies only to the members of the group its scope names."""
     import tomlkit
 
-    from app.scim.schema import GROUP_SCHEMA
+    from app.directory.schema import GROUP_SCHEMA
 
     document = tomlkit.parse(DIRECTORY_FOR_A_YEAR)
     for purpose in document["purposes"]:

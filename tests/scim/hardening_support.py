@@ -18,16 +18,16 @@ from pathlib import Path
 import httpx
 from sqlalchemy import func, select
 
-from app.audit.tables import SubjectKey
+from app.audit.tables import AuditEvent, SubjectKey
 from app.audit.trail import StoredEvent, of_kind
+from app.audit.vault_lifecycle import create_vault
 from app.core.events import EventBus
 from app.scim.auth import FailureThrottle
 from app.scim.failures import FailureTally
 from app.scim.server import ScimServer
-from app.scim.tls import ensure_self_signed
 from app.scim.transport import ConnectionLimits
-from app.store.models import AuditEvent
-from app.store.tokens import TokenStore
+from app.setup.tls import ensure_self_signed
+from app.setup.tokens import TokenStore
 from app.store.vault import Vault
 from tests.conftest import PASSPHRASE
 from tests.policy_support import hold_everything
@@ -88,7 +88,7 @@ def hardened_server(
     limits: ConnectionLimits | None = None,
     throttle: FailureThrottle | None = None,
 ) -> Iterator[Hardened]:
-    vault = Vault.create(folder, PASSPHRASE, PASSPHRASE)
+    vault = create_vault(folder, PASSPHRASE, PASSPHRASE)
     hold_everything(vault)
     _, token = TokenStore(vault).create("idp")
     tls = ensure_self_signed(folder)

@@ -19,11 +19,11 @@ import pytest
 from scim2_client import BaseSyncSCIMClient, RequestNetworkException
 from scim2_tester import CheckResult, Status, check_server
 
+from app.audit.vault_lifecycle import create_vault
 from app.core.events import EventBus
 from app.scim.server import ScimServer
-from app.scim.tls import ensure_self_signed
-from app.store.tokens import TokenStore
-from app.store.vault import Vault
+from app.setup.tls import ensure_self_signed
+from app.setup.tokens import TokenStore
 
 PASSPHRASE = "conformance passphrase"
 FAILING = {Status.ERROR, Status.CRITICAL}
@@ -62,7 +62,7 @@ class HttpxScimClient(BaseSyncSCIMClient):
 def scim_http(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
     """An httpx client bound to the real server: SQLCipher vault, bearer token, HTTPS with its own certificate."""
     folder: Path = tmp_path_factory.mktemp("conformance")
-    vault = Vault.create(folder, PASSPHRASE, PASSPHRASE)
+    vault = create_vault(folder, PASSPHRASE, PASSPHRASE)
     _, secret = TokenStore(vault).create("scim2-tester")
     tls = ensure_self_signed(folder)
     server = ScimServer(vault, host="127.0.0.1", port=0, tls=tls, bus=EventBus())

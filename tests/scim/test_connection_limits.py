@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from app.scim.tls import harden
 from app.scim.transport import ConnectionLimits
+from app.setup.tls import harden
 from tests.scim.hardening_support import ATTACKER, Hardened, hardened_server, read_all, tls_socket
 
 LIMITS = ConnectionLimits(header_timeout=0.6, max_header_bytes=8192, per_source=4, handshake_timeout=0.6,

@@ -13,11 +13,12 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
+from app.audit.vault_lifecycle import create_vault
 from app.core.events import EventBus
 from app.scim.server import ScimServer
-from app.scim.tls import ensure_self_signed
+from app.setup.tls import ensure_self_signed
+from app.setup.tokens import TokenStore
 from app.store.group_commit import is_disk_full
-from app.store.tokens import TokenStore
 from app.store.vault import Vault
 from tests.conftest import PASSPHRASE, LiveServer, new_user, patch_body
 from tests.policy_support import hold_everything
@@ -48,7 +49,7 @@ class Disk:
 @pytest.fixture
 def full_disk_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, Disk]]:
     folder = tmp_path_factory.mktemp("disk-full")
-    vault = Vault.create(folder, PASSPHRASE, PASSPHRASE)
+    vault = create_vault(folder, PASSPHRASE, PASSPHRASE)
     hold_everything(vault)
     _, token = TokenStore(vault).create("test-idp")
     tls = ensure_self_signed(folder)

@@ -20,9 +20,9 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from app.feed.tables import OutboxItem
 from app.store.models import AttributeValue, GroupMember, ScimResource
 from app.store.vault import Vault
-from app.targets.tables import OutboxItem
 from tests.conftest import GROUP_SCHEMA, PATCH_SCHEMA, USER_SCHEMA, LiveServer, new_user
 from tests.scim.test_http import ERROR_SCHEMA
 
@@ -200,6 +200,9 @@ CASES = [
     Case("search-sortOrder-number", "POST", "/Users/.search", 400, "invalidValue", '{"sortOrder":1}'),
     Case("search-sortOrder-list", "POST", "/Users/.search", 400, "invalidValue", '{"sortOrder":["descending"]}'),
     Case("search-sortBy-object", "POST", "/Users/.search", 400, "invalidValue", '{"sortBy":{}}'),
+    # a sortBy that is a filter expression rather than an attribute path (was an AttributeError: a 500)
+    Case("sortBy-an-expression", "GET", "/Users", 400, "invalidValue", params={"sortBy": "userName pr or title"}),
+    Case("search-sortBy-expression", "POST", "/Users/.search", 400, "invalidValue", '{"sortBy":"title pr or title"}'),
     Case("search-attributes-object", "POST", "/Users/.search", 400, "invalidValue", '{"attributes":{"a":1}}'),
     Case("search-attributes-numbers", "POST", "/Users/.search", 400, "invalidValue", '{"attributes":[1,2]}'),
     Case("search-excluded-number", "POST", "/Users/.search", 400, "invalidValue", '{"excludedAttributes":7}'),

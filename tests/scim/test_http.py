@@ -10,10 +10,11 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from app.audit.vault_lifecycle import create_vault
 from app.core.errors import ConfigError
 from app.scim.server import ScimServer
+from app.setup.tokens import TokenStore
 from app.store.models import AttributeValue, GroupMember, ScimResource
-from app.store.tokens import TokenStore
 from app.store.vault import Vault
 from tests.conftest import ENTERPRISE, GROUP_SCHEMA, PASSPHRASE, LiveServer, new_user, patch_body
 
@@ -58,7 +59,7 @@ def test_revoked_token_stops_working(live: LiveServer) -> None:
 @pytest.fixture
 def throttled_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ScimServer, str]]:
     folder = tmp_path_factory.mktemp("throttle")
-    vault = Vault.create(folder, PASSPHRASE, PASSPHRASE)
+    vault = create_vault(folder, PASSPHRASE, PASSPHRASE)
     _, token = TokenStore(vault).create("good")
     server = ScimServer(vault, tls=None)  # plain HTTP is allowed on loopback when asked for
     server.start()

@@ -1,12 +1,12 @@
-"""Identity strings (app/scim/identity_strings.py): one comparison key per name, refused identifiers, and the
+"""Identity strings (app/directory/identity_strings.py): one comparison key per name, refused identifiers, and the
 flags the app shows for names that imitate others."""
 
 from __future__ import annotations
 
 import pytest
 
-from app.scim.errors import ScimError
-from app.scim.identity_strings import MAX_USER_NAME_LENGTH, check_user_name, comparison_key, describe, lookup_key
+from app.directory.errors import ScimError
+from app.directory.identity_strings import MAX_USER_NAME_LENGTH, check_user_name, comparison_key, describe, lookup_key
 
 
 @pytest.mark.parametrize(

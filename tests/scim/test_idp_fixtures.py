@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from app.scim.schema import ENTERPRISE_SCHEMA
+from app.directory.schema import ENTERPRISE_SCHEMA
 from tests.conftest import LiveServer
 
 FIXTURES = sorted((Path(__file__).resolve().parents[1] / "fixtures" / "idp").glob("*.json"))

@@ -8,7 +8,7 @@ import pytest
 
 from app.audit.trail import of_kind
 from app.scim.request_audit import matched_route
-from app.store.tokens import TokenStore
+from app.setup.tokens import TokenStore
 from tests.conftest import LiveServer, new_user
 
 

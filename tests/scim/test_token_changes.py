@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
+from app.audit.vault_lifecycle import unlock_vault
+from app.setup.tokens import TokenStore
 from app.store.models import ApiToken
-from app.store.tokens import TokenStore
 from app.store.vault import Vault
 from tests.conftest import PASSPHRASE
 from tests.scim.hardening_support import Hardened, hardened_server, wait_for
@@ -36,7 +37,7 @@ def hardened(tmp_path: Path) -> Iterator[Hardened]:
 @pytest.fixture
 def elsewhere(hardened: Hardened) -> Iterator[Vault]:
     """The same vault file opened a second time: another engine, other connections."""
-    other = Vault.unlock(hardened.data_dir, PASSPHRASE)
+    other = unlock_vault(hardened.data_dir, PASSPHRASE)
     yield other
     other.close()
 

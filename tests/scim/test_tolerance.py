@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from app.scim.errors import ScimError
+from app.directory.errors import ScimError
 from app.scim.service import ScimService
 from tests.conftest import ENTERPRISE, GROUP_SCHEMA, new_user, patch_body
 

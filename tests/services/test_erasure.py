@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from app.core.errors import ConfigError
+from app.directory.errors import ScimError
 from app.erasure.model import State
-from app.scim.errors import ScimError
 from app.services import erasure
 from app.services.erasure import TargetLine, can_attest, can_retry
 from app.store.vault import Vault

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import func, select
 
 import app.services.export as export_service
+from app.audit.tables import AuditEvent
 from app.cli import main
 from app.exports.recording import sha256_of
-from app.store.models import AuditEvent
 from app.store.vault import Vault
 from tests.conftest import PASSPHRASE
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from app.core.errors import ConfigError
-from app.scim.tls import generate_self_signed, summarise
 from app.setup import endpoint
+from app.setup.tls import generate_self_signed, summarise
 from tests.setup.cert_support import write_pair
 
 

@@ -10,11 +10,11 @@ import httpx
 import pytest
 
 from app.audit.trail import of_kind
+from app.audit.vault_lifecycle import unlock_vault
 from app.core.errors import ConfigError, PolicyInvalid, VaultError
 from app.core.events import EventBus
 from app.policy.versions import default_policy_text, in_force
 from app.scim.server import ScimServer
-from app.scim.tls import CERT_FILENAME, KEY_FILENAME, TlsMaterial
 from app.setup import endpoint
 from app.setup.first_run import (
     FirstRunChoices,
@@ -24,6 +24,7 @@ from app.setup.first_run import (
     check,
     complete,
 )
+from app.setup.tls import CERT_FILENAME, KEY_FILENAME, TlsMaterial
 from app.store.vault import Vault
 from tests.setup.cert_support import write_pair
 
@@ -69,7 +70,7 @@ def test_first_run_serves_the_new_token_over_https(data_dir: Path) -> None:
             server.stop()
     finally:
         result.vault.close()
-    assert Vault.unlock(data_dir, PASSPHRASE).close() is None
+    assert unlock_vault(data_dir, PASSPHRASE).close() is None
 
 
 def test_operator_certificate_and_policy_file(data_dir: Path, tmp_path: Path) -> None:

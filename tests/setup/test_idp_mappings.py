@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.audit.outside_policy import base_path
+from app.policy.outside import base_path
 from app.policy.paths import resolve_path
 from app.setup.idp_guides import GUIDES, guide, guide_for_client, mappings_to_remove, removal_instruction
 

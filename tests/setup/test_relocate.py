@@ -14,11 +14,11 @@ from app.audit.trail import of_kind
 from app.core.errors import ConfigError
 from app.core.events import EventBus
 from app.scim.server import ScimServer
-from app.scim.tls import CERT_FILENAME, ensure_self_signed
 from app.setup import endpoint
 from app.setup.endpoint import EndpointSettings
 from app.setup.first_run import GeneratedCertificate, OperatorCertificate
 from app.setup.relocate import relocate
+from app.setup.tls import CERT_FILENAME, ensure_self_signed
 from app.store.vault import Vault
 from tests.setup.cert_support import write_pair
 

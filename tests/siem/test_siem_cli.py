@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from app.audit.trail import of_kind, read
+from app.audit.vault_lifecycle import unlock_vault
 from app.cli import main
 from app.store.vault import Vault
 from tests.conftest import PASSPHRASE
@@ -45,7 +46,7 @@ def test_export_cef_and_ocsf(trail: Path, tmp_path: Path, capsys: pytest.Capture
     assert [r["metadata"]["uid"] for r in records] == ["3", "4", "5", "6", "7"]
     assert "Wrote 5 events (seq 3–7)" in capsys.readouterr().out
 
-    vault = Vault.unlock(trail, PASSPHRASE)
+    vault = unlock_vault(trail, PASSPHRASE)
     try:
         with vault.read_connection() as conn:
             exports = of_kind(conn, "export.siem")

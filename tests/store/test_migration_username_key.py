@@ -13,8 +13,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
 from app.core.events import EventBus
-from app.scim.errors import ScimError
-from app.scim.query import QueryParams, search
+from app.directory.errors import ScimError
+from app.directory.query import QueryParams, search
 from app.scim.service import ScimService
 from app.store import engine as sqlcipher_engine
 from app.store import migrate

@@ -11,9 +11,9 @@ import sqlcipher3.dbapi2 as sqlcipher
 from sqlalchemy import select
 
 from app.core.errors import VaultError, VaultExists, VaultNotFound, WrongPassphrase
+from app.setup.tokens import TokenStore
 from app.store import engine as sqlcipher_engine
 from app.store.models import ApiToken, ScimResource
-from app.store.tokens import TokenStore
 from app.store.vault import Vault, vault_path
 from tests.conftest import PASSPHRASE
 

@@ -24,11 +24,11 @@ from sqlalchemy.exc import DBAPIError
 from app.core.errors import VaultCorrupt, WrongPassphrase
 from app.core.events import EventBus
 from app.scim.server import ScimServer
-from app.scim.tls import ensure_self_signed
+from app.setup.tls import ensure_self_signed
+from app.setup.tokens import TokenStore
 from app.siem.alerts import AlertRaised
 from app.store import engine
 from app.store.integrity import is_corruption
-from app.store.tokens import TokenStore
 from app.store.vault import Vault, vault_path
 from tests.cli.test_cli import ROOT, run
 from tests.conftest import PASSPHRASE, USER_SCHEMA
@@ -41,7 +41,7 @@ _KILLED_MID_WRITE = """
 import os, signal, sys
 from pathlib import Path
 from app.store.integrity import is_corruption
-from app.store.tokens import TokenStore
+from app.setup.tokens import TokenStore
 from app.store.vault import Vault
 from tests.erasure.support import person, service_for
 vault = Vault.create(Path(sys.argv[1]), sys.argv[2], sys.argv[2])

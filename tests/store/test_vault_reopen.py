@@ -7,8 +7,8 @@ import pytest
 from app.core.errors import WrongPassphrase
 from app.core.events import EventBus
 from app.scim.server import ScimServer
-from app.scim.tls import ensure_self_signed
-from app.store.tokens import TokenStore
+from app.setup.tls import ensure_self_signed
+from app.setup.tokens import TokenStore
 from app.store.vault import Vault
 from tests.conftest import PASSPHRASE, LiveServer
 

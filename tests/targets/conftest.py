@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -79,11 +80,11 @@ def scim_targets() -> Iterator[Callable[[int], list[ScimTarget]]]:
     started: list[ScimTarget] = []
 
     def make(count: int) -> list[ScimTarget]:
-        for index in range(count):
-            target = ScimTarget(f"app{index + 1}")
-            target.start()
-            started.append(target)
-        return started[-count:]
+        made = [ScimTarget(f"app{index + 1}") for index in range(count)]
+        started.extend(made)  # stopped at the end even if one fails to start
+        with ThreadPoolExecutor(count) as pool:  # each takes a second or two to import and listen: together
+            list(pool.map(ScimTarget.start, made))
+        return made
 
     yield make
     for target in started:

@@ -5,15 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.core.events import EventBus
-from app.policy.apply import apply_policy
+from app.directory.schema import ENTERPRISE_SCHEMA
+from app.dsr.restriction import is_restricted
 from app.policy.edit import add_recipient
 from app.policy.in_force import PolicyInForce
 from app.policy.versions import default_policy_text
-from app.scim.schema import ENTERPRISE_SCHEMA
 from app.scim.service import ScimService
 from app.store.vault import Vault
 from app.targets.config import TargetConfig, add_target
 from app.targets.dispatcher import Dispatcher
+from app.targets.policy_change import apply_policy
 from tests.targets.conftest import ScimTarget
 
 RECEIVES = {
@@ -79,7 +80,7 @@ def provisioning(vault: Vault, targets: list[ScimTarget], **target_options: obje
     policy = PolicyInForce(vault)
     bus = EventBus()
     service = ScimService(vault, "https://custos.test/scim/v2", bus, policy)
-    dispatcher = Dispatcher(vault, policy, poll_seconds=0.05)
+    dispatcher = Dispatcher(vault, policy, restricted=is_restricted, poll_seconds=0.05)
     bus.subscribe(lambda _event: dispatcher.wake())
     dispatcher.start()
     return Provisioning(vault, service, dispatcher, policy)

@@ -10,13 +10,15 @@ import pytest
 from sqlalchemy import delete
 
 from app.audit.trail import of_kind
+from app.audit.vault_lifecycle import unlock_vault
 from app.cli import main
-from app.policy.apply import apply_policy
+from app.dsr.restriction import is_restricted
+from app.feed.tables import OutboxItem
 from app.policy.in_force import PolicyInForce
 from app.store.vault import Vault
 from app.targets.dispatcher import Dispatcher
+from app.targets.policy_change import apply_policy
 from app.targets.status import TargetHealth, health
-from app.targets.tables import OutboxItem
 from tests.conftest import PASSPHRASE
 from tests.erasure.support import person, service_for
 from tests.targets.conftest import ScimTarget, wait_until
@@ -60,8 +62,8 @@ def test_a_target_added_after_users_gets_all_of_them(
     # Queued with the add, before anything was pushed: not "in sync".
     assert _listed(capsys, data_dir)[-2:] == [str(USERS), f"syncing:0/{USERS}"]
 
-    reopened = Vault.unlock(data_dir, PASSPHRASE)
-    dispatcher = Dispatcher(reopened, PolicyInForce(reopened), poll_seconds=0.05)
+    reopened = unlock_vault(data_dir, PASSPHRASE)
+    dispatcher = Dispatcher(reopened, PolicyInForce(reopened), restricted=is_restricted, poll_seconds=0.05)
     dispatcher.start()
     try:
         wait_until(lambda: len(app1.users()) == USERS, timeout=30)
@@ -107,7 +109,8 @@ def test_a_target_s_state_and_its_sync_sentence_come_from_one_read_of_the_outbox
 ) -> None:
     """The table's state ("catching up") and the sentence ("nothing queued") must never disagree: a dispatcher
     committing between two reads of the outbox made them differ (seen in the full suite)."""
-    from app.targets import outbox, status
+    from app.feed import outbox
+    from app.targets import status
     from app.targets.config import TargetConfig, add_target
 
     apply_policy(vault, policy_with_recipients({"app1"}), "dpo")

@@ -8,9 +8,9 @@ from collections.abc import Callable
 from sqlalchemy import select
 
 from app.audit.trail import of_kind
-from app.scim.schema import ENTERPRISE_SCHEMA, USER_SCHEMA
+from app.directory.schema import ENTERPRISE_SCHEMA, USER_SCHEMA
+from app.feed.tables import OutboxItem, TargetLink
 from app.store.vault import Vault
-from app.targets.tables import OutboxItem, TargetLink
 from tests.targets.conftest import ScimTarget, wait_until
 from tests.targets.support import provisioning
 
@@ -145,7 +145,7 @@ def test_a_narrower_mapping_is_pushed_to_the_target(
     vault: Vault, scim_targets: Callable[[int], list[ScimTarget]]
 ) -> None:
     """A new policy version that stops sending `title` to app2 removes it there too."""
-    from app.policy.apply import apply_policy
+    from app.targets.policy_change import apply_policy
     from tests.targets.support import policy_with_recipients
 
     (app2,) = scim_targets(1)

@@ -9,9 +9,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from app.core.events import EventBus
+from app.dsr.restriction import is_restricted
 from app.exports.facts import gather_facts
 from app.exports.ropa import build_ropa
-from app.policy.apply import apply_policy
 from app.policy.edit import add_recipient
 from app.policy.in_force import PolicyInForce
 from app.policy.loader import check_policy
@@ -20,6 +20,7 @@ from app.scim.service import ScimService
 from app.store.vault import Vault
 from app.targets.config import TargetConfig, add_target
 from app.targets.dispatcher import Dispatcher
+from app.targets.policy_change import apply_policy
 from tests.conftest import GROUP_SCHEMA, PATCH_SCHEMA
 from tests.erasure.support import person
 from tests.targets.conftest import ScimTarget, wait_until
@@ -55,7 +56,7 @@ def test_targets_receive_only_whom_their_scope_concerns(
     policy = PolicyInForce(vault)
     bus = EventBus()
     service = ScimService(vault, "https://custos.test/scim/v2", bus, policy)
-    dispatcher = Dispatcher(vault, policy, poll_seconds=0.05)
+    dispatcher = Dispatcher(vault, policy, restricted=is_restricted, poll_seconds=0.05)
     bus.subscribe(lambda _event: dispatcher.wake())
     dispatcher.start()
     try:
@@ -112,7 +113,7 @@ def test_a_purpose_scope_narrows_its_recipients(vault: Vault) -> None:
     """A recipient without a scope of its own concerns only whom its purposes concern."""
     import tomlkit
 
-    from app.targets import scope
+    from app.policy import recipient_scope as scope
     from tests.erasure.support import service_for
 
     document = tomlkit.parse(default_policy_text())

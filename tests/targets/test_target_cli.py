@@ -6,10 +6,10 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+from app.audit.vault_lifecycle import unlock_vault
 from app.core.events import EventBus
 from app.policy.in_force import PolicyInForce
 from app.scim.service import ScimService
-from app.store.vault import Vault
 from tests.cli.test_cli import run
 from tests.conftest import PASSPHRASE, new_user
 from tests.targets.conftest import ScimTarget
@@ -56,7 +56,7 @@ def test_target_commands(tmp_path: Path, data_dir: Path, scim_targets: Callable[
     assert tested.stdout.startswith("Connected to app1:")
     assert [line.split()[-1] for line in tested.stdout.splitlines()[1:]] == ["supported"] * 3
 
-    vault = Vault.unlock(data_dir, PASSPHRASE)
+    vault = unlock_vault(data_dir, PASSPHRASE)
     service = ScimService(vault, "https://custos.test/scim/v2", EventBus(), PolicyInForce(vault))
     try:
         service.create("User", new_user("recon-1@example.test"))  # no dispatcher running: not pushed

@@ -6,13 +6,14 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from app.audit.tables import AuditEvent
 from app.audit.trail import of_kind
 from app.core.errors import ConfigError
-from app.policy.apply import apply_policy
-from app.store.models import AuditEvent
+from app.feed import outbox
 from app.store.vault import Vault
-from app.targets import outbox, service
+from app.targets import service
 from app.targets.config import TargetConfig, get_target
+from app.targets.policy_change import apply_policy
 from tests.erasure.support import person, service_for
 from tests.targets.support import policy_with_recipients
 

@@ -20,8 +20,8 @@ from ui_support import PASSPHRASE, MemoryKeyring, insert_rows, many_users, user_
 
 from app.core.events import EventBus
 from app.scim.server import ScimServer
-from app.scim.tls import ensure_self_signed
-from app.store.tokens import TokenStore
+from app.setup.tls import ensure_self_signed
+from app.setup.tokens import TokenStore
 from app.store.vault import Vault
 from app.ui.main_thread_gc import collect_on_main_thread
 from app.ui.main_window import MainWindow

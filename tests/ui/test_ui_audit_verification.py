@@ -19,7 +19,7 @@ from app.audit.trail import canonical, content_bytes, iso_utc
 from app.audit.verify import Cancelled, Progress
 from app.core.events import EventBus
 from app.scim.server import ScimServer
-from app.scim.tls import ensure_self_signed
+from app.setup.tls import ensure_self_signed
 from app.store.vault import Vault
 from app.ui.audit.verification import CANCEL_TEXT, CANCELLED_TEXT, VerifyRun, verification_job, watches_progress
 from app.ui.audit.view import AuditPage, trail_verdict

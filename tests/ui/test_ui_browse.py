@@ -7,7 +7,7 @@ from datetime import datetime
 import pytest
 from ui_support import add_member, group_row, insert_rows, user_row
 
-from app.scim.filter_sql import compile_filter
+from app.directory.filter_sql import compile_filter
 from app.store import browse
 from app.store.vault import Vault
 

@@ -18,6 +18,7 @@ import app.ui.audit.bundle_window as bundle_window
 from app.audit.bundle import export_bundle
 from app.audit.bundle_read import SEALED_NOTE, read_bundle
 from app.audit.trail import StoredEvent
+from app.audit.vault_lifecycle import create_vault
 from app.store.vault import Vault
 from app.ui.audit.bundle_window import BundleWindow, choose_and_open_bundle, open_bundle_window
 from tests.audit.conftest import random_trail
@@ -28,7 +29,7 @@ TIMEOUT = 4000
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A whole trail of 80 varied events (pseudonymous subjects, sealed parts), exported; the vault is then closed."""
-    vault = Vault.create(tmp_path_factory.mktemp("vault"), PASSPHRASE, PASSPHRASE)
+    vault = create_vault(tmp_path_factory.mktemp("vault"), PASSPHRASE, PASSPHRASE)
     path = tmp_path_factory.mktemp("bundle") / "incident-7.zip"
     try:
         with vault.write_transaction() as conn:

@@ -19,7 +19,7 @@ from tests.targets.test_provisioning import full_user
 
 
 def held_by(vault: Vault, resource_id: str) -> int:
-    from app.targets import links
+    from app.feed import links
 
     with vault.read_connection() as conn:
         return len(links.of_resource(conn, resource_id))
@@ -86,9 +86,10 @@ def test_erase_one_subject_everywhere(
 
 def test_preview_lists_recipients_without_a_target(vault: Vault) -> None:
     """Art. 19: the dialog's preview names the payroll bureau that has no SCIM target, for whom it concerns."""
-    from app.policy.apply import apply_policy
+
     from app.policy.edit import add_recipient
     from app.services.erasure import preview
+    from app.targets.policy_change import apply_policy
     from tests.erasure.support import person, service_for
     from tests.targets.support import policy_with_recipients
 

@@ -15,9 +15,9 @@ from ui_keyboard import by_keyboard, typed
 from app.erasure.receipt import verify_receipt
 from app.erasure.requests import request_erasure
 from app.erasure.worker import ErasureWorker
-from app.policy.apply import apply_policy
 from app.store.vault import Vault
 from app.targets import service
+from app.targets.policy_change import apply_policy
 from app.ui.erasure.history import ErasureHistoryDialog, NoteDialog
 from tests.targets.conftest import ScimTarget, wait_until
 from tests.targets.support import policy_with_recipients, provisioning

@@ -16,11 +16,11 @@ from sqlalchemy import select
 from ui_support import insert_rows, user_row
 
 import app.services.export as jobs
+from app.audit.tables import AuditEvent
 from app.policy import versions
-from app.policy.apply import apply_policy
 from app.services.export import ExportCancelled, ExportControl, export_ropa, export_subject_files
-from app.store.models import AuditEvent
 from app.store.vault import Vault
+from app.targets.policy_change import apply_policy
 from app.ui.exports.ropa_dialog import RopaExportDialog
 from app.ui.exports.subject_action import SubjectExportDialog
 

@@ -14,13 +14,13 @@ from pytestqt.qtbot import QtBot
 from sqlalchemy import select
 from ui_support import insert_rows, user_row
 
+from app.audit.tables import AuditEvent
 from app.core.events import EventBus
 from app.policy import versions
-from app.policy.apply import apply_policy
 from app.scim.server import ScimServer
-from app.store.models import AuditEvent
-from app.store.tokens import TokenStore
+from app.setup.tokens import TokenStore
 from app.store.vault import Vault
+from app.targets.policy_change import apply_policy
 from app.ui.exports.ropa_dialog import RopaExportDialog
 from app.ui.identities.view import ResourceBrowser
 from app.ui.main_window import MainWindow

@@ -18,8 +18,8 @@ from ui_support import PASSPHRASE, answer_question_with_keys, free_port
 from app.core.events import EventBus
 from app.policy.versions import default_policy_text, in_force
 from app.scim.server import ScimServer
-from app.scim.tls import CERT_FILENAME, KEY_FILENAME, TlsMaterial
 from app.setup import endpoint
+from app.setup.tls import CERT_FILENAME, KEY_FILENAME, TlsMaterial
 from app.store.vault import Vault
 from app.ui.first_run.wizard import FirstRunWizard
 from app.ui.widgets import ask_yes_no

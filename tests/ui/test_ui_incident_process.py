@@ -13,9 +13,9 @@ from pytestqt.qtbot import QtBot
 from sqlalchemy import select
 from ui_keyboard import TAB, by_keyboard, key, out_of_the_box, typed
 
+from app.audit.tables import AuditEvent
 from app.incidents.register import IncidentRegister, utc_now
 from app.policy.in_force import PolicyInForce
-from app.store.models import AuditEvent
 from app.store.vault import Vault
 from app.ui.incidents.awareness import AwarenessDialog
 from app.ui.incidents.details import DetailsDialog

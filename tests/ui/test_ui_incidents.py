@@ -51,8 +51,8 @@ def test_register_countdown_awareness_and_draft(qtbot: QtBot, vault: Vault, tmp_
 def test_alert_badge_on_the_main_window(qtbot: QtBot, vault: Vault, data_dir: Path) -> None:
     from app.core.events import EventBus
     from app.scim.server import ScimServer
-    from app.scim.tls import ensure_self_signed
-    from app.store.tokens import TokenStore
+    from app.setup.tls import ensure_self_signed
+    from app.setup.tokens import TokenStore
     from app.ui.main_window import MainWindow
 
     bus, tokens = EventBus(), TokenStore(vault)

@@ -9,14 +9,15 @@ from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 from ui_support import PASSPHRASE, MemoryKeyring
 
-from app.store.vault import KEYRING_SERVICE, Vault, vault_path
+from app.audit.vault_lifecycle import create_vault
+from app.store.vault import KEYRING_SERVICE, vault_path
 from app.ui.unlock_dialog import UnlockDialog, unlock_from_keyring
 
 
 def test_remembered_key_unlocks_without_the_passphrase(
     qtbot: QtBot, data_dir: Path, memory_keyring: MemoryKeyring
 ) -> None:
-    Vault.create(data_dir, PASSPHRASE, PASSPHRASE).close()
+    create_vault(data_dir, PASSPHRASE, PASSPHRASE).close()
     dialog = UnlockDialog(data_dir)
     qtbot.addWidget(dialog)
     dialog.passphrase.setText(PASSPHRASE)
@@ -34,7 +35,7 @@ def test_remembered_key_unlocks_without_the_passphrase(
 
 
 def test_stale_remembered_key_is_forgotten(data_dir: Path, memory_keyring: MemoryKeyring) -> None:
-    vault = Vault.create(data_dir, PASSPHRASE, PASSPHRASE)
+    vault = create_vault(data_dir, PASSPHRASE, PASSPHRASE)
     assert vault.remember_in_keyring()
     vault.change_passphrase(PASSPHRASE, "another passphrase!", "another passphrase!")
     vault.close()
@@ -43,5 +44,5 @@ def test_stale_remembered_key_is_forgotten(data_dir: Path, memory_keyring: Memor
 
 
 def test_nothing_remembered_means_the_dialog(data_dir: Path, memory_keyring: MemoryKeyring) -> None:
-    Vault.create(data_dir, PASSPHRASE, PASSPHRASE).close()
+    create_vault(data_dir, PASSPHRASE, PASSPHRASE).close()
     assert unlock_from_keyring(data_dir) is None

@@ -18,8 +18,8 @@ from ui_support import PASSPHRASE, answer_passphrase_dialog, insert_rows, many_u
 
 from app.core.events import EventBus
 from app.scim.server import ScimServer
-from app.scim.tls import ensure_self_signed
-from app.store.tokens import TokenStore
+from app.setup.tls import ensure_self_signed
+from app.setup.tokens import TokenStore
 from app.store.vault import Vault
 from app.ui.lock.reauth import reauthenticate_with
 from app.ui.main_window import MainWindow, TokensPage

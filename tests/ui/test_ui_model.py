@@ -14,7 +14,7 @@ from sqlalchemy import delete, update
 from ui_support import insert_rows, user_row
 
 from app.core.events import EventBus, RequestServed, ResourcesChanged
-from app.scim.filter_sql import compile_filter
+from app.directory.filter_sql import compile_filter
 from app.store.models import ScimResource
 from app.store.vault import Vault
 from app.ui.bridge import EventBridge

@@ -15,9 +15,9 @@ from sqlalchemy import select
 from ui_support import PASSPHRASE, answer_passphrase_dialog
 
 from app.scim.server import ScimServer
+from app.setup.tokens import TokenStore
 from app.siem.alerts import AlertRaised
 from app.store.models import ScimResource
-from app.store.tokens import TokenStore
 from app.ui.main_window import MainWindow
 from app.ui.outside_policy.view import OutsidePolicyPage
 from tests.conftest import LiveServer

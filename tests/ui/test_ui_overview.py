@@ -11,7 +11,7 @@ from app.audit.trail import Event, append
 from app.core.events import EventBus
 from app.incidents.register import IncidentRegister
 from app.scim.server import ScimServer
-from app.scim.tls import ensure_self_signed
+from app.setup.tls import ensure_self_signed
 from app.store.vault import Vault
 from app.ui.overview import OverviewPage
 

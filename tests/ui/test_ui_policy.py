@@ -10,10 +10,10 @@ from pytestqt.qtbot import QtBot
 from ui_support import BASE_TIME, insert_rows, user_row
 
 from app.policy import versions
-from app.policy.apply import apply_policy
 from app.policy.in_force import PolicyInForce
 from app.store import browse
 from app.store.vault import Vault
+from app.targets.policy_change import apply_policy
 from app.ui.policy.diff_dialog import line_colour
 from app.ui.policy.text_dialog import PolicyTextDialog
 from app.ui.policy.view import PolicyPage

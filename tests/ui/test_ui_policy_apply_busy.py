@@ -12,8 +12,8 @@ from pytestqt.qtbot import QtBot
 
 import app.services.policy as policy_service
 from app.policy import versions
-from app.policy.apply import apply_policy
 from app.store.vault import Vault
+from app.targets.policy_change import apply_policy
 from app.ui.policy.apply_dialog import ApplyPolicyDialog
 
 TITLE_RULE = '[[attributes]]\npath = "title"\ncategory = "employment"\npurposes = ["internal-directory"]\n\n'

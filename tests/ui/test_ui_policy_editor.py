@@ -16,13 +16,13 @@ from test_ui_scaling import fits
 from ui_support import PASSPHRASE, USER_SCHEMA, answer_passphrase_dialog
 
 from app.policy import versions
-from app.policy.apply import apply_policy
 from app.policy.edit import set_contact
 from app.policy.in_force import PolicyInForce
 from app.scim.server import ScimServer
-from app.scim.tls import ensure_self_signed
-from app.store.tokens import TokenStore
+from app.setup.tls import ensure_self_signed
+from app.setup.tokens import TokenStore
 from app.store.vault import Vault
+from app.targets.policy_change import apply_policy
 from app.ui.main_window import MainWindow
 from app.ui.policy.editor import PolicyEditorDialog
 from app.ui.policy.view import PolicyPage

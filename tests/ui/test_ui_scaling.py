@@ -18,13 +18,13 @@ from PySide6.QtWidgets import QPushButton, QWidget
 from pytestqt.qtbot import QtBot
 from ui_support import PASSPHRASE, insert_rows, many_users
 
-from app.audit.outside_policy import OutsideRow
 from app.core.events import EventBus
 from app.policy.loader import load_policy
+from app.policy.outside import OutsideRow
 from app.policy.versions import default_policy_text
 from app.scim.server import ScimServer
-from app.scim.tls import ensure_self_signed
-from app.store.tokens import TokenStore
+from app.setup.tls import ensure_self_signed
+from app.setup.tokens import TokenStore
 from app.store.vault import Vault
 from app.ui.endpoint_dialog import EndpointDialog
 from app.ui.first_run.wizard import FirstRunWizard
@@ -111,21 +111,21 @@ import json, sys, tempfile
 from pathlib import Path
 from PySide6.QtCore import QThreadPool
 from PySide6.QtWidgets import QApplication
-from app.audit.outside_policy import OutsideRow
+from app.policy.outside import OutsideRow
 from app.core.events import EventBus
 from app.policy.loader import load_policy
 from app.policy.versions import default_policy_text
 from app.scim.server import ScimServer
-from app.scim.tls import ensure_self_signed
-from app.store.tokens import TokenStore
-from app.store.vault import Vault
+from app.setup.tls import ensure_self_signed
+from app.setup.tokens import TokenStore
+from app.audit.vault_lifecycle import create_vault
 from app.ui.main_window import MainWindow
 from app.ui.settings_dialog import SettingsDialog
 from ui_support import insert_rows, many_users
 
 app = QApplication(sys.argv[:1])
 folder = Path(sys.argv[1])
-vault = Vault.create(folder, {PASSPHRASE!r}, {PASSPHRASE!r})
+vault = create_vault(folder, {PASSPHRASE!r}, {PASSPHRASE!r})
 insert_rows(vault, many_users(20))
 bus, tokens = EventBus(), TokenStore(vault)
 window = MainWindow(vault, ScimServer(vault, tls=ensure_self_signed(folder), bus=bus, tokens=tokens), bus, tokens)

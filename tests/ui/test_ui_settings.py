@@ -16,7 +16,7 @@ from ui_support import MemoryKeyring
 
 from app.core.events import EventBus
 from app.scim.server import ScimServer
-from app.store.tokens import TokenStore
+from app.setup.tokens import TokenStore
 from app.store.vault import Vault, key_from_keyring
 from app.ui import settings
 from app.ui.lock.clipboard import CLEAR_AFTER_MS, secret_clipboard

@@ -12,15 +12,16 @@ from pytestqt.qtbot import QtBot
 from sqlalchemy import select
 from ui_keyboard import TAB, by_keyboard, key, typed
 
+from app.audit.tables import AuditEvent
 from app.core.events import EventBus
-from app.policy.apply import apply_policy
+from app.dsr.restriction import is_restricted
 from app.policy.in_force import PolicyInForce
 from app.scim.service import ScimService
-from app.store.models import AuditEvent
 from app.store.vault import Vault
 from app.targets import service
 from app.targets.config import TargetConfig, get_target
 from app.targets.dispatcher import Dispatcher
+from app.targets.policy_change import apply_policy
 from app.ui.targets.dialog import TargetDialog
 from app.ui.targets.reconcile_dialog import ReconcileDialog
 from app.ui.targets.view import TargetsPage
@@ -88,7 +89,7 @@ def test_add_a_target_by_keyboard_then_watch_its_initial_sync(
     page.table.selectRow(0)
     qtbot.waitUntil(lambda: page.progress_text.text().startswith("Syncing: 0 of 3"), timeout=5000)
     assert page.model.item(0, 1).text() == "catching up" and page.progress.maximum() == 3
-    dispatcher = Dispatcher(vault, PolicyInForce(vault), poll_seconds=0.05)
+    dispatcher = Dispatcher(vault, PolicyInForce(vault), restricted=is_restricted, poll_seconds=0.05)
     dispatcher.start()
     try:
         qtbot.waitUntil(lambda: len(app1.users()) == 3, timeout=30_000)

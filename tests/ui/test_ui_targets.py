@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pytestqt.qtbot import QtBot
 
-from app.policy.apply import apply_policy
+from app.feed import outbox
 from app.policy.in_force import PolicyInForce
 from app.store.vault import Vault
-from app.targets import outbox
 from app.targets.config import TargetConfig, add_target
+from app.targets.policy_change import apply_policy
 from app.ui.targets.view import TargetsPage
 from tests.targets.support import policy_with_recipients
 
@@ -43,7 +43,7 @@ def test_targets_page_shows_health_and_mapping(qtbot: QtBot, vault: Vault) -> No
 def test_identity_detail_lists_the_targets_holding_it(qtbot: QtBot, vault: Vault) -> None:
     from ui_support import insert_rows, many_users
 
-    from app.targets import links
+    from app.feed import links
     from app.ui.identities.view import ResourceBrowser
 
     apply_policy(vault, policy_with_recipients(), "dpo")

@@ -8,7 +8,8 @@ from pathlib import Path
 from pytestqt.qtbot import QtBot
 from ui_support import PASSPHRASE, MemoryKeyring
 
-from app.store.vault import KEYRING_SERVICE, Vault, vault_path
+from app.audit.vault_lifecycle import create_vault
+from app.store.vault import KEYRING_SERVICE, vault_path
 from app.ui.unlock_dialog import UnlockDialog, unlock_from_keyring
 from tests.store.damage import flip
 
@@ -16,7 +17,7 @@ from tests.store.damage import flip
 def test_a_damaged_vault_is_named_in_the_unlock_dialog(
     qtbot: QtBot, data_dir: Path, memory_keyring: MemoryKeyring
 ) -> None:
-    vault = Vault.create(data_dir, PASSPHRASE, PASSPHRASE)
+    vault = create_vault(data_dir, PASSPHRASE, PASSPHRASE)
     assert vault.remember_in_keyring()
     vault.close()
     flip(vault_path(data_dir), -70)  # the last page's IV

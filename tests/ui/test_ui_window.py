@@ -26,8 +26,8 @@ from app.policy.loader import load_policy
 from app.policy.minimise import Minimiser
 from app.policy.versions import default_policy_text
 from app.scim.server import ScimServer
-from app.scim.tls import ensure_self_signed
-from app.store.tokens import TokenStore
+from app.setup.tls import ensure_self_signed
+from app.setup.tokens import TokenStore
 from app.store.vault import Vault
 from app.ui.identities.view import IdentitiesView, ResourceBrowser, search_clause
 from app.ui.main_window import MainWindow, TokensPage

@@ -11,6 +11,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.core.errors import CustosError, WrongPassphrase
+from app.services.vault import reopen_vault
 from app.store.vault import Vault
 from app.ui.passphrase_field import PassphraseRow
 from app.ui.theme import tint
@@ -110,7 +111,7 @@ class LockScreen(QWidget):
     def _check(self, passphrase: str) -> bool:
         if self.vault.is_open:
             return self.vault.verify_passphrase(passphrase)
-        self.vault.reopen(passphrase)  # raises WrongPassphrase
+        reopen_vault(self.vault, passphrase)  # raises WrongPassphrase
         return True
 
     def _checked(self, ok: bool) -> None:

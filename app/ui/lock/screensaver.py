@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, Slot
+from PySide6.QtCore import SLOT, QObject, Slot
 
 log = logging.getLogger(__name__)
 _SERVICES = (
@@ -30,8 +30,10 @@ class ScreenLockListener(QObject):
         bus = QDBusConnection.sessionBus()
         if not bus.isConnected():
             return
+        # SLOT() marks the text as a slot (a leading "1"); without it Qt read "ctive_changed" and never connected.
+        slot = SLOT("active_changed(bool)")
         for service, path, interface in _SERVICES:
-            if bus.connect(service, path, interface, "ActiveChanged", self, "active_changed(bool)"):
+            if bus.connect(service, path, interface, "ActiveChanged", self, slot):  # type: ignore[call-overload]  # PySide takes text; its stub says bytes
                 self.connected = True
         log.debug("screen-lock signal %s", "connected" if self.connected else "not available")
 

@@ -6,7 +6,7 @@ stripped, first and last seen — never a value — and the three decisions a DP
 * switch the policy to strip (store the rest of the request, drop what is outside), through the same apply;
 * keep refusing, and hand the IdP's administrator the exact mappings to remove in that IdP's own words.
 
-Rows come from app.audit.outside_policy (Qt-free); what a later policy version admitted drops out.
+Rows come from app.policy.outside (Qt-free); what a later policy version admitted drops out.
 """
 
 from __future__ import annotations

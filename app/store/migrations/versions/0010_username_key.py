@@ -1,7 +1,7 @@
 """userName uniqueness by Unicode comparison key (PRECIS, RFC 8264/8266) instead of ``lower()``.
 
 ``scim_resources.user_name_ci`` held ``userName.lower()``; it now holds the key of the PRECIS Nickname profile
-with case folding (see app/scim/identity_strings.py and decision 0015), so "josé"/"jose\u0301" and "ab"/"ａｂ" are
+with case folding (see app/directory/identity_strings.py and decision 0015), so "josé"/"jose\u0301" and "ab"/"ａｂ" are
 one name. Every stored User gets its new key here.
 
 Two stored Users whose names now share a key were both accepted before: neither is merged, renamed or

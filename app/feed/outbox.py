@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, and_, func, insert, select, update
 
-from app.targets.tables import OutboxItem, Target
+from app.feed.tables import OutboxItem, Target
 
 _O = OutboxItem.__table__
 _T = Target.__table__

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import insert, select
 
-from app.scim.errors import ScimError
-from app.scim.filter_sql import compile_filter
-from app.scim.query import QueryParams, search
+from app.directory.errors import ScimError
+from app.directory.filter_sql import compile_filter
+from app.directory.query import QueryParams, search
 from app.scim.service import ScimService
 from app.store.models import AttributeValue, ScimResource
 from app.store.vault import Vault

@@ -11,7 +11,6 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, Connection, and_, func, or_, select, true
 
 from app.policy.model import Policy, Recipient, Scope
-from app.scim.filter_sql import compile_filter
 from app.store.models import GroupMember, ScimResource
 
 _R = ScimResource.__table__
@@ -32,6 +31,8 @@ def _scope_condition(scope: Scope) -> ColumnElement[bool] | None:
         )
         parts.append(ScimResource.id.in_(members))
     if scope.filter:
+        from app.directory.filter_sql import compile_filter  # the SCIM filter parser (scim2-models): only for a filter
+
         parts.append(compile_filter("User", scope.filter))
     return and_(*parts)
 

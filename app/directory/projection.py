@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.scim.errors import invalid_value
-from app.scim.schema import ResourceSchema
+from app.directory.errors import invalid_value
+from app.directory.schema import ResourceSchema
 
 ALWAYS = {"id", "schemas"}
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from app.scim.schema import AttrDef, ResourceSchema
+from app.directory.schema import AttrDef, ResourceSchema
 
 COLUMN_ATTRIBUTES = frozenset({"id", "externalid", "username", "displayname", "active", "meta", "schemas"})
 RELATIONAL_ATTRIBUTES = frozenset({"members", "groups", "password"})

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event, insert
 
-from app.scim.query import QueryParams, search
+from app.directory.query import QueryParams, search
 from app.store.models import ScimResource
 from app.store.vault import Vault
 

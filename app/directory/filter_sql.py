@@ -34,6 +34,7 @@ from scim2_models.path import (
 )
 from sqlalchemy import (
     ColumnElement,
+    CompoundSelect,
     Select,
     and_,
     false,
@@ -45,13 +46,13 @@ from sqlalchemy import (
     true,
     union,
 )
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import InstrumentedAttribute, aliased
 
-from app.scim.errors import invalid_filter
-from app.scim.identity_strings import lookup_key
-from app.scim.indexing import normalise_datetime
-from app.scim.input_guard import refuse_unpaired_surrogates
-from app.scim.schema import AttrDef, Resolved, ResourceSchema, schema_for
+from app.directory.errors import invalid_filter
+from app.directory.identity_strings import lookup_key
+from app.directory.indexing import normalise_datetime
+from app.directory.input_guard import refuse_unpaired_surrogates
+from app.directory.schema import AttrDef, Resolved, ResourceSchema, schema_for
 from app.store.engine import contains_exact, ends_with_exact
 from app.store.models import AttributeValue as AV
 from app.store.models import GroupMember as GM
@@ -300,6 +301,7 @@ class _ResourceFilter(_BooleanFilter):
 
     def _membership(self, top: str, inner: FilterNode) -> ColumnElement[bool]:
         other = aliased(R)
+        columns: dict[str, InstrumentedAttribute[str | None] | None]  # no type column for a user's groups
         if top == "members":
             rows = select(GM.group_id).join(other, other.id == GM.member_id)
             columns = {"value": GM.member_id, "type": GM.member_type, "display": other.display_name_ci}
@@ -342,7 +344,7 @@ _DRIVING_OPERATORS = (Op.eq, Op.sw, Op.gt, Op.ge, Op.lt, Op.le)
 _AV_TABLE = AV.__table__  # Core aliases of the table: far cheaper to build than ORM aliases
 
 
-def _element_rows(parent: Resolved, name: str, inner: FilterNode) -> Select[Any]:
+def _element_rows(parent: Resolved, name: str, inner: FilterNode) -> Select[Any] | CompoundSelect:
     """Resource ids having one element of ``parent`` on which ``inner`` holds.
 
     The query is driven from the index: one indexable sub-condition (``value eq "x"`` first) selects the
@@ -350,7 +352,7 @@ def _element_rows(parent: Resolved, name: str, inner: FilterNode) -> Select[Any]
     through (resource_id, path, element). Only a filter with no indexable positive term walks every element.
     """
     if isinstance(inner, LogicalExpr) and inner.op == LogicalOperator.or_:
-        return union(*(_element_rows(parent, name, term) for term in inner.terms))  # type: ignore[return-value]
+        return union(*(_element_rows(parent, name, term) for term in inner.terms))
     terms = list(inner.terms) if isinstance(inner, LogicalExpr) else [inner]
     anchor = _AV_TABLE.alias()
     checks = _ElementCondition(parent, name, anchor)

@@ -1,12 +1,12 @@
-"""Cursors (app/scim/query.py, RFC 9865): they last the cursorTimeout that /ServiceProviderConfig publishes."""
+"""Cursors (app/directory/query.py, RFC 9865): they last the cursorTimeout that /ServiceProviderConfig publishes."""
 
 from __future__ import annotations
 
 import pytest
 
+from app.directory.errors import ScimError
+from app.directory.query import CURSOR_TIMEOUT_SECONDS, QueryParams, search
 from app.scim.discovery import service_provider_config
-from app.scim.errors import ScimError
-from app.scim.query import CURSOR_TIMEOUT_SECONDS, QueryParams, search
 from app.scim.service import ScimService
 from tests.conftest import new_user
 

@@ -19,10 +19,9 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
-from confusable_homoglyphs import categories, confusables
 from precis_i18n import get_profile
 
-from app.scim.errors import ScimError, invalid_value
+from app.directory.errors import ScimError, invalid_value
 
 _PROFILE = get_profile("NicknameCaseMapped:CaseFold")
 # No directory issues longer names (e-mail addresses stop at 254, Entra UPNs at 113); the PRECIS pass costs about
@@ -103,6 +102,8 @@ def describe(name: str) -> IdentityFlags:
 
     Looks at the first MAX_USER_NAME_LENGTH characters: names stored before that limit may be longer.
     """
+    from confusable_homoglyphs import categories, confusables  # loads its tables: only when a name is described
+
     name = name[:MAX_USER_NAME_LENGTH]
     scripts = frozenset(categories.unique_aliases(name)) - _NEUTRAL_SCRIPTS
     mixed = len(scripts) > 1

@@ -12,9 +12,9 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, case, delete, insert, select, update
 from sqlalchemy.orm import aliased
 
-from app.scim.identity_strings import lookup_key
-from app.scim.indexing import Row, index_rows
-from app.scim.schema import ENTERPRISE_SCHEMA, schema_for
+from app.directory.identity_strings import lookup_key
+from app.directory.indexing import Row, index_rows
+from app.directory.schema import ENTERPRISE_SCHEMA, schema_for
 from app.store.models import AttributeValue, GroupMember, ScimResource
 
 

@@ -21,9 +21,9 @@ from datetime import datetime
 import pandas as pd
 from sqlalchemy import Connection, select
 
+from app.audit.tables import AuditEvent
 from app.policy.minimise import Minimiser
 from app.policy.paths import resolve_path
-from app.store.models import AuditEvent
 
 REFUSED = "scim.attributes.rejected"
 STRIPPED = "scim.attributes.stripped"

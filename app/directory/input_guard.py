@@ -3,7 +3,7 @@
 * An unpaired surrogate (JSON ``"\\ud800"``) decodes to a Python ``str`` that is not Unicode: it cannot be
   encoded as UTF-8, so SQLite, the audit trail and the response writer all fail on it.
 * An integer outside SQLite's signed 64-bit range cannot be bound as a parameter (``OverflowError``): cursors
-  are checked against INT64_MIN/INT64_MAX, and paging clamps to it (app/scim/query.py).
+  are checked against INT64_MIN/INT64_MAX, and paging clamps to it (app/directory/query.py).
 * ``NaN`` and ``Infinity`` are not JSON (RFC 8259 §6), although Python's parser accepts them.
 * A name given twice in one JSON object, also in another case (SCIM names are case-insensitive, RFC 7643
   §2.1), is ambiguous: each layer picks its own. Found from outside: with ``Operations`` (one operation) and
@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from app.scim.errors import ScimError, invalid_syntax, invalid_value
+from app.directory.errors import ScimError, invalid_syntax, invalid_value
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 MAX_PATCH_OPERATIONS = 1000  # per request, all of a Bulk's PATCH operations together (as many as a Bulk may hold)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event, select
 
-from app.scim.query import QueryParams, search
+from app.directory.query import QueryParams, search
 from app.scim.service import ScimService
 from app.store.models import AttributeValue
 from app.store.vault import Vault

@@ -7,7 +7,6 @@ request names the DSR in its note, so each leads to the other).
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -15,6 +14,7 @@ from pathlib import Path
 from app.audit.trail import Event, append
 from app.core.errors import ConfigError
 from app.dsr import deadline, model
+from app.dsr.answering import sha256_of
 from app.dsr.register import DsrRegister, RequestError, RequestView, actor_of
 from app.erasure.model import DEFAULT_GROUND, GROUNDS
 
@@ -25,8 +25,6 @@ class Acted:
     erasure_id: str | None
 
 
-def sha256_of(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def answer_by(view: RequestView) -> datetime:

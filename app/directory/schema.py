@@ -2,27 +2,27 @@
 
 It answers the questions the filter translator, the indexer and the projection need: does this path exist,
 is it multi-valued, complex, case-exact, of which type, and how is it returned.
+
+The catalogue is read from ``resources/schemas/scim-schemas.json``, the schemas exactly as scim2-models writes
+them (tests/scim/test_schema_snapshot.py fails when the installed scim2-models says otherwise, and says how to
+write the file again). Importing scim2-models builds every pydantic model it has, about a third of a second:
+the policy loader and every command that reads the policy in force need the catalogue, not the models, so the
+models are imported only by what validates a resource (:func:`model_for`).
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-import email_validator
-from scim2_models import EnterpriseUser, Group, User
-
-# A directory mirror must hold the addresses the IdP's directory holds. Tenants use special-use domains
-# (okta.local, *.test in staging tenants); email-validator refuses them by default, which would make
-# provisioning of those users fail. Syntax is still checked. (email-validator documents this list as settable.)
-email_validator.SPECIAL_USE_DOMAIN_NAMES = []
+from app.core.paths import resources_dir
 
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 ENTERPRISE_SCHEMA = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
-
-UserModel = User[EnterpriseUser]  # type: ignore[valid-type]
+SNAPSHOT = resources_dir() / "schemas" / "scim-schemas.json"
 
 
 @dataclass(frozen=True)
@@ -138,9 +138,21 @@ class ResourceSchema:
         return (self.core, *self.extensions)
 
 
-def _attrs(model: Any) -> dict[str, AttrDef]:
-    raw = model.to_schema().model_dump()
-    return {a["name"].lower(): AttrDef.from_schema(a) for a in raw["attributes"]}
+def models_schemas() -> dict[str, dict[str, Any]]:
+    """The RFC 7643 schema documents as the installed scim2-models writes them, by URN (what SNAPSHOT holds)."""
+    from scim2_models import EnterpriseUser, Group, User
+
+    return {model.__schema__: model.to_schema().model_dump(mode="json") for model in (User, EnterpriseUser, Group)}
+
+
+@cache
+def _snapshot() -> dict[str, dict[str, Any]]:
+    documents: dict[str, dict[str, Any]] = json.loads(SNAPSHOT.read_text(encoding="utf-8"))
+    return documents
+
+
+def _attrs(urn: str) -> dict[str, AttrDef]:
+    return {a["name"].lower(): AttrDef.from_schema(a) for a in _snapshot()[urn]["attributes"]}
 
 
 @cache
@@ -151,14 +163,14 @@ def resource_schemas() -> dict[str, ResourceSchema]:
             endpoint="/Users",
             core=USER_SCHEMA,
             extensions=(ENTERPRISE_SCHEMA,),
-            attributes={USER_SCHEMA: _attrs(User), ENTERPRISE_SCHEMA: _attrs(EnterpriseUser)},
+            attributes={USER_SCHEMA: _attrs(USER_SCHEMA), ENTERPRISE_SCHEMA: _attrs(ENTERPRISE_SCHEMA)},
         ),
         "Group": ResourceSchema(
             name="Group",
             endpoint="/Groups",
             core=GROUP_SCHEMA,
             extensions=(),
-            attributes={GROUP_SCHEMA: _attrs(Group)},
+            attributes={GROUP_SCHEMA: _attrs(GROUP_SCHEMA)},
         ),
     }
 
@@ -168,4 +180,18 @@ def schema_for(resource_type: str) -> ResourceSchema:
 
 
 def model_for(resource_type: str) -> Any:
-    return UserModel if resource_type == "User" else Group
+    """The scim2-models class that validates this resource type."""
+    return _models()[resource_type]
+
+
+@cache
+def _models() -> dict[str, Any]:
+    import email_validator
+    from scim2_models import EnterpriseUser, Group, User
+
+    # A directory mirror must hold the addresses the IdP's directory holds. Tenants use special-use domains
+    # (okta.local, *.test in staging tenants); email-validator refuses them by default, which would make
+    # provisioning of those users fail. Syntax is still checked. (email-validator documents this list as
+    # settable.) Set here, before the first resource is validated.
+    email_validator.SPECIAL_USE_DOMAIN_NAMES = []
+    return {"User": User[EnterpriseUser], "Group": Group}

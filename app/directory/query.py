@@ -14,23 +14,28 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from scim2_models.path import Present
 from sqlalchemy import ColumnElement, and_, bindparam, func, literal, or_, select, type_coerce
 from sqlalchemy.types import NullType
 
-from app.scim import repository as repo
-from app.scim.errors import ScimError, invalid_filter, invalid_value
-from app.scim.filter_sql import MAX_FILTER_LENGTH, compile_filter, compile_filter_lenient, parse
-from app.scim.identity_strings import lookup_key
-from app.scim.input_guard import INT64_MAX, INT64_MIN, has_unpaired_surrogate, refuse_unpaired_surrogates
-from app.scim.projection import parse_list, project, wants_related
-from app.scim.schema import schema_for
+from app.directory import repository as repo
+from app.directory.errors import ScimError, invalid_filter, invalid_value
+from app.directory.filter_sql import MAX_FILTER_LENGTH, compile_filter, compile_filter_lenient, parse
+from app.directory.identity_strings import lookup_key
+from app.directory.input_guard import INT64_MAX, INT64_MIN, has_unpaired_surrogate, refuse_unpaired_surrogates
+from app.directory.projection import parse_list, project, wants_related
+from app.directory.schema import schema_for
 from app.store.models import AttributeValue, ScimResource
 from app.store.vault import Vault
 
-if TYPE_CHECKING:
-    from app.policy.minimise import Minimiser
+
+class HeldSchema(Protocol):
+    """What a search asks of the agreed schema: the first attribute a filter names that is not held. The policy's
+    Minimiser (app/policy/minimise.py) is one; the directory sits below the policy, so it names the question."""
+
+    def unheld_in_filter(self, resource_types: tuple[str, ...], node: Any) -> str | None: ...
 
 _RESOURCE_COLUMNS = (
     ScimResource.id,
@@ -132,11 +137,13 @@ def _check_search_types(body: dict[str, Any]) -> None:
 def _sort_key(resource_type: str, sort_by: str | None) -> Any:
     if not sort_by:
         return None
-    from app.scim.filter_sql import _column_for
+    from app.directory.filter_sql import _column_for
 
     schema = schema_for(resource_type)
     node = parse(f"{sort_by} pr")  # reuse the attribute-path grammar
-    path = node.attr_path  # type: ignore[attr-defined]
+    if not isinstance(node, Present):  # "title pr or userName": an expression, not a path
+        raise invalid_value(f"Cannot sort by '{sort_by}'.")
+    path = node.attr_path
     resolved = schema.resolve(path.uri, path.attr, path.sub_attr)
     if resolved is None or (resolved.leaf.type == "complex" and not resolved.leaf.multi_valued):
         raise invalid_value(f"Cannot sort by '{sort_by}'.")
@@ -288,7 +295,7 @@ def _literal(quoted: str) -> str | None:
     return None if has_unpaired_surrogate(value) else value
 
 
-def _require_held(held: Minimiser | None, resource_types: tuple[str, ...], params: QueryParams) -> None:
+def _require_held(held: HeldSchema | None, resource_types: tuple[str, ...], params: QueryParams) -> None:
     """A filter or sort on an attribute the agreed schema does not hold is refused, not silently empty."""
     if held is None:
         return
@@ -304,7 +311,7 @@ def _require_held(held: Minimiser | None, resource_types: tuple[str, ...], param
 
 def search(
     vault: Vault,
-    held: Minimiser | None,
+    held: HeldSchema | None,
     base_url: str,
     resource_types: tuple[str, ...],
     params: QueryParams,

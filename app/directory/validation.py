@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from pydantic import ValidationError
-from scim2_models import Context, PatchOp, SCIMException
+from scim2_models import Context, EnterpriseUser, Group, PatchOp, SCIMException, User
 
-from app.scim.errors import ScimError
-from app.scim.schema import model_for, schema_for
+from app.directory.errors import ScimError
+from app.directory.schema import model_for, schema_for
 
 _STORED_EXCLUDE = ("id", "meta", "password", "groups", "members")
 
@@ -44,10 +45,9 @@ def require_declared_schema(resource_type: str, body: dict[str, Any]) -> None:
     """
     core = schema_for(resource_type).core
     declared = next((value for key, value in body.items() if key.lower() == "schemas"), None)
-    listed = isinstance(declared, list) and any(isinstance(u, str) and u.lower() == core.lower() for u in declared)
-    if not listed:
+    if not (isinstance(declared, list) and any(isinstance(u, str) and u.lower() == core.lower() for u in declared)):
         raise ScimError(400, f"'schemas' must list '{core}' (RFC 7643 §3); nothing was stored.", "invalidValue")
-    if not all(isinstance(urn, str) for urn in declared):  # type: ignore[union-attr]
+    if not all(isinstance(urn, str) for urn in declared):
         raise ScimError(400, "'schemas' must be a list of URIs; nothing was stored.", "invalidValue")
 
 
@@ -66,11 +66,18 @@ def stored_document(model: Any) -> dict[str, Any]:
     return document
 
 
+@cache
+def _patch_model(resource_type: str) -> Any:
+    """The PatchOp model for the class :func:`model_for` gives (pydantic caches parametrised generics)."""
+    return PatchOp[User[EnterpriseUser]] if resource_type == "User" else PatchOp[Group]
+
+
 def apply_patch(resource_type: str, current: dict[str, Any], body: dict[str, Any]) -> tuple[Any, bool]:
     model_type = model_for(resource_type)
+    patch_type = _patch_model(resource_type)
     try:
         resource = model_type.model_validate(current)
-        patch = PatchOp[model_type].model_validate(body, scim_ctx=Context.RESOURCE_PATCH_REQUEST)
+        patch = patch_type.model_validate(body, scim_ctx=Context.RESOURCE_PATCH_REQUEST)
         changed = patch.patch(resource)
         # Re-validate so that a patch cannot leave the resource in a shape a POST would refuse.
         resource = model_type.model_validate(resource.model_dump(), scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST)

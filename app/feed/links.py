@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, delete, insert, select, update
 
+from app.feed.tables import TargetLink
 from app.store.models import GroupMember
-from app.targets.tables import TargetLink
 
 _L = TargetLink.__table__
 _GM = GroupMember.__table__

@@ -10,18 +10,19 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import select
 
-from app.audit.outside_policy import REFUSED, STRIPPED, base_path, not_held_by, outside_policy, summary
+from app.audit.tables import AuditEvent
+from app.audit.vault_lifecycle import create_vault
 from app.core.events import EventBus
-from app.policy.apply import apply_policy
 from app.policy.edit import set_outside_schema
 from app.policy.loader import check_policy
 from app.policy.minimise import Minimiser, typed_paths
+from app.policy.outside import REFUSED, STRIPPED, base_path, not_held_by, outside_policy, summary
 from app.policy.versions import default_policy_text, in_force
 from app.scim.server import ScimServer
-from app.scim.tls import ensure_self_signed
-from app.store.models import AuditEvent
-from app.store.tokens import TokenStore
+from app.setup.tls import ensure_self_signed
+from app.setup.tokens import TokenStore
 from app.store.vault import Vault
+from app.targets.policy_change import apply_policy
 from tests.conftest import PASSPHRASE, LiveServer
 from tests.entra_support import ENTERPRISE, MOBILE, entra_default_user
 
@@ -31,7 +32,7 @@ MOBILE_PATH = 'phoneNumbers[type eq "mobile"]'
 @pytest.fixture(scope="module")
 def pushed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Vault, LiveServer]]:
     folder = tmp_path_factory.mktemp("outside")
-    vault = Vault.create(folder, PASSPHRASE, PASSPHRASE)
+    vault = create_vault(folder, PASSPHRASE, PASSPHRASE)
     tokens = TokenStore(vault)
     _, entra = tokens.create("Microsoft Entra ID")
     _, okta = tokens.create("okta-prod")
