@@ -161,7 +161,10 @@ def render_dialogs(window: MainWindow, vault: Vault, out: Path) -> None:
 
     page = window.outside_page
     window.pages.setCurrentWidget(page)
-    wait(900)
+    for _ in range(50):  # the rows are read off the GUI thread; on a busy machine 900 ms was not enough
+        wait(200)
+        if page.loaded is not None and page.proxy.rowCount():
+            break
     mobile = next((r for r in range(page.proxy.rowCount()) if "mobile" in str(page.proxy.index(r, 0).data())), 0)
     page.table.selectRow(mobile)
     wait(200)
@@ -169,6 +172,7 @@ def render_dialogs(window: MainWindow, vault: Vault, out: Path) -> None:
     page.add_selected()
     wait(300)
     if page.add_dialog is not None:
+        page.add_dialog.category.setCurrentIndex(page.add_dialog.category.findData("work-contact"))
         page.add_dialog.purposes.item(0).setCheckState(Qt.CheckState.Checked)
         page.add_dialog.justification.setPlainText("Colleagues call each other on their work mobile")
         page.add_dialog.grab().save(str(out / "dialog-add-attribute.png"))

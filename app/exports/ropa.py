@@ -269,8 +269,8 @@ def _recipients(policy: Policy, purpose: Purpose, rules: list[AttributeRule]) ->
 
 
 def _attribute_list(rules: list[AttributeRule]) -> str:
-    users = [rule.path for rule in rules if rule.resource_type == "User"]
-    groups = [rule.path for rule in rules if rule.resource_type == "Group"]
+    users = [rule.label for rule in rules if rule.resource_type == "User"]
+    groups = [rule.label for rule in rules if rule.resource_type == "Group"]
     parts = []
     if users:
         parts.append("SCIM User attributes: " + ", ".join(users))
@@ -294,7 +294,7 @@ def _art9(policy: Policy, rules: list[AttributeRule]) -> str:
     special = [rule for rule in rules if rule.special]
     if not special:
         return "Not applicable (no special category data)"
-    return "; ".join(f"{rule.path}: {ART9_CONDITIONS.get(rule.art9_condition, '') or NEEDS_HUMAN}" for rule in special)
+    return "; ".join(f"{rule.label}: {ART9_CONDITIONS.get(rule.art9_condition, '') or NEEDS_HUMAN}" for rule in special)
 
 
 def _software(recipients: list[Recipient], facts: LiveFacts) -> str:
@@ -374,7 +374,7 @@ def _retention(policy: Policy, purpose: Purpose, category: DataCategory, rules: 
         text = retention.describe()
         if not retention.justification:
             text += f"; justification: {NEEDS_HUMAN}"
-        by_text.setdefault(text, []).append(rule.path)
+        by_text.setdefault(text, []).append(rule.label)
     if len(by_text) == 1:
         parts = [f"{category.name}: {next(iter(by_text))}"]
     else:

@@ -161,7 +161,7 @@ def _explained(policy: Policy, rule: AttributeRule, values: Any, concerned: set[
     """``concerned``: the recipients whose scope covers this person (None: every recipient of the rule)."""
     category = policy.category(rule.category)
     return {
-        "attribute": rule.path,
+        "attribute": rule.label,
         "resource": rule.resource_type,
         "values": values,
         "category": {"id": rule.category, "name": category.name if category else rule.category},

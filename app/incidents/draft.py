@@ -35,7 +35,7 @@ def _special(incident: IncidentView, policy: Policy) -> str:
     answer = {"yes": "Yes", "no": "No", "unknown": "Not yet known"}.get(incident.fields["special_categories"] or "")
     categories = set(incident.fields["categories"])
     held = [
-        f"{rule.path} ({name})"
+        f"{rule.label} ({name})"
         for rule in policy.attributes
         if rule.special and (name := _category_name(policy, rule.category)) in categories
     ]

@@ -21,7 +21,9 @@ from app.feed import outbox
 from app.policy import versions
 from app.policy.loader import load_policy
 from app.policy.minimise import Minimiser
-from app.policy.model import Policy
+from app.policy.model import AttributeRule, Policy
+from app.policy.paths import resolve_path
+from app.policy.type_filter import split_typed
 from app.store.models import GroupMember, ScimResource
 from app.store.vault import Vault
 
@@ -47,6 +49,7 @@ class Impact:
     added: list[str] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)  # catalogue entries removed (held or not)
     notes: list[str] = field(default_factory=list)
+    unheld: list[str] = field(default_factory=list)  # of ``dropped``, those no stored resource holds
 
     def lines(self) -> list[str]:
         if self.unchanged:
@@ -56,16 +59,15 @@ class Impact:
             resource_type, attribute = name.split(" ", 1)
             noun = "user" if resource_type == "User" else "group"
             plural = "s" if holders != 1 else ""
-            verb = "holds" if holders == 1 else "hold"
+            verb, them = ("holds", "it") if holders == 1 else ("hold", "them")
             out.append(
                 f"{holders:,} stored {noun}{plural} {verb} `{attribute}`, which this version no longer allows: "
-                "they will be removed."
+                f"it will be removed from {them}."
             )
         for resource_type, count in sorted(self.resources_deleted.items()):
             out.append(f"{count:,} stored {resource_type} resources are no longer held at all: they will be deleted.")
-        unheld = [name for name in self.dropped if name not in self.removed]
-        if unheld:
-            out.append(f"Removed from the catalogue (no stored data holds them): {', '.join(unheld)}.")
+        if self.unheld:
+            out.append(f"Removed from the catalogue (no stored data holds them): {', '.join(self.unheld)}.")
         if self.added:
             out.append(f"Added to the catalogue: {', '.join(self.added)}.")
         out.extend(self.notes)
@@ -74,10 +76,43 @@ class Impact:
         return out
 
 
-def _names(policy: Policy | None) -> set[str]:
-    if policy is None:
-        return set()
-    return {f"{rule.resource_type} {rule.path}" for rule in policy.attributes}
+def _entries(policy: Policy | None) -> dict[tuple[str, str], AttributeRule]:
+    return {} if policy is None else {(rule.resource_type, rule.key): rule for rule in policy.attributes}
+
+
+def _name(rule: AttributeRule) -> str:
+    """An entry as the impact and the trail name it, with its type filter:
+    ``User phoneNumbers[type eq "work"].value``."""
+    return f"{rule.resource_type} {rule.label}"
+
+
+def _type_notes(old: dict[tuple[str, str], AttributeRule], new: dict[tuple[str, str], AttributeRule]) -> list[str]:
+    notes = []
+    for key in sorted(old.keys() & new.keys()):
+        before, after = old[key].types, new[key].types
+        if before != after:
+            was = ", ".join(before) if before else "every type"
+            now = ", ".join(after) if after else "every type"
+            notes.append(f"`{new[key].resource_type} {new[key].path}` now holds {now} (was {was}).")
+    return notes
+
+
+def _removed_names(minimiser: Minimiser, resource_type: str, paths: list[str]) -> set[str]:
+    """What the purge takes out of one resource, as the impact names it. The element's type is named where the
+    version filters that attribute by type (only mobile numbers go, the work ones stay); elsewhere the attribute
+    goes whatever its type, and the plain name says so."""
+    names = set()
+    for path in paths:
+        base, _kind, qualified = split_typed(path)
+        names.add(path if qualified and minimiser.filters_types(resource_type, base) else base)
+    return names
+
+
+def _top(name: str) -> tuple[str, str]:
+    """("User", "phonenumbers") for "User phoneNumbers[type eq "mobile"].value": which catalogue entries it is of."""
+    resource_type, _, path = name.partition(" ")
+    resolved = resolve_path(resource_type, split_typed(path)[0]) if resource_type in ("User", "Group") else None
+    return resource_type, (resolved.prefix + resolved.top.name.lower()) if resolved else path.lower()
 
 
 def _scan(conn: Connection) -> Iterator[repo.StoredResource]:
@@ -142,14 +177,14 @@ def _walk(conn: Connection, minimiser: Minimiser, purge: bool, now: datetime) ->
                 outbox.enqueue(conn, row.resource_type, row.id, "delete", now)
             continue
         document = json.loads(row.document)
-        kept, names = minimiser.strip(row.resource_type, document)
-        if not names:
+        result = minimiser.minimise(row.resource_type, document)
+        if not result.removed:
             continue
         affected += 1
-        for name in {n.split(".")[0] if n.startswith("urn:") else n for n in names}:
+        for name in _removed_names(minimiser, row.resource_type, result.paths):
             removed[f"{row.resource_type} {name}"] += 1
         if purge:
-            repo.update_resource(conn, row, kept, now)
+            repo.update_resource(conn, row, result.kept, now)
             outbox.enqueue(conn, row.resource_type, row.id, "upsert", now)  # targets receive the purged version
     return removed, affected, deleted
 
@@ -166,7 +201,9 @@ def preview(conn: Connection, text: str) -> Impact:
     if members:
         removed["Group members"] = members
     old_policy = current.policy if current else None
-    old_names, new_names = _names(old_policy), _names(new)
+    old_entries, new_entries = _entries(old_policy), _entries(new)
+    dropped = [old_entries[key] for key in old_entries.keys() - new_entries.keys()]
+    held = {_top(name) for name in removed}
     return Impact(
         digest,
         current.version if current else None,
@@ -174,9 +211,10 @@ def preview(conn: Connection, text: str) -> Impact:
         removed=dict(removed),
         resources_affected=affected,
         resources_deleted=dict(deleted),
-        added=sorted(new_names - old_names),
-        dropped=sorted(old_names - new_names),
-        notes=_notes(old_policy, new),
+        added=sorted(_name(new_entries[key]) for key in new_entries.keys() - old_entries.keys()),
+        dropped=sorted(_name(rule) for rule in dropped),
+        notes=_notes(old_policy, new) + _type_notes(old_entries, new_entries),
+        unheld=sorted(_name(rule) for rule in dropped if (rule.resource_type, rule.top) not in held),
     )
 
 

@@ -20,15 +20,29 @@ class PolicyDiff:
     text_diff: list[str]
 
 
-def _attributes(policy: Policy) -> dict[str, str]:
+def _attributes(policy: Policy) -> dict[tuple[str, str], tuple[str, str]]:
+    """(resource type, key) -> (the entry's name with its type filter, what it says)."""
     return {
-        f"{rule.resource_type} {rule.path}": (
-            f"category {rule.category}; purposes {', '.join(rule.purposes)}"
+        (rule.resource_type, rule.key): (
+            f"{rule.resource_type} {rule.label}",
+            f"types {', '.join(rule.types) or 'all'}; category {rule.category}; purposes {', '.join(rule.purposes)}"
             + (f"; special category ({rule.art9_condition})" if rule.special else "")
-            + f"; retention {policy.retention_of(rule).describe()}"
+            + f"; retention {policy.retention_of(rule).describe()}",
         )
         for rule in policy.attributes
     }
+
+
+def _compare_attributes(old: Policy, new: Policy) -> list[str]:
+    """Added and removed entries named with their type filter; a changed type filter says from what to what."""
+    a, b = _attributes(old), _attributes(new)
+    lines = [f"Attribute added: {b[key][0]}" for key in sorted(b.keys() - a.keys())]
+    lines += [f"Attribute removed: {a[key][0]}" for key in sorted(a.keys() - b.keys())]
+    for key in sorted(a.keys() & b.keys()):
+        if a[key] != b[key]:
+            renamed = f" (was {a[key][0].split(' ', 1)[1]})" if a[key][0] != b[key][0] else ""
+            lines.append(f"Attribute changed: {b[key][0]}{renamed}")
+    return lines
 
 
 def _by_id(items: tuple[object, ...]) -> dict[str, object]:
@@ -47,7 +61,7 @@ def diff_versions(old: PolicyRecord, new: PolicyRecord) -> PolicyDiff:
     summary: list[str] = []
     if a.outside_schema != b.outside_schema:
         summary.append(f"Outside-schema handling: {a.outside_schema} -> {b.outside_schema}")
-    summary += _compare("Attribute", _attributes(a), _attributes(b))
+    summary += _compare_attributes(a, b)
     summary += _compare("Purpose", _by_id(a.purposes), _by_id(b.purposes))
     summary += _compare("Data category", _by_id(a.categories), _by_id(b.categories))
     summary += _compare("Recipient", _by_id(a.recipients), _by_id(b.recipients))

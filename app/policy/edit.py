@@ -94,7 +94,28 @@ def update_table(table: Table | Container, values: Values) -> None:
             continue
         if present and _same(table[key], value):
             continue
-        table[key] = _item(value, table[key] if present else None)
+        if present or not isinstance(table, Table):
+            table[key] = _item(value, table[key] if present else None)
+        else:
+            _add_key(table, key, _item(value))
+
+
+# A key added to an entry goes next to the key it qualifies, as a person would write it.
+_NEXT_TO = {"types": "path"}
+
+
+def _add_key(table: Table, key: str, item: Item) -> None:
+    """Add ``key`` to an existing table: after its anchor (``types`` after ``path``), else after the last key but
+    before the comments that end the table (tomlkit files the comments introducing the next table under this
+    one: appended after them, the key would read as part of what they describe)."""
+    anchor = _NEXT_TO.get(key)
+    if anchor is not None and anchor in table:
+        table.value._insert_after(anchor, key, item)  # tomlkit has no public positional insert
+        return
+    tail = _tail(table)
+    table.add(key, item)
+    for kept in tail:
+        table.add(kept)
 
 
 # -- finding entries --------------------------------------------------------------------------------------------
@@ -351,10 +372,17 @@ def _follow_rename(text: str, sections: Sequence[str], key: str, old: str | None
 
 
 def add_attribute(
-    text: str, resource_type: str, path: str, category: str, purposes: list[str], justification: str
+    text: str,
+    resource_type: str,
+    path: str,
+    category: str,
+    purposes: list[str],
+    justification: str,
+    types: Sequence[str] = (),
 ) -> str:
     """The policy text with one more ``[[attributes]]`` entry, the operator's justification as a comment above its
-    keys (the catalogue has no field for it; the comment keeps it next to the entry, in git and in the history)."""
+    keys (the catalogue has no field for it; the comment keeps it next to the entry, in git and in the history).
+    ``types``: hold only elements of these types (``types = ["work"]``); empty: every type."""
     document = tomlkit.parse(text)
     attributes = document.get("attributes")
     if not isinstance(attributes, AoT):
@@ -367,7 +395,31 @@ def add_attribute(
     if resource_type != "User":
         table.add("resource", resource_type)
     table.add("path", path)
+    if types:
+        table.add("types", list(types))
     table.add("category", category)
     table.add("purposes", purposes)
-    attributes.append(table)
+    _append_entry(attributes, table)  # after the last entry, before the comments introducing the next section
+    return tomlkit.dumps(document)
+
+
+def change_attribute_with_reason(
+    text: str, resource_type: str, path: str, values: Values, justification: str
+) -> str:
+    """Change an existing entry (``set_attribute``) and keep the operator's reason as a comment at its top, as
+    ``add_attribute`` does for a new one: widening ``types = ["work"]`` to mobile says why, next to the entry."""
+    text = set_attribute(text, values, (resource_type, path))
+    reason = " ".join(justification.split())
+    if not reason:
+        return text
+    document = tomlkit.parse(text)
+    entries = document.get("attributes")
+    index = _index(entries, {"resource": resource_type, "path": str(values.get("path", path)).casefold()}) if (
+        isinstance(entries, AoT)
+    ) else None
+    if index is None or not isinstance(entries, AoT):
+        return text
+    body = entries[index].value.body
+    first_key = next((n for n, (key, _item) in enumerate(body) if key is not None), 0)
+    body.insert(first_key, (None, tomlkit.comment(f"Why: {reason}")))  # after earlier reasons; no public insert
     return tomlkit.dumps(document)

@@ -48,7 +48,7 @@ KNOWN_KEYS: dict[str, frozenset[str]] = {
     "categories.*": frozenset({"id", "name", "description", "retention"}),
     "categories.*.retention": _RETENTION,
     "attributes.*": frozenset(
-        {"path", "resource", "category", "purposes", "special_category", "art9_condition", "retention"}
+        {"path", "resource", "types", "category", "purposes", "special_category", "art9_condition", "retention"}
     ),
     "attributes.*.retention": _RETENTION,
     "recipients.*": frozenset(

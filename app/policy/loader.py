@@ -37,6 +37,7 @@ from app.policy.model import (
     Scope,
 )
 from app.policy.paths import NOT_HOLDABLE, resolve_path, split_path
+from app.policy.type_filter import canonical_types, filterable_attributes
 
 SUPPORTED_FORMAT = 1
 RESOURCE_TYPES = ("User", "Group")
@@ -328,8 +329,13 @@ def _attributes(
             continue
         key = resolved.index_path
         if (resource_type, key) in seen:
+            kinds = canonical_types(resource_type, resolved.top.name)
+            example = ", ".join(f'"{kind}"' for kind in kinds[:2])
+            hint = f" (to hold several types, name them in one entry: types = [{example}])" if (
+                "types" in raw and len(kinds) > 1
+            ) else ""
             reader.problem(
-                (*where, "path"), f"'{path}' is listed twice (first at entry {seen[(resource_type, key)] + 1})"
+                (*where, "path"), f"'{path}' is listed twice (first at entry {seen[(resource_type, key)] + 1}){hint}"
             )
             continue
         seen[(resource_type, key)] = index
@@ -363,6 +369,7 @@ def _attributes(
                 retention=reader.retention(raw.get("retention"), where),
                 top=resolved.prefix + resolved.top.name.lower(),
                 sub=resolved.sub_name,
+                types=_types(reader, raw, where, resource_type, resolved.top.name) if "types" in raw else (),
             )
         )
     _overlaps(reader, rules, seen)
@@ -373,6 +380,37 @@ def _attributes(
     ):
         reader.problem(("attributes",), "Group attributes are listed but not 'displayName', which SCIM requires")
     return tuple(rules)
+
+
+def _types(
+    reader: _Reader, raw: dict[str, Any], where: tuple[str | int, ...], resource_type: str, attribute: str
+) -> tuple[str, ...]:
+    """``types = ["work"]``: only elements of these canonical types are held (app/policy/type_filter.py)."""
+    at = (*where, "types")
+    canonical = canonical_types(resource_type, attribute)
+    if not canonical:
+        reader.problem(
+            at,
+            f"'{attribute}' has no types to filter by: 'types' applies to "
+            f"{', '.join(filterable_attributes(resource_type)) or 'no attribute'} of a {resource_type}",
+        )
+        return ()
+    value = raw["types"]
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        reader.problem(at, f"'types' must be a list of text, such as [\"{canonical[0]}\"]")
+        return ()
+    if not value:
+        reader.problem(at, "'types' is empty: name at least one type, or leave 'types' out to hold every type")
+        return ()
+    by_lower = {kind.lower(): kind for kind in canonical}
+    kept: list[str] = []
+    for item in value:
+        kind = by_lower.get(item.strip().lower())
+        if kind is None:
+            reader.problem(at, f"'{item.strip()}' is not a type of {attribute}: one of {', '.join(canonical)}")
+        elif kind not in kept:
+            kept.append(kind)
+    return tuple(kept)
 
 
 def _overlaps(reader: _Reader, rules: list[AttributeRule], seen: dict[tuple[str, str], int]) -> None:

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from app.directory.schema import Resolved, schema_for
 from app.policy.model import Policy
-from app.policy.paths import ELEMENT_DESCRIPTORS
+from app.policy.paths import ELEMENT_DESCRIPTORS, resolve_path
+from app.policy.type_filter import NOT_CANONICAL, split_typed
 
 if TYPE_CHECKING:  # a node comes from a parsed filter: scim2-models is loaded by whoever parsed it, not here
     from scim2_models.path import AttrPath
@@ -21,77 +22,134 @@ if TYPE_CHECKING:  # a node comes from a parsed filter: scim2-models is loaded b
 _ALWAYS = frozenset({"id", "meta"})  # structural, computed by the server
 
 
+Types = frozenset[str] | None  # the lower-cased types a rule holds; None: every type (no filter)
+
+
 @dataclass(frozen=True)
 class _Held:
-    whole: frozenset[str]  # top-level keys held entirely (lower-cased, extension keys prefixed with the URN)
-    partial: dict[str, frozenset[str]] = field(default_factory=dict)  # top key -> held sub-attributes
+    whole: dict[str, Types]  # top-level keys held entirely (lower-cased, extension keys prefixed with the URN)
+    partial: dict[str, dict[str, Types]] = field(default_factory=dict)  # top key -> held sub-attributes
+
+
+@dataclass
+class Minimised:
+    """A document as the policy holds it. ``removed`` names what was taken out (``phoneNumbers``,
+    ``emails.display``); ``paths`` the same with the multi-valued element's canonical type, as a SCIM value path
+    (``phoneNumbers[type eq "mobile"]``, ``emails[type eq "work"].display``): what the audit trail and "Outside
+    the policy" show. Names only."""
+
+    kept: dict[str, Any]
+    removed: list[str] = field(default_factory=list)
+    paths: list[str] = field(default_factory=list)
 
 
 class Minimiser:
     def __init__(self, policy: Policy) -> None:
         self._held: dict[str, _Held] = {}
+        self._types: dict[str, dict[str, dict[str, str]]] = {}  # resource type -> top key -> lower -> canonical
         for resource_type in ("User", "Group"):
             rules = policy.rules_for(resource_type)
-            whole = frozenset(rule.top for rule in rules if rule.sub is None)
-            partial: dict[str, set[str]] = {}
+            whole = {rule.top: _types(rule.types) for rule in rules if rule.sub is None}
+            partial: dict[str, dict[str, Types]] = {}
             for rule in rules:
                 if rule.sub is not None:
-                    partial.setdefault(rule.top, set()).add(rule.sub)
-            self._held[resource_type] = _Held(whole, {k: frozenset(v) for k, v in partial.items()})
+                    partial.setdefault(rule.top, {})[rule.sub] = _types(rule.types)
+            self._held[resource_type] = _Held(whole, partial)
+            self._types[resource_type] = _canonical_types(resource_type)
 
     # -- documents ---------------------------------------------------------------------------------------
     def strip(self, resource_type: str, document: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
         """The document without anything outside the schema, and the names of what was taken out."""
+        result = self.minimise(resource_type, document)
+        return result.kept, result.removed
+
+    def minimise(self, resource_type: str, document: dict[str, Any]) -> Minimised:
         held = self._held[resource_type]
-        kept: dict[str, Any] = {}
-        removed: list[str] = []
+        out = Minimised({})
         for key, value in document.items():
             if key == "schemas" or key in _ALWAYS:
-                kept[key] = value
+                out.kept[key] = value
             elif key.lower().startswith("urn:") and isinstance(value, dict):
                 extension: dict[str, Any] = {}
                 for attr, sub_value in value.items():
                     name = f"{key}:{attr}"
-                    result = self._keep(resource_type, held, f"{key.lower()}:{attr.lower()}", name, sub_value, removed)
+                    result = self._keep(resource_type, held, f"{key.lower()}:{attr.lower()}", name, sub_value, out)
                     if result is not None:
                         extension[attr] = result
                 if extension:
-                    kept[key] = extension
+                    out.kept[key] = extension
             else:
-                result = self._keep(resource_type, held, key.lower(), key, value, removed)
+                result = self._keep(resource_type, held, key.lower(), key, value, out)
                 if result is not None:
-                    kept[key] = result
-        if "schemas" in kept and isinstance(kept["schemas"], list):
+                    out.kept[key] = result
+        if "schemas" in out.kept and isinstance(out.kept["schemas"], list):
             core = schema_for(resource_type).core
-            kept["schemas"] = [uri for uri in kept["schemas"] if uri == core or uri in kept]
-        return kept, removed
+            out.kept["schemas"] = [uri for uri in out.kept["schemas"] if uri == core or uri in out.kept]
+        out.removed = list(dict.fromkeys(out.removed))
+        out.paths = sorted(set(out.paths))
+        return out
 
-    def _keep(
-        self, resource_type: str, held: _Held, top_key: str, name: str, value: Any, removed: list[str]
-    ) -> Any | None:
+    def _keep(self, resource_type: str, held: _Held, top_key: str, name: str, value: Any, out: Minimised) -> Any:
+        labels = self._types[resource_type].get(top_key, {})
         if top_key in held.whole:
-            return value
+            types = held.whole[top_key]
+            if types is None or not isinstance(value, list):
+                return value
+            kept = [item for item in value if _kind(item) in types]
+            self._note(name, "", labels, [item for item in value if _kind(item) not in types], out)
+            return kept or None
         subs = held.partial.get(top_key)
         if subs is None:
-            removed.append(name)
+            self._note(name, "", labels, value if isinstance(value, list) and value else [value], out)
             return None
-        allowed = subs | ELEMENT_DESCRIPTORS if isinstance(value, list) else subs
-        dropped: set[str] = set()
+        if not isinstance(value, list):
+            return self._element(name, value, {sub for sub, types in subs.items() if types is None}, labels, out)
+        kept = []
+        for item in value:
+            kind = _kind(item)
+            here = {sub for sub, types in subs.items() if types is None or kind in types}
+            result = self._element(name, item, here, labels, out, ELEMENT_DESCRIPTORS, typed_out=set(subs) - here)
+            if result is not None:
+                kept.append(result)
+        return kept or None
 
-        def element(item: Any) -> Any | None:
-            if not isinstance(item, dict):
-                return item
-            kept = {k: v for k, v in item.items() if k.lower() in allowed}
-            dropped.update(k for k in item if k.lower() not in allowed)
-            # An element left with only its type/primary says nothing: drop it.
-            return kept if any(k.lower() in subs for k in kept) else None
+    def _element(
+        self,
+        name: str,
+        item: Any,
+        subs: set[str],
+        labels: dict[str, str],
+        out: Minimised,
+        descriptors: frozenset[str] = frozenset(),
+        typed_out: set[str] | None = None,
+    ) -> Any:
+        """One element (or the single value of a complex attribute) with only ``subs``; its type and primary
+        come along. An element left with only its type/primary says nothing: dropped.
 
-        if isinstance(value, list):
-            result: Any = [kept for kept in (element(item) for item in value) if kept is not None] or None
-        else:
-            result = element(value)
-        removed.extend(f"{name}.{sub}" for sub in sorted(dropped))
-        return result
+        ``typed_out``: the parts the catalogue holds for other types only. An element dropped for its type is
+        named as the element (``phoneNumbers[type eq "mobile"]``), as when its attribute is not held at all, so
+        that one refusal keeps one name on "Outside the policy" whatever types the catalogue holds; otherwise
+        each part taken out is named (``emails[type eq "work"].display``)."""
+        if not isinstance(item, dict):
+            return item
+        allowed = subs | descriptors
+        kept = {k: v for k, v in item.items() if k.lower() in allowed}
+        dropped_for_its_type = any(k.lower() in (typed_out or ()) for k in item)
+        if dropped_for_its_type and not any(k.lower() in subs for k in kept):
+            self._note(name, "", labels, [item], out)
+            return None
+        for key in sorted(k for k in item if k.lower() not in allowed):
+            self._note(name, f".{key}", labels, [item], out)
+        return kept if any(k.lower() in subs for k in kept) else None
+
+    @staticmethod
+    def _note(name: str, sub: str, labels: dict[str, str], items: list[Any], out: Minimised) -> None:
+        """Record ``name`` + ``sub`` as removed, once per element type it was removed from."""
+        if not items:
+            return
+        out.removed.append(name + sub)
+        for item in items:
+            out.paths.append(f"{name}{_qualifier(item, labels)}{sub}")
 
     # -- single attributes -----------------------------------------------------------------------------
     def holds(self, resource_type: str, resolved: Resolved) -> bool:
@@ -106,6 +164,48 @@ class Minimiser:
         if subs is None:
             return False
         return resolved.sub_name is None or resolved.sub_name in subs or resolved.sub_name in ELEMENT_DESCRIPTORS
+
+    def admits(self, resource_type: str, path: str) -> bool:
+        """Would an element at ``path``, as the audit trail records it (``phoneNumbers[type eq "mobile"].value``,
+        ``phoneNumbers``, ``name.formatted``), be kept? A plain path of a type-filtered attribute is an element
+        without a canonical type: a type filter does not admit it."""
+        base, kind, _qualified = split_typed(path)
+        resolved = resolve_path(resource_type, base) if resource_type in self._held else None
+        if resolved is None or not self.holds(resource_type, resolved):
+            return False
+        held = self._held[resource_type]
+        top = resolved.prefix + resolved.top.name.lower()
+        if top in held.whole:
+            types = held.whole[top]
+        elif resolved.sub_name is None or resolved.sub_name in ELEMENT_DESCRIPTORS:
+            # The whole element: admitted as far as every held part of it is (a typed part is not all of it).
+            parts = held.partial[top].values()
+            return all(types is None or (kind is not None and kind.lower() in types) for types in parts)
+        else:
+            types = held.partial[top][resolved.sub_name]
+        return types is None or (kind is not None and kind.lower() in types)
+
+    def filters_types(self, resource_type: str, path: str) -> bool:
+        """Does the policy hold only some types of the attribute at ``path`` (a type filter on any part of it)?"""
+        resolved = resolve_path(resource_type, path) if resource_type in self._held else None
+        if resolved is None:
+            return False
+        held = self._held[resource_type]
+        top = resolved.prefix + resolved.top.name.lower()
+        if top in held.whole:
+            return held.whole[top] is not None
+        return any(types is not None for types in held.partial.get(top, {}).values())
+
+    def held_types(self, resource_type: str, attribute: str) -> frozenset[str] | None:
+        """The (lower-cased) types of ``attribute`` held in some part; None when every type is."""
+        held = self._held[resource_type]
+        top = attribute.lower()
+        if top in held.whole:
+            return held.whole[top]
+        parts = list(held.partial.get(top, {}).values())
+        if not parts or any(types is None for types in parts):
+            return None
+        return frozenset().union(*(types for types in parts if types is not None))
 
     def holds_members(self) -> bool:
         return "members" in self._held["Group"].whole
@@ -125,36 +225,37 @@ class Minimiser:
         return None
 
 
-def typed_paths(resource_type: str, document: dict[str, Any], removed: list[str]) -> list[str]:
-    """The removed names with the type of each multi-valued element they came from, as a SCIM value path:
-    ``phoneNumbers[type eq "mobile"]``, ``addresses[type eq "work"].formatted``. Names only, never a value.
+def _types(types: tuple[str, ...]) -> Types:
+    return frozenset(kind.lower() for kind in types) if types else None
 
-    Only the schema's canonical types (RFC 7643: work, home, mobile, fax…) are written: ``type`` is text the
-    client chose, so anything else is reported as ``[type not canonical]`` rather than copied into the audit
-    trail. An element without a type, or of an attribute without canonical types, keeps the plain name.
-    """
-    paths: list[str] = []
-    for name in removed:
-        top_name, _, sub = name.partition(".") if not name.lower().startswith("urn:") else (name, "", "")
-        value = document.get(top_name)
-        resolved = schema_for(resource_type).resolve(None, top_name, None) if isinstance(value, list) else None
-        type_def = resolved.top.sub.get("type") if resolved is not None and resolved.top.multi_valued else None
-        if type_def is None or not type_def.canonical_values or not isinstance(value, list):
-            paths.append(name)
-            continue
-        canonical = {c.lower(): c for c in type_def.canonical_values}
-        seen: list[str] = []
-        for item in value:
-            if not isinstance(item, dict) or (sub and not any(k.lower() == sub.lower() for k in item)):
-                continue
-            kind = item.get("type")
-            label = "" if not isinstance(kind, str) else canonical.get(kind.lower(), "")
-            qualifier = f'[type eq "{label}"]' if label else ("[type not canonical]" if isinstance(kind, str) else "")
-            path = f"{top_name}{qualifier}" + (f".{sub}" if sub else "")
-            if path not in seen:
-                seen.append(path)
-        paths.extend(seen or [name])
-    return sorted(set(paths))
+
+def _kind(item: Any) -> str | None:
+    kind = item.get("type") if isinstance(item, dict) else None
+    return kind.lower() if isinstance(kind, str) else None
+
+
+def _canonical_types(resource_type: str) -> dict[str, dict[str, str]]:
+    """Top key -> {lower-cased type: canonical spelling} for the multi-valued attributes with canonical types."""
+    schema = schema_for(resource_type)
+    found: dict[str, dict[str, str]] = {}
+    for definition in schema.attributes[schema.core].values():
+        type_def = definition.sub.get("type") if definition.multi_valued else None
+        if type_def is not None and type_def.canonical_values:
+            found[definition.name.lower()] = {c.lower(): c for c in type_def.canonical_values}
+    return found
+
+
+def _qualifier(item: Any, labels: dict[str, str]) -> str:
+    """``[type eq "mobile"]`` for an element of a canonical type. ``type`` is text the client chose, so anything
+    else is ``[type not canonical]`` rather than copied into the audit trail; no type (or an attribute without
+    canonical types): nothing."""
+    if not labels or not isinstance(item, dict):
+        return ""
+    kind = item.get("type")
+    if not isinstance(kind, str):
+        return ""
+    label = labels.get(kind.lower())
+    return f'[type eq "{label}"]' if label else NOT_CANONICAL
 
 
 def _filter_paths(node: Any, parent: AttrPath | None) -> Iterator[tuple[str | None, str, str | None]]:

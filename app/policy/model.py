@@ -180,6 +180,23 @@ class AttributeRule:
     retention: Retention | None = None  # overrides the category's
     top: str = ""  # the top-level part of ``key`` (extension URNs contain dots, so never split ``key`` on ".")
     sub: str | None = None  # the lower-cased sub-attribute, when the rule is for one
+    # A type filter on a multi-valued attribute (``types = ["work"]``): only elements of these canonical types
+    # are held; () holds every type. Written as the schema spells them ("work", "mobile").
+    types: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        """The entry as a SCIM value path, the notation the Outside-the-policy page and the IdPs use:
+        ``phoneNumbers[type eq "work"].value``; the plain path when it has no type filter."""
+        return typed_label(self.path, self.types)
+
+
+def typed_label(path: str, types: tuple[str, ...] | list[str]) -> str:
+    if not types:
+        return path
+    head, dot, sub = path.partition(".") if not path.lower().startswith("urn:") else (path, "", "")
+    condition = " or ".join(f'type eq "{kind}"' for kind in types)
+    return f"{head}[{condition}]{dot}{sub}"
 
 
 @dataclass(frozen=True)

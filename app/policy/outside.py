@@ -13,7 +13,6 @@ pandas does the grouping: the entries are exploded to one row per (request, path
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,11 +23,11 @@ from sqlalchemy import Connection, select
 from app.audit.tables import AuditEvent
 from app.policy.minimise import Minimiser
 from app.policy.paths import resolve_path
+from app.policy.type_filter import split_typed
 
 REFUSED = "scim.attributes.rejected"
 STRIPPED = "scim.attributes.stripped"
 _A = AuditEvent.__table__
-_TYPE = re.compile(r'\[type (?:eq "[^"]*"|not canonical)\]')
 COLUMNS = ["resource_type", "path", "client", "refused", "stripped", "first_seen", "last_seen"]
 
 
@@ -53,7 +52,7 @@ class OutsideRow:
 
 
 def base_path(path: str) -> str:
-    return _TYPE.sub("", path)
+    return split_typed(path)[0]
 
 
 def client_name(actor: str) -> str:
@@ -166,11 +165,11 @@ def summary(conn: Connection, still_outside: Callable[[OutsideRow], bool] | None
 
 
 def not_held_by(minimiser: Minimiser) -> Callable[[OutsideRow], bool]:
-    """``still_outside`` for the policy in force: the row's attribute (type qualifier aside) is not held."""
+    """``still_outside`` for the policy in force: the row's path, with its type, would not be kept (a catalogue
+    entry for work phone numbers leaves ``phoneNumbers[type eq "mobile"]`` outside)."""
 
     def still_outside(row: OutsideRow) -> bool:
-        resolved = resolve_path(row.resource_type, row.attribute) if row.resource_type in ("User", "Group") else None
-        return resolved is None or not minimiser.holds(row.resource_type, resolved)
+        return row.resource_type not in ("User", "Group") or not minimiser.admits(row.resource_type, row.path)
 
     return still_outside
 
@@ -183,3 +182,10 @@ def catalogue_path(row: OutsideRow) -> str:
     if resolved is not None and resolved.sub_name is None and resolved.top.multi_valued and "value" in resolved.top.sub:
         return f"{path}.value"
     return path
+
+
+def catalogue_types(row: OutsideRow) -> tuple[str, ...]:
+    """The type filter that admits the row and no other type: ``("mobile",)`` for
+    ``phoneNumbers[type eq "mobile"]``; () for a row without a canonical type (an entry then holds every type)."""
+    _base, kind, _qualified = split_typed(row.path)
+    return (kind,) if kind else ()

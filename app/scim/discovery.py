@@ -113,6 +113,11 @@ def _held_only(schema: dict[str, Any], resource_type: str, minimiser: Minimiser)
                 if (found := definitions.resolve(schema["id"], name, sub["name"])) is not None
                 and minimiser.holds(resource_type, found)
             ]
+            types = minimiser.held_types(resource_type, name) if resolved.prefix == "" else None
+            for sub in attribute["subAttributes"]:
+                if sub["name"] == "type" and types is not None and sub.get("canonicalValues"):
+                    # A type filter: only the types held are agreed (phoneNumbers of type work, not mobile).
+                    sub["canonicalValues"] = [kind for kind in sub["canonicalValues"] if kind.lower() in types]
         kept.append(attribute)
     schema["attributes"] = kept
     return schema

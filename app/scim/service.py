@@ -33,7 +33,6 @@ from app.directory.validation import apply_patch, require_declared_schema, store
 from app.erasure import references, source, tombstones
 from app.feed import outbox
 from app.policy.in_force import PolicyInForce
-from app.policy.minimise import typed_paths
 from app.scim.tolerance import normalise_patch, normalise_resource
 from app.store.group_commit import GroupCommitWriter, run_in_savepoint
 from app.store.hygiene import WalJanitor
@@ -71,8 +70,11 @@ class OutsideSchema(ScimError):
     def __init__(
         self, resource_type: str, operation: str, names: list[str], version: int, paths: list[str] | None = None
     ) -> None:
-        listed = ", ".join(f"'{name}'" for name in names[:10]) + (" …" if len(names) > 10 else "")
-        noun = "is" if len(names) == 1 else "are"
+        # Named with the element's canonical type where it has one (client text never is): with a type filter,
+        # 'phoneNumbers.value' alone would not say that only the mobile number was refused.
+        shown = paths or names
+        listed = ", ".join(f"'{name}'" for name in shown[:10]) + (" …" if len(shown) > 10 else "")
+        noun = "is" if len(shown) == 1 else "are"
         super().__init__(
             400,
             f"{listed} {noun} outside the agreed schema (policy version {version}); nothing was stored.",
@@ -333,13 +335,14 @@ class ScimService:
         _execute_enforced after the rollback); ``strip`` records the names it took out in this transaction.
         """
         active = self.policy.for_connection(conn)
-        kept, removed = active.minimiser.strip(resource_type, document)
+        minimised = active.minimiser.minimise(resource_type, document)
+        kept, removed, paths = minimised.kept, minimised.removed, minimised.paths
         keep_members = active.minimiser.holds_members()
         if members and not keep_members:
             removed.append("members")
+            paths = sorted({*paths, "members"})
         if not removed:
             return kept, keep_members
-        paths = typed_paths(resource_type, document, removed)
         if active.policy.outside_schema == "reject":
             raise OutsideSchema(resource_type, operation, removed, active.version, paths)
         details = OutsideSchema(resource_type, operation, removed, active.version, paths).event_details

@@ -25,9 +25,9 @@ from app.store.vault import Vault
 from app.targets.policy_change import apply_policy
 
 if TYPE_CHECKING:
-    from app.policy.outside import OutsideRow, OutsideSummary, catalogue_path
+    from app.policy.outside import OutsideRow, OutsideSummary, catalogue_path, catalogue_types
 
-_OUTSIDE = ("OutsideRow", "OutsideSummary", "catalogue_path")
+_OUTSIDE = ("OutsideRow", "OutsideSummary", "catalogue_path", "catalogue_types")
 
 
 def __getattr__(name: str) -> object:
@@ -40,9 +40,9 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = ["ActivePolicy", "Impact", "Outside", "OutsideRow", "OutsideSummary", "Policy", "PolicyDiff",
-           "PolicyInForce", "PolicyRecord", "Problem", "apply", "catalogue_path", "check", "default_policy_text",
-           "diff", "diff_draft", "diff_versions", "errors_of", "history", "impact", "load_policy", "outside",
-           "policy_in_force", "stale_problems", "version"]  # fmt: skip
+           "PolicyInForce", "PolicyRecord", "Problem", "apply", "catalogue_path", "catalogue_types", "check",
+           "default_policy_text", "diff", "diff_draft", "diff_versions", "errors_of", "history", "impact",
+           "load_policy", "outside", "policy_in_force", "stale_problems", "version"]  # fmt: skip
 
 
 def policy_in_force(vault: Vault) -> PolicyInForce:

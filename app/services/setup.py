@@ -33,7 +33,7 @@ from app.setup.first_run import (
     complete,
     policy_to_install,
 )
-from app.setup.idp_mappings import refused_default_mappings
+from app.setup.idp_mappings import lists_every_default, refused_default_mappings
 from app.setup.idp_reach import PUBLIC, obstacles, reach, route_problem, routes
 from app.setup.relocate import Relocated, move_server
 from app.setup.tls import CertificateSummary, TlsMaterial, check_operator_certificate, ensure_self_signed
@@ -41,9 +41,9 @@ from app.setup.tls import CertificateSummary, TlsMaterial, check_operator_certif
 __all__ = ["ALL_INTERFACES", "DEFAULT_HOST", "DEFAULT_PORT", "DEFAULT_TOKEN_NAME", "PUBLIC", "STEPS",
            "CertificateSummary", "EndpointSettings", "FirstRunChoices", "FirstRunResult", "GeneratedCertificate",
            "OperatorCertificate", "Relocated", "SetupCancelled", "TlsMaterial", "check_operator_certificate",
-           "check_port_free", "complete", "endpoint_address", "machine_name", "move_server", "obstacles",
-           "pick_free_port", "policy_to_install", "reach", "refused_default_mappings", "route_problem", "routes",
-           "self_signed_tls"]  # fmt: skip
+           "check_port_free", "complete", "endpoint_address", "lists_every_default", "machine_name", "move_server",
+           "obstacles", "pick_free_port", "policy_to_install", "reach", "refused_default_mappings", "route_problem",
+           "routes", "self_signed_tls"]  # fmt: skip
 
 
 def endpoint_address(data_dir: Path) -> EndpointSettings:

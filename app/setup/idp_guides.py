@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from app.setup.idp_mappings import lists_every_default, sent_by_itself, user_mappings
+
 
 @dataclass(frozen=True)
 class IdpGuide:
@@ -20,7 +22,8 @@ class IdpGuide:
     steps: tuple[str, ...]
     reachability: str
     # Where the attribute mappings are edited, and the IdP's default user mappings as (the IdP's name for the
-    # mapping, the SCIM attribute it writes). Empty: Custos does not know that IdP's defaults, and says so.
+    # mapping, the SCIM attribute it writes), from app/setup/idp_mappings.py (the one list, with its sources).
+    # Empty: Custos does not know that IdP's defaults, and says so.
     mappings_menu: str = ""
     default_mappings: tuple[tuple[str, str], ...] = ()
 
@@ -43,68 +46,6 @@ class IdpGuide:
             )
         return "\n".join(lines)
 
-
-_ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
-# Entra ID's default "Provision Microsoft Entra ID Users" mappings: the target attribute is written as the SCIM
-# path itself, so that is the name shown (with the source attribute, as the Mappings page lists them).
-_ENTRA_MAPPINGS = tuple(
-    (f"{source} → {target}", target)
-    for source, target in (
-        ("userPrincipalName", "userName"),
-        ("Switch([IsSoftDeleted], …)", "active"),
-        ("displayName", "displayName"),
-        ("jobTitle", "title"),
-        ("mail", 'emails[type eq "work"].value'),
-        ("preferredLanguage", "preferredLanguage"),
-        ("givenName", "name.givenName"),
-        ("surname", "name.familyName"),
-        ('Join(" ", [givenName], [surname])', "name.formatted"),
-        ("physicalDeliveryOfficeName", 'addresses[type eq "work"].formatted'),
-        ("streetAddress", 'addresses[type eq "work"].streetAddress'),
-        ("city", 'addresses[type eq "work"].locality'),
-        ("state", 'addresses[type eq "work"].region'),
-        ("postalCode", 'addresses[type eq "work"].postalCode'),
-        ("country", 'addresses[type eq "work"].country'),
-        ("telephoneNumber", 'phoneNumbers[type eq "work"].value'),
-        ("mobile", 'phoneNumbers[type eq "mobile"].value'),
-        ("facsimileTelephoneNumber", 'phoneNumbers[type eq "fax"].value'),
-        ("mailNickname", "externalId"),
-        ("employeeId", f"{_ENTERPRISE}:employeeNumber"),
-        ("department", f"{_ENTERPRISE}:department"),
-        ("manager", f"{_ENTERPRISE}:manager"),
-    )
-)
-# Okta's SCIM 2.0 app profile: the attribute names its Profile Editor shows, and the SCIM path each is sent as.
-_OKTA_MAPPINGS = (
-    ("userName", "userName"),
-    ("givenName", "name.givenName"),
-    ("familyName", "name.familyName"),
-    ("middleName", "name.middleName"),
-    ("honorificPrefix", "name.honorificPrefix"),
-    ("honorificSuffix", "name.honorificSuffix"),
-    ("email", 'emails[type eq "work"].value'),
-    ("title", "title"),
-    ("displayName", "displayName"),
-    ("nickName", "nickName"),
-    ("profileUrl", "profileUrl"),
-    ("primaryPhone", 'phoneNumbers[type eq "work"].value'),
-    ("mobilePhone", 'phoneNumbers[type eq "mobile"].value'),
-    ("streetAddress", 'addresses[type eq "work"].streetAddress'),
-    ("locality", 'addresses[type eq "work"].locality'),
-    ("region", 'addresses[type eq "work"].region'),
-    ("postalCode", 'addresses[type eq "work"].postalCode'),
-    ("countryCode", 'addresses[type eq "work"].country'),
-    ("preferredLanguage", "preferredLanguage"),
-    ("locale", "locale"),
-    ("timezone", "timezone"),
-    ("userType", "userType"),
-    ("employeeNumber", f"{_ENTERPRISE}:employeeNumber"),
-    ("costCenter", f"{_ENTERPRISE}:costCenter"),
-    ("organization", f"{_ENTERPRISE}:organization"),
-    ("division", f"{_ENTERPRISE}:division"),
-    ("department", f"{_ENTERPRISE}:department"),
-    ("managerValue", f"{_ENTERPRISE}:manager.value"),
-)
 
 _CLOUD = (
     "{name} calls the endpoint from its cloud service: the base URL must be reachable from the internet over "
@@ -131,7 +72,7 @@ GUIDES: tuple[IdpGuide, ...] = (
         "reach it.",
         mappings_menu="Enterprise applications → your application → Provisioning → Mappings → "
         "Provision Microsoft Entra ID Users",
-        default_mappings=_ENTRA_MAPPINGS,
+        default_mappings=user_mappings("entra"),
     ),
     IdpGuide(
         key="okta",
@@ -149,7 +90,7 @@ GUIDES: tuple[IdpGuide, ...] = (
         reachability=_CLOUD.format(name="Okta")
         + " For a private network, Okta's On-Premises Provisioning agent can relay.",
         mappings_menu="Applications → your application → Provisioning → To App → Attribute Mappings",
-        default_mappings=_OKTA_MAPPINGS,
+        default_mappings=user_mappings("okta"),
     ),
     IdpGuide(
         key="onelogin",
@@ -222,12 +163,21 @@ def mappings_to_remove(guide: IdpGuide, refused_paths: list[str]) -> list[str]:
 def removal_instruction(guide: IdpGuide, refused_paths: list[str]) -> str:
     """Plain text to paste into a ticket or follow in the IdP's console: names only, never a value."""
     names = mappings_to_remove(guide, refused_paths)
-    if guide.default_mappings and names:
+    itself = [p for p in refused_paths if any(_covers(p, t) for t in sent_by_itself(guide.key))]
+    if guide.default_mappings and (names or itself):
         listed = "\n".join(f"  - {name}" for name in names)
-        unknown = [p for p in refused_paths if not any(_covers(p, t) for _n, t in guide.default_mappings)]
-        extra = (
-            "\nAlso remove any custom mapping whose target attribute is: " + ", ".join(unknown) + "." if unknown else ""
-        )
+        unknown = [
+            p for p in refused_paths if p not in itself and not any(_covers(p, t) for _n, t in guide.default_mappings)
+        ]
+        kind = "custom" if lists_every_default(guide.key) else "other"
+        extra = f"\nAlso remove any {kind} mapping whose target attribute is: {', '.join(unknown)}." if unknown else ""
+        if itself:
+            extra += (
+                f"\n{guide.name} sends {', '.join(itself)} itself, whatever the mappings say: keep "
+                f"{'it' if len(itself) == 1 else 'them'} in the Custos catalogue, or every push stays refused."
+            )
+        if not names:
+            return extra.lstrip("\n")
         what = "this mapping" if len(names) == 1 else f"these {len(names)} mappings"
         return f"In {guide.name}: {guide.mappings_menu} → remove {what}:\n{listed}{extra}"
     targets = "\n".join(f"  - {path}" for path in refused_paths)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from app.core.errors import ConfigError
 from app.feed import links
-from app.policy.model import Policy
+from app.policy.model import Policy, typed_label
 from app.store.vault import Vault
 from app.targets.config import TargetConfig, add_target, remove_target, require_target, update_target
 from app.targets.mapping import mapping_for
@@ -41,7 +41,9 @@ def preview(policy: Policy, recipient_id: str, renames: dict[str, str] | None = 
         if not rule.path.startswith("urn:"):  # renames apply to top-level names, as the payload does
             top, dot, rest = rule.path.partition(".")
             sent = mapping.renames.get(top, top) + dot + rest
-        result.append(MappedAttribute(f"{rule.resource_type} {rule.path}", f"{rule.resource_type} {sent}"))
+        # Sent as, with the entry's type filter: a target of work phone numbers gets no mobile ones.
+        sent_as = f"{rule.resource_type} {typed_label(sent, rule.types)}"
+        result.append(MappedAttribute(f"{rule.resource_type} {rule.path}", sent_as))
     return result
 
 

@@ -45,7 +45,7 @@ def test_removed_attribute_is_purged_from_every_user(vault: Vault) -> None:
         impact = preview(conn, versions.default_policy_text())
     assert impact.removed == {"User phoneNumbers": 3}
     assert impact.lines()[0] == (
-        "3 stored users hold `phoneNumbers`, which this version no longer allows: they will be removed."
+        "3 stored users hold `phoneNumbers`, which this version no longer allows: it will be removed from them."
     )
 
     record, _ = apply_policy(vault, versions.default_policy_text(), "bob")

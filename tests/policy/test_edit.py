@@ -264,3 +264,34 @@ def test_a_short_retention_stays_short_when_its_category_is_renamed() -> None:
     after = edit.set_category(text, {"id": "identifiers", "name": "Identifiers",
                                      "retention": {"period": "account", "justification": ""}}, "ids")  # fmt: skip
     assert 'retention = "account"  # ask HR first' in after
+
+
+def test_a_key_added_to_the_last_entry_goes_before_the_comments_that_follow_it() -> None:
+    """Was: ``types = ["work"]`` (or any new key of the last attribute) written after the comments introducing the
+    recipients, under a commented-out example recipient, where a reader took it for part of that example."""
+    text = edit.set_attribute(default_policy_text(), {"path": "phoneNumbers.value", "category": "work-contact"})
+    values = {"path": "phoneNumbers.value", "types": ["work"], "category": "work-contact",
+              "purposes": ["internal-directory"]}  # fmt: skip
+    text = edit.set_attribute(text, values, ("User", "phoneNumbers.value"))
+    entry = text[text.index('path = "phoneNumbers.value"') : text.index("# Recipients:")]
+    assert entry == (
+        'path = "phoneNumbers.value"\ntypes = ["work"]\ncategory = "work-contact"\n'
+        'purposes = ["internal-directory"]\n\n'
+    )
+    assert load_policy(text).attributes[-1].types == ("work",)
+    assert comment_lines(text) == comment_lines(default_policy_text())
+
+
+def test_an_attribute_added_from_the_outside_page_goes_with_the_other_entries() -> None:
+    """Was: appended after the comments introducing the recipients, and glued to the next table header."""
+    text = edit.add_attribute(default_policy_text(), "User", "phoneNumbers.value", "work-contact",
+                              ["internal-directory"], "Colleagues call each other", ["work"])  # fmt: skip
+    new = text.index("# Why: Colleagues call each other")
+    assert text.index('path = "members"') < new < text.index("# Recipients:")
+    assert '[[attributes]]\n# Why: Colleagues call each other\npath = "phoneNumbers.value"\ntypes = ["work"]\n' in text
+    assert "\n\n[retention_job]" in text
+    assert [c for c in comment_lines(text) if not c.startswith("# Why")] == comment_lines(default_policy_text())
+
+
+def comment_lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.lstrip().startswith("#")]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from app.policy.loader import load_policy
 from app.policy.outside import base_path
 from app.policy.paths import resolve_path
+from app.policy.versions import default_policy_text
 from app.setup.idp_guides import GUIDES, guide, guide_for_client, mappings_to_remove, removal_instruction
+from app.setup.idp_mappings import DEFAULT_MAPPINGS, refused_default_mappings
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 # What the shipped policy refuses from an Entra default user (tests/audit/test_outside_policy.py records them).
@@ -64,3 +67,24 @@ def test_every_default_mapping_target_exists_in_the_schema() -> None:
     for item in GUIDES:
         for name, target in item.default_mappings:
             assert resolve_path("User", base_path(target)) is not None, (item.key, name)
+
+
+def test_the_first_run_and_the_instruction_read_one_list() -> None:
+    """What the first run says the policy refuses is exactly what the Outside page's instruction removes (before,
+    two lists: Okta's first-run list named 13 User mappings, its instruction list 27, and they disagreed)."""
+    policy = load_policy(default_policy_text())
+    for key in ("entra", "okta"):
+        refused = [p for p in refused_default_mappings(key, policy) if not p.startswith("Group ")]
+        removed = mappings_to_remove(guide(key), refused)
+        named = {target for name, target in guide(key).default_mappings if name in removed}
+        assert named == set(refused), key
+        listed = {m.target for m in DEFAULT_MAPPINGS[key] if m.resource_type == "User" and m.name}
+        assert {target for _name, target in guide(key).default_mappings} == listed
+
+
+def test_okta_is_told_what_it_sends_itself_and_what_may_be_another_default() -> None:
+    text = removal_instruction(guide("okta"), ["locale", "title", "externalId"])
+    assert text.startswith("In Okta: Applications → your application → Provisioning → To App → Attribute Mappings "
+                           "→ remove this mapping:\n  - locale\n")  # fmt: skip
+    assert "Also remove any other mapping whose target attribute is: title." in text  # maybe an undocumented default
+    assert "Okta sends externalId itself, whatever the mappings say: keep it in the Custos catalogue" in text

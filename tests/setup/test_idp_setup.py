@@ -31,7 +31,7 @@ def test_the_default_policy_refuses_entras_contact_and_hr_defaults() -> None:
     held = {"userName", "active", "displayName", "title", 'emails[type eq "work"].value', "externalId",
             "name.givenName", "name.familyName", "Group displayName", "Group members"}  # fmt: skip
     assert not held & set(refused)
-    assert len(refused) == 13 and all(path for _resource, path in DEFAULT_MAPPINGS["okta"])
+    assert len(refused) == 13 and all(mapping.target for mapping in DEFAULT_MAPPINGS["okta"])
 
 
 def test_a_catalogued_attribute_is_no_longer_refused() -> None:
@@ -40,9 +40,29 @@ def test_a_catalogued_attribute_is_no_longer_refused() -> None:
     text = set_attribute(text, {"path": "name", "category": "names", "purposes": ["access-management"]},
                          ("User", "name.givenName"))  # fmt: skip
     text = text.replace('path = "name.familyName"', 'path = "nickName"')  # the whole "name" now covers both
-    refused = refused_default_mappings("okta", load_policy(text))
+    refused = refused_default_mappings("entra", load_policy(text))
     assert not [path for path in refused if path.startswith(("phoneNumbers", "name."))]
+    assert 'addresses[type eq "work"].locality' in refused
     assert refused_default_mappings("onelogin", load_policy(text)) == []  # defaults unknown here: nothing claimed
+
+
+def test_a_type_filter_holds_the_work_number_and_refuses_mobile_and_fax() -> None:
+    """Was: the type was cut off before the check, so work phone numbers in the catalogue hid mobile and fax."""
+    entry = {"path": "phoneNumbers.value", "types": ["work"], "category": "work-contact",
+             "purposes": ["internal-directory"]}  # fmt: skip
+    text = set_attribute(default_policy_text(), entry)
+    refused = [path for path in refused_default_mappings("entra", load_policy(text)) if path.startswith("phone")]
+    assert refused == ['phoneNumbers[type eq "mobile"].value', 'phoneNumbers[type eq "fax"].value']
+
+
+def test_okta_s_documented_defaults_and_what_the_default_policy_refuses_of_them() -> None:
+    """Okta's SCIM 2.0 reference shows the create-user request of its template: of it, the shipped policy refuses
+    locale only (the lists this replaced also claimed title, phone numbers and addresses, without a source)."""
+    assert refused_default_mappings("okta", load_policy(default_policy_text())) == ["locale"]
+    assert {m.target for m in DEFAULT_MAPPINGS["okta"] if m.resource_type == "User"} == {
+        "userName", "name.givenName", "name.familyName", 'emails[type eq "work"].value', "displayName", "locale",
+        "externalId", "active",
+    }  # fmt: skip
 
 
 def test_cloud_idps_on_loopback_with_a_self_signed_certificate_need_a_route() -> None:

@@ -107,6 +107,9 @@ def test_adding_the_attribute_lets_the_next_push_be_stored(
     dialog.windowHandle().requestActivate()  # as the window manager does for a new dialog
     qtbot.waitUntil(dialog.isActiveWindow)
     dialog.propose()
+    assert "Choose the data category" in dialog.error.text()  # none preselected: the DPO decides
+    dialog.category.setCurrentIndex(dialog.category.findData("work-contact"))
+    dialog.propose()
     assert "at least one purpose" in dialog.error.text()  # refused with the reason, nothing proposed
     dialog.purposes.item(0).setCheckState(Qt.CheckState.Checked)
     dialog.propose()

@@ -118,7 +118,7 @@ def test_valid_file_previews_applies_and_updates_page_and_server(
     assert dialog is not None
     qtbot.waitUntil(lambda: dialog.apply_button.isEnabled())
     assert (
-        "1 stored user holds `title`, which this version no longer allows: they will be removed."
+        "1 stored user holds `title`, which this version no longer allows: it will be removed from it."
         in dialog.impact_lines()
     )
     dialog.apply()  # the operator declines

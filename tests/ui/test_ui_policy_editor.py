@@ -368,3 +368,45 @@ def test_locking_closes_the_editor_without_a_question_and_keeps_the_draft(
     page.editor.confirm = lambda _parent, _title, _question: True
     page.editor.close_asking()  # discarded on purpose: nothing kept
     assert page.kept_draft is None
+
+
+def test_a_type_filter_is_ticked_by_keyboard_and_named_in_the_changes(with_default: Vault, qtbot: QtBot) -> None:
+    """Work phone numbers without mobile and fax: the types the path's attribute has are offered, Space ticks one,
+    the file gets ``types = ["work"]`` and the list and the summary name the entry as a SCIM value path."""
+    editor = editor_for(with_default, qtbot, answers=[True])
+    editor.nav.setCurrentRow(4)  # attributes
+    attributes = editor.attributes
+    assert not attributes.form.isRowVisible(attributes.types)  # userName: no types to filter by
+    attributes.add_button.click()
+    editor.flush()
+    qtbot.keyClicks(attributes.path, "phoneNumbers.value")
+    editor.flush()
+    assert attributes.form.isRowVisible(attributes.types)
+    offered = [attributes.types.item(i).text() for i in range(attributes.types.count())]
+    assert offered == ["work", "home", "mobile", "fax", "pager", "other"] and attributes.types.checked() == []
+    assert "'category' is required" in attributes.problems.text()  # none preselected: the DPO chooses
+    assert attributes.category.currentText() == "(choose the data category)"
+    attributes.category.setCurrentIndex(attributes.category.findData("work-contact"))
+    attributes.types.setFocus()
+    attributes.types.setCurrentRow(0)
+    qtbot.keyClick(attributes.types, Qt.Key.Key_Space)
+    attributes.purposes.set_choices(attributes.purpose_choices(), ["internal-directory"])
+    attributes.changed()
+    editor.flush()
+    assert not errors(editor), [p.message for p in editor.problems]
+    entry = next(a for a in tomllib.loads(editor.text)["attributes"] if a["path"] == "phoneNumbers.value")
+    assert entry["types"] == ["work"]
+    assert attributes.entries.currentItem().text() == 'User phoneNumbers[type eq "work"].value'
+    editor.nav.setCurrentRow(editor.changes_row)
+    assert 'Attribute added: User phoneNumbers[type eq "work"].value' in editor.summary.toPlainText()
+    editor.nav.setCurrentRow(4)
+    # Unticking holds every type again (the key goes); a path without types drops the ticks with it.
+    qtbot.keyClick(attributes.types, Qt.Key.Key_Space)
+    editor.flush()
+    assert "types" not in next(a for a in tomllib.loads(editor.text)["attributes"] if a["path"] == "phoneNumbers.value")
+    qtbot.keyClick(attributes.types, Qt.Key.Key_Space)
+    attributes.path.selectAll()
+    qtbot.keyClicks(attributes.path, "nickName")
+    editor.flush()
+    assert "types" not in next(a for a in tomllib.loads(editor.text)["attributes"] if a["path"] == "nickName")
+    assert not attributes.form.isRowVisible(attributes.types)

@@ -34,6 +34,7 @@ from app.services.setup import (
     GeneratedCertificate,
     SetupCancelled,
     complete,
+    lists_every_default,
     policy_to_install,
     refused_default_mappings,
 )
@@ -292,10 +293,17 @@ class FirstRunWizard(QWizard):
         if not refused:
             return ""
         verb = "strips" if policy.outside_schema == "strip" else "refuses"
+        idp = self.token_page.idp.currentText()
+        partial = (
+            ""
+            if lists_every_default(self.token_page.guide_key)
+            else f" {idp}'s template may map more than its documentation lists: the Outside the policy page names "
+            "whatever else it sends."
+        )
         return (
-            f"Of {self.token_page.idp.currentText()}'s default attribute mappings, this policy {verb} "
+            f"Of {idp}'s default attribute mappings, this policy {verb} "
             f"{len(refused)}: {', '.join(refused)}. Remove them from the IdP's attribute mappings before the first "
-            "push, or add what is needed to the policy later (Policy → Edit the policy)."
+            f"push, or add what is needed to the policy later (Policy → Edit the policy).{partial}"
         )
 
     def _entered(self, _page_id: int) -> None:

@@ -18,9 +18,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.policy.edit import add_attribute
-from app.policy.model import Policy
-from app.services.policy import OutsideRow, catalogue_path
+from app.policy.edit import add_attribute, change_attribute_with_reason
+from app.policy.model import AttributeRule, Policy, typed_label
+from app.policy.paths import resolve_path, split_path
+from app.policy.type_filter import canonical_types
+from app.services.policy import OutsideRow, catalogue_path, catalogue_types
 from app.ui.widgets import error_label, text_label
 
 
@@ -32,11 +34,18 @@ class AddAttributeDialog(QDialog):
         self.row = row
         self.policy_text = policy_text
         self.proposed_text: str | None = None
+        # The catalogue may already hold this attribute for other types (work phone numbers, and now mobile ones
+        # are refused): then the decision widens that entry, since a path is listed once.
+        self.existing = _typed_entry(policy, row.resource_type, catalogue_path(row))
         self.setWindowTitle("Add an attribute to the catalogue")
         self.setMinimumWidth(520)  # the purposes list shows whole names
         self.path = QLineEdit(catalogue_path(row))
         self.path.setAccessibleName("Catalogue path")
         self.category = QComboBox()
+        self.category.setAccessibleName("Data category")
+        # No category is preselected: the first one (identifiers, in the shipped policy) would file a phone number
+        # under the wrong retention and Art. 30 row if the DPO did not look.
+        self.category.addItem("(choose the data category)", "")
         for category in policy.categories:
             self.category.addItem(f"{category.name} ({category.id})", category.id)
         self.purposes = QListWidget()
@@ -48,6 +57,28 @@ class AddAttributeDialog(QDialog):
             item.setCheckState(Qt.CheckState.Unchecked)
             self.purposes.addItem(item)
         self.purposes.setMaximumHeight(self.purposes.sizeHintForRow(0) * 4 + 6 if policy.purposes else 60)
+        # Only the type refused is ticked: adding work phone numbers must not admit mobile and fax ones.
+        self.types = QListWidget()
+        self.types.setAccessibleName("Types held")
+        self.types.setFlow(QListWidget.Flow.LeftToRight)
+        self.types.setWrapping(True)
+        wanted = catalogue_types(row) + (self.existing.types if self.existing is not None else ())
+        for kind in canonical_types(row.resource_type, split_path(row.attribute)[1]):
+            item = QListWidgetItem(kind)
+            item.setData(Qt.ItemDataRole.UserRole, kind)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Checked if kind in wanted else Qt.CheckState.Unchecked)
+            self.types.addItem(item)
+        self.types.setMaximumHeight(self.types.sizeHintForRow(0) * 2 + 8 if self.types.count() else 0)
+        self.types.itemChanged.connect(self._show_scope)
+        self.scope = text_label("")
+        self._show_scope()
+        if self.existing is not None:
+            self.path.setReadOnly(True)  # the entry to widen
+            self.category.setCurrentIndex(max(0, self.category.findData(self.existing.category)))
+            for i in range(self.purposes.count()):
+                if self.purposes.item(i).data(Qt.ItemDataRole.UserRole) in self.existing.purposes:
+                    self.purposes.item(i).setCheckState(Qt.CheckState.Checked)
         self.justification = QPlainTextEdit()
         self.justification.setTabChangesFocus(True)  # Tab leaves the box, as in a form
         self.justification.setPlaceholderText("Why this attribute is needed for the chosen purposes (Art. 5(1)(c))")
@@ -63,16 +94,19 @@ class AddAttributeDialog(QDialog):
 
         form = QFormLayout()
         form.addRow("&Path", self.path)
+        if self.types.count():
+            form.addRow("&Types held", self.types)
+            form.addRow("", self.scope)
         form.addRow("&Category", self.category)
         form.addRow("P&urposes", self.purposes)
         form.addRow("&Why", self.justification)
         layout = QVBoxLayout(self)
         layout.addWidget(text_label(f"Refused or stripped: {row.path} ({row.resource_type}), from {row.client}."))
-        if row.path != row.attribute:
+        if self.existing is not None:
             layout.addWidget(
                 text_label(
-                    f"The catalogue has no type filter yet: adding {catalogue_path(row)} admits every type of "
-                    f"{row.attribute.split('.')[0]}, not only the one refused here."
+                    f"The catalogue already holds {self.existing.label}: this widens that entry to the types ticked. "
+                    "Its category and purposes apply to every type it holds."
                 )
             )
         layout.addLayout(form)
@@ -82,6 +116,28 @@ class AddAttributeDialog(QDialog):
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         self.next_button.setDefault(True)  # set before show, QDialogButtonBox would pick its own
+
+    def chosen_types(self) -> list[str]:
+        return [
+            str(self.types.item(i).data(Qt.ItemDataRole.UserRole))
+            for i in range(self.types.count())
+            if self.types.item(i).checkState() == Qt.CheckState.Checked
+        ]
+
+    def entry_label(self) -> str:
+        """The entry as the impact preview and the history will name it: ``phoneNumbers[type eq "work"].value``."""
+        return typed_label(self.path.text().strip(), self.chosen_types())
+
+    def _show_scope(self, *_args: object) -> None:
+        chosen = self.chosen_types()
+        attribute = split_path(self.row.attribute)[1]
+        if not chosen:
+            self.scope.setText(f"No type ticked: every type of {attribute} is held, whatever the IdP sends.")
+            return
+        others = [self.types.item(i).text() for i in range(self.types.count())]
+        others = [kind for kind in others if kind not in chosen]
+        held = f"Only {attribute} of type {_listed(chosen)} will be held"
+        self.scope.setText(f"{held}; {_listed(others)} stay outside the policy." if others else f"{held}.")
 
     def chosen_purposes(self) -> list[str]:
         return [
@@ -94,14 +150,39 @@ class AddAttributeDialog(QDialog):
         path, purposes, why = self.path.text().strip(), self.chosen_purposes(), self.justification.toPlainText()
         if not path:
             return self._refuse("Give the catalogue path.")
+        if not self.category.currentData():
+            return self._refuse("Choose the data category: it decides the retention period and the Art. 30 row.")
         if not purposes:
             return self._refuse("Choose at least one purpose: an attribute is held for a purpose or not at all.")
         if not why.strip():
             return self._refuse("Say why it is needed: the justification is kept next to the entry.")
         category = str(self.category.currentData())
-        self.proposed_text = add_attribute(self.policy_text, self.row.resource_type, path, category, purposes, why)
+        if self.existing is not None:
+            values = {"path": self.existing.path, "types": self.chosen_types() or None, "category": category,
+                      "purposes": purposes}  # fmt: skip
+            self.proposed_text = change_attribute_with_reason(
+                self.policy_text, self.row.resource_type, self.existing.path, values, why
+            )
+        else:
+            self.proposed_text = add_attribute(
+                self.policy_text, self.row.resource_type, path, category, purposes, why, self.chosen_types()
+            )
         self.accept()
 
     def _refuse(self, message: str) -> None:
         self.error.setText(message)
         self.error.show()
+
+
+def _typed_entry(policy: Policy, resource_type: str, path: str) -> AttributeRule | None:
+    """The catalogue entry for ``path`` that holds only some types, if there is one."""
+    resolved = resolve_path(resource_type, path) if resource_type in ("User", "Group") else None
+    if resolved is None:
+        return None
+    return next(
+        (r for r in policy.rules_for(resource_type) if r.key == resolved.index_path and r.types), None
+    )
+
+
+def _listed(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"

@@ -261,7 +261,7 @@ class OutsidePolicyPage(QWidget):
     def _attribute_proposed(self) -> None:
         dialog = self.add_dialog
         if dialog is not None and dialog.proposed_text is not None:
-            what = f"{dialog.path.text().strip()} ({dialog.row.resource_type})"
+            what = f"{dialog.entry_label()} ({dialog.row.resource_type})"
             self._apply(dialog.proposed_text, f"Add {what} to the catalogue")
 
     def switch_to_strip(self) -> None:

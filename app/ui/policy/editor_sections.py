@@ -28,8 +28,9 @@ from PySide6.QtWidgets import (
 )
 
 from app.policy import edit
-from app.policy.model import ART9_CONDITIONS, LAWFUL_BASES, NEEDS_HUMAN, RECIPIENT_KINDS
-from app.policy.paths import holdable_paths
+from app.policy.model import ART9_CONDITIONS, LAWFUL_BASES, NEEDS_HUMAN, RECIPIENT_KINDS, typed_label
+from app.policy.paths import holdable_paths, split_path
+from app.policy.type_filter import canonical_types
 from app.ui.policy.editor_fields import (
     CheckList,
     RetentionField,
@@ -228,7 +229,14 @@ class EntrySection(Section):
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(left)
-        row.addWidget(_scrolled(self.form_widget), 1)
+        # The fields keep their height at the top; the room left goes below them (not between a label and its
+        # field, which a tall window made look unrelated).
+        holder = QWidget()
+        column = QVBoxLayout(holder)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.form_widget)
+        column.addStretch(1)
+        row.addWidget(_scrolled(holder), 1)
 
     # -- to define per section
     def build_form(self) -> None:
@@ -273,6 +281,8 @@ class EntrySection(Section):
             row = self.entries.currentRow()
             self.entries.clear()
             self.entries.addItems(captions)
+            for index, caption in enumerate(captions):  # the list is narrow: a long path is read in full here
+                self.entries.item(index).setToolTip(caption)
             keys = [self.key(r) for r in rows]
             self.entries.setCurrentRow(keys.index(self.current) if self.current in keys else min(row, len(rows) - 1))
         self.loading = False
@@ -287,10 +297,11 @@ class EntrySection(Section):
         rows = self.rows()
         row = self.entries.currentRow()
         self.loading = True
-        self.raw = rows[row] if 0 <= row < len(rows) else {}
-        self.current = self.key(self.raw) if self.raw else None
-        self.form_widget.setEnabled(bool(self.raw))
-        self.remove_button.setEnabled(bool(self.raw))
+        shown = 0 <= row < len(rows)  # an entry just added may hold no key yet: it is still one to fill in
+        self.raw = rows[row] if shown else {}
+        self.current = self.key(self.raw) if shown else None
+        self.form_widget.setEnabled(shown)
+        self.remove_button.setEnabled(shown)
         self.fill(self.raw)
         self.loading = False
 
@@ -446,6 +457,12 @@ class AttributesSection(EntrySection):
         self.resource = combo([("User", "User"), ("Group", "Group")])
         self.path = QLineEdit()
         self.path.setPlaceholderText('SCIM path, e.g. phoneNumbers.value or urn:…:enterprise:2.0:User:department')
+        self.types = CheckList()
+        self.types.setAccessibleName("Types held")
+        self.types.setToolTip("Tick the types to hold (e.g. work): elements of other types stay outside the policy")
+        self.types.setFlow(QListWidget.Flow.LeftToRight)  # six short words: side by side, not a scrolled column
+        self.types.setWrapping(True)
+        self.types.setMaximumHeight(self.fontMetrics().height() * 3 + 8)
         self.category = QComboBox()
         self.purposes = CheckList()
         self.special = QCheckBox("&Special-category data (Art. 9)")
@@ -466,9 +483,11 @@ class AttributesSection(EntrySection):
         for box in (self.resource, self.category, self.condition):
             box.currentIndexChanged.connect(self.changed)
         self.purposes.changed.connect(self.changed)
+        self.types.changed.connect(self.changed)
         self.special.toggled.connect(self.changed)
         self.form.addRow(_label("&Resource", self.resource), self.resource)
         self.form.addRow(_label("&Path", self.path), self.path)
+        self.form.addRow(_label("Only these &types (none ticked: every type)", self.types), self.types)
         self.form.addRow(_label("&Category", self.category), self.category)
         self.form.addRow(_label("P&urposes it serves (Space ticks)", self.purposes), self.purposes)
         self.form.addRow("", self.special)
@@ -478,13 +497,22 @@ class AttributesSection(EntrySection):
         return (str(raw.get("resource", "User")), str(raw.get("path", "")).casefold())
 
     def caption(self, raw: dict[str, Any]) -> str:
-        return f"{raw.get('resource', 'User')} {raw.get('path') or '(no path yet)'}"
+        types = raw.get("types")
+        path = typed_label(str(raw.get("path", "")), types) if isinstance(types, list) and raw.get("path") else None
+        return f"{raw.get('resource', 'User')} {path or raw.get('path') or '(no path yet)'}"
 
     def fill(self, raw: dict[str, Any]) -> None:
         choose(self.resource, raw.get("resource", "User"))
         put(self.path, raw.get("path", ""))
+        # The types the path's attribute has (phoneNumbers: work, home, mobile…); the row is shown only for those.
+        resource, path = str(raw.get("resource", "User")), str(raw.get("path", ""))
+        kinds = canonical_types(resource, split_path(path)[1]) if resource in ("User", "Group") and path else ()
+        types = raw.get("types", [])
+        self.types.set_choices([(kind, kind) for kind in kinds], types if isinstance(types, list) else [])
+        self.form.setRowVisible(self.types, bool(self.types.count()))
         categories = [r for r in self.document.get("categories", []) if isinstance(r, dict)]
-        wanted = [(str(r.get("id", "")), f"{r.get('name', '')} ({r.get('id', '')})") for r in categories]
+        wanted = [("", "(choose the data category)")]  # a new entry has none: the first one would be a guess
+        wanted += [(str(r.get("id", "")), f"{r.get('name', '')} ({r.get('id', '')})") for r in categories]
         if [(self.category.itemData(i), self.category.itemText(i)) for i in range(self.category.count())] != wanted:
             self.category.clear()
             for value, label in wanted:
@@ -499,11 +527,20 @@ class AttributesSection(EntrySection):
         return {
             "resource": str(self.resource.currentData()),
             "path": self.path.text().strip(),
+            "types": self._types(),
             "category": str(self.category.currentData() or ""),
             "purposes": self.purposes.checked(),
             "special_category": self.special.isChecked(),
             "art9_condition": str(self.condition.currentData() or ""),
         }
+
+    def _types(self) -> list[str] | None:
+        """The ticked types; None (the key goes, every type is held) when none is ticked, or when the path now names
+        an attribute without types (the ticks were for the path before)."""
+        resource, path = str(self.resource.currentData()), self.path.text().strip()
+        if not path or not canonical_types(resource, split_path(path)[1]):
+            return None
+        return self.types.checked() or None
 
     def saved(self, text: str, values: dict[str, Any], original: Hashable) -> str:
         return edit.set_attribute(text, values, original if isinstance(original, tuple) else None)  # type: ignore[arg-type]
@@ -513,8 +550,9 @@ class AttributesSection(EntrySection):
         return edit.remove_attribute(text, resource, path)
 
     def new_values(self, text: str) -> dict[str, Any]:
-        categories = edit.entry_ids(text, "categories")
-        return {"path": "", "category": categories[0] if categories else ""}
+        """No category preselected: filed under the first one (identifiers, in the shipped policy), a phone number
+        would take its retention and Art. 30 row unless the DPO noticed; the loader asks for one instead."""
+        return {"path": ""}
 
 
 class RecipientsSection(EntrySection):

@@ -42,7 +42,7 @@ def catalogue_rows(policy: Policy) -> list[tuple[str, ...]]:
         recipients = policy.recipients_of(rule)
         rows.append(
             (
-                rule.path,
+                rule.label,
                 rule.resource_type,
                 category.name if category else rule.category,
                 _names(rule.purposes, purposes),

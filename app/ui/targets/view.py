@@ -269,7 +269,8 @@ class TargetsPage(QWidget):
                 if key in sent
                 else ("partly: " + ", ".join(s.split(" ", 1)[1] for s in narrower) if narrower else "no")
             )
-            self.mapping_model.appendRow(_row([key, category.name if category else rule.category, mark]))
+            shown = f"{rule.resource_type} {rule.label}"  # with its type filter, if any
+            self.mapping_model.appendRow(_row([shown, category.name if category else rule.category, mark]))
 
     # -- actions -------------------------------------------------------------------------------------------
     def _policy(self) -> Policy:
