@@ -47,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="custos", description="GDPR-compliant SCIM provisioning.")
     parser.add_argument("--version", action="version", version=f"Custos {__version__}")
     parser.add_argument("--data-dir", default=None, help=_DATA_DIR_HELP)
+    parser.add_argument("--minimised", "--minimized", action="store_true",
+                        help="open the desktop app in the system tray, without its window (start at login)")
     commands = parser.add_subparsers(dest="command")
 
     serve = commands.add_parser("serve", help="run the SCIM server headless")
@@ -135,7 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         from app.ui.run import main as run_gui
 
-        return run_gui(sys.argv[:1], data_dir=data_dir(args.data_dir))
+        return run_gui(sys.argv[:1], data_dir=data_dir(args.data_dir), minimised=args.minimised)
     except CustosError as error:
         print(f"custos: {error.user_message}", file=sys.stderr)
         return 2

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from app.audit.anchor import CheckpointScheduler
 from app.core.errors import ConfigError
-from app.core.events import AlertRaised, EventBus, OutboxQueued, PolicyApplied, ResourcesChanged
+from app.core.events import AlertRaised, EventBus, OutboxQueued
 from app.core.periodic import PeriodicJob
 from app.dsr.alerts import DeadlineAlertJob
 from app.dsr.restriction import is_restricted
@@ -91,12 +91,20 @@ class BackgroundJobs:
         self.checkpoints = CheckpointScheduler(vault)
         self.request_deadlines = DeadlineAlertJob(vault)  # Art. 12(3): 7 days, 1 day, passed
         self._unsubscribe = self.bus.subscribe(self._on_event)
+        # Outbox items committed by this process (any writer: SCIM, a policy apply, an erasure, a reconcile) wake the
+        # dispatcher; a write that queued nothing (no target) does not (decision 0031).
+        self._unwatch = vault.changes.subscribe(self._on_change)
+
+    def _on_change(self, tables: frozenset[str]) -> None:
+        """Committed by this process's writer: wake who has work now (decision 0031)."""
+        if "outbox" in tables:
+            self.dispatcher.wake()
+        if "erasure_steps" in tables:
+            self.erasure.wake()  # an erasure request queued (or a person re-queued) steps for the targets
 
     def _on_event(self, event: object) -> None:
-        if isinstance(event, ResourcesChanged | PolicyApplied | OutboxQueued):
-            self.dispatcher.wake()  # outbox items were committed with the change: push now, not at the next poll
-        if isinstance(event, ResourcesChanged) and event.deleted:
-            self.erasure.wake()  # an erasure request may have queued steps for the targets
+        if isinstance(event, OutboxQueued):
+            self.dispatcher.wake()  # said explicitly by whoever queued it; the change watch says it too
 
     def _on_alert(self, alert: AlertRaised) -> None:
         # A candidate incident, never an "aware" time: whether this is a breach is a person's decision. A
@@ -117,6 +125,7 @@ class BackgroundJobs:
 
     def stop(self) -> None:
         self._unsubscribe()
+        self._unwatch()
         if self.forwarder is not None:
             self.forwarder.stop()
         self.request_deadlines.stop()

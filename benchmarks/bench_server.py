@@ -151,14 +151,16 @@ def machine_busy_seconds() -> float:
 class Server:
     """``main.py serve`` as a subprocess on a fresh data folder."""
 
-    def __init__(self, data_dir: Path, passphrase: str, start_timeout: float = 90.0) -> None:
+    def __init__(self, data_dir: Path, passphrase: str, start_timeout: float = 90.0, root: Path = ROOT) -> None:
+        """``root``: the source tree whose ``main.py`` runs (another checkout, to compare two versions)."""
         self.data_dir = data_dir
+        self.root = root
         self.env = {**os.environ, "CUSTOS_PASSPHRASE": passphrase, "PYTHONUNBUFFERED": "1"}
         self.log_path = data_dir / "server.log"
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             [PYTHON, "main.py", "serve", "--port", "0", "--data-dir", str(data_dir)],
-            cwd=ROOT,
+            cwd=root,
             env=self.env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
@@ -195,7 +197,7 @@ class Server:
     def _create_token(self) -> str:
         done = subprocess.run(
             [PYTHON, "main.py", "token", "create", "--name", "bench", "--data-dir", str(self.data_dir)],
-            cwd=ROOT,
+            cwd=self.root,
             env=self.env,
             stdin=subprocess.DEVNULL,
             capture_output=True,

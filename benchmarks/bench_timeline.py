@@ -54,7 +54,7 @@ def open_page(app: object, vault: Vault) -> tuple[float, float]:
         app.processEvents()  # type: ignore[attr-defined]
         if first is None and page.model.rowCount() > 0:
             first = time.perf_counter() - started
-        if chart is None and sum(page.chart.counts) > 0:
+        if chart is None and page.chart.data is not None and page.chart.data.total() > 0:
             chart = time.perf_counter() - started
         if time.perf_counter() - started > 120:
             raise TimeoutError("the page did not load")

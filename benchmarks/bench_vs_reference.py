@@ -16,9 +16,11 @@ Custos / reference per phase.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -34,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_server import (
     DEFAULT_PASSPHRASE,
     PATCH_SCHEMA,
+    ROOT,
     LoadGenerator,
     PhaseResult,
     Req,
@@ -183,21 +186,42 @@ PHASES = (
 )
 
 
-def table(ours: dict[str, Any], reference: dict[str, Any], users: int) -> str:
-    lines = [
-        f"Custos vs scim2-server at {users:,} users",
-        f"{'phase':<38} {'Custos':>18} {'reference':>18} {'ratio':>8}",
-    ]
+def median_of(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per phase, the median rate and the median server CPU per request over the rounds (and the walk's time)."""
+    merged: dict[str, Any] = {}
+    for key, _ in (*PHASES, ("walk", "")):
+        rates = [r[key]["rate_per_s"] for r in rounds]
+        cpu = [r[key]["server_cpu_ms_per_req"] for r in rounds if r[key]["server_cpu_ms_per_req"] is not None]
+        merged[key] = {
+            "rate_per_s": statistics.median(rates),
+            "server_cpu_ms_per_req": round(statistics.median(cpu), 3) if cpu else None,
+            "rounds": rates,
+        }
+    merged["walk"]["walk_s"] = statistics.median(r["walk"]["walk_s"] for r in rounds)
+    return merged
+
+
+def table(columns: list[tuple[str, dict[str, Any]]], reference: dict[str, Any], users: int, rounds: int) -> str:
+    """One column per Custos tree (e.g. before and after), the reference, and each tree's ratio to it."""
+    names = [name for name, _ in columns]
+    head = f"{'phase':<38}" + "".join(f" {name:>18}" for name in [*names, "reference"])
+    head += "".join(f" {'ratio ' + name:>14}" for name in names)
+    lines = [f"Custos vs scim2-server at {users:,} users (medians of {rounds} round(s))", head]
     for key, label in PHASES:
-        mine, theirs = ours[key], reference[key]
-        ratio = mine["rate_per_s"] / theirs["rate_per_s"] if theirs["rate_per_s"] else float("nan")
-        cell = f"{mine['rate_per_s']:,.1f} ({mine['server_cpu_ms_per_req']} ms)"
-        other = f"{theirs['rate_per_s']:,.1f} ({theirs['server_cpu_ms_per_req']} ms)"
-        lines.append(f"{label:<38} {cell:>18} {other:>18} {ratio:>7.2f}x")
-    mine, theirs = ours["walk"]["walk_s"], reference["walk"]["walk_s"]
-    lines.append(
-        f"{f'walk of {users:,} by pages of 100 (s)':<38} {mine:>18.2f} {theirs:>18.2f} {theirs / mine:>7.2f}x"
-    )
+        theirs = reference[key]
+        cells, ratios = [], []
+        for _, ours in columns:
+            mine = ours[key]
+            cells.append(f"{mine['rate_per_s']:,.1f} ({mine['server_cpu_ms_per_req']} ms)")
+            ratio = mine["rate_per_s"] / theirs["rate_per_s"] if theirs["rate_per_s"] else float("nan")
+            ratios.append(f"{ratio:.2f}x")
+        cells.append(f"{theirs['rate_per_s']:,.1f} ({theirs['server_cpu_ms_per_req']} ms)")
+        lines.append(f"{label:<38}" + "".join(f" {c:>18}" for c in cells) + "".join(f" {r:>14}" for r in ratios))
+    walk_label = f"walk of {users:,} by pages of 100 (s)"
+    theirs = reference["walk"]["walk_s"]
+    cells = [f"{ours['walk']['walk_s']:.2f}" for _, ours in columns] + [f"{theirs:.2f}"]
+    ratios = [f"{theirs / ours['walk']['walk_s']:.2f}x" for _, ours in columns]
+    lines.append(f"{walk_label:<38}" + "".join(f" {c:>18}" for c in cells) + "".join(f" {r:>14}" for r in ratios))
     lines.append("(rates: requests per second, server CPU per request in brackets; ratio > 1: Custos is faster)")
     return "\n".join(lines)
 
@@ -208,17 +232,46 @@ def main() -> int:
     parser.add_argument("--sample", type=int, default=2_000, help="requests per read/PATCH/DELETE phase at most")
     parser.add_argument("--phase-seconds", type=float, default=20.0, help="time limit of each read/write phase")
     parser.add_argument("--concurrency", type=int, default=4, help="client connections (default 4)")
+    parser.add_argument("--rounds", type=int, default=1, help="runs of every server, interleaved; medians printed")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="another Custos source tree (e.g. `git archive <commit> | tar -x -C DIR`) measured in the same run, "
+        "as the 'before' column",
+    )
+    parser.add_argument(
+        "--tree",
+        action="append",
+        default=[],
+        metavar="NAME=DIR",
+        help="a further Custos source tree, measured in the same run in a column of its own (repeatable; in order, "
+        "after --baseline and before this tree): one column per step of a change",
+    )
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args()
     passphrase = os.environ.get("CUSTOS_PASSPHRASE", DEFAULT_PASSPHRASE)
-    with tempfile.TemporaryDirectory(prefix="custos-vs-ref-") as folder:
-        log(f"Custos (HTTPS, durable encrypted vault), {args.users} users")
-        ours = against(lambda: Server(Path(folder), passphrase), LoadGenerator, args, 200)
-    log(f"scim2-server (HTTP, memory), {args.users} users")
-    reference = against(ReferenceServer, PlainLoadGenerator, args, 204)
-    print(table(ours, reference, args.users))
+    trees = [("before", args.baseline.resolve())] if args.baseline else []
+    for spec in args.tree:
+        name, _, folder = spec.partition("=")
+        if not name or not folder:
+            parser.error("--tree takes NAME=DIR")
+        trees.append((name, Path(folder).resolve()))
+    trees.append(("after" if trees else "Custos", ROOT))
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name, _ in trees}
+    runs["reference"] = []
+    for round_number in range(1, args.rounds + 1):  # interleaved, so that a noisy minute hits every server alike
+        for name, root in trees:
+            with tempfile.TemporaryDirectory(prefix="custos-vs-ref-") as folder:
+                log(f"round {round_number}: Custos {name} ({root}; HTTPS, durable encrypted vault), {args.users} users")
+                make = functools.partial(Server, Path(folder), passphrase, root=root)
+                runs[name].append(against(make, LoadGenerator, args, 200))
+        log(f"round {round_number}: scim2-server (HTTP, memory), {args.users} users")
+        runs["reference"].append(against(ReferenceServer, PlainLoadGenerator, args, 204))
+    medians = {name: median_of(figures) for name, figures in runs.items()}
+    columns = [(name, medians[name]) for name, _ in trees]
+    print(table(columns, medians["reference"], args.users, args.rounds))
     if args.json:
-        args.json.write_text(json.dumps({"users": args.users, "custos": ours, "reference": reference}, indent=2))
+        args.json.write_text(json.dumps({"users": args.users, "runs": runs, "medians": medians}, indent=2))
     return 0
 
 

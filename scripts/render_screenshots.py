@@ -196,6 +196,28 @@ def render_dialogs(window: MainWindow, vault: Vault, out: Path) -> None:
         dialog.reject()
 
 
+def render_audit_exports(window: MainWindow, out: Path) -> None:
+    """The Audit page's exports (a timeline selection as CSV/XLSX, an evidence bundle of the selection), and the
+    SCIM endpoint panel folded to one line on "Outside the policy"."""
+    from PySide6.QtCore import QItemSelectionModel
+
+    page = window.audit_page
+    window.pages.setCurrentWidget(page)
+    wait(900)
+    flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+    for row in (1, 4):
+        page.table.selectionModel().select(page.model.index(row, 0), flags)
+    for name, dialog in (("timeline", page.export_timeline()), ("bundle", page.export_bundle())):
+        wait(400)
+        dialog.grab().save(str(out / f"dialog-audit-{name}-export.png"))
+        dialog.reject()
+    window.server_panel.set_collapsed(True, remember=False)
+    window.pages.setCurrentWidget(window.outside_page)
+    wait(900)
+    window.grab().save(str(out / "view-outside-the-policy-panel-folded.png"))
+    window.server_panel.set_collapsed(False, remember=False)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--scale", type=float, default=1.0, help="2: as on a 1920×1080 screen at 200 %%")
@@ -249,6 +271,7 @@ def main() -> int:
 
         render_workflows(window, vault, out, wait)
         render_dialogs(window, vault, out)
+        render_audit_exports(window, out)
         window.lock()
         wait(300)
         window.grab().save(str(out / "view-locked.png"))

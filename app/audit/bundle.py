@@ -10,8 +10,14 @@ One ZIP file:
 - ``manifest.json``   format, range, counts, the SHA-256 of each file; ``manifest.sig`` its signature, so that
   entries cannot be cut off the ends of the range unnoticed.
 
-A bundle of a range cannot check the chain before its first entry: it checks the chain from the first entry's
-predecessor hash (``prev_chain_hash`` in the manifest) on, and every entry's place through its inclusion proof.
+- ``anchor.json``     what proves the chain hash of the entry before the range (``prev_chain_hash``): the
+  newest bundled checkpoint at or before that entry (its signed ``chain_hash``; tree size 0 is the trail's
+  start) and the leaf hashes from there to the entry before the range, each with its inclusion proof.
+
+A bundle of a range does not hold the entries before it, so it cannot check them: it proves each included
+entry's content and place (inclusion proofs in the signed tree) and their chain from the hash of the entry
+before the range, and that hash from a signed checkpoint through the bridging leaf hashes. Bundles written
+before anchor.json existed state ``prev_chain_hash`` in the signed manifest only; the verifier says so.
 """
 
 from __future__ import annotations
@@ -49,12 +55,13 @@ from app.core.errors import ConfigError
 
 FORMAT = "custos-audit-bundle/1"
 MANIFEST, SIGNATURE = "manifest.json", "manifest.sig"
-ENTRIES, PROOFS, CHECKPOINTS, PUBLIC_KEY, README = (
+ENTRIES, PROOFS, CHECKPOINTS, PUBLIC_KEY, README, ANCHOR = (
     "entries.jsonl",
     "proofs.json",
     "checkpoints.json",
     "public_key.pem",
     "README.txt",
+    "anchor.json",
 )
 _A = AuditEvent.__table__
 _K = SigningKey.__table__
@@ -93,6 +100,9 @@ Verify by hand:
    range.prev_chain_hash of the manifest; the inclusion proof in proofs.json (RFC 9162 section 2.1.3.2, leaf
    index = seq - 1) must lead to the final checkpoint's root_hash.
 4. Each checkpoint's consistency_to_final proof (RFC 9162 section 2.1.4.2) must verify against the final root.
+5. anchor.json: start from the chain_hash of the checkpoint at checkpoint_tree_size (64 zeros for size 0, the
+   trail's start); for each bridge leaf (seq checkpoint_tree_size + 1 on) check its inclusion proof as in 3,
+   then chain_hash = SHA-256(chain_hash || leaf_hash). The result must be range.prev_chain_hash.
 
 Subjects appear only as keyed pseudonyms; "sealed" details are AES-256-GCM ciphertext that only the vault's
 per-subject key can open (and no one, once the subject was erased).
@@ -100,6 +110,18 @@ per-subject key can open (and no one, once the subject was erased).
 
 
 # -- export ----------------------------------------------------------------------------------------------
+def _chosen_seqs(conn: Connection, seqs: tuple[int, int]) -> tuple[int, int]:
+    """A range of sequence numbers (inclusive), checked against the trail."""
+    first, last = seqs
+    highest = int(conn.execute(select(func.max(_A.c.seq))).scalar() or 0)
+    if not 1 <= first <= last <= highest:
+        raise ConfigError(
+            f"Entries {first} to {last} are not a range of the trail (it holds entries 1 to {highest}); "
+            "nothing was exported."
+        )
+    return first, last
+
+
 def _seq_range(conn: Connection, start: datetime | None, end: datetime | None) -> tuple[int, int]:
     """First and last seq of the entries timed in [start, end); the range is contiguous in seq."""
     statement = select(func.min(_A.c.seq), func.max(_A.c.seq))
@@ -166,12 +188,43 @@ def _write_member(archive: zipfile.ZipFile, name: str, data: bytes) -> str:
     return writer.close()
 
 
-def export_bundle(conn: Connection, start: datetime | None, end: datetime | None, out: Path) -> BundleInfo:
+def _anchor(
+    conn: Connection, tree: MerkleTree, final: Checkpoint, earlier: list[Checkpoint], first: int, previous: str
+) -> dict[str, Any]:
+    """What proves ``previous`` (the chain hash of entry first - 1): the newest bundled checkpoint at or before it
+    and the leaf hashes between, each with its inclusion proof. Checked here: a tampered trail is not exported."""
+    below = [c for c in earlier if c.tree_size <= first - 1]
+    start = max(below, key=lambda c: c.tree_size) if below else None
+    size, chain = (start.tree_size, start.chain_hash) if start else (0, GENESIS)
+    bridge = []
+    rows = conn.execute(
+        select(_A.c.seq, _A.c.leaf_hash).where(_A.c.seq.between(size + 1, first - 1)).order_by(_A.c.seq)
+    ).all()
+    for seq, leaf in rows:
+        path = [node.hex() for node in tree.inclusion_proof(seq - 1, final.tree_size)]
+        bridge.append({"seq": seq, "leaf_hash": leaf, "path": path})
+        chain = hashlib.sha256(bytes.fromhex(chain) + bytes.fromhex(leaf)).hexdigest()
+    if len(rows) != first - 1 - size or chain != previous:
+        raise AuditTrailBroken(f"the chain before entry {first} does not follow from the checkpoint at {size}")
+    return {"checkpoint_tree_size": size, "bridge": bridge}
+
+
+def export_bundle(
+    conn: Connection,
+    start: datetime | None,
+    end: datetime | None,
+    out: Path,
+    *,
+    seqs: tuple[int, int] | None = None,
+) -> BundleInfo:
     """Write the evidence bundle of the entries timed in [start, end) to ``out`` (a ZIP, replaced atomically).
 
-    Runs in a write transaction: a checkpoint is signed now, and every proof leads to its root.
+    ``seqs`` (first, last), given instead of times, bundles that range of sequence numbers (the Audit page's
+    selection). Runs in a write transaction: a checkpoint is signed now, and every proof leads to its root.
     """
-    first, last = _seq_range(conn, start, end)
+    if seqs is not None and (start is not None or end is not None):
+        raise ValueError("a bundle is chosen by time or by sequence numbers, not both")
+    first, last = _chosen_seqs(conn, seqs) if seqs is not None else _seq_range(conn, start, end)
     final = checkpoint_now(conn)
     key = conn.execute(select(_K.c.private_key, _K.c.public_key).where(_K.c.id == final.key_id)).one()
     tree = _tree(conn, final.tree_size)
@@ -179,6 +232,7 @@ def export_bundle(conn: Connection, start: datetime | None, end: datetime | None
         raise AuditTrailBroken("the stored leaf hashes do not give the signed root")
     previous = conn.execute(select(_A.c.chain_hash).where(_A.c.seq == first - 1)).scalar() or GENESIS
     earlier = [c for c in all_checkpoints(conn) if c.key_id == final.key_id and c.tree_size < final.tree_size]
+    anchor = _anchor(conn, tree, final, earlier, first, previous)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=".custos-bundle-", suffix=".zip", dir=out.parent)
@@ -186,11 +240,13 @@ def export_bundle(conn: Connection, start: datetime | None, end: datetime | None
     try:
         with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             hashes, count = _write_contents(archive, conn, tree, final, earlier, first, last, key.public_key)
+            hashes[ANCHOR] = _write_member(archive, ANCHOR, json.dumps(anchor, indent=1).encode() + b"\n")
             manifest = {
                 "format": FORMAT,
                 "log_id": final.log_id,
                 "created": final.time,
                 "range": {
+                    "by": "seq" if seqs is not None else "time",
                     "from": iso_utc(start) if start else None,
                     "to": iso_utc(end) if end else None,
                     "first_seq": first,
@@ -351,7 +407,12 @@ def _check_checkpoints(documents: list[dict[str, Any]], public_key: bytes) -> tu
 
 
 def _entry_breach(
-    entry: dict[str, Any], expected: int, previous: bytes, proof: dict[str, Any], final: Checkpoint
+    entry: dict[str, Any],
+    expected: int,
+    previous: bytes,
+    proof: dict[str, Any],
+    final: Checkpoint,
+    signed_chains: dict[int, Checkpoint],
 ) -> tuple[Breach | None, bytes]:
     """Check one entry; returns the breach (or None) and the chain hash to continue from."""
     seq = entry.get("seq")
@@ -371,12 +432,16 @@ def _entry_breach(
         ), stored_chain
     if hashlib.sha256(previous + leaf).digest() != stored_chain:
         return Breach("altered", "its chain hash does not follow from the previous entry", seq), stored_chain
-    if seq == final.tree_size and entry["chain_hash"] != final.chain_hash:
-        return Breach("altered", "its chain hash differs from the signed checkpoint's", seq), stored_chain
+    signed = signed_chains.get(seq)
+    if signed is not None and entry["chain_hash"] != signed.chain_hash:
+        what = f"its chain hash differs from the one checkpoint {signed.fingerprint} signs for it"
+        return Breach("altered", what, seq), stored_chain
     return None, stored_chain
 
 
-def _check_entries(bundle: zipfile.ZipFile, manifest: dict[str, Any], final: Checkpoint) -> tuple[int, list[Breach]]:
+def _check_entries(
+    bundle: zipfile.ZipFile, manifest: dict[str, Any], final: Checkpoint, checkpoints: list[Checkpoint]
+) -> tuple[int, list[Breach]]:
     proofs = json.loads(bundle.read(PROOFS))
     if proofs.get("tree_size") != final.tree_size or proofs.get("root_hash") != final.root_hash:
         return 0, [Breach("bundle", "proofs.json is not made for the final checkpoint")]
@@ -385,11 +450,12 @@ def _check_entries(bundle: zipfile.ZipFile, manifest: dict[str, Any], final: Che
     breaches: list[Breach] = []
     count = 0
     lines = bundle.read(ENTRIES).splitlines()
+    signed_chains = {c.tree_size: c for c in checkpoints}  # a checkpoint signs the chain hash of its last entry
     for index, line in enumerate(lines):
         count += 1
         proof = proofs["proofs"][index] if index < len(proofs["proofs"]) else {}
         try:
-            breach, previous = _entry_breach(json.loads(line), expected, previous, proof, final)
+            breach, previous = _entry_breach(json.loads(line), expected, previous, proof, final, signed_chains)
         except (ValueError, KeyError, TypeError, AttributeError):
             breach = Breach("altered", "the entry is not readable", expected)
         if breach is not None:
@@ -399,6 +465,98 @@ def _check_entries(bundle: zipfile.ZipFile, manifest: dict[str, Any], final: Che
     if not breaches and (expected - 1 != span["last_seq"] or count != manifest["counts"]["entries"]):
         breaches.append(Breach("removed", f"the range should end at seq {span['last_seq']}", expected))
     return count, breaches
+
+
+@dataclass(frozen=True)
+class _Anchor:
+    """How the chain hash before the range was established: from a signed checkpoint (``checkpoint``; None with
+    ``size`` 0: the trail's start) through ``bridge`` leaf hashes, or (``proven`` False) only as the manifest
+    states it (bundles written before anchor.json)."""
+
+    proven: bool
+    size: int = 0
+    checkpoint: Checkpoint | None = None
+    bridge: int = 0
+
+
+def _check_anchor(
+    bundle: zipfile.ZipFile, manifest: dict[str, Any], checkpoints: list[Checkpoint], final: Checkpoint
+) -> tuple[_Anchor, list[Breach]]:
+    """Does the chain hash the range starts from (``prev_chain_hash``) follow from a signed checkpoint?"""
+    span = manifest["range"]
+    first, stated = int(span["first_seq"]), str(span["prev_chain_hash"])
+    if ANCHOR not in manifest.get("files", {}):
+        if first == 1 and stated == GENESIS:  # the trail's start needs no proof
+            return _Anchor(True), []
+        if first == 1:
+            return _Anchor(False), [Breach("altered", "the first entry of the trail does not start the chain", 1)]
+        return _Anchor(False), []
+    anchor = json.loads(bundle.read(ANCHOR))
+    size = int(anchor["checkpoint_tree_size"])
+    by_size = {c.tree_size: c for c in checkpoints}
+    start = by_size.get(size)
+    where = f"entry {first - 1}" if first > 1 else "the trail's start"
+    if not 0 <= size <= first - 1:
+        return _Anchor(False), [Breach("bundle", f"anchor.json starts at tree size {size}, not before the range")]
+    if size != 0 and start is None:
+        return _Anchor(False), [Breach("bundle", f"anchor.json names a checkpoint at tree size {size} not bundled")]
+    chain = bytes.fromhex(start.chain_hash if start else GENESIS)
+    bridge = anchor.get("bridge", [])
+    root = _hex32(final.root_hash)
+    for expected, link in enumerate(bridge, start=size + 1):
+        leaf = _hex32(link["leaf_hash"])
+        path = [_hex32(node) for node in link["path"]]
+        if link.get("seq") != expected or not verify_inclusion(expected - 1, final.tree_size, leaf, path, root):
+            what = f"the bridge to {where} is not in the signed tree at entry {expected} (inclusion proof fails)"
+            return _Anchor(False), [Breach("altered", what, expected)]
+        chain = hashlib.sha256(chain + leaf).digest()
+    if size + len(bridge) != first - 1:
+        return _Anchor(False), [Breach("bundle", f"anchor.json does not reach {where}")]
+    if chain.hex() != stated:
+        what = f"the chain hash the range starts from is not {where}'s as the signed checkpoints establish it"
+        return _Anchor(False), [Breach("altered", what, first)]
+    return _Anchor(True, size, start, len(bridge)), []
+
+
+def proved_statements(manifest: dict[str, Any], final: Checkpoint, count: int, anchor: _Anchor) -> list[str]:
+    """What an intact bundle proves, and what it does not: every sentence is what the checks above established."""
+    span = manifest["range"]
+    first, last, size = int(span["first_seq"]), int(span["last_seq"]), final.tree_size
+    place = (
+        f"entries {first}–{last} ({count:,}) are unchanged and at their places in the trail of {size:,} entries "
+        f"whose Merkle root checkpoint {final.fingerprint} signs ({final.time})"
+    )
+    statements = [place]
+    previous = str(span["prev_chain_hash"])[:16]
+    if first == 1:
+        statements.append("their hash chain is unbroken from the trail's start")
+    elif not anchor.proven:
+        statements.append(
+            f"their hash chain is unbroken from entry {first - 1}'s chain hash {previous}… as the signed manifest "
+            "states it; no checkpoint proves that hash (a bundle from an earlier version, without anchor.json)"
+        )
+    else:
+        source = (
+            f"checkpoint {anchor.checkpoint.fingerprint} at tree size {anchor.size:,}"
+            if anchor.checkpoint
+            else "the trail's start"
+        )
+        bridged = f"entry {first - 1}" if anchor.bridge == 1 else f"entries {anchor.size + 1}–{first - 1}"
+        through = f" through the leaf hash{'es' if anchor.bridge > 1 else ''} of {bridged}" if anchor.bridge else ""
+        statements.append(
+            f"their hash chain is unbroken from entry {first - 1}'s chain hash {previous}…, "
+            f"which follows from {source}{through}"
+        )
+    outside = [(low, high) for low, high in ((1, first - 1), (last + 1, size)) if low <= high]
+    if outside:
+        noun = "entry" if len(outside) == 1 and outside[0][0] == outside[0][1] else "entries"
+        spans = " and ".join(f"{low}–{high}" if low < high else f"{low}" for low, high in outside)
+        statements.append(
+            f"not the whole trail: the content of {noun} {spans} is not in this bundle and was not checked"
+        )
+    else:
+        statements.append(f"the whole trail as signed by checkpoint {final.fingerprint}")
+    return statements
 
 
 def verify_bundle(path: Path, trusted_key_id: str | None = None) -> VerifyReport:
@@ -414,7 +572,9 @@ def verify_bundle(path: Path, trusted_key_id: str | None = None) -> VerifyReport
             manifest, manifest_breaches = _check_manifest(archive, public_key, trusted_key_id)
             documents = read_checkpoint_documents(archive)
             final, checkpoint_breaches = _check_checkpoints(documents, public_key)
-            count, entry_breaches = _check_entries(archive, manifest, final)
+            checkpoints = checkpoints_of(documents)
+            anchor, anchor_breaches = _check_anchor(archive, manifest, checkpoints, final)
+            count, entry_breaches = _check_entries(archive, manifest, final, checkpoints)
     except (OSError, zipfile.BadZipFile) as exc:
         report.breaches.append(Breach("bundle", f"not a readable ZIP file ({type(exc).__name__})"))
         return report
@@ -425,10 +585,12 @@ def verify_bundle(path: Path, trusted_key_id: str | None = None) -> VerifyReport
     report.checkpoints = len(documents)
     report.root = final.root_hash
     report.last_checkpoint = final
-    report.breaches = entry_breaches + checkpoint_breaches + manifest_breaches
+    report.breaches = anchor_breaches + entry_breaches + checkpoint_breaches + manifest_breaches
     span = manifest["range"]
     report.notes.append(
         f"entries {span['first_seq']}–{span['last_seq']} of a trail of {final.tree_size}; "
         f"key {key_id_of(public_key)}, final checkpoint {final.fingerprint} signed {final.time}"
     )
+    if report.ok:  # a broken bundle proves nothing
+        report.proved = proved_statements(manifest, final, count, anchor)
     return report

@@ -60,6 +60,7 @@ class BundleFacts:
     exported: str  # the manifest's "created": when the final checkpoint was signed
     requested_from: str | None  # the export's --from and --to; None: open-ended
     requested_to: str | None
+    by_seq: bool  # chosen by sequence numbers (a selection), not by time: requested_from/to are then None
     first_seq: int
     last_seq: int
     entries: int  # as the manifest states
@@ -154,6 +155,7 @@ def read_bundle(path: Path) -> BundleContents:
         exported=_text(manifest, "created", name),
         requested_from=_optional_text(span, "from", name),
         requested_to=_optional_text(span, "to", name),
+        by_seq=span.get("by") == "seq",
         first_seq=_number(span, "first_seq", name),
         last_seq=_number(span, "last_seq", name),
         entries=_number(counts, "entries", name),
@@ -173,12 +175,16 @@ def fact_lines(facts: BundleFacts) -> list[tuple[str, str]]:
     present = (
         f"{facts.lines:,}" if facts.lines == facts.entries else f"{facts.lines:,} (the manifest says {facts.entries:,})"
     )
-    requested = f"{facts.requested_from or 'the beginning'} to {facts.requested_to or 'the export'}"
+    if facts.by_seq:
+        requested = ("Range requested", f"entries {facts.first_seq:,} to {facts.last_seq:,}, by sequence number")
+    else:
+        times = f"{facts.requested_from or 'the beginning'} to {facts.requested_to or 'the export'}"
+        requested = ("Range requested (UTC)", times)
     return [
         ("Entries", present),
         ("Sequence numbers", f"{facts.first_seq:,} to {facts.last_seq:,}"),
         ("First and last entry (UTC)", f"{facts.first_at or '-'} to {facts.last_at or '-'}"),
-        ("Range requested (UTC)", requested),
+        requested,
         ("Exported (UTC)", facts.exported),
         ("Checkpoints", f"{facts.checkpoints:,}"),
         ("Final checkpoint", f"{final.fingerprint} at tree size {final.tree_size:,}, signed {final.time}"),

@@ -76,6 +76,7 @@ class VerifyReport:
     notes: list[str] = field(default_factory=list)  # not failures: clock regressions, unsigned tail…
     failing_entries: int = 0
     last_checkpoint: Checkpoint | None = None
+    proved: list[str] = field(default_factory=list)  # an evidence bundle's verdict: what exactly it proved
 
     @property
     def ok(self) -> bool:

@@ -6,7 +6,7 @@ Printed formats (a contract for scripts):
                  then ``Last checkpoint: …``, ``Note: …`` and ``Also: …`` lines.
   export:        ``Wrote BUNDLE: N entries (sha256 <hex>)`` then ``Checkpoint <fingerprint> …``.
   verify-bundle: ``Evidence bundle intact: …`` (exit 0) or ``Evidence bundle BROKEN …`` (exit 1); never opens
-                 a vault.
+                 a vault; an intact bundle then prints ``Proved: …`` lines (what its checks established).
   view-bundle:   prints nothing; opens the bundle in a read-only window (exit 0 once it is closed), or prints
                  ``custos: <what is wrong>`` (exit 2) for a file that is not a readable bundle; never opens a vault.
   checkpoint:    ``Checkpoint at tree size N: fingerprint <hex16> (root <hex16>…, key <id>, signed <time>)``.
@@ -78,6 +78,8 @@ def _print_report(report: Any, noun: str) -> None:
         print(f"Also: {len(report.breaches) - 6} more problem(s)")
     for note in report.notes:
         print(f"Note: {note}")
+    for statement in report.proved:  # an evidence bundle: exactly what was checked, and what was not
+        print(f"Proved: {statement}")
 
 
 def _verify(args: argparse.Namespace) -> int:
@@ -119,6 +121,8 @@ def _configure_export(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--from", dest="start", type=_moment, help="first moment included (ISO 8601, UTC default)")
     parser.add_argument("--to", dest="end", type=_moment, help="first moment excluded (ISO 8601, UTC default)")
     parser.add_argument("--out", required=True, help="the bundle file to write (a ZIP)")
+    parser.add_argument("--first-seq", type=int, help="first entry included, by sequence number (with --last-seq)")
+    parser.add_argument("--last-seq", type=int, help="last entry included, by sequence number (with --first-seq)")
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -127,10 +131,16 @@ def _export(args: argparse.Namespace) -> int:
 
     if args.start and args.end and args.start >= args.end:  # before a first run would create a vault
         raise ConfigError("--from must be earlier than --to.")
+    by_seq = args.first_seq is not None or args.last_seq is not None
+    if by_seq and (args.first_seq is None or args.last_seq is None):
+        raise ConfigError("--first-seq and --last-seq go together.")
+    if by_seq and (args.start or args.end):
+        raise ConfigError("Choose the entries by time (--from/--to) or by sequence number (--first-seq/--last-seq).")
+    seqs = (args.first_seq, args.last_seq) if by_seq else None
     out = Path(args.out)
     vault = open_vault(args)
     try:
-        info = export_bundle(vault, args.start, args.end, out, current_actor.get())
+        info = export_bundle(vault, args.start, args.end, out, current_actor.get(), seqs)
     finally:
         vault.close()
     print(f"Wrote {out}: {info.entries} entries (sha256 {info.sha256})")

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
 from app.store.engine import SINGLE_STATEMENT_READS_OPTION
@@ -44,19 +44,24 @@ def _truncate(conn: Any) -> bool:
 
 
 def scrub(engine: Engine, database: Path) -> StorageFacts:
+    with engine.connect() as conn:
+        return scrub_on(conn, database)
+
+
+def scrub_on(conn: Connection, database: Path) -> StorageFacts:
+    """On an open vault, ``conn`` is its one write connection (VACUUM writes the whole file; decision 0031)."""
     # No BEGIN around these: VACUUM refuses to run inside a transaction, and a checkpoint from inside a read
     # transaction could not pass its own snapshot. (SQLAlchemy begins one on a pooled connection, so it
     # cannot be used here.)
-    with engine.connect() as conn:
-        conn.execution_options(**{SINGLE_STATEMENT_READS_OPTION: True})
-        secure = str(conn.exec_driver_sql("PRAGMA secure_delete").scalar()) == "1"
-        checkpointed = _truncate(conn)
-        try:
-            conn.exec_driver_sql("VACUUM")
-            vacuumed = True
-        except OperationalError:  # another writer held the lock past busy_timeout: reported, and tried again
-            vacuumed = False
-        truncated = _truncate(conn)
+    conn.execution_options(**{SINGLE_STATEMENT_READS_OPTION: True})
+    secure = str(conn.exec_driver_sql("PRAGMA secure_delete").scalar()) == "1"
+    checkpointed = _truncate(conn)
+    try:
+        conn.exec_driver_sql("VACUUM")
+        vacuumed = True
+    except OperationalError:  # another writer held the lock past busy_timeout: reported, and tried again
+        vacuumed = False
+    truncated = _truncate(conn)
     wal = Path(str(database) + "-wal")
     # Pages written by others after the truncating checkpoint may already be back in the WAL: they are newer
     # than the erasure, so "truncated" is what the checkpoint reported, and the size is informative only.

@@ -196,7 +196,8 @@ def _open(
 
 def finish_local(vault: Vault, request_id: str, now: datetime | None = None) -> dict[str, Any]:
     """Scrub the storage after the erasure committed and record what SQLite reports (also after a crash)."""
-    facts = hygiene.scrub(vault.engine, vault.path)
+    with vault.writer.connection() as conn:
+        facts = hygiene.scrub_on(conn, vault.path)
     moment = now or datetime.now(UTC)
     with vault.write_transaction() as conn:
         current = json.loads(conn.execute(select(_Q.c.local_facts).where(_Q.c.id == request_id)).scalar_one())

@@ -189,6 +189,17 @@ _SET_MANUAL = (
 )
 
 
+_ANY_CLAIMABLE = select(_S.c.id).where(
+    _S.c.state.in_([State.QUEUED.value, State.FAILED.value, State.IN_PROGRESS.value])
+).limit(1)
+
+
+def any_claimable(conn: Connection) -> bool:
+    """Whether ``claim_due`` could ever find a step (now or later): a read, so that an idle worker need not take
+    the one writer to find out there is nothing to do."""
+    return conn.execute(_ANY_CLAIMABLE).first() is not None
+
+
 def claim_due(conn: Connection, now: datetime, capacity: dict[int, int], exclude: Iterable[int] = ()) -> list[StepWork]:
     """Lease the steps whose time has come, at most ``capacity[target id]`` per target, in the caller's write
     transaction; ``exclude`` are steps this worker is still running."""

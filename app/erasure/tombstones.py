@@ -25,6 +25,7 @@ from app.core.errors import ConfigError
 from app.directory.errors import ScimError
 from app.directory.identity_strings import lookup_key
 from app.erasure.tables import ErasureTombstone, TombstoneKey
+from app.store.change_watch import cached
 
 _K = TombstoneKey.__table__
 _T = ErasureTombstone.__table__
@@ -46,7 +47,9 @@ def normalise(field: str, value: object) -> str | None:
 
 
 def _key(conn: Connection) -> bytes:
-    key = conn.execute(select(_K.c.key).where(_K.c.id == 1)).scalar()
+    key = cached(
+        conn, "erasure_tombstone_key", "key", lambda: conn.execute(select(_K.c.key).where(_K.c.id == 1)).scalar()
+    )
     if key is None:
         key = os.urandom(32)
         conn.execute(insert(_K).values(id=1, key=key, created=datetime.now(UTC)))
@@ -121,9 +124,17 @@ class ErasedSubjectReturned(ScimError):
         self.event_details = {"operation": operation, "request": match.request_id, "matched": list(match.fields)}
 
 
+def _any_unreleased(conn: Connection) -> bool:
+    """Whether any tombstone blocks anyone; cached on the one write connection until the table changes."""
+    probe = select(_T.c.id).where(_T.c.released.is_(None)).limit(1)
+    return bool(cached(conn, "erasure_tombstones", "any-unreleased", lambda: conn.execute(probe).first() is not None))
+
+
 def find(conn: Connection, document: dict[str, Any], previous: dict[str, Any] | None = None) -> Match | None:
     """An unreleased tombstone matching the document's identifiers; with ``previous`` (a rename), only the
     identifiers that change are checked (an existing account keeps working)."""
+    if not _any_unreleased(conn):
+        return None  # nobody is blocked: no identifier to normalise and hash (every create asks)
     wanted = digests(conn, document)
     if previous is not None:
         before = identifiers(previous)
@@ -238,9 +249,7 @@ def _state(request_id: str, subject_no: int, rows: list[Any]) -> TombstoneState:
 
 def refused_recently(conn: Connection, limit: int = 20) -> list[TombstoneState]:
     """Erased subjects the IdP tried to send again (newest first), for the app's Overview."""
-    rows = conn.execute(
-        select(_T).where(_T.c.refused > 0).order_by(_T.c.last_refused.desc(), _T.c.id.desc())
-    ).all()
+    rows = conn.execute(select(_T).where(_T.c.refused > 0).order_by(_T.c.last_refused.desc(), _T.c.id.desc())).all()
     grouped: dict[tuple[str, int], list[Any]] = {}
     for row in rows:
         grouped.setdefault((row.request_id, row.subject_no), []).append(row)

@@ -148,6 +148,10 @@ class ErasureWorker(AsyncLoopService):
     ) -> list[steps.StepWork]:
         now = self.clock()
         claimed: list[steps.StepWork] = []
+        if not batch:
+            with self.vault.read_connection() as conn:  # idle (the usual case): a read, not a write transaction
+                if not steps.any_claimable(conn) and not requests.open_request_ids(conn):
+                    return claimed
         with self.vault.write_transaction() as conn:
             if batch:
                 steps.record(conn, batch, now, self.max_attempts)

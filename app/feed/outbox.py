@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Connection, and_, func, insert, select, update
 
 from app.feed.tables import OutboxItem, Target
+from app.store.change_watch import cached
 
 _O = OutboxItem.__table__
 _T = Target.__table__
@@ -36,7 +37,8 @@ class WorkItem:
 def enqueue(conn: Connection, resource_type: str, resource_id: str, operation: str, now: datetime | None = None) -> int:
     """One item per enabled target, in the caller's transaction. Returns how many were queued."""
     moment = now or datetime.now(UTC)
-    targets = [row[0] for row in conn.execute(_ENABLED)]
+    # every SCIM write asks: cached on the one write connection until the targets table changes (decision 0031)
+    targets = cached(conn, "targets", "enabled", lambda: [row[0] for row in conn.execute(_ENABLED)])
     if not targets:
         return 0
     conn.execute(
@@ -120,6 +122,14 @@ def due(conn: Connection, now: datetime, exclude: set[int], limit: int = 200) ->
         .limit(limit + len(exclude))
     ).all()
     return [WorkItem(*row) for row in rows if row.seq not in exclude][:limit]
+
+
+def earliest_pending(conn: Connection) -> datetime | None:
+    """When the next pending item comes due (an index probe on ix_outbox_due): the dispatcher sleeps until then."""
+    moment = conn.execute(select(func.min(_O.c.next_attempt)).where(_O.c.state == "pending")).scalar()
+    if moment is not None and moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)  # SQLite hands stored times back without their zone; they are UTC
+    return moment
 
 
 def supersede_older_upserts(conn: Connection, item: WorkItem) -> int:

@@ -31,6 +31,17 @@ class ClockStatus:
             return f"notified in time (deadline {utc_text(self.deadline)})"
         return f"notified late (deadline was {utc_text(self.deadline)})"
 
+    def short(self) -> str:
+        """The state in a few words, for a narrow column; the deadline itself is shown beside it."""
+        if self.state == "not_started":
+            return "not started (no awareness recorded)"
+        assert self.remaining is not None
+        if self.state == "running":
+            return f"{_span(self.remaining)} left"
+        if self.state == "overdue":
+            return f"OVERDUE by {_span(-self.remaining)}"
+        return "notified in time" if self.state == "notified_in_time" else "notified late"
+
 
 def _span(delta: timedelta) -> str:
     minutes = int(delta.total_seconds() // 60)

@@ -17,6 +17,7 @@ from app.audit.trail import Event, append
 from app.policy import versions
 from app.policy.minimise import Minimiser
 from app.policy.model import Policy
+from app.store.change_watch import cached
 from app.store.vault import Vault
 
 RECHECK_SECONDS = 1.0
@@ -104,8 +105,9 @@ class PolicyInForce:
 
     def for_connection(self, conn: Connection) -> ActivePolicy:
         """The version in force as seen by this transaction: writes check against it, so a write racing with an
-        apply is judged by the policy its own transaction sees, never by a stale copy."""
-        latest = versions.latest_version(conn)
+        apply is judged by the policy its own transaction sees, never by a stale copy. On the one write connection
+        the number is cached until ``policy_versions`` changes, in this process or another (decision 0031)."""
+        latest = cached(conn, "policy_versions", "latest", lambda: versions.latest_version(conn))
         active = self._active
         if active is not None and active.version == latest:
             return active

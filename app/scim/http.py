@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import functools
 import json
 import logging
 import re
@@ -240,7 +239,12 @@ class ScimApp:
         """Writes wait for their group commit on a worker thread, so the loop keeps accepting requests and
         concurrent writes share one fsync (app/store/group_commit.py)."""
         context = contextvars.copy_context()  # carries the acting client to the audit trail
-        call = functools.partial(context.run, function, *args)
+        writer = self.service.writer
+
+        def call() -> T:
+            with writer.arriving():  # a commit being gathered waits for this write while it is validated
+                return context.run(function, *args)
+
         return await asyncio.get_running_loop().run_in_executor(self._writers, call)
 
     def close(self) -> None:

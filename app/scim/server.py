@@ -148,7 +148,8 @@ class ScimServer:
         self.service = ScimService(
             self.vault, self.base_url, self.bus, self.policy, writer=self._writer, janitor=self._janitor
         )
-        self.recorder = AuditRecorder(self.vault, sources=(self.failures,))
+        # the request entries join the SCIM writes' group transactions: one writer, one commit for both
+        self.recorder = AuditRecorder(self.vault, sources=(self.failures,), writer=self.service.writer)
         self.recorder.start()
         authenticator = Authenticator(self.tokens, self.throttle)
         app = self._app = ScimApp(self.service, authenticator, self.bus, BASE_PATH, self.recorder, self.failures)
@@ -199,10 +200,10 @@ class ScimServer:
             self._thread.join(timeout)
         if self._app is not None:
             self._app.close()
+        if self.recorder is not None:  # before the writer stops: the recorder writes through it
+            self.recorder.flush()  # the last requests' events reach the trail before the vault closes
         if self.service is not None:
             self.service.close()
-        if self.recorder is not None:
-            self.recorder.flush()  # the last requests' events reach the trail before the vault closes
         if self._socket is not None:
             self._socket.close()
         logging.getLogger("uvicorn.error").removeFilter(self._noise)

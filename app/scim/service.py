@@ -253,15 +253,19 @@ class ScimService:
         refuse_unpaired_surrogates(body, "The PATCH request")
         refuse_oversized_patch(body)  # bounded before the writer is taken: the operations run inside it
         actor = current_actor.get()
+        early = self._patched_early(resource_type, resource_id, body)
 
         def work(conn: Connection) -> tuple[dict[str, Any], bool]:
             row = self._load_for_write(conn, resource_type, resource_id, preconditions)
-            related = repo.memberships(conn, resource_type, [row.id], self.base_url).get(row.id)
-            current = repo.to_scim(row, self.base_url, related)
-            current.pop("meta", None)
-            if resource_type == "User":
-                current.pop("groups", None)  # readOnly, computed; not patchable
-            model, changed = apply_patch(resource_type, current, normalise_patch(resource_type, body, current))
+            if early is not None and early.holds_for(row):
+                current, model, changed = early.current, early.model, early.changed
+            else:  # changed since it was read (or a Group): apply the operations to what the writer reads
+                related = repo.memberships(conn, resource_type, [row.id], self.base_url).get(row.id)
+                current = repo.to_scim(row, self.base_url, related)
+                current.pop("meta", None)
+                if resource_type == "User":
+                    current.pop("groups", None)  # readOnly, computed; not patchable
+                model, changed = apply_patch(resource_type, current, normalise_patch(resource_type, body, current))
             if changed:
                 document = stored_document(model)
                 _require_user_name(resource_type, document, current.get("userName"))
@@ -283,6 +287,27 @@ class ScimService:
         if changed:
             self._publish(resource_type, modified=(resource_id,))
         return _response(output, 200)
+
+    def _patched_early(self, resource_type: str, resource_id: str, body: dict[str, Any]) -> _EarlyPatch | None:
+        """A User's PATCH applied and validated before the writer is taken (decision 0031): the one writer is the
+        serial part of every write, and this is most of a PATCH's Python work. The writer uses the result only if
+        the stored document is still the one it came from (same version, same text); anything else, including an
+        error here, is done again inside the writer on what it reads, as before. Groups are always done there:
+        their members are rows of their own, which change without the group's version."""
+        if resource_type != "User":
+            return None
+        try:
+            with self.vault.read_connection(kept=False) as conn:  # a worker thread: no connection kept for it
+                row = repo.load(conn, resource_type, resource_id)
+            if row is None:
+                return None
+            current = repo.to_scim(row, self.base_url, None)
+            current.pop("meta", None)
+            current.pop("groups", None)
+            model, changed = apply_patch(resource_type, current, normalise_patch(resource_type, body, current))
+        except ScimError:
+            return None
+        return _EarlyPatch(row.version, row.document, current, model, changed)
 
     def delete(
         self, resource_type: str, resource_id: str, preconditions: Preconditions = Preconditions()
@@ -439,6 +464,18 @@ class ScimService:
             pending.append(event)  # inside a multi-operation transaction: publish after its commit
         else:
             self.bus.publish(event)
+
+
+@dataclass(frozen=True)
+class _EarlyPatch:
+    version: int
+    document: str
+    current: dict[str, Any]
+    model: Any
+    changed: bool
+
+    def holds_for(self, row: repo.StoredResource) -> bool:
+        return row.version == self.version and row.document == self.document
 
 
 def _keep_omitted_active(

@@ -7,21 +7,39 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.audit.bundle import BundleInfo
-from app.audit.bundle import export_bundle as write_bundle
 from app.audit.bundle import verify_bundle as check_bundle
+from app.audit.bundle_export import export_recorded_bundle
 from app.audit.bundle_read import BundleContents
 from app.audit.bundle_read import read_bundle as open_bundle
 from app.audit.checkpoints import Checkpoint, checkpoint_now
 from app.audit.query import EventFilter, page
-from app.audit.trail import Event, StoredEvent, append
+from app.audit.trail import StoredEvent
 from app.audit.verify import VerifyReport, verify_trail
 from app.core.errors import ConfigError
 from app.store.vault import Vault
 
-__all__ = ["BundleContents", "BundleInfo", "Checkpoint", "StoredEvent", "VerifyReport", "checkpoint", "export_bundle",
-           "newest", "read_bundle", "verify", "verify_bundle"]  # fmt: skip
+__all__ = [
+    "BundleContents",
+    "BundleInfo",
+    "Checkpoint",
+    "StoredEvent",
+    "TimelineWritten",
+    "VerifyReport",
+    "checkpoint",
+    "export_bundle",
+    "export_timeline",
+    "matching",
+    "newest",
+    "read_bundle",
+    "verify",
+    "verify_bundle",
+]  # fmt: skip
+
+if TYPE_CHECKING:
+    from app.exports.audit_timeline import TimelineWritten, export_timeline, matching
 
 
 def verify(vault: Vault) -> VerifyReport:
@@ -30,28 +48,18 @@ def verify(vault: Vault) -> VerifyReport:
         return verify_trail(conn)
 
 
-def export_bundle(vault: Vault, start: datetime | None, end: datetime | None, out: Path, actor: str) -> BundleInfo:
-    """The entries of ``[start, end)`` with their inclusion proofs, the signed checkpoints and the public key, as a
-    ZIP; the export is on the trail (file name, counts, SHA-256, checkpoint) in the same transaction — a bundle
-    that is not on the record is removed."""
-    if start and end and start >= end:
-        raise ConfigError("--from must be earlier than --to.")
-    with vault.write_transaction() as conn:
-        info = write_bundle(conn, start, end, out)
-        try:
-            details = {
-                "file": out.name,
-                "entries": info.entries,
-                "first_seq": info.first_seq,
-                "last_seq": info.last_seq,
-                "sha256": info.sha256,
-                "checkpoint": info.checkpoint.fingerprint,
-            }
-            append(conn, Event("export.audit_bundle", actor, details=details))
-        except BaseException:
-            out.unlink(missing_ok=True)  # an export that is not on the record does not exist
-            raise
-    return info
+def export_bundle(
+    vault: Vault,
+    start: datetime | None,
+    end: datetime | None,
+    out: Path,
+    actor: str,
+    seqs: tuple[int, int] | None = None,
+) -> BundleInfo:
+    """The entries of ``[start, end)`` — or the entries ``seqs`` (first, last) — with their inclusion proofs, the
+    signed checkpoints and the public key, as a ZIP; a range carries what proves its first entry's chain. The
+    export is on the trail in the same transaction: a bundle that is not on the record is removed."""
+    return export_recorded_bundle(vault, out, actor, start=start, end=end, seqs=seqs)
 
 
 def verify_bundle(path: Path, trusted_key_id: str | None = None) -> VerifyReport:
@@ -76,3 +84,16 @@ def newest(vault: Vault, count: int) -> list[StoredEvent]:
         raise ConfigError("-n must be at least 1.")
     with vault.read_connection() as conn:
         return page(conn, EventFilter(), limit=count)
+
+
+_TIMELINE = ("TimelineWritten", "export_timeline", "matching")
+
+
+def __getattr__(name: str) -> object:
+    """The timeline export (CSV/XLSX of the filtered or selected entries, app/exports/audit_timeline.py) uses
+    pandas: imported by the Audit page when it exports, not by ``custos audit verify``."""
+    if name in _TIMELINE:
+        from app.exports import audit_timeline
+
+        return getattr(audit_timeline, name)
+    raise AttributeError(name)

@@ -33,7 +33,8 @@ from app.policy.in_force import PolicyInForce
 from app.store.vault import Vault
 
 __all__ = ["BREACH_TYPES", "EDITABLE_TIMES", "EXEMPTIONS", "LABELS", "RISKS", "SKEW", "SPECIAL", "TIMES",
-           "IncidentRegister", "IncidentView", "Scope", "Written", "clock_text", "deadline_of", "local_text",
+           "IncidentRegister", "IncidentView", "Scope", "Written", "clock_short", "clock_text", "deadline_of",
+           "local_text",
            "register", "scope", "state_text", "still_to_record", "store_scope", "utc_now", "utc_text",
            "write_letter"]  # fmt: skip
 
@@ -106,3 +107,10 @@ def clock_text(view: IncidentView, now: datetime) -> str:
     if state_text(view) == "dismissed":
         return "no deadline: dismissed as not a personal-data breach"
     return view.clock(now).describe()
+
+
+def clock_short(view: IncidentView, now: datetime) -> str:
+    """The clock column: the state in a few words (the deadlines have their own columns)."""
+    if state_text(view) == "dismissed":
+        return "no deadline (dismissed)"
+    return view.clock(now).short()

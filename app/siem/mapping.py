@@ -98,6 +98,8 @@ _MAP: dict[str, Mapping] = {
                               "export", "subject-exported"),
     "export.audit_bundle": Mapping("export.audit_bundle", "Evidence bundle exported", 3, 3004, 2, ("file",),
                                    ("creation",), "export", "audit-bundle-exported"),
+    "export.audit_timeline": Mapping("export.audit_timeline", "Audit timeline exported", 3, 3004, 2, ("file",),
+                                     ("creation",), "export", "audit-timeline-exported"),
     "export.siem": Mapping("export.siem", "Audit trail exported for a SIEM", 3, 3004, 2, ("file",), ("creation",),
                            "export", "siem-exported"),
     # erasure (Art. 17): erasure.requested erases locally in the same transaction

@@ -16,7 +16,7 @@ from typing import Any
 import sqlcipher3.dbapi2 as sqlcipher
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.pool import QueuePool
 
 from app.core.errors import WeakCipherSettings, WrongPassphrase
@@ -167,15 +167,26 @@ def rekey(path: Path, raw_key: bytes, salt: bytes, new_passphrase: str) -> bytes
     return new_key
 
 
-def make_engine(path: Path, raw_key: bytes, salt: bytes) -> Engine:
-    """A pooled SQLAlchemy engine whose every connection is keyed and hardened."""
+READER_POOL_SIZE = 8  # kept open: a reader thread holds its own (app/store/readers.py), and sessions borrow
+
+
+def make_engine(path: Path, raw_key: bytes, salt: bytes, *, writer: bool = False) -> Engine:
+    """A pooled SQLAlchemy engine whose every connection is keyed and hardened.
+
+    ``writer``: the pool holds exactly one connection, the process's only write connection (app/store/writer.py).
+    A single writer means no other connection of this process commits, so its page cache stays warm (SQLite
+    drops a connection's cache whenever another connection committed), and no two writers of one process queue
+    on SQLite's file lock. Readers get an unbounded pool: each reader thread keeps one connection checked out, so
+    a fixed ceiling could make the next thread wait for a connection nobody returns.
+    """
     engine = create_engine(
         "sqlite://",
         module=sqlcipher,
         creator=lambda: connect_raw(path, raw_key, salt),
         poolclass=QueuePool,
-        pool_size=4,
-        max_overflow=4,
+        pool_size=1 if writer else READER_POOL_SIZE,
+        max_overflow=0 if writer else -1,
+        pool_timeout=60 if writer else 30,
     )
 
     # pysqlite's implicit transactions are disabled (isolation_level=None); SQLAlchemy emits BEGIN itself,
@@ -244,14 +255,26 @@ def optimize(engine: Engine) -> None:
     milliseconds on a 100,000-user mirror and can run while the server is busy.
     """
     with engine.connect() as conn:
-        conn.exec_driver_sql("PRAGMA analysis_limit = 1000")
-        conn.exec_driver_sql("PRAGMA optimize=0x10002")
-        conn.commit()
+        optimize_on(conn)
+
+
+def optimize_on(conn: Connection) -> None:
+    conn.exec_driver_sql("PRAGMA analysis_limit = 1000")
+    conn.exec_driver_sql("PRAGMA optimize=0x10002")
+    conn.commit()
 
 
 def checkpoint(engine: Engine) -> None:
     with engine.connect() as conn:
-        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        checkpoint_on(conn)
+
+
+def checkpoint_on(conn: Connection) -> None:
+    """On the DB-API connection itself: SQLAlchemy would open a transaction first, and SQLite refuses to
+    checkpoint inside one ("database table is locked")."""
+    raw = conn.connection.driver_connection
+    assert raw is not None  # a checked-out connection always has its DB-API connection
+    raw.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 
 
 # -- SQL functions whose spelling differs between SQLite and PostgreSQL ---------------------------------

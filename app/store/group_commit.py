@@ -5,6 +5,13 @@ one-commit-per-request at a few hundred writes per second. Writers instead hand 
 thread and block until the transaction that contains it is on disk. The thread takes every job waiting, runs
 each inside its own SAVEPOINT (a failing job is rolled back alone and gets its exception), commits once, then
 releases all callers. Nobody is answered before their write is durable.
+
+When callers have announced a write that is still on its way (``arriving``: the HTTP layer validates a body
+before it queues the job), the thread waits up to ``GATHER_SECONDS`` for it before committing, so that the
+writes in flight share a commit instead of each paying its own (issue 16 step 3). With nothing announced it
+commits at once: a lone write never waits.
+
+The transactions run on the vault's one write connection (app/store/writer.py).
 """
 
 from __future__ import annotations
@@ -14,7 +21,8 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -27,6 +35,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 MAX_BATCH = 256
+GATHER_SECONDS = 0.002  # how long a batch waits for announced writes still being validated
 OPTIMIZE_INTERVAL_SECONDS = 10.0  # refresh the planner's statistics while the mirror grows (cheap when current)
 
 
@@ -76,26 +85,33 @@ def run_in_savepoint(conn: Connection, work: Callable[[Connection], T]) -> T:
     """Run ``work`` so that a failure undoes its changes and nothing else in the transaction.
 
     Plain SAVEPOINT statements (standard SQL, also PostgreSQL's) cost a fraction of SQLAlchemy's nested
-    transaction objects, and this runs once per write.
+    transaction objects, and this runs once per write: on the DB-API connection, whose statement cache keeps
+    them prepared (SQLAlchemy's execution machinery cost more than SQLite's work here).
     """
-    conn.exec_driver_sql("SAVEPOINT custos_job")
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    raw.execute("SAVEPOINT custos_job")
     try:
         result = work(conn)
     except BaseException as failure:
         try:
-            conn.exec_driver_sql("ROLLBACK TO SAVEPOINT custos_job")
-            conn.exec_driver_sql("RELEASE SAVEPOINT custos_job")
+            raw.execute("ROLLBACK TO SAVEPOINT custos_job")
+            raw.execute("RELEASE SAVEPOINT custos_job")
         except Exception as lost:
             raise TransactionAborted(failure) from lost
         raise
-    conn.exec_driver_sql("RELEASE SAVEPOINT custos_job")
+    raw.execute("RELEASE SAVEPOINT custos_job")
     return result
 
 
 class GroupCommitWriter:
-    def __init__(self, vault: Vault, max_batch: int = MAX_BATCH) -> None:
+    def __init__(self, vault: Vault, max_batch: int = MAX_BATCH, gather_seconds: float = GATHER_SECONDS) -> None:
         self._vault = vault
         self._max_batch = max_batch
+        self._gather_seconds = gather_seconds
+        self._arriving = 0  # announced writes not queued yet
+        self._arriving_lock = threading.Lock()
+        self._announced = threading.local()
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -103,11 +119,30 @@ class GroupCommitWriter:
         self.jobs = 0
         self._last_optimize = time.monotonic()
 
+    @contextmanager
+    def arriving(self) -> Iterator[None]:
+        """Announce that this thread is about to queue a write (it validates first): a batch being formed waits
+        a moment for it. Ends when the write is queued (``run``) or when the block ends, whichever comes first."""
+        with self._arriving_lock:
+            self._arriving += 1
+        self._announced.pending = True
+        try:
+            yield
+        finally:
+            self._arrived()
+
+    def _arrived(self) -> None:
+        if getattr(self._announced, "pending", False):
+            self._announced.pending = False
+            with self._arriving_lock:
+                self._arriving -= 1
+
     def run(self, work: Callable[[Connection], T]) -> T:
         """Run ``work(connection)`` in the next group transaction; return once it is committed."""
         self._ensure_thread()
         job = _Job(work)
         self._queue.put(job)
+        self._arrived()  # after the put: a batch that saw this write announced finds it queued
         job.done.wait()
         if job.error is not None:
             raise job.error
@@ -133,11 +168,18 @@ class GroupCommitWriter:
                 return
             batch = [first]
             stopping = False
+            deadline = time.monotonic() + self._gather_seconds
             while len(batch) < self._max_batch:
                 try:
                     item = self._queue.get_nowait()
                 except queue.Empty:
-                    break
+                    remaining = deadline - time.monotonic()
+                    if self._arriving <= 0 or remaining <= 0:
+                        break
+                    try:  # a write is being validated: wait for it, briefly, to share this commit
+                        item = self._queue.get(timeout=remaining)
+                    except queue.Empty:
+                        break
                 if item is None:
                     stopping = True
                     break

@@ -13,7 +13,6 @@ import threading
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.core.errors import VaultLocked
-from app.store.engine import checkpoint
 from app.store.vault import Vault
 
 log = logging.getLogger(__name__)
@@ -39,7 +38,7 @@ class WalJanitor:
         with self._lock:
             self._timer = None
         try:
-            checkpoint(self._vault.engine)
+            self._vault.checkpoint()
         except (SQLAlchemyError, VaultLocked):
             log.warning("WAL checkpoint after deletion could not run; it will run at the next one")
 

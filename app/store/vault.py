@@ -24,8 +24,11 @@ from app.core.errors import VaultCorrupt, VaultError, VaultExists, VaultLocked, 
 from app.core.events import EventBus
 from app.store import engine as sqlcipher_engine
 from app.store import integrity, migrate
-from app.store.engine import SINGLE_STATEMENT_READS_OPTION, WRITE_OPTION, CipherSettings
+from app.store.change_watch import ChangeWatch
+from app.store.engine import SINGLE_STATEMENT_READS_OPTION, CipherSettings
 from app.store.models import VaultInfo
+from app.store.readers import ThreadReaders
+from app.store.writer import PinnedWriter
 
 # Writes a lifecycle entry ("vault.created", "vault.unlocked") inside the transaction that opens the vault. The
 # trail lives above the store (app/audit), so the store takes the writer from its caller rather than importing it:
@@ -58,11 +61,14 @@ class Vault:
         self.path = path
         self._salt = salt
         self._raw_key: bytearray | None = bytearray(raw_key)
-        self._engine: Engine | None = sqlcipher_engine.make_engine(path, bytes(raw_key), salt)
-        self._sessions = sessionmaker(self._engine, expire_on_commit=False)
         self._lock = threading.Lock()
+        self._readers = ThreadReaders()
+        self.changes = ChangeWatch()  # what this process's writer changed (app/store/change_watch.py)
+        self._engine: Engine | None = None
+        self._writer: PinnedWriter | None = None
+        self._open_engines(bytes(raw_key))
         self.events = EventBus()  # whoever commits to this vault publishes here after the commit (0025)
-        self.cipher_settings: CipherSettings = sqlcipher_engine.read_cipher_settings(self._engine)
+        self.cipher_settings: CipherSettings = sqlcipher_engine.read_cipher_settings(self.engine)
 
     # -- opening -------------------------------------------------------------------------------------
     @classmethod
@@ -76,7 +82,8 @@ class Vault:
             raise VaultExists(f"A vault already exists at {path}; unlock it instead.")
         salt, raw_key = sqlcipher_engine.create_keyed_file(path, passphrase)  # the key derived once
         vault = cls(path, raw_key, salt)
-        migrate.upgrade(vault.engine)
+        migrate.upgrade(vault.writer.engine)
+        vault.writer.watch_tables()
         with vault.write_session() as session:
             session.add(VaultInfo(key="vault_id", value=str(uuid.uuid4())))
             session.add(VaultInfo(key="created", value=datetime.now(UTC).isoformat()))
@@ -110,7 +117,8 @@ class Vault:
         try:
             sqlcipher_engine.connect_raw(path, raw_key, salt).close()  # the WAL is read (and recovered) from here
             vault = cls(path, raw_key, salt)
-            migrate.upgrade(vault.engine)
+            migrate.upgrade(vault.writer.engine)
+            vault.writer.watch_tables()
             if record is not None:
                 with vault.write_transaction() as conn:
                     record(conn, "vault.unlocked", {})
@@ -144,8 +152,36 @@ class Vault:
         return self._engine
 
     @property
+    def writer(self) -> PinnedWriter:
+        """The process's one write connection (app/store/writer.py)."""
+        if self._writer is None:
+            raise VaultLocked()
+        return self._writer
+
+    @property
+    def readers(self) -> ThreadReaders:
+        return self._readers
+
+    @property
     def is_open(self) -> bool:
         return self._engine is not None
+
+    def _open_engines(self, raw_key: bytes) -> None:
+        """The readers' pool and the one writer (called with ``_lock`` held, or from ``__init__``)."""
+        self._engine = sqlcipher_engine.make_engine(self.path, raw_key, self._salt)
+        self._sessions = sessionmaker(self._engine, expire_on_commit=False)
+        writer_engine = sqlcipher_engine.make_engine(self.path, raw_key, self._salt, writer=True)
+        self._writer = PinnedWriter(writer_engine, self.changes)
+
+    def _close_engines(self) -> None:
+        self.changes.forget()  # the cached values (a tombstone key among them) leave memory with the key
+        self._readers.close_all()
+        if self._writer is not None:
+            self._writer.dispose()
+            self._writer = None
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
 
     @contextmanager
     def read_session(self) -> Iterator[Session]:
@@ -157,10 +193,7 @@ class Vault:
     @contextmanager
     def write_session(self) -> Iterator[Session]:
         """A session whose transaction takes the write lock up front and commits on success."""
-        if self._engine is None:
-            raise VaultLocked()
-        with self._sessions() as session:
-            session.connection(execution_options={WRITE_OPTION: True})
+        with self.writer.connection() as conn, Session(bind=conn, expire_on_commit=False) as session:
             try:
                 yield session
                 session.commit()
@@ -169,23 +202,29 @@ class Vault:
                 raise
 
     @contextmanager
-    def read_connection(self) -> Iterator[Connection]:
+    def read_connection(self, kept: bool = True) -> Iterator[Connection]:
         """A Core connection for reads on hot paths: no Session, and no explicit transaction.
 
         Each statement reads its own consistent snapshot; callers that need several statements to agree with
         each other use :meth:`read_session` instead.
+        The connection is this thread's own, kept open (app/store/readers.py), so its page cache stays warm.
+        ``kept=False``: a pooled connection, given back after the block, for threads of a large pool (the SCIM
+        write workers) that must not each keep a connection and its cache.
         """
-        with self.engine.connect() as conn:
-            conn.execution_options(**{SINGLE_STATEMENT_READS_OPTION: True})
+        if not kept:
+            with self.engine.connect() as conn:
+                conn.execution_options(**{SINGLE_STATEMENT_READS_OPTION: True})
+                yield conn
+            return
+        with self._readers.connection(self.engine) as conn:
             yield conn
 
     @contextmanager
     def write_transaction(self) -> Iterator[Connection]:
-        """A Core connection inside a write transaction (BEGIN IMMEDIATE), committed on success."""
-        with self.engine.connect() as conn:
-            conn.execution_options(**{WRITE_OPTION: True})
-            with conn.begin():
-                yield conn
+        """A Core connection inside a write transaction (BEGIN IMMEDIATE), committed on success: on the process's
+        one write connection (app/store/writer.py)."""
+        with self.writer.transaction() as conn:
+            yield conn
 
     def optimize(self) -> None:
         """Refresh the query planner's statistics (SQLite's ``PRAGMA optimize``).
@@ -193,7 +232,13 @@ class Vault:
         Without statistics SQLite may walk the resource-type index instead of probing ids that a filter's
         subquery found, which turns an indexed lookup into a scan of every user.
         """
-        sqlcipher_engine.optimize(self.engine)
+        with self.writer.connection() as conn:
+            sqlcipher_engine.optimize_on(conn)
+
+    def checkpoint(self) -> None:
+        """Move the WAL into the file and truncate it, on the writer (a checkpoint needs the write lock anyway)."""
+        with self.writer.connection() as conn:
+            sqlcipher_engine.checkpoint_on(conn)
 
     def info(self, key: str) -> str | None:
         with self.read_session() as session:
@@ -211,12 +256,11 @@ class Vault:
         if sqlcipher_engine.derive_raw_key(current, self._salt) != bytes(self._key()):
             raise WrongPassphrase()
         with self._lock:
-            self.engine.dispose()
+            self._close_engines()
             new_key = sqlcipher_engine.rekey(self.path, bytes(self._key()), self._salt, new)
             self._wipe_key()
             self._raw_key = bytearray(new_key)
-            self._engine = sqlcipher_engine.make_engine(self.path, new_key, self._salt)
-            self._sessions = sessionmaker(self._engine, expire_on_commit=False)
+            self._open_engines(new_key)
         log.info("vault passphrase changed")
 
     def reopen(self, passphrase: str, record: Recorder | None = None) -> None:
@@ -233,8 +277,7 @@ class Vault:
             integrity.probe_key(self.path, raw_key, self._salt)  # WrongPassphrase or VaultCorrupt, nothing written
             sqlcipher_engine.connect_raw(self.path, raw_key, self._salt).close()
             self._raw_key = bytearray(raw_key)
-            self._engine = sqlcipher_engine.make_engine(self.path, bytes(raw_key), self._salt)
-            self._sessions = sessionmaker(self._engine, expire_on_commit=False)
+            self._open_engines(bytes(raw_key))
         if record is not None:
             with self.write_transaction() as conn:
                 record(conn, "vault.unlocked", {"reopened": True})
@@ -253,14 +296,14 @@ class Vault:
         with self._lock:
             if self._engine is not None:
                 try:
-                    sqlcipher_engine.optimize(self._engine)
-                    sqlcipher_engine.checkpoint(self._engine)
+                    with self.writer.connection() as conn:
+                        sqlcipher_engine.optimize_on(conn)
+                        sqlcipher_engine.checkpoint_on(conn)
                 except DBAPIError as exc:  # a damaged file must not keep the key in memory: close regardless
                     damaged = "damaged" if integrity.is_corruption(exc) else type(exc.orig).__name__
                     log.error("vault statistics and checkpoint skipped on close (%s)", damaged)
                 finally:
-                    self._engine.dispose()
-                    self._engine = None
+                    self._close_engines()
             self._wipe_key()
         log.info("vault closed")
 

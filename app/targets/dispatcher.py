@@ -2,6 +2,11 @@
 
 Bounded concurrency per target, the oldest item of each subject first (outbox.due), retries with backoff and
 jitter (Retry-After honoured). Everything it needs is in the vault, so a restart resumes where it stopped.
+
+When it looks (decision 0031): when this process committed outbox items (the one writer's change watch wakes
+it), when an item it knows of comes due (a retry), and, for work queued by another process (a CLI command while
+``serve`` runs), on a tick that reads ``PRAGMA data_version`` and scans only if the file changed since the last
+tick. It no longer scans the outbox twice a second, nor after every write that queued nothing.
 """
 
 from __future__ import annotations
@@ -65,6 +70,9 @@ class Dispatcher(AsyncLoopService):
         self._flush_now: asyncio.Event | None = None
         self._resume_seq = 0  # items up to here were queued before this start: an attempt may have reached a target
         self._uncertain: set[int] = set()
+        self._data_version: int | None = None  # on this loop thread's own read connection
+        self._next_due: datetime | None = None  # the earliest pending item's time, from the last scan
+        self.scans = 0
         self.pushed = 0
         self.failures = 0
 
@@ -74,23 +82,37 @@ class Dispatcher(AsyncLoopService):
         self._flush_now = asyncio.Event()
         self._resume_seq = await asyncio.to_thread(self._last_seq)
         flusher = asyncio.create_task(self._flush_loop())
+        woken = True  # the first pass looks: work may be waiting from before the start
         while not self.stopping:
             try:
-                if self.vault.is_open:  # a closed vault (the app's "vault closed" state) pauses provisioning
+                # a closed vault (the app's "vault closed" state) pauses provisioning
+                if self.vault.is_open and (woken or self._changed_elsewhere() or self._due_now()):
                     await self._schedule(tasks)
             except Exception as exc:  # a vault hiccup must not end provisioning; try again at the next poll
                 log.error("dispatcher poll failed: %s", type(exc).__name__)
             assert self._wake is not None
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
-                # Woken by a commit: under a burst of writes every request wakes us, so gather a moment's
-                # worth of them into one scan instead of scanning the outbox once per request.
+                # Woken by a commit: under a burst of writes every commit wakes us, so gather a moment's
+                # worth of them into one scan instead of scanning the outbox once per commit.
                 await asyncio.sleep(WAKE_COALESCE_SECONDS)
+            woken = self._wake.is_set()
             self._wake.clear()
         if tasks:
             await asyncio.wait(tasks, timeout=10)
         flusher.cancel()
         await self._flush()
+
+    def _changed_elsewhere(self) -> bool:
+        """Whether any connection committed since the last tick (PRAGMA data_version: no page is read)."""
+        with self.vault.read_connection() as conn:
+            version = conn.exec_driver_sql("PRAGMA data_version").scalar()
+        changed = version != self._data_version
+        self._data_version = version
+        return changed
+
+    def _due_now(self) -> bool:
+        return self._next_due is not None and self._next_due <= datetime.now(UTC)
 
     def _last_seq(self) -> int:
         with self.vault.read_connection() as conn:
@@ -155,7 +177,10 @@ class Dispatcher(AsyncLoopService):
 
     def _due(self) -> list[outbox.WorkItem]:
         with self.vault.read_connection() as conn:
-            return outbox.due(conn, datetime.now(UTC), set(self._in_flight))
+            self.scans += 1
+            items = outbox.due(conn, datetime.now(UTC), set(self._in_flight))
+            self._next_due = outbox.earliest_pending(conn)
+            return items
 
     def _refresh_pushers(self) -> dict[int, Pusher]:
         with self.vault.read_connection() as conn:

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -53,11 +54,20 @@ from app.ui.lock.reauth import Reauthenticate, reauthenticate_with
 from app.ui.lock.screen import LockScreen
 from app.ui.lock.screensaver import ScreenLockListener
 from app.ui.log_view import open_log_view
+from app.ui.notices import TrayNotifier
 from app.ui.outside_policy.view import OutsidePolicyPage
 from app.ui.overview import OverviewPage
 from app.ui.policy.view import PolicyPage
 from app.ui.requests.view import RequestsPage
-from app.ui.settings import appearance, autolock_minutes, clipboard_clear_seconds, lock_on_screen_lock
+from app.ui.settings import (
+    appearance,
+    autolock_minutes,
+    clipboard_clear_seconds,
+    endpoint_panel_collapsed,
+    lock_on_screen_lock,
+    notifications_enabled,
+    set_endpoint_panel_collapsed,
+)
 from app.ui.settings_dialog import SettingsDialog
 from app.ui.targets.view import TargetsPage
 from app.ui.theme import apply_appearance
@@ -101,10 +111,20 @@ def _when(moment: datetime | None) -> str:
     return local_time(moment) if moment else "never"
 
 
+def _two_lines(fingerprint: str | None) -> str:
+    """A SHA-256 fingerprint on two lines: 95 characters cannot wrap, and were cut at 640 px (Copy copies one)."""
+    if not fingerprint:
+        return ""
+    parts = fingerprint.split(":")
+    middle = (len(parts) + 1) // 2
+    return ":".join(parts[:middle]) + ":\n" + ":".join(parts[middle:])
+
+
 class ServerPanel(QGroupBox):
     """Base URL, certificate fingerprint, running state and request rate of the embedded endpoint."""
 
     state_changed = Signal()  # started, stopped, or failed to
+    collapsed_changed = Signal(bool)  # True: shown as one line
 
     def __init__(self, server: ScimServer, bridge: EventBridge, parent: QWidget | None = None) -> None:
         super().__init__("SCIM endpoint", parent)
@@ -113,7 +133,6 @@ class ServerPanel(QGroupBox):
         self._changing = False
         self.url = _label()
         self.fingerprint = _label()
-        self.fingerprint.setWordWrap(True)
         self.show_certificate()
         self.state = _label()
         self.rate = _label()
@@ -128,16 +147,36 @@ class ServerPanel(QGroupBox):
         url_row.addWidget(_copy_button(self.url.text))
         fingerprint_row = QHBoxLayout()
         fingerprint_row.addWidget(self.fingerprint, 1)
-        fingerprint_row.addWidget(_copy_button(self.fingerprint.text))
+        fingerprint_row.addWidget(_copy_button(lambda: self.server.fingerprint or ""))  # as the IdP shows it
         state_row = QHBoxLayout()
         state_row.addWidget(self.state, 1)
         state_row.addWidget(self.toggle)
-        form = QFormLayout(self)
+        self.details = QWidget()
+        form = QFormLayout(self.details)
+        form.setContentsMargins(0, 0, 0, 0)
         form.addRow("Base URL", url_row)
         form.addRow("TLS certificate SHA-256", fingerprint_row)
         form.addRow("Status", state_row)
         form.addRow("Requests", self.rate)
         form.addRow(self.error)
+        # Collapsed, the panel is one line (state, address, rate) and the pages get its height: at 200 % the
+        # details left the "Outside the policy" table one or two rows. The choice is remembered (QSettings).
+        self.compact = _label()
+        self.compact.setAccessibleName("SCIM endpoint summary")
+        self.collapse_button = QToolButton()
+        self.collapse_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.collapse_button.setAutoRaise(True)
+        self.collapse_button.clicked.connect(lambda: self.set_collapsed(not self.collapsed))
+        self._state_row = state_row  # a row with room to spare: the button costs no height there
+        self.compact_row = QWidget()
+        compact_layout = QHBoxLayout(self.compact_row)
+        compact_layout.setContentsMargins(0, 0, 0, 0)
+        compact_layout.addWidget(self.compact, 1)
+        outer = QVBoxLayout(self)
+        outer.addWidget(self.details)
+        outer.addWidget(self.compact_row)
+        self.collapsed = False
+        self.set_collapsed(endpoint_panel_collapsed(), remember=False)
 
         self.timer = QTimer(self)
         self.timer.setInterval(STATUS_REFRESH_MS)
@@ -145,8 +184,26 @@ class ServerPanel(QGroupBox):
         self.timer.start()
         self.refresh()
 
+    def set_collapsed(self, collapsed: bool, remember: bool = True) -> None:
+        """Show the endpoint as one line (True) or with every detail; ``remember`` keeps the choice for next time."""
+        self.collapsed = collapsed
+        # The one button moves between the Status row and the one-line summary.
+        (self.compact_row.layout() if collapsed else self._state_row).addWidget(self.collapse_button)
+        self.details.setVisible(not collapsed)
+        self.compact_row.setVisible(collapsed)
+        self.collapse_button.setArrowType(Qt.ArrowType.DownArrow if collapsed else Qt.ArrowType.UpArrow)
+        self.collapse_button.setText("More" if collapsed else "Less")
+        self.collapse_button.setToolTip(
+            "Show the endpoint's address, certificate and controls (Ctrl+Shift+E)"
+            if collapsed
+            else "Show the endpoint as one line, to give the pages more room (Ctrl+Shift+E)"
+        )
+        if remember:
+            set_endpoint_panel_collapsed(collapsed)
+        self.collapsed_changed.emit(collapsed)
+
     def show_certificate(self) -> None:
-        self.fingerprint.setText(self.server.fingerprint or "none (plain HTTP on loopback)")
+        self.fingerprint.setText(_two_lines(self.server.fingerprint) or "none (plain HTTP on loopback)")
 
     def refresh(self) -> None:
         running = self.server.running
@@ -155,6 +212,8 @@ class ServerPanel(QGroupBox):
         self.toggle.setText("Stop" if running else "Start")
         self.toggle.setEnabled(not self._changing)
         self.rate.setText(f"{self.bridge.request_rate():.0f} per minute (last minute)")
+        where = f" at {self.url.text()}" if running else ""
+        self.compact.setText(f"{self.state.text().capitalize()}{where} · {self.rate.text()}")
 
     def start(self) -> None:
         if self._changing or self.server.running:
@@ -338,6 +397,8 @@ def describe_cipher(vault: Vault) -> str:
 
 
 class MainWindow(QMainWindow):
+    closed = Signal()  # the window really closed (quit), not hidden to the tray: the session ends
+
     def __init__(
         self, vault: Vault, server: ScimServer, bus: EventBus, tokens: TokenStore, parent: QWidget | None = None
     ) -> None:
@@ -366,6 +427,7 @@ class MainWindow(QMainWindow):
         self.outside_page.reauthenticate = self.reauthenticate
         self.pages.addTab(self.outside_page, "Outside the policy")
         self.overview_page.review_outside.connect(lambda: self.pages.setCurrentWidget(self.outside_page))
+        self.overview_page.open_page.connect(self.show_named_page)  # a dashboard tile: the page of its figure
         self.targets_page = TargetsPage(vault, server.policy)
         self.pages.addTab(self.targets_page, "Targets")
         self.audit_page = AuditPage(vault, verifier=trail_verdict)
@@ -415,6 +477,11 @@ class MainWindow(QMainWindow):
         self.confirm: Confirm = ask  # "Quit with the endpoint running?"; replaced in tests
         self._quitting = False
         self.tray = Tray(self)  # closing the window keeps the endpoint up, in the system tray
+        # Alerts and deadlines as tray notifications (rate-limited, switchable in Settings); a click opens the page.
+        self.notifier = TrayNotifier(self.tray.icon, vault, notifications_enabled, parent=self)
+        self.bridge.alert_raised.connect(self.notifier.alert)
+        self.notifier.open_requested.connect(self.open_notice)
+        self.notifier.start()
         self.setMinimumSize(MINIMUM_SIZE)
         self.resize(1100, 750)
 
@@ -431,6 +498,22 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Alert: {getattr(alert, 'summary', 'anomaly detected')}", 15_000)
         if self.pages.currentWidget() is self.incidents_page:
             self.incidents_page.refresh()
+
+    def open_notice(self, notice: object) -> None:
+        """A click on a tray notification: the window comes up on the page the notice is about (behind the lock
+        screen when locked: the passphrase is still needed to see it)."""
+        self.tray.show_window()
+        self.show_named_page(str(getattr(notice, "page", "")))
+
+    def show_named_page(self, name: str) -> None:
+        """The page a notice or a dashboard tile names (app.notices / app.dashboard use these names)."""
+        pages: dict[str, QWidget] = {
+            "identities": self.identities, "targets": self.targets_page, "requests": self.requests_page,
+            "incidents": self.incidents_page, "outside_policy": self.outside_page, "audit": self.audit_page,
+        }  # fmt: skip
+        page = pages.get(name)
+        if page is not None:
+            self.pages.setCurrentWidget(page)
 
     def _page_changed(self, index: int) -> None:
         if self.pages.widget(index) is self.incidents_page and self.unseen_alerts:
@@ -503,6 +586,15 @@ class MainWindow(QMainWindow):
         view.addSeparator()
         self.log_action = self._action("&Log", self.open_log, "Ctrl+Shift+J")
         view.addAction(self.log_action)
+        self.endpoint_details_action = self._action(
+            "SCIM endpoint &details",
+            lambda: self.server_panel.set_collapsed(not self.server_panel.collapsed),
+            "Ctrl+Shift+E",
+        )
+        self.endpoint_details_action.setCheckable(True)
+        self.endpoint_details_action.setChecked(not self.server_panel.collapsed)
+        self.server_panel.collapsed_changed.connect(lambda folded: self.endpoint_details_action.setChecked(not folded))
+        view.addAction(self.endpoint_details_action)
         self.endpoint_action = self._action("SCIM &endpoint address and certificate…", self.change_endpoint)
         menu.insertAction(self.settings_action, self.endpoint_action)
 
@@ -605,6 +697,7 @@ class MainWindow(QMainWindow):
         """Stop timers and event delivery; the caller then stops the server and closes the vault."""
         self._quitting = True  # shut down by the caller: a close from now on is no question and no tray
         self.server_panel.timer.stop()
+        self.notifier.stop()
         self.idle.stop()
         self.bridge.close()
 
@@ -626,3 +719,4 @@ class MainWindow(QMainWindow):
         self.tray.close()
         self.shutdown()
         super().closeEvent(event)
+        self.closed.emit()

@@ -49,7 +49,11 @@ def application(argv: Sequence[str]) -> QApplication:
     return app
 
 
-def main(argv: Sequence[str] | None = None, data_dir: str | os.PathLike[str] | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None, data_dir: str | os.PathLike[str] | None = None, minimised: bool = False
+) -> int:
+    """``minimised``: start in the system tray (start at login); the window opens where there is no tray, and the
+    passphrase is still asked unless the key is remembered in the keyring."""
     app = application(argv if argv is not None else sys.argv[:1])
     try:
         directory = paths.data_dir(data_dir)
@@ -65,7 +69,7 @@ def main(argv: Sequence[str] | None = None, data_dir: str | os.PathLike[str] | N
             return 1
         vault = dialog.vault
         dialog.deleteLater()
-    return run_session(app, directory, vault)
+    return run_session(app, directory, vault, minimised)
 
 
 def first_run(app: QApplication, directory: Path) -> int:
@@ -78,7 +82,7 @@ def first_run(app: QApplication, directory: Path) -> int:
     return run_session(app, directory, vault)
 
 
-def run_session(app: QApplication, directory: Path, vault: Vault) -> int:
+def run_session(app: QApplication, directory: Path, vault: Vault, minimised: bool = False) -> int:
     """Own ``vault`` until the event loop ends; the server is always stopped and the vault closed."""
     window: MainWindow | None = None
     runtime: Runtime | None = None
@@ -92,7 +96,11 @@ def run_session(app: QApplication, directory: Path, vault: Vault) -> int:
             tls=self_signed_tls(directory),
         )
         window = MainWindow(vault, runtime.server, runtime.bus, runtime.tokens)
-        window.show()
+        # The session lasts as long as the main window, not "until the last visible window closes": hidden in the
+        # tray (or started minimised) there is no visible window, and the tray's Quit must still end the process.
+        app.setQuitOnLastWindowClosed(False)
+        window.closed.connect(app.quit)
+        show_window(window, minimised)
         window.server_panel.start()
         runtime.start_jobs()
         return app.exec()
@@ -100,7 +108,16 @@ def run_session(app: QApplication, directory: Path, vault: Vault) -> int:
         QMessageBox.critical(None, APP_NAME, exc.user_message)
         return 1
     finally:
+        app.setQuitOnLastWindowClosed(True)
         shutdown(window, runtime, vault)
+
+
+def show_window(window: MainWindow, minimised: bool) -> None:
+    """The window, or — minimised with a tray to live in — only the tray icon (never an app nobody can reach)."""
+    if minimised and window.tray.available():
+        window.tray.icon.show()
+        return
+    window.show()
 
 
 def shutdown(window: MainWindow | None, runtime: Runtime | None, vault: Vault) -> None:

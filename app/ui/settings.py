@@ -18,6 +18,9 @@ _AUTOLOCK = "security/autolock_minutes"
 _SCREEN_LOCK = "security/lock_on_screen_lock"
 _CLIPBOARD = "security/clipboard_clear_seconds"
 _APPEARANCE = "appearance/theme"
+_ENDPOINT_COLLAPSED = "layout/endpoint_panel_collapsed"
+_NOTICES = "notifications/enabled"
+DEFAULT_NOTIFICATIONS = True
 
 
 def _settings() -> QSettings:
@@ -49,13 +52,17 @@ def set_appearance(choice: str) -> None:
     _settings().setValue(_APPEARANCE, normalise(choice))
 
 
-def lock_on_screen_lock() -> bool:
-    value = _settings().value(_SCREEN_LOCK, DEFAULT_LOCK_ON_SCREEN_LOCK)
+def _bool(key: str, default: bool) -> bool:
+    value = _settings().value(key, default)
     if isinstance(value, bool):
         return value
     if isinstance(value, str):  # INI files hold "true"/"false"
         return value.strip().lower() not in {"false", "0", "no", "off"}
-    return DEFAULT_LOCK_ON_SCREEN_LOCK
+    return default
+
+
+def lock_on_screen_lock() -> bool:
+    return _bool(_SCREEN_LOCK, DEFAULT_LOCK_ON_SCREEN_LOCK)
 
 
 def set_lock_on_screen_lock(enabled: bool) -> None:
@@ -68,3 +75,28 @@ def clipboard_clear_seconds() -> int:
 
 def set_clipboard_clear_seconds(seconds: int) -> None:
     _settings().setValue(_CLIPBOARD, min(MAX_CLIPBOARD_CLEAR_SECONDS, max(MIN_CLIPBOARD_CLEAR_SECONDS, seconds)))
+
+
+def _flag(key: str, default: bool) -> bool:
+    value = _settings().value(key, default)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):  # INI files hold "true"/"false"
+        return value.strip().lower() in {"true", "1", "yes", "on"}
+    return default
+
+
+def endpoint_panel_collapsed() -> bool:
+    """Whether the main window shows the SCIM endpoint as one line (the pages get its height), as last left."""
+    return _flag(_ENDPOINT_COLLAPSED, False)
+
+
+def set_endpoint_panel_collapsed(collapsed: bool) -> None:
+    _settings().setValue(_ENDPOINT_COLLAPSED, bool(collapsed))
+def notifications_enabled() -> bool:
+    """Tray notifications for alerts and deadlines (on unless switched off)."""
+    return _bool(_NOTICES, DEFAULT_NOTIFICATIONS)
+
+
+def set_notifications_enabled(enabled: bool) -> None:
+    _settings().setValue(_NOTICES, bool(enabled))

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.store.vault import forget_keyring, key_from_keyring
-from app.ui import settings
+from app.ui import autostart, settings
 from app.ui.theme import APPEARANCES, Appearance, apply_appearance, current_appearance
 
 APPEARANCE_LABELS: dict[Appearance, str] = {"system": "System", "light": "Light", "dark": "Dark"}
@@ -82,6 +82,23 @@ class SettingsDialog(QDialog):
         self.appearance.setCurrentIndex(APPEARANCES.index(settings.appearance()))
         self.appearance.currentIndexChanged.connect(self._preview_appearance)
 
+        self.notifications = QCheckBox("Show &notifications for alerts and deadlines")
+        self.notifications.setChecked(settings.notifications_enabled())
+        self.notifications.setToolTip(
+            "Operator and configuration alerts, a breach's 72-hour clock and a request's deadline, from the system "
+            "tray: at most one of each kind every few minutes, never a name or an address."
+        )
+
+        self.start_at_login = QCheckBox("Start Custos at &login, in the system tray")
+        self._started_at_login = autostart.is_enabled()  # the entry itself says, not a remembered flag
+        self.start_at_login.setChecked(self._started_at_login)
+        self.start_at_login.setToolTip(
+            "Keeps the SCIM endpoint up after a restart. Without a key remembered in the keyring, the passphrase "
+            "is asked at login."
+        )
+        self.start_note = _note()
+        self.start_note.hide()
+
         self.forget_button = QPushButton("&Forget the remembered key")
         self.forget_button.setToolTip(
             "Removes the vault key from the system keyring; the passphrase is asked next time."
@@ -105,6 +122,11 @@ class SettingsDialog(QDialog):
         keyring_layout = QVBoxLayout(keyring_box)
         keyring_layout.addWidget(self.keyring_note)
         keyring_layout.addWidget(self.forget_button, 0, Qt.AlignmentFlag.AlignLeft)
+        notices = QGroupBox("Background")
+        notices_layout = QVBoxLayout(notices)
+        notices_layout.addWidget(self.notifications)
+        notices_layout.addWidget(self.start_at_login)
+        notices_layout.addWidget(self.start_note)
         look = QGroupBox("Look")
         look_form = QFormLayout(look)
         self._add_row(look_form, "A&ppearance", self.appearance)
@@ -115,6 +137,7 @@ class SettingsDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(security)
         layout.addWidget(keyring_box)
+        layout.addWidget(notices)
         layout.addWidget(look)
         layout.addStretch(1)
         layout.addWidget(self.buttons)
@@ -143,8 +166,26 @@ class SettingsDialog(QDialog):
         settings.set_lock_on_screen_lock(self.screen_lock.isChecked())
         settings.set_clipboard_clear_seconds(self.clipboard.value())
         settings.set_appearance(self.chosen_appearance())
+        settings.set_notifications_enabled(self.notifications.isChecked())
+
+    def save_start_at_login(self) -> bool:
+        """Write or remove the login entry when the box changed; False (and why, in the dialog) when it failed."""
+        wanted = self.start_at_login.isChecked()
+        if wanted == self._started_at_login:
+            return True
+        try:
+            autostart.set_enabled(wanted, self.data_dir)
+        except OSError as exc:
+            self.start_note.setText(f"The login entry could not be {'written' if wanted else 'removed'}: "
+                                    f"{exc.strerror or type(exc).__name__}.")  # fmt: skip
+            self.start_note.show()
+            return False
+        self._started_at_login = wanted
+        return True
 
     def accept(self) -> None:
+        if not self.save_start_at_login():
+            return  # the dialog stays, saying what failed
         self.save()
         self._preview_appearance(self.appearance.currentIndex())
         super().accept()

@@ -30,10 +30,10 @@ def tray_available() -> bool:
 
 
 class Tray(QObject):
-    def __init__(self, window: MainWindow, available: Callable[[], bool] = tray_available) -> None:
+    def __init__(self, window: MainWindow, available: Callable[[], bool] | None = None) -> None:
         super().__init__(window)
         self.window = window
-        self.available = available
+        self.available = available or tray_available  # looked up now, so a test can say "there is a tray"
         self.told = False  # the "still running" balloon, once per session
         self.icon = QSystemTrayIcon(self._icon(), self)
         self.icon.setToolTip("Custos")

@@ -80,6 +80,7 @@ def test_bundle_verifies_alone_in_a_fresh_folder(bundle: Path, tmp_path: Path) -
         "manifest.json",
         "manifest.sig",
         "README.txt",
+        "anchor.json",
     }
     manifest = json.loads(members(copy)["manifest.json"])
     assert manifest["range"]["first_seq"] == 20 and manifest["counts"] == {"entries": 72, "checkpoints": 5}

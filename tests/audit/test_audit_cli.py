@@ -139,3 +139,37 @@ def test_verify_bundle_runs_anywhere_without_a_vault(trail_dir: Path, tmp_path: 
     assert bad.returncode == 1
     assert bad.stdout.splitlines()[0] == "Evidence bundle BROKEN at seq 12: its content does not match its leaf hash"
     assert list(empty_home.iterdir()) == []  # no vault was created or opened
+
+
+def test_a_bundle_of_entries_by_sequence_number_and_its_verdict(
+    trail_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "range.zip"
+    code, lines = cli(capsys, trail_dir, "audit", "export", "--first-seq", "10", "--last-seq", "20", "--out", str(out))
+    assert code == 0 and lines[0].startswith(f"Wrote {out}: 11 entries (sha256 ")
+
+    code, lines = cli(capsys, trail_dir, "audit", "verify-bundle", str(out))
+    assert code == 0
+    assert re.fullmatch(r"Evidence bundle intact: 11 entries, \d+ checkpoints, root [0-9a-f]{16}…", lines[0])
+    proved = [line for line in lines if line.startswith("Proved: ")]
+    assert proved[0].startswith("Proved: entries 10–20 (11) are unchanged and at their places in the trail of ")
+    assert proved[1].startswith("Proved: their hash chain is unbroken from entry 9's chain hash ")
+    assert re.fullmatch(
+        r"Proved: not the whole trail: the content of entries 1–9 and 21–\d+ is not in this bundle and was not "
+        r"checked",
+        proved[2],
+    )
+    vault = unlock_vault(trail_dir, PASSPHRASE)
+    try:
+        with vault.read_connection() as conn:
+            recorded = of_kind(conn, "export.audit_bundle")
+    finally:
+        vault.close()
+    assert [(e.details["first_seq"], e.details["last_seq"], e.details["entries"]) for e in recorded] == [(10, 20, 11)]
+
+    for bad in (["--first-seq", "10"], ["--first-seq", "1", "--last-seq", "2", "--from", "2025-03-01"]):
+        code = main(["audit", "export", *bad, "--out", str(tmp_path / "bad.zip"), "--data-dir", str(trail_dir)])
+        assert code == 2 and not (tmp_path / "bad.zip").exists()
+    code = main(["audit", "export", "--first-seq", "5", "--last-seq", "99999", "--out", str(tmp_path / "bad.zip"),
+                 "--data-dir", str(trail_dir)])  # fmt: skip
+    assert code == 2 and "not a range of the trail" in capsys.readouterr().err

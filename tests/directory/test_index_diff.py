@@ -59,9 +59,10 @@ def service(module_vault: Vault) -> ScimService:
 @pytest.fixture
 def writes(module_vault: Vault) -> Iterator[Writes]:
     recorder = Writes()
-    event.listen(module_vault.engine, "before_cursor_execute", recorder.capture)
+    engine = module_vault.writer.engine  # every write runs on the one write connection
+    event.listen(engine, "before_cursor_execute", recorder.capture)
     yield recorder
-    event.remove(module_vault.engine, "before_cursor_execute", recorder.capture)
+    event.remove(engine, "before_cursor_execute", recorder.capture)
 
 
 def created(service: ScimService, user_name: str) -> str:

@@ -28,12 +28,13 @@ PLENTY = 1_073_741_823  # SQLite's default maximum page count
 
 
 class Disk:
-    """How many pages the vault may have; applied to every connection as it leaves the pool."""
+    """How many pages the vault may have; applied to every connection as it leaves its pool."""
 
     def __init__(self, vault: Vault) -> None:
         self.vault = vault
         self.limit = PLENTY
         event.listen(vault.engine, "checkout", self._apply)
+        event.listen(vault.writer.engine, "checkout", self._apply)  # every write runs on the one write connection
 
     def _apply(self, dbapi_connection: Any, *_: Any) -> None:
         dbapi_connection.execute(f"PRAGMA max_page_count = {self.limit}")
@@ -41,9 +42,11 @@ class Disk:
     def fill(self) -> None:
         with self.vault.engine.connect() as conn:
             self.limit = int(conn.exec_driver_sql("PRAGMA page_count").scalar() or 0)
+        self.vault.writer.release()  # the writer keeps its connection checked out: the next write takes it anew
 
     def free(self) -> None:
         self.limit = PLENTY
+        self.vault.writer.release()
 
 
 @pytest.fixture

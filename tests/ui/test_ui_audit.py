@@ -48,7 +48,7 @@ def test_timeline_pages_filters_and_verdict(qtbot: QtBot, vault: Vault) -> None:
     page.kind.setCurrentText("scim.auth.failed")
     qtbot.waitUntil(lambda: page.model.rowCount() == 300, timeout=5000)
     assert {page.model.data(page.model.index(r, 4)) for r in range(300)} == {"failure"}
-    qtbot.waitUntil(lambda: sum(page.chart.counts) == 300, timeout=5000)
+    qtbot.waitUntil(lambda: page.chart.data is not None and page.chart.data.total() == 300, timeout=5000)
 
     page.verify()
     qtbot.waitUntil(lambda: "Verifying" not in page.verdict.text(), timeout=5000)
@@ -67,3 +67,28 @@ def test_real_verifier_reports_intact_then_broken(qtbot: QtBot, vault: Vault) ->
         conn.exec_driver_sql("UPDATE audit_events SET actor = 'token:someone-else' WHERE seq = 10")
     page.verify()
     qtbot.waitUntil(lambda: "BROKEN at seq 10" in page.verdict.text(), timeout=10_000)
+
+
+def test_the_chart_shows_events_by_type_over_the_filtered_range(qtbot: QtBot, vault: Vault) -> None:
+    """Issue 14 §7: the activity chart is a pandas time series per event type, and follows the filters."""
+    seed(vault, 40)
+    with vault.write_transaction() as conn:
+        for i in range(5):
+            append(conn, Event("policy.applied", "operator:dpo", details={"version": i + 2},
+                               at=datetime.now(UTC) + timedelta(minutes=1, seconds=i)))  # fmt: skip
+    page = AuditPage(vault)
+    qtbot.addWidget(page)
+    page.show()
+    page.refresh()
+    qtbot.waitUntil(lambda: page.chart.data is not None and page.chart.data.total("policy") == 5, timeout=5000)
+    assert page.chart.data is not None
+    assert page.chart.data.total("scim") == 40 and page.chart.data.slots == 48
+    assert page.chart.caption.startswith("Events by type, ")
+    assert "policy 5" in page.chart.accessibleDescription()
+    qtbot.waitUntil(lambda: page.kind.count() > 1, timeout=5000)
+    page.kind.setCurrentText("policy.")
+    qtbot.waitUntil(lambda: page.chart.data is not None and list(page.chart.data.series) == ["policy"], timeout=5000)
+    busiest = max(range(48), key=lambda i: page.chart.data.series["policy"][i])  # type: ignore[union-attr]
+    assert page.chart.describe_slot(busiest).endswith(f"policy {page.chart.data.series['policy'][busiest]}")
+    page.clear_for_lock()
+    assert page.chart.data is None

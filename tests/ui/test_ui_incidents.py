@@ -17,7 +17,7 @@ from app.store.vault import Vault
 from app.ui.incidents.awareness import AwarenessDialog
 from app.ui.incidents.details import DetailsDialog
 from app.ui.incidents.time_dialog import TimeChange, TimeDialog
-from app.ui.incidents.view import IncidentsPage
+from app.ui.incidents.view import CLOCK, IncidentsPage
 from tests.incidents.test_register import FRIDAY_9, FakeClock
 
 
@@ -31,13 +31,15 @@ def test_register_countdown_awareness_and_draft(qtbot: QtBot, vault: Vault, tmp_
     page.show()
     qtbot.waitUntil(lambda: page.table.rowCount() == 1, timeout=5000)
     assert page.table.item(0, 1).text() == "candidate"
-    assert page.table.item(0, 6).text().startswith("72-hour clock not started")
+    assert page.table.item(0, CLOCK).text() == "not started (no awareness recorded)"
+    assert page.table.item(0, CLOCK).toolTip().startswith("72-hour clock not started")
     assert "1 candidate(s) from alerts" in page.summary.text()
 
     page.table.selectRow(0)
     page.record_awareness()
     qtbot.waitUntil(lambda: page.table.item(0, 1).text() == "open", timeout=5000)
-    assert "left (deadline" in page.table.item(0, 6).text() and page.table.item(0, 5).text() != "—"
+    assert page.table.item(0, CLOCK).text().endswith(" left") and page.table.item(0, 6).text() != "—"
+    assert "left (deadline" in page.table.item(0, CLOCK).toolTip()
     assert "Aware because: phishing kit confirmed" in page.detail.toPlainText()
     assert register.get(1).aware_by  # recorded with the operator
 
@@ -86,8 +88,8 @@ def test_awareness_at_a_real_time_and_its_correction_keep_the_deadline(qtbot: Qt
 
     page.ask_awareness = answer(FRIDAY_9, "laptop confirmed stolen")  # a real time, not "now"
     page.record_awareness()
-    qtbot.waitUntil(lambda: page.table.item(0, 3).text() == "2026-11-27 09:00 UTC", timeout=5000)
-    assert page.table.item(0, 6).text().startswith("OVERDUE by 8 h 00 min")
+    qtbot.waitUntil(lambda: page.table.item(0, 4).text() == "2026-11-27 09:00 UTC", timeout=5000)
+    assert page.table.item(0, CLOCK).text() == "OVERDUE by 8 h 00 min"
 
     page.ask_awareness = answer(datetime(2027, 1, 1, tzinfo=UTC), "reset")  # the reset seen on main
     page.record_awareness()
@@ -97,9 +99,9 @@ def test_awareness_at_a_real_time_and_its_correction_keep_the_deadline(qtbot: Qt
     page.record_awareness()
     qtbot.waitUntil(lambda: "— correction " in page.detail.toPlainText(), timeout=5000)
     assert asked == [None, FRIDAY_9, FRIDAY_9]  # the dialog knew it was correcting
-    assert page.table.item(0, 3).text() == "2026-11-27 09:00 UTC"  # the deadline's anchor did not move
-    assert page.table.item(0, 4).text() == "2026-11-30 09:00 UTC"
-    assert page.table.item(0, 6).text().startswith("OVERDUE")
+    assert page.table.item(0, 4).text() == "2026-11-27 09:00 UTC"  # the deadline's anchor did not move
+    assert page.table.item(0, 5).text() == "2026-11-30 09:00 UTC"
+    assert page.table.item(0, CLOCK).text().startswith("OVERDUE")
     detail = page.detail.toPlainText()
     assert "The deadline runs from the earliest awareness recorded, 2026-11-27 09:00 UTC." in detail
     assert "Still to record for the authority: nature of the breach (Art. 33(3)(a));" in detail
@@ -223,7 +225,8 @@ def test_other_times_recorded_and_corrected_in_the_app(qtbot: QtBot, vault: Vaul
         qtbot.waitUntil(lambda expected=expected: expected in page.detail.toPlainText(), timeout=5000)
     page.record_time()
     qtbot.waitUntil(lambda: "in the future" in page.summary.text(), timeout=5000)
-    assert page.table.item(0, 6).text() == "notified in time (deadline 2026-11-30 09:00 UTC)"
+    assert page.table.item(0, CLOCK).text() == "notified in time"
+    assert page.table.item(0, CLOCK).toolTip() == "notified in time (deadline 2026-11-30 09:00 UTC)"
     page.hide()
 
 

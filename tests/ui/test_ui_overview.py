@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from pytestqt.qtbot import QtBot
 from ui_support import insert_rows, many_users
 
@@ -84,4 +85,80 @@ def test_overview_shows_open_requests_and_the_nearest_deadline(qtbot: QtBot, vau
     page.show()
     qtbot.waitUntil(lambda: page.fields["requests"].text().startswith("2 open requests; 1 overdue"), timeout=5000)
     assert f"nearest deadline {due}" in page.fields["requests"].text() and first
+    page.hide()
+
+
+def test_the_dashboard_tiles_and_charts_and_a_tile_opens_its_page(
+    running: tuple[object, ScimServer], qtbot: QtBot
+) -> None:
+    """Issue 14 §7: the Overview is a dashboard; Enter on a tile (or a click) opens the page of its figure."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    from app.ui.main_window import MainWindow
+
+    window, _server = running
+    assert isinstance(window, MainWindow)
+    insert_rows(window.vault, many_users(7))
+    page = window.overview_page
+    page.refresh_dashboard()
+    tiles = page.dashboard.tiles
+    qtbot.waitUntil(lambda: tiles["users"].value.text() == "7", timeout=5000)
+    assert tiles["groups"].value.text() == "0" and tiles["refusals"].title.text() == "Refused, last 24 h"
+    assert tiles["users"].accessibleName() == "Users: 7"
+    assert tiles["requests"].accessibleDescription() == "none awaiting an answer (nothing to do)"
+    chart = page.dashboard.requests_chart
+    assert chart.data is not None and chart.data.slots == 168 and list(chart.data.series) == ["served", "refused"]
+    assert page.dashboard.erasures_chart.data is not None and page.dashboard.erasures_chart.data.slots == 30
+    tiles["requests"].setFocus()
+    QTest.keyClick(tiles["requests"], Qt.Key.Key_Return)
+    assert window.pages.currentWidget() is window.requests_page
+    window.pages.setCurrentWidget(page)
+    QTest.mouseClick(tiles["incidents"], Qt.MouseButton.LeftButton)
+    assert window.pages.currentWidget() is window.incidents_page
+
+
+def test_the_audit_line_follows_new_entries_and_checks_again(qtbot: QtBot, vault: Vault, data_dir: Path) -> None:
+    """The verdict used to stay as the first look left it while entries kept coming: now the line under it says how
+    many were added since the check, and the trail is checked again (every few minutes) while the page is shown."""
+    page = OverviewPage(vault, ScimServer(vault, tls=ensure_self_signed(data_dir), bus=EventBus()))
+    qtbot.addWidget(page)
+    page.show()  # the first look verifies
+    qtbot.waitUntil(lambda: "none added since this check" in page.audit_news.text(), timeout=10_000)
+    first_verdict = page.fields["audit"].text()
+    with vault.write_transaction() as conn:
+        for _ in range(3):
+            append(conn, Event("policy.viewed", "operator:dpo"))
+    page.refresh()
+    qtbot.waitUntil(lambda: page.audit_news.text().startswith("3 entries added since this check"), timeout=5000)
+    assert page.fields["audit"].text() == first_verdict  # not re-checked yet: a check every few minutes at most
+    page.reverify_seconds = 0
+    page.refresh()
+    qtbot.waitUntil(lambda: "none added since this check" in page.audit_news.text(), timeout=10_000)
+    assert page.fields["audit"].text() != first_verdict and "intact" in page.fields["audit"].text()
+    page.hide()
+    assert not page.timer.isActive()
+
+
+def test_the_dashboard_follows_the_trail(
+    qtbot: QtBot, vault: Vault, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The tiles and charts are read again when the trail has grown, not only when the page is shown."""
+    from datetime import UTC, datetime
+
+    monkeypatch.setattr("app.ui.overview.DASHBOARD_BUSY_SECONDS", 0.0)
+    page = OverviewPage(vault, ScimServer(vault, tls=ensure_self_signed(data_dir), bus=EventBus()))
+    qtbot.addWidget(page)
+    page.show()
+    chart = page.dashboard.requests_chart
+    qtbot.waitUntil(lambda: chart.data is not None, timeout=5000)
+    assert chart.data is not None and chart.data.total() == 0
+    with vault.write_transaction() as conn:
+        for status in (200, 200, 404):
+            append(conn, Event("scim.request", "token:entra", "success" if status < 400 else "failure",
+                               details={"status": status}, at=datetime.now(UTC)))  # fmt: skip
+    page.refresh()
+    qtbot.waitUntil(lambda: chart.data is not None and chart.data.total() == 3, timeout=5000)
+    assert chart.data.total("refused") == 1
+    qtbot.waitUntil(lambda: page.dashboard.tiles["refusals"].value.text() == "1", timeout=5000)
     page.hide()

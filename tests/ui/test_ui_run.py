@@ -7,8 +7,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import cast
 
+import pytest
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
 from ui_support import PASSPHRASE, free_port
 
 from app import APP_ID, APP_NAME
@@ -132,3 +134,82 @@ def test_cancelling_the_first_run_exits_without_writing(data_dir: Path) -> None:
     timer.stop()
     assert not Vault.exists(data_dir)
     assert list(data_dir.iterdir()) == []
+
+
+def test_minimised_the_app_starts_in_the_tray_with_the_endpoint_up(
+    vault: Vault, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Start at login: ``--minimised`` opens no window where there is a tray, and the endpoint serves."""
+    vault.close()
+    endpoint.save(data_dir, endpoint.EndpointSettings("127.0.0.1", 0))
+    monkeypatch.setattr("app.ui.tray.tray_available", lambda: True)  # the offscreen platform has none
+    seen: dict[str, object] = {}
+
+    def step() -> bool:
+        modal = QApplication.activeModalWidget()
+        if isinstance(modal, UnlockDialog) and "submitted" not in seen:
+            modal.passphrase.setText(PASSPHRASE)
+            modal.submit()
+            seen["submitted"] = True
+            return False
+        windows = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow)]
+        if windows and windows[0].server.running:
+            window = windows[0]
+            seen.update(visible=window.isVisible(), tray=window.tray.icon.isVisible())
+            window.confirm = lambda *_args: True
+            window.tray.quit_action.trigger()
+            return True
+        return False
+
+    timer = _drive(step)
+    assert main([], data_dir=data_dir, minimised=True) == 0
+    timer.stop()
+    assert seen == {"submitted": True, "visible": False, "tray": True}
+
+
+def test_minimised_without_a_tray_the_window_opens(vault: Vault, data_dir: Path, qtbot: QtBot) -> None:
+    from app.core.events import EventBus
+    from app.scim.server import ScimServer
+    from app.setup.tls import ensure_self_signed
+    from app.setup.tokens import TokenStore
+    from app.ui.run import show_window
+
+    bus = EventBus()
+    window = MainWindow(vault, ScimServer(vault, tls=ensure_self_signed(data_dir), bus=bus), bus, TokenStore(vault))
+    qtbot.addWidget(window)
+    window.tray.available = lambda: False
+    show_window(window, minimised=True)
+    assert window.isVisible()  # never an app nobody can reach
+    window.shutdown()
+
+
+def test_quitting_from_the_tray_after_closing_the_window_ends_the_process(
+    vault: Vault, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Closed to the tray, then Quit in the tray menu: the event loop ended only when the last *visible* window
+    closed, so the process stayed on with no window and no tray icon (the deadline below returned 2)."""
+    vault.close()
+    endpoint.save(data_dir, endpoint.EndpointSettings("127.0.0.1", 0))
+    monkeypatch.setattr("app.ui.tray.tray_available", lambda: True)
+    seen: dict[str, object] = {}
+
+    def step() -> bool:
+        modal = QApplication.activeModalWidget()
+        if isinstance(modal, UnlockDialog) and "submitted" not in seen:
+            modal.passphrase.setText(PASSPHRASE)
+            modal.submit()
+            seen["submitted"] = True
+            return False
+        windows = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow)]
+        if windows and windows[0].server.running and "quit" not in seen:
+            window = windows[0]
+            seen["hidden"] = window.close() is False and not window.isVisible()  # the close button: to the tray
+            window.confirm = lambda *_args: True
+            window.tray.quit_action.trigger()
+            seen["quit"] = True
+        return False  # the loop must end by itself; else the deadline ends it with 2
+
+    timer = _drive(step)
+    assert main([], data_dir=data_dir) == 0
+    timer.stop()
+    assert seen == {"submitted": True, "hidden": True, "quit": True}

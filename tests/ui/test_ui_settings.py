@@ -108,8 +108,9 @@ def test_ok_saves_and_puts_the_settings_in_force(window: MainWindow, qtbot: QtBo
     assert secret_clipboard().clear_after_ms == 12_000
     assert is_dark(QGuiApplication.palette())
     stored = QSettings("Custos", "Custos")
-    assert sorted(stored.allKeys()) == [  # these four, and never a secret
+    assert sorted(stored.allKeys()) == [  # these, and never a secret
         "appearance/theme",
+        "notifications/enabled",
         "security/autolock_minutes",
         "security/clipboard_clear_seconds",
         "security/lock_on_screen_lock",

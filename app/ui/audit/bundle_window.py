@@ -303,6 +303,7 @@ class BundleWindow(QDialog):
         more = [f"Also: {breach.render()}" for breach in report.breaches[1:6]]
         if len(report.breaches) > 6:
             more.append(f"Also: {len(report.breaches) - 6} more problem(s)")
+        more += [f"Proved: {statement}" for statement in report.proved]  # what was checked, and what was not
         more += [f"Note: {note}" for note in report.notes]
         self.verdict_more.setText("\n".join(more))
         self.verdict_more.setVisible(bool(more))

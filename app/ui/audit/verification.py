@@ -13,7 +13,7 @@ import inspect
 import threading
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton
 
 from app.audit.verify import VerificationCancelled
@@ -84,6 +84,8 @@ class VerificationControl(QObject):
     does within a few thousand entries, and then the page says "Verification cancelled." and the button is back.
     """
 
+    verified = Signal()  # a run completed with a verdict (not cancelled, not failed)
+
     def __init__(
         self, vault: Vault, verifier: Verifier, button: QPushButton, bar: QProgressBar, status: QLabel, parent: QObject
     ) -> None:
@@ -151,6 +153,7 @@ class VerificationControl(QObject):
     def _verified(self, verdict: str) -> None:
         self._finish()
         self.status.setText(verdict)  # even after a late cancel: a complete verdict is worth showing
+        self.verified.emit()
 
     def _failed(self, exc: Exception) -> None:
         self._finish()

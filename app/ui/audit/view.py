@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -24,12 +25,15 @@ from PySide6.QtWidgets import (
 )
 from sqlalchemy import Connection
 
-from app.audit.query import EventFilter, actors, histogram, kinds, total
+from app.audit.query import EventFilter, actors, kinds, total
+from app.audit.timeseries import TimeSeries, events_by_type
 from app.audit.verify import Cancelled, Progress
 from app.store.vault import Vault
-from app.ui.audit.chart import EventChart
+from app.ui.audit.bundle_dialog import BundleExportDialog
 from app.ui.audit.model import COLUMN_SAMPLES, HEADERS, AuditTableModel
+from app.ui.audit.timeline_dialog import TimelineExportDialog
 from app.ui.audit.verification import VerificationControl, Verifier
+from app.ui.charts import StackedBarChart
 from app.ui.table_model import size_columns
 from app.ui.workers import submit
 
@@ -90,6 +94,7 @@ class AuditPage(QWidget):
         self.subject.returnPressed.connect(self.apply_filter)
 
         self.verdict = QLabel("Integrity not verified yet.")
+        self.verdict.setWordWrap(True)  # beside the buttons in a narrow window: two lines rather than cut
         self.verify_button = QPushButton("&Verify integrity")
         self.verify_progress = QProgressBar()
         self.verify_progress.setMaximumWidth(220)
@@ -102,7 +107,15 @@ class AuditPage(QWidget):
         self.verify_progress.setVisible(False)
         self.verify_button.setEnabled(verifier is not None)
         self.count_label = QLabel("")
-        self.chart = EventChart()
+        self.chart = StackedBarChart("Events over time by type")
+        self.export_button = QPushButton("E&xport timeline…")
+        self.export_button.setToolTip("The selected entries, or every entry the filter matches, as CSV or XLSX")
+        self.export_button.clicked.connect(self.export_timeline)
+        self.timeline_dialog: TimelineExportDialog | None = None
+        self.bundle_button = QPushButton("Evidence &bundle…")
+        self.bundle_button.setToolTip("A verifiable bundle of a time range or of the selected entries")
+        self.bundle_button.clicked.connect(self.export_bundle)
+        self.bundle_dialog: BundleExportDialog | None = None
 
         filters = QHBoxLayout()
         for label, widget in (
@@ -119,6 +132,8 @@ class AuditPage(QWidget):
         top.addWidget(self.count_label)
         top.addWidget(self.verify_progress)
         top.addWidget(self.verify_button)
+        top.addWidget(self.export_button)
+        top.addWidget(self.bundle_button)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addLayout(filters)
@@ -176,7 +191,7 @@ class AuditPage(QWidget):
         generation = self._chart_generation
         submit(lambda: (generation, self._read_chart(where)), self._chart_read, self._ignore)
 
-    def _read_chart(self, where: EventFilter) -> tuple[list[int], str]:
+    def _read_chart(self, where: EventFilter) -> tuple[TimeSeries, str]:
         end = datetime.now(UTC)
         with self.vault.read_connection() as conn:
             last = conn.exec_driver_sql("SELECT at FROM audit_events ORDER BY seq DESC LIMIT 1").scalar()
@@ -187,16 +202,16 @@ class AuditPage(QWidget):
             else:
                 first = conn.exec_driver_sql("SELECT at FROM audit_events ORDER BY seq LIMIT 1").scalar()
                 start = datetime.fromisoformat(first.replace("Z", "+00:00")) if first else end - timedelta(hours=1)
-            counts = histogram(conn, where, start, end + timedelta(seconds=1), CHART_BUCKETS)
-        return counts, f"{start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M} UTC"
+            series = events_by_type(conn, where, start, end + timedelta(seconds=1), CHART_BUCKETS)
+        return series, f"Events by type, {start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M} UTC"
 
     def _ignore(self, _exc: Exception) -> None:
         """A chart or a choice list that cannot be read is not worth a dialog; the table reports errors."""
 
-    def _chart_read(self, answer: tuple[int, tuple[list[int], str]]) -> None:
+    def _chart_read(self, answer: tuple[int, tuple[TimeSeries, str]]) -> None:
         generation, result = answer
         if generation == self._chart_generation:  # an answer to an older filter arrives late: drop it
-            self.chart.set_counts(*result)
+            self.chart.set_series(*result)
 
     def _size_columns(self) -> None:
         size_columns(self.table, COLUMN_SAMPLES, HEADERS)
@@ -206,7 +221,28 @@ class AuditPage(QWidget):
         self.model.clear()
         self.subject.clear()
         self._chart_generation += 1
-        self.chart.set_counts([], "")
+        self.chart.clear()
+
+    # -- exports ---------------------------------------------------------------------------------------------
+    def selected_seqs(self) -> list[int]:
+        rows = {index.row() for index in self.table.selectionModel().selectedRows()}
+        return sorted(self.model.event_at(row).seq for row in rows)
+
+    def export_timeline(self) -> TimelineExportDialog:
+        """Ask what (the selection or the filtered timeline), the format and where; the dialog does the rest."""
+        dialog = TimelineExportDialog(self.vault, self.current_filter(), self.selected_seqs(), parent=self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.timeline_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def export_bundle(self) -> BundleExportDialog:
+        """A time range (from the When filter) or the selection; the dialog says exactly which entries."""
+        dialog = BundleExportDialog(self.vault, self.selected_seqs(), self.current_filter().since, parent=self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.bundle_dialog = dialog
+        dialog.open()
+        return dialog
 
     # -- verification ------------------------------------------------------------------------------------
     def verify(self) -> None:

@@ -18,10 +18,8 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
     QFileDialog,
-    QGridLayout,
     QHeaderView,
     QPlainTextEdit,
-    QPushButton,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
@@ -32,6 +30,7 @@ from PySide6.QtWidgets import (
 from app.services.incidents import (
     IncidentView,
     Written,
+    clock_short,
     clock_text,
     local_text,
     state_text,
@@ -43,6 +42,7 @@ from app.services.incidents import (
 from app.services.incidents import register as incident_register
 from app.services.policy import PolicyInForce
 from app.store.vault import Vault
+from app.ui.action_bar import ActionBar
 from app.ui.incidents.awareness import ask_awareness
 from app.ui.incidents.details import ask_details
 from app.ui.incidents.scope_dialog import ScopeDialog
@@ -60,7 +60,10 @@ from app.ui.incidents.time_dialog import TimeChange, ask_time
 from app.ui.policy.common import login_name, plain_label, user_message
 from app.ui.workers import submit
 
-HEADERS = ("ID", "State", "Title", "Aware (UTC)", "Deadline (UTC)", "Deadline (local)", "Clock")
+# The clock comes right after the state, in a few words (the whole sentence is its tooltip and opens the detail):
+# as the last column it was off-screen at 640×480.
+HEADERS = ("ID", "State", "Clock", "Title", "Aware (UTC)", "Deadline (UTC)", "Deadline (local)")
+CLOCK = HEADERS.index("Clock")
 RunDialog = Callable[[QDialog], bool]
 AskAwareness = Callable[[QWidget, IncidentView, datetime], tuple[datetime, str] | None]
 AskDetails = Callable[[QWidget, IncidentView], dict[str, Any] | None]
@@ -78,7 +81,7 @@ def choose_folder(parent: QWidget) -> Path | None:
     return Path(folder) if folder else None
 
 
-def timeline(view: IncidentView) -> str:
+def timeline(view: IncidentView, now: datetime) -> str:
     f = view.fields
     moments: list[tuple[datetime, str]] = []
     labels = (("occurred_from", "Occurred (from)"), ("occurred_to", "Occurred (to)"), ("detected_at", "Detected"),
@@ -88,7 +91,7 @@ def timeline(view: IncidentView) -> str:
               ("subjects_informed_at", "Data subjects informed"), ("closed_at", "Closed"))  # fmt: skip
     moments += [(f[key], label) for key, label in labels if f[key]]
     moments += [(n.at, f"Notified ({n.kind}), reference {n.reference}") for n in view.notifications]
-    lines = [f"{_origin(view)}; {state_text(view)}."]
+    lines = [f"{_origin(view)}; {state_text(view)}.", f"Clock: {clock_text(view, now)}."]
     lines += [f"{utc_text(at)}  {label}" for at, label in sorted(moments, key=lambda m: m[0])]  # stable
     if view.aware_anchor and view.aware_anchor != f["aware_at"]:
         lines.append(f"The deadline runs from the earliest awareness recorded, {utc_text(view.aware_anchor)}.")
@@ -161,46 +164,40 @@ class IncidentsPage(QWidget):
         self.detail = QPlainTextEdit()
         self.detail.setReadOnly(True)
         self.summary = plain_label(wrap=True)
-        self.open_button = self._button("&Open an incident…", self.open_incident)
-        self.dismiss_button = self._button("Dis&miss a candidate…", self.dismiss)
-        self.aware_button = self._button("Record &awareness…", self.record_awareness)
-        self.risk_button = self._button("Assess the &risk…", self.assess_risk)
-        self.contain_button = self._button("Co&ntainment…", self.record_containment)
-        self.scope_button = self._button("&Scope (who, what)…", self.compute_scope)
-        self.details_button = self._button("D&etails for the authority…", self.record_details)
-        self.time_button = self._button("Record or correct a &time…", self.record_time)
-        self.notify_button = self._button("Notify the aut&hority…", self.notify)
-        self.inform_button = self._button("Art. 34: &inform or exempt…", self.record_communication)
-        self.close_button = self._button("C&lose…", self.close_incident)
-        self.draft_button = self._button("Notification &draft…", self.export_draft)
-        self.communication_button = self._button("&Communication to data subjects…", self.export_communication)
-        # In the order of the process, four to a row, so the page stays usable at 200 %.
-        buttons = QGridLayout()
-        order = (self.open_button, self.dismiss_button, self.aware_button, self.risk_button,
-                 self.contain_button, self.scope_button, self.details_button, self.time_button,
-                 self.notify_button, self.inform_button, self.close_button, None,
-                 self.draft_button, self.communication_button)  # fmt: skip
-        for index, button in enumerate(order):
-            if button is not None:
-                buttons.addWidget(button, index // 4, index % 4)
-        buttons.setColumnStretch(4, 1)
-        splitter = QSplitter(Qt.Orientation.Vertical)  # the table needs the width: the clock is its last column
+        # In the order of the process, in two rows that never cut a label: what does not fit in a narrow window
+        # moves into the row's » menu (four rows of push buttons left the table no room at 640×480).
+        self.process_bar = ActionBar("Incident process", keys_on=self)
+        self.reporting_bar = ActionBar("Notifications and documents", keys_on=self)
+        process, reporting = self.process_bar.add, self.reporting_bar.add
+        self.open_button = process("&Open an incident…", self.open_incident)
+        self.dismiss_button = process("Dis&miss a candidate…", self.dismiss)
+        self.aware_button = process("Record &awareness…", self.record_awareness)
+        self.risk_button = process("Assess the &risk…", self.assess_risk)
+        self.contain_button = process("Co&ntainment…", self.record_containment)
+        self.scope_button = process("&Scope (who, what)…", self.compute_scope)
+        self.details_button = process("D&etails for the authority…", self.record_details)
+        self.time_button = reporting("Record or correct a &time…", self.record_time)
+        self.notify_button = reporting("Notify the aut&hority…", self.notify)
+        self.inform_button = reporting("Art. 34: &inform or exempt…", self.record_communication)
+        self.close_button = reporting("C&lose…", self.close_incident)
+        self.reporting_bar.addSeparator()
+        self.draft_button = reporting("Notification &draft…", self.export_draft)
+        self.communication_button = reporting("&Communication to data subjects…", self.export_communication)
+        splitter = QSplitter(Qt.Orientation.Vertical)  # the table needs the width
         splitter.addWidget(self.table)
         splitter.addWidget(self.detail)
         splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
+        splitter.setStretchFactor(1, 1)
+        self.detail.setMinimumHeight(self.fontMetrics().lineSpacing() * 2)  # it scrolls; the table comes first
+        splitter.setSizes([3000, 1000])
         layout = QVBoxLayout(self)
         layout.addWidget(self.summary)
-        layout.addLayout(buttons)
+        layout.addWidget(self.process_bar)
+        layout.addWidget(self.reporting_bar)
         layout.addWidget(splitter, 1)
         self.countdown = QTimer(self)
         self.countdown.setInterval(1000)
         self.countdown.timeout.connect(self._tick)
-
-    def _button(self, text: str, slot: Callable[[], None]) -> QPushButton:
-        button = QPushButton(text)
-        button.clicked.connect(slot)
-        return button
 
     def showEvent(self, event: QShowEvent) -> None:
         self.refresh()
@@ -220,9 +217,11 @@ class IncidentsPage(QWidget):
         selected = self._selected()
         self.incidents = incidents
         self.table.setRowCount(len(incidents))
+        now = self.now()
         for row, view in enumerate(incidents):
             for column, value in enumerate(self._row(view)):
                 self.table.setItem(row, column, QTableWidgetItem(value))
+            self.table.item(row, CLOCK).setToolTip(clock_text(view, now))
         running = [v for v in incidents if v.clock(self.now()).state in ("running", "overdue")]
         candidates = sum(1 for v in incidents if state_text(v) == "candidate")
         by_hand = sum(1 for v in incidents if state_text(v) == "awaiting awareness")
@@ -242,15 +241,16 @@ class IncidentsPage(QWidget):
         aware = utc_text(view.aware_anchor) if view.aware_anchor else "—"  # what the deadline runs from
         utc_deadline = utc_text(status.deadline) if status.deadline else "—"
         local_deadline = local_text(status.deadline) if status.deadline else "—"
-        return [str(view.id), state_text(view), view.title, aware, utc_deadline, local_deadline,
-                clock_text(view, self.now())]  # fmt: skip
+        return [str(view.id), state_text(view), clock_short(view, self.now()), view.title, aware, utc_deadline,
+                local_deadline]  # fmt: skip
 
     def _tick(self) -> None:
         now = self.now()
         for row, view in enumerate(self.incidents):
-            item = self.table.item(row, len(HEADERS) - 1)
+            item = self.table.item(row, CLOCK)
             if item is not None:
-                item.setText(clock_text(view, now))
+                item.setText(clock_short(view, now))
+                item.setToolTip(clock_text(view, now))
 
     def _selected(self) -> IncidentView | None:
         rows = self.table.selectionModel().selectedRows()
@@ -258,21 +258,22 @@ class IncidentsPage(QWidget):
 
     def _show_selected(self) -> None:
         view = self._selected()
-        self.detail.setPlainText(timeline(view) if view else "")
+        self.detail.setPlainText(timeline(view, self.now()) if view else "")
         self._enable(view)
 
     def _enable(self, view: IncidentView | None) -> None:
-        """What can be done to the selected incident; the register checks again (a click never half-works)."""
+        """What can be done to the selected incident; the register checks again (a click never half-works).
+        Through each button's action: a command in the » menu, or its Alt key, is then disabled too."""
         open_ = view is not None and view.state != "closed"
         aware = open_ and view is not None and view.aware_at is not None
         for button in (self.aware_button, self.contain_button, self.scope_button, self.details_button,
                        self.time_button, self.risk_button, self.close_button):  # fmt: skip
-            button.setEnabled(open_)
-        self.dismiss_button.setEnabled(open_ and not aware)
-        self.notify_button.setEnabled(aware)
-        self.inform_button.setEnabled(aware)
+            button.defaultAction().setEnabled(open_)
+        self.dismiss_button.defaultAction().setEnabled(open_ and not aware)
+        self.notify_button.defaultAction().setEnabled(aware)
+        self.inform_button.defaultAction().setEnabled(aware)
         for button in (self.draft_button, self.communication_button):
-            button.setEnabled(view is not None)
+            button.defaultAction().setEnabled(view is not None)
 
     # -- actions -------------------------------------------------------------------------------------------
     def open_incident(self) -> None:

@@ -39,6 +39,7 @@ from app.ui.outside_policy.add_dialog import AddAttributeDialog
 from app.ui.policy.apply_dialog import ApplyPolicyDialog
 from app.ui.policy.common import Confirm, ask, login_name, plain_label, user_message
 from app.ui.table_model import AnyIndex, RowsTableModel
+from app.ui.widgets import MessageLabel
 from app.ui.workers import submit
 
 INTRO = (
@@ -108,7 +109,7 @@ class OutsidePolicyPage(QWidget):
         self.apply_dialog: ApplyPolicyDialog | None = None
 
         self.summary = plain_label("Reading the audit trail…", wrap=True)
-        self.message = plain_label(wrap=True)
+        self.message = MessageLabel()
         self.model = OutsideModel(self)
         self.proxy = QSortFilterProxyModel(self)
         self.proxy.setSourceModel(self.model)
@@ -167,7 +168,7 @@ class OutsidePolicyPage(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(plain_label(INTRO, wrap=True))
         layout.addWidget(self.summary)
-        layout.addWidget(self.table, 2)
+        layout.addWidget(self.table, 3)  # the rows first: the decisions need their lines, not half the page
         layout.addWidget(decide, 1)
         layout.addWidget(self.message)
         self._set_enabled()

@@ -1,0 +1,236 @@
+"""The audit timeline as a spreadsheet for an incident responder: the selected entries, or every entry a filter
+matches, as CSV or XLSX (pandas), oldest first.
+
+What a row holds is what the trail holds and nothing more: seq, time, kind, actor, outcome, the subject's
+pseudonym and the public details. The sealed part of an entry (personal data encrypted under the subject's own
+key) is not exported, not even as ciphertext: a column says only whether the entry has one. So no personal value
+can reach the file that the trail itself does not show in the clear.
+
+Spreadsheets run formulas: a cell of text beginning with ``=``, ``+``, ``-``, ``@`` (or a tab/CR) is a formula to
+Excel and LibreOffice (CSV injection). In XLSX such text is stored as text (cell type string); in CSV, where a
+cell has no type, it gets a leading apostrophe, the convention spreadsheets show as "text". The trail's own
+values never start that way today (kinds are names, actors carry a prefix, details are JSON objects); the guard
+keeps it so whatever a future event holds.
+
+Reading is done on a read connection, so the SCIM endpoint is not held up while a large file is written; only
+moving the file into place and recording it on the audit trail take the writer, in one transaction: a file that
+is not on the record is removed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Connection, select
+
+from app.audit.pseudonyms import SEALED, public_details
+from app.audit.query import EventFilter, count, page
+from app.audit.tables import AuditEvent
+from app.audit.trail import StoredEvent, _stored, holds_email_address, iso_utc
+from app.core.errors import ConfigError, CustosError
+from app.exports.recording import policy_for_export, record_written
+from app.store.vault import Vault
+
+FORMATS = ("csv", "xlsx")
+KIND = "export.audit_timeline"
+COLUMNS = ("seq", "time_utc", "event", "actor", "outcome", "subject_pseudonym", "details", "sealed_part")
+XLSX_MAX_ROWS = 1_048_575  # Excel's 1,048,576 rows, less the header
+_CHUNK = 5_000
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_A = AuditEvent.__table__
+_PSEUDONYM = re.compile(r"[0-9a-f]{64}")
+
+Cancelled = Callable[[], bool]
+
+
+class TimelineExportCancelled(CustosError):
+    def __init__(self) -> None:
+        super().__init__("Export cancelled. No file was written and nothing was recorded on the audit trail.")
+
+
+@dataclass(frozen=True)
+class TimelineWritten:
+    path: Path
+    sha256: str
+    rows: int
+    first_seq: int | None
+    last_seq: int | None
+
+
+# -- rows ------------------------------------------------------------------------------------------------
+def row_of(event: StoredEvent) -> dict[str, Any]:
+    """One entry as a spreadsheet row: only what the trail shows in the clear (see the module docstring)."""
+    return {
+        "seq": event.seq,
+        "time_utc": event.at,
+        "event": event.kind,
+        "actor": event.actor,
+        "outcome": event.outcome,
+        "subject_pseudonym": event.subject or "",
+        "details": json.dumps(public_details(event.details), sort_keys=True, ensure_ascii=False),
+        "sealed_part": "yes (encrypted, not exported)" if SEALED in event.details else "",
+    }
+
+
+def frame_of(events: Iterable[StoredEvent]) -> pd.DataFrame:
+    return pd.DataFrame([row_of(event) for event in events], columns=list(COLUMNS))
+
+
+def _defused(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+# -- which entries -----------------------------------------------------------------------------------------
+def filtered_events(conn: Connection, where: EventFilter) -> Iterator[list[StoredEvent]]:
+    """Every entry ``where`` matches, oldest first, a chunk at a time (the query pages newest first)."""
+    seqs: list[int] = []
+    before: int | None = None
+    while True:  # collect the matching seqs first (small), then read them in ascending chunks
+        chunk = page(conn, where, before, _CHUNK)
+        seqs.extend(event.seq for event in chunk)
+        if len(chunk) < _CHUNK:
+            break
+        before = chunk[-1].seq
+    seqs.reverse()
+    yield from selected_events(conn, seqs)
+
+
+def selected_events(conn: Connection, seqs: Iterable[int]) -> Iterator[list[StoredEvent]]:
+    """The entries with these seqs, in seq order, a chunk at a time; a seq the trail does not hold is skipped."""
+    ordered = sorted(set(seqs))
+    for start in range(0, len(ordered), _CHUNK):
+        wanted = ordered[start : start + _CHUNK]
+        rows = conn.execute(select(_A).where(_A.c.seq.in_(wanted)).order_by(_A.c.seq))
+        yield [_stored(row) for row in rows]
+
+
+# -- writing ---------------------------------------------------------------------------------------------
+def write_csv(chunks: Iterable[list[StoredEvent]], path: Path, cancelled: Cancelled | None = None) -> list[int]:
+    """Write the chunks as one CSV (UTF-8 with BOM, so Excel reads the accents); returns the seqs written."""
+    written: list[int] = []
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+        frame_of([]).to_csv(handle, index=False)  # the header, even for an empty selection
+        for chunk in chunks:
+            _check(cancelled)
+            frame_of(chunk).map(_defused).to_csv(handle, index=False, header=False)
+            written.extend(event.seq for event in chunk)
+    return written
+
+
+def write_xlsx(chunks: Iterable[list[StoredEvent]], path: Path, cancelled: Cancelled | None = None) -> list[int]:
+    events: list[StoredEvent] = []
+    for chunk in chunks:
+        _check(cancelled)
+        events.extend(chunk)
+        if len(events) > XLSX_MAX_ROWS:
+            raise ConfigError(
+                f"More than {XLSX_MAX_ROWS:,} entries: too many for an Excel sheet. Export them as CSV, "
+                "or narrow the filter."
+            )
+    frame = frame_of(events)
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        frame.to_excel(writer, sheet_name="Audit timeline", index=False)
+        sheet = writer.sheets["Audit timeline"]
+        for row in sheet.iter_rows(min_row=2):
+            for cell in row:
+                if cell.data_type == "f":  # openpyxl took text beginning with "=" for a formula: keep it text
+                    cell.data_type = "s"
+        sheet.freeze_panes = "A2"
+        for letter, width in zip("ABCDEFGH", (8, 28, 30, 24, 9, 20, 80, 14), strict=True):
+            sheet.column_dimensions[letter].width = width
+    return [event.seq for event in events]
+
+
+WRITERS = {"csv": write_csv, "xlsx": write_xlsx}
+
+
+def _check(cancelled: Cancelled | None) -> None:
+    if cancelled is not None and cancelled():
+        raise TimelineExportCancelled()
+
+
+def describe_filter(where: EventFilter) -> dict[str, str]:
+    """The filter as recorded on the trail: the fields that narrow it, in the trail's own terms."""
+    described = {
+        "kind_prefix": where.kind_prefix,
+        "actor": where.actor,
+        "outcome": where.outcome,
+        "subject": where.subject,
+        "since": iso_utc(where.since) if where.since else None,
+        "until": iso_utc(where.until) if where.until else None,
+    }
+    if where.subject and not _PSEUDONYM.fullmatch(where.subject):
+        described["subject"] = "(not a pseudonym; matches no entry)"  # typed text is not put on the trail
+    return {name: value for name, value in described.items() if value and not holds_email_address(value)}
+
+
+def export_timeline(
+    vault: Vault,
+    fmt: str,
+    out: Path,
+    operator: str,
+    *,
+    where: EventFilter | None = None,
+    seqs: Iterable[int] | None = None,
+    cancelled: Cancelled | None = None,
+) -> TimelineWritten:
+    """Write the entries ``seqs`` (the selection) or those ``where`` matches to ``out``, and record the export.
+
+    Exactly one of ``where`` and ``seqs`` is given. The file is written under a hidden name beside ``out`` and
+    moved into place in the transaction that records it.
+    """
+    if (where is None) == (seqs is None):
+        raise ValueError("give either a filter or a selection")
+    if fmt not in WRITERS:
+        raise ConfigError(f"Unknown format {fmt!r}: choose one of {', '.join(FORMATS)}.")
+    out = Path(out)
+    if not out.parent.is_dir():
+        raise ConfigError(f"The folder {out.parent} does not exist.")
+    partial = out.with_name(f".{out.stem}.partial-{secrets.token_hex(4)}{out.suffix}")
+    selection = "selection" if seqs is not None else "filter"
+    placed = False
+    try:
+        with vault.read_connection() as conn:
+            chunks = selected_events(conn, seqs) if seqs is not None else filtered_events(conn, where or EventFilter())
+            try:
+                written = WRITERS[fmt](chunks, partial, cancelled)
+                os.chmod(partial, 0o600)  # the trail's content: the owner's, as an evidence bundle is
+            except OSError as exc:
+                raise ConfigError(f"Cannot write {out}: {exc.strerror or exc}.") from exc
+        _check(cancelled)
+        extra: dict[str, Any] = {"selection": selection, "entries": str(len(written))}
+        if written:
+            extra.update(first_seq=str(written[0]), last_seq=str(written[-1]))
+        with vault.write_transaction() as conn:
+            record = policy_for_export(conn)
+            try:
+                os.replace(partial, out)
+            except OSError as exc:
+                raise ConfigError(f"Cannot write {out}: {exc.strerror or exc}.") from exc
+            placed = True
+            if where is not None and (described := describe_filter(where)):
+                extra["filter"] = json.dumps(described, sort_keys=True, ensure_ascii=False)
+            sha = record_written(conn, KIND, operator, out, record.version, fmt, **extra)
+    except BaseException:
+        if placed:  # in place but not on the record (the commit failed): not an export to keep
+            out.unlink(missing_ok=True)
+        raise
+    finally:
+        partial.unlink(missing_ok=True)
+    return TimelineWritten(out, sha, len(written), written[0] if written else None, written[-1] if written else None)
+
+
+def matching(vault: Vault, where: EventFilter) -> int:
+    """How many entries the filter matches (what "the whole filtered timeline" will hold)."""
+    with vault.read_connection() as conn:
+        return count(conn, where)

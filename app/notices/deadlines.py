@@ -1,0 +1,112 @@
+"""Which deadlines deserve a notice: a breach's 72-hour clock and a request's Art. 12(3) deadline.
+
+Qt-free and clock-injected: ``read_deadlines(vault, now)`` says where every open clock stands, ``DeadlineWatch``
+turns that into notices, each level once per item (approaching, then the last day, then overdue), so a check
+every minute does not repeat itself. What it remembers lives in memory: after a restart an item still overdue
+is said once more, which is the reminder a DPO wants. An item that leaves the list (notified, answered, closed,
+extended) is forgotten, so its next deadline gets its own notices.
+
+Texts name incidents by number and requests by id, with the clock's own words (app.incidents.clock,
+app.dsr.deadline): never an incident's title (free text) nor anything about the person.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+
+from app.dsr import deadline
+from app.dsr.tables import DsrRequest
+from app.incidents.register import IncidentRegister, IncidentView
+from app.notices.notice import BREACH_CLOCK, REQUEST_DEADLINE, Notice
+from app.store.vault import Vault
+
+BREACH_SOON = timedelta(hours=24)  # a breach clock "approaching": a day left of the 72 hours
+REQUEST_LAST_DAY = 1  # days left at which a request's deadline is "tomorrow or today"
+_Q = DsrRequest.__table__
+WAITING = ("open", "in_progress")  # answered and closed requests have no running clock
+
+
+@dataclass(frozen=True)
+class Reached:
+    """One open clock at a level worth a notice: higher ``rank`` is more urgent."""
+
+    key: tuple[str, str, str]  # (kind, reference, deadline): a moved deadline is a new item
+    rank: int
+    notice: Notice
+
+
+def breach_levels(views: Iterable[IncidentView], now: datetime) -> list[Reached]:
+    """Incidents whose 72-hour clock has a day or less left, or has run out, with nobody notified."""
+    reached = []
+    for view in views:
+        if view.state == "closed":
+            continue
+        status = view.clock(now)
+        if status.state not in ("running", "overdue") or status.remaining is None or status.deadline is None:
+            continue
+        key = (BREACH_CLOCK, str(view.id), status.deadline.isoformat())
+        if status.state == "overdue":
+            text = (f"Incident #{view.id}: the 72-hour clock has run out, {status.describe()}. Notify the supervisory "
+                    "authority with the reasons for the delay (Art. 33(1)).")  # fmt: skip
+            reached.append(Reached(key, 2, Notice(BREACH_CLOCK, "Custos: breach notification overdue", text,
+                                                  str(view.id), urgent=True)))  # fmt: skip
+        elif status.remaining <= BREACH_SOON:
+            text = f"Incident #{view.id}: {status.describe()} to notify the supervisory authority (Art. 33(1))."
+            reached.append(Reached(key, 1, Notice(BREACH_CLOCK, "Custos: 72-hour clock running out", text,
+                                                  str(view.id))))  # fmt: skip
+    return reached
+
+
+def request_levels(rows: Iterable[tuple[str, date, str]], now: datetime) -> list[Reached]:
+    """Requests awaiting an answer whose deadline is within a week, tomorrow or today, or passed.
+
+    ``rows``: (request id, deadline in force, the controller's time zone)."""
+    reached = []
+    for request_id, due, zone in rows:
+        state = deadline.clock(due, zone, now)
+        key = (REQUEST_DEADLINE, request_id, due.isoformat())
+        said = state.describe()
+        if state.state == "overdue":
+            text = f"Request {request_id}: {said}. Answer it, or record why not (Art. 12(3))."
+            notice = Notice(REQUEST_DEADLINE, "Custos: request deadline passed", text, request_id, urgent=True)
+            reached.append(Reached(key, 3, notice))
+        elif state.state == "due_soon":
+            last_day = state.days_left <= REQUEST_LAST_DAY
+            title = "Custos: request due " + ("today" if state.days_left == 0 else "tomorrow" if last_day else "soon")
+            notice = Notice(REQUEST_DEADLINE, title, f"Request {request_id}: {said} (Art. 12(3)).", request_id)
+            reached.append(Reached(key, 2 if last_day else 1, notice))
+    return reached
+
+
+def read_deadlines(vault: Vault, now: datetime) -> list[Reached]:
+    """Every open clock at a level worth a notice, read from the registers (run it off the GUI thread)."""
+    incidents = [view for view in IncidentRegister(vault).list() if view.state != "closed"]
+    with vault.read_connection() as conn:
+        rows = conn.execute(
+            select(_Q.c.id, _Q.c.due, _Q.c.extended_due, _Q.c.zone).where(
+                _Q.c.state.in_(WAITING), _Q.c.answered_on.is_(None)
+            )
+        ).all()
+    return breach_levels(incidents, now) + request_levels(((r.id, r.extended_due or r.due, r.zone) for r in rows), now)
+
+
+class DeadlineWatch:
+    """Remembers the level each item was last announced at; says only what is new or more urgent."""
+
+    def __init__(self) -> None:
+        self._said: dict[tuple[str, str, str], int] = {}
+
+    def news(self, reached: Iterable[Reached]) -> list[Notice]:
+        fresh, current = [], set()
+        for item in sorted(reached, key=lambda r: -r.rank):
+            current.add(item.key)
+            if self._said.get(item.key, 0) < item.rank:
+                self._said[item.key] = item.rank
+                fresh.append(item.notice)
+        for key in set(self._said) - current:  # notified, answered, closed or moved: its next clock is new
+            del self._said[key]
+        return fresh

@@ -1,0 +1,93 @@
+"""A read connection per reader thread, kept open (issue 16 step 3, decision 0031).
+
+A pool hands its connections out in rotation, so each read met a connection whose page cache had gone cold
+while others served; SQLCipher then decrypted and authenticated the same pages again. Here each thread keeps
+its own connection for as long as the thread lives: the event loop that serves SCIM reads always reads through
+the same, warm cache. The connection goes back to the pool when its thread ends, and is closed by ``close_all``
+when the vault closes (no connection keeps the key past that).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Connection, Engine
+
+from app.store.engine import SINGLE_STATEMENT_READS_OPTION
+
+
+class _Held:
+    """One thread's read connection; closed (back to the pool) when the thread's storage is dropped."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.conn = engine.connect()
+        self.conn.execution_options(**{SINGLE_STATEMENT_READS_OPTION: True})
+        self.depth = 0  # nested reads on one thread share the connection
+        self.thread = threading.get_ident()
+
+    @property
+    def usable(self) -> bool:
+        return not self.conn.closed and not self.conn.invalidated
+
+    def close(self) -> None:
+        if not self.conn.closed:
+            self.conn.close()
+
+    def __del__(self) -> None:  # the thread ended: its storage, and with it this holder, is dropped
+        with contextlib.suppress(Exception):  # at interpreter shutdown the pool may be gone already
+            self.close()
+
+
+class ThreadReaders:
+    def __init__(self) -> None:
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._all: list[_Held] = []
+        self.opened = 0  # how many read connections were taken, for tests: one per thread, not one per read
+
+    @contextmanager
+    def connection(self, engine: Engine) -> Iterator[Connection]:
+        held: _Held | None = getattr(self._local, "held", None)
+        if held is None or held.engine is not engine or not held.usable:
+            held = self._open(engine)
+        held.depth += 1
+        try:
+            yield held.conn
+        except BaseException:
+            if held.conn.invalidated:  # a damaged page dropped it: the next read takes a fresh one
+                self._local.held = None
+            raise
+        finally:
+            held.depth -= 1
+            if held.engine is not engine or held.conn.closed:  # the vault closed or re-keyed meanwhile
+                self._forget(held)
+
+    def _open(self, engine: Engine) -> _Held:
+        stale = getattr(self._local, "held", None)
+        if stale is not None:
+            self._forget(stale)
+        held = _Held(engine)
+        with self._lock:
+            self._all = [h for h in self._all if not h.conn.closed]
+            self._all.append(held)
+            self.opened += 1
+        self._local.held = held
+        return held
+
+    def _forget(self, held: _Held) -> None:
+        if held.depth == 0:
+            held.close()
+        if getattr(self._local, "held", None) is held:
+            self._local.held = None
+
+    def close_all(self) -> None:
+        """Close every thread's connection that is not in use (the vault closes); those in use close after use."""
+        with self._lock:
+            held, self._all = self._all, []
+        for item in held:
+            if item.depth == 0:
+                item.close()

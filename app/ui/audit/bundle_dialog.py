@@ -1,0 +1,231 @@
+""" "Export an evidence bundle" from the Audit page: the entries of a time range, or the selected entries.
+
+A bundle holds a contiguous run of entries, so that their chain can be checked; for a selection that is every
+entry from the first selected to the last, and the dialog says how many that is before anything is written. The
+work is app.audit.bundle_export's (the same as ``custos audit export``, on the trail the same way); afterwards the
+dialog offers Open in the bundle viewer (which verifies it), Open, and Show in folder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from PySide6.QtCore import QDateTime, QTimeZone
+from PySide6.QtWidgets import (
+    QDateTimeEdit,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QRadioButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.audit.bundle import BundleInfo
+from app.audit.bundle_export import export_recorded_bundle
+from app.store.vault import Vault
+from app.ui.audit.bundle_window import open_bundle_window
+from app.ui.exports.opened import ExportedActions
+from app.ui.policy.common import login_name, plain_label, user_message
+from app.ui.widgets import documents_dir
+from app.ui.workers import submit
+
+ChoosePath = Callable[[QWidget, Path], Path | None]
+_UTC = QTimeZone.utc()
+
+
+def choose_bundle_path(parent: QWidget, suggested: Path) -> Path | None:
+    name, _filter = QFileDialog.getSaveFileName(
+        parent, "Export an evidence bundle", str(suggested), "Evidence bundles (*.zip)"
+    )
+    return Path(name) if name else None
+
+
+def default_bundle_path(now: datetime | None = None) -> Path:
+    moment = (now or datetime.now(UTC)).strftime("%Y-%m-%d-%H%M")
+    return Path(documents_dir()) / f"custos-evidence-{moment}.zip"
+
+
+def _edit(moment: datetime) -> QDateTimeEdit:
+    edit = QDateTimeEdit(QDateTime.fromSecsSinceEpoch(int(moment.timestamp()), _UTC))
+    edit.setTimeZone(_UTC)
+    edit.setDisplayFormat("yyyy-MM-dd HH:mm:ss")
+    edit.setCalendarPopup(True)
+    return edit
+
+
+def _moment(edit: QDateTimeEdit) -> datetime:
+    return datetime.fromtimestamp(edit.dateTime().toSecsSinceEpoch(), UTC)
+
+
+class BundleExportDialog(QDialog):
+    def __init__(
+        self,
+        vault: Vault,
+        selected: list[int],
+        since: datetime | None,
+        choose_path: ChoosePath = choose_bundle_path,
+        operator: Callable[[], str] = login_name,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.vault, self.choose_path, self.operator = vault, choose_path, operator
+        self.selected = sorted(selected)
+        self.outcome: BundleInfo | None = None
+        self.viewer: QDialog | None = None
+        self._busy = False
+        self.setWindowTitle("Export an evidence bundle")
+
+        end = now().replace(microsecond=0) + timedelta(seconds=1)  # the range's end is excluded: take this second
+        self.by_time = QRadioButton("Entries timed in a range (UTC)")
+        self.start = _edit(since or end - timedelta(days=1))
+        self.end = _edit(end)
+        self.by_selection = QRadioButton(self._selection_text())
+        self.by_selection.setEnabled(bool(self.selected))
+        (self.by_selection if self.selected else self.by_time).setChecked(True)
+        for edit in (self.start, self.end):
+            edit.dateTimeChanged.connect(lambda _value: self.by_time.setChecked(True))
+        self.path = QLineEdit(str(default_bundle_path(now())))
+        browse = QPushButton("Choose…")
+        browse.setAutoDefault(False)
+        browse.clicked.connect(self.browse)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 0)
+        self.progress.setVisible(False)
+        self.note = plain_label(
+            "A bundle can be verified anywhere, without the vault: each entry with its proof in the signed tree, "
+            "and the chain from the entry before it. It is recorded on the audit trail.",
+            wrap=True,
+        )
+        self.status = plain_label(wrap=True)
+        self.written = plain_label(wrap=True)
+        self.exported_actions = ExportedActions()
+        self.view_button = QPushButton("Open in the bundle &viewer")
+        self.view_button.setToolTip("Verify the bundle and read it, as its recipient will")
+        self.view_button.setAutoDefault(False)
+        self.view_button.clicked.connect(self.view)
+        self.exported_actions.layout().insertWidget(0, self.view_button)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        self.export_button = self.buttons.addButton("Export", QDialogButtonBox.ButtonRole.ActionRole)
+        self.export_button.setDefault(True)
+        self.export_button.clicked.connect(self.export)
+        self.buttons.rejected.connect(self.reject)
+        self.buttons.button(QDialogButtonBox.StandardButton.Close).setAutoDefault(False)  # Enter exports
+
+        times = QGridLayout()
+        times.addWidget(QLabel("From"), 0, 0)
+        times.addWidget(self.start, 0, 1)
+        times.addWidget(QLabel("to (excluded)"), 1, 0)
+        times.addWidget(self.end, 1, 1)
+        times.setColumnStretch(2, 1)
+        entries = QVBoxLayout()
+        entries.addWidget(self.by_time)
+        entries.addLayout(times)
+        entries.addWidget(self.by_selection)
+        path_row = QHBoxLayout()
+        path_row.addWidget(self.path, 1)
+        path_row.addWidget(browse)
+        form = QFormLayout()
+        form.addRow("Entries", entries)
+        form.addRow("Save as", path_row)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.note)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.status)
+        layout.addWidget(self.written)
+        layout.addWidget(self.exported_actions)
+        layout.addStretch(1)
+        layout.addWidget(self.buttons)
+        self.resize(640, self.sizeHint().height())
+
+    def _selection_text(self) -> str:
+        if not self.selected:
+            return "The selected entries (select rows in the timeline first)"
+        first, last = self.selected[0], self.selected[-1]
+        span = last - first + 1
+        if span == 1:
+            return f"The selected entry, {first:,}"
+        if span == len(self.selected):
+            return f"The {span:,} selected entries: {first:,} to {last:,}"
+        between = span - len(self.selected)
+        return (
+            f"Entries {first:,} to {last:,}: the {len(self.selected):,} selected and the {between:,} between them "
+            f"({span:,} in all), so that their chain can be checked"
+        )
+
+    def browse(self) -> None:
+        text = self.path.text().strip()
+        chosen = self.choose_path(self, Path(text) if text else default_bundle_path())
+        if chosen is not None:
+            self.path.setText(str(chosen))
+
+    def export(self) -> None:
+        if self._busy:
+            return
+        text = self.path.text().strip()
+        if not text:
+            self.status.setText("Choose where to save the bundle first.")
+            return
+        out, actor, vault = Path(text).expanduser(), f"operator:{self.operator()}", self.vault
+        if self.by_selection.isChecked():
+            seqs = (self.selected[0], self.selected[-1])
+
+            def job() -> BundleInfo:
+                return export_recorded_bundle(vault, out, actor, seqs=seqs)
+        else:
+            start, end = _moment(self.start), _moment(self.end)
+
+            def job() -> BundleInfo:
+                return export_recorded_bundle(vault, out, actor, start=start, end=end)
+
+        if not out.parent.is_dir():
+            self.status.setText(f"The folder {out.parent} does not exist.")
+            return
+        self._set_busy(True)
+        submit(job, self._exported, self._failed)
+
+    def _set_busy(self, busy: bool) -> None:
+        self._busy = busy
+        self.progress.setVisible(busy)
+        for widget in (self.export_button, self.path, self.start, self.end, self.by_time):
+            widget.setEnabled(not busy)
+        self.by_selection.setEnabled(not busy and bool(self.selected))
+        self.buttons.button(QDialogButtonBox.StandardButton.Close).setEnabled(not busy)
+        if busy:
+            self.status.setText("Signing a checkpoint and writing the bundle…")
+            self.written.clear()
+            self.exported_actions.set_path(None)
+
+    def _exported(self, info: BundleInfo) -> None:
+        self._set_busy(False)
+        self.outcome = info
+        self.status.setText(
+            f"Exported entries {info.first_seq:,} to {info.last_seq:,} ({info.entries:,}), with checkpoint "
+            f"{info.checkpoint.fingerprint}; recorded on the audit trail."
+        )
+        self.written.setText(f"Written: {info.path}\nSHA-256: {info.sha256}")
+        self.exported_actions.set_path(info.path)
+
+    def _failed(self, exc: Exception) -> None:
+        self._set_busy(False)
+        self.status.setText(user_message(exc, "The evidence bundle could not be exported."))
+
+    def view(self) -> None:
+        if self.outcome is not None:
+            self.viewer = open_bundle_window(self, self.outcome.path)
+
+    def reject(self) -> None:
+        if self._busy:  # a checkpoint is being signed and the file recorded: stay to say how it ended
+            return
+        super().reject()

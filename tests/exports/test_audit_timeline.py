@@ -1,0 +1,122 @@
+"""The audit timeline as CSV/XLSX: the right entries, nothing sealed, no formula, and the export on the trail."""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+import zipfile
+from datetime import timedelta
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from app.audit.query import EventFilter
+from app.audit.trail import Event, append
+from app.audit.verify import verify_trail
+from app.core.errors import ConfigError
+from app.exports.audit_timeline import COLUMNS, KIND, TimelineExportCancelled, export_timeline
+from app.store.vault import Vault
+from tests.audit.conftest import START, random_trail
+
+SECRETS = ("@example.org", "Zoë Ñandú")  # what random_trail seals as personal data
+
+
+@pytest.fixture
+def trail(vault: Vault) -> Vault:
+    with vault.write_transaction() as conn:
+        random_trail(conn, random.Random(7), 60)
+    return vault
+
+
+def last_event(vault: Vault) -> tuple[str, str, dict[str, object]]:
+    with vault.read_connection() as conn:
+        row = conn.exec_driver_sql("SELECT kind, actor, details FROM audit_events ORDER BY seq DESC LIMIT 1").one()
+    return row[0], row[1], json.loads(row[2])
+
+
+def stored(vault: Vault, where: str = "1=1") -> list[tuple[object, ...]]:
+    with vault.read_connection() as conn:
+        return list(conn.exec_driver_sql(f"SELECT seq, kind, actor, subject, details FROM audit_events WHERE {where}"))
+
+
+def test_the_filtered_timeline_as_csv_holds_every_match_oldest_first_and_is_recorded(
+    trail: Vault, tmp_path: Path
+) -> None:
+    out = tmp_path / "timeline.csv"
+    where = EventFilter(outcome="failure", since=START + timedelta(seconds=70))
+    expected = [row for row in stored(trail, "outcome = 'failure' AND at >= '2025-03-01T08:01:10'")]
+
+    written = export_timeline(trail, "csv", out, "dpo", where=where)
+
+    with out.open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert tuple(rows[0]) == COLUMNS
+    assert [int(r["seq"]) for r in rows] == [row[0] for row in expected] and len(rows) == written.rows > 5
+    assert all(r["outcome"] == "failure" for r in rows)
+    first = expected[0]
+    assert (rows[0]["event"], rows[0]["actor"], rows[0]["subject_pseudonym"]) == (first[1], first[2], first[3] or "")
+    kind, actor, details = last_event(trail)
+    assert (kind, actor) == (KIND, "operator:dpo")
+    assert details["selection"] == "filter" and details["entries"] == str(len(rows))
+    assert details["sha256"] == written.sha256 and details["format"] == "csv"
+    assert json.loads(str(details["filter"])) == {"outcome": "failure", "since": "2025-03-01T08:01:10.000000Z"}
+    with trail.read_connection() as conn:
+        assert verify_trail(conn).ok
+
+
+def test_the_selection_as_xlsx_holds_only_those_entries_and_no_sealed_value(trail: Vault, tmp_path: Path) -> None:
+    sealed = [row[0] for row in stored(trail) if "sealed" in json.loads(str(row[4]))]
+    assert sealed, "the fixture trail seals personal data"
+    chosen = sorted({sealed[0], 2, 41})
+    out = tmp_path / "selection.xlsx"
+
+    written = export_timeline(trail, "xlsx", out, "dpo", seqs=chosen)
+
+    frame = pd.read_excel(out, dtype=str)
+    assert list(frame.columns) == list(COLUMNS)
+    assert [int(s) for s in frame["seq"]] == sorted(chosen)
+    assert (written.rows, written.first_seq, written.last_seq) == (len(chosen), chosen[0], chosen[-1])
+    row = frame[frame["seq"] == str(sealed[0])].iloc[0]
+    assert row["sealed_part"].startswith("yes") and "sealed" not in json.loads(row["details"])
+    with zipfile.ZipFile(out) as archive:
+        inside = "".join(archive.read(name).decode("utf-8", "replace") for name in archive.namelist())
+    assert not any(secret in inside for secret in SECRETS), "a sealed personal value reached the file"
+    _kind, _actor, details = last_event(trail)
+    assert details["selection"] == "selection" and details["entries"] == str(len(chosen)) and "filter" not in details
+
+
+def test_text_that_a_spreadsheet_would_run_stays_text(vault: Vault, tmp_path: Path) -> None:
+    with vault.write_transaction() as conn:
+        event = append(conn, Event("test.formula", '=HYPERLINK("http://x")', details={"n": 1}))
+    written_csv = export_timeline(vault, "csv", tmp_path / "f.csv", "dpo", seqs=[event.seq])
+    written_xlsx = export_timeline(vault, "xlsx", tmp_path / "f.xlsx", "dpo", seqs=[event.seq])
+
+    with written_csv.path.open(encoding="utf-8-sig", newline="") as handle:
+        assert next(csv.DictReader(handle))["actor"] == '\'=HYPERLINK("http://x")'
+    cell = openpyxl.load_workbook(written_xlsx.path).active["D2"]
+    assert (cell.data_type, cell.value) == ("s", '=HYPERLINK("http://x")')
+
+
+def test_a_cancelled_or_failed_export_leaves_no_file_and_nothing_on_the_trail(trail: Vault, tmp_path: Path) -> None:
+    before = len(stored(trail))
+    folder = tmp_path / "out"
+    folder.mkdir()
+    with pytest.raises(TimelineExportCancelled):
+        export_timeline(trail, "csv", folder / "c.csv", "dpo", where=EventFilter(), cancelled=lambda: True)
+    with pytest.raises(ConfigError, match="does not exist"):
+        export_timeline(trail, "csv", folder / "missing" / "c.csv", "dpo", where=EventFilter())
+    with pytest.raises(ConfigError, match="Unknown format"):
+        export_timeline(trail, "ods", folder / "c.ods", "dpo", where=EventFilter())
+    assert list(folder.iterdir()) == [] and len(stored(trail)) == before
+
+
+def test_a_typed_subject_that_is_not_a_pseudonym_is_not_put_on_the_trail(trail: Vault, tmp_path: Path) -> None:
+    written = export_timeline(
+        trail, "csv", tmp_path / "s.csv", "dpo", where=EventFilter(subject="jane.doe@example.org")
+    )
+    assert written.rows == 0
+    _kind, _actor, details = last_event(trail)
+    assert json.loads(str(details["filter"])) == {"subject": "(not a pseudonym; matches no entry)"}

@@ -1,0 +1,228 @@
+"""Exports from the Audit page: the selection or the filtered timeline as CSV/XLSX, then Open / Show in folder."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+from PySide6.QtCore import QDateTime, QItemSelectionModel, QSize, Qt, QTimeZone, QUrl
+from pytestqt.qtbot import QtBot
+
+from app.audit.bundle import verify_bundle
+from app.audit.query import EventFilter
+from app.audit.trail import Event, append
+from app.store.vault import Vault
+from app.ui.audit.bundle_dialog import BundleExportDialog
+from app.ui.audit.timeline_dialog import TimelineExportDialog
+from app.ui.audit.view import AuditPage
+from app.ui.widgets import documents_dir
+
+SCREEN_AT_200 = QSize(960, 540)
+
+
+def seed(vault: Vault, n: int) -> None:
+    start = datetime.now(UTC)
+    with vault.write_transaction() as conn:
+        for i in range(n):
+            failed = i % 5 == 0
+            append(
+                conn,
+                Event(
+                    "scim.auth.failed" if failed else "scim.request",
+                    "anonymous" if failed else "token:entra",
+                    "failure" if failed else "success",
+                    details={"status": 401 if failed else 200},
+                    at=start + timedelta(seconds=i),
+                ),
+            )
+
+
+def loaded_page(qtbot: QtBot, vault: Vault) -> AuditPage:
+    page = AuditPage(vault, verifier=None)
+    qtbot.addWidget(page)
+    page.show()
+    page.refresh()
+    qtbot.waitUntil(lambda: page.model.rowCount() > 0, timeout=5000)
+    return page
+
+
+def select_rows(page: AuditPage, rows: list[int]) -> list[int]:
+    selection = page.table.selectionModel()
+    flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+    for row in rows:
+        selection.select(page.model.index(row, 0), flags)
+    return sorted(page.model.event_at(row).seq for row in rows)
+
+
+def last_entry(vault: Vault) -> tuple[str, dict[str, object]]:
+    with vault.read_connection() as conn:
+        kind, details = conn.exec_driver_sql("SELECT kind, details FROM audit_events ORDER BY seq DESC LIMIT 1").one()
+    return kind, json.loads(details)
+
+
+def run_export(qtbot: QtBot, dialog: TimelineExportDialog, out: Path, fmt: str) -> None:
+    dialog.set_format(fmt)
+    dialog.path.setText(str(out))
+    dialog.export_button.click()
+    qtbot.waitUntil(lambda: dialog.outcome is not None or "could not" in dialog.status.text(), timeout=10_000)
+    assert dialog.outcome is not None, dialog.status.text()
+
+
+def test_the_selection_exports_as_xlsx_and_offers_open_and_show_in_folder(
+    qtbot: QtBot, vault: Vault, tmp_path: Path
+) -> None:
+    seed(vault, 40)
+    page = loaded_page(qtbot, vault)
+    chosen = select_rows(page, [0, 2, 7])
+
+    dialog = page.export_timeline()
+    assert dialog.use_selection.isChecked() and dialog.use_selection.text() == "The 3 selected entries"
+    assert Path(dialog.path.text()).suffix == ".csv"
+    run_export(qtbot, dialog, tmp_path / "selected.xlsx", "xlsx")
+
+    frame = pd.read_excel(tmp_path / "selected.xlsx", dtype=str)
+    assert [int(seq) for seq in frame["seq"]] == chosen
+    assert "Exported 3 entries" in dialog.status.text() and dialog.outcome is not None
+    assert dialog.outcome.sha256 in dialog.written.text()
+    opened: list[QUrl] = []
+    dialog.exported_actions.opener = lambda url: opened.append(url) or True
+    assert dialog.exported_actions.isVisible()
+    dialog.exported_actions.open_button.click()
+    dialog.exported_actions.folder_button.click()
+    assert [url.toLocalFile() for url in opened] == [str(tmp_path / "selected.xlsx"), str(tmp_path)]
+    kind, details = last_entry(vault)
+    assert kind == "export.audit_timeline" and details["selection"] == "selection" and details["format"] == "xlsx"
+
+
+def test_the_whole_filtered_timeline_exports_as_csv(qtbot: QtBot, vault: Vault, tmp_path: Path) -> None:
+    seed(vault, 700)  # more than one page of the table: the export reads the trail, not what is loaded
+    page = loaded_page(qtbot, vault)
+    page.outcome.setCurrentText("failure")
+    qtbot.waitUntil(lambda: page.model.rowCount() == 140, timeout=5000)
+
+    dialog = page.export_timeline()
+    assert not dialog.use_selection.isEnabled() and dialog.use_filter.isChecked()
+    qtbot.waitUntil(lambda: "(140)" in dialog.use_filter.text(), timeout=5000)
+    run_export(qtbot, dialog, tmp_path / "failures.csv", "csv")
+
+    with (tmp_path / "failures.csv").open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 140 and {row["outcome"] for row in rows} == {"failure"}
+    assert [int(r["seq"]) for r in rows] == sorted(int(r["seq"]) for r in rows)  # oldest first
+    _kind, details = last_entry(vault)
+    assert details["selection"] == "filter" and json.loads(str(details["filter"])) == {"outcome": "failure"}
+
+
+def test_the_file_dialog_starts_in_documents_and_a_bad_folder_is_told(
+    qtbot: QtBot, vault: Vault, tmp_path: Path
+) -> None:
+    seed(vault, 5)
+    asked: list[Path] = []
+    dialog = TimelineExportDialog(
+        vault, EventFilter(), [], choose_path=lambda _p, suggested, _f: asked.append(suggested) or None
+    )
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert Path(dialog.path.text()).parent == Path(documents_dir())
+    dialog.browse()
+    assert asked and asked[0].parent == Path(documents_dir())
+    dialog.path.setText(str(tmp_path / "nowhere" / "x.csv"))
+    dialog.export_button.click()
+    qtbot.waitUntil(lambda: "does not exist" in dialog.status.text(), timeout=5000)
+    assert not dialog.exported_actions.isVisible() and dialog.export_button.isEnabled()
+    assert dialog.minimumSizeHint().width() <= SCREEN_AT_200.width()
+    assert dialog.sizeHint().height() <= SCREEN_AT_200.height()
+
+
+def test_a_bundle_of_the_selection_holds_the_span_it_announced_and_verifies_in_the_viewer(
+    qtbot: QtBot, vault: Vault, tmp_path: Path
+) -> None:
+    seed(vault, 40)
+    page = loaded_page(qtbot, vault)
+    chosen = select_rows(page, [2, 7])  # newest first: seqs chosen[1] and chosen[0], four entries between
+
+    dialog = page.export_bundle()
+    assert dialog.by_selection.isChecked()
+    assert dialog.by_selection.text() == (
+        f"Entries {chosen[0]} to {chosen[1]}: the 2 selected and the 4 between them (6 in all), "
+        "so that their chain can be checked"
+    )
+    assert Path(dialog.path.text()).parent == Path(documents_dir())
+    dialog.path.setText(str(tmp_path / "selection.zip"))
+    dialog.export_button.click()
+    qtbot.waitUntil(lambda: dialog.outcome is not None or "could not" in dialog.status.text(), timeout=10_000)
+
+    assert dialog.outcome is not None, dialog.status.text()
+    assert (dialog.outcome.first_seq, dialog.outcome.last_seq, dialog.outcome.entries) == (chosen[0], chosen[1], 6)
+    report = verify_bundle(tmp_path / "selection.zip")
+    assert report.ok and report.proved[0].startswith(f"entries {chosen[0]}–{chosen[1]} (6) are unchanged")
+    kind, details = last_entry(vault)
+    assert kind == "export.audit_bundle" and (details["first_seq"], details["entries"]) == (chosen[0], 6)
+    assert dialog.exported_actions.isVisible() and dialog.view_button.isVisible()
+
+    dialog.view_button.click()
+    viewer = dialog.viewer
+    assert viewer is not None
+    qtbot.waitUntil(lambda: "intact" in viewer.verdict.text(), timeout=10_000)  # type: ignore[attr-defined]
+    assert "Proved: not the whole trail" in viewer.verdict_more.text()  # type: ignore[attr-defined]
+    viewer.close()
+
+
+def test_a_bundle_of_a_time_range_and_one_with_no_entries(qtbot: QtBot, vault: Vault, tmp_path: Path) -> None:
+    moment = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+    dialog = BundleExportDialog(vault, [], None, now=lambda: moment)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert dialog.by_time.isChecked() and not dialog.by_selection.isEnabled()
+    assert dialog.minimumSizeHint().width() <= SCREEN_AT_200.width()
+    assert dialog.sizeHint().height() <= SCREEN_AT_200.height()
+
+    set_range(dialog, datetime(2020, 1, 1, tzinfo=UTC), datetime(2020, 1, 2, tzinfo=UTC))
+    dialog.path.setText(str(tmp_path / "empty.zip"))
+    dialog.export_button.click()
+    qtbot.waitUntil(lambda: "no audit entries in that time range" in dialog.status.text(), timeout=10_000)
+    assert not (tmp_path / "empty.zip").exists() and not dialog.exported_actions.isVisible()
+
+    seed(vault, 10)
+    set_range(dialog, datetime(2020, 1, 1, tzinfo=UTC), datetime.now(UTC) + timedelta(minutes=5))
+    dialog.path.setText(str(tmp_path / "all.zip"))
+    dialog.export_button.click()
+    qtbot.waitUntil(lambda: dialog.outcome is not None, timeout=10_000)
+    report = verify_bundle(tmp_path / "all.zip")
+    # the signing key's announcement, made by the export's own first checkpoint, came after the range was read
+    assert report.ok and report.proved[0].startswith("entries 1–11 (11) are unchanged")
+    assert report.proved[-1] == "not the whole trail: the content of entry 12 is not in this bundle and was not checked"
+
+
+def set_range(dialog: BundleExportDialog, start: datetime, end: datetime) -> None:
+    dialog.start.setDateTime(QDateTime.fromSecsSinceEpoch(int(start.timestamp()), QTimeZone.utc()))
+    dialog.end.setDateTime(QDateTime.fromSecsSinceEpoch(int(end.timestamp()), QTimeZone.utc()))
+
+
+def test_the_exports_by_keyboard_alone(qtbot: QtBot, vault: Vault, tmp_path: Path) -> None:
+    seed(vault, 12)
+    page = loaded_page(qtbot, vault)
+    page.activateWindow()
+    qtbot.waitUntil(page.isActiveWindow, timeout=2000)
+    page.table.setFocus()
+    qtbot.keyClick(page.subject, Qt.Key.Key_X, Qt.KeyboardModifier.AltModifier)  # E&xport timeline…
+    qtbot.waitUntil(lambda: page.timeline_dialog is not None, timeout=2000)  # a mnemonic animates its click
+    dialog = page.timeline_dialog
+    assert dialog is not None and dialog.isVisible()
+    dialog.path.setText(str(tmp_path / "keys.csv"))
+    dialog.path.setFocus()
+    qtbot.keyClick(dialog.path, Qt.Key.Key_Return)  # Enter exports (Close is not the default)
+    qtbot.waitUntil(lambda: dialog.outcome is not None, timeout=10_000)
+    assert (tmp_path / "keys.csv").exists()
+    qtbot.keyClick(dialog, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=5000)
+
+    page.activateWindow()
+    qtbot.waitUntil(page.isActiveWindow, timeout=2000)
+    qtbot.keyClick(page.subject, Qt.Key.Key_B, Qt.KeyboardModifier.AltModifier)  # Evidence &bundle…
+    qtbot.waitUntil(lambda: page.bundle_dialog is not None, timeout=2000)
+    bundle = page.bundle_dialog
+    assert bundle is not None and bundle.isVisible() and bundle.by_time.isChecked()

@@ -1,0 +1,220 @@
+"""Small screens (issue 14 §7): the Incidents clock readable at 640×480, and the SCIM endpoint panel collapsible
+(remembered) so that "Outside the policy" shows its rows at 200 % (960×540 logical pixels)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt, QThreadPool
+from PySide6.QtWidgets import QTableView, QToolButton
+from pytestqt.qtbot import QtBot
+
+from app.core.actor import current_actor
+from app.core.events import EventBus
+from app.directory.errors import ScimError
+from app.incidents.register import IncidentRegister
+from app.scim.server import ScimServer
+from app.scim.service import ScimService
+from app.setup.tls import ensure_self_signed
+from app.setup.tokens import TokenStore
+from app.store.vault import Vault
+from app.ui.incidents.view import CLOCK
+from app.ui.main_window import MainWindow
+from tests.entra_support import entra_default_user
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def settle(qtbot: QtBot) -> None:
+    for _ in range(3):
+        QThreadPool.globalInstance().waitForDone(10_000)
+        qtbot.wait(50)
+
+
+def refuse_entra_defaults(vault: Vault, count: int) -> None:
+    """Entra ID's default users, refused by the shipped policy as at the endpoint: rows of "Outside the policy"."""
+    service = ScimService(vault, "https://localhost/scim/v2")
+    marker = current_actor.set("token:Microsoft Entra ID")
+    try:
+        for index in range(count):
+            with contextlib.suppress(ScimError):
+                service.create("User", entra_default_user(index))
+    finally:
+        current_actor.reset(marker)
+        service.close()
+
+
+def make_window(vault: Vault, data_dir: Path, qtbot: QtBot) -> MainWindow:
+    bus, tokens = EventBus(), TokenStore(vault)
+    server = ScimServer(vault, tls=ensure_self_signed(data_dir), bus=bus, tokens=tokens)  # a real fingerprint
+    window = MainWindow(vault, server, bus, tokens)
+    qtbot.addWidget(window)
+    window.show()
+    return window
+
+
+@pytest.fixture
+def window(vault: Vault, data_dir: Path, qtbot: QtBot) -> Iterator[MainWindow]:
+    main = make_window(vault, data_dir, qtbot)
+    yield main
+    main.shutdown()
+
+
+def full_rows(table: QTableView) -> int:
+    """Rows drawn whole in the table's viewport."""
+    height = table.verticalHeader().defaultSectionSize()
+    return table.viewport().height() // height if table.model().rowCount() else 0
+
+
+# -- Incidents at 640×480 -----------------------------------------------------------------------------------
+def test_at_640_by_480_the_incident_clock_is_on_screen_and_whole(
+    window: MainWindow, vault: Vault, qtbot: QtBot
+) -> None:
+    """Before: the clock was the seventh column, off-screen to the right, under a table one row high."""
+    register = IncidentRegister(vault)
+    aware = register.open_incident("Laptop with a mirror copy reported stolen", "dpo")
+    register.set_aware(aware, "dpo", "Theft confirmed by the police report")
+    register.open_candidate_from_alert(0, "auth_failures", "25 failed authentications within 5 min")
+    assert not window.server_panel.collapsed  # as a new user sees it
+    window.resize(640, 480)
+    window.pages.setCurrentWidget(window.incidents_page)
+    settle(qtbot)
+    assert window.size().toTuple() == (640, 480)
+    page = window.incidents_page
+    table = page.table
+    viewport = table.viewport().rect()
+    for row in range(table.rowCount()):
+        if table.visualItemRect(table.item(row, 0)).bottom() > viewport.bottom():
+            continue  # a row scrolled below: its clock is as far left as this one's
+        cell = table.item(row, CLOCK)
+        rect = table.visualItemRect(cell)
+        assert viewport.contains(rect), (row, rect.getRect(), viewport.getRect())
+        needed = table.fontMetrics().horizontalAdvance(cell.text())
+        assert rect.width() > needed, (cell.text(), rect.width(), needed)  # not elided
+    assert table.visualItemRect(table.item(0, CLOCK)).bottom() <= viewport.bottom()  # the first row is whole
+    texts = {table.item(row, CLOCK).text() for row in range(table.rowCount())}
+    assert "not started (no awareness recorded)" in texts and any(text.endswith(" left") for text in texts)
+    for button in page.findChildren(QToolButton):  # the commands: whole labels, or in the » menu
+        if button.isVisible() and button.defaultAction() is not None and button.text():
+            assert button.width() >= button.sizeHint().width(), button.text()
+
+
+def test_every_incident_command_keeps_its_alt_key_even_in_the_overflow_menu(window: MainWindow, qtbot: QtBot) -> None:
+    window.resize(640, 480)
+    window.pages.setCurrentWidget(window.incidents_page)
+    settle(qtbot)
+    page = window.incidents_page
+    assert not page.communication_button.isVisible()  # at 640 px it waits in the » menu
+    opened: list[str] = []
+    page.run_dialog = lambda dialog: opened.append(dialog.windowTitle()) is not None and False
+    page.table.setFocus()
+    qtbot.keyClick(page.table, Qt.Key.Key_O, Qt.KeyboardModifier.AltModifier)  # Open an incident…
+    assert len(opened) == 1
+    tips = [b.toolTip() for b in (page.open_button, page.communication_button)]
+    assert tips == ["Open an incident… (Alt+O)", "Communication to data subjects… (Alt+C)"]
+
+
+# -- the endpoint panel, collapsed and remembered ----------------------------------------------------------------
+def test_collapsing_the_endpoint_panel_gives_outside_the_policy_its_rows_and_is_remembered(
+    vault: Vault, data_dir: Path, qtbot: QtBot
+) -> None:
+    refuse_entra_defaults(vault, 12)
+    window = make_window(vault, data_dir, qtbot)
+    window.resize(960, 540)  # 1920×1080 at 200 %
+    window.pages.setCurrentWidget(window.outside_page)
+    settle(qtbot)
+    table = window.outside_page.table
+    assert table.model().rowCount() >= 7
+    expanded = full_rows(table)
+
+    qtbot.keyClick(window, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    settle(qtbot)
+    collapsed = full_rows(table)
+    panel = window.server_panel
+    assert panel.collapsed and not panel.details.isVisible() and panel.compact.isVisible()
+    assert panel.compact.text().startswith("Stopped · ") and "per minute" in panel.compact.text()
+    assert not window.endpoint_details_action.isChecked()
+    assert collapsed >= 3 and collapsed >= expanded + 2, (expanded, collapsed)
+    window.shutdown()
+
+    again = make_window(vault, data_dir, qtbot)  # the next start: as it was left
+    try:
+        assert again.server_panel.collapsed and not again.endpoint_details_action.isChecked()
+        again.server_panel.collapse_button.click()
+        assert not again.server_panel.collapsed and again.server_panel.details.isVisible()
+    finally:
+        again.shutdown()
+    third = make_window(vault, data_dir, qtbot)
+    try:
+        assert not third.server_panel.collapsed
+    finally:
+        third.shutdown()
+
+
+_AT_200 = """
+import contextlib, json, sys
+from pathlib import Path
+from PySide6.QtCore import QSettings, QThreadPool
+from PySide6.QtWidgets import QApplication
+from app.core.events import EventBus
+from app.scim.server import ScimServer
+from app.setup.tls import ensure_self_signed
+from app.setup.tokens import TokenStore
+from app.store.vault import Vault
+from app.ui.main_window import MainWindow
+from tests.ui.test_ui_small_screens import refuse_entra_defaults
+
+app = QApplication(sys.argv[:1])
+folder = Path(sys.argv[1])
+QSettings("Custos", "Custos").setValue("layout/endpoint_panel_collapsed", sys.argv[2] == "collapsed")
+vault = Vault.create(folder, "a passphrase for the scaled run", "a passphrase for the scaled run")
+refuse_entra_defaults(vault, 12)
+bus, tokens = EventBus(), TokenStore(vault)
+window = MainWindow(vault, ScimServer(vault, tls=ensure_self_signed(folder), bus=bus, tokens=tokens), bus, tokens)
+window.resize(960, 540)
+window.show()
+window.pages.setCurrentWidget(window.outside_page)
+for _ in range(5):
+    QThreadPool.globalInstance().waitForDone(10_000)
+    app.processEvents()
+table = window.outside_page.table
+print(json.dumps({"ratio": window.devicePixelRatio(), "rows": table.model().rowCount(),
+                  "full": table.viewport().height() // table.verticalHeader().defaultSectionSize()}))
+window.shutdown()
+QThreadPool.globalInstance().waitForDone()
+vault.close()
+"""
+
+
+def test_at_200_percent_outside_the_policy_shows_its_rows_once_the_panel_is_collapsed(tmp_path: Path) -> None:
+    """In a Python started with QT_SCALE_FACTOR=2, as on a 1920×1080 screen at 200 %: before, 1–2 rows."""
+    seen = {}
+    for state in ("expanded", "collapsed"):
+        folder = tmp_path / state
+        folder.mkdir(mode=0o700)
+        env = {key: value for key, value in os.environ.items() if not key.startswith(("QT_", "CUSTOS_"))}
+        env |= {
+            "QT_QPA_PLATFORM": "offscreen",
+            "QT_SCALE_FACTOR": "2",
+            "XDG_CONFIG_HOME": str(tmp_path / f"config-{state}"),  # never the developer's settings
+            "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests" / "ui")]),
+        }
+        done = subprocess.run(
+            [sys.executable, "-c", _AT_200, str(folder), state],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        seen[state] = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["collapsed"]["ratio"] == 2 and seen["collapsed"]["rows"] >= 7
+    assert seen["collapsed"]["full"] >= 4 and seen["collapsed"]["full"] >= seen["expanded"]["full"] + 3, seen
