@@ -23,7 +23,7 @@ from app.core.paths import data_dir
 from app.setup.endpoint import DEFAULT_HOST, DEFAULT_PORT, EndpointSettings, pick_free_port
 
 if TYPE_CHECKING:  # the first run (vault, certificates, policy) is imported when `init` runs, not at start-up
-    from app.setup.first_run import GeneratedCertificate, OperatorCertificate
+    from app.services.setup import GeneratedCertificate, OperatorCertificate
 
 
 def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], None]) -> None:
@@ -46,7 +46,7 @@ def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], No
 
 
 def _certificate(args: argparse.Namespace, settings: EndpointSettings) -> GeneratedCertificate | OperatorCertificate:
-    from app.setup.first_run import GeneratedCertificate, OperatorCertificate
+    from app.services.setup import GeneratedCertificate, OperatorCertificate
 
     if bool(args.tls_cert) != bool(args.tls_key):
         raise ConfigError("Give both --tls-cert and --tls-key, or neither.")
@@ -61,7 +61,7 @@ def _certificate(args: argparse.Namespace, settings: EndpointSettings) -> Genera
 
 
 def run(args: argparse.Namespace) -> int:
-    from app.setup.first_run import DEFAULT_TOKEN_NAME, FirstRunChoices, complete
+    from app.services.setup import DEFAULT_TOKEN_NAME, FirstRunChoices, complete
 
     directory = data_dir(args.data_dir)
     settings = EndpointSettings(args.host, args.port, args.public_host).checked()

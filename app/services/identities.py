@@ -26,29 +26,11 @@ from app.store.browse import rows_by_ids as _rows_by_ids
 from app.store.vault import Vault
 from app.targets.status import Holding, holdings
 
-__all__ = [
-    "PAGE_SIZE",
-    "Cursor",
-    "Detail",
-    "Holding",
-    "IdentityDetail",
-    "Minimiser",
-    "Page",
-    "Query",
-    "Row",
-    "ScimError",
-    "SortKey",
-    "SortValue",
-    "counts",
-    "looks_like_filter",
-    "name_warning",
-    "page",
-    "read_detail",
-    "rows_by_ids",
-    "search_clause",
-    "sorts_before",
-    "text_filter",
-]  # fmt: skip
+Where = ColumnElement[bool]  # a search understood as SQL, handed back to page() and counts() through a Query
+
+__all__ = ["PAGE_SIZE", "Cursor", "Detail", "Holding", "IdentityDetail", "Minimiser", "Page", "Query", "Row",
+           "ScimError", "SortKey", "SortValue", "Where", "counts", "looks_like_filter", "name_warning", "page",
+           "read_detail", "rows_by_ids", "search_clause", "sorts_before", "text_filter"]  # fmt: skip
 
 # -- the table ---------------------------------------------------------------------------------------------------
 
@@ -88,9 +70,7 @@ def text_filter(resource_type: str, text: str) -> str:
     return f"displayName co {quoted}"
 
 
-def search_clause(
-    resource_type: str, text: str, held: Minimiser | None = None
-) -> tuple[ColumnElement[bool] | None, str]:
+def search_clause(resource_type: str, text: str, held: Minimiser | None = None) -> tuple[Where | None, str]:
     """The WHERE clause for the search box, and a note saying how the text was understood.
 
     ``held`` is the policy in force: a filter on an attribute it does not hold can match nothing (nothing of it

@@ -10,9 +10,7 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QVBoxLayout, QWidget
 
 from app.core.errors import ConfigError, CustosError
 from app.scim.server import ScimServer
-from app.setup import endpoint
-from app.setup.endpoint import check_port_free
-from app.setup.relocate import Relocated, move_server
+from app.services.setup import Relocated, check_port_free, endpoint_address, move_server
 from app.ui.endpoint_form import EndpointForm
 from app.ui.lock.reauth import Reauthenticate
 from app.ui.widgets import error_label, text_label
@@ -30,7 +28,7 @@ class EndpointDialog(QDialog):
         self.server, self.data_dir, self.reauthenticate = server, data_dir, reauthenticate
         self.form = EndpointForm(offer_keep=True)
         with contextlib.suppress(ConfigError):  # a broken endpoint.toml: the defaults show, saving replaces it
-            self.form.show_settings(endpoint.load(data_dir))
+            self.form.show_settings(endpoint_address(data_dir))
         self.error = error_label()
         self.status = text_label()
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)

@@ -6,9 +6,16 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QButtonGroup, QComboBox, QFormLayout, QLabel, QRadioButton, QSpinBox, QWidget
 
-from app.setup.endpoint import ALL_INTERFACES, DEFAULT_PORT, EndpointSettings, machine_name
-from app.setup.first_run import GeneratedCertificate, OperatorCertificate
-from app.setup.tls import CertificateSummary, check_operator_certificate
+from app.services.setup import (
+    ALL_INTERFACES,
+    DEFAULT_PORT,
+    CertificateSummary,
+    EndpointSettings,
+    GeneratedCertificate,
+    OperatorCertificate,
+    check_operator_certificate,
+    machine_name,
+)
 from app.ui.widgets import FileField
 
 

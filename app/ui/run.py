@@ -17,8 +17,7 @@ from app.core.actor import current_actor
 from app.core.errors import CustosError
 from app.core.log_buffer import install_log_capture
 from app.runtime import Runtime
-from app.setup import endpoint
-from app.setup.tls import ensure_self_signed
+from app.services.setup import endpoint_address, self_signed_tls
 from app.store.vault import Vault
 from app.ui.first_run.wizard import FirstRunWizard
 from app.ui.main_thread_gc import collect_on_main_thread
@@ -88,13 +87,13 @@ def run_session(app: QApplication, directory: Path, vault: Vault, minimised: boo
     window: MainWindow | None = None
     runtime: Runtime | None = None
     try:
-        address = endpoint.load(directory)
+        address = endpoint_address(directory)
         runtime = Runtime(
             vault,
             host=address.host,
             port=address.port,
             public_host=address.public_host,
-            tls=ensure_self_signed(directory),
+            tls=self_signed_tls(directory),
         )
         window = MainWindow(vault, runtime.server, runtime.bus, runtime.tokens)
         # The session lasts as long as the main window, not "until the last visible window closes": hidden in the

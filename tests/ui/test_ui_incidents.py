@@ -228,3 +228,23 @@ def test_other_times_recorded_and_corrected_in_the_app(qtbot: QtBot, vault: Vaul
     assert page.table.item(0, CLOCK).text() == "notified in time"
     assert page.table.item(0, CLOCK).toolTip() == "notified in time (deadline 2026-11-30 09:00 UTC)"
     page.hide()
+
+
+def test_the_draft_is_written_from_the_register_as_it_stands(qtbot: QtBot, vault: Vault, tmp_path: Path) -> None:
+    """The page writes the draft through the service that reads the incident when it writes it: a change made
+    since the row was shown (by `breach update` in a terminal, or another window) is in the draft, not the row's
+    older copy."""
+    register = IncidentRegister(vault)
+    incident = register.open_incident("Lost laptop", "dpo")
+    page = IncidentsPage(vault, PolicyInForce(vault))
+    qtbot.addWidget(page)
+    page.choose_folder = lambda _parent: tmp_path / "drafts"
+    page.show()
+    qtbot.waitUntil(lambda: page.table.rowCount() == 1, timeout=5000)
+    page.table.selectRow(0)
+    register.update(incident, "dpo", measures="Remote wipe confirmed by the MDM at 10:40")  # elsewhere, meanwhile
+    page.export_draft()
+    qtbot.waitUntil(lambda: "Draft written" in page.summary.text(), timeout=10_000)
+    (draft,) = (tmp_path / "drafts").glob("*.md")
+    assert "Remote wipe confirmed by the MDM at 10:40" in draft.read_text(encoding="utf-8")
+    page.hide()

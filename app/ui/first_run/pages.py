@@ -25,12 +25,11 @@ from PySide6.QtWidgets import (
 
 from app.core.errors import CustosError, PolicyInvalid
 from app.policy.edit import CONTACT_FIELDS
-from app.policy.loader import check_policy
 from app.policy.model import NEEDS_HUMAN
+from app.services.policy import check
+from app.services.setup import PUBLIC, check_port_free, obstacles, reach, route_problem, routes
 from app.services.tokens import check_token_name
-from app.setup.endpoint import check_port_free
 from app.setup.idp_guides import GUIDES, guide
-from app.setup.idp_reach import PUBLIC, obstacles, reach, route_problem, routes
 from app.store.vault import MIN_PASSPHRASE_LENGTH, check_new_passphrase
 from app.ui.endpoint_form import EndpointForm
 from app.ui.passphrase_field import PassphraseRow
@@ -286,7 +285,7 @@ class PolicyPage(_CheckedPage):
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             return self.refuse(f"{path} cannot be read as a UTF-8 text file.")
-        _policy, problems = check_policy(text)
+        _policy, problems = check(text)
         self.problems.setPlainText("\n".join(problem.render(path.name) for problem in problems))
         if any(not problem.warning for problem in problems):
             error = PolicyInvalid([(p.line, p.message) for p in problems if not p.warning])

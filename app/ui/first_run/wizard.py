@@ -25,20 +25,20 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.errors import CustosError
-from app.policy.loader import load_policy
 from app.policy.model import NEEDS_HUMAN
-from app.policy.versions import default_policy_text
-from app.setup.first_run import (
+from app.services.policy import default_policy_text, load_policy
+from app.services.setup import (
     STEPS,
     FirstRunChoices,
     FirstRunResult,
     GeneratedCertificate,
     SetupCancelled,
     complete,
+    lists_every_default,
     policy_to_install,
+    refused_default_mappings,
 )
 from app.setup.idp_guides import guide
-from app.setup.idp_mappings import lists_every_default, refused_default_mappings
 from app.ui.first_run.pages import ContactsPage, EndpointPage, PassphrasePage, PolicyPage, TokenPage, WelcomePage
 from app.ui.widgets import CopyRow, ask_yes_no, error_label, text_label
 from app.ui.workers import submit

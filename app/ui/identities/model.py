@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
-from sqlalchemy import ColumnElement
 
 from app.core.errors import CustosError
 from app.core.events import ResourcesChanged
@@ -169,7 +168,7 @@ class ResourceTableModel(QAbstractTableModel):
         row = self._by_id.get(resource_id)
         return None if row is None else self._position(row)
 
-    def set_filter(self, where: ColumnElement[bool] | None) -> None:
+    def set_filter(self, where: identities.Where | None) -> None:
         q = self._query
         self._query = identities.Query(q.resource_type, q.sort, q.descending, where)
         self.reload()
