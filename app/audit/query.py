@@ -73,6 +73,13 @@ def page(conn: Connection, where: EventFilter, before_seq: int | None = None, li
     return [_stored(row) for row in conn.execute(statement)]
 
 
+def matching_seqs(conn: Connection, where: EventFilter) -> list[int]:
+    """The seq of every matching event, oldest first (the primary key only: no row is read or parsed)."""
+    conditions = where.conditions() + _time_bounds(conn, where)
+    statement = select(_A.c.seq).where(and_(true(), *conditions)).order_by(_A.c.seq)
+    return [row[0] for row in conn.execute(statement)]
+
+
 def count(conn: Connection, where: EventFilter) -> int:
     conditions = where.conditions() + _time_bounds(conn, where)
     return int(conn.execute(select(func.count()).select_from(_A).where(and_(true(), *conditions))).scalar_one())

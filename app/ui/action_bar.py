@@ -57,4 +57,5 @@ class ActionBar(QToolBar):
         button = self.widgetForAction(action)
         assert isinstance(button, QToolButton)
         button.setAutoRaise(False)
+        button.setFocusPolicy(Qt.FocusPolicy.TabFocus)  # toolbar buttons are out of the Tab order by default
         return button

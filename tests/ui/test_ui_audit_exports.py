@@ -226,3 +226,15 @@ def test_the_exports_by_keyboard_alone(qtbot: QtBot, vault: Vault, tmp_path: Pat
     qtbot.waitUntil(lambda: page.bundle_dialog is not None, timeout=2000)
     bundle = page.bundle_dialog
     assert bundle is not None and bundle.isVisible() and bundle.by_time.isChecked()
+
+
+def test_for_all_time_the_range_starts_at_the_first_entry(qtbot: QtBot, vault: Vault) -> None:
+    from app.ui.audit.bundle_dialog import first_entry_time
+
+    seed(vault, 3)
+    first = first_entry_time(vault)
+    assert first is not None
+    dialog = BundleExportDialog(vault, [], None)
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: dialog.start.dateTime().toSecsSinceEpoch() == int(first.timestamp()), timeout=5000)
+    assert not dialog.start_chosen and dialog.by_time.isChecked()

@@ -218,3 +218,15 @@ def test_at_200_percent_outside_the_policy_shows_its_rows_once_the_panel_is_coll
         seen[state] = json.loads(done.stdout.strip().splitlines()[-1])
     assert seen["collapsed"]["ratio"] == 2 and seen["collapsed"]["rows"] >= 7
     assert seen["collapsed"]["full"] >= 4 and seen["collapsed"]["full"] >= seen["expanded"]["full"] + 3, seen
+
+
+def test_tab_reaches_the_incident_commands(window: MainWindow, qtbot: QtBot) -> None:
+    window.pages.setCurrentWidget(window.incidents_page)
+    settle(qtbot)
+    page = window.incidents_page
+    assert page.open_button.focusPolicy() & Qt.FocusPolicy.TabFocus
+    page.open_button.setFocus()
+    opened: list[str] = []
+    page.run_dialog = lambda dialog: opened.append(dialog.windowTitle()) is not None and False
+    qtbot.keyClick(page.open_button, Qt.Key.Key_Space)
+    assert len(opened) == 1

@@ -55,6 +55,13 @@ def default_bundle_path(now: datetime | None = None) -> Path:
     return Path(documents_dir()) / f"custos-evidence-{moment}.zip"
 
 
+def first_entry_time(vault: Vault) -> datetime | None:
+    """When the trail's first entry was written (whole seconds, rounded down: the range's start is included)."""
+    with vault.read_connection() as conn:
+        first = conn.exec_driver_sql("SELECT at FROM audit_events ORDER BY seq LIMIT 1").scalar()
+    return datetime.fromisoformat(first.replace("Z", "+00:00")).replace(microsecond=0) if first else None
+
+
 def _edit(moment: datetime) -> QDateTimeEdit:
     edit = QDateTimeEdit(QDateTime.fromSecsSinceEpoch(int(moment.timestamp()), _UTC))
     edit.setTimeZone(_UTC)
@@ -93,8 +100,10 @@ class BundleExportDialog(QDialog):
         self.by_selection = QRadioButton(self._selection_text())
         self.by_selection.setEnabled(bool(self.selected))
         (self.by_selection if self.selected else self.by_time).setChecked(True)
+        self.start_chosen = False  # the user (or a caller) set the start: a default read later does not replace it
         for edit in (self.start, self.end):
             edit.dateTimeChanged.connect(lambda _value: self.by_time.setChecked(True))
+        self.start.dateTimeChanged.connect(lambda _value: setattr(self, "start_chosen", True))
         self.path = QLineEdit(str(default_bundle_path(now())))
         browse = QPushButton("Choose…")
         browse.setAutoDefault(False)
@@ -148,6 +157,15 @@ class BundleExportDialog(QDialog):
         layout.addStretch(1)
         layout.addWidget(self.buttons)
         self.resize(640, self.sizeHint().height())
+        if since is None:  # "All time": from the first entry (a primary-key lookup, in a worker)
+            submit(lambda: first_entry_time(vault), self._first_entry_read, lambda _exc: None)
+
+    def _first_entry_read(self, first: datetime | None) -> None:
+        if first is None or self.start_chosen:
+            return
+        self.start.blockSignals(True)  # a default, not the user's choice of a time range
+        self.start.setDateTime(QDateTime.fromSecsSinceEpoch(int(first.timestamp()), _UTC))
+        self.start.blockSignals(False)
 
     def _selection_text(self) -> str:
         if not self.selected:
