@@ -35,6 +35,7 @@ from app.targets.config import TargetConfig, add_target  # noqa: E402
 from app.targets.policy_change import apply_policy  # noqa: E402
 from app.ui.main_window import MainWindow  # noqa: E402
 from app.ui.run import application  # noqa: E402
+from scripts.render_workflows import read_ids  # noqa: E402
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 GIVEN = ["Alex", "Sam", "Noor", "Kim", "Jo", "Mika", "Ravi", "Lea", "Ines", "Tom"]
@@ -117,14 +118,37 @@ def open_requests(vault: Vault) -> None:
     settings.save(vault.path.parent, country="GB", subdivision="ENG", zone="Europe/London")
     register = DsrRegister(vault)
     now = datetime.now(UTC)
-    subjects = [row[0] for row in vault.engine.connect().exec_driver_sql(
-        "SELECT id FROM scim_resources WHERE resource_type = 'User' ORDER BY id LIMIT 3")]  # fmt: skip
+    subjects = read_ids(vault, "SELECT id FROM scim_resources WHERE resource_type = 'User' ORDER BY id LIMIT 3")
     register.open(["access"], "email", "dpo", now - timedelta(days=36), subject_id=subjects[0])
     soon = register.open(["erasure"], "form", "dpo", now - timedelta(days=26), subject_id=subjects[1])
     register.verify(soon, "verified", "dpo", "call-back to the number on file")
     register.open(["rectification", "objection"], "letter", "dpo", now - timedelta(days=4), subject_id=subjects[2])
     misrouted = register.open(["not_gdpr"], "email", "dpo", now - timedelta(days=10))
     register.record_answer(misrouted, "dpo", (now - timedelta(days=9)).date(), [])
+
+
+def sample_traffic(server: ScimServer, secret: str, certificate: Path, vault: Vault) -> None:
+    """Real requests to the running endpoint (served, refused, unauthenticated) and two erasure requests, so that
+    the Overview's charts and the Audit page's chart show this session's activity as the trail records it."""
+    import time
+
+    started = time.monotonic()
+    import httpx
+
+    from app.erasure.requests import request_erasure
+
+    with httpx.Client(base_url=server.base_url, verify=str(certificate), timeout=10) as client:
+        for index in range(24):
+            client.get("/Users", params={"count": 5, "startIndex": index + 1},
+                       headers={"Authorization": f"Bearer {secret}"})  # fmt: skip
+        for _ in range(4):  # an unknown attribute in a filter: 400, recorded as refused
+            client.get("/Users", params={"filter": 'nosuchattribute eq "x"'},
+                       headers={"Authorization": f"Bearer {secret}"})  # fmt: skip
+        for _ in range(3):
+            client.get("/Users", headers={"Authorization": "Bearer not-a-token"})
+    subjects = read_ids(vault, "SELECT id FROM scim_resources WHERE resource_type = 'User' ORDER BY id DESC LIMIT 2")
+    request_erasure(vault, subjects, "art17-1a", "dpo")
+    print(f"sample traffic sent in {time.monotonic() - started:.1f} s", flush=True)
 
 
 def render_policy_editor(window: MainWindow, out: Path) -> None:
@@ -239,16 +263,26 @@ def main() -> int:
         open_requests(vault)
         refuse_entra_defaults(vault, 40)
         tokens = TokenStore(vault)
-        tokens.create("entra-id-production")
+        _info, secret = tokens.create("entra-id-production")
         tokens.create("okta-staging", expires_in_days=30)
         bus = EventBus()
-        server = ScimServer(vault, tls=ensure_self_signed(data), bus=bus, tokens=tokens)
+        tls = ensure_self_signed(data)
+        server = ScimServer(vault, tls=tls, bus=bus, tokens=tokens)
         window = MainWindow(vault, server, bus, tokens)
         # 1280×800 at 100 %; scaled, the whole of a 1920×1080 screen (960×540 logical pixels at 200 %)
         window.resize(QSize(1280, 800) if scale == 1 else QSize(round(1920 / scale), round(1080 / scale)))
         window.show()
         window.server_panel.start()
         wait(1500)
+        if server.running:  # from another thread: the GUI's event loop keeps running meanwhile
+            import threading
+
+            traffic = threading.Thread(target=sample_traffic, args=(server, secret, tls.cert_path, vault))
+            traffic.start()
+            while traffic.is_alive():
+                wait(100)
+            window.overview_page.refresh_dashboard()  # as the app does within 10 s of the trail growing
+            wait(1500)
         tables = [t for t in window.findChildren(QTableView) if t.isVisible()]
         if tables:
             table = tables[0]  # show the detail pane with every stored attribute

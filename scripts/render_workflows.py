@@ -30,6 +30,13 @@ from app.ui.targets.dialog import TargetDialog
 from app.ui.targets.reconcile_dialog import ReconcileDialog
 
 
+def read_ids(vault: Vault, statement: str) -> list[str]:
+    """Ids for the sample data, read in a connection that is closed at once. A connection left to the garbage
+    collector keeps its read snapshot until the collector runs, which the app does on the GUI thread only: an
+    erasure's WAL checkpoint on that thread then waits for it forever (the render hung there)."""
+    with vault.read_connection() as conn:
+        return [row[0] for row in conn.exec_driver_sql(statement)]
+
 def _shot(dialog: QWidget, path: Path, wait: Callable[[int], None], settle: int = 400) -> None:
     dialog.show()
     wait(settle)
@@ -65,8 +72,7 @@ def render(window: MainWindow, vault: Vault, out: Path, wait: Callable[[int], No
     ):
         _shot(dialog, out / f"dialog-incident-{name}.png", wait)
 
-    subjects = [row[0] for row in vault.engine.connect().exec_driver_sql(
-        "SELECT id FROM scim_resources WHERE resource_type = 'User' ORDER BY id LIMIT 2")]  # fmt: skip
+    subjects = read_ids(vault, "SELECT id FROM scim_resources WHERE resource_type = 'User' ORDER BY id LIMIT 2")
     _shot(ErasureDialog(vault, subjects[:1], None, None, window), out / "dialog-erasure.png", wait, 1200)
     request_erasure(vault, subjects[1:2], "art17-1a", "dpo", "ticket 4711")
     history = ErasureHistoryDialog(vault, window)

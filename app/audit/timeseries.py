@@ -141,6 +141,7 @@ def family(kind: str) -> str:
 def events_by_type(conn: Connection, where: EventFilter, start: datetime, end: datetime, slots: int) -> TimeSeries:
     """Entries matching ``where`` in ``slots`` equal slices of [start, end), per event family ("scim", "policy"…):
     the ``TOP_TYPES`` busiest on their own, the others summed as "other". Every entry counts once."""
+    slots = max(1, min(slots, math.ceil((end - start).total_seconds())))  # a slot is a whole second at least
     step = timedelta(seconds=_whole_seconds((end - start) / slots))  # whole seconds, covering [start, end)
     bounded = EventFilter(**{**where.__dict__, "since": start, "until": end})
     frame = _rows(conn, bounded, start, step)

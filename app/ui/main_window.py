@@ -487,6 +487,7 @@ class MainWindow(QMainWindow):
         self.notifier = TrayNotifier(self.tray.icon, vault, notifications_enabled, parent=self)
         self.bridge.alert_raised.connect(self.notifier.alert)
         self.notifier.open_requested.connect(self.open_notice)
+        self.notifier.shown.connect(self._notice_without_tray)
         self.notifier.start()
         self.setMinimumSize(MINIMUM_SIZE)
         self.resize(1100, 750)
@@ -510,6 +511,12 @@ class MainWindow(QMainWindow):
         screen when locked: the passphrase is still needed to see it)."""
         self.tray.show_window()
         self.show_named_page(str(getattr(notice, "page", "")))
+
+    def _notice_without_tray(self, notice: object) -> None:
+        """No system tray to show it (some desktops, a bare X server): the status bar says it instead."""
+        if not self.tray.available():  # without its "Click to …": there is nothing to click there
+            text = str(getattr(notice, "text", "")).split(" Click ")[0]
+            self.statusBar().showMessage(f"{getattr(notice, 'title', '')}: {text}", 60_000)
 
     def show_named_page(self, name: str) -> None:
         """The page a notice or a dashboard tile names (app.notices / app.dashboard use these names)."""

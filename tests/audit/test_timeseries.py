@@ -79,3 +79,11 @@ def test_events_by_type_folds_the_rare_families_and_follows_the_filter(vault: Va
     assert series.total("other") == 3 and series.total() == len(kinds)
     assert series.series["scim"] == [6, 0, 0, 0, 0, 0] and series.series["other"] == [0, 0, 3, 0, 0, 0]
     assert list(only_scim.series) == ["scim"] and only_scim.total() == 6
+
+
+def test_a_range_of_a_few_seconds_is_drawn_in_whole_seconds_across_the_axis(vault: Vault) -> None:
+    write(vault, *[(timedelta(seconds=i), "scim.request", "success", {}) for i in range(10)])
+    with vault.read_connection() as conn:
+        series = events_by_type(conn, EventFilter(), BASE, BASE + timedelta(seconds=10, milliseconds=500), 48)
+    assert series.step == timedelta(seconds=1) and series.slots == 11  # not 48 slots, most of them after the end
+    assert series.series["scim"] == [1] * 10 + [0]

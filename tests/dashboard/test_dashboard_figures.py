@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from app.audit.trail import Event, append
 from app.dashboard.figures import BAD, OK, WARN, read_dashboard
 from app.feed import outbox
@@ -76,3 +78,25 @@ def test_requests_incidents_and_refusals_with_their_clocks(vault: Vault) -> None
     assert tiles(vault, later + timedelta(hours=25))["refusals"] == (
         "0", "SCIM requests answered 4xx/5xx or not authenticated", OK
     )
+
+
+def test_the_refusals_tile_and_the_requests_chart_read_one_snapshot(
+    vault: Vault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Seen in a screenshot: "Refused, last 24 h: 0" beside a chart with 4 refused, a request having been recorded
+    between the two statements. Here a refused request is committed right after the tile's count."""
+    from app.audit import timeseries
+
+    original = timeseries.refusals_since
+    when = datetime.now(UTC) + timedelta(minutes=1)
+
+    def count_then_record(conn: object, since: datetime) -> int:
+        counted = original(conn, since)  # type: ignore[arg-type]
+        with vault.write_transaction() as other:
+            append(other, Event("scim.request", "token:entra", "failure", details={"status": 400}, at=when))
+        return counted
+
+    monkeypatch.setattr("app.dashboard.figures.timeseries.refusals_since", count_then_record)
+    board = read_dashboard(vault, PolicyInForce(vault).get().policy, when + timedelta(minutes=1))
+    refused_tile = next(t for t in board.tiles if t.key == "refusals")
+    assert refused_tile.value == str(board.requests.total("refused")) == "0"

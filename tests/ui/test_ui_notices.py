@@ -89,3 +89,14 @@ def test_a_breach_clock_is_said_once_and_notices_can_be_switched_off(
     window.notifier.check_deadlines()  # not even read while off
     qtbot.wait(200)
     assert len(shown) == 2
+
+
+def test_without_a_tray_a_notice_is_said_in_the_status_bar(running: tuple[MainWindow, ScimServer]) -> None:
+    window, _server = running
+    shown, _clock = recorded(window, datetime(2026, 12, 1, 9, 0, tzinfo=UTC))
+    window.tray.available = lambda: False
+    window.notifier.alert(AlertRaised(4, "mass_deprovisioning", 120, "", 100, 10))
+    assert len(shown) == 1
+    assert window.statusBar().currentMessage() == (
+        "Custos: alert: 120 SCIM deletes within 10 min (threshold 100)."
+    )
