@@ -35,7 +35,7 @@ from app.scim.damage import DamageAlarm
 from app.scim.errors import ScimError, method_not_allowed, storage_full
 from app.scim.failures import FailureTally
 from app.scim.input_guard import refuse_json_constant, refuse_repeated_names
-from app.scim.query import QueryParams, search
+from app.scim.query import QueryParams, search_json
 from app.scim.request_audit import KNOWN_METHODS, UNKNOWN_ROUTE, matched_route, throttled_event
 from app.scim.service import Preconditions, ScimService
 from app.store.integrity import is_corruption
@@ -52,11 +52,12 @@ _RESOURCE_PATH = re.compile(r"^/(Users|Groups)(?:/([^/]+))?$")
 _TYPES = {"Users": "User", "Groups": "Group"}
 
 
-def _counted(request: Request, listed: dict[str, Any]) -> dict[str, Any]:
-    """Note on the request how many resources this answer holds and matched (counts only, never the data)."""
-    returned = listed.get("Resources") or []
-    request.state.results = (len(returned), int(listed.get("totalResults", len(returned))))
-    return listed
+def _listed(request: Request, page: tuple[bytes, int, int]) -> Response:
+    """A ListResponse already encoded; the request notes how many resources it holds and matched (counts only,
+    never the data)."""
+    content, returned, total = page
+    request.state.results = (returned, total)
+    return Response(content, media_type=SCIM_MEDIA_TYPE)
 
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -203,7 +204,7 @@ class ScimApp:
         if path == "/.search":
             self._require(request.method, "POST")
             params = QueryParams.from_search_body(await self._body(request))
-            return _json(_counted(request, search(self.service.vault, self._held(), base, ("User", "Group"), params)))
+            return _listed(request, search_json(self.service.vault, self._held(), base, ("User", "Group"), params))
         match = _RESOURCE_PATH.match(path)
         if match is None:
             raise ScimError(404, "Unknown endpoint.")
@@ -212,19 +213,19 @@ class ScimApp:
         if resource_id == ".search":
             self._require(request.method, "POST")
             params = QueryParams.from_search_body(await self._body(request))
-            return _json(_counted(request, search(self.service.vault, self._held(), base, (resource_type,), params)))
+            return _listed(request, search_json(self.service.vault, self._held(), base, (resource_type,), params))
         if resource_id is None:
             if method == "GET":
                 params = QueryParams.from_query_string(dict(request.query_params))
-                listed = search(self.service.vault, self._held(), base, (resource_type,), params)
-                return _json(_counted(request, listed))
+                return _listed(request, search_json(self.service.vault, self._held(), base, (resource_type,), params))
             self._require(request.method, "POST", "GET, HEAD, POST")
             result = await self._offload(self.service.create, resource_type, await self._object_body(request))
         elif method == "GET":
             query = request.query_params
-            result = self.service.get(
+            result = self.service.get_json(
                 resource_type, resource_id, query.get("attributes"), query.get("excludedAttributes"), preconditions
             )
+            return Response(result.body, result.status, result.headers, SCIM_MEDIA_TYPE if result.body else None)
         elif method == "PUT":
             body = await self._object_body(request)
             result = await self._offload(self.service.replace, resource_type, resource_id, body, preconditions)

@@ -25,6 +25,7 @@ from app.core.ids import new_resource_id
 from app.erasure import references, source, tombstones
 from app.policy.in_force import PolicyInForce
 from app.policy.minimise import typed_paths
+from app.scim import render
 from app.scim import repository as repo
 from app.scim.errors import ScimError, invalid_value, not_found
 from app.scim.identity_strings import check_user_name
@@ -48,6 +49,15 @@ T = TypeVar("T")
 class ScimResponse:
     status: int
     body: dict[str, Any] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class EncodedResponse:
+    """A response whose body is already JSON bytes (empty: no body)."""
+
+    status: int
+    body: bytes
     headers: dict[str, str] = field(default_factory=dict)
 
 
@@ -120,6 +130,43 @@ class ScimService:
         excluded: str | None = None,
         preconditions: Preconditions = Preconditions(),
     ) -> ScimResponse:
+        found = self._read(resource_type, resource_id, attributes, excluded, preconditions)
+        if isinstance(found, ScimResponse):
+            return found
+        row, related, include, exclude, headers = found
+        body = project(repo.to_scim(row, self.base_url, related), schema_for(resource_type), include, exclude)
+        return ScimResponse(200, body, headers)
+
+    def get_json(
+        self,
+        resource_type: str,
+        resource_id: str,
+        attributes: str | None = None,
+        excluded: str | None = None,
+        preconditions: Preconditions = Preconditions(),
+    ) -> EncodedResponse:
+        """``get`` as the bytes of the response body: the stored JSON spliced with id, meta and memberships when
+        no projection is asked (app/scim/render.py), never parsed and re-encoded."""
+        found = self._read(resource_type, resource_id, attributes, excluded, preconditions)
+        if isinstance(found, ScimResponse):
+            return EncodedResponse(found.status, b"", found.headers)
+        row, related, include, exclude, headers = found
+        if include or exclude:
+            document = repo.to_scim(row, self.base_url, related)
+            content = render.dumps(project(document, schema_for(resource_type), include, exclude)).encode()
+        else:
+            content = render.resource_bytes(row, self.base_url, related)
+        return EncodedResponse(200, content, headers)
+
+    def _read(
+        self,
+        resource_type: str,
+        resource_id: str,
+        attributes: str | None,
+        excluded: str | None,
+        preconditions: Preconditions,
+    ) -> ScimResponse | tuple[repo.StoredResource, Any, list[str], list[str], dict[str, str]]:
+        """The row, its memberships (when the projection shows them) and the headers, or the 304 answer."""
         include, exclude = parse_list(attributes), parse_list(excluded)
         with self.vault.read_connection() as conn:
             row = repo.load(conn, resource_type, resource_id)
@@ -131,9 +178,8 @@ class ScimService:
             related = None
             if wants_related(resource_type, include, exclude):
                 related = repo.memberships(conn, resource_type, [row.id], self.base_url).get(row.id)
-            document = repo.to_scim(row, self.base_url, related)
-        body = project(document, schema_for(resource_type), include, exclude)
-        return ScimResponse(200, body, {"ETag": tag, "Location": document["meta"]["location"]})
+        location = f"{self.base_url}{schema_for(resource_type).endpoint}/{row.id}"
+        return row, related, include, exclude, {"ETag": tag, "Location": location}
 
     # -- writes ------------------------------------------------------------------------------------
     def create(self, resource_type: str, body: dict[str, Any]) -> ScimResponse:

@@ -77,10 +77,8 @@ class ScimResource(Base):
         UniqueConstraint("resource_type", "user_name_ci", name="uq_resource_user_name_ci"),
         Index("ix_resource_type_id", "resource_type", "id"),  # pages in id order, COUNT per type
         Index("ix_resource_type_display", "resource_type", "display_name_ci", "id"),
-        # Partial (migration 0016): only the rows a comparison can find are in the index.
-        Index(
-            "ix_resource_type_external", "resource_type", "external_id", sqlite_where=text("external_id IS NOT NULL")
-        ),
+        # Every row (migration 0017): a list sorted by externalId reads the rows without one here too, in id order.
+        Index("ix_resource_type_external", "resource_type", "external_id", "id"),
         Index("ix_resource_type_modified", "resource_type", "modified", "id"),
         Index("ix_resource_type_created", "resource_type", "created", "id"),
         Index(

@@ -1,0 +1,142 @@
+"""How a list is ordered in SQL so that every page is a range read on an index, never a sort of every match.
+
+A sorted list is one or two *segments*, each read in the order of one index:
+
+* ``sortBy`` on an attribute held in a column (userName, displayName, externalId, id, meta.created,
+  meta.lastModified): the resources without a value (NULL, read on the column's index with ``IS NULL``, in id
+  order), then those with one, in (value, id) order of the column's index — reversed for ``descending``;
+* ``sortBy`` on a single-valued attribute held in ``attribute_values`` (name.familyName, title, an enterprise
+  attribute…): the resources without a row for it (id order), then a walk of the (path, value, resource_id)
+  index joined to each resource;
+* unsorted: one segment in (resource_type, id) order.
+
+A page is the rows of the first segment past the cursor or offset, then of the next ones; the offset skips whole
+segments by counting them on the same index. Resources without a value sort before every value when ascending
+and after them when descending, as before (then among themselves by id, where an empty string used to tie with
+them). A multi-valued or boolean attribute has no such index (its sort value is the smallest of a resource's
+values): it keeps one segment ordered by that computed value, sorted by SQLite — the one case that still sorts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, FromClause, and_, func, literal, null, select, tuple_, type_coerce
+from sqlalchemy.types import NullType
+
+from app.scim.errors import ScimError, invalid_value
+from app.scim.filter_sql import _column_for, parse
+from app.scim.schema import schema_for
+from app.store.models import AttributeValue, ScimResource
+
+_R = ScimResource.__table__
+_AV = AttributeValue.__table__
+_UNIQUE_PER_TYPE = frozenset({"user_name_ci"})  # uq_resource_user_name_ci: the value alone orders the rows
+
+
+def raw(expression: Any) -> Any:
+    """Compared and returned as SQLite stores it (text or a number; a dateTime stays its stored text): a cursor
+    carries that raw value and binds it back the same way."""
+    return type_coerce(expression, NullType())
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Rows read in one index's order: ``keys`` ascending (the last one identifies a row), ``value`` is the sort
+    value a cursor carries (None for the rows without one)."""
+
+    source: FromClause
+    condition: tuple[ColumnElement[bool], ...]
+    value: Any
+    keys: tuple[Any, ...]
+    has_values: bool
+    # Read only after a lookup finds a row in it: its index is not in id order (a unique column's NULLs), and it
+    # is empty by construction (every User has a userName), so the lookup is all it ever costs.
+    looked_up: bool = False
+
+    def after(self, last_value: Any, last_id: str, descending: bool) -> ColumnElement[bool]:
+        """Keyset condition: the rows past (sort value, id) of the last row served, as a row-value range."""
+        if len(self.keys) == 2 or self.keys[0] is _R.c.id:
+            bound = [literal(last_value, NullType()), literal(last_id)][-len(self.keys) :]
+        else:
+            bound = [literal(last_value, NullType())]  # a value unique within the type orders the rows alone
+        if len(self.keys) == 1:
+            return self.keys[0] < bound[0] if descending else self.keys[0] > bound[0]
+        row = tuple_(*self.keys)
+        return row < tuple_(*bound) if descending else row > tuple_(*bound)
+
+
+@dataclass(frozen=True)
+class SortPlan:
+    segments: tuple[Segment, ...]  # in ascending order
+
+    @property
+    def may_be_missing(self) -> bool:
+        """Whether a row can have no sort value (a cursor may then carry none)."""
+        return any(not segment.has_values for segment in self.segments)
+
+    def ordered(self, descending: bool) -> tuple[Segment, ...]:
+        return tuple(reversed(self.segments)) if descending else self.segments
+
+    def resuming(self, last_value: Any, descending: bool) -> tuple[Segment, ...]:
+        """The segments a cursor resumes in: the one its last row came from, then the following ones."""
+        ordered = self.ordered(descending)
+        has_values = last_value is not None
+        index = next((i for i, segment in enumerate(ordered) if segment.has_values == has_values), None)
+        if index is None:  # e.g. no value where every row has one: not a cursor this server issued for this query
+            raise ScimError(400, "The cursor is not valid for this query.", "invalidCursor")
+        return ordered[index:]
+
+
+_UNSORTED = SortPlan((Segment(_R, (), literal(""), (_R.c.id,), True),))
+
+
+def plan_for(resource_type: str | None, sort_by: str | None) -> SortPlan:
+    """The segments of a list of ``resource_type`` sorted by ``sort_by`` (None: unsorted)."""
+    if not sort_by or resource_type is None:
+        return _UNSORTED
+    schema = schema_for(resource_type)
+    node = parse(f"{sort_by} pr")  # reuse the attribute-path grammar
+    path = node.attr_path  # type: ignore[attr-defined]
+    resolved = schema.resolve(path.uri, path.attr, path.sub_attr)
+    if resolved is None or (resolved.leaf.type == "complex" and not resolved.leaf.multi_valued):
+        raise invalid_value(f"Cannot sort by '{sort_by}'.")
+    if resolved.leaf.type == "complex":
+        resolved = schema.resolve(path.uri, path.attr, "value") or resolved
+    column = _column_for(schema, resolved)
+    if column is not None:
+        folded = {"user_name": "user_name_ci", "display_name": "display_name_ci"}.get(column.key, column.key)
+        return _column_plan(_R.c[folded])
+    numeric = resolved.leaf.type in ("integer", "decimal")
+    if resolved.top.multi_valued or resolved.leaf.type == "boolean":
+        return _computed_plan(resolved.index_path, numeric, resolved.leaf.type == "boolean")
+    return _attribute_plan(resolved.index_path, numeric)
+
+
+def _column_plan(column: Any) -> SortPlan:
+    if column.key == "id":
+        return _UNSORTED
+    keys = (raw(column),) if column.key in _UNIQUE_PER_TYPE else (raw(column), _R.c.id)
+    unique = column.key in _UNIQUE_PER_TYPE
+    missing = Segment(_R, (column.is_(None),), null(), (_R.c.id,), False, looked_up=unique)
+    present = Segment(_R, (column.is_not(None),), raw(column), keys, True)
+    return SortPlan((missing, present))
+
+
+def _attribute_plan(index_path: str, numeric: bool) -> SortPlan:
+    """A single-valued attribute: at most one row per resource and path, so the index order is the sort order."""
+    value = _AV.c.value_num if numeric else _AV.c.value_ci
+    joined = _R.join(_AV, and_(_AV.c.resource_id == _R.c.id, _AV.c.path == index_path, value.is_not(None)))
+    has_row = select(_AV.c.element).where(_AV.c.resource_id == _R.c.id, _AV.c.path == index_path, value.is_not(None))
+    missing = Segment(_R, (~has_row.exists(),), null(), (_R.c.id,), False)
+    present = Segment(joined, (), raw(value), (raw(value), _AV.c.resource_id), True)
+    return SortPlan((missing, present))
+
+
+def _computed_plan(index_path: str, numeric: bool, boolean: bool) -> SortPlan:
+    """A multi-valued attribute sorts by a resource's smallest value: computed per resource, so SQLite sorts."""
+    column = _AV.c.value_num if numeric else _AV.c.value_bool if boolean else _AV.c.value_ci
+    smallest = select(func.min(column)).where(_AV.c.resource_id == _R.c.id, _AV.c.path == index_path)
+    value = raw(func.coalesce(smallest.scalar_subquery(), ""))
+    return SortPlan((Segment(_R, (), value, (value, _R.c.id), True),))

@@ -1,0 +1,67 @@
+"""A stored resource as the bytes of its SCIM representation, without parsing and re-serialising it.
+
+The mirror keeps each resource's document as compact JSON without the server-computed parts (``id``, ``meta``,
+``members``/``groups``; app/scim/validation.py), which is the representation minus those parts. Serving it is
+string assembly: ``{"id":…,`` + the stored members + the computed membership + ``"meta":{…}}``. ``meta`` is
+filled at render because ``location`` depends on the base URL of this run and ``version``/``lastModified`` on the
+row. The JSON parser and encoder, which cost more than the query for a page of 100, stay off the read path.
+
+One case still goes through the parser: a stored enterprise ``manager`` (its ``$ref`` is rewritten against the
+base URL, app/scim/repository.py), and any document whose text merely contains one of the names the fast path
+must not duplicate (a value ``"manager"`` included) — the same output, only slower.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from app.scim.repository import StoredResource, etag, iso, to_scim
+from app.scim.schema import schema_for
+
+# Names the assembled object adds or rewrites; a stored document that shows one goes through to_scim.
+_COMPUTED = ('"id"', '"meta"', '"members"', '"groups"', '"manager"')
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _ready(document: str) -> bool:
+    """Whether the stored text can be spliced as it is: one JSON object that names its schemas and none of
+    the computed members."""
+    return (
+        document.startswith("{")
+        and document.endswith("}")
+        and '"schemas"' in document
+        and not any(name in document for name in _COMPUTED)
+    )
+
+
+def meta_json(row: StoredResource, base_url: str) -> str:
+    location = f"{base_url}{schema_for(row.resource_type).endpoint}/{row.id}"
+    return (
+        f'{{"resourceType":{dumps(row.resource_type)},"created":"{iso(row.created)}",'
+        f'"lastModified":"{iso(row.modified)}","location":{dumps(location)},"version":{dumps(etag(row))}}}'
+    )
+
+
+def resource_text(row: StoredResource, base_url: str, related: list[dict[str, Any]] | None) -> str:
+    """The full representation (no projection) as JSON text, equal to ``to_scim``'s as a JSON value."""
+    if not _ready(row.document):
+        return dumps(to_scim(row, base_url, related))
+    parts = ['{"id":', dumps(row.id), ",", row.document[1:-1]]
+    if related:
+        parts += [',"members":' if row.resource_type == "Group" else ',"groups":', dumps(related)]
+    parts += [',"meta":', meta_json(row, base_url), "}"]
+    return "".join(parts)
+
+
+def resource_bytes(row: StoredResource, base_url: str, related: list[dict[str, Any]] | None) -> bytes:
+    return resource_text(row, base_url, related).encode()
+
+
+def list_bytes(header: dict[str, Any], resources: list[str]) -> bytes:
+    """A ListResponse from its header members and its resources' JSON texts."""
+    head = dumps(header)
+    return "".join([head[:-1], ',"Resources":[', ",".join(resources), "]}"]).encode()
