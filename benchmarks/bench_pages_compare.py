@@ -11,11 +11,13 @@ imports that checkout's ``app``, and measures there, in process so the two cores
 * a walk of every user by pages of 100 (startIndex), unsorted and sorted by userName, encoded to bytes;
 * a walk sorted by name.familyName by cursor, encoded to bytes.
 
+Times are the measuring process's CPU time (``time.process_time``), each the median of 3 batches after a
+warm-up: on two cores shared with other work, wall-clock figures moved by 3x between rounds of the same code.
 Rounds alternate the checkouts (before, after, before, after…); the table shows each figure's median over the
-rounds, and the ratio before/after (> 1: after is faster or smaller).
+rounds, and the ratio first/last (> 1: the last is faster or smaller).
 
     git archive <base> | tar -x -C /tmp/before
-    python benchmarks/bench_pages_compare.py --before /tmp/before --users 10000 --rounds 3
+    python benchmarks/bench_pages_compare.py --checkout before=/tmp/before --checkout after=. --rounds 3
 """
 
 from __future__ import annotations
@@ -67,19 +69,19 @@ def per_call_ms(action, items):
     runs = []
     for batch in range(3):
         chunk = items[batch::3]
-        started = time.perf_counter()
+        started = time.process_time()
         for item in chunk:
             action(item)
-        runs.append((time.perf_counter() - started) * 1000 / len(chunk))
+        runs.append((time.process_time() - started) * 1000 / len(chunk))
     return statistics.median(runs)
 
 def walk_s(pages):
     """Median of 3 walks, in s (each page built and encoded)."""
     runs = []
     for _ in range(3):
-        started = time.perf_counter()
+        started = time.process_time()
         pages()
-        runs.append(time.perf_counter() - started)
+        runs.append(time.process_time() - started)
     return statistics.median(runs)
 
 def by_index(sort_by):
@@ -142,23 +144,26 @@ def run(checkout: Path, users: int, sample: int) -> dict[str, float]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--before", type=Path, required=True, help="a checkout of the code before the change")
-    parser.add_argument("--after", type=Path, default=ROOT, help="a checkout of the code after (default: this one)")
+    parser.add_argument(
+        "--checkout", action="append", required=True, metavar="LABEL=PATH", help="a checkout to measure (repeat)"
+    )
     parser.add_argument("--users", type=int, default=10_000)
     parser.add_argument("--sample", type=int, default=1_000, help="GETs and filtered lists per measurement")
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    figures: dict[str, list[dict[str, float]]] = {"before": [], "after": []}
+    checkouts = [(label, Path(path).resolve()) for label, _, path in (item.partition("=") for item in args.checkout)]
+    figures: dict[str, list[dict[str, float]]] = {label: [] for label, _path in checkouts}
     for round_number in range(args.rounds):
-        for label, checkout in (("before", args.before), ("after", args.after)):
-            figures[label].append(run(checkout.resolve(), args.users, args.sample))
+        for label, checkout in checkouts:
+            figures[label].append(run(checkout, args.users, args.sample))
             print(f"round {round_number + 1} {label}: {figures[label][-1]}", file=sys.stderr, flush=True)
-    print(f"issue 16 steps 1-2 at {args.users:,} users, medians of {args.rounds} rounds")
-    print(f"{'figure':<44} {'before':>10} {'after':>10} {'before/after':>13}")
+    labels = [label for label, _path in checkouts]
+    print(f"issue 16 steps 1-2 at {args.users:,} users, medians of {args.rounds} rounds (CPU time of the process)")
+    print(f"{'figure':<46}" + "".join(f"{label:>12}" for label in labels) + f"{labels[0] + '/' + labels[-1]:>16}")
     for key, label, unit in FIGURES:
-        before = statistics.median(run[key] for run in figures["before"])
-        after = statistics.median(run[key] for run in figures["after"])
-        print(f"{label + f' ({unit})':<44} {before:>10.3f} {after:>10.3f} {before / after:>12.2f}x")
+        values = [statistics.median(run[key] for run in figures[name]) for name in labels]
+        cells = "".join(f"{value:>12.3f}" for value in values)
+        print(f"{label + f' ({unit})':<46}{cells}{values[0] / values[-1]:>15.2f}x")
     return 0
 
 

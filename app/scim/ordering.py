@@ -6,8 +6,9 @@ A sorted list is one or two *segments*, each read in the order of one index:
   meta.lastModified): the resources without a value (NULL, read on the column's index with ``IS NULL``, in id
   order), then those with one, in (value, id) order of the column's index — reversed for ``descending``;
 * ``sortBy`` on a single-valued attribute held in ``attribute_values`` (name.familyName, title, an enterprise
-  attribute…): the resources without a row for it (id order), then a walk of the (path, value, resource_id)
-  index joined to each resource;
+  attribute…): the resources without a row for it (id order), then a walk of the (path, value, rid) index
+  joined to each resource — ties broken by the resource's number (its order of creation), which that index
+  holds, where the other orders break them by id;
 * unsorted: one segment in (resource_type, id) order.
 
 A page is the rows of the first segment past the cursor or offset, then of the next ones; the offset skips whole
@@ -51,20 +52,24 @@ class Segment:
     value: Any
     keys: tuple[Any, ...]
     has_values: bool
+    # The tie-breaking key of the row a cursor names by its id: the id itself, or the resource number (rid) where
+    # the index breaks ties by that (attribute_values names resources by number).
+    tie_by_rid: bool = False
     # Read only after a lookup finds a row in it: its index is not in id order (a unique column's NULLs), and it
     # is empty by construction (every User has a userName), so the lookup is all it ever costs.
     looked_up: bool = False
 
     def after(self, last_value: Any, last_id: str, descending: bool) -> ColumnElement[bool]:
         """Keyset condition: the rows past (sort value, id) of the last row served, as a row-value range."""
-        if len(self.keys) == 2 or self.keys[0] is _R.c.id:
-            bound = [literal(last_value, NullType()), literal(last_id)][-len(self.keys) :]
-        else:
-            bound = [literal(last_value, NullType())]  # a value unique within the type orders the rows alone
+        tie: Any = literal(last_id)
+        if self.tie_by_rid:
+            tie = select(_R.c.rid).where(_R.c.id == literal(last_id)).scalar_subquery()
         if len(self.keys) == 1:
-            return self.keys[0] < bound[0] if descending else self.keys[0] > bound[0]
-        row = tuple_(*self.keys)
-        return row < tuple_(*bound) if descending else row > tuple_(*bound)
+            # the id alone, or a value unique within the type, which orders the rows alone
+            bound = tie if self.keys[0] is _R.c.id else literal(last_value, NullType())
+            return self.keys[0] < bound if descending else self.keys[0] > bound
+        row, after = tuple_(*self.keys), tuple_(literal(last_value, NullType()), tie)
+        return row < after if descending else row > after
 
 
 @dataclass(frozen=True)
@@ -127,16 +132,16 @@ def _column_plan(column: Any) -> SortPlan:
 def _attribute_plan(index_path: str, numeric: bool) -> SortPlan:
     """A single-valued attribute: at most one row per resource and path, so the index order is the sort order."""
     value = _AV.c.value_num if numeric else _AV.c.value_ci
-    joined = _R.join(_AV, and_(_AV.c.resource_id == _R.c.id, _AV.c.path == index_path, value.is_not(None)))
-    has_row = select(_AV.c.element).where(_AV.c.resource_id == _R.c.id, _AV.c.path == index_path, value.is_not(None))
+    joined = _R.join(_AV, and_(_AV.c.rid == _R.c.rid, _AV.c.path == index_path, value.is_not(None)))
+    has_row = select(_AV.c.element).where(_AV.c.rid == _R.c.rid, _AV.c.path == index_path, value.is_not(None))
     missing = Segment(_R, (~has_row.exists(),), null(), (_R.c.id,), False)
-    present = Segment(joined, (), raw(value), (raw(value), _AV.c.resource_id), True)
+    present = Segment(joined, (), raw(value), (raw(value), _AV.c.rid), True, tie_by_rid=True)
     return SortPlan((missing, present))
 
 
 def _computed_plan(index_path: str, numeric: bool, boolean: bool) -> SortPlan:
     """A multi-valued attribute sorts by a resource's smallest value: computed per resource, so SQLite sorts."""
     column = _AV.c.value_num if numeric else _AV.c.value_bool if boolean else _AV.c.value_ci
-    smallest = select(func.min(column)).where(_AV.c.resource_id == _R.c.id, _AV.c.path == index_path)
+    smallest = select(func.min(column)).where(_AV.c.rid == _R.c.rid, _AV.c.path == index_path)
     value = raw(func.coalesce(smallest.scalar_subquery(), ""))
     return SortPlan((Segment(_R, (), value, (value, _R.c.id), True),))

@@ -203,13 +203,13 @@ _TYPED_VALUE = (
     select(*_RESOURCE_COLUMNS, literal("").label("sort_value"))
     .where(
         ScimResource.resource_type == "User",
-        ScimResource.id.in_(
-            select(_VALUE_ROW.c.resource_id).where(
+        ScimResource.rid.in_(
+            select(_VALUE_ROW.c.rid).where(
                 _VALUE_ROW.c.path == bindparam("value_path"),
                 _VALUE_ROW.c.value_ci == bindparam("value"),
                 select(_TYPE_ROW.c.element)
                 .where(
-                    _TYPE_ROW.c.resource_id == _VALUE_ROW.c.resource_id,
+                    _TYPE_ROW.c.rid == _VALUE_ROW.c.rid,
                     _TYPE_ROW.c.element == _VALUE_ROW.c.element,
                     _TYPE_ROW.c.path == bindparam("type_path"),
                     _TYPE_ROW.c.value_ci == bindparam("type"),

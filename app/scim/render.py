@@ -14,13 +14,19 @@ must not duplicate (a value ``"manager"`` included) — the same output, only sl
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
+from json.encoder import py_encode_basestring
 from typing import Any
 
-from app.scim.repository import StoredResource, etag, iso, to_scim
+from app.scim.repository import StoredResource, to_scim
 from app.scim.schema import schema_for
 
 # Names the assembled object adds or rewrites; a stored document that shows one goes through to_scim.
 _COMPUTED = ('"id"', '"meta"', '"members"', '"groups"', '"manager"')
+
+
+# A JSON string literal, as json.dumps(..., ensure_ascii=False) writes it (the C encoder when it is built).
+_string = getattr(json.encoder, "c_encode_basestring", None) or py_encode_basestring
 
 
 def dumps(value: Any) -> str:
@@ -38,11 +44,18 @@ def _ready(document: str) -> bool:
     )
 
 
+def _iso(moment: datetime) -> str:
+    """repository.iso, in one conversion: the same text, at a third of the cost (twice per resource)."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment.isoformat(timespec="microseconds") + "Z"
+
+
 def meta_json(row: StoredResource, base_url: str) -> str:
-    location = f"{base_url}{schema_for(row.resource_type).endpoint}/{row.id}"
+    location = _string(f"{base_url}{schema_for(row.resource_type).endpoint}/{row.id}")
     return (
-        f'{{"resourceType":{dumps(row.resource_type)},"created":"{iso(row.created)}",'
-        f'"lastModified":"{iso(row.modified)}","location":{dumps(location)},"version":{dumps(etag(row))}}}'
+        f'{{"resourceType":{_string(row.resource_type)},"created":"{_iso(row.created)}",'
+        f'"lastModified":"{_iso(row.modified)}","location":{location},"version":"W/\\"{row.version}\\""}}'
     )
 
 
@@ -50,7 +63,7 @@ def resource_text(row: StoredResource, base_url: str, related: list[dict[str, An
     """The full representation (no projection) as JSON text, equal to ``to_scim``'s as a JSON value."""
     if not _ready(row.document):
         return dumps(to_scim(row, base_url, related))
-    parts = ['{"id":', dumps(row.id), ",", row.document[1:-1]]
+    parts = ['{"id":', _string(row.id), ",", row.document[1:-1]]
     if related:
         parts += [',"members":' if row.resource_type == "Group" else ',"groups":', dumps(related)]
     parts += [',"meta":', meta_json(row, base_url), "}"]

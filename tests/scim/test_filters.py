@@ -166,6 +166,7 @@ def test_query_plan_uses_indexes(vault: Vault) -> None:
                     "version": 1,
                     "created": now,
                     "modified": now,
+                    "rid": i + 1,
                 }
                 for i in range(5000)
             ],
@@ -174,7 +175,7 @@ def test_query_plan_uses_indexes(vault: Vault) -> None:
             insert(AttributeValue),
             [
                 {
-                    "resource_id": f"id-{i:05d}",
+                    "rid": i + 1,
                     "path": path,
                     "element": 1,
                     "value_str": value,
@@ -190,13 +191,13 @@ def test_query_plan_uses_indexes(vault: Vault) -> None:
     cases = {
         'userName eq "u42"': ["(resource_type=? AND user_name_ci=?)"],
         'emails[type eq "work"].value eq "u42@example.com"': [
-            "id=?)",  # by primary key, or (resource_type=? AND id=?) on ix_resource_type_id
+            "ix_resource_rid (rid=?)",  # the resource by its number, from the index row
             "ix_attr_path_ci (path=? AND value_ci=?)",
-            # the type on the same element: a point lookup of that user's row, on either index that has resource_id
+            # the type on the same element: a point lookup of that user's row, on either index that has rid
             "EXISTS USING",
-            "resource_id=?",
+            "rid=?",
         ],
-        'emails.value eq "u42@example.com"': ["id=?)", "ix_attr_path_ci (path=? AND value_ci=?)"],
+        'emails.value eq "u42@example.com"': ["ix_resource_rid (rid=?)", "ix_attr_path_ci (path=? AND value_ci=?)"],
     }
     for expression, expected in cases.items():
         statement = select(ScimResource.id).where(

@@ -50,7 +50,7 @@ def people(module_vault: Vault) -> dict[str, dict[str, Any]]:
             resource_id = f"id-{(i * 7919) % USERS:05d}"
             document = _person(i)
             row = repo.insert_resource(conn, "User", resource_id, document, START + timedelta(seconds=i % 97))
-            people[resource_id] = {**document, "created": row.created}
+            people[resource_id] = {**document, "created": row.created, "rid": row.rid}
     module_vault.optimize()  # the planner's statistics, as the server keeps them
     return people
 
@@ -79,10 +79,15 @@ def _value(person: dict[str, Any], sort_by: str) -> Any:
     return person[ENTERPRISE]["employeeNumber"]
 
 
+# Held in attribute_values, whose index breaks ties by the resource's number (its order of creation), not its id.
+BY_NUMBER = ("title", "name.familyName", f"{ENTERPRISE}:employeeNumber")
+
+
 def expected(people: dict[str, dict[str, Any]], sort_by: str, descending: bool, keep: Any = None) -> list[str]:
     def key(item: tuple[str, dict[str, Any]]) -> tuple[Any, ...]:
         value = _value(item[1], sort_by)
-        return (0, "", item[0]) if value is None else (1, value, item[0])
+        tie = item[1]["rid"] if sort_by in BY_NUMBER else item[0]
+        return (0, "", item[0]) if value is None else (1, value, tie)
 
     chosen = [item for item in people.items() if keep is None or keep(item[1])]
     return [resource_id for resource_id, _person in sorted(chosen, key=key, reverse=descending)]
