@@ -3,8 +3,9 @@
 A sorted list is one or two *segments*, each read in the order of one index:
 
 * ``sortBy`` on an attribute held in a column (userName, displayName, externalId, id, meta.created,
-  meta.lastModified): the resources without a value (NULL, read on the column's index with ``IS NULL``, in id
-  order), then those with one, in (value, id) order of the column's index — reversed for ``descending``;
+  meta.lastModified): the resources without a value (NULL, read on the column's index with ``IS NULL``), then
+  those with one, in the column's index order — reversed for ``descending``. userName is unique, so its value
+  alone orders; the others' indexes end with the resource number (``rid``), which breaks ties;
 * ``sortBy`` on a single-valued attribute held in ``attribute_values`` (name.familyName, title, an enterprise
   attribute…): the resources without a row for it (id order), then a walk of the (path, value, rid) index
   joined to each resource — ties broken by the resource's number (its order of creation), which that index
@@ -34,6 +35,8 @@ from app.store.models import AttributeValue, ScimResource
 _R = ScimResource.__table__
 _AV = AttributeValue.__table__
 _UNIQUE_PER_TYPE = frozenset({"user_name_ci"})  # uq_resource_user_name_ci: the value alone orders the rows
+# Indexed as (resource_type, column, rid) (migration 0017): ties are broken by the resource number.
+_BY_NUMBER = frozenset({"display_name_ci", "external_id", "created", "modified"})
 
 
 def raw(expression: Any) -> Any:
@@ -65,8 +68,8 @@ class Segment:
         if self.tie_by_rid:
             tie = select(_R.c.rid).where(_R.c.id == literal(last_id)).scalar_subquery()
         if len(self.keys) == 1:
-            # the id alone, or a value unique within the type, which orders the rows alone
-            bound = tie if self.keys[0] is _R.c.id else literal(last_value, NullType())
+            # the id or the number alone, or a value unique within the type, which orders the rows alone
+            bound = tie if self.keys[0] is _R.c.id or self.keys[0] is _R.c.rid else literal(last_value, NullType())
             return self.keys[0] < bound if descending else self.keys[0] > bound
         row, after = tuple_(*self.keys), tuple_(literal(last_value, NullType()), tie)
         return row < after if descending else row > after
@@ -122,11 +125,17 @@ def plan_for(resource_type: str | None, sort_by: str | None) -> SortPlan:
 def _column_plan(column: Any) -> SortPlan:
     if column.key == "id":
         return _UNSORTED
-    keys = (raw(column),) if column.key in _UNIQUE_PER_TYPE else (raw(column), _R.c.id)
-    unique = column.key in _UNIQUE_PER_TYPE
-    missing = Segment(_R, (column.is_(None),), null(), (_R.c.id,), False, looked_up=unique)
-    present = Segment(_R, (column.is_not(None),), raw(column), keys, True)
-    return SortPlan((missing, present))
+    if column.key in _UNIQUE_PER_TYPE:
+        missing = Segment(_R, (column.is_(None),), null(), (_R.c.id,), False, looked_up=True)
+        return SortPlan((missing, Segment(_R, (column.is_not(None),), raw(column), (raw(column),), True)))
+    if column.key in _BY_NUMBER:  # (resource_type, column, rid): ties and missing values in order of creation
+        present = Segment(_R, (column.is_not(None),), raw(column), (raw(column), _R.c.rid), True, tie_by_rid=True)
+        if not column.nullable:  # meta.created, meta.lastModified: every resource has one
+            return SortPlan((present,))
+        missing = Segment(_R, (column.is_(None),), null(), (_R.c.rid,), False, tie_by_rid=True)
+        return SortPlan((missing, present))
+    missing = Segment(_R, (column.is_(None),), null(), (_R.c.id,), False)  # resource_type: (resource_type, id)
+    return SortPlan((missing, Segment(_R, (column.is_not(None),), raw(column), (raw(column), _R.c.id), True)))
 
 
 def _attribute_plan(index_path: str, numeric: bool) -> SortPlan:

@@ -79,15 +79,20 @@ def _value(person: dict[str, Any], sort_by: str) -> Any:
     return person[ENTERPRISE]["employeeNumber"]
 
 
-# Held in attribute_values, whose index breaks ties by the resource's number (its order of creation), not its id.
-BY_NUMBER = ("title", "name.familyName", f"{ENTERPRISE}:employeeNumber")
+# Indexes that break ties by the resource's number (its order of creation), not its id: attribute_values', and
+# the column indexes but userName's (unique). The resources without a value come in id order for an attribute of
+# attribute_values (read on (resource_type, id)), in number order for a column (read on the column's index).
+ATTRIBUTES = ("title", "name.familyName", f"{ENTERPRISE}:employeeNumber")
+COLUMNS = ("displayName", "externalId", "meta.created", "meta.lastModified")
 
 
 def expected(people: dict[str, dict[str, Any]], sort_by: str, descending: bool, keep: Any = None) -> list[str]:
     def key(item: tuple[str, dict[str, Any]]) -> tuple[Any, ...]:
         value = _value(item[1], sort_by)
-        tie = item[1]["rid"] if sort_by in BY_NUMBER else item[0]
-        return (0, "", item[0]) if value is None else (1, value, tie)
+        by_number = sort_by in ATTRIBUTES or sort_by in COLUMNS
+        tie = item[1]["rid"] if by_number else item[0]
+        missing_tie = item[1]["rid"] if sort_by in COLUMNS else item[0]
+        return (0, "", missing_tie) if value is None else (1, value, tie)
 
     chosen = [item for item in people.items() if keep is None or keep(item[1])]
     return [resource_id for resource_id, _person in sorted(chosen, key=key, reverse=descending)]

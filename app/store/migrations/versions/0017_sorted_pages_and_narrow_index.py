@@ -1,12 +1,14 @@
 """Sorted pages on an index, and a narrower search index.
 
-* ``ix_resource_type_external`` covers every resource again, as (resource_type, external_id, id): a list sorted
-  by externalId reads it in order — the resources without one (``IS NULL``, in id order), then the others in
-  (externalId, id) order — instead of sorting every match (app/scim/ordering.py). The partial index of 0016 held
-  only the resources with an externalId, so the ones without could be found only by reading every document.
 * ``scim_resources.rid``: a small number per resource (unique), given at insert; existing rows get their rowid.
   ``ix_resource_type_id`` carries it, so the resources of a type without a row for an attribute (the first part
   of a list sorted by it) are counted and found from that index and the index rows alone.
+* ``ix_resource_type_external`` covers every resource again, as (resource_type, external_id, rid): a list sorted
+  by externalId reads it in order — the resources without one (``IS NULL``), then the others by value — instead
+  of sorting every match (app/scim/ordering.py). The partial index of 0016 held only the resources with an
+  externalId, so the ones without could be found only by reading every document.
+* The sort indexes on displayName, meta.created and meta.lastModified end with the number instead of the id
+  (ties in order of creation): 4 bytes where the id took 37, in every entry.
 * ``attribute_values`` names its resource by that number instead of the 36-character id, in the table and in
   both value indexes: the id was repeated in every index row and cost more than most values it indexed.
 * ``value_str`` (the value as sent) is kept only for case-exact attributes; every other comparison and every
@@ -61,15 +63,25 @@ def _case_insensitive_paths() -> list[str]:
     return sorted(path for path, case_exact in exact.items() if not case_exact)
 
 
-def upgrade() -> None:
-    op.drop_index("ix_resource_type_external", table_name="scim_resources")
-    op.create_index("ix_resource_type_external", "scim_resources", ["resource_type", "external_id", "id"])
+# The sort indexes of scim_resources: (name, sorted column); 0016 ended them with the id, 0017 with the number.
+SORTED = (
+    ("ix_resource_type_display", "display_name_ci"),
+    ("ix_resource_type_modified", "modified"),
+    ("ix_resource_type_created", "created"),
+)
 
+
+def upgrade() -> None:
     op.add_column("scim_resources", sa.Column("rid", sa.Integer(), nullable=True))
     op.execute("UPDATE scim_resources SET rid = rowid")
     op.create_index("ix_resource_rid", "scim_resources", ["rid"], unique=True)
     op.drop_index("ix_resource_type_id", table_name="scim_resources")
     op.create_index("ix_resource_type_id", "scim_resources", ["resource_type", "id", "rid"])
+    op.drop_index("ix_resource_type_external", table_name="scim_resources")
+    op.create_index("ix_resource_type_external", "scim_resources", ["resource_type", "external_id", "rid"])
+    for name, column in SORTED:
+        op.drop_index(name, table_name="scim_resources")
+        op.create_index(name, "scim_resources", ["resource_type", column, "rid"])
 
     op.create_table(
         "attribute_values_0017",
@@ -118,11 +130,14 @@ def downgrade() -> None:
     op.drop_table("attribute_values")
     op.rename_table("attribute_values_0016", "attribute_values")
     _value_indexes("resource_id")
+    for name, column in SORTED:
+        op.drop_index(name, table_name="scim_resources")
+        op.create_index(name, "scim_resources", ["resource_type", column, "id"])
     op.drop_index("ix_resource_rid", table_name="scim_resources")
     op.drop_index("ix_resource_type_id", table_name="scim_resources")
     op.create_index("ix_resource_type_id", "scim_resources", ["resource_type", "id"])
-    op.execute("ALTER TABLE scim_resources DROP COLUMN rid")
     op.drop_index("ix_resource_type_external", table_name="scim_resources")
+    op.execute("ALTER TABLE scim_resources DROP COLUMN rid")
     op.create_index(
         "ix_resource_type_external",
         "scim_resources",
