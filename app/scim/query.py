@@ -33,6 +33,7 @@ from app.store.vault import Vault
 if TYPE_CHECKING:
     from app.policy.minimise import Minimiser
 
+_R = ScimResource.__table__
 _RESOURCE_COLUMNS = (
     ScimResource.id,
     ScimResource.resource_type,
@@ -324,8 +325,6 @@ def search(
     ]  # fmt: skip
     body = page.header(len(resources))
     body["Resources"] = resources
-    if "nextCursor" in body:  # the members in the order the RFC lists them
-        body["nextCursor"] = body.pop("nextCursor")
     return body
 
 
@@ -405,9 +404,6 @@ def _page(
                 related[resource_type] = repo.memberships(conn, resource_type, ids, base_url)
     index_start = start_index if params.cursor is None else None
     return _Page(rows, related, total, index_start, next_cursor, include, exclude)
-
-
-_R = ScimResource.__table__
 
 
 def _statement(segment: Segment, where: ColumnElement[bool], descending: bool) -> Any:
