@@ -97,6 +97,20 @@ _USER_GROUPS = (
     .where(_GM.c.member_id.in_(bindparam("ids", expanding=True)))
     .order_by(_GM.c.member_id, _GM.c.group_id)
 )
+# The same for one resource (a GET, a lookup's single match): a plain parameter instead of an expanding IN, which
+# SQLAlchemy renders anew on every call — about as long as SQLite takes to answer.
+_GROUP_MEMBERS_ONE = (
+    select(_GM.c.group_id, _GM.c.member_id, _GM.c.member_type, _MEMBER.display_name, _MEMBER.user_name)
+    .join(_MEMBER, _MEMBER.id == _GM.c.member_id)
+    .where(_GM.c.group_id == bindparam("id"))
+    .order_by(_GM.c.member_id)
+)
+_USER_GROUPS_ONE = (
+    select(_GM.c.member_id, _GM.c.group_id, _MEMBER.display_name)
+    .join(_MEMBER, _MEMBER.id == _GM.c.group_id)
+    .where(_GM.c.member_id == bindparam("id"))
+    .order_by(_GM.c.group_id)
+)
 _INDEX_DEFAULTS = {"value_str": None, "value_ci": None, "value_num": None, "value_bool": None}
 
 
@@ -252,7 +266,8 @@ def memberships(conn: Connection, resource_type: str, ids: list[str], base_url: 
     if not ids:
         return result
     if resource_type == "Group":
-        for group_id, member_id, member_type, display, user_name in conn.execute(_GROUP_MEMBERS, {"ids": ids}):
+        statement, bound = (_GROUP_MEMBERS_ONE, {"id": ids[0]}) if len(ids) == 1 else (_GROUP_MEMBERS, {"ids": ids})
+        for group_id, member_id, member_type, display, user_name in conn.execute(statement, bound):
             endpoint = "Users" if member_type == "User" else "Groups"
             entry: dict[str, Any] = {
                 "value": member_id,
@@ -263,7 +278,8 @@ def memberships(conn: Connection, resource_type: str, ids: list[str], base_url: 
                 entry["display"] = display or user_name
             result[group_id].append(entry)
     else:
-        for member_id, group_id, display in conn.execute(_USER_GROUPS, {"ids": ids}):
+        statement, bound = (_USER_GROUPS_ONE, {"id": ids[0]}) if len(ids) == 1 else (_USER_GROUPS, {"ids": ids})
+        for member_id, group_id, display in conn.execute(statement, bound):
             entry = {"value": group_id, "$ref": f"{base_url}/Groups/{group_id}", "type": "direct"}
             if display:
                 entry["display"] = display
