@@ -42,6 +42,7 @@ _RESOURCE_COLUMNS = (
     ScimResource.created,
     ScimResource.modified,
     ScimResource.active,
+    ScimResource.rid,  # read, not looked up: a Row without the column makes repo.stored() pay for an exception
 )
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
