@@ -14,7 +14,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, event
 
 from app.store.engine import SINGLE_STATEMENT_READS_OPTION
 
@@ -28,6 +28,7 @@ class _Held:
         self.conn.execution_options(**{SINGLE_STATEMENT_READS_OPTION: True})
         self.depth = 0  # nested reads on one thread share the connection
         self.thread = threading.get_ident()
+        self.statistics = -1  # the planner statistics' generation this connection has loaded
 
     @property
     def usable(self) -> bool:
@@ -48,12 +49,35 @@ class ThreadReaders:
         self._lock = threading.Lock()
         self._all: list[_Held] = []
         self.opened = 0  # how many read connections were taken, for tests: one per thread, not one per read
+        # SQLite loads the planner's statistics (sqlite_stat1) when a connection reads the schema; an ANALYZE on
+        # the writer's connection is not seen by connections already open, which kept planning as if the tables
+        # were empty — a value-path filter walked the resource-type index instead of probing by resource number.
+        # Each ANALYZE bumps the generation; a connection that has not loaded it reloads first (cheap: it reads
+        # only the statistics tables).
+        self.statistics = 0
+
+    def statistics_changed(self) -> None:
+        self.statistics += 1
+
+    def watch(self, engine: Engine) -> None:
+        """Pooled connections taken straight from ``engine`` reload the statistics at checkout when stale."""
+
+        def reload(dbapi_connection: object, record: object, _proxy: object) -> None:
+            info = record.info  # type: ignore[attr-defined]  # sqlalchemy's _ConnectionRecord
+            if info.get("statistics") != self.statistics:
+                dbapi_connection.execute("ANALYZE sqlite_schema")  # type: ignore[attr-defined]  # DB-API
+                info["statistics"] = self.statistics
+
+        event.listen(engine, "checkout", reload)
 
     @contextmanager
     def connection(self, engine: Engine) -> Iterator[Connection]:
         held: _Held | None = getattr(self._local, "held", None)
         if held is None or held.engine is not engine or not held.usable:
             held = self._open(engine)
+        if held.statistics != self.statistics:
+            held.conn.exec_driver_sql("ANALYZE sqlite_schema")
+            held.statistics = self.statistics
         held.depth += 1
         try:
             yield held.conn

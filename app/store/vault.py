@@ -169,6 +169,7 @@ class Vault:
     def _open_engines(self, raw_key: bytes) -> None:
         """The readers' pool and the one writer (called with ``_lock`` held, or from ``__init__``)."""
         self._engine = sqlcipher_engine.make_engine(self.path, raw_key, self._salt)
+        self._readers.watch(self._engine)
         self._sessions = sessionmaker(self._engine, expire_on_commit=False)
         writer_engine = sqlcipher_engine.make_engine(self.path, raw_key, self._salt, writer=True)
         self._writer = PinnedWriter(writer_engine, self.changes)
@@ -234,6 +235,7 @@ class Vault:
         """
         with self.writer.connection() as conn:
             sqlcipher_engine.optimize_on(conn)
+        self._readers.statistics_changed()  # open read connections reload them before their next read
 
     def checkpoint(self) -> None:
         """Move the WAL into the file and truncate it, on the writer (a checkpoint needs the write lock anyway)."""
