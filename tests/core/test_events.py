@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import typing
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import insert
 
 from app.core import events
 from app.core.events import OutboxQueued, PolicyApplied, ResourcesChanged, RetentionPurged
 from app.erasure.requests import request_erasure
 from app.erasure.retention import run_once
+from app.feed import outbox
+from app.feed.tables import Target
 from app.jobs import BackgroundJobs
 from app.policy.in_force import PolicyInForce
 from app.policy.versions import default_policy_text
@@ -54,13 +58,27 @@ def test_retention_and_erasure_publish_what_they_committed(vault: Vault) -> None
     assert seen == [ResourcesChanged("User", deleted=(ids["stays"],))]
 
 
-def test_the_jobs_push_work_queued_by_a_policy_apply_or_a_repair_at_once(vault: Vault) -> None:
+def test_the_jobs_wake_for_committed_work_and_only_for_it(vault: Vault) -> None:
+    """The dispatcher is woken by outbox items this process committed (a policy apply, a repair, a SCIM write
+    alike) or by an explicit OutboxQueued; a commit that queued nothing wakes nobody (decision 0031)."""
     jobs = BackgroundJobs(vault, PolicyInForce(vault))
     woken: list[str] = []
     jobs.dispatcher.wake = lambda: woken.append("dispatcher")  # type: ignore[method-assign]  # observe the wake
     jobs.erasure.wake = lambda: woken.append("erasure")  # type: ignore[method-assign]
-    apply_policy(vault, default_policy_text(), "dpo")
-    vault.events.publish(OutboxQueued("wiki", 3))
-    vault.events.publish(ResourcesChanged("User", deleted=("x",)))
-    assert woken == ["dispatcher", "dispatcher", "dispatcher", "erasure"]
-    jobs.stop()
+    try:
+        apply_policy(vault, default_policy_text(), "dpo")  # no target: nothing queued
+        vault.events.publish(ResourcesChanged("User", deleted=("x",)))  # said, but no erasure step was committed
+        assert woken == []
+        with vault.write_transaction() as conn:
+            conn.execute(
+                insert(Target.__table__).values(
+                    name="wiki", base_url="https://t.example/scim/v2", recipient_id="r", auth_kind="none",
+                    created=datetime.now(UTC),
+                )
+            )
+            outbox.enqueue(conn, "User", "someone", "upsert")
+        assert woken == ["dispatcher"]
+        vault.events.publish(OutboxQueued("wiki", 3))
+        assert woken == ["dispatcher", "dispatcher"]
+    finally:
+        jobs.stop()
