@@ -16,6 +16,7 @@ from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 
+import sqlcipher3.dbapi2 as sqlcipher
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
@@ -123,7 +124,8 @@ class Vault:
                 with vault.write_transaction() as conn:
                     record(conn, "vault.unlocked", {})
             vault.optimize()
-        except (WrongPassphrase, DBAPIError) as exc:  # the key was verified above: this is damage
+        # The writer runs on the DB-API connection (app/store/writer.py): its errors arrive unwrapped.
+        except (WrongPassphrase, DBAPIError, sqlcipher.DatabaseError) as exc:  # the key was verified: damage
             if vault is not None:
                 vault.close()
             if isinstance(exc, WrongPassphrase) or integrity.is_corruption(exc):
