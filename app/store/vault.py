@@ -64,6 +64,7 @@ class Vault:
         self._raw_key: bytearray | None = bytearray(raw_key)
         self._lock = threading.Lock()
         self._readers = ThreadReaders()
+        self._statistics: list[tuple[str, ...]] | None = None  # sqlite_stat1 as the last optimize left it
         self.changes = ChangeWatch()  # what this process's writer changed (app/store/change_watch.py)
         self._engine: Engine | None = None
         self._writer: PinnedWriter | None = None
@@ -237,7 +238,10 @@ class Vault:
         """
         with self.writer.connection() as conn:
             sqlcipher_engine.optimize_on(conn)
-        self._readers.statistics_changed()  # open read connections reload them before their next read
+            statistics = sqlcipher_engine.planner_statistics(conn)
+        if statistics != self._statistics:  # read connections opened before plan with the old ones: replace them
+            self._statistics = statistics
+            self._readers.statistics_changed()
 
     def checkpoint(self) -> None:
         """Move the WAL into the file and truncate it, on the writer (a checkpoint needs the write lock anyway)."""
