@@ -4,9 +4,9 @@ scim2-models parses the filter; this visitor turns the tree into a SQLAlchemy bo
 ``scim_resources``. Leaves never load resources into Python:
 
 * attributes held in columns (id, externalId, userName, displayName, active, meta.*) compare on the column;
-* other attributes become ``id IN (SELECT resource_id FROM attribute_values WHERE path = … AND value …)``,
+* other attributes become ``rid IN (SELECT rid FROM attribute_values WHERE path = … AND value …)``,
   which the (path, value_ci) index answers;
-* value paths such as ``emails[type eq "work" and value eq "x"]`` work on (resource_id, element) pairs,
+* value paths such as ``emails[type eq "work" and value eq "x"]`` work on (rid, element) pairs,
   combined with INTERSECT / UNION / EXCEPT so that every sub-condition holds on the same element;
 * group membership (``members``, ``groups``) reads the relational ``group_members`` table.
 
@@ -263,7 +263,7 @@ class _ResourceFilter(_BooleanFilter):
             gm_side = GM.group_id if top == "members" else GM.member_id
             return R.id.in_(select(gm_side))
         paths = _leaf_paths(resolved)
-        return R.id.in_(select(AV.resource_id).where(AV.path.in_(paths)))
+        return R.rid.in_(select(AV.rid).where(AV.path.in_(paths)))
 
     def visit_value_path(self, node: ValuePath) -> ColumnElement[bool]:
         resolved = self._resolve(node.attr_path, for_comparison=False)
@@ -274,7 +274,7 @@ class _ResourceFilter(_BooleanFilter):
         top = resolved.top.name.lower()
         if top in ("members", "groups"):
             return self._membership(top, node.val_filter)
-        return R.id.in_(_element_rows(resolved, str(node.attr_path), node.val_filter))
+        return R.rid.in_(_element_rows(resolved, str(node.attr_path), node.val_filter))
 
     # helpers
     def _column_condition(self, resolved: Resolved, op: Op, value: Any, name: str) -> ColumnElement[bool] | None:
@@ -297,7 +297,7 @@ class _ResourceFilter(_BooleanFilter):
         return or_(condition, column.is_(None)) if op == Op.ne else condition
 
     def _values_in(self, resolved: Resolved, condition: ColumnElement[bool]) -> ColumnElement[bool]:
-        return R.id.in_(select(AV.resource_id).where(AV.path == resolved.index_path, condition))
+        return R.rid.in_(select(AV.rid).where(AV.path == resolved.index_path, condition))
 
     def _membership(self, top: str, inner: FilterNode) -> ColumnElement[bool]:
         other = aliased(R)
@@ -345,11 +345,11 @@ _AV_TABLE = AV.__table__  # Core aliases of the table: far cheaper to build than
 
 
 def _element_rows(parent: Resolved, name: str, inner: FilterNode) -> Select[Any] | CompoundSelect:
-    """Resource ids having one element of ``parent`` on which ``inner`` holds.
+    """Resource numbers (rid) having one element of ``parent`` on which ``inner`` holds.
 
     The query is driven from the index: one indexable sub-condition (``value eq "x"`` first) selects the
     candidate elements through (path, value_ci), and the others are checked on each candidate's own element
-    through (resource_id, path, element). Only a filter with no indexable positive term walks every element.
+    through (rid, path, element). Only a filter with no indexable positive term walks every element.
     """
     if isinstance(inner, LogicalExpr) and inner.op == LogicalOperator.or_:
         return union(*(_element_rows(parent, name, term) for term in inner.terms))
@@ -362,7 +362,7 @@ def _element_rows(parent: Resolved, name: str, inner: FilterNode) -> Select[Any]
     else:
         terms.remove(driver)
         where = checks.leaf(driver, on=anchor)
-    return select(anchor.c.resource_id).where(*where, *(checks.visit(term) for term in terms))
+    return select(anchor.c.rid).where(*where, *(checks.visit(term) for term in terms))
 
 
 def _pick_driver(terms: list[FilterNode]) -> Comparison | Present | None:
@@ -375,7 +375,7 @@ def _pick_driver(terms: list[FilterNode]) -> Comparison | Present | None:
 
 
 class _ElementCondition(_BooleanFilter):
-    """Inside ``attr[…]``: a condition on the element identified by ``anchor`` (resource_id, element)."""
+    """Inside ``attr[…]``: a condition on the element identified by ``anchor`` (rid, element)."""
 
     def __init__(self, parent: Resolved, name: str, anchor: Any) -> None:
         self.parent = parent
@@ -400,7 +400,7 @@ class _ElementCondition(_BooleanFilter):
         other = _AV_TABLE.alias()
         return (
             select(other.c.element)
-            .where(other.c.resource_id == self.anchor.c.resource_id, other.c.element == self.anchor.c.element)
+            .where(other.c.rid == self.anchor.c.rid, other.c.element == self.anchor.c.element)
             .where(*self.leaf(node, on=other))
             .exists()
         )

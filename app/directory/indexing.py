@@ -1,5 +1,8 @@
 """Flatten a SCIM document into ``attribute_values`` rows: one row per leaf value.
 
+Rows name their resource by its small number (``rid``, scim_resources.rid), and keep the value as sent
+(``value_str``) only for case-exact attributes: every other comparison, and every sort, reads ``value_ci``.
+
 Multi-valued complex attributes get a marker row per element (``path == "emails"``) plus one row per
 sub-attribute with the same ``element`` number, so value-path filters can require that sub-conditions
 hold on the same element. Attributes kept in columns of ``scim_resources`` (userName, displayName,
@@ -46,16 +49,16 @@ def leaf_columns(definition: AttrDef, value: Any) -> dict[str, Any] | None:
     if kind == "dateTime":
         with contextlib.suppress(ValueError):
             text = normalise_datetime(text)
-    return {"value_str": text, "value_ci": text.lower()}
+    return {"value_str": text if definition.case_exact else None, "value_ci": text.lower()}
 
 
-def _rows_for(resource_id: str, path: str, element: int, definition: AttrDef, value: Any) -> Iterator[Row]:
+def _rows_for(rid: int, path: str, element: int, definition: AttrDef, value: Any) -> Iterator[Row]:
     columns = leaf_columns(definition, value)
     if columns is not None:
-        yield {"resource_id": resource_id, "path": path, "element": element, **columns}
+        yield {"rid": rid, "path": path, "element": element, **columns}
 
 
-def index_rows(resource_id: str, schema: ResourceSchema, document: dict[str, Any]) -> list[Row]:
+def index_rows(rid: int, schema: ResourceSchema, document: dict[str, Any]) -> list[Row]:
     rows: list[Row] = []
     for urn in schema.all_schemas():
         if urn == schema.core:
@@ -72,22 +75,22 @@ def index_rows(resource_id: str, schema: ResourceSchema, document: dict[str, Any
             definition = definitions.get(lower)
             if definition is None or value is None:
                 continue
-            rows.extend(_attribute_rows(resource_id, prefix + lower, definition, value))
+            rows.extend(_attribute_rows(rid, prefix + lower, definition, value))
     return rows
 
 
-def _attribute_rows(resource_id: str, path: str, definition: AttrDef, value: Any) -> Iterator[Row]:
+def _attribute_rows(rid: int, path: str, definition: AttrDef, value: Any) -> Iterator[Row]:
     values = value if definition.multi_valued and isinstance(value, list) else [value]
     for position, item in enumerate(values, start=1):
         element = position if definition.multi_valued else 0
         if definition.type != "complex":
-            yield from _rows_for(resource_id, path, element, definition, item)
+            yield from _rows_for(rid, path, element, definition, item)
             continue
         if not isinstance(item, dict):
             continue
         if definition.multi_valued:
-            yield {"resource_id": resource_id, "path": path, "element": element}  # element marker
+            yield {"rid": rid, "path": path, "element": element}  # element marker
         for sub_key, sub_value in item.items():
             sub_definition = definition.sub.get(sub_key.lower())
             if sub_definition is not None:
-                yield from _rows_for(resource_id, f"{path}.{sub_key.lower()}", element, sub_definition, sub_value)
+                yield from _rows_for(rid, f"{path}.{sub_key.lower()}", element, sub_definition, sub_value)

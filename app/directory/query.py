@@ -16,15 +16,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from scim2_models.path import Present
-from sqlalchemy import ColumnElement, and_, bindparam, func, literal, or_, select, type_coerce
-from sqlalchemy.types import NullType
+from sqlalchemy import ColumnElement, and_, bindparam, func, literal, or_, select
 
+from app.directory import render
 from app.directory import repository as repo
 from app.directory.errors import ScimError, invalid_filter, invalid_value
 from app.directory.filter_sql import MAX_FILTER_LENGTH, compile_filter, compile_filter_lenient, parse
 from app.directory.identity_strings import lookup_key
 from app.directory.input_guard import INT64_MAX, INT64_MIN, has_unpaired_surrogate, refuse_unpaired_surrogates
+from app.directory.ordering import Segment, SortPlan, plan_for
 from app.directory.projection import parse_list, project, wants_related
 from app.directory.schema import schema_for
 from app.store.models import AttributeValue, ScimResource
@@ -37,6 +37,7 @@ class HeldSchema(Protocol):
 
     def unheld_in_filter(self, resource_types: tuple[str, ...], node: Any) -> str | None: ...
 
+_R = ScimResource.__table__
 _RESOURCE_COLUMNS = (
     ScimResource.id,
     ScimResource.resource_type,
@@ -45,6 +46,7 @@ _RESOURCE_COLUMNS = (
     ScimResource.created,
     ScimResource.modified,
     ScimResource.active,
+    ScimResource.rid,  # read, not looked up: a Row without the column makes repo.stored() pay for an exception
 )
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
@@ -134,39 +136,12 @@ def _check_search_types(body: dict[str, Any]) -> None:
     refuse_unpaired_surrogates(body, "The search request")
 
 
-def _sort_key(resource_type: str, sort_by: str | None) -> Any:
-    if not sort_by:
-        return None
-    from app.directory.filter_sql import _column_for
-
-    schema = schema_for(resource_type)
-    node = parse(f"{sort_by} pr")  # reuse the attribute-path grammar
-    if not isinstance(node, Present):  # "title pr or userName": an expression, not a path
-        raise invalid_value(f"Cannot sort by '{sort_by}'.")
-    path = node.attr_path
-    resolved = schema.resolve(path.uri, path.attr, path.sub_attr)
-    if resolved is None or (resolved.leaf.type == "complex" and not resolved.leaf.multi_valued):
-        raise invalid_value(f"Cannot sort by '{sort_by}'.")
-    if resolved.leaf.type == "complex":
-        resolved = schema.resolve(path.uri, path.attr, "value") or resolved
-    column = _column_for(schema, resolved)
-    if column is not None:
-        folded = {"user_name": ScimResource.user_name_ci, "display_name": ScimResource.display_name_ci}
-        return folded.get(column.key, column)
-    value_column = AttributeValue.value_num if resolved.leaf.type in ("integer", "decimal") else AttributeValue.value_ci
-    return (
-        select(func.min(value_column))
-        .where(AttributeValue.resource_id == ScimResource.id, AttributeValue.path == resolved.index_path)
-        .scalar_subquery()
-    )
-
-
 def _cursor_token(values: list[Any], fingerprint: str, issued: float) -> str:
     raw = json.dumps({"k": values, "q": fingerprint, "t": int(issued)}, separators=(",", ":"), default=str).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _read_cursor(token: str, fingerprint: str, now: float) -> list[Any]:
+def _read_cursor(token: str, fingerprint: str, now: float, may_be_missing: bool = False) -> list[Any]:
     """The (sort value, id) a cursor resumes after. A cursor comes back from the client, so it is checked like
     any other input: the sort value is what SQLite stored (text, or a number it can hold), the id is text, and
     it was issued less than ``cursorTimeout`` ago, as /ServiceProviderConfig promises (RFC 9865 §2.3)."""
@@ -176,7 +151,9 @@ def _read_cursor(token: str, fingerprint: str, now: float) -> list[Any]:
         values, issued = data["k"], data.get("t")
         if data["q"] != fingerprint or not isinstance(values, list) or len(values) != 2:
             raise ValueError
-        if not (_stored_value(values[0]) and isinstance(values[1], str)) or has_unpaired_surrogate(values):
+        if not (_stored_value(values[0], may_be_missing) and isinstance(values[1], str)):
+            raise ValueError
+        if has_unpaired_surrogate(values):
             raise ValueError
         if issued is not None and (isinstance(issued, bool) or not isinstance(issued, int) or issued > now + 60):
             raise ValueError  # a time from the future (beyond clock skew) was not written by this server
@@ -193,7 +170,9 @@ def _not_a_number(name: str) -> Any:
     raise ValueError(name)
 
 
-def _stored_value(value: Any) -> bool:
+def _stored_value(value: Any, may_be_missing: bool) -> bool:
+    if value is None:
+        return may_be_missing  # the last row served had no value for the sort attribute
     if isinstance(value, bool):
         return False
     if isinstance(value, int):
@@ -230,13 +209,13 @@ _TYPED_VALUE = (
     select(*_RESOURCE_COLUMNS, literal("").label("sort_value"))
     .where(
         ScimResource.resource_type == "User",
-        ScimResource.id.in_(
-            select(_VALUE_ROW.c.resource_id).where(
+        ScimResource.rid.in_(
+            select(_VALUE_ROW.c.rid).where(
                 _VALUE_ROW.c.path == bindparam("value_path"),
                 _VALUE_ROW.c.value_ci == bindparam("value"),
                 select(_TYPE_ROW.c.element)
                 .where(
-                    _TYPE_ROW.c.resource_id == _VALUE_ROW.c.resource_id,
+                    _TYPE_ROW.c.rid == _VALUE_ROW.c.rid,
                     _TYPE_ROW.c.element == _VALUE_ROW.c.element,
                     _TYPE_ROW.c.path == bindparam("type_path"),
                     _TYPE_ROW.c.value_ci == bindparam("type"),
@@ -309,6 +288,30 @@ def _require_held(held: HeldSchema | None, resource_types: tuple[str, ...], para
             raise invalid_value(f"'{unheld}' is not held under the agreed schema and cannot be sorted on.")
 
 
+@dataclass
+class _Page:
+    """The rows of one page with what its ListResponse says about them."""
+
+    rows: list[repo.StoredResource]
+    related: dict[str, dict[str, list[dict[str, Any]]]]
+    total: int
+    start_index: int | None  # index pagination
+    next_cursor: str | None  # cursor pagination, when there is a next page
+    include: list[str]
+    exclude: list[str]
+
+    def header(self, items: int) -> dict[str, Any]:
+        body: dict[str, Any] = {"schemas": [LIST_SCHEMA], "totalResults": self.total, "itemsPerPage": items}
+        if self.start_index is not None:
+            body["startIndex"] = self.start_index
+        elif self.next_cursor is not None:
+            body["nextCursor"] = self.next_cursor
+        return body
+
+    def related_of(self, row: repo.StoredResource) -> list[dict[str, Any]] | None:
+        return self.related.get(row.resource_type, {}).get(row.id)
+
+
 def search(
     vault: Vault,
     held: HeldSchema | None,
@@ -319,6 +322,49 @@ def search(
 ) -> dict[str, Any]:
     """One page of results. ``held`` is the minimiser in force (None: no policy check, for internal callers);
     ``clock`` gives the time cursors are issued at and checked against."""
+    page = _page(vault, held, base_url, resource_types, params, clock)
+    resources = [
+        project(repo.to_scim(row, base_url, page.related_of(row)), schema_for(row.resource_type), page.include,
+                page.exclude)
+        for row in page.rows
+    ]  # fmt: skip
+    body = page.header(len(resources))
+    body["Resources"] = resources
+    return body
+
+
+def search_json(
+    vault: Vault,
+    held: HeldSchema | None,
+    base_url: str,
+    resource_types: tuple[str, ...],
+    params: QueryParams,
+    clock: Callable[[], float] = time.time,
+) -> tuple[bytes, int, int]:
+    """The same page as ``search`` as the bytes of its ListResponse, with (resources returned, totalResults).
+
+    Without ``attributes``/``excludedAttributes`` each resource is its stored JSON spliced with its id, meta and
+    memberships (app/directory/render.py); with them, the projected document is encoded."""
+    page = _page(vault, held, base_url, resource_types, params, clock)
+    if page.include or page.exclude:
+        texts = [
+            render.dumps(project(repo.to_scim(row, base_url, page.related_of(row)), schema_for(row.resource_type),
+                                 page.include, page.exclude))
+            for row in page.rows
+        ]  # fmt: skip
+    else:
+        texts = [render.resource_text(row, base_url, page.related_of(row)) for row in page.rows]
+    return render.list_bytes(page.header(len(texts)), texts), len(texts), page.total
+
+
+def _page(
+    vault: Vault,
+    held: HeldSchema | None,
+    base_url: str,
+    resource_types: tuple[str, ...],
+    params: QueryParams,
+    clock: Callable[[], float],
+) -> _Page:
     _require_held(held, resource_types, params)
     if params.cursor is not None and params.start_index is not None:
         raise invalid_value("Use either 'cursor' or 'startIndex', not both.")
@@ -328,7 +374,7 @@ def search(
     count = DEFAULT_PAGE_SIZE if params.count is None else max(0, min(params.count, MAX_PAGE_SIZE))
     include, exclude = parse_list(params.attributes), parse_list(params.excluded)
     start_index = max(1, params.start_index or 1)
-    has_more = False
+    next_cursor: str | None = None
     probe = _probe(resource_types, params)
     with vault.read_connection() as conn:
         if probe is not None:
@@ -340,62 +386,102 @@ def search(
             where = _where(resource_types, params.filter)
             if len(resource_types) > 1 and params.sort_by:
                 raise invalid_value("Sorting is only supported within one resource type.")
-            sort = _sort_key(resource_types[0], params.sort_by) if len(resource_types) == 1 else None
-            # Compared and returned as SQLite stores it (text or a number): a cursor carries that raw value and
-            # binds it back the same way, for every kind of sort key including dateTimes.
-            # Unsorted, the order is the id alone: a constant sort term would make SQLite sort every matching
-            # document in a temporary B-tree instead of reading (resource_type, id) in order.
-            sort_expr = type_coerce(func.coalesce(sort, "") if sort is not None else literal(""), NullType())
-            keys = [ScimResource.id] if sort is None else [sort_expr, ScimResource.id]
-            order = [key.desc() for key in keys] if descending else keys
-            statement = select(*_RESOURCE_COLUMNS, sort_expr.label("sort_value")).where(where)
+            plan = plan_for(resource_types[0] if len(resource_types) == 1 else None, params.sort_by)
             fingerprint = hashlib.sha256(
                 f"{resource_types}|{params.filter}|{params.sort_by}|{descending}".encode()
             ).hexdigest()[:16]
             if params.cursor is not None:
-                if params.cursor:
-                    last_value, last_id = _read_cursor(params.cursor, fingerprint, clock())
-                    statement = statement.where(_after(sort, sort_expr, last_value, last_id, descending))
-                page = conn.execute(statement.order_by(*order).limit(count + 1)).all() if count else []
-                has_more = len(page) > count
-                page = page[:count]
+                page, has_more = _cursor_page(conn, plan, where, params.cursor, fingerprint, descending, count, clock)
+                if has_more and page:
+                    next_cursor = _cursor_token([page[-1].sort_value, page[-1].id], fingerprint, clock())
                 first_page = not params.cursor
             else:
-                page = (
-                    conn.execute(statement.order_by(*order).offset(_offset(start_index)).limit(count)).all()
-                    if count
-                    else []
-                )
+                page, has_more = _offset_page(conn, plan, where, _offset(start_index), descending, count), False
                 first_page = start_index == 1
-            # A first page that is not full already says how many there are; otherwise COUNT in SQL.
+            # A first page that is not full already says how many there are; otherwise COUNT on the index.
             complete = first_page and count > 0 and len(page) < count and not has_more
-            total = len(page) if complete else conn.execute(select(func.count()).where(where)).scalar() or 0
+            total = len(page) if complete else _count(conn, _R, where)
         rows = [repo.stored(row) for row in page]
         related: dict[str, dict[str, list[dict[str, Any]]]] = {}
         for resource_type in resource_types:
             ids = [row.id for row in rows if row.resource_type == resource_type]
             if ids and wants_related(resource_type, include, exclude):
                 related[resource_type] = repo.memberships(conn, resource_type, ids, base_url)
-    resources = [
-        project(
-            repo.to_scim(row, base_url, related.get(row.resource_type, {}).get(row.id)),
-            schema_for(row.resource_type),
-            include,
-            exclude,
-        )
-        for row in rows
-    ]
-    body: dict[str, Any] = {
-        "schemas": [LIST_SCHEMA],
-        "totalResults": total,
-        "itemsPerPage": len(resources),
-        "Resources": resources,
-    }
-    if params.cursor is None:
-        body["startIndex"] = start_index
-    elif has_more and page:
-        body["nextCursor"] = _cursor_token([page[-1].sort_value, rows[-1].id], fingerprint, clock())
-    return body
+    index_start = start_index if params.cursor is None else None
+    return _Page(rows, related, total, index_start, next_cursor, include, exclude)
+
+
+def _statement(segment: Segment, where: ColumnElement[bool], descending: bool) -> Any:
+    order = [key.desc() for key in segment.keys] if descending else list(segment.keys)
+    return (
+        select(*_RESOURCE_COLUMNS, segment.value.label("sort_value"))
+        .select_from(segment.source)
+        .where(where, *segment.condition)
+        .order_by(*order)
+    )
+
+
+def _count(conn: Any, source: Any, where: ColumnElement[bool], *condition: ColumnElement[bool]) -> int:
+    return conn.execute(select(func.count()).select_from(source).where(where, *condition)).scalar() or 0
+
+
+def _any(conn: Any, segment: Segment, where: ColumnElement[bool]) -> bool:
+    found = select(literal(1)).select_from(segment.source).where(where, *segment.condition).limit(1)
+    return conn.execute(found).first() is not None
+
+
+def _offset_page(conn: Any, plan: SortPlan, where: Any, offset: int, descending: bool, count: int) -> list[Any]:
+    """``count`` rows from ``offset`` on: whole segments before it are skipped by their COUNT on the index."""
+    rows: list[Any] = []
+    segments = plan.ordered(descending)
+    for position, segment in enumerate(segments):
+        if len(rows) >= count:
+            break
+        if segment.looked_up and not _any(conn, segment, where):
+            continue
+        if offset > 0 and position < len(segments) - 1:
+            size = _count(conn, segment.source, where, *segment.condition)
+            if offset >= size:
+                offset -= size
+                continue
+        wanted = count - len(rows)
+        rows += conn.execute(_statement(segment, where, descending).offset(offset).limit(wanted)).all()
+        offset = 0
+    return rows
+
+
+def _cursor_page(
+    conn: Any,
+    plan: SortPlan,
+    where: Any,
+    cursor: str,
+    fingerprint: str,
+    descending: bool,
+    count: int,
+    clock: Callable[[], float],
+) -> tuple[list[Any], bool]:
+    """``count`` rows past the cursor (and whether there are more): a range on each segment's index."""
+    if not count:
+        if cursor:
+            _read_cursor(cursor, fingerprint, clock())
+        return [], False
+    segments = plan.ordered(descending)
+    resume: ColumnElement[bool] | None = None
+    if cursor:
+        last_value, last_id = _read_cursor(cursor, fingerprint, clock(), plan.may_be_missing)
+        segments = plan.resuming(last_value, descending)
+        resume = segments[0].after(last_value, last_id, descending)
+    rows: list[Any] = []
+    for segment in segments:
+        statement = _statement(segment, where, descending)
+        if resume is not None:
+            statement, resume = statement.where(resume), None
+        elif segment.looked_up and not _any(conn, segment, where):
+            continue
+        rows += conn.execute(statement.limit(count + 1 - len(rows))).all()
+        if len(rows) > count:
+            break
+    return rows[:count], len(rows) > count
 
 
 def _offset(start_index: int) -> int:
@@ -416,14 +502,3 @@ def _where(resource_types: tuple[str, ...], expression: str | None) -> ColumnEle
             for resource_type in resource_types
         )
     )
-
-
-def _after(sort: Any, sort_expr: Any, last_value: Any, last_id: str, descending: bool) -> ColumnElement[bool]:
-    """Keyset condition: past (sort value, id) of the last row served; past the id alone when unsorted (a range
-    on the index, where the constant sort term would turn it into a scan)."""
-    if sort is None:
-        return ScimResource.id < last_id if descending else ScimResource.id > last_id
-    last_value = literal(last_value, NullType())
-    if descending:
-        return or_(sort_expr < last_value, and_(sort_expr == last_value, ScimResource.id < last_id))
-    return or_(sort_expr > last_value, and_(sort_expr == last_value, ScimResource.id > last_id))

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, case, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, case, delete, func, insert, select, update
 from sqlalchemy.orm import aliased
 
 from app.directory.identity_strings import lookup_key
@@ -41,21 +41,28 @@ class StoredResource:
     created: datetime
     modified: datetime
     active: bool | None = None
+    rid: int | None = None  # the search index's number for it (None: read without it; looked up when needed)
 
 
 _R = ScimResource.__table__
 _AV = AttributeValue.__table__
 _GM = GroupMember.__table__
-_COLUMNS = (_R.c.id, _R.c.resource_type, _R.c.document, _R.c.version, _R.c.created, _R.c.modified, _R.c.active)
+_COLUMNS = (
+    _R.c.id, _R.c.resource_type, _R.c.document, _R.c.version, _R.c.created, _R.c.modified, _R.c.active, _R.c.rid
+)  # fmt: skip
 
 # Statements built once: constructing a SQLAlchemy statement costs more than SQLite takes to run it.
 _LOAD = select(*_COLUMNS).where(_R.c.id == bindparam("rid"), _R.c.resource_type == bindparam("rtype"))
 _INSERT = insert(_R)
+# The next resource number: the largest given so far, read on ix_resource_rid, plus one (inserts hold the writer).
+_NEXT_RID = select(func.coalesce(func.max(_R.c.rid), 0) + 1)
+_RID_OF = select(_R.c.rid).where(_R.c.id == bindparam("resource_id"))
+_SET_RID = update(_R).where(_R.c.id == bindparam("resource_id")).values(rid=bindparam("new_rid"))
 # A userName that does not change keeps its stored key: rows that collided when migration 0010 introduced the
 # Unicode comparison key were given a unique one, and a write that leaves the name alone must not trip over it.
 _UPDATE = (
     update(_R)
-    .where(_R.c.id == bindparam("rid"))
+    .where(_R.c.id == bindparam("target_id"))
     .values(
         user_name_ci=case(
             (_R.c.user_name == bindparam("new_user_name"), _R.c.user_name_ci), else_=bindparam("new_user_name_key")
@@ -66,9 +73,9 @@ _DELETE = delete(_R).where(_R.c.id == bindparam("rid"))
 _INSERT_INDEX = insert(_AV)
 _INDEX_VALUES = ("value_str", "value_ci", "value_num", "value_bool")
 _INDEX_OF = select(_AV.c.path, _AV.c.element, *(_AV.c[name] for name in _INDEX_VALUES)).where(
-    _AV.c.resource_id == bindparam("rid")
+    _AV.c.rid == bindparam("rid")
 )
-_ROW_KEY = (_AV.c.resource_id == bindparam("rid"), _AV.c.path == bindparam("p"), _AV.c.element == bindparam("e"))
+_ROW_KEY = (_AV.c.rid == bindparam("r"), _AV.c.path == bindparam("p"), _AV.c.element == bindparam("e"))
 _DELETE_INDEX_ROW = delete(_AV).where(*_ROW_KEY)
 _UPDATE_INDEX_ROW = update(_AV).where(*_ROW_KEY).values({name: bindparam(f"new_{name}") for name in _INDEX_VALUES})
 _MEMBERS_OF = select(_GM.c.member_id, _GM.c.member_type).where(_GM.c.group_id == bindparam("gid"))
@@ -90,11 +97,28 @@ _USER_GROUPS = (
     .where(_GM.c.member_id.in_(bindparam("ids", expanding=True)))
     .order_by(_GM.c.member_id, _GM.c.group_id)
 )
+# The same for one resource (a GET, a lookup's single match): a plain parameter instead of an expanding IN, which
+# SQLAlchemy renders anew on every call — about as long as SQLite takes to answer.
+_GROUP_MEMBERS_ONE = (
+    select(_GM.c.group_id, _GM.c.member_id, _GM.c.member_type, _MEMBER.display_name, _MEMBER.user_name)
+    .join(_MEMBER, _MEMBER.id == _GM.c.member_id)
+    .where(_GM.c.group_id == bindparam("id"))
+    .order_by(_GM.c.member_id)
+)
+_USER_GROUPS_ONE = (
+    select(_GM.c.member_id, _GM.c.group_id, _MEMBER.display_name)
+    .join(_MEMBER, _MEMBER.id == _GM.c.group_id)
+    .where(_GM.c.member_id == bindparam("id"))
+    .order_by(_GM.c.group_id)
+)
 _INDEX_DEFAULTS = {"value_str": None, "value_ci": None, "value_num": None, "value_bool": None}
 
 
 def stored(row: Any) -> StoredResource:
-    return StoredResource(row.id, row.resource_type, row.document, row.version, row.created, row.modified, row.active)
+    return StoredResource(
+        row.id, row.resource_type, row.document, row.version, row.created, row.modified, row.active,
+        getattr(row, "rid", None),
+    )  # fmt: skip
 
 
 def columns_from(resource_type: str, document: dict[str, Any]) -> dict[str, Any]:
@@ -110,35 +134,34 @@ def columns_from(resource_type: str, document: dict[str, Any]) -> dict[str, Any]
     }
 
 
-def _index_rows(resource_id: str, resource_type: str, document: dict[str, Any]) -> dict[tuple[str, int], Row]:
-    """The resource's index rows by their key (path, element), the table's primary key with the resource id."""
+def _index_rows(rid: int, resource_type: str, document: dict[str, Any]) -> dict[tuple[str, int], Row]:
+    """The resource's index rows by their key (path, element), the table's primary key with the resource number."""
     rows: dict[tuple[str, int], Row] = {}
-    for row in index_rows(resource_id, schema_for(resource_type), document):
+    for row in index_rows(rid, schema_for(resource_type), document):
         rows.setdefault((row["path"], row["element"]), {**_INDEX_DEFAULTS, **row})
     return rows
 
 
-def _write_index(conn: Connection, resource_id: str, resource_type: str, document: dict[str, Any]) -> None:
-    rows = _index_rows(resource_id, resource_type, document)
+def _write_index(conn: Connection, rid: int, resource_type: str, document: dict[str, Any]) -> None:
+    rows = _index_rows(rid, resource_type, document)
     if rows:
         conn.execute(_INSERT_INDEX, list(rows.values()))
 
 
-def _rewrite_index(conn: Connection, resource_id: str, resource_type: str, document: dict[str, Any]) -> None:
+def _rewrite_index(conn: Connection, rid: int, resource_type: str, document: dict[str, Any]) -> None:
     """Bring the resource's index rows to the new document by difference: only rows whose value changed are
     updated, and only those that appeared or went are inserted or deleted. A PATCH of one attribute touches its
     own rows, a ``replace active`` (a column) none; every untouched row spares its pages a secure-delete, a
     re-encryption and a WAL write."""
-    wanted = _index_rows(resource_id, resource_type, document)
+    wanted = _index_rows(rid, resource_type, document)
     stale, changed = [], []
-    for path, element, *values in conn.execute(_INDEX_OF, {"rid": resource_id}):
+    for path, element, *values in conn.execute(_INDEX_OF, {"rid": rid}):
         row = wanted.pop((path, element), None)
         if row is None:
-            stale.append({"rid": resource_id, "p": path, "e": element})
+            stale.append({"r": rid, "p": path, "e": element})
         elif _changed(row, values):
-            changed.append(
-                {"rid": resource_id, "p": path, "e": element, **{f"new_{name}": row[name] for name in _INDEX_VALUES}}
-            )
+            new_values = {f"new_{name}": row[name] for name in _INDEX_VALUES}
+            changed.append({"r": rid, "p": path, "e": element, **new_values})
     if stale:
         conn.execute(_DELETE_INDEX_ROW, stale)
     if changed:
@@ -158,10 +181,12 @@ def insert_resource(
     """Insert; a userName clash raises IntegrityError from the unique index (the caller maps it to 409)."""
     text = json.dumps(document, separators=(",", ":"))
     columns = columns_from(resource_type, document)
+    rid = conn.execute(_NEXT_RID).scalar_one()
     conn.execute(
         _INSERT,
         {
             "id": resource_id,
+            "rid": rid,
             "resource_type": resource_type,
             "document": text,
             "version": 1,
@@ -171,8 +196,8 @@ def insert_resource(
             **columns,
         },
     )
-    _write_index(conn, resource_id, resource_type, document)
-    return StoredResource(resource_id, resource_type, text, 1, now, now, columns["active"])
+    _write_index(conn, rid, resource_type, document)
+    return StoredResource(resource_id, resource_type, text, 1, now, now, columns["active"], rid)
 
 
 def update_resource(conn: Connection, row: StoredResource, document: dict[str, Any], now: datetime) -> StoredResource:
@@ -183,9 +208,20 @@ def update_resource(conn: Connection, row: StoredResource, document: dict[str, A
     elif row.active is not False:
         columns["deactivated_at"] = now  # the retention clock for a deactivated account starts now
     columns["new_user_name"], columns["new_user_name_key"] = columns["user_name"], columns.pop("user_name_ci")
-    conn.execute(_UPDATE, {"rid": row.id, "document": text, "version": row.version + 1, "modified": now, **columns})
-    _rewrite_index(conn, row.id, row.resource_type, document)
-    return StoredResource(row.id, row.resource_type, text, row.version + 1, row.created, now, columns["active"])
+    changed = {"document": text, "version": row.version + 1, "modified": now, **columns}
+    conn.execute(_UPDATE, {"target_id": row.id, **changed})
+    rid = row.rid if row.rid is not None else _rid_of(conn, row.id)
+    _rewrite_index(conn, rid, row.resource_type, document)
+    return StoredResource(row.id, row.resource_type, text, row.version + 1, row.created, now, columns["active"], rid)
+
+
+def _rid_of(conn: Connection, resource_id: str) -> int:
+    """The resource's number; one is given to a row written without it (by hand, or by an older version)."""
+    rid = conn.execute(_RID_OF, {"resource_id": resource_id}).scalar()
+    if rid is None:
+        rid = conn.execute(_NEXT_RID).scalar_one()
+        conn.execute(_SET_RID, {"resource_id": resource_id, "new_rid": rid})
+    return int(rid)
 
 
 def delete_resource(conn: Connection, resource_id: str) -> None:
@@ -230,7 +266,8 @@ def memberships(conn: Connection, resource_type: str, ids: list[str], base_url: 
     if not ids:
         return result
     if resource_type == "Group":
-        for group_id, member_id, member_type, display, user_name in conn.execute(_GROUP_MEMBERS, {"ids": ids}):
+        statement, bound = (_GROUP_MEMBERS_ONE, {"id": ids[0]}) if len(ids) == 1 else (_GROUP_MEMBERS, {"ids": ids})
+        for group_id, member_id, member_type, display, user_name in conn.execute(statement, bound):
             endpoint = "Users" if member_type == "User" else "Groups"
             entry: dict[str, Any] = {
                 "value": member_id,
@@ -241,7 +278,8 @@ def memberships(conn: Connection, resource_type: str, ids: list[str], base_url: 
                 entry["display"] = display or user_name
             result[group_id].append(entry)
     else:
-        for member_id, group_id, display in conn.execute(_USER_GROUPS, {"ids": ids}):
+        statement, bound = (_USER_GROUPS_ONE, {"id": ids[0]}) if len(ids) == 1 else (_USER_GROUPS, {"ids": ids})
+        for member_id, group_id, display in conn.execute(statement, bound):
             entry = {"value": group_id, "$ref": f"{base_url}/Groups/{group_id}", "type": "direct"}
             if display:
                 entry["display"] = display

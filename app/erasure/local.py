@@ -61,7 +61,8 @@ def erase(conn: Connection, subject: LocalSubject) -> LocalErasure:
     rows = 0
     groups: list[str] = []
     if subject.in_mirror:
-        rows = 1 + _count(conn, select(func.count()).where(_AV.c.resource_id == rid))
+        number = select(_R.c.rid).where(_R.c.id == rid).scalar_subquery()  # index rows name it by its number
+        rows = 1 + _count(conn, select(func.count()).where(_AV.c.rid == number))
         rows += _count(conn, select(func.count()).where(or_(_GM.c.member_id == rid, _GM.c.group_id == rid)))
         groups = links.groups_of(conn, rid)
     removed = conn.execute(delete(_O).where(_O.c.resource_id == rid)).rowcount

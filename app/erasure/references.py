@@ -20,14 +20,16 @@ from app.audit.trail import Event, append
 from app.directory import repository as repo
 from app.directory.schema import ENTERPRISE_SCHEMA
 from app.feed import outbox
-from app.store.models import AttributeValue
+from app.store.models import AttributeValue, ScimResource
 
 ACTOR = "system:erasure"
 _AV = AttributeValue.__table__
+_R = ScimResource.__table__
 _MANAGER = f"{ENTERPRISE_SCHEMA.lower()}:manager"
 # Index rows are the way in: a referrer is found without reading every document.
 _REFERRERS = (
-    select(_AV.c.resource_id)
+    select(_R.c.id)
+    .join(_AV, _AV.c.rid == _R.c.rid)  # index rows name resources by number
     .where(
         or_(
             # value_ci IS NOT NULL (true of every text row) lets SQLite use the partial (path, value_ci) index
@@ -38,7 +40,7 @@ _REFERRERS = (
                 _AV.c.value_str.like(bindparam("ref_like"), escape="\\"),
             ),
         ),
-        _AV.c.resource_id != bindparam("rid"),
+        _R.c.id != bindparam("rid"),
     )
     .distinct()
 )

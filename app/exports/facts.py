@@ -264,7 +264,7 @@ def _held_by_user(rule: AttributeRule) -> ColumnElement[bool]:
     if rule.key == "active":
         return _R.c.active.is_not(None)
     paths = or_(_AV.c.path == rule.key, _AV.c.path.startswith(rule.key + ".", autoescape=True))
-    return exists().where(_AV.c.resource_id == _R.c.id, paths)
+    return exists().where(_AV.c.rid == _R.c.rid, paths)
 
 
 def subjects_per_category(conn: Connection, policy: Policy) -> dict[str, int]:

@@ -54,13 +54,13 @@ def approximate(
                 keys.append(resolved.index_path)
         rules = [r for r in rules if r.key in keys or any(k.startswith(r.key + ".") or r.key.startswith(k + ".")
                                                            for k in keys)]  # fmt: skip
-    in_scope = select(_R.c.id).where(and_(*conditions))
+    in_scope = select(_R.c.rid).where(and_(*conditions))  # index rows name resources by number
     if keys:
         prefixes = [_AV.c.path == key for key in keys] + [_AV.c.path.startswith(key + ".") for key in keys]
 
-        in_scope = in_scope.where(_R.c.id.in_(select(_AV.c.resource_id).where(or_(*prefixes))))
+        in_scope = in_scope.where(_R.c.rid.in_(select(_AV.c.rid).where(or_(*prefixes))))
     subjects = int(conn.execute(select(func.count()).select_from(in_scope.subquery())).scalar_one())
-    value_rows = select(func.count()).select_from(_AV).where(_AV.c.resource_id.in_(in_scope))
+    value_rows = select(func.count()).select_from(_AV).where(_AV.c.rid.in_(in_scope))
     records = int(conn.execute(value_rows).scalar_one())
     trail = select(func.count(distinct(_A.c.subject))).where(_A.c.subject.is_not(None))
     if since is not None:

@@ -50,11 +50,12 @@ _RESOURCE_PATH = re.compile(r"^/(Users|Groups)(?:/([^/]+))?$")
 _TYPES = {"Users": "User", "Groups": "Group"}
 
 
-def _counted(request: Request, listed: dict[str, Any]) -> dict[str, Any]:
-    """Note on the request how many resources this answer holds and matched (counts only, never the data)."""
-    returned = listed.get("Resources") or []
-    request.state.results = (len(returned), int(listed.get("totalResults", len(returned))))
-    return listed
+def _listed(request: Request, page: tuple[bytes, int, int]) -> Response:
+    """A ListResponse already encoded; the request notes how many resources it holds and matched (counts only,
+    never the data)."""
+    content, returned, total = page
+    request.state.results = (returned, total)
+    return Response(content, media_type=SCIM_MEDIA_TYPE)
 
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -201,7 +202,7 @@ class ScimApp:
         if path == "/.search":
             self._require(request.method, "POST")
             params = QueryParams.from_search_body(await self._body(request))
-            return _json(_counted(request, self.service.search(("User", "Group"), params)))
+            return _listed(request, self.service.search_json(("User", "Group"), params))
         match = _RESOURCE_PATH.match(path)
         if match is None:
             raise ScimError(404, "Unknown endpoint.")
@@ -210,19 +211,19 @@ class ScimApp:
         if resource_id == ".search":
             self._require(request.method, "POST")
             params = QueryParams.from_search_body(await self._body(request))
-            return _json(_counted(request, self.service.search((resource_type,), params)))
+            return _listed(request, self.service.search_json((resource_type,), params))
         if resource_id is None:
             if method == "GET":
                 params = QueryParams.from_query_string(dict(request.query_params))
-                listed = self.service.search((resource_type,), params)
-                return _json(_counted(request, listed))
+                return _listed(request, self.service.search_json((resource_type,), params))
             self._require(request.method, "POST", "GET, HEAD, POST")
             result = await self._offload(self.service.create, resource_type, await self._object_body(request))
         elif method == "GET":
             query = request.query_params
-            result = self.service.get(
+            encoded = self.service.get_json(
                 resource_type, resource_id, query.get("attributes"), query.get("excludedAttributes"), preconditions
             )
+            return Response(encoded.body, encoded.status, encoded.headers, SCIM_MEDIA_TYPE if encoded.body else None)
         elif method == "PUT":
             body = await self._object_body(request)
             result = await self._offload(self.service.replace, resource_type, resource_id, body, preconditions)

@@ -22,12 +22,13 @@ from app.audit.trail import Event, append
 from app.core.actor import current_actor
 from app.core.events import EventBus, ResourcesChanged
 from app.core.ids import new_resource_id
+from app.directory import render
 from app.directory import repository as repo
 from app.directory.errors import ScimError, invalid_value, not_found
 from app.directory.identity_strings import check_user_name
 from app.directory.input_guard import refuse_oversized_patch, refuse_oversized_values, refuse_unpaired_surrogates
 from app.directory.projection import parse_list, project, wants_related
-from app.directory.query import QueryParams, search
+from app.directory.query import QueryParams, search, search_json
 from app.directory.schema import schema_for
 from app.directory.validation import apply_patch, require_declared_schema, stored_document, validate_resource
 from app.erasure import references, source, tombstones
@@ -49,6 +50,15 @@ T = TypeVar("T")
 class ScimResponse:
     status: int
     body: dict[str, Any] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class EncodedResponse:
+    """A response whose body is already JSON bytes (empty: no body)."""
+
+    status: int
+    body: bytes
     headers: dict[str, str] = field(default_factory=dict)
 
 
@@ -124,6 +134,43 @@ class ScimService:
         excluded: str | None = None,
         preconditions: Preconditions = Preconditions(),
     ) -> ScimResponse:
+        found = self._read(resource_type, resource_id, attributes, excluded, preconditions)
+        if isinstance(found, ScimResponse):
+            return found
+        row, related, include, exclude, headers = found
+        body = project(repo.to_scim(row, self.base_url, related), schema_for(resource_type), include, exclude)
+        return ScimResponse(200, body, headers)
+
+    def get_json(
+        self,
+        resource_type: str,
+        resource_id: str,
+        attributes: str | None = None,
+        excluded: str | None = None,
+        preconditions: Preconditions = Preconditions(),
+    ) -> EncodedResponse:
+        """``get`` as the bytes of the response body: the stored JSON spliced with id, meta and memberships when
+        no projection is asked (app/directory/render.py), never parsed and re-encoded."""
+        found = self._read(resource_type, resource_id, attributes, excluded, preconditions)
+        if isinstance(found, ScimResponse):
+            return EncodedResponse(found.status, b"", found.headers)
+        row, related, include, exclude, headers = found
+        if include or exclude:
+            document = repo.to_scim(row, self.base_url, related)
+            content = render.dumps(project(document, schema_for(resource_type), include, exclude)).encode()
+        else:
+            content = render.resource_bytes(row, self.base_url, related)
+        return EncodedResponse(200, content, headers)
+
+    def _read(
+        self,
+        resource_type: str,
+        resource_id: str,
+        attributes: str | None,
+        excluded: str | None,
+        preconditions: Preconditions,
+    ) -> ScimResponse | tuple[repo.StoredResource, Any, list[str], list[str], dict[str, str]]:
+        """The row, its memberships (when the projection shows them) and the headers, or the 304 answer."""
         include, exclude = parse_list(attributes), parse_list(excluded)
         with self.vault.read_connection() as conn:
             row = repo.load(conn, resource_type, resource_id)
@@ -135,14 +182,18 @@ class ScimService:
             related = None
             if wants_related(resource_type, include, exclude):
                 related = repo.memberships(conn, resource_type, [row.id], self.base_url).get(row.id)
-            document = repo.to_scim(row, self.base_url, related)
-        body = project(document, schema_for(resource_type), include, exclude)
-        return ScimResponse(200, body, {"ETag": tag, "Location": document["meta"]["location"]})
+        location = f"{self.base_url}{schema_for(resource_type).endpoint}/{row.id}"
+        return row, related, include, exclude, {"ETag": tag, "Location": location}
 
     def search(self, resource_types: tuple[str, ...], params: QueryParams) -> dict[str, Any]:
         """One page of a list or ``.search``, read through the policy in force (a filter or sort on an attribute
         the agreed schema does not hold is refused), as every read of the endpoint is."""
         return search(self.vault, self.policy.get().minimiser, self.base_url, resource_types, params)
+
+    def search_json(self, resource_types: tuple[str, ...], params: QueryParams) -> tuple[bytes, int, int]:
+        """The same page as the bytes of its ListResponse, with (resources returned, totalResults): what the
+        endpoint sends, assembled from the stored JSON without parsing it again (app/directory/render.py)."""
+        return search_json(self.vault, self.policy.get().minimiser, self.base_url, resource_types, params)
 
     # -- writes ------------------------------------------------------------------------------------
     def create(self, resource_type: str, body: dict[str, Any]) -> ScimResponse:

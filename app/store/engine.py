@@ -17,6 +17,7 @@ import sqlcipher3.dbapi2 as sqlcipher
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import QueuePool
 
 from app.core.errors import WeakCipherSettings, WrongPassphrase
@@ -262,6 +263,15 @@ def optimize_on(conn: Connection) -> None:
     conn.exec_driver_sql("PRAGMA analysis_limit = 1000")
     conn.exec_driver_sql("PRAGMA optimize=0x10002")
     conn.commit()
+
+
+def planner_statistics(conn: Connection) -> list[tuple[str, ...]]:
+    """The query planner's statistics (sqlite_stat1), to tell whether an ANALYZE changed them."""
+    try:
+        rows = conn.exec_driver_sql("SELECT tbl, coalesce(idx, ''), stat FROM sqlite_stat1 ORDER BY 1, 2").all()
+    except (sqlcipher.OperationalError, DBAPIError):  # never analysed: no table yet
+        return []
+    return [tuple(str(value) for value in row) for row in rows]
 
 
 def checkpoint(engine: Engine) -> None:

@@ -14,7 +14,8 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, event
+from sqlalchemy.exc import DisconnectionError
 
 from app.store.engine import SINGLE_STATEMENT_READS_OPTION
 
@@ -28,6 +29,7 @@ class _Held:
         self.conn.execution_options(**{SINGLE_STATEMENT_READS_OPTION: True})
         self.depth = 0  # nested reads on one thread share the connection
         self.thread = threading.get_ident()
+        self.statistics = -1  # the planner statistics' generation this connection has loaded (set by its owner)
 
     @property
     def usable(self) -> bool:
@@ -48,11 +50,36 @@ class ThreadReaders:
         self._lock = threading.Lock()
         self._all: list[_Held] = []
         self.opened = 0  # how many read connections were taken, for tests: one per thread, not one per read
+        # SQLite loads the planner's statistics (sqlite_stat1) when a connection reads the schema; an ANALYZE on
+        # the writer's connection is not seen by connections already open, which kept planning as if the tables
+        # were empty — a value-path filter walked the resource-type index instead of probing by resource number.
+        # When an ANALYZE changed them, the generation goes up and older connections are replaced before their
+        # next read (a fresh connection loads the statistics with the schema).
+        self.statistics = 0
+
+    def statistics_changed(self) -> None:
+        self.statistics += 1
+
+    def watch(self, engine: Engine) -> None:
+        """Pooled connections taken straight from ``engine`` are replaced at checkout when their statistics are
+        stale (a fresh connection loads them with the schema; reloading in place would need a lock the writer may
+        hold)."""
+
+        def opened(_dbapi_connection: object, record: object) -> None:
+            record.info["statistics"] = self.statistics  # type: ignore[attr-defined]  # sqlalchemy's _ConnectionRecord
+
+        def checked_out(_dbapi_connection: object, record: object, _proxy: object) -> None:
+            if record.info.get("statistics") != self.statistics:  # type: ignore[attr-defined]  # as above
+                raise DisconnectionError("planner statistics changed")  # the pool opens a fresh connection
+
+        event.listen(engine, "connect", opened)
+        event.listen(engine, "checkout", checked_out)
 
     @contextmanager
     def connection(self, engine: Engine) -> Iterator[Connection]:
         held: _Held | None = getattr(self._local, "held", None)
-        if held is None or held.engine is not engine or not held.usable:
+        stale = held is not None and held.statistics != self.statistics and held.depth == 0
+        if held is None or held.engine is not engine or not held.usable or stale:
             held = self._open(engine)
         held.depth += 1
         try:
@@ -71,6 +98,7 @@ class ThreadReaders:
         if stale is not None:
             self._forget(stale)
         held = _Held(engine)
+        held.statistics = self.statistics
         with self._lock:
             self._all = [h for h in self._all if not h.conn.closed]
             self._all.append(held)

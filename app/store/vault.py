@@ -16,6 +16,7 @@ from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 
+import sqlcipher3.dbapi2 as sqlcipher
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
@@ -63,6 +64,7 @@ class Vault:
         self._raw_key: bytearray | None = bytearray(raw_key)
         self._lock = threading.Lock()
         self._readers = ThreadReaders()
+        self._statistics: list[tuple[str, ...]] | None = None  # sqlite_stat1 as the last optimize left it
         self.changes = ChangeWatch()  # what this process's writer changed (app/store/change_watch.py)
         self._engine: Engine | None = None
         self._writer: PinnedWriter | None = None
@@ -123,7 +125,8 @@ class Vault:
                 with vault.write_transaction() as conn:
                     record(conn, "vault.unlocked", {})
             vault.optimize()
-        except (WrongPassphrase, DBAPIError) as exc:  # the key was verified above: this is damage
+        # The writer runs on the DB-API connection (app/store/writer.py): its errors arrive unwrapped.
+        except (WrongPassphrase, DBAPIError, sqlcipher.DatabaseError) as exc:  # the key was verified: damage
             if vault is not None:
                 vault.close()
             if isinstance(exc, WrongPassphrase) or integrity.is_corruption(exc):
@@ -169,6 +172,7 @@ class Vault:
     def _open_engines(self, raw_key: bytes) -> None:
         """The readers' pool and the one writer (called with ``_lock`` held, or from ``__init__``)."""
         self._engine = sqlcipher_engine.make_engine(self.path, raw_key, self._salt)
+        self._readers.watch(self._engine)
         self._sessions = sessionmaker(self._engine, expire_on_commit=False)
         writer_engine = sqlcipher_engine.make_engine(self.path, raw_key, self._salt, writer=True)
         self._writer = PinnedWriter(writer_engine, self.changes)
@@ -227,6 +231,10 @@ class Vault:
         """
         with self.writer.connection() as conn:
             sqlcipher_engine.optimize_on(conn)
+            statistics = sqlcipher_engine.planner_statistics(conn)
+        if statistics != self._statistics:  # read connections opened before plan with the old ones: replace them
+            self._statistics = statistics
+            self._readers.statistics_changed()
 
     def checkpoint(self) -> None:
         """Move the WAL into the file and truncate it, on the writer (a checkpoint needs the write lock anyway)."""

@@ -156,10 +156,13 @@ def test_user_lifecycle(client: httpx.Client, live: LiveServer) -> None:
     assert replaced.status_code == 200
     assert replaced.json()["title"] == "Replaced" and "emails" not in replaced.json()
 
+    with live.server.vault.read_session() as session:
+        rid = session.scalar(select(ScimResource.rid).where(ScimResource.id == uid))
+        assert session.scalar(select(func.count()).select_from(AttributeValue).where(AttributeValue.rid == rid))
     assert client.delete(f"/Users/{uid}").status_code == 204
     assert_scim_error(client.get(f"/Users/{uid}"), 404)
     with live.server.vault.read_session() as session:
-        left = session.scalar(select(func.count()).select_from(AttributeValue).where(AttributeValue.resource_id == uid))
+        left = session.scalar(select(func.count()).select_from(AttributeValue).where(AttributeValue.rid == rid))
     assert left == 0
 
 

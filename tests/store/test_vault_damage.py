@@ -21,6 +21,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from app.audit.vault_lifecycle import unlock_vault
 from app.core.errors import VaultCorrupt, WrongPassphrase
 from app.core.events import EventBus
 from app.scim.server import ScimServer
@@ -34,7 +35,7 @@ from tests.cli.test_cli import ROOT, run
 from tests.conftest import PASSPHRASE, USER_SCHEMA
 from tests.erasure.support import person, service_for
 from tests.policy_support import hold_everything
-from tests.store.damage import flip, in_page, page_read_only_by
+from tests.store.damage import PAGE, flip, in_page, page_read_only_by
 
 USERS = 120
 _KILLED_MID_WRITE = """
@@ -122,9 +123,18 @@ def test_wrong_passphrase_after_kill_9_touches_no_file(killed: Path) -> None:
 
 DAMAGE = {
     "page 1": in_page(1, 2000),
-    "last page IV": -70,  # the 80 bytes at the end of a page: IV (16), then HMAC-SHA512 (64)
-    "last page HMAC": -10,
+    # The 80 bytes at the end of a page: IV (16), then HMAC-SHA512 (64), of the page holding the newest trail
+    # entries, which every opening reads to append its own "vault.unlocked" (which page is last in the file
+    # depends on the migrations' layout: it may be a free page that nothing reads).
+    "trail page IV": PAGE - 70,
+    "trail page HMAC": PAGE - 10,
 }
+NEWEST_ENTRY = "SELECT * FROM audit_events WHERE seq = (SELECT max(seq) FROM audit_events)"
+
+
+def _trail_page(folder: Path) -> int:
+    key, salt = _raw_key(folder)
+    return page_read_only_by(vault_path(folder), key, salt, NEWEST_ENTRY, ["SELECT count(*) FROM api_tokens"])
 COMMANDS = {
     "token list": ["token", "list"],
     "audit verify": ["audit", "verify"],
@@ -141,6 +151,8 @@ def _damage(folder: Path, where: str) -> None:
     if where == "audit index page":
         key, salt = _raw_key(folder)
         flip(path, in_page(page_read_only_by(path, key, salt, UNLOCK_INDEX, ["SELECT count(*) FROM api_tokens"])))
+    elif where.startswith("trail page"):
+        flip(path, in_page(_trail_page(folder), DAMAGE[where]))
     else:
         flip(path, DAMAGE[where])
 
@@ -229,7 +241,7 @@ def test_a_wal_torn_at_its_end_is_not_damage(killed: Path) -> None:
     assert _users(killed) >= 39  # at most the torn, last transaction is gone
 
 
-@pytest.mark.parametrize("where", ["page 1", "index page", "last page IV"])
+@pytest.mark.parametrize("where", ["page 1", "index page", "trail page IV"])
 def test_vault_check_names_the_damaged_page(copy: Path, where: str) -> None:
     path = vault_path(copy)
     if where == "index page":
@@ -237,10 +249,12 @@ def test_vault_check_names_the_damaged_page(copy: Path, where: str) -> None:
         index = "SELECT user_name_ci FROM scim_resources INDEXED BY sqlite_autoindex_scim_resources_2"
         page = page_read_only_by(path, key, salt, index, ["SELECT count(*) FROM scim_resources NOT INDEXED"])
         flip(path, in_page(page))
+    elif where == "page 1":
+        flip(path, DAMAGE[where])
+        page = 1
     else:
-        offset = DAMAGE[where]
-        flip(path, offset)
-        page = 1 if offset > 0 else path.stat().st_size // 4096
+        page = _trail_page(copy)
+        flip(path, in_page(page, DAMAGE[where]))
     before = path.read_bytes()
 
     result = run(copy, "vault", "check")
@@ -255,9 +269,9 @@ def test_vault_check_names_the_damaged_page(copy: Path, where: str) -> None:
 
 
 def test_unlock_raises_vault_corrupt_in_process(copy: Path) -> None:
-    flip(vault_path(copy), -70)
+    flip(vault_path(copy), in_page(_trail_page(copy), PAGE - 70))
     with pytest.raises(VaultCorrupt) as raised:
-        Vault.unlock(copy, PASSPHRASE)
+        unlock_vault(copy, PASSPHRASE)  # the opening appends to that page
     assert str(vault_path(copy)) in raised.value.user_message
 
 
