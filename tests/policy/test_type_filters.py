@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.audit.trail import of_kind
 from app.core.events import EventBus
@@ -81,7 +81,9 @@ def stored(vault: Vault, user_name: str) -> dict[str, object] | None:
 
 def indexed_values(vault: Vault) -> str:
     with vault.read_connection() as conn:
-        return json.dumps([list(row) for row in conn.execute(select(AttributeValue.path, AttributeValue.value_str))])
+        # value_str is kept only for case-exact attributes (decision 0030): the folded value says what is indexed
+        value = func.coalesce(AttributeValue.value_str, AttributeValue.value_ci)
+        return json.dumps([list(row) for row in conn.execute(select(AttributeValue.path, value))])
 
 
 def test_work_and_mobile_numbers_are_refused_or_stripped_to_work_only(typed_live: LiveServer) -> None:
