@@ -69,6 +69,9 @@ def run_bulk(service: ScimService, body: Any) -> dict[str, Any]:
     fail_on_errors = body.get("failOnErrors")
     if fail_on_errors is not None and (isinstance(fail_on_errors, bool) or not isinstance(fail_on_errors, int)):
         raise ScimError(400, "'failOnErrors' must be an integer.", "invalidValue")
+    if fail_on_errors is not None and fail_on_errors < 1:  # 0 ran nothing and answered 200: an IdP took it as done
+        raise ScimError(400, "'failOnErrors' must be 1 or more (the errors accepted before the rest is skipped).",
+                        "invalidValue")  # fmt: skip
 
     planned = [_plan(index, operation) for index, operation in enumerate(operations)]
     creates = _assign_ids(planned)

@@ -73,7 +73,7 @@ from app.ui.settings import (
 from app.ui.settings_dialog import SettingsDialog
 from app.ui.targets.view import TargetsPage
 from app.ui.theme import apply_appearance
-from app.ui.tray import QUIT_QUESTION, Tray
+from app.ui.tray import Tray
 from app.ui.workers import submit
 
 log = logging.getLogger(__name__)
@@ -716,7 +716,7 @@ class MainWindow(QMainWindow):
 
     def quit(self) -> None:
         """Vault → Quit and the tray's Quit: stopping the endpoint is asked about, then the app ends."""
-        if self.server.running and not self.confirm(self, "Quit Custos", QUIT_QUESTION):
+        if self.server.running and not self.confirm(self, "Quit Custos", self.tray.quit_question()):
             return
         self._quitting = True
         self.close()
@@ -726,7 +726,7 @@ class MainWindow(QMainWindow):
             if self.tray.keep_running():  # the window's close button: to the tray, the endpoint stays up
                 event.ignore()
                 return
-            if self.server.running and not self.confirm(self, "Quit Custos", QUIT_QUESTION):
+            if self.server.running and not self.confirm(self, "Quit Custos", self.tray.quit_question()):
                 event.ignore()  # no tray to go to: asked like Quit
                 return
         self.tray.close()

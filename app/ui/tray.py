@@ -22,6 +22,12 @@ QUIT_QUESTION = (
     "Quit Custos? The SCIM endpoint stops with it: your identity provider's next push will fail until Custos "
     "runs again.\n\nTo keep it running without the window, close the window instead (Custos stays in the tray)."
 )
+# Without a system tray, closing the window quits too: the advice above would send the user round in a circle.
+QUIT_QUESTION_NO_TRAY = (
+    "Quit Custos? The SCIM endpoint stops with it: your identity provider's next push will fail until Custos "
+    "runs again.\n\nThis desktop has no system tray, so Custos cannot keep running without its window; "
+    "`custos serve` keeps the endpoint up without one."
+)
 HIDDEN_MESSAGE = "Custos is still running: the SCIM endpoint stays up. Open it or quit from here."
 
 
@@ -79,6 +85,10 @@ class Tray(QObject):
     def _activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
         if reason in (QSystemTrayIcon.ActivationReason.Trigger, QSystemTrayIcon.ActivationReason.DoubleClick):
             self.show_window()
+
+    def quit_question(self) -> str:
+        """What to ask before the endpoint stops with the app: the tray is offered only where there is one."""
+        return QUIT_QUESTION if self.available() else QUIT_QUESTION_NO_TRAY
 
     def keep_running(self) -> bool:
         """On closing the window: True when it was hidden to the tray (the endpoint keeps running)."""

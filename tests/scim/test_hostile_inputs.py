@@ -367,6 +367,25 @@ CASES = [
             '{"op":"add","value":{"emails":' + json.dumps([{"value": f"u{i}@example.com"} for i in range(101)]) + "}}"
         ),
     ),
+    *(
+        Case(
+            f"bulk-failOnErrors-{value}",
+            "POST",
+            "/Bulk",
+            400,
+            "invalidValue",
+            json.dumps(
+                {
+                    "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+                    "failOnErrors": value,
+                    "Operations": [
+                        {"method": "POST", "path": "/Users", "bulkId": "a", "data": json.loads(user_json('"kim"'))}
+                    ],
+                }
+            ),
+        )
+        for value in (0, -1)
+    ),
     Case(
         "bulk-1001-patch-operations",
         "POST",

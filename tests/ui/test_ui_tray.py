@@ -50,5 +50,8 @@ def test_quitting_with_the_endpoint_running_asks(running: tuple[MainWindow, Scim
 def test_without_a_tray_closing_asks_instead(running: tuple[MainWindow, ScimServer]) -> None:
     window, server = running
     window.tray.available = lambda: False
-    window.confirm = lambda *_args: False
+    questions: list[str] = []
+    window.confirm = lambda _parent, _title, text: (questions.append(text), False)[1]
     assert window.close() is False and window.isVisible() and server.running
+    # Closing the window is what was just done: the question must not advise it, nor promise a tray.
+    assert "close the window instead" not in questions[0] and "no system tray" in questions[0]
