@@ -518,6 +518,16 @@ def _check_anchor(
     return _Anchor(True, size, start, len(bridge)), []
 
 
+NOT_PROVED = "not the whole trail: "  # the prefix of the statement that says what a bundle did not prove
+
+
+def split_proved(statements: list[str]) -> tuple[list[str], list[str]]:
+    """(what a bundle proved, what it did not): printed as "Proved:" and "Not proved:" lines, so that a caveat
+    is never read as a proof."""
+    return ([s for s in statements if not s.startswith(NOT_PROVED)],
+            [s.removeprefix(NOT_PROVED) for s in statements if s.startswith(NOT_PROVED)])  # fmt: skip
+
+
 def proved_statements(manifest: dict[str, Any], final: Checkpoint, count: int, anchor: _Anchor) -> list[str]:
     """What an intact bundle proves, and what it does not: every sentence is what the checks above established."""
     span = manifest["range"]
@@ -551,8 +561,8 @@ def proved_statements(manifest: dict[str, Any], final: Checkpoint, count: int, a
     if outside:
         noun = "entry" if len(outside) == 1 and outside[0][0] == outside[0][1] else "entries"
         spans = " and ".join(f"{low}–{high}" if low < high else f"{low}" for low, high in outside)
-        statements.append(
-            f"not the whole trail: the content of {noun} {spans} is not in this bundle and was not checked"
+        statements.append(  # a limit, not a proof: printed as "Not proved:" (see ``limits_of``)
+            f"{NOT_PROVED}the content of {noun} {spans} is not in this bundle and was not checked"
         )
     else:
         statements.append(f"the whole trail as signed by checkpoint {final.fingerprint}")

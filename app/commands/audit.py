@@ -78,8 +78,13 @@ def _print_report(report: Any, noun: str) -> None:
         print(f"Also: {len(report.breaches) - 6} more problem(s)")
     for note in report.notes:
         print(f"Note: {note}")
-    for statement in report.proved:  # an evidence bundle: exactly what was checked, and what was not
+    from app.services.audit import split_proved
+
+    proved, not_proved = split_proved(report.proved)  # an evidence bundle: exactly what was checked, and what not
+    for statement in proved:
         print(f"Proved: {statement}")
+    for statement in not_proved:
+        print(f"Not proved: {statement} (not the whole trail)")
 
 
 def _verify(args: argparse.Namespace) -> int:

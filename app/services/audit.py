@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from app.audit.bundle import BundleInfo
+from app.audit.bundle import BundleInfo, split_proved
 from app.audit.bundle import verify_bundle as check_bundle
 from app.audit.bundle_export import export_recorded_bundle
 from app.audit.bundle_read import BundleContents
@@ -34,6 +34,7 @@ __all__ = [
     "matching",
     "newest",
     "read_bundle",
+    "split_proved",
     "verify",
     "verify_bundle",
 ]  # fmt: skip

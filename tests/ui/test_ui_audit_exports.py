@@ -167,7 +167,7 @@ def test_a_bundle_of_the_selection_holds_the_span_it_announced_and_verifies_in_t
     viewer = dialog.viewer
     assert viewer is not None
     qtbot.waitUntil(lambda: "intact" in viewer.verdict.text(), timeout=10_000)  # type: ignore[attr-defined]
-    assert "Proved: not the whole trail" in viewer.verdict_more.text()  # type: ignore[attr-defined]
+    assert "Not proved: the content of" in viewer.verdict_more.text()  # type: ignore[attr-defined]
     viewer.close()
 
 

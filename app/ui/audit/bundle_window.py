@@ -43,7 +43,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.audit.bundle import verify_bundle
+from app.audit.bundle import split_proved, verify_bundle
 from app.audit.bundle_read import BundleContents, EntryPages, detail_text, fact_lines, read_bundle
 from app.audit.pseudonyms import SEALED, public_details
 from app.audit.trail import StoredEvent
@@ -303,7 +303,9 @@ class BundleWindow(QDialog):
         more = [f"Also: {breach.render()}" for breach in report.breaches[1:6]]
         if len(report.breaches) > 6:
             more.append(f"Also: {len(report.breaches) - 6} more problem(s)")
-        more += [f"Proved: {statement}" for statement in report.proved]  # what was checked, and what was not
+        proved, not_proved = split_proved(report.proved)  # what was checked, and what was not
+        more += [f"Proved: {statement}" for statement in proved]
+        more += [f"Not proved: {statement} (not the whole trail)" for statement in not_proved]
         more += [f"Note: {note}" for note in report.notes]
         self.verdict_more.setText("\n".join(more))
         self.verdict_more.setVisible(bool(more))
