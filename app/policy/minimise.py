@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from app.directory.schema import Resolved, schema_for
 from app.policy.model import Policy
 from app.policy.paths import ELEMENT_DESCRIPTORS, resolve_path
-from app.policy.type_filter import NOT_CANONICAL, split_typed
+from app.policy.type_filter import NO_TYPE, NOT_CANONICAL, split_typed
 
 if TYPE_CHECKING:  # a node comes from a parsed filter: scim2-models is loaded by whoever parsed it, not here
     from scim2_models.path import AttrPath
@@ -136,20 +136,22 @@ class Minimiser:
         kept = {k: v for k, v in item.items() if k.lower() in allowed}
         dropped_for_its_type = any(k.lower() in (typed_out or ()) for k in item)
         if dropped_for_its_type and not any(k.lower() in subs for k in kept):
-            self._note(name, "", labels, [item], out)
+            self._note(name, "", labels, [item], out, missing=NO_TYPE)  # held for other types: say which is missing
             return None
         for key in sorted(k for k in item if k.lower() not in allowed):
             self._note(name, f".{key}", labels, [item], out)
         return kept if any(k.lower() in subs for k in kept) else None
 
     @staticmethod
-    def _note(name: str, sub: str, labels: dict[str, str], items: list[Any], out: Minimised) -> None:
+    def _note(
+        name: str, sub: str, labels: dict[str, str], items: list[Any], out: Minimised, missing: str = ""
+    ) -> None:
         """Record ``name`` + ``sub`` as removed, once per element type it was removed from."""
         if not items:
             return
         out.removed.append(name + sub)
         for item in items:
-            out.paths.append(f"{name}{_qualifier(item, labels)}{sub}")
+            out.paths.append(f"{name}{_qualifier(item, labels, missing)}{sub}")
 
     # -- single attributes -----------------------------------------------------------------------------
     def holds(self, resource_type: str, resolved: Resolved) -> bool:
@@ -245,15 +247,16 @@ def _canonical_types(resource_type: str) -> dict[str, dict[str, str]]:
     return found
 
 
-def _qualifier(item: Any, labels: dict[str, str]) -> str:
+def _qualifier(item: Any, labels: dict[str, str], missing: str = "") -> str:
     """``[type eq "mobile"]`` for an element of a canonical type. ``type`` is text the client chose, so anything
-    else is ``[type not canonical]`` rather than copied into the audit trail; no type (or an attribute without
-    canonical types): nothing."""
+    else is ``[type not canonical]`` rather than copied into the audit trail; an element without a type is
+    ``missing`` (``[type missing]`` where the catalogue holds the attribute for some types only, else nothing:
+    the attribute is not held at all); an attribute without canonical types: nothing."""
     if not labels or not isinstance(item, dict):
         return ""
     kind = item.get("type")
     if not isinstance(kind, str):
-        return ""
+        return missing
     label = labels.get(kind.lower())
     return f'[type eq "{label}"]' if label else NOT_CANONICAL
 

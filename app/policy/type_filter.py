@@ -16,7 +16,11 @@ import re
 from app.directory.schema import schema_for
 
 NOT_CANONICAL = "[type not canonical]"
-_QUALIFIER = re.compile(r'\[type eq "([^"]*)"\]|\[type not canonical\]')
+# An element with no type at all, of an attribute that has canonical types: with a type filter in the catalogue
+# it is refused for that reason, and named so — as the bare attribute it read as if the attribute were not held,
+# and an IdP instruction would have told to remove the very mapping the policy allows.
+NO_TYPE = "[type missing]"
+_QUALIFIER = re.compile(r'\[type eq "([^"]*)"\]|\[type not canonical\]|\[type missing\]')
 # Group members carry a type (User or Group) too, but membership is held whole or not at all (the member table).
 _NOT_FILTERABLE = frozenset({"members", "groups"})
 
@@ -24,8 +28,8 @@ _NOT_FILTERABLE = frozenset({"members", "groups"})
 def split_typed(path: str) -> tuple[str, str | None, bool]:
     """``phoneNumbers[type eq "mobile"].value`` → ("phoneNumbers.value", "mobile", True).
 
-    The last item says whether the path carried a type qualifier at all: ``[type not canonical]`` gives
-    (…, None, True), a plain path (…, None, False).
+    The last item says whether the path carried a type qualifier at all: ``[type not canonical]`` and
+    ``[type missing]`` give (…, None, True), a plain path (…, None, False).
     """
     found = _QUALIFIER.search(path)
     if found is None:

@@ -45,6 +45,14 @@ def test_a_type_limits_the_mappings_and_no_type_means_all() -> None:
     assert len(mappings_to_remove(entra, ["phoneNumbers"])) == 3
 
 
+def test_an_element_refused_for_lacking_a_type_removes_no_typed_mapping() -> None:
+    """With work e-mails held, an e-mail sent without a type is refused as ``emails[type missing]``: the advice
+    must not be to remove Entra's ``mail → emails[type eq "work"].value``, the very mapping the policy allows."""
+    entra = guide("entra")
+    assert mappings_to_remove(entra, ["emails[type missing]"]) == []
+    assert base_path("emails[type missing]") == "emails"
+
+
 def test_an_idp_without_known_defaults_gets_the_scim_targets() -> None:
     text = removal_instruction(guide("jumpcloud"), ["preferredLanguage"])
     assert "Custos has no list of JumpCloud's default mapping names" in text and "  - preferredLanguage" in text
