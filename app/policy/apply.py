@@ -97,6 +97,18 @@ def _type_notes(old: dict[tuple[str, str], AttributeRule], new: dict[tuple[str, 
     return notes
 
 
+def type_changes(old: Policy | None, new: Policy) -> list[dict[str, object]]:
+    """Entries kept whose type filter changed, for the trail: a narrowing is as much a change of what is held as
+    an entry added or removed (names and types only)."""
+    before, after = _entries(old), _entries(new)
+    return [
+        {"attribute": f"{after[key].resource_type} {after[key].path}", "was": list(before[key].types) or "every type",
+         "now": list(after[key].types) or "every type"}
+        for key in sorted(before.keys() & after.keys())
+        if before[key].types != after[key].types
+    ]  # fmt: skip
+
+
 def _removed_names(minimiser: Minimiser, resource_type: str, paths: list[str]) -> set[str]:
     """What the purge takes out of one resource, as the impact names it. The element's type is named where the
     version filters that attribute by type (only mobile numbers go, the work ones stay); elsewhere the attribute
@@ -234,7 +246,8 @@ def apply_text(
     removed, affected, deleted = _walk(conn, minimiser, purge=True, now=moment)
     if not minimiser.holds_members():
         conn.execute(delete(GroupMember.__table__))
-    resent = resend(conn, impact_old_policy(conn, record), record.policy, moment)
+    previous = impact_old_policy(conn, record)
+    resent = resend(conn, previous, record.policy, moment)
     actor = f"operator:{operator}"
     append(
         conn,
@@ -247,6 +260,7 @@ def apply_text(
                 "previous_version": impact.current_version,
                 "added": impact.added,
                 "removed": impact.dropped,
+                "types_changed": type_changes(previous, record.policy),
                 "outside_schema": record.policy.outside_schema,
                 "targets_resent": resent,
             },

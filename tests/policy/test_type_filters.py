@@ -208,6 +208,12 @@ def test_narrowing_to_work_names_what_the_purge_takes(vault: Vault) -> None:
     assert "Attribute changed: User phoneNumbers[type eq \"work\"].value (was phoneNumbers.value)" in (
         diff_versions(history[0], history[1]).summary
     )
+    with vault.read_connection() as conn:
+        applied = of_kind(conn, "policy.applied")[0]  # newest first
+    # on the trail too: a narrowing changes what is held as much as an entry added or removed
+    assert applied.details["types_changed"] == [
+        {"attribute": "User phoneNumbers.value", "was": "every type", "now": ["work"]}
+    ]
 
 
 def test_an_extension_attribute_is_named_whole_in_the_impact(vault: Vault) -> None:
