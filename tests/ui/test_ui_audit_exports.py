@@ -238,3 +238,20 @@ def test_for_all_time_the_range_starts_at_the_first_entry(qtbot: QtBot, vault: V
     qtbot.addWidget(dialog)
     qtbot.waitUntil(lambda: dialog.start.dateTime().toSecsSinceEpoch() == int(first.timestamp()), timeout=5000)
     assert not dialog.start_chosen and dialog.by_time.isChecked()
+
+
+def test_after_an_export_the_page_shows_its_entry_and_counts_it(qtbot: QtBot, vault: Vault, tmp_path: Path) -> None:
+    """The export is on the trail: closing the dialog shows it, and the count beside "not verified yet" follows
+    (it said 93 entries beside 94 shown)."""
+    seed(vault, 10)
+    page = loaded_page(qtbot, vault)
+    qtbot.waitUntil(lambda: "entries in the trail" in page.verdict.text(), timeout=5000)
+    dialog = page.export_timeline()
+    run_export(qtbot, dialog, tmp_path / "all.csv", "csv")
+    dialog.reject()  # its Close button
+    with vault.read_connection() as conn:
+        entries = int(conn.exec_driver_sql("SELECT count(*) FROM audit_events").scalar() or 0)
+        newest = conn.exec_driver_sql("SELECT kind FROM audit_events ORDER BY seq DESC LIMIT 1").scalar()
+    assert newest == "export.audit_timeline"
+    qtbot.waitUntil(lambda: page.model.rowCount() == entries, timeout=5000)  # no filter: every entry is listed
+    qtbot.waitUntil(lambda: page.verdict.text().startswith(f"{entries:,} entries in the trail"), timeout=5000)

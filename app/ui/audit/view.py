@@ -104,6 +104,9 @@ class AuditPage(QWidget):
             if verifier is not None
             else None
         )
+        self._verdict_is_a_count = True  # "N entries … not verified yet" until a verification says more
+        if self.verification is not None:
+            self.verification.verified.connect(lambda: setattr(self, "_verdict_is_a_count", False))
         self.verify_progress.setVisible(False)
         self.verify_button.setEnabled(verifier is not None)
         self.count_label = QLabel("")
@@ -148,8 +151,8 @@ class AuditPage(QWidget):
     def refresh(self) -> None:
         if not self.vault.is_open:
             return
-        if not self._choices_loaded:
-            submit(self._read_choices, self._choices_read, self._ignore)
+        # Every refresh: the count beside "not verified yet" follows the trail (an export adds its own entry).
+        submit(self._read_choices, self._choices_read, self._ignore)
         self.apply_filter()
 
     def _read_choices(self) -> tuple[list[str], list[str], int]:
@@ -159,6 +162,8 @@ class AuditPage(QWidget):
     def _choices_read(self, result: tuple[list[str], list[str], int]) -> None:
         all_kinds, all_actors, entries = result
         self._choices_loaded = True
+        if self._verdict_is_a_count:
+            self.verdict.setText(f"{entries:,} entries in the trail. Integrity not verified yet.")
         for combo, first, values in (
             (self.kind, "Any type", _kind_prefixes(all_kinds)),
             (self.actor, "Any actor", all_actors),
@@ -171,7 +176,6 @@ class AuditPage(QWidget):
             if current:
                 combo.setCurrentText(current)
             combo.blockSignals(False)
-        self.verdict.setText(f"{entries:,} entries in the trail. Integrity not verified yet.")
 
     def current_filter(self) -> EventFilter:
         window = WINDOWS[self.window_choice.currentText()]
@@ -232,6 +236,7 @@ class AuditPage(QWidget):
         """Ask what (the selection or the filtered timeline), the format and where; the dialog does the rest."""
         dialog = TimelineExportDialog(self.vault, self.current_filter(), self.selected_seqs(), parent=self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.finished.connect(self.refresh)  # the export is on the trail: the page shows it at once
         self.timeline_dialog = dialog
         dialog.open()
         return dialog
@@ -240,6 +245,7 @@ class AuditPage(QWidget):
         """A time range (from the When filter) or the selection; the dialog says exactly which entries."""
         dialog = BundleExportDialog(self.vault, self.selected_seqs(), self.current_filter().since, parent=self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.finished.connect(self.refresh)
         self.bundle_dialog = dialog
         dialog.open()
         return dialog
