@@ -58,6 +58,13 @@ def setup(vault: Vault, data_dir: Path, apps: list[ScimTarget]) -> Iterator[Setu
         server.stop()
 
 
+def _step_states(vault: Vault) -> list[tuple[object, ...]]:
+    """Target, state, attempts and reason of every erasure step (no personal value), for a failure's message."""
+    with vault.read_connection() as conn:
+        statement = "SELECT target_id, state, attempts, reason FROM erasure_steps ORDER BY id"
+        return [tuple(row) for row in conn.exec_driver_sql(statement)]
+
+
 def _held_by_name(target: ScimTarget, user_name: str) -> bool:
     return any(str(u.get("userName", "")).lower() == user_name.lower() for u in target.users())
 
@@ -85,7 +92,9 @@ def test_erased_person_sent_again_is_refused_until_released(
         other = http.post("/Users", json=person("colleague@example.test")).json()["id"]
 
         request_id = request_erasure(vault, [rid], "art17-1b", "dpo", reason="withdrew consent")
-        assert drive(vault, [request_id], timeout=20)
+        # What this test checks is the tombstone, not how fast targets answer: under a loaded CI machine the
+        # erasure twice needed more than 20 s here (not explained yet; the steps' states are in the message).
+        assert drive(vault, [request_id], timeout=60), _step_states(vault)
         assert not any(_held_by_name(t, USER_NAME) for t in apps)
         with vault.read_connection() as conn:  # the tombstones hold keyed digests, never the identifiers
             stored = conn.execute(select(ErasureTombstone.field, ErasureTombstone.digest)).all()
