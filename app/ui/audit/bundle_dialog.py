@@ -20,10 +20,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QGridLayout,
-    QHBoxLayout,
     QLabel,
-    QLineEdit,
-    QProgressBar,
     QPushButton,
     QRadioButton,
     QVBoxLayout,
@@ -34,7 +31,7 @@ from app.audit.bundle import BundleInfo
 from app.audit.bundle_export import export_recorded_bundle
 from app.store.vault import Vault
 from app.ui.audit.bundle_window import open_bundle_window
-from app.ui.exports.opened import ExportedActions
+from app.ui.exports.output import ExportOutput
 from app.ui.policy.common import login_name, plain_label, user_message
 from app.ui.widgets import documents_dir
 from app.ui.workers import submit
@@ -104,21 +101,14 @@ class BundleExportDialog(QDialog):
         for edit in (self.start, self.end):
             edit.dateTimeChanged.connect(lambda _value: self.by_time.setChecked(True))
         self.start.dateTimeChanged.connect(lambda _value: setattr(self, "start_chosen", True))
-        self.path = QLineEdit(str(default_bundle_path(now())))
-        browse = QPushButton("Choose…")
-        browse.setAutoDefault(False)
-        browse.clicked.connect(self.browse)
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 0)
-        self.progress.setVisible(False)
+        self.output = ExportOutput(str(default_bundle_path(now())), self.browse)
+        self.path, self.progress = self.output.path, self.output.progress
         self.note = plain_label(
             "A bundle can be verified anywhere, without the vault: each entry with its proof in the signed tree, "
             "and the chain from the entry before it. It is recorded on the audit trail.",
             wrap=True,
         )
-        self.status = plain_label(wrap=True)
-        self.written = plain_label(wrap=True)
-        self.exported_actions = ExportedActions()
+        self.status, self.written, self.exported_actions = self.output.status, self.output.written, self.output.actions
         self.view_button = QPushButton("Open in the bundle &viewer")
         self.view_button.setToolTip("Verify the bundle and read it, as its recipient will")
         self.view_button.setAutoDefault(False)
@@ -141,19 +131,13 @@ class BundleExportDialog(QDialog):
         entries.addWidget(self.by_time)
         entries.addLayout(times)
         entries.addWidget(self.by_selection)
-        path_row = QHBoxLayout()
-        path_row.addWidget(self.path, 1)
-        path_row.addWidget(browse)
         form = QFormLayout()
         form.addRow("Entries", entries)
-        form.addRow("Save as", path_row)
+        form.addRow("Save as", self.output.path_row())
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.note)
-        layout.addWidget(self.progress)
-        layout.addWidget(self.status)
-        layout.addWidget(self.written)
-        layout.addWidget(self.exported_actions)
+        self.output.add_feedback(layout)
         layout.addStretch(1)
         layout.addWidget(self.buttons)
         self.resize(640, self.sizeHint().height())

@@ -16,10 +16,6 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFileDialog,
     QFormLayout,
-    QHBoxLayout,
-    QLineEdit,
-    QProgressBar,
-    QPushButton,
     QRadioButton,
     QVBoxLayout,
     QWidget,
@@ -28,7 +24,7 @@ from PySide6.QtWidgets import (
 from app.audit.query import EventFilter
 from app.services.audit import TimelineWritten, export_timeline, matching
 from app.store.vault import Vault
-from app.ui.exports.opened import ExportedActions
+from app.ui.exports.output import ExportOutput
 from app.ui.policy.common import login_name, plain_label, user_message
 from app.ui.widgets import documents_dir
 from app.ui.workers import submit
@@ -74,21 +70,14 @@ class TimelineExportDialog(QDialog):
         for fmt, label in FORMAT_LABELS.items():
             self.format.addItem(label, fmt)
         self.format.currentIndexChanged.connect(self._format_changed)
-        self.path = QLineEdit(str(default_timeline_path("csv")))
-        browse = QPushButton("Choose…")
-        browse.setAutoDefault(False)
-        browse.clicked.connect(self.browse)
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 0)
-        self.progress.setVisible(False)
+        self.output = ExportOutput(str(default_timeline_path("csv")), self.browse)
+        self.path, self.progress = self.output.path, self.output.progress
         self.note = plain_label(
             "Rows hold what the trail shows: subjects as pseudonyms, never a sealed personal value. "
             "The export itself is recorded on the audit trail.",
             wrap=True,
         )
-        self.status = plain_label(wrap=True)
-        self.written = plain_label(wrap=True)
-        self.exported_actions = ExportedActions()
+        self.status, self.written, self.exported_actions = self.output.status, self.output.written, self.output.actions
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         self.export_button = self.buttons.addButton("Export", QDialogButtonBox.ButtonRole.ActionRole)
         self.export_button.setDefault(True)
@@ -99,20 +88,14 @@ class TimelineExportDialog(QDialog):
         scope = QVBoxLayout()
         scope.addWidget(self.use_selection)
         scope.addWidget(self.use_filter)
-        path_row = QHBoxLayout()
-        path_row.addWidget(self.path, 1)
-        path_row.addWidget(browse)
         form = QFormLayout()
         form.addRow("Entries", scope)
         form.addRow("Format", self.format)
-        form.addRow("Save as", path_row)
+        form.addRow("Save as", self.output.path_row())
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.note)
-        layout.addWidget(self.progress)
-        layout.addWidget(self.status)
-        layout.addWidget(self.written)
-        layout.addWidget(self.exported_actions)
+        self.output.add_feedback(layout)
         layout.addStretch(1)
         layout.addWidget(self.buttons)
         self.resize(600, self.sizeHint().height())

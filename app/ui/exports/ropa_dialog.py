@@ -18,10 +18,6 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFileDialog,
     QFormLayout,
-    QHBoxLayout,
-    QLineEdit,
-    QProgressBar,
-    QPushButton,
     QVBoxLayout,
     QWidget,
 )
@@ -38,7 +34,7 @@ from app.services.export import (
     suffix_of,
 )
 from app.store.vault import Vault
-from app.ui.exports.opened import ExportedActions
+from app.ui.exports.output import ExportOutput
 from app.ui.exports.step import show_export_step
 from app.ui.policy.common import login_name, plain_label, user_message
 from app.ui.widgets import documents_dir
@@ -106,16 +102,10 @@ class RopaExportDialog(QDialog):
         self.record = QComboBox()
         for key, label in RECORD_CHOICES:
             self.record.addItem(label, key)
-        self.path = QLineEdit(str(default_path(self.chosen_format())))
-        browse = QPushButton("Choose…")
-        browse.clicked.connect(self.browse)
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 0)  # indeterminate: the writers do not report progress
-        self.progress.setVisible(False)
-        self.status = plain_label(wrap=True)
-        self.written = plain_label(wrap=True)
+        self.output = ExportOutput(str(default_path(self.chosen_format())), self.browse)
+        self.path, self.progress = self.output.path, self.output.progress
+        self.status, self.written, self.exported_actions = self.output.status, self.output.written, self.output.actions
         self.sha256 = plain_label(wrap=True)
-        self.exported_actions = ExportedActions()
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         self.export_button = self.buttons.addButton("Export", QDialogButtonBox.ButtonRole.ActionRole)
         self.export_button.clicked.connect(self.export)
@@ -128,20 +118,13 @@ class RopaExportDialog(QDialog):
         self.poll.timeout.connect(self._show_step)
         self.format.currentIndexChanged.connect(self._format_changed)
 
-        path_row = QHBoxLayout()
-        path_row.addWidget(self.path, 1)
-        path_row.addWidget(browse)
         form = QFormLayout()
         form.addRow("Format", self.format)
         form.addRow("Records", self.record)
-        form.addRow("Save as", path_row)
+        form.addRow("Save as", self.output.path_row())
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        layout.addWidget(self.progress)
-        layout.addWidget(self.status)
-        layout.addWidget(self.written)
-        layout.addWidget(self.sha256)
-        layout.addWidget(self.exported_actions)
+        self.output.add_feedback(layout, self.sha256)
         layout.addStretch(1)
         layout.addWidget(self.buttons)
         self._format_changed()

@@ -1,0 +1,37 @@
+"""What every export dialog shares below its own choices: where to save it (with Choose…), a busy bar, what
+happened, the file written, and Open / Show in folder (the Article 30 export, the audit timeline, evidence
+bundles). One place, so that the dialogs look and behave alike."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QProgressBar, QPushButton, QVBoxLayout, QWidget
+
+from app.ui.exports.opened import ExportedActions
+from app.ui.policy.common import plain_label
+
+
+class ExportOutput:
+    def __init__(self, default_path: str, browse: Callable[[], object]) -> None:
+        self.path = QLineEdit(default_path)
+        self.browse_button = QPushButton("Choose…")
+        self.browse_button.setAutoDefault(False)  # Enter exports
+        self.browse_button.clicked.connect(browse)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 0)  # indeterminate: the writers do not report progress
+        self.progress.setVisible(False)
+        self.status = plain_label(wrap=True)
+        self.written = plain_label(wrap=True)
+        self.actions = ExportedActions()
+
+    def path_row(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        row.addWidget(self.path, 1)
+        row.addWidget(self.browse_button)
+        return row
+
+    def add_feedback(self, layout: QVBoxLayout, *extra: QWidget) -> None:
+        """The busy bar, the outcome, the file written (and ``extra`` lines), then Open / Show in folder."""
+        for widget in (self.progress, self.status, self.written, *extra, self.actions):
+            layout.addWidget(widget)
