@@ -34,6 +34,20 @@ class WorkItem:
     attempts: int
 
 
+def _item(target_id: int, resource_type: str, resource_id: str, operation: str, moment: datetime) -> dict[str, object]:
+    """One pending outbox row, due at once."""
+    return {
+        "target_id": target_id,
+        "resource_type": resource_type,
+        "resource_id": resource_id,
+        "operation": operation,
+        "state": "pending",
+        "attempts": 0,
+        "next_attempt": moment,
+        "created": moment,
+    }
+
+
 def enqueue(conn: Connection, resource_type: str, resource_id: str, operation: str, now: datetime | None = None) -> int:
     """One item per enabled target, in the caller's transaction. Returns how many were queued."""
     moment = now or datetime.now(UTC)
@@ -41,22 +55,7 @@ def enqueue(conn: Connection, resource_type: str, resource_id: str, operation: s
     targets = cached(conn, "targets", "enabled", lambda: [row[0] for row in conn.execute(_ENABLED)])
     if not targets:
         return 0
-    conn.execute(
-        insert(_O),
-        [
-            {
-                "target_id": target_id,
-                "resource_type": resource_type,
-                "resource_id": resource_id,
-                "operation": operation,
-                "state": "pending",
-                "attempts": 0,
-                "next_attempt": moment,
-                "created": moment,
-            }
-            for target_id in targets
-        ],
-    )
+    conn.execute(insert(_O), [_item(target_id, resource_type, resource_id, operation, moment) for target_id in targets])
     return len(targets)
 
 
@@ -64,18 +63,7 @@ def enqueue_for(
     conn: Connection, target_id: int, resource_type: str, resource_id: str, operation: str, now: datetime | None = None
 ) -> None:
     moment = now or datetime.now(UTC)
-    conn.execute(
-        insert(_O).values(
-            target_id=target_id,
-            resource_type=resource_type,
-            resource_id=resource_id,
-            operation=operation,
-            state="pending",
-            attempts=0,
-            next_attempt=moment,
-            created=moment,
-        )
-    )
+    conn.execute(insert(_O).values(_item(target_id, resource_type, resource_id, operation, moment)))
 
 
 def enqueue_many(
@@ -88,19 +76,7 @@ def enqueue_many(
 ) -> int:
     """One item per subject for one target (an initial sync, a widened mapping or scope): one executemany."""
     moment = now or datetime.now(UTC)
-    rows = [
-        {
-            "target_id": target_id,
-            "resource_type": resource_type,
-            "resource_id": resource_id,
-            "operation": operation,
-            "state": "pending",
-            "attempts": 0,
-            "next_attempt": moment,
-            "created": moment,
-        }
-        for resource_id in resource_ids
-    ]
+    rows = [_item(target_id, resource_type, resource_id, operation, moment) for resource_id in resource_ids]
     for start in range(0, len(rows), 5000):
         conn.execute(insert(_O), rows[start : start + 5000])
     return len(rows)

@@ -167,19 +167,15 @@ class BundleExportDialog(QDialog):
         )
 
     def browse(self) -> None:
-        text = self.path.text().strip()
-        chosen = self.choose_path(self, Path(text) if text else default_bundle_path())
-        if chosen is not None:
-            self.path.setText(str(chosen))
+        self.output.choose(lambda start: self.choose_path(self, start), default_bundle_path())
 
     def export(self) -> None:
         if self._busy:
             return
-        text = self.path.text().strip()
-        if not text:
-            self.status.setText("Choose where to save the bundle first.")
+        out = self.output.target("the bundle")
+        if out is None:
             return
-        out, actor, vault = Path(text).expanduser(), f"operator:{self.operator()}", self.vault
+        actor, vault = f"operator:{self.operator()}", self.vault
         if self.by_selection.isChecked():
             seqs = (self.selected[0], self.selected[-1])
 

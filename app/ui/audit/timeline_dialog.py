@@ -119,20 +119,16 @@ class TimelineExportDialog(QDialog):
             self.path.setText(str(current.with_suffix(f".{self.chosen_format()}")))
 
     def browse(self) -> None:
-        text = self.path.text().strip()
         fmt = self.chosen_format()
-        chosen = self.choose_path(self, Path(text) if text else default_timeline_path(fmt), fmt)
-        if chosen is not None:
-            self.path.setText(str(chosen))
+        self.output.choose(lambda start: self.choose_path(self, start, fmt), default_timeline_path(fmt))
 
     def export(self) -> None:
         if self._busy:
             return
-        text = self.path.text().strip()
-        if not text:
-            self.status.setText("Choose where to save the timeline first.")
+        out = self.output.target("the timeline")
+        if out is None:
             return
-        vault, fmt, out, operator = self.vault, self.chosen_format(), Path(text).expanduser(), self.operator()
+        vault, fmt, operator = self.vault, self.chosen_format(), self.operator()
         seqs = list(self.selected) if self.use_selection.isChecked() else None
         where = None if seqs is not None else self.where
         self._set_busy(True)

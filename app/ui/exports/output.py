@@ -5,6 +5,7 @@ bundles). One place, so that the dialogs look and behave alike."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
@@ -24,6 +25,21 @@ class ExportOutput:
         self.status = plain_label(wrap=True)
         self.written = plain_label(wrap=True)
         self.actions = ExportedActions()
+
+    def choose(self, ask: Callable[[Path], Path | None], default: Path) -> None:
+        """Choose…: the file dialog starts at the path typed (or ``default``); a choice replaces it."""
+        text = self.path.text().strip()
+        chosen = ask(Path(text) if text else default)
+        if chosen is not None:
+            self.path.setText(str(chosen))
+
+    def target(self, what: str) -> Path | None:
+        """Where to write, or None (and the reason shown) when no path was given."""
+        text = self.path.text().strip()
+        if not text:
+            self.status.setText(f"Choose where to save {what} first.")
+            return None
+        return Path(text).expanduser()
 
     def path_row(self) -> QHBoxLayout:
         row = QHBoxLayout()

@@ -153,22 +153,16 @@ class RopaExportDialog(QDialog):
             self.path.setText(str(current.with_suffix(f".{suffix_of(fmt)}")))
 
     def browse(self) -> None:
-        text = self.path.text().strip()
-        chosen = self.choose_path(
-            self, Path(text) if text else default_path(self.chosen_format()), self.chosen_format()
-        )
-        if chosen is not None:
-            self.path.setText(str(chosen))
+        fmt = self.chosen_format()
+        self.output.choose(lambda start: self.choose_path(self, start, fmt), default_path(fmt))
 
     def export(self) -> None:
         if self._busy:
             return
-        text = self.path.text().strip()
-        if not text:
-            self.status.setText("Choose where to save the records first.")
+        out = self.output.target("the records")
+        if out is None:
             return
         fmt, choice, operator = self.chosen_format(), str(self.record.currentData()), self.operator()
-        out = Path(text).expanduser()
         url, tls = transport_of(self.server)
         vault = self.vault
         self.control = control = ExportControl()
