@@ -70,7 +70,10 @@ class Dispatcher(AsyncLoopService):
         self._flush_now: asyncio.Event | None = None
         self._resume_seq = 0  # items up to here were queued before this start: an attempt may have reached a target
         self._uncertain: set[int] = set()
-        self._data_version: int | None = None  # on this loop thread's own read connection
+        # PRAGMA data_version as this loop thread's read connection last read it, with that connection: the counter
+        # is per connection, and a reader is replaced (planner statistics, damage), so a value read on another
+        # connection says nothing — it could equal the old one by chance and hide a commit.
+        self._data_version: tuple[int, object] | None = None
         self._next_due: datetime | None = None  # the earliest pending item's time, from the last scan
         self.scans = 0
         self.pushed = 0
@@ -106,8 +109,10 @@ class Dispatcher(AsyncLoopService):
     def _changed_elsewhere(self) -> bool:
         """Whether any connection committed since the last tick (PRAGMA data_version: no page is read)."""
         with self.vault.read_connection() as conn:
-            version = conn.exec_driver_sql("PRAGMA data_version").scalar()
-        changed = version != self._data_version
+            version = (int(conn.exec_driver_sql("PRAGMA data_version").scalar() or 0), conn.connection.dbapi_connection)
+        changed = self._data_version is None or version[0] != self._data_version[0] or (
+            version[1] is not self._data_version[1]
+        )
         self._data_version = version
         return changed
 
