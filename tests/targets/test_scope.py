@@ -91,7 +91,9 @@ def test_targets_receive_only_whom_their_scope_concerns(
         # A narrower scope applied as a new policy version: whoever no longer matches is taken back.
         apply_policy(vault, _policy('title eq "Nobody"'), "dpo")
         dispatcher.wake()
-        wait_until(lambda: _names(app2) == set())
+        # Under the whole suite in CI this push twice took longer than 15 s (not explained yet; alone it takes
+        # about 1 s): what is checked is that the narrowed scope takes sales back, not how fast.
+        wait_until(lambda: _names(app2) == set(), timeout=60)
     finally:
         dispatcher.stop()
         service.close()
