@@ -46,12 +46,12 @@ from app.audit.checkpoints import (
     public_key_from_pem,
     public_key_pem,
 )
-from app.audit.fastsql import FastStatement
 from app.audit.merkle import MerkleTree, verify_consistency, verify_inclusion
 from app.audit.tables import AuditEvent, SigningKey
 from app.audit.trail import GENESIS, canonical, iso_utc
 from app.audit.verify import Breach, VerifyReport
 from app.core.errors import ConfigError
+from app.store.fastsql import FastStatement
 
 FORMAT = "custos-audit-bundle/1"
 MANIFEST, SIGNATURE = "manifest.json", "manifest.sig"

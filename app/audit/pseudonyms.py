@@ -27,9 +27,9 @@ from cryptography.hazmat.primitives import hmac as crypto_hmac
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Connection, bindparam, delete, insert, select
 
-from app.audit.fastsql import FastStatement
 from app.audit.tables import SubjectKey
 from app.core.errors import CustosError
+from app.store.fastsql import FastStatement
 from app.store.models import ScimResource
 
 if TYPE_CHECKING:

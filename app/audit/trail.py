@@ -29,8 +29,8 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, select
 
 from app.audit import pseudonyms
-from app.audit.fastsql import FastStatement
 from app.audit.tables import AuditEvent
+from app.store.fastsql import FastStatement
 
 GENESIS = "0" * 64
 _A = AuditEvent.__table__

@@ -26,11 +26,11 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from app.audit.checkpoints import EVERY_N, Checkpoint, all_checkpoints, key_announcements, key_in_force
-from app.audit.fastsql import driver_cursor
 from app.audit.merkle import MerkleTree, verify_consistency
 from app.audit.tables import AuditCheckpoint, SigningKey
 from app.audit.trail import GENESIS, content_bytes
 from app.core.errors import CustosError
+from app.store.fastsql import driver_cursor
 from app.store.models import VaultInfo
 
 BATCH = 20_000

@@ -15,6 +15,7 @@ from sqlalchemy.orm import aliased
 from app.directory.identity_strings import lookup_key
 from app.directory.indexing import Row, index_rows
 from app.directory.schema import ENTERPRISE_SCHEMA, schema_for
+from app.store.fastsql import FastStatement
 from app.store.models import AttributeValue, GroupMember, ScimResource
 
 
@@ -111,6 +112,12 @@ _USER_GROUPS_ONE = (
     .where(_GM.c.member_id == bindparam("id"))
     .order_by(_GM.c.group_id)
 )
+# A GET reads one row and its memberships: run prepared on the DB-API cursor (app/store/fastsql.py), whose
+# statement cache keeps them compiled. Through Connection.execute the two cost more than SQLite's work and the
+# rendering together. Their columns need no conversion but the two times and ``active`` (see _stored_raw).
+_LOAD_RAW = FastStatement(_LOAD)
+_GROUP_MEMBERS_ONE_RAW = FastStatement(_GROUP_MEMBERS_ONE)
+_USER_GROUPS_ONE_RAW = FastStatement(_USER_GROUPS_ONE)
 _INDEX_DEFAULTS = {"value_str": None, "value_ci": None, "value_num": None, "value_bool": None}
 
 
@@ -256,8 +263,18 @@ def existing_types(conn: Connection, ids: Iterable[str]) -> dict[str, str]:
 
 
 def load(conn: Connection, resource_type: str, resource_id: str) -> StoredResource | None:
-    row = conn.execute(_LOAD, {"rid": resource_id, "rtype": resource_type}).first()
-    return None if row is None else stored(row)
+    row = _LOAD_RAW.fetchone(conn, {"rid": resource_id, "rtype": resource_type})
+    return None if row is None else _stored_raw(row)
+
+
+def _stored_raw(row: tuple[Any, ...]) -> StoredResource:
+    """A DB-API row of ``_COLUMNS`` as SQLAlchemy would have typed it: SQLite keeps the times as ISO text (naive
+    UTC, what ``DateTime`` reads back) and ``active`` as 0/1."""
+    resource_id, resource_type, document, version, created, modified, active, rid = row
+    return StoredResource(
+        resource_id, resource_type, document, version, datetime.fromisoformat(created),
+        datetime.fromisoformat(modified), None if active is None else bool(active), rid,
+    )  # fmt: skip
 
 
 def memberships(conn: Connection, resource_type: str, ids: list[str], base_url: str) -> dict[str, list[dict[str, Any]]]:
@@ -266,8 +283,9 @@ def memberships(conn: Connection, resource_type: str, ids: list[str], base_url: 
     if not ids:
         return result
     if resource_type == "Group":
-        statement, bound = (_GROUP_MEMBERS_ONE, {"id": ids[0]}) if len(ids) == 1 else (_GROUP_MEMBERS, {"ids": ids})
-        for group_id, member_id, member_type, display, user_name in conn.execute(statement, bound):
+        one = len(ids) == 1
+        rows = _GROUP_MEMBERS_ONE_RAW.all(conn, {"id": ids[0]}) if one else conn.execute(_GROUP_MEMBERS, {"ids": ids})
+        for group_id, member_id, member_type, display, user_name in rows:
             endpoint = "Users" if member_type == "User" else "Groups"
             entry: dict[str, Any] = {
                 "value": member_id,
@@ -278,8 +296,9 @@ def memberships(conn: Connection, resource_type: str, ids: list[str], base_url: 
                 entry["display"] = display or user_name
             result[group_id].append(entry)
     else:
-        statement, bound = (_USER_GROUPS_ONE, {"id": ids[0]}) if len(ids) == 1 else (_USER_GROUPS, {"ids": ids})
-        for member_id, group_id, display in conn.execute(statement, bound):
+        one = len(ids) == 1
+        rows = _USER_GROUPS_ONE_RAW.all(conn, {"id": ids[0]}) if one else conn.execute(_USER_GROUPS, {"ids": ids})
+        for member_id, group_id, display in rows:
             entry = {"value": group_id, "$ref": f"{base_url}/Groups/{group_id}", "type": "direct"}
             if display:
                 entry["display"] = display

@@ -89,3 +89,29 @@ def test_the_read_path_does_not_parse_stored_documents(
     content, returned, _total = search_json(module_vault, None, BASE, ("User",), listing)
     assert returned == 3 and len(json.loads(content)["Resources"]) == 3
     assert parsed == [directory["report"]]  # the manager's: once, in the list
+
+
+@pytest.mark.parametrize("name", ["boss", "report", "plain", "group"])
+def test_a_prepared_read_types_the_row_as_sqlalchemy_does(
+    module_vault: Any, directory: dict[str, str], name: str
+) -> None:
+    """load() and a single resource's memberships run prepared on the DB-API cursor (no SQLAlchemy typing): the
+    times, ``active`` and the memberships must come back exactly as the typed statements give them."""
+    from sqlalchemy import select
+
+    from app.store.models import ScimResource
+
+    resource_id = directory[name]
+    resource_type = "Group" if name == "group" else "User"
+    with module_vault.read_connection() as conn:
+        raw = repo.load(conn, resource_type, resource_id)
+        typed = repo.stored(conn.execute(select(*repo._COLUMNS).where(ScimResource.id == resource_id)).one())
+        one = repo.memberships(conn, resource_type, [resource_id], BASE)
+        other = "plain" if name != "plain" else "boss"
+        batched = repo.memberships(conn, resource_type, [resource_id, directory[other]], BASE)
+    assert raw == typed
+    assert raw is not None and raw.created.tzinfo is None and isinstance(raw.version, int)
+    assert raw.active is (True if name == "plain" else None if name == "group" else typed.active)
+    assert one.get(resource_id) == batched.get(resource_id)
+    if name in ("boss", "group"):  # the group holds the boss: both sides of the membership are read
+        assert one[resource_id]

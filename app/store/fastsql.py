@@ -1,9 +1,10 @@
 """SQLAlchemy Core statements compiled once per dialect and run on the DB-API cursor.
 
-Appending an event runs three statements (chain tail, subject key, insert). Through ``Connection.execute`` each
-costs about ten times what SQLite itself spends on it, which would make the audit trail a visible share of
-every SCIM request. The statements stay SQLAlchemy Core (no SQL dialect written here); only the execution
-skips SQLAlchemy's per-call work. Parameters must be plain str/int/bytes/None (no type processing runs).
+Appending an event runs three statements (chain tail, subject key, insert), and a GET two (the row, its
+memberships). Through ``Connection.execute`` each costs about ten times what SQLite itself spends on it, which
+would make the audit trail and the read a visible share of every SCIM request. The statements stay SQLAlchemy
+Core (no SQL dialect written here); only the execution skips SQLAlchemy's per-call work. Parameters must be
+plain str/int/bytes/None, and results come back as SQLite holds them (no type processing runs).
 """
 
 from __future__ import annotations
@@ -50,6 +51,14 @@ class FastStatement:
         cursor = driver_cursor(conn)
         try:
             return cursor.execute(sql, self._arguments(order, fixed, params or {})).fetchone()
+        finally:
+            cursor.close()
+
+    def all(self, conn: Connection, params: Mapping[str, Any] | None = None) -> list[Any]:
+        sql, order, fixed = self._for(conn)
+        cursor = driver_cursor(conn)
+        try:
+            return list(cursor.execute(sql, self._arguments(order, fixed, params or {})).fetchall())
         finally:
             cursor.close()
 
