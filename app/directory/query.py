@@ -27,6 +27,7 @@ from app.directory.input_guard import INT64_MAX, INT64_MIN, has_unpaired_surroga
 from app.directory.ordering import Segment, SortPlan, plan_for
 from app.directory.projection import parse_list, project, wants_related
 from app.directory.schema import schema_for
+from app.store.fastsql import FastStatement
 from app.store.models import AttributeValue, ScimResource
 from app.store.vault import Vault
 
@@ -196,6 +197,8 @@ _PROBES = {
     .limit(MAX_PAGE_SIZE + 1)
     for name, (column, _folded) in _PROBE_COLUMNS.items()
 }
+# Run prepared on the DB-API cursor: Connection.execute cost more than SQLite's work and the rendering together.
+_PROBES_RAW = {name: FastStatement(statement) for name, statement in _PROBES.items()}
 
 
 # `emails[type eq "work"].value eq "…"`: how IdPs match on a work e-mail (PingFederate, Okta), same idea.
@@ -249,7 +252,7 @@ def _probe(resource_types: tuple[str, ...], params: QueryParams) -> tuple[Any, d
             value = lookup_key(value)  # the key the unique index compares, as the general translator does
         elif _PROBE_COLUMNS[name][1]:
             value = value.lower()
-        return _PROBES[name], {"rtype": resource_type, "value": value}
+        return _PROBES_RAW[name], {"rtype": resource_type, "value": value}
     match = _TYPED_VALUE_PROBE.match(params.filter)
     if match is not None and resource_type == "User":
         attribute = match.group(1).lower()
@@ -263,6 +266,13 @@ def _probe(resource_types: tuple[str, ...], params: QueryParams) -> tuple[Any, d
             "type": kind.lower(),
         }
     return None
+
+
+def _probe_rows(conn: Any, statement: Any, bound: dict[str, Any]) -> list[repo.StoredResource]:
+    """A probe's matches: the equality probes run prepared on the cursor, the typed-value one through SQLAlchemy."""
+    if isinstance(statement, FastStatement):
+        return [repo.stored_raw(row) for row in statement.all(conn, bound)]
+    return [repo.stored(row) for row in conn.execute(statement, bound)]
 
 
 def _literal(quoted: str) -> str | None:
@@ -379,9 +389,9 @@ def _page(
     with vault.read_connection() as conn:
         if probe is not None:
             statement, bound = probe
-            matching = conn.execute(statement, bound).all()
+            matching = _probe_rows(conn, statement, bound)
             total = len(matching)
-            page = matching[start_index - 1 : start_index - 1 + count]
+            rows = matching[start_index - 1 : start_index - 1 + count]
         else:
             where = _where(resource_types, params.filter)
             if len(resource_types) > 1 and params.sort_by:
@@ -401,7 +411,7 @@ def _page(
             # A first page that is not full already says how many there are; otherwise COUNT on the index.
             complete = first_page and count > 0 and len(page) < count and not has_more
             total = len(page) if complete else _count(conn, _R, where)
-        rows = [repo.stored(row) for row in page]
+            rows = [repo.stored(row) for row in page]
         related: dict[str, dict[str, list[dict[str, Any]]]] = {}
         for resource_type in resource_types:
             ids = [row.id for row in rows if row.resource_type == resource_type]

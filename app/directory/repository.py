@@ -114,7 +114,7 @@ _USER_GROUPS_ONE = (
 )
 # A GET reads one row and its memberships: run prepared on the DB-API cursor (app/store/fastsql.py), whose
 # statement cache keeps them compiled. Through Connection.execute the two cost more than SQLite's work and the
-# rendering together. Their columns need no conversion but the two times and ``active`` (see _stored_raw).
+# rendering together. Their columns need no conversion but the two times and ``active`` (see stored_raw).
 _LOAD_RAW = FastStatement(_LOAD)
 _GROUP_MEMBERS_ONE_RAW = FastStatement(_GROUP_MEMBERS_ONE)
 _USER_GROUPS_ONE_RAW = FastStatement(_USER_GROUPS_ONE)
@@ -264,13 +264,13 @@ def existing_types(conn: Connection, ids: Iterable[str]) -> dict[str, str]:
 
 def load(conn: Connection, resource_type: str, resource_id: str) -> StoredResource | None:
     row = _LOAD_RAW.fetchone(conn, {"rid": resource_id, "rtype": resource_type})
-    return None if row is None else _stored_raw(row)
+    return None if row is None else stored_raw(row)
 
 
-def _stored_raw(row: tuple[Any, ...]) -> StoredResource:
-    """A DB-API row of ``_COLUMNS`` as SQLAlchemy would have typed it: SQLite keeps the times as ISO text (naive
-    UTC, what ``DateTime`` reads back) and ``active`` as 0/1."""
-    resource_id, resource_type, document, version, created, modified, active, rid = row
+def stored_raw(row: tuple[Any, ...]) -> StoredResource:
+    """A DB-API row starting with ``_COLUMNS``, as SQLAlchemy would have typed it: SQLite keeps the times as ISO
+    text (naive UTC, what ``DateTime`` reads back) and ``active`` as 0/1. Columns after those are ignored."""
+    resource_id, resource_type, document, version, created, modified, active, rid = row[:8]
     return StoredResource(
         resource_id, resource_type, document, version, datetime.fromisoformat(created),
         datetime.fromisoformat(modified), None if active is None else bool(active), rid,
