@@ -29,7 +29,7 @@ from bench_server import DEFAULT_PASSPHRASE, PATCH_SCHEMA, ROOT, LoadGenerator, 
 BUCKETS = (
     ("commit (SQLCipher page encryption, WAL write, fsync)", ("do_commit", "_commit_impl", ".commit (")),
     ("attribute index rows", ("indexing.py",)),
-    ("audit trail append", ("audit/trail.py", "fastsql.py")),
+    ("audit trail append", ("audit/trail.py", "audit/pseudonyms.py")),
     ("outbox enqueue", ("targets/outbox.py",)),
     ("policy / minimisation", ("policy/", "minimise")),
     ("tombstone check", ("tombstones.py",)),
