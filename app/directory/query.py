@@ -198,7 +198,7 @@ _PROBES = {
     for name, (column, _folded) in _PROBE_COLUMNS.items()
 }
 # Run prepared on the DB-API cursor: Connection.execute cost more than SQLite's work and the rendering together.
-_PROBES_RAW = {name: FastStatement(statement) for name, statement in _PROBES.items()}
+_PROBES_RAW = {name: FastStatement(statement, typed=True) for name, statement in _PROBES.items()}
 
 
 # `emails[type eq "work"].value eq "…"`: how IdPs match on a work e-mail (PingFederate, Okta), same idea.

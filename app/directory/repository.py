@@ -114,10 +114,10 @@ _USER_GROUPS_ONE = (
 )
 # A GET reads one row and its memberships: run prepared on the DB-API cursor (app/store/fastsql.py), whose
 # statement cache keeps them compiled. Through Connection.execute the two cost more than SQLite's work and the
-# rendering together. Their columns need no conversion but the two times and ``active`` (see stored_raw).
-_LOAD_RAW = FastStatement(_LOAD)
-_GROUP_MEMBERS_ONE_RAW = FastStatement(_GROUP_MEMBERS_ONE)
-_USER_GROUPS_ONE_RAW = FastStatement(_USER_GROUPS_ONE)
+# rendering together. Typed: each column is read as SQLAlchemy's type for it reads it.
+_LOAD_RAW = FastStatement(_LOAD, typed=True)
+_GROUP_MEMBERS_ONE_RAW = FastStatement(_GROUP_MEMBERS_ONE, typed=True)
+_USER_GROUPS_ONE_RAW = FastStatement(_USER_GROUPS_ONE, typed=True)
 _INDEX_DEFAULTS = {"value_str": None, "value_ci": None, "value_num": None, "value_bool": None}
 
 
@@ -268,13 +268,8 @@ def load(conn: Connection, resource_type: str, resource_id: str) -> StoredResour
 
 
 def stored_raw(row: tuple[Any, ...]) -> StoredResource:
-    """A DB-API row starting with ``_COLUMNS``, as SQLAlchemy would have typed it: SQLite keeps the times as ISO
-    text (naive UTC, what ``DateTime`` reads back) and ``active`` as 0/1. Columns after those are ignored."""
-    resource_id, resource_type, document, version, created, modified, active, rid = row[:8]
-    return StoredResource(
-        resource_id, resource_type, document, version, datetime.fromisoformat(created),
-        datetime.fromisoformat(modified), None if active is None else bool(active), rid,
-    )  # fmt: skip
+    """A typed FastStatement row starting with ``_COLUMNS`` (columns after them are ignored)."""
+    return StoredResource(*row[:8])
 
 
 def memberships(conn: Connection, resource_type: str, ids: list[str], base_url: str) -> dict[str, list[dict[str, Any]]]:

@@ -9,7 +9,7 @@ plain str/int/bytes/None, and results come back as SQLite holds them (no type pr
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection
@@ -25,10 +25,35 @@ def driver_cursor(conn: Connection) -> Any:
     return driver.cursor()
 
 
+Processor = Callable[[Any], Any]
+
+
 class FastStatement:
-    def __init__(self, statement: ClauseElement) -> None:
+    """``typed=True``: result rows are converted as SQLAlchemy converts them (each selected column's type's result
+    processor: times, booleans, a TypeDecorator's own reading), so a reader gets the same values either way."""
+
+    def __init__(self, statement: ClauseElement, *, typed: bool = False) -> None:
         self._statement = statement
+        self._typed = typed
         self._compiled: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any]]] = {}
+        self._processors: dict[str, tuple[Processor | None, ...] | None] = {}
+
+    def _converters(self, conn: Connection) -> tuple[Processor | None, ...] | None:
+        """Per column, the type's result processor for this dialect; None when no column needs one."""
+        if not self._typed:
+            return None
+        name = conn.dialect.name
+        if name not in self._processors:
+            columns = getattr(self._statement, "selected_columns", ())
+            found = tuple(
+                column.type.dialect_impl(conn.dialect).result_processor(conn.dialect, None) for column in columns
+            )
+            self._processors[name] = found if any(found) else None
+        return self._processors[name]
+
+    @staticmethod
+    def _convert(row: Any, processors: tuple[Processor | None, ...]) -> tuple[Any, ...]:
+        return tuple(value if p is None else p(value) for value, p in zip(row, processors, strict=True))
 
     def _for(self, conn: Connection) -> tuple[str, tuple[str, ...] | None, dict[str, Any]]:
         found = self._compiled.get(conn.dialect.name)
@@ -50,17 +75,21 @@ class FastStatement:
         sql, order, fixed = self._for(conn)
         cursor = driver_cursor(conn)
         try:
-            return cursor.execute(sql, self._arguments(order, fixed, params or {})).fetchone()
+            row = cursor.execute(sql, self._arguments(order, fixed, params or {})).fetchone()
         finally:
             cursor.close()
+        processors = self._converters(conn)
+        return row if row is None or processors is None else self._convert(row, processors)
 
     def all(self, conn: Connection, params: Mapping[str, Any] | None = None) -> list[Any]:
         sql, order, fixed = self._for(conn)
         cursor = driver_cursor(conn)
         try:
-            return list(cursor.execute(sql, self._arguments(order, fixed, params or {})).fetchall())
+            rows = cursor.execute(sql, self._arguments(order, fixed, params or {})).fetchall()
         finally:
             cursor.close()
+        processors = self._converters(conn)
+        return list(rows) if processors is None else [self._convert(row, processors) for row in rows]
 
     def batches(
         self, conn: Connection, params: Mapping[str, Any] | None = None, size: int = 50_000
