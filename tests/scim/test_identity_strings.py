@@ -6,7 +6,14 @@ from __future__ import annotations
 import pytest
 
 from app.directory.errors import ScimError
-from app.directory.identity_strings import MAX_USER_NAME_LENGTH, check_user_name, comparison_key, describe, lookup_key
+from app.directory.identity_strings import (
+    MAX_USER_NAME_LENGTH,
+    IdentifierRefused,
+    check_user_name,
+    comparison_key,
+    describe,
+    lookup_key,
+)
 
 
 @pytest.mark.parametrize(
@@ -84,3 +91,40 @@ def test_describe_flags_names_that_pass_for_others(
     flags = describe(name)
     assert (flags.mixed_script, flags.imitates_latin, flags.looks_like) == (mixed, imitates, looks_like)
     assert flags.suspicious == (mixed or imitates)
+
+
+def _profile_key(name: str) -> str | None:
+    """The PRECIS profile's own answer (the oracle the ASCII shortcut must equal), or None when it refuses."""
+    from precis_i18n import get_profile
+
+    try:
+        return str(get_profile("NicknameCaseMapped:CaseFold").enforce(name))
+    except (UnicodeEncodeError, ValueError):
+        return None
+
+
+def _shortcut_key(name: str) -> str | None:
+    try:
+        return comparison_key(name)
+    except IdentifierRefused:
+        return None
+
+
+def test_the_printable_ascii_shortcut_is_the_profile() -> None:
+    """comparison_key takes a shortcut for printable ASCII: for every such code point, every pair of them, runs of
+    spaces at either end and inside, and random names, its key (or its refusal) is the PRECIS profile's."""
+    import random
+
+    printable = [chr(code) for code in range(0x20, 0x7F)]
+    names = printable + [a + b for a in printable for b in printable]
+    names += ["  Ab  ", "a  b", " ", "   ", "A B  C", " x", "y ", "Jane.Doe@Example.COM", "DOMAIN\\User Name"]
+    rng = random.Random(8266)
+    names += ["".join(rng.choice(printable + [" "] * 8) for _ in range(rng.randrange(1, 40))) for _ in range(3000)]
+    assert all(name.isascii() and name.isprintable() for name in names)
+    different = [name for name in names if _shortcut_key(name) != _profile_key(name)]
+    assert different == []
+
+
+def test_outside_printable_ascii_the_profile_decides() -> None:
+    for name in ("ＡＢ", "josé", "tab\there", "del\x7f", "ΣΑΣ"):  # full width, accents, controls, Greek
+        assert _shortcut_key(name) == _profile_key(name)
