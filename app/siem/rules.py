@@ -4,10 +4,15 @@ Replaying a recorded sequence therefore gives the same findings as living throug
 clock. A counting rule fires when more than N events fall in a sliding window of M minutes, then stays quiet
 for one window (a sustained flood fires again once per window). Findings carry counts, rule names and token
 names; never a person's data.
+
+Trail order is the order of writing; an entry's time is when it happened, so a request entry (written later, in a
+batch: decision 0034) can be timed before entries shown earlier. A window keeps its entries in time order and ends
+at the newest time seen, so each entry is counted by its own time whatever its place in the trail.
 """
 
 from __future__ import annotations
 
+from bisect import insort
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -56,22 +61,32 @@ class SlidingWindow:
     def start(self) -> datetime:
         return self.entries[0][0]
 
+    @property
+    def end(self) -> datetime:
+        return self.entries[-1][0]
+
     def add(self, moment: datetime, weight: int = 1) -> int | None:
-        """The count in the window when it is over the threshold and not cooling down, else None.
+        """The count in the window (ending at the newest time seen) when it is over the threshold and not cooling
+        down, else None.
 
         ``weight``: how many occurrences the entry stands for (a per-minute tally of failed authentications).
         """
-        self.entries.append((moment, weight))
+        insort(self.entries, (moment, weight), key=_moment)
         self.total += weight
-        horizon = moment - self.span
+        end = self.end
+        horizon = end - self.span
         while self.entries and self.entries[0][0] < horizon:
             self.total -= self.entries.popleft()[1]
         if self.total <= self.threshold.count:
             return None
-        if self.quiet_until is not None and moment < self.quiet_until:
+        if self.quiet_until is not None and end < self.quiet_until:
             return None
-        self.quiet_until = moment + self.span
+        self.quiet_until = end + self.span
         return self.total
+
+
+def _moment(entry: tuple[datetime, int]) -> datetime:
+    return entry[0]
 
 
 class CountRule:
@@ -88,7 +103,7 @@ class CountRule:
         if count is None:
             return None
         t = self.window.threshold
-        return Finding(self.name, count, t.count, t.minutes, self.window.start, moment, event.seq,
+        return Finding(self.name, count, t.count, t.minutes, self.window.start, self.window.end, event.seq,
                        f"{count} {self.noun} within {t.minutes} min (threshold {t.count})")  # fmt: skip
 
 
@@ -195,19 +210,20 @@ class BulkReads:
         if isinstance(count, bool) or not isinstance(count, int) or count <= 0:
             return None
         reads = self.reads.setdefault(event.actor, deque())
-        reads.append((moment, count))
-        while reads and moment - reads[0][0] > self.window:
+        insort(reads, (moment, count), key=_moment)
+        end = reads[-1][0]  # the window ends at the newest read seen, whatever order the entries came in
+        while reads and end - reads[0][0] > self.window:
             reads.popleft()
         total = sum(n for _at, n in reads)
         if total <= self.results:
             return None
         quiet = self.quiet_until.get(event.actor)
-        if quiet is not None and moment < quiet:
+        if quiet is not None and end < quiet:
             return None
-        self.quiet_until[event.actor] = moment + self.cooldown
+        self.quiet_until[event.actor] = end + self.cooldown
         start = reads[0][0]
         reads.clear()
-        return Finding(self.name, total, self.results, self.minutes, start, moment, event.seq,
+        return Finding(self.name, total, self.results, self.minutes, start, end, event.seq,
                        f"{total} resources read by one client within {self.minutes} min "
                        f"(threshold {self.results})")  # fmt: skip
 

@@ -106,6 +106,24 @@ def test_a_sustained_flood_fires_once_per_window() -> None:
     assert fired == [timedelta(seconds=500), timedelta(seconds=1100)]  # the 51st, then one window later
 
 
+def test_windows_count_each_entry_by_its_own_time_whatever_its_place_in_the_trail() -> None:
+    """Trail order is the order of writing; request entries are timed when answered and written later (decision
+    0034), and two processes' batches can interleave. A window ends at the newest time seen and counts by time."""
+    replay = Replay(AlertConfig(mass_deprovisioning=Threshold(2, 1)))
+    replay.feed("scim.resource.deleted", T0 + timedelta(seconds=60))
+    replay.feed("scim.resource.deleted", T0 + timedelta(seconds=0.5))  # written after a later one
+    assert replay.feed("scim.resource.deleted", T0 + timedelta(seconds=60.8)) == []  # 2 in [0.8 s, 60.8 s]
+    assert replay.feed("scim.resource.deleted", T0 + timedelta(seconds=30)) != []  # 3 in [0.8 s, 60.8 s]
+    (finding,) = replay.findings
+    assert (finding.observed, finding.window_start, finding.window_end) == (
+        3, T0 + timedelta(seconds=30), T0 + timedelta(seconds=60.8)
+    )
+    reads = Replay(AlertConfig(bulk_read_results=2500, bulk_read_minutes=10))
+    for minute in (11, 0):  # the page read at minute 0 was written after the one read at minute 11
+        assert reads.feed("scim.request", T0 + timedelta(minutes=minute), method="GET", results=1000) == []
+    assert reads.feed("scim.request", T0 + timedelta(minutes=11.5), method="GET", results=1000) == []  # 2,000
+
+
 def test_new_source_for_a_known_token() -> None:
     replay = Replay()
     assert replay.feed("scim.request", T0, source="10.0.0.1") == []  # a token's first address: learnt
