@@ -9,10 +9,12 @@ reason naming the typed path and the types held, never a value. Real server over
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from app.core.events import EventBus
+from app.policy.type_filter import canonical_types
 from app.scim.server import ScimServer
 from app.setup.tls import ensure_self_signed
 from app.setup.tokens import TokenStore
@@ -99,3 +101,30 @@ def test_a_group_filter_is_untouched_and_a_search_across_types_is_refused(typed:
                                              "filter": 'emails[type eq "home"]'})  # fmt: skip
     assert groups.status_code == 200
     assert across.status_code == 400 and "'emails[type eq \"home\"]'" in across.json()["detail"]
+
+
+def _type_of(schema: dict[str, Any], attribute: str) -> dict[str, Any]:
+    found = next(a for a in schema["attributes"] if a["name"] == attribute)
+    return next(s for s in found["subAttributes"] if s["name"] == "type")  # type: ignore[no-any-return]
+
+
+def test_schemas_state_exactly_the_types_that_are_held(typed: LiveServer) -> None:
+    """What an IdP's schema discovery reads (RFC 7643 §7) is what the endpoint keeps: each type of the schema is
+    sent once, and exactly the published canonicalValues are accepted; an element without a type is not (so
+    ``type`` is published as required). Checked against the server's own answers, not a copy of the policy."""
+    with typed.client() as http:
+        listed = http.get("/Schemas").json()["Resources"]
+        user = http.get("/Schemas/urn:ietf:params:scim:schemas:core:2.0:User").json()
+        assert next(s for s in listed if s["id"] == user["id"]) == user
+        published = {name: _type_of(user, name) for name in ("emails", "phoneNumbers")}
+        samples = {"emails": "kim@example.test", "phoneNumbers": "+1 202 555 0100"}
+        for name, sub in published.items():
+            assert sub["canonicalValues"] == ["work"] and sub["required"] is True
+            assert f"holds {name} of type work only" in sub["description"]
+            accepted = []
+            for n, kind in enumerate([*canonical_types("User", name), None]):
+                element = {"value": samples[name]} | ({"type": kind} if kind else {})
+                body = new_user(f"schema-{name}-{n}@example.test", **{name: [element]})
+                if http.post("/Users", json=body).status_code == 201:
+                    accepted.append(kind)
+            assert accepted == sub["canonicalValues"]
