@@ -246,7 +246,7 @@ class Minimiser:
         spelled = {c.lower(): c for c in canonical}
         # The client's word is named only when it is one of the schema's types (as the trail does), else not at all.
         label = spelled.get(kind.lower()) if isinstance(kind, str) else None
-        path = f'{name}[type eq "{label}"]' if label else f"{name}{NOT_CANONICAL}"
+        path = f'{name}[type eq "{label}"]' if label else f"{name}{NOT_CANONICAL if kind is not None else NO_TYPE}"
         return Unheld(path, name, tuple(c for c in canonical if c.lower() in types))
 
 

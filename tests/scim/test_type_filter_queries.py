@@ -57,6 +57,7 @@ def typed(tmp_path_factory: pytest.TempPathFactory, vault_template: VaultTemplat
          "phoneNumbers of type work"),
         # A word outside the schema's types is not echoed (the client chose it): named as the trail names it.
         (f'phoneNumbers[type eq "{PROBE}"]', "phoneNumbers[type not canonical]", "phoneNumbers of type work"),
+        ("emails[type eq null]", "emails[type missing]", "emails of type work"),  # an untyped e-mail is not held
     ],
 )
 def test_a_filter_on_a_type_not_held_is_refused_with_the_reason(
