@@ -124,17 +124,19 @@ class ScimApp:
                 frames = "".join(traceback.format_tb(exc.__traceback__))
                 log.error("internal error %s while serving %s\n%s", type(exc).__name__, request.method, frames)
                 response = _error(ScimError(500, "Internal server error."))
-        answered = self.clock()  # the answer is complete; sending it is what remains
-        await response(scope, receive, send)
-        duration_ms = (time.perf_counter() - started) * 1000
-        self.bus.publish(RequestServed(request.method, response.status_code, duration_ms))
-        # Only authenticated requests get an entry of their own; failures are tallied per source and minute.
+        # Only authenticated requests get an entry of their own; failures are tallied per source and minute. The
+        # entry is timed when the answer is complete and queued at once, before the await that sends it: no other
+        # request's entry can come between its time and its place in the queue, so the recorder writes request
+        # entries in the order of their times (decision 0034).
         if self.recorder is not None and getattr(request.state, "authenticated", False):
-            self.recorder.record(self._request_event(request, response.status_code, duration_ms, answered))
+            answered, ready_ms = self.clock(), (time.perf_counter() - started) * 1000
+            self.recorder.record(self._request_event(request, response.status_code, ready_ms, answered))
+        await response(scope, receive, send)
+        self.bus.publish(RequestServed(request.method, response.status_code, (time.perf_counter() - started) * 1000))
 
     def _request_event(self, request: Request, status: int, duration_ms: float, answered: datetime) -> Event:
-        """Who did what to which route, and how it ended, timed when the answer was ready to send (``duration_ms``
-        runs from receipt to the end of sending). Never the raw path, the query string or the body."""
+        """Who did what to which route, and how it ended, timed when the answer was ready to send (``duration_ms``:
+        from receipt to then). Never the raw path, the query string or the body."""
         path = request.scope["path"]
         inside = path == self.base_path or path.startswith(self.base_path + "/")
         endpoint, resource_id = matched_route(path[len(self.base_path) :]) if inside else (UNKNOWN_ROUTE, None)

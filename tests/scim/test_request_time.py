@@ -123,3 +123,34 @@ def test_a_request_entry_is_timed_within_its_request_and_the_trail_still_verifie
     assert change.seq < request.seq and change.at <= request.at
     assert report.ok and not any("clock went back" in note for note in report.notes), report.notes
     assert entries[0].seq == change.seq
+
+
+def test_concurrent_requests_are_written_in_the_order_of_their_times(live: LiveServer) -> None:
+    """Each entry is timed and queued in one step on the event loop when its answer is ready, so however requests
+    interleave (a write waits in a thread while reads are answered), the recorder writes request entries in time
+    order: ``audit verify`` has no clock going back to report."""
+    assert live.server.recorder is not None
+    live.server.recorder.flush()
+    with live.server.vault.read_connection() as conn:
+        before = max((e.seq for e in of_kind(conn, "scim.request", limit=1)), default=0)
+
+    def requests(worker: int) -> None:  # reads answered on the event loop, writes in the write threads
+        with live.client() as http:
+            for n in range(15):
+                if n % 3:
+                    http.get("/Users", params={"count": str(n % 3), "filter": f'userName sw "{n}"'})
+                else:
+                    http.post("/Users", json=new_user(f"order-{worker}-{n}@example.test"))
+
+    workers = [threading.Thread(target=requests, args=(worker,)) for worker in range(6)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    live.server.recorder.flush()
+    with live.server.vault.read_connection() as conn:
+        mine = [e for e in read(conn, start=before + 1) if e.kind == "scim.request"]
+        report = verify_trail(conn)
+    assert len(mine) == 90
+    assert [e.at for e in mine] == sorted(e.at for e in mine)
+    assert not any("clock went back" in note for note in report.notes), report.notes
