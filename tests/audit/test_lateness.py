@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from app.audit.lateness import LATE_KIND, margin
+from app.audit.lateness import LARGEST_RECORDED_DELAY, LATE_KIND, margin
 from app.audit.query import EventFilter, count, histogram, page
 from app.audit.trail import Event, append, iso_utc
 from app.audit.verify import verify_trail
@@ -96,3 +96,12 @@ def test_requests_timed_before_the_changes_written_ahead_of_them_are_not_a_clock
         report = verify_trail(conn)
     assert report.ok
     assert any("clock went back 2 time(s)" in note for note in report.notes), report.notes
+
+
+def test_the_margin_is_read_through_the_kind_index(vault: Vault) -> None:
+    """Every time-filtered read asks for the margin: a search of the few late-entry rows, never a scan."""
+    with vault.read_connection() as conn:
+        sql = str(LARGEST_RECORDED_DELAY.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+        plan = " ".join(row[3] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql))
+        assert margin(conn) == timedelta(seconds=60)
+    assert "USING INDEX ix_audit_kind_seq (kind=?)" in plan and "SCAN" not in plan, plan
