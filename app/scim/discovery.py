@@ -84,11 +84,19 @@ def resource_types(base_url: str) -> list[dict[str, Any]]:
 _COMPUTED_SUB_ATTRIBUTES = frozenset({(GROUP_SCHEMA, "members", "display")})
 
 
+# A user's groups are computed from the Group members table, direct memberships only (repository.memberships):
+# nested groups are not expanded, so "indirect" (which scim2-models lists) is never answered.
+_COMPUTED_TYPES = {(USER_SCHEMA, "groups"): ["direct"]}
+
+
 def _mark_computed_read_only(schema: dict[str, Any]) -> dict[str, Any]:
     for attribute in schema["attributes"]:
         for sub in attribute.get("subAttributes") or []:
             if (schema["id"], attribute["name"], sub["name"]) in _COMPUTED_SUB_ATTRIBUTES:
                 sub["mutability"] = "readOnly"
+            computed = _COMPUTED_TYPES.get((schema["id"], attribute["name"]))
+            if sub["name"] == "type" and computed is not None:
+                sub["canonicalValues"] = computed
     return schema
 
 

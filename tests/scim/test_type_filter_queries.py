@@ -129,3 +129,16 @@ def test_schemas_state_exactly_the_types_that_are_held(typed: LiveServer) -> Non
                 if http.post("/Users", json=body).status_code == 201:
                     accepted.append(kind)
             assert accepted == sub["canonicalValues"]
+
+
+def test_a_user_s_group_types_are_the_ones_answered(typed: LiveServer) -> None:
+    """Memberships are direct only (nested groups are not expanded): /Schemas lists "direct", not "indirect"."""
+    with typed.client() as http:
+        user = http.get("/Schemas/urn:ietf:params:scim:schemas:core:2.0:User").json()
+        ada = http.get("/Users", params={"filter": 'userName eq "ada@example.test"'}).json()["Resources"][0]
+        group = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Readers",
+                 "members": [{"value": ada["id"]}]}  # fmt: skip
+        assert http.post("/Groups", json=group).status_code == 201
+        answered = http.get(f"/Users/{ada['id']}").json()["groups"]
+    assert _type_of(user, "groups")["canonicalValues"] == ["direct"]
+    assert {g["type"] for g in answered} == {"direct"}
