@@ -157,17 +157,16 @@ def in_time_order(chunks: Iterable[list[Entry]], margin: timedelta) -> Iterator[
     or after it (the bound of app/audit/lateness.py). Times compare as text: the trail stores one fixed ISO shape.
     """
     waiting: list[tuple[str, int, Entry]] = []
-    newest: datetime | None = None
+    newest = ""
     for chunk in chunks:
         for entry in chunk:
             at = entry.at if isinstance(entry.at, str) else ""  # a tampered row's time: first, never compared
             heapq.heappush(waiting, (at, entry.seq, entry))
-            moment = _parsed(at)
-            if moment is not None and (newest is None or moment > newest):
-                newest = moment
-        if newest is None:
+            newest = max(newest, at)
+        moment = _parsed(newest)  # once a chunk; a tampered newest time holds everything back to the end
+        if moment is None:
             continue
-        horizon = iso_utc(newest - margin)
+        horizon = iso_utc(moment - margin)
         ready: list[Entry] = []
         while waiting and waiting[0][0] <= horizon:
             ready.append(heapq.heappop(waiting)[2])
