@@ -58,6 +58,10 @@ def typed(tmp_path_factory: pytest.TempPathFactory, vault_template: VaultTemplat
         # A word outside the schema's types is not echoed (the client chose it): named as the trail names it.
         (f'phoneNumbers[type eq "{PROBE}"]', "phoneNumbers[type not canonical]", "phoneNumbers of type work"),
         ("emails[type eq null]", "emails[type missing]", "emails of type work"),  # an untyped e-mail is not held
+        # Any comparison on type that no held type satisfies can only be false on what is stored.
+        ('emails[type ne "work"]', 'emails[type ne "work"]', "emails of type work"),
+        ('phoneNumbers[type sw "mob"]', "phoneNumbers[type sw …]", "phoneNumbers of type work"),
+        ('not (emails[type eq "other"])', 'emails[type eq "other"]', "emails of type work"),
     ],
 )
 def test_a_filter_on_a_type_not_held_is_refused_with_the_reason(
@@ -84,7 +88,9 @@ def test_a_filter_on_a_type_not_held_is_refused_with_the_reason(
         f'emails[type eq "Work" and value eq "{WORK_MAIL}"]',
         'phoneNumbers[type eq "work" and value sw "+44 20"]',
         f'emails.type eq "work" and emails.value eq "{WORK_MAIL}"',
-        'emails[type ne "work"] or userName eq "ada@example.test"',  # ne names no type as held or not
+        'emails[type ne "home"]',  # a work address is not of type home
+        'emails[type co "OR" and value pr]',  # "work" contains "or", whatever the case
+        'emails.type pr and userName eq "ada@example.test"',
     ],
 )
 def test_a_filter_on_a_held_type_still_finds_the_person(typed: LiveServer, scim_filter: str) -> None:
