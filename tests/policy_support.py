@@ -62,3 +62,18 @@ def full_catalogue_text(mode: str = "reject") -> str:
 
 def hold_everything(vault: Vault, mode: str = "reject") -> None:
     apply_policy(vault, full_catalogue_text(mode), "test-setup")
+
+
+def work_contacts_text(mode: str = "reject") -> str:
+    """The shipped default with e-mails and phone numbers held for type work only (decision 0028 type filters)."""
+    from app.policy import versions
+    from app.policy.edit import set_outside_schema
+
+    typed = set_outside_schema(versions.default_policy_text(), mode).replace(
+        'path = "emails.value"', 'path = "emails.value"\ntypes = ["work"]'
+    )
+    assert typed.count('types = ["work"]') == 1, "the shipped default no longer lists emails.value"
+    return typed + (
+        '\n[[attributes]]\npath = "phoneNumbers.value"\ntypes = ["work"]\ncategory = "work-contact"\n'
+        'purposes = ["internal-directory"]\n'
+    )

@@ -123,7 +123,11 @@ def _chosen_seqs(conn: Connection, seqs: tuple[int, int]) -> tuple[int, int]:
 
 
 def _seq_range(conn: Connection, start: datetime | None, end: datetime | None) -> tuple[int, int]:
-    """First and last seq of the entries timed in [start, end); the range is contiguous in seq."""
+    """First and last seq of the entries timed in [start, end) (read by time, with no assumption about order).
+
+    A bundle is one unbroken run of the chain, so it holds every entry timed in the range and, between them, any
+    entry written among them but timed just outside it (a request timed when answered and written later, in a
+    batch: decision 0034); each entry's own time is in the bundle."""
     statement = select(func.min(_A.c.seq), func.max(_A.c.seq))
     if start is not None:
         statement = statement.where(_A.c.at >= iso_utc(start))

@@ -1,8 +1,10 @@
 """Reading the audit trail for people: filtered, newest first, a page at a time, and counts over time.
 
 Pages are keyed on ``seq`` (the primary key), so the millionth entry costs what the first does. Time filters are
-turned into a seq range first: the trail is appended in time order, so the boundaries are found with two
-indexed lookups instead of a scan.
+turned into a seq range first, found by bisecting on seq, then the time test itself keeps the answer exact. The
+trail is written in time order only up to a bound: a request entry carries the time it was answered and is written
+later, in a batch (decision 0034). No entry is earlier than one written before it by more than
+``lateness.margin``, so the bisection looks that much before ``since`` and after ``until``, and misses nothing.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import ColumnElement, Connection, and_, func, select, true
 
+from app.audit import lateness
 from app.audit.tables import AuditEvent
 from app.audit.trail import StoredEvent, _stored, iso_utc
 
@@ -41,7 +44,9 @@ class EventFilter:
 
 
 def _first_seq_at_or_after(conn: Connection, moment: datetime) -> int:
-    """Bisect on seq: entries are appended in time order, so this takes ~20 primary-key lookups for 1,000,000."""
+    """Bisect on seq (~20 primary-key lookups for 1,000,000): a seq whose entry is timed at or after ``moment``
+    while the entry before it is not. With times out of order by at most ``lateness.margin``, every entry before
+    the seq found for ``moment - margin`` is timed before ``moment`` (see _time_bounds)."""
     target = iso_utc(moment)
     low, high = 1, total(conn) + 1
     while low < high:
@@ -55,12 +60,20 @@ def _first_seq_at_or_after(conn: Connection, moment: datetime) -> int:
 
 
 def _time_bounds(conn: Connection, where: EventFilter) -> list[ColumnElement[bool]]:
-    """The seq range narrows the search to an index range; the time test itself keeps the answer exact."""
+    """The seq range narrows the search to an index range; the time test itself keeps the answer exact.
+
+    Why the margin suffices: the bisection for ``since - margin`` stops at a seq p whose predecessor is timed
+    before ``since - margin``. An entry before that predecessor timed at or after ``since`` would make the
+    predecessor earlier than an entry written before it by more than the margin, which the bound rules out; the
+    same holds after ``until + margin``."""
+    if not (where.since or where.until):
+        return []
     bounds: list[ColumnElement[bool]] = []
+    margin = lateness.margin(conn)
     if where.since:
-        bounds += [_A.c.seq >= _first_seq_at_or_after(conn, where.since), _A.c.at >= iso_utc(where.since)]
+        bounds += [_A.c.seq >= _first_seq_at_or_after(conn, where.since - margin), _A.c.at >= iso_utc(where.since)]
     if where.until:
-        bounds += [_A.c.seq < _first_seq_at_or_after(conn, where.until), _A.c.at < iso_utc(where.until)]
+        bounds += [_A.c.seq < _first_seq_at_or_after(conn, where.until + margin), _A.c.at < iso_utc(where.until)]
     return bounds
 
 

@@ -15,17 +15,26 @@ commit, one fsync for both) instead of taking the one write connection for a tra
 
 Sources of periodic entries (the per-minute failed-authentication tally, app/scim/failures.py) are polled by the
 same thread, so their entries are written even when no request arrives.
+
+An event keeps the time it was given (a request: when it was answered, decision 0034), not the time its batch is
+written; the chain keeps the order of writing. The recorder's clock (injected) times the events given without one
+and measures each event's delay: delays over ``lateness.LATE_AFTER`` are put on the trail (``audit.recorder.late``),
+so readers that find a time range by ``seq`` widen their margin to cover them (app/audit/lateness.py).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import queue
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
 
+from app.audit import lateness
 from app.audit.trail import Event, append_many, check
 from app.core.errors import VaultLocked
 from app.store.vault import Vault
@@ -48,9 +57,14 @@ class EventSource(Protocol):
 
 class AuditRecorder:
     def __init__(
-        self, vault: Vault, sources: tuple[EventSource, ...] = (), writer: GroupCommitWriter | None = None
+        self,
+        vault: Vault,
+        sources: tuple[EventSource, ...] = (),
+        writer: GroupCommitWriter | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self._vault = vault
+        self._clock = clock or (lambda: datetime.now(UTC))
         self._writer = writer
         self._sources = sources
         self._queue: queue.SimpleQueue[Event | None] = queue.SimpleQueue()
@@ -117,8 +131,9 @@ class AuditRecorder:
         return False
 
     def _write(self, batch: list[Event]) -> None:
-        accepted = [event for event in batch if self._acceptable(event)]
-        report = self._report()
+        now = self._clock()
+        accepted = self._timed([event for event in batch if self._acceptable(event)], now)
+        report = self._timed(self._report(), now)
         try:
             self._append(report + accepted)
         except VaultLocked:
@@ -131,8 +146,20 @@ class AuditRecorder:
             self._one_by_one(accepted)
             self._write_report()
 
+    def _timed(self, events: list[Event], now: datetime) -> list[Event]:
+        """Each event with its own time (the recorder's clock for one given none), followed by an
+        ``audit.recorder.late`` entry when some were written more than ``lateness.LATE_AFTER`` after their time."""
+        timed = [event if event.at is not None else dataclasses.replace(event, at=now) for event in events]
+        delays = [lateness.delay_seconds(e.at, now) for e in timed if isinstance(e.at, datetime)]  # else: refused
+        late = lateness.late_details(delays)
+        if late is not None:
+            log.warning("%d audit event(s) written more than %s s after they happened", late["count"],
+                        late["bound_seconds"])  # fmt: skip
+            timed.append(Event(lateness.LATE_KIND, ACTOR, "success", details=late, at=now))
+        return timed
+
     def _write_report(self) -> None:
-        report = self._report()
+        report = self._timed(self._report(), self._clock())
         try:
             self._append(report)
         except Exception as exc:  # kept for the next write
@@ -192,7 +219,7 @@ class AuditRecorder:
         for event in report:
             if event.kind == REFUSED_KIND:
                 self._unreported_refused.update(event.details["kinds"])
-            else:
+            elif event.kind == LOST_KIND:
                 self._unreported_lost.update(event.details["reasons"])
 
     def flush(self) -> None:

@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from app.audit.checkpoints import EVERY_N, Checkpoint, all_checkpoints, key_announcements, key_in_force
+from app.audit.lateness import TIMED_AT_THE_SOURCE as _AT_THE_SOURCE
 from app.audit.merkle import MerkleTree, verify_consistency
 from app.audit.tables import AuditCheckpoint, SigningKey
 from app.audit.trail import GENESIS, content_bytes
@@ -148,7 +149,7 @@ class _Scan:
         self._wanted = wanted_sizes
         self._chain = bytes.fromhex(GENESIS)
         self._expected = 1
-        self._last_at = ""
+        self._last_at = ["", ""]  # the latest time so far: of entries timed when written, of those timed at the source
         self.regressions = 0
         self.first_regression: int | None = None
 
@@ -170,10 +171,13 @@ class _Scan:
                 relinked = not leaf_ok and sha256(chain + leaf).hexdigest() == chain_hex
                 self._suspect(_Suspect(count, expected, tuple(row), leaf_ok, chain_ok, relinked))
             if isinstance(at, str):  # a tampered row may hold anything; its leaf already fails
-                if at < last_at:
+                # Request entries are timed when answered and written later (decision 0034): their times go back
+                # only against each other's, not against the entries written meanwhile.
+                stream = 1 if kind in _AT_THE_SOURCE else 0
+                if at < last_at[stream]:
                     self.regressions += 1
                     self.first_regression = self.first_regression or seq
-                last_at = at
+                last_at[stream] = at
             leaves += leaf
             if count in wanted:
                 self.chain_at[count] = chain_hex

@@ -14,7 +14,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, bindparam, func, literal, or_, select
 
@@ -22,6 +22,7 @@ from app.directory import render
 from app.directory import repository as repo
 from app.directory.errors import ScimError, invalid_filter, invalid_value
 from app.directory.filter_sql import MAX_FILTER_LENGTH, compile_filter, compile_filter_lenient, parse
+from app.directory.held import HeldSchema
 from app.directory.identity_strings import lookup_key
 from app.directory.input_guard import INT64_MAX, INT64_MIN, has_unpaired_surrogate, refuse_unpaired_surrogates
 from app.directory.ordering import Segment, SortPlan, plan_for
@@ -30,13 +31,6 @@ from app.directory.schema import schema_for
 from app.store.fastsql import FastStatement
 from app.store.models import AttributeValue, ScimResource
 from app.store.vault import Vault
-
-
-class HeldSchema(Protocol):
-    """What a search asks of the agreed schema: the first attribute a filter names that is not held. The policy's
-    Minimiser (app/policy/minimise.py) is one; the directory sits below the policy, so it names the question."""
-
-    def unheld_in_filter(self, resource_types: tuple[str, ...], node: Any) -> str | None: ...
 
 _R = ScimResource.__table__
 _RESOURCE_COLUMNS = (
@@ -291,11 +285,15 @@ def _require_held(held: HeldSchema | None, resource_types: tuple[str, ...], para
     if params.filter:
         unheld = held.unheld_in_filter(resource_types, parse(params.filter))
         if unheld is not None:
-            raise invalid_filter(f"'{unheld}' is not held under the agreed schema and cannot be filtered on.")
+            raise invalid_filter(
+                f"'{unheld}' is not held under the agreed schema{unheld.because} and cannot be filtered on."
+            )
     if params.sort_by:
         unheld = held.unheld_in_filter(resource_types, parse(f"{params.sort_by} pr"))
         if unheld is not None:
-            raise invalid_value(f"'{unheld}' is not held under the agreed schema and cannot be sorted on.")
+            raise invalid_value(
+                f"'{unheld}' is not held under the agreed schema{unheld.because} and cannot be sorted on."
+            )
 
 
 @dataclass

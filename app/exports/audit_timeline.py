@@ -1,5 +1,10 @@
 """The audit timeline as a spreadsheet for an incident responder: the selected entries, or every entry a filter
-matches, as CSV or XLSX (pandas), oldest first.
+matches, as CSV or XLSX (pandas), in time order (oldest first; entries of the same time in trail order).
+
+Time order is not quite trail order: a request entry carries the time it was answered and is written later, in a
+batch (decision 0034). Entries are read in seq order and put in time order as they stream through a buffer that
+holds back the last ``lateness.margin`` of time: no entry is earlier than one written before it by more than that,
+so nothing that arrives later can belong before what was let out.
 
 What a row holds is what the trail holds and nothing more: seq, time, kind, actor, outcome, the subject's
 pseudonym and the public details. The sealed part of an entry (personal data encrypted under the subject's own
@@ -19,18 +24,21 @@ is not on the record is removed.
 
 from __future__ import annotations
 
+import heapq
 import json
 import os
 import re
 import secrets
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import pandas as pd
 from sqlalchemy import Connection, select
 
+from app.audit import lateness
 from app.audit.pseudonyms import SEALED, public_details
 from app.audit.query import EventFilter, count, matching_seqs
 from app.audit.tables import AuditEvent
@@ -130,12 +138,49 @@ _COLUMNS = (_A.c.seq, _A.c.at, _A.c.kind, _A.c.actor, _A.c.outcome, _A.c.subject
 
 
 def selected_events(conn: Connection, seqs: Iterable[int]) -> Iterator[list[Entry]]:
-    """The entries with these seqs, in seq order, a chunk at a time; a seq the trail does not hold is skipped."""
+    """The entries with these seqs, in time order, a chunk at a time; a seq the trail does not hold is skipped."""
+    yield from in_time_order(_in_seq_order(conn, seqs), lateness.margin(conn))
+
+
+def _in_seq_order(conn: Connection, seqs: Iterable[int]) -> Iterator[list[Entry]]:
     ordered = sorted(set(seqs))
     for start in range(0, len(ordered), _CHUNK):
         wanted = ordered[start : start + _CHUNK]
         rows = conn.execute(select(*_COLUMNS).where(_A.c.seq.in_(wanted)).order_by(_A.c.seq))
         yield [Entry(*row) for row in rows]
+
+
+def in_time_order(chunks: Iterable[list[Entry]], margin: timedelta) -> Iterator[list[Entry]]:
+    """Chunks in seq order → the same entries by (time, seq), holding back only the last ``margin`` of time.
+
+    An entry is let out once an entry timed ``margin`` after it was read: every entry still to come is timed at
+    or after it (the bound of app/audit/lateness.py). Times compare as text: the trail stores one fixed ISO shape.
+    """
+    waiting: list[tuple[str, int, Entry]] = []
+    newest = ""
+    for chunk in chunks:
+        for entry in chunk:
+            at = entry.at if isinstance(entry.at, str) else ""  # a tampered row's time: first, never compared
+            heapq.heappush(waiting, (at, entry.seq, entry))
+            newest = max(newest, at)
+        moment = _parsed(newest)  # once a chunk; a tampered newest time holds everything back to the end
+        if moment is None:
+            continue
+        horizon = iso_utc(moment - margin)
+        ready: list[Entry] = []
+        while waiting and waiting[0][0] <= horizon:
+            ready.append(heapq.heappop(waiting)[2])
+        if ready:
+            yield ready
+    if waiting:
+        yield [heapq.heappop(waiting)[2] for _ in range(len(waiting))]
+
+
+def _parsed(at: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(at.replace("Z", "+00:00"))
+    except ValueError:  # not a time the trail writes (a tampered row): never a reason to let others out
+        return None
 
 
 # -- writing ---------------------------------------------------------------------------------------------
@@ -234,7 +279,7 @@ def export_timeline(
         _check(cancelled)
         extra: dict[str, Any] = {"selection": selection, "entries": str(len(written))}
         if written:
-            extra.update(first_seq=str(written[0]), last_seq=str(written[-1]))
+            extra.update(first_seq=str(min(written)), last_seq=str(max(written)))
         with vault.write_transaction() as conn:
             record = policy_for_export(conn)
             try:
@@ -251,7 +296,7 @@ def export_timeline(
         raise
     finally:
         partial.unlink(missing_ok=True)
-    return TimelineWritten(out, sha, len(written), written[0] if written else None, written[-1] if written else None)
+    return TimelineWritten(out, sha, len(written), min(written, default=None), max(written, default=None))
 
 
 def matching(vault: Vault, where: EventFilter) -> int:

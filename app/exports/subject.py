@@ -295,15 +295,18 @@ def _automated(policy: Policy, entries: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _trail(conn: Connection, user_id: str) -> list[dict[str, Any]]:
-    """The audit trail's events naming this person (by its keyed pseudonym): when, what, who, with what outcome.
-    Their details stay out: they name attributes and other people's actions, not the person's data."""
+    """The audit trail's events naming this person (by its keyed pseudonym): when, what, who, with what outcome,
+    in time order (a request's entry is written after later changes: decision 0034). Their details stay out: they
+    name attributes and other people's actions, not the person's data."""
     from app.audit.pseudonyms import pseudonym_for
 
     pseudonym = pseudonym_for(conn, user_id)
     if pseudonym is None:
         return []
     rows = conn.execute(
-        select(_A.c.at, _A.c.kind, _A.c.actor, _A.c.outcome).where(_A.c.subject == pseudonym).order_by(_A.c.seq)
+        select(_A.c.at, _A.c.kind, _A.c.actor, _A.c.outcome)
+        .where(_A.c.subject == pseudonym)
+        .order_by(_A.c.at, _A.c.seq)
     )
     return [{"at": at, "type": kind, "actor": actor, "outcome": outcome} for at, kind, actor, outcome in rows]
 

@@ -713,6 +713,36 @@ def _special_category_checks(reader: _Reader, policy: Policy, document: dict[str
                 )
 
 
+def _scope_filters_held(reader: _Reader, policy: Policy, document: dict[str, Any]) -> None:
+    """A scope filter on an attribute, or a type, this policy does not hold could select no one: nothing of it is
+    ever stored (the endpoint refuses such a filter for the same reason, decision 0034)."""
+    from app.directory.errors import ScimError  # the directory builds on the policy: imported late
+    from app.directory.filter_sql import parse
+    from app.policy.minimise import Minimiser
+
+    held: Minimiser | None = None
+    for section in ("purposes", "recipients"):
+        tables = document.get(section, [])
+        for index, table in enumerate(tables if isinstance(tables, list) else []):
+            scope = table.get("scope") if isinstance(table, dict) else None
+            expression = scope.get("filter") if isinstance(scope, dict) else None
+            if not isinstance(expression, str) or not expression.strip():
+                continue
+            try:
+                node = parse(expression)
+            except ScimError:  # reported by _scope already
+                continue
+            held = held or Minimiser(policy)
+            unheld = held.unheld_in_filter(("User",), node)
+            if unheld is not None:
+                reader.problem(
+                    (section, index, "scope"),
+                    f"'scope.filter' names '{unheld}', which this policy does not hold{unheld.because}: it could "
+                    "select no one",
+                    tightened=True,
+                )
+
+
 def _purpose_table(document: dict[str, Any], index: int) -> dict[str, Any]:
     tables = document.get("purposes", [])
     return tables[index] if isinstance(tables, list) and index < len(tables) and isinstance(tables[index], dict) else {}
@@ -777,6 +807,7 @@ def check_policy(text: str) -> tuple[Policy | None, list[Problem]]:
     )
     _retention_consistency(reader, policy, document)
     _special_category_checks(reader, policy, document)
+    _scope_filters_held(reader, policy, document)
     reader.problems.sort()
     return policy, reader.problems
 

@@ -11,10 +11,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from app.directory.held import Unheld
 from app.directory.schema import Resolved, schema_for
 from app.policy.model import Policy
 from app.policy.paths import ELEMENT_DESCRIPTORS, resolve_path
-from app.policy.type_filter import NO_TYPE, NOT_CANONICAL, split_typed
+from app.policy.type_filter import NO_TYPE, NOT_CANONICAL, canonical_types, split_typed
 
 if TYPE_CHECKING:  # a node comes from a parsed filter: scim2-models is loaded by whoever parsed it, not here
     from scim2_models.path import AttrPath
@@ -217,14 +218,43 @@ class Minimiser:
         return bool(held.whole or held.partial)
 
     # -- filters ---------------------------------------------------------------------------------------
-    def unheld_in_filter(self, resource_types: tuple[str, ...], node: Any) -> str | None:
-        """The first attribute path in a parsed filter that exists but is not held, or None."""
+    def unheld_in_filter(self, resource_types: tuple[str, ...], node: Any) -> Unheld | None:
+        """The first attribute path in a parsed filter that exists but is not held, then the first type compared
+        with ``eq`` that a type filter does not hold (``emails[type eq "home"]`` where only work e-mails are):
+        either can match nothing, because nothing of it is ever stored. None when the filter names neither."""
         for uri, attr, sub in _filter_paths(node, None):
             for resource_type in resource_types:
                 resolved = schema_for(resource_type).resolve(uri, attr, sub)
                 if resolved is not None and not self.holds(resource_type, resolved):
-                    return f"{attr}.{sub}" if sub else attr
+                    return Unheld(f"{attr}.{sub}" if sub else attr)
+        for uri, attr, op, kind in _type_comparisons(node, None):
+            for resource_type in resource_types:
+                unheld = self._unheld_type(resource_type, uri, attr, op, kind)
+                if unheld is not None:
+                    return unheld
         return None
+
+    def _unheld_type(self, resource_type: str, uri: str | None, attr: str, op: str, kind: Any) -> Unheld | None:
+        """A comparison on ``type`` that none of the held types satisfies (``type eq "home"``, ``type ne "work"``
+        where only work is held) can only be false on what is stored: named as the trail names types."""
+        resolved = schema_for(resource_type).resolve(uri, attr, None)
+        if resolved is None or resolved.prefix or resource_type not in self._held:
+            return None
+        name = resolved.top.name
+        types = self.held_types(resource_type, name)
+        if types is None or any(_type_satisfies(held, op, kind) for held in types):
+            return None
+        canonical = canonical_types(resource_type, name)
+        spelled = {c.lower(): c for c in canonical}
+        # The client's word is named only when it is one of the schema's types (as the trail does), else not at all.
+        label = spelled.get(kind.lower()) if isinstance(kind, str) else None
+        if label:
+            path = f'{name}[type {op} "{label}"]'
+        elif op == "eq":
+            path = f"{name}{NOT_CANONICAL if kind is not None else NO_TYPE}"
+        else:
+            path = f"{name}[type {op} …]"
+        return Unheld(path, name, tuple(c for c in canonical if c.lower() in types))
 
 
 def _types(types: tuple[str, ...]) -> Types:
@@ -279,3 +309,40 @@ def _filter_paths(node: Any, parent: AttrPath | None) -> Iterator[tuple[str | No
     elif isinstance(node, LogicalExpr):
         for term in node.terms:
             yield from _filter_paths(term, parent)
+
+
+def _type_comparisons(node: Any, parent: AttrPath | None) -> Iterator[tuple[str | None, str, str, Any]]:
+    """(uri, attribute, operator, compared value) of every comparison on ``type`` in a filter:
+    ``emails[type eq "home"]`` and ``emails.type eq "home"`` alike (``pr`` holds for any held type: not listed)."""
+    from scim2_models.path import Comparison, LogicalExpr, Not, ValuePath
+
+    if isinstance(node, Comparison):
+        path = node.attr_path
+        op = str(getattr(node.op, "value", node.op)).lower()
+        if parent is not None and path.attr.lower() == "type" and path.sub_attr is None:
+            yield parent.uri, parent.attr, op, node.value
+        elif parent is None and (path.sub_attr or "").lower() == "type":
+            yield path.uri, path.attr, op, node.value
+    elif isinstance(node, ValuePath):
+        yield from _type_comparisons(node.val_filter, node.attr_path)
+    elif isinstance(node, Not):
+        yield from _type_comparisons(node.expr, parent)
+    elif isinstance(node, LogicalExpr):
+        for term in node.terms:
+            yield from _type_comparisons(term, parent)
+
+
+def _type_satisfies(held: str, op: str, value: Any) -> bool:
+    """Could an element of the (lower-cased) ``held`` type satisfy ``type <op> value``? ``type`` is not case-exact
+    (RFC 7643 §4.1.2), so neither is this. A value that is not text is left to the filter itself (True)."""
+    if value is None:
+        return op == "ne"  # "eq null" selects elements without a type, which a type filter does not hold
+    if not isinstance(value, str):
+        return True
+    wanted = value.lower()
+    tests = {
+        "eq": held == wanted, "ne": held != wanted, "co": wanted in held, "sw": held.startswith(wanted),
+        "ew": held.endswith(wanted), "gt": held > wanted, "ge": held >= wanted, "lt": held < wanted,
+        "le": held <= wanted,
+    }  # fmt: skip
+    return tests.get(op, True)

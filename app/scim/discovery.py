@@ -84,11 +84,19 @@ def resource_types(base_url: str) -> list[dict[str, Any]]:
 _COMPUTED_SUB_ATTRIBUTES = frozenset({(GROUP_SCHEMA, "members", "display")})
 
 
+# A user's groups are computed from the Group members table, direct memberships only (repository.memberships):
+# nested groups are not expanded, so "indirect" (which scim2-models lists) is never answered.
+_COMPUTED_TYPES = {(USER_SCHEMA, "groups"): ["direct"]}
+
+
 def _mark_computed_read_only(schema: dict[str, Any]) -> dict[str, Any]:
     for attribute in schema["attributes"]:
         for sub in attribute.get("subAttributes") or []:
             if (schema["id"], attribute["name"], sub["name"]) in _COMPUTED_SUB_ATTRIBUTES:
                 sub["mutability"] = "readOnly"
+            computed = _COMPUTED_TYPES.get((schema["id"], attribute["name"]))
+            if sub["name"] == "type" and computed is not None:
+                sub["canonicalValues"] = computed
     return schema
 
 
@@ -116,11 +124,23 @@ def _held_only(schema: dict[str, Any], resource_type: str, minimiser: Minimiser)
             types = minimiser.held_types(resource_type, name) if resolved.prefix == "" else None
             for sub in attribute["subAttributes"]:
                 if sub["name"] == "type" and types is not None and sub.get("canonicalValues"):
-                    # A type filter: only the types held are agreed (phoneNumbers of type work, not mobile).
-                    sub["canonicalValues"] = [kind for kind in sub["canonicalValues"] if kind.lower() in types]
+                    _publish_held_types(name, sub, types)
         kept.append(attribute)
     schema["attributes"] = kept
     return schema
+
+
+def _publish_held_types(attribute: str, sub: dict[str, Any], types: frozenset[str]) -> None:
+    """A type filter (decision 0028): ``type`` of this attribute says what is held, so an IdP's schema discovery
+    sees what will be kept (RFC 7643 §7). ``canonicalValues`` lists exactly the held types; and since an element
+    without a type is not held either, ``type`` is required: an element without one is refused or dropped."""
+    held = [kind for kind in sub["canonicalValues"] if kind.lower() in types]
+    sub["canonicalValues"] = held
+    sub["required"] = True
+    sub["description"] = (
+        f"A label indicating the attribute's function. This service holds {attribute} of type "
+        f"{' or '.join(held)} only: an element of another type, or without a type, is not held."
+    )
 
 
 def schemas(base_url: str, minimiser: Minimiser | None = None) -> list[dict[str, Any]]:

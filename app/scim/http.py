@@ -16,6 +16,7 @@ import time
 import traceback
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from starlette.requests import ClientDisconnect, Request
@@ -88,8 +89,11 @@ class ScimApp:
         base_path: str = "/scim/v2",
         recorder: AuditRecorder | None = None,
         failures: FailureTally | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.service = service
+        # Times a request's entry when it was answered: the recorder writes it later, in a batch (decision 0034).
+        self.clock = clock or (lambda: datetime.now(UTC))
         self.authenticator = authenticator
         self.bus = bus
         self.recorder = recorder
@@ -120,15 +124,19 @@ class ScimApp:
                 frames = "".join(traceback.format_tb(exc.__traceback__))
                 log.error("internal error %s while serving %s\n%s", type(exc).__name__, request.method, frames)
                 response = _error(ScimError(500, "Internal server error."))
-        await response(scope, receive, send)
-        duration_ms = (time.perf_counter() - started) * 1000
-        self.bus.publish(RequestServed(request.method, response.status_code, duration_ms))
-        # Only authenticated requests get an entry of their own; failures are tallied per source and minute.
+        # Only authenticated requests get an entry of their own; failures are tallied per source and minute. The
+        # entry is timed when the answer is complete and queued at once, before the await that sends it: no other
+        # request's entry can come between its time and its place in the queue, so the recorder writes request
+        # entries in the order of their times (decision 0034).
         if self.recorder is not None and getattr(request.state, "authenticated", False):
-            self.recorder.record(self._request_event(request, response.status_code, duration_ms))
+            answered, ready_ms = self.clock(), (time.perf_counter() - started) * 1000
+            self.recorder.record(self._request_event(request, response.status_code, ready_ms, answered))
+        await response(scope, receive, send)
+        self.bus.publish(RequestServed(request.method, response.status_code, (time.perf_counter() - started) * 1000))
 
-    def _request_event(self, request: Request, status: int, duration_ms: float) -> Event:
-        """Who did what to which route, and how it ended. Never the raw path, the query string or the body."""
+    def _request_event(self, request: Request, status: int, duration_ms: float, answered: datetime) -> Event:
+        """Who did what to which route, and how it ended, timed when the answer was ready to send (``duration_ms``:
+        from receipt to then). Never the raw path, the query string or the body."""
         path = request.scope["path"]
         inside = path == self.base_path or path.startswith(self.base_path + "/")
         endpoint, resource_id = matched_route(path[len(self.base_path) :]) if inside else (UNKNOWN_ROUTE, None)
@@ -144,8 +152,9 @@ class ScimApp:
             details["results"], details["total_results"] = results
         outcome = "success" if status < 400 else "failure"
         return Event(
-            "scim.request", current_actor.get(), outcome, subject=resource_id, details=details, subject_if_held=True
-        )
+            "scim.request", current_actor.get(), outcome, subject=resource_id, details=details, at=answered,
+            subject_if_held=True,
+        )  # fmt: skip
 
     async def _handle(self, request: Request) -> Response:
         source = request.client.host if request.client else "unknown"
@@ -181,7 +190,7 @@ class ScimApp:
             log.warning("authentication failures throttled (%s): %d within %d s", engaged.scope, engaged.failures,
                         engaged.window_seconds)  # fmt: skip
             if self.recorder is not None:
-                self.recorder.record(throttled_event(engaged))
+                self.recorder.record(throttled_event(engaged, self.clock()))
         return _error(
             ScimError(401, "A valid bearer token is required."),
             {"WWW-Authenticate": 'Bearer realm="Custos SCIM", error="invalid_token"', "Connection": "close"},

@@ -8,6 +8,8 @@ e-mail-shaped one was refused by the trail's personal-data guard and took the wh
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from app.audit.trail import Event
 from app.scim.auth import ThrottleEngaged
 
@@ -37,10 +39,11 @@ def matched_route(relative_path: str) -> tuple[str, str | None]:
 KNOWN_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 
 
-def throttled_event(engaged: ThrottleEngaged) -> Event:
-    """The operator's evidence that a failure limit engaged: counts and the source key, never a token."""
+def throttled_event(engaged: ThrottleEngaged, at: datetime) -> Event:
+    """The operator's evidence that a failure limit engaged (``at``: when it did): counts and the source key, never
+    a token."""
     details = {"scope": engaged.scope, "failures": engaged.failures, "limit": engaged.limit,
                "window_seconds": engaged.window_seconds}  # fmt: skip
     if engaged.scope == "source":
         details["source"] = engaged.source
-    return Event("scim.auth.throttled", "system:scim", "failure", details=details)
+    return Event("scim.auth.throttled", "system:scim", "failure", details=details, at=at)

@@ -12,6 +12,8 @@ import logging
 import socket
 import threading
 import time
+from collections.abc import Callable
+from datetime import UTC, datetime
 
 import uvicorn
 
@@ -81,6 +83,7 @@ class ScimServer:
         throttle: FailureThrottle | None = None,
         writer: GroupCommitWriter | None = None,
         janitor: WalJanitor | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         if tls is None and not is_loopback(host):
             raise ConfigError("Plain HTTP is only allowed on a loopback address; give a certificate or use TLS.")
@@ -104,6 +107,7 @@ class ScimServer:
         self.failures = failures or FailureTally()  # injectable: tests give it a fake clock
         self.throttle = throttle or FailureThrottle()
         self._writer, self._janitor = writer, janitor  # the runtime's; the service makes its own without them
+        self.clock = clock or (lambda: datetime.now(UTC))  # times the request entries; tests give a fake one
 
     def relocate(self, host: str, port: int, public_host: str | None, tls: TlsMaterial | None) -> None:
         """Listen elsewhere, or with another certificate, from the next start; only while stopped."""
@@ -149,10 +153,14 @@ class ScimServer:
             self.vault, self.base_url, self.bus, self.policy, writer=self._writer, janitor=self._janitor
         )
         # the request entries join the SCIM writes' group transactions: one writer, one commit for both
-        self.recorder = AuditRecorder(self.vault, sources=(self.failures,), writer=self.service.writer)
+        self.recorder = AuditRecorder(
+            self.vault, sources=(self.failures,), writer=self.service.writer, clock=self.clock
+        )
         self.recorder.start()
         authenticator = Authenticator(self.tokens, self.throttle)
-        app = self._app = ScimApp(self.service, authenticator, self.bus, BASE_PATH, self.recorder, self.failures)
+        app = self._app = ScimApp(
+            self.service, authenticator, self.bus, BASE_PATH, self.recorder, self.failures, clock=self.clock
+        )
         config = uvicorn.Config(
             app,
             lifespan="off",

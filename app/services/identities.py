@@ -92,7 +92,10 @@ def search_clause(resource_type: str, text: str, held: Minimiser | None = None) 
     unheld = held.unheld_in_filter((resource_type,), parse(text)) if held is not None else None
     if unheld is not None:
         noun = "users" if resource_type == "User" else "groups"
-        return clause, f"SCIM filter: '{unheld}' is not held under the policy in force, so no stored {noun} can match."
+        return clause, (
+            f"SCIM filter: '{unheld}' is not held under the policy in force{unheld.because}, so no stored {noun} "
+            "can match."
+        )
     return clause, "SCIM filter"
 
 

@@ -5,6 +5,10 @@ established TLS connection that the collector had not closed. The cursor moves o
 write transaction. After any failure the connection is dropped and the next attempt resends from the cursor,
 so only the batch in flight at the moment of failure can arrive twice; each copy carries its seq (structured
 data and OCSF metadata.uid) for the collector to drop duplicates.
+
+"In order" is the trail's order (seq). Each message's timestamp is its entry's own time, when the event happened:
+a request entry is written after the request was answered, in a batch, so its timestamp can precede that of the
+message sent before it (decision 0034); collectors order by timestamp and deduplicate by seq.
 """
 
 from __future__ import annotations

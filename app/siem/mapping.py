@@ -60,6 +60,9 @@ _MAP: dict[str, Mapping] = {
                                       ("error",), "refuse", "audit-events-refused"),
     "audit.recorder.lost": Mapping("audit.lost", "Audit events lost", 8, 6003, 99, ("configuration",), ("error",),
                                    "lose", "audit-events-lost"),
+    # request entries written past the bound (decision 0034): their times trail the entries written before them
+    "audit.recorder.late": Mapping("audit.late", "Audit events written late", 5, 6003, 99, ("configuration",),
+                                   ("info",), "delay", "audit-events-late"),
     "scim.attributes.rejected": Mapping("scim.request.rejected", "SCIM request rejected", 4, 6003, 1, ("api",),
                                         ("creation",), "reject", "scim-request-rejected"),
     "scim.attributes.stripped": Mapping("scim.request.stripped", "Attributes outside the schema dropped", 3, 6003, 1,

@@ -4,10 +4,15 @@ Replaying a recorded sequence therefore gives the same findings as living throug
 clock. A counting rule fires when more than N events fall in a sliding window of M minutes, then stays quiet
 for one window (a sustained flood fires again once per window). Findings carry counts, rule names and token
 names; never a person's data.
+
+Trail order is the order of writing; an entry's time is when it happened, so a request entry (written later, in a
+batch: decision 0034) can be timed before entries shown earlier. A window keeps its entries in time order and ends
+at the newest time seen, so each entry is counted by its own time whatever its place in the trail.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left, insort
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -56,22 +61,32 @@ class SlidingWindow:
     def start(self) -> datetime:
         return self.entries[0][0]
 
+    @property
+    def end(self) -> datetime:
+        return self.entries[-1][0]
+
     def add(self, moment: datetime, weight: int = 1) -> int | None:
-        """The count in the window when it is over the threshold and not cooling down, else None.
+        """The count in the window (ending at the newest time seen) when it is over the threshold and not cooling
+        down, else None.
 
         ``weight``: how many occurrences the entry stands for (a per-minute tally of failed authentications).
         """
-        self.entries.append((moment, weight))
+        insort(self.entries, (moment, weight), key=_moment)
         self.total += weight
-        horizon = moment - self.span
+        end = self.end
+        horizon = end - self.span
         while self.entries and self.entries[0][0] < horizon:
             self.total -= self.entries.popleft()[1]
         if self.total <= self.threshold.count:
             return None
-        if self.quiet_until is not None and moment < self.quiet_until:
+        if self.quiet_until is not None and end < self.quiet_until:
             return None
-        self.quiet_until = moment + self.span
+        self.quiet_until = end + self.span
         return self.total
+
+
+def _moment(entry: tuple[datetime, int]) -> datetime:
+    return entry[0]
 
 
 class CountRule:
@@ -88,7 +103,7 @@ class CountRule:
         if count is None:
             return None
         t = self.window.threshold
-        return Finding(self.name, count, t.count, t.minutes, self.window.start, moment, event.seq,
+        return Finding(self.name, count, t.count, t.minutes, self.window.start, self.window.end, event.seq,
                        f"{count} {self.noun} within {t.minutes} min (threshold {t.count})")  # fmt: skip
 
 
@@ -186,15 +201,17 @@ class ReadTally:
     at 1,000 reads/s over ten minutes) and its CPU with it — a server under sustained reads slowed to a third
     within a minute. Here an entry joins the tally of its second, and the total is kept as tallies come and go.
 
-    A second leaves the window as a whole when its first entry is older than the window: the count may then leave
-    out up to a second's reads that were still inside it, never count one that was not. "N resources read within
-    M minutes" stays true; N is at most a second's worth short.
+    Entries may come a little out of time order (a request entry is written in a later batch, decision 0034): a
+    late one joins its own second, and the window ends at the newest time seen. A second leaves the window as a
+    whole when its earliest entry is older than the window: the count may then leave out up to a second's reads
+    that were still inside it, never count one that was not. "N resources read within M minutes" stays true.
     """
 
     def __init__(self, window: timedelta) -> None:
         self.window = window
-        self.seconds: deque[_Second] = deque()
+        self.seconds: deque[_Second] = deque()  # in time order
         self.total = 0
+        self.end: datetime | None = None  # the newest time seen
 
     @property
     def start(self) -> datetime:
@@ -202,19 +219,31 @@ class ReadTally:
 
     def add(self, moment: datetime, count: int) -> int:
         second = moment.replace(microsecond=0)
-        if self.seconds and self.seconds[-1].second == second:
-            self.seconds[-1].read += count
+        seconds = self.seconds
+        if not seconds or seconds[-1].second < second:
+            seconds.append(_Second(second, moment, count))
         else:
-            self.seconds.append(_Second(second, moment, count))
+            index = bisect_left(seconds, second, key=_second_of)
+            if index < len(seconds) and seconds[index].second == second:
+                seconds[index].read += count
+                seconds[index].first = min(seconds[index].first, moment)
+            else:
+                seconds.insert(index, _Second(second, moment, count))
         self.total += count
-        horizon = moment - self.window
-        while self.seconds and self.seconds[0].first < horizon:
-            self.total -= self.seconds.popleft().read
+        self.end = moment if self.end is None else max(self.end, moment)
+        horizon = self.end - self.window
+        while seconds and seconds[0].first < horizon:
+            self.total -= seconds.popleft().read
         return self.total
 
     def clear(self) -> None:
         self.seconds.clear()
         self.total = 0
+        self.end = None
+
+
+def _second_of(tally: _Second) -> datetime:
+    return tally.second
 
 
 class BulkReads:
@@ -244,15 +273,17 @@ class BulkReads:
         if reads is None:
             reads = self.reads[event.actor] = ReadTally(self.window)
         total = reads.add(moment, count)
+        end = reads.end  # the window ends at the newest read seen, whatever order the entries came in
+        assert end is not None
         if total <= self.results:
             return None
         quiet = self.quiet_until.get(event.actor)
-        if quiet is not None and moment < quiet:
+        if quiet is not None and end < quiet:
             return None
-        self.quiet_until[event.actor] = moment + self.cooldown
+        self.quiet_until[event.actor] = end + self.cooldown
         start = reads.start
         reads.clear()
-        return Finding(self.name, total, self.results, self.minutes, start, moment, event.seq,
+        return Finding(self.name, total, self.results, self.minutes, start, end, event.seq,
                        f"{total} resources read by one client within {self.minutes} min "
                        f"(threshold {self.results})")  # fmt: skip
 

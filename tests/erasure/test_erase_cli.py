@@ -9,9 +9,11 @@ import pytest
 
 from app.cli import main
 from app.store.vault import Vault
+from app.targets.policy_change import apply_policy
 from tests.conftest import PASSPHRASE
 from tests.erasure.stub import StubTarget
 from tests.erasure.support import TargetSpec, add_targets, held_without_push, person, service_for
+from tests.policy_support import work_contacts_text
 
 
 def _cli(capsys: pytest.CaptureFixture[str], data_dir: Path, *args: str) -> tuple[int, str]:
@@ -110,6 +112,11 @@ def test_manual_attestation_from_the_command_line(
     [
         ('nickName eq "ada"', "'nickName' is not held under the agreed schema and cannot be filtered on."),
         ("userName eq", "The filter is not valid SCIM filter syntax: invalid syntax at column 10"),
+        (
+            'emails[type eq "home"].value eq "ada@home.example.test"',
+            "'emails[type eq \"home\"]' is not held under the agreed schema (only emails of type work are held) "
+            "and cannot be filtered on.",
+        ),
     ],
 )
 def test_erase_by_filter_reads_through_the_agreed_schema(
@@ -124,6 +131,7 @@ def test_erase_by_filter_reads_through_the_agreed_schema(
     policy does not hold is refused, not answered "No User matches" (it could never match: the attribute is never
     stored), and a malformed one is a readable error, not a traceback. Nothing is erased either way."""
     monkeypatch.setenv("CUSTOS_PASSPHRASE", PASSPHRASE)
+    apply_policy(vault, work_contacts_text(), "dpo")  # e-mails of type work only: a home address is never stored
     service = service_for(vault)
     service.create("User", person("filter-a@example.test"))
     service.close()

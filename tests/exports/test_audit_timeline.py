@@ -14,10 +14,10 @@ import pandas as pd
 import pytest
 
 from app.audit.query import EventFilter
-from app.audit.trail import Event, append
+from app.audit.trail import Event, append, iso_utc
 from app.audit.verify import verify_trail
 from app.core.errors import ConfigError
-from app.exports.audit_timeline import COLUMNS, KIND, TimelineExportCancelled, export_timeline
+from app.exports.audit_timeline import COLUMNS, KIND, Entry, TimelineExportCancelled, export_timeline, in_time_order
 from app.store.vault import Vault
 from tests.audit.conftest import START, random_trail
 
@@ -120,3 +120,45 @@ def test_a_typed_subject_that_is_not_a_pseudonym_is_not_put_on_the_trail(trail: 
     assert written.rows == 0
     _kind, _actor, details = last_event(trail)
     assert json.loads(str(details["filter"])) == {"subject": "(not a pseudonym; matches no entry)"}
+
+
+def test_the_timeline_is_in_time_order_where_requests_were_written_after_later_changes(
+    vault: Vault, tmp_path: Path
+) -> None:
+    """Request entries carry the time they were answered and are written later, in a batch (decision 0034): the
+    responder's timeline puts them where they happened, not where they were written."""
+    start = START.replace(year=2031)  # after every entry the vault already holds
+    with vault.write_transaction() as conn:
+        first = append(conn, Event("scim.resource.updated", "token:okta", at=start + timedelta(seconds=0.3))).seq
+        answered = start + timedelta(seconds=0.1)
+        for _ in range(3):
+            append(conn, Event("scim.request", "token:okta", details={"status": 200}, at=answered))
+        last = append(conn, Event("scim.resource.updated", "token:okta", at=start + timedelta(seconds=0.4))).seq
+    out = tmp_path / "timeline.csv"
+    written = export_timeline(vault, "csv", out, "dpo", where=EventFilter(since=start))
+    with out.open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(int(r["seq"]), r["event"]) for r in rows] == [
+        (first + 1, "scim.request"), (first + 2, "scim.request"), (first + 3, "scim.request"),
+        (first, "scim.resource.updated"), (last, "scim.resource.updated"),
+    ]  # fmt: skip
+    assert [r["time_utc"] for r in rows] == sorted(r["time_utc"] for r in rows)
+    assert (written.first_seq, written.last_seq) == (first, last)
+    details = last_event(vault)[2]
+    assert (details["first_seq"], details["last_seq"]) == (str(first), str(last))
+
+
+def test_time_order_streams_with_a_bounded_buffer(vault: Vault) -> None:
+    """Entries out of time order by at most the margin come out sorted, one-entry chunks or one chunk alike."""
+    rng = random.Random(11)
+    entries = []
+    for seq in range(1, 400):
+        moment = START + timedelta(seconds=seq) - timedelta(seconds=rng.choice((0, 0, 0, 5, 30)))  # ≤ 30 s late
+        entries.append(Entry(seq, iso_utc(moment), "scim.request", "token:okta", "success", None, "{}"))
+    expected = sorted(entries, key=lambda e: (e.at, e.seq))
+    for size in (1, 7, 400):
+        chunks = [entries[i : i + size] for i in range(0, len(entries), size)]
+        out = [entry for chunk in in_time_order(chunks, timedelta(seconds=30)) for entry in chunk]
+        assert out == expected
+    held = max(len(chunk) for chunk in in_time_order([[e] for e in entries], timedelta(seconds=30)))
+    assert held < 40  # about 30 s of entries held back at once, not the whole timeline

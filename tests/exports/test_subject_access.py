@@ -5,7 +5,7 @@ third-country recipient, an Art. 15(1)(h) statement, the trail's events about th
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import jsonschema
@@ -102,6 +102,30 @@ def test_subject_export_is_complete(vault: Vault, tmp_path: Path) -> None:
     for expected in ("Art. 15(2)", "Standard contractual clauses", "Maria Boss", "scim.resource.created",
                      "Acme Cloud CRM Inc."):  # fmt: skip
         assert expected in flat, (expected, flat)
+
+
+def test_the_person_s_trail_events_are_in_time_order(vault: Vault, tmp_path: Path) -> None:
+    """The request that read the person is timed when it was answered and written later, in a batch, after a change
+    timed after it (decision 0034): the export lists the events as they happened."""
+    from app.audit.trail import Event, append
+
+    service = service_for(vault)
+    subject_id = str(service.create("User", person("timed.subject@example.test")).body["id"])  # type: ignore[index]
+    service.close()
+    with vault.read_connection() as conn:
+        (created_at,) = conn.exec_driver_sql(
+            "SELECT at FROM audit_events WHERE kind = 'scim.resource.created' ORDER BY seq DESC LIMIT 1"
+        ).one()
+        record = in_force(conn)
+    created = datetime.fromisoformat(created_at.replace("Z", "+00:00"))
+    with vault.write_transaction() as conn:
+        later, answered = created + timedelta(seconds=2), created + timedelta(seconds=1)
+        append(conn, Event("scim.resource.updated", "token:okta", subject=subject_id, at=later))
+        append(conn, Event("scim.request", "token:okta", subject=subject_id, at=answered))  # written after it
+    assert record is not None
+    json_path, _ = export_subject(vault, record, subject_id, tmp_path, datetime(2030, 1, 9, tzinfo=UTC))
+    events = json.loads(json_path.read_text())["trail_events"]
+    assert [e["type"] for e in events] == ["scim.resource.created", "scim.request", "scim.resource.updated"]
 
 
 def test_received_is_checked_on_the_command_line(

@@ -201,11 +201,11 @@ def test_set_attribute_changes_by_resource_and_path_and_adds_a_new_one() -> None
 
 def test_set_recipient_scope_groups_and_filter_then_all_again() -> None:
     scoped = edit.set_recipient(COMMENTED, {"id": "wiki", "name": "Wiki", "scope": {"groups": ["Engineering"],
-                                            "filter": 'title eq "Engineer"'}}, original_id="wiki")  # fmt: skip
-    survive(COMMENTED, scoped)
-    assert """scope = { groups = ["Engineering"], filter = 'title eq "Engineer"' }""" in scoped  # no backslashes
+                                            "filter": 'displayName eq "Engineer"'}}, original_id="wiki")  # fmt: skip
+    survive(COMMENTED, scoped)  # the filter names displayName, which COMMENTED holds (decision 0034 checks it)
+    assert """scope = { groups = ["Engineering"], filter = 'displayName eq "Engineer"' }""" in scoped  # no backslashes
     scope = load_policy(scoped).recipients[0].scope
-    assert scope.groups == ("Engineering",) and scope.filter == 'title eq "Engineer"'
+    assert scope.groups == ("Engineering",) and scope.filter == 'displayName eq "Engineer"'
     everyone = edit.set_recipient(scoped, {"id": "wiki", "scope": "all"}, original_id="wiki")
     assert load_policy(everyone).recipients[0].scope.everyone
     assert edit.set_recipient(COMMENTED, {"id": "wiki", "scope": "all"}, original_id="wiki") == COMMENTED

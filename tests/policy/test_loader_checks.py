@@ -211,3 +211,32 @@ def test_a_period_is_required_or_declared_indefinite_with_a_reason(old: str, new
         '{ period = "indefinite", justification = "Statutory archive" }',
     )
     assert found(indefinite) == [] and load_policy(indefinite).account_retention() is None
+
+
+# -- decision 0034: a scope filter on what the policy does not hold could select no one -------------------------
+WORK_MAIL = '[[attributes]]\npath = "emails.value"\ntypes = ["work"]\ncategory = "ids"\npurposes = ["access"]\n'
+
+
+@pytest.mark.parametrize(
+    ("scope_filter", "message"),
+    [
+        ('nickName eq "x"', "'scope.filter' names 'nickName', which this policy does not hold: it could select no one"),
+        (
+            'emails[type eq "home"].value ew "@example.test"',
+            "'scope.filter' names 'emails[type eq \"home\"]', which this policy does not hold (only emails of type "
+            "work are held): it could select no one",
+        ),
+    ],
+)
+def test_a_scope_filter_on_what_is_not_held_is_refused_with_its_line(scope_filter: str, message: str) -> None:
+    text = MINIMAL.replace('name = "Access"', f"name = \"Access\"\nscope = {{ filter = '{scope_filter}' }}") + WORK_MAIL
+    assert has(text, "scope = {", message), found(text)
+    _, problems = check_policy(text)
+    assert all(p.tightened for p in problems if "could select no one" in p.message)  # an applied version still loads
+
+
+def test_a_scope_filter_on_a_held_type_is_accepted() -> None:
+    text = MINIMAL.replace(
+        'name = "Access"', "name = \"Access\"\nscope = { filter = 'emails[type eq \"work\"].value ew \"@c.test\"' }"
+    ) + WORK_MAIL
+    assert found(text) == []

@@ -265,6 +265,7 @@ def test_schemas_publish_only_the_types_held(typed_live: LiveServer) -> None:
     emails = next(a for a in user["attributes"] if a["name"] == "emails")  # no filter: every type stays agreed
     email_type = next(s for s in emails["subAttributes"] if s["name"] == "type")
     assert email_type["canonicalValues"] == ["work", "home", "other"]
+    assert email_type["required"] is False  # an untyped e-mail is held: only a type filter makes the type required
 
 
 def test_a_recipient_of_the_typed_entry_is_sent_the_work_number_only() -> None:

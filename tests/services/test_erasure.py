@@ -10,7 +10,9 @@ from app.erasure.model import State
 from app.services import erasure
 from app.services.erasure import TargetLine, can_attest, can_retry
 from app.store.vault import Vault
+from app.targets.policy_change import apply_policy
 from tests.erasure.support import person, service_for
+from tests.policy_support import work_contacts_text
 
 
 @pytest.mark.parametrize(
@@ -50,3 +52,19 @@ def test_a_filter_is_read_through_the_policy_in_force(vault: Vault) -> None:
     with pytest.raises(ConfigError, match="'nickName' is not held under the agreed schema") as refused:
         erasure.select_users(vault, 'nickName eq "x"')
     assert not isinstance(refused.value, ScimError)  # a readable ConfigError for the CLI and the app, not a 400
+
+
+def test_a_filter_on_a_type_the_policy_does_not_hold_is_refused(vault: Vault) -> None:
+    """E-mails held for type work only: a home address is never stored, so a filter on one is refused, not "no
+    User matches"; a filter on the work address selects the person."""
+    apply_policy(vault, work_contacts_text(), "dpo")
+    service = service_for(vault)
+    wanted = str(service.create("User", person("sel-w@example.test")).body["id"])  # type: ignore[index]
+    service.close()
+    with pytest.raises(ConfigError) as refused:
+        erasure.select_users(vault, 'emails[type eq "home"].value eq "sel-w@example.test"')
+    assert str(refused.value) == (
+        "The filter cannot select users: 'emails[type eq \"home\"]' is not held under the agreed schema (only "
+        "emails of type work are held) and cannot be filtered on."
+    )
+    assert erasure.select_users(vault, 'emails[type eq "work"].value eq "sel-w@example.test"') == [wanted]

@@ -106,6 +106,24 @@ def test_a_sustained_flood_fires_once_per_window() -> None:
     assert fired == [timedelta(seconds=500), timedelta(seconds=1100)]  # the 51st, then one window later
 
 
+def test_windows_count_each_entry_by_its_own_time_whatever_its_place_in_the_trail() -> None:
+    """Trail order is the order of writing; request entries are timed when answered and written later (decision
+    0034), and two processes' batches can interleave. A window ends at the newest time seen and counts by time."""
+    replay = Replay(AlertConfig(mass_deprovisioning=Threshold(2, 1)))
+    replay.feed("scim.resource.deleted", T0 + timedelta(seconds=60))
+    replay.feed("scim.resource.deleted", T0 + timedelta(seconds=0.5))  # written after a later one
+    assert replay.feed("scim.resource.deleted", T0 + timedelta(seconds=60.8)) == []  # 2 in [0.8 s, 60.8 s]
+    assert replay.feed("scim.resource.deleted", T0 + timedelta(seconds=30)) != []  # 3 in [0.8 s, 60.8 s]
+    (finding,) = replay.findings
+    assert (finding.observed, finding.window_start, finding.window_end) == (
+        3, T0 + timedelta(seconds=30), T0 + timedelta(seconds=60.8)
+    )
+    reads = Replay(AlertConfig(bulk_read_results=2500, bulk_read_minutes=10))
+    for minute in (11, 0):  # the page read at minute 0 was written after the one read at minute 11
+        assert reads.feed("scim.request", T0 + timedelta(minutes=minute), method="GET", results=1000) == []
+    assert reads.feed("scim.request", T0 + timedelta(minutes=11.5), method="GET", results=1000) == []  # 2,000
+
+
 def test_new_source_for_a_known_token() -> None:
     replay = Replay()
     assert replay.feed("scim.request", T0, source="10.0.0.1") == []  # a token's first address: learnt
@@ -355,3 +373,15 @@ def test_bulk_reads_never_count_a_read_older_than_the_window() -> None:
     assert tally.add(T0 + timedelta(minutes=10), 1) == 2001  # T0+0.1 s is exactly ten minutes old: still in
     assert tally.add(T0 + timedelta(minutes=10, milliseconds=500), 1) == 2  # the second went: 1,000 short, none over
     assert tally.start == T0 + timedelta(minutes=10)
+
+
+def test_a_read_tally_counts_late_entries_in_their_own_second() -> None:
+    """Request entries are written in batches, so one timed earlier can follow a later one in the trail."""
+    tally = ReadTally(timedelta(minutes=10))
+    tally.add(T0 + timedelta(seconds=30), 10)
+    tally.add(T0 + timedelta(seconds=5), 1)  # written later, timed earlier: its own second, before the other
+    tally.add(T0 + timedelta(seconds=30, milliseconds=400), 2)  # the same second as the first
+    assert [(s.second - T0).seconds for s in tally.seconds] == [5, 30] and tally.total == 13
+    assert tally.start == T0 + timedelta(seconds=5) and tally.end == T0 + timedelta(seconds=30, milliseconds=400)
+    assert tally.add(T0 + timedelta(minutes=10, seconds=6), 1) == 13  # the window moved past second 5 only
+    assert tally.add(T0 + timedelta(seconds=1), 50) == 13  # late and already outside the window: not counted

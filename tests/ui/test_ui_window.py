@@ -31,6 +31,7 @@ from app.setup.tokens import TokenStore
 from app.store.vault import Vault
 from app.ui.identities.view import IdentitiesView, ResourceBrowser, search_clause
 from app.ui.main_window import MainWindow, TokensPage
+from tests.policy_support import work_contacts_text
 
 
 # -- identities view -----------------------------------------------------------------------------------
@@ -99,6 +100,24 @@ def test_a_filter_on_an_attribute_not_held_says_why_it_is_empty(vault: Vault, qt
     assert "'phoneNumbers.value' is not held under the policy in force" in note and "no stored users" in note
     browser.search.clear()
     qtbot.keyClicks(browser.search, 'userName sw "a"')
+    qtbot.keyClick(browser.search, Qt.Key.Key_Return)
+    assert browser.search_note.text() == "SCIM filter"
+
+
+def test_a_filter_on_a_type_not_held_says_why_it_is_empty(vault: Vault, qtbot: QtBot) -> None:
+    """E-mails held for type work only: a home address is never stored, and the note says so with the types held."""
+    browser = ResourceBrowser(vault, "User")
+    qtbot.addWidget(browser)
+    browser.held = lambda: Minimiser(load_policy(work_contacts_text()))
+    qtbot.keyClicks(browser.search, 'emails[type eq "home"].value eq "ada@home.example.test"')
+    qtbot.keyClick(browser.search, Qt.Key.Key_Return)
+    assert browser.search_note.text() == (
+        "SCIM filter: 'emails[type eq \"home\"]' is not held under the policy in force (only emails of type work "
+        "are held), so no stored users can match."
+    )
+    assert "ada@home" not in browser.search_note.text()
+    browser.search.clear()
+    qtbot.keyClicks(browser.search, 'emails[type eq "work"].value sw "a"')
     qtbot.keyClick(browser.search, Qt.Key.Key_Return)
     assert browser.search_note.text() == "SCIM filter"
 

@@ -1,5 +1,9 @@
 """A lazily paged, newest-first table of audit events over app.audit.query (keyset pages on seq).
 
+Newest first means last written first: the trail's order. A request's entry carries the time it was answered and
+is written a little later, in a batch (decision 0034), so its time can be a fraction of a second before the row
+under it; the Seq column says the order, the Time column when each thing happened.
+
 Only what is already loaded lives in memory; scrolling asks for the next page in a worker. Opening the page on
 a trail of 1,000,000 entries reads one page, whatever the size.
 """
