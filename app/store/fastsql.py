@@ -71,25 +71,24 @@ class FastStatement:
             return {**fixed, **params}
         return tuple(params[name] if name in params else fixed[name] for name in order)
 
-    def fetchone(self, conn: Connection, params: Mapping[str, Any] | None = None) -> Any:
+    def _fetch(self, conn: Connection, params: Mapping[str, Any] | None, limit: int | None) -> list[Any]:
+        """The result rows (at most ``limit``), converted when the statement is typed."""
         sql, order, fixed = self._for(conn)
         cursor = driver_cursor(conn)
         try:
-            row = cursor.execute(sql, self._arguments(order, fixed, params or {})).fetchone()
-        finally:
-            cursor.close()
-        processors = self._converters(conn)
-        return row if row is None or processors is None else self._convert(row, processors)
-
-    def all(self, conn: Connection, params: Mapping[str, Any] | None = None) -> list[Any]:
-        sql, order, fixed = self._for(conn)
-        cursor = driver_cursor(conn)
-        try:
-            rows = cursor.execute(sql, self._arguments(order, fixed, params or {})).fetchall()
+            cursor.execute(sql, self._arguments(order, fixed, params or {}))
+            rows = cursor.fetchall() if limit is None else cursor.fetchmany(limit)
         finally:
             cursor.close()
         processors = self._converters(conn)
         return list(rows) if processors is None else [self._convert(row, processors) for row in rows]
+
+    def fetchone(self, conn: Connection, params: Mapping[str, Any] | None = None) -> Any:
+        rows = self._fetch(conn, params, 1)
+        return rows[0] if rows else None
+
+    def all(self, conn: Connection, params: Mapping[str, Any] | None = None) -> list[Any]:
+        return self._fetch(conn, params, None)
 
     def batches(
         self, conn: Connection, params: Mapping[str, Any] | None = None, size: int = 50_000
