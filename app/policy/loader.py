@@ -715,11 +715,10 @@ def _special_category_checks(reader: _Reader, policy: Policy, document: dict[str
 
 def _scope_filters_held(reader: _Reader, policy: Policy, document: dict[str, Any]) -> None:
     """A scope filter on an attribute, or a type, this policy does not hold could select no one: nothing of it is
-    ever stored (the endpoint refuses such a filter for the same reason, decision 0034)."""
-    from app.directory.errors import ScimError  # the directory builds on the policy: imported late
-    from app.directory.filter_sql import parse
-    from app.policy.minimise import Minimiser
+    ever stored (the endpoint refuses such a filter for the same reason, decision 0034).
 
+    The filter parser (scim2-models, lark) is imported only for a policy that has a scope filter: reading a policy
+    without one must not load it (the read-only commands start in a fraction of the time; tests/cli)."""
     held: Minimiser | None = None
     for section in ("purposes", "recipients"):
         tables = document.get(section, [])
@@ -728,6 +727,10 @@ def _scope_filters_held(reader: _Reader, policy: Policy, document: dict[str, Any
             expression = scope.get("filter") if isinstance(scope, dict) else None
             if not isinstance(expression, str) or not expression.strip():
                 continue
+            from app.directory.errors import ScimError  # the directory builds on the policy: imported late
+            from app.directory.filter_sql import parse
+            from app.policy.minimise import Minimiser
+
             try:
                 node = parse(expression)
             except ScimError:  # reported by _scope already
