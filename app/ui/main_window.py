@@ -442,6 +442,7 @@ class MainWindow(QMainWindow):
         self.pages.addTab(self.incidents_page, "Incidents")
         self.requests_page = RequestsPage(vault, self.reauthenticate)  # data subject requests (Art. 12–22)
         self.pages.addTab(self.requests_page, "Requests")
+        self.pending_reference: tuple[str, str] | None = None  # a notice clicked while locked: selected on unlock
         self.unseen_alerts = 0
         self.pages.addTab(self.tokens_page, "Tokens")
         self.pages.currentChanged.connect(self._page_changed)
@@ -477,6 +478,8 @@ class MainWindow(QMainWindow):
         self.help_actions = build_help_menu(self)
         # Locked, the window still offers what needs no vault: Help, Quit, and reading an evidence bundle.
         self.usable_when_locked = {self.quit_action, self.open_bundle_action, *self.help_actions}
+        for page in (self.incidents_page, self.requests_page):  # an incident or request a notice named is gone
+            page.status_message.connect(lambda text: self.statusBar().showMessage(text, 30_000))
         self.vault_status = _label(describe_cipher(vault))
         self.vault_status.setToolTip("As reported by SQLCipher for the open vault")
         self.statusBar().addPermanentWidget(self.vault_status)
@@ -507,10 +510,24 @@ class MainWindow(QMainWindow):
             self.incidents_page.refresh()
 
     def open_notice(self, notice: object) -> None:
-        """A click on a tray notification: the window comes up on the page the notice is about (behind the lock
-        screen when locked: the passphrase is still needed to see it)."""
+        """A click on a tray notification: the window comes up on the page the notice is about, with the incident or
+        request it names selected, in view and focused (behind the lock screen when locked: the passphrase is still
+        needed to see it, and the selection is made on unlocking). A notice that folded several names none."""
         self.tray.show_window()
-        self.show_named_page(str(getattr(notice, "page", "")))
+        page, reference = str(getattr(notice, "page", "")), str(getattr(notice, "reference", ""))
+        self.show_named_page(page)
+        if self.locked:
+            self.pending_reference = (page, reference)
+        else:
+            self._select_reference(page, reference)
+
+    def _select_reference(self, page: str, reference: str) -> None:
+        if not reference:
+            return
+        if page == "incidents":
+            self.incidents_page.show_incident(reference)
+        elif page == "requests":
+            self.requests_page.show_request(reference)
 
     def _notice_without_tray(self, notice: object) -> None:
         """No system tray to show it (some desktops, a bare X server): the status bar says it instead."""
@@ -679,6 +696,10 @@ class MainWindow(QMainWindow):
             self.audit_page.refresh()
         self.vault_status.setText(describe_cipher(self.vault))
         self.idle.restart()
+        if self.pending_reference is not None:
+            page, reference = self.pending_reference
+            self.pending_reference = None
+            self._select_reference(page, reference)
 
     # -- settings ----------------------------------------------------------------------------------------
     def open_settings(self) -> None:
