@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from datetime import datetime
+from html import escape
 
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QMouseEvent
@@ -59,7 +60,8 @@ class StatusLine(QObject):
         elided = metrics.elidedText(self.text, Qt.TextElideMode.ElideRight, room)
         if elided != self.bar.currentMessage():
             self.bar.showMessage(elided, left)
-        self.bar.setToolTip(f"{self.text}\n\n{HINT}" if elided != self.text else "")
+        # Rich text, so that Qt wraps it: a long message in one line ran off a 960-pixel screen at 200 %.
+        self.bar.setToolTip(f"<p>{escape(self.text)}</p><p><i>{HINT}</i></p>" if elided != self.text else "")
 
     def _changed(self, message: str) -> None:
         if not message:  # timed out, or cleared

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from html import escape
 from pathlib import Path
 
 import pytest
@@ -65,7 +66,7 @@ def test_a_notice_in_the_status_bar_is_never_cut_by_the_vault_line(
     shown = bar.currentMessage()
     if shown != whole:  # elided, never cut: the whole text is one hover and one click away
         assert shown.endswith("…") and whole.startswith(shown[:-1])
-        assert bar.toolTip().startswith(whole + "\n")
+        assert bar.toolTip().startswith(f"<p>{escape(whole)}</p>")
         qtbot.mouseClick(bar, Qt.MouseButton.LeftButton, pos=QPoint(20, bar.height() // 2))
         recent = window.status_line.dialog
         assert recent is not None and recent.isVisible()

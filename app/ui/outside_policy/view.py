@@ -14,17 +14,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import QSize, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QGuiApplication, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QPlainTextEdit,
     QPushButton,
+    QScrollArea,
+    QSizePolicy,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -48,6 +51,7 @@ INTRO = (
     "refused or stored without it. Names and counts only, never a value."
 )
 NUMERIC = frozenset({3, 4})
+MINIMUM_ROWS = 3  # rows the table keeps, whatever the window's size (below, the page scrolls)
 
 
 Loaded = Outside  # what the page shows, as the service reads it
@@ -87,6 +91,18 @@ class OutsideModel(RowsTableModel):
         if role == Qt.ItemDataRole.ToolTipRole and index.column() == 0:
             return f"{row.path}\nCatalogue attribute: {row.attribute}"
         return None
+
+
+class _Instruction(QPlainTextEdit):
+    """Prefers its minimum height (it scrolls) and grows by the stretch: its default preferred height, a dozen
+    lines, made the page ask the scroll area for room the table's rows needed. (An Ignored size policy instead
+    let the Decide box be squashed: a box of wrapped text takes its height-for-width as its minimum.)"""
+
+    def sizeHint(self) -> QSize:
+        return QSize(super().sizeHint().width(), self.minimumHeight())
+
+    def minimumSizeHint(self) -> QSize:  # a layout takes the larger of the two as the preferred height
+        return QSize(super().minimumSizeHint().width(), self.minimumHeight())
 
 
 class OutsidePolicyPage(QWidget):
@@ -145,7 +161,7 @@ class OutsidePolicyPage(QWidget):
         self.idp.currentIndexChanged.connect(self._show_instruction)
         self.copy_button = QPushButton("&Copy the instruction")
         self.copy_button.clicked.connect(self.copy_instruction)
-        self.instruction = QPlainTextEdit()
+        self.instruction = _Instruction()
         self.instruction.setReadOnly(True)
         self.instruction.setTabChangesFocus(True)
         self.instruction.setAccessibleName("Instruction for the identity provider")
@@ -160,19 +176,42 @@ class OutsidePolicyPage(QWidget):
         policy_row.addWidget(self.strip_button)
         policy_row.addStretch(1)
         policy_row.addWidget(refresh)
+        # In few words, so that the row fits at 640 px ("Keep refusing, and ask the IdP to stop sending it:" was cut
+        # there); on a line of its own it cost the table a row at 200 %.
+        keep_refusing = QLabel("Keep refusing; ask the I&dP to stop:")
+        keep_refusing.setToolTip("Keep refusing, and ask the identity provider's administrator to stop sending it")
+        keep_refusing.setBuddy(self.idp)
         idp_row = QHBoxLayout()
-        idp_row.addWidget(QLabel("Keep refusing, and ask the IdP to stop sending it:"))
+        idp_row.addWidget(keep_refusing)
         idp_row.addWidget(self.idp, 1)
         idp_row.addWidget(self.copy_button)
         decisions.addLayout(policy_row)
         decisions.addLayout(idp_row)
         decisions.addWidget(self.instruction, 1)
-        layout = QVBoxLayout(self)
+        # The rows come first: the box keeps to what it needs (the instruction scrolls), the table takes the rest.
+        decide.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        # Never below a few rows and the whole Decide box: at 640×480 with the endpoint panel open the window's
+        # minimum size squashed both (buttons cut in half, one row); the page scrolls instead.
+        rows = self.table.verticalHeader().defaultSectionSize()
+        header, bar = self.table.horizontalHeader().sizeHint().height(), self.table.horizontalScrollBar().sizeHint()
+        self.table.setMinimumHeight(header + rows * MINIMUM_ROWS + bar.height() + 4)  # the columns scroll too
+        # Preferred heights at the minimum, so that the scroll area sizes the page at what it needs, not at the
+        # table's and the instruction's idea of a comfortable height; room beyond goes by the stretch (3 to 1).
+        self.table.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Ignored)
+        body = QWidget()
+        layout = QVBoxLayout(body)
         layout.addWidget(plain_label(INTRO, wrap=True))
         layout.addWidget(self.summary)
         layout.addWidget(self.table, 3)  # the rows first: the decisions need their lines, not half the page
         layout.addWidget(decide, 1)
         layout.addWidget(self.message)
+        self.scroll = QScrollArea()
+        self.scroll.setWidget(body)
+        self.scroll.setWidgetResizable(True)  # as large as the page when there is room; scrolls when there is not
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.scroll)
         self._set_enabled()
 
     def showEvent(self, event: QShowEvent) -> None:
