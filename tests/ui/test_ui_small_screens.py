@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt, QThreadPool
+from PySide6.QtCore import QPoint, Qt, QThreadPool
 from PySide6.QtWidgets import QApplication, QComboBox, QLabel, QPushButton, QTableView, QToolButton, QWidget
 from pytestqt.qtbot import QtBot
 
@@ -254,6 +254,10 @@ def squashed(page: OutsidePolicyPage) -> list[str]:
             found.append(f"{type(widget).__name__} {name!r} {widget.size().toTuple()} < {hint.toTuple()}")
     if page.instruction.height() < page.instruction.minimumHeight():
         found.append(f"instruction {page.instruction.height()} px")
+    body = page.scroll.widget()  # and nothing past the end of the page, where no scrolling reaches
+    bottom = page.instruction.mapTo(body, QPoint(0, page.instruction.height())).y()
+    if bottom > body.height():
+        found.append(f"instruction ends at {bottom} px, the page at {body.height()} px")
     return found
 
 

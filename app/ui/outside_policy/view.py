@@ -96,13 +96,20 @@ class OutsideModel(RowsTableModel):
 class _Instruction(QPlainTextEdit):
     """Prefers its minimum height (it scrolls) and grows by the stretch: its default preferred height, a dozen
     lines, made the page ask the scroll area for room the table's rows needed. (An Ignored size policy instead
-    let the Decide box be squashed: a box of wrapped text takes its height-for-width as its minimum.)"""
+    counts as no height where the page's height-for-width is summed: the page was sized too short, its end cut.)"""
 
     def sizeHint(self) -> QSize:
         return QSize(super().sizeHint().width(), self.minimumHeight())
 
     def minimumSizeHint(self) -> QSize:  # a layout takes the larger of the two as the preferred height
         return QSize(super().minimumSizeHint().width(), self.minimumHeight())
+
+
+class _AtItsMinimum(QTableView):
+    """The table, preferring the few rows it keeps at least: the rest of the room comes by the stretch."""
+
+    def sizeHint(self) -> QSize:
+        return QSize(super().sizeHint().width(), self.minimumHeight())
 
 
 class OutsidePolicyPage(QWidget):
@@ -132,7 +139,7 @@ class OutsidePolicyPage(QWidget):
         self.proxy = QSortFilterProxyModel(self)
         self.proxy.setSourceModel(self.model)
         self.proxy.setSortRole(Qt.ItemDataRole.UserRole)
-        self.table = QTableView()
+        self.table = _AtItsMinimum()
         self.table.setModel(self.proxy)
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(3, Qt.SortOrder.DescendingOrder)
@@ -195,9 +202,7 @@ class OutsidePolicyPage(QWidget):
         rows = self.table.verticalHeader().defaultSectionSize()
         header, bar = self.table.horizontalHeader().sizeHint().height(), self.table.horizontalScrollBar().sizeHint()
         self.table.setMinimumHeight(header + rows * MINIMUM_ROWS + bar.height() + 4)  # the columns scroll too
-        # Preferred heights at the minimum, so that the scroll area sizes the page at what it needs, not at the
-        # table's and the instruction's idea of a comfortable height; room beyond goes by the stretch (3 to 1).
-        self.table.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Ignored)
+
         body = QWidget()
         layout = QVBoxLayout(body)
         layout.addWidget(plain_label(INTRO, wrap=True))
