@@ -308,8 +308,7 @@ class OutsidePolicyPage(QWidget):
     def _attribute_proposed(self) -> None:
         dialog = self.add_dialog
         if dialog is not None and dialog.proposed_text is not None:
-            what = f"{dialog.entry_label()} ({dialog.row.resource_type})"
-            self._apply(dialog.proposed_text, f"Add {what} to the catalogue")
+            self._apply(dialog.proposed_text, dialog.source())
 
     def switch_to_strip(self) -> None:
         if self.loaded is None:
