@@ -225,10 +225,11 @@ def test_an_untyped_phone_number_is_offered_no_type_filter_but_a_conscious_widen
     assert dialog is not None and dialog.isVisible()
     said = " ".join(label.text() for label in dialog.findChildren(QLabel) if label.isVisible())
     assert "These phoneNumbers came with no type." in said and "no choice of types can hold them" in said
-    assert "send a type" in said and "Art. 5(1)(c)" in said
+    assert "mapping send a type" in said and "hold every type of phoneNumbers, untyped ones included" in said
+    assert "a widening, justified only if every type is needed for the purposes (Art. 5(1)(c))" in said
     assert not dialog.types.isVisible() and dialog.types.count() == 0  # no type to tick would hold them
     assert dialog.every_type.isVisible() and not dialog.every_type.isChecked()  # widening is never a default
-    assert dialog.scope.text() == "Nothing is widened until you tick it: phoneNumbers with no type stay refused."
+    assert dialog.scope.text() == "Nothing is widened until you tick it: untyped phoneNumbers stay refused."
     assert dialog.category.currentData() == "work-contact" and dialog.chosen_purposes() == ["internal-directory"]
     dialog.justification.setPlainText("The reception desk's number comes without a type")
     dialog.propose()
@@ -239,9 +240,10 @@ def test_an_untyped_phone_number_is_offered_no_type_filter_but_a_conscious_widen
     qtbot.keyClick(dialog, Qt.Key.Key_E, Qt.KeyboardModifier.AltModifier)  # "Hold &every type…"
     qtbot.waitUntil(dialog.every_type.isChecked)  # a mnemonic clicks after a short animation
     assert dialog.scope.text() == (
-        "Every phoneNumbers will be held (now: work only): home, mobile, fax, pager and other too, any type outside "
-        "the schema's list, and those with no type, from every identity provider."
+        "Every phoneNumbers will be held (now: work only): home, mobile, fax, pager, other, types outside the "
+        "schema's list and untyped ones."
     )
+    assert dialog.scope.height() >= dialog.scope.heightForWidth(dialog.scope.width())  # the whole sentence shows
     dialog.propose()
     assert dialog.proposed_text is not None and 'types = ["work"]' not in dialog.proposed_text
     applying, impact = apply_with_passphrase(qtbot, page)

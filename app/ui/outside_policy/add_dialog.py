@@ -147,12 +147,10 @@ class AddAttributeDialog(QDialog):
     def _untyped_text(self) -> str:
         held = f"The catalogue holds {self.existing.label}" if self.existing is not None else "A catalogue entry"
         return (
-            f"These {self.attribute} came with no type. {held}: a type filter holds only elements whose type it "
-            "names, so no choice of types can hold them. Either:\n"
-            "• have the identity provider's mapping send a type the policy holds (Cancel; the page's instruction "
-            "says where), or\n"
-            f"• hold every type of {self.attribute}, those with no type included: a widening of what is held, "
-            "justified only if every type is needed for the purposes (Art. 5(1)(c))."
+            f"These {self.attribute} came with no type. {held}, and a type filter holds only the types it names: no "
+            f"choice of types can hold them. Either have the identity provider's mapping send a type the policy "
+            f"holds (Cancel; the page's instruction says where), or hold every type of {self.attribute}, untyped "
+            "ones included: a widening, justified only if every type is needed for the purposes (Art. 5(1)(c))."
         )
 
     def _show_scope(self, *_args: object) -> None:
@@ -173,15 +171,22 @@ class AddAttributeDialog(QDialog):
         kinds = canonical_types(self.row.resource_type, self.attribute)
         held = list(self.existing.types) if self.existing is not None else []
         if not self.every_type.isChecked():
-            self.scope.setText(f"Nothing is widened until you tick it: {self.attribute} with no type stay refused.")
-            return
-        added = [kind for kind in kinds if kind not in held]
-        now = f" (now: {_listed(held)} only)" if held else ""
-        also = f"{_listed(added)} too, " if added else ""
-        self.scope.setText(
-            f"Every {self.attribute} will be held{now}: {also}any type outside the schema's list, and those with no "
-            "type, from every identity provider."
-        )
+            self.scope.setText(f"Nothing is widened until you tick it: untyped {self.attribute} stay refused.")
+        else:
+            added = [kind for kind in kinds if kind not in held]
+            now = f" (now: {_listed(held)} only)" if held else ""
+            also = f"{', '.join(added)}, " if added else ""
+            self.scope.setText(f"Every {self.attribute} will be held{now}: {also}types outside the schema's list "
+                               "and untyped ones.")  # fmt: skip
+        self._fit_height()
+
+    def _fit_height(self) -> None:
+        """Grow to the height the text now needs: a window is not resized for a label's height-for-width."""
+        layout = self.layout()
+        if layout is not None and self.isVisible():
+            need = layout.totalHeightForWidth(self.width()) if layout.hasHeightForWidth() else 0
+            if need > self.height():
+                self.resize(self.width(), need)
 
     def source(self) -> str:
         """What the apply is, as its dialog and the policy history say it."""
