@@ -450,6 +450,7 @@ class MainWindow(QMainWindow):
         self.requests_page = RequestsPage(vault, self.reauthenticate)  # data subject requests (Art. 12–22)
         self.pages.addTab(self.requests_page, "Requests")
         self.pending_reference: tuple[str, str] | None = None  # a notice clicked while locked: selected on unlock
+        self.status_line: StatusLine  # made with the status bar, below
         self.unseen_alerts = 0
         self.pages.addTab(self.tokens_page, "Tokens")
         self.pages.currentChanged.connect(self._page_changed)

@@ -254,7 +254,7 @@ def squashed(page: OutsidePolicyPage) -> list[str]:
             found.append(f"{type(widget).__name__} {name!r} {widget.size().toTuple()} < {hint.toTuple()}")
     if page.instruction.height() < page.instruction.minimumHeight():
         found.append(f"instruction {page.instruction.height()} px")
-    body = page.scroll.widget()  # and nothing past the end of the page, where no scrolling reaches
+    body = page.scroll_area.widget()  # and nothing past the end of the page, where no scrolling reaches
     bottom = page.instruction.mapTo(body, QPoint(0, page.instruction.height())).y()
     if bottom > body.height():
         found.append(f"instruction ends at {bottom} px, the page at {body.height()} px")
@@ -277,7 +277,7 @@ def test_at_640_by_480_with_the_endpoint_panel_open_outside_the_policy_keeps_eve
         page = window.outside_page
         assert squashed(page) == []
         assert full_rows(page.table) >= 3
-        assert page.scroll.verticalScrollBar().maximum() > 0  # the rest is a scroll away, not cut
+        assert page.scroll_area.verticalScrollBar().maximum() > 0  # the rest is a scroll away, not cut
         window.activateWindow()
         qtbot.waitUntil(window.isActiveWindow)
         page.table.setFocus()

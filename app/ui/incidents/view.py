@@ -246,11 +246,11 @@ class IncidentsPage(QWidget):
         wanted = self.wanted.take(read)
         rows = {view.id: row for row, view in enumerate(incidents)}
         found = rows.get(wanted) if wanted is not None else None
-        row = found if found is not None else rows.get(selected.id) if selected is not None else None
-        if row is None and incidents and selected is None:
-            row = 0  # the newest incident's timeline, without a click
-        if row is not None:
-            self.table.selectRow(row)
+        chosen = found if found is not None else rows.get(selected.id) if selected is not None else None
+        if chosen is None and incidents and selected is None:
+            chosen = 0  # the newest incident's timeline, without a click
+        if chosen is not None:
+            self.table.selectRow(chosen)
         if wanted is not None:
             self._show_wanted(wanted, found)
         self._show_selected()  # the selected incident's newest data, even when the selection did not move

@@ -199,9 +199,9 @@ class OutsidePolicyPage(QWidget):
         decide.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
         # Never below a few rows and the whole Decide box: at 640×480 with the endpoint panel open the window's
         # minimum size squashed both (buttons cut in half, one row); the page scrolls instead.
-        rows = self.table.verticalHeader().defaultSectionSize()
-        header, bar = self.table.horizontalHeader().sizeHint().height(), self.table.horizontalScrollBar().sizeHint()
-        self.table.setMinimumHeight(header + rows * MINIMUM_ROWS + bar.height() + 4)  # the columns scroll too
+        row_height = self.table.verticalHeader().defaultSectionSize()
+        titles, bar = self.table.horizontalHeader().sizeHint().height(), self.table.horizontalScrollBar().sizeHint()
+        self.table.setMinimumHeight(titles + row_height * MINIMUM_ROWS + bar.height() + 4)  # the columns scroll too
 
         body = QWidget()
         layout = QVBoxLayout(body)
@@ -210,13 +210,13 @@ class OutsidePolicyPage(QWidget):
         layout.addWidget(self.table, 3)  # the rows first: the decisions need their lines, not half the page
         layout.addWidget(decide, 1)
         layout.addWidget(self.message)
-        self.scroll = QScrollArea()
-        self.scroll.setWidget(body)
-        self.scroll.setWidgetResizable(True)  # as large as the page when there is room; scrolls when there is not
-        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll_area = QScrollArea()
+        self.scroll_area.setWidget(body)
+        self.scroll_area.setWidgetResizable(True)  # as large as the page when there is room; scrolls when there is not
+        self.scroll_area.setFrameShape(QFrame.Shape.NoFrame)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(self.scroll)
+        outer.addWidget(self.scroll_area)
         self._set_enabled()
 
     def showEvent(self, event: QShowEvent) -> None:
