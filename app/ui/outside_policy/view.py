@@ -52,6 +52,7 @@ INTRO = (
 )
 NUMERIC = frozenset({3, 4})
 MINIMUM_ROWS = 3  # rows the table keeps, whatever the window's size (below, the page scrolls)
+PREFERRED_ROWS = 40  # rows it grows to at most: room beyond its rows goes to the instruction
 
 
 Loaded = Outside  # what the page shows, as the service reads it
@@ -105,11 +106,24 @@ class _Instruction(QPlainTextEdit):
         return QSize(super().minimumSizeHint().width(), self.minimumHeight())
 
 
-class _AtItsMinimum(QTableView):
-    """The table, preferring the few rows it keeps at least: the rest of the room comes by the stretch."""
+class _Rows(QTableView):
+    """The table prefers the height of its rows and keeps a few at least: short of room, it shrinks towards those
+    before the Decide box does; with room to spare, it shows every row, and no empty space below them."""
 
     def sizeHint(self) -> QSize:
-        return QSize(super().sizeHint().width(), self.minimumHeight())
+        shown = min(max(self.model().rowCount() if self.model() else 0, MINIMUM_ROWS), PREFERRED_ROWS)
+        extra = self.minimumHeight() - MINIMUM_ROWS * self.verticalHeader().defaultSectionSize()  # titles, bar
+        return QSize(super().sizeHint().width(), extra + shown * self.verticalHeader().defaultSectionSize())
+
+
+class _Page(QWidget):
+    """The page inside its scroll area. A scroll area sizes a widget of wrapped text at its *preferred* height for
+    the width, so the page scrolled as far as the table's preferred rows even where its minimum fitted: here it is
+    the minimum height for the width, and the layout shares out whatever room there is above it."""
+
+    def heightForWidth(self, width: int) -> int:
+        layout = self.layout()
+        return layout.totalMinimumHeightForWidth(width) if layout is not None else super().heightForWidth(width)
 
 
 class OutsidePolicyPage(QWidget):
@@ -139,7 +153,7 @@ class OutsidePolicyPage(QWidget):
         self.proxy = QSortFilterProxyModel(self)
         self.proxy.setSourceModel(self.model)
         self.proxy.setSortRole(Qt.ItemDataRole.UserRole)
-        self.table = _AtItsMinimum()
+        self.table = _Rows()
         self.table.setModel(self.proxy)
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(3, Qt.SortOrder.DescendingOrder)
@@ -195,19 +209,18 @@ class OutsidePolicyPage(QWidget):
         decisions.addLayout(policy_row)
         decisions.addLayout(idp_row)
         decisions.addWidget(self.instruction, 1)
-        # The rows come first: the box keeps to what it needs (the instruction scrolls), the table takes the rest.
-        decide.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
         # Never below a few rows and the whole Decide box: at 640×480 with the endpoint panel open the window's
         # minimum size squashed both (buttons cut in half, one row); the page scrolls instead.
         row_height = self.table.verticalHeader().defaultSectionSize()
         titles, bar = self.table.horizontalHeader().sizeHint().height(), self.table.horizontalScrollBar().sizeHint()
         self.table.setMinimumHeight(titles + row_height * MINIMUM_ROWS + bar.height() + 4)  # the columns scroll too
+        self.table.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Maximum)  # see _Rows
 
-        body = QWidget()
+        body = _Page()
         layout = QVBoxLayout(body)
         layout.addWidget(plain_label(INTRO, wrap=True))
         layout.addWidget(self.summary)
-        layout.addWidget(self.table, 3)  # the rows first: the decisions need their lines, not half the page
+        layout.addWidget(self.table, 3)  # every row first (its preferred height), then most of the room
         layout.addWidget(decide, 1)
         layout.addWidget(self.message)
         self.scroll_area = QScrollArea()
@@ -236,6 +249,7 @@ class OutsidePolicyPage(QWidget):
         mode = loaded.policy.outside_schema
         self.summary.setText(f"{loaded.summary.sentence()} Policy version {loaded.version} {_MODE[mode]}.")
         self.table.resizeColumnsToContents()
+        self.table.updateGeometry()  # its preferred height follows the rows
         if loaded.rows and not self.table.selectionModel().hasSelection():
             self.idp.setCurrentIndex(max(0, self.idp.findData(guide_for_client(loaded.rows[0].client).key)))
         self._set_enabled()
