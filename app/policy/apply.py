@@ -92,7 +92,7 @@ def _type_notes(old: dict[tuple[str, str], AttributeRule], new: dict[tuple[str, 
         before, after = old[key].types, new[key].types
         if before != after:
             was = ", ".join(before) if before else "every type"
-            now = ", ".join(after) if after else "every type"
+            now = ", ".join(after) if after else "every type, and elements sent with no type"
             notes.append(f"`{new[key].resource_type} {new[key].path}` now holds {now} (was {was}).")
     return notes
 

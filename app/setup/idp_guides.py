@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from app.policy.type_filter import NO_TYPE, split_typed
 from app.setup.idp_mappings import lists_every_default, sent_by_itself, user_mappings
 
 
@@ -161,7 +162,26 @@ def mappings_to_remove(guide: IdpGuide, refused_paths: list[str]) -> list[str]:
 
 
 def removal_instruction(guide: IdpGuide, refused_paths: list[str]) -> str:
-    """Plain text to paste into a ticket or follow in the IdP's console: names only, never a value."""
+    """Plain text to paste into a ticket or follow in the IdP's console: names only, never a value.
+
+    Elements refused for having no type (``phoneNumbers[type missing]``) are no mapping to remove: the one that
+    sends them must name a type (the policy holds some types of that attribute), and the text says so."""
+    untyped = [path for path in refused_paths if NO_TYPE in path]
+    typed = [path for path in refused_paths if NO_TYPE not in path]
+    parts = [_removal(guide, typed)] if typed else []
+    return "\n".join(parts + [_typing(guide, split_typed(path)[0]) for path in untyped])
+
+
+def _typing(guide: IdpGuide, attribute: str) -> str:
+    where = f"{guide.name}: {guide.mappings_menu}" if guide.mappings_menu else guide.name
+    return (
+        f"In {where} → the mapping whose target attribute is {attribute} or {attribute}.value (with no "
+        f'[type eq "…"]) sends {attribute} without a type, which the Custos policy cannot hold: change its target '
+        f'to {attribute}[type eq "…"].value with a type the policy holds, or remove it.'
+    )
+
+
+def _removal(guide: IdpGuide, refused_paths: list[str]) -> str:
     names = mappings_to_remove(guide, refused_paths)
     itself = [p for p in refused_paths if any(_covers(p, t) for t in sent_by_itself(guide.key))]
     if guide.default_mappings and (names or itself):

@@ -71,6 +71,7 @@ from app.ui.settings import (
     set_endpoint_panel_collapsed,
 )
 from app.ui.settings_dialog import SettingsDialog
+from app.ui.status_line import StatusLine
 from app.ui.targets.view import TargetsPage
 from app.ui.theme import apply_appearance
 from app.ui.tray import Tray
@@ -402,6 +403,12 @@ def describe_cipher(vault: Vault) -> str:
     )
 
 
+def cipher_brief(vault: Vault) -> str:
+    """The status bar's vault line: the version, and a warning when secure_delete is off (the rest: its tooltip)."""
+    c = vault.cipher_settings
+    return f"Vault: SQLCipher {c.cipher_version.split()[0]}" + ("" if c.secure_delete else " · secure_delete OFF")
+
+
 class MainWindow(QMainWindow):
     closed = Signal()  # the window really closed (quit), not hidden to the tray: the session ends
 
@@ -442,6 +449,8 @@ class MainWindow(QMainWindow):
         self.pages.addTab(self.incidents_page, "Incidents")
         self.requests_page = RequestsPage(vault, self.reauthenticate)  # data subject requests (Art. 12–22)
         self.pages.addTab(self.requests_page, "Requests")
+        self.pending_reference: tuple[str, str] | None = None  # a notice clicked while locked: selected on unlock
+        self.status_line: StatusLine  # made with the status bar, below
         self.unseen_alerts = 0
         self.pages.addTab(self.tokens_page, "Tokens")
         self.pages.currentChanged.connect(self._page_changed)
@@ -477,9 +486,14 @@ class MainWindow(QMainWindow):
         self.help_actions = build_help_menu(self)
         # Locked, the window still offers what needs no vault: Help, Quit, and reading an evidence bundle.
         self.usable_when_locked = {self.quit_action, self.open_bundle_action, *self.help_actions}
-        self.vault_status = _label(describe_cipher(vault))
-        self.vault_status.setToolTip("As reported by SQLCipher for the open vault")
+        for page in (self.incidents_page, self.requests_page):  # an incident or request a notice named is gone
+            page.status_message.connect(lambda text: self.status_line.say(text, 30_000))
+        # The vault line in brief (the whole of it left a notice a third of the bar, cut mid-word); every setting
+        # SQLCipher reports is its tooltip. Messages are elided to the room left, whole in Recent messages.
+        self.vault_status = _label()
+        self.show_cipher()
         self.statusBar().addPermanentWidget(self.vault_status)
+        self.status_line = StatusLine(self.statusBar(), [self.vault_status], self)
         self.confirm: Confirm = ask  # "Quit with the endpoint running?"; replaced in tests
         self._quitting = False
         self.tray = Tray(self)  # closing the window keeps the endpoint up, in the system tray
@@ -497,26 +511,44 @@ class MainWindow(QMainWindow):
         A configuration alert (schema refusals) points at Outside the policy instead: it is no breach candidate."""
         if getattr(alert, "configuration", False):
             # Short: the permanent vault line shares the status bar (a longer text was cut off).
-            self.statusBar().showMessage("Configuration: data outside the policy (see Outside the policy)", 30_000)
+            self.status_line.say("Configuration: data outside the policy (see Outside the policy)", 30_000)
             return
         self.unseen_alerts += 1
         index = self.pages.indexOf(self.incidents_page)
         self.pages.setTabText(index, f"Incidents ({self.unseen_alerts} new)")
-        self.statusBar().showMessage(f"Alert: {getattr(alert, 'summary', 'anomaly detected')}", 15_000)
+        self.status_line.say(f"Alert: {getattr(alert, 'summary', 'anomaly detected')}", 15_000)
         if self.pages.currentWidget() is self.incidents_page:
             self.incidents_page.refresh()
 
+    def show_cipher(self) -> None:
+        self.vault_status.setText(cipher_brief(self.vault))
+        self.vault_status.setToolTip(f"{describe_cipher(self.vault)}\n(as reported by SQLCipher for the open vault)")
+
     def open_notice(self, notice: object) -> None:
-        """A click on a tray notification: the window comes up on the page the notice is about (behind the lock
-        screen when locked: the passphrase is still needed to see it)."""
+        """A click on a tray notification: the window comes up on the page the notice is about, with the incident or
+        request it names selected, in view and focused (behind the lock screen when locked: the passphrase is still
+        needed to see it, and the selection is made on unlocking). A notice that folded several names none."""
         self.tray.show_window()
-        self.show_named_page(str(getattr(notice, "page", "")))
+        page, reference = str(getattr(notice, "page", "")), str(getattr(notice, "reference", ""))
+        self.show_named_page(page)
+        if self.locked:
+            self.pending_reference = (page, reference)
+        else:
+            self._select_reference(page, reference)
+
+    def _select_reference(self, page: str, reference: str) -> None:
+        if not reference:
+            return
+        if page == "incidents":
+            self.incidents_page.show_incident(reference)
+        elif page == "requests":
+            self.requests_page.show_request(reference)
 
     def _notice_without_tray(self, notice: object) -> None:
         """No system tray to show it (some desktops, a bare X server): the status bar says it instead."""
         if not self.tray.available():  # without its "Click to …": there is nothing to click there
             text = str(getattr(notice, "text", "")).split(" Click ")[0]
-            self.statusBar().showMessage(f"{getattr(notice, 'title', '')}: {text}", 60_000)
+            self.status_line.say(f"{getattr(notice, 'title', '')}: {text}", 60_000)
 
     def show_named_page(self, name: str) -> None:
         """The page a notice or a dashboard tile names (app.notices / app.dashboard use these names)."""
@@ -599,6 +631,9 @@ class MainWindow(QMainWindow):
         view.addSeparator()
         self.log_action = self._action("&Log", self.open_log, "Ctrl+Shift+J")
         view.addAction(self.log_action)
+        # The status bar's messages, whole: a narrow window elides them.
+        self.messages_action = self._action("Recent &messages", lambda: self.status_line.open_recent(), "Ctrl+Shift+M")
+        view.addAction(self.messages_action)
         self.endpoint_details_action = self._action(
             "SCIM endpoint &details",
             lambda: self.server_panel.set_collapsed(not self.server_panel.collapsed),
@@ -624,7 +659,7 @@ class MainWindow(QMainWindow):
     def _endpoint_moved(self, _moved: object) -> None:
         self.server_panel.show_certificate()
         self.server_panel.refresh()
-        self.statusBar().showMessage("The endpoint moved: update the address in your identity provider.", 15_000)
+        self.status_line.say("The endpoint moved: update the address in your identity provider.", 15_000)
 
     def show_page(self, index: int) -> None:
         """Keyboard navigation: Ctrl+1… opens a page and puts the focus in it."""
@@ -677,8 +712,12 @@ class MainWindow(QMainWindow):
         self.identities.reload()
         if self.pages.currentWidget() is self.audit_page:
             self.audit_page.refresh()
-        self.vault_status.setText(describe_cipher(self.vault))
+        self.show_cipher()
         self.idle.restart()
+        if self.pending_reference is not None:
+            page, reference = self.pending_reference
+            self.pending_reference = None
+            self._select_reference(page, reference)
 
     # -- settings ----------------------------------------------------------------------------------------
     def open_settings(self) -> None:

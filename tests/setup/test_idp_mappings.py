@@ -96,3 +96,19 @@ def test_okta_is_told_what_it_sends_itself_and_what_may_be_another_default() -> 
                            "→ remove this mapping:\n  - locale\n")  # fmt: skip
     assert "Also remove any other mapping whose target attribute is: title." in text  # maybe an undocumented default
     assert "Okta sends externalId itself, whatever the mappings say: keep it in the Custos catalogue" in text
+
+
+def test_an_element_without_a_type_is_told_to_send_a_type_not_to_remove_a_made_up_target() -> None:
+    """Before: "remove the … mappings whose SCIM target attribute is one of these: phoneNumbers[type missing]" —
+    no mapping has that target; the one that sends the number untyped must name a type the policy holds."""
+    text = removal_instruction(guide("entra"), ["phoneNumbers[type missing]", "preferredLanguage"])
+    first, second = text.splitlines()[0], text.splitlines()[-1]
+    assert first.endswith("→ remove this mapping:") and "[type missing]" not in text
+    assert second == (
+        "In Microsoft Entra ID: Enterprise applications → your application → Provisioning → Mappings → Provision "
+        "Microsoft Entra ID Users → the mapping whose target attribute is phoneNumbers or phoneNumbers.value (with "
+        'no [type eq "…"]) sends phoneNumbers without a type, which the Custos policy cannot hold: change its target '
+        'to phoneNumbers[type eq "…"].value with a type the policy holds, or remove it.'
+    )
+    alone = removal_instruction(guide("jumpcloud"), ["emails[type missing]"])
+    assert alone.startswith("In JumpCloud → the mapping whose target attribute is emails or emails.value")

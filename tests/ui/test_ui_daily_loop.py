@@ -27,6 +27,7 @@ from tests.entra_support import MOBILE, entra_default_user
 WORK = 'phoneNumbers[type eq "work"]'
 MOBILE_PATH = 'phoneNumbers[type eq "mobile"]'
 FAX = 'phoneNumbers[type eq "fax"]'
+UNTYPED = "phoneNumbers[type missing]"
 
 
 def push(window: MainWindow, server: ScimServer, token: str, user: dict[str, object]) -> tuple[int, str]:
@@ -192,5 +193,63 @@ def test_a_mobile_number_refused_next_to_held_work_numbers_widens_that_entry(
     ) in dialog.proposed_text
     _applying, impact = apply_with_passphrase(qtbot, page)
     assert "`User phoneNumbers.value` now holds work, mobile (was work)." in impact
+    qtbot.waitUntil(lambda: paths_listed(page) == set(), timeout=10_000)
+    assert push(window, server, token, user)[0] == 201
+
+
+def test_an_untyped_phone_number_is_offered_no_type_filter_but_a_conscious_widening(
+    running: tuple[MainWindow, ScimServer], qtbot: QtBot
+) -> None:
+    """A phone number sent with no type, next to a catalogue holding work numbers: no type filter can hold it.
+    Before, the dialog offered to widen the typed entry (work ticked: the apply would still refuse it) or, with
+    nothing ticked, held every type without saying so."""
+    window, server = running
+    from app.policy.edit import add_attribute
+    from app.targets.policy_change import apply_policy
+
+    work_only = add_attribute(versions.default_policy_text(), "User", "phoneNumbers.value", "work-contact",
+                              ["internal-directory"], "Colleagues call each other at work", ["work"])  # fmt: skip
+    apply_policy(window.vault, work_only, "dpo")
+    _info, token = TokenStore(window.vault).create("Microsoft Entra ID")
+    user = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "reception@example.test",
+            "phoneNumbers": [{"value": "+44 20 7946 0555"}]}  # fmt: skip
+    status, body = push(window, server, token, user)
+    assert status == 400 and "0555" not in body
+    page = window.outside_page
+    page.confirm = lambda *_args: True
+    window.pages.setCurrentWidget(page)
+    qtbot.waitUntil(lambda: paths_listed(page) == {UNTYPED}, timeout=10_000)
+    select_by_keyboard(qtbot, page, UNTYPED)
+    qtbot.keyClick(page.add_button, Qt.Key.Key_Space)
+    dialog = page.add_dialog
+    assert dialog is not None and dialog.isVisible()
+    said = " ".join(label.text() for label in dialog.findChildren(QLabel) if label.isVisible())
+    assert "These phoneNumbers came with no type." in said and "no choice of types can hold them" in said
+    assert "mapping send a type" in said and "hold every type of phoneNumbers, untyped ones included" in said
+    assert "a widening, justified only if every type is needed for the purposes (Art. 5(1)(c))" in said
+    assert not dialog.types.isVisible() and dialog.types.count() == 0  # no type to tick would hold them
+    assert dialog.every_type.isVisible() and not dialog.every_type.isChecked()  # widening is never a default
+    assert dialog.scope.text() == "Nothing is widened until you tick it: untyped phoneNumbers stay refused."
+    assert dialog.category.currentData() == "work-contact" and dialog.chosen_purposes() == ["internal-directory"]
+    dialog.justification.setPlainText("The reception desk's number comes without a type")
+    dialog.propose()
+    assert dialog.proposed_text is None and "tick 'Hold every type'" in dialog.error.text()
+
+    dialog.activateWindow()
+    qtbot.waitUntil(dialog.isActiveWindow)
+    qtbot.keyClick(dialog, Qt.Key.Key_E, Qt.KeyboardModifier.AltModifier)  # "Hold &every type…"
+    qtbot.waitUntil(dialog.every_type.isChecked)  # a mnemonic clicks after a short animation
+    assert dialog.scope.text() == (
+        "Every phoneNumbers will be held (now: work only): home, mobile, fax, pager, other, types outside the "
+        "schema's list and untyped ones."
+    )
+    assert dialog.scope.height() >= dialog.scope.heightForWidth(dialog.scope.width())  # the whole sentence shows
+    dialog.propose()
+    assert dialog.proposed_text is not None and 'types = ["work"]' not in dialog.proposed_text
+    applying, impact = apply_with_passphrase(qtbot, page)
+    # What the apply says is what it does: every type, untyped ones included.
+    assert "`User phoneNumbers.value` now holds every type, and elements sent with no type (was work)." in impact
+    labels = [label.text() for label in applying.findChildren(QLabel)]
+    assert "Hold every type of phoneNumbers.value (User), those with no type included (was work)" in labels
     qtbot.waitUntil(lambda: paths_listed(page) == set(), timeout=10_000)
     assert push(window, server, token, user)[0] == 201

@@ -19,6 +19,7 @@ from pytestqt.qtbot import QtBot
 from ui_support import PASSPHRASE, insert_rows, many_users
 
 from app.core.events import EventBus
+from app.policy.edit import add_attribute
 from app.policy.loader import load_policy
 from app.policy.outside import OutsideRow
 from app.policy.versions import default_policy_text
@@ -91,6 +92,10 @@ def test_dialogs_and_the_first_run_assistant_fit_960_by_540(
     refused = OutsideRow("User", 'phoneNumbers[type eq "mobile"]', "Microsoft Entra ID", 3, 0, NOW, NOW)
     policy = load_policy(default_policy_text())
     adding = AddAttributeDialog(refused, policy, default_policy_text())
+    work_text = add_attribute(default_policy_text(), "User", "phoneNumbers.value", "work-contact",
+                              ["internal-directory"], "Colleagues call each other at work", ["work"])  # fmt: skip
+    untyped = OutsideRow("User", "phoneNumbers[type missing]", "Microsoft Entra ID", 3, 0, NOW, NOW)
+    widening = AddAttributeDialog(untyped, load_policy(work_text), work_text)  # the longest text: no type, two ways
     wizard = FirstRunWizard(tmp_path / "empty", "dpo")
     wizard.confirm = lambda *_args: True  # closed at the end of the test: no "Quit the set-up?" box to answer
     qtbot.addWidget(wizard)
@@ -99,7 +104,7 @@ def test_dialogs_and_the_first_run_assistant_fit_960_by_540(
         page = wizard.page(page_id)
         assert fits(page.minimumSizeHint()), (type(page).__name__, page.minimumSizeHint().toTuple())
     assert fits(wizard.minimumSizeHint()), wizard.minimumSizeHint().toTuple()
-    for dialog in (settings, unlock, moving, rekey, adding):
+    for dialog in (settings, unlock, moving, rekey, adding, widening):
         qtbot.addWidget(dialog)
         dialog.show()
         assert fits(dialog.minimumSizeHint()), (dialog.windowTitle(), dialog.minimumSizeHint().toTuple())

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -28,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.services.incidents import (
+    IncidentRegister,
     IncidentView,
     Written,
     clock_short,
@@ -58,6 +60,7 @@ from app.ui.incidents.steps import (
 )
 from app.ui.incidents.time_dialog import TimeChange, ask_time
 from app.ui.policy.common import login_name, plain_label, user_message
+from app.ui.wanted import Wanted, focus_row
 from app.ui.workers import submit
 
 # The clock comes right after the state, in a few words (the whole sentence is its tooltip and opens the detail):
@@ -134,7 +137,14 @@ def history_text(view: IncidentView) -> str:
     return ("History of times (corrections never replace an earlier value):\n" + "\n".join(lines)) if lines else ""
 
 
+def read_incidents(register: IncidentRegister, read: int) -> tuple[int, list[IncidentView]]:
+    """The register, newest first, with the number of the read (plain objects only: it runs in the pool)."""
+    return read, register.list()
+
+
 class IncidentsPage(QWidget):
+    status_message = Signal(str)  # what the window's status bar should say (an incident a notice named is gone)
+
     def __init__(
         self,
         vault: Vault,
@@ -153,6 +163,7 @@ class IncidentsPage(QWidget):
         self.ask_time: AskTime = ask_time
         self.choose_folder: ChooseFolder = choose_folder
         self.incidents: list[IncidentView] = []
+        self.wanted: Wanted[int] = Wanted()  # the incident a notice named: selected once the register is read
         self.table = QTableWidget(0, len(HEADERS))
         self.table.setHorizontalHeaderLabels(list(HEADERS))
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -212,9 +223,10 @@ class IncidentsPage(QWidget):
     # -- data ----------------------------------------------------------------------------------------------
     def refresh(self) -> None:
         if self.vault.is_open:
-            submit(self.register.list, self._listed, self._failed)
+            submit(partial(read_incidents, self.register, self.wanted.next_read()), self._listed, self._failed)
 
-    def _listed(self, incidents: list[IncidentView]) -> None:
+    def _listed(self, result: tuple[int, list[IncidentView]]) -> None:
+        read, incidents = result
         selected = self._selected()
         self.incidents = incidents
         self.table.setRowCount(len(incidents))
@@ -231,13 +243,34 @@ class IncidentsPage(QWidget):
         text = (f"{len(incidents)} incident(s) in the register; {len(running)} with the 72-hour clock running; "
                 f"{candidates} candidate(s) from alerts awaiting a decision")  # fmt: skip
         self.summary.setText(text + (f"; {by_hand} opened by hand awaiting awareness." if by_hand else "."))
-        if selected is not None:
-            for row, view in enumerate(incidents):
-                if view.id == selected.id:
-                    self.table.selectRow(row)
-        elif incidents:
-            self.table.selectRow(0)  # the newest incident's timeline, without a click
+        wanted = self.wanted.take(read)
+        rows = {view.id: row for row, view in enumerate(incidents)}
+        found = rows.get(wanted) if wanted is not None else None
+        chosen = found if found is not None else rows.get(selected.id) if selected is not None else None
+        if chosen is None and incidents and selected is None:
+            chosen = 0  # the newest incident's timeline, without a click
+        if chosen is not None:
+            self.table.selectRow(chosen)
+        if wanted is not None:
+            self._show_wanted(wanted, found)
         self._show_selected()  # the selected incident's newest data, even when the selection did not move
+
+    def show_incident(self, reference: str) -> None:
+        """Select, scroll to and focus the incident a notice was about (``"3"``), once the register is read again:
+        the notice may be minutes old. If it is gone, the status bar says so and the selection stays."""
+        if not reference.isdigit():
+            self.status_message.emit(f"The notice named no incident Custos can find ({reference[:20]!r}).")
+            return
+        self.wanted.ask(int(reference))
+        self.refresh()
+
+    def _show_wanted(self, wanted: int, row: int | None) -> None:
+        if row is None:
+            self.status_message.emit(f"Incident #{wanted} is no longer in the register.")
+            return
+        focus_row(self.table, row)
+        if self.incidents[row].state == "closed":
+            self.status_message.emit(f"Incident #{wanted} has been closed since the notice.")
 
     def _row(self, view: IncidentView) -> list[str]:
         status = view.clock(self.now())

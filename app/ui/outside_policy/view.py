@@ -14,17 +14,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import QSize, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QGuiApplication, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QPlainTextEdit,
     QPushButton,
+    QScrollArea,
+    QSizePolicy,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -48,6 +51,8 @@ INTRO = (
     "refused or stored without it. Names and counts only, never a value."
 )
 NUMERIC = frozenset({3, 4})
+MINIMUM_ROWS = 3  # rows the table keeps, whatever the window's size (below, the page scrolls)
+PREFERRED_ROWS = 40  # rows it grows to at most: room beyond its rows goes to the instruction
 
 
 Loaded = Outside  # what the page shows, as the service reads it
@@ -89,6 +94,38 @@ class OutsideModel(RowsTableModel):
         return None
 
 
+class _Instruction(QPlainTextEdit):
+    """Prefers its minimum height (it scrolls) and grows by the stretch: its default preferred height, a dozen
+    lines, made the page ask the scroll area for room the table's rows needed. (An Ignored size policy instead
+    counts as no height where the page's height-for-width is summed: the page was sized too short, its end cut.)"""
+
+    def sizeHint(self) -> QSize:
+        return QSize(super().sizeHint().width(), self.minimumHeight())
+
+    def minimumSizeHint(self) -> QSize:  # a layout takes the larger of the two as the preferred height
+        return QSize(super().minimumSizeHint().width(), self.minimumHeight())
+
+
+class _Rows(QTableView):
+    """The table prefers the height of its rows and keeps a few at least: short of room, it shrinks towards those
+    before the Decide box does; with room to spare, it shows every row, and no empty space below them."""
+
+    def sizeHint(self) -> QSize:
+        shown = min(max(self.model().rowCount() if self.model() else 0, MINIMUM_ROWS), PREFERRED_ROWS)
+        extra = self.minimumHeight() - MINIMUM_ROWS * self.verticalHeader().defaultSectionSize()  # titles, bar
+        return QSize(super().sizeHint().width(), extra + shown * self.verticalHeader().defaultSectionSize())
+
+
+class _Page(QWidget):
+    """The page inside its scroll area. A scroll area sizes a widget of wrapped text at its *preferred* height for
+    the width, so the page scrolled as far as the table's preferred rows even where its minimum fitted: here it is
+    the minimum height for the width, and the layout shares out whatever room there is above it."""
+
+    def heightForWidth(self, width: int) -> int:
+        layout = self.layout()
+        return layout.totalMinimumHeightForWidth(width) if layout is not None else super().heightForWidth(width)
+
+
 class OutsidePolicyPage(QWidget):
     policy_applied = Signal(object)  # the new PolicyRecord
 
@@ -116,7 +153,7 @@ class OutsidePolicyPage(QWidget):
         self.proxy = QSortFilterProxyModel(self)
         self.proxy.setSourceModel(self.model)
         self.proxy.setSortRole(Qt.ItemDataRole.UserRole)
-        self.table = QTableView()
+        self.table = _Rows()
         self.table.setModel(self.proxy)
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(3, Qt.SortOrder.DescendingOrder)
@@ -145,7 +182,7 @@ class OutsidePolicyPage(QWidget):
         self.idp.currentIndexChanged.connect(self._show_instruction)
         self.copy_button = QPushButton("&Copy the instruction")
         self.copy_button.clicked.connect(self.copy_instruction)
-        self.instruction = QPlainTextEdit()
+        self.instruction = _Instruction()
         self.instruction.setReadOnly(True)
         self.instruction.setTabChangesFocus(True)
         self.instruction.setAccessibleName("Instruction for the identity provider")
@@ -160,19 +197,39 @@ class OutsidePolicyPage(QWidget):
         policy_row.addWidget(self.strip_button)
         policy_row.addStretch(1)
         policy_row.addWidget(refresh)
+        # In few words, so that the row fits at 640 px ("Keep refusing, and ask the IdP to stop sending it:" was cut
+        # there); on a line of its own it cost the table a row at 200 %.
+        keep_refusing = QLabel("Keep refusing; ask the I&dP to stop:")
+        keep_refusing.setToolTip("Keep refusing, and ask the identity provider's administrator to stop sending it")
+        keep_refusing.setBuddy(self.idp)
         idp_row = QHBoxLayout()
-        idp_row.addWidget(QLabel("Keep refusing, and ask the IdP to stop sending it:"))
+        idp_row.addWidget(keep_refusing)
         idp_row.addWidget(self.idp, 1)
         idp_row.addWidget(self.copy_button)
         decisions.addLayout(policy_row)
         decisions.addLayout(idp_row)
         decisions.addWidget(self.instruction, 1)
-        layout = QVBoxLayout(self)
+        # Never below a few rows and the whole Decide box: at 640×480 with the endpoint panel open the window's
+        # minimum size squashed both (buttons cut in half, one row); the page scrolls instead.
+        row_height = self.table.verticalHeader().defaultSectionSize()
+        titles, bar = self.table.horizontalHeader().sizeHint().height(), self.table.horizontalScrollBar().sizeHint()
+        self.table.setMinimumHeight(titles + row_height * MINIMUM_ROWS + bar.height() + 4)  # the columns scroll too
+        self.table.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Maximum)  # see _Rows
+
+        body = _Page()
+        layout = QVBoxLayout(body)
         layout.addWidget(plain_label(INTRO, wrap=True))
         layout.addWidget(self.summary)
-        layout.addWidget(self.table, 3)  # the rows first: the decisions need their lines, not half the page
+        layout.addWidget(self.table, 3)  # every row first (its preferred height), then most of the room
         layout.addWidget(decide, 1)
         layout.addWidget(self.message)
+        self.scroll_area = QScrollArea()
+        self.scroll_area.setWidget(body)
+        self.scroll_area.setWidgetResizable(True)  # as large as the page when there is room; scrolls when there is not
+        self.scroll_area.setFrameShape(QFrame.Shape.NoFrame)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.scroll_area)
         self._set_enabled()
 
     def showEvent(self, event: QShowEvent) -> None:
@@ -192,6 +249,7 @@ class OutsidePolicyPage(QWidget):
         mode = loaded.policy.outside_schema
         self.summary.setText(f"{loaded.summary.sentence()} Policy version {loaded.version} {_MODE[mode]}.")
         self.table.resizeColumnsToContents()
+        self.table.updateGeometry()  # its preferred height follows the rows
         if loaded.rows and not self.table.selectionModel().hasSelection():
             self.idp.setCurrentIndex(max(0, self.idp.findData(guide_for_client(loaded.rows[0].client).key)))
         self._set_enabled()
@@ -264,8 +322,7 @@ class OutsidePolicyPage(QWidget):
     def _attribute_proposed(self) -> None:
         dialog = self.add_dialog
         if dialog is not None and dialog.proposed_text is not None:
-            what = f"{dialog.entry_label()} ({dialog.row.resource_type})"
-            self._apply(dialog.proposed_text, f"Add {what} to the catalogue")
+            self._apply(dialog.proposed_text, dialog.source())
 
     def switch_to_strip(self) -> None:
         if self.loaded is None:

@@ -10,7 +10,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtGui import QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -39,6 +39,7 @@ from app.ui.policy.common import login_name, plain_label, user_message
 from app.ui.requests import forms
 from app.ui.requests.intake import MatchDialog, NewRequestDialog
 from app.ui.theme import StatusKind, status_colour
+from app.ui.wanted import Wanted, focus_row
 from app.ui.workers import submit
 
 HEADERS = ("Request", "Rights", "Received", "Due", "Days left", "State")
@@ -121,15 +122,15 @@ def record_text(view: RequestView, timeline: list[Any], now: datetime) -> str:
 
 # Work for the pool gets plain objects only (functools.partial, no closure over a widget): a widget's wrapper
 # released on a pool thread crashes PySide (decision 0013).
-def load_requests(register: DsrRegister) -> tuple[list[RequestView], str]:
-    """The requests, and a note when no country is set (then public holidays are not counted)."""
+def load_requests(register: DsrRegister, read: int = 0) -> tuple[list[RequestView], str, int]:
+    """The requests, a note when no country is set (then public holidays are not counted), and the read's number."""
     try:
         where = dsr.settings_for(register.vault, register.vault.path.parent)
     except CustosError as exc:
-        return register.list(), " " + exc.user_message
+        return register.list(), " " + exc.user_message, read
     note = "" if where.country else (" No country is set, so only weekends move a deadline (not public "
                                      "holidays): custos dsr settings --country.")  # fmt: skip
-    return register.list(), note
+    return register.list(), note, read
 
 
 def load_record(register: DsrRegister, view: RequestView) -> str:
@@ -137,6 +138,8 @@ def load_record(register: DsrRegister, view: RequestView) -> str:
 
 
 class RequestsPage(QWidget):
+    status_message = Signal(str)  # what the window's status bar should say (a request a notice named is gone)
+
     def __init__(self, vault: Vault, reauthenticate: Reauthenticate | None = None, parent: QWidget | None = None,
                  now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:  # fmt: skip
         super().__init__(parent)
@@ -149,6 +152,7 @@ class RequestsPage(QWidget):
         self.choose_folder: ChooseFolder = choose_folder
         self.requests: list[RequestView] = []
         self.shown: list[RequestView] = []
+        self.wanted: Wanted[str] = Wanted()  # the request a notice named: selected once the register is read
         self.settings_note = ""
         self._done_message = ""
         self.summary = plain_label(wrap=True)  # the counts and the nearest deadline
@@ -161,8 +165,8 @@ class RequestsPage(QWidget):
         self.type_filter.addItem("All rights", None)
         for key, label in model.RIGHTS.items():
             self.type_filter.addItem(label, key)
-        self.state_filter.currentIndexChanged.connect(self._fill)
-        self.type_filter.currentIndexChanged.connect(self._fill)
+        self.state_filter.currentIndexChanged.connect(self._refill)
+        self.type_filter.currentIndexChanged.connect(self._refill)
         self.table = QTableWidget(0, len(HEADERS))
         self.table.setHorizontalHeaderLabels(list(HEADERS))
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -191,7 +195,7 @@ class RequestsPage(QWidget):
         self._layout()
         self.ticker = QTimer(self)  # days change rarely; a minute keeps the clock true across midnight
         self.ticker.setInterval(60_000)
-        self.ticker.timeout.connect(self._fill)
+        self.ticker.timeout.connect(self._refill)
 
     def _button(self, text: str, slot: Callable[[], None]) -> QPushButton:
         button = QPushButton(text)
@@ -238,11 +242,37 @@ class RequestsPage(QWidget):
     # -- data ----------------------------------------------------------------------------------------------
     def refresh(self) -> None:
         if self.vault.is_open:
-            submit(partial(load_requests, self.register), self._listed, self._failed)
+            submit(partial(load_requests, self.register, self.wanted.next_read()), self._listed, self._failed)
 
-    def _listed(self, loaded: tuple[list[RequestView], str]) -> None:
-        self.requests, self.settings_note = loaded
-        self._fill()
+    def _listed(self, loaded: tuple[list[RequestView], str, int]) -> None:
+        self.requests, self.settings_note, read = loaded
+        wanted = self.wanted.take(read)
+        view = next((v for v in self.requests if v.id == wanted), None)
+        if view is not None and not self._visible(view, self.register.now()):
+            self._show_every_request()  # a filter hid it: the request the DPO asked for comes first
+        self._fill(view.id if view is not None else None)
+        if wanted is not None:
+            self._show_wanted(wanted, view)
+
+    def show_request(self, reference: str) -> None:
+        """Select, scroll to and focus the request a notice was about, once the register is read again: the notice
+        may be minutes old. If it is gone, the status bar says so and the selection stays."""
+        self.wanted.ask(reference)
+        self.refresh()
+
+    def _show_every_request(self) -> None:
+        for combo, data in ((self.state_filter, "all"), (self.type_filter, None)):
+            with QSignalBlocker(combo):  # one refill, after both
+                combo.setCurrentIndex(combo.findData(data))
+
+    def _show_wanted(self, wanted: str, view: RequestView | None) -> None:
+        row = next((row for row, shown in enumerate(self.shown) if view is not None and shown.id == view.id), None)
+        if row is None:
+            self.status_message.emit(f"Request {wanted[:40]} is no longer in the register.")
+            return
+        focus_row(self.table, row)
+        if view is not None and view.state in ("answered", "closed"):
+            self.status_message.emit(f"Request {view.id} has been {view.state} since the notice.")
 
     def _visible(self, view: RequestView, now: datetime) -> bool:
         wanted_state, wanted_right = self.state_filter.currentData(), self.type_filter.currentData()
@@ -254,8 +284,13 @@ class RequestsPage(QWidget):
             return view.answered_on is None and view.clock(now).state == "overdue"
         return wanted_state == "all" or view.state == wanted_state
 
-    def _fill(self) -> None:
+    def _refill(self, *_args: object) -> None:
+        self._fill()  # a filter changed (its index is not a request id) or the minute ticked
+
+    def _fill(self, prefer: str | None = None) -> None:
+        """The table from the requests read last; ``prefer``: the request to select (else the one selected)."""
         selected = self._selected()
+        keep = prefer or (selected.id if selected is not None else None)
         now = self.register.now()
         self.shown = [v for v in self.requests if self._visible(v, now)]
         self.table.setRowCount(len(self.shown))
@@ -278,7 +313,7 @@ class RequestsPage(QWidget):
             + self.settings_note
         )
         listed = enumerate(self.shown)
-        again = next((i for i, v in listed if selected and v.id == selected.id), 0 if self.shown else None)
+        again = next((i for i, v in listed if v.id == keep), 0 if self.shown else None)
         if again is not None:
             self.table.selectRow(again)
         self._show_selected()
