@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, func, select, union
+from sqlalchemy import Connection, func, select
 
 from app.audit.trail import Event, append
 from app.core.actor import current_actor
@@ -48,10 +48,11 @@ def queue(conn: Connection, target: TargetConfig, policy: Policy, reason: str, n
         _O.c.target_id == target.id, _O.c.resource_type == "User", _O.c.state == "pending"
     )
     # A User held (or maybe about to be) but no longer in scope is pushed too: the push deprovisions it (the target's
-    # erase mode), or skips it if it never arrived.
+    # erase mode), or skips it if it never arrived. The trail counts only those known to be held.
     current = set(users)
-    leaving = sorted({row[0] for row in conn.execute(union(held_users, pending_users))} - current)
-    count = outbox.enqueue_many(conn, target.id, "User", [*users, *leaving], "upsert", moment)
+    leaving = {row[0] for row in conn.execute(held_users)} - current
+    maybe = {row[0] for row in conn.execute(pending_users)} - current - leaving
+    count = outbox.enqueue_many(conn, target.id, "User", [*users, *sorted(leaving | maybe)], "upsert", moment)
     count += outbox.enqueue_many(conn, target.id, "Group", groups, "upsert", moment)
     details = {"target": target.name, "reason": reason, "users": len(users), "groups": len(groups)}
     if leaving:

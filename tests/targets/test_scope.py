@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from app.audit.trail import of_kind
 from app.core.events import EventBus
 from app.dsr.restriction import is_restricted
 from app.exports.facts import gather_facts
@@ -162,6 +163,9 @@ def test_a_push_in_flight_when_the_scope_narrows_is_taken_back(vault: Vault, sci
         service.create("User", person("late@example.test"))  # in scope: title Engineer
         wait_until(lambda: _names(app2) == {"late@example.test"})
         apply_policy(vault, _policy('title eq "Nobody"'), "dpo")
+        with vault.read_connection() as conn:  # queued, but not counted as leaving: not known to be held there
+            queued = of_kind(conn, "target.sync.queued")[0].details  # the newest: this apply's
+        assert queued["reason"] == "policy applied" and "leaving_scope" not in queued
         proxy.release()
         wait_until(lambda: _names(app2) == set())
         assert proxy.received["DELETE"] == 1
