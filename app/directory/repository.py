@@ -15,7 +15,7 @@ from sqlalchemy.orm import aliased
 from app.directory.identity_strings import lookup_key
 from app.directory.indexing import Row, index_rows
 from app.directory.schema import ENTERPRISE_SCHEMA, schema_for
-from app.store.models import AttributeValue, GroupMember, ScimResource
+from app.store.models import AttributePath, AttributeValue, GroupMember, ScimResource, path_code
 
 
 def utc(moment: datetime) -> datetime:
@@ -70,12 +70,23 @@ _UPDATE = (
     )
 )
 _DELETE = delete(_R).where(_R.c.id == bindparam("rid"))
-_INSERT_INDEX = insert(_AV)
 _INDEX_VALUES = ("value_str", "value_ci", "value_num", "value_bool")
-_INDEX_OF = select(_AV.c.path, _AV.c.element, *(_AV.c[name] for name in _INDEX_VALUES)).where(
-    _AV.c.rid == bindparam("rid")
+_PATHS = AttributePath.__table__
+# A path's code is given the first time a row of it is written, and never changes (migration 0018): the rows to
+# insert name their path, and the statement looks its code up.
+_ENSURE_PATHS = insert(_PATHS).prefix_with("OR IGNORE")
+_INSERT_INDEX = insert(_AV).values(
+    rid=bindparam("rid"),
+    code=path_code(bindparam("path")),
+    element=bindparam("element"),
+    **{name: bindparam(name) for name in _INDEX_VALUES},
 )
-_ROW_KEY = (_AV.c.rid == bindparam("r"), _AV.c.path == bindparam("p"), _AV.c.element == bindparam("e"))
+_INDEX_OF = (
+    select(_AV.c.code, _PATHS.c.path, _AV.c.element, *(_AV.c[name] for name in _INDEX_VALUES))
+    .join(_PATHS, _PATHS.c.code == _AV.c.code)
+    .where(_AV.c.rid == bindparam("rid"))
+)
+_ROW_KEY = (_AV.c.rid == bindparam("r"), _AV.c.code == bindparam("c"), _AV.c.element == bindparam("e"))
 _DELETE_INDEX_ROW = delete(_AV).where(*_ROW_KEY)
 _UPDATE_INDEX_ROW = update(_AV).where(*_ROW_KEY).values({name: bindparam(f"new_{name}") for name in _INDEX_VALUES})
 _MEMBERS_OF = select(_GM.c.member_id, _GM.c.member_type).where(_GM.c.group_id == bindparam("gid"))
@@ -142,10 +153,16 @@ def _index_rows(rid: int, resource_type: str, document: dict[str, Any]) -> dict[
     return rows
 
 
+def insert_index_rows(conn: Connection, rows: list[Row]) -> None:
+    """Insert index rows, first giving their paths a code where they have none yet (no write when they all do)."""
+    conn.execute(_ENSURE_PATHS, [{"path": path} for path in dict.fromkeys(row["path"] for row in rows)])
+    conn.execute(_INSERT_INDEX, rows)
+
+
 def _write_index(conn: Connection, rid: int, resource_type: str, document: dict[str, Any]) -> None:
     rows = _index_rows(rid, resource_type, document)
     if rows:
-        conn.execute(_INSERT_INDEX, list(rows.values()))
+        insert_index_rows(conn, list(rows.values()))
 
 
 def _rewrite_index(conn: Connection, rid: int, resource_type: str, document: dict[str, Any]) -> None:
@@ -155,19 +172,19 @@ def _rewrite_index(conn: Connection, rid: int, resource_type: str, document: dic
     re-encryption and a WAL write."""
     wanted = _index_rows(rid, resource_type, document)
     stale, changed = [], []
-    for path, element, *values in conn.execute(_INDEX_OF, {"rid": rid}):
+    for code, path, element, *values in conn.execute(_INDEX_OF, {"rid": rid}):
         row = wanted.pop((path, element), None)
         if row is None:
-            stale.append({"r": rid, "p": path, "e": element})
+            stale.append({"r": rid, "c": code, "e": element})
         elif _changed(row, values):
             new_values = {f"new_{name}": row[name] for name in _INDEX_VALUES}
-            changed.append({"r": rid, "p": path, "e": element, **new_values})
+            changed.append({"r": rid, "c": code, "e": element, **new_values})
     if stale:
         conn.execute(_DELETE_INDEX_ROW, stale)
     if changed:
         conn.execute(_UPDATE_INDEX_ROW, changed)
     if wanted:
-        conn.execute(_INSERT_INDEX, list(wanted.values()))
+        insert_index_rows(conn, list(wanted.values()))
 
 
 def _changed(row: Row, stored_values: list[Any]) -> bool:

@@ -1,0 +1,92 @@
+"""A smaller vault: the search index names attribute paths by a small number.
+
+* ``attribute_paths`` (code, path): every path the index holds, each under a code given on first use.
+* ``attribute_values`` is keyed (rid, code, element) and its two partial value indexes are (code, value, rid): the
+  path's text (``emails.value``, ``name.familyname``, an enterprise attribute's 60-character URN path) was in each
+  of a user's rows and again in each of its index entries (decision 0033).
+
+Revision ID: 0018
+Revises: 0017
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0018"
+down_revision = "0017"
+branch_labels = None
+depends_on = None
+
+VALUES = "element, value_str, value_ci, value_num, value_bool"
+FROM_A = ", ".join(f"a.{name}" for name in VALUES.split(", "))
+
+
+def _value_columns() -> list[sa.Column[object]]:
+    return [
+        sa.Column("element", sa.Integer(), nullable=False),
+        sa.Column("value_str", sa.Text(), nullable=True),
+        sa.Column("value_ci", sa.Text(), nullable=True),
+        sa.Column("value_num", sa.Float(), nullable=True),
+        sa.Column("value_bool", sa.Boolean(), nullable=True),
+    ]
+
+
+def _rid_column() -> sa.Column[object]:
+    return sa.Column("rid", sa.Integer(), sa.ForeignKey("scim_resources.rid", ondelete="CASCADE"), nullable=False)
+
+
+def _value_indexes(key: str) -> None:
+    for name, column in (("ix_attr_path_ci", "value_ci"), ("ix_attr_path_num", "value_num")):
+        condition = sa.text(f"{column} IS NOT NULL")
+        op.create_index(name, "attribute_values", [key, column, "rid"], sqlite_where=condition)
+
+
+def upgrade() -> None:
+    op.create_table(
+        "attribute_paths",
+        sa.Column("code", sa.Integer(), nullable=False),
+        sa.Column("path", sa.String(160), nullable=False),
+        sa.PrimaryKeyConstraint("code"),
+        sa.UniqueConstraint("path"),
+    )
+    # The most frequent paths first: they get the smallest codes (SQLite stores 1..127 in one byte either way).
+    op.execute(
+        "INSERT INTO attribute_paths (path) SELECT path FROM attribute_values GROUP BY path ORDER BY count(*) DESC"
+    )
+    op.create_table(
+        "attribute_values_0018",
+        _rid_column(),
+        sa.Column("code", sa.Integer(), nullable=False),
+        *_value_columns(),
+        sa.PrimaryKeyConstraint("rid", "code", "element"),
+        sqlite_with_rowid=False,
+    )
+    # In (rid, code, element) order: the new B-trees are filled page after page.
+    op.execute(
+        f"INSERT INTO attribute_values_0018 (rid, code, {VALUES}) SELECT a.rid, p.code, {FROM_A}"
+        " FROM attribute_values AS a JOIN attribute_paths AS p ON p.path = a.path ORDER BY a.rid, p.code, a.element"
+    )
+    op.drop_table("attribute_values")
+    op.rename_table("attribute_values_0018", "attribute_values")
+    _value_indexes("code")
+
+
+def downgrade() -> None:
+    op.create_table(
+        "attribute_values_0017",
+        _rid_column(),
+        sa.Column("path", sa.String(160), nullable=False),
+        *_value_columns(),
+        sa.PrimaryKeyConstraint("rid", "path", "element"),
+        sqlite_with_rowid=False,
+    )
+    op.execute(
+        f"INSERT INTO attribute_values_0017 (rid, path, {VALUES}) SELECT a.rid, p.path, {FROM_A}"
+        " FROM attribute_values AS a JOIN attribute_paths AS p ON p.code = a.code"
+    )
+    op.drop_table("attribute_values")
+    op.rename_table("attribute_values_0017", "attribute_values")
+    _value_indexes("path")
+    op.drop_table("attribute_paths")
