@@ -29,6 +29,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from app.store.packed_json import PackedJson
+
 
 class Base(DeclarativeBase):
     # Every model here is mapped to one Table (no mapping to a join or a select), so say so: code writes
@@ -71,7 +73,8 @@ class ScimResource(Base):
     active: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     # When the account last became inactive; retention periods for deactivated accounts run from here.
     deactivated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    document: Mapped[str] = mapped_column(Text)
+    # The JSON text, stored deflated with SCIM's names as a preset dictionary (migration 0018; store/packed_json.py).
+    document: Mapped[str] = mapped_column(PackedJson)
     version: Mapped[int] = mapped_column(Integer, default=1)
     created: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     modified: Mapped[datetime] = mapped_column(DateTime(timezone=True))

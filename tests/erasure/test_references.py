@@ -57,12 +57,11 @@ def _reporting_to(user_name: str, manager_id: str) -> dict[str, object]:
 
 def _rows_naming(vault: Vault, resource_id: str) -> list[tuple[str, str]]:
     with vault.read_connection() as conn:
-        found = conn.execute(
-            with_paths(AttributeValue.value_str)
-            .where(AttributeValue.value_str.contains(resource_id))
-        ).all()
-        documents = conn.execute(select(ScimResource.id).where(ScimResource.document.contains(resource_id))).all()
-    return [(str(p), str(v)) for p, v in found] + [("document", str(d)) for (d,) in documents]
+        found = conn.execute(with_paths(AttributeValue.value_str).where(AttributeValue.value_str.contains(resource_id)))
+        # Documents are stored packed (decision 0033): read back as text, not searched in SQL.
+        stored = conn.execute(select(ScimResource.id, ScimResource.document)).all()
+    documents = [rid for rid, text in stored if resource_id in text]
+    return [(str(p), str(v)) for p, v in found] + [("document", d) for d in documents]
 
 
 def _remote_manager(target: ScimTarget, user_name: str) -> object:

@@ -3,7 +3,11 @@
 * ``attribute_paths`` (code, path): every path the index holds, each under a code given on first use.
 * ``attribute_values`` is keyed (rid, code, element) and its two partial value indexes are (code, value, rid): the
   path's text (``emails.value``, ``name.familyname``, an enterprise attribute's 60-character URN path) was in each
-  of a user's rows and again in each of its index entries (decision 0033).
+  of a user's rows and again in each of its index entries.
+* ``scim_resources.document`` is stored packed (app/store/packed_json.py: DEFLATE primed with SCIM's names, a
+  format byte first); the column stays TEXT, which holds a BLOB as it is.
+
+See decision 0033.
 
 Revision ID: 0018
 Revises: 0017
@@ -11,8 +15,13 @@ Revises: 0017
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
+
+from app.store.packed_json import pack, unpack
 
 revision = "0018"
 down_revision = "0017"
@@ -43,7 +52,29 @@ def _value_indexes(key: str) -> None:
         op.create_index(name, "attribute_values", [key, column, "rid"], sqlite_where=condition)
 
 
+BATCH = 500
+
+
+def _rewrite_documents(wanted_type: str, convert: Callable[[Any], Any]) -> None:
+    """Rewrite every document not yet stored as ``wanted_type`` ('blob' packed, 'text' plain), in rowid order."""
+    conn = op.get_bind()
+    last = 0
+    while True:
+        rows = conn.exec_driver_sql(
+            "SELECT rowid, document FROM scim_resources WHERE rowid > ? AND typeof(document) != ? "
+            f"ORDER BY rowid LIMIT {BATCH}",
+            (last, wanted_type),
+        ).all()
+        if not rows:
+            return
+        conn.exec_driver_sql(
+            "UPDATE scim_resources SET document = ? WHERE rowid = ?", [(convert(doc), rowid) for rowid, doc in rows]
+        )
+        last = rows[-1][0]
+
+
 def upgrade() -> None:
+    _rewrite_documents("blob", pack)
     op.create_table(
         "attribute_paths",
         sa.Column("code", sa.Integer(), nullable=False),
@@ -90,3 +121,4 @@ def downgrade() -> None:
     op.rename_table("attribute_values_0017", "attribute_values")
     _value_indexes("path")
     op.drop_table("attribute_paths")
+    _rewrite_documents("text", unpack)
