@@ -122,6 +122,7 @@ def test_a_0017_vault_keeps_its_index_rows_under_path_codes_and_its_documents_pa
             rows = {tuple(row) for row in conn.execute(text(_ROWS))}
             paths = conn.execute(text("SELECT path FROM attribute_paths")).scalars().all()
             kinds = set(conn.execute(text("SELECT typeof(document) FROM scim_resources")).scalars())
+            times = set(conn.execute(text("SELECT typeof(created) || typeof(modified) FROM scim_resources")).scalars())
             raw = conn.execute(text("SELECT document FROM scim_resources WHERE id = 'a1ce-0001'")).scalar()
             keys = conn.execute(text("SELECT resource_id, pseudonym, pseudonym_key FROM subject_keys")).all()
             layout = conn.execute(text("SELECT sql FROM sqlite_master WHERE name = 'subject_keys'")).scalar()
@@ -129,6 +130,7 @@ def test_a_0017_vault_keeps_its_index_rows_under_path_codes_and_its_documents_pa
         assert rows == before  # not one row lost or changed
         assert sorted(paths) == sorted({row[1] for row in before})  # one code per path
         assert keys == [("a1ce-0001", "ab" * 32, b"k" * 32)] and "WITHOUT ROWID" in layout
+        assert times == {"integerinteger"}
         assert kinds == {"blob"} and b"Alice" not in raw and len(raw) < len(json.dumps(_document(*PEOPLE[1][2:])))
 
         assert _ids(vault, 'emails[type eq "work"].value eq "alice.w@example.org"') == ["a1ce-0001"]
@@ -138,6 +140,8 @@ def test_a_0017_vault_keeps_its_index_rows_under_path_codes_and_its_documents_pa
         assert _ids(vault, f'{ENTERPRISE}:manager.value eq "b0ss-0000"') == ["a1ce-0001", "b0b0-0002"]
         assert _ids(vault, f'{ENTERPRISE}:manager.value eq "B0SS-0000"') == []  # still case-exact
         assert _ids(vault, "title pr", sort_by="title", sort_order="descending") == ["a1ce-0001", "b0ss-0000"]
+        assert len(_ids(vault, 'meta.lastModified ge "2026-06-01T00:00:00Z"')) == 3  # the times, now numbers
+        assert _ids(vault, 'meta.created gt "2026-06-01T00:00:00Z"') == []
         with vault.read_connection() as conn:
             assert referrers(conn, "b0ss-0000") == ["a1ce-0001", "b0b0-0002"]
 
@@ -147,6 +151,7 @@ def test_a_0017_vault_keeps_its_index_rows_under_path_codes_and_its_documents_pa
             alice = service.get("User", "a1ce-0001").body  # the packed document, served as it was stored
             assert alice["emails"] == [{"value": "Alice.W@Example.org", "type": "work"}]  # type: ignore[index]
             assert alice[ENTERPRISE]["manager"]["value"] == "b0ss-0000"  # type: ignore[index]
+            assert alice["meta"]["created"] == "2026-06-01T00:00:00.000000Z"  # type: ignore[index]
             # a path no row had yet gets its code on first use, and is found the same way
             body = new_user("carol@example.org", title="Engineer", phoneNumbers=[{"value": "+1 555", "type": "work"}])
             carol = service.create("User", body).body["id"]  # type: ignore[index]
@@ -172,7 +177,9 @@ def test_a_0017_vault_keeps_its_index_rows_under_path_codes_and_its_documents_pa
         with vault.engine.connect() as conn:
             kept = {tuple(row) for row in conn.execute(text(f"SELECT rid, path, {_VALUES} FROM attribute_values"))}
             documents = dict(conn.execute(text("SELECT id, document FROM scim_resources")).all())
+            created = conn.execute(text("SELECT created FROM scim_resources WHERE id = 'b0ss-0000'")).scalar()
         assert {row for row in before if row[0] != 2} <= kept
         assert json.loads(documents["b0ss-0000"]) == _document(*PEOPLE[0][2:])
+        assert created == "2026-06-01 00:00:00.000000"  # SQLAlchemy's DATETIME text again
     finally:
         vault.close()

@@ -1,4 +1,4 @@
-"""A smaller vault: the search index names attribute paths by a small number.
+"""A smaller vault (issue 16 step 2): path codes, packed documents, integer times, subject keys without rowid.
 
 * ``attribute_paths`` (code, path): every path the index holds, each under a code given on first use.
 * ``attribute_values`` is keyed (rid, code, element) and its two partial value indexes are (code, value, rid): the
@@ -8,6 +8,9 @@
   key's index).
 * ``scim_resources.document`` is stored packed (app/store/packed_json.py: DEFLATE primed with SCIM's names, a
   format byte first); the column stays TEXT, which holds a BLOB as it is.
+* ``scim_resources.created``, ``modified`` and ``deactivated_at`` hold microseconds since 1970 UTC, an 8-byte
+  integer where SQLAlchemy's text took 26 (app/store/epoch_time.py); the columns stay DATETIME, and their indexes
+  follow the new values.
 
 See decision 0033.
 
@@ -18,11 +21,13 @@ Revises: 0017
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
 
+from app.store.epoch_time import from_micros, to_micros
 from app.store.packed_json import pack, unpack
 
 revision = "0018"
@@ -55,22 +60,42 @@ def _value_indexes(key: str) -> None:
 
 
 BATCH = 500
+TIMES = ("created", "modified", "deactivated_at")
+_TEXT_TIME = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy's SQLite DATETIME wrote them
 
 
-def _rewrite_documents(wanted_type: str, convert: Callable[[Any], Any]) -> None:
-    """Rewrite every document not yet stored as ``wanted_type`` ('blob' packed, 'text' plain), in rowid order."""
+def _packed_row(document: Any, *times: Any) -> tuple[Any, ...]:
+    """0018's form: the document packed, the times as microseconds since 1970 UTC (either may be done already)."""
+    packed = pack(document) if isinstance(document, str) else document
+    return (packed, *(to_micros(_parsed(moment)) if isinstance(moment, str) else moment for moment in times))
+
+
+def _text_row(document: Any, *times: Any) -> tuple[Any, ...]:
+    """0017's form: the document as JSON text, the times as SQLAlchemy's text."""
+    text = (from_micros(moment).strftime(_TEXT_TIME) if isinstance(moment, int) else moment for moment in times)
+    return (unpack(document), *text)
+
+
+def _parsed(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _rewrite_resources(convert: Callable[..., tuple[Any, ...]]) -> None:
+    """Rewrite every resource's document and times with ``convert``, in rowid order, a batch at a time."""
     conn = op.get_bind()
+    columns = ", ".join(("document", *TIMES))
+    assignments = ", ".join(f"{name} = ?" for name in ("document", *TIMES))
     last = 0
     while True:
         rows = conn.exec_driver_sql(
-            "SELECT rowid, document FROM scim_resources WHERE rowid > ? AND typeof(document) != ? "
-            f"ORDER BY rowid LIMIT {BATCH}",
-            (last, wanted_type),
+            f"SELECT rowid, {columns} FROM scim_resources WHERE rowid > ? ORDER BY rowid LIMIT {BATCH}", (last,)
         ).all()
         if not rows:
             return
         conn.exec_driver_sql(
-            "UPDATE scim_resources SET document = ? WHERE rowid = ?", [(convert(doc), rowid) for rowid, doc in rows]
+            f"UPDATE scim_resources SET {assignments} WHERE rowid = ?",
+            [(*convert(*values), rowid) for rowid, *values in rows],
         )
         last = rows[-1][0]
 
@@ -92,7 +117,7 @@ def _rebuild_subject_keys(with_rowid: bool) -> None:
 
 
 def upgrade() -> None:
-    _rewrite_documents("blob", pack)
+    _rewrite_resources(_packed_row)
     _rebuild_subject_keys(with_rowid=False)
     op.create_table(
         "attribute_paths",
@@ -140,5 +165,5 @@ def downgrade() -> None:
     op.rename_table("attribute_values_0017", "attribute_values")
     _value_indexes("path")
     op.drop_table("attribute_paths")
-    _rewrite_documents("text", unpack)
+    _rewrite_resources(_text_row)
     _rebuild_subject_keys(with_rowid=True)
