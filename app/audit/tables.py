@@ -30,10 +30,6 @@ class SubjectKey(Base):
     detail_key: Mapped[bytes] = mapped_column(LargeBinary(32))
     created: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
-    # WITHOUT ROWID (migration 0018): the table is the B-tree of its key, where a rowid table kept the resource id
-    # twice, in the rows and in the primary key's own index (52 bytes a user at 10,000 users; decision 0033).
-    __table_args__ = ({"sqlite_with_rowid": False},)
-
 
 class SigningKey(Base):
     """An Ed25519 key that signs checkpoints; ``id`` is the first 16 hex digits of SHA-256(public key)."""

@@ -1,8 +1,9 @@
 """ORM tables of the mirror. Portable SQLAlchemy: nothing here is SQLite-specific.
 
-Resources keep their SCIM document as JSON (the vault is encrypted as a whole). Every searchable value is
-also written to ``attribute_values``, one row per leaf value, so that any SCIM filter becomes an indexed SQL
-query (see docs/decisions/0003-filter-to-sql.md). Group membership is relational in ``group_members``.
+Resources keep their SCIM document as JSON (the vault is encrypted as a whole; the text is stored deflated,
+app/store/packed_json.py). Every searchable value is also written to ``attribute_values``, one row per leaf value
+under its path's code, so that any SCIM filter becomes an indexed SQL query (see docs/decisions/0003-filter-to-sql.md
+and 0033). Group membership is relational in ``group_members``.
 """
 
 from __future__ import annotations

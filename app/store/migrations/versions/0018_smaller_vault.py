@@ -1,11 +1,9 @@
-"""A smaller vault (issue 16 step 2): path codes, packed documents, integer times, subject keys without rowid.
+"""A smaller vault (issue 16 step 2): path codes, packed documents, integer times.
 
 * ``attribute_paths`` (code, path): every path the index holds, each under a code given on first use.
 * ``attribute_values`` is keyed (rid, code, element) and its two partial value indexes are (code, value, rid): the
   path's text (``emails.value``, ``name.familyname``, an enterprise attribute's 60-character URN path) was in each
   of a user's rows and again in each of its index entries.
-* ``subject_keys`` is WITHOUT ROWID: keyed by the resource id, it kept that id twice (the row and the primary
-  key's index).
 * ``scim_resources.document`` is stored packed (app/store/packed_json.py: DEFLATE primed with SCIM's names, a
   format byte first); the column stays TEXT, which holds a BLOB as it is.
 * ``scim_resources.created``, ``modified`` and ``deactivated_at`` hold microseconds since 1970 UTC, an 8-byte
@@ -100,25 +98,8 @@ def _rewrite_resources(convert: Callable[..., tuple[Any, ...]]) -> None:
         last = rows[-1][0]
 
 
-def _rebuild_subject_keys(with_rowid: bool) -> None:
-    op.create_table(
-        "subject_keys_0018",
-        sa.Column("resource_id", sa.String(256), primary_key=True),
-        sa.Column("pseudonym", sa.String(64), nullable=False, unique=True),
-        sa.Column("pseudonym_key", sa.LargeBinary(32), nullable=False),
-        sa.Column("detail_key", sa.LargeBinary(32), nullable=False),
-        sa.Column("created", sa.DateTime(timezone=True), nullable=False),
-        sqlite_with_rowid=with_rowid,
-    )
-    columns = "resource_id, pseudonym, pseudonym_key, detail_key, created"
-    op.execute(f"INSERT INTO subject_keys_0018 ({columns}) SELECT {columns} FROM subject_keys ORDER BY resource_id")
-    op.drop_table("subject_keys")  # secure_delete is on: the old pages are zeroed as they are freed
-    op.rename_table("subject_keys_0018", "subject_keys")
-
-
 def upgrade() -> None:
     _rewrite_resources(_packed_row)
-    _rebuild_subject_keys(with_rowid=False)
     op.create_table(
         "attribute_paths",
         sa.Column("code", sa.Integer(), nullable=False),
@@ -166,4 +147,3 @@ def downgrade() -> None:
     _value_indexes("path")
     op.drop_table("attribute_paths")
     _rewrite_resources(_text_row)
-    _rebuild_subject_keys(with_rowid=True)
