@@ -119,7 +119,7 @@ def test_a_0017_vault_keeps_its_index_rows_under_path_codes_and_its_documents_pa
             paths = conn.execute(text("SELECT path FROM attribute_paths")).scalars().all()
             kinds = set(conn.execute(text("SELECT typeof(document) FROM scim_resources")).scalars())
             times = set(conn.execute(text("SELECT typeof(created) || typeof(modified) FROM scim_resources")).scalars())
-            raw = conn.execute(text("SELECT document FROM scim_resources WHERE id = 'a1ce-0001'")).scalar()
+            raw: bytes = conn.execute(text("SELECT document FROM scim_resources WHERE id = 'a1ce-0001'")).scalar_one()
         before = {(r["rid"], r["p"], r["e"], r["s"], r["ci"]) for p in PEOPLE for r in _rows_0017(p[1], *p[3:])}
         assert rows == before  # not one row lost or changed
         assert sorted(paths) == sorted({row[1] for row in before})  # one code per path
@@ -169,7 +169,7 @@ def test_a_0017_vault_keeps_its_index_rows_under_path_codes_and_its_documents_pa
             command.downgrade(config, "0017")
         with vault.engine.connect() as conn:
             kept = {tuple(row) for row in conn.execute(text(f"SELECT rid, path, {_VALUES} FROM attribute_values"))}
-            documents = dict(conn.execute(text("SELECT id, document FROM scim_resources")).all())
+            documents: dict[str, str] = dict(conn.execute(text("SELECT id, document FROM scim_resources")).all())
             created = conn.execute(text("SELECT created FROM scim_resources WHERE id = 'b0ss-0000'")).scalar()
         assert {row for row in before if row[0] != 2} <= kept
         assert json.loads(documents["b0ss-0000"]) == _document(*PEOPLE[0][2:])
