@@ -119,11 +119,12 @@ def test_a_0017_vault_keeps_its_index_rows_under_path_codes_and_its_documents_pa
             paths = conn.execute(text("SELECT path FROM attribute_paths")).scalars().all()
             kinds = set(conn.execute(text("SELECT typeof(document) FROM scim_resources")).scalars())
             times = set(conn.execute(text("SELECT typeof(created) || typeof(modified) FROM scim_resources")).scalars())
+            free = conn.execute(text("PRAGMA freelist_count")).scalar()  # the old tables' pages went back (VACUUM)
             raw: bytes = conn.execute(text("SELECT document FROM scim_resources WHERE id = 'a1ce-0001'")).scalar_one()
         before = {(r["rid"], r["p"], r["e"], r["s"], r["ci"]) for p in PEOPLE for r in _rows_0017(p[1], *p[3:])}
         assert rows == before  # not one row lost or changed
         assert sorted(paths) == sorted({row[1] for row in before})  # one code per path
-        assert times == {"integerinteger"}
+        assert times == {"integerinteger"} and free == 0
         assert kinds == {"blob"} and b"Alice" not in raw and len(raw) < len(json.dumps(_document(*PEOPLE[1][2:])))
 
         assert _ids(vault, 'emails[type eq "work"].value eq "alice.w@example.org"') == ["a1ce-0001"]
@@ -176,3 +177,36 @@ def test_a_0017_vault_keeps_its_index_rows_under_path_codes_and_its_documents_pa
         assert created == "2026-06-01 00:00:00.000000"  # SQLAlchemy's DATETIME text again
     finally:
         vault.close()
+
+
+def test_the_pages_the_upgrade_freed_are_given_back(data_dir: Path) -> None:
+    """Without a VACUUM after the upgrade, the old index table's pages would stay in the file, free: an upgraded
+    vault would be as large as before however much smaller its new layout is."""
+    _vault_at_0017(data_dir)
+    path = vault_path(data_dir)
+    key, salt = Vault.derive_key(data_dir, PASSPHRASE), sqlcipher_engine.read_salt(path)
+    engine = sqlcipher_engine.make_engine(path, key, salt)
+    now = datetime(2026, 6, 1, tzinfo=UTC)
+    with engine.begin() as conn:  # 600 more users' index rows, as 0017 wrote them
+        for rid in range(10, 610):
+            conn.execute(
+                text(
+                    "INSERT INTO scim_resources (id, rid, resource_type, user_name, user_name_ci, document, version, "
+                    "created, modified) VALUES (:id, :rid, 'User', :id, :id, '{}', 1, :at, :at)"
+                ),
+                {"id": f"filler-{rid}", "rid": rid, "at": now},
+            )
+            conn.execute(
+                text("INSERT INTO attribute_values (rid, path, element, value_ci) VALUES (:rid, :p, :e, :ci)"),
+                _rows_0017(rid, f"filler-{rid}@example.org", "Engineer", None),
+            )
+    engine.dispose()  # the last connection closed checkpoints the WAL into the file
+    before = path.stat().st_size
+    vault = Vault.unlock(data_dir, PASSPHRASE)
+    try:
+        with vault.engine.connect() as conn:
+            assert conn.execute(text("PRAGMA freelist_count")).scalar() == 0
+        assert _ids(vault, 'emails.value eq "filler-42@example.org"') == ["filler-42"]
+    finally:
+        vault.close()
+    assert path.stat().st_size < before
