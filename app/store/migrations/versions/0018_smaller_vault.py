@@ -98,6 +98,27 @@ def _rewrite_resources(convert: Callable[..., tuple[Any, ...]]) -> None:
         last = rows[-1][0]
 
 
+def _rebuild_values(table: str, key: sa.Column[object], joined: str) -> None:
+    """``attribute_values`` rebuilt as ``table``, keyed (rid, ``key``, element) where ``key`` is the path's code or
+    its text, filled from the old table joined to ``attribute_paths`` on ``joined``, in key order (the new B-trees
+    are filled page after page), then put in the old one's place with its two partial value indexes."""
+    op.create_table(
+        table,
+        _rid_column(),
+        key,
+        *_value_columns(),
+        sa.PrimaryKeyConstraint("rid", key.name, "element"),
+        sqlite_with_rowid=False,
+    )
+    op.execute(
+        f"INSERT INTO {table} (rid, {key.name}, {VALUES}) SELECT a.rid, p.{key.name}, {FROM_A}"
+        f" FROM attribute_values AS a JOIN attribute_paths AS p ON {joined} ORDER BY a.rid, p.{key.name}, a.element"
+    )
+    op.drop_table("attribute_values")
+    op.rename_table(table, "attribute_values")
+    _value_indexes(key.name)
+
+
 def upgrade() -> None:
     _rewrite_resources(_packed_row)
     op.create_table(
@@ -111,39 +132,10 @@ def upgrade() -> None:
     op.execute(
         "INSERT INTO attribute_paths (path) SELECT path FROM attribute_values GROUP BY path ORDER BY count(*) DESC"
     )
-    op.create_table(
-        "attribute_values_0018",
-        _rid_column(),
-        sa.Column("code", sa.Integer(), nullable=False),
-        *_value_columns(),
-        sa.PrimaryKeyConstraint("rid", "code", "element"),
-        sqlite_with_rowid=False,
-    )
-    # In (rid, code, element) order: the new B-trees are filled page after page.
-    op.execute(
-        f"INSERT INTO attribute_values_0018 (rid, code, {VALUES}) SELECT a.rid, p.code, {FROM_A}"
-        " FROM attribute_values AS a JOIN attribute_paths AS p ON p.path = a.path ORDER BY a.rid, p.code, a.element"
-    )
-    op.drop_table("attribute_values")
-    op.rename_table("attribute_values_0018", "attribute_values")
-    _value_indexes("code")
+    _rebuild_values("attribute_values_0018", sa.Column("code", sa.Integer(), nullable=False), "p.path = a.path")
 
 
 def downgrade() -> None:
-    op.create_table(
-        "attribute_values_0017",
-        _rid_column(),
-        sa.Column("path", sa.String(160), nullable=False),
-        *_value_columns(),
-        sa.PrimaryKeyConstraint("rid", "path", "element"),
-        sqlite_with_rowid=False,
-    )
-    op.execute(
-        f"INSERT INTO attribute_values_0017 (rid, path, {VALUES}) SELECT a.rid, p.path, {FROM_A}"
-        " FROM attribute_values AS a JOIN attribute_paths AS p ON p.code = a.code"
-    )
-    op.drop_table("attribute_values")
-    op.rename_table("attribute_values_0017", "attribute_values")
-    _value_indexes("path")
+    _rebuild_values("attribute_values_0017", sa.Column("path", sa.String(160), nullable=False), "p.code = a.code")
     op.drop_table("attribute_paths")
     _rewrite_resources(_text_row)
