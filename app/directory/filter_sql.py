@@ -4,8 +4,9 @@ scim2-models parses the filter; this visitor turns the tree into a SQLAlchemy bo
 ``scim_resources``. Leaves never load resources into Python:
 
 * attributes held in columns (id, externalId, userName, displayName, active, meta.*) compare on the column;
-* other attributes become ``rid IN (SELECT rid FROM attribute_values WHERE path = … AND value …)``,
-  which the (path, value_ci) index answers;
+* other attributes become ``rid IN (SELECT rid FROM attribute_values WHERE code = … AND value …)``, the code
+  being the path's number in ``attribute_paths`` (looked up once per statement), which the (code, value_ci) index
+  answers;
 * value paths such as ``emails[type eq "work" and value eq "x"]`` work on (rid, element) pairs,
   combined with INTERSECT / UNION / EXCEPT so that every sub-condition holds on the same element;
 * group membership (``members``, ``groups``) reads the relational ``group_members`` table.
@@ -54,6 +55,7 @@ from app.directory.indexing import normalise_datetime
 from app.directory.input_guard import refuse_unpaired_surrogates
 from app.directory.schema import AttrDef, Resolved, ResourceSchema, schema_for
 from app.store.engine import contains_exact, ends_with_exact
+from app.store.models import AttributePath, path_code, path_codes
 from app.store.models import AttributeValue as AV
 from app.store.models import GroupMember as GM
 from app.store.models import ScimResource as R
@@ -263,7 +265,7 @@ class _ResourceFilter(_BooleanFilter):
             gm_side = GM.group_id if top == "members" else GM.member_id
             return R.id.in_(select(gm_side))
         paths = _leaf_paths(resolved)
-        return R.rid.in_(select(AV.rid).where(AV.path.in_(paths)))
+        return R.rid.in_(select(AV.rid).where(AV.code.in_(path_codes(AttributePath.path.in_(paths)))))
 
     def visit_value_path(self, node: ValuePath) -> ColumnElement[bool]:
         resolved = self._resolve(node.attr_path, for_comparison=False)
@@ -297,7 +299,7 @@ class _ResourceFilter(_BooleanFilter):
         return or_(condition, column.is_(None)) if op == Op.ne else condition
 
     def _values_in(self, resolved: Resolved, condition: ColumnElement[bool]) -> ColumnElement[bool]:
-        return R.rid.in_(select(AV.rid).where(AV.path == resolved.index_path, condition))
+        return R.rid.in_(select(AV.rid).where(AV.code == path_code(resolved.index_path), condition))
 
     def _membership(self, top: str, inner: FilterNode) -> ColumnElement[bool]:
         other = aliased(R)
@@ -358,7 +360,7 @@ def _element_rows(parent: Resolved, name: str, inner: FilterNode) -> Select[Any]
     checks = _ElementCondition(parent, name, anchor)
     driver = _pick_driver(terms)
     if driver is None:
-        where = [anchor.c.path == parent.index_path]
+        where = [anchor.c.code == path_code(parent.index_path)]
     else:
         terms.remove(driver)
         where = checks.leaf(driver, on=anchor)
@@ -391,7 +393,7 @@ class _ElementCondition(_BooleanFilter):
     def leaf(self, node: Comparison | Present, on: Any) -> list[ColumnElement[bool]]:
         """Conditions on the rows of ``on`` (an AttributeValue alias) for one positive leaf."""
         definition = self._sub(node.attr_path)
-        where = [on.c.path == f"{self.parent.index_path}.{definition.name.lower()}"]
+        where = [on.c.code == path_code(f"{self.parent.index_path}.{definition.name.lower()}")]
         if isinstance(node, Comparison):
             where.append(_value_condition(definition, node.op, node.value, f"{self.name}.{definition.name}", on.c))
         return where

@@ -1,7 +1,8 @@
 """Flatten a SCIM document into ``attribute_values`` rows: one row per leaf value.
 
 Rows name their resource by its small number (``rid``, scim_resources.rid), and keep the value as sent
-(``value_str``) only for case-exact attributes: every other comparison, and every sort, reads ``value_ci``.
+(``value_str``) only for case-exact attributes: every other comparison, and every sort, reads ``value_ci``. A row
+here names its path by text; the repository stores the path's code from ``attribute_paths`` (migration 0018).
 
 Multi-valued complex attributes get a marker row per element (``path == "emails"``) plus one row per
 sub-attribute with the same ``element`` number, so value-path filters can require that sub-conditions

@@ -30,7 +30,7 @@ from sqlalchemy.types import NullType
 from app.directory.errors import ScimError, invalid_value
 from app.directory.filter_sql import _column_for, parse
 from app.directory.schema import schema_for
-from app.store.models import AttributeValue, ScimResource
+from app.store.models import AttributeValue, ScimResource, path_code
 
 _R = ScimResource.__table__
 _AV = AttributeValue.__table__
@@ -145,8 +145,9 @@ def _column_plan(column: Any) -> SortPlan:
 def _attribute_plan(index_path: str, numeric: bool) -> SortPlan:
     """A single-valued attribute: at most one row per resource and path, so the index order is the sort order."""
     value = _AV.c.value_num if numeric else _AV.c.value_ci
-    joined = _R.join(_AV, and_(_AV.c.rid == _R.c.rid, _AV.c.path == index_path, value.is_not(None)))
-    has_row = select(_AV.c.element).where(_AV.c.rid == _R.c.rid, _AV.c.path == index_path, value.is_not(None))
+    code = path_code(index_path)
+    joined = _R.join(_AV, and_(_AV.c.rid == _R.c.rid, _AV.c.code == code, value.is_not(None)))
+    has_row = select(_AV.c.element).where(_AV.c.rid == _R.c.rid, _AV.c.code == code, value.is_not(None))
     missing = Segment(_R, (~has_row.exists(),), null(), (_R.c.id,), False)
     present = Segment(joined, (), raw(value), (raw(value), _AV.c.rid), True, tie_by_rid=True)
     return SortPlan((missing, present))
@@ -155,6 +156,6 @@ def _attribute_plan(index_path: str, numeric: bool) -> SortPlan:
 def _computed_plan(index_path: str, numeric: bool, boolean: bool) -> SortPlan:
     """A multi-valued attribute sorts by a resource's smallest value: computed per resource, so SQLite sorts."""
     column = _AV.c.value_num if numeric else _AV.c.value_bool if boolean else _AV.c.value_ci
-    smallest = select(func.min(column)).where(_AV.c.rid == _R.c.rid, _AV.c.path == index_path)
+    smallest = select(func.min(column)).where(_AV.c.rid == _R.c.rid, _AV.c.code == path_code(index_path))
     value = raw(func.coalesce(smallest.scalar_subquery(), ""))
     return SortPlan((Segment(_R, (), value, (value, _R.c.id), True),))

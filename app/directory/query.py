@@ -29,7 +29,7 @@ from app.directory.ordering import Segment, SortPlan, plan_for
 from app.directory.projection import parse_list, project, wants_related
 from app.directory.schema import schema_for
 from app.store.fastsql import FastStatement
-from app.store.models import AttributeValue, ScimResource
+from app.store.models import AttributeValue, ScimResource, path_code
 from app.store.vault import Vault
 
 _R = ScimResource.__table__
@@ -208,13 +208,13 @@ _TYPED_VALUE = (
         ScimResource.resource_type == "User",
         ScimResource.rid.in_(
             select(_VALUE_ROW.c.rid).where(
-                _VALUE_ROW.c.path == bindparam("value_path"),
+                _VALUE_ROW.c.code == path_code(bindparam("value_path")),
                 _VALUE_ROW.c.value_ci == bindparam("value"),
                 select(_TYPE_ROW.c.element)
                 .where(
                     _TYPE_ROW.c.rid == _VALUE_ROW.c.rid,
                     _TYPE_ROW.c.element == _VALUE_ROW.c.element,
-                    _TYPE_ROW.c.path == bindparam("type_path"),
+                    _TYPE_ROW.c.code == path_code(bindparam("type_path")),
                     _TYPE_ROW.c.value_ci == bindparam("type"),
                 )
                 .exists(),

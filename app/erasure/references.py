@@ -20,7 +20,7 @@ from app.audit.trail import Event, append
 from app.directory import repository as repo
 from app.directory.schema import ENTERPRISE_SCHEMA
 from app.feed import outbox
-from app.store.models import AttributeValue, ScimResource
+from app.store.models import AttributeValue, ScimResource, path_code
 
 ACTOR = "system:erasure"
 _AV = AttributeValue.__table__
@@ -32,10 +32,14 @@ _REFERRERS = (
     .join(_AV, _AV.c.rid == _R.c.rid)  # index rows name resources by number
     .where(
         or_(
-            # value_ci IS NOT NULL (true of every text row) lets SQLite use the partial (path, value_ci) index
-            and_(_AV.c.path == f"{_MANAGER}.value", _AV.c.value_ci.is_not(None), _AV.c.value_str == bindparam("rid")),
+            # value_ci IS NOT NULL (true of every text row) lets SQLite use the partial (code, value_ci) index
             and_(
-                _AV.c.path == f"{_MANAGER}.$ref",
+                _AV.c.code == path_code(f"{_MANAGER}.value"),
+                _AV.c.value_ci.is_not(None),
+                _AV.c.value_str == bindparam("rid"),
+            ),
+            and_(
+                _AV.c.code == path_code(f"{_MANAGER}.$ref"),
                 _AV.c.value_ci.is_not(None),
                 _AV.c.value_str.like(bindparam("ref_like"), escape="\\"),
             ),

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, overload
 
-from sqlalchemy import Connection, and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, exists, func, insert, or_, select, update
 
 from app.audit.trail import Event, append, append_many
 from app.erasure import hygiene
@@ -37,7 +37,8 @@ ACTOR = "system:erasure"
 MAX_ATTEMPTS = 10
 LEASE_SECONDS = 120.0
 # A target with a push still queued for the subject may be creating it right now: wait for that push to land
-# (or not) before concluding the target never held the subject.
+# (or not) before concluding the target never held the subject. The wait ends as soon as the push's link is
+# recorded (``_landed``); only a push that never lands waits the whole grace.
 IN_FLIGHT_GRACE_SECONDS = 20.0
 _MANUAL_REASON = "manual target: erase the account there, then attest"
 _OPEN_STATES = [s.value for s in State if s not in TERMINAL]
@@ -189,6 +190,20 @@ _SET_MANUAL = (
 )
 
 
+def _landed(now: datetime) -> Any:
+    """A step created while a push was queued (no remote id yet), not due before the grace period ends, whose push
+    has landed meanwhile: its link is recorded, so it is due now. Without this an erasure requested in the moment
+    between a target creating the account and the dispatcher recording that push waited the whole 20 s, though the
+    link was there milliseconds later (the tombstone test timed out at 20 s on a loaded machine). ``next_attempt >
+    now`` keeps it to the waiting steps (an index range): the due ones are found anyway."""
+    return and_(
+        _S.c.state == State.QUEUED.value,
+        _S.c.next_attempt > now,
+        _S.c.remote_id.is_(None),
+        exists().where(_L.c.target_id == _S.c.target_id, _L.c.resource_id == _S.c.resource_id),
+    )
+
+
 _ANY_CLAIMABLE = select(_S.c.id).where(
     _S.c.state.in_([State.QUEUED.value, State.FAILED.value, State.IN_PROGRESS.value])
 ).limit(1)
@@ -206,6 +221,7 @@ def claim_due(conn: Connection, now: datetime, capacity: dict[int, int], exclude
     due = or_(
         and_(_S.c.state.in_([State.QUEUED.value, State.FAILED.value]), _S.c.next_attempt <= now),
         and_(_S.c.state == State.IN_PROGRESS.value, _S.c.lease_until <= now),  # its worker died
+        _landed(now),  # waiting for a push that has landed since
     )
     skip = set(exclude)
     claimed: list[StepWork] = []

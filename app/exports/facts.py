@@ -27,7 +27,7 @@ from app.policy.durations import Period
 from app.policy.loader import load_policy
 from app.policy.model import AttributeRule, Policy
 from app.store.engine import CipherSettings
-from app.store.models import ApiToken, AttributeValue, GroupMember, ScimResource
+from app.store.models import ApiToken, AttributePath, AttributeValue, GroupMember, ScimResource, path_codes
 from app.store.vault import Vault
 
 # What the trail holds, said plainly: a keyed pseudonym is still personal data (Art. 4(5)), and so are operator
@@ -42,6 +42,7 @@ DEFAULT_TLS = "TLS 1.2+ on the SCIM endpoint (self-signed or operator certificat
 
 _R = ScimResource.__table__
 _AV = AttributeValue.__table__
+_P = AttributePath.__table__
 _GM = GroupMember.__table__
 _A = AuditEvent.__table__
 _T = ApiToken.__table__
@@ -263,8 +264,8 @@ def _held_by_user(rule: AttributeRule) -> ColumnElement[bool]:
         return _COLUMN_KEYS[rule.key].is_not(None)
     if rule.key == "active":
         return _R.c.active.is_not(None)
-    paths = or_(_AV.c.path == rule.key, _AV.c.path.startswith(rule.key + ".", autoescape=True))
-    return exists().where(_AV.c.rid == _R.c.rid, paths)
+    paths = or_(_P.c.path == rule.key, _P.c.path.startswith(rule.key + ".", autoescape=True))
+    return exists().where(_AV.c.rid == _R.c.rid, _AV.c.code.in_(path_codes(paths)))
 
 
 def subjects_per_category(conn: Connection, policy: Policy) -> dict[str, int]:

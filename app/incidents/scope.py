@@ -16,10 +16,11 @@ from app.audit.tables import AuditEvent
 from app.audit.trail import iso_utc
 from app.policy.model import Policy
 from app.policy.paths import resolve_path
-from app.store.models import AttributeValue, ScimResource
+from app.store.models import AttributePath, AttributeValue, ScimResource, path_codes
 
 _R = ScimResource.__table__
 _AV = AttributeValue.__table__
+_P = AttributePath.__table__
 _A = AuditEvent.__table__
 
 
@@ -56,9 +57,8 @@ def approximate(
                                                            for k in keys)]  # fmt: skip
     in_scope = select(_R.c.rid).where(and_(*conditions))  # index rows name resources by number
     if keys:
-        prefixes = [_AV.c.path == key for key in keys] + [_AV.c.path.startswith(key + ".") for key in keys]
-
-        in_scope = in_scope.where(_R.c.rid.in_(select(_AV.c.rid).where(or_(*prefixes))))
+        prefixes = [_P.c.path == key for key in keys] + [_P.c.path.startswith(key + ".") for key in keys]
+        in_scope = in_scope.where(_R.c.rid.in_(select(_AV.c.rid).where(_AV.c.code.in_(path_codes(or_(*prefixes))))))
     subjects = int(conn.execute(select(func.count()).select_from(in_scope.subquery())).scalar_one())
     value_rows = select(func.count()).select_from(_AV).where(_AV.c.rid.in_(in_scope))
     records = int(conn.execute(value_rows).scalar_one())

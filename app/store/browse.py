@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Connection, and_, func, select, tuple_
+from sqlalchemy import ColumnElement, Connection, and_, func, literal, select, tuple_
 from sqlalchemy.orm import aliased
 
 from app.store.models import GroupMember, ScimResource
@@ -130,7 +130,7 @@ def _segments(query: Query, cursor: Cursor | None) -> list[tuple[ColumnElement[b
         if cursor.key is None:
             return [(and_(column.is_(None), R.id < cursor.id), nulls[1])]
         # The plain ``column <= key`` is redundant but gives the planner a range on indexes without id.
-        after = and_(column <= cursor.key, tuple_(column, R.id) < tuple_(cursor.key, cursor.id))
+        after = and_(column <= cursor.key, tuple_(column, R.id) < _bound(column, cursor))
         return [(after, ordering), nulls]
     ordering = (column.asc(), R.id.asc())
     keyed, nulls = (column.is_not(None), ordering), (column.is_(None), (R.id.asc(),))
@@ -138,7 +138,13 @@ def _segments(query: Query, cursor: Cursor | None) -> list[tuple[ColumnElement[b
         return [nulls, keyed]
     if cursor.key is None:
         return [(and_(column.is_(None), R.id > cursor.id), nulls[1]), keyed]
-    return [(and_(column >= cursor.key, tuple_(column, R.id) > tuple_(cursor.key, cursor.id)), ordering)]
+    return [(and_(column >= cursor.key, tuple_(column, R.id) > _bound(column, cursor)), ordering)]
+
+
+def _bound(column: Any, cursor: Cursor) -> Any:
+    """The cursor's (key, id) as a row value, the key bound with the column's own type: a time is stored as a number
+    (decision 0033), and a bare datetime inside a tuple would be bound as SQLite's DATETIME text."""
+    return tuple_(literal(cursor.key, column.type), cursor.id)
 
 
 def _row_select(query: Query) -> Any:

@@ -41,10 +41,18 @@ def queue(conn: Connection, target: TargetConfig, policy: Policy, reason: str, n
         statement = select(_R.c.id).where(_R.c.resource_type == "Group").order_by(_R.c.id)
         groups = [row[0] for row in conn.execute(statement)]
     held_users = select(_L.c.resource_id).where(_L.c.target_id == target.id, _L.c.resource_type == "User")
-    # A User held but no longer in scope is pushed too: the push deprovisions it (the target's erase mode).
+    # A push still pending may be in flight right now, computed under the old policy: the target may hold its
+    # subject before the link is recorded. Pushed again after it, such a subject is taken back too; queued only for
+    # the links, it stayed at the target for good (a narrowed scope applied while its create was on the way).
+    pending_users = select(_O.c.resource_id).where(
+        _O.c.target_id == target.id, _O.c.resource_type == "User", _O.c.state == "pending"
+    )
+    # A User held (or maybe about to be) but no longer in scope is pushed too: the push deprovisions it (the target's
+    # erase mode), or skips it if it never arrived. The trail counts only those known to be held.
     current = set(users)
-    leaving = sorted(row[0] for row in conn.execute(held_users) if row[0] not in current)
-    count = outbox.enqueue_many(conn, target.id, "User", [*users, *leaving], "upsert", moment)
+    leaving = {row[0] for row in conn.execute(held_users)} - current
+    maybe = {row[0] for row in conn.execute(pending_users)} - current - leaving
+    count = outbox.enqueue_many(conn, target.id, "User", [*users, *sorted(leaving | maybe)], "upsert", moment)
     count += outbox.enqueue_many(conn, target.id, "Group", groups, "upsert", moment)
     details = {"target": target.name, "reason": reason, "users": len(users), "groups": len(groups)}
     if leaving:

@@ -7,11 +7,12 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import insert, select
 
+from app.directory import repository as repo
 from app.directory.errors import ScimError
 from app.directory.filter_sql import compile_filter
 from app.directory.query import QueryParams, search
 from app.scim.service import ScimService
-from app.store.models import AttributeValue, ScimResource
+from app.store.models import ScimResource
 from app.store.vault import Vault
 from tests.conftest import ENTERPRISE, GROUP_SCHEMA, new_user
 
@@ -177,8 +178,8 @@ def test_query_plan_uses_indexes(vault: Vault, reader: str) -> None:
                 for i in range(5000)
             ],
         )
-        conn.execute(
-            insert(AttributeValue),
+        repo.insert_index_rows(
+            conn,
             [
                 {
                     "rid": i + 1,
@@ -198,12 +199,12 @@ def test_query_plan_uses_indexes(vault: Vault, reader: str) -> None:
         'userName eq "u42"': ["(resource_type=? AND user_name_ci=?)"],
         'emails[type eq "work"].value eq "u42@example.com"': [
             "ix_resource_rid (rid=?)",  # the resource by its number, from the index row
-            "ix_attr_path_ci (path=? AND value_ci=?)",
+            "ix_attr_path_ci (code=? AND value_ci=?)",
             # the type on the same element: a point lookup of that user's row, on either index that has rid
             "EXISTS USING",
             "rid=?",
         ],
-        'emails.value eq "u42@example.com"': ["ix_resource_rid (rid=?)", "ix_attr_path_ci (path=? AND value_ci=?)"],
+        'emails.value eq "u42@example.com"': ["ix_resource_rid (rid=?)", "ix_attr_path_ci (code=? AND value_ci=?)"],
     }
     for expression, expected in cases.items():
         statement = select(ScimResource.id).where(

@@ -7,11 +7,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event
 
 from app.directory.query import QueryParams, search
 from app.scim.service import ScimService
-from app.store.models import AttributeValue, ScimResource
+from app.store.models import AttributeValue, ScimResource, with_paths
 from app.store.vault import Vault
 from tests.conftest import new_user, patch_body
 
@@ -31,7 +31,7 @@ def person(user_name: str) -> dict[str, Any]:
 def index_rows(vault: Vault, resource_id: str) -> set[tuple[Any, ...]]:
     with vault.read_connection() as conn:
         rows = conn.execute(
-            select(AttributeValue.path, AttributeValue.element, AttributeValue.value_ci)
+            with_paths(AttributeValue.element, AttributeValue.value_ci)
             .join(ScimResource, ScimResource.rid == AttributeValue.rid)
             .where(ScimResource.id == resource_id)
         )

@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from tests.erasure.proxy import CountingProxy
 from tests.erasure.stub import StubTarget
 from tests.targets.conftest import ScimTarget
 
@@ -35,6 +36,14 @@ def apps(running_apps: list[ScimTarget]) -> list[ScimTarget]:
         if target.process is None or target.process.poll() is not None:
             target.start()
     return running_apps
+
+
+@pytest.fixture
+def proxy(apps: list[ScimTarget]) -> Iterator[CountingProxy]:
+    """A counting proxy in front of the first shared server (tests/erasure/proxy.py)."""
+    started = CountingProxy(apps[0].base_url.removesuffix("/v2")).start()
+    yield started
+    started.stop()
 
 
 @pytest.fixture

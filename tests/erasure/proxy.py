@@ -1,6 +1,7 @@
 """A counting reverse proxy on loopback in front of a real SCIM target: it forwards every request, counts what the
-target received per method, and can hold the answers to DELETEs (already carried out at the target) so that a
-test kills the erasure worker between "the target deleted" and "the worker recorded it"."""
+target received per method, and can hold the answers to DELETEs or to other methods (already carried out at the
+target): a test then kills the erasure worker between "the target deleted" and "the worker recorded it", or
+requests an erasure between "the target created the account" and "the dispatcher recorded that push"."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ class CountingProxy:
         self.port = free_port()
         self.received: Counter[str] = Counter()  # forwarded to the target, by method
         self.hold_deletes = threading.Event()  # set: DELETE answers wait until released
+        self.hold_methods: set[str] = set()  # answers to these methods wait until released too
         self._released = threading.Event()
         methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
         app = Starlette(routes=[Route("/{path:path}", self._forward, methods=methods)])
@@ -62,8 +64,9 @@ class CountingProxy:
                 request.method, url, params=request.query_params, headers=headers, content=await request.body()
             )
         self.received[request.method] += 1
-        if request.method == "DELETE" and self.hold_deletes.is_set():
-            while not self._released.is_set():  # the worker is killed meanwhile; this answer reaches nobody
+        held = request.method == "DELETE" and self.hold_deletes.is_set()
+        if held or request.method in self.hold_methods:
+            while not self._released.is_set():  # e.g. the worker is killed meanwhile; this answer reaches nobody
                 await asyncio.sleep(0.02)
         kept = {k: v for k, v in answer.headers.items() if k.lower() not in _HOP | {"content-encoding"}}
         return Response(answer.content, answer.status_code, headers=kept)

@@ -7,9 +7,12 @@ then the HMAC-SHA512. Page 1 starts with the 16-byte salt, outside the ciphertex
 
 from __future__ import annotations
 
+import zlib
 from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+from app.store.packed_json import DICTIONARY_1, FORMAT_1, WINDOW_BITS
 
 PAGE_SIZE = 4096
 RESERVE = 80
@@ -41,3 +44,22 @@ def wal_plaintext(path: Path, key: bytes) -> bytes:
         page_number = int.from_bytes(data[offset : offset + 4], "big")
         out.append(_decrypt_page(key, data[offset + WAL_FRAME_HEADER : offset + frame], page_number == 1))
     return b"".join(out)
+
+
+def packed_documents(data: bytes) -> bytes:
+    """Every packed document (app/store/packed_json.py) that starts anywhere in ``data``, inflated: a resource's JSON
+    is stored deflated, so a leftover of it — in a live row, a free page, a WAL frame — is not its text. Each offset
+    holding the format byte is tried; what inflates with the dictionary is kept (a false start yields noise, which
+    only makes the search for a needle stricter)."""
+    found: list[bytes] = []
+    offset = data.find(FORMAT_1)
+    while offset != -1:
+        inflater = zlib.decompressobj(WINDOW_BITS, DICTIONARY_1)
+        try:
+            text = inflater.decompress(data[offset + 1 : offset + 1 + 65536], 65536)
+        except zlib.error:
+            text = b""
+        if len(text) >= 2:
+            found.append(text)
+        offset = data.find(FORMAT_1, offset + 1)
+    return b"\n".join(found)

@@ -8,10 +8,8 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from app.erasure.requests import request_erasure
@@ -33,13 +31,6 @@ vault = unlock_vault(Path(sys.argv[1]), sys.argv[2])
 ErasureWorker(vault, poll_seconds=0.05).start()
 time.sleep(60)
 """
-
-
-@pytest.fixture
-def proxy(apps: list[ScimTarget]) -> Iterator[CountingProxy]:
-    started = CountingProxy(apps[0].base_url.removesuffix("/v2")).start()
-    yield started
-    started.stop()
 
 
 def _states(vault: Vault) -> list[str]:

@@ -1,5 +1,6 @@
 """Erasure at real, independent SCIM servers (scim2-server): DELETE then read back, retries while a target is
-down with no second DELETE to targets already done, deactivate-only and manual targets, targets never reached."""
+down with no second DELETE to targets already done, deactivate-only and manual targets, targets never reached, and
+a push still in flight when the erasure is requested."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from app.erasure.tables import ErasureExchange, ErasureRequest, ErasureStep
 from app.erasure.worker import drive
 from app.feed.tables import TargetLink
 from app.store.vault import Vault
+from tests.erasure.proxy import CountingProxy
 from tests.erasure.support import TargetSpec, add_targets, counting_worker, dispatcher_for, person, service_for
 from tests.targets.conftest import ScimTarget, wait_until
 
@@ -134,3 +136,27 @@ def test_a_target_that_never_held_the_subject_is_skipped(vault: Vault, apps: lis
     assert drive(vault, [request_id], timeout=10)
     app1 = _steps(vault, request_id)["app1"]
     assert app1["state"] == State.SKIPPED and "never received" in str(app1["reason"])
+
+
+def test_an_erasure_requested_while_its_push_is_in_flight_follows_the_push_at_once(
+    vault: Vault, apps: list[ScimTarget], proxy: CountingProxy
+) -> None:
+    """The target has created the account, the dispatcher has not recorded it yet (the answer is on its way): the
+    erasure's step waits for that push, and goes on as soon as it is recorded. It used to wait the whole grace
+    period (20 s) whatever happened: under a loaded machine the tombstone test hit this moment and timed out."""
+    add_targets(vault, [TargetSpec("app1", f"{proxy.base_url}/v2", apps[0].token, "app1")])
+    service, dispatcher = service_for(vault), dispatcher_for(vault)
+    try:
+        proxy.hold_methods.add("POST")  # carried out at the target; the answer waits
+        rid = str(service.create("User", person("in-flight@example.test")).body["id"])  # type: ignore[index]
+        wait_until(lambda: "in-flight@example.test" in _user_names(apps[0]))
+        request_id = request_erasure(vault, [rid], "art17-1b", "dpo")
+        assert _steps(vault, request_id)["app1"]["reason"] == "waiting for a push that may be in flight"
+        proxy.release()  # the push's answer arrives; the dispatcher records the link
+        assert drive(vault, [request_id], timeout=10), _steps(vault, request_id)["app1"]["state"]
+    finally:
+        dispatcher.stop()
+        service.close()
+    assert "in-flight@example.test" not in _user_names(apps[0])
+    assert _steps(vault, request_id)["app1"]["state"] == State.SUCCEEDED
+    assert proxy.received["DELETE"] == 1

@@ -18,7 +18,7 @@ from app.erasure.worker import drive
 from app.feed.tables import OutboxItem
 from app.policy.edit import add_recipient
 from app.policy.versions import default_policy_text
-from app.store.models import AttributeValue, ScimResource
+from app.store.models import AttributeValue, ScimResource, with_paths
 from app.store.vault import Vault
 from app.targets.policy_change import apply_policy
 from tests.conftest import GROUP_SCHEMA, LiveServer, new_user
@@ -57,11 +57,11 @@ def _reporting_to(user_name: str, manager_id: str) -> dict[str, object]:
 
 def _rows_naming(vault: Vault, resource_id: str) -> list[tuple[str, str]]:
     with vault.read_connection() as conn:
-        found = conn.execute(
-            select(AttributeValue.path, AttributeValue.value_str).where(AttributeValue.value_str.contains(resource_id))
-        ).all()
-        documents = conn.execute(select(ScimResource.id).where(ScimResource.document.contains(resource_id))).all()
-    return [(str(p), str(v)) for p, v in found] + [("document", str(d)) for (d,) in documents]
+        found = conn.execute(with_paths(AttributeValue.value_str).where(AttributeValue.value_str.contains(resource_id)))
+        # Documents are stored packed (decision 0033): read back as text, not searched in SQL.
+        stored = conn.execute(select(ScimResource.id, ScimResource.document)).all()
+    documents = [rid for rid, text in stored if resource_id in text]
+    return [(str(p), str(v)) for p, v in found] + [("document", d) for d in documents]
 
 
 def _remote_manager(target: ScimTarget, user_name: str) -> object:

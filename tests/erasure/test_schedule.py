@@ -199,3 +199,40 @@ def test_a_push_in_flight_is_waited_for(vault: Vault, stub: StubTarget) -> None:
         states = dict(rows.all())
     assert states == {"late": "succeeded", "never": "skipped", "paper": "waiting_manual"}
     assert stub.count("DELETE") == 1  # the manual target got nothing
+
+
+def test_a_push_that_lands_ends_the_wait_at_once(vault: Vault, stub: StubTarget) -> None:
+    """The grace period is a longest wait, not a fixed one: once a push in flight is recorded (its link), the step
+    runs at the next tick. It used to wait the whole 20 s, which an erasure requested between "the target created
+    the account" and "the dispatcher recorded it" always did (the tombstone test timed out under load)."""
+    clock = FakeClock()
+    specs = [TargetSpec("late", stub.base_url, stub.token), TargetSpec("never", stub.base_url, stub.token),
+             TargetSpec("paper", stub.base_url, stub.token, erase_mode="manual")]  # fmt: skip
+    ids = add_targets(vault, specs)
+    service = service_for(vault)
+    rid = str(service.create("User", person("landed@example.test")).body["id"])  # type: ignore[index]
+    service.close()  # its upserts stay queued: no dispatcher ran
+    request_id = request_erasure(vault, [rid], "art17-1a", "dpo", now=clock())
+    worker = ErasureWorker(vault, clock=clock)
+    assert worker.tick() == 0
+    with vault.write_transaction() as conn:  # the pushes in flight land at two targets, a second later
+        links.save(conn, ids["late"], "User", rid, stub.add_user("landed@example.test"), 1)
+        links.save(conn, ids["paper"], "User", rid, "paper-7", 1)
+    clock.advance(1)
+    assert worker.tick() == 1  # not 19 s later
+    with vault.read_connection() as conn:
+        rows = conn.execute(
+            select(ErasureStep.target_name, ErasureStep.state).where(ErasureStep.request_id == request_id)
+        )
+        states = dict(rows.all())
+    assert states == {"late": "succeeded", "never": "queued", "paper": "waiting_manual"}
+    assert stub.count("DELETE") == 1
+    clock.advance(steps.IN_FLIGHT_GRACE_SECONDS)  # a push that never lands is still waited for the whole grace
+    assert worker.tick() == 0
+    assert _step_state(vault, request_id, "never") == "skipped"
+
+
+def _step_state(vault: Vault, request_id: str, target: str) -> str:
+    with vault.read_connection() as conn:
+        where = (ErasureStep.request_id == request_id, ErasureStep.target_name == target)
+        return str(conn.execute(select(ErasureStep.state).where(*where)).scalar_one())

@@ -14,7 +14,7 @@ from app.policy.apply import preview
 from app.policy.diff import diff_versions
 from app.policy.in_force import PolicyInForce
 from app.scim.service import OutsideSchema, ScimService
-from app.store.models import AttributeValue, ScimResource
+from app.store.models import ScimResource, with_paths
 from app.store.vault import Vault
 from app.targets.policy_change import apply_policy
 from tests.conftest import new_user
@@ -51,7 +51,7 @@ def test_removed_attribute_is_purged_from_every_user(vault: Vault) -> None:
     record, _ = apply_policy(vault, versions.default_policy_text(), "bob")
     with vault.read_connection() as conn:
         documents = [json.loads(d) for d in conn.execute(select(ScimResource.document)).scalars()]
-        paths = set(conn.execute(select(AttributeValue.path).distinct()).scalars())
+        paths = set(conn.execute(with_paths().distinct()).scalars())
         history = versions.history(conn)
         purged = of_kind(conn, "policy.purged")
         applied = of_kind(conn, "policy.applied")

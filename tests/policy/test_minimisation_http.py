@@ -21,7 +21,7 @@ from app.policy.versions import default_policy_text
 from app.scim.server import ScimServer
 from app.setup.tls import ensure_self_signed
 from app.setup.tokens import TokenStore
-from app.store.models import AttributeValue, ScimResource
+from app.store.models import ScimResource, with_paths
 from app.store.vault import Vault
 from app.targets.policy_change import apply_policy
 from tests.conftest import ENTERPRISE, GROUP_SCHEMA, PASSPHRASE, LiveServer, new_user, patch_body
@@ -67,7 +67,7 @@ def mode(live: LiveServer) -> str:
 
 def assert_mirror_within_schema(vault: Vault) -> None:
     with vault.read_connection() as conn:
-        paths = {row[0] for row in conn.execute(select(AttributeValue.path).distinct())}
+        paths = {row[0] for row in conn.execute(with_paths().distinct())}
         documents = [json.loads(row[0]) for row in conn.execute(select(ScimResource.document))]
     outside = paths - HELD_INDEX_PATHS
     assert not outside, f"attribute index holds {outside}"

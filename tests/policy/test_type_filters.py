@@ -28,7 +28,7 @@ from app.scim.server import ScimServer
 from app.scim.service import ScimService
 from app.setup.tls import ensure_self_signed
 from app.setup.tokens import TokenStore
-from app.store.models import AttributeValue, ScimResource
+from app.store.models import AttributeValue, ScimResource, with_paths
 from app.store.vault import Vault
 from app.targets.policy_change import apply_policy
 from tests.conftest import ENTERPRISE, LiveServer, VaultTemplate, new_user, patch_body
@@ -83,7 +83,7 @@ def indexed_values(vault: Vault) -> str:
     with vault.read_connection() as conn:
         # value_str is kept only for case-exact attributes (decision 0030): the folded value says what is indexed
         value = func.coalesce(AttributeValue.value_str, AttributeValue.value_ci)
-        return json.dumps([list(row) for row in conn.execute(select(AttributeValue.path, value))])
+        return json.dumps([list(row) for row in conn.execute(with_paths(value))])
 
 
 def test_work_and_mobile_numbers_are_refused_or_stripped_to_work_only(typed_live: LiveServer) -> None:

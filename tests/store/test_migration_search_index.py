@@ -97,8 +97,8 @@ def test_a_0016_vault_keeps_its_index_rows_under_resource_numbers(data_dir: Path
             numbers = dict(conn.execute(text("SELECT id, rid FROM scim_resources")).all())
             rows = conn.execute(
                 text(
-                    "SELECT r.id, a.path, a.element, a.value_str, a.value_ci FROM attribute_values a "
-                    "JOIN scim_resources r ON r.rid = a.rid"
+                    "SELECT r.id, p.path, a.element, a.value_str, a.value_ci FROM attribute_values a "
+                    "JOIN scim_resources r ON r.rid = a.rid JOIN attribute_paths p ON p.code = a.code"  # 0018: codes
                 )
             ).all()
         assert None not in numbers.values() and len(set(numbers.values())) == len(numbers) == 4

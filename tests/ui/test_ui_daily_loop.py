@@ -17,7 +17,7 @@ from ui_support import PASSPHRASE, answer_passphrase_dialog
 from app.policy import versions
 from app.scim.server import ScimServer
 from app.setup.tokens import TokenStore
-from app.store.models import AttributeValue, ScimResource
+from app.store.models import AttributeValue, ScimResource, with_paths
 from app.ui.main_window import MainWindow
 from app.ui.outside_policy.view import OutsidePolicyPage
 from app.ui.policy.apply_dialog import ApplyPolicyDialog
@@ -149,7 +149,7 @@ def test_a_refused_push_decided_on_the_outside_page_is_stored_at_the_next_push(
     assert status == 201, body
     with window.vault.read_connection() as conn:
         (document,) = [json.loads(d) for d in conn.execute(select(ScimResource.document)).scalars()]
-        indexed = json.dumps([list(r) for r in conn.execute(select(AttributeValue.path, AttributeValue.value_str))])
+        indexed = json.dumps([list(r) for r in conn.execute(with_paths(AttributeValue.value_str))])
     assert document["phoneNumbers"] == [{"type": "work", "value": "+44 20 7946 0007"}]
     assert MOBILE.format(n=7) not in indexed and "+44 20 7946 1007" not in indexed
     page.refresh()
