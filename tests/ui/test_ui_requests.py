@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import QDialogButtonBox
 from pytestqt.qtbot import QtBot
@@ -237,3 +238,39 @@ def test_match_later_and_lift_a_restriction_from_the_page(qtbot: QtBot, vault: V
     page.lift()
     qtbot.waitUntil(lambda: page.status.text().startswith("Restriction lifted"), timeout=5000)
     assert not register.get(request_id).restricted
+
+
+def test_a_slow_record_of_an_earlier_selection_never_shows_under_the_current_one(
+    qtbot: QtBot, vault: Vault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each selection reads its record in a worker; the reads finish in any order. The first request's read is held
+    back until the second one's has been shown: the pane must keep showing the request that is selected."""
+    import threading
+
+    from app.ui.requests import view as requests_view
+
+    in_england(vault)
+    register = DsrRegister(vault, clock)
+    first = register.open(["access"], "email", "dpo", datetime(2026, 1, 2, tzinfo=UTC))
+    second = register.open(["erasure"], "form", "dpo", datetime(2026, 1, 20, tzinfo=UTC))
+    release = threading.Event()
+    held: list[str] = []
+    real = requests_view.load_record
+
+    def load(register: DsrRegister, view: object) -> str:
+        if getattr(view, "id", None) == first and not held:  # one read of the first request (a pool thread) held
+            held.append(first)
+            release.wait(10)  # its record comes back last
+        return real(register, view)
+
+    monkeypatch.setattr(requests_view, "load_record", load)
+    page = RequestsPage(vault, now=clock)
+    qtbot.addWidget(page)
+    page.show()
+    qtbot.waitUntil(lambda: page.table.rowCount() == 2, timeout=5000)
+    assert page.table.item(0, 0).text() == first  # selected first: its read is held back
+    page.table.selectRow(1)
+    qtbot.waitUntil(lambda: page.detail.toPlainText().startswith(f"{second} — "), timeout=5000)
+    release.set()
+    qtbot.wait(300)  # the held read finishes now, after the second one was shown
+    assert page.detail.toPlainText().startswith(f"{second} — ")

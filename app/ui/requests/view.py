@@ -330,10 +330,14 @@ class RequestsPage(QWidget):
             self.detail.setPlainText("")
             return
 
-        submit(partial(load_record, self.register, view), self._show_text, self._failed)
+        submit(partial(load_record, self.register, view), partial(self._show_text, view.id), self._failed)
 
-    def _show_text(self, text: str) -> None:
-        self.detail.setPlainText(text)
+    def _show_text(self, request_id: str, text: str) -> None:
+        """A record read for ``request_id``, shown only if that request is still the one selected: reads finish in
+        any order, and a slower one for an earlier selection showed another request's record under this one."""
+        selected = self._selected()
+        if selected is not None and selected.id == request_id:
+            self.detail.setPlainText(text)
 
     @staticmethod
     def _allowed(action: str, view: RequestView) -> bool:
