@@ -121,12 +121,6 @@ _USER_GROUPS_ONE = (
     .where(_GM.c.member_id == bindparam("id"))
     .order_by(_GM.c.group_id)
 )
-# A GET reads one row and its memberships: run prepared on the DB-API cursor (app/store/fastsql.py), whose
-# statement cache keeps them compiled. Through Connection.execute the two cost more than SQLite's work and the
-# rendering together. Typed: each column is read as SQLAlchemy's type for it reads it.
-_LOAD_RAW = FastStatement(_LOAD, typed=True)
-_GROUP_MEMBERS_ONE_RAW = FastStatement(_GROUP_MEMBERS_ONE, typed=True)
-_USER_GROUPS_ONE_RAW = FastStatement(_USER_GROUPS_ONE, typed=True)
 _INDEX_DEFAULTS = {"value_str": None, "value_ci": None, "value_num": None, "value_bool": None}
 
 
@@ -290,8 +284,11 @@ def existing_types(conn: Connection, ids: Iterable[str]) -> dict[str, str]:
 
 
 def load(conn: Connection, resource_type: str, resource_id: str) -> StoredResource | None:
-    row = _LOAD_RAW.fetchone(conn, {"rid": resource_id, "rtype": resource_type})
-    return None if row is None else stored_raw(row)
+    # Through SQLAlchemy, not the prepared cursor: the prepared read cost 0.03 ms less CPU yet served GET by id 17 %
+    # slower under 4 connections (less Python between its sqlite3 calls hands the interpreter lock to other threads
+    # at each step; benchmarks/bench_vs_reference.py, side by side).
+    row = conn.execute(_LOAD, {"rid": resource_id, "rtype": resource_type}).first()
+    return None if row is None else stored(row)
 
 
 def stored_raw(row: tuple[Any, ...]) -> StoredResource:
@@ -306,7 +303,7 @@ def memberships(conn: Connection, resource_type: str, ids: list[str], base_url: 
         return result
     if resource_type == "Group":
         one = len(ids) == 1
-        rows = _GROUP_MEMBERS_ONE_RAW.all(conn, {"id": ids[0]}) if one else conn.execute(_GROUP_MEMBERS, {"ids": ids})
+        rows = conn.execute(_GROUP_MEMBERS_ONE, {"id": ids[0]}) if one else conn.execute(_GROUP_MEMBERS, {"ids": ids})
         for group_id, member_id, member_type, display, user_name in rows:
             endpoint = "Users" if member_type == "User" else "Groups"
             entry: dict[str, Any] = {
@@ -319,7 +316,7 @@ def memberships(conn: Connection, resource_type: str, ids: list[str], base_url: 
             result[group_id].append(entry)
     else:
         one = len(ids) == 1
-        rows = _USER_GROUPS_ONE_RAW.all(conn, {"id": ids[0]}) if one else conn.execute(_USER_GROUPS, {"ids": ids})
+        rows = conn.execute(_USER_GROUPS_ONE, {"id": ids[0]}) if one else conn.execute(_USER_GROUPS, {"ids": ids})
         for member_id, group_id, display in rows:
             entry = {"value": group_id, "$ref": f"{base_url}/Groups/{group_id}", "type": "direct"}
             if display:
