@@ -196,7 +196,8 @@ class Server:
 
     def _create_token(self) -> str:
         done = subprocess.run(
-            [PYTHON, "main.py", "token", "create", "--name", "bench", "--data-dir", str(self.data_dir)],
+            [PYTHON, "main.py", "token", "create", "--name", f"bench-{os.urandom(3).hex()}", "--data-dir",
+             str(self.data_dir)],  # a fresh name: a copied vault already holds an earlier run's token
             cwd=self.root,
             env=self.env,
             stdin=subprocess.DEVNULL,
