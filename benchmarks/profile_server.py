@@ -126,12 +126,12 @@ def seed(vault: Any, count: int) -> None:
 
     started = time.perf_counter()
     for start in range(0, count, 1000):
-        with vault.write_session() as session:
+        with vault.write_transaction() as conn:
             for i in range(start, min(count, start + 1000)):
                 model = validate_resource(
                     "User", normalise_resource("User", new_user(i)), Context.RESOURCE_CREATION_REQUEST
                 )
-                repo.insert_resource(session, "User", str(uuid.uuid4()), stored_document(model), datetime.now(UTC))
+                repo.insert_resource(conn, "User", str(uuid.uuid4()), stored_document(model), datetime.now(UTC))
     print(f"seeded {count:,} users in {time.perf_counter() - started:.1f} s", file=sys.stderr)
 
 

@@ -54,9 +54,18 @@ _COLUMNS = (
 
 # Statements built once: constructing a SQLAlchemy statement costs more than SQLite takes to run it.
 _LOAD = select(*_COLUMNS).where(_R.c.id == bindparam("rid"), _R.c.resource_type == bindparam("rtype"))
-_INSERT = insert(_R)
+
+
+def _typed_insert(table: Any) -> FastStatement:
+    """An INSERT naming every column, run on the DB-API cursor with the columns' own conversions: a create's
+    statements through ``Connection.execute`` cost several times SQLite's own work on them."""
+    values = {column.name: bindparam(column.name, type_=column.type) for column in table.columns}
+    return FastStatement(insert(table).values(values), typed=True)
+
+
+_INSERT = _typed_insert(_R)
 # The next resource number: the largest given so far, read on ix_resource_rid, plus one (inserts hold the writer).
-_NEXT_RID = select(func.coalesce(func.max(_R.c.rid), 0) + 1)
+_NEXT_RID = FastStatement(select(func.coalesce(func.max(_R.c.rid), 0) + 1))
 _RID_OF = select(_R.c.rid).where(_R.c.id == bindparam("resource_id"))
 _SET_RID = update(_R).where(_R.c.id == bindparam("resource_id")).values(rid=bindparam("new_rid"))
 # A userName that does not change keeps its stored key: rows that collided when migration 0010 introduced the
@@ -70,24 +79,43 @@ _UPDATE = (
         )
     )
 )
-_DELETE = delete(_R).where(_R.c.id == bindparam("rid"))
+_UPDATES: dict[frozenset[str], FastStatement] = {}  # per set of columns written (deactivated_at is not always)
+
+
+def _update_for(columns: frozenset[str]) -> FastStatement:
+    """``_UPDATE`` setting these columns, prepared (a PATCH's statements through SQLAlchemy cost more than SQLite's
+    work on them); the few column sets a write can have are built once each."""
+    found = _UPDATES.get(columns)
+    if found is None:
+        values = {name: bindparam(name, type_=_R.c[name].type) for name in sorted(columns) if name in _R.c}
+        found = _UPDATES[columns] = FastStatement(_UPDATE.values(values), typed=True)
+    return found
+
+
+_DELETE = FastStatement(delete(_R).where(_R.c.id == bindparam("rid")))
 _INDEX_VALUES = ("value_str", "value_ci", "value_num", "value_bool")
 _PATHS = AttributePath.__table__
 # A path's code is given the first time a row of it is written, and never changes (migration 0018).
 # On the DB-API cursor (app/store/fastsql.py): a few µs where SQLAlchemy's execution path took 10–20.
 _ENSURE_PATHS = FastStatement(insert(_PATHS).prefix_with("OR IGNORE").values(path=bindparam("path")))
-_INSERT_INDEX = insert(_AV)
+_INSERT_INDEX = _typed_insert(_AV)
 # Every code, read in the transaction that uses them (the table holds one row per path the schema has): nothing is
 # cached across transactions, so a code given in one that rolled back is never used.
 _PATH_CODES = FastStatement(select(_PATHS.c.path, _PATHS.c.code))
-_INDEX_OF = (
+_INDEX_OF = FastStatement(
     select(_AV.c.code, _PATHS.c.path, _AV.c.element, *(_AV.c[name] for name in _INDEX_VALUES))
     .join(_PATHS, _PATHS.c.code == _AV.c.code)
-    .where(_AV.c.rid == bindparam("rid"))
+    .where(_AV.c.rid == bindparam("rid")),
+    typed=True,  # booleans as bool, numbers as float: compared with the wanted rows' values
 )
 _ROW_KEY = (_AV.c.rid == bindparam("r"), _AV.c.code == bindparam("c"), _AV.c.element == bindparam("e"))
-_DELETE_INDEX_ROW = delete(_AV).where(*_ROW_KEY)
-_UPDATE_INDEX_ROW = update(_AV).where(*_ROW_KEY).values({name: bindparam(f"new_{name}") for name in _INDEX_VALUES})
+_DELETE_INDEX_ROW = FastStatement(delete(_AV).where(*_ROW_KEY))
+_UPDATE_INDEX_ROW = FastStatement(
+    update(_AV)
+    .where(*_ROW_KEY)
+    .values({name: bindparam(f"new_{name}", type_=_AV.c[name].type) for name in _INDEX_VALUES}),
+    typed=True,
+)
 _MEMBERS_OF = select(_GM.c.member_id, _GM.c.member_type).where(_GM.c.group_id == bindparam("gid"))
 _INSERT_MEMBER = insert(_GM)
 _DELETE_MEMBERS = delete(_GM).where(
@@ -167,7 +195,7 @@ def insert_index_rows(conn: Connection, rows: list[Row]) -> None:
     coded = [{"rid": row["rid"], "code": codes[row["path"]], "element": row["element"]} for row in rows]
     for values, row in zip(coded, rows, strict=True):
         values.update((name, row[name]) for name in _INDEX_VALUES)
-    conn.execute(_INSERT_INDEX, coded)
+    _INSERT_INDEX.execute_many(conn, coded)
 
 
 def _write_index(conn: Connection, rid: int, resource_type: str, document: dict[str, Any]) -> None:
@@ -183,7 +211,7 @@ def _rewrite_index(conn: Connection, rid: int, resource_type: str, document: dic
     re-encryption and a WAL write."""
     wanted = _index_rows(rid, resource_type, document)
     stale, changed = [], []
-    for code, path, element, *values in conn.execute(_INDEX_OF, {"rid": rid}):
+    for code, path, element, *values in _INDEX_OF.all(conn, {"rid": rid}):
         row = wanted.pop((path, element), None)
         if row is None:
             stale.append({"r": rid, "c": code, "e": element})
@@ -191,9 +219,9 @@ def _rewrite_index(conn: Connection, rid: int, resource_type: str, document: dic
             new_values = {f"new_{name}": row[name] for name in _INDEX_VALUES}
             changed.append({"r": rid, "c": code, "e": element, **new_values})
     if stale:
-        conn.execute(_DELETE_INDEX_ROW, stale)
+        _DELETE_INDEX_ROW.execute_many(conn, stale)
     if changed:
-        conn.execute(_UPDATE_INDEX_ROW, changed)
+        _UPDATE_INDEX_ROW.execute_many(conn, changed)
     if wanted:
         insert_index_rows(conn, list(wanted.values()))
 
@@ -209,20 +237,22 @@ def insert_resource(
     """Insert; a userName clash raises IntegrityError from the unique index (the caller maps it to 409)."""
     text = json.dumps(document, separators=(",", ":"))
     columns = columns_from(resource_type, document)
-    rid = conn.execute(_NEXT_RID).scalar_one()
-    conn.execute(
-        _INSERT,
-        {
-            "id": resource_id,
-            "rid": rid,
-            "resource_type": resource_type,
-            "document": text,
-            "version": 1,
-            "created": now,
-            "modified": now,
-            "deactivated_at": now if columns["active"] is False else None,
-            **columns,
-        },
+    rid = _NEXT_RID.fetchone(conn)[0]
+    _INSERT.execute_many(
+        conn,
+        [
+            {
+                "id": resource_id,
+                "rid": rid,
+                "resource_type": resource_type,
+                "document": text,
+                "version": 1,
+                "created": now,
+                "modified": now,
+                "deactivated_at": now if columns["active"] is False else None,
+                **columns,
+            }
+        ],
     )
     _write_index(conn, rid, resource_type, document)
     return StoredResource(resource_id, resource_type, text, 1, now, now, columns["active"], rid)
@@ -237,7 +267,7 @@ def update_resource(conn: Connection, row: StoredResource, document: dict[str, A
         columns["deactivated_at"] = now  # the retention clock for a deactivated account starts now
     columns["new_user_name"], columns["new_user_name_key"] = columns["user_name"], columns.pop("user_name_ci")
     changed = {"document": text, "version": row.version + 1, "modified": now, **columns}
-    conn.execute(_UPDATE, {"target_id": row.id, **changed})
+    _update_for(frozenset(changed)).execute_many(conn, [{"target_id": row.id, **changed}])
     rid = row.rid if row.rid is not None else _rid_of(conn, row.id)
     _rewrite_index(conn, rid, row.resource_type, document)
     return StoredResource(row.id, row.resource_type, text, row.version + 1, row.created, now, columns["active"], rid)
@@ -247,14 +277,14 @@ def _rid_of(conn: Connection, resource_id: str) -> int:
     """The resource's number; one is given to a row written without it (by hand, or by an older version)."""
     rid = conn.execute(_RID_OF, {"resource_id": resource_id}).scalar()
     if rid is None:
-        rid = conn.execute(_NEXT_RID).scalar_one()
+        rid = _NEXT_RID.fetchone(conn)[0]
         conn.execute(_SET_RID, {"resource_id": resource_id, "new_rid": rid})
     return int(rid)
 
 
 def delete_resource(conn: Connection, resource_id: str) -> None:
     """Hard delete; index values and memberships go with it (ON DELETE CASCADE)."""
-    conn.execute(_DELETE, {"rid": resource_id})
+    _DELETE.execute_many(conn, [{"rid": resource_id}])
 
 
 def replace_members(conn: Connection, group_id: str, members: list[tuple[str, str]]) -> list[str]:

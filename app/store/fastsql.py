@@ -3,8 +3,8 @@
 Appending an event runs three statements (chain tail, subject key, insert), and a GET two (the row, its
 memberships). Through ``Connection.execute`` each costs about ten times what SQLite itself spends on it, which
 would make the audit trail and the read a visible share of every SCIM request. The statements stay SQLAlchemy
-Core (no SQL dialect written here); only the execution skips SQLAlchemy's per-call work. Parameters must be
-plain str/int/bytes/None, and results come back as SQLite holds them (no type processing runs).
+Core (no SQL dialect written here); only the execution skips SQLAlchemy's per-call work. Untyped, parameters must
+be plain str/int/bytes/None and results come back as SQLite holds them; typed, both go through the columns' types.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -28,14 +29,20 @@ def driver_cursor(conn: Connection) -> Any:
 Processor = Callable[[Any], Any]
 
 
+_Compiled = tuple[str, tuple[str, ...] | None, dict[str, Any], dict[str, Processor]]
+
+
 class FastStatement:
     """``typed=True``: result rows are converted as SQLAlchemy converts them (each selected column's type's result
-    processor: times, booleans, a TypeDecorator's own reading), so a reader gets the same values either way."""
+    processor: times, booleans, a TypeDecorator's own reading), and parameters as SQLAlchemy binds them (each bound
+    parameter's type's bind processor: a time to its stored integer, a document packed), so the rows written and
+    read are the same either way. Insert with an explicit ``values()`` of typed ``bindparam``s: a bare
+    ``insert(table)`` would name every column, and no Python-side column default runs here."""
 
     def __init__(self, statement: ClauseElement, *, typed: bool = False) -> None:
         self._statement = statement
         self._typed = typed
-        self._compiled: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any]]] = {}
+        self._compiled: dict[str, _Compiled] = {}
         self._processors: dict[str, tuple[Processor | None, ...] | None] = {}
 
     def _converters(self, conn: Connection) -> tuple[Processor | None, ...] | None:
@@ -55,29 +62,50 @@ class FastStatement:
     def _convert(row: Any, processors: tuple[Processor | None, ...]) -> tuple[Any, ...]:
         return tuple(value if p is None else p(value) for value, p in zip(row, processors, strict=True))
 
-    def _for(self, conn: Connection) -> tuple[str, tuple[str, ...] | None, dict[str, Any]]:
+    def _for(self, conn: Connection) -> _Compiled:
         found = self._compiled.get(conn.dialect.name)
         if found is None:
             compiled = self._statement.compile(dialect=conn.dialect)
             assert isinstance(compiled, SQLCompiler)  # a statement, not DDL: it has a parameter order
             order = tuple(compiled.positiontup) if compiled.positiontup else None
-            found = (str(compiled), order, dict(compiled.params))  # params: literals bound by the statement
+            binders = self._binders(compiled, conn) if self._typed else {}
+            found = (str(compiled), order, dict(compiled.params), binders)  # params: literals bound by the statement
             self._compiled[conn.dialect.name] = found
         return found
 
     @staticmethod
-    def _arguments(order: tuple[str, ...] | None, fixed: dict[str, Any], params: Mapping[str, Any]) -> Any:
+    def _binders(compiled: SQLCompiler, conn: Connection) -> dict[str, Processor]:
+        """Per bound parameter whose type converts values on the way in, its bind processor for this dialect."""
+        found: dict[str, Processor] = {}
+        for name, bind in compiled.binds.items():
+            processor = bind.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+            if processor is not None:
+                found[name] = processor
+        return found
+
+    @staticmethod
+    def _arguments(
+        order: tuple[str, ...] | None, fixed: dict[str, Any], params: Mapping[str, Any], binders: dict[str, Processor]
+    ) -> Any:
+        if not binders and order is not None:  # the hot untyped path: no merged dict
+            return tuple(params[name] if name in params else fixed[name] for name in order)
+        merged = {**fixed, **params}
+        for name, processor in binders.items():
+            if name in merged:
+                merged[name] = processor(merged[name])
         if order is None:
-            return {**fixed, **params}
-        return tuple(params[name] if name in params else fixed[name] for name in order)
+            return merged
+        return tuple(merged[name] for name in order)
 
     def _fetch(self, conn: Connection, params: Mapping[str, Any] | None, limit: int | None) -> list[Any]:
         """The result rows (at most ``limit``), converted when the statement is typed."""
-        sql, order, fixed = self._for(conn)
+        sql, order, fixed, binders = self._for(conn)
         cursor = driver_cursor(conn)
         try:
-            cursor.execute(sql, self._arguments(order, fixed, params or {}))
+            cursor.execute(sql, self._arguments(order, fixed, params or {}, binders))
             rows = cursor.fetchall() if limit is None else cursor.fetchmany(limit)
+        except conn.dialect.loaded_dbapi.Error as exc:
+            raise _wrapped(exc, sql, conn) from exc
         finally:
             cursor.close()
         processors = self._converters(conn)
@@ -94,22 +122,33 @@ class FastStatement:
         self, conn: Connection, params: Mapping[str, Any] | None = None, size: int = 50_000
     ) -> Iterator[list[Any]]:
         """The result rows as plain tuples, ``size`` at a time."""
-        sql, order, fixed = self._for(conn)
+        sql, order, fixed, binders = self._for(conn)
         cursor = driver_cursor(conn)
         try:
-            cursor.execute(sql, self._arguments(order, fixed, params or {}))
+            cursor.execute(sql, self._arguments(order, fixed, params or {}, binders))
             while rows := cursor.fetchmany(size):
                 yield rows
+        except conn.dialect.loaded_dbapi.Error as exc:
+            raise _wrapped(exc, sql, conn) from exc
         finally:
             cursor.close()
 
     def execute_many(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
-        sql, order, fixed = self._for(conn)
+        sql, order, fixed, binders = self._for(conn)
         cursor = driver_cursor(conn)
         try:
             if len(rows) == 1:
-                cursor.execute(sql, self._arguments(order, fixed, rows[0]))
+                cursor.execute(sql, self._arguments(order, fixed, rows[0], binders))
             else:
-                cursor.executemany(sql, [self._arguments(order, fixed, row) for row in rows])
+                cursor.executemany(sql, [self._arguments(order, fixed, row, binders) for row in rows])
+        except conn.dialect.loaded_dbapi.Error as exc:
+            raise _wrapped(exc, sql, conn) from exc
         finally:
             cursor.close()
+
+
+def _wrapped(exc: Exception, sql: str, conn: Connection) -> BaseException:
+    """The driver's error as SQLAlchemy raises it from ``Connection.execute`` (``IntegrityError``,
+    ``OperationalError``…), so callers catch one family either way. The parameters are left out: they may be
+    personal data, and the error may be logged."""
+    return DBAPIError.instance(sql, None, exc, conn.dialect.loaded_dbapi.Error, hide_parameters=True)

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import event
 
 from app.directory.query import QueryParams, search
 from app.scim.service import ScimService
@@ -39,16 +38,21 @@ def index_rows(vault: Vault, resource_id: str) -> set[tuple[Any, ...]]:
 
 
 class Writes:
-    """Rows written to attribute_values, per kind of statement, while recording."""
+    """Rows written to attribute_values, per kind of statement, while recording.
+
+    SQLite's own statement trace on the write connection, not SQLAlchemy's events: the hot writes run prepared
+    on the DB-API cursor (app/store/fastsql.py), and SQLite reports each execution, one per row of an
+    ``executemany``.
+    """
 
     def __init__(self) -> None:
         self.rows: dict[str, int] = {}
 
-    def capture(self, conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+    def trace(self, statement: str) -> None:
         words = statement.split()
         kind = words[0].upper() if words else ""
         if kind in ("INSERT", "UPDATE", "DELETE") and "attribute_values" in statement.split("WHERE")[0]:
-            self.rows[kind] = self.rows.get(kind, 0) + (len(parameters) if many else 1)
+            self.rows[kind] = self.rows.get(kind, 0) + 1
 
 
 @pytest.fixture
@@ -59,10 +63,12 @@ def service(module_vault: Vault) -> ScimService:
 @pytest.fixture
 def writes(module_vault: Vault) -> Iterator[Writes]:
     recorder = Writes()
-    engine = module_vault.writer.engine  # every write runs on the one write connection
-    event.listen(engine, "before_cursor_execute", recorder.capture)
+    with module_vault.writer.connection() as conn:  # every write runs on this one connection, kept open
+        driver = conn.connection.driver_connection
+    assert driver is not None
+    driver.set_trace_callback(recorder.trace)
     yield recorder
-    event.remove(engine, "before_cursor_execute", recorder.capture)
+    driver.set_trace_callback(None)
 
 
 def created(service: ScimService, user_name: str) -> str:
