@@ -124,7 +124,8 @@ def print_table(trees: list[tuple[str, Path]], runs: dict[str, list[dict[str, di
         return statistics.median(run[phase][key] for run in runs[name])
 
     first = trees[0][0]
-    print(f"{'phase':8} {'tree':10} {'rate/s':>9} {'CPU ms/req':>11} {'p95 ms':>8} {'rate ratio':>11} {'CPU ratio':>10}")
+    header = ("phase", "tree", "rate/s", "CPU ms/req", "p95 ms", "rate ratio", "CPU ratio")
+    print("{:8} {:10} {:>9} {:>11} {:>8} {:>11} {:>10}".format(*header))
     for phase in phases:
         for name, _ in trees:
             rate, cpu = med(name, phase, "rate_per_s"), med(name, phase, "server_cpu_ms_per_req")
