@@ -307,11 +307,15 @@ class ScimService:
 
         def work(conn: Connection) -> tuple[dict[str, Any], bool]:
             row = self._load_for_write(conn, resource_type, resource_id, preconditions)
-            related = repo.memberships(conn, resource_type, [row.id], self.base_url).get(row.id)
+            # A User's groups are readOnly and computed (not patchable): not read for the base, only for the answer.
+            related = (
+                repo.memberships(conn, resource_type, [row.id], self.base_url).get(row.id)
+                if resource_type == "Group"
+                else None
+            )
             current = repo.to_scim(row, self.base_url, related)
             current.pop("meta", None)
-            if resource_type == "User":
-                current.pop("groups", None)  # readOnly, computed; not patchable
+            current.pop("groups", None)  # a User's: never patchable (a Group has no such attribute)
             model, changed = apply_patch(resource_type, current, normalise_patch(resource_type, body, current))
             if changed:
                 document = stored_document(model)
