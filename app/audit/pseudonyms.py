@@ -25,7 +25,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives import hmac as crypto_hmac
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import Connection, bindparam, delete, insert, select
+from sqlalchemy import Connection, bindparam, delete, select
 
 from app.audit.tables import SubjectKey
 from app.core.errors import CustosError
@@ -60,9 +60,8 @@ def compute_pseudonym(key: bytes, scim_id: str) -> str:
     return mac.finalize().hex()
 
 
-_INSERT_KEY = FastStatement(
-    insert(_K).values({column.name: bindparam(column.name, type_=column.type) for column in _K.columns}), typed=True
-)  # on the first mention of every subject (each create): through Connection.execute it cost more than the HMAC
+# On the first mention of every subject (each create): through Connection.execute it cost more than the HMAC.
+_INSERT_KEY = FastStatement.insert_into(_K)
 _LOOKUP = FastStatement(
     select(_K.c.pseudonym, _K.c.pseudonym_key, _K.c.detail_key).where(_K.c.resource_id == bindparam("scim_id"))
 )
@@ -80,17 +79,15 @@ def subject_secrets(conn: Connection, scim_id: str) -> SubjectSecrets:
         return SubjectSecrets(row[0], bytes(row[2]))
     pseudonym_key, detail_key = os.urandom(32), os.urandom(32)
     pseudonym = compute_pseudonym(pseudonym_key, scim_id)
-    _INSERT_KEY.execute_many(
+    _INSERT_KEY.execute(
         conn,
-        [
-            {
-                "resource_id": scim_id,
-                "pseudonym": pseudonym,
-                "pseudonym_key": pseudonym_key,
-                "detail_key": detail_key,
-                "created": datetime.now(UTC),
-            }
-        ],
+        {
+            "resource_id": scim_id,
+            "pseudonym": pseudonym,
+            "pseudonym_key": pseudonym_key,
+            "detail_key": detail_key,
+            "created": datetime.now(UTC),
+        },
     )
     return SubjectSecrets(pseudonym, detail_key)
 

@@ -54,16 +54,9 @@ _COLUMNS = (
 
 # Statements built once: constructing a SQLAlchemy statement costs more than SQLite takes to run it.
 _LOAD = select(*_COLUMNS).where(_R.c.id == bindparam("rid"), _R.c.resource_type == bindparam("rtype"))
-
-
-def _typed_insert(table: Any) -> FastStatement:
-    """An INSERT naming every column, run on the DB-API cursor with the columns' own conversions: a create's
-    statements through ``Connection.execute`` cost several times SQLite's own work on them."""
-    values = {column.name: bindparam(column.name, type_=column.type) for column in table.columns}
-    return FastStatement(insert(table).values(values), typed=True)
-
-
-_INSERT = _typed_insert(_R)
+# A create's statements run prepared (app/store/fastsql.py): through ``Connection.execute`` they cost several times
+# SQLite's own work on them.
+_INSERT = FastStatement.insert_into(_R)
 # The next resource number: the largest given so far, read on ix_resource_rid, plus one (inserts hold the writer).
 _NEXT_RID = FastStatement(select(func.coalesce(func.max(_R.c.rid), 0) + 1))
 _RID_OF = select(_R.c.rid).where(_R.c.id == bindparam("resource_id"))
@@ -98,7 +91,7 @@ _PATHS = AttributePath.__table__
 # A path's code is given the first time a row of it is written, and never changes (migration 0018).
 # On the DB-API cursor (app/store/fastsql.py): a few µs where SQLAlchemy's execution path took 10–20.
 _ENSURE_PATHS = FastStatement(insert(_PATHS).prefix_with("OR IGNORE").values(path=bindparam("path")))
-_INSERT_INDEX = _typed_insert(_AV)
+_INSERT_INDEX = FastStatement.insert_into(_AV)
 # Every code, read in the transaction that uses them (the table holds one row per path the schema has): nothing is
 # cached across transactions, so a code given in one that rolled back is never used.
 _PATH_CODES = FastStatement(select(_PATHS.c.path, _PATHS.c.code))
@@ -238,21 +231,19 @@ def insert_resource(
     text = json.dumps(document, separators=(",", ":"))
     columns = columns_from(resource_type, document)
     rid = _NEXT_RID.fetchone(conn)[0]
-    _INSERT.execute_many(
+    _INSERT.execute(
         conn,
-        [
-            {
-                "id": resource_id,
-                "rid": rid,
-                "resource_type": resource_type,
-                "document": text,
-                "version": 1,
-                "created": now,
-                "modified": now,
-                "deactivated_at": now if columns["active"] is False else None,
-                **columns,
-            }
-        ],
+        {
+            "id": resource_id,
+            "rid": rid,
+            "resource_type": resource_type,
+            "document": text,
+            "version": 1,
+            "created": now,
+            "modified": now,
+            "deactivated_at": now if columns["active"] is False else None,
+            **columns,
+        },
     )
     _write_index(conn, rid, resource_type, document)
     return StoredResource(resource_id, resource_type, text, 1, now, now, columns["active"], rid)
@@ -267,7 +258,7 @@ def update_resource(conn: Connection, row: StoredResource, document: dict[str, A
         columns["deactivated_at"] = now  # the retention clock for a deactivated account starts now
     columns["new_user_name"], columns["new_user_name_key"] = columns["user_name"], columns.pop("user_name_ci")
     changed = {"document": text, "version": row.version + 1, "modified": now, **columns}
-    _update_for(frozenset(changed)).execute_many(conn, [{"target_id": row.id, **changed}])
+    _update_for(frozenset(changed)).execute(conn, {"target_id": row.id, **changed})
     rid = row.rid if row.rid is not None else _rid_of(conn, row.id)
     _rewrite_index(conn, rid, row.resource_type, document)
     return StoredResource(row.id, row.resource_type, text, row.version + 1, row.created, now, columns["active"], rid)
@@ -284,7 +275,7 @@ def _rid_of(conn: Connection, resource_id: str) -> int:
 
 def delete_resource(conn: Connection, resource_id: str) -> None:
     """Hard delete; index values and memberships go with it (ON DELETE CASCADE)."""
-    _DELETE.execute_many(conn, [{"rid": resource_id}])
+    _DELETE.execute(conn, {"rid": resource_id})
 
 
 def replace_members(conn: Connection, group_id: str, members: list[tuple[str, str]]) -> list[str]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Table, bindparam, insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -132,6 +132,15 @@ class FastStatement:
             raise _wrapped(exc, sql, conn) from exc
         finally:
             cursor.close()
+
+    @classmethod
+    def insert_into(cls, table: Table) -> FastStatement:
+        """A typed INSERT naming every column of ``table`` (each row gives them all: no column default runs here)."""
+        values = {column.name: bindparam(column.name, type_=column.type) for column in table.columns}
+        return cls(insert(table).values(values), typed=True)
+
+    def execute(self, conn: Connection, params: Mapping[str, Any]) -> None:
+        self.execute_many(conn, [params])
 
     def execute_many(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         sql, order, fixed, binders = self._for(conn)

@@ -39,9 +39,7 @@ def row(resource_id: str, user_name: str, rid: int) -> dict[str, Any]:
     }
 
 
-TYPED_INSERT = FastStatement(
-    insert(_R).values({c.name: bindparam(c.name, type_=c.type) for c in _R.columns}), typed=True
-)
+TYPED_INSERT = FastStatement.insert_into(_R)
 RAW = FastStatement(select(*_R.columns).where(_R.c.id == bindparam("id")))  # as SQLite holds the row
 
 
@@ -71,7 +69,7 @@ def test_a_typed_insert_stores_the_bytes_sqlalchemy_stores(vault: Vault) -> None
 def test_a_driver_error_is_raised_as_sqlalchemys(vault: Vault) -> None:
     clash = row("00000000-0000-7000-8000-00000000000c", "same.name@example.org", 9003)
     with vault.write_transaction() as conn:
-        TYPED_INSERT.execute_many(conn, [clash])
+        TYPED_INSERT.execute(conn, clash)
         with pytest.raises(IntegrityError) as raised:
             TYPED_INSERT.execute_many(conn, [{**clash, "id": "00000000-0000-7000-8000-00000000000d", "rid": 9004}])
         conn.execute(delete(_R).where(_R.c.rid == 9003))
