@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import defaultdict
 from collections.abc import Iterable
@@ -113,6 +114,15 @@ _MEMBERS_OF = select(_GM.c.member_id, _GM.c.member_type).where(_GM.c.group_id ==
 _INSERT_MEMBER = insert(_GM)
 _DELETE_MEMBERS = delete(_GM).where(
     _GM.c.group_id == bindparam("gid"), _GM.c.member_id.in_(bindparam("mids", expanding=True))
+)
+_HELD_MEMBERS = select(_GM.c.member_id).where(
+    _GM.c.group_id == bindparam("gid"), _GM.c.member_id.in_(bindparam("mids", expanding=True))
+)
+_TOUCH = FastStatement(
+    update(_R)
+    .where(_R.c.id == bindparam("target_id"))
+    .values({name: bindparam(name, type_=_R.c[name].type) for name in ("version", "modified")}),
+    typed=True,
 )
 _TYPES_OF = select(_R.c.id, _R.c.resource_type).where(_R.c.id.in_(bindparam("ids", expanding=True)))
 _MEMBER = aliased(ScimResource)
@@ -293,6 +303,45 @@ def replace_members(conn: Connection, group_id: str, members: list[tuple[str, st
     if added:
         conn.execute(_INSERT_MEMBER, added)
     return [*removed, *(row["member_id"] for row in added)]
+
+
+def edit_members(
+    conn: Connection, group_id: str, added: list[tuple[str, str]], removed: Iterable[str], clear: bool
+) -> list[str]:
+    """Add and remove members by id without reading the group's other members (``clear`` first drops them all);
+    returns the ids whose membership changed. The rows named are read, not the whole membership: a join to a group
+    of 100,000 costs what a join to a group of ten does."""
+    if clear:
+        return replace_members(conn, group_id, added)
+    named = [member_id for member_id, _ in added] + [member_id for member_id in removed]
+    held = _held_members(conn, group_id, named)
+    gone = [member_id for member_id in dict.fromkeys(removed) if member_id in held]
+    if gone:
+        conn.execute(_DELETE_MEMBERS, {"gid": group_id, "mids": gone})
+    joined = [
+        {"group_id": group_id, "member_id": member_id, "member_type": member_type}
+        for member_id, member_type in added
+        if member_id not in held
+    ]
+    if joined:
+        conn.execute(_INSERT_MEMBER, joined)
+    return [*gone, *(row["member_id"] for row in joined)]
+
+
+def _held_members(conn: Connection, group_id: str, ids: list[str]) -> set[str]:
+    """Which of ``ids`` are members of the group, read on the primary key (group_id, member_id)."""
+    wanted = list(set(ids))
+    held: set[str] = set()
+    for start in range(0, len(wanted), 500):
+        rows = conn.execute(_HELD_MEMBERS, {"gid": group_id, "mids": wanted[start : start + 500]})
+        held.update(member_id for (member_id,) in rows)
+    return held
+
+
+def touch(conn: Connection, row: StoredResource, now: datetime) -> StoredResource:
+    """A new version of a resource whose document did not change (its membership did): version and time only."""
+    _TOUCH.execute(conn, {"target_id": row.id, "version": row.version + 1, "modified": now})
+    return dataclasses.replace(row, version=row.version + 1, modified=now)
 
 
 def existing_types(conn: Connection, ids: Iterable[str]) -> dict[str, str]:

@@ -34,6 +34,7 @@ from app.directory.validation import apply_patch, require_declared_schema, store
 from app.erasure import references, source, tombstones
 from app.feed import outbox
 from app.policy.in_force import PolicyInForce
+from app.scim.members import MembershipEdit, membership_edit, touches_members
 from app.scim.tolerance import normalise_patch, normalise_resource
 from app.store.group_commit import GroupCommitWriter, run_in_savepoint
 from app.store.hygiene import WalJanitor
@@ -304,34 +305,15 @@ class ScimService:
         refuse_unpaired_surrogates(body, "The PATCH request")
         refuse_oversized_patch(body)  # bounded before the writer is taken: the operations run inside it
         actor = current_actor.get()
+        edit = membership_edit(body) if resource_type == "Group" else None
+        with_members = resource_type == "Group" and touches_members(body)
 
         def work(conn: Connection) -> tuple[dict[str, Any], bool]:
             row = self._load_for_write(conn, resource_type, resource_id, preconditions)
-            # A User's groups are readOnly and computed (not patchable): not read for the base, only for the answer.
-            related = (
-                repo.memberships(conn, resource_type, [row.id], self.base_url).get(row.id)
-                if resource_type == "Group"
-                else None
-            )
-            current = repo.to_scim(row, self.base_url, related)
-            current.pop("meta", None)
-            current.pop("groups", None)  # a User's: never patchable (a Group has no such attribute)
-            model, changed = apply_patch(resource_type, current, normalise_patch(resource_type, body, current))
-            if changed:
-                document = stored_document(model)
-                _require_user_name(resource_type, document, current.get("userName"))
-                if resource_type == "User":
-                    tombstones.check(conn, "patch", document, current)
-                members = _member_refs(model.model_dump()) if resource_type == "Group" else []
-                kept, keep_members = self._minimised(conn, resource_type, "patch", document, bool(members), actor)
-                self._record(conn, "patched", resource_type, resource_id, actor)
-                try:
-                    row = repo.update_resource(conn, row, kept, datetime.now(UTC))
-                except IntegrityError as exc:
-                    raise _uniqueness(exc) from exc
-                if resource_type == "Group":
-                    members = members if keep_members else []
-                    self._replace_members(conn, resource_id, self._typed_members(conn, members))
+            if edit is not None and self.policy.for_connection(conn).minimiser.holds_members():
+                row, changed = self._edit_members(conn, row, edit, actor)
+            else:
+                row, changed = self._apply_patch(conn, row, body, with_members, actor)
             return self._representation(conn, row), changed
 
         output, changed = self._execute_enforced(work, actor, (resource_type, resource_id, "PATCH", body))
@@ -482,6 +464,52 @@ class ScimService:
             raise invalid_value(f"'members[{missing}].value' is not a known User or Group; nothing was stored.")
         return [(member, found[member]) for member in members]
 
+    def _apply_patch(
+        self, conn: Connection, row: repo.StoredResource, body: dict[str, Any], with_members: bool, actor: str
+    ) -> tuple[repo.StoredResource, bool]:
+        """The general PATCH: the resource as a model, the operations applied to it, the result written back.
+
+        A Group's members are in the model only when an operation may touch them (a rename of a group of 10,000
+        need not read and validate them); a User's groups never are (readOnly and computed)."""
+        resource_type = row.resource_type
+        related = repo.memberships(conn, "Group", [row.id], self.base_url).get(row.id) if with_members else None
+        current = repo.to_scim(row, self.base_url, related)
+        current.pop("meta", None)
+        current.pop("groups", None)  # a User's: never patchable (a Group has no such attribute)
+        model, changed = apply_patch(resource_type, current, normalise_patch(resource_type, body, current))
+        if not changed:
+            return row, False
+        document = stored_document(model)
+        _require_user_name(resource_type, document, current.get("userName"))
+        if resource_type == "User":
+            tombstones.check(conn, "patch", document, current)
+        members = _member_refs(model.model_dump()) if with_members else []
+        kept, keep_members = self._minimised(conn, resource_type, "patch", document, bool(members), actor)
+        members = members if keep_members else []
+        if resource_type == "Group" and _holds_already(row, kept, members, related):
+            return row, False  # e.g. a member added who was one already
+        self._record(conn, "patched", resource_type, row.id, actor)
+        try:
+            row = repo.update_resource(conn, row, kept, datetime.now(UTC))
+        except IntegrityError as exc:
+            raise _uniqueness(exc) from exc
+        if with_members:
+            self._replace_members(conn, row.id, self._typed_members(conn, members))
+        return row, True
+
+    def _edit_members(
+        self, conn: Connection, row: repo.StoredResource, edit: MembershipEdit, actor: str
+    ) -> tuple[repo.StoredResource, bool]:
+        """A membership-only PATCH (app/scim/members.py) by the rows it names; a new version only when a
+        membership changed, as the general path gives one only when the resource changed."""
+        added = self._typed_members(conn, list(edit.add))
+        changed = repo.edit_members(conn, row.id, added, edit.remove, edit.clear)
+        if not changed:
+            return row, False
+        self._record(conn, "patched", "Group", row.id, actor)
+        sync.membership_changed(conn, self.policy.for_connection(conn).policy, changed)
+        return repo.touch(conn, row, datetime.now(UTC)), True
+
     def _replace_members(self, conn: Connection, group_id: str, typed: list[tuple[str, str]]) -> None:
         changed = repo.replace_members(conn, group_id, typed)
         if changed:  # a member who joins or leaves a group may enter or leave a scoped recipient's scope
@@ -544,6 +572,14 @@ def _require_user_name(resource_type: str, document: dict[str, Any], previous: A
         raise ScimError(400, "'userName' is required.", "invalidValue")
     if user_name != previous:
         check_user_name(user_name)
+
+
+def _holds_already(
+    row: repo.StoredResource, document: dict[str, Any], members: list[str], held: list[dict[str, Any]] | None
+) -> bool:
+    """Whether a Group's patched document and members are what is stored: the model reports a duplicate member
+    appended as a change, yet nothing stored would change, so there is no new version, audit entry or push."""
+    return document == json.loads(row.document) and set(members) == {member["value"] for member in held or []}
 
 
 def _member_refs(body: dict[str, Any]) -> list[str]:

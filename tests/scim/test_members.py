@@ -1,0 +1,230 @@
+"""Membership-only Group PATCHes (app/scim/members.py): read as an edit by id, with the general path's outcome."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from app.audit.tables import AuditEvent
+from app.directory.errors import ScimError
+from app.scim import service as service_module
+from app.scim.members import MembershipEdit, membership_edit, touches_members
+from app.scim.service import ScimService
+from tests.conftest import GROUP_SCHEMA, new_user, patch_body
+
+
+def _ids(value: list[str]) -> list[dict[str, str]]:
+    return [{"value": member} for member in value]
+
+
+# -- reading the body ---------------------------------------------------------------------------------------------
+
+
+def test_entra_add_and_remove_are_edits() -> None:
+    body = patch_body({"op": "Add", "path": "members", "value": _ids(["a", "b"])})
+    assert membership_edit(body) == MembershipEdit(False, ("a", "b"), frozenset())
+    body = patch_body({"op": "Remove", "path": "members", "value": _ids(["a"])})
+    assert membership_edit(body) == MembershipEdit(False, (), frozenset({"a"}))
+
+
+def test_okta_filter_removal_and_later_operations_override_earlier_ones() -> None:
+    body = patch_body(
+        {"op": "add", "path": "members", "value": [{"value": "a", "display": "Ada"}, {"value": "b"}]},
+        {"op": "remove", "path": 'members[value eq "a"]'},
+        {"op": "add", "path": "members", "value": _ids(["c"])},
+        {"op": "remove", "path": "members", "value": _ids(["c"])},
+        {"op": "add", "path": "members", "value": _ids(["c"])},
+    )
+    assert membership_edit(body) == MembershipEdit(False, ("b", "c"), frozenset({"a"}))
+
+
+def test_replace_and_remove_of_the_whole_list_clear_first() -> None:
+    body = patch_body({"op": "replace", "path": "members", "value": _ids(["x"])})
+    assert membership_edit(body) == MembershipEdit(True, ("x",), frozenset())
+    body = patch_body({"op": "add", "path": "members", "value": _ids(["x"])}, {"op": "remove", "path": "members"})
+    assert membership_edit(body) == MembershipEdit(True, (), frozenset())
+
+
+@pytest.mark.parametrize(
+    "operation",
+    [
+        {"op": "replace", "path": "displayName", "value": "Staff"},  # another attribute
+        {"op": "add", "value": {"members": _ids(["a"])}},  # path-less
+        {"op": "remove", "path": 'members[display eq "Ada"]'},  # another filter
+        {"op": "remove", "path": 'members[value eq "a\\"b"]'},  # an escape in the id
+        {"op": "add", "path": "members", "value": [{"value": "a", "type": "User"}]},  # more than value and display
+        {"op": "add", "path": "members", "value": [{"value": ""}]},  # no id
+        {"op": "add", "path": "members", "value": []},  # adds nothing: the general path judges it
+        {"op": "add", "path": "members"},  # no value
+        {"op": "move", "path": "members", "value": _ids(["a"])},  # not an operation
+        {"Op": "add", "path": "members", "value": _ids(["a"])},  # a tolerated spelling: the general path's
+        {"op": "remove", "path": 'members[value eq "a"]', "value": _ids(["b"])},  # a filter and a value
+    ],
+)
+def test_anything_else_takes_the_general_path(operation: dict[str, Any]) -> None:
+    assert membership_edit(patch_body(operation)) is None
+
+
+def test_a_body_the_general_path_would_judge_is_left_to_it() -> None:
+    operation = {"op": "add", "path": "members", "value": _ids(["a"])}
+    assert membership_edit({"Operations": [operation]}) is None  # no schemas
+    assert membership_edit({**patch_body(operation), "id": "x"}) is None
+    assert membership_edit(patch_body()) is None
+
+
+# -- applied to a vault -------------------------------------------------------------------------------------------
+
+
+def _users(service: ScimService, prefix: str, count: int) -> list[str]:
+    return [service.create("User", new_user(f"{prefix}{n}@example.test")).body["id"] for n in range(count)]
+
+
+def _group(service: ScimService, members: list[str]) -> str:
+    body = {"schemas": [GROUP_SCHEMA], "displayName": "Staff", "members": _ids(members)}
+    return str(service.create("Group", body).body["id"])
+
+
+def _outcome(service: ScimService, group_id: str, body: dict[str, Any]) -> tuple[Any, ...]:
+    """What a client sees of a PATCH: the status (or error type) and the members and version a GET then shows."""
+    before = service.get("Group", group_id).body["meta"]["version"]
+    try:
+        answer: Any = service.patch("Group", group_id, body).status
+    except ScimError as error:
+        answer = (error.status, error.scim_type)
+    after = service.get("Group", group_id).body
+    members = sorted(member["value"] for member in after.get("members", []))
+    return answer, members, after["meta"]["version"] != before
+
+
+SEQUENCES = {
+    "add one": lambda u: [{"op": "add", "path": "members", "value": _ids([u[3]])}],
+    "add one held": lambda u: [{"op": "add", "path": "members", "value": _ids([u[0]])}],
+    "add two, one twice": lambda u: [{"op": "add", "path": "members", "value": _ids([u[3], u[4], u[3]])}],
+    "remove by filter": lambda u: [{"op": "remove", "path": f'members[value eq "{u[1]}"]'}],
+    "remove by value list": lambda u: [{"op": "remove", "path": "members", "value": _ids([u[0], u[2]])}],
+    "remove all": lambda u: [{"op": "remove", "path": "members"}],
+    "replace": lambda u: [{"op": "replace", "path": "members", "value": _ids([u[2], u[4]])}],
+    "add then remove it": lambda u: [
+        {"op": "add", "path": "members", "value": _ids([u[3]])},
+        {"op": "remove", "path": f'members[value eq "{u[3]}"]'},
+    ],
+    "remove then add back": lambda u: [
+        {"op": "remove", "path": "members", "value": _ids([u[0]])},
+        {"op": "add", "path": "members", "value": _ids([u[0]])},
+    ],
+    "add an unknown id": lambda u: [{"op": "add", "path": "members", "value": _ids([u[3], "no-such-member"])}],
+    "add the group itself": lambda u: [{"op": "add", "path": "members", "value": _ids([u[-1]])}],
+    "rename": lambda u: [{"op": "replace", "path": "displayName", "value": "Everyone"}],
+    "rename to the same name": lambda u: [{"op": "replace", "path": "displayName", "value": "Staff"}],
+    "rename and add": lambda u: [
+        {"op": "replace", "path": "displayName", "value": "Everyone"},
+        {"op": "add", "path": "members", "value": _ids([u[3]])},
+    ],
+    "path-less replace with members": lambda u: [{"op": "replace", "value": {"members": _ids([u[4]])}}],
+    "remove by display filter": lambda u: [{"op": "remove", "path": 'members[display eq "nobody"]'}],
+}
+
+
+@pytest.mark.parametrize("name", sorted(SEQUENCES))
+def test_the_edit_has_the_general_paths_outcome(
+    service: ScimService, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    """Each sequence on two identical groups: one by the edit, one with the edit turned off (the general path)."""
+    users = _users(service, f"seq-{name.replace(' ', '-')}-", 5)
+    fast_group, general_group = _group(service, users[:3]), _group(service, users[:3])
+    fast = _outcome(service, fast_group, patch_body(*SEQUENCES[name]([*users, fast_group])))
+    monkeypatch.setattr(service_module, "membership_edit", lambda body: None)
+    general = _outcome(service, general_group, patch_body(*SEQUENCES[name]([*users, general_group])))
+    if name == "add the group itself":
+        fast, general = (fast[0], len(fast[1]), fast[2]), (general[0], len(general[1]), general[2])
+    assert fast == general
+
+
+def test_a_join_does_not_go_through_the_whole_group(service: ScimService, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The point of the edit: a join to a large group neither validates nor rewrites the group (it failed before:
+    every membership PATCH was applied to the whole group as a model)."""
+    users = _users(service, "join-", 3)
+    group_id = _group(service, users[:2])
+
+    def whole_group(*args: object) -> None:
+        raise AssertionError("a membership PATCH went through the whole-group model")
+
+    monkeypatch.setattr(service_module, "apply_patch", whole_group)
+    answer = service.patch("Group", group_id, patch_body({"op": "add", "path": "members", "value": _ids([users[2]])}))
+    assert sorted(member["value"] for member in answer.body["members"]) == sorted(users)
+    assert answer.headers["ETag"] == answer.body["meta"]["version"] != 'W/"1"'
+
+
+def test_a_join_is_audited_once_and_a_repeat_not_at_all(service: ScimService) -> None:
+    users = _users(service, "audit-join-", 2)
+    group_id = _group(service, users[:1])
+    join = patch_body({"op": "add", "path": "members", "value": _ids([users[1]])})
+
+    def patched() -> int:
+        with service.vault.read_connection() as conn:
+            rows = conn.execute(select(AuditEvent.kind).where(AuditEvent.kind == "scim.resource.patched")).all()
+        return len(rows)
+
+    before = patched()
+    first = service.patch("Group", group_id, join)
+    assert patched() == before + 1
+    again = service.patch("Group", group_id, join)
+    assert patched() == before + 1  # nothing changed: no entry, no new version
+    assert again.body["meta"]["version"] == first.body["meta"]["version"]
+
+
+def test_an_unknown_member_stores_nothing_of_the_request(service: ScimService) -> None:
+    users = _users(service, "unknown-", 2)
+    group_id = _group(service, users[:1])
+    body = patch_body(
+        {"op": "remove", "path": "members", "value": _ids([users[0]])},
+        {"op": "add", "path": "members", "value": _ids([users[1], "not-a-resource"])},
+    )
+    with pytest.raises(ScimError) as refused:
+        service.patch("Group", group_id, body)
+    assert (refused.value.status, refused.value.scim_type) == (400, "invalidValue")
+    assert "not-a-resource" not in json.dumps(refused.value.detail)  # names the position, never the value
+    held = service.get("Group", group_id).body
+    assert [member["value"] for member in held["members"]] == users[:1]
+    assert held["meta"]["version"] == 'W/"1"'
+
+
+@pytest.mark.parametrize(
+    ("operation", "touches"),
+    [
+        ({"op": "replace", "path": "displayName", "value": "Staff"}, False),
+        ({"op": "replace", "value": {"displayName": "Staff", "externalId": "x"}}, False),
+        ({"op": "add", "path": "members", "value": []}, True),
+        ({"Op": "remove", "Path": 'Members[value eq "a"]'}, True),
+        ({"op": "remove", "path": f"{GROUP_SCHEMA}:members"}, True),
+        ({"op": "replace", "value": {"Members": []}}, True),
+        ({"op": "replace", "value": {GROUP_SCHEMA: {"members": []}}}, True),
+        ({"op": "replace", "value": "not an object"}, True),
+    ],
+)
+def test_which_patches_may_touch_members(operation: dict[str, Any], touches: bool) -> None:
+    assert touches_members(patch_body(operation)) is touches
+    assert touches_members({"Operations": "not a list"}) is True
+
+
+def test_a_rename_does_not_read_the_members_into_the_model(
+    service: ScimService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rename of a large group validated every member (it failed before: the members were in the model)."""
+    users = _users(service, "model-rename-", 2)
+    group_id = _group(service, users)
+    seen: list[dict[str, Any]] = []
+    real = service_module.apply_patch
+
+    def spy(resource_type: str, current: dict[str, Any], body: dict[str, Any]) -> Any:
+        seen.append(current)
+        return real(resource_type, current, body)
+
+    monkeypatch.setattr(service_module, "apply_patch", spy)
+    answer = service.patch("Group", group_id, patch_body({"op": "replace", "path": "displayName", "value": "All"}))
+    assert "members" not in seen[0]
+    assert answer.body["displayName"] == "All"
+    assert sorted(member["value"] for member in answer.body["members"]) == sorted(users)
