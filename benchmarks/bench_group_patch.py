@@ -93,6 +93,16 @@ def measure(size: int, repeats: int) -> dict[str, float]:
         figures["remove it (members[value eq])"] = median_ms(remove, repeats)
         figures["remove one (Entra value list)"] = median_ms(remove_entra, repeats)
         figures["rename the group"] = median_ms(rename, repeats)
+        if hasattr(service, "patch") and "projection" in service.patch.__code__.co_varnames:  # not before 2026-12
+            from app.directory.projection import Projection
+
+            quiet = Projection(exclude=("members",))
+
+            def add_quietly(number: int) -> object:
+                operation = {"op": "add", "path": "members", "value": [{"value": spare[number]}]}
+                return service.patch("Group", group_id, body(operation), projection=quiet)
+
+            figures["add one, excludedAttributes=members"] = median_ms(add_quietly, repeats)
         service.close()
         vault.close()
     return figures

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from app.directory.errors import invalid_value
@@ -118,3 +119,30 @@ def wants_related(resource_type: str, include: list[str], exclude: list[str]) ->
     if include:
         return any(item.lower().split(".")[0] == name for item in include)
     return not any(item.lower() == name for item in exclude)
+
+
+@dataclass(frozen=True)
+class Projection:
+    """``attributes`` or ``excludedAttributes`` as a client asked: RFC 7644 §3.9 lets it ask on any operation that
+    returns a resource, a POST, PUT or PATCH included. Asking for a Group without ``members`` spares reading them
+    (a membership change of a group of 10,000 answers in a fraction of the time)."""
+
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, attributes: str | None, excluded: str | None) -> Projection:
+        """Parsed from the query; both at once is a 400 before anything is written."""
+        include, exclude = parse_list(attributes), parse_list(excluded)
+        if include and exclude:
+            raise invalid_value("Use either 'attributes' or 'excludedAttributes', not both.")
+        return cls(tuple(include), tuple(exclude))
+
+    def wants_related(self, resource_type: str) -> bool:
+        return wants_related(resource_type, list(self.include), list(self.exclude))
+
+    def apply(self, document: dict[str, Any], schema: ResourceSchema) -> dict[str, Any]:
+        return project(document, schema, list(self.include), list(self.exclude))
+
+
+WHOLE = Projection()  # no attributes asked: the whole resource

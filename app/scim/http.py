@@ -29,6 +29,7 @@ from app.core.errors import StorageFull, VaultLocked
 from app.core.events import EventBus, RequestServed
 from app.directory.errors import ScimError, method_not_allowed, storage_full
 from app.directory.input_guard import refuse_json_constant, refuse_repeated_names
+from app.directory.projection import Projection
 from app.directory.query import QueryParams
 from app.scim import discovery
 from app.scim.auth import Authenticator
@@ -226,19 +227,20 @@ class ScimApp:
                 params = QueryParams.from_query_string(dict(request.query_params))
                 return _listed(request, self.service.search_json((resource_type,), params))
             self._require(request.method, "POST", "GET, HEAD, POST")
-            result = await self._offload(self.service.create, resource_type, await self._object_body(request))
+            projection = _projection(request)
+            body = await self._object_body(request)
+            result = await self._offload(self.service.create, resource_type, body, projection)
         elif method == "GET":
             query = request.query_params
             encoded = self.service.get_json(
                 resource_type, resource_id, query.get("attributes"), query.get("excludedAttributes"), preconditions
             )
             return Response(encoded.body, encoded.status, encoded.headers, SCIM_MEDIA_TYPE if encoded.body else None)
-        elif method == "PUT":
+        elif method in ("PUT", "PATCH"):
+            projection = _projection(request)
             body = await self._object_body(request)
-            result = await self._offload(self.service.replace, resource_type, resource_id, body, preconditions)
-        elif method == "PATCH":
-            body = await self._object_body(request)
-            result = await self._offload(self.service.patch, resource_type, resource_id, body, preconditions)
+            write = self.service.replace if method == "PUT" else self.service.patch
+            result = await self._offload(write, resource_type, resource_id, body, preconditions, projection)
         elif method == "DELETE":
             result = await self._offload(self.service.delete, resource_type, resource_id, preconditions)
         else:
@@ -314,3 +316,9 @@ class ScimApp:
                 raise ScimError(413, f"The body exceeds {discovery.MAX_PAYLOAD_BYTES} bytes.", "tooMany")
             chunks.append(chunk)
         return b"".join(chunks)
+
+
+def _projection(request: Request) -> Projection:
+    """``attributes`` / ``excludedAttributes`` of a write (RFC 7644 §3.9), refused before the body is read when
+    both are given."""
+    return Projection.of(request.query_params.get("attributes"), request.query_params.get("excludedAttributes"))

@@ -27,7 +27,7 @@ from app.directory import repository as repo
 from app.directory.errors import ScimError, invalid_value, not_found
 from app.directory.identity_strings import check_user_name
 from app.directory.input_guard import refuse_oversized_patch, refuse_oversized_values, refuse_unpaired_surrogates
-from app.directory.projection import parse_list, project, wants_related
+from app.directory.projection import WHOLE, Projection, parse_list, project, wants_related
 from app.directory.query import QueryParams, search, search_json
 from app.directory.schema import schema_for
 from app.directory.validation import apply_patch, require_declared_schema, stored_document, validate_resource
@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 
 RESOURCE_TYPES = ("User", "Group")
 T = TypeVar("T")
+Answer = tuple[dict[str, Any], dict[str, str]]  # a write's response body and headers
 
 
 @dataclass
@@ -197,11 +198,15 @@ class ScimService:
         return search_json(self.vault, self.policy.get().minimiser, self.base_url, resource_types, params)
 
     # -- writes ------------------------------------------------------------------------------------
-    def create(self, resource_type: str, body: dict[str, Any]) -> ScimResponse:
-        return self.prepare_create(resource_type, body)()
+    def create(self, resource_type: str, body: dict[str, Any], projection: Projection = WHOLE) -> ScimResponse:
+        return self.prepare_create(resource_type, body, projection=projection)()
 
     def prepare_create(
-        self, resource_type: str, body: dict[str, Any], resource_id: str | None = None
+        self,
+        resource_type: str,
+        body: dict[str, Any],
+        resource_id: str | None = None,
+        projection: Projection = WHOLE,
     ) -> Callable[[], ScimResponse]:
         """Check and validate a create now; the returned call writes it.
 
@@ -216,15 +221,20 @@ class ScimService:
         _require_user_name(resource_type, document, None)
         members = _member_refs(body) if resource_type == "Group" else []
         new_id = resource_id or new_resource_id()
-        return lambda: self._write_create(resource_type, new_id, document, members)
+        return lambda: self._write_create(resource_type, new_id, document, members, projection)
 
     def _write_create(
-        self, resource_type: str, resource_id: str, document: dict[str, Any], members: list[str]
+        self,
+        resource_type: str,
+        resource_id: str,
+        document: dict[str, Any],
+        members: list[str],
+        projection: Projection,
     ) -> ScimResponse:
         now = datetime.now(UTC)
         actor = current_actor.get()
 
-        def work(conn: Connection) -> dict[str, Any]:
+        def work(conn: Connection) -> Answer:
             if resource_type == "User":  # an erased person sent again: refused, not re-created
                 tombstones.check(conn, "create", document)
             kept, keep_members = self._minimised(conn, resource_type, "create", document, bool(members), actor)
@@ -236,20 +246,30 @@ class ScimService:
                 raise _uniqueness(exc) from exc
             if typed:
                 self._replace_members(conn, resource_id, typed)
-                return self._representation(conn, row)
-            return repo.to_scim(row, self.base_url, None)  # nothing can reference a resource this new
+            # A new User: nothing can reference a resource this new, so it has no groups to read.
+            return self._representation(conn, row, projection, related=bool(typed))
 
         output = self._execute_enforced(work, actor)
         self._publish(resource_type, created=(resource_id,))
-        return _response(output, 201)
+        return ScimResponse(201, *output)
 
     def replace(
-        self, resource_type: str, resource_id: str, body: dict[str, Any], preconditions: Preconditions = Preconditions()
+        self,
+        resource_type: str,
+        resource_id: str,
+        body: dict[str, Any],
+        preconditions: Preconditions = Preconditions(),
+        projection: Projection = WHOLE,
     ) -> ScimResponse:
-        return self.prepare_replace(resource_type, resource_id, body, preconditions)()
+        return self.prepare_replace(resource_type, resource_id, body, preconditions, projection)()
 
     def prepare_replace(
-        self, resource_type: str, resource_id: str, body: dict[str, Any], preconditions: Preconditions = Preconditions()
+        self,
+        resource_type: str,
+        resource_id: str,
+        body: dict[str, Any],
+        preconditions: Preconditions = Preconditions(),
+        projection: Projection = WHOLE,
     ) -> Callable[[], ScimResponse]:
         """Check and validate a PUT now; the returned call writes it (Bulk prepares before taking the writer).
 
@@ -261,7 +281,9 @@ class ScimService:
         )
         document = stored_document(model)
         members = _member_refs(body) if resource_type == "Group" else None
-        return lambda: self._write_replace(resource_type, resource_id, body, document, members, preconditions)
+        return lambda: self._write_replace(
+            resource_type, resource_id, body, document, members, (preconditions, projection)
+        )
 
     def _write_replace(
         self,
@@ -270,11 +292,12 @@ class ScimService:
         body: dict[str, Any],
         document: dict[str, Any],
         members: list[str] | None,
-        preconditions: Preconditions,
+        asked: tuple[Preconditions, Projection],
     ) -> ScimResponse:
         actor = current_actor.get()
+        preconditions, projection = asked
 
-        def work(conn: Connection) -> dict[str, Any]:
+        def work(conn: Connection) -> Answer:
             nonlocal members
             row = self._load_for_write(conn, resource_type, resource_id, preconditions)
             _require_user_name(resource_type, document, json.loads(row.document).get("userName"))
@@ -291,14 +314,19 @@ class ScimService:
                 raise _uniqueness(exc) from exc
             if members is not None:
                 self._replace_members(conn, resource_id, self._typed_members(conn, members))
-            return self._representation(conn, row)
+            return self._representation(conn, row, projection)
 
         output = self._execute_enforced(work, actor, (resource_type, resource_id, "PUT", body))
         self._publish(resource_type, modified=(resource_id,))
-        return _response(output, 200)
+        return ScimResponse(200, *output)
 
     def patch(
-        self, resource_type: str, resource_id: str, body: dict[str, Any], preconditions: Preconditions = Preconditions()
+        self,
+        resource_type: str,
+        resource_id: str,
+        body: dict[str, Any],
+        preconditions: Preconditions = Preconditions(),
+        projection: Projection = WHOLE,
     ) -> ScimResponse:
         if not isinstance(body, dict):
             raise ScimError(400, "A PATCH body is a JSON object.", "invalidSyntax")
@@ -308,18 +336,18 @@ class ScimService:
         edit = membership_edit(body) if resource_type == "Group" else None
         with_members = resource_type == "Group" and touches_members(body)
 
-        def work(conn: Connection) -> tuple[dict[str, Any], bool]:
+        def work(conn: Connection) -> tuple[Answer, bool]:
             row = self._load_for_write(conn, resource_type, resource_id, preconditions)
             if edit is not None and self.policy.for_connection(conn).minimiser.holds_members():
                 row, changed = self._edit_members(conn, row, edit, actor)
             else:
                 row, changed = self._apply_patch(conn, row, body, with_members, actor)
-            return self._representation(conn, row), changed
+            return self._representation(conn, row, projection), changed
 
         output, changed = self._execute_enforced(work, actor, (resource_type, resource_id, "PATCH", body))
         if changed:
             self._publish(resource_type, modified=(resource_id,))
-        return _response(output, 200)
+        return ScimResponse(200, *output)
 
     def delete(
         self, resource_type: str, resource_id: str, preconditions: Preconditions = Preconditions()
@@ -434,9 +462,17 @@ class ScimService:
         if self.vault.is_open:
             self.janitor.flush()
 
-    def _representation(self, conn: Connection, row: repo.StoredResource) -> dict[str, Any]:
-        related = repo.memberships(conn, row.resource_type, [row.id], self.base_url).get(row.id)
-        return repo.to_scim(row, self.base_url, related)
+    def _representation(
+        self, conn: Connection, row: repo.StoredResource, projection: Projection, related: bool = True
+    ) -> Answer:
+        """The body a write answers with, as the client asked it (memberships read only when it shows them), and
+        its headers (from the row: the body may leave out ``meta``)."""
+        memberships = None
+        if related and projection.wants_related(row.resource_type):
+            memberships = repo.memberships(conn, row.resource_type, [row.id], self.base_url).get(row.id)
+        schema = schema_for(row.resource_type)
+        body = projection.apply(repo.to_scim(row, self.base_url, memberships), schema)
+        return body, {"ETag": repo.etag(row), "Location": f"{self.base_url}{schema.endpoint}/{row.id}"}
 
     # -- helpers -----------------------------------------------------------------------------------
     def _load_for_write(
@@ -537,11 +573,6 @@ def _keep_omitted_active(
     current = row.active
     if current is not None:
         document["active"] = current
-
-
-def _response(document: dict[str, Any], status: int) -> ScimResponse:
-    meta = document["meta"]
-    return ScimResponse(status, document, {"ETag": meta["version"], "Location": meta["location"]})
 
 
 def _uniqueness(exc: IntegrityError) -> ScimError:

@@ -202,6 +202,42 @@ def test_group_membership_and_cascade(client: httpx.Client, live: LiveServer) ->
         assert session.scalar(select(func.count()).select_from(GroupMember).where(GroupMember.group_id == gid)) == 0
 
 
+def test_writes_answer_with_the_attributes_asked(client: httpx.Client, live: LiveServer) -> None:
+    """RFC 7644 §3.9: ``attributes`` / ``excludedAttributes`` apply to any operation that returns a resource. They
+    were ignored on POST, PUT and PATCH: a membership change of a large group always answered every member."""
+    created = client.post("/Users", params={"attributes": "userName"}, json=new_user("proj-a@example.com"))
+    assert created.status_code == 201, created.text
+    assert set(created.json()) == {"schemas", "id", "userName"}
+    assert created.headers["ETag"] == 'W/"1"' and created.headers["Location"].endswith(created.json()["id"])
+    member = created.json()["id"]
+    group = client.post(
+        "/Groups",
+        params={"excludedAttributes": "members,meta"},
+        json={"schemas": [GROUP_SCHEMA], "displayName": "Projected", "members": [{"value": member}]},
+    )
+    assert group.status_code == 201 and set(group.json()) == {"schemas", "id", "displayName"}
+    gid = group.json()["id"]
+    rename = patch_body({"op": "replace", "path": "displayName", "value": "Projected 2"})
+    patched = client.patch(f"/Groups/{gid}", params={"excludedAttributes": "members"}, json=rename)
+    assert patched.status_code == 200 and "members" not in patched.json()
+    assert patched.json()["meta"]["version"] == patched.headers["ETag"] == 'W/"2"'
+    replaced = client.put(
+        f"/Users/{member}", params={"attributes": "active"}, json=new_user("proj-a@example.com", active=False)
+    )
+    assert replaced.status_code == 200 and replaced.json()["active"] is False and "userName" not in replaced.json()
+    assert client.get(f"/Groups/{gid}").json()["members"][0]["value"] == member
+
+
+def test_a_write_asking_for_both_projections_is_refused_before_it_is_written(
+    client: httpx.Client, live: LiveServer
+) -> None:
+    before = resource_count(live.server.vault)
+    both = {"attributes": "userName", "excludedAttributes": "emails"}
+    refused = client.post("/Users", params=both, json=new_user("proj-both@example.com"))
+    assert_scim_error(refused, 400, "invalidValue")
+    assert resource_count(live.server.vault) == before
+
+
 # -- errors leave the store unchanged -------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("content", "content_type", "status", "scim_type"),
