@@ -11,7 +11,7 @@ fresh copy of it, so each sees the same data and none sees another's writes.
 
 Phases: ``get`` (GET by id), ``eq`` (``userName eq``), ``create`` (POST), ``patch`` (PATCH replace). Printed:
 per tree and phase, the median rate, server CPU per request and p95 over the rounds, and each tree's ratio to
-the first tree.
+the first tree; then each tree's peak RSS (VmHWM) over its phases.
 """
 
 from __future__ import annotations
@@ -83,6 +83,7 @@ def one_run(root: Path, seeded: Path, ids: dict[int, str], args: argparse.Namesp
                 if result.errors:
                     raise RuntimeError(f"{root}: {phase}: {result.errors} errors, first: {result.first_error}")
                 out[phase] = result.summary()
+            out["memory"] = {"peak_mb": server.rss_kb().get("VmHWM", 0) / 1024}
         finally:
             load.close()
             server.stop()
@@ -132,6 +133,8 @@ def print_table(trees: list[tuple[str, Path]], runs: dict[str, list[dict[str, di
             print(f"{phase:8} {name:10} {rate:9.1f} {cpu:11.3f} {med(name, phase, 'p95_ms'):8.2f} "
                   f"{rate / med(first, phase, 'rate_per_s'):10.2f}× "
                   f"{cpu / med(first, phase, 'server_cpu_ms_per_req'):9.2f}×")  # fmt: skip
+    for name, _ in trees:  # after the phases, on a server started on the seeded copy (seeding not included)
+        print(f"{'RSS peak':8} {name:10} {med(name, 'memory', 'peak_mb'):9.0f} MB")
 
 
 if __name__ == "__main__":
