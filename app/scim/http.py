@@ -69,6 +69,16 @@ def _error(error: ScimError, headers: dict[str, str] | None = None) -> Response:
     return _json(error.body(), error.status, {**error.headers, **(headers or {})} or None)
 
 
+def _one_authorization(request: Request) -> str | None:
+    """The request's one ``Authorization`` header, or ``None`` when it has none or several.
+
+    Two headers are not two chances: each layer in front of the server (a proxy, a WAF, a log) may read a different
+    one, and a request naming a wrong credential beside a right one is not one the IdP sends. Refused as no token.
+    """
+    values = request.headers.getlist("authorization")
+    return values[0] if len(values) == 1 else None
+
+
 def _depth(value: Any) -> int:
     deepest, stack = 0, [(value, 1)]
     while stack:
@@ -159,7 +169,7 @@ class ScimApp:
 
     async def _handle(self, request: Request) -> Response:
         source = request.client.host if request.client else "unknown"
-        client = self.authenticator.authenticate(request.headers.get("authorization"), source)
+        client = self.authenticator.authenticate(_one_authorization(request), source)
         if client is None:
             return self._unauthenticated(source)
         request.state.authenticated = True
