@@ -21,7 +21,7 @@ from sqlalchemy import Connection, select
 from app.audit.trail import Event, append, canonical, iso_utc
 from app.core.errors import ConfigError
 from app.erasure import signing, source, tombstones
-from app.erasure.model import GROUNDS, label
+from app.erasure.model import GROUNDS, TERMINAL, label
 from app.erasure.steps import utc
 from app.erasure.tables import ErasureExchange, ErasureRequest, ErasureStep, ErasureSubject
 from app.store.vault import Vault
@@ -31,6 +31,8 @@ _Q = ErasureRequest.__table__
 _SUB = ErasureSubject.__table__
 _S = ErasureStep.__table__
 _X = ErasureExchange.__table__
+TERMINAL_STATES = frozenset(state.value for state in TERMINAL)
+NOT_RECORDED = "not recorded (closed before Custos kept closing times)"
 
 
 def _time(moment: datetime | None) -> str | None:
@@ -126,6 +128,7 @@ def _step(step: Any, exchanges: list[dict[str, Any]]) -> dict[str, Any]:
         "first_attempt": _time(step.first_attempt),
         "last_attempt": _time(step.last_attempt),
         "confirmed": _time(step.confirmed),
+        "closed": _closed(step),
         "http_statuses": [x["status"] for x in exchanges],
         "exchanges": exchanges,
         "verification": verification,
@@ -133,6 +136,14 @@ def _step(step: Any, exchanges: list[dict[str, Any]]) -> dict[str, Any]:
     if step.attested_by:
         entry["attestation"] = {"by": step.attested_by, "at": _time(step.attested_at), "note": step.attestation_note}
     return entry
+
+
+def _closed(step: Any) -> str | None:
+    """When the step closed, as recorded then; None while it is open. A step closed before closing times were
+    recorded says so rather than borrowing another moment."""
+    if step.state not in TERMINAL_STATES:
+        return None
+    return _time(step.closed_at) or NOT_RECORDED
 
 
 def sign(content: dict[str, Any], signer: signing.Signer) -> dict[str, Any]:

@@ -68,6 +68,7 @@ def write_pdf(receipt: dict[str, Any], path: Path) -> None:
         pdf,
         [
             ("Erased at", local.get("erased_at")),
+            ("Storage scrubbed at", local.get("scrubbed_at")),
             ("Subjects", local.get("subjects")),
             ("Rows deleted", local.get("rows_deleted")),
             ("Queued pushes removed", local.get("outbox_items_deleted")),
@@ -136,7 +137,8 @@ def _target(pdf: FPDF, target: dict[str, Any]) -> None:
     )
     pdf.set_font(_FONT, "", 7.5)
     confirmed = f", confirmed {target['confirmed']}" if target.get("confirmed") else ""
-    lines = [f"requested {target['requested']}{confirmed}, {target['attempts']} attempt(s)"]
+    closed = f", closed {target['closed']}" if target.get("closed") else ", still open"
+    lines = [f"requested {target['requested']}{confirmed}{closed}, {target['attempts']} attempt(s)"]
     for exchange in target["exchanges"]:
         status = exchange["status"] if exchange["status"] is not None else "no answer"
         digest = f"  body sha256 {exchange['sha256'][:16]}…" if exchange.get("sha256") else ""

@@ -101,9 +101,18 @@ def _line(target: str, rows: list[Any]) -> TargetLine:
             text += f": {first.reason}"
         if len(rows) > 1:
             text = f"{len(rows)} subjects, {text}"
-        return TargetLine(target, first.state, text)
+        return TargetLine(target, first.state, text + _closed(rows))
     counts = ", ".join(f"{state} {count}" for state, count in states.most_common())
     return TargetLine(target, "mixed", counts)
+
+
+def _closed(rows: list[Any]) -> str:
+    """When the line's steps closed, as each step recorded it (the last of them); nothing while one is open or a
+    step closed before closing times were kept: no other moment stands in for it."""
+    moments = [utc(row.closed_at) for row in rows]
+    if any(moment is None for moment in moments):
+        return ""
+    return f", closed {max(m for m in moments if m is not None):%Y-%m-%d %H:%M:%S} UTC"
 
 
 def local_line(status: RequestStatus) -> str:

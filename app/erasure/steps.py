@@ -77,6 +77,7 @@ def create(
         elif target.erase_mode == "manual":
             state, reason = State.WAITING_MANUAL, _MANUAL_REASON
         resolved = state in RESOLVED
+        closed_at = now if state in TERMINAL else None  # skipped on creation: it closed now
         rows.append(
             {
                 "request_id": request_id,
@@ -93,6 +94,7 @@ def create(
                 "attempts": 0,
                 "next_attempt": next_attempt,
                 "requested": now,
+                "closed_at": closed_at,
             }
         )
         states.append(state)
@@ -135,6 +137,7 @@ def create_for_recipients(
             "attempts": 0,
             "next_attempt": now,
             "requested": now,
+            "closed_at": None,
         }
         for recipient_id, name in recipients
     ]
@@ -204,9 +207,9 @@ def _landed(now: datetime) -> Any:
     )
 
 
-_ANY_CLAIMABLE = select(_S.c.id).where(
-    _S.c.state.in_([State.QUEUED.value, State.FAILED.value, State.IN_PROGRESS.value])
-).limit(1)
+_ANY_CLAIMABLE = (
+    select(_S.c.id).where(_S.c.state.in_([State.QUEUED.value, State.FAILED.value, State.IN_PROGRESS.value])).limit(1)
+)
 
 
 def any_claimable(conn: Connection) -> bool:
@@ -328,7 +331,7 @@ _SET_FAILED = (
 _SET_TERMINAL = (
     update(_S)
     .where(_S.c.id == bindparam("sid"))
-    .values(state=bindparam("to"), reason=bindparam("why"), lease_until=None)
+    .values(state=bindparam("to"), reason=bindparam("why"), lease_until=None, closed_at=bindparam("closed"))
 )
 _SET_RESOLVED = (
     update(_S)
@@ -337,6 +340,7 @@ _SET_RESOLVED = (
         state=bindparam("to"),
         reason=bindparam("why"),
         confirmed=bindparam("at"),
+        closed_at=bindparam("closed"),
         method=bindparam("how"),
         resource_id=None,
         remote_id=None,
@@ -382,7 +386,7 @@ def record(
         if state in RESOLVED:
             resolved.append((work.id, state, reason, "verified" if state == State.SUCCEEDED else None))
         else:  # ACTION_REQUIRED, VERIFICATION_FAILED: terminal, ids kept so an operator can retry or attest
-            terminal.append({"sid": work.id, "to": state.value, "why": reason})
+            terminal.append({"sid": work.id, "to": state.value, "why": reason, "closed": now})
         states.append(state)
         events.append(_event(work, result, state))
     if failed:
@@ -418,7 +422,14 @@ def _resolve_many(conn: Connection, steps: list[tuple[int, State, str | None, st
     if drops:
         conn.execute(_DROP_LINK, drops)
     updates = [
-        {"sid": sid, "to": state.value, "why": reason, "at": now if state == State.SUCCEEDED else None, "how": method}
+        {
+            "sid": sid,
+            "to": state.value,
+            "why": reason,
+            "at": now if state == State.SUCCEEDED else None,
+            "closed": now,
+            "how": method,
+        }
         for sid, state, reason, method in steps
     ]
     conn.execute(_SET_RESOLVED, updates)
@@ -459,7 +470,14 @@ def retry(conn: Connection, request_id: str, target_name: str | None, now: datet
     changed = conn.execute(
         update(_S)
         .where(*where)
-        .values(state=State.QUEUED.value, attempts=0, next_attempt=now, deleted_status=None, reason="retried")
+        .values(
+            state=State.QUEUED.value,
+            attempts=0,
+            next_attempt=now,
+            deleted_status=None,
+            reason="retried",
+            closed_at=None,  # open again: it closes anew when it ends
+        )
     ).rowcount
     if changed:
         conn.execute(update(_Q).where(_Q.c.id == request_id).values(state="open", closed=None))

@@ -64,6 +64,9 @@ class ErasureStep(Base):
     first_attempt: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     last_attempt: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     confirmed: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # When the step reached a terminal state (erased, skipped, deprovisioned, needs an operator): the moment the
+    # receipt and the status give for it, recorded then, never derived from the request or the print time.
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     attested_by: Mapped[str | None] = mapped_column(String(160), nullable=True)
     attested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     attestation_note: Mapped[str | None] = mapped_column(String(500), nullable=True)
