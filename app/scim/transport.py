@@ -188,21 +188,23 @@ class GuardedHttpToolsProtocol(CoalescingHttpToolsProtocol):
         if self.cycle is not None and self.cycle is not previous:
             self._close_if_answered_early(self.cycle)
 
-    def _close_if_answered_early(self, cycle: Any) -> None:
-        """When ``cycle`` is answered before its body was received (a 401, a 413), close the connection.
+    @staticmethod
+    def _close_if_answered_early(cycle: Any) -> None:
+        """When ``cycle`` is answered before its body was received (a 401, a 413, a 415, a 408), say so and close.
 
-        The rest of that body would never be read: uvicorn would discard it for as long as the client kept
-        sending. Pipelined requests have a cycle each, so this looks at the one answered, not the newest.
+        The rest of that body is never read; uvicorn would discard it for as long as the client kept sending.
+        The answer carries ``Connection: close`` (RFC 9112 §9.6) and the connection closes after it: a close that
+        was not announced made a keep-alive client (httpx) send its next request into a closing connection and
+        get no answer at all. Pipelined requests have a cycle each, so this looks at the one answered.
         """
-        finished = cycle.on_response
+        send = cycle.send
 
-        def on_response() -> None:
-            if cycle.more_body and not self.transport.is_closing():
-                self.transport.close()
-                return
-            finished()
+        async def send_then_close(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start" and cycle.more_body:
+                cycle.keep_alive = False  # uvicorn writes `connection: close` and closes once the answer is sent
+            await send(message)
 
-        cycle.on_response = on_response
+        cycle.send = send_then_close
 
     def on_message_complete(self) -> None:
         self._message_done = True

@@ -122,6 +122,63 @@ def test_a_refused_client_does_not_keep_its_connection(limited: Hardened) -> Non
     assert took < 2.0
 
 
+def early_answer(h: Hardened, head: bytes, body: bytes) -> bytes:
+    """What the server sends on a connection whose request declares a 2 MB body of which only ``body`` comes: a
+    complete request with a valid token, which would be answered too if the unread body were read as requests."""
+    smuggled = (
+        b"GET /scim/v2/Users HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer " + h.token.encode() + b"\r\n\r\n"
+    )
+    with tls_socket(h.port) as sock:
+        sock.sendall(head + b"Host: localhost\r\nContent-Length: 2000000\r\n\r\n" + body + smuggled)
+        return read_all(sock, limit=5.0)  # returns when the server closes the connection
+
+
+@pytest.mark.parametrize(
+    ("head", "status"),
+    [
+        (b"POST /scim/v2/Users HTTP/1.1\r\nContent-Type: application/scim+json\r\nAuthorization: Bearer {bad}\r\n",
+         "401 Unauthorized"),
+        (b"POST /scim/v2/Users HTTP/1.1\r\nContent-Type: application/scim+json\r\nAuthorization: Bearer {token}\r\n",
+         "413 Request Entity Too Large"),
+        (b"POST /scim/v2/Users HTTP/1.1\r\nContent-Type: text/plain\r\nAuthorization: Bearer {token}\r\n",
+         "415 Unsupported Media Type"),
+        (b"POST /scim/v2/Schemas HTTP/1.1\r\nContent-Type: application/scim+json\r\nAuthorization: Bearer {token}\r\n",
+         "405 Method Not Allowed"),
+    ],
+    ids=["401", "413", "415", "405"],
+)  # fmt: skip
+def test_an_answer_before_the_body_says_connection_close_and_closes(
+    limited: Hardened, head: bytes, status: str
+) -> None:
+    """Found from outside (tryout): 413, 415 and 405 closed the connection without saying so, and httpx sent its
+    next request into it and got no answer ("Server disconnected without sending a response")."""
+    answer = early_answer(limited, head.replace(b"{token}", limited.token.encode()).replace(b"{bad}", b"cst_x"), b"{")
+    assert status_line(answer) == f"HTTP/1.1 {status}"
+    assert b"\r\nconnection: close\r\n" in answer.lower()
+    assert answer.count(b"HTTP/1.1 ") == 1  # the bytes of the body are never read as a request
+    assert limited.token.encode() not in answer
+
+
+def test_a_body_that_stops_arriving_is_answered_408_with_connection_close(
+    limited: Hardened, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("app.scim.http.BODY_TIMEOUT_SECONDS", 0.5)
+    head = b"POST /scim/v2/Users HTTP/1.1\r\nContent-Type: application/scim+json\r\nAuthorization: Bearer "
+    with tls_socket(limited.port) as sock:
+        sock.sendall(head + limited.token.encode() + b"\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n{")
+        answer = read_all(sock, limit=5.0)
+    assert status_line(answer) == "HTTP/1.1 408 Request Timeout"
+    assert b"\r\nconnection: close\r\n" in answer.lower()
+
+
+def test_a_keep_alive_client_is_served_after_an_early_answer(limited: Hardened) -> None:
+    """httpx keeps its connection unless told to close it: each request after an early answer must be served."""
+    with limited.client(limited.token) as idp:
+        for _ in range(20):
+            assert idp.post("/Users", content=b"{}" * 100, headers={"Content-Type": "text/plain"}).status_code == 415
+            assert idp.get("/ServiceProviderConfig").status_code == 200
+
+
 # -- TLS (§11) ---------------------------------------------------------------------------------------------
 def handshake(h: Hardened, ciphers: str | None, maximum: ssl.TLSVersion) -> tuple[str, str] | None:
     context = ssl.create_default_context(cafile=str(h.cert))
@@ -129,9 +186,10 @@ def handshake(h: Hardened, ciphers: str | None, maximum: ssl.TLSVersion) -> tupl
     if ciphers:
         context.set_ciphers(ciphers)
     try:
-        with socket.create_connection(("127.0.0.1", h.port), timeout=5) as raw, context.wrap_socket(
-            raw, server_hostname="localhost"
-        ) as tls:
+        with (
+            socket.create_connection(("127.0.0.1", h.port), timeout=5) as raw,
+            context.wrap_socket(raw, server_hostname="localhost") as tls,
+        ):
             cipher = tls.cipher()
             version = tls.version()
     except (ssl.SSLError, OSError):
