@@ -50,6 +50,9 @@ WRITE_WORKERS = 64  # writes in flight at once; they block on the group commit, 
 T = TypeVar("T")
 _RESOURCE_PATH = re.compile(r"^/(Users|Groups)(?:/([^/]+))?$")
 _TYPES = {"Users": "User", "Groups": "Group"}
+# RFC 7644 §3.11: a service provider without /Me answers 501 to it (every method); a token here names an IdP's
+# provisioning client, not a person, so there is no "me" to serve. A 404 told clients the base URL was wrong.
+_ME_NOT_IMPLEMENTED = "/Me is not implemented: a token here belongs to a provisioning client, not a person."
 
 
 def _listed(request: Request, page: tuple[bytes, int, int]) -> Response:
@@ -216,6 +219,8 @@ class ScimApp:
             if method != "GET":
                 raise method_not_allowed(request.method, "GET, HEAD")
             return _json(self._discovery(path, base))
+        if path == "/Me" or path.startswith("/Me/"):
+            raise ScimError(501, _ME_NOT_IMPLEMENTED)
         if path == "/Bulk":
             self._require(request.method, "POST")
             return _json(await self._offload(run_bulk, self.service, await self._body(request)))

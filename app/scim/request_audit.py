@@ -15,7 +15,7 @@ from app.scim.auth import ThrottleEngaged
 
 _TYPES = ("Users", "Groups")
 # What a request event may name as its endpoint: the routes this server has, never what the client sent.
-_ROUTES = frozenset({"Users", "Groups", "Bulk", ".search", "ServiceProviderConfig", "ResourceTypes", "Schemas"})
+_ROUTES = frozenset({"Users", "Groups", "Bulk", ".search", "ServiceProviderConfig", "ResourceTypes", "Schemas", "Me"})
 UNKNOWN_ROUTE = "unknown"
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import httpx
+
 from tests.conftest import LiveServer
 from tests.scim.test_http import assert_scim_error
 
@@ -15,3 +17,13 @@ def test_two_authorization_headers_are_no_valid_token(live: LiveServer) -> None:
             assert_scim_error(answer, 401)
             assert live.token not in answer.text
         assert anonymous.get("/Users", headers={"Authorization": valid}).status_code == 200
+
+
+def test_me_is_501_not_implemented_for_every_method(client: httpx.Client) -> None:
+    """RFC 7644 §3.11: without /Me support the answer is 501. Before: 404 "Unknown endpoint" for every method."""
+    for method in ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"):
+        for path in ("/Me", "/Me/", "/Me/x"):
+            answer = client.request(method, path, json={} if method in ("POST", "PUT", "PATCH") else None)
+            assert_scim_error(answer, 501)
+    head = client.head("/Me")
+    assert head.status_code == 501 and head.content == b""
