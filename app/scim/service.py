@@ -179,6 +179,10 @@ class ScimService:
             if row is None:
                 raise not_found(resource_type)
             tag = repo.etag(row)
+            if preconditions.if_match and not _matches(preconditions.if_match, tag):
+                # RFC 9110 §13.2.2: If-Match is evaluated first, on reads too; a client asking for one version
+                # must not be given another as if it were that one.
+                raise ScimError(412, "The resource is not at the version given in If-Match.", headers={"ETag": tag})
             if preconditions.if_none_match and _matches(preconditions.if_none_match, tag):
                 return ScimResponse(304, None, {"ETag": tag})
             related = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, new_user
 from tests.scim.test_http import assert_scim_error
 
 
@@ -27,3 +27,25 @@ def test_me_is_501_not_implemented_for_every_method(client: httpx.Client) -> Non
             assert_scim_error(answer, 501)
     head = client.head("/Me")
     assert head.status_code == 501 and head.content == b""
+
+
+def test_if_match_and_if_none_match_on_get_and_head(client: httpx.Client) -> None:
+    """RFC 9110 §13.2.2: an If-Match that does not match gives 412 on a read too (before: 200 with the resource);
+    an If-None-Match that matches gives 304; If-Match is judged first."""
+    created = client.post("/Users", json=new_user("preconditions-read@example.com"))
+    uid, tag = created.json()["id"], created.headers["ETag"]
+    for method in ("GET", "HEAD"):
+
+        def status(headers: dict[str, str], method: str = method) -> int:
+            return client.request(method, f"/Users/{uid}", headers=headers).status_code
+
+        assert status({"If-Match": 'W/"999"'}) == 412
+        assert status({"If-Match": f'W/"999", {tag}'}) == 200
+        assert status({"If-Match": "*"}) == 200
+        assert status({"If-None-Match": tag}) == 304
+        assert status({"If-None-Match": "*"}) == 304
+        assert status({"If-None-Match": 'W/"999"'}) == 200
+        assert status({"If-Match": 'W/"999"', "If-None-Match": tag}) == 412
+    refused = client.get(f"/Users/{uid}", headers={"If-Match": 'W/"999"'})
+    assert_scim_error(refused, 412)
+    assert refused.headers["ETag"] == tag and "preconditions-read" not in refused.text
