@@ -12,7 +12,8 @@
   operations per request (Bulk included) and values per multi-valued attribute. Under the 1 MiB body limit one
   PATCH of 8,000 filtered operations held the writer 13 s, and 100 filtered operations on a user holding 20,000
   e-mail addresses 19 s; past the vault's 10 s busy timeout every other writer (the audit recorder included)
-  failed. A Group's ``members`` is not capped here (groups are large by nature; membership is indexed).
+  failed. The values cap holds for what a resource keeps, not only for one request: a PATCH's result is checked
+  too (``add`` appends). A Group's ``members`` is not capped here (groups are large by nature; membership is indexed).
 
 Messages name where the value was found, never the value (it may be personal data).
 """
@@ -112,6 +113,32 @@ def refuse_oversized_values(body: dict[str, Any]) -> None:
             for name, inner in value.items():
                 if isinstance(inner, list):
                     _refuse_long(name, inner)
+
+
+def refuse_grown_values(before: dict[str, Any], after: dict[str, Any]) -> None:
+    """A PATCH leaves no multi-valued attribute longer than MAX_VALUES_PER_ATTRIBUTE unless it was already.
+
+    The request's own values are bounded before the writer is taken (:func:`refuse_oversized_patch`), but ``add``
+    appends: 60 e-mail addresses added twice, or 1,000 operations adding one each, grew a user past the cap a
+    request at a time, and the cap is on what a resource holds (filtered operations on it run inside the writer).
+    ``after`` is the patched document with canonical names; a list that did not grow is left alone.
+    """
+    for name, values, previous in _lists(before, after):
+        if len(values) > MAX_VALUES_PER_ATTRIBUTE and len(values) > len(previous):
+            _refuse_long(name, values)
+
+
+def _lists(before: dict[str, Any], after: dict[str, Any]) -> list[tuple[str, list[Any], list[Any]]]:
+    """Each list of ``after`` (core, or in an extension's block) with the same attribute's list in ``before``."""
+    found: list[tuple[str, list[Any], list[Any]]] = []
+    for key, value in after.items():
+        old = before.get(key)
+        if isinstance(value, list):
+            found.append((key, value, old if isinstance(old, list) else []))
+        elif isinstance(value, dict) and key.lower().startswith("urn:"):
+            block = old if isinstance(old, dict) else {}
+            found.extend(_lists(block, {name: inner for name, inner in value.items() if isinstance(inner, list)}))
+    return found
 
 
 def _refuse_long(name: str, values: list[Any]) -> None:

@@ -26,7 +26,12 @@ from app.directory import render
 from app.directory import repository as repo
 from app.directory.errors import ScimError, invalid_value, not_found
 from app.directory.identity_strings import check_user_name
-from app.directory.input_guard import refuse_oversized_patch, refuse_oversized_values, refuse_unpaired_surrogates
+from app.directory.input_guard import (
+    refuse_grown_values,
+    refuse_oversized_patch,
+    refuse_oversized_values,
+    refuse_unpaired_surrogates,
+)
 from app.directory.projection import WHOLE, Projection, parse_list, project, wants_related
 from app.directory.query import QueryParams, search, search_json
 from app.directory.schema import schema_for
@@ -520,6 +525,7 @@ class ScimService:
         if not changed:
             return row, False
         document = stored_document(model)
+        refuse_grown_values(current, document)
         _require_user_name(resource_type, document, current.get("userName"))
         if resource_type == "User":
             tombstones.check(conn, "patch", document, current)
