@@ -99,7 +99,7 @@ def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], No
     notify.add_argument("--reference", help="the authority's reference (required unless --correct)")
     notify.add_argument("--at", type=_when)
     notify.add_argument("--summary", default="")
-    notify.add_argument("--delay-reason")
+    notify.add_argument("--delay-reason", help="reasons for the delay (Art. 33(1)); required past 72 hours")
     notify.add_argument("--follow-up", action="store_true")
     notify.add_argument("--correct", type=int, metavar="N", help="correct the time of notification N (see show)")
     notify.add_argument("--reason", help="why the notification's time is corrected (with --correct)")
@@ -118,6 +118,7 @@ def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], No
     for name in ("occurred-from", "occurred-to", "detected", "processor-notified", "investigation", "contained"):
         update.add_argument(f"--{name}", type=_when)
     update.add_argument("--reason", help="required when correcting a time already recorded")
+    update.add_argument("--delay-reason", help="reasons for notifying later than 72 hours after awareness (Art. 33(1))")
     _add_details(update)
     scope = command("scope", "compute approximate numbers and categories from the mirror and the trail")
     scope.add_argument("--from", dest="since", type=_when)
@@ -130,8 +131,12 @@ def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], No
     dismiss.add_argument("--reason", required=True, help="why it is not a personal-data breach (kept in the register)")
     draft = command("draft", "write the Art. 33(3) notification draft or the Art. 34 communication (Markdown and PDF)")
     draft.add_argument("--out", required=True)
-    draft.add_argument("--audience", choices=("authority", "subjects"), default="authority",
-                       help="authority: the Art. 33 notification (default); subjects: the Art. 34 communication")
+    draft.add_argument(
+        "--audience",
+        choices=("authority", "subjects"),
+        default="authority",
+        help="authority: the Art. 33 notification (default); subjects: the Art. 34 communication",
+    )
 
 
 def _utc(moment: datetime) -> str:
@@ -161,7 +166,7 @@ def _show(view: Any, now: datetime) -> None:
             print(f"  {key}: {f[key]}")
     for note in view.notifications:
         print(f"  notified ({note.kind}): {_utc(note.at)}, reference {note.reference} (notification {note.number})")
-    if view.state != "closed" and (missing := still_to_record(f)):
+    if view.state != "closed" and (missing := still_to_record(f, view.clock(now).state)):
         print(f"  still to record: {'; '.join(missing)}")
     print(f"  clock: {view.clock(now).describe()}")
     if view.aware_anchor and view.aware_anchor != f["aware_at"]:
@@ -235,7 +240,7 @@ def _update(register_: Any, args: argparse.Namespace, operator: str) -> None:
         "approx_subjects": args.subjects, "approx_records": args.records,
         "occurred_from": args.occurred_from, "occurred_to": args.occurred_to, "detected_at": args.detected,
         "processor_notified_at": args.processor_notified, "investigation_at": args.investigation,
-        "contained_at": args.contained,
+        "contained_at": args.contained, "delay_reason": args.delay_reason,
         "categories": [c.strip() for c in args.categories.split(",") if c.strip()] if args.categories else None,
     }  # fmt: skip
     values = {k: v for k, v in mapping.items() if v is not None} | _details(args)
@@ -261,7 +266,12 @@ def run(args: argparse.Namespace) -> int:
         command = args.breach_command
         if command == "open":
             new_id = register_.open_incident(
-                args.title, operator, args.description, args.detected, args.occurred_from, args.occurred_to,
+                args.title,
+                operator,
+                args.description,
+                args.detected,
+                args.occurred_from,
+                args.occurred_to,
                 details=_details(args),
             )
             print(

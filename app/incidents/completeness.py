@@ -35,6 +35,13 @@ def missing(fields: dict[str, Any], checks: tuple[Check, ...]) -> list[str]:
     return [label for label, present in checks if not present(fields)]
 
 
-def still_to_record(fields: dict[str, Any]) -> list[str]:
-    """Every Art. 33(3) item and authority-form field not yet recorded, in the order of the draft."""
-    return missing(fields, ART33) + missing(fields, FORM)
+LATE = ("overdue", "notified_late")  # clock states in which any notification is (or will be) past 72 hours
+DELAY_REASON = "reasons for the delay (Art. 33(1): the notification is later than 72 hours after awareness)"
+
+
+def still_to_record(fields: dict[str, Any], clock_state: str = "") -> list[str]:
+    """Every Art. 33(3) item and authority-form field not yet recorded, in the order of the draft; past the
+    72-hour deadline (``clock_state`` overdue or notified late) also the reasons for the delay, which Art. 33(1)
+    requires with a late notification: the draft cannot leave them out."""
+    late = [DELAY_REASON] if clock_state in LATE and not (fields.get("delay_reason") or "").strip() else []
+    return missing(fields, ART33) + late + missing(fields, FORM)

@@ -9,6 +9,7 @@ from typing import Any
 
 from app.documents.pdf import ExportPdf
 from app.incidents import clock
+from app.incidents.completeness import LATE
 from app.incidents.register import EXEMPTIONS, IncidentView
 from app.policy.model import NEEDS_HUMAN, Policy
 
@@ -99,6 +100,24 @@ def _processor_told(f: dict[str, Any]) -> str:
     return "Not applicable" if none and f["processor"].strip() else NEEDS_HUMAN
 
 
+def _delay(f: dict[str, Any], status: clock.ClockStatus) -> str:
+    """Art. 33(1): a notification made after 72 hours is accompanied by the reasons for the delay. Past the
+    deadline the recorded reasons, or a marked gap for the DPO; before it, why none are needed (yet)."""
+    reason = (f["delay_reason"] or "").strip()
+    if status.state in LATE:
+        missing = (
+            f"{NEEDS_HUMAN}: the notification is later than 72 hours after awareness; Art. 33(1) requires the "
+            "reasons for the delay (record them: breach update --delay-reason)"
+        )
+        return reason or missing
+    if status.state == "notified_in_time":
+        return "Not needed: notified within 72 hours of awareness"
+    if status.state == "running":
+        assert status.deadline is not None
+        return f"Not needed if notified by {_t(status.deadline)}; after that, Art. 33(1) requires them"
+    return "Not yet known: no awareness is recorded, so the 72-hour deadline has not started"
+
+
 def sections(incident: IncidentView, policy: Policy, now: datetime) -> list[tuple[str, list[tuple[str, str]]]]:
     f = incident.fields
     status = incident.clock(now)
@@ -133,6 +152,7 @@ def sections(incident: IncidentView, policy: Policy, now: datetime) -> list[tupl
                 *_corrections(incident),
             ],
         ),
+        ("Reasons for delay (Art. 33(1))", [("", _delay(f, status))]),
         (
             "The breach (Art. 33(3)(a))",
             [
@@ -164,7 +184,6 @@ def sections(incident: IncidentView, policy: Policy, now: datetime) -> list[tupl
                 ("Risk assessment", f"{risk} — {f['risk_reason']}" if risk else NEEDS_HUMAN),
                 ("Art. 34", art34 or ("Not required at this risk level" if f["risk"] in ("none", "risk") else
                                       NEEDS_HUMAN)),
-                ("Reasons for delay (Art. 33(1))", f["delay_reason"] or "—"),
                 ("Not notified: rationale", f["not_notified_rationale"] or "—"),
             ],
         ),

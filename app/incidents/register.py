@@ -45,7 +45,7 @@ DETAILS = frozenset(
 EDITABLE = frozenset(
     {
         "title", "description", "nature", "categories", "approx_subjects", "approx_records", "dpo_contact",
-        "consequences", "measures", *EDITABLE_TIMES, *DETAILS,
+        "consequences", "measures", "delay_reason", *EDITABLE_TIMES, *DETAILS,
     }
 )  # fmt: skip
 _LISTS = ("categories", "subject_categories", "breach_types")  # stored as JSON
@@ -436,7 +436,6 @@ class IncidentRegister:
             values["not_notified_rationale"] = rationale.strip()
         return self._change(incident_id, operator, "incident.closed", values, _check_closable)
 
-
     def dismiss(self, incident_id: int, operator: str, reason: str) -> IncidentView:
         """A candidate (no awareness recorded) judged not to be a personal-data breach: closed with the reasoning,
         as risk "none" and the rationale for not notifying, in one change. It stays in the register (Art. 33(5))."""
@@ -446,6 +445,7 @@ class IncidentRegister:
         values = {"risk": "none", "risk_reason": reason.strip(), "risk_at": now,
                   "not_notified_rationale": reason.strip(), "closed_at": now}  # fmt: skip
         return self._change(incident_id, operator, "incident.dismissed", values, _check_dismissable)
+
 
 def _corrections(current: IncidentView, values: dict[str, Any], reason: str) -> dict[str, datetime]:
     """Which times given would replace a different recorded value (old values by name); drops unchanged ones."""

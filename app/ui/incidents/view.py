@@ -114,7 +114,7 @@ def timeline(view: IncidentView, now: datetime) -> str:
         lines.append(f"Reasons for the delay: {f['delay_reason']}")
     if f["not_notified_rationale"]:
         lines.append(f"Not notified because: {f['not_notified_rationale']}")
-    missing = still_to_record(f) if view.state != "closed" else []
+    missing = still_to_record(f, view.clock(now).state) if view.state != "closed" else []
     if missing:
         lines.append("Still to record for the authority: " + "; ".join(missing))
     history = history_text(view)
