@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import ValidationError
 from scim2_models import Context, EnterpriseUser, Group, PatchOp, SCIMException, User
 
+from app.directory.booleans import refuse_loose_booleans, refuse_loose_patch_booleans
 from app.directory.errors import ScimError
 from app.directory.schema import model_for, schema_for
 
@@ -52,6 +53,7 @@ def require_declared_schema(resource_type: str, body: dict[str, Any]) -> None:
 
 
 def validate_resource(resource_type: str, body: dict[str, Any], context: Context) -> Any:
+    refuse_loose_booleans(resource_type, body)  # pydantic's lax mode would read "no" and 1 as booleans
     try:
         return model_for(resource_type).model_validate(body, scim_ctx=context)
     except (ValidationError, SCIMException) as exc:
@@ -75,6 +77,7 @@ def _patch_model(resource_type: str) -> Any:
 def apply_patch(resource_type: str, current: dict[str, Any], body: dict[str, Any]) -> tuple[Any, bool]:
     model_type = model_for(resource_type)
     patch_type = _patch_model(resource_type)
+    refuse_loose_patch_booleans(resource_type, body)
     try:
         resource = model_type.model_validate(current)
         patch = patch_type.model_validate(body, scim_ctx=Context.RESOURCE_PATCH_REQUEST)
