@@ -125,7 +125,18 @@ SEQUENCES = {
     ],
     "path-less replace with members": lambda u: [{"op": "replace", "value": {"members": _ids([u[4]])}}],
     "remove by display filter": lambda u: [{"op": "remove", "path": 'members[display eq "nobody"]'}],
-}
+    "remove by filter, id in upper case": lambda u: [{"op": "remove", "path": f'members[value eq "{u[1].upper()}"]'}],
+    "remove by value list, id in upper case": lambda u: [{"op": "remove", "path": "members",
+                                                           "value": _ids([u[1].upper()])}],
+    "add an id in upper case": lambda u: [{"op": "add", "path": "members", "value": _ids([u[0].upper()])}],
+    "remove a non-member by filter": lambda u: [{"op": "remove", "path": f'members[value eq "{u[4]}"]'}],
+    "remove a non-member by value list": lambda u: [{"op": "remove", "path": "members", "value": _ids([u[4]])}],
+    "remove an unknown id": lambda u: [{"op": "remove", "path": "members", "value": _ids(["no-such-member"])}],
+    "replace with an empty list": lambda u: [{"op": "replace", "path": "members", "value": []}],
+    "filter in upper case": lambda u: [{"op": "Remove", "path": f'MEMBERS[VALUE EQ "{u[1]}"]'}],
+    "remove by filter with display": lambda u: [{"op": "remove", "path": "members",
+                                                 "value": [{"value": u[0], "display": "Someone Else"}]}],
+}  # fmt: skip
 
 
 @pytest.mark.parametrize("name", sorted(SEQUENCES))
