@@ -8,6 +8,9 @@ Printed formats (a contract):
 
 Times are append-only: recording one again is a correction and needs ``--reason`` (``aware``, ``inform``,
 ``update``, ``notify --correct N``); the earlier value stays and the deadline runs from the earliest awareness recorded.
+
+Time options take ISO 8601. One without a zone is taken as UTC (never the machine's local time), and the command
+then adds one line per such time: ``--at 2026-11-27T09:00 has no time zone: taken as UTC, 2026-11-27T09:00+00:00``.
 """
 
 from __future__ import annotations
@@ -21,13 +24,49 @@ from typing import Any
 from app.commands.common import open_vault, operator_name
 from app.core.errors import ConfigError
 
+ZONE_HELP = (
+    "an ISO 8601 time such as 2026-11-27T09:00+01:00 or 2026-11-27T08:00Z; a time without a zone (no Z, no "
+    "+HH:MM) is taken as UTC, not as this computer's local time, and the command says so"
+)
 
-def _when(text: str) -> datetime:
+
+def _parse_time(text: str) -> tuple[datetime, bool]:
+    """The time given and whether it carried no zone (then it is UTC: the register's times are all UTC, and a
+    local reading would depend on the machine the command happens to run on)."""
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as exc:
         raise ConfigError(f"{text!r} is not an ISO 8601 time such as 2026-11-27T09:00Z.") from exc
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return (moment, False) if moment.tzinfo else (moment.replace(tzinfo=UTC), True)
+
+
+class _TimeOption(argparse.Action):
+    """A time option: parsed as ``_parse_time`` does, and remembered when it had no zone so that the command
+    states how it was read (``zone_notes``)."""
+
+    def __call__(self, parser: Any, namespace: argparse.Namespace, values: Any, option: str | None = None) -> None:
+        try:
+            moment, zoneless = _parse_time(str(values))
+        except ConfigError as exc:  # argparse's own message and exit status 2, not a traceback
+            raise argparse.ArgumentError(self, str(exc)) from exc
+        setattr(namespace, self.dest, moment)
+        if zoneless:
+            notes = list(getattr(namespace, "zoneless_times", None) or [])
+            notes.append((option or self.dest, str(values), moment))
+            namespace.zoneless_times = notes
+
+
+def _time_option(parser: argparse.ArgumentParser, flag: str, what: str = "", **options: Any) -> None:
+    text = f"{what}; {ZONE_HELP}" if what else ZONE_HELP
+    parser.add_argument(flag, action=_TimeOption, metavar="TIME", help=text, **options)
+
+
+def zone_notes(args: argparse.Namespace) -> list[str]:
+    """One line per time given without a zone: how it was read, in ISO 8601 with its offset."""
+    return [
+        f"{flag} {given} has no time zone: taken as UTC, {moment.isoformat(timespec='minutes')}"
+        for flag, given, moment in getattr(args, "zoneless_times", None) or []
+    ]
 
 
 def _yes_no(text: str) -> bool:
@@ -83,28 +122,28 @@ def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], No
     opened = command("open", "record a new incident", with_id=False)
     opened.add_argument("--title", required=True)
     opened.add_argument("--description", default="")
-    opened.add_argument("--detected", type=_when)
-    opened.add_argument("--occurred-from", type=_when)
-    opened.add_argument("--occurred-to", type=_when)
+    _time_option(opened, "--detected", "when the breach was detected")
+    _time_option(opened, "--occurred-from", "when the breach began")
+    _time_option(opened, "--occurred-to", "when the breach ended")
     _add_details(opened)
     command("list", "every incident, notified or not, with its clock", with_id=False)
     command("show", "one incident: its times, figures and notifications")
     aware = command("aware", "record when the controller became aware (starts the 72-hour clock); again: a correction")
     aware.add_argument("--reason", required=True, help="why aware; when correcting, why the time is corrected")
-    aware.add_argument("--at", type=_when, help="default now; required when correcting")
+    _time_option(aware, "--at", "default now; required when correcting")
     assess = command("assess", "record the risk assessment")
     assess.add_argument("--risk", choices=("none", "risk", "high_risk"), required=True)
     assess.add_argument("--reason", required=True)
     notify = command("notify", "record a notification to the supervisory authority")
     notify.add_argument("--reference", help="the authority's reference (required unless --correct)")
-    notify.add_argument("--at", type=_when)
+    _time_option(notify, "--at", "when the authority was notified (default now)")
     notify.add_argument("--summary", default="")
     notify.add_argument("--delay-reason", help="reasons for the delay (Art. 33(1)); required past 72 hours")
     notify.add_argument("--follow-up", action="store_true")
     notify.add_argument("--correct", type=int, metavar="N", help="correct the time of notification N (see show)")
     notify.add_argument("--reason", help="why the notification's time is corrected (with --correct)")
     inform = command("inform", "record that the data subjects were informed (Art. 34); again: a correction")
-    inform.add_argument("--at", type=_when)
+    _time_option(inform, "--at", "when the data subjects were informed (default now)")
     inform.add_argument("--reason", help="required when correcting a time already recorded")
     exempt = command("exempt", "record the Art. 34(3) exemption from informing the data subjects")
     exempt.add_argument("--exemption", choices=("a", "b", "c"), required=True)
@@ -116,13 +155,13 @@ def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], No
     update.add_argument("--subjects", type=int, help="approximate number of data subjects")
     update.add_argument("--records", type=int, help="approximate number of records")
     for name in ("occurred-from", "occurred-to", "detected", "processor-notified", "investigation", "contained"):
-        update.add_argument(f"--{name}", type=_when)
+        _time_option(update, f"--{name}")
     update.add_argument("--reason", help="required when correcting a time already recorded")
     update.add_argument("--delay-reason", help="reasons for notifying later than 72 hours after awareness (Art. 33(1))")
     _add_details(update)
     scope = command("scope", "compute approximate numbers and categories from the mirror and the trail")
-    scope.add_argument("--from", dest="since", type=_when)
-    scope.add_argument("--to", dest="until", type=_when)
+    _time_option(scope, "--from", "start of the window", dest="since")
+    _time_option(scope, "--to", "end of the window", dest="until")
     scope.add_argument("--attributes", default="", help="comma-separated attribute paths")
     scope.add_argument("--apply", action="store_true", help="store the computed figures on the incident")
     close = command("close", "close the incident (checks Art. 33(3) content, notification or rationale)")
@@ -332,6 +371,8 @@ def run(args: argparse.Namespace) -> int:
             letter = incidents.write_letter(register_, policy_in_force(vault), args.id, args.audience, Path(args.out))
             for file in letter:
                 print(f"Wrote {file.path} (sha256 {file.sha256})")
+        for note in zone_notes(args):
+            print(note)
     finally:
         vault.close()
     return 0
