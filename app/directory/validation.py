@@ -16,6 +16,11 @@ _STORED_EXCLUDE = ("id", "meta", "password", "groups", "members")
 
 
 def scim_error_from(exc: Exception) -> ScimError:
+    if isinstance(exc, SCIMException) and isinstance(exc.__cause__, ValidationError):
+        # A PATCH value that fails validation comes wrapped, its detail pydantic's whole report ("1 validation
+        # error for GroupMember" on the first line): the cause says which attribute and why.
+        named = scim_error_from(exc.__cause__)
+        return ScimError(exc.status, named.detail, exc.scim_type or named.scim_type)
     if isinstance(exc, SCIMException):
         return ScimError(exc.status, _safe(exc.detail, None), exc.scim_type or None)
     if isinstance(exc, ValidationError):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.conftest import LiveServer, new_user
+from tests.conftest import GROUP_SCHEMA, LiveServer, new_user, patch_body
 from tests.scim.test_http import assert_scim_error
 
 
@@ -49,3 +49,16 @@ def test_if_match_and_if_none_match_on_get_and_head(client: httpx.Client) -> Non
     refused = client.get(f"/Users/{uid}", headers={"If-Match": 'W/"999"'})
     assert_scim_error(refused, 412)
     assert refused.headers["ETag"] == tag and "preconditions-read" not in refused.text
+
+
+def test_a_patch_value_of_the_wrong_type_is_named(client: httpx.Client) -> None:
+    """Before: the detail was pydantic's first line, "1 validation error for GroupMember", naming nothing."""
+    member = client.post("/Users", json=new_user("named-member@example.com")).json()["id"]
+    group = client.post("/Groups", json={"schemas": [GROUP_SCHEMA], "displayName": "Named"}).json()["id"]
+    for value, name in (([{"value": member, "display": 5}], "display"), ([{"value": 5}], "value"),
+                        (["not-an-object"], "members")):  # fmt: skip
+        answer = client.patch(f"/Groups/{group}", json=patch_body({"op": "add", "path": "members", "value": value}))
+        assert_scim_error(answer, 400, "invalidValue")
+        detail = answer.json()["detail"]
+        assert f"'{name}" in detail and "validation error" not in detail and "not-an-object" not in detail
+    assert "members" not in client.get(f"/Groups/{group}").json()
