@@ -2,8 +2,11 @@
 
 Credentials never appear on the command line (other users can read it): ``--token-env VAR``, ``--token-file
 FILE`` or a prompt. Printed formats (a contract):
-  list:      ``NAME  STATE  RECIPIENT  HELD  QUEUED  FAILED  URL  IN_SCOPE  SYNC`` table; SYNC is ``in-sync``,
-             ``syncing:HELD/IN_SCOPE``, ``incomplete:HELD/IN_SCOPE`` (nothing queued, some missing), ``failed``
+  list:      ``NAME  STATE  RECIPIENT  HELD  QUEUED  FAILED  URL  IN_SCOPE  SYNC  VERIFIED`` table; SYNC is
+             ``in-sync`` (checked against the target since the last push: no difference), ``not-verified`` (nothing
+             queued, but not checked since the last push), ``drift:N`` (the last check found N differences),
+             ``syncing:HELD/IN_SCOPE``, ``incomplete:HELD/IN_SCOPE`` (nothing queued, some missing), ``failed``;
+             VERIFIED is when the last reconcile began, ``YYYY-MM-DDTHH:MMZ``, or ``never``
   edit:      ``Changed target NAME: FIELD, FIELD…`` or ``Nothing changed for NAME.``
   test:      ``Connected to NAME: …`` then one ``  ATTRIBUTE  supported|NOT SUPPORTED`` line per mapped attribute
   reconcile: ``NAME: N accounts checked`` then one line per kind of drift, or ``no drift``
@@ -165,13 +168,14 @@ def _list(args: argparse.Namespace) -> int:
         rows = listing(vault, policy_in_force(vault))
     finally:
         vault.close()
-    print(f"{'NAME':<20} {'STATE':<9} {'RECIPIENT':<20} {'HELD':>6} {'QUEUED':>7} {'FAILED':>7}  URL  IN_SCOPE  SYNC")
+    head = f"{'NAME':<20} {'STATE':<9} {'RECIPIENT':<20} {'HELD':>6} {'QUEUED':>7} {'FAILED':>7}  URL  IN_SCOPE  SYNC"
+    print(f"{head}  VERIFIED")
     for row in rows:
         config, state, held, queue, sync = row.config, row.state, row.held, row.queue, row.sync
-        scoped, word = (f"{sync.in_scope}", sync.word()) if sync is not None else ("-", "not-provisioned")
+        scoped = f"{sync.in_scope}" if sync is not None else "-"
         print(
             f"{config.name:<20} {state:<9} {config.recipient_id:<20} {held:>6} {queue.pending:>7} {queue.failed:>7}  "
-            f"{config.base_url}  {scoped}  {word}"
+            f"{config.base_url}  {scoped}  {row.sync_word()}  {row.verification.verified_at()}"
         )
     return 0
 

@@ -53,9 +53,14 @@ def targets_tile(targets: list[TargetHealth]) -> Tile:
     states = Counter(t.state for t in targets)
     in_sync = states.pop("in sync", 0)
     others = "; ".join(f"{n} {state}" for state, n in sorted(states.items()))
-    level = BAD if states.keys() & {"needs attention", "not provisioned"} else (WARN if states else OK)
-    detail = "all in sync" if not states else f"{in_sync} in sync; {others}"
+    level = BAD if states.keys() & {"needs attention", "not provisioned", "drift"} else (WARN if states else OK)
+    detail = f"all in sync as of {_oldest_check(targets)}" if not states else f"{in_sync} in sync; {others}"
     return Tile("targets", "Targets", f"{in_sync}/{len(targets)}", detail, level, "targets")
+
+
+def _oldest_check(targets: list[TargetHealth]) -> str:
+    """Targets in sync were each checked against the target itself; the oldest of those checks bounds the claim."""
+    return min((t.verification.verified() for t in targets), default="never")
 
 
 def requests_tile(register: DsrRegister, now: datetime) -> Tile:

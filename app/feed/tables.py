@@ -67,3 +67,25 @@ class TargetLink(Base):
     synced_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (Index("ix_target_links_resource", "resource_id"),)
+
+
+class TargetCheck(Base):
+    """One reconcile of a target: when it ran and what it found, as counts only (decision 0036).
+
+    Kept so that "in sync" can be said only when a check against the target itself, run after the last push to it,
+    found nothing; the reconcile's trail entry is written in the same transaction. No names, no values, no ids.
+    """
+
+    __tablename__ = "target_checks"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    target_id: Mapped[int] = mapped_column(ForeignKey("targets.id", ondelete="CASCADE"))
+    started: Mapped[datetime] = mapped_column(DateTime(timezone=True))  # before the target was read
+    checked: Mapped[int] = mapped_column(Integer)  # accounts read at the target
+    unknown: Mapped[int] = mapped_column(Integer)  # accounts at the target unknown to Custos
+    missing: Mapped[int] = mapped_column(Integer)  # subjects missing at the target
+    differing: Mapped[int] = mapped_column(Integer)  # accounts with differing attributes
+    beyond: Mapped[int] = mapped_column(Integer)  # accounts holding attributes beyond the mapping
+    repairable: Mapped[int] = mapped_column(Integer)  # distinct subjects a repair pushes
+    repaired: Mapped[bool] = mapped_column(Boolean)  # the repair was queued with the check
+
+    __table_args__ = (Index("ix_target_checks_target", "target_id", "seq"),)

@@ -20,8 +20,9 @@ from app.store.vault import Vault
 from app.targets import service as target_service
 from app.targets.config import TargetConfig, list_targets, require_target
 from app.targets.service import ConnectionCheck, MappedAttribute, add, change, check_connection, held, preview, remove
-from app.targets.status import TargetHealth, health
+from app.targets.status import TargetHealth, health, sync_word
 from app.targets.sync import SyncProgress, progress
+from app.targets.verification import Verification, latest
 
 if TYPE_CHECKING:
     from app.targets.reconcile import Drift
@@ -36,9 +37,9 @@ def __getattr__(name: str) -> object:
     raise AttributeError(name)
 
 
-__all__ = ["ConnectionCheck", "Drift", "MappedAttribute", "Policy", "TargetConfig", "TargetHealth", "TargetRow",
-           "add", "change", "check_connection", "check_named", "config", "held", "listing", "preview",
-           "reconcile", "remove", "states"]  # fmt: skip
+__all__ = ["ConnectionCheck", "Drift", "MappedAttribute", "Policy", "SyncProgress", "TargetConfig", "TargetHealth",
+           "TargetRow", "Verification", "add", "change", "check_connection", "check_named", "config", "held",
+           "listing", "preview", "reconcile", "remove", "states"]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -49,10 +50,16 @@ class TargetRow:
     held: int
     queue: QueueStats
     sync: SyncProgress | None  # None: its recipient is not in the policy (nothing is provisioned)
+    verification: Verification  # the last check against the target itself (decision 0036)
 
     @property
     def state(self) -> str:
         return "enabled" if self.config.enabled else "disabled"
+
+    def sync_word(self) -> str:
+        """SYNC: ``in-sync`` only when checked against the target since the last push; ``not-provisioned`` when
+        its recipient is not in the policy."""
+        return "not-provisioned" if self.sync is None else sync_word(self.sync, self.verification)
 
 
 def config(vault: Vault, name: str) -> TargetConfig:
@@ -68,7 +75,8 @@ def listing(vault: Vault, policy: PolicyInForce) -> list[TargetRow]:
         rows = []
         for target in list_targets(conn):
             holding = len(links.of_target(conn, target.id))
-            rows.append(TargetRow(target, holding, outbox.stats(conn, target.id), progress(conn, target, active)))
+            sync = progress(conn, target, active)
+            rows.append(TargetRow(target, holding, outbox.stats(conn, target.id), sync, latest(conn, target.id)))
         return rows
 
 

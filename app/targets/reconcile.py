@@ -10,18 +10,22 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from app.core.events import OutboxQueued
 from app.feed import links, outbox
+from app.policy import recipient_scope as scope
 from app.policy.in_force import PolicyInForce
+from app.policy.model import Policy
 from app.store.models import ScimResource
 from app.store.vault import Vault
 from app.targets.client import TargetClient
 from app.targets.config import TargetConfig, require_target
-from app.targets.mapping import mapping_for
+from app.targets.mapping import TargetMapping, mapping_for
+from app.targets.verification import Check, record
 
 _IGNORED = frozenset({"id", "meta", "schemas", "groups"})
 PAGE = 200
@@ -36,6 +40,7 @@ class Drift:
     differing: dict[str, list[str]] = field(default_factory=dict)  # our id -> attribute names
     beyond_mapping: dict[str, list[str]] = field(default_factory=dict)  # our id -> attribute names
     repaired: int = 0
+    started: datetime | None = None  # when the check began (before the mirror and the target were read)
 
     @property
     def clean(self) -> bool:
@@ -66,6 +71,11 @@ class Drift:
         """How many subjects a repair would push (missing, differing, or holding more than the mapping)."""
         return len(dict.fromkeys([*self.missing_at_target, *self.differing, *self.beyond_mapping]))
 
+    def check(self, started: datetime, repaired: bool) -> Check:
+        """The counts kept of this reconcile (no id and no attribute name leaves here)."""
+        return Check(started, self.checked, len(self.unknown_at_target), len(self.missing_at_target),
+                     len(self.differing), len(self.beyond_mapping), self.repairable, repaired)  # fmt: skip
+
 
 async def _all_users(client: TargetClient) -> list[dict[str, Any]]:
     users: list[dict[str, Any]] = []
@@ -84,16 +94,24 @@ def _normalise(value: Any) -> Any:
     return json.loads(json.dumps(value, sort_keys=True))
 
 
+def _in_scope(conn: Connection, policy: Policy, mapping: TargetMapping) -> dict[str, Any]:
+    """The Users this target should hold, as the mirror has them: a scoped recipient's others are not missing
+    there (held there anyway, they are accounts it should not hold)."""
+    table = ScimResource.__table__
+    wanted = set(scope.user_ids(conn, policy, mapping.recipient)) if mapping.sends("User") else set()
+    statement = select(table.c.id, table.c.document).where(table.c.resource_type == "User")
+    return {row.id: json.loads(row.document) for row in conn.execute(statement) if row.id in wanted}
+
+
 def reconcile(vault: Vault, policy: PolicyInForce, name: str, repair: bool = False) -> Drift:
+    """Compare, then keep the outcome with its trail entry and the repair's pushes, in one transaction."""
+    started = datetime.now(UTC)  # a push finishing after this is newer than what the check saw
+    active = policy.get().policy
     with vault.read_connection() as conn:
         config: TargetConfig = require_target(conn, name)
+        mapping = mapping_for(active, config.recipient_id, config.renames)
         held = {link.resource_id: link for link in links.of_target(conn, config.id) if link.resource_type == "User"}
-        table = ScimResource.__table__
-        mirror = {
-            row.id: json.loads(row.document)
-            for row in conn.execute(select(table.c.id, table.c.document).where(table.c.resource_type == "User"))
-        }
-    mapping = mapping_for(policy.get().policy, config.recipient_id, config.renames)
+        mirror = _in_scope(conn, active, mapping)
 
     async def fetch() -> list[dict[str, Any]]:
         client = TargetClient(config)
@@ -119,11 +137,13 @@ def reconcile(vault: Vault, policy: PolicyInForce, name: str, repair: bool = Fal
             drift.differing[resource_id] = sorted(differing)
         if beyond:
             drift.beyond_mapping[resource_id] = beyond
+    drift.started = started
+    to_push = list(dict.fromkeys([*drift.missing_at_target, *drift.differing, *drift.beyond_mapping]))
+    with vault.write_transaction() as conn:
+        for resource_id in to_push if repair else []:
+            outbox.enqueue_for(conn, config.id, "User", resource_id, "upsert")
+        record(conn, config.id, config.name, drift.check(started, repaired=repair and bool(to_push)))
     if repair:
-        to_push = [*drift.missing_at_target, *drift.differing, *drift.beyond_mapping]
-        with vault.write_transaction() as conn:
-            for resource_id in dict.fromkeys(to_push):
-                outbox.enqueue_for(conn, config.id, "User", resource_id, "upsert")
-        drift.repaired = len(dict.fromkeys(to_push))
+        drift.repaired = len(to_push)
         vault.events.publish(OutboxQueued(config.name, drift.repaired))  # the dispatcher pushes them now
     return drift

@@ -14,8 +14,10 @@ from app.policy.model import Policy
 from app.targets.config import TargetConfig, list_targets
 from app.targets.mapping import mapping_for
 from app.targets.sync import SyncProgress, progress
+from app.targets.verification import DRIFT, IN_SYNC, NOT_VERIFIED, Verification, aware, latest
 
 _O = OutboxItem.__table__
+UNCHECKED = Verification(None, None)
 
 
 @dataclass(frozen=True)
@@ -29,21 +31,25 @@ class TargetHealth:
     sends: tuple[str, ...]  # "User emails.value"…; empty when the recipient is missing from the policy
     problem: str | None  # why it is not provisioned, if it is not
     sync: SyncProgress | None = None  # in-scope Users held vs those it should hold
+    verification: Verification = UNCHECKED  # the last check against the target itself
 
     @property
     def state(self) -> str:
-        """"in sync" only when true: nothing queued or failed, and every in-scope User held there."""
+        """ "in sync" only when true: nothing queued or failed, every in-scope User held there, and the last check
+        of the target itself, run after the last push, found no difference (decision 0036)."""
         if self.problem:
             return "not provisioned"
         if not self.config.enabled:
             return "disabled"
         if self.failed:
             return "needs attention"
+        if self.verification.verdict == DRIFT:
+            return DRIFT  # known differences outlast a queue: only a check that finds none ends them
         if self.pending:
             return "catching up"
         if self.sync is not None and self.sync.missing > 0:
             return "incomplete"  # users in scope it does not hold, with nothing queued: reconcile --repair
-        return "in sync"
+        return self.verification.verdict  # in sync | not verified
 
     @property
     def progress(self) -> str:
@@ -74,6 +80,7 @@ def health(conn: Connection, policy: Policy) -> list[TargetHealth]:
                 sends,
                 problem,
                 progress(conn, config, policy, queue) if problem is None else None,
+                latest(conn, config.id),
             )
         )
     return result
@@ -83,11 +90,12 @@ def health(conn: Connection, policy: Policy) -> list[TargetHealth]:
 class Holding:
     target: str
     remote_id: str | None
-    state: str  # in sync | behind | pending | failed | not held
+    state: str  # in sync | not verified | behind | pending | failed | not held
 
 
 def holdings(conn: Connection, resource_type: str, resource_id: str) -> list[Holding]:
-    """For the identity detail: each target, whether it holds this subject, and how fresh its copy is."""
+    """For the identity detail: each target, whether it holds this subject, and how fresh its copy is. "in sync"
+    only when the target's last check, after this subject's copy was pushed, found no difference there at all."""
     row = repo.load(conn, resource_type, resource_id)
     names = {t.id: t.name for t in list_targets(conn)}
     held = {link.target_id: link for link in links.of_resource(conn, resource_id)}
@@ -108,6 +116,27 @@ def holdings(conn: Connection, resource_type: str, resource_id: str) -> list[Hol
         elif row is not None and link.synced_version < row.version:
             state = "behind"
         else:
-            state = "in sync"
+            state = _verified(latest(conn, target_id), link.synced_at)
         result.append(Holding(name, link.remote_id if link else None, state))
     return result
+
+
+def _verified(verification: Verification, pushed: datetime) -> str:
+    """A copy is known to be right only if a clean check of its target began after it was pushed (the target's
+    verdict says so: its last push is never older than this copy's)."""
+    last = verification.last
+    checked_after = last is not None and last.started >= aware(pushed)
+    return IN_SYNC if verification.verdict == IN_SYNC and checked_after else NOT_VERIFIED
+
+
+def sync_word(sync: SyncProgress, verification: Verification) -> str:
+    """``target list``'s SYNC: the bookkeeping's word, with ``in-sync`` only when the target was checked since the
+    last push and found clean; ``not-verified`` otherwise, and ``drift:N`` while a check's differences stand."""
+    word = sync.word()
+    if word == "failed":
+        return word
+    if verification.verdict == DRIFT:
+        return f"drift:{verification.drift}"
+    if word != "in-sync":
+        return word
+    return "in-sync" if verification.verdict == IN_SYNC else "not-verified"

@@ -45,6 +45,15 @@ def test_targets_show_their_true_state(vault: Vault) -> None:
     assert (value, detail, level) == ("0/2", "0 in sync; 2 catching up", WARN)  # never "in sync" with a queue
 
 
+def test_a_target_never_checked_is_not_said_to_be_in_sync(vault: Vault) -> None:
+    """Nothing queued and nothing missing is Custos's bookkeeping only: without a check of the target itself the
+    tile says "not verified", never "all in sync" (decision 0036)."""
+    apply_policy(vault, policy_with_recipients({"app1"}), "dpo")
+    with vault.write_transaction() as conn:
+        add_target(conn, TargetConfig(0, "app1", "https://app1.example.test/scim/v2", "app1", "bearer", "s3cret"))
+    assert tiles(vault, datetime.now(UTC))["targets"] == ("0/1", "0 in sync; 1 not verified", WARN)
+
+
 def test_requests_incidents_and_refusals_with_their_clocks(vault: Vault) -> None:
     with_person(vault)
     register, _ = register_at(vault)

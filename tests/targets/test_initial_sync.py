@@ -60,14 +60,14 @@ def test_a_target_added_after_users_gets_all_of_them(
                    "--token-env", "APP1_TOKEN")  # fmt: skip
     assert code == 0
     # Queued with the add, before anything was pushed: not "in sync".
-    assert _listed(capsys, data_dir)[-2:] == [str(USERS), f"syncing:0/{USERS}"]
+    assert _listed(capsys, data_dir)[-3:] == [str(USERS), f"syncing:0/{USERS}", "never"]
 
     reopened = unlock_vault(data_dir, PASSPHRASE)
     dispatcher = Dispatcher(reopened, PolicyInForce(reopened), restricted=is_restricted, poll_seconds=0.05)
     dispatcher.start()
     try:
         wait_until(lambda: len(app1.users()) == USERS, timeout=30)
-        wait_until(lambda: _health(reopened).state == "in sync", timeout=10)
+        wait_until(lambda: _health(reopened).state == "not verified", timeout=10)  # pushed, not yet checked
     finally:
         dispatcher.stop()
     target = _health(reopened)
@@ -77,9 +77,11 @@ def test_a_target_added_after_users_gets_all_of_them(
     assert queued.details == {"target": "app1", "reason": "target added", "users": USERS, "groups": 0}
     reopened.close()
 
-    assert _listed(capsys, data_dir)[-2:] == [str(USERS), "in-sync"]
+    assert _listed(capsys, data_dir)[-3:] == [str(USERS), "not-verified", "never"]
     code, lines = _cli(capsys, data_dir, "target", "reconcile", "app1")
     assert code == 0 and lines[-1].strip() == "no drift"
+    listed = _listed(capsys, data_dir)
+    assert listed[-3:-1] == [str(USERS), "in-sync"] and listed[-1] != "never"  # checked after the last push
 
 
 def test_in_sync_is_only_said_when_true(vault: Vault) -> None:

@@ -85,7 +85,8 @@ def test_add_a_target_by_keyboard_then_watch_its_initial_sync(
     stored = get_target_of(vault, "app1")
     assert stored.secret == app1.token and stored.recipient_id == "app1"
 
-    # The initial sync, queued with the target: its progress, then a true "in sync" once the dispatcher ran.
+    # The initial sync, queued with the target: its progress, then "not verified" once the dispatcher ran (Custos's
+    # own bookkeeping is clean), and a true "in sync" only after a reconcile read the target (decision 0036).
     page.table.selectRow(0)
     qtbot.waitUntil(lambda: page.progress_text.text().startswith("Syncing: 0 of 3"), timeout=5000)
     assert page.model.item(0, 1).text() == "catching up" and page.progress.maximum() == 3
@@ -94,11 +95,19 @@ def test_add_a_target_by_keyboard_then_watch_its_initial_sync(
     try:
         qtbot.waitUntil(lambda: len(app1.users()) == 3, timeout=30_000)
         page.refresh()
-        qtbot.waitUntil(lambda: page.progress_text.text() == "In sync: all 3 in-scope users held, nothing queued."
-                        and page.model.item(0, 1).text() == "in sync", timeout=15_000)  # fmt: skip
+        qtbot.waitUntil(lambda: page.progress_text.text() == "Not verified: all 3 in-scope users held, nothing "
+                        "queued. Never checked against the target: reconcile to verify."
+                        and page.model.item(0, 1).text() == "not verified", timeout=15_000)  # fmt: skip
     finally:
         dispatcher.stop()
-    assert page.model.item(0, 1).text() == "in sync" and page.progress.value() == 3
+    assert page.model.item(0, 8).text() == "never" and "1 not verified" in page.summary.text()
+    dialog = page.reconcile_target()
+    assert dialog is not None
+    qtbot.waitUntil(lambda: dialog.drift is not None, timeout=15_000)
+    dialog.accept()  # closing it refreshes the page
+    qtbot.waitUntil(lambda: page.model.item(0, 1).text() == "in sync", timeout=15_000)
+    assert page.progress_text.text().startswith("In sync: all 3 in-scope users held, nothing queued. Last checked ")
+    assert page.model.item(0, 8).text() != "never" and page.progress.value() == 3
     texts = " ".join(page.model.item(0, c).text() for c in range(page.model.columnCount()))
     assert app1.token not in texts + page.message.text() + trail(vault)
 
@@ -203,8 +212,10 @@ def test_target_dialogs_fit_200_percent(qtbot: QtBot, vault: Vault) -> None:
     for dialog in dialogs:
         qtbot.addWidget(dialog)
         dialog.show()
-        assert fits(dialog.minimumSizeHint()) and fits(dialog.sizeHint()), (dialog.windowTitle(),
-                                                                           dialog.sizeHint().toTuple())
+        assert fits(dialog.minimumSizeHint()) and fits(dialog.sizeHint()), (
+            dialog.windowTitle(),
+            dialog.sizeHint().toTuple(),
+        )
     qtbot.waitUntil(lambda: "Cannot reach app1" in dialogs[2].report.text(), timeout=20_000)
 
 

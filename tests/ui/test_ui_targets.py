@@ -58,7 +58,8 @@ def test_identity_detail_lists_the_targets_holding_it(qtbot: QtBot, vault: Vault
     browser.show_detail(user_id)
     qtbot.waitUntil(lambda: "Targets:" in browser.detail.toPlainText(), timeout=5000)
     text = browser.detail.toPlainText()
-    assert "  app1: in sync (their id remote-1)" in text and "  app2: not held" in text
+    # Held and current by Custos's links, but never checked at the target: not said to be in sync (decision 0036).
+    assert "  app1: not verified (their id remote-1)" in text and "  app2: not held" in text
 
 
 def test_targets_page_shows_initial_sync_progress(qtbot: QtBot, vault: Vault) -> None:

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 
 from app.services import targets as service
 from app.services.policy import PolicyInForce
-from app.services.targets import Policy, TargetConfig, TargetHealth
+from app.services.targets import Policy, SyncProgress, TargetConfig, TargetHealth
 from app.store.vault import Vault
 from app.ui.identities.model import local_time
 from app.ui.policy.common import user_message
@@ -38,8 +38,9 @@ from app.ui.targets.reconcile_dialog import ReconcileDialog
 from app.ui.workers import submit
 
 REFRESH_MS = 3000
+ATTENTION = ("needs attention", "not provisioned", "incomplete", "drift")
 HEADERS = ("Target", "State", "Recipient", "Subjects held", "Queued", "Failed", "Sync progress", "Last success",
-           "Last error", "URL")  # fmt: skip
+           "Verified", "Last error", "URL")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,11 @@ def sync_text(target: TargetHealth) -> str:
     sync = target.sync
     if sync is None:
         return target.problem or "Not provisioned."
+    return f"{_bookkeeping_text(target, sync)} {target.verification.sentence()}"
+
+
+def _bookkeeping_text(target: TargetHealth, sync: SyncProgress) -> str:
+    """What Custos's own queue and links say; the check against the target follows it (decision 0036)."""
     if sync.failed:
         return f"{sync.failed:,} change(s) failed: see Last error, fix the cause, then reconcile with repair."
     if sync.pending:
@@ -78,7 +84,13 @@ def sync_text(target: TargetHealth) -> str:
     if sync.missing:
         return (f"Incomplete: {sync.missing:,} in-scope user(s) not held there and nothing queued. Reconcile with "
                 "repair to send them.")  # fmt: skip
-    return f"In sync: all {sync.in_scope:,} in-scope users held, nothing queued."
+    return f"{target.state.capitalize()}: all {sync.in_scope:,} in-scope users held, nothing queued."
+
+
+def _verified(target: TargetHealth) -> str:
+    """When the target itself was last checked (a reconcile), in local time."""
+    last = target.verification.last
+    return local_time(last.started) if last is not None else "never"
 
 
 def _row(values: list[str]) -> list[QStandardItem]:
@@ -208,6 +220,7 @@ class TargetsPage(QWidget):
                         f"{target.failed:,}",
                         target.progress,
                         local_time(target.last_success) if target.last_success else "never",
+                        _verified(target),
                         target.problem or target.last_error or "",
                         target.config.base_url,
                     ]
@@ -215,13 +228,17 @@ class TargetsPage(QWidget):
             )
         self.table.resizeColumnsToContents()
         queued = sum(t.pending for t in snapshot.targets)
-        failing = sum(1 for t in snapshot.targets if t.state in ("needs attention", "not provisioned", "incomplete"))
+        failing = sum(1 for t in snapshot.targets if t.state in ATTENTION)
         syncing = sum(1 for t in snapshot.targets if t.state == "catching up")
+        unverified = sum(1 for t in snapshot.targets if t.state == "not verified")
         self.summary.setText(
             f"{len(snapshot.targets)} target(s); {queued:,} change(s) queued; {syncing} syncing; "
-            f"{failing} need attention."
-            + ("" if snapshot.targets else " Add a target to provision an application with what its policy "
-               "recipient receives.")
+            f"{failing} need attention; {unverified} not verified since the last change."
+            + (
+                ""
+                if snapshot.targets
+                else " Add a target to provision an application with what its policy recipient receives."
+            )
         )
         if selected:
             for row in range(self.model.rowCount()):
@@ -349,8 +366,12 @@ class TargetsPage(QWidget):
         if target is None:
             return
         name = target.config.name
-        held = (f"{name} still holds {target.held:,} subject(s) provisioned by Custos: they stay there, and stop "
-                "receiving updates and erasures. Erase or reconcile first if they must go. " if target.held else "")
+        held = (
+            f"{name} still holds {target.held:,} subject(s) provisioned by Custos: they stay there, and stop "
+            "receiving updates and erasures. Erase or reconcile first if they must go. "
+            if target.held
+            else ""
+        )
         if not self.confirm(self, f"Remove {name}?", held + f"Remove the target {name} and its queue?"):
             return
         vault = self.vault
