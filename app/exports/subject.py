@@ -212,6 +212,26 @@ def _attributes(policy: Policy, document: dict[str, Any], concerned: set[str] | 
     return entries
 
 
+NOT_NEEDED = (
+    "Custos keeps no other attribute about you: the policy in force needs no other for its purposes, so any other "
+    "data sent about you is not stored (data minimisation, Art. 5(1)(c))."
+)
+
+
+def _absent(policy: Policy, document: dict[str, Any]) -> dict[str, Any]:
+    """What is not held, and why: "not recorded" (the policy holds the attribute for a purpose, but no value was
+    ever received for this person: unknown, not "none") apart from "not needed" (the policy holds no such data)."""
+    flat = _lowered(document)
+    missing: dict[str, dict[str, Any]] = {}
+    for rule in policy.rules_for("User"):
+        present = flat.get(rule.top)
+        values = present if rule.sub is None or present is None else _sub_values(present, rule.sub)
+        if values in (None, "", []) and rule.path not in missing:
+            category = policy.category(rule.category)
+            missing[rule.path] = {"attribute": rule.path, "category": category.name if category else None}
+    return {"not_recorded": list(missing.values()), "not_needed": NOT_NEEDED}
+
+
 def _membership(policy: Policy) -> dict[str, Any] | None:
     rule = next((r for r in policy.rules_for("Group") if r.key == "members"), None)
     return None if rule is None else _explained(policy, rule, None)
@@ -390,6 +410,7 @@ def build_subject_export(
         "subject": subject,
         "data": document,
         "attributes": entries,
+        "absent_data": _absent(policy, document),
         "groups": [{"id": g["value"], "display_name": g.get("display") or ""} for g in groups],
         "group_membership": _membership(policy) if groups else None,
         "held_at_targets": _targets(conn, policy, user_id),
@@ -424,7 +445,7 @@ def _private_write(path: Path, data: bytes) -> None:
 
 def _text(value: Any) -> str:
     if value is None:
-        return ""
+        return "Not recorded (sent without a value)"
     if isinstance(value, str):
         return value
     if isinstance(value, list) and all(isinstance(v, str | int | float | bool) for v in value):
@@ -441,13 +462,24 @@ def _short(path: str) -> str:
 
 
 def _explanation_row(entry: dict[str, Any]) -> list[str]:
-    purposes = "; ".join(f"{p['name']} ({p['lawful_basis']})" for p in entry["purposes"]) or "—"
+    purposes = "; ".join(f"{p['name']} ({p['lawful_basis']})" for p in entry["purposes"]) or "None in the policy"
     recipients = "; ".join(r["name"] + (f" ({r['country']})" if r["country"] else "") for r in entry["recipients"])
     category = entry["category"]["name"] if entry["category"] else "Not in the policy"
     if entry["special_category"]:
         category += f" — special category: {entry['art9_condition'] or NEEDS_HUMAN}"
     attribute = _short(entry["attribute"])
     return [attribute, _text(entry["values"]), category, purposes, entry["retention"], recipients or "None"]
+
+
+def _write_absent(pdf: ExportPdf, absent: dict[str, Any]) -> None:
+    """Not recorded (unknown) and not needed (not held by policy), each said as such."""
+    pdf.heading("Data not held about you", 2)
+    names = ", ".join(_short(entry["attribute"]) for entry in absent["not_recorded"])
+    if names:
+        pdf.paragraph(
+            f"Not recorded: the policy holds these for a purpose, but no value was received for you: {names}."
+        )
+    pdf.paragraph(f"Not needed: {absent['not_needed']}")
 
 
 def _write_pdf(export: SubjectExport, path: Path) -> None:
@@ -480,6 +512,7 @@ def _write_pdf(export: SubjectExport, path: Path) -> None:
         [_explanation_row(entry) for entry in doc["attributes"]],
         (1.1, 1.6, 1.1, 1.7, 1.8, 1.1),
     )
+    _write_absent(pdf, doc["absent_data"])
     if doc["groups"]:
         pdf.heading("Your group memberships", 2)
         pdf.grid(["Group", "Group id"], [[g["display_name"] or "—", g["id"]] for g in doc["groups"]], (2, 2))
@@ -506,8 +539,7 @@ def _write_pdf(export: SubjectExport, path: Path) -> None:
     pdf.heading("Automated decisions (Art. 15(1)(h))", 2)
     automated = doc["automated_decisions"]
     pdf.paragraph(
-        automated["statement"]
-        + "".join(f" {p['name']}: {p['logic_and_consequences']}." for p in automated["purposes"])
+        automated["statement"] + "".join(f" {p['name']}: {p['logic_and_consequences']}." for p in automated["purposes"])
     )
     pdf.heading("Records of processing about you (audit trail)", 2)
     if doc["trail_events"]:

@@ -13,9 +13,11 @@ from app.incidents.completeness import LATE
 from app.incidents.register import EXEMPTIONS, IncidentView
 from app.policy.model import NEEDS_HUMAN, Policy
 
+NOT_RECORDED = "not recorded"  # nobody entered it yet: unknown, which "—" did not tell from "does not apply"
 
-def _t(moment: datetime | None) -> str:
-    return clock.utc_text(moment) if moment else "—"
+
+def _t(moment: datetime | None, absent: str = NOT_RECORDED) -> str:
+    return clock.utc_text(moment) if moment else absent
 
 
 def _or_ask(text: str | None) -> str:
@@ -145,10 +147,10 @@ def sections(incident: IncidentView, policy: Policy, now: datetime) -> list[tupl
                 ("Investigation started", _t(f["investigation_at"])),
                 ("Controller aware", f"{_t(incident.aware_anchor)} — {f['aware_reason'] or NEEDS_HUMAN}"),
                 ("Contained", _t(f["contained_at"])),
-                ("Deadline (aware + 72 h)", _t(status.deadline)),
+                ("Deadline (aware + 72 h)", _t(status.deadline, "not started: no awareness recorded")),
                 ("Clock", status.describe()),
                 *[(f"Notified ({n.kind})", f"{_t(n.at)} — reference {n.reference}") for n in incident.notifications],
-                ("Closed", _t(f["closed_at"])),
+                ("Closed", _t(f["closed_at"], "not closed yet")),
                 *_corrections(incident),
             ],
         ),
@@ -184,7 +186,8 @@ def sections(incident: IncidentView, policy: Policy, now: datetime) -> list[tupl
                 ("Risk assessment", f"{risk} — {f['risk_reason']}" if risk else NEEDS_HUMAN),
                 ("Art. 34", art34 or ("Not required at this risk level" if f["risk"] in ("none", "risk") else
                                       NEEDS_HUMAN)),
-                ("Not notified: rationale", f["not_notified_rationale"] or "—"),
+                ("Not notified: rationale", f["not_notified_rationale"] or (
+                    "not needed: the authority was notified" if incident.first_notified else NOT_RECORDED)),
             ],
         ),
     ]  # fmt: skip

@@ -46,7 +46,9 @@ def _flatten(value: Any, path: str) -> list[tuple[str, str]]:
         return [line for i, inner in enumerate(value) for line in _flatten(inner, f"{path}[{i}]")]
     if isinstance(value, bool):
         return [(path, "true" if value else "false")]
-    return [(path, "null" if value is None else str(value))]
+    # An attribute the identity provider sent empty: not recorded (unknown), not "not needed" (the policy drops
+    # what it does not need, so that never shows here at all).
+    return [(path, "not recorded (sent empty)" if value is None else str(value))]
 
 
 def describe(detail: identities.Detail) -> str:
