@@ -23,6 +23,7 @@ from app.siem.syslog import Collector
 from app.store import engine as store_engine
 from app.store.vault import Vault
 from app.targets.dispatcher import Dispatcher
+from app.targets.verify_job import VerificationJob
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +91,7 @@ class BackgroundJobs:
         self.forwarder = SiemForwarder(vault, siem) if siem is not None else None
         self.checkpoints = CheckpointScheduler(vault)
         self.request_deadlines = DeadlineAlertJob(vault)  # Art. 12(3): 7 days, 1 day, passed
+        self.verification = VerificationJob(vault, policy)  # each target checked at the target daily (decision 0036)
         self._unsubscribe = self.bus.subscribe(self._on_event)
         # Outbox items committed by this process (any writer: SCIM, a policy apply, an erasure, a reconcile) wake the
         # dispatcher; a write that queued nothing (no target) does not (decision 0031).
@@ -120,6 +122,7 @@ class BackgroundJobs:
         self.alerts.start()
         self.checkpoints.start()
         self.request_deadlines.start()
+        self.verification.start()
         if self.forwarder is not None:
             self.forwarder.start()
 
@@ -128,6 +131,7 @@ class BackgroundJobs:
         self._unwatch()
         if self.forwarder is not None:
             self.forwarder.stop()
+        self.verification.stop()
         self.request_deadlines.stop()
         self.checkpoints.stop()
         self.alerts.stop()
