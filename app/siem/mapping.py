@@ -133,6 +133,27 @@ _MAP: dict[str, Mapping] = {
                                              ("api",), ("deletion",), "delete", "provision-verification-failed"),
     "provision.failed": Mapping("provision.failure", "Provisioning failed", 6, 6003, 99, ("api",), ("change",), "push",
                                 "provision-failed"),
+    "target.changed": Mapping("config.change", "Target changed", 5, 3004, 3, _CONFIG, ("change",), "change",
+                              "target-changed", config_key="target"),
+    "target.sync.queued": Mapping("provision.sync", "Target sync queued", 3, 3004, 3, _CONFIG, ("change",), "queue",
+                                  "target-sync-queued"),
+    # a reconcile read the target and compared it with the mirror: counts only (describe() raises drift)
+    "target.reconciled": Mapping("provision.reconcile", "Target checked against Custos", 3, 6003, 2, ("api",),
+                                 ("info",), "read", "target-reconciled"),
+    "scim.resource.updated": Mapping("scim.user.update", "User updated", 3, 3004, 3, _IAM_USER, ("user", "change"),
+                                     "update", "scim-user-updated"),
+    # erasure at the source and the recreation guard
+    "erasure.source.seen": Mapping("gdpr.erasure.source", "Erased subject removed at the identity provider", 3, 3004,
+                                   3, _IAM_USER, ("user", "change"), "confirm", "erasure-source-seen", labels=_ERASED),
+    "erasure.source.attested": Mapping("gdpr.erasure.source", "Removal at the identity provider attested", 3, 3004, 3,
+                                       _IAM_USER, ("user", "change"), "attest", "erasure-source-attested",
+                                       labels=_ERASED),
+    "erasure.recreation.refused": Mapping("gdpr.erasure.recreation", "Erased subject's recreation refused", 5, 3001,
+                                          1, _IAM_USER, ("user", "denied"), "block", "erasure-recreation-refused",
+                                          labels=_ERASED),
+    "erasure.tombstone.released": Mapping("gdpr.erasure.release", "Erased subject released for recreation", 6, 3004,
+                                          3, _IAM_USER, ("user", "change"), "release", "erasure-tombstone-released",
+                                          labels=_ERASED),
     # detections and the breach register
     "alert.raised": Mapping("anomaly", "Anomaly detected", 8, 2004, 1, ("intrusion_detection",), ("info",), "alert",
                             alert=True),
@@ -141,6 +162,25 @@ _MAP: dict[str, Mapping] = {
     "incident.closed": Mapping("breach.incident.close", "Incident closed", 7, 2005, 3, ("intrusion_detection",),
                                ("info",), "close", "incident-closed", alert=True),
 }  # fmt: skip
+_MAP.update({f"dsr.{step}": Mapping(f"gdpr.dsr.{step}", name, 3, 3004, activity, _IAM_USER, ("user", ecs), act,
+                                      f"dsr-{step.replace('_', '-')}", labels=("gdpr-dsr",))
+             for step, name, activity, ecs, act in (
+                 ("opened", "Data subject request recorded", 1, "creation", "create"),
+                 ("matched", "Data subject request matched to an identity", 3, "change", "match"),
+                 ("verification", "Requester's identity verified", 3, "change", "verify"),
+                 ("extended", "Data subject request deadline extended", 3, "change", "extend"),
+                 ("task_done", "Data subject request task done", 3, "change", "complete"),
+                 ("restricted", "Processing restriction changed", 3, "change", "restrict"),
+                 ("refused", "Data subject request refused", 3, "change", "refuse"),
+                 ("attached", "File attached to a data subject request", 3, "change", "attach"),
+                 ("exported", "Data subject request answered with an export", 3, "change", "export"),
+                 ("erasure_started", "Erasure started for a data subject request", 3, "change", "erase"),
+                 ("erasure_finished", "Erasure finished for a data subject request", 3, "change", "erase"),
+                 ("answer_drafted", "Data subject request answer drafted", 3, "change", "draft"),
+                 ("answered", "Data subject request answered", 3, "change", "answer"),
+                 ("closed", "Data subject request closed", 3, "change", "close"),
+                 ("purged", "Expired data subject requests purged", 4, "deletion", "purge"),
+             )})  # fmt: skip
 _INCIDENT_UPDATE = Mapping("breach.incident.update", "Incident updated", 7, 2005, 2, ("intrusion_detection",),
                            ("info",), "update", alert=True)  # fmt: skip
 _ERASURE_PROPAGATED = Mapping("gdpr.erasure.propagate", "Erasure propagated", 3, 6003, 4, _IAM_USER,
@@ -154,6 +194,8 @@ _GROUP = {
     "scim.resource.replaced": Mapping("scim.group.update", "Group updated", 3, 3004, 3, _IAM_USER, ("group", "change"),
                                       "update", "scim-group-updated"),
     "scim.resource.patched": Mapping("scim.group.update", "Group updated", 3, 3004, 3, _IAM_USER, ("group", "change"),
+                                     "update", "scim-group-updated"),
+    "scim.resource.updated": Mapping("scim.group.update", "Group updated", 3, 3004, 3, _IAM_USER, ("group", "change"),
                                      "update", "scim-group-updated"),
     "scim.resource.deleted": Mapping("scim.group.delete", "Group deleted", 4, 3006, 5, _IAM_USER, ("group", "deletion"),
                                      "delete", "scim-group-deleted"),
@@ -216,10 +258,23 @@ def describe(event: StoredEvent) -> Mapping:
         name, severity, category = ALERT_RULES.get(rule, (base.name, base.severity, base.category[0]))
         signature, action = (f"anomaly.{rule}", f"anomaly-{rule.replace('_', '-')}") if rule else ("anomaly", "anomaly")
         return replace(base, signature=signature, name=name, severity=severity, category=(category,), action=action)
+    if kind == "target.reconciled" and _unrepaired(details):
+        return replace(base, name="Target differs from Custos", severity=5)
     if kind.startswith("erasure.target.") and event.outcome != "success":
         return replace(base, severity=6)
     return base
 
 
+def _unrepaired(details: dict[str, object]) -> bool:
+    """Whether a reconcile left differences standing (app/targets/verification.py: Check.unrepaired)."""
+    unknown, repairable = details.get("unknown"), details.get("repairable")
+    return bool(unknown) or (bool(repairable) and not details.get("repaired"))
+
+
 def known_kinds() -> list[str]:
     return sorted(_MAP)
+
+
+def has_mapping(kind: str) -> bool:
+    """Whether a kind has a mapping of its own rather than the generic fallback."""
+    return kind in _MAP or kind.startswith(("incident.", "erasure.target."))
