@@ -16,7 +16,7 @@ from app.core.actor import current_actor
 from app.core.periodic import PeriodicJob
 from app.policy.in_force import PolicyInForce
 from app.store.vault import Vault
-from app.targets.status import health
+from app.targets.status import TargetHealth, health
 from app.targets.verification import DRIFT, IN_SYNC, NOT_VERIFIED
 
 log = logging.getLogger(__name__)
@@ -34,8 +34,14 @@ def due(vault: Vault, policy: PolicyInForce, now: datetime, max_age: timedelta =
     return [
         t.config.name
         for t in targets
-        if t.state in CHECKABLE and (t.verification.last is None or t.verification.last.started <= now - max_age)
+        if _clean(t) and (t.verification.last is None or t.verification.last.started <= now - max_age)
     ]
+
+
+def _clean(target: TargetHealth) -> bool:
+    """Nothing queued, failed or missing. "drift" outranks a queue in the state, so the state alone cannot say."""
+    missing = target.sync.missing if target.sync is not None else 0
+    return target.state in CHECKABLE and target.pending == 0 and missing == 0
 
 
 def verify_due(vault: Vault, policy: PolicyInForce, now: datetime, max_age: timedelta = MAX_AGE) -> list[str]:
