@@ -218,9 +218,9 @@ NOT_NEEDED = (
 )
 
 
-def _absent(policy: Policy, document: dict[str, Any]) -> dict[str, Any]:
-    """What is not held, and why: "not recorded" (the policy holds the attribute for a purpose, but no value was
-    ever received for this person: unknown, not "none") apart from "not needed" (the policy holds no such data)."""
+def not_recorded(policy: Policy, document: dict[str, Any]) -> list[dict[str, Any]]:
+    """The policy's User attributes this person has no value for: held for a purpose, but no value was ever
+    received (unknown, not "none"), each with its category. The subject export and the identity detail say so."""
     flat = _lowered(document)
     missing: dict[str, dict[str, Any]] = {}
     for rule in policy.rules_for("User"):
@@ -229,7 +229,13 @@ def _absent(policy: Policy, document: dict[str, Any]) -> dict[str, Any]:
         if values in (None, "", []) and rule.path not in missing:
             category = policy.category(rule.category)
             missing[rule.path] = {"attribute": rule.path, "category": category.name if category else None}
-    return {"not_recorded": list(missing.values()), "not_needed": NOT_NEEDED}
+    return list(missing.values())
+
+
+def _absent(policy: Policy, document: dict[str, Any]) -> dict[str, Any]:
+    """What is not held, and why: "not recorded" (the policy holds the attribute for a purpose, but no value was
+    ever received for this person: unknown, not "none") apart from "not needed" (the policy holds no such data)."""
+    return {"not_recorded": not_recorded(policy, document), "not_needed": NOT_NEEDED}
 
 
 def _membership(policy: Policy) -> dict[str, Any] | None:

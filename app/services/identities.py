@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from scim2_models import ScimFilter
 from sqlalchemy import ColumnElement
@@ -16,6 +16,8 @@ from app.directory.errors import ScimError
 from app.directory.filter_sql import compile_filter, parse
 from app.directory.identity_strings import describe as describe_name
 from app.dsr.register import DsrRegister
+from app.exports.subject import not_recorded
+from app.policy import versions
 from app.policy.minimise import Minimiser
 from app.services.dsr import subject_lines
 from app.store.browse import PAGE_SIZE, Cursor, Detail, Page, Query, Row, SortKey, SortValue, sorts_before
@@ -106,16 +108,24 @@ class IdentityDetail:
     detail: Detail | None  # None: it no longer exists
     holdings: list[Holding]  # each target, whether it holds this subject and how fresh its copy is
     requests: list[str] | None  # the data subject requests about a User, a line each; None for a Group
+    # A User's attributes the policy in force holds for a purpose but with no value received for this person
+    # ("not recorded": unknown, not "none"), as the subject export lists them; empty for a Group.
+    absent: list[str] = field(default_factory=list)
 
 
 def read_detail(
     vault: Vault, resource_type: str, resource_id: str, register: Callable[[Vault], DsrRegister] = DsrRegister
 ) -> IdentityDetail:
     detail = _document(vault, resource_id)
+    absent: list[str] = []
     with vault.read_connection() as conn:
         held = holdings(conn, resource_type, resource_id)
+        latest = versions.latest_version(conn) if detail is not None and resource_type == "User" else None
+        record = versions.get(conn, latest) if latest is not None else None
+        if detail is not None and record is not None:
+            absent = [entry["attribute"] for entry in not_recorded(record.policy, detail.document)]
     requests = subject_lines(register(vault), resource_id) if resource_type == "User" else None
-    return IdentityDetail(resource_id, detail, held, requests)
+    return IdentityDetail(resource_id, detail, held, requests, absent)
 
 
 def name_warning(user_name: object) -> str:

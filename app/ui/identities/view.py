@@ -66,6 +66,15 @@ def describe(detail: identities.Detail) -> str:
     return "\n".join(plain(line) for line in lines)
 
 
+def describe_absent(absent: list[str]) -> str:
+    """The policy's attributes with no value for this person: unknown (nobody sent one), not "none"."""
+    if not absent:
+        return ""
+    return "\n\nNot recorded (the policy holds these, but no value was received):\n" + "\n".join(
+        f"  {plain(path)}: not recorded" for path in absent
+    )
+
+
 def describe_requests(lines: list[str]) -> str:
     """The data subject requests that concern this person (the Requests page has each in full)."""
     if not lines:
@@ -232,7 +241,7 @@ class ResourceBrowser(QWidget):
             title = detail.document.get("userName") or detail.document.get("displayName") or detail.id
             warning = name_warning(detail.document.get("userName"))
             self.detail_title.setText(plain(title) + (f" \u2014 {warning}" if warning else ""))
-            text = describe(detail) + describe_holdings(held)
+            text = describe(detail) + describe_absent(result.absent) + describe_holdings(held)
             self.detail.setPlainText(text + (describe_requests(requests) if requests is not None else ""))
 
     def _detail_failed(self, _exc: Exception) -> None:
