@@ -109,7 +109,7 @@ def _delay(f: dict[str, Any], status: clock.ClockStatus) -> str:
     if status.state in LATE:
         missing = (
             f"{NEEDS_HUMAN}: the notification is later than 72 hours after awareness; Art. 33(1) requires the "
-            "reasons for the delay (record them: breach update --delay-reason)"
+            "reasons for the delay (record them: Incidents page, Reasons for delay…, or breach update --delay-reason)"
         )
         return reason or missing
     if status.state == "notified_in_time":

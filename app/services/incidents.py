@@ -34,7 +34,7 @@ from app.store.vault import Vault
 
 __all__ = ["BREACH_TYPES", "EDITABLE_TIMES", "EXEMPTIONS", "LABELS", "RISKS", "SKEW", "SPECIAL", "TIMES",
            "IncidentRegister", "IncidentView", "Scope", "Written", "clock_short", "clock_text", "deadline_of",
-           "local_text",
+           "local_text", "record_delay_reason",
            "register", "scope", "state_text", "still_to_record", "store_scope", "utc_now", "utc_text",
            "write_letter"]  # fmt: skip
 
@@ -69,6 +69,14 @@ def store_scope(incidents: IncidentRegister, incident_id: int, operator: str, fo
     """Keep the figures on the incident (labelled approximate where it is shown)."""
     return incidents.update(incident_id, operator, approx_subjects=found.subjects, approx_records=found.records,
                             categories=found.categories)  # fmt: skip
+
+
+def record_delay_reason(incidents: IncidentRegister, incident_id: int, operator: str, reason: str) -> IncidentView:
+    """The reasons for notifying later than 72 hours after awareness (Art. 33(1)), recorded before the notification
+    is sent (``breach update --delay-reason``): the draft's 'Reasons for delay' then carries them."""
+    if not reason.strip():
+        raise ValueError("Give the reasons for the delay.")
+    return incidents.update(incident_id, operator, delay_reason=reason.strip())
 
 
 # -- the letters -------------------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QPlainTextEdit
@@ -178,6 +179,7 @@ def test_every_step_dialog_fits_200_percent(qtbot: QtBot, vault: Vault) -> None:
         CloseDialog,
         CommunicationDialog,
         ContainmentDialog,
+        DelayReasonDialog,
         DismissDialog,
         OpenDialog,
         RiskDialog,
@@ -189,7 +191,7 @@ def test_every_step_dialog_fits_200_percent(qtbot: QtBot, vault: Vault) -> None:
     view, now = register.get(incident), utc_now()
     dialogs = (OpenDialog(now), DismissDialog(view), RiskDialog(view), ContainmentDialog(view, now),
                NotificationDialog(view, now), CommunicationDialog(view, now), CloseDialog(view),
-               ScopeDialog(vault, PolicyInForce(vault), view, now))  # fmt: skip
+               DelayReasonDialog(view, now), ScopeDialog(vault, PolicyInForce(vault), view, now))  # fmt: skip
     for dialog in dialogs:
         qtbot.addWidget(dialog)
         dialog.show()
@@ -207,3 +209,29 @@ def test_awareness_by_keyboard_alone(qtbot: QtBot, vault: Vault) -> None:
     dialog = AwarenessDialog(register.get(incident), utc_now())
     accepted = by_keyboard(qtbot, key(Qt.Key.Key_R, Qt.KeyboardModifier.AltModifier), typed("Owner confirmed"))(dialog)
     assert accepted and dialog.value()[1] == "Owner confirmed"
+
+
+def test_the_reasons_for_the_delay_are_recorded_before_notifying(qtbot: QtBot, vault: Vault, tmp_path: Path) -> None:
+    """Past 72 hours, not yet notified: Alt+Y records the reasons for the delay (as breach update --delay-reason
+    does), the completeness check stops listing them and the draft's 'Reasons for delay' carries them."""
+    register = IncidentRegister(vault)
+    now = utc_now()
+    incident = register.open_incident("Misaddressed e-mail", "dpo", detected_at=now - timedelta(hours=80))
+    register.set_aware(incident, "dpo", "confirmed", at=now - timedelta(hours=79))
+    page = IncidentsPage(vault, PolicyInForce(vault))
+    qtbot.addWidget(page)
+    page.show()
+    page.activateWindow()
+    qtbot.waitUntil(lambda: "reasons for the delay" in page.detail.toPlainText(), timeout=5000)
+    assert page.delay_button.isEnabled()
+    page.run_dialog = by_keyboard(qtbot, typed("The processor told us on day 3"))
+    qtbot.keyClick(page.table, Qt.Key.Key_Y, Qt.KeyboardModifier.AltModifier)
+    qtbot.waitUntil(lambda: register.get(incident).delay_reason == "The processor told us on day 3", timeout=5000)
+    qtbot.waitUntil(lambda: "Reasons for the delay: The processor" in page.detail.toPlainText(), timeout=5000)
+    assert "Art. 33(1): the notification is later" not in page.detail.toPlainText()
+    assert register.get(incident).first_notified is None  # recorded before notifying
+    page.choose_folder = lambda _parent: tmp_path
+    page.export_draft()
+    qtbot.waitUntil(lambda: "Draft written" in page.summary.text(), timeout=10_000)
+    draft = next(tmp_path.glob("*.md")).read_text(encoding="utf-8")
+    assert "The processor told us on day 3" in draft

@@ -135,6 +135,36 @@ class ContainmentDialog(StepDialog):
         return self.changes(), text_of(self.reason)
 
 
+class DelayReasonDialog(StepDialog):
+    """The reasons for the delay (Art. 33(1)), recorded before notifying: the notification draft then carries them
+    instead of a gap for the DPO."""
+
+    def __init__(self, view: IncidentView, now: datetime, parent: QWidget | None = None) -> None:
+        self.before = (view.delay_reason or "").strip()
+        anchor = view.aware_anchor
+        if anchor is None:
+            when = "Awareness is not recorded yet, so the 72-hour deadline has not started."
+        elif now > deadline_of(anchor):
+            when = f"The 72-hour deadline passed at {utc_text(deadline_of(anchor))}."
+        else:
+            when = f"The 72-hour deadline is {utc_text(deadline_of(anchor))}."
+        super().__init__(f"Incident {view.id}: reasons for the delay", "A notification later than 72 hours after "
+                         "awareness is accompanied by the reasons for the delay (Art. 33(1)). Record them now and "
+                         f"the notification draft carries them. {when}", parent)  # fmt: skip
+        self.reason = prompt_box("e.g. the processor told us on day 3; the scope took two days to establish",
+                                 self.before)  # fmt: skip
+        self.form.addRow("&Reasons", self.reason)
+        self.reason.textChanged.connect(self._check)
+        self._check()
+
+    def ready(self) -> bool:
+        given = text_of(self.reason)
+        return bool(given) and given != self.before
+
+    def value(self) -> str:
+        return text_of(self.reason)
+
+
 @dataclass(frozen=True)
 class NotificationAnswer:
     reference: str

@@ -35,6 +35,7 @@ from app.services.incidents import (
     clock_short,
     clock_text,
     local_text,
+    record_delay_reason,
     state_text,
     still_to_record,
     utc_now,
@@ -52,6 +53,7 @@ from app.ui.incidents.steps import (
     CloseDialog,
     CommunicationDialog,
     ContainmentDialog,
+    DelayReasonDialog,
     DismissDialog,
     NotificationDialog,
     OpenDialog,
@@ -189,6 +191,7 @@ class IncidentsPage(QWidget):
         self.scope_button = process("&Scope (who, what)…", self.compute_scope)
         self.details_button = process("D&etails for the authority…", self.record_details)
         self.time_button = reporting("Record or correct a &time…", self.record_time)
+        self.delay_button = reporting("Reasons for dela&y…", self.record_delay_reason)
         self.notify_button = reporting("Notify the aut&hority…", self.notify)
         self.inform_button = reporting("Art. 34: &inform or exempt…", self.record_communication)
         self.close_button = reporting("C&lose…", self.close_incident)
@@ -307,6 +310,7 @@ class IncidentsPage(QWidget):
             button.defaultAction().setEnabled(open_)
         self.dismiss_button.defaultAction().setEnabled(open_ and not aware)
         self.notify_button.defaultAction().setEnabled(aware)
+        self.delay_button.defaultAction().setEnabled(aware)
         self.inform_button.defaultAction().setEnabled(aware)
         for button in (self.draft_button, self.communication_button):
             button.defaultAction().setEnabled(view is not None)
@@ -353,6 +357,12 @@ class IncidentsPage(QWidget):
             view, dialog = answer
             values, operator = dialog.value(), login_name()
             self._record(lambda: self.register.update(view.id, operator, "", **values))  # no reason: nothing corrected
+
+    def record_delay_reason(self) -> None:
+        if answer := self._with_selected(lambda v: DelayReasonDialog(v, self.now(), self)):
+            view, dialog = answer
+            reason, operator = dialog.value(), login_name()
+            self._record(lambda: record_delay_reason(self.register, view.id, operator, reason))
 
     def notify(self) -> None:
         if answer := self._with_selected(lambda v: NotificationDialog(v, self.now(), self)):
