@@ -238,3 +238,19 @@ def test_oauth_client_credentials_in_the_dialog(qtbot: QtBot, vault: Vault) -> N
     assert (config.auth_kind, config.oauth_token_url, config.oauth_client_id, config.oauth_scope, config.secret) == (
         "oauth2", "https://login.example.test/oauth2/token", "custos", "scim.write", "client-secret")  # fmt: skip
     assert "client-secret" not in repr(config)
+
+
+def test_alt_s_saves_and_types_nothing_into_the_credential(qtbot: QtBot, vault: Vault) -> None:
+    apply_policy(vault, policy_with_recipients(), "dpo")
+    dialog = TargetDialog(PolicyInForce(vault).get().policy)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.activateWindow()
+    dialog.name.setText("app1")
+    dialog.url.setText("http://127.0.0.1:9/v2")
+    dialog.secret.setFocus()
+    qtbot.waitUntil(dialog.secret.hasFocus, timeout=2000)
+    qtbot.keyClicks(dialog.secret, "tgt-secret")
+    with qtbot.waitSignal(dialog.accepted, timeout=2000):
+        qtbot.keyClick(dialog.secret, Qt.Key.Key_S, Qt.KeyboardModifier.AltModifier)
+    assert dialog.secret.text() == "tgt-secret"

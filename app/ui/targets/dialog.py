@@ -110,6 +110,9 @@ class TargetDialog(QDialog):
         self.outcome = plain_label(wrap=True)
         self.outcome.setAccessibleName("Connection test result")
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
+        # Alt+S saves: the platform's "Save" has no mnemonic, and an Alt+letter nothing claims is typed into the
+        # focused field (an "s" appended to the credential, unseen behind the password dots).
+        self.buttons.button(QDialogButtonBox.StandardButton.Save).setText("&Save")
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
 
