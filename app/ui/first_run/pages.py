@@ -249,8 +249,9 @@ class PolicyPage(_CheckedPage):
     def __init__(self) -> None:
         super().__init__(
             "The data-protection policy",
-            "The policy says which attributes Custos may hold, for which purposes and recipients, and for how "
-            "long. Anything outside it is refused and recorded. You can change it later (Policy tab).",
+            # Two lines at most: the wizard's subtitle area cut a third line off ("You can change it" and no more).
+            "Which attributes Custos may hold, for which purposes and recipients, and how long. Anything else is "
+            "refused and recorded; change it later on the Policy tab.",
         )
         self.default = QRadioButton("Start with the &default policy (identity and access management)")
         self.from_file = QRadioButton("Load a policy &file (TOML) agreed with your DPO")
