@@ -97,10 +97,12 @@ def _normalise(value: Any) -> Any:
 def _in_scope(conn: Connection, policy: Policy, mapping: TargetMapping) -> dict[str, Any]:
     """The Users this target should hold, as the mirror has them: a scoped recipient's others are not missing
     there (held there anyway, they are accounts it should not hold)."""
+    if not mapping.sends("User"):
+        return {}
+    # The scope is a WHERE clause: SQLite reads only the in-scope documents, not every User to drop most.
     table = ScimResource.__table__
-    wanted = set(scope.user_ids(conn, policy, mapping.recipient)) if mapping.sends("User") else set()
-    statement = select(table.c.id, table.c.document).where(table.c.resource_type == "User")
-    return {row.id: json.loads(row.document) for row in conn.execute(statement) if row.id in wanted}
+    statement = select(table.c.id, table.c.document).where(scope.users_condition(policy, mapping.recipient))
+    return {row.id: json.loads(row.document) for row in conn.execute(statement)}
 
 
 def reconcile(vault: Vault, policy: PolicyInForce, name: str, repair: bool = False) -> Drift:
