@@ -188,3 +188,19 @@ def test_request_rate(live: EventBridge, bus: EventBus) -> None:
         bus.publish(RequestServed("GET", 200, 1.0))
     assert live.request_rate() == pytest.approx(30.0)
     assert live.request_rate(window=30) == pytest.approx(60.0)
+
+
+def test_local_times_name_their_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Beside the trail's UTC times a local time must say which zone it is in (Targets, identities, policy)."""
+    import time
+
+    from app.ui.identities.model import local_time
+
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    time.tzset()
+    try:
+        assert local_time(datetime(2026, 1, 15, 12, 0, tzinfo=UTC)) == "2026-01-15 13:00:00 CET"
+        assert local_time(datetime(2026, 7, 15, 12, 0)) == "2026-07-15 14:00:00 CEST"  # naive: stored as UTC
+    finally:
+        monkeypatch.undo()
+        time.tzset()
