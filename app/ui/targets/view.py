@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QHideEvent, QShowEvent, QStandardItem, QStandardItemModel
@@ -112,6 +113,7 @@ class TargetsPage(QWidget):
         self.summary.setWordWrap(True)
         self.run_dialog: RunDialog = run_dialog
         self.confirm: Confirm = confirm
+        self.now: Callable[[], datetime] = lambda: datetime.now(UTC)
         self.add_button = self._button("&Add a target…", self.add_target)
         self.edit_button = self._button("&Edit…", self.edit_target)
         self.test_button = self._button("&Test connection", self.test_target)
@@ -293,27 +295,33 @@ class TargetsPage(QWidget):
     def _policy(self) -> Policy:
         return self.snapshot.policy if self.snapshot else self.policy.get().policy
 
+    def _say(self, text: str) -> None:
+        """An action's outcome, with the local time it was said: the line stays while the targets' rows refresh
+        under it, so 'Added app1 … queued' must read as a past event, not as the state now."""
+        at = self.now().astimezone().strftime("%H:%M %Z").rstrip()
+        self.message.setText(f"{text} ({at})")
+
     def _done(self, text: str) -> Callable[[object], None]:
         def show(_result: object) -> None:
-            self.message.setText(text)
+            self._say(text)
             self.refresh()
 
         return show
 
     def _failed_action(self, exc: Exception) -> None:
-        self.message.setText(user_message(exc, "The target could not be changed."))
+        self._say(user_message(exc, "The target could not be changed."))
 
     def add_target(self) -> None:
         policy = self._policy()
         if not policy.recipients:
-            self.message.setText("The policy in force names no recipient: add one (with the attributes it receives) "
+            self._say("The policy in force names no recipient: add one (with the attributes it receives) "
                                  "on the Policy page first.")  # fmt: skip
             return
         dialog = TargetDialog(policy, None, self)
         if not self.run_dialog(dialog):
             return
         config, vault = dialog.config(), self.vault
-        self.message.setText(f"Adding {config.name}…")
+        self._say(f"Adding {config.name}…")
 
         def added(result: tuple[TargetConfig, list[str]]) -> None:
             self._done(f"Added {result[0].name}: it receives {', '.join(result[1])}. Everyone in scope is queued "
@@ -330,7 +338,7 @@ class TargetsPage(QWidget):
             return
         changes, vault, name = dialog.changes(), self.vault, target.config.name
         if not changes:
-            self.message.setText(f"Nothing changed for {name}.")
+            self._say(f"Nothing changed for {name}.")
             return
         fields = ", ".join(sorted("credential" if k == "secret" else k for k in changes))
         submit(lambda: service.change(vault, name, **changes), self._done(f"Changed {name}: {fields}."),
@@ -341,7 +349,7 @@ class TargetsPage(QWidget):
         if target is None:
             return
         vault, policy, name = self.vault, self.policy, target.config.name
-        self.message.setText(f"Connecting to {name}…")
+        self._say(f"Connecting to {name}…")
         submit(lambda: service.check_named(vault, policy, name), self._tested, self._failed_action)
 
     def _tested(self, check: service.ConnectionCheck) -> None:
@@ -350,7 +358,7 @@ class TargetsPage(QWidget):
             missing = check.unsupported
             text += (f". NOT SUPPORTED there: {', '.join(missing)}." if missing
                      else ". Every mapped attribute is supported.")  # fmt: skip
-        self.message.setText(text)
+        self._say(text)
 
     def reconcile_target(self) -> ReconcileDialog | None:
         target = self._selected_target()
