@@ -41,6 +41,7 @@ class Dashboard:
     requests: timeseries.TimeSeries  # served / refused per hour, 7 days
     erasures: timeseries.TimeSeries  # requested / closed per day, 30 days
     entries: int  # entries in the audit trail when read
+    read_at: datetime  # when read: the tiles refresh less often than the pages, so they say how old they are
 
 
 def _plural(n: int, word: str) -> str:
@@ -121,7 +122,7 @@ def read_dashboard(vault: Vault, policy: Policy, now: datetime) -> Dashboard:
         incidents_tile(IncidentRegister(vault, now=lambda: now).list(), now),
         refusals_tile(refused),
     ]
-    return Dashboard(tiles, requests, erasures, entries)
+    return Dashboard(tiles, requests, erasures, entries, now)
 
 
 def trail_length(vault: Vault) -> int:

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLay
 from app.dashboard.figures import BAD, WARN, Dashboard, Tile
 from app.ui.charts import StackedBarChart
 from app.ui.theme import status_colour
+from app.ui.times import local_time
 
 LEVEL_WORDS = {BAD: "needs action", WARN: "look soon", "": "nothing to do"}
 COLUMNS = 3
@@ -99,8 +100,13 @@ class DashboardView(QWidget):
         charts = QHBoxLayout()
         charts.addWidget(self.requests_chart, 3)
         charts.addWidget(self.erasures_chart, 2)
+        # The tiles are re-read every few seconds only while the trail grows (the read scans a week of requests):
+        # a count may lag the Identities page by that much, so the view says when its figures were read.
+        self.as_of = QLabel("")
+        self.as_of.setAccessibleName("When the figures were read")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.as_of)
         layout.addLayout(grid)
         layout.addLayout(charts)
 
@@ -111,11 +117,13 @@ class DashboardView(QWidget):
                 widget.show_tile(tile)
         self.requests_chart.set_series(dashboard.requests, "SCIM requests per hour, last 7 days")
         self.erasures_chart.set_series(dashboard.erasures, "Erasures per day, last 30 days")
+        self.as_of.setText(f"Figures as of {local_time(dashboard.read_at)}")
 
     def clear(self) -> None:
         for widget in self.tiles.values():
             widget.tile = None
             widget.value.setText("…")
             widget.detail.clear()
+        self.as_of.clear()
         self.requests_chart.clear()
         self.erasures_chart.clear()

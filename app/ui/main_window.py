@@ -46,7 +46,6 @@ from app.ui.endpoint_dialog import EndpointDialog
 from app.ui.erasure.history import open_history
 from app.ui.exports.ropa_dialog import RopaExportDialog
 from app.ui.help import build_help_menu
-from app.ui.identities.model import local_time
 from app.ui.identities.view import IdentitiesView
 from app.ui.incidents.view import IncidentsPage
 from app.ui.lock.clipboard import secret_clipboard
@@ -74,6 +73,7 @@ from app.ui.settings_dialog import SettingsDialog
 from app.ui.status_line import StatusLine
 from app.ui.targets.view import TargetsPage
 from app.ui.theme import apply_appearance
+from app.ui.times import local_time
 from app.ui.tray import Tray
 from app.ui.workers import submit
 

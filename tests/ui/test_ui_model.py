@@ -194,7 +194,7 @@ def test_local_times_name_their_zone(monkeypatch: pytest.MonkeyPatch) -> None:
     """Beside the trail's UTC times a local time must say which zone it is in (Targets, identities, policy)."""
     import time
 
-    from app.ui.identities.model import local_time
+    from app.ui.times import local_time
 
     monkeypatch.setenv("TZ", "Europe/Berlin")
     time.tzset()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -104,6 +105,8 @@ def test_the_dashboard_tiles_and_charts_and_a_tile_opens_its_page(
     page.refresh_dashboard()
     tiles = page.dashboard.tiles
     qtbot.waitUntil(lambda: tiles["users"].value.text() == "7", timeout=5000)
+    # The tiles refresh less often than the pages: they say when they were read (the overview's clock, local).
+    assert re.fullmatch(r"Figures as of \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \S+", page.dashboard.as_of.text())
     assert tiles["groups"].value.text() == "0" and tiles["refusals"].title.text() == "Refused, last 24 h"
     assert tiles["users"].accessibleName() == "Users: 7"
     assert tiles["requests"].accessibleDescription() == "none awaiting an answer (nothing to do)"

@@ -41,9 +41,9 @@ from app.services.erasure import (
 from app.store.vault import Vault
 from app.ui.erasure.dialog import ChooseFolder, choose_receipt_folder
 from app.ui.erasure.lines import STATUS_HEADERS, detail, where
-from app.ui.identities.model import local_time
 from app.ui.incidents.fields import StepDialog, prompt_box, text_of
 from app.ui.policy.common import login_name, plain_label, user_message
+from app.ui.times import local_time
 from app.ui.workers import submit
 
 POLL_MS = 2000

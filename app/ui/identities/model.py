@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
@@ -19,6 +18,7 @@ from app.core.events import ResourcesChanged
 from app.services import identities
 from app.store.vault import Vault
 from app.ui.bridge import ChangeSet
+from app.ui.times import local_time
 from app.ui.workers import submit
 
 ID_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -52,13 +52,6 @@ def plain(value: object) -> str:
     """Untrusted text made safe to show on one line; newlines and tabs become visible escapes."""
     text = str(value).replace("\n", "\\n").replace("\r", "\\r").replace("\t", " ")
     return _UNSAFE.sub("\ufffd", text)
-
-
-def local_time(moment: datetime) -> str:
-    """A stored moment in the workstation's zone, naming the zone: a bare "14:00" beside the UTC times of the
-    audit trail and the breach clock cannot be told apart from them."""
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # the vault stores UTC
-    return aware.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z").rstrip()
 
 
 def _cell(row: identities.Row, attribute: str) -> str:

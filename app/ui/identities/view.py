@@ -31,8 +31,9 @@ from app.services.identities import Holding, IdentityDetail, Minimiser, ScimErro
 from app.store.vault import Vault
 from app.ui.erasure.dialog import ErasureDialog
 from app.ui.exports.subject_action import ACTION_TEXT, SubjectExporter
-from app.ui.identities.model import ResourceTableModel, local_time, plain
+from app.ui.identities.model import ResourceTableModel, plain
 from app.ui.lock.reauth import Reauthenticate
+from app.ui.times import local_time
 from app.ui.workers import submit
 
 SEARCH_DELAY_MS = 400

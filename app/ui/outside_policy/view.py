@@ -37,12 +37,12 @@ from app.policy.edit import set_outside_schema
 from app.services.policy import Outside, OutsideRow, PolicyInForce, PolicyRecord, outside
 from app.setup.idp_guides import GUIDES, guide, guide_for_client, removal_instruction
 from app.store.vault import Vault
-from app.ui.identities.model import local_time
 from app.ui.lock.reauth import Reauthenticate
 from app.ui.outside_policy.add_dialog import AddAttributeDialog
 from app.ui.policy.apply_dialog import ApplyPolicyDialog
 from app.ui.policy.common import Confirm, ask, login_name, plain_label, user_message
 from app.ui.table_model import AnyIndex, RowsTableModel
+from app.ui.times import local_time
 from app.ui.widgets import MessageLabel
 from app.ui.workers import submit
 

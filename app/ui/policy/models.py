@@ -12,7 +12,7 @@ from PySide6.QtGui import QFont
 
 from app.policy.model import ART9_CONDITIONS, AttributeRule, Policy
 from app.services.policy import PolicyRecord
-from app.ui.identities.model import local_time
+from app.ui.times import local_time
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 SHORT_SHA = 12

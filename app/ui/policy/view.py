@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
 from app.services import policy as policy_service
 from app.services.policy import Policy, PolicyDiff, PolicyInForce, PolicyRecord, Problem, diff_versions, stale_problems
 from app.store.vault import Vault
-from app.ui.identities.model import local_time
 from app.ui.lock.reauth import Reauthenticate
 from app.ui.policy.apply_dialog import ApplyPolicyDialog
 from app.ui.policy.common import Confirm, ask, login_name, plain_label, user_message
@@ -31,6 +30,7 @@ from app.ui.policy.diff_dialog import DiffDialog
 from app.ui.policy.editor import PolicyEditorDialog
 from app.ui.policy.models import CatalogueModel, HistoryModel, short_sha
 from app.ui.policy.text_dialog import PolicyTextDialog
+from app.ui.times import local_time
 from app.ui.widgets import documents_dir
 from app.ui.workers import submit
 

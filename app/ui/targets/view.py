@@ -32,10 +32,10 @@ from app.services import targets as service
 from app.services.policy import PolicyInForce
 from app.services.targets import Policy, SyncProgress, TargetConfig, TargetHealth
 from app.store.vault import Vault
-from app.ui.identities.model import local_time
 from app.ui.policy.common import user_message
 from app.ui.targets.dialog import TargetDialog
 from app.ui.targets.reconcile_dialog import ReconcileDialog
+from app.ui.times import local_time
 from app.ui.workers import submit
 
 REFRESH_MS = 3000
