@@ -4,6 +4,7 @@ credential, test, reconcile with repair, remove. The credential is never shown a
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -160,6 +161,7 @@ def test_edit_test_reconcile_repair_and_remove(
     qtbot.addWidget(dialog)
     qtbot.waitUntil(lambda: dialog.drift is not None, timeout=15_000)
     report = dialog.report.text()
+    assert re.match(r"app1: 1 account\(s\) checked at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \S+\.\n", report)
     assert "1 account(s) at the target unknown to Custos" in report and "1 subject(s) missing" in report
     assert "stranger" not in report and "held@" not in report
     assert dialog.repair_button.isEnabled() and "1 push(es)" in dialog.repair_button.text()

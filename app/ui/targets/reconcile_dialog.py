@@ -9,6 +9,7 @@ from app.services.policy import PolicyInForce
 from app.services.targets import Drift, reconcile
 from app.store.vault import Vault
 from app.ui.policy.common import plain_label, user_message
+from app.ui.times import local_time
 from app.ui.workers import submit
 
 
@@ -40,7 +41,9 @@ class ReconcileDialog(QDialog):
 
     def _done(self, drift: Drift, repaired: bool) -> None:
         self.drift = drift
-        lines = [f"{drift.target}: {drift.checked} account(s) checked."]
+        # The report stays open while pushes change the target: it says when the target was read.
+        when = f" at {local_time(drift.started)}" if drift.started else ""
+        lines = [f"{drift.target}: {drift.checked:,} account(s) checked{when}."]
         lines += [f"• {line}" for line in drift.lines(repaired=repaired)]
         if drift.unknown_at_target and not repaired:
             lines.append("Accounts unknown to Custos are never deleted by a repair: check them at the target.")
