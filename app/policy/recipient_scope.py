@@ -71,8 +71,8 @@ def everyone(policy: Policy, recipient: Recipient) -> bool:
     return condition(policy, recipient) is None
 
 
-def users_condition(policy: Policy, recipient: Recipient) -> ColumnElement[bool]:
-    """The Users the recipient concerns, as a WHERE clause (for a caller that reads more than their ids)."""
+def _users(policy: Policy, recipient: Recipient) -> ColumnElement[bool]:
+    """The Users the recipient concerns, as a WHERE clause."""
     scoped = condition(policy, recipient)
     return and_(ScimResource.resource_type == "User", scoped if scoped is not None else true())
 
@@ -80,18 +80,18 @@ def users_condition(policy: Policy, recipient: Recipient) -> ColumnElement[bool]
 def in_scope(conn: Connection, policy: Policy, recipient: Recipient, resource_id: str) -> bool:
     if everyone(policy, recipient):
         return True
-    statement = select(ScimResource.id).where(ScimResource.id == resource_id, users_condition(policy, recipient))
+    statement = select(ScimResource.id).where(ScimResource.id == resource_id, _users(policy, recipient))
     return conn.execute(statement).first() is not None
 
 
 def user_ids(conn: Connection, policy: Policy, recipient: Recipient) -> list[str]:
     """Every User in the recipient's scope, in id order."""
-    statement = select(ScimResource.id).where(users_condition(policy, recipient)).order_by(ScimResource.id)
+    statement = select(ScimResource.id).where(_users(policy, recipient)).order_by(ScimResource.id)
     return [row[0] for row in conn.execute(statement)]
 
 
 def count(conn: Connection, policy: Policy, recipient: Recipient) -> int:
-    statement = select(func.count()).select_from(_R).where(users_condition(policy, recipient))
+    statement = select(func.count()).select_from(_R).where(_users(policy, recipient))
     return int(conn.execute(statement).scalar_one())
 
 

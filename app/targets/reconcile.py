@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -77,16 +78,18 @@ class Drift:
                      len(self.differing), len(self.beyond_mapping), self.repairable, repaired)  # fmt: skip
 
 
-async def _all_users(client: TargetClient) -> list[dict[str, Any]]:
-    users: list[dict[str, Any]] = []
-    start = 1
+async def _pages(client: TargetClient) -> AsyncIterator[list[dict[str, Any]]]:
+    """The target's Users a page at a time: a reconcile of 100,000 accounts never holds them all."""
+    seen, start = 0, 1
     while True:
         answer = await client.request("GET", "/Users", startIndex=str(start), count=str(PAGE))
         page = (answer.body or {}).get("Resources") or []
-        users.extend(page)
-        total = int((answer.body or {}).get("totalResults", len(users)))
-        if not page or len(users) >= total:
-            return users
+        if page:
+            yield page
+        seen += len(page)
+        total = int((answer.body or {}).get("totalResults", seen))
+        if not page or seen >= total:
+            return
         start += len(page)
 
 
@@ -94,51 +97,94 @@ def _normalise(value: Any) -> Any:
     return json.loads(json.dumps(value, sort_keys=True))
 
 
-def _in_scope(conn: Connection, policy: Policy, mapping: TargetMapping) -> dict[str, Any]:
-    """The Users this target should hold, as the mirror has them: a scoped recipient's others are not missing
-    there (held there anyway, they are accounts it should not hold)."""
-    if not mapping.sends("User"):
-        return {}
-    # The scope is a WHERE clause: SQLite reads only the in-scope documents, not every User to drop most.
-    table = ScimResource.__table__
-    statement = select(table.c.id, table.c.document).where(scope.users_condition(policy, mapping.recipient))
-    return {row.id: json.loads(row.document) for row in conn.execute(statement)}
+@dataclass
+class _Expected:
+    """What the mirror says the target should hold: ids, read once; each page's documents read as it arrives."""
+
+    vault: Vault
+    mapping: TargetMapping
+    by_remote: dict[str, str]  # the target's id -> our resource id, from the links
+    wanted: set[str]  # our Users in the recipient's scope
+
+    def documents(self, resource_ids: list[str]) -> dict[str, dict[str, Any]]:
+        if not resource_ids:
+            return {}
+        table = ScimResource.__table__
+        statement = select(table.c.id, table.c.document).where(table.c.id.in_(resource_ids))
+        with self.vault.read_connection() as conn:
+            return {row.id: json.loads(row.document) for row in conn.execute(statement)}
 
 
-def reconcile(vault: Vault, policy: PolicyInForce, name: str, repair: bool = False) -> Drift:
-    """Compare, then keep the outcome with its trail entry and the repair's pushes, in one transaction."""
-    started = datetime.now(UTC)  # a push finishing after this is newer than what the check saw
-    active = policy.get().policy
-    with vault.read_connection() as conn:
-        config: TargetConfig = require_target(conn, name)
-        mapping = mapping_for(active, config.recipient_id, config.renames)
-        held = {link.resource_id: link for link in links.of_target(conn, config.id) if link.resource_type == "User"}
-        mirror = _in_scope(conn, active, mapping)
+def _expected(conn: Connection, vault: Vault, policy: Policy, config: TargetConfig) -> _Expected:
+    """The Users this target should hold: a scoped recipient's others are not missing there (held there anyway,
+    they are accounts it should not hold). Ids only; the scope is a WHERE clause, not a filter in Python."""
+    mapping = mapping_for(policy, config.recipient_id, config.renames)
+    by_remote = {link.remote_id: link.resource_id for link in links.of_target(conn, config.id)
+                 if link.resource_type == "User"}  # fmt: skip
+    wanted = set(scope.user_ids(conn, policy, mapping.recipient)) if mapping.sends("User") else set()
+    return _Expected(vault, mapping, by_remote, wanted)
 
-    async def fetch() -> list[dict[str, Any]]:
-        client = TargetClient(config)
-        try:
-            return await _all_users(client)
-        finally:
-            await client.close()
 
-    remote = {str(user.get("id")): user for user in asyncio.run(fetch())}
-    drift = Drift(name, checked=len(remote))
-    by_remote = {link.remote_id: resource_id for resource_id, link in held.items()}
-    drift.unknown_at_target = sorted(rid for rid in remote if rid not in by_remote or by_remote[rid] not in mirror)
-    for resource_id, document in mirror.items():
-        expected = mapping.payload("User", document)
-        link = held.get(resource_id)
-        if link is None or link.remote_id not in remote:
-            drift.missing_at_target.append(resource_id)
+@dataclass
+class _Seen:
+    """What the walk has met so far: the target's ids, and ours with the target's id they are held under."""
+
+    remote: set[str] = field(default_factory=set)
+    ours: dict[str, str] = field(default_factory=dict)
+
+
+def _compare_page(expected: _Expected, page: list[dict[str, Any]], drift: Drift, seen: _Seen) -> None:
+    """One page of the target against the mirror's documents of the accounts on it (ids and names only kept)."""
+    ours: dict[str, dict[str, Any]] = {}
+    for user in page:
+        remote_id = str(user.get("id"))
+        if remote_id in seen.remote:
+            continue  # listed twice (the target's order moved between pages): counted once
+        seen.remote.add(remote_id)
+        resource_id = expected.by_remote.get(remote_id)
+        if resource_id is None or resource_id not in expected.wanted:
+            drift.unknown_at_target.append(remote_id)
             continue
-        actual = remote[link.remote_id]
-        differing = [k for k in expected if k != "schemas" and _normalise(expected[k]) != _normalise(actual.get(k))]
-        beyond = sorted(k for k in actual if k not in _IGNORED and k not in expected)
+        seen.ours[resource_id] = remote_id
+        ours[resource_id] = user
+    documents = expected.documents(list(ours))
+    for resource_id, actual in ours.items():
+        document = documents.get(resource_id)
+        if document is None:  # erased or deleted since the ids were read: the target holds one too many
+            drift.unknown_at_target.append(seen.ours.pop(resource_id))
+            continue
+        wanted = expected.mapping.payload("User", document)
+        differing = [k for k in wanted if k != "schemas" and _normalise(wanted[k]) != _normalise(actual.get(k))]
+        beyond = sorted(k for k in actual if k not in _IGNORED and k not in wanted)
         if differing:
             drift.differing[resource_id] = sorted(differing)
         if beyond:
             drift.beyond_mapping[resource_id] = beyond
+
+
+def reconcile(vault: Vault, policy: PolicyInForce, name: str, repair: bool = False) -> Drift:
+    """Compare, then keep the outcome with its trail entry and the repair's pushes, in one transaction.
+
+    The target is read a page at a time and each page compared with the mirror's documents of the accounts on it,
+    so memory grows with the number of ids, not with the documents on either side (decision 0037)."""
+    started = datetime.now(UTC)  # a push finishing after this is newer than what the check saw
+    with vault.read_connection() as conn:
+        config: TargetConfig = require_target(conn, name)
+        expected = _expected(conn, vault, policy.get().policy, config)
+    drift = Drift(name)
+    seen = _Seen()
+
+    async def walk() -> None:
+        client = TargetClient(config)
+        try:
+            async for page in _pages(client):
+                _compare_page(expected, page, drift, seen)
+        finally:
+            await client.close()
+
+    asyncio.run(walk())
+    drift.checked = len(seen.remote)
+    drift.missing_at_target = sorted(resource_id for resource_id in expected.wanted if resource_id not in seen.ours)
     drift.started = started
     to_push = list(dict.fromkeys([*drift.missing_at_target, *drift.differing, *drift.beyond_mapping]))
     with vault.write_transaction() as conn:
