@@ -10,7 +10,7 @@ fresh copy of it, so each sees the same data and none sees another's writes.
     python benchmarks/bench_ab_server.py --tree a=. --tree b=/tmp/b --phases get,eq --users 5000
 
 Phases: ``get`` (GET by id), ``eq`` (``userName eq``), ``create`` (POST), ``patch`` (PATCH replace). Printed:
-per tree and phase, the median rate, server CPU per request and p95 over the rounds, and each tree's ratio to
+per tree and phase, the median rate, server CPU per request, p95 and p99 over the rounds, and each tree's ratio to
 the first tree; then each tree's peak RSS (VmHWM) over its phases.
 """
 
@@ -125,12 +125,13 @@ def print_table(trees: list[tuple[str, Path]], runs: dict[str, list[dict[str, di
         return statistics.median(run[phase][key] for run in runs[name])
 
     first = trees[0][0]
-    header = ("phase", "tree", "rate/s", "CPU ms/req", "p95 ms", "rate ratio", "CPU ratio")
-    print("{:8} {:10} {:>9} {:>11} {:>8} {:>11} {:>10}".format(*header))
+    header = ("phase", "tree", "rate/s", "CPU ms/req", "p95 ms", "p99 ms", "rate ratio", "CPU ratio")
+    print("{:8} {:10} {:>9} {:>11} {:>8} {:>8} {:>11} {:>10}".format(*header))
     for phase in phases:
         for name, _ in trees:
             rate, cpu = med(name, phase, "rate_per_s"), med(name, phase, "server_cpu_ms_per_req")
             print(f"{phase:8} {name:10} {rate:9.1f} {cpu:11.3f} {med(name, phase, 'p95_ms'):8.2f} "
+                  f"{med(name, phase, 'p99_ms'):8.2f} "
                   f"{rate / med(first, phase, 'rate_per_s'):10.2f}× "
                   f"{cpu / med(first, phase, 'server_cpu_ms_per_req'):9.2f}×")  # fmt: skip
     for name, _ in trees:  # after the phases, on a server started on the seeded copy (seeding not included)
