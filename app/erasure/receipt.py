@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import Connection, select
 
+from app.audit.checkpoints import key_id_of
 from app.audit.trail import Event, append, canonical, iso_utc
 from app.core.errors import ConfigError
 from app.erasure import signing, source, tombstones
@@ -242,15 +243,23 @@ def load_public_key(source: bytes) -> bytes:
 
 
 def verify(receipt: dict[str, Any], public_key: bytes | None = None) -> Verification:
-    """Check the signature; with no ``public_key``, against the key the receipt names (integrity, not origin)."""
+    """Check the signature; with no ``public_key``, against the key the receipt carries (integrity, not origin).
+
+    The key id the verdict names is always computed from the key the signature was checked with, never read from
+    the receipt: the ``signature`` block is outside the signed content, so a receipt re-signed with another key
+    could otherwise keep the genuine key's id, and an auditor comparing that id with its anchor would accept it.
+    """
     signature = receipt.get("signature")
     if receipt.get("format") != FORMAT or not isinstance(signature, dict):
         return Verification(False, None, "not a Custos erasure receipt")
     key_id = str(signature.get("key_id"))
     try:
-        embedded = base64.b64decode(str(signature["public_key"]))
+        embedded = base64.b64decode(str(signature["public_key"]), validate=True)
+        if key_id_of(embedded) != key_id:
+            what = f"the receipt names key {key_id} but carries key {key_id_of(embedded)}: it was re-signed or altered"
+            return Verification(False, key_id_of(embedded), what)
         key = public_key if public_key is not None else embedded
-        if hashlib.sha256(key).hexdigest()[:16] != key_id and public_key is not None:
+        if key_id_of(key) != key_id:
             return Verification(False, key_id, "signed with another key than the one given")
         content = {name: value for name, value in receipt.items() if name != "signature"}
         Ed25519PublicKey.from_public_bytes(key).verify(base64.b64decode(str(signature["value"])), canonical(content))

@@ -3,12 +3,15 @@ target (statuses, body hashes, verification, attestation), and hold nothing that
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pypdf import PdfReader
 
-from app.audit.trail import of_kind
+from app.audit.trail import canonical, of_kind
 from app.erasure.receipt import export, load_public_key, verify_receipt
 from app.erasure.requests import attest, request_erasure
 from app.erasure.worker import ErasureWorker
@@ -91,3 +94,32 @@ def test_an_altered_receipt_fails(vault: Vault, stub: StubTarget, tmp_path: Path
     path.write_text(json.dumps(receipt))
     assert verify_receipt(path, key).valid
     assert not verify_receipt(path, bytes(32)).valid  # another key
+
+
+def test_a_receipt_resigned_with_another_key_does_not_name_the_genuine_key(
+    vault: Vault, stub: StubTarget, tmp_path: Path
+) -> None:
+    """The signature block is outside the signed content: a forger re-signs the altered receipt with their own key,
+    embeds that key and keeps the genuine key id. Checked without --public-key, the verdict must not name the
+    genuine id (the auditor compares that id with its anchor and would accept the forgery)."""
+    receipt, _, key_file = _erased_with_receipt(vault, stub, tmp_path / "out")
+    genuine_id = str(receipt["signature"]["key_id"])  # type: ignore[index]
+    forged = json.loads(json.dumps(receipt))
+    forged["local_erasure"]["rows_deleted"] = 99
+    forger = Ed25519PrivateKey.generate()
+    public = forger.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    content = {name: value for name, value in forged.items() if name != "signature"}
+    forged["signature"]["public_key"] = base64.b64encode(public).decode()
+    forged["signature"]["value"] = base64.b64encode(forger.sign(canonical(content))).decode()
+    path = tmp_path / "forged.json"
+    path.write_text(json.dumps(forged))
+
+    result = verify_receipt(path)
+    assert not result.valid and "re-signed" in result.message
+    assert result.key_id != genuine_id and genuine_id in result.message
+    assert not verify_receipt(path, load_public_key(key_file.read_bytes())).valid
+
+    honest = tmp_path / "honest.json"
+    honest.write_text(json.dumps(receipt))
+    verdict = verify_receipt(honest)
+    assert verdict.valid and verdict.key_id == genuine_id and genuine_id in verdict.message
