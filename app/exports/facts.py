@@ -18,16 +18,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-from sqlalchemy import ColumnElement, Connection, and_, exists, false, func, or_, select
+from sqlalchemy import ColumnElement, Connection, and_, func, or_, select
 
 from app.audit.tables import AuditEvent
 from app.feed.tables import Target
 from app.policy import versions
 from app.policy.durations import Period
+from app.policy.held import held_by_user
 from app.policy.loader import load_policy
-from app.policy.model import AttributeRule, Policy
+from app.policy.model import Policy
 from app.store.engine import CipherSettings
-from app.store.models import ApiToken, AttributePath, AttributeValue, GroupMember, ScimResource, path_codes
+from app.store.models import ApiToken, ScimResource
 from app.store.vault import Vault
 
 # What the trail holds, said plainly: a keyed pseudonym is still personal data (Art. 4(5)), and so are operator
@@ -41,15 +42,9 @@ TRAIL_CONTENT = (
 DEFAULT_TLS = "TLS 1.2+ on the SCIM endpoint (self-signed or operator certificate)"
 
 _R = ScimResource.__table__
-_AV = AttributeValue.__table__
-_P = AttributePath.__table__
-_GM = GroupMember.__table__
 _A = AuditEvent.__table__
 _T = ApiToken.__table__
 _TG = Target.__table__
-
-# User attributes kept in columns of scim_resources rather than in the attribute index.
-_COLUMN_KEYS = {"username": _R.c.user_name, "externalid": _R.c.external_id, "displayname": _R.c.display_name}
 
 
 @dataclass(frozen=True)
@@ -253,21 +248,6 @@ def _resource_counts(conn: Connection) -> tuple[int, int, int]:
     return int(row[0]), int(row[1]), int(row[2])
 
 
-def _held_by_user(rule: AttributeRule) -> ColumnElement[bool]:
-    """SQL: this User row holds (some value of) ``rule``'s attribute."""
-    if rule.resource_type == "Group":
-        # A Group's member list is data about the member; its name and externalId are about the group.
-        if rule.key != "members":
-            return false()
-        return _R.c.id.in_(select(_GM.c.member_id).where(_GM.c.member_type == "User"))
-    if rule.key in _COLUMN_KEYS:
-        return _COLUMN_KEYS[rule.key].is_not(None)
-    if rule.key == "active":
-        return _R.c.active.is_not(None)
-    paths = or_(_P.c.path == rule.key, _P.c.path.startswith(rule.key + ".", autoescape=True))
-    return exists().where(_AV.c.rid == _R.c.rid, _AV.c.code.in_(path_codes(paths)))
-
-
 def subjects_per_category(conn: Connection, policy: Policy) -> dict[str, int]:
     """Distinct Users holding at least one attribute of each category (one indexed count per category)."""
     counts: dict[str, int] = {}
@@ -276,7 +256,7 @@ def subjects_per_category(conn: Connection, policy: Policy) -> dict[str, int]:
         if not rules:
             counts[category.id] = 0
             continue
-        condition = or_(*(_held_by_user(rule) for rule in rules))
+        condition = or_(*(held_by_user(rule) for rule in rules))
         statement = select(func.count()).select_from(_R).where(_R.c.resource_type == "User", condition)
         counts[category.id] = int(conn.execute(statement).scalar_one())
     return counts

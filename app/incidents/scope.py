@@ -14,13 +14,14 @@ from sqlalchemy import ColumnElement, Connection, and_, distinct, func, or_, sel
 
 from app.audit.tables import AuditEvent
 from app.audit.trail import iso_utc
+from app.core.errors import ConfigError
+from app.policy.held import held_at, held_by_user
 from app.policy.model import Policy
 from app.policy.paths import resolve_path
-from app.store.models import AttributePath, AttributeValue, ScimResource, path_codes
+from app.store.models import AttributeValue, ScimResource
 
 _R = ScimResource.__table__
 _AV = AttributeValue.__table__
-_P = AttributePath.__table__
 _A = AuditEvent.__table__
 
 
@@ -46,19 +47,25 @@ def approximate(
         conditions.append(_R.c.modified >= since)
     if until is not None:
         conditions.append(_R.c.modified < until)
-    rules = [r for r in policy.attributes if r.resource_type in resource_types]
     keys: list[str] = []
-    if attributes:
-        for path in attributes:
-            resolved = next((x for t in resource_types if (x := resolve_path(t, path)) is not None), None)
-            if resolved is not None:
-                keys.append(resolved.index_path)
+    unknown: list[str] = []
+    for path in attributes:
+        resolved = next((x for t in resource_types if (x := resolve_path(t, path)) is not None), None)
+        if resolved is None:
+            unknown.append(path)
+        else:
+            keys.append(resolved.index_path)
+    if unknown:  # ignored, it left no filter: every subject counted, as if the breach concerned them all
+        raise ConfigError(f"Not a SCIM {' or '.join(resource_types)} attribute: {', '.join(unknown)}.")
+    # The User attributes asked about, and the Group member lists (data about each member) unless attributes
+    # were named: the categories are those the subjects in scope hold, not every one the policy lists.
+    rules = [r for r in policy.attributes if r.resource_type in resource_types or (not keys and r.key == "members")]
+    if keys:
         rules = [r for r in rules if r.key in keys or any(k.startswith(r.key + ".") or r.key.startswith(k + ".")
                                                            for k in keys)]  # fmt: skip
     in_scope = select(_R.c.rid).where(and_(*conditions))  # index rows name resources by number
-    if keys:
-        prefixes = [_P.c.path == key for key in keys] + [_P.c.path.startswith(key + ".") for key in keys]
-        in_scope = in_scope.where(_R.c.rid.in_(select(_AV.c.rid).where(_AV.c.code.in_(path_codes(or_(*prefixes))))))
+    if keys:  # userName, externalId and displayName are columns, not index rows: held_at reads both
+        in_scope = in_scope.where(or_(*(held_at(key) for key in keys)))
     subjects = int(conn.execute(select(func.count()).select_from(in_scope.subquery())).scalar_one())
     value_rows = select(func.count()).select_from(_AV).where(_AV.c.rid.in_(in_scope))
     records = int(conn.execute(value_rows).scalar_one())
@@ -72,6 +79,9 @@ def approximate(
     for rule in rules:
         category = policy.category(rule.category)
         name = category.name if category else rule.category
-        if name not in names:
+        if name in names:
+            continue
+        held = select(_R.c.rid).where(_R.c.rid.in_(in_scope), _R.c.resource_type == "User", held_by_user(rule))
+        if conn.execute(held.limit(1)).first() is not None:
             names.append(name)
     return Scope(subjects, records, names, trail_subjects)

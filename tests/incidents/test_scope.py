@@ -1,0 +1,54 @@
+"""The Art. 33(3)(a) helper (app/incidents/scope.py) says only what the mirror holds: an attribute it cannot read
+is refused rather than ignored (ignored, it counted everyone), userName counts (a column, not an index row), and
+the categories are those the subjects in scope hold, not every category of the policy."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from app.core.errors import ConfigError
+from app.directory import repository as repo
+from app.incidents.scope import approximate
+from app.policy.in_force import PolicyInForce
+from app.store.vault import Vault
+
+USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+
+
+def _users(vault: Vault, count: int, now: datetime) -> None:
+    with vault.write_transaction() as conn:
+        for n in range(count):
+            document = {"schemas": [USER], "userName": f"scope{n}@example.test",
+                        "emails": [{"value": f"scope{n}@example.test"}]}  # fmt: skip
+            repo.insert_resource(conn, "User", f"00000000-0000-0000-0000-{n:012d}", document, now)
+
+
+def test_an_unknown_attribute_is_refused_not_read_as_everyone(vault: Vault) -> None:
+    policy = PolicyInForce(vault).get().policy
+    _users(vault, 4, datetime.now(UTC))
+    with vault.read_connection() as conn, pytest.raises(ConfigError, match="nonsense.attr"):
+        approximate(conn, policy, attributes=("nonsense.attr",))
+
+
+def test_user_name_is_counted_although_it_is_a_column(vault: Vault) -> None:
+    policy = PolicyInForce(vault).get().policy
+    _users(vault, 4, datetime.now(UTC))
+    with vault.read_connection() as conn:
+        found = approximate(conn, policy, attributes=("userName",))
+    assert found.subjects == 4 and found.categories == ["Account identifiers"]
+
+
+def test_categories_are_those_the_subjects_in_scope_hold(vault: Vault) -> None:
+    policy = PolicyInForce(vault).get().policy
+    now = datetime.now(UTC)
+    _users(vault, 3, now)
+    with vault.read_connection() as conn:
+        everyone = approximate(conn, policy)
+        nobody = approximate(conn, policy, now - timedelta(days=30), now - timedelta(days=29))
+    assert everyone.subjects == 3
+    assert "Account identifiers" in everyone.categories and "Work contact details" in everyone.categories
+    assert "Employment details" not in everyone.categories  # the policy lists it; no one in scope holds any
+    assert "Group membership" not in everyone.categories
+    assert nobody.subjects == 0 and nobody.categories == []
