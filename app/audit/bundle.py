@@ -607,4 +607,16 @@ def verify_bundle(path: Path, trusted_key_id: str | None = None) -> VerifyReport
     )
     if report.ok:  # a broken bundle proves nothing
         report.proved = proved_statements(manifest, final, count, anchor)
+        if not trusted_key_id:
+            report.assumed.append(unanchored_key(key_id_of(public_key)))
     return report
+
+
+def unanchored_key(key_id: str) -> str:
+    """Every signature of a bundle is checked against the public key it carries: a bundle wholly re-signed with
+    another key verifies as well. Without a key id known from elsewhere, the verdict must say so."""
+    return (
+        f"that key {key_id} is the vault's signing key: no trusted key id was given, so the signatures were checked "
+        f"against the key the bundle carries; compare {key_id} with the key id kept elsewhere (paper, e-mail, SIEM) "
+        "or verify with --key-id"
+    )

@@ -78,6 +78,9 @@ class VerifyReport:
     failing_entries: int = 0
     last_checkpoint: Checkpoint | None = None
     proved: list[str] = field(default_factory=list)  # an evidence bundle's verdict: what exactly it proved
+    # What an intact verdict rests on without having checked it (the bundle's key, when no trusted id was given):
+    # printed as "Not proved:", so that "intact" is never read as proof of what was only assumed.
+    assumed: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:

@@ -6,7 +6,9 @@ Printed formats (a contract for scripts):
                  then ``Last checkpoint: …``, ``Note: …`` and ``Also: …`` lines.
   export:        ``Wrote BUNDLE: N entries (sha256 <hex>)`` then ``Checkpoint <fingerprint> …``.
   verify-bundle: ``Evidence bundle intact: …`` (exit 0) or ``Evidence bundle BROKEN …`` (exit 1); never opens
-                 a vault; an intact bundle then prints ``Proved: …`` lines (what its checks established).
+                 a vault; an intact bundle then prints ``Proved: …`` lines (what its checks established) and
+                 ``Not proved: …`` lines (what it did not check: entries outside it; without --key-id, that
+                 the bundled key is the vault's).
   view-bundle:   prints nothing; opens the bundle in a read-only window (exit 0 once it is closed), or prints
                  ``custos: <what is wrong>`` (exit 2) for a file that is not a readable bundle; never opens a vault.
   checkpoint:    ``Checkpoint at tree size N: fingerprint <hex16> (root <hex16>…, key <id>, signed <time>)``.
@@ -85,6 +87,8 @@ def _print_report(report: Any, noun: str) -> None:
         print(f"Proved: {statement}")
     for statement in not_proved:
         print(f"Not proved: {statement} (not the whole trail)")
+    for statement in report.assumed:
+        print(f"Not proved: {statement}")
 
 
 def _verify(args: argparse.Namespace) -> int:

@@ -14,7 +14,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from app.audit.bundle import export_bundle, verify_bundle
+from app.audit.bundle import export_bundle, unanchored_key, verify_bundle
 from app.audit.checkpoints import Checkpoint, key_id_of, public_key_pem
 from app.audit.trail import canonical
 from app.core.errors import ConfigError
@@ -84,7 +84,8 @@ def test_bundle_verifies_alone_in_a_fresh_folder(bundle: Path, tmp_path: Path) -
     }
     manifest = json.loads(members(copy)["manifest.json"])
     assert manifest["range"]["first_seq"] == 20 and manifest["counts"] == {"entries": 72, "checkpoints": 5}
-    assert verify_bundle(copy, trusted_key_id=manifest["key_id"]).ok
+    anchored = verify_bundle(copy, trusted_key_id=manifest["key_id"])
+    assert anchored.ok and anchored.assumed == [] and report.assumed == [unanchored_key(manifest["key_id"])]
 
 
 @pytest.mark.parametrize("seed", range(10))
@@ -201,7 +202,9 @@ def test_a_bundle_resigned_wholesale_with_another_key_fails_against_the_anchored
     with zipfile.ZipFile(forged, "w") as archive:
         for name, data in contents.items():
             archive.writestr(name, data)
-    assert verify_bundle(forged).ok
+    unanchored = verify_bundle(forged)
+    assert unanchored.ok  # in itself; its verdict says what it rests on: the intruder's key, not an anchored one
+    assert unanchored.assumed == [unanchored_key(key_id_of(public))] and key_id_of(public) in unanchored.assumed[0]
     anchored = verify_bundle(forged, trusted_key_id=original_key_id)
     assert not anchored.ok and "not the trusted key" in anchored.summary()
 

@@ -160,6 +160,12 @@ def test_a_bundle_of_entries_by_sequence_number_and_its_verdict(
         r"\(not the whole trail\)",
         next(line for line in lines if line.startswith("Not proved: ")),
     )
+    # Without --key-id every signature was checked against the key the bundle carries: the verdict says so.
+    (key_line,) = [line for line in lines if line.startswith("Not proved: that key ")]
+    key_id = re.search(r"key ([0-9a-f]{16}),", next(line for line in lines if line.startswith("Note: ")))
+    assert key_id and f"that key {key_id[1]} is the vault's signing key: no trusted key id was given" in key_line
+    code, anchored = cli(capsys, trail_dir, "audit", "verify-bundle", str(out), "--key-id", key_id[1])
+    assert code == 0 and not [line for line in anchored if line.startswith("Not proved: that key ")]
     vault = unlock_vault(trail_dir, PASSPHRASE)
     try:
         with vault.read_connection() as conn:

@@ -306,6 +306,7 @@ class BundleWindow(QDialog):
         proved, not_proved = split_proved(report.proved)  # what was checked, and what was not
         more += [f"Proved: {statement}" for statement in proved]
         more += [f"Not proved: {statement} (not the whole trail)" for statement in not_proved]
+        more += [f"Not proved: {statement}" for statement in report.assumed]
         more += [f"Note: {note}" for note in report.notes]
         self.verdict_more.setText("\n".join(more))
         self.verdict_more.setVisible(bool(more))
