@@ -78,6 +78,8 @@ class VerifyReport:
     failing_entries: int = 0
     last_checkpoint: Checkpoint | None = None
     proved: list[str] = field(default_factory=list)  # an evidence bundle's verdict: what exactly it proved
+    first_at: str | None = None  # the time of the first entry scanned, and of the last: the range the verdict covers
+    last_at: str | None = None
     # What an intact verdict rests on without having checked it (the bundle's key, when no trusted id was given):
     # printed as "Not proved:", so that "intact" is never read as proof of what was only assumed.
     assumed: list[str] = field(default_factory=list)
@@ -89,6 +91,24 @@ class VerifyReport:
     @property
     def first_breach(self) -> Breach | None:
         return self.breaches[0] if self.breaches else None
+
+    def covered(self) -> str | None:
+        """What a verdict on the vault's trail covered: the entries by seq and time, and how far they are signed.
+        The entries after the last checkpoint are only chain-checked: cutting them off the end leaves no trace."""
+        if not self.entries:
+            return None
+        span = f"entries 1–{self.entries} ({self.first_at} to {self.last_at})"
+        if not self.ok:  # what was read; how far a signature covers it is for an intact trail to say
+            return f"{span} read; the problems above say what no longer holds"
+        last = self.last_checkpoint
+        if last is None:
+            return f"{span}; none is under a signed checkpoint yet: entries cut off the end would leave no trace"
+        if last.tree_size >= self.entries:
+            return f"{span}, every one under checkpoint {last.fingerprint}"
+        return (
+            f"{span}; signed up to entry {last.tree_size} (checkpoint {last.fingerprint}), entries "
+            f"{last.tree_size + 1}–{self.entries} only chain-checked: cut off the end, they would leave no trace"
+        )
 
     def summary(self, noun: str = "Audit trail") -> str:
         if self.ok:
@@ -113,6 +133,11 @@ class _Suspect:
     @property
     def seq(self) -> int:
         return int(self.row[0])
+
+
+def _text(value: Any) -> str:
+    """A stored time as the verdict prints it; a tampered row may hold anything (its leaf already fails)."""
+    return value if isinstance(value, str) else repr(value)
 
 
 def _leaf_of(row: tuple[Any, ...], seq: int | None = None) -> bytes | None:
@@ -155,6 +180,8 @@ class _Scan:
         self._last_at = ["", ""]  # the latest time so far: of entries timed when written, of those timed at the source
         self.regressions = 0
         self.first_regression: int | None = None
+        self.first_at: str | None = None  # the stored times of the first and the last entry read
+        self.last_at: str | None = None
 
     def feed(self, rows: list[tuple[Any, ...]]) -> None:
         sha256, leaves, wanted = _sha256, self.leaves, self._wanted
@@ -187,6 +214,9 @@ class _Scan:
             chain = following if chain_ok and following is not None else (_from_hex(chain_hex) or following or chain)
             expected = seq + 1 if isinstance(seq, int) else expected + 1
         self._chain, self._expected, self._last_at, self.count = chain, expected, last_at, count
+        if rows:
+            self.first_at = self.first_at or _text(rows[0][1])
+            self.last_at = _text(rows[-1][1])
 
     def _suspect(self, suspect: _Suspect) -> None:
         self.failing += 1
@@ -449,6 +479,7 @@ def verify_trail(
     tree = MerkleTree.from_concatenated(scan.leaves)
     report = VerifyReport(entries=scan.count, checkpoints=len(checkpoints), failing_entries=scan.failing)
     report.root = tree.root().hex() if scan.count else None
+    report.first_at, report.last_at = scan.first_at, scan.last_at
     report.last_checkpoint = checkpoints[-1] if checkpoints else None
     entry_breach = _explain(scan)
     breaches = ([entry_breach] if entry_breach else []) + _check_checkpoints(conn, tree, scan, checkpoints, frontiers)
@@ -459,7 +490,11 @@ def verify_trail(
         )
     signed = checkpoints[-1].tree_size if checkpoints else 0
     if scan.count > signed:
-        unsigned = f"{scan.count - signed} entries after the last checkpoint are not signed yet"
+        unsigned = (
+            f"{scan.count - signed} entries after the last checkpoint are not signed yet"
+            if checkpoints
+            else f"none of the {scan.count} entries is signed yet: there is no checkpoint"
+        )
         if checkpoints and scan.count - signed > EVERY_N:  # append() signs every EVERY_N entries at the latest
             unsigned += f" (a checkpoint is due every {EVERY_N} entries: checkpoints failed, or were deleted)"
         report.notes.append(unsigned)

@@ -3,7 +3,8 @@
 Printed formats (a contract for scripts):
   verify:        ``Audit trail intact: N entries, M checkpoints, root <hex16>…`` (exit 0) or
                  ``Audit trail BROKEN at seq S: <what>`` / ``Audit trail BROKEN: <what>`` (exit 1);
-                 then ``Last checkpoint: …``, ``Note: …`` and ``Also: …`` lines.
+                 then ``Also: …`` and ``Note: …`` lines, ``Covered: entries 1–N (FIRST to LAST); …`` (the range
+                 checked, and how far a checkpoint signs it) and ``Last checkpoint: …``.
   export:        ``Wrote BUNDLE: N entries (sha256 <hex>)`` then ``Checkpoint <fingerprint> …``.
   verify-bundle: ``Evidence bundle intact: …`` (exit 0) or ``Evidence bundle BROKEN …`` (exit 1); never opens
                  a vault; an intact bundle then prints ``Proved: …`` lines (what its checks established) and
@@ -100,6 +101,9 @@ def _verify(args: argparse.Namespace) -> int:
     finally:
         vault.close()
     _print_report(report, "Audit trail")
+    covered = report.covered()
+    if covered is not None:
+        print(f"Covered: {covered}")
     last = report.last_checkpoint
     if last is not None:
         print(f"Last checkpoint: tree size {last.tree_size}, fingerprint {last.fingerprint}, signed {last.time}")

@@ -180,3 +180,27 @@ def test_a_bundle_of_entries_by_sequence_number_and_its_verdict(
     code = main(["audit", "export", "--first-seq", "5", "--last-seq", "99999", "--out", str(tmp_path / "bad.zip"),
                  "--data-dir", str(trail_dir)])  # fmt: skip
     assert code == 2 and "not a range of the trail" in capsys.readouterr().err
+
+
+def test_the_verdict_says_which_entries_it_covered_and_how_far_they_are_signed(
+    trail_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """'intact: N entries' did not say which entries, from when to when, nor that the unsigned ones at the end are
+    only chain-checked: cut off, the verdict stays 'intact' with a smaller N."""
+    code, lines = cli(capsys, trail_dir, "audit", "verify")
+    count = int(re.match(r"Audit trail intact: (\d+) entries", lines[0])[1])  # type: ignore[index]
+    vault = unlock_vault(trail_dir, PASSPHRASE)
+    try:
+        with vault.read_connection() as conn:
+            first, last = (conn.execute(text("SELECT at FROM audit_events WHERE seq = :s"), {"s": s}).scalar_one()
+                           for s in (1, count))  # fmt: skip
+            signed = conn.execute(text("SELECT max(tree_size) FROM audit_checkpoints")).scalar_one()
+    finally:
+        vault.close()
+    assert code == 0 and 0 < signed < count
+    (covered,) = [line for line in lines if line.startswith("Covered: ")]
+    assert covered == (
+        f"Covered: entries 1–{count} ({first} to {last}); signed up to entry {signed} (checkpoint "
+        f"{re.search(r'fingerprint ([0-9a-f]{16})', lines[-1])[1]}), entries {signed + 1}–{count} only "  # type: ignore[index]
+        "chain-checked: cut off the end, they would leave no trace"
+    )

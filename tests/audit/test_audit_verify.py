@@ -376,3 +376,31 @@ def test_deleting_every_entry_and_every_checkpoint_is_named(trail_vault: Vault) 
         "Audit trail BROKEN: entries and checkpoints were deleted: the vault's signing key "
     ), report.breaches
 
+
+
+def test_a_trail_without_a_checkpoint_says_none_of_it_is_signed(vault: Vault) -> None:
+    """'N entries after the last checkpoint' named a checkpoint that does not exist."""
+    with vault.write_transaction() as conn:
+        for i in range(3):
+            append(conn, Event("scim.request", "token:a", details={"i": i}))
+    with vault.read_connection() as conn:
+        report = verify_trail(conn)
+    assert report.ok and report.checkpoints == 0
+    assert f"none of the {report.entries} entries is signed yet: there is no checkpoint" in report.notes
+    assert report.covered() == (
+        f"entries 1–{report.entries} ({report.first_at} to {report.last_at}); none is under a signed checkpoint "
+        "yet: entries cut off the end would leave no trace"
+    )
+    assert report.first_at and report.last_at and report.first_at <= report.last_at
+
+
+def test_a_broken_trail_says_what_was_read_not_how_far_it_is_signed(trail_vault: Vault) -> None:
+    """Cut off past its last checkpoint, a trail read 'every one under checkpoint …' beside the breach."""
+    with rolled_back(trail_vault) as conn:
+        conn.execute(text("DELETE FROM audit_events WHERE seq > :n"), {"n": size(conn) - 5})
+        report = verify_trail(conn)
+    assert not report.ok
+    assert report.covered() == (
+        f"entries 1–{report.entries} ({report.first_at} to {report.last_at}) read; the problems above say what no "
+        "longer holds"
+    )
