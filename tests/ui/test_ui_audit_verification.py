@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -124,6 +125,10 @@ def test_a_completed_verification_shows_the_verdict(
     assert seen[0][1] == big_trail
     assert page.verdict.text().startswith(f"Audit trail intact: {big_trail} entries, ")
     assert "(checked " in page.verdict.text()
+    # The moment names its zone (a bare local time beside the trail's UTC ones), and the range checked is said.
+    checked = re.search(r"\(checked (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) (\S+)\)", page.verdict.text())
+    assert checked and checked[2] == datetime.now().astimezone().strftime("%Z")
+    assert f"Covered: entries 1–{big_trail} (" in page.verdict.text()
     assert not page.verify_progress.isVisible() and page.verify_button.text() == IDLE_TEXT
 
 

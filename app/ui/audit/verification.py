@@ -22,7 +22,7 @@ from app.ui.policy.common import user_message
 from app.ui.workers import submit
 
 # Called as verifier(conn), or verifier(conn, progress=..., cancelled=...) when it takes those keywords
-# (app.ui.audit.view.trail_verdict does); returns a one-line verdict.
+# (app.ui.audit.view.trail_verdict does); returns the verdict (its line, then the range it covered).
 Verifier = Callable[..., str]
 POLL_MS = 100
 CANCEL_TEXT = "&Cancel verification"

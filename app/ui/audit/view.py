@@ -35,6 +35,7 @@ from app.ui.audit.timeline_dialog import TimelineExportDialog
 from app.ui.audit.verification import VerificationControl, Verifier
 from app.ui.charts import StackedBarChart
 from app.ui.table_model import size_columns
+from app.ui.times import local_time
 from app.ui.workers import submit
 
 WINDOWS = {
@@ -52,8 +53,9 @@ def trail_verdict(conn: Connection, *, progress: Progress | None = None, cancell
     from app.audit.verify import verify_trail
 
     report = verify_trail(conn, progress=progress, cancelled=cancelled)
-    checked = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M")
-    return f"{report.summary()} (checked {checked})"
+    covered = report.covered()
+    span = f"\nCovered: {covered}" if covered else ""  # which entries, and how far a checkpoint signs them
+    return f"{report.summary()} (checked {local_time(datetime.now(UTC))}){span}"
 
 
 def _kind_prefixes(all_kinds: list[str]) -> list[str]:
