@@ -6,7 +6,7 @@ Subjects are never printed: only counts, request ids and target names. Printed f
                     (``recipient:ID`` for a recipient with no SCIM target), then ``source  STATE  DETAIL``
   attest            ``Attested N step(s) at TARGET for ID.`` or (--source) ``Attested N subject(s) … identity provider``
   release           ``Released: the person erased by ID may be provisioned again.``
-  status            one ``ID  CREATED  STATE  GROUND  STEPS`` line per recent request
+  status            under ``REQUEST  CREATED (UTC)  STATE  GROUND  STEPS``, one line per recent request
   receipt           ``JSON  PATH  sha256 HEX``, ``PDF  PATH  sha256 HEX``, ``KEY  PATH  key id ID``
   verify-receipt    ``valid: …`` (exit 0) or ``INVALID: …`` (exit 1)
 Exit codes of erase/retry/resume/status REQUEST: 0 closed with every target erased or skipped; 3 still open, or
@@ -142,7 +142,7 @@ def _status(vault: Any, request_id: str | None) -> int:
 
     if request_id is None:
         rows = recent(vault)
-        print(f"{'REQUEST':<20} {'CREATED':<17} {'STATE':<7} {'GROUND':<10} STEPS")
+        print(f"{'REQUEST':<20} {'CREATED (UTC)':<17} {'STATE':<7} {'GROUND':<10} STEPS")  # stored UTC
         for rid, created, state, ground, count in rows:
             print(f"{rid:<20} {created:%Y-%m-%d %H:%M} {state:<7} {ground:<10} {count}")
         return 0

@@ -62,6 +62,12 @@ def test_erase_commands(
     code, out = _cli(capsys, data_dir, "erase", "status")
     printed.append(out)
     assert request_id in out and second in out
+    # The creation times are UTC and the table says so (a bare time reads as the reader's local one).
+    assert out.splitlines()[0].split() == ["REQUEST", "CREATED", "(UTC)", "STATE", "GROUND", "STEPS"]
+    _, detail = _cli(capsys, data_dir, "erase", "status", request_id)
+    created = detail.split(" created ", 1)[1][:16]  # "created 2026-12-02 03:00:36 UTC by …"
+    (row,) = [line for line in out.splitlines() if line.startswith(request_id)]
+    assert row.split()[1:3] == created.split() and "UTC by" in detail
 
     code, out = _cli(capsys, data_dir, "erase", "receipt", request_id, "--out", str(tmp_path / "receipts"))
     printed.append(out)
