@@ -15,7 +15,7 @@ import os
 import socket
 import stat
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 from sqlalchemy import ColumnElement, Connection, and_, func, or_, select
@@ -27,6 +27,7 @@ from app.policy.durations import Period
 from app.policy.held import held_by_user
 from app.policy.loader import load_policy
 from app.policy.model import Policy
+from app.policy.retention import Overdue, overdue
 from app.store.engine import CipherSettings
 from app.store.models import ApiToken, ScimResource
 from app.store.vault import Vault
@@ -39,6 +40,9 @@ TRAIL_CONTENT = (
     "under that subject's key (AES-256-GCM), operator names, SCIM client names and network addresses, event times "
     "and kinds, attribute names and counts; never attribute values in clear"
 )
+# The retention job runs hourly (and shortly after each start): data past its period by more than a day is not
+# waiting for the next run, it is kept against the policy.
+RETENTION_GRACE = timedelta(days=1)
 DEFAULT_TLS = "TLS 1.2+ on the SCIM endpoint (self-signed or operator certificate)"
 
 _R = ScimResource.__table__
@@ -122,6 +126,9 @@ class LiveFacts:
     recipient_subjects: dict[str, int] = field(default_factory=dict)  # scoped recipient id -> Users in its scope
     erasure_ledger_entries: int | None = None  # lines of the ledger beside the vault (None: no ledger file)
     request_register: RequestRegisterFact | None = None
+    # What the vault holds past its retention by more than RETENTION_GRACE (None: not checked): the ICO
+    # 'retained and erased in accordance with the policy' answer rests on it, not only on the job's runs.
+    overdue: Overdue | None = None
 
     @property
     def breaches(self) -> tuple[IncidentFact, ...]:
@@ -182,8 +189,9 @@ def gather_facts(
             policy = record.policy if record else load_policy(versions.default_policy_text())
         users, deactivated, groups = _resource_counts(conn)
         head = conn.execute(select(_A.c.seq, _A.c.chain_hash).order_by(_A.c.seq.desc()).limit(1)).first()
+        now = datetime.now(UTC)
         return LiveFacts(
-            gathered_at=datetime.now(UTC),
+            gathered_at=now,
             host=_host(server_url),
             server_url=server_url,
             tls=tls or DEFAULT_TLS,
@@ -207,6 +215,7 @@ def gather_facts(
             recipient_subjects=_recipient_subjects(conn, policy),
             erasure_ledger_entries=_ledger_entries(vault),
             request_register=_request_register(conn, vault, policy),
+            overdue=overdue(conn, policy, now, RETENTION_GRACE),
         )
 
 

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from app.audit.trail import canonical, iso_utc
-from app.exports.facts import LiveFacts
+from app.exports.facts import RETENTION_GRACE, LiveFacts
 from app.exports.own_processing import own_rows
 from app.policy.adequacy import transfer_status
 from app.policy.model import (
@@ -502,6 +502,19 @@ def adherence(facts: LiveFacts, now: datetime) -> tuple[str, str]:
     ran = datetime.fromisoformat(last.replace("Z", "+00:00"))
     if now - ran > RETENTION_EVIDENCE_MAX_AGE:
         return "No", f"The retention job last ran at {last}, more than {RETENTION_EVIDENCE_MAX_AGE.days} days ago"
+    if facts.overdue:  # the runs are evidence the job started; the vault says whether it erased what was due
+        kept = []
+        if facts.overdue.accounts:
+            kept.append(f"{facts.overdue.accounts} deactivated account(s) past their retention period")
+        if facts.overdue.attribute_holders:
+            kept.append(
+                f"{facts.overdue.attribute_holders} deactivated account(s) still holding data of a category past "
+                "its retention period"
+            )
+        return "No", (
+            f"The vault still holds {' and '.join(kept)}, more than {RETENTION_GRACE.days} day(s) after they were due, "
+            f"although the retention job last ran at {last}"
+        )
     text = f"Yes — retention job enabled; last run {last}; {facts.retention_purges.count} purge(s) recorded"
     if facts.retention_purges.latest_at:
         text += f" (last {facts.retention_purges.latest_at})"

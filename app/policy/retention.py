@@ -13,8 +13,10 @@ from __future__ import annotations
 import json
 import logging
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection, and_, select
 
@@ -62,26 +64,60 @@ def _rules_by_period(policy: Policy) -> dict[tuple[Period, str], list[AttributeR
     return grouped
 
 
-def _purge_attributes(conn: Connection, policy: Policy, now: datetime) -> list[Purge]:
-    purges = []
+def _held_past_period(
+    conn: Connection, policy: Policy, now: datetime
+) -> Iterator[tuple[Period, str, list[AttributeRule], repo.StoredResource, dict[str, Any]]]:
+    """Each deactivated account still holding attributes of a category whose period has run out: (period,
+    category name, its rules, the account, the document without them). Reads only: the purge and the check of
+    what is overdue (``overdue``) walk the same accounts."""
     for (period, category), rules in sorted(_rules_by_period(policy).items(), key=lambda item: item[0][1]):
         expired = set(rules)
         reduced = Minimiser(replace(policy, attributes=tuple(r for r in policy.attributes if r not in expired)))
-        subjects = 0
         for row in _expired_users(conn, period.before(now)):
             kept, removed = reduced.strip("User", json.loads(row.document))
             if removed:
-                repo.update_resource(conn, row, kept, now)
-                outbox.enqueue(conn, "User", row.id, "upsert", now)  # the targets drop it too
-                subjects += 1
-        if subjects:
-            purges.append(Purge("attributes", category, tuple(r.path for r in rules), subjects, period.iso()))
-    return purges
+                yield period, category, rules, row, kept
 
 
-def _expired_by_period(
-    conn: Connection, policy: Policy, now: datetime, scope: SubjectScope
-) -> dict[Period, list[str]]:
+def _purge_attributes(conn: Connection, policy: Policy, now: datetime) -> list[Purge]:
+    """Each category in turn: its accounts are read after the previous category's updates (an account in two
+    categories keeps both removals)."""
+    subjects: dict[tuple[Period, str], int] = {}
+    paths: dict[tuple[Period, str], tuple[str, ...]] = {}
+    for period, category, rules, row, kept in _held_past_period(conn, policy, now):
+        repo.update_resource(conn, row, kept, now)
+        outbox.enqueue(conn, "User", row.id, "upsert", now)  # the targets drop it too
+        subjects[(period, category)] = subjects.get((period, category), 0) + 1
+        paths[(period, category)] = tuple(r.path for r in rules)
+    return [Purge("attributes", category, paths[(period, category)], count, period.iso())
+            for (period, category), count in subjects.items()]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Overdue:
+    """What the vault still holds past its retention period, by more than a grace: evidence that the retention
+    job does not enforce the policy, whatever its recent runs say."""
+
+    accounts: int  # deactivated accounts past their subject's account retention
+    attribute_holders: int  # deactivated accounts still holding data of a category past its period
+
+    def __bool__(self) -> bool:
+        return bool(self.accounts or self.attribute_holders)
+
+
+def overdue(
+    conn: Connection, policy: Policy, now: datetime, grace: timedelta, scope: SubjectScope = purposes_in_scope
+) -> Overdue:
+    """Read-only: what the retention job would have removed by ``now - grace`` and the vault still holds."""
+    if not policy.retention_job_enabled:
+        return Overdue(0, 0)
+    cutoff = now - grace
+    accounts = sum(len(ids) for ids in _expired_by_period(conn, policy, cutoff, scope).values())
+    holders = len({row.id for _, _, _, row, _ in _held_past_period(conn, policy, cutoff)})
+    return Overdue(accounts, holders)
+
+
+def _expired_by_period(conn: Connection, policy: Policy, now: datetime, scope: SubjectScope) -> dict[Period, list[str]]:
     """Deactivated accounts past their own subject's retention, grouped by that period (ids in id order).
 
     One indexed query finds the candidates (deactivated before the latest cutoff of any purpose); each is then

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from app.audit.trail import Event, append
 from app.exports.facts import gather_facts
 from app.exports.ropa import build_processor_record, build_ropa
 from app.incidents.register import IncidentRegister
@@ -152,3 +153,43 @@ def test_the_breach_column_says_yes_only_for_the_activities_whose_data_was_breac
     rows = controller(vault)
     assert all(row["breach"].startswith("Yes") for row in rows.values())
     assert "categories not recorded" in rows["custos/dsr_register"]["breach_record"]
+
+
+def test_adherence_is_no_while_the_vault_holds_data_past_its_period(vault: Vault) -> None:
+    """'Yes — retention job enabled; last run …' rested on the job's runs alone: a run that erased nothing (its
+    erasure failed, or a scope left the account out) read as adherence while the account stayed past its period."""
+    from sqlalchemy import update
+
+    from app.directory import repository as repo
+    from app.erasure.retention import run_once
+    from app.policy.in_force import PolicyInForce
+    from app.store.models import ScimResource
+
+    apply_policy(vault, versions.default_policy_text(), "dpo")
+    now = datetime.now(UTC)
+    document = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "gone@example.test",
+                "title": "Engineer", "active": False}  # fmt: skip
+    with vault.write_transaction() as conn:
+        repo.insert_resource(conn, "User", "00000000-0000-0000-0000-00000000d0e5", document, now)
+        table = ScimResource.__table__
+        long_ago = now - timedelta(days=60)
+        conn.execute(update(table).where(table.c.user_name.is_not(None)).values(deactivated_at=long_ago))
+        append(conn, Event("retention.run", "system:retention", details={"purges": 0, "subjects": 0}))
+
+    def adherence() -> tuple[str, str]:
+        with vault.read_connection() as conn:
+            record = versions.in_force(conn)
+        assert record is not None
+        ropa = build_ropa(record, gather_facts(vault, policy=record.policy), datetime.now(UTC))
+        row = dict(zip([c.key for c in ropa.columns], ropa.activities[0].cells, strict=True))
+        return row["adherence"], row["adherence_reasons"]
+
+    answer, reasons = adherence()
+    assert answer == "No"
+    assert "1 deactivated account(s) past their retention period" in reasons
+    assert "1 deactivated account(s) still holding data of a category past its retention period" in reasons
+    assert "gone@example.test" not in reasons
+
+    run_once(vault, PolicyInForce(vault))  # the job does its work: nothing is overdue any more
+    answer, reasons = adherence()
+    assert answer.startswith("Yes — retention job enabled; last run ") and reasons == "Not applicable (adhering)"
