@@ -15,14 +15,18 @@ DEADLINE = timedelta(hours=72)
 
 @dataclass(frozen=True)
 class ClockStatus:
-    state: str  # not_started | running | overdue | notified_in_time | notified_late
+    state: str  # not_started | running | overdue | notified_in_time | notified_late | closed_unnotified
     deadline: datetime | None
     remaining: timedelta | None  # negative when overdue
 
     def describe(self) -> str:
         if self.state == "not_started":
             return "72-hour clock not started: no one has yet recorded when the controller became aware"
-        assert self.deadline is not None and self.remaining is not None
+        assert self.deadline is not None
+        if self.state == "closed_unnotified":
+            deadline = utc_text(self.deadline)
+            return f"stopped: closed without notification, its rationale recorded (deadline was {deadline})"
+        assert self.remaining is not None
         if self.state == "running":
             return f"{_span(self.remaining)} left (deadline {utc_text(self.deadline)})"
         if self.state == "overdue":
@@ -35,6 +39,8 @@ class ClockStatus:
         """The state in a few words, for a narrow column; the deadline itself is shown beside it."""
         if self.state == "not_started":
             return "not started (no awareness recorded)"
+        if self.state == "closed_unnotified":
+            return "stopped (closed, not notified)"
         assert self.remaining is not None
         if self.state == "running":
             return f"{_span(self.remaining)} left"
@@ -67,12 +73,19 @@ def deadline_of(aware_at: datetime) -> datetime:
     return aware_at.astimezone(UTC) + DEADLINE
 
 
-def status(aware_at: datetime | None, first_notified_at: datetime | None, now: datetime) -> ClockStatus:
+def status(
+    aware_at: datetime | None, first_notified_at: datetime | None, now: datetime, closed: bool = False
+) -> ClockStatus:
+    """Where the clock stands at ``now``. ``closed``: the incident was closed; closing an unnotified one needs the
+    rationale for not notifying (Art. 33(1): unlikely to result in a risk), so its clock stops there rather than
+    read "running" and, three days on, "OVERDUE … a reason is required" for an incident already decided."""
     if aware_at is None:
         return ClockStatus("not_started", None, None)
     deadline = deadline_of(aware_at)
     if first_notified_at is not None:
         state = "notified_in_time" if first_notified_at <= deadline else "notified_late"
         return ClockStatus(state, deadline, deadline - first_notified_at)
+    if closed:
+        return ClockStatus("closed_unnotified", deadline, None)
     remaining = deadline - now
     return ClockStatus("running" if remaining > timedelta(0) else "overdue", deadline, remaining)

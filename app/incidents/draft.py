@@ -117,6 +117,8 @@ def _delay(f: dict[str, Any], status: clock.ClockStatus) -> str:
     if status.state == "running":
         assert status.deadline is not None
         return f"Not needed if notified by {_t(status.deadline)}; after that, Art. 33(1) requires them"
+    if status.state == "closed_unnotified":
+        return "Not applicable: closed without notification, with the rationale for not notifying"
     return "Not yet known: no awareness is recorded, so the 72-hour deadline has not started"
 
 

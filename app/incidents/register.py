@@ -92,7 +92,7 @@ class IncidentView:
         return [e for e in self.history if e.name == name and e.notification_id == notification_id]
 
     def clock(self, now: datetime) -> clock.ClockStatus:
-        return clock.status(self.aware_anchor, self.first_notified, now)
+        return clock.status(self.aware_anchor, self.first_notified, now, closed=self.fields["closed_at"] is not None)
 
     @property
     def state(self) -> str:

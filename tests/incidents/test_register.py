@@ -159,3 +159,26 @@ def test_summary_counts_the_register_itself(vault: Vault) -> None:
     assert figures.notified_ids == (notified,) and register.summary() == figures
     assert figures.describe() == ("3 incident(s) recorded in the breach register: 1 notified to the supervisory "
                                   "authority, 2 open, 1 closed")  # fmt: skip
+
+
+def test_an_incident_closed_without_notification_has_its_clock_stopped(vault: Vault) -> None:
+    """Closed as unlikely to result in a risk (with the rationale), the incident's clock read 'running' and, three
+    days on, 'OVERDUE … a reason is required' in `breach list`, `breach show`, the draft and the Incidents page."""
+    now = FakeClock(FRIDAY_9 + timedelta(minutes=10))
+    register = IncidentRegister(vault, now)
+    incident = register.open_incident("Laptop lost, disk encrypted", "dpo", detected_at=FRIDAY_9)
+    register.set_aware(incident, "dpo", "device confirmed lost", at=FRIDAY_9)
+    register.assess(incident, "dpo", "none", "full-disk encryption, key not on the device")
+    register.close(incident, "dpo", "Unlikely to result in a risk: the disk is encrypted")
+    for later in (timedelta(hours=1), timedelta(days=4)):
+        now.now = FRIDAY_9 + later
+        status = register.get(incident).clock(now())
+        assert status.state == "closed_unnotified"
+        assert status.describe() == (
+            "stopped: closed without notification, its rationale recorded (deadline was 2026-11-30 09:00 UTC)"
+        )
+        assert status.short() == "stopped (closed, not notified)"
+    md, _ = write(register.get(incident), PolicyInForce(vault).get().policy, now(), "v1 sha256:abc", vault.path.parent)
+    text = md.read_text()
+    assert "OVERDUE" not in text and "left (deadline" not in text
+    assert "Not applicable: closed without notification" in text
