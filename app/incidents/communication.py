@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 from app.documents.pdf import ExportPdf
+from app.documents.private import private
 from app.incidents import clock
 from app.incidents.draft import dpo_line
 from app.incidents.register import EXEMPTIONS, IncidentView
@@ -102,6 +103,8 @@ def markdown(incident: IncidentView, policy: Policy, now: datetime, stamp: str) 
 def write(incident: IncidentView, policy: Policy, now: datetime, stamp: str, out_dir: Path) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     md_path = out_dir / f"incident-{incident.id}-communication.md"
+    for path in (md_path, out_dir / f"incident-{incident.id}-communication.pdf"):
+        private(path)  # the incident's free text may identify people: 0600 before it is written
     md_path.write_text(markdown(incident, policy, now, stamp), encoding="utf-8")
     pdf = ExportPdf(TITLE, [f"Incident {incident.id}", f"Drafted {clock.utc_text(now)}, policy {stamp}"],
                     landscape=False)  # fmt: skip

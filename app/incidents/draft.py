@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from app.documents.pdf import ExportPdf
+from app.documents.private import private
 from app.incidents import clock
 from app.incidents.completeness import LATE
 from app.incidents.register import EXEMPTIONS, IncidentView
@@ -217,6 +218,8 @@ def markdown(incident: IncidentView, policy: Policy, now: datetime, stamp: str) 
 def write(incident: IncidentView, policy: Policy, now: datetime, stamp: str, out_dir: Path) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     md_path = out_dir / f"incident-{incident.id}-notification.md"
+    for path in (md_path, out_dir / f"incident-{incident.id}-notification.pdf"):
+        private(path)  # the incident's free text may identify people: 0600 before it is written
     md_path.write_text(markdown(incident, policy, now, stamp), encoding="utf-8")
     pdf = ExportPdf(_title(incident), [f"Policy {stamp}", f"Drafted {clock.utc_text(now)}"], landscape=False)
     pdf.heading(_title(incident), 1)

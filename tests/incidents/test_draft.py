@@ -156,3 +156,15 @@ def test_communication_asks_for_what_is_missing(vault: Vault) -> None:
     assert f"{NEEDS_HUMAN} (the notification to the authority says: Laptop stolen from a car). When it" in text
     assert f"## What you can do\n\n{NEEDS_HUMAN}" in text
     assert "The risk is not yet assessed" in text
+
+
+def test_the_drafts_are_readable_by_their_owner_only(vault: Vault, tmp_path: Path, incident: tuple) -> None:
+    """The Art. 33 draft and the Art. 34 letter carry the incident's free text, which may identify people (the
+    Art. 30 record says so of the register): they were written with the umask's mode (0644 here), where the
+    subject export and the answer letters are 0600."""
+    register, incident_id, now = incident
+    view = register.get(incident_id)
+    written = [*draft.write(view, _policy(vault), now(), "v1", tmp_path),
+               *communication.write(view, _policy(vault), now(), "v1", tmp_path)]  # fmt: skip
+    assert len(written) == 4 and all(path.exists() for path in written)
+    assert {path.name: path.stat().st_mode & 0o777 for path in written} == {path.name: 0o600 for path in written}

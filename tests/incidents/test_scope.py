@@ -28,7 +28,7 @@ def _users(vault: Vault, count: int, now: datetime) -> None:
 def test_an_unknown_attribute_is_refused_not_read_as_everyone(vault: Vault) -> None:
     policy = PolicyInForce(vault).get().policy
     _users(vault, 4, datetime.now(UTC))
-    with vault.read_connection() as conn, pytest.raises(ConfigError, match="nonsense.attr"):
+    with vault.read_connection() as conn, pytest.raises(ConfigError, match=r"nonsense\.attr"):
         approximate(conn, policy, attributes=("nonsense.attr",))
 
 
