@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlalchemy import ColumnElement, Connection, and_, distinct, func, or_, select
 
-from app.audit.tables import AuditEvent
+from app.audit.tables import AuditEvent, SubjectKey
 from app.audit.trail import iso_utc
 from app.core.errors import ConfigError
 from app.policy.held import held_at, held_by_user
@@ -23,6 +23,7 @@ from app.store.models import AttributeValue, ScimResource
 _R = ScimResource.__table__
 _AV = AttributeValue.__table__
 _A = AuditEvent.__table__
+_SK = SubjectKey.__table__
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ class Scope:
     subjects: int
     records: int
     categories: list[str]
-    trail_subjects: int  # distinct pseudonymous subjects in audit events of the window
+    trail_subjects: int  # distinct pseudonymous subjects in audit events of the window, groups left out
     label: str = "approximate (Art. 33(3)(a))"
 
 
@@ -69,7 +70,9 @@ def approximate(
     subjects = int(conn.execute(select(func.count()).select_from(in_scope.subquery())).scalar_one())
     value_rows = select(func.count()).select_from(_AV).where(_AV.c.rid.in_(in_scope))
     records = int(conn.execute(value_rows).scalar_one())
-    trail = select(func.count(distinct(_A.c.subject))).where(_A.c.subject.is_not(None))
+    # A group's pseudonym names no person: events about a group (its creation, its member list) are not counted.
+    groups = select(_SK.c.pseudonym).join(_R, _R.c.id == _SK.c.resource_id).where(_R.c.resource_type == "Group")
+    trail = select(func.count(distinct(_A.c.subject))).where(_A.c.subject.is_not(None), _A.c.subject.not_in(groups))
     if since is not None:
         trail = trail.where(_A.c.at >= iso_utc(since))
     if until is not None:

@@ -52,3 +52,26 @@ def test_categories_are_those_the_subjects_in_scope_hold(vault: Vault) -> None:
     assert "Employment details" not in everyone.categories  # the policy lists it; no one in scope holds any
     assert "Group membership" not in everyone.categories
     assert nobody.subjects == 0 and nobody.categories == []
+
+
+def test_a_group_on_the_trail_is_not_counted_as_a_data_subject(vault: Vault) -> None:
+    """The trail names a group by a pseudonym too (its creation, its members): 'Subjects in audit events of the
+    window' counted it as a person."""
+    from app.core.events import EventBus
+    from app.scim.service import ScimService
+
+    policy = PolicyInForce(vault).get().policy
+    since = datetime.now(UTC) - timedelta(seconds=1)
+    service = ScimService(vault, "https://scim.test/scim/v2", EventBus())
+    try:
+        ids = [str(service.create("User", {"schemas": [USER], "userName": f"member{n}@example.test"}).body["id"])  # type: ignore[index]
+               for n in range(2)]  # fmt: skip
+        group = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Team",
+                 "members": [{"value": i} for i in ids]}  # fmt: skip
+        service.create("Group", group)
+    finally:
+        service.close()
+    with vault.read_connection() as conn:
+        found = approximate(conn, policy, since)
+    assert found.subjects == 2 and found.trail_subjects == 2
+    assert "Group membership" in found.categories
