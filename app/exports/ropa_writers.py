@@ -78,8 +78,11 @@ def template_sheet(ropa: Ropa, name: str) -> Sheet:
 def about_sheet(records: Sequence[Ropa]) -> Sheet:
     rows: list[list[str]] = [["Field", "Value"]]
     for ropa in records:
+        # The trail's newest entry when the record was built, not a signed checkpoint (`audit verify` lists those):
+        # the chain hash is what ties the record to the trail; `audit export` proves that entry under a signature.
         checkpoint = (
-            f"audit event #{ropa.audit_head_seq}, chain hash {ropa.audit_head_hash}"
+            f"audit event #{ropa.audit_head_seq} (the trail's newest entry when this record was generated; not a "
+            f"signed checkpoint), chain hash {ropa.audit_head_hash}"
             if ropa.audit_head_seq is not None
             else "empty audit trail"
         )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -243,6 +244,10 @@ def test_ods_holds_the_same_template(exported: dict[str, Path]) -> None:
     template = sheets["Template"].fillna("")
     assert template.iloc[2, 1] == "Beispiel GmbH"
     assert list(template.iloc[8, :30]) == [c.value for c in load_workbook(exported["xlsx"])["Template"][9]][:30]
+    # The trail's head is named for what it is: the newest entry, not a signed checkpoint (`audit verify`).
+    about = {row[0]: row[1] for row in load_workbook(exported["xlsx"])["About this export"].iter_rows(values_only=True)}
+    assert re.fullmatch(r"audit event #\d+ \(the trail's newest entry when this record was generated; not a signed "
+                        r"checkpoint\), chain hash [0-9a-f]{64}", about["Audit trail checkpoint"])  # fmt: skip
 
 
 def test_json_validates_and_its_hash_recomputes(exported: dict[str, Path]) -> None:
