@@ -478,6 +478,9 @@ def breach_cells(facts: LiveFacts, category_names: set[str] | None = None) -> tu
         f"Yes: {len(breaches)} personal data breach(es) in Custos' breach register, "
         f"{len(notified)} notified to the supervisory authority"
     )
+    unknown = sum(1 for b in breaches if not b.categories)
+    if unknown and category_names is not None:  # counted here because nothing rules this activity out, not known
+        answer += f" ({unknown} with no data categories recorded: counted as possibly concerning this activity)"
     records = []
     for breach in breaches:
         state = f"notified {breach.notified_at}" if breach.notified_at else "not notified"

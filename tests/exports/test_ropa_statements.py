@@ -153,6 +153,13 @@ def test_the_breach_column_says_yes_only_for_the_activities_whose_data_was_breac
     rows = controller(vault)
     assert all(row["breach"].startswith("Yes") for row in rows.values())
     assert "categories not recorded" in rows["custos/dsr_register"]["breach_record"]
+    # ... and says why it counts the breach there: not known to concern it, only not ruled out.
+    assert rows["custos/dsr_register"]["breach"].endswith(
+        "(1 with no data categories recorded: counted as possibly concerning this activity)"
+    )
+    names = next(row for key, row in rows.items() if key.endswith("/names"))
+    assert names["breach"].startswith("Yes: 2 personal data breach(es)")
+    assert "1 with no data categories" in names["breach"]
 
 
 def test_adherence_is_no_while_the_vault_holds_data_past_its_period(vault: Vault) -> None:
