@@ -320,6 +320,12 @@ def _automated(policy: Policy, entries: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+GROUP_EVENTS_NOT_LISTED = (
+    "Your joining or leaving the groups above is recorded on the audit trail under each group, not under you: "
+    "those events are not listed here (ask the controller for them)."
+)
+
+
 def _trail(conn: Connection, user_id: str) -> list[dict[str, Any]]:
     """The audit trail's events naming this person (by its keyed pseudonym): when, what, who, with what outcome,
     in time order (a request's entry is written after later changes: decision 0034). Their details stay out: they
@@ -423,6 +429,8 @@ def build_subject_export(
         "transfers": _transfers(policy, concerned, entries),
         "automated_decisions": _automated(policy, entries),
         "trail_events": _trail(conn, user_id),
+        # Membership changes are on the trail under each group's pseudonym, not the member's: said, not implied.
+        "trail_not_listed": [GROUP_EVENTS_NOT_LISTED] if groups else [],
         "rights": _rights(policy, entries),
         "response": {
             # The request's own date (from --received or the DSR register), never the export time: without it
@@ -556,6 +564,8 @@ def _write_pdf(export: SubjectExport, path: Path) -> None:
         )
     else:
         pdf.paragraph("No event on the audit trail names you.")
+    for note in doc.get("trail_not_listed", []):
+        pdf.paragraph(note)
     pdf.heading("Your rights", 2)
     pdf.paragraph("; ".join(doc["rights"]) + ". Contact the controller or the Data Protection Officer above.")
     pdf.heading("About this export", 2)

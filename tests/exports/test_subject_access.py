@@ -176,3 +176,26 @@ def test_received_on_the_command_line_gets_the_register_deadline(
         page.extract_text() for page in PdfReader(tmp_path / f"subject-{subject_id}.pdf").pages
     ).split()
     assert "2026-12-20T00:00:00.000000Z" not in text
+
+
+def test_the_export_says_that_its_group_membership_events_are_not_listed(vault: Vault, tmp_path: Path) -> None:
+    """Being added to a group is processing of the member's data, but the trail records it under the group's
+    pseudonym: 'Records of processing about you' listed only the person's creation, as if that were all."""
+    service = service_for(vault)
+    member = str(service.create("User", person("member.subject@example.test")).body["id"])  # type: ignore[index]
+    loner = str(service.create("User", person("loner.subject@example.test")).body["id"])  # type: ignore[index]
+    service.create("Group", {"schemas": [GROUP_SCHEMA], "displayName": "Team", "members": [{"value": member}]})
+    service.close()
+    with vault.read_connection() as conn:
+        record = in_force(conn)
+    assert record is not None
+    json_path, pdf_path = export_subject(vault, record, member, tmp_path / "member", datetime(2030, 1, 9, tzinfo=UTC))
+    document = json.loads(json_path.read_text())
+    jsonschema.validate(document, json.loads(SCHEMA.read_text()))
+    assert [e["type"] for e in document["trail_events"]] == ["scim.resource.created"]
+    (note,) = document["trail_not_listed"]
+    assert note.startswith("Your joining or leaving the groups above is recorded on the audit trail under each group")
+    flat = " ".join(" ".join(page.extract_text() for page in PdfReader(pdf_path).pages).split())
+    assert "recorded on the audit trail under each group, not under you" in flat
+    alone, _ = export_subject(vault, record, loner, tmp_path / "loner", datetime(2030, 1, 9, tzinfo=UTC))
+    assert json.loads(alone.read_text())["trail_not_listed"] == []
