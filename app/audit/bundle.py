@@ -562,6 +562,13 @@ def proved_statements(manifest: dict[str, Any], final: Checkpoint, count: int, a
             f"which follows from {source}{through}"
         )
     outside = [(low, high) for low, high in ((1, first - 1), (last + 1, size)) if low <= high]
+    window = [f"from {span['from']}" if span.get("from") else "", f"to before {span['to']}" if span.get("to") else ""]
+    if outside and span.get("by") == "time" and any(window):  # asked for a time range: say it, and what it rests on
+        statements.append(
+            f"{NOT_PROVED}that every entry timed {' '.join(w for w in window if w)} is among entries {first}–{last}: "
+            "Custos chose them by their times when it exported them, as the signed manifest says; the entries "
+            "outside were not checked"
+        )
     if outside:
         noun = "entry" if len(outside) == 1 and outside[0][0] == outside[0][1] else "entries"
         spans = " and ".join(f"{low}–{high}" if low < high else f"{low}" for low, high in outside)

@@ -203,3 +203,19 @@ def test_a_bundle_that_cannot_be_recorded_is_not_left_behind(
     assert list(tmp_path.glob("*.zip")) == [] and not list(tmp_path.glob(".custos-bundle-*"))
     with vault.read_connection() as conn:
         assert conn.execute(text("SELECT count(*) FROM audit_events WHERE kind = 'export.audit_bundle'")).scalar() == 0
+
+
+def test_a_bundle_chosen_by_time_names_its_time_range_and_what_that_rests_on(bundles: dict[str, Path]) -> None:
+    """Asked for the events of a time range, the verdict said only 'entries 20–91': neither the range asked for
+    nor that the bundle cannot itself show that no entry timed in it lies outside those entries."""
+    by_time, by_seq = verify_bundle(bundles["by_time"]), verify_bundle(bundles["by_seq"])
+    manifest = json.loads(members(bundles["by_time"])["manifest.json"])["range"]
+    first, last = manifest["first_seq"], manifest["last_seq"]
+    assert by_time.ok and by_seq.ok
+    assert by_time.proved[2] == (
+        f"not the whole trail: that every entry timed from {manifest['from']} to before {manifest['to']} is among "
+        f"entries {first}–{last}: Custos chose them by their times when it exported them, as the signed manifest "
+        "says; the entries outside were not checked"
+    )
+    assert by_time.proved[-1].startswith("not the whole trail: the content of entries 1–")
+    assert not [s for s in by_seq.proved if "timed" in s]
