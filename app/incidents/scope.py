@@ -43,6 +43,8 @@ def approximate(
     resource_types: tuple[str, ...] = ("User",),
     attributes: tuple[str, ...] = (),
 ) -> Scope:
+    if since is not None and until is not None and since >= until:  # an empty window reads as "no one concerned"
+        raise ConfigError("The window ends before it starts: give a start earlier than its end.")
     conditions: list[ColumnElement[bool]] = [_R.c.resource_type.in_(resource_types)]
     if since is not None:
         conditions.append(_R.c.modified >= since)

@@ -75,3 +75,12 @@ def test_a_group_on_the_trail_is_not_counted_as_a_data_subject(vault: Vault) -> 
         found = approximate(conn, policy, since)
     assert found.subjects == 2 and found.trail_subjects == 2
     assert "Group membership" in found.categories
+
+
+def test_a_window_that_ends_before_it_starts_is_refused(vault: Vault) -> None:
+    """--from after --to gave 'Data subjects: 0 … Categories: none', and --apply stored those zeros on the incident."""
+    policy = PolicyInForce(vault).get().policy
+    now = datetime.now(UTC)
+    _users(vault, 2, now)
+    with vault.read_connection() as conn, pytest.raises(ConfigError, match="ends before it starts"):
+        approximate(conn, policy, now + timedelta(days=1), now - timedelta(days=1))
