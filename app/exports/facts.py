@@ -125,6 +125,7 @@ class LiveFacts:
     targets: tuple[TargetFact, ...] = field(default_factory=tuple)
     recipient_subjects: dict[str, int] = field(default_factory=dict)  # scoped recipient id -> Users in its scope
     erasure_ledger_entries: int | None = None  # lines of the ledger beside the vault (None: no ledger file)
+    erased_subjects: int = 0  # subjects of the erasure requests the vault records (what the ledger should list)
     request_register: RequestRegisterFact | None = None
     # What the vault holds past its retention by more than RETENTION_GRACE (None: not checked): the ICO
     # 'retained and erased in accordance with the policy' answer rests on it, not only on the job's runs.
@@ -214,6 +215,7 @@ def gather_facts(
             targets=_targets(conn),
             recipient_subjects=_recipient_subjects(conn, policy),
             erasure_ledger_entries=_ledger_entries(vault),
+            erased_subjects=_erased_subjects(conn),
             request_register=_request_register(conn, vault, policy),
             overdue=overdue(conn, policy, now, RETENTION_GRACE),
         )
@@ -332,6 +334,12 @@ def _request_register(conn: Connection, vault: Vault, policy: Policy) -> Request
     except ConfigError:  # a broken requests.toml: the retention job falls back to its default, unstated here
         return RequestRegisterFact(requests, closed, None, "requests.toml (unreadable)")
     return RequestRegisterFact(requests, closed, kept.retention, kept.retention_source)
+
+
+def _erased_subjects(conn: Connection) -> int:
+    from app.erasure.tables import ErasureSubject  # the erasure package's own table
+
+    return int(conn.execute(select(func.count()).select_from(ErasureSubject.__table__)).scalar_one())
 
 
 def _ledger_entries(vault: Vault) -> int | None:

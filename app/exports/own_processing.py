@@ -46,6 +46,13 @@ def _register_count(facts: LiveFacts) -> str:
 
 
 def _ledger_count(facts: LiveFacts) -> str:
+    """Read from the file and checked against the vault: a missing file is "no erasure yet" only when the vault
+    records none; otherwise the ledger was lost, and a restore of an older backup would not replay the erasures."""
+    if facts.erasure_ledger_entries is None and facts.erased_subjects:
+        return (
+            f"NO LEDGER FILE, though the vault records {facts.erased_subjects} erased subject(s): the ledger is "
+            "missing, and restoring an older backup would not replay those erasures"
+        )
     if facts.erasure_ledger_entries is None:
         return "no ledger file yet (no erasure has been carried out)"
     return f"{facts.erasure_ledger_entries} entr(y/ies) held"

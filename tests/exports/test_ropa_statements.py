@@ -200,3 +200,35 @@ def test_adherence_is_no_while_the_vault_holds_data_past_its_period(vault: Vault
     run_once(vault, PolicyInForce(vault))  # the job does its work: nothing is overdue any more
     answer, reasons = adherence()
     assert answer.startswith("Yes — retention job enabled; last run ") and reasons == "Not applicable (adhering)"
+
+
+def test_a_missing_ledger_is_not_read_as_no_erasure(vault: Vault) -> None:
+    """The ledger row said 'no ledger file yet (no erasure has been carried out)' whenever the file was absent,
+    also when the vault records erasures: the ledger lost, the record claimed nothing had been erased."""
+    from app.erasure.ledger import LEDGER_FILENAME
+    from app.erasure.requests import request_erasure
+    from tests.erasure.support import person, service_for
+
+    service = service_for(vault)
+    subject = str(service.create("User", person("ledger.subject@example.test")).body["id"])  # type: ignore[index]
+    service.close()
+    request_erasure(vault, [subject], "art17-1a", "dpo")
+    ledger = vault.path.parent / LEDGER_FILENAME
+    assert ledger.exists()
+    title = next(a for a in build_ropa_now(vault) if a.startswith("custos/erasure_ledger"))
+    assert title.endswith("Erasure ledger (1 entr(y/ies) held)")
+
+    ledger.unlink()
+    title = next(a for a in build_ropa_now(vault) if a.startswith("custos/erasure_ledger"))
+    assert "no erasure has been carried out" not in title
+    assert "NO LEDGER FILE, though the vault records 1 erased subject(s)" in title
+
+
+def build_ropa_now(vault: Vault) -> list[str]:
+    """The activity names of the controller record under the policy in force, gathered now."""
+    with vault.read_connection() as conn:
+        record = versions.in_force(conn)
+    assert record is not None
+    ropa = build_ropa(record, gather_facts(vault, policy=record.policy), datetime.now(UTC))
+    keys = [c.key for c in ropa.columns]
+    return [dict(zip(keys, a.cells, strict=True))["activity"] for a in ropa.activities]
