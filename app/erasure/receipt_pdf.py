@@ -42,6 +42,12 @@ def _pairs(pdf: FPDF, pairs: list[tuple[str, object]]) -> None:
         pdf.multi_cell(0, _LINE, str(value), align="L", new_x="LMARGIN", new_y="NEXT")
 
 
+NO_RECIPIENTS = (
+    "none (Art. 19): no SCIM target was configured and no recipient of the policy received this person's data "
+    "when the erasure was requested"
+)
+
+
 def _yes(value: object) -> str:
     return "yes" if value else "no"
 
@@ -84,6 +90,8 @@ def write_pdf(receipt: dict[str, Any], path: Path) -> None:
         _heading(pdf, f"Subject {number}: pseudonym {subject['pseudonym'][:32]}…", 10)
         for target in subject["targets"]:
             _target(pdf, target)
+        if not subject["targets"]:  # every target gets a step (skipped if it never held the person): none is a fact
+            _pairs(pdf, [("Targets and recipients", NO_RECIPIENTS)])
         _source_and_recreation(pdf, subject)
     _heading(pdf, "Signature")
     signature = receipt["signature"]

@@ -71,6 +71,7 @@ def test_receipt_contents_and_offline_verification(vault: Vault, stub: StubTarge
     pdf_path = next((tmp_path / "out").glob("*.pdf"))
     pdf_text = "".join(page.extract_text() for page in PdfReader(pdf_path).pages)
     assert "Erasure receipt" in pdf_text and "erased (verified)" in pdf_text
+    assert "Targets and recipients" not in pdf_text  # the 'none' line only where there is none
     for blob in (json_path.read_bytes(), pdf_path.read_bytes(), pdf_text.encode(), key_file.read_bytes()):
         assert [n for n in needles if n.encode() in blob] == []
 
@@ -123,3 +124,15 @@ def test_a_receipt_resigned_with_another_key_does_not_name_the_genuine_key(
     honest.write_text(json.dumps(receipt))
     verdict = verify_receipt(honest)
     assert verdict.valid and verdict.key_id == genuine_id and genuine_id in verdict.message
+
+
+def test_a_receipt_with_no_target_says_so(vault: Vault, tmp_path: Path) -> None:
+    """With no target and no recipient the PDF said nothing at all about Art. 19: silence, not 'none'."""
+    service = service_for(vault)
+    rid = str(service.create("User", person("alone@example.test", "Una", "Alone")).body["id"])  # type: ignore[index]
+    service.close()
+    request_id = request_erasure(vault, [rid], "art17-1a", "dpo", now=FakeClock()())
+    files = export(vault, request_id, tmp_path)
+    assert json.loads(files.json_path.read_text())["subjects"][0]["targets"] == []
+    text = " ".join(" ".join(page.extract_text() for page in PdfReader(files.pdf_path).pages).split())
+    assert "Targets and recipients none (Art. 19): no SCIM target was configured" in text
