@@ -491,8 +491,10 @@ def breach_cells(facts: LiveFacts, category_names: set[str] | None = None) -> tu
     return answer, "Custos breach register (`custos breach show N`): " + "; ".join(records)
 
 
-def adherence(facts: LiveFacts, now: datetime) -> tuple[str, str]:
-    """ICO columns 29 and 30 from evidence: is the retention job on, and has it run recently?"""
+def adherence(facts: LiveFacts, now: datetime, category: str | None = None) -> tuple[str, str]:
+    """ICO columns 29 and 30 from evidence: is the retention job on, has it run recently, and does the vault hold
+    nothing past its period? ``category`` (the row's category name): data of another category kept too long does
+    not make this row's answer No; an account kept past its own period does (it holds every category)."""
     if not facts.retention_job_enabled:
         return "No", (
             "The retention job is disabled in the policy ([retention_job] enabled = false): "
@@ -505,14 +507,16 @@ def adherence(facts: LiveFacts, now: datetime) -> tuple[str, str]:
     ran = datetime.fromisoformat(last.replace("Z", "+00:00"))
     if now - ran > RETENTION_EVIDENCE_MAX_AGE:
         return "No", f"The retention job last ran at {last}, more than {RETENTION_EVIDENCE_MAX_AGE.days} days ago"
-    if facts.overdue:  # the runs are evidence the job started; the vault says whether it erased what was due
+    overdue = facts.overdue
+    if overdue and (overdue.accounts or category is None or category in overdue.categories):
+        # The runs are evidence the job started; the vault says whether it erased what was due.
         kept = []
-        if facts.overdue.accounts:
-            kept.append(f"{facts.overdue.accounts} deactivated account(s) past their retention period")
-        if facts.overdue.attribute_holders:
+        if overdue.accounts:
+            kept.append(f"{overdue.accounts} deactivated account(s) past their retention period")
+        if overdue.attribute_holders and (category is None or category in overdue.categories):
             kept.append(
-                f"{facts.overdue.attribute_holders} deactivated account(s) still holding data of a category past "
-                "its retention period"
+                f"{overdue.attribute_holders} deactivated account(s) still holding data of "
+                f"{', '.join(overdue.categories)} past its retention period"
             )
         return "No", (
             f"The vault still holds {' and '.join(kept)}, more than {RETENTION_GRACE.days} day(s) after they were due, "
@@ -551,7 +555,7 @@ def _controller_row(
     dpia_required, dpia_progress, dpia_link = _dpia(purpose)
     breach, breach_record = breach_cells(facts, {category.id.casefold(), category.name.strip().casefold()})
     national_law, national_law_art6 = _national_law(purpose, rules)
-    adheres, reasons = adherence(facts, now)
+    adheres, reasons = adherence(facts, now, category.name)
     cells = {
         "activity": f"{purpose.id}/{category.id}: {purpose.name} — {category.name}",
         "business_function": _human(purpose.business_function),

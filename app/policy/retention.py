@@ -100,6 +100,7 @@ class Overdue:
 
     accounts: int  # deactivated accounts past their subject's account retention
     attribute_holders: int  # deactivated accounts still holding data of a category past its period
+    categories: tuple[str, ...] = ()  # the names of those categories
 
     def __bool__(self) -> bool:
         return bool(self.accounts or self.attribute_holders)
@@ -113,8 +114,12 @@ def overdue(
         return Overdue(0, 0)
     cutoff = now - grace
     accounts = sum(len(ids) for ids in _expired_by_period(conn, policy, cutoff, scope).values())
-    holders = len({row.id for _, _, _, row, _ in _held_past_period(conn, policy, cutoff)})
-    return Overdue(accounts, holders)
+    holders: set[str] = set()
+    categories: dict[str, None] = {}
+    for _, category, _, row, _ in _held_past_period(conn, policy, cutoff):
+        holders.add(row.id)
+        categories[category] = None
+    return Overdue(accounts, len(holders), tuple(categories))
 
 
 def _expired_by_period(conn: Connection, policy: Policy, now: datetime, scope: SubjectScope) -> dict[Period, list[str]]:

@@ -183,23 +183,39 @@ def test_adherence_is_no_while_the_vault_holds_data_past_its_period(vault: Vault
         conn.execute(update(table).where(table.c.user_name.is_not(None)).values(deactivated_at=long_ago))
         append(conn, Event("retention.run", "system:retention", details={"purges": 0, "subjects": 0}))
 
-    def adherence() -> tuple[str, str]:
+    def adherence(activity: int = 0) -> tuple[str, str]:
         with vault.read_connection() as conn:
             record = versions.in_force(conn)
         assert record is not None
         ropa = build_ropa(record, gather_facts(vault, policy=record.policy), datetime.now(UTC))
-        row = dict(zip([c.key for c in ropa.columns], ropa.activities[0].cells, strict=True))
+        row = dict(zip([c.key for c in ropa.columns], ropa.activities[activity].cells, strict=True))
         return row["adherence"], row["adherence_reasons"]
 
     answer, reasons = adherence()
     assert answer == "No"
     assert "1 deactivated account(s) past their retention period" in reasons
-    assert "1 deactivated account(s) still holding data of a category past its retention period" in reasons
     assert "gone@example.test" not in reasons
 
     run_once(vault, PolicyInForce(vault))  # the job does its work: nothing is overdue any more
     answer, reasons = adherence()
     assert answer.startswith("Yes — retention job enabled; last run ") and reasons == "Not applicable (adhering)"
+
+    # Deactivated 10 days ago: within the account's 30 days, past the 7 days of employment details. Only the rows
+    # of that category answer No; the account itself is kept lawfully.
+    with vault.write_transaction() as conn:
+        document = {**document, "userName": "leaver@example.test"}
+        repo.insert_resource(conn, "User", "00000000-0000-0000-0000-0000000011ea", document, now)
+        ten_days = now - timedelta(days=10)
+        conn.execute(update(table).where(table.c.user_name == "leaver@example.test").values(deactivated_at=ten_days))
+    with vault.read_connection() as conn:
+        record = versions.in_force(conn)
+    assert record is not None
+    names = [a.id for a in build_ropa(record, gather_facts(vault, policy=record.policy), now).activities]
+    answer, reasons = adherence(names.index("internal-directory/employment"))
+    assert answer == "No" and reasons.startswith(
+        "The vault still holds 1 deactivated account(s) still holding data of Employment details past its retention"
+    )
+    assert adherence(names.index("access-management/identifiers"))[0].startswith("Yes — retention job enabled")
 
 
 def test_a_missing_ledger_is_not_read_as_no_erasure(vault: Vault) -> None:
