@@ -85,6 +85,8 @@ def _open_vault(args: argparse.Namespace) -> Vault:
 
 
 def _token(args: argparse.Namespace) -> int:
+    from datetime import UTC
+
     from app.services import tokens
 
     vault = _open_vault(args)
@@ -95,10 +97,11 @@ def _token(args: argparse.Namespace) -> int:
             print(f"Token for {info.name} (shown once, store it in the IdP now):")
             print(secret)
         elif args.token_command == "list":
-            print(f"{'NAME':<24} {'STATUS':<8} {'CREATED':<20} {'LAST USED':<20} HINT")
+            # Times in UTC (the stored zone), said in the header as audit tail and breach list say it.
+            print(f"{'NAME':<24} {'STATUS':<8} {'CREATED (UTC)':<20} {'LAST USED (UTC)':<20} HINT")
             for item in store.list():
-                last = item.last_used.strftime("%Y-%m-%d %H:%M") if item.last_used else "never"
-                created = item.created.strftime("%Y-%m-%d %H:%M")
+                last = item.last_used.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if item.last_used else "never"
+                created = item.created.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
                 print(f"{item.name:<24} {item.status:<8} {created:<20} {last:<20} {item.hint}…")
         else:
             info = store.revoke(args.name)

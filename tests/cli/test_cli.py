@@ -43,7 +43,9 @@ def test_token_commands(data_dir: Path) -> None:
     assert lines[0] == "Token for okta (shown once, store it in the IdP now):"
     assert re.fullmatch(r"cst_[A-Za-z0-9_-]{43}", lines[1])
     listed = run(data_dir, "token", "list")
-    assert listed.stdout.splitlines()[0].split() == ["NAME", "STATUS", "CREATED", "LAST", "USED", "HINT"]
+    # The times are UTC and the header says so (a bare time reads as the reader's local one).
+    assert listed.stdout.splitlines()[0].split() == ["NAME", "STATUS", "CREATED", "(UTC)", "LAST", "USED", "(UTC)",
+                                                     "HINT"]  # fmt: skip
     assert re.search(r"^okta\s+active\s", listed.stdout, re.M)
     assert lines[1] not in listed.stdout  # the secret is never shown again
     duplicate = run(data_dir, "token", "create", "--name", "okta")
