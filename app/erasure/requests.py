@@ -26,6 +26,7 @@ from app.directory import repository as repo
 from app.erasure import hygiene, local, source, steps, tombstones
 from app.erasure.ledger import Ledger
 from app.erasure.model import GROUNDS
+from app.erasure.note_names import identifying_values, refuse_names
 from app.erasure.tables import ErasureRequest, ErasureSubject
 from app.policy import recipient_scope as scope
 from app.policy.model import Policy
@@ -80,6 +81,7 @@ def request_erasure(
     ledger = Ledger(vault.path.parent)
     with vault.write_transaction() as conn:
         subjects = _resolve_all(conn, ids)
+        refuse_names(note, _identifying(conn, subjects), "reason")  # before anything is written or erased
         policy = _open(conn, request_id, ground, operator, note, origin, moment)
         targets = list_targets(conn)
         entries, totals, states = [], Counter[str](), Counter[str]()
@@ -137,6 +139,15 @@ def _resolve_all(conn: Connection, ids: list[str]) -> list[local.LocalSubject]:
     if any(subject.resource_type != "User" for subject in subjects):
         raise ConfigError("Erasure applies to Users (data subjects); a Group id was given. Nothing was erased.")
     return subjects
+
+
+def _identifying(conn: Connection, subjects: list[local.LocalSubject]) -> list[str]:
+    """Every identifier and name of the subjects still in the mirror (read before they are erased)."""
+    values: list[str] = []
+    for subject in subjects:
+        row = repo.load(conn, "User", subject.resource_id) if subject.in_mirror else None
+        values += identifying_values(subject.resource_id, json.loads(row.document) if row is not None else {})
+    return values
 
 
 def _recipients_without_target(
