@@ -355,6 +355,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"Data subjects: {found.subjects} ({found.label})")
             print(f"Records: {found.records} ({found.label})")
             print(f"Subjects in audit events of the window: {found.trail_subjects}")
+            print(f"Counted: {found.basis}")
             print(f"Categories: {', '.join(found.categories) or 'none'}")
             if args.apply:
                 incidents.store_scope(register_, args.id, operator, found)

@@ -33,6 +33,19 @@ class Scope:
     categories: list[str]
     trail_subjects: int  # distinct pseudonymous subjects in audit events of the window, groups left out
     label: str = "approximate (Art. 33(3)(a))"
+    basis: str = ""  # what the subjects figure counted, in words: not every person the window concerned
+
+
+def basis_of(since: datetime | None, until: datetime | None, attributes: tuple[str, ...]) -> str:
+    """The subjects figure counts Users in the mirror now whose record last changed in the window: someone held
+    unchanged through the window, changed again since, or erased since is not in it. The figure says so."""
+    held = f", holding {', '.join(attributes)}" if attributes else ""
+    if since is None and until is None:
+        return f"every User in the mirror now{held} (people already erased are not in it)"
+    start = f"from {iso_utc(since)}" if since else ""
+    end = f"before {iso_utc(until)}" if until else ""
+    window = f"Users in the mirror now whose record last changed {' '.join(w for w in (start, end) if w)}"
+    return f"{window}{held} (not people held unchanged through the window, changed again since, or erased since)"
 
 
 def approximate(
@@ -89,4 +102,4 @@ def approximate(
         held = select(_R.c.rid).where(_R.c.rid.in_(in_scope), _R.c.resource_type == "User", held_by_user(rule))
         if conn.execute(held.limit(1)).first() is not None:
             names.append(name)
-    return Scope(subjects, records, names, trail_subjects)
+    return Scope(subjects, records, names, trail_subjects, basis=basis_of(since, until, attributes))

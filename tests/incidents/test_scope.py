@@ -84,3 +84,19 @@ def test_a_window_that_ends_before_it_starts_is_refused(vault: Vault) -> None:
     _users(vault, 2, now)
     with vault.read_connection() as conn, pytest.raises(ConfigError, match="ends before it starts"):
         approximate(conn, policy, now + timedelta(days=1), now - timedelta(days=1))
+
+
+def test_the_subjects_figure_says_what_it_counted(vault: Vault) -> None:
+    """'Data subjects: 3' read as everyone the window concerned; it counts the Users whose record last changed in
+    it, still in the mirror: someone held unchanged through the window is not among them, and the figure says so."""
+    policy = PolicyInForce(vault).get().policy
+    now = datetime.now(UTC)
+    _users(vault, 2, now - timedelta(days=10))  # held, untouched, all through the window below
+    window = (now - timedelta(days=2), now - timedelta(days=1))
+    with vault.read_connection() as conn:
+        found = approximate(conn, policy, *window, attributes=("emails",))
+        everyone = approximate(conn, policy)
+    assert found.subjects == 0
+    assert found.basis.startswith("Users in the mirror now whose record last changed from ")
+    assert ", holding emails (not people held unchanged through the window" in found.basis
+    assert everyone.basis == "every User in the mirror now (people already erased are not in it)"

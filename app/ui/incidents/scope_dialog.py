@@ -70,6 +70,7 @@ class ScopeDialog(StepDialog):
         self.computed = result
         self.figures.setText(f"Data subjects: {result.subjects:,}; records: {result.records:,} ({result.label}).\n"
                              f"Subjects in audit events of the window: {result.trail_subjects:,}.\n"
+                             f"Counted: {result.basis}.\n"
                              f"Categories: {', '.join(result.categories) or 'none'}.")  # fmt: skip
         self.adjustSize()
         self._check()
