@@ -10,20 +10,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Connection, and_, distinct, func, or_, select
+from sqlalchemy import ColumnElement, Connection, and_, distinct, exists, func, not_, or_, select
 
 from app.audit.tables import AuditEvent, SubjectKey
 from app.audit.trail import iso_utc
 from app.core.errors import ConfigError
-from app.policy.held import held_at, held_by_user
+from app.policy.held import COLUMN_KEYS, held_at, held_by_user
 from app.policy.model import Policy
 from app.policy.paths import resolve_path
-from app.store.models import AttributeValue, ScimResource
+from app.store.models import AttributePath, AttributeValue, ScimResource, path_codes
 
 _R = ScimResource.__table__
 _AV = AttributeValue.__table__
+_P = AttributePath.__table__
 _A = AuditEvent.__table__
 _SK = SubjectKey.__table__
+_QUALIFIERS = ("type", "primary", "display", "$ref")
 
 
 @dataclass(frozen=True)
@@ -83,8 +85,24 @@ def approximate(
     if keys:  # userName, externalId and displayName are columns, not index rows: held_at reads both
         in_scope = in_scope.where(or_(*(held_at(key) for key in keys)))
     subjects = int(conn.execute(select(func.count()).select_from(in_scope.subquery())).scalar_one())
-    value_rows = select(func.count()).select_from(_AV).where(_AV.c.rid.in_(in_scope))
+    # Records: the values the subjects in scope hold (of the attributes named, when named), the ones kept in
+    # columns included; before, every index row of those subjects was counted, whatever attributes were named.
+    # A multi-valued entry's type, primary flag, display and $ref qualify its value: not records of their own;
+    # nor is the index row of the entry itself ("emails", which filters read as "emails.value") beside its value.
+    qualifiers = or_(*(_P.c.path.endswith("." + name, autoescape=True) for name in _QUALIFIERS))
+    child = _P.alias("child")
+    entry = exists().where(child.c.path == _P.c.path + ".value")
+    values = and_(not_(qualifiers), not_(entry))
+    if keys:
+        values = and_(values, or_(*(or_(_P.c.path == k, _P.c.path.startswith(k + ".", autoescape=True)) for k in keys)))
+    value_rows = (
+        select(func.count()).select_from(_AV).where(_AV.c.rid.in_(in_scope), _AV.c.code.in_(path_codes(values)))
+    )
     records = int(conn.execute(value_rows).scalar_one())
+    for key, column in COLUMN_KEYS.items():
+        if not keys or key in keys:
+            held = select(func.count()).where(_R.c.rid.in_(in_scope), column.is_not(None))
+            records += int(conn.execute(held).scalar_one())
     # A group's pseudonym names no person: events about a group (its creation, its member list) are not counted.
     groups = select(_SK.c.pseudonym).join(_R, _R.c.id == _SK.c.resource_id).where(_R.c.resource_type == "Group")
     trail = select(func.count(distinct(_A.c.subject))).where(_A.c.subject.is_not(None), _A.c.subject.not_in(groups))

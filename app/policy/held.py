@@ -15,7 +15,7 @@ _P = AttributePath.__table__
 _GM = GroupMember.__table__
 
 # User attributes kept in columns of scim_resources rather than in the attribute index.
-_COLUMN_KEYS = {"username": _R.c.user_name, "externalid": _R.c.external_id, "displayname": _R.c.display_name}
+COLUMN_KEYS = {"username": _R.c.user_name, "externalid": _R.c.external_id, "displayname": _R.c.display_name}
 
 
 def held_by_user(rule: AttributeRule) -> ColumnElement[bool]:
@@ -31,8 +31,8 @@ def held_by_user(rule: AttributeRule) -> ColumnElement[bool]:
 def held_at(key: str) -> ColumnElement[bool]:
     """SQL: this User row holds a value at the canonical path ``key`` or under it (``emails`` for
     ``emails.value``). userName, externalId and displayName live in columns, not in the attribute index."""
-    if key in _COLUMN_KEYS:
-        return _COLUMN_KEYS[key].is_not(None)
+    if key in COLUMN_KEYS:
+        return COLUMN_KEYS[key].is_not(None)
     if key == "active":
         return _R.c.active.is_not(None)
     paths = or_(_P.c.path == key, _P.c.path.startswith(key + ".", autoescape=True))

@@ -100,3 +100,17 @@ def test_the_subjects_figure_says_what_it_counted(vault: Vault) -> None:
     assert found.basis.startswith("Users in the mirror now whose record last changed from ")
     assert ", holding emails (not people held unchanged through the window" in found.basis
     assert everyone.basis == "every User in the mirror now (people already erased are not in it)"
+
+
+def test_records_are_the_values_held_of_the_attributes_named(vault: Vault) -> None:
+    """'Records' counted every index row of the subjects whatever attributes were named (--attributes title: 24 for
+    3 people holding 3 titles), an e-mail's type and primary flag as records of their own, and never userName."""
+    policy = PolicyInForce(vault).get().policy
+    _users(vault, 3, datetime.now(UTC))  # each: a userName and one work e-mail address
+    with vault.read_connection() as conn:
+        everything = approximate(conn, policy)
+        emails = approximate(conn, policy, attributes=("emails",))
+        user_names = approximate(conn, policy, attributes=("userName",))
+    assert (everything.subjects, everything.records) == (3, 6)
+    assert (emails.subjects, emails.records) == (3, 3)
+    assert (user_names.subjects, user_names.records) == (3, 3)
