@@ -28,7 +28,7 @@ def identifying_values(resource_id: str, document: dict[str, Any]) -> list[str]:
     return [value.strip() for value in found if isinstance(value, str) and len(value.strip()) >= 2]
 
 
-def refuse_names(note: str | None, values: Iterable[str], what: str) -> None:
+def refuse_names(note: str | None, values: Iterable[str], what: str, unchanged: str = "nothing was erased") -> None:
     """ConfigError when ``note`` contains one of ``values`` as a whole word (case-insensitive); the error never
     repeats the value."""
     if not note:
@@ -38,5 +38,5 @@ def refuse_names(note: str | None, values: Iterable[str], what: str) -> None:
         if re.search(rf"(?<!\w){re.escape(value.casefold())}(?!\w)", folded):
             raise ConfigError(
                 f"The {what} names the person being erased (a name or an identifier of theirs): it would outlive "
-                "the erasure on the request and its receipt. Name them by request id only; nothing was erased."
+                f"the erasure on the request and its receipt. Name them by request id only; {unchanged}."
             )

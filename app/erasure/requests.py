@@ -235,6 +235,15 @@ def state_of(conn: Connection, request_id: str) -> str | None:
     return conn.execute(select(_Q.c.state).where(_Q.c.id == request_id)).scalar()
 
 
+def _refuse_erased_identifier(conn: Connection, request_id: str, note: str) -> None:
+    """An attestation note must not write back an identifier the erasure removed: it outlives it on the receipt."""
+    if tombstones.named_in_note(conn, request_id, note):
+        raise ConfigError(
+            "The attestation note holds an identifier of the person erased (their userName or externalId): it "
+            "would outlive the erasure on the receipt. Say what was done without naming them; nothing was recorded."
+        )
+
+
 def attest(
     vault: Vault, request_id: str, target_name: str, operator: str, note: str, now: datetime | None = None
 ) -> int:
@@ -246,6 +255,7 @@ def attest(
     with vault.write_transaction() as conn:
         if state_of(conn, request_id) is None:
             raise ConfigError(f"No erasure request {request_id!r}.")
+        _refuse_erased_identifier(conn, request_id, checked)
         resolved = steps.attest(conn, request_id, target_name, operator[:160], checked, moment)
         steps.close_if_done(conn, [request_id], moment)
     if not resolved:
@@ -271,6 +281,7 @@ def attest_source(vault: Vault, request_id: str, operator: str, note: str, now: 
     with vault.write_transaction() as conn:
         if state_of(conn, request_id) is None:
             raise ConfigError(f"No erasure request {request_id!r}.")
+        _refuse_erased_identifier(conn, request_id, checked)
         changed = source.attest(conn, request_id, operator[:160], checked, moment)
     if not changed:
         raise ConfigError(f"The identity provider no longer holds any subject of {request_id}: nothing to attest.")
@@ -290,5 +301,7 @@ def release(
     checked = check_note(reason, "reason")
     if checked is None:
         raise ConfigError("A release needs a --reason (why this person may be provisioned again, e.g. a rehire).")
+    # The reason is kept on the tombstones and the receipt, which name the person by pseudonym only.
+    refuse_names(checked, [value for value in (user_name, external_id) if value], "reason", "nothing was released")
     with vault.write_transaction() as conn:
         return tombstones.release(conn, user_name, external_id, operator, checked, now)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -258,3 +259,27 @@ def refused_recently(conn: Connection, limit: int = 20) -> list[TombstoneState]:
         grouped.setdefault((row.request_id, row.subject_no), []).append(row)
     states = [_state(request_id, number, items) for (request_id, number), items in grouped.items()]
     return states[:limit]
+
+
+# Words of a note: what could be an identifier (a login, an employee number), split at spaces and punctuation
+# that identifiers do not contain.
+_WORD = re.compile(r"[^\s,;:()\[\]<>\"'`]+")
+
+
+def named_in_note(conn: Connection, request_id: str, note: str) -> bool:
+    """Whether a note about an erasure holds one of that request's erased identifiers (userName, externalId).
+
+    Once erased, the person's values are gone; only their keyed digests remain (the tombstones). Each word of the
+    note is hashed as each identifier would be and compared with the request's own digests, so an attestation or
+    a release cannot write back the identifier the erasure removed (its note outlives it on the receipt)."""
+    wanted = {(row.field, row.digest) for row in conn.execute(
+        select(_T.c.field, _T.c.digest).where(_T.c.request_id == request_id))}  # fmt: skip
+    if not wanted:
+        return False
+    key = _key(conn)
+    for word in dict.fromkeys(_WORD.findall(note)):
+        for field in FIELDS:
+            normalised = normalise(field, word)
+            if normalised is not None and (field, _digest(key, field, normalised)) in wanted:
+                return True
+    return False

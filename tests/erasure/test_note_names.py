@@ -47,3 +47,37 @@ def test_a_reason_without_the_subject_s_names_is_kept_and_the_receipt_holds_none
     receipt = export(vault, request_id, tmp_path).json_path.read_text()
     assert json.loads(receipt)["request"]["reason"] == "ticket 4711: left the company"
     assert not any(value.casefold() in receipt.casefold() for value in (*NAMES, "HR-99812", rid))
+
+
+def _erased(vault: Vault) -> str:
+    """An erasure of a person whose sign-in name is no e-mail address (the e-mail check cannot catch it)."""
+    service = service_for(vault)
+    body = {**person("o.vexbridge@example.test", *NAMES), "userName": "OVexbridge", "externalId": "HR-99812"}
+    rid = str(service.create("User", body).body["id"])  # type: ignore[index]
+    service.close()
+    return request_erasure(vault, [rid], "art17-1a", "dpo", reason="ticket 4711")
+
+
+@pytest.mark.parametrize("note", ["removed ovexbridge in Okta", "HR-99812 deprovisioned (ticket 4711)"])
+def test_an_attestation_note_holding_an_erased_identifier_is_refused(vault: Vault, note: str) -> None:
+    """After the erasure only the identifiers' keyed digests remain: each word of the note is hashed and compared."""
+    from app.erasure.requests import attest_source
+
+    request_id = _erased(vault)
+    with pytest.raises(ConfigError, match="holds an identifier of the person erased") as refused:
+        attest_source(vault, request_id, "dpo", note)
+    assert "HR-99812" not in str(refused.value) and "ovexbridge" not in str(refused.value).casefold()
+    with vault.read_connection() as conn:
+        assert conn.execute(text("SELECT count(*) FROM erasure_sources WHERE how IS NOT NULL")).scalar_one() == 0
+    assert attest_source(vault, request_id, "dpo", "deactivated in Okta, ticket 4711") == 1
+
+
+def test_a_release_reason_naming_the_identifier_released_is_refused(vault: Vault) -> None:
+    from app.erasure.requests import release
+
+    _erased(vault)
+    with pytest.raises(ConfigError, match="nothing was released"):
+        release(vault, None, "HR-99812", "dpo", "rehired: HR-99812 returns")
+    with vault.read_connection() as conn:
+        assert conn.execute(text("SELECT count(*) FROM erasure_tombstones WHERE released IS NOT NULL")).scalar_one() == 0
+    assert release(vault, None, "HR-99812", "dpo", "rehired, contract of 2027-02-01")
