@@ -93,3 +93,15 @@ def test_every_type_ignore_names_its_code_and_says_why() -> None:
             if found and (not found["codes"] or not re.match(r"\s+#\s*\S", found["rest"])):
                 unexplained.append(f"{path.relative_to(ROOT)}:{number}")
     assert unexplained == []
+
+
+def test_no_two_test_files_share_a_name() -> None:
+    """The test folders are not packages: pytest imports each file by its basename, so a second test_scope.py in
+    another folder stops the whole run at collection ("import file mismatch"), in CI as here."""
+    seen: dict[str, Path] = {}
+    clashes = []
+    for path in sorted((ROOT / "tests").rglob("test_*.py")):
+        if path.name in seen:
+            clashes.append(f"{seen[path.name].relative_to(ROOT)} and {path.relative_to(ROOT)}")
+        seen.setdefault(path.name, path)
+    assert not clashes, "test files with the same name: " + "; ".join(clashes)
