@@ -43,7 +43,10 @@ TRAIL_CONTENT = (
 # The retention job runs hourly (and shortly after each start): data past its period by more than a day is not
 # waiting for the next run, it is kept against the policy.
 RETENTION_GRACE = timedelta(days=1)
-DEFAULT_TLS = "TLS 1.2+ on the SCIM endpoint (self-signed or operator certificate)"
+# What holds whichever way the endpoint runs (the command line cannot see a running server's settings): TLS unless
+# the operator chose plain HTTP, which the server accepts on the loopback interface only.
+DEFAULT_TLS = ("TLS 1.2+ on the SCIM endpoint (self-signed or operator certificate), unless started without TLS "
+               "(serve --no-tls), which is accepted on the loopback interface only")  # fmt: skip
 
 _R = ScimResource.__table__
 _A = AuditEvent.__table__

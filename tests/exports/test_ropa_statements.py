@@ -248,3 +248,10 @@ def build_ropa_now(vault: Vault) -> list[str]:
     ropa = build_ropa(record, gather_facts(vault, policy=record.policy), datetime.now(UTC))
     keys = [c.key for c in ropa.columns]
     return [dict(zip(keys, a.cells, strict=True))["activity"] for a in ropa.activities]
+
+
+def test_the_transport_measure_from_the_command_line_allows_for_plain_http(vault: Vault) -> None:
+    """The command line cannot see how the endpoint runs: its default must hold for `serve --no-tls` as well."""
+    security = controller(vault)["access-management/identifiers"]["security"]
+    assert "TLS 1.2+ on the SCIM endpoint" in security
+    assert "unless started without TLS (serve --no-tls), which is accepted on the loopback interface only" in security
