@@ -68,8 +68,14 @@ def request_erasure(
     origin: str = "operator",
     bus: EventBus | None = None,
     now: datetime | None = None,
+    *,
+    typed_reason: bool = True,
 ) -> str:
-    """Erase the subjects locally now and queue their erasure at every target that holds them; returns the id."""
+    """Erase the subjects locally now and queue their erasure at every target that holds them; returns the id.
+
+    ``typed_reason``: the reason is an operator's free text, checked for the subjects' names. False for a reason
+    Custos composes of fixed words and ids ("Data subject request dsr-…"), where a person whose name is a word
+    ("Subject", "Will") would refuse the app's own text."""
     ids = list(dict.fromkeys(subject_ids))
     if not ids:
         raise ConfigError("Name at least one subject to erase.")
@@ -81,7 +87,8 @@ def request_erasure(
     ledger = Ledger(vault.path.parent)
     with vault.write_transaction() as conn:
         subjects = _resolve_all(conn, ids)
-        refuse_names(note, _identifying(conn, subjects), "reason")  # before anything is written or erased
+        if typed_reason:  # before anything is written or erased
+            refuse_names(note, _identifying(conn, subjects), "reason")
         policy = _open(conn, request_id, ground, operator, note, origin, moment)
         targets = list_targets(conn)
         entries, totals, states = [], Counter[str](), Counter[str]()

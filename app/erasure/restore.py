@@ -63,7 +63,8 @@ def replay(vault: Vault, ledger: Ledger, operator: str) -> tuple[list[str], int]
     replayed = []
     for original, resource_ids in sorted(by_request.items()):
         request_id = request_erasure(
-            vault, resource_ids, "replay", operator, reason=f"replay of {original} after a restore", origin="replay"
+            vault, resource_ids, "replay", operator, reason=f"replay of {original} after a restore", origin="replay",
+            typed_reason=False,
         )
         with vault.write_transaction() as conn:
             details = {"ledger_request": original, "replay_request": request_id, "subjects": len(resource_ids)}

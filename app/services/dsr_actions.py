@@ -98,8 +98,9 @@ def _erase(register: DsrRegister, view: RequestView, subject_id: str, operator: 
         raise ConfigError(f"The Art. 17(1) ground is one of {', '.join(g for g in GROUNDS if g.startswith('art'))}.")
     with register.vault.write_transaction() as conn:
         register.keep_details_for_answer(conn, register.writable(conn, view.id))
-    erasure_id = request_erasure(register.vault, [subject_id], ground, operator,
-                                 reason=f"Data subject request {view.id}", now=register.now())  # fmt: skip
+    reason = f"Data subject request {view.id}"  # Custos' own words and an id: not checked for the person's names
+    erasure_id = request_erasure(register.vault, [subject_id], ground, operator, reason=reason, now=register.now(),
+                                 typed_reason=False)  # fmt: skip
     with register.vault.write_transaction() as conn:
         register.link_erasure(conn, register.read(conn, view.id), erasure_id, operator)
         register.sync_erasures(conn)

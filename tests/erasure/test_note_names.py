@@ -79,5 +79,6 @@ def test_a_release_reason_naming_the_identifier_released_is_refused(vault: Vault
     with pytest.raises(ConfigError, match="nothing was released"):
         release(vault, None, "HR-99812", "dpo", "rehired: HR-99812 returns")
     with vault.read_connection() as conn:
-        assert conn.execute(text("SELECT count(*) FROM erasure_tombstones WHERE released IS NOT NULL")).scalar_one() == 0
+        released = conn.execute(text("SELECT count(*) FROM erasure_tombstones WHERE released IS NOT NULL"))
+        assert released.scalar_one() == 0
     assert release(vault, None, "HR-99812", "dpo", "rehired, contract of 2027-02-01")
