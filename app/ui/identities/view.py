@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QPoint, Qt, QTimer
+from PySide6.QtCore import QEvent, QModelIndex, QObject, QPoint, Qt, QTimer
+from PySide6.QtGui import QContextMenuEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -146,6 +147,7 @@ class ResourceBrowser(QWidget):
         if resource_type == "User":
             self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
             self.table.customContextMenuRequested.connect(self._context_menu)
+            self.table.installEventFilter(self)  # the Menu key's menu: see eventFilter
 
         self.detail_title = _plain_label()
         self.detail = QPlainTextEdit()
@@ -201,13 +203,31 @@ class ResourceBrowser(QWidget):
 
     # -- subject export ------------------------------------------------------------------------------
     def _context_menu(self, position: QPoint) -> None:
-        index = self.table.indexAt(position)
+        """A right-click: the point is the viewport's, the row is the one under the mouse."""
+        self._menu_for(self.table.indexAt(position), position)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """The Menu key's menu acts on the selected row. Qt gives its point in the table's own coordinates (the
+        header included), so the row "under" it was the next one down: Erase… named someone else."""
+        if (
+            watched is self.table
+            and event.type() == QEvent.Type.ContextMenu
+            and isinstance(event, QContextMenuEvent)
+            and event.reason() == QContextMenuEvent.Reason.Keyboard
+        ):
+            index = self.table.currentIndex()
+            self._menu_for(index, self.table.visualRect(index).center())
+            return True
+        return super().eventFilter(watched, event)
+
+    def _menu_for(self, index: QModelIndex, position: QPoint) -> None:
         if not index.isValid():
             return
+        row = index.row()
         menu = QMenu(self)
-        menu.addAction(ACTION_TEXT, lambda: self.export_subject(index.row()))
+        menu.addAction(ACTION_TEXT, lambda: self.export_subject(row))
         if self.resource_type == "User":
-            menu.addAction("Erase…", lambda: self.erase_subject(index.row()))
+            menu.addAction("&Erase…", lambda: self.erase_subject(row))
         menu.exec(self.table.viewport().mapToGlobal(position))
 
     def erase_subject(self, row: int) -> ErasureDialog:

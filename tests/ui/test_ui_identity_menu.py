@@ -1,0 +1,51 @@
+"""The Users table's menu (Export subject data…, Erase…) opened from the keyboard acts on the row the operator
+selected: the Menu key reports a point in the table's own coordinates, not the viewport's, and the row under it
+is the next one down (an erasure of the wrong person, named only in the dialog's first line)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QContextMenuEvent
+from PySide6.QtWidgets import QApplication, QMenu, QWidget
+from pytestqt.qtbot import QtBot
+from ui_support import insert_rows, user_row
+
+from app.store.vault import Vault
+from app.ui.identities.view import ResourceBrowser
+
+NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
+
+
+def menu_key(widget: QWidget) -> None:
+    """What Qt sends the focused widget for the Menu key (QWidgetWindow): a keyboard context-menu event at the
+    centre of the widget's cursor rectangle, in the widget's own coordinates. QTest's key clicks skip that step."""
+    point = widget.inputMethodQuery(Qt.InputMethodQuery.ImCursorRectangle).center()
+    event = QContextMenuEvent(QContextMenuEvent.Reason.Keyboard, point, widget.mapToGlobal(point))
+    QApplication.sendEvent(widget, event)
+
+
+def test_the_menu_key_erases_the_selected_user(vault: Vault, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch) -> None:
+    insert_rows(vault, [user_row(f"u{n}@example.org", f"User {n}", NOW) for n in range(4)])
+    browser = ResourceBrowser(vault, "User")
+    qtbot.addWidget(browser)
+    browser.resize(900, 500)
+    browser.show()
+    qtbot.waitUntil(lambda: browser.model.rowCount() == 4)
+    erased: list[str] = []
+    monkeypatch.setattr(browser, "erase_subject", lambda row: erased.append(browser.model.row_id(row)))
+
+    def choose_erase() -> None:  # in the menu, as the operator would: Erase…
+        menu = QApplication.activePopupWidget()
+        assert isinstance(menu, QMenu)
+        next(a for a in menu.actions() if a.text().replace("&", "") == "Erase…").trigger()
+        menu.close()
+
+    QTimer.singleShot(0, choose_erase)
+    browser.table.setFocus()
+    browser.table.selectRow(1)  # by the users' order on screen, the second
+    chosen = browser.model.row_id(1)
+    menu_key(browser.table)
+    assert erased == [chosen]
