@@ -31,6 +31,7 @@ from app.core.events import EventBus
 from app.services import erasure
 from app.services.erasure import (
     GROUNDS,
+    HELD,
     STEP_TEXT,
     Preview,
     ReceiptFiles,
@@ -41,7 +42,7 @@ from app.services.erasure import (
     report_lines,
 )
 from app.store.vault import Vault
-from app.ui.erasure.lines import PREVIEW_HEADERS, STATUS_HEADERS, detail, where
+from app.ui.erasure.lines import ATTEST_IN_HISTORY, PREVIEW_HEADERS, STATUS_HEADERS, detail, where
 from app.ui.lock.reauth import Reauthenticate
 from app.ui.policy.common import login_name, plain_label, user_message
 from app.ui.widgets import documents_dir
@@ -64,6 +65,18 @@ def whom(result: Preview) -> str:
     shown = [f"{name or '(no display name)'} ({user})" for name, user in result.people[:5]]
     more = f" and {len(result.people) - 5} more" if len(result.people) > 5 else ""
     return "Erasing: " + ", ".join(shown) + more + "."
+
+
+def outcome(status: RequestStatus) -> str:
+    """A closed request in one sentence. Custos' own erasure can be complete while the identity provider still
+    holds the person (the source line does not keep a request open): that is not "erased everywhere"."""
+    if not status.complete:
+        return "closed with exceptions (see each application)."
+    if status.source is not None and status.source.state in (HELD, "mixed"):
+        whom = "the person" if status.subjects == 1 else f"some of the {status.subjects} subjects"
+        return (f"erased here and at every application, but the identity provider still holds {whom}: remove or "
+                f"block them there, {ATTEST_IN_HISTORY}.")  # fmt: skip
+    return "erased everywhere."
 
 
 def confirmation_phrase(count: int) -> str:
@@ -181,12 +194,20 @@ class ErasureDialog(QDialog):
         if self.reauthenticate is not None and not self.reauthenticate(self, "erase these subjects"):
             self.message.setText("Nothing was erased.")
             return
-        self.erase_button.setEnabled(False)
-        self.confirm_text.setEnabled(False)
+        for made in (self.erase_button, self.confirm_text, self.ground, self.reason):
+            made.setEnabled(False)  # the request is made with these: changing them now would change nothing
         self.message.setText("Erasing locally…")
         ground, reason = str(self.ground.currentData()), self.reason.text().strip() or None
         vault, ids, bus, operator = self.vault, self.subject_ids, self.bus, login_name()
-        submit(lambda: erasure.request(vault, ids, ground, operator, reason, bus=bus), self._requested, self._failed)
+        submit(lambda: erasure.request(vault, ids, ground, operator, reason, bus=bus), self._requested,
+               self._request_failed)  # fmt: skip
+
+    def _request_failed(self, exc: Exception) -> None:
+        """Nothing was made: the operator may correct and try again."""
+        for control in (self.confirm_text, self.ground, self.reason):
+            control.setEnabled(True)
+        self._confirm_changed(self.confirm_text.text())
+        self._failed(exc)
 
     def _requested(self, request_id: str) -> None:
         self.request_id = request_id
@@ -205,11 +226,11 @@ class ErasureDialog(QDialog):
         self.status = status
         self.table.setHorizontalHeaderLabels(list(STATUS_HEADERS))  # from "what happens" to what happened
         self._stretch(2)  # the detail takes the width
-        self._fill([(where(line.target), line.state, detail(line.detail)) for line in report_lines(status)])
+        lines = report_lines(status)
+        self._fill([(where(line.target), line.state, detail(line.detail, attest_here=False)) for line in lines])
         if status.state == "closed":
             self.timer.stop()
-            outcome = "erased everywhere" if status.complete else "closed with exceptions (see each application)"
-            self.message.setText(f"Request {status.id}: {outcome}. Export the signed receipt for the DPO.")
+            self.message.setText(f"Request {status.id}: {outcome(status)} Export the signed receipt for the DPO.")
         self.receipt_button.setEnabled(True)
 
     def save_receipt(self) -> None:

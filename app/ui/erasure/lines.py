@@ -17,6 +17,11 @@ def where(line_target: str) -> str:
     return line_target
 
 
-def detail(text: str) -> str:
-    """A line's detail as the app says it: the command the CLI names becomes the button here."""
-    return text.replace("then 'erase attest --source'", "then attest it here (Attest…)")
+ATTEST_IN_HISTORY = "then attest it in Records → Erasure history… (Attest…)"
+
+
+def detail(text: str, *, attest_here: bool = True) -> str:
+    """A line's detail as the app says it: the command the CLI names becomes the button of the erasure history,
+    or, in a view without that button (the erasure dialog), the way to it."""
+    return text.replace("then 'erase attest --source'", "then attest it here (Attest…)" if attest_here
+                        else ATTEST_IN_HISTORY)  # fmt: skip
