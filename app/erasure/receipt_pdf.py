@@ -123,7 +123,8 @@ def _source_and_recreation(pdf: FPDF, subject: dict[str, Any]) -> None:
     if source:
         by = f" by {source['attested_by']}" if source.get("attested_by") else ""
         at = f" at {source['at']}" if source.get("at") else ""
-        lines.append(f"Source (identity provider): {source['outcome']}{by}{at}")
+        how = f": {source['how']}" if source.get("how") else ""  # the attestation's note, or what was seen
+        lines.append(f"Source (identity provider): {source['outcome']}{by}{at}{how}")
     recreation = subject.get("recreation") or {}
     if recreation.get("released"):
         released = recreation["released"]
