@@ -12,7 +12,7 @@ from app.erasure.requests import request_erasure
 from app.policy import versions
 from app.store.vault import Vault
 from app.targets.policy_change import apply_policy
-from app.ui.erasure.history import ErasureHistoryDialog
+from app.ui.erasure.history import ErasureHistoryDialog, NoteDialog
 from tests.erasure.support import person, service_for
 
 NOTE = "Blocked in Entra by the IT desk, checked in its admin portal"
@@ -42,3 +42,15 @@ def test_the_source_attestation_note_is_on_the_pdf_receipt(vault: Vault, qtbot: 
     text = " ".join("".join(page.extract_text() for page in PdfReader(pdf).pages).split())
     assert "removed or blocked at the identity provider (attested) by" in text
     assert NOTE in text
+
+
+def test_ok_waits_for_the_note(qtbot: QtBot) -> None:
+    """An empty note was accepted by OK and then dropped without a word (nothing attested, nothing said)."""
+    dialog = NoteDialog("Identity provider (source)")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert not dialog.ok_button.isEnabled()
+    dialog.note.setPlainText("   ")
+    assert not dialog.ok_button.isEnabled()
+    dialog.note.setPlainText(NOTE)
+    assert dialog.ok_button.isEnabled()

@@ -61,6 +61,9 @@ class NoteDialog(StepDialog):
         self.note.textChanged.connect(self._check)
         self._check()
 
+    def ready(self) -> bool:
+        return bool(text_of(self.note))  # an empty note would be dropped: nothing attested, nothing said
+
 
 def ask_note(parent: QWidget, what: str) -> str | None:
     dialog = NoteDialog(what, parent)
