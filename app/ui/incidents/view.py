@@ -321,7 +321,13 @@ class IncidentsPage(QWidget):
         if self.run_dialog(dialog):
             given, operator = dialog.value(), login_name()
             submit(lambda: self.register.open_incident(given.title, operator, given.description, given.detected_at),
-                   self._changed, self._failed)  # fmt: skip
+                   self._opened, self._failed)  # fmt: skip
+
+    def _opened(self, incident_id: int) -> None:
+        """The new incident is what the next step is for: selected, not the one selected before (Record
+        awareness… went to that one)."""
+        self.wanted.ask(incident_id)
+        self.refresh()
 
     def _with_selected(self, make: Callable[[IncidentView], AnyDialog]) -> tuple[IncidentView, AnyDialog] | None:
         view = self._selected()
