@@ -290,6 +290,7 @@ class IncidentsPage(QWidget):
             if item is not None:
                 item.setText(clock_short(view, now))
                 item.setToolTip(clock_text(view, now))
+        self._show_timeline(self._selected())  # its "Clock: …" line counts down with the column above it
 
     def _selected(self) -> IncidentView | None:
         rows = self.table.selectionModel().selectedRows()
@@ -297,8 +298,17 @@ class IncidentsPage(QWidget):
 
     def _show_selected(self) -> None:
         view = self._selected()
-        self.detail.setPlainText(timeline(view, self.now()) if view else "")
+        self._show_timeline(view)
         self._enable(view)
+
+    def _show_timeline(self, view: IncidentView | None) -> None:
+        """The timeline as of now; rewritten only when it changed (about once a minute), where it was scrolled to."""
+        text = timeline(view, self.now()) if view else ""
+        if text == self.detail.toPlainText():
+            return
+        scrolled = self.detail.verticalScrollBar().value()
+        self.detail.setPlainText(text)
+        self.detail.verticalScrollBar().setValue(scrolled)
 
     def _enable(self, view: IncidentView | None) -> None:
         """What can be done to the selected incident; the register checks again (a click never half-works).
