@@ -4,6 +4,8 @@ provider still holds the person the request is not "erased everywhere", and this
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from app.policy import versions
@@ -37,3 +39,18 @@ def test_closed_request_with_the_source_holding_the_person_is_not_erased_everywh
     source = rows["Identity provider (source)"]
     assert "attest it here" not in source and "Erasure history" in source  # no Attest… button in this dialog
     assert not dialog.ground.isEnabled() and not dialog.reason.isEnabled()  # made: changing them changes nothing
+
+
+def test_each_field_has_its_key(vault: Vault, qtbot: QtBot) -> None:
+    """Legal ground, Reference and the typed confirmation had no Alt key (the buttons had theirs)."""
+    apply_policy(vault, versions.default_policy_text(), "dpo")
+    dialog = ErasureDialog(vault, ["no-such-user"], None)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.activateWindow()
+    qtbot.waitUntil(dialog.isActiveWindow, timeout=2000)
+    qtbot.waitUntil(lambda: dialog.confirm_label.text().startswith("&Type ERASE"), timeout=5000)
+    for key, field in ((Qt.Key.Key_T, dialog.confirm_text), (Qt.Key.Key_G, dialog.ground),
+                       (Qt.Key.Key_F, dialog.reason)):  # fmt: skip
+        qtbot.keyClick(QApplication.focusWidget(), key, Qt.KeyboardModifier.AltModifier)
+        assert QApplication.focusWidget() is field

@@ -131,9 +131,10 @@ class ErasureDialog(QDialog):
         self.message = plain_label(wrap=True)
 
         form = QFormLayout()
-        form.addRow("Legal ground", self.ground)
-        form.addRow("Reference", self.reason)
+        form.addRow("Legal &ground", self.ground)  # Alt+E, Alt+R and Alt+C are the buttons'
+        form.addRow("Re&ference", self.reason)
         self.confirm_label = plain_label()
+        self.confirm_label.setBuddy(self.confirm_text)
         form.addRow(self.confirm_label, self.confirm_text)
         buttons = QHBoxLayout()
         buttons.addWidget(self.receipt_button)
@@ -159,7 +160,7 @@ class ErasureDialog(QDialog):
     def _previewed(self, result: Preview) -> None:
         phrase = confirmation_phrase(result.found)
         self.who.setText(whom(result))
-        self.confirm_label.setText(f"Type {phrase} to confirm")
+        self.confirm_label.setText(f"&Type {phrase} to confirm")
         self.summary.setText(
             f"{result.found} of {result.subjects} selected subject(s) are in the mirror. They are deleted here at "
             "once (secure delete, WAL truncated, pseudonym key destroyed) and at every application that holds them; "
