@@ -53,6 +53,7 @@ WIDGET_SHORTCUTS = (
     ("Escape", "Cancel a dialog; in the first-run assistant, asks before quitting"),
     ("Tab / Shift+Tab", "Next / previous field; leaves a text box"),
     ("Alt+underlined letter", "A button or field by its label"),
+    ("Menu / Shift+F10", "On a user in Identities: Export subject data…, Erase…"),
 )
 
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QEvent, QModelIndex, QObject, QPoint, Qt, QTimer
-from PySide6.QtGui import QContextMenuEvent
+from PySide6.QtGui import QContextMenuEvent, QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -208,13 +208,19 @@ class ResourceBrowser(QWidget):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """The Menu key's menu acts on the selected row. Qt gives its point in the table's own coordinates (the
-        header included), so the row "under" it was the next one down: Erase… named someone else."""
-        if (
-            watched is self.table
-            and event.type() == QEvent.Type.ContextMenu
+        header included), so the row "under" it was the next one down: Erase… named someone else. Shift+F10
+        opens the same menu: laptops have no Menu key, and Qt gives Shift+F10 no meaning on Linux."""
+        keyboard_menu = (
+            event.type() == QEvent.Type.ContextMenu
             and isinstance(event, QContextMenuEvent)
             and event.reason() == QContextMenuEvent.Reason.Keyboard
-        ):
+        ) or (
+            event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and event.key() == Qt.Key.Key_F10
+            and event.modifiers() == Qt.KeyboardModifier.ShiftModifier
+        )
+        if watched is self.table and keyboard_menu:
             index = self.table.currentIndex()
             self._menu_for(index, self.table.visualRect(index).center())
             return True
