@@ -41,8 +41,13 @@ def per_slot(step: timedelta) -> str:
 
 
 class StackedBarChart(QWidget):
-    def __init__(self, accessible_name: str, parent: QWidget | None = None) -> None:
+    """Bars per time slot, one colour per series. ``stacked``: the series are parts of one whole (served and
+    refused requests) and stack; otherwise they are different things counted in the same slot (erasures requested
+    and closed) and stand side by side, so no bar adds up what is not a sum."""
+
+    def __init__(self, accessible_name: str, parent: QWidget | None = None, *, stacked: bool = True) -> None:
         super().__init__(parent)
+        self.stacked = stacked
         self.data: TimeSeries | None = None
         self.caption = ""
         self.empty_text = "Nothing in this period."
@@ -79,6 +84,18 @@ class StackedBarChart(QWidget):
             return []
         return [sum(values[i] for values in self.data.series.values()) for i in range(self.data.slots)]
 
+    def peak(self) -> int:
+        """The tallest bar: a slot's stack, or the largest single count when the series stand side by side."""
+        if self.data is None:
+            return 0
+        if self.stacked:
+            return max(self._stacks(), default=0)
+        return max((max(values, default=0) for values in self.data.series.values()), default=0)
+
+    def scale_text(self) -> str:
+        data = self.data
+        return f"tallest bar: {self.peak():,}{per_slot(data.step)}" if data is not None else ""
+
     def slot_at(self, x: float) -> int | None:
         if self.data is None or not self.data.slots:
             return None
@@ -108,19 +125,7 @@ class StackedBarChart(QWidget):
             return
         self._legend(painter, data, line + 4)
         plot = self._plot()
-        peak = max(stacks)
-        width = plot.width() / data.slots
-        painter.setPen(Qt.PenStyle.NoPen)
-        for index in range(data.slots):
-            bottom = plot.bottom()
-            for order, (name, values) in enumerate(data.series.items()):
-                if not values[index]:
-                    continue
-                height = plot.height() * values[index] / peak
-                painter.setBrush(colour_of(name, order))
-                painter.drawRect(QRectF(plot.left() + index * width + (1 if width > 3 else 0), bottom - height,
-                                        max(1.0, width - (2 if width > 3 else 0)), height))  # fmt: skip
-                bottom -= height
+        self._bars(painter, data, plot)
         painter.setPen(palette.color(QPalette.ColorRole.Mid))
         painter.drawLine(plot.bottomLeft(), plot.bottomRight())
         painter.setPen(text)
@@ -128,11 +133,30 @@ class StackedBarChart(QWidget):
         first, last = slot_text(data.start, data.step), slot_text(data.end - data.step, data.step)
         painter.drawText(under, Qt.AlignmentFlag.AlignLeft, first)
         painter.drawText(under, Qt.AlignmentFlag.AlignRight, last)
-        scale = f"tallest bar: {peak:,}{per_slot(data.step)}"  # under the bars, never over them
+        scale = self.scale_text()  # under the bars, never over them
         room = under.width() - metrics.horizontalAdvance(first) - metrics.horizontalAdvance(last) - 24
         if metrics.horizontalAdvance(scale) <= room:
             painter.drawText(under, Qt.AlignmentFlag.AlignHCenter, scale)
         painter.end()
+
+    def _bars(self, painter: QPainter, data: TimeSeries, plot: QRectF) -> None:
+        peak, count = self.peak(), len(data.series)
+        width = plot.width() / data.slots
+        gap = 1 if width > 3 else 0
+        painter.setPen(Qt.PenStyle.NoPen)
+        for index in range(data.slots):
+            left, bottom = plot.left() + index * width + gap, plot.bottom()
+            for order, (name, values) in enumerate(data.series.items()):
+                if not values[index]:
+                    continue
+                height = plot.height() * values[index] / peak
+                painter.setBrush(colour_of(name, order))
+                if self.stacked:
+                    painter.drawRect(QRectF(left, bottom - height, max(1.0, width - 2 * gap), height))
+                    bottom -= height
+                else:
+                    each = max(1.0, (width - 2 * gap) / count)
+                    painter.drawRect(QRectF(left + order * each, bottom - height, each, height))
 
     def _legend(self, painter: QPainter, data: TimeSeries, top: float) -> None:
         metrics = self.fontMetrics()

@@ -96,7 +96,7 @@ class DashboardView(QWidget):
         for column in range(COLUMNS):
             grid.setColumnStretch(column, 1)
         self.requests_chart = StackedBarChart("SCIM requests per hour, last 7 days")
-        self.erasures_chart = StackedBarChart("Erasures per day, last 30 days")
+        self.erasures_chart = StackedBarChart("Erasures per day, last 30 days", stacked=False)
         charts = QHBoxLayout()
         charts.addWidget(self.requests_chart, 3)
         charts.addWidget(self.erasures_chart, 2)
