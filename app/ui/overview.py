@@ -79,14 +79,14 @@ class OverviewPage(QWidget):
                             ("Policy in force", "policy"),
                             ("Audit trail", "audit")):  # fmt: skip
             form.addRow(title, self.fields[name])
-        self.review_button = QPushButton("Re&view…")
+        self.review_button = QPushButton("Revie&w…")
         self.review_button.setToolTip("Which attributes, from which client, and what to decide")
         self.review_button.clicked.connect(self.review_outside)
         outside_row = QHBoxLayout()
         outside_row.addWidget(self.fields["outside"], 1)
         outside_row.addWidget(self.review_button, 0, Qt.AlignmentFlag.AlignTop)
         form.insertRow(form.rowCount() - 1, "Outside the policy", outside_row)
-        self.verify_button = QPushButton("&Verify the audit trail now")
+        self.verify_button = QPushButton("Verify the audit trail &now")
         self.verify_progress = QProgressBar()
         # Connects the button (Verify, or Cancel while running), the bar and the audit line.
         self._counted: list[int] = []  # the trail's length as the running verification counted it (plain Python)

@@ -27,7 +27,7 @@ from app.ui.audit.view import AuditPage, trail_verdict
 from app.ui.overview import OverviewPage
 
 BIG = 20_000  # entries: a few hundred milliseconds of verification, so a Cancel lands part-way
-IDLE_TEXT = "&Verify integrity"
+IDLE_TEXT = "Verif&y integrity"
 
 
 def grow_trail(vault: Vault, entries: int) -> int:
@@ -167,7 +167,7 @@ def test_overview_verification_shows_progress_and_cancels(
     page.cancel_verification()
     qtbot.waitUntil(lambda: not page.verification.running, timeout=5000)
     assert page.fields["audit"].text() == CANCELLED_TEXT
-    assert page.verify_button.text() == "&Verify the audit trail now" and page.verify_progress.isHidden()
+    assert page.verify_button.text() == "Verify the audit trail &now" and page.verify_progress.isHidden()
     page.verify()
     qtbot.waitUntil(lambda: not page.verification.running, timeout=5000)
     assert page.fields["audit"].text().startswith(f"Audit trail intact: {big_trail} entries")

@@ -97,7 +97,7 @@ class AuditPage(QWidget):
 
         self.verdict = QLabel("Integrity not verified yet.")
         self.verdict.setWordWrap(True)  # beside the buttons in a narrow window: two lines rather than cut
-        self.verify_button = QPushButton("&Verify integrity")
+        self.verify_button = QPushButton("Verif&y integrity")
         self.verify_progress = QProgressBar()
         self.verify_progress.setMaximumWidth(220)
         # The control connects the button (Verify, or Cancel while running) and shows progress.

@@ -187,7 +187,7 @@ class OutsidePolicyPage(QWidget):
         self.instruction.setTabChangesFocus(True)
         self.instruction.setAccessibleName("Instruction for the identity provider")
         self.instruction.setMinimumHeight(self.fontMetrics().height() * 3)  # scrolls; 4 lines: over 540 px at 200 %
-        refresh = QPushButton("&Refresh")
+        refresh = QPushButton("Re&fresh")
         refresh.clicked.connect(self.refresh)
 
         decide = QGroupBox("Decide")

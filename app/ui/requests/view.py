@@ -190,7 +190,7 @@ class RequestsPage(QWidget):
             "answer": self._button("Ans&wer…", self.answer),
             "close": self._button("C&lose", self.close_request),
             "match": self._button("&Match identity…", self.match),
-            "lift": self._button("Lift restr&iction", self.lift),
+            "lift": self._button("Lift restri&ction", self.lift),
         }
         self._layout()
         self.ticker = QTimer(self)  # days change rarely; a minute keeps the clock true across midnight
@@ -206,7 +206,7 @@ class RequestsPage(QWidget):
         top = QHBoxLayout()
         top.addWidget(self.new_button)
         top.addStretch(1)
-        for label_text, combo in (("&Show:", self.state_filter), ("&Right:", self.type_filter)):
+        for label_text, combo in (("&Show:", self.state_filter), ("Ri&ght:", self.type_filter)):
             label = QLabel(label_text)
             label.setBuddy(combo)
             top.addWidget(label)
