@@ -26,7 +26,7 @@ class CountingProxy:
     def __init__(self, upstream: str) -> None:
         self.upstream = upstream.rstrip("/")
         self.port = free_port()
-        self.received: Counter[str] = Counter()  # forwarded to the target, by method
+        self.received: Counter[str] = Counter()  # carried out by the target (counted on its answer), by method
         self.hold_deletes = threading.Event()  # set: DELETE answers wait until released
         self.hold_methods: set[str] = set()  # answers to these methods wait until released too
         self._released = threading.Event()
