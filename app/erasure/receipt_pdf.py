@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,19 @@ from app.core.paths import resources_dir
 _FONT = "DejaVu"
 _LINE = 5.0
 _SHORT = 110  # characters that fit one line at 7.5 pt
+
+
+def _t(value: object) -> str:
+    """A receipt time for people: '2030-01-07 10:00:00 UTC'. The JSON keeps the full ISO 8601 form (to the
+    microsecond), which is what verifies; anything that is not a time is shown as it is."""
+    if not isinstance(value, str):
+        return str(value)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _pdf() -> FPDF:
@@ -48,6 +62,10 @@ NO_RECIPIENTS = (
 )
 
 
+def _state(request: dict[str, Any]) -> str:
+    return str(request["state"]) + (f" (closed {_t(request['closed'])})" if request.get("closed") else "")
+
+
 def _yes(value: object) -> str:
     return "yes" if value else "no"
 
@@ -61,10 +79,10 @@ def write_pdf(receipt: dict[str, Any], path: Path) -> None:
         [
             ("Legal ground", request["ground_text"]),
             ("Reason", request.get("reason")),
-            ("Requested", f"{request['created']} by {request['operator']}"),
-            ("Request state", request["state"] + (f" (closed {request['closed']})" if request.get("closed") else "")),
+            ("Requested", f"{_t(request['created'])} by {request['operator']}"),
+            ("Request state", _state(request)),
             ("Policy in force", receipt["policy_in_force"]),
-            ("Issued", receipt["issued"]),
+            ("Issued", _t(receipt["issued"])),
         ],
     )
     local = receipt["local_erasure"]
@@ -73,8 +91,8 @@ def write_pdf(receipt: dict[str, Any], path: Path) -> None:
     _pairs(
         pdf,
         [
-            ("Erased at", local.get("erased_at")),
-            ("Storage scrubbed at", local.get("scrubbed_at")),
+            ("Erased at", _t(local["erased_at"]) if local.get("erased_at") else None),
+            ("Storage scrubbed at", _t(local["scrubbed_at"]) if local.get("scrubbed_at") else None),
             ("Subjects", local.get("subjects")),
             ("Rows deleted", local.get("rows_deleted")),
             ("Queued pushes removed", local.get("outbox_items_deleted")),
@@ -122,13 +140,13 @@ def _source_and_recreation(pdf: FPDF, subject: dict[str, Any]) -> None:
     source = subject.get("source")
     if source:
         by = f" by {source['attested_by']}" if source.get("attested_by") else ""
-        at = f" at {source['at']}" if source.get("at") else ""
+        at = f" at {_t(source['at'])}" if source.get("at") else ""
         how = f": {source['how']}" if source.get("how") else ""  # the attestation's note, or what was seen
         lines.append(f"Source (identity provider): {source['outcome']}{by}{at}{how}")
     recreation = subject.get("recreation") or {}
     if recreation.get("released"):
         released = recreation["released"]
-        lines.append(f"Re-creation: released by {released['by']} at {released['at']}: {released['reason']}")
+        lines.append(f"Re-creation: released by {released['by']} at {_t(released['at'])}: {released['reason']}")
     elif recreation.get("blocked"):
         tries = recreation.get("refused_attempts", 0)
         lines.append(f"Re-creation: blocked by tombstone ({', '.join(recreation['identifiers'])}); {tries} refused")
@@ -145,20 +163,20 @@ def _target(pdf: FPDF, target: dict[str, Any]) -> None:
         0, _LINE, f"{target['target']} ({target['erase_mode']}): {target['outcome']}", new_x="LMARGIN", new_y="NEXT"
     )
     pdf.set_font(_FONT, "", 7.5)
-    confirmed = f", confirmed {target['confirmed']}" if target.get("confirmed") else ""
-    closed = f", closed {target['closed']}" if target.get("closed") else ", still open"
-    lines = [f"requested {target['requested']}{confirmed}{closed}, {target['attempts']} attempt(s)"]
+    confirmed = f", confirmed {_t(target['confirmed'])}" if target.get("confirmed") else ""
+    closed = f", closed {_t(target['closed'])}" if target.get("closed") else ", still open"
+    lines = [f"requested {_t(target['requested'])}{confirmed}{closed}, {target['attempts']} attempt(s)"]
     for exchange in target["exchanges"]:
         status = exchange["status"] if exchange["status"] is not None else "no answer"
         digest = f"  body sha256 {exchange['sha256'][:16]}…" if exchange.get("sha256") else ""
-        lines.append(f"{exchange['at']}  {exchange['method']} → {status}{digest}")
+        lines.append(f"{_t(exchange['at'])}  {exchange['method']} → {status}{digest}")
     for line in lines:
         pdf.set_x(pdf.l_margin + 4)
         pdf.cell(0, _LINE - 1, line, new_x="LMARGIN", new_y="NEXT")
     texts = [str(target["reason"])] if target.get("reason") else []
     attestation = target.get("attestation")
     if attestation:
-        texts.append(f"attested by {attestation['by']} at {attestation['at']}: {attestation['note']}")
+        texts.append(f"attested by {attestation['by']} at {_t(attestation['at'])}: {attestation['note']}")
     for text in texts:
         pdf.set_x(pdf.l_margin + 4)
         if len(text) <= _SHORT:

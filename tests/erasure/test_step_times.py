@@ -51,8 +51,10 @@ def test_the_receipt_dates_each_step_by_when_it_closed(vault: Vault, stub: StubT
     assert by_target["deact"]["closed"] == WORKED  # was absent: only the request's time dated it
     assert by_target["never"]["closed"] == REQUESTED  # skipped when the request was made
     text = "".join(page.extract_text() for page in PdfReader(files.pdf_path).pages)
-    assert text.count(f"closed {WORKED}") >= 2 and f"closed {REQUESTED}" in text
-    assert f"closed {PRINTED}" not in text
+    # For people, the PDF gives each time to the second in UTC; the JSON keeps the ISO form that verifies.
+    assert text.count("closed 2030-01-07 10:00:00 UTC") >= 2 and "closed 2030-01-07 09:00:00 UTC" in text
+    assert "closed 2030-01-08 10:00:00 UTC" not in text and "Issued 2030-01-08 10:00:00 UTC" in text
+    assert ".000000Z" not in text
 
 
 def test_status_gives_the_closing_time_and_a_retry_reopens(vault: Vault, stub: StubTarget) -> None:
