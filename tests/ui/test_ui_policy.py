@@ -18,6 +18,7 @@ from app.ui.policy.diff_dialog import line_colour
 from app.ui.policy.text_dialog import PolicyTextDialog
 from app.ui.policy.view import PolicyPage
 from app.ui.theme import status_colour
+from app.ui.times import local_time
 
 TITLE_RULE = '[[attributes]]\npath = "title"\ncategory = "employment"\npurposes = ["internal-directory"]\n\n'
 
@@ -130,9 +131,11 @@ def test_valid_file_previews_applies_and_updates_page_and_server(
     assert page.history.row_values(0)[0] == "v2" and page.history.row_values(0)[2] == "alice"
     assert page.header.text().startswith("In force: v2 ")
     assert in_force._active is not None and in_force._active.version == 2  # refreshed, not waiting for a recheck
-    assert "Policy version 2 applied" in page.message.text()
     with with_default.read_connection() as conn:
-        assert versions.in_force(conn).operator == "alice"  # type: ignore[union-attr]
+        record = versions.in_force(conn)
+    assert record is not None and record.operator == "alice"
+    # The line stays under the page: it says when the version was applied, in local time with its zone.
+    assert page.message.text().startswith(f"Policy version 2 applied at {local_time(record.applied_at)} (sha256 ")
 
     page.apply_file()  # the same file again: already in force, nothing to apply
     again = page.apply_dialog

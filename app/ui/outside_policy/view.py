@@ -342,7 +342,7 @@ class OutsidePolicyPage(QWidget):
         dialog.open()
 
     def _applied(self, record: PolicyRecord) -> None:
-        self.message.setText(f"Policy version {record.version} applied.")
+        self.message.setText(f"Policy version {record.version} applied at {local_time(record.applied_at)}.")
         self.policy_applied.emit(record)
         self.refresh()
 

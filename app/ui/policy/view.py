@@ -294,5 +294,6 @@ class PolicyPage(QWidget):
         self.kept_draft = (version, text)  # a policy text holds no personal data: kept in memory while locked
 
     def _applied(self, record: PolicyRecord) -> None:
-        self.message.setText(f"Policy version {record.version} applied (sha256 {short_sha(record.sha256)}).")
+        when = local_time(record.applied_at)  # the line stays: it must read as a past event
+        self.message.setText(f"Policy version {record.version} applied at {when} (sha256 {short_sha(record.sha256)}).")
         self.refresh()
