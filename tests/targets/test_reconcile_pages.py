@@ -8,52 +8,27 @@ from collections.abc import Callable
 
 import pytest
 
-from app.core.events import EventBus
-from app.dsr.restriction import is_restricted
-from app.policy.edit import add_recipient
 from app.policy.in_force import PolicyInForce
-from app.policy.versions import default_policy_text
-from app.scim.service import ScimService
 from app.store.vault import Vault
 from app.targets import reconcile as module
-from app.targets.config import TargetConfig, add_target
-from app.targets.dispatcher import Dispatcher
-from app.targets.policy_change import apply_policy
 from tests.conftest import new_user
 from tests.erasure.support import person
 from tests.targets.conftest import ScimTarget, wait_until
+from tests.targets.support import provisioning
 
 USERS = 12
 PAGE = 5
 
 
-def _titles_to_app1() -> str:
-    return add_recipient(default_policy_text(), {
-        "id": "app1", "name": "Build farm", "kind": "processor", "country": "IE", "contract_link": "https://c",
-        "purposes": ["access-management", "internal-directory"], "attributes": ["userName", "title"],
-    })  # fmt: skip
-
-
 def _provisioned(vault: Vault, app1: ScimTarget) -> list[str]:
     """USERS people pushed to app1 by the real dispatcher; their ids in the mirror."""
-    apply_policy(vault, _titles_to_app1(), "dpo")
-    with vault.write_transaction() as conn:
-        add_target(conn, TargetConfig(0, app1.name, app1.base_url, app1.name, "bearer", app1.token))
-    policy = PolicyInForce(vault)
-    bus = EventBus()
-    service = ScimService(vault, "https://custos.test/scim/v2", bus, policy)
-    dispatcher = Dispatcher(vault, policy, restricted=is_restricted, poll_seconds=0.05)
-    bus.subscribe(lambda _event: dispatcher.wake())
-    dispatcher.start()
+    setup = provisioning(vault, [app1])
     try:
-        ids = [
-            str(service.create("User", {**person(f"p{n:02}@example.test"), "title": "Engineer"}).body["id"])  # type: ignore[index]
-            for n in range(USERS)
-        ]
+        ids = [str(setup.service.create("User", person(f"p{n:02}@example.test")).body["id"])  # type: ignore[index]
+               for n in range(USERS)]  # fmt: skip
         wait_until(lambda: len(app1.users()) == USERS)
     finally:
-        dispatcher.stop()
-        service.close()
+        setup.close()
     return ids
 
 
@@ -66,7 +41,7 @@ def test_reconcile_reads_the_mirror_page_by_page(
     with app1.client() as http:  # one of each drift, at the target
         assert http.delete(f"/Users/{by_name['p03@example.test']}").status_code == 204
         changed = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-                   "Operations": [{"op": "replace", "path": "title", "value": "Sales"}]}  # fmt: skip
+                   "Operations": [{"op": "replace", "path": "displayName", "value": "Someone Else"}]}  # fmt: skip
         assert http.patch(f"/Users/{by_name['p07@example.test']}", json=changed).status_code in (200, 204)
         assert http.post("/Users", json=new_user("stranger@example.test")).status_code == 201
 
@@ -86,5 +61,5 @@ def test_reconcile_reads_the_mirror_page_by_page(
     assert sum(batches) == USERS - 1  # each held account compared once; the stranger has no document
     assert drift.checked == USERS  # 11 held + the stranger
     assert drift.missing_at_target == [ids[3]]
-    assert list(drift.differing) == [ids[7]] and drift.differing[ids[7]] == ["title"]
+    assert list(drift.differing) == [ids[7]] and drift.differing[ids[7]] == ["displayName"]
     assert len(drift.unknown_at_target) == 1 and drift.unknown_at_target[0] not in ids
