@@ -114,6 +114,17 @@ class _Expected:
         with self.vault.read_connection() as conn:
             return {row.id: json.loads(row.document) for row in conn.execute(statement)}
 
+    def present(self, resource_ids: list[str]) -> list[str]:
+        """Those of ``resource_ids`` still in the mirror, a page of ids per statement: someone erased during the
+        walk is missing nowhere, and a repair must not push them back."""
+        table = ScimResource.__table__
+        kept: set[str] = set()
+        with self.vault.read_connection() as conn:
+            for start in range(0, len(resource_ids), PAGE):
+                chunk = resource_ids[start : start + PAGE]
+                kept.update(conn.execute(select(table.c.id).where(table.c.id.in_(chunk))).scalars())
+        return [resource_id for resource_id in resource_ids if resource_id in kept]
+
 
 def _expected(conn: Connection, vault: Vault, policy: Policy, config: TargetConfig) -> _Expected:
     """The Users this target should hold: a scoped recipient's others are not missing there (held there anyway,
@@ -152,6 +163,7 @@ def _compare_page(expected: _Expected, page: list[dict[str, Any]], drift: Drift,
         document = documents.get(resource_id)
         if document is None:  # erased or deleted since the ids were read: the target holds one too many
             drift.unknown_at_target.append(seen.ours.pop(resource_id))
+            expected.wanted.discard(resource_id)  # not missing either: nobody to hold any more
             continue
         wanted = expected.mapping.payload("User", document)
         differing = [k for k in wanted if k != "schemas" and _normalise(wanted[k]) != _normalise(actual.get(k))]
@@ -184,7 +196,8 @@ def reconcile(vault: Vault, policy: PolicyInForce, name: str, repair: bool = Fal
 
     asyncio.run(walk())
     drift.checked = len(seen.remote)
-    drift.missing_at_target = sorted(resource_id for resource_id in expected.wanted if resource_id not in seen.ours)
+    absent = [resource_id for resource_id in expected.wanted if resource_id not in seen.ours]
+    drift.missing_at_target = sorted(expected.present(absent))
     drift.started = started
     to_push = list(dict.fromkeys([*drift.missing_at_target, *drift.differing, *drift.beyond_mapping]))
     with vault.write_transaction() as conn:

@@ -63,3 +63,25 @@ def test_reconcile_reads_the_mirror_page_by_page(
     assert drift.missing_at_target == [ids[3]]
     assert list(drift.differing) == [ids[7]] and drift.differing[ids[7]] == ["displayName"]
     assert len(drift.unknown_at_target) == 1 and drift.unknown_at_target[0] not in ids
+
+
+def test_an_account_gone_from_the_mirror_during_the_walk_is_not_also_missing(
+    vault: Vault, scim_targets: Callable[[int], list[ScimTarget]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A person erased after the ids were read but before their page arrived: the target holds one account too
+    many, and nobody is missing there (a repair must not push the erased person back)."""
+    (app1,) = scim_targets(1)
+    ids = _provisioned(vault, app1)
+    gone = ids[4]
+    read = module._Expected.documents
+
+    def erased_meanwhile(self: module._Expected, resource_ids: list[str]) -> dict[str, dict[str, object]]:
+        return {rid: doc for rid, doc in read(self, resource_ids).items() if rid != gone}
+
+    monkeypatch.setattr(module, "PAGE", PAGE)
+    monkeypatch.setattr(module._Expected, "documents", erased_meanwhile)
+    drift = module.reconcile(vault, PolicyInForce(vault), "app1", repair=True)
+
+    assert len(drift.unknown_at_target) == 1
+    assert drift.missing_at_target == []
+    assert drift.repaired == 0
