@@ -266,6 +266,19 @@ def refused_recently(conn: Connection, limit: int = 20) -> list[TombstoneState]:
 _WORD = re.compile(r"[^\s,;:()\[\]<>\"'`]+")
 
 
+# What may close a sentence or join a word to its label ("deprovisioned HR-99812.", "user=jdoe"): an identifier may
+# hold these inside it, so a word is tried whole as well as without them.
+_EDGE = ".!?"
+_JOIN = re.compile(r"[=/|]")
+
+
+def _candidates(word: str) -> list[str]:
+    """The word, and its forms without sentence punctuation at its ends or a label joined to it."""
+    forms = [word, word.strip(_EDGE)]
+    forms += [piece.strip(_EDGE) for piece in _JOIN.split(word)]
+    return [form for form in dict.fromkeys(forms) if form]
+
+
 def named_in_note(conn: Connection, request_id: str, note: str) -> bool:
     """Whether a note about an erasure holds one of that request's erased identifiers (userName, externalId).
 
@@ -277,7 +290,7 @@ def named_in_note(conn: Connection, request_id: str, note: str) -> bool:
     if not wanted:
         return False
     key = _key(conn)
-    for word in dict.fromkeys(_WORD.findall(note)):
+    for word in dict.fromkeys(candidate for found in _WORD.findall(note) for candidate in _candidates(found)):
         for field in FIELDS:
             normalised = normalise(field, word)
             if normalised is not None and (field, _digest(key, field, normalised)) in wanted:

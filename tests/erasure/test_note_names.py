@@ -82,3 +82,16 @@ def test_a_release_reason_naming_the_identifier_released_is_refused(vault: Vault
         released = conn.execute(text("SELECT count(*) FROM erasure_tombstones WHERE released IS NOT NULL"))
         assert released.scalar_one() == 0
     assert release(vault, None, "HR-99812", "dpo", "rehired, contract of 2027-02-01")
+
+
+@pytest.mark.parametrize(
+    "note",
+    ["deprovisioned HR-99812.", "removed ovexbridge!", "Is ovexbridge gone? Yes", "Okta user=ovexbridge removed"],
+)
+def test_an_erased_identifier_at_a_sentence_end_or_after_an_equals_sign_is_refused(vault: Vault, note: str) -> None:
+    """A note's words end at sentence punctuation and '=' as well as at spaces: 'HR-99812.' names HR-99812."""
+    from app.erasure.requests import attest_source
+
+    request_id = _erased(vault)
+    with pytest.raises(ConfigError, match="holds an identifier of the person erased"):
+        attest_source(vault, request_id, "dpo", note)
