@@ -133,7 +133,14 @@ def _may_touch_members(operation: Any) -> bool:
     fields = {str(key).lower(): value for key, value in operation.items()}
     path = fields.get("path")
     if isinstance(path, str):
-        path = path.strip().lower().removeprefix(f"{_GROUP_SCHEMA.lower()}:")
-        return re.split(r"[\[.]", path, maxsplit=1)[0] == "members"
+        return _names_members(path)
     value = fields.get("value")
-    return not isinstance(value, dict) or any(str(key).lower() in ("members", _GROUP_SCHEMA.lower()) for key in value)
+    # A path-less value names attributes by their short or full name ("urn:…:Group:members"), or holds the schema.
+    return not isinstance(value, dict) or any(_names_members(str(key)) or str(key).lower() == _GROUP_SCHEMA.lower()
+                                              for key in value)  # fmt: skip
+
+
+def _names_members(attribute: str) -> bool:
+    """Whether a path or a value's key is ``members`` or within it, by its short or full name."""
+    name = attribute.strip().lower().removeprefix(f"{_GROUP_SCHEMA.lower()}:")
+    return re.split(r"[\[.]", name, maxsplit=1)[0] == "members"

@@ -213,6 +213,9 @@ def test_an_unknown_member_stores_nothing_of_the_request(service: ScimService) -
         ({"op": "remove", "path": f"{GROUP_SCHEMA}:members"}, True),
         ({"op": "replace", "value": {"Members": []}}, True),
         ({"op": "replace", "value": {GROUP_SCHEMA: {"members": []}}}, True),
+        ({"op": "add", "value": {f"{GROUP_SCHEMA}:members": []}}, True),  # the attribute's full name
+        ({"op": "add", "value": {f"{GROUP_SCHEMA.upper()}:Members": []}}, True),
+        ({"op": "replace", "value": {f"{GROUP_SCHEMA}:displayName": "Staff"}}, False),
         ({"op": "replace", "value": "not an object"}, True),
     ],
 )
@@ -239,3 +242,14 @@ def test_a_rename_does_not_read_the_members_into_the_model(
     assert "members" not in seen[0]
     assert answer.body["displayName"] == "All"
     assert sorted(member["value"] for member in answer.body["members"]) == sorted(users)
+
+
+def test_a_path_less_add_naming_members_in_full_adds_them(service: ScimService) -> None:
+    """``{"urn:…:Group:members": [...]}`` is members too: the general path applies it, so its members must be in the
+    model (it failed before: taken for a rename, the member was left out and the 200 answer changed nothing)."""
+    users = _users(service, "full-name-", 2)
+    group_id = _group(service, users[:1])
+    body = patch_body({"op": "add", "value": {f"{GROUP_SCHEMA}:members": _ids(users[1:])}})
+    answer = service.patch("Group", group_id, body)
+    assert sorted(member["value"] for member in answer.body["members"]) == sorted(users)
+    assert sorted(member["value"] for member in service.get("Group", group_id).body["members"]) == sorted(users)
