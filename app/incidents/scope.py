@@ -26,6 +26,8 @@ _P = AttributePath.__table__
 _A = AuditEvent.__table__
 _SK = SubjectKey.__table__
 _QUALIFIERS = ("type", "primary", "display", "$ref")
+# The User values kept in columns, not in the attribute index: each one held is a record, as an index row is.
+_RECORD_COLUMNS = {**COLUMN_KEYS, "active": _R.c.active}
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,7 @@ def approximate(
         select(func.count()).select_from(_AV).where(_AV.c.rid.in_(in_scope), _AV.c.code.in_(path_codes(values)))
     )
     records = int(conn.execute(value_rows).scalar_one())
-    for key, column in COLUMN_KEYS.items():
+    for key, column in _RECORD_COLUMNS.items():
         if not keys or key in keys:
             held = select(func.count()).where(_R.c.rid.in_(in_scope), column.is_not(None))
             records += int(conn.execute(held).scalar_one())

@@ -114,3 +114,18 @@ def test_records_are_the_values_held_of_the_attributes_named(vault: Vault) -> No
     assert (everything.subjects, everything.records) == (3, 6)
     assert (emails.subjects, emails.records) == (3, 3)
     assert (user_names.subjects, user_names.records) == (3, 3)
+
+
+def test_active_is_counted_as_a_record_although_it_is_a_column(vault: Vault) -> None:
+    """'--attributes active' counted the subjects holding it and no record of it ('Records: 0' for 3 people): the
+    account status is a column, as userName is, not an index row."""
+    policy = PolicyInForce(vault).get().policy
+    with vault.write_transaction() as conn:
+        for n in range(3):
+            document = {"schemas": [USER], "userName": f"active{n}@example.test", "active": n != 1}
+            repo.insert_resource(conn, "User", f"00000000-0000-0000-0001-{n:012d}", document, datetime.now(UTC))
+    with vault.read_connection() as conn:
+        found = approximate(conn, policy, attributes=("active",))
+        everything = approximate(conn, policy)
+    assert (found.subjects, found.records) == (3, 3)
+    assert (everything.subjects, everything.records) == (3, 6)  # a userName and a status each
