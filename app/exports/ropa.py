@@ -513,11 +513,10 @@ def adherence(facts: LiveFacts, now: datetime, category: str | None = None) -> t
         kept = []
         if overdue.accounts:
             kept.append(f"{overdue.accounts} deactivated account(s) past their retention period")
-        if overdue.attribute_holders and (category is None or category in overdue.categories):
-            kept.append(
-                f"{overdue.attribute_holders} deactivated account(s) still holding data of "
-                f"{', '.join(overdue.categories)} past its retention period"
-            )
+        holders = overdue.holders_of(category)
+        if holders:  # a category's row: its own accounts and name, not every overdue category's
+            named = category if category is not None else ", ".join(overdue.categories)
+            kept.append(f"{holders} deactivated account(s) still holding data of {named} past its retention period")
         return "No", (
             f"The vault still holds {' and '.join(kept)}, more than {RETENTION_GRACE.days} day(s) after they were due, "
             f"although the retention job last ran at {last}"

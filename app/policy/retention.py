@@ -101,6 +101,15 @@ class Overdue:
     accounts: int  # deactivated accounts past their subject's account retention
     attribute_holders: int  # deactivated accounts still holding data of a category past its period
     categories: tuple[str, ...] = ()  # the names of those categories
+    # (category name, deactivated accounts still holding its data past its period): a category's row names its own
+    # count, not every account holding any overdue category.
+    holders_by_category: tuple[tuple[str, int], ...] = ()
+
+    def holders_of(self, category: str | None) -> int:
+        """Accounts holding data of ``category`` past its period; of any overdue category when ``None``."""
+        if category is None:
+            return self.attribute_holders
+        return dict(self.holders_by_category).get(category, 0)
 
     def __bool__(self) -> bool:
         return bool(self.accounts or self.attribute_holders)
@@ -115,11 +124,12 @@ def overdue(
     cutoff = now - grace
     accounts = sum(len(ids) for ids in _expired_by_period(conn, policy, cutoff, scope).values())
     holders: set[str] = set()
-    categories: dict[str, None] = {}
+    by_category: dict[str, set[str]] = {}
     for _, category, _, row, _ in _held_past_period(conn, policy, cutoff):
         holders.add(row.id)
-        categories[category] = None
-    return Overdue(accounts, len(holders), tuple(categories))
+        by_category.setdefault(category, set()).add(row.id)
+    counts = tuple((category, len(ids)) for category, ids in by_category.items())
+    return Overdue(accounts, len(holders), tuple(by_category), counts)
 
 
 def _expired_by_period(conn: Connection, policy: Policy, now: datetime, scope: SubjectScope) -> dict[Period, list[str]]:

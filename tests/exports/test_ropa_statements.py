@@ -255,3 +255,42 @@ def test_the_transport_measure_from_the_command_line_allows_for_plain_http(vault
     security = controller(vault)["access-management/identifiers"]["security"]
     assert "TLS 1.2+ on the SCIM endpoint" in security
     assert "unless started without TLS (serve --no-tls), which is accepted on the loopback interface only" in security
+
+
+def test_an_overdue_categorys_row_counts_only_the_accounts_holding_that_category(vault: Vault) -> None:
+    """Two categories past their period, each held by a different leaver: the Employment details row read '2
+    deactivated account(s) still holding data of Employment details, Names', though one account held a title."""
+    from sqlalchemy import update
+
+    from app.directory import repository as repo
+    from app.store.models import ScimResource
+
+    names_kept_a_week = versions.default_policy_text()  # Names kept a week after the account is deactivated
+    start = names_kept_a_week.find('id = "names"')
+    end = names_kept_a_week.find("[[categories]]", start)
+    section = names_kept_a_week[start:end]
+    week = section.replace('period = "account"', 'period = "P7D"')
+    apply_policy(vault, names_kept_a_week[:start] + week + names_kept_a_week[end:], "dpo")
+    now = datetime.now(UTC)
+    user = "urn:ietf:params:scim:schemas:core:2.0:User"
+    with vault.write_transaction() as conn:
+        repo.insert_resource(conn, "User", "00000000-0000-0000-0000-0000000011eb",
+                             {"schemas": [user], "userName": "t@example.test", "title": "Engineer", "active": False},
+                             now)  # fmt: skip
+        repo.insert_resource(conn, "User", "00000000-0000-0000-0000-0000000011ec",
+                             {"schemas": [user], "userName": "n@example.test", "name": {"givenName": "Ada"},
+                              "active": False}, now)  # fmt: skip
+        table = ScimResource.__table__
+        conn.execute(update(table).values(deactivated_at=now - timedelta(days=10)))
+        append(conn, Event("retention.run", "system:retention", details={"purges": 0, "subjects": 0}))
+    with vault.read_connection() as conn:
+        record = versions.in_force(conn)
+    assert record is not None
+    ropa = build_ropa(record, gather_facts(vault, policy=record.policy), now)
+    keys = [c.key for c in ropa.columns]
+    rows = {a.id: dict(zip(keys, a.cells, strict=True)) for a in ropa.activities}
+    employment = rows["internal-directory/employment"]
+    assert employment["adherence"] == "No"
+    assert employment["adherence_reasons"].startswith(
+        "The vault still holds 1 deactivated account(s) still holding data of Employment details past its retention"
+    )
