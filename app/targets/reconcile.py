@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from app.core.errors import ConfigError
 from app.core.events import OutboxQueued
 from app.feed import links, outbox
 from app.policy import recipient_scope as scope
@@ -23,7 +24,7 @@ from app.policy.in_force import PolicyInForce
 from app.policy.model import Policy
 from app.store.models import ScimResource
 from app.store.vault import Vault
-from app.targets.client import TargetClient
+from app.targets.client import Answer, TargetClient
 from app.targets.config import TargetConfig, require_target
 from app.targets.mapping import TargetMapping, mapping_for
 from app.targets.verification import Check, record
@@ -78,19 +79,49 @@ class Drift:
                      len(self.differing), len(self.beyond_mapping), self.repairable, repaired)  # fmt: skip
 
 
+class Unreadable(ConfigError):
+    """The target's listing could not be read to its end: nothing it holds may be called missing."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(f"The target's list of users could not be read ({why}): nothing was compared or recorded.")
+
+
 async def _pages(client: TargetClient) -> AsyncIterator[list[dict[str, Any]]]:
-    """The target's Users a page at a time: a reconcile of 100,000 accounts never holds them all."""
+    """The target's Users a page at a time: a reconcile of 100,000 accounts never holds them all.
+
+    An answer that is no list (a 404 from a wrong base path, a proxy's HTML page) or a listing that ends before
+    its own totalResults is refused: read as "holds nobody", it made every person missing at the target."""
     seen, start = 0, 1
     while True:
         answer = await client.request("GET", "/Users", startIndex=str(start), count=str(PAGE))
-        page = (answer.body or {}).get("Resources") or []
+        page = _page_of(answer)
         if page:
             yield page
         seen += len(page)
-        total = int((answer.body or {}).get("totalResults", seen))
+        total = _total_of(answer, seen)
+        if not page and seen < total:
+            raise Unreadable(f"the listing ended after {seen} of the {total} accounts it announced")
         if not page or seen >= total:
             return
         start += len(page)
+
+
+def _page_of(answer: Answer) -> list[dict[str, Any]]:
+    body = answer.body
+    resources = body.get("Resources", []) if body is not None else None
+    if answer.status != 200 or not isinstance(resources, list):
+        raise Unreadable(f"GET /Users answered {answer.status} without a list of resources")
+    return resources
+
+
+def _total_of(answer: Answer, seen: int) -> int:
+    total = (answer.body or {}).get("totalResults", seen)
+    try:
+        if isinstance(total, bool):
+            raise TypeError(total)
+        return int(total)
+    except (TypeError, ValueError):
+        raise Unreadable("its totalResults is not a number") from None
 
 
 def _normalise(value: Any) -> Any:

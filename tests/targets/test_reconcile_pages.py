@@ -85,3 +85,39 @@ def test_an_account_gone_from_the_mirror_during_the_walk_is_not_also_missing(
     assert len(drift.unknown_at_target) == 1
     assert drift.missing_at_target == []
     assert drift.repaired == 0
+
+
+def test_a_listing_that_cannot_be_read_is_no_drift(
+    vault: Vault, scim_targets: Callable[[int], list[ScimTarget]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A GET /Users answered 404 (a wrong base path) or cut short (an empty page before totalResults) read as a
+    target holding nobody: every person 'missing at the target', kept as the target's state, and a repair queued a
+    push of each. It is refused, and nothing is recorded."""
+    from sqlalchemy import text
+
+    from app.core.errors import ConfigError
+
+    (app1,) = scim_targets(1)
+    _provisioned(vault, app1)
+    with vault.write_transaction() as conn:
+        conn.execute(text("UPDATE targets SET base_url = base_url || '/nowhere' WHERE name = 'app1'"))
+    with pytest.raises(ConfigError, match="nothing was compared"):
+        module.reconcile(vault, PolicyInForce(vault), "app1", repair=True)
+    with vault.write_transaction() as conn:
+        conn.execute(text("UPDATE targets SET base_url = replace(base_url, '/nowhere', '') WHERE name = 'app1'"))
+
+    real = module.TargetClient.request
+
+    async def cut_short(self: module.TargetClient, method: str, path: str, body: None = None, **params: str) -> object:
+        answer = await real(self, method, path, body, **params)
+        if params.get("startIndex") != "1":  # the second page comes back empty; totalResults still says 12
+            answer.body["Resources"] = []  # type: ignore[index]
+        return answer
+
+    monkeypatch.setattr(module, "PAGE", PAGE)
+    monkeypatch.setattr(module.TargetClient, "request", cut_short)
+    with pytest.raises(ConfigError, match="nothing was compared"):
+        module.reconcile(vault, PolicyInForce(vault), "app1", repair=True)
+    with vault.read_connection() as conn:
+        assert conn.execute(text("SELECT count(*) FROM target_checks")).scalar_one() == 0
+        assert conn.execute(text("SELECT count(*) FROM outbox WHERE state = 'pending'")).scalar_one() == 0
