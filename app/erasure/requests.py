@@ -54,6 +54,9 @@ def check_note(note: str | None, what: str) -> str | None:
         return None
     if len(note) > MAX_NOTE:
         raise ConfigError(f"The {what} is at most {MAX_NOTE} characters.")
+    if not note.isprintable() and any(0xD800 <= ord(ch) <= 0xDFFF for ch in note):
+        # undecodable bytes from a terminal (Python's surrogateescape): not text, and not storable as UTF-8
+        raise ConfigError(f"The {what} holds bytes that are not valid text; type it again in UTF-8.")
     if _EMAIL.search(note):
         raise ConfigError(f"The {what} must not contain an e-mail address: name the subject by request id only.")
     return note.strip()

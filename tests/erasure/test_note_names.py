@@ -95,3 +95,12 @@ def test_an_erased_identifier_at_a_sentence_end_or_after_an_equals_sign_is_refus
     request_id = _erased(vault)
     with pytest.raises(ConfigError, match="holds an identifier of the person erased"):
         attest_source(vault, request_id, "dpo", note)
+
+
+def test_a_note_of_undecodable_bytes_is_refused_with_a_message(vault: Vault) -> None:
+    """A terminal's undecodable bytes reach Python as lone surrogates: refused as text, never a traceback."""
+    from app.erasure.requests import attest_source
+
+    request_id = _erased(vault)
+    with pytest.raises(ConfigError, match="not valid text"):
+        attest_source(vault, request_id, "dpo", "deactivated in Okta \udcff")
