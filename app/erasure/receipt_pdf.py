@@ -62,6 +62,15 @@ NO_RECIPIENTS = (
 )
 
 
+def _policy(stamp: str) -> list[tuple[str, object]]:
+    """'v3 sha256:ab12…' as two rows: the digest alone fits its line (with the label it wrapped, two characters
+    on a line of their own)."""
+    version, _, digest = stamp.partition(" sha256:")
+    if not digest:
+        return [("Policy in force", stamp)]  # "none": no policy applied yet
+    return [("Policy in force", version), ("Policy SHA-256", digest)]
+
+
 def _state(request: dict[str, Any]) -> str:
     return str(request["state"]) + (f" (closed {_t(request['closed'])})" if request.get("closed") else "")
 
@@ -81,7 +90,7 @@ def write_pdf(receipt: dict[str, Any], path: Path) -> None:
             ("Reason", request.get("reason")),
             ("Requested", f"{_t(request['created'])} by {request['operator']}"),
             ("Request state", _state(request)),
-            ("Policy in force", receipt["policy_in_force"]),
+            *_policy(str(receipt["policy_in_force"])),
             ("Issued", _t(receipt["issued"])),
         ],
     )
@@ -105,7 +114,9 @@ def write_pdf(receipt: dict[str, Any], path: Path) -> None:
         ],
     )
     for number, subject in enumerate(receipt["subjects"], 1):
-        _heading(pdf, f"Subject {number}: pseudonym {subject['pseudonym'][:32]}…", 10)
+        _heading(pdf, f"Subject {number}", 10)
+        # In full: it is how the audit trail names this person, and what an auditor searches the trail for.
+        _pairs(pdf, [("Pseudonym on the trail", subject["pseudonym"])])
         for target in subject["targets"]:
             _target(pdf, target)
         if not subject["targets"]:  # every target gets a step (skipped if it never held the person): none is a fact

@@ -55,6 +55,10 @@ def test_the_receipt_dates_each_step_by_when_it_closed(vault: Vault, stub: StubT
     assert text.count("closed 2030-01-07 10:00:00 UTC") >= 2 and "closed 2030-01-07 09:00:00 UTC" in text
     assert "closed 2030-01-08 10:00:00 UTC" not in text and "Issued 2030-01-08 10:00:00 UTC" in text
     assert ".000000Z" not in text
+    digest = receipt["policy_in_force"].split("sha256:")[1]
+    assert f"Policy SHA-256 {digest}" in text  # on one line: with its label it wrapped two characters over
+    pseudonym = receipt["subjects"][0]["pseudonym"]
+    assert pseudonym in text.replace("\n", "")  # in full, as the trail names the person (it was cut at 32)
 
 
 def test_status_gives_the_closing_time_and_a_retry_reopens(vault: Vault, stub: StubTarget) -> None:
