@@ -204,3 +204,17 @@ def test_local_times_name_their_zone(monkeypatch: pytest.MonkeyPatch) -> None:
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+def test_a_zone_without_a_name_is_given_by_its_offset(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    from app.ui.times import local_time
+
+    monkeypatch.setenv("TZ", "<>-1")  # a zone without a name (glibc reads it as UTC, unnamed)
+    time.tzset()
+    try:
+        assert local_time(datetime(2026, 1, 15, 12, 0, tzinfo=UTC)) == "2026-01-15 12:00:00 UTC+00:00"
+    finally:
+        monkeypatch.undo()
+        time.tzset()
