@@ -59,12 +59,11 @@ class CountingProxy:
     async def _forward(self, request: Request) -> Response:
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP}
         url = f"{self.upstream}/{request.path_params['path']}"
-        body = await request.body()
-        # Counted before it is sent: a test that sees the target's change must see the count too (counted after the
-        # answer, a DELETE carried out at the target could still read 0 here).
-        self.received[request.method] += 1
         async with httpx.AsyncClient(timeout=10) as http:
-            answer = await http.request(request.method, url, params=request.query_params, headers=headers, content=body)
+            answer = await http.request(
+                request.method, url, params=request.query_params, headers=headers, content=await request.body()
+            )
+        self.received[request.method] += 1
         held = request.method == "DELETE" and self.hold_deletes.is_set()
         if held or request.method in self.hold_methods:
             while not self._released.is_set():  # e.g. the worker is killed meanwhile; this answer reaches nobody
