@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.directory.errors import invalid_value
-from app.directory.schema import ResourceSchema
+from app.directory.schema import ResourceSchema, schema_for
 
 ALWAYS = {"id", "schemas"}
 
@@ -114,11 +114,22 @@ def _exclude(document: dict[str, Any], schema: ResourceSchema, paths: list[str])
 
 
 def wants_related(resource_type: str, include: list[str], exclude: list[str]) -> bool:
-    """Whether the computed ``members`` (Group) or ``groups`` (User) must be read for this projection."""
+    """Whether the computed ``members`` (Group) or ``groups`` (User) must be read for this projection.
+
+    Each name is read as the projection reads it, by its short or full name (``urn:…:Group:members``): a client
+    asking for the members in full was answered without them when only the short name was recognised here."""
     name = "members" if resource_type == "Group" else "groups"
+    schema = schema_for(resource_type)
     if include:
-        return any(item.lower().split(".")[0] == name for item in include)
-    return not any(item.lower() == name for item in exclude)
+        return any(_core_attribute(item, schema) in ((name, True), (name, False)) for item in include)
+    return (name, True) not in {_core_attribute(item, schema) for item in exclude}
+
+
+def _core_attribute(path: str, schema: ResourceSchema) -> tuple[str, bool] | None:
+    """(the core attribute a path names, lower-cased; whether it names the attribute whole), or ``None`` for an
+    extension's."""
+    urn, attr, sub = _split(path, schema)
+    return None if urn is not None else (attr.lower(), sub is None)
 
 
 @dataclass(frozen=True)
