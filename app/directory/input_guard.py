@@ -24,11 +24,14 @@ from collections.abc import Callable
 from typing import Any
 
 from app.directory.errors import ScimError, invalid_syntax, invalid_value
+from app.directory.schema import GROUP_SCHEMA
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 MAX_PATCH_OPERATIONS = 1000  # per request, all of a Bulk's PATCH operations together (as many as a Bulk may hold)
 MAX_VALUES_PER_ATTRIBUTE = 100  # values of one multi-valued attribute of a resource (emails, phoneNumbers, …)
 _UNCAPPED = ("members", "schemas")
+# A Group's members named in full, as a path-less PATCH value's key may name them ({"urn:…:Group:members": [...]}).
+_GROUP_PREFIX = f"{GROUP_SCHEMA.lower()}:"
 
 
 def has_unpaired_surrogate(value: Any) -> bool:
@@ -142,7 +145,9 @@ def _lists(before: dict[str, Any], after: dict[str, Any]) -> list[tuple[str, lis
 
 
 def _refuse_long(name: str, values: list[Any]) -> None:
-    if name.lower() not in _UNCAPPED and len(values) > MAX_VALUES_PER_ATTRIBUTE:
+    """400 when a capped attribute holds too many values. ``members`` is uncapped by its short or full name: a
+    path-less add of 117 members under ``urn:…:Group:members`` was refused where ``members`` was accepted."""
+    if name.lower().removeprefix(_GROUP_PREFIX) not in _UNCAPPED and len(values) > MAX_VALUES_PER_ATTRIBUTE:
         where = name[:64] if name.isascii() and name.isprintable() else "an attribute"
         limit = MAX_VALUES_PER_ATTRIBUTE
         raise invalid_value(f"'{where}' holds {len(values)} values; at most {limit} per attribute. Nothing was stored.")

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from app.directory.input_guard import MAX_VALUES_PER_ATTRIBUTE
-from tests.conftest import PATCH_SCHEMA, new_user, patch_body
+from tests.conftest import GROUP_SCHEMA, PATCH_SCHEMA, new_user, patch_body
 from tests.scim.test_http import assert_scim_error
 
 BULK = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
@@ -72,3 +72,17 @@ def test_patch_up_to_the_cap_and_within_it_is_served(client: httpx.Client) -> No
     replaced = client.patch(f"/Users/{uid}", json={"schemas": [PATCH_SCHEMA], "Operations": [
         {"op": "replace", "path": "emails", "value": emails(200, 100)}]})  # fmt: skip
     assert replaced.status_code == 200 and stored_emails(client, uid) == MAX_VALUES_PER_ATTRIBUTE
+
+
+def test_members_named_in_full_are_not_capped(client: httpx.Client) -> None:
+    """A group's members are uncapped by their full name too: a path-less add of more than the cap under
+    ``urn:…:Group:members`` was refused (400) where the same add under ``members`` was served (fails on the old
+    code)."""
+    users = [client.post("/Users", json=new_user(f"cap-member-{n}@example.com")).json()["id"] for n in range(101)]
+    group = {"schemas": [GROUP_SCHEMA], "displayName": "Cap members"}
+    gid = client.post("/Groups", json=group).json()["id"]
+    value = {f"{GROUP_SCHEMA}:members": [{"value": user} for user in users]}
+    added = client.patch(f"/Groups/{gid}", json=patch_body({"op": "add", "value": value}))
+    assert added.status_code == 200, added.text
+    held = client.get(f"/Groups/{gid}").json()["members"]
+    assert sorted(member["value"] for member in held) == sorted(users)
