@@ -48,6 +48,28 @@ def membership_edit(body: Any) -> MembershipEdit | None:
     return MembershipEdit(edit.clear, tuple(edit.added), frozenset(edit.removed))
 
 
+def split_membership(body: Any) -> tuple[dict[str, Any], MembershipEdit] | None:
+    """A PATCH mixing membership operations by id with operations on other attributes (remove 500 members and
+    rename the group): (the body without the membership operations, their edit). Applied apart, the membership
+    part goes by id; through the model, scim2-models compares each removed value against every member, with deep
+    copies (11.7 s for 500 of 1,000 members). ``None`` unless both parts are there and the others never touch
+    ``members`` (they touch other attributes, so the order between the two parts cannot matter)."""
+    if not isinstance(body, dict) or set(body) != {"schemas", "Operations"} or body["schemas"] != [PATCH_SCHEMA]:
+        return None
+    operations = body["Operations"]
+    if not isinstance(operations, list):
+        return None
+    mine = [op for op in operations if membership_edit({"schemas": [PATCH_SCHEMA], "Operations": [op]})]
+    others = [op for op in operations if not any(op is m for m in mine)]
+    if not mine or not others:
+        return None
+    rest = {"schemas": [PATCH_SCHEMA], "Operations": others}
+    edit = membership_edit({"schemas": [PATCH_SCHEMA], "Operations": mine})
+    if edit is None or touches_members(rest):
+        return None
+    return rest, edit
+
+
 class _Edit:
     """Operations folded into one edit: a later operation on an id overrides an earlier one, as applying them in
     turn would."""

@@ -39,7 +39,7 @@ from app.directory.validation import apply_patch, require_declared_schema, store
 from app.erasure import references, source, tombstones
 from app.feed import outbox
 from app.policy.in_force import PolicyInForce
-from app.scim.members import MembershipEdit, membership_edit, touches_members
+from app.scim.members import MembershipEdit, membership_edit, split_membership, touches_members
 from app.scim.tolerance import normalise_patch, normalise_resource
 from app.store.group_commit import GroupCommitWriter, run_in_savepoint
 from app.store.hygiene import WalJanitor
@@ -344,11 +344,18 @@ class ScimService:
         actor = current_actor.get()
         edit = membership_edit(body) if resource_type == "Group" else None
         with_members = resource_type == "Group" and touches_members(body)
+        split = split_membership(body) if edit is None and with_members else None
 
         def work(conn: Connection) -> tuple[Answer, bool]:
             row = self._load_for_write(conn, resource_type, resource_id, preconditions)
-            if edit is not None and self.policy.for_connection(conn).minimiser.holds_members():
+            by_id = self.policy.for_connection(conn).minimiser.holds_members()
+            if edit is not None and by_id:
                 row, changed = self._edit_members(conn, row, edit, actor)
+            elif split is not None and by_id:
+                rest, members = split
+                row, changed = self._apply_patch(conn, row, rest, False, actor)
+                row, moved = self._edit_members(conn, row, members, actor, recorded=changed)
+                changed = changed or moved
             else:
                 row, changed = self._apply_patch(conn, row, body, with_members, actor)
             return self._representation(conn, row, projection), changed
@@ -544,16 +551,19 @@ class ScimService:
         return row, True
 
     def _edit_members(
-        self, conn: Connection, row: repo.StoredResource, edit: MembershipEdit, actor: str
+        self, conn: Connection, row: repo.StoredResource, edit: MembershipEdit, actor: str, recorded: bool = False
     ) -> tuple[repo.StoredResource, bool]:
         """A membership-only PATCH (app/scim/members.py) by the rows it names; a new version only when a
-        membership changed, as the general path gives one only when the resource changed."""
+        membership changed, as the general path gives one only when the resource changed. ``recorded``: the
+        rest of the same PATCH already made the new version and its trail entry (one of each per request)."""
         added = self._typed_members(conn, list(edit.add))
         changed = repo.edit_members(conn, row.id, added, edit.remove, edit.clear)
         if not changed:
             return row, False
-        self._record(conn, "patched", "Group", row.id, actor)
         sync.membership_changed(conn, self.policy.for_connection(conn).policy, changed)
+        if recorded:
+            return row, True
+        self._record(conn, "patched", "Group", row.id, actor)
         return repo.touch(conn, row, datetime.now(UTC)), True
 
     def _replace_members(self, conn: Connection, group_id: str, typed: list[tuple[str, str]]) -> None:
