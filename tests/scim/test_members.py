@@ -87,6 +87,19 @@ def _group(service: ScimService, members: list[str]) -> str:
     return str(service.create("Group", body).body["id"])
 
 
+def _models_given(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """What the whole-group model is given, PATCH by PATCH (the real apply_patch still runs)."""
+    seen: list[dict[str, Any]] = []
+    real = service_module.apply_patch
+
+    def spy(resource_type: str, current: dict[str, Any], body: dict[str, Any]) -> Any:
+        seen.append(current)
+        return real(resource_type, current, body)
+
+    monkeypatch.setattr(service_module, "apply_patch", spy)
+    return seen
+
+
 def _outcome(service: ScimService, group_id: str, body: dict[str, Any]) -> tuple[Any, ...]:
     """What a client sees of a PATCH: the status (or error type) and the members and version a GET then shows."""
     before = service.get("Group", group_id).body["meta"]["version"]
@@ -252,14 +265,7 @@ def test_a_rename_does_not_read_the_members_into_the_model(
     """A rename of a large group validated every member (it failed before: the members were in the model)."""
     users = _users(service, "model-rename-", 2)
     group_id = _group(service, users)
-    seen: list[dict[str, Any]] = []
-    real = service_module.apply_patch
-
-    def spy(resource_type: str, current: dict[str, Any], body: dict[str, Any]) -> Any:
-        seen.append(current)
-        return real(resource_type, current, body)
-
-    monkeypatch.setattr(service_module, "apply_patch", spy)
+    seen = _models_given(monkeypatch)
     answer = service.patch("Group", group_id, patch_body({"op": "replace", "path": "displayName", "value": "All"}))
     assert "members" not in seen[0]
     assert answer.body["displayName"] == "All"
@@ -285,14 +291,7 @@ def test_a_rename_with_a_large_removal_goes_by_id_with_one_entry_and_one_version
     membership part now goes by id; the request still makes one trail entry and one new version."""
     users = _users(service, "split-", 4)
     group_id = _group(service, users)
-    seen: list[dict[str, Any]] = []
-    real = service_module.apply_patch
-
-    def watched(resource_type: str, current: dict[str, Any], body: dict[str, Any]) -> Any:
-        seen.append(current)
-        return real(resource_type, current, body)
-
-    monkeypatch.setattr(service_module, "apply_patch", watched)
+    seen = _models_given(monkeypatch)
     with service.vault.read_connection() as conn:
         before = len(conn.execute(select(AuditEvent.kind).where(AuditEvent.kind == "scim.resource.patched")).all())
     version = service.get("Group", group_id).body["meta"]["version"]
