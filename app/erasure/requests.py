@@ -23,6 +23,7 @@ from app.audit.trail import Event, append, iso_utc
 from app.core.errors import ConfigError
 from app.core.events import EventBus, ResourcesChanged
 from app.directory import repository as repo
+from app.directory.input_guard import has_unpaired_surrogate
 from app.erasure import hygiene, local, source, steps, tombstones
 from app.erasure.ledger import Ledger
 from app.erasure.model import GROUNDS
@@ -54,7 +55,7 @@ def check_note(note: str | None, what: str) -> str | None:
         return None
     if len(note) > MAX_NOTE:
         raise ConfigError(f"The {what} is at most {MAX_NOTE} characters.")
-    if not note.isprintable() and any(0xD800 <= ord(ch) <= 0xDFFF for ch in note):
+    if has_unpaired_surrogate(note):
         # undecodable bytes from a terminal (Python's surrogateescape): not text, and not storable as UTF-8
         raise ConfigError(f"The {what} holds bytes that are not valid text; type it again in UTF-8.")
     if _EMAIL.search(note):
