@@ -59,8 +59,10 @@ def split_membership(body: Any) -> tuple[dict[str, Any], MembershipEdit] | None:
     operations = body["Operations"]
     if not isinstance(operations, list):
         return None
-    mine = [op for op in operations if membership_edit({"schemas": [PATCH_SCHEMA], "Operations": [op]})]
-    others = [op for op in operations if not any(op is m for m in mine)]
+    mine: list[Any] = []
+    others: list[Any] = []
+    for operation in operations:  # one pass (the request may hold up to MAX_PATCH_OPERATIONS)
+        (mine if _Edit().apply(operation) else others).append(operation)
     if not mine or not others:
         return None
     rest = {"schemas": [PATCH_SCHEMA], "Operations": others}
