@@ -5,11 +5,23 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 
+def _local(moment: datetime) -> tuple[datetime, str]:
+    """The moment in the workstation's zone, and the zone's name where the system has one ("CET"), else its offset
+    ("UTC+01:00"): never a bare time."""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # the vault stores UTC
+    local = aware.astimezone()
+    offset = local.strftime("%z")
+    return local, local.tzname() or f"UTC{offset[:3]}:{offset[3:]}"
+
+
 def local_time(moment: datetime) -> str:
     """A stored moment in the workstation's zone, naming the zone: a bare "14:00" beside the UTC times of the
     audit trail and the breach clock cannot be told apart from them."""
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # the vault stores UTC
-    local = aware.astimezone()
-    # The zone's name where the system has one ("CET"), else its offset ("UTC+01:00"): never a bare time.
-    zone = local.tzname() or f"UTC{local.strftime('%z')[:3]}:{local.strftime('%z')[3:]}"
+    local, zone = _local(moment)
     return f"{local:%Y-%m-%d %H:%M:%S} {zone}"
+
+
+def local_clock(moment: datetime) -> str:
+    """The same, to the minute and without the date ("09:05 CET"): when an action's outcome was said."""
+    local, zone = _local(moment)
+    return f"{local:%H:%M} {zone}"

@@ -35,7 +35,7 @@ from app.store.vault import Vault
 from app.ui.policy.common import user_message
 from app.ui.targets.dialog import TargetDialog
 from app.ui.targets.reconcile_dialog import ReconcileDialog
-from app.ui.times import local_time
+from app.ui.times import local_clock, local_time
 from app.ui.workers import submit
 
 REFRESH_MS = 3000
@@ -298,8 +298,7 @@ class TargetsPage(QWidget):
     def _say(self, text: str) -> None:
         """An action's outcome, with the local time it was said: the line stays while the targets' rows refresh
         under it, so 'Added app1 … queued' must read as a past event, not as the state now."""
-        at = self.now().astimezone().strftime("%H:%M %Z").rstrip()
-        self.message.setText(f"{text} ({at})")
+        self.message.setText(f"{text} ({local_clock(self.now())})")
 
     def _done(self, text: str) -> Callable[[object], None]:
         def show(_result: object) -> None:
