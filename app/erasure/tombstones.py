@@ -125,10 +125,15 @@ class ErasedSubjectReturned(ScimError):
         self.event_details = {"operation": operation, "request": match.request_id, "matched": list(match.fields)}
 
 
+# Built once: every create of a User asks, and building the statement cost more than the cached answer it guards.
+_ANY_UNRELEASED = select(_T.c.id).where(_T.c.released.is_(None)).limit(1)
+
+
 def _any_unreleased(conn: Connection) -> bool:
     """Whether any tombstone blocks anyone; cached on the one write connection until the table changes."""
-    probe = select(_T.c.id).where(_T.c.released.is_(None)).limit(1)
-    return bool(cached(conn, "erasure_tombstones", "any-unreleased", lambda: conn.execute(probe).first() is not None))
+    return bool(
+        cached(conn, "erasure_tombstones", "any-unreleased", lambda: conn.execute(_ANY_UNRELEASED).first() is not None)
+    )
 
 
 def find(conn: Connection, document: dict[str, Any], previous: dict[str, Any] | None = None) -> Match | None:
