@@ -19,6 +19,12 @@ from typing import Any
 
 from app.directory.schema import AttrDef, ResourceSchema
 
+# A reference's ``$ref`` (a URI ending in the referenced resource's id) also gets a row under ``<path>.$ref`` + this
+# suffix holding that id alone, so "who names resource X" is an index search on the id, not a scan of every URI for
+# one ending in it (app/erasure/references.py; migration 0021 wrote these rows for references stored before). No
+# client path can name it: '#' is not an attribute name character (RFC 7644 §3.4.2.2 ATTRNAME).
+REFERENCED_ID = "#id"
+
 COLUMN_ATTRIBUTES = frozenset({"id", "externalid", "username", "displayname", "active", "meta", "schemas"})
 RELATIONAL_ATTRIBUTES = frozenset({"members", "groups", "password"})
 
@@ -95,3 +101,23 @@ def _attribute_rows(rid: int, path: str, definition: AttrDef, value: Any) -> Ite
             sub_definition = definition.sub.get(sub_key.lower())
             if sub_definition is not None:
                 yield from _rows_for(rid, f"{path}.{sub_key.lower()}", element, sub_definition, sub_value)
+                if sub_key == "$ref" and sub_definition.type == "reference":
+                    yield from _referenced_id_row(rid, f"{path}.$ref", element, sub_value)
+
+
+def referenced_id(uri: object) -> str | None:
+    """The id a ``$ref`` URI ends in (its last path segment), or None when it has none."""
+    if not isinstance(uri, str):
+        return None
+    stripped = uri.rstrip("/")
+    if "/" not in stripped:
+        return None
+    tail = stripped.rsplit("/", 1)[1]
+    return tail or None
+
+
+def _referenced_id_row(rid: int, ref_path: str, element: int, uri: object) -> Iterator[Row]:
+    tail = referenced_id(uri)
+    if tail is not None:  # ids are case-exact: the value as sent, and folded for the (code, value_ci) index
+        yield {"rid": rid, "path": ref_path + REFERENCED_ID, "element": element, "value_str": tail,
+               "value_ci": tail.lower()}  # fmt: skip

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, and_, bindparam, or_, select
 
 from app.audit.trail import Event, append
 from app.directory import repository as repo
+from app.directory.indexing import REFERENCED_ID
 from app.directory.schema import ENTERPRISE_SCHEMA
 from app.feed import outbox
 from app.store.models import AttributeValue, ScimResource, path_code
@@ -26,24 +27,18 @@ ACTOR = "system:erasure"
 _AV = AttributeValue.__table__
 _R = ScimResource.__table__
 _MANAGER = f"{ENTERPRISE_SCHEMA.lower()}:manager"
-# Index rows are the way in: a referrer is found without reading every document.
+# Index rows are the way in, each branch an equality search on the (code, value_ci) index: the id in
+# ``manager.value``, or the id a ``manager.$ref`` URI ends in (its own index row, app/directory/indexing.py). A
+# search for the URI's ending (LIKE '%/id') read every manager's row on every DELETE: 20 ms at 10,000 users.
 _REFERRERS = (
     select(_R.c.id)
     .join(_AV, _AV.c.rid == _R.c.rid)  # index rows name resources by number
     .where(
         or_(
-            # value_ci IS NOT NULL (true of every text row) lets SQLite use the partial (code, value_ci) index
-            and_(
-                _AV.c.code == path_code(f"{_MANAGER}.value"),
-                _AV.c.value_ci.is_not(None),
-                _AV.c.value_str == bindparam("rid"),
-            ),
-            and_(
-                _AV.c.code == path_code(f"{_MANAGER}.$ref"),
-                _AV.c.value_ci.is_not(None),
-                _AV.c.value_str.like(bindparam("ref_like"), escape="\\"),
-            ),
+            and_(_AV.c.code == path_code(f"{_MANAGER}.value"), _AV.c.value_ci == bindparam("rid_ci")),
+            and_(_AV.c.code == path_code(f"{_MANAGER}.$ref{REFERENCED_ID}"), _AV.c.value_ci == bindparam("rid_ci")),
         ),
+        _AV.c.value_str == bindparam("rid"),  # ids are case-exact; value_ci only finds the index entries
         _R.c.id != bindparam("rid"),
     )
     .distinct()
@@ -52,8 +47,7 @@ _REFERRERS = (
 
 def referrers(conn: Connection, resource_id: str) -> list[str]:
     """Ids of the resources whose documents name ``resource_id`` (as manager)."""
-    literal = resource_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    found = conn.execute(_REFERRERS, {"rid": resource_id, "ref_like": f"%/{literal}"}).scalars().all()
+    found = conn.execute(_REFERRERS, {"rid": resource_id, "rid_ci": resource_id.lower()}).scalars().all()
     return sorted(str(rid) for rid in found)
 
 
