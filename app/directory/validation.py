@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from typing import Any
 
@@ -13,6 +14,12 @@ from app.directory.errors import ScimError
 from app.directory.schema import model_for, schema_for
 
 _STORED_EXCLUDE = ("id", "meta", "password", "groups", "members")
+# Library messages quote the client's text: a PATCH path with its value filter ('emails[value eq "a@x.example"]
+# .nope' is not an attribute), a filter literal in double quotes, and e-mail reasons quoting part of the address
+# (an IDNA label in single quotes). Each may be personal data; the detail keeps the words and drops those runs.
+_VALUE_FILTER = re.compile(r'\[(?:"(?:[^"\\]|\\.)*"?|[^\]"])*\]?')
+_DOUBLE_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"?')
+_SINGLE_QUOTED = re.compile(r"'[^']*'?")
 
 
 def scim_error_from(exc: Exception) -> ScimError:
@@ -22,25 +29,31 @@ def scim_error_from(exc: Exception) -> ScimError:
         named = scim_error_from(exc.__cause__)
         return ScimError(exc.status, named.detail, exc.scim_type or named.scim_type)
     if isinstance(exc, SCIMException):
-        return ScimError(exc.status, _safe(exc.detail, None), exc.scim_type or None)
+        return ScimError(exc.status, _safe(exc.detail or "", None), exc.scim_type or None)
     if isinstance(exc, ValidationError):
         first = exc.errors(include_url=False)[0]
         kind = str(first.get("type", ""))
         scim_type = kind[len("scim_") :] if kind.startswith("scim_") else "invalidValue"
         location = ".".join(str(part) for part in first.get("loc", ()) if not isinstance(part, int))
-        message = _safe(str(first.get("msg", "invalid value")), first.get("input"))
+        message = _safe(str(first.get("msg", "invalid value")), first.get("input"), quotes_input=kind == "value_error")
         where = f"'{location}': " if location else ""
         return ScimError(400, f"{where}{message}", scim_type)
     return ScimError(400, "The request could not be understood.", "invalidSyntax")
 
 
-def _safe(message: str, untrusted_input: Any) -> str:
-    """Drop a message that would echo the submitted value (it may be personal data)."""
+def _safe(message: str, untrusted_input: Any, *, quotes_input: bool = False) -> str:
+    """Drop a message that would echo the submitted value, and the parts of one that quote it (it may be personal
+    data). ``quotes_input``: a validator's own reason (``value_error``), whose single quotes hold part of the value
+    rather than an attribute's name."""
     if untrusted_input is not None and not isinstance(untrusted_input, (dict, list)):
         text = str(untrusted_input)
         if text and text in message:
             return "the value is not valid for this attribute"
-    return message.splitlines()[0][:300]
+    first_line = message.splitlines()[0] if message else ""
+    redacted = _DOUBLE_QUOTED.sub('"…"', _VALUE_FILTER.sub("[…]", first_line))
+    if quotes_input:
+        redacted = _SINGLE_QUOTED.sub("'…'", redacted)
+    return redacted[:300]
 
 
 def require_declared_schema(resource_type: str, body: dict[str, Any]) -> None:
