@@ -227,7 +227,7 @@ class ScimService:
             resource_type, normalise_resource(resource_type, body), Context.RESOURCE_CREATION_REQUEST
         )
         document = stored_document(model)
-        _require_user_name(resource_type, document, None)
+        _require_name(resource_type, document, {})
         members = _member_refs(body) if resource_type == "Group" else []
         new_id = resource_id or new_resource_id()
         return lambda: self._write_create(resource_type, new_id, document, members, projection)
@@ -309,7 +309,7 @@ class ScimService:
         def work(conn: Connection) -> Answer:
             nonlocal members
             row = self._load_for_write(conn, resource_type, resource_id, preconditions)
-            _require_user_name(resource_type, document, json.loads(row.document).get("userName"))
+            _require_name(resource_type, document, json.loads(row.document))
             if resource_type == "User":  # a rename onto an erased person's identifiers
                 tombstones.check(conn, "replace", document, json.loads(row.document))
             kept, keep_members = self._minimised(conn, resource_type, "replace", document, bool(members), actor)
@@ -533,7 +533,7 @@ class ScimService:
             return row, False
         document = stored_document(model)
         refuse_grown_values(current, document)
-        _require_user_name(resource_type, document, current.get("userName"))
+        _require_name(resource_type, document, current)
         if resource_type == "User":
             tombstones.check(conn, "patch", document, current)
         members = _member_refs(model.model_dump()) if with_members else []
@@ -614,15 +614,19 @@ def _screen(resource_type: str, body: dict[str, Any]) -> None:
     refuse_oversized_values(body)
 
 
-def _require_user_name(resource_type: str, document: dict[str, Any], previous: Any) -> None:
-    """A User has a userName that can serve as an identifier; a name stored before this rule may be kept."""
-    if resource_type != "User":
+def _require_name(resource_type: str, document: dict[str, Any], previous: dict[str, Any]) -> None:
+    """A User has a userName that can serve as an identifier, a Group a displayName (RFC 7643 §4.1, §4.2: both
+    required). A blank one is no name (RFC 7643 §2.5 reads an empty value as unassigned), yet the model takes ""
+    and " " as given: a group nobody can tell apart would be stored and pushed to every target. A name stored
+    before these rules may be kept while it does not change."""
+    attribute = "userName" if resource_type == "User" else "displayName"
+    name = document.get(attribute)
+    if name == previous.get(attribute) and previous:
         return
-    user_name = document.get("userName")
-    if not isinstance(user_name, str) or not user_name.strip():
-        raise ScimError(400, "'userName' is required.", "invalidValue")
-    if user_name != previous:
-        check_user_name(user_name)
+    if not isinstance(name, str) or not name.strip():
+        raise ScimError(400, f"'{attribute}' is required.", "invalidValue")
+    if resource_type == "User":
+        check_user_name(name)
 
 
 def _holds_already(
