@@ -100,20 +100,35 @@ class SortPlan:
 _UNSORTED = SortPlan((Segment(_R, (), literal(""), (_R.c.id,), True),))
 
 
+def sort_attribute(sort_by: str) -> Any:
+    """The ``Present`` node of ``sortBy`` read as an attribute path, or 400 invalidValue.
+
+    A sortBy that is no attribute path (a syntax error, or an expression such as ``userName eq "…" or title``)
+    is named by the parameter, never quoted: it may carry a filter's literal, an e-mail or a name."""
+    from scim2_models.path import Present  # loaded with the filter grammar parse() uses
+
+    try:
+        node = parse(f"{sort_by} pr")  # reuse the attribute-path grammar
+    except ScimError as exc:
+        raise _not_a_path() from exc
+    if not isinstance(node, Present):  # "title pr or userName": an expression, not a path
+        raise _not_a_path()
+    return node
+
+
+def _not_a_path() -> ScimError:
+    return invalid_value("'sortBy' names one attribute, such as userName or name.familyName.")
+
+
 def plan_for(resource_type: str | None, sort_by: str | None) -> SortPlan:
     """The segments of a list of ``resource_type`` sorted by ``sort_by`` (None: unsorted)."""
     if not sort_by or resource_type is None:
         return _UNSORTED
     schema = schema_for(resource_type)
-    from scim2_models.path import Present  # loaded with the filter grammar parse() uses
-
-    node = parse(f"{sort_by} pr")  # reuse the attribute-path grammar
-    if not isinstance(node, Present):  # "title pr or userName": an expression, not a path
-        raise invalid_value(f"Cannot sort by '{sort_by}'.")
-    path = node.attr_path
+    path = sort_attribute(sort_by).attr_path
     resolved = schema.resolve(path.uri, path.attr, path.sub_attr)
     if resolved is None or (resolved.leaf.type == "complex" and not resolved.leaf.multi_valued):
-        raise invalid_value(f"Cannot sort by '{sort_by}'.")
+        raise invalid_value(f"Cannot sort by '{path}'.")
     if resolved.leaf.type == "complex":
         resolved = schema.resolve(path.uri, path.attr, "value") or resolved
     column = _column_for(schema, resolved)

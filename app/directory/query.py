@@ -25,7 +25,7 @@ from app.directory.filter_sql import MAX_FILTER_LENGTH, compile_filter, compile_
 from app.directory.held import HeldSchema
 from app.directory.identity_strings import lookup_key
 from app.directory.input_guard import INT64_MAX, INT64_MIN, has_unpaired_surrogate, refuse_unpaired_surrogates
-from app.directory.ordering import Segment, SortPlan, plan_for
+from app.directory.ordering import Segment, SortPlan, plan_for, sort_attribute
 from app.directory.projection import parse_list, project, wants_related
 from app.directory.schema import schema_for
 from app.store.fastsql import FastStatement
@@ -289,7 +289,7 @@ def _require_held(held: HeldSchema | None, resource_types: tuple[str, ...], para
                 f"'{unheld}' is not held under the agreed schema{unheld.because} and cannot be filtered on."
             )
     if params.sort_by:
-        unheld = held.unheld_in_filter(resource_types, parse(f"{params.sort_by} pr"))
+        unheld = held.unheld_in_filter(resource_types, sort_attribute(params.sort_by))
         if unheld is not None:
             raise invalid_value(
                 f"'{unheld}' is not held under the agreed schema{unheld.because} and cannot be sorted on."
