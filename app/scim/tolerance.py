@@ -238,12 +238,13 @@ def _create_missing_element(resource_type: str, path: str, value: Any, current: 
     resolved = schema_for(resource_type).resolve(node.attr_path.uri, attribute, None)
     if resolved is None or not resolved.top.multi_valued:
         return None
-    key = selector.attr_path.attr
+    key, sub = selector.attr_path.attr, tail[1:]
+    if any(schema_for(resource_type).resolve(node.attr_path.uri, attribute, name) is None for name in (key, sub)):
+        return None  # not a sub-attribute of it: the library refuses the path (invalidPath), nothing is created
     existing = _find_attribute(current, resolved.top.name, node.attr_path.uri) or []
     for element in existing:
         if isinstance(element, dict) and str(element.get(key, "")).lower() == str(selector.value).lower():
             return None  # the element exists: the library applies the operation as written
-    sub = tail[1:]
     target = f"{node.attr_path.uri}:{attribute}" if node.attr_path.uri else attribute
     return {"op": "add", "path": target, "value": [{key: selector.value, sub: value}]}
 

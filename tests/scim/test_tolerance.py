@@ -82,6 +82,27 @@ def test_value_path_to_missing_element_adds_it(service: ScimService, user: dict[
     assert result["emails"] == [{"value": "renamed@example.com", "type": "work", "primary": True}]
 
 
+@pytest.mark.parametrize(
+    ("path", "scim_type"),
+    [
+        ('emails[type eq "home"].nonexistent', "invalidPath"),
+        ('addresses[type eq "home"].zip', "invalidPath"),
+        ('emails[nosuch eq "home"].value', "invalidFilter"),  # the path's filter compares no sub-attribute
+    ],
+    ids=["sub", "address", "selector"],  # the user fixture names its user by the test's first 40 characters
+)
+def test_unknown_value_path_sub(service: ScimService, user: dict[str, Any], path: str, scim_type: str) -> None:
+    """Row 14 creates the element a value path names only when both of its names are sub-attributes: it built
+    ``{"type": "home", "nonexistent": …}`` and the model's refusal of that element came back as invalidValue
+    ("'nonexistent': the value is not valid for this attribute"), where RFC 7644 §3.12 says invalidPath (or
+    invalidFilter, for the filter's own attribute)."""
+    version = service.get("User", user["id"]).body["meta"]["version"]  # type: ignore[index]
+    with pytest.raises(ScimError) as raised:
+        patch(service, user["id"], {"op": "replace", "path": path, "value": "x@example.com"})
+    assert (raised.value.status, raised.value.scim_type) == (400, scim_type)
+    assert service.get("User", user["id"]).body["meta"]["version"] == version  # type: ignore[index]
+
+
 def test_member_removal_as_value_list(service: ScimService) -> None:
     ids = [service.create("User", new_user(f"tol-member-{i}@example.com")).body["id"] for i in range(3)]  # type: ignore[index]
     group = service.create("Group", {"schemas": [GROUP_SCHEMA], "displayName": "Tolerant group"}).body
