@@ -14,11 +14,10 @@ from app.audit.trail import of_kind
 from app.audit.vault_lifecycle import unlock_vault
 from app.incidents import times
 from app.incidents.register import IncidentError, IncidentRegister
-from app.store import engine as sqlcipher_engine
-from app.store import migrate
-from app.store.vault import Vault, vault_path
+from app.store.vault import Vault
 from tests.conftest import PASSPHRASE
 from tests.incidents.test_register import FRIDAY_9, FakeClock
+from tests.store.old_vaults import engine_at
 
 MONDAY_9 = FRIDAY_9 + timedelta(hours=72)
 
@@ -145,10 +144,7 @@ def test_each_correction_is_on_the_trail_with_old_and_new_time(vault: Vault) -> 
 
 
 def test_upgrade_keeps_existing_times_as_their_first_entries(data_dir: Path) -> None:
-    path = vault_path(data_dir)
-    salt = sqlcipher_engine.create_database_file(path, PASSPHRASE)
-    engine = sqlcipher_engine.make_engine(path, sqlcipher_engine.derive_raw_key(PASSPHRASE, salt), salt)
-    migrate.upgrade(engine, "0008")  # the register as main left it
+    engine = engine_at(data_dir, "0008")  # the register as main left it
     with engine.begin() as conn:
         conn.execute(text(
             "INSERT INTO incidents (id, title, description, source, created, detected_at, aware_at, aware_by, "

@@ -20,6 +20,7 @@ from app.store import migrate
 from app.store.vault import Vault, vault_path
 from tests.conftest import ENTERPRISE, GROUP_SCHEMA, PASSPHRASE, USER_SCHEMA, new_user
 from tests.policy_support import hold_everything
+from tests.store.old_vaults import engine_at
 
 BASE = "https://scim.test/scim/v2"
 MANAGER = f"{ENTERPRISE.lower()}:manager"
@@ -57,10 +58,7 @@ def _document(user_name: str, mail: str, title: str | None, manager: str | None)
 
 
 def _vault_at_0017(data_dir: Path) -> None:
-    path = vault_path(data_dir)
-    salt = sqlcipher_engine.create_database_file(path, PASSPHRASE)
-    engine = sqlcipher_engine.make_engine(path, sqlcipher_engine.derive_raw_key(PASSPHRASE, salt), salt)
-    migrate.upgrade(engine, "0017")
+    engine = engine_at(data_dir, "0017")
     now = datetime(2026, 6, 1, tzinfo=UTC)
     with engine.begin() as conn:
         for resource_id, rid, user_name, mail, title, manager in PEOPLE:

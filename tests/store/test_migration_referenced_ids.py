@@ -13,10 +13,10 @@ from sqlalchemy import text
 from app.directory import repository as repo
 from app.directory.schema import ENTERPRISE_SCHEMA
 from app.erasure.references import referrers
-from app.store import engine as sqlcipher_engine
 from app.store import migrate
-from app.store.vault import Vault, vault_path
+from app.store.vault import Vault
 from tests.conftest import PASSPHRASE, USER_SCHEMA
+from tests.store.old_vaults import engine_at
 
 _ID_ROWS = (
     "SELECT a.rid, a.element, a.value_str, a.value_ci FROM attribute_values a "
@@ -33,10 +33,7 @@ def _user(name: str, manager: dict[str, str] | None = None) -> dict[str, object]
 
 def _vault_at_0020(data_dir: Path) -> None:
     """Three users as revision 0020 indexed them: the manager's URI row, no row for the id it ends in."""
-    path = vault_path(data_dir)
-    salt = sqlcipher_engine.create_database_file(path, PASSPHRASE)
-    engine = sqlcipher_engine.make_engine(path, sqlcipher_engine.derive_raw_key(PASSPHRASE, salt), salt)
-    migrate.upgrade(engine, "0020")
+    engine = engine_at(data_dir, "0020")
     now = datetime(2026, 11, 1, tzinfo=UTC)
     with engine.begin() as conn:
         repo.insert_resource(conn, "User", "b0ss-0000", _user("boss@example.test"), now)

@@ -13,11 +13,11 @@ from sqlalchemy import text
 from app.directory.query import QueryParams, search
 from app.erasure.references import referrers
 from app.scim.service import ScimService
-from app.store import engine as sqlcipher_engine
 from app.store import migrate
-from app.store.vault import Vault, vault_path
+from app.store.vault import Vault
 from tests.conftest import ENTERPRISE, GROUP_SCHEMA, PASSPHRASE, USER_SCHEMA, new_user
 from tests.policy_support import hold_everything
+from tests.store.old_vaults import engine_at
 
 BASE = "https://scim.test/scim/v2"
 MANAGER = f"{ENTERPRISE.lower()}:manager"
@@ -43,10 +43,7 @@ def _rows_0016(resource_id: str, mail: str, title: str | None, manager: str | No
 
 
 def _vault_at_0016(data_dir: Path) -> None:
-    path = vault_path(data_dir)
-    salt = sqlcipher_engine.create_database_file(path, PASSPHRASE)
-    engine = sqlcipher_engine.make_engine(path, sqlcipher_engine.derive_raw_key(PASSPHRASE, salt), salt)
-    migrate.upgrade(engine, "0016")
+    engine = engine_at(data_dir, "0016")
     now = datetime(2026, 6, 1, tzinfo=UTC)
     with engine.begin() as conn:
         for resource_id, user_name, mail, title, manager in PEOPLE:

@@ -16,11 +16,11 @@ from app.core.events import EventBus
 from app.directory.errors import ScimError
 from app.directory.query import QueryParams, search
 from app.scim.service import ScimService
-from app.store import engine as sqlcipher_engine
 from app.store import migrate
-from app.store.vault import Vault, vault_path
+from app.store.vault import Vault
 from tests.conftest import PASSPHRASE, USER_SCHEMA, new_user, patch_body
 from tests.policy_support import hold_everything
+from tests.store.old_vaults import engine_at
 
 # (id, userName) in creation order; the older of each look-alike pair was accepted first.
 STORED = [
@@ -36,10 +36,7 @@ STORED = [
 
 def _vault_at_0008(data_dir: Path) -> None:
     """A vault as revision 0008 left it: keys computed with ``str.lower()``."""
-    path = vault_path(data_dir)
-    salt = sqlcipher_engine.create_database_file(path, PASSPHRASE)
-    engine = sqlcipher_engine.make_engine(path, sqlcipher_engine.derive_raw_key(PASSPHRASE, salt), salt)
-    migrate.upgrade(engine, "0008")
+    engine = engine_at(data_dir, "0008")
     start = datetime(2026, 1, 1, tzinfo=UTC)
     with engine.begin() as conn:
         for number, (resource_id, user_name) in enumerate(STORED):

@@ -10,18 +10,15 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 
 from app import tables
-from app.store import engine as sqlcipher_engine
 from app.store import migrate
-from app.store.vault import Vault, vault_path
+from app.store.vault import Vault
 from tests.conftest import PASSPHRASE
+from tests.store.old_vaults import engine_at
 
 
 def _make_old_vault(data_dir: Path) -> None:
     """A vault as version 0001 of Custos left it, with a token in it."""
-    path = vault_path(data_dir)
-    salt = sqlcipher_engine.create_database_file(path, PASSPHRASE)
-    engine = sqlcipher_engine.make_engine(path, sqlcipher_engine.derive_raw_key(PASSPHRASE, salt), salt)
-    migrate.upgrade(engine, "0001")
+    engine = engine_at(data_dir, "0001")
     with engine.begin() as conn:
         conn.execute(
             text("INSERT INTO api_tokens (name, token_hash, hint, created) VALUES (:n, :h, :i, :c)"),
