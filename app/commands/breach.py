@@ -23,6 +23,7 @@ from typing import Any
 
 from app.commands.common import open_vault, operator_name
 from app.core.errors import ConfigError
+from app.core.utc import utc_text
 
 ZONE_HELP = (
     "an ISO 8601 time such as 2026-11-27T09:00+01:00 or 2026-11-27T08:00Z; a time without a zone (no Z, no "
@@ -178,10 +179,6 @@ def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], No
     )
 
 
-def _utc(moment: datetime) -> str:
-    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
-
-
 def _show(view: Any, now: datetime) -> None:
     from app.services.incidents import still_to_record
 
@@ -191,7 +188,7 @@ def _show(view: Any, now: datetime) -> None:
     for key in ("occurred_from", "occurred_to", "detected_at", "processor_notified_at", "investigation_at",
                 "aware_at", "contained_at", "risk_at", "subjects_informed_at", "closed_at"):  # fmt: skip
         if f[key]:
-            print(f"  {key}: {_utc(f[key])}")
+            print(f"  {key}: {utc_text(f[key])}")
     for key in ("risk", "approx_subjects", "approx_records", "special_categories"):
         if f[key] is not None:
             print(f"  {key}: {f[key]}")
@@ -204,12 +201,12 @@ def _show(view: Any, now: datetime) -> None:
         if f[key]:
             print(f"  {key}: {f[key]}")
     for note in view.notifications:
-        print(f"  notified ({note.kind}): {_utc(note.at)}, reference {note.reference} (notification {note.number})")
+        print(f"  notified ({note.kind}): {utc_text(note.at)}, reference {note.reference} (notification {note.number})")
     if view.state != "closed" and (missing := still_to_record(f, view.clock(now).state)):
         print(f"  still to record: {'; '.join(missing)}")
     print(f"  clock: {view.clock(now).describe()}")
     if view.aware_anchor and view.aware_anchor != f["aware_at"]:
-        print(f"  clock runs from: {_utc(view.aware_anchor)} (the earliest awareness recorded; a later time "
+        print(f"  clock runs from: {utc_text(view.aware_anchor)} (the earliest awareness recorded; a later time "
               "is kept below and does not move the deadline back)")  # fmt: skip
     _show_history(view)
 
@@ -226,28 +223,28 @@ def _show_history(view: Any) -> None:
         kind = ", correction" if key in seen else ""
         seen.add(key)
         reason = f": {entry.reason}" if entry.reason else ""
-        recorded = f"recorded {_utc(entry.recorded_at)} by {entry.recorded_by}{kind}"
-        print(f"    {name} = {_utc(entry.at)} ({recorded}){reason}")
+        recorded = f"recorded {utc_text(entry.recorded_at)} by {entry.recorded_by}{kind}"
+        print(f"    {name} = {utc_text(entry.at)} ({recorded}){reason}")
 
 
 def _corrected(before: Any, after: Any, name: str) -> str:
-    return f"{_utc(before.fields[name])} → {_utc(after.fields[name])}"
+    return f"{utc_text(before.fields[name])} → {utc_text(after.fields[name])}"
 
 
 def _aware(register_: Any, args: argparse.Namespace, operator: str, now: datetime) -> None:
-    from app.services import incidents as clock  # utc_text, local_text
+    from app.services import incidents as clock  # local_text
 
     before = register_.get(args.id)
     view = register_.set_aware(args.id, operator, args.reason, args.at)
     status = view.clock(now)
     assert status.deadline is not None
     if before.aware_at is None:
-        print(f"Aware at {clock.utc_text(view.aware_at)}; notify by {clock.utc_text(status.deadline)} "
+        print(f"Aware at {utc_text(view.aware_at)}; notify by {utc_text(status.deadline)} "
               f"({clock.local_text(status.deadline)}).")  # fmt: skip
     else:
         print(f"Corrected awareness of incident {args.id}: {_corrected(before, view, 'aware_at')}. The deadline "
-              f"runs from the earliest awareness recorded, {clock.utc_text(view.aware_anchor)}: notify by "
-              f"{clock.utc_text(status.deadline)} ({clock.local_text(status.deadline)}).")  # fmt: skip
+              f"runs from the earliest awareness recorded, {utc_text(view.aware_anchor)}: notify by "
+              f"{utc_text(status.deadline)} ({clock.local_text(status.deadline)}).")  # fmt: skip
 
 
 def _correct_notification(register_: Any, args: argparse.Namespace, operator: str, now: datetime) -> None:
@@ -256,8 +253,8 @@ def _correct_notification(register_: Any, args: argparse.Namespace, operator: st
     before = {n.number: n.at for n in register_.get(args.id).notifications}
     view = register_.correct_notification(args.id, operator, args.correct, args.at, args.reason, args.delay_reason)
     new = next(n.at for n in view.notifications if n.number == args.correct)
-    print(f"Corrected notification {args.correct} of incident {args.id}: {_utc(before[args.correct])} → {_utc(new)}; "
-          f"{view.clock(now).describe()}.")  # fmt: skip
+    change = f"{utc_text(before[args.correct])} → {utc_text(new)}"
+    print(f"Corrected notification {args.correct} of incident {args.id}: {change}; {view.clock(now).describe()}.")
 
 
 def _inform(register_: Any, args: argparse.Namespace, operator: str) -> None:

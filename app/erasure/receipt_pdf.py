@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from fpdf import FPDF
 
 from app.core.paths import resources_dir
+from app.core.utc import utc_text
 
 _FONT = "DejaVu"
 _LINE = 5.0
@@ -24,8 +25,7 @@ def _t(value: object) -> str:
         moment = datetime.fromisoformat(value)
     except ValueError:
         return value
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return aware.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return utc_text(moment, seconds=True)
 
 
 def _pdf() -> FPDF:

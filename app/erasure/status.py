@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from app.core.errors import ConfigError
+from app.core.utc import utc_text
 from app.erasure.model import label
 from app.erasure.source import HELD, LABELS, STEP_TEXT
 from app.erasure.source import of_request as source_states
@@ -112,7 +113,7 @@ def _closed(rows: list[Any]) -> str:
     moments = [utc(row.closed_at) for row in rows]
     if any(moment is None for moment in moments):
         return ""
-    return f", closed {max(m for m in moments if m is not None):%Y-%m-%d %H:%M:%S} UTC"
+    return f", closed {utc_text(max(m for m in moments if m is not None), seconds=True)}"
 
 
 def local_line(status: RequestStatus) -> str:

@@ -13,12 +13,13 @@ import json
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Any, overload
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, delete, exists, func, insert, or_, select, update
 
 from app.audit.trail import Event, append, append_many
+from app.core.utc import as_utc
 from app.erasure import hygiene
 from app.erasure.local import LocalSubject
 from app.erasure.model import OPERATOR_CAN_ATTEST, RESOLVED, RETRYABLE_BY_OPERATOR, TERMINAL, State
@@ -44,15 +45,7 @@ _MANUAL_REASON = "manual target: erase the account there, then attest"
 _OPEN_STATES = [s.value for s in State if s not in TERMINAL]
 
 
-@overload
-def utc(moment: datetime) -> datetime: ...
-@overload
-def utc(moment: datetime | None) -> datetime | None: ...
-def utc(moment: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; the columns hold UTC."""
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+utc = as_utc  # SQLite hands back naive datetimes; the columns hold UTC (app/core/utc.py)
 
 
 # -- creation ----------------------------------------------------------------------------------------------

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from app.core.utc import utc_text
+
 DEADLINE = timedelta(hours=72)
 
 
@@ -54,10 +56,6 @@ def _span(delta: timedelta) -> str:
     days, rest = divmod(minutes, 24 * 60)
     hours, minutes = divmod(rest, 60)
     return (f"{days} d " if days else "") + f"{hours} h {minutes:02d} min"
-
-
-def utc_text(moment: datetime) -> str:
-    return moment.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def local_text(moment: datetime, zone: str | None = None) -> str:

@@ -11,9 +11,9 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+from app.core.utc import utc_text
 from app.documents.pdf import ExportPdf
 from app.documents.private import private
-from app.incidents import clock
 from app.incidents.draft import dpo_line
 from app.incidents.register import EXEMPTIONS, IncidentView
 from app.policy.model import NEEDS_HUMAN, Policy
@@ -22,7 +22,7 @@ TITLE = "Information about a personal data breach that concerns you"
 
 
 def _day(moment: datetime) -> str:
-    return clock.utc_text(moment)
+    return utc_text(moment)
 
 
 def _sentence(text: str) -> str:
@@ -96,7 +96,7 @@ def markdown(incident: IncidentView, policy: Policy, now: datetime, stamp: str) 
     lines = [f"# {TITLE}", "", f"> {note_for_dpo(incident)}", ""]
     for heading, text in sections(incident, policy):
         lines += [f"## {heading}", "", text, ""]
-    lines += [f"Reference: incident {incident.id}. Drafted {clock.utc_text(now)} under policy {stamp}.", ""]
+    lines += [f"Reference: incident {incident.id}. Drafted {utc_text(now)} under policy {stamp}.", ""]
     return "\n".join(lines)
 
 
@@ -106,7 +106,7 @@ def write(incident: IncidentView, policy: Policy, now: datetime, stamp: str, out
     for path in (md_path, out_dir / f"incident-{incident.id}-communication.pdf"):
         private(path)  # the incident's free text may identify people: 0600 before it is written
     md_path.write_text(markdown(incident, policy, now, stamp), encoding="utf-8")
-    pdf = ExportPdf(TITLE, [f"Incident {incident.id}", f"Drafted {clock.utc_text(now)}, policy {stamp}"],
+    pdf = ExportPdf(TITLE, [f"Incident {incident.id}", f"Drafted {utc_text(now)}, policy {stamp}"],
                     landscape=False)  # fmt: skip
     pdf.heading(TITLE, 1)
     pdf.paragraph(note_for_dpo(incident))

@@ -7,6 +7,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from app.core.utc import utc_text
 from app.documents.pdf import ExportPdf
 from app.documents.private import private
 from app.incidents import clock
@@ -18,7 +19,7 @@ NOT_RECORDED = "not recorded"  # nobody entered it yet: unknown, which "—" did
 
 
 def _t(moment: datetime | None, absent: str = NOT_RECORDED) -> str:
-    return clock.utc_text(moment) if moment else absent
+    return utc_text(moment) if moment else absent
 
 
 def _or_ask(text: str | None) -> str:
@@ -204,7 +205,7 @@ def markdown(incident: IncidentView, policy: Policy, now: datetime, stamp: str) 
     lines = [
         f"# {_title(incident)}",
         "",
-        f"Drafted {clock.utc_text(now)} under policy {stamp}. Figures marked "
+        f"Drafted {utc_text(now)} under policy {stamp}. Figures marked "
         "approximate are estimates, as Art. 33(3)(a) allows; Art. 33(4) lets information follow in phases.",
         "",
     ]
@@ -221,7 +222,7 @@ def write(incident: IncidentView, policy: Policy, now: datetime, stamp: str, out
     for path in (md_path, out_dir / f"incident-{incident.id}-notification.pdf"):
         private(path)  # the incident's free text may identify people: 0600 before it is written
     md_path.write_text(markdown(incident, policy, now, stamp), encoding="utf-8")
-    pdf = ExportPdf(_title(incident), [f"Policy {stamp}", f"Drafted {clock.utc_text(now)}"], landscape=False)
+    pdf = ExportPdf(_title(incident), [f"Policy {stamp}", f"Drafted {utc_text(now)}"], landscape=False)
     pdf.heading(_title(incident), 1)
     for heading, rows in sections(incident, policy, now):
         pdf.heading(heading)

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, insert, select, update
 
 from app.audit.trail import Event, append
 from app.core.errors import ConfigError
+from app.core.utc import utc_text
 from app.incidents import clock, completeness, times
 from app.incidents import summary as summary_
 from app.incidents.tables import Incident, IncidentNotification
@@ -112,7 +113,7 @@ def _utc(value: Any) -> Any:
 
 
 def _text(moment: datetime | None) -> str:
-    return clock.utc_text(moment) if moment else "—"
+    return utc_text(moment) if moment else "—"
 
 
 class IncidentRegister:

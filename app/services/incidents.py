@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from app.core.utc import utc_text
 from app.incidents import clock, communication, draft
-from app.incidents.clock import local_text, utc_text
+from app.incidents.clock import local_text
 from app.incidents.completeness import still_to_record
 from app.incidents.register import (
     BREACH_TYPES,

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from app.audit.query import EventFilter, count
+from app.core.utc import utc_text
 from app.dsr.register import DsrRegister
 from app.erasure.tombstones import TombstoneState, refused_recently
 from app.incidents.register import IncidentRegister
@@ -64,7 +65,7 @@ def read_overview(vault: Vault, policy: PolicyInForce, now: datetime | None = No
 
 def returned_line(state: TombstoneState) -> str:
     """One erased person the IdP tried to send again: by request id only (the person is never named)."""
-    last = f"{state.last_refused:%Y-%m-%d %H:%M} UTC" if state.last_refused else "unknown"
+    last = utc_text(state.last_refused) if state.last_refused else "unknown"
     if state.released is not None:
         return f"{state.request_id}: {state.refused} refused, released by {state.released_by}"
     return (

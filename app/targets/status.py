@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, func, select
 
+from app.core.utc import as_utc
 from app.directory import repository as repo
 from app.feed import links, outbox
 from app.feed.tables import OutboxItem
@@ -14,7 +15,7 @@ from app.policy.model import Policy
 from app.targets.config import TargetConfig, list_targets
 from app.targets.mapping import mapping_for
 from app.targets.sync import SyncProgress, progress
-from app.targets.verification import DRIFT, IN_SYNC, NOT_VERIFIED, Verification, aware, latest
+from app.targets.verification import DRIFT, IN_SYNC, NOT_VERIFIED, Verification, latest
 
 _O = OutboxItem.__table__
 UNCHECKED = Verification(None, None)
@@ -125,7 +126,7 @@ def _verified(verification: Verification, pushed: datetime) -> str:
     """A copy is known to be right only if a clean check of its target began after it was pushed (the target's
     verdict says so: its last push is never older than this copy's)."""
     last = verification.last
-    checked_after = last is not None and last.started >= aware(pushed)
+    checked_after = last is not None and last.started >= as_utc(pushed)
     return IN_SYNC if verification.verdict == IN_SYNC and checked_after else NOT_VERIFIED
 
 

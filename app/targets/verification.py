@@ -9,12 +9,13 @@ with its trail entry in one transaction; neither holds a userName, a value or an
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import Connection, func, insert, select
 
 from app.audit.trail import Event, append
 from app.core.actor import current_actor
+from app.core.utc import as_utc, utc_text
 from app.feed.tables import OutboxItem, TargetCheck, TargetLink
 
 _C = TargetCheck.__table__
@@ -63,7 +64,7 @@ class Verification:
             return NOT_VERIFIED
         if self.last.unrepaired:
             return DRIFT
-        if self.last.differences or (self.last_push is not None and self.last_push > aware(self.last.started)):
+        if self.last.differences or (self.last_push is not None and self.last_push > as_utc(self.last.started)):
             return NOT_VERIFIED
         return IN_SYNC
 
@@ -73,11 +74,11 @@ class Verification:
 
     def verified(self) -> str:
         """When the target was last checked, for tables: ``2025-03-01 09:30 UTC`` or ``never``."""
-        return stamp(self.last.started) if self.last is not None else "never"
+        return utc_text(self.last.started) if self.last is not None else "never"
 
     def verified_at(self) -> str:
         """The same moment as one token, for ``target list``'s VERIFIED column: ``2025-03-01T09:30Z`` or ``never``."""
-        return aware(self.last.started).astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ") if self.last else "never"
+        return as_utc(self.last.started).strftime("%Y-%m-%dT%H:%MZ") if self.last else "never"
 
     def sentence(self) -> str:
         """One line under the state: what the last check found, and when."""
@@ -90,22 +91,13 @@ class Verification:
         return f"{said}."
 
 
-def stamp(moment: datetime) -> str:
-    return aware(moment).astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def aware(moment: datetime) -> datetime:
-    """SQLite returns stored times without their zone; every time Custos stores is UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
 def last_push(conn: Connection, target_id: int) -> datetime | None:
     """When Custos last changed something at the target: the newest push done, or link saved or refreshed."""
     pushed = conn.execute(
         select(func.max(_O.c.finished)).where(_O.c.target_id == target_id, _O.c.state == "done")
     ).scalar()
     linked = conn.execute(select(func.max(_L.c.synced_at)).where(_L.c.target_id == target_id)).scalar()
-    moments = [aware(m) for m in (pushed, linked) if m is not None]
+    moments = [as_utc(m) for m in (pushed, linked) if m is not None]
     return max(moments) if moments else None
 
 
@@ -113,7 +105,7 @@ def latest(conn: Connection, target_id: int) -> Verification:
     row = conn.execute(select(_C).where(_C.c.target_id == target_id).order_by(_C.c.seq.desc()).limit(1)).first()
     check = None
     if row is not None:
-        check = Check(aware(row.started), row.checked, row.unknown, row.missing, row.differing, row.beyond,
+        check = Check(as_utc(row.started), row.checked, row.unknown, row.missing, row.differing, row.beyond,
                       row.repairable, row.repaired)  # fmt: skip
     return Verification(check, last_push(conn, target_id))
 
