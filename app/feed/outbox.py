@@ -145,6 +145,19 @@ def supersede_older_upserts(conn: Connection, item: WorkItem) -> int:
     return result.rowcount
 
 
+def settle_failed(conn: Connection, item: WorkItem, now: datetime | None = None) -> int:
+    """Older failed items of a subject that a later push has just carried out are behind it: a push sends the
+    subject's latest state (a delete removes it), so nothing of theirs is left to do, and counting them "failed"
+    kept a target "needs attention" for good — even after the operator fixed the cause and repaired it. An upsert
+    settles failed upserts; a delete settles every older failure of the subject."""
+    where = [_O.c.target_id == item.target_id, _O.c.resource_id == item.resource_id, _O.c.state == "failed",
+             _O.c.seq < item.seq]  # fmt: skip
+    if item.operation != "delete":
+        where.append(_O.c.operation == item.operation)
+    result = conn.execute(update(_O).where(*where).values(state="superseded", finished=now or datetime.now(UTC)))
+    return result.rowcount
+
+
 def complete(conn: Connection, seq: int, status: int | None, now: datetime | None = None) -> None:
     conn.execute(
         update(_O).where(_O.c.seq == seq).values(state="done", last_status=status, finished=now or datetime.now(UTC))

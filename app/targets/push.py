@@ -99,6 +99,7 @@ class Pusher:
             links.drop(conn, self.config.id, item.resource_id)
         outbox.complete(conn, item.seq, outcome.status)
         if outcome.operation != "skipped":
+            outbox.settle_failed(conn, item)
             details: dict[str, Any] = {
                 "target": self.config.name, "operation": outcome.operation, "status": outcome.status
             }  # fmt: skip
