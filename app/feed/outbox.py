@@ -204,7 +204,7 @@ def fail(conn: Connection, seq: int, error: str, status: int | None, attempts: i
 class QueueStats:
     pending: int
     failed: int
-    last_error: str | None
+    last_error: str | None  # of an item still pending or failed: None once every push got through
 
 
 def stats(conn: Connection, target_id: int) -> QueueStats:
@@ -212,9 +212,11 @@ def stats(conn: Connection, target_id: int) -> QueueStats:
         select(func.count()).where(_O.c.target_id == target_id, _O.c.state == "pending")
     ).scalar_one()
     failed = conn.execute(select(func.count()).where(_O.c.target_id == target_id, _O.c.state == "failed")).scalar_one()
+    # The error that stands: of an item still retrying or given up. A push that got through after retries keeps
+    # its error as history, but the target's "last error" beside "0 failed, 0 queued" read as a current fault.
     last = conn.execute(
         select(_O.c.last_error)
-        .where(_O.c.target_id == target_id, _O.c.last_error.is_not(None))
+        .where(_O.c.target_id == target_id, _O.c.state.in_(("pending", "failed")), _O.c.last_error.is_not(None))
         .order_by(_O.c.seq.desc())
         .limit(1)
     ).scalar()

@@ -1,0 +1,40 @@
+"""A target that is down (connection refused) and comes back: while it is down the Targets page shows the change
+queued and why it waits; once everything got through, no error stands beside "0 queued, 0 failed" — the old
+connection error used to stay in *Last error* for good, as if the target were still failing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from app.targets.status import TargetHealth, health
+from tests.erasure.support import person
+from tests.targets.conftest import ScimTarget, wait_until
+from tests.targets.support import Provisioning, provisioning
+
+
+def _health(p: Provisioning) -> TargetHealth:
+    with p.vault.read_connection() as conn:
+        (target,) = health(conn, p.policy.get().policy)
+    return target
+
+
+def test_an_error_behind_the_target_is_not_its_last_error(
+    vault: object, scim_targets: Callable[[int], list[ScimTarget]]
+) -> None:
+    (app1,) = scim_targets(1)
+    p = provisioning(vault, [app1])  # type: ignore[arg-type]
+    try:
+        app1.stop()
+        p.service.create("User", person("outage-1@example.test"))
+        wait_until(lambda: _health(p).last_error is not None)
+        down = _health(p)
+        assert (down.pending, down.failed, down.state) == (1, 0, "catching up")
+        assert down.last_error == "POST failed: ConnectError"
+
+        app1.start()
+        wait_until(lambda: len(app1.users()) == 1 and _health(p).pending == 0, timeout=20)
+        back = _health(p)
+        assert (back.pending, back.failed, back.last_error) == (0, 0, None)
+        assert back.state == "not verified" and back.last_success is not None
+    finally:
+        p.close()
