@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from app.erasure.model import State
+from app.erasure.model import ABSENT, State
 from app.erasure.steps import AttemptResult, Exchange, StepWork
 from app.targets.client import Answer, Rejected, Retryable, TargetClient, TargetError
 
@@ -68,7 +68,10 @@ class Attempt:
             deleted = (await self._call(result, "DELETE", work)).status
             result.deleted_status = deleted
         check = await self._call(result, "GET", work)
-        if check.status == 404:
+        if check.status == 404 and deleted == 404:  # gone before our DELETE came: not erased by Custos there
+            result.state, result.method = State.SUCCEEDED, ABSENT
+            result.reason = "the target no longer held the account: DELETE answered 404; GET answered 404"
+        elif check.status == 404:
             result.state = State.SUCCEEDED
             result.reason = f"DELETE answered {deleted}; GET answered 404"
         else:

@@ -48,6 +48,12 @@ LABELS = {
     State.VERIFICATION_FAILED: "verification failed",
 }
 
+# How a succeeded step was confirmed (erasure_steps.method): Custos's DELETE read back as gone, an operator's
+# attestation, or a target that no longer held the account when the DELETE came (it answered 404): absent, which
+# the receipt must not word as an erasure Custos carried out there.
+VERIFIED, ATTESTED, ABSENT = "verified", "attested", "absent"
+_HOW = {VERIFIED: "erased (verified)", ATTESTED: "erased (attested)", ABSENT: "already absent (verified)"}
+
 GROUNDS = {
     "art17-1a": "Art. 17(1)(a): no longer necessary for the purposes collected",
     "art17-1b": "Art. 17(1)(b): consent withdrawn",
@@ -62,7 +68,6 @@ DEFAULT_GROUND = "art17-1a"
 
 
 def label(state: str, method: str | None = None) -> str:
-    text = LABELS.get(State(state), state)
     if state == State.SUCCEEDED and method:
-        text += " (attested)" if method == "attested" else " (verified)"
-    return text
+        return _HOW.get(method, _HOW[VERIFIED])
+    return LABELS.get(State(state), state)

@@ -22,7 +22,16 @@ from app.audit.trail import Event, append, append_many
 from app.core.utc import as_utc
 from app.erasure import hygiene
 from app.erasure.local import LocalSubject
-from app.erasure.model import OPERATOR_CAN_ATTEST, RESOLVED, RETRYABLE_BY_OPERATOR, TERMINAL, State
+from app.erasure.model import (
+    ABSENT,
+    ATTESTED,
+    OPERATOR_CAN_ATTEST,
+    RESOLVED,
+    RETRYABLE_BY_OPERATOR,
+    TERMINAL,
+    VERIFIED,
+    State,
+)
 from app.erasure.tables import ErasureExchange, ErasureRequest, ErasureStep, ErasureSubject
 from app.feed import links
 from app.feed.outbox import backoff_delay
@@ -313,6 +322,7 @@ class AttemptResult:
     deleted_status: int | None = None
     retry_after: float | None = None
     status: int | None = None
+    method: str | None = None  # how a success was confirmed (app.erasure.model): "verified" unless it says
 
 
 _SET_DELETED = update(_S).where(_S.c.id == bindparam("sid")).values(deleted_status=bindparam("deleted"))
@@ -377,7 +387,7 @@ def record(
         if state == State.FAILED:
             state, reason = State.ACTION_REQUIRED, f"gave up after {work.attempts} attempts: {reason}"[:300]
         if state in RESOLVED:
-            resolved.append((work.id, state, reason, "verified" if state == State.SUCCEEDED else None))
+            resolved.append((work.id, state, reason, _method(state, result)))
         else:  # ACTION_REQUIRED, VERIFICATION_FAILED: terminal, ids kept so an operator can retry or attest
             terminal.append({"sid": work.id, "to": state.value, "why": reason, "closed": now})
         states.append(state)
@@ -392,10 +402,18 @@ def record(
     return states
 
 
+def _method(state: State, result: AttemptResult) -> str | None:
+    if state != State.SUCCEEDED:
+        return None
+    return result.method or VERIFIED
+
+
 def _event(work: StepWork, result: AttemptResult, state: State) -> Event:
     details = {"request": work.request_id, "target": work.target_name, "state": state.value, "attempts": work.attempts}
     if result.status is not None:
         details["status"] = result.status
+    if _method(state, result) == ABSENT:
+        details["method"] = ABSENT  # the target no longer held the account: no erasure of Custos's there
     # The subject's key is shredded: the trail names it by the pseudonym in details (a subject given to the trail
     # would be keyed afresh, and its SCIM id kept again).
     details["pseudonym"] = work.pseudonym
@@ -445,7 +463,7 @@ def attest(conn: Connection, request_id: str, target_name: str, operator: str, n
         )
     ).all()
     for row in rows:
-        _resolve(conn, row.id, State.SUCCEEDED, "attested by an operator", now, method="attested")
+        _resolve(conn, row.id, State.SUCCEEDED, "attested by an operator", now, method=ATTESTED)
         conn.execute(
             update(_S).where(_S.c.id == row.id).values(attested_by=operator, attested_at=now, attestation_note=note)
         )

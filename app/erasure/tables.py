@@ -55,7 +55,7 @@ class ErasureStep(Base):
     remote_id: Mapped[str | None] = mapped_column(String(256), nullable=True)  # cleared once resolved
     state: Mapped[str] = mapped_column(String(24))  # see app.erasure.model.State
     reason: Mapped[str | None] = mapped_column(String(300), nullable=True)  # never holds personal data
-    method: Mapped[str | None] = mapped_column(String(16), nullable=True)  # verified | attested
+    method: Mapped[str | None] = mapped_column(String(16), nullable=True)  # verified | attested | absent
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
