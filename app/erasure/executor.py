@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from app.erasure.model import ABSENT, State
-from app.erasure.steps import AttemptResult, Exchange, StepWork
+from app.erasure.steps import NOT_SENT, AttemptResult, Exchange, StepWork
 from app.targets.client import Answer, Rejected, Retryable, TargetClient, TargetError
 
 Clock = Callable[[], datetime]
@@ -95,4 +95,6 @@ class Attempt:
     def _failed_exchange(self, result: AttemptResult, exc: TargetError) -> None:
         if result.exchanges and result.exchanges[-1].note == "sent":
             sent = result.exchanges[-1]
-            result.exchanges[-1] = Exchange(self.clock(), sent.method, exc.status, None, str(exc)[:120])
+            unsent = isinstance(exc, Retryable) and not exc.sent  # no connection: the target never saw it
+            note = (NOT_SENT if unsent else "") + str(exc)
+            result.exchanges[-1] = Exchange(self.clock(), sent.method, exc.status, None, note[:120])

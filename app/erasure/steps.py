@@ -253,7 +253,11 @@ def claim_due(conn: Connection, now: datetime, capacity: dict[int, int], exclude
     return claimed
 
 
-_LAST_EXCHANGE = select(_X.c.method, _X.c.status).where(_X.c.step_id == bindparam("sid")).order_by(_X.c.id.desc())
+# An exchange's note when the request never left (no connection): it cannot have deleted anything.
+NOT_SENT = "not sent: "
+_LAST_EXCHANGE = (
+    select(_X.c.method, _X.c.status, _X.c.note).where(_X.c.step_id == bindparam("sid")).order_by(_X.c.id.desc())
+)
 
 
 def _delete_unconfirmed(conn: Connection, row: Any) -> bool:
@@ -262,11 +266,15 @@ def _delete_unconfirmed(conn: Connection, row: Any) -> bool:
     if row.state == State.IN_PROGRESS.value:  # leased by a worker that died: what it sent was never recorded
         return True
     last = conn.execute(_LAST_EXCHANGE.limit(1), {"sid": row.id}).first()
-    # Only a DELETE refused with a 4xx (429 included: not processed) is known not to have deleted. After anything
-    # else the earlier DELETE's outcome is unknown: no answer, a 5xx (a gateway may time out after the deletion),
-    # a failed read first, no exchange at all.
-    if last is None or last.method != "DELETE" or last.status is None:
+    # Only a DELETE refused with a 4xx (429 included: not processed), or one that never left (no connection), is
+    # known not to have deleted. After anything else the earlier DELETE's outcome is unknown: no answer, a 5xx (a
+    # gateway may time out after the deletion), a failed read first, no exchange at all. Reading first after a
+    # refused connection made a target that came back without the account "erased (verified)", with a reason
+    # calling the DELETE's outcome unknown, though no DELETE had ever reached it.
+    if last is None or last.method != "DELETE":
         return True
+    if last.status is None:
+        return not str(last.note or "").startswith(NOT_SENT)
     return bool(last.status >= 500)
 
 

@@ -31,9 +31,14 @@ class TargetError(Exception):
 
 
 class Retryable(TargetError):
-    def __init__(self, message: str, status: int | None = None, retry_after: float | None = None) -> None:
+    def __init__(
+        self, message: str, status: int | None = None, retry_after: float | None = None, *, sent: bool = True
+    ) -> None:
         super().__init__(message, status)
         self.retry_after = retry_after
+        # False: no connection was made (refused, unreachable, TLS handshake failed), so the request cannot have
+        # changed anything at the target. An erasure retry then need not read first: nothing may have deleted.
+        self.sent = sent
 
 
 class Rejected(TargetError):
@@ -98,7 +103,7 @@ class TargetClient:
                 asyncio.open_connection(parts.hostname, parts.port or 443, ssl=context), timeout=5.0
             )
         except (OSError, TimeoutError) as exc:
-            raise Retryable(f"TLS connection failed ({type(exc).__name__})") from exc
+            raise Retryable(f"TLS connection failed ({type(exc).__name__})", sent=False) from exc
         der = writer.get_extra_info("ssl_object").getpeercert(binary_form=True)
         writer.close()
         if hashlib.sha256(der or b"").hexdigest() != self.config.pinned_sha256.replace(":", "").lower():
@@ -142,9 +147,10 @@ class TargetClient:
         try:
             response = await self._http.request(method, path, json=body, params=params or None, headers=headers)
         except httpx.TimeoutException as exc:
-            raise Retryable(f"{method} timed out") from exc
+            raise Retryable(f"{method} timed out", sent=not isinstance(exc, httpx.ConnectTimeout)) from exc
         except httpx.HTTPError as exc:
-            raise Retryable(f"{method} failed: {type(exc).__name__}") from exc
+            sent = not isinstance(exc, httpx.ConnectError)  # raised only while connecting: nothing was sent
+            raise Retryable(f"{method} failed: {type(exc).__name__}", sent=sent) from exc
         self._check_pin(response)
         status = response.status_code
         digest = hashlib.sha256(response.content).hexdigest()

@@ -1,0 +1,112 @@
+"""A fault-injecting reverse proxy on loopback in front of a real SCIM target (scim2-server): what real downstream
+applications do to a client. It forwards every request unless told otherwise, and can
+
+- answer scripted errors instead of forwarding (``fail``: 500, 503 with Retry-After, 429, 401…),
+- add attributes to every User it returns (``extra``: an application holding more than it was sent),
+- stop and start again on the same port (``stop``/``start``: connection refused meanwhile).
+
+It records each request's method and path (``log``); it never prints what it forwards."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from tests.targets.conftest import free_port
+
+_HOP = {"host", "content-length", "transfer-encoding", "connection", "content-encoding"}
+_ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
+
+
+@dataclass
+class Fault:
+    method: str | None  # None: any method
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+    scim_type: str | None = None
+
+
+class FaultProxy:
+    def __init__(self, upstream: str, port: int | None = None) -> None:
+        self.upstream = upstream.rstrip("/")
+        self.port = port or free_port()
+        self.faults: deque[Fault] = deque()  # answered in order, each once, to the first request it matches
+        self.extra: dict[str, Any] = {}  # merged into every User the target returns
+        self.log: list[tuple[str, str]] = []
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        """The SCIM base URL (…/v2) through the proxy."""
+        return f"http://127.0.0.1:{self.port}/v2"
+
+    def fail(self, method: str | None, status: int, times: int = 1, **options: Any) -> None:
+        self.faults.extend(Fault(method, status, **options) for _ in range(times))
+
+    def count(self, method: str) -> int:
+        return sum(1 for m, _ in self.log if m == method)
+
+    def start(self) -> FaultProxy:
+        methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+        app = Starlette(routes=[Route("/{path:path}", self._forward, methods=methods)])
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error", lifespan="off")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        """Close the port: requests are refused until ``start``."""
+        if self._server is not None and self._thread is not None:
+            self._server.should_exit = True
+            self._thread.join(5)
+        self._server = self._thread = None
+
+    def _scripted(self, method: str) -> Response | None:
+        if not self.faults or self.faults[0].method not in (None, method):
+            return None
+        fault = self.faults.popleft()
+        body: dict[str, Any] = {"schemas": [_ERROR], "status": str(fault.status)}
+        if fault.scim_type:
+            body["scimType"] = fault.scim_type
+        return Response(json.dumps(body), fault.status, headers=fault.headers, media_type="application/scim+json")
+
+    async def _forward(self, request: Request) -> Response:
+        self.log.append((request.method, request.url.path))
+        scripted = self._scripted(request.method)
+        if scripted is not None:
+            return scripted
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP}
+        url = f"{self.upstream}/{request.path_params['path']}"
+        async with httpx.AsyncClient(timeout=10) as http:
+            answer = await http.request(
+                request.method, url, params=request.query_params, headers=headers, content=await request.body()
+            )
+        content = self._with_extra(answer) if self.extra and request.method == "GET" else answer.content
+        kept = {k: v for k, v in answer.headers.items() if k.lower() not in _HOP}
+        return Response(content, answer.status_code, headers=kept)
+
+    def _with_extra(self, answer: httpx.Response) -> bytes:
+        if answer.status_code != 200:
+            return answer.content
+        body = answer.json()
+        resources = body.get("Resources") if "Resources" in body else [body]
+        for resource in resources or []:
+            if "userName" in resource:
+                resource.update(json.loads(json.dumps(self.extra)))
+        return json.dumps(body).encode()
