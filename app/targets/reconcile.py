@@ -196,13 +196,31 @@ def _compare_page(expected: _Expected, page: list[dict[str, Any]], drift: Drift,
             drift.unknown_at_target.append(seen.ours.pop(resource_id))
             expected.wanted.discard(resource_id)  # not missing either: nobody to hold any more
             continue
-        wanted = expected.mapping.payload("User", document)
-        differing = [k for k in wanted if k != "schemas" and _normalise(wanted[k]) != _normalise(actual.get(k))]
-        beyond = sorted(k for k in actual if k not in _IGNORED and k not in wanted)
+        differing, beyond = _differences(expected.mapping.payload("User", document), actual)
         if differing:
             drift.differing[resource_id] = sorted(differing)
         if beyond:
             drift.beyond_mapping[resource_id] = beyond
+
+
+def _differences(wanted: dict[str, Any], actual: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """(attributes that differ from what was sent, attributes held beyond the mapping) of one account.
+
+    A complex attribute the recipient receives part of is compared sub-attribute by sub-attribute: a middle name
+    held under ``name`` by a recipient of given and family names is data it must not hold (beyond the mapping,
+    ``name.middleName``), not a difference in ``name`` that pushing again would seem to settle."""
+    differing, beyond = [], [k for k in actual if k not in _IGNORED and k not in wanted]
+    for key, sent in wanted.items():
+        if key == "schemas":
+            continue
+        held = actual.get(key)
+        if isinstance(sent, dict) and isinstance(held, dict):
+            joint = ":" if key.startswith("urn:") else "."  # an extension's attributes are named urn:…:name
+            beyond.extend(f"{key}{joint}{sub}" for sub in held if sub not in sent)
+            held = {sub: held.get(sub) for sub in sent}
+        if _normalise(sent) != _normalise(held):
+            differing.append(key)
+    return sorted(differing), sorted(beyond)
 
 
 def reconcile(vault: Vault, policy: PolicyInForce, name: str, repair: bool = False) -> Drift:

@@ -2,7 +2,8 @@
 applications do to a client. It forwards every request unless told otherwise, and can
 
 - answer scripted errors instead of forwarding (``fail``: 500, 503 with Retry-After, 429, 401…),
-- add attributes to every User it returns (``extra``: an application holding more than it was sent),
+- add attributes to every User it returns (``extra``, sub-attributes merged into complex ones: an application
+  holding more than it was sent),
 - stop and start again on the same port (``stop``/``start``: connection refused meanwhile).
 
 It records each request's method and path (``log``); it never prints what it forwards."""
@@ -108,5 +109,14 @@ class FaultProxy:
         resources = body.get("Resources") if "Resources" in body else [body]
         for resource in resources or []:
             if "userName" in resource:
-                resource.update(json.loads(json.dumps(self.extra)))
+                _merge(resource, json.loads(json.dumps(self.extra)))
         return json.dumps(body).encode()
+
+
+def _merge(resource: dict[str, Any], extra: dict[str, Any]) -> None:
+    """Add ``extra`` to a resource, sub-attributes into the complex attributes it already holds."""
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(resource.get(key), dict):
+            _merge(resource[key], value)
+        else:
+            resource[key] = value
