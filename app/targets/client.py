@@ -150,7 +150,7 @@ class TargetClient:
             raise Retryable(f"{method} timed out", sent=not isinstance(exc, httpx.ConnectTimeout)) from exc
         except httpx.HTTPError as exc:
             sent = not isinstance(exc, httpx.ConnectError)  # raised only while connecting: nothing was sent
-            raise Retryable(f"{method} failed: {type(exc).__name__}", sent=sent) from exc
+            raise Retryable(f"{method} failed: {_failure(exc)}", sent=sent) from exc
         self._check_pin(response)
         status = response.status_code
         digest = hashlib.sha256(response.content).hexdigest()
@@ -198,6 +198,18 @@ class TargetClient:
         config = await self.request("GET", "/ServiceProviderConfig")
         schemas = await self.request("GET", "/Schemas")
         return {"config": config.body or {}, "schemas": (schemas.body or {}).get("Resources") or []}
+
+
+def _failure(exc: BaseException) -> str:
+    """Why a request failed, in words an operator can act on: a certificate the target presented that is not
+    trusted (another certificate, a name it is not valid for, expired) said so, not "ConnectError" — which the
+    Targets page and ``target test`` showed as "Cannot reach", sending the operator after the network."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return f"the target's TLS certificate is not trusted ({str(cause.verify_message)[:80]})"
+        cause = cause.__cause__ or cause.__context__
+    return type(exc).__name__
 
 
 def _scim_type(response: httpx.Response) -> str | None:

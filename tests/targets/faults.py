@@ -4,17 +4,20 @@ applications do to a client. It forwards every request unless told otherwise, an
 - answer scripted errors instead of forwarding (``fail``: 500, 503 with Retry-After, 429, 401…),
 - add attributes to every User it returns (``extra``, sub-attributes merged into complex ones: an application
   holding more than it was sent),
+- answer late, after the target carried the request out (``slow``: longer than the client waits),
 - stop and start again on the same port (``stop``/``start``: connection refused meanwhile).
 
 It records each request's method and path (``log``); it never prints what it forwards."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -39,11 +42,13 @@ class Fault:
 
 
 class FaultProxy:
-    def __init__(self, upstream: str, port: int | None = None) -> None:
+    def __init__(self, upstream: str, port: int | None = None, tls: tuple[Path, Path] | None = None) -> None:
         self.upstream = upstream.rstrip("/")
         self.port = port or free_port()
+        self.tls = tls  # (certificate, key): served over HTTPS
         self.faults: deque[Fault] = deque()  # answered in order, each once, to the first request it matches
         self.extra: dict[str, Any] = {}  # merged into every User the target returns
+        self.slow: dict[str, float] = {}  # method -> seconds its answer waits (carried out at the target first)
         self.log: list[tuple[str, str]] = []
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -51,7 +56,7 @@ class FaultProxy:
     @property
     def base_url(self) -> str:
         """The SCIM base URL (…/v2) through the proxy."""
-        return f"http://127.0.0.1:{self.port}/v2"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}/v2"
 
     def fail(self, method: str | None, status: int, times: int = 1, **options: Any) -> None:
         self.faults.extend(Fault(method, status, **options) for _ in range(times))
@@ -62,7 +67,9 @@ class FaultProxy:
     def start(self) -> FaultProxy:
         methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
         app = Starlette(routes=[Route("/{path:path}", self._forward, methods=methods)])
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error", lifespan="off")
+        certificate, key = self.tls or (None, None)
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error", lifespan="off",
+                                ssl_certfile=certificate, ssl_keyfile=key)  # fmt: skip
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)
         self._thread.start()
@@ -98,6 +105,7 @@ class FaultProxy:
             answer = await http.request(
                 request.method, url, params=request.query_params, headers=headers, content=await request.body()
             )
+        await asyncio.sleep(self.slow.get(request.method, 0.0))
         content = self._with_extra(answer) if self.extra and request.method == "GET" else answer.content
         kept = {k: v for k, v in answer.headers.items() if k.lower() not in _HOP}
         return Response(content, answer.status_code, headers=kept)
