@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from app.services import targets as target_service
+from app.store.vault import Vault
 from app.targets.reconcile import reconcile
 from app.targets.status import TargetHealth, health
 from tests.erasure.support import person
@@ -22,10 +23,10 @@ def _health(p: Provisioning) -> TargetHealth:
 
 
 def test_a_new_token_and_a_repair_clear_the_failures(
-    vault: object, scim_targets: Callable[[int], list[ScimTarget]]
+    vault: Vault, scim_targets: Callable[[int], list[ScimTarget]]
 ) -> None:
     (app1,) = scim_targets(1)
-    p = provisioning(vault, [app1])  # type: ignore[arg-type]
+    p = provisioning(vault, [app1])
     try:
         target_service.change(p.vault, "app1", secret="revoked-token")
         for n in range(2):

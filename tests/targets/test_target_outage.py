@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from app.store.vault import Vault
 from app.targets.status import TargetHealth, health
 from tests.erasure.support import person
 from tests.targets.conftest import ScimTarget, wait_until
@@ -19,10 +20,10 @@ def _health(p: Provisioning) -> TargetHealth:
 
 
 def test_an_error_behind_the_target_is_not_its_last_error(
-    vault: object, scim_targets: Callable[[int], list[ScimTarget]]
+    vault: Vault, scim_targets: Callable[[int], list[ScimTarget]]
 ) -> None:
     (app1,) = scim_targets(1)
-    p = provisioning(vault, [app1])  # type: ignore[arg-type]
+    p = provisioning(vault, [app1])
     try:
         app1.stop()
         p.service.create("User", person("outage-1@example.test"))
