@@ -9,6 +9,7 @@ from pathlib import Path
 import platformdirs
 
 from app import APP_NAME
+from app.core.errors import ConfigError
 
 DATA_DIR_ENV = "CUSTOS_DATA_DIR"
 
@@ -17,11 +18,17 @@ def data_dir(override: str | os.PathLike[str] | None = None) -> Path:
     """The folder holding the vault, the TLS material and nothing else.
 
     Precedence: explicit ``--data-dir``, then ``CUSTOS_DATA_DIR``, then the platform's user data folder.
-    Created with mode 0700 so that other local users cannot even list it.
+    Created with mode 0700 so that other local users cannot even list it. A place that cannot be a folder (a file
+    is there, no permission, a read-only disk) is a ConfigError naming the place: the operator chose it, and a
+    command must say so in one line rather than end in a traceback.
     """
     chosen = override or os.environ.get(DATA_DIR_ENV) or platformdirs.user_data_dir(APP_NAME, appauthor=False)
     path = Path(chosen).expanduser().resolve()
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        reason = "a file is in its place" if isinstance(exc, FileExistsError) else exc.strerror or type(exc).__name__
+        raise ConfigError(f"The data folder {path} cannot be used: {reason}.") from None
     return path
 
 
