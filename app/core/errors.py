@@ -47,12 +47,14 @@ class VaultCorrupt(VaultError):
     """The passphrase is right but pages of the file fail SQLCipher's authentication, or SQLite finds the file
     malformed: a damaged file (disk, copy, tampering), never to be mistaken for a wrong passphrase."""
 
-    def __init__(self, path: object, detail: str = "", stopped: bool = False) -> None:
+    def __init__(self, path: object, detail: str = "", stopped: bool = False, key_checked: bool = True) -> None:
         what = f" ({detail})" if detail else ""
         # ``stopped``: met while a command worked on the open vault; its unfinished transaction was rolled back.
         then = "the command stopped there" if stopped else "nothing was changed"
+        # ``key_checked``: False when too little of the file is left to try the passphrase on (no whole page).
+        key = "The passphrase is right" if key_checked else "The passphrase could not be tried on it"
         super().__init__(
-            f"The vault {path} is damaged{what}. The passphrase is right; {then}. "
+            f"The vault {path} is damaged{what}. {key}; {then}. "
             "See what is damaged with 'custos vault check', then restore your latest backup with "
             "'custos vault restore BACKUP' (erasures made since are replayed from the erasure ledger)."
         )

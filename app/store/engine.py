@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import QueuePool
 
-from app.core.errors import WeakCipherSettings, WrongPassphrase
+from app.core.errors import VaultCorrupt, VaultError, WeakCipherSettings, WrongPassphrase
 
 KDF_ITERATIONS = 256_000  # SQLCipher 4 default; the floor the issue sets
 SALT_BYTES = 16
@@ -33,7 +33,10 @@ SINGLE_STATEMENT_READS_OPTION = "custos_single_statement_reads"
 WRITE_OPTION = "custos_write"  # execution option that makes a transaction BEGIN IMMEDIATE
 
 DatabaseError = sqlcipher.DatabaseError
+SQLITE_PERM = 3
+SQLITE_READONLY = 8
 SQLITE_CORRUPT = 11
+SQLITE_CANTOPEN = 14
 SQLITE_NOTADB = 26
 _DAMAGE_TEXTS = ("database disk image is malformed", "file is not a database")  # SQLite's own wording
 
@@ -45,6 +48,24 @@ def is_damage(exc: BaseException) -> bool:
     if isinstance(code, int) and code & 0xFF in (SQLITE_CORRUPT, SQLITE_NOTADB):
         return True
     return isinstance(exc, sqlcipher.DatabaseError) and any(text in str(exc) for text in _DAMAGE_TEXTS)
+
+
+def is_unwritable(exc: BaseException) -> bool:
+    """Whether a DB-API error (or a SQLAlchemy one wrapping it) says SQLite may not write: SQLITE_READONLY,
+    SQLITE_CANTOPEN or SQLITE_PERM (a read-only disk or folder, a file without write permission)."""
+    code = getattr(getattr(exc, "orig", None) or exc, "sqlite_errorcode", None)
+    return isinstance(code, int) and code & 0xFF in (SQLITE_PERM, SQLITE_READONLY, SQLITE_CANTOPEN)
+
+
+def not_writable(path: Path, exc: BaseException) -> VaultError:
+    """The error for a vault SQLite cannot open for writing. Not the key and not damage: called either, the operator
+    was sent to restore a backup over a good vault, or to retry a passphrase that was right."""
+    found = getattr(exc, "orig", None) or exc
+    reason = getattr(found, "sqlite_errorname", None) or type(found).__name__
+    return VaultError(
+        f"The vault {path} cannot be opened for writing ({reason}): check that it and its folder are writable and "
+        "not on a read-only disk. Nothing was changed."
+    )
 
 
 @dataclass(frozen=True)
@@ -74,10 +95,12 @@ def derive_raw_key(passphrase: str, salt: bytes, iterations: int = KDF_ITERATION
 
 
 def read_salt(path: Path) -> bytes:
+    """The salt SQLCipher keeps in the file's first bytes. A file too short to hold one (emptied or cut by a full
+    disk or a broken copy) is damaged, not locked with another passphrase: no passphrase could open it."""
     with open(path, "rb") as handle:
         salt = handle.read(SALT_BYTES)
     if len(salt) != SALT_BYTES:
-        raise WrongPassphrase()
+        raise VaultCorrupt(path, f"it is {len(salt)} bytes long, too short to be a vault", key_checked=False)
     return salt
 
 
@@ -122,7 +145,9 @@ def connect_raw(path: Path, raw_key: bytes, salt: bytes) -> Any:
         connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except DatabaseError as exc:
         connection.close()
-        raise WrongPassphrase() from exc
+        if is_damage(exc):
+            raise WrongPassphrase() from exc
+        raise not_writable(path, exc) from None
     _apply_session_pragmas(connection)
     return connection
 

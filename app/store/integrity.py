@@ -123,7 +123,7 @@ def probe_key(path: Path, raw_key: bytes, salt: bytes) -> None:
     if report is not None and report.wrong_key:
         raise WrongPassphrase()
     if report is not None and (report.failed_pages or report.other):
-        raise VaultCorrupt(path, describe(report))
+        raise VaultCorrupt(path, describe(report), key_checked=report.pages > 0)  # no whole page: nothing to try
     log = damaged_wal(path)  # the key is right: before SQLite opens (and so truncates) a damaged WAL
     if log is not None:
         raise VaultCorrupt(path, describe_wal(log))
@@ -183,6 +183,12 @@ def check(path: Path, raw_key: bytes, salt: bytes) -> CheckReport:
             lines = [line for row in rows for line in str(row[0]).splitlines()]  # a row may hold several lines
             findings = [line for line in lines if line not in ("ok", "*** in database main ***")]
         except sqlcipher.DatabaseError as exc:  # page 1 or the schema cannot be read at all
+            if not is_damage(exc):  # not the file's fault (a read-only folder: no -shm for the WAL): no verdict
+                reason = getattr(exc, "sqlite_errorname", None) or type(exc).__name__
+                raise VaultError(
+                    f"The vault {path} could not be checked here ({reason}): SQLite needs to write its index files "
+                    "beside it. Copy the vault to a writable folder and check the copy."
+                ) from None
             ran = False
             findings = [f"SQLite could not read the schema ({getattr(exc, 'sqlite_errorname', 'error')})"]
     finally:

@@ -131,6 +131,8 @@ class Vault:
                 vault.close()
             if isinstance(exc, WrongPassphrase) or integrity.is_corruption(exc):
                 raise VaultCorrupt(path, integrity.damage_summary(path, raw_key, salt)) from None
+            if sqlcipher_engine.is_unwritable(exc):
+                raise sqlcipher_engine.not_writable(path, exc) from None
             raise
         vault.fix_permissions()
         log.info("vault unlocked")
