@@ -16,6 +16,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING
 
 from app import __version__
+from app.commands.common import port_number, whole_number
 from app.core.errors import CustosError
 from app.core.paths import data_dir
 
@@ -53,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="run the SCIM server headless")
     serve.add_argument("--host", help="address to listen on (default: endpoint.toml from `init`, else 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="0 picks a free port (default: endpoint.toml, else 8443)")
+    serve.add_argument("--port", type=port_number, help="0 picks a free port (default: endpoint.toml, else 8443)")
     serve.add_argument("--tls-cert", help="PEM certificate (default: a self-signed one in the data folder)")
     serve.add_argument("--tls-key", help="PEM private key matching --tls-cert")
     serve.add_argument("--no-tls", action="store_true", help="plain HTTP; only allowed on a loopback address")
@@ -66,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     token_commands = token.add_subparsers(dest="token_command", required=True)
     create = token_commands.add_parser("create", help="create a token and print it once")
     create.add_argument("--name", required=True)
-    create.add_argument("--expires-days", type=int, default=None)
+    create.add_argument("--expires-days", type=whole_number, default=None)
     _add_data_dir(create)
     listing = token_commands.add_parser("list", help="list tokens (never their secrets)")
     _add_data_dir(listing)

@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from app.commands.common import open_vault
+from app.commands.common import open_vault, whole_number
 from app.core.errors import ConfigError
 
 # Modules that add sub-commands to ``audit`` by calling add_subcommand() at import; missing ones are skipped.
@@ -134,8 +134,10 @@ def _configure_export(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--from", dest="start", type=_moment, help="first moment included (ISO 8601, UTC default)")
     parser.add_argument("--to", dest="end", type=_moment, help="first moment excluded (ISO 8601, UTC default)")
     parser.add_argument("--out", required=True, help="the bundle file to write (a ZIP)")
-    parser.add_argument("--first-seq", type=int, help="first entry included, by sequence number (with --last-seq)")
-    parser.add_argument("--last-seq", type=int, help="last entry included, by sequence number (with --first-seq)")
+    first = "first entry included, by sequence number (with --last-seq)"
+    parser.add_argument("--first-seq", type=whole_number, help=first)
+    last = "last entry included, by sequence number (with --first-seq)"
+    parser.add_argument("--last-seq", type=whole_number, help=last)
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -247,7 +249,7 @@ add_subcommand(
 
 # -- tail ------------------------------------------------------------------------------------------------
 def _configure_tail(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-n", type=int, default=20, help="how many of the newest events (default 20)")
+    parser.add_argument("-n", type=whole_number, default=20, help="how many of the newest events (default 20)")
 
 
 def _tail(args: argparse.Namespace) -> int:

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from app.commands.common import open_vault, operator_name
+from app.commands.common import open_vault, operator_name, whole_number
 from app.core.errors import ConfigError
 from app.core.utc import utc_text
 
@@ -115,7 +115,7 @@ def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], No
     def command(name: str, help_text: str, with_id: bool = True) -> argparse.ArgumentParser:
         parser = sub.add_parser(name, help=help_text)
         if with_id:
-            parser.add_argument("id", type=int)
+            parser.add_argument("id", type=whole_number)
         parser.add_argument("--operator", help="who acts, for the register and the audit trail (default: login)")
         add_data_dir(parser)
         return parser
@@ -141,7 +141,9 @@ def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], No
     notify.add_argument("--summary", default="")
     notify.add_argument("--delay-reason", help="reasons for the delay (Art. 33(1)); required past 72 hours")
     notify.add_argument("--follow-up", action="store_true")
-    notify.add_argument("--correct", type=int, metavar="N", help="correct the time of notification N (see show)")
+    notify.add_argument(
+        "--correct", type=whole_number, metavar="N", help="correct the time of notification N (see show)"
+    )
     notify.add_argument("--reason", help="why the notification's time is corrected (with --correct)")
     inform = command("inform", "record that the data subjects were informed (Art. 34); again: a correction")
     _time_option(inform, "--at", "when the data subjects were informed (default now)")
@@ -153,8 +155,8 @@ def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], No
     for name in ("title", "description", "nature", "dpo-contact", "consequences", "measures"):
         update.add_argument(f"--{name}")
     update.add_argument("--categories", help="comma-separated data categories")
-    update.add_argument("--subjects", type=int, help="approximate number of data subjects")
-    update.add_argument("--records", type=int, help="approximate number of records")
+    update.add_argument("--subjects", type=whole_number, help="approximate number of data subjects")
+    update.add_argument("--records", type=whole_number, help="approximate number of records")
     for name in ("occurred-from", "occurred-to", "detected", "processor-notified", "investigation", "contained"):
         _time_option(update, f"--{name}")
     update.add_argument("--reason", help="required when correcting a time already recorded")

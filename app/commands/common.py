@@ -18,6 +18,35 @@ if TYPE_CHECKING:
     from app.store.vault import Vault
 
 
+INTEGER_MAX = 2**63 - 1  # the largest whole number SQLite's INTEGER holds
+PORT_MAX = 65535
+
+
+def _whole(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+
+
+def whole_number(text: str) -> int:
+    """argparse type for ids, sequence numbers and counts: an int that fits SQLite's INTEGER. A larger one reached
+    the store and ended the command in an OverflowError traceback; now argparse refuses it (exit 2, one line)."""
+    number = _whole(text)
+    if not -INTEGER_MAX - 1 <= number <= INTEGER_MAX:
+        raise argparse.ArgumentTypeError(f"{text} is too large a number")
+    return number
+
+
+def port_number(text: str) -> int:
+    """argparse type for a TCP port, 0 to 65535 (0: pick a free one where the option says so). Out of range, the
+    socket layer raised OverflowError after the vault was opened."""
+    number = _whole(text)
+    if not 0 <= number <= PORT_MAX:
+        raise argparse.ArgumentTypeError(f"a port is 0 to {PORT_MAX}, not {text}")
+    return number
+
+
 def open_vault(args: argparse.Namespace) -> Vault:
     """Unlock the vault (CUSTOS_PASSPHRASE or the terminal); on first run create it.
 

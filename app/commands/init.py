@@ -16,7 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from app.commands.common import operator_name
+from app.commands.common import operator_name, port_number, whole_number
 from app.core.errors import ConfigError
 from app.core.passphrase import PASSPHRASE_ENV, read_passphrase
 from app.core.paths import data_dir
@@ -31,7 +31,7 @@ def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], No
         "init", help="first run without the app: vault, certificate, endpoint address, policy, first token"
     )
     init.add_argument("--host", default=DEFAULT_HOST, help="address to listen on (0.0.0.0: every interface)")
-    init.add_argument("--port", type=int, default=DEFAULT_PORT)
+    init.add_argument("--port", type=port_number, default=DEFAULT_PORT)
     init.add_argument("--public-host", help="the DNS name IdPs use to reach this machine (needed with 0.0.0.0)")
     init.add_argument("--tls-cert", help="your PEM certificate (copied into the data folder)")
     init.add_argument("--tls-key", help="its unencrypted PEM key")
@@ -40,7 +40,7 @@ def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], No
     )
     init.add_argument("--policy", help="a policy file (TOML) instead of the shipped default")
     init.add_argument("--token-name", help="name the first token after its IdP (default: Identity provider)")
-    init.add_argument("--token-expires-days", type=int, default=None)
+    init.add_argument("--token-expires-days", type=whole_number, default=None)
     init.add_argument("--operator")
     add_data_dir(init)
 

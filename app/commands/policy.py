@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from app.commands.common import confirm, open_vault, operator_name
+from app.commands.common import confirm, open_vault, operator_name, whole_number
 from app.core.errors import ConfigError
 
 
@@ -33,11 +33,11 @@ def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], No
     history = sub.add_parser("history", help="list every applied version")
     add_data_dir(history)
     diff = sub.add_parser("diff", help="compare two applied versions")
-    diff.add_argument("a", type=int)
-    diff.add_argument("b", type=int)
+    diff.add_argument("a", type=whole_number)
+    diff.add_argument("b", type=whole_number)
     add_data_dir(diff)
     show = sub.add_parser("show", help="print an applied version's text (default: the one in force)")
-    show.add_argument("version", type=int, nargs="?")
+    show.add_argument("version", type=whole_number, nargs="?")
     add_data_dir(show)
 
 

@@ -50,6 +50,7 @@ EDITABLE = frozenset(
     }
 )  # fmt: skip
 _LISTS = ("categories", "subject_categories", "breach_types")  # stored as JSON
+MAX_COUNT = 2**63 - 1  # SQLite's INTEGER
 
 
 class IncidentError(ConfigError):
@@ -102,6 +103,15 @@ class IncidentView:
         if self.first_notified:
             return "notified"
         return "open" if self.fields["aware_at"] else "candidate"
+
+
+def _check_counts(values: dict[str, Any]) -> None:
+    """The approximate numbers of subjects and records are counts: a negative one went into the register and the
+    authority's draft as given ('approx_subjects: -5'), one past SQLite's INTEGER ended in an OverflowError."""
+    for name in ("approx_subjects", "approx_records"):
+        number = values.get(name)
+        if number is not None and not 0 <= number <= MAX_COUNT:
+            raise IncidentError(f"The approximate number of {name.removeprefix('approx_')} is from 0 to {MAX_COUNT:,}.")
 
 
 def utc_now() -> datetime:
@@ -289,6 +299,7 @@ class IncidentRegister:
         unknown = set(values) - EDITABLE
         if unknown:
             raise IncidentError(f"These cannot be edited here: {', '.join(sorted(unknown))}.")
+        _check_counts(values)
         for name in EDITABLE_TIMES:
             if name in values:
                 values[name] = self._moment(values[name], name.replace("_", " "))

@@ -25,6 +25,7 @@ from app.store.vault import Vault
 TOKEN_PREFIX = "cst_"  # lets secret scanners recognise a leaked Custos token
 TOKEN_BYTES = 32
 MAX_NAME_LENGTH = 128
+MAX_LIFETIME_DAYS = 36_500  # a hundred years: "never" is saying no --expires-days
 # How stale a process's view of the tokens may be. The CLI, the desktop app and `serve` each hold the vault open
 # with their own TokenStore; a revocation (or a new token, or a changed expiry) made by one must bite in the
 # others without a restart. Re-reading the few token rows once a second is cheaper than one request's commit.
@@ -108,6 +109,8 @@ class TokenStore:
         name = check_token_name(name)
         if expires_in_days is not None and expires_in_days <= 0:
             raise ConfigError("A token's lifetime must be a positive number of days.")
+        if expires_in_days is not None and expires_in_days > MAX_LIFETIME_DAYS:  # past year 9999: OverflowError
+            raise ConfigError(f"A token's lifetime is at most {MAX_LIFETIME_DAYS} days; leave it out for no expiry.")
         secret = TOKEN_PREFIX + secrets.token_urlsafe(TOKEN_BYTES)
         now = datetime.now(UTC)
         row = ApiToken(

@@ -182,3 +182,20 @@ def test_an_incident_closed_without_notification_has_its_clock_stopped(vault: Va
     text = md.read_text()
     assert "OVERDUE" not in text and "left (deadline" not in text
     assert "Not applicable: closed without notification" in text
+
+
+@pytest.mark.parametrize("field", ["approx_subjects", "approx_records"])
+@pytest.mark.parametrize("number", [-5, 2**63])
+def test_an_approximate_number_is_a_count(vault: Vault, field: str, number: int) -> None:
+    """Before: -5 was recorded ('approx_subjects: -5', into the draft for the authority) and 2**63 ended in an
+    OverflowError traceback; both are refused and the register keeps what it had."""
+    register = IncidentRegister(vault)
+    incident = register.open_incident("Lost laptop", "dpo")
+    register.update(incident, "dpo", **{field: 12})
+
+    with pytest.raises(IncidentError, match="is from 0 to"):
+        register.update(incident, "dpo", **{field: number})
+
+    assert register.get(incident).fields[field] == 12
+    register.update(incident, "dpo", **{field: 0})  # none concerned is a count too
+    assert register.get(incident).fields[field] == 0
