@@ -16,7 +16,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING
 
 from app import __version__
-from app.commands.common import port_number, whole_number
+from app.commands.common import port_number, undecodable_option, whole_number
 from app.core.errors import CustosError
 from app.core.paths import data_dir
 
@@ -114,6 +114,12 @@ def _token(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    undecodable = undecodable_option(args)
+    if undecodable is not None:  # before any vault is opened or anything is written
+        named = undecodable.replace("_", "-")
+        print(f"custos: the {named} given is not valid text (bytes that are not UTF-8); nothing was done.",
+              file=sys.stderr)  # fmt: skip
+        return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     from app.commands.common import operator_name

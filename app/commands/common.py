@@ -47,6 +47,25 @@ def port_number(text: str) -> int:
     return number
 
 
+def undecodable_option(args: argparse.Namespace) -> str | None:
+    """The first option whose text is no Unicode (bytes that are not UTF-8 reach Python as lone surrogates), else
+    None. Such text cannot be stored or printed: a title or reason ended in a UnicodeEncodeError traceback deep in
+    the store. The option is named, never its value (it may be a person's name)."""
+    for name, value in vars(args).items():
+        for text in value if isinstance(value, list) else [value]:
+            if isinstance(text, str) and not _encodes(text):
+                return name
+    return None
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def open_vault(args: argparse.Namespace) -> Vault:
     """Unlock the vault (CUSTOS_PASSPHRASE or the terminal); on first run create it.
 
