@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,17 +36,47 @@ class Exported:
 
 def export(vault: Vault, fmt: str, start: int, end: int | None, out: Path, operator: str) -> Exported:
     """Entries ``start``..``end`` (the newest when None) as CEF lines or OCSF JSON lines, into an owner-only file
-    (the trail is pseudonymous, but still only for the people who run the SIEM); the export is on the trail."""
+    (the trail is pseudonymous, but still only for the people who run the SIEM); the export is on the trail.
+
+    All or nothing, as the other exports: written under a hidden name beside ``out`` and moved into place with the
+    trail entry, so a Ctrl-C, a full disk or a failed read leaves neither a half-written file nor an emptied one
+    where an earlier export was."""
     if fmt not in FORMATS:
         raise ConfigError(f"Choose a format: one of {', '.join(FORMATS)}.")
     if start < 1 or (end is not None and end < start):
         raise ConfigError("--from must be 1 or more, and --to (if given) not before --from.")
+    if out.is_dir():
+        raise ConfigError(f"Cannot write {out}: Is a directory.")
+    partial, placed = out.with_name(f".{out.name}.partial-{secrets.token_hex(4)}"), False
+    try:
+        try:
+            count, first, last, sha = _write_lines(vault, fmt, start, end, partial)
+        except OSError as exc:
+            raise ConfigError(f"Cannot write {out}: {exc.strerror or type(exc).__name__}.") from exc
+        details = {"format": fmt, "events": count, "first_seq": first, "last_seq": last, "sha256": sha}
+        with vault.write_transaction() as conn:  # an export is an operator action: on the record, never its content
+            append(conn, Event("export.siem", f"operator:{operator}", details=details))
+            try:
+                os.replace(partial, out)
+            except OSError as exc:
+                raise ConfigError(f"Cannot write {out}: {exc.strerror or type(exc).__name__}.") from exc
+            placed = True
+    except BaseException:
+        if placed:  # in place but not on the trail (the commit failed): not an export to keep
+            out.unlink(missing_ok=True)
+        raise
+    finally:
+        partial.unlink(missing_ok=True)
+    return Exported(count, first, last, sha)
+
+
+def _write_lines(
+    vault: Vault, fmt: str, start: int, end: int | None, partial: Path
+) -> tuple[int, int | None, int | None, str]:
+    """The lines into ``partial``, created owner-only and new (O_EXCL); their count, seq span and SHA-256."""
     count, first, last = 0, None, None
     digest = hashlib.sha256()
-    try:
-        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    except OSError as exc:
-        raise ConfigError(f"Cannot write {out}: {exc.strerror or type(exc).__name__}.") from exc
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with vault.read_connection() as conn, open(fd, "w", encoding="utf-8", newline="\n") as file:
         for event in read(conn, start):
             if end is not None and event.seq > end:
@@ -55,11 +86,7 @@ def export(vault: Vault, fmt: str, start: int, end: int | None, out: Path, opera
             file.write(line + "\n")
             digest.update(line.encode() + b"\n")
             count, first, last = count + 1, first or event.seq, event.seq
-    sha = digest.hexdigest()
-    details = {"format": fmt, "events": count, "first_seq": first, "last_seq": last, "sha256": sha}
-    with vault.write_transaction() as conn:  # an export is an operator action: on the record, never its content
-        append(conn, Event("export.siem", f"operator:{operator}", details=details))
-    return Exported(count, first, last, sha)
+    return count, first, last, digest.hexdigest()
 
 
 def collector(host: str, port: int, fingerprint: str | None, ca: str | None, fmt: str) -> Collector:
