@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from app.commands.common import open_vault, whole_number
+from app.commands.common import open_vault, readable_file, whole_number
 from app.core.errors import ConfigError
 
 # Modules that add sub-commands to ``audit`` by calling add_subcommand() at import; missing ones are skipped.
@@ -183,7 +183,7 @@ def _configure_verify_bundle(parser: argparse.ArgumentParser) -> None:
 def _verify_bundle(args: argparse.Namespace) -> int:
     from app.services.audit import verify_bundle
 
-    report = verify_bundle(Path(args.bundle), trusted_key_id=args.key_id)  # no vault: any machine, offline
+    report = verify_bundle(readable_file(args.bundle), trusted_key_id=args.key_id)  # no vault: any machine, offline
     _print_report(report, "Evidence bundle")
     return 0 if report.ok else 1
 
@@ -207,7 +207,7 @@ def _configure_view_bundle(parser: argparse.ArgumentParser) -> None:
 def _view_bundle(args: argparse.Namespace) -> int:
     from app.services.audit import read_bundle
 
-    contents = read_bundle(Path(args.bundle))  # a file that is not a bundle is told here, before any window
+    contents = read_bundle(readable_file(args.bundle))  # a file that is not a bundle is told here, before any window
     from app.ui.audit.bundle_window import view_bundle  # the only sub-command that imports Qt
 
     return view_bundle(contents)

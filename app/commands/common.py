@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from app.core.actor import operator_login
@@ -64,6 +65,22 @@ def _encodes(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def readable_file(name: str) -> Path:
+    """The file a command is to check or open, refused as a usage error (exit 2) when it cannot be read at all.
+
+    A verdict is about content: a mistyped path printed 'Evidence bundle BROKEN' or 'INVALID' (exit 1), which an
+    incident responder reads as tampering."""
+    path = Path(name)
+    try:
+        with path.open("rb"):
+            pass
+    except OSError as exc:
+        raise ConfigError(f"Cannot read {path}: {exc.strerror or type(exc).__name__}.") from None
+    if not path.is_file():
+        raise ConfigError(f"Cannot read {path}: not a file.")
+    return path
 
 
 def open_vault(args: argparse.Namespace) -> Vault:

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from app.commands.common import confirm, open_vault, operator_name
+from app.commands.common import confirm, open_vault, operator_name, readable_file
 from app.core.errors import ConfigError
 from app.erasure.model import DEFAULT_GROUND, GROUNDS
 
@@ -77,7 +77,8 @@ def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], No
     add_data_dir(receipt)
     verify = sub.add_parser("verify-receipt", help="check a receipt's signature offline (no vault needed)")
     verify.add_argument("file")
-    verify.add_argument("--public-key", help="the signing key (PEM, hex or base64); default: the receipt's own")
+    own = "a file holding the signing key (PEM, hex or base64); default: the receipt's own"
+    verify.add_argument("--public-key", help=own)
     add_data_dir(verify)
 
 
@@ -221,7 +222,8 @@ def _receipt(vault: Any, args: argparse.Namespace) -> int:
 def _verify(args: argparse.Namespace) -> int:
     from app.services.erasure import verify_receipt
 
-    result = verify_receipt(Path(args.file), Path(args.public_key) if args.public_key else None)
+    key = readable_file(args.public_key) if args.public_key else None
+    result = verify_receipt(readable_file(args.file), key)
     print(
         f"{'valid' if result.valid else 'INVALID'}: {result.message}", file=sys.stdout if result.valid else sys.stderr
     )
