@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from PySide6.QtCore import QSize
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -28,6 +29,8 @@ from app.ui.widgets import text_label
 from app.ui.workers import submit
 
 log = logging.getLogger(__name__)
+
+PREFERRED_WIDTH = 420
 
 
 def _remembered(vault: Vault, remember: bool) -> Vault:
@@ -70,11 +73,14 @@ class UnlockDialog(QDialog):
         tint(self.error, "error")
         self.error.hide()
         self.status = text_label()
-        self.remember = QCheckBox("Remember the key in the system keyring (unlock without typing)")
+        # A check box's text does not wrap: its long label set the dialog's width and was cut at 640 px. The short
+        # label stays on the box; the explanation below it wraps.
+        self.remember = QCheckBox("&Remember the key in the system keyring")
         self.remember.setToolTip(
             "Stores the derived vault key, never the passphrase, in the operating system's keyring. "
             "Anyone who can use your session can then open the vault."
         )
+        self.remember_note = text_label("Next time the vault opens without typing the passphrase.")
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.submit_button = self.buttons.addButton("&Unlock", QDialogButtonBox.ButtonRole.AcceptRole)
         # Cancel must never be what Enter presses (it quits the app). setDefault before the box sits in the dialog
@@ -91,10 +97,16 @@ class UnlockDialog(QDialog):
         layout.addWidget(text_label("Type the passphrase of the vault to open it."))
         layout.addLayout(form)
         layout.addWidget(self.remember)
+        layout.addWidget(self.remember_note)
         layout.addWidget(self.error)
         layout.addWidget(self.status)
         layout.addWidget(self.buttons)
-        self.setMinimumWidth(420)
+
+    def sizeHint(self) -> QSize:
+        """420 px wide where the screen allows. A fixed minimum width would override the layout's own minimum, and
+        Qt opens a dialog at most two thirds of the screen wide (426 px at 640): what did not fit was cut."""
+        hint = super().sizeHint()
+        return hint.expandedTo(QSize(PREFERRED_WIDTH, 0))
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
