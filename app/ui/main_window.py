@@ -7,13 +7,14 @@ from collections.abc import Callable
 from datetime import datetime
 from functools import partial
 
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import QEvent, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
     QDialog,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
@@ -23,6 +24,7 @@ from PySide6.QtWidgets import (
     QMenu,
     QMessageBox,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QStackedWidget,
     QTableWidget,
@@ -81,6 +83,52 @@ log = logging.getLogger(__name__)
 
 STATUS_REFRESH_MS = 1000
 MINIMUM_SIZE = QSize(640, 480)  # below this the tables show no row; at 640×480 every page stays usable
+OPENING_SIZE = QSize(1100, 750)
+
+
+def opening_size(available: QSize) -> QSize:
+    """The first size, within the screen: on a 640×480 screen the window opened 1100×750, its right and lower
+    parts (tabs, status bar) off-screen."""
+    return OPENING_SIZE.boundedTo(available).expandedTo(MINIMUM_SIZE)
+
+
+def scrolled(widget: QWidget) -> QScrollArea:
+    """The window's content in a scroll area that shows bars only below its minimum size. MINIMUM_SIZE is set by
+    hand, so it overrode the layout's larger minimum (695×514 with the endpoint panel open) and at 640×480 the
+    pages squeezed their tables to no row and cut their buttons; now they keep their room and the window scrolls."""
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setWidget(_MinimumHost(widget))
+    return area
+
+
+class _MinimumHost(QWidget):
+    """Holds the content for the scroll area without its height-for-width: through a layout, a page's
+    height-for-width (wrapping text) made the area size the content to its preferred height, so the window
+    scrolled at every size. The content fills the viewport and scrolls only below its minimum size."""
+
+    def __init__(self, child: QWidget) -> None:
+        super().__init__()
+        self.child = child
+        child.setParent(self)
+
+    def minimumSizeHint(self) -> QSize:
+        return self.child.minimumSizeHint().expandedTo(self.child.minimumSize())
+
+    def sizeHint(self) -> QSize:
+        return self.child.sizeHint()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.child.setGeometry(self.rect())
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.LayoutRequest:  # the content's minimum changed (e.g. the panel folded)
+            self.updateGeometry()
+        return super().event(event)
+
+
 Confirm = Callable[[QWidget, str, str], bool]
 
 
@@ -469,7 +517,7 @@ class MainWindow(QMainWindow):
         self.stack = QStackedWidget()
         self.stack.addWidget(self.content)
         self.stack.addWidget(self.lock_screen)
-        self.setCentralWidget(self.stack)
+        self.setCentralWidget(scrolled(self.stack))
         self.idle = IdleWatcher(autolock_minutes() * 60_000, self)
         self.idle.idle.connect(self.lock)
         self.screen_lock = ScreenLockListener(self.lock, self)
@@ -504,7 +552,7 @@ class MainWindow(QMainWindow):
         self.notifier.shown.connect(self._notice_without_tray)
         self.notifier.start()
         self.setMinimumSize(MINIMUM_SIZE)
-        self.resize(1100, 750)
+        self.resize(opening_size(self.screen().availableGeometry().size()))
 
     def show_alert(self, alert: object) -> None:
         """An anomaly alert: a badge on the Incidents tab and a message in the status bar (no personal data).

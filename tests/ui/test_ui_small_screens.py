@@ -12,8 +12,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QPoint, Qt, QThreadPool
-from PySide6.QtWidgets import QApplication, QComboBox, QLabel, QPushButton, QTableView, QToolButton, QWidget
+from PySide6.QtCore import QPoint, QRect, QSize, Qt, QThreadPool
+from PySide6.QtWidgets import (
+    QApplication,
+    QComboBox,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QTableView,
+    QToolButton,
+    QWidget,
+)
 from pytestqt.qtbot import QtBot
 
 from app.core.actor import current_actor
@@ -26,7 +35,7 @@ from app.setup.tls import ensure_self_signed
 from app.setup.tokens import TokenStore
 from app.store.vault import Vault
 from app.ui.incidents.view import CLOCK
-from app.ui.main_window import MainWindow
+from app.ui.main_window import MainWindow, opening_size
 from app.ui.outside_policy.view import OutsidePolicyPage
 from tests.entra_support import entra_default_user
 
@@ -171,7 +180,7 @@ from app.scim.server import ScimServer
 from app.setup.tls import ensure_self_signed
 from app.setup.tokens import TokenStore
 from app.store.vault import Vault
-from app.ui.main_window import MainWindow
+from app.ui.main_window import MainWindow, opening_size
 from app.ui.outside_policy.view import OutsidePolicyPage
 from tests.ui.test_ui_small_screens import refuse_entra_defaults
 
@@ -302,7 +311,7 @@ from app.scim.server import ScimServer
 from app.setup.tls import ensure_self_signed
 from app.setup.tokens import TokenStore
 from app.store.vault import Vault
-from app.ui.main_window import MainWindow
+from app.ui.main_window import MainWindow, opening_size
 from app.ui.outside_policy.view import OutsidePolicyPage
 from tests.ui.test_ui_small_screens import full_rows, refuse_entra_defaults, squashed
 
@@ -343,3 +352,47 @@ def test_at_200_percent_outside_the_policy_with_the_panel_open_keeps_every_contr
     assert seen["ratio"] == 2
     for size in ("640x480", "960x540"):
         assert seen[size]["squashed"] == [] and seen[size]["rows"] >= 3, seen
+
+
+# -- every page at 640×480, the endpoint panel open ---------------------------------------------------------------
+def test_at_640_by_480_every_page_gets_its_minimum_size_and_the_window_scrolls_to_the_rest(
+    window: MainWindow, qtbot: QtBot
+) -> None:
+    """Before: the window's 640×480 minimum was set by hand and overrode its layout's (695×514): the Audit trail's
+    filter row cut the Subject field off at the right, and Policy, Targets and Requests were squeezed below their
+    minimum height (tables with no row, the request's details cut)."""
+    assert not window.server_panel.collapsed
+    window.resize(640, 480)
+    settle(qtbot)
+    for index in range(window.pages.count()):
+        window.pages.setCurrentIndex(index)
+        settle(qtbot)
+        page = window.pages.widget(index)
+        minimum = page.minimumSizeHint()
+        assert page.width() >= minimum.width() and page.height() >= minimum.height(), (
+            window.pages.tabText(index), page.size().toTuple(), minimum.toTuple())  # fmt: skip
+    area = window.centralWidget()
+    assert isinstance(area, QScrollArea) and area.verticalScrollBar().maximum() > 0  # a scroll away, not cut
+    assert area.horizontalScrollBar().maximum() == 0  # every page fits 640 px wide
+
+
+def test_the_audit_filters_wrap_rather_than_cut_the_subject_field(window: MainWindow, qtbot: QtBot) -> None:
+    window.resize(640, 480)
+    window.pages.setCurrentWidget(window.audit_page)
+    settle(qtbot)
+    page = window.audit_page
+    assert page.width() < window.width()  # before: 673 px, past the window's right edge
+    subject = QRect(page.subject.mapTo(page, QPoint(0, 0)), page.subject.size())
+    assert page.rect().contains(subject), (subject.getRect(), page.rect().getRect())
+    assert page.subject.width() >= page.subject.minimumWidth()
+    window.resize(1100, 750)
+    settle(qtbot)
+    assert page.subject.parentWidget().y() == page.kind.parentWidget().y()  # wide: one line again
+
+
+def test_the_window_opens_within_a_small_screen(window: MainWindow) -> None:
+    """Before: 1100×750 whatever the screen, so on a 640×480 one the tabs and the status bar were off-screen."""
+    assert opening_size(QSize(640, 480)) == QSize(640, 480)
+    assert opening_size(QSize(1920, 1080)) == QSize(1100, 750)
+    available = window.screen().availableGeometry().size()
+    assert window.width() <= available.width() and window.height() <= available.height()

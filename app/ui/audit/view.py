@@ -34,6 +34,7 @@ from app.ui.audit.model import COLUMN_SAMPLES, HEADERS, AuditTableModel
 from app.ui.audit.timeline_dialog import TimelineExportDialog
 from app.ui.audit.verification import VerificationControl, Verifier
 from app.ui.charts import StackedBarChart
+from app.ui.flow_layout import FlowLayout
 from app.ui.table_model import size_columns
 from app.ui.times import local_time
 from app.ui.workers import submit
@@ -63,6 +64,18 @@ def _kind_prefixes(all_kinds: list[str]) -> list[str]:
     return families + all_kinds
 
 
+def _labelled(text: str, widget: QWidget) -> QWidget:
+    """A filter and its label, kept on one line together."""
+    pair = QWidget()
+    row = QHBoxLayout(pair)
+    row.setContentsMargins(0, 0, 0, 0)
+    label = QLabel(text)
+    label.setBuddy(widget)
+    row.addWidget(label)
+    row.addWidget(widget, 1)
+    return pair
+
+
 class AuditPage(QWidget):
     def __init__(self, vault: Vault, verifier: Verifier | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -90,6 +103,7 @@ class AuditPage(QWidget):
         self.subject = QLineEdit()
         self.subject.setPlaceholderText("Subject pseudonym")
         self.subject.setClearButtonEnabled(True)
+        self.subject.setMinimumWidth(self.subject.fontMetrics().horizontalAdvance("Subject pseudonym") + 40)
         for combo in (self.kind, self.actor, self.outcome, self.window_choice):
             combo.currentIndexChanged.connect(self.apply_filter)
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)  # items arrive after sizing
@@ -122,7 +136,8 @@ class AuditPage(QWidget):
         self.bundle_button.clicked.connect(self.export_bundle)
         self.bundle_dialog: BundleExportDialog | None = None
 
-        filters = QHBoxLayout()
+        self.filters = QWidget()  # wraps onto a second line in a narrow window (one line cut Subject at 640 px)
+        filters = FlowLayout(self.filters)
         for label, widget in (
             ("Type", self.kind),
             ("Actor", self.actor),
@@ -130,8 +145,7 @@ class AuditPage(QWidget):
             ("When", self.window_choice),
             ("Subject", self.subject),
         ):
-            filters.addWidget(QLabel(label))
-            filters.addWidget(widget)
+            filters.addWidget(_labelled(label, widget))
         top = QHBoxLayout()
         top.addWidget(self.verdict, 1)
         top.addWidget(self.count_label)
@@ -141,7 +155,7 @@ class AuditPage(QWidget):
         top.addWidget(self.bundle_button)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
-        layout.addLayout(filters)
+        layout.addWidget(self.filters)
         layout.addWidget(self.chart)
         layout.addWidget(self.table, 1)
         self._choices_loaded = False
