@@ -396,3 +396,29 @@ def test_the_window_opens_within_a_small_screen(window: MainWindow) -> None:
     assert opening_size(QSize(1920, 1080)) == QSize(1100, 750)
     available = window.screen().availableGeometry().size()
     assert window.width() <= available.width() and window.height() <= available.height()
+
+
+def squeezed(page: QWidget) -> list[str]:
+    """Visible boxes given less height than their layout needs: their children are drawn over one another."""
+    return [
+        f"{type(widget).__name__} {widget.size().toTuple()} < {widget.minimumSizeHint().toTuple()}"
+        for widget in page.findChildren(QWidget)
+        if widget.isVisibleTo(page)
+        and widget.layout() is not None
+        and not widget.objectName().startswith("qt_scrollarea")  # a scroll bar's own parts
+        and widget.height() < widget.minimumSizeHint().height()
+    ]
+
+
+def test_at_640_by_480_no_page_draws_its_controls_over_one_another(window: MainWindow, qtbot: QtBot) -> None:
+    """Before: the Policy page's header wrapped to five lines beside its buttons, the layout counted two, and the
+    Version history box lost the difference: Show the text and Compare were drawn over the history's row."""
+    window.resize(640, 480)
+    for index in range(window.pages.count()):
+        window.pages.setCurrentIndex(index)
+        settle(qtbot)
+        assert squeezed(window.pages.widget(index)) == [], window.pages.tabText(index)
+    page = window.policy_page
+    history = QRect(page.history_table.mapTo(page, QPoint(0, 0)), page.history_table.size())
+    compare = QRect(page.compare_button.mapTo(page, QPoint(0, 0)), page.compare_button.size())
+    assert not history.intersects(compare)

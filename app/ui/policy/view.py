@@ -31,7 +31,7 @@ from app.ui.policy.editor import PolicyEditorDialog
 from app.ui.policy.models import CatalogueModel, HistoryModel, short_sha
 from app.ui.policy.text_dialog import PolicyTextDialog
 from app.ui.times import local_time
-from app.ui.widgets import documents_dir
+from app.ui.widgets import FittedLabel, documents_dir
 from app.ui.workers import submit
 
 MAX_COLUMN_WIDTH = 340
@@ -131,7 +131,7 @@ class PolicyPage(QWidget):
         self.editor: PolicyEditorDialog | None = None
         self.kept_draft: tuple[int, str] | None = None  # (base version, text) of a draft closed by the lock
 
-        self.header = plain_label("Reading the policy in force…", wrap=True)
+        self.header = FittedLabel("Reading the policy in force…")
         self.message = plain_label(wrap=True)
         self.catalogue = CatalogueModel(self)
         self.catalogue_table = _table(self.catalogue, QAbstractItemView.SelectionMode.SingleSelection)
@@ -168,14 +168,16 @@ class PolicyPage(QWidget):
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 1)
         splitter.setChildrenCollapsible(False)  # at 640×480 the catalogue kept 8 pixels: never below one row
-        top = QHBoxLayout()
-        top.addWidget(self.header, 1)
-        top.addWidget(refresh)
-        top.addWidget(self.edit_button)
-        top.addWidget(self.apply_button)
+        # The header has the page's width to itself: beside the buttons it wrapped to five lines at 640 px, more
+        # than the page's minimum counts, and the Version history's buttons were drawn over its table.
+        commands = QHBoxLayout()
+        commands.addWidget(self.message, 1)
+        commands.addWidget(refresh)
+        commands.addWidget(self.edit_button)
+        commands.addWidget(self.apply_button)
         layout = QVBoxLayout(self)
-        layout.addLayout(top)
-        layout.addWidget(self.message)
+        layout.addWidget(self.header)
+        layout.addLayout(commands)
         layout.addWidget(splitter, 1)
         self._selection_changed()
         self.refresh()
