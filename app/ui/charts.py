@@ -14,6 +14,7 @@ from PySide6.QtGui import QColor, QFont, QMouseEvent, QPainter, QPaintEvent, QPa
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 from app.audit.timeseries import TimeSeries
+from app.ui.times import local_slot, utc_day
 
 # Okabe & Ito (2008): told apart with every common colour-vision deficiency; grey for "other".
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#E69F00", "#CC79A7", "#56B4E9", "#F0E442")
@@ -26,10 +27,9 @@ def colour_of(name: str, index: int) -> QColor:
 
 
 def slot_text(moment: datetime, step: timedelta) -> str:
-    local = moment.astimezone()
-    if step >= timedelta(days=1):
-        return f"{local:%a %d %b}"
-    return f"{local:%d %b %H:%M}"
+    """Where a slot starts, naming its zone: the times under the bars were bare local times beside captions and
+    tables in UTC."""
+    return utc_day(moment) if step >= timedelta(days=1) else local_slot(moment)
 
 
 def per_slot(step: timedelta) -> str:

@@ -25,3 +25,16 @@ def local_clock(moment: datetime) -> str:
     """The same, to the minute and without the date ("09:05 CET"): when an action's outcome was said."""
     local, zone = _local(moment)
     return f"{local:%H:%M} {zone}"
+
+
+def local_slot(moment: datetime) -> str:
+    """A chart slot's start to the minute, with the date and the zone ("02 Dec 13:00 CET")."""
+    local, zone = _local(moment)
+    return f"{local:%d %b %H:%M} {zone}"
+
+
+def utc_day(moment: datetime) -> str:
+    """A day slot ("Tue 01 Dec UTC"): the charts count days from UTC midnight, so the day is said in UTC. In the
+    workstation's zone west of Greenwich the slot's start fell on the evening before and took that day's name."""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return f"{aware.astimezone(UTC):%a %d %b} UTC"
