@@ -245,3 +245,18 @@ def test_user_posted_over_https_appears_in_the_table(
     panel.stop()
     qtbot.waitUntil(lambda: panel.state.text() == "stopped", timeout=15_000)
     assert not server.running and panel.url.text() == "—"
+
+
+def test_a_long_search_note_wraps_inside_the_list(vault: Vault, qtbot: QtBot) -> None:
+    """Before: an invalid filter's note was one line: it widened the list beyond a 640 px window, squeezed the
+    details into a column and was cut at the edge."""
+    browser = ResourceBrowser(vault, "User")
+    qtbot.addWidget(browser)
+    browser.resize(620, 400)
+    browser.show()
+    qtbot.keyClicks(browser.search, 'userName eq "an unfinished filter that is not valid')
+    qtbot.keyClick(browser.search, Qt.Key.Key_Return)
+    note = browser.search_note
+    assert "not valid SCIM filter syntax" in note.text()
+    qtbot.waitUntil(lambda: note.width() <= browser.width() and note.height() >= note.heightForWidth(note.width()))
+    assert note.wordWrap() and browser.minimumSizeHint().width() <= 620

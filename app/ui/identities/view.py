@@ -35,6 +35,7 @@ from app.ui.exports.subject_action import ACTION_TEXT, SubjectExporter
 from app.ui.identities.model import ResourceTableModel, plain
 from app.ui.lock.reauth import Reauthenticate
 from app.ui.times import local_time
+from app.ui.widgets import FittedLabel
 from app.ui.workers import submit
 
 SEARCH_DELAY_MS = 400
@@ -117,7 +118,9 @@ class ResourceBrowser(QWidget):
             "Plain text searches the names and e-mail addresses (contains). A SCIM filter such as "
             'userName sw "a" or emails.value ew "@example.org" is used as it is.'
         )
-        self.search_note = _plain_label()
+        # Wrapped: a long note (an invalid filter's reason) on one line widened the list, pushed the details into
+        # a narrow column and was cut at the window's edge.
+        self.search_note = FittedLabel()
         self.count_label = _plain_label()
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
