@@ -335,6 +335,18 @@ class Vault:
         return True
 
 
+def keyring_available() -> bool:
+    """Whether the system offers a keyring to remember the key in. Without one keyring's fallback backend refuses
+    every write, so an offer to remember the key would be a promise nobody keeps."""
+    import keyring
+    from keyring.backends import fail
+
+    try:
+        return not isinstance(keyring.get_keyring(), fail.Keyring)
+    except RuntimeError:
+        return False
+
+
 def key_from_keyring(data_dir: Path) -> bytes | None:
     import keyring
     from keyring.errors import KeyringError

@@ -22,6 +22,7 @@ from app.store.vault import (
     Vault,
     forget_keyring,
     key_from_keyring,
+    keyring_available,
 )
 from app.ui.passphrase_field import PassphraseRow
 from app.ui.theme import tint
@@ -81,6 +82,9 @@ class UnlockDialog(QDialog):
             "Anyone who can use your session can then open the vault."
         )
         self.remember_note = text_label("Next time the vault opens without typing the passphrase.")
+        if not keyring_available():  # checked, the box did nothing but write a warning to the log
+            self.remember.setEnabled(False)
+            self.remember_note.setText("No system keyring is available here: the passphrase is asked each time.")
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.submit_button = self.buttons.addButton("&Unlock", QDialogButtonBox.ButtonRole.AcceptRole)
         # Cancel must never be what Enter presses (it quits the app). setDefault before the box sits in the dialog
@@ -163,8 +167,9 @@ class UnlockDialog(QDialog):
 
     def _set_enabled(self, enabled: bool) -> None:
         cancel = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
-        for widget in (self.passphrase_row, self.remember, self.submit_button, cancel):
+        for widget in (self.passphrase_row, self.submit_button, cancel):
             widget.setEnabled(enabled)
+        self.remember.setEnabled(enabled and keyring_available())
 
     def _fail(self, message: str) -> None:
         self.error.setText(message)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import keyring
+from keyring.backends import fail
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 from ui_support import PASSPHRASE, MemoryKeyring
@@ -46,3 +48,18 @@ def test_stale_remembered_key_is_forgotten(data_dir: Path, memory_keyring: Memor
 def test_nothing_remembered_means_the_dialog(data_dir: Path, memory_keyring: MemoryKeyring) -> None:
     create_vault(data_dir, PASSPHRASE, PASSPHRASE).close()
     assert unlock_from_keyring(data_dir) is None
+
+
+def test_without_a_keyring_the_box_is_not_offered(qtbot: QtBot, data_dir: Path, memory_keyring: MemoryKeyring) -> None:
+    """Before: with no keyring (keyring's fail backend, as on a bare Linux session) the box could be ticked and the
+    note promised an unlock without typing; the key was not stored and only the log said so."""
+    offered = UnlockDialog(data_dir)
+    qtbot.addWidget(offered)
+    assert offered.remember.isEnabled()
+    keyring.set_keyring(fail.Keyring())  # memory_keyring puts the previous backend back afterwards
+    dialog = UnlockDialog(data_dir)
+    qtbot.addWidget(dialog)
+    assert not dialog.remember.isEnabled()
+    assert dialog.remember_note.text() == "No system keyring is available here: the passphrase is asked each time."
+    dialog._set_enabled(True)  # after a wrong passphrase: still not offered
+    assert not dialog.remember.isEnabled()
