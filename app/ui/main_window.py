@@ -332,6 +332,7 @@ class TokensPage(QWidget):
         self.message = _label()
         self.message.setWordWrap(True)
         self.table = QTableWidget(0, len(self.COLUMNS))
+        self.table.setTabKeyNavigation(False)  # read-only: Tab leaves the table (it walked every cell)
         self.table.setHorizontalHeaderLabels(self.COLUMNS)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)

@@ -83,6 +83,7 @@ class AuditPage(QWidget):
         self.verifier = verifier
         self.model = AuditTableModel(vault, parent=self)
         self.table = QTableView()
+        self.table.setTabKeyNavigation(False)  # read-only: Tab leaves the table (it walked every cell)
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.verticalHeader().setVisible(False)

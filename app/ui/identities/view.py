@@ -130,6 +130,7 @@ class ResourceBrowser(QWidget):
         self.search.returnPressed.connect(self.apply_search)
 
         self.table = QTableView()
+        self.table.setTabKeyNavigation(False)  # read-only: Tab leaves the table (it walked every cell)
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)

@@ -167,6 +167,7 @@ class IncidentsPage(QWidget):
         self.incidents: list[IncidentView] = []
         self.wanted: Wanted[int] = Wanted()  # the incident a notice named: selected once the register is read
         self.table = QTableWidget(0, len(HEADERS))
+        self.table.setTabKeyNavigation(False)  # read-only: Tab leaves the table (it walked every cell)
         self.table.setHorizontalHeaderLabels(list(HEADERS))
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)

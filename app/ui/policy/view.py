@@ -83,6 +83,7 @@ def header_text(record: PolicyRecord, policy: Policy, stale: tuple[Problem, ...]
 
 def _table(model: QAbstractItemModel, selection: QAbstractItemView.SelectionMode) -> QTableView:
     table = QTableView()
+    table.setTabKeyNavigation(False)  # read-only: Tab leaves the table (it walked every cell)
     table.setModel(model)
     table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     table.setSelectionMode(selection)

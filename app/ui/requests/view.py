@@ -168,6 +168,7 @@ class RequestsPage(QWidget):
         self.state_filter.currentIndexChanged.connect(self._refill)
         self.type_filter.currentIndexChanged.connect(self._refill)
         self.table = QTableWidget(0, len(HEADERS))
+        self.table.setTabKeyNavigation(False)  # read-only: Tab leaves the table (it walked every cell)
         self.table.setHorizontalHeaderLabels(list(HEADERS))
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)

@@ -140,6 +140,7 @@ class TargetsPage(QWidget):
         self.table.verticalHeader().hide()
         self.mapping_title = QLabel("Select a target to see what it receives.")
         self.mapping = QTableView()
+        self.mapping.setTabKeyNavigation(False)  # read-only: Tab leaves the table (it walked every cell)
         self.mapping_model = QStandardItemModel(0, 3, self)
         self.mapping_model.setHorizontalHeaderLabels(["Attribute in the agreed schema", "Data category", "Sent"])
         self.mapping.setModel(self.mapping_model)
