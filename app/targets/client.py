@@ -45,6 +45,26 @@ class Rejected(TargetError):
     pass
 
 
+# What an operator reads in a target's "Last error" (the Targets page, `target list`): Python class names such as
+# "ConnectError" said nothing to a DPO. Names not listed here stay as they are; no message carries a URL or a body.
+_TROUBLE = {
+    httpx.ConnectError: "cannot connect to the target (is it running, and is the address right?)",
+    httpx.RemoteProtocolError: "the target closed the connection without answering",
+    httpx.ReadError: "the connection broke while reading the answer",
+    httpx.WriteError: "the connection broke while sending",
+    httpx.ProxyError: "the proxy refused the connection",
+    httpx.UnsupportedProtocol: "the URL's scheme is not HTTP or HTTPS",
+}
+
+
+def trouble(exc: BaseException) -> str:
+    """Connection trouble in words; the exception's class name where no words are known."""
+    for kind, words in _TROUBLE.items():
+        if isinstance(exc, kind):
+            return words
+    return type(exc).__name__
+
+
 @dataclass(frozen=True)
 class Answer:
     status: int
@@ -103,7 +123,7 @@ class TargetClient:
                 asyncio.open_connection(parts.hostname, parts.port or 443, ssl=context), timeout=5.0
             )
         except (OSError, TimeoutError) as exc:
-            raise Retryable(f"TLS connection failed ({type(exc).__name__})", sent=False) from exc
+            raise Retryable(f"TLS connection failed ({exc.strerror or type(exc).__name__})", sent=False) from exc
         der = writer.get_extra_info("ssl_object").getpeercert(binary_form=True)
         writer.close()
         if hashlib.sha256(der or b"").hexdigest() != self.config.pinned_sha256.replace(":", "").lower():
@@ -132,7 +152,7 @@ class TargetClient:
                 headers={"Authorization": "Basic " + base64.b64encode(credentials).decode()},
             )
         except httpx.HTTPError as exc:
-            raise Retryable(f"token endpoint unreachable ({type(exc).__name__})") from exc
+            raise Retryable(f"token endpoint unreachable ({trouble(exc)})") from exc
         if response.status_code != 200:
             raise Rejected(f"token endpoint answered {response.status_code}", response.status_code)
         body = response.json()
@@ -209,7 +229,7 @@ def _failure(exc: BaseException) -> str:
         if isinstance(cause, ssl.SSLCertVerificationError):
             return f"the target's TLS certificate is not trusted ({str(cause.verify_message)[:80]})"
         cause = cause.__cause__ or cause.__context__
-    return type(exc).__name__
+    return trouble(exc)
 
 
 def _scim_type(response: httpx.Response) -> str | None:
