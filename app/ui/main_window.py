@@ -195,7 +195,8 @@ class ServerPanel(QGroupBox):
 
         url_row = QHBoxLayout()
         url_row.addWidget(self.url, 1)
-        url_row.addWidget(_copy_button(self.url.text))
+        self.copy_url = _copy_button(self.url.text)  # enabled while running: stopped, it copied the "—" shown
+        url_row.addWidget(self.copy_url)
         fingerprint_row = QHBoxLayout()
         fingerprint_row.addWidget(self.fingerprint, 1)
         fingerprint_row.addWidget(_copy_button(lambda: self.server.fingerprint or ""))  # as the IdP shows it
@@ -260,6 +261,7 @@ class ServerPanel(QGroupBox):
     def refresh(self) -> None:
         running = self.server.running
         self.url.setText(self.server.base_url if running else "—")
+        self.copy_url.setEnabled(running)
         self.state.setText("starting…" if self._changing and not running else ("running" if running else "stopped"))
         self.toggle.setText("Stop" if running else "Start")
         self.toggle.setEnabled(not self._changing)

@@ -116,3 +116,15 @@ def test_overview_follows_the_endpoint_at_once(running: tuple[MainWindow, ScimSe
     qtbot.waitUntil(lambda: server_field.text() == f"running at {server.base_url}", timeout=1500)
     window.server_panel.stop()
     qtbot.waitUntil(lambda: server_field.text() == "stopped", timeout=1500)
+
+
+def test_the_base_url_is_copied_only_while_the_endpoint_runs(
+    running: tuple[MainWindow, ScimServer], qtbot: QtBot
+) -> None:
+    """Before: stopped, the Base URL read "—" and its Copy button put "—" on the clipboard for the IdP's form."""
+    window, server = running
+    panel = window.server_panel
+    assert panel.copy_url.isEnabled() and panel.url.text() == server.base_url
+    panel.stop()
+    qtbot.waitUntil(lambda: panel.state.text() == "stopped", timeout=15_000)
+    assert panel.url.text() == "—" and not panel.copy_url.isEnabled()
