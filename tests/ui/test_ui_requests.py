@@ -19,7 +19,7 @@ from app.store.vault import Vault
 from app.ui.lock.reauth import reauthenticate_with
 from app.ui.requests import forms
 from app.ui.requests.intake import NewRequestDialog
-from app.ui.requests.view import RequestsPage
+from app.ui.requests.view import RequestsPage, record_text
 from app.ui.theme import status_colour
 
 NOW = datetime(2026, 2, 26, 10, 0, tzinfo=UTC)  # a Thursday
@@ -274,3 +274,14 @@ def test_a_slow_record_of_an_earlier_selection_never_shows_under_the_current_one
     release.set()
     qtbot.wait(300)  # the held read finishes now, after the second one was shown
     assert page.detail.toPlainText().startswith(f"{second} — ")
+
+
+def test_identity_not_needed_is_said_only_once_someone_decided_it(vault: Vault) -> None:
+    """Before: every new request read "Identity: not needed" although no one had decided anything."""
+    register = DsrRegister(vault, now=clock)
+    request_id = register.open(["access"], "email", "dpo", datetime(2026, 2, 2, tzinfo=UTC))
+    fresh = record_text(register.get(request_id), [], NOW)
+    assert "Identity: no check recorded (needed only where there is reasonable doubt, Art. 12(6))" in fresh
+    register.verify(request_id, "not_needed", "dpo")
+    decided = record_text(register.get(request_id), [], NOW)
+    assert "Identity: not needed; not matched to an identity" in decided

@@ -83,13 +83,21 @@ def days_text(view: RequestView, now: datetime) -> str:
     return "due today" if clock.days_left == 0 else f"{clock.days_left} d"
 
 
+def identity_text(view: RequestView) -> str:
+    """The verification as recorded. A request starts as "not needed" without anyone deciding it: said so, the
+    page stated a decision nobody made; until one is recorded it reads as what it is."""
+    if view.verification == "not_needed" and view.verification_at is None:
+        return "no check recorded (needed only where there is reasonable doubt, Art. 12(6))"
+    return model.VERIFICATION[view.verification]
+
+
 def record_text(view: RequestView, timeline: list[Any], now: datetime) -> str:
     """One request as the page shows it: every date ISO, the steps, the attachments, then the timeline."""
     lines = [
         f"{view.id} — {', '.join(model.RIGHTS[r] for r in view.rights)}",
         f"State: {view.state}" + (f" ({model.OUTCOMES[view.outcome]})" if view.outcome else ""),
         f"Received {view.received_day.isoformat()} ({view.zone}) by {view.channel}; requester: {view.requester}",
-        f"Identity: {model.VERIFICATION[view.verification]}; "
+        f"Identity: {identity_text(view)}; "
         + ("matched to an identity" if view.subject else "not matched to an identity"),
         f"Due {view.due.isoformat()} (one month, next working day; holidays of {view.country or 'no country'})",
     ]
