@@ -74,7 +74,7 @@ class OverviewPage(QWidget):
             label.setWordWrap(True)
         form = QFormLayout()
         for title, name in (("SCIM endpoint", "server"), ("Identities", "identities"), ("Targets", "targets"),
-                            ("Alerts today", "alerts"), ("Erased people sent again", "returned"),
+                            ("Alerts today (UTC)", "alerts"), ("Erased people sent again", "returned"),
                             ("Open incidents", "incidents"), ("Data subject requests", "requests"),
                             ("Policy in force", "policy"),
                             ("Audit trail", "audit")):  # fmt: skip

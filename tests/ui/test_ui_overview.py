@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+from PySide6.QtWidgets import QFormLayout, QLabel
 from pytestqt.qtbot import QtBot
 from ui_support import insert_rows, many_users
 
@@ -165,3 +166,11 @@ def test_the_dashboard_follows_the_trail(
     assert chart.data.total("refused") == 1
     qtbot.waitUntil(lambda: page.dashboard.tiles["refusals"].value.text() == "1", timeout=5000)
     page.hide()
+
+
+def test_todays_alerts_say_whose_day(qtbot: QtBot, vault: Vault, data_dir: Path) -> None:
+    """The alerts are counted from midnight UTC; "Alerts today" left the day's zone to be guessed."""
+    page = OverviewPage(vault, ScimServer(vault, tls=ensure_self_signed(data_dir), bus=EventBus()))
+    qtbot.addWidget(page)
+    label = page.findChild(QFormLayout).labelForField(page.fields["alerts"])
+    assert isinstance(label, QLabel) and label.text() == "Alerts today (UTC)"
