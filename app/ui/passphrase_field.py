@@ -11,14 +11,40 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
-from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QProgressBar, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.core.passphrase_strength import estimate
+from app.store.vault import keyring_available
 from app.ui.theme import tint
 from app.ui.widgets import text_label
 
 CAPS_LOCK_WARNING = "Caps Lock is on."
 REVEAL_SHORTCUT = "Ctrl+H"
+
+
+def remember_key_box() -> tuple[QCheckBox, QLabel]:
+    """The offer to remember the vault key in the system keyring, and its note. A check box's text does not wrap:
+    the long label "… (unlock without typing)" was cut at 640 px, so the box has a short one and the note wraps.
+    Without a keyring the box is disabled and the note says so: ticked, it only wrote a warning to the log."""
+    box = QCheckBox("&Remember the key in the system keyring")
+    box.setToolTip(
+        "Stores the derived vault key, never the passphrase, in the operating system's keyring. "
+        "Anyone who can use your session can then open the vault."
+    )
+    note = text_label("Next time the vault opens without typing the passphrase.")
+    if not keyring_available():
+        box.setEnabled(False)
+        note.setText("No system keyring is available here: the passphrase is asked each time.")
+    return box, note
 
 
 def caps_lock_from(event: QKeyEvent) -> bool | None:

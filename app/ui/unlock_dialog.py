@@ -8,7 +8,6 @@ from pathlib import Path
 from PySide6.QtCore import QSize
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
-    QCheckBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -24,7 +23,7 @@ from app.store.vault import (
     key_from_keyring,
     keyring_available,
 )
-from app.ui.passphrase_field import PassphraseRow
+from app.ui.passphrase_field import PassphraseRow, remember_key_box
 from app.ui.theme import tint
 from app.ui.widgets import text_label
 from app.ui.workers import submit
@@ -74,17 +73,7 @@ class UnlockDialog(QDialog):
         tint(self.error, "error")
         self.error.hide()
         self.status = text_label()
-        # A check box's text does not wrap: its long label set the dialog's width and was cut at 640 px. The short
-        # label stays on the box; the explanation below it wraps.
-        self.remember = QCheckBox("&Remember the key in the system keyring")
-        self.remember.setToolTip(
-            "Stores the derived vault key, never the passphrase, in the operating system's keyring. "
-            "Anyone who can use your session can then open the vault."
-        )
-        self.remember_note = text_label("Next time the vault opens without typing the passphrase.")
-        if not keyring_available():  # checked, the box did nothing but write a warning to the log
-            self.remember.setEnabled(False)
-            self.remember_note.setText("No system keyring is available here: the passphrase is asked each time.")
+        self.remember, self.remember_note = remember_key_box()
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.submit_button = self.buttons.addButton("&Unlock", QDialogButtonBox.ButtonRole.AcceptRole)
         # Cancel must never be what Enter presses (it quits the app). setDefault before the box sits in the dialog

@@ -13,6 +13,7 @@ from ui_support import PASSPHRASE, MemoryKeyring
 
 from app.audit.vault_lifecycle import create_vault
 from app.store.vault import KEYRING_SERVICE, vault_path
+from app.ui.first_run.pages import PassphrasePage
 from app.ui.unlock_dialog import UnlockDialog, unlock_from_keyring
 
 
@@ -63,3 +64,18 @@ def test_without_a_keyring_the_box_is_not_offered(qtbot: QtBot, data_dir: Path, 
     assert dialog.remember_note.text() == "No system keyring is available here: the passphrase is asked each time."
     dialog._set_enabled(True)  # after a wrong passphrase: still not offered
     assert not dialog.remember.isEnabled()
+
+
+def test_the_first_run_offers_the_keyring_only_where_there_is_one(
+    qtbot: QtBot, data_dir: Path, memory_keyring: MemoryKeyring
+) -> None:
+    """Before: the assistant's box could be ticked without a keyring, its label cut at 640 px."""
+    offered = PassphrasePage()
+    qtbot.addWidget(offered)
+    assert offered.remember.isEnabled()
+    keyring.set_keyring(fail.Keyring())
+    page = PassphrasePage()
+    qtbot.addWidget(page)
+    assert not page.remember.isEnabled()
+    assert page.remember.text() == "&Remember the key in the system keyring"
+    assert page.remember_note.text() == "No system keyring is available here: the passphrase is asked each time."

@@ -9,7 +9,6 @@ from typing import cast
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
     QButtonGroup,
-    QCheckBox,
     QComboBox,
     QFormLayout,
     QGroupBox,
@@ -32,7 +31,7 @@ from app.services.tokens import check_token_name
 from app.setup.idp_guides import GUIDES, guide
 from app.store.vault import MIN_PASSPHRASE_LENGTH, check_new_passphrase
 from app.ui.endpoint_form import EndpointForm
-from app.ui.passphrase_field import PassphraseRow
+from app.ui.passphrase_field import PassphraseRow, remember_key_box
 from app.ui.widgets import FileField, error_label, text_label
 
 
@@ -87,11 +86,7 @@ class PassphrasePage(_CheckedPage):
         self.passphrase_row = PassphraseRow(meter=True)
         self.confirmation_row = PassphraseRow(accessible_name="Passphrase again")
         self.passphrase, self.confirmation = self.passphrase_row.edit, self.confirmation_row.edit
-        self.remember = QCheckBox("&Remember the key in the system keyring (unlock without typing)")
-        self.remember.setToolTip(
-            "Stores the derived vault key, never the passphrase, in the operating system's keyring. "
-            "Anyone who can use your session can then open the vault."
-        )
+        self.remember, self.remember_note = remember_key_box()
         self.strength = text_label()
         self.passphrase.textChanged.connect(self._describe)
         form = QFormLayout(self)
@@ -103,6 +98,7 @@ class PassphrasePage(_CheckedPage):
         form.addRow(repeat_label, self.confirmation_row)
         form.addRow("", self.strength)
         form.addRow("", self.remember)
+        form.addRow("", self.remember_note)
         form.addRow(self.error)
 
     def _describe(self, text: str) -> None:
