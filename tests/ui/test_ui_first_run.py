@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QAbstractButton, QApplication, QLabel
 from pytestqt.qtbot import QtBot
 from test_ui_scaling import fits
 from ui_support import PASSPHRASE, answer_question_with_keys, free_port
@@ -21,6 +21,8 @@ from app.scim.server import ScimServer
 from app.setup import endpoint
 from app.setup.tls import CERT_FILENAME, KEY_FILENAME, TlsMaterial
 from app.store.vault import Vault
+from app.ui.action_bar import mnemonic
+from app.ui.first_run.pages import PassphrasePage
 from app.ui.first_run.wizard import FirstRunWizard
 from app.ui.widgets import ask_yes_no
 from tests.setup.cert_support import write_pair
@@ -292,3 +294,13 @@ def test_the_new_passphrase_has_a_strength_meter_and_show_hide(qtbot: QtBot, dat
     assert row.edit.echoMode() == row.edit.EchoMode.Normal
     wizard.passphrase_page.clear()  # leaving the page or finishing puts the dots back
     assert row.edit.echoMode() == row.edit.EchoMode.Password
+
+
+def test_no_two_labels_of_the_passphrase_page_share_an_alt_key(qtbot: QtBot) -> None:
+    """Before: &Passphrase and Re&peat it both took Alt+P, which then only moved between the two fields."""
+    page = PassphrasePage()
+    qtbot.addWidget(page)
+    texts = [label.text() for label in page.findChildren(QLabel)]
+    texts += [button.text() for button in page.findChildren(QAbstractButton)]
+    keys = [mnemonic(text) for text in texts if mnemonic(text)]
+    assert len(keys) == len(set(keys)), keys

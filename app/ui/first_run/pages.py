@@ -92,7 +92,7 @@ class PassphrasePage(_CheckedPage):
         form = QFormLayout(self)
         passphrase_label = QLabel("&Passphrase")
         passphrase_label.setBuddy(self.passphrase)
-        repeat_label = QLabel("Re&peat it")
+        repeat_label = QLabel("Repeat &it")  # Re&peat shared Alt+P with &Passphrase: the key only moved between them
         repeat_label.setBuddy(self.confirmation)
         form.addRow(passphrase_label, self.passphrase_row)
         form.addRow(repeat_label, self.confirmation_row)
