@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QAbstractButton, QApplication, QLabel
+from PySide6.QtWidgets import QAbstractButton, QApplication, QLabel, QWizard
 from pytestqt.qtbot import QtBot
 from test_ui_scaling import fits
 from ui_support import PASSPHRASE, answer_question_with_keys, free_port
@@ -304,3 +304,20 @@ def test_no_two_labels_of_the_passphrase_page_share_an_alt_key(qtbot: QtBot) -> 
     texts += [button.text() for button in page.findChildren(QAbstractButton)]
     keys = [mnemonic(text) for text in texts if mnemonic(text)]
     assert len(keys) == len(set(keys)), keys
+
+
+def test_no_page_of_the_assistant_takes_the_alt_key_of_back_or_next(qtbot: QtBot, data_dir: Path) -> None:
+    """Before: "Token &name" took Alt+N, the assistant's Next: on that page Alt+N only moved the focus between the
+    field and the button, and the keyboard could not go on."""
+    wizard = FirstRunWizard(data_dir, "dpo")
+    qtbot.addWidget(wizard)
+    back, next_ = QWizard.WizardButton.BackButton, QWizard.WizardButton.NextButton
+    moves = [wizard.button(back).text(), wizard.button(next_).text()]
+    shared: dict[str, list[str | None]] = {}
+    for page_id in wizard.pageIds():
+        page = wizard.page(page_id)
+        texts = [label.text() for label in page.findChildren(QLabel)]
+        texts += [button.text() for button in page.findChildren(QAbstractButton)]
+        keys = [mnemonic(text) for text in texts + moves if mnemonic(text)]
+        shared[page.title()] = sorted({key for key in keys if keys.count(key) > 1})
+    assert {title: keys for title, keys in shared.items() if keys} == {}

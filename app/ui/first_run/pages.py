@@ -311,7 +311,7 @@ class TokenPage(_CheckedPage):
         form = QFormLayout(self)
         idp_label = QLabel("&Identity provider")
         idp_label.setBuddy(self.idp)
-        name_label = QLabel("Token &name")
+        name_label = QLabel("To&ken name")  # Alt+N is the wizard's Next: shared, it only moved the focus
         name_label.setBuddy(self.name)
         expires_label = QLabel("&Expires after")
         expires_label.setBuddy(self.expires)
