@@ -98,6 +98,7 @@ def scrolled(widget: QWidget) -> QScrollArea:
     pages squeezed their tables to no row and cut their buttons; now they keep their room and the window scrolls."""
     area = QScrollArea()
     area.setWidgetResizable(True)
+    area.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # not a Tab stop: the first field keeps the focus, Tab scrolls
     area.setFrameShape(QFrame.Shape.NoFrame)
     area.setWidget(_MinimumHost(widget))
     return area

@@ -374,6 +374,7 @@ def test_at_640_by_480_every_page_gets_its_minimum_size_and_the_window_scrolls_t
     area = window.centralWidget()
     assert isinstance(area, QScrollArea) and area.verticalScrollBar().maximum() > 0  # a scroll away, not cut
     assert area.horizontalScrollBar().maximum() == 0  # every page fits 640 px wide
+    assert not area.focusPolicy() & Qt.FocusPolicy.TabFocus  # no extra Tab stop: Tab brings the fields into view
 
 
 def test_the_audit_filters_wrap_rather_than_cut_the_subject_field(window: MainWindow, qtbot: QtBot) -> None:
@@ -422,3 +423,45 @@ def test_at_640_by_480_no_page_draws_its_controls_over_one_another(window: MainW
     history = QRect(page.history_table.mapTo(page, QPoint(0, 0)), page.history_table.size())
     compare = QRect(page.compare_button.mapTo(page, QPoint(0, 0)), page.compare_button.size())
     assert not history.intersects(compare)
+
+
+# -- the first-run assistant on a 640×480 screen --------------------------------------------------------------------
+_ASSISTANT_AT_640 = """
+import json, sys
+from pathlib import Path
+from PySide6.QtWidgets import QApplication
+from app.ui.first_run.wizard import FirstRunWizard
+
+app = QApplication(sys.argv[:1])
+wizard = FirstRunWizard(Path(sys.argv[1]), "dpo")
+wizard.show()
+sizes = {}
+for page_id in wizard.pageIds():
+    wizard.setStartId(page_id)
+    wizard.restart()
+    for _ in range(3):
+        app.processEvents()
+    sizes[wizard.currentPage().title()] = wizard.minimumSize().expandedTo(wizard.size()).toTuple()
+screen = wizard.screen().availableGeometry()
+print(json.dumps({"screen": [screen.width(), screen.height()], "sizes": sizes}))
+"""
+
+
+def test_the_first_run_assistant_fits_a_640_by_480_screen(tmp_path: Path) -> None:
+    """Before: the endpoint page made the assistant 505 px tall, so on a 640×480 screen Back and Next were below
+    its edge. Now a page's questions scroll where the screen is short (in a Qt started on a 640×480 screen)."""
+    config = tmp_path / "screen.json"
+    config.write_text(json.dumps({"screens": [{"name": "small", "x": 0, "y": 0, "width": 640, "height": 480,
+                                               "logicalDpi": 96, "logicalBaseDpi": 96, "dpr": 1}]}))  # fmt: skip
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("QT_", "CUSTOS_"))}
+    env |= {"QT_QPA_PLATFORM": f"offscreen:configfile={config}", "XDG_CONFIG_HOME": str(tmp_path / "config"),
+            "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests" / "ui")])}  # fmt: skip
+    folder = tmp_path / "empty"
+    folder.mkdir(mode=0o700)
+    done = subprocess.run([sys.executable, "-c", _ASSISTANT_AT_640, str(folder)], env=env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=180)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["screen"] == [640, 480]
+    too_big = {title: size for title, size in seen["sizes"].items() if size[0] > 640 or size[1] > 440}
+    assert too_big == {}, seen  # 440: room left for the window's title bar

@@ -10,14 +10,16 @@ import threading
 from pathlib import Path
 from typing import cast
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QFormLayout,
+    QFrame,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
     QWizard,
@@ -230,6 +232,41 @@ class DonePage(QWizardPage):
         self.token.set_text("")
 
 
+PAGE_SHARE = 0.55  # of the screen's height for a page's questions: at 640×480 the assistant then fits whole
+
+
+class _PageArea(QScrollArea):
+    """As tall as the page needs where the screen has the room (the assistant grows to show it whole, as before),
+    and no taller than PAGE_SHARE of the screen: the rest is the header, the buttons and the window's frame."""
+
+    def minimumSizeHint(self) -> QSize:
+        body = self.widget()
+        if body is None:
+            return super().minimumSizeHint()
+        needed = body.minimumSizeHint()
+        room = int(self.screen().availableGeometry().height() * PAGE_SHARE)
+        return QSize(needed.width(), min(needed.height(), room))
+
+
+def scroll_when_short(page: QWizardPage) -> None:
+    """The page's content in a scroll area: the endpoint page needed 505 px, so on a 640×480 screen the assistant
+    ran off its bottom edge with Back and Next. Qt moves the page's layout, children and all, onto the inner widget;
+    Tab scrolls the field it reaches into view."""
+    layout = page.layout()
+    if layout is None:
+        return
+    body = QWidget()
+    body.setLayout(layout)  # taken from the page (QWidget.setLayout takes a layout from its widget parent)
+    area = _PageArea()
+    area.setWidgetResizable(True)
+    area.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # not a Tab stop: the first field keeps the focus, Tab scrolls
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setWidget(body)
+    outer = QVBoxLayout(page)
+    outer.setContentsMargins(0, 0, 0, 0)
+    outer.addWidget(area)
+
+
 class FirstRunWizard(QWizard):
     def __init__(self, data_dir: Path, operator: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -259,6 +296,7 @@ class FirstRunWizard(QWizard):
             self.done_page,
         ):
             self.addPage(page)
+            scroll_when_short(page)
         self.currentIdChanged.connect(self._entered)
         self._closing_after_cancel = False
         self.confirm = ask_yes_no  # replaced in tests that do not drive the real question box
