@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PySide6.QtCore import QPoint, QRect, QSize, Qt, QThreadPool
@@ -447,21 +448,59 @@ print(json.dumps({"screen": [screen.width(), screen.height()], "sizes": sizes}))
 """
 
 
-def test_the_first_run_assistant_fits_a_640_by_480_screen(tmp_path: Path) -> None:
-    """Before: the endpoint page made the assistant 505 px tall, so on a 640×480 screen Back and Next were below
-    its edge. Now a page's questions scroll where the screen is short (in a Qt started on a 640×480 screen)."""
+def on_a_640_by_480_screen(script: str, tmp_path: Path, *args: str) -> dict[str, Any]:
+    """Run ``script`` in a Python whose Qt sees one 640×480 screen (offscreen); its last line of output is JSON."""
     config = tmp_path / "screen.json"
     config.write_text(json.dumps({"screens": [{"name": "small", "x": 0, "y": 0, "width": 640, "height": 480,
                                                "logicalDpi": 96, "logicalBaseDpi": 96, "dpr": 1}]}))  # fmt: skip
     env = {key: value for key, value in os.environ.items() if not key.startswith(("QT_", "CUSTOS_"))}
     env |= {"QT_QPA_PLATFORM": f"offscreen:configfile={config}", "XDG_CONFIG_HOME": str(tmp_path / "config"),
             "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests" / "ui")])}  # fmt: skip
-    folder = tmp_path / "empty"
-    folder.mkdir(mode=0o700)
-    done = subprocess.run([sys.executable, "-c", _ASSISTANT_AT_640, str(folder)], env=env, cwd=ROOT,
+    done = subprocess.run([sys.executable, "-c", script, *args], env=env, cwd=ROOT,
                           capture_output=True, text=True, timeout=180)  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
-    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def test_the_first_run_assistant_fits_a_640_by_480_screen(tmp_path: Path) -> None:
+    """Before: the endpoint page made the assistant 505 px tall, so on a 640×480 screen Back and Next were below
+    its edge. Now a page's questions scroll where the screen is short (in a Qt started on a 640×480 screen)."""
+    folder = tmp_path / "empty"
+    folder.mkdir(mode=0o700)
+    seen = on_a_640_by_480_screen(_ASSISTANT_AT_640, tmp_path, str(folder))
     assert seen["screen"] == [640, 480]
     too_big = {title: size for title, size in seen["sizes"].items() if size[0] > 640 or size[1] > 440}
     assert too_big == {}, seen  # 440: room left for the window's title bar
+
+
+_NEW_REQUEST_AT_640 = """
+import json, sys
+from pathlib import Path
+from PySide6.QtWidgets import QApplication, QScrollArea
+from app.services.dsr import DsrRegister
+from app.store.vault import Vault
+from app.ui.requests.intake import NewRequestDialog
+
+app = QApplication(sys.argv[:1])
+vault = Vault.create(Path(sys.argv[1]), "a passphrase for the small screen", "a passphrase for the small screen")
+dialog = NewRequestDialog(DsrRegister(vault))
+dialog.show()
+for _ in range(3):
+    app.processEvents()
+form = dialog.findChild(QScrollArea)
+print(json.dumps({"size": dialog.size().toTuple(), "sideways": form.horizontalScrollBar().maximum(),
+                  "received": dialog.received.displayFormat()}))
+dialog.close()
+vault.close()
+"""
+
+
+def test_a_new_request_shows_every_right_on_a_640_by_480_screen(tmp_path: Path) -> None:
+    """Before: the dialog opened two thirds of the screen wide (426 px) and the rights' second column
+    (Rectification, Restriction, Objection) was behind a horizontal scroll bar; the received time had no zone."""
+    folder = tmp_path / "vault"
+    folder.mkdir(mode=0o700)
+    seen = on_a_640_by_480_screen(_NEW_REQUEST_AT_640, tmp_path, str(folder))
+    assert seen["sideways"] == 0 and seen["size"][0] <= 640 and seen["size"][1] <= 480, seen
+    assert seen["received"] == "yyyy-MM-dd HH:mm t"  # the zone is shown

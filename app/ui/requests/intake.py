@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
-from PySide6.QtCore import QDateTime, Qt, Signal
+from PySide6.QtCore import QDateTime, QSize, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -53,7 +53,7 @@ class NewRequestDialog(QDialog):
             grid.addWidget(box, index // 2, index % 2)
         now = QDateTime.fromMSecsSinceEpoch(int(register.now().timestamp() * 1000))  # shown in local time
         self.received = QDateTimeEdit(now)
-        self.received.setDisplayFormat("yyyy-MM-dd HH:mm")
+        self.received.setDisplayFormat("yyyy-MM-dd HH:mm t")  # with its zone, as the incident dialogs show times
         self.received.setCalendarPopup(True)
         self.received.setMaximumDateTime(now)  # never in the future
         self.received.setAccessibleName("Received")
@@ -78,7 +78,7 @@ class NewRequestDialog(QDialog):
     def _layout(self, grid: QGridLayout) -> None:
         form = QFormLayout()
         form.addRow("Rights asked for", grid)
-        form.addRow("&Received", self.received)
+        form.addRow("&Received (local time)", self.received)
         form.addRow("C&hannel", self.channel)
         form.addRow("Re&quester", self.requester)
         form.addRow("Requester's &name", self.requester_name)
@@ -97,6 +97,14 @@ class NewRequestDialog(QDialog):
         layout.addWidget(scroll, 1)
         layout.addWidget(self.message)
         layout.addWidget(self.buttons)
+        self._fit_screen(body)
+
+    def _fit_screen(self, body: QWidget) -> None:
+        """As wide as the form where the screen allows: Qt opens a dialog at most two thirds of the screen wide
+        (426 px at 640), which cut the rights' second column behind a horizontal scroll bar."""
+        room = self.screen().availableGeometry()
+        needed = body.sizeHint() + QSize(48, 96)  # the margins, a scroll bar, the message and the buttons
+        self.resize(min(needed.width(), room.width()), min(needed.height(), room.height() * 9 // 10))
 
     def chosen(self) -> str | None:
         return self.identity.chosen()
