@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from app import APP_NAME, __version__
 from app.core import paths
+from app.ui.widgets import resize_within_screen
 
 # The bundled libraries a licence notice is owed for (distribution name as on PyPI).
 LIBRARIES = (
@@ -109,7 +110,7 @@ class AboutDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(self.text)
         layout.addWidget(buttons)
-        self.resize(640, 460)
+        resize_within_screen(self, 640, 460)
 
 
 def shortcut_rows(window: QMainWindow) -> list[tuple[str, str]]:
@@ -150,7 +151,7 @@ class ShortcutsDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(self.table)
         layout.addWidget(buttons)
-        self.resize(620, 440)
+        resize_within_screen(self, 620, 440)
 
 
 class UserGuideDialog(QDialog):
@@ -173,7 +174,7 @@ class UserGuideDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(self.browser)
         layout.addWidget(buttons)
-        self.resize(900, 520)  # fits 960×540, a 1920×1080 screen at 200 %
+        resize_within_screen(self, 900, 520)  # fits 960×540, a 1920×1080 screen at 200 %
 
 
 def build_help_menu(window: QMainWindow) -> list[QAction]:

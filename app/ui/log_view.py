@@ -44,6 +44,7 @@ from PySide6.QtWidgets import (
 from app.core.log_buffer import LogEntry, RecentLogRecords
 from app.ui.identities.model import plain
 from app.ui.table_model import AnyIndex, RowsTableModel
+from app.ui.widgets import resize_within_screen
 
 HEADERS = ("Time", "Level", "Source", "Message")
 TIME, LEVEL, SOURCE, MESSAGE = range(len(HEADERS))
@@ -151,7 +152,7 @@ class LogViewDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Log")
         self.setModal(False)
-        self.resize(900, 520)
+        resize_within_screen(self, 900, 520)
         self._records = records
         self._unsubscribe: Callable[[], None] | None = None
         self._pending: list[LogEntry] = []

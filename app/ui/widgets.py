@@ -20,6 +20,13 @@ def documents_dir() -> str:
     return documents if documents and Path(documents).is_dir() else str(Path.home())
 
 
+def resize_within_screen(window: QWidget, width: int, height: int) -> None:
+    """Open ``window`` at width × height, or smaller where its screen is smaller: the dialogs asked for up to
+    1100×760, so on a 640×480 screen their buttons were beyond its edges. Their layouts still set the minimum."""
+    room = window.screen().availableGeometry()
+    window.resize(min(width, room.width()), min(height, room.height()))
+
+
 def ask_yes_no(parent: QWidget, title: str, question: str) -> bool:
     """A Yes/No question whose default (Enter, Escape) is No: the safe answer is the easy one."""
     box = QMessageBox(QMessageBox.Icon.Question, title, question, QMessageBox.StandardButton.Yes, parent)

@@ -504,3 +504,33 @@ def test_a_new_request_shows_every_right_on_a_640_by_480_screen(tmp_path: Path) 
     seen = on_a_640_by_480_screen(_NEW_REQUEST_AT_640, tmp_path, str(folder))
     assert seen["sideways"] == 0 and seen["size"][0] <= 640 and seen["size"][1] <= 480, seen
     assert seen["received"] == "yyyy-MM-dd HH:mm t"  # the zone is shown
+
+
+_DIALOGS_AT_640 = """
+import json, sys
+from PySide6.QtWidgets import QApplication
+from app.core.log_buffer import RecentLogRecords
+from app.policy.loader import load_policy
+from app.policy.versions import default_policy_text
+from app.ui.help import AboutDialog, UserGuideDialog
+from app.ui.log_view import LogViewDialog
+from app.ui.targets.dialog import TargetDialog
+
+app = QApplication(sys.argv[:1])
+sizes = {}
+for dialog in (TargetDialog(load_policy(default_policy_text())), LogViewDialog(RecentLogRecords()), AboutDialog(),
+               UserGuideDialog()):
+    dialog.show()
+    for _ in range(3):
+        app.processEvents()
+    sizes[type(dialog).__name__] = dialog.size().toTuple()
+    dialog.close()
+print(json.dumps(sizes))
+"""
+
+
+def test_dialogs_open_within_a_640_by_480_screen(tmp_path: Path) -> None:
+    """Before: a target's dialog had a fixed 720 px minimum and the log and user guide opened at 900×520, their
+    right-hand columns and buttons beyond the screen's edges."""
+    sizes = on_a_640_by_480_screen(_DIALOGS_AT_640, tmp_path)
+    assert {name: size for name, size in sizes.items() if size[0] > 640 or size[1] > 480} == {}, sizes

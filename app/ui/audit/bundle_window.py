@@ -53,7 +53,7 @@ from app.ui.identities.model import plain
 from app.ui.policy.common import user_message
 from app.ui.table_model import AnyIndex, RowsTableModel, size_columns
 from app.ui.theme import tint
-from app.ui.widgets import documents_dir, text_label
+from app.ui.widgets import documents_dir, resize_within_screen, text_label
 from app.ui.workers import submit
 
 PAGE_SIZE = 500
@@ -276,7 +276,7 @@ class BundleWindow(QDialog):
         QWidget.setTabOrder(self.table, self.detail)
         QWidget.setTabOrder(self.detail, close)
         self.kind_filter.setFocus()
-        self.resize(1100, 760)
+        resize_within_screen(self, 1100, 760)
 
         self.kind_filter.textChanged.connect(self._filter_changed)
         self.subject_filter.textChanged.connect(self._filter_changed)

@@ -45,7 +45,7 @@ from app.store.vault import Vault
 from app.ui.erasure.lines import ATTEST_IN_HISTORY, PREVIEW_HEADERS, STATUS_HEADERS, detail, where
 from app.ui.lock.reauth import Reauthenticate
 from app.ui.policy.common import login_name, plain_label, user_message
-from app.ui.widgets import documents_dir
+from app.ui.widgets import documents_dir, resize_within_screen
 from app.ui.workers import submit
 
 POLL_MS = 1000
@@ -148,7 +148,7 @@ class ErasureDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(self.message)
         layout.addLayout(buttons)
-        self.resize(760, 460)
+        resize_within_screen(self, 760, 460)
 
         self.timer = QTimer(self)
         self.timer.setInterval(POLL_MS)

@@ -44,6 +44,7 @@ from app.ui.erasure.lines import STATUS_HEADERS, detail, where
 from app.ui.incidents.fields import StepDialog, prompt_box, text_of
 from app.ui.policy.common import login_name, plain_label, user_message
 from app.ui.times import local_time
+from app.ui.widgets import resize_within_screen
 from app.ui.workers import submit
 
 POLL_MS = 2000
@@ -128,7 +129,7 @@ class ErasureHistoryDialog(QDialog):
         layout.addWidget(splitter, 1)
         layout.addWidget(self.message)
         layout.addLayout(buttons)
-        self.resize(900, 480)
+        resize_within_screen(self, 900, 480)
         self.timer = QTimer(self)
         self.timer.setInterval(POLL_MS)
         self.timer.timeout.connect(self.refresh)

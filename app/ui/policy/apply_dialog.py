@@ -32,6 +32,7 @@ from app.store.vault import Vault
 from app.ui.lock.reauth import Reauthenticate
 from app.ui.policy.common import Confirm, ask, plain_label, user_message
 from app.ui.theme import status_colour
+from app.ui.widgets import resize_within_screen
 from app.ui.workers import submit
 
 APPLYING = (
@@ -134,7 +135,7 @@ class ApplyPolicyDialog(QDialog):
         layout.addWidget(self.impact, 1)
         layout.addWidget(self.buttons)
         self._show_sections(problems=False, impact=False)
-        self.resize(800, 550)
+        resize_within_screen(self, 800, 550)
         self._busy = False
         if text is not None:
             submit(lambda: check_text(vault, text, based_on), self._checked, self._failed)

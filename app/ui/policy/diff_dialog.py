@@ -9,6 +9,7 @@ from app.services.policy import PolicyDiff
 from app.ui.policy.common import plain_label
 from app.ui.policy.models import short_sha
 from app.ui.theme import status_colour
+from app.ui.widgets import resize_within_screen
 
 
 def line_colour(line: str) -> QColor | None:
@@ -68,4 +69,4 @@ class DiffDialog(QDialog):
         layout.addWidget(QLabel("Line by line"))
         layout.addWidget(self.text_diff, 3)
         layout.addWidget(buttons)
-        self.resize(900, 650)
+        resize_within_screen(self, 900, 650)

@@ -50,6 +50,7 @@ from app.ui.policy.editor_sections import (
     Section,
 )
 from app.ui.theme import status_colour
+from app.ui.widgets import resize_within_screen
 
 PAUSE_MS = 300  # typing pauses this long before the draft is rewritten and checked (an edit takes ~30 ms)
 Edit = Callable[[str], str]
@@ -162,7 +163,7 @@ class PolicyEditorDialog(QDialog):
         layout.addWidget(self.status)
         layout.addWidget(self.problem_list)
         layout.addWidget(self.buttons)
-        self.resize(1000, 700)
+        resize_within_screen(self, 1000, 700)
         self._set_text(self.text)
         self.nav.setCurrentRow(0)
 

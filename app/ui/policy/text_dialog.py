@@ -11,7 +11,7 @@ from app.core.errors import ConfigError
 from app.services.policy import PolicyRecord
 from app.ui.policy.common import plain_label
 from app.ui.policy.diff_dialog import read_only_text
-from app.ui.widgets import documents_dir
+from app.ui.widgets import documents_dir, resize_within_screen
 
 
 class PolicyTextDialog(QDialog):
@@ -35,7 +35,7 @@ class PolicyTextDialog(QDialog):
         layout.addWidget(self.text, 1)
         layout.addWidget(self.message)
         layout.addWidget(buttons)
-        self.resize(820, 600)
+        resize_within_screen(self, 820, 600)
 
     def choose_and_save(self) -> None:
         suggested = str(Path(documents_dir()) / f"policy-v{self.record.version}.toml")

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 from app.core.errors import ConfigError
 from app.services.targets import ConnectionCheck, MappedAttribute, Policy, TargetConfig, check_connection, preview
 from app.ui.policy.common import plain_label, user_message
+from app.ui.widgets import resize_within_screen
 from app.ui.workers import submit
 
 AUTH = (("bearer", "Bearer token"), ("oauth2", "OAuth 2 client credentials"), ("none", "None (loopback tests only)"))
@@ -145,7 +146,8 @@ class TargetDialog(QDialog):
         layout.addWidget(self.mapping_note)
         layout.addLayout(test_row)
         layout.addWidget(self.buttons)
-        self.setMinimumWidth(720)  # URLs and placeholders readable; still inside 960 logical pixels at 200 %
+        # URLs and placeholders readable at 720 px; a fixed minimum of 720 cut the right column on a 640 px screen
+        resize_within_screen(self, 720, self.sizeHint().height())
 
         self.recipient.currentIndexChanged.connect(self._preview)
         self.renames.textChanged.connect(self._preview)
