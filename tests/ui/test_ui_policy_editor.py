@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication, QLabel, QWidget
 from pytestqt.qtbot import QtBot
 from test_ui_scaling import fits
 from ui_support import PASSPHRASE, USER_SCHEMA, answer_passphrase_dialog
@@ -115,7 +115,7 @@ def test_keyboard_only_dpo_contact_from_page_to_new_version(with_default: Vault,
     dialog = editor.apply_dialog
     assert dialog is not None
     qtbot.waitUntil(lambda: dialog.apply_button.isEnabled(), timeout=15_000)
-    assert "Edited in the policy editor, from version 1" in [w.text() for w in dialog.findChildren(type(page.header))]
+    assert "Edited in the policy editor, from version 1" in [w.text() for w in dialog.findChildren(QLabel)]
     dialog.activateWindow()
     qtbot.waitUntil(dialog.isActiveWindow)
     qtbot.keyClick(dialog, Qt.Key.Key_A, Qt.KeyboardModifier.AltModifier)  # &Apply… in the Apply dialog
