@@ -75,6 +75,11 @@ def _key_value(match: re.Match[str]) -> str:
     return f"{match.group(3)}{match.group(4)}{REDACTED}"
 
 
+def has_email_address(text: str) -> bool:
+    """Whether ``text`` holds something shaped like an e-mail address (the form ``redact`` hides)."""
+    return ("@" in text or "%40" in text) and _EMAIL.search(text) is not None
+
+
 def redact(text: str) -> str:
     """``text`` with e-mail addresses, tokens, credentials, non-loopback IPs and secret values replaced.
 

@@ -9,6 +9,7 @@ personal data: the events carry them, and a correction carries the old and the n
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,6 +19,7 @@ from sqlalchemy import Connection, insert, select, update
 
 from app.audit.trail import Event, append
 from app.core.errors import ConfigError
+from app.core.log_redaction import has_email_address
 from app.core.utc import utc_text
 from app.incidents import clock, completeness, times
 from app.incidents import summary as summary_
@@ -55,6 +57,23 @@ MAX_COUNT = 2**63 - 1  # SQLite's INTEGER
 
 class IncidentError(ConfigError):
     """A change the register refuses, with what to do instead."""
+
+
+def _checked_title(title: str) -> str:
+    """The title as kept: one line (a line break split the ``breach list`` table), and no e-mail address. The title
+    is shown on the overview, in lists and drafts, and outlives the erasure of anyone it names; the person belongs
+    in the description, which stays in the incident's record."""
+    kept = title.strip()
+    if not kept:
+        raise IncidentError("An incident needs a title.")
+    if any(unicodedata.category(character) == "Cc" for character in kept):
+        raise IncidentError("An incident's title is one line: no line breaks, tabs or other control characters.")
+    if has_email_address(kept):
+        raise IncidentError(
+            "An incident's title must not name a person (it holds an e-mail address): it is shown in lists and "
+            "outlives the person's erasure. Describe the people affected in the description instead."
+        )
+    return kept[:200]
 
 
 @dataclass(frozen=True)
@@ -250,8 +269,7 @@ class IncidentRegister:
         details: dict[str, Any] | None = None,
     ) -> int:
         """A new incident; ``details`` are the authority-form fields (``DETAILS``), stored in the same transaction."""
-        if not title.strip():
-            raise IncidentError("An incident needs a title.")
+        title = _checked_title(title)
         extra = _checked_details(details or {})
         now = self.now()
         moments: dict[str, datetime | None] = {
@@ -260,7 +278,7 @@ class IncidentRegister:
             "occurred_to": self._moment(occurred_to, "occurred-to"),
         }
         values = {
-            "title": title.strip()[:200],
+            "title": title,
             "description": description,
             "source": source,
             "alert_seq": alert_seq,
@@ -300,6 +318,8 @@ class IncidentRegister:
         if unknown:
             raise IncidentError(f"These cannot be edited here: {', '.join(sorted(unknown))}.")
         _check_counts(values)
+        if "title" in values:
+            values["title"] = _checked_title(values["title"])
         for name in EDITABLE_TIMES:
             if name in values:
                 values[name] = self._moment(values[name], name.replace("_", " "))

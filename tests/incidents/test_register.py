@@ -199,3 +199,23 @@ def test_an_approximate_number_is_a_count(vault: Vault, field: str, number: int)
     assert register.get(incident).fields[field] == 12
     register.update(incident, "dpo", **{field: 0})  # none concerned is a count too
     assert register.get(incident).fields[field] == 0
+
+
+@pytest.mark.parametrize(
+    ("title", "words"),
+    [
+        ("Phishing of gina.ortiz@example.test", "e-mail address"),  # shown everywhere, outlives her erasure
+        ("Laptop lost\nsecond line", "one line"),  # split the breach list table
+        ("Tab\tin title", "one line"),
+    ],
+)
+def test_a_title_naming_a_person_or_spanning_lines_is_refused(vault: Vault, title: str, words: str) -> None:
+    register = IncidentRegister(vault, FakeClock(FRIDAY_9))
+    with pytest.raises(IncidentError, match=words) as refused:
+        register.open_incident(title, "dpo")
+    assert "gina" not in str(refused.value)  # the refusal never repeats the address
+    kept = register.open_incident("Laptop lost at the airport", "dpo")
+    with pytest.raises(IncidentError, match=words):
+        register.update(kept, "dpo", title=title)
+    assert register.get(kept).fields["title"] == "Laptop lost at the airport"
+    assert [view.id for view in register.list()] == [kept]
