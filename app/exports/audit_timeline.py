@@ -28,7 +28,6 @@ import heapq
 import json
 import os
 import re
-import secrets
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -44,7 +43,7 @@ from app.audit.query import EventFilter, count, matching_seqs
 from app.audit.tables import AuditEvent
 from app.audit.trail import canonical, holds_email_address, iso_utc
 from app.core.errors import ConfigError, CustosError
-from app.exports.recording import policy_for_export, record_written
+from app.exports.recording import policy_for_export, record_written, staged
 from app.store.vault import Vault
 
 FORMATS = ("csv", "xlsx")
@@ -265,10 +264,9 @@ def export_timeline(
     out = Path(out)
     if not out.parent.is_dir():
         raise ConfigError(f"The folder {out.parent} does not exist.")
-    partial = out.with_name(f".{out.stem}.partial-{secrets.token_hex(4)}{out.suffix}")
     selection = "selection" if seqs is not None else "filter"
-    placed = False
-    try:
+    with staged(out) as staging:
+        partial = staging.partial
         with vault.read_connection() as conn:
             chunks = selected_events(conn, seqs) if seqs is not None else filtered_events(conn, where or EventFilter())
             try:
@@ -282,20 +280,10 @@ def export_timeline(
             extra.update(first_seq=str(min(written)), last_seq=str(max(written)))
         with vault.write_transaction() as conn:
             record = policy_for_export(conn)
-            try:
-                os.replace(partial, out)
-            except OSError as exc:
-                raise ConfigError(f"Cannot write {out}: {exc.strerror or exc}.") from exc
-            placed = True
+            staging.place()
             if where is not None and (described := describe_filter(where)):
                 extra["filter"] = json.dumps(described, sort_keys=True, ensure_ascii=False)
             sha = record_written(conn, KIND, operator, out, record.version, fmt, **extra)
-    except BaseException:
-        if placed:  # in place but not on the record (the commit failed): not an export to keep
-            out.unlink(missing_ok=True)
-        raise
-    finally:
-        partial.unlink(missing_ok=True)
     return TimelineWritten(out, sha, len(written), min(written, default=None), max(written, default=None))
 
 

@@ -5,12 +5,17 @@ trail — format, SHA-256, policy version, never its content — in the transact
 from __future__ import annotations
 
 import hashlib
+import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection
 
 from app.audit.trail import Event, append
+from app.core.errors import ConfigError
 from app.policy.in_force import install_default_if_missing
 from app.policy.versions import PolicyRecord, in_force
 
@@ -39,3 +44,35 @@ def record_written(
     details.update(extra)
     append(conn, Event(kind, f"operator:{operator}", subject=subject, details=details))
     return sha
+
+
+class Staged:
+    """An export written under a hidden name beside ``out`` (same file system, so the move is atomic; the suffix
+    kept, which some writers go by), put in place only inside the transaction that records it."""
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self.partial = out.with_name(f".{out.stem}.partial-{secrets.token_hex(4)}{out.suffix}")
+        self.placed = False
+
+    def place(self) -> None:
+        try:
+            os.replace(self.partial, self.out)
+        except OSError as exc:
+            raise ConfigError(f"Cannot write {self.out}: {exc.strerror or type(exc).__name__}.") from exc
+        self.placed = True
+
+
+@contextmanager
+def staged(out: Path) -> Iterator[Staged]:
+    """All or nothing: a Ctrl-C, a full disk or a failed read leaves neither a half-written file nor an emptied one
+    where an earlier export was, and a file placed whose record then failed to commit is taken away again."""
+    staging = Staged(out)
+    try:
+        yield staging
+    except BaseException:
+        if staging.placed:  # in place but not on the trail (the commit failed): not an export to keep
+            out.unlink(missing_ok=True)
+        raise
+    finally:
+        staging.partial.unlink(missing_ok=True)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import shutil
 import tempfile
 import threading
@@ -22,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from app.core.errors import ConfigError, CustosError
 from app.exports.facts import gather_facts
-from app.exports.recording import policy_for_export, record_written  # one audit-event shape, CLI and app
+from app.exports.recording import policy_for_export, record_written, staged  # one audit-event shape, CLI and app
 from app.exports.ropa import build_processor_record, build_ropa
 from app.exports.ropa_writers import FORMATS, MULTI_RECORD_FORMATS, suffix_of, write
 from app.exports.subject import export_subject
@@ -90,11 +89,6 @@ class ExportControl:
         self.final = final
 
 
-def _partial_name(out: Path) -> Path:
-    """A hidden name beside ``out`` (same file system, so the final move is atomic), with its suffix kept."""
-    return out.with_name(f".{out.stem}.partial-{secrets.token_hex(4)}{out.suffix}")
-
-
 def _place(source: Path, target: Path) -> None:
     try:
         os.replace(source, target)
@@ -122,34 +116,25 @@ def export_ropa(
         raise ConfigError(f"Choose a format: one of {', '.join(FORMATS)}.")
     control = control or ExportControl()
     control.begin("Reading the policy in force and the facts about the processing…")
-    partial, placed = _partial_name(out), False
-    try:
-        with vault.write_transaction() as conn:
-            record = policy_for_export(conn)
-            facts = gather_facts(vault, tls=tls, server_url=server_url, policy=record.policy)
-            control.begin("Building the records…")
-            moment = now or datetime.now(UTC)
-            processor = build_processor_record(record, facts, moment)
-            if record_choice == "processor":
-                main, extra = processor, None
-            else:
-                main, extra = build_ropa(record, facts, moment), processor if record_choice == "both" else None
-            control.begin(f"Writing the {fmt.upper()} file…")
-            try:
-                write(main, fmt, partial, processor=extra)
-            except OSError as exc:
-                raise ConfigError(f"Cannot write {out}: {exc.strerror or exc}.") from exc
-            control.begin("Saving the file and recording the export on the audit trail…", final=True)
-            _place(partial, out)
-            placed = True
-            recorded = "controller" if record_choice == "both" else record_choice  # as the CLI records its default
-            sha = record_written(conn, "export.ropa", operator, out, record.version, fmt, record=recorded)
-    except BaseException:
-        if placed:  # in place but not on the trail (the commit failed): not an export to keep
-            out.unlink(missing_ok=True)
-        raise
-    finally:
-        partial.unlink(missing_ok=True)  # cancelled or failed while writing
+    with staged(out) as staging, vault.write_transaction() as conn:
+        record = policy_for_export(conn)
+        facts = gather_facts(vault, tls=tls, server_url=server_url, policy=record.policy)
+        control.begin("Building the records…")
+        moment = now or datetime.now(UTC)
+        processor = build_processor_record(record, facts, moment)
+        if record_choice == "processor":
+            main, extra = processor, None
+        else:
+            main, extra = build_ropa(record, facts, moment), processor if record_choice == "both" else None
+        control.begin(f"Writing the {fmt.upper()} file…")
+        try:
+            write(main, fmt, staging.partial, processor=extra)
+        except OSError as exc:
+            raise ConfigError(f"Cannot write {out}: {exc.strerror or exc}.") from exc
+        control.begin("Saving the file and recording the export on the audit trail…", final=True)
+        staging.place()
+        recorded = "controller" if record_choice == "both" else record_choice  # as the CLI records its default
+        sha = record_written(conn, "export.ropa", operator, out, record.version, fmt, record=recorded)
     return RopaWritten(Written(out, sha), main.content_hash, record.stamp)
 
 

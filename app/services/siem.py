@@ -7,12 +7,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
 from app.audit.trail import Event, append, read
 from app.core.errors import ConfigError
+from app.exports.recording import staged
 from app.siem import spool
 from app.siem.cef import to_cef
 from app.siem.forwarder import Delivery, SiemForwarder, send_pending
@@ -47,26 +47,15 @@ def export(vault: Vault, fmt: str, start: int, end: int | None, out: Path, opera
         raise ConfigError("--from must be 1 or more, and --to (if given) not before --from.")
     if out.is_dir():
         raise ConfigError(f"Cannot write {out}: Is a directory.")
-    partial, placed = out.with_name(f".{out.name}.partial-{secrets.token_hex(4)}"), False
-    try:
+    with staged(out) as staging:
         try:
-            count, first, last, sha = _write_lines(vault, fmt, start, end, partial)
+            count, first, last, sha = _write_lines(vault, fmt, start, end, staging.partial)
         except OSError as exc:
             raise ConfigError(f"Cannot write {out}: {exc.strerror or type(exc).__name__}.") from exc
         details = {"format": fmt, "events": count, "first_seq": first, "last_seq": last, "sha256": sha}
         with vault.write_transaction() as conn:  # an export is an operator action: on the record, never its content
             append(conn, Event("export.siem", f"operator:{operator}", details=details))
-            try:
-                os.replace(partial, out)
-            except OSError as exc:
-                raise ConfigError(f"Cannot write {out}: {exc.strerror or type(exc).__name__}.") from exc
-            placed = True
-    except BaseException:
-        if placed:  # in place but not on the trail (the commit failed): not an export to keep
-            out.unlink(missing_ok=True)
-        raise
-    finally:
-        partial.unlink(missing_ok=True)
+            staging.place()
     return Exported(count, first, last, sha)
 
 
