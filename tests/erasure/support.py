@@ -21,6 +21,7 @@ from app.targets.client import TargetClient
 from app.targets.config import TargetConfig, add_target
 from app.targets.dispatcher import Dispatcher
 from app.targets.policy_change import apply_policy
+from tests.targets.conftest import ScimTarget
 from tests.targets.support import policy_with_recipients
 
 
@@ -116,3 +117,17 @@ def counting_worker(vault: Vault, counts: dict[tuple[str, str], int], **options:
         return TargetClient(config, transport=CountingTransport(config.name, counts))
 
     return ErasureWorker(vault, client_factory=factory, **options)  # type: ignore[arg-type]
+
+
+def held_at_target(vault: Vault, app: ScimTarget, user_name: str, base_url: str | None = None) -> tuple[str, str]:
+    """(the subject's id, its account's id at ``app``): a subject in the mirror and an account for it at the real
+    target, linked as a push would have. The target is registered at ``base_url`` (a fault proxy in front of
+    ``app``) or at the app's own address."""
+    ids = add_targets(vault, [TargetSpec(app.name, base_url or app.base_url, app.token, app.name)])
+    service = service_for(vault)
+    rid = str(service.create("User", person(user_name)).body["id"])  # type: ignore[index]
+    service.close()
+    with app.client() as http:
+        remote = str(http.post("/Users", json={"userName": user_name}).json()["id"])
+    held_without_push(vault, rid, {ids[app.name]: remote})
+    return rid, remote

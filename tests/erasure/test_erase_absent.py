@@ -13,20 +13,8 @@ from app.erasure.requests import request_erasure
 from app.erasure.status import request_status
 from app.erasure.worker import ErasureWorker
 from app.store.vault import Vault
-from tests.erasure.support import FakeClock, TargetSpec, add_targets, held_without_push, person, service_for
+from tests.erasure.support import FakeClock, held_at_target
 from tests.targets.conftest import ScimTarget
-
-
-def _held_at(vault: Vault, app: ScimTarget, user_name: str) -> tuple[str, str]:
-    """A subject in the mirror and an account for it at the real target, linked as a push would have."""
-    ids = add_targets(vault, [TargetSpec(app.name, app.base_url, app.token, app.name)])
-    service = service_for(vault)
-    rid = str(service.create("User", person(user_name)).body["id"])  # type: ignore[index]
-    service.close()
-    with app.client() as http:
-        remote = str(http.post("/Users", json={"userName": user_name}).json()["id"])
-    held_without_push(vault, rid, {ids[app.name]: remote})
-    return rid, remote
 
 
 def _receipt_step(vault: Vault, request_id: str, out: Path) -> dict[str, object]:
@@ -39,7 +27,7 @@ def test_a_delete_answered_404_is_already_absent_not_erased(
     vault: Vault, apps: list[ScimTarget], tmp_path: Path
 ) -> None:
     app1 = apps[0]
-    rid, remote = _held_at(vault, app1, "absent-1@example.test")
+    rid, remote = held_at_target(vault, app1, "absent-1@example.test")
     with app1.client() as http:  # removed at the application itself before the erasure
         assert http.delete(f"/Users/{remote}").status_code == 204
 
@@ -61,7 +49,7 @@ def test_a_delete_answered_404_is_already_absent_not_erased(
 
 
 def test_a_delete_that_removed_the_account_is_erased(vault: Vault, apps: list[ScimTarget], tmp_path: Path) -> None:
-    rid, _ = _held_at(vault, apps[0], "absent-2@example.test")
+    rid, _ = held_at_target(vault, apps[0], "absent-2@example.test")
     clock = FakeClock()
     request_id = request_erasure(vault, [rid], "art17-1a", "dpo", now=clock())
     ErasureWorker(vault, clock=clock).tick()

@@ -13,20 +13,9 @@ from app.erasure.requests import request_erasure
 from app.erasure.status import request_status
 from app.erasure.worker import ErasureWorker
 from app.store.vault import Vault
-from tests.erasure.support import FakeClock, TargetSpec, add_targets, held_without_push, person, service_for
+from tests.erasure.support import FakeClock, held_at_target
 from tests.targets.conftest import ScimTarget
 from tests.targets.faults import FaultProxy
-
-
-def _held(vault: Vault, app: ScimTarget, base_url: str, user_name: str) -> str:
-    ids = add_targets(vault, [TargetSpec(app.name, base_url, app.token, app.name)])
-    service = service_for(vault)
-    rid = str(service.create("User", person(user_name)).body["id"])  # type: ignore[index]
-    service.close()
-    with app.client() as http:
-        remote = str(http.post("/Users", json={"userName": user_name}).json()["id"])
-    held_without_push(vault, rid, {ids[app.name]: remote})
-    return rid
 
 
 def _receipt(vault: Vault, request_id: str, out: Path) -> dict[str, object]:
@@ -42,7 +31,7 @@ def test_down_then_back_with_the_account(vault: Vault, apps: list[ScimTarget], t
     app1 = apps[0]
     proxy = FaultProxy(app1.base_url.removesuffix("/v2")).start()
     try:
-        rid = _held(vault, app1, proxy.base_url, "down-1@example.test")
+        rid, _ = held_at_target(vault, app1, "down-1@example.test", proxy.base_url)
         proxy.stop()
         clock = FakeClock()
         requested = clock()
@@ -83,7 +72,7 @@ def test_down_then_back_without_the_account(vault: Vault, apps: list[ScimTarget]
     """scim2-server keeps accounts in memory: restarted, it no longer holds the person, and answers the erasure's
     DELETE with 404. Custos sent nothing while it was down, so it erased nothing there."""
     app2 = apps[1]
-    rid = _held(vault, app2, app2.base_url, "down-2@example.test")
+    rid, _ = held_at_target(vault, app2, "down-2@example.test")
     app2.stop()
     clock = FakeClock()
     request_id = request_erasure(vault, [rid], "art17-1a", "dpo", now=clock())
