@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from app.core.actor import operator_login
 from app.core.errors import ConfigError
 from app.core.paths import data_dir
+from app.core.surrogates import has_lone_surrogate
 
 if TYPE_CHECKING:
     from app.store.vault import Vault
@@ -54,17 +55,9 @@ def undecodable_option(args: argparse.Namespace) -> str | None:
     the store. The option is named, never its value (it may be a person's name)."""
     for name, value in vars(args).items():
         for text in value if isinstance(value, list) else [value]:
-            if isinstance(text, str) and not _encodes(text):
+            if isinstance(text, str) and has_lone_surrogate(text):
                 return name
     return None
-
-
-def _encodes(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def readable_file(name: str) -> Path:
