@@ -124,7 +124,7 @@ def _step(step: Any, exchanges: list[dict[str, Any]]) -> dict[str, Any]:
         "state": step.state,
         "outcome": label(step.state, step.method),
         "reason": step.reason,
-        "attempts": step.attempts,
+        "attempts": step.attempts_total,  # every attempt at the target, also those before an operator's retry
         "requested": _time(step.requested),
         "first_attempt": _time(step.first_attempt),
         "last_attempt": _time(step.last_attempt),

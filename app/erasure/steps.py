@@ -94,6 +94,7 @@ def create(
                 "state": state.value,
                 "reason": reason,
                 "attempts": 0,
+                "attempts_total": 0,
                 "next_attempt": next_attempt,
                 "requested": now,
                 "closed_at": closed_at,
@@ -137,6 +138,7 @@ def create_for_recipients(
             "state": State.WAITING_MANUAL.value,
             "reason": f"no SCIM target: tell {name[:200]} to erase the person, then attest who, when and how",
             "attempts": 0,
+            "attempts_total": 0,
             "next_attempt": now,
             "requested": now,
             "closed_at": None,
@@ -160,7 +162,8 @@ class StepWork:
     erase_mode: str
     resource_type: str
     remote_id: str
-    attempts: int  # including this one
+    attempts: int  # since the step was last queued, including this one: what the limit and the backoff count
+    attempts_total: int  # every attempt at the target, including this one: what the receipt and the trail state
     deleted_status: int | None
     # An earlier DELETE may have reached the target without its answer being recorded (its worker was killed, or
     # the connection dropped): the attempt reads first and sends no second DELETE to a target that already deleted.
@@ -180,6 +183,7 @@ _LEASE = (
     .values(
         state=State.IN_PROGRESS.value,
         attempts=bindparam("tries"),
+        attempts_total=_S.c.attempts_total + 1,
         remote_id=bindparam("remote"),
         lease_until=bindparam("until"),
         first_attempt=func.coalesce(_S.c.first_attempt, bindparam("now")),
@@ -290,6 +294,7 @@ def _work(row: Any, remote_id: str, delete_unconfirmed: bool = False) -> StepWor
         resource_type=row.resource_type,
         remote_id=remote_id,
         attempts=row.attempts + 1,
+        attempts_total=row.attempts_total + 1,
         deleted_status=row.deleted_status,
         delete_unconfirmed=delete_unconfirmed,
     )
@@ -393,7 +398,7 @@ def record(
             states.append(state)
             continue
         if state == State.FAILED:
-            state, reason = State.ACTION_REQUIRED, f"gave up after {work.attempts} attempts: {reason}"[:300]
+            state, reason = State.ACTION_REQUIRED, f"{_gave_up(work)}: {reason}"[:300]
         if state in RESOLVED:
             resolved.append((work.id, state, reason, _method(state, result)))
         else:  # ACTION_REQUIRED, VERIFICATION_FAILED: terminal, ids kept so an operator can retry or attest
@@ -410,6 +415,14 @@ def record(
     return states
 
 
+def _gave_up(work: StepWork) -> str:
+    """Why the worker stopped: the limit counts the attempts since the last queueing, and after an operator's
+    retry the words say so, with the total, rather than pass the limit off as every attempt made."""
+    if work.attempts_total == work.attempts:
+        return f"gave up after {work.attempts} attempts"
+    return f"gave up after {work.attempts} attempts since the operator's retry ({work.attempts_total} in all)"
+
+
 def _method(state: State, result: AttemptResult) -> str | None:
     if state != State.SUCCEEDED:
         return None
@@ -417,7 +430,12 @@ def _method(state: State, result: AttemptResult) -> str | None:
 
 
 def _event(work: StepWork, result: AttemptResult, state: State) -> Event:
-    details = {"request": work.request_id, "target": work.target_name, "state": state.value, "attempts": work.attempts}
+    details = {
+        "request": work.request_id,
+        "target": work.target_name,
+        "state": state.value,
+        "attempts": work.attempts_total,  # every attempt, also those before an operator's retry
+    }
     if result.status is not None:
         details["status"] = result.status
     if _method(state, result) == ABSENT:
@@ -482,7 +500,10 @@ def attest(conn: Connection, request_id: str, target_name: str, operator: str, n
 
 
 def retry(conn: Connection, request_id: str, target_name: str | None, now: datetime) -> int:
-    """Queue again the steps an operator has fixed the cause of (rejected, out of attempts, not verified)."""
+    """Queue again the steps an operator has fixed the cause of (rejected, out of attempts, not verified).
+
+    The limit starts afresh (``attempts`` 0); ``attempts_total`` is left alone, so the receipt still counts the
+    attempts made before the retry."""
     where = [_S.c.request_id == request_id, _S.c.state.in_([s.value for s in RETRYABLE_BY_OPERATOR])]
     if target_name:
         where.append(_S.c.target_name == target_name)

@@ -56,7 +56,12 @@ class ErasureStep(Base):
     state: Mapped[str] = mapped_column(String(24))  # see app.erasure.model.State
     reason: Mapped[str | None] = mapped_column(String(300), nullable=True)  # never holds personal data
     method: Mapped[str | None] = mapped_column(String(16), nullable=True)  # verified | attested | absent
+    # Attempts since the step was last queued: what the limit (MAX_ATTEMPTS) and the backoff count; an operator's
+    # retry starts it afresh.
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Every attempt ever made at the target, never reset: what the receipt and the trail state. One counter for
+    # both undercounted: after a retry the receipt said 2 attempts beside exchanges holding 3 DELETEs.
+    attempts_total: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     deleted_status: Mapped[int | None] = mapped_column(Integer, nullable=True)  # set once the DELETE was accepted
