@@ -195,8 +195,13 @@ class Pusher:
         answer = await self.client.delete(item.resource_type, link.remote_id)
         check = await self.client.get(item.resource_type, link.remote_id)
         if check.status != 404:
-            # It said it deleted, yet still serves the account: not erased, and an operator must know.
-            raise Rejected(f"verification failed: the target still serves the resource after DELETE ({answer.status})")
+            # It said it deleted, yet still serves the account: not erased, and an operator must know. The failure
+            # carries the DELETE's own status: without one it was recorded as None, which reads as "no answer".
+            raise Rejected(
+                f"verification failed: the target answered DELETE with {answer.status} "
+                f"but still serves the resource (GET {check.status})",
+                answer.status,
+            )
         return Outcome("deleted", answer.status, link.remote_id)
 
 

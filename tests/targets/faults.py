@@ -1,7 +1,8 @@
 """A fault-injecting reverse proxy on loopback in front of a real SCIM target (scim2-server): what real downstream
 applications do to a client. It forwards every request unless told otherwise, and can
 
-- answer scripted errors instead of forwarding (``fail``: 500, 503 with Retry-After, 429, 401…),
+- answer scripted errors instead of forwarding (``fail``: 500, 503 with Retry-After, 429, 401…), or a 204 that
+  carried nothing out (a DELETE "done" while the account stays),
 - add attributes to every User it returns (``extra``, sub-attributes merged into complex ones: an application
   holding more than it was sent),
 - answer late, after the target carried the request out (``slow``: longer than the client waits),
@@ -89,6 +90,8 @@ class FaultProxy:
         if not self.faults or self.faults[0].method not in (None, method):
             return None
         fault = self.faults.popleft()
+        if fault.status == 204:  # "deleted", though nothing was forwarded: a target that says so and keeps serving
+            return Response(status_code=204, headers=fault.headers)
         body: dict[str, Any] = {"schemas": [_ERROR], "status": str(fault.status)}
         if fault.scim_type:
             body["scimType"] = fault.scim_type
