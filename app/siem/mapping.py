@@ -125,6 +125,9 @@ _MAP: dict[str, Mapping] = {
                                  "create", "provision-created"),
     "provision.replaced": Mapping("provision.push", "Change pushed to a target", 3, 6003, 3, ("api",), ("change",),
                                   "update", "provision-replaced"),
+    # an account the target already held (found by a search, or after a 409 on create), linked and updated
+    "provision.adopted": Mapping("provision.push", "Existing account at a target adopted", 3, 6003, 3, ("api",),
+                                 ("change",), "adopt", "provision-adopted"),
     "provision.deactivated": Mapping("provision.push", "Change pushed to a target", 3, 6003, 3, ("api",), ("change",),
                                      "disable", "provision-deactivated"),
     "provision.deleted": Mapping("provision.push", "Change pushed to a target", 3, 6003, 4, ("api",), ("deletion",),

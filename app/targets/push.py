@@ -25,16 +25,33 @@ from app.targets.config import TargetConfig
 from app.targets.mapping import TargetMapping
 
 ACTOR = "system:provisioning"
+# How an adopted account was found: the trail says which, so that "adopted" is never read as "created by Custos".
+FOUND_BY_SEARCH = "by a search before creating"
+FOUND_AFTER_409 = "after the create answered 409"
+LINKED = ("created", "adopted", "replaced")  # outcomes that leave the subject linked to an account at the target
+
+
+@dataclass(frozen=True)
+class Match:
+    """An account the target already holds for a subject, and the attribute it was found by (a name, never a
+    value: externalId, userName or displayName)."""
+
+    remote_id: str
+    by: str
 
 
 @dataclass
 class Outcome:
-    operation: str  # created | replaced | deleted | deactivated | skipped | verification_failed
+    # created | adopted (an account found at the target and linked) | replaced (an account already linked) |
+    # deleted | deactivated | skipped
+    operation: str
     status: int | None = None
     remote_id: str | None = None
     attributes: list[str] = field(default_factory=list)
     version: int | None = None  # the mirror's version that was sent
     left_scope: bool = False  # deprovisioned because the subject is no longer in the recipient's scope
+    found: str | None = None  # adopted: FOUND_BY_SEARCH or FOUND_AFTER_409
+    matched_by: str | None = None  # adopted: the attribute the account was found by
 
 
 def _attribute_names(payload: dict[str, Any]) -> list[str]:
@@ -87,12 +104,13 @@ class Pusher:
         """Record a push in the caller's transaction: link, outbox state, audit (the dispatcher batches these)."""
         if item.operation == "upsert":
             outbox.supersede_older_upserts(conn, item)
-        if outcome.operation in ("created", "replaced") and outcome.remote_id is not None:
+        if outcome.operation in LINKED and outcome.remote_id is not None:
             links.save(
                 conn, self.config.id, item.resource_type, item.resource_id, outcome.remote_id, outcome.version or 0
             )
-            if outcome.operation == "created" and item.resource_type == "User" and self.mapping.sends("Group"):
-                # Groups pushed before this member existed here can now list it.
+            newly_linked = outcome.operation != "replaced"
+            if newly_linked and item.resource_type == "User" and self.mapping.sends("Group"):
+                # Groups pushed before this member was linked here (created or adopted) can now list it.
                 for group_id in links.groups_of(conn, item.resource_id):
                     outbox.enqueue_for(conn, self.config.id, "Group", group_id, "upsert")
         elif outcome.operation == "deleted":
@@ -100,13 +118,7 @@ class Pusher:
         outbox.complete(conn, item.seq, outcome.status)
         if outcome.operation != "skipped":
             outbox.settle_failed(conn, item)
-            details: dict[str, Any] = {
-                "target": self.config.name, "operation": outcome.operation, "status": outcome.status
-            }  # fmt: skip
-            if outcome.attributes:
-                details["attributes"] = outcome.attributes
-            if outcome.left_scope:
-                details["reason"] = "left the recipient's scope"
+            details = _details(self.config.name, outcome)
             # A subject erased while this push was in flight must not be named to the trail again: that would
             # give it a new pseudonym key holding its id. The erasure's own steps cover this target.
             gone = not repo.existing_types(conn, [item.resource_id])
@@ -152,33 +164,42 @@ class Pusher:
         # userName is unique at any RFC 7643 server, so a first create of a User can skip the search (a 409 below
         # still finds the account); a group's displayName is not unique, and a retry may follow a lost answer.
         must_search = may_exist or item.resource_type != "User"
-        remote_id = await self._match(item.resource_type, payload) if must_search else None
-        if remote_id is not None:
-            answer = await self.client.replace(item.resource_type, remote_id, payload)
-            return Outcome("replaced", answer.status, remote_id, names)
+        match = await self._match(item.resource_type, payload) if must_search else None
+        if match is not None:
+            return await self._adopt(item.resource_type, match, payload, names, FOUND_BY_SEARCH)
         try:
             answer = await self.client.create(item.resource_type, payload)
         except Rejected as exc:
             if exc.status != 409:
                 raise
-            remote_id = await self._match(item.resource_type, payload)  # created by someone else meanwhile
-            if remote_id is None:
+            match = await self._match(item.resource_type, payload)  # created by someone else meanwhile
+            if match is None:
                 raise
-            answer = await self.client.replace(item.resource_type, remote_id, payload)
-            return Outcome("replaced", answer.status, remote_id, names)
+            return await self._adopt(item.resource_type, match, payload, names, FOUND_AFTER_409)
         created_id = (answer.body or {}).get("id")
         if not created_id:
             raise Rejected("the target's create answer has no id", answer.status)
         return Outcome("created", answer.status, str(created_id), names)
 
-    async def _match(self, resource_type: str, payload: dict[str, Any]) -> str | None:
+    async def _match(self, resource_type: str, payload: dict[str, Any]) -> Match | None:
         """An account the target already holds for this subject: by externalId first, then the natural key."""
         if payload.get("externalId"):
             found = await self.client.find(resource_type, "externalId", str(payload["externalId"]))
             if found:
-                return found
+                return Match(found, "externalId")
         key = "userName" if resource_type == "User" else "displayName"
-        return await self.client.find(resource_type, key, str(payload[key])) if payload.get(key) else None
+        found = await self.client.find(resource_type, key, str(payload[key])) if payload.get(key) else None
+        return Match(found, key) if found else None
+
+    async def _adopt(
+        self, resource_type: str, match: Match, payload: dict[str, Any], names: list[str], found: str
+    ) -> Outcome:
+        """Link an account found at the target and send it the subject's mapped attributes. "Adopted", not
+        "replaced" (an update of an account already linked): the trail called such a link a replacement, though
+        Custos had never linked that account before. After a lost answer the account may be one an earlier
+        attempt of Custos created; Custos cannot tell, so the trail says how it was found, not who made it."""
+        answer = await self.client.replace(resource_type, match.remote_id, payload)
+        return Outcome("adopted", answer.status, match.remote_id, names, found=found, matched_by=match.by)
 
     async def _delete(self, item: outbox.WorkItem, link: links.Link | None) -> Outcome:
         if link is None:
@@ -203,6 +224,19 @@ class Pusher:
                 answer.status,
             )
         return Outcome("deleted", answer.status, link.remote_id)
+
+
+def _details(target: str, outcome: Outcome) -> dict[str, Any]:
+    """A push's trail details: names of attributes and how an account was found, never a value."""
+    details: dict[str, Any] = {"target": target, "operation": outcome.operation, "status": outcome.status}
+    if outcome.attributes:
+        details["attributes"] = outcome.attributes
+    if outcome.left_scope:
+        details["reason"] = "left the recipient's scope"
+    if outcome.found is not None:
+        details["found"] = outcome.found
+        details["matched_by"] = outcome.matched_by
+    return details
 
 
 def record_failure(conn: Connection, item: outbox.WorkItem, target: str, error: str, status: int | None) -> None:

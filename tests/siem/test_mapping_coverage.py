@@ -20,7 +20,7 @@ APP = Path(__file__).resolve().parents[2] / "app"
 # kinds built from a value the code cannot show statically: every value they take
 EXPANSIONS = {
     "erasure.target.": [s.value for s in State],
-    "provision.": ["created", "replaced", "deleted", "deactivated", "verification_failed"],  # not "skipped"
+    "provision.": ["created", "adopted", "replaced", "deleted", "deactivated", "verification_failed"],  # not "skipped"
 }
 
 

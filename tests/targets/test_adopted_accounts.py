@@ -1,0 +1,71 @@
+"""An account Custos did not create, found at the target and linked (a 409 on create then a search, or a search
+before creating), is on the trail as ``provision.adopted``, with how it was found and by which attribute (never its
+value); ``provision.replaced`` is kept for an update of an account already linked. Both used to read "replaced".
+Against a real scim2-server."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from app.audit.trail import StoredEvent, of_kind
+from app.siem.mapping import describe, has_mapping
+from app.store.vault import Vault
+from tests.erasure.support import person
+from tests.targets.conftest import ScimTarget, wait_until
+from tests.targets.support import Provisioning, provisioning
+
+GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
+PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+
+
+def _events(vault: Vault, kind: str) -> list[StoredEvent]:
+    with vault.read_connection() as conn:
+        return of_kind(conn, kind)
+
+
+def _pushes(p: Provisioning) -> list[str]:
+    """The kinds of the pushes recorded so far, oldest first (failures aside)."""
+    return [event.kind for event in reversed(_events(p.vault, "provision.")) if event.kind != "provision.failed"]
+
+
+def test_a_user_found_after_a_409_is_adopted_and_a_later_change_replaces(
+    vault: Vault, scim_targets: Callable[[int], list[ScimTarget]]
+) -> None:
+    (app1,) = scim_targets(1)
+    with app1.client() as http:  # the application already holds the person, created there by someone else
+        assert http.post("/Users", json={"userName": "adopt-1@example.test"}).status_code == 201
+    p = provisioning(vault, [app1])
+    try:
+        rid = str(p.service.create("User", person("adopt-1@example.test")).body["id"])  # type: ignore[index]
+        wait_until(lambda: len(_pushes(p)) == 1)
+        assert _pushes(p) == ["provision.adopted"]
+        (adopted,) = _events(vault, "provision.adopted")
+        assert adopted.details["found"] == "after the create answered 409"
+        assert (adopted.details["matched_by"], adopted.details["status"]) == ("userName", 200)
+        assert "adopt-1@example.test" not in str(adopted.details)
+        assert has_mapping("provision.adopted") and describe(adopted).action == "provision-adopted"
+
+        p.service.patch("User", rid, {"schemas": [PATCH], "Operations": [{"op": "replace", "path": "displayName",
+                                                                          "value": "Seven S."}]})  # fmt: skip
+        wait_until(lambda: len(_pushes(p)) == 2)
+        assert _pushes(p) == ["provision.adopted", "provision.replaced"]
+        assert len(app1.users()) == 1  # the same account, updated: never a second one
+    finally:
+        p.close()
+
+
+def test_a_group_found_by_search_is_adopted(vault: Vault, scim_targets: Callable[[int], list[ScimTarget]]) -> None:
+    (app3,) = scim_targets(1)
+    app3.name = "app3"  # the recipient that receives groups: see tests/targets/support.py
+    with app3.client() as http:
+        assert http.post("/Groups", json={"schemas": [GROUP], "displayName": "Adopted Team"}).status_code == 201
+    p = provisioning(vault, [app3])
+    try:
+        p.service.create("Group", {"schemas": [GROUP], "displayName": "Adopted Team"})
+        wait_until(lambda: len(_pushes(p)) == 1)
+        assert _pushes(p) == ["provision.adopted"] and len(app3.groups()) == 1
+        (adopted,) = _events(vault, "provision.adopted")
+        assert (adopted.details["found"], adopted.details["matched_by"]) == ("by a search before creating",
+                                                                           "displayName")  # fmt: skip
+    finally:
+        p.close()
