@@ -12,6 +12,7 @@ from app.siem.mapping import describe, has_mapping
 from app.store.vault import Vault
 from tests.erasure.support import person
 from tests.targets.conftest import ScimTarget, wait_until
+from tests.targets.faults import FaultProxy
 from tests.targets.support import Provisioning, provisioning
 
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
@@ -69,3 +70,27 @@ def test_a_group_found_by_search_is_adopted(vault: Vault, scim_targets: Callable
                                                                            "displayName")  # fmt: skip
     finally:
         p.close()
+
+
+def test_groups_pushed_before_a_member_was_adopted_list_it_once_it_is(
+    vault: Vault, scim_targets: Callable[[int], list[ScimTarget]]
+) -> None:
+    """As for a member created there: a group pushed while its member was not yet linked at the target is pushed
+    again once the member is adopted, so the target's group does not stay without it."""
+    (app3,) = scim_targets(1)
+    app3.name = "app3"
+    with app3.client() as http:
+        assert http.post("/Users", json={"userName": "adopt-3@example.test"}).status_code == 201
+    proxy = FaultProxy(app3.base_url.removesuffix("/v2")).start()
+    app3.port = proxy.port  # the target is configured through the proxy
+    proxy.slow["PUT"] = 1.5  # the adoption's update answers late: the group is pushed before the member is linked
+    p = provisioning(vault, [app3])
+    try:
+        rid = str(p.service.create("User", person("adopt-3@example.test")).body["id"])  # type: ignore[index]
+        p.service.create("Group", {"schemas": [GROUP], "displayName": "Team Three", "members": [{"value": rid}]})
+        wait_until(lambda: "provision.adopted" in _pushes(p))
+        remote = next(u["id"] for u in app3.users())
+        wait_until(lambda: [m["value"] for g in app3.groups() for m in g.get("members") or []] == [remote])
+    finally:
+        p.close()
+        proxy.stop()
