@@ -7,16 +7,15 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from collections import Counter
 
 import httpx
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from tests.loopback_app import LoopbackApp
 from tests.targets.conftest import free_port
 
 _HOP = {"host", "content-length", "transfer-encoding", "connection"}
@@ -32,19 +31,14 @@ class CountingProxy:
         self._released = threading.Event()
         methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
         app = Starlette(routes=[Route("/{path:path}", self._forward, methods=methods)])
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error", lifespan="off")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self._served = LoopbackApp(app, self.port)
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> CountingProxy:
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started and time.monotonic() < deadline:
-            time.sleep(0.01)
+        self._served.start()
         return self
 
     def release(self) -> None:
@@ -53,8 +47,7 @@ class CountingProxy:
 
     def stop(self) -> None:
         self.release()
-        self._server.should_exit = True
-        self._thread.join(5)
+        self._served.stop()
 
     async def _forward(self, request: Request) -> Response:
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP}

@@ -4,18 +4,16 @@ answers 429 with Retry-After, or fails with 500. It records every request it get
 from __future__ import annotations
 
 import json
-import threading
-import time
 import uuid
 from collections import deque
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from tests.loopback_app import LoopbackApp
 from tests.targets.conftest import free_port
 
 SCIM = "application/scim+json"
@@ -37,25 +35,18 @@ class StubTarget:
                 Route("/v2/Users/{rid}", self._item, methods=["GET", "PUT", "PATCH", "DELETE"]),
             ]
         )
-        self._server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error", lifespan="off")
-        )
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self._served = LoopbackApp(app, self.port)
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v2"
 
     def start(self) -> StubTarget:
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started and time.monotonic() < deadline:
-            time.sleep(0.01)
+        self._served.start()
         return self
 
     def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(5)
+        self._served.stop()
 
     def add_user(self, user_name: str) -> str:
         rid = uuid.uuid4().hex

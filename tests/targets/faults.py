@@ -14,20 +14,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
-import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from tests.loopback_app import LoopbackApp
 from tests.targets.conftest import free_port
 
 _HOP = {"host", "content-length", "transfer-encoding", "connection", "content-encoding"}
@@ -51,8 +49,7 @@ class FaultProxy:
         self.extra: dict[str, Any] = {}  # merged into every User the target returns
         self.slow: dict[str, float] = {}  # method -> seconds its answer waits (carried out at the target first)
         self.log: list[tuple[str, str]] = []
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._served: LoopbackApp | None = None
 
     @property
     def base_url(self) -> str:
@@ -68,23 +65,15 @@ class FaultProxy:
     def start(self) -> FaultProxy:
         methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
         app = Starlette(routes=[Route("/{path:path}", self._forward, methods=methods)])
-        certificate, key = self.tls or (None, None)
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error", lifespan="off",
-                                ssl_certfile=certificate, ssl_keyfile=key)  # fmt: skip
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started and time.monotonic() < deadline:
-            time.sleep(0.01)
+        self._served = LoopbackApp(app, self.port, self.tls)
+        self._served.start()
         return self
 
     def stop(self) -> None:
         """Close the port: requests are refused until ``start``."""
-        if self._server is not None and self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(5)
-        self._server = self._thread = None
+        if self._served is not None:
+            self._served.stop()
+        self._served = None
 
     def _scripted(self, method: str) -> Response | None:
         if not self.faults or self.faults[0].method not in (None, method):
