@@ -135,6 +135,21 @@ def _contact(contact: Contact) -> dict[str, str]:
     }
 
 
+CONTACT_LABELS = {"name": "name", "address": "address", "email": "e-mail", "telephone": "telephone"}
+
+
+def _contact_line(contact: dict[str, str]) -> str:
+    """A contact for the PDF's one line: the parts given, then the missing ones named after "Requires human
+    completion", said once. Joining the four JSON fields repeated it four times on one line for an empty contact."""
+    given = [value for value in contact.values() if value != NEEDS_HUMAN]
+    missing = [CONTACT_LABELS.get(key, key) for key, value in contact.items() if value == NEEDS_HUMAN]
+    if not missing:
+        return "; ".join(given)
+    if not given:
+        return NEEDS_HUMAN
+    return "; ".join(given) + f"; {NEEDS_HUMAN}: {', '.join(missing)}"
+
+
 def _purposes(policy: Policy, rule: AttributeRule) -> list[dict[str, Any]]:
     result = []
     for purpose_id in rule.purposes:
@@ -513,8 +528,8 @@ def _write_pdf(export: SubjectExport, path: Path) -> None:
             ("Your account id in Custos", subject["id"]),
             ("Account state", state + (f"; deletion due {subject['deletion_due']}" if subject["deletion_due"] else "")),
             ("Account retention", subject["account_retention"]),
-            ("Controller", "; ".join(controller.values())),
-            ("Data Protection Officer", "; ".join(dpo.values())),
+            ("Controller", _contact_line(controller)),
+            ("Data Protection Officer", _contact_line(dpo)),
             ("Request received", doc["response"]["received"] or "not given"),
             ("Answer due by", doc["response"]["answer_by"] or "one month after the request was received"),
             ("Policy in force", doc["policy"]["stamp"]),
