@@ -4,11 +4,12 @@ Printed formats (a contract):
   backup   ``Backup written: PATH (N bytes, sha256 HEX)`` and a reminder about the erasure ledger
   restore  ``Restored from PATH; N erasure(s) replayed in M request(s) before first use`` and, if a vault was
            replaced, ``The replaced vault was kept as PATH: delete it once the restore is checked.``
-  check    ``Vault: PATH``, ``Pages: N of S bytes``, ``Page authentication: ok`` or ``Page authentication: K
-           page(s) fail: P, …``, ``Integrity check: ok`` or ``Integrity check: M problem(s)`` (``at least M``
-           when SQLite stopped counting) then one indented line each (at most 20, then ``… and N more``), or
-           ``Integrity check: not run: REASON``; then ``Write-ahead log: none``, ``ok (N frame(s))`` or ``damaged at
-           frame F: …``; last ``Verdict: intact`` or ``Verdict: damaged. …``. Exit 0
+  check    ``Vault: PATH``, ``Pages: N of S bytes``, ``Page authentication: ok``, ``Page authentication: K
+           page(s) fail: P, …`` or ``Page authentication: no page fails; SQLCipher reports N other problem(s):``,
+           then SQLCipher's other findings one indented line each; ``Integrity check: ok`` or ``Integrity check: M
+           problem(s)`` (``at least M`` when SQLite stopped counting) then one indented line each (at most 20, then
+           ``… and N more``), or ``Integrity check: not run: REASON``; then ``Write-ahead log: none``, ``ok (N
+           frame(s))`` or ``damaged at frame F: …``; last ``Verdict: intact`` or ``Verdict: damaged. …``. Exit 0
            intact, 1 damaged, 2 cannot check (wrong passphrase, no vault). Read-only: it can run while the app or
            ``serve`` has the vault open.
 """
@@ -61,12 +62,9 @@ def _check(args: argparse.Namespace) -> int:
     cipher = report.cipher
     print(f"Vault: {checked.path}")
     print(f"Pages: {cipher.pages} of {checked.page_size} bytes")
-    if cipher.failed_pages or cipher.other:
-        print(f"Page authentication: {len(cipher.failed_pages)} page(s) fail: {describe_pages(cipher)}")
-        for line in cipher.other:
-            print(f"  {line}")
-    else:
-        print("Page authentication: ok")
+    print(f"Page authentication: {_pages_line(cipher, describe_pages)}")
+    for line in cipher.other:
+        print(f"  {line}")
     if not report.integrity_ran:
         print(f"Integrity check: not run: {report.integrity[0]}")
     elif report.integrity:
@@ -123,6 +121,16 @@ def _restore(args: argparse.Namespace) -> int:
         for request_id in report.replay_request_ids:
             print(f"Replay request {request_id}: see 'erase status {request_id}'")
     return 0
+
+
+def _pages_line(cipher: Any, describe_pages: Callable[[Any], str]) -> str:
+    """What the page check found. Damage that is no failed page (a file cut mid-page) was printed as "0 page(s)
+    fail:" with nothing after it, which reads as a clean check; now it says no page fails and what else is wrong."""
+    if cipher.failed_pages:
+        return f"{len(cipher.failed_pages)} page(s) fail: {describe_pages(cipher)}"
+    if cipher.other:
+        return f"no page fails; SQLCipher reports {len(cipher.other)} other problem(s):"
+    return "ok"
 
 
 def _wal_line(log: Any) -> str:
