@@ -84,6 +84,15 @@ def of_request(conn: Connection, request_id: str) -> dict[int, dict[str, object]
     }
 
 
+def still_held(conn: Connection, request_ids: list[str]) -> set[str]:
+    """Which of ``request_ids`` have a subject the identity provider still holds: a request can be closed (every
+    Custos step done) while its person is still at the source, and a summary must not read as "all done"."""
+    if not request_ids:
+        return set()
+    query = select(_SRC.c.request_id).where(_SRC.c.state == HELD, _SRC.c.request_id.in_(request_ids)).distinct()
+    return {str(request_id) for request_id in conn.execute(query).scalars()}
+
+
 def deactivates(resource_type: str, method: str, body: object) -> bool:
     """Whether a PUT or PATCH body sets ``active`` to false (how IdPs block a person)."""
     if resource_type != "User" or not isinstance(body, dict):

@@ -26,7 +26,7 @@ from app.erasure.model import DEFAULT_GROUND, GROUNDS, OPERATOR_CAN_ATTEST, RETR
 from app.erasure.receipt import ReceiptFiles, Verification, load_public_key
 from app.erasure.receipt import export as export_receipt_files
 from app.erasure.receipt import verify_receipt as verify_receipt_file
-from app.erasure.source import HELD, STEP_TEXT
+from app.erasure.source import HELD, STEP_TEXT, still_held
 from app.erasure.status import RequestStatus, TargetLine, local_line, report_lines, request_status
 from app.erasure.status import recent as recent_requests
 from app.erasure.steps import RECIPIENT_MODE, recipient_step_name
@@ -39,8 +39,8 @@ from app.store import browse
 from app.store.vault import Vault
 from app.targets.config import TargetConfig, list_targets
 
-__all__ = ["DEFAULT_GROUND", "GROUNDS", "HELD", "STEP_TEXT", "Preview", "ReceiptFiles", "RequestStatus",
-           "TargetLine", "Verification", "attest", "can_attest", "can_retry", "export_receipt", "follow",
+__all__ = ["DEFAULT_GROUND", "GROUNDS", "HELD", "STEP_TEXT", "History", "Preview", "ReceiptFiles", "RequestStatus",
+           "TargetLine", "Verification", "attest", "can_attest", "can_retry", "export_receipt", "follow", "history",
            "local_line", "open_requests", "people", "preview", "progress", "recent", "release", "report_lines",
            "request", "retry", "select_users", "verify_receipt"]  # fmt: skip
 
@@ -137,6 +137,24 @@ def recent(vault: Vault, limit: int = 20) -> list[tuple[str, datetime, str, str,
     """The newest requests: (id, created, state, ground, steps)."""
     with vault.read_connection() as conn:
         return recent_requests(conn, limit=limit)
+
+
+@dataclass(frozen=True)
+class History:
+    """The erasure history's list: the newest requests, and how many of them are still held at the identity
+    provider. "Closed" covers Custos' own steps only (decision 0020: the source is not a step), so a count of open
+    requests alone reads as "all done" while the person is still at the source."""
+
+    requests: list[tuple[str, datetime, str, str, int]]  # (id, created, state, ground, steps)
+    opened: int
+    held_at_source: int
+
+
+def history(vault: Vault, limit: int = 500) -> History:
+    with vault.read_connection() as conn:
+        requests = recent_requests(conn, limit=limit)
+        held = still_held(conn, [r[0] for r in requests])
+    return History(requests, sum(1 for r in requests if r[2] == "open"), len(held))
 
 
 def open_requests(vault: Vault) -> list[str]:

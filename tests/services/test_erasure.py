@@ -68,3 +68,20 @@ def test_a_filter_on_a_type_the_policy_does_not_hold_is_refused(vault: Vault) ->
         "emails of type work are held) and cannot be filtered on."
     )
     assert erasure.select_users(vault, 'emails[type eq "work"].value eq "sel-w@example.test"') == [wanted]
+
+
+def test_history_counts_requests_still_held_at_the_identity_provider(vault: Vault) -> None:
+    """A closed request whose person the identity provider still holds (decision 0020) is counted apart, and no
+    longer once the source is attested: "0 still open" alone read as "all done"."""
+    from app.erasure.worker import drive
+
+    service = service_for(vault)
+    subject_id = str(service.create("User", person("held@example.test")).body["id"])  # type: ignore[index]
+    service.close()
+    request_id = erasure.request(vault, [subject_id], "art17-1a", "dpo", "ticket 12")
+    assert drive(vault, [request_id], 30)
+
+    listed = erasure.history(vault)
+    assert ([r[0] for r in listed.requests], listed.opened, listed.held_at_source) == ([request_id], 0, 1)
+    erasure.attest(vault, request_id, None, "dpo", "Removed in the IdP, checked in its admin UI", source=True)
+    assert erasure.history(vault).held_at_source == 0

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.services.erasure import (
+    History,
     ReceiptFiles,
     RequestStatus,
     TargetLine,
@@ -33,8 +34,8 @@ from app.services.erasure import (
     can_attest,
     can_retry,
     export_receipt,
+    history,
     progress,
-    recent,
     report_lines,
     retry,
 )
@@ -71,8 +72,19 @@ def ask_note(parent: QWidget, what: str) -> str | None:
     return text_of(dialog.note) if dialog.exec() == QDialog.DialogCode.Accepted else None
 
 
-def load_requests(vault: Vault) -> list[tuple[str, datetime, str, str, int]]:
-    return recent(vault, limit=500)
+def load_requests(vault: Vault) -> History:
+    return history(vault, limit=500)
+
+
+def summary_text(listed: History) -> str:
+    """The line above the list. "0 still open" alone reads as "all done" while a person is still held at the
+    identity provider (decision 0020: the source is not a step, so it keeps no request open): count those too."""
+    if not listed.requests:
+        return "No erasure request yet. To erase a person: Identities, right-click the user, Erase…."
+    held = (f"{listed.held_at_source} still held at the identity provider (remove or block the person there, then "
+            "attest it)" if listed.held_at_source else "none still held at the identity provider")  # fmt: skip
+    return (f"{len(listed.requests)} erasure request(s), {listed.opened} still open, {held}. Select one to see "
+            "each target, recipient and the identity provider.")  # fmt: skip
 
 
 def _table(headers: tuple[str, ...], name: str) -> QTableWidget:
@@ -143,20 +155,14 @@ class ErasureHistoryDialog(QDialog):
             vault = self.vault
             submit(lambda: load_requests(vault), self._listed, self._failed)
 
-    def _listed(self, requests: list[tuple[str, datetime, str, str, int]]) -> None:
+    def _listed(self, listed: History) -> None:
         chosen = self.selected_request()
-        self.requests = requests
+        requests = self.requests = listed.requests
         self.request_table.setRowCount(len(requests))
         for row, (request_id, created, state, ground, steps) in enumerate(requests):
             for column, value in enumerate((request_id, local_time(created), state, ground, str(steps))):
                 self.request_table.setItem(row, column, QTableWidgetItem(value))
-        opened = sum(1 for r in requests if r[2] == "open")
-        if not requests:
-            self.summary.setText("No erasure request yet. To erase a person: Identities, right-click the user, "
-                                 "Erase….")  # fmt: skip
-        else:
-            self.summary.setText(f"{len(requests)} erasure request(s), {opened} still open. Select one to see each "
-                                 "target, recipient and the identity provider.")  # fmt: skip
+        self.summary.setText(summary_text(listed))
         ids = [r[0] for r in requests]
         if chosen in ids:
             self.request_table.selectRow(ids.index(chosen))

@@ -1,0 +1,39 @@
+"""The erasure history's summary counts the requests whose person the identity provider still holds. Before: "1
+erasure request(s), 0 still open" while the request's identity-provider line said "still held" (decision 0020:
+the source is not a step, so it keeps no request open), which a DPO reads as "all done"."""
+
+from __future__ import annotations
+
+from pytestqt.qtbot import QtBot
+
+from app.erasure.worker import drive
+from app.services.erasure import attest, request
+from app.store.vault import Vault
+from app.ui.erasure.history import ErasureHistoryDialog
+from tests.erasure.support import person, service_for
+
+
+def _closed_request(vault: Vault) -> str:
+    """A person erased here with no target: the request closes, the identity provider still holds them."""
+    service = service_for(vault)
+    subject_id = str(service.create("User", person("held.at.source@example.test")).body["id"])  # type: ignore[index]
+    service.close()
+    request_id = request(vault, [subject_id], "art17-1a", "dpo", "ticket 12")
+    assert drive(vault, [request_id], 30)
+    return request_id
+
+
+def test_a_closed_request_still_held_at_the_identity_provider_is_counted(qtbot: QtBot, vault: Vault) -> None:
+    request_id = _closed_request(vault)
+    dialog = ErasureHistoryDialog(vault)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitUntil(lambda: dialog.request_table.rowCount() == 1, timeout=10_000)
+    summary = dialog.summary.text()
+    assert summary.startswith("1 erasure request(s), 0 still open, 1 still held at the identity provider")
+    assert "held.at.source" not in summary
+
+    attest(vault, request_id, None, "dpo", "Removed in the IdP by the IT desk, checked in its admin UI", source=True)
+    dialog.refresh()
+    qtbot.waitUntil(lambda: "none still held at the identity provider" in dialog.summary.text(), timeout=10_000)
+    assert dialog.summary.text().startswith("1 erasure request(s), 0 still open, none still held")
