@@ -3,6 +3,7 @@
     CustosError                 every error the core raises on purpose; .user_message is safe to show
     ├── VaultError              opening, creating or unlocking the encrypted store
     │   ├── VaultNotFound       no vault at the given place
+    │   ├── VaultNotAFile       a folder (or other non-file) where the vault file belongs
     │   ├── VaultExists         refusing to overwrite an existing vault
     │   ├── WrongPassphrase     the key does not decrypt the vault
     │   ├── VaultCorrupt        the key is right but part of the file does not authenticate (damaged)
@@ -32,6 +33,19 @@ class VaultError(CustosError):
 
 class VaultNotFound(VaultError):
     pass
+
+
+class VaultNotAFile(VaultError):
+    """Something other than a file where the vault file belongs (a folder in its place): said as such. "A vault
+    already exists; unlock it instead" sent the operator to unlock what cannot be opened."""
+
+    def __init__(self, path: object, is_folder: bool) -> None:
+        kind = "a folder" if is_folder else "not a regular file"
+        super().__init__(
+            f"{path} is {kind}, not a vault file: Custos can neither open it nor create a vault in its place, and "
+            "nothing was changed. Move it aside, then restore your latest backup with 'custos vault restore BACKUP'."
+        )
+        self.path = path
 
 
 class VaultExists(VaultError):

@@ -21,7 +21,15 @@ from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.core.errors import VaultCorrupt, VaultError, VaultExists, VaultLocked, VaultNotFound, WrongPassphrase
+from app.core.errors import (
+    VaultCorrupt,
+    VaultError,
+    VaultExists,
+    VaultLocked,
+    VaultNotAFile,
+    VaultNotFound,
+    WrongPassphrase,
+)
 from app.core.events import EventBus
 from app.store import engine as sqlcipher_engine
 from app.store import integrity, migrate
@@ -79,7 +87,7 @@ class Vault:
     ) -> Vault:
         """Make a new vault; refuses to touch an existing file. ``record`` writes the creation on the trail."""
         check_new_passphrase(passphrase, passphrase if confirmation is None else confirmation)
-        path = vault_path(data_dir)
+        path = cls._place(data_dir)
         if path.exists():
             raise VaultExists(f"A vault already exists at {path}; unlock it instead.")
         salt, raw_key = sqlcipher_engine.create_keyed_file(path, passphrase)  # the key derived once
@@ -139,15 +147,25 @@ class Vault:
         return vault
 
     @staticmethod
-    def _existing(data_dir: Path) -> Path:
+    def _place(data_dir: Path) -> Path:
+        """The vault file's path; VaultNotAFile when something else (a folder) is in its place, which is neither
+        "no vault" (the app would start a first run) nor "a vault exists" (it cannot be unlocked)."""
         path = vault_path(data_dir)
+        if path.exists() and not path.is_file():
+            raise VaultNotAFile(path, is_folder=path.is_dir())
+        return path
+
+    @classmethod
+    def _existing(cls, data_dir: Path) -> Path:
+        path = cls._place(data_dir)
         if not path.is_file():
             raise VaultNotFound(f"No vault in {data_dir}. Create one first.")
         return path
 
-    @staticmethod
-    def exists(data_dir: Path) -> bool:
-        return vault_path(data_dir).is_file()
+    @classmethod
+    def exists(cls, data_dir: Path) -> bool:
+        """Whether ``data_dir`` holds a vault file; VaultNotAFile when something else is in its place."""
+        return cls._place(data_dir).is_file()
 
     # -- using ---------------------------------------------------------------------------------------
     @property

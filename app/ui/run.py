@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 from app import APP_ID, APP_NAME, __version__
 from app.core import paths
 from app.core.actor import current_actor
-from app.core.errors import CustosError
+from app.core.errors import CustosError, VaultNotAFile
 from app.core.log_buffer import install_log_capture
 from app.runtime import Runtime
 from app.services.setup import endpoint_address, self_signed_tls
@@ -60,7 +60,12 @@ def main(
     except OSError:
         QMessageBox.critical(None, APP_NAME, "The data folder cannot be created or opened.")
         return 1
-    if not Vault.exists(directory):
+    try:
+        exists = Vault.exists(directory)
+    except VaultNotAFile as error:  # a folder where the vault file belongs: neither a first run nor an unlock
+        QMessageBox.critical(None, APP_NAME, error.user_message)
+        return 1
+    if not exists:
         return first_run(app, directory)
     vault = unlock_from_keyring(directory)
     if vault is None:

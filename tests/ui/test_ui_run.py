@@ -213,3 +213,17 @@ def test_quitting_from_the_tray_after_closing_the_window_ends_the_process(
     assert main([], data_dir=data_dir) == 0
     timer.stop()
     assert seen == {"submitted": True, "hidden": True, "quit": True}
+
+
+def test_a_folder_where_the_vault_belongs_is_said_not_a_first_run(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before: no vault file, so the first-run assistant opened, and its last step said "A vault already exists…;
+    unlock it instead"."""
+    (data_dir / "custos.vault").mkdir()
+    said: list[str] = []
+    monkeypatch.setattr("app.ui.run.QMessageBox.critical", lambda _parent, _title, text: said.append(text))
+    monkeypatch.setattr("app.ui.run.first_run", lambda *_args: pytest.fail("a first run over a folder"))
+
+    assert main([], data_dir=data_dir) == 1
+    assert len(said) == 1 and said[0].startswith(f"{data_dir / 'custos.vault'} is a folder, not a vault file")
