@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from app import __version__
 from app.commands.common import port_number, undecodable_option, whole_number
 from app.core.errors import CustosError
-from app.core.paths import data_dir
+from app.core.paths import chosen_data_dir, data_dir
 
 if TYPE_CHECKING:  # imported when a command opens it, not at start-up
     from app.store.vault import Vault
@@ -80,9 +80,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _open_vault(args: argparse.Namespace) -> Vault:
-    from app.services.vault import open_or_create_vault
+    """The token commands use the existing vault; a folder without one is refused (only init and serve create)."""
+    from app.services.vault import open_existing
 
-    return open_or_create_vault(data_dir(args.data_dir))
+    return open_existing(chosen_data_dir(args.data_dir))
 
 
 def _token(args: argparse.Namespace) -> int:
@@ -159,7 +160,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from app.core.errors import VaultCorrupt
         from app.store.vault import vault_path
 
-        path = vault_path(data_dir(getattr(args, "data_dir", None)))
+        path = vault_path(chosen_data_dir(getattr(args, "data_dir", None)))
         damaged = VaultCorrupt(path, "a page that was read", stopped=True)
         print(f"custos: {damaged.user_message}", file=sys.stderr)
         return 2

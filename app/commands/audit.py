@@ -144,7 +144,7 @@ def _export(args: argparse.Namespace) -> int:
     from app.core.actor import current_actor
     from app.services.audit import export_bundle
 
-    if args.start and args.end and args.start >= args.end:  # before a first run would create a vault
+    if args.start and args.end and args.start >= args.end:  # before the vault is opened
         raise ConfigError("--from must be earlier than --to.")
     by_seq = args.first_seq is not None or args.last_seq is not None
     if by_seq and (args.first_seq is None or args.last_seq is None):
@@ -255,7 +255,7 @@ def _configure_tail(parser: argparse.ArgumentParser) -> None:
 def _tail(args: argparse.Namespace) -> int:
     from app.services.audit import newest
 
-    if args.n < 1:  # before a first run would create a vault
+    if args.n < 1:  # before the vault is opened
         raise ConfigError("-n must be at least 1.")
     vault = open_vault(args)
     try:

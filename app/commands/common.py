@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from app.core.actor import operator_login
 from app.core.errors import ConfigError
-from app.core.paths import data_dir
+from app.core.paths import chosen_data_dir
 from app.core.surrogates import has_lone_surrogate
 
 if TYPE_CHECKING:
@@ -77,13 +77,19 @@ def readable_file(name: str) -> Path:
 
 
 def open_vault(args: argparse.Namespace) -> Vault:
-    """Unlock the vault (CUSTOS_PASSPHRASE or the terminal); on first run create it.
+    """Unlock the existing vault (CUSTOS_PASSPHRASE or the terminal). A folder without one is refused and left as
+    it is (no folder made, no vault created): only ``init``, ``serve`` and the app's first run create a vault.
 
     A vault always has a policy in force: one that has none yet gets the shipped default, on the record.
     """
     from app.services.vault import open_for_command
 
-    return open_for_command(data_dir(getattr(args, "data_dir", None)))
+    return open_for_command(vault_folder(args))
+
+
+def vault_folder(args: argparse.Namespace) -> Path:
+    """The folder of the vault a command uses, as chosen (--data-dir, $CUSTOS_DATA_DIR, the default), not created."""
+    return chosen_data_dir(getattr(args, "data_dir", None))
 
 
 def operator_name(args: argparse.Namespace) -> str:

@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from app.commands.common import open_vault, operator_name
+from app.commands.common import open_vault, operator_name, vault_folder
 from app.core.errors import ConfigError
 
 RIGHT_CHOICES = ("access", "rectification", "erasure", "restriction", "portability", "objection", "not_gdpr")
@@ -285,11 +285,12 @@ def _restrict(register_: Any, args: argparse.Namespace, operator: str) -> None:
 
 
 def _settings(args: argparse.Namespace) -> int:
-    from app.core.paths import data_dir
     from app.services.dsr import save_settings, settings_for
+    from app.services.vault import require_vault
 
     values = (args.country, args.subdivision, args.time_zone, args.retention)
-    folder = data_dir(args.data_dir)
+    folder = vault_folder(args)
+    require_vault(folder)  # the settings file goes beside an existing vault, never into a mistyped folder
     if any(v is not None for v in values):
         save_settings(folder, *values)
     vault = open_vault(args)

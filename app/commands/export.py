@@ -13,9 +13,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from app.commands.common import open_vault, operator_name
+from app.commands.common import open_vault, operator_name, vault_folder
 from app.core.errors import ConfigError
-from app.core.paths import data_dir
 
 FORMATS = ("xlsx", "ods", "csv", "json", "pdf", "cnil")  # as app.exports.ropa_writers.FORMATS (kept light here)
 RECORDS = ("controller", "processor")
@@ -72,7 +71,7 @@ def _ropa(args: argparse.Namespace) -> int:
     fmt = _format_of(args, out)
     # --record controller (the default) adds the processor record to the formats that hold several.
     choice = "both" if args.record == "controller" and fmt in MULTI_RECORD_FORMATS else args.record
-    if not out.parent.is_dir():  # before a first run would create a vault for an export that cannot be written
+    if not out.parent.is_dir():  # before the vault is opened for an export that cannot be written
         raise ConfigError(f"The folder {out.parent} does not exist.")
     vault = open_vault(args)
     try:
@@ -105,7 +104,7 @@ def _subject(args: argparse.Namespace) -> int:
     vault = open_vault(args)
     try:
         written = export_subject_files(vault, args.user_id, out_dir, operator_name(args), received=args.received,
-                                       data_dir=data_dir(getattr(args, "data_dir", None)))  # fmt: skip
+                                       data_dir=vault_folder(args))  # fmt: skip
     finally:
         vault.close()
     for file in written.files:

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from app.commands.common import confirm, open_vault, operator_name
+from app.commands.common import confirm, open_vault, operator_name, vault_folder
 from app.core.paths import data_dir
 
 SHOWN = 20  # integrity problems printed; the count says how many there are
@@ -55,9 +55,11 @@ def run(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     from app.core.passphrase import read_passphrase
-    from app.services.vault import MAX_PROBLEMS, check, describe_pages
+    from app.services.vault import MAX_PROBLEMS, check, describe_pages, require_vault
 
-    checked = check(data_dir(getattr(args, "data_dir", None)), read_passphrase())
+    folder = vault_folder(args)
+    require_vault(folder)  # before the passphrase is asked: a mistyped folder is said as such
+    checked = check(folder, read_passphrase())
     report = checked.report
     cipher = report.cipher
     print(f"Vault: {checked.path}")

@@ -32,7 +32,15 @@ class VaultError(CustosError):
 
 
 class VaultNotFound(VaultError):
-    pass
+    """No vault file in the folder. Said with the folder and the way out, so that a mistyped ``--data-dir`` is seen
+    for what it is rather than answered as an empty vault (a command that only uses a vault never creates one)."""
+
+    def __init__(self, folder: object) -> None:
+        super().__init__(
+            f"No vault in {folder}; nothing was read or created. Give the folder of your vault (--data-dir or "
+            "CUSTOS_DATA_DIR), or set up a new vault there with 'custos init'."
+        )
+        self.folder = folder
 
 
 class VaultNotAFile(VaultError):

@@ -14,16 +14,25 @@ from app.core.errors import ConfigError
 DATA_DIR_ENV = "CUSTOS_DATA_DIR"
 
 
-def data_dir(override: str | os.PathLike[str] | None = None) -> Path:
-    """The folder holding the vault, the TLS material and nothing else.
+def chosen_data_dir(override: str | os.PathLike[str] | None = None) -> Path:
+    """The folder the operator chose for the vault, resolved but not created.
 
-    Precedence: explicit ``--data-dir``, then ``CUSTOS_DATA_DIR``, then the platform's user data folder.
+    Precedence: explicit ``--data-dir``, then ``CUSTOS_DATA_DIR``, then the platform's user data folder. A command
+    that only uses an existing vault reads the place from here: a mistyped ``--data-dir`` must leave no folder
+    behind (only ``init``, ``serve`` and the app's first run make one, through :func:`data_dir`).
+    """
+    chosen = override or os.environ.get(DATA_DIR_ENV) or platformdirs.user_data_dir(APP_NAME, appauthor=False)
+    return Path(chosen).expanduser().resolve()
+
+
+def data_dir(override: str | os.PathLike[str] | None = None) -> Path:
+    """The folder holding the vault, the TLS material and nothing else, created if missing.
+
     Created with mode 0700 so that other local users cannot even list it. A place that cannot be a folder (a file
     is there, no permission, a read-only disk) is a ConfigError naming the place: the operator chose it, and a
     command must say so in one line rather than end in a traceback.
     """
-    chosen = override or os.environ.get(DATA_DIR_ENV) or platformdirs.user_data_dir(APP_NAME, appauthor=False)
-    path = Path(chosen).expanduser().resolve()
+    path = chosen_data_dir(override)
     try:
         path.mkdir(parents=True, exist_ok=True, mode=0o700)
     except OSError as exc:

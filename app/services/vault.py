@@ -1,6 +1,10 @@
 """The vault as the command line and the app handle it as a whole: open it for a command (a vault always has a
 policy in force: one without gets the shipped default, on the record), check it page by page, back it up, and
-restore a backup (replaying the erasures made since, before first use, and following them at the targets)."""
+restore a backup (replaying the erasures made since, before first use, and following them at the targets).
+
+Only ``init``, ``serve`` and the app's first run create a vault (:func:`open_or_create_vault`); a command that
+uses one refuses a folder without it (:func:`require_vault`), so a mistyped ``--data-dir`` is never answered as
+an empty vault."""
 
 from __future__ import annotations
 
@@ -17,8 +21,8 @@ from app.store.integrity import MAX_PROBLEMS, CheckReport
 from app.store.vault import Vault, vault_path
 
 __all__ = ["MAX_PROBLEMS", "BackupInfo", "CheckReport", "Checked", "RestoreReport", "back_up", "check",
-           "describe_pages", "follow_replay", "open_for_command", "open_or_create_vault", "reopen_vault",
-           "restore_backup", "unlock_vault_with_key"]  # fmt: skip
+           "describe_pages", "follow_replay", "open_existing", "open_for_command", "open_or_create_vault",
+           "reopen_vault", "require_vault", "restore_backup", "unlock_vault_with_key"]  # fmt: skip
 
 describe_pages = integrity.describe_pages
 
@@ -31,10 +35,21 @@ def open_or_create_vault(data_dir: Path) -> Vault:
     return create_vault(data_dir, passphrase)
 
 
+def require_vault(data_dir: Path) -> None:
+    """VaultNotFound, naming the folder, when it holds no vault: before a passphrase is asked or a file written."""
+    Vault.require(data_dir)
+
+
+def open_existing(data_dir: Path) -> Vault:
+    """Unlock the vault in ``data_dir`` (on the record); a folder without one is refused, never given a new vault."""
+    require_vault(data_dir)
+    return unlock_vault(data_dir, read_passphrase())
+
+
 def open_for_command(data_dir: Path) -> Vault:
-    """Unlock the vault (CUSTOS_PASSPHRASE or the terminal); on first run create it. A vault without a policy in
-    force gets the shipped default, on the record, before the command uses it."""
-    vault = open_or_create_vault(data_dir)
+    """Unlock the existing vault (CUSTOS_PASSPHRASE or the terminal). A vault without a policy in force gets the
+    shipped default, on the record, before the command uses it."""
+    vault = open_existing(data_dir)
     try:
         with vault.write_transaction() as conn:
             install_default_if_missing(conn)

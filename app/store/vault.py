@@ -159,13 +159,18 @@ class Vault:
     def _existing(cls, data_dir: Path) -> Path:
         path = cls._place(data_dir)
         if not path.is_file():
-            raise VaultNotFound(f"No vault in {data_dir}. Create one first.")
+            raise VaultNotFound(data_dir)
         return path
 
     @classmethod
     def exists(cls, data_dir: Path) -> bool:
         """Whether ``data_dir`` holds a vault file; VaultNotAFile when something else is in its place."""
         return cls._place(data_dir).is_file()
+
+    @classmethod
+    def require(cls, data_dir: Path) -> Path:
+        """The vault file, before anything is asked or opened: VaultNotFound (naming the folder) when there is none."""
+        return cls._existing(data_dir)
 
     # -- using ---------------------------------------------------------------------------------------
     @property

@@ -36,6 +36,7 @@ def run(data_dir: Path, *args: str, passphrase: str = PASSPHRASE) -> subprocess.
     )
 
 
+@pytest.mark.usefixtures("vault_file")
 def test_token_commands(data_dir: Path) -> None:
     created = run(data_dir, "token", "create", "--name", "okta")
     assert created.returncode == 0, created.stderr
@@ -55,6 +56,7 @@ def test_token_commands(data_dir: Path) -> None:
     assert re.search(r"^okta\s+revoked\s", run(data_dir, "token", "list").stdout, re.M)
 
 
+@pytest.mark.usefixtures("vault_file")
 def test_token_name_shaped_like_an_email_address_is_a_readable_error(data_dir: Path) -> None:
     """Found from outside (verify-sec): the name goes into the trail (details and the requests' actor), whose
     personal-data guard refused it; the command died with a traceback instead of saying what to do."""
@@ -64,14 +66,16 @@ def test_token_name_shaped_like_an_email_address_is_a_readable_error(data_dir: P
     assert "jane.doe" not in run(data_dir, "token", "list").stdout  # nothing was stored
 
 
+@pytest.mark.usefixtures("vault_file")
 def test_wrong_passphrase_is_a_readable_error(data_dir: Path) -> None:
-    assert run(data_dir, "token", "list").returncode == 0  # creates the vault
+    assert run(data_dir, "token", "list").returncode == 0
     failed = run(data_dir, "token", "list", passphrase="wrong passphrase")
     assert failed.returncode == 2
     assert failed.stderr.strip().endswith("The passphrase does not unlock this vault. Nothing was changed; try again.")
     assert "Traceback" not in failed.stderr
 
 
+@pytest.mark.usefixtures("vault_file")
 def test_no_passphrase_without_a_terminal(data_dir: Path) -> None:
     failed = run(data_dir, "token", "list", passphrase="")
     assert failed.returncode == 2 and "CUSTOS_PASSPHRASE" in failed.stderr
@@ -98,6 +102,7 @@ def serving(data_dir: Path, *args: str) -> Iterator[subprocess.Popen[str]]:
             process.wait()
 
 
+@pytest.mark.usefixtures("vault_file")
 def test_serve_prints_endpoint_serves_https_and_stops_on_sigterm(data_dir: Path) -> None:
     token = run(data_dir, "token", "create", "--name", "idp").stdout.splitlines()[1]
     with serving(data_dir, "--port", "0") as process:

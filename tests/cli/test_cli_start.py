@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from app.setup.first_run import DEFAULT_TOKEN_NAME
 from app.store.vault import Vault
 from tests.cli.test_cli import ROOT, run
@@ -38,6 +40,7 @@ def test_help_builds_every_command_without_the_heavy_libraries(data_dir: Path) -
     assert _heavy(modules) == []
 
 
+@pytest.mark.usefixtures("vault_file")
 def test_token_list_opens_the_vault_without_alembic(data_dir: Path) -> None:
     assert run(data_dir, "token", "create", "--name", "okta").returncode == 0
     code = (

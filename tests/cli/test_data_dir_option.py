@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.cli.test_cli import ROOT, run
 from tests.conftest import PASSPHRASE
 
@@ -25,6 +27,7 @@ def _main(home: Path, passphrase: str, *args: str) -> subprocess.CompletedProces
     )
 
 
+@pytest.mark.usefixtures("vault_file")
 def test_data_dir_before_the_sub_command_is_used(data_dir: Path, tmp_path: Path) -> None:
     assert run(data_dir, "token", "create", "--name", "okta").returncode == 0
     home = tmp_path / "home"

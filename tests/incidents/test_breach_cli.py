@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from pypdf import PdfReader
 
 from tests.cli.test_cli import run
@@ -29,6 +30,7 @@ def _utc(moment: datetime) -> str:
     return f"{moment:%Y-%m-%d %H:%M} UTC"
 
 
+@pytest.mark.usefixtures("vault_file")
 def test_breach_commands(data_dir: Path, tmp_path: Path) -> None:
     aware_at = _base()
     opened = run(data_dir, "breach", "open", "--title", "Token leaked in a ticket", "--detected", _iso(aware_at - HOUR))
@@ -51,6 +53,7 @@ def test_breach_commands(data_dir: Path, tmp_path: Path) -> None:
     assert f"notified (initial): {_utc(aware_at + 47 * HOUR)}, reference SA-7" in shown
 
 
+@pytest.mark.usefixtures("vault_file")
 def test_the_clock_cannot_be_reset(data_dir: Path) -> None:
     """The defect seen on main: ``aware --at 2027-01-01`` turned an overdue clock into "34 d left"."""
     aware_at = _base()
@@ -110,6 +113,7 @@ def test_the_clock_cannot_be_reset(data_dir: Path) -> None:
     assert tail.count("incident.time_corrected") == 3  # aware, informed, notification 1 (details: test_times)
 
 
+@pytest.mark.usefixtures("vault_file")
 def test_details_and_both_drafts(data_dir: Path, tmp_path: Path) -> None:
     aware_at = _base()
     opened = run(data_dir, "breach", "open", "--title", "Misdirected payroll export", "--detected",
@@ -154,6 +158,7 @@ def test_details_and_both_drafts(data_dir: Path, tmp_path: Path) -> None:
     assert "Watch for phishing e-mails." in text and "breach-line@controller.example" in text
 
 
+@pytest.mark.usefixtures("vault_file")
 def test_a_candidate_dismissed_stays_in_the_register(data_dir: Path) -> None:
     run(data_dir, "breach", "open", "--title", "Schema refusals")
     done = run(data_dir, "breach", "dismiss", "1", "--reason", "an IdP mapping mismatch, no personal data left us")
@@ -168,6 +173,7 @@ def test_a_candidate_dismissed_stays_in_the_register(data_dir: Path) -> None:
     assert refused.returncode == 2 and "no longer a candidate" in refused.stderr
 
 
+@pytest.mark.usefixtures("vault_file")
 def test_the_clock_names_the_earliest_awareness_not_the_first(data_dir: Path) -> None:
     """A correction to an earlier time moves the deadline forward: the clock then runs from that correction, which
     is the earliest awareness recorded, not the first one. Saying "first" there is untrue."""

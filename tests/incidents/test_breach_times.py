@@ -19,6 +19,7 @@ def test_the_help_says_a_time_without_a_zone_is_utc(data_dir: Path) -> None:
         assert HELP in " ".join(shown.split()), command
 
 
+@pytest.mark.usefixtures("vault_file")
 def test_a_time_without_a_zone_is_utc_and_said_so(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TZ", "Europe/Berlin")  # the machine's zone must not change how the time is read
     day = (datetime.now(UTC) - timedelta(days=3)).strftime("%Y-%m-%d")

@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from app.incidents import draft
 from app.incidents.completeness import DELAY_REASON, still_to_record
 from app.incidents.register import IncidentRegister
@@ -53,6 +55,7 @@ def test_before_the_deadline_the_draft_says_why_no_reasons_are_needed(vault: Vau
     assert f"{HEADING}Not needed: notified within 72 hours of awareness" in text
 
 
+@pytest.mark.usefixtures("vault_file")
 def test_the_cli_lists_and_records_the_reasons(data_dir: Path, tmp_path: Path) -> None:
     aware = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=4)
     detected = aware - timedelta(hours=1)
