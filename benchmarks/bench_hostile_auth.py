@@ -128,6 +128,7 @@ def vault_figures(data_dir: Path) -> dict[str, Any]:
 def fresh(work: Path, name: str) -> tuple[Path, str]:
     data_dir = work / name
     data_dir.mkdir()
+    cli(data_dir, "init", "--token-name", "setup")  # only init and serve create a vault; token create needs one
     return data_dir, create_token(data_dir, "idp")
 
 
