@@ -58,6 +58,7 @@ def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], No
     retry.add_argument("request")
     retry.add_argument("--target")
     retry.add_argument("--wait", type=float, default=DEFAULT_WAIT)
+    retry.add_argument("--operator", help="who is acting (default: $CUSTOS_OPERATOR or the login name)")
     add_data_dir(retry)
     resume = sub.add_parser("resume", help="follow every open request at the targets (as the app and serve do)")
     resume.add_argument("--wait", type=float, default=DEFAULT_WAIT)
@@ -191,7 +192,7 @@ def _release(vault: Any, args: argparse.Namespace) -> int:
 def _retry(vault: Any, args: argparse.Namespace) -> int:
     from app.services.erasure import retry
 
-    count = retry(vault, args.request, args.target)
+    count = retry(vault, args.request, args.target, operator_name(args))
     print(f"Queued {count} step(s) again.")
     _follow(vault, [args.request], args.wait)
     return _status(vault, args.request)

@@ -274,12 +274,12 @@ def attest(
     return resolved
 
 
-def retry(vault: Vault, request_id: str, target_name: str | None = None, now: datetime | None = None) -> int:
+def retry(vault: Vault, request_id: str, target_name: str | None, operator: str, now: datetime | None = None) -> int:
     """Queue again the steps that needed an operator (after the cause was fixed); returns how many."""
     with vault.write_transaction() as conn:
         if state_of(conn, request_id) is None:
             raise ConfigError(f"No erasure request {request_id!r}.")
-        return steps.retry(conn, request_id, target_name, now or datetime.now(UTC))
+        return steps.retry(conn, request_id, target_name, operator[:160], now or datetime.now(UTC))
 
 
 def attest_source(vault: Vault, request_id: str, operator: str, note: str, now: datetime | None = None) -> int:

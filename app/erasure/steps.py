@@ -499,11 +499,12 @@ def attest(conn: Connection, request_id: str, target_name: str, operator: str, n
     return len(rows)
 
 
-def retry(conn: Connection, request_id: str, target_name: str | None, now: datetime) -> int:
+def retry(conn: Connection, request_id: str, target_name: str | None, operator: str, now: datetime) -> int:
     """Queue again the steps an operator has fixed the cause of (rejected, out of attempts, not verified).
 
     The limit starts afresh (``attempts`` 0); ``attempts_total`` is left alone, so the receipt still counts the
-    attempts made before the retry."""
+    attempts made before the retry. Who asked is on the trail with the change (``erasure.retried``): an erasure
+    that went on after an operator stepped in must say so to whoever reads its history."""
     where = [_S.c.request_id == request_id, _S.c.state.in_([s.value for s in RETRYABLE_BY_OPERATOR])]
     if target_name:
         where.append(_S.c.target_name == target_name)
@@ -521,6 +522,8 @@ def retry(conn: Connection, request_id: str, target_name: str | None, now: datet
     ).rowcount
     if changed:
         conn.execute(update(_Q).where(_Q.c.id == request_id).values(state="open", closed=None))
+        details = {"request": request_id, "target": target_name, "steps": int(changed)}
+        append(conn, Event("erasure.retried", f"operator:{operator}", details=details))
     return int(changed)
 
 

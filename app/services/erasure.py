@@ -196,8 +196,8 @@ def attest(vault: Vault, request_id: str, target: str | None, operator: str, not
     return erasure_requests.attest(vault, request_id, target, operator, note)
 
 
-def retry(vault: Vault, request_id: str, target: str | None = None) -> int:
-    return erasure_requests.retry(vault, request_id, target)
+def retry(vault: Vault, request_id: str, target: str | None, operator: str) -> int:
+    return erasure_requests.retry(vault, request_id, target, operator)
 
 
 def release(vault: Vault, user_name: str | None, external_id: str | None, operator: str, reason: str) -> list[str]:

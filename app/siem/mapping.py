@@ -114,6 +114,8 @@ _MAP: dict[str, Mapping] = {
                                 ("user", "deletion"), "erase", "gdpr-erasure", labels=_ERASED),
     "erasure.attested": Mapping("gdpr.erasure.attest", "Erasure attested by an operator", 3, 3004, 3, _IAM_USER,
                                 ("user", "change"), "attest", "erasure-attested", labels=_ERASED),
+    "erasure.retried": Mapping("gdpr.erasure.retry", "Erasure steps queued again by an operator", 3, 3004, 3,
+                               _IAM_USER, ("user", "change"), "retry", "erasure-retried", labels=_ERASED),
     "erasure.receipt.issued": Mapping("gdpr.erasure.receipt", "Erasure receipt issued", 3, 3004, 1, _IAM_USER,
                                       ("user", "info"), "issue", "erasure-receipt-issued", labels=_ERASED),
     "erasure.closed": Mapping("gdpr.erasure.close", "Erasure request closed", 3, 3004, 3, _IAM_USER, ("user", "info"),

@@ -36,7 +36,7 @@ def test_the_receipt_counts_every_attempt_across_an_operator_retry(
         ErasureWorker(vault, clock=clock).tick()  # the target answers 401: the step waits for an operator
 
         _set_token(vault, app1.name, app1.token)  # the operator fixes the token, then retries
-        assert retry(vault, request_id, now=clock()) == 1
+        assert retry(vault, request_id, None, "dpo", now=clock()) == 1
         proxy.fail("DELETE", 503)
         ErasureWorker(vault, clock=clock).tick()
         clock.advance(60)

@@ -8,6 +8,7 @@ from datetime import UTC
 
 from sqlalchemy import select
 
+from app.audit.trail import of_kind
 from app.erasure import steps
 from app.erasure.model import State
 from app.erasure.requests import request_erasure
@@ -95,7 +96,10 @@ def test_gives_up_after_max_attempts_then_operator_retry(vault: Vault, stub: Stu
     assert step["state"] == State.ACTION_REQUIRED and "gave up after 3 attempts" in str(step["reason"])
     assert step["remote_id"] is not None  # kept: an operator can retry
     with vault.write_transaction() as conn:
-        assert steps.retry(conn, request_id, None, clock()) == 1
+        assert steps.retry(conn, request_id, None, "dpo", clock()) == 1
+    with vault.read_connection() as conn:  # the operator's step-in is on the trail, in the retry's transaction
+        (retried,) = of_kind(conn, "erasure.retried")
+    assert retried.actor == "operator:dpo" and retried.details == {"request": request_id, "target": None, "steps": 1}
     assert worker.tick() == 1
     assert _step(vault)["state"] == State.SUCCEEDED
 

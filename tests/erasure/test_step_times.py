@@ -69,7 +69,7 @@ def test_status_gives_the_closing_time_and_a_retry_reopens(vault: Vault, stub: S
         lines = {line.target: line for line in request_status(conn, request_id).targets}
     assert lines["del"].state == "verification_failed"
     assert lines["del"].detail.endswith(", closed 2030-01-07 10:00:00 UTC")
-    assert retry(vault, request_id, "del", clock()) == 1
+    assert retry(vault, request_id, "del", "dpo", clock()) == 1
     with vault.read_connection() as conn:
         line = {line.target: line for line in request_status(conn, request_id).targets}["del"]
     assert line.state == "queued" and "closed" not in line.detail

@@ -214,9 +214,10 @@ class ErasureHistoryDialog(QDialog):
         line, request_id = self.selected_line(), self.selected_request()
         if line is None or request_id is None or not can_retry(line):
             return
-        vault, target = self.vault, line.target
+        vault, target, operator = self.vault, line.target, login_name()
         done = f"step(s) again at {where(target)}; the erasure worker carries on with them"
-        submit(lambda: retry(vault, request_id, target), lambda n: self._acted(f"Queued {n} {done}."), self._failed)
+        submit(lambda: retry(vault, request_id, target, operator), lambda n: self._acted(f"Queued {n} {done}."),
+               self._failed)  # fmt: skip
 
     def attest_selected(self) -> None:
         line, request_id = self.selected_line(), self.selected_request()
