@@ -29,7 +29,7 @@ from app.store.vault import Vault
 from app.targets.client import Rejected, Retryable, TargetClient
 from app.targets.config import list_targets
 from app.targets.mapping import TargetMapping, mapping_for
-from app.targets.push import Outcome, Pusher, Restriction, record_failure
+from app.targets.push import Outcome, Pusher, Restriction, StillServed, record_failure
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 0.5
@@ -50,6 +50,7 @@ class _Failure(NamedTuple):
 
     error: str
     status: int | None
+    still_served: bool  # a DELETE accepted, the account still served (push.StillServed)
 
 
 Finished = tuple[Pusher, outbox.WorkItem, Outcome | _Retry | _Failure]
@@ -154,7 +155,7 @@ class Dispatcher(AsyncLoopService):
                     if not outbox.retry_later(conn, item, result.error, result.status, result.retry_after, now):
                         self.failures += 1
                 elif isinstance(result, _Failure):
-                    record_failure(conn, item, pusher.config.name, result.error, result.status)
+                    record_failure(conn, item, pusher.config.name, result.error, result.status, result.still_served)
                 else:
                     pusher.finish(conn, item, result)
 
@@ -220,7 +221,7 @@ class Dispatcher(AsyncLoopService):
             self._finished.append((pusher, item, _Retry(str(exc), exc.status, exc.retry_after)))
         except Rejected as exc:
             self.failures += 1
-            self._finished.append((pusher, item, _Failure(str(exc), exc.status)))
+            self._finished.append((pusher, item, _Failure(str(exc), exc.status, isinstance(exc, StillServed))))
         except Exception as exc:  # unexpected: keep the item, retry later, never crash the loop
             log.error("push to %s failed: %s", pusher.config.name, type(exc).__name__)
             self._finished.append((pusher, item, _Retry(f"internal error ({type(exc).__name__})", None, None)))

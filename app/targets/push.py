@@ -218,7 +218,7 @@ class Pusher:
         if check.status != 404:
             # It said it deleted, yet still serves the account: not erased, and an operator must know. The failure
             # carries the DELETE's own status: without one it was recorded as None, which reads as "no answer".
-            raise Rejected(
+            raise StillServed(
                 f"verification failed: the target answered DELETE with {answer.status} "
                 f"but still serves the resource (GET {check.status})",
                 answer.status,
@@ -239,7 +239,16 @@ def _details(target: str, outcome: Outcome) -> dict[str, Any]:
     return details
 
 
-def record_failure(conn: Connection, item: outbox.WorkItem, target: str, error: str, status: int | None) -> None:
+class StillServed(Rejected):
+    """The target accepted a DELETE yet still serves the account: a recipient holding data it was told to delete
+    (GDPR Art. 19), which the trail and the SIEM name as such (``provision.verification_failed``), not as one more
+    failed push."""
+
+
+def record_failure(
+    conn: Connection, item: outbox.WorkItem, target: str, error: str, status: int | None, still_served: bool = False
+) -> None:
     outbox.fail(conn, item.seq, error, status, item.attempts + 1, datetime.now(UTC))
     details = {"target": target, "operation": item.operation, "status": status, "error": error[:200]}
-    append(conn, Event("provision.failed", ACTOR, "failure", subject=item.resource_id, details=details))
+    append(conn, Event("provision.verification_failed" if still_served else "provision.failed", ACTOR, "failure",
+                       subject=item.resource_id, details=details))  # fmt: skip
