@@ -100,6 +100,8 @@ def apply_patch(resource_type: str, current: dict[str, Any], body: dict[str, Any
         resource = model_type.model_validate(current)
         patch = patch_type.model_validate(body, scim_ctx=Context.RESOURCE_PATCH_REQUEST)
         changed = patch.patch(resource)
+        if not changed:  # the stored resource as it was: validated when stored, and nothing is written
+            return resource, False
         # Re-validate so that a patch cannot leave the resource in a shape a POST would refuse.
         resource = model_type.model_validate(resource.model_dump(), scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST)
     except (ValidationError, SCIMException) as exc:
