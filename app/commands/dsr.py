@@ -4,7 +4,10 @@ of data subject requests and the Art. 12(3) clock.
 Printed formats (a contract):
   open:   ``Opened dsr-<hex> due YYYY-MM-DD`` then one line on how the date was counted
   list:   ``ID  TYPE  RECEIVED  DUE  DAYS LEFT  STATE`` table, nearest deadline first (days left amber when
-          7 or fewer, red when overdue, on a terminal)
+          7 or fewer, red when overdue, on a terminal; ``paused`` while identity information asked for is
+          awaited, Art. 12(6))
+  verify: ``Identity of the requester of dsr-<hex>: STATUS.`` then, when the clock paused or ran again, one line
+          saying so and the due date
   show:   ``Request dsr-<hex>`` then ``  key: value`` lines, every date ISO (YYYY-MM-DD or UTC date-time)
   act / answer: ``Wrote PATH (sha256 HEX)`` per file; ``Erasure request er-<hex> started``
 """
@@ -74,6 +77,8 @@ def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], No
     verify = command("verify", "record the identity verification (Art. 12(6) lets you ask for more)")
     verify.add_argument("--status", choices=("not_needed", "requested", "verified", "failed"), required=True)
     verify.add_argument("--means", help="how the identity was checked (sealed)")
+    verify.add_argument("--at", type=_moment, help="when more information was asked for, or when it arrived (ISO; "
+                        "default now; without a zone the controller's local time)")  # fmt: skip
     extend = command("extend", "extend the deadline once by 1 or 2 months (Art. 12(3))")
     extend.add_argument("--months", type=int, choices=(1, 2), required=True)
     extend.add_argument("--reason", required=True)
@@ -116,7 +121,8 @@ def _list(views: list[Any], now: datetime) -> None:
     print(f"{'ID':<20}  {'TYPE':<24} {'RECEIVED':<10} {'DUE':<10} {'DAYS LEFT':>9}  STATE")
     for view in views:
         clock = view.clock(now)
-        left = f"{clock.days_left:>9}" if view.answered_on is None else f"{'—':>9}"
+        left = f"{'—':>9}" if view.answered_on is not None else f"{'paused':>9}" if clock.state == "paused" else (
+            f"{clock.days_left:>9}")
         types = ",".join(view.rights)
         print(f"{view.id:<20}  {types:<24} {view.received_day.isoformat():<10} {view.deadline.isoformat():<10} "
               f"{_colour(left, clock.state)}  {view.state}")  # fmt: skip
@@ -133,7 +139,9 @@ def _show(view: Any, timeline: list[Any], now: datetime, reveal: bool = False) -
     print(f"  channel: {view.channel}; requester: {view.requester}")
     print(f"  subject: {'matched (pseudonym ' + view.subject[:12] + '…)' if view.subject else 'not matched'}")
     print(f"  identity: {model.VERIFICATION[view.verification]}")
-    print(f"  due: {view.due.isoformat()} (one month; holidays of {view.country or 'no country: weekends only'})")
+    paused = f" and {view.paused_days} day(s) waiting for identity information, Art. 12(6)" if view.paused_days else ""
+    print(f"  due: {view.due.isoformat()} (one month{paused}; holidays of "
+          f"{view.country or 'no country: weekends only'})")  # fmt: skip
     if view.extended_months:
         print(f"  extended: by {view.extended_months} month(s) to {view.extended_due.isoformat()}; "
               f"told {view.extension_told.isoformat()}")  # fmt: skip
@@ -225,8 +233,18 @@ def _show_cmd(register_: Any, args: argparse.Namespace, _operator: str) -> None:
 
 
 def _verify(register_: Any, args: argparse.Namespace, operator: str) -> None:
-    view = register_.verify(args.id, args.status, operator, args.means)
+    before = register_.get(args.id)
+    view = register_.verify(args.id, args.status, operator, args.means, args.at)
     print(f"Identity of the requester of {view.id}: {view.verification}.")
+    if view.paused_since and not before.paused_since:
+        print(f"  The clock is paused from {view.paused_since.isoformat()} until the information arrives "
+              "(Art. 12(6)); record it with dsr verify --status verified (or failed).")  # fmt: skip
+    elif before.paused_since and not view.paused_since:
+        waited = view.paused_days - before.paused_days
+        print(f"  The clock ran again after {waited} day(s) of waiting: due {view.deadline.isoformat()}.")
+    elif args.status == "requested" and not view.paused_since:
+        print(f"  The clock is not paused: the deadline {view.deadline.isoformat()} had passed when the "
+              "information was asked for.")  # fmt: skip
 
 
 def _extend(register_: Any, args: argparse.Namespace, operator: str) -> None:

@@ -3,7 +3,9 @@
 Each is an ``alert.raised`` entry on the audit trail (rule ``dsr_deadline``: request id, due date, days left; no
 personal data), so it is verified, exported and forwarded to the SIEM like the anomaly alerts. Each alert is
 raised once per deadline (an extension gives the new deadline its own alerts); after a pause only the most
-urgent one still due is raised, not a late burst of stale warnings. A periodic job runs the check; tests give
+urgent one still due is raised, not a late burst of stale warnings. A request whose clock stands still while
+the requester's identity information is awaited (Art. 12(6)) raises none; its due date moves when the wait ends,
+and the new date gets its own alerts. A periodic job runs the check; tests give
 it a fake clock.
 """
 
@@ -56,7 +58,7 @@ def check_deadlines(vault: Vault, now: datetime | None = None) -> list[DeadlineA
     with vault.write_transaction() as conn:
         rows = conn.execute(
             select(_Q.c.id, _Q.c.due, _Q.c.extended_due, _Q.c.zone, _Q.c.alerts).where(
-                _Q.c.state.in_(("open", "in_progress"))
+                _Q.c.state.in_(("open", "in_progress")), _Q.c.paused_since.is_(None)  # a paused clock: no alert
             )
         ).all()
         for row in rows:

@@ -9,6 +9,11 @@
 The deadline is a calendar date in the controller's time zone (the request is received "on a day" where the
 controller is), so a request received at 23:30 in Paris on 31 January counts from 31 January, whatever UTC says.
 Public holidays are those of the controller's country (and region, where given) from the ``holidays`` package.
+
+Art. 12(6): where the controller asks for more information to confirm the requester's identity, the EDPB accepts
+that the period is suspended until that information arrives. The days it waited (from the day asked to the day
+the information came, in the controller's zone) are added to the period before the working-day rule applies, and
+while it waits the clock stands still: it is neither counting down nor overdue.
 """
 
 from __future__ import annotations
@@ -70,11 +75,15 @@ def received_day(received: datetime, zone: str) -> date:
     return received.astimezone(ZoneInfo(zone)).date()
 
 
-def due_date(received: datetime, zone: str, working: WorkingDays, months: int = 1) -> date:
-    """The last day to answer a request received at ``received``, ``months`` (1 to 3) after receipt."""
+def due_date(received: datetime, zone: str, working: WorkingDays, months: int = 1, paused_days: int = 0) -> date:
+    """The last day to answer a request received at ``received``, ``months`` (1 to 3) after receipt, the period
+    lengthened by the ``paused_days`` it stood still waiting for the requester's identity (Art. 12(6))."""
     if not 1 <= months <= MAX_MONTHS:
         raise ValueError("a request is answered within one month, extended to three at most (Art. 12(3))")
-    return working.next_working(add_months(received_day(received, zone), months))
+    if paused_days < 0:
+        raise ValueError("a pause lasts zero days or more")
+    end = add_months(received_day(received, zone), months) + timedelta(days=paused_days)
+    return working.next_working(end)
 
 
 def end_of_day(day: date, zone: str) -> datetime:
@@ -93,11 +102,16 @@ def days_left(due: date, zone: str, now: datetime) -> int:
 
 @dataclass(frozen=True)
 class Clock:
-    state: str  # running | due_soon (7 days or fewer) | overdue | answered_in_time | answered_late
+    state: str  # running | due_soon (7 days or fewer) | overdue | paused | answered_in_time | answered_late
     due: date
-    days_left: int  # negative when overdue
+    days_left: int  # negative when overdue; while paused, the days that were left on the day it stopped
+    paused_since: date | None = None
 
     def describe(self) -> str:
+        if self.state == "paused":
+            left = f"{self.days_left} day{'s' if self.days_left != 1 else ''}"
+            return (f"paused since {self.paused_since.isoformat() if self.paused_since else '?'} waiting for the "
+                    f"identity information asked for (Art. 12(6)); {left} left when it arrives")  # fmt: skip
         if self.state == "answered_in_time":
             return f"answered in time (due {self.due.isoformat()})"
         if self.state == "answered_late":
@@ -113,9 +127,14 @@ class Clock:
 SOON_DAYS = 7
 
 
-def clock(due: date, zone: str, now: datetime, answered: date | None = None) -> Clock:
+def clock(
+    due: date, zone: str, now: datetime, answered: date | None = None, paused_since: date | None = None
+) -> Clock:
+    """Where the clock stands at ``now``; ``paused_since``: the day more information was asked for, still awaited."""
     if answered is not None:
         return Clock("answered_in_time" if answered <= due else "answered_late", due, (due - answered).days)
+    if paused_since is not None:
+        return Clock("paused", due, (due - paused_since).days, paused_since)
     left = days_left(due, zone, now)
     state = "overdue" if left < 0 else ("due_soon" if left <= SOON_DAYS else "running")
     return Clock(state, due, left)

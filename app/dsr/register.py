@@ -91,7 +91,8 @@ class RequestView:
         return self.private is None
 
     def clock(self, now: datetime) -> Clock:  # (``deadline`` here is the field, not the module)
-        return deadline.clock(self.deadline, self.fields["zone"], now, self.fields["answered_on"])
+        return deadline.clock(self.deadline, self.fields["zone"], now, self.fields["answered_on"],
+                              self.fields.get("paused_since"))  # fmt: skip
 
     def step(self, right: str) -> Step | None:
         return next((s for s in self.steps if s.right == right), None)
@@ -315,17 +316,67 @@ class DsrRegister:
             return self.read(conn, request_id)
 
     # -- identity and clock ------------------------------------------------------------------------------
-    def verify(self, request_id: str, status: str, operator: str, means: str | None = None) -> RequestView:
+    def verify(self, request_id: str, status: str, operator: str, means: str | None = None,
+               at: datetime | None = None) -> RequestView:  # fmt: skip
+        """Record the identity check. ``requested``: more information was asked for (Art. 12(6)), and the clock
+        stands still from that day until the information arrives (any other status, or the answer), unless the
+        deadline had already passed. ``at``: when it was asked for or arrived (default now)."""
         if status not in model.VERIFICATION:
             raise RequestError(f"The verification status is one of {', '.join(model.VERIFICATION)}.")
         text = _text(means, "means of verification", required=status in ("verified", "failed"))
         with self.vault.write_transaction() as conn:
             view = self.writable(conn, request_id)
-            conn.execute(update(_Q).where(_Q.c.id == request_id).values(verification=status,
-                                                                        verification_at=self.now()))  # fmt: skip
+            moment = self._past_moment(at, view, "identity check")
+            day = deadline.today_in(view.zone, moment)
+            if status == "requested":
+                pause, details = self._pause(view, day)
+            else:
+                pause, details = self._resume(view, day)
+            conn.execute(update(_Q).where(_Q.c.id == request_id).values(verification=status, verification_at=moment,
+                                                                        **pause))  # fmt: skip
             self._store_private(conn, view, {"verification_means": text} if text else {})
-            self._event(conn, "dsr.verification", operator, request_id, status=status)
+            self._event(conn, "dsr.verification", operator, request_id, status=status, **details)
             return self.read(conn, request_id)
+
+    def _past_moment(self, at: datetime | None, view: RequestView, what: str) -> datetime:
+        """A time given for the request: the controller's local time when it has no zone; not before receipt, not
+        in the future."""
+        now = self.now()
+        moment = now if at is None else at if at.tzinfo else at.replace(tzinfo=ZoneInfo(view.zone))
+        if moment > now:
+            raise RequestError(f"The time of the {what} cannot be in the future.")
+        if moment < view.received:
+            raise RequestError(f"The time of the {what} cannot precede the request's receipt.")
+        return moment
+
+    @staticmethod
+    def _pause(view: RequestView, day: date) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Start the Art. 12(6) wait on ``day``: the row's new values and what the trail says."""
+        if view.paused_since is not None:
+            return {}, {"paused_since": view.paused_since.isoformat()}  # still waiting since then
+        if day > view.deadline:  # an overdue request is not brought back in time by asking now
+            return {}, {"paused": False, "due": view.deadline.isoformat()}
+        return {"paused_since": day}, {"paused_since": day.isoformat()}
+
+    @staticmethod
+    def _resume(view: RequestView, day: date) -> tuple[dict[str, Any], dict[str, Any]]:
+        """End the wait on ``day``: the days waited lengthen the period and move the due dates."""
+        since = view.paused_since
+        if since is None:
+            return {}, {}
+        if day < since:
+            raise RequestError(f"The information cannot arrive before it was asked for ({since.isoformat()}).")
+        waited = (day - since).days
+        total = view.paused_days + waited
+        values: dict[str, Any] = {"paused_since": None, "paused_days": total}
+        if waited:
+            working = deadline.WorkingDays(view.country, view.subdivision)
+            values["due"] = deadline.due_date(view.received, view.zone, working, 1, total)
+            if view.extended_months:
+                values["extended_due"] = deadline.due_date(view.received, view.zone, working,
+                                                           1 + view.extended_months, total)  # fmt: skip
+        due = values.get("extended_due") or values.get("due") or view.deadline
+        return values, {"resumed": day.isoformat(), "paused_days": waited, "due": due.isoformat()}
 
     def extend(self, request_id: str, months: int, reason: str, told: date, operator: str) -> RequestView:
         """Art. 12(3): once, by one or two further months, with reasons, the person told within the first month."""
@@ -342,7 +393,7 @@ class DsrRegister:
             if told > deadline.today_in(view.zone, self.now()):
                 raise RequestError("The date the person was told cannot be in the future.")
             working = deadline.WorkingDays(view.country, view.subdivision)
-            new_due = deadline.due_date(view.received, view.zone, working, 1 + months)
+            new_due = deadline.due_date(view.received, view.zone, working, 1 + months, view.paused_days)
             conn.execute(update(_Q).where(_Q.c.id == request_id).values(extended_months=months, extended_due=new_due,
                                                                         extension_told=told))  # fmt: skip
             self._store_private(conn, view, {"extension_reason": text})
@@ -464,6 +515,11 @@ class DsrRegister:
                 )
             if sent < view.received_day or sent > deadline.today_in(view.zone, self.now()):
                 raise RequestError("The answer is sent on or after the day of receipt, and not in the future.")
+            if view.paused_since is not None:  # answered while waiting (e.g. refused under Art. 11): the wait ends
+                pause, details = self._resume(view, max(sent, view.paused_since))
+                conn.execute(update(_Q).where(_Q.c.id == request_id).values(**pause))
+                self._event(conn, "dsr.verification", operator, request_id, status=view.verification, **details)
+                view = self.read(conn, request_id)
             for kind, name, sha in files:
                 self.attach(conn, request_id, kind, name, sha)
             outcome = model.outcome_of([s.state for s in view.steps])

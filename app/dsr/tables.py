@@ -37,6 +37,10 @@ class DsrRequest(Base):
     matches: Mapped[int] = mapped_column(Integer, default=0)  # identities that matched at intake
     verification: Mapped[str] = mapped_column(String(16))  # not_needed | requested | verified | failed
     verification_at: Mapped[datetime | None] = mapped_column(TZ, nullable=True)
+    # Art. 12(6): the day more information about the identity was asked for while it is awaited (the clock stands
+    # still), and the days the clock stood still in earlier waits, added to the period (``due`` includes them).
+    paused_since: Mapped[date | None] = mapped_column(Date, nullable=True)
+    paused_days: Mapped[int] = mapped_column(Integer, default=0)
     state: Mapped[str] = mapped_column(String(16))  # see app.dsr.model.STATES
     outcome: Mapped[str | None] = mapped_column(String(24), nullable=True)  # see app.dsr.model.OUTCOMES
     answered_on: Mapped[date | None] = mapped_column(Date, nullable=True)  # the day the answer was sent

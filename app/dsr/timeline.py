@@ -31,7 +31,7 @@ def _text(kind: str, d: dict[str, Any]) -> str:
         "dsr.opened": lambda: f"received {d.get('received_day')} by {d.get('channel')}; due {d.get('due')}"
         + ("; matched to an identity" if d.get("matched") else "; not matched"),
         "dsr.matched": lambda: "matched to an identity",
-        "dsr.verification": lambda: f"identity verification: {d.get('status')}",
+        "dsr.verification": lambda: f"identity verification: {d.get('status')}" + _pause_text(d),
         "dsr.extended": lambda: f"extended by {d.get('months')} month(s) to {d.get('due')}; told {d.get('told')}",
         "dsr.exported": lambda: "subject export written: " + ", ".join(f["kind"] for f in d.get("files", [])),
         "dsr.erasure_started": lambda: f"erasure started: {d.get('erasure_request')}",
@@ -47,6 +47,17 @@ def _text(kind: str, d: dict[str, Any]) -> str:
     }
     maker = texts.get(kind)
     return maker() if maker else kind
+
+
+def _pause_text(d: dict[str, Any]) -> str:
+    """What an identity check did to the clock (Art. 12(6)), as its trail entry recorded it."""
+    if "resumed" in d:
+        return f"; clock resumed {d['resumed']} after {d.get('paused_days')} day(s), due {d.get('due')}"
+    if d.get("paused") is False:
+        return f"; clock not paused: the deadline {d.get('due')} had passed"
+    if "paused_since" in d:
+        return f"; clock paused since {d['paused_since']}"
+    return ""
 
 
 def of_request(conn: Connection, request_id: str) -> list[Entry]:

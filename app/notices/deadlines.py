@@ -88,7 +88,7 @@ def read_deadlines(vault: Vault, now: datetime) -> list[Reached]:
     with vault.read_connection() as conn:
         rows = conn.execute(
             select(_Q.c.id, _Q.c.due, _Q.c.extended_due, _Q.c.zone).where(
-                _Q.c.state.in_(WAITING), _Q.c.answered_on.is_(None)
+                _Q.c.state.in_(WAITING), _Q.c.answered_on.is_(None), _Q.c.paused_since.is_(None)  # Art. 12(6) wait
             )
         ).all()
     return breach_levels(incidents, now) + request_levels(((r.id, r.extended_due or r.due, r.zone) for r in rows), now)

@@ -78,6 +78,8 @@ def days_text(view: RequestView, now: datetime) -> str:
     clock = view.clock(now)
     if view.answered_on is not None:
         return "answered in time" if clock.state == "answered_in_time" else "answered late"
+    if clock.state == "paused":  # Art. 12(6): waiting for identity information; the days left stand still
+        return f"paused ({clock.days_left} d left)"
     if clock.days_left < 0:
         return f"overdue by {-clock.days_left} d"
     return "due today" if clock.days_left == 0 else f"{clock.days_left} d"
