@@ -3,7 +3,10 @@
 Printed formats (a contract):
   backup   ``Backup written: PATH (N bytes, sha256 HEX)`` and a reminder about the erasure ledger
   restore  ``Restored from PATH; N erasure(s) replayed in M request(s) before first use`` and, if a vault was
-           replaced, ``The replaced vault was kept as PATH: delete it once the restore is checked.``
+           replaced, ``The replaced vault was kept as PATH: delete it once the restore is checked.`` With
+           ``--create`` into a folder holding no vault: ``Created the folder DIR.`` first when it was missing,
+           then the restored line, ``DIR held no vault: the backup is its vault now.``, and, when no erasure
+           ledger was there, one line saying no erasure made after the backup could be replayed.
   check    ``Vault: PATH``, ``Pages: N of S bytes``, ``Page authentication: ok``, ``Page authentication: K
            page(s) fail: P, …`` or ``Page authentication: no page fails; SQLCipher reports N other problem(s):``,
            then SQLCipher's other findings one indented line each; ``Integrity check: ok`` or ``Integrity check: M
@@ -22,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 from app.commands.common import confirm, open_vault, operator_name, vault_folder
-from app.core.paths import data_dir
 
 SHOWN = 20  # integrity problems printed; the count says how many there are
 
@@ -38,6 +40,9 @@ def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], No
     )
     restore.add_argument("file")
     restore.add_argument("--yes", action="store_true")
+    restore.add_argument("--create", action="store_true",
+                         help="the folder holds no vault yet (a new machine): restore into it, making it if missing; "
+                              "without this a folder with no vault is refused")  # fmt: skip
     restore.add_argument("--wait", type=float, default=60.0, help="seconds to follow replayed erasures at targets")
     restore.add_argument("--operator")
     add_data_dir(restore)
@@ -102,20 +107,30 @@ def _backup(args: argparse.Namespace) -> int:
 
 def _restore(args: argparse.Namespace) -> int:
     from app.core.passphrase import read_passphrase
-    from app.services.vault import follow_replay, restore_backup
+    from app.services.vault import check_restore_target, follow_replay, restore_backup
 
-    folder = data_dir(getattr(args, "data_dir", None))
-    question = f"Replace the vault in {folder} by the backup {args.file}? Stop the app and 'serve' first."
+    # Not created here: a mistyped folder is refused before anything is asked or written (--create for a new one).
+    folder = vault_folder(args)
+    replacing = check_restore_target(folder, args.create)
+    action = f"Replace the vault in {folder} by" if replacing else f"Make a vault in {folder} from"
+    question = f"{action} the backup {args.file}? Stop the app and 'serve' first."
     if not confirm(question, args.yes):
         print("Nothing restored.")
         return 1
-    report = restore_backup(folder, Path(args.file), read_passphrase(), operator_name(args))
+    report = restore_backup(folder, Path(args.file), read_passphrase(), operator_name(args), args.create)
+    if report.created_folder:
+        print(f"Created the folder {folder}.")
     print(
         f"Restored from {Path(args.file).resolve()}; {report.subjects_erased} erasure(s) replayed in "
         f"{report.replayed_requests} request(s) before first use"
     )
     if report.previous_vault is not None:
         print(f"The replaced vault was kept as {report.previous_vault}: delete it once the restore is checked.")
+    if not replacing:
+        print(f"{folder} held no vault: the backup is its vault now.")
+        if not report.ledger_found:
+            print("No erasure ledger was in it, so no erasure made after this backup could be replayed: if the old "
+                  "data folder has erasure-ledger.jsonl and erasure-ledger.key, copy both here and restore again.")
     if report.replay_request_ids and args.wait > 0:
         passphrase = read_passphrase()
         print(f"Following the replayed erasures at the targets for up to {args.wait:g} s…", flush=True)

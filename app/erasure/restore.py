@@ -41,6 +41,34 @@ class RestoreReport:
     subjects_erased: int
     replay_request_ids: list[str]
     previous_vault: Path | None  # the vault that was replaced, kept for the operator to delete
+    created_folder: bool = False  # the data folder did not exist: made for this restore (``create``)
+    ledger_found: bool = True  # an erasure ledger was in the data folder to replay from
+
+
+class NoVaultToReplace(ConfigError):
+    """A restore into a folder holding no vault that was not asked to make one: a mistyped folder is said as such
+    (restoring onto a new machine is asked for explicitly)."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__(
+            f"No vault in {folder}; nothing was restored or created. Give the folder of your vault (--data-dir or "
+            "CUSTOS_DATA_DIR), or, to restore onto a new machine or into a new folder, add --create."
+        )
+
+
+def _prepare_folder(data_dir: Path, create: bool) -> bool:
+    """Whether the folder was made here. Without ``create`` the folder must already hold a vault."""
+    if Vault.exists(data_dir):
+        return False
+    if not create:
+        raise NoVaultToReplace(data_dir)
+    if data_dir.is_dir():
+        return False
+    try:
+        data_dir.mkdir(parents=True, mode=0o700)
+    except OSError as exc:
+        raise ConfigError(f"The data folder {data_dir} cannot be made: {exc.strerror or type(exc).__name__}.") from None
+    return True
 
 
 def _subject_ids(vault: Vault) -> list[str]:
@@ -73,11 +101,27 @@ def replay(vault: Vault, ledger: Ledger, operator: str) -> tuple[list[str], int]
     return replayed, len(matches)
 
 
-def restore(data_dir: Path, backup_file: Path, passphrase: str, operator: str) -> RestoreReport:
+def restore(data_dir: Path, backup_file: Path, passphrase: str, operator: str, create: bool = False) -> RestoreReport:
+    """Replace the vault in ``data_dir`` by the backup. ``create``: the folder may hold no vault yet (a new machine),
+    and is made if missing; without it such a folder is refused before anything is read or written. A folder made
+    here is removed again when the restore fails."""
     backup_file = backup_file.expanduser().resolve()
     if not backup_file.is_file():
         raise ConfigError(f"No backup file at {backup_file}.")
+    made = _prepare_folder(data_dir, create)
+    try:
+        report = _restore(data_dir, backup_file, passphrase, operator)
+    except BaseException:
+        if made:
+            shutil.rmtree(data_dir, ignore_errors=True)  # only what this restore wrote is in it
+        raise
+    return RestoreReport(report.replayed_requests, report.subjects_erased, report.replay_request_ids,
+                         report.previous_vault, made, report.ledger_found)  # fmt: skip
+
+
+def _restore(data_dir: Path, backup_file: Path, passphrase: str, operator: str) -> RestoreReport:
     ledger = Ledger(data_dir)
+    ledger_found = ledger.path.exists()
     ledger.entries()  # a damaged ledger or a missing key stops the restore before anything is touched
     salt = sqlcipher_engine.read_salt(backup_file)
     key = sqlcipher_engine.derive_raw_key(passphrase, salt)
@@ -104,7 +148,7 @@ def restore(data_dir: Path, backup_file: Path, passphrase: str, operator: str) -
     restored.close()
     previous = _swap(data_dir, staging)
     log.info("vault restored from a backup; %d erasure(s) replayed", erased)
-    return RestoreReport(len(replayed), erased, replayed, previous)
+    return RestoreReport(len(replayed), erased, replayed, previous, ledger_found=ledger_found)
 
 
 def _wal_mode(vault: Vault) -> None:

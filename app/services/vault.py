@@ -14,15 +14,16 @@ from pathlib import Path
 from app.audit.vault_lifecycle import create_vault, reopen_vault, unlock_vault, unlock_vault_with_key
 from app.core.passphrase import read_passphrase
 from app.erasure.backup import BackupInfo, backup
-from app.erasure.restore import RestoreReport, restore
+from app.erasure.restore import NoVaultToReplace, RestoreReport, restore
 from app.policy.in_force import install_default_if_missing
 from app.store import engine, integrity
 from app.store.integrity import MAX_PROBLEMS, CheckReport
 from app.store.vault import Vault, vault_path
 
 __all__ = ["MAX_PROBLEMS", "BackupInfo", "CheckReport", "Checked", "RestoreReport", "back_up", "check",
-           "describe_pages", "follow_replay", "open_existing", "open_for_command", "open_or_create_vault",
-           "reopen_vault", "require_vault", "restore_backup", "unlock_vault_with_key"]  # fmt: skip
+           "check_restore_target", "describe_pages", "follow_replay", "open_existing", "open_for_command",
+           "open_or_create_vault", "reopen_vault", "require_vault", "restore_backup",
+           "unlock_vault_with_key"]  # fmt: skip
 
 describe_pages = integrity.describe_pages
 
@@ -77,9 +78,19 @@ def back_up(vault: Vault, out: Path) -> BackupInfo:
     return backup(vault, out)
 
 
-def restore_backup(data_dir: Path, file: Path, passphrase: str, operator: str) -> RestoreReport:
-    """Replace the vault by the backup; the erasures recorded since (the ledger) are replayed before first use."""
-    return restore(data_dir, file, passphrase, operator)
+def restore_backup(data_dir: Path, file: Path, passphrase: str, operator: str, create: bool = False) -> RestoreReport:
+    """Replace the vault by the backup; the erasures recorded since (the ledger) are replayed before first use.
+    ``create``: the folder may hold no vault yet (a new machine); without it, such a folder is refused."""
+    return restore(data_dir, file, passphrase, operator, create)
+
+
+def check_restore_target(data_dir: Path, create: bool) -> bool:
+    """Whether the folder holds a vault the restore would replace; before the passphrase is asked, a folder without
+    one is refused (NoVaultToReplace) unless a new one was asked for (``create``)."""
+    holds = Vault.exists(data_dir)
+    if not holds and not create:
+        raise NoVaultToReplace(data_dir)
+    return holds
 
 
 def follow_replay(data_dir: Path, passphrase: str, request_ids: list[str], wait: float) -> bool:

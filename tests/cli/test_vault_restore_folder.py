@@ -1,0 +1,69 @@
+"""``vault restore`` into a folder that holds no vault. Before: the folder was made and the backup became a vault
+there, so a mistyped ``--data-dir`` got a second vault (with no erasure ledger beside it, so nothing erased since
+the backup was replayed) and the operator's real vault stayed damaged; even "Nothing restored." (answering no) or a
+missing backup file left the folder behind. Now such a folder is refused in one line, exit 2, nothing made; a new
+machine says so with ``--create``, and the command prints what it made and that no ledger was there to replay."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app.cli import main
+from app.store.vault import Vault
+from tests.conftest import PASSPHRASE
+
+
+@pytest.fixture
+def backup(vault: Vault, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Path:
+    monkeypatch.setenv("CUSTOS_PASSPHRASE", PASSPHRASE)
+    monkeypatch.delenv("CUSTOS_DATA_DIR", raising=False)
+    folder = vault.path.parent
+    vault.close()
+    out = tmp_path / "nightly.vault"
+    assert main(["vault", "backup", "--out", str(out), "--data-dir", str(folder)]) == 0
+    capsys.readouterr()
+    return out
+
+
+def test_a_mistyped_folder_is_refused_and_not_made(
+    backup: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    typo = tmp_path / "custos-dta"
+    assert main(["vault", "restore", str(backup), "--yes", "--data-dir", str(typo)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    (line,) = captured.err.splitlines()
+    assert line == (f"custos: No vault in {typo}; nothing was restored or created. Give the folder of your vault "
+                    "(--data-dir or CUSTOS_DATA_DIR), or, to restore onto a new machine or into a new folder, add "
+                    "--create.")  # fmt: skip
+    assert not typo.exists()
+    empty = tmp_path / "empty"  # an existing folder without a vault is refused as well
+    empty.mkdir()
+    assert main(["vault", "restore", str(backup), "--yes", "--data-dir", str(empty)]) == 2
+    assert list(empty.iterdir()) == []
+
+
+def test_a_new_machine_restores_with_create_and_is_told_what_was_done(
+    backup: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fresh = tmp_path / "new-machine" / "Custos"
+    assert main(["vault", "restore", str(backup), "--yes", "--create", "--data-dir", str(fresh)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"Created the folder {fresh}."
+    assert lines[1] == f"Restored from {backup}; 0 erasure(s) replayed in 0 request(s) before first use"
+    assert lines[2] == f"{fresh} held no vault: the backup is its vault now."
+    assert lines[3].startswith("No erasure ledger was in it, so no erasure made after this backup could be replayed")
+    assert (fresh / "custos.vault").is_file() and oct(fresh.stat().st_mode & 0o777) == "0o700"
+    assert main(["audit", "verify", "--data-dir", str(fresh)]) == 0  # a working vault
+
+
+def test_a_failed_create_leaves_no_folder(
+    backup: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fresh = tmp_path / "new-machine"
+    monkeypatch.setenv("CUSTOS_PASSPHRASE", "not the passphrase of this backup")
+    assert main(["vault", "restore", str(backup), "--yes", "--create", "--data-dir", str(fresh)]) == 2
+    assert "passphrase does not unlock" in capsys.readouterr().err
+    assert not fresh.exists()
