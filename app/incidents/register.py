@@ -543,6 +543,15 @@ def _check_times(values: dict[str, Any], anchor: datetime | None) -> None:
         raise IncidentError("The occurrence window ends before it starts.")
     if detected and any(a and a < detected for a in (aware, anchor)):
         raise IncidentError("The controller cannot be aware before the incident was detected.")
+    processor = values.get("processor_notified_at")
+    if processor and anchor and anchor > processor:
+        # EDPB Guidelines 9/2022 (example 5): the controller is aware once its processor has informed it. An
+        # awareness recorded later let the clock start late and a late notification read "notified in time".
+        raise IncidentError(
+            f"The processor informed the controller at {_text(processor)}: the controller is aware from then at the "
+            "latest (EDPB Guidelines 9/2022), so the 72-hour clock cannot start later. Record awareness at or "
+            "before that time (breach aware --at … --reason …), or correct the processor's time if it is wrong."
+        )
     if occurred_from and contained and contained < occurred_from:
         raise IncidentError("The incident cannot be contained before it occurred.")
 

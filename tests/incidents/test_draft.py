@@ -51,7 +51,7 @@ def incident(vault: Vault) -> tuple[IncidentRegister, int, FakeClock]:
         "to outsiders.", measures="The supplier deleted the file and confirmed it in writing.",
         special_categories="no", authority="Berliner Beauftragte für Datenschutz", cross_border=True,
         lead_authority="Berliner Beauftragte für Datenschutz (lead)", other_authorities="None",
-        processor="Lohn-Service GmbH (payroll bureau)", processor_notified_at=FRIDAY_9 - timedelta(hours=1),
+        processor="Lohn-Service GmbH (payroll bureau)", processor_notified_at=FRIDAY_9,
         subject_summary="A file with your name and a sick-leave code was sent by mistake to another company.",
         subject_advice="You need not do anything; tell us if anyone contacts you about it.",
     )  # fmt: skip
@@ -95,7 +95,7 @@ def test_notification_draft_holds_each_item_true(vault: Vault, tmp_path: Path, i
         "Lead supervisory authority (one-stop-shop)": "Berliner Beauftragte für Datenschutz (lead)",
         "Other authorities informed": "None",
         "Processor": "Lohn-Service GmbH (payroll bureau)",
-        "Processor notified the controller": "2026-11-27 08:00 UTC",
+        "Processor notified the controller": "2026-11-27 09:00 UTC",
         # the clock runs from the first awareness, whatever was corrected later
         "Controller aware": "2026-11-27 09:00 UTC — supplier confirmed receipt",
         "Deadline (aware + 72 h)": "2026-11-30 09:00 UTC",
