@@ -246,8 +246,7 @@ def _contact_text(contact: Contact, *, required: bool = False) -> str:
     """One line; name, address and email are what Art. 30(1)(a) "contact details" need, telephone when given."""
     if contact.is_empty and not required:
         return NOT_APPLICABLE_NONE
-    parts = [contact.name or NEEDS_HUMAN, contact.address or NEEDS_HUMAN, contact.email or NEEDS_HUMAN]
-    return "; ".join([*parts, contact.telephone] if contact.telephone else parts)
+    return contact.record_line()
 
 
 # -- cells of the controller record -----------------------------------------------------------------------------

@@ -80,6 +80,21 @@ class Contact:
     def one_line(self) -> str:
         return "; ".join(part for part in (self.name, self.address, self.email, self.telephone) if part)
 
+    def record_line(self, required: tuple[str, ...] = ("name", "address", "email")) -> str:
+        """One cell of a record: the parts given, then the missing ``required`` ones named once after
+        NEEDS_HUMAN ("…; Requires human completion: address, e-mail"). A marker per missing part repeated
+        "Requires human completion" up to three times in one cell, and did not say which part was missing."""
+        given = [value for value in (self.name, self.address, self.email, self.telephone) if value]
+        missing = [CONTACT_PART_LABELS[part] for part in required if not getattr(self, part)]
+        if not missing:
+            return "; ".join(given)
+        if not given:
+            return NEEDS_HUMAN
+        return "; ".join([*given, f"{NEEDS_HUMAN}: {', '.join(missing)}"])
+
+
+CONTACT_PART_LABELS = {"name": "name", "address": "address", "email": "e-mail", "telephone": "telephone"}
+
 
 @dataclass(frozen=True)
 class Retention:

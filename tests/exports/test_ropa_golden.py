@@ -309,8 +309,13 @@ def test_processor_record_items(exported: dict[str, Path]) -> None:
     (client,) = record["activities"]
     cells = client["cells"]
     assert cells["controller"].startswith("Beispiel Holding AG; Hauptplatz 2")  # (a) each controller
-    assert cells["controller_dpo"].startswith("Mag. Max Beispiel")  # (a) the controller's DPO
-    assert cells["controller_representative"].startswith("Holding Representative Ltd")  # (a) its representative
+    # (a) the controller's DPO and representative: the parts given, then the missing one named once. This golden
+    # read "Mag. Max Beispiel; Requires human completion; dpo@holding.example" before: one marker per missing
+    # part, repeated in one cell for a contact with only a name, and not saying what was missing.
+    assert cells["controller_dpo"] == "Mag. Max Beispiel; dpo@holding.example; Requires human completion: address"
+    assert cells["controller_representative"] == (
+        "Holding Representative Ltd; rep@holding.example; Requires human completion: address"
+    )
     assert cells["processing"].startswith("Directory provisioning")  # (b)
     # (c) the processor's own recipients, not the controller's (India and HR Cloud are the controller's).
     assert cells["third_countries"] == "US (Backup Hosting LLC)"

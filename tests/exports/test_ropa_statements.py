@@ -294,3 +294,22 @@ def test_an_overdue_categorys_row_counts_only_the_accounts_holding_that_category
     assert employment["adherence_reasons"].startswith(
         "The vault still holds 1 deactivated account(s) still holding data of Employment details past its retention"
     )
+
+
+def test_a_client_with_only_a_name_says_requires_human_completion_once_per_cell(vault: Vault) -> None:
+    """A [[processor.controllers]] entry with only its name (and a DPO with only a name) read "Beispiel Stiftung;
+    Requires human completion; Requires human completion" in one cell of the processor record."""
+    text = versions.default_policy_text() + (
+        '\n[[processor.controllers]]\nname = "Beispiel Stiftung"\nprocessing = "Directory provisioning"\n'
+        'dpo = { name = "Stiftung DPO" }\n'
+    )
+    apply_policy(vault, text, "dpo")
+    with vault.read_connection() as conn:
+        record = versions.in_force(conn)
+    assert record is not None
+    ropa = build_processor_record(record, gather_facts(vault, policy=record.policy), NOW)
+    (client,) = ropa.activities
+    for key in ("controller", "controller_dpo"):
+        assert ropa.cell(client, key).count(NEEDS_HUMAN) == 1, key
+    assert ropa.cell(client, "controller") == f"Beispiel Stiftung; {NEEDS_HUMAN}: address, e-mail"
+    assert ropa.cell(client, "controller_dpo") == f"Stiftung DPO; {NEEDS_HUMAN}: address, e-mail"
