@@ -20,6 +20,7 @@ VENDOR, PRODUCT = "Custos", "Custos"
 # CEF field limits (characters) from the CEF specification
 _HEADER_LIMITS = {"vendor": 63, "product": 63, "version": 31, "signature": 1023, "name": 512}
 _CS_LIMIT, _MSG_LIMIT = 4000, 1023
+DSR_ID_PREFIX = "dsr-"  # app/dsr/register.py's ids
 
 
 def escape_header(value: str) -> str:
@@ -48,6 +49,13 @@ def ip_or_none(value: Any) -> str | None:
 
 def _cut(value: str, limit: int) -> str:
     return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+def request_label(request_id: str) -> str:
+    """The CEF label of a request id: the register of data subject requests mints ``dsr-…`` ids, the erasure
+    requests every other. Every id was labelled ``erasureRequestId`` before, so a SIEM rule on erasures also
+    matched each access or portability request, and a request opened but never erased looked like an erasure."""
+    return "dsrRequestId" if request_id.startswith(DSR_ID_PREFIX) else "erasureRequestId"
 
 
 def extension(event: StoredEvent, m: Mapping) -> dict[str, str]:
@@ -82,8 +90,8 @@ def extension(event: StoredEvent, m: Mapping) -> dict[str, str]:
         ext["cn1Label"], ext["cn1"] = "httpStatus", str(details["status"])
     if isinstance(details.get("duration_ms"), int | float):
         ext["cn2Label"], ext["cn2"] = "durationMs", str(round(details["duration_ms"]))
-    if isinstance(details.get("request"), str):  # erasure requests
-        ext["cs1Label"], ext["cs1"] = "erasureRequestId", details["request"]
+    if isinstance(details.get("request"), str):  # an erasure request, or a data subject request (its own label)
+        ext["cs1Label"], ext["cs1"] = request_label(details["request"]), details["request"]
     names = details.get("attributes")
     if isinstance(names, list | dict):
         ext["cs2Label"], ext["cs2"] = "attributes", _cut(",".join(str(n) for n in names), _CS_LIMIT)

@@ -84,3 +84,29 @@ def test_send_failures_lose_nothing(trail: Path, capsys: pytest.CaptureFixture[s
     assert "nothing was lost, the entries stay pending" in capsys.readouterr().err
     assert siem(trail, "send", "--host", "127.0.0.1", "--fingerprint", "not-hex", "--once") == 2
     assert "SHA-256" in capsys.readouterr().err
+
+
+def test_a_data_subject_request_is_not_labelled_an_erasure_request(
+    vault: Vault, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`siem export --format cef` labelled every ``request`` id ``erasureRequestId``: the opening of an access
+    request (dsr-…) went to the SIEM as if it were an erasure. Its id now has its own label; erasures keep theirs."""
+    from app.erasure.requests import request_erasure
+    from tests.dsr.dsr_support import register_at, with_person
+    from tests.siem.test_cef import split_cef
+
+    subject = with_person(vault)
+    register, _clock = register_at(vault)
+    dsr_id = register.open(["access"], "email", "dpo", subject_id=subject)
+    erasure_id = request_erasure(vault, [subject], "art17-1a", "dpo")
+    vault.close()
+    monkeypatch.setenv("CUSTOS_PASSPHRASE", PASSPHRASE)
+    out = tmp_path / "trail.cef"
+    assert siem(vault.path.parent, "export", "--format", "cef", "--out", str(out), "--operator", "ops") == 0
+    labelled: dict[str, set[str]] = {}
+    for line in out.read_text(encoding="utf-8").splitlines():
+        _header, ext = split_cef(line)
+        if "cs1" in ext:
+            labelled.setdefault(ext["cs1"], set()).add(ext["cs1Label"])
+    assert labelled[dsr_id] == {"dsrRequestId"}
+    assert labelled[erasure_id] == {"erasureRequestId"}
