@@ -14,7 +14,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from app.documents.pdf import ExportPdf
-from app.dsr import model
+from app.dsr import deadline, model
 from app.dsr.register import RequestView, private_text
 from app.policy.model import NEEDS_HUMAN, Policy
 
@@ -30,8 +30,10 @@ REFUSAL_NOTICE = (
 )
 
 
-def _when(value: datetime) -> str:
-    return value.date().isoformat()
+def _when(view: RequestView, value: datetime) -> str:
+    """The letter's date on the controller's calendar, as its "received on" day is: the UTC date dated a letter
+    written just after local midnight east of UTC the day before the request it answers had arrived."""
+    return deadline.today_in(view.fields["zone"], value).isoformat()
 
 
 def _source(link_ref: str | None, source_held: Mapping[str, bool]) -> str:
@@ -107,7 +109,7 @@ def title(view: RequestView) -> str:
 
 
 def markdown(view: RequestView, policy: Policy, now: datetime, source_held: Mapping[str, bool] = _NONE) -> str:
-    lines = [f"# {title(view)}", "", f"Draft of {_when(now)}.", ""]
+    lines = [f"# {title(view)}", "", f"Draft of {_when(view, now)}.", ""]
     for heading, paragraphs in sections(view, policy, source_held):
         lines += [f"## {heading}", ""]
         lines += [f"- {p}" if heading in ("What we did", "Attached") else f"{p}\n" for p in paragraphs]
@@ -129,7 +131,7 @@ def write(
     for path in (md_path, pdf_path):
         _private(path)
     md_path.write_text(markdown(view, policy, now, source_held), encoding="utf-8")
-    pdf = ExportPdf(title(view), [f"Reference {view.id}", f"Draft of {_when(now)}"], landscape=False)
+    pdf = ExportPdf(title(view), [f"Reference {view.id}", f"Draft of {_when(view, now)}"], landscape=False)
     pdf.heading(title(view), 1)
     for heading, paragraphs in sections(view, policy, source_held):
         pdf.heading(heading)
