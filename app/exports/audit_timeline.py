@@ -44,6 +44,7 @@ from app.audit.tables import AuditEvent
 from app.audit.trail import canonical, holds_email_address, iso_utc
 from app.core.errors import ConfigError, CustosError
 from app.exports.recording import policy_for_export, record_written, staged
+from app.exports.spreadsheet import FORMULA_START
 from app.store.vault import Vault
 
 FORMATS = ("csv", "xlsx")
@@ -51,7 +52,6 @@ KIND = "export.audit_timeline"
 COLUMNS = ("seq", "time_utc", "event", "actor", "outcome", "subject_pseudonym", "details", "sealed_part")
 XLSX_MAX_ROWS = 1_048_575  # Excel's 1,048,576 rows, less the header
 _CHUNK = 5_000
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _A = AuditEvent.__table__
 _PSEUDONYM = re.compile(r"[0-9a-f]{64}")
 
@@ -121,7 +121,7 @@ def _defused(frame: pd.DataFrame) -> pd.DataFrame:
         if column == "seq":
             continue
         values = frame[column]
-        risky = values.str.startswith(_FORMULA_START)
+        risky = values.str.startswith(FORMULA_START)
         if risky.any():
             frame[column] = values.where(~risky, "'" + values)
     return frame

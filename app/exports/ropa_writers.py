@@ -23,6 +23,7 @@ from pathlib import Path
 from app.audit.trail import iso_utc
 from app.documents.pdf import ExportPdf
 from app.exports.ropa import CONTACT_FIELDS, Activity, Ropa
+from app.exports.spreadsheet import defused
 
 FORMATS = ("xlsx", "ods", "csv", "json", "pdf", "cnil")
 MULTI_RECORD_FORMATS = ("xlsx", "ods", "pdf", "cnil")  # the processor record can ride along as a further sheet
@@ -189,7 +190,7 @@ def _write_csv(ropa: Ropa, path: Path) -> None:
     with path.open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle)
         for row in template_sheet(ropa, TEMPLATE_SHEET).rows:
-            writer.writerow(row)
+            writer.writerow([defused(cell) for cell in row])  # a "+49 …" telephone is text, not a formula
 
 
 def _write_json(ropa: Ropa, path: Path) -> None:

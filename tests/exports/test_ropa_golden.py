@@ -230,6 +230,10 @@ def test_csv_starts_with_controller_and_dpo_then_the_same_rows(exported: dict[st
     assert lines[2][:4] == ["Controller", "Beispiel GmbH", "Musterstraße 1, 10115 Berlin, Germany",
                             "datenschutz@beispiel.example"]  # fmt: skip
     assert lines[3][:2] == ["Data Protection Officer", "Dr. Erika Muster, DSB Extern GmbH (external DPO)"]
+    # The telephone "+49 30 1234567" opened in Excel as a formula (#NULL!): in CSV, where cells have no type, a
+    # cell starting like a formula is marked as text; no cell of the file starts like one unmarked.
+    assert lines[2][4] == "'+49 30 1234567"
+    assert not [cell for line in lines for cell in line if cell.startswith(("=", "+", "-", "@", "\t", "\r"))]
     header = lines[8]
     frame = pd.DataFrame(lines[9:], columns=header)
     xlsx = pd.DataFrame(controller_rows(exported))
