@@ -127,6 +127,9 @@ class LiveFacts:
     incidents: tuple[IncidentFact, ...] = ()
     targets: tuple[TargetFact, ...] = field(default_factory=tuple)
     recipient_subjects: dict[str, int] = field(default_factory=dict)  # scoped recipient id -> Users in its scope
+    # (purpose id, category id) -> Users in a scoped purpose's scope holding any of the category's attributes: the
+    # individuals of that activity, not of the category as a whole
+    subjects_per_scoped_activity: dict[tuple[str, str], int] = field(default_factory=dict)
     erasure_ledger_entries: int | None = None  # lines of the ledger beside the vault (None: no ledger file)
     erased_subjects: int = 0  # subjects of the erasure requests the vault records (what the ledger should list)
     request_register: RequestRegisterFact | None = None
@@ -205,6 +208,7 @@ def gather_facts(
             deactivated_users=deactivated,
             groups=groups,
             subjects_per_category=subjects_per_category(conn, policy),
+            subjects_per_scoped_activity=subjects_per_scoped_activity(conn, policy),
             active_tokens=len(tokens := _active_token_names(conn)),
             token_names=tokens,
             audit_events=conn.execute(select(func.count()).select_from(_A)).scalar_one(),
@@ -273,6 +277,27 @@ def subjects_per_category(conn: Connection, policy: Policy) -> dict[str, int]:
         condition = or_(*(held_by_user(rule) for rule in rules))
         statement = select(func.count()).select_from(_R).where(_R.c.resource_type == "User", condition)
         counts[category.id] = int(conn.execute(statement).scalar_one())
+    return counts
+
+
+def subjects_per_scoped_activity(conn: Connection, policy: Policy) -> dict[tuple[str, str], int]:
+    """For each purpose with a scope and each category it uses: distinct Users in that scope holding any of the
+    category's attributes for that purpose. The category's count alone counted everyone holding the data, in
+    the purpose's scope or not."""
+    from app.policy.recipient_scope import scope_condition
+
+    counts: dict[tuple[str, str], int] = {}
+    for purpose in policy.purposes:
+        scoped = scope_condition(purpose.scope)
+        if scoped is None:
+            continue
+        for category in policy.categories:
+            rules = [r for r in policy.attributes if r.category == category.id and purpose.id in r.purposes]
+            if not rules:
+                continue
+            condition = or_(*(held_by_user(rule) for rule in rules))
+            statement = select(func.count()).select_from(_R).where(_R.c.resource_type == "User", condition, scoped)
+            counts[(purpose.id, category.id)] = int(conn.execute(statement).scalar_one())
     return counts
 
 

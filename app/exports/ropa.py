@@ -285,6 +285,10 @@ def _personal_data(category: DataCategory, rules: list[AttributeRule]) -> str:
 
 def _individuals(purpose: Purpose, category: DataCategory, facts: LiveFacts) -> str:
     subjects = "; ".join(purpose.data_subjects) or NEEDS_HUMAN
+    scoped = facts.subjects_per_scoped_activity.get((purpose.id, category.id))
+    if scoped is not None:  # a scoped purpose concerns only the Users its scope selects
+        return (f"{subjects} (SCIM Users in this purpose's scope, {purpose.scope.describe()}; {scoped} currently hold "
+                "data of this category)")  # fmt: skip
     held = facts.subjects_per_category.get(category.id, 0)
     return f"{subjects} (SCIM Users; {held} currently hold data of this category)"
 

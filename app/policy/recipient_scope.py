@@ -17,7 +17,8 @@ _R = ScimResource.__table__
 _GM = GroupMember.__table__
 
 
-def _scope_condition(scope: Scope) -> ColumnElement[bool] | None:
+def scope_condition(scope: Scope) -> ColumnElement[bool] | None:
+    """One scope (of a purpose or a recipient) over ``scim_resources`` Users; None when it selects everyone."""
     if scope.everyone:
         return None
     parts: list[ColumnElement[bool]] = []
@@ -39,7 +40,7 @@ def _scope_condition(scope: Scope) -> ColumnElement[bool] | None:
 
 def covers(conn: Connection, scope: Scope, resource_id: str) -> bool:
     """Whether one scope (of a purpose or a recipient) covers this User."""
-    scoped = _scope_condition(scope)
+    scoped = scope_condition(scope)
     if scoped is None:
         return True
     statement = select(ScimResource.id).where(ScimResource.id == resource_id, ScimResource.resource_type == "User")
@@ -48,12 +49,12 @@ def covers(conn: Connection, scope: Scope, resource_id: str) -> bool:
 
 def condition(policy: Policy, recipient: Recipient) -> ColumnElement[bool] | None:
     """The recipient's scope over ``scim_resources`` (Users); None when it concerns every user."""
-    own = _scope_condition(recipient.scope)
+    own = scope_condition(recipient.scope)
     purposes = [policy.purpose(pid) for pid in recipient.purposes]
     scopes = [p.scope for p in purposes if p is not None]
     by_purpose: ColumnElement[bool] | None = None
     if scopes and not any(scope.everyone for scope in scopes):
-        by_purpose = or_(*[c for c in (_scope_condition(scope) for scope in scopes) if c is not None])
+        by_purpose = or_(*[c for c in (scope_condition(scope) for scope in scopes) if c is not None])
     parts = [c for c in (own, by_purpose) if c is not None]
     return and_(*parts) if parts else None
 
@@ -61,7 +62,7 @@ def condition(policy: Policy, recipient: Recipient) -> ColumnElement[bool] | Non
 def ids_in_scope(conn: Connection, scope: Scope, within: ColumnElement[bool]) -> set[str]:
     """The Users matching ``within`` that ``scope`` selects, in one query (a batch of ``covers``)."""
     parts = [ScimResource.resource_type == "User", within]
-    condition_ = _scope_condition(scope)
+    condition_ = scope_condition(scope)
     if condition_ is not None:
         parts.append(condition_)
     return {row[0] for row in conn.execute(select(ScimResource.id).where(*parts))}

@@ -313,3 +313,35 @@ def test_a_client_with_only_a_name_says_requires_human_completion_once_per_cell(
         assert ropa.cell(client, key).count(NEEDS_HUMAN) == 1, key
     assert ropa.cell(client, "controller") == f"Beispiel Stiftung; {NEEDS_HUMAN}: address, e-mail"
     assert ropa.cell(client, "controller_dpo") == f"Stiftung DPO; {NEEDS_HUMAN}: address, e-mail"
+
+
+def test_a_scoped_purpose_counts_only_the_users_in_its_scope(vault: Vault) -> None:
+    """With payroll scoped to people with an employee number, its rows said "2 currently hold data of this
+    category" for names and identifiers: everyone holding the category, in payroll's scope or not (the README says
+    the Art. 30 counts follow a purpose's scope)."""
+    from app.core.events import EventBus
+    from app.policy.in_force import PolicyInForce
+    from app.scim.service import ScimService
+    from tests.conftest import USER_SCHEMA, new_user
+    from tests.exports.realistic import ENTERPRISE, REALISTIC
+
+    retention = 'deactivated_account_retention = { period = "P3M", justification = "Final payroll run and ' \
+                'corrections" }'  # fmt: skip
+    assert retention in REALISTIC
+    text = REALISTIC.replace(retention, f"{retention}\nscope = {{ filter = '{ENTERPRISE}:employeeNumber pr' }}")
+    apply_policy(vault, text, "dpo")
+    service = ScimService(vault, "https://scim.test/scim/v2", EventBus(), PolicyInForce(vault))
+    try:
+        employee = new_user("anna@beispiel.example", displayName="Anna", schemas=[USER_SCHEMA, ENTERPRISE],
+                            **{ENTERPRISE: {"employeeNumber": "1001"}})  # fmt: skip
+        for body in (employee, new_user("ben@contractor.example", displayName="Ben")):
+            assert service.create("User", body).status == 201
+    finally:
+        service.close()
+    rows = controller(vault, text)
+    in_scope = f"users matching {ENTERPRISE}:employeeNumber pr; 1 currently hold data of this category"
+    for key in ("payroll/identifiers", "payroll/names", "payroll/employment"):
+        assert rows[key]["individuals"] == f"Employees (SCIM Users in this purpose's scope, {in_scope})", key
+    # An unscoped purpose still counts everyone holding the data.
+    everyone = "(SCIM Users; 2 currently hold data of this category)"
+    assert rows["access-management/names"]["individuals"].endswith(everyone)
