@@ -117,6 +117,7 @@ class LiveFacts:
     subjects_per_category: dict[str, int]  # category id -> distinct Users holding any of its attributes
     active_tokens: int
     token_names: tuple[str, ...]  # operator-chosen client names, e.g. "entra-prod"
+    unused_token_names: tuple[str, ...]  # of those, the ones no request has authenticated with yet
     audit_events: int
     audit_head_seq: int | None
     audit_head_hash: str | None
@@ -209,8 +210,9 @@ def gather_facts(
             groups=groups,
             subjects_per_category=subjects_per_category(conn, policy),
             subjects_per_scoped_activity=subjects_per_scoped_activity(conn, policy),
-            active_tokens=len(tokens := _active_token_names(conn)),
-            token_names=tokens,
+            active_tokens=len(tokens := _active_tokens(conn)),
+            token_names=tuple(tokens),
+            unused_token_names=tuple(name for name, used in tokens.items() if not used),
             audit_events=conn.execute(select(func.count()).select_from(_A)).scalar_one(),
             audit_head_seq=head.seq if head else None,
             audit_head_hash=head.chain_hash if head else None,
@@ -301,10 +303,12 @@ def subjects_per_scoped_activity(conn: Connection, policy: Policy) -> dict[tuple
     return counts
 
 
-def _active_token_names(conn: Connection) -> tuple[str, ...]:
+def _active_tokens(conn: Connection) -> dict[str, bool]:
+    """Unrevoked, unexpired client names, by name, each with whether a request has authenticated with it."""
     now = datetime.now(UTC)
-    rows = conn.execute(select(_T.c.name, _T.c.expires).where(_T.c.revoked.is_(None)).order_by(_T.c.name)).all()
-    return tuple(name for name, expires in rows if expires is None or _aware(expires) > now)
+    columns = (_T.c.name, _T.c.expires, _T.c.last_used)
+    rows = conn.execute(select(*columns).where(_T.c.revoked.is_(None)).order_by(_T.c.name)).all()
+    return {row.name: row.last_used is not None for row in rows if row.expires is None or _aware(row.expires) > now}
 
 
 def _aware(moment: datetime) -> datetime:

@@ -432,7 +432,9 @@ def _source(purpose: Purpose, facts: LiveFacts) -> str:
     if purpose.source:
         return purpose.source
     if facts.token_names:
-        return f"Identity provider via SCIM 2.0 push (clients: {', '.join(facts.token_names)})"
+        # the clients allowed to push, not a claim that each has: one never used is said to be so
+        named = ", ".join(f"{n} (never used)" if n in facts.unused_token_names else n for n in facts.token_names)
+        return f"Identity provider via SCIM 2.0 push (authorised clients: {named})"
     return NEEDS_HUMAN
 
 

@@ -345,3 +345,19 @@ def test_a_scoped_purpose_counts_only_the_users_in_its_scope(vault: Vault) -> No
     # An unscoped purpose still counts everyone holding the data.
     everyone = "(SCIM Users; 2 currently hold data of this category)"
     assert rows["access-management/names"]["individuals"].endswith(everyone)
+
+
+def test_the_source_names_authorised_clients_and_which_never_pushed(vault: Vault) -> None:
+    """Without a purpose's own ``source``, the cell is built from the tokens; it called every unrevoked token a
+    client the data came from, although one that never authenticated has sent nothing."""
+    from app.setup.tokens import TokenStore
+
+    tokens = TokenStore(vault)
+    _, secret = tokens.create("entra-prod")
+    tokens.create("okta-test")
+    client = tokens.verify(secret)
+    assert client is not None
+    tokens.record_use(client.token_id, "192.0.2.10")
+    text = versions.default_policy_text().replace('source = "Identity provider (SCIM 2.0 push)"\n', "")
+    source = controller(vault, text)["access-management/identifiers"]["source"]
+    assert source == "Identity provider via SCIM 2.0 push (authorised clients: entra-prod, okta-test (never used))"
