@@ -136,6 +136,10 @@ _MAP: dict[str, Mapping] = {
                                  "delete", "provision-deleted"),
     "provision.verification_failed": Mapping("provision.failure", "Target still holds a deleted account", 6, 6003, 4,
                                              ("api",), ("deletion",), "delete", "provision-verification-failed"),
+    # a User read back after a push still holds attributes beyond its recipient's mapping (a PUT merged, a removal
+    # refused or ignored): data the recipient may not hold
+    "provision.beyond_mapping": Mapping("provision.failure", "Target keeps attributes beyond the mapping", 6, 6003,
+                                        3, ("api",), ("change",), "retain", "provision-beyond-mapping"),
     "provision.failed": Mapping("provision.failure", "Provisioning failed", 6, 6003, 99, ("api",), ("change",), "push",
                                 "provision-failed"),
     "target.changed": Mapping("config.change", "Target changed", 5, 3004, 3, _CONFIG, ("change",), "change",

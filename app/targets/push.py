@@ -20,9 +20,10 @@ from app.directory import repository as repo
 from app.feed import links, outbox
 from app.policy import recipient_scope as scope
 from app.store.vault import Vault
-from app.targets.client import Rejected, TargetClient
+from app.targets.client import Answer, Rejected, TargetClient
 from app.targets.config import TargetConfig
 from app.targets.mapping import TargetMapping
+from app.targets.trim import trim
 
 ACTOR = "system:provisioning"
 # How an adopted account was found: the trail says which, so that "adopted" is never read as "created by Custos".
@@ -52,6 +53,9 @@ class Outcome:
     left_scope: bool = False  # deprovisioned because the subject is no longer in the recipient's scope
     found: str | None = None  # adopted: FOUND_BY_SEARCH or FOUND_AFTER_409
     matched_by: str | None = None  # adopted: the attribute the account was found by
+    removed: list[str] = field(default_factory=list)  # held beyond the mapping, removed: a read-back confirmed it
+    held_beyond: list[str] = field(default_factory=list)  # held beyond the mapping after the removal was asked
+    why_held: str | None = None  # why they are still held (a status or a SCIM type, never a body)
 
 
 def _attribute_names(payload: dict[str, Any]) -> list[str]:
@@ -124,6 +128,9 @@ class Pusher:
             gone = not repo.existing_types(conn, [item.resource_id])
             subject = None if gone and item.operation == "upsert" else item.resource_id
             append(conn, Event(f"provision.{outcome.operation}", ACTOR, subject=subject, details=details))
+            if outcome.held_beyond:  # the recipient keeps data it may not hold: a finding for the DPO and the SIEM
+                kept = {"target": self.config.name, "attributes": outcome.held_beyond, "reason": outcome.why_held}
+                append(conn, Event("provision.beyond_mapping", ACTOR, "failure", subject=subject, details=kept))
 
     # -- the push --------------------------------------------------------------------------------------
     async def run(self, item: outbox.WorkItem, may_exist: bool = True) -> Outcome:
@@ -160,7 +167,8 @@ class Pusher:
         if link is not None:
             answer = await self.client.replace(item.resource_type, link.remote_id, payload)
             if answer.status != 404:
-                return Outcome("replaced", answer.status, link.remote_id, names)
+                return await self._trimmed(item.resource_type, payload, answer,
+                                           Outcome("replaced", answer.status, link.remote_id, names))  # fmt: skip
         # userName is unique at any RFC 7643 server, so a first create of a User can skip the search (a 409 below
         # still finds the account); a group's displayName is not unique, and a retry may follow a lost answer.
         must_search = may_exist or item.resource_type != "User"
@@ -199,7 +207,17 @@ class Pusher:
         Custos had never linked that account before. After a lost answer the account may be one an earlier
         attempt of Custos created; Custos cannot tell, so the trail says how it was found, not who made it."""
         answer = await self.client.replace(resource_type, match.remote_id, payload)
-        return Outcome("adopted", answer.status, match.remote_id, names, found=found, matched_by=match.by)
+        outcome = Outcome("adopted", answer.status, match.remote_id, names, found=found, matched_by=match.by)
+        return await self._trimmed(resource_type, payload, answer, outcome)
+
+    async def _trimmed(self, resource_type: str, payload: dict[str, Any], answer: Answer, outcome: Outcome) -> Outcome:
+        """A User just PUT, with what it held beyond the mapping removed and read back (a target may merge a PUT:
+        app/targets/trim.py). Groups are not compared by the reconcile, and their members are not in the payload."""
+        if resource_type != "User" or outcome.remote_id is None:
+            return outcome
+        trimmed = await trim(self.client, outcome.remote_id, payload, answer)
+        outcome.removed, outcome.held_beyond, outcome.why_held = trimmed.removed, trimmed.kept, trimmed.why
+        return outcome
 
     async def _delete(self, item: outbox.WorkItem, link: links.Link | None) -> Outcome:
         if link is None:
@@ -236,6 +254,10 @@ def _details(target: str, outcome: Outcome) -> dict[str, Any]:
     if outcome.found is not None:
         details["found"] = outcome.found
         details["matched_by"] = outcome.matched_by
+    if outcome.removed:
+        details["removed"] = outcome.removed  # read back without them: never what was merely asked
+    if outcome.held_beyond:
+        details["held_beyond"] = outcome.held_beyond
     return details
 
 

@@ -25,11 +25,11 @@ from app.policy.model import Policy
 from app.store.models import ScimResource
 from app.store.vault import Vault
 from app.targets.client import Answer, TargetClient
+from app.targets.compare import differences
 from app.targets.config import TargetConfig, require_target
 from app.targets.mapping import TargetMapping, mapping_for
 from app.targets.verification import Check, record
 
-_IGNORED = frozenset({"id", "meta", "schemas", "groups"})
 PAGE = 200
 
 
@@ -124,10 +124,6 @@ def _total_of(answer: Answer, seen: int) -> int:
         raise Unreadable("its totalResults is not a number") from None
 
 
-def _normalise(value: Any) -> Any:
-    return json.loads(json.dumps(value, sort_keys=True))
-
-
 @dataclass
 class _Expected:
     """What the mirror says the target should hold: ids, read once; each page's documents read as it arrives."""
@@ -196,31 +192,11 @@ def _compare_page(expected: _Expected, page: list[dict[str, Any]], drift: Drift,
             drift.unknown_at_target.append(seen.ours.pop(resource_id))
             expected.wanted.discard(resource_id)  # not missing either: nobody to hold any more
             continue
-        differing, beyond = _differences(expected.mapping.payload("User", document), actual)
+        differing, beyond = differences(expected.mapping.payload("User", document), actual)
         if differing:
             drift.differing[resource_id] = sorted(differing)
         if beyond:
             drift.beyond_mapping[resource_id] = beyond
-
-
-def _differences(wanted: dict[str, Any], actual: dict[str, Any]) -> tuple[list[str], list[str]]:
-    """(attributes that differ from what was sent, attributes held beyond the mapping) of one account.
-
-    A complex attribute the recipient receives part of is compared sub-attribute by sub-attribute: a middle name
-    held under ``name`` by a recipient of given and family names is data it must not hold (beyond the mapping,
-    ``name.middleName``), not a difference in ``name`` that pushing again would seem to settle."""
-    differing, beyond = [], [k for k in actual if k not in _IGNORED and k not in wanted]
-    for key, sent in wanted.items():
-        if key == "schemas":
-            continue
-        held = actual.get(key)
-        if isinstance(sent, dict) and isinstance(held, dict):
-            joint = ":" if key.startswith("urn:") else "."  # an extension's attributes are named urn:…:name
-            beyond.extend(f"{key}{joint}{sub}" for sub in held if sub not in sent)
-            held = {sub: held.get(sub) for sub in sent}
-        if _normalise(sent) != _normalise(held):
-            differing.append(key)
-    return sorted(differing), sorted(beyond)
 
 
 def reconcile(vault: Vault, policy: PolicyInForce, name: str, repair: bool = False) -> Drift:

@@ -6,7 +6,8 @@ applications do to a client. It forwards every request unless told otherwise, an
 - add attributes to every User it returns (``extra``, sub-attributes merged into complex ones: an application
   holding more than it was sent),
 - answer late, after the target carried the request out (``slow``: longer than the client waits),
-- stop and start again on the same port (``stop``/``start``: connection refused meanwhile).
+- stop and start again on the same port (``stop``/``start``: connection refused meanwhile),
+- treat a PUT of a User as a merge (``merge_put``: what the PUT leaves out stays, as some real applications do).
 
 It records each request's method and path (``log``); it never prints what it forwards."""
 
@@ -48,6 +49,7 @@ class FaultProxy:
         self.faults: deque[Fault] = deque()  # answered in order, each once, to the first request it matches
         self.extra: dict[str, Any] = {}  # merged into every User the target returns
         self.slow: dict[str, float] = {}  # method -> seconds its answer waits (carried out at the target first)
+        self.merge_put = False  # a PUT of a User keeps every attribute it does not name (sub-attributes too)
         self.log: list[tuple[str, str]] = []
         self._served: LoopbackApp | None = None
 
@@ -93,10 +95,12 @@ class FaultProxy:
             return scripted
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP}
         url = f"{self.upstream}/{request.path_params['path']}"
+        content = await request.body()
         async with httpx.AsyncClient(timeout=10) as http:
-            answer = await http.request(
-                request.method, url, params=request.query_params, headers=headers, content=await request.body()
-            )
+            if self.merge_put and request.method == "PUT" and "/Users/" in url:
+                content = await _merged(http, url, headers, content)
+            answer = await http.request(request.method, url, params=request.query_params, headers=headers,
+                                        content=content)  # fmt: skip
         await asyncio.sleep(self.slow.get(request.method, 0.0))
         content = self._with_extra(answer) if self.extra and request.method == "GET" else answer.content
         kept = {k: v for k, v in answer.headers.items() if k.lower() not in _HOP}
@@ -111,6 +115,16 @@ class FaultProxy:
             if "userName" in resource:
                 _merge(resource, json.loads(json.dumps(self.extra)))
         return json.dumps(body).encode()
+
+
+async def _merged(http: httpx.AsyncClient, url: str, headers: dict[str, str], content: bytes) -> bytes:
+    """A PUT's body laid over the account as held: what the PUT leaves out is kept (a merge, not a replacement)."""
+    held = await http.get(url, headers=headers)
+    if held.status_code != 200:
+        return content
+    current = {k: v for k, v in held.json().items() if k != "meta"}
+    _merge(current, json.loads(content))
+    return json.dumps(current).encode()
 
 
 def _merge(resource: dict[str, Any], extra: dict[str, Any]) -> None:

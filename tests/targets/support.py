@@ -25,11 +25,11 @@ RECEIVES = {
 GROUP_RECEIVES = {"app3": ["displayName", "members"]}
 
 
-def policy_with_recipients(only: set[str] | None = None) -> str:
+def policy_with_recipients(only: set[str] | None = None, receives: dict[str, list[str]] | None = None) -> str:
     """The default policy with recipients app1..app3 (``only``: just those; a recipient with no target gets a
-    manual erasure step, Art. 19)."""
+    manual erasure step, Art. 19). ``receives``: other attributes for some of them (a narrowed mapping)."""
     text = default_policy_text()
-    for name, attributes in RECEIVES.items():
+    for name, attributes in {**RECEIVES, **(receives or {})}.items():
         if only is not None and name not in only:
             continue
         text = add_recipient(
