@@ -6,7 +6,8 @@ FILE`` or a prompt. Printed formats (a contract):
              ``in-sync`` (checked against the target since the last push: no difference), ``not-verified`` (nothing
              queued, but not checked since the last push), ``drift:N`` (the last check found N differences),
              ``syncing:HELD/IN_SCOPE``, ``incomplete:HELD/IN_SCOPE`` (nothing queued, some missing), ``failed``;
-             VERIFIED is when the last reconcile began, ``YYYY-MM-DDTHH:MMZ``, or ``never``
+             VERIFIED is when the last reconcile began, ``YYYY-MM-DDTHH:MMZ``, or ``never``; TIMEOUT (added last)
+             is the seconds the target has to answer a request, ``15s`` unless set with ``--timeout``
   edit:      ``Changed target NAME: FIELD, FIELD…`` or ``Nothing changed for NAME.``
   test:      ``Connected to NAME: …`` then one ``  ATTRIBUTE  supported|NOT SUPPORTED`` line per mapped attribute
   reconcile: ``NAME: N accounts checked`` then one line per kind of drift, or ``no drift``
@@ -24,6 +25,8 @@ from typing import Any
 
 from app.commands.common import confirm, open_vault
 from app.core.errors import ConfigError
+
+TIMEOUT_HELP = "seconds the target has to answer each request, 1 to 300 (connecting: at most 5 of them)"
 
 
 def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], None]) -> None:
@@ -46,6 +49,7 @@ def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], No
     )
     add.add_argument("--erase-mode", choices=("delete", "deactivate", "manual"), default="delete")
     add.add_argument("--concurrency", type=int, default=4, help="requests in flight to this target at once")
+    add.add_argument("--timeout", type=float, default=15.0, metavar="SECONDS", help=TIMEOUT_HELP + " (default 15)")
     add_data_dir(add)
     edit = sub.add_parser("edit", help="change a target; its credential only with --token-env or --token-file")
     edit.add_argument("name")
@@ -62,6 +66,7 @@ def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], No
     edit.add_argument("--rename", action="append", metavar="OURS=THEIRS", help="replaces every rename when given")
     edit.add_argument("--erase-mode", choices=("delete", "deactivate", "manual"))
     edit.add_argument("--concurrency", type=int)
+    edit.add_argument("--timeout", type=float, metavar="SECONDS", help=TIMEOUT_HELP)
     edit.add_argument("--enabled", choices=("yes", "no"), help="pause (no) or resume (yes) provisioning to it")
     add_data_dir(edit)
     listing = sub.add_parser("list", help="targets with their queue and how many subjects each holds")
@@ -125,6 +130,7 @@ def _add(args: argparse.Namespace) -> int:
         renames=_renames(args.rename),
         erase_mode=args.erase_mode,
         max_concurrency=args.concurrency,
+        timeout=args.timeout,
     )
     vault = open_vault(args)
     try:
@@ -142,7 +148,7 @@ def _edit(args: argparse.Namespace) -> int:
         "base_url": args.url, "recipient_id": args.recipient, "auth_kind": args.auth,
         "oauth_token_url": args.oauth_token_url, "oauth_client_id": args.client_id, "oauth_scope": args.scope,
         "ca_file": args.ca_file, "pinned_sha256": args.pin, "erase_mode": args.erase_mode,
-        "max_concurrency": args.concurrency,
+        "max_concurrency": args.concurrency, "timeout": args.timeout,
         "renames": _renames(args.rename) if args.rename is not None else None,
         "enabled": None if args.enabled is None else args.enabled == "yes",
         "secret": _secret(args) if (args.token_env or args.token_file) else None,
@@ -169,13 +175,13 @@ def _list(args: argparse.Namespace) -> int:
     finally:
         vault.close()
     head = f"{'NAME':<20} {'STATE':<9} {'RECIPIENT':<20} {'HELD':>6} {'QUEUED':>7} {'FAILED':>7}  URL  IN_SCOPE  SYNC"
-    print(f"{head}  VERIFIED")
+    print(f"{head}  VERIFIED  TIMEOUT")
     for row in rows:
         config, state, held, queue, sync = row.config, row.state, row.held, row.queue, row.sync
         scoped = f"{sync.in_scope}" if sync is not None else "-"
         print(
             f"{config.name:<20} {state:<9} {config.recipient_id:<20} {held:>6} {queue.pending:>7} {queue.failed:>7}  "
-            f"{config.base_url}  {scoped}  {row.sync_word()}  {row.verification.verified_at()}"
+            f"{config.base_url}  {scoped}  {row.sync_word()}  {row.verification.verified_at()}  {config.timeout:g}s"
         )
     return 0
 

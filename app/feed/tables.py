@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.store.models import Base
@@ -32,6 +32,8 @@ class Target(Base):
     max_concurrency: Mapped[int] = mapped_column(Integer, default=4)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     created: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # seconds the target has to answer a request (connecting: at most 5 of them); migration 0023
+    timeout_seconds: Mapped[float] = mapped_column(Float, default=15.0, server_default="15")
 
 
 class OutboxItem(Base):

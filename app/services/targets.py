@@ -18,7 +18,7 @@ from app.policy.in_force import PolicyInForce
 from app.policy.model import Policy
 from app.store.vault import Vault
 from app.targets import service as target_service
-from app.targets.config import TargetConfig, list_targets, require_target
+from app.targets.config import TIMEOUT_RANGE, TargetConfig, list_targets, require_target
 from app.targets.service import ConnectionCheck, MappedAttribute, add, change, check_connection, held, preview, remove
 from app.targets.status import TargetHealth, health, sync_word
 from app.targets.sync import SyncProgress, progress
@@ -37,9 +37,9 @@ def __getattr__(name: str) -> object:
     raise AttributeError(name)
 
 
-__all__ = ["ConnectionCheck", "Drift", "MappedAttribute", "Policy", "SyncProgress", "TargetConfig", "TargetHealth",
-           "TargetRow", "Verification", "add", "change", "check_connection", "check_named", "config", "held",
-           "listing", "preview", "reconcile", "remove", "states"]  # fmt: skip
+__all__ = ["TIMEOUT_RANGE", "ConnectionCheck", "Drift", "MappedAttribute", "Policy", "SyncProgress", "TargetConfig",
+           "TargetHealth", "TargetRow", "Verification", "add", "change", "check_connection", "check_named", "config",
+           "held", "listing", "preview", "reconcile", "remove", "states"]  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,14 @@ import httpx
 from app.targets.config import TargetConfig
 
 SCIM_JSON = "application/scim+json"
-TIMEOUT = httpx.Timeout(15.0, connect=5.0)
+CONNECT_TIMEOUT = 5.0  # seconds to connect, whatever the target's timeout (a shorter timeout caps it)
+
+
+def timeout_for(config: TargetConfig) -> httpx.Timeout:
+    """The target's own timeout (``target add/edit --timeout``, 15 s unless set) for each read, write and wait
+    for a connection from the pool; connecting takes at most 5 s of it. It was one constant for every target: a
+    slow one on a bad link could not be given longer, nor a hung one held for less."""
+    return httpx.Timeout(config.timeout, connect=min(CONNECT_TIMEOUT, config.timeout))
 
 
 class TargetError(Exception):
@@ -99,7 +106,7 @@ class TargetClient:
         self._http = httpx.AsyncClient(
             base_url=config.base_url,
             verify=_ssl_context(config),
-            timeout=TIMEOUT,
+            timeout=timeout_for(config),
             transport=transport,
             limits=httpx.Limits(max_connections=config.max_concurrency),
             headers={"Accept": SCIM_JSON},
@@ -120,7 +127,8 @@ class TargetClient:
         assert isinstance(context, ssl.SSLContext)
         try:
             _reader, writer = await asyncio.wait_for(
-                asyncio.open_connection(parts.hostname, parts.port or 443, ssl=context), timeout=5.0
+                asyncio.open_connection(parts.hostname, parts.port or 443, ssl=context),
+                timeout=min(CONNECT_TIMEOUT, self.config.timeout),
             )
         except (OSError, TimeoutError) as exc:
             raise Retryable(f"TLS connection failed ({exc.strerror or type(exc).__name__})", sent=False) from exc

@@ -19,6 +19,9 @@ from app.feed.tables import Target
 _T = Target.__table__
 AUTH_KINDS = ("bearer", "oauth2", "none")
 ERASE_MODES = ("delete", "deactivate", "manual")
+DEFAULT_TIMEOUT = 15.0  # seconds a target has to answer; the default before it was a setting (migration 0023)
+TIMEOUT_RANGE = (1.0, 300.0)  # below a second a healthy target on a real link times out; beyond five minutes a
+# hung target holds its share of the dispatcher for longer than anyone waits for an answer
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,15 @@ class TargetConfig:
     erase_mode: str = "delete"
     max_concurrency: int = 4
     enabled: bool = True
+    timeout: float = DEFAULT_TIMEOUT  # seconds for each request (connecting: at most CONNECT_TIMEOUT)
+
+
+def check_timeout(seconds: float) -> float:
+    """A target's timeout in range, or a ConfigError saying the range (one rule for the CLI, the app and the vault)."""
+    low, high = TIMEOUT_RANGE
+    if not low <= seconds <= high:  # NaN fails both comparisons: refused too
+        raise ConfigError(f"A target's timeout is {low:g} to {high:g} seconds, not {seconds:g}.")
+    return float(seconds)
 
 
 def _config(r: Row[Any]) -> TargetConfig:
@@ -57,6 +69,7 @@ def _config(r: Row[Any]) -> TargetConfig:
         erase_mode=r.erase_mode,
         max_concurrency=r.max_concurrency,
         enabled=r.enabled,
+        timeout=r.timeout_seconds,
     )
 
 
@@ -82,6 +95,7 @@ def _check(config: TargetConfig) -> None:
         check_url(config.oauth_token_url)
     if config.erase_mode not in ERASE_MODES:
         raise ConfigError(f"The erase mode is one of {', '.join(ERASE_MODES)}.")
+    check_timeout(config.timeout)
     check_url(config.base_url)
 
 
@@ -106,6 +120,7 @@ def add_target(conn: Connection, config: TargetConfig) -> TargetConfig:
         "erase_mode": config.erase_mode,
         "max_concurrency": max(1, min(config.max_concurrency, 32)),
         "enabled": config.enabled,
+        "timeout_seconds": config.timeout,
         "created": datetime.now(UTC),
     }
     conn.execute(insert(_T).values(**values))
@@ -129,8 +144,11 @@ def _initial_sync(conn: Connection, target: TargetConfig, reason: str = "target 
 
 
 EDITABLE = ("base_url", "recipient_id", "auth_kind", "secret", "oauth_token_url", "oauth_client_id", "oauth_scope",
-            "ca_file", "pinned_sha256", "renames", "erase_mode", "max_concurrency", "enabled")  # fmt: skip
+            "ca_file", "pinned_sha256", "renames", "erase_mode", "max_concurrency", "enabled", "timeout")  # fmt: skip
 _RESYNC = frozenset({"recipient_id", "renames", "enabled"})  # what changes whom or what the target should hold
+
+
+_COLUMN = {"timeout": "timeout_seconds"}  # a field stored under another name
 
 
 def update_target(conn: Connection, name: str, **changes: object) -> TargetConfig:
@@ -150,7 +168,7 @@ def update_target(conn: Connection, name: str, **changes: object) -> TargetConfi
         return current
     updated = replace(current, **changed)  # type: ignore[arg-type]  # values of several fields by name: _check below
     _check(updated)
-    values = {k: json.dumps(v) if k == "renames" else v for k, v in changed.items()}
+    values = {_COLUMN.get(k, k): json.dumps(v) if k == "renames" else v for k, v in changed.items()}
     if "base_url" in values:
         values["base_url"] = check_url(str(values["base_url"]))
     if "max_concurrency" in values:

@@ -52,10 +52,11 @@ def test_target_commands(tmp_path: Path, data_dir: Path, scim_targets: Callable[
 
     listed = run(data_dir, "target", "list").stdout.splitlines()
     assert listed[0].split() == [
-        "NAME", "STATE", "RECIPIENT", "HELD", "QUEUED", "FAILED", "URL", "IN_SCOPE", "SYNC", "VERIFIED"
+        "NAME", "STATE", "RECIPIENT", "HELD", "QUEUED", "FAILED", "URL", "IN_SCOPE", "SYNC", "VERIFIED", "TIMEOUT"
     ]  # fmt: skip
     # Nothing to hold, but never checked: the target may hold accounts Custos does not know (decision 0036).
-    assert listed[1].split() == ["app1", "enabled", "app1", "0", "0", "0", app1.base_url, "0", "not-verified", "never"]
+    assert listed[1].split() == ["app1", "enabled", "app1", "0", "0", "0", app1.base_url, "0", "not-verified", "never",
+                                 "15s"]  # fmt: skip
 
     tested = run(data_dir, "target", "test", "app1")
     assert tested.returncode == 0, tested.stdout

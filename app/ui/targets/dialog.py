@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
+    QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
     QHeaderView,
@@ -28,7 +29,15 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.errors import ConfigError
-from app.services.targets import ConnectionCheck, MappedAttribute, Policy, TargetConfig, check_connection, preview
+from app.services.targets import (
+    TIMEOUT_RANGE,
+    ConnectionCheck,
+    MappedAttribute,
+    Policy,
+    TargetConfig,
+    check_connection,
+    preview,
+)
 from app.ui.policy.common import plain_label, user_message
 from app.ui.widgets import resize_within_screen
 from app.ui.workers import submit
@@ -93,6 +102,14 @@ class TargetDialog(QDialog):
         self.concurrency = QSpinBox()
         self.concurrency.setRange(1, 32)
         self.concurrency.setValue(base.max_concurrency)
+        self.timeout = QDoubleSpinBox()  # seconds the target has to answer a request (its own; 15 unless set)
+        self.timeout.setRange(*TIMEOUT_RANGE)
+        self.timeout.setDecimals(1)
+        self.timeout.setSuffix(" s")
+        self.timeout.setValue(base.timeout)
+        self.timeout.setAccessibleName("Timeout in seconds")
+        self.timeout.setToolTip("How long the target has to answer each request (connecting: at most 5 s of it). "
+                                "Longer for a slow target on a bad link; shorter so a hung one holds less.")
         self.enabled = QCheckBox("Provision to this target")
         self.enabled.setChecked(base.enabled)
 
@@ -132,6 +149,7 @@ class TargetDialog(QDialog):
         right.addRow("Rena&mes", self.renames)
         right.addRow("&Erasure", self.erase_mode)
         right.addRow("Concurrenc&y", self.concurrency)
+        right.addRow("Answer &within", self.timeout)
         right.addRow("", self.enabled)
         columns = QHBoxLayout()
         columns.addLayout(left, 1)
@@ -227,14 +245,24 @@ class TargetDialog(QDialog):
             erase_mode=str(self.erase_mode.currentData()),
             max_concurrency=self.concurrency.value(),
             enabled=self.enabled.isChecked(),
+            timeout=self._timeout(),
         )
+
+    def _timeout(self) -> float:
+        """The box's seconds; a stored timeout the box shows rounded (2.25 s set with --timeout) stays as stored, so
+        an edit of something else does not change it."""
+        shown = self.timeout.value()
+        if self.existing is not None and abs(self.existing.timeout - shown) <= 0.05 + 1e-9:  # Qt rounds half up
+            return self.existing.timeout
+        return shown
 
     def changes(self) -> dict[str, object]:
         """For an edit: only what differs (a credential only when a new one was typed)."""
         assert self.existing is not None
         new = self.config()
         fields = ("base_url", "recipient_id", "auth_kind", "oauth_token_url", "oauth_client_id", "oauth_scope",
-                  "ca_file", "pinned_sha256", "renames", "erase_mode", "max_concurrency", "enabled")  # fmt: skip
+                  "ca_file", "pinned_sha256", "renames", "erase_mode", "max_concurrency", "enabled",
+                  "timeout")  # fmt: skip
         result: dict[str, object] = {f: getattr(new, f) for f in fields if getattr(new, f) != getattr(self.existing, f)}
         if self.secret.text().strip():
             result["secret"] = self.secret.text().strip()
