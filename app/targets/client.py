@@ -202,12 +202,19 @@ class TargetClient:
 
     # -- SCIM operations -------------------------------------------------------------------------------
     async def find(self, resource_type: str, attribute: str, value: str) -> str | None:
-        """The id at the target of the resource whose ``attribute`` equals ``value``, if any."""
+        """The id at the target of the resource whose ``attribute`` equals ``value``, if any.
+
+        Only an account that holds the value is a match: a target that ignores the filter (it does not support
+        filtering, or a gateway drops the query) answers with its whole list, whose first account was taken for
+        the subject's, adopted, and overwritten with the subject's data."""
         escaped = value.replace("\\", "\\\\").replace('"', '\\"')
         answer = await self.request("GET", f"/{resource_type}s", filter=f'{attribute} eq "{escaped}"')
         resources = (answer.body or {}).get("Resources") or []
-        if answer.status == 200 and resources:
-            return str(resources[0].get("id"))
+        if answer.status != 200 or not isinstance(resources, list):
+            return None
+        for resource in resources:
+            if isinstance(resource, dict) and resource.get("id") and _same(attribute, resource.get(attribute), value):
+                return str(resource["id"])
         return None
 
     async def create(self, resource_type: str, payload: dict[str, Any]) -> Answer:
@@ -226,6 +233,14 @@ class TargetClient:
         config = await self.request("GET", "/ServiceProviderConfig")
         schemas = await self.request("GET", "/Schemas")
         return {"config": config.body or {}, "schemas": (schemas.body or {}).get("Resources") or []}
+
+
+def _same(attribute: str, held: object, value: str) -> bool:
+    """``held`` equals ``value`` as the target compares them: externalId exactly, userName and displayName without
+    regard to case (RFC 7643 §4.1.1: caseExact false)."""
+    if not isinstance(held, str):
+        return False
+    return held == value if attribute == "externalId" else held.casefold() == value.casefold()
 
 
 def _failure(exc: BaseException) -> str:

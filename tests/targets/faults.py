@@ -7,6 +7,8 @@ applications do to a client. It forwards every request unless told otherwise, an
   holding more than it was sent),
 - answer late, after the target carried the request out (``slow``: longer than the client waits),
 - stop and start again on the same port (``stop``/``start``: connection refused meanwhile),
+- ignore query parameters (``ignore``: a ``filter`` it does not support, a ``startIndex`` it does not page by) and
+  leave fields out of its list answers (``omit``: a ``totalResults`` it does not give),
 - treat a PUT of a User as a merge (``merge_put``: what the PUT leaves out stays, as some real applications do).
 
 It records each request's method and path (``log``); it never prints what it forwards."""
@@ -49,6 +51,8 @@ class FaultProxy:
         self.faults: deque[Fault] = deque()  # answered in order, each once, to the first request it matches
         self.extra: dict[str, Any] = {}  # merged into every User the target returns
         self.slow: dict[str, float] = {}  # method -> seconds its answer waits (carried out at the target first)
+        self.ignore: set[str] = set()  # query parameters dropped before forwarding ("filter", "startIndex")
+        self.omit: set[str] = set()  # fields taken out of every list answer ("totalResults")
         self.merge_put = False  # a PUT of a User keeps every attribute it does not name (sub-attributes too)
         self.log: list[tuple[str, str]] = []
         self._served: LoopbackApp | None = None
@@ -99,20 +103,22 @@ class FaultProxy:
         async with httpx.AsyncClient(timeout=10) as http:
             if self.merge_put and request.method == "PUT" and "/Users/" in url:
                 content = await _merged(http, url, headers, content)
-            answer = await http.request(request.method, url, params=request.query_params, headers=headers,
-                                        content=content)  # fmt: skip
+            params = {k: v for k, v in request.query_params.items() if k not in self.ignore}
+            answer = await http.request(request.method, url, params=params, headers=headers, content=content)
         await asyncio.sleep(self.slow.get(request.method, 0.0))
-        content = self._with_extra(answer) if self.extra and request.method == "GET" else answer.content
+        content = self._rewritten(answer) if request.method == "GET" else answer.content
         kept = {k: v for k, v in answer.headers.items() if k.lower() not in _HOP}
         return Response(content, answer.status_code, headers=kept)
 
-    def _with_extra(self, answer: httpx.Response) -> bytes:
-        if answer.status_code != 200:
+    def _rewritten(self, answer: httpx.Response) -> bytes:
+        if answer.status_code != 200 or not (self.extra or self.omit):
             return answer.content
         body = answer.json()
+        for name in self.omit:
+            body.pop(name, None)
         resources = body.get("Resources") if "Resources" in body else [body]
         for resource in resources or []:
-            if "userName" in resource:
+            if "userName" in resource and self.extra:
                 _merge(resource, json.loads(json.dumps(self.extra)))
         return json.dumps(body).encode()
 
