@@ -175,7 +175,11 @@ class TargetClient:
         try:
             response = await self._http.request(method, path, json=body, params=params or None, headers=headers)
         except httpx.TimeoutException as exc:
-            raise Retryable(f"{method} timed out", sent=not isinstance(exc, httpx.ConnectTimeout)) from exc
+            connecting = isinstance(exc, httpx.ConnectTimeout)
+            waited = min(CONNECT_TIMEOUT, self.config.timeout) if connecting else self.config.timeout
+            # how long it waited: the target's own timeout (target edit --timeout), so the operator can weigh it
+            raise Retryable(f"{method} timed out (no {'connection' if connecting else 'answer'} within {waited:g} s)",
+                            sent=not connecting) from exc
         except httpx.HTTPError as exc:
             sent = not isinstance(exc, httpx.ConnectError)  # raised only while connecting: nothing was sent
             raise Retryable(f"{method} failed: {_failure(exc)}", sent=sent) from exc
@@ -184,9 +188,12 @@ class TargetClient:
         digest = hashlib.sha256(response.content).hexdigest()
         if status == 429 or status >= 500:
             raise Retryable(f"{method} answered {status}", status, _retry_after(response.headers.get("Retry-After")))
+        if 300 <= status < 400:
+            # Never followed: the credential would go wherever it points. A PUT answered so changed nothing, and
+            # was recorded as "replaced"; the test connection said "Connected" to a target it had not read.
+            raise Rejected(f"{method} answered {status} (a redirect, not followed: is the URL right?)", status)
         if status >= 400 and status != 404:
-            scim_type = _scim_type(response)
-            raise Rejected(f"{method} answered {status}{f' ({scim_type})' if scim_type else ''}", status)
+            raise Rejected(f"{method} answered {status}{_why(status, response)}", status)
         parsed = response.json() if response.content and "json" in response.headers.get("content-type", "") else None
         return Answer(status, parsed if isinstance(parsed, dict) else None, digest)
 
@@ -253,6 +260,14 @@ def _failure(exc: BaseException) -> str:
             return f"the target's TLS certificate is not trusted ({str(cause.verify_message)[:80]})"
         cause = cause.__cause__ or cause.__context__
     return trouble(exc)
+
+
+def _why(status: int, response: httpx.Response) -> str:
+    """What a refusal means, in brackets: the SCIM error type, or what a 401/403 says about the credential."""
+    scim_type = _scim_type(response)
+    if scim_type:
+        return f" ({scim_type})"
+    return " (the target refused the credential)" if status in (401, 403) else ""
 
 
 def _scim_type(response: httpx.Response) -> str | None:

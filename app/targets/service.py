@@ -91,6 +91,7 @@ class ConnectionCheck:
     schemas: int = 0
     features: tuple[str, ...] = ()
     support: dict[str, bool] | None = None  # "User emails.value" -> published by the target
+    status: int | None = None  # the target's answer when it answered with an error: reached, not unreachable
 
     @property
     def ok(self) -> bool:
@@ -101,6 +102,8 @@ class ConnectionCheck:
         return [path for path, ok in (self.support or {}).items() if not ok]
 
     def headline(self) -> str:
+        if not self.reached and self.status is not None:  # it answered: the network is not what to check
+            return f"Reached {self.target}, but {self.error}"
         if not self.reached:
             return f"Cannot reach {self.target}: {self.error}"
         return (f"Connected to {self.target}: {self.schemas} schemas; supports "
@@ -124,7 +127,7 @@ def check_connection(config: TargetConfig, policy: Policy) -> ConnectionCheck:
     try:
         found = asyncio.run(discover())
     except TargetError as exc:
-        return ConnectionCheck(config.name, False, str(exc))
+        return ConnectionCheck(config.name, False, str(exc), status=exc.status)
     except OSError as exc:  # the CA file cannot be read (TLS set-up happens before any connection)
         return ConnectionCheck(config.name, False, f"cannot use the CA file ({exc.strerror or type(exc).__name__})")
     features = found["config"]
@@ -147,4 +150,5 @@ def reconcile(vault: Vault, policy: PolicyInForce, name: str, repair: bool = Fal
     try:
         return compare(vault, policy, name, repair=repair)
     except TargetError as exc:
-        raise ConfigError(f"Cannot reach {name}: {exc}") from exc
+        said = f"Reached {name}, but {exc}" if exc.status is not None else f"Cannot reach {name}: {exc}"
+        raise ConfigError(said) from exc

@@ -41,6 +41,7 @@ class Fault:
     status: int
     headers: dict[str, str] = field(default_factory=dict)
     scim_type: str | None = None
+    html: str | None = None  # answered as an HTML page instead of a SCIM error (a proxy's or a load balancer's)
 
 
 class FaultProxy:
@@ -87,6 +88,8 @@ class FaultProxy:
         fault = self.faults.popleft()
         if fault.status == 204:  # "deleted", though nothing was forwarded: a target that says so and keeps serving
             return Response(status_code=204, headers=fault.headers)
+        if fault.html is not None:
+            return Response(fault.html, fault.status, headers=fault.headers, media_type="text/html")
         body: dict[str, Any] = {"schemas": [_ERROR], "status": str(fault.status)}
         if fault.scim_type:
             body["scimType"] = fault.scim_type

@@ -33,7 +33,8 @@ def test_a_new_token_and_a_repair_clear_the_failures(
             p.service.create("User", person(f"revoked-{n}@example.test"))
         wait_until(lambda: _health(p).failed == 2)
         failing = _health(p)
-        assert failing.state == "needs attention" and failing.last_error == "POST answered 401"
+        assert failing.state == "needs attention"
+        assert failing.last_error == "POST answered 401 (the target refused the credential)"
         assert app1.users() == []
 
         target_service.change(p.vault, "app1", secret=app1.token)  # the operator fixes the cause

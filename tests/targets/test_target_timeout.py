@@ -45,7 +45,8 @@ def test_a_hung_target_is_given_up_on_after_its_own_timeout(
         began = time.monotonic()
         tested = run(data_dir, "target", "test", "app1")
         waited = time.monotonic() - began
-        assert tested.returncode == 1 and tested.stdout.strip() == "Cannot reach app1: GET timed out"
+        assert tested.returncode == 1 and tested.stdout.strip() == (
+            "Cannot reach app1: GET timed out (no answer within 2 s)")
         assert waited < 8.0, waited  # 2 s and the command's start, not 15 s (nor 20)
 
         edited = run(data_dir, "target", "edit", "app1", "--timeout", "45")

@@ -199,7 +199,7 @@ def test_a_wrong_credential_is_told_before_saving(
     dialog.secret.setText("not-the-token")
     assert dialog.problem() is None
     dialog.test_connection()
-    qtbot.waitUntil(lambda: dialog.outcome.text().startswith("Cannot reach app1"), timeout=15_000)
+    qtbot.waitUntil(lambda: dialog.outcome.text().startswith("Reached app1, but"), timeout=15_000)
     assert "401" in dialog.outcome.text() and "not-the-token" not in dialog.outcome.text()
     dialog.renames.setText("emails=mail")
     assert dialog.mapping.item(2, 0).text() == "User emails.value" and dialog.mapping.item(2, 1).text() == (

@@ -1,0 +1,79 @@
+"""What ``target test`` and a push say when the target answers, but not as asked: a 500 with a load balancer's
+HTML page, a refused credential, a redirect. "Cannot reach" sent the operator after the network for a target that
+answered; a PUT answered with a redirect (never followed: the credential would go wherever it points) was recorded
+as "replaced", though nothing was changed at the target."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from app.audit.trail import of_kind
+from app.store.vault import Vault
+from tests.cli.test_cli import run
+from tests.erasure.support import person
+from tests.targets.conftest import ScimTarget, wait_until
+from tests.targets.faults import FaultProxy
+from tests.targets.support import policy_with_recipients, provisioning
+
+PAGE = "<html><body><h1>502 Bad Gateway</h1><p>nginx</p></body></html>"
+PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+
+
+@pytest.mark.usefixtures("vault_file")
+def test_target_test_says_what_the_target_answered(
+    tmp_path: Path, data_dir: Path, scim_targets: Callable[[int], list[ScimTarget]]
+) -> None:
+    (app1,) = scim_targets(1)
+    policy = tmp_path / "policy.toml"
+    policy.write_text(policy_with_recipients({"app1"}))
+    assert run(data_dir, "policy", "apply", str(policy), "--yes").returncode == 0
+    proxy = FaultProxy(app1.base_url.removesuffix("/v2")).start()
+    try:
+        added = run(data_dir, "target", "add", "app1", "--url", proxy.base_url, "--recipient", "app1", "--auth", "none")
+        assert added.returncode == 0, added.stderr
+
+        proxy.fail("GET", 500, html=PAGE)
+        tested = run(data_dir, "target", "test", "app1")
+        assert (tested.returncode, tested.stdout) == (1, "Reached app1, but GET answered 500\n")
+
+        proxy.fail("GET", 401)
+        tested = run(data_dir, "target", "test", "app1")
+        assert tested.stdout == "Reached app1, but GET answered 401 (the target refused the credential)\n"
+
+        proxy.fail("GET", 301, headers={"Location": "https://elsewhere.example.test/scim/v2/ServiceProviderConfig"})
+        tested = run(data_dir, "target", "test", "app1")
+        assert tested.returncode == 1
+        assert tested.stdout == "Reached app1, but GET answered 301 (a redirect, not followed: is the URL right?)\n"
+
+        proxy.stop()
+        tested = run(data_dir, "target", "test", "app1")
+        assert tested.returncode == 1 and tested.stdout.startswith("Cannot reach app1: GET failed: cannot connect")
+    finally:
+        proxy.stop()
+
+
+def test_a_redirected_put_is_not_a_push(vault: Vault, scim_targets: Callable[[int], list[ScimTarget]]) -> None:
+    (app1,) = scim_targets(1)
+    proxy = FaultProxy(app1.base_url.removesuffix("/v2")).start()
+    upstream = app1.port
+    app1.port = proxy.port
+    p = provisioning(vault, [app1])
+    app1.port = upstream
+    try:
+        rid = str((p.service.create("User", person("moved-1@example.test")).body or {})["id"])
+        wait_until(lambda: len(app1.users()) == 1)
+        proxy.fail("PUT", 307, headers={"Location": "https://elsewhere.example.test/scim/v2/Users/x"})
+        p.service.patch("User", rid, {"schemas": [PATCH_OP], "Operations": [
+            {"op": "replace", "path": "displayName", "value": "Seven Moved"}]})  # fmt: skip
+        with vault.read_connection() as conn:
+            wait_until(lambda: len(of_kind(conn, "provision.failed")) == 1)
+            (failed,) = of_kind(conn, "provision.failed")
+            assert of_kind(conn, "provision.replaced") == []
+        assert failed.details["status"] == 307 and "redirect" in failed.details["error"]
+        assert app1.users()[0]["displayName"] == "Seven Subject"  # unchanged: and nothing says otherwise
+    finally:
+        p.close()
+        proxy.stop()
