@@ -90,19 +90,30 @@ async def _pages(client: TargetClient) -> AsyncIterator[list[dict[str, Any]]]:
     """The target's Users a page at a time: a reconcile of 100,000 accounts never holds them all.
 
     An answer that is no list (a 404 from a wrong base path, a proxy's HTML page) or a listing that ends before
-    its own totalResults is refused: read as "holds nobody", it made every person missing at the target."""
-    seen, start = 0, 1
+    its own totalResults is refused: read as "holds nobody", it made every person missing at the target. Accounts
+    are counted once however often they are listed: a target that ignores ``startIndex`` answers its first page
+    again and again, and counting those pages as new accounts ended the walk early, with everyone past the first
+    page called missing (refused now). A listing without totalResults is read until a page comes back empty: taken
+    as complete after its first page, it made everyone after that page missing too."""
+    known: set[str] = set()
+    start = 1
     while True:
         answer = await client.request("GET", "/Users", startIndex=str(start), count=str(PAGE))
         page = _page_of(answer)
+        fresh = {str(user.get("id")) for user in page} - known
+        known |= fresh
         if page:
             yield page
-        seen += len(page)
-        total = _total_of(answer, seen)
-        if not page and seen < total:
-            raise Unreadable(f"the listing ended after {seen} of the {total} accounts it announced")
-        if not page or seen >= total:
+        total = _total_of(answer)
+        if not page:
+            if total is not None and len(known) < total:
+                raise Unreadable(f"the listing ended after {len(known)} of the {total} accounts it announced")
             return
+        if total is not None and len(known) >= total:
+            return
+        if not fresh:
+            raise Unreadable(f"the page from account {start} on repeated accounts already read (the target may "
+                             "ignore startIndex)")  # fmt: skip
         start += len(page)
 
 
@@ -114,8 +125,11 @@ def _page_of(answer: Answer) -> list[dict[str, Any]]:
     return resources
 
 
-def _total_of(answer: Answer, seen: int) -> int:
-    total = (answer.body or {}).get("totalResults", seen)
+def _total_of(answer: Answer) -> int | None:
+    """The listing's totalResults; None when it gives none (RFC 7644 requires it, some targets leave it out)."""
+    total = (answer.body or {}).get("totalResults")
+    if total is None:
+        return None
     try:
         if isinstance(total, bool):
             raise TypeError(total)

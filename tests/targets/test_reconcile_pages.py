@@ -11,9 +11,12 @@ import pytest
 from app.policy.in_force import PolicyInForce
 from app.store.vault import Vault
 from app.targets import reconcile as module
+from app.targets.config import get_target, update_target
+from app.targets.verification import latest
 from tests.conftest import new_user
 from tests.erasure.support import person
 from tests.targets.conftest import ScimTarget, wait_until
+from tests.targets.faults import FaultProxy
 from tests.targets.support import provisioning
 
 USERS = 12
@@ -121,3 +124,33 @@ def test_a_listing_that_cannot_be_read_is_no_drift(
     with vault.read_connection() as conn:
         assert conn.execute(text("SELECT count(*) FROM target_checks")).scalar_one() == 0
         assert conn.execute(text("SELECT count(*) FROM outbox WHERE state = 'pending'")).scalar_one() == 0
+
+
+def _through_proxy(vault: Vault, proxy: FaultProxy) -> None:
+    with vault.write_transaction() as conn:
+        update_target(conn, "app1", base_url=proxy.base_url)
+
+
+def test_a_target_that_ignores_start_index_is_not_read_as_missing_everyone_past_its_first_page(
+    vault: Vault, scim_targets: Callable[[int], list[ScimTarget]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It answers its first page for every page: counted as new accounts, the walk ended after three pages of the
+    same five, and seven people held there were reported missing (a repair would push them all again)."""
+    (app1,) = scim_targets(1)
+    _provisioned(vault, app1)
+    proxy = FaultProxy(app1.base_url.removesuffix("/v2")).start()
+    try:
+        _through_proxy(vault, proxy)
+        monkeypatch.setattr(module, "PAGE", PAGE)
+        proxy.ignore = {"startIndex"}
+        with pytest.raises(module.Unreadable, match="ignore startIndex"):
+            module.reconcile(vault, PolicyInForce(vault), "app1")
+        with vault.read_connection() as conn:
+            assert latest(conn, get_target(conn, "app1").id).last is None  # type: ignore[union-attr]  # nothing kept
+
+        proxy.ignore = set()
+        proxy.omit = {"totalResults"}  # read until an empty page: all of them, no one missing
+        drift = module.reconcile(vault, PolicyInForce(vault), "app1")
+        assert drift.clean and drift.checked == USERS
+    finally:
+        proxy.stop()
