@@ -237,9 +237,16 @@ class TargetClient:
         return await self.request("GET", f"/{resource_type}s/{remote_id}")
 
     async def discovery(self) -> dict[str, Any]:
+        """The target's ServiceProviderConfig and Schemas. An answer that is not SCIM is refused: a 404 from a
+        wrong base path, or a sign-in page answered 200, read as an empty configuration, was called "Connected"
+        with every mapped attribute "NOT SUPPORTED", sending the operator after the mapping instead of the URL."""
         config = await self.request("GET", "/ServiceProviderConfig")
+        if config.status != 200 or config.body is None:
+            what = f"answered {config.status}" if config.status != 200 else "answered 200 with no SCIM JSON"
+            raise Rejected(f"GET /ServiceProviderConfig {what} (is the URL the SCIM base, e.g. …/scim/v2?)",
+                           config.status)  # fmt: skip
         schemas = await self.request("GET", "/Schemas")
-        return {"config": config.body or {}, "schemas": (schemas.body or {}).get("Resources") or []}
+        return {"config": config.body, "schemas": (schemas.body or {}).get("Resources") or []}
 
 
 def _same(attribute: str, held: object, value: str) -> bool:

@@ -77,3 +77,33 @@ def test_a_redirected_put_is_not_a_push(vault: Vault, scim_targets: Callable[[in
     finally:
         p.close()
         proxy.stop()
+
+
+@pytest.mark.usefixtures("vault_file")
+def test_target_test_at_a_wrong_base_path_or_a_sign_in_page_is_not_connected(
+    tmp_path: Path, data_dir: Path, scim_targets: Callable[[int], list[ScimTarget]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A URL without the SCIM base path (the commonest typo) got a 404, and a sign-in page a 200 of HTML: both were
+    read as an empty configuration, "Connected to app1: 0 schemas" with every attribute "NOT SUPPORTED"."""
+    (app1,) = scim_targets(1)
+    policy = tmp_path / "policy.toml"
+    policy.write_text(policy_with_recipients({"app1"}))
+    assert run(data_dir, "policy", "apply", str(policy), "--yes").returncode == 0
+    proxy = FaultProxy(app1.base_url.removesuffix("/v2")).start()
+    try:
+        wrong = app1.base_url.replace("/v2", "/scim/v2")
+        monkeypatch.setenv("APP1_TOKEN", app1.token)
+        assert run(data_dir, "target", "add", "app1", "--url", wrong, "--recipient", "app1", "--token-env",
+                   "APP1_TOKEN").returncode == 0  # fmt: skip
+        tested = run(data_dir, "target", "test", "app1")
+        assert (tested.returncode, tested.stdout) == (1, "Reached app1, but GET /ServiceProviderConfig answered 404 "
+                                                         "(is the URL the SCIM base, e.g. …/scim/v2?)\n")  # fmt: skip
+
+        assert run(data_dir, "target", "edit", "app1", "--url", proxy.base_url).returncode == 0
+        proxy.fail("GET", 200, html=PAGE)  # a gateway's sign-in page, answered 200
+        tested = run(data_dir, "target", "test", "app1")
+        assert tested.returncode == 1 and tested.stdout.startswith(
+            "Reached app1, but GET /ServiceProviderConfig answered 200 with no SCIM JSON")
+        assert run(data_dir, "target", "test", "app1").stdout.startswith("Connected to app1:")
+    finally:
+        proxy.stop()
