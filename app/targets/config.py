@@ -19,6 +19,7 @@ from app.feed.tables import Target
 _T = Target.__table__
 AUTH_KINDS = ("bearer", "oauth2", "none")
 ERASE_MODES = ("delete", "deactivate", "manual")
+MAX_CONCURRENCY = 32  # requests in flight to one target at once
 DEFAULT_TIMEOUT = 15.0  # seconds a target has to answer; the default before it was a setting (migration 0023)
 TIMEOUT_RANGE = (1.0, 300.0)  # below a second a healthy target on a real link times out; beyond five minutes a
 # hung target holds its share of the dispatcher for longer than anyone waits for an answer
@@ -96,6 +97,8 @@ def _check(config: TargetConfig) -> None:
     if config.erase_mode not in ERASE_MODES:
         raise ConfigError(f"The erase mode is one of {', '.join(ERASE_MODES)}.")
     check_timeout(config.timeout)
+    if not 1 <= config.max_concurrency <= MAX_CONCURRENCY:  # it was clamped silently: "Changed" to another value
+        raise ConfigError(f"A target's concurrency is 1 to {MAX_CONCURRENCY} requests, not {config.max_concurrency}.")
     check_url(config.base_url)
 
 
@@ -118,7 +121,7 @@ def add_target(conn: Connection, config: TargetConfig) -> TargetConfig:
         "pinned_sha256": config.pinned_sha256,
         "renames": json.dumps(config.renames),
         "erase_mode": config.erase_mode,
-        "max_concurrency": max(1, min(config.max_concurrency, 32)),
+        "max_concurrency": config.max_concurrency,
         "enabled": config.enabled,
         "timeout_seconds": config.timeout,
         "created": datetime.now(UTC),
@@ -171,8 +174,6 @@ def update_target(conn: Connection, name: str, **changes: object) -> TargetConfi
     values = {_COLUMN.get(k, k): json.dumps(v) if k == "renames" else v for k, v in changed.items()}
     if "base_url" in values:
         values["base_url"] = check_url(str(values["base_url"]))
-    if "max_concurrency" in values:
-        values["max_concurrency"] = max(1, min(updated.max_concurrency, 32))  # as add_target stores it
     conn.execute(update(_T).where(_T.c.id == current.id).values(**values))
     fields = sorted("credential" if k == "secret" else k for k in changed)
     append(conn, Event("target.changed", current_actor.get(), details={"target": name, "fields": fields}))
