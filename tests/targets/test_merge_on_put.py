@@ -126,3 +126,16 @@ def test_a_target_without_patch_keeps_them_and_says_why(merging: Merging) -> Non
         (kept,) = of_kind(conn, "provision.beyond_mapping")
     assert kept.details["reason"] == "removal refused: PATCH answered 501"
     assert app2.users()[0]["title"] == "Engineer"
+
+
+def test_a_target_that_replaces_on_put_is_sent_nothing_more(merging: Merging) -> None:
+    """The PUT's answer is the read-back: a target that replaces as RFC 7644 says gets one request per update."""
+    p, app2, proxy = merging
+    proxy.merge_put = False
+    rid = str((p.service.create("User", person("merge-5@example.test")).body or {})["id"])
+    wait_until(lambda: _settled(p) and len(app2.users()) == 1)
+    before = len(proxy.log)
+    p.service.patch("User", rid, {"schemas": [PATCH_OP], "Operations": [
+        {"op": "replace", "path": "title", "value": "Lead"}]})  # fmt: skip
+    wait_until(lambda: _settled(p) and app2.users()[0]["title"] == "Lead")
+    assert [method for method, _path in proxy.log[before:]] == ["PUT"]
