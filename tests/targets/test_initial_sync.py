@@ -36,7 +36,9 @@ def _cli(capsys: pytest.CaptureFixture[str], data_dir: Path, *args: str) -> tupl
 def _listed(capsys: pytest.CaptureFixture[str], data_dir: Path) -> list[str]:
     code, lines = _cli(capsys, data_dir, "target", "list")
     assert code == 0
-    return lines[1].split()
+    *row, timeout = lines[1].split()
+    assert timeout == "15s"  # the TIMEOUT column, added last (decision 0039)
+    return row
 
 
 def test_a_target_added_after_users_gets_all_of_them(

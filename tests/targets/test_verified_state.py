@@ -46,7 +46,9 @@ def _provisioned(vault: Vault, app1: ScimTarget, users: int) -> tuple[Provisioni
 
 def _listed(capsys: pytest.CaptureFixture[str], data_dir: Path) -> list[str]:
     assert main(["target", "list", "--data-dir", str(data_dir)]) == 0
-    return capsys.readouterr().out.splitlines()[1].split()
+    *row, timeout = capsys.readouterr().out.splitlines()[1].split()
+    assert timeout == "15s"  # the TIMEOUT column, added last (decision 0039)
+    return row
 
 
 def test_drift_at_the_target_is_never_in_sync(vault: Vault, scim_targets: Callable[[int], list[ScimTarget]]) -> None:
