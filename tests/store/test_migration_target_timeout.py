@@ -1,4 +1,4 @@
-"""Migration 0023: a target stored by revision 0022 gets the timeout every target had then (15 seconds), and a
+"""Migration 0023: a target stored by revision 0025 gets the timeout every target had then (15 seconds), and a
 downgrade takes the column away again."""
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ _COLUMNS = ("name", "base_url", "recipient_id", "auth_kind", "renames", "erase_m
 _TARGETS = sa.table("targets", *(sa.column(n) for n in _COLUMNS), sa.column("created", sa.DateTime(timezone=True)))
 
 
-def test_a_0022_target_keeps_the_timeout_it_had(data_dir: Path) -> None:
-    engine = engine_at(data_dir, "0022")
+def test_a_0025_target_keeps_the_timeout_it_had(data_dir: Path) -> None:
+    engine = engine_at(data_dir, "0025")
     with engine.begin() as conn:
         conn.execute(sa.insert(_TARGETS).values(name="old", base_url="https://old.example.test/scim/v2",
                                                 recipient_id="app1", auth_kind="none", renames="{}",
@@ -38,7 +38,7 @@ def test_a_0022_target_keeps_the_timeout_it_had(data_dir: Path) -> None:
         config = migrate._config()
         with vault.engine.begin() as conn:
             config.attributes["connection"] = conn
-            command.downgrade(config, "0022")
+            command.downgrade(config, "0025")
         with vault.engine.connect() as conn:
             columns = {row[1] for row in conn.execute(text("PRAGMA table_info(targets)"))}
         assert "timeout_seconds" not in columns and "max_concurrency" in columns

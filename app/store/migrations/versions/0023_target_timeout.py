@@ -3,7 +3,7 @@ a hung one can hold the dispatcher less: it was one module constant (15 s, conne
 targets keep 15 s.
 
 Revision ID: 0023
-Revises: 0022
+Revises: 0025 (landed before it; the ids are names, the chain is what orders them)
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0023"
-down_revision = "0022"
+down_revision = "0025"
 branch_labels = None
 depends_on = None
 
