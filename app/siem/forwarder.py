@@ -1,13 +1,19 @@
 """Store-and-forward to a syslog collector over TLS: at least once, in order, keyed by the trail's seq.
 
-TCP syslog has no application-level acknowledgement, so "acknowledged" means: written and flushed on an
-established TLS connection that the collector had not closed. The cursor moves only after that, in a vault
-write transaction. After any failure the connection is dropped and the next attempt resends from the cursor,
-so only the batch in flight at the moment of failure can arrive twice; each copy carries its seq (structured
-data and OCSF metadata.uid) for the collector to drop duplicates.
+TCP syslog has no application-level acknowledgement (RFC 5425), so a batch counts as delivered only when the
+collector's TCP has acknowledged every byte of it on a connection it had not closed (``wait_acknowledged``;
+before, "written to this computer's send buffer" counted, and a collector that died with megabytes still
+buffered here lost them all). The cursor moves only after that, in a vault write transaction. After any failure
+the connection is dropped and the next attempt resends from the cursor. One window remains that TCP cannot close:
+bytes the collector's TCP acknowledged but the collector never read, when it is killed. A collector that closes
+with data unread resets the connection (RFC 1122 §4.2.2.13), so after a reset, or any failure of a connection
+that was carrying data, the entries of its last ``REPLAY_BYTES`` are sent again: more than a collector's
+receive buffer holds by default (Linux: 6 MiB). Every copy carries its seq (structured data and OCSF
+metadata.uid) for the collector to drop duplicates; a duplicate is never sent under another seq.
 
-"In order" is the trail's order (seq). Each message's timestamp is its entry's own time, when the event happened:
-a request entry is written after the request was answered, in a batch, so its timestamp can precede that of the
+"In order" is the trail's order (seq); a re-send starts again at an earlier seq, so a collector sees seqs go back
+only right after a reconnection. Each message's timestamp is its entry's own time, when the event happened: a
+request entry is written after the request was answered, in a batch, so its timestamp can precede that of the
 message sent before it (decision 0034); collectors order by timestamp and deduplicate by seq.
 """
 
@@ -17,16 +23,19 @@ import contextlib
 import logging
 import random
 import ssl
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from app.core.periodic import BackgroundService
 from app.siem import spool
-from app.siem.syslog import Collector, connect, frame, message, peer_closed
+from app.siem.syslog import Collector, connect, frame, message, peer_state, wait_acknowledged
 from app.store.vault import Vault
 
 log = logging.getLogger(__name__)
 BATCH = 500
+ACK_TIMEOUT = 30.0  # seconds for the collector's TCP to acknowledge a batch
+REPLAY_BYTES = 16 * 2**20  # what a connection that failed may have left unread at the collector
 
 
 @dataclass(frozen=True)
@@ -44,26 +53,57 @@ class Delivery:
 
 
 class Link:
-    """One connection to a collector, opened on first use and reopened after the collector went away."""
+    """One connection to a collector, opened on first use and reopened after the collector went away.
 
-    def __init__(self, collector: Collector, connector: Callable[[Collector], ssl.SSLSocket] = connect) -> None:
+    It remembers where each batch it carried starts (seq, octets sent before it), for the last ``REPLAY_BYTES``:
+    when the connection fails, ``resend_from`` names the first entry the collector may not have read.
+    """
+
+    def __init__(
+        self,
+        collector: Collector,
+        connector: Callable[[Collector], ssl.SSLSocket] = connect,
+        ack_timeout: float = ACK_TIMEOUT,
+    ) -> None:
         self.collector = collector
         self._connector = connector
         self._socket: ssl.SSLSocket | None = None
+        self.ack_timeout = ack_timeout
+        self.resend_from: int | None = None  # set after a failed connection: send again from this seq
+        self._carried: deque[tuple[int, int]] = deque()  # (first seq of a batch, octets sent before it)
+        self._octets = 0  # sent on this connection
 
-    def send(self, data: bytes) -> None:
-        """Write and flush ``data``; raises OSError (the connection is then closed) when that is not certain."""
-        if self._socket is not None and peer_closed(self._socket):
-            self.close()
+    def check(self) -> None:
+        """Close the connection if the collector has closed or reset it; after a reset, ``resend_from`` is set."""
+        if self._socket is not None:
+            state = peer_state(self._socket)
+            if state != "open":  # an end of stream: the collector read everything before it closed
+                self.close(failed=state == "reset")
+
+    def send(self, data: bytes, first_seq: int = 0) -> None:
+        """Write ``data`` and wait until the collector's TCP has acknowledged it; raises OSError (the connection
+        is then closed, and ``resend_from`` set) when that is not certain."""
+        self.check()
         if self._socket is None:
             self._socket = self._connector(self.collector)
+        self._carried.append((first_seq, self._octets))
+        self._octets += len(data)
+        while len(self._carried) > 1 and self._carried[1][1] <= self._octets - REPLAY_BYTES:
+            self._carried.popleft()
         try:
             self._socket.sendall(data)
+            wait_acknowledged(self._socket, self.ack_timeout)
         except BaseException:
-            self.close()
+            self.close(failed=True)
             raise
 
-    def close(self) -> None:
+    def close(self, failed: bool = False) -> None:
+        """Close the connection; ``failed``: it did not end cleanly, so its last entries are sent again."""
+        if failed and self._carried:
+            first = self._carried[0][0]
+            self.resend_from = first if self.resend_from is None else min(self.resend_from, first)
+        self._carried.clear()
+        self._octets = 0
         if self._socket is not None:
             with contextlib.suppress(OSError):
                 self._socket.close()
@@ -71,15 +111,26 @@ class Link:
 
 
 def deliver_batch(vault: Vault, link: Link, batch: int = BATCH) -> Delivery:
-    """Send the next ``batch`` entries after the cursor and move the cursor past them."""
+    """Send the next ``batch`` entries after the cursor (or again from ``link.resend_from``) and move the cursor
+    past them."""
     collector = link.collector
+    link.check()  # a reset since the last batch: what the collector may not have read is due again
     with vault.read_connection() as conn:
-        events = spool.events_after(conn, spool.cursor(conn, collector.name), batch)
+        after = spool.cursor(conn, collector.name)
+        if link.resend_from is not None:
+            after = min(after, link.resend_from - 1)
+        events = spool.events_after(conn, after, batch)
     if not events:
+        link.resend_from = None
         return Delivery()
-    link.send(b"".join(frame(message(event, fmt=collector.format)) for event in events))
+    link.send(b"".join(frame(message(event, fmt=collector.format)) for event in events), events[0].seq)
+    if link.resend_from is not None:
+        link.resend_from = events[-1].seq + 1
     with vault.write_transaction() as conn:
-        spool.advance(conn, collector.name, events[-1].seq)
+        spool.advance(conn, collector.name, events[-1].seq)  # never backwards: a re-sent batch leaves it
+        caught_up = spool.cursor(conn, collector.name) <= events[-1].seq
+    if caught_up:
+        link.resend_from = None
     return Delivery(len(events), events[0].seq, events[-1].seq)
 
 
@@ -146,7 +197,7 @@ class SiemForwarder(BackgroundService):
                 self.run_once()
                 self.failures, self.last_error, delay = 0, None, self.interval
             except Exception as exc:  # collector down, TLS refused, pin mismatch, vault locked: keep spooling
-                self._link.close()
+                self._link.close(failed=isinstance(exc, OSError))
                 self.failures += 1
                 self.last_error = type(exc).__name__
                 delay = self.backoff()

@@ -15,6 +15,9 @@ import re
 import select
 import socket
 import ssl
+import struct
+import sys
+import time
 from dataclasses import dataclass
 
 from app.audit.trail import StoredEvent
@@ -137,25 +140,89 @@ def connect(collector: Collector, timeout: float = 10.0) -> ssl.SSLSocket:
 
 
 def peer_closed(tls: ssl.SSLSocket) -> bool:
-    """True when the collector has closed the connection (or reset it).
+    """True when the collector has closed the connection (or reset it)."""
+    return peer_state(tls) != "open"
+
+
+def peer_state(tls: ssl.SSLSocket) -> str:
+    """The connection as the collector left it: "open", "closed" (it closed after reading all it had been sent)
+    or "reset".
 
     TCP accepts writes to a half-closed connection without error, so this is checked before each batch;
     otherwise a batch written after the collector went away would count as delivered. A readable socket is
     not enough: TLS 1.3 servers send session tickets after the handshake, so the records are read to see.
+    A collector that closes with data still unread in its socket buffer answers with a reset, not an end of
+    stream (RFC 1122 §4.2.2.13): then what it had been sent lately may never have reached it.
     """
     try:
         readable, _, _ = select.select([tls], [], [], 0)
     except (OSError, ValueError):
-        return True
+        return "reset"
     if not readable:
-        return False
+        return "open"
+    if was_reset(tls):  # TLS reads a reset as an end of stream: the socket's own state tells them apart
+        return "reset"
     timeout = tls.gettimeout()
     tls.setblocking(False)
     try:
-        return tls.recv(4096) == b""  # b"": closed; anything else a collector would say is ignored
+        return "closed" if tls.recv(4096) == b"" else "open"  # anything else a collector would say is ignored
     except (ssl.SSLWantReadError, BlockingIOError):
-        return False  # only handshake records (tickets): still open
+        return "open"  # only handshake records (tickets): still open
     except OSError:
-        return True
+        return "reset"
     finally:
         tls.settimeout(timeout)
+
+
+_TCP_ESTABLISHED, _TCP_CLOSE_WAIT = 1, 8  # tcp_states.h
+
+
+def unacknowledged(sock: socket.socket) -> int | None:
+    """Bytes written to ``sock`` that the collector's TCP has not acknowledged yet (Linux's SIOCOUTQ); None where
+    the system cannot tell."""
+    if sys.platform != "linux":
+        return None
+    import fcntl
+    import termios
+
+    try:  # SIOCOUTQ is TIOCOUTQ on Linux
+        return int(struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0\0\0\0"))[0])
+    except OSError:
+        return None
+
+
+def was_reset(sock: socket.socket) -> bool:
+    """Whether the collector reset the connection (Linux: the socket's error, or TCP state CLOSE; a collector that
+    closed cleanly leaves it in CLOSE_WAIT). False where the system cannot tell."""
+    if sys.platform != "linux":
+        return False
+    try:
+        if sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):
+            return True
+        return sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 1)[0] not in (_TCP_ESTABLISHED, _TCP_CLOSE_WAIT)
+    except OSError:
+        return True
+
+
+def wait_acknowledged(sock: socket.socket, timeout: float) -> None:
+    """Return once the collector's TCP has acknowledged every byte written; raise OSError if the connection was
+    reset meanwhile, or TimeoutError after ``timeout`` seconds.
+
+    ``sendall`` returns when the bytes are in this computer's send buffer, which holds megabytes: a collector that
+    dies or hangs then (its host down, the network cut) never gets them. Only what its TCP acknowledged reached it.
+    Where the system cannot tell (not Linux), this returns at once, as before.
+    """
+    deadline = time.monotonic() + timeout
+    delay = 0.0005
+    while True:
+        pending = unacknowledged(sock)
+        if pending is None:
+            return
+        if was_reset(sock):  # a reset empties the queue too: checked before taking 0 for "all acknowledged"
+            raise ConnectionResetError("the collector reset the connection")
+        if pending == 0:
+            return
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"the collector acknowledged nothing of the last {pending} octets in {timeout:.0f} s")
+        time.sleep(delay)
+        delay = min(delay * 2, 0.05)
