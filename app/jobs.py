@@ -129,12 +129,12 @@ class BackgroundJobs:
     def stop(self) -> None:
         self._unsubscribe()
         self._unwatch()
-        if self.forwarder is not None:
-            self.forwarder.stop()
         self.verification.stop()
         self.request_deadlines.stop()
         self.checkpoints.stop()
-        self.alerts.stop()
         self.erasure.stop()
         self.dispatcher.stop()
         self.retention.stop()
+        self.alerts.stop()  # after every job that writes to the trail: its last pass judges their entries
+        if self.forwarder is not None:
+            self.forwarder.stop()  # last: its last round sends everything, the alerts included

@@ -177,6 +177,11 @@ class AlertWatcher(BackgroundService):
                     self.engine.process_new()
             except Exception as exc:  # the next round tries again
                 log.error("alert rules failed: %s", type(exc).__name__)
+        if resumed and self.engine.vault.is_open:  # the entries written while stopping are judged too
+            try:
+                self.engine.process_new()
+            except Exception as exc:  # judged at the next start, from the cursor
+                log.error("alert rules failed at stop: %s", type(exc).__name__)
 
     def _more_pending(self) -> bool:
         return bool(tail(self.engine.vault, self.engine.last_seq, 1))

@@ -203,7 +203,22 @@ class SiemForwarder(BackgroundService):
                 delay = self.backoff()
                 log.warning("SIEM collector %s unavailable (%s); retrying in %.1f s", self.collector.name,
                             self.last_error, delay)  # fmt: skip
+        self._last_round()
         self._link.close()
+
+    def _last_round(self) -> None:
+        """On stop, deliver what the stopping app wrote last (its final request entries, the failed-authentication
+        tally, the alerts they raised): stopped Custos may not run again soon, and an attacker who stops it right
+        after acting must not keep those entries from the SIEM. Only when the collector was answering: a collector
+        that is down would only hold up the stop."""
+        if self.failures or not self.vault.is_open:
+            return
+        try:
+            self.run_once()
+        except Exception as exc:  # they wait in the trail for the next start, as after any failure
+            self._link.close(failed=isinstance(exc, OSError))
+            log.warning("SIEM collector %s unavailable at stop (%s); pending entries wait in the trail",
+                        self.collector.name, type(exc).__name__)  # fmt: skip
 
     def _after_stop(self) -> None:
         self._link.close()

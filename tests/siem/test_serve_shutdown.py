@@ -1,0 +1,48 @@
+"""`custos serve --siem` stopped right after an attack: the SIEM has every entry, the alert included.
+
+The failed-authentication tally is written once a minute, or when the server stops; an attacker who tries tokens
+and then stops the service must not keep that entry, or the alert it raises, from the SIEM until some later start.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app.siem import spool
+from app.store.vault import Vault
+from tests.cli.test_cli import ENDPOINT_LINE, serving
+from tests.conftest import PASSPHRASE
+from tests.siem.conftest import Listener
+
+
+@pytest.mark.usefixtures("vault_file")
+def test_entries_written_while_serve_stops_reach_the_collector(data_dir: Path, listener: Listener) -> None:
+    (data_dir / "siem.toml").write_text("[alerts.auth_failures]\ncount = 5\nminutes = 5\n")
+    siem = ("--siem", f"127.0.0.1:{listener.port}", "--siem-fingerprint", listener.certificate.fingerprint)
+    with serving(data_dir, "--port", "0", *siem) as process:
+        assert process.stdout is not None
+        match = ENDPOINT_LINE.match(process.stdout.readline().rstrip("\n"))
+        assert match
+        for _ in range(8):  # wrong tokens from one source: one tally entry, written when the server stops
+            answer = httpx.get(f"{match.group(1)}/Users", headers={"Authorization": "Bearer cst_wrong"}, verify=False)
+            assert answer.status_code in (401, 429)
+        time.sleep(3)  # the forwarder has sent what there was (interval 2 s)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+
+    vault = Vault.unlock(data_dir, PASSPHRASE)
+    try:
+        with vault.read_connection() as conn:
+            trail = spool.events_after(conn, 0, 10_000)
+            cursor = spool.cursor(conn, f"127.0.0.1:{listener.port}")
+    finally:
+        vault.close()
+    kinds = {event.kind: event.seq for event in trail}
+    assert "scim.auth.failed" in kinds and "alert.raised" in kinds  # the tally, and the alert judged on it
+    received = listener.wait_for(len(trail), timeout=5)
+    assert received == [event.seq for event in trail] and cursor == trail[-1].seq
