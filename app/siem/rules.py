@@ -289,7 +289,12 @@ class BulkReads:
 
 
 class AfterHours:
-    """Changes and operator actions outside the configured days and hours (system jobs are exempt)."""
+    """Changes and operator actions outside the configured days and hours (system jobs are exempt).
+
+    Quiet for the cooldown per actor: an identity provider syncing at night (Entra ID provisions around the clock)
+    must not hide an operator creating a token or exporting a person's data in the same hour, nor one operator
+    another.
+    """
 
     name = "after_hours"
 
@@ -297,7 +302,7 @@ class AfterHours:
         self.hours = hours
         self.zone = hours.zone()
         self.cooldown = timedelta(minutes=hours.cooldown_minutes)
-        self.quiet_until: datetime | None = None
+        self.quiet_until: dict[str, datetime] = {}  # per actor
 
     def outside(self, moment: datetime) -> bool:
         local = moment.astimezone(self.zone)  # None: this computer's local time
@@ -306,9 +311,10 @@ class AfterHours:
     def observe(self, event: StoredEvent, moment: datetime) -> Finding | None:
         if event.actor.startswith("system:") or not event.kind.startswith(self.hours.kinds):
             return None
-        if not self.outside(moment) or (self.quiet_until is not None and moment < self.quiet_until):
+        quiet = self.quiet_until.get(event.actor)
+        if not self.outside(moment) or (quiet is not None and moment < quiet):
             return None
-        self.quiet_until = moment + self.cooldown
+        self.quiet_until[event.actor] = moment + self.cooldown
         return Finding(self.name, 1, 0, self.hours.cooldown_minutes, moment, moment, event.seq,
                        f"{event.kind} outside working hours")  # fmt: skip
 

@@ -190,7 +190,7 @@ def test_working_hours_with_a_time_zone() -> None:
     assert replay.feed("retention.purged", friday_1730_berlin + timedelta(hours=3), "system:retention") == []
     (late,) = replay.feed("export.subject", friday_1730_berlin + timedelta(hours=1), "operator:dpo")  # 18:30
     assert late.rule == "after_hours" and late.summary == "export.subject outside working hours"
-    assert replay.feed("token.created", friday_1730_berlin + timedelta(hours=1, minutes=30), "operator:x") == []
+    assert replay.feed("token.created", friday_1730_berlin + timedelta(hours=1, minutes=30), "operator:dpo") == []
     saturday = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)  # 10:00 in Berlin, but a Saturday
     assert replay.rules_fired() == ["after_hours"]
     assert [f.rule for f in replay.feed("scim.resource.patched", saturday)] == ["after_hours"]
@@ -385,3 +385,17 @@ def test_a_read_tally_counts_late_entries_in_their_own_second() -> None:
     assert tally.start == T0 + timedelta(seconds=5) and tally.end == T0 + timedelta(seconds=30, milliseconds=400)
     assert tally.add(T0 + timedelta(minutes=10, seconds=6), 1) == 13  # the window moved past second 5 only
     assert tally.add(T0 + timedelta(seconds=1), 50) == 13  # late and already outside the window: not counted
+
+
+def test_an_idp_syncing_at_night_does_not_hide_an_operator_acting_at_night() -> None:
+    """Entra ID provisions around the clock: its 02:00 sync alerts, and an operator's token at 02:10 alerts too."""
+    replay = Replay(AlertConfig(working_hours=WorkingHours(timezone="Europe/Paris")))
+    night = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)  # 02:00 in Paris, a Thursday
+    (sync,) = replay.feed("scim.resource.patched", night, "token:entra")
+    assert replay.feed("scim.resource.patched", night + timedelta(minutes=5), "token:entra") == []  # its cooldown
+    (token,) = replay.feed("token.created", night + timedelta(minutes=10), "operator:alice")
+    assert token.summary == "token.created outside working hours" and token.trigger_seq == replay.seq
+    (export,) = replay.feed("export.subject", night + timedelta(minutes=12), "operator:bob")
+    assert replay.feed("export.subject", night + timedelta(minutes=20), "operator:bob") == []
+    assert [f.rule for f in (sync, token, export)] == ["after_hours"] * 3
+
