@@ -113,12 +113,18 @@ class AlertEngine:
         """Take up where the engine stopped (or, the first time, at the end of the trail without alerting on
         history): learn each token's addresses and replay the last entries silently to refill the windows."""
         with self.vault.read_connection() as conn:
-            start = spool.cursor(conn, spool.ALERTS) if spool.has_cursor(conn, spool.ALERTS) else spool.last_seq(conn)
+            first_start = not spool.has_cursor(conn, spool.ALERTS)
+            start = spool.last_seq(conn) if first_start else spool.cursor(conn, spool.ALERTS)
             warm_from = max(0, start - WARM_UP)
             self._learn_sources(conn, warm_from)
             warm = spool.events_after(conn, warm_from, start - warm_from) if start > warm_from else []
         for event in warm:
             self.evaluate(event)
+        if first_start:
+            # History was never alerted on: a finding it would have made must not silence the first live one
+            # (an operator's `init` out of hours kept every after-hours alert quiet for the next hour).
+            for rule in self.rules:
+                rule.forget_cooldowns()
         self.last_seq = start
 
     skip_history = resume  # the earlier name

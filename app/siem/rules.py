@@ -45,6 +45,10 @@ class Rule(Protocol):
 
     def observe(self, event: StoredEvent, moment: datetime) -> Finding | None: ...
 
+    def forget_cooldowns(self) -> None:
+        """Forget the quiet periods begun by findings so far (they were never raised: history replayed on the
+        engine's first start); what the windows hold stays."""
+
 
 class SlidingWindow:
     """Matching entries within the last ``minutes`` (each with how many occurrences it stands for); crossing
@@ -84,6 +88,9 @@ class SlidingWindow:
         self.quiet_until = end + self.span
         return self.total
 
+    def forget_cooldown(self) -> None:
+        self.quiet_until = None
+
 
 def _moment(entry: tuple[datetime, int]) -> datetime:
     return entry[0]
@@ -105,6 +112,9 @@ class CountRule:
         t = self.window.threshold
         return Finding(self.name, count, t.count, t.minutes, self.window.start, self.window.end, event.seq,
                        f"{count} {self.noun} within {t.minutes} min (threshold {t.count})")  # fmt: skip
+
+    def forget_cooldowns(self) -> None:
+        self.window.forget_cooldown()
 
 
 def weight_of(event: StoredEvent) -> int:
@@ -140,6 +150,9 @@ class EachEntry:
         minutes = max(1, _int(event.details.get("window_seconds")) // 60) if "window_seconds" in event.details else 0
         summary = self.summary.format(observed=observed, threshold=threshold, minutes=minutes, scope=scope)
         return Finding(self.name, observed, threshold, minutes, moment, moment, event.seq, summary)
+
+    def forget_cooldowns(self) -> None:
+        self.quiet_until.clear()
 
 
 def _int(value: object) -> int:
@@ -184,6 +197,9 @@ class NewTokenSource:
         # The address itself stays on the request's own entry (trigger_seq), not in the alert.
         return Finding(self.name, len(seen), len(seen) - 1, 0, moment, moment, event.seq,
                        f"token {token[:60]} used from an address it had not used before")  # fmt: skip
+
+    def forget_cooldowns(self) -> None:
+        """No quiet period: each new address is news once."""
 
 
 @dataclass(slots=True)
@@ -287,6 +303,9 @@ class BulkReads:
                        f"{total} resources read by one client within {self.minutes} min "
                        f"(threshold {self.results})")  # fmt: skip
 
+    def forget_cooldowns(self) -> None:
+        self.quiet_until.clear()
+
 
 class AfterHours:
     """Changes and operator actions outside the configured days and hours (system jobs are exempt).
@@ -317,6 +336,9 @@ class AfterHours:
         self.quiet_until[event.actor] = moment + self.cooldown
         return Finding(self.name, 1, 0, self.hours.cooldown_minutes, moment, moment, event.seq,
                        f"{event.kind} outside working hours")  # fmt: skip
+
+    def forget_cooldowns(self) -> None:
+        self.quiet_until.clear()
 
 
 # Rules that point at a configuration to correct, not at personal data at risk: a spike of schema refusals means

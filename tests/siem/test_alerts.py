@@ -399,3 +399,19 @@ def test_an_idp_syncing_at_night_does_not_hide_an_operator_acting_at_night() -> 
     assert replay.feed("export.subject", night + timedelta(minutes=20), "operator:bob") == []
     assert [f.rule for f in (sync, token, export)] == ["after_hours"] * 3
 
+
+def test_history_replayed_on_the_first_start_does_not_silence_the_first_live_alert(vault: Vault) -> None:
+    """`init` out of hours is history (never alerted); the IdP's first changes minutes later are news."""
+    hours = WorkingHours(timezone="Europe/Paris")
+    night = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)  # 02:00 in Paris
+    with vault.write_transaction() as conn:
+        append(conn, Event("token.created", "operator:admin", details={"token": "entra"}, at=night))
+    add_events(vault, 40, "scim.resource.deleted", night, timedelta(seconds=1), "token:entra")
+    engine = AlertEngine(vault, AlertConfig(working_hours=hours, mass_deprovisioning=Threshold(50, 10)))
+    engine.resume()  # the first start: nothing in the trail is alerted on
+    assert engine.process_new() == []
+    add_events(vault, 20, "scim.resource.deleted", night + timedelta(minutes=2), timedelta(seconds=1), "token:entra")
+    raised = engine.process_new()
+    assert sorted(a.rule for a in raised) == ["after_hours", "mass_deprovisioning"]
+    (mass,) = [a for a in raised if a.rule == "mass_deprovisioning"]
+    assert mass.observed == 51  # the window was refilled by history: the count is what happened in it
