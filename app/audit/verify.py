@@ -338,8 +338,31 @@ def _vault_keys(conn: Connection) -> dict[str, bytes]:
     return {str(key_id): bytes(public) for key_id, public in conn.execute(select(_K.c.id, _K.c.public_key))}
 
 
-def _beyond_the_end(checkpoint: Checkpoint, label: str, count: int, public: bytes | None, announced: bool) -> Breach:
-    """A checkpoint covering more entries than the trail holds: entries were cut off (when it is genuine)."""
+_WRITTEN_AFTER = "SELECT min(seq) FROM audit_events WHERE seq > ? AND seq <= ? AND at > ?"
+
+
+def _written_after(conn: Connection, checkpoint: Checkpoint, proven: int, count: int) -> int | None:
+    """The first entry not proven by a sound checkpoint (after ``proven``) whose time is later than ``checkpoint``
+    was signed although its seq is within the checkpoint: written after the trail was cut, in the place of what was
+    removed. An entry's time is never later than its writing (request entries are timed before it), and the
+    checkpoint signs entries already written, so on one clock this is never the case for an entry it covered."""
+    cursor = driver_cursor(conn)
+    try:
+        cursor.execute(_WRITTEN_AFTER, (proven, count, checkpoint.time))
+        row = cursor.fetchone()
+    finally:
+        cursor.close()
+    return int(row[0]) if row and row[0] is not None else None
+
+
+def _beyond_the_end(
+    checkpoint: Checkpoint, label: str, count: int, public: bytes | None, announced: bool, written_after: int | None
+) -> Breach:
+    """A checkpoint covering more entries than the trail holds: entries were cut off (when it is genuine).
+
+    Entries appended after the cut (the next unlock writes one) take the removed entries' seqs: ``written_after``,
+    the first of them, is where the trail stops being the one signed, not the first seq that is absent.
+    """
     size = checkpoint.tree_size
     if public is None or not checkpoint.signature_valid(public):
         what = (
@@ -347,8 +370,15 @@ def _beyond_the_end(checkpoint: Checkpoint, label: str, count: int, public: byte
             "neither announced on the trail nor held by the vault): entries were removed, or the checkpoint forged"
         )
         return Breach("checkpoint", what)
-    missing = "every entry is missing (the trail is empty)" if count == 0 else f"entries {count + 1}–{size} are missing"
     gone = "" if announced else f"; its key {checkpoint.key_id} is this vault's, whose announcement went with them"
+    if written_after is not None:
+        what = (
+            f"entries {written_after}–{size} are not the ones signed: {label} covers {size} entries, signed "
+            f"{checkpoint.time}; the trail ends at {count}, and entries {written_after}–{count} were written after "
+            f"that time in the place of removed ones{gone}"
+        )
+        return Breach("removed", what, written_after)
+    missing = "every entry is missing (the trail is empty)" if count == 0 else f"entries {count + 1}–{size} are missing"
     return Breach("removed", f"{missing}: {label} covers {size} entries, the trail ends at {count}{gone}", count + 1)
 
 
@@ -373,7 +403,8 @@ def _check_checkpoints(
         if size > scan.count:  # checked before the key: a cut-off trail may have lost the key's announcement too
             public = key[1] if in_force and key else announced.get(checkpoint.key_id)
             public = public or _vault_keys(conn).get(checkpoint.key_id)
-            breach = _beyond_the_end(checkpoint, label, scan.count, public, checkpoint.key_id in announced)
+            after = _written_after(conn, checkpoint, good_size, scan.count) if scan.count else None
+            breach = _beyond_the_end(checkpoint, label, scan.count, public, checkpoint.key_id in announced, after)
             if breach.kind == "removed":  # the largest genuine checkpoint tells best how much is missing
                 truncation = breach
             else:
