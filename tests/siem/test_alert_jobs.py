@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from app.audit.trail import of_kind
 from app.core.events import EventBus
 from app.incidents.register import IncidentRegister
 from app.jobs import BackgroundJobs
 from app.policy.in_force import PolicyInForce
 from app.siem.alerts import AlertRaised
+from app.siem.cef import to_cef
+from app.siem.ocsf import to_ocsf
 from app.store.vault import Vault
 from tests.siem.conftest import add_events
 
@@ -25,6 +28,11 @@ def test_alert_opens_a_candidate_incident(vault: Vault) -> None:
     assert incident.source == "alert:mass_deprovisioning" and incident.aware_at is None
     assert incident.alert_seq == alerts[0].seq
     assert [type(e) for e in seen] == [AlertRaised]
+    with vault.read_connection() as conn:
+        (opened,) = of_kind(conn, "incident.opened")
+    # The job opened it, not a person: a SIEM reads "operator:…" as someone at the keyboard (OCSF user type User)
+    assert opened.actor == "system:alerts" and "suser=system:alerts " in to_cef(opened)
+    assert to_ocsf(opened)["actor"]["user"]["type"] == "System"
 
 
 def test_schema_refusals_raise_a_configuration_alert_and_no_breach_candidate(vault: Vault) -> None:
