@@ -25,7 +25,7 @@ import random
 import ssl
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from app.core.periodic import BackgroundService
 from app.siem import spool
@@ -40,16 +40,18 @@ REPLAY_BYTES = 16 * 2**20  # what a connection that failed may have left unread 
 
 @dataclass(frozen=True)
 class Delivery:
-    sent: int = 0
+    sent: int = 0  # entries delivered for the first time (seq first_seq–last_seq)
     first_seq: int | None = None
     last_seq: int | None = None
+    resent: int = 0  # copies sent again after a failed connection (not counted in ``sent``)
 
     def then(self, later: Delivery) -> Delivery:
+        resent = self.resent + later.resent
         if not later.sent:
-            return self
+            return replace(self, resent=resent)
         if not self.sent:
-            return later
-        return Delivery(self.sent + later.sent, self.first_seq, later.last_seq)
+            return replace(later, resent=resent)
+        return Delivery(self.sent + later.sent, self.first_seq, later.last_seq, resent)
 
 
 class Link:
@@ -127,11 +129,14 @@ def deliver_batch(vault: Vault, link: Link, batch: int = BATCH) -> Delivery:
     if link.resend_from is not None:
         link.resend_from = events[-1].seq + 1
     with vault.write_transaction() as conn:
+        before = spool.cursor(conn, collector.name)
         spool.advance(conn, collector.name, events[-1].seq)  # never backwards: a re-sent batch leaves it
-        caught_up = spool.cursor(conn, collector.name) <= events[-1].seq
-    if caught_up:
+    if before <= events[-1].seq:
         link.resend_from = None
-    return Delivery(len(events), events[0].seq, events[-1].seq)
+    fresh = [event.seq for event in events if event.seq > before]
+    if not fresh:
+        return Delivery(resent=len(events))
+    return Delivery(len(fresh), fresh[0], fresh[-1], len(events) - len(fresh))
 
 
 def send_pending(vault: Vault, collector: Collector, link: Link | None = None, batch: int = BATCH) -> Delivery:
@@ -145,7 +150,7 @@ def send_pending(vault: Vault, collector: Collector, link: Link | None = None, b
     try:
         while True:
             step = deliver_batch(vault, link, batch)
-            if not step.sent:
+            if not step.sent and not step.resent:
                 return delivered
             delivered = delivered.then(step)
     finally:
