@@ -113,19 +113,33 @@ class AlertEngine:
         """Take up where the engine stopped (or, the first time, at the end of the trail without alerting on
         history): learn each token's addresses and replay the last entries silently to refill the windows."""
         with self.vault.read_connection() as conn:
-            first_start = not spool.has_cursor(conn, spool.ALERTS)
-            start = spool.last_seq(conn) if first_start else spool.cursor(conn, spool.ALERTS)
+            start = spool.cursor(conn, spool.ALERTS) if spool.has_cursor(conn, spool.ALERTS) else spool.last_seq(conn)
             warm_from = max(0, start - WARM_UP)
             self._learn_sources(conn, warm_from)
             warm = spool.events_after(conn, warm_from, start - warm_from) if start > warm_from else []
+            raised = self._raised_after(conn, warm_from)
         for event in warm:
-            self.evaluate(event)
-        if first_start:
-            # History was never alerted on: a finding it would have made must not silence the first live one
-            # (an operator's `init` out of hours kept every after-hours alert quiet for the next hour).
-            for rule in self.rules:
-                rule.forget_cooldowns()
+            self._replay(event, raised)
         self.last_seq = start
+
+    def _replay(self, event: StoredEvent, raised: set[tuple[str, int]]) -> None:
+        """Show a past entry to the rules; a finding whose alert is not on the trail (history before the first
+        start, or another configuration) leaves no quiet period behind: an operator's `init` out of hours kept
+        every after-hours alert of that operator quiet for an hour, on every later start too."""
+        saved = {rule.name: rule.cooldowns() for rule in self.rules}
+        for finding in self.evaluate(event):
+            if (finding.rule, finding.trigger_seq) not in raised:
+                for rule in self.rules:
+                    if rule.name == finding.rule:
+                        rule.restore_cooldowns(saved[rule.name])
+
+    @staticmethod
+    def _raised_after(conn: Connection, seq: int) -> set[tuple[str, int]]:
+        """(rule, trigger seq) of every alert on the trail after ``seq``."""
+        statement = select(
+            func.json_extract(_A.c.details, "$.rule"), func.json_extract(_A.c.details, "$.trigger_seq")
+        ).where(_A.c.kind == KIND, _A.c.seq > seq)
+        return {(str(rule), int(trigger)) for rule, trigger in conn.execute(statement) if trigger is not None}
 
     skip_history = resume  # the earlier name
 

@@ -45,9 +45,12 @@ class Rule(Protocol):
 
     def observe(self, event: StoredEvent, moment: datetime) -> Finding | None: ...
 
-    def forget_cooldowns(self) -> None:
-        """Forget the quiet periods begun by findings so far (they were never raised: history replayed on the
-        engine's first start); what the windows hold stays."""
+    def cooldowns(self) -> object:
+        """The rule's quiet periods as they stand (a copy), for ``restore_cooldowns``."""
+
+    def restore_cooldowns(self, saved: object) -> None:
+        """Put back quiet periods saved before a finding that was never raised (history replayed on start, whose
+        alert is not on the trail): a finding that was never raised must not silence the next one."""
 
 
 class SlidingWindow:
@@ -88,9 +91,6 @@ class SlidingWindow:
         self.quiet_until = end + self.span
         return self.total
 
-    def forget_cooldown(self) -> None:
-        self.quiet_until = None
-
 
 def _moment(entry: tuple[datetime, int]) -> datetime:
     return entry[0]
@@ -113,8 +113,11 @@ class CountRule:
         return Finding(self.name, count, t.count, t.minutes, self.window.start, self.window.end, event.seq,
                        f"{count} {self.noun} within {t.minutes} min (threshold {t.count})")  # fmt: skip
 
-    def forget_cooldowns(self) -> None:
-        self.window.forget_cooldown()
+    def cooldowns(self) -> object:
+        return self.window.quiet_until
+
+    def restore_cooldowns(self, saved: object) -> None:
+        self.window.quiet_until = saved if isinstance(saved, datetime) else None
 
 
 def weight_of(event: StoredEvent) -> int:
@@ -151,8 +154,11 @@ class EachEntry:
         summary = self.summary.format(observed=observed, threshold=threshold, minutes=minutes, scope=scope)
         return Finding(self.name, observed, threshold, minutes, moment, moment, event.seq, summary)
 
-    def forget_cooldowns(self) -> None:
-        self.quiet_until.clear()
+    def cooldowns(self) -> object:
+        return dict(self.quiet_until)
+
+    def restore_cooldowns(self, saved: object) -> None:
+        self.quiet_until = dict(saved) if isinstance(saved, dict) else {}
 
 
 def _int(value: object) -> int:
@@ -198,8 +204,12 @@ class NewTokenSource:
         return Finding(self.name, len(seen), len(seen) - 1, 0, moment, moment, event.seq,
                        f"token {token[:60]} used from an address it had not used before")  # fmt: skip
 
-    def forget_cooldowns(self) -> None:
+    def cooldowns(self) -> object:
         """No quiet period: each new address is news once."""
+        return None
+
+    def restore_cooldowns(self, saved: object) -> None:
+        """Nothing to put back."""
 
 
 @dataclass(slots=True)
@@ -303,8 +313,11 @@ class BulkReads:
                        f"{total} resources read by one client within {self.minutes} min "
                        f"(threshold {self.results})")  # fmt: skip
 
-    def forget_cooldowns(self) -> None:
-        self.quiet_until.clear()
+    def cooldowns(self) -> object:
+        return dict(self.quiet_until)
+
+    def restore_cooldowns(self, saved: object) -> None:
+        self.quiet_until = dict(saved) if isinstance(saved, dict) else {}
 
 
 class AfterHours:
@@ -337,8 +350,11 @@ class AfterHours:
         return Finding(self.name, 1, 0, self.hours.cooldown_minutes, moment, moment, event.seq,
                        f"{event.kind} outside working hours")  # fmt: skip
 
-    def forget_cooldowns(self) -> None:
-        self.quiet_until.clear()
+    def cooldowns(self) -> object:
+        return dict(self.quiet_until)
+
+    def restore_cooldowns(self, saved: object) -> None:
+        self.quiet_until = dict(saved) if isinstance(saved, dict) else {}
 
 
 # Rules that point at a configuration to correct, not at personal data at risk: a spike of schema refusals means

@@ -415,3 +415,25 @@ def test_history_replayed_on_the_first_start_does_not_silence_the_first_live_ale
     assert sorted(a.rule for a in raised) == ["after_hours", "mass_deprovisioning"]
     (mass,) = [a for a in raised if a.rule == "mass_deprovisioning"]
     assert mass.observed == 51  # the window was refilled by history: the count is what happened in it
+
+
+def test_a_restart_keeps_only_the_quiet_periods_of_alerts_that_were_raised(vault: Vault) -> None:
+    """Restarted with a cursor, the replay sees `init` again: never alerted, so it silences nothing on this start
+    either; an alert that was raised keeps its cooldown across the restart."""
+    hours = WorkingHours(timezone="Europe/Paris")
+    config = AlertConfig(working_hours=hours)
+    night = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)  # 02:00 in Paris
+    with vault.write_transaction() as conn:
+        append(conn, Event("token.created", "operator:admin", details={"token": "entra"}, at=night))
+    first = AlertEngine(vault, config)
+    first.resume()
+    add_events(vault, 1, "scim.resource.patched", night + timedelta(minutes=1), actor="token:entra")
+    assert [a.rule for a in first.process_new()] == ["after_hours"]  # the IdP's, raised and recorded
+
+    second = AlertEngine(vault, config)  # a restart: the cursor is there now
+    second.resume()
+    add_events(vault, 1, "scim.resource.patched", night + timedelta(minutes=3), actor="token:entra")
+    assert second.process_new() == []  # the IdP's alert was raised: its hour of quiet carries over
+    with vault.write_transaction() as conn:
+        append(conn, Event("export.subject", "operator:admin", at=night + timedelta(minutes=4)))
+    assert [a.rule for a in second.process_new()] == ["after_hours"]  # init was never alerted: no quiet for admin
