@@ -323,9 +323,9 @@ class BulkReads:
 class AfterHours:
     """Changes and operator actions outside the configured days and hours (system jobs are exempt).
 
-    Quiet for the cooldown per actor: an identity provider syncing at night (Entra ID provisions around the clock)
-    must not hide an operator creating a token or exporting a person's data in the same hour, nor one operator
-    another.
+    Quiet for the cooldown per actor and kind: an identity provider syncing at night (Entra ID provisions around the
+    clock) must not hide an operator creating a token or exporting a person's data in the same hour, nor one
+    operator another, nor an operator's unlock the token they create next. Each alert names its kind.
     """
 
     name = "after_hours"
@@ -334,7 +334,7 @@ class AfterHours:
         self.hours = hours
         self.zone = hours.zone()
         self.cooldown = timedelta(minutes=hours.cooldown_minutes)
-        self.quiet_until: dict[str, datetime] = {}  # per actor
+        self.quiet_until: dict[tuple[str, str], datetime] = {}  # per (actor, kind)
 
     def outside(self, moment: datetime) -> bool:
         local = moment.astimezone(self.zone)  # None: this computer's local time
@@ -343,10 +343,11 @@ class AfterHours:
     def observe(self, event: StoredEvent, moment: datetime) -> Finding | None:
         if event.actor.startswith("system:") or not event.kind.startswith(self.hours.kinds):
             return None
-        quiet = self.quiet_until.get(event.actor)
+        key = (event.actor, event.kind)
+        quiet = self.quiet_until.get(key)
         if not self.outside(moment) or (quiet is not None and moment < quiet):
             return None
-        self.quiet_until[event.actor] = moment + self.cooldown
+        self.quiet_until[key] = moment + self.cooldown
         return Finding(self.name, 1, 0, self.hours.cooldown_minutes, moment, moment, event.seq,
                        f"{event.kind} outside working hours")  # fmt: skip
 

@@ -190,7 +190,7 @@ def test_working_hours_with_a_time_zone() -> None:
     assert replay.feed("retention.purged", friday_1730_berlin + timedelta(hours=3), "system:retention") == []
     (late,) = replay.feed("export.subject", friday_1730_berlin + timedelta(hours=1), "operator:dpo")  # 18:30
     assert late.rule == "after_hours" and late.summary == "export.subject outside working hours"
-    assert replay.feed("token.created", friday_1730_berlin + timedelta(hours=1, minutes=30), "operator:dpo") == []
+    assert replay.feed("export.subject", friday_1730_berlin + timedelta(hours=1, minutes=30), "operator:dpo") == []
     saturday = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)  # 10:00 in Berlin, but a Saturday
     assert replay.rules_fired() == ["after_hours"]
     assert [f.rule for f in replay.feed("scim.resource.patched", saturday)] == ["after_hours"]
@@ -398,6 +398,8 @@ def test_an_idp_syncing_at_night_does_not_hide_an_operator_acting_at_night() -> 
     (export,) = replay.feed("export.subject", night + timedelta(minutes=12), "operator:bob")
     assert replay.feed("export.subject", night + timedelta(minutes=20), "operator:bob") == []
     assert [f.rule for f in (sync, token, export)] == ["after_hours"] * 3
+    (again,) = replay.feed("token.created", night + timedelta(minutes=25), "operator:bob")  # another kind: news
+    assert again.summary == "token.created outside working hours"
 
 
 def test_history_replayed_on_the_first_start_does_not_silence_the_first_live_alert(vault: Vault) -> None:
