@@ -8,6 +8,11 @@ import json
 from typing import Any
 
 IGNORED = frozenset({"id", "meta", "schemas", "groups"})  # the target's own, or read-only here (memberships)
+# Held though not sent, and still not data beyond the mapping: an account's state. RFC 7643 §4.1.1 leaves an absent
+# ``active`` to the service provider, and many (Okta's apps among them) answer ``"active": true`` for every account.
+# Flagging it made every push PATCH a ``remove`` of it (which a target may read as a deactivation), read back,
+# and record the account as holding data beyond the mapping, on every push.
+ACCOUNT_STATE = frozenset({"active"})
 
 
 def _normalise(value: Any) -> Any:
@@ -28,7 +33,7 @@ def differences(wanted: dict[str, Any], actual: dict[str, Any]) -> tuple[list[st
     beyond kind are SCIM attribute paths (``name.middleName``, ``urn:…:User:employeeNumber``): a PATCH
     ``remove`` takes them as they are."""
     differing: list[str] = []
-    beyond = [k for k in actual if k not in IGNORED and k not in wanted and _holds(actual[k])]
+    beyond = [k for k in actual if k not in IGNORED | ACCOUNT_STATE and k not in wanted and _holds(actual[k])]
     for key, sent in wanted.items():
         if key == "schemas":
             continue
