@@ -63,7 +63,21 @@ def _subject_categories(incident: IncidentView, policy: Policy) -> str:
     return NEEDS_HUMAN + (f" (the policy's purposes name: {', '.join(named)})" if named else "")
 
 
-def _authorities(f: dict[str, Any]) -> list[tuple[str, str]]:
+def _authority(incident: IncidentView) -> str:
+    """Whom and whether: the authority's name is one record, the notification another. A notification recorded
+    without the name read "Supervisory authority notified: Requires human completion", as if nobody had been told;
+    a name recorded before notifying read as notified. Each part is said as the register holds it."""
+    name = (incident.fields["authority"] or "").strip()
+    initial = next((n for n in incident.notifications if n.kind == "initial"), None)
+    if initial is None:
+        state = "Not notified" if incident.fields["closed_at"] else "Not yet notified"
+        return f"{state}; the authority to notify: {name or NEEDS_HUMAN}"
+    when = f"{_t(initial.at)}, reference {initial.reference}"
+    return f"{name} — notified {when}" if name else f"Notified {when}; the authority's name: {NEEDS_HUMAN}"
+
+
+def _authorities(incident: IncidentView) -> list[tuple[str, str]]:
+    f = incident.fields
     cross = f["cross_border"]
     if cross is None:
         lead = NEEDS_HUMAN
@@ -72,7 +86,7 @@ def _authorities(f: dict[str, Any]) -> list[tuple[str, str]]:
     else:
         lead = "Not applicable: the processing is not cross-border"
     return [
-        ("Supervisory authority notified", _or_ask(f["authority"])),
+        ("Supervisory authority notified", _authority(incident)),
         ("Cross-border processing (Art. 56)", NEEDS_HUMAN if cross is None else ("Yes" if cross else "No")),
         ("Lead supervisory authority (one-stop-shop)", lead),
         ("Other authorities informed", _or_ask(f["other_authorities"])),
@@ -142,7 +156,7 @@ def sections(incident: IncidentView, policy: Policy, now: datetime) -> list[tupl
                 ("Data protection officer", dpo_line(incident, policy)),
             ],
         ),
-        ("Authorities", _authorities(f)),
+        ("Authorities", _authorities(incident)),
         (
             "Timeline (UTC)",
             [

@@ -90,7 +90,9 @@ def test_notification_draft_holds_each_item_true(vault: Vault, tmp_path: Path, i
         "How and when it was discovered": "The supplier phoned the service desk — detected 2026-11-27 07:00 UTC",
         "Special categories (Art. 9) or criminal data (Art. 10)": f"No — check: the policy marks {HEALTH} "
         "(Occupational health) as special-category data (Art. 9) in the categories recorded",
-        "Supervisory authority notified": "Berliner Beauftragte für Datenschutz",
+        # the name and the notification (changed deliberately: the name alone did not say it was notified)
+        "Supervisory authority notified": "Berliner Beauftragte für Datenschutz — notified 2026-11-28 05:00 UTC, "
+        "reference BlnBDI-2026-77",
         "Cross-border processing (Art. 56)": "Yes",
         "Lead supervisory authority (one-stop-shop)": "Berliner Beauftragte für Datenschutz (lead)",
         "Other authorities informed": "None",
@@ -125,6 +127,23 @@ def test_notification_draft_says_what_is_missing(vault: Vault, tmp_path: Path) -
     # With no DPO in the policy and no contact recorded, nothing is invented.
     bare = draft.markdown(register.get(incident_id), PolicyInForce(vault).get().policy, FRIDAY_9, "v1")
     assert f"**Data protection officer:** {NEEDS_HUMAN}" in bare
+
+
+def test_a_notification_recorded_without_the_authority_s_name_reads_as_notified(vault: Vault) -> None:
+    """On main the draft said "Supervisory authority notified: Requires human completion" although the
+    notification and its reference were recorded: it meant the authority's name, but read as if nobody was told.
+    And a name recorded before notifying read as notified."""
+    register = IncidentRegister(vault, FakeClock(FRIDAY_9 + timedelta(hours=30)))
+    told = register.open_incident("Lost laptop", "dpo", detected_at=FRIDAY_9 - timedelta(hours=1))
+    register.set_aware(told, "dpo", "laptop confirmed stolen", at=FRIDAY_9)
+    register.notify(told, "dpo", "SA-7", at=FRIDAY_9 + timedelta(hours=20))
+    text = draft.markdown(register.get(told), _policy(vault), FRIDAY_9 + timedelta(hours=30), "v1")
+    assert ("**Supervisory authority notified:** Notified 2026-11-28 05:00 UTC, reference SA-7; the authority's "
+            f"name: {NEEDS_HUMAN}") in text  # fmt: skip
+
+    named = register.open_incident("Misaddressed mail", "dpo", details={"authority": "CNIL"})
+    text = draft.markdown(register.get(named), _policy(vault), FRIDAY_9 + timedelta(hours=30), "v1")
+    assert "**Supervisory authority notified:** Not yet notified; the authority to notify: CNIL" in text
 
 
 def test_communication_to_data_subjects(vault: Vault, tmp_path: Path, incident: tuple) -> None:
