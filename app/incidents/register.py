@@ -229,6 +229,7 @@ class IncidentRegister:
             check(merged, current)
             anchor = min(t for t in (current.aware_anchor, merged["aware_at"]) if t) if merged["aware_at"] else None
             _check_times(merged, anchor)
+            _check_order(merged, set(values))
             stored = {k: json.dumps(v) if k in _LISTS else v for k, v in values.items()}
             conn.execute(update(_I).where(_I.c.id == incident_id).values(**stored))
             self._record_times(conn, operator, kind, incident_id, values, corrections, reason, anchor)
@@ -292,6 +293,7 @@ class IncidentRegister:
             **moments,
         }
         _check_times(values, None)
+        _check_order(values, set(moments))
         row = {
             **{name: "" for name in ("nature", "dpo_contact", "consequences", "measures", *DETAILS)},
             **{name: "[]" for name in _LISTS}, "special_categories": None, "cross_border": None,
@@ -560,6 +562,29 @@ def _check_times(values: dict[str, Any], anchor: datetime | None) -> None:
         )
     if occurred_from and contained and contained < occurred_from:
         raise IncidentError("The incident cannot be contained before it occurred.")
+
+
+def _check_order(values: dict[str, Any], changed: set[str]) -> None:
+    """Two orders the timeline must keep, checked when a change gives one of their times (a record kept before
+    these checks stays editable in its other fields): nobody is aware of a breach before it began, and the
+    processor's notice to the controller is a detection, so the breach was detected by then at the latest.
+
+    The occurrence window is often an estimate; its start is then the earliest time it may have begun, and the
+    refusal says to widen it rather than to move the awareness (a judgement recorded with its reasons)."""
+    began, aware = values.get("occurred_from"), values.get("aware_at")
+    if began and aware and aware < began and changed & {"occurred_from", "aware_at"}:
+        raise IncidentError(
+            f"The controller cannot be aware ({_text(aware)}) before the breach began ({_text(began)}). If the start "
+            "is an estimate, give the earliest time it may have begun (breach update --occurred-from …, with --reason "
+            "when correcting it)."
+        )
+    detected, processor = values.get("detected_at"), values.get("processor_notified_at")
+    if detected and processor and detected > processor and changed & {"detected_at", "processor_notified_at"}:
+        raise IncidentError(
+            f"The processor informed the controller at {_text(processor)}, so the breach was detected by then at "
+            f"the latest, not {_text(detected)}: correct the detection (breach update --detected … --reason …) or "
+            "the processor's time if it is wrong."
+        )
 
 
 def _check_closable(merged: dict[str, Any], current: IncidentView) -> None:

@@ -1,0 +1,86 @@
+"""The timeline keeps two orders: nobody is aware of a breach before it began, and a processor's notice to the
+controller is a detection, so the breach was detected by then at the latest. On main both were recorded as given
+(aware at 09:00 of a breach that began at 12:00; detected a day after the processor had phoned). The checks must
+not block what is legitimate: an estimated window widened, a breach still running after awareness, a record kept
+before the checks edited in its other fields. Real vault, injected clock; the CLI in process."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import update
+
+from app.cli import main
+from app.incidents.register import IncidentError, IncidentRegister
+from app.incidents.tables import Incident
+from app.store.vault import Vault
+from tests.conftest import PASSPHRASE
+from tests.incidents.test_register import FRIDAY_9, FakeClock
+
+HOUR = timedelta(hours=1)
+
+
+def _register(vault: Vault) -> IncidentRegister:
+    return IncidentRegister(vault, FakeClock(FRIDAY_9 + timedelta(days=1)))
+
+
+def test_awareness_before_the_breach_began_is_refused_and_nothing_is_written(vault: Vault) -> None:
+    register = _register(vault)
+    incident = register.open_incident("Misaddressed mail", "dpo", detected_at=FRIDAY_9 - HOUR,
+                                      occurred_from=FRIDAY_9 + 3 * HOUR)  # fmt: skip
+    with pytest.raises(IncidentError, match=r"cannot be aware .* before the breach began"):
+        register.set_aware(incident, "dpo", "supplier confirmed receipt", at=FRIDAY_9)
+    view = register.get(incident)
+    assert view.aware_at is None and [e.name for e in view.history] == ["detected_at", "occurred_from"]
+
+    # The window was an estimate: widened (a correction with its reason), awareness is then recorded.
+    register.update(incident, "dpo", "the mail server log shows it at 06:00", occurred_from=FRIDAY_9 - 3 * HOUR)
+    view = register.set_aware(incident, "dpo", "supplier confirmed receipt", at=FRIDAY_9)
+    assert view.aware_at == FRIDAY_9
+    # A start given later than the awareness already recorded is refused the same way.
+    with pytest.raises(IncidentError, match="before the breach began"):
+        register.update(incident, "dpo", "re-estimated", occurred_from=FRIDAY_9 + HOUR)
+    # A breach still running after awareness is legitimate: only the window's start is checked.
+    assert register.update(incident, "dpo", occurred_to=FRIDAY_9 + 5 * HOUR).occurred_to == FRIDAY_9 + 5 * HOUR
+
+
+def test_a_detection_after_the_processor_s_notice_is_refused(vault: Vault) -> None:
+    register = _register(vault)
+    incident = register.open_incident("Payroll file lost", "dpo", detected_at=FRIDAY_9)
+    with pytest.raises(IncidentError, match="detected by then at the latest"):
+        register.update(incident, "dpo", processor_notified_at=FRIDAY_9 - timedelta(days=1))
+    assert register.get(incident).processor_notified_at is None  # nothing half-written
+    # Both corrected in one change (the detection had been taken as the time the incident was opened).
+    view = register.update(incident, "dpo", "the processor phoned the day before", processor_notified_at=FRIDAY_9 -
+                           timedelta(days=1), detected_at=FRIDAY_9 - timedelta(days=1, hours=2))  # fmt: skip
+    assert view.detected_at < view.processor_notified_at
+    with pytest.raises(IncidentError, match="detected by then at the latest"):
+        register.update(incident, "dpo", "typo", detected_at=FRIDAY_9)
+
+
+def test_a_record_kept_before_the_checks_stays_editable_in_its_other_fields(vault: Vault) -> None:
+    register = _register(vault)
+    incident = register.open_incident("Old record", "dpo", detected_at=FRIDAY_9)
+    with vault.write_transaction() as conn:  # as a vault from before these checks may hold it
+        conn.execute(update(Incident.__table__).where(Incident.__table__.c.id == incident)
+                     .values(processor_notified_at=FRIDAY_9 - HOUR))  # fmt: skip
+    assert register.update(incident, "dpo", title="Old record, renamed").title == "Old record, renamed"
+
+
+def test_breach_aware_before_the_window_says_so_in_one_line(
+    vault: Vault, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    register = _register(vault)
+    incident = register.open_incident("Misaddressed mail", "dpo", detected_at=FRIDAY_9 - HOUR,
+                                      occurred_from=FRIDAY_9 + 3 * HOUR)  # fmt: skip
+    folder = str(vault.path.parent)
+    vault.close()
+    monkeypatch.setenv("CUSTOS_PASSPHRASE", PASSPHRASE)
+    code = main(["breach", "aware", str(incident), "--reason", "x", "--at", FRIDAY_9.isoformat(), "--data-dir",
+                 folder])  # fmt: skip
+    assert code == 2
+    captured = capsys.readouterr()
+    (line,) = captured.err.splitlines()
+    assert "cannot be aware (2026-11-27 09:00 UTC) before the breach began (2026-11-27 12:00 UTC)" in line
+    assert "--occurred-from" in line and captured.out == "" and "Traceback" not in captured.err
