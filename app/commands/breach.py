@@ -233,20 +233,28 @@ def _corrected(before: Any, after: Any, name: str) -> str:
     return f"{utc_text(before.fields[name])} → {utc_text(after.fields[name])}"
 
 
-def _aware(register_: Any, args: argparse.Namespace, operator: str, now: datetime) -> None:
-    from app.services import incidents as clock  # local_text
+def _deadline(deadline: datetime, zone: str | None) -> str:
+    """The deadline in UTC, then where the controller is when its zone is known (``dsr settings --time-zone``, or
+    the country of the policy's controller); this machine's zone is nobody's in particular (a server's is UTC)."""
+    from app.services.incidents import zoned_text
 
+    return utc_text(deadline) + (f" ({zoned_text(deadline, zone)})" if zone else "")
+
+
+def _aware(register_: Any, args: argparse.Namespace, operator: str, now: datetime) -> None:
+    from app.services.incidents import controller_zone
+
+    zone = controller_zone(register_.vault)  # read before the change: nothing can fail after it is recorded
     before = register_.get(args.id)
     view = register_.set_aware(args.id, operator, args.reason, args.at)
     status = view.clock(now)
     assert status.deadline is not None
     if before.aware_at is None:
-        print(f"Aware at {utc_text(view.aware_at)}; notify by {utc_text(status.deadline)} "
-              f"({clock.local_text(status.deadline)}).")  # fmt: skip
+        print(f"Aware at {utc_text(view.aware_at)}; notify by {_deadline(status.deadline, zone)}.")
     else:
         print(f"Corrected awareness of incident {args.id}: {_corrected(before, view, 'aware_at')}. The deadline "
               f"runs from the earliest awareness recorded, {utc_text(view.aware_anchor)}: notify by "
-              f"{utc_text(status.deadline)} ({clock.local_text(status.deadline)}).")  # fmt: skip
+              f"{_deadline(status.deadline, zone)}.")  # fmt: skip
 
 
 def _correct_notification(register_: Any, args: argparse.Namespace, operator: str, now: datetime) -> None:

@@ -63,6 +63,12 @@ def local_text(moment: datetime, zone: str | None = None) -> str:
     return local.strftime("%Y-%m-%d %H:%M %Z")
 
 
+def zoned_text(moment: datetime, zone: str) -> str:
+    """``2026-11-05 10:00 Europe/Berlin``: a time where the controller is, the zone named by its IANA name (an
+    abbreviation such as "CET" or "IST" names several zones), to be shown after the UTC time, never instead."""
+    return f"{moment.astimezone(ZoneInfo(zone)):%Y-%m-%d %H:%M} {zone}"
+
+
 def deadline_of(aware_at: datetime) -> datetime:
     if aware_at.tzinfo is None:
         raise ValueError("the aware time must carry its time zone")

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from app.core.errors import ConfigError
 from app.core.utc import utc_text
 from app.incidents import clock, communication, draft
-from app.incidents.clock import local_text
+from app.incidents.clock import local_text, zoned_text
 from app.incidents.completeness import still_to_record
 from app.incidents.register import (
     BREACH_TYPES,
@@ -31,13 +32,13 @@ from app.incidents.register import (
 from app.incidents.scope import Scope, approximate
 from app.incidents.times import LABELS, SKEW, TIMES
 from app.policy.in_force import PolicyInForce
+from app.services.dsr import settings_for
 from app.store.vault import Vault
 
 __all__ = ["BREACH_TYPES", "EDITABLE_TIMES", "EXEMPTIONS", "LABELS", "RISKS", "SKEW", "SPECIAL", "TIMES",
-           "IncidentRegister", "IncidentView", "Scope", "Written", "clock_short", "clock_text", "deadline_of",
-           "local_text", "record_delay_reason",
-           "register", "scope", "state_text", "still_to_record", "store_scope", "utc_now", "utc_text",
-           "write_letter"]  # fmt: skip
+           "IncidentRegister", "IncidentView", "Scope", "Written", "clock_short", "clock_text", "controller_zone",
+           "deadline_of", "local_text", "record_delay_reason", "register", "scope", "state_text", "still_to_record",
+           "store_scope", "utc_now", "utc_text", "write_letter", "zoned_text"]  # fmt: skip
 
 AUDIENCES = ("authority", "subjects")  # the Art. 33 notification draft, the Art. 34 communication
 
@@ -45,6 +46,23 @@ AUDIENCES = ("authority", "subjects")  # the Art. 33 notification draft, the Art
 def register(vault: Vault, now: Callable[[], datetime] = utc_now) -> IncidentRegister:
     """The register over this vault, its times checked against ``now`` (never in the future)."""
     return IncidentRegister(vault, now)
+
+
+_UTC_NAMES = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "UCT", "Etc/Universal", "Universal", "Etc/Zulu", "Zulu",
+                        "GMT", "Etc/GMT", "Etc/GMT0", "Etc/GMT+0", "Etc/GMT-0", "GMT0", "Etc/Greenwich",
+                        "Greenwich"})  # fmt: skip
+
+
+def controller_zone(vault: Vault) -> str | None:
+    """The controller's time zone, as the request register counts in it (requests.toml's ``time_zone``, else the
+    principal zone of the country in the policy's controller address): a DPO reads the 72-hour deadline there,
+    beside UTC. None where only UTC is known (the time would be said twice) or the settings cannot be read (the
+    breach register does not stop on the request register's file: it says less)."""
+    try:
+        zone = settings_for(vault, vault.path.parent).zone
+    except ConfigError:
+        return None
+    return None if zone in _UTC_NAMES else zone
 
 
 def deadline_of(aware_at: datetime) -> datetime:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -37,3 +38,30 @@ def test_a_time_that_is_not_iso_8601_is_refused_plainly(data_dir: Path) -> None:
     refused = run(data_dir, "breach", "open", "--title", "t", "--detected", "yesterday")
     assert refused.returncode == 2 and "Traceback" not in refused.stderr
     assert "is not an ISO 8601 time" in refused.stderr
+
+
+@pytest.mark.usefixtures("vault_file")
+def test_the_deadline_is_said_in_utc_then_in_the_controller_s_zone_never_the_machine_s(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On main the deadline's second time was this machine's ("… 09:00 UTC (… 09:00 UTC)" on a UTC server, Tokyo
+    time here), not the controller's zone the request register counts in (``dsr settings --time-zone``)."""
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    aware_at = (datetime.now(UTC) - timedelta(days=1)).replace(hour=9, minute=0, second=0, microsecond=0)
+    assert run(data_dir, "dsr", "settings", "--time-zone", "America/New_York").returncode == 0
+    assert run(data_dir, "breach", "open", "--title", "Lost laptop", "--detected", f"{aware_at:%Y-%m-%dT%H:%MZ}",
+               ).returncode == 0  # fmt: skip
+    aware = run(data_dir, "breach", "aware", "1", "--reason", "confirmed", "--at", f"{aware_at:%Y-%m-%dT%H:%MZ}")
+    deadline = aware_at + timedelta(hours=72)
+    new_york = deadline.astimezone(ZoneInfo("America/New_York"))
+    assert aware.stdout.splitlines()[0] == (f"Aware at {aware_at:%Y-%m-%d %H:%M} UTC; notify by "
+                                            f"{deadline:%Y-%m-%d %H:%M} UTC ({new_york:%Y-%m-%d %H:%M} "
+                                            "America/New_York).")  # fmt: skip
+
+    # A controller in UTC: the time is said once, and this machine's zone still not at all.
+    assert run(data_dir, "dsr", "settings", "--time-zone", "UTC").returncode == 0
+    corrected = run(data_dir, "breach", "aware", "1", "--reason", "log read later",
+                    "--at", f"{aware_at + timedelta(hours=1):%Y-%m-%dT%H:%MZ}")  # fmt: skip
+    assert corrected.returncode == 0, corrected.stderr
+    assert corrected.stdout.splitlines()[0].endswith(f"notify by {deadline:%Y-%m-%d %H:%M} UTC.")
+    assert "JST" not in aware.stdout + corrected.stdout

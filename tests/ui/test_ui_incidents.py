@@ -3,13 +3,16 @@ the notification draft, and an alert from the rules reaching the window."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import QDateTime
 from PySide6.QtWidgets import QDialogButtonBox
 from pytestqt.qtbot import QtBot
 
+from app.dsr import settings
 from app.incidents.register import IncidentRegister
 from app.policy.in_force import PolicyInForce
 from app.siem.alerts import AlertRaised
@@ -249,3 +252,24 @@ def test_the_draft_is_written_from_the_register_as_it_stands(qtbot: QtBot, vault
     (draft,) = (tmp_path / "drafts").glob("*.md")
     assert "Remote wipe confirmed by the MDM at 10:40" in draft.read_text(encoding="utf-8")
     page.hide()
+
+
+def test_the_local_deadline_is_the_controller_s_zone_named(qtbot: QtBot, vault: Vault,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """On main the "Deadline (local)" column was this workstation's zone (Tokyo here), not the controller's."""
+    settings.save(vault.path.parent, zone="America/New_York")
+    register = IncidentRegister(vault, FakeClock(FRIDAY_9 + timedelta(hours=1)))
+    incident = register.open_incident("Lost laptop", "dpo", detected_at=FRIDAY_9 - timedelta(hours=1))
+    register.set_aware(incident, "dpo", "laptop confirmed stolen", at=FRIDAY_9)
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    try:
+        page = IncidentsPage(vault, PolicyInForce(vault), now=FakeClock(FRIDAY_9 + timedelta(hours=1)))
+        qtbot.addWidget(page)
+        page.show()
+        qtbot.waitUntil(lambda: page.table.rowCount() == 1, timeout=5000)
+        assert page.table.item(0, 5).text() == "2026-11-30 09:00 UTC"
+        assert page.table.item(0, 6).text() == "2026-11-30 04:00 America/New_York"
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()

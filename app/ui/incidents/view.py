@@ -34,6 +34,7 @@ from app.services.incidents import (
     Written,
     clock_short,
     clock_text,
+    controller_zone,
     local_text,
     record_delay_reason,
     state_text,
@@ -41,6 +42,7 @@ from app.services.incidents import (
     utc_now,
     utc_text,
     write_letter,
+    zoned_text,
 )
 from app.services.incidents import register as incident_register
 from app.services.policy import PolicyInForce
@@ -139,9 +141,10 @@ def history_text(view: IncidentView) -> str:
     return ("History of times (corrections never replace an earlier value):\n" + "\n".join(lines)) if lines else ""
 
 
-def read_incidents(register: IncidentRegister, read: int) -> tuple[int, list[IncidentView]]:
-    """The register, newest first, with the number of the read (plain objects only: it runs in the pool)."""
-    return read, register.list()
+def read_incidents(register: IncidentRegister, read: int) -> tuple[int, list[IncidentView], str | None]:
+    """The register, newest first, with the number of the read and the controller's time zone where one is known
+    (plain objects only: it runs in the pool)."""
+    return read, register.list(), controller_zone(register.vault)
 
 
 class IncidentsPage(QWidget):
@@ -165,6 +168,7 @@ class IncidentsPage(QWidget):
         self.ask_time: AskTime = ask_time
         self.choose_folder: ChooseFolder = choose_folder
         self.incidents: list[IncidentView] = []
+        self.zone: str | None = None  # the controller's time zone, read with the register
         self.wanted: Wanted[int] = Wanted()  # the incident a notice named: selected once the register is read
         self.table = QTableWidget(0, len(HEADERS))
         self.table.setTabKeyNavigation(False)  # read-only: Tab leaves the table (it walked every cell)
@@ -229,8 +233,8 @@ class IncidentsPage(QWidget):
         if self.vault.is_open:
             submit(partial(read_incidents, self.register, self.wanted.next_read()), self._listed, self._failed)
 
-    def _listed(self, result: tuple[int, list[IncidentView]]) -> None:
-        read, incidents = result
+    def _listed(self, result: tuple[int, list[IncidentView], str | None]) -> None:
+        read, incidents, self.zone = result
         selected = self._selected()
         self.incidents = incidents
         self.table.setRowCount(len(incidents))
@@ -280,9 +284,14 @@ class IncidentsPage(QWidget):
         status = view.clock(self.now())
         aware = utc_text(view.aware_anchor) if view.aware_anchor else "—"  # what the deadline runs from
         utc_deadline = utc_text(status.deadline) if status.deadline else "—"
-        local_deadline = local_text(status.deadline) if status.deadline else "—"
+        local_deadline = self._local(status.deadline) if status.deadline else "—"
         return [str(view.id), state_text(view), clock_short(view, self.now()), view.title, aware, utc_deadline,
                 local_deadline]  # fmt: skip
+
+    def _local(self, moment: datetime) -> str:
+        """Where the controller is (``2026-11-05 10:00 Europe/Berlin``), as ``breach aware`` says it; without a known
+        zone, this workstation's, named."""
+        return zoned_text(moment, self.zone) if self.zone else local_text(moment)
 
     def _tick(self) -> None:
         now = self.now()
