@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
@@ -89,6 +89,39 @@ def due_date(received: datetime, zone: str, working: WorkingDays, months: int = 
 def end_of_day(day: date, zone: str) -> datetime:
     """The last moment of ``day`` where the controller is: an answer sent then is still in time."""
     return datetime.combine(day + timedelta(days=1), time(), ZoneInfo(zone)) - timedelta(microseconds=1)
+
+
+def long_date(day: date) -> str:
+    """``28 December 2026``: a date no reader takes for another (2026-12-03 reads as 12 March to some), in English
+    whatever the machine's locale."""
+    return f"{day.day} {calendar.month_name[day.month] if day.month else ''} {day.year}"
+
+
+@dataclass(frozen=True)
+class DueDay:
+    """The day an answer is due, where the controller is. A person reads the day and its zone; a machine may take
+    the last instant of that day in UTC (``last_instant``), which alone reads as a time of day: "answer by
+    2026-12-28T22:59:59.999999Z" was read as 22:59 although the whole of 28 December in Berlin is in time."""
+
+    day: date
+    zone: str
+
+    @property
+    def last_instant(self) -> datetime:
+        return end_of_day(self.day, self.zone)
+
+    def text(self) -> str:
+        """``by the end of 28 December 2026, Europe/Berlin (22:59:59 UTC)``; the UTC date is added when it is
+        another day (west of Greenwich: ``(29 December 2026, 04:59:59 UTC)``)."""
+        said = f"by the end of {long_date(self.day)}, {self.zone}"
+        if self.zone.upper().removeprefix("ETC/") in _UTC:
+            return said  # "UTC (23:59:59 UTC)" would say it twice
+        last = self.last_instant.astimezone(UTC)
+        other_day = f"{long_date(last.date())}, " if last.date() != self.day else ""
+        return f"{said} ({other_day}{last:%H:%M:%S} UTC)"
+
+
+_UTC = frozenset({"UTC", "UCT", "GMT", "ZULU", "UNIVERSAL"})
 
 
 def today_in(zone: str, now: datetime) -> date:

@@ -56,10 +56,11 @@ class RegisterSettings:
         """A time without a zone is the controller's local time (as ``dsr open`` reads it)."""
         return moment.replace(tzinfo=ZoneInfo(self.zone)) if moment.tzinfo is None else moment
 
-    def answer_by(self, received: datetime) -> datetime:
-        """The end of the Art. 12(3) due day, counted as the register counts it: one export, one deadline."""
+    def answer_by(self, received: datetime) -> deadline.DueDay:
+        """The Art. 12(3) due day where the controller is, counted as the register counts it: one export, one
+        deadline."""
         working = deadline.WorkingDays(self.country, self.subdivision)
-        return deadline.end_of_day(deadline.due_date(self.localise(received), self.zone, working), self.zone)
+        return deadline.DueDay(deadline.due_date(self.localise(received), self.zone, working), self.zone)
 
 
 def _country_names() -> dict[str, str]:

@@ -21,7 +21,7 @@ import json
 import os
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ from app.directory import repository as repo
 from app.directory.schema import ENTERPRISE_SCHEMA
 from app.documents.pdf import ExportPdf
 from app.dsr import settings as dsr_settings
+from app.dsr.deadline import DueDay, long_date, received_day
 from app.exports.ropa import content_hash
 from app.feed.tables import Target, TargetLink
 from app.policy import scope as retention_scope
@@ -389,11 +390,11 @@ def build_subject_export(
     user_id: str,
     now: datetime,
     received: datetime | None = None,
-    answer_by: datetime | None = None,
+    answer_by: DueDay | None = None,
 ) -> SubjectExport:
     """The JSON document for one user, read in the caller's snapshot; SubjectNotFound when there is none.
 
-    ``received`` is when the request arrived (None: not known, and the export says so); ``answer_by`` the deadline
+    ``received`` is when the request arrived (None: not known, and the export says so); ``answer_by`` the due day
     the request register computed (working days, extension); default: the register's rule (Regulation 1182/71,
     working days and the public holidays of the controller's country taken from the policy), never one calendar
     month, which may end on a Sunday.
@@ -447,21 +448,43 @@ def build_subject_export(
         # Membership changes are on the trail under each group's pseudonym, not the member's: said, not implied.
         "trail_not_listed": [GROUP_EVENTS_NOT_LISTED] if groups else [],
         "rights": _rights(policy, entries),
-        "response": {
-            # The request's own date (from --received or the DSR register), never the export time: without it
-            # the export says it is not known rather than state a date that is not true. ``answer_by`` is the
-            # register's deadline (working days, extension) when it has one.
-            "received": iso_utc(received) if received else None,
-            "answer_by": iso_utc(answer_by or _deadline(policy, received)) if received else None,
-            "note": RESPONSE_NOTE if received else f"The request date was not given. {RESPONSE_NOTE}",
-        },
+        "response": _response(policy, received, answer_by),
     }
     return SubjectExport({**content, "content_hash": content_hash(content)})
 
 
-def _deadline(policy: Policy, received: datetime) -> datetime:
+def _response(policy: Policy, received: datetime | None, answer_by: DueDay | None) -> dict[str, Any]:
+    """The request's own date (from --received or the DSR register), never the export time: without it the export
+    says it is not known rather than state a date that is not true. The due day is the register's (working days,
+    extension) when it has one. A person reads days on the controller's calendar with the zone named
+    (``received_day``, ``answer_due_day``, ``answer_due``); ``answer_by`` stays the last instant of the due day in
+    UTC, for programs (format 1)."""
+    if received is None:
+        empty = dict.fromkeys(("received", "received_day", "answer_by", "answer_due_day", "answer_due", "time_zone"))
+        return {**empty, "note": f"The request date was not given. {RESPONSE_NOTE}"}
+    due = answer_by or _deadline(policy, received)
+    return {
+        "received": iso_utc(received),
+        "received_day": received_day(received, due.zone).isoformat(),
+        "answer_by": iso_utc(due.last_instant),
+        "answer_due_day": due.day.isoformat(),
+        "answer_due": due.text(),
+        "time_zone": due.zone,
+        "note": RESPONSE_NOTE,
+    }
+
+
+def _deadline(policy: Policy, received: datetime) -> DueDay:
     """Without the register's deadline: the register's rule, with the controller's country from the policy."""
     return dsr_settings.from_policy(policy).answer_by(received)
+
+
+def _received_text(response: dict[str, Any]) -> str:
+    """``27 November 2026, Europe/Berlin``: the day the request arrived where the controller is, which the one-month
+    period counts from (its UTC instant, 2026-11-26T23:00Z, named the day before)."""
+    if not response.get("received_day"):
+        return "not given"
+    return f"{long_date(date.fromisoformat(response['received_day']))}, {response['time_zone']}"
 
 
 # -- writing ---------------------------------------------------------------------------------------------------
@@ -530,8 +553,8 @@ def _write_pdf(export: SubjectExport, path: Path) -> None:
             ("Account retention", subject["account_retention"]),
             ("Controller", _contact_line(controller)),
             ("Data Protection Officer", _contact_line(dpo)),
-            ("Request received", doc["response"]["received"] or "not given"),
-            ("Answer due by", doc["response"]["answer_by"] or "one month after the request was received"),
+            ("Request received", _received_text(doc["response"])),
+            ("Answer due", doc["response"]["answer_due"] or "within one month after the request was received"),
             ("Policy in force", doc["policy"]["stamp"]),
         ]
     )
@@ -599,7 +622,7 @@ def export_subject(
     now: datetime,
     *,
     received: datetime | None = None,
-    answer_by: datetime | None = None,
+    answer_by: DueDay | None = None,
 ) -> list[Path]:
     """Write ``subject-<id>.json`` and ``subject-<id>.pdf`` into ``out_dir``; returns their paths."""
     with vault.read_session() as session:

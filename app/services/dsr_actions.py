@@ -8,7 +8,6 @@ request names the DSR in its note, so each leads to the other).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 from app.audit.trail import Event, append
@@ -27,9 +26,9 @@ class Acted:
 
 
 
-def answer_by(view: RequestView) -> datetime:
-    """The end of the due day where the controller is: the last moment the answer is in time."""
-    return deadline.end_of_day(view.deadline, view.zone)
+def answer_by(view: RequestView) -> deadline.DueDay:
+    """The due day where the controller is (its end is the last moment the answer is in time)."""
+    return deadline.DueDay(view.deadline, view.zone)
 
 
 def _subject_or_refuse(register: DsrRegister, view: RequestView) -> str:

@@ -28,6 +28,7 @@ from app.exports.subject import export_subject
 from app.store.vault import Vault
 
 if TYPE_CHECKING:
+    from app.dsr.deadline import DueDay
     from app.policy.model import Policy
 
 __all__ = ["FORMATS", "MULTI_RECORD_FORMATS", "RECORD_CHOICES", "ExportCancelled", "ExportControl", "RopaWritten",
@@ -193,8 +194,8 @@ def export_subject_files(
 
 def _request_dates(
     policy: Policy, received: datetime | None, data_dir: Path | None, now: datetime
-) -> tuple[datetime | None, datetime | None]:
-    """The request's receipt in the controller's zone and its deadline, as the DSR register counts them."""
+) -> tuple[datetime | None, DueDay | None]:
+    """The request's receipt in the controller's zone and its due day, as the DSR register counts them."""
     if received is None:
         return None, None
     from app.dsr import settings as dsr_settings

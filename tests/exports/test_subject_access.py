@@ -97,7 +97,9 @@ def test_subject_export_is_complete(vault: Vault, tmp_path: Path) -> None:
     assert {"Acme Cloud CRM Inc.", "Bangalore Support Pvt Ltd", "Team wiki"} <= recipients
 
     text = "\n".join(page.extract_text() for page in PdfReader(pdf_path).pages)
-    assert "2030-01-03" in text and "2030-02-04" in text and "2030-01-09" not in text.split("Answer due by")[0]
+    # The days on the controller's calendar (changed deliberately from the ISO instants; see the test below).
+    assert "3 January 2030, UTC" in text and "by the end of 4 February 2030, UTC" in text
+    assert "9 January 2030" not in text.split("Answer due")[0] and "2030-01-09" not in text.split("Answer due")[0]
     flat = " ".join(text.split())  # the PDF breaks lines inside table cells
     for expected in ("Art. 15(2)", "Standard contractual clauses", "Maria Boss", "scim.resource.created",
                      "Acme Cloud CRM Inc."):  # fmt: skip
