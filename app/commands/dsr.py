@@ -10,6 +10,8 @@ Printed formats (a contract):
           saying so and the due date
   show:   ``Request dsr-<hex>`` then ``  key: value`` lines, every date ISO (YYYY-MM-DD or UTC date-time)
   act / answer: ``Wrote PATH (sha256 HEX)`` per file; ``Erasure request er-<hex> started``
+  restrict --lift: ``Restriction lifted on dsr-<hex>; …``; it needs --informed-at and --informed-by (Art. 18(3):
+          the person is told before the lift), and ``show``'s timeline says when and how
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from app.core.errors import ConfigError
 
 RIGHT_CHOICES = ("access", "rectification", "erasure", "restriction", "portability", "objection", "not_gdpr")
 CHANNEL_CHOICES = ("email", "form", "letter", "phone", "in_person")
+INFORMED_CHOICES = ("email", "letter", "phone", "in_person", "form")  # app.dsr.model.INFORMED_BY (checked again)
 GROUND_CHOICES = ("art12-5", "art17-3a", "art17-3b", "art17-3c", "art17-3d", "art17-3e", "art11")
 
 
@@ -101,6 +104,12 @@ def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], No
     match.add_argument("--subject-id", required=True)
     restrict = command("restrict", "lift the Art. 18 restriction flag a request set")
     restrict.add_argument("--lift", action="store_true", required=True)
+    restrict.add_argument("--informed-at", type=_moment, metavar="TIME",
+                          help="when the person was told the restriction would be lifted (Art. 18(3): before it is; "
+                          "required with --lift; ISO, without a zone the controller's local time)")  # fmt: skip
+    restrict.add_argument("--informed-by", choices=INFORMED_CHOICES, metavar="MEANS",
+                          help=f"how the person was told: {', '.join(INFORMED_CHOICES)} (required with "
+                          "--lift)")  # fmt: skip
     settings = command("settings", "the controller's country, region and time zone; the register's retention",
                        with_id=False)  # fmt: skip
     settings.add_argument("--country", help="ISO 3166-1 code whose public holidays count (e.g. FR)")
@@ -298,7 +307,7 @@ def _match(register_: Any, args: argparse.Namespace, operator: str) -> None:
 
 
 def _restrict(register_: Any, args: argparse.Namespace, operator: str) -> None:
-    view = register_.lift_restriction(args.id, operator)
+    view = register_.lift_restriction(args.id, operator, args.informed_at, args.informed_by)
     print(f"Restriction lifted on {view.id}; the targets receive the account as it is again.")
 
 

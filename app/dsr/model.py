@@ -15,6 +15,12 @@ EXPORT_RIGHTS = ("access", "portability")  # answered with the subject export
 TASK_RIGHTS = ("rectification", "restriction", "objection")  # done at the IdP or a target, recorded as a task
 CHANNELS = ("email", "form", "letter", "phone", "in_person")
 REQUESTERS = ("subject", "representative")
+# Art. 18(3): how the person was told, before a restriction is lifted (a means, not an address: it goes on the trail)
+INFORMED_BY = ("email", "letter", "phone", "in_person", "form")
+INFORM_BEFORE_LIFTING = (
+    "Art. 18(3): the person is informed before the restriction is lifted; record when and how with --informed-at "
+    "TIME and --informed-by " + "|".join(INFORMED_BY) + "."
+)
 VERIFICATION = {
     "not_needed": "not needed",
     "requested": "more information requested (Art. 12(6))",

@@ -543,16 +543,28 @@ class DsrRegister:
             self._event(conn, "dsr.closed", operator, request_id, outcome=view.outcome)
             return self.read(conn, request_id)
 
-    def lift_restriction(self, request_id: str, operator: str) -> RequestView:
-        """Art. 18(3): the person is told before the restriction is lifted; the targets get the account back."""
+    def lift_restriction(
+        self, request_id: str, operator: str, informed_at: datetime | None, informed_by: str | None
+    ) -> RequestView:
+        """Art. 18(3): "A data subject who has obtained restriction … shall be informed by the controller before
+        the restriction of processing is lifted." So a lift records when (``informed_at``: without a zone, the
+        controller's local time; not before receipt, not in the future, so never after the lift) and how
+        (``informed_by``, one of ``model.INFORMED_BY``: a means, never an address) the person was told, on the
+        trail with the lift; the targets get the account back in the same transaction."""
         from app.dsr.restriction import set_flag
 
+        if informed_at is None or informed_by is None:
+            raise RequestError(model.INFORM_BEFORE_LIFTING)
+        if informed_by not in model.INFORMED_BY:
+            raise RequestError(f"How the person was informed is one of {', '.join(model.INFORMED_BY)}.")
         with self.vault.write_transaction() as conn:
             view = self.read(conn, request_id)
             if not view.restricted:
                 raise RequestError(f"Request {request_id} restricts nothing.")
+            told = self._past_moment(informed_at, view, "notice to the person (Art. 18(3))").astimezone(UTC)
             set_flag(conn, view, False, self.now())
-            self._event(conn, "dsr.restricted", operator, request_id, restricted=False)
+            self._event(conn, "dsr.restricted", operator, request_id, restricted=False,
+                        informed_at=told.isoformat(timespec="seconds"), informed_by=informed_by)  # fmt: skip
             return self.read(conn, request_id)
 
     def draft_recorded(self, conn: Connection, request_id: str, operator: str, files: Files) -> None:

@@ -37,7 +37,7 @@ def _text(kind: str, d: dict[str, Any]) -> str:
         "dsr.erasure_started": lambda: f"erasure started: {d.get('erasure_request')}",
         "dsr.erasure_finished": lambda: f"erasure finished: {d.get('erasure_request')}",
         "dsr.task_done": lambda: f"task recorded: {d.get('right')}",
-        "dsr.restricted": lambda: "restriction flag " + ("set" if d.get("restricted") else "lifted"),
+        "dsr.restricted": lambda: "restriction flag " + ("set" if d.get("restricted") else "lifted" + _told(d)),
         "dsr.refused": lambda: f"refused ({d.get('ground')}): {', '.join(d.get('rights', []))}",
         "dsr.attached": lambda: "attached: " + ", ".join(f["kind"] for f in d.get("files", [])),
         "dsr.answer_drafted": lambda: "answer drafted",
@@ -47,6 +47,15 @@ def _text(kind: str, d: dict[str, Any]) -> str:
     }
     maker = texts.get(kind)
     return maker() if maker else kind
+
+
+def _told(d: dict[str, Any]) -> str:
+    """When and how the person was told before the lift (Art. 18(3)); a lift recorded before that was asked says
+    it was not recorded rather than nothing."""
+    if "informed_at" not in d:
+        return "; the person's information before the lift (Art. 18(3)) was not recorded"
+    at = str(d["informed_at"]).replace("T", " ")[:16]
+    return f"; the person was informed {at} UTC by {str(d.get('informed_by', '?')).replace('_', ' ')} (Art. 18(3))"
 
 
 def _pause_text(d: dict[str, Any]) -> str:

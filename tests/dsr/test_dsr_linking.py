@@ -129,7 +129,8 @@ def test_restriction_flags_the_subject_for_the_targets(vault: Vault) -> None:
     # What the target then receives (active: false) is tested end to end in test_dsr_restriction_target.py.
     register.record_answer(request_id, "dpo", date(2026, 2, 3), [])
     register.close(request_id, "dpo")
-    lifted = register.lift_restriction(request_id, "dpo")  # the flag outlives the request until lifted
+    lifted = register.lift_restriction(request_id, "dpo", datetime(2026, 2, 4, 9, tzinfo=UTC), "letter")  # the
+    # flag outlives the request until lifted, the person told first (Art. 18(3))
     assert not lifted.restricted
     with vault.read_connection() as conn:
         assert not is_restricted(conn, subject)

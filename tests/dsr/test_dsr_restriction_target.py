@@ -73,7 +73,7 @@ def test_a_restricted_subject_is_inactive_at_the_targets_that_receive_active(
         assert _active_at(app1, "restrict-me@example.test") is False
         register.record_answer(request_id, "dpo", date(2026, 2, 10), [])
 
-        register.lift_restriction(request_id, "dpo")
+        register.lift_restriction(request_id, "dpo", datetime(2026, 2, 10, 8, tzinfo=UTC), "email")
         dispatcher.wake()
         wait_until(lambda: _active_at(app1, "restrict-me@example.test") is True, timeout=30)
     finally:

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtWidgets import QDialogButtonBox
+from PySide6.QtWidgets import QDateTimeEdit, QDialogButtonBox
 from pytestqt.qtbot import QtBot
 from ui_support import PASSPHRASE, answer_passphrase_dialog, insert_rows, user_row
 
+from app.audit.trail import of_kind
 from app.dsr import settings
 from app.dsr.register import DsrRegister
 from app.store.vault import Vault
@@ -165,7 +166,7 @@ def test_the_dialogs_fit_at_200_percent(qtbot: QtBot, vault: Vault) -> None:
     dialogs = [NewRequestDialog(register), MatchDialog(register, view.id), forms.verify_form(None),
                forms.extend_form(view, today, None),
                forms.task_form(view, None), forms.refuse_form(view, None),
-               forms.answer_form(view, today, None)]  # fmt: skip
+               forms.answer_form(view, today, None), forms.lift_form(view, NOW, None)]  # fmt: skip
     for dialog in dialogs:
         qtbot.addWidget(dialog)
         dialog.show()
@@ -235,9 +236,26 @@ def test_match_later_and_lift_a_restriction_from_the_page(qtbot: QtBot, vault: V
     register.record_task(request_id, "restricted at the IdP by the service desk", "dpo")
     page.refresh()
     qtbot.waitUntil(lambda: page.action_buttons["lift"].isEnabled(), timeout=5000)
+
+    def told_by_letter_an_hour_ago(dialog: forms.FormDialog) -> dict[str, object]:  # Art. 18(3), by keyboard
+        dialog.show()
+        when = dialog.fields["informed_at"]
+        assert isinstance(when, QDateTimeEdit) and when.dateTime().toString("yyyy-MM-dd HH:mm") == "2026-02-26 10:00"
+        when.setFocus()
+        when.setSelectedSection(QDateTimeEdit.Section.HourSection)
+        qtbot.keyClick(when, Qt.Key.Key_Down)  # 09:00 in London (the controller's zone; UTC in February)
+        dialog.fields["informed_by"].setFocus()
+        qtbot.keyClick(dialog.fields["informed_by"], Qt.Key.Key_Down)  # "Letter"
+        return dialog.values()
+
+    page.run_form = told_by_letter_an_hour_ago
     page.lift()
     qtbot.waitUntil(lambda: page.status.text().startswith("Restriction lifted"), timeout=5000)
     assert not register.get(request_id).restricted
+    with vault.read_connection() as conn:
+        lifted = [e.details for e in of_kind(conn, "dsr.restricted") if e.details["restricted"] is False]
+    assert lifted == [{"request": request_id, "restricted": False, "informed_at": "2026-02-26T09:00:00+00:00",
+                       "informed_by": "letter"}]  # fmt: skip
 
 
 def test_a_slow_record_of_an_earlier_selection_never_shows_under_the_current_one(

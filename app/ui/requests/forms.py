@@ -1,4 +1,5 @@
-"""Small keyboard-friendly forms for the actions on one request: verify, extend, record a task, refuse, answer.
+"""Small keyboard-friendly forms for the actions on one request: verify, extend, record a task, refuse, answer,
+lift a restriction.
 
 Each form returns its values or None (cancelled); the page runs the change in a worker. Dates are picked in a
 date editor bounded the way the register checks them, so most mistakes cannot be typed at all.
@@ -7,13 +8,15 @@ date editor bounded the way the register checks them, so most mistakes cannot be
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from PySide6.QtCore import QDate
+from PySide6.QtCore import QDate, QDateTime, QTime
 from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
+    QDateTimeEdit,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -53,6 +56,9 @@ class FormDialog(QDialog):
                 result[key] = editor.currentData()
             elif isinstance(editor, QDateEdit):
                 result[key] = editor.date().toPython()
+            elif isinstance(editor, QDateTimeEdit):  # a wall time: the register reads it in the controller's zone
+                day, clock = editor.date(), editor.time()
+                result[key] = datetime(day.year(), day.month(), day.day(), clock.hour(), clock.minute())
             elif isinstance(editor, QPlainTextEdit):
                 result[key] = editor.toPlainText().strip()
             elif isinstance(editor, QLineEdit):
@@ -129,4 +135,30 @@ def answer_form(view: RequestView, today: date, parent: QWidget) -> FormDialog:
                       "Choose 'Draft only' to review it first, or record the day it was sent.", [
                           ("mode", "&Record", combo([("Draft only", "draft"), ("Sent on the date below", "sent")])),
                           ("sent", "&Sent on", date_box(today, view.received_day, today)),
+                      ], parent)  # fmt: skip
+
+
+INFORMED_BY_LABELS = {"email": "E-mail", "letter": "Letter", "phone": "Phone", "in_person": "In person",
+                      "form": "Web form or portal"}  # fmt: skip
+
+
+def _qdatetime(moment: datetime) -> QDateTime:
+    return QDateTime(_qdate(moment.date()), QTime(moment.hour, moment.minute))
+
+
+def lift_form(view: RequestView, now: datetime, parent: QWidget) -> FormDialog:
+    """Art. 18(3): when and how the person was told, before the lift; the time where the controller is, bounded by
+    the request's receipt and now, as the register checks it."""
+    zone = ZoneInfo(view.zone)
+    latest = now.astimezone(zone).replace(second=0, microsecond=0)
+    box = QDateTimeEdit(_qdatetime(latest))
+    box.setDisplayFormat("yyyy-MM-dd HH:mm")
+    box.setCalendarPopup(True)
+    box.setDateTimeRange(_qdatetime(view.received.astimezone(zone)), _qdatetime(latest))
+    means = [(INFORMED_BY_LABELS.get(key, key), key) for key in model.INFORMED_BY]
+    return FormDialog("Lift the restriction", "Art. 18(3): the person who obtained the restriction is informed "
+                      "before it is lifted. Record when they were told (the time in "
+                      f"{view.zone}) and how; it goes on the audit trail with the lift.", [
+                          ("informed_at", "&Told on", box),
+                          ("informed_by", "&How", combo(means)),
                       ], parent)  # fmt: skip

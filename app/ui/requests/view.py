@@ -468,10 +468,12 @@ class RequestsPage(QWidget):
             self.refresh()
 
     def lift(self) -> None:
-        view = self._selected()
-        if view is not None:
+        """Art. 18(3): the form asks when and how the person was told before the lift; the register checks it."""
+        view, values = self._ask(lambda v: forms.lift_form(v, self.register.now(), self))
+        if view and values:
             operator = login_name()
-            self._change(partial(self.register.lift_restriction, view.id, operator),
+            self._change(partial(self.register.lift_restriction, view.id, operator, values["informed_at"],
+                                 values["informed_by"]),
                          f"Restriction lifted on {view.id}; the applications get the account as it is.")  # fmt: skip
 
     def close_request(self) -> None:
