@@ -65,10 +65,14 @@ def actor_of(operator: str) -> str:
     return operator if operator.startswith("system:") else f"operator:{operator}"
 
 
-def _checked_title(title: str) -> str:
+TITLE_LIMIT = 200  # characters kept of a title
+
+
+def checked_title(title: str) -> str:
     """The title as kept: one line (a line break split the ``breach list`` table), and no e-mail address. The title
     is shown on the overview, in lists and drafts, and outlives the erasure of anyone it names; the person belongs
-    in the description, which stays in the incident's record."""
+    in the description, which stays in the incident's record. Public: the app's Open dialog asks this same rule
+    before it closes, so what the operator typed is never lost to a refusal after the dialog has gone."""
     kept = title.strip()
     if not kept:
         raise IncidentError("An incident needs a title.")
@@ -79,7 +83,7 @@ def _checked_title(title: str) -> str:
             "An incident's title must not name a person (it holds an e-mail address): it is shown in lists and "
             "outlives the person's erasure. Describe the people affected in the description instead."
         )
-    return kept[:200]
+    return kept[:TITLE_LIMIT]
 
 
 @dataclass(frozen=True)
@@ -276,7 +280,7 @@ class IncidentRegister:
         details: dict[str, Any] | None = None,
     ) -> int:
         """A new incident; ``details`` are the authority-form fields (``DETAILS``), stored in the same transaction."""
-        title = _checked_title(title)
+        title = checked_title(title)
         extra = _checked_details(details or {})
         now = self.now()
         moments: dict[str, datetime | None] = {
@@ -327,7 +331,7 @@ class IncidentRegister:
             raise IncidentError(f"These cannot be edited here: {', '.join(sorted(unknown))}.")
         _check_counts(values)
         if "title" in values:
-            values["title"] = _checked_title(values["title"])
+            values["title"] = checked_title(values["title"])
         for name in EDITABLE_TIMES:
             if name in values:
                 values[name] = self._moment(values[name], name.replace("_", " "))

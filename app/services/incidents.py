@@ -25,8 +25,11 @@ from app.incidents.register import (
     EXEMPTIONS,
     RISKS,
     SPECIAL,
+    TITLE_LIMIT,
+    IncidentError,
     IncidentRegister,
     IncidentView,
+    checked_title,
     utc_now,
 )
 from app.incidents.scope import Scope, approximate
@@ -36,9 +39,10 @@ from app.services.dsr import settings_for
 from app.store.vault import Vault
 
 __all__ = ["BREACH_TYPES", "EDITABLE_TIMES", "EXEMPTIONS", "LABELS", "RISKS", "SKEW", "SPECIAL", "TIMES",
-           "IncidentRegister", "IncidentView", "Scope", "Written", "clock_short", "clock_text", "controller_zone",
-           "deadline_of", "local_text", "record_delay_reason", "register", "scope", "state_text", "still_to_record",
-           "store_scope", "utc_now", "utc_text", "write_letter", "zoned_text"]  # fmt: skip
+           "TITLE_LIMIT", "IncidentError", "IncidentRegister", "IncidentView", "Scope", "Written", "checked_title",
+           "clock_short", "clock_text", "controller_zone", "deadline_of", "local_text", "record_delay_reason",
+           "register", "scope", "state_text", "still_to_record", "store_scope", "utc_now", "utc_text",
+           "write_letter", "zoned_text"]  # fmt: skip
 
 AUDIENCES = ("authority", "subjects")  # the Art. 33 notification draft, the Art. 34 communication
 

@@ -29,3 +29,30 @@ def test_the_new_incident_is_selected(qtbot: QtBot, vault: Vault) -> None:
     qtbot.waitUntil(lambda: page.table.rowCount() == 2, timeout=5000)
     qtbot.waitUntil(lambda: (view := page._selected()) is not None and view.title == "Misdirected e-mail",
                     timeout=5000)  # fmt: skip
+
+
+def test_a_title_the_register_refuses_keeps_the_dialog_open_with_the_reason(qtbot: QtBot, vault: Vault) -> None:
+    """An e-mail address (or a control character) in the title: the register refuses it. The dialog closed first and
+    what the operator typed was lost; now it asks the register's own rule, stays open and says why beside the field."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QDialog
+
+    dialog = OpenDialog(IncidentRegister(vault).now())
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    qtbot.keyClicks(dialog.title, "Laptop of jane.doe@example.org stolen")
+    qtbot.keyClick(dialog.title, Qt.Key.Key_Return)
+    assert dialog.isVisible() and dialog.result() != QDialog.DialogCode.Accepted
+    assert dialog.title.text() == "Laptop of jane.doe@example.org stolen"  # nothing the operator typed is lost
+    assert not dialog.ok_button.isEnabled()
+    assert dialog.title_problem.isVisible() and "e-mail address" in dialog.title_problem.text()
+
+    dialog.title.setText("Lost laptop\tsecond line")
+    assert "one line" in dialog.title_problem.text() and not dialog.ok_button.isEnabled()
+
+    dialog.title.setText("Lost laptop of a sales employee")
+    assert not dialog.title_problem.isVisible() and dialog.ok_button.isEnabled()
+    qtbot.keyClick(dialog.title, Qt.Key.Key_Return)
+    assert dialog.result() == QDialog.DialogCode.Accepted
+    assert dialog.value().title == "Lost laptop of a sales employee"

@@ -10,7 +10,15 @@ from datetime import datetime
 
 from PySide6.QtWidgets import QButtonGroup, QCheckBox, QComboBox, QDialog, QLineEdit, QRadioButton, QWidget
 
-from app.services.incidents import EXEMPTIONS, IncidentView, deadline_of, utc_text
+from app.services.incidents import (
+    EXEMPTIONS,
+    TITLE_LIMIT,
+    IncidentError,
+    IncidentView,
+    checked_title,
+    deadline_of,
+    utc_text,
+)
 from app.ui.incidents.fields import StepDialog, moment_of, prompt_box, text_of, time_edit
 from app.ui.policy.common import plain_label
 
@@ -28,22 +36,42 @@ class Opened:
     detected_at: datetime
 
 
+def title_problem(title: str) -> str:
+    """Why the register would refuse this title ("" when it would keep it): its own rule (``checked_title``), asked
+    before the dialog closes. An empty title only keeps OK disabled: no reproach before anything is typed."""
+    if not title.strip():
+        return ""
+    try:
+        checked_title(title)
+    except IncidentError as refused:
+        return refused.user_message
+    return ""
+
+
 class OpenDialog(StepDialog):
     def __init__(self, now: datetime, parent: QWidget | None = None) -> None:
         super().__init__("Open an incident", "Record a suspected or confirmed breach by hand. The 72-hour clock starts "
                          "only when you record that the controller is aware.", parent)  # fmt: skip
         self.title = QLineEdit()
         self.title.setPlaceholderText("A short title, without personal data")
+        self.title.setMaxLength(TITLE_LIMIT)  # the register keeps no more: never cut silently after OK
+        self.title_problem = plain_label(wrap=True)  # under the field: why OK is disabled, while it is
+        self.title_problem.setVisible(False)
         self.description = prompt_box("What is known so far")
         self.detected = time_edit(now)
         self.form.addRow("&Title", self.title)
+        self.form.addRow("", self.title_problem)
         self.form.addRow("&Description", self.description)
         self.form.addRow("Detected at (local time)", self.detected)
         self.title.textChanged.connect(self._check)
         self._check()
 
     def ready(self) -> bool:
-        return bool(self.title.text().strip())
+        problem = title_problem(self.title.text())
+        self.title_problem.setText(problem)
+        self.title_problem.setVisible(bool(problem))
+        self.title.setAccessibleDescription(problem)
+        return bool(self.title.text().strip()) and not problem
 
     def value(self) -> Opened:
         return Opened(self.title.text().strip(), text_of(self.description), moment_of(self.detected))
