@@ -18,12 +18,14 @@ from app.audit.tables import AuditEvent
 from app.core.events import EventBus
 from app.dsr.restriction import is_restricted
 from app.policy.in_force import PolicyInForce
+from app.scim.server import ScimServer
 from app.scim.service import ScimService
 from app.store.vault import Vault
 from app.targets import service
 from app.targets.config import TargetConfig, get_target
 from app.targets.dispatcher import Dispatcher
 from app.targets.policy_change import apply_policy
+from app.ui.main_window import MainWindow
 from app.ui.targets.dialog import TargetDialog
 from app.ui.targets.reconcile_dialog import ReconcileDialog
 from app.ui.targets.view import TargetsPage
@@ -261,3 +263,34 @@ def test_alt_s_saves_and_types_nothing_into_the_credential(qtbot: QtBot, vault: 
     with qtbot.waitSignal(dialog.accepted, timeout=2000):
         qtbot.keyClick(dialog.secret, Qt.Key.Key_S, Qt.KeyboardModifier.AltModifier)
     assert dialog.secret.text() == "tgt-secret"
+
+
+def test_the_reconcile_report_stays_with_the_targets_page(
+    qtbot: QtBot, running: tuple[MainWindow, ScimServer], scim_targets: Callable[[int], list[ScimTarget]]
+) -> None:
+    """The report is a window of its own: left open, it floated over every other page the operator went to. It now
+    goes with the Targets page and comes back with it; once closed, it stays closed."""
+    window, _server = running
+    (app1,) = scim_targets(1)
+    with_users(window.vault, "held@example.test")
+    service.add(window.vault, TargetConfig(0, "app1", app1.base_url, "app1", "bearer", app1.token))
+    targets = window.pages.indexOf(window.targets_page)
+    window.show_page(targets)
+    page = window.targets_page
+    page.refresh()
+    qtbot.waitUntil(lambda: page.model.rowCount() == 1, timeout=5000)
+    page.table.selectRow(0)
+    dialog = page.reconcile_target()
+    assert dialog is not None
+    qtbot.waitUntil(lambda: dialog.drift is not None, timeout=15_000)
+    assert dialog.isVisible()
+
+    window.show_page(0)  # the Overview
+    assert not dialog.isVisible()
+    window.show_page(targets)
+    assert dialog.isVisible() and dialog.report.text().startswith("app1: ")
+
+    dialog.reject()  # Close
+    window.show_page(0)
+    window.show_page(targets)
+    assert not dialog.isVisible()

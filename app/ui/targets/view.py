@@ -32,6 +32,7 @@ from app.services import targets as service
 from app.services.policy import PolicyInForce
 from app.services.targets import Policy, SyncProgress, TargetConfig, TargetHealth
 from app.store.vault import Vault
+from app.ui.page_bound import bind_to_page
 from app.ui.policy.common import user_message
 from app.ui.targets.dialog import TargetDialog
 from app.ui.targets.reconcile_dialog import ReconcileDialog
@@ -365,6 +366,8 @@ class TargetsPage(QWidget):
         if target is None:
             return None
         dialog = ReconcileDialog(self.vault, self.policy, target.config.name, self)
+        bound = bind_to_page(dialog, self)  # the report stays with this page, never over another one
+        dialog.finished.connect(lambda _code: bound.release())
         dialog.finished.connect(lambda _code: self.refresh())
         dialog.show()
         return dialog
