@@ -21,6 +21,7 @@ from app.services.incidents import (
 )
 from app.ui.incidents.fields import StepDialog, moment_of, prompt_box, text_of, time_edit
 from app.ui.policy.common import plain_label
+from app.ui.widgets import error_label
 
 RISK_CHOICES = (
     ("none", "Unlikely to result in a risk: record it, no notification (Art. 33(1))"),
@@ -55,8 +56,8 @@ class OpenDialog(StepDialog):
         self.title = QLineEdit()
         self.title.setPlaceholderText("A short title, without personal data")
         self.title.setMaxLength(TITLE_LIMIT)  # the register keeps no more: never cut silently after OK
-        self.title_problem = plain_label(wrap=True)  # under the field: why OK is disabled, while it is
-        self.title_problem.setVisible(False)
+        self.title_problem = error_label()  # under the field: why OK is disabled, while it is
+        self.title_problem.setWordWrap(True)
         self.description = prompt_box("What is known so far")
         self.detected = time_edit(now)
         self.form.addRow("&Title", self.title)
