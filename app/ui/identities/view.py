@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMenu,
-    QPlainTextEdit,
     QSplitter,
     QTableView,
     QTabWidget,
@@ -35,6 +34,7 @@ from app.ui.exports.subject_action import ACTION_TEXT, SubjectExporter
 from app.ui.identities.model import ResourceTableModel, plain
 from app.ui.lock.reauth import Reauthenticate
 from app.ui.times import local_time
+from app.ui.urn_text import UrnText
 from app.ui.widgets import FittedLabel
 from app.ui.workers import submit
 
@@ -154,8 +154,7 @@ class ResourceBrowser(QWidget):
             self.table.installEventFilter(self)  # the Menu key's menu: see eventFilter
 
         self.detail_title = _plain_label()
-        self.detail = QPlainTextEdit()
-        self.detail.setReadOnly(True)
+        self.detail = UrnText()  # an extension attribute's schema URN wraps at its colons, not mid-word
         self.detail.setPlaceholderText("Select a row to see every stored attribute.")
 
         left = QWidget()
@@ -273,7 +272,7 @@ class ResourceBrowser(QWidget):
             warning = name_warning(detail.document.get("userName"))
             self.detail_title.setText(plain(title) + (f" \u2014 {warning}" if warning else ""))
             text = describe(detail) + describe_absent(result.absent) + describe_holdings(held)
-            self.detail.setPlainText(text + (describe_requests(requests) if requests is not None else ""))
+            self.detail.set_text(text + (describe_requests(requests) if requests is not None else ""))
 
     def _detail_failed(self, _exc: Exception) -> None:
         self.detail_title.setText("The details could not be read from the vault.")
