@@ -12,6 +12,7 @@ from sqlalchemy import Connection, func, select
 
 from app.core.errors import ConfigError
 from app.core.utc import utc_text
+from app.core.wording import counted
 from app.erasure.model import label
 from app.erasure.source import HELD, LABELS, STEP_TEXT
 from app.erasure.source import of_request as source_states
@@ -120,10 +121,10 @@ def local_line(status: RequestStatus) -> str:
     local, storage = status.local, status.local.get("storage", {})
     if not local.get("erased_at"):
         return "not erased yet"
-    parts = [f"{local.get('rows_deleted', 0)} rows deleted"]
+    parts = [f"{counted(local.get('rows_deleted', 0), 'row')} deleted"]
     parts.append("WAL truncated" if storage.get("wal_truncated") else "WAL NOT truncated yet")
     parts.append("vacuumed" if storage.get("vacuumed") else "NOT vacuumed yet")
-    parts.append(f"{local.get('keys_shredded', 0)} pseudonym key(s) shredded")
+    parts.append(f"{counted(local.get('keys_shredded', 0), 'pseudonym key')} shredded")
     return ", ".join(parts)
 
 

@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.log_buffer import LogEntry, RecentLogRecords
+from app.core.wording import counted
 from app.ui.identities.model import plain
 from app.ui.table_model import AnyIndex, RowsTableModel
 from app.ui.widgets import resize_within_screen
@@ -332,7 +333,7 @@ class LogViewDialog(QDialog):
 
     def _update_count(self) -> None:
         shown, total = self.proxy.rowCount(), self.model.rowCount()
-        self.count_label.setText(f"{total} lines" if shown == total else f"{shown} of {total} lines")
+        self.count_label.setText(counted(total, "line") if shown == total else f"{shown} of {counted(total, 'line')}")
 
     # -- lifetime --------------------------------------------------------------------------------------
     def showEvent(self, event: QShowEvent) -> None:

@@ -31,6 +31,7 @@ from sqlalchemy import Connection
 
 from app.audit.query import total
 from app.audit.verify import Cancelled, Progress
+from app.core.wording import counted
 from app.dashboard.figures import Dashboard, read_dashboard, trail_length
 from app.scim.server import ScimServer
 from app.services.overview import Overview, read_overview
@@ -172,14 +173,15 @@ class OverviewPage(QWidget):
         if self.isVisible() and self._dashboard_due(entries):
             self.refresh_dashboard()
         if self.verification.running or self._checked is None:
-            self.audit_news.setText(f"{entries:,} entries in the trail")
+            self.audit_news.setText(f"{counted(entries, 'entry', 'entries')} in the trail")
             return
         checked, at = self._checked
         added = entries - checked
         if added <= 0:
-            self.audit_news.setText(f"{entries:,} entries in the trail; none added since this check")
+            self.audit_news.setText(f"{counted(entries, 'entry', 'entries')} in the trail; none added since this check")
             return
-        self.audit_news.setText(f"{added:,} entries added since this check ({entries:,} in the trail now)")
+        added_text = counted(added, "entry", "entries")
+        self.audit_news.setText(f"{added_text} added since this check ({entries:,} in the trail now)")
         if time.monotonic() - at >= self.reverify_seconds and self.isVisible():
             self.verify()
 
@@ -191,7 +193,7 @@ class OverviewPage(QWidget):
             submit(lambda: trail_length(vault), self._trail_counted, self._ignore)
 
     def _loaded(self, overview: Overview) -> None:
-        self.fields["identities"].setText(f"{overview.users:,} users, {overview.groups:,} groups")
+        self.fields["identities"].setText(f"{counted(overview.users, 'user')}, {counted(overview.groups, 'group')}")
         self.fields["targets"].setText("\n".join(overview.targets) or "none configured")
         self.fields["alerts"].setText(str(overview.alerts_today))
         self.fields["returned"].setText("\n".join(overview.returned) or "none")

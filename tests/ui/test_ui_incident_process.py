@@ -57,7 +57,7 @@ def test_the_whole_breach_process_by_keyboard(qtbot: QtBot, vault: Vault) -> Non
     manual = max(v.id for v in register.list())
     assert register.get(manual).description == "Unencrypted disk"
     assert state_of(page, manual) == "awaiting awareness" and state_of(page, candidate) == "candidate"
-    assert "1 candidate(s) from alerts" in page.summary.text()
+    assert "1 candidate from alerts" in page.summary.text()
     assert "1 opened by hand awaiting awareness" in page.summary.text()
 
     # The candidate from alerts is dismissed with the reasoning: closed, risk none, and it says "dismissed".

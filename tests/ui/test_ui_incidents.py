@@ -36,7 +36,7 @@ def test_register_countdown_awareness_and_draft(qtbot: QtBot, vault: Vault, tmp_
     assert page.table.item(0, 1).text() == "candidate"
     assert page.table.item(0, CLOCK).text() == "not started (no awareness recorded)"
     assert page.table.item(0, CLOCK).toolTip().startswith("72-hour clock not started")
-    assert "1 candidate(s) from alerts" in page.summary.text()
+    assert "1 candidate from alerts" in page.summary.text()
 
     page.table.selectRow(0)
     page.record_awareness()
@@ -273,3 +273,14 @@ def test_the_local_deadline_is_the_controller_s_zone_named(qtbot: QtBot, vault: 
     finally:
         monkeypatch.delenv("TZ")
         time.tzset()
+
+
+def test_the_summary_counts_one_incident_in_the_singular(qtbot: QtBot, vault: Vault) -> None:
+    """It read "1 incident(s) in the register; … 0 candidate(s)": a count is said with its noun in agreement."""
+    IncidentRegister(vault).open_incident("Lost laptop", "dpo")
+    page = IncidentsPage(vault, PolicyInForce(vault))
+    qtbot.addWidget(page)
+    page.show()
+    qtbot.waitUntil(lambda: page.table.rowCount() == 1, timeout=5000)
+    assert page.summary.text() == ("1 incident in the register; 0 with the 72-hour clock running; 0 candidates "
+                                   "from alerts awaiting a decision; 1 opened by hand awaiting awareness.")  # fmt: skip

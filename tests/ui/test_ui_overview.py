@@ -174,3 +174,16 @@ def test_todays_alerts_say_whose_day(qtbot: QtBot, vault: Vault, data_dir: Path)
     qtbot.addWidget(page)
     label = page.findChild(QFormLayout).labelForField(page.fields["alerts"])
     assert isinstance(label, QLabel) and label.text() == "Alerts today (UTC)"
+
+
+def test_one_user_and_one_group_are_counted_in_the_singular(qtbot: QtBot, vault: Vault, data_dir: Path) -> None:
+    """The identities line read "1 users, 1 groups"."""
+    from ui_support import group_row
+
+    insert_rows(vault, many_users(1))
+    insert_rows(vault, [group_row("Sales")])
+    server = ScimServer(vault, tls=ensure_self_signed(data_dir), bus=EventBus())
+    page = OverviewPage(vault, server)
+    qtbot.addWidget(page)
+    page.show()
+    qtbot.waitUntil(lambda: page.fields["identities"].text() == "1 user, 1 group", timeout=5000)

@@ -28,6 +28,7 @@ from sqlalchemy import Connection
 from app.audit.query import EventFilter, actors, kinds, total
 from app.audit.timeseries import TimeSeries, events_by_type
 from app.audit.verify import Cancelled, Progress
+from app.core.wording import counted
 from app.store.vault import Vault
 from app.ui.audit.bundle_dialog import BundleExportDialog
 from app.ui.audit.model import COLUMN_SAMPLES, HEADERS, AuditTableModel
@@ -180,7 +181,7 @@ class AuditPage(QWidget):
         all_kinds, all_actors, entries = result
         self._choices_loaded = True
         if self._verdict_is_a_count:
-            self.verdict.setText(f"{entries:,} entries in the trail. Integrity not verified yet.")
+            self.verdict.setText(f"{counted(entries, 'entry', 'entries')} in the trail. Integrity not verified yet.")
         for combo, first, values in (
             (self.kind, "Any type", _kind_prefixes(all_kinds)),
             (self.actor, "Any actor", all_actors),

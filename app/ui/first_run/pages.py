@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.errors import CustosError, PolicyInvalid
+from app.core.wording import counted
 from app.policy.edit import CONTACT_FIELDS
 from app.policy.model import NEEDS_HUMAN
 from app.services.policy import check
@@ -103,7 +104,8 @@ class PassphrasePage(_CheckedPage):
 
     def _describe(self, text: str) -> None:
         missing = MIN_PASSPHRASE_LENGTH - len(text)
-        self.strength.setText(f"{missing} more characters needed." if missing > 0 else "Long enough.")
+        needed = f"{counted(missing, 'more character')} needed."
+        self.strength.setText(needed if missing > 0 else "Long enough.")
 
     def validatePage(self) -> bool:
         try:

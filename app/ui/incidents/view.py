@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.wording import counted
 from app.services.incidents import (
     IncidentRegister,
     IncidentView,
@@ -248,8 +249,8 @@ class IncidentsPage(QWidget):
         running = [v for v in incidents if v.clock(self.now()).state in ("running", "overdue")]
         candidates = sum(1 for v in incidents if state_text(v) == "candidate")
         by_hand = sum(1 for v in incidents if state_text(v) == "awaiting awareness")
-        text = (f"{len(incidents)} incident(s) in the register; {len(running)} with the 72-hour clock running; "
-                f"{candidates} candidate(s) from alerts awaiting a decision")  # fmt: skip
+        text = (f"{counted(len(incidents), 'incident')} in the register; {len(running)} with the 72-hour clock "
+                f"running; {counted(candidates, 'candidate')} from alerts awaiting a decision")  # fmt: skip
         self.summary.setText(text + (f"; {by_hand} opened by hand awaiting awareness." if by_hand else "."))
         wanted = self.wanted.take(read)
         rows = {view.id: row for row, view in enumerate(incidents)}

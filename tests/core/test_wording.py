@@ -1,0 +1,9 @@
+"""Counts said with their noun in agreement."""
+
+from app.core.wording import counted
+
+
+def test_one_is_singular_every_other_count_plural() -> None:
+    assert counted(1, "row") == "1 row"
+    assert [counted(n, "row") for n in (0, 2)] == ["0 rows", "2 rows"]
+    assert counted(1, "entry", "entries") == "1 entry" and counted(1024, "entry", "entries") == "1,024 entries"
