@@ -47,6 +47,8 @@ def test_a_title_the_register_refuses_keeps_the_dialog_open_with_the_reason(qtbo
     assert dialog.title.text() == "Laptop of jane.doe@example.org stolen"  # nothing the operator typed is lost
     assert not dialog.ok_button.isEnabled()
     assert dialog.title_problem.isVisible() and "e-mail address" in dialog.title_problem.text()
+    label = dialog.title_problem  # shown whole, not cut to the lines the dialog had room for when it opened
+    qtbot.waitUntil(lambda: label.height() >= label.heightForWidth(label.width()), timeout=2000)
 
     dialog.title.setText("Lost laptop\tsecond line")
     assert "one line" in dialog.title_problem.text() and not dialog.ok_button.isEnabled()

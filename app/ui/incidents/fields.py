@@ -84,6 +84,19 @@ class StepDialog(QDialog):
     def ready(self) -> bool:
         return True
 
+    def fit_height(self) -> None:
+        """Grow (never shrink) to the height the form needs at the present width: a message shown under a field
+        after the dialog opened was cut to the lines that fitted."""
+        layout = self.layout()
+        if layout is None or not self.isVisible():
+            return
+        layout.activate()
+        width = self.width()
+        needed = layout.totalHeightForWidth(width) if layout.hasHeightForWidth() else layout.totalSizeHint().height()
+        room = self.screen().availableGeometry().height()  # a 640×480 screen: never beyond its edge
+        if needed > self.height():
+            self.resize(width, min(needed, max(room, self.height())))
+
     def _check(self, *_args: object) -> None:
         self.ok_button.setEnabled(self.ready())
 

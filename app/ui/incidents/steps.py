@@ -69,9 +69,11 @@ class OpenDialog(StepDialog):
 
     def ready(self) -> bool:
         problem = title_problem(self.title.text())
-        self.title_problem.setText(problem)
-        self.title_problem.setVisible(bool(problem))
-        self.title.setAccessibleDescription(problem)
+        if problem != self.title_problem.text():
+            self.title_problem.setText(problem)
+            self.title_problem.setVisible(bool(problem))
+            self.title.setAccessibleDescription(problem)
+            self.fit_height()  # the reason is a few lines: the dialog grows to show it whole
         return bool(self.title.text().strip()) and not problem
 
     def value(self) -> Opened:
