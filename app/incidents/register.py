@@ -231,9 +231,7 @@ class IncidentRegister:
                 raise IncidentError(f"Nothing changed on incident {incident_id}: those values are already recorded.")
             merged = {**current.fields, **values}
             check(merged, current)
-            anchor = min(t for t in (current.aware_anchor, merged["aware_at"]) if t) if merged["aware_at"] else None
-            _check_times(merged, anchor)
-            _check_order(merged, set(values))
+            anchor = checked_times(current, values)
             stored = {k: json.dumps(v) if k in _LISTS else v for k, v in values.items()}
             conn.execute(update(_I).where(_I.c.id == incident_id).values(**stored))
             self._record_times(conn, operator, kind, incident_id, values, corrections, reason, anchor)
@@ -546,6 +544,17 @@ def _checked_details(values: dict[str, Any]) -> dict[str, Any]:
     if "cross_border" in checked and checked["cross_border"] is not None:
         checked["cross_border"] = bool(checked["cross_border"])
     return checked
+
+
+def checked_times(current: IncidentView, values: dict[str, Any]) -> datetime | None:
+    """The incident's times with ``values`` changed, checked together; the awareness the deadline runs from (the
+    earliest recorded). Public: the app's time dialogs ask this same check before they close, so a refused time
+    never costs the operator the reasoning typed with it."""
+    merged = {**current.fields, **values}
+    anchor = min(t for t in (current.aware_anchor, merged["aware_at"]) if t) if merged["aware_at"] else None
+    _check_times(merged, anchor)
+    _check_order(merged, set(values))
+    return anchor
 
 
 def _check_times(values: dict[str, Any], anchor: datetime | None) -> None:

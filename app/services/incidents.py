@@ -29,6 +29,7 @@ from app.incidents.register import (
     IncidentError,
     IncidentRegister,
     IncidentView,
+    checked_times,
     checked_title,
     utc_now,
 )
@@ -39,7 +40,8 @@ from app.services.dsr import settings_for
 from app.store.vault import Vault
 
 __all__ = ["BREACH_TYPES", "EDITABLE_TIMES", "EXEMPTIONS", "LABELS", "RISKS", "SKEW", "SPECIAL", "TIMES",
-           "TITLE_LIMIT", "IncidentError", "IncidentRegister", "IncidentView", "Scope", "Written", "checked_title",
+           "TITLE_LIMIT", "IncidentError", "IncidentRegister", "IncidentView", "Scope", "Written",
+           "checked_times", "checked_title",
            "clock_short", "clock_text", "controller_zone", "deadline_of", "local_text", "record_delay_reason",
            "register", "scope", "state_text", "still_to_record", "store_scope", "utc_now", "utc_text",
            "write_letter", "zoned_text"]  # fmt: skip

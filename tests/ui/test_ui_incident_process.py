@@ -9,7 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialog, QPlainTextEdit
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QPlainTextEdit
 from pytestqt.qtbot import QtBot
 from sqlalchemy import select
 from ui_keyboard import TAB, by_keyboard, key, out_of_the_box, typed
@@ -235,3 +235,31 @@ def test_the_reasons_for_the_delay_are_recorded_before_notifying(qtbot: QtBot, v
     qtbot.waitUntil(lambda: "Draft written" in page.summary.text(), timeout=10_000)
     draft = next(tmp_path.glob("*.md")).read_text(encoding="utf-8")
     assert "The processor told us on day 3" in draft
+
+
+def test_an_awareness_before_the_detection_keeps_the_dialog_open_with_the_reason(qtbot: QtBot, vault: Vault) -> None:
+    """The register refuses an awareness before the detection. The dialog closed first and the reasoning typed was
+    lost ("The controller cannot be aware before the incident was detected." on the page, nothing recorded); it now
+    asks the register's own check of the times, stays open and says why under the time."""
+    register = IncidentRegister(vault)
+    now = utc_now()
+    incident = register.open_incident("Lost laptop", "dpo", detected_at=now - timedelta(hours=1))
+    dialog = AwarenessDialog(register.get(incident), now)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    dialog.when.setDateTime(dialog.when.dateTime().addSecs(-2 * 3600))  # an hour before the detection
+    dialog.reason.setFocus()
+    qtbot.keyClicks(dialog.reason, "Owner confirmed")
+    qtbot.keyClick(dialog.when, Qt.Key.Key_Return)
+    assert dialog.isVisible() and dialog.result() != QDialog.DialogCode.Accepted
+    assert dialog.reason.toPlainText() == "Owner confirmed"  # what was typed is still there
+    assert dialog.time_problem.text() == "The controller cannot be aware before the incident was detected."
+    assert dialog.time_problem.isVisible() and not dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).isEnabled()
+
+    dialog.when.setDateTime(dialog.when.dateTime().addSecs(2 * 3600))
+    assert not dialog.time_problem.isVisible() and dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).isEnabled()
+    qtbot.keyClick(dialog.when, Qt.Key.Key_Return)
+    assert dialog.result() == QDialog.DialogCode.Accepted
+    at, reason = dialog.value()
+    assert register.set_aware(incident, "dpo", reason, at=at).aware_at == at  # the register takes what it let through

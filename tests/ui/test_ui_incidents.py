@@ -210,6 +210,11 @@ def test_other_times_recorded_and_corrected_in_the_app(qtbot: QtBot, vault: Vaul
     qtbot.keyClicks(dialog.reason, "SIEM shows 06:00")
     assert ok.isEnabled()
     assert dialog.value() == TimeChange("detected_at", FRIDAY_9 - timedelta(hours=3), "SIEM shows 06:00")
+    # Detected after the awareness: the register would refuse it, so OK waits and the reason is said (it closed,
+    # and the reason typed was lost).
+    dialog.when.setDateTime(QDateTime.fromSecsSinceEpoch(int((FRIDAY_9 + timedelta(hours=1)).timestamp())))
+    assert not ok.isEnabled()
+    assert dialog.time_problem.text() == "The controller cannot be aware before the incident was detected."
 
     page = IncidentsPage(vault, PolicyInForce(vault), now=now)
     qtbot.addWidget(page)

@@ -19,8 +19,9 @@ from PySide6.QtWidgets import (
 )
 
 from app.services.incidents import SKEW, IncidentView, utc_text
-from app.ui.incidents.fields import prompt_box
+from app.ui.incidents.fields import prompt_box, qt_now, show_problem, time_problem
 from app.ui.policy.common import plain_label
+from app.ui.widgets import error_label
 
 
 def _qt(moment: datetime) -> QDateTime:
@@ -43,10 +44,13 @@ class AwarenessDialog(QDialog):
             text = ("When did the controller become reasonably certain that a breach occurred (EDPB 9/2022)? This "
                     "starts the 72-hour clock. Give the time and the reasoning.")  # fmt: skip
         self.explanation = plain_label(text, wrap=True)
-        self.when = QDateTimeEdit(_qt(view.aware_at if self.correcting and view.aware_at else now))
+        self.when = QDateTimeEdit(_qt(view.aware_at) if self.correcting and view.aware_at else qt_now(now))
         self.when.setDisplayFormat("yyyy-MM-dd HH:mm t")
         self.when.setCalendarPopup(True)
         self.when.setMaximumDateTime(_qt(now + SKEW))  # never in the future; the register checks it again
+        self.view = view
+        self.time_problem = error_label()  # under the time: why OK is disabled, while it is
+        self.time_problem.setWordWrap(True)
         self.reason = prompt_box()
         hint = "Why the time is corrected" if self.correcting else "Why the controller is aware"
         self.reason.setPlaceholderText(hint)
@@ -55,6 +59,7 @@ class AwarenessDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         form = QFormLayout()
         form.addRow("Aware &at (local time)", self.when)
+        form.addRow("", self.time_problem)
         form.addRow("Correction &reason" if self.correcting else "&Reasoning", self.reason)  # Alt+R: Tab walks the time
         layout = QVBoxLayout(self)
         layout.addWidget(self.explanation)
@@ -69,8 +74,14 @@ class AwarenessDialog(QDialog):
 
     def _enable(self) -> None:
         changed = not self.correcting or self.moment() != self.recorded
+        problem = time_problem(self.view, {"aware_at": self.moment()})  # e.g. before the detection
+        show_problem(self.time_problem, self.when, problem)
         ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
-        ok.setEnabled(bool(self.reason.toPlainText().strip()) and changed)
+        ok.setEnabled(bool(self.reason.toPlainText().strip()) and changed and not problem)
+
+    def accept(self) -> None:
+        if self.buttons.button(QDialogButtonBox.StandardButton.Ok).isEnabled():  # Enter presses a disabled OK too
+            super().accept()
 
     def value(self) -> tuple[datetime, str]:
         return self.moment(), self.reason.toPlainText().strip()

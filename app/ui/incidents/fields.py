@@ -3,6 +3,7 @@ future, and a dialog frame whose OK is enabled only when what it asks is given."
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 
 from PySide6.QtCore import QDateTime, QSize, Qt
@@ -12,13 +13,14 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QLabel,
     QPlainTextEdit,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
-from app.services.incidents import SKEW
+from app.services.incidents import SKEW, IncidentError, IncidentView, checked_times
 from app.ui.policy.common import plain_label
 
 
@@ -43,8 +45,14 @@ def qt_time(moment: datetime) -> QDateTime:
     return QDateTime.fromSecsSinceEpoch(int(moment.timestamp()))  # shown in local time
 
 
+def qt_now(now: datetime) -> QDateTime:
+    """``now`` as the edits hold it (whole seconds), rounded up: rounded down, an incident detected earlier within
+    the same second came out detected after the default awareness, and the register refused it."""
+    return QDateTime.fromSecsSinceEpoch(math.ceil(now.timestamp()))
+
+
 def time_edit(now: datetime, initial: datetime | None = None) -> QDateTimeEdit:
-    edit = QDateTimeEdit(qt_time(initial or now))
+    edit = QDateTimeEdit(qt_time(initial) if initial else qt_now(now))
     edit.setDisplayFormat("yyyy-MM-dd HH:mm t")
     edit.setCalendarPopup(True)
     edit.setMaximumDateTime(qt_time(now + SKEW))  # never in the future; the register checks it again
@@ -57,6 +65,42 @@ def moment_of(edit: QDateTimeEdit) -> datetime:
 
 def text_of(box: QPlainTextEdit) -> str:
     return box.toPlainText().strip()
+
+
+def fit_height(dialog: QDialog) -> None:
+    """Grow (never shrink) to the height the form needs at the present width: a message shown under a field
+    after the dialog opened was cut to the lines that fitted."""
+    layout = dialog.layout()
+    if layout is None or not dialog.isVisible():
+        return
+    layout.activate()
+    width = dialog.width()
+    needed = layout.totalHeightForWidth(width) if layout.hasHeightForWidth() else layout.totalSizeHint().height()
+    room = dialog.screen().availableGeometry().height()  # a 640×480 screen: never beyond its edge
+    if needed > dialog.height():
+        dialog.resize(width, min(needed, max(room, dialog.height())))
+
+
+def show_problem(label: QLabel, field: QWidget, problem: str) -> None:
+    """``problem`` (or nothing) under ``field``: why OK is disabled, said where the answer is typed."""
+    if problem == label.text():
+        return
+    label.setText(problem)
+    label.setVisible(bool(problem))
+    field.setAccessibleDescription(problem)
+    dialog = label.window()
+    if isinstance(dialog, QDialog):
+        fit_height(dialog)
+
+
+def time_problem(view: IncidentView, values: dict[str, object]) -> str:
+    """Why the register would refuse these times on this incident ("" when it would record them): its own check
+    (``checked_times``), asked before the dialog closes."""
+    try:
+        checked_times(view, values)
+    except IncidentError as refused:
+        return refused.user_message
+    return ""
 
 
 class StepDialog(QDialog):
@@ -85,17 +129,7 @@ class StepDialog(QDialog):
         return True
 
     def fit_height(self) -> None:
-        """Grow (never shrink) to the height the form needs at the present width: a message shown under a field
-        after the dialog opened was cut to the lines that fitted."""
-        layout = self.layout()
-        if layout is None or not self.isVisible():
-            return
-        layout.activate()
-        width = self.width()
-        needed = layout.totalHeightForWidth(width) if layout.hasHeightForWidth() else layout.totalSizeHint().height()
-        room = self.screen().availableGeometry().height()  # a 640×480 screen: never beyond its edge
-        if needed > self.height():
-            self.resize(width, min(needed, max(room, self.height())))
+        fit_height(self)
 
     def _check(self, *_args: object) -> None:
         self.ok_button.setEnabled(self.ready())

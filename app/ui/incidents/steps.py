@@ -19,7 +19,7 @@ from app.services.incidents import (
     deadline_of,
     utc_text,
 )
-from app.ui.incidents.fields import StepDialog, moment_of, prompt_box, text_of, time_edit
+from app.ui.incidents.fields import StepDialog, moment_of, prompt_box, show_problem, text_of, time_edit
 from app.ui.policy.common import plain_label
 from app.ui.widgets import error_label
 
@@ -69,11 +69,7 @@ class OpenDialog(StepDialog):
 
     def ready(self) -> bool:
         problem = title_problem(self.title.text())
-        if problem != self.title_problem.text():
-            self.title_problem.setText(problem)
-            self.title_problem.setVisible(bool(problem))
-            self.title.setAccessibleDescription(problem)
-            self.fit_height()  # the reason is a few lines: the dialog grows to show it whole
+        show_problem(self.title_problem, self.title, problem)  # the dialog grows to show it whole
         return bool(self.title.text().strip()) and not problem
 
     def value(self) -> Opened:

@@ -20,8 +20,9 @@ from PySide6.QtWidgets import (
 )
 
 from app.services.incidents import EDITABLE_TIMES, LABELS, SKEW, IncidentView, utc_text
-from app.ui.incidents.fields import prompt_box
+from app.ui.incidents.fields import prompt_box, qt_now, show_problem, time_problem
 from app.ui.policy.common import plain_label
+from app.ui.widgets import error_label
 
 
 @dataclass(frozen=True)
@@ -50,10 +51,13 @@ class TimeDialog(QDialog):
         self.which = QComboBox()
         self.which.addItems([label for label, *_ in self.choices])
         self.state = plain_label(wrap=True)
-        self.when = QDateTimeEdit(_qt(now))
+        self.when = QDateTimeEdit(qt_now(now))
         self.when.setDisplayFormat("yyyy-MM-dd HH:mm t")
         self.when.setCalendarPopup(True)
         self.when.setMaximumDateTime(_qt(now + SKEW))  # never in the future; the register checks it again
+        self.view = view
+        self.time_problem = error_label()  # under the time: why OK is disabled, while it is
+        self.time_problem.setWordWrap(True)
         self.reason = prompt_box()
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         self.buttons.accepted.connect(self.accept)
@@ -62,6 +66,7 @@ class TimeDialog(QDialog):
         form.addRow("&Time", self.which)
         form.addRow("", self.state)
         form.addRow("&At (local time)", self.when)
+        form.addRow("", self.time_problem)
         form.addRow("&Reason", self.reason)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
@@ -91,7 +96,16 @@ class TimeDialog(QDialog):
         current = self._current()
         correcting = current is not None
         ok = not correcting or (self.moment() != current and bool(self.reason.toPlainText().strip()))
-        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(ok)
+        name = self.choices[self.which.currentIndex()][1]
+        # The register's own check of the times together (awareness before detection, containment before
+        # occurrence…); a notification's time is checked where it is recorded.
+        problem = "" if name == "notified" else time_problem(self.view, {name: self.moment()})
+        show_problem(self.time_problem, self.when, problem)
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(ok and not problem)
+
+    def accept(self) -> None:
+        if self.buttons.button(QDialogButtonBox.StandardButton.Ok).isEnabled():  # Enter presses a disabled OK too
+            super().accept()
 
     def value(self) -> TimeChange:
         _label, name, number, _current = self.choices[self.which.currentIndex()]
