@@ -215,6 +215,8 @@ def test_other_times_recorded_and_corrected_in_the_app(qtbot: QtBot, vault: Vaul
     dialog.when.setDateTime(QDateTime.fromSecsSinceEpoch(int((FRIDAY_9 + timedelta(hours=1)).timestamp())))
     assert not ok.isEnabled()
     assert dialog.time_problem.text() == "The controller cannot be aware before the incident was detected."
+    dialog.when.setDateTime(QDateTime.fromSecsSinceEpoch(int((FRIDAY_9 - timedelta(hours=3)).timestamp())))
+    assert ok.isEnabled() and not dialog.time_problem.isVisible()
 
     page = IncidentsPage(vault, PolicyInForce(vault), now=now)
     qtbot.addWidget(page)
