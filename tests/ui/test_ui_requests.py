@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtWidgets import QDateTimeEdit, QDialogButtonBox
+from PySide6.QtWidgets import QDateTimeEdit, QDialogButtonBox, QWidget
 from pytestqt.qtbot import QtBot
 from ui_support import PASSPHRASE, answer_passphrase_dialog, insert_rows, user_row
 
@@ -303,3 +303,35 @@ def test_identity_not_needed_is_said_only_once_someone_decided_it(vault: Vault) 
     register.verify(request_id, "not_needed", "dpo")
     decided = record_text(register.get(request_id), [], NOW)
     assert "Identity: not needed; not matched to an identity" in decided
+
+
+def test_a_new_request_starts_at_the_first_right_and_every_alt_key_reaches_its_field(
+    qtbot: QtBot, vault: Vault
+) -> None:
+    """By keyboard from the moment it opens: the scroll area around the form took the first focus (Space ticked
+    nothing), Alt+I went nowhere (its buddy took no focus itself) and Alt+R moved between "Received" and "Record
+    request" instead of reaching the time."""
+    from PySide6.QtWidgets import QApplication
+
+    dialog = NewRequestDialog(DsrRegister(vault, clock))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    dialog.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is not None, timeout=2000)
+    assert QApplication.focusWidget() is dialog.rights["access"]
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Space)
+    assert dialog.rights["access"].isChecked()
+    alt = Qt.KeyboardModifier.AltModifier
+    for letter, field in ((Qt.Key.Key_I, dialog.search), (Qt.Key.Key_R, dialog.received)):
+        qtbot.keyClick(QApplication.focusWidget(), letter, alt)
+        assert QApplication.focusWidget() is field, letter
+    assert len(set(mnemonics(dialog))) == len(mnemonics(dialog)), mnemonics(dialog)  # one field per Alt key
+
+
+def mnemonics(window: QWidget) -> list[str]:
+    """The Alt letters of a window's labels and buttons."""
+    from PySide6.QtWidgets import QAbstractButton, QLabel
+
+    texts = [w.text() for w in window.findChildren(QLabel) + window.findChildren(QAbstractButton)]
+    return [text[text.index("&") + 1].lower() for text in texts if "&" in text.replace("&&", "")]

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGridLayout,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
@@ -70,7 +71,8 @@ class NewRequestDialog(QDialog):
         self.identity = IdentitySearch(register, self.message.setText, self._failed, NO_MATCH)
         self.search, self.matches = self.identity.search, self.identity.matches
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("&Record request")
+        # Alt+T: Alt+R is "Received", and two mnemonics on one letter only move the focus between them
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Record reques&t")
         self.buttons.accepted.connect(self.record)
         self.buttons.rejected.connect(self.reject)
         self._layout(grid)
@@ -87,9 +89,13 @@ class NewRequestDialog(QDialog):
         form.addRow("Answer a&ddress", self.answer_address)
         form.addRow("N&ote", self.note)
         form.addRow("&Identity", self.identity)
+        identity_label = form.labelForField(self.identity)
+        if isinstance(identity_label, QLabel):  # a label's Alt key skips a buddy that takes no focus itself
+            identity_label.setBuddy(self.search)  # (a focus proxy is not enough): Alt+I did nothing
         body = QWidget()
         body.setLayout(form)
         scroll = QScrollArea()  # at 200 % the form scrolls rather than outgrowing the screen
+        scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # it took the first focus: Space ticked no right
         scroll.setWidgetResizable(True)
         scroll.setWidget(body)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
