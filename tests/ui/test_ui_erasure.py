@@ -47,6 +47,7 @@ def test_erase_one_subject_everywhere(
         qtbot.waitUntil(lambda: dialog.table.rowCount() == 3, timeout=5000)
         assert dialog.table.item(1, 0).text() == "app1" and dialog.table.item(1, 2).text() == "1"
         assert dialog.who.text() == "Erasing: Subject Seven (erase-me@example.test)."  # whom, before confirming
+        assert dialog.summary.text().startswith("1 of 1 selected subject is in the mirror.")  # not "… subject(s) are"
         assert dialog.table.item(2, 0).text() == "Identity provider (source)"
         dialog.confirm_text.setText("ERASE 2")
         assert not dialog.erase_button.isEnabled()

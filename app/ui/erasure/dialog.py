@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.events import EventBus
+from app.core.wording import counted
 from app.services import erasure
 from app.services.erasure import (
     GROUNDS,
@@ -162,7 +163,8 @@ class ErasureDialog(QDialog):
         self.who.setText(whom(result))
         self.confirm_label.setText(f"&Type {phrase} to confirm")
         self.summary.setText(
-            f"{result.found} of {result.subjects} selected subject(s) are in the mirror. They are deleted here at "
+            f"{result.found} of {counted(result.subjects, 'selected subject')} {'is' if result.found == 1 else 'are'} "
+            "in the mirror. They are deleted here at "
             "once (secure delete, WAL truncated, pseudonym key destroyed) and at every application that holds them; "
             "each deletion is verified by reading back, and a signed receipt is issued."
         )
