@@ -534,3 +534,26 @@ def test_dialogs_open_within_a_640_by_480_screen(tmp_path: Path) -> None:
     right-hand columns and buttons beyond the screen's edges."""
     sizes = on_a_640_by_480_screen(_DIALOGS_AT_640, tmp_path)
     assert {name: size for name, size in sizes.items() if size[0] > 640 or size[1] > 480} == {}, sizes
+
+
+def test_at_640_by_480_a_full_audit_verdict_is_whole_and_the_page_fits(
+    window: MainWindow, vault: Vault, qtbot: QtBot
+) -> None:
+    """The verdict (root, checked at, entries and times covered) sat beside the page's buttons: its long words
+    widened the page past the window (the buttons cut at the right edge, a horizontal scroll bar) and it was cut
+    after two lines."""
+    from app.ui.audit.view import trail_verdict
+
+    window.resize(640, 480)
+    window.pages.setCurrentWidget(window.audit_page)
+    settle(qtbot)
+    with vault.read_connection() as conn:
+        verdict = trail_verdict(conn)
+    assert "Covered:" in verdict  # the verdict as the Verify button writes it
+    window.audit_page.verdict.setText(verdict)
+    settle(qtbot)
+    area = window.centralWidget()
+    assert isinstance(area, QScrollArea) and area.horizontalScrollBar().maximum() == 0
+    label = window.audit_page.verdict
+    assert label.height() >= label.heightForWidth(label.width())  # every line of it shown
+    assert window.audit_page.bundle_button.geometry().right() <= window.audit_page.width()

@@ -148,14 +148,17 @@ class AuditPage(QWidget):
             ("Subject", self.subject),
         ):
             filters.addWidget(_labelled(label, widget))
+        # The verdict on a line of its own, the page's width to wrap in: beside the buttons, a verdict with its
+        # root, its span and its times widened the page past a 640 px window and was cut after two lines.
         top = QHBoxLayout()
-        top.addWidget(self.verdict, 1)
         top.addWidget(self.count_label)
+        top.addStretch(1)
         top.addWidget(self.verify_progress)
         top.addWidget(self.verify_button)
         top.addWidget(self.export_button)
         top.addWidget(self.bundle_button)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.verdict)
         layout.addLayout(top)
         layout.addWidget(self.filters)
         layout.addWidget(self.chart)
