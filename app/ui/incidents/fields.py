@@ -46,13 +46,14 @@ def qt_time(moment: datetime) -> QDateTime:
 
 
 def qt_now(now: datetime) -> QDateTime:
-    """``now`` as the edits hold it (whole seconds), rounded up: rounded down, an incident detected earlier within
-    the same second came out detected after the default awareness, and the register refused it."""
+    """``now`` as the edits hold it (whole seconds), rounded up, for a time that follows the detection (awareness,
+    a correction): rounded down, an incident detected earlier within the same second came out detected after the
+    default awareness, and the register refused it."""
     return QDateTime.fromSecsSinceEpoch(math.ceil(now.timestamp()))
 
 
 def time_edit(now: datetime, initial: datetime | None = None) -> QDateTimeEdit:
-    edit = QDateTimeEdit(qt_time(initial) if initial else qt_now(now))
+    edit = QDateTimeEdit(qt_time(initial or now))  # rounded down: a detection is never after what follows it
     edit.setDisplayFormat("yyyy-MM-dd HH:mm t")
     edit.setCalendarPopup(True)
     edit.setMaximumDateTime(qt_time(now + SKEW))  # never in the future; the register checks it again
