@@ -30,10 +30,10 @@ def test_a_closed_request_still_held_at_the_identity_provider_is_counted(qtbot: 
     dialog.show()
     qtbot.waitUntil(lambda: dialog.request_table.rowCount() == 1, timeout=10_000)
     summary = dialog.summary.text()
-    assert summary.startswith("1 erasure request(s), 0 still open, 1 still held at the identity provider")
+    assert summary.startswith("1 erasure request, 0 still open, 1 still held at the identity provider")
     assert "held.at.source" not in summary
 
     attest(vault, request_id, None, "dpo", "Removed in the IdP by the IT desk, checked in its admin UI", source=True)
     dialog.refresh()
     qtbot.waitUntil(lambda: "none still held at the identity provider" in dialog.summary.text(), timeout=10_000)
-    assert dialog.summary.text().startswith("1 erasure request(s), 0 still open, none still held")
+    assert dialog.summary.text().startswith("1 erasure request, 0 still open, none still held")

@@ -76,7 +76,7 @@ def test_history_retry_attest_and_receipt(
         assert dialog.retry_button.isEnabled() and dialog.attest_button.isEnabled()
         service.change(vault, "app1", secret=app1.token)
         alt(qtbot, dialog, Qt.Key.Key_R)
-        qtbot.waitUntil(lambda: dialog.message.text().startswith("Queued 1 step(s) again at app1"), timeout=5000)
+        qtbot.waitUntil(lambda: dialog.message.text().startswith("Queued 1 step again at app1"), timeout=5000)
         worker.wake()
         qtbot.waitUntil(lambda: line_state(dialog, "app1") == "succeeded", timeout=30_000)
         assert app1.users() == []

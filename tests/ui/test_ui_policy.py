@@ -218,5 +218,5 @@ def test_a_version_applied_under_older_checks_is_flagged(vault: Vault, qtbot: Qt
         versions.insert_version(conn, old_default, "earlier-release")
     page = page_for(vault, qtbot)
     header = page.header.text()
-    assert header.startswith("In force: v1") and "applied under older checks and has 1 problem(s)" in header
+    assert header.startswith("In force: v1") and "applied under older checks and has 1 problem this" in header
     assert "unknown key 'organisational_measures' in [dpo]" in header and "It stays in force" in header

@@ -54,7 +54,7 @@ def test_queue_by_due_date_with_the_clock_and_filters(qtbot: QtBot, vault: Vault
     assert page.table.item(0, 4).foreground().color() == status_colour("error")  # red
     assert page.table.item(1, 4).foreground().color() == status_colour("warning")  # amber
     assert page.table.item(2, 4).foreground().color() != status_colour("warning")
-    assert page.summary.text() == "3 request(s) awaiting an answer; 1 overdue; nearest deadline 2026-02-02."
+    assert page.summary.text() == "3 requests awaiting an answer; 1 overdue; nearest deadline 2026-02-02."
     qtbot.waitUntil(lambda: "Timeline" in page.detail.toPlainText() or overdue in page.detail.toPlainText())
     assert "Due 2026-02-02" in page.detail.toPlainText()
 

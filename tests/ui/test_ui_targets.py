@@ -25,7 +25,7 @@ def test_targets_page_shows_health_and_mapping(qtbot: QtBot, vault: Vault) -> No
     qtbot.waitUntil(lambda: page.model.rowCount() == 2, timeout=5000)
     row = [page.model.item(0, column).text() for column in range(page.model.columnCount())]
     assert row[:6] == ["app1", "catching up", "app1", "0", "1", "0"]
-    assert "2 target(s); 2 change(s) queued" in page.summary.text()
+    assert "2 targets; 2 changes queued" in page.summary.text()
     assert "s3cret" not in " ".join(page.model.item(r, c).text() for r in range(2) for c in range(10))
 
     page.table.selectRow(1)

@@ -48,6 +48,7 @@ from app.audit.bundle_read import BundleContents, EntryPages, detail_text, fact_
 from app.audit.pseudonyms import SEALED, public_details
 from app.audit.trail import StoredEvent
 from app.audit.verify import VerifyReport
+from app.core.wording import counted
 from app.ui.audit.model import COLUMN_SAMPLES, HEADERS
 from app.ui.identities.model import plain
 from app.ui.policy.common import user_message
@@ -302,7 +303,7 @@ class BundleWindow(QDialog):
         tint(self.verdict, "ok" if report.ok else "error")
         more = [f"Also: {breach.render()}" for breach in report.breaches[1:6]]
         if len(report.breaches) > 6:
-            more.append(f"Also: {len(report.breaches) - 6} more problem(s)")
+            more.append(f"Also: {counted(len(report.breaches) - 6, 'more problem')}")
         proved, not_proved = split_proved(report.proved)  # what was checked, and what was not
         more += [f"Proved: {statement}" for statement in proved]
         more += [f"Not proved: {statement} (not the whole trail)" for statement in not_proved]

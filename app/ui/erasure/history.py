@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.wording import counted
 from app.services.erasure import (
     History,
     ReceiptFiles,
@@ -83,8 +84,9 @@ def summary_text(listed: History) -> str:
         return "No erasure request yet. To erase a person: Identities, right-click the user, Erase…."
     held = (f"{listed.held_at_source} still held at the identity provider (remove or block the person there, then "
             "attest it)" if listed.held_at_source else "none still held at the identity provider")  # fmt: skip
-    return (f"{len(listed.requests)} erasure request(s), {listed.opened} still open, {held}. Select one to see "
-            "each target, recipient and the identity provider.")  # fmt: skip
+    requests = counted(len(listed.requests), "erasure request")
+    return (f"{requests}, {listed.opened} still open, {held}. Select one to see each target, recipient and the "
+            "identity provider.")  # fmt: skip
 
 
 def _table(headers: tuple[str, ...], name: str) -> QTableWidget:
@@ -215,8 +217,9 @@ class ErasureHistoryDialog(QDialog):
         if line is None or request_id is None or not can_retry(line):
             return
         vault, target, operator = self.vault, line.target, login_name()
-        done = f"step(s) again at {where(target)}; the erasure worker carries on with them"
-        submit(lambda: retry(vault, request_id, target, operator), lambda n: self._acted(f"Queued {n} {done}."),
+        done = f"again at {where(target)}; the erasure worker carries on with them"
+        submit(lambda: retry(vault, request_id, target, operator),
+               lambda n: self._acted(f"Queued {counted(n, 'step')} {done}."),
                self._failed)  # fmt: skip
 
     def attest_selected(self) -> None:
@@ -228,9 +231,10 @@ class ErasureHistoryDialog(QDialog):
             return
         vault, target, operator = self.vault, line.target, login_name()
         source = target == "source"
-        done = "subject(s) removed or blocked at the identity provider" if source else f"step(s) at {where(target)}"
+        noun, done = (("subject", "removed or blocked at the identity provider") if source
+                      else ("step", f"at {where(target)}"))  # fmt: skip
         submit(lambda: attest(vault, request_id, None if source else target, operator, note, source=source),
-               lambda n: self._acted(f"Attested {n} {done}."), self._failed)  # fmt: skip
+               lambda n: self._acted(f"Attested {counted(n, noun)} {done}."), self._failed)  # fmt: skip
 
     def save_receipt(self) -> None:
         request_id = self.selected_request()

@@ -111,7 +111,8 @@ def timeline(view: IncidentView, now: datetime) -> str:
     if f["measures"]:
         lines.append(f"Measures: {f['measures']}")
     if f["approx_subjects"] is not None:
-        lines.append(f"Approximately {f['approx_subjects']:,} data subject(s), {f['approx_records'] or 0:,} record(s); "
+        lines.append(f"Approximately {counted(f['approx_subjects'], 'data subject')}, "
+                     f"{counted(f['approx_records'] or 0, 'record')}; "
                      f"categories: {', '.join(f['categories']) or 'none'}")  # fmt: skip
     if f["art34_exemption"]:
         lines.append(f"Art. 34 exemption ({f['art34_exemption']}): {f['art34_reason']}")

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.wording import counted
 from app.services import policy as policy_service
 from app.services.policy import Policy, PolicyDiff, PolicyInForce, PolicyRecord, Problem, diff_versions, stale_problems
 from app.store.vault import Vault
@@ -74,8 +75,8 @@ def header_text(record: PolicyRecord, policy: Policy, stale: tuple[Problem, ...]
     if stale:
         first = stale[0]
         text += (
-            f"\nThis version was applied under older checks and has {len(stale)} problem(s) this Custos refuses "
-            f"in a new version (first: line {first.line}: {first.message}). It stays in force; fix its file "
+            f"\nThis version was applied under older checks and has {counted(len(stale), 'problem')} this Custos "
+            f"refuses in a new version (first: line {first.line}: {first.message}). It stays in force; fix its file "
             "(policy validate) and apply it again."
         )
     return text

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.errors import CustosError
+from app.core.wording import counted
 from app.services import dsr
 from app.services.dsr import Acted, Answer, DsrRegister, RequestView, act, model, private_text, today_in
 from app.store.vault import Vault
@@ -319,7 +320,7 @@ class RequestsPage(QWidget):
         overdue = sum(1 for v in pending if v.clock(now).state == "overdue")
         nearest = min((v.deadline for v in pending), default=None)
         self.summary.setText(
-            f"{len(pending)} request(s) awaiting an answer; {overdue} overdue"
+            f"{counted(len(pending), 'request')} awaiting an answer; {overdue} overdue"
             + (f"; nearest deadline {nearest.isoformat()}." if nearest else ".")
             + self.settings_note
         )

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.errors import ConfigError
+from app.core.wording import counted
 from app.services.targets import (
     TIMEOUT_RANGE,
     ConnectionCheck,
@@ -191,7 +192,8 @@ class TargetDialog(QDialog):
             self.mapping_note.setText(exc.user_message)
             rows = []
         else:
-            self.mapping_note.setText(f"{len(rows)} attribute(s); nothing outside the recipient's list is sent.")
+            sent = counted(len(rows), "attribute")
+            self.mapping_note.setText(f"{sent}; nothing outside the recipient's list is sent.")
         self._fill(rows)
         self._validate()
 
@@ -286,7 +288,8 @@ class TargetDialog(QDialog):
         text = check.headline()
         if check.reached:
             missing = check.unsupported
-            text += (f". It does not publish {len(missing)} mapped attribute(s): {', '.join(missing)}." if missing
+            unpublished = counted(len(missing), "mapped attribute")
+            text += (f". It does not publish {unpublished}: {', '.join(missing)}." if missing
                      else ". Every mapped attribute is supported.")  # fmt: skip
         self.outcome.setText(text)
         self._preview()  # the marks in the mapping

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QPushButton, QVBoxLayout, QWidget
 
+from app.core.wording import counted
 from app.services.policy import PolicyInForce
 from app.services.targets import Drift, reconcile
 from app.store.vault import Vault
@@ -43,7 +44,7 @@ class ReconcileDialog(QDialog):
         self.drift = drift
         # The report stays open while pushes change the target: it says when the target was read.
         when = f" at {local_time(drift.started)}" if drift.started else ""
-        lines = [f"{drift.target}: {drift.checked:,} account(s) checked{when}."]
+        lines = [f"{drift.target}: {counted(drift.checked, 'account')} checked{when}."]
         lines += [f"• {line}" for line in drift.lines(repaired=repaired)]
         if drift.unknown_at_target and not repaired:
             lines.append("Accounts unknown to Custos are never deleted by a repair: check them at the target.")
@@ -51,7 +52,7 @@ class ReconcileDialog(QDialog):
         self.adjustSize()  # the report grows with what was found; never clipped
         self.repair_button.setEnabled(not repaired and drift.repairable > 0)
         if not repaired and drift.repairable:
-            self.repair_button.setText(f"&Repair ({drift.repairable} push(es))")
+            self.repair_button.setText(f"&Repair ({counted(drift.repairable, 'push', 'pushes')})")
 
     def repair(self) -> None:
         self.repair_button.setEnabled(False)

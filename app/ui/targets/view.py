@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.wording import counted
 from app.services import targets as service
 from app.services.policy import PolicyInForce
 from app.services.targets import Policy, SyncProgress, TargetConfig, TargetHealth
@@ -80,12 +81,13 @@ def sync_text(target: TargetHealth) -> str:
 def _bookkeeping_text(target: TargetHealth, sync: SyncProgress) -> str:
     """What Custos's own queue and links say; the check against the target follows it (decision 0036)."""
     if sync.failed:
-        return f"{sync.failed:,} change(s) failed: see Last error, fix the cause, then reconcile with repair."
+        return f"{counted(sync.failed, 'change')} failed: see Last error, fix the cause, then reconcile with repair."
     if sync.pending:
-        return f"Syncing: {sync.held:,} of {sync.in_scope:,} in-scope users held; {sync.pending:,} change(s) queued."
+        queued = counted(sync.pending, "change")
+        return f"Syncing: {sync.held:,} of {sync.in_scope:,} in-scope users held; {queued} queued."
     if sync.missing:
-        return (f"Incomplete: {sync.missing:,} in-scope user(s) not held there and nothing queued. Reconcile with "
-                "repair to send them.")  # fmt: skip
+        return (f"Incomplete: {counted(sync.missing, 'in-scope user')} not held there and nothing queued. "
+                "Reconcile with repair to send them.")  # fmt: skip
     return f"{target.state.capitalize()}: all {sync.in_scope:,} in-scope users held, nothing queued."
 
 
@@ -236,7 +238,7 @@ class TargetsPage(QWidget):
         syncing = sum(1 for t in snapshot.targets if t.state == "catching up")
         unverified = sum(1 for t in snapshot.targets if t.state == "not verified")
         self.summary.setText(
-            f"{len(snapshot.targets)} target(s); {queued:,} change(s) queued; {syncing} syncing; "
+            f"{counted(len(snapshot.targets), 'target')}; {counted(queued, 'change')} queued; {syncing} syncing; "
             f"{failing} need attention; {unverified} not verified since the last change."
             + (
                 ""
@@ -378,7 +380,7 @@ class TargetsPage(QWidget):
             return
         name = target.config.name
         held = (
-            f"{name} still holds {target.held:,} subject(s) provisioned by Custos: they stay there, and stop "
+            f"{name} still holds {counted(target.held, 'subject')} provisioned by Custos: they stay there, and stop "
             "receiving updates and erasures. Erase or reconcile first if they must go. "
             if target.held
             else ""
