@@ -62,3 +62,27 @@ def test_shift_f10_opens_the_menu_too(vault: Vault, qtbot: QtBot, monkeypatch: p
     browser, erased = browser_with_users(vault, qtbot, monkeypatch)
     qtbot.keyClick(browser.table, Qt.Key.Key_F10, Qt.KeyboardModifier.ShiftModifier)
     assert erased == [browser.model.row_id(1)]
+
+
+def test_the_erasure_dialog_stays_with_the_users_page(qtbot: QtBot, running: tuple[object, object]) -> None:
+    """The erasure dialog is a window of its own: left open, it floated over every other page. It goes with the
+    Users page and comes back with it (app/ui/page_bound.py, as the reconcile report)."""
+    from app.ui.main_window import MainWindow
+
+    window, _server = running
+    assert isinstance(window, MainWindow)
+    insert_rows(window.vault, [user_row("u1@example.org", "User 1", NOW)])
+    window.show_page(window.pages.indexOf(window.identities))
+    browser = window.identities.users
+    window.identities.reload()
+    qtbot.waitUntil(lambda: browser.model.rowCount() == 1, timeout=5000)
+    dialog = browser.erase_subject(0)
+    qtbot.waitExposed(dialog)
+    window.show_page(0)  # the Overview
+    assert not dialog.isVisible()
+    window.show_page(window.pages.indexOf(window.identities))
+    assert dialog.isVisible()
+    dialog.reject()
+    window.show_page(0)
+    window.show_page(window.pages.indexOf(window.identities))
+    assert not dialog.isVisible()

@@ -33,6 +33,7 @@ from app.ui.erasure.dialog import ErasureDialog
 from app.ui.exports.subject_action import ACTION_TEXT, SubjectExporter
 from app.ui.identities.model import ResourceTableModel, plain
 from app.ui.lock.reauth import Reauthenticate
+from app.ui.page_bound import bind_to_page
 from app.ui.times import local_time
 from app.ui.urn_text import UrnText
 from app.ui.widgets import FittedLabel
@@ -242,6 +243,8 @@ class ResourceBrowser(QWidget):
     def erase_subject(self, row: int) -> ErasureDialog:
         """Art. 17 erasure of this user here and at every application (typed confirmation and passphrase)."""
         dialog = ErasureDialog(self.vault, [self.model.row_id(row)], self.reauthenticate, self.bus, self)
+        bound = bind_to_page(dialog, self)  # with the Users page, never over another page (as the reconcile report)
+        dialog.finished.connect(lambda _code: bound.release())
         dialog.show()
         return dialog
 
