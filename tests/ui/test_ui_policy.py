@@ -6,6 +6,7 @@ import hashlib
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 from ui_support import BASE_TIME, insert_rows, user_row
 
@@ -220,3 +221,19 @@ def test_a_version_applied_under_older_checks_is_flagged(vault: Vault, qtbot: Qt
     header = page.header.text()
     assert header.startswith("In force: v1") and "applied under older checks and has 1 problem this" in header
     assert "unknown key 'organisational_measures' in [dpo]" in header and "It stays in force" in header
+
+
+def test_an_extension_attribute_shows_its_name_when_the_column_is_too_narrow(
+    with_default: Vault, qtbot: QtBot
+) -> None:
+    """The catalogue caps a long column and elides it: cut on the right, the enterprise extension's department read
+    "urn:ietf:params:scim:schemas:extension:enterprise:2…", never naming the attribute. Now the middle is cut."""
+    page = page_for(with_default, qtbot)
+    table, model = page.catalogue_table, page.catalogue
+    row = next(r for r in range(model.rowCount()) if model.row_values(r)[0].endswith("department"))
+    path = model.row_values(row)[0]
+    width = table.columnWidth(0)
+    assert table.fontMetrics().horizontalAdvance(path) > width  # it is elided
+    drawn = table.fontMetrics().elidedText(path, table.textElideMode(), width - 8)
+    assert drawn.startswith("urn:") and drawn.endswith("department"), drawn
+    assert model.data(model.index(row, 0), Qt.ItemDataRole.ToolTipRole) == path  # whole in the tooltip

@@ -154,6 +154,7 @@ class OutsidePolicyPage(QWidget):
         self.proxy.setSourceModel(self.model)
         self.proxy.setSortRole(Qt.ItemDataRole.UserRole)
         self.table = _Rows()
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # a URN's end names the attribute: keep it
         self.table.setModel(self.proxy)
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(3, Qt.SortOrder.DescendingOrder)

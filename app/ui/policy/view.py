@@ -137,6 +137,9 @@ class PolicyPage(QWidget):
         self.message = plain_label(wrap=True)
         self.catalogue = CatalogueModel(self)
         self.catalogue_table = _table(self.catalogue, QAbstractItemView.SelectionMode.SingleSelection)
+        # An extension attribute's path is a long URN whose last part names the attribute: cut on the right it read
+        # "urn:ietf:params:scim:schemas:extension:enterprise:2…" and never said which one (whole in its tooltip).
+        self.catalogue_table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.history = HistoryModel(self)
         self.history_table = _table(self.history, QAbstractItemView.SelectionMode.MultiSelection)
         self.history_table.setToolTip("Select two versions to compare, or one to compare with the version before it")
