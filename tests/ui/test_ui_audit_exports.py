@@ -257,3 +257,33 @@ def test_after_an_export_the_page_shows_its_entry_and_counts_it(qtbot: QtBot, va
     assert newest == "export.audit_timeline"
     qtbot.waitUntil(lambda: page.model.rowCount() == entries, timeout=5000)  # no filter: every entry is listed
     qtbot.waitUntil(lambda: page.verdict.text().startswith(f"{entries:,} entries in the trail"), timeout=5000)
+
+
+def test_every_export_dialog_reaches_its_fields_by_alt_key(qtbot: QtBot, vault: Vault) -> None:
+    """"Format", "Records" and "Save as" had no Alt key (and "Save as" labels a row of two widgets, so a plain
+    mnemonic would have had no field to go to): reached only by Tab. Now Alt+M, Alt+R, Alt+S, each letter once."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication
+    from ui_keyboard import mnemonics
+
+    from app.ui.exports.ropa_dialog import RopaExportDialog
+
+    alt = Qt.KeyboardModifier.AltModifier
+    dialogs = [TimelineExportDialog(vault, EventFilter(), []), BundleExportDialog(vault, [], None),
+               RopaExportDialog(vault)]  # fmt: skip
+    for dialog in dialogs:
+        qtbot.addWidget(dialog)
+        dialog.show()
+        qtbot.waitExposed(dialog)
+        dialog.activateWindow()
+        qtbot.waitUntil(lambda d=dialog: QApplication.activeWindow() is d, timeout=2000)
+        keys = [(Qt.Key.Key_S, dialog.path)]
+        if hasattr(dialog, "format"):
+            keys.append((Qt.Key.Key_M, dialog.format))
+        if isinstance(dialog, RopaExportDialog):
+            keys.append((Qt.Key.Key_R, dialog.record))
+        for letter, field in keys:
+            qtbot.keyClick(QApplication.focusWidget() or dialog, letter, alt)
+            assert QApplication.focusWidget() is field, (dialog.windowTitle(), letter)
+        assert len(set(mnemonics(dialog))) == len(mnemonics(dialog)), mnemonics(dialog)
+        dialog.close()

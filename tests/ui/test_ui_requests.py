@@ -11,6 +11,7 @@ import pytest
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import QDateTimeEdit, QDialogButtonBox, QWidget
 from pytestqt.qtbot import QtBot
+from ui_keyboard import mnemonics
 from ui_support import PASSPHRASE, answer_passphrase_dialog, insert_rows, user_row
 
 from app.audit.trail import of_kind
@@ -328,10 +329,3 @@ def test_a_new_request_starts_at_the_first_right_and_every_alt_key_reaches_its_f
         assert QApplication.focusWidget() is field, letter
     assert len(set(mnemonics(dialog))) == len(mnemonics(dialog)), mnemonics(dialog)  # one field per Alt key
 
-
-def mnemonics(window: QWidget) -> list[str]:
-    """The Alt letters of a window's labels and buttons."""
-    from PySide6.QtWidgets import QAbstractButton, QLabel
-
-    texts = [w.text() for w in window.findChildren(QLabel) + window.findChildren(QAbstractButton)]
-    return [text[text.index("&") + 1].lower() for text in texts if "&" in text.replace("&&", "")]

@@ -75,3 +75,9 @@ def by_keyboard(qtbot: QtBot, *steps: Step, submit: bool = True) -> Callable[[QD
     return run
 
 
+def mnemonics(window: QWidget) -> list[str]:
+    """The Alt letters of a window's labels and buttons (a letter twice only moves the focus between them)."""
+    from PySide6.QtWidgets import QAbstractButton, QLabel
+
+    texts = [w.text() for w in window.findChildren(QLabel) + window.findChildren(QAbstractButton)]
+    return [text[text.index("&") + 1].lower() for text in texts if "&" in text.replace("&&", "")]

@@ -133,7 +133,7 @@ class BundleExportDialog(QDialog):
         entries.addWidget(self.by_selection)
         form = QFormLayout()
         form.addRow("Entries", entries)
-        form.addRow("Save as", self.output.path_row())
+        form.addRow(self.output.path_label(), self.output.path_row())
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.note)

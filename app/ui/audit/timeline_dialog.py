@@ -90,8 +90,8 @@ class TimelineExportDialog(QDialog):
         scope.addWidget(self.use_filter)
         form = QFormLayout()
         form.addRow("Entries", scope)
-        form.addRow("Format", self.format)
-        form.addRow("Save as", self.output.path_row())
+        form.addRow("For&mat", self.format)  # Alt+M: Alt+F is "Show in folder"
+        form.addRow(self.output.path_label(), self.output.path_row())
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.note)

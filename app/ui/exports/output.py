@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QProgressBar, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from app.ui.exports.opened import ExportedActions
 from app.ui.policy.common import plain_label
@@ -40,6 +40,13 @@ class ExportOutput:
             self.status.setText(f"Choose where to save {what} first.")
             return None
         return Path(text).expanduser()
+
+    def path_label(self) -> QLabel:
+        """"Save as" with its Alt key (Alt+S) on the path itself: a form row of a layout has a label with no buddy,
+        so the field was reached only by Tab."""
+        label = QLabel("&Save as")
+        label.setBuddy(self.path)
+        return label
 
     def path_row(self) -> QHBoxLayout:
         row = QHBoxLayout()

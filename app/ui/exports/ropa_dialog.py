@@ -119,9 +119,9 @@ class RopaExportDialog(QDialog):
         self.format.currentIndexChanged.connect(self._format_changed)
 
         form = QFormLayout()
-        form.addRow("Format", self.format)
-        form.addRow("Records", self.record)
-        form.addRow("Save as", self.output.path_row())
+        form.addRow("For&mat", self.format)  # Alt+M: Alt+F is "Show in folder"
+        form.addRow("&Records", self.record)
+        form.addRow(self.output.path_label(), self.output.path_row())
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         self.output.add_feedback(layout, self.sha256)
