@@ -81,3 +81,27 @@ def mnemonics(window: QWidget) -> list[str]:
 
     texts = [w.text() for w in window.findChildren(QLabel) + window.findChildren(QAbstractButton)]
     return [text[text.index("&") + 1].lower() for text in texts if "&" in text.replace("&&", "")]
+
+
+def alt_key_problems(root: QWidget, name: str) -> list[str]:
+    """What a keyboard user would trip on in ``root``: a label's Alt key with no field to go to (no buddy, or a
+    buddy that takes no focus itself: a focus proxy does not count), or a letter used twice among what is shown
+    (pressed, it only moves the focus between the two)."""
+    from collections import Counter
+
+    from PySide6.QtWidgets import QAbstractButton, QGroupBox, QLabel
+
+    found = []
+    for label in root.findChildren(QLabel):
+        if "&" in label.text().replace("&&", "") and label.textFormat() != Qt.TextFormat.RichText:
+            buddy = label.buddy()
+            if buddy is None or buddy.focusPolicy() == Qt.FocusPolicy.NoFocus:
+                found.append(f"{name}: {label.text()!r} reaches no field")
+    shown = [w for w in root.findChildren(QLabel) + root.findChildren(QAbstractButton) + root.findChildren(QGroupBox)
+             if w.isVisibleTo(root)]  # fmt: skip
+    texts = [w.title() if isinstance(w, QGroupBox) else w.text() for w in shown]
+    letters = [(text[text.index("&") + 1].lower(), text) for text in texts if "&" in text.replace("&&", "")]
+    for letter, times in Counter(letter for letter, _ in letters).items():
+        if times > 1:
+            found.append(f"{name}: Alt+{letter} on {[text for each, text in letters if each == letter]}")
+    return found
