@@ -263,3 +263,27 @@ def test_an_awareness_before_the_detection_keeps_the_dialog_open_with_the_reason
     assert dialog.result() == QDialog.DialogCode.Accepted
     at, reason = dialog.value()
     assert register.set_aware(incident, "dpo", reason, at=at).aware_at == at  # the register takes what it let through
+
+
+def test_a_containment_before_the_occurrence_keeps_the_dialog_open_with_the_reason(qtbot: QtBot, vault: Vault) -> None:
+    """The register refuses a containment before the breach occurred; the dialog closed first and the measures
+    typed were lost. It now asks the register's check, and OK waits with the reason under the time."""
+    from app.ui.incidents.steps import ContainmentDialog
+
+    register = IncidentRegister(vault)
+    now = utc_now()
+    incident = register.open_incident("Lost laptop", "dpo", detected_at=now - timedelta(hours=1),
+                                      occurred_from=now - timedelta(hours=2))  # fmt: skip
+    dialog = ContainmentDialog(register.get(incident), now)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.keyClicks(dialog.measures, "Remote wipe sent")
+    dialog.when.setDateTime(dialog.when.dateTime().addSecs(-3 * 3600))  # an hour before it occurred
+    dialog.accept()  # as Enter does
+    assert dialog.isVisible() and dialog.measures.toPlainText() == "Remote wipe sent"
+    assert dialog.time_problem.text() == "The incident cannot be contained before it occurred."
+    assert not dialog.ok_button.isEnabled()
+    dialog.when.setDateTime(dialog.when.dateTime().addSecs(2 * 3600))
+    assert not dialog.time_problem.isVisible() and dialog.ok_button.isEnabled()
+    changes, reason = dialog.value()
+    assert register.update(incident, "dpo", reason, **changes).contained_at == changes["contained_at"]

@@ -19,7 +19,15 @@ from app.services.incidents import (
     deadline_of,
     utc_text,
 )
-from app.ui.incidents.fields import StepDialog, moment_of, prompt_box, show_problem, text_of, time_edit
+from app.ui.incidents.fields import (
+    StepDialog,
+    moment_of,
+    prompt_box,
+    show_problem,
+    text_of,
+    time_edit,
+    time_problem,
+)
 from app.ui.policy.common import plain_label
 from app.ui.widgets import error_label
 
@@ -134,7 +142,11 @@ class ContainmentDialog(StepDialog):
         self.measures = prompt_box("e.g. credentials revoked, access log reviewed, recipients asked to delete",
                                    self.measures_before)  # fmt: skip
         self.reason = prompt_box("Why the containment time is corrected")
+        self.view = view
+        self.time_problem = error_label()  # under the time: why OK is disabled, while it is
+        self.time_problem.setWordWrap(True)
         self.form.addRow(self.contained, self.when)
+        self.form.addRow("", self.time_problem)
         self.form.addRow("&Measures", self.measures)
         self.form.addRow("Correction reason", self.reason)
         self.reason.setEnabled(self.recorded is not None)
@@ -156,7 +168,11 @@ class ContainmentDialog(StepDialog):
     def ready(self) -> bool:
         values = self.changes()
         correcting = "contained_at" in values and self.recorded is not None
-        return bool(values) and (not correcting or bool(text_of(self.reason)))
+        # The register's own check of the times together (never contained before it occurred), before closing.
+        times = {"contained_at": values["contained_at"]} if "contained_at" in values else {}
+        problem = time_problem(self.view, times) if times else ""
+        show_problem(self.time_problem, self.when, problem)
+        return bool(values) and (not correcting or bool(text_of(self.reason))) and not problem
 
     def value(self) -> tuple[dict[str, object], str]:
         return self.changes(), text_of(self.reason)
