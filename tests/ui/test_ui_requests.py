@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtWidgets import QDateTimeEdit, QDialogButtonBox, QWidget
+from PySide6.QtWidgets import QDateTimeEdit, QDialogButtonBox
 from pytestqt.qtbot import QtBot
 from ui_keyboard import mnemonics
 from ui_support import PASSPHRASE, answer_passphrase_dialog, insert_rows, user_row
