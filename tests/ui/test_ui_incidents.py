@@ -202,6 +202,10 @@ def test_other_times_recorded_and_corrected_in_the_app(qtbot: QtBot, vault: Vaul
     ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
     labels = [dialog.which.itemText(i) for i in range(dialog.which.count())]
     assert labels[0] == "Occurred (from)" and labels[-1] == "Notification 1 (initial, SA-1)"
+    # Occurred (from) at "now", after the awareness: the register refuses it (nobody is aware of a breach before it
+    # began), so OK waits and says why; earlier, it is a first value and needs no reason.
+    assert not ok.isEnabled() and "before the breach began" in dialog.time_problem.text()
+    dialog.when.setDateTime(QDateTime.fromSecsSinceEpoch(int((FRIDAY_9 - timedelta(hours=5)).timestamp())))
     assert ok.isEnabled()  # nothing recorded yet: no reason needed
     dialog.which.setCurrentText("Detected")  # recorded: a correction
     assert "Recorded: 2026-11-27 08:00 UTC" in dialog.state.text() and not ok.isEnabled()
