@@ -14,6 +14,7 @@ from app.directory.errors import ScimError
 from app.directory.schema import model_for, schema_for
 
 _STORED_EXCLUDE = ("id", "meta", "password", "groups", "members")
+_PLAIN_MEMBER_KEYS = frozenset({"value", "display", "type"})
 # Library messages quote the client's text: a PATCH path with its value filter ('emails[value eq "a@x.example"]
 # .nope' is not an attribute), a filter literal in double quotes, and e-mail reasons quoting part of the address
 # (an IDNA label in single quotes). Each may be personal data; the detail keeps the words and drops those runs.
@@ -71,11 +72,33 @@ def require_declared_schema(resource_type: str, body: dict[str, Any]) -> None:
 
 
 def validate_resource(resource_type: str, body: dict[str, Any], context: Context) -> Any:
+    """The body as a model (400 with a SCIM error if it is not one). A Group's ``members`` in the model are a
+    sample (see :func:`_sampled_members`): they are never stored from it, the service reads the ids from the body."""
     refuse_loose_booleans(resource_type, body)  # pydantic's lax mode would read "no" and 1 as booleans
     try:
-        return model_for(resource_type).model_validate(body, scim_ctx=context)
+        return model_for(resource_type).model_validate(_sampled_members(resource_type, body), scim_ctx=context)
     except (ValidationError, SCIMException) as exc:
         raise scim_error_from(exc) from exc
+
+
+def _sampled_members(resource_type: str, body: dict[str, Any]) -> dict[str, Any]:
+    """The body with one member of each shape in place of all of them, when every member is plain.
+
+    A plain member is an object holding only ``value``, ``display`` and ``type``, each a string (what Entra ID and
+    Okta send): scim2-models judges such an element by its keys alone (three optional strings), so one of each set
+    of keys decides for the rest. Validating 10,000 of them cost 2.9 s of the single request; anything else
+    (``$ref``, another spelling, a non-string) is validated in full, as before."""
+    members = body.get("members") if resource_type == "Group" else None
+    if not isinstance(members, list) or len(members) <= 1:
+        return body
+    shapes: dict[frozenset[str], dict[str, Any]] = {}
+    for member in members:
+        if not isinstance(member, dict) or not member.keys() <= _PLAIN_MEMBER_KEYS:
+            return body
+        if not all(isinstance(value, str) for value in member.values()):
+            return body
+        shapes.setdefault(frozenset(member), member)
+    return {**body, "members": list(shapes.values())}
 
 
 def stored_document(model: Any) -> dict[str, Any]:

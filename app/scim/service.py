@@ -638,14 +638,15 @@ def _holds_already(
 
 
 def _member_refs(body: dict[str, Any]) -> list[str]:
+    """The member ids in the order sent, each once. An insertion-ordered dict, not a list searched for each id:
+    the list made a PUT of 10,000 members spend 2.7 s comparing ids (benchmarks/bench_group_scale.py)."""
     members = body.get("members") or []
     if not isinstance(members, list):
         raise invalid_value("'members' must be a list.")
-    refs: list[str] = []
+    refs: dict[str, None] = {}
     for member in members:
         value = member.get("value") if isinstance(member, dict) else None
         if not isinstance(value, str) or not value:
             raise invalid_value("Each group member needs a 'value' holding a resource id.")
-        if value not in refs:
-            refs.append(value)
-    return refs
+        refs[value] = None
+    return list(refs)
