@@ -185,7 +185,7 @@ def _walk(conn: Connection, minimiser: Minimiser, purge: bool, now: datetime) ->
         if not minimiser.holds_anything(row.resource_type):
             deleted[row.resource_type] += 1
             if purge:
-                repo.delete_resource(conn, row.id)
+                repo.delete_resource(conn, row.id, now)
                 outbox.enqueue(conn, row.resource_type, row.id, "delete", now)
             continue
         document = json.loads(row.document)

@@ -377,7 +377,7 @@ class ScimService:
         def work(conn: Connection) -> None:
             self._load_for_write(conn, resource_type, resource_id, preconditions)
             self._record(conn, "deleted", resource_type, resource_id, actor)
-            repo.delete_resource(conn, resource_id)
+            repo.delete_resource(conn, resource_id, datetime.now(UTC))
             if resource_type == "User":
                 references.clear(conn, resource_id)
 
