@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -306,3 +308,60 @@ def test_a_rename_with_a_large_removal_goes_by_id_with_one_entry_and_one_version
     assert after == before + 1
     number = int(version.strip('W/"'))
     assert answer.body["meta"]["version"] == f'W/"{number + 1}"'
+
+
+def test_the_answer_with_members_is_the_version_written(service: ScimService) -> None:
+    """The answer of a PATCH that shows the members is read after the commit (off the writer): the version written,
+    its members, and a body and ETag that agree."""
+    users = _users(service, "answered", 3)
+    group = _group(service, users[:2])
+    answer = service.patch("Group", group, patch_body({"op": "add", "path": "members", "value": _ids([users[2]])}))
+    assert answer.status == 200
+    assert sorted(member["value"] for member in answer.body["members"]) == sorted(users)
+    assert answer.headers["ETag"] == answer.body["meta"]["version"] == service.get("Group", group).headers["ETag"]
+
+
+def test_a_later_write_before_the_answer_is_read_is_answered_as_that_version(
+    service: ScimService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another write to the group committed between this PATCH's commit and the reading of its answer: the answer is
+    that later version with its own ETag, never a body of one version under the ETag of another."""
+    users = _users(service, "raced", 3)
+    group = _group(service, users[:1])
+    original_session = service.vault.read_session
+    raced: list[bool] = []
+
+    @contextmanager
+    def session_after_another_write() -> Iterator[Any]:
+        if not raced:  # the first read after the commit: a rename gets in first
+            raced.append(True)
+            service.patch("Group", group, patch_body({"op": "replace", "path": "displayName", "value": "Renamed"}))
+        with original_session() as session:
+            yield session
+
+    monkeypatch.setattr(service.vault, "read_session", session_after_another_write)
+    answer = service.patch("Group", group, patch_body({"op": "add", "path": "members", "value": _ids([users[1]])}))
+    assert raced
+    assert answer.body["displayName"] == "Renamed"
+    assert answer.headers["ETag"] == answer.body["meta"]["version"] == service.get("Group", group).headers["ETag"]
+    assert sorted(member["value"] for member in answer.body["members"]) == sorted(users[:2])
+
+
+def test_a_group_deleted_before_the_answer_is_read_is_answered_204(
+    service: ScimService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The PATCH succeeded and the group was deleted before its answer was read: 204 No Content (RFC 7644 §3.5.2),
+    never a 404 for a change that was made, nor a member list that no longer exists."""
+    users = _users(service, "vanished", 2)
+    group = _group(service, users[:1])
+    original_session = service.vault.read_session
+
+    @contextmanager
+    def session_after_a_delete() -> Iterator[Any]:
+        service.delete("Group", group)
+        with original_session() as session:
+            yield session
+
+    monkeypatch.setattr(service.vault, "read_session", session_after_a_delete)
+    answer = service.patch("Group", group, patch_body({"op": "add", "path": "members", "value": _ids([users[1]])}))
+    assert (answer.status, answer.body) == (204, None)
