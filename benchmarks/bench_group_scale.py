@@ -20,9 +20,11 @@ Phases, per group size (each request changes one group by the members it names, 
 * ``filter member``: ``/Groups?filter=id eq "G" and members[value eq "U"]&excludedAttributes=members`` (Entra's check);
 * ``displayName eq``: ``/Groups?filter=displayName eq "…"&excludedAttributes=members``.
 
-Then, once per run: ``GET /Groups?excludedAttributes=members`` (a list), ``GET /Users/{id}`` of a user in every group,
-``DELETE /Users/{id}`` of users in every large group and ``--small-groups`` small ones, and of users in none; and the
-server's peak RSS (VmHWM) before and after the first full GET of the largest group.
+Then, once per run: user creates alone, and while another connection sends one-member PATCHes with the default
+answer to the largest group (how long a join to "All staff" holds every other write); ``GET /Groups?excludedAttributes
+=members`` (a list), ``GET /Users/{id}`` of a user in every group, ``DELETE /Users/{id}`` of users in every large group
+and ``--small-groups`` small ones, and of users in none; and the server's peak RSS (VmHWM) before and after the first
+full GET of the largest group.
 
     nice -n 19 .venv/bin/python benchmarks/bench_group_scale.py --tree before=/work/main --tree after=. --rounds 2
     nice -n 19 .venv/bin/python benchmarks/bench_group_scale.py --tree now=. --sizes 10 1000 --users 1200 --rounds 1
@@ -39,6 +41,8 @@ import shutil
 import statistics
 import sys
 import tempfile
+import threading
+import time
 import urllib.parse
 from pathlib import Path
 from typing import Any
@@ -52,6 +56,7 @@ from bench_server import (
     Server,
     dumps,
     log,
+    new_user,
     seed_bulk,
 )
 
@@ -176,6 +181,7 @@ def one_run(root: Path, seeded: Path, data: dict[str, Any], args: argparse.Names
             for size in args.sizes:
                 for name, requests in size_phases(size, data["groups"][size], data, args.repeats):
                     measure(load, name, requests, out, size)
+            creates_beside_patches(load, largest, data["spare"][0], args.creates, out)
             everyone = [Req("GET", query("/Groups", excludedAttributes="members", count="100"))] * args.repeats
             measure(load, "list groups excl", everyone, out, 0)
             victim = data["victims"][0]
@@ -188,6 +194,32 @@ def one_run(root: Path, seeded: Path, data: dict[str, Any], args: argparse.Names
             load.close()
             server.stop()
     return out
+
+
+def creates_beside_patches(load: LoadGenerator, group: str, member: str, count: int, out: dict[str, Any]) -> None:
+    """User creates alone, then while another connection sends Entra's one-member PATCHes (default answer, the
+    whole group) to the largest group back to back: what a join to "All staff" costs every other write."""
+    measure(load, "create alone", [Req("POST", "/Users", dumps(new_user(n, "alone")), 201) for n in range(count)],
+            out, 0)  # fmt: skip
+    stop, sent = threading.Event(), [0]
+    client = load.new_client()
+
+    def patches() -> None:
+        while not stop.is_set():
+            op = "add" if sent[0] % 2 == 0 else "remove"
+            client.patch(f"/Groups/{group}", content=patch({"op": op, "path": "members", "value": members([member])}))
+            sent[0] += 1
+
+    thread = threading.Thread(target=patches, daemon=True)
+    thread.start()
+    time.sleep(1.0)  # the PATCHes under way
+    try:
+        creates = [Req("POST", "/Users", dumps(new_user(n, "beside")), 201) for n in range(count)]
+        measure(load, "create beside largest PATCHes", creates, out, 0)
+    finally:
+        stop.set()
+        thread.join(120)
+        client.close()
 
 
 def measure(load: LoadGenerator, name: str, requests: list[Req], out: dict[str, Any], size: int) -> None:
@@ -237,6 +269,7 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=7, help="requests per phase and size (median)")
     parser.add_argument("--small-groups", type=int, default=100, help="groups of ten holding the deleted users")
     parser.add_argument("--deletes", type=int, default=5, help="users deleted per DELETE phase (at most 10)")
+    parser.add_argument("--creates", type=int, default=40, help="user creates alone and beside the PATCHes")
     parser.add_argument("--rounds", type=int, default=2, help="runs of every tree, alternating")
     parser.add_argument("--json", type=Path, help="also write every run's figures to this file")
     args = parser.parse_args()
