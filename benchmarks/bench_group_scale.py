@@ -21,10 +21,11 @@ Phases, per group size (each request changes one group by the members it names, 
 * ``displayName eq``: ``/Groups?filter=displayName eq "…"&excludedAttributes=members``.
 
 Then, once per run: user creates alone, and while another connection sends one-member PATCHes with the default
-answer to the largest group (how long a join to "All staff" holds every other write); ``GET /Groups?excludedAttributes
-=members`` (a list), ``GET /Users/{id}`` of a user in every group, ``DELETE /Users/{id}`` of users in every large group
-and ``--small-groups`` small ones, and of users in none; and the server's peak RSS (VmHWM) before and after the first
-full GET of the largest group.
+answer to the largest group (how long a join to "All staff" holds every other write); user GETs alone, and while
+another connection reads the largest group in full; ``GET /Groups?excludedAttributes=members`` (a list);
+``GET /Users/{id}`` of a user in every group; ``DELETE /Users/{id}`` of users in every large group and
+``--small-groups`` small ones, and of users in none; and the server's peak RSS (VmHWM) before and after the first full
+GET of the largest group.
 
     nice -n 19 .venv/bin/python benchmarks/bench_group_scale.py --tree before=/work/main --tree after=. --rounds 2
     nice -n 19 .venv/bin/python benchmarks/bench_group_scale.py --tree now=. --sizes 10 1000 --users 1200 --rounds 1
@@ -44,6 +45,7 @@ import tempfile
 import threading
 import time
 import urllib.parse
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -182,6 +184,7 @@ def one_run(root: Path, seeded: Path, data: dict[str, Any], args: argparse.Names
                 for name, requests in size_phases(size, data["groups"][size], data, args.repeats):
                     measure(load, name, requests, out, size)
             creates_beside_patches(load, largest, data["spare"][0], args.creates, out)
+            reads_beside_group_reads(load, largest, data["loners"][0], args.creates, out)
             everyone = [Req("GET", query("/Groups", excludedAttributes="members", count="100"))] * args.repeats
             measure(load, "list groups excl", everyone, out, 0)
             victim = data["victims"][0]
@@ -201,21 +204,40 @@ def creates_beside_patches(load: LoadGenerator, group: str, member: str, count: 
     whole group) to the largest group back to back: what a join to "All staff" costs every other write."""
     measure(load, "create alone", [Req("POST", "/Users", dumps(new_user(n, "alone")), 201) for n in range(count)],
             out, 0)  # fmt: skip
-    stop, sent = threading.Event(), [0]
+    sent = [0]
+
+    def one_patch(client: Any) -> None:
+        op = "add" if sent[0] % 2 == 0 else "remove"
+        client.patch(f"/Groups/{group}", content=patch({"op": op, "path": "members", "value": members([member])}))
+        sent[0] += 1
+
+    creates = [Req("POST", "/Users", dumps(new_user(n, "beside")), 201) for n in range(count)]
+    beside(load, one_patch, lambda: measure(load, "create beside largest PATCHes", creates, out, 0))
+
+
+def reads_beside_group_reads(load: LoadGenerator, group: str, user: str, count: int, out: dict[str, Any]) -> None:
+    """User GETs alone, then while another connection reads the largest group in full back to back: what one
+    client reading "All staff" costs every other request."""
+    reads = [Req("GET", f"/Users/{user}")] * count
+    measure(load, "GET user alone", reads, out, 0)
+    beside(load, lambda client: client.get(f"/Groups/{group}"),
+           lambda: measure(load, "GET user beside largest GETs", reads, out, 0))  # fmt: skip
+
+
+def beside(load: LoadGenerator, background: Callable[[Any], object], measured: Callable[[], None]) -> None:
+    """``measured()`` while another connection sends ``background`` requests back to back."""
+    stop = threading.Event()
     client = load.new_client()
 
-    def patches() -> None:
+    def loop() -> None:
         while not stop.is_set():
-            op = "add" if sent[0] % 2 == 0 else "remove"
-            client.patch(f"/Groups/{group}", content=patch({"op": op, "path": "members", "value": members([member])}))
-            sent[0] += 1
+            background(client)
 
-    thread = threading.Thread(target=patches, daemon=True)
+    thread = threading.Thread(target=loop, daemon=True)
     thread.start()
-    time.sleep(1.0)  # the PATCHes under way
+    time.sleep(1.0)  # under way
     try:
-        creates = [Req("POST", "/Users", dumps(new_user(n, "beside")), 201) for n in range(count)]
-        measure(load, "create beside largest PATCHes", creates, out, 0)
+        measured()
     finally:
         stop.set()
         thread.join(120)
