@@ -15,7 +15,8 @@ Phases, per group size (each request changes one group by the members it names, 
   client gets it by default (the whole group), and ``add 1 excl`` with ``?excludedAttributes=members``;
 * ``add 10, one op`` / ``add 10, 10 ops``: Entra's batches, ten ids in one operation or one operation per id;
 * ``remove 1 (filter)``: Okta's ``members[value eq "id"]``;
-* ``PUT whole group``: Okta's replace with one member swapped (only where the body fits the 1 MiB limit);
+* ``PUT whole group``: Okta's replace with one member swapped (only where the body fits the 1 MiB limit), and
+  ``PATCH path-less replace``: the same list as ``{"op":"replace","value":{"members":[…]}}``;
 * ``GET group``: ``/Groups/{id}`` with every member; ``GET excl``: the same with ``excludedAttributes=members``;
 * ``filter member``: ``/Groups?filter=id eq "G" and members[value eq "U"]&excludedAttributes=members`` (Entra's check);
 * ``displayName eq``: ``/Groups?filter=displayName eq "…"&excludedAttributes=members``.
@@ -153,6 +154,8 @@ def size_phases(size: int, group: str, data: dict[str, Any], repeats: int) -> li
     ]  # one member swapped, then back
     if len(dumps(whole[0])) < PAYLOAD_LIMIT - 1024:
         phases.append(("PUT whole group", [Req("PUT", quiet, dumps(body)) for body in whole]))
+        pushes = [patch({"op": "replace", "value": {"members": body["members"]}}) for body in whole]
+        phases.append(("PATCH path-less replace", [Req("PATCH", quiet, push) for push in pushes]))
     member = users[size // 2]
     phases += [
         ("GET group", [Req("GET", path)] * repeats),

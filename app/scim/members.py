@@ -22,6 +22,7 @@ PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 _GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
 # ``members[value eq "id"]`` with the id quoted and free of escapes (anything fancier goes the general way).
 _VALUE_EQ = re.compile(r'^members\[\s*value\s+eq\s+"([^"\\]+)"\s*\]$', re.IGNORECASE)
+_MEMBERS_NAMES = frozenset({"members", f"{_GROUP_SCHEMA.lower()}:members"})  # a path-less value's key
 _MEMBER_KEYS = frozenset({"value", "display"})  # what a member object may carry here (display is not stored)
 
 
@@ -85,6 +86,8 @@ class _Edit:
         if not isinstance(operation, dict) or not operation.keys() <= {"op", "path", "value"}:
             return False
         op, path, value = operation.get("op"), operation.get("path"), operation.get("value")
+        if isinstance(op, str) and path is None and op.lower() in ("add", "replace"):
+            return self._path_less(op.lower(), value)
         if not isinstance(op, str) or not isinstance(path, str):
             return False
         op, path = op.lower(), path.strip()
@@ -95,6 +98,17 @@ class _Edit:
             return False
         self._drop([match.group(1)])
         return True
+
+    def _path_less(self, op: str, value: Any) -> bool:
+        """``{"op":"add"|"replace","value":{"members":[…]}}`` (Okta's whole-list push, row 25 of
+        docs/idp-tolerances.md), by the short or the full name: the same as the pathed form. Through the model,
+        replacing 10,000 members validated and compared all of them (seconds, holding the writer)."""
+        if not isinstance(value, dict) or len(value) != 1:
+            return False
+        ((name, members),) = value.items()
+        if not isinstance(name, str) or name.strip().lower() not in _MEMBERS_NAMES:
+            return False
+        return self._whole_list(op, members, True)
 
     def _whole_list(self, op: str, value: Any, has_value: bool) -> bool:
         ids = _member_ids(value) if has_value else None

@@ -43,6 +43,14 @@ def test_okta_filter_removal_and_later_operations_override_earlier_ones() -> Non
     assert membership_edit(body) == MembershipEdit(False, ("b", "c"), frozenset({"a"}))
 
 
+def test_okta_path_less_members_are_the_pathed_forms() -> None:
+    """Okta's whole-list push ``{"op":"replace","value":{"members":[…]}}`` (and add), by the short or full name."""
+    body = patch_body({"op": "replace", "value": {"members": _ids(["x", "y"])}})
+    assert membership_edit(body) == MembershipEdit(True, ("x", "y"), frozenset())
+    body = patch_body({"op": "Add", "value": {f"{GROUP_SCHEMA}:members": _ids(["x"])}})
+    assert membership_edit(body) == MembershipEdit(False, ("x",), frozenset())
+
+
 def test_replace_and_remove_of_the_whole_list_clear_first() -> None:
     body = patch_body({"op": "replace", "path": "members", "value": _ids(["x"])})
     assert membership_edit(body) == MembershipEdit(True, ("x",), frozenset())
@@ -54,7 +62,8 @@ def test_replace_and_remove_of_the_whole_list_clear_first() -> None:
     "operation",
     [
         {"op": "replace", "path": "displayName", "value": "Staff"},  # another attribute
-        {"op": "add", "value": {"members": _ids(["a"])}},  # path-less
+        {"op": "add", "value": {"members": _ids(["a"]), "displayName": "x"}},  # path-less, more than members
+        {"op": "remove", "value": {"members": _ids(["a"])}},  # a path-less remove: the general path judges it
         {"op": "remove", "path": 'members[display eq "Ada"]'},  # another filter
         {"op": "remove", "path": 'members[value eq "a\\"b"]'},  # an escape in the id
         {"op": "add", "path": "members", "value": [{"value": "a", "type": "User"}]},  # more than value and display
@@ -139,6 +148,11 @@ SEQUENCES = {
         {"op": "add", "path": "members", "value": _ids([u[3]])},
     ],
     "path-less replace with members": lambda u: [{"op": "replace", "value": {"members": _ids([u[4]])}}],
+    "path-less add with members": lambda u: [{"op": "add", "value": {"members": _ids([u[3], u[0]])}}],
+    "path-less add by the full name": lambda u: [{"op": "add", "value": {f"{GROUP_SCHEMA}:members": _ids([u[4]])}}],
+    "path-less replace with an unknown id": lambda u: [{"op": "replace",
+                                                        "value": {"members": _ids([u[1], "no-such-member"])}}],
+    "path-less replace with an empty list": lambda u: [{"op": "replace", "value": {"members": []}}],
     "remove by display filter": lambda u: [{"op": "remove", "path": 'members[display eq "nobody"]'}],
     "remove by filter, id in upper case": lambda u: [{"op": "remove", "path": f'members[value eq "{u[1].upper()}"]'}],
     "remove by value list, id in upper case": lambda u: [{"op": "remove", "path": "members",
