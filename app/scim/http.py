@@ -77,10 +77,6 @@ def _lists_members(request: Request, resource_type: str) -> bool:
     return resource_type == "Group" and wants_related("Group", include, exclude)
 
 
-async def _off_the_loop(read: Callable[[], T]) -> T:
-    return await asyncio.get_running_loop().run_in_executor(None, read)
-
-
 def _encode(body: Any) -> bytes:
     return b"" if body is None else json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
 
@@ -147,6 +143,8 @@ class ScimApp:
         self.failures = failures or FailureTally()  # written per minute by the recorder, if it polls this tally
         self.base_path = base_path.rstrip("/")
         self._writers = ThreadPoolExecutor(max_workers=WRITE_WORKERS, thread_name_prefix="custos-scim-write")
+        # Reads that answer with groups' member lists (decision 0040): CPU-bound under one interpreter lock, so two.
+        self._member_readers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="custos-scim-members")
 
     async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
         if scope["type"] != "http":
@@ -274,7 +272,7 @@ class ScimApp:
                 params = QueryParams.from_query_string(dict(request.query_params))
                 search = functools.partial(self.service.search_json, (resource_type,), params)
                 return _listed(
-                    request, await _off_the_loop(search) if _lists_members(request, resource_type) else search()
+                    request, await self._off_the_loop(search) if _lists_members(request, resource_type) else search()
                 )
             self._require(request.method, "POST", "GET, HEAD, POST")
             projection = _projection(request)
@@ -286,7 +284,7 @@ class ScimApp:
                 self.service.get_json,
                 resource_type, resource_id, query.get("attributes"), query.get("excludedAttributes"), preconditions,
             )  # fmt: skip
-            encoded = await _off_the_loop(read) if _lists_members(request, resource_type) else read()
+            encoded = await self._off_the_loop(read) if _lists_members(request, resource_type) else read()
             return Response(encoded.body, encoded.status, encoded.headers, SCIM_MEDIA_TYPE if encoded.body else None)
         elif method in ("PUT", "PATCH"):
             projection = _projection(request)
@@ -312,8 +310,12 @@ class ScimApp:
 
         return await asyncio.get_running_loop().run_in_executor(self._writers, call)
 
+    async def _off_the_loop(self, read: Callable[[], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._member_readers, read)
+
     def close(self) -> None:
         self._writers.shutdown(wait=True)
+        self._member_readers.shutdown(wait=True)
 
     @staticmethod
     def _require(method: str, expected: str, allowed: str | None = None) -> None:
