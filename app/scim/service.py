@@ -378,8 +378,7 @@ class ScimService:
         normally holds the version written; if another write to the group committed in between, the answer is that
         later version with its own ETag (body and ETag always agree), and if the group was deleted meanwhile there
         is nothing left to show: 204 (RFC 7644 §3.5.2 allows it for a PATCH that succeeded)."""
-        with self.vault.read_session() as session:  # one transaction: the row and its members from one snapshot
-            conn = session.connection()
+        with self.vault.read_snapshot() as conn:  # the row and its members from one snapshot
             row = repo.load(conn, "Group", written.id)
             if row is None:
                 return ScimResponse(204)

@@ -242,6 +242,25 @@ class Vault:
             yield conn
 
     @contextmanager
+    def read_snapshot(self) -> Iterator[Connection]:
+        """:meth:`read_connection` with its statements in one read transaction, so that they agree with each other.
+
+        On this thread's own connection, whose page cache is warm; a :meth:`read_session` borrows the pool's
+        connections in turn, each cold for a large read (a 50,000-member group's list was read 1.5x slower that
+        way). The transaction is SQLite's own (BEGIN … ROLLBACK on the driver connection): the held connection
+        runs without SQLAlchemy's BEGIN. A snapshot inside a snapshot on the same thread is the outer one."""
+        with self.read_connection() as conn:
+            driver = conn.connection.driver_connection
+            if driver is None or driver.in_transaction:
+                yield conn
+                return
+            driver.execute("BEGIN")
+            try:
+                yield conn
+            finally:
+                driver.execute("ROLLBACK")
+
+    @contextmanager
     def write_transaction(self) -> Iterator[Connection]:
         """A Core connection inside a write transaction (BEGIN IMMEDIATE), committed on success: on the process's
         one write connection (app/store/writer.py)."""

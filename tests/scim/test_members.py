@@ -342,7 +342,7 @@ def test_a_later_write_before_the_answer_is_read_is_answered_as_that_version(
     that later version with its own ETag, never a body of one version under the ETag of another."""
     users = _users(service, "raced", 3)
     group = _group(service, users[:1])
-    original_session = service.vault.read_session
+    original_snapshot = service.vault.read_snapshot
     raced: list[bool] = []
 
     @contextmanager
@@ -350,10 +350,10 @@ def test_a_later_write_before_the_answer_is_read_is_answered_as_that_version(
         if not raced:  # the first read after the commit: a rename gets in first
             raced.append(True)
             service.patch("Group", group, patch_body({"op": "replace", "path": "displayName", "value": "Renamed"}))
-        with original_session() as session:
-            yield session
+        with original_snapshot() as conn:
+            yield conn
 
-    monkeypatch.setattr(service.vault, "read_session", session_after_another_write)
+    monkeypatch.setattr(service.vault, "read_snapshot", session_after_another_write)
     answer = service.patch("Group", group, patch_body({"op": "add", "path": "members", "value": _ids([users[1]])}))
     assert raced
     assert answer.body["displayName"] == "Renamed"
@@ -368,14 +368,14 @@ def test_a_group_deleted_before_the_answer_is_read_is_answered_204(
     never a 404 for a change that was made, nor a member list that no longer exists."""
     users = _users(service, "vanished", 2)
     group = _group(service, users[:1])
-    original_session = service.vault.read_session
+    original_snapshot = service.vault.read_snapshot
 
     @contextmanager
     def session_after_a_delete() -> Iterator[Any]:
         service.delete("Group", group)
-        with original_session() as session:
-            yield session
+        with original_snapshot() as conn:
+            yield conn
 
-    monkeypatch.setattr(service.vault, "read_session", session_after_a_delete)
+    monkeypatch.setattr(service.vault, "read_snapshot", session_after_a_delete)
     answer = service.patch("Group", group, patch_body({"op": "add", "path": "members", "value": _ids([users[1]])}))
     assert (answer.status, answer.body) == (204, None)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import sqlcipher3.dbapi2 as sqlcipher
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.core.errors import VaultError, VaultExists, VaultNotFound, WrongPassphrase
 from app.setup.tokens import TokenStore
@@ -138,3 +138,19 @@ def test_create_derives_the_key_once_and_never_hands_sqlcipher_the_passphrase(
     assert (len(derived), len(keyed_by_passphrase)) == (1, 0)
     reopened = Vault.unlock(data_dir, PASSPHRASE)  # the same key from the passphrase: SQLCipher 4's own KDF
     reopened.close()
+
+
+def test_a_read_snapshot_does_not_see_a_write_committed_during_it(vault: Vault) -> None:
+    """read_snapshot: the statements inside agree with each other (one read transaction on the thread's own
+    connection), and a snapshot opened inside it is the same one."""
+    count = select(func.count()).select_from(ApiToken)
+    tokens = TokenStore(vault)
+    tokens.create("before-snapshot")
+    with vault.read_snapshot() as conn:
+        seen = conn.execute(count).scalar()
+        tokens.create("during-snapshot")
+        assert conn.execute(count).scalar() == seen
+        with vault.read_snapshot() as inner:
+            assert inner.execute(count).scalar() == seen
+    with vault.read_snapshot() as conn:
+        assert conn.execute(count).scalar() == seen + 1
