@@ -129,6 +129,7 @@ _TOUCH_GROUPS_OF = (
     update(_R)
     .where(_R.c.id.in_(select(_GM.c.group_id).where(_GM.c.member_id == bindparam("member_id"))))
     .values(version=_R.c.version + 1, modified=bindparam("modified", type_=_R.c.modified.type))
+    .returning(_R.c.id)
 )
 _TYPES_OF = select(_R.c.id, _R.c.resource_type).where(_R.c.id.in_(bindparam("ids", expanding=True)))
 _MEMBER = aliased(ScimResource)
@@ -289,14 +290,17 @@ def _rid_of(conn: Connection, resource_id: str) -> int:
     return int(rid)
 
 
-def delete_resource(conn: Connection, resource_id: str, now: datetime | None = None) -> None:
+def delete_resource(conn: Connection, resource_id: str, now: datetime | None = None) -> list[str]:
     """Hard delete; index values and memberships go with it (ON DELETE CASCADE). Each group the resource was a
     member of gets a new version first: its member list changes here, and a version that stayed would have a
     client holding its ETag told 304 Not Modified about a list that lost a member. One statement on the member
-    index, whatever the groups' sizes. ``now``: the change's time (the caller's clock; the wall clock if none)."""
+    index, whatever the groups' sizes. ``now``: the change's time (the caller's clock; the wall clock if none).
+
+    Returns those groups' ids: the caller pushes them to the targets again (``outbox.enqueue_groups``)."""
     moment = now if now is not None else datetime.now(UTC)
-    conn.execute(_TOUCH_GROUPS_OF, {"member_id": resource_id, "modified": moment})
+    groups = [row[0] for row in conn.execute(_TOUCH_GROUPS_OF, {"member_id": resource_id, "modified": moment})]
     _DELETE.execute(conn, {"rid": resource_id})
+    return groups
 
 
 def replace_members(conn: Connection, group_id: str, members: list[tuple[str, str]]) -> list[str]:

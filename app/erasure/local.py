@@ -64,14 +64,12 @@ def erase(conn: Connection, subject: LocalSubject) -> LocalErasure:
         number = select(_R.c.rid).where(_R.c.id == rid).scalar_subquery()  # index rows name it by its number
         rows = 1 + _count(conn, select(func.count()).where(_AV.c.rid == number))
         rows += _count(conn, select(func.count()).where(or_(_GM.c.member_id == rid, _GM.c.group_id == rid)))
-        groups = links.groups_of(conn, rid)
     removed = conn.execute(delete(_O).where(_O.c.resource_id == rid)).rowcount
     if subject.in_mirror:
-        repo.delete_resource(conn, rid)
+        groups = repo.delete_resource(conn, rid)
     # Even a subject no longer in the mirror may still be named by another user (a manager deleted by the IdP).
     cleared = references.clear(conn, rid)
-    for group_id in groups:  # the group, pushed again without the member (read from the mirror at push time)
-        outbox.enqueue(conn, "Group", group_id, "upsert")
+    outbox.enqueue_groups(conn, groups)
     return LocalErasure(rows, removed, len(groups), cleared)
 
 

@@ -59,6 +59,13 @@ def enqueue(conn: Connection, resource_type: str, resource_id: str, operation: s
     return len(targets)
 
 
+def enqueue_groups(conn: Connection, group_ids: list[str], now: datetime | None = None) -> int:
+    """The groups a deleted member was in, pushed again to every enabled target (read from the mirror at push time,
+    without the member): a target that does not cascade a user's deletion into its groups keeps the deleted
+    person's id in their member lists otherwise. Returns how many items were queued."""
+    return sum(enqueue(conn, "Group", group_id, "upsert", now) for group_id in group_ids)
+
+
 def enqueue_for(
     conn: Connection, target_id: int, resource_type: str, resource_id: str, operation: str, now: datetime | None = None
 ) -> None:

@@ -185,8 +185,9 @@ def _walk(conn: Connection, minimiser: Minimiser, purge: bool, now: datetime) ->
         if not minimiser.holds_anything(row.resource_type):
             deleted[row.resource_type] += 1
             if purge:
-                repo.delete_resource(conn, row.id, now)
+                groups = repo.delete_resource(conn, row.id, now)
                 outbox.enqueue(conn, row.resource_type, row.id, "delete", now)
+                outbox.enqueue_groups(conn, groups, now)  # the groups it was in, without it
             continue
         document = json.loads(row.document)
         result = minimiser.minimise(row.resource_type, document)

@@ -158,8 +158,9 @@ def _purge_accounts(conn: Connection, policy: Policy, now: datetime, scope: Subj
     purges = []
     for period, ids in sorted(_expired_by_period(conn, policy, now, scope).items(), key=lambda i: i[0].iso()):
         for subject_id in ids:
-            repo.delete_resource(conn, subject_id, now)
+            groups = repo.delete_resource(conn, subject_id, now)
             outbox.enqueue(conn, "User", subject_id, "delete", now)  # and every target deletes the account
+            outbox.enqueue_groups(conn, groups, now)  # and the groups it was in, without it
         purges.append(Purge("accounts", "Deactivated accounts", (), len(ids), period.iso()))
     return purges
 

@@ -396,9 +396,10 @@ class ScimService:
         def work(conn: Connection) -> None:
             self._load_for_write(conn, resource_type, resource_id, preconditions)
             self._record(conn, "deleted", resource_type, resource_id, actor)
-            repo.delete_resource(conn, resource_id, datetime.now(UTC))
+            groups = repo.delete_resource(conn, resource_id, datetime.now(UTC))
             if resource_type == "User":
                 references.clear(conn, resource_id)
+            outbox.enqueue_groups(conn, groups)  # each group it was in, pushed again without it
 
         self._execute_enforced(work, actor, (resource_type, resource_id, "DELETE", None))
         self.janitor.request()

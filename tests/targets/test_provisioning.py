@@ -164,3 +164,29 @@ def test_a_narrower_mapping_is_pushed_to_the_target(
         assert applied.details["targets_resent"] == {"app2": 1}
     finally:
         run.close()
+
+
+def test_a_deleted_member_leaves_its_groups_at_the_target(
+    vault: Vault, scim_targets: Callable[[int], list[ScimTarget]]
+) -> None:
+    """Deprovisioning a member (SCIM DELETE of the user) pushes each of its groups again, as an erasure does: a
+    target that does not cascade a user's deletion into its groups kept the deleted person's id in their member
+    lists, a reference Custos no longer holds and never removed."""
+    (app3,) = scim_targets(1)
+    app3.name = "app3"
+    run = provisioning(vault, [app3])
+    try:
+        kept = run.service.create("User", full_user("kept-1@example.test")).body
+        gone = run.service.create("User", full_user("gone-2@example.test")).body
+        assert kept is not None and gone is not None
+        members = [{"value": kept["id"]}, {"value": gone["id"]}]
+        body = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Team B", "members": members}
+        run.service.create("Group", body)
+        wait_until(lambda: len(app3.groups()) == 1 and len(app3.groups()[0].get("members") or []) == 2)
+        remote_kept = next(u["id"] for u in app3.users() if u["userName"] == "kept-1@example.test")
+
+        run.service.delete("User", gone["id"])
+        wait_until(lambda: len(app3.users()) == 1 and _pending(vault) == 0)
+        wait_until(lambda: [m["value"] for m in app3.groups()[0].get("members") or []] == [remote_kept])
+    finally:
+        run.close()
