@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -107,3 +108,24 @@ def wait_until(condition: Callable[[], bool], timeout: float = 15.0, interval: f
             return
         time.sleep(interval)
     raise AssertionError("condition not met in time")
+
+
+@pytest.fixture
+def cli_proxied_target(
+    tmp_path: Path, data_dir: Path, vault_file: Path, scim_targets: Callable[[int], list[ScimTarget]]
+) -> Iterator[tuple[ScimTarget, Any]]:
+    """For tests of the ``target`` commands: a vault in ``data_dir`` whose policy (applied by the command line) has
+    the recipient app1, and a real scim2-server "app1" behind a fault proxy (not yet added as a target)."""
+    from tests.cli.test_cli import run
+    from tests.targets.faults import FaultProxy
+    from tests.targets.support import policy_with_recipients
+
+    (app1,) = scim_targets(1)
+    policy = tmp_path / "policy.toml"
+    policy.write_text(policy_with_recipients({"app1"}))
+    assert run(data_dir, "policy", "apply", str(policy), "--yes").returncode == 0
+    proxy = FaultProxy(app1.base_url.removesuffix("/v2")).start()
+    try:
+        yield app1, proxy
+    finally:
+        proxy.stop()

@@ -16,43 +16,35 @@ from tests.cli.test_cli import run
 from tests.erasure.support import person
 from tests.targets.conftest import ScimTarget, wait_until
 from tests.targets.faults import FaultProxy
-from tests.targets.support import policy_with_recipients, provisioning
+from tests.targets.support import provisioning
 
 PAGE = "<html><body><h1>502 Bad Gateway</h1><p>nginx</p></body></html>"
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 
 
-@pytest.mark.usefixtures("vault_file")
 def test_target_test_says_what_the_target_answered(
-    tmp_path: Path, data_dir: Path, scim_targets: Callable[[int], list[ScimTarget]]
+    data_dir: Path, cli_proxied_target: tuple[ScimTarget, FaultProxy]
 ) -> None:
-    (app1,) = scim_targets(1)
-    policy = tmp_path / "policy.toml"
-    policy.write_text(policy_with_recipients({"app1"}))
-    assert run(data_dir, "policy", "apply", str(policy), "--yes").returncode == 0
-    proxy = FaultProxy(app1.base_url.removesuffix("/v2")).start()
-    try:
-        added = run(data_dir, "target", "add", "app1", "--url", proxy.base_url, "--recipient", "app1", "--auth", "none")
-        assert added.returncode == 0, added.stderr
+    _app1, proxy = cli_proxied_target  # the fixture stops the proxy; this test stops it once itself, below
+    added = run(data_dir, "target", "add", "app1", "--url", proxy.base_url, "--recipient", "app1", "--auth", "none")
+    assert added.returncode == 0, added.stderr
 
-        proxy.fail("GET", 500, html=PAGE)
-        tested = run(data_dir, "target", "test", "app1")
-        assert (tested.returncode, tested.stdout) == (1, "Reached app1, but GET answered 500\n")
+    proxy.fail("GET", 500, html=PAGE)
+    tested = run(data_dir, "target", "test", "app1")
+    assert (tested.returncode, tested.stdout) == (1, "Reached app1, but GET answered 500\n")
 
-        proxy.fail("GET", 401)
-        tested = run(data_dir, "target", "test", "app1")
-        assert tested.stdout == "Reached app1, but GET answered 401 (the target refused the credential)\n"
+    proxy.fail("GET", 401)
+    tested = run(data_dir, "target", "test", "app1")
+    assert tested.stdout == "Reached app1, but GET answered 401 (the target refused the credential)\n"
 
-        proxy.fail("GET", 301, headers={"Location": "https://elsewhere.example.test/scim/v2/ServiceProviderConfig"})
-        tested = run(data_dir, "target", "test", "app1")
-        assert tested.returncode == 1
-        assert tested.stdout == "Reached app1, but GET answered 301 (a redirect, not followed: is the URL right?)\n"
+    proxy.fail("GET", 301, headers={"Location": "https://elsewhere.example.test/scim/v2/ServiceProviderConfig"})
+    tested = run(data_dir, "target", "test", "app1")
+    assert tested.returncode == 1
+    assert tested.stdout == "Reached app1, but GET answered 301 (a redirect, not followed: is the URL right?)\n"
 
-        proxy.stop()
-        tested = run(data_dir, "target", "test", "app1")
-        assert tested.returncode == 1 and tested.stdout.startswith("Cannot reach app1: GET failed: cannot connect")
-    finally:
-        proxy.stop()
+    proxy.stop()
+    tested = run(data_dir, "target", "test", "app1")
+    assert tested.returncode == 1 and tested.stdout.startswith("Cannot reach app1: GET failed: cannot connect")
 
 
 def test_a_redirected_put_is_not_a_push(vault: Vault, scim_targets: Callable[[int], list[ScimTarget]]) -> None:
@@ -79,31 +71,23 @@ def test_a_redirected_put_is_not_a_push(vault: Vault, scim_targets: Callable[[in
         proxy.stop()
 
 
-@pytest.mark.usefixtures("vault_file")
 def test_target_test_at_a_wrong_base_path_or_a_sign_in_page_is_not_connected(
-    tmp_path: Path, data_dir: Path, scim_targets: Callable[[int], list[ScimTarget]], monkeypatch: pytest.MonkeyPatch
+    data_dir: Path, cli_proxied_target: tuple[ScimTarget, FaultProxy], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A URL without the SCIM base path (the commonest typo) got a 404, and a sign-in page a 200 of HTML: both were
     read as an empty configuration, "Connected to app1: 0 schemas" with every attribute "NOT SUPPORTED"."""
-    (app1,) = scim_targets(1)
-    policy = tmp_path / "policy.toml"
-    policy.write_text(policy_with_recipients({"app1"}))
-    assert run(data_dir, "policy", "apply", str(policy), "--yes").returncode == 0
-    proxy = FaultProxy(app1.base_url.removesuffix("/v2")).start()
-    try:
-        wrong = app1.base_url.replace("/v2", "/scim/v2")
-        monkeypatch.setenv("APP1_TOKEN", app1.token)
-        assert run(data_dir, "target", "add", "app1", "--url", wrong, "--recipient", "app1", "--token-env",
-                   "APP1_TOKEN").returncode == 0  # fmt: skip
-        tested = run(data_dir, "target", "test", "app1")
-        assert (tested.returncode, tested.stdout) == (1, "Reached app1, but GET /ServiceProviderConfig answered 404 "
-                                                         "(is the URL the SCIM base, e.g. …/scim/v2?)\n")  # fmt: skip
+    app1, proxy = cli_proxied_target
+    wrong = app1.base_url.replace("/v2", "/scim/v2")
+    monkeypatch.setenv("APP1_TOKEN", app1.token)
+    assert run(data_dir, "target", "add", "app1", "--url", wrong, "--recipient", "app1", "--token-env",
+               "APP1_TOKEN").returncode == 0  # fmt: skip
+    tested = run(data_dir, "target", "test", "app1")
+    assert (tested.returncode, tested.stdout) == (1, "Reached app1, but GET /ServiceProviderConfig answered 404 "
+                                                     "(is the URL the SCIM base, e.g. …/scim/v2?)\n")  # fmt: skip
 
-        assert run(data_dir, "target", "edit", "app1", "--url", proxy.base_url).returncode == 0
-        proxy.fail("GET", 200, html=PAGE)  # a gateway's sign-in page, answered 200
-        tested = run(data_dir, "target", "test", "app1")
-        assert tested.returncode == 1 and tested.stdout.startswith(
-            "Reached app1, but GET /ServiceProviderConfig answered 200 with no SCIM JSON")
-        assert run(data_dir, "target", "test", "app1").stdout.startswith("Connected to app1:")
-    finally:
-        proxy.stop()
+    assert run(data_dir, "target", "edit", "app1", "--url", proxy.base_url).returncode == 0
+    proxy.fail("GET", 200, html=PAGE)  # a gateway's sign-in page, answered 200
+    tested = run(data_dir, "target", "test", "app1")
+    assert tested.returncode == 1 and tested.stdout.startswith(
+        "Reached app1, but GET /ServiceProviderConfig answered 200 with no SCIM JSON")
+    assert run(data_dir, "target", "test", "app1").stdout.startswith("Connected to app1:")
