@@ -6,8 +6,6 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import pytest
-
 from tests.cli.test_cli import run
 from tests.targets.conftest import ScimTarget
 from tests.targets.faults import FaultProxy
@@ -19,7 +17,6 @@ def _timeout_column(data_dir: Path) -> list[str]:
     return [line.split()[-1] for line in listed[1:]]
 
 
-@pytest.mark.usefixtures("vault_file")
 def test_a_hung_target_is_given_up_on_after_its_own_timeout(
     data_dir: Path, cli_proxied_target: tuple[ScimTarget, FaultProxy]
 ) -> None:
