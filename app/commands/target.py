@@ -94,12 +94,18 @@ def _secret(args: argparse.Namespace) -> str | None:
         return value.strip()
     if args.token_file:
         try:
-            return Path(args.token_file).read_text(encoding="utf-8").strip()
+            value = Path(args.token_file).read_text(encoding="utf-8").strip()
         except OSError as exc:
             raise ConfigError(f"Cannot read {args.token_file}: {exc.strerror or exc}.") from exc
+        if not value:  # as for the variable: an empty credential would be kept silently by `edit`, said as changed
+            raise ConfigError(f"The file {args.token_file} is empty: it holds no credential.")
+        return value
     if not sys.stdin.isatty():
         raise ConfigError("Give the credential with --token-env or --token-file (no terminal to ask on).")
-    return getpass.getpass("Credential for this target (not shown): ").strip()
+    value = getpass.getpass("Credential for this target (not shown): ").strip()
+    if not value:
+        raise ConfigError("No credential was typed; nothing was changed.")
+    return value
 
 
 def _renames(pairs: list[str]) -> dict[str, str]:

@@ -95,3 +95,33 @@ def test_target_commands(tmp_path: Path, data_dir: Path, scim_targets: Callable[
 
     removed = run(data_dir, "target", "remove", "app1", "--yes")
     assert removed.returncode == 0 and removed.stdout.strip().endswith("Removed target app1.")
+
+
+@pytest.mark.usefixtures("vault_file")
+def test_an_empty_token_file_is_refused_not_said_to_change_the_credential(
+    tmp_path: Path, data_dir: Path, scim_targets: Callable[[int], list[ScimTarget]]
+) -> None:
+    """`target edit --token-file EMPTY` printed "Changed target app1: credential" while the stored one was kept."""
+    (app1,) = scim_targets(1)
+    policy = tmp_path / "policy.toml"
+    policy.write_text(policy_with_recipients())
+    assert run(data_dir, "policy", "apply", str(policy), "--yes").returncode == 0
+    token = tmp_path / "token"
+    token.write_text(app1.token)
+    added = run(data_dir, "target", "add", "app1", "--url", app1.base_url, "--recipient", "app1",
+                "--token-file", str(token))  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    empty = tmp_path / "empty"
+    empty.write_text("\n")
+
+    for command in ("add", "edit"):
+        extra = ["--url", app1.base_url, "--recipient", "app1"] if command == "add" else []
+        name = "app2" if command == "add" else "app1"
+        result = run(data_dir, "target", command, name, *extra, "--token-file", str(empty))
+        assert result.returncode == 2
+        assert result.stdout == ""
+        assert result.stderr.strip() == f"custos: The file {empty} is empty: it holds no credential."
+
+    listed = run(data_dir, "target", "list").stdout.splitlines()
+    assert [line.split()[0] for line in listed[1:]] == ["app1"]  # no app2 half-added
+    assert run(data_dir, "target", "test", "app1").returncode == 0  # the stored credential still works
