@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Sequence
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from app import __version__
 from app.commands.common import port_number, undecodable_option, whole_number
@@ -44,8 +44,19 @@ def _add_data_dir(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", default=argparse.SUPPRESS, help=_DATA_DIR_HELP)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors said as every other error of the command line: one line starting ``custos:``,
+    exit 2. argparse's own form (the usage block, then ``custos dsr restrict: error: …``) buried the reason under
+    the usage; ``--help`` still prints the usage. Sub-parsers take this class from their parent."""
+
+    def error(self, message: str) -> NoReturn:
+        command = self.prog.removeprefix("custos").strip()
+        where = f"{command}: " if command else ""
+        self.exit(2, f"custos: {where}{message} (see '{self.prog} --help').\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="custos", description="GDPR-compliant SCIM provisioning.")
+    parser = _Parser(prog="custos", description="GDPR-compliant SCIM provisioning.")
     parser.add_argument("--version", action="version", version=f"Custos {__version__}")
     parser.add_argument("--data-dir", default=None, help=_DATA_DIR_HELP)
     parser.add_argument("--minimised", "--minimized", action="store_true",

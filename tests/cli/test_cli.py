@@ -133,3 +133,26 @@ def test_plain_http_off_loopback_is_refused(data_dir: Path) -> None:
 def test_bad_tls_options(data_dir: Path, args: list[str]) -> None:
     failed = run(data_dir, "serve", "--port", "0", *args)
     assert failed.returncode == 2 and "custos:" in failed.stderr
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["dsr", "restrict", "dsr-1", "--lift", "--informed-by", "pigeon"],
+         "custos: dsr restrict: argument --informed-by: invalid choice: 'pigeon' (choose from 'email', 'letter', "
+         "'phone', 'in_person', 'form') (see 'custos dsr restrict --help')."),
+        (["target", "add"], "custos: target add: the following arguments are required: name, --url, --recipient "
+                            "(see 'custos target add --help')."),
+        (["breach", "draft", "1", "--out", "d", "--no-such-flag"],
+         "custos: unrecognized arguments: --no-such-flag (see 'custos --help')."),
+    ],
+)  # fmt: skip
+def test_a_usage_error_is_one_line_starting_custos(data_dir: Path, argv: list[str], expected: str) -> None:
+    """Before: argparse's usage block, then 'custos dsr restrict: error: …' (the user guide says errors start with
+    'custos:'). Nothing is opened or created."""
+    result = run(data_dir, *argv)
+
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [expected]
+    assert not (data_dir / "custos.vault").exists()

@@ -63,4 +63,6 @@ def test_a_huge_incident_number_is_one_line_from_the_command(vault_file: Path) -
     shown = run(vault_file.parent, "breach", "show", HUGE)
 
     assert shown.returncode == 2 and "Traceback" not in shown.stderr
-    assert shown.stderr.strip().splitlines()[-1].endswith(f"argument id: {HUGE} is too large a number")
+    assert shown.stderr.splitlines() == [
+        f"custos: breach show: argument id: {HUGE} is too large a number (see 'custos breach show --help')."
+    ]
