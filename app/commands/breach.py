@@ -181,8 +181,8 @@ def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], No
     )
 
 
-def _show(view: Any, now: datetime) -> None:
-    from app.services.incidents import still_to_record
+def _show(view: Any, now: datetime, zone: str | None) -> None:
+    from app.services.incidents import still_to_record, zoned_text
 
     f = view.fields
     print(f"Incident {view.id}: {f['title']}")
@@ -206,7 +206,10 @@ def _show(view: Any, now: datetime) -> None:
         print(f"  notified ({note.kind}): {utc_text(note.at)}, reference {note.reference} (notification {note.number})")
     if view.state != "closed" and (missing := still_to_record(f, view.clock(now).state)):
         print(f"  still to record: {'; '.join(missing)}")
-    print(f"  clock: {view.clock(now).describe()}")
+    status = view.clock(now)
+    print(f"  clock: {status.describe()}")
+    if status.deadline is not None and zone and zone != "UTC":  # as `breach aware` says it, and the Incidents page
+        print(f"  deadline in the controller's zone: {zoned_text(status.deadline, zone)}")
     if view.aware_anchor and view.aware_anchor != f["aware_at"]:
         print(f"  clock runs from: {utc_text(view.aware_anchor)} (the earliest awareness recorded; a later time "
               "is kept below and does not move the deadline back)")  # fmt: skip
@@ -332,7 +335,9 @@ def run(args: argparse.Namespace) -> int:
                 deadline = f"{status.deadline.astimezone(UTC):%Y-%m-%d %H:%M}" if status.deadline else "—"
                 print(f"{view.id:>4}  {view.state:<9} {aware:<17} {deadline:<17} {status.state:<40} {view.title}")
         elif command == "show":
-            _show(register_.get(args.id), now)
+            from app.services.incidents import controller_zone
+
+            _show(register_.get(args.id), now, controller_zone(register_.vault))
         elif command == "aware":
             _aware(register_, args, operator, now)
         elif command == "assess":

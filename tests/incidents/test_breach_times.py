@@ -65,3 +65,21 @@ def test_the_deadline_is_said_in_utc_then_in_the_controller_s_zone_never_the_mac
     assert corrected.returncode == 0, corrected.stderr
     assert corrected.stdout.splitlines()[0].endswith(f"notify by {deadline:%Y-%m-%d %H:%M} UTC.")
     assert "JST" not in aware.stdout + corrected.stdout
+
+
+@pytest.mark.usefixtures("vault_file")
+def test_breach_show_says_the_deadline_in_the_controller_s_zone_too(data_dir: Path) -> None:
+    """Before: only `breach aware` said it; `breach show`, where the clock is looked up later, gave UTC alone."""
+    aware_at = (datetime.now(UTC) - timedelta(days=1)).replace(hour=9, minute=0, second=0, microsecond=0)
+    assert run(data_dir, "dsr", "settings", "--time-zone", "America/New_York").returncode == 0
+    assert run(data_dir, "breach", "open", "--title", "Lost laptop", "--detected", f"{aware_at:%Y-%m-%dT%H:%MZ}",
+               ).returncode == 0  # fmt: skip
+    assert run(data_dir, "breach", "aware", "1", "--reason", "confirmed", "--at", f"{aware_at:%Y-%m-%dT%H:%MZ}",
+               ).returncode == 0  # fmt: skip
+    new_york = (aware_at + timedelta(hours=72)).astimezone(ZoneInfo("America/New_York"))
+
+    shown = run(data_dir, "breach", "show", "1").stdout.splitlines()
+
+    clock = next(i for i, line in enumerate(shown) if line.startswith("  clock: "))
+    assert shown[clock].endswith(f"(deadline {aware_at + timedelta(hours=72):%Y-%m-%d %H:%M} UTC)")
+    assert shown[clock + 1] == f"  deadline in the controller's zone: {new_york:%Y-%m-%d %H:%M} America/New_York"
