@@ -10,6 +10,7 @@ import importlib
 import importlib.util
 import logging
 import os
+import re
 import sys
 from collections.abc import Sequence
 from types import ModuleType
@@ -44,6 +45,9 @@ def _add_data_dir(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", default=argparse.SUPPRESS, help=_DATA_DIR_HELP)
 
 
+_MISSING_COMMAND = re.compile(r"the following arguments are required: \w+_command")
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, with its errors said as every other error of the command line: one line starting ``custos:``,
     exit 2. argparse's own form (the usage block, then ``custos dsr restrict: error: …``) buried the reason under
@@ -52,6 +56,8 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         command = self.prog.removeprefix("custos").strip()
         where = f"{command}: " if command else ""
+        if _MISSING_COMMAND.fullmatch(message):  # argparse names the sub-command by its internal dest (dsr_command)
+            message = "a command is required"
         self.exit(2, f"custos: {where}{message} (see '{self.prog} --help').\n")
 
 

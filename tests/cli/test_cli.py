@@ -145,6 +145,8 @@ def test_bad_tls_options(data_dir: Path, args: list[str]) -> None:
                             "(see 'custos target add --help')."),
         (["breach", "draft", "1", "--out", "d", "--no-such-flag"],
          "custos: unrecognized arguments: --no-such-flag (see 'custos --help')."),
+        # argparse named the missing sub-command by its internal field: "required: dsr_command"
+        (["dsr"], "custos: dsr: a command is required (see 'custos dsr --help')."),
     ],
 )  # fmt: skip
 def test_a_usage_error_is_one_line_starting_custos(data_dir: Path, argv: list[str], expected: str) -> None:
