@@ -45,7 +45,8 @@ def _add_data_dir(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", default=argparse.SUPPRESS, help=_DATA_DIR_HELP)
 
 
-_MISSING_COMMAND = re.compile(r"the following arguments are required: \w+_command")
+_MISSING_COMMAND = re.compile(r"^the following arguments are required: \w+_command$")
+_COMMAND_FIELD = re.compile(r"(?<=^argument )\w+_command(?=:)")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -56,8 +57,8 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         command = self.prog.removeprefix("custos").strip()
         where = f"{command}: " if command else ""
-        if _MISSING_COMMAND.fullmatch(message):  # argparse names the sub-command by its internal dest (dsr_command)
-            message = "a command is required"
+        # argparse names a sub-command by its internal field ("required: dsr_command", "argument dsr_command: …")
+        message = _COMMAND_FIELD.sub("command", _MISSING_COMMAND.sub("a command is required", message))
         self.exit(2, f"custos: {where}{message} (see '{self.prog} --help').\n")
 
 

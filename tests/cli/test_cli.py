@@ -145,8 +145,10 @@ def test_bad_tls_options(data_dir: Path, args: list[str]) -> None:
                             "(see 'custos target add --help')."),
         (["breach", "draft", "1", "--out", "d", "--no-such-flag"],
          "custos: unrecognized arguments: --no-such-flag (see 'custos --help')."),
-        # argparse named the missing sub-command by its internal field: "required: dsr_command"
-        (["dsr"], "custos: dsr: a command is required (see 'custos dsr --help')."),
+        # argparse named the sub-command by its internal field: "argument dsr_command: invalid choice: …"
+        (["dsr", "nosuch"], "custos: dsr: argument command: invalid choice: 'nosuch' (choose from 'open', 'list', "
+         "'show', 'verify', 'extend', 'act', 'task', 'refuse', 'answer', 'close', 'match', 'restrict', 'settings') "
+         "(see 'custos dsr --help')."),
     ],
 )  # fmt: skip
 def test_a_usage_error_is_one_line_starting_custos(data_dir: Path, argv: list[str], expected: str) -> None:
@@ -158,3 +160,13 @@ def test_a_usage_error_is_one_line_starting_custos(data_dir: Path, argv: list[st
     assert result.stdout == ""
     assert result.stderr.splitlines() == [expected]
     assert not (data_dir / "custos.vault").exists()
+
+
+def test_a_missing_sub_command_is_named_as_such(capsys: pytest.CaptureFixture[str]) -> None:
+    """argparse said "the following arguments are required: dsr_command", its internal field name."""
+    from app.cli import build_parser
+
+    with pytest.raises(SystemExit) as stopped:
+        build_parser().parse_args(["dsr"])
+    assert stopped.value.code == 2
+    assert capsys.readouterr().err == "custos: dsr: a command is required (see 'custos dsr --help').\n"
