@@ -68,6 +68,13 @@ class WorkingDays:
         return day
 
 
+def controller_time(moment: datetime, zone: str) -> datetime:
+    """The one rule for a time given without a zone, wherever it was typed (``dsr open``, the New request dialog,
+    an export): it is the wall-clock time where the controller is, never the workstation's, so the same input
+    gives the same day of receipt and the same deadline."""
+    return moment.replace(tzinfo=ZoneInfo(zone)) if moment.tzinfo is None else moment
+
+
 def received_day(received: datetime, zone: str) -> date:
     """The day of receipt where the controller is."""
     if received.tzinfo is None:

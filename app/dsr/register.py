@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, insert, select, update
 
@@ -223,9 +222,7 @@ class DsrRegister:
 
     def _received(self, received: datetime | None, zone: str) -> datetime:
         now = self.now()
-        moment = received or now
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=ZoneInfo(zone))  # a bare time is the controller's local time
+        moment = deadline.controller_time(received or now, zone)
         if moment > now:
             raise RequestError("A request cannot be received in the future: give the time it arrived.")
         return moment.astimezone(UTC)
@@ -342,7 +339,7 @@ class DsrRegister:
         """A time given for the request: the controller's local time when it has no zone; not before receipt, not
         in the future."""
         now = self.now()
-        moment = now if at is None else at if at.tzinfo else at.replace(tzinfo=ZoneInfo(view.zone))
+        moment = now if at is None else deadline.controller_time(at, view.zone)
         if moment > now:
             raise RequestError(f"The time of the {what} cannot be in the future.")
         if moment < view.received:

@@ -54,7 +54,7 @@ class RegisterSettings:
 
     def localise(self, moment: datetime) -> datetime:
         """A time without a zone is the controller's local time (as ``dsr open`` reads it)."""
-        return moment.replace(tzinfo=ZoneInfo(self.zone)) if moment.tzinfo is None else moment
+        return deadline.controller_time(moment, self.zone)
 
     def answer_by(self, received: datetime) -> deadline.DueDay:
         """The Art. 12(3) due day where the controller is, counted as the register counts it: one export, one

@@ -4,12 +4,14 @@ and every dialog fitting a 1920×1080 screen at 200 % (960×540 logical)."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QSize, Qt
-from PySide6.QtWidgets import QDateTimeEdit, QDialogButtonBox
+from PySide6.QtCore import QDate, QSize, Qt, QTime
+from PySide6.QtWidgets import QDateTimeEdit, QDialogButtonBox, QFormLayout
 from pytestqt.qtbot import QtBot
 from ui_keyboard import mnemonics
 from ui_support import PASSPHRASE, answer_passphrase_dialog, insert_rows, user_row
@@ -98,6 +100,39 @@ def test_new_request_by_keyboard_with_identity_matching(qtbot: QtBot, vault: Vau
     assert view.rights == ["access"] and view.subject and view.matches == 2
     assert view.private["requester"]["name"] == "Ottoline Vexbridge" and view.channel == "email"
     assert register.for_subject(chosen)[0].id == view.id
+
+
+@pytest.fixture
+def workstation_in_new_york(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The operator's machine five hours behind the controller (Europe/London)."""
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.usefixtures("workstation_in_new_york")
+def test_the_received_time_is_read_where_the_controller_is(qtbot: QtBot, vault: Vault) -> None:
+    """22:00 on Thursday 26 February typed in the dialog is 22:00 in London, as ``dsr open --received`` reads it:
+    received that Thursday, due Thursday 26 March. Read in New York time it became 03:00 on the Friday in London,
+    and the deadline a day later than the CLI gave for the same input."""
+    in_england(vault)
+    register = DsrRegister(vault, lambda: datetime(2026, 3, 2, 12, 0, tzinfo=UTC))
+    typed = DsrRegister(vault, register.now).open(["access"], "email", "dpo", datetime(2026, 2, 26, 22, 0))  # the CLI
+    dialog = NewRequestDialog(register)
+    qtbot.addWidget(dialog)
+    label = dialog.findChild(QFormLayout).labelForField(dialog.received)
+    assert label.text() == "&Received (Europe/London time)"
+    dialog.received.setDate(QDate(2026, 2, 26))
+    dialog.received.setTime(QTime(22, 0))
+    assert dialog.received.text() == "2026-02-26 22:00 GMT"
+    dialog.rights["access"].setChecked(True)
+    dialog.record()
+    qtbot.waitUntil(lambda: dialog.created is not None, timeout=5000)
+    view, cli = register.get(dialog.created), register.get(typed)
+    assert view.received == cli.received == datetime(2026, 2, 26, 22, 0, tzinfo=UTC)
+    assert (view.received_day, view.due) == (cli.received_day, cli.due) == (date(2026, 2, 26), date(2026, 3, 26))
 
 
 def test_a_new_request_needs_a_right(qtbot: QtBot, vault: Vault) -> None:

@@ -8,11 +8,11 @@ requester's name, the answer address and the note are sealed with that subject's
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import partial
 from typing import Any
 
-from PySide6.QtCore import QDateTime, QSize, Qt, Signal
+from PySide6.QtCore import QDateTime, QSize, Qt, QTimeZone, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -33,7 +33,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.services.dsr import Candidate, DsrRegister, find_subjects, model
+from app.core.errors import CustosError
+from app.services.dsr import Candidate, DsrRegister, find_subjects, model, settings_for
 from app.ui.policy.common import login_name, plain_label, user_message
 from app.ui.workers import submit
 
@@ -52,12 +53,10 @@ class NewRequestDialog(QDialog):
             box = QCheckBox(label)
             self.rights[key] = box
             grid.addWidget(box, index // 2, index % 2)
-        now = QDateTime.fromMSecsSinceEpoch(int(register.now().timestamp() * 1000))  # shown in local time
-        self.received = QDateTimeEdit(now)
-        self.received.setDisplayFormat("yyyy-MM-dd HH:mm t")  # with its zone, as the incident dialogs show times
-        self.received.setCalendarPopup(True)
-        self.received.setMaximumDateTime(now)  # never in the future
-        self.received.setAccessibleName("Received")
+        self.message = plain_label(wrap=True)
+        self.zone = self._controller_zone()
+        self.received = received_editor(register.now(), self.zone)
+        self.received.setAccessibleName(f"Received ({self.zone} time)")
         self.channel = _combo(model.CHANNELS)
         self.requester = _combo(model.REQUESTERS)
         self.requester_name = QLineEdit()
@@ -67,7 +66,6 @@ class NewRequestDialog(QDialog):
         self.answer_address = QLineEdit()
         self.answer_address.setPlaceholderText("only what answering needs")
         self.note = QLineEdit()
-        self.message = plain_label(wrap=True)
         self.identity = IdentitySearch(register, self.message.setText, self._failed, NO_MATCH)
         self.search, self.matches = self.identity.search, self.identity.matches
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
@@ -80,7 +78,7 @@ class NewRequestDialog(QDialog):
     def _layout(self, grid: QGridLayout) -> None:
         form = QFormLayout()
         form.addRow("Rights asked for", grid)
-        form.addRow("&Received (local time)", self.received)
+        form.addRow(f"&Received ({self.zone} time)", self.received)
         form.addRow("C&hannel", self.channel)
         form.addRow("Re&quester", self.requester)
         form.addRow("Requester's &name", self.requester_name)
@@ -112,17 +110,26 @@ class NewRequestDialog(QDialog):
         needed = body.sizeHint() + QSize(48, 96)  # the margins, a scroll bar, the message and the buttons
         self.resize(min(needed.width(), room.width()), min(needed.height(), room.height() * 9 // 10))
 
+    def _controller_zone(self) -> str:
+        """The zone the register reads the received time in (requests.toml or the policy's controller address);
+        when the settings cannot be read, recording fails with the same reason, said here beforehand."""
+        try:
+            return settings_for(self.register.vault, self.register.vault.path.parent).zone
+        except CustosError as exc:
+            self.message.setText(exc.user_message)
+            return "UTC"
+
     def chosen(self) -> str | None:
         return self.identity.chosen()
 
     # -- recording -----------------------------------------------------------------------------------------
     def values(self) -> dict[str, Any]:
-        received = self.received.dateTime().toPython()
-        assert isinstance(received, datetime)  # a QDateTime converts to one
+        day, clock = self.received.date(), self.received.time()  # the wall time in the controller's zone, as
+        received = datetime(day.year(), day.month(), day.day(), clock.hour(), clock.minute())  # `dsr open` reads it
         return {
             "rights": [key for key, box in self.rights.items() if box.isChecked()],
             "channel": self.channel.currentData(),
-            "received": received.astimezone(UTC) if received.tzinfo else received.astimezone().astimezone(UTC),
+            "received": received,
             "requester": self.requester.currentData(),
             "subject_id": self.chosen(),
             "matches": self.identity.count(),
@@ -145,8 +152,7 @@ class NewRequestDialog(QDialog):
             return
         operator = login_name()
         self.buttons.setEnabled(False)
-        moment = min(values.pop("received"), self.register.now())
-        work = partial(self.register.open, operator=operator, received=moment, **values)  # no widget in the work
+        work = partial(self.register.open, operator=operator, **values)  # no widget in the work
         submit(work, self._recorded, self._failed)
 
     def _recorded(self, request_id: str) -> None:
@@ -156,6 +162,20 @@ class NewRequestDialog(QDialog):
     def _failed(self, exc: Exception) -> None:
         self.buttons.setEnabled(True)
         self.message.setText(user_message(exc, "The request could not be recorded."))
+
+
+def received_editor(now: datetime, zone: str) -> QDateTimeEdit:
+    """A time editor showing the controller's wall clock (its zone's abbreviation after the time), from the
+    current minute back: never in the future, so the register never refuses it."""
+    qzone = QTimeZone(zone.encode())
+    latest = QDateTime.fromSecsSinceEpoch(int(now.timestamp()) // 60 * 60, qzone)
+    editor = QDateTimeEdit()
+    editor.setTimeZone(qzone)
+    editor.setDateTime(latest)
+    editor.setDisplayFormat("yyyy-MM-dd HH:mm t")  # with its zone, as the incident dialogs show times
+    editor.setCalendarPopup(True)
+    editor.setMaximumDateTime(latest)
+    return editor
 
 
 def search_mirror(register: DsrRegister, text: str) -> list[Candidate]:
