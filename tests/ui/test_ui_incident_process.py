@@ -9,7 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QPlainTextEdit
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPlainTextEdit
 from pytestqt.qtbot import QtBot
 from sqlalchemy import select
 from ui_keyboard import TAB, by_keyboard, key, out_of_the_box, typed
@@ -20,7 +20,7 @@ from app.policy.in_force import PolicyInForce
 from app.store.vault import Vault
 from app.ui.incidents.awareness import AwarenessDialog
 from app.ui.incidents.details import DetailsDialog
-from app.ui.incidents.steps import NotificationDialog
+from app.ui.incidents.steps import DismissDialog, NotificationDialog
 from app.ui.incidents.view import CLOCK, IncidentsPage
 
 
@@ -74,6 +74,16 @@ def test_the_whole_breach_process_by_keyboard(qtbot: QtBot, vault: Vault) -> Non
     assert page.table.item(row, CLOCK).text() == "no deadline (dismissed)"
     assert page.table.item(row, CLOCK).toolTip() == "no deadline: dismissed as not a personal-data breach"
     assert "Mapping mismatch" not in json.dumps(events(vault, "incident.dismissed"))  # free text stays in the register
+
+    # One opened by hand is no candidate, yet the register dismisses it too: the button says what it does.
+    choose(page, manual)
+    assert page.dismiss_button.isEnabled()
+    assert page.dismiss_button.defaultAction().text() == "Dis&miss as not a breach…"
+    dialog = DismissDialog(register.get(manual))
+    qtbot.addWidget(dialog)
+    assert dialog.windowTitle() == f"Dismiss incident {manual} as not a breach"
+    intro = " ".join(label.text() for label in dialog.findChildren(QLabel))
+    assert "“Lost laptop” was opened by hand, and no one is recorded as aware" in intro
 
     # Awareness (its own dialog and tests): not before the detection the open dialog recorded.
     choose(page, manual)

@@ -17,6 +17,7 @@ from app.services.incidents import (
     IncidentView,
     checked_title,
     deadline_of,
+    state_text,
     utc_text,
 )
 from app.ui.incidents.fields import (
@@ -86,9 +87,13 @@ class OpenDialog(StepDialog):
 
 class DismissDialog(StepDialog):
     def __init__(self, view: IncidentView, parent: QWidget | None = None) -> None:
-        super().__init__(f"Dismiss candidate {view.id}", f"“{view.title}” was raised without anyone being aware of "
-                         "a breach. Dismissing it closes it as not a personal-data breach (risk: none, not notified) "
-                         "with your reasoning; it stays in the register and on the audit trail.", parent)  # fmt: skip
+        # The register dismisses any incident no one is recorded as aware of: an alert's candidate, or one opened
+        # by hand on a suspicion that proved not to be a breach. The title says which it is.
+        raised = "was raised by the alerts" if state_text(view) == "candidate" else "was opened by hand"
+        super().__init__(f"Dismiss incident {view.id} as not a breach", f"“{view.title}” {raised}, and no one is "
+                         "recorded as aware of a breach. Dismissing it closes it as not a personal-data breach (risk: "
+                         "none, not notified) with your reasoning; it stays in the register and on the audit trail.",
+                         parent)  # fmt: skip
         self.reason = prompt_box("Why this is not a personal-data breach")
         self.form.addRow("&Reasoning", self.reason)
         self.reason.textChanged.connect(self._check)

@@ -1,6 +1,7 @@
 """The breach register in the app, the whole process as ``custos breach`` runs it: every incident with its state and
 live countdown, one incident's timeline and the history of every time recorded (corrections never replace); open
-by hand or dismiss a candidate from alerts; awareness (a person's decision, at a real time, with the reasoning;
+by hand, or dismiss one no one is aware of yet (a candidate from alerts or one opened by hand) as not a breach;
+awareness (a person's decision, at a real time, with the reasoning;
 again, a correction with its reason); the risk assessment, containment, the Art. 33(3)(a) figures, notifications
 to the authority (initial and follow-up), the Art. 34 communication or its exemption, closing; the Art. 33(3)
 notification draft and the Art. 34 communication to the data subjects."""
@@ -191,7 +192,8 @@ class IncidentsPage(QWidget):
         self.reporting_bar = ActionBar("Notifications and documents", keys_on=self)
         process, reporting = self.process_bar.add, self.reporting_bar.add
         self.open_button = process("&Open an incident…", self.open_incident)
-        self.dismiss_button = process("Dis&miss a candidate…", self.dismiss)
+        # Any incident no one is aware of yet, as the register allows: a hand-opened one is no "candidate"
+        self.dismiss_button = process("Dis&miss as not a breach…", self.dismiss)
         self.aware_button = process("Record &awareness…", self.record_awareness)
         self.risk_button = process("Assess the ris&k…", self.assess_risk)
         self.contain_button = process("Co&ntainment…", self.record_containment)
