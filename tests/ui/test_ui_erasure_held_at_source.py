@@ -29,6 +29,9 @@ def test_a_closed_request_still_held_at_the_identity_provider_is_counted(qtbot: 
     qtbot.addWidget(dialog)
     dialog.show()
     qtbot.waitUntil(lambda: dialog.request_table.rowCount() == 1, timeout=10_000)
+    steps = dialog.request_table.horizontalHeaderItem(4)
+    assert (steps.text(), dialog.request_table.item(0, 4).text()) == ("Steps at targets", "0")  # not the 2 lines
+    assert "the mirror and the identity provider are not counted" in steps.toolTip()
     summary = dialog.summary.text()
     assert summary.startswith("1 erasure request, 0 still open, 1 still held at the identity provider")
     assert "held.at.source" not in summary

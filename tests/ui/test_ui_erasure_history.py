@@ -4,6 +4,7 @@ manual steps attested by keyboard, and the signed receipt exported — as ``eras
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -108,6 +109,11 @@ def test_history_retry_attest_and_receipt(
         qtbot.waitUntil(lambda: "Receipt written" in dialog.message.text(), timeout=15_000)
         receipt = next(tmp_path.glob("*.json"))
         assert verify_receipt(receipt).valid and "history@" not in receipt.read_text()
+        # The list's count is the receipt's: its steps at targets and recipients, not the four lines above.
+        listed = json.loads(receipt.read_text())
+        at_targets = sum(len(subject["targets"]) for subject in listed["subjects"])
+        assert dialog.request_table.horizontalHeaderItem(4).text() == "Steps at targets"
+        assert dialog.request_table.item(0, 4).text() == str(at_targets) == "2"
         dialog.close()
         assert not dialog.timer.isActive()
     finally:

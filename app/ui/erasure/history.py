@@ -50,7 +50,12 @@ from app.ui.widgets import resize_within_screen
 from app.ui.workers import submit
 
 POLL_MS = 2000
-REQUEST_HEADERS = ("Request", "Created", "State", "Ground", "Steps")
+# The last column counts Custos' steps at the targets and at the recipients erased by hand (one per person and
+# place, as the receipt lists them under each subject's "targets"), not the lines shown below it: the mirror is
+# erased at once and the identity provider is not a step (decision 0020). "Steps" alone read as every place.
+REQUEST_HEADERS = ("Request", "Created", "State", "Ground", "Steps at targets")
+STEPS_TIP = ("Steps at the SCIM targets and at the recipients erased by hand, one per person and place, as the "
+             "receipt lists them; the mirror and the identity provider are not counted")
 AskNote = Callable[[QWidget, str], str | None]
 
 
@@ -115,6 +120,7 @@ class ErasureHistoryDialog(QDialog):
         self.lines: list[TargetLine] = []
         self.summary = plain_label("Loading…", wrap=True)
         self.request_table = _table(REQUEST_HEADERS, "Erasure requests")
+        self.request_table.horizontalHeaderItem(len(REQUEST_HEADERS) - 1).setToolTip(STEPS_TIP)
         self.line_table = _table(STATUS_HEADERS, "Where the selected request stands")
         self.request_table.itemSelectionChanged.connect(self._request_chosen)
         self.line_table.itemSelectionChanged.connect(self._enable)
