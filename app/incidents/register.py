@@ -562,7 +562,10 @@ def _check_times(values: dict[str, Any], anchor: datetime | None) -> None:
     detected, aware, contained = values.get("detected_at"), values.get("aware_at"), values.get("contained_at")
     if occurred_from and occurred_to and occurred_to < occurred_from:
         raise IncidentError("The occurrence window ends before it starts.")
-    if detected and any(a and a < detected for a in (aware, anchor)):
+    # Against the awareness recorded now, not the anchor: an early awareness later corrected (a typo) stays the
+    # anchor, so the deadline never moves later, but it is no longer the record's awareness and must not block a
+    # true detection time. Detection does not move the deadline, so this takes nothing from the guarantee.
+    if detected and aware and aware < detected:
         raise IncidentError("The controller cannot be aware before the incident was detected.")
     processor = values.get("processor_notified_at")
     if processor and anchor and anchor > processor:

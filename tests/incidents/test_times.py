@@ -57,6 +57,23 @@ def test_an_earlier_correction_brings_the_deadline_forward(vault: Vault) -> None
     assert view.clock(now()).deadline == earlier + timedelta(hours=72)
 
 
+def test_a_corrected_early_awareness_does_not_block_a_detection_correction(vault: Vault) -> None:
+    """Awareness typed two days early, then corrected: the deadline keeps running from the typo (a correction never
+    restarts the clock), but the detection may now be corrected to any time up to the awareness on record. It was
+    refused ("cannot be aware before the incident was detected") against the corrected-away typo."""
+    now = FakeClock(FRIDAY_9 + timedelta(hours=2))
+    register = IncidentRegister(vault, now)
+    incident = register.open_incident("Lost laptop", "dpo", detected_at=FRIDAY_9 - timedelta(days=2, hours=1))
+    typo = FRIDAY_9 - timedelta(days=2)
+    register.set_aware(incident, "dpo", "device confirmed stolen", at=typo)
+    register.set_aware(incident, "dpo", "typo: the day was wrong", at=FRIDAY_9)
+    view = register.update(incident, "dpo", reason="typo: the day was wrong", detected_at=FRIDAY_9 - timedelta(hours=1))
+    assert view.detected_at == FRIDAY_9 - timedelta(hours=1)
+    assert view.clock(now()).deadline == typo + timedelta(hours=72)  # still from the earliest awareness
+    with pytest.raises(IncidentError, match="aware before the incident was detected"):
+        register.update(incident, "dpo", reason="later still", detected_at=FRIDAY_9 + timedelta(minutes=5))
+
+
 def test_no_time_in_the_future(vault: Vault) -> None:
     now = FakeClock(FRIDAY_9 + timedelta(hours=80))
     register, incident = _aware_incident(vault, now)
