@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 
-def counted(number: int, singular: str, plural: str | None = None) -> str:
-    """``number`` (thousands separated) and the singular or plural noun; ``plural`` defaults to singular + "s"."""
+def counted(number: int, singular: str, plural: str | None = None, *, grouped: bool = True) -> str:
+    """``number`` (thousands separated) and the singular or plural noun; ``plural`` defaults to singular + "s".
+    ``grouped=False`` keeps the figure bare ("1024 accounts"): for printed lines that are a contract, whose figures
+    scripts read as they always were and which only lose their "(s)"."""
     noun = singular if number == 1 else (plural or f"{singular}s")
-    return f"{number:,} {noun}"
+    return f"{number:,} {noun}" if grouped else f"{number} {noun}"
