@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import ColumnElement, Connection, and_, func, or_, select
 
 from app.audit.tables import AuditEvent
+from app.core.wording import counted
 from app.feed.tables import Target
 from app.policy import versions
 from app.policy.durations import Period
@@ -164,9 +165,10 @@ class LiveFacts:
             else f"Vault file permissions {self.vault_mode}",
             f"Transport: {self.tls}",
             "Access control: SCIM clients authenticate with bearer tokens (256-bit random, stored only as "
-            f"SHA-256 hashes, revocable, optionally expiring); {self.active_tokens} active token(s)",
-            f"Accountability: hash-chained audit trail (SHA-256, RFC 9162 leaves) holding {self.audit_events} "
-            f"event(s). {TRAIL_CONTENT}",
+            "SHA-256 hashes, revocable, optionally expiring); "
+            f"{counted(self.active_tokens, 'active token', grouped=False)}",
+            "Accountability: hash-chained audit trail (SHA-256, RFC 9162 leaves) holding "
+            f"{counted(self.audit_events, 'event', grouped=False)}. {TRAIL_CONTENT}",
         ]
         return measures
 

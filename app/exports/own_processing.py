@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from app.core.wording import counted
 from app.exports.facts import LiveFacts
 from app.policy.model import LAWFUL_BASES, NEEDS_HUMAN, OWN_PROCESSING, RIGHTS_BY_BASIS, Policy
 
@@ -38,31 +39,34 @@ class OwnRecord:
 
 
 def _trail_count(facts: LiveFacts) -> str:
-    return f"{facts.audit_events} event(s) held"
+    return f"{counted(facts.audit_events, 'event', grouped=False)} held"
 
 
 def _register_count(facts: LiveFacts) -> str:
-    return f"{len(facts.incidents)} incident(s) held, {len(facts.breaches)} of them personal data breaches"
+    breaches = len(facts.breaches)
+    which = "a personal data breach" if breaches == 1 else "personal data breaches"
+    return f"{counted(len(facts.incidents), 'incident', grouped=False)} held, {breaches} of them {which}"
 
 
 def _ledger_count(facts: LiveFacts) -> str:
     """Read from the file and checked against the vault: a missing file is "no erasure yet" only when the vault
     records none; otherwise the ledger was lost, and a restore of an older backup would not replay the erasures."""
     if facts.erasure_ledger_entries is None and facts.erased_subjects:
+        erased = counted(facts.erased_subjects, "erased subject", grouped=False)
         return (
-            f"NO LEDGER FILE, though the vault records {facts.erased_subjects} erased subject(s): the ledger is "
-            "missing, and restoring an older backup would not replay those erasures"
+            f"NO LEDGER FILE, though the vault records {erased}: the ledger is missing, and restoring an older backup "
+            "would not replay those erasures"
         )
     if facts.erasure_ledger_entries is None:
         return "no ledger file yet (no erasure has been carried out)"
-    return f"{facts.erasure_ledger_entries} entr(y/ies) held"
+    return f"{counted(facts.erasure_ledger_entries, 'entry', 'entries', grouped=False)} held"
 
 
 def _dsr_count(facts: LiveFacts) -> str:
     register = facts.request_register
     if register is None:
         return "not part of this installation"
-    return f"{register.requests} request(s) held, {register.closed} of them closed"
+    return f"{counted(register.requests, 'request', grouped=False)} held, {register.closed} of them closed"
 
 
 RECORDS: tuple[OwnRecord, ...] = (

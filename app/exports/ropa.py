@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from app.audit.trail import canonical, iso_utc
+from app.core.wording import counted
 from app.exports.facts import RETENTION_GRACE, LiveFacts
 from app.exports.own_processing import own_rows
 from app.policy.adequacy import transfer_status
@@ -328,7 +329,7 @@ def _whom(recipient: Recipient, facts: LiveFacts | None) -> str:
         return ""
     count = facts.recipient_subjects[recipient.id]
     whom = "within its purposes' scope" if recipient.scope.everyone else recipient.scope.describe()
-    return f" ({whom}: {count:,} data subject(s))"
+    return f" ({whom}: {counted(count, 'data subject')})"
 
 
 def _processor_contracts(recipients: list[Recipient]) -> str:
@@ -468,19 +469,21 @@ def breach_cells(facts: LiveFacts, category_names: set[str] | None = None) -> tu
     every = facts.breaches
     if not every:
         dismissed = len(facts.incidents)
-        extra = f" ({dismissed} incident(s) recorded and not established as breaches)" if dismissed else ""
+        recorded = counted(dismissed, "incident", grouped=False)
+        extra = f" ({recorded} recorded and not established as breaches)" if dismissed else ""
         return f"No breach recorded in Custos' breach register{extra}", "Not applicable (no breach recorded)"
     breaches = every if category_names is None else tuple(b for b in every if b.concerns(category_names))
     if not breaches:
         others = "; ".join(f"incident {b.id}: {', '.join(b.categories)}" for b in every)
         return (
-            f"No breach recorded for this activity's data; Custos' breach register holds {len(every)} breach(es) "
-            f"concerning other data ({others})",
+            "No breach recorded for this activity's data; Custos' breach register holds "
+            f"{counted(len(every), 'breach', 'breaches', grouped=False)} concerning other data ({others})",
             "Not applicable (no breach recorded for this activity's data)",
         )
     notified = [b for b in breaches if b.notified_at]
     answer = (
-        f"Yes: {len(breaches)} personal data breach(es) in Custos' breach register, "
+        f"Yes: {counted(len(breaches), 'personal data breach', 'personal data breaches', grouped=False)} in Custos' "
+        "breach register, "
         f"{len(notified)} notified to the supervisory authority"
     )
     unknown = sum(1 for b in breaches if not b.categories)
@@ -517,20 +520,24 @@ def adherence(facts: LiveFacts, now: datetime, category: str | None = None) -> t
         # The runs are evidence the job started; the vault says whether it erased what was due.
         kept = []
         if overdue.accounts:
-            kept.append(f"{overdue.accounts} deactivated account(s) past their retention period")
+            accounts = counted(overdue.accounts, "deactivated account", grouped=False)
+            kept.append(f"{accounts} past {'its' if overdue.accounts == 1 else 'their'} retention period")
         holders = overdue.holders_of(category)
         if holders:  # a category's row: its own accounts and name, not every overdue category's
             named = category if category is not None else ", ".join(overdue.categories)
-            kept.append(f"{holders} deactivated account(s) still holding data of {named} past its retention period")
+            kept.append(f"{counted(holders, 'deactivated account', grouped=False)} still holding data of {named} past "
+                        "its retention period")
         return "No", (
-            f"The vault still holds {' and '.join(kept)}, more than {RETENTION_GRACE.days} day(s) after they were due, "
+            f"The vault still holds {' and '.join(kept)}, more than {counted(RETENTION_GRACE.days, 'day')} after "
+            "they were due, "
             f"although the retention job last ran at {last}"
         )
-    text = f"Yes — retention job enabled; last run {last}; {facts.retention_purges.count} purge(s) recorded"
+    purges = counted(facts.retention_purges.count, "purge", grouped=False)
+    text = f"Yes — retention job enabled; last run {last}; {purges} recorded"
     if facts.retention_purges.latest_at:
         text += f" (last {facts.retention_purges.latest_at})"
     if facts.policy_purges.count:
-        text += f"; {facts.policy_purges.count} purge(s) of attributes dropped from the policy"
+        text += f"; {counted(facts.policy_purges.count, 'purge', grouped=False)} of attributes dropped from the policy"
     return text, "Not applicable (adhering)"
 
 

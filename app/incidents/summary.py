@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, select
 
+from app.core.wording import counted
 from app.incidents.tables import Incident, IncidentNotification
 
 _I = Incident.__table__
@@ -28,7 +29,8 @@ class RegisterSummary:
     def describe(self) -> str:
         if not self.incidents:
             return "No incident recorded in the breach register"
-        return (f"{self.incidents} incident(s) recorded in the breach register: {self.notified} notified to the "
+        return (f"{counted(self.incidents, 'incident', grouped=False)} recorded in the breach register: "
+                f"{self.notified} notified to the "
                 f"supervisory authority, {self.open} open, {self.closed} closed")  # fmt: skip
 
 

@@ -157,7 +157,7 @@ def test_each_art30_1_item_is_present_and_true(exported: dict[str, Path]) -> Non
     # (d) recipients: the payroll bureau has no SCIM target and is listed all the same.
     recipients = column(rows, "payroll/health", "Categories of recipients")
     bureau = "Lohnbüro Schmidt Steuerberatung: External organisation (controller)"
-    assert recipients == f"{bureau} (users matching {ENTERPRISE}:employeeNumber pr: 1 data subject(s))"  # Anna
+    assert recipients == f"{bureau} (users matching {ENTERPRISE}:employeeNumber pr: 1 data subject)"  # Anna
     assert "Lohnbüro Schmidt Steuerberatung (no SCIM target configured)" in column(
         rows, "payroll/health", "Software / application"
     )
@@ -200,7 +200,7 @@ def test_art9_national_law_and_the_breach_column(exported: dict[str, Path]) -> N
 
     # From the register itself: one breach, notified; the dismissed candidate is not a breach.
     breach = column(rows, "payroll/health", "Has a personal data breach occurred?")
-    assert breach.startswith("Yes: 1 personal data breach(es)") and "1 notified" in breach
+    assert breach.startswith("Yes: 1 personal data breach in") and "1 notified" in breach
     assert "incident 1" in column(rows, "payroll/health", "Link to record of personal data breach")
     assert "BlnBDI-2026-0042" in column(rows, "payroll/health", "Link to record of personal data breach")
 
@@ -216,7 +216,7 @@ def test_custos_own_processing_rows(exported: dict[str, Path]) -> None:
     assert "no pruning of the audit trail yet" in column(rows, "custos/audit_trail", "Reasons for not adhering")
     assert "declared indefinite" in column(rows, "custos/erasure_ledger", "Is personal data retained")
     held = rows["custos/dsr_register"]["Processing activity ID / name"]
-    assert held.endswith("(0 request(s) held, 0 of them closed)")
+    assert held.endswith("(0 requests held, 0 of them closed)")
     assert column(rows, "custos/dsr_register", "Is personal data retained").startswith(
         "Yes — closed requests are deleted 3 years after closure by the hourly retention job (from the policy)"
     )

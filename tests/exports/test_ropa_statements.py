@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 from app.audit.trail import Event, append
@@ -33,13 +34,13 @@ def test_the_breach_column_reads_the_breach_register(vault: Vault) -> None:
     candidate = register.open_incident("Odd sign-in pattern", "alice", detected_at=detected)
     rows = controller(vault)
     assert rows["access-management/identifiers"]["breach"] == (
-        "No breach recorded in Custos' breach register (1 incident(s) recorded and not established as breaches)"
+        "No breach recorded in Custos' breach register (1 incident recorded and not established as breaches)"
     )
     aware = datetime.now(UTC) - timedelta(minutes=10)
     register.set_aware(candidate, "alice", "Confirmed: a token was used from an unknown network", aware)
     register.notify(candidate, "alice", "REF-1", datetime.now(UTC) - timedelta(minutes=1))
     rows = controller(vault)
-    assert rows["access-management/identifiers"]["breach"].startswith("Yes: 1 personal data breach(es)")
+    assert rows["access-management/identifiers"]["breach"].startswith("Yes: 1 personal data breach in")
     assert "1 notified to the supervisory authority" in rows["access-management/identifiers"]["breach"]
     assert "incident 1 (aware " in rows["custos/breach_register"]["breach_record"]
 
@@ -90,7 +91,7 @@ def test_the_request_register_row_states_the_deletion_it_applies(vault: Vault) -
     from where, and whether it is the one the policy declares."""
     rows = controller(vault)
     row = rows["custos/dsr_register"]
-    assert "forthcoming" not in row["activity"] and row["activity"].endswith("(0 request(s) held, 0 of them closed)")
+    assert "forthcoming" not in row["activity"] and row["activity"].endswith("(0 requests held, 0 of them closed)")
     rule = "closed requests are deleted 3 years after closure by the hourly retention job (from the policy)"
     assert row["adherence"] == f"Yes — {rule}"
     assert row["retention"].endswith(f"enforced: {rule}")
@@ -158,7 +159,7 @@ def test_the_breach_column_says_yes_only_for_the_activities_whose_data_was_breac
         "(1 with no data categories recorded: counted as possibly concerning this activity)"
     )
     names = next(row for key, row in rows.items() if key.endswith("/names"))
-    assert names["breach"].startswith("Yes: 2 personal data breach(es)")
+    assert names["breach"].startswith("Yes: 2 personal data breaches in")
     assert "1 with no data categories" in names["breach"]
 
 
@@ -193,7 +194,7 @@ def test_adherence_is_no_while_the_vault_holds_data_past_its_period(vault: Vault
 
     answer, reasons = adherence()
     assert answer == "No"
-    assert "1 deactivated account(s) past their retention period" in reasons
+    assert "1 deactivated account past its retention period" in reasons
     assert "gone@example.test" not in reasons
 
     run_once(vault, PolicyInForce(vault))  # the job does its work: nothing is overdue any more
@@ -213,7 +214,7 @@ def test_adherence_is_no_while_the_vault_holds_data_past_its_period(vault: Vault
     names = [a.id for a in build_ropa(record, gather_facts(vault, policy=record.policy), now).activities]
     answer, reasons = adherence(names.index("internal-directory/employment"))
     assert answer == "No" and reasons.startswith(
-        "The vault still holds 1 deactivated account(s) still holding data of Employment details past its retention"
+        "The vault still holds 1 deactivated account still holding data of Employment details past its retention"
     )
     assert adherence(names.index("access-management/identifiers"))[0].startswith("Yes — retention job enabled")
 
@@ -232,12 +233,12 @@ def test_a_missing_ledger_is_not_read_as_no_erasure(vault: Vault) -> None:
     ledger = vault.path.parent / LEDGER_FILENAME
     assert ledger.exists()
     title = next(a for a in build_ropa_now(vault) if a.startswith("custos/erasure_ledger"))
-    assert title.endswith("Erasure ledger (1 entr(y/ies) held)")
+    assert title.endswith("Erasure ledger (1 entry held)")
 
     ledger.unlink()
     title = next(a for a in build_ropa_now(vault) if a.startswith("custos/erasure_ledger"))
     assert "no erasure has been carried out" not in title
-    assert "NO LEDGER FILE, though the vault records 1 erased subject(s)" in title
+    assert "NO LEDGER FILE, though the vault records 1 erased subject:" in title
 
 
 def build_ropa_now(vault: Vault) -> list[str]:
@@ -292,7 +293,7 @@ def test_an_overdue_categorys_row_counts_only_the_accounts_holding_that_category
     employment = rows["internal-directory/employment"]
     assert employment["adherence"] == "No"
     assert employment["adherence_reasons"].startswith(
-        "The vault still holds 1 deactivated account(s) still holding data of Employment details past its retention"
+        "The vault still holds 1 deactivated account still holding data of Employment details past its retention"
     )
 
 
@@ -361,3 +362,13 @@ def test_the_source_names_authorised_clients_and_which_never_pushed(vault: Vault
     text = versions.default_policy_text().replace('source = "Identity provider (SCIM 2.0 push)"\n', "")
     source = controller(vault, text)["access-management/identifiers"]["source"]
     assert source == "Identity provider via SCIM 2.0 push (authorised clients: entra-prod, okta-test (never used))"
+
+
+def test_the_measures_count_one_token_and_the_trail_in_agreement(vault: Vault) -> None:
+    """The Art. 32 measures read "1 active token(s)"; one token, and the trail's events, are said as counted."""
+    from app.services.tokens import store
+
+    store(vault).create("idp")
+    measures = " ".join(gather_facts(vault).technical_measures())
+    assert "optionally expiring); 1 active token" in measures and "token(s)" not in measures
+    assert re.search(r"holding \d+ events\. ", measures) and "event(s)" not in measures

@@ -157,8 +157,19 @@ def test_summary_counts_the_register_itself(vault: Vault) -> None:
         figures = summary(conn)
     assert (figures.incidents, figures.notified, figures.open, figures.closed, figures.candidates) == (3, 1, 2, 1, 1)
     assert figures.notified_ids == (notified,) and register.summary() == figures
-    assert figures.describe() == ("3 incident(s) recorded in the breach register: 1 notified to the supervisory "
+    assert figures.describe() == ("3 incidents recorded in the breach register: 1 notified to the supervisory "
                                   "authority, 2 open, 1 closed")  # fmt: skip
+
+
+def test_one_incident_is_said_in_the_singular(vault: Vault) -> None:
+    """The Art. 30 breach column and the overview read "1 incident(s) recorded in the breach register"."""
+    from app.incidents.summary import summary  # as the test above imports it
+
+    IncidentRegister(vault, FakeClock(FRIDAY_9)).open_incident("Lost laptop", "dpo")
+    with vault.read_connection() as conn:
+        figures = summary(conn)
+    assert figures.describe() == ("1 incident recorded in the breach register: 0 notified to the supervisory "
+                                  "authority, 1 open, 0 closed")  # fmt: skip
 
 
 def test_an_incident_closed_without_notification_has_its_clock_stopped(vault: Vault) -> None:

@@ -77,8 +77,8 @@ def test_targets_receive_only_whom_their_scope_concerns(
             record = in_force(conn)
         assert record is not None
         cells = " ".join(cell for row in build_ropa(record, facts, datetime.now(UTC)).activities for cell in row.cells)
-        assert "Build farm: Processor (Art. 28) (members of 'Engineering': 1 data subject(s))" in cells
-        assert "Lab booking: Processor (Art. 28) (users matching title eq \"Engineer\": 1 data subject(s))" in cells
+        assert "Build farm: Processor (Art. 28) (members of 'Engineering': 1 data subject)" in cells
+        assert "Lab booking: Processor (Art. 28) (users matching title eq \"Engineer\": 1 data subject)" in cells
 
         # Leaving the group takes eng out of app1's scope: deprovisioned there by its erase mode (deactivate).
         removal = {"schemas": [PATCH_SCHEMA], "Operations": [{"op": "remove", "path": f'members[value eq "{eng}"]'}]}
