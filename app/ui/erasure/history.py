@@ -120,7 +120,9 @@ class ErasureHistoryDialog(QDialog):
         self.lines: list[TargetLine] = []
         self.summary = plain_label("Loading…", wrap=True)
         self.request_table = _table(REQUEST_HEADERS, "Erasure requests")
-        self.request_table.horizontalHeaderItem(len(REQUEST_HEADERS) - 1).setToolTip(STEPS_TIP)
+        steps_header = self.request_table.horizontalHeaderItem(len(REQUEST_HEADERS) - 1)
+        if steps_header is not None:  # set by setHorizontalHeaderLabels
+            steps_header.setToolTip(STEPS_TIP)
         self.line_table = _table(STATUS_HEADERS, "Where the selected request stands")
         self.request_table.itemSelectionChanged.connect(self._request_chosen)
         self.line_table.itemSelectionChanged.connect(self._enable)
