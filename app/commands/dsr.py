@@ -60,7 +60,8 @@ def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], No
     opened = command("open", "record a request received (prints its id and due date)", with_id=False)
     opened.add_argument("--type", dest="types", action="append", choices=RIGHT_CHOICES, required=True,
                         help="the right asked for; repeat for several")  # fmt: skip
-    opened.add_argument("--received", type=_moment, help="when it arrived (ISO; default now; never in the future)")
+    opened.add_argument("--received", type=_moment, help="when it arrived (ISO; default now; never in the future; "
+                        "without a zone the controller's local time)")  # fmt: skip
     opened.add_argument("--channel", choices=CHANNEL_CHOICES, required=True)
     who = opened.add_mutually_exclusive_group()
     who.add_argument("--subject-id", help="the subject's SCIM id in the mirror")
@@ -103,7 +104,8 @@ def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], No
     match = command("match", "match an unmatched request to an identity of the mirror")
     match.add_argument("--subject-id", required=True)
     restrict = command("restrict", "lift the Art. 18 restriction flag a request set")
-    restrict.add_argument("--lift", action="store_true", required=True)
+    restrict.add_argument("--lift", action="store_true", required=True,
+                          help="lift it (with --informed-at and --informed-by)")  # fmt: skip
     restrict.add_argument("--informed-at", type=_moment, metavar="TIME",
                           help="when the person was told the restriction would be lifted (Art. 18(3): before it is; "
                           "required with --lift; ISO, without a zone the controller's local time)")  # fmt: skip
