@@ -11,7 +11,7 @@ import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection, and_, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, and_, func, insert, select, update
 
 from app.feed.tables import OutboxItem, Target
 from app.store.change_watch import cached
@@ -165,9 +165,22 @@ def settle_failed(conn: Connection, item: WorkItem, now: datetime | None = None)
     return result.rowcount
 
 
-def complete(conn: Connection, seq: int, status: int | None, now: datetime | None = None) -> None:
+def _this(item: WorkItem) -> ColumnElement[bool]:
+    """The row of ``item`` and no other. Its seq alone is not enough: SQLite gives the highest rowid again once
+    that row is deleted (the table is not AUTOINCREMENT), and an erasure deletes its subject's items, maybe one in
+    flight. The erasure's next item (its groups, pushed again without the person) then took that seq, and the
+    finished push of the deleted item marked it done: the group was never pushed and kept the erased member."""
+    return and_(
+        _O.c.seq == item.seq,
+        _O.c.target_id == item.target_id,
+        _O.c.resource_id == item.resource_id,
+        _O.c.operation == item.operation,
+    )
+
+
+def complete(conn: Connection, item: WorkItem, status: int | None, now: datetime | None = None) -> None:
     conn.execute(
-        update(_O).where(_O.c.seq == seq).values(state="done", last_status=status, finished=now or datetime.now(UTC))
+        update(_O).where(_this(item)).values(state="done", last_status=status, finished=now or datetime.now(UTC))
     )
 
 
@@ -184,11 +197,11 @@ def retry_later(
     """Schedule another attempt; False (and the item failed) once MAX_ATTEMPTS are used."""
     attempts = item.attempts + 1
     if attempts >= MAX_ATTEMPTS:
-        fail(conn, item.seq, error, status, attempts, now)
+        fail(conn, item, error, status, attempts, now)
         return False
     conn.execute(
         update(_O)
-        .where(_O.c.seq == item.seq)
+        .where(_this(item))
         .values(
             attempts=attempts,
             next_attempt=now + timedelta(seconds=backoff_delay(attempts, retry_after)),
@@ -199,10 +212,10 @@ def retry_later(
     return True
 
 
-def fail(conn: Connection, seq: int, error: str, status: int | None, attempts: int, now: datetime) -> None:
+def fail(conn: Connection, item: WorkItem, error: str, status: int | None, attempts: int, now: datetime) -> None:
     conn.execute(
         update(_O)
-        .where(_O.c.seq == seq)
+        .where(_this(item))
         .values(state="failed", attempts=attempts, last_status=status, last_error=error[:300], finished=now)
     )
 

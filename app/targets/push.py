@@ -119,7 +119,7 @@ class Pusher:
                     outbox.enqueue_for(conn, self.config.id, "Group", group_id, "upsert")
         elif outcome.operation == "deleted":
             links.drop(conn, self.config.id, item.resource_id)
-        outbox.complete(conn, item.seq, outcome.status)
+        outbox.complete(conn, item, outcome.status)
         if outcome.operation != "skipped":
             outbox.settle_failed(conn, item)
             details = _details(self.config.name, outcome)
@@ -270,7 +270,7 @@ class StillServed(Rejected):
 def record_failure(
     conn: Connection, item: outbox.WorkItem, target: str, error: str, status: int | None, still_served: bool = False
 ) -> None:
-    outbox.fail(conn, item.seq, error, status, item.attempts + 1, datetime.now(UTC))
+    outbox.fail(conn, item, error, status, item.attempts + 1, datetime.now(UTC))
     details = {"target": target, "operation": item.operation, "status": status, "error": error[:200]}
     append(conn, Event("provision.verification_failed" if still_served else "provision.failed", ACTOR, "failure",
                        subject=item.resource_id, details=details))  # fmt: skip

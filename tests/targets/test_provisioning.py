@@ -190,3 +190,39 @@ def test_a_deleted_member_leaves_its_groups_at_the_target(
         wait_until(lambda: [m["value"] for m in app3.groups()[0].get("members") or []] == [remote_kept])
     finally:
         run.close()
+
+
+def test_an_account_the_retention_job_deletes_leaves_its_groups_at_the_target(
+    vault: Vault, scim_targets: Callable[[int], list[ScimTarget]]
+) -> None:
+    """The retention job's account purge deleted the row and queued the user's deletion, not its groups: a target
+    that does not cascade kept the deleted person's id in their member lists (as a SCIM DELETE did)."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import update
+
+    from app.jobs import run_retention
+    from app.store.models import ScimResource
+
+    (app3,) = scim_targets(1)
+    app3.name = "app3"
+    run = provisioning(vault, [app3])
+    try:
+        kept = run.service.create("User", full_user("kept-3@example.test")).body
+        left = run.service.create("User", {**full_user("left-4@example.test"), "active": False}).body
+        assert kept is not None and left is not None
+        members = [{"value": kept["id"]}, {"value": left["id"]}]
+        body = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Team C", "members": members}
+        run.service.create("Group", body)
+        wait_until(lambda: len(app3.groups()) == 1 and len(app3.groups()[0].get("members") or []) == 2)
+        remote_kept = next(u["id"] for u in app3.users() if u["userName"] == "kept-3@example.test")
+        long_ago = datetime.now(UTC) - timedelta(days=400)
+        with vault.write_transaction() as conn:
+            table = ScimResource.__table__
+            conn.execute(update(table).where(table.c.id == left["id"]).values(deactivated_at=long_ago))
+
+        purges = run_retention(vault, run.policy, datetime.now(UTC))
+        assert ("accounts", 1) in [(p.kind, p.subjects) for p in purges]
+        wait_until(lambda: [m["value"] for m in app3.groups()[0].get("members") or []] == [remote_kept])
+    finally:
+        run.close()
