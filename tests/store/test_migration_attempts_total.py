@@ -9,14 +9,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
-from alembic import command
 from sqlalchemy import text
 
 from app.erasure import receipt
 from app.store import migrate
 from app.store.vault import Vault
 from tests.conftest import PASSPHRASE
-from tests.store.old_vaults import engine_at
+from tests.store.old_vaults import downgrade_to, engine_at, table_columns
 
 AT = datetime(2026, 11, 1, 9, tzinfo=UTC)
 TZ = sa.DateTime(timezone=True)
@@ -75,12 +74,8 @@ def test_a_0021_vault_gets_each_steps_total_of_attempts(data_dir: Path) -> None:
             "never-retried": 2, "retried": 3, "deactivated": 2, "recipient:payroll": 0
         }  # fmt: skip
 
-        config = migrate._config()
-        with vault.engine.begin() as conn:
-            config.attributes["connection"] = conn
-            command.downgrade(config, "0021")
-        with vault.engine.connect() as conn:
-            columns = {row[1] for row in conn.execute(text("PRAGMA table_info(erasure_steps)"))}
+        downgrade_to(vault.engine, "0021")
+        columns = table_columns(vault.engine, "erasure_steps")
         assert "attempts_total" not in columns and "attempts" in columns
     finally:
         vault.close()

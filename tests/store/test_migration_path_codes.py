@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from alembic import command
 from sqlalchemy import text
 
 from app.directory.query import QueryParams, search
@@ -20,7 +19,7 @@ from app.store import migrate
 from app.store.vault import Vault, vault_path
 from tests.conftest import ENTERPRISE, GROUP_SCHEMA, PASSPHRASE, USER_SCHEMA, new_user
 from tests.policy_support import hold_everything
-from tests.store.old_vaults import engine_at
+from tests.store.old_vaults import downgrade_to, engine_at
 
 BASE = "https://scim.test/scim/v2"
 MANAGER = f"{ENTERPRISE.lower()}:manager"
@@ -162,10 +161,7 @@ def test_a_0017_vault_keeps_its_index_rows_under_path_codes_and_its_documents_pa
         assert orphans == 0 and _ids(vault, 'title sw "eng"') == [carol]
         assert codes[0] == codes[1] > len(paths)  # the new paths were added once each
 
-        config = migrate._config()  # and back: the rows under their path's text, the documents as JSON text
-        with vault.engine.begin() as conn:
-            config.attributes["connection"] = conn
-            command.downgrade(config, "0017")
+        downgrade_to(vault.engine, "0017")  # and back: the rows under their path's text, the documents as JSON text
         with vault.engine.connect() as conn:
             kept = {tuple(row) for row in conn.execute(text(f"SELECT rid, path, {_VALUES} FROM attribute_values"))}
             documents: dict[str, str] = dict(conn.execute(text("SELECT id, document FROM scim_resources")).all())

@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from alembic import command
 from sqlalchemy import text
 
 from app.directory import repository as repo
@@ -16,7 +15,7 @@ from app.erasure.references import referrers
 from app.store import migrate
 from app.store.vault import Vault
 from tests.conftest import PASSPHRASE, USER_SCHEMA
-from tests.store.old_vaults import engine_at
+from tests.store.old_vaults import downgrade_to, engine_at
 
 _ID_ROWS = (
     "SELECT a.rid, a.element, a.value_str, a.value_ci FROM attribute_values a "
@@ -64,10 +63,7 @@ def test_a_0020_vault_gets_the_referenced_id_rows_and_finds_referrers_by_them(da
         with vault.read_connection() as conn:
             assert referrers(conn, "b0ss-0000") == ["a1ce-0001", "b0b0-0002"]
 
-        config = migrate._config()
-        with vault.engine.begin() as conn:
-            config.attributes["connection"] = conn
-            command.downgrade(config, "0020")
+        downgrade_to(vault.engine, "0020")
         with vault.engine.connect() as conn:
             assert conn.execute(text(_ID_ROWS)).all() == []
     finally:

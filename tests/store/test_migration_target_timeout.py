@@ -7,14 +7,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
-from alembic import command
-from sqlalchemy import text
 
 from app.store import migrate
 from app.store.vault import Vault
 from app.targets.config import get_target
 from tests.conftest import PASSPHRASE
-from tests.store.old_vaults import engine_at
+from tests.store.old_vaults import downgrade_to, engine_at, table_columns
 
 _COLUMNS = ("name", "base_url", "recipient_id", "auth_kind", "renames", "erase_mode", "max_concurrency", "enabled")
 _TARGETS = sa.table("targets", *(sa.column(n) for n in _COLUMNS), sa.column("created", sa.DateTime(timezone=True)))
@@ -35,12 +33,8 @@ def test_a_0025_target_keeps_the_timeout_it_had(data_dir: Path) -> None:
             old = get_target(conn, "old")
         assert old is not None and old.timeout == 15.0
 
-        config = migrate._config()
-        with vault.engine.begin() as conn:
-            config.attributes["connection"] = conn
-            command.downgrade(config, "0025")
-        with vault.engine.connect() as conn:
-            columns = {row[1] for row in conn.execute(text("PRAGMA table_info(targets)"))}
+        downgrade_to(vault.engine, "0025")
+        columns = table_columns(vault.engine, "targets")
         assert "timeout_seconds" not in columns and "max_concurrency" in columns
     finally:
         vault.close()

@@ -13,7 +13,7 @@ from app import tables
 from app.store import migrate
 from app.store.vault import Vault
 from tests.conftest import PASSPHRASE
-from tests.store.old_vaults import engine_at
+from tests.store.old_vaults import downgrade_to, engine_at
 
 
 def _make_old_vault(data_dir: Path) -> None:
@@ -60,12 +60,8 @@ def test_the_head_read_from_the_files_is_alembics_head() -> None:
 
 
 def test_a_vault_behind_the_head_is_still_migrated_by_alembic(vault: Vault) -> None:
-    from alembic import command
 
-    config = migrate._config()
-    with vault.engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.downgrade(config, "-1")
+    downgrade_to(vault.engine, "-1")
     assert migrate.stored_revision(vault.engine) != migrate.declared_head()
     migrate.upgrade(vault.engine)
     assert migrate.stored_revision(vault.engine) == migrate.head_revision()
