@@ -221,7 +221,9 @@ def reconcile(vault: Vault, policy: PolicyInForce, name: str, repair: bool = Fal
     started = datetime.now(UTC)  # a push finishing after this is newer than what the check saw
     with vault.read_connection() as conn:
         config: TargetConfig = require_target(conn, name)
-        expected = _expected(conn, vault, policy.get().policy, config)
+        # The version in force as this read sees it: get() may be up to a second behind an apply made elsewhere,
+        # and a reconcile then judged the target by the policy it replaced ("no recipient", or a wrong mapping).
+        expected = _expected(conn, vault, policy.for_connection(conn).policy, config)
     drift = Drift(name)
     seen = _Seen()
 
