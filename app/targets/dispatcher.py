@@ -69,7 +69,8 @@ class Dispatcher(AsyncLoopService):
         self._stale: list[TargetClient] = []
         self._finished: list[Finished] = []  # recorded in batches
         self._flush_now: asyncio.Event | None = None
-        self._resume_seq = 0  # items up to here were queued before this start: an attempt may have reached a target
+        # items up to here were queued before this start: an attempt may have reached a target (None: not read yet)
+        self._resume_seq: int | None = None
         self._uncertain: set[int] = set()
         # PRAGMA data_version as this loop thread's read connection last read it, with that connection: the counter
         # is per connection, and a reader is replaced (planner statistics, damage), so a value read on another
@@ -81,10 +82,18 @@ class Dispatcher(AsyncLoopService):
         self.failures = 0
 
     # -- lifecycle: start, wake and stop come from AsyncLoopService (one policy for every thread) -------------
+    def start(self) -> None:
+        # Read before the loop starts, not on it: an item committed between start() and the loop's first step is
+        # this process's own (never attempted), and read late it would count as possibly pushed by a former run.
+        if self._thread is None:
+            self._resume_seq = self._last_seq() if self.vault.is_open else None
+        super().start()
+
     async def _main(self) -> None:
         tasks: set[asyncio.Task[None]] = set()
         self._flush_now = asyncio.Event()
-        self._resume_seq = await asyncio.to_thread(self._last_seq)
+        if self._resume_seq is None:  # started with the vault closed: read at the loop's start, as before
+            self._resume_seq = await asyncio.to_thread(self._last_seq)
         flusher = asyncio.create_task(self._flush_loop())
         woken = True  # the first pass looks: work may be waiting from before the start
         while not self.stopping:
@@ -212,7 +221,8 @@ class Dispatcher(AsyncLoopService):
         return current
 
     async def _push(self, pusher: Pusher, item: outbox.WorkItem) -> None:
-        may_exist = item.attempts > 0 or item.seq <= self._resume_seq or item.seq in self._uncertain
+        resumed = self._resume_seq is None or item.seq <= self._resume_seq
+        may_exist = item.attempts > 0 or resumed or item.seq in self._uncertain
         try:
             outcome = await pusher.run(item, may_exist)
             self.pushed += 1

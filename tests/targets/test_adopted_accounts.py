@@ -5,11 +5,15 @@ Against a real scim2-server."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+
+import pytest
 
 from app.audit.trail import StoredEvent, of_kind
 from app.siem.mapping import describe, has_mapping
 from app.store.vault import Vault
+from app.targets.dispatcher import Dispatcher
 from tests.erasure.support import person
 from tests.targets.conftest import ScimTarget, wait_until
 from tests.targets.faults import FaultProxy
@@ -94,3 +98,31 @@ def test_groups_pushed_before_a_member_was_adopted_list_it_once_it_is(
     finally:
         p.close()
         proxy.stop()
+
+
+def test_a_user_queued_just_after_the_start_is_created_without_a_search(
+    vault: Vault, scim_targets: Callable[[int], list[ScimTarget]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What was queued before the dispatcher started may have reached a target in a former run (so it is searched
+    for first); what is queued after ``start()`` returned is this run's own. The boundary used to be read on the
+    loop thread after start() had returned, so a create committed in between counted as a former run's and was
+    searched for (the test above then saw "by a search" in 1 CI run of several). A slow first read makes that
+    window wide here: on the old code this test fails every time."""
+    (app1,) = scim_targets(1)
+    with app1.client() as http:
+        assert http.post("/Users", json={"userName": "adopt-2@example.test"}).status_code == 201
+    real_last_seq = Dispatcher._last_seq
+
+    def slow_last_seq(self: Dispatcher) -> int:
+        time.sleep(0.5)
+        return real_last_seq(self)
+
+    monkeypatch.setattr(Dispatcher, "_last_seq", slow_last_seq)
+    p = provisioning(vault, [app1])
+    try:
+        p.service.create("User", person("adopt-2@example.test"))
+        wait_until(lambda: len(_pushes(p)) == 1)
+        (adopted,) = _events(vault, "provision.adopted")
+        assert adopted.details["found"] == "after the create answered 409"
+    finally:
+        p.close()
