@@ -104,6 +104,11 @@ class Pusher:
                 in_scope = scope.in_scope(conn, self.mapping.policy, self.mapping.recipient, item.resource_id)
         return row, link, members, in_scope
 
+    def _still_held(self, item: outbox.WorkItem) -> bool:
+        """Whether the mirror still holds the item's resource (read now, after the push's own read)."""
+        with self.vault.read_connection() as conn:
+            return bool(repo.existing_types(conn, [item.resource_id]))
+
     def finish(self, conn: Connection, item: outbox.WorkItem, outcome: Outcome) -> None:
         """Record a push in the caller's transaction: link, outbox state, audit (the dispatcher batches these)."""
         if item.operation == "upsert":
@@ -169,6 +174,10 @@ class Pusher:
             if answer.status != 404:
                 return await self._trimmed(item.resource_type, payload, answer,
                                            Outcome("replaced", answer.status, link.remote_id, names))  # fmt: skip
+            if not await asyncio.to_thread(self._still_held, item):
+                # Gone at the target because it was erased (or deleted) here while this push was on its way: the
+                # erasure deleted the account first. Creating it again would bring back what it removed.
+                return Outcome("skipped")
         # userName is unique at any RFC 7643 server, so a first create of a User can skip the search (a 409 below
         # still finds the account); a group's displayName is not unique, and a retry may follow a lost answer.
         must_search = may_exist or item.resource_type != "User"

@@ -160,3 +160,33 @@ def test_an_erasure_requested_while_its_push_is_in_flight_follows_the_push_at_on
     assert "in-flight@example.test" not in _user_names(apps[0])
     assert _steps(vault, request_id)["app1"]["state"] == State.SUCCEEDED
     assert proxy.received["DELETE"] == 1
+
+
+def test_a_push_that_reaches_the_target_after_the_erasure_does_not_bring_the_account_back(
+    vault: Vault, apps: list[ScimTarget], proxy: CountingProxy
+) -> None:
+    """A change pushed as the subject is erased: the erasure deletes the account at the target, then the push's PUT
+    arrives and is answered 404. The push used to take that 404 for an account lost at the target and create it
+    again — the erased person back at the recipient, after the receipt said erased there. It now sees that the
+    subject is no longer in the mirror and does nothing."""
+    add_targets(vault, [TargetSpec("app1", f"{proxy.base_url}/v2", apps[0].token, "app1")])
+    service, dispatcher = service_for(vault), dispatcher_for(vault)
+    try:
+        rid = str(service.create("User", person("late-push@example.test")).body["id"])  # type: ignore[index]
+        wait_until(lambda: _held(vault, rid) == 1)
+        proxy.hold_before.add("PUT")
+        pushed = dispatcher.pushed
+        service.patch("User", rid, {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                                    "Operations": [{"op": "replace", "path": "title", "value": "Lead"}]})  # fmt: skip
+        wait_until(lambda: proxy.waiting["PUT"] == 1)  # the push is on its way
+        request_id = request_erasure(vault, [rid], "art17-1a", "dpo")
+        assert drive(vault, [request_id], timeout=10)
+        assert "late-push@example.test" not in _user_names(apps[0])
+        proxy.release()  # the push arrives after the erasure
+        wait_until(lambda: dispatcher.pushed > pushed)
+    finally:
+        dispatcher.stop()
+        service.close()
+    assert proxy.received["PUT"] == 1 and proxy.received["POST"] == 1  # the first create only
+    assert "late-push@example.test" not in _user_names(apps[0])
+    assert _steps(vault, request_id)["app1"]["state"] == State.SUCCEEDED
