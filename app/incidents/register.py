@@ -581,9 +581,10 @@ def _check_times(values: dict[str, Any], anchor: datetime | None) -> None:
 
 
 def _check_order(values: dict[str, Any], changed: set[str]) -> None:
-    """Two orders the timeline must keep, checked when a change gives one of their times (a record kept before
-    these checks stays editable in its other fields): nobody is aware of a breach before it began, and the
-    processor's notice to the controller is a detection, so the breach was detected by then at the latest.
+    """Orders the timeline must keep, checked when a change gives one of their times (a record kept before these
+    checks stays editable in its other fields): nobody is aware of a breach before it began, nobody is told of it
+    (Art. 34) before it began or was detected, and the processor's notice to the controller is a detection, so the
+    breach was detected by then at the latest.
 
     The occurrence window is often an estimate; its start is then the earliest time it may have begun, and the
     refusal says to widen it rather than to move the awareness (a judgement recorded with its reasons)."""
@@ -594,6 +595,15 @@ def _check_order(values: dict[str, Any], changed: set[str]) -> None:
             "is an estimate, give the earliest time it may have begun (breach update --occurred-from …, with --reason "
             "when correcting it)."
         )
+    informed = values.get("subjects_informed_at")
+    if informed and changed & {"subjects_informed_at", "detected_at", "occurred_from"}:
+        for name, before in (("was detected", values.get("detected_at")), ("began", began)):
+            if before and informed < before:
+                raise IncidentError(
+                    f"The data subjects cannot have been told of the breach ({_text(informed)}) before it {name} "
+                    f"({_text(before)}): correct the time they were informed (breach inform --at … --reason …) or "
+                    "the other time if it is wrong."
+                )
     detected, processor = values.get("detected_at"), values.get("processor_notified_at")
     if detected and processor and detected > processor and changed & {"detected_at", "processor_notified_at"}:
         raise IncidentError(

@@ -84,3 +84,23 @@ def test_breach_aware_before_the_window_says_so_in_one_line(
     (line,) = captured.err.splitlines()
     assert "cannot be aware (2026-11-27 09:00 UTC) before the breach began (2026-11-27 12:00 UTC)" in line
     assert "--occurred-from" in line and captured.out == "" and "Traceback" not in captured.err
+
+
+def test_subjects_informed_before_the_breach_was_detected_or_began_is_refused(vault: Vault) -> None:
+    """Art. 34: the people are told of a breach someone knows of. 'Informed' a day before its detection (a date
+    typed wrongly) used to be recorded as given, and the draft and the register then showed the people told
+    before anyone knew."""
+    register = _register(vault)
+    incident = register.open_incident("Stolen laptop", "dpo", detected_at=FRIDAY_9,
+                                      occurred_from=FRIDAY_9 - 2 * HOUR)  # fmt: skip
+    with pytest.raises(IncidentError, match=r"told of the breach .* before it was detected"):
+        register.inform_subjects(incident, "dpo", at=FRIDAY_9 - timedelta(days=1))
+    assert register.get(incident).subjects_informed_at is None  # nothing written
+    view = register.inform_subjects(incident, "dpo", at=FRIDAY_9 + 2 * HOUR)
+    assert view.subjects_informed_at == FRIDAY_9 + 2 * HOUR
+    # A detection corrected to after the communication is refused the same way; one before it is accepted.
+    with pytest.raises(IncidentError, match="before it was detected"):
+        register.update(incident, "dpo", "typo", detected_at=FRIDAY_9 + 3 * HOUR)
+    assert register.update(incident, "dpo", "log read", detected_at=FRIDAY_9 + HOUR).detected_at == FRIDAY_9 + HOUR
+    with pytest.raises(IncidentError, match="before it began"):
+        register.update(incident, "dpo", "re-estimated", occurred_from=FRIDAY_9 + 150 * timedelta(minutes=1))
