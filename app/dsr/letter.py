@@ -13,7 +13,6 @@ from datetime import datetime
 from pathlib import Path
 from types import MappingProxyType
 
-from app.documents.pdf import ExportPdf
 from app.dsr import deadline, model
 from app.dsr.register import RequestView, private_text
 from app.policy.model import NEEDS_HUMAN, Policy
@@ -131,6 +130,8 @@ def write(
     for path in (md_path, pdf_path):
         _private(path)
     md_path.write_text(markdown(view, policy, now, source_held), encoding="utf-8")
+    from app.documents.pdf import ExportPdf  # fpdf2 costs ~0.3 s to import: only when a PDF is written
+
     pdf = ExportPdf(title(view), [f"Reference {view.id}", f"Draft of {_when(view, now)}"], landscape=False)
     pdf.heading(title(view), 1)
     for heading, paragraphs in sections(view, policy, source_held):

@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, select
 
@@ -32,7 +32,6 @@ from app.audit.trail import iso_utc
 from app.core.errors import ConfigError
 from app.directory import repository as repo
 from app.directory.schema import ENTERPRISE_SCHEMA
-from app.documents.pdf import ExportPdf
 from app.dsr import settings as dsr_settings
 from app.dsr.deadline import DueDay, long_date, received_day
 from app.exports.ropa import content_hash
@@ -53,6 +52,9 @@ from app.policy.model import (
 from app.policy.versions import PolicyRecord
 from app.store.models import ScimResource
 from app.store.vault import Vault
+
+if TYPE_CHECKING:
+    from app.documents.pdf import ExportPdf
 
 FORMAT_VERSION = 1
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -542,6 +544,8 @@ def _write_pdf(export: SubjectExport, path: Path) -> None:
         f"Generated {doc['generated_at']} · content SHA-256 {export.content_hash}",
     ]
     title = "Personal data held about you (Art. 15 and 20 GDPR)"
+    from app.documents.pdf import ExportPdf  # fpdf2 costs ~0.3 s to import: only when a PDF is written
+
     pdf = ExportPdf(title, footer)
     pdf.heading(title, 1)
     controller, dpo = doc["controller"], doc["dpo"]

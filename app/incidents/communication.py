@@ -12,7 +12,6 @@ from datetime import datetime
 from pathlib import Path
 
 from app.core.utc import utc_text
-from app.documents.pdf import ExportPdf
 from app.documents.private import private
 from app.incidents.draft import dpo_line
 from app.incidents.register import EXEMPTIONS, IncidentView
@@ -106,6 +105,8 @@ def write(incident: IncidentView, policy: Policy, now: datetime, stamp: str, out
     for path in (md_path, out_dir / f"incident-{incident.id}-communication.pdf"):
         private(path)  # the incident's free text may identify people: 0600 before it is written
     md_path.write_text(markdown(incident, policy, now, stamp), encoding="utf-8")
+    from app.documents.pdf import ExportPdf  # fpdf2 costs ~0.3 s to import: only when a PDF is written
+
     pdf = ExportPdf(TITLE, [f"Incident {incident.id}", f"Drafted {utc_text(now)}, policy {stamp}"],
                     landscape=False)  # fmt: skip
     pdf.heading(TITLE, 1)

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from app.core.utc import utc_text
-from app.documents.pdf import ExportPdf
 from app.documents.private import private
 from app.incidents import clock
 from app.incidents.completeness import LATE
@@ -236,6 +235,8 @@ def write(incident: IncidentView, policy: Policy, now: datetime, stamp: str, out
     for path in (md_path, out_dir / f"incident-{incident.id}-notification.pdf"):
         private(path)  # the incident's free text may identify people: 0600 before it is written
     md_path.write_text(markdown(incident, policy, now, stamp), encoding="utf-8")
+    from app.documents.pdf import ExportPdf  # fpdf2 costs ~0.3 s to import: only when a PDF is written
+
     pdf = ExportPdf(_title(incident), [f"Policy {stamp}", f"Drafted {utc_text(now)}"], landscape=False)
     pdf.heading(_title(incident), 1)
     for heading, rows in sections(incident, policy, now):
