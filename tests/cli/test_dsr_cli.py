@@ -11,7 +11,7 @@ import pytest
 from app.audit.trail import of_kind
 from app.audit.vault_lifecycle import unlock_vault
 from app.dsr import settings
-from tests.cli.test_cli import run
+from tests.cli.inprocess import run
 from tests.conftest import PASSPHRASE
 from tests.erasure.support import person, service_for
 from tests.policy_support import hold_everything

@@ -11,7 +11,7 @@ from app.cli import build_parser
 from app.core.errors import ConfigError
 from app.setup.tokens import MAX_LIFETIME_DAYS, TokenStore
 from app.store.vault import Vault
-from tests.cli.test_cli import run
+from tests.cli.inprocess import run
 
 HUGE = str(2**64)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from app.policy.versions import default_policy_text
-from tests.cli.test_cli import run
+from tests.cli.inprocess import run
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from tests.cli.test_cli import run
+from tests.cli.inprocess import run
 
 HOUR = timedelta(hours=1)
 

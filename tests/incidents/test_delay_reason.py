@@ -15,7 +15,7 @@ from app.incidents.register import IncidentRegister
 from app.policy.in_force import PolicyInForce
 from app.policy.model import NEEDS_HUMAN
 from app.store.vault import Vault
-from tests.cli.test_cli import run
+from tests.cli.inprocess import run
 from tests.incidents.test_register import FRIDAY_9, FakeClock
 
 HEADING = "## Reasons for delay (Art. 33(1))\n\n"

@@ -116,7 +116,7 @@ def cli_proxied_target(
 ) -> Iterator[tuple[ScimTarget, Any]]:
     """For tests of the ``target`` commands: a vault in ``data_dir`` whose policy (applied by the command line) has
     the recipient app1, and a real scim2-server "app1" behind a fault proxy (not yet added as a target)."""
-    from tests.cli.test_cli import run
+    from tests.cli.inprocess import run
     from tests.targets.faults import FaultProxy
     from tests.targets.support import policy_with_recipients
 

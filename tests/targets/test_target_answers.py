@@ -12,7 +12,7 @@ import pytest
 
 from app.audit.trail import of_kind
 from app.store.vault import Vault
-from tests.cli.test_cli import run
+from tests.cli.inprocess import run
 from tests.erasure.support import person
 from tests.targets.conftest import ScimTarget, wait_until
 from tests.targets.faults import FaultProxy

@@ -12,7 +12,7 @@ from app.audit.vault_lifecycle import unlock_vault
 from app.core.events import EventBus
 from app.policy.in_force import PolicyInForce
 from app.scim.service import ScimService
-from tests.cli.test_cli import run
+from tests.cli.inprocess import run
 from tests.conftest import PASSPHRASE, new_user
 from tests.targets.conftest import ScimTarget
 from tests.targets.support import policy_with_recipients

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.test_cli import run
+from tests.cli.inprocess import run
 from tests.targets.support import policy_with_recipients
 
 

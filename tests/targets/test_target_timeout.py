@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from tests.cli.test_cli import run
+from tests.cli.inprocess import run
 from tests.targets.conftest import ScimTarget
 from tests.targets.faults import FaultProxy
 
