@@ -26,7 +26,7 @@ from app.policy.in_force import PolicyInForce
 from app.scim.service import ScimService
 from app.targets.config import TargetConfig, add_target
 from app.targets.policy_change import apply_policy
-from tests.cli.test_cli import run
+from tests.cli.inprocess import run
 from tests.conftest import PASSPHRASE, USER_SCHEMA, new_user
 from tests.exports.realistic import ENTERPRISE, REALISTIC
 
