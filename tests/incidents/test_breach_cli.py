@@ -1,6 +1,6 @@
 """``custos breach …`` end to end as a script would run it.
 
-A subprocess runs on the real clock and no time may lie in the future, so the times here are relative to now
+The command line runs on the real clock and no time may lie in the future, so the times here are relative to now
 (the register's own tests pin Friday 09:00 → Monday 09:00 with a fake clock).
 """
 
