@@ -21,10 +21,13 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.commands.common import confirm, open_vault
 from app.core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from app.services.targets import TargetRow
 
 TIMEOUT_HELP = "seconds the target has to answer each request, 1 to 300 (connecting: at most 5 of them)"
 
@@ -180,16 +183,27 @@ def _list(args: argparse.Namespace) -> int:
         rows = listing(vault, policy_in_force(vault))
     finally:
         vault.close()
-    head = f"{'NAME':<20} {'STATE':<9} {'RECIPIENT':<20} {'HELD':>6} {'QUEUED':>7} {'FAILED':>7}  URL  IN_SCOPE  SYNC"
-    print(f"{head}  VERIFIED  TIMEOUT")
-    for row in rows:
-        config, state, held, queue, sync = row.config, row.state, row.held, row.queue, row.sync
-        scoped = f"{sync.in_scope}" if sync is not None else "-"
-        print(
-            f"{config.name:<20} {state:<9} {config.recipient_id:<20} {held:>6} {queue.pending:>7} {queue.failed:>7}  "
-            f"{config.base_url}  {scoped}  {row.sync_word()}  {row.verification.verified_at()}  {config.timeout:g}s"
-        )
+    cells = [_cells(row) for row in rows]
+    # The columns from URL on are as wide as their longest value, so they line up under their header; a script
+    # splits each line on whitespace either way (the format is a contract: only the spacing is new).
+    widths = [max([len(name), *(len(tail[i]) for _, tail in cells)]) for i, name in enumerate(_TAIL)]
+    head = f"{'NAME':<20} {'STATE':<9} {'RECIPIENT':<20} {'HELD':>6} {'QUEUED':>7} {'FAILED':>7}  "
+    print(head + "  ".join(f"{name:<{width}}" for name, width in zip(_TAIL, widths, strict=True)).rstrip())
+    for lead, tail in cells:
+        print(lead + "  ".join(f"{cell:<{width}}" for cell, width in zip(tail, widths, strict=True)).rstrip())
     return 0
+
+
+_TAIL = ("URL", "IN_SCOPE", "SYNC", "VERIFIED", "TIMEOUT")
+
+
+def _cells(row: TargetRow) -> tuple[str, list[str]]:
+    """One target's line: the fixed-width columns as one string, then the columns from URL on."""
+    config, queue, sync = row.config, row.queue, row.sync
+    lead = (f"{config.name:<20} {row.state:<9} {config.recipient_id:<20} {row.held:>6} {queue.pending:>7} "
+            f"{queue.failed:>7}  ")  # fmt: skip
+    scoped = f"{sync.in_scope}" if sync is not None else "-"
+    return lead, [config.base_url, scoped, row.sync_word(), row.verification.verified_at(), f"{config.timeout:g}s"]
 
 
 def _test(args: argparse.Namespace) -> int:

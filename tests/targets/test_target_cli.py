@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -57,6 +58,9 @@ def test_target_commands(tmp_path: Path, data_dir: Path, scim_targets: Callable[
     # Nothing to hold, but never checked: the target may hold accounts Custos does not know (decision 0036).
     assert listed[1].split() == ["app1", "enabled", "app1", "0", "0", "0", app1.base_url, "0", "not-verified", "never",
                                  "15s"]  # fmt: skip
+    # The columns from URL on start where their headers do (they followed the header's width, not the URL's).
+    starts = [[match.start() for match in re.finditer(r"\S+", line)][6:] for line in listed[:2]]
+    assert starts[0] == starts[1]
 
     tested = run(data_dir, "target", "test", "app1")
     assert tested.returncode == 0, tested.stdout
