@@ -22,7 +22,7 @@ Example (every key optional)::
     [alerts.working_hours]         # off unless enabled
     enabled = true
     start = "07:00"
-    end = "19:00"
+    end = "19:00"                  # before start: a night shift (22:00 to 06:00), on the days it starts
     days = ["mon", "tue", "wed", "thu", "fri"]
     timezone = "Europe/Paris"      # default: this computer's
 
@@ -55,15 +55,26 @@ class Threshold:
 
 @dataclass(frozen=True)
 class WorkingHours:
+    """The working window: from ``start`` to ``end`` on each of ``days``. An end before the start is a shift that
+    crosses midnight (22:00 to 06:00): it belongs to the day it starts on and ends the next morning."""
+
     start: time = time(7)
     end: time = time(19)
-    days: tuple[int, ...] = (0, 1, 2, 3, 4)  # Monday = 0
+    days: tuple[int, ...] = (0, 1, 2, 3, 4)  # Monday = 0; for a night shift, the days it starts on
     timezone: str | None = None  # IANA name; None: the computer's local time
     kinds: tuple[str, ...] = ACTIVITY  # kind prefixes that count as activity
     cooldown_minutes: int = 60
 
     def zone(self) -> tzinfo | None:
         return ZoneInfo(self.timezone) if self.timezone else None
+
+    def within(self, weekday: int, at: time) -> bool:
+        """Whether a local time on a local weekday (Monday = 0) falls inside the working window."""
+        if self.start < self.end:
+            return weekday in self.days and self.start <= at < self.end
+        started_today = weekday in self.days and at >= self.start
+        started_yesterday = (weekday - 1) % 7 in self.days and at < self.end
+        return started_today or started_yesterday
 
 
 @dataclass(frozen=True)
@@ -122,8 +133,9 @@ def _working_hours(table: dict[str, Any], legacy: bool) -> WorkingHours | None:
         kinds=tuple(str(k) for k in table.get("kinds", default.kinds)),
         cooldown_minutes=_int(table, "cooldown_minutes", default.cooldown_minutes, where),
     )
-    if hours.start >= hours.end:
-        raise ConfigError(f"{where}: start must be before end.")
+    if hours.start == hours.end:
+        raise ConfigError(f"{where}: start and end are the same time; give the working window (it may cross "
+                          "midnight for a night shift: start = \"22:00\", end = \"06:00\").")  # fmt: skip
     try:
         hours.zone()
     except (ZoneInfoNotFoundError, ValueError) as exc:

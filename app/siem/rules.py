@@ -338,7 +338,7 @@ class AfterHours:
 
     def outside(self, moment: datetime) -> bool:
         local = moment.astimezone(self.zone)  # None: this computer's local time
-        return local.weekday() not in self.hours.days or not self.hours.start <= local.time() < self.hours.end
+        return not self.hours.within(local.weekday(), local.time().replace(tzinfo=None))
 
     def observe(self, event: StoredEvent, moment: datetime) -> Finding | None:
         if event.actor.startswith("system:") or not event.kind.startswith(self.hours.kinds):

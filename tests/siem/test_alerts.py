@@ -15,7 +15,7 @@ from app.core.events import EventBus
 from app.siem import alerts
 from app.siem.alerts import AlertEngine, AlertRaised
 from app.siem.cef import to_cef
-from app.siem.config import AlertConfig, Threshold, WorkingHours, load_alert_config
+from app.siem.config import AlertConfig, Threshold, WorkingHours, load_alert_config, parse_alerts
 from app.siem.ocsf import to_ocsf
 from app.siem.rules import BulkReads, Finding, ReadTally, build_rules, evaluate
 from app.store.vault import Vault
@@ -200,6 +200,25 @@ def test_working_hours_with_a_time_zone() -> None:
     assert Replay().feed("export.subject", saturday, "operator:dpo") == []  # off by default
 
 
+def test_a_night_shift_crosses_midnight() -> None:
+    """A team working 22:00 to 06:00 (a night shift, an operations centre) could not say so: a start after the end
+    was refused, so the rule either stayed off or alerted on every action of the shift. The window belongs to the
+    days it starts on: Monday 22:00 to Tuesday 06:00 for "mon"."""
+    table = {"enabled": True, "start": "22:00", "end": "06:00", "days": ["mon", "tue", "wed", "thu", "fri"],
+             "timezone": "UTC"}  # fmt: skip
+    replay = Replay(parse_alerts({"working_hours": table}))
+    monday = datetime(2026, 11, 30, tzinfo=UTC)
+    inside = [monday + timedelta(hours=23), monday + timedelta(days=1, hours=3),  # Mon 23:00, Tue 03:00
+              monday + timedelta(days=5, hours=5, minutes=59)]  # Saturday 05:59: Friday's shift  # fmt: skip
+    for n, moment in enumerate(inside):
+        assert replay.feed("export.subject", moment, f"operator:dpo{n}") == [], moment
+    outside = [monday + timedelta(hours=21), monday + timedelta(days=1, hours=12),  # Mon 21:00, Tue noon
+               monday + timedelta(hours=3),  # Monday 03:00: Sunday started no shift
+               monday + timedelta(days=5, hours=23)]  # Saturday 23:00  # fmt: skip
+    for n, moment in enumerate(outside):
+        assert [f.rule for f in replay.feed("export.subject", moment, f"operator:ops{n}")] == ["after_hours"], moment
+
+
 def recorded_alerts(vault: Vault) -> list[StoredEvent]:
     with vault.read_connection() as conn:
         return list(reversed(of_kind(conn, "alert.raised")))
@@ -310,7 +329,7 @@ timezone = "Europe/Lisbon"
         "[alerts.auth_failures]\ncount = -1\n",
         "[alerts.auth_failures]\ncount = 'many'\n",
         "[alerts.working_hours]\nenabled = true\ntimezone = 'Mars/Olympus'\n",
-        "[alerts.working_hours]\nenabled = true\nstart = '19:00'\nend = '07:00'\n",
+        "[alerts.working_hours]\nenabled = true\nstart = '07:00'\nend = '07:00'\n",
         "[alerts.working_hours]\nenabled = true\ndays = ['someday']\n",
         "alerts = 3\n",
         "[alerts\n",
