@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import threading
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before anything imports Qt
@@ -19,6 +20,7 @@ from pytestqt.qtbot import QtBot
 from ui_support import PASSPHRASE, MemoryKeyring, insert_rows, many_users, user_row
 
 from app.core.events import EventBus
+from app.core.log_buffer import installed_log_capture, uninstall_log_capture
 from app.scim.server import ScimServer
 from app.setup.tls import ensure_self_signed
 from app.setup.tokens import TokenStore
@@ -44,6 +46,20 @@ def _no_leaked_work(qapp: object) -> Iterator[None]:
     # Qt's pooled threads show up as _DummyThread once they have run Python code; they are reused.
     started = [t for t in set(threading.enumerate()) - before if not isinstance(t, threading._DummyThread)]
     assert not [t.name for t in started if t.is_alive()]
+
+
+@pytest.fixture(autouse=True)
+def _process_wide_settings_restored() -> Iterator[None]:
+    """A test that runs app.ui.run's main() (or application()) leaves what the app sets once per process: the log
+    capture on the root logger (root level lowered to INFO, redacting filters on its handlers) and a 1 ms GIL switch
+    interval. Left behind, they reached every later test of the session: tests/core/test_log_buffer.py, run after
+    tests/ui, found a capture installed that it had not installed."""
+    interval = sys.getswitchinterval()
+    captured = installed_log_capture()
+    yield
+    sys.setswitchinterval(interval)
+    if captured is None and installed_log_capture() is not None:
+        uninstall_log_capture()
 
 
 @pytest.fixture(autouse=True)
