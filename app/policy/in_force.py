@@ -82,26 +82,34 @@ class PolicyInForce:
             return active
         with self._lock:
             if self._active is not None and now - self._checked < RECHECK_SECONDS:
-                return self._active
-            with self._vault.read_connection() as conn:
-                latest = versions.latest_version(conn)
-                record = None
-                if latest is not None and (self._active is None or self._active.version != latest):
-                    record = versions.get(conn, latest)
-            if latest is None:
-                with self._vault.write_transaction() as conn:
-                    record = install_default_if_missing(conn)
-            if record is not None:
-                self._active = ActivePolicy(record, Minimiser(record.policy))
-                _warn_if_stale(record)
-            self._checked = now
-            assert self._active is not None
-            return self._active
+                return self._active  # another thread re-read it while this one waited
+            return self._reload(now)
 
     def refresh(self) -> ActivePolicy:
-        """Re-read now (after an apply in this process)."""
-        self._checked = 0.0
-        return self.get()
+        """Re-read now (after an apply in this process). Under the lock: a get() on another thread may be half-way
+        through a re-read that saw the version before the apply; it finishes first, then this read sees the new
+        one. (Only clearing the timestamp let that get() stamp its old version as just checked, and the refresh
+        returned it: the apply was not enforced for another second.)"""
+        with self._lock:
+            return self._reload(time.monotonic())
+
+    def _reload(self, now: float) -> ActivePolicy:
+        """Read the newest version number (and the version, when it changed); the lock is held. ``now`` is taken
+        before the read, so the copy is never thought fresher than it is."""
+        with self._vault.read_connection() as conn:
+            latest = versions.latest_version(conn)
+            record = None
+            if latest is not None and (self._active is None or self._active.version != latest):
+                record = versions.get(conn, latest)
+        if latest is None:
+            with self._vault.write_transaction() as conn:
+                record = install_default_if_missing(conn)
+        if record is not None:
+            self._active = ActivePolicy(record, Minimiser(record.policy))
+            _warn_if_stale(record)
+        self._checked = now
+        assert self._active is not None
+        return self._active
 
     def for_connection(self, conn: Connection) -> ActivePolicy:
         """The version in force as seen by this transaction: writes check against it, so a write racing with an

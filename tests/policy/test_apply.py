@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import threading
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from app.audit.trail import of_kind
 from app.core.events import EventBus
@@ -95,3 +96,51 @@ def test_running_service_follows_a_new_version(vault: Vault) -> None:
         assert refused.value.status == 400 and "phoneNumbers" in refused.value.detail
     finally:
         service.close()
+
+
+class _SignallingLock:
+    """The policy's lock, telling when the test's own thread is about to wait for it."""
+
+    def __init__(self, lock: threading.Lock, waiting: threading.Event) -> None:
+        self._lock = lock
+        self._waiting = waiting
+
+    def __enter__(self) -> None:
+        if threading.current_thread() is threading.main_thread():
+            self._waiting.set()
+        self._lock.acquire()
+
+    def __exit__(self, *_exc: object) -> None:
+        self._lock.release()
+
+
+def test_a_refresh_after_an_apply_is_not_undone_by_a_read_in_flight(
+    vault: Vault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An apply in this process is enforced at once, even while another thread (a request, a job) is re-reading the
+    version number: that read saw the old version, and it finished after the refresh had asked for a re-read, so
+    the refresh returned the old version and every get() kept it for another second."""
+    apply_policy(vault, with_phones(), "alice")
+    in_force = PolicyInForce(vault)
+    read_old, go_on = threading.Event(), threading.Event()
+    latest_version = versions.latest_version
+
+    def slow_latest(conn: Connection) -> int | None:
+        number = latest_version(conn)
+        if threading.current_thread() is not threading.main_thread() and not read_old.is_set():
+            read_old.set()
+            go_on.wait(10)
+        return number
+
+    monkeypatch.setattr(versions, "latest_version", slow_latest)
+    in_force._lock = _SignallingLock(in_force._lock, go_on)  # type: ignore[assignment]
+    request = threading.Thread(target=in_force.get, name="a request")
+    request.start()
+    assert read_old.wait(10)
+    record, _ = apply_policy(vault, versions.default_policy_text(), "bob")
+    try:
+        refreshed = in_force.refresh()  # as services.policy.apply does with the running endpoint's
+    finally:
+        go_on.set()
+        request.join(10)
+    assert (refreshed.version, in_force.get().version) == (record.version, record.version)
