@@ -109,11 +109,18 @@ class AlertEngine:
         self._announce(alerts)
         return alerts
 
-    def resume(self) -> None:
-        """Take up where the engine stopped (or, the first time, at the end of the trail without alerting on
-        history): learn each token's addresses and replay the last entries silently to refill the windows."""
+    def starting_point(self) -> int:
+        """The last entry that is not news: the cursor where the engine stopped, or, the first time, the end of the
+        trail as it is now (history is not alerted on)."""
         with self.vault.read_connection() as conn:
-            start = spool.cursor(conn, spool.ALERTS) if spool.has_cursor(conn, spool.ALERTS) else spool.last_seq(conn)
+            return spool.cursor(conn, spool.ALERTS) if spool.has_cursor(conn, spool.ALERTS) else spool.last_seq(conn)
+
+    def resume(self, start: int | None = None) -> None:
+        """Take up after ``start`` (default: :meth:`starting_point`, read now): learn each token's addresses and
+        replay the entries before it silently to refill the windows."""
+        if start is None:
+            start = self.starting_point()
+        with self.vault.read_connection() as conn:
             warm_from = max(0, start - WARM_UP)
             self._learn_sources(conn, warm_from)
             warm = spool.events_after(conn, warm_from, start - warm_from) if start > warm_from else []
@@ -182,6 +189,14 @@ class AlertWatcher(BackgroundService):
         super().__init__("alerts")
         self.engine = engine
         self.interval = interval
+        self._start: int | None = None  # where this run's news begins (None: read on the thread)
+
+    def start(self) -> None:
+        # Read where the news begins before start() returns, not on the thread: the first time (no cursor yet) an
+        # entry committed between the two would count as history, replayed silently, and never alerted on.
+        if self._thread is None:
+            self._start = self.engine.starting_point() if self.engine.vault.is_open else None
+        super().start()
 
     def _run(self) -> None:
         resumed = False
@@ -190,7 +205,7 @@ class AlertWatcher(BackgroundService):
                 continue
             try:
                 if not resumed:
-                    self.engine.resume()
+                    self.engine.resume(self._start)
                     resumed = True
                 self.engine.process_new()
                 while not self._stop.is_set() and self._more_pending():  # catching up after a long pause

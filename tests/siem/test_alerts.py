@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -265,6 +266,31 @@ def test_engine_resumes_where_it_stopped(vault: Vault) -> None:
     second.resume()  # the cursor says where the first stopped; the windows are refilled silently
     assert [a.rule for a in second.process_new()] == ["bulk_exports"]  # the deletes were already alerted
     assert [a.details["rule"] for a in recorded_alerts(vault)] == ["mass_deprovisioning", "bulk_exports"]
+
+
+def test_the_watcher_alerts_on_entries_written_just_after_its_first_start(
+    vault: Vault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first start (no cursor yet) takes the trail as it is at start() as history. The watcher read that end on
+    its own thread, later: deletes committed between start() returning and that read counted as history too,
+    replayed silently, and no alert was ever raised for them. Here its thread is held until they are written."""
+    add_events(vault, 20, "scim.resource.deleted", T0, timedelta(seconds=0.1))  # history before the first start
+    watcher = alerts.AlertWatcher(AlertEngine(vault), interval=0.05)
+    deletes_written = threading.Event()
+    resume = watcher.engine.resume
+
+    def held_resume(*args: Any) -> None:
+        assert deletes_written.wait(10)
+        resume(*args)
+
+    monkeypatch.setattr(watcher.engine, "resume", held_resume)
+    watcher.start()
+    try:
+        add_events(vault, 60, "scim.resource.deleted", datetime.now(UTC), timedelta(seconds=1))
+    finally:
+        deletes_written.set()
+        watcher.stop()  # its last pass judges what it had not yet seen
+    assert [a.details["rule"] for a in recorded_alerts(vault)] == ["mass_deprovisioning"]
 
 
 def test_engine_learns_token_addresses_from_history(vault: Vault, monkeypatch: pytest.MonkeyPatch) -> None:
