@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -101,6 +102,10 @@ class TokenStore:
         # re-read after ``refresh_seconds`` so changes made by another process on this vault are seen
         self._cache: dict[str, tuple[int, str, datetime | None]] | None = None
         self._loaded_at = 0.0
+        # Bumped by every change made through this store. A read that began before a change is not kept as the
+        # cache: it may hold a token just revoked (or lack one just made), and would be trusted for a second.
+        self._generation = 0
+        self._lock = threading.Lock()
         self._refresh_seconds = refresh_seconds
         self._clock = clock
 
@@ -128,7 +133,7 @@ class TokenStore:
             info = _to_info(row)
             details = {"token": name, "expires": info.expires.isoformat() if info.expires else None}
             append(session.connection(), Event("token.created", current_actor.get(), details=details))
-        self._cache = None
+        self._forget()
         return info, secret
 
     def list(self) -> list[TokenInfo]:
@@ -145,21 +150,30 @@ class TokenStore:
                 row.revoked = datetime.now(UTC)
                 append(session.connection(), Event("token.revoked", current_actor.get(), details={"token": name}))
             info = _to_info(row)
-        self._cache = None
+        self._forget()
         return info
+
+    def _forget(self) -> None:
+        """After a change made here (committed): the next verification reads the tokens again."""
+        with self._lock:
+            self._generation += 1
+            self._cache = None
 
     def _active_tokens(self) -> dict[str, tuple[int, str, datetime | None]]:
         now = self._clock()
         cache = self._cache
         if cache is None or now - self._loaded_at >= self._refresh_seconds:
+            generation = self._generation
             with self._vault.read_session() as session:
                 rows = session.execute(
                     select(ApiToken.token_hash, ApiToken.id, ApiToken.name, ApiToken.expires).where(
                         ApiToken.revoked.is_(None)
                     )
                 ).all()
-            cache = self._cache = {h: (i, n, _aware(e) if e else None) for h, i, n, e in rows}
-            self._loaded_at = now
+            cache = {h: (i, n, _aware(e) if e else None) for h, i, n, e in rows}
+            with self._lock:
+                if generation == self._generation:  # else a change came meanwhile: this read may predate it
+                    self._cache, self._loaded_at = cache, now
         return cache
 
     def verify(self, presented: str) -> VerifiedClient | None:
