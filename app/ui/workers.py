@@ -89,3 +89,38 @@ def submit(
     signals.done.connect(lambda: _release(ref()))
     (pool or QThreadPool.globalInstance()).start(worker)
     return worker
+
+
+class NewestAnswer(QObject):
+    """Reads of one view submitted again and again (a timer, an action, a tab chosen) answer in the order they
+    started: the pool runs several at once, and a read that began before a change could finish after the read made
+    for it, putting the view back to what the change replaced until something read it again. An answer older than
+    one already shown is dropped; a failure is always passed on.
+
+    Parented to the view, so that its deletion drops answers still queued, as for any QObject receiver.
+    """
+
+    def __init__(
+        self, parent: QObject, on_result: Callable[[Any], None], on_error: Callable[[Exception], None] | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._on_result = on_result
+        self._on_error = on_error
+        self._started = 0
+        self._shown = 0
+
+    def submit(self, fn: Callable[[], Any]) -> Worker:
+        self._started += 1
+        ticket = self._started
+        return submit(lambda: (ticket, fn()), self._answered, self._failed)
+
+    def _answered(self, answer: tuple[int, Any]) -> None:
+        ticket, value = answer
+        if ticket < self._shown:
+            return  # a newer read has been shown: this one may predate a change
+        self._shown = ticket
+        self._on_result(value)
+
+    def _failed(self, exc: Exception) -> None:
+        if self._on_error is not None:
+            self._on_error(exc)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QThreadPool
 from pytestqt.qtbot import QtBot
 from ui_support import BASE_TIME, insert_rows, user_row
 
@@ -237,3 +238,37 @@ def test_an_extension_attribute_shows_its_name_when_the_column_is_too_narrow(
     drawn = table.fontMetrics().elidedText(path, table.textElideMode(), width - 8)
     assert drawn.startswith("urn:") and drawn.endswith("department"), drawn
     assert model.data(model.index(row, 0), Qt.ItemDataRole.ToolTipRole) == path  # whole in the tooltip
+
+
+def test_a_read_that_started_before_an_apply_does_not_overwrite_the_page_after_it(
+    with_default: Vault, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page reads in the pool: a read under way (the page opened, or its tab chosen) when a version was applied
+    could finish after the read made for the apply, and the page went back to the replaced version, its history
+    one row short, until something read it again. Here the first read is held until the second has been shown."""
+    from app.ui.policy import view
+
+    held, release = threading.Event(), threading.Event()
+    load = view.load
+
+    def first_read_held(*args: object) -> object:
+        result = load(*args)  # type: ignore[arg-type]
+        if not held.is_set():
+            held.set()
+            release.wait(10)
+        return result
+
+    monkeypatch.setattr(view, "load", first_read_held)
+    page = PolicyPage(with_default, PolicyInForce(with_default), operator=lambda: "alice")
+    qtbot.addWidget(page)
+    try:
+        assert held.wait(10)
+        record, _ = apply_policy(with_default, without_title(), "alice")
+        page.refresh()  # as after an apply
+        qtbot.waitUntil(lambda: page.loaded is not None and page.history.rowCount() == 2, timeout=10_000)
+    finally:
+        release.set()
+    assert QThreadPool.globalInstance().waitForDone(10_000)
+    qtbot.wait(50)  # the held read's answer is delivered (queued) on the GUI thread
+    assert page.loaded is not None and page.loaded.records[-1].version == record.version
+    assert page.history.rowCount() == 2

@@ -47,7 +47,7 @@ from app.ui.incidents.fields import StepDialog, prompt_box, text_of
 from app.ui.policy.common import login_name, plain_label, user_message
 from app.ui.times import local_time
 from app.ui.widgets import resize_within_screen
-from app.ui.workers import submit
+from app.ui.workers import NewestAnswer, submit
 
 POLL_MS = 2000
 # The last column counts Custos' steps at the targets and at the recipients erased by hand (one per person and
@@ -113,6 +113,7 @@ class ErasureHistoryDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Erasure history")
         self.vault = vault
+        self._reads = NewestAnswer(self, self._listed, self._failed)  # a poll begun before an action never wins
         self.ask_note: AskNote = ask_note
         self.choose_folder: ChooseFolder = choose_receipt_folder
         self.requests: list[tuple[str, datetime, str, str, int]] = []
@@ -163,7 +164,7 @@ class ErasureHistoryDialog(QDialog):
     def refresh(self) -> None:
         if self.vault.is_open:
             vault = self.vault
-            submit(lambda: load_requests(vault), self._listed, self._failed)
+            self._reads.submit(lambda: load_requests(vault))
 
     def _listed(self, listed: History) -> None:
         chosen = self.selected_request()

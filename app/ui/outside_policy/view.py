@@ -44,7 +44,7 @@ from app.ui.policy.common import Confirm, ask, login_name, plain_label, user_mes
 from app.ui.table_model import AnyIndex, RowsTableModel
 from app.ui.times import local_time
 from app.ui.widgets import MessageLabel
-from app.ui.workers import submit
+from app.ui.workers import NewestAnswer
 
 INTRO = (
     "What identity providers sent that the policy does not hold: per attribute and client, how many requests were "
@@ -138,6 +138,7 @@ class OutsidePolicyPage(QWidget):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        self._reads = NewestAnswer(self, self._loaded, self._failed)  # a read begun before a decision never wins
         self.vault = vault
         self.in_force = in_force
         self.confirm = confirm
@@ -242,7 +243,7 @@ class OutsidePolicyPage(QWidget):
         if not self.vault.is_open:
             return
         vault, in_force = self.vault, self.in_force
-        submit(lambda: load(vault, in_force), self._loaded, self._failed)
+        self._reads.submit(lambda: load(vault, in_force))
 
     def _loaded(self, loaded: Loaded) -> None:
         self.loaded = loaded

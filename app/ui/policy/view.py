@@ -33,7 +33,7 @@ from app.ui.policy.models import CatalogueModel, HistoryModel, short_sha
 from app.ui.policy.text_dialog import PolicyTextDialog
 from app.ui.times import local_time
 from app.ui.widgets import FittedLabel, documents_dir
-from app.ui.workers import submit
+from app.ui.workers import NewestAnswer, submit
 
 MAX_COLUMN_WIDTH = 340
 ChooseFile = Callable[[QWidget], Path | None]
@@ -121,6 +121,7 @@ class PolicyPage(QWidget):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        self._reads = NewestAnswer(self, self._loaded, self._failed)  # a read begun before an apply never wins
         self.reauthenticate: Reauthenticate | None = None  # set by the main window
         self.vault = vault
         self.in_force = in_force
@@ -190,7 +191,7 @@ class PolicyPage(QWidget):
     # -- loading -------------------------------------------------------------------------------------
     def refresh(self) -> None:
         vault, in_force = self.vault, self.in_force
-        submit(lambda: load(vault, in_force), self._loaded, self._failed)
+        self._reads.submit(lambda: load(vault, in_force))
 
     def _loaded(self, loaded: Loaded) -> None:
         self.loaded = loaded
