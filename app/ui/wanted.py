@@ -20,6 +20,15 @@ class Wanted(Generic[Key]):
         self.reads = 0  # reads of the register started so far
         self.key: Key | None = None
         self._after = 0  # the first read that may answer ``key``
+        self.shown = 0  # the newest read whose result the page shows
+
+    def outdated(self, read: int) -> bool:
+        """Whether the result of ``read`` is older than one already shown (the pool runs reads at once, and one
+        begun before a change can finish after the read made for it): the page drops it. Otherwise it is shown."""
+        if read < self.shown:
+            return True
+        self.shown = read
+        return False
 
     def next_read(self) -> int:
         """Number a read as it starts; the page hands the number back with the result."""

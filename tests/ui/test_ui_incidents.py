@@ -3,12 +3,14 @@ the notification draft, and an alert from the rules reaching the window."""
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
-from PySide6.QtCore import QDateTime
+from PySide6.QtCore import QDateTime, QThreadPool
 from PySide6.QtWidgets import QDialogButtonBox
 from pytestqt.qtbot import QtBot
 
@@ -295,3 +297,38 @@ def test_the_summary_counts_one_incident_in_the_singular(qtbot: QtBot, vault: Va
     qtbot.waitUntil(lambda: page.table.rowCount() == 1, timeout=5000)
     assert page.summary.text() == ("1 incident in the register; 0 with the 72-hour clock running; 0 candidates "
                                    "from alerts awaiting a decision; 1 opened by hand awaiting awareness.")  # fmt: skip
+
+
+def test_a_read_that_started_before_a_change_does_not_overwrite_the_page_after_it(
+    qtbot: QtBot, vault: Vault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read of the register under way when an incident was opened (the page shown, a notice clicked) finished
+    after the read made for it: the page lost the new incident until something read it again."""
+    from app.ui.incidents import view
+
+    register = IncidentRegister(vault)
+    register.open_candidate_from_alert(7, "auth_failures", "25 failures in 5 min")
+    held, release = threading.Event(), threading.Event()
+    read = view.read_incidents
+
+    def first_read_held(*args: Any) -> Any:
+        result = read(*args)
+        if not held.is_set():
+            held.set()
+            release.wait(10)
+        return result
+
+    monkeypatch.setattr(view, "read_incidents", first_read_held)
+    page = IncidentsPage(vault, PolicyInForce(vault))
+    qtbot.addWidget(page)
+    page.show()
+    try:
+        assert held.wait(10)
+        register.open_incident("Lost laptop", "dpo")
+        page.refresh()  # as after opening one
+        qtbot.waitUntil(lambda: page.table.rowCount() == 2, timeout=10_000)
+    finally:
+        release.set()
+    assert QThreadPool.globalInstance().waitForDone(10_000)
+    qtbot.wait(50)  # the held read's answer is delivered (queued) on the GUI thread
+    assert page.table.rowCount() == 2

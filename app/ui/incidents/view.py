@@ -238,7 +238,10 @@ class IncidentsPage(QWidget):
             submit(partial(read_incidents, self.register, self.wanted.next_read()), self._listed, self._failed)
 
     def _listed(self, result: tuple[int, list[IncidentView], str | None]) -> None:
-        read, incidents, self.zone = result
+        read, incidents, zone = result
+        if self.wanted.outdated(read):
+            return
+        self.zone = zone
         selected = self._selected()
         self.incidents = incidents
         self.table.setRowCount(len(incidents))

@@ -257,7 +257,10 @@ class RequestsPage(QWidget):
             submit(partial(load_requests, self.register, self.wanted.next_read()), self._listed, self._failed)
 
     def _listed(self, loaded: tuple[list[RequestView], str, int]) -> None:
-        self.requests, self.settings_note, read = loaded
+        requests, settings_note, read = loaded
+        if self.wanted.outdated(read):
+            return
+        self.requests, self.settings_note = requests, settings_note
         wanted = self.wanted.take(read)
         view = next((v for v in self.requests if v.id == wanted), None)
         if view is not None and not self._visible(view, self.register.now()):
