@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QThreadPool
 from pytestqt.qtbot import QtBot
 
 from app.feed import outbox
@@ -81,3 +86,36 @@ def test_targets_page_shows_initial_sync_progress(qtbot: QtBot, vault: Vault) ->
     assert row[1] == "catching up" and row[4] == "3" and row[6] == "0 of 3 in-scope users held"
     assert "1 syncing" in page.summary.text()
     page.hide()
+
+
+def test_a_refresh_asked_for_during_a_read_is_made_after_it(
+    qtbot: QtBot, vault: Vault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A refresh asked for while a read was under way (after adding a target, say) was dropped: that read had begun
+    before the change, and the page showed the targets without the new one until its timer read them again."""
+    from app.ui.targets import view
+
+    apply_policy(vault, policy_with_recipients(), "dpo")
+    held, release = threading.Event(), threading.Event()
+    load = view.load
+
+    def first_read_held(*args: Any) -> Any:
+        result = load(*args)
+        if not held.is_set():
+            held.set()
+            release.wait(10)
+        return result
+
+    monkeypatch.setattr(view, "load", first_read_held)
+    page = TargetsPage(vault, PolicyInForce(vault))
+    qtbot.addWidget(page)  # not shown: its timer does not run, only the refreshes asked for read
+    page.refresh()
+    try:
+        assert held.wait(10)
+        with vault.write_transaction() as conn:
+            add_target(conn, TargetConfig(0, "app1", "https://app1.example.test/scim/v2", "app1", "bearer", "s3cret"))
+        page.refresh()  # as after the add
+    finally:
+        release.set()
+    qtbot.waitUntil(lambda: page.model.rowCount() == 1, timeout=10_000)
+    assert QThreadPool.globalInstance().waitForDone(10_000)

@@ -179,6 +179,9 @@ class TargetsPage(QWidget):
         self.timer.setInterval(REFRESH_MS)
         self.timer.timeout.connect(self.refresh)
         self._loading = False
+        # A refresh asked for while a read is under way (after an action): that read may predate the action, so
+        # another follows it. It was dropped, and the page showed the state before the action until the timer.
+        self._again = False
 
     def _button(self, text: str, slot: Callable[[], object]) -> QPushButton:
         button = QPushButton(text)
@@ -200,17 +203,25 @@ class TargetsPage(QWidget):
         super().hideEvent(event)
 
     def refresh(self) -> None:
-        if self._loading or not self.vault.is_open:
+        if not self.vault.is_open:
             return
-        self._loading = True
+        if self._loading:
+            self._again = True
+            return
+        self._loading, self._again = True, False
         submit(lambda: load(self.vault, self.policy), self._loaded, self._failed)
 
-    def _failed(self, _exc: Exception) -> None:
+    def _read_over(self) -> None:
         self._loading = False
+        if self._again:
+            self.refresh()
+
+    def _failed(self, _exc: Exception) -> None:
+        self._read_over()
         self.summary.setText("The targets could not be read; the vault may be closed.")
 
     def _loaded(self, snapshot: Snapshot) -> None:
-        self._loading = False
+        self._read_over()
         self.snapshot = snapshot
         selected = self._selected_name()
         self.model.removeRows(0, self.model.rowCount())
