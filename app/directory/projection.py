@@ -53,32 +53,64 @@ def project(
 
 
 def _include(document: dict[str, Any], schema: ResourceSchema, paths: list[str]) -> dict[str, Any]:
+    """The asked attributes, each whole or narrowed to the sub-attributes asked of it.
+
+    Every path is gathered before anything is copied: asked one at a time, ``emails.value,emails.type`` kept only
+    the types (the second replaced the first) and ``emails,emails.value`` narrowed the whole attribute asked for.
+    A sub-attribute no element holds leaves nothing behind: not ``"emails": [{}, {}]``, nor an empty extension."""
     out: dict[str, Any] = {k: v for k, v in document.items() if k.lower() in ALWAYS}
+    for block, asked in _selection(document, schema, paths).items():
+        if block is not None and _WHOLE_BLOCK in asked:
+            out[block] = document[block]
+            continue
+        source = document if block is None else document[block]
+        picked = {key: _narrowed(value, asked[key]) for key, value in source.items() if key in asked}
+        kept = {key: value for key, value in picked.items() if not _empty(value)}
+        if block is None:
+            out.update(kept)
+        elif kept:
+            out[block] = kept
+    return out
+
+
+_WHOLE_BLOCK = ""  # the key of an extension asked by its URN alone: the whole block
+
+
+def _selection(
+    document: dict[str, Any], schema: ResourceSchema, paths: list[str]
+) -> dict[str | None, dict[str, set[str] | None]]:
+    """Per block (``None``: the core attributes; else an extension URN present in the document), each asked key
+    as the document spells it, with the sub-attribute names asked of it (lower-cased), or ``None`` for all."""
+    chosen: dict[str | None, dict[str, set[str] | None]] = {}
     for path in paths:
         urn, attr, sub = _split(path, schema)
-        source, target = document, out
-        if urn is not None:
-            if urn not in document:
-                continue
-            if not attr:
-                out[urn] = document[urn]
-                continue
-            source, target = document[urn], out.setdefault(urn, {})
-        key = _key(source, attr)
+        if urn is not None and urn not in document:
+            continue
+        source = document if urn is None else document[urn]
+        key = _WHOLE_BLOCK if urn is not None and not attr else _key(source, attr)
         if key is None:
             continue
-        value = source[key]
-        if sub is None:
-            target[key] = value
-        elif isinstance(value, dict):
-            sub_key = _key(value, sub)
-            if sub_key is not None:
-                target.setdefault(key, {})[sub_key] = value[sub_key]
-        elif isinstance(value, list):
-            target[key] = [
-                {k: v for k, v in item.items() if k.lower() == sub.lower()} for item in value if isinstance(item, dict)
-            ]
-    return out
+        asked = chosen.setdefault(urn, {})
+        if key in asked and asked[key] is None:
+            continue  # already asked whole: a sub-attribute asked too does not narrow it
+        asked[key] = None if sub is None or key == _WHOLE_BLOCK else {*(asked.get(key) or ()), sub.lower()}
+    return chosen
+
+
+def _narrowed(value: Any, subs: set[str] | None) -> Any:
+    """``value`` keeping only the sub-attributes ``subs`` (all when ``None``); a simple value has none."""
+    if subs is None:
+        return value
+    if isinstance(value, dict):
+        return {k: v for k, v in value.items() if k.lower() in subs}
+    if isinstance(value, list):
+        items = (_narrowed(item, subs) for item in value if isinstance(item, dict))
+        return [item for item in items if item]
+    return None
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value == {} or value == []
 
 
 def _exclude(document: dict[str, Any], schema: ResourceSchema, paths: list[str]) -> dict[str, Any]:
@@ -98,19 +130,24 @@ def _exclude(document: dict[str, Any], schema: ResourceSchema, paths: list[str])
             continue
         if sub is None:
             del container[key]
-        elif isinstance(container[key], dict):
-            inner = dict(container[key])
-            sub_key = _key(inner, sub)
-            if sub_key is not None:
-                del inner[sub_key]
-            container[key] = inner
-        elif isinstance(container[key], list):
-            container[key] = [
-                {k: v for k, v in item.items() if k.lower() != sub.lower()}
-                for item in container[key]
-                if isinstance(item, dict)
-            ]
+        else:
+            remaining = _without(container[key], sub.lower())
+            if _empty(remaining):
+                del container[key]  # every sub-attribute it held excluded: the attribute is not there
+            else:
+                container[key] = remaining
+        if urn is not None and not container:
+            del out[urn]
     return out
+
+
+def _without(value: Any, sub: str) -> Any:
+    if isinstance(value, dict):
+        return {k: v for k, v in value.items() if k.lower() != sub}
+    if isinstance(value, list):
+        items = (_without(item, sub) for item in value if isinstance(item, dict))
+        return [item for item in items if item]
+    return value
 
 
 def wants_related(resource_type: str, include: list[str], exclude: list[str]) -> bool:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 from functools import cache
-from typing import Any
+from typing import Any, get_args
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from scim2_models import Context, EnterpriseUser, Group, PatchOp, SCIMException, User
 
 from app.directory.booleans import refuse_loose_booleans, refuse_loose_patch_booleans
@@ -21,6 +21,35 @@ _PLAIN_MEMBER_KEYS = frozenset({"value", "display", "type"})
 _VALUE_FILTER = re.compile(r'\[(?:"(?:[^"\\]|\\.)*"?|[^\]"])*\]?')
 _DOUBLE_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"?')
 _SINGLE_QUOTED = re.compile(r"'[^']*'?")
+# An attribute name the client wrote is shown only when it is SCIM syntax (RFC 7643 §2.1: ATTRNAME, ``$ref``, a
+# schema URN, dotted, with a value filter already shown as '[…]'): a body key or a PATCH name such as
+# 'jane.doe@example.test' is a value, not a name, and was quoted back as sent. Such a name is shown as '…'.
+_ATTRIBUTE_PATH = re.compile(
+    r"(?:urn:[A-Za-z0-9._:-]+:)?\$?[A-Za-z][A-Za-z0-9_-]*(?:\[…\])?(?:\.\$?[A-Za-z][A-Za-z0-9_-]*)?"
+)
+_SCHEMA_URN = re.compile(r"urn:[A-Za-z0-9._:-]+")
+
+
+def _field_aliases(model: Any, into: dict[str, str]) -> dict[str, str]:
+    """Each pydantic field name of ``model`` and of the models it holds, with its SCIM name where they differ: a
+    PATCH's re-validation names the field (``display_name``), which no SCIM client knows."""
+    for name, field in getattr(model, "model_fields", {}).items():
+        alias = field.serialization_alias or field.alias
+        if alias and alias != name:
+            into.setdefault(name, alias)
+        for inner in _model_types(field.annotation):
+            if inner is not model:
+                _field_aliases(inner, into)
+    return into
+
+
+def _model_types(annotation: Any) -> list[Any]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [found for argument in get_args(annotation) for found in _model_types(argument)]
+
+
+_SCIM_NAMES = _field_aliases(Group, _field_aliases(User[EnterpriseUser], {}))
 
 
 def scim_error_from(exc: Exception) -> ScimError:
@@ -35,7 +64,9 @@ def scim_error_from(exc: Exception) -> ScimError:
         first = exc.errors(include_url=False)[0]
         kind = str(first.get("type", ""))
         scim_type = kind[len("scim_") :] if kind.startswith("scim_") else "invalidValue"
-        location = ".".join(str(part) for part in first.get("loc", ()) if not isinstance(part, int))
+        location = _location(first.get("loc", ()))
+        if kind == "extra_forbidden":  # pydantic's "Extra inputs are not permitted": the name, not the value, is wrong
+            return ScimError(400, f"'{location}' is not an attribute of the schema; nothing was stored.", scim_type)
         message = _safe(str(first.get("msg", "invalid value")), first.get("input"), quotes_input=kind == "value_error")
         where = f"'{location}': " if location else ""
         return ScimError(400, f"{where}{message}", scim_type)
@@ -52,9 +83,29 @@ def _safe(message: str, untrusted_input: Any, *, quotes_input: bool = False) -> 
             return "the value is not valid for this attribute"
     first_line = message.splitlines()[0] if message else ""
     redacted = _DOUBLE_QUOTED.sub('"…"', _VALUE_FILTER.sub("[…]", first_line))
-    if quotes_input:
-        redacted = _SINGLE_QUOTED.sub("'…'", redacted)
-    return redacted[:300]
+    return _SINGLE_QUOTED.sub(lambda quoted: "'…'" if quotes_input else _quoted_name(quoted[0]), redacted)[:300]
+
+
+def _quoted_name(quoted: str) -> str:
+    """A single-quoted run of a library message (an attribute path) as it may be shown."""
+    inner = quoted.strip("'")
+    return quoted if _ATTRIBUTE_PATH.fullmatch(inner) or _SCHEMA_URN.fullmatch(inner) else "'…'"
+
+
+def _location(loc: tuple[Any, ...] | list[Any]) -> str:
+    """pydantic's location as a SCIM path: the attributes' SCIM names (``displayName``, not the model's
+    ``display_name``), an extension's attribute after a colon, list positions left out, and a name that is not SCIM
+    syntax as '…'."""
+    shown = ""
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        name = _SCIM_NAMES.get(str(part), str(part))
+        if not (_ATTRIBUTE_PATH.fullmatch(name) or _SCHEMA_URN.fullmatch(name)):
+            name = "…"
+        separator = ":" if _SCHEMA_URN.fullmatch(shown) else "."
+        shown = f"{shown}{separator}{name}" if shown else name
+    return shown
 
 
 def require_declared_schema(resource_type: str, body: dict[str, Any]) -> None:

@@ -322,7 +322,7 @@ class ScimService:
             except IntegrityError as exc:
                 raise _uniqueness(exc) from exc
             if members is not None:
-                self._replace_members(conn, resource_id, self._typed_members(conn, members))
+                self._replace_members(conn, resource_id, self._typed_members(conn, members, resource_id))
             return self._representation(conn, row, projection)
 
         output = self._execute_enforced(work, actor, (resource_type, resource_id, "PUT", body))
@@ -530,11 +530,16 @@ class ScimService:
         return row
 
     @staticmethod
-    def _typed_members(conn: Connection, members: list[str]) -> list[tuple[str, str]]:
+    def _typed_members(conn: Connection, members: list[str], group_id: str | None = None) -> list[tuple[str, str]]:
         """Each member with its resource type, read once; 400 invalidValue naming the first that does not exist by
-        its position (the value is what the client sent: a detail names attributes, never values)."""
+        its position (the value is what the client sent: a detail names attributes, never values). ``group_id``:
+        the group being written, which cannot be its own member (a PUT or PATCH naming it was stored, and the
+        group was listed among its own members, to targets too)."""
         if not members:
             return []
+        own = next((index for index, member in enumerate(members) if member == group_id), None)
+        if own is not None:
+            raise invalid_value(f"'members[{own}].value' is this group itself; a group cannot be its own member.")
         found = repo.existing_types(conn, members)
         missing = next((index for index, member in enumerate(members) if member not in found), None)
         if missing is not None:
@@ -572,7 +577,7 @@ class ScimService:
         except IntegrityError as exc:
             raise _uniqueness(exc) from exc
         if with_members:
-            self._replace_members(conn, row.id, self._typed_members(conn, members))
+            self._replace_members(conn, row.id, self._typed_members(conn, members, row.id))
         return row, True
 
     def _edit_members(
@@ -581,7 +586,7 @@ class ScimService:
         """A membership-only PATCH (app/scim/members.py) by the rows it names; a new version only when a
         membership changed, as the general path gives one only when the resource changed. ``recorded``: the
         rest of the same PATCH already made the new version and its trail entry (one of each per request)."""
-        added = self._typed_members(conn, list(edit.add))
+        added = self._typed_members(conn, list(edit.add), row.id)
         changed = repo.edit_members(conn, row.id, added, edit.remove, edit.clear)
         if not changed:
             return row, False

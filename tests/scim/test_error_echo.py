@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import PATCH_SCHEMA, LiveServer, new_user, patch_body
+from tests.conftest import PATCH_SCHEMA, USER_SCHEMA, LiveServer, new_user, patch_body
 
 ADDRESS = "kept.private@example.com"  # the seeded user's e-mail: a filter naming it matches an element
 LITERAL = "kept.private"
@@ -89,3 +89,47 @@ def test_an_email_refusal_gives_its_reason_without_quoting_the_address(http: htt
     detail = _refused(http.post("/Users", json=body), "invalidValue")
     assert "\U0001f4a9" not in detail and "xn--ls8h" not in detail
     assert detail.startswith("'emails.value': value is not a valid email address")
+
+
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+KEY = "jane.roe@example.com"  # a mapping mistake can send a person's address where an attribute name belongs
+
+# (a body with an attribute name that is a value, what the detail names instead)
+UNKNOWN_NAMES = [
+    ({KEY: "x"}, "'…'"),
+    ({"name": {"givenName": "G", KEY: "x"}}, "'name.…'"),
+    ({"emails": [{"value": "w@example.com", "type": "work", KEY: "x"}]}, "'emails.…'"),
+    ({"schemas": [USER_SCHEMA, ENTERPRISE], ENTERPRISE: {KEY: "x"}}, f"'{ENTERPRISE}:…'"),
+]
+
+
+@pytest.mark.parametrize(("extra", "named"), UNKNOWN_NAMES)
+def test_an_unknown_attribute_name_that_is_not_scim_syntax_is_not_quoted_back(
+    http: httpx.Client, extra: dict[str, Any], named: str
+) -> None:
+    """It was quoted as sent: 'jane.roe@example.com': Extra inputs are not permitted."""
+    body = {**new_user("echo-unknown-name"), **extra}
+    detail = _refused(http.post("/Users", json=body), "invalidValue")
+    assert "jane.roe" not in detail
+    assert detail == f"{named} is not an attribute of the schema; nothing was stored."
+    assert http.get("/Users", params={"filter": 'userName eq "echo-unknown-name"'}).json()["totalResults"] == 0
+
+
+def test_an_unknown_name_in_a_patch_value_is_not_quoted_back(http: httpx.Client, user_id: str) -> None:
+    for value in ({KEY: "x"}, {"name": {KEY: "x"}}):
+        detail = _refused(
+            http.patch(f"/Users/{user_id}", json=patch_body({"op": "add", "value": value})), "invalidValue"
+        )
+        assert "jane.roe" not in detail, detail
+
+
+def test_an_unknown_name_in_scim_syntax_is_still_named(http: httpx.Client) -> None:
+    detail = _refused(http.post("/Users", json={**new_user("echo-syntax-name"), "costCentre": "x"}), "invalidValue")
+    assert detail == "'costCentre' is not an attribute of the schema; nothing was stored."
+
+
+def test_a_patch_value_of_the_wrong_type_names_the_attribute_as_scim_does(http: httpx.Client, user_id: str) -> None:
+    """A PATCH's error named the library's field ('display_name'), not the attribute the client wrote."""
+    operation = {"op": "replace", "path": "displayName", "value": {"nested": "x"}}
+    detail = _refused(http.patch(f"/Users/{user_id}", json=patch_body(operation)), "invalidValue")
+    assert detail.startswith("'displayName': "), detail
