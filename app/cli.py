@@ -149,6 +149,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # fpdf2's font subsetting logs each PDF's glyphs and tables at INFO: some sixty lines per PDF around 'Wrote …'
+    logging.getLogger("fontTools").setLevel(logging.WARNING)
     from app.commands.common import operator_name
     from app.core.actor import current_actor
 
