@@ -37,12 +37,19 @@ def _command_modules() -> dict[str, ModuleType]:
 
 
 _DATA_DIR_HELP = "folder holding the vault (default: user data folder or $CUSTOS_DATA_DIR)"
+_READ_ONLY_HELP = ("work on a private copy of the data folder, removed afterwards: nothing in the folder is changed "
+                   "and nothing the command records is kept (an offline review of a copy handed over as evidence; "
+                   "not for serve, init or vault restore)")  # fmt: skip
+# What --read-only cannot do: serve and init exist to write the folder, a restore to replace its vault.
+_NOT_READ_ONLY = {("serve", None), ("init", None), ("vault", "restore"), (None, None)}
 
 
 def _add_data_dir(parser: argparse.ArgumentParser) -> None:
-    """``--data-dir`` on a sub-command. SUPPRESS: given before the sub-command (``custos --data-dir D token list``)
-    it must not be reset to the default by the sub-command's parser, which would open or create a vault elsewhere."""
+    """``--data-dir`` (and ``--read-only``) on a sub-command. SUPPRESS: given before the sub-command (``custos
+    --data-dir D token list``) it must not be reset to the default by the sub-command's parser, which would open or
+    create a vault elsewhere."""
     parser.add_argument("--data-dir", default=argparse.SUPPRESS, help=_DATA_DIR_HELP)
+    parser.add_argument("--read-only", action="store_true", default=argparse.SUPPRESS, help=_READ_ONLY_HELP)
 
 
 _MISSING_COMMAND = re.compile(r"^the following arguments are required: \w+_command$")
@@ -66,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="custos", description="GDPR-compliant SCIM provisioning.")
     parser.add_argument("--version", action="version", version=f"Custos {__version__}")
     parser.add_argument("--data-dir", default=None, help=_DATA_DIR_HELP)
+    parser.add_argument("--read-only", action="store_true", default=False, help=_READ_ONLY_HELP)
     parser.add_argument("--minimised", "--minimized", action="store_true",
                         help="open the desktop app in the system tray, without its window (start at login)")
     commands = parser.add_subparsers(dest="command")
@@ -141,32 +149,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # fpdf2's font subsetting logs each PDF's glyphs and tables at INFO: some sixty lines per PDF around 'Wrote …'
+    logging.getLogger("fontTools").setLevel(logging.WARNING)
     from app.commands.common import operator_name
     from app.core.actor import current_actor
 
     current_actor.set(f"operator:{operator_name(args)}")  # the app and the CLI act for the person running them
     try:
-        if args.command == "serve":
-            from app.headless import serve, siem_collector
-
-            collector = siem_collector(args.siem, args.siem_fingerprint, args.siem_ca)
-            return serve(
-                data_dir(args.data_dir), args.host, args.port, args.tls_cert, args.tls_key, args.no_tls, collector
-            )
-        if args.command == "token":
-            return _token(args)
-        modules = _command_modules()
-        if args.command in modules:
-            return int(modules[args.command].run(args))
-        from app.ui.display_check import display_problem
-
-        problem = display_problem(os.environ)
-        if problem is not None:  # said here: Qt would abort the process without a word of what to do
-            print(problem, file=sys.stderr)
-            return 2
-        from app.ui.run import main as run_gui
-
-        return run_gui(sys.argv[:1], data_dir=data_dir(args.data_dir), minimised=args.minimised)
+        if args.read_only:
+            return _on_a_copy(args)
+        return _dispatch(args)
     except CustosError as error:
         print(f"custos: {error.user_message}", file=sys.stderr)
         return 2
@@ -184,3 +176,46 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+def _on_a_copy(args: argparse.Namespace) -> int:
+    """``--read-only``: the command runs on a private copy of the folder (app.services.vault.review_copy)."""
+    from app.core.errors import ConfigError
+    from app.services.vault import review_copy
+
+    group = getattr(args, f"{args.command}_command", None) if args.command else None
+    if (args.command, None) in _NOT_READ_ONLY or (args.command, group) in _NOT_READ_ONLY:
+        named = " ".join(part for part in (args.command, group) if part) or "the desktop app"
+        raise ConfigError(f"--read-only works on a copy of the data folder; {named} cannot. Nothing was done.")
+    folder = chosen_data_dir(args.data_dir)
+    with review_copy(folder) as copy:
+        args.data_dir = str(copy)
+        code = _dispatch(args)
+    print(f"custos: read-only: worked on a private copy of {folder}, now removed; nothing in the folder was changed, "
+          "and nothing this command recorded was kept.", file=sys.stderr)  # fmt: skip
+    return code
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    """Run the command the arguments name (on the folder they name: a private copy under --read-only)."""
+    if args.command == "serve":
+        from app.headless import serve, siem_collector
+
+        collector = siem_collector(args.siem, args.siem_fingerprint, args.siem_ca)
+        return serve(
+            data_dir(args.data_dir), args.host, args.port, args.tls_cert, args.tls_key, args.no_tls, collector
+        )
+    if args.command == "token":
+        return _token(args)
+    modules = _command_modules()
+    if args.command in modules:
+        return int(modules[args.command].run(args))
+    from app.ui.display_check import display_problem
+
+    problem = display_problem(os.environ)
+    if problem is not None:  # said here: Qt would abort the process without a word of what to do
+        print(problem, file=sys.stderr)
+        return 2
+    from app.ui.run import main as run_gui
+
+    return run_gui(sys.argv[:1], data_dir=data_dir(args.data_dir), minimised=args.minimised)

@@ -136,5 +136,6 @@ class BackgroundJobs:
         self.dispatcher.stop()
         self.retention.stop()
         self.alerts.stop()  # after every job that writes to the trail: its last pass judges their entries
+        self.checkpoints.sign_now()  # over everything written, before the forwarder's last round sends it
         if self.forwarder is not None:
             self.forwarder.stop()  # last: its last round sends everything, the alerts included

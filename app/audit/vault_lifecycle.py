@@ -8,17 +8,27 @@ app/ to it), so an opening is never off the record.
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from pathlib import Path
 
 from sqlalchemy import Connection
 
 from app.audit.trail import Event, append
 from app.core.actor import current_actor
-from app.store.vault import Vault
+from app.store.vault import Recorder, Vault
+
+# True while a command reviews a private copy of a data folder (``custos --read-only``): the copy is thrown away
+# afterwards, so an opening recorded there would be kept nowhere, yet it would show in what the review reads (the
+# trail's last entry, its count, the SIEM's pending entries) as if it were part of the evidence.
+reviewing_a_copy: ContextVar[bool] = ContextVar("reviewing_a_copy", default=False)
 
 
 def record(conn: Connection, kind: str, details: dict[str, object]) -> None:
     append(conn, Event(kind, current_actor.get(), details=dict(details)))
+
+
+def _recorder() -> Recorder | None:
+    return None if reviewing_a_copy.get() else record
 
 
 def create_vault(data_dir: Path, passphrase: str, confirmation: str | None = None) -> Vault:
@@ -26,11 +36,11 @@ def create_vault(data_dir: Path, passphrase: str, confirmation: str | None = Non
 
 
 def unlock_vault(data_dir: Path, passphrase: str) -> Vault:
-    return Vault.unlock(data_dir, passphrase, record=record)
+    return Vault.unlock(data_dir, passphrase, record=_recorder())
 
 
 def unlock_vault_with_key(data_dir: Path, raw_key: bytes) -> Vault:
-    return Vault.unlock_with_key(data_dir, raw_key, record=record)
+    return Vault.unlock_with_key(data_dir, raw_key, record=_recorder())
 
 
 def reopen_vault(vault: Vault, passphrase: str) -> None:

@@ -145,6 +145,14 @@ class Authenticator:
             self._note_use(client, source)
         return client
 
+    def refused_token(self, authorization: str | None) -> str | None:
+        """The name of the revoked or expired token a refused request presented; None when it presented none of
+        this vault's tokens (a guess, a typo, another system's token)."""
+        scheme, _, credential = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not credential.strip():
+            return None
+        return self.tokens.refused_name(credential.strip())
+
     def _note_use(self, client: VerifiedClient, source: str) -> None:
         # Writing last-used on every request would cost a commit per read; once a minute per source is enough.
         key = (client.token_id, source)

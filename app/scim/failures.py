@@ -3,7 +3,9 @@
 A request without a valid token writes nothing of its own (issue 11 §4): an attacker's requests must not grow
 the vault, and the trail still needs the evidence. Each source's failures in one clock minute become a single
 ``scim.auth.failed`` entry with the count, the refused-by-throttle count, and the first and last time, written
-by the audit recorder once the minute is over (app/audit/recorder.py polls :meth:`FailureTally.due`).
+by the audit recorder once the minute is over (app/audit/recorder.py polls :meth:`FailureTally.due`). Failures
+that presented a token of this vault that is revoked or expired are counted by its name under ``known_tokens``
+(a name, never a secret): a leaked token tried after its revocation is told apart from guesses.
 
 Memory and entries per minute are bounded: after ``max_sources`` distinct sources in a minute, further sources
 are tallied together under ``"other"`` (with how many distinct ones were folded in only up to that bound).
@@ -13,7 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from app.audit.trail import Event, iso_utc
@@ -31,6 +33,7 @@ class _Tally:
     throttled: int
     first: datetime
     last: datetime
+    tokens: dict[str, int] = field(default_factory=dict)  # revoked or expired token name -> failures
 
 
 def _minute(moment: datetime) -> int:
@@ -46,8 +49,9 @@ class FailureTally:
         self._minutes: dict[int, dict[str, _Tally]] = {}
         self._lock = threading.Lock()
 
-    def note(self, source: str, *, throttled: bool = False) -> None:
-        """One failed authentication from ``source`` (answered 401, or 429 when ``throttled``)."""
+    def note(self, source: str, *, throttled: bool = False, token: str | None = None) -> None:
+        """One failed authentication from ``source`` (answered 401, or 429 when ``throttled``); ``token``: the name
+        of the revoked or expired token it presented."""
         now = self._clock()
         key = source_key(source)
         with self._lock:
@@ -60,6 +64,8 @@ class FailureTally:
             tally.count += 1
             tally.throttled += int(throttled)
             tally.last = now
+            if token is not None:
+                tally.tokens[token] = tally.tokens.get(token, 0) + 1
 
     def due(self, *, everything: bool = False) -> list[Event]:
         """The entries of every minute that is over (of every minute, when ``everything``), taken out."""
@@ -81,5 +87,7 @@ class FailureTally:
             "minute": iso_utc(start),
             "window_seconds": MINUTE,
         }
+        if tally.tokens:  # only when there are: a tally of guesses reads as before
+            details["known_tokens"] = dict(sorted(tally.tokens.items()))
         # Written when the minute is over (its own time: the trail and the alert rules stay in order).
         return Event(KIND, "anonymous", "failure", details=details)

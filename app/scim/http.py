@@ -202,9 +202,10 @@ class ScimApp:
 
     async def _handle(self, request: Request) -> Response:
         source = request.client.host if request.client else "unknown"
-        client = self.authenticator.authenticate(_one_authorization(request), source)
+        authorization = _one_authorization(request)
+        client = self.authenticator.authenticate(authorization, source)
         if client is None:
-            return self._unauthenticated(source)
+            return self._unauthenticated(source, self.authenticator.refused_token(authorization))
         request.state.authenticated = True
         current_actor.set(f"token:{client.name}")
         path = request.scope["path"]
@@ -212,7 +213,7 @@ class ScimApp:
             raise ScimError(404, "Unknown endpoint.")
         return await self._route(request, path[len(self.base_path) :] or "/")
 
-    def _unauthenticated(self, source: str) -> Response:
+    def _unauthenticated(self, source: str, token: str | None = None) -> Response:
         """401, or 429 once the source (or everyone) failed too often; tallied, never written per request.
 
         The throttle is consulted only here, after the token failed: a valid token is never refused by it. The
@@ -223,7 +224,7 @@ class ScimApp:
         throttle = self.authenticator.throttle
         retry_after = throttle.retry_after(source)
         if self.recorder is not None:  # without a recorder nobody would take the tally out: keep none
-            self.failures.note(source, throttled=retry_after is not None)
+            self.failures.note(source, throttled=retry_after is not None, token=token)
             self.recorder.start()  # the recorder writes the tally each minute
         if retry_after is not None:
             return _error(

@@ -8,10 +8,14 @@ an empty vault."""
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.audit.vault_lifecycle import create_vault, reopen_vault, unlock_vault, unlock_vault_with_key
+from app.audit.vault_lifecycle import create_vault, reopen_vault, reviewing_a_copy, unlock_vault, unlock_vault_with_key
 from app.core.passphrase import read_passphrase
 from app.erasure.backup import BackupInfo, backup
 from app.erasure.restore import NoVaultToReplace, RestoreReport, restore
@@ -22,7 +26,7 @@ from app.store.vault import Vault, vault_path
 
 __all__ = ["MAX_PROBLEMS", "BackupInfo", "CheckReport", "Checked", "RestoreReport", "back_up", "check",
            "check_restore_target", "describe_pages", "follow_replay", "open_existing", "open_for_command",
-           "open_or_create_vault", "reopen_vault", "require_vault", "restore_backup",
+           "open_or_create_vault", "reopen_vault", "require_vault", "restore_backup", "review_copy",
            "unlock_vault_with_key"]  # fmt: skip
 
 describe_pages = integrity.describe_pages
@@ -45,6 +49,33 @@ def open_existing(data_dir: Path) -> Vault:
     """Unlock the vault in ``data_dir`` (on the record); a folder without one is refused, never given a new vault."""
     require_vault(data_dir)
     return unlock_vault(data_dir, read_passphrase())
+
+
+@contextmanager
+def review_copy(data_dir: Path) -> Iterator[Path]:
+    """A private copy of the data folder (``custos --read-only``), removed afterwards; while it is in use, an
+    opening of the vault is not recorded.
+
+    Every command changes the vault it opens: the opening goes on the trail, the planner's statistics are
+    refreshed, a WAL is made and checkpointed, an export signs a checkpoint. On a folder handed over as evidence
+    that changes the evidence, and the review reads its own traces back (``audit verify`` counted its own opening;
+    over a trail cut off at its unsigned end, that opening took the place of the first entry removed). So the
+    command works on a copy made in a folder only this user can read (the vault is encrypted; the copy holds the
+    same files), and the folder itself is only read. Its ``-shm`` is not copied: SQLite rebuilds it from the WAL.
+    For a folder no process is using: a copy taken while ``serve`` writes may catch a transaction half-way.
+    """
+    require_vault(data_dir)  # named as given, before anything is copied
+    with tempfile.TemporaryDirectory(prefix="custos-review-") as private:
+        copy = Path(private) / data_dir.name
+        copy.mkdir(mode=0o700)
+        for item in data_dir.iterdir():
+            if item.is_file() and not item.name.endswith("-shm"):
+                shutil.copy2(item, copy / item.name)
+        token = reviewing_a_copy.set(True)
+        try:
+            yield copy
+        finally:
+            reviewing_a_copy.reset(token)
 
 
 def open_for_command(data_dir: Path) -> Vault:

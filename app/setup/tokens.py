@@ -101,6 +101,9 @@ class TokenStore:
         # token hash -> (id, name, expires) of unrevoked tokens; keeps verification off the disk on the hot path,
         # re-read after ``refresh_seconds`` so changes made by another process on this vault are seen
         self._cache: dict[str, tuple[int, str, datetime | None]] | None = None
+        # token hash -> name of revoked tokens, read with the cache: a failed authentication names the revoked token
+        # it presented (a leaked token tried after its revocation is the first thing an incident responder asks)
+        self._revoked: dict[str, str] = {}
         self._loaded_at = 0.0
         # Bumped by every change made through this store. A read that began before a change is not kept as the
         # cache: it may hold a token just revoked (or lack one just made), and would be trusted for a second.
@@ -166,15 +169,26 @@ class TokenStore:
             generation = self._generation
             with self._vault.read_session() as session:
                 rows = session.execute(
-                    select(ApiToken.token_hash, ApiToken.id, ApiToken.name, ApiToken.expires).where(
-                        ApiToken.revoked.is_(None)
-                    )
+                    select(ApiToken.token_hash, ApiToken.id, ApiToken.name, ApiToken.expires, ApiToken.revoked)
                 ).all()
-            cache = {h: (i, n, _aware(e) if e else None) for h, i, n, e in rows}
+            cache = {h: (i, n, _aware(e) if e else None) for h, i, n, e, r in rows if r is None}
+            revoked = {h: n for h, _i, n, _e, r in rows if r is not None}
             with self._lock:
                 if generation == self._generation:  # else a change came meanwhile: this read may predate it
-                    self._cache, self._loaded_at = cache, now
+                    self._cache, self._revoked, self._loaded_at = cache, revoked, now
         return cache
+
+    def refused_name(self, presented: str) -> str | None:
+        """The name of the known token ``presented`` is, when it was refused because it is revoked or expired;
+        None for a string that is no token of this vault. Only for a failed authentication: never a secret, and
+        the lookup is a dictionary's (the names were read with the active tokens)."""
+        presented_hash = hash_token(presented)
+        tokens = self._active_tokens()
+        known = tokens.get(presented_hash)
+        if known is not None:
+            expires = known[2]
+            return known[1] if expires is not None and expires <= datetime.now(UTC) else None
+        return self._revoked.get(presented_hash)
 
     def verify(self, presented: str) -> VerifiedClient | None:
         """Constant-time comparison against every active token's hash."""

@@ -55,12 +55,19 @@ class Rule(Protocol):
 
 class SlidingWindow:
     """Matching entries within the last ``minutes`` (each with how many occurrences it stands for); crossing
-    ``count`` reports once per window."""
+    ``count`` reports once per window.
+
+    Each entry is counted at its own time, and also keeps when the occurrences it stands for happened: a tally of
+    failed authentications is written at the end of its minute (or when the server stops), after the failures it
+    counts, so a finding said its window began and ended at the tally's writing (20:06:00 to 20:06:00 for failures
+    from 20:05:13 to 20:05:21), a time at which nothing was tried.
+    """
 
     def __init__(self, threshold: Threshold) -> None:
         self.threshold = threshold
         self.span = timedelta(minutes=threshold.minutes)
-        self.entries: deque[tuple[datetime, int]] = deque()
+        # (counted at, weight, first occurrence, last occurrence), in the order of the first
+        self.entries: deque[tuple[datetime, int, datetime, datetime]] = deque()
         self.total = 0
         self.quiet_until: datetime | None = None
 
@@ -72,13 +79,25 @@ class SlidingWindow:
     def end(self) -> datetime:
         return self.entries[-1][0]
 
-    def add(self, moment: datetime, weight: int = 1) -> int | None:
+    @property
+    def began(self) -> datetime:
+        """When the first occurrence in the window happened."""
+        return min(entry[2] for entry in self.entries)
+
+    @property
+    def ended(self) -> datetime:
+        """When the last occurrence in the window happened."""
+        return max(entry[3] for entry in self.entries)
+
+    def add(self, moment: datetime, weight: int = 1, span: tuple[datetime, datetime] | None = None) -> int | None:
         """The count in the window (ending at the newest time seen) when it is over the threshold and not cooling
         down, else None.
 
-        ``weight``: how many occurrences the entry stands for (a per-minute tally of failed authentications).
+        ``weight``: how many occurrences the entry stands for (a per-minute tally of failed authentications);
+        ``span``: when the first and last of them happened (default: ``moment``).
         """
-        insort(self.entries, (moment, weight), key=_moment)
+        first, last = span or (moment, moment)
+        insort(self.entries, (moment, weight, first, last), key=_moment)
         self.total += weight
         end = self.end
         horizon = end - self.span
@@ -92,7 +111,7 @@ class SlidingWindow:
         return self.total
 
 
-def _moment(entry: tuple[datetime, int]) -> datetime:
+def _moment(entry: tuple[datetime, int, datetime, datetime]) -> datetime:
     return entry[0]
 
 
@@ -106,11 +125,11 @@ class CountRule:
     def observe(self, event: StoredEvent, moment: datetime) -> Finding | None:
         if event.kind not in self.kinds:
             return None
-        count = self.window.add(moment, weight_of(event))
+        count = self.window.add(moment, weight_of(event), span_of(event))
         if count is None:
             return None
         t = self.window.threshold
-        return Finding(self.name, count, t.count, t.minutes, self.window.start, self.window.end, event.seq,
+        return Finding(self.name, count, t.count, t.minutes, self.window.began, self.window.ended, event.seq,
                        f"{count} {self.noun} within {t.minutes} min (threshold {t.count})")  # fmt: skip
 
     def cooldowns(self) -> object:
@@ -118,6 +137,21 @@ class CountRule:
 
     def restore_cooldowns(self, saved: object) -> None:
         self.window.quiet_until = saved if isinstance(saved, datetime) else None
+
+
+def span_of(event: StoredEvent) -> tuple[datetime, datetime] | None:
+    """When the first and the last occurrence a tally stands for happened (its ``first`` and ``last``); None for
+    an entry that stands for itself, or a tally without readable times."""
+    if event.kind != "scim.auth.failed":
+        return None
+    first, last = event.details.get("first"), event.details.get("last")
+    if not isinstance(first, str) or not isinstance(last, str):
+        return None
+    try:
+        span = datetime.fromisoformat(first.replace("Z", "+00:00")), datetime.fromisoformat(last.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return span if all(moment.tzinfo is not None for moment in span) else None  # compared with aware times
 
 
 def weight_of(event: StoredEvent) -> int:

@@ -168,10 +168,15 @@ def check(path: Path, raw_key: bytes, salt: bytes) -> CheckReport:
     """SQLCipher's page authentication of the file, then SQLite's integrity check (WAL included), read-only.
 
     Raises WrongPassphrase when no page authenticates under the key. SQLite may rebuild the -shm index of a WAL
-    left by an unclean shutdown; no page of the database or its WAL is written.
+    left by an unclean shutdown; no page of the database or its WAL is written, and a vault without a WAL gets
+    none (nor a -shm).
     """
     log = wal.inspect(wal_path(path))  # as the file is now: SQLite's read below stops at a damaged frame
-    connection = _readonly(path, raw_key, salt, immutable=False)
+    # Without a WAL (the vault closed cleanly: SQLite removes it with the last connection) there is nothing but the
+    # file to read, and an immutable handle reads it without making a -wal and a -shm beside it: a "read-only"
+    # check left both in a folder handed over as evidence. A WAL present (a process has the vault open, or one was
+    # killed) needs the mode=ro handle, which reads it.
+    connection = _readonly(path, raw_key, salt, immutable=not wal_path(path).exists())
     try:
         cipher = _cipher_report(connection, path)
         if cipher.wrong_key:

@@ -40,3 +40,17 @@ def test_an_intact_vault_says_ok(vault_file: Path, capsys: pytest.CaptureFixture
     code, lines = _check(capsys, vault_file.parent)
     assert code == 0
     assert "Page authentication: ok" in lines and lines[-1] == "Verdict: intact"
+
+
+def test_a_check_of_a_vault_closed_cleanly_adds_no_file_beside_it(
+    vault_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """'read-only', yet a check of a closed vault (no WAL) left an empty -wal and a -shm in the folder: in a folder
+    handed over as evidence, files the incident responder's check made."""
+    before = sorted(item.name for item in vault_file.parent.iterdir())
+    assert not any(name.endswith(("-wal", "-shm")) for name in before)
+
+    code, lines = _check(capsys, vault_file.parent)
+
+    assert code == 0 and lines[-1] == "Verdict: intact"
+    assert sorted(item.name for item in vault_file.parent.iterdir()) == before

@@ -125,3 +125,29 @@ def test_a_404_on_an_id_creates_no_pseudonym_key(hardened: Hardened) -> None:
     assert keys_after == keys_before + 1  # the user created; not the two ids that do not exist
     by_subject = [e for e in h.events("scim.request") if e.details["method"] in ("GET", "DELETE")]
     assert sum(1 for e in by_subject if e.subject is None) == 2 and sum(1 for e in by_subject if e.subject) == 1
+
+
+def test_a_revoked_token_tried_again_is_named_in_the_tally(hardened: Hardened) -> None:
+    """The tally said 'count: 9' for eight guesses and one try of the revoked, leaked token: the trail could not say
+    whether the leaked token was used after its revocation. It now names the token (never its secret)."""
+    h = hardened
+    store = h.server.tokens
+    _, leaked = store.create("okta-leaked")
+    store.revoke("okta-leaked")
+    with h.client(leaked) as attacker, h.client("cst_a-guess") as guesser:
+        assert attacker.get("/Users").status_code == 401
+        assert attacker.get("/Groups").status_code == 401
+        assert guesser.get("/Users").status_code == 401
+    h.flush()
+    (tally,) = h.events("scim.auth.failed")
+    assert tally.details["count"] == 3 and tally.details["known_tokens"] == {"okta-leaked": 2}
+    assert leaked not in str(tally.details)
+
+
+def test_a_tally_of_guesses_names_no_token(hardened: Hardened) -> None:
+    h = hardened
+    with h.client("cst_a-guess") as guesser:
+        assert guesser.get("/Users").status_code == 401
+    h.flush()
+    (tally,) = h.events("scim.auth.failed")
+    assert "known_tokens" not in tally.details

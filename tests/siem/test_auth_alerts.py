@@ -54,3 +54,28 @@ def test_a_tally_reaches_the_siem_as_one_aggregated_event() -> None:
     record = to_ocsf(tally)
     assert record["count"] == 250 and record["end_time"] - record["start_time"] == 58_000
     assert record["status_detail"] == "INVALID_CREDENTIALS"
+
+
+def test_an_alert_on_a_tally_is_timed_by_the_failures_not_by_the_tally() -> None:
+    """A tally is written at the end of its minute; the alert said its window began and ended then (20:06:00 to
+    20:06:00 for failures tried from 20:05:13 to 20:05:21), and the SIEM got that as the alert's start and end."""
+    replay = Replay()
+    first, last = T0 + timedelta(seconds=13), T0 + timedelta(seconds=21)
+    replay.feed("scim.auth.failed", T0 + timedelta(minutes=1), "anonymous", source="192.0.2.1", count=25,
+                first=first.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), last=last.strftime("%Y-%m-%dT%H:%M:%S.%fZ"))  # fmt: skip
+    (finding,) = replay.findings
+    assert (finding.window_start, finding.window_end) == (first, last)
+
+
+def test_an_alert_over_two_tallies_spans_the_first_failure_to_the_last() -> None:
+    replay = Replay()
+    stamp = "%Y-%m-%dT%H:%M:%S.%fZ"
+    for minute, count in ((0, 15), (1, 10)):
+        start = T0 + timedelta(minutes=minute)
+        replay.feed("scim.auth.failed", start + timedelta(minutes=1), "anonymous", source="192.0.2.1", count=count,
+                    first=(start + timedelta(seconds=5)).strftime(stamp),
+                    last=(start + timedelta(seconds=50)).strftime(stamp))  # fmt: skip
+    (finding,) = replay.findings
+    assert finding.observed == 25
+    window = (finding.window_start, finding.window_end)
+    assert window == (T0 + timedelta(seconds=5), T0 + timedelta(minutes=1, seconds=50))
