@@ -44,9 +44,15 @@ class BackgroundService:
     def start(self) -> None:
         if self._thread is not None:
             return
+        self._before_thread()
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name=f"custos-{self.name}", daemon=True)
         self._thread.start()
+
+    def _before_thread(self) -> None:
+        """Read what must be known before start() returns, on the caller's thread. Where a service's work begins
+        (the dispatcher's own items, the alert watcher's news) read later on its thread would let something the
+        caller commits right after start() count as from before it."""
 
     def stop(self, timeout: float = STOP_TIMEOUT_SECONDS) -> None:
         self._stop.set()

@@ -191,12 +191,10 @@ class AlertWatcher(BackgroundService):
         self.interval = interval
         self._start: int | None = None  # where this run's news begins (None: read on the thread)
 
-    def start(self) -> None:
+    def _before_thread(self) -> None:
         # Read where the news begins before start() returns, not on the thread: the first time (no cursor yet) an
         # entry committed between the two would count as history, replayed silently, and never alerted on.
-        if self._thread is None:
-            self._start = self.engine.starting_point() if self.engine.vault.is_open else None
-        super().start()
+        self._start = self.engine.starting_point() if self.engine.vault.is_open else None
 
     def _run(self) -> None:
         resumed = False

@@ -82,12 +82,10 @@ class Dispatcher(AsyncLoopService):
         self.failures = 0
 
     # -- lifecycle: start, wake and stop come from AsyncLoopService (one policy for every thread) -------------
-    def start(self) -> None:
+    def _before_thread(self) -> None:
         # Read before the loop starts, not on it: an item committed between start() and the loop's first step is
         # this process's own (never attempted), and read late it would count as possibly pushed by a former run.
-        if self._thread is None:
-            self._resume_seq = self._last_seq() if self.vault.is_open else None
-        super().start()
+        self._resume_seq = self._last_seq() if self.vault.is_open else None
 
     async def _main(self) -> None:
         tasks: set[asyncio.Task[None]] = set()
