@@ -181,6 +181,8 @@ def test_edit_test_reconcile_repair_and_remove(
     page.now = lambda: datetime(2026, 12, 2, 9, 5, tzinfo=UTC)
     page.remove_target()
     qtbot.waitUntil(lambda: page.model.rowCount() == 0, timeout=5000)
+    # No target selected: the title over the (empty) mapping no longer names the removed one
+    assert page.mapping_title.text() == "Select a target to see what it receives."
     # The outcome says when it was said: it stays under rows that keep refreshing, so it must read as past.
     stamp = datetime(2026, 12, 2, 9, 5, tzinfo=UTC).astimezone().strftime("%H:%M %Z").rstrip()
     assert page.message.text() == f"Removed app1. ({stamp})"

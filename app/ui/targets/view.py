@@ -44,6 +44,7 @@ REFRESH_MS = 3000
 ATTENTION = ("needs attention", "not provisioned", "incomplete", "drift")
 HEADERS = ("Target", "State", "Recipient", "Subjects held", "Queued", "Failed", "Sync progress", "Last success",
            "Verified", "Last error", "URL")  # fmt: skip
+_NONE_SELECTED = "Select a target to see what it receives."
 
 
 @dataclass(frozen=True)
@@ -141,7 +142,7 @@ class TargetsPage(QWidget):
         self.table.setWordWrap(False)  # "in sync" on one line, never "in / sync"
         self.table.setTabKeyNavigation(False)  # Tab moves on to the mapping and the buttons
         self.table.verticalHeader().hide()
-        self.mapping_title = QLabel("Select a target to see what it receives.")
+        self.mapping_title = QLabel(_NONE_SELECTED)
         self.mapping = QTableView()
         self.mapping.setTabKeyNavigation(False)  # read-only: Tab leaves the table (it walked every cell)
         self.mapping_model = QStandardItemModel(0, 3, self)
@@ -290,6 +291,7 @@ class TargetsPage(QWidget):
         snapshot = self.snapshot
         self.mapping_model.removeRows(0, self.mapping_model.rowCount())
         if snapshot is None or target is None:
+            self.mapping_title.setText(_NONE_SELECTED)  # a removed target's mapping title must not stay
             return
         name = target.config.name
         sent = set(target.sends)
