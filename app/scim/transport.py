@@ -231,6 +231,10 @@ class GuardedHttpToolsProtocol(CoalescingHttpToolsProtocol):
         self._in_headers = False
         self.transport.write(_plain_response(status, message, extra))
         self.transport.close()
+        # A refused connection no longer counts towards uvicorn's limit_concurrency: its TLS close may wait for
+        # the client's close_notify (up to the shutdown timeout), and a source over its cap must not fill the
+        # server for everyone else meanwhile. The per-source cap is what bounds these, not the global limit.
+        self.connections.discard(self)
 
 
 def guarded_protocol(guard: ConnectionGuard) -> type[GuardedHttpToolsProtocol]:
