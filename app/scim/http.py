@@ -37,6 +37,7 @@ from app.scim.auth import Authenticator
 from app.scim.bulk import run_bulk
 from app.scim.damage import DamageAlarm
 from app.scim.failures import FailureTally
+from app.scim.parameters import single_parameters
 from app.scim.request_audit import KNOWN_METHODS, UNKNOWN_ROUTE, matched_route, throttled_event
 from app.scim.service import Preconditions, ScimResponse, ScimService
 from app.store.integrity import is_corruption
@@ -72,7 +73,7 @@ def _lists_members(request: Request, resource_type: str) -> bool:
     """Whether a read answers with groups' member lists: 50,000 members take about a second to read and encode, so
     such a read runs on a worker thread; on the event loop it held every other request for that long. Other reads
     stay on the loop (a thread hop would cost a user GET more than the read itself)."""
-    query = request.query_params
+    query = _query(request)
     include, exclude = parse_list(query.get("attributes")), parse_list(query.get("excludedAttributes"))
     return resource_type == "Group" and wants_related("Group", include, exclude)
 
@@ -270,7 +271,7 @@ class ScimApp:
             return _listed(request, self.service.search_json((resource_type,), params))
         if resource_id is None:
             if method == "GET":
-                params = QueryParams.from_query_string(dict(request.query_params))
+                params = QueryParams.from_query_string(_query(request))
                 search = functools.partial(self.service.search_json, (resource_type,), params)
                 return _listed(
                     request, await self._off_the_loop(search) if _lists_members(request, resource_type) else search()
@@ -280,7 +281,7 @@ class ScimApp:
             body = await self._object_body(request)
             result = await self._offload(_encoding(self.service.create), resource_type, body, projection)
         elif method == "GET":
-            query = request.query_params
+            query = _query(request)
             read = functools.partial(
                 self.service.get_json,
                 resource_type, resource_id, query.get("attributes"), query.get("excludedAttributes"), preconditions,
@@ -377,4 +378,10 @@ class ScimApp:
 def _projection(request: Request) -> Projection:
     """``attributes`` / ``excludedAttributes`` of a write (RFC 7644 §3.9), refused before the body is read when
     both are given."""
-    return Projection.of(request.query_params.get("attributes"), request.query_params.get("excludedAttributes"))
+    query = _query(request)
+    return Projection.of(query.get("attributes"), query.get("excludedAttributes"))
+
+
+def _query(request: Request) -> dict[str, str]:
+    """The query parameters; a SCIM parameter given twice is refused (app/scim/parameters.py)."""
+    return single_parameters(request.query_params.multi_items())
