@@ -48,6 +48,10 @@ MAX_PAGE_SIZE = 1000
 CURSOR_TIMEOUT_SECONDS = 3600  # published as cursorTimeout in /ServiceProviderConfig, and enforced here
 LIST_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 SEARCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+# An integer in ASCII digits, optionally signed (as a JSON body writes it, RFC 8259 §6). Python's int() also takes
+# Arabic-Indic or fullwidth digits ("١٢" was startIndex 12), underscores ("1_0") and surrounding blanks; a client
+# that sends those did not mean an integer, and another layer (a proxy, a log) would not read 12 there.
+_ASCII_INTEGER = re.compile(r"[+-]?[0-9]+")
 
 
 @dataclass
@@ -68,7 +72,9 @@ class QueryParams:
             if raw is None or raw == "":
                 return None
             try:
-                return int(raw)
+                if _ASCII_INTEGER.fullmatch(raw) is None:
+                    raise ValueError(name)
+                return int(raw)  # ValueError too past Python's limit on digits (sys.get_int_max_str_digits)
             except ValueError as exc:
                 raise invalid_value(f"'{name}' must be an integer.") from exc
 

@@ -347,7 +347,9 @@ class ScimApp:
         if content_type and content_type not in ACCEPTED_MEDIA_TYPES:
             raise ScimError(415, f"Send the body as {SCIM_MEDIA_TYPE}.", "invalidSyntax")
         declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > discovery.MAX_PAYLOAD_BYTES:
+        # ASCII digits only: str.isdigit() is true of "²", which int() refuses. httptools refuses such a header
+        # before it gets here; this check does not rely on it.
+        if declared and declared.isascii() and declared.isdigit() and int(declared) > discovery.MAX_PAYLOAD_BYTES:
             raise ScimError(413, f"The body exceeds {discovery.MAX_PAYLOAD_BYTES} bytes.", "tooMany")
         try:
             raw = await asyncio.wait_for(self._read_limited(request), BODY_TIMEOUT_SECONDS)

@@ -3,10 +3,13 @@ app/directory/query.py). Each test failed on the code before it."""
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 
 from tests.conftest import USER_SCHEMA, LiveServer, new_user
+from tests.scim.hardening_support import read_all, tls_socket
 from tests.scim.test_http import assert_scim_error
 
 SECRET = "repeat-secret@example.com"  # a value that must never come back in an error
@@ -79,3 +82,49 @@ def test_one_of_each_and_unknown_repeats_still_work(client: httpx.Client, user_i
     page = client.get("/Users", params=params)
     assert page.status_code == 200, page.text
     assert page.json()["Resources"] == [{"schemas": [USER_SCHEMA], "id": user_id, "userName": SECRET}]
+
+
+@pytest.mark.parametrize("name", ["count", "startIndex"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "\u0661\u0662",  # Arabic-Indic 12
+        "\u06f1\u06f2",  # extended Arabic-Indic 12
+        "\uff11\uff12",  # fullwidth 12
+        "\u0967\u0968",  # Devanagari 12
+        "1_2",  # Python's digit separator
+        " 12",  # a blank (as "+12" arrives unencoded in a query string)
+        "12\u2003",  # an em space
+    ],
+)
+def test_an_integer_is_ascii_digits(client: httpx.Client, name: str, raw: str) -> None:
+    """Before: Python's int() read "١٢" (and fullwidth digits, "1_2", " 12") as 12 and served the page."""
+    answer = client.get("/Users", params={name: raw})
+    assert_scim_error(answer, 400, "invalidValue")
+    assert answer.json()["detail"] == f"'{name}' must be an integer."
+
+
+def test_ascii_integers_still_page(client: httpx.Client, user_id: str) -> None:
+    for count, start in (("1", "1"), ("+1", "1"), ("-5", "-5"), ("0001", "01")):
+        page = client.get("/Users", params={"count": count, "startIndex": start})
+        assert page.status_code == 200, (count, start, page.text)
+    assert client.get("/Users", params={"count": "1"}).json()["itemsPerPage"] == 1
+    assert_scim_error(client.get("/Users", params={"count": "9" * 5000}), 400, "invalidValue")
+
+
+def test_a_content_length_in_other_digits_is_refused(live: LiveServer) -> None:
+    """Content-Length is the HTTP server's to judge: httptools refuses "²" (which str.isdigit() accepts) and
+    Arabic-Indic digits with a 400 before the application sees the request; nothing is created."""
+    port = int(live.server.base_url.split(":")[2].split("/")[0])
+    body = json.dumps(new_user("content-length@example.com")).encode()
+    for declared in ("\u00b2".encode("latin-1"), "\u0661".encode()):
+        with tls_socket(port) as sock:
+            sock.sendall(
+                b"POST /scim/v2/Users HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer " + live.token.encode()
+                + b"\r\nContent-Type: application/scim+json\r\nContent-Length: " + declared
+                + b"\r\nConnection: close\r\n\r\n" + body
+            )  # fmt: skip
+            assert read_all(sock, 5).startswith(b"HTTP/1.1 400 ")
+    with live.client() as client:
+        found = client.get("/Users", params={"filter": 'userName eq "content-length@example.com"'})
+    assert found.json()["totalResults"] == 0
