@@ -254,7 +254,8 @@ class ScimApp:
         if path == "/Me" or path.startswith("/Me/"):
             raise ScimError(501, _ME_NOT_IMPLEMENTED)
         if path == "/Bulk":
-            self._require(request.method, "POST")
+            if request.method != "POST":
+                raise _bulk_takes_post(request.method)
             return _json(await self._offload(run_bulk, self.service, await self._body(request)))
         if path == "/.search":
             self._require(request.method, "POST")
@@ -375,6 +376,13 @@ class ScimApp:
                 raise ScimError(413, f"The body exceeds {discovery.MAX_PAYLOAD_BYTES} bytes.", "tooMany")
             chunks.append(chunk)
         return b"".join(chunks)
+
+
+def _bulk_takes_post(method: str) -> ScimError:
+    """405 with Allow, saying what Bulk is: before, "GET is not supported here; use POST." left a client that
+    tried to read through /Bulk to guess why."""
+    detail = f"Bulk does not support {method} (RFC 7644 §3.7): send a BulkRequest with POST."
+    return ScimError(405, detail, headers={"Allow": "POST"})  # as method_not_allowed, RFC 9110 §15.5.6
 
 
 def _projection(request: Request) -> Projection:
