@@ -137,7 +137,7 @@ def _typed_value(definition: AttrDef, op: Op, value: Any, name: str) -> Any:
         raise invalid_filter(f"'{name}' is complex: compare one of its sub-attributes.")
     if kind == "binary" and op in (Op.gt, Op.ge, Op.lt, Op.le):
         raise invalid_filter(f"'{name}' is binary: ordering comparisons do not apply.")
-    if kind == "dateTime" and op not in (Op.co, Op.sw, Op.ew):
+    if kind == "dateTime" and (op not in (Op.co, Op.sw, Op.ew) or not isinstance(value, str)):
         return _moment(value, name)
     if not isinstance(value, str):
         raise invalid_filter(f"'{name}' is a string: compare it with a quoted string.")
@@ -155,7 +155,7 @@ def _moment(value: Any, name: str) -> str:
     try:
         return normalise_datetime(value)
     except (ValueError, OverflowError) as exc:  # OverflowError: year 1 or 9999 moved past the calendar into UTC
-        raise invalid_filter(f"'{name}' is a dateTime: {_TIMESTAMP} is expected.") from exc
+        raise invalid_filter(f"'{name}' is a dateTime: compare it with {_TIMESTAMP}.") from exc
 
 
 def _string_condition(

@@ -17,6 +17,7 @@ BULK = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
     [
         "meta.lastModified gt 5",
         "meta.created le true",
+        "meta.lastModified co 5",
         'meta.lastModified gt "yesterday"',
         'meta.lastModified ge "2024-13-45T00:00:00Z"',
         'meta.lastModified ge "0001-01-01T00:00:00+01:00"',  # before: a 500 (OverflowError moving it into UTC)
