@@ -1,4 +1,4 @@
-"""Cursors as a client sees them (RFC 9865): sealed, so that they carry nothing a proxy or a log can read.
+"""Cursors as a client sees them (RFC 9865, decision 0048): sealed, carrying nothing a proxy or a log can read.
 
 A cursor says where a walk resumes: the last row's sort value (a userName, a displayName, an e-mail address:
 personal data), its id, a fingerprint of the query and when it was issued (app/directory/query.py). A cursor

@@ -1,4 +1,4 @@
-"""A request's query parameters, each one SCIM gives a meaning given at most once.
+"""A request's query parameters, each one SCIM gives a meaning given at most once (decision 0048).
 
 RFC 7644 does not say what a repeated parameter means, and each layer in front of the server (a proxy, a WAF, a
 log) may read a different copy: ``?filter=…&filter=…`` was served with the last filter (Starlette's choice), which
