@@ -137,14 +137,25 @@ def _typed_value(definition: AttrDef, op: Op, value: Any, name: str) -> Any:
         raise invalid_filter(f"'{name}' is complex: compare one of its sub-attributes.")
     if kind == "binary" and op in (Op.gt, Op.ge, Op.lt, Op.le):
         raise invalid_filter(f"'{name}' is binary: ordering comparisons do not apply.")
+    if kind == "dateTime" and (op not in (Op.co, Op.sw, Op.ew) or not isinstance(value, str)):
+        return _moment(value, name)
     if not isinstance(value, str):
         raise invalid_filter(f"'{name}' is a string: compare it with a quoted string.")
-    if kind == "dateTime" and op not in (Op.co, Op.sw, Op.ew):
-        try:
-            return normalise_datetime(value)
-        except ValueError as exc:
-            raise invalid_filter(f"'{name}' is a dateTime: use an RFC 3339 timestamp.") from exc
     return value
+
+
+# Before: `meta.lastModified gt 5` was told the attribute "is a string"; the message now says what a date is.
+_TIMESTAMP = 'a quoted RFC 3339 (ISO 8601) date and time, such as "2024-01-31T09:30:00Z"'
+
+
+def _moment(value: Any, name: str) -> str:
+    """A dateTime comparison's operand, normalised as the index stores it."""
+    if not isinstance(value, str):
+        raise invalid_filter(f"'{name}' is a dateTime: compare it with {_TIMESTAMP}.")
+    try:
+        return normalise_datetime(value)
+    except (ValueError, OverflowError) as exc:  # OverflowError: year 1 or 9999 moved past the calendar into UTC
+        raise invalid_filter(f"'{name}' is a dateTime: compare it with {_TIMESTAMP}.") from exc
 
 
 def _string_condition(

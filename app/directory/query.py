@@ -6,7 +6,6 @@ Index pagination uses OFFSET/LIMIT; cursor pagination (RFC 9865) uses keyset pag
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import math
@@ -20,6 +19,7 @@ from sqlalchemy import ColumnElement, and_, bindparam, func, literal, or_, selec
 
 from app.directory import render
 from app.directory import repository as repo
+from app.directory.cursor_seal import seal, unseal
 from app.directory.errors import ScimError, invalid_filter, invalid_value
 from app.directory.filter_sql import MAX_FILTER_LENGTH, compile_filter, compile_filter_lenient, parse
 from app.directory.held import HeldSchema
@@ -48,6 +48,10 @@ MAX_PAGE_SIZE = 1000
 CURSOR_TIMEOUT_SECONDS = 3600  # published as cursorTimeout in /ServiceProviderConfig, and enforced here
 LIST_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 SEARCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+# An integer in ASCII digits, optionally signed (as a JSON body writes it, RFC 8259 §6). Python's int() also takes
+# Arabic-Indic or fullwidth digits ("١٢" was startIndex 12), underscores ("1_0") and surrounding blanks; a client
+# that sends those did not mean an integer, and another layer (a proxy, a log) would not read 12 there.
+_ASCII_INTEGER = re.compile(r"[+-]?[0-9]+")
 
 
 @dataclass
@@ -68,7 +72,9 @@ class QueryParams:
             if raw is None or raw == "":
                 return None
             try:
-                return int(raw)
+                if _ASCII_INTEGER.fullmatch(raw) is None:
+                    raise ValueError(name)
+                return int(raw)  # ValueError too past Python's limit on digits (sys.get_int_max_str_digits)
             except ValueError as exc:
                 raise invalid_value(f"'{name}' must be an integer.") from exc
 
@@ -132,17 +138,18 @@ def _check_search_types(body: dict[str, Any]) -> None:
 
 
 def _cursor_token(values: list[Any], fingerprint: str, issued: float) -> str:
+    """The next page's cursor, sealed: the sort value in it is personal data (app/directory/cursor_seal.py)."""
     raw = json.dumps({"k": values, "q": fingerprint, "t": int(issued)}, separators=(",", ":"), default=str).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return seal(raw)
 
 
 def _read_cursor(token: str, fingerprint: str, now: float, may_be_missing: bool = False) -> list[Any]:
     """The (sort value, id) a cursor resumes after. A cursor comes back from the client, so it is checked like
     any other input: the sort value is what SQLite stored (text, or a number it can hold), the id is text, and
-    it was issued less than ``cursorTimeout`` ago, as /ServiceProviderConfig promises (RFC 9865 §2.3)."""
+    it was issued less than ``cursorTimeout`` ago, as /ServiceProviderConfig promises (RFC 9865 §2.3). The seal
+    already refuses any cursor this process did not write; the checks stay, in case a bug in it is ever found."""
     try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        data = json.loads(raw, parse_constant=_not_a_number)
+        data = json.loads(unseal(token), parse_constant=_not_a_number)
         values, issued = data["k"], data.get("t")
         if data["q"] != fingerprint or not isinstance(values, list) or len(values) != 2:
             raise ValueError

@@ -85,6 +85,27 @@ def run_bulk(service: ScimService, body: Any) -> dict[str, Any]:
 
 
 # -- planning (before the writer is taken) -----------------------------------------------------------------
+def _method_error(given: str, known: str) -> ScimError:
+    """Why an operation's method does not fit. Before, GET, a missing and an unknown method all read "Method (none
+    or unknown) is not valid for this bulk path"; an IdP trying a read in a Bulk was not told that Bulk has none.
+    The method is named only when it is one of HTTP's (the text a client sent is never echoed)."""
+    if given in ("GET", "HEAD"):
+        return ScimError(
+            400,
+            f"Bulk does not support {given} (RFC 7644 §3.7): an operation's method is POST, PUT, PATCH or DELETE. "
+            "Read resources with GET on /Users or /Groups.",
+            "invalidValue",
+        )
+    if not known:
+        return ScimError(400, "A bulk operation's 'method' is POST, PUT, PATCH or DELETE.", "invalidValue")
+    return ScimError(
+        400,
+        f"Method {known} is not valid for this bulk path: POST goes to /Users or /Groups, PUT, PATCH and DELETE to "
+        "one resource (/Users/{id} or /Groups/{id}).",
+        "invalidValue",
+    )
+
+
 def _plan(index: int, raw: Any) -> _Operation:
     operation = _Operation(index)
     if not isinstance(raw, dict):
@@ -112,8 +133,7 @@ def _plan(index: int, raw: Any) -> _Operation:
     operation.endpoint, operation.resource_type = match.group(1), _TYPES[match.group(1)]
     operation.resource_id, operation.data, operation.version = match.group(2), raw.get("data"), raw.get("version")
     if operation.method not in _METHODS or (operation.method == "POST") != (operation.resource_id is None):
-        shown = operation.method or "(none or unknown)"
-        operation.error = ScimError(400, f"Method {shown} is not valid for this bulk path.", "invalidValue")
+        operation.error = _method_error(method, operation.method)
         return operation
     if operation.method == "POST" and not bulk_id:
         operation.error = ScimError(400, "A bulk POST needs a 'bulkId'.", "invalidValue")
@@ -298,4 +318,3 @@ def _dispatch(
     if operation.method == "PATCH":
         return service.patch(kind, resource_id, data, preconditions)
     return service.delete(kind, resource_id, preconditions)
-

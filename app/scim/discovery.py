@@ -23,9 +23,11 @@ LIST_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 
 
 def service_provider_config(base_url: str) -> dict[str, Any]:
+    """What this server supports. No ``documentationUri`` (OPTIONAL, RFC 7643 §5): it named a page on
+    custos.invalid, a domain that cannot exist, and Custos has no published documentation site to name instead
+    (its documentation ships with it, in docs/)."""
     return {
         "schemas": [SPC_SCHEMA],
-        "documentationUri": "https://custos.invalid/docs/operator-guide",
         "patch": {"supported": True},
         "bulk": {"supported": True, "maxOperations": MAX_BULK_OPERATIONS, "maxPayloadSize": MAX_PAYLOAD_BYTES},
         "filter": {"supported": True, "maxResults": MAX_FILTER_RESULTS},

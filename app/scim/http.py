@@ -37,6 +37,7 @@ from app.scim.auth import Authenticator
 from app.scim.bulk import run_bulk
 from app.scim.damage import DamageAlarm
 from app.scim.failures import FailureTally
+from app.scim.parameters import single_parameters
 from app.scim.request_audit import KNOWN_METHODS, UNKNOWN_ROUTE, matched_route, throttled_event
 from app.scim.service import Preconditions, ScimResponse, ScimService
 from app.store.integrity import is_corruption
@@ -72,7 +73,7 @@ def _lists_members(request: Request, resource_type: str) -> bool:
     """Whether a read answers with groups' member lists: 50,000 members take about a second to read and encode, so
     such a read runs on a worker thread; on the event loop it held every other request for that long. Other reads
     stay on the loop (a thread hop would cost a user GET more than the read itself)."""
-    query = request.query_params
+    query = _query(request)
     include, exclude = parse_list(query.get("attributes")), parse_list(query.get("excludedAttributes"))
     return resource_type == "Group" and wants_related("Group", include, exclude)
 
@@ -253,7 +254,8 @@ class ScimApp:
         if path == "/Me" or path.startswith("/Me/"):
             raise ScimError(501, _ME_NOT_IMPLEMENTED)
         if path == "/Bulk":
-            self._require(request.method, "POST")
+            if request.method != "POST":
+                raise _bulk_takes_post(request.method)
             return _json(await self._offload(run_bulk, self.service, await self._body(request)))
         if path == "/.search":
             self._require(request.method, "POST")
@@ -270,7 +272,7 @@ class ScimApp:
             return _listed(request, self.service.search_json((resource_type,), params))
         if resource_id is None:
             if method == "GET":
-                params = QueryParams.from_query_string(dict(request.query_params))
+                params = QueryParams.from_query_string(_query(request))
                 search = functools.partial(self.service.search_json, (resource_type,), params)
                 return _listed(
                     request, await self._off_the_loop(search) if _lists_members(request, resource_type) else search()
@@ -280,7 +282,7 @@ class ScimApp:
             body = await self._object_body(request)
             result = await self._offload(_encoding(self.service.create), resource_type, body, projection)
         elif method == "GET":
-            query = request.query_params
+            query = _query(request)
             read = functools.partial(
                 self.service.get_json,
                 resource_type, resource_id, query.get("attributes"), query.get("excludedAttributes"), preconditions,
@@ -346,7 +348,9 @@ class ScimApp:
         if content_type and content_type not in ACCEPTED_MEDIA_TYPES:
             raise ScimError(415, f"Send the body as {SCIM_MEDIA_TYPE}.", "invalidSyntax")
         declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > discovery.MAX_PAYLOAD_BYTES:
+        # ASCII digits only: str.isdigit() is true of "²", which int() refuses. httptools refuses such a header
+        # before it gets here; this check does not rely on it.
+        if declared and declared.isascii() and declared.isdigit() and int(declared) > discovery.MAX_PAYLOAD_BYTES:
             raise ScimError(413, f"The body exceeds {discovery.MAX_PAYLOAD_BYTES} bytes.", "tooMany")
         try:
             raw = await asyncio.wait_for(self._read_limited(request), BODY_TIMEOUT_SECONDS)
@@ -374,7 +378,20 @@ class ScimApp:
         return b"".join(chunks)
 
 
+def _bulk_takes_post(method: str) -> ScimError:
+    """405 with Allow, saying what Bulk is: before, "GET is not supported here; use POST." left a client that
+    tried to read through /Bulk to guess why."""
+    detail = f"Bulk does not support {method} (RFC 7644 §3.7): send a BulkRequest with POST."
+    return ScimError(405, detail, headers={"Allow": "POST"})  # as method_not_allowed, RFC 9110 §15.5.6
+
+
 def _projection(request: Request) -> Projection:
     """``attributes`` / ``excludedAttributes`` of a write (RFC 7644 §3.9), refused before the body is read when
     both are given."""
-    return Projection.of(request.query_params.get("attributes"), request.query_params.get("excludedAttributes"))
+    query = _query(request)
+    return Projection.of(query.get("attributes"), query.get("excludedAttributes"))
+
+
+def _query(request: Request) -> dict[str, str]:
+    """The query parameters; a SCIM parameter given twice is refused (app/scim/parameters.py)."""
+    return single_parameters(request.query_params.multi_items())

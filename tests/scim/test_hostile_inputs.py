@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +21,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from app.directory.cursor_seal import seal
 from app.feed.tables import OutboxItem
 from app.store.models import AttributeValue, GroupMember, ScimResource
 from app.store.vault import Vault
@@ -43,13 +45,18 @@ def store_digest(vault: Vault) -> str:
 
 
 def cursor(key: Any, last_id: Any = "00000000-0000-0000-0000-000000000000", query: str | None = None) -> str:
-    """A cursor as the server writes them, with a tampered key; ``query`` defaults to the plain /Users listing."""
+    """A cursor as the server writes them, with a tampered key; ``query`` defaults to the plain /Users listing.
+    Sealed with the server's own key (the server runs in this process): the checks behind the seal are tested."""
     fingerprint = query or hashlib.sha256(b"('User',)|None|None|False").hexdigest()[:16]
-    raw = json.dumps({"k": [key, last_id], "q": fingerprint}).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return seal(json.dumps({"k": [key, last_id], "q": fingerprint}).encode())
 
 
 def raw_cursor(text: str) -> str:
+    return seal(text.encode())
+
+
+def unsealed_cursor(text: str) -> str:
+    """A cursor in the format served before cursors were sealed: readable base64 JSON."""
     return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
@@ -182,6 +189,25 @@ CASES = [
     Case("cursor-id-not-string", "GET", "/Users", 400, "invalidCursor", params={"cursor": cursor("", 5)}),
     Case("cursor-not-object", "GET", "/Users", 400, "invalidCursor", params={"cursor": raw_cursor("[1,2]")}),
     Case("cursor-not-base64", "GET", "/Users", 400, "invalidCursor", params={"cursor": "%%%"}),
+    # a well-formed, unexpired cursor as served before they were sealed: a client could write any such one
+    Case(
+        "cursor-unsealed",
+        "GET",
+        "/Users",
+        400,
+        "invalidCursor",
+        params={
+            "cursor": unsealed_cursor(
+                json.dumps(
+                    {
+                        "k": ["", "x"],
+                        "q": hashlib.sha256(b"('User',)|None|None|False").hexdigest()[:16],
+                        "t": int(time.time()),
+                    }
+                )
+            )
+        },
+    ),
     # well formed but without an issue time (as written before cursors expired): older than any timeout
     Case("cursor-without-issue-time", "GET", "/Users", 400, "expiredCursor", params={"cursor": cursor("", "x")}),
     Case(

@@ -101,6 +101,8 @@ def test_discovery_is_truthful(client: httpx.Client) -> None:
     assert config["patch"]["supported"] and config["bulk"]["supported"] and config["filter"]["supported"]
     assert config["changePassword"]["supported"] is False
     assert config["pagination"]["cursor"] and config["pagination"]["index"]
+    assert "documentationUri" not in config  # before: https://custos.invalid/…, a page that cannot exist
+    assert ".invalid" not in client.get("/ServiceProviderConfig").text
     types = client.get("/ResourceTypes").json()
     assert {t["id"] for t in types["Resources"]} == {"User", "Group"}
     schemas = client.get("/Schemas").json()
