@@ -106,6 +106,28 @@ def held_subject_secrets(conn: Connection, scim_id: str) -> SubjectSecrets | Non
     return subject_secrets(conn, scim_id)
 
 
+def held_pseudonyms(conn: Connection, scim_ids: tuple[str, ...]) -> list[str]:
+    """The pseudonyms of the ids a list read returned, in their order: one query for the page (a subject keyed
+    already, as everyone created through SCIM is), :func:`held_subject_secrets` only for the rest; an id no
+    longer held (erased meanwhile) is left out, as a read by id of it would be."""
+    known: dict[str, str] = {}
+    for start in range(0, len(scim_ids), _CHUNK):
+        chunk = scim_ids[start : start + _CHUNK]
+        rows = conn.execute(select(_K.c.resource_id, _K.c.pseudonym).where(_K.c.resource_id.in_(chunk)))
+        known.update((str(row[0]), str(row[1])) for row in rows)
+    found: list[str] = []
+    for scim_id in dict.fromkeys(scim_ids):
+        pseudonym = known.get(scim_id)
+        if pseudonym is None and (held := held_subject_secrets(conn, scim_id)) is not None:
+            pseudonym = held.pseudonym
+        if pseudonym is not None:
+            found.append(pseudonym)
+    return found
+
+
+_CHUNK = 500  # ids per lookup: SQLite's bound-parameter limit is far above, a page (≤ 1,000) takes two
+
+
 def pseudonym_for(conn: Connection, scim_id: str) -> str | None:
     """The subject's pseudonym as it appears on the trail, recomputed from its key; None once shredded."""
     row = _lookup(conn, scim_id)
