@@ -367,9 +367,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"Data subjects: {found.subjects} ({found.label})")
             print(f"Records: {found.records} ({found.label})")
             print(f"Subjects in audit events of the window: {found.trail_subjects}")
-            if found.unnamed_list_reads:
-                print(f"List reads that name no one they returned: {found.unnamed_list_reads} (recorded before list "
-                      f"reads named their people): the true scope may include every User held, {found.users_held}")  # fmt: skip
+            if found.unnamed_note:
+                print(found.unnamed_note)
             print(f"Counted: {found.basis}")
             print(f"Categories: {', '.join(found.categories) or 'none'}")
             if args.apply:

@@ -58,6 +58,14 @@ class Scope:
     unnamed_list_reads: int = 0
     users_held: int = 0
 
+    @property
+    def unnamed_note(self) -> str:
+        """What the trail figure cannot say, in words ("" when it says everything): shown wherever it is."""
+        if not self.unnamed_list_reads:
+            return ""
+        return (f"List reads that name no one they returned: {self.unnamed_list_reads} (recorded before list reads "
+                f"named their people): the true scope may include every User held, {self.users_held:,}")  # fmt: skip
+
 
 def basis_of(since: datetime | None, until: datetime | None, attributes: tuple[str, ...]) -> str:
     """The subjects figure counts Users in the mirror now whose record last changed in the window: someone held
