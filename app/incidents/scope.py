@@ -142,9 +142,10 @@ def approximate(
         held = select(_R.c.rid).where(_R.c.rid.in_(in_scope), _R.c.resource_type == "User", held_by_user(rule))
         if conn.execute(held.limit(1)).first() is not None:
             names.append(name)
-    held = int(conn.execute(select(func.count()).where(_R.c.resource_type == "User")).scalar_one()) if unnamed else 0
+    users = select(func.count()).where(_R.c.resource_type == "User")
+    users_held = int(conn.execute(users).scalar_one()) if unnamed else 0
     return Scope(subjects, records, names, trail_subjects, basis=basis_of(since, until, attributes),
-                 unnamed_list_reads=unnamed, users_held=held)  # fmt: skip
+                 unnamed_list_reads=unnamed, users_held=users_held)  # fmt: skip
 
 
 def _in_window(statement: Select[Any], since: datetime | None, until: datetime | None) -> Select[Any]:
