@@ -12,13 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import ColumnElement, Connection, and_, func, select, true
+from sqlalchemy import ColumnElement, Connection, and_, exists, func, or_, select, true
 
 from app.audit import lateness
 from app.audit.tables import AuditEvent
-from app.audit.trail import StoredEvent, _stored, iso_utc
+from app.audit.trail import READ_SUBJECTS, StoredEvent, _stored, iso_utc
 
 _A = AuditEvent.__table__
+LIST_READ_KIND = "scim.request"  # the entries that may name the people a list read returned
 
 
 @dataclass(frozen=True)
@@ -39,8 +40,17 @@ class EventFilter:
         if self.outcome:
             conditions.append(_A.c.outcome == self.outcome)
         if self.subject:
-            conditions.append(_A.c.subject == self.subject)
+            conditions.append(or_(_A.c.subject == self.subject, _returned(self.subject)))
         return conditions
+
+
+def _returned(pseudonym: str) -> ColumnElement[bool]:
+    """A list read that returned the subject (``read_subjects``, app/audit/trail.py): it read the person as much as a
+    read by id does. ``instr`` passes over the entries whose text does not hold the pseudonym at all before any
+    JSON is parsed; ``json_each`` then checks it is one of the subjects returned, not some other detail."""
+    returned = func.json_each(_A.c.details, f"$.{READ_SUBJECTS}").table_valued("value")
+    listed = exists(select(returned.c.value).where(returned.c.value == pseudonym))
+    return and_(_A.c.kind == LIST_READ_KIND, func.instr(_A.c.details, pseudonym) > 0, listed)
 
 
 def _first_seq_at_or_after(conn: Connection, moment: datetime) -> int:

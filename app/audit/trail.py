@@ -38,6 +38,7 @@ _TAIL = FastStatement(select(_A.c.seq, _A.c.chain_hash).order_by(_A.c.seq.desc()
 _INSERT = FastStatement(insert(_A).values({column.name: bindparam(column.name) for column in _A.c}))
 _EMAIL = re.compile(r"[^@\s\"]+@[^@\s\"]+\.[A-Za-z]{2,}")
 _encode_string = json.encoder.encode_basestring  # json.dumps(ensure_ascii=False)'s
+READ_SUBJECTS = "read_subjects"  # the details key of the pseudonyms a list read returned (Event.read_subjects)
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,10 @@ class Event:
     # True for events that merely mention an id a client sent (a request): named only if the mirror holds it or
     # it is already keyed, so an unknown or erased id (a 404) is never keyed and stored afresh.
     subject_if_held: bool = False
+    # The raw SCIM ids a list read (a filter, a page of a walk, a .search) returned: stored as their pseudonyms in
+    # ``details[READ_SUBJECTS]`` (those held, as ``subject_if_held``), so that a breach's scope counts everyone an
+    # attacker read through list queries, not only those read one by one.
+    read_subjects: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -125,6 +130,8 @@ def _checked_details(details: dict[str, Any]) -> str:
         raise ValueError("audit details must not hold e-mail addresses")
     if pseudonyms.SEALED in details:
         raise ValueError(f"'{pseudonyms.SEALED}' is reserved in audit details: pass personal data as Event.private")
+    if READ_SUBJECTS in details:
+        raise ValueError(f"'{READ_SUBJECTS}' is reserved in audit details: pass the ids as Event.read_subjects")
     return text
 
 
@@ -136,6 +143,13 @@ def check(event: Event) -> None:
 
 
 def _subject_and_details(conn: Connection, seq: int, event: Event) -> tuple[str | None, dict[str, Any]]:
+    subject, details = _subject_and_sealed(conn, seq, event)
+    if event.read_subjects:
+        details = {**details, READ_SUBJECTS: pseudonyms.held_pseudonyms(conn, event.read_subjects)}
+    return subject, details
+
+
+def _subject_and_sealed(conn: Connection, seq: int, event: Event) -> tuple[str | None, dict[str, Any]]:
     if event.subject is None:
         if event.private:
             raise ValueError("a private audit detail needs a subject: it is encrypted under the subject's key")

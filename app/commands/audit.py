@@ -14,7 +14,8 @@ Printed formats (a contract for scripts):
                  ``custos: <what is wrong>`` (exit 2) for a file that is not a readable bundle; never opens a vault.
   checkpoint:    ``Checkpoint at tree size N: fingerprint <hex16> (root <hex16>…, key <id>, signed <time>)``.
   tail:          ``SEQ  TIME (UTC)  KIND  ACTOR  OUTCOME  SUBJECT`` table, oldest first; subjects as pseudonyms,
-                 never the details.
+                 never the details; each column as wide as its widest value. ``--actor`` and ``--subject`` keep
+                 the events of one actor, or naming one subject (about it, or a list read that returned it).
 
 More sub-commands join the group through :func:`add_subcommand` (e.g. ``audit siem-export``): from this module,
 or from a module listed in ``EXTENSION_MODULES`` that calls it when imported.
@@ -25,6 +26,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -248,8 +250,27 @@ add_subcommand(
 
 
 # -- tail ------------------------------------------------------------------------------------------------
+_PSEUDONYM = re.compile(r"[0-9a-f]{64}")
+_HEADERS = ("SEQ", "TIME (UTC)", "KIND", "ACTOR", "OUTCOME")
+
+
+def _pseudonym(text: str) -> str:
+    """A subject as the trail shows it (64 hex digits): anything else can match nothing, and is said so."""
+    given = text.strip().lower()
+    if not _PSEUDONYM.fullmatch(given):
+        raise argparse.ArgumentTypeError("a subject pseudonym as `audit tail` shows it: 64 hex digits")
+    return given
+
+
 def _configure_tail(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-n", type=whole_number, default=20, help="how many of the newest events (default 20)")
+    parser.add_argument("--actor", help="only this actor's events, exactly as shown (e.g. token:entra-prod)")
+    parser.add_argument("--subject", type=_pseudonym, metavar="PSEUDONYM",
+                        help="only events naming this subject: about it, or a list read that returned it")  # fmt: skip
+
+
+def _rows(events: list[Any]) -> list[tuple[str, ...]]:
+    return [(str(e.seq), e.at, e.kind, e.actor, e.outcome, e.subject or "-") for e in events]
 
 
 def _tail(args: argparse.Namespace) -> int:
@@ -259,15 +280,18 @@ def _tail(args: argparse.Namespace) -> int:
         raise ConfigError("-n must be at least 1.")
     vault = open_vault(args)
     try:
-        events = newest(vault, args.n)
+        events = newest(vault, args.n, args.actor, args.subject)
     finally:
         vault.close()
-    print(f"{'SEQ':>8}  {'TIME (UTC)':<26}  {'KIND':<28}  {'ACTOR':<24}  {'OUTCOME':<8}  SUBJECT")
-    for event in reversed(events):
-        print(
-            f"{event.seq:>8}  {event.at:<26}  {event.kind:<28}  {event.actor:<24}  {event.outcome:<8}  "
-            f"{event.subject or '-'}"
-        )
+    rows = _rows(list(reversed(events)))
+    # Each column as wide as its widest value: fixed widths (a time is 27 characters, its column was 26) pushed
+    # every row one character right of the header, and a long actor or kind pushed the rest of its row further.
+    widths = [max([minimum, *(len(row[i]) for row in rows)]) for i, minimum in enumerate((8, 26, 28, 24, 8))]
+    print("  ".join([_HEADERS[0].rjust(widths[0]), *(h.ljust(w) for h, w in zip(_HEADERS[1:], widths[1:], strict=True)),
+                     "SUBJECT"]))  # fmt: skip
+    for row in rows:
+        cells = [row[0].rjust(widths[0]), *(c.ljust(w) for c, w in zip(row[1:5], widths[1:], strict=True)), row[5]]
+        print("  ".join(cells))
     return 0
 
 

@@ -3,8 +3,11 @@
 Printed formats (a contract):
   list: ``ID  STATE  AWARE (UTC)  DEADLINE (UTC)  CLOCK  TITLE`` table, newest first; AWARE is the earliest
         awareness recorded, the one the deadline runs from
-  show: ``Incident N: title`` then ``  KEY: value`` lines, the clock, then ``  history:`` with every time ever
-        recorded, one ``    NAME = TIME (recorded TIME by WHO[, correction]): REASON`` line each
+  show: ``Incident N: title`` then ``  KEY: value`` lines (``  source:`` opened by hand, or the alert rule that
+        raised it and its trail entry), the clock, then ``  history:`` with every time ever recorded, one
+        ``    NAME = TIME (recorded TIME by WHO[, correction]): REASON`` line each. TIME is UTC to the second
+        (``2026-11-27 09:00:30 UTC``, as the register compares times), followed by `` (… +01:00 ZONE)`` in the
+        zone of ``--zone`` or, by default, the controller's zone when it is known
 
 Times are append-only: recording one again is a correction and needs ``--reason`` (``aware``, ``inform``,
 ``update``, ``notify --correct N``); the earlier value stays and the deadline runs from the earliest awareness recorded.
@@ -20,6 +23,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from app.commands.common import open_vault, operator_name, whole_number
 from app.core.errors import ConfigError
@@ -65,9 +69,15 @@ def _time_option(parser: argparse.ArgumentParser, flag: str, what: str = "", **o
 def zone_notes(args: argparse.Namespace) -> list[str]:
     """One line per time given without a zone: how it was read, in ISO 8601 with its offset."""
     return [
-        f"{flag} {given} has no time zone: taken as UTC, {moment.isoformat(timespec='minutes')}"
+        f"{flag} {given} has no time zone: taken as UTC, {moment.isoformat(timespec=_precision(moment))}"
         for flag, given, moment in getattr(args, "zoneless_times", None) or []
     ]
+
+
+def _precision(moment: datetime) -> str:
+    """Minutes as before, but never fewer digits than were given: '09:00:30' read back as '09:00' hid the seconds
+    the register compares."""
+    return "minutes" if not (moment.second or moment.microsecond) else "seconds"
 
 
 def _yes_no(text: str) -> bool:
@@ -128,7 +138,10 @@ def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], No
     _time_option(opened, "--occurred-to", "when the breach ended")
     _add_details(opened)
     command("list", "every incident, notified or not, with its clock", with_id=False)
-    command("show", "one incident: its times, figures and notifications")
+    show = command("show", "one incident: its times, figures and notifications")
+    zone_help = ("also give each time in this zone, with its UTC offset: an IANA name such as Europe/Berlin, or "
+                 "'local' for this computer's (default: the controller's zone, if known)")  # fmt: skip
+    show.add_argument("--zone", help=zone_help)
     aware = command("aware", "record when the controller became aware (starts the 72-hour clock); again: a correction")
     aware.add_argument("--reason", required=True, help="why aware; when correcting, why the time is corrected")
     _time_option(aware, "--at", "default now; required when correcting")
@@ -181,16 +194,42 @@ def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], No
     )
 
 
-def _show(view: Any, now: datetime, zone: str | None) -> None:
+def _shown_zone(given: str | None, controller: str | None) -> str | None:
+    """The zone ``show`` gives times in beside UTC: --zone ('local': this computer's, LOCAL), else the controller's."""
+    if given is None or given == "local":
+        return LOCAL if given else controller
+    try:
+        ZoneInfo(given)
+    except (ValueError, ZoneInfoNotFoundError) as exc:
+        raise ConfigError(f"{given!r} is not a time zone: give an IANA name such as Europe/Berlin, or local.") from exc
+    return given
+
+
+LOCAL = ""  # the zone named "local": offset_text reads an empty name as this computer's zone
+
+
+def _when(moment: datetime, zone: str | None) -> str:
+    """A time as ``show`` gives it: UTC to the second, as the register compares times (at minutes, two times that
+    looked equal were refused as out of order), then in ``zone`` with its UTC offset, when one is chosen."""
+    from app.services.incidents import offset_text
+
+    text = utc_text(moment, seconds=True)
+    return text if zone is None else f"{text} ({offset_text(moment, zone or None)})"
+
+
+def _show(view: Any, origin: Any, now: datetime, zone: str | None, shown: str | None = None) -> None:
+    """``origin``: opened by hand or by which alert; ``zone``: the controller's (the deadline there); ``shown``: the
+    zone every time is also given in."""
     from app.services.incidents import still_to_record, zoned_text
 
     f = view.fields
     print(f"Incident {view.id}: {f['title']}")
     print(f"  state: {view.state}")
+    print(f"  source: {origin.describe()}")
     for key in ("occurred_from", "occurred_to", "detected_at", "processor_notified_at", "investigation_at",
                 "aware_at", "contained_at", "risk_at", "subjects_informed_at", "closed_at"):  # fmt: skip
         if f[key]:
-            print(f"  {key}: {utc_text(f[key])}")
+            print(f"  {key}: {_when(f[key], shown)}")
     for key in ("risk", "approx_subjects", "approx_records", "special_categories"):
         if f[key] is not None:
             print(f"  {key}: {f[key]}")
@@ -203,20 +242,21 @@ def _show(view: Any, now: datetime, zone: str | None) -> None:
         if f[key]:
             print(f"  {key}: {f[key]}")
     for note in view.notifications:
-        print(f"  notified ({note.kind}): {utc_text(note.at)}, reference {note.reference} (notification {note.number})")
+        when = _when(note.at, shown)
+        print(f"  notified ({note.kind}): {when}, reference {note.reference} (notification {note.number})")
     if view.state != "closed" and (missing := still_to_record(f, view.clock(now).state)):
         print(f"  still to record: {'; '.join(missing)}")
     status = view.clock(now)
-    print(f"  clock: {status.describe()}")
+    print(f"  clock: {status.describe(seconds=True)}")
     if status.deadline is not None and zone and zone != "UTC":  # as `breach aware` says it, and the Incidents page
         print(f"  deadline in the controller's zone: {zoned_text(status.deadline, zone)}")
     if view.aware_anchor and view.aware_anchor != f["aware_at"]:
-        print(f"  clock runs from: {utc_text(view.aware_anchor)} (the earliest awareness recorded; a later time "
+        print(f"  clock runs from: {_when(view.aware_anchor, shown)} (the earliest awareness recorded; a later time "
               "is kept below and does not move the deadline back)")  # fmt: skip
-    _show_history(view)
+    _show_history(view, shown)
 
 
-def _show_history(view: Any) -> None:
+def _show_history(view: Any, shown: str | None) -> None:
     if not view.history:
         return
     numbers = {n.id: n.number for n in view.notifications}
@@ -228,8 +268,8 @@ def _show_history(view: Any) -> None:
         kind = ", correction" if key in seen else ""
         seen.add(key)
         reason = f": {entry.reason}" if entry.reason else ""
-        recorded = f"recorded {utc_text(entry.recorded_at)} by {entry.recorded_by}{kind}"
-        print(f"    {name} = {utc_text(entry.at)} ({recorded}){reason}")
+        recorded = f"recorded {utc_text(entry.recorded_at, seconds=True)} by {entry.recorded_by}{kind}"
+        print(f"    {name} = {_when(entry.at, shown)} ({recorded}){reason}")
 
 
 def _corrected(before: Any, after: Any, name: str) -> str:
@@ -337,7 +377,8 @@ def run(args: argparse.Namespace) -> int:
         elif command == "show":
             from app.services.incidents import controller_zone
 
-            _show(register_.get(args.id), now, controller_zone(register_.vault))
+            zone, view = controller_zone(register_.vault), register_.get(args.id)
+            _show(view, register_.origin(view), now, zone, _shown_zone(args.zone, zone))
         elif command == "aware":
             _aware(register_, args, operator, now)
         elif command == "assess":
@@ -367,6 +408,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"Data subjects: {found.subjects} ({found.label})")
             print(f"Records: {found.records} ({found.label})")
             print(f"Subjects in audit events of the window: {found.trail_subjects}")
+            if found.unnamed_note:
+                print(found.unnamed_note)
             print(f"Counted: {found.basis}")
             print(f"Categories: {', '.join(found.categories) or 'none'}")
             if args.apply:

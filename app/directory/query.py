@@ -348,6 +348,20 @@ def search(
     return body
 
 
+@dataclass(frozen=True)
+class Listing:
+    """One page of a list or ``.search`` as sent: its encoded ListResponse, and which resources it returned (the
+    ids, for the audit trail: a list read names the people it returned, as a read by id does)."""
+
+    content: bytes
+    total: int
+    ids: tuple[str, ...]
+
+    @property
+    def returned(self) -> int:
+        return len(self.ids)
+
+
 def search_json(
     vault: Vault,
     held: HeldSchema | None,
@@ -356,7 +370,20 @@ def search_json(
     params: QueryParams,
     clock: Callable[[], float] = time.time,
 ) -> tuple[bytes, int, int]:
-    """The same page as ``search`` as the bytes of its ListResponse, with (resources returned, totalResults).
+    """The same page as ``search`` as the bytes of its ListResponse, with (resources returned, totalResults)."""
+    listed = search_listing(vault, held, base_url, resource_types, params, clock)
+    return listed.content, listed.returned, listed.total
+
+
+def search_listing(
+    vault: Vault,
+    held: HeldSchema | None,
+    base_url: str,
+    resource_types: tuple[str, ...],
+    params: QueryParams,
+    clock: Callable[[], float] = time.time,
+) -> Listing:
+    """The page of ``search_json`` with the ids of the resources it returned.
 
     Without ``attributes``/``excludedAttributes`` each resource is its stored JSON spliced with its id, meta and
     memberships (app/directory/render.py); with them, the projected document is encoded."""
@@ -369,7 +396,8 @@ def search_json(
         ]  # fmt: skip
     else:
         texts = [render.resource_text(row, base_url, page.related_of(row)) for row in page.rows]
-    return render.list_bytes(page.header(len(texts)), texts), len(texts), page.total
+    ids = tuple(row.id for row in page.rows)
+    return Listing(render.list_bytes(page.header(len(texts)), texts), page.total, ids)
 
 
 def _page(

@@ -21,21 +21,22 @@ class ClockStatus:
     deadline: datetime | None
     remaining: timedelta | None  # negative when overdue
 
-    def describe(self) -> str:
+    def describe(self, *, seconds: bool = False) -> str:
+        """The state in a sentence; ``seconds``: the deadline to the second, as ``breach show`` gives every time."""
+        deadline_text = utc_text(self.deadline, seconds=seconds) if self.deadline else ""
         if self.state == "not_started":
             return "72-hour clock not started: no one has yet recorded when the controller became aware"
         assert self.deadline is not None
         if self.state == "closed_unnotified":
-            deadline = utc_text(self.deadline)
-            return f"stopped: closed without notification, its rationale recorded (deadline was {deadline})"
+            return f"stopped: closed without notification, its rationale recorded (deadline was {deadline_text})"
         assert self.remaining is not None
         if self.state == "running":
-            return f"{_span(self.remaining)} left (deadline {utc_text(self.deadline)})"
+            return f"{_span(self.remaining)} left (deadline {deadline_text})"
         if self.state == "overdue":
-            return f"OVERDUE by {_span(-self.remaining)} (deadline was {utc_text(self.deadline)}); a reason is required"
+            return f"OVERDUE by {_span(-self.remaining)} (deadline was {deadline_text}); a reason is required"
         if self.state == "notified_in_time":
-            return f"notified in time (deadline {utc_text(self.deadline)})"
-        return f"notified late (deadline was {utc_text(self.deadline)})"
+            return f"notified in time (deadline {deadline_text})"
+        return f"notified late (deadline was {deadline_text})"
 
     def short(self) -> str:
         """The state in a few words, for a narrow column; the deadline itself is shown beside it."""
@@ -61,6 +62,14 @@ def _span(delta: timedelta) -> str:
 def local_text(moment: datetime, zone: str | None = None) -> str:
     local = moment.astimezone(ZoneInfo(zone)) if zone else moment.astimezone()
     return local.strftime("%Y-%m-%d %H:%M %Z")
+
+
+def offset_text(moment: datetime, zone: str | None = None) -> str:
+    """``2026-11-05 10:00:30 +01:00 Europe/Berlin``: to the second, with the offset from UTC written out (a name
+    alone leaves the reader to work out summer time), in ``zone`` or, None, this computer's zone (named as such)."""
+    local = moment.astimezone(ZoneInfo(zone)) if zone else moment.astimezone()
+    offset = local.strftime("%z")
+    return f"{local:%Y-%m-%d %H:%M:%S} {offset[:3]}:{offset[3:]} {zone or 'this computer'}"
 
 
 def zoned_text(moment: datetime, zone: str) -> str:

@@ -23,6 +23,7 @@ from app.core.log_redaction import has_email_address
 from app.core.utc import utc_text
 from app.incidents import clock, completeness, times
 from app.incidents import summary as summary_
+from app.incidents.origin import Origin, origin_of
 from app.incidents.tables import Incident, IncidentNotification
 from app.store.results import inserted_id
 from app.store.vault import Vault
@@ -152,7 +153,9 @@ def _utc(value: Any) -> Any:
 
 
 def _text(moment: datetime | None) -> str:
-    return utc_text(moment) if moment else "—"
+    """A time in a refusal: to the second, as the register compares them (at minutes, an operator read two equal
+    times in a refusal that one preceded the other)."""
+    return utc_text(moment, seconds=True) if moment else "—"
 
 
 class IncidentRegister:
@@ -199,6 +202,11 @@ class IncidentRegister:
         """The register in figures (``app.incidents.summary``): what the Art. 30 record cites."""
         with self.vault.read_connection() as conn:
             return summary_.summary(conn)
+
+    def origin(self, view: IncidentView) -> Origin:
+        """Opened by hand, or which alert rule raised it (its entry on the trail): what ``breach show`` names."""
+        with self.vault.read_connection() as conn:
+            return origin_of(conn, str(view.fields["source"]), view.fields["alert_seq"])
 
     def list(self) -> list[IncidentView]:
         """Every incident ever recorded, newest first, including closed and never-notified ones."""

@@ -9,11 +9,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, distinct, exists, func, not_, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    and_,
+    distinct,
+    exists,
+    func,
+    not_,
+    or_,
+    select,
+    true,
+    union_all,
+)
 
 from app.audit.tables import AuditEvent, SubjectKey
-from app.audit.trail import iso_utc
+from app.audit.trail import READ_SUBJECTS, iso_utc
 from app.core.errors import ConfigError
 from app.policy.held import COLUMN_KEYS, held_at, held_by_user
 from app.policy.model import Policy
@@ -26,6 +40,7 @@ _P = AttributePath.__table__
 _A = AuditEvent.__table__
 _SK = SubjectKey.__table__
 _QUALIFIERS = ("type", "primary", "display", "$ref")
+LIST_KIND = "scim.request"  # a SCIM request's entry; a list read's also names the people it returned
 # The User values kept in columns, not in the attribute index: each one held is a record, as an index row is.
 _RECORD_COLUMNS = {**COLUMN_KEYS, "active": _R.c.active}
 
@@ -38,6 +53,18 @@ class Scope:
     trail_subjects: int  # distinct pseudonymous subjects in audit events of the window, groups left out
     label: str = "approximate (Art. 33(3)(a))"
     basis: str = ""  # what the subjects figure counted, in words: not every person the window concerned
+    # List reads of the window recorded before list reads named the people they returned: whom they returned is
+    # unknown, so the true scope may include every User held (``users_held``, counted only when there are some).
+    unnamed_list_reads: int = 0
+    users_held: int = 0
+
+    @property
+    def unnamed_note(self) -> str:
+        """What the trail figure cannot say, in words ("" when it says everything): shown wherever it is."""
+        if not self.unnamed_list_reads:
+            return ""
+        return (f"List reads that name no one they returned: {self.unnamed_list_reads} (recorded before list reads "
+                f"named their people): the true scope may include every User held, {self.users_held:,}")  # fmt: skip
 
 
 def basis_of(since: datetime | None, until: datetime | None, attributes: tuple[str, ...]) -> str:
@@ -105,14 +132,7 @@ def approximate(
         if not keys or key in keys:
             held = select(func.count()).where(_R.c.rid.in_(in_scope), column.is_not(None))
             records += int(conn.execute(held).scalar_one())
-    # A group's pseudonym names no person: events about a group (its creation, its member list) are not counted.
-    groups = select(_SK.c.pseudonym).join(_R, _R.c.id == _SK.c.resource_id).where(_R.c.resource_type == "Group")
-    trail = select(func.count(distinct(_A.c.subject))).where(_A.c.subject.is_not(None), _A.c.subject.not_in(groups))
-    if since is not None:
-        trail = trail.where(_A.c.at >= iso_utc(since))
-    if until is not None:
-        trail = trail.where(_A.c.at < iso_utc(until))
-    trail_subjects = int(conn.execute(trail).scalar_one())
+    trail_subjects, unnamed = _trail_subjects(conn, since, until)
     names = []
     for rule in rules:
         category = policy.category(rule.category)
@@ -122,4 +142,45 @@ def approximate(
         held = select(_R.c.rid).where(_R.c.rid.in_(in_scope), _R.c.resource_type == "User", held_by_user(rule))
         if conn.execute(held.limit(1)).first() is not None:
             names.append(name)
-    return Scope(subjects, records, names, trail_subjects, basis=basis_of(since, until, attributes))
+    users = select(func.count()).where(_R.c.resource_type == "User")
+    users_held = int(conn.execute(users).scalar_one()) if unnamed else 0
+    return Scope(subjects, records, names, trail_subjects, basis=basis_of(since, until, attributes),
+                 unnamed_list_reads=unnamed, users_held=users_held)  # fmt: skip
+
+
+def _in_window(statement: Select[Any], since: datetime | None, until: datetime | None) -> Select[Any]:
+    if since is not None:
+        statement = statement.where(_A.c.at >= iso_utc(since))
+    if until is not None:
+        statement = statement.where(_A.c.at < iso_utc(until))
+    return statement
+
+
+def _trail_subjects(conn: Connection, since: datetime | None, until: datetime | None) -> tuple[int, int]:
+    """(distinct people the trail names in the window, list reads of the window that name no one they returned).
+
+    An entry names its subject; a list read (a filter, a page of a walk, a .search) also names everyone it returned
+    (``read_subjects``). Counting subjects alone left out everyone an attacker read through list queries. A list
+    read recorded before list reads named their people is counted apart: whom it returned cannot be told."""
+    # A group's pseudonym names no person: events about a group (its creation, its member list) are not counted.
+    groups = select(_SK.c.pseudonym).join(_R, _R.c.id == _SK.c.resource_id).where(_R.c.resource_type == "Group")
+    named = _in_window(select(_A.c.subject.label("who")).where(_A.c.subject.is_not(None)), since, until)
+    returned = func.json_each(_A.c.details, f"$.{READ_SUBJECTS}").table_valued("value")
+    listed = _in_window(
+        select(returned.c.value.label("who")).select_from(_A).join(returned, true()).where(_A.c.kind == LIST_KIND),
+        since,
+        until,
+    )
+    everyone = union_all(named, listed).subquery()
+    counted = select(func.count(distinct(everyone.c.who))).where(everyone.c.who.not_in(groups))
+    details = func.json_extract
+    unnamed = _in_window(
+        select(func.count()).where(
+            _A.c.kind == LIST_KIND,
+            details(_A.c.details, "$.results") > 0,
+            details(_A.c.details, f"$.{READ_SUBJECTS}").is_(None),
+        ),
+        since,
+        until,
+    )
+    return int(conn.execute(counted).scalar_one()), int(conn.execute(unnamed).scalar_one())

@@ -31,7 +31,7 @@ from app.core.events import EventBus, RequestServed
 from app.directory.errors import ScimError, method_not_allowed, storage_full
 from app.directory.input_guard import refuse_json_constant, refuse_repeated_names
 from app.directory.projection import Projection, parse_list, wants_related
-from app.directory.query import QueryParams
+from app.directory.query import Listing, QueryParams
 from app.scim import discovery
 from app.scim.auth import Authenticator
 from app.scim.bulk import run_bulk
@@ -57,12 +57,12 @@ _TYPES = {"Users": "User", "Groups": "Group"}
 _ME_NOT_IMPLEMENTED = "/Me is not implemented: a token here belongs to a provisioning client, not a person."
 
 
-def _listed(request: Request, page: tuple[bytes, int, int]) -> Response:
-    """A ListResponse already encoded; the request notes how many resources it holds and matched (counts only,
-    never the data)."""
-    content, returned, total = page
-    request.state.results = (returned, total)
-    return Response(content, media_type=SCIM_MEDIA_TYPE)
+def _listed(request: Request, page: Listing) -> Response:
+    """A ListResponse already encoded; the request notes how many resources it holds and matched, and which ones
+    it returned (ids, turned into pseudonyms on the trail; never the data)."""
+    request.state.results = (page.returned, page.total)
+    request.state.returned_ids = page.ids
+    return Response(page.content, media_type=SCIM_MEDIA_TYPE)
 
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -198,7 +198,7 @@ class ScimApp:
         outcome = "success" if status < 400 else "failure"
         return Event(
             "scim.request", current_actor.get(), outcome, subject=resource_id, details=details, at=answered,
-            subject_if_held=True,
+            subject_if_held=True, read_subjects=getattr(request.state, "returned_ids", ()),
         )  # fmt: skip
 
     async def _handle(self, request: Request) -> Response:
@@ -260,7 +260,7 @@ class ScimApp:
         if path == "/.search":
             self._require(request.method, "POST")
             params = QueryParams.from_search_body(await self._body(request))
-            return _listed(request, self.service.search_json(("User", "Group"), params))
+            return _listed(request, self.service.search_listing(("User", "Group"), params))
         match = _RESOURCE_PATH.match(path)
         if match is None:
             raise ScimError(404, "Unknown endpoint.")
@@ -269,11 +269,11 @@ class ScimApp:
         if resource_id == ".search":
             self._require(request.method, "POST")
             params = QueryParams.from_search_body(await self._body(request))
-            return _listed(request, self.service.search_json((resource_type,), params))
+            return _listed(request, self.service.search_listing((resource_type,), params))
         if resource_id is None:
             if method == "GET":
                 params = QueryParams.from_query_string(_query(request))
-                search = functools.partial(self.service.search_json, (resource_type,), params)
+                search = functools.partial(self.service.search_listing, (resource_type,), params)
                 return _listed(
                     request, await self._off_the_loop(search) if _lists_members(request, resource_type) else search()
                 )

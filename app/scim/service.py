@@ -33,7 +33,7 @@ from app.directory.input_guard import (
     refuse_unpaired_surrogates,
 )
 from app.directory.projection import WHOLE, Projection, parse_list, project, wants_related
-from app.directory.query import QueryParams, search, search_json
+from app.directory.query import Listing, QueryParams, search, search_json, search_listing
 from app.directory.schema import schema_for
 from app.directory.validation import apply_patch, require_declared_schema, stored_document, validate_resource
 from app.erasure import references, source, tombstones
@@ -205,6 +205,11 @@ class ScimService:
         """The same page as the bytes of its ListResponse, with (resources returned, totalResults): what the
         endpoint sends, assembled from the stored JSON without parsing it again (app/directory/render.py)."""
         return search_json(self.vault, self.policy.get().minimiser, self.base_url, resource_types, params)
+
+    def search_listing(self, resource_types: tuple[str, ...], params: QueryParams) -> Listing:
+        """The page of ``search_json`` with the ids it returned: the endpoint's, so that the request's audit entry
+        names the people a list read returned (a breach's scope counts them)."""
+        return search_listing(self.vault, self.policy.get().minimiser, self.base_url, resource_types, params)
 
     # -- writes ------------------------------------------------------------------------------------
     def create(self, resource_type: str, body: dict[str, Any], projection: Projection = WHOLE) -> ScimResponse:

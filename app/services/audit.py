@@ -79,12 +79,13 @@ def checkpoint(vault: Vault) -> Checkpoint:
         return checkpoint_now(conn)
 
 
-def newest(vault: Vault, count: int) -> list[StoredEvent]:
-    """The ``count`` newest entries, newest first."""
+def newest(vault: Vault, count: int, actor: str | None = None, subject: str | None = None) -> list[StoredEvent]:
+    """The ``count`` newest entries, newest first; of ``actor`` (exact) and naming ``subject`` (a pseudonym: the
+    entry's subject, or one of the people a list read returned), when given. Filtered in SQL, before the limit."""
     if count < 1:
         raise ConfigError("-n must be at least 1.")
     with vault.read_connection() as conn:
-        return page(conn, EventFilter(), limit=count)
+        return page(conn, EventFilter(actor=actor, subject=subject), limit=count)
 
 
 _TIMELINE = ("TimelineWritten", "export_timeline", "matching")

@@ -17,7 +17,7 @@ from pathlib import Path
 from app.core.errors import ConfigError
 from app.core.utc import utc_text
 from app.incidents import clock, communication, draft
-from app.incidents.clock import local_text, zoned_text
+from app.incidents.clock import local_text, offset_text, zoned_text
 from app.incidents.completeness import still_to_record
 from app.incidents.register import (
     BREACH_TYPES,
@@ -42,9 +42,9 @@ from app.store.vault import Vault
 __all__ = ["BREACH_TYPES", "EDITABLE_TIMES", "EXEMPTIONS", "LABELS", "RISKS", "SKEW", "SPECIAL", "TIMES",
            "TITLE_LIMIT", "IncidentError", "IncidentRegister", "IncidentView", "Scope", "Written",
            "checked_times", "checked_title",
-           "clock_short", "clock_text", "controller_zone", "deadline_of", "local_text", "record_delay_reason",
-           "register", "scope", "state_text", "still_to_record", "store_scope", "utc_now", "utc_text",
-           "write_letter", "zoned_text"]  # fmt: skip
+           "clock_short", "clock_text", "controller_zone", "deadline_of", "local_text", "offset_text",
+           "record_delay_reason", "register", "scope", "state_text", "still_to_record", "store_scope", "utc_now",
+           "utc_text", "write_letter", "zoned_text"]  # fmt: skip
 
 AUDIENCES = ("authority", "subjects")  # the Art. 33 notification draft, the Art. 34 communication
 

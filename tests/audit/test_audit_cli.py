@@ -8,16 +8,20 @@ import re
 import subprocess
 import sys
 import zipfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
+from app.audit.pseudonyms import pseudonym_for
 from app.audit.trail import Event, append, of_kind
 from app.audit.vault_lifecycle import create_vault, unlock_vault
 from app.cli import main
+from app.directory import repository as repo
+from app.store.vault import Vault
 from tests.audit.conftest import START, random_trail
-from tests.conftest import PASSPHRASE
+from tests.conftest import PASSPHRASE, USER_SCHEMA
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -204,3 +208,46 @@ def test_the_verdict_says_which_entries_it_covered_and_how_far_they_are_signed(
         f"{re.search(r'fingerprint ([0-9a-f]{16})', lines[-1])[1]}), entries {signed + 1}–{count} only "  # type: ignore[index]
         "chain-checked: cut off the end, they would leave no trace"
     )
+
+
+def test_tail_columns_line_up_with_their_headers(trail_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """On main a time (27 characters) overran its 26-wide column: every row stood one character right of the
+    header, and an actor longer than 24 characters pushed its row further still."""
+    vault = unlock_vault(trail_dir, PASSPHRASE)
+    with vault.write_transaction() as conn:
+        append(conn, Event("token.created", "operator:a-rather-long-operator-name", details={"token": "t"}))
+    vault.close()
+    code, lines = cli(capsys, trail_dir, "audit", "tail", "-n", "10")
+    assert code == 0
+    header = lines[0]
+    starts = [header.index(name) for name in ("KIND", "ACTOR", "OUTCOME", "SUBJECT")]
+    for line in lines[1:]:
+        assert [line[start - 2 : start] for start in starts] == ["  "] * 4, line
+        assert all(line[start] != " " for start in starts), line
+        assert line[: header.index("SEQ") + 3].strip().isdigit()
+
+
+def test_tail_keeps_one_actor_or_the_events_naming_one_subject(data_dir: Path, vault: Vault,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    """On main `audit tail` had no filter: an incident responder searched a person's pseudonym or a token's events
+    by eye. --subject also finds the list reads that returned the person (their entry's subject is empty)."""
+    people = ["00000000-0000-0000-0000-00000000000a", "00000000-0000-0000-0000-00000000000b"]
+    with vault.write_transaction() as conn:
+        for person in people:
+            document = {"schemas": [USER_SCHEMA], "userName": person}
+            repo.insert_resource(conn, "User", person, document, datetime.now(UTC))
+            append(conn, Event("scim.resource.created", "token:idp", subject=person))
+        append(conn, Event("scim.request", "token:stolen", details={"results": 1}, read_subjects=(people[0],)))
+        append(conn, Event("scim.request", "token:stolen", details={"results": 1}, read_subjects=(people[1],)))
+        pseudonym = pseudonym_for(conn, people[0])
+    vault.close()
+    os.environ["CUSTOS_PASSPHRASE"] = PASSPHRASE
+    try:
+        _, about = cli(capsys, data_dir, "audit", "tail", "--subject", str(pseudonym).upper())
+        _, stolen = cli(capsys, data_dir, "audit", "tail", "--actor", "token:stolen")
+    finally:
+        del os.environ["CUSTOS_PASSPHRASE"]
+    assert [(row.split()[2], row.split()[3]) for row in about[1:]] == [("scim.resource.created", "token:idp"),
+                                                                       ("scim.request", "token:stolen")]  # fmt: skip
+    assert about[1].split()[-1] == pseudonym and about[2].split()[-1] == "-"
+    assert [row.split()[3] for row in stolen[1:]] == ["token:stolen", "token:stolen"]

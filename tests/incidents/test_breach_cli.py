@@ -12,7 +12,12 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
+from app.core.events import EventBus
+from app.jobs import BackgroundJobs
+from app.policy.in_force import PolicyInForce
+from app.store.vault import Vault
 from tests.cli.inprocess import run
+from tests.siem.conftest import add_events
 
 HOUR = timedelta(hours=1)
 
@@ -28,6 +33,11 @@ def _iso(moment: datetime) -> str:
 
 def _utc(moment: datetime) -> str:
     return f"{moment:%Y-%m-%d %H:%M} UTC"
+
+
+def _shown(moment: datetime) -> str:
+    """A time as ``breach show`` gives it: to the second, as the register compares times."""
+    return f"{moment:%Y-%m-%d %H:%M:%S} UTC"
 
 
 @pytest.mark.usefixtures("vault_file")
@@ -50,7 +60,7 @@ def test_breach_commands(data_dir: Path, tmp_path: Path) -> None:
     assert draft.returncode == 0
     assert [line.split()[1].rsplit(".", 1)[1] for line in draft.stdout.splitlines()] == ["md", "pdf"]
     shown = run(data_dir, "breach", "show", "1").stdout
-    assert f"notified (initial): {_utc(aware_at + 47 * HOUR)}, reference SA-7" in shown
+    assert f"notified (initial): {_shown(aware_at + 47 * HOUR)}, reference SA-7" in shown
 
 
 @pytest.mark.usefixtures("vault_file")
@@ -95,17 +105,17 @@ def test_the_clock_cannot_be_reset(data_dir: Path) -> None:
         "notified late"
     )
     shown = run(data_dir, "breach", "show", "1").stdout
-    assert f"  aware_at: {_utc(aware_at + 24 * HOUR)}" in shown
-    assert f"  clock runs from: {_utc(aware_at)}" in shown
+    assert f"  aware_at: {_shown(aware_at + 24 * HOUR)}" in shown
+    assert f"  clock runs from: {_shown(aware_at)}" in shown
     history = shown.split("  history:\n", 1)[1].splitlines()
     assert [line.split(" (recorded")[0].strip() for line in history] == [
-        f"detected_at = {_utc(aware_at - HOUR)}",
-        f"aware_at = {_utc(aware_at)}",
-        f"aware_at = {_utc(aware_at + 24 * HOUR)}",
-        f"subjects_informed_at = {_utc(aware_at + 2 * HOUR)}",
-        f"subjects_informed_at = {_utc(aware_at + 3 * HOUR)}",
-        f"notified #1 = {_utc(aware_at + 80 * HOUR)}",
-        f"notified #1 = {_utc(aware_at + 81 * HOUR)}",
+        f"detected_at = {_shown(aware_at - HOUR)}",
+        f"aware_at = {_shown(aware_at)}",
+        f"aware_at = {_shown(aware_at + 24 * HOUR)}",
+        f"subjects_informed_at = {_shown(aware_at + 2 * HOUR)}",
+        f"subjects_informed_at = {_shown(aware_at + 3 * HOUR)}",
+        f"notified #1 = {_shown(aware_at + 80 * HOUR)}",
+        f"notified #1 = {_shown(aware_at + 81 * HOUR)}",
     ]
     assert history[2].endswith(", correction): ticket only read a day later")
     assert history[1].endswith("): laptop confirmed stolen")
@@ -188,5 +198,19 @@ def test_the_clock_names_the_earliest_awareness_not_the_first(data_dir: Path) ->
     later = run(data_dir, "breach", "aware", "1", "--reason", "written confirmation", "--at", _iso(aware_at + HOUR))
     assert f"runs from the earliest awareness recorded, {_utc(aware_at - HOUR)}" in later.stdout
     shown = run(data_dir, "breach", "show", "1").stdout
-    assert f"clock runs from: {_utc(aware_at - HOUR)} (the earliest awareness recorded" in shown
+    assert f"clock runs from: {_shown(aware_at - HOUR)} (the earliest awareness recorded" in shown
     assert "first awareness" not in shown
+
+
+def test_show_names_the_alert_rule_that_raised_a_candidate(data_dir: Path, vault: Vault) -> None:
+    """On main `breach show` of an alert's candidate named no rule (only a title, which can be edited): 60 deletions
+    raise mass_deprovisioning through the background jobs, as in the app, and show names it and its trail entry."""
+    add_events(vault, 60, "scim.resource.deleted", datetime.now(UTC))
+    (alert,) = BackgroundJobs(vault, PolicyInForce(vault), EventBus()).alerts.engine.process_new()
+    vault.close()
+    assert run(data_dir, "breach", "update", "1", "--title", "Deletions from the IdP").returncode == 0
+    shown = run(data_dir, "breach", "show", "1").stdout.splitlines()
+    source = f"  source: alert rule mass_deprovisioning (alert.raised, audit entry {alert.seq}): 51 SCIM deletes"
+    assert shown[2].startswith(source) and "; window " in shown[2]
+    run(data_dir, "breach", "open", "--title", "Lost laptop")
+    assert run(data_dir, "breach", "show", "2").stdout.splitlines()[2] == "  source: opened by hand"

@@ -4,17 +4,22 @@ the categories are those the subjects in scope hold, not every category of the p
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from app.audit.pseudonyms import pseudonym_for
+from app.audit.trail import Event, append, of_kind
 from app.core.errors import ConfigError
 from app.directory import repository as repo
 from app.incidents.scope import approximate
 from app.policy.in_force import PolicyInForce
 from app.store.vault import Vault
+from tests.conftest import LiveServer, new_user
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+SEARCH = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 
 
 def _users(vault: Vault, count: int, now: datetime) -> None:
@@ -129,3 +134,45 @@ def test_active_is_counted_as_a_record_although_it_is_a_column(vault: Vault) -> 
         everything = approximate(conn, policy)
     assert (found.subjects, found.records) == (3, 3)
     assert (everything.subjects, everything.records) == (3, 6)  # a userName and a status each
+
+
+def test_people_read_through_list_queries_are_in_the_trail_figure(live: LiveServer) -> None:
+    """A stolen token reading people through a filter, a page of a walk and a .search left entries naming no one:
+    'Subjects in audit events of the window' was 0 for them. Each list read now names whom it returned, as
+    pseudonyms (never the ids), and the figure counts each person once."""
+    with live.client() as http:
+        ids = [http.post("/Users", json=new_user(f"listed{n}@example.test")).json()["id"] for n in range(6)]
+        recorder = live.server.recorder
+        assert recorder is not None
+        recorder.flush()
+        since = datetime.now(UTC)
+        filtered = http.get("/Users", params={"filter": 'userName sw "listed"', "count": 2}).json()
+        walked = http.get("/Users", params={"filter": 'userName sw "listed"', "startIndex": 3, "count": 2}).json()
+        query = {"schemas": [SEARCH], "filter": 'userName eq "listed5@example.test"'}
+        searched = http.post("/Users/.search", json=query)
+    recorder.flush()
+    returned = {r["id"] for page in (filtered, walked, searched.json()) for r in page["Resources"]}
+    assert len(returned) == 5 and returned <= set(ids)
+    vault = live.server.vault
+    with vault.read_connection() as conn:
+        found = approximate(conn, PolicyInForce(vault).get().policy, since)
+        reads = [e for e in of_kind(conn, "scim.request", limit=3) if e.details.get("results")]
+        pseudonyms = {pseudonym_for(conn, i) for i in returned}
+    assert found.trail_subjects == 5 and found.unnamed_list_reads == 0
+    assert {p for e in reads for p in e.details["read_subjects"]} == pseudonyms
+    assert not any(i in json.dumps(e.content()) for e in reads for i in ids)
+
+
+def test_a_list_read_recorded_without_its_people_says_everyone_may_be_concerned(vault: Vault) -> None:
+    """A list read written before list reads named their people: whom it returned cannot be told, so the scope
+    counts it apart and gives the number of Users held, the most it may have concerned."""
+    policy = PolicyInForce(vault).get().policy
+    since = datetime.now(UTC)
+    _users(vault, 3, since)
+    with vault.write_transaction() as conn:
+        append(conn, Event("scim.request", "token:old", details={"method": "GET", "results": 3, "total_results": 3}))
+        append(conn, Event("scim.request", "token:old", details={"method": "GET", "results": 0, "total_results": 0}))
+    with vault.read_connection() as conn:
+        found = approximate(conn, policy, since)
+    assert (found.unnamed_list_reads, found.users_held) == (1, 3)
+    assert found.unnamed_note.endswith("the true scope may include every User held, 3")

@@ -31,7 +31,7 @@ def test_a_time_without_a_zone_is_utc_and_said_so(data_dir: Path, monkeypatch: p
     assert lines[0].startswith("Opened incident 1.")
     assert lines[1:] == [f"--detected {day}T09:00 has no time zone: taken as UTC, {day}T09:00+00:00"]
     shown = run(data_dir, "breach", "show", "1").stdout
-    assert f"  detected_at: {day} 09:00 UTC" in shown and f"  occurred_from: {day} 06:00 UTC" in shown
+    assert f"  detected_at: {day} 09:00:00 UTC" in shown and f"  occurred_from: {day} 06:00:00 UTC" in shown
 
 
 def test_a_time_that_is_not_iso_8601_is_refused_plainly(data_dir: Path) -> None:
@@ -81,5 +81,31 @@ def test_breach_show_says_the_deadline_in_the_controller_s_zone_too(data_dir: Pa
     shown = run(data_dir, "breach", "show", "1").stdout.splitlines()
 
     clock = next(i for i, line in enumerate(shown) if line.startswith("  clock: "))
-    assert shown[clock].endswith(f"(deadline {aware_at + timedelta(hours=72):%Y-%m-%d %H:%M} UTC)")
+    assert shown[clock].endswith(f"(deadline {aware_at + timedelta(hours=72):%Y-%m-%d %H:%M:%S} UTC)")
     assert shown[clock + 1] == f"  deadline in the controller's zone: {new_york:%Y-%m-%d %H:%M} America/New_York"
+
+
+@pytest.mark.usefixtures("vault_file")
+def test_breach_show_gives_the_seconds_the_register_compares(data_dir: Path) -> None:
+    """On main `breach show` gave detection at 09:00 UTC and the refusal of informing at 09:00:10 read "told of the
+    breach (… 09:00 UTC) before it was detected (… 09:00 UTC)": two equal times, refused. Both now say the seconds,
+    and `show --zone` gives each time with its UTC offset as well."""
+    detected = (datetime.now(UTC) - timedelta(days=1)).replace(hour=9, minute=0, second=40, microsecond=0)
+    day = f"{detected:%Y-%m-%d}"
+    opened = run(data_dir, "breach", "open", "--title", "Lost laptop", "--detected", f"{day}T09:00:40")
+    note = opened.stdout.splitlines()[1]  # the seconds given are said back, not cut to minutes
+    assert note == f"--detected {day}T09:00:40 has no time zone: taken as UTC, {day}T09:00:40+00:00"
+    refused = run(data_dir, "breach", "inform", "1", "--at", f"{day}T10:00:10+01:00")  # 09:00:10 UTC
+    assert refused.returncode == 2
+    assert f"told of the breach ({day} 09:00:10 UTC) before it was detected ({day} 09:00:40 UTC)" in refused.stderr
+    shown = run(data_dir, "breach", "show", "1").stdout
+    assert f"  detected_at: {day} 09:00:40 UTC\n" in shown
+    assert f"    detected_at = {day} 09:00:40 UTC (recorded " in shown
+    berlin = detected.astimezone(ZoneInfo("Europe/Berlin"))
+    offset = berlin.strftime("%z")
+    zoned = run(data_dir, "breach", "show", "1", "--zone", "Europe/Berlin").stdout
+    assert (f"  detected_at: {day} 09:00:40 UTC ({berlin:%Y-%m-%d %H:%M:%S} {offset[:3]}:{offset[3:]} "
+            "Europe/Berlin)\n") in zoned  # fmt: skip
+    assert "this computer)" in run(data_dir, "breach", "show", "1", "--zone", "local").stdout
+    unknown = run(data_dir, "breach", "show", "1", "--zone", "Mars/Olympus")
+    assert unknown.returncode == 2 and "is not a time zone" in unknown.stderr

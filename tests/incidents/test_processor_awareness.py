@@ -65,4 +65,4 @@ def test_breach_aware_says_so_in_one_line(
     assert code == 2
     captured = capsys.readouterr()
     (line,) = captured.err.splitlines()
-    assert "The processor informed the controller at 2026-11-23 09:00 UTC" in line and captured.out == ""
+    assert "The processor informed the controller at 2026-11-23 09:00:00 UTC" in line and captured.out == ""

@@ -82,7 +82,7 @@ def test_breach_aware_before_the_window_says_so_in_one_line(
     assert code == 2
     captured = capsys.readouterr()
     (line,) = captured.err.splitlines()
-    assert "cannot be aware (2026-11-27 09:00 UTC) before the breach began (2026-11-27 12:00 UTC)" in line
+    assert "cannot be aware (2026-11-27 09:00:00 UTC) before the breach began (2026-11-27 12:00:00 UTC)" in line
     assert "--occurred-from" in line and captured.out == "" and "Traceback" not in captured.err
 
 

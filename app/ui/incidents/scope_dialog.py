@@ -68,10 +68,12 @@ class ScopeDialog(StepDialog):
     def _computed(self, result: Scope) -> None:
         self.compute_button.setEnabled(True)
         self.computed = result
-        self.figures.setText(f"Data subjects: {result.subjects:,}; records: {result.records:,} ({result.label}).\n"
-                             f"Subjects in audit events of the window: {result.trail_subjects:,}.\n"
-                             f"Counted: {result.basis}.\n"
-                             f"Categories: {', '.join(result.categories) or 'none'}.")  # fmt: skip
+        lines = [f"Data subjects: {result.subjects:,}; records: {result.records:,} ({result.label}).",
+                 f"Subjects in audit events of the window: {result.trail_subjects:,}.",
+                 *([f"{result.unnamed_note}."] if result.unnamed_note else []),
+                 f"Counted: {result.basis}.",
+                 f"Categories: {', '.join(result.categories) or 'none'}."]  # fmt: skip
+        self.figures.setText("\n".join(lines))
         self.adjustSize()
         self._check()
 
