@@ -226,7 +226,7 @@ class ScimService:
         model = validate_resource(
             resource_type, normalise_resource(resource_type, body), Context.RESOURCE_CREATION_REQUEST
         )
-        document = stored_document(model)
+        document = stored_document(resource_type, model)
         _require_name(resource_type, document, {})
         members = _member_refs(body) if resource_type == "Group" else []
         new_id = resource_id or new_resource_id()
@@ -288,7 +288,7 @@ class ScimService:
         model = validate_resource(
             resource_type, normalise_resource(resource_type, body), Context.RESOURCE_REPLACEMENT_REQUEST
         )
-        document = stored_document(model)
+        document = stored_document(resource_type, model)
         members = _member_refs(body) if resource_type == "Group" else None
         return lambda: self._write_replace(
             resource_type, resource_id, body, document, members, (preconditions, projection)
@@ -567,7 +567,7 @@ class ScimService:
         model, changed = apply_patch(resource_type, current, normalise_patch(resource_type, body, current))
         if not changed:
             return row, False
-        document = stored_document(model)
+        document = stored_document(resource_type, model)
         refuse_grown_values(current, document)
         _require_name(resource_type, document, current)
         if resource_type == "User":
