@@ -36,6 +36,7 @@ _BATCH = 1000
 # the policy, so the caller hands it in; app/targets/policy_change.py is the apply that every caller uses.
 Resender = Callable[[Connection, Policy | None, Policy, datetime], dict[str, int]]
 
+
 @dataclass(frozen=True)
 class Impact:
     """What applying a version would change. Attribute names and counts only."""
