@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from app.audit.tables import AuditEvent
+from app.audit.trail import of_kind
 from tests.conftest import GROUP_SCHEMA, LiveServer, new_user, patch_body
 
 
@@ -162,6 +163,11 @@ def test_an_identical_put_keeps_the_version_and_records_no_change(client: httpx.
         assert again.json()["meta"] == before.json()["meta"]
         assert _changes_recorded(live) == recorded
         assert client.get(path, headers={"If-None-Match": before.headers["ETag"]}).status_code == 304
+    assert live.server.recorder is not None
+    live.server.recorder.flush()
+    with live.server.vault.read_connection() as conn:  # each request is still on the trail, as every request is
+        requests = [e.details for e in of_kind(conn, "scim.request", limit=6)]
+    assert [(d["method"], d["status"]) for d in reversed(requests)] == [("GET", 200), ("PUT", 200), ("GET", 304)] * 2
 
 
 def test_a_put_that_changes_only_members_is_one_new_version(client: httpx.Client, live: LiveServer) -> None:
