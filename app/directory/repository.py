@@ -124,13 +124,37 @@ _TOUCH = FastStatement(
     .values({name: bindparam(name, type_=_R.c[name].type) for name in ("version", "modified")}),
     typed=True,
 )
+# The representations that show another row's data (``memberships`` below): a User's ``groups`` (each group's id
+# and displayName) and a Group's ``members`` (each member's id and displayName, else userName). When that data
+# changes, so does the representation, and a version that stayed would have a client holding the old ETag told
+# 304 Not Modified about a changed body, or its If-Match honoured (RFC 7644 §3.14). The statements below give
+# those resources a new version in the transaction that changes what they show, each one statement whatever the
+# number of rows (decision 0047: its cost at 10,000 members).
+_NEW_VERSION = {"version": _R.c.version + 1, "modified": bindparam("modified", type_=_R.c.modified.type)}
 # Every group holding a member, a new version each (read on ix_group_members_member).
 _TOUCH_GROUPS_OF = (
     update(_R)
     .where(_R.c.id.in_(select(_GM.c.group_id).where(_GM.c.member_id == bindparam("member_id"))))
-    .values(version=_R.c.version + 1, modified=bindparam("modified", type_=_R.c.modified.type))
+    .values(_NEW_VERSION)
     .returning(_R.c.id)
 )
+# Users joining or leaving a group, by id: one JSON array parameter (json_each) instead of an expanding IN, which
+# SQLAlchemy renders anew for each number of ids and SQLite bounds in parameters. A group shows no ``groups``.
+_IDS = func.json_each(bindparam("ids")).table_valued("value")
+_TOUCH_USERS = FastStatement(
+    update(_R).where(_R.c.id.in_(select(_IDS.c.value)), _R.c.resource_type == "User").values(_NEW_VERSION),
+    typed=True,
+)
+# A group's member users (its displayName is in their ``groups``), read on the membership's primary key.
+_MEMBER_USERS = select(_GM.c.member_id).where(_GM.c.group_id == bindparam("group_id"), _GM.c.member_type == "User")
+_TOUCH_USER_MEMBERS_OF = FastStatement(update(_R).where(_R.c.id.in_(_MEMBER_USERS)).values(_NEW_VERSION), typed=True)
+# Every resource with a membership (all of them go at once when a policy stops holding ``members``).
+_TOUCH_ALL_MEMBERSHIPS = (
+    update(_R)
+    .where(_R.c.id.in_(select(_GM.c.group_id).union(select(_GM.c.member_id).where(_GM.c.member_type == "User"))))
+    .values(_NEW_VERSION)
+)
+_DELETE_ALL_MEMBERSHIPS = delete(_GM)
 _TYPES_OF = select(_R.c.id, _R.c.resource_type).where(_R.c.id.in_(bindparam("ids", expanding=True)))
 _MEMBER = aliased(ScimResource)
 _GROUP_MEMBERS = (
@@ -267,18 +291,33 @@ def insert_resource(
 
 
 def update_resource(conn: Connection, row: StoredResource, document: dict[str, Any], now: datetime) -> StoredResource:
+    """Write the new document under a new version; the resources that show its name (see ``_NEW_VERSION``) get a
+    new version too when the name changes."""
     text = json.dumps(document, separators=(",", ":"))
     columns = columns_from(row.resource_type, document)
     if columns["active"] is not False:
         columns["deactivated_at"] = None
     elif row.active is not False:
         columns["deactivated_at"] = now  # the retention clock for a deactivated account starts now
+    before = columns_from(row.resource_type, json.loads(row.document))
     columns["new_user_name"], columns["new_user_name_key"] = columns["user_name"], columns.pop("user_name_ci")
     changed = {"document": text, "version": row.version + 1, "modified": now, **columns}
     _update_for(frozenset(changed)).execute(conn, {"target_id": row.id, **changed})
     rid = row.rid if row.rid is not None else _rid_of(conn, row.id)
     _rewrite_index(conn, rid, row.resource_type, document)
+    _renamed(conn, row, before, columns, now)
     return StoredResource(row.id, row.resource_type, text, row.version + 1, row.created, now, columns["active"], rid)
+
+
+def _renamed(
+    conn: Connection, row: StoredResource, before: dict[str, Any], after: dict[str, Any], now: datetime
+) -> None:
+    """New versions for what shows the resource's name: its groups' ``members[].display`` (displayName, else
+    userName) and, for a group, its member users' ``groups[].display`` (its displayName)."""
+    if (before["display_name"] or before["user_name"]) != (after["display_name"] or after["user_name"]):
+        conn.execute(_TOUCH_GROUPS_OF, {"member_id": row.id, "modified": now})
+    if row.resource_type == "Group" and before["display_name"] != after["display_name"]:
+        _TOUCH_USER_MEMBERS_OF.execute(conn, {"group_id": row.id, "modified": now})
 
 
 def _rid_of(conn: Connection, resource_id: str) -> int:
@@ -292,19 +331,23 @@ def _rid_of(conn: Connection, resource_id: str) -> int:
 
 def delete_resource(conn: Connection, resource_id: str, now: datetime | None = None) -> list[str]:
     """Hard delete; index values and memberships go with it (ON DELETE CASCADE). Each group the resource was a
-    member of gets a new version first: its member list changes here, and a version that stayed would have a
-    client holding its ETag told 304 Not Modified about a list that lost a member. One statement on the member
-    index, whatever the groups' sizes. ``now``: the change's time (the caller's clock; the wall clock if none).
+    member of, and each user member of a deleted group, gets a new version first: its member list (its groups)
+    changes here, and a version that stayed would have a client holding its ETag told 304 Not Modified about a
+    list that lost an entry. One statement on the membership indexes each, whatever the groups' sizes. ``now``:
+    the change's time (the caller's clock; the wall clock if none).
 
     Returns those groups' ids: the caller pushes them to the targets again (``outbox.enqueue_groups``)."""
     moment = now if now is not None else datetime.now(UTC)
     groups = [row[0] for row in conn.execute(_TOUCH_GROUPS_OF, {"member_id": resource_id, "modified": moment})]
+    # A deleted group leaves its member users' ``groups``: they get a new version too (none when it is a user).
+    _TOUCH_USER_MEMBERS_OF.execute(conn, {"group_id": resource_id, "modified": moment})
     _DELETE.execute(conn, {"rid": resource_id})
     return groups
 
 
-def replace_members(conn: Connection, group_id: str, members: list[tuple[str, str]]) -> list[str]:
-    """Set the group's members; returns the ids whose membership changed (added or removed)."""
+def replace_members(conn: Connection, group_id: str, members: list[tuple[str, str]], now: datetime) -> list[str]:
+    """Set the group's members; returns the ids whose membership changed (added or removed), the users among them
+    at a new version (their ``groups`` changed)."""
     current = {member_id: member_type for member_id, member_type in conn.execute(_MEMBERS_OF, {"gid": group_id})}
     wanted = dict(members)
     removed = [member_id for member_id in current if member_id not in wanted]
@@ -317,17 +360,17 @@ def replace_members(conn: Connection, group_id: str, members: list[tuple[str, st
     ]
     if added:
         conn.execute(_INSERT_MEMBER, added)
-    return [*removed, *(row["member_id"] for row in added)]
+    return _touch_users(conn, [*removed, *(row["member_id"] for row in added)], now)
 
 
 def edit_members(
-    conn: Connection, group_id: str, added: list[tuple[str, str]], removed: Iterable[str], clear: bool
+    conn: Connection, group_id: str, added: list[tuple[str, str]], removed: Iterable[str], clear: bool, now: datetime
 ) -> list[str]:
     """Add and remove members by id without reading the group's other members (``clear`` first drops them all);
-    returns the ids whose membership changed. The rows named are read, not the whole membership: a join to a group
-    of 100,000 costs what a join to a group of ten does."""
+    returns the ids whose membership changed, the users among them at a new version. The rows named are read, not
+    the whole membership: a join to a group of 100,000 costs what a join to a group of ten does."""
     if clear:
-        return replace_members(conn, group_id, added)
+        return replace_members(conn, group_id, added, now)
     named = [member_id for member_id, _ in added] + [member_id for member_id in removed]
     held = _held_members(conn, group_id, named)
     gone = [member_id for member_id in dict.fromkeys(removed) if member_id in held]
@@ -340,7 +383,21 @@ def edit_members(
     ]
     if joined:
         conn.execute(_INSERT_MEMBER, joined)
-    return [*gone, *(row["member_id"] for row in joined)]
+    return _touch_users(conn, [*gone, *(row["member_id"] for row in joined)], now)
+
+
+def _touch_users(conn: Connection, changed: list[str], now: datetime) -> list[str]:
+    """A new version for each user among ``changed`` (ids whose membership of a group changed); returns them all."""
+    if changed:
+        _TOUCH_USERS.execute(conn, {"ids": json.dumps(changed), "modified": now})
+    return changed
+
+
+def drop_all_memberships(conn: Connection, now: datetime) -> None:
+    """Delete every membership (a policy no longer holds ``members``); every group that had members and every
+    user that was in one gets a new version first, in one statement."""
+    conn.execute(_TOUCH_ALL_MEMBERSHIPS, {"modified": now})
+    conn.execute(_DELETE_ALL_MEMBERSHIPS)
 
 
 def _held_members(conn: Connection, group_id: str, ids: list[str]) -> set[str]:

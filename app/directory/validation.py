@@ -10,6 +10,7 @@ from pydantic import BaseModel, ValidationError
 from scim2_models import Context, EnterpriseUser, Group, PatchOp, SCIMException, User
 
 from app.directory.booleans import refuse_loose_booleans, refuse_loose_patch_booleans
+from app.directory.duplicates import without_duplicates
 from app.directory.errors import ScimError
 from app.directory.schema import model_for, schema_for
 
@@ -152,12 +153,13 @@ def _sampled_members(resource_type: str, body: dict[str, Any]) -> dict[str, Any]
     return {**body, "members": list(shapes.values())}
 
 
-def stored_document(model: Any) -> dict[str, Any]:
-    """What the mirror keeps: the resource without server-computed parts and without the password."""
+def stored_document(resource_type: str, model: Any) -> dict[str, Any]:
+    """What the mirror keeps: the resource without server-computed parts and without the password, each value of
+    a multi-valued attribute once (app/directory/duplicates.py)."""
     document: dict[str, Any] = model.model_dump()
     for key in _STORED_EXCLUDE:
         document.pop(key, None)
-    return document
+    return without_duplicates(resource_type, document)
 
 
 @cache

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, select
 
 from app.audit.trail import Event, append
 from app.core.events import PolicyApplied
@@ -35,6 +35,7 @@ _BATCH = 1000
 # transaction, and returns how many items per target (app/targets/sync.py: resend_changed). The targets build on
 # the policy, so the caller hands it in; app/targets/policy_change.py is the apply that every caller uses.
 Resender = Callable[[Connection, Policy | None, Policy, datetime], dict[str, int]]
+
 
 @dataclass(frozen=True)
 class Impact:
@@ -245,8 +246,8 @@ def apply_text(
     record = versions.insert_version(conn, text, operator, moment)
     minimiser = Minimiser(record.policy)
     removed, affected, deleted = _walk(conn, minimiser, purge=True, now=moment)
-    if not minimiser.holds_members():
-        conn.execute(delete(GroupMember.__table__))
+    if not minimiser.holds_members():  # every group and its users at a new version: their memberships go
+        repo.drop_all_memberships(conn, moment)
     previous = impact_old_policy(conn, record)
     resent = resend(conn, previous, record.policy, moment)
     actor = f"operator:{operator}"

@@ -231,7 +231,7 @@ class ScimService:
         model = validate_resource(
             resource_type, normalise_resource(resource_type, body), Context.RESOURCE_CREATION_REQUEST
         )
-        document = stored_document(model)
+        document = stored_document(resource_type, model)
         _require_name(resource_type, document, {})
         members = _member_refs(body) if resource_type == "Group" else []
         new_id = resource_id or new_resource_id()
@@ -259,7 +259,7 @@ class ScimService:
             except IntegrityError as exc:
                 raise _uniqueness(exc) from exc
             if typed:
-                self._replace_members(conn, resource_id, typed)
+                self._replace_members(conn, resource_id, typed, now)
             # A new User: nothing can reference a resource this new, so it has no groups to read.
             return self._representation(conn, row, projection, related=bool(typed))
 
@@ -293,7 +293,7 @@ class ScimService:
         model = validate_resource(
             resource_type, normalise_resource(resource_type, body), Context.RESOURCE_REPLACEMENT_REQUEST
         )
-        document = stored_document(model)
+        document = stored_document(resource_type, model)
         members = _member_refs(body) if resource_type == "Group" else None
         return lambda: self._write_replace(
             resource_type, resource_id, body, document, members, (preconditions, projection)
@@ -311,27 +311,33 @@ class ScimService:
         actor = current_actor.get()
         preconditions, projection = asked
 
-        def work(conn: Connection) -> Answer:
+        def work(conn: Connection) -> tuple[Answer, bool]:
             nonlocal members
             row = self._load_for_write(conn, resource_type, resource_id, preconditions)
-            _require_name(resource_type, document, json.loads(row.document))
+            stored = json.loads(row.document)
+            _require_name(resource_type, document, stored)
             if resource_type == "User":  # a rename onto an erased person's identifiers
-                tombstones.check(conn, "replace", document, json.loads(row.document))
+                tombstones.check(conn, "replace", document, stored)
             kept, keep_members = self._minimised(conn, resource_type, "replace", document, bool(members), actor)
             if not keep_members:
                 members = []
             _keep_omitted_active(resource_type, body, row, kept)
+            now = datetime.now(UTC)
+            moved = members is not None and self._replace_members(
+                conn, resource_id, self._typed_members(conn, members, resource_id), now
+            )
+            if kept == stored and not moved:  # the resource as stored: no new version, nothing to record or push
+                return self._representation(conn, row, projection), False
             self._record(conn, "replaced", resource_type, resource_id, actor)
             try:
-                row = repo.update_resource(conn, row, kept, datetime.now(UTC))
+                row = repo.update_resource(conn, row, kept, now) if kept != stored else repo.touch(conn, row, now)
             except IntegrityError as exc:
                 raise _uniqueness(exc) from exc
-            if members is not None:
-                self._replace_members(conn, resource_id, self._typed_members(conn, members, resource_id))
-            return self._representation(conn, row, projection)
+            return self._representation(conn, row, projection), True
 
-        output = self._execute_enforced(work, actor, (resource_type, resource_id, "PUT", body))
-        self._publish(resource_type, modified=(resource_id,))
+        output, changed = self._execute_enforced(work, actor, (resource_type, resource_id, "PUT", body))
+        if changed:
+            self._publish(resource_type, modified=(resource_id,))
         return ScimResponse(200, *output)
 
     def patch(
@@ -566,7 +572,7 @@ class ScimService:
         model, changed = apply_patch(resource_type, current, normalise_patch(resource_type, body, current))
         if not changed:
             return row, False
-        document = stored_document(model)
+        document = stored_document(resource_type, model)
         refuse_grown_values(current, document)
         _require_name(resource_type, document, current)
         if resource_type == "User":
@@ -574,15 +580,16 @@ class ScimService:
         members = _member_refs(model.model_dump()) if with_members else []
         kept, keep_members = self._minimised(conn, resource_type, "patch", document, bool(members), actor)
         members = members if keep_members else []
-        if resource_type == "Group" and _holds_already(row, kept, members, related):
-            return row, False  # e.g. a member added who was one already
+        if _holds_already(row, kept, members if with_members else None, related):
+            return row, False  # e.g. a member or an email added that was there already
         self._record(conn, "patched", resource_type, row.id, actor)
+        now = datetime.now(UTC)
         try:
-            row = repo.update_resource(conn, row, kept, datetime.now(UTC))
+            row = repo.update_resource(conn, row, kept, now)
         except IntegrityError as exc:
             raise _uniqueness(exc) from exc
         if with_members:
-            self._replace_members(conn, row.id, self._typed_members(conn, members, row.id))
+            self._replace_members(conn, row.id, self._typed_members(conn, members, row.id), now)
         return row, True
 
     def _edit_members(
@@ -592,19 +599,25 @@ class ScimService:
         membership changed, as the general path gives one only when the resource changed. ``recorded``: the
         rest of the same PATCH already made the new version and its trail entry (one of each per request)."""
         added = self._typed_members(conn, list(edit.add), row.id)
-        changed = repo.edit_members(conn, row.id, added, edit.remove, edit.clear)
+        now = datetime.now(UTC)
+        changed = repo.edit_members(conn, row.id, added, edit.remove, edit.clear, now)
         if not changed:
             return row, False
         sync.membership_changed(conn, self.policy.for_connection(conn).policy, changed)
         if recorded:
             return row, True
         self._record(conn, "patched", "Group", row.id, actor)
-        return repo.touch(conn, row, datetime.now(UTC)), True
+        return repo.touch(conn, row, now), True
 
-    def _replace_members(self, conn: Connection, group_id: str, typed: list[tuple[str, str]]) -> None:
-        changed = repo.replace_members(conn, group_id, typed)
+    def _replace_members(
+        self, conn: Connection, group_id: str, typed: list[tuple[str, str]], now: datetime
+    ) -> list[str]:
+        """Set the group's members (the users among those who join or leave get a new version: their ``groups``
+        changed); returns the ids whose membership changed."""
+        changed = repo.replace_members(conn, group_id, typed, now)
         if changed:  # a member who joins or leaves a group may enter or leave a scoped recipient's scope
             sync.membership_changed(conn, self.policy.for_connection(conn).policy, changed)
+        return changed
 
     def _publish(self, resource_type: str, **changes: tuple[str, ...]) -> None:
         event = ResourcesChanged(resource_type, **changes)
@@ -665,11 +678,14 @@ def _require_name(resource_type: str, document: dict[str, Any], previous: dict[s
 
 
 def _holds_already(
-    row: repo.StoredResource, document: dict[str, Any], members: list[str], held: list[dict[str, Any]] | None
+    row: repo.StoredResource, document: dict[str, Any], members: list[str] | None, held: list[dict[str, Any]] | None
 ) -> bool:
-    """Whether a Group's patched document and members are what is stored: the model reports a duplicate member
-    appended as a change, yet nothing stored would change, so there is no new version, audit entry or push."""
-    return document == json.loads(row.document) and set(members) == {member["value"] for member in held or []}
+    """Whether a patched document (and a Group's members, when the PATCH may touch them) are what is stored: the
+    model reports a duplicate member or email appended as a change, yet nothing stored would change (duplicates
+    are not stored, app/directory/validation.py), so there is no new version, audit entry or push."""
+    if document != json.loads(row.document):
+        return False
+    return members is None or set(members) == {member["value"] for member in held or []}
 
 
 def _member_refs(body: dict[str, Any]) -> list[str]:

@@ -18,7 +18,7 @@ from app.scim.service import OutsideSchema, ScimService
 from app.store.models import ScimResource, with_paths
 from app.store.vault import Vault
 from app.targets.policy_change import apply_policy
-from tests.conftest import new_user
+from tests.conftest import GROUP_SCHEMA, new_user
 
 PHONES = """
 [[attributes]]
@@ -144,3 +144,33 @@ def test_a_refresh_after_an_apply_is_not_undone_by_a_read_in_flight(
         go_on.set()
         request.join(10)
     assert (refreshed.version, in_force.get().version) == (record.version, record.version)
+
+
+def test_memberships_dropped_by_a_version_give_groups_and_users_a_new_version(vault: Vault) -> None:
+    """A version that no longer holds ``members`` deletes every membership: each group's ``members`` and each
+    member user's ``groups`` change, so each gets a new version (before: the versions stayed, and a client holding
+    an ETag was told 304 Not Modified about a list that had emptied). A user in no group keeps its version."""
+    apply_policy(vault, versions.default_policy_text(), "alice")
+    service = ScimService(vault, "https://scim.test/scim/v2", EventBus(), PolicyInForce(vault))
+    try:
+        member = service.create("User", new_user("member@example.test")).body
+        loner = service.create("User", new_user("loner@example.test")).body
+        assert member is not None and loner is not None
+        group_body = {"schemas": [GROUP_SCHEMA], "displayName": "Dropped", "members": [{"value": member["id"]}]}
+        group = service.create("Group", group_body).body
+        assert group is not None
+        before = {r["id"]: service.get(t, r["id"]).headers["ETag"] for t, r in
+                  (("User", member), ("User", loner), ("Group", group))}  # fmt: skip
+        members_rule = (
+            '[[attributes]]\nresource = "Group"\npath = "members"\ncategory = "membership"\n'
+            'purposes = ["access-management"]\n'
+        )
+        without_members = versions.default_policy_text().replace(members_rule, "# members not held\n")
+        assert without_members != versions.default_policy_text()
+        apply_policy(vault, without_members, "bob")
+        after = {r["id"]: service.get(t, r["id"]) for t, r in (("User", member), ("User", loner), ("Group", group))}
+    finally:
+        service.close()
+    assert after[member["id"]].headers["ETag"] != before[member["id"]] and "groups" not in after[member["id"]].body
+    assert after[group["id"]].headers["ETag"] != before[group["id"]] and "members" not in after[group["id"]].body
+    assert after[loner["id"]].headers["ETag"] == before[loner["id"]]
