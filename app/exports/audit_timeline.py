@@ -139,9 +139,10 @@ def _people_counted(details: str, seq: int) -> str | None:
         return None
     if not isinstance(parsed, dict) or not isinstance(returned := parsed.pop(READ_SUBJECTS, None), list):
         return None
-    parsed[f"{READ_SUBJECTS}_count"] = len(returned)
+    people = len(returned)
+    parsed[f"{READ_SUBJECTS}_count"] = people
     parsed[f"{READ_SUBJECTS}_not_in_this_cell"] = (
-        f"the {len(returned)} pseudonyms are more than an Excel cell holds; they are {WHOLE_ELSEWHERE} (entry seq {seq})"
+        f"the {people} pseudonyms are more than an Excel cell holds; they are {WHOLE_ELSEWHERE} (entry seq {seq})"
     )
     return canonical(parsed).decode()
 
@@ -152,7 +153,8 @@ def _fitted(frame: pd.DataFrame) -> pd.DataFrame:
         values = frame[column]
         long = values.str.len() > XLSX_CELL_LIMIT
         if long.any():
-            frame.loc[long, column] = [xlsx_cell(v, int(s)) for v, s in zip(values[long], frame["seq"][long], strict=True)]
+            seqs = frame["seq"][long]
+            frame.loc[long, column] = [xlsx_cell(v, int(s)) for v, s in zip(values[long], seqs, strict=True)]
     return frame
 
 
