@@ -15,7 +15,8 @@ Printed formats (a contract for scripts):
   checkpoint:    ``Checkpoint at tree size N: fingerprint <hex16> (root <hex16>…, key <id>, signed <time>)``.
   tail:          ``SEQ  TIME (UTC)  KIND  ACTOR  OUTCOME  SUBJECT`` table, oldest first; subjects as pseudonyms,
                  never the details; each column as wide as its widest value. ``--actor`` and ``--subject`` keep
-                 the events of one actor, or naming one subject (about it, or a list read that returned it).
+                 the events of one actor, or naming one subject (about it, or a list read that returned it);
+                 with ``--subject P``, a list read that returned P shows ``P (in list read)`` as its SUBJECT.
 
 More sub-commands join the group through :func:`add_subcommand` (e.g. ``audit siem-export``): from this module,
 or from a module listed in ``EXTENSION_MODULES`` that calls it when imported.
@@ -252,6 +253,7 @@ add_subcommand(
 # -- tail ------------------------------------------------------------------------------------------------
 _PSEUDONYM = re.compile(r"[0-9a-f]{64}")
 _HEADERS = ("SEQ", "TIME (UTC)", "KIND", "ACTOR", "OUTCOME")
+IN_LIST_READ = "(in list read)"
 
 
 def _pseudonym(text: str) -> str:
@@ -269,8 +271,16 @@ def _configure_tail(parser: argparse.ArgumentParser) -> None:
                         help="only events naming this subject: about it, or a list read that returned it")  # fmt: skip
 
 
-def _rows(events: list[Any]) -> list[tuple[str, ...]]:
-    return [(str(e.seq), e.at, e.kind, e.actor, e.outcome, e.subject or "-") for e in events]
+def _subject(event: Any, searched: str | None) -> str:
+    """The entry's subject; for a list read found by ``--subject`` (it names the person among those it returned,
+    and no subject of its own), the pseudonym searched for and why: a bare ``-`` read as "about no one"."""
+    if searched and event.subject != searched:
+        return f"{searched} {IN_LIST_READ}"
+    return event.subject or "-"
+
+
+def _rows(events: list[Any], searched: str | None = None) -> list[tuple[str, ...]]:
+    return [(str(e.seq), e.at, e.kind, e.actor, e.outcome, _subject(e, searched)) for e in events]
 
 
 def _tail(args: argparse.Namespace) -> int:
@@ -283,7 +293,7 @@ def _tail(args: argparse.Namespace) -> int:
         events = newest(vault, args.n, args.actor, args.subject)
     finally:
         vault.close()
-    rows = _rows(list(reversed(events)))
+    rows = _rows(list(reversed(events)), args.subject)
     # Each column as wide as its widest value: fixed widths (a time is 27 characters, its column was 26) pushed
     # every row one character right of the header, and a long actor or kind pushed the rest of its row further.
     widths = [max([minimum, *(len(row[i]) for row in rows)]) for i, minimum in enumerate((8, 26, 28, 24, 8))]

@@ -17,6 +17,12 @@ cell has no type, it gets a leading apostrophe, the convention spreadsheets show
 values never start that way today (kinds are names, actors carry a prefix, details are JSON objects); the guard
 keeps it so whatever a future event holds.
 
+An Excel cell holds at most 32,767 characters; longer text was cut there without a word (pandas warns, Excel
+shows what is left), so a list read's details (``read_subjects``, up to 1,000 pseudonyms, ~67,000 characters,
+decision 0049) arrived as broken JSON that looked like the entry. In XLSX such a cell says instead how many people
+the list held and where it is whole (this timeline as CSV, an audit bundle); any other text over the limit is cut
+with a note that says so and how long it was. CSV cells have no limit and keep the whole text.
+
 Reading is done on a read connection, so the SCIM endpoint is not held up while a large file is written; only
 moving the file into place and recording it on the audit trail take the writer, in one transaction: a file that
 is not on the record is removed.
@@ -41,7 +47,7 @@ from app.audit import lateness
 from app.audit.pseudonyms import SEALED, public_details
 from app.audit.query import EventFilter, count, matching_seqs
 from app.audit.tables import AuditEvent
-from app.audit.trail import canonical, holds_email_address, iso_utc
+from app.audit.trail import READ_SUBJECTS, canonical, holds_email_address, iso_utc
 from app.core.errors import ConfigError, CustosError
 from app.exports.recording import policy_for_export, record_written, staged
 from app.exports.spreadsheet import FORMULA_START
@@ -51,6 +57,8 @@ FORMATS = ("csv", "xlsx")
 KIND = "export.audit_timeline"
 COLUMNS = ("seq", "time_utc", "event", "actor", "outcome", "subject_pseudonym", "details", "sealed_part")
 XLSX_MAX_ROWS = 1_048_575  # Excel's 1,048,576 rows, less the header
+XLSX_CELL_LIMIT = 32_767  # characters in one Excel cell
+WHOLE_ELSEWHERE = "in this timeline exported as CSV, and in an audit bundle"
 _CHUNK = 5_000
 _A = AuditEvent.__table__
 _PSEUDONYM = re.compile(r"[0-9a-f]{64}")
@@ -109,6 +117,45 @@ def row_of(entry: Entry) -> dict[str, Any]:
         "details": details,
         "sealed_part": "yes (encrypted, not exported)" if sealed else "",
     }
+
+
+def xlsx_cell(text: str, seq: int) -> str:
+    """``text`` as an Excel cell can hold it (see the module docstring): as it is when it fits; a list read's people
+    as their count; anything else cut, with a note. Never a part of a list presented as the whole."""
+    if len(text) <= XLSX_CELL_LIMIT:
+        return text
+    counted = _people_counted(text, seq)
+    if counted is not None and len(counted) <= XLSX_CELL_LIMIT:
+        return counted
+    note = f" … [cut: {len(text):,} characters in all; the whole text is {WHOLE_ELSEWHERE} (entry seq {seq})]"
+    return text[: XLSX_CELL_LIMIT - len(note)] + note
+
+
+def _people_counted(details: str, seq: int) -> str | None:
+    """The details with ``read_subjects`` replaced by its count and where the list is; None for other text."""
+    try:
+        parsed = json.loads(details)
+    except ValueError:  # not JSON (a tampered row): the general rule applies
+        return None
+    if not isinstance(parsed, dict) or not isinstance(returned := parsed.pop(READ_SUBJECTS, None), list):
+        return None
+    people = len(returned)
+    parsed[f"{READ_SUBJECTS}_count"] = people
+    parsed[f"{READ_SUBJECTS}_not_in_this_cell"] = (
+        f"the {people} pseudonyms are more than an Excel cell holds; they are {WHOLE_ELSEWHERE} (entry seq {seq})"
+    )
+    return canonical(parsed).decode()
+
+
+def _fitted(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every text cell within Excel's limit (only the few long ones are looked at: a million rows)."""
+    for column in COLUMNS[1:]:
+        values = frame[column]
+        long = values.str.len() > XLSX_CELL_LIMIT
+        if long.any():
+            seqs = frame["seq"][long]
+            frame.loc[long, column] = [xlsx_cell(v, int(s)) for v, s in zip(values[long], seqs, strict=True)]
+    return frame
 
 
 def frame_of(events: Iterable[Entry]) -> pd.DataFrame:
@@ -205,7 +252,7 @@ def write_xlsx(chunks: Iterable[list[Entry]], path: Path, cancelled: Cancelled |
                 f"More than {XLSX_MAX_ROWS:,} entries: too many for an Excel sheet. Export them as CSV, "
                 "or narrow the filter."
             )
-    frame = frame_of(events)
+    frame = _fitted(frame_of(events))
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
         frame.to_excel(writer, sheet_name="Audit timeline", index=False)
         sheet = writer.sheets["Audit timeline"]

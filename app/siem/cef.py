@@ -12,8 +12,8 @@ from datetime import datetime
 from typing import Any
 
 from app import __version__
-from app.audit.pseudonyms import public_details
-from app.audit.trail import StoredEvent
+from app.audit.trail import READ_SUBJECTS, StoredEvent
+from app.siem.forwarded import forwarded_details
 from app.siem.mapping import Mapping, describe
 
 VENDOR, PRODUCT = "Custos", "Custos"
@@ -58,9 +58,23 @@ def request_label(request_id: str) -> str:
     return "dsrRequestId" if request_id.startswith(DSR_ID_PREFIX) else "erasureRequestId"
 
 
+def _msg(details: dict[str, Any]) -> str:
+    return json.dumps(details, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _details(event: StoredEvent) -> dict[str, Any]:
+    """The details to forward; a list read's people only when the whole list fits in ``msg`` (1,023 characters,
+    ~14 pseudonyms), else their count: cut at the limit, ``msg`` held part of the list, as if it were all of it, and
+    lost the details sorted after it (``results``, ``total_results``)."""
+    details = forwarded_details(event)
+    if READ_SUBJECTS in details and len(_msg(details)) > _MSG_LIMIT:
+        details = forwarded_details(event, most=0)
+    return details
+
+
 def extension(event: StoredEvent, m: Mapping) -> dict[str, str]:
     """The CEF extension keys of one event (unescaped), in a stable order."""
-    details = public_details(event.details)
+    details = _details(event)
     ext: dict[str, str] = {
         "rt": str(epoch_ms(event.at)),
         "act": m.act or event.kind,
@@ -113,7 +127,7 @@ def extension(event: StoredEvent, m: Mapping) -> dict[str, str]:
         ext["cs5Label"], ext["cs5"] = "configKey", m.config_key
     ext["cs6Label"], ext["cs6"] = "chainHash", event.chain_hash  # matches the SIEM copy to the local chain
     if details:  # everything else the entry says, last: a final value loses trailing spaces in CEF
-        ext["msg"] = _cut(json.dumps(details, sort_keys=True, separators=(",", ":"), ensure_ascii=False), _MSG_LIMIT)
+        ext["msg"] = _cut(_msg(details), _MSG_LIMIT)
     return ext
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from app import __version__
-from app.audit.pseudonyms import public_details
 from app.audit.trail import StoredEvent
 from app.siem.cef import epoch_ms, ip_or_none
+from app.siem.forwarded import forwarded_details
 from app.siem.mapping import describe
 
 OCSF_VERSION = "1.1.0"
@@ -53,7 +53,7 @@ def _class_specific(
 
 def to_ocsf(event: StoredEvent) -> dict[str, Any]:
     m = describe(event)
-    details = public_details(event.details)
+    details = forwarded_details(event)  # a list read's people bounded (app/siem/forwarded.py)
     success = event.outcome == "success"
     record: dict[str, Any] = {
         "class_uid": m.class_uid,

@@ -14,12 +14,22 @@ import pandas as pd
 import pytest
 
 from app.audit.query import EventFilter
-from app.audit.trail import Event, append, iso_utc
+from app.audit.trail import READ_SUBJECTS, Event, append, iso_utc
 from app.audit.verify import verify_trail
 from app.core.errors import ConfigError
-from app.exports.audit_timeline import COLUMNS, KIND, Entry, TimelineExportCancelled, export_timeline, in_time_order
+from app.exports.audit_timeline import (
+    COLUMNS,
+    KIND,
+    XLSX_CELL_LIMIT,
+    Entry,
+    TimelineExportCancelled,
+    export_timeline,
+    in_time_order,
+)
 from app.store.vault import Vault
 from tests.audit.conftest import START, random_trail
+from tests.conftest import LiveServer
+from tests.list_reads import add_users, list_read
 
 SECRETS = ("@example.org", "Zoë Ñandú")  # what random_trail seals as personal data
 
@@ -98,6 +108,40 @@ def test_text_that_a_spreadsheet_would_run_stays_text(vault: Vault, tmp_path: Pa
         assert next(csv.DictReader(handle))["actor"] == '\'=HYPERLINK("http://x")'
     cell = openpyxl.load_workbook(written_xlsx.path).active["D2"]
     assert (cell.data_type, cell.value) == ("s", '=HYPERLINK("http://x")')
+
+
+def test_a_list_read_of_a_thousand_people_is_a_valid_xlsx_cell_that_counts_them(
+    live: LiveServer, tmp_path: Path
+) -> None:
+    """A 1,000-result page's details (~68,000 characters) went into one cell: pandas cut it to Excel's 32,767 with
+    only a warning, and the sheet showed broken JSON holding ~480 of the 1,000 pseudonyms as the entry's details."""
+    add_users(live, "timelined", 1000)
+    entry = list_read(live, "timelined", 1000)
+    vault = live.server.vault
+    xlsx = export_timeline(vault, "xlsx", tmp_path / "t.xlsx", "dpo", seqs=[entry.seq]).path
+    csv_file = export_timeline(vault, "csv", tmp_path / "t.csv", "dpo", seqs=[entry.seq]).path
+
+    sheet = openpyxl.load_workbook(xlsx).active
+    longest = max(len(str(cell.value)) for row in sheet.iter_rows() for cell in row if cell.value is not None)
+    assert longest <= XLSX_CELL_LIMIT
+    header = [cell.value for cell in sheet[1]]
+    details = json.loads(sheet.cell(2, header.index("details") + 1).value)
+    assert READ_SUBJECTS not in details and details["read_subjects_count"] == 1000 and details["results"] == 1000
+    where = details["read_subjects_not_in_this_cell"]
+    assert "1000 pseudonyms" in where and "CSV" in where and "audit bundle" in where and f"seq {entry.seq}" in where
+    with csv_file.open(encoding="utf-8-sig", newline="") as handle:
+        (row,) = list(csv.DictReader(handle))
+    assert json.loads(row["details"]) == entry.details  # the CSV keeps the whole list
+
+
+def test_any_other_text_too_long_for_a_cell_is_cut_and_says_so(vault: Vault, tmp_path: Path) -> None:
+    with vault.write_transaction() as conn:
+        event = append(conn, Event("test.long", "system:test", details={"note": "y" * 40_000}))
+    written = export_timeline(vault, "xlsx", tmp_path / "l.xlsx", "dpo", seqs=[event.seq])
+    cell = str(openpyxl.load_workbook(written.path).active["G2"].value)
+    assert len(cell) <= XLSX_CELL_LIMIT and cell.startswith('{"note":"yyy')
+    assert cell.endswith(f"[cut: 40,011 characters in all; the whole text is in this timeline exported as CSV, and in "
+                         f"an audit bundle (entry seq {event.seq})]")  # fmt: skip
 
 
 def test_a_cancelled_or_failed_export_leaves_no_file_and_nothing_on_the_trail(trail: Vault, tmp_path: Path) -> None:

@@ -6,10 +6,14 @@ from datetime import UTC, datetime, timedelta
 
 from pytestqt.qtbot import QtBot
 
+from app.audit.pseudonyms import pseudonym_for
+from app.audit.query import EventFilter
 from app.audit.trail import Event, append
+from app.directory import repository as repo
 from app.store.vault import Vault
-from app.ui.audit.model import PAGE_SIZE
+from app.ui.audit.model import PAGE_SIZE, AuditTableModel
 from app.ui.audit.view import AuditPage
+from tests.conftest import USER_SCHEMA
 
 
 def seed(vault: Vault, n: int) -> None:
@@ -92,3 +96,22 @@ def test_the_chart_shows_events_by_type_over_the_filtered_range(qtbot: QtBot, va
     assert page.chart.describe_slot(busiest).endswith(f"policy {page.chart.data.series['policy'][busiest]}")
     page.clear_for_lock()
     assert page.chart.data is None
+
+
+def test_a_list_read_the_subject_filter_found_names_the_person_in_its_subject_cell(qtbot: QtBot, vault: Vault) -> None:
+    """Filtered by a subject, a list read that returned the person showed an empty Subject cell, as if about no one
+    (as `audit tail --subject` showed "-"): it now shows the pseudonym searched for, marked as read in a list."""
+    person = "00000000-0000-4000-8000-00000000000c"
+    with vault.write_transaction() as conn:
+        repo.insert_resource(conn, "User", person, {"schemas": [USER_SCHEMA], "userName": "listed"}, datetime.now(UTC))
+        append(conn, Event("scim.resource.created", "token:idp", subject=person))
+        append(conn, Event("scim.request", "token:stolen", details={"results": 1}, read_subjects=(person,)))
+        pseudonym = str(pseudonym_for(conn, person))
+    model = AuditTableModel(vault)
+    model.set_filter(EventFilter(subject=pseudonym))
+    qtbot.waitUntil(lambda: model.rowCount() == 2, timeout=5000)
+    cells = [(model.data(model.index(row, 2)), model.data(model.index(row, 5))) for row in range(2)]
+    assert cells == [("scim.request", f"{pseudonym} (in list read)"), ("scim.resource.created", pseudonym)]
+    model.set_filter(EventFilter())
+    qtbot.waitUntil(lambda: model.rowCount() >= 3, timeout=5000)
+    assert model.data(model.index(0, 5)) == ""  # unfiltered, a list read names no subject of its own

@@ -29,6 +29,17 @@ COLUMN_SAMPLES = ("0000000", "2026-11-28 21:44:12.364", "scim.resource.created",
                   "0123456789abcdef01")  # fmt: skip
 
 
+IN_LIST_READ = "(in list read)"  # as `audit tail --subject` says it
+
+
+def _subject(event: StoredEvent, searched: str | None) -> str:
+    """The entry's subject; for a list read the subject filter found (it names the person among those it returned,
+    and no subject of its own), the pseudonym searched for and why: an empty cell read as "about no one"."""
+    if searched and event.subject != searched:
+        return f"{searched} {IN_LIST_READ}"
+    return event.subject or ""
+
+
 def _details(event: StoredEvent) -> str:
     return plain(json.dumps(event.details, sort_keys=True, ensure_ascii=False))[:300]
 
@@ -59,7 +70,7 @@ class AuditTableModel(RowsTableModel):
             event.kind,
             plain(event.actor),
             event.outcome,
-            event.subject or "",
+            _subject(event, self._filter.subject),
             _details(event),
         )[index.column()]
 
