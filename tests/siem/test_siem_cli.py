@@ -73,8 +73,10 @@ def test_send_once_and_status(trail: Path, listener: Listener, capsys: pytest.Ca
     assert siem(trail, "status") == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split() == ["DESTINATION", "DELIVERED-UP-TO", "PENDING"]
-    assert lines[1].split() == [f"127.0.0.1:{listener.port}", str(sent), "1"]  # the status command's own unlock
-    assert lines[2].startswith(f"Trail: {sent + 1} entries; anomaly rules at seq")
+    # pending: the signing key announced as send signed the trail at its end (its first checkpoint), and the status
+    # command's own unlock
+    assert lines[1].split() == [f"127.0.0.1:{listener.port}", str(sent), "2"]
+    assert lines[2].startswith(f"Trail: {sent + 2} entries; anomaly rules at seq")
 
 
 def test_send_failures_lose_nothing(trail: Path, capsys: pytest.CaptureFixture[str]) -> None:
