@@ -56,6 +56,7 @@ class _Failure(NamedTuple):
 
 Finished = tuple[Pusher, outbox.WorkItem, Outcome | _Retry | _Failure]
 
+
 class Dispatcher(AsyncLoopService):
     def __init__(
         self, vault: Vault, policy: PolicyInForce, *, restricted: Restriction, poll_seconds: float = POLL_SECONDS
@@ -131,8 +132,10 @@ class Dispatcher(AsyncLoopService):
         """Whether any connection committed since the last tick (PRAGMA data_version: no page is read)."""
         with self.vault.read_connection() as conn:
             version = (int(conn.exec_driver_sql("PRAGMA data_version").scalar() or 0), conn.connection.dbapi_connection)
-        changed = self._data_version is None or version[0] != self._data_version[0] or (
-            version[1] is not self._data_version[1]
+        changed = (
+            self._data_version is None
+            or version[0] != self._data_version[0]
+            or (version[1] is not self._data_version[1])
         )
         self._data_version = version
         return changed
