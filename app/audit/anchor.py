@@ -1,6 +1,7 @@
 """Time-based checkpoints for a quiet trail: appends make them every N entries, this makes them every T minutes
 even when nothing is appended, so the newest entries are never long without a signed tree head; and one when the
-process stops, over everything it wrote."""
+process stops, over everything it wrote (``serve`` and the app when their jobs stop, a command when it closes the
+vault: app/services/vault.py)."""
 
 from __future__ import annotations
 
@@ -31,11 +32,18 @@ class CheckpointScheduler(PeriodicJob):
         trail handed over after an incident could lose its whole end, or every entry, and still read intact.
         Never fails the stop: a checkpoint that cannot be signed is logged, as after an append.
         """
-        if not self._vault.is_open:
-            return
-        try:
-            with self._vault.write_transaction() as conn:
-                checkpoint_now(conn)
-        except Exception as exc:
-            reason = exc if isinstance(exc, CustosError) else type(exc).__name__  # never a value from the trail
-            log.error("audit checkpoint not made at stop: %s", reason)
+        sign_tree_head(self._vault)
+
+
+def sign_tree_head(vault: Vault) -> None:
+    """Sign the trail up to its newest entry, if it grew since the last checkpoint (else nothing is written):
+    when a process that wrote to it ends, ``serve`` or a command. Never fails the caller: a checkpoint that cannot
+    be signed is logged, as after an append."""
+    if not vault.is_open:
+        return
+    try:
+        with vault.write_transaction() as conn:
+            checkpoint_now(conn)
+    except Exception as exc:
+        reason = exc if isinstance(exc, CustosError) else type(exc).__name__  # never a value from the trail
+        log.error("audit checkpoint not made at stop: %s", reason)

@@ -2,8 +2,10 @@
 
 Printed formats (a contract):
   export: ``Wrote N events (seq A–B) to FILE (FORMAT)``
-  send:   ``Forwarded N events (seq A–B) to HOST:PORT`` or ``Nothing to forward to HOST:PORT``
-  status: ``DESTINATION  DELIVERED-UP-TO  PENDING`` table, then ``Trail: N entries; anomaly rules at seq S``
+  send:   ``Forwarded N events (seq A–B) to HOST:PORT`` or ``Nothing to forward to HOST:PORT``; where the system
+          cannot see the collector's TCP acknowledgements (not Linux) the first ends ``; sent, not confirmed …``
+  status: ``DESTINATION  DELIVERED-UP-TO  PENDING`` table, then ``Trail: N entries; anomaly rules at seq S``; on
+          such a system, then ``Note: … sent, not confirmed …``
 """
 
 from __future__ import annotations
@@ -79,9 +81,19 @@ def _send(args: argparse.Namespace, vault: Any) -> None:
                 signal.signal(sig, handler)
         delivered = forwarder.delivered
     if delivered.sent:
-        print(f"Forwarded {_span(delivered.sent, delivered.first_seq, delivered.last_seq)} to {collector.name}")
+        print(f"Forwarded {_span(delivered.sent, delivered.first_seq, delivered.last_seq)} to {collector.name}"
+              f"{_unconfirmed(delivered.unconfirmed, delivered.sent)}")  # fmt: skip
     else:
         print(f"Nothing to forward to {collector.name}")
+
+
+def _unconfirmed(count: int, sent: int) -> str:
+    """What the line must add when this system could not see the collector acknowledge what was sent."""
+    if not count:
+        return ""
+    which = "" if count == sent else f" ({count} of them)"
+    return (f"; sent, not confirmed{which}: this system cannot see the collector's TCP acknowledgements, so they "
+            "may still be in this computer's send buffer")  # fmt: skip
 
 
 def _status(vault: Any) -> None:
@@ -94,6 +106,9 @@ def _status(vault: Any) -> None:
     if not found.rows:
         print("(no collector has received the trail yet)")
     print(f"Trail: {found.newest} entries; anomaly rules at seq {found.rules_at}")
+    if not found.confirmed:
+        print("Note: this system cannot see a collector's TCP acknowledgements: DELIVERED-UP-TO counts what was sent "
+              "from here, not confirmed received")  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:

@@ -13,7 +13,7 @@ from pathlib import Path
 from app.audit.trail import Event, append, read
 from app.core.errors import ConfigError
 from app.exports.recording import staged
-from app.siem import spool
+from app.siem import spool, syslog
 from app.siem.cef import to_cef
 from app.siem.forwarder import Delivery, SiemForwarder, send_pending
 from app.siem.ocsf import to_ocsf
@@ -107,9 +107,12 @@ class Status:
     rows: list[tuple[str, int, int]]  # (destination, delivered up to seq, pending)
     newest: int
     rules_at: int  # how far the anomaly rules have read
+    # False where this system cannot see a collector's TCP acknowledgements: a cursor moved here says "sent"
+    confirmed: bool = True
 
 
 def status(vault: Vault) -> Status:
     with vault.read_connection() as conn:
         rows = [(destination, seq, spool.pending(conn, destination)) for destination, seq in spool.cursors(conn)]
-        return Status(rows, spool.last_seq(conn), spool.cursor(conn, spool.ALERTS))
+        return Status(rows, spool.last_seq(conn), spool.cursor(conn, spool.ALERTS),
+                      syslog.can_confirm_delivery())  # fmt: skip

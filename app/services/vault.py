@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.audit.anchor import sign_tree_head
 from app.audit.vault_lifecycle import create_vault, reopen_vault, reviewing_a_copy, unlock_vault, unlock_vault_with_key
 from app.core.passphrase import read_passphrase
 from app.erasure.backup import BackupInfo, backup
@@ -27,7 +28,7 @@ from app.store.vault import Vault, vault_path
 __all__ = ["MAX_PROBLEMS", "BackupInfo", "CheckReport", "Checked", "RestoreReport", "back_up", "check",
            "check_restore_target", "describe_pages", "follow_replay", "open_existing", "open_for_command",
            "open_or_create_vault", "reopen_vault", "require_vault", "restore_backup", "review_copy",
-           "unlock_vault_with_key"]  # fmt: skip
+           "signed_at_close", "unlock_vault_with_key"]  # fmt: skip
 
 describe_pages = integrity.describe_pages
 
@@ -46,9 +47,24 @@ def require_vault(data_dir: Path) -> None:
 
 
 def open_existing(data_dir: Path) -> Vault:
-    """Unlock the vault in ``data_dir`` (on the record); a folder without one is refused, never given a new vault."""
+    """Unlock the vault in ``data_dir`` (on the record); a folder without one is refused, never given a new vault.
+    Signed to the end when it is closed (:func:`signed_at_close`)."""
     require_vault(data_dir)
-    return unlock_vault(data_dir, read_passphrase())
+    return signed_at_close(unlock_vault(data_dir, read_passphrase()))
+
+
+def signed_at_close(vault: Vault) -> Vault:
+    """A command signs a checkpoint over the trail when it closes the vault, as ``serve`` does when it stops.
+
+    Every command appends to the trail (its opening, at least; a token, an erasure, a policy apply, a breach…), and
+    only ``serve`` and the app signed at their end: a command's entries stayed after the last checkpoint until the
+    next ``serve``, and cut off the end they would leave no trace. Here, the one place every command opens the vault,
+    not in each command. Not on a ``--read-only`` review's private copy: it is thrown away, and a checkpoint there
+    would be work for nothing. Cost: one write transaction, the few entries since the last checkpoint re-hashed,
+    one Ed25519 signature (benchmarks/bench_cli_start.py)."""
+    if not reviewing_a_copy.get():
+        vault.on_close(sign_tree_head)
+    return vault
 
 
 @contextmanager
@@ -128,7 +144,7 @@ def follow_replay(data_dir: Path, passphrase: str, request_ids: list[str], wait:
     """Carry the replayed erasures out at the targets in this process, for up to ``wait`` seconds."""
     from app.erasure.worker import drive  # the targets' HTTP client: only when following erasures
 
-    vault = unlock_vault(data_dir, passphrase)
+    vault = signed_at_close(unlock_vault(data_dir, passphrase))
     try:
         return drive(vault, request_ids, wait)
     finally:

@@ -3,7 +3,10 @@
 TCP syslog has no application-level acknowledgement (RFC 5425), so a batch counts as delivered only when the
 collector's TCP has acknowledged every byte of it on a connection it had not closed (``wait_acknowledged``;
 before, "written to this computer's send buffer" counted, and a collector that died with megabytes still
-buffered here lost them all). The cursor moves only after that, in a vault write transaction. After any failure
+buffered here lost them all). The cursor moves only after that, in a vault write transaction. Where the system
+cannot show the acknowledgements (SIOCOUTQ and TCP_INFO are Linux's), the cursor still moves once a batch is
+written, or it would be sent for ever, but the batch counts as sent, not confirmed (``Delivery.unconfirmed``), and
+the commands say so instead of claiming delivery. After any failure
 the connection is dropped and the next attempt resends from the cursor. One window remains that TCP cannot close:
 bytes the collector's TCP acknowledged but the collector never read, when it is killed. A collector that closes
 with data unread resets the connection (RFC 1122 §4.2.2.13), so after a reset, or any failure of a connection
@@ -44,14 +47,15 @@ class Delivery:
     first_seq: int | None = None
     last_seq: int | None = None
     resent: int = 0  # copies sent again after a failed connection (not counted in ``sent``)
+    unconfirmed: int = 0  # of ``sent``: written, but this system cannot tell whether the collector's TCP got them
 
     def then(self, later: Delivery) -> Delivery:
-        resent = self.resent + later.resent
+        resent, unconfirmed = self.resent + later.resent, self.unconfirmed + later.unconfirmed
         if not later.sent:
-            return replace(self, resent=resent)
+            return replace(self, resent=resent, unconfirmed=unconfirmed)
         if not self.sent:
-            return replace(later, resent=resent)
-        return Delivery(self.sent + later.sent, self.first_seq, later.last_seq, resent)
+            return replace(later, resent=resent, unconfirmed=unconfirmed)
+        return Delivery(self.sent + later.sent, self.first_seq, later.last_seq, resent, unconfirmed)
 
 
 class Link:
@@ -82,9 +86,10 @@ class Link:
             if state != "open":  # an end of stream: the collector read everything before it closed
                 self.close(failed=state == "reset")
 
-    def send(self, data: bytes, first_seq: int = 0) -> None:
+    def send(self, data: bytes, first_seq: int = 0) -> bool:
         """Write ``data`` and wait until the collector's TCP has acknowledged it; raises OSError (the connection
-        is then closed, and ``resend_from`` set) when that is not certain."""
+        is then closed, and ``resend_from`` set) when that is not certain. False: written, but this system cannot
+        see acknowledgements (sent, not confirmed)."""
         self.check()
         if self._socket is None:
             self._socket = self._connector(self.collector)
@@ -94,7 +99,7 @@ class Link:
             self._carried.popleft()
         try:
             self._socket.sendall(data)
-            wait_acknowledged(self._socket, self.ack_timeout)
+            return wait_acknowledged(self._socket, self.ack_timeout)
         except BaseException:
             self.close(failed=True)
             raise
@@ -125,7 +130,7 @@ def deliver_batch(vault: Vault, link: Link, batch: int = BATCH) -> Delivery:
     if not events:
         link.resend_from = None
         return Delivery()
-    link.send(b"".join(frame(message(event, fmt=collector.format)) for event in events), events[0].seq)
+    confirmed = link.send(b"".join(frame(message(event, fmt=collector.format)) for event in events), events[0].seq)
     if link.resend_from is not None:
         link.resend_from = events[-1].seq + 1
     with vault.write_transaction() as conn:
@@ -136,7 +141,7 @@ def deliver_batch(vault: Vault, link: Link, batch: int = BATCH) -> Delivery:
     fresh = [event.seq for event in events if event.seq > before]
     if not fresh:
         return Delivery(resent=len(events))
-    return Delivery(len(fresh), fresh[0], fresh[-1], len(events) - len(fresh))
+    return Delivery(len(fresh), fresh[0], fresh[-1], len(events) - len(fresh), 0 if confirmed else len(fresh))
 
 
 def send_pending(vault: Vault, collector: Collector, link: Link | None = None, batch: int = BATCH) -> Delivery:

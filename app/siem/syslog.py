@@ -177,10 +177,16 @@ def peer_state(tls: ssl.SSLSocket) -> str:
 _TCP_ESTABLISHED, _TCP_CLOSE_WAIT = 1, 8  # tcp_states.h
 
 
+def can_confirm_delivery() -> bool:
+    """Whether this system lets us see the collector's TCP acknowledgements (SIOCOUTQ, TCP_INFO: Linux only).
+    Elsewhere a batch is only known to be sent (in this computer's send buffer), never confirmed received."""
+    return sys.platform == "linux"
+
+
 def unacknowledged(sock: socket.socket) -> int | None:
     """Bytes written to ``sock`` that the collector's TCP has not acknowledged yet (Linux's SIOCOUTQ); None where
     the system cannot tell."""
-    if sys.platform != "linux":
+    if not can_confirm_delivery():
         return None
     import fcntl
     import termios
@@ -194,7 +200,7 @@ def unacknowledged(sock: socket.socket) -> int | None:
 def was_reset(sock: socket.socket) -> bool:
     """Whether the collector reset the connection (Linux: the socket's error, or TCP state CLOSE; a collector that
     closed cleanly leaves it in CLOSE_WAIT). False where the system cannot tell."""
-    if sys.platform != "linux":
+    if not can_confirm_delivery():
         return False
     try:
         if sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):
@@ -204,24 +210,25 @@ def was_reset(sock: socket.socket) -> bool:
         return True
 
 
-def wait_acknowledged(sock: socket.socket, timeout: float) -> None:
-    """Return once the collector's TCP has acknowledged every byte written; raise OSError if the connection was
+def wait_acknowledged(sock: socket.socket, timeout: float) -> bool:
+    """True once the collector's TCP has acknowledged every byte written; raise OSError if the connection was
     reset meanwhile, or TimeoutError after ``timeout`` seconds.
 
     ``sendall`` returns when the bytes are in this computer's send buffer, which holds megabytes: a collector that
     dies or hangs then (its host down, the network cut) never gets them. Only what its TCP acknowledged reached it.
-    Where the system cannot tell (not Linux), this returns at once, as before.
+    Where the system cannot tell (not Linux), this returns False at once: sent, not confirmed. It returned as if
+    acknowledged, and the commands then said "Forwarded" and "DELIVERED-UP-TO" of bytes possibly still buffered here.
     """
     deadline = time.monotonic() + timeout
     delay = 0.0005
     while True:
         pending = unacknowledged(sock)
         if pending is None:
-            return
+            return False
         if was_reset(sock):  # a reset empties the queue too: checked before taking 0 for "all acknowledged"
             raise ConnectionResetError("the collector reset the connection")
         if pending == 0:
-            return
+            return True
         if time.monotonic() >= deadline:
             raise TimeoutError(f"the collector acknowledged nothing of the last {pending} octets in {timeout:.0f} s")
         time.sleep(delay)

@@ -78,6 +78,7 @@ class Vault:
         self._writer: PinnedWriter | None = None
         self._open_engines(bytes(raw_key))
         self.events = EventBus()  # whoever commits to this vault publishes here after the commit (0025)
+        self._closing: list[Callable[[Vault], None]] = []  # a caller's last writes (see on_close)
         self.cipher_settings: CipherSettings = sqlcipher_engine.read_cipher_settings(self.engine)
 
     # -- opening -------------------------------------------------------------------------------------
@@ -336,8 +337,26 @@ class Vault:
         candidate = sqlcipher_engine.derive_raw_key(passphrase, self._salt)
         return hmac.compare_digest(candidate, bytes(self._key()))
 
+    def on_close(self, step: Callable[[Vault], None]) -> None:
+        """Run ``step`` when :meth:`close` begins, while the vault is still open: a caller's last write (the
+        command line signs a checkpoint over what the command wrote). The store does not import the trail, so
+        the caller hands it in, as it hands in the Recorder. A step that fails is logged by type, never keeps the
+        key in memory, and runs once."""
+        self._closing.append(step)
+
+    def _run_closing_steps(self) -> None:
+        steps, self._closing = self._closing, []
+        for step in steps:
+            if not self.is_open:
+                return
+            try:
+                step(self)
+            except Exception as exc:
+                log.error("a last step before closing the vault failed: %s", type(exc).__name__)
+
     def close(self) -> None:
         """Drop the key from memory and close every pooled connection."""
+        self._run_closing_steps()
         with self._lock:
             if self._engine is not None:
                 try:

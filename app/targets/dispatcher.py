@@ -20,6 +20,7 @@ from typing import NamedTuple
 
 from sqlalchemy import func, select
 
+from app.core.counters import Counters
 from app.core.errors import ConfigError
 from app.core.periodic import AsyncLoopService
 from app.feed import outbox
@@ -55,6 +56,7 @@ class _Failure(NamedTuple):
 
 Finished = tuple[Pusher, outbox.WorkItem, Outcome | _Retry | _Failure]
 
+
 class Dispatcher(AsyncLoopService):
     def __init__(
         self, vault: Vault, policy: PolicyInForce, *, restricted: Restriction, poll_seconds: float = POLL_SECONDS
@@ -77,9 +79,21 @@ class Dispatcher(AsyncLoopService):
         # connection says nothing — it could equal the old one by chance and hide a commit.
         self._data_version: tuple[int, object] | None = None
         self._next_due: datetime | None = None  # the earliest pending item's time, from the last scan
-        self.scans = 0
-        self.pushed = 0
-        self.failures = 0
+        # Added to on the loop and on the worker threads it hands vault work to (a refused push, an item out of
+        # attempts), read by anyone: under one lock (app/core/counters.py).
+        self.counts = Counters("scans", "pushed", "failures")
+
+    @property
+    def scans(self) -> int:
+        return self.counts["scans"]
+
+    @property
+    def pushed(self) -> int:
+        return self.counts["pushed"]
+
+    @property
+    def failures(self) -> int:
+        return self.counts["failures"]
 
     # -- lifecycle: start, wake and stop come from AsyncLoopService (one policy for every thread) -------------
     def _before_thread(self) -> None:
@@ -118,8 +132,10 @@ class Dispatcher(AsyncLoopService):
         """Whether any connection committed since the last tick (PRAGMA data_version: no page is read)."""
         with self.vault.read_connection() as conn:
             version = (int(conn.exec_driver_sql("PRAGMA data_version").scalar() or 0), conn.connection.dbapi_connection)
-        changed = self._data_version is None or version[0] != self._data_version[0] or (
-            version[1] is not self._data_version[1]
+        changed = (
+            self._data_version is None
+            or version[0] != self._data_version[0]
+            or (version[1] is not self._data_version[1])
         )
         self._data_version = version
         return changed
@@ -160,7 +176,7 @@ class Dispatcher(AsyncLoopService):
             for pusher, item, result in batch:
                 if isinstance(result, _Retry):
                     if not outbox.retry_later(conn, item, result.error, result.status, result.retry_after, now):
-                        self.failures += 1
+                        self.counts.add("failures")
                 elif isinstance(result, _Failure):
                     record_failure(conn, item, pusher.config.name, result.error, result.status, result.still_served)
                 else:
@@ -190,7 +206,7 @@ class Dispatcher(AsyncLoopService):
 
     def _due(self) -> list[outbox.WorkItem]:
         with self.vault.read_connection() as conn:
-            self.scans += 1
+            self.counts.add("scans")
             items = outbox.due(conn, datetime.now(UTC), set(self._in_flight))
             self._next_due = outbox.earliest_pending(conn)
             return items
@@ -223,12 +239,12 @@ class Dispatcher(AsyncLoopService):
         may_exist = item.attempts > 0 or resumed or item.seq in self._uncertain
         try:
             outcome = await pusher.run(item, may_exist)
-            self.pushed += 1
+            self.counts.add("pushed")
             self._finished.append((pusher, item, outcome))
         except Retryable as exc:
             self._finished.append((pusher, item, _Retry(str(exc), exc.status, exc.retry_after)))
         except Rejected as exc:
-            self.failures += 1
+            self.counts.add("failures")
             self._finished.append((pusher, item, _Failure(str(exc), exc.status, isinstance(exc, StillServed))))
         except Exception as exc:  # unexpected: keep the item, retry later, never crash the loop
             log.error("push to %s failed: %s", pusher.config.name, type(exc).__name__)

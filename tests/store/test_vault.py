@@ -154,3 +154,19 @@ def test_a_read_snapshot_does_not_see_a_write_committed_during_it(vault: Vault) 
             assert inner.execute(count).scalar() == seen
     with vault.read_snapshot() as conn:
         assert conn.execute(count).scalar() == seen + 1
+
+
+def test_a_last_step_runs_once_while_the_vault_is_open_and_a_failing_one_never_keeps_it_open(
+    vault: Vault, caplog: pytest.LogCaptureFixture
+) -> None:
+    seen: list[bool] = []
+
+    def fails(closing: Vault) -> None:
+        raise RuntimeError("a value that must not reach the log")
+
+    vault.on_close(lambda closing: seen.append(closing.is_open))
+    vault.on_close(fails)
+    vault.close()
+    vault.close()
+    assert seen == [True] and not vault.is_open
+    assert "RuntimeError" in caplog.text and "must not reach" not in caplog.text
