@@ -79,9 +79,10 @@ class Scope:
         """The people read through groups' member lists, in words ("" when no such read was in the window)."""
         if not self.groups_members_read:
             return ""
+        groups = f"{self.groups_members_read:,} group{'' if self.groups_members_read == 1 else 's'}"
         return (f"Members of groups whose member lists were read in the window: {self.group_members:,} (members as "
-                f"held now of {self.groups_members_read:,} groups read in the window; members who left since are not "
-                f"counted), of whom {self.members_not_named:,} are not among the subjects in audit events")  # fmt: skip
+                f"held now of {groups} read in the window; members who left since are not counted), of whom "
+                f"{self.members_not_named:,} are not among the subjects in audit events")  # fmt: skip
 
 
 def basis_of(since: datetime | None, until: datetime | None, attributes: tuple[str, ...]) -> str:
