@@ -39,6 +39,10 @@ _INSERT = FastStatement(insert(_A).values({column.name: bindparam(column.name) f
 _EMAIL = re.compile(r"[^@\s\"]+@[^@\s\"]+\.[A-Za-z]{2,}")
 _encode_string = json.encoder.encode_basestring  # json.dumps(ensure_ascii=False)'s
 READ_SUBJECTS = "read_subjects"  # the details key of the pseudonyms a list read returned (Event.read_subjects)
+# The details key of a request answered with the member lists of the groups its entry names (its subject, or its
+# read_subjects): each member's id and name were read. Members are not listed (a group may hold 100,000): a breach's
+# scope counts the groups' members as held now (app/incidents/scope.py).
+MEMBERS_READ = "members_read"
 
 
 @dataclass(frozen=True)

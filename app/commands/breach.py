@@ -410,6 +410,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"Subjects in audit events of the window: {found.trail_subjects}")
             if found.unnamed_note:
                 print(found.unnamed_note)
+            if found.members_note:
+                print(found.members_note)
             print(f"Counted: {found.basis}")
             print(f"Categories: {', '.join(found.categories) or 'none'}")
             if args.apply:

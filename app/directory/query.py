@@ -356,6 +356,9 @@ class Listing:
     content: bytes
     total: int
     ids: tuple[str, ...]
+    # Whether the page answered with its groups' member lists (``members`` not left out): each member's id and name
+    # are read with the group, so the entry says so and a breach's scope counts the members (decision 0049).
+    members_read: bool = False
 
     @property
     def returned(self) -> int:
@@ -397,7 +400,7 @@ def search_listing(
     else:
         texts = [render.resource_text(row, base_url, page.related_of(row)) for row in page.rows]
     ids = tuple(row.id for row in page.rows)
-    return Listing(render.list_bytes(page.header(len(texts)), texts), page.total, ids)
+    return Listing(render.list_bytes(page.header(len(texts)), texts), page.total, ids, "Group" in page.related)
 
 
 def _page(

@@ -15,6 +15,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Select,
+    Subquery,
     and_,
     distinct,
     exists,
@@ -27,18 +28,19 @@ from sqlalchemy import (
 )
 
 from app.audit.tables import AuditEvent, SubjectKey
-from app.audit.trail import READ_SUBJECTS, iso_utc
+from app.audit.trail import MEMBERS_READ, READ_SUBJECTS, iso_utc
 from app.core.errors import ConfigError
 from app.policy.held import COLUMN_KEYS, held_at, held_by_user
 from app.policy.model import Policy
 from app.policy.paths import resolve_path
-from app.store.models import AttributePath, AttributeValue, ScimResource, path_codes
+from app.store.models import AttributePath, AttributeValue, GroupMember, ScimResource, path_codes
 
 _R = ScimResource.__table__
 _AV = AttributeValue.__table__
 _P = AttributePath.__table__
 _A = AuditEvent.__table__
 _SK = SubjectKey.__table__
+_GM = GroupMember.__table__
 _QUALIFIERS = ("type", "primary", "display", "$ref")
 LIST_KIND = "scim.request"  # a SCIM request's entry; a list read's also names the people it returned
 # The User values kept in columns, not in the attribute index: each one held is a record, as an index row is.
@@ -57,6 +59,12 @@ class Scope:
     # unknown, so the true scope may include every User held (``users_held``, counted only when there are some).
     unnamed_list_reads: int = 0
     users_held: int = 0
+    # Reads of the window that answered with groups' member lists name the groups, not the members (a group may hold
+    # 100,000): the Users who are members now of those groups, of whom ``members_not_named`` the trail names nowhere
+    # else in the window. Membership at the time of the read is not kept.
+    groups_members_read: int = 0
+    group_members: int = 0
+    members_not_named: int = 0
 
     @property
     def unnamed_note(self) -> str:
@@ -65,6 +73,16 @@ class Scope:
             return ""
         return (f"List reads that name no one they returned: {self.unnamed_list_reads} (recorded before list reads "
                 f"named their people): the true scope may include every User held, {self.users_held:,}")  # fmt: skip
+
+    @property
+    def members_note(self) -> str:
+        """The people read through groups' member lists, in words ("" when no such read was in the window)."""
+        if not self.groups_members_read:
+            return ""
+        groups = f"{self.groups_members_read:,} group{'' if self.groups_members_read == 1 else 's'}"
+        return (f"Members of groups whose member lists were read in the window: {self.group_members:,} (members as "
+                f"held now of {groups} read in the window; members who left since are not counted), of whom "
+                f"{self.members_not_named:,} are not among the subjects in audit events")  # fmt: skip
 
 
 def basis_of(since: datetime | None, until: datetime | None, attributes: tuple[str, ...]) -> str:
@@ -133,6 +151,7 @@ def approximate(
             held = select(func.count()).where(_R.c.rid.in_(in_scope), column.is_not(None))
             records += int(conn.execute(held).scalar_one())
     trail_subjects, unnamed = _trail_subjects(conn, since, until)
+    groups_read, members, not_named = _members_read(conn, since, until)
     names = []
     for rule in rules:
         category = policy.category(rule.category)
@@ -145,7 +164,8 @@ def approximate(
     users = select(func.count()).where(_R.c.resource_type == "User")
     users_held = int(conn.execute(users).scalar_one()) if unnamed else 0
     return Scope(subjects, records, names, trail_subjects, basis=basis_of(since, until, attributes),
-                 unnamed_list_reads=unnamed, users_held=users_held)  # fmt: skip
+                 unnamed_list_reads=unnamed, users_held=users_held, groups_members_read=groups_read,
+                 group_members=members, members_not_named=not_named)  # fmt: skip
 
 
 def _in_window(statement: Select[Any], since: datetime | None, until: datetime | None) -> Select[Any]:
@@ -164,14 +184,7 @@ def _trail_subjects(conn: Connection, since: datetime | None, until: datetime | 
     read recorded before list reads named their people is counted apart: whom it returned cannot be told."""
     # A group's pseudonym names no person: events about a group (its creation, its member list) are not counted.
     groups = select(_SK.c.pseudonym).join(_R, _R.c.id == _SK.c.resource_id).where(_R.c.resource_type == "Group")
-    named = _in_window(select(_A.c.subject.label("who")).where(_A.c.subject.is_not(None)), since, until)
-    returned = func.json_each(_A.c.details, f"$.{READ_SUBJECTS}").table_valued("value")
-    listed = _in_window(
-        select(returned.c.value.label("who")).select_from(_A).join(returned, true()).where(_A.c.kind == LIST_KIND),
-        since,
-        until,
-    )
-    everyone = union_all(named, listed).subquery()
+    everyone = _named(since, until)
     counted = select(func.count(distinct(everyone.c.who))).where(everyone.c.who.not_in(groups))
     details = func.json_extract
     unnamed = _in_window(
@@ -184,3 +197,52 @@ def _trail_subjects(conn: Connection, since: datetime | None, until: datetime | 
         until,
     )
     return int(conn.execute(counted).scalar_one()), int(conn.execute(unnamed).scalar_one())
+
+
+def _named(since: datetime | None, until: datetime | None, *only: ColumnElement[bool]) -> Subquery:
+    """The pseudonyms the trail names in the window (``who``, repeated): entries' subjects and the people list reads
+    returned, of the entries meeting ``only`` (every entry when none is given)."""
+    named = _in_window(select(_A.c.subject.label("who")).where(_A.c.subject.is_not(None), *only), since, until)
+    returned = func.json_each(_A.c.details, f"$.{READ_SUBJECTS}").table_valued("value")
+    listed = _in_window(
+        select(returned.c.value.label("who"))
+        .select_from(_A)
+        .join(returned, true())
+        .where(_A.c.kind == LIST_KIND, *only),
+        since,
+        until,
+    )
+    return union_all(named, listed).subquery()
+
+
+def _members_read(conn: Connection, since: datetime | None, until: datetime | None) -> tuple[int, int, int]:
+    """(groups whose member lists reads of the window answered with, Users who are members of them now, of whom those
+    the trail names nowhere in the window).
+
+    Such a read's entry names the group (decision 0049: ``members_read``), not its members: a group of 100,000 would
+    make every read of it megabytes of trail. Who the members were at the time is not kept, so the members now are
+    counted, and said to be; someone who left the group since is not among them."""
+    flagged = and_(_A.c.kind == LIST_KIND, func.json_extract(_A.c.details, f"$.{MEMBERS_READ}") == 1)
+    read = _named(since, until, flagged)
+    groups = (
+        select(_SK.c.resource_id)
+        .join(_R, _R.c.id == _SK.c.resource_id)
+        .where(_R.c.resource_type == "Group", _SK.c.pseudonym.in_(select(read.c.who)))
+    )
+    group_count = int(conn.execute(select(func.count()).select_from(groups.subquery())).scalar_one())
+    if not group_count:
+        return 0, 0, 0
+    members = (
+        select(_GM.c.member_id.label("member"))
+        .distinct()
+        .where(_GM.c.group_id.in_(groups), _GM.c.member_type == "User")
+        .subquery()
+    )
+    member_count = int(conn.execute(select(func.count()).select_from(members)).scalar_one())
+    everyone = _named(since, until)
+    unnamed = (
+        select(func.count())
+        .select_from(members.outerjoin(_SK, _SK.c.resource_id == members.c.member))
+        .where(or_(_SK.c.pseudonym.is_(None), _SK.c.pseudonym.not_in(select(everyone.c.who))))
+    )
+    return group_count, member_count, int(conn.execute(unnamed).scalar_one())

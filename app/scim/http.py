@@ -24,7 +24,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from app.audit.recorder import AuditRecorder
-from app.audit.trail import Event
+from app.audit.trail import MEMBERS_READ, Event
 from app.core.actor import current_actor
 from app.core.errors import StorageFull, VaultLocked
 from app.core.events import EventBus, RequestServed
@@ -62,6 +62,7 @@ def _listed(request: Request, page: Listing) -> Response:
     it returned (ids, turned into pseudonyms on the trail; never the data)."""
     request.state.results = (page.returned, page.total)
     request.state.returned_ids = page.ids
+    request.state.members_read = page.members_read
     return Response(page.content, media_type=SCIM_MEDIA_TYPE)
 
 
@@ -195,6 +196,8 @@ class ScimApp:
         results = getattr(request.state, "results", None)
         if results is not None:  # a list or search: how many identities left, for the bulk-read alert
             details["results"], details["total_results"] = results
+        if getattr(request.state, "members_read", False):  # the groups it names were sent with their member lists
+            details[MEMBERS_READ] = True
         outcome = "success" if status < 400 else "failure"
         return Event(
             "scim.request", current_actor.get(), outcome, subject=resource_id, details=details, at=answered,
@@ -288,12 +291,17 @@ class ScimApp:
                 resource_type, resource_id, query.get("attributes"), query.get("excludedAttributes"), preconditions,
             )  # fmt: skip
             encoded = await self._off_the_loop(read) if _lists_members(request, resource_type) else read()
+            request.state.members_read = encoded.members_read
             return Response(encoded.body, encoded.status, encoded.headers, SCIM_MEDIA_TYPE if encoded.body else None)
         elif method in ("PUT", "PATCH"):
             projection = _projection(request)
             body = await self._object_body(request)
             write = self.service.replace if method == "PUT" else self.service.patch
             result = await self._offload(_encoding(write), resource_type, resource_id, body, preconditions, projection)
+            # The answer is the group with its whole member list unless the client left it out: a PATCH adding one
+            # member shows every other one, a read as much as a GET. (A create's entry names no group, and its
+            # answer lists whom the client sent.)
+            request.state.members_read = result[0].status == 200 and _lists_members(request, resource_type)
         elif method == "DELETE":
             result = await self._offload(_encoding(self.service.delete), resource_type, resource_id, preconditions)
         else:

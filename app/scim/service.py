@@ -67,6 +67,7 @@ class EncodedResponse:
     status: int
     body: bytes
     headers: dict[str, str] = field(default_factory=dict)
+    members_read: bool = False  # a Group answered with its member list: the request's entry says so (decision 0049)
 
 
 @dataclass(frozen=True)
@@ -167,7 +168,8 @@ class ScimService:
             content = render.dumps(project(document, schema_for(resource_type), include, exclude)).encode()
         else:
             content = render.resource_bytes(row, self.base_url, related)
-        return EncodedResponse(200, content, headers)
+        members_read = resource_type == "Group" and wants_related("Group", include, exclude)
+        return EncodedResponse(200, content, headers, members_read)
 
     def _read(
         self,

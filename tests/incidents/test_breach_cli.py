@@ -20,6 +20,8 @@ from tests.cli.inprocess import run
 from tests.siem.conftest import add_events
 
 HOUR = timedelta(hours=1)
+USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 
 
 def _base() -> datetime:
@@ -214,3 +216,33 @@ def test_show_names_the_alert_rule_that_raised_a_candidate(data_dir: Path, vault
     assert shown[2].startswith(source) and "; window " in shown[2]
     run(data_dir, "breach", "open", "--title", "Lost laptop")
     assert run(data_dir, "breach", "show", "2").stdout.splitlines()[2] == "  source: opened by hand"
+
+
+def test_scope_prints_the_members_of_groups_read_in_the_window(data_dir: Path, vault: Vault) -> None:
+    """A read of a group answered with its member list counts its members on a line of its own, after the trail's
+    figure (whose line is unchanged), saying they are the members as held now."""
+    from app.audit.trail import Event, append
+    from app.scim.service import ScimService
+
+    start = datetime.now(UTC).replace(second=0, microsecond=0)
+    service = ScimService(vault, "https://scim.test/scim/v2", EventBus())
+    try:
+        ids = [str(service.create("User", {"schemas": [USER], "userName": f"cli{n}@example.test"}).body["id"])  # type: ignore[index]
+               for n in range(3)]  # fmt: skip
+        group = service.create("Group", {"schemas": [GROUP], "displayName": "Payroll",
+                                         "members": [{"value": i} for i in ids]})  # fmt: skip
+    finally:
+        service.close()
+    read = {"method": "GET", "endpoint": "/Groups/{id}", "status": 200, "members_read": True}
+    with vault.write_transaction() as conn:
+        append(conn, Event("scim.request", "token:okta", subject=str(group.body["id"]), details=read,  # type: ignore[index]
+                           subject_if_held=True))  # fmt: skip
+    vault.close()
+    run(data_dir, "breach", "open", "--title", "Token leaked")
+    lines = run(data_dir, "breach", "scope", "1", "--from", _iso(start)).stdout.splitlines()
+    trail = lines.index("Subjects in audit events of the window: 3")  # the creations named the three
+    assert lines[trail + 1] == (
+        "Members of groups whose member lists were read in the window: 3 (members as held now of 1 group read in "
+        "the window; members who left since are not counted), of whom 0 are not among the subjects in audit events"
+    )
+    assert lines[trail + 2].startswith("Counted: ")

@@ -7,16 +7,17 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 
 from app.audit.pseudonyms import pseudonym_for
 from app.audit.trail import Event, append, of_kind
 from app.core.errors import ConfigError
 from app.directory import repository as repo
-from app.incidents.scope import approximate
+from app.incidents.scope import Scope, approximate
 from app.policy.in_force import PolicyInForce
 from app.store.vault import Vault
-from tests.conftest import LiveServer, new_user
+from tests.conftest import LiveServer, new_user, patch_body
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 SEARCH = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
@@ -176,3 +177,81 @@ def test_a_list_read_recorded_without_its_people_says_everyone_may_be_concerned(
         found = approximate(conn, policy, since)
     assert (found.unnamed_list_reads, found.users_held) == (1, 3)
     assert found.unnamed_note.endswith("the true scope may include every User held, 3")
+
+
+GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
+
+
+def _team(http: httpx.Client, name: str, size: int) -> tuple[str, list[str]]:
+    """A group of ``size`` new Users, made before the window starts (the entries naming them are outside it)."""
+    ids = [http.post("/Users", json=new_user(f"{name}{n}@example.test")).json()["id"] for n in range(size)]
+    group = {"schemas": [GROUP], "displayName": name, "members": [{"value": i} for i in ids]}
+    created = http.post("/Groups", json=group)
+    assert created.status_code == 201
+    return created.json()["id"], ids
+
+
+def _scope_after(live: LiveServer, since: datetime) -> Scope:
+    recorder = live.server.recorder
+    assert recorder is not None
+    recorder.flush()
+    vault = live.server.vault
+    with vault.read_connection() as conn:
+        return approximate(conn, PolicyInForce(vault).get().policy, since)
+
+
+def _window_start(live: LiveServer) -> datetime:
+    recorder = live.server.recorder
+    assert recorder is not None
+    recorder.flush()
+    return datetime.now(UTC)
+
+
+def test_people_read_through_a_groups_member_list_are_counted(live: LiveServer) -> None:
+    """A token reading a group read each member's id and name, and the entry named only the group: 'breach scope'
+    left every one of them out. The entry now says the members were read (not who: a group may hold 100,000), and
+    the scope counts the group's members as held now, labelled so; a read leaving the members out counts none."""
+    with live.client() as http:
+        group_id, ids = _team(http, "readteam", 3)
+        since = _window_start(live)
+        assert "members" not in http.get(f"/Groups/{group_id}", params={"excludedAttributes": "members"}).json()
+        assert "members" not in http.get(f"/Groups/{group_id}", params={"attributes": "displayName"}).json()
+        without = _scope_after(live, since)
+        assert len(http.get(f"/Groups/{group_id}").json()["members"]) == 3
+        found = _scope_after(live, since)
+    assert (without.groups_members_read, without.group_members, without.members_note) == (0, 0, "")
+    assert (found.groups_members_read, found.group_members, found.members_not_named) == (1, 3, 3)
+    assert found.trail_subjects == 0  # the group is not a person; its members are counted on their own line
+    assert found.members_note.startswith("Members of groups whose member lists were read in the window: 3 (members")
+    assert "members who left since are not counted" in found.members_note
+    vault = live.server.vault
+    with vault.read_connection() as conn:
+        entry = of_kind(conn, "scim.request", limit=1)[0]
+        member_pseudonyms = {pseudonym_for(conn, i) for i in ids}
+    assert entry.details["members_read"] is True and entry.subject is not None
+    assert not any(p in json.dumps(entry.content()) for p in member_pseudonyms)  # the group named, not its members
+
+
+def test_list_reads_searches_and_patches_answering_with_members_are_counted(live: LiveServer) -> None:
+    """A group list, a .search and a PATCH (its answer is the whole group) each show the members; each is counted,
+    a member of two groups once, and one the trail already names in the window is not counted again as extra."""
+    with live.client() as http:
+        _, listed_ids = _team(http, "listteam", 2)
+        _, searched_ids = _team(http, "searchteam", 2)
+        patched, _ = _team(http, "patchteam", 2)
+        since = _window_start(live)
+        http.get("/Groups", params={"filter": 'displayName eq "listteam"', "attributes": "displayName"})
+        http.post("/Groups/.search", json={"schemas": [SEARCH], "filter": 'displayName eq "searchteam"',
+                                           "excludedAttributes": ["members"]})  # fmt: skip
+        none = _scope_after(live, since)
+        assert len(http.get("/Groups", params={"filter": 'displayName eq "listteam"'}).json()["Resources"]) == 1
+        query = {"schemas": [SEARCH], "filter": 'displayName eq "searchteam"', "attributes": ["members.value"]}
+        assert http.post("/.search", json=query).json()["totalResults"] == 1
+        http.get(f"/Users/{searched_ids[0]}")  # named by its own read too
+        add = {"op": "add", "path": "members", "value": [{"value": listed_ids[0]}]}
+        answered = http.patch(f"/Groups/{patched}", json=patch_body(add))
+        assert answered.status_code == 200 and len(answered.json()["members"]) == 3
+        found = _scope_after(live, since)
+    assert none.groups_members_read == 0
+    assert (found.groups_members_read, found.group_members) == (3, 6)  # listed_ids[0] now in two of the groups
+    assert found.members_not_named == 5

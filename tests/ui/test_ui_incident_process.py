@@ -297,3 +297,25 @@ def test_a_containment_before_the_occurrence_keeps_the_dialog_open_with_the_reas
     assert not dialog.time_problem.isVisible() and dialog.ok_button.isEnabled()
     changes, reason = dialog.value()
     assert register.update(incident, "dpo", reason, **changes).contained_at == changes["contained_at"]
+
+
+def test_the_scope_dialog_shows_the_members_of_groups_read(qtbot: QtBot, vault: Vault) -> None:
+    """The dialog lists the figures `breach scope` prints: the members read through groups' member lists too, on a
+    line of their own after the trail's, and the dialog still fits at 200%."""
+    from test_ui_scaling import fits
+
+    from app.incidents.scope import Scope
+    from app.ui.incidents.scope_dialog import ScopeDialog
+
+    register = IncidentRegister(vault)
+    incident = register.open_incident("Token leaked", "dpo")
+    dialog = ScopeDialog(vault, PolicyInForce(vault), register.get(incident), utc_now())
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog._computed(Scope(4, 8, ["Account identifiers"], 2, groups_members_read=2, group_members=40,
+                           members_not_named=38))  # fmt: skip
+    lines = dialog.figures.text().splitlines()
+    assert lines[1] == "Subjects in audit events of the window: 2."
+    assert lines[2].startswith("Members of groups whose member lists were read in the window: 40 (members as held now")
+    assert lines[2].endswith("of whom 38 are not among the subjects in audit events.")
+    assert fits(dialog.minimumSizeHint()) and fits(dialog.sizeHint())

@@ -71,6 +71,7 @@ class ScopeDialog(StepDialog):
         lines = [f"Data subjects: {result.subjects:,}; records: {result.records:,} ({result.label}).",
                  f"Subjects in audit events of the window: {result.trail_subjects:,}.",
                  *([f"{result.unnamed_note}."] if result.unnamed_note else []),
+                 *([f"{result.members_note}."] if result.members_note else []),
                  f"Counted: {result.basis}.",
                  f"Categories: {', '.join(result.categories) or 'none'}."]  # fmt: skip
         self.figures.setText("\n".join(lines))
