@@ -319,3 +319,23 @@ def test_the_scope_dialog_shows_the_members_of_groups_read(qtbot: QtBot, vault: 
     assert lines[2].startswith("Members of groups whose member lists were read in the window: 40 (members as held now")
     assert lines[2].endswith("of whom 38 are not among the subjects in audit events.")
     assert fits(dialog.minimumSizeHint()) and fits(dialog.sizeHint())
+
+
+def test_the_scope_dialog_grows_to_show_every_figure(qtbot: QtBot, vault: Vault) -> None:
+    """Seen in Xvfb: with the older-list-reads and group-members lines, the figures were cut after the third line
+    (the dialog kept the height it opened with)."""
+    from app.incidents.scope import Scope
+    from app.ui.incidents.scope_dialog import ScopeDialog
+
+    register = IncidentRegister(vault)
+    incident = register.open_incident("Token leaked", "dpo")
+    dialog = ScopeDialog(vault, PolicyInForce(vault), register.get(incident), utc_now())
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    dialog._computed(Scope(4, 8, ["Account identifiers", "Contact details"], 2, basis="every User in the mirror now",
+                           unnamed_list_reads=3, users_held=120, groups_members_read=2, group_members=40,
+                           members_not_named=38))  # fmt: skip
+    qtbot.wait(50)
+    figures = dialog.figures
+    assert figures.height() >= figures.heightForWidth(figures.width())  # before: about half of the text shown

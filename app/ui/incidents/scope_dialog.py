@@ -75,12 +75,13 @@ class ScopeDialog(StepDialog):
                  f"Counted: {result.basis}.",
                  f"Categories: {', '.join(result.categories) or 'none'}."]  # fmt: skip
         self.figures.setText("\n".join(lines))
-        self.adjustSize()
+        self.fit_height()  # adjustSize() left the dialog's height: the last lines were cut off (seen in Xvfb)
         self._check()
 
     def _failed(self, exc: Exception) -> None:
         self.compute_button.setEnabled(True)
         self.figures.setText(user_message(exc, "The figures could not be computed."))
+        self.fit_height()
 
     def ready(self) -> bool:
         return self.computed is not None
