@@ -11,10 +11,13 @@ our own server binds it beside the reservation with SO_REUSEPORT too, as often a
 
 from __future__ import annotations
 
+import random
 import socket
 import weakref
+from pathlib import Path
 
 HOST = "127.0.0.1"
+_random = random.SystemRandom()  # a test that seeds `random` must not make two processes draw the same numbers
 
 
 def _socket(port: int) -> socket.socket:
@@ -44,3 +47,31 @@ class PortReservation:
 
     def close(self) -> None:
         self._sock.close()
+
+
+def ephemeral_low() -> int:
+    """Where the system's range for port 0 and outgoing connections starts (Linux's default where unreadable)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def port_for_a_server_of_its_own() -> int:
+    """A free loopback port for a server that binds the number itself and cannot bind beside a reservation (the
+    app under test, ``custos serve``): the number is given in its settings.
+
+    It is drawn at random *below* the ephemeral range, which is where a bind to port 0 and an outgoing connection
+    take theirs: between this choice and the server's bind, no other test's port-0 server or client can take it,
+    as they could a number the kernel had just handed out for port 0. Only a bind to this very number could, and
+    such numbers are drawn at random among some ten thousand."""
+    high = min(ephemeral_low(), 32768)
+    for _ in range(100):
+        port = _random.randrange(high - 10_000, high)
+        with socket.socket() as probe:
+            try:
+                probe.bind((HOST, port))
+            except OSError:
+                continue  # a service of this machine, or another test's: another number
+            return port
+    raise RuntimeError("no free loopback port below the ephemeral range")

@@ -14,7 +14,9 @@ from starlette.routing import Route
 
 from tests.erasure.stub import StubTarget
 from tests.loopback_app import LoopbackApp
+from tests.ports import ephemeral_low
 from tests.targets.conftest import ScimTarget
+from tests.ui.ui_support import free_port
 
 
 def _someone_else_binds(port: int) -> None:
@@ -81,3 +83,14 @@ def test_a_scim2_server_target_holds_its_port_and_restarts_on_it() -> None:
             assert http.get("/ServiceProviderConfig").status_code == 200
     finally:
         target.stop()
+
+
+def test_a_port_for_the_app_s_own_server_is_never_one_port_0_hands_out() -> None:
+    """The app binds the number in its settings itself: it is drawn below the ephemeral range, so no test's port-0
+    server or outgoing connection takes it first (tests/ui/ui_support.free_port, used by the UI and CLI tests)."""
+    low = ephemeral_low()
+    ports = {free_port() for _ in range(20)}
+    assert all(port < low for port in ports) and len(ports) > 1
+    for port in ports:
+        with socket.socket() as server:  # free for the app to bind
+            server.bind(("127.0.0.1", port))
