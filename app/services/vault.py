@@ -72,7 +72,7 @@ def signed_at_close(vault: Vault) -> Vault:
     return vault
 
 
-# What a review reads besides the vault, by name: nothing else of the folder is copied (decision 0046; below).
+# What a review reads besides the vault, by name: nothing else of the folder is copied (decisions 0046, 0050).
 _REVIEW_READS = (
     endpoint.ENDPOINT_FILENAME,  # where the endpoint listens (`token create` prints its address)
     tls.CERT_FILENAME,  # the certificate only: its fingerprint is printed; the private key is never read
