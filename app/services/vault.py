@@ -8,6 +8,7 @@ an empty vault."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -18,9 +19,13 @@ from pathlib import Path
 from app.audit.anchor import sign_tree_head
 from app.audit.vault_lifecycle import create_vault, reopen_vault, reviewing_a_copy, unlock_vault, unlock_vault_with_key
 from app.core.passphrase import read_passphrase
+from app.dsr import settings as dsr_settings
+from app.erasure import ledger
 from app.erasure.backup import BackupInfo, backup
 from app.erasure.restore import NoVaultToReplace, RestoreReport, restore
 from app.policy.in_force import install_default_if_missing
+from app.setup import endpoint, tls
+from app.siem import config as siem_config
 from app.store import engine, integrity
 from app.store.integrity import MAX_PROBLEMS, CheckReport
 from app.store.vault import Vault, vault_path
@@ -67,6 +72,36 @@ def signed_at_close(vault: Vault) -> Vault:
     return vault
 
 
+# What a review reads besides the vault, by name: nothing else of the folder is copied (decisions 0046, 0050).
+_REVIEW_READS = (
+    endpoint.ENDPOINT_FILENAME,  # where the endpoint listens (`token create` prints its address)
+    tls.CERT_FILENAME,  # the certificate only: its fingerprint is printed; the private key is never read
+    siem_config.FILE,  # the SIEM destinations (`siem status`) and alert rules
+    siem_config.LEGACY_FILE,
+    dsr_settings.FILE,  # the request register's settings (`dsr list`, an export's facts)
+    ledger.LEDGER_FILENAME,  # counted in an export's facts; its HMAC key is not copied
+)
+
+
+def _review_files(data_dir: Path) -> list[Path]:
+    """The vault with its WAL (committed transactions not yet in the main file) or hot journal, and what a review
+    reads. Not the TLS private key, the erasure ledger's key, a vault a restore set aside, or any other file: a
+    review needs none of them, and each copy of a secret is one more place it can leak from (``-shm`` is not
+    copied either: SQLite rebuilds it from the WAL)."""
+    vault_file = vault_path(data_dir)
+    names = (vault_file.name, f"{vault_file.name}-wal", f"{vault_file.name}-journal", *_REVIEW_READS)
+    return [data_dir / name for name in names if (data_dir / name).is_file()]
+
+
+def _copy_private(source: Path, target: Path) -> None:
+    """``source`` to ``target``, created 0600 whatever the source's mode and the umask, with its times."""
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as out, source.open("rb") as into:
+        shutil.copyfileobj(into, out, 1 << 20)
+    stat = source.stat()
+    os.utime(target, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+
+
 @contextmanager
 def review_copy(data_dir: Path) -> Iterator[Path]:
     """A private copy of the data folder (``custos --read-only``), removed afterwards; while it is in use, an
@@ -76,17 +111,17 @@ def review_copy(data_dir: Path) -> Iterator[Path]:
     refreshed, a WAL is made and checkpointed, an export signs a checkpoint. On a folder handed over as evidence
     that changes the evidence, and the review reads its own traces back (``audit verify`` counted its own opening;
     over a trail cut off at its unsigned end, that opening took the place of the first entry removed). So the
-    command works on a copy made in a folder only this user can read (the vault is encrypted; the copy holds the
-    same files), and the folder itself is only read. Its ``-shm`` is not copied: SQLite rebuilds it from the WAL.
-    For a folder no process is using: a copy taken while ``serve`` writes may catch a transaction half-way.
+    command works on a copy made in a folder only this user can read (0700, its files 0600; the vault is
+    encrypted), holding only what a review reads (:func:`_review_files`), and the folder itself is only read. The
+    copy is removed however the command ends: an error, Ctrl-C. For a folder no process is using: a copy taken
+    while ``serve`` writes may catch a transaction half-way.
     """
     require_vault(data_dir)  # named as given, before anything is copied
-    with tempfile.TemporaryDirectory(prefix="custos-review-") as private:
+    with tempfile.TemporaryDirectory(prefix="custos-review-") as private:  # mkdtemp: 0700; removed on any exit
         copy = Path(private) / data_dir.name
         copy.mkdir(mode=0o700)
-        for item in data_dir.iterdir():
-            if item.is_file() and not item.name.endswith("-shm"):
-                shutil.copy2(item, copy / item.name)
+        for item in _review_files(data_dir):
+            _copy_private(item, copy / item.name)
         token = reviewing_a_copy.set(True)
         try:
             yield copy

@@ -73,3 +73,75 @@ def test_what_exists_to_write_the_folder_is_refused_with_read_only(evidence: Pat
     done = run(evidence, "--read-only", *command)
     assert done.returncode == 2 and "cannot. Nothing was done." in done.stderr
     assert _files(evidence) == before
+
+
+# What a data folder holds that no review reads: private keys and secrets (the TLS key the endpoint proves itself
+# with, the erasure ledger's HMAC key), and whatever else lies there (the vault a restore set aside, a stray file).
+SECRETS = ("tls-key.pem", "erasure-ledger.key")
+SET_ASIDE = ("custos.vault.pre-restore-20261201T000000Z", "notes.txt")
+
+
+@pytest.fixture
+def handed_over(evidence: Path) -> Path:
+    """The evidence folder as a real one holds it after `init`, serving and an erasure: its certificate and key,
+    endpoint settings, the erasure ledger and its key, and a vault a restore set aside."""
+    from app.erasure.ledger import Ledger
+    from app.setup.tls import ensure_self_signed
+
+    ensure_self_signed(evidence)
+    ledger = Ledger(evidence)
+    ledger.append("request-1", [("pseudonym-1", "scim-id-1")], "2026-12-01T00:00:00Z")
+    for name in SET_ASIDE:
+        (evidence / name).write_bytes(b"set aside")
+    return evidence
+
+
+def _watch_the_copy(monkeypatch: pytest.MonkeyPatch, failure: BaseException | None = None) -> dict[str, object]:
+    """What the command saw: the copy's folder, its files and their modes, while the command ran."""
+    import app.cli
+
+    seen: dict[str, object] = {}
+    dispatch = app.cli._dispatch
+
+    def watched(args: object) -> int:
+        copy = Path(args.data_dir)  # type: ignore[attr-defined]
+        seen["copy"] = copy
+        seen["files"] = {item.name: item.stat().st_mode & 0o777 for item in copy.iterdir()}
+        seen["folders"] = [copy.stat().st_mode & 0o777, copy.parent.stat().st_mode & 0o777]
+        if failure is not None:
+            raise failure
+        return dispatch(args)
+
+    monkeypatch.setattr(app.cli, "_dispatch", watched)
+    return seen
+
+
+def test_the_private_copy_holds_what_a_review_reads_and_no_secret(
+    handed_over: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The copy held every file of the folder, the TLS private key and the ledger key included, in /tmp, at the
+    folder's own modes; a review needs neither key. Now: only what the commands read, private to this user."""
+    seen = _watch_the_copy(monkeypatch)
+    before = _files(handed_over)
+    done = run(handed_over, "--read-only", "audit", "verify")
+    assert done.returncode == 0, done.stderr
+    files = seen["files"]
+    assert isinstance(files, dict)
+    assert not set(files) & {*SECRETS, *SET_ASIDE}
+    assert {"custos.vault", "tls-cert.pem", "erasure-ledger.jsonl"} <= set(files)
+    assert set(files.values()) == {0o600} and seen["folders"] == [0o700, 0o700]
+    assert not Path(str(seen["copy"])).parent.exists()  # removed
+    assert _files(handed_over) == before
+
+
+@pytest.mark.parametrize("failure", [RuntimeError("a bug"), KeyboardInterrupt()], ids=["exception", "ctrl-c"])
+def test_the_private_copy_is_removed_when_the_command_fails(
+    handed_over: Path, monkeypatch: pytest.MonkeyPatch, failure: BaseException
+) -> None:
+    seen = _watch_the_copy(monkeypatch, failure)
+    if isinstance(failure, KeyboardInterrupt):
+        assert run(handed_over, "--read-only", "token", "list").returncode == 130
+    else:
+        with pytest.raises(RuntimeError):
+            run(handed_over, "--read-only", "token", "list")
+    assert seen["files"] and not Path(str(seen["copy"])).parent.exists()

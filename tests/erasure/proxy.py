@@ -17,7 +17,6 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from tests.loopback_app import LoopbackApp
-from tests.targets.conftest import free_port
 
 _HOP = {"host", "content-length", "transfer-encoding", "connection"}
 
@@ -25,7 +24,6 @@ _HOP = {"host", "content-length", "transfer-encoding", "connection"}
 class CountingProxy:
     def __init__(self, upstream: str) -> None:
         self.upstream = upstream.rstrip("/")
-        self.port = free_port()
         self.received: Counter[str] = Counter()  # carried out by the target (counted on its answer), by method
         self.hold_deletes = threading.Event()  # set: DELETE answers wait until released
         self.hold_methods: set[str] = set()  # answers to these methods wait until released too
@@ -34,7 +32,8 @@ class CountingProxy:
         self._released = threading.Event()
         methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
         app = Starlette(routes=[Route("/{path:path}", self._forward, methods=methods)])
-        self._served = LoopbackApp(app, self.port)
+        self._served = LoopbackApp(app)  # its port held from now on, across stop/start
+        self.port = self._served.port
 
     @property
     def base_url(self) -> str:

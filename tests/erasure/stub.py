@@ -14,7 +14,6 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from tests.loopback_app import LoopbackApp
-from tests.targets.conftest import free_port
 
 SCIM = "application/scim+json"
 
@@ -23,7 +22,6 @@ class StubTarget:
     def __init__(self, name: str = "stub", keeps_deleted: bool = False) -> None:
         self.name = name
         self.token = f"token-{name}"
-        self.port = free_port()
         self.keeps_deleted = keeps_deleted  # answers DELETE 204 yet still serves the account
         self.users: dict[str, dict[str, Any]] = {}
         # Answers to give before behaving normally: (method or None for any, status, headers), in order.
@@ -35,7 +33,8 @@ class StubTarget:
                 Route("/v2/Users/{rid}", self._item, methods=["GET", "PUT", "PATCH", "DELETE"]),
             ]
         )
-        self._served = LoopbackApp(app, self.port)
+        self._served = LoopbackApp(app)  # its port held from now on, across stop/start
+        self.port = self._served.port
 
     @property
     def base_url(self) -> str:

@@ -21,6 +21,7 @@ from cryptography.x509.oid import NameOID
 
 from app.audit.trail import Event, append_many
 from app.store.vault import Vault
+from tests.ports import PortReservation
 
 _SEQ = re.compile(r'\[custos@32473 seq="(\d+)"')
 
@@ -77,15 +78,18 @@ class Listener:
         self.port = 0
         self._running = False
         self._server: socket.socket | None = None
+        self._reservation: PortReservation | None = None
         self._thread: threading.Thread | None = None
 
     def start(self, port: int = 0) -> None:
-        server = socket.socket()
-        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        server.bind(("127.0.0.1", port))
-        server.listen(5)
+        """Listen on ``port`` (0: one the system chooses). The port stays reserved after ``stop`` (tests/ports.py):
+        a restart on it cannot find it taken by another test meanwhile. A number another collector of this test
+        holds is bound beside its reservation."""
+        if self._reservation is None or port not in (0, self._reservation.port):
+            self._reservation = PortReservation(port)
+        server = self._reservation.listening_socket(5)
         server.settimeout(0.05)
-        self.port = server.getsockname()[1]
+        self.port = self._reservation.port
         self._server = server
         self._running = True
         self._thread = threading.Thread(target=self._serve, daemon=True)

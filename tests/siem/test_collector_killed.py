@@ -17,6 +17,7 @@ from app.siem import spool
 from app.siem.forwarder import Link, SiemForwarder
 from app.siem.syslog import Collector
 from app.store.vault import Vault
+from tests.ports import PortReservation
 from tests.siem.conftest import Certificate, Listener, add_events
 
 
@@ -27,11 +28,9 @@ class DyingCollector:
     def __init__(self, certificate: Certificate, reads: int) -> None:
         self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.context.load_cert_chain(str(certificate.cert_path), str(certificate.key_path))
-        self.server = socket.socket()
-        self.server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.server.bind(("127.0.0.1", 0))
-        self.server.listen(1)
-        self.port = self.server.getsockname()[1]
+        self.reservation = PortReservation()  # the collector restarted on its port binds beside it (tests/ports.py)
+        self.server = self.reservation.listening_socket(1)
+        self.port = self.reservation.port
         self.reads = reads
         self.took = threading.Event()  # it has read its frames and sits on the rest
         self.die = threading.Event()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from app.cli import main
 from app.siem import syslog
 from app.store.vault import Vault
 from tests.conftest import PASSPHRASE
+from tests.ports import PortReservation
 from tests.siem.conftest import Listener, add_events
 
 
@@ -80,10 +80,10 @@ def test_send_once_and_status(trail: Path, listener: Listener, capsys: pytest.Ca
 
 
 def test_send_failures_lose_nothing(trail: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    with socket.socket() as probe:  # a port nobody listens on
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    closed = PortReservation()  # held, never listening: nobody listens there while the test runs
+    port = closed.port
     assert siem(trail, "send", "--host", "127.0.0.1", "--port", str(port), "--fingerprint", "ab" * 32, "--once") == 2
+    closed.close()
     assert "nothing was lost, the entries stay pending" in capsys.readouterr().err
     assert siem(trail, "send", "--host", "127.0.0.1", "--fingerprint", "not-hex", "--once") == 2
     assert "SHA-256" in capsys.readouterr().err

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -14,11 +13,14 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.ports import PortReservation
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+# scim2-server as its own command runs it, except that its server binds with SO_REUSEPORT: beside the port's
+# reservation in this process (tests/ports.py), which nobody else can bind meanwhile.
+_SERVE = (
+    "import sys; from scim2_server.testserver import cli; "
+    "cli.ThreadingWSGIServer.allow_reuse_port = True; sys.argv[0] = 'scim2-server'; cli.main()"
+)
 
 
 class ScimTarget:
@@ -26,7 +28,8 @@ class ScimTarget:
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self.port = free_port()
+        self._reservation = PortReservation()  # held while this object lives: across stop/start too
+        self.port = self._reservation.port
         self.token = f"token-{name}-secret"
         self.process: subprocess.Popen[bytes] | None = None
         self._reader: httpx.Client | None = None  # for users()/groups(), which tests poll every 50 ms
@@ -39,10 +42,10 @@ class ScimTarget:
         self.process = subprocess.Popen(
             [
                 sys.executable,
-                "-m",
-                "scim2_server.testserver.cli",
+                "-c",
+                _SERVE,
                 "--port",
-                str(self.port),
+                str(self._reservation.port),
                 "--bearer-token",
                 self.token,
             ],
@@ -52,6 +55,8 @@ class ScimTarget:
         deadline = time.monotonic() + 20
         with self.client() as http:  # one client: making one costs 20 ms of CPU (its TLS context), each poll
             while time.monotonic() < deadline:  # took that from the server starting up
+                if self.process.poll() is not None:
+                    break  # it exited: it could not start, and waiting longer changes nothing
                 try:
                     if http.get("/ServiceProviderConfig").status_code == 200:
                         return

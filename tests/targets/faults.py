@@ -29,7 +29,6 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from tests.loopback_app import LoopbackApp
-from tests.targets.conftest import free_port
 
 _HOP = {"host", "content-length", "transfer-encoding", "connection", "content-encoding"}
 _ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
@@ -47,7 +46,6 @@ class Fault:
 class FaultProxy:
     def __init__(self, upstream: str, port: int | None = None, tls: tuple[Path, Path] | None = None) -> None:
         self.upstream = upstream.rstrip("/")
-        self.port = port or free_port()
         self.tls = tls  # (certificate, key): served over HTTPS
         self.faults: deque[Fault] = deque()  # answered in order, each once, to the first request it matches
         self.extra: dict[str, Any] = {}  # merged into every User the target returns
@@ -56,7 +54,10 @@ class FaultProxy:
         self.omit: set[str] = set()  # fields taken out of every list answer ("totalResults")
         self.merge_put = False  # a PUT of a User keeps every attribute it does not name (sub-attributes too)
         self.log: list[tuple[str, str]] = []
-        self._served: LoopbackApp | None = None
+        methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+        app = Starlette(routes=[Route("/{path:path}", self._forward, methods=methods)])
+        self._served = LoopbackApp(app, port or 0, tls)  # its port held from now on, across stop/start
+        self.port = self._served.port
 
     @property
     def base_url(self) -> str:
@@ -70,17 +71,12 @@ class FaultProxy:
         return sum(1 for m, _ in self.log if m == method)
 
     def start(self) -> FaultProxy:
-        methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
-        app = Starlette(routes=[Route("/{path:path}", self._forward, methods=methods)])
-        self._served = LoopbackApp(app, self.port, self.tls)
         self._served.start()
         return self
 
     def stop(self) -> None:
         """Close the port: requests are refused until ``start``."""
-        if self._served is not None:
-            self._served.stop()
-        self._served = None
+        self._served.stop()
 
     def _scripted(self, method: str) -> Response | None:
         if not self.faults or self.faults[0].method not in (None, method):

@@ -4,22 +4,17 @@ name ("GET failed: ConnectError" on the Targets page and in `target list`)."""
 from __future__ import annotations
 
 import asyncio
-import socket
 
 import pytest
 
 from app.targets.client import Retryable, TargetClient
 from app.targets.config import TargetConfig
-
-
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])  # closed again on leaving: nothing listens there
+from tests.ports import PortReservation
 
 
 def test_a_target_that_does_not_listen_is_said_in_words() -> None:
-    config = TargetConfig(1, "wiki", f"http://127.0.0.1:{_closed_port()}/v2", "wiki", secret="s")
+    closed = PortReservation()  # held, never listening: refused, and no other test can start a server there
+    config = TargetConfig(1, "wiki", f"http://127.0.0.1:{closed.port}/v2", "wiki", secret="s")
 
     async def get() -> None:
         client = TargetClient(config)
@@ -32,3 +27,4 @@ def test_a_target_that_does_not_listen_is_said_in_words() -> None:
         asyncio.run(get())
     assert str(raised.value) == "GET failed: cannot connect to the target (is it running, and is the address right?)"
     assert "ConnectError" not in str(raised.value)
+    closed.close()

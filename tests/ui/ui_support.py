@@ -100,12 +100,11 @@ def answer_passphrase_dialog(text: str | None) -> None:
 
 
 def free_port() -> int:
-    """A loopback port free right now (for settings that need a real number, unlike the server's port 0)."""
-    import socket
+    """A loopback port free right now (for settings that need a real number, unlike the server's port 0), that no
+    other test's port-0 server or client can take before the app binds it (tests/ports.py)."""
+    from tests.ports import port_for_a_server_of_its_own
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    return port_for_a_server_of_its_own()
 
 
 class MemoryKeyring(KeyringBackend):
