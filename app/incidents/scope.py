@@ -192,6 +192,7 @@ def _trail_subjects(conn: Connection, since: datetime | None, until: datetime | 
             _A.c.kind == LIST_KIND,
             details(_A.c.details, "$.results") > 0,
             details(_A.c.details, f"$.{READ_SUBJECTS}").is_(None),
+            details(_A.c.details, "$.method") != "HEAD",  # answered without a body: it returned no one
         ),
         since,
         until,

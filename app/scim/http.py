@@ -196,12 +196,16 @@ class ScimApp:
         results = getattr(request.state, "results", None)
         if results is not None:  # a list or search: how many identities left, for the bulk-read alert
             details["results"], details["total_results"] = results
-        if getattr(request.state, "members_read", False):  # the groups it names were sent with their member lists
+        # A HEAD is answered without its body (uvicorn drops it): nobody's data left, so it names no one it returned
+        # and no member list; `breach scope` would otherwise count the people of every HEAD as read.
+        sent_body = request.method != "HEAD"
+        if sent_body and getattr(request.state, "members_read", False):  # the groups named went with their members
             details[MEMBERS_READ] = True
         outcome = "success" if status < 400 else "failure"
+        returned = getattr(request.state, "returned_ids", ()) if sent_body else ()
         return Event(
             "scim.request", current_actor.get(), outcome, subject=resource_id, details=details, at=answered,
-            subject_if_held=True, read_subjects=getattr(request.state, "returned_ids", ()),
+            subject_if_held=True, read_subjects=returned,
         )  # fmt: skip
 
     async def _handle(self, request: Request) -> Response:

@@ -255,3 +255,20 @@ def test_list_reads_searches_and_patches_answering_with_members_are_counted(live
     assert none.groups_members_read == 0
     assert (found.groups_members_read, found.group_members) == (3, 6)  # listed_ids[0] now in two of the groups
     assert found.members_not_named == 5
+
+
+def test_a_head_names_no_one_as_read(live: LiveServer) -> None:
+    """A HEAD is answered with headers only: a list HEAD, a HEAD of a group, a HEAD of a user read nobody's data,
+    so the scope counts none of them (before: the people and members of a HEAD were counted as read)."""
+    with live.client() as http:
+        group_id, _members = _team(http, "headteam", 3)
+        since = _window_start(live)
+        assert http.head("/Users", params={"filter": 'userName sw "headteam"'}).status_code == 200
+        assert http.head(f"/Groups/{group_id}").status_code == 200
+        assert http.head("/Groups", params={"filter": 'displayName eq "headteam"'}).status_code == 200
+        found = _scope_after(live, since)
+    assert (found.trail_subjects, found.unnamed_list_reads, found.groups_members_read) == (0, 0, 0)
+    with live.server.vault.read_connection() as conn:
+        heads = of_kind(conn, "scim.request", limit=3)
+    assert all(e.details["method"] == "HEAD" for e in heads)
+    assert not any("read_subjects" in e.details or "members_read" in e.details for e in heads)
