@@ -6,13 +6,16 @@ The names, flags and printed formats are a contract for operators' scripts: exte
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import importlib.util
 import logging
 import os
 import re
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from types import ModuleType
 from typing import TYPE_CHECKING, NoReturn
 
@@ -74,8 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"Custos {__version__}")
     parser.add_argument("--data-dir", default=None, help=_DATA_DIR_HELP)
     parser.add_argument("--read-only", action="store_true", default=False, help=_READ_ONLY_HELP)
-    parser.add_argument("--minimised", "--minimized", action="store_true",
-                        help="open the desktop app in the system tray, without its window (start at login)")
+    parser.add_argument(
+        "--minimised",
+        "--minimized",
+        action="store_true",
+        help="open the desktop app in the system tray, without its window (start at login)",
+    )
     commands = parser.add_subparsers(dest="command")
 
     serve = commands.add_parser("serve", help="run the SCIM server headless")
@@ -188,12 +195,32 @@ def _on_a_copy(args: argparse.Namespace) -> int:
         named = " ".join(part for part in (args.command, group) if part) or "the desktop app"
         raise ConfigError(f"--read-only works on a copy of the data folder; {named} cannot. Nothing was done.")
     folder = chosen_data_dir(args.data_dir)
-    with review_copy(folder) as copy:
+    with _terminated_as_an_exit(), review_copy(folder) as copy:
         args.data_dir = str(copy)
         code = _dispatch(args)
     print(f"custos: read-only: worked on a private copy of {folder}, now removed; nothing in the folder was changed, "
           "and nothing this command recorded was kept.", file=sys.stderr)  # fmt: skip
     return code
+
+
+@contextlib.contextmanager
+def _terminated_as_an_exit() -> Iterator[None]:
+    """SIGTERM (``kill``, a service manager, a closed terminal session's cleanup) ends the command the way Ctrl-C
+    does, through its ``finally`` blocks, exit status 143. Python's default ends the process at once, and a
+    ``--read-only`` review left its private copy of the vault in the temporary folder: a copy that an erasure
+    made afterwards does not reach. (A SIGKILL still cannot be caught; ``review_copy`` sweeps what one left.)"""
+    if threading.current_thread() is not threading.main_thread():  # signal handlers belong to the main thread
+        yield
+        return
+
+    def stop(signum: int, _frame: object) -> NoReturn:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -202,9 +229,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         from app.headless import serve, siem_collector
 
         collector = siem_collector(args.siem, args.siem_fingerprint, args.siem_ca)
-        return serve(
-            data_dir(args.data_dir), args.host, args.port, args.tls_cert, args.tls_key, args.no_tls, collector
-        )
+        return serve(data_dir(args.data_dir), args.host, args.port, args.tls_cert, args.tls_key, args.no_tls, collector)
     if args.command == "token":
         return _token(args)
     modules = _command_modules()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -102,6 +103,48 @@ def _copy_private(source: Path, target: Path) -> None:
     os.utime(target, ns=(stat.st_atime_ns, stat.st_mtime_ns))
 
 
+REVIEW_PREFIX = "custos-review-"
+REVIEW_OWNER = "owner.pid"  # the reviewing process's id, beside the copy
+UNOWNED_GRACE_SECONDS = 3600.0  # a folder without its owner file yet may be another review starting up
+
+
+def sweep_abandoned_copies(now: float | None = None) -> list[Path]:
+    """Remove this user's review copies whose process is gone (killed with SIGKILL, or by a power cut: the copy's
+    removal never ran). Each is a copy of a vault; an erasure made since does not reach it. POSIX only: on Windows
+    ``os.kill(pid, 0)`` would end the process it asks about, so nothing is swept there. Returns what was removed."""
+    if os.name != "posix":
+        return []
+    moment = time.time() if now is None else now
+    removed: list[Path] = []
+    for folder in Path(tempfile.gettempdir()).glob(f"{REVIEW_PREFIX}*"):
+        try:
+            if not folder.is_dir() or folder.is_symlink() or folder.stat().st_uid != os.getuid():
+                continue
+            owner = folder / REVIEW_OWNER
+            if owner.is_file():
+                abandoned = not _alive(int(owner.read_text() or "0"))
+            else:
+                abandoned = moment - folder.stat().st_mtime > UNOWNED_GRACE_SECONDS
+        except (OSError, ValueError):
+            continue  # unreadable, or removed meanwhile: not ours to judge
+        if abandoned:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process holds that id: the folder's owner may be alive
+    return True
+
+
 @contextmanager
 def review_copy(data_dir: Path) -> Iterator[Path]:
     """A private copy of the data folder (``custos --read-only``), removed afterwards; while it is in use, an
@@ -117,7 +160,9 @@ def review_copy(data_dir: Path) -> Iterator[Path]:
     while ``serve`` writes may catch a transaction half-way.
     """
     require_vault(data_dir)  # named as given, before anything is copied
-    with tempfile.TemporaryDirectory(prefix="custos-review-") as private:  # mkdtemp: 0700; removed on any exit
+    sweep_abandoned_copies()
+    with tempfile.TemporaryDirectory(prefix=REVIEW_PREFIX) as private:  # mkdtemp: 0700; removed on any exit
+        (Path(private) / REVIEW_OWNER).write_text(str(os.getpid()))
         copy = Path(private) / data_dir.name
         copy.mkdir(mode=0o700)
         for item in _review_files(data_dir):

@@ -145,3 +145,59 @@ def test_the_private_copy_is_removed_when_the_command_fails(
         with pytest.raises(RuntimeError):
             run(handed_over, "--read-only", "token", "list")
     assert seen["files"] and not Path(str(seen["copy"])).parent.exists()
+
+
+def test_the_private_copy_is_removed_when_the_command_is_terminated(
+    handed_over: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGTERM (kill, a service manager) ended the process at once: the copy of the vault stayed in the temporary
+    folder, out of reach of any erasure made afterwards. Now it ends the command as Ctrl-C does, status 143."""
+    import os
+    import signal
+    import time
+
+    import app.cli
+
+    seen: dict[str, Path] = {}
+
+    def terminated(args: object) -> int:
+        seen["copy"] = Path(args.data_dir)  # type: ignore[attr-defined]
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)  # the handler raises before this ends; without one, the test process itself is ended
+        return 0
+
+    def guard(_signum: int, _frame: object) -> None:
+        """Stands in for the default (which would end the test run) where the command installs no handler."""
+
+    monkeypatch.setattr(app.cli, "_dispatch", terminated)
+    previous = signal.signal(signal.SIGTERM, guard)
+    try:
+        assert run(handed_over, "--read-only", "token", "list").returncode == 143  # before: 0, the guard ran
+        assert signal.getsignal(signal.SIGTERM) is guard  # the command put back what it found
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert not seen["copy"].parent.exists()
+
+
+def test_a_copy_left_by_a_killed_review_is_swept_by_the_next(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A review killed outright (SIGKILL, a power cut) never removes its copy; the next review does, and leaves a
+    copy whose process is alive (another review running now) alone."""
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    from app.services.vault import REVIEW_OWNER, REVIEW_PREFIX, sweep_abandoned_copies
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead, alive = tmp_path / f"{REVIEW_PREFIX}dead", tmp_path / f"{REVIEW_PREFIX}alive"
+    for folder, pid in ((dead, int(ended.stdout)), (alive, os.getpid())):
+        (folder / "evidence").mkdir(parents=True)
+        (folder / "evidence" / "custos.vault").write_bytes(b"a copy")
+        (folder / REVIEW_OWNER).write_text(str(pid))
+    starting = tmp_path / f"{REVIEW_PREFIX}starting"  # no owner file yet: another review making its copy
+    starting.mkdir()
+    assert sweep_abandoned_copies() == [dead]
+    assert not dead.exists() and alive.exists() and starting.exists()
+    assert sweep_abandoned_copies(now=starting.stat().st_mtime + 7200) == [starting]  # unowned for two hours
