@@ -14,11 +14,13 @@ Times are append-only: recording one again is a correction and needs ``--reason`
 
 Time options take ISO 8601. One without a zone is taken as UTC (never the machine's local time), and the command
 then adds one line per such time: ``--at 2026-11-27T09:00 has no time zone: taken as UTC, 2026-11-27T09:00+00:00``.
+A refused command says the same lines on stderr, before its message.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -429,6 +431,12 @@ def run(args: argparse.Namespace) -> int:
                 print(f"Wrote {file.path} (sha256 {file.sha256})")
         for note in zone_notes(args):
             print(note)
+    except Exception:
+        # A refusal may follow from how a time without a zone was read (as UTC, not the operator's local time):
+        # say so with it, or "cannot be aware before … detected" leaves the operator guessing why.
+        for note in zone_notes(args):
+            print(note, file=sys.stderr)
+        raise
     finally:
         vault.close()
     return 0

@@ -34,6 +34,24 @@ def test_a_time_without_a_zone_is_utc_and_said_so(data_dir: Path, monkeypatch: p
     assert f"  detected_at: {day} 09:00:00 UTC" in shown and f"  occurred_from: {day} 06:00:00 UTC" in shown
 
 
+@pytest.mark.usefixtures("vault_file")
+def test_a_refused_time_without_a_zone_is_said_to_have_been_read_as_utc(data_dir: Path) -> None:
+    """Before: `breach aware --at 09:30` (meant as local time, read as UTC) was refused with "cannot be aware before
+    the incident was detected" alone; the note that it was read as UTC came only on success, so the operator was
+    left to guess why a time after detection was refused."""
+    day = (datetime.now(UTC) - timedelta(days=3)).strftime("%Y-%m-%d")
+    assert run(data_dir, "breach", "open", "--title", "Lost laptop", "--detected", f"{day}T10:00Z").returncode == 0
+
+    refused = run(data_dir, "breach", "aware", "1", "--reason", "confirmed", "--at", f"{day}T09:30")
+
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    said = [line for line in refused.stderr.splitlines() if " INFO " not in line]  # the log shares stderr
+    assert said == [
+        f"--at {day}T09:30 has no time zone: taken as UTC, {day}T09:30+00:00",
+        "custos: The controller cannot be aware before the incident was detected.",
+    ]
+
+
 def test_a_time_that_is_not_iso_8601_is_refused_plainly(data_dir: Path) -> None:
     refused = run(data_dir, "breach", "open", "--title", "t", "--detected", "yesterday")
     assert refused.returncode == 2 and "Traceback" not in refused.stderr
