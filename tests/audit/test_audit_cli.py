@@ -212,6 +212,39 @@ def test_the_verdict_says_which_entries_it_covered_and_how_far_they_are_signed(
     )
 
 
+_OWN = r"Note: entry (\d+) is this command's own opening of the vault; the command signs it as it ends"
+
+
+def test_verify_names_its_own_opening_among_the_entries_not_signed(
+    trail_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Before: right after a command had signed the trail to its end, verify said "Note: 1 entries after the last
+    checkpoint are not signed yet" and "entries 42–42 only chain-checked: cut off the end, they would leave no
+    trace", with no word that entry 42 was verify's own opening: every verify read as a gap in the signing."""
+    code, lines = cli(capsys, trail_dir, "audit", "verify")  # the fixture's trail: entries unsigned before ours
+    count = int(re.match(r"Audit trail intact: (\d+) entries", lines[0])[1])  # type: ignore[index]
+    (first,) = [int(m[1]) for line in lines if (m := re.fullmatch(_OWN + "$", line))]
+    assert code == 0 and first <= count  # the default policy given to the fixture's vault may follow it
+
+    code, lines = cli(capsys, trail_dir, "audit", "verify")  # the first signed the trail to its end as it closed
+    assert code == 0 and lines[0].startswith(f"Audit trail intact: {count + 1} entries")
+    assert [line for line in lines if line.startswith("Note: ") and "clock went back" not in line] == [
+        "Note: 1 entry after the last checkpoint is not signed yet",
+        f"Note: entry {count + 1} is this command's own opening of the vault; the command signs it as it ends (it is "
+        "the only entry not signed: before this command, the trail was signed to its end)",
+    ]
+    (covered,) = [line for line in lines if line.startswith("Covered: ")]
+    assert covered.endswith(f", entry {count + 1} only chain-checked: cut off the end, it would leave no trace")
+    vault = unlock_vault(trail_dir, PASSPHRASE)
+    try:
+        with vault.read_connection() as conn:
+            kinds = [conn.execute(text("SELECT kind FROM audit_events WHERE seq = :s"), {"s": s}).scalar_one()
+                     for s in (first, count + 1)]  # fmt: skip
+    finally:
+        vault.close()
+    assert kinds == ["vault.unlocked", "vault.unlocked"]
+
+
 def test_tail_columns_line_up_with_their_headers(trail_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """On main a time (27 characters) overran its 26-wide column: every row stood one character right of the
     header, and an actor longer than 24 characters pushed its row further still."""
