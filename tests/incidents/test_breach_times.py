@@ -48,7 +48,8 @@ def test_a_refused_time_without_a_zone_is_said_to_have_been_read_as_utc(data_dir
     said = [line for line in refused.stderr.splitlines() if " INFO " not in line]  # the log shares stderr
     assert said == [
         f"--at {day}T09:30 has no time zone: taken as UTC, {day}T09:30+00:00",
-        "custos: The controller cannot be aware before the incident was detected.",
+        f"custos: The controller cannot be aware ({day} 09:30:00 UTC) before the incident was detected ({day} "
+        "10:00:00 UTC).",
     ]
 
 
