@@ -410,6 +410,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"Data subjects: {found.subjects} ({found.label})")
             print(f"Records: {found.records} ({found.label})")
             print(f"Subjects in audit events of the window: {found.trail_subjects}")
+            if found.trail_note:
+                print(f"Note: {found.trail_note} (breach update --subjects N)")
             if found.unnamed_note:
                 print(found.unnamed_note)
             print(f"Counted: {found.basis}")
