@@ -275,7 +275,18 @@ def _show_history(view: Any, shown: str | None) -> None:
 
 
 def _corrected(before: Any, after: Any, name: str) -> str:
-    return f"{utc_text(before.fields[name])} → {utc_text(after.fields[name])}"
+    return _change(before.fields[name], after.fields[name])
+
+
+def _change(old: datetime, new: datetime) -> str:
+    """``OLD → NEW``, to the second when either has seconds: at minutes, 09:00:30 corrected to 09:00:10 read
+    "09:00 UTC → 09:00 UTC", a correction that seemed to change nothing (``show`` and refusals give seconds)."""
+    return f"{_at(old, old, new)} → {_at(new, old, new)}"
+
+
+def _at(moment: datetime, *times: datetime | None) -> str:
+    """``moment`` at minutes, or to the second when any of ``times`` has seconds."""
+    return utc_text(moment, seconds=any(t is not None and (t.second or t.microsecond) for t in times))
 
 
 def _deadline(deadline: datetime, zone: str | None) -> str:
@@ -295,10 +306,10 @@ def _aware(register_: Any, args: argparse.Namespace, operator: str, now: datetim
     status = view.clock(now)
     assert status.deadline is not None
     if before.aware_at is None:
-        print(f"Aware at {utc_text(view.aware_at)}; notify by {_deadline(status.deadline, zone)}.")
+        print(f"Aware at {_at(view.aware_at, view.aware_at)}; notify by {_deadline(status.deadline, zone)}.")
     else:
         print(f"Corrected awareness of incident {args.id}: {_corrected(before, view, 'aware_at')}. The deadline "
-              f"runs from the earliest awareness recorded, {utc_text(view.aware_anchor)}: notify by "
+              f"runs from the earliest awareness recorded, {_at(view.aware_anchor, view.aware_anchor)}: notify by "
               f"{_deadline(status.deadline, zone)}.")  # fmt: skip
 
 
@@ -308,7 +319,7 @@ def _correct_notification(register_: Any, args: argparse.Namespace, operator: st
     before = {n.number: n.at for n in register_.get(args.id).notifications}
     view = register_.correct_notification(args.id, operator, args.correct, args.at, args.reason, args.delay_reason)
     new = next(n.at for n in view.notifications if n.number == args.correct)
-    change = f"{utc_text(before[args.correct])} → {utc_text(new)}"
+    change = _change(before[args.correct], new)
     print(f"Corrected notification {args.correct} of incident {args.id}: {change}; {view.clock(now).describe()}.")
 
 

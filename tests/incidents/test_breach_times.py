@@ -128,3 +128,22 @@ def test_breach_show_gives_the_seconds_the_register_compares(data_dir: Path) -> 
     assert "this computer)" in run(data_dir, "breach", "show", "1", "--zone", "local").stdout
     unknown = run(data_dir, "breach", "show", "1", "--zone", "Mars/Olympus")
     assert unknown.returncode == 2 and "is not a time zone" in unknown.stderr
+
+
+@pytest.mark.usefixtures("vault_file")
+def test_a_correction_by_seconds_says_the_seconds(data_dir: Path) -> None:
+    """Tried by hand: awareness at 07:01 corrected to 07:00:30 read "07:01 UTC → 07:00 UTC", and 09:00:30 corrected
+    to 09:00:10 would read "09:00 UTC → 09:00 UTC": a correction that seemed to change nothing, though `show` and
+    the refusals give the seconds the register compares."""
+    day = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%d")
+    assert run(data_dir, "breach", "open", "--title", "Lost laptop", "--detected", f"{day}T09:00Z").returncode == 0
+    aware = run(data_dir, "breach", "aware", "1", "--reason", "confirmed", "--at", f"{day}T09:00:30Z")
+    assert aware.stdout.startswith(f"Aware at {day} 09:00:30 UTC; notify by ")
+
+    corrected = run(data_dir, "breach", "aware", "1", "--reason", "log says earlier", "--at", f"{day}T09:00:10Z")
+
+    assert corrected.returncode == 0, corrected.stderr
+    assert corrected.stdout.startswith(
+        f"Corrected awareness of incident 1: {day} 09:00:30 UTC → {day} 09:00:10 UTC. The deadline runs from the "
+        f"earliest awareness recorded, {day} 09:00:10 UTC: notify by "
+    )
