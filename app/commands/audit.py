@@ -17,6 +17,7 @@ Printed formats (a contract for scripts):
                  never the details; each column as wide as its widest value. ``--actor`` and ``--subject`` keep
                  the events of one actor, or naming one subject (about it, or a list read that returned it);
                  with ``--subject P``, a list read that returned P shows ``P (in list read)`` as its SUBJECT.
+                 A filter that matches nothing prints the header alone, and says so on stderr.
 
 More sub-commands join the group through :func:`add_subcommand` (e.g. ``audit siem-export``): from this module,
 or from a module listed in ``EXTENSION_MODULES`` that calls it when imported.
@@ -28,6 +29,7 @@ import argparse
 import importlib
 import importlib.util
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -318,7 +320,16 @@ def _tail(args: argparse.Namespace) -> int:
     for row in rows:
         cells = [row[0].rjust(widths[0]), *(c.ljust(w) for c, w in zip(row[1:5], widths[1:], strict=True)), row[5]]
         print("  ".join(cells))
+    if not rows and (args.actor or args.subject):  # a header alone read as "nothing happened" (tried: no prefix)
+        print(_NO_MATCH_ACTOR if args.actor else _NO_MATCH_SUBJECT, file=sys.stderr)
     return 0
+
+
+_NO_MATCH_ACTOR = (
+    "No event matches. --actor is compared exactly, with its kind, as the ACTOR column shows it (e.g. token:NAME, "
+    "operator:LOGIN, system:…)."
+)
+_NO_MATCH_SUBJECT = "No event names this subject (about it, or in a list read that returned it)."
 
 
 add_subcommand(AuditSubcommand("tail", "print the newest events (never their details)", _configure_tail, _tail))

@@ -245,6 +245,22 @@ def test_verify_names_its_own_opening_among_the_entries_not_signed(
     assert kinds == ["vault.unlocked", "vault.unlocked"]
 
 
+def test_tail_says_when_a_filter_matches_nothing(trail_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Tried by hand: `audit tail --actor "Entra ID"` (the token's name without its kind) printed the header alone,
+    which read as "that token did nothing". The table stays as it is; stderr says nothing matched, and how actors
+    are compared."""
+    capsys.readouterr()
+    code = main(["audit", "tail", "--actor", "Entra ID", "--data-dir", str(trail_dir)])
+    out, err = capsys.readouterr()
+    assert code == 0 and len(out.splitlines()) == 1 and out.split()[0] == "SEQ"
+    assert "No event matches. --actor is compared exactly, with its kind, as the ACTOR column shows it" in err
+    code = main(["audit", "tail", "--subject", "0" * 64, "--data-dir", str(trail_dir)])
+    out, err = capsys.readouterr()
+    assert code == 0 and len(out.splitlines()) == 1 and "No event names this subject" in err
+    assert main(["audit", "tail", "-n", "1", "--data-dir", str(trail_dir)]) == 0
+    assert "No event" not in capsys.readouterr().err
+
+
 def test_tail_columns_line_up_with_their_headers(trail_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """On main a time (27 characters) overran its 26-wide column: every row stood one character right of the
     header, and an actor longer than 24 characters pushed its row further still."""
