@@ -377,7 +377,8 @@ def run(args: argparse.Namespace) -> int:
                 details=_details(args),
             )
             print(
-                f"Opened incident {new_id}. The 72-hour clock starts when you record awareness: breach aware {new_id}"
+                f"Opened incident {new_id}. The 72-hour clock starts when you record awareness: breach aware {new_id} "
+                "--reason … [--at TIME]"
             )
         elif command == "list":
             print(f"{'ID':>4}  {'STATE':<9} {'AWARE (UTC)':<17} {'DEADLINE (UTC)':<17} {'CLOCK':<40} TITLE")

@@ -147,3 +147,13 @@ def test_a_correction_by_seconds_says_the_seconds(data_dir: Path) -> None:
         f"Corrected awareness of incident 1: {day} 09:00:30 UTC → {day} 09:00:10 UTC. The deadline runs from the "
         f"earliest awareness recorded, {day} 09:00:10 UTC: notify by "
     )
+
+
+@pytest.mark.usefixtures("vault_file")
+def test_the_command_suggested_on_opening_is_one_that_runs(data_dir: Path) -> None:
+    """Tried by hand: `breach open` suggested "breach aware 1", which is refused (--reason is required)."""
+    day = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%d")
+    opened = run(data_dir, "breach", "open", "--title", "Lost laptop", "--detected", f"{day}T09:00Z")
+    suggested = opened.stdout.splitlines()[0].split(": ", 1)[1]
+    assert suggested == "breach aware 1 --reason … [--at TIME]"
+    assert run(data_dir, *suggested.split()[:3], "--reason", "confirmed").returncode == 0
