@@ -26,6 +26,7 @@ __all__ = [
     "BundleContents",
     "BundleInfo",
     "Checkpoint",
+    "EventFilter",
     "StoredEvent",
     "TimelineWritten",
     "VerifyReport",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import os
 import random
 import re
@@ -11,6 +12,7 @@ import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 
+import openpyxl
 import pytest
 from sqlalchemy import text
 
@@ -259,6 +261,32 @@ def test_tail_says_when_a_filter_matches_nothing(trail_dir: Path, capsys: pytest
     assert code == 0 and len(out.splitlines()) == 1 and "No event names this subject" in err
     assert main(["audit", "tail", "-n", "1", "--data-dir", str(trail_dir)]) == 0
     assert "No event" not in capsys.readouterr().err
+
+
+def test_the_timeline_as_csv_or_xlsx_from_the_terminal(
+    trail_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Tried on a headless server: the timeline spreadsheet the audit page writes had no command; the responder had
+    `audit tail` (no details) and evidence bundles. `audit timeline` writes it, filtered as tail is, on the record."""
+    code, lines = cli(capsys, trail_dir, "audit", "timeline", "--format", "xlsx", "--out", str(tmp_path / "t.xlsx"),
+                      "--actor", "operator:nobody-at-all", "--operator", "dpo")  # fmt: skip
+    assert code == 0 and lines == [f"Wrote {tmp_path / 't.xlsx'}: 0 entries, sha256 " + lines[0].rsplit(" ", 1)[1]]
+    assert next(cell.value for cell in openpyxl.load_workbook(tmp_path / "t.xlsx").active[1]) == "seq"
+
+    code, lines = cli(capsys, trail_dir, "audit", "timeline", "--format", "csv", "--out", str(tmp_path / "t.csv"),
+                      "--operator", "dpo")  # fmt: skip
+    found = re.fullmatch(r"Wrote (.+): (\d+) entries \(seq 1–(\d+)\), sha256 ([0-9a-f]{64})", lines[0])
+    assert code == 0 and found and found[1] == str(tmp_path / "t.csv") and found[2] == found[3]
+    with (tmp_path / "t.csv").open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert sorted(int(row["seq"]) for row in rows) == list(range(1, int(found[2]) + 1))  # in time order
+    vault = unlock_vault(trail_dir, PASSPHRASE)
+    try:
+        with vault.read_connection() as conn:
+            recorded = of_kind(conn, "export.audit_timeline")
+    finally:
+        vault.close()
+    assert ("operator:dpo", "csv", found[4]) in [(e.actor, e.details["format"], e.details["sha256"]) for e in recorded]
 
 
 def test_tail_columns_line_up_with_their_headers(trail_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
