@@ -21,10 +21,16 @@ from app.store.vault import Recorder, Vault
 # afterwards, so an opening recorded there would be kept nowhere, yet it would show in what the review reads (the
 # trail's last entry, its count, the SIEM's pending entries) as if it were part of the evidence.
 reviewing_a_copy: ContextVar[bool] = ContextVar("reviewing_a_copy", default=False)
+# The seq of the opening this process recorded at its last unlock (None: not recorded, as in a review of a copy).
+# `audit verify` runs after its own opening, which is unsigned until the command signs a checkpoint as it ends: the
+# verdict names it, or "entries N–N only chain-checked" read as a gap in the signing after every clean command.
+own_opening: ContextVar[int | None] = ContextVar("own_opening", default=None)
 
 
 def record(conn: Connection, kind: str, details: dict[str, object]) -> None:
-    append(conn, Event(kind, current_actor.get(), details=dict(details)))
+    stored = append(conn, Event(kind, current_actor.get(), details=dict(details)))
+    if kind == "vault.unlocked":
+        own_opening.set(stored.seq)
 
 
 def _recorder() -> Recorder | None:
@@ -36,10 +42,12 @@ def create_vault(data_dir: Path, passphrase: str, confirmation: str | None = Non
 
 
 def unlock_vault(data_dir: Path, passphrase: str) -> Vault:
+    own_opening.set(None)  # an earlier unlock's seq in this process (tests, the app) must not be taken for this one
     return Vault.unlock(data_dir, passphrase, record=_recorder())
 
 
 def unlock_vault_with_key(data_dir: Path, raw_key: bytes) -> Vault:
+    own_opening.set(None)
     return Vault.unlock_with_key(data_dir, raw_key, record=_recorder())
 
 

@@ -105,10 +105,13 @@ class VerifyReport:
             return f"{span}; none is under a signed checkpoint yet: entries cut off the end would leave no trace"
         if last.tree_size >= self.entries:
             return f"{span}, every one under checkpoint {last.fingerprint}"
-        return (
-            f"{span}; signed up to entry {last.tree_size} (checkpoint {last.fingerprint}), entries "
-            f"{last.tree_size + 1}–{self.entries} only chain-checked: cut off the end, they would leave no trace"
+        unsigned = (
+            f"entry {self.entries} only chain-checked: cut off the end, it would leave no trace"
+            if self.entries == last.tree_size + 1
+            else f"entries {last.tree_size + 1}–{self.entries} only chain-checked: cut off the end, they would leave "
+            "no trace"
         )
+        return f"{span}; signed up to entry {last.tree_size} (checkpoint {last.fingerprint}), {unsigned}"
 
     def summary(self, noun: str = "Audit trail") -> str:
         if self.ok:
@@ -522,7 +525,7 @@ def verify_trail(
     signed = checkpoints[-1].tree_size if checkpoints else 0
     if scan.count > signed:
         unsigned = (
-            f"{scan.count - signed} entries after the last checkpoint are not signed yet"
+            _unsigned_after_checkpoint(scan.count - signed)
             if checkpoints
             else f"none of the {scan.count} entries is signed yet: there is no checkpoint"
         )
@@ -530,3 +533,11 @@ def verify_trail(
             unsigned += f" (a checkpoint is due every {EVERY_N} entries: checkpoints failed, or were deleted)"
         report.notes.append(unsigned)
     return report
+
+
+def _unsigned_after_checkpoint(count: int) -> str:
+    return (
+        "1 entry after the last checkpoint is not signed yet"
+        if count == 1
+        else f"{count} entries after the last checkpoint are not signed yet"
+    )

@@ -1,4 +1,5 @@
-"""``custos audit verify|export|verify-bundle|view-bundle|checkpoint|tail``: the tamper-evident trail from the terminal.
+"""``custos audit verify|export|verify-bundle|view-bundle|checkpoint|tail|timeline``: the tamper-evident trail from
+the terminal.
 
 Printed formats (a contract for scripts):
   verify:        ``Audit trail intact: N entries, M checkpoints, root <hex16>…`` (exit 0) or
@@ -13,10 +14,12 @@ Printed formats (a contract for scripts):
   view-bundle:   prints nothing; opens the bundle in a read-only window (exit 0 once it is closed), or prints
                  ``custos: <what is wrong>`` (exit 2) for a file that is not a readable bundle; never opens a vault.
   checkpoint:    ``Checkpoint at tree size N: fingerprint <hex16> (root <hex16>…, key <id>, signed <time>)``.
+  timeline:      ``Wrote FILE: N entries (seq A–B), sha256 <hex>`` (no seq range when no entry matched).
   tail:          ``SEQ  TIME (UTC)  KIND  ACTOR  OUTCOME  SUBJECT`` table, oldest first; subjects as pseudonyms,
                  never the details; each column as wide as its widest value. ``--actor`` and ``--subject`` keep
                  the events of one actor, or naming one subject (about it, or a list read that returned it);
                  with ``--subject P``, a list read that returned P shows ``P (in list read)`` as its SUBJECT.
+                 A filter that matches nothing prints the header alone, and says so on stderr.
 
 More sub-commands join the group through :func:`add_subcommand` (e.g. ``audit siem-export``): from this module,
 or from a module listed in ``EXTENSION_MODULES`` that calls it when imported.
@@ -28,13 +31,14 @@ import argparse
 import importlib
 import importlib.util
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from app.commands.common import open_vault, readable_file, whole_number
+from app.commands.common import open_vault, operator_name, readable_file, whole_number
 from app.core.errors import ConfigError
 
 # Modules that add sub-commands to ``audit`` by calling add_subcommand() at import; missing ones are skipped.
@@ -96,13 +100,16 @@ def _print_report(report: Any, noun: str) -> None:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from app.services.audit import verify
+    from app.services.audit import own_opening, verify
 
     vault = open_vault(args)
     try:
         report = verify(vault)
     finally:
         vault.close()
+    note = _own_opening_note(report, own_opening())
+    if note:
+        report.notes.append(note)
     _print_report(report, "Audit trail")
     covered = report.covered()
     if covered is not None:
@@ -111,6 +118,19 @@ def _verify(args: argparse.Namespace) -> int:
     if last is not None:
         print(f"Last checkpoint: tree size {last.tree_size}, fingerprint {last.fingerprint}, signed {last.time}")
     return 0 if report.ok else 1
+
+
+def _own_opening_note(report: Any, opening: int | None) -> str | None:
+    """Which unsigned entry is this command's own opening: it is written before the verdict and signed only as the
+    command ends, so without this every verify, even right after a clean command, read as a gap in the signing."""
+    last = report.last_checkpoint
+    signed = last.tree_size if last is not None else 0
+    if not report.ok or opening is None or not signed < opening <= report.entries:
+        return None
+    own = f"entry {opening} is this command's own opening of the vault; the command signs it as it ends"
+    if opening == report.entries == signed + 1:
+        return f"{own} (it is the only entry not signed: before this command, the trail was signed to its end)"
+    return own
 
 
 add_subcommand(
@@ -302,7 +322,57 @@ def _tail(args: argparse.Namespace) -> int:
     for row in rows:
         cells = [row[0].rjust(widths[0]), *(c.ljust(w) for c, w in zip(row[1:5], widths[1:], strict=True)), row[5]]
         print("  ".join(cells))
+    if not rows and (args.actor or args.subject):  # a header alone read as "nothing happened" (tried: no prefix)
+        print(_NO_MATCH_ACTOR if args.actor else _NO_MATCH_SUBJECT, file=sys.stderr)
     return 0
 
 
+_NO_MATCH_ACTOR = (
+    "No event matches. --actor is compared exactly, with its kind, as the ACTOR column shows it (e.g. token:NAME, "
+    "operator:LOGIN, system:…)."
+)
+_NO_MATCH_SUBJECT = "No event names this subject (about it, or in a list read that returned it)."
+
+
 add_subcommand(AuditSubcommand("tail", "print the newest events (never their details)", _configure_tail, _tail))
+
+
+# -- timeline --------------------------------------------------------------------------------------------
+def _configure_timeline(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", required=True, choices=("csv", "xlsx"))
+    parser.add_argument("--out", required=True, help="the file to write")
+    parser.add_argument("--from", dest="start", type=_moment, help="first moment included (ISO 8601, UTC default)")
+    parser.add_argument("--to", dest="end", type=_moment, help="first moment excluded (ISO 8601, UTC default)")
+    parser.add_argument("--actor", help="only this actor's events, exactly as `audit tail` shows it")
+    parser.add_argument("--subject", type=_pseudonym, metavar="PSEUDONYM",
+                        help="only events naming this subject: about it, or a list read that returned it")  # fmt: skip
+    parser.add_argument("--operator", help="who exports, for the audit trail (default: login)")
+
+
+def _timeline(args: argparse.Namespace) -> int:
+    """The timeline the audit page exports (CSV or XLSX, oldest first, pseudonyms and public details only), from
+    the terminal: on a headless server the responder had `audit tail` (no details) and evidence bundles (ZIP),
+    and no spreadsheet to work through."""
+    from app.services.audit import EventFilter, export_timeline
+
+    if args.start and args.end and args.start >= args.end:  # before the vault is opened
+        raise ConfigError("--from must be earlier than --to.")
+    where = EventFilter(actor=args.actor, subject=args.subject, since=args.start, until=args.end)
+    vault = open_vault(args)
+    try:
+        written = export_timeline(vault, args.format, Path(args.out), operator_name(args), where=where)
+    finally:
+        vault.close()
+    span = f" (seq {written.first_seq}–{written.last_seq})" if written.rows else ""
+    print(f"Wrote {written.path}: {written.rows} entries{span}, sha256 {written.sha256}")
+    return 0
+
+
+add_subcommand(
+    AuditSubcommand(
+        "timeline",
+        "write the trail's entries (pseudonyms, public details) as CSV or XLSX",
+        _configure_timeline,
+        _timeline,
+    )
+)

@@ -14,11 +14,13 @@ Times are append-only: recording one again is a correction and needs ``--reason`
 
 Time options take ISO 8601. One without a zone is taken as UTC (never the machine's local time), and the command
 then adds one line per such time: ``--at 2026-11-27T09:00 has no time zone: taken as UTC, 2026-11-27T09:00+00:00``.
+A refused command says the same lines on stderr, before its message.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -273,7 +275,18 @@ def _show_history(view: Any, shown: str | None) -> None:
 
 
 def _corrected(before: Any, after: Any, name: str) -> str:
-    return f"{utc_text(before.fields[name])} → {utc_text(after.fields[name])}"
+    return _change(before.fields[name], after.fields[name])
+
+
+def _change(old: datetime, new: datetime) -> str:
+    """``OLD → NEW``, to the second when either has seconds: at minutes, 09:00:30 corrected to 09:00:10 read
+    "09:00 UTC → 09:00 UTC", a correction that seemed to change nothing (``show`` and refusals give seconds)."""
+    return f"{_at(old, old, new)} → {_at(new, old, new)}"
+
+
+def _at(moment: datetime, *times: datetime | None) -> str:
+    """``moment`` at minutes, or to the second when any of ``times`` has seconds."""
+    return utc_text(moment, seconds=any(t is not None and (t.second or t.microsecond) for t in times))
 
 
 def _deadline(deadline: datetime, zone: str | None) -> str:
@@ -293,10 +306,10 @@ def _aware(register_: Any, args: argparse.Namespace, operator: str, now: datetim
     status = view.clock(now)
     assert status.deadline is not None
     if before.aware_at is None:
-        print(f"Aware at {utc_text(view.aware_at)}; notify by {_deadline(status.deadline, zone)}.")
+        print(f"Aware at {_at(view.aware_at, view.aware_at)}; notify by {_deadline(status.deadline, zone)}.")
     else:
         print(f"Corrected awareness of incident {args.id}: {_corrected(before, view, 'aware_at')}. The deadline "
-              f"runs from the earliest awareness recorded, {utc_text(view.aware_anchor)}: notify by "
+              f"runs from the earliest awareness recorded, {_at(view.aware_anchor, view.aware_anchor)}: notify by "
               f"{_deadline(status.deadline, zone)}.")  # fmt: skip
 
 
@@ -306,7 +319,7 @@ def _correct_notification(register_: Any, args: argparse.Namespace, operator: st
     before = {n.number: n.at for n in register_.get(args.id).notifications}
     view = register_.correct_notification(args.id, operator, args.correct, args.at, args.reason, args.delay_reason)
     new = next(n.at for n in view.notifications if n.number == args.correct)
-    change = f"{utc_text(before[args.correct])} → {utc_text(new)}"
+    change = _change(before[args.correct], new)
     print(f"Corrected notification {args.correct} of incident {args.id}: {change}; {view.clock(now).describe()}.")
 
 
@@ -364,7 +377,8 @@ def run(args: argparse.Namespace) -> int:
                 details=_details(args),
             )
             print(
-                f"Opened incident {new_id}. The 72-hour clock starts when you record awareness: breach aware {new_id}"
+                f"Opened incident {new_id}. The 72-hour clock starts when you record awareness: breach aware {new_id} "
+                "--reason … [--at TIME]"
             )
         elif command == "list":
             print(f"{'ID':>4}  {'STATE':<9} {'AWARE (UTC)':<17} {'DEADLINE (UTC)':<17} {'CLOCK':<40} TITLE")
@@ -408,6 +422,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"Data subjects: {found.subjects} ({found.label})")
             print(f"Records: {found.records} ({found.label})")
             print(f"Subjects in audit events of the window: {found.trail_subjects}")
+            if found.trail_note:
+                print(f"Note: {found.trail_note} (breach update --subjects N)")
             if found.unnamed_note:
                 print(found.unnamed_note)
             if found.members_note:
@@ -431,6 +447,12 @@ def run(args: argparse.Namespace) -> int:
                 print(f"Wrote {file.path} (sha256 {file.sha256})")
         for note in zone_notes(args):
             print(note)
+    except Exception:
+        # A refusal may follow from how a time without a zone was read (as UTC, not the operator's local time):
+        # say so with it, or "cannot be aware before … detected" leaves the operator guessing why.
+        for note in zone_notes(args):
+            print(note, file=sys.stderr)
+        raise
     finally:
         vault.close()
     return 0

@@ -4,7 +4,7 @@ Printed formats (a contract):
   export: ``Wrote N events (seq A–B) to FILE (FORMAT)``
   send:   ``Forwarded N events (seq A–B) to HOST:PORT`` or ``Nothing to forward to HOST:PORT``; where the system
           cannot see the collector's TCP acknowledgements (not Linux) the first ends ``; sent, not confirmed …``
-  status: ``DESTINATION  DELIVERED-UP-TO  PENDING`` table, then ``Trail: N entries; anomaly rules at seq S``; on
+  status: ``DESTINATION  DELIVERED-UP-TO  PENDING`` table, then ``Trail: N entries; anomaly rules at seq S (…)``; on
           such a system, then ``Note: … sent, not confirmed …``
 """
 
@@ -105,7 +105,10 @@ def _status(vault: Any) -> None:
         print(f"{destination:<40} {seq:>15} {waiting:>8}")
     if not found.rows:
         print("(no collector has received the trail yet)")
-    print(f"Trail: {found.newest} entries; anomaly rules at seq {found.rules_at}")
+    # "anomaly rules at seq S" alone told an operator nothing: what they are, and that entries after S are still to
+    # be checked (by serve or the app, which run them; entries written meanwhile are checked when they start).
+    print(f"Trail: {found.newest} entries; anomaly rules at seq {found.rules_at} (the alert rules have checked the "
+          "entries up to it; serve or the app checks the rest)")  # fmt: skip
     if not found.confirmed:
         print("Note: this system cannot see a collector's TCP acknowledgements: DELIVERED-UP-TO counts what was sent "
               "from here, not confirmed received")  # fmt: skip

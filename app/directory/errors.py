@@ -36,6 +36,18 @@ def invalid_syntax(detail: str) -> ScimError:
     return ScimError(400, detail, "invalidSyntax")
 
 
+def invalid_cursor() -> ScimError:
+    """RFC 9865 invalidCursor. A cursor issued before the server restarted is refused too (its key died with the
+    process, app/directory/cursor_seal.py): "not valid for this query" alone sent an IdP's administrator looking
+    for a fault in a walk that only had to start again."""
+    return ScimError(
+        400,
+        "The cursor is not valid for this query: not one this server issued for it, or issued before the server "
+        "restarted (cursors do not outlive it). Start the listing again without a cursor.",
+        "invalidCursor",
+    )
+
+
 def not_found(resource_type: str) -> ScimError:
     return ScimError(404, f"{resource_type} not found")
 

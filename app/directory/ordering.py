@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, FromClause, and_, func, literal, null, select, tuple_, type_coerce
 from sqlalchemy.types import NullType
 
-from app.directory.errors import ScimError, invalid_value
+from app.directory.errors import ScimError, invalid_cursor, invalid_value
 from app.directory.filter_sql import _column_for, parse
 from app.directory.schema import schema_for
 from app.store.models import AttributeValue, ScimResource, path_code
@@ -93,7 +93,7 @@ class SortPlan:
         has_values = last_value is not None
         index = next((i for i, segment in enumerate(ordered) if segment.has_values == has_values), None)
         if index is None:  # e.g. no value where every row has one: not a cursor this server issued for this query
-            raise ScimError(400, "The cursor is not valid for this query.", "invalidCursor")
+            raise invalid_cursor()
         return ordered[index:]
 
 

@@ -20,7 +20,7 @@ from sqlalchemy import ColumnElement, and_, bindparam, func, literal, or_, selec
 from app.directory import render
 from app.directory import repository as repo
 from app.directory.cursor_seal import seal, unseal
-from app.directory.errors import ScimError, invalid_filter, invalid_value
+from app.directory.errors import ScimError, invalid_cursor, invalid_filter, invalid_value
 from app.directory.filter_sql import MAX_FILTER_LENGTH, compile_filter, compile_filter_lenient, parse
 from app.directory.held import HeldSchema
 from app.directory.identity_strings import lookup_key
@@ -124,7 +124,7 @@ def _check_search_types(body: dict[str, Any]) -> None:
             if key == "filter":
                 raise invalid_filter("'filter' must be a string holding a SCIM filter.")
             if key == "cursor":
-                raise ScimError(400, "The cursor is not valid for this query.", "invalidCursor")
+                raise invalid_cursor()
             raise invalid_value(f"'{name}' must be a string.")
     for key, name in _SEARCH_LISTS.items():
         value = body.get(key)
@@ -160,7 +160,7 @@ def _read_cursor(token: str, fingerprint: str, now: float, may_be_missing: bool 
         if issued is not None and (isinstance(issued, bool) or not isinstance(issued, int) or issued > now + 60):
             raise ValueError  # a time from the future (beyond clock skew) was not written by this server
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise ScimError(400, "The cursor is not valid for this query.", "invalidCursor") from exc
+        raise invalid_cursor() from exc
     if issued is None or now - issued > CURSOR_TIMEOUT_SECONDS:
         raise ScimError(
             400, f"The cursor has expired (cursors last {CURSOR_TIMEOUT_SECONDS} s); start again.", "expiredCursor"

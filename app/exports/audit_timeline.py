@@ -62,6 +62,7 @@ WHOLE_ELSEWHERE = "in this timeline exported as CSV, and in an audit bundle"
 _CHUNK = 5_000
 _A = AuditEvent.__table__
 _PSEUDONYM = re.compile(r"[0-9a-f]{64}")
+IN_LIST_READ = "(in list read)"  # as `audit tail --subject` and the audit page say it
 
 Cancelled = Callable[[], bool]
 
@@ -176,8 +177,17 @@ def _defused(frame: pd.DataFrame) -> pd.DataFrame:
 
 # -- which entries -----------------------------------------------------------------------------------------
 def filtered_events(conn: Connection, where: EventFilter) -> Iterator[list[Entry]]:
-    """Every entry ``where`` matches, oldest first, a chunk at a time."""
-    yield from selected_events(conn, matching_seqs(conn, where))
+    """Every entry ``where`` matches, oldest first, a chunk at a time. With a subject filter, a list read that
+    returned the subject (it has no subject of its own) says so in its subject cell, as ``audit tail --subject``
+    and the audit page do: an empty cell read as "about no one", and in XLSX the list itself may be only counted
+    (``xlsx_cell``), so nothing on the row said why it was there."""
+    searched = where.subject
+    for chunk in selected_events(conn, matching_seqs(conn, where)):
+        yield [_in_list_read(entry, searched) for entry in chunk] if searched else chunk
+
+
+def _in_list_read(entry: Entry, searched: str) -> Entry:
+    return entry if entry.subject == searched else entry._replace(subject=f"{searched} {IN_LIST_READ}")
 
 
 _COLUMNS = (_A.c.seq, _A.c.at, _A.c.kind, _A.c.actor, _A.c.outcome, _A.c.subject, _A.c.details)

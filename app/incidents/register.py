@@ -566,15 +566,21 @@ def checked_times(current: IncidentView, values: dict[str, Any]) -> datetime | N
 
 
 def _check_times(values: dict[str, Any], anchor: datetime | None) -> None:
+    """Each refusal names both times, to the second, as the others do: "cannot be aware before the incident was
+    detected" alone left the operator (who may have meant a local time that was read as UTC) to look them up."""
     occurred_from, occurred_to = values.get("occurred_from"), values.get("occurred_to")
     detected, aware, contained = values.get("detected_at"), values.get("aware_at"), values.get("contained_at")
     if occurred_from and occurred_to and occurred_to < occurred_from:
-        raise IncidentError("The occurrence window ends before it starts.")
+        raise IncidentError(
+            f"The occurrence window ends ({_text(occurred_to)}) before it starts ({_text(occurred_from)})."
+        )
     # Against the awareness recorded now, not the anchor: an early awareness later corrected (a typo) stays the
     # anchor, so the deadline never moves later, but it is no longer the record's awareness and must not block a
     # true detection time. Detection does not move the deadline, so this takes nothing from the guarantee.
     if detected and aware and aware < detected:
-        raise IncidentError("The controller cannot be aware before the incident was detected.")
+        raise IncidentError(
+            f"The controller cannot be aware ({_text(aware)}) before the incident was detected ({_text(detected)})."
+        )
     processor = values.get("processor_notified_at")
     if processor and anchor and anchor > processor:
         # EDPB Guidelines 9/2022 (example 5): the controller is aware once its processor has informed it. An
@@ -585,7 +591,9 @@ def _check_times(values: dict[str, Any], anchor: datetime | None) -> None:
             "before that time (breach aware --at … --reason …), or correct the processor's time if it is wrong."
         )
     if occurred_from and contained and contained < occurred_from:
-        raise IncidentError("The incident cannot be contained before it occurred.")
+        raise IncidentError(
+            f"The incident cannot be contained ({_text(contained)}) before it occurred ({_text(occurred_from)})."
+        )
 
 
 def _check_order(values: dict[str, Any], changed: set[str]) -> None:

@@ -67,6 +67,18 @@ class Scope:
     members_not_named: int = 0
 
     @property
+    def trail_note(self) -> str:
+        """When the trail names more subjects in the window than the subjects figure counts ("" otherwise). A read
+        changes no record, so the people a leaked token read are in the trail figure, not in the one ``--apply``
+        stores: "Data subjects: 5" under "Subjects in audit events of the window: 30" went into the Art. 33
+        draft as 5. Said, not decided here: the trail figure also counts people written to, not only read."""
+        if self.trail_subjects <= self.subjects:
+            return ""
+        return (f"the trail names {self.trail_subjects:,} subjects in the window (list reads included), more than "
+                f"the {self.subjects:,} counted from the mirror: people read but not changed are not in that figure. "
+                "If what was read was exposed, give the number concerned yourself")  # fmt: skip
+
+    @property
     def unnamed_note(self) -> str:
         """What the trail figure cannot say, in words ("" when it says everything): shown wherever it is."""
         if not self.unnamed_list_reads:

@@ -17,6 +17,7 @@ from app.audit.bundle_read import read_bundle as open_bundle
 from app.audit.checkpoints import Checkpoint, checkpoint_now
 from app.audit.query import EventFilter, page
 from app.audit.trail import StoredEvent
+from app.audit.vault_lifecycle import own_opening as _own_opening
 from app.audit.verify import VerifyReport, verify_trail
 from app.core.errors import ConfigError
 from app.store.vault import Vault
@@ -25,6 +26,7 @@ __all__ = [
     "BundleContents",
     "BundleInfo",
     "Checkpoint",
+    "EventFilter",
     "StoredEvent",
     "TimelineWritten",
     "VerifyReport",
@@ -33,6 +35,7 @@ __all__ = [
     "export_timeline",
     "matching",
     "newest",
+    "own_opening",
     "read_bundle",
     "split_proved",
     "verify",
@@ -47,6 +50,11 @@ def verify(vault: Vault) -> VerifyReport:
     """Recompute every entry, the hash chain, the Merkle tree and the signed checkpoints."""
     with vault.read_connection() as conn:
         return verify_trail(conn)
+
+
+def own_opening() -> int | None:
+    """The seq of the entry this process recorded when it last unlocked the vault, if it recorded one."""
+    return _own_opening.get()
 
 
 def export_bundle(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import os
 import random
 import re
@@ -11,6 +12,7 @@ import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 
+import openpyxl
 import pytest
 from sqlalchemy import text
 
@@ -210,6 +212,81 @@ def test_the_verdict_says_which_entries_it_covered_and_how_far_they_are_signed(
         f"{re.search(r'fingerprint ([0-9a-f]{16})', lines[-1])[1]}), entries {signed + 1}–{count} only "  # type: ignore[index]
         "chain-checked: cut off the end, they would leave no trace"
     )
+
+
+_OWN = r"Note: entry (\d+) is this command's own opening of the vault; the command signs it as it ends"
+
+
+def test_verify_names_its_own_opening_among_the_entries_not_signed(
+    trail_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Before: right after a command had signed the trail to its end, verify said "Note: 1 entries after the last
+    checkpoint are not signed yet" and "entries 42–42 only chain-checked: cut off the end, they would leave no
+    trace", with no word that entry 42 was verify's own opening: every verify read as a gap in the signing."""
+    code, lines = cli(capsys, trail_dir, "audit", "verify")  # the fixture's trail: entries unsigned before ours
+    count = int(re.match(r"Audit trail intact: (\d+) entries", lines[0])[1])  # type: ignore[index]
+    (first,) = [int(m[1]) for line in lines if (m := re.fullmatch(_OWN + "$", line))]
+    assert code == 0 and first <= count  # the default policy given to the fixture's vault may follow it
+
+    code, lines = cli(capsys, trail_dir, "audit", "verify")  # the first signed the trail to its end as it closed
+    assert code == 0 and lines[0].startswith(f"Audit trail intact: {count + 1} entries")
+    assert [line for line in lines if line.startswith("Note: ") and "clock went back" not in line] == [
+        "Note: 1 entry after the last checkpoint is not signed yet",
+        f"Note: entry {count + 1} is this command's own opening of the vault; the command signs it as it ends (it is "
+        "the only entry not signed: before this command, the trail was signed to its end)",
+    ]
+    (covered,) = [line for line in lines if line.startswith("Covered: ")]
+    assert covered.endswith(f", entry {count + 1} only chain-checked: cut off the end, it would leave no trace")
+    vault = unlock_vault(trail_dir, PASSPHRASE)
+    try:
+        with vault.read_connection() as conn:
+            kinds = [conn.execute(text("SELECT kind FROM audit_events WHERE seq = :s"), {"s": s}).scalar_one()
+                     for s in (first, count + 1)]  # fmt: skip
+    finally:
+        vault.close()
+    assert kinds == ["vault.unlocked", "vault.unlocked"]
+
+
+def test_tail_says_when_a_filter_matches_nothing(trail_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Tried by hand: `audit tail --actor "Entra ID"` (the token's name without its kind) printed the header alone,
+    which read as "that token did nothing". The table stays as it is; stderr says nothing matched, and how actors
+    are compared."""
+    capsys.readouterr()
+    code = main(["audit", "tail", "--actor", "Entra ID", "--data-dir", str(trail_dir)])
+    out, err = capsys.readouterr()
+    assert code == 0 and len(out.splitlines()) == 1 and out.split()[0] == "SEQ"
+    assert "No event matches. --actor is compared exactly, with its kind, as the ACTOR column shows it" in err
+    code = main(["audit", "tail", "--subject", "0" * 64, "--data-dir", str(trail_dir)])
+    out, err = capsys.readouterr()
+    assert code == 0 and len(out.splitlines()) == 1 and "No event names this subject" in err
+    assert main(["audit", "tail", "-n", "1", "--data-dir", str(trail_dir)]) == 0
+    assert "No event" not in capsys.readouterr().err
+
+
+def test_the_timeline_as_csv_or_xlsx_from_the_terminal(
+    trail_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Tried on a headless server: the timeline spreadsheet the audit page writes had no command; the responder had
+    `audit tail` (no details) and evidence bundles. `audit timeline` writes it, filtered as tail is, on the record."""
+    code, lines = cli(capsys, trail_dir, "audit", "timeline", "--format", "xlsx", "--out", str(tmp_path / "t.xlsx"),
+                      "--actor", "operator:nobody-at-all", "--operator", "dpo")  # fmt: skip
+    assert code == 0 and lines == [f"Wrote {tmp_path / 't.xlsx'}: 0 entries, sha256 " + lines[0].rsplit(" ", 1)[1]]
+    assert next(cell.value for cell in openpyxl.load_workbook(tmp_path / "t.xlsx").active[1]) == "seq"
+
+    code, lines = cli(capsys, trail_dir, "audit", "timeline", "--format", "csv", "--out", str(tmp_path / "t.csv"),
+                      "--operator", "dpo")  # fmt: skip
+    found = re.fullmatch(r"Wrote (.+): (\d+) entries \(seq 1–(\d+)\), sha256 ([0-9a-f]{64})", lines[0])
+    assert code == 0 and found and found[1] == str(tmp_path / "t.csv") and found[2] == found[3]
+    with (tmp_path / "t.csv").open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert sorted(int(row["seq"]) for row in rows) == list(range(1, int(found[2]) + 1))  # in time order
+    vault = unlock_vault(trail_dir, PASSPHRASE)
+    try:
+        with vault.read_connection() as conn:
+            recorded = of_kind(conn, "export.audit_timeline")
+    finally:
+        vault.close()
+    assert ("operator:dpo", "csv", found[4]) in [(e.actor, e.details["format"], e.details["sha256"]) for e in recorded]
 
 
 def test_tail_columns_line_up_with_their_headers(trail_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:

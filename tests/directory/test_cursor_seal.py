@@ -7,6 +7,7 @@ import base64
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from app.directory.cursor_seal import UnreadableCursor, seal, unseal
 from tests.conftest import new_user
@@ -90,3 +91,22 @@ def test_seal_round_trip_and_refusals() -> None:
     for bad in ("", "%%%", "é", sealed[:-2], sealed + "A"):
         with pytest.raises(UnreadableCursor):
             unseal(bad)
+
+
+def test_a_cursor_from_before_a_restart_is_refused_with_what_to_do(
+    client: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tried by hand: `serve` restarted mid-walk, and the next page was refused "The cursor is not valid for this
+    query." alone: the IdP's administrator looked for a fault in a query that was the same. The key is drawn per
+    process, so a restart is the same as a new key; the refusal now says so, and to start again."""
+    from app.directory import cursor_seal
+
+    _names(client)
+    _, cursors = _walk(client, "userName", "ascending")
+    monkeypatch.setattr(cursor_seal, "_AEAD", AESGCM(AESGCM.generate_key(bit_length=256)))  # as after a restart
+    params = {"filter": f'userName sw "{PREFIX}"', "sortBy": "userName", "count": "2", "cursor": cursors[0]}
+    answer = client.get("/Users", params=params)
+    assert_scim_error(answer, 400, "invalidCursor")
+    detail = answer.json()["detail"]
+    assert "before the server restarted" in detail and "Start the listing again without a cursor." in detail
+    assert cursors[0] not in detail and PREFIX not in detail

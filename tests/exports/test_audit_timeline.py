@@ -134,6 +134,28 @@ def test_a_list_read_of_a_thousand_people_is_a_valid_xlsx_cell_that_counts_them(
     assert json.loads(row["details"]) == entry.details  # the CSV keeps the whole list
 
 
+def test_a_subject_s_timeline_says_which_rows_are_list_reads_that_returned_them(
+    live: LiveServer, tmp_path: Path
+) -> None:
+    """Before: the timeline of one subject's pseudonym held the list reads that returned them with an empty subject
+    cell (as if about no one) while `audit tail --subject` said "P (in list read)"; in XLSX a long list is only
+    counted, so nothing on the row said why it was there."""
+    add_users(live, "named", 3)
+    entry = list_read(live, "named", 3)
+    person = entry.details[READ_SUBJECTS][1]
+    vault = live.server.vault
+    where = EventFilter(subject=person)
+    xlsx = export_timeline(vault, "xlsx", tmp_path / "t.xlsx", "dpo", where=where).path
+    csv_file = export_timeline(vault, "csv", tmp_path / "t.csv", "dpo", where=where).path
+
+    rows = list(openpyxl.load_workbook(xlsx).active.iter_rows(values_only=True))
+    subject = rows[0].index("subject_pseudonym")
+    assert [(row[0], row[subject]) for row in rows[1:]] == [(entry.seq, f"{person} (in list read)")]
+    with csv_file.open(encoding="utf-8-sig", newline="") as handle:
+        (row,) = list(csv.DictReader(handle))
+    assert row["subject_pseudonym"] == f"{person} (in list read)" and json.loads(row["details"]) == entry.details
+
+
 def test_any_other_text_too_long_for_a_cell_is_cut_and_says_so(vault: Vault, tmp_path: Path) -> None:
     with vault.write_transaction() as conn:
         event = append(conn, Event("test.long", "system:test", details={"note": "y" * 40_000}))

@@ -164,6 +164,30 @@ def test_people_read_through_list_queries_are_in_the_trail_figure(live: LiveServ
     assert not any(i in json.dumps(e.content()) for e in reads for i in ids)
 
 
+def test_people_read_but_not_changed_are_said_to_be_outside_the_figure_stored(live: LiveServer) -> None:
+    """Tried by hand: a leaked token read 30 people and changed 5; `breach scope --apply` printed "Data subjects: 5"
+    above "Subjects in audit events of the window: 30" and stored 5, which the Art. 33 draft then gave the authority
+    with no word that the people read were not in it. The scope now says so (a note; the figure is the operator's)."""
+    with live.client() as http:
+        for n in range(3):
+            assert http.post("/Users", json=new_user(f"read{n}@example.test")).status_code == 201
+        recorder = live.server.recorder
+        assert recorder is not None
+        recorder.flush()
+        since = datetime.now(UTC)
+        assert len(http.get("/Users", params={"filter": 'userName sw "read"'}).json()["Resources"]) == 3
+    recorder.flush()
+    vault = live.server.vault
+    policy = PolicyInForce(vault).get().policy
+    with vault.read_connection() as conn:
+        read = approximate(conn, policy, since)
+        everyone = approximate(conn, policy)  # no window: every User held, and the trail names no more
+    assert (read.subjects, read.trail_subjects) == (0, 3)
+    assert read.trail_note.startswith("the trail names 3 subjects in the window (list reads included), more than the 0")
+    assert "people read but not changed are not in that figure" in read.trail_note
+    assert everyone.trail_note == ""
+
+
 def test_a_list_read_recorded_without_its_people_says_everyone_may_be_concerned(vault: Vault) -> None:
     """A list read written before list reads named their people: whom it returned cannot be told, so the scope
     counts it apart and gives the number of Users held, the most it may have concerned."""

@@ -34,6 +34,25 @@ def test_a_time_without_a_zone_is_utc_and_said_so(data_dir: Path, monkeypatch: p
     assert f"  detected_at: {day} 09:00:00 UTC" in shown and f"  occurred_from: {day} 06:00:00 UTC" in shown
 
 
+@pytest.mark.usefixtures("vault_file")
+def test_a_refused_time_without_a_zone_is_said_to_have_been_read_as_utc(data_dir: Path) -> None:
+    """Before: `breach aware --at 09:30` (meant as local time, read as UTC) was refused with "cannot be aware before
+    the incident was detected" alone; the note that it was read as UTC came only on success, so the operator was
+    left to guess why a time after detection was refused."""
+    day = (datetime.now(UTC) - timedelta(days=3)).strftime("%Y-%m-%d")
+    assert run(data_dir, "breach", "open", "--title", "Lost laptop", "--detected", f"{day}T10:00Z").returncode == 0
+
+    refused = run(data_dir, "breach", "aware", "1", "--reason", "confirmed", "--at", f"{day}T09:30")
+
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    said = [line for line in refused.stderr.splitlines() if " INFO " not in line]  # the log shares stderr
+    assert said == [
+        f"--at {day}T09:30 has no time zone: taken as UTC, {day}T09:30+00:00",
+        f"custos: The controller cannot be aware ({day} 09:30:00 UTC) before the incident was detected ({day} "
+        "10:00:00 UTC).",
+    ]
+
+
 def test_a_time_that_is_not_iso_8601_is_refused_plainly(data_dir: Path) -> None:
     refused = run(data_dir, "breach", "open", "--title", "t", "--detected", "yesterday")
     assert refused.returncode == 2 and "Traceback" not in refused.stderr
@@ -109,3 +128,32 @@ def test_breach_show_gives_the_seconds_the_register_compares(data_dir: Path) -> 
     assert "this computer)" in run(data_dir, "breach", "show", "1", "--zone", "local").stdout
     unknown = run(data_dir, "breach", "show", "1", "--zone", "Mars/Olympus")
     assert unknown.returncode == 2 and "is not a time zone" in unknown.stderr
+
+
+@pytest.mark.usefixtures("vault_file")
+def test_a_correction_by_seconds_says_the_seconds(data_dir: Path) -> None:
+    """Tried by hand: awareness at 07:01 corrected to 07:00:30 read "07:01 UTC → 07:00 UTC", and 09:00:30 corrected
+    to 09:00:10 would read "09:00 UTC → 09:00 UTC": a correction that seemed to change nothing, though `show` and
+    the refusals give the seconds the register compares."""
+    day = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%d")
+    assert run(data_dir, "breach", "open", "--title", "Lost laptop", "--detected", f"{day}T09:00Z").returncode == 0
+    aware = run(data_dir, "breach", "aware", "1", "--reason", "confirmed", "--at", f"{day}T09:00:30Z")
+    assert aware.stdout.startswith(f"Aware at {day} 09:00:30 UTC; notify by ")
+
+    corrected = run(data_dir, "breach", "aware", "1", "--reason", "log says earlier", "--at", f"{day}T09:00:10Z")
+
+    assert corrected.returncode == 0, corrected.stderr
+    assert corrected.stdout.startswith(
+        f"Corrected awareness of incident 1: {day} 09:00:30 UTC → {day} 09:00:10 UTC. The deadline runs from the "
+        f"earliest awareness recorded, {day} 09:00:10 UTC: notify by "
+    )
+
+
+@pytest.mark.usefixtures("vault_file")
+def test_the_command_suggested_on_opening_is_one_that_runs(data_dir: Path) -> None:
+    """Tried by hand: `breach open` suggested "breach aware 1", which is refused (--reason is required)."""
+    day = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%d")
+    opened = run(data_dir, "breach", "open", "--title", "Lost laptop", "--detected", f"{day}T09:00Z")
+    suggested = opened.stdout.splitlines()[0].split(": ", 1)[1]
+    assert suggested == "breach aware 1 --reason … [--at TIME]"
+    assert run(data_dir, *suggested.split()[:3], "--reason", "confirmed").returncode == 0

@@ -104,3 +104,29 @@ def test_subjects_informed_before_the_breach_was_detected_or_began_is_refused(va
     assert register.update(incident, "dpo", "log read", detected_at=FRIDAY_9 + HOUR).detected_at == FRIDAY_9 + HOUR
     with pytest.raises(IncidentError, match="before it began"):
         register.update(incident, "dpo", "re-estimated", occurred_from=FRIDAY_9 + 150 * timedelta(minutes=1))
+
+
+def test_every_refusal_of_two_times_out_of_order_names_both_to_the_second(vault: Vault) -> None:
+    """Three refusals said only "cannot be aware before the incident was detected", "cannot be contained before it
+    occurred" and "the occurrence window ends before it starts", while the others named their times: an operator
+    whose local time was read as UTC could not see why a time that looked later was refused."""
+    register = _register(vault)
+    incident = register.open_incident("Misaddressed mail", "dpo", detected_at=FRIDAY_9,
+                                      occurred_from=FRIDAY_9 - 3 * HOUR)  # fmt: skip
+    refusals = {
+        "aware": lambda: register.set_aware(incident, "dpo", "confirmed", at=FRIDAY_9 - HOUR),
+        "contained": lambda: register.update(incident, "dpo", "", contained_at=FRIDAY_9 - 4 * HOUR),
+        "window": lambda: register.update(incident, "dpo", "", occurred_to=FRIDAY_9 - 5 * HOUR),
+    }
+    said = {}
+    for name, attempt in refusals.items():
+        with pytest.raises(IncidentError) as refused:
+            attempt()
+        said[name] = str(refused.value)
+    assert said == {
+        "aware": "The controller cannot be aware (2026-11-27 08:00:00 UTC) before the incident was detected "
+        "(2026-11-27 09:00:00 UTC).",
+        "contained": "The incident cannot be contained (2026-11-27 05:00:00 UTC) before it occurred "
+        "(2026-11-27 06:00:00 UTC).",
+        "window": "The occurrence window ends (2026-11-27 04:00:00 UTC) before it starts (2026-11-27 06:00:00 UTC).",
+    }

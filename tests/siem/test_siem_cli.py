@@ -77,6 +77,8 @@ def test_send_once_and_status(trail: Path, listener: Listener, capsys: pytest.Ca
     # command's own unlock
     assert lines[1].split() == [f"127.0.0.1:{listener.port}", str(sent), "2"]
     assert lines[2].startswith(f"Trail: {sent + 2} entries; anomaly rules at seq")
+    # what the rules' seq means, said (it told an operator nothing): the rest is checked where the rules run
+    assert lines[2].endswith("(the alert rules have checked the entries up to it; serve or the app checks the rest)")
 
 
 def test_send_failures_lose_nothing(trail: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -70,6 +70,7 @@ class ScopeDialog(StepDialog):
         self.computed = result
         lines = [f"Data subjects: {result.subjects:,}; records: {result.records:,} ({result.label}).",
                  f"Subjects in audit events of the window: {result.trail_subjects:,}.",
+                 *([f"Note: {result.trail_note}."] if result.trail_note else []),
                  *([f"{result.unnamed_note}."] if result.unnamed_note else []),
                  *([f"{result.members_note}."] if result.members_note else []),
                  f"Counted: {result.basis}.",
