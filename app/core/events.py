@@ -24,6 +24,10 @@ class ResourcesChanged:
     created: tuple[str, ...] = ()
     modified: tuple[str, ...] = ()
     deleted: tuple[str, ...] = ()
+    # More of this type were modified than ``modified`` names (a rename of a group of 100,000 gives each member user
+    # a new version, decision 0047; its event names a bounded number of them): a listener showing them reads them
+    # all again rather than only the ids named.
+    more_modified: bool = False
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import dataclasses
 import json
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,6 +44,37 @@ class StoredResource:
     modified: datetime
     active: bool | None = None
     rid: int | None = None  # the search index's number for it (None: read without it; looked up when needed)
+
+
+RELATED_IDS = 1000
+"""How many ids of each type ``Related`` keeps: past it a change event says "more" and a listener reads them all
+again (the desktop table reloads above 2,000 changed rows anyway), not an event of 100,000 ids."""
+
+
+@dataclass
+class Related:
+    """The other resources a write gave a new version because what they show changed (decision 0047), by type:
+    up to ``RELATED_IDS`` ids each, and whether there were more. Filled by the writes below for the caller's change
+    events after the commit; the ids come from the statements that wrote them, never from another read."""
+
+    users: list[str] = field(default_factory=list)
+    groups: list[str] = field(default_factory=list)
+    more_users: bool = False
+    more_groups: bool = False
+
+    def add(self, resource_type: str, ids: Iterable[str]) -> None:
+        kept = self.users if resource_type == "User" else self.groups
+        for resource_id in ids:
+            if len(kept) >= RELATED_IDS:
+                self._more(resource_type)
+                return
+            kept.append(resource_id)
+
+    def _more(self, resource_type: str) -> None:
+        if resource_type == "User":
+            self.more_users = True
+        else:
+            self.more_groups = True
 
 
 _R = ScimResource.__table__
@@ -142,12 +173,17 @@ _TOUCH_GROUPS_OF = (
 # SQLAlchemy renders anew for each number of ids and SQLite bounds in parameters. A group shows no ``groups``.
 _IDS = func.json_each(bindparam("ids")).table_valued("value")
 _TOUCH_USERS = FastStatement(
-    update(_R).where(_R.c.id.in_(select(_IDS.c.value)), _R.c.resource_type == "User").values(_NEW_VERSION),
+    update(_R)
+    .where(_R.c.id.in_(select(_IDS.c.value)), _R.c.resource_type == "User")
+    .values(_NEW_VERSION)
+    .returning(_R.c.id),
     typed=True,
 )
 # A group's member users (its displayName is in their ``groups``), read on the membership's primary key.
 _MEMBER_USERS = select(_GM.c.member_id).where(_GM.c.group_id == bindparam("group_id"), _GM.c.member_type == "User")
-_TOUCH_USER_MEMBERS_OF = FastStatement(update(_R).where(_R.c.id.in_(_MEMBER_USERS)).values(_NEW_VERSION), typed=True)
+_TOUCH_USER_MEMBERS_OF = FastStatement(
+    update(_R).where(_R.c.id.in_(_MEMBER_USERS)).values(_NEW_VERSION).returning(_R.c.id), typed=True
+)
 # Every resource with a membership (all of them go at once when a policy stops holding ``members``).
 _TOUCH_ALL_MEMBERSHIPS = (
     update(_R)
@@ -290,9 +326,11 @@ def insert_resource(
     return StoredResource(resource_id, resource_type, text, 1, now, now, columns["active"], rid)
 
 
-def update_resource(conn: Connection, row: StoredResource, document: dict[str, Any], now: datetime) -> StoredResource:
+def update_resource(
+    conn: Connection, row: StoredResource, document: dict[str, Any], now: datetime, related: Related | None = None
+) -> StoredResource:
     """Write the new document under a new version; the resources that show its name (see ``_NEW_VERSION``) get a
-    new version too when the name changes."""
+    new version too when the name changes, and go into ``related`` when given."""
     text = json.dumps(document, separators=(",", ":"))
     columns = columns_from(row.resource_type, document)
     if columns["active"] is not False:
@@ -305,19 +343,36 @@ def update_resource(conn: Connection, row: StoredResource, document: dict[str, A
     _update_for(frozenset(changed)).execute(conn, {"target_id": row.id, **changed})
     rid = row.rid if row.rid is not None else _rid_of(conn, row.id)
     _rewrite_index(conn, rid, row.resource_type, document)
-    _renamed(conn, row, before, columns, now)
+    _renamed(conn, row, before, columns, now, related if related is not None else Related())
     return StoredResource(row.id, row.resource_type, text, row.version + 1, row.created, now, columns["active"], rid)
 
 
 def _renamed(
-    conn: Connection, row: StoredResource, before: dict[str, Any], after: dict[str, Any], now: datetime
+    conn: Connection,
+    row: StoredResource,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    now: datetime,
+    related: Related,
 ) -> None:
     """New versions for what shows the resource's name: its groups' ``members[].display`` (displayName, else
     userName) and, for a group, its member users' ``groups[].display`` (its displayName)."""
     if (before["display_name"] or before["user_name"]) != (after["display_name"] or after["user_name"]):
-        conn.execute(_TOUCH_GROUPS_OF, {"member_id": row.id, "modified": now})
+        related.add("Group", _touch_groups_of(conn, row.id, now))
     if row.resource_type == "Group" and before["display_name"] != after["display_name"]:
-        _TOUCH_USER_MEMBERS_OF.execute(conn, {"group_id": row.id, "modified": now})
+        _touch_member_users(conn, row.id, now, related)
+
+
+def _touch_groups_of(conn: Connection, member_id: str, now: datetime) -> list[str]:
+    """A new version for each group holding the member; their ids, all of them (a member is in few groups)."""
+    return [group_id for (group_id,) in conn.execute(_TOUCH_GROUPS_OF, {"member_id": member_id, "modified": now})]
+
+
+def _touch_member_users(conn: Connection, group_id: str, now: datetime, related: Related) -> None:
+    """A new version for each member user of the group; ``related`` is handed the first ids only (the rest are
+    written all the same, see ``FastStatement.fetchmany``): a group of 100,000 builds no list of 100,000."""
+    rows = _TOUCH_USER_MEMBERS_OF.fetchmany(conn, {"group_id": group_id, "modified": now}, RELATED_IDS + 1)
+    related.add("User", [user_id for (user_id,) in rows])
 
 
 def _rid_of(conn: Connection, resource_id: str) -> int:
@@ -329,25 +384,31 @@ def _rid_of(conn: Connection, resource_id: str) -> int:
     return int(rid)
 
 
-def delete_resource(conn: Connection, resource_id: str, now: datetime | None = None) -> list[str]:
+def delete_resource(
+    conn: Connection, resource_id: str, now: datetime | None = None, related: Related | None = None
+) -> list[str]:
     """Hard delete; index values and memberships go with it (ON DELETE CASCADE). Each group the resource was a
     member of, and each user member of a deleted group, gets a new version first: its member list (its groups)
     changes here, and a version that stayed would have a client holding its ETag told 304 Not Modified about a
     list that lost an entry. One statement on the membership indexes each, whatever the groups' sizes. ``now``:
-    the change's time (the caller's clock; the wall clock if none).
+    the change's time (the caller's clock; the wall clock if none); ``related``, when given, is handed both.
 
     Returns those groups' ids: the caller pushes them to the targets again (``outbox.enqueue_groups``)."""
     moment = now if now is not None else datetime.now(UTC)
-    groups = [row[0] for row in conn.execute(_TOUCH_GROUPS_OF, {"member_id": resource_id, "modified": moment})]
+    groups = _touch_groups_of(conn, resource_id, moment)
+    related = related if related is not None else Related()
+    related.add("Group", groups)
     # A deleted group leaves its member users' ``groups``: they get a new version too (none when it is a user).
-    _TOUCH_USER_MEMBERS_OF.execute(conn, {"group_id": resource_id, "modified": moment})
+    _touch_member_users(conn, resource_id, moment, related)
     _DELETE.execute(conn, {"rid": resource_id})
     return groups
 
 
-def replace_members(conn: Connection, group_id: str, members: list[tuple[str, str]], now: datetime) -> list[str]:
+def replace_members(
+    conn: Connection, group_id: str, members: list[tuple[str, str]], now: datetime, related: Related | None = None
+) -> list[str]:
     """Set the group's members; returns the ids whose membership changed (added or removed), the users among them
-    at a new version (their ``groups`` changed)."""
+    at a new version (their ``groups`` changed) and in ``related`` when given."""
     current = {member_id: member_type for member_id, member_type in conn.execute(_MEMBERS_OF, {"gid": group_id})}
     wanted = dict(members)
     removed = [member_id for member_id in current if member_id not in wanted]
@@ -360,17 +421,24 @@ def replace_members(conn: Connection, group_id: str, members: list[tuple[str, st
     ]
     if added:
         conn.execute(_INSERT_MEMBER, added)
-    return _touch_users(conn, [*removed, *(row["member_id"] for row in added)], now)
+    return _touch_users(conn, [*removed, *(row["member_id"] for row in added)], now, related)
 
 
 def edit_members(
-    conn: Connection, group_id: str, added: list[tuple[str, str]], removed: Iterable[str], clear: bool, now: datetime
+    conn: Connection,
+    group_id: str,
+    added: list[tuple[str, str]],
+    removed: Iterable[str],
+    clear: bool,
+    now: datetime,
+    related: Related | None = None,
 ) -> list[str]:
     """Add and remove members by id without reading the group's other members (``clear`` first drops them all);
-    returns the ids whose membership changed, the users among them at a new version. The rows named are read, not
-    the whole membership: a join to a group of 100,000 costs what a join to a group of ten does."""
+    returns the ids whose membership changed, the users among them at a new version (and in ``related``). The rows
+    named are read, not the whole membership: a join to a group of 100,000 costs what a join to a group of ten
+    does."""
     if clear:
-        return replace_members(conn, group_id, added, now)
+        return replace_members(conn, group_id, added, now, related)
     named = [member_id for member_id, _ in added] + [member_id for member_id in removed]
     held = _held_members(conn, group_id, named)
     gone = [member_id for member_id in dict.fromkeys(removed) if member_id in held]
@@ -383,13 +451,17 @@ def edit_members(
     ]
     if joined:
         conn.execute(_INSERT_MEMBER, joined)
-    return _touch_users(conn, [*gone, *(row["member_id"] for row in joined)], now)
+    return _touch_users(conn, [*gone, *(row["member_id"] for row in joined)], now, related)
 
 
-def _touch_users(conn: Connection, changed: list[str], now: datetime) -> list[str]:
-    """A new version for each user among ``changed`` (ids whose membership of a group changed); returns them all."""
+def _touch_users(conn: Connection, changed: list[str], now: datetime, related: Related | None) -> list[str]:
+    """A new version for each user among ``changed`` (ids whose membership of a group changed); returns them all.
+    ``related`` is handed the users the statement wrote (groups among ``changed`` are not: they show no
+    ``groups``), the first ``RELATED_IDS`` of them."""
     if changed:
-        _TOUCH_USERS.execute(conn, {"ids": json.dumps(changed), "modified": now})
+        touched = _TOUCH_USERS.fetchmany(conn, {"ids": json.dumps(changed), "modified": now}, RELATED_IDS + 1)
+        if related is not None:
+            related.add("User", [user_id for (user_id,) in touched])
     return changed
 
 

@@ -115,6 +115,11 @@ class FastStatement:
         rows = self._fetch(conn, params, 1)
         return rows[0] if rows else None
 
+    def fetchmany(self, conn: Connection, params: Mapping[str, Any] | None, limit: int) -> list[Any]:
+        """At most ``limit`` result rows. For a write with RETURNING the whole write is done all the same: SQLite
+        makes every change on the statement's first step and only hands the rows out after."""
+        return self._fetch(conn, params, limit)
+
     def all(self, conn: Connection, params: Mapping[str, Any] | None = None) -> list[Any]:
         return self._fetch(conn, params, None)
 
