@@ -249,6 +249,7 @@ class ScimService:
     ) -> ScimResponse:
         now = datetime.now(UTC)
         actor = current_actor.get()
+        related = repo.Related()
 
         def work(conn: Connection) -> Answer:
             if resource_type == "User":  # an erased person sent again: refused, not re-created
@@ -261,12 +262,13 @@ class ScimService:
             except IntegrityError as exc:
                 raise _uniqueness(exc) from exc
             if typed:
-                self._replace_members(conn, resource_id, typed, now)
+                self._replace_members(conn, resource_id, typed, now, related)
             # A new User: nothing can reference a resource this new, so it has no groups to read.
             return self._representation(conn, row, projection, related=bool(typed))
 
         output = self._execute_enforced(work, actor)
         self._publish(resource_type, created=(resource_id,))
+        self._publish_related(related)
         return ScimResponse(201, *output)
 
     def replace(
@@ -312,6 +314,7 @@ class ScimService:
     ) -> ScimResponse:
         actor = current_actor.get()
         preconditions, projection = asked
+        related = repo.Related()
 
         def work(conn: Connection) -> tuple[Answer, bool]:
             nonlocal members
@@ -326,13 +329,17 @@ class ScimService:
             _keep_omitted_active(resource_type, body, row, kept)
             now = datetime.now(UTC)
             moved = members is not None and self._replace_members(
-                conn, resource_id, self._typed_members(conn, members, resource_id), now
+                conn, resource_id, self._typed_members(conn, members, resource_id), now, related
             )
             if kept == stored and not moved:  # the resource as stored: no new version, nothing to record or push
                 return self._representation(conn, row, projection), False
             self._record(conn, "replaced", resource_type, resource_id, actor)
             try:
-                row = repo.update_resource(conn, row, kept, now) if kept != stored else repo.touch(conn, row, now)
+                row = (
+                    repo.update_resource(conn, row, kept, now, related)
+                    if kept != stored
+                    else repo.touch(conn, row, now)
+                )
             except IntegrityError as exc:
                 raise _uniqueness(exc) from exc
             return self._representation(conn, row, projection), True
@@ -340,6 +347,7 @@ class ScimService:
         output, changed = self._execute_enforced(work, actor, (resource_type, resource_id, "PUT", body))
         if changed:
             self._publish(resource_type, modified=(resource_id,))
+            self._publish_related(related)
         return ScimResponse(200, *output)
 
     def patch(
@@ -361,24 +369,26 @@ class ScimService:
 
         # A Group's member list is read for the answer after the commit, off the single writer (see _answer_later).
         later = resource_type == "Group" and projection.wants_related("Group") and self._in_writer() is None
+        related = repo.Related()
 
         def work(conn: Connection) -> tuple[Answer | repo.StoredResource, bool]:
             row = self._load_for_write(conn, resource_type, resource_id, preconditions)
             by_id = self.policy.for_connection(conn).minimiser.holds_members()
             if edit is not None and by_id:
-                row, changed = self._edit_members(conn, row, edit, actor)
+                row, changed = self._edit_members(conn, row, edit, actor, related)
             elif split is not None and by_id:
                 rest, members = split
-                row, changed = self._apply_patch(conn, row, rest, False, actor)
-                row, moved = self._edit_members(conn, row, members, actor, recorded=changed)
+                row, changed = self._apply_patch(conn, row, rest, False, actor, related)
+                row, moved = self._edit_members(conn, row, members, actor, related, recorded=changed)
                 changed = changed or moved
             else:
-                row, changed = self._apply_patch(conn, row, body, with_members, actor)
+                row, changed = self._apply_patch(conn, row, body, with_members, actor, related)
             return (row if later else self._representation(conn, row, projection)), changed
 
         output, changed = self._execute_enforced(work, actor, (resource_type, resource_id, "PATCH", body))
         if changed:
             self._publish(resource_type, modified=(resource_id,))
+            self._publish_related(related)
         if isinstance(output, repo.StoredResource):
             return self._answer_later(output, projection)
         return ScimResponse(200, *output)
@@ -405,11 +415,12 @@ class ScimService:
         transaction, so that the deleted user's id is neither kept nor served back as a dangling reference."""
 
         actor = current_actor.get()
+        related = repo.Related()
 
         def work(conn: Connection) -> None:
             self._load_for_write(conn, resource_type, resource_id, preconditions)
             self._record(conn, "deleted", resource_type, resource_id, actor)
-            groups = repo.delete_resource(conn, resource_id, datetime.now(UTC))
+            groups = repo.delete_resource(conn, resource_id, datetime.now(UTC), related)
             if resource_type == "User":
                 references.clear(conn, resource_id)
             outbox.enqueue_groups(conn, groups)  # each group it was in, pushed again without it
@@ -417,6 +428,7 @@ class ScimService:
         self._execute_enforced(work, actor, (resource_type, resource_id, "DELETE", None))
         self.janitor.request()
         self._publish(resource_type, deleted=(resource_id,))
+        self._publish_related(related)
         return ScimResponse(204)
 
     def in_one_transaction(self, operations: Callable[[], T]) -> T:
@@ -560,9 +572,16 @@ class ScimService:
         return [(member, found[member]) for member in members]
 
     def _apply_patch(
-        self, conn: Connection, row: repo.StoredResource, body: dict[str, Any], with_members: bool, actor: str
+        self,
+        conn: Connection,
+        row: repo.StoredResource,
+        body: dict[str, Any],
+        with_members: bool,
+        actor: str,
+        touched: repo.Related,
     ) -> tuple[repo.StoredResource, bool]:
-        """The general PATCH: the resource as a model, the operations applied to it, the result written back.
+        """The general PATCH: the resource as a model, the operations applied to it, the result written back;
+        the other resources it gives a new version go into ``touched``.
 
         A Group's members are in the model only when an operation may touch them (a rename of a group of 10,000
         need not read and validate them); a User's groups never are (readOnly and computed)."""
@@ -587,22 +606,28 @@ class ScimService:
         self._record(conn, "patched", resource_type, row.id, actor)
         now = datetime.now(UTC)
         try:
-            row = repo.update_resource(conn, row, kept, now)
+            row = repo.update_resource(conn, row, kept, now, touched)
         except IntegrityError as exc:
             raise _uniqueness(exc) from exc
         if with_members:
-            self._replace_members(conn, row.id, self._typed_members(conn, members, row.id), now)
+            self._replace_members(conn, row.id, self._typed_members(conn, members, row.id), now, touched)
         return row, True
 
     def _edit_members(
-        self, conn: Connection, row: repo.StoredResource, edit: MembershipEdit, actor: str, recorded: bool = False
+        self,
+        conn: Connection,
+        row: repo.StoredResource,
+        edit: MembershipEdit,
+        actor: str,
+        related: repo.Related,
+        recorded: bool = False,
     ) -> tuple[repo.StoredResource, bool]:
         """A membership-only PATCH (app/scim/members.py) by the rows it names; a new version only when a
         membership changed, as the general path gives one only when the resource changed. ``recorded``: the
         rest of the same PATCH already made the new version and its trail entry (one of each per request)."""
         added = self._typed_members(conn, list(edit.add), row.id)
         now = datetime.now(UTC)
-        changed = repo.edit_members(conn, row.id, added, edit.remove, edit.clear, now)
+        changed = repo.edit_members(conn, row.id, added, edit.remove, edit.clear, now, related)
         if not changed:
             return row, False
         sync.membership_changed(conn, self.policy.for_connection(conn).policy, changed)
@@ -612,16 +637,25 @@ class ScimService:
         return repo.touch(conn, row, now), True
 
     def _replace_members(
-        self, conn: Connection, group_id: str, typed: list[tuple[str, str]], now: datetime
+        self, conn: Connection, group_id: str, typed: list[tuple[str, str]], now: datetime, related: repo.Related
     ) -> list[str]:
         """Set the group's members (the users among those who join or leave get a new version: their ``groups``
-        changed); returns the ids whose membership changed."""
-        changed = repo.replace_members(conn, group_id, typed, now)
+        changed, and they go into ``related``); returns the ids whose membership changed."""
+        changed = repo.replace_members(conn, group_id, typed, now, related)
         if changed:  # a member who joins or leaves a group may enter or leave a scoped recipient's scope
             sync.membership_changed(conn, self.policy.for_connection(conn).policy, changed)
         return changed
 
-    def _publish(self, resource_type: str, **changes: tuple[str, ...]) -> None:
+    def _publish_related(self, related: repo.Related) -> None:
+        """The users and groups the write gave a new version besides its own resource (decision 0047): without
+        their event the app's table kept showing their old Modified time until a manual refresh. A bounded list of
+        ids each; ``more_modified`` when there were more (a rename of a large group)."""
+        if related.users or related.more_users:
+            self._publish("User", modified=tuple(related.users), more_modified=related.more_users)
+        if related.groups or related.more_groups:
+            self._publish("Group", modified=tuple(related.groups), more_modified=related.more_groups)
+
+    def _publish(self, resource_type: str, **changes: Any) -> None:
         event = ResourcesChanged(resource_type, **changes)
         pending: list[ResourcesChanged] | None = getattr(self._local, "events", None)
         if pending is not None:

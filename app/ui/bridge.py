@@ -27,6 +27,7 @@ class ChangeSet:
         self.created: set[str] = set()
         self.modified: set[str] = set()
         self.deleted: set[str] = set()
+        self.more_modified = False  # more were modified than the ids say: a listener reads them all again
 
     def merge(self, event: ResourcesChanged) -> None:
         for rid in event.created:
@@ -39,9 +40,10 @@ class ChangeSet:
             self.created.discard(rid)
             self.modified.discard(rid)
             self.deleted.add(rid)
+        self.more_modified = self.more_modified or event.more_modified
 
     def __bool__(self) -> bool:
-        return bool(self.created or self.modified or self.deleted)
+        return bool(self.created or self.modified or self.deleted or self.more_modified)
 
     def event(self, resource_type: str) -> ResourcesChanged:
         return ResourcesChanged(
@@ -49,6 +51,7 @@ class ChangeSet:
             tuple(sorted(self.created)),
             tuple(sorted(self.modified)),
             tuple(sorted(self.deleted)),
+            self.more_modified,
         )
 
 

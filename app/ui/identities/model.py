@@ -261,7 +261,7 @@ class ResourceTableModel(QAbstractTableModel):
         for resource_id in changes.deleted:
             self._remove(resource_id)
         ids = changes.created | changes.modified
-        if len(ids) > RELOAD_THRESHOLD:
+        if changes.more_modified or len(ids) > RELOAD_THRESHOLD:  # more changed than the ids name: read them all
             self.reload()
             return
         if not ids:

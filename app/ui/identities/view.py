@@ -293,7 +293,7 @@ class ResourceBrowser(QWidget):
             self.detail_title.setText("This resource was deleted.")
             self.detail.clear()
             self._detail_id = None
-        elif self._detail_id in event.modified:
+        elif self._detail_id in event.modified or (self._detail_id is not None and event.more_modified):
             self.show_detail(self._detail_id)
 
     def clear_for_lock(self) -> None:
