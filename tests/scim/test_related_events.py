@@ -18,7 +18,9 @@ from tests.conftest import GROUP_SCHEMA, new_user, patch_body
 @pytest.fixture
 def events(service: ScimService) -> Iterator[list[ResourcesChanged]]:
     seen: list[ResourcesChanged] = []
-    unsubscribe = service.bus.subscribe(lambda event: seen.append(event) if isinstance(event, ResourcesChanged) else None)
+    unsubscribe = service.bus.subscribe(
+        lambda event: seen.append(event) if isinstance(event, ResourcesChanged) else None
+    )
     yield seen
     unsubscribe()
     service.close()
@@ -50,9 +52,11 @@ def test_a_user_added_to_a_group_is_published_as_modified_after_the_commit(
     seen_by_reader: list[str] = []
     # What a listener reads when told must be the new version: the event comes after the commit.
     unsubscribe = service.bus.subscribe(
-        lambda event: seen_by_reader.append(_version(service, "User", user))
-        if isinstance(event, ResourcesChanged) and user in event.modified
-        else None
+        lambda event: (
+            seen_by_reader.append(_version(service, "User", user))
+            if isinstance(event, ResourcesChanged) and user in event.modified
+            else None
+        )
     )
     events.clear()
     service.patch("Group", group, patch_body({"op": "add", "path": "members", "value": [{"value": user}]}))

@@ -14,11 +14,15 @@ from sqlalchemy import delete, update
 from ui_support import insert_rows, user_row
 
 from app.core.events import EventBus, RequestServed, ResourcesChanged
+from app.directory import repository as repo
 from app.directory.filter_sql import compile_filter
+from app.scim.service import ScimService
 from app.store.models import ScimResource
 from app.store.vault import Vault
 from app.ui.bridge import EventBridge
-from app.ui.identities.model import ID_ROLE, ResourceTableModel
+from app.ui.identities.model import COLUMNS, ID_ROLE, ResourceTableModel
+from app.ui.times import local_time
+from tests.conftest import GROUP_SCHEMA, new_user, patch_body
 
 PAGE = 500
 
@@ -218,3 +222,41 @@ def test_a_zone_without_a_name_is_given_by_its_offset(monkeypatch: pytest.Monkey
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+def test_a_group_add_over_the_service_updates_the_users_modified_cell(vault: Vault, qtbot: QtBot) -> None:
+    """A user who joins a group gets a new lastModified (decision 0047); the service's event names the user, so
+    the Users table shows it without a manual refresh (it showed the old time until one)."""
+    service = ScimService(vault, "https://scim.test/scim/v2")
+    user = str(service.create("User", new_user("joiner@example.org")).body["id"])
+    group = str(service.create("Group", {"schemas": [GROUP_SCHEMA], "displayName": "Joined"}).body["id"])
+    long_ago = datetime(2020, 1, 2, 3, 4, 5, tzinfo=UTC)  # a time the join's own cannot be
+    with vault.write_session() as session:
+        session.execute(update(ScimResource).where(ScimResource.id == user).values(modified=long_ago))
+    users = ResourceTableModel(vault, "User", page_size=PAGE)
+    qtbot.waitUntil(lambda: users.row_of(user) is not None and not users._busy)
+    column = [attribute for attribute, _ in COLUMNS["User"]].index("modified")
+
+    def shown() -> str:
+        return str(users.data(users.index(users.row_of(user) or 0, column)))
+
+    assert shown() == local_time(long_ago)
+    # Listening from here on: only the join's events reach the table (a create's, still queued, would re-read it).
+    bridge = EventBridge(vault.events, interval_ms=50)
+    bridge.resources_changed.connect(users.apply_changes)
+    try:
+        with qtbot.waitSignal(bridge.resources_changed):
+            service.patch("Group", group, patch_body({"op": "add", "path": "members", "value": [{"value": user}]}))
+        qtbot.waitUntil(lambda: shown() != local_time(long_ago), timeout=2000)
+        assert shown() == local_time(_stored_modified(vault, user))
+    finally:
+        bridge.close()
+        bridge.deleteLater()
+        service.close()
+
+
+def _stored_modified(vault: Vault, resource_id: str) -> datetime:
+    with vault.read_connection() as conn:
+        row = repo.load(conn, "User", resource_id)
+    assert row is not None
+    return row.modified
