@@ -162,6 +162,25 @@ def test_modified_and_deleted_rows(model: ResourceTableModel, live: EventBridge,
     assert model.rowCount() == PAGE - 1
 
 
+def test_more_modified_than_named_reads_the_rows_again(
+    model: ResourceTableModel, live: EventBridge, bus: EventBus, qtbot: QtBot
+) -> None:
+    """A rename of a large group names a bounded number of its users and says there are more: the table reads
+    them all again, the ones not named too."""
+    named, unnamed = model.row_id(10), model.row_id(20)
+    with model._vault.write_session() as session:
+        session.execute(update(ScimResource).where(ScimResource.id == unnamed).values(display_name="Not named"))
+    with qtbot.waitSignal(live.resources_changed) as merged:
+        _publish_from_server_thread(bus, ResourcesChanged("User", modified=(named,), more_modified=True))
+    assert merged.args[0].more_modified
+
+    def shown() -> object:
+        row = model.row_of(unnamed)
+        return None if row is None else model.data(model.index(row, 1))
+
+    qtbot.waitUntil(lambda: shown() == "Not named")
+
+
 def test_change_outside_the_filter_is_not_shown(
     model: ResourceTableModel, live: EventBridge, bus: EventBus, qtbot: QtBot
 ) -> None:
