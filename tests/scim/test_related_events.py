@@ -11,8 +11,11 @@ import pytest
 
 from app.core.events import ResourcesChanged
 from app.directory import repository as repo
+from app.scim import bulk
 from app.scim.service import ScimService
 from tests.conftest import GROUP_SCHEMA, new_user, patch_body
+
+BULK = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
 
 
 @pytest.fixture
@@ -120,3 +123,27 @@ def test_a_large_rename_names_a_bounded_number_and_says_there_are_more(
     assert event.more_modified
     # Every member got its new version all the same (the ids past the bound were written, only not named).
     assert all(_version(service, "User", user) != versions[user] for user in users)
+
+
+def test_a_bulk_join_publishes_the_user_after_the_bulk_commits(
+    service: ScimService, events: list[ResourcesChanged]
+) -> None:
+    user = _user(service, "bulk-joiner")
+    group = _group(service, "Bulk joined")
+    before = _version(service, "User", user)
+    seen_by_reader: list[str] = []
+    unsubscribe = service.bus.subscribe(
+        lambda event: (
+            seen_by_reader.append(_version(service, "User", user))
+            if isinstance(event, ResourcesChanged) and user in event.modified
+            else None
+        )
+    )
+    events.clear()
+    join = patch_body({"op": "add", "path": "members", "value": [{"value": user}]})
+    operation = {"method": "PATCH", "path": f"/Groups/{group}", "bulkId": "join", "data": join}
+    answer = bulk.run_bulk(service, {"schemas": [BULK], "Operations": [operation]})
+    unsubscribe()
+    assert answer["Operations"][0]["status"] == "200"
+    assert _modified(events, "User") == {user}
+    assert seen_by_reader == [_version(service, "User", user)] != [before]  # published once Bulk committed
