@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, case, delete, func, insert, select, update
 from sqlalchemy.orm import aliased
 
+from app.core.events import ResourcesChanged
 from app.directory.identity_strings import lookup_key
 from app.directory.indexing import Row, index_rows
 from app.directory.schema import ENTERPRISE_SCHEMA, schema_for
@@ -69,6 +70,13 @@ class Related:
                 self._more(resource_type)
                 return
             kept.append(resource_id)
+
+    def changes(self) -> list[ResourcesChanged]:
+        """The change events that say so: ``modified`` for each type with any, ``more_modified`` past the bound."""
+        found = [("User", self.users, self.more_users), ("Group", self.groups, self.more_groups)]
+        return [
+            ResourcesChanged(kind, modified=tuple(ids), more_modified=more) for kind, ids, more in found if ids or more
+        ]
 
     def _more(self, resource_type: str) -> None:
         if resource_type == "User":

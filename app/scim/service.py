@@ -650,13 +650,20 @@ class ScimService:
         """The users and groups the write gave a new version besides its own resource (decision 0047): without
         their event the app's table kept showing their old Modified time until a manual refresh. A bounded list of
         ids each; ``more_modified`` when there were more (a rename of a large group)."""
-        if related.users or related.more_users:
-            self._publish("User", modified=tuple(related.users), more_modified=related.more_users)
-        if related.groups or related.more_groups:
-            self._publish("Group", modified=tuple(related.groups), more_modified=related.more_groups)
+        for event in related.changes():
+            self._publish_event(event)
 
-    def _publish(self, resource_type: str, **changes: Any) -> None:
-        event = ResourcesChanged(resource_type, **changes)
+    def _publish(
+        self,
+        resource_type: str,
+        *,
+        created: tuple[str, ...] = (),
+        modified: tuple[str, ...] = (),
+        deleted: tuple[str, ...] = (),
+    ) -> None:
+        self._publish_event(ResourcesChanged(resource_type, created, modified, deleted))
+
+    def _publish_event(self, event: ResourcesChanged) -> None:
         pending: list[ResourcesChanged] | None = getattr(self._local, "events", None)
         if pending is not None:
             pending.append(event)  # inside a multi-operation transaction: publish after its commit
