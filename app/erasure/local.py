@@ -56,7 +56,9 @@ class LocalErasure:
     references_cleared: int = 0  # other users whose manager was this subject
 
 
-def erase(conn: Connection, subject: LocalSubject) -> LocalErasure:
+def erase(conn: Connection, subject: LocalSubject, related: repo.Related | None = None) -> LocalErasure:
+    """Delete the subject from the mirror and the outbox; the groups that held it (and a group's member users) get
+    a new version, and go into ``related`` for the caller's change events."""
     rid = subject.resource_id
     rows = 0
     groups: list[str] = []
@@ -66,7 +68,7 @@ def erase(conn: Connection, subject: LocalSubject) -> LocalErasure:
         rows += _count(conn, select(func.count()).where(or_(_GM.c.member_id == rid, _GM.c.group_id == rid)))
     removed = conn.execute(delete(_O).where(_O.c.resource_id == rid)).rowcount
     if subject.in_mirror:
-        groups = repo.delete_resource(conn, rid)
+        groups = repo.delete_resource(conn, rid, related=related)
     # Even a subject no longer in the mirror may still be named by another user (a manager deleted by the IdP).
     cleared = references.clear(conn, rid)
     outbox.enqueue_groups(conn, groups)

@@ -63,6 +63,14 @@ def check_note(note: str | None, what: str) -> str | None:
     return note.strip()
 
 
+def _publish(bus: EventBus, ids: list[str], related: repo.Related) -> None:
+    """After the commit: the groups that held the subjects and got a new version (decision 0047), then the subjects
+    deleted (last, so that a subject among the related is shown deleted)."""
+    for event in related.changes():
+        bus.publish(event)
+    bus.publish(ResourcesChanged("User", deleted=tuple(ids)))
+
+
 def request_erasure(
     vault: Vault,
     subject_ids: Iterable[str],
@@ -96,6 +104,7 @@ def request_erasure(
         policy = _open(conn, request_id, ground, operator, note, origin, moment)
         targets = list_targets(conn)
         entries, totals, states = [], Counter[str](), Counter[str]()
+        related = repo.Related()
         for number, subject in enumerate(subjects, 1):
             # The pseudonym the trail already uses for this subject (made now if it never appeared there).
             pseudonym = subject_secrets(conn, subject.resource_id).pseudonym
@@ -104,7 +113,7 @@ def request_erasure(
             told = steps.create_for_recipients(conn, request_id, number, subject, untargeted, moment)
             states.update(s.value for s in told)
             totals.update(tombstones=_remember(conn, request_id, number, subject, origin, moment))
-            erased = local.erase(conn, subject)
+            erased = local.erase(conn, subject, related)
             # A tombstone naming the pseudonym only, then the subject's keys destroyed: from here on the trail
             # cannot be linked to the SCIM id, and nothing may name the subject to the trail again.
             tombstone = {"request": request_id, "rows_deleted": erased.rows_deleted}
@@ -133,7 +142,7 @@ def request_erasure(
         append(conn, Event("erasure.requested", actor_of(operator), details={**requested, "steps": dict(states)}))
         if origin != "replay":  # a replay re-applies entries the ledger already holds
             ledger.append(request_id, entries, iso_utc(moment))
-    (bus or vault.events).publish(ResourcesChanged("User", deleted=tuple(ids)))
+    _publish(bus or vault.events, ids, related)
     finish_local(vault, request_id, now)
     return request_id
 
