@@ -603,8 +603,15 @@ def _check_order(values: dict[str, Any], changed: set[str]) -> None:
     breach was detected by then at the latest.
 
     The occurrence window is often an estimate; its start is then the earliest time it may have begun, and the
-    refusal says to widen it rather than to move the awareness (a judgement recorded with its reasons)."""
-    began, aware = values.get("occurred_from"), values.get("aware_at")
+    refusal says to widen it rather than to move the awareness (a judgement recorded with its reasons). Nor is a
+    breach detected before it began: an alert's candidate has no occurrence window, so it never meets this."""
+    began, aware, detected = values.get("occurred_from"), values.get("aware_at"), values.get("detected_at")
+    if began and detected and detected < began and changed & {"occurred_from", "detected_at"}:
+        raise IncidentError(
+            f"The breach cannot have been detected ({_text(detected)}) before it began ({_text(began)}): correct "
+            "the detection (breach update --detected … --reason …) or, if the start is an estimate, give the "
+            "earliest time it may have begun (--occurred-from …)."
+        )
     if began and aware and aware < began and changed & {"occurred_from", "aware_at"}:
         raise IncidentError(
             f"The controller cannot be aware ({_text(aware)}) before the breach began ({_text(began)}). If the start "

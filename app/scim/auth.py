@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from app.scim.sources import source_key
 from app.setup.tokens import TokenStore, VerifiedClient
 
+REALM = "Custos SCIM"
 MAX_FAILURES = 10  # per source within the window …
 MAX_FAILURES_GLOBAL = 100  # … and from every source together
 FAILURE_WINDOW_SECONDS = 60.0
@@ -34,6 +35,37 @@ class ThrottleEngaged:
     failures: int  # failures counted in the window
     limit: int
     window_seconds: int
+
+
+@dataclass(frozen=True)
+class Challenge:
+    """How a request without a usable token is answered (RFC 6750 §3, §3.1)."""
+
+    status: int  # 401, or 400 for a malformed request
+    www_authenticate: str
+    detail: str
+
+
+def challenge(authorizations: list[str]) -> Challenge:
+    """The answer to a request whose ``Authorization`` headers (every one it sent) gave no valid token.
+
+    RFC 6750 §3.1: a request without authentication information (none, or another scheme such as Basic: an
+    unsupported method) gets the challenge with no error code, so a client that did not know it must authenticate
+    is not told its token was bad. A malformed one (two headers, ``Bearer`` without a token) is ``invalid_request``
+    with 400; a token that is wrong, expired or revoked is ``invalid_token``.
+    """
+    if len(authorizations) > 1:
+        return _malformed("Send one Authorization header with one bearer token.")
+    scheme, _, credential = (authorizations[0] if authorizations else "").partition(" ")
+    if scheme.lower() != "bearer":
+        return Challenge(401, f'Bearer realm="{REALM}"', "A valid bearer token is required.")
+    if not credential.strip():
+        return _malformed("The bearer token is missing.")
+    return Challenge(401, f'Bearer realm="{REALM}", error="invalid_token"', "A valid bearer token is required.")
+
+
+def _malformed(detail: str) -> Challenge:
+    return Challenge(400, f'Bearer realm="{REALM}", error="invalid_request"', detail)
 
 
 class _Window:
@@ -90,7 +122,7 @@ class FailureThrottle:
         return max(1, int(max(waits)) + 1) if waits else None
 
     def record_failure(self, source: str) -> list[ThrottleEngaged]:
-        """Count one failure that was answered 401; the limits it made engage, if any."""
+        """Count one failure that was answered 401 (or 400, malformed); the limits it made engage, if any."""
         now = self._clock()
         key = source_key(source)
         engaged: list[ThrottleEngaged] = []

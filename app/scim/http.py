@@ -33,7 +33,7 @@ from app.directory.input_guard import refuse_json_constant, refuse_repeated_name
 from app.directory.projection import Projection, parse_list, wants_related
 from app.directory.query import Listing, QueryParams
 from app.scim import discovery
-from app.scim.auth import Authenticator
+from app.scim.auth import Authenticator, Challenge, challenge
 from app.scim.bulk import run_bulk
 from app.scim.damage import DamageAlarm
 from app.scim.failures import FailureTally
@@ -102,13 +102,12 @@ def _error(error: ScimError, headers: dict[str, str] | None = None) -> Response:
     return _json(error.body(), error.status, {**error.headers, **(headers or {})} or None)
 
 
-def _one_authorization(request: Request) -> str | None:
+def _one_authorization(values: list[str]) -> str | None:
     """The request's one ``Authorization`` header, or ``None`` when it has none or several.
 
     Two headers are not two chances: each layer in front of the server (a proxy, a WAF, a log) may read a different
-    one, and a request naming a wrong credential beside a right one is not one the IdP sends. Refused as no token.
+    one, and a request naming a wrong credential beside a right one is not one the IdP sends. Refused as malformed.
     """
-    values = request.headers.getlist("authorization")
     return values[0] if len(values) == 1 else None
 
 
@@ -210,10 +209,11 @@ class ScimApp:
 
     async def _handle(self, request: Request) -> Response:
         source = request.client.host if request.client else "unknown"
-        authorization = _one_authorization(request)
+        values = request.headers.getlist("authorization")
+        authorization = _one_authorization(values)
         client = self.authenticator.authenticate(authorization, source)
         if client is None:
-            return self._unauthenticated(source, self.authenticator.refused_token(authorization))
+            return self._unauthenticated(source, challenge(values), self.authenticator.refused_token(authorization))
         request.state.authenticated = True
         current_actor.set(f"token:{client.name}")
         path = request.scope["path"]
@@ -221,8 +221,9 @@ class ScimApp:
             raise ScimError(404, "Unknown endpoint.")
         return await self._route(request, path[len(self.base_path) :] or "/")
 
-    def _unauthenticated(self, source: str, token: str | None = None) -> Response:
-        """401, or 429 once the source (or everyone) failed too often; tallied, never written per request.
+    def _unauthenticated(self, source: str, answer: Challenge, token: str | None = None) -> Response:
+        """401 (400 when malformed), or 429 once the source (or everyone) failed too often; tallied, never written
+        per request.
 
         The throttle is consulted only here, after the token failed: a valid token is never refused by it. The
         connection is closed after the answer: a client without a valid token gets no idle keep-alive (30 s) to hold
@@ -245,8 +246,8 @@ class ScimApp:
             if self.recorder is not None:
                 self.recorder.record(throttled_event(engaged, self.clock()))
         return _error(
-            ScimError(401, "A valid bearer token is required."),
-            {"WWW-Authenticate": 'Bearer realm="Custos SCIM", error="invalid_token"', "Connection": "close"},
+            ScimError(answer.status, answer.detail),
+            {"WWW-Authenticate": answer.www_authenticate, "Connection": "close"},
         )
 
     async def _route(self, request: Request, path: str) -> Response:

@@ -24,10 +24,20 @@ SCIM_PARAMETERS = frozenset(
 )
 
 
+# A SCIM parameter's name in any case, to the spelling RFC 7644 writes it in.
+_CANONICAL = {name.lower(): name for name in SCIM_PARAMETERS}
+
+
 def single_parameters(items: Iterable[tuple[str, str]]) -> dict[str, str]:
-    """The query parameters as a mapping; 400 when a SCIM parameter is given more than once."""
+    """The query parameters as a mapping, SCIM ones under their RFC spelling; 400 when one is given more than once.
+
+    SCIM parameter names are matched case-insensitively, as the keys of a ``.search`` body are: an ignored
+    ``?Filter=…`` would have answered with every resource instead of the filtered few, and ``?COUNT=6`` with the
+    default page. So ``filter=…&Filter=…`` is a repeat. Other names are kept as sent.
+    """
     found: dict[str, str] = {}
-    for name, value in items:
+    for sent, value in items:
+        name = _CANONICAL.get(sent.lower(), sent)
         if name in found and name in SCIM_PARAMETERS:
             raise _repeated(name)
         found[name] = value

@@ -6,6 +6,7 @@ before the checks edited in its other fields. Real vault, injected clock; the CL
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -25,21 +26,78 @@ def _register(vault: Vault) -> IncidentRegister:
     return IncidentRegister(vault, FakeClock(FRIDAY_9 + timedelta(days=1)))
 
 
+def _detected_before_it_began(vault: Vault, register: IncidentRegister) -> int:
+    """Detected at 08:00, begun at 12:00: refused since, so only a vault from before that check holds it (written
+    to the row here, as such a vault may hold it). Only there can awareness (at or after detection) still precede
+    the start."""
+    incident = register.open_incident("Misaddressed mail", "dpo", detected_at=FRIDAY_9 - HOUR)
+    with vault.write_transaction() as conn:
+        conn.execute(update(Incident.__table__).where(Incident.__table__.c.id == incident)
+                     .values(occurred_from=FRIDAY_9 + 3 * HOUR))  # fmt: skip
+    return incident
+
+
+def test_a_detection_before_the_breach_began_is_refused_naming_both_times(vault: Vault) -> None:
+    """Before: ``breach open --detected 08:00 --occurred-from 12:00`` was recorded as given, and so was an update
+    to either time that put the detection before the start."""
+    register = _register(vault)
+    expected = ("The breach cannot have been detected (2026-11-27 08:00:00 UTC) before it began "
+                "(2026-11-27 12:00:00 UTC)")  # fmt: skip
+    with pytest.raises(IncidentError, match=re.escape(expected)):
+        register.open_incident("Misaddressed mail", "dpo", detected_at=FRIDAY_9 - HOUR,
+                               occurred_from=FRIDAY_9 + 3 * HOUR)  # fmt: skip
+    assert register.list() == []
+    incident = register.open_incident("Misaddressed mail", "dpo", detected_at=FRIDAY_9 - HOUR,
+                                      occurred_from=FRIDAY_9 - 3 * HOUR)  # fmt: skip
+    for change in ({"occurred_from": FRIDAY_9 + 3 * HOUR}, {"detected_at": FRIDAY_9 - 4 * HOUR}):
+        with pytest.raises(IncidentError, match=r"cannot have been detected .* before it began"):
+            register.update(incident, "dpo", "re-estimated", **change)
+    view = register.get(incident)
+    assert (view.detected_at, view.occurred_from) == (FRIDAY_9 - HOUR, FRIDAY_9 - 3 * HOUR)  # nothing written
+    # Detected the moment it began is possible (an alert on the first request); so is a later window's end.
+    view = register.update(incident, "dpo", "log read", occurred_from=FRIDAY_9 - HOUR, occurred_to=FRIDAY_9)
+    assert view.occurred_from == view.detected_at
+    # The open incident's other fields stay editable.
+    assert register.update(incident, "dpo", title="Misaddressed letters").title == "Misaddressed letters"
+
+
+def test_breach_open_and_update_refuse_a_detection_before_the_start_in_one_line(
+    vault: Vault, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The user trial's command: detected 05:00Z, occurred from 06:30Z."""
+    folder = str(vault.path.parent)
+    vault.close()
+    monkeypatch.setenv("CUSTOS_PASSPHRASE", PASSPHRASE)
+    code = main(["breach", "open", "--title", "Lost USB stick", "--detected", "2026-11-27T05:00Z", "--occurred-from",
+                 "2026-11-27T06:30Z", "--data-dir", folder])  # fmt: skip
+    assert code == 2
+    captured = capsys.readouterr()
+    (line,) = captured.err.splitlines()
+    assert "cannot have been detected (2026-11-27 05:00:00 UTC) before it began (2026-11-27 06:30:00 UTC)" in line
+    assert captured.out == "" and "Traceback" not in captured.err
+    assert main(["breach", "open", "--title", "Lost USB stick", "--detected", "2026-11-27T07:00Z", "--occurred-from",
+                 "2026-11-27T06:30Z", "--data-dir", folder]) == 0  # fmt: skip
+    capsys.readouterr()
+    code = main(["breach", "update", "1", "--occurred-from", "2026-11-27T08:00Z", "--reason", "re-estimated",
+                 "--data-dir", folder])  # fmt: skip
+    captured = capsys.readouterr()
+    assert code == 2 and "(2026-11-27 07:00:00 UTC) before it began (2026-11-27 08:00:00 UTC)" in captured.err
+
+
 def test_awareness_before_the_breach_began_is_refused_and_nothing_is_written(vault: Vault) -> None:
     register = _register(vault)
-    incident = register.open_incident("Misaddressed mail", "dpo", detected_at=FRIDAY_9 - HOUR,
-                                      occurred_from=FRIDAY_9 + 3 * HOUR)  # fmt: skip
+    incident = _detected_before_it_began(vault, register)
     with pytest.raises(IncidentError, match=r"cannot be aware .* before the breach began"):
         register.set_aware(incident, "dpo", "supplier confirmed receipt", at=FRIDAY_9)
     view = register.get(incident)
-    assert view.aware_at is None and [e.name for e in view.history] == ["detected_at", "occurred_from"]
+    assert view.aware_at is None and [e.name for e in view.history] == ["detected_at"]
 
     # The window was an estimate: widened (a correction with its reason), awareness is then recorded.
     register.update(incident, "dpo", "the mail server log shows it at 06:00", occurred_from=FRIDAY_9 - 3 * HOUR)
     view = register.set_aware(incident, "dpo", "supplier confirmed receipt", at=FRIDAY_9)
     assert view.aware_at == FRIDAY_9
-    # A start given later than the awareness already recorded is refused the same way.
-    with pytest.raises(IncidentError, match="before the breach began"):
+    # A start given later than the awareness already recorded is refused (first for preceding the detection).
+    with pytest.raises(IncidentError, match=r"cannot have been detected .* before it began"):
         register.update(incident, "dpo", "re-estimated", occurred_from=FRIDAY_9 + HOUR)
     # A breach still running after awareness is legitimate: only the window's start is checked.
     assert register.update(incident, "dpo", occurred_to=FRIDAY_9 + 5 * HOUR).occurred_to == FRIDAY_9 + 5 * HOUR
@@ -72,8 +130,7 @@ def test_breach_aware_before_the_window_says_so_in_one_line(
     vault: Vault, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     register = _register(vault)
-    incident = register.open_incident("Misaddressed mail", "dpo", detected_at=FRIDAY_9 - HOUR,
-                                      occurred_from=FRIDAY_9 + 3 * HOUR)  # fmt: skip
+    incident = _detected_before_it_began(vault, register)
     folder = str(vault.path.parent)
     vault.close()
     monkeypatch.setenv("CUSTOS_PASSPHRASE", PASSPHRASE)

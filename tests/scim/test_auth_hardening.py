@@ -49,6 +49,23 @@ def test_an_email_shaped_path_cannot_blind_the_trail(hardened: Hardened) -> None
     assert h.server.recorder is not None and not h.server.recorder.refused
 
 
+def test_the_challenge_names_an_error_only_when_a_token_was_tried(hardened: Hardened) -> None:
+    """RFC 6750 §3.1. Before: every refusal said error="invalid_token", also to a request with no credentials."""
+    h, plain = hardened, 'Bearer realm="Custos SCIM"'
+    with h.client() as anonymous, h.client("cst_wrong") as wrong:
+        cases = [
+            (anonymous.get("/Users"), 401, plain),
+            (anonymous.get("/Users", headers={"Authorization": "Basic aWRwOnNlY3JldA=="}), 401, plain),
+            (wrong.get("/Users"), 401, plain + ', error="invalid_token"'),
+            (anonymous.get("/Users", headers={"Authorization": "Bearer"}), 400, plain + ', error="invalid_request"'),
+        ]
+        for answer, status, header in cases:
+            assert (answer.status_code, answer.headers["WWW-Authenticate"]) == (status, header)
+            assert answer.json()["status"] == str(status) and "scimType" not in answer.json()
+    h.flush()
+    assert sum(e.details["count"] for e in h.events("scim.auth.failed")) == 4  # each still a failure, tallied
+
+
 # -- §3 -------------------------------------------------------------------------------------------------
 def test_a_valid_token_is_served_from_a_throttled_address(hardened: Hardened) -> None:
     h = hardened

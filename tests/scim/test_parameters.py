@@ -84,6 +84,35 @@ def test_one_of_each_and_unknown_repeats_still_work(client: httpx.Client, user_i
     assert page.json()["Resources"] == [{"schemas": [USER_SCHEMA], "id": user_id, "userName": SECRET}]
 
 
+def test_parameter_names_are_matched_in_any_case(client: httpx.Client, user_id: str) -> None:
+    """As the keys of a .search body are. Before: ``?Filter=…`` was ignored and every user came back, ``?COUNT=1``
+    gave the default page, ``?ATTRIBUTES=…`` the whole resource."""
+    client.post("/Users", json=new_user("case-names@example.com"))
+    filtered = client.get("/Users", params={"Filter": f'userName eq "{SECRET}"', "ATTRIBUTES": "userName"})
+    assert filtered.status_code == 200, filtered.text
+    assert filtered.json()["totalResults"] == 1
+    assert filtered.json()["Resources"] == [{"schemas": [USER_SCHEMA], "id": user_id, "userName": SECRET}]
+    page = client.get("/Users", params={"COUNT": "1", "startindex": "1", "SortBy": "userName"}).json()
+    assert page["totalResults"] >= 2 and len(page["Resources"]) == 1 and page["itemsPerPage"] == 1
+    one = client.get(f"/Users/{user_id}", params={"excludedattributes": "title"}).json()
+    assert "title" not in one and one["userName"] == SECRET
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "canonical"), [("filter", "Filter", "filter"), ("count", "COUNT", "count"),
+                                       ("sortBy", "sortby", "sortBy")]
+)  # fmt: skip
+def test_the_same_name_in_another_case_is_a_repeat(client: httpx.Client, first: str, second: str,
+                                                   canonical: str) -> None:  # fmt: skip
+    """Before: ``filter=a&Filter=b`` served ``filter=a`` and ignored the other silently."""
+    values = {"filter": (f'userName eq "{SECRET}"', "userName pr"), "sortBy": ("userName", "title")}.get(
+        canonical, ("1", "2")
+    )
+    answer = client.get("/Users", params=[(first, values[0]), (second, values[1])])
+    assert_scim_error(answer, 400, "invalidFilter" if canonical == "filter" else "invalidValue")
+    assert f"'{canonical}'" in answer.json()["detail"] and SECRET not in answer.text
+
+
 @pytest.mark.parametrize("name", ["count", "startIndex"])
 @pytest.mark.parametrize(
     "raw",

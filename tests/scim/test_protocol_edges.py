@@ -14,7 +14,8 @@ def test_two_authorization_headers_are_no_valid_token(live: LiveServer) -> None:
     with live.client("") as anonymous:
         for pair in ((valid, wrong), (wrong, valid), (valid, valid)):
             answer = anonymous.get("/Users", headers=[("Authorization", pair[0]), ("Authorization", pair[1])])
-            assert_scim_error(answer, 401)
+            assert_scim_error(answer, 400)  # RFC 6750 §3.1: malformed, invalid_request
+            assert answer.headers["WWW-Authenticate"] == 'Bearer realm="Custos SCIM", error="invalid_request"'
             assert live.token not in answer.text
         assert anonymous.get("/Users", headers={"Authorization": valid}).status_code == 200
 

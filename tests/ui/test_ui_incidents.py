@@ -204,9 +204,15 @@ def test_other_times_recorded_and_corrected_in_the_app(qtbot: QtBot, vault: Vaul
     ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
     labels = [dialog.which.itemText(i) for i in range(dialog.which.count())]
     assert labels[0] == "Occurred (from)" and labels[-1] == "Notification 1 (initial, SA-1)"
-    # Occurred (from) at "now", after the awareness: the register refuses it (nobody is aware of a breach before it
-    # began), so OK waits and says why; earlier, it is a first value and needs no reason.
-    assert not ok.isEnabled() and "before the breach began" in dialog.time_problem.text()
+    # Occurred (from) at "now", after the detection: the register refuses it (a breach is not detected before it
+    # began), so OK waits and says why, naming both times; earlier, it is a first value and needs no reason.
+    assert not ok.isEnabled() and "cannot have been detected" in dialog.time_problem.text()
+    # Before the awareness (09:00) but after the detection (08:00): refused too (before: accepted).
+    dialog.when.setDateTime(QDateTime.fromSecsSinceEpoch(int((FRIDAY_9 - timedelta(minutes=30)).timestamp())))
+    assert not ok.isEnabled()
+    assert dialog.time_problem.text().startswith(
+        "The breach cannot have been detected (2026-11-27 08:00:00 UTC) before it began (2026-11-27 08:30:00 UTC)"
+    )
     dialog.when.setDateTime(QDateTime.fromSecsSinceEpoch(int((FRIDAY_9 - timedelta(hours=5)).timestamp())))
     assert ok.isEnabled()  # nothing recorded yet: no reason needed
     dialog.which.setCurrentText("Detected")  # recorded: a correction
