@@ -4,7 +4,7 @@ old Modified time."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -46,6 +46,18 @@ def _version(service: ScimService, resource_type: str, resource_id: str) -> str:
     return str(service.get(resource_type, resource_id).body["meta"]["version"])
 
 
+def _read_when_told(service: ScimService, user: str, seen: list[str]) -> Callable[[], None]:
+    """A listener that reads the user's version when an event names it modified. What it reads must be the new
+    version: the event comes after the commit. Returns the unsubscribe."""
+    return service.bus.subscribe(
+        lambda event: (
+            seen.append(_version(service, "User", user))
+            if isinstance(event, ResourcesChanged) and user in event.modified
+            else None
+        )
+    )
+
+
 def test_a_user_added_to_a_group_is_published_as_modified_after_the_commit(
     service: ScimService, events: list[ResourcesChanged]
 ) -> None:
@@ -53,14 +65,7 @@ def test_a_user_added_to_a_group_is_published_as_modified_after_the_commit(
     group = _group(service, "Joined")
     before = _version(service, "User", user)
     seen_by_reader: list[str] = []
-    # What a listener reads when told must be the new version: the event comes after the commit.
-    unsubscribe = service.bus.subscribe(
-        lambda event: (
-            seen_by_reader.append(_version(service, "User", user))
-            if isinstance(event, ResourcesChanged) and user in event.modified
-            else None
-        )
-    )
+    unsubscribe = _read_when_told(service, user, seen_by_reader)
     events.clear()
     service.patch("Group", group, patch_body({"op": "add", "path": "members", "value": [{"value": user}]}))
     unsubscribe()
@@ -132,13 +137,7 @@ def test_a_bulk_join_publishes_the_user_after_the_bulk_commits(
     group = _group(service, "Bulk joined")
     before = _version(service, "User", user)
     seen_by_reader: list[str] = []
-    unsubscribe = service.bus.subscribe(
-        lambda event: (
-            seen_by_reader.append(_version(service, "User", user))
-            if isinstance(event, ResourcesChanged) and user in event.modified
-            else None
-        )
-    )
+    unsubscribe = _read_when_told(service, user, seen_by_reader)
     events.clear()
     join = patch_body({"op": "add", "path": "members", "value": [{"value": user}]})
     operation = {"method": "PATCH", "path": f"/Groups/{group}", "bulkId": "join", "data": join}
