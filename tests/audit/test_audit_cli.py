@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import text
 
 from app.audit.pseudonyms import pseudonym_for
-from app.audit.trail import Event, append, of_kind
+from app.audit.trail import Event, StoredEvent, append, of_kind
 from app.audit.vault_lifecycle import create_vault, unlock_vault
 from app.cli import main
 from app.directory import repository as repo
@@ -172,12 +172,7 @@ def test_a_bundle_of_entries_by_sequence_number_and_its_verdict(
     assert key_id and f"that key {key_id[1]} is the vault's signing key: no trusted key id was given" in key_line
     code, anchored = cli(capsys, trail_dir, "audit", "verify-bundle", str(out), "--key-id", key_id[1])
     assert code == 0 and not [line for line in anchored if line.startswith("Not proved: that key ")]
-    vault = unlock_vault(trail_dir, PASSPHRASE)
-    try:
-        with vault.read_connection() as conn:
-            recorded = of_kind(conn, "export.audit_bundle")
-    finally:
-        vault.close()
+    recorded = _recorded(trail_dir, "export.audit_bundle")
     assert [(e.details["first_seq"], e.details["last_seq"], e.details["entries"]) for e in recorded] == [(10, 20, 11)]
 
     for bad in (["--first-seq", "10"], ["--first-seq", "1", "--last-seq", "2", "--from", "2025-03-01"]):
@@ -280,12 +275,7 @@ def test_the_timeline_as_csv_or_xlsx_from_the_terminal(
     with (tmp_path / "t.csv").open(encoding="utf-8-sig", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert sorted(int(row["seq"]) for row in rows) == list(range(1, int(found[2]) + 1))  # in time order
-    vault = unlock_vault(trail_dir, PASSPHRASE)
-    try:
-        with vault.read_connection() as conn:
-            recorded = of_kind(conn, "export.audit_timeline")
-    finally:
-        vault.close()
+    recorded = _recorded(trail_dir, "export.audit_timeline")
     assert ("operator:dpo", "csv", found[4]) in [(e.actor, e.details["format"], e.details["sha256"]) for e in recorded]
 
 
@@ -333,3 +323,13 @@ def test_tail_keeps_one_actor_or_the_events_naming_one_subject(data_dir: Path, v
     assert about[2].split()[5:] == [pseudonym, "(in", "list", "read)"]
     assert about[2].index(pseudonym) == about[0].index("SUBJECT") == about[1].index(pseudonym)  # the same column
     assert [row.split()[3] for row in stolen[1:]] == ["token:stolen", "token:stolen"]
+
+
+def _recorded(data_dir: Path, kind: str) -> list[StoredEvent]:
+    """The trail's entries of ``kind``, read from the vault the command left (opened again after it ended)."""
+    vault = unlock_vault(data_dir, PASSPHRASE)
+    try:
+        with vault.read_connection() as conn:
+            return of_kind(conn, kind)
+    finally:
+        vault.close()
