@@ -33,7 +33,7 @@ from app.directory.input_guard import (
     refuse_unpaired_surrogates,
 )
 from app.directory.projection import WHOLE, Projection, parse_list, project, wants_related
-from app.directory.query import Listing, QueryParams, search, search_json, search_listing
+from app.directory.query import Listing, QueryParams, search, search_listing
 from app.directory.schema import schema_for
 from app.directory.validation import apply_patch, require_declared_schema, stored_document, validate_resource
 from app.erasure import references, source, tombstones
@@ -203,13 +203,9 @@ class ScimService:
         the agreed schema does not hold is refused), as every read of the endpoint is."""
         return search(self.vault, self.policy.get().minimiser, self.base_url, resource_types, params)
 
-    def search_json(self, resource_types: tuple[str, ...], params: QueryParams) -> tuple[bytes, int, int]:
-        """The same page as the bytes of its ListResponse, with (resources returned, totalResults): what the
-        endpoint sends, assembled from the stored JSON without parsing it again (app/directory/render.py)."""
-        return search_json(self.vault, self.policy.get().minimiser, self.base_url, resource_types, params)
-
     def search_listing(self, resource_types: tuple[str, ...], params: QueryParams) -> Listing:
-        """The page of ``search_json`` with the ids it returned: the endpoint's, so that the request's audit entry
+        """The same page as the bytes of its ListResponse (what the endpoint sends, assembled from the stored JSON
+        without parsing it again, app/directory/render.py), with the ids it returned: the request's audit entry
         names the people a list read returned (a breach's scope counts them)."""
         return search_listing(self.vault, self.policy.get().minimiser, self.base_url, resource_types, params)
 

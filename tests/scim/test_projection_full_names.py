@@ -46,5 +46,5 @@ def test_members_excluded_by_full_name_are_left_out(service: ScimService) -> Non
 def test_members_asked_by_full_name_are_in_a_list(service: ScimService) -> None:
     user_id, group_id = _group_of_one(service, "full-list")
     query = {"filter": f'id eq "{group_id}"', "attributes": f"{GROUP_SCHEMA}:members"}
-    page = json.loads(service.search_json(("Group",), QueryParams.from_query_string(query))[0])
+    page = json.loads(service.search_listing(("Group",), QueryParams.from_query_string(query)).content)
     assert [member["value"] for member in page["Resources"][0]["members"]] == [user_id]
