@@ -19,6 +19,7 @@ from pathlib import Path
 
 from sqlalchemy import select, union
 
+from app.audit.anchor import sign_tree_head
 from app.audit.trail import Event, append
 from app.core.errors import ConfigError
 from app.erasure.hygiene import scrub
@@ -138,6 +139,9 @@ def _restore(data_dir: Path, backup_file: Path, passphrase: str, operator: str) 
         with restored.write_transaction() as conn:
             append(conn, Event("vault.restored", actor_of(operator), details={"backup_sha256": digest}))
         replayed, erased = replay(restored, ledger, operator)
+        # Signed before the swap: without `--follow` no command opens the vault after this one, and the restore's
+        # entries (vault.restored, the replays) stayed unsigned until the next start; cut off, no trace.
+        sign_tree_head(restored)
         _wal_mode(restored)
         scrub(restored.engine, staging)
     except BaseException:

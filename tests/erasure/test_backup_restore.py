@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from app.audit.checkpoints import last_checkpoint
 from app.audit.trail import of_kind
 from app.audit.vault_lifecycle import unlock_vault
 from app.core.errors import ConfigError
@@ -87,3 +88,26 @@ def test_a_tampered_ledger_stops_the_restore(vault: Vault, data_dir: Path, tmp_p
     ledger.write_text("".join(lines))
     assert len(Ledger(data_dir).entries()) == 2
     assert restore(data_dir, saved.path, PASSPHRASE, "dpo").subjects_erased == 2
+
+
+def test_a_restore_signs_what_it_wrote(vault: Vault, data_dir: Path, tmp_path: Path) -> None:
+    """The restore's own entries (vault.restored, the replayed erasures) are signed before the vault is swapped in:
+    without `--follow` nothing else opened it afterwards, and cut off the end they would have left no trace."""
+    add_targets(vault, [])
+    service = service_for(vault)
+    rid = str(service.create("User", person("r@example.test")).body["id"])  # type: ignore[index]
+    service.close()
+    saved = backup(vault, tmp_path / "b.vault")
+    request_erasure(vault, [rid], "art17-1a", "dpo")
+    vault.close()
+
+    restore(data_dir, saved.path, PASSPHRASE, "dpo")
+
+    restored = unlock_vault(data_dir, PASSPHRASE)
+    try:
+        with restored.read_connection() as conn:
+            restored_at = of_kind(conn, "vault.restored")[-1].seq
+            signed = last_checkpoint(conn)
+        assert signed is not None and signed.tree_size >= restored_at
+    finally:
+        restored.close()
