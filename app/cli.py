@@ -99,13 +99,14 @@ def build_parser() -> argparse.ArgumentParser:
     token = commands.add_parser("token", help="manage SCIM client tokens")
     token_commands = token.add_subparsers(dest="token_command", required=True)
     create = token_commands.add_parser("create", help="create a token and print it once")
-    create.add_argument("--name", required=True)
-    create.add_argument("--expires-days", type=whole_number, default=None)
+    create.add_argument("--name", required=True, help="a unique name for the client, e.g. its IdP (shown in the trail)")
+    create.add_argument("--expires-days", type=whole_number, default=None,
+                        help="days until it stops working (default: no expiry)")  # fmt: skip
     _add_data_dir(create)
     listing = token_commands.add_parser("list", help="list tokens (never their secrets)")
     _add_data_dir(listing)
     revoke = token_commands.add_parser("revoke", help="revoke a token by name")
-    revoke.add_argument("name")
+    revoke.add_argument("name", help="the token's name, as `token list` shows it")
     _add_data_dir(revoke)
     for module in _command_modules().values():
         module.register(commands, _add_data_dir)

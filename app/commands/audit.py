@@ -339,7 +339,7 @@ add_subcommand(AuditSubcommand("tail", "print the newest events (never their det
 
 # -- timeline --------------------------------------------------------------------------------------------
 def _configure_timeline(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--format", required=True, choices=("csv", "xlsx"))
+    parser.add_argument("--format", required=True, choices=("csv", "xlsx"), help="CSV (UTF-8) or an Excel workbook")
     parser.add_argument("--out", required=True, help="the file to write")
     parser.add_argument("--from", dest="start", type=_moment, help="first moment included (ISO 8601, UTC default)")
     parser.add_argument("--to", dest="end", type=_moment, help="first moment excluded (ISO 8601, UTC default)")

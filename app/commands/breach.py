@@ -120,6 +120,16 @@ def _details(args: argparse.Namespace) -> dict[str, Any]:
     return {k: v for k, v in mapping.items() if v is not None}
 
 
+UPDATE_TEXTS = {  # the Art. 33(3) content `update` records, by option
+    "title": "a short name for the incident (no personal data)",
+    "description": "what happened",
+    "nature": "the nature of the breach (Art. 33(3)(a))",
+    "dpo-contact": "the DPO or other contact point for more information (Art. 33(3)(b))",
+    "consequences": "the likely consequences (Art. 33(3)(c))",
+    "measures": "the measures taken or proposed, including to mitigate its effects (Art. 33(3)(d))",
+}
+
+
 def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], None]) -> None:
     breach = commands.add_parser("breach", help="the breach register and the 72-hour clock (Art. 33 and 34)")
     sub = breach.add_subparsers(dest="breach_command", required=True)
@@ -127,14 +137,14 @@ def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], No
     def command(name: str, help_text: str, with_id: bool = True) -> argparse.ArgumentParser:
         parser = sub.add_parser(name, help=help_text)
         if with_id:
-            parser.add_argument("id", type=whole_number)
+            parser.add_argument("id", type=whole_number, help="the incident's number (`breach list`)")
         parser.add_argument("--operator", help="who acts, for the register and the audit trail (default: login)")
         add_data_dir(parser)
         return parser
 
     opened = command("open", "record a new incident", with_id=False)
-    opened.add_argument("--title", required=True)
-    opened.add_argument("--description", default="")
+    opened.add_argument("--title", required=True, help="a short name for the incident (no personal data)")
+    opened.add_argument("--description", default="", help="what is known so far")
     _time_option(opened, "--detected", "when the breach was detected")
     _time_option(opened, "--occurred-from", "when the breach began")
     _time_option(opened, "--occurred-to", "when the breach ended")
@@ -148,14 +158,17 @@ def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], No
     aware.add_argument("--reason", required=True, help="why aware; when correcting, why the time is corrected")
     _time_option(aware, "--at", "default now; required when correcting")
     assess = command("assess", "record the risk assessment")
-    assess.add_argument("--risk", choices=("none", "risk", "high_risk"), required=True)
-    assess.add_argument("--reason", required=True)
+    assess.add_argument("--risk", choices=("none", "risk", "high_risk"), required=True,
+                        help="none: unlikely to result in a risk (no notification); risk: notify the authority "
+                        "(Art. 33); high_risk: also inform the data subjects (Art. 34)")  # fmt: skip
+    assess.add_argument("--reason", required=True, help="the reasoning behind the assessment (kept in the register)")
     notify = command("notify", "record a notification to the supervisory authority")
     notify.add_argument("--reference", help="the authority's reference (required unless --correct)")
     _time_option(notify, "--at", "when the authority was notified (default now)")
-    notify.add_argument("--summary", default="")
+    notify.add_argument("--summary", default="", help="what was sent to the authority, in a few words")
     notify.add_argument("--delay-reason", help="reasons for the delay (Art. 33(1)); required past 72 hours")
-    notify.add_argument("--follow-up", action="store_true")
+    notify.add_argument("--follow-up", action="store_true",
+                        help="a further notification in phases (Art. 33(4)); any after the first is one")  # fmt: skip
     notify.add_argument(
         "--correct", type=whole_number, metavar="N", help="correct the time of notification N (see show)"
     )
@@ -164,11 +177,14 @@ def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], No
     _time_option(inform, "--at", "when the data subjects were informed (default now)")
     inform.add_argument("--reason", help="required when correcting a time already recorded")
     exempt = command("exempt", "record the Art. 34(3) exemption from informing the data subjects")
-    exempt.add_argument("--exemption", choices=("a", "b", "c"), required=True)
-    exempt.add_argument("--reason", required=True)
+    exempt.add_argument("--exemption", choices=("a", "b", "c"), required=True,
+                        help="Art. 34(3) point: (a) the data were unintelligible, e.g. encrypted; (b) measures taken "
+                        "since remove the high risk; (c) informing each would take disproportionate effort (then a "
+                        "public communication)")  # fmt: skip
+    exempt.add_argument("--reason", required=True, help="why the exemption applies (kept in the register)")
     update = command("update", "record the Art. 33(3) content and times")
-    for name in ("title", "description", "nature", "dpo-contact", "consequences", "measures"):
-        update.add_argument(f"--{name}")
+    for name, text in UPDATE_TEXTS.items():
+        update.add_argument(f"--{name}", help=text)
     update.add_argument("--categories", help="comma-separated data categories")
     update.add_argument("--subjects", type=whole_number, help="approximate number of data subjects")
     update.add_argument("--records", type=whole_number, help="approximate number of records")
@@ -187,7 +203,7 @@ def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], No
     dismiss = command("dismiss", "close a candidate (no awareness recorded) as not a personal-data breach")
     dismiss.add_argument("--reason", required=True, help="why it is not a personal-data breach (kept in the register)")
     draft = command("draft", "write the Art. 33(3) notification draft or the Art. 34 communication (Markdown and PDF)")
-    draft.add_argument("--out", required=True)
+    draft.add_argument("--out", required=True, help="the folder to write the Markdown and PDF into")
     draft.add_argument(
         "--audience",
         choices=("authority", "subjects"),

@@ -31,6 +31,10 @@ RIGHT_CHOICES = ("access", "rectification", "erasure", "restriction", "portabili
 CHANNEL_CHOICES = ("email", "form", "letter", "phone", "in_person")
 INFORMED_CHOICES = ("email", "letter", "phone", "in_person", "form")  # app.dsr.model.INFORMED_BY (checked again)
 GROUND_CHOICES = ("art12-5", "art17-3a", "art17-3b", "art17-3c", "art17-3d", "art17-3e", "art11")
+GROUND_HELP = (
+    "art12-5: manifestly unfounded or excessive; art17-3a to art17-3e: an Art. 17(3) exception to erasure; "
+    "art11: the person cannot be identified"
+)
 
 
 def _moment(text: str) -> datetime:
@@ -62,11 +66,12 @@ def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], No
                         help="the right asked for; repeat for several")  # fmt: skip
     opened.add_argument("--received", type=_moment, help="when it arrived (ISO; default now; never in the future; "
                         "without a zone the controller's local time)")  # fmt: skip
-    opened.add_argument("--channel", choices=CHANNEL_CHOICES, required=True)
+    opened.add_argument("--channel", choices=CHANNEL_CHOICES, required=True, help="how the request arrived")
     who = opened.add_mutually_exclusive_group()
     who.add_argument("--subject-id", help="the subject's SCIM id in the mirror")
     who.add_argument("--match", help="search the mirror (userName, displayName, externalId) for the subject")
-    opened.add_argument("--requester", choices=("subject", "representative"), default="subject")
+    opened.add_argument("--requester", choices=("subject", "representative"), default="subject",
+                        help="who made it: the person, or someone on their behalf (default subject)")  # fmt: skip
     opened.add_argument("--requester-name", help="who asked (sealed with the subject's key)")
     opened.add_argument("--authority", help="a representative's authority, as seen (sealed)")
     opened.add_argument("--answer-channel", choices=CHANNEL_CHOICES, help="how to answer (default: as received)")
@@ -79,30 +84,32 @@ def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], No
     show = command("show", "one request: its dates, steps, attachments and timeline")
     show.add_argument("--reveal", action="store_true", help="also print the sealed requester details")
     verify = command("verify", "record the identity verification (Art. 12(6) lets you ask for more)")
-    verify.add_argument("--status", choices=("not_needed", "requested", "verified", "failed"), required=True)
+    verify.add_argument("--status", choices=("not_needed", "requested", "verified", "failed"), required=True,
+                        help="the check's outcome; requested: more information asked for (Art. 12(6))")  # fmt: skip
     verify.add_argument("--means", help="how the identity was checked (sealed)")
     verify.add_argument("--at", type=_moment, help="when more information was asked for, or when it arrived (ISO; "
                         "default now; without a zone the controller's local time)")  # fmt: skip
     extend = command("extend", "extend the deadline once by 1 or 2 months (Art. 12(3))")
-    extend.add_argument("--months", type=int, choices=(1, 2), required=True)
-    extend.add_argument("--reason", required=True)
+    extend.add_argument("--months", type=int, choices=(1, 2), required=True, help="by how many months")
+    extend.add_argument("--reason", required=True, help="why: the requests' complexity or number (Art. 12(3))")
     extend.add_argument("--told", type=_day, required=True, help="the date the person was told (first month)")
     act = command("act", "run the subject export (access, portability) or the erasure (erasure)")
     act.add_argument("--out", help="folder for the subject export (access, portability)")
     act.add_argument("--ground", default="art17-1a", help="Art. 17(1) ground of an erasure (default art17-1a)")
     task = command("task", "record a rectification, restriction or objection done at the IdP or a target")
     task.add_argument("--done", required=True, help="what was done, where, by whom")
-    task.add_argument("--right", choices=("rectification", "restriction", "objection"))
+    task.add_argument("--right", choices=("rectification", "restriction", "objection"),
+                      help="the right it answers (needed when more than one of these is open)")  # fmt: skip
     refuse = command("refuse", "refuse the request or one right of it, on a ground with reasoning")
-    refuse.add_argument("--ground", required=True, choices=GROUND_CHOICES)
-    refuse.add_argument("--reason", required=True)
+    refuse.add_argument("--ground", required=True, choices=GROUND_CHOICES, help=GROUND_HELP)
+    refuse.add_argument("--reason", required=True, help="the reasoning given to the person (Art. 12(4))")
     refuse.add_argument("--right", choices=RIGHT_CHOICES, help="refuse this right only (partial refusal)")
     answer = command("answer", "write the answer letter (Markdown and PDF); --sent records it as sent")
     answer.add_argument("--out", required=True, help="the folder to write the letter (and receipts) into")
     answer.add_argument("--sent", type=_day, help="the date the answer was sent (records it)")
     command("close", "close an answered request (it stays in the register for its retention)")
     match = command("match", "match an unmatched request to an identity of the mirror")
-    match.add_argument("--subject-id", required=True)
+    match.add_argument("--subject-id", required=True, help="the subject's SCIM id in the mirror")
     restrict = command("restrict", "lift the Art. 18 restriction flag a request set")
     restrict.add_argument("--lift", action="store_true", required=True,
                           help="lift it (with --informed-at and --informed-by)")  # fmt: skip
@@ -132,8 +139,13 @@ def _list(views: list[Any], now: datetime) -> None:
     print(f"{'ID':<20}  {'TYPE':<24} {'RECEIVED':<10} {'DUE':<10} {'DAYS LEFT':>9}  STATE")
     for view in views:
         clock = view.clock(now)
-        left = f"{'—':>9}" if view.answered_on is not None else f"{'paused':>9}" if clock.state == "paused" else (
-            f"{clock.days_left:>9}")
+        left = (
+            f"{'—':>9}"
+            if view.answered_on is not None
+            else f"{'paused':>9}"
+            if clock.state == "paused"
+            else (f"{clock.days_left:>9}")
+        )
         types = ",".join(view.rights)
         print(f"{view.id:<20}  {types:<24} {view.received_day.isoformat():<10} {view.deadline.isoformat():<10} "
               f"{_colour(left, clock.state)}  {view.state}")  # fmt: skip

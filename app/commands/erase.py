@@ -27,6 +27,8 @@ from app.erasure.model import DEFAULT_GROUND, GROUNDS
 
 NEEDS_ATTENTION = 3
 DEFAULT_WAIT = 60.0
+WAIT_HELP = f"seconds to follow the targets here (0: none; default {DEFAULT_WAIT:g})"
+WHO_HELP = "who is acting (default: $CUSTOS_OPERATOR or the login name)"
 
 
 def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], None]) -> None:
@@ -37,31 +39,31 @@ def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], No
     erase.add_argument("--reason", help="a note kept with the request (never the subject's name or address)")
     erase.add_argument("--yes", action="store_true", help="do not ask for confirmation (scripts)")
     erase.add_argument("--wait", type=float, default=DEFAULT_WAIT, help="seconds to follow the targets (0: none)")
-    erase.add_argument("--operator", help="who is acting (default: $CUSTOS_OPERATOR or the login name)")
+    erase.add_argument("--operator", help=WHO_HELP)
     add_data_dir(erase)
     sub = erase.add_subparsers(dest="erase_command")
     status = sub.add_parser("status", help="per-target states of a request, or the recent requests")
-    status.add_argument("request", nargs="?")
+    status.add_argument("request", nargs="?", help="a request id (default: the recent requests)")
     add_data_dir(status)
     attest = sub.add_parser(
         "attest", help="confirm by hand the erasure at a (manual) target, a recipient, or the identity provider"
     )
-    attest.add_argument("request")
+    attest.add_argument("request", help="the erasure request id")
     attest.add_argument("--target", help="a target's name, or recipient:ID for a recipient with no SCIM target")
     attest.add_argument(
         "--source", action="store_true", help="the person was removed or blocked at the identity provider"
     )
     attest.add_argument("--note", required=True, help="what was done there, by whom, and how it was checked")
-    attest.add_argument("--operator")
+    attest.add_argument("--operator", help=WHO_HELP)
     add_data_dir(attest)
     retry = sub.add_parser("retry", help="queue again the steps that needed an operator, once fixed")
-    retry.add_argument("request")
-    retry.add_argument("--target")
-    retry.add_argument("--wait", type=float, default=DEFAULT_WAIT)
-    retry.add_argument("--operator", help="who is acting (default: $CUSTOS_OPERATOR or the login name)")
+    retry.add_argument("request", help="the erasure request id")
+    retry.add_argument("--target", help="only this target's step (default: every step that needed an operator)")
+    retry.add_argument("--wait", type=float, default=DEFAULT_WAIT, help=WAIT_HELP)
+    retry.add_argument("--operator", help=WHO_HELP)
     add_data_dir(retry)
     resume = sub.add_parser("resume", help="follow every open request at the targets (as the app and serve do)")
-    resume.add_argument("--wait", type=float, default=DEFAULT_WAIT)
+    resume.add_argument("--wait", type=float, default=DEFAULT_WAIT, help=WAIT_HELP)
     add_data_dir(resume)
     release = sub.add_parser(
         "release", help="let an erased person be provisioned again (a rehire); on the audit trail with who and why"
@@ -69,15 +71,15 @@ def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], No
     release.add_argument("--user-name", help="the userName the identity provider sends for the person")
     release.add_argument("--external-id", help="the externalId the identity provider sends for the person")
     release.add_argument("--reason", required=True, help="why (never the person's name or address)")
-    release.add_argument("--operator")
-    release.add_argument("--yes", action="store_true")
+    release.add_argument("--operator", help=WHO_HELP)
+    release.add_argument("--yes", action="store_true", help="do not ask for confirmation (scripts)")
     add_data_dir(release)
     receipt = sub.add_parser("receipt", help="export the signed receipt of a request as JSON and PDF")
-    receipt.add_argument("request")
+    receipt.add_argument("request", help="the erasure request id")
     receipt.add_argument("--out", required=True, help="folder to write into")
     add_data_dir(receipt)
     verify = sub.add_parser("verify-receipt", help="check a receipt's signature offline (no vault needed)")
-    verify.add_argument("file")
+    verify.add_argument("file", help="the receipt (JSON) to check")
     own = "a file holding the signing key (PEM, hex or base64); default: the receipt's own"
     verify.add_argument("--public-key", help=own)
     add_data_dir(verify)

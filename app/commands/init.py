@@ -31,7 +31,9 @@ def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], No
         "init", help="first run without the app: vault, certificate, endpoint address, policy, first token"
     )
     init.add_argument("--host", default=DEFAULT_HOST, help="address to listen on (0.0.0.0: every interface)")
-    init.add_argument("--port", type=port_number, default=DEFAULT_PORT)
+    init.add_argument(
+        "--port", type=port_number, default=DEFAULT_PORT, help=f"port to listen on (default {DEFAULT_PORT})"
+    )
     init.add_argument("--public-host", help="the DNS name IdPs use to reach this machine (needed with 0.0.0.0)")
     init.add_argument("--tls-cert", help="your PEM certificate (copied into the data folder)")
     init.add_argument("--tls-key", help="its unencrypted PEM key")
@@ -40,8 +42,9 @@ def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], No
     )
     init.add_argument("--policy", help="a policy file (TOML) instead of the shipped default")
     init.add_argument("--token-name", help="name the first token after its IdP (default: Identity provider)")
-    init.add_argument("--token-expires-days", type=whole_number, default=None)
-    init.add_argument("--operator")
+    init.add_argument("--token-expires-days", type=whole_number, default=None,
+                      help="days until the first token stops working (default: no expiry)")  # fmt: skip
+    init.add_argument("--operator", help="who sets Custos up, for the audit trail (default: login name)")
     add_data_dir(init)
 
 

@@ -26,16 +26,20 @@ def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], No
     siem = commands.add_parser("siem", help="the audit trail for a SIEM: CEF or OCSF, to a file or over syslog/TLS")
     sub = siem.add_subparsers(dest="siem_command", required=True)
     export = sub.add_parser("export", help="write trail entries as CEF lines or OCSF JSON lines")
-    export.add_argument("--format", choices=FORMATS, required=True)
+    export.add_argument("--format", choices=FORMATS, required=True, help="CEF lines or OCSF JSON lines")
     export.add_argument("--from", dest="start", type=whole_number, default=1, help="first audit seq (default 1)")
     newest = "last audit seq (default: the newest)"
     export.add_argument("--to", dest="end", type=whole_number, default=None, help=newest)
-    export.add_argument("--out", required=True)
+    export.add_argument(
+        "--out", required=True, help="the file to write (owner-only; an existing one is replaced whole)"
+    )
     export.add_argument("--operator", help="who is exporting, for the audit trail (default: login name)")
     add_data_dir(export)
     send = sub.add_parser("send", help="forward pending entries to a syslog collector (RFC 5424 over TLS, RFC 5425)")
-    send.add_argument("--host", required=True)
-    send.add_argument("--port", type=port_number, default=6514)
+    send.add_argument("--host", required=True, help="the collector's host name or address")
+    send.add_argument(
+        "--port", type=port_number, default=6514, help="the collector's port (default 6514, syslog over TLS)"
+    )
     trust = send.add_mutually_exclusive_group()
     trust.add_argument("--fingerprint", help="SHA-256 of the collector's certificate (pinning)")
     trust.add_argument("--ca", help="CA file to verify the collector with")

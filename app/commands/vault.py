@@ -38,13 +38,15 @@ def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], No
     restore = sub.add_parser(
         "restore", help="replace the vault by a backup, replaying the erasure ledger first (stop the app and serve)"
     )
-    restore.add_argument("file")
-    restore.add_argument("--yes", action="store_true")
+    restore.add_argument("file", help="the backup file (`vault backup`)")
+    restore.add_argument("--yes", action="store_true", help="do not ask for confirmation (scripts)")
     restore.add_argument("--create", action="store_true",
                          help="the folder holds no vault yet (a new machine): restore into it, making it if missing; "
                               "without this a folder with no vault is refused")  # fmt: skip
     restore.add_argument("--wait", type=float, default=60.0, help="seconds to follow replayed erasures at targets")
-    restore.add_argument("--operator")
+    restore.add_argument(
+        "--operator", help="who restores, for the audit trail (default: $CUSTOS_OPERATOR or the login name)"
+    )
     add_data_dir(restore)
     check = sub.add_parser("check", help="check every page's authentication and the database's integrity, read-only")
     add_data_dir(check)
@@ -129,8 +131,10 @@ def _restore(args: argparse.Namespace) -> int:
     if not replacing:
         print(f"{folder} held no vault: the backup is its vault now.")
         if not report.ledger_found:
-            print("No erasure ledger was in it, so no erasure made after this backup could be replayed: if the old "
-                  "data folder has erasure-ledger.jsonl and erasure-ledger.key, copy both here and restore again.")
+            print(
+                "No erasure ledger was in it, so no erasure made after this backup could be replayed: if the old "
+                "data folder has erasure-ledger.jsonl and erasure-ledger.key, copy both here and restore again."
+            )
     if report.replay_request_ids and args.wait > 0:
         passphrase = read_passphrase()
         print(f"Following the replayed erasures at the targets for up to {args.wait:g} s…", flush=True)
@@ -159,4 +163,3 @@ def _wal_line(log: Any) -> str:
             f"{log.commits_after} transaction(s) SQLite would drop"
         )
     return f"ok ({log.frames} frame(s))"
-
