@@ -281,6 +281,8 @@ def main() -> int:
             traffic.start()
             while traffic.is_alive():
                 wait(100)
+            if server.recorder is not None:  # the requests' entries reach the trail before the figures are read
+                server.recorder.flush()
             window.overview_page.refresh_dashboard()  # as the app does within 10 s of the trail growing
             wait(1500)
         tables = [t for t in window.findChildren(QTableView) if t.isVisible()]
