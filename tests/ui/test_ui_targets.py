@@ -85,6 +85,8 @@ def test_targets_page_shows_initial_sync_progress(qtbot: QtBot, vault: Vault) ->
     row = [page.model.item(0, column).text() for column in range(page.model.columnCount())]
     assert row[1] == "catching up" and row[4] == "3" and row[6] == "0 of 3 in-scope users held"
     assert "1 syncing" in page.summary.text()
+    # Never checked at the target, so not "0 not verified" beside a Verified column saying "never".
+    assert row[8] == "never" and "1 not verified since the last change" in page.summary.text()
     page.hide()
 
 

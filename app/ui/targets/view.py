@@ -248,7 +248,9 @@ class TargetsPage(QWidget):
         queued = sum(t.pending for t in snapshot.targets)
         failing = sum(1 for t in snapshot.targets if t.state in ATTENTION)
         syncing = sum(1 for t in snapshot.targets if t.state == "catching up")
-        unverified = sum(1 for t in snapshot.targets if t.state == "not verified")
+        # By the check's verdict, not the state: a target catching up or needing attention was not verified since
+        # its last change either, and "0 not verified" sat beside a Verified column reading "never".
+        unverified = sum(1 for t in snapshot.targets if t.verification.verdict == "not verified")
         self.summary.setText(
             f"{counted(len(snapshot.targets), 'target')}; {counted(queued, 'change')} queued; {syncing} syncing; "
             f"{failing} need attention; {unverified} not verified since the last change."
