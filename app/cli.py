@@ -20,15 +20,15 @@ from types import ModuleType
 from typing import TYPE_CHECKING, NoReturn
 
 from app import __version__
-from app.commands.common import port_number, undecodable_option, whole_number
+from app.commands.common import port_number, undecodable_option
 from app.core.errors import CustosError
 from app.core.paths import chosen_data_dir, data_dir
 
 if TYPE_CHECKING:  # imported when a command opens it, not at start-up
-    from app.store.vault import Vault
+    pass
 
 # Command groups, each a module of app/commands with register() and run(); listed in --help in this order.
-COMMAND_MODULES = ("init", "policy", "export", "audit", "breach", "dsr", "siem", "target", "erase", "vault")
+COMMAND_MODULES = ("token", "init", "policy", "export", "audit", "breach", "dsr", "siem", "target", "erase", "vault")
 
 
 def _command_modules() -> dict[str, ModuleType]:
@@ -96,55 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--siem-ca", help="CA file to verify the collector with")
     _add_data_dir(serve)
 
-    token = commands.add_parser("token", help="manage SCIM client tokens")
-    token_commands = token.add_subparsers(dest="token_command", required=True)
-    create = token_commands.add_parser("create", help="create a token and print it once")
-    create.add_argument("--name", required=True, help="a unique name for the client, e.g. its IdP (shown in the trail)")
-    create.add_argument("--expires-days", type=whole_number, default=None,
-                        help="days until it stops working (default: no expiry)")  # fmt: skip
-    _add_data_dir(create)
-    listing = token_commands.add_parser("list", help="list tokens (never their secrets)")
-    _add_data_dir(listing)
-    revoke = token_commands.add_parser("revoke", help="revoke a token by name")
-    revoke.add_argument("name", help="the token's name, as `token list` shows it")
-    _add_data_dir(revoke)
     for module in _command_modules().values():
         module.register(commands, _add_data_dir)
     return parser
-
-
-def _open_vault(args: argparse.Namespace) -> Vault:
-    """The token commands use the existing vault; a folder without one is refused (only init and serve create)."""
-    from app.services.vault import open_existing
-
-    return open_existing(chosen_data_dir(args.data_dir))
-
-
-def _token(args: argparse.Namespace) -> int:
-    from datetime import UTC
-
-    from app.services import tokens
-
-    vault = _open_vault(args)
-    try:
-        store = tokens.store(vault)
-        if args.token_command == "create":
-            info, secret = store.create(args.name, args.expires_days)
-            print(f"Token for {info.name} (shown once, store it in the IdP now):")
-            print(secret)
-        elif args.token_command == "list":
-            # Times in UTC (the stored zone), said in the header as audit tail and breach list say it.
-            print(f"{'NAME':<24} {'STATUS':<8} {'CREATED (UTC)':<20} {'LAST USED (UTC)':<20} HINT")
-            for item in store.list():
-                last = item.last_used.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if item.last_used else "never"
-                created = item.created.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
-                print(f"{item.name:<24} {item.status:<8} {created:<20} {last:<20} {item.hint}…")
-        else:
-            info = store.revoke(args.name)
-            print(f"Revoked token {info.name}.")
-    finally:
-        vault.close()
-    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -231,8 +185,6 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         collector = siem_collector(args.siem, args.siem_fingerprint, args.siem_ca)
         return serve(data_dir(args.data_dir), args.host, args.port, args.tls_cert, args.tls_key, args.no_tls, collector)
-    if args.command == "token":
-        return _token(args)
     modules = _command_modules()
     if args.command in modules:
         return int(modules[args.command].run(args))

@@ -17,6 +17,7 @@ from app.erasure.worker import ErasureWorker
 from app.incidents.register import IncidentRegister
 from app.policy.in_force import PolicyInForce
 from app.policy.retention import Purge
+from app.setup.token_expiry import TokenExpiryJob
 from app.siem.alerts import AlertConfig, AlertEngine, AlertWatcher, load_alert_config
 from app.siem.forwarder import SiemForwarder
 from app.siem.syslog import Collector
@@ -91,6 +92,7 @@ class BackgroundJobs:
         self.forwarder = SiemForwarder(vault, siem) if siem is not None else None
         self.checkpoints = CheckpointScheduler(vault)
         self.request_deadlines = DeadlineAlertJob(vault)  # Art. 12(3): 7 days, 1 day, passed
+        self.token_expiry = TokenExpiryJob(vault)  # 14 days, 1 day, expired (decision 0057)
         self.verification = VerificationJob(vault, policy)  # each target checked at the target daily (decision 0036)
         self._unsubscribe = self.bus.subscribe(self._on_event)
         # Outbox items committed by this process (any writer: SCIM, a policy apply, an erasure, a reconcile) wake the
@@ -122,6 +124,7 @@ class BackgroundJobs:
         self.alerts.start()
         self.checkpoints.start()
         self.request_deadlines.start()
+        self.token_expiry.start()
         self.verification.start()
         if self.forwarder is not None:
             self.forwarder.start()
@@ -130,6 +133,7 @@ class BackgroundJobs:
         self._unsubscribe()
         self._unwatch()
         self.verification.stop()
+        self.token_expiry.stop()
         self.request_deadlines.stop()
         self.checkpoints.stop()
         self.erasure.stop()

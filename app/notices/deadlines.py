@@ -1,4 +1,4 @@
-"""Which deadlines deserve a notice: a breach's 72-hour clock and a request's Art. 12(3) deadline.
+"""Which deadlines deserve a notice: a breach's 72-hour clock, a request's Art. 12(3) deadline, a token's expiry.
 
 Qt-free and clock-injected: ``read_deadlines(vault, now)`` says where every open clock stands, ``DeadlineWatch``
 turns that into notices, each level once per item (approaching, then the last day, then overdue), so a check
@@ -21,7 +21,8 @@ from sqlalchemy import select
 from app.dsr import deadline
 from app.dsr.tables import DsrRequest
 from app.incidents.register import IncidentRegister, IncidentView
-from app.notices.notice import BREACH_CLOCK, REQUEST_DEADLINE, Notice
+from app.notices.notice import BREACH_CLOCK, REQUEST_DEADLINE, TOKEN_EXPIRY, Notice
+from app.setup.token_expiry import Expiring, expiring
 from app.store.vault import Vault
 
 BREACH_SOON = timedelta(hours=24)  # a breach clock "approaching": a day left of the 72 hours
@@ -82,6 +83,24 @@ def request_levels(rows: Iterable[tuple[str, date, str]], now: datetime) -> list
     return reached
 
 
+def token_levels(items: Iterable[Expiring]) -> list[Reached]:
+    """Tokens within 14 days of their expiry, within the last day, or expired (app/setup/token_expiry.py): the
+    identity provider using one is refused from that moment, and its changes (leavers too) stop arriving."""
+    reached = []
+    for item in items:
+        key = (TOKEN_EXPIRY, item.name, item.expires.isoformat())
+        if item.marker == "expired":
+            text = (f"Token '{item.name}' {item.describe()}: the identity provider using it is refused. Create a "
+                    "token and enter it at the identity provider.")  # fmt: skip
+            notice = Notice(TOKEN_EXPIRY, "Custos: token expired", text, item.name, urgent=True)
+        else:
+            text = (f"Token '{item.name}' {item.describe()}. Create a token and enter it at the identity provider "
+                    "before then.")  # fmt: skip
+            notice = Notice(TOKEN_EXPIRY, "Custos: token expires soon", text, item.name)
+        reached.append(Reached(key, item.rank, notice))
+    return reached
+
+
 def read_deadlines(vault: Vault, now: datetime) -> list[Reached]:
     """Every open clock at a level worth a notice, read from the registers (run it off the GUI thread)."""
     incidents = [view for view in IncidentRegister(vault).list() if view.state != "closed"]
@@ -91,7 +110,9 @@ def read_deadlines(vault: Vault, now: datetime) -> list[Reached]:
                 _Q.c.state.in_(WAITING), _Q.c.answered_on.is_(None), _Q.c.paused_since.is_(None)  # Art. 12(6) wait
             )
         ).all()
-    return breach_levels(incidents, now) + request_levels(((r.id, r.extended_due or r.due, r.zone) for r in rows), now)
+        tokens = expiring(conn, now)
+    requests = request_levels(((r.id, r.extended_due or r.due, r.zone) for r in rows), now)
+    return breach_levels(incidents, now) + requests + token_levels(tokens)
 
 
 class DeadlineWatch:

@@ -16,18 +16,20 @@ OPERATOR_ALERT = "operator_alert"
 CONFIGURATION_ALERT = "configuration_alert"
 BREACH_CLOCK = "breach_clock"
 REQUEST_DEADLINE = "request_deadline"
-KINDS = (OPERATOR_ALERT, CONFIGURATION_ALERT, BREACH_CLOCK, REQUEST_DEADLINE)
+TOKEN_EXPIRY = "token_expiry"
+KINDS = (OPERATOR_ALERT, CONFIGURATION_ALERT, BREACH_CLOCK, REQUEST_DEADLINE, TOKEN_EXPIRY)
 
 # The page a click opens, by kind (names the UI maps onto its tabs).
-INCIDENTS, OUTSIDE_POLICY, REQUESTS = "incidents", "outside_policy", "requests"
+INCIDENTS, OUTSIDE_POLICY, REQUESTS, TOKENS = "incidents", "outside_policy", "requests", "tokens"
 PAGES = {OPERATOR_ALERT: INCIDENTS, CONFIGURATION_ALERT: OUTSIDE_POLICY, BREACH_CLOCK: INCIDENTS,
-         REQUEST_DEADLINE: REQUESTS}  # fmt: skip
+         REQUEST_DEADLINE: REQUESTS, TOKEN_EXPIRY: TOKENS}  # fmt: skip
 
 PLURALS = {
     OPERATOR_ALERT: "operator alerts",
     CONFIGURATION_ALERT: "configuration alerts",
     BREACH_CLOCK: "breach clock warnings",
     REQUEST_DEADLINE: "request deadline warnings",
+    TOKEN_EXPIRY: "token expiry warnings",
 }
 
 # What each anomaly rule watches, in words (app/siem/rules.py names them); an unknown rule is named by its id.

@@ -1,6 +1,6 @@
 """The reads behind the app's Overview page, in one read transaction where they come from the vault: identities,
 each target's queue, today's alerts, erased people the IdP sent again, the "Outside the policy" line, open
-incidents with their clock, open requests and the policy in force. Qt-free, run in a worker."""
+incidents with their clock, open requests, the tokens and the policy in force. Qt-free, run in a worker."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from app.policy.in_force import PolicyInForce
 from app.policy.outside import not_held_by, summary
 from app.services.dsr import overview_line
 from app.services.incidents import state_text
+from app.setup import token_expiry
 from app.store import browse
 from app.store.vault import Vault
 from app.targets.status import health
@@ -32,6 +33,7 @@ class Overview:
     returned: list[str] = field(default_factory=list)  # erased people the IdP sent again (refused), newest first
     outside: str = ""  # the "Outside the policy" line: attributes, clients, requests refused or stripped
     requests: str = ""  # open data subject requests and the nearest deadline
+    tokens: str = ""  # tokens that work, and those within 14 days of their expiry or past it (decision 0057)
 
 
 def read_overview(vault: Vault, policy: PolicyInForce, now: datetime | None = None) -> Overview:
@@ -47,6 +49,7 @@ def read_overview(vault: Vault, policy: PolicyInForce, now: datetime | None = No
         alerts = count(conn, EventFilter(kind_prefix="alert.", since=since))
         returned = [returned_line(state) for state in refused_recently(conn, limit=5)]
         outside = summary(conn, not_held_by(active.minimiser)).sentence()
+        tokens = token_expiry.overview_line(conn, now)
     incidents = [
         f"#{v.id} {v.title}: {state_text(v)}; {v.clock(now).describe()}"  # as the Incidents page says it
         for v in IncidentRegister(vault, now=lambda: now).list()
@@ -59,7 +62,7 @@ def read_overview(vault: Vault, policy: PolicyInForce, now: datetime | None = No
     requests = overview_line(DsrRegister(vault, now=lambda: now).list(open_only=True), now)
     return Overview(
         counts.get("User", 0), counts.get("Group", 0), targets, alerts, incidents, policy_text, returned, outside,
-        requests,
+        requests, tokens,
     )
 
 

@@ -7,10 +7,11 @@ handed out over the vault the caller opened, with the name rule the first run ch
 
 from __future__ import annotations
 
+from app.setup.token_expiry import expiry_note
 from app.setup.tokens import TokenInfo, TokenStore, check_token_name
 from app.store.vault import Vault
 
-__all__ = ["TokenInfo", "TokenStore", "check_token_name", "store"]
+__all__ = ["TokenInfo", "TokenStore", "check_token_name", "expiry_note", "store"]
 
 
 def store(vault: Vault) -> TokenStore:

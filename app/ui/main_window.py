@@ -4,31 +4,23 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
 from functools import partial
 
 from PySide6.QtCore import QEvent, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QApplication,
     QDialog,
     QFormLayout,
     QFrame,
     QGroupBox,
     QHBoxLayout,
-    QHeaderView,
-    QLabel,
-    QLineEdit,
     QMainWindow,
     QMenu,
     QMessageBox,
     QPushButton,
     QScrollArea,
-    QSpinBox,
     QStackedWidget,
-    QTableWidget,
-    QTableWidgetItem,
     QTabWidget,
     QToolButton,
     QVBoxLayout,
@@ -39,7 +31,7 @@ from app.core.errors import CustosError
 from app.core.events import EventBus
 from app.core.log_buffer import install_log_capture, installed_log_capture
 from app.scim.server import ScimServer
-from app.services.tokens import TokenInfo, TokenStore
+from app.services.tokens import TokenStore
 from app.store.vault import Vault
 from app.ui.audit.bundle_window import choose_and_open_bundle
 from app.ui.audit.view import AuditPage, trail_verdict
@@ -53,7 +45,7 @@ from app.ui.incidents.view import IncidentsPage
 from app.ui.lock.clipboard import secret_clipboard
 from app.ui.lock.idle import IdleWatcher
 from app.ui.lock.passphrase import ChangePassphraseDialog
-from app.ui.lock.reauth import Reauthenticate, reauthenticate_with
+from app.ui.lock.reauth import reauthenticate_with
 from app.ui.lock.screen import LockScreen
 from app.ui.lock.screensaver import ScreenLockListener
 from app.ui.log_view import open_log_view
@@ -75,8 +67,9 @@ from app.ui.settings_dialog import SettingsDialog
 from app.ui.status_line import StatusLine
 from app.ui.targets.view import TargetsPage
 from app.ui.theme import apply_appearance
-from app.ui.times import local_time
+from app.ui.tokens import TokensPage
 from app.ui.tray import Tray
+from app.ui.widgets import clipboard_button, selectable_label
 from app.ui.workers import submit
 
 log = logging.getLogger(__name__)
@@ -145,24 +138,6 @@ def _message(exc: Exception, fallback: str) -> str:
     return fallback
 
 
-def _label(text: str = "") -> QLabel:
-    label = QLabel(text)
-    label.setTextFormat(Qt.TextFormat.PlainText)
-    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    return label
-
-
-def _copy_button(source: Callable[[], str]) -> QPushButton:
-    """Copies through SecretClipboard: cleared after the chosen delay, and on lock, if the clipboard still holds it."""
-    button = QPushButton("Copy")
-    button.clicked.connect(lambda: secret_clipboard().copy(source()))
-    return button
-
-
-def _when(moment: datetime | None) -> str:
-    return local_time(moment) if moment else "never"
-
-
 def _two_lines(fingerprint: str | None) -> str:
     """A SHA-256 fingerprint on two lines: 95 characters cannot wrap, and were cut at 640 px (Copy copies one)."""
     if not fingerprint:
@@ -183,12 +158,12 @@ class ServerPanel(QGroupBox):
         self.server = server
         self.bridge = bridge
         self._changing = False
-        self.url = _label()
-        self.fingerprint = _label()
+        self.url = selectable_label()
+        self.fingerprint = selectable_label()
         self.show_certificate()
-        self.state = _label()
-        self.rate = _label()
-        self.error = _label()
+        self.state = selectable_label()
+        self.rate = selectable_label()
+        self.error = selectable_label()
         self.error.setWordWrap(True)
         self.error.hide()  # shown with a message only: an empty row would cost height at 200 % scaling
         self.toggle = QPushButton()
@@ -196,11 +171,11 @@ class ServerPanel(QGroupBox):
 
         url_row = QHBoxLayout()
         url_row.addWidget(self.url, 1)
-        self.copy_url = _copy_button(self.url.text)  # enabled while running: stopped, it copied the "—" shown
+        self.copy_url = clipboard_button(self.url.text)  # enabled while running: stopped, it copied the "—" shown
         url_row.addWidget(self.copy_url)
         fingerprint_row = QHBoxLayout()
         fingerprint_row.addWidget(self.fingerprint, 1)
-        fingerprint_row.addWidget(_copy_button(lambda: self.server.fingerprint or ""))  # as the IdP shows it
+        fingerprint_row.addWidget(clipboard_button(lambda: self.server.fingerprint or ""))  # as the IdP shows it
         state_row = QHBoxLayout()
         state_row.addWidget(self.state, 1)
         state_row.addWidget(self.toggle)
@@ -214,7 +189,7 @@ class ServerPanel(QGroupBox):
         form.addRow(self.error)
         # Collapsed, the panel is one line (state, address, rate) and the pages get its height: at 200 % the
         # details left the "Outside the policy" table one or two rows. The choice is remembered (QSettings).
-        self.compact = _label()
+        self.compact = selectable_label()
         self.compact.setAccessibleName("SCIM endpoint summary")
         self.collapsed = False
         self.collapse_button = QToolButton()
@@ -300,143 +275,6 @@ class ServerPanel(QGroupBox):
         self.error.show()
         self.refresh()
         self.state_changed.emit()
-
-
-class TokensPage(QWidget):
-    """Bearer tokens for identity providers: the secret is shown once, right after creation."""
-
-    COLUMNS = ("Name", "Status", "Starts with", "Created", "Expires", "Last used", "Last used from")
-
-    def __init__(
-        self,
-        tokens: TokenStore,
-        confirm: Confirm = ask,
-        parent: QWidget | None = None,
-        reauthenticate: Reauthenticate | None = None,
-    ) -> None:
-        super().__init__(parent)
-        self.tokens = tokens
-        self.confirm = confirm
-        self.reauthenticate = reauthenticate  # asked before a new token is made (it opens the SCIM endpoint)
-        self.name = QLineEdit()
-        self.name.setPlaceholderText("Which identity provider will use it, e.g. Entra ID production")
-        self.name.setMaxLength(128)
-        self.lifetime = QSpinBox()
-        self.lifetime.setRange(0, 3650)
-        self.lifetime.setSpecialValueText("never expires")
-        self.lifetime.setSuffix(" days")
-        self.create_button = QPushButton("Create token")
-        self.create_button.clicked.connect(self.create_token)
-        self.name.returnPressed.connect(self.create_token)
-        self.secret = QLineEdit()
-        self.secret.setReadOnly(True)
-        self.copy_secret = _copy_button(self.secret.text)
-        self.secret_note = _label("Copy this token now: Custos stores only its hash and cannot show it again.")
-        self.message = _label()
-        self.message.setWordWrap(True)
-        self.table = QTableWidget(0, len(self.COLUMNS))
-        self.table.setTabKeyNavigation(False)  # read-only: Tab leaves the table (it walked every cell)
-        self.table.setHorizontalHeaderLabels(self.COLUMNS)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.revoke_button = QPushButton("Revoke…")
-        self.revoke_button.clicked.connect(self.revoke_selected)
-        refresh = QPushButton("Refresh")
-        refresh.clicked.connect(self.refresh)
-
-        create_row = QHBoxLayout()
-        create_row.addWidget(self.name, 1)
-        create_row.addWidget(self.lifetime)
-        create_row.addWidget(self.create_button)
-        secret_row = QHBoxLayout()
-        secret_row.addWidget(self.secret, 1)
-        secret_row.addWidget(self.copy_secret)
-        actions = QHBoxLayout()
-        actions.addStretch(1)
-        actions.addWidget(refresh)
-        actions.addWidget(self.revoke_button)
-        layout = QVBoxLayout(self)
-        layout.addLayout(create_row)
-        layout.addLayout(secret_row)
-        layout.addWidget(self.secret_note)
-        layout.addWidget(self.message)
-        layout.addWidget(self.table, 1)
-        layout.addLayout(actions)
-        self._show_secret("")
-        self.refresh()
-
-    def clear_for_lock(self) -> None:
-        self._show_secret("")
-        self.message.clear()
-
-    def _show_secret(self, secret: str) -> None:
-        self.secret.setText(secret)
-        for widget in (self.secret, self.copy_secret, self.secret_note):
-            widget.setVisible(bool(secret))
-
-    def refresh(self) -> None:
-        submit(self.tokens.list, self._listed, self._failed)
-
-    def create_token(self) -> None:
-        name = self.name.text().strip()
-        if not name:
-            self.message.setText("Give the token a name first.")
-            return
-        days = self.lifetime.value() or None
-        if self.reauthenticate is not None and not self.reauthenticate(self, "create a token"):
-            self.message.setText("No token created.")
-            return
-        self.create_button.setEnabled(False)
-        self._show_secret("")
-        submit(lambda: self.tokens.create(name, days), self._created, self._failed)
-
-    def revoke_selected(self) -> None:
-        rows = self.table.selectionModel().selectedRows()
-        if not rows:
-            self.message.setText("Select the token to revoke.")
-            return
-        cell = self.table.item(rows[0].row(), 0)
-        if cell is None:  # the table is being refilled
-            return
-        name = cell.text()
-        question = f"Revoke the token {name!r}? Identity providers using it will be refused from now on."
-        if not self.confirm(self, "Revoke token", question):
-            return
-        submit(lambda: self.tokens.revoke(name), self._revoked, self._failed)
-
-    def _created(self, result: tuple[TokenInfo, str]) -> None:
-        info, secret = result
-        self.create_button.setEnabled(True)
-        self.name.clear()
-        self._show_secret(secret)
-        self.message.setText(f"Token {info.name!r} created.")
-        self.refresh()
-
-    def _revoked(self, info: TokenInfo) -> None:
-        self.message.setText(f"Token {info.name!r} revoked.")
-        self.refresh()
-
-    def _failed(self, exc: Exception) -> None:
-        self.create_button.setEnabled(True)
-        self.message.setText(_message(exc, "The token store could not be changed."))
-
-    def _listed(self, infos: list[TokenInfo]) -> None:
-        self.table.setRowCount(len(infos))
-        for row, info in enumerate(infos):
-            values = (
-                info.name,
-                info.status,
-                info.hint + "…",
-                local_time(info.created),
-                _when(info.expires),
-                _when(info.last_used),
-                info.last_used_from or "",
-            )
-            for column, value in enumerate(values):
-                self.table.setItem(row, column, QTableWidgetItem(value))
 
 
 def preferences_shortcuts() -> list[QKeySequence]:
@@ -542,7 +380,7 @@ class MainWindow(QMainWindow):
             page.status_message.connect(lambda text: self.status_line.say(text, 30_000))
         # The vault line in brief (the whole of it left a notice a third of the bar, cut mid-word); every setting
         # SQLCipher reports is its tooltip. Messages are elided to the room left, whole in Recent messages.
-        self.vault_status = _label()
+        self.vault_status = selectable_label()
         self.show_cipher()
         self.statusBar().addPermanentWidget(self.vault_status)
         self.status_line = StatusLine(self.statusBar(), [self.vault_status], self)
@@ -595,6 +433,8 @@ class MainWindow(QMainWindow):
             self.incidents_page.show_incident(reference)
         elif page == "requests":
             self.requests_page.show_request(reference)
+        elif page == "tokens":
+            self.tokens_page.show_token(reference)
 
     def _notice_without_tray(self, notice: object) -> None:
         """No system tray to show it (some desktops, a bare X server): the status bar says it instead."""
@@ -607,6 +447,7 @@ class MainWindow(QMainWindow):
         pages: dict[str, QWidget] = {
             "identities": self.identities, "targets": self.targets_page, "requests": self.requests_page,
             "incidents": self.incidents_page, "outside_policy": self.outside_page, "audit": self.audit_page,
+            "tokens": self.tokens_page,
         }  # fmt: skip
         page = pages.get(name)
         if page is not None:

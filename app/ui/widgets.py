@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QSize, QStandardPaths, Qt, Signal
@@ -34,6 +35,21 @@ def ask_yes_no(parent: QWidget, title: str, question: str) -> bool:
     box.setDefaultButton(no)
     box.setEscapeButton(no)
     return box.exec() == QMessageBox.StandardButton.Yes
+
+
+def selectable_label(text: str = "") -> QLabel:
+    """Plain text (never rich text: values come from the vault and the network) that can be selected and copied."""
+    label = QLabel(text)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    return label
+
+
+def clipboard_button(source: Callable[[], str]) -> QPushButton:
+    """Copies through SecretClipboard: cleared after the chosen delay, and on lock, if the clipboard still holds it."""
+    button = QPushButton("Copy")
+    button.clicked.connect(lambda: secret_clipboard().copy(source()))
+    return button
 
 
 def text_label(text: str = "", selectable: bool = False) -> QLabel:

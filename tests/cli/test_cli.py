@@ -43,11 +43,14 @@ def test_token_commands(data_dir: Path) -> None:
     lines = created.stdout.splitlines()
     assert lines[0] == "Token for okta (shown once, store it in the IdP now):"
     assert re.fullmatch(r"cst_[A-Za-z0-9_-]{43}", lines[1])
+    assert run(data_dir, "token", "create", "--name", "entra", "--expires-days", "10").returncode == 0
     listed = run(data_dir, "token", "list")
-    # The times are UTC and the header says so (a bare time reads as the reader's local one).
+    # The times are UTC and the header says so (a bare time reads as the reader's local one); EXPIRES came last
+    # (decision 0057), so the columns before it did not move.
     assert listed.stdout.splitlines()[0].split() == ["NAME", "STATUS", "CREATED", "(UTC)", "LAST", "USED", "(UTC)",
-                                                     "HINT"]  # fmt: skip
-    assert re.search(r"^okta\s+active\s", listed.stdout, re.M)
+                                                     "HINT", "EXPIRES", "(UTC)"]  # fmt: skip
+    assert re.search(r"^okta\s+active\s.*cst_[\w-]{4}…\s+never$", listed.stdout, re.M)
+    assert re.search(r"^entra\s+active\s.*\d{2}:\d{2} \(expires in 10 days\)$", listed.stdout, re.M)
     assert lines[1] not in listed.stdout  # the secret is never shown again
     duplicate = run(data_dir, "token", "create", "--name", "okta")
     assert duplicate.returncode == 2 and "already exists" in duplicate.stderr

@@ -84,3 +84,26 @@ def test_a_fresh_watch_says_what_is_already_overdue_once(vault: Vault) -> None:
     watch = DeadlineWatch()
     assert texts(vault, watch, at("2026-03-10T09:00+00:00")) == [f"{REQUEST_DEADLINE}:Custos: request deadline passed"]
     assert texts(vault, watch, at("2026-03-11T09:00+00:00")) == []
+
+
+def test_a_token_expiry_is_announced_14_days_before_on_its_last_day_and_when_expired(vault: Vault) -> None:
+    """An identity provider whose token expires is refused from that moment: the operator hears of it before."""
+    from app.notices.notice import TOKEN_EXPIRY
+    from app.setup.tokens import TokenStore
+
+    info, secret = TokenStore(vault).create("entra-production", 30)
+    assert info.expires is not None
+    watch = DeadlineWatch()
+    assert texts(vault, watch, info.expires - timedelta(days=15)) == []
+    soon = watch.news(read_deadlines(vault, info.expires - timedelta(days=10)))
+    assert [(n.kind, n.page, n.reference, n.urgent) for n in soon] == [
+        (TOKEN_EXPIRY, "tokens", "entra-production", False)
+    ]
+    assert soon[0].text.startswith("Token 'entra-production' expires in 10 days, at ")
+    assert texts(vault, watch, info.expires - timedelta(days=9)) == []  # said once
+    assert texts(vault, watch, info.expires - timedelta(hours=5)) == [f"{TOKEN_EXPIRY}:Custos: token expires soon"]
+    expired = watch.news(read_deadlines(vault, info.expires + timedelta(seconds=1)))
+    assert [(n.title, n.urgent) for n in expired] == [("Custos: token expired", True)]
+    assert secret not in expired[0].text and info.hint not in expired[0].text
+    TokenStore(vault).revoke("entra-production")  # replaced: nothing more to say
+    assert read_deadlines(vault, info.expires + timedelta(days=1)) == []

@@ -22,7 +22,8 @@ from app.setup.tls import ensure_self_signed
 from app.setup.tokens import TokenStore
 from app.store.vault import Vault
 from app.ui.lock.reauth import reauthenticate_with
-from app.ui.main_window import MainWindow, TokensPage
+from app.ui.main_window import MainWindow
+from app.ui.tokens import TokensPage
 
 
 @pytest.fixture

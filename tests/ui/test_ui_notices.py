@@ -216,3 +216,35 @@ def test_a_folded_notice_opens_the_page_only(running: tuple[MainWindow, ScimServ
     assert window.pages.currentWidget() is page
     qtbot.wait(300)
     assert page._selected() == chosen
+
+
+def test_a_token_expiry_notice_click_selects_the_token_whose_expiry_nears(
+    running: tuple[MainWindow, ScimServer], qtbot: QtBot
+) -> None:
+    """Decision 0057: the identity provider using a token is refused once it expires. The notice says so ahead of
+    time, a click selects the token on the Tokens page, and its Expires column says how soon."""
+    window, _server = running
+    tokens = window.tokens_page.tokens
+    tokens.create("okta-staging", 90)
+    info, _secret = tokens.create("entra-production", 30)
+    assert info.expires is not None
+    moment = info.expires - timedelta(days=6)
+    shown, _clock = recorded(window, moment)
+    window.tokens_page.clock = lambda: moment
+    window.notifier.check_deadlines()
+    qtbot.waitUntil(lambda: len(shown) == 1, timeout=5000)
+    assert shown[0][0] == "Custos: token expires soon" and shown[0][1].startswith("Token 'entra-production' expires")
+    window.tray.icon.messageClicked.emit()
+    page = window.tokens_page
+    assert window.pages.currentWidget() is page
+
+    def selected() -> str:
+        rows = page.table.selectionModel().selectedRows()
+        cell = page.table.item(rows[0].row(), 0) if rows else None
+        return cell.text() if cell is not None else ""
+
+    qtbot.waitUntil(lambda: selected() == "entra-production", timeout=5000)
+    row = page.table.currentRow()
+    assert page.table.item(row, 4).text().endswith("(expires in 6 days)")
+    other = next(r for r in range(page.table.rowCount()) if page.table.item(r, 0).text() == "okta-staging")
+    assert "(" not in page.table.item(other, 4).text()  # 66 days left: no warning

@@ -30,7 +30,8 @@ from app.setup.tls import ensure_self_signed
 from app.setup.tokens import TokenStore
 from app.store.vault import Vault
 from app.ui.identities.view import IdentitiesView, ResourceBrowser, search_clause
-from app.ui.main_window import MainWindow, TokensPage
+from app.ui.main_window import MainWindow
+from app.ui.tokens import TokensPage
 from tests.policy_support import work_contacts_text
 
 
