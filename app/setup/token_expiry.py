@@ -6,11 +6,9 @@ So the levels a DPO and an IT team act on are said ahead of time, as the request
 14 days before, within the last day, and once expired.
 
 Each level is an ``alert.raised`` entry on the audit trail (rule ``token_expiry``: the token's name, its expiry,
-the time left; never the secret or its hint), so it is verified, exported and forwarded to the SIEM with the other
-alerts, and is raised once per token and expiry: the marker is the trail entry itself, read back (no column to
-keep). After a pause only the most urgent level reached is raised, never a late burst of stale warnings. A revoked
-token, or one without an expiry, raises none. Clock-injected and Qt-free; the app's tray notices read
-:func:`expiring` too.
+the time left; never the secret or its hint), raised once per token and expiry (app/setup/expiry.py). After a
+pause only the most urgent level reached is raised, never a late burst of stale warnings. A revoked token, or one
+without an expiry, raises none. Clock-injected and Qt-free; the app's notices read :func:`expiring` too.
 """
 
 from __future__ import annotations
@@ -19,24 +17,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, select
 
-from app.audit.tables import AuditEvent
-from app.audit.trail import Event, append, iso_utc
+from app.audit.trail import iso_utc
 from app.core.periodic import PeriodicJob
+from app.setup import expiry
 from app.setup.tokens import TokenInfo
-from app.siem.alerts import ACTOR, KIND
 from app.store.models import ApiToken
 from app.store.vault import Vault
 
 RULE = "token_expiry"
 SOON = timedelta(days=14)  # time to create a token and have the IdP's administrator enter it
-LAST_DAY = timedelta(days=1)
-# (marker, raised when the time left is at most this): most urgent first
-LEVELS: tuple[tuple[str, timedelta], ...] = (("expired", timedelta(0)), ("1d", LAST_DAY), ("14d", SOON))
-MARKERS = tuple(marker for marker, _limit in LEVELS)
+LEVELS = expiry.Levels((("expired", timedelta(0)), ("1d", timedelta(days=1)), ("14d", SOON)))
 DEFAULT_INTERVAL_SECONDS = 3600.0
-_A = AuditEvent.__table__
 _T = ApiToken.__table__
 
 
@@ -51,17 +44,11 @@ class Expiring:
 
     @property
     def rank(self) -> int:
-        return len(MARKERS) - MARKERS.index(self.marker)
+        return LEVELS.rank(self.marker)
 
     def describe(self) -> str:
         """The time left (or since) in words, with the moment in UTC."""
-        moment = self.expires.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-        separator = " " if self.left <= timedelta(0) else ", "  # "expired at …", "expires in 5 days, at …"
-        return f"{_left_words(self.left)}{separator}at {moment}"
-
-
-def _left_words(left: timedelta) -> str:
-    return "expired" if left <= timedelta(0) else f"expires in {_duration(left)}"
+        return expiry.describe(self.left, self.expires)
 
 
 def expiry_note(info: TokenInfo, now: datetime) -> str:
@@ -69,23 +56,8 @@ def expiry_note(info: TokenInfo, now: datetime) -> str:
     list`): the same levels and words as the warnings."""
     if info.revoked is not None or info.expires is None:
         return ""
-    left = _aware(info.expires) - now
-    return _left_words(left) if _marker(left) is not None else ""
-
-
-def _duration(left: timedelta) -> str:
-    if left >= timedelta(days=2):
-        return f"{round(left / timedelta(days=1))} days"  # 4 days 23 h is "5 days", the moment said beside it
-    hours = max(1, int(left.total_seconds() // 3600))
-    return f"{hours} hour" + ("" if hours == 1 else "s")
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def _marker(left: timedelta) -> str | None:
-    return next((marker for marker, limit in LEVELS if left <= limit), None)
+    left = expiry.aware(info.expires) - now
+    return expiry.left_words(left) if LEVELS.marker(left) is not None else ""
 
 
 def expiring(conn: Connection, now: datetime) -> list[Expiring]:
@@ -95,50 +67,38 @@ def expiring(conn: Connection, now: datetime) -> list[Expiring]:
     ).all()
     found = []
     for name, expires in rows:
-        moment = _aware(expires)
-        left = moment - now
-        marker = _marker(left)
+        moment = expiry.aware(expires)
+        marker = LEVELS.marker(moment - now)
         if marker is not None:
-            found.append(Expiring(name, moment, left, marker))
+            found.append(Expiring(name, moment, moment - now, marker))
     return found
-
-
-def _raised(conn: Connection) -> set[tuple[str, str, str]]:
-    """(token, expiry, marker) of every token_expiry alert on the trail."""
-    details = _A.c.details
-    rows = conn.execute(
-        select(
-            func.json_extract(details, "$.token"), func.json_extract(details, "$.expires"),
-            func.json_extract(details, "$.marker"),
-        ).where(_A.c.kind == KIND, func.json_extract(details, "$.rule") == RULE)
-    ).all()  # fmt: skip
-    return {(str(token), str(expires), str(marker)) for token, expires, marker in rows}
-
-
-def _moot(item: Expiring, raised: set[tuple[str, str, str]]) -> bool:
-    """This level, or a more urgent one, was raised already for this token and expiry."""
-    stamp = iso_utc(item.expires)
-    return any((item.name, stamp, marker) in raised for marker in MARKERS[: MARKERS.index(item.marker) + 1])
-
-
-def _details(item: Expiring, now: datetime) -> dict[str, object]:
-    return {
-        "rule": RULE, "threshold": int(dict(LEVELS)[item.marker].total_seconds() // 3600),
-        "observed": int(item.left.total_seconds() // 3600), "window_minutes": 0, "window_start": iso_utc(now),
-        "window_end": iso_utc(now), "trigger_seq": 0, "summary": f"SCIM token {item.name!r} {item.describe()}",
-        "token": item.name, "expires": iso_utc(item.expires), "marker": item.marker,
-    }  # fmt: skip
 
 
 def check_token_expiry(vault: Vault, now: datetime | None = None) -> list[Expiring]:
     """Raise the warnings due at ``now`` (one transaction); returns the tokens they were raised for."""
     moment = now or datetime.now(UTC)
     with vault.write_transaction() as conn:
-        raised = _raised(conn)
-        due = [item for item in expiring(conn, moment) if not _moot(item, raised)]
+        said = expiry.raised(conn, RULE, "token")
+        due = [
+            item for item in expiring(conn, moment)
+            if not any((item.name, iso_utc(item.expires), m) in said for m in LEVELS.as_urgent(item.marker))
+        ]  # fmt: skip
         for item in due:
-            append(conn, Event(KIND, ACTOR, "success", details=_details(item, moment), at=moment))
+            summary = f"SCIM token {item.name!r} {item.describe()}"
+            expiry.raise_alert(conn, RULE, LEVELS, item.marker, item.left, summary, {"token": item.name},
+                               item.expires, moment)  # fmt: skip
     return due
+
+
+def overview_line(conn: Connection, now: datetime) -> str:
+    """The Overview's Tokens line: how many work now, and each one within 14 days of its expiry or past it."""
+    unrevoked = conn.execute(select(_T.c.expires).where(_T.c.revoked.is_(None))).scalars().all()  # a few rows
+    live = sum(1 for moment in unrevoked if moment is None or expiry.aware(moment) > now)
+    warned = [f"{item.name} {item.describe()}" for item in expiring(conn, now)]
+    if not live and not warned:
+        return "none active: no identity provider can connect (create one on the Tokens page)"
+    head = f"{live} active" + ("" if warned else ", none expiring within 14 days")
+    return "\n".join([head, *warned])
 
 
 class TokenExpiryJob(PeriodicJob):
@@ -153,14 +113,3 @@ class TokenExpiryJob(PeriodicJob):
     ) -> None:
         super().__init__("token-expiry", lambda: check_token_expiry(vault, clock()), interval, first_delay,
                          ready=lambda: vault.is_open)  # fmt: skip
-
-
-def overview_line(conn: Connection, now: datetime) -> str:
-    """The Overview's Tokens line: how many work now, and each one within 14 days of its expiry or past it."""
-    unrevoked = conn.execute(select(_T.c.expires).where(_T.c.revoked.is_(None))).scalars().all()  # a few rows
-    live = sum(1 for expires in unrevoked if expires is None or _aware(expires) > now)
-    warned = [f"{item.name} {item.describe()}" for item in expiring(conn, now)]
-    if not live and not warned:
-        return "none active: no identity provider can connect (create one on the Tokens page)"
-    head = f"{live} active" + ("" if warned else ", none expiring within 14 days")
-    return "\n".join([head, *warned])
