@@ -27,9 +27,21 @@ def resolve_tls(data_dir: Path, cert: str | None, key: str | None, no_tls: bool)
         return None
     if bool(cert) != bool(key):
         raise ConfigError("Give both --tls-cert and --tls-key, or neither.")
-    if cert and key:
-        return operator_material(cert, key)
-    return ensure_self_signed(data_dir)
+    material = operator_material(cert, key) if cert and key else ensure_self_signed(data_dir)
+    _warn_if_expiring(material.cert_path)
+    return material
+
+
+def _warn_if_expiring(cert_path: Path) -> None:
+    """Said at start, before any IdP fails: an expired certificate is refused by every identity provider, and one
+    near its end will be (the alerts and the app say it too, decision 0058)."""
+    from datetime import UTC, datetime
+
+    from app.setup.certificate_expiry import read_expiry
+
+    found = read_expiry(cert_path, datetime.now(UTC))
+    if found is not None and found.marker is not None:
+        log.warning("the TLS certificate %s. %s", found.describe(), found.advice())
 
 
 def siem_collector(target: str | None, fingerprint: str | None, ca_file: str | None) -> Collector | None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 from app.audit.anchor import CheckpointScheduler
 from app.core.errors import ConfigError
@@ -17,6 +19,7 @@ from app.erasure.worker import ErasureWorker
 from app.incidents.register import IncidentRegister
 from app.policy.in_force import PolicyInForce
 from app.policy.retention import Purge
+from app.setup.certificate_expiry import CertificateExpiryJob
 from app.setup.token_expiry import TokenExpiryJob
 from app.siem.alerts import AlertConfig, AlertEngine, AlertWatcher, load_alert_config
 from app.siem.forwarder import SiemForwarder
@@ -80,7 +83,9 @@ class BackgroundJobs:
         bus: EventBus | None = None,
         retention_interval: float | None = None,
         siem: Collector | None = None,
+        certificate: Callable[[], Path | None] = lambda: None,
     ) -> None:
+        """``certificate``: the TLS certificate the endpoint serves now, watched for its expiry (decision 0058)."""
         kwargs = {} if retention_interval is None else {"interval": retention_interval}
         self.bus = bus or vault.events
         self.retention = RetentionScheduler(vault, policy, **kwargs)
@@ -93,6 +98,7 @@ class BackgroundJobs:
         self.checkpoints = CheckpointScheduler(vault)
         self.request_deadlines = DeadlineAlertJob(vault)  # Art. 12(3): 7 days, 1 day, passed
         self.token_expiry = TokenExpiryJob(vault)  # 14 days, 1 day, expired (decision 0057)
+        self.certificate_expiry = CertificateExpiryJob(vault, certificate)  # 30 days, 7, expired (decision 0058)
         self.verification = VerificationJob(vault, policy)  # each target checked at the target daily (decision 0036)
         self._unsubscribe = self.bus.subscribe(self._on_event)
         # Outbox items committed by this process (any writer: SCIM, a policy apply, an erasure, a reconcile) wake the
@@ -125,6 +131,7 @@ class BackgroundJobs:
         self.checkpoints.start()
         self.request_deadlines.start()
         self.token_expiry.start()
+        self.certificate_expiry.start()
         self.verification.start()
         if self.forwarder is not None:
             self.forwarder.start()
@@ -133,6 +140,7 @@ class BackgroundJobs:
         self._unsubscribe()
         self._unwatch()
         self.verification.stop()
+        self.certificate_expiry.stop()
         self.token_expiry.stop()
         self.request_deadlines.stop()
         self.checkpoints.stop()

@@ -20,6 +20,8 @@ from app.store.hygiene import WalJanitor
 from app.store.vault import Vault
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from app.setup.tls import TlsMaterial
     from app.siem.syslog import Collector
 
@@ -54,8 +56,12 @@ class Runtime:
             janitor=self.janitor,
         )
         self.policy = self.server.policy  # one view of the policy in force for the server, the jobs and the app
-        self.jobs = BackgroundJobs(vault, self.policy, self.bus, siem=siem)
+        self.jobs = BackgroundJobs(vault, self.policy, self.bus, siem=siem, certificate=self._served_certificate)
         self._jobs_started = False
+
+    def _served_certificate(self) -> Path | None:
+        """The certificate the endpoint serves now (the app may have moved it to another since the start)."""
+        return self.server.tls.cert_path if self.server.tls is not None else None
 
     def start_jobs(self) -> None:
         self.jobs.start()

@@ -32,7 +32,7 @@ def test_the_server_writes_through_the_runtimes_writer_and_everything_stops_in_o
         assert runtime.jobs.dispatcher.policy is runtime.policy is runtime.server.policy
         running = _custos_threads() - before
         assert {"custos-scim-server", "custos-dispatcher", "custos-erasure", "custos-alerts",
-                "custos-token-expiry"} <= running  # fmt: skip
+                "custos-token-expiry", "custos-certificate-expiry"} <= running  # fmt: skip
         headers = {"Authorization": f"Bearer {token}"}
         with httpx.Client(base_url=runtime.server.base_url, headers=headers, timeout=30) as http:
             created = http.post("/Users", json=new_user("ada@example.org"))

@@ -1,4 +1,5 @@
-"""Which deadlines deserve a notice: a breach's 72-hour clock, a request's Art. 12(3) deadline, a token's expiry.
+"""Which deadlines deserve a notice: a breach's 72-hour clock, a request's Art. 12(3) deadline, a token's
+or the endpoint certificate's expiry.
 
 Qt-free and clock-injected: ``read_deadlines(vault, now)`` says where every open clock stands, ``DeadlineWatch``
 turns that into notices, each level once per item (approaching, then the last day, then overdue), so a check
@@ -15,13 +16,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import select
 
 from app.dsr import deadline
 from app.dsr.tables import DsrRequest
 from app.incidents.register import IncidentRegister, IncidentView
-from app.notices.notice import BREACH_CLOCK, REQUEST_DEADLINE, TOKEN_EXPIRY, Notice
+from app.notices.notice import BREACH_CLOCK, CERTIFICATE_EXPIRY, REQUEST_DEADLINE, TOKEN_EXPIRY, Notice
+from app.setup.certificate_expiry import CertificateExpiry, read_expiry
 from app.setup.token_expiry import Expiring, expiring
 from app.store.vault import Vault
 
@@ -101,8 +104,21 @@ def token_levels(items: Iterable[Expiring]) -> list[Reached]:
     return reached
 
 
-def read_deadlines(vault: Vault, now: datetime) -> list[Reached]:
-    """Every open clock at a level worth a notice, read from the registers (run it off the GUI thread)."""
+def certificate_levels(found: CertificateExpiry | None) -> list[Reached]:
+    """The endpoint's certificate within 30 or 7 days of its expiry, or expired: identity providers refuse it then."""
+    if found is None or found.marker is None:
+        return []
+    key = (CERTIFICATE_EXPIRY, found.fingerprint, found.not_after.isoformat())
+    expired = found.marker == "expired"
+    consequence = ": identity providers refuse it" if expired else ""
+    text = f"The SCIM endpoint's TLS certificate {found.describe()}{consequence}. {found.advice()}"
+    title = "Custos: certificate expired" if expired else "Custos: certificate expires soon"
+    return [Reached(key, found.rank, Notice(CERTIFICATE_EXPIRY, title, text, urgent=expired))]
+
+
+def read_deadlines(vault: Vault, now: datetime, certificate: Path | None = None) -> list[Reached]:
+    """Every open clock at a level worth a notice, read from the registers (run it off the GUI thread);
+    ``certificate``: the one the endpoint serves (None: plain HTTP, or not known)."""
     incidents = [view for view in IncidentRegister(vault).list() if view.state != "closed"]
     with vault.read_connection() as conn:
         rows = conn.execute(
@@ -112,7 +128,8 @@ def read_deadlines(vault: Vault, now: datetime) -> list[Reached]:
         ).all()
         tokens = expiring(conn, now)
     requests = request_levels(((r.id, r.extended_due or r.due, r.zone) for r in rows), now)
-    return breach_levels(incidents, now) + requests + token_levels(tokens)
+    served = read_expiry(certificate, now) if certificate is not None else None
+    return breach_levels(incidents, now) + requests + token_levels(tokens) + certificate_levels(served)
 
 
 class DeadlineWatch:

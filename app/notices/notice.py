@@ -17,12 +17,13 @@ CONFIGURATION_ALERT = "configuration_alert"
 BREACH_CLOCK = "breach_clock"
 REQUEST_DEADLINE = "request_deadline"
 TOKEN_EXPIRY = "token_expiry"
-KINDS = (OPERATOR_ALERT, CONFIGURATION_ALERT, BREACH_CLOCK, REQUEST_DEADLINE, TOKEN_EXPIRY)
+CERTIFICATE_EXPIRY = "certificate_expiry"
+KINDS = (OPERATOR_ALERT, CONFIGURATION_ALERT, BREACH_CLOCK, REQUEST_DEADLINE, TOKEN_EXPIRY, CERTIFICATE_EXPIRY)
 
 # The page a click opens, by kind (names the UI maps onto its tabs).
-INCIDENTS, OUTSIDE_POLICY, REQUESTS, TOKENS = "incidents", "outside_policy", "requests", "tokens"
+INCIDENTS, OUTSIDE_POLICY, REQUESTS, TOKENS, OVERVIEW = "incidents", "outside_policy", "requests", "tokens", "overview"
 PAGES = {OPERATOR_ALERT: INCIDENTS, CONFIGURATION_ALERT: OUTSIDE_POLICY, BREACH_CLOCK: INCIDENTS,
-         REQUEST_DEADLINE: REQUESTS, TOKEN_EXPIRY: TOKENS}  # fmt: skip
+         REQUEST_DEADLINE: REQUESTS, TOKEN_EXPIRY: TOKENS, CERTIFICATE_EXPIRY: OVERVIEW}  # fmt: skip
 
 PLURALS = {
     OPERATOR_ALERT: "operator alerts",
@@ -30,6 +31,7 @@ PLURALS = {
     BREACH_CLOCK: "breach clock warnings",
     REQUEST_DEADLINE: "request deadline warnings",
     TOKEN_EXPIRY: "token expiry warnings",
+    CERTIFICATE_EXPIRY: "certificate expiry warnings",
 }
 
 # What each anomaly rule watches, in words (app/siem/rules.py names them); an unknown rule is named by its id.

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 from app.audit.query import EventFilter, count
 from app.core.utc import utc_text
@@ -17,6 +18,7 @@ from app.policy.outside import not_held_by, summary
 from app.services.dsr import overview_line
 from app.services.incidents import state_text
 from app.setup import token_expiry
+from app.setup.certificate_expiry import read_expiry
 from app.store import browse
 from app.store.vault import Vault
 from app.targets.status import health
@@ -34,9 +36,13 @@ class Overview:
     outside: str = ""  # the "Outside the policy" line: attributes, clients, requests refused or stripped
     requests: str = ""  # open data subject requests and the nearest deadline
     tokens: str = ""  # tokens that work, and those within 14 days of their expiry or past it (decision 0057)
+    certificate: str = ""  # the endpoint's TLS certificate within 30 days of its expiry or past it (decision 0058)
 
 
-def read_overview(vault: Vault, policy: PolicyInForce, now: datetime | None = None) -> Overview:
+def read_overview(
+    vault: Vault, policy: PolicyInForce, now: datetime | None = None, certificate: Path | None = None
+) -> Overview:
+    """``certificate``: the one the endpoint serves (None: plain HTTP or not known), said when it nears its expiry."""
     active = policy.get()
     now = now or datetime.now(UTC)  # one moment for every line of the page
     with vault.read_connection() as conn:
@@ -62,8 +68,15 @@ def read_overview(vault: Vault, policy: PolicyInForce, now: datetime | None = No
     requests = overview_line(DsrRegister(vault, now=lambda: now).list(open_only=True), now)
     return Overview(
         counts.get("User", 0), counts.get("Group", 0), targets, alerts, incidents, policy_text, returned, outside,
-        requests, tokens,
+        requests, tokens, _certificate_line(certificate, now),
     )
+
+
+def _certificate_line(path: Path | None, now: datetime) -> str:
+    found = read_expiry(path, now) if path is not None else None
+    if found is None or found.marker is None:
+        return ""
+    return f"TLS certificate {found.describe()}. {found.advice()}"
 
 
 def returned_line(state: TombstoneState) -> str:

@@ -388,7 +388,8 @@ class MainWindow(QMainWindow):
         self._quitting = False
         self.tray = Tray(self)  # closing the window keeps the endpoint up, in the system tray
         # Alerts and deadlines as tray notifications (rate-limited, switchable in Settings); a click opens the page.
-        self.notifier = TrayNotifier(self.tray.icon, vault, notifications_enabled, parent=self)
+        self.notifier = TrayNotifier(self.tray.icon, vault, notifications_enabled, parent=self,
+                                     certificate=lambda: server.tls.cert_path if server.tls else None)  # fmt: skip
         self.bridge.alert_raised.connect(self.notifier.alert)
         self.notifier.open_requested.connect(self.open_notice)
         self.notifier.shown.connect(self._notice_without_tray)
@@ -447,7 +448,7 @@ class MainWindow(QMainWindow):
         pages: dict[str, QWidget] = {
             "identities": self.identities, "targets": self.targets_page, "requests": self.requests_page,
             "incidents": self.incidents_page, "outside_policy": self.outside_page, "audit": self.audit_page,
-            "tokens": self.tokens_page,
+            "tokens": self.tokens_page, "overview": self.overview_page,
         }  # fmt: skip
         page = pages.get(name)
         if page is not None:

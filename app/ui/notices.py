@@ -1,4 +1,4 @@
-"""Tray notifications: operator and configuration alerts, breach clocks and request deadlines.
+"""Tray notifications: operator and configuration alerts, breach clocks, request deadlines, expiring credentials.
 
 The decisions are Qt-free (app/notices): what a notice says, which deadlines are worth one, the rate limit. This
 layer only feeds them and shows the result with ``QSystemTrayIcon.showMessage``: alerts as the bridge delivers
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QSystemTrayIcon
@@ -43,8 +44,11 @@ class TrayNotifier(QObject):
         clock: Callable[[], datetime] = now_utc,
         throttle: NoticeThrottle | None = None,
         parent: QObject | None = None,
+        certificate: Callable[[], Path | None] = lambda: None,
     ) -> None:
+        """``certificate``: the TLS certificate the endpoint serves now, whose expiry is a deadline too."""
         super().__init__(parent)
+        self.certificate = certificate
         self.icon = icon
         self.vault = vault
         self.enabled = enabled
@@ -77,8 +81,8 @@ class TrayNotifier(QObject):
     def check_deadlines(self) -> None:
         if not self.vault.is_open or not self.enabled():
             return
-        vault, moment = self.vault, self.clock()
-        submit(lambda: read_deadlines(vault, moment), self._deadlines_read, self._read_failed)
+        vault, moment, certificate = self.vault, self.clock(), self.certificate()
+        submit(lambda: read_deadlines(vault, moment, certificate), self._deadlines_read, self._read_failed)
 
     def _deadlines_read(self, reached: list[Reached]) -> None:
         for notice in self.watch.news(reached):

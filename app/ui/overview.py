@@ -144,7 +144,8 @@ class OverviewPage(QWidget):
         self.fields["server"].setText(f"{'running at ' + self.server.base_url if running else 'stopped'}")
         if self.vault.is_open:
             vault, policy = self.vault, self.server.policy
-            submit(lambda: read_overview(vault, policy), self._loaded, self._failed)
+            certificate = self.server.tls.cert_path if self.server.tls is not None else None
+            submit(lambda: read_overview(vault, policy, certificate=certificate), self._loaded, self._failed)
             submit(lambda: trail_length(vault), self._trail_counted, self._ignore)
 
     def refresh_dashboard(self) -> None:
@@ -200,6 +201,9 @@ class OverviewPage(QWidget):
         self.fields["incidents"].setText("\n".join(overview.incidents) or "none open")
         self.fields["requests"].setText(overview.requests)
         self.fields["tokens"].setText(overview.tokens)
+        running = self.server.running
+        endpoint = f"{'running at ' + self.server.base_url if running else 'stopped'}"
+        self.fields["server"].setText("\n".join(filter(None, (endpoint, overview.certificate))))
         self.fields["policy"].setText(overview.policy)
         self.fields["outside"].setText(overview.outside)
 
