@@ -231,6 +231,8 @@ ALERT_RULES: dict[str, tuple[str, int, str]] = {
     "bulk_reads": ("Bulk read of identities", 8, "intrusion_detection"),
     "after_hours": ("Activity outside working hours", 7, "intrusion_detection"),
     "dsr_deadline": ("Data subject request deadline near or passed (Art. 12(3))", 5, "iam"),
+    "token_expiry": ("SCIM client token near or past its expiry", 6, "iam"),
+    "certificate_expiry": ("SCIM endpoint TLS certificate near or past its expiry", 6, "configuration"),
 }
 
 
