@@ -8,7 +8,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlalchemy import Connection
+
 from app.audit.query import EventFilter, count
+from app.audit.trail import of_kind
 from app.core.utc import utc_text
 from app.dsr.register import DsrRegister
 from app.erasure.tombstones import TombstoneState, refused_recently
@@ -37,6 +40,7 @@ class Overview:
     requests: str = ""  # open data subject requests and the nearest deadline
     tokens: str = ""  # tokens that work, and those within 14 days of their expiry or past it (decision 0057)
     certificate: str = ""  # the endpoint's TLS certificate within 30 days of its expiry or past it (decision 0058)
+    backups: str = ""  # the last backup recorded on the trail (decision 0059)
 
 
 def read_overview(
@@ -56,6 +60,7 @@ def read_overview(
         returned = [returned_line(state) for state in refused_recently(conn, limit=5)]
         outside = summary(conn, not_held_by(active.minimiser)).sentence()
         tokens = token_expiry.overview_line(conn, now)
+        backups = backups_line(conn, now)
     incidents = [
         f"#{v.id} {v.title}: {state_text(v)}; {v.clock(now).describe()}"  # as the Incidents page says it
         for v in IncidentRegister(vault, now=lambda: now).list()
@@ -68,8 +73,20 @@ def read_overview(
     requests = overview_line(DsrRegister(vault, now=lambda: now).list(open_only=True), now)
     return Overview(
         counts.get("User", 0), counts.get("Group", 0), targets, alerts, incidents, policy_text, returned, outside,
-        requests, tokens, _certificate_line(certificate, now),
-    )
+        requests, tokens=tokens, certificate=_certificate_line(certificate, now), backups=backups,
+    )  # fmt: skip
+
+
+def backups_line(conn: Connection, now: datetime) -> str:
+    """When the last backup of this vault was made, from its trail entry: a copy made by hand (a file copy of the
+    vault) is not on the trail and not counted, so the line says "recorded"."""
+    last = of_kind(conn, "vault.backup.created", limit=1)
+    if not last:
+        return "none recorded: Vault → Back up the vault… (or `custos vault backup`)"
+    made = datetime.strptime(last[0].at, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    days = (now - made).days
+    ago = "today" if days < 1 else f"{days} day{'s' if days != 1 else ''} ago"
+    return f"last recorded {utc_text(made)} ({ago}), {int(last[0].details.get('bytes', 0)):,} bytes"
 
 
 def _certificate_line(path: Path | None, now: datetime) -> str:

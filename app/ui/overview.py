@@ -68,8 +68,8 @@ class OverviewPage(QWidget):
         super().__init__(parent)
         self.vault = vault
         self.server = server
-        names = ("server", "identities", "targets", "alerts", "returned", "incidents", "requests", "tokens", "policy",
-                 "outside", "audit")  # fmt: skip
+        names = ("server", "identities", "targets", "alerts", "returned", "incidents", "requests", "tokens", "backups",
+                 "policy", "outside", "audit")  # fmt: skip
         self.fields = {name: QLabel("…") for name in names}
         for label in self.fields.values():
             label.setWordWrap(True)
@@ -77,7 +77,7 @@ class OverviewPage(QWidget):
         for title, name in (("SCIM endpoint", "server"), ("Identities", "identities"), ("Targets", "targets"),
                             ("Alerts today (UTC)", "alerts"), ("Erased people sent again", "returned"),
                             ("Open incidents", "incidents"), ("Data subject requests", "requests"),
-                            ("Tokens", "tokens"), ("Policy in force", "policy"),
+                            ("Tokens", "tokens"), ("Backups", "backups"), ("Policy in force", "policy"),
                             ("Audit trail", "audit")):  # fmt: skip
             form.addRow(title, self.fields[name])
         self.review_button = QPushButton("Revie&w…")
@@ -201,6 +201,7 @@ class OverviewPage(QWidget):
         self.fields["incidents"].setText("\n".join(overview.incidents) or "none open")
         self.fields["requests"].setText(overview.requests)
         self.fields["tokens"].setText(overview.tokens)
+        self.fields["backups"].setText(overview.backups)
         running = self.server.running
         endpoint = f"{'running at ' + self.server.base_url if running else 'stopped'}"
         self.fields["server"].setText("\n".join(filter(None, (endpoint, overview.certificate))))
