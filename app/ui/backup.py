@@ -55,8 +55,11 @@ class BackupAction:
         reauthenticate: Reauthenticate,
         choose: ChooseFile = choose_backup_file,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        on_written: Callable[[], None] = lambda: None,
     ) -> None:
+        """``on_written``: called once a backup is on the record (the Overview reads its Backups line again)."""
         self.parent = parent
+        self.on_written = on_written
         self.vault = vault
         self.reauthenticate = reauthenticate
         self.choose = choose
@@ -73,6 +76,7 @@ class BackupAction:
         submit(lambda: back_up(vault, target), self._written, self._failed)
 
     def _written(self, info: BackupInfo) -> None:
+        self.on_written()
         self._say(QMessageBox.Icon.Information, done_text(info, self.vault.path.parent))
 
     def _failed(self, exc: Exception) -> None:

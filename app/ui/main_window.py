@@ -501,7 +501,7 @@ class MainWindow(QMainWindow):
         self.passphrase_action = self._action(
             "Change &passphrase…", lambda: ChangePassphraseDialog(self.vault, self).open()
         )
-        self.backup = BackupAction(self, self.vault, self.reauthenticate)
+        self.backup = BackupAction(self, self.vault, self.reauthenticate, on_written=self.overview_page.refresh)
         self.backup_action = self._action("&Back up the vault…", self.backup.run)
         self.settings_action = self._action("&Settings…", self.open_settings, preferences_shortcuts())
         self.settings_action.setMenuRole(QAction.MenuRole.PreferencesRole)  # macOS: in the application menu
