@@ -9,6 +9,7 @@ alerts. What was raised is read back from the trail itself: a handful of alert e
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -19,6 +20,7 @@ from app.audit.trail import Event, append, iso_utc
 from app.siem.alerts import ACTOR, KIND
 
 _A = AuditEvent.__table__
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -91,3 +93,4 @@ def raise_alert(
         "summary": summary, **subject, "expires": iso_utc(expires), "marker": marker,
     }  # fmt: skip
     append(conn, Event(KIND, ACTOR, "success", details=details, at=now))
+    log.warning("alert %s: %s", rule, summary)  # `serve`'s log says it too: a token's name, never its secret
