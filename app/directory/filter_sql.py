@@ -50,8 +50,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from app.directory.errors import invalid_filter
+from app.directory.filter_time import filter_moment
 from app.directory.identity_strings import lookup_key
-from app.directory.indexing import normalise_datetime
 from app.directory.input_guard import refuse_unpaired_surrogates
 from app.directory.schema import AttrDef, Resolved, ResourceSchema, schema_for
 from app.store.engine import contains_exact, ends_with_exact
@@ -68,6 +68,10 @@ Op = CompareOperator
 
 
 def parse(expression: str) -> FilterNode:
+    if not expression.strip():
+        # RFC 7644 §3.4.2.2: a filter is at least one expression. "?filter=" was served as no filter at all: every
+        # resource listed (and named on the trail), and an erasure "--filter" that selected everyone.
+        raise invalid_filter("The filter is empty: give an expression, such as 'userName eq \"…\"', or leave it out.")
     if len(expression) > MAX_FILTER_LENGTH:
         raise invalid_filter(f"The filter is longer than {MAX_FILTER_LENGTH} characters.")
     try:
@@ -138,24 +142,10 @@ def _typed_value(definition: AttrDef, op: Op, value: Any, name: str) -> Any:
     if kind == "binary" and op in (Op.gt, Op.ge, Op.lt, Op.le):
         raise invalid_filter(f"'{name}' is binary: ordering comparisons do not apply.")
     if kind == "dateTime" and (op not in (Op.co, Op.sw, Op.ew) or not isinstance(value, str)):
-        return _moment(value, name)
+        return filter_moment(value, name)  # strict: a moment it can place, or 400 (decision 0053)
     if not isinstance(value, str):
         raise invalid_filter(f"'{name}' is a string: compare it with a quoted string.")
     return value
-
-
-# Before: `meta.lastModified gt 5` was told the attribute "is a string"; the message now says what a date is.
-_TIMESTAMP = 'a quoted RFC 3339 (ISO 8601) date and time, such as "2024-01-31T09:30:00Z"'
-
-
-def _moment(value: Any, name: str) -> str:
-    """A dateTime comparison's operand, normalised as the index stores it."""
-    if not isinstance(value, str):
-        raise invalid_filter(f"'{name}' is a dateTime: compare it with {_TIMESTAMP}.")
-    try:
-        return normalise_datetime(value)
-    except (ValueError, OverflowError) as exc:  # OverflowError: year 1 or 9999 moved past the calendar into UTC
-        raise invalid_filter(f"'{name}' is a dateTime: compare it with {_TIMESTAMP}.") from exc
 
 
 def _string_condition(

@@ -289,7 +289,7 @@ def _require_held(held: HeldSchema | None, resource_types: tuple[str, ...], para
     """A filter or sort on an attribute the agreed schema does not hold is refused, not silently empty."""
     if held is None:
         return
-    if params.filter:
+    if params.filter is not None:
         unheld = held.unheld_in_filter(resource_types, parse(params.filter))
         if unheld is not None:
             raise invalid_filter(
@@ -537,7 +537,7 @@ def _offset(start_index: int) -> int:
 
 
 def _where(resource_types: tuple[str, ...], expression: str | None) -> ColumnElement[bool]:
-    if not expression:
+    if expression is None:  # "" is a filter given empty, which parse() refuses: never "no filter"
         return ScimResource.resource_type.in_(resource_types)
     if len(resource_types) == 1:
         return and_(ScimResource.resource_type == resource_types[0], compile_filter(resource_types[0], expression))
