@@ -249,7 +249,7 @@ class _ResourceFilter(_BooleanFilter):
                 resolved.top.name.lower(), Comparison(AttrPath(resolved.leaf.name), node.op, node.value)
             )
         if node.op == Op.ne:
-            return not_(self._values_in(resolved, _value_condition(resolved.leaf, Op.eq, node.value, name)))
+            return self._not_equal(resolved, node.value, name)
         return self._values_in(resolved, _value_condition(resolved.leaf, node.op, node.value, name))
 
     def visit_present(self, node: Present) -> ColumnElement[bool]:
@@ -299,6 +299,18 @@ class _ResourceFilter(_BooleanFilter):
         condition = _string_condition(column, folded_column, resolved.leaf.case_exact, op, typed, fold)
         return or_(condition, column.is_(None)) if op == Op.ne else condition
 
+    def _not_equal(self, resolved: Resolved, value: Any, name: str) -> ColumnElement[bool]:
+        """``ne``: no value at all, as for an attribute held in a column, or a value that differs.
+
+        RFC 7644 §3.4.2.2: a filter on a multi-valued attribute "matches if any of the values … match". ``ne`` was
+        read as "none of the values equals", so ``emails.value ne "a@x"`` left out a person holding a@x *and* b@x.
+        A single value differs exactly when it does not equal, so that reading (and its SQL) is kept there."""
+        equal = _value_condition(resolved.leaf, Op.eq, value, name)
+        if not resolved.top.multi_valued:
+            return not_(self._values_in(resolved, equal))
+        has_any = R.rid.in_(select(AV.rid).where(AV.code == path_code(resolved.index_path)))
+        return or_(not_(has_any), self._values_in(resolved, not_(equal)))
+
     def _values_in(self, resolved: Resolved, condition: ColumnElement[bool]) -> ColumnElement[bool]:
         return R.rid.in_(select(AV.rid).where(AV.code == path_code(resolved.index_path), condition))
 
@@ -308,10 +320,12 @@ class _ResourceFilter(_BooleanFilter):
         if top == "members":
             rows = select(GM.group_id).join(other, other.id == GM.member_id)
             columns = {"value": GM.member_id, "type": GM.member_type, "display": other.display_name_ci}
+            named_by: Any = other.user_name_ci  # a member without a displayName is shown by its userName
         else:
             rows = select(GM.member_id).join(other, other.id == GM.group_id)
             columns = {"value": GM.group_id, "type": None, "display": other.display_name_ci}
-        condition = _MembershipFilter(columns, top).visit(inner)
+            named_by = None
+        condition = _MembershipFilter(columns, top, named_by).visit(inner)
         return R.id.in_(rows.where(condition))
 
 
@@ -420,9 +434,13 @@ class _ElementCondition(_BooleanFilter):
 class _MembershipFilter(_BooleanFilter):
     """Inside ``members[…]`` / ``groups[…]``: a condition on one membership row."""
 
-    def __init__(self, columns: dict[str, Any], top: str) -> None:
+    def __init__(self, columns: dict[str, Any], top: str, named_by: Any = None) -> None:
         self.columns = columns
         self.top = top
+        # The folded userName a member's "display" falls back to, as a group is rendered
+        # (app.directory.repository.memberships): "members.display" compared only displayName, so a member shown
+        # as "ann@example.com" was not found by 'members.display eq "ann@example.com"', nor by 'members[display pr]'.
+        self.named_by = named_by
 
     def _column(self, path: AttrPath) -> Any:
         key = path.attr.lower()
@@ -438,9 +456,21 @@ class _MembershipFilter(_BooleanFilter):
         if column is None:  # groups.type: every membership Custos holds is direct
             return _string_condition(_DIRECT, _DIRECT, False, node.op, node.value)
         if key == "display":  # already a lower-cased column
-            return _string_condition(column, column, False, node.op, node.value)
+            return self._display(column, node.op, node.value)
         return _string_condition(column, None, key == "value", node.op, node.value)
+
+    def _display(self, named: Any, op: Op, value: str) -> ColumnElement[bool]:
+        by_name = _string_condition(named, named, False, op, value)
+        if self.named_by is None:
+            return by_name
+        shown = and_(named.is_not(None), named != "")
+        by_user_name = _string_condition(self.named_by, self.named_by, False, op, value, lookup_key)
+        return or_(and_(shown, by_name), and_(not_(shown), self.named_by.is_not(None), by_user_name))
 
     def visit_present(self, node: Present) -> ColumnElement[bool]:
         column = self._column(node.attr_path)
-        return true() if column is None else column.is_not(None)
+        if column is None:
+            return true()
+        if node.attr_path.attr.lower() == "display" and self.named_by is not None:
+            return or_(and_(column.is_not(None), column != ""), self.named_by.is_not(None))
+        return column.is_not(None)

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from app.audit.trail import READ_SUBJECTS, of_kind
-from tests.conftest import LiveServer, new_user
+from tests.conftest import GROUP_SCHEMA, LiveServer, new_user
 from tests.scim.test_http import assert_scim_error
 
 
@@ -91,3 +91,88 @@ def test_a_moment_with_a_zone_is_that_moment_in_any_zone(client: httpx.Client) -
             answer = client.get("/Users", params={"filter": query})
             assert answer.status_code == 200, answer.text
             assert answer.json()["totalResults"] == found, query
+
+
+def _names(answer: httpx.Response) -> list[str]:
+    assert answer.status_code == 200, answer.text
+    return [resource.get("userName") or resource["displayName"] for resource in answer.json()["Resources"]]
+
+
+def test_ne_on_a_multi_valued_attribute_matches_any_other_value(client: httpx.Client) -> None:
+    """RFC 7644 §3.4.2.2: on a multi-valued attribute a filter "matches if any of the values … match". Before:
+    ``emails.value ne "x"`` meant "no value equals x", leaving out a person with x *and* another address."""
+    both = [{"value": "ne-x@example.com"}, {"value": "ne-y@example.com"}]
+    client.post("/Users", json=new_user("ne-both@example.com", emails=both))
+    client.post("/Users", json=new_user("ne-only@example.com", emails=[{"value": "ne-x@example.com"}]))
+    client.post("/Users", json=new_user("ne-none@example.com"))
+    for expression in ('emails.value ne "ne-x@example.com"', 'emails ne "NE-X@example.com"'):
+        answer = client.get("/Users", params={"filter": f'{expression} and userName sw "ne-"', "sortBy": "userName"})
+        assert _names(answer) == ["ne-both@example.com", "ne-none@example.com"]  # no value at all: as title ne "x"
+    # A single-valued attribute keeps its meaning; `not (… eq …)` still says "none equals".
+    answer = client.get("/Users", params={"filter": 'not (emails.value eq "ne-x@example.com") and userName sw "ne-"'})
+    assert _names(answer) == ["ne-none@example.com"]
+
+
+def test_a_member_is_found_by_the_display_its_group_shows(client: httpx.Client) -> None:
+    """A member without a displayName is shown by its userName. Before: ``members.display eq "<that userName>"`` and
+    ``members[display pr]`` did not find the group showing it."""
+    plain = client.post("/Users", json=new_user("shown-by-name@example.com")).json()["id"]
+    named = client.post("/Users", json=new_user("shown-named@example.com", displayName="Shown Named")).json()["id"]
+    for name, member in (("disp-plain", plain), ("disp-named", named)):
+        body = {"schemas": [GROUP_SCHEMA], "displayName": name, "members": [{"value": member}]}
+        shown = client.post("/Groups", json=body).json()["members"][0]["display"]
+        assert shown == ("shown-by-name@example.com" if member == plain else "Shown Named")
+    scope = ' and displayName sw "disp-"'
+    cases = {
+        'members.display eq "SHOWN-BY-NAME@example.com"': ["disp-plain"],
+        'members[display eq "shown-by-name@example.com"]': ["disp-plain"],
+        "members[display pr]": ["disp-named", "disp-plain"],
+        'members.display sw "shown"': ["disp-named", "disp-plain"],
+        'members.display eq "shown-named@example.com"': [],  # a displayName is what is shown, not the userName
+        'members.display eq "Shown Named"': ["disp-named"],
+    }
+    for expression, groups in cases.items():
+        answer = client.get("/Groups", params={"filter": expression + scope, "sortBy": "displayName"})
+        assert _names(answer) == groups, expression
+
+
+def test_a_multi_valued_sort_uses_the_primary_value_then_the_first(client: httpx.Client) -> None:
+    """RFC 7644 §3.4.2.3. Before: each person's smallest address ordered them: [first, primary, only]."""
+    people = {
+        "msort-primary@example.com": [{"value": "m1@example.com"}, {"value": "z1@example.com", "primary": True}],
+        "msort-first@example.com": [{"value": "n2@example.com"}, {"value": "a2@example.com"}],
+        "msort-only@example.com": [{"value": "p3@example.com"}],
+    }
+    for user_name, emails in people.items():
+        client.post("/Users", json=new_user(user_name, emails=emails))
+    want = ["msort-first@example.com", "msort-only@example.com", "msort-primary@example.com"]  # n2, p3, z1
+    query = {"filter": 'userName sw "msort-"', "sortBy": "emails"}
+    for sort_by in ("emails", "emails.value", "EMAILS.Value"):
+        assert _names(client.get("/Users", params={**query, "sortBy": sort_by})) == want
+    assert _names(client.get("/Users", params={**query, "sortOrder": "descending"})) == want[::-1]
+    walked, cursor = [], ""
+    while cursor is not None:  # the cursor carries the same computed value, page by page
+        page = client.get("/Users", params={**query, "count": 1, "cursor": cursor})
+        walked += _names(page)
+        cursor = page.json().get("nextCursor")
+    assert walked == want
+
+
+@pytest.mark.parametrize("where", ["Users", "Groups"])
+def test_what_has_no_order_to_sort_by_is_refused(client: httpx.Client, where: str) -> None:
+    """Before: 200 "sorted" by members, groups or meta.version, in id order, which is none of theirs."""
+    names = ("members", "members.value", "members.display") if where == "Groups" else ("groups", "groups.display")
+    for sort_by in (*names, "meta.version"):
+        answer = client.get(f"/{where}", params={"sortBy": sort_by})
+        assert_scim_error(answer, 400, "invalidValue")
+        assert answer.json()["detail"] == f"Cannot sort by '{sort_by}'."
+    assert client.get(f"/{where}", params={"sortBy": "meta.location"}).status_code == 200  # id order is its order
+
+
+def test_a_users_groups_can_be_filtered_when_group_members_are_held(client: httpx.Client) -> None:
+    """Before: ``groups[display eq "…"]`` was "not held under the agreed schema", beside Users showing their groups."""
+    member = client.post("/Users", json=new_user("in-a-group@example.com")).json()["id"]
+    group = client.post("/Groups", json={"schemas": [GROUP_SCHEMA], "displayName": "grp-filter", "members": [
+        {"value": member}]}).json()["id"]  # fmt: skip
+    for expression in ('groups[display eq "grp-filter"]', f'groups.value eq "{group}"', f'groups eq "{group}"'):
+        assert _names(client.get("/Users", params={"filter": expression})) == ["in-a-group@example.com"], expression
