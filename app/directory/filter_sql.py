@@ -81,6 +81,22 @@ def parse(expression: str) -> FilterNode:
     if _count_terms(node) > MAX_TERMS:
         raise invalid_filter(f"The filter has more than {MAX_TERMS} terms.")
     refuse_unpaired_surrogates(_compared_values(node), "The filter", invalid_filter)
+    return _null_as_presence(node)
+
+
+def _null_as_presence(node: FilterNode) -> FilterNode:
+    """``x eq null`` as ``not (x pr)`` and ``x ne null`` as ``x pr``: RFC 7643 §2.5 makes null the same as
+    unassigned, and RFC 7644 §3.4.2.2 lets a filter compare with null. It was refused ("use 'pr'"), though the
+    answer is as certain as the presence one. Another operator with null (``gt null``) means nothing: refused later."""
+    if isinstance(node, LogicalExpr):
+        return LogicalExpr(node.op, tuple(_null_as_presence(term) for term in node.terms))
+    if isinstance(node, Not):
+        return Not(_null_as_presence(node.expr))
+    if isinstance(node, ValuePath):
+        return ValuePath(node.attr_path, _null_as_presence(node.val_filter), node.sub_attr)
+    if isinstance(node, Comparison) and node.value is None and node.op in (Op.eq, Op.ne):
+        present = Present(node.attr_path)
+        return present if node.op == Op.ne else Not(present)
     return node
 
 
@@ -127,8 +143,8 @@ def compile_filter_lenient(resource_type: str, node: FilterNode) -> ColumnElemen
 # -- value coercion -------------------------------------------------------------------------------------
 def _typed_value(definition: AttrDef, op: Op, value: Any, name: str) -> Any:
     kind = definition.type
-    if value is None:
-        raise invalid_filter(f"Comparing '{name}' with null is not supported; use 'pr' or 'not (… pr)'.")
+    if value is None:  # eq and ne with null are presence tests (parse): what is left orders a null
+        raise invalid_filter(f"'{name}' compared with null: only eq and ne apply (as 'not (… pr)' and 'pr').")
     if kind == "boolean":
         if op not in (Op.eq, Op.ne) or not isinstance(value, bool):
             raise invalid_filter(f"'{name}' is boolean: only eq/ne with true or false apply.")

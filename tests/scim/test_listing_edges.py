@@ -176,3 +176,30 @@ def test_a_users_groups_can_be_filtered_when_group_members_are_held(client: http
         {"value": member}]}).json()["id"]  # fmt: skip
     for expression in ('groups[display eq "grp-filter"]', f'groups.value eq "{group}"', f'groups eq "{group}"'):
         assert _names(client.get("/Users", params={"filter": expression})) == ["in-a-group@example.com"], expression
+
+
+def test_eq_null_and_ne_null_are_presence_tests(client: httpx.Client) -> None:
+    """RFC 7643 §2.5: null is unassigned; RFC 7644 §3.4.2.2's grammar compares with null. Before: 400 for each."""
+    work = [{"value": "nl@example.com", "type": "work"}, {"value": "nl-untyped@example.com"}]
+    user = client.post("/Users", json=new_user("nl-titled@example.com", title="T", emails=work)).json()["id"]
+    client.post("/Users", json=new_user("nl-bare@example.com", active=True))
+    client.post("/Groups", json={"schemas": [GROUP_SCHEMA], "displayName": "nl-empty"})
+    client.post("/Groups", json={"schemas": [GROUP_SCHEMA], "displayName": "nl-full", "members": [{"value": user}]})
+    users = {
+        "title eq null": ["nl-bare@example.com"],
+        "title ne null": ["nl-titled@example.com"],
+        "not (title eq null)": ["nl-titled@example.com"],
+        "active eq null": ["nl-titled@example.com"],
+        "emails[type eq null]": ["nl-titled@example.com"],  # its second address has no type
+        "emails[type ne null and value eq null]": [],
+    }
+    for expression, found in users.items():
+        query = {"filter": f'{expression} and userName sw "nl-"', "sortBy": "userName"}
+        assert _names(client.get("/Users", params=query)) == found, expression
+    for expression, found in {"members eq null": ["nl-empty"], "members.value ne null": ["nl-full"]}.items():
+        query = {"filter": f'{expression} and displayName sw "nl-"'}
+        assert _names(client.get("/Groups", params=query)) == found, expression
+    for expression in ("title gt null", "title co null"):  # a null has no order and holds no text
+        answer = client.get("/Users", params={"filter": expression})
+        assert_scim_error(answer, 400, "invalidFilter")
+        assert "only eq and ne apply" in answer.json()["detail"]
