@@ -257,6 +257,8 @@ class _ResourceFilter(_BooleanFilter):
         if resolved is None:
             return false()
         name = str(node.attr_path)
+        if resolved.schema == "" and resolved.top.name.lower() == "meta" and resolved.sub_name in _COMPUTED_META:
+            raise invalid_filter(_COMPUTED_META[resolved.sub_name].format(name=name))
         column = self._column_condition(resolved, node.op, node.value, name)
         if column is not None:
             return column
@@ -345,6 +347,12 @@ class _ResourceFilter(_BooleanFilter):
         return R.id.in_(rows.where(condition))
 
 
+# Computed for each answer, never indexed: a comparison on them matched nothing, so `meta.location eq "<a User's own
+# location>"` answered "no such User". Presence stays true (every resource has both).
+_COMPUTED_META = {
+    "location": "'{name}' is computed from the id and the server's address: filter on 'id' instead.",
+    "version": "'{name}' is computed for each answer and cannot be filtered on; read it, or send it in If-Match.",
+}
 _COLUMNS = frozenset({"id", "externalid", "username", "displayname", "active", "meta"})
 _FOLDED = {"user_name": "user_name_ci", "display_name": "display_name_ci"}
 

@@ -5,6 +5,7 @@ Each test failed on the code before it; the docstring says what was answered the
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 
 import httpx
@@ -203,3 +204,20 @@ def test_eq_null_and_ne_null_are_presence_tests(client: httpx.Client) -> None:
         answer = client.get("/Users", params={"filter": expression})
         assert_scim_error(answer, 400, "invalidFilter")
         assert "only eq and ne apply" in answer.json()["detail"]
+
+
+def test_computed_meta_is_refused_in_a_comparison(client: httpx.Client) -> None:
+    """Before: ``meta.location eq "<a User's own location>"`` and ``meta.version eq "<its version>"`` were 200 with
+    no match, "no such User"; they are computed for each answer, never indexed."""
+    created = client.post("/Users", json=new_user("computed-meta@example.com")).json()
+    meta = created["meta"]
+    for expression, hint in (
+        (f'meta.location eq "{meta["location"]}"', "filter on 'id' instead"),
+        ('meta.location sw "https://"', "filter on 'id' instead"),
+        (f"meta.version eq {json.dumps(meta['version'])}", "If-Match"),
+    ):
+        for answer in _three_ways(client, expression):
+            assert_scim_error(answer, 400, "invalidFilter")
+            assert hint in answer.json()["detail"] and created["id"] not in answer.json()["detail"]
+    for expression in ("meta.location pr", "meta.version pr"):
+        assert client.get("/Users", params={"filter": expression}).json()["totalResults"] >= 1
