@@ -423,9 +423,10 @@ def _page(
     next_cursor: str | None = None
     probe = _probe(resource_types, params)
     with vault.read_connection() as conn:
-        if probe is not None:
-            statement, bound = probe
-            matching = _probe_rows(conn, statement, bound)
+        # A probe reads at most MAX_PAGE_SIZE + 1 matches; more (a displayName or externalId many share) go the
+        # general way, which counts them all: the probe alone answered totalResults 1001 and pages past it empty.
+        matching = _probe_rows(conn, *probe) if probe is not None else None
+        if matching is not None and len(matching) <= MAX_PAGE_SIZE:
             total = len(matching)
             rows = matching[start_index - 1 : start_index - 1 + count]
         else:

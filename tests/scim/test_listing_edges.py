@@ -6,13 +6,15 @@ Each test failed on the code before it; the docstring says what was answered the
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+import uuid
+from datetime import UTC, datetime, timedelta, timezone
 
 import httpx
 import pytest
 
 from app.audit.trail import READ_SUBJECTS, of_kind
-from tests.conftest import GROUP_SCHEMA, LiveServer, new_user
+from app.directory import repository as repo
+from tests.conftest import GROUP_SCHEMA, USER_SCHEMA, LiveServer, new_user
 from tests.scim.test_http import assert_scim_error
 
 
@@ -221,3 +223,26 @@ def test_computed_meta_is_refused_in_a_comparison(client: httpx.Client) -> None:
             assert hint in answer.json()["detail"] and created["id"] not in answer.json()["detail"]
     for expression in ("meta.location pr", "meta.version pr"):
         assert client.get("/Users", params={"filter": expression}).json()["totalResults"] >= 1
+
+
+def test_a_lookup_many_share_counts_and_pages_them_all(live: LiveServer) -> None:
+    """The lookups IdPs make before each write (``displayName eq``, ``externalId eq``, a work e-mail) read at most
+    1,001 matches. Before: 1,005 people sharing a displayName were "totalResults": 1001, and startIndex 1002 on was
+    an empty page: four of them could not be listed."""
+    shared = {"displayName": "Shared Name", "externalId": "shared-ext",
+              "emails": [{"value": "shared@example.com", "type": "work"}]}  # fmt: skip
+    now = datetime.now(UTC)
+    with live.server.vault.write_transaction() as conn:
+        for n in range(1005):
+            document = {"schemas": [USER_SCHEMA], "userName": f"shared-{n}@example.com", **shared}
+            repo.insert_resource(conn, "User", str(uuid.uuid4()), document, now)
+    with live.client() as client:
+        for expression in (
+            'displayName eq "Shared Name"',
+            'externalId eq "shared-ext"',
+            'emails[type eq "work"].value eq "shared@example.com"',
+        ):
+            page = client.get("/Users", params={"filter": expression, "startIndex": 1000, "count": 10}).json()
+            assert (page["totalResults"], len(page["Resources"])) == (1005, 6), expression
+            first = client.get("/Users", params={"filter": expression, "count": 2}).json()
+            assert (first["totalResults"], first["itemsPerPage"]) == (1005, 2), expression
