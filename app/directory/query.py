@@ -202,9 +202,11 @@ _PROBES = {
 _PROBES_RAW = {name: FastStatement(statement, typed=True) for name, statement in _PROBES.items()}
 
 
-# `emails[type eq "work"].value eq "…"`: how IdPs match on a work e-mail (PingFederate, Okta), same idea.
+# `emails[type eq "work"].value eq "…"`: how IdPs match on a work e-mail (PingFederate, Okta), same idea. Only
+# attributes whose value compares case-insensitively: photos.value is case-exact (a URL), and the probe's folded
+# comparison found "https://x/A.jpg" for "https://x/a.jpg", where the general path does not.
 _TYPED_VALUE_PROBE = re.compile(
-    r'^\s*(emails|phoneNumbers|ims|photos)\s*\[\s*type\s+eq\s+("(?:[^"\\]|\\.)*")\s*\]\s*\.\s*value\s+eq\s+'
+    r'^\s*(emails|phoneNumbers|ims)\s*\[\s*type\s+eq\s+("(?:[^"\\]|\\.)*")\s*\]\s*\.\s*value\s+eq\s+'
     r'("(?:[^"\\]|\\.)*")\s*$',
     re.IGNORECASE,
 )

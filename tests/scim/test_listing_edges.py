@@ -246,3 +246,14 @@ def test_a_lookup_many_share_counts_and_pages_them_all(live: LiveServer) -> None
             assert (page["totalResults"], len(page["Resources"])) == (1005, 6), expression
             first = client.get("/Users", params={"filter": expression, "count": 2}).json()
             assert (first["totalResults"], first["itemsPerPage"]) == (1005, 2), expression
+
+
+def test_a_case_exact_value_is_compared_exactly_in_a_typed_lookup(client: httpx.Client) -> None:
+    """photos.value is caseExact (RFC 7643 §4.1.2). Before: the lookup shortcut compared it folded, so another
+    person's photo URL in other letters matched; the same filter with ``and`` around it did not."""
+    photo = [{"value": "https://photos.example.com/Ann.jpg", "type": "photo"}]
+    client.post("/Users", json=new_user("photo-owner@example.com", photos=photo))
+    for url, found in (("https://photos.example.com/ann.jpg", 0), ("https://photos.example.com/Ann.jpg", 1)):
+        expression = f'photos[type eq "photo"].value eq "{url}"'
+        for filter_ in (expression, f"{expression} and userName pr"):
+            assert client.get("/Users", params={"filter": filter_}).json()["totalResults"] == found, filter_
