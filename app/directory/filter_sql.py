@@ -81,13 +81,14 @@ def parse(expression: str) -> FilterNode:
     if _count_terms(node) > MAX_TERMS:
         raise invalid_filter(f"The filter has more than {MAX_TERMS} terms.")
     refuse_unpaired_surrogates(_compared_values(node), "The filter", invalid_filter)
-    return _null_as_presence(node)
+    return node
 
 
 def _null_as_presence(node: FilterNode) -> FilterNode:
-    """``x eq null`` as ``not (x pr)`` and ``x ne null`` as ``x pr``: RFC 7643 §2.5 makes null the same as
-    unassigned, and RFC 7644 §3.4.2.2 lets a filter compare with null. It was refused ("use 'pr'"), though the
-    answer is as certain as the presence one. Another operator with null (``gt null``) means nothing: refused later."""
+    """``x eq null`` as ``not (x pr)`` and ``x ne null`` as ``x pr``, for the SQL only (the policy's checks read
+    the tree as sent). RFC 7643 §2.5 makes null the same as unassigned, and RFC 7644 §3.4.2.2 lets a filter compare
+    with null; it was refused ("use 'pr'"), though the answer is as certain as the presence one. Another operator
+    with null (``gt null``) means nothing: refused when the leaf is compiled."""
     if isinstance(node, LogicalExpr):
         return LogicalExpr(node.op, tuple(_null_as_presence(term) for term in node.terms))
     if isinstance(node, Not):
@@ -132,12 +133,12 @@ def _count_terms(node: FilterNode) -> int:
 def compile_filter(resource_type: str, expression: str | FilterNode) -> ColumnElement[bool]:
     """A WHERE clause over ScimResource for one resource type (the type itself is not included)."""
     node = parse(expression) if isinstance(expression, str) else expression
-    return _ResourceFilter(schema_for(resource_type), strict=True).visit(node)
+    return _ResourceFilter(schema_for(resource_type), strict=True).visit(_null_as_presence(node))
 
 
 def compile_filter_lenient(resource_type: str, node: FilterNode) -> ColumnElement[bool]:
     """For queries across resource types: an attribute this type lacks evaluates to false (RFC 7644 §3.4.2.1)."""
-    return _ResourceFilter(schema_for(resource_type), strict=False).visit(node)
+    return _ResourceFilter(schema_for(resource_type), strict=False).visit(_null_as_presence(node))
 
 
 # -- value coercion -------------------------------------------------------------------------------------
