@@ -50,8 +50,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from app.directory.errors import invalid_filter
+from app.directory.filter_time import filter_moment
 from app.directory.identity_strings import lookup_key
-from app.directory.indexing import normalise_datetime
 from app.directory.input_guard import refuse_unpaired_surrogates
 from app.directory.schema import AttrDef, Resolved, ResourceSchema, schema_for
 from app.store.engine import contains_exact, ends_with_exact
@@ -68,6 +68,10 @@ Op = CompareOperator
 
 
 def parse(expression: str) -> FilterNode:
+    if not expression.strip():
+        # RFC 7644 §3.4.2.2: a filter is at least one expression. "?filter=" was served as no filter at all: every
+        # resource listed (and named on the trail), and an erasure "--filter" that selected everyone.
+        raise invalid_filter("The filter is empty: give an expression, such as 'userName eq \"…\"', or leave it out.")
     if len(expression) > MAX_FILTER_LENGTH:
         raise invalid_filter(f"The filter is longer than {MAX_FILTER_LENGTH} characters.")
     try:
@@ -77,6 +81,23 @@ def parse(expression: str) -> FilterNode:
     if _count_terms(node) > MAX_TERMS:
         raise invalid_filter(f"The filter has more than {MAX_TERMS} terms.")
     refuse_unpaired_surrogates(_compared_values(node), "The filter", invalid_filter)
+    return node
+
+
+def _null_as_presence(node: FilterNode) -> FilterNode:
+    """``x eq null`` as ``not (x pr)`` and ``x ne null`` as ``x pr``, for the SQL only (the policy's checks read
+    the tree as sent). RFC 7643 §2.5 makes null the same as unassigned, and RFC 7644 §3.4.2.2 lets a filter compare
+    with null; it was refused ("use 'pr'"), though the answer is as certain as the presence one. Another operator
+    with null (``gt null``) means nothing: refused when the leaf is compiled."""
+    if isinstance(node, LogicalExpr):
+        return LogicalExpr(node.op, tuple(_null_as_presence(term) for term in node.terms))
+    if isinstance(node, Not):
+        return Not(_null_as_presence(node.expr))
+    if isinstance(node, ValuePath):
+        return ValuePath(node.attr_path, _null_as_presence(node.val_filter), node.sub_attr)
+    if isinstance(node, Comparison) and node.value is None and node.op in (Op.eq, Op.ne):
+        present = Present(node.attr_path)
+        return present if node.op == Op.ne else Not(present)
     return node
 
 
@@ -112,19 +133,19 @@ def _count_terms(node: FilterNode) -> int:
 def compile_filter(resource_type: str, expression: str | FilterNode) -> ColumnElement[bool]:
     """A WHERE clause over ScimResource for one resource type (the type itself is not included)."""
     node = parse(expression) if isinstance(expression, str) else expression
-    return _ResourceFilter(schema_for(resource_type), strict=True).visit(node)
+    return _ResourceFilter(schema_for(resource_type), strict=True).visit(_null_as_presence(node))
 
 
 def compile_filter_lenient(resource_type: str, node: FilterNode) -> ColumnElement[bool]:
     """For queries across resource types: an attribute this type lacks evaluates to false (RFC 7644 §3.4.2.1)."""
-    return _ResourceFilter(schema_for(resource_type), strict=False).visit(node)
+    return _ResourceFilter(schema_for(resource_type), strict=False).visit(_null_as_presence(node))
 
 
 # -- value coercion -------------------------------------------------------------------------------------
 def _typed_value(definition: AttrDef, op: Op, value: Any, name: str) -> Any:
     kind = definition.type
-    if value is None:
-        raise invalid_filter(f"Comparing '{name}' with null is not supported; use 'pr' or 'not (… pr)'.")
+    if value is None:  # eq and ne with null are presence tests (parse): what is left orders a null
+        raise invalid_filter(f"'{name}' compared with null: only eq and ne apply (as 'not (… pr)' and 'pr').")
     if kind == "boolean":
         if op not in (Op.eq, Op.ne) or not isinstance(value, bool):
             raise invalid_filter(f"'{name}' is boolean: only eq/ne with true or false apply.")
@@ -138,24 +159,10 @@ def _typed_value(definition: AttrDef, op: Op, value: Any, name: str) -> Any:
     if kind == "binary" and op in (Op.gt, Op.ge, Op.lt, Op.le):
         raise invalid_filter(f"'{name}' is binary: ordering comparisons do not apply.")
     if kind == "dateTime" and (op not in (Op.co, Op.sw, Op.ew) or not isinstance(value, str)):
-        return _moment(value, name)
+        return filter_moment(value, name)  # strict: a moment it can place, or 400 (decision 0053)
     if not isinstance(value, str):
         raise invalid_filter(f"'{name}' is a string: compare it with a quoted string.")
     return value
-
-
-# Before: `meta.lastModified gt 5` was told the attribute "is a string"; the message now says what a date is.
-_TIMESTAMP = 'a quoted RFC 3339 (ISO 8601) date and time, such as "2024-01-31T09:30:00Z"'
-
-
-def _moment(value: Any, name: str) -> str:
-    """A dateTime comparison's operand, normalised as the index stores it."""
-    if not isinstance(value, str):
-        raise invalid_filter(f"'{name}' is a dateTime: compare it with {_TIMESTAMP}.")
-    try:
-        return normalise_datetime(value)
-    except (ValueError, OverflowError) as exc:  # OverflowError: year 1 or 9999 moved past the calendar into UTC
-        raise invalid_filter(f"'{name}' is a dateTime: compare it with {_TIMESTAMP}.") from exc
 
 
 def _string_condition(
@@ -251,6 +258,8 @@ class _ResourceFilter(_BooleanFilter):
         if resolved is None:
             return false()
         name = str(node.attr_path)
+        if resolved.schema == "" and resolved.top.name.lower() == "meta" and resolved.sub_name in _COMPUTED_META:
+            raise invalid_filter(_COMPUTED_META[resolved.sub_name].format(name=name))
         column = self._column_condition(resolved, node.op, node.value, name)
         if column is not None:
             return column
@@ -259,7 +268,7 @@ class _ResourceFilter(_BooleanFilter):
                 resolved.top.name.lower(), Comparison(AttrPath(resolved.leaf.name), node.op, node.value)
             )
         if node.op == Op.ne:
-            return not_(self._values_in(resolved, _value_condition(resolved.leaf, Op.eq, node.value, name)))
+            return self._not_equal(resolved, node.value, name)
         return self._values_in(resolved, _value_condition(resolved.leaf, node.op, node.value, name))
 
     def visit_present(self, node: Present) -> ColumnElement[bool]:
@@ -309,6 +318,18 @@ class _ResourceFilter(_BooleanFilter):
         condition = _string_condition(column, folded_column, resolved.leaf.case_exact, op, typed, fold)
         return or_(condition, column.is_(None)) if op == Op.ne else condition
 
+    def _not_equal(self, resolved: Resolved, value: Any, name: str) -> ColumnElement[bool]:
+        """``ne``: no value at all, as for an attribute held in a column, or a value that differs.
+
+        RFC 7644 §3.4.2.2: a filter on a multi-valued attribute "matches if any of the values … match". ``ne`` was
+        read as "none of the values equals", so ``emails.value ne "a@x"`` left out a person holding a@x *and* b@x.
+        A single value differs exactly when it does not equal, so that reading (and its SQL) is kept there."""
+        equal = _value_condition(resolved.leaf, Op.eq, value, name)
+        if not resolved.top.multi_valued:
+            return not_(self._values_in(resolved, equal))
+        has_any = R.rid.in_(select(AV.rid).where(AV.code == path_code(resolved.index_path)))
+        return or_(not_(has_any), self._values_in(resolved, not_(equal)))
+
     def _values_in(self, resolved: Resolved, condition: ColumnElement[bool]) -> ColumnElement[bool]:
         return R.rid.in_(select(AV.rid).where(AV.code == path_code(resolved.index_path), condition))
 
@@ -318,13 +339,21 @@ class _ResourceFilter(_BooleanFilter):
         if top == "members":
             rows = select(GM.group_id).join(other, other.id == GM.member_id)
             columns = {"value": GM.member_id, "type": GM.member_type, "display": other.display_name_ci}
+            named_by: Any = other.user_name_ci  # a member without a displayName is shown by its userName
         else:
             rows = select(GM.member_id).join(other, other.id == GM.group_id)
             columns = {"value": GM.group_id, "type": None, "display": other.display_name_ci}
-        condition = _MembershipFilter(columns, top).visit(inner)
+            named_by = None
+        condition = _MembershipFilter(columns, top, named_by).visit(inner)
         return R.id.in_(rows.where(condition))
 
 
+# Computed for each answer, never indexed: a comparison on them matched nothing, so `meta.location eq "<a User's own
+# location>"` answered "no such User". Presence stays true (every resource has both).
+_COMPUTED_META = {
+    "location": "'{name}' is computed from the id and the server's address: filter on 'id' instead.",
+    "version": "'{name}' is computed for each answer and cannot be filtered on; read it, or send it in If-Match.",
+}
 _COLUMNS = frozenset({"id", "externalid", "username", "displayname", "active", "meta"})
 _FOLDED = {"user_name": "user_name_ci", "display_name": "display_name_ci"}
 
@@ -430,9 +459,13 @@ class _ElementCondition(_BooleanFilter):
 class _MembershipFilter(_BooleanFilter):
     """Inside ``members[…]`` / ``groups[…]``: a condition on one membership row."""
 
-    def __init__(self, columns: dict[str, Any], top: str) -> None:
+    def __init__(self, columns: dict[str, Any], top: str, named_by: Any = None) -> None:
         self.columns = columns
         self.top = top
+        # The folded userName a member's "display" falls back to, as a group is rendered
+        # (app.directory.repository.memberships): "members.display" compared only displayName, so a member shown
+        # as "ann@example.com" was not found by 'members.display eq "ann@example.com"', nor by 'members[display pr]'.
+        self.named_by = named_by
 
     def _column(self, path: AttrPath) -> Any:
         key = path.attr.lower()
@@ -448,9 +481,21 @@ class _MembershipFilter(_BooleanFilter):
         if column is None:  # groups.type: every membership Custos holds is direct
             return _string_condition(_DIRECT, _DIRECT, False, node.op, node.value)
         if key == "display":  # already a lower-cased column
-            return _string_condition(column, column, False, node.op, node.value)
+            return self._display(column, node.op, node.value)
         return _string_condition(column, None, key == "value", node.op, node.value)
+
+    def _display(self, named: Any, op: Op, value: str) -> ColumnElement[bool]:
+        by_name = _string_condition(named, named, False, op, value)
+        if self.named_by is None:
+            return by_name
+        shown = and_(named.is_not(None), named != "")
+        by_user_name = _string_condition(self.named_by, self.named_by, False, op, value, lookup_key)
+        return or_(and_(shown, by_name), and_(not_(shown), self.named_by.is_not(None), by_user_name))
 
     def visit_present(self, node: Present) -> ColumnElement[bool]:
         column = self._column(node.attr_path)
-        return true() if column is None else column.is_not(None)
+        if column is None:
+            return true()
+        if node.attr_path.attr.lower() == "display" and self.named_by is not None:
+            return or_(and_(column.is_not(None), column != ""), self.named_by.is_not(None))
+        return column.is_not(None)

@@ -15,8 +15,9 @@ A sorted list is one or two *segments*, each read in the order of one index:
 A page is the rows of the first segment past the cursor or offset, then of the next ones; the offset skips whole
 segments by counting them on the same index. Resources without a value sort before every value when ascending
 and after them when descending, as before (then among themselves by id, where an empty string used to tie with
-them). A multi-valued or boolean attribute has no such index (its sort value is the smallest of a resource's
-values): it keeps one segment ordered by that computed value, sorted by SQLite — the one case that still sorts.
+them). A multi-valued or boolean attribute has no such index (its sort value is a resource's primary value, else
+its first, RFC 7644 §3.4.2.3): it keeps one segment ordered by that computed value, sorted by SQLite — the one
+case that still sorts. Memberships and ``meta.version`` have no value to sort by and are refused.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from sqlalchemy.types import NullType
 
 from app.directory.errors import ScimError, invalid_cursor, invalid_value
 from app.directory.filter_sql import _column_for, parse
-from app.directory.schema import schema_for
+from app.directory.schema import CORE_SCHEMAS, Resolved, schema_for
 from app.store.models import AttributeValue, ScimResource, path_code
 
 _R = ScimResource.__table__
@@ -127,7 +128,11 @@ def plan_for(resource_type: str | None, sort_by: str | None) -> SortPlan:
     schema = schema_for(resource_type)
     path = sort_attribute(sort_by).attr_path
     resolved = schema.resolve(path.uri, path.attr, path.sub_attr)
-    if resolved is None or (resolved.leaf.type == "complex" and not resolved.leaf.multi_valued):
+    if (
+        resolved is None
+        or (resolved.leaf.type == "complex" and not resolved.leaf.multi_valued)
+        or _unsortable(resolved)
+    ):
         raise invalid_value(f"Cannot sort by '{path}'.")
     if resolved.leaf.type == "complex":
         resolved = schema.resolve(path.uri, path.attr, "value") or resolved
@@ -137,8 +142,18 @@ def plan_for(resource_type: str | None, sort_by: str | None) -> SortPlan:
         return _column_plan(_R.c[folded])
     numeric = resolved.leaf.type in ("integer", "decimal")
     if resolved.top.multi_valued or resolved.leaf.type == "boolean":
-        return _computed_plan(resolved.index_path, numeric, resolved.leaf.type == "boolean")
+        primary = f"{resolved.prefix}{resolved.top.name.lower()}.primary" if resolved.sub_name else None
+        return _computed_plan(resolved.index_path, numeric, resolved.leaf.type == "boolean", primary)
     return _attribute_plan(resolved.index_path, numeric)
+
+
+def _unsortable(resolved: Resolved) -> bool:
+    """Attributes with no value in the index to sort by. They were served "sorted" in id order, which is not their
+    order: memberships (``members``, ``groups``) live in their own table, and ``meta.version`` is computed."""
+    if resolved.schema not in CORE_SCHEMAS:  # an extension's "members" is its own attribute
+        return False
+    top = resolved.top.name.lower()
+    return top in ("members", "groups") or (top == "meta" and (resolved.sub_name or "").lower() == "version")
 
 
 def _column_plan(column: Any) -> SortPlan:
@@ -168,9 +183,37 @@ def _attribute_plan(index_path: str, numeric: bool) -> SortPlan:
     return SortPlan((missing, present))
 
 
-def _computed_plan(index_path: str, numeric: bool, boolean: bool) -> SortPlan:
-    """A multi-valued attribute sorts by a resource's smallest value: computed per resource, so SQLite sorts."""
-    column = _AV.c.value_num if numeric else _AV.c.value_bool if boolean else _AV.c.value_ci
-    smallest = select(func.min(column)).where(_AV.c.rid == _R.c.rid, _AV.c.code == path_code(index_path))
-    value = raw(func.coalesce(smallest.scalar_subquery(), ""))
-    return SortPlan((Segment(_R, (), value, (value, _R.c.id), True),))
+def _computed_plan(index_path: str, numeric: bool, boolean: bool, primary: str | None) -> SortPlan:
+    """A multi-valued attribute sorts by one value per resource, computed per resource, so SQLite sorts.
+
+    RFC 7644 §3.4.2.3: "sorted by the value of the primary attribute …, if any, or else the first value in the
+    multi-valued attribute". It sorted by the smallest value instead: a person whose primary e-mail is
+    z@example.com, with a@example.com beside it, came first. ``primary`` is the element's ``primary`` path when the
+    attribute is complex; "first" is the lowest element number, the position the value was sent in."""
+    name = "value_num" if numeric else "value_bool" if boolean else "value_ci"
+    code = path_code(index_path)
+    first = _AV.alias()
+    first_value = (
+        select(first.c[name])
+        .where(first.c.rid == _R.c.rid, first.c.code == code, first.c[name].is_not(None))
+        .order_by(first.c.element)
+        .limit(1)
+        .scalar_subquery()
+    )
+    chosen: list[Any] = [first_value]
+    if primary is not None:
+        value, flag = _AV.alias(), _AV.alias()
+        is_primary = select(flag.c.element).where(
+            flag.c.rid == value.c.rid, flag.c.element == value.c.element, flag.c.code == path_code(primary),
+            flag.c.value_bool.is_(True),
+        )  # fmt: skip
+        primary_value = (
+            select(value.c[name])
+            .where(value.c.rid == _R.c.rid, value.c.code == code, value.c[name].is_not(None), is_primary.exists())
+            .order_by(value.c.element)
+            .limit(1)
+            .scalar_subquery()
+        )
+        chosen.insert(0, primary_value)
+    sort_value = raw(func.coalesce(*chosen, ""))
+    return SortPlan((Segment(_R, (), sort_value, (sort_value, _R.c.id), True),))

@@ -202,9 +202,11 @@ _PROBES = {
 _PROBES_RAW = {name: FastStatement(statement, typed=True) for name, statement in _PROBES.items()}
 
 
-# `emails[type eq "work"].value eq "…"`: how IdPs match on a work e-mail (PingFederate, Okta), same idea.
+# `emails[type eq "work"].value eq "…"`: how IdPs match on a work e-mail (PingFederate, Okta), same idea. Only
+# attributes whose value compares case-insensitively: photos.value is case-exact (a URL), and the probe's folded
+# comparison found "https://x/A.jpg" for "https://x/a.jpg", where the general path does not.
 _TYPED_VALUE_PROBE = re.compile(
-    r'^\s*(emails|phoneNumbers|ims|photos)\s*\[\s*type\s+eq\s+("(?:[^"\\]|\\.)*")\s*\]\s*\.\s*value\s+eq\s+'
+    r'^\s*(emails|phoneNumbers|ims)\s*\[\s*type\s+eq\s+("(?:[^"\\]|\\.)*")\s*\]\s*\.\s*value\s+eq\s+'
     r'("(?:[^"\\]|\\.)*")\s*$',
     re.IGNORECASE,
 )
@@ -289,7 +291,7 @@ def _require_held(held: HeldSchema | None, resource_types: tuple[str, ...], para
     """A filter or sort on an attribute the agreed schema does not hold is refused, not silently empty."""
     if held is None:
         return
-    if params.filter:
+    if params.filter is not None:
         unheld = held.unheld_in_filter(resource_types, parse(params.filter))
         if unheld is not None:
             raise invalid_filter(
@@ -423,9 +425,10 @@ def _page(
     next_cursor: str | None = None
     probe = _probe(resource_types, params)
     with vault.read_connection() as conn:
-        if probe is not None:
-            statement, bound = probe
-            matching = _probe_rows(conn, statement, bound)
+        # A probe reads at most MAX_PAGE_SIZE + 1 matches; more (a displayName or externalId many share) go the
+        # general way, which counts them all: the probe alone answered totalResults 1001 and pages past it empty.
+        matching = _probe_rows(conn, *probe) if probe is not None else None
+        if matching is not None and len(matching) <= MAX_PAGE_SIZE:
             total = len(matching)
             rows = matching[start_index - 1 : start_index - 1 + count]
         else:
@@ -537,7 +540,7 @@ def _offset(start_index: int) -> int:
 
 
 def _where(resource_types: tuple[str, ...], expression: str | None) -> ColumnElement[bool]:
-    if not expression:
+    if expression is None:  # "" is a filter given empty, which parse() refuses: never "no filter"
         return ScimResource.resource_type.in_(resource_types)
     if len(resource_types) == 1:
         return and_(ScimResource.resource_type == resource_types[0], compile_filter(resource_types[0], expression))

@@ -225,7 +225,7 @@ class Minimiser:
         for uri, attr, sub in _filter_paths(node, None):
             for resource_type in resource_types:
                 resolved = schema_for(resource_type).resolve(uri, attr, sub)
-                if resolved is not None and not self.holds(resource_type, resolved):
+                if resolved is not None and not self._filterable(resource_type, resolved):
                     return Unheld(f"{attr}.{sub}" if sub else attr)
         for uri, attr, op, kind in _type_comparisons(node, None):
             for resource_type in resource_types:
@@ -233,6 +233,14 @@ class Minimiser:
                 if unheld is not None:
                     return unheld
         return None
+
+    def _filterable(self, resource_type: str, resolved: Resolved) -> bool:
+        """Held, for a filter. A user's ``groups`` are the Group ``members`` seen from the user (as /Schemas publishes
+        them, app/scim/discovery.py): ``groups[display eq "…"]`` was refused as "not held under the agreed schema"
+        while every User listed beside the refusal showed its groups."""
+        if resource_type == "User" and resolved.prefix == "" and resolved.top.name.lower() == "groups":
+            return self.holds_members()
+        return self.holds(resource_type, resolved)
 
     def _unheld_type(self, resource_type: str, uri: str | None, attr: str, op: str, kind: Any) -> Unheld | None:
         """A comparison on ``type`` that none of the held types satisfies (``type eq "home"``, ``type ne "work"``

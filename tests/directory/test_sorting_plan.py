@@ -167,7 +167,7 @@ def test_sorted_index_pages_read_an_index_in_order(
 
 
 def test_a_multi_valued_sort_keeps_its_order(module_vault: Vault, people: dict[str, dict[str, Any]]) -> None:
-    """emails.value sorts by each resource's smallest address (the one case SQLite still sorts)."""
+    """emails.value sorts by each resource's primary, else first, address (the one case SQLite still sorts)."""
     page = search(module_vault, None, BASE, ("User",), QueryParams(sort_by="emails.value", count=5))
     assert page["totalResults"] == USERS and len(page["Resources"]) == 5
     assert [r["id"] for r in page["Resources"]] == sorted(r["id"] for r in page["Resources"])  # none has one

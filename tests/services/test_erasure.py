@@ -54,6 +54,16 @@ def test_a_filter_is_read_through_the_policy_in_force(vault: Vault) -> None:
     assert not isinstance(refused.value, ScimError)  # a readable ConfigError for the CLI and the app, not a 400
 
 
+def test_an_empty_filter_selects_nobody_for_erasure(vault: Vault) -> None:
+    """Before: an empty filter was "no filter", so select_users("") chose every User for erasure."""
+    service = service_for(vault)
+    service.create("User", person("kept@example.test"))
+    service.close()
+    for empty in ("", "  "):
+        with pytest.raises(ConfigError, match="The filter cannot select users: The filter is empty"):
+            erasure.select_users(vault, empty)
+
+
 def test_a_filter_on_a_type_the_policy_does_not_hold_is_refused(vault: Vault) -> None:
     """E-mails held for type work only: a home address is never stored, so a filter on one is refused, not "no
     User matches"; a filter on the work address selects the person."""
