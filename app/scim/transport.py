@@ -9,6 +9,7 @@ joined and sent together at the end of the step. Ordering and flow control are u
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from app.directory.errors import ERROR_SCHEMA as SCIM_ERROR
 from app.scim.sources import source_key
 
 
@@ -113,9 +115,13 @@ class ClientNoiseFilter(logging.Filter):
         return False
 
 
-def _plain_response(status: bytes, message: bytes, extra: bytes = b"") -> bytes:
-    return (b"HTTP/1.1 " + status + b"\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: "
-            + str(len(message)).encode() + b"\r\nconnection: close\r\n" + extra + b"\r\n" + message)  # fmt: skip
+def _error_response(status: bytes, detail: str, extra: bytes = b"") -> bytes:
+    """A refusal written before any request reaches the application, as a SCIM error (RFC 7644 §3.12) like every
+    other answer: an IdP that parses error bodies got plain text here (431, 408, 503) and logged "not JSON"."""
+    body = json.dumps({"schemas": [SCIM_ERROR], "status": status.split(b" ", 1)[0].decode(), "detail": detail},
+                      separators=(",", ":")).encode()  # fmt: skip
+    return (b"HTTP/1.1 " + status + b"\r\ncontent-type: application/scim+json\r\ncontent-length: "
+            + str(len(body)).encode() + b"\r\nconnection: close\r\n" + extra + b"\r\n" + body)  # fmt: skip
 
 
 class GuardedHttpToolsProtocol(CoalescingHttpToolsProtocol):
@@ -138,7 +144,7 @@ class GuardedHttpToolsProtocol(CoalescingHttpToolsProtocol):
         self._message_done = True
         self._header_timer: asyncio.TimerHandle | None = None
         if not self._admitted:
-            self._refuse(b"503 Service Unavailable", b"Too many connections from this address.", b"retry-after: 5\r\n")
+            self._refuse(b"503 Service Unavailable", "Too many connections from this address.", b"retry-after: 5\r\n")
             return
         self._arm_header_timer()
 
@@ -167,7 +173,7 @@ class GuardedHttpToolsProtocol(CoalescingHttpToolsProtocol):
         if rest:
             if self._in_headers and sections == self._header_sections:  # the limit is reached within one section
                 self.guard.refused["header_too_large"] += 1
-                self._refuse(b"431 Request Header Fields Too Large", b"The request headers are too large.")
+                self._refuse(b"431 Request Header Fields Too Large", "The request headers are too large.")
                 return
             self.data_received(rest)
 
@@ -223,13 +229,13 @@ class GuardedHttpToolsProtocol(CoalescingHttpToolsProtocol):
         self._header_timer = None
         if self._in_headers and not self._message_done and not self.transport.is_closing():
             self.guard.refused["header_timeout"] += 1
-            self._refuse(b"408 Request Timeout", b"The request headers were not received in time.")
+            self._refuse(b"408 Request Timeout", "The request headers were not received in time.")
         elif self._in_headers and self._message_done and self.cycle is None and not self.transport.is_closing():
             self.transport.close()  # connected but sent nothing at all within the header timeout
 
-    def _refuse(self, status: bytes, message: bytes, extra: bytes = b"") -> None:
+    def _refuse(self, status: bytes, detail: str, extra: bytes = b"") -> None:
         self._in_headers = False
-        self.transport.write(_plain_response(status, message, extra))
+        self.transport.write(_error_response(status, detail, extra))
         self.transport.close()
         # A refused connection no longer counts towards uvicorn's limit_concurrency: its TLS close may wait for
         # the client's close_notify (up to the shutdown timeout), and a source over its cap must not fill the

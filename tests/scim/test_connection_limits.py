@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import socket
 import ssl
 import time
@@ -44,6 +45,10 @@ def test_oversized_headers_are_refused_with_431_without_reading_them(limited: Ha
         answer = read_all(sock)
     assert status_line(answer) == "HTTP/1.1 431 Request Header Fields Too Large"
     assert limited.server.guard.refused["header_too_large"] == 1
+    head, _, body = answer.partition(b"\r\n\r\n")  # a SCIM error body, as every other answer (was plain text)
+    assert b"content-type: application/scim+json" in head.lower()
+    assert json.loads(body) == {"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": "431",
+                                "detail": "The request headers are too large."}  # fmt: skip
 
 
 def test_headers_just_under_the_limit_are_served(limited: Hardened) -> None:
