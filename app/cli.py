@@ -28,7 +28,8 @@ if TYPE_CHECKING:  # imported when a command opens it, not at start-up
     pass
 
 # Command groups, each a module of app/commands with register() and run(); listed in --help in this order.
-COMMAND_MODULES = ("token", "init", "policy", "export", "audit", "breach", "dsr", "siem", "target", "erase", "vault")
+COMMAND_MODULES = ("token", "init", "policy", "export", "audit", "breach", "dsr", "siem", "target", "erase", "vault",
+                   "health")
 
 
 def _command_modules() -> dict[str, ModuleType]:

@@ -11,9 +11,12 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
-from app.audit.trail import Event, append
+from sqlalchemy import Connection
+
+from app.audit.trail import Event, append, of_kind
 from app.core.actor import current_actor
 from app.core.errors import ConfigError
 from app.store.engine import APPLICATION_ID, SINGLE_STATEMENT_READS_OPTION
@@ -63,3 +66,13 @@ def backup(vault: Vault, out: Path) -> BackupInfo:
         details = {"sha256": digest, "bytes": out.stat().st_size}
         append(conn, Event("vault.backup.created", current_actor.get(), details=details))
     return BackupInfo(out, out.stat().st_size, digest)
+
+
+def last_recorded(conn: Connection) -> tuple[datetime, int] | None:
+    """When the last backup of this vault was made and its size, from its trail entry (None: none recorded). A copy
+    made by other means (a file copy) is not on the trail and not known here."""
+    last = of_kind(conn, "vault.backup.created", limit=1)
+    if not last:
+        return None
+    made = datetime.strptime(last[0].at, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    return made, int(last[0].details.get("bytes", 0))

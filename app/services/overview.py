@@ -5,15 +5,15 @@ incidents with their clock, open requests, the tokens and the policy in force. Q
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Connection
 
 from app.audit.query import EventFilter, count
-from app.audit.trail import of_kind
 from app.core.utc import utc_text
 from app.dsr.register import DsrRegister
+from app.erasure.backup import last_recorded
 from app.erasure.tombstones import TombstoneState, refused_recently
 from app.incidents.register import IncidentRegister
 from app.policy.in_force import PolicyInForce
@@ -80,13 +80,15 @@ def read_overview(
 def backups_line(conn: Connection, now: datetime) -> str:
     """When the last backup of this vault was made, from its trail entry: a copy made by hand (a file copy of the
     vault) is not on the trail and not counted, so the line says "recorded"."""
-    last = of_kind(conn, "vault.backup.created", limit=1)
-    if not last:
+    last = last_recorded(conn)
+    if last is None:
         return "none recorded: Vault → Back up the vault… (or `custos vault backup`)"
-    made = datetime.strptime(last[0].at, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
-    days = (now - made).days
-    ago = "today" if days < 1 else f"{days} day{'s' if days != 1 else ''} ago"
-    return f"last recorded {utc_text(made)} ({ago}), {int(last[0].details.get('bytes', 0)):,} bytes"
+    made, size = last
+    return f"last recorded {utc_text(made)} ({days_ago(now - made)}), {size:,} bytes"
+
+
+def days_ago(age: timedelta) -> str:
+    return "today" if age.days < 1 else f"{age.days} day{'s' if age.days != 1 else ''} ago"
 
 
 def _certificate_line(path: Path | None, now: datetime) -> str:

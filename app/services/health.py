@@ -1,0 +1,140 @@
+"""``custos health``: every state an operator must act on, checked now, one line each (decision 0060).
+
+A monitoring system (cron, Nagios, a systemd timer) can run one command and read one exit status, instead of an IT
+team opening the app to look: the audit trail verified, the 72-hour clocks and the Art. 12(3) deadlines, the
+targets, the credentials identity providers depend on (tokens, the TLS certificate), the last backup and the disk.
+Each check says ``ok``, ``warn`` (act soon) or ``fail`` (act now: a deadline passed, the trail does not verify,
+IdPs are refused). Nothing here changes the vault except the opening every command records; no line names a
+person (counts, ids, token and target names).
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from app.audit.verify import verify_trail
+from app.core.utc import utc_text
+from app.dsr.register import DsrRegister
+from app.erasure.backup import last_recorded
+from app.incidents.register import IncidentRegister
+from app.policy.in_force import PolicyInForce
+from app.services.overview import days_ago
+from app.setup.certificate_expiry import read_expiry
+from app.setup.tls import CERT_FILENAME
+from app.setup.token_expiry import expiring
+from app.setup.token_expiry import overview_line as tokens_line
+from app.store.vault import Vault
+from app.targets.status import health as target_health
+
+OK, WARN, FAIL = "ok", "warn", "fail"
+BACKUP_AGE = timedelta(days=30)  # a vault not copied for a month: said, the rhythm stays the operator's
+FREE_SPACE = 1024**3  # below 1 GiB free the vault may fill the disk: SQLite then refuses every write
+ATTENTION = ("needs attention", "not provisioned", "incomplete", "drift")
+
+
+@dataclass(frozen=True)
+class Check:
+    level: str  # ok | warn | fail
+    name: str
+    text: str
+
+
+def check_all(vault: Vault, now: datetime | None = None) -> list[Check]:
+    """Every check, in the order they are printed."""
+    moment = now or datetime.now(UTC)
+    folder = vault.path.parent
+    checks: list[Callable[[], Check]] = [
+        lambda: trail(vault),
+        lambda: incidents(vault, moment),
+        lambda: requests(vault, moment),
+        lambda: targets(vault),
+        lambda: tokens(vault, moment),
+        lambda: certificate(folder / CERT_FILENAME, moment),
+        lambda: backups(vault, moment),
+        lambda: disk(folder),
+    ]
+    return [check() for check in checks]
+
+
+def worst(checks: list[Check]) -> str:
+    levels = {check.level for check in checks}
+    return FAIL if FAIL in levels else WARN if WARN in levels else OK
+
+
+def trail(vault: Vault) -> Check:
+    with vault.read_connection() as conn:
+        report = verify_trail(conn)
+    return Check(OK if report.ok else FAIL, "trail", report.summary())
+
+
+def incidents(vault: Vault, now: datetime) -> Check:
+    views = [view for view in IncidentRegister(vault, now=lambda: now).list() if view.state != "closed"]
+    overdue = [f"#{view.id}" for view in views if view.clock(now).state == "overdue"]
+    running = [f"#{view.id}" for view in views if view.clock(now).state == "running"]
+    candidates = [f"#{view.id}" for view in views if view.clock(now).state == "not_started"]
+    if overdue:
+        return Check(FAIL, "incidents", f"72-hour clock run out, authority not notified: {', '.join(overdue)}")
+    if running or candidates:
+        parts = [f"clock running: {', '.join(running)}"] if running else []
+        parts += [f"awaiting a decision: {', '.join(candidates)}"] if candidates else []
+        return Check(WARN, "incidents", "; ".join(parts))
+    return Check(OK, "incidents", f"{len(views)} open, none with a clock running")
+
+
+def requests(vault: Vault, now: datetime) -> Check:
+    waiting = [v for v in DsrRegister(vault, now=lambda: now).list(open_only=True) if v.answered_on is None]
+    overdue = [v.id for v in waiting if v.clock(now).state == "overdue"]
+    soon = [v.id for v in waiting if v.clock(now).state == "due_soon"]
+    if overdue:
+        return Check(FAIL, "requests", f"Art. 12(3) deadline passed: {', '.join(overdue)}")
+    if soon:
+        return Check(WARN, "requests", f"due within 7 days: {', '.join(soon)}")
+    return Check(OK, "requests", f"{len(waiting)} awaiting an answer, none due within 7 days")
+
+
+def targets(vault: Vault) -> Check:
+    with vault.read_connection() as conn:
+        found = target_health(conn, PolicyInForce(vault).get().policy)
+    attention = [f"{t.config.name} ({t.state})" for t in found if t.state in ATTENTION]
+    if attention:
+        return Check(WARN, "targets", f"to look at: {', '.join(attention)}")
+    states = ", ".join(f"{t.config.name} {t.state}" for t in found) or "none configured"
+    return Check(OK, "targets", states)
+
+
+def tokens(vault: Vault, now: datetime) -> Check:
+    with vault.read_connection() as conn:
+        line = tokens_line(conn, now).replace("\n", "; ")
+        warned = expiring(conn, now)
+    if line.startswith("none active"):
+        return Check(WARN, "tokens", line)
+    return Check(WARN if warned else OK, "tokens", line)
+
+
+def certificate(path: Path, now: datetime) -> Check:
+    found = read_expiry(path, now)
+    if found is None:
+        return Check(OK, "certificate", "no certificate in the data folder (plain HTTP, or serve --tls-cert)")
+    if found.marker is None:
+        return Check(OK, "certificate", f"{found.describe()}")
+    return Check(FAIL if found.marker == "expired" else WARN, "certificate", f"{found.describe()}. {found.advice()}")
+
+
+def backups(vault: Vault, now: datetime) -> Check:
+    with vault.read_connection() as conn:
+        last = last_recorded(conn)
+    if last is None:
+        return Check(WARN, "backups", "none recorded (custos vault backup, or the app's Vault menu)")
+    made, _size = last
+    level = WARN if now - made > BACKUP_AGE else OK
+    return Check(level, "backups", f"last recorded {utc_text(made)} ({days_ago(now - made)})")
+
+
+def disk(folder: Path) -> Check:
+    free = shutil.disk_usage(folder).free
+    text = f"{free / 1024**3:.1f} GiB free in {folder}"
+    return Check(WARN if free < FREE_SPACE else OK, "disk", text)

@@ -1,0 +1,75 @@
+"""`custos health` (decision 0060): each check says ok, warn or fail from the vault's real state, and the command
+exits 0, 1 or 3 with one line per check."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import text
+
+from app.erasure.backup import backup
+from app.incidents.register import IncidentRegister
+from app.services import health
+from app.setup.tls import generate_self_signed
+from app.setup.tokens import TokenStore
+from app.store.vault import Vault
+from tests.cli.inprocess import run
+from tests.dsr.dsr_support import in_england, register_at
+from tests.setup.cert_support import write_pair
+
+
+def _levels(vault: Vault, now: datetime) -> dict[str, str]:
+    return {check.name: check.level for check in health.check_all(vault, now)}
+
+
+def test_a_fresh_vault_warns_only_of_what_is_missing(vault: Vault) -> None:
+    now = datetime.now(UTC)
+    levels = _levels(vault, now)
+    assert levels["trail"] == levels["incidents"] == levels["requests"] == levels["targets"] == "ok"
+    assert levels["tokens"] == "warn"  # none active: no identity provider can connect
+    assert levels["backups"] == "warn"  # none recorded
+    TokenStore(vault).create("entra", None)
+    backup(vault, vault.path.parent / "b.vault")
+    assert {name for name, level in _levels(vault, now).items() if level != "ok"} == set()
+
+
+def test_passed_deadlines_and_a_broken_trail_fail(vault: Vault) -> None:
+    now = datetime.now(UTC)
+    incidents = IncidentRegister(vault, now=lambda: now - timedelta(days=4))
+    stolen = incidents.open_incident("Laptop stolen", "dpo")
+    incidents.set_aware(stolen, "dpo", "police report", at=now - timedelta(days=4))
+    in_england(vault)
+    register, _clock = register_at(vault, (now - timedelta(days=40)).isoformat())
+    late = register.open(["access"], "email", "dpo", now - timedelta(days=40))
+    checks = {check.name: check for check in health.check_all(vault, now)}
+    assert checks["incidents"].level == "fail" and f"#{stolen}" in checks["incidents"].text
+    assert checks["requests"].level == "fail" and late in checks["requests"].text
+    assert "Laptop" not in checks["incidents"].text  # titles are free text: never in a check
+    with vault.write_transaction() as conn:
+        conn.execute(text("UPDATE audit_events SET actor = 'operator:mallory' WHERE seq = 2"))
+    assert _levels(vault, now)["trail"] == "fail"
+
+
+def test_credentials_near_their_expiry_warn_and_an_expired_certificate_fails(vault: Vault, tmp_path: Path) -> None:
+    info, _secret = TokenStore(vault).create("okta", 10)
+    assert info.expires is not None
+    now = datetime.now(UTC)
+    assert _levels(vault, now)["tokens"] == "warn"
+    generate_self_signed(vault.path.parent)
+    assert _levels(vault, now)["certificate"] == "ok"
+    cert, _key = write_pair(tmp_path, days=20)
+    assert health.certificate(cert, now).level == "warn"
+    assert health.certificate(cert, now + timedelta(days=21)).level == "fail"
+
+
+def test_the_command_prints_a_line_per_check_and_exits_by_the_worst(vault_file: Path, data_dir: Path) -> None:
+    done = run(data_dir, "health")
+    lines = done.stdout.splitlines()
+    assert lines[0].split() == ["CHECK", "STATE", "DETAIL"]
+    names = [line.split()[0] for line in lines[1:-1]]
+    assert names == ["trail", "incidents", "requests", "targets", "tokens", "certificate", "backups", "disk"]
+    assert lines[-1] == "Overall: warn (0 to act on now, 2 soon)" and done.returncode == 1
+    as_json = json.loads(run(data_dir, "health", "--json").stdout)
+    assert as_json["overall"] == "warn" and [c["check"] for c in as_json["checks"]] == names
