@@ -125,10 +125,10 @@ def _own_opening_note(report: Any, opening: int | None) -> str | None:
     command ends, so without this every verify, even right after a clean command, read as a gap in the signing."""
     last = report.last_checkpoint
     signed = last.tree_size if last is not None else 0
-    if not report.ok or opening is None or not signed < opening <= report.entries:
+    if not report.ok or opening is None or not signed < opening <= report.last_seq:
         return None
     own = f"entry {opening} is this command's own opening of the vault; the command signs it as it ends"
-    if opening == report.entries == signed + 1:
+    if opening == report.last_seq == signed + 1:
         return f"{own} (it is the only entry not signed: before this command, the trail was signed to its end)"
     return own
 
