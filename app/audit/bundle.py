@@ -37,6 +37,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import Connection, bindparam, func, select
 
+from app.audit import prune
 from app.audit.checkpoints import (
     AuditTrailBroken,
     Checkpoint,
@@ -46,7 +47,6 @@ from app.audit.checkpoints import (
     public_key_from_pem,
     public_key_pem,
 )
-from app.audit import prune
 from app.audit.merkle import Frontier, MerkleTree, verify_consistency, verify_inclusion
 from app.audit.tables import AuditCheckpoint, AuditEvent, SigningKey
 from app.audit.trail import GENESIS, canonical, iso_utc

@@ -196,4 +196,3 @@ def last_record(conn: Connection) -> PruneRecord | None:
 def record_for(conn: Connection, first: int) -> PruneRecord | None:
     """The prune record that explains a trail starting at ``first``: the one that removed entries up to first - 1."""
     return next((r for r in records(conn) if r.up_to == first - 1), None)
-

@@ -25,9 +25,9 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from app.audit import prune
 from app.audit.checkpoints import EVERY_N, Checkpoint, all_checkpoints, key_announcements, key_in_force
 from app.audit.lateness import TIMED_AT_THE_SOURCE as _AT_THE_SOURCE
-from app.audit import prune
 from app.audit.merkle import Frontier, MerkleTree, verify_consistency
 from app.audit.tables import AuditCheckpoint, SigningKey
 from app.audit.trail import GENESIS, content_bytes

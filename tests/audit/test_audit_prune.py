@@ -34,7 +34,8 @@ def _trail(conn: Connection, n: int, every: int = 25) -> None:
         private = {"old": f"person{i}@example.org"} if subject and i % 5 == 0 else None
         details = {"i": i, "attributes": ["userName", "title"]}
         at = T0 + timedelta(seconds=7 * i)
-        append(conn, Event("scim.resource.updated", "token:okta", subject=subject, details=details, at=at, private=private))
+        event = Event("scim.resource.updated", "token:okta", subject=subject, details=details, at=at, private=private)
+        append(conn, event)
         if (i + 1) % every == 0:
             checkpoint_now(conn)
     checkpoint_now(conn)
