@@ -196,3 +196,30 @@ def last_record(conn: Connection) -> PruneRecord | None:
 def record_for(conn: Connection, first: int) -> PruneRecord | None:
     """The prune record that explains a trail starting at ``first``: the one that removed entries up to first - 1."""
     return next((r for r in records(conn) if r.up_to == first - 1), None)
+
+
+@dataclass(frozen=True)
+class Horizon:
+    """Where a pruned trail begins now: the first entry held and its time, and the prune that cut before it."""
+
+    first_seq: int
+    first_at: str
+    record: PruneRecord
+
+    def describe(self) -> str:
+        """In words for a reader outside Custos (a data subject, an authority): no seq, no hash."""
+        return (
+            f"The audit trail no longer holds events before {self.first_at[:10]}: its entries are kept for "
+            f"{self.record.period} (ISO 8601) and older ones were removed on {self.record.at[:10]}."
+        )
+
+
+def horizon(conn: Connection) -> Horizon | None:
+    """None for a trail kept from its start (or one whose start no recorded prune explains: verification says so)."""
+    first = first_seq(conn)
+    record = record_for(conn, first) if first > 1 else None
+    if record is None:
+        return None
+    at = conn.execute(select(_A.c.at).where(_A.c.seq == first)).scalar()
+    return Horizon(first, str(at), record)
+

@@ -70,12 +70,14 @@ class Pruning:
     anchor: str  # the anchor checkpoint's fingerprint
     record: int
 
-    def describe(self) -> str:
+    def describe(self, short: bool = False) -> str:
         span = "entry 1" if self.up_to == 1 else f"entries 1–{self.up_to}"
+        pruned = f"{span} pruned under the retention period {self.period} on {self.on[:10]}"
+        if short:
+            return f"{pruned}, verified from the signed checkpoint at {self.up_to}"
         return (
-            f"{span} pruned under the retention period {self.period} on {self.on[:10]} (recorded at seq "
-            f"{self.record}); verified from the signed checkpoint at {self.up_to} ({self.anchor}), not from the "
-            "trail's start"
+            f"{pruned} (recorded at seq {self.record}); verified from the signed checkpoint at {self.up_to} "
+            f"({self.anchor}), not from the trail's start"
         )
 
 
@@ -147,7 +149,7 @@ class VerifyReport:
     def summary(self, noun: str = "Audit trail") -> str:
         if self.ok:
             root = f"{self.root[:16]}…" if self.root else "none (empty)"
-            held = f"{self.entries} entries" + (f" ({self.pruned.describe()})" if self.pruned else "")
+            held = f"{self.entries} entries" + (f" ({self.pruned.describe(short=True)})" if self.pruned else "")
             return f"{noun} intact: {held}, {self.checkpoints} checkpoints, root {root}"
         first = self.breaches[0]
         if first.seq is not None:
