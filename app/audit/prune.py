@@ -222,4 +222,3 @@ def horizon(conn: Connection) -> Horizon | None:
         return None
     at = conn.execute(select(_A.c.at).where(_A.c.seq == first)).scalar()
     return Horizon(first, str(at), record)
-

@@ -15,7 +15,8 @@ from sqlalchemy import Connection, text
 from app.audit import prune
 from app.audit.bundle import export_bundle, verify_bundle
 from app.audit.checkpoints import all_checkpoints, checkpoint_now
-from app.audit.trail import Event, append
+from app.audit.query import EventFilter, count, total
+from app.audit.trail import Event, append, iso_utc
 from app.audit.verify import verify_trail
 from app.store.vault import Vault
 from tests.audit.conftest import SUBJECTS
@@ -187,3 +188,23 @@ def test_a_bundle_of_a_pruned_trail_verifies(trail: Vault, tmp_path: Path) -> No
     assert report.ok, report.breaches
     with trail.write_transaction() as conn, pytest.raises(Exception, match="not a range of the trail"):
         export_bundle(conn, None, None, tmp_path / "b2.zip", seqs=(1, n + 3))
+
+
+def test_the_newest_entry_always_stays(trail: Vault) -> None:
+    with trail.read_connection() as conn:
+        last = int(conn.execute(text("SELECT max(seq) FROM audit_events")).scalar_one())
+        chosen = prune.plan(conn, PERIOD, LATER + timedelta(days=1000))  # every entry is past the period
+    assert chosen.anchor is not None and chosen.last_seq < last
+
+
+def test_counts_and_time_filters_start_at_the_first_entry_held(trail: Vault) -> None:
+    """query.total was max(seq), and the time bisection started at seq 1: on a pruned trail the count was too high
+    and a filter with an end found nothing (the bisection read the removed entries as timed after any moment)."""
+    n = _prune(trail, _cutoff_after(trail, 60)).last_seq
+    until = _cutoff_after(trail, n + 20)
+    with trail.read_connection() as conn:
+        held = int(conn.execute(text("SELECT count(*) FROM audit_events")).scalar_one())
+        timed = text("SELECT count(*) FROM audit_events WHERE at < :u")
+        before = int(conn.execute(timed, {"u": iso_utc(until)}).scalar_one())
+        assert total(conn) == held
+        assert count(conn, EventFilter(until=until)) == before == 20
