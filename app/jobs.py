@@ -44,10 +44,10 @@ def run_retention(vault: Vault, policy: PolicyInForce, now: datetime | None = No
 
 
 def prune_trail(vault: Vault, policy: PolicyInForce, now: datetime) -> None:
-    """The audit trail's own period ([own_processing] audit_trail), after the directory's: never fails the run
-    (the trail is kept, and the next run tries again)."""
+    """The audit trail's own period ([own_processing] audit_trail), after the directory's, at most daily
+    (``JOB_EVERY``): never fails the run (the trail is kept, and the next run tries again)."""
     try:
-        done = trail_retention.run(vault, policy, now)
+        done = trail_retention.run(vault, policy, now, every=trail_retention.JOB_EVERY)
     except Exception as exc:
         reason = exc if isinstance(exc, CustosError) else type(exc).__name__  # never a value from the trail
         log.error("audit trail not pruned: %s", reason)

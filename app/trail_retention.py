@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, select
 
 from app.audit import prune
 from app.audit.tables import AuditEvent
@@ -32,6 +32,10 @@ from app.siem import spool
 from app.store.vault import Vault
 
 log = logging.getLogger(__name__)
+# How often the hourly job prunes at most: each prune verifies the whole trail first and rewrites the vault file
+# (VACUUM) after, seconds to minutes on a large vault with the one writer held; entries then stay a day past their
+# period at most. ``custos audit prune`` is not held to it.
+JOB_EVERY = timedelta(days=1)
 _A = AuditEvent.__table__
 _I = Incident.__table__
 
@@ -53,7 +57,8 @@ def trail_period(conn: Connection, policy: PolicyInForce) -> Period | None:
 
 
 def _first_timed_from(conn: Connection, moment: datetime) -> int | None:
-    value = conn.execute(select(func.min(_A.c.seq)).where(_A.c.at >= iso_utc(moment))).scalar()
+    """The first entry timed at or after ``moment`` (walking the primary key, stopping at the first match)."""
+    value = conn.execute(select(_A.c.seq).where(_A.c.at >= iso_utc(moment)).order_by(_A.c.seq).limit(1)).scalar()
     return None if value is None else int(value)
 
 
@@ -93,12 +98,27 @@ def plan(vault: Vault, policy: PolicyInForce, now: datetime) -> prune.PrunePlan 
         return prune.plan(conn, period.iso(), period.before(now), holds(conn))
 
 
-def run(vault: Vault, policy: PolicyInForce, now: datetime | None = None, dry_run: bool = False) -> TrailPrune | None:
-    """Prune the trail under its retention period (None: no period in the policy, nothing pruned)."""
+def _pruned_since(vault: Vault, moment: datetime) -> bool:
+    with vault.read_connection() as conn:
+        last = prune.last_record(conn)
+    return last is not None and last.at > iso_utc(moment)
+
+
+def run(
+    vault: Vault,
+    policy: PolicyInForce,
+    now: datetime | None = None,
+    dry_run: bool = False,
+    every: timedelta | None = None,
+) -> TrailPrune | None:
+    """Prune the trail under its retention period (None: no period in the policy, nothing pruned). ``every``: not
+    when the last prune is more recent than that (the hourly job's ``JOB_EVERY``)."""
     moment = now or datetime.now(UTC)
     chosen = plan(vault, policy, moment)
     if chosen is None or dry_run or chosen.anchor is None:
         return None if chosen is None else TrailPrune(chosen)
+    if every is not None and _pruned_since(vault, moment - every):
+        return TrailPrune(chosen)  # the next prune is due later: nothing removed, nothing refused
     with vault.read_connection() as conn:
         report = verify_trail(conn)
     if not report.ok:

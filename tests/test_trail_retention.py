@@ -77,6 +77,11 @@ def test_the_hourly_job_prunes_records_it_and_scrubs_the_wal(vault: Vault) -> No
     assert details["last_seq"] == first - 1 and details["period"] == "P1D"
     assert report.ok, report.breaches
     assert report.pruned is not None and f"entries 1–{first - 1} pruned" in report.summary()
+    _entries(vault, 30, start=T0 + timedelta(days=1))  # more entries past the period, signed
+    jobs.run_retention(vault, policy, LATER + timedelta(hours=1))
+    assert _first(vault) == first  # the hourly job prunes at most daily: the vault is rewritten each time
+    jobs.run_retention(vault, policy, LATER + timedelta(days=1, hours=1))
+    assert _first(vault) > first
 
 
 def test_the_scrub_reaches_the_wal(vault: Vault) -> None:

@@ -82,7 +82,9 @@ def _last_seq(conn: Connection) -> int:
 def _first_at_or_after(conn: Connection, cutoff: str) -> int | None:
     """The first entry timed at or after ``cutoff``: every entry before it is timed before (times need not grow
     with seq, decision 0034, so this is a search, not a bisection)."""
-    value = conn.execute(select(func.min(_A.c.seq)).where(_A.c.at >= cutoff)).scalar()
+    # ORDER BY seq LIMIT 1 walks the primary key and stops at the first match (min() with a WHERE on an unindexed
+    # column reads the whole table): on a trail pruned before, only the entries that aged out since are read.
+    value = conn.execute(select(_A.c.seq).where(_A.c.at >= cutoff).order_by(_A.c.seq).limit(1)).scalar()
     return None if value is None else int(value)
 
 
@@ -140,6 +142,8 @@ def prune(conn: Connection, chosen: PrunePlan, now: datetime) -> StoredEvent | N
     again = plan(conn, chosen.period, _parse(chosen.cutoff), list(chosen.holds))
     anchor = chosen.anchor
     if anchor is None or again.anchor is None or again.anchor.tree_size < anchor.tree_size:
+        return None
+    if again.first_seq != chosen.first_seq:  # another prune came first: this plan's range is no longer the trail's
         return None
     up_to = anchor.tree_size
     keys = _keys_to_carry(conn, up_to)

@@ -159,7 +159,7 @@ def _trail_pruned(policy: Policy, facts: LiveFacts) -> tuple[str, bool] | None:
     if retention is None or retention.period is None or retention.indefinite:
         return None
     rule = (
-        "entries older than the period are removed by the hourly retention job up to a signed checkpoint, each "
+        "entries older than the period are removed by the retention job once a day, up to a signed checkpoint, each "
         "prune recorded on the trail ('audit.pruned'); entries a SIEM destination has not acknowledged and the "
         "window of an incident not closed are kept until then"
     )

@@ -213,7 +213,7 @@ def test_custos_own_processing_rows(exported: dict[str, Path]) -> None:
     assert column(rows, "custos/audit_trail", "Retention schedule").startswith("3 years after the entry was made")
     # The trail is pruned after its period (decision 0055): the record says how, and that nothing was due yet.
     trail = column(rows, "custos/audit_trail", "Is personal data retained")
-    assert trail.startswith("Yes — entries older than the period are removed by the hourly retention job up to a")
+    assert trail.startswith("Yes — entries older than the period are removed by the retention job once a day, up")
     assert trail.endswith("nothing pruned so far")
     assert column(rows, "custos/audit_trail", "Reasons for not adhering") == "Not applicable (adhering)"
     assert "declared indefinite" in column(rows, "custos/erasure_ledger", "Is personal data retained")

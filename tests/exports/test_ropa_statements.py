@@ -392,7 +392,7 @@ def test_the_audit_trail_row_states_the_last_prune(vault: Vault) -> None:
     row = controller(vault, text)["custos/audit_trail"]
     n = done.plan.last_seq
     assert row["retention"].startswith("1 day after the entry was made; ")
-    assert "; enforced: entries older than the period are removed by the hourly retention job" in row["retention"]
+    assert "; enforced: entries older than the period are removed by the retention job once a day" in row["retention"]
     assert re.search(
         rf"; last prune on \d{{4}}-\d\d-\d\d: entries 1–{n} removed \(audit entry {done.record.seq}\), the trail "
         rf"verified from the signed checkpoint at {n} \([0-9a-f]{{16}}\); oldest entry held \d{{4}}-\d\d-\d\d$",
