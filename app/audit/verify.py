@@ -11,6 +11,11 @@ still matches its content under its *original* seq, which tells a removal (later
 insertion and a reordering apart from an edit. A rewrite that recomputed every hash passes those local checks
 and is caught by the signed roots instead, located to the smallest subtree that changed.
 
+A trail pruned after its retention period (app/audit/prune.py, decision 0055) starts after entry 1: it is verified
+from the signed checkpoint its recorded prune cut at (its chain hash starts the chain, its frontier stands in for
+the removed leaves), and the verdict says so. A trail that starts after entry 1 without such a record is verified
+from the start, and the missing entries are reported as removed.
+
 A caller that shows the run (the desktop app) passes ``progress`` and ``cancelled``: every ``STEP`` entries the
 scan reports (entries checked, total) and asks whether to stop, and stops with ``VerificationCancelled``. The run
 only reads, so stopping leaves nothing behind. Without them the scan is the same loop as before.

@@ -5,7 +5,9 @@ Printed formats (a contract for scripts):
   verify:        ``Audit trail intact: N entries, M checkpoints, root <hex16>…`` (exit 0) or
                  ``Audit trail BROKEN at seq S: <what>`` / ``Audit trail BROKEN: <what>`` (exit 1);
                  then ``Also: …`` and ``Note: …`` lines, ``Covered: entries 1–N (FIRST to LAST); …`` (the range
-                 checked, and how far a checkpoint signs it) and ``Last checkpoint: …``.
+                 checked, and how far a checkpoint signs it) and ``Last checkpoint: …``. A pruned trail (``audit
+                 prune``): ``intact: N entries (entries 1–P pruned under the retention period … on DATE, verified
+                 from the signed checkpoint at P), …`` and ``Covered: entries P+1–L (…), entries 1–P pruned …``.
   export:        ``Wrote BUNDLE: N entries (sha256 <hex>)`` then ``Checkpoint <fingerprint> …``.
   verify-bundle: ``Evidence bundle intact: …`` (exit 0) or ``Evidence bundle BROKEN …`` (exit 1); never opens
                  a vault; an intact bundle then prints ``Proved: …`` lines (what its checks established) and
