@@ -7,8 +7,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from app import trail_retention
 from app.audit.anchor import CheckpointScheduler
-from app.core.errors import ConfigError
+from app.core.errors import ConfigError, CustosError
 from app.core.events import AlertRaised, EventBus, OutboxQueued
 from app.core.periodic import PeriodicJob
 from app.dsr.alerts import DeadlineAlertJob
@@ -37,12 +38,26 @@ RETENTION_INTERVAL_SECONDS = 3600.0
 def run_retention(vault: Vault, policy: PolicyInForce, now: datetime | None = None) -> list[Purge]:
     """Everything retention does in one run: the directory (app/erasure/retention.py), then the request
     register's own retention (three years by default, app/dsr/retention.py); purged values must not linger in
-    the WAL either."""
+    the WAL either. Then the audit trail's own period, when the policy sets one (app/trail_retention.py)."""
     moment = now or datetime.now(UTC)
     purges = retention.run_once(vault, policy, moment)
     if purge_expired(vault, moment) or purges:
         store_engine.checkpoint(vault.engine)
+    prune_trail(vault, policy, moment)
     return purges
+
+
+def prune_trail(vault: Vault, policy: PolicyInForce, now: datetime) -> None:
+    """The audit trail's own period ([own_processing] audit_trail), after the directory's, at most daily
+    (``JOB_EVERY``): never fails the run (the trail is kept, and the next run tries again)."""
+    try:
+        done = trail_retention.run(vault, policy, now, every=trail_retention.JOB_EVERY)
+    except Exception as exc:
+        reason = exc if isinstance(exc, CustosError) else type(exc).__name__  # never a value from the trail
+        log.error("audit trail not pruned: %s", reason)
+        return
+    if done is not None and done.refused:
+        log.warning("audit trail not pruned: %s", done.refused)
 
 
 class RetentionScheduler(PeriodicJob):

@@ -37,6 +37,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import Connection, bindparam, func, select
 
+from app.audit import prune
 from app.audit.checkpoints import (
     AuditTrailBroken,
     Checkpoint,
@@ -46,8 +47,8 @@ from app.audit.checkpoints import (
     public_key_from_pem,
     public_key_pem,
 )
-from app.audit.merkle import MerkleTree, verify_consistency, verify_inclusion
-from app.audit.tables import AuditEvent, SigningKey
+from app.audit.merkle import Frontier, MerkleTree, verify_consistency, verify_inclusion
+from app.audit.tables import AuditCheckpoint, AuditEvent, SigningKey
 from app.audit.trail import GENESIS, canonical, iso_utc
 from app.audit.verify import Breach, VerifyReport
 from app.core.errors import ConfigError
@@ -65,6 +66,7 @@ ENTRIES, PROOFS, CHECKPOINTS, PUBLIC_KEY, README, ANCHOR = (
 )
 _A = AuditEvent.__table__
 _K = SigningKey.__table__
+_C = AuditCheckpoint.__table__
 _BATCH = 5000
 _ENTRY_FIELDS = ("seq", "at", "kind", "actor", "outcome", "subject", "details")
 
@@ -114,9 +116,10 @@ def _chosen_seqs(conn: Connection, seqs: tuple[int, int]) -> tuple[int, int]:
     """A range of sequence numbers (inclusive), checked against the trail."""
     first, last = seqs
     highest = int(conn.execute(select(func.max(_A.c.seq))).scalar() or 0)
-    if not 1 <= first <= last <= highest:
+    lowest = max(prune.first_seq(conn), 1)  # after a prune, the trail starts later
+    if not lowest <= first <= last <= highest:
         raise ConfigError(
-            f"Entries {first} to {last} are not a range of the trail (it holds entries 1 to {highest}); "
+            f"Entries {first} to {last} are not a range of the trail (it holds entries {lowest} to {highest}); "
             "nothing was exported."
         )
     return first, last
@@ -143,11 +146,18 @@ _LEAVES = FastStatement(select(_A.c.leaf_hash).where(_A.c.seq <= bindparam("size
 
 
 def _tree(conn: Connection, size: int) -> MerkleTree:
-    """The tree over every stored leaf hash up to ``size`` (a million in about a second)."""
+    """The tree over every stored leaf hash up to ``size`` (a million in about a second); on a pruned trail, over
+    the anchor checkpoint's frontier and the leaves held (every proof a bundle needs is about entries held)."""
     leaves = bytearray()
     for rows in _LEAVES.batches(conn, {"size": size}):
         leaves += bytes.fromhex("".join(row[0] for row in rows))
-    return MerkleTree.from_concatenated(leaves)
+    first = prune.first_seq(conn)
+    if first <= 1:
+        return MerkleTree.from_concatenated(leaves)
+    nodes = conn.execute(select(_C.c.frontier).where(_C.c.tree_size == first - 1)).scalar()
+    if nodes is None:
+        raise AuditTrailBroken(f"the trail starts at entry {first} and no checkpoint at {first - 1} anchors it")
+    return MerkleTree.from_frontier(Frontier.from_hex(first - 1, nodes), leaves)
 
 
 def _entries(conn: Connection, first: int, last: int) -> Iterator[dict[str, Any]]:

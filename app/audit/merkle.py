@@ -42,6 +42,8 @@ class MerkleTree:
 
     def __init__(self, leaf_hashes: Iterable[bytes] = ()) -> None:
         self._levels: list[bytearray] = [bytearray()]
+        self._known: dict[int, tuple[int, bytes]] = {}  # level -> (index, node): a pruned trail's frontier
+        self.pruned = 0  # leaves before this are gone (from_frontier): no root or proof below it
         self.extend(leaf_hashes)
 
     @classmethod
@@ -52,6 +54,30 @@ class MerkleTree:
         tree = cls()
         tree._levels[0] = bytearray(leaves)
         tree._build_parents()
+        return tree
+
+    @classmethod
+    def from_frontier(cls, frontier: Frontier, leaves: bytes | bytearray) -> MerkleTree:
+        """The tree of a pruned trail: the leaves before ``frontier.size`` are gone, its subtree roots stand in.
+
+        Every node that covers a kept leaf is a hash of frontier nodes and kept leaves only (dyadic ranges nest: a
+        node reaching past the frontier contains whole frontier subtrees), so the root of any size from
+        ``frontier.size`` on, the inclusion proof of any kept leaf and the consistency proof from any size from
+        ``frontier.size`` on are exact. The nodes inside a frontier subtree are unknown (left as zeros):
+        ``pruned`` says below which size nothing may be asked.
+        """
+        if len(leaves) % HASH_SIZE:
+            raise ValueError("leaf hashes must be 32 bytes each")
+        tree = cls()
+        tree._levels[0] = bytearray(frontier.size * HASH_SIZE) + bytearray(leaves)
+        tree._known = {}
+        start = 0
+        for bit in reversed(range(frontier.size.bit_length())):
+            if frontier.size & (1 << bit):
+                tree._known[bit] = (start >> bit, frontier.nodes[len(tree._known)])
+                start += 1 << bit
+        tree._build_parents()
+        tree.pruned = frontier.size
         return tree
 
     @property
@@ -69,7 +95,7 @@ class MerkleTree:
         """Create the parents that became complete, level by level (each node is hashed exactly once)."""
         sha256 = hashlib.sha256
         level = 0
-        while len(self._levels[level]) >= 2 * HASH_SIZE:
+        while self._place_known(level) and len(self._levels[level]) >= 2 * HASH_SIZE:
             if level + 1 == len(self._levels):
                 self._levels.append(bytearray())
             below, above = self._levels[level], self._levels[level + 1]
@@ -81,6 +107,14 @@ class MerkleTree:
             )
             view.release()
             level += 1
+
+    def _place_known(self, level: int) -> bool:
+        """Put the frontier node of ``level`` (if any) in place before its parents are hashed; always True."""
+        known = self._known.get(level)
+        if known is not None:
+            index, node = known
+            self._levels[level][index * HASH_SIZE : (index + 1) * HASH_SIZE] = node
+        return True
 
     def leaf(self, index: int) -> bytes:
         return bytes(self._levels[0][index * HASH_SIZE : (index + 1) * HASH_SIZE])

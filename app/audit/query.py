@@ -58,7 +58,8 @@ def _first_seq_at_or_after(conn: Connection, moment: datetime) -> int:
     while the entry before it is not. With times out of order by at most ``lateness.margin``, every entry before
     the seq found for ``moment - margin`` is timed before ``moment`` (see _time_bounds)."""
     target = iso_utc(moment)
-    low, high = 1, total(conn) + 1
+    first, last = conn.execute(select(func.min(_A.c.seq), func.max(_A.c.seq))).one()
+    low, high = int(first or 1), int(last or 0) + 1  # a pruned trail starts after 1: no entry below to bisect on
     while low < high:
         middle = (low + high) // 2
         at = conn.execute(select(_A.c.at).where(_A.c.seq == middle)).scalar()
@@ -109,8 +110,10 @@ def count(conn: Connection, where: EventFilter) -> int:
 
 
 def total(conn: Connection) -> int:
-    """Entries in the trail (seq has no gaps in an intact trail, so max(seq) answers without a scan)."""
-    return int(conn.execute(select(func.max(_A.c.seq))).scalar() or 0)
+    """Entries in the trail (seq has no gaps in an intact trail, so the first and the last seq answer without a
+    scan; a pruned trail starts after 1, decision 0055)."""
+    first, last = conn.execute(select(func.min(_A.c.seq), func.max(_A.c.seq))).one()
+    return int(last) - int(first) + 1 if last is not None else 0
 
 
 def histogram(conn: Connection, where: EventFilter, start: datetime, end: datetime, buckets: int) -> list[int]:

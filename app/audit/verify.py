@@ -11,6 +11,11 @@ still matches its content under its *original* seq, which tells a removal (later
 insertion and a reordering apart from an edit. A rewrite that recomputed every hash passes those local checks
 and is caught by the signed roots instead, located to the smallest subtree that changed.
 
+A trail pruned after its retention period (app/audit/prune.py, decision 0055) starts after entry 1: it is verified
+from the signed checkpoint its recorded prune cut at (its chain hash starts the chain, its frontier stands in for
+the removed leaves), and the verdict says so. A trail that starts after entry 1 without such a record is verified
+from the start, and the missing entries are reported as removed.
+
 A caller that shows the run (the desktop app) passes ``progress`` and ``cancelled``: every ``STEP`` entries the
 scan reports (entries checked, total) and asks whether to stop, and stops with ``VerificationCancelled``. The run
 only reads, so stopping leaves nothing behind. Without them the scan is the same loop as before.
@@ -25,9 +30,10 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from app.audit import prune
 from app.audit.checkpoints import EVERY_N, Checkpoint, all_checkpoints, key_announcements, key_in_force
 from app.audit.lateness import TIMED_AT_THE_SOURCE as _AT_THE_SOURCE
-from app.audit.merkle import MerkleTree, verify_consistency
+from app.audit.merkle import Frontier, MerkleTree, verify_consistency
 from app.audit.tables import AuditCheckpoint, SigningKey
 from app.audit.trail import GENESIS, content_bytes
 from app.core.errors import CustosError
@@ -59,6 +65,28 @@ class VerificationCancelled(CustosError):
 
 
 @dataclass(frozen=True)
+class Pruning:
+    """Entries 1–``up_to`` were removed by a recorded prune (seq ``record``): verified from the signed checkpoint
+    at ``up_to`` on, never from the trail's start."""
+
+    up_to: int
+    on: str  # when the prune was recorded (the record's time)
+    period: str
+    anchor: str  # the anchor checkpoint's fingerprint
+    record: int
+
+    def describe(self, short: bool = False) -> str:
+        span = "entry 1" if self.up_to == 1 else f"entries 1–{self.up_to}"
+        pruned = f"{span} pruned under the retention period {self.period} on {self.on[:10]}"
+        if short:
+            return f"{pruned}, verified from the signed checkpoint at {self.up_to}"
+        return (
+            f"{pruned} (recorded at seq {self.record}); verified from the signed checkpoint at {self.up_to} "
+            f"({self.anchor}), not from the trail's start"
+        )
+
+
+@dataclass(frozen=True)
 class Breach:
     kind: str  # altered | inserted | removed | reordered | rewritten | checkpoint | bundle
     what: str
@@ -83,6 +111,14 @@ class VerifyReport:
     # What an intact verdict rests on without having checked it (the bundle's key, when no trusted id was given):
     # printed as "Not proved:", so that "intact" is never read as proof of what was only assumed.
     assumed: list[str] = field(default_factory=list)
+    # A trail pruned after its retention period (app/audit/prune.py): its first entry, and the prune that removed
+    # those before it, whose signed anchor the verdict starts from. 1 and None for a trail kept from its start.
+    first_seq: int = 1
+    pruned: Pruning | None = None
+
+    @property
+    def last_seq(self) -> int:
+        return self.first_seq + self.entries - 1
 
     @property
     def ok(self) -> bool:
@@ -97,18 +133,20 @@ class VerifyReport:
         The entries after the last checkpoint are only chain-checked: cutting them off the end leaves no trace."""
         if not self.entries:
             return None
-        span = f"entries 1–{self.entries} ({self.first_at} to {self.last_at})"
+        span = f"entries {self.first_seq}–{self.last_seq} ({self.first_at} to {self.last_at})"
+        if self.pruned is not None:
+            span = f"{span}, {self.pruned.describe()}"
         if not self.ok:  # what was read; how far a signature covers it is for an intact trail to say
             return f"{span} read; the problems above say what no longer holds"
         last = self.last_checkpoint
         if last is None:
             return f"{span}; none is under a signed checkpoint yet: entries cut off the end would leave no trace"
-        if last.tree_size >= self.entries:
+        if last.tree_size >= self.last_seq:
             return f"{span}, every one under checkpoint {last.fingerprint}"
         unsigned = (
-            f"entry {self.entries} only chain-checked: cut off the end, it would leave no trace"
-            if self.entries == last.tree_size + 1
-            else f"entries {last.tree_size + 1}–{self.entries} only chain-checked: cut off the end, they would leave "
+            f"entry {self.last_seq} only chain-checked: cut off the end, it would leave no trace"
+            if self.last_seq == last.tree_size + 1
+            else f"entries {last.tree_size + 1}–{self.last_seq} only chain-checked: cut off the end, they would leave "
             "no trace"
         )
         return f"{span}; signed up to entry {last.tree_size} (checkpoint {last.fingerprint}), {unsigned}"
@@ -116,7 +154,8 @@ class VerifyReport:
     def summary(self, noun: str = "Audit trail") -> str:
         if self.ok:
             root = f"{self.root[:16]}…" if self.root else "none (empty)"
-            return f"{noun} intact: {self.entries} entries, {self.checkpoints} checkpoints, root {root}"
+            held = f"{self.entries} entries" + (f" ({self.pruned.describe(short=True)})" if self.pruned else "")
+            return f"{noun} intact: {held}, {self.checkpoints} checkpoints, root {root}"
         first = self.breaches[0]
         if first.seq is not None:
             return f"{noun} BROKEN at seq {first.seq}: {first.what}"
@@ -170,16 +209,17 @@ def _from_hex(text: Any) -> bytes | None:
 class _Scan:
     """The streaming pass: per-entry checks, the recomputed leaves, the chain hash at each checkpoint size."""
 
-    def __init__(self, wanted_sizes: set[int]) -> None:
+    def __init__(self, wanted_sizes: set[int], start: int = 0, start_chain: str = GENESIS) -> None:
         self.leaves = bytearray()
-        self.count = 0
+        self.start = start  # a pruned trail's anchor: the entries before it are gone, its chain hash starts ours
+        self.count = start  # the place (seq) of the last entry read
         self.suspects: list[_Suspect] = []
         self.failing = 0
         self.missing: list[int] = []
         self.chain_at: dict[int, str] = {}
         self._wanted = wanted_sizes
-        self._chain = bytes.fromhex(GENESIS)
-        self._expected = 1
+        self._chain = bytes.fromhex(start_chain)
+        self._expected = start + 1
         self._last_at = ["", ""]  # the latest time so far: of entries timed when written, of those timed at the source
         self.regressions = 0
         self.first_regression: int | None = None
@@ -233,6 +273,10 @@ class _Scan:
             nearby = [suspect.seq + d for d in range(-WINDOW, WINDOW + 1) if d and suspect.seq + d > 0]
             suspect.origin = _origin(suspect.row, nearby)
         self.suspects.append(suspect)
+
+    @property
+    def read(self) -> int:
+        return self.count - self.start
 
     def resolve_far_origins(self) -> None:
         """Entries moved far away: try the places where other entries failed or went missing."""
@@ -289,7 +333,7 @@ def _read_all(
     try:
         # The highest seq is the entry count of an intact trail. On a tampered one it is an estimate: the total
         # grows with what the scan finds, and the last report is (entries, entries). done only goes up.
-        total = max(int(cursor.execute(_HIGHEST).fetchone()[0] or 0), 0) if watched else 0
+        total = max(int(cursor.execute(_HIGHEST).fetchone()[0] or 0) - scan.start, 0) if watched else 0
         if progress is not None:
             progress(0, total)
         last = -(2**63)  # also finds entries whose seq was set to zero or below
@@ -303,16 +347,16 @@ def _read_all(
                     if cancelled is not None and cancelled():
                         raise VerificationCancelled()
                     scan.feed(rows[start : start + STEP])
-                    total = max(total, scan.count)
+                    total = max(total, scan.read)
                     if progress is not None:
-                        progress(scan.count, total)
+                        progress(scan.read, total)
             if len(rows) < BATCH:
                 break
             last = rows[-1][0]
         if cancelled is not None and cancelled():  # the last batch checked; the tree is still to build
             raise VerificationCancelled()
-        if progress is not None and total != scan.count:
-            progress(scan.count, scan.count)  # a seq beyond the end made the estimate too high: end at 100 %
+        if progress is not None and total != scan.read:
+            progress(scan.read, scan.read)  # a seq beyond the end made the estimate too high: end at 100 %
     finally:
         cursor.close()
 
@@ -386,19 +430,27 @@ def _beyond_the_end(
 
 
 def _check_checkpoints(
-    conn: Connection, tree: MerkleTree, scan: _Scan, checkpoints: list[Checkpoint], frontiers: dict[int, str]
+    conn: Connection,
+    tree: MerkleTree,
+    scan: _Scan,
+    checkpoints: list[Checkpoint],
+    frontiers: dict[int, str],
+    carried: tuple[tuple[int, str, bytes], ...] = (),
 ) -> list[Breach]:
+    """``carried``: the key announcements a prune removed, as its record restates them (a pruned trail only)."""
     breaches: list[Breach] = []
-    announcements = key_announcements(conn)
+    announcements = sorted([*carried, *key_announcements(conn)])
     announced = {key_id: public for _, key_id, public in announcements}
     log_id = conn.execute(select(VaultInfo.value).where(VaultInfo.key == "vault_id")).scalar() or ""
-    good_size = 0
+    good_size = scan.start
     explained_up_to = scan.suspects[0].position if scan.suspects else scan.count + 1  # failing entries explain it
     previous: Checkpoint | None = None
     previous_sound = False
     truncation: Breach | None = None
     for checkpoint in checkpoints:
         size = checkpoint.tree_size
+        if size < scan.start:
+            continue  # left from before a prune: it signs only removed entries, nothing held can be checked against it
         label = f"the checkpoint at tree size {size} ({checkpoint.fingerprint})"
         key = key_in_force(announcements, size)
         in_force = key is not None and key[0] == checkpoint.key_id
@@ -454,7 +506,8 @@ def _check_checkpoints(
         previous, previous_sound = checkpoint, sound
     if truncation is not None:
         breaches.append(truncation)
-    breaches.extend(_deleted_checkpoints(announcements, checkpoints))
+    # A prune removes the checkpoints before its anchor: the announcements it carried have none left (by design).
+    breaches.extend(_deleted_checkpoints([a for a in announcements if a[0] >= scan.start], checkpoints))
     if truncation is None:
         breaches.extend(_unannounced_keys(_vault_keys(conn), announced, checkpoints))
     return breaches
@@ -498,6 +551,53 @@ def _order(breach: Breach) -> tuple[int, int]:
     return (0, breach.seq) if breach.seq is not None else (1, 0)
 
 
+@dataclass
+class _Start:
+    """Where the scan starts: the trail's start, or a recorded prune's anchor (its frontier, chain hash, keys)."""
+
+    anchor: Checkpoint | None = None
+    frontier: Frontier | None = None
+    pruning: Pruning | None = None
+    keys: tuple[tuple[int, str, bytes], ...] = ()
+    breaches: list[Breach] = field(default_factory=list)
+
+
+def _start(conn: Connection, checkpoints: list[Checkpoint], frontiers: dict[int, str]) -> _Start:
+    """A trail that starts after entry 1 is verified from the checkpoint a recorded prune cut at, and only then.
+
+    Anything else that removed the first entries (no record, a record for another cut, an anchor that is gone or
+    does not give its signed root) is verified from the trail's start: the missing entries are reported as removed.
+    """
+    first = prune.first_seq(conn)
+    if first <= 1:
+        return _Start()
+    record = prune.record_for(conn, first)
+    if record is None:
+        return _Start()
+    anchor = next((c for c in checkpoints if c.tree_size == record.up_to), None)
+    frontier = _anchor_frontier(anchor, frontiers.get(record.up_to), record.anchor_fingerprint)
+    if anchor is None or frontier is None:
+        what = (
+            f"the prune of entries 1–{record.up_to} (recorded at seq {record.seq}) cut at the checkpoint at tree size "
+            f"{record.up_to} ({record.anchor_fingerprint}), which is gone or altered: nothing proves the entries after"
+        )
+        return _Start(breaches=[Breach("checkpoint", what)])
+    pruning = Pruning(record.up_to, record.at, record.period, anchor.fingerprint, record.seq)
+    return _Start(anchor, frontier, pruning, record.keys)
+
+
+def _anchor_frontier(anchor: Checkpoint | None, nodes: str | None, fingerprint: str) -> Frontier | None:
+    """The anchor's stored frontier, if it is the checkpoint the record names and gives that checkpoint's signed
+    root (the frontier itself is not signed; its root is). The signature is checked with every checkpoint."""
+    if anchor is None or nodes is None or anchor.fingerprint != fingerprint:
+        return None
+    try:
+        frontier = Frontier.from_hex(anchor.tree_size, nodes)
+    except ValueError:
+        return None
+    return frontier if frontier.root().hex() == anchor.root_hash else None
+
+
 def verify_trail(
     conn: Connection, *, progress: Progress | None = None, cancelled: Cancelled | None = None
 ) -> VerifyReport:
@@ -508,15 +608,25 @@ def verify_trail(
     """
     checkpoints = all_checkpoints(conn)  # read first: every entry they cover is already there
     frontiers = {size: nodes for size, nodes in conn.execute(select(_C.c.tree_size, _C.c.frontier))}
-    scan = _Scan({c.tree_size for c in checkpoints})
+    start = _start(conn, checkpoints, frontiers)
+    anchor = start.anchor
+    scan = _Scan({c.tree_size for c in checkpoints}, *((anchor.tree_size, anchor.chain_hash) if anchor else ()))
+    if anchor is not None:
+        scan.chain_at[anchor.tree_size] = anchor.chain_hash  # where the chain of the first entry held starts
     _read_all(conn, scan, progress, cancelled)
-    tree = MerkleTree.from_concatenated(scan.leaves)
-    report = VerifyReport(entries=scan.count, checkpoints=len(checkpoints), failing_entries=scan.failing)
+    tree = (
+        MerkleTree.from_frontier(start.frontier, scan.leaves)
+        if start.frontier is not None
+        else MerkleTree.from_concatenated(scan.leaves)
+    )
+    report = VerifyReport(entries=scan.read, checkpoints=len(checkpoints), failing_entries=scan.failing)
+    report.first_seq, report.pruned = scan.start + 1, start.pruning
     report.root = tree.root().hex() if scan.count else None
     report.first_at, report.last_at = scan.first_at, scan.last_at
     report.last_checkpoint = checkpoints[-1] if checkpoints else None
     entry_breach = _explain(scan)
-    breaches = ([entry_breach] if entry_breach else []) + _check_checkpoints(conn, tree, scan, checkpoints, frontiers)
+    breaches = [*start.breaches, *([entry_breach] if entry_breach else [])]
+    breaches += _check_checkpoints(conn, tree, scan, checkpoints, frontiers, start.keys)
     report.breaches = sorted(breaches, key=_order)
     if scan.regressions:
         report.notes.append(

@@ -1,11 +1,13 @@
-"""``custos audit verify|export|verify-bundle|view-bundle|checkpoint|tail|timeline``: the tamper-evident trail from
-the terminal.
+"""``custos audit verify|export|verify-bundle|view-bundle|checkpoint|tail|timeline|prune``: the tamper-evident trail
+from the terminal.
 
 Printed formats (a contract for scripts):
   verify:        ``Audit trail intact: N entries, M checkpoints, root <hex16>…`` (exit 0) or
                  ``Audit trail BROKEN at seq S: <what>`` / ``Audit trail BROKEN: <what>`` (exit 1);
                  then ``Also: …`` and ``Note: …`` lines, ``Covered: entries 1–N (FIRST to LAST); …`` (the range
-                 checked, and how far a checkpoint signs it) and ``Last checkpoint: …``.
+                 checked, and how far a checkpoint signs it) and ``Last checkpoint: …``. A pruned trail (``audit
+                 prune``): ``intact: N entries (entries 1–P pruned under the retention period … on DATE, verified
+                 from the signed checkpoint at P), …`` and ``Covered: entries P+1–L (…), entries 1–P pruned …``.
   export:        ``Wrote BUNDLE: N entries (sha256 <hex>)`` then ``Checkpoint <fingerprint> …``.
   verify-bundle: ``Evidence bundle intact: …`` (exit 0) or ``Evidence bundle BROKEN …`` (exit 1); never opens
                  a vault; an intact bundle then prints ``Proved: …`` lines (what its checks established) and
@@ -15,6 +17,11 @@ Printed formats (a contract for scripts):
                  ``custos: <what is wrong>`` (exit 2) for a file that is not a readable bundle; never opens a vault.
   checkpoint:    ``Checkpoint at tree size N: fingerprint <hex16> (root <hex16>…, key <id>, signed <time>)``.
   timeline:      ``Wrote FILE: N entries (seq A–B), sha256 <hex>`` (no seq range when no entry matched).
+  prune:         ``No retention period for the audit trail in the policy: nothing is pruned.``, or
+                 ``Would remove|Removed entries A–B (N entries timed before T), up to the signed checkpoint at B
+                 (<fingerprint>); period P`` or ``Nothing to remove: …``; then ``Held: …`` lines (what keeps
+                 entries the period lets go), ``Recorded: seq S`` and ``Storage: …`` after a prune, or
+                 ``Not pruned: …`` (exit 1) when the trail does not verify.
   tail:          ``SEQ  TIME (UTC)  KIND  ACTOR  OUTCOME  SUBJECT`` table, oldest first; subjects as pseudonyms,
                  never the details; each column as wide as its widest value. ``--actor`` and ``--subject`` keep
                  the events of one actor, or naming one subject (about it, or a list read that returned it);
@@ -125,10 +132,10 @@ def _own_opening_note(report: Any, opening: int | None) -> str | None:
     command ends, so without this every verify, even right after a clean command, read as a gap in the signing."""
     last = report.last_checkpoint
     signed = last.tree_size if last is not None else 0
-    if not report.ok or opening is None or not signed < opening <= report.entries:
+    if not report.ok or opening is None or not signed < opening <= report.last_seq:
         return None
     own = f"entry {opening} is this command's own opening of the vault; the command signs it as it ends"
-    if opening == report.entries == signed + 1:
+    if opening == report.last_seq == signed + 1:
         return f"{own} (it is the only entry not signed: before this command, the trail was signed to its end)"
     return own
 
@@ -266,6 +273,61 @@ def _checkpoint(args: argparse.Namespace) -> int:
 add_subcommand(
     AuditSubcommand(
         "checkpoint", "sign the current tree head now and print its fingerprint", lambda parser: None, _checkpoint
+    )
+)
+
+
+# -- prune -----------------------------------------------------------------------------------------------
+def _configure_prune(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dry-run", action="store_true", help="print what would be removed, remove nothing")
+
+
+def _prune_lines(done: Any, dry_run: bool) -> list[str]:
+    plan = done.plan
+    if plan.anchor is None:
+        lines = [f"Nothing to remove: no signed checkpoint closes entries timed before {plan.cutoff} (period "
+                 f"{plan.period}) that nothing holds"]  # fmt: skip
+    else:
+        verb = "Would remove" if dry_run or done.record is None else "Removed"
+        span = f"entries {plan.first_seq}–{plan.last_seq} ({plan.count} entries timed before {plan.cutoff})"
+        lines = [f"{verb} {span}, up to the signed checkpoint at {plan.last_seq} ({plan.anchor.fingerprint}); "
+                 f"period {plan.period}"]  # fmt: skip
+    lines += [f"Held: entries from {hold.seq} on: {hold.why}" for hold in plan.holds]
+    if done.record is not None:
+        lines.append(f"Recorded: seq {done.record.seq} ({done.record.kind})")
+    if done.storage is not None:
+        s = done.storage
+        lines.append(f"Storage: secure_delete {'on' if s.secure_delete else 'OFF'}, WAL checkpointed "
+                     f"{'yes' if s.wal_checkpointed else 'no'}, vacuumed {'yes' if s.vacuumed else 'no'}, WAL "
+                     f"truncated {'yes' if s.wal_truncated else 'no'}")  # fmt: skip
+    return lines
+
+
+def _prune(args: argparse.Namespace) -> int:
+    from app.services.audit import prune
+
+    vault = open_vault(args)
+    try:
+        done = prune(vault, dry_run=args.dry_run)
+    finally:
+        vault.close()
+    if done is None:
+        print("No retention period for the audit trail in the policy: nothing is pruned.")
+        return 0
+    for line in _prune_lines(done, args.dry_run):
+        print(line)
+    if done.refused:
+        print(f"Not pruned: {done.refused}")
+        return 1
+    return 0
+
+
+add_subcommand(
+    AuditSubcommand(
+        "prune",
+        "remove entries past the policy's [own_processing] audit_trail period, up to a signed checkpoint",
+        _configure_prune,
+        _prune,
     )
 )
 

@@ -444,6 +444,8 @@ def run(args: argparse.Namespace) -> int:
                 print(found.unnamed_note)
             if found.members_note:
                 print(found.members_note)
+            if found.pruned_note:
+                print(found.pruned_note)
             print(f"Counted: {found.basis}")
             print(f"Categories: {', '.join(found.categories) or 'none'}")
             if args.apply:

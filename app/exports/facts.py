@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import ColumnElement, Connection, and_, func, or_, select
 
+from app.audit.prune import Horizon, horizon
 from app.audit.tables import AuditEvent
 from app.core.wording import counted
 from app.feed.tables import Target
@@ -138,6 +139,10 @@ class LiveFacts:
     # What the vault holds past its retention by more than RETENTION_GRACE (None: not checked): the ICO
     # 'retained and erased in accordance with the policy' answer rests on it, not only on the job's runs.
     overdue: Overdue | None = None
+    # Where the trail begins after its retention period pruned it (the newest prune record, the first entry held);
+    # None: never pruned. The newest ``audit.pruned`` entry, whatever it cut: the last prune's evidence.
+    trail_horizon: Horizon | None = None
+    trail_prunes: EventEvidence = field(default_factory=EventEvidence)
 
     @property
     def breaches(self) -> tuple[IncidentFact, ...]:
@@ -229,6 +234,8 @@ def gather_facts(
             erased_subjects=_erased_subjects(conn),
             request_register=_request_register(conn, vault, policy),
             overdue=overdue(conn, policy, now, RETENTION_GRACE),
+            trail_horizon=horizon(conn),
+            trail_prunes=_evidence(conn, _A.c.kind == "audit.pruned"),
         )
 
 

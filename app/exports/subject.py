@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, select
 
+from app.audit.prune import horizon
 from app.audit.tables import AuditEvent
 from app.audit.trail import iso_utc
 from app.core.errors import ConfigError
@@ -344,6 +345,13 @@ GROUP_EVENTS_NOT_LISTED = (
 )
 
 
+def _not_listed(conn: Connection, groups: bool) -> list[str]:
+    """What the trail's events about the person leave out: group events (filed under each group), and, after the
+    trail's retention period pruned it, everything before its first entry held (said, not implied)."""
+    pruned = horizon(conn)
+    return ([GROUP_EVENTS_NOT_LISTED] if groups else []) + ([pruned.describe()] if pruned else [])
+
+
 def _trail(conn: Connection, user_id: str) -> list[dict[str, Any]]:
     """The audit trail's events naming this person (by its keyed pseudonym): when, what, who, with what outcome,
     in time order (a request's entry is written after later changes: decision 0034). Their details stay out: they
@@ -448,7 +456,7 @@ def build_subject_export(
         "automated_decisions": _automated(policy, entries),
         "trail_events": _trail(conn, user_id),
         # Membership changes are on the trail under each group's pseudonym, not the member's: said, not implied.
-        "trail_not_listed": [GROUP_EVENTS_NOT_LISTED] if groups else [],
+        "trail_not_listed": _not_listed(conn, bool(groups)),
         "rights": _rights(policy, entries),
         "response": _response(policy, received, answer_by),
     }

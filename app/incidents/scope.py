@@ -27,6 +27,7 @@ from sqlalchemy import (
     union_all,
 )
 
+from app.audit.prune import horizon
 from app.audit.tables import AuditEvent, SubjectKey
 from app.audit.trail import MEMBERS_READ, READ_SUBJECTS, iso_utc
 from app.core.errors import ConfigError
@@ -65,6 +66,17 @@ class Scope:
     groups_members_read: int = 0
     group_members: int = 0
     members_not_named: int = 0
+    # The time of the first entry a pruned trail holds, when the window reaches before it (decision 0055): the
+    # trail figures count nothing earlier. "" when the trail holds the whole window.
+    trail_from: str = ""
+
+    @property
+    def pruned_note(self) -> str:
+        """That the trail no longer holds the start of the window ("" when it holds all of it)."""
+        if not self.trail_from:
+            return ""
+        return (f"The audit trail holds entries only from {self.trail_from} (older ones were removed under its "
+                "retention period): subjects in audit events before then are not counted")  # fmt: skip
 
     @property
     def trail_note(self) -> str:
@@ -177,7 +189,16 @@ def approximate(
     users_held = int(conn.execute(users).scalar_one()) if unnamed else 0
     return Scope(subjects, records, names, trail_subjects, basis=basis_of(since, until, attributes),
                  unnamed_list_reads=unnamed, users_held=users_held, groups_members_read=groups_read,
-                 group_members=members, members_not_named=not_named)  # fmt: skip
+                 group_members=members, members_not_named=not_named,
+                 trail_from=_trail_from(conn, since))  # fmt: skip
+
+
+def _trail_from(conn: Connection, since: datetime | None) -> str:
+    """The first entry's time of a pruned trail, when the window starts before it (or has no start)."""
+    pruned = horizon(conn)
+    if pruned is None or (since is not None and iso_utc(since) >= pruned.first_at):
+        return ""
+    return pruned.first_at
 
 
 def _in_window(statement: Select[Any], since: datetime | None, until: datetime | None) -> Select[Any]:

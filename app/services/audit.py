@@ -36,6 +36,7 @@ __all__ = [
     "matching",
     "newest",
     "own_opening",
+    "prune",
     "read_bundle",
     "split_proved",
     "verify",
@@ -44,12 +45,22 @@ __all__ = [
 
 if TYPE_CHECKING:
     from app.exports.audit_timeline import TimelineWritten, export_timeline, matching
+    from app.trail_retention import TrailPrune
 
 
 def verify(vault: Vault) -> VerifyReport:
     """Recompute every entry, the hash chain, the Merkle tree and the signed checkpoints."""
     with vault.read_connection() as conn:
         return verify_trail(conn)
+
+
+def prune(vault: Vault, dry_run: bool = False, now: datetime | None = None) -> TrailPrune | None:
+    """Prune the trail under the policy's ``[own_processing] audit_trail`` period (the hourly job's own step), or
+    with ``dry_run`` only say what would go; None when the policy sets no period (nothing is ever pruned then)."""
+    from app.policy.in_force import PolicyInForce
+    from app.trail_retention import run
+
+    return run(vault, PolicyInForce(vault), now=now, dry_run=dry_run)
 
 
 def own_opening() -> int | None:

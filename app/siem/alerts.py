@@ -124,6 +124,9 @@ class AlertEngine:
             warm_from = max(0, start - WARM_UP)
             self._learn_sources(conn, warm_from)
             warm = spool.events_after(conn, warm_from, start - warm_from) if start > warm_from else []
+            # A pruned trail (decision 0055) has no entries before its first one held: read from there, the count
+            # asked for would reach past ``start``, and entries still to be evaluated would be replayed as history.
+            warm = [event for event in warm if event.seq <= start]
             raised = self._raised_after(conn, warm_from)
         for event in warm:
             self._replay(event, raised)

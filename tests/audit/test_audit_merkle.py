@@ -188,3 +188,20 @@ def test_consistency_edge_cases() -> None:
     assert verify_consistency(0, 8, EMPTY_ROOT, tree.root(), [])
     assert not verify_consistency(3, 8, tree.root(3), tree.root(), [])
     assert not verify_consistency(5, 3, tree.root(5), tree.root(3), tree.consistency_proof(3, 5))
+
+
+def test_a_tree_from_a_frontier_answers_as_the_whole_tree_for_every_kept_leaf() -> None:
+    """A pruned trail (decision 0055): the frontier of the first n leaves stands in for them; every root from n on,
+    every inclusion proof of a kept leaf and every consistency proof from n on equal the whole tree's."""
+    leaves = [hashlib.sha256(i.to_bytes(4, "big")).digest() for i in range(140)]
+    whole = MerkleTree(leaves)
+    for n in [1, 2, 3, 5, 8, 13, 31, 32, 33, 64, 100, 127, 128]:
+        for size in (n, n + 1, n + 7, 140):
+            tree = MerkleTree.from_frontier(whole.frontier(n), b"".join(leaves[n:size]))
+            assert tree.root() == whole.root(size)
+            assert all(tree.root(s) == whole.root(s) for s in range(n, size + 1))
+            assert all(tree.inclusion_proof(i) == whole.inclusion_proof(i, size) for i in range(n, size))
+            assert all(tree.consistency_proof(m) == whole.consistency_proof(m, size) for m in range(n, size + 1))
+        grown = MerkleTree.from_frontier(whole.frontier(n), b"")
+        grown.extend(leaves[n:])
+        assert grown.root() == whole.root()

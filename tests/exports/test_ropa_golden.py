@@ -211,9 +211,11 @@ def test_custos_own_processing_rows(exported: dict[str, Path]) -> None:
         assert column(rows, key, "Article 6 lawful basis").startswith("Art. 6(1)(c) legal obligation")
         assert "Accountability" in column(rows, key, "Purpose of processing")
     assert column(rows, "custos/audit_trail", "Retention schedule").startswith("3 years after the entry was made")
-    # Deletion after the period is not built: the record must not claim adherence.
-    assert column(rows, "custos/audit_trail", "Is personal data retained") == "No"
-    assert "no pruning of the audit trail yet" in column(rows, "custos/audit_trail", "Reasons for not adhering")
+    # The trail is pruned after its period (decision 0055): the record says how, and that nothing was due yet.
+    trail = column(rows, "custos/audit_trail", "Is personal data retained")
+    assert trail.startswith("Yes — entries older than the period are removed by the retention job once a day, up")
+    assert trail.endswith("nothing pruned so far")
+    assert column(rows, "custos/audit_trail", "Reasons for not adhering") == "Not applicable (adhering)"
     assert "declared indefinite" in column(rows, "custos/erasure_ledger", "Is personal data retained")
     held = rows["custos/dsr_register"]["Processing activity ID / name"]
     assert held.endswith("(0 requests held, 0 of them closed)")

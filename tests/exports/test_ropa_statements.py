@@ -95,7 +95,7 @@ def test_the_request_register_row_states_the_deletion_it_applies(vault: Vault) -
     rule = "closed requests are deleted 3 years after closure by the hourly retention job (from the policy)"
     assert row["adherence"] == f"Yes — {rule}"
     assert row["retention"].endswith(f"enforced: {rule}")
-    assert rows["custos/audit_trail"]["adherence"] == "No"  # the others are not pruned
+    assert rows["custos/breach_register"]["adherence"] == "No"  # not deleted after its period
 
     (vault.path.parent / "requests.toml").write_text('retention = "P1Y"\n', encoding="utf-8")
     row = controller(vault)["custos/dsr_register"]
@@ -372,3 +372,30 @@ def test_the_measures_count_one_token_and_the_trail_in_agreement(vault: Vault) -
     measures = " ".join(gather_facts(vault).technical_measures())
     assert "optionally expiring); 1 active token" in measures and "token(s)" not in measures
     assert re.search(r"holding \d+ events\. ", measures) and "event(s)" not in measures
+
+
+def test_the_audit_trail_row_states_the_last_prune(vault: Vault) -> None:
+    """Once the trail is pruned (decision 0055), its row gives the evidence: when, which entries, from which
+    signed checkpoint the trail verifies, and the oldest entry held."""
+    from app import trail_retention
+    from app.audit.checkpoints import checkpoint_now
+    from app.policy.in_force import PolicyInForce
+
+    text = versions.default_policy_text().replace('audit_trail = { period = "P3Y"', 'audit_trail = { period = "P1D"')
+    apply_policy(vault, text, "dpo")
+    later = datetime.now(UTC) + timedelta(days=3)
+    with vault.write_transaction() as conn:
+        checkpoint_now(conn)
+        append(conn, Event("token.created", "operator:dpo", details={"name": "x"}, at=later))
+    done = trail_retention.run(vault, PolicyInForce(vault), later)
+    assert done is not None and done.record is not None
+    row = controller(vault, text)["custos/audit_trail"]
+    n = done.plan.last_seq
+    assert row["retention"].startswith("1 day after the entry was made; ")
+    assert "; enforced: entries older than the period are removed by the retention job once a day" in row["retention"]
+    assert re.search(
+        rf"; last prune on \d{{4}}-\d\d-\d\d: entries 1–{n} removed \(audit entry {done.record.seq}\), the trail "
+        rf"verified from the signed checkpoint at {n} \([0-9a-f]{{16}}\); oldest entry held \d{{4}}-\d\d-\d\d$",
+        row["adherence"],
+    ), row["adherence"]
+    assert row["adherence"].startswith("Yes — ")

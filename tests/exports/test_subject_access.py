@@ -201,3 +201,34 @@ def test_the_export_says_that_its_group_membership_events_are_not_listed(vault: 
     assert "recorded on the audit trail under each group, not under you" in flat
     alone, _ = export_subject(vault, record, loner, tmp_path / "loner", datetime(2030, 1, 9, tzinfo=UTC))
     assert json.loads(alone.read_text())["trail_not_listed"] == []
+
+
+def test_after_a_prune_the_export_says_where_the_trail_begins(vault: Vault, tmp_path: Path) -> None:
+    """The trail's retention period removed the person's older events (decision 0055): an empty list must not read
+    as 'nothing was ever recorded about you'."""
+    from app import trail_retention
+    from app.audit.checkpoints import checkpoint_now
+    from app.audit.trail import Event, append
+    from app.policy.in_force import PolicyInForce
+
+    text = default_policy_text().replace('audit_trail = { period = "P3Y"', 'audit_trail = { period = "P1D"')
+    apply_policy(vault, text, "dpo")
+    service = service_for(vault)
+    subject = str(service.create("User", person("pruned.subject@example.test")).body["id"])  # type: ignore[index]
+    service.close()
+    later = datetime.now(UTC) + timedelta(days=3)
+    with vault.write_transaction() as conn:
+        checkpoint_now(conn)
+        append(conn, Event("token.created", "operator:dpo", details={"name": "x"}, at=later))
+    done = trail_retention.run(vault, PolicyInForce(vault), later)
+    assert done is not None and done.record is not None
+    with vault.read_connection() as conn:
+        record = in_force(conn)
+    assert record is not None
+    json_path, _ = export_subject(vault, record, subject, tmp_path / "pruned", later)
+    document = json.loads(json_path.read_text())
+    jsonschema.validate(document, json.loads(SCHEMA.read_text()))
+    assert document["trail_events"] == []
+    (note,) = document["trail_not_listed"]
+    assert note.startswith(f"The audit trail no longer holds events before {later.date().isoformat()}: its entries")
+    assert "are kept for P1D" in note

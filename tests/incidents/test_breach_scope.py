@@ -296,3 +296,27 @@ def test_a_head_names_no_one_as_read(live: LiveServer) -> None:
         heads = of_kind(conn, "scim.request", limit=3)
     assert all(e.details["method"] == "HEAD" for e in heads)
     assert not any("read_subjects" in e.details or "members_read" in e.details for e in heads)
+
+
+def test_a_window_before_a_pruned_trail_s_start_says_the_trail_counts_nothing_earlier(vault: Vault) -> None:
+    """After the trail's retention period pruned it (decision 0055), 'subjects in audit events of the window' counts
+    only from its first entry held: a window that starts earlier says so; one inside the trail does not."""
+    from app.audit import prune
+    from app.audit.checkpoints import checkpoint_now
+
+    policy = PolicyInForce(vault).get().policy
+    later = datetime.now(UTC) + timedelta(days=3)
+    with vault.write_transaction() as conn:
+        checkpoint_now(conn)
+        append(conn, Event("token.created", "operator:dpo", details={"name": "x"}, at=later))
+        prune.prune(conn, prune.plan(conn, "P1D", later - timedelta(days=1)), later)
+    with vault.read_connection() as conn:
+        start = prune.horizon(conn)
+        assert start is not None
+        held_from = datetime.strptime(start.first_at, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+        before = approximate(conn, policy, held_from - timedelta(days=10), held_from + timedelta(days=1))
+        unbounded = approximate(conn, policy)
+        inside = approximate(conn, policy, held_from, held_from + timedelta(days=1))
+    assert before.pruned_note.startswith(f"The audit trail holds entries only from {start.first_at} (older ones")
+    assert unbounded.trail_from == start.first_at  # no start: the window reaches before the trail
+    assert inside.pruned_note == ""

@@ -484,3 +484,25 @@ def test_a_restart_keeps_only_the_quiet_periods_of_alerts_that_were_raised(vault
     with vault.write_transaction() as conn:
         append(conn, Event("export.subject", "operator:admin", at=night + timedelta(minutes=4)))
     assert [a.rule for a in second.process_new()] == ["after_hours"]  # init was never alerted: no quiet for admin
+
+
+def test_resuming_on_a_pruned_trail_replays_nothing_after_the_cursor(vault: Vault) -> None:
+    """The warm-up read 'the WARM_UP entries before the cursor' from seq 0: on a trail pruned up to a checkpoint
+    (decision 0055) that read ran past the cursor, so the news was replayed as history and then evaluated again:
+    40 deletes counted as 80, and a mass-deprovisioning alert was raised for a threshold of 50."""
+    from app.audit import prune
+    from app.audit.checkpoints import checkpoint_now
+    from app.siem import spool
+
+    start = datetime.now(UTC) + timedelta(days=1)  # after the template vault's own entries
+    add_events(vault, 100, "scim.request", start, timedelta(seconds=1))
+    with vault.write_transaction() as conn:
+        checkpoint_now(conn)
+        spool.advance(conn, spool.ALERTS, spool.last_seq(conn))  # the engine stopped here
+    add_events(vault, 40, "scim.resource.deleted", start + timedelta(hours=1), timedelta(seconds=1))
+    with vault.write_transaction() as conn:
+        chosen = prune.plan(conn, "P1D", start + timedelta(minutes=30))
+        assert prune.prune(conn, chosen, start + timedelta(hours=2)) is not None
+    engine = AlertEngine(vault)
+    engine.resume()
+    assert engine.process_new() == []  # 40 deletes, below the threshold of 50

@@ -188,3 +188,31 @@ def test_the_job_does_not_start_when_cancelled_before_it_runs(vault: Vault) -> N
     with pytest.raises(verify_module.VerificationCancelled):
         verification_job(vault, trail_verdict, run)()
     assert run.latest is None
+
+
+def test_the_verdict_of_a_pruned_trail_says_what_was_pruned_and_from_where(vault: Vault) -> None:
+    """The Audit page and the Overview show trail_verdict: after a prune (decision 0055) it must say which entries
+    went, when, and that the trail verifies from the signed checkpoint there, never 'intact' from entry 1."""
+    from sqlalchemy import text
+
+    from app.audit import prune
+    from app.audit.trail import Event, append
+
+    later = datetime.now(UTC) + timedelta(days=3)
+    with vault.write_transaction() as conn:
+        checkpoint_now(conn)
+        append(conn, Event("token.created", "operator:dpo", details={"name": "x"}, at=later))
+        chosen = prune.plan(conn, "P1D", later - timedelta(days=1))
+        prune.prune(conn, chosen, later)
+    n = chosen.last_seq
+    with vault.read_connection() as conn:
+        verdict = trail_verdict(conn)
+    assert verdict.startswith("Audit trail intact: ")
+    assert f"entries 1–{n} pruned under the retention period P1D on {later.date().isoformat()}" in verdict
+    assert f"verified from the signed checkpoint at {n}" in verdict
+    assert f"\nCovered: entries {n + 1}–" in verdict
+    with vault.write_transaction() as conn:  # the same cut made by hand, without its record: tampering
+        conn.execute(text("DELETE FROM audit_events WHERE kind = 'audit.pruned'"))
+        tampered = trail_verdict(conn)
+        conn.rollback()
+    assert tampered.startswith("Audit trail BROKEN") and "pruned" not in tampered.split("\n")[0]

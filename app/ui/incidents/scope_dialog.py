@@ -73,6 +73,7 @@ class ScopeDialog(StepDialog):
                  *([f"Note: {result.trail_note}."] if result.trail_note else []),
                  *([f"{result.unnamed_note}."] if result.unnamed_note else []),
                  *([f"{result.members_note}."] if result.members_note else []),
+                 *([f"{result.pruned_note}."] if result.pruned_note else []),
                  f"Counted: {result.basis}.",
                  f"Categories: {', '.join(result.categories) or 'none'}."]  # fmt: skip
         self.figures.setText("\n".join(lines))
