@@ -377,18 +377,11 @@ def test_the_measures_count_one_token_and_the_trail_in_agreement(vault: Vault) -
 def test_the_audit_trail_row_states_the_last_prune(vault: Vault) -> None:
     """Once the trail is pruned (decision 0055), its row gives the evidence: when, which entries, from which
     signed checkpoint the trail verifies, and the oldest entry held."""
-    from app import trail_retention
-    from app.audit.checkpoints import checkpoint_now
-    from app.policy.in_force import PolicyInForce
+    from tests.audit.prune_support import one_day_trail_policy, prune_three_days_later
 
-    text = versions.default_policy_text().replace('audit_trail = { period = "P3Y"', 'audit_trail = { period = "P1D"')
+    text = one_day_trail_policy()
     apply_policy(vault, text, "dpo")
-    later = datetime.now(UTC) + timedelta(days=3)
-    with vault.write_transaction() as conn:
-        checkpoint_now(conn)
-        append(conn, Event("token.created", "operator:dpo", details={"name": "x"}, at=later))
-    done = trail_retention.run(vault, PolicyInForce(vault), later)
-    assert done is not None and done.record is not None
+    done, _later = prune_three_days_later(vault)
     row = controller(vault, text)["custos/audit_trail"]
     n = done.plan.last_seq
     assert row["retention"].startswith("1 day after the entry was made; ")

@@ -206,22 +206,13 @@ def test_the_export_says_that_its_group_membership_events_are_not_listed(vault: 
 def test_after_a_prune_the_export_says_where_the_trail_begins(vault: Vault, tmp_path: Path) -> None:
     """The trail's retention period removed the person's older events (decision 0055): an empty list must not read
     as 'nothing was ever recorded about you'."""
-    from app import trail_retention
-    from app.audit.checkpoints import checkpoint_now
-    from app.audit.trail import Event, append
-    from app.policy.in_force import PolicyInForce
+    from tests.audit.prune_support import one_day_trail_policy, prune_three_days_later
 
-    text = default_policy_text().replace('audit_trail = { period = "P3Y"', 'audit_trail = { period = "P1D"')
-    apply_policy(vault, text, "dpo")
+    apply_policy(vault, one_day_trail_policy(), "dpo")
     service = service_for(vault)
     subject = str(service.create("User", person("pruned.subject@example.test")).body["id"])  # type: ignore[index]
     service.close()
-    later = datetime.now(UTC) + timedelta(days=3)
-    with vault.write_transaction() as conn:
-        checkpoint_now(conn)
-        append(conn, Event("token.created", "operator:dpo", details={"name": "x"}, at=later))
-    done = trail_retention.run(vault, PolicyInForce(vault), later)
-    assert done is not None and done.record is not None
+    _done, later = prune_three_days_later(vault)
     with vault.read_connection() as conn:
         record = in_force(conn)
     assert record is not None
