@@ -23,8 +23,11 @@ Breach = Callable[..., tuple[int, str]]
 
 
 @pytest.fixture
-def breach(data_dir: Path, vault_file: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Breach:
-    """``custos breach ARGS`` on the vault: its exit status and what it said on stderr (the log left out)."""
+def breach(
+    data_dir: Path, vault_file: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> Breach:
+    """``custos breach ARGS`` on the vault (``vault_file`` put it in ``data_dir``): its exit status and what it
+    said on stderr (the log left out)."""
     monkeypatch.setenv("CUSTOS_PASSPHRASE", PASSPHRASE)
 
     def run(*args: str) -> tuple[int, str]:
