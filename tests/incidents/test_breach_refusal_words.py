@@ -162,3 +162,16 @@ def test_a_late_notification_without_reasons_and_a_close_without_rationale(breac
     assert _refused(breach, "close", "1") == (
         "custos: Not notified: record why the breach is unlikely to result in a risk (--rationale)."
     )
+
+
+def test_every_refusal_of_the_register_has_the_command_s_words() -> None:
+    """A new order or answer in the register without words here would reach the terminal in the register's terms
+    only; this says which one lacks them."""
+    from app.commands.breach_words import missing_text, order_text
+    from app.incidents.refusals import ANSWERS, FACTS, Missing, Order
+
+    moment = datetime(2026, 11, 27, 9, tzinfo=UTC)
+    for rule in FACTS:
+        assert order_text(Order(rule, "detected_at", moment, "occurred_from", moment, ())).startswith("The "), rule
+    for case in ANSWERS:
+        assert "(--" in missing_text(Missing(case, (), 1, "detected_at", moment, moment, moment)), case
