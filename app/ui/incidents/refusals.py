@@ -30,14 +30,16 @@ def plain(label: str) -> str:
 @dataclass(frozen=True)
 class Here:
     """Where the refusal is shown: the dialog's label for each time it edits (none on the page itself), and the
-    label of its list of times where the dialog lets the operator pick another one (the time dialog's "Time")."""
+    label of its list of times (``listed``) where the dialog lets the operator pick another (the time dialog's
+    "Time")."""
 
     fields: Mapping[str, str] = field(default_factory=dict)
     chooser: str | None = None
+    listed: frozenset[str] = frozenset()
 
     def elsewhere(self, name: str) -> str:
-        """Where a time this dialog does not edit is corrected."""
-        if self.chooser:
+        """Where a time this dialog does not edit is corrected: in its list, else with the page's button."""
+        if self.chooser and name in self.listed:
             return f"choose “{LABELS[name]}” under “{self.chooser}”"
         return f"“{ACTIONS.get(name, TIME_ACTION)}”"
 

@@ -103,7 +103,8 @@ class TimeDialog(QDialog):
         name = self.choices[self.which.currentIndex()][1]
         # The register's own check of the times together (awareness before detection, containment before
         # occurrence…); a notification's time is checked where it is recorded.
-        here = Here({name: plain(AT)}, chooser=plain(WHICH))  # the other times are chosen under "Time"
+        listed = frozenset(n for _label, n, _number, _at in self.choices)  # chosen under "Time"; awareness is not
+        here = Here({name: plain(AT)}, chooser=plain(WHICH), listed=listed)
         problem = "" if name == "notified" else time_problem(self.view, {name: self.moment()}, here)
         show_problem(self.time_problem, self.when, problem)
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(ok and not problem)
