@@ -297,9 +297,9 @@ def _refuse(register_: Any, args: argparse.Namespace, operator: str) -> None:
 
     try:
         view = register_.refuse(args.id, args.ground, args.reason, operator, args.right)
-    except RightToName as refused:  # the register names the right; this command names its option (a contract)
+    except RightToName as limited:  # the register names the right; this command names its option (a contract)
         raise ConfigError("The Art. 17(3) exceptions apply to erasure only: refuse that right alone "
-                          f"(--right {refused.right}).") from refused  # fmt: skip
+                          f"(--right {limited.right}).") from limited  # fmt: skip
     refused = [s.right for s in view.steps if s.state == "refused"]
     print(f"Refused on {view.id} ({args.ground}): {', '.join(refused)}.")
 
