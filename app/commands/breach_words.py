@@ -8,7 +8,7 @@ printed when the register still spoke in options; they are a contract, so they s
 from __future__ import annotations
 
 from app.core.errors import ConfigError
-from app.services.incidents import AnswerMissing, Missing, Order, TimeOrderRefused
+from app.services.incidents import AnswerMissing, Missing, NoSuchNotification, Order, TimeOrderRefused
 
 # After the fact of each order (``Order.fact``): what the command offers to put it right.
 _FIXES = {
@@ -58,4 +58,6 @@ def worded(error: Exception) -> Exception:
         return ConfigError(order_text(error.order))
     if isinstance(error, AnswerMissing):
         return ConfigError(missing_text(error.missing))
+    if isinstance(error, NoSuchNotification):
+        return ConfigError(f"Incident {error.incident} has no notification {error.number} (see breach show).")
     return error

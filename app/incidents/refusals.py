@@ -108,6 +108,15 @@ class Missing:
                 "anchor": said(self.anchor)}  # fmt: skip
 
 
+class NoSuchNotification(IncidentError):
+    """A notification named by its number (1, 2, … in the order recorded) that the incident does not have."""
+
+    def __init__(self, incident: int, number: int) -> None:
+        super().__init__(f"Incident {incident} has no notification {number}.")
+        self.incident = incident
+        self.number = number
+
+
 class AnswerMissing(IncidentError):
     """A change the register refuses until it is given ``missing.needs``; ``user_message`` in its own terms."""
 

@@ -22,7 +22,15 @@ from app.core.log_redaction import has_email_address
 from app.incidents import clock, completeness, times
 from app.incidents import summary as summary_
 from app.incidents.origin import Origin, origin_of
-from app.incidents.refusals import AnswerMissing, IncidentError, Missing, Order, TimeOrderRefused, said
+from app.incidents.refusals import (
+    AnswerMissing,
+    IncidentError,
+    Missing,
+    NoSuchNotification,
+    Order,
+    TimeOrderRefused,
+    said,
+)
 from app.incidents.tables import Incident, IncidentNotification
 from app.store.results import inserted_id
 from app.store.vault import Vault
@@ -414,7 +422,7 @@ class IncidentRegister:
             current = self._open(conn, incident_id)
             note = next((n for n in current.notifications if n.number == number), None)
             if note is None:
-                raise IncidentError(f"Incident {incident_id} has no notification {number} (see breach show).")
+                raise NoSuchNotification(incident_id, number)
             if note.at == moment:
                 raise IncidentError(f"Notification {number} is already recorded at {_text(moment)}; nothing changed.")
             anchor = current.aware_anchor

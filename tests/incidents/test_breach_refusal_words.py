@@ -149,6 +149,9 @@ def test_a_correction_without_its_answers(breach: Breach) -> None:
     assert _refused(breach, "notify", "1", "--correct", "1", "--at", _at("11:30")) == (
         "custos: A correction needs the corrected time (--at) and its reason (--reason)."
     )
+    assert _refused(breach, "notify", "1", "--correct", "2", "--at", _at("11:30"), "--reason", "typo") == (
+        "custos: Incident 1 has no notification 2 (see breach show)."
+    )
 
 
 def test_a_late_notification_without_reasons_and_a_close_without_rationale(breach: Breach) -> None:

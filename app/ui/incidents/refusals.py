@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from app.services.incidents import LABELS, AnswerMissing, Missing, Order, TimeOrderRefused
+from app.services.incidents import LABELS, AnswerMissing, Missing, NoSuchNotification, Order, TimeOrderRefused
 from app.ui.policy.common import user_message
 
 # The Incidents page's buttons (without their keyboard accelerators), where a time or an answer is given.
@@ -90,4 +90,6 @@ def refusal_words(error: Exception, fallback: str, here: Here = ON_THE_PAGE) -> 
         return order_words(error.order, here)
     if isinstance(error, AnswerMissing):
         return missing_words(error.missing)
+    if isinstance(error, NoSuchNotification):  # another process changed the incident while the dialog was open
+        return f"{error.user_message} Its notifications are listed under “{TIME_ACTION}”."
     return user_message(error, fallback)
