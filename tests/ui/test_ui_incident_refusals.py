@@ -15,7 +15,7 @@ from app.policy.in_force import PolicyInForce
 from app.store.vault import Vault
 from app.ui.incidents.awareness import AwarenessDialog
 from app.ui.incidents.steps import CommunicationDialog
-from app.ui.incidents.time_dialog import TimeDialog
+from app.ui.incidents.time_dialog import TimeChange, TimeDialog
 from app.ui.incidents.view import IncidentsPage
 from tests.incidents.test_register import FRIDAY_9, FakeClock
 
@@ -117,4 +117,28 @@ def test_a_refusal_that_reaches_the_page_names_its_buttons(qtbot: QtBot, vault: 
     # The buttons the app's words name are the page's own.
     assert [b.text().replace("&", "") for b in (page.close_button, page.time_button, page.delay_button)] == [
         "Close…", "Record or correct a time…", "Reasons for delay…"]  # fmt: skip
+    page.hide()
+
+
+def test_a_late_notification_time_names_the_reasons_for_delay_button(qtbot: QtBot, vault: Vault) -> None:
+    """Correcting the initial notification to past the deadline, with no reasons for the delay recorded: the page
+    said "(--delay-reason)"; now the button that records them."""
+    now = FakeClock(FRIDAY_9 + 100 * HOUR)
+    register = IncidentRegister(vault, now)
+    incident = register.open_incident("Lost laptop", "dpo", detected_at=FRIDAY_9 - HOUR)
+    register.set_aware(incident, "dpo", "confirmed", at=FRIDAY_9)
+    register.notify(incident, "dpo", "SA-1", at=FRIDAY_9 + 20 * HOUR)
+    page = IncidentsPage(vault, PolicyInForce(vault), now=now)
+    qtbot.addWidget(page)
+    page.ask_time = lambda _parent, _view, _now: TimeChange("notified", FRIDAY_9 + 80 * HOUR, "typo in the hour", 1)
+    page.show()
+    qtbot.waitUntil(lambda: page.table.rowCount() == 1, timeout=5000)
+    page.table.selectRow(0)
+
+    page.record_time()
+
+    expected = ("This notification is past the 72-hour deadline: Art. 33(1) requires the reasons for the delay. "
+                "Record them with “Reasons for delay…”, then record the notification's time again.")  # fmt: skip
+    qtbot.waitUntil(lambda: page.summary.text() == expected, timeout=5000)
+    assert register.get(incident).notifications[0].at == FRIDAY_9 + 20 * HOUR  # nothing changed
     page.hide()
