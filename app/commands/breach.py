@@ -465,12 +465,17 @@ def run(args: argparse.Namespace) -> int:
                 print(f"Wrote {file.path} (sha256 {file.sha256})")
         for note in zone_notes(args):
             print(note)
-    except Exception:
+    except Exception as error:
         # A refusal may follow from how a time without a zone was read (as UTC, not the operator's local time):
         # say so with it, or "cannot be aware before … detected" leaves the operator guessing why.
         for note in zone_notes(args):
             print(note, file=sys.stderr)
-        raise
+        from app.commands.breach_words import worded  # here: the register's modules load with the vault
+
+        said = worded(error)  # the register's refusal in this command's options
+        if said is error:
+            raise
+        raise said from error
     finally:
         vault.close()
     return 0

@@ -293,7 +293,13 @@ def _task(register_: Any, args: argparse.Namespace, operator: str) -> None:
 
 
 def _refuse(register_: Any, args: argparse.Namespace, operator: str) -> None:
-    view = register_.refuse(args.id, args.ground, args.reason, operator, args.right)
+    from app.services.dsr import RightToName
+
+    try:
+        view = register_.refuse(args.id, args.ground, args.reason, operator, args.right)
+    except RightToName as limited:  # the register names the right; this command names its option (a contract)
+        raise ConfigError("The Art. 17(3) exceptions apply to erasure only: refuse that right alone "
+                          f"(--right {limited.right}).") from limited  # fmt: skip
     refused = [s.right for s in view.steps if s.state == "refused"]
     print(f"Refused on {view.id} ({args.ground}): {', '.join(refused)}.")
 

@@ -160,7 +160,8 @@ def _status(vault: Any, request_id: str | None) -> int:
     for line in status.targets:
         print(f"{line.target:<{width}}{line.state:<26}{line.detail}")
     if status.source is not None:
-        print(f"{'source':<{width}}{status.source.state:<26}{status.source.detail}")
+        then = ", then 'erase attest --source'" if status.source.next_step else ""  # ATTEST_SOURCE, the only one
+        print(f"{'source':<{width}}{status.source.state:<26}{status.source.detail}{then}")
     if status.state == "open":
         print(f"Still open: follow with 'erase status {status.id}' (the app and serve carry on with it).")
     return 0 if status.complete else NEEDS_ATTENTION

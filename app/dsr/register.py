@@ -43,6 +43,16 @@ class RequestError(ConfigError):
     """A change the register refuses, with what to do instead."""
 
 
+class RightToName(RequestError):
+    """A refusal on ``ground`` that applies to ``right`` alone, asked of more rights: the register names the right
+    to limit it to, and each front end says how to name it (``dsr refuse --right``, the Refuse form's Right)."""
+
+    def __init__(self, ground: str, right: str) -> None:
+        super().__init__("The Art. 17(3) exceptions apply to erasure only: refuse that right alone.")
+        self.ground = ground
+        self.right = right
+
+
 @dataclass(frozen=True)
 class Step:
     id: int
@@ -439,8 +449,7 @@ class DsrRegister:
                 which = f" for {right}" if right else ""
                 raise RequestError(f"Request {request_id} has nothing left to refuse{which}.")
             if ground in model.ERASURE_ONLY_GROUNDS and any(s.right != "erasure" for s in steps):
-                raise RequestError("The Art. 17(3) exceptions apply to erasure only: refuse that right alone "
-                                   "(--right erasure).")  # fmt: skip
+                raise RightToName(ground, "erasure")
             if any(s.state == "started" for s in steps):
                 raise RequestError("An action already started for this right; record its outcome instead.")
             for step in steps:

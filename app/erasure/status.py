@@ -23,11 +23,17 @@ _Q = ErasureRequest.__table__
 _S = ErasureStep.__table__
 
 
+ATTEST_SOURCE = "attest_source"  # the operator attests the step done at the identity provider
+
+
 @dataclass(frozen=True)
 class TargetLine:
     target: str
     state: str  # the step state when every subject is in it, else "mixed"
     detail: str
+    # What the operator does next, in the register's terms (ATTEST_SOURCE): each front end names its own way to
+    # do it (the CLI its command, the app its button), so the detail names none.
+    next_step: str | None = None
 
 
 @dataclass(frozen=True)
@@ -81,7 +87,7 @@ def _source_line(sources: list[dict[str, Any]]) -> TargetLine | None:
     held = sum(1 for entry in sources if entry["still_held"])
     if held:
         total = f"{held} of {len(sources)} subjects " if len(sources) > 1 else ""
-        return TargetLine("source", "held", f"{total}{LABELS[HELD]}: {STEP_TEXT}, then 'erase attest --source'")
+        return TargetLine("source", "held", f"{total}{LABELS[HELD]}: {STEP_TEXT}", ATTEST_SOURCE)
     states = Counter(str(entry["state"]) for entry in sources)
     if len(states) == 1:
         entry = sources[0]

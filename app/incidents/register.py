@@ -18,12 +18,19 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from app.audit.trail import Event, append
-from app.core.errors import ConfigError
 from app.core.log_redaction import has_email_address
-from app.core.utc import utc_text
 from app.incidents import clock, completeness, times
 from app.incidents import summary as summary_
 from app.incidents.origin import Origin, origin_of
+from app.incidents.refusals import (
+    AnswerMissing,
+    IncidentError,
+    Missing,
+    NoSuchNotification,
+    Order,
+    TimeOrderRefused,
+    said,
+)
 from app.incidents.tables import Incident, IncidentNotification
 from app.store.results import inserted_id
 from app.store.vault import Vault
@@ -54,10 +61,6 @@ EDITABLE = frozenset(
 )  # fmt: skip
 _LISTS = ("categories", "subject_categories", "breach_types")  # stored as JSON
 MAX_COUNT = 2**63 - 1  # SQLite's INTEGER
-
-
-class IncidentError(ConfigError):
-    """A change the register refuses, with what to do instead."""
 
 
 def actor_of(operator: str) -> str:
@@ -153,9 +156,8 @@ def _utc(value: Any) -> Any:
 
 
 def _text(moment: datetime | None) -> str:
-    """A time in a refusal: to the second, as the register compares them (at minutes, an operator read two equal
-    times in a refusal that one preceded the other)."""
-    return utc_text(moment, seconds=True) if moment else "—"
+    """A time in a refusal: to the second, as the register compares them."""
+    return said(moment)
 
 
 class IncidentRegister:
@@ -358,12 +360,9 @@ class IncidentRegister:
             if current.fields["aware_at"] is None:
                 return {"aware_at": moment or self.now(), "aware_by": operator, "aware_reason": reason.strip()}
             if moment is None:
-                raise IncidentError(
-                    f"Awareness of incident {incident_id} is already recorded "
-                    f"({_text(current.fields['aware_at'])}). To correct it, give the corrected time (--at) and the "
-                    "reason for the correction (--reason); the deadline keeps running from the earliest awareness "
-                    f"recorded, {_text(current.aware_anchor)}."
-                )
+                recorded, anchor = current.fields["aware_at"], current.aware_anchor
+                raise AnswerMissing(Missing("awareness_correction", ("at", "reason"), incident_id, "aware_at",
+                                            recorded, anchor=anchor))  # fmt: skip
             return {"aware_at": moment}
 
         return self._change(incident_id, operator, "incident.aware_set", values, lambda *_: None, reason)
@@ -418,12 +417,12 @@ class IncidentRegister:
         """A notification's time corrected: a new entry with the reason; the earlier time stays in the history."""
         moment = self._moment(at, "notification")
         if moment is None or not reason.strip():
-            raise IncidentError("A correction needs the corrected time (--at) and its reason (--reason).")
+            raise AnswerMissing(Missing("notification_correction", ("at", "reason"), incident_id, "notified"))
         with self.vault.write_transaction() as conn:
             current = self._open(conn, incident_id)
             note = next((n for n in current.notifications if n.number == number), None)
             if note is None:
-                raise IncidentError(f"Incident {incident_id} has no notification {number} (see breach show).")
+                raise NoSuchNotification(incident_id, number)
             if note.at == moment:
                 raise IncidentError(f"Notification {number} is already recorded at {_text(moment)}; nothing changed.")
             anchor = current.aware_anchor
@@ -453,8 +452,7 @@ class IncidentRegister:
     ) -> None:
         reason = (delay_reason or "").strip() or current.fields["delay_reason"]
         if late and not reason:
-            raise IncidentError("This notification is past the 72-hour deadline: Art. 33(1) requires the reasons "
-                                "for the delay (--delay-reason).")  # fmt: skip
+            raise AnswerMissing(Missing("delay_reason", ("delay_reason",), incident_id, "notified"))
         if delay_reason and delay_reason.strip():
             conn.execute(update(_I).where(_I.c.id == incident_id).values(delay_reason=delay_reason.strip()))
 
@@ -465,11 +463,9 @@ class IncidentRegister:
 
         def values(current: IncidentView) -> dict[str, Any]:
             if current.fields["subjects_informed_at"] is not None and moment is None:
-                raise IncidentError(
-                    f"The data subjects of incident {incident_id} are already recorded as informed "
-                    f"({_text(current.fields['subjects_informed_at'])}). To correct the time, give it (--at) and the "
-                    "reason for the correction (--reason)."
-                )
+                recorded = current.fields["subjects_informed_at"]
+                raise AnswerMissing(Missing("informed_correction", ("at", "reason"), incident_id,
+                                            "subjects_informed_at", recorded))  # fmt: skip
             return {"subjects_informed_at": moment or self.now()}
 
         return self._change(incident_id, operator, "incident.subjects_informed", values, lambda *_: None, reason)
@@ -508,10 +504,7 @@ def _corrections(current: IncidentView, values: dict[str, Any], reason: str) -> 
             del values[name]  # a time once recorded is never blanked; the same value is no change
         elif old is not None:
             if not reason.strip():
-                raise IncidentError(
-                    f"{times.LABELS[name]} is already recorded ({_text(old)}). A correction to {_text(new)} needs its "
-                    "reason (--reason); the earlier time stays on record."
-                )
+                raise AnswerMissing(Missing("correction_reason", ("reason",), current.id, name, old, new))
             corrections[name] = old
     return corrections
 
@@ -571,29 +564,23 @@ def _check_times(values: dict[str, Any], anchor: datetime | None) -> None:
     occurred_from, occurred_to = values.get("occurred_from"), values.get("occurred_to")
     detected, aware, contained = values.get("detected_at"), values.get("aware_at"), values.get("contained_at")
     if occurred_from and occurred_to and occurred_to < occurred_from:
-        raise IncidentError(
-            f"The occurrence window ends ({_text(occurred_to)}) before it starts ({_text(occurred_from)})."
-        )
+        raise TimeOrderRefused(Order("window_ends_before_start", "occurred_to", occurred_to, "occurred_from",
+                                     occurred_from, ("occurred_to", "occurred_from")))  # fmt: skip
     # Against the awareness recorded now, not the anchor: an early awareness later corrected (a typo) stays the
     # anchor, so the deadline never moves later, but it is no longer the record's awareness and must not block a
     # true detection time. Detection does not move the deadline, so this takes nothing from the guarantee.
     if detected and aware and aware < detected:
-        raise IncidentError(
-            f"The controller cannot be aware ({_text(aware)}) before the incident was detected ({_text(detected)})."
-        )
+        raise TimeOrderRefused(Order("aware_before_detected", "aware_at", aware, "detected_at", detected,
+                                     ("aware_at", "detected_at")))  # fmt: skip
     processor = values.get("processor_notified_at")
     if processor and anchor and anchor > processor:
         # EDPB Guidelines 9/2022 (example 5): the controller is aware once its processor has informed it. An
         # awareness recorded later let the clock start late and a late notification read "notified in time".
-        raise IncidentError(
-            f"The processor informed the controller at {_text(processor)}: the controller is aware from then at the "
-            "latest (EDPB Guidelines 9/2022), so the 72-hour clock cannot start later. Record awareness at or "
-            "before that time (breach aware --at … --reason …), or correct the processor's time if it is wrong."
-        )
+        raise TimeOrderRefused(Order("aware_after_processor", "aware_at", anchor, "processor_notified_at",
+                                     processor, ("aware_at", "processor_notified_at")))  # fmt: skip
     if occurred_from and contained and contained < occurred_from:
-        raise IncidentError(
-            f"The incident cannot be contained ({_text(contained)}) before it occurred ({_text(occurred_from)})."
-        )
+        raise TimeOrderRefused(Order("contained_before_start", "contained_at", contained, "occurred_from",
+                                     occurred_from, ("contained_at", "occurred_from")))  # fmt: skip
 
 
 def _check_order(values: dict[str, Any], changed: set[str]) -> None:
@@ -607,33 +594,23 @@ def _check_order(values: dict[str, Any], changed: set[str]) -> None:
     breach detected before it began: an alert's candidate has no occurrence window, so it never meets this."""
     began, aware, detected = values.get("occurred_from"), values.get("aware_at"), values.get("detected_at")
     if began and detected and detected < began and changed & {"occurred_from", "detected_at"}:
-        raise IncidentError(
-            f"The breach cannot have been detected ({_text(detected)}) before it began ({_text(began)}): correct "
-            "the detection (breach update --detected … --reason …) or, if the start is an estimate, give the "
-            "earliest time it may have begun (--occurred-from …)."
-        )
+        raise TimeOrderRefused(Order("detected_before_start", "detected_at", detected, "occurred_from", began,
+                                     ("detected_at", "occurred_from"), estimate="occurred_from"))  # fmt: skip
     if began and aware and aware < began and changed & {"occurred_from", "aware_at"}:
-        raise IncidentError(
-            f"The controller cannot be aware ({_text(aware)}) before the breach began ({_text(began)}). If the start "
-            "is an estimate, give the earliest time it may have begun (breach update --occurred-from …, with --reason "
-            "when correcting it)."
-        )
+        # Widen the estimated start rather than move the awareness (a judgement recorded with its reasons).
+        raise TimeOrderRefused(Order("aware_before_start", "aware_at", aware, "occurred_from", began,
+                                     ("occurred_from",), estimate="occurred_from"))  # fmt: skip
     informed = values.get("subjects_informed_at")
     if informed and changed & {"subjects_informed_at", "detected_at", "occurred_from"}:
-        for name, before in (("was detected", values.get("detected_at")), ("began", began)):
+        for rule, name in (("informed_before_detected", "detected_at"), ("informed_before_start", "occurred_from")):
+            before = values.get(name)
             if before and informed < before:
-                raise IncidentError(
-                    f"The data subjects cannot have been told of the breach ({_text(informed)}) before it {name} "
-                    f"({_text(before)}): correct the time they were informed (breach inform --at … --reason …) or "
-                    "the other time if it is wrong."
-                )
+                raise TimeOrderRefused(Order(rule, "subjects_informed_at", informed, name, before,
+                                             ("subjects_informed_at", name)))  # fmt: skip
     detected, processor = values.get("detected_at"), values.get("processor_notified_at")
     if detected and processor and detected > processor and changed & {"detected_at", "processor_notified_at"}:
-        raise IncidentError(
-            f"The processor informed the controller at {_text(processor)}, so the breach was detected by then at "
-            f"the latest, not {_text(detected)}: correct the detection (breach update --detected … --reason …) or "
-            "the processor's time if it is wrong."
-        )
+        raise TimeOrderRefused(Order("detected_after_processor", "detected_at", detected, "processor_notified_at",
+                                     processor, ("detected_at", "processor_notified_at")))  # fmt: skip
 
 
 def _check_closable(merged: dict[str, Any], current: IncidentView) -> None:
@@ -642,7 +619,7 @@ def _check_closable(merged: dict[str, Any], current: IncidentView) -> None:
         raise IncidentError("Assess the risk (none, risk or high_risk) before closing.")
     if risk == "none":
         if not current.first_notified and not merged.get("not_notified_rationale"):
-            raise IncidentError("Not notified: record why the breach is unlikely to result in a risk (--rationale).")
+            raise AnswerMissing(Missing("not_notified_rationale", ("rationale",), current.id))
         return
     missing = completeness.missing(merged, completeness.ART33)
     if missing:

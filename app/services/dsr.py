@@ -13,14 +13,15 @@ from app.dsr import settings as register_settings
 from app.dsr.answering import Answer, draft_answer
 from app.dsr.deadline import today_in
 from app.dsr.matching import Candidate, find
-from app.dsr.register import DsrRegister, RequestView, private_text, utc_now
+from app.dsr.register import DsrRegister, RequestView, RightToName, private_text, utc_now
 from app.dsr.settings import RegisterSettings
 from app.dsr.timeline import Entry, of_request
 from app.policy.versions import in_force
 from app.services.dsr_actions import Acted, act
 from app.store.vault import Vault
 
-__all__ = ["Acted", "Answer", "Candidate", "DsrRegister", "Entry", "RegisterSettings", "RequestView", "act",
+__all__ = ["Acted", "Answer", "Candidate", "DsrRegister", "Entry", "RegisterSettings", "RequestView", "RightToName",
+           "act",
            "answer", "find_subjects", "model", "overview_line", "private_text", "read_overview_line", "register",
            "save_settings", "settings_for", "subject_lines", "timeline", "today_in"]  # fmt: skip
 

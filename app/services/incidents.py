@@ -19,6 +19,7 @@ from app.core.utc import utc_text
 from app.incidents import clock, communication, draft
 from app.incidents.clock import local_text, offset_text, zoned_text
 from app.incidents.completeness import still_to_record
+from app.incidents.refusals import AnswerMissing, Missing, NoSuchNotification, Order, TimeOrderRefused
 from app.incidents.register import (
     BREACH_TYPES,
     EDITABLE_TIMES,
@@ -40,7 +41,8 @@ from app.services.dsr import settings_for
 from app.store.vault import Vault
 
 __all__ = ["BREACH_TYPES", "EDITABLE_TIMES", "EXEMPTIONS", "LABELS", "RISKS", "SKEW", "SPECIAL", "TIMES",
-           "TITLE_LIMIT", "IncidentError", "IncidentRegister", "IncidentView", "Scope", "Written",
+           "TITLE_LIMIT", "AnswerMissing", "IncidentError", "IncidentRegister", "IncidentView", "Missing",
+           "NoSuchNotification", "Order", "Scope", "TimeOrderRefused", "Written",
            "checked_times", "checked_title",
            "clock_short", "clock_text", "controller_zone", "deadline_of", "local_text", "offset_text",
            "record_delay_reason", "register", "scope", "state_text", "still_to_record", "store_scope", "utc_now",

@@ -146,3 +146,29 @@ def test_erase_by_filter_reads_through_the_agreed_schema(
     assert code == 2, out
     assert f"custos: The filter cannot select users: {said}" in out
     assert "No User matches" not in out and "Erasure request" not in out and "Traceback" not in out
+
+
+def test_erase_status_names_its_command_for_the_identity_provider_s_step(
+    vault: Vault, data_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A contract: the source line of ``erase status`` ends with the command that attests it. The app's views say
+    the same step with their own button (the status no longer carries the command for them to rewrite)."""
+    from app.erasure.worker import drive
+    from app.services.erasure import request
+
+    service = service_for(vault)
+    subject_id = str(service.create("User", person("held.cli@example.test")).body["id"])  # type: ignore[index]
+    service.close()
+    request_id = request(vault, [subject_id], "art17-1a", "dpo", "ticket 12")
+    assert drive(vault, [request_id], 30)
+    vault.close()
+    monkeypatch.setenv("CUSTOS_PASSPHRASE", PASSPHRASE)
+
+    _code, out = _cli(capsys, data_dir, "erase", "status", request_id)
+
+    (source,) = [line for line in out.splitlines() if line.startswith("source ")]
+    assert source.split(None, 2)[1:] == [
+        "held",
+        "still held at the identity provider (not seen removed or blocked, not attested): remove or block at the "
+        "identity provider, then 'erase attest --source'",
+    ]

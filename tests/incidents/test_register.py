@@ -14,6 +14,7 @@ from app.audit.trail import of_kind
 from app.directory import repository as repo
 from app.incidents import clock
 from app.incidents.draft import write
+from app.incidents.refusals import AnswerMissing
 from app.incidents.register import IncidentError, IncidentRegister
 from app.incidents.scope import approximate
 from app.policy.in_force import PolicyInForce
@@ -105,8 +106,9 @@ def test_candidate_from_alert_has_no_aware_time_and_unnotified_ones_are_kept(vau
     view = register.get(candidate)
     assert view.aware_at is None and view.source == "alert:mass_deprovisioning" and view.state == "candidate"
     register.assess(candidate, "dpo", "none", "test tenant clean-up")
-    with pytest.raises(IncidentError, match="rationale"):
+    with pytest.raises(AnswerMissing, match="record why the breach is unlikely to result in a risk") as refused:
         register.close(candidate, "dpo")
+    assert refused.value.missing.needs == ("rationale",)  # the answer, in the register's terms
     register.close(candidate, "dpo", rationale="planned deprovisioning of the test tenant; no personal data")
     assert [v.id for v in register.list()] == [candidate]  # kept in the register, Art. 33(5)
 

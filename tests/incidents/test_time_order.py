@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import update
 
 from app.cli import main
+from app.incidents.refusals import Order, TimeOrderRefused
 from app.incidents.register import IncidentError, IncidentRegister
 from app.incidents.tables import Incident
 from app.store.vault import Vault
@@ -177,13 +178,30 @@ def test_every_refusal_of_two_times_out_of_order_names_both_to_the_second(vault:
     }
     said = {}
     for name, attempt in refusals.items():
-        with pytest.raises(IncidentError) as refused:
+        with pytest.raises(TimeOrderRefused) as refused:
             attempt()
-        said[name] = str(refused.value)
+        said[name] = refused.value.order.fact
     assert said == {
         "aware": "The controller cannot be aware (2026-11-27 08:00:00 UTC) before the incident was detected "
-        "(2026-11-27 09:00:00 UTC).",
+        "(2026-11-27 09:00:00 UTC)",
         "contained": "The incident cannot be contained (2026-11-27 05:00:00 UTC) before it occurred "
-        "(2026-11-27 06:00:00 UTC).",
-        "window": "The occurrence window ends (2026-11-27 04:00:00 UTC) before it starts (2026-11-27 06:00:00 UTC).",
+        "(2026-11-27 06:00:00 UTC)",
+        "window": "The occurrence window ends (2026-11-27 04:00:00 UTC) before it starts (2026-11-27 06:00:00 UTC)",
     }
+
+
+def test_a_refusal_names_its_times_in_the_register_s_terms_not_a_command_s(vault: Vault) -> None:
+    """Before: the register's refusal named ``breach update --detected … --reason …`` and ``--occurred-from …``,
+    and the app showed that in its dialogs, which have no options. Now it carries the two times, their values and
+    what would fix it; its own message names the times as the register does, and no command or option."""
+    register = _register(vault)
+    with pytest.raises(TimeOrderRefused) as refused:
+        register.open_incident("Misaddressed mail", "dpo", detected_at=FRIDAY_9 - HOUR,
+                               occurred_from=FRIDAY_9 + 3 * HOUR)  # fmt: skip
+    expected = Order("detected_before_start", "detected_at", FRIDAY_9 - HOUR, "occurred_from", FRIDAY_9 + 3 * HOUR,
+                     ("detected_at", "occurred_from"), estimate="occurred_from")  # fmt: skip
+    assert refused.value.order == expected
+    assert refused.value.user_message == (
+        "The breach cannot have been detected (2026-11-27 08:00:00 UTC) before it began (2026-11-27 12:00:00 UTC): "
+        "correct Detected or Occurred (from), whichever is wrong."
+    )

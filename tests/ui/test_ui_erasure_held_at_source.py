@@ -40,3 +40,26 @@ def test_a_closed_request_still_held_at_the_identity_provider_is_counted(qtbot: 
     dialog.refresh()
     qtbot.waitUntil(lambda: "none still held at the identity provider" in dialog.summary.text(), timeout=10_000)
     assert dialog.summary.text().startswith("1 erasure request, 0 still open, none still held")
+
+
+def test_the_identity_provider_s_step_is_said_with_the_app_s_button_not_the_cli_s_command(
+    qtbot: QtBot, vault: Vault
+) -> None:
+    """Before: the status line carried the CLI's "then 'erase attest --source'" and the app rewrote that text, so a
+    change of the CLI's wording leaked into the app. Now the line says its next step in the register's terms and
+    each front end names its own way to take it."""
+    from app.erasure.status import ATTEST_SOURCE
+    from app.services.erasure import progress
+
+    request_id = _closed_request(vault)
+    source = progress(vault, request_id).source
+    assert source is not None and source.next_step == ATTEST_SOURCE
+    assert "erase attest" not in source.detail and "--" not in source.detail
+    dialog = ErasureHistoryDialog(vault)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitUntil(lambda: dialog.request_table.rowCount() == 1, timeout=10_000)
+    dialog.request_table.selectRow(0)
+    qtbot.waitUntil(lambda: dialog.line_table.rowCount() >= 2, timeout=10_000)
+    details = [dialog.line_table.item(r, 2).text() for r in range(dialog.line_table.rowCount())]
+    assert details[-1].endswith(": remove or block at the identity provider, then attest it here (Attest…)")

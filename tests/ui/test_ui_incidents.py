@@ -226,9 +226,10 @@ def test_other_times_recorded_and_corrected_in_the_app(qtbot: QtBot, vault: Vaul
     # and the reason typed was lost).
     dialog.when.setDateTime(QDateTime.fromSecsSinceEpoch(int((FRIDAY_9 + timedelta(hours=1)).timestamp())))
     assert not ok.isEnabled()
-    assert dialog.time_problem.text() == (
+    assert dialog.time_problem.text() == (  # awareness is not among the dialog's times: its button is named
         "The controller cannot be aware (2026-11-27 09:00:00 UTC) before the incident was detected "
-        "(2026-11-27 10:00:00 UTC)."
+        "(2026-11-27 10:00:00 UTC): correct Controller aware (“Record awareness…”) or change “At (local time)”, "
+        "whichever is wrong."
     )
     dialog.when.setDateTime(QDateTime.fromSecsSinceEpoch(int((FRIDAY_9 - timedelta(hours=3)).timestamp())))
     assert ok.isEnabled() and not dialog.time_problem.isVisible()

@@ -230,7 +230,7 @@ class ErasureDialog(QDialog):
         self.table.setHorizontalHeaderLabels(list(STATUS_HEADERS))  # from "what happens" to what happened
         self._stretch(2)  # the detail takes the width
         lines = report_lines(status)
-        self._fill([(where(line.target), line.state, detail(line.detail, attest_here=False)) for line in lines])
+        self._fill([(where(line.target), line.state, detail(line, attest_here=False)) for line in lines])
         if status.state == "closed":
             self.timer.stop()
             self.message.setText(f"Request {status.id}: {outcome(status)} Export the signed receipt for the DPO.")

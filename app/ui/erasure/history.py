@@ -54,8 +54,10 @@ POLL_MS = 2000
 # place, as the receipt lists them under each subject's "targets"), not the lines shown below it: the mirror is
 # erased at once and the identity provider is not a step (decision 0020). "Steps" alone read as every place.
 REQUEST_HEADERS = ("Request", "Created", "State", "Ground", "Steps at targets")
-STEPS_TIP = ("Steps at the SCIM targets and at the recipients erased by hand, one per person and place, as the "
-             "receipt lists them; the mirror and the identity provider are not counted")
+STEPS_TIP = (
+    "Steps at the SCIM targets and at the recipients erased by hand, one per person and place, as the "
+    "receipt lists them; the mirror and the identity provider are not counted"
+)
 AskNote = Callable[[QWidget, str], str | None]
 
 
@@ -207,7 +209,7 @@ class ErasureHistoryDialog(QDialog):
         self.lines = report_lines(status)
         self.line_table.setRowCount(len(self.lines))
         for row, line in enumerate(self.lines):
-            for column, value in enumerate((where(line.target), line.state, detail(line.detail))):
+            for column, value in enumerate((where(line.target), line.state, detail(line))):
                 self.line_table.setItem(row, column, QTableWidgetItem(value))
         targets = [line.target for line in self.lines]
         if chosen is not None and chosen.target in targets:

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from app.services.erasure import TargetLine
+
 PREVIEW_HEADERS = ("Where", "What happens", "Subjects")
 STATUS_HEADERS = ("Where", "State", "Detail")
 
@@ -20,8 +22,9 @@ def where(line_target: str) -> str:
 ATTEST_IN_HISTORY = "then attest it in Records → Erasure history… (Attest…)"
 
 
-def detail(text: str, *, attest_here: bool = True) -> str:
-    """A line's detail as the app says it: the command the CLI names becomes the button of the erasure history,
-    or, in a view without that button (the erasure dialog), the way to it."""
-    return text.replace("then 'erase attest --source'", "then attest it here (Attest…)" if attest_here
-                        else ATTEST_IN_HISTORY)  # fmt: skip
+def detail(line: TargetLine, *, attest_here: bool = True) -> str:
+    """A line's detail as the app says it, its next step with the app's way to take it: the button of the erasure
+    history, or, in a view without that button (the erasure dialog), the way to it."""
+    if line.next_step is None:  # ATTEST_SOURCE is the only one
+        return line.detail
+    return f"{line.detail}, " + ("then attest it here (Attest…)" if attest_here else ATTEST_IN_HISTORY)

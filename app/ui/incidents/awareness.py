@@ -20,8 +20,11 @@ from PySide6.QtWidgets import (
 
 from app.services.incidents import SKEW, IncidentView, utc_text
 from app.ui.incidents.fields import prompt_box, qt_now, show_problem, time_problem
+from app.ui.incidents.refusals import Here, plain
 from app.ui.policy.common import plain_label
 from app.ui.widgets import error_label
+
+AT = "Aware &at (local time)"
 
 
 def _qt(moment: datetime) -> QDateTime:
@@ -58,7 +61,7 @@ class AwarenessDialog(QDialog):
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         form = QFormLayout()
-        form.addRow("Aware &at (local time)", self.when)
+        form.addRow(AT, self.when)
         form.addRow("", self.time_problem)
         form.addRow("Correction &reason" if self.correcting else "&Reasoning", self.reason)  # Alt+R: Tab walks the time
         layout = QVBoxLayout(self)
@@ -74,7 +77,8 @@ class AwarenessDialog(QDialog):
 
     def _enable(self) -> None:
         changed = not self.correcting or self.moment() != self.recorded
-        problem = time_problem(self.view, {"aware_at": self.moment()})  # e.g. before the detection
+        here = Here({"aware_at": plain(AT)})
+        problem = time_problem(self.view, {"aware_at": self.moment()}, here)  # e.g. before the detection
         show_problem(self.time_problem, self.when, problem)
         ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
         ok.setEnabled(bool(self.reason.toPlainText().strip()) and changed and not problem)

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.services.incidents import SKEW, IncidentError, IncidentView, checked_times
+from app.ui.incidents.refusals import Here, refusal_words
 from app.ui.policy.common import plain_label
 
 
@@ -94,13 +95,13 @@ def show_problem(label: QLabel, field: QWidget, problem: str) -> None:
         fit_height(dialog)
 
 
-def time_problem(view: IncidentView, values: dict[str, object]) -> str:
+def time_problem(view: IncidentView, values: dict[str, object], here: Here) -> str:
     """Why the register would refuse these times on this incident ("" when it would record them): its own check
-    (``checked_times``), asked before the dialog closes."""
+    (``checked_times``), asked before the dialog closes, and said with the labels of the dialog (``here``)."""
     try:
         checked_times(view, values)
     except IncidentError as refused:
-        return refused.user_message
+        return refusal_words(refused, refused.user_message, here)
     return ""
 
 

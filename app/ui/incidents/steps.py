@@ -29,6 +29,7 @@ from app.ui.incidents.fields import (
     time_edit,
     time_problem,
 )
+from app.ui.incidents.refusals import Here, plain
 from app.ui.policy.common import plain_label
 from app.ui.widgets import error_label
 
@@ -141,7 +142,7 @@ class ContainmentDialog(StepDialog):
         super().__init__(f"Incident {view.id}: containment", "When was the breach contained, and what was done or is "
                          f"proposed to address it and mitigate its effects (Art. 33(3)(d))?{more}", parent)  # fmt: skip
         self.measures_before = view.measures or ""
-        self.contained = QCheckBox("Contained")
+        self.contained = QCheckBox("Contained")  # the label of the time beside it, as a refusal names it
         self.contained.setChecked(True)
         self.when = time_edit(now, self.recorded)
         self.measures = prompt_box("e.g. credentials revoked, access log reviewed, recipients asked to delete",
@@ -175,7 +176,7 @@ class ContainmentDialog(StepDialog):
         correcting = "contained_at" in values and self.recorded is not None
         # The register's own check of the times together (never contained before it occurred), before closing.
         times = {"contained_at": values["contained_at"]} if "contained_at" in values else {}
-        problem = time_problem(self.view, times) if times else ""
+        problem = time_problem(self.view, times, Here({"contained_at": plain(self.contained.text())})) if times else ""
         show_problem(self.time_problem, self.when, problem)
         return bool(values) and (not correcting or bool(text_of(self.reason))) and not problem
 
@@ -282,14 +283,20 @@ class CommunicationAnswer:
     exemption: str | None = None
 
 
+INFORMED_AT = "Informed at (local time)"
+
+
 class CommunicationDialog(StepDialog):
     """Art. 34: the data subjects were informed (when), or one of the Art. 34(3) exemptions applies (why)."""
 
     def __init__(self, view: IncidentView, now: datetime, parent: QWidget | None = None) -> None:
         self.recorded: datetime | None = view.subjects_informed_at
-        need = ("High risk: Art. 34(1) requires informing the data subjects without undue delay, unless an Art. 34(3) "
-                "exemption applies." if view.risk == "high_risk" else
-                "Art. 34 requires informing the data subjects only when the risk is high; record it if you did.")
+        need = (
+            "High risk: Art. 34(1) requires informing the data subjects without undue delay, unless an Art. 34(3) "
+            "exemption applies."
+            if view.risk == "high_risk"
+            else "Art. 34 requires informing the data subjects only when the risk is high; record it if you did."
+        )
         if self.recorded:
             need += f" Informed is recorded at {utc_text(self.recorded)}: a new time is a correction (reason)."
         super().__init__(f"Incident {view.id}: communication to the data subjects", need, parent)
@@ -304,8 +311,12 @@ class CommunicationDialog(StepDialog):
         for key, text in EXEMPTIONS.items():
             self.exemption.addItem(text, key)
         self.reason = prompt_box("The exemption's reasoning, or why the time is corrected")
+        self.view = view
+        self.time_problem = error_label()  # under the time: why OK is disabled, while it is
+        self.time_problem.setWordWrap(True)
         self.form.addRow(self.informed)
-        self.form.addRow("Informed at (local time)", self.when)
+        self.form.addRow(INFORMED_AT, self.when)
+        self.form.addRow("", self.time_problem)
         self.form.addRow(self.exempt)
         self.form.addRow("Exemption", self.exemption)
         self.form.addRow("Rea&soning", self.reason)
@@ -317,10 +328,15 @@ class CommunicationDialog(StepDialog):
         informing = self.informed.isChecked()
         self.when.setEnabled(informing)
         self.exemption.setEnabled(not informing)
+        # The register's own check of the times together (never told before the breach was detected or began),
+        # before closing: otherwise the dialog closed and the refusal came on the page, the reasoning lost.
+        here = Here({"subjects_informed_at": plain(INFORMED_AT)})
+        problem = time_problem(self.view, {"subjects_informed_at": moment_of(self.when)}, here) if informing else ""
+        show_problem(self.time_problem, self.when, problem)
         if informing:
             if self.recorded is None:
-                return True
-            return moment_of(self.when) != self.recorded and bool(text_of(self.reason))
+                return not problem
+            return moment_of(self.when) != self.recorded and bool(text_of(self.reason)) and not problem
         return bool(text_of(self.reason))
 
     def value(self) -> CommunicationAnswer:

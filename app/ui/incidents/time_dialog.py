@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from app.services.incidents import EDITABLE_TIMES, LABELS, SKEW, IncidentView, utc_text
 from app.ui.incidents.fields import prompt_box, qt_now, show_problem, time_problem
+from app.ui.incidents.refusals import Here, plain
 from app.ui.policy.common import plain_label
 from app.ui.widgets import error_label
 
@@ -31,6 +32,9 @@ class TimeChange:
     at: datetime
     reason: str
     notification: int | None = None  # the notification's number, when name is "notified"
+
+
+WHICH, AT = "&Time", "&At (local time)"  # the time chosen, and its value: what a refusal names
 
 
 def _qt(moment: datetime) -> QDateTime:
@@ -63,9 +67,9 @@ class TimeDialog(QDialog):
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         form = QFormLayout()
-        form.addRow("&Time", self.which)
+        form.addRow(WHICH, self.which)
         form.addRow("", self.state)
-        form.addRow("&At (local time)", self.when)
+        form.addRow(AT, self.when)
         form.addRow("", self.time_problem)
         form.addRow("&Reason", self.reason)
         layout = QVBoxLayout(self)
@@ -99,7 +103,9 @@ class TimeDialog(QDialog):
         name = self.choices[self.which.currentIndex()][1]
         # The register's own check of the times together (awareness before detection, containment before
         # occurrence…); a notification's time is checked where it is recorded.
-        problem = "" if name == "notified" else time_problem(self.view, {name: self.moment()})
+        listed = frozenset(n for _label, n, _number, _at in self.choices)  # chosen under "Time"; awareness is not
+        here = Here({name: plain(AT)}, chooser=plain(WHICH), listed=listed)
+        problem = "" if name == "notified" else time_problem(self.view, {name: self.moment()}, here)
         show_problem(self.time_problem, self.when, problem)
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(ok and not problem)
 

@@ -52,6 +52,7 @@ from app.store.vault import Vault
 from app.ui.action_bar import ActionBar
 from app.ui.incidents.awareness import ask_awareness
 from app.ui.incidents.details import ask_details
+from app.ui.incidents.refusals import refusal_words
 from app.ui.incidents.scope_dialog import ScopeDialog
 from app.ui.incidents.steps import (
     CloseDialog,
@@ -65,7 +66,7 @@ from app.ui.incidents.steps import (
     run_dialog,
 )
 from app.ui.incidents.time_dialog import TimeChange, ask_time
-from app.ui.policy.common import login_name, plain_label, user_message
+from app.ui.policy.common import login_name, plain_label
 from app.ui.wanted import Wanted, focus_row
 from app.ui.workers import submit
 
@@ -485,4 +486,6 @@ class IncidentsPage(QWidget):
         self.refresh()
 
     def _failed(self, exc: Exception) -> None:
-        self.summary.setText(user_message(exc, "The register could not be changed."))
+        # A refusal that came past a dialog's own checks (another process changed the incident meanwhile, or a
+        # check only the register makes): said with the page's buttons, never the command line's options.
+        self.summary.setText(refusal_words(exc, "The register could not be changed."))

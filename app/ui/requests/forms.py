@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.services.dsr import RequestView, model
+from app.services.dsr import RequestView, RightToName, model
 from app.ui.policy.common import plain_label
 
 Field = tuple[str, str, QWidget]  # (key, label with its mnemonic, editor)
@@ -120,14 +120,25 @@ def task_form(view: RequestView, parent: QWidget) -> FormDialog:
                       ], parent)  # fmt: skip
 
 
+REFUSE_RIGHT = "R&ight"
+
+
 def refuse_form(view: RequestView, parent: QWidget) -> FormDialog:
     rights = [("Every open right", None)] + [(model.RIGHTS[s.right], s.right) for s in view.steps if not s.final]
     return FormDialog("Refuse", "The answer will give the reasons and tell the person of the right to complain "
                       "to a supervisory authority and to a judicial remedy (Art. 12(4)).", [
-                          ("right", "R&ight", combo(rights)),
+                          ("right", REFUSE_RIGHT, combo(rights)),
                           ("ground", "&Ground", combo([(label, key) for key, label in model.REFUSAL_GROUNDS.items()])),
                           ("reason", "&Reasoning", text_box()),
                       ], parent)  # fmt: skip
+
+
+def right_to_name_words(refused: RightToName) -> str:
+    """The register's refusal of a ground beyond the right it applies to, said with the Refuse form's field (the
+    command line names its option instead)."""
+    field = REFUSE_RIGHT.replace("&", "")
+    return (f"The Art. 17(3) exceptions apply to erasure only: refuse that right alone (Refuse…, “{field}”: "
+            f"{model.RIGHTS[refused.right]}).")  # fmt: skip
 
 
 def answer_form(view: RequestView, today: date, parent: QWidget) -> FormDialog:

@@ -491,4 +491,7 @@ class RequestsPage(QWidget):
         self.status.setVisible(bool(text))
 
     def _failed(self, exc: Exception) -> None:
+        if isinstance(exc, dsr.RightToName):  # the register names the right; the form's field is the app's to name
+            self._say(forms.right_to_name_words(exc))
+            return
         self._say(user_message(exc, "The register could not be changed."))
