@@ -536,6 +536,17 @@ def _write_absent(pdf: ExportPdf, absent: dict[str, Any]) -> None:
     pdf.paragraph(f"Not needed: {absent['not_needed']}")
 
 
+def _write_sources(pdf: ExportPdf, attributes: list[dict[str, Any]]) -> None:
+    """Art. 15(1)(g): the data come from the identity provider, not from the person; the JSON named the source of
+    each attribute and the PDF, the copy a person reads, did not say where any of it came from."""
+    by_source: dict[str, list[str]] = {}
+    for entry in attributes:
+        by_source.setdefault(entry["source"], []).append(_short(entry["attribute"]))
+    pdf.heading("Where your data come from (Art. 15(1)(g))", 2)
+    for source, names in by_source.items():
+        pdf.paragraph(f"{source}: {', '.join(names)}.")
+
+
 def _write_pdf(export: SubjectExport, path: Path) -> None:
     doc = export.document
     subject = doc["subject"]
@@ -568,6 +579,8 @@ def _write_pdf(export: SubjectExport, path: Path) -> None:
         [_explanation_row(entry) for entry in doc["attributes"]],
         (1.1, 1.6, 1.1, 1.7, 1.8, 1.1),
     )
+    membership = [{**doc["group_membership"], "attribute": "group memberships"}] if doc["group_membership"] else []
+    _write_sources(pdf, doc["attributes"] + membership)
     _write_absent(pdf, doc["absent_data"])
     if doc["groups"]:
         pdf.heading("Your group memberships", 2)

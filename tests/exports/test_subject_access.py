@@ -201,3 +201,25 @@ def test_the_export_says_that_its_group_membership_events_are_not_listed(vault: 
     assert "recorded on the audit trail under each group, not under you" in flat
     alone, _ = export_subject(vault, record, loner, tmp_path / "loner", datetime(2030, 1, 9, tzinfo=UTC))
     assert json.loads(alone.read_text())["trail_not_listed"] == []
+
+
+def test_the_pdf_says_where_the_data_come_from(vault: Vault, tmp_path: Path) -> None:
+    """Art. 15(1)(g): data not collected from the person come with any available information on their source. The
+    JSON named each attribute's source (the purpose's ``source`` in the policy); the PDF a person reads did not."""
+    shipped = 'source = "Identity provider (SCIM 2.0 push)"'
+    assert shipped in default_policy_text(), "the shipped default no longer names its sources so"
+    text = default_policy_text().replace(shipped, 'source = "Microsoft Entra ID (HR-driven provisioning)"', 1)
+    apply_policy(vault, text, "dpo")
+    service = service_for(vault)
+    subject_id = str(service.create("User", person("sam.source@example.test")).body["id"])  # type: ignore[index]
+    service.close()
+    with vault.read_connection() as conn:
+        record = in_force(conn)
+    assert record is not None
+    json_path, pdf_path = export_subject(vault, record, subject_id, tmp_path, datetime(2030, 1, 9, tzinfo=UTC))
+    sources = {entry["source"] for entry in json.loads(json_path.read_text())["attributes"]}
+    assert "Microsoft Entra ID (HR-driven provisioning)" in sources
+    flat = " ".join(" ".join(page.extract_text() for page in PdfReader(pdf_path).pages).split())
+    assert "Art. 15(1)(g)" in flat
+    for source in sources:
+        assert source in flat, (source, flat)
