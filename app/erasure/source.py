@@ -16,10 +16,12 @@ from datetime import datetime
 from sqlalchemy import Connection, insert, select, update
 
 from app.audit.trail import Event, append
+from app.core.utc import utc_text
 from app.erasure import tombstones
-from app.erasure.tables import ErasureSource
+from app.erasure.tables import ErasureSource, ErasureTombstone
 
 _SRC = ErasureSource.__table__
+_T = ErasureTombstone.__table__
 HELD, REMOVED, BLOCKED, ATTESTED = "held", "removed", "blocked", "attested"
 LABELS = {
     HELD: "still held at the identity provider (not seen removed or blocked, not attested)",
@@ -52,6 +54,32 @@ def seen(conn: Connection, resource_id: str, how: str, now: datetime) -> int:
         )
         details = {"request": row.request_id, "subject_no": row.subject_no, "state": state, "seen": how}
         append(conn, Event("erasure.source.seen", ACTOR, details=details, at=now))
+    return len(rows)
+
+
+def returned(conn: Connection, request_id: str, tombstone_ids: tuple[int, ...], now: datetime) -> int:
+    """The identity provider sent the erased person again (a create, refused by the tombstones): it still holds
+    them, whatever was seen (a DELETE) or attested before. The receipt kept saying "removed or blocked at the
+    identity provider (attested)" beside "2 refused" re-creations made after that attestation. The line is held
+    again, saying what it said before, so that the receipt, ``erase status`` and the answer letter say so and
+    the operator can attest again once it is done."""
+    subjects = select(_T.c.subject_no).where(_T.c.id.in_(tombstone_ids), _T.c.request_id == request_id)
+    rows = conn.execute(
+        select(_SRC).where(
+            _SRC.c.request_id == request_id, _SRC.c.subject_no.in_(subjects), _SRC.c.state.in_((REMOVED, ATTESTED))
+        )
+    ).all()
+    for row in rows:
+        before = LABELS[row.state] + (f" by {row.attested_by}" if row.attested_by else "")
+        when = f" at {utc_text(row.at, seconds=True)}" if row.at else ""
+        how = f"sent again by the identity provider at {utc_text(now, seconds=True)} (refused); before: {before}{when}"
+        if row.how:
+            how += f": {row.how}"
+        conn.execute(
+            update(_SRC)
+            .where(_SRC.c.request_id == row.request_id, _SRC.c.subject_no == row.subject_no)
+            .values(state=HELD, how=how[:300], at=now, attested_by=None)
+        )
     return len(rows)
 
 
