@@ -182,3 +182,25 @@ def test_the_erasure_letter_does_not_call_an_open_erasure_done_nor_promise_a_rec
     assert "Nothing is attached" in text
     assert "receipt is attached." not in text and "from every application" not in text, text
     assert "In progress" in text and "recipient:payroll" in text and "Requires human completion" in text
+
+
+def test_a_closed_erasure_not_confirmed_at_a_target_is_not_called_erased_everywhere(
+    vault: Vault, tmp_path: Path
+) -> None:
+    """An erasure closes once every target has an outcome, and a deactivate-only target's outcome is
+    "deprovisioned, erasure not confirmed": the letter still said "erased … from every application"."""
+    from app.dsr import letter
+    from app.policy.in_force import PolicyInForce
+
+    subject = with_person(vault)
+    register, _clock = register_at(vault)
+    request_id = register.open(["erasure"], "letter", "dpo", RECEIVED, subject_id=subject, private=sealed_details())
+    done = act(register, request_id, "dpo", None)
+    view = register.get(request_id)
+    assert view.step("erasure").state == "done"
+    policy = PolicyInForce(vault).get().policy
+    partly = letter.markdown(view, policy, RECEIVED, not_erased={str(done.erasure_id): ["crm"]})
+    assert "from every application" not in partly and "Done in part" in partly
+    assert "does not confirm the erasure at crm" in partly
+    whole = letter.markdown(view, policy, RECEIVED, not_erased={str(done.erasure_id): []})
+    assert "from every application" in whole and "Done in part" not in whole
