@@ -29,6 +29,9 @@ LABELS = {
     BLOCKED: "blocked at the identity provider (active false)",
     ATTESTED: "removed or blocked at the identity provider (attested)",
 }
+# A held line with a note: the IdP sent the person again after a removal was seen or attested (``returned``);
+# "not seen removed or blocked, not attested" would deny what the note says happened before.
+HELD_AGAIN = "held again at the identity provider (it sent the person again after the removal)"
 STEP_TEXT = "remove or block at the identity provider"
 ACTOR = "system:erasure"
 
@@ -103,7 +106,7 @@ def of_request(conn: Connection, request_id: str) -> dict[int, dict[str, object]
             "state": row.state,
             "still_held": row.state == HELD,
             "step": STEP_TEXT,
-            "outcome": LABELS.get(row.state, row.state),
+            "outcome": HELD_AGAIN if row.state == HELD and row.how else LABELS.get(row.state, row.state),
             "how": row.how,
             "at": row.at,
             "attested_by": row.attested_by,

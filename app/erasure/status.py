@@ -14,7 +14,7 @@ from app.core.errors import ConfigError
 from app.core.utc import utc_text
 from app.core.wording import counted
 from app.erasure.model import State, label
-from app.erasure.source import HELD, LABELS, STEP_TEXT
+from app.erasure.source import HELD, HELD_AGAIN, LABELS, STEP_TEXT
 from app.erasure.source import of_request as source_states
 from app.erasure.steps import utc
 from app.erasure.tables import ErasureRequest, ErasureStep
@@ -81,7 +81,9 @@ def _source_line(sources: list[dict[str, Any]]) -> TargetLine | None:
     held = sum(1 for entry in sources if entry["still_held"])
     if held:
         total = f"{held} of {len(sources)} subjects " if len(sources) > 1 else ""
-        return TargetLine("source", "held", f"{total}{LABELS[HELD]}: {STEP_TEXT}, then 'erase attest --source'")
+        again = any(entry["still_held"] and entry["outcome"] == HELD_AGAIN for entry in sources)
+        label = HELD_AGAIN if again else LABELS[HELD]
+        return TargetLine("source", "held", f"{total}{label}: {STEP_TEXT}, then 'erase attest --source'")
     states = Counter(str(entry["state"]) for entry in sources)
     if len(states) == 1:
         entry = sources[0]

@@ -257,6 +257,7 @@ def test_the_idp_sending_the_person_again_undoes_a_removal_attested_before(vault
         line = source.of_request(conn, request_id)[1]
         receipt = build(conn, request_id, datetime.now(UTC))
     assert line["state"] == "held" and line["still_held"] is True and line["attested_by"] is None
+    assert line["outcome"] == source.HELD_AGAIN  # not "not seen removed or blocked, not attested"
     how = str(line["how"])
     assert "sent again by the identity provider" in how and "attested" in how and "it-admin" in how, how
     (subject,) = receipt["subjects"]
