@@ -223,3 +223,28 @@ def test_the_pdf_says_where_the_data_come_from(vault: Vault, tmp_path: Path) -> 
     assert "Art. 15(1)(g)" in flat
     for source in sources:
         assert source in flat, (source, flat)
+
+
+def test_the_export_lists_the_person_s_requests_in_the_register(vault: Vault, tmp_path: Path) -> None:
+    """The request register holds data about the person (that they asked, when, for what, the answer's state);
+    the export listed only the directory's attributes and said "Custos keeps no other attribute about you". Now
+    it lists their requests (days and states; the sealed details named, not opened: Art. 15(4))."""
+    from app.dsr.register import DsrRegister
+    from tests.dsr.dsr_support import ADDRESS, sealed_details, with_person
+
+    subject_id = with_person(vault)
+    register = DsrRegister(vault, now=lambda: datetime(2026, 2, 10, 9, tzinfo=UTC))
+    request_id = register.open(["access", "erasure"], "letter", "dpo", datetime(2026, 1, 31, 10, tzinfo=UTC),
+                               subject_id=subject_id, private=sealed_details())  # fmt: skip
+    with vault.read_connection() as conn:
+        record = in_force(conn)
+    assert record is not None
+    json_path, pdf_path = export_subject(vault, record, subject_id, tmp_path, datetime(2026, 2, 10, tzinfo=UTC))
+    document = json.loads(json_path.read_text())
+    jsonschema.validate(document, json.loads(SCHEMA.read_text()))
+    (listed,) = document["requests"]
+    assert listed["id"] == request_id and listed["received_day"] == "2026-01-31" and listed["due"] == "2026-03-02"
+    assert listed["rights"] == ["Access (Art. 15)", "Erasure (Art. 17)"] and listed["details_sealed"] is True
+    flat = " ".join(" ".join(page.extract_text() for page in PdfReader(pdf_path).pages).split())
+    assert request_id in flat and "request register" in flat
+    assert ADDRESS not in json_path.read_text() and ADDRESS not in flat  # sealed: named as kept, never opened
