@@ -345,8 +345,17 @@ def _settings(args: argparse.Namespace) -> int:
         current = settings_for(vault, folder)
     finally:
         vault.close()
-    print(f"Requests: {current.describe()} (from {current.source}).")
+    print(f"Requests: {current.describe()} (from {_origin(current.source, current.retention_source)}).")
     return 0
+
+
+def _origin(source: str, retention_source: str) -> str:
+    """Where the values come from, and the retention's own origin when it differs: the line said "kept 3 years
+    after closure (from requests.toml)" for a period requests.toml does not set (the policy's, or the default)."""
+    if retention_source == source:
+        return source
+    retention = {"policy": "the retention from the policy", "default": "the retention is the default"}
+    return f"{source}; {retention.get(retention_source, f'the retention from {retention_source}')}"
 
 
 _HANDLERS: dict[str, Callable[[Any, argparse.Namespace, str], None]] = {

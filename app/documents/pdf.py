@@ -18,6 +18,7 @@ from app.core.paths import resources_dir
 FONT = "DejaVu"
 BODY_SIZE = 8.5
 _HEADING_SIZES = {1: 15.0, 2: 11.5, 3: 10.0}
+_KEEP_WITH_HEADING = 14.0  # mm: room for the first lines under a heading, or it starts the next page
 _HEADINGS = FontFace(emphasis="BOLD", fill_color=(232, 236, 242))
 
 
@@ -49,8 +50,13 @@ class ExportPdf(FPDF):
 
     # -- content -------------------------------------------------------------------------------------------
     def heading(self, text: str, level: int = 2) -> None:
-        self.ln(2 if level > 1 else 0)
         size = _HEADING_SIZES.get(level, BODY_SIZE)
+        if self.page_no() and self.will_page_break(size + _KEEP_WITH_HEADING):
+            # A heading stays with what it heads: the subject export's last heading stood alone at the foot of a
+            # page, its table on the next one.
+            self.add_page()
+        else:
+            self.ln(2 if level > 1 else 0)
         self.set_font(FONT, "B", size)
         self.multi_cell(0, size * 0.5, text, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.set_font(FONT, size=BODY_SIZE)

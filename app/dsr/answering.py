@@ -53,6 +53,14 @@ def _source_held(conn: Connection, view: RequestView) -> dict[str, bool]:
     return {ref: any(v["still_held"] for v in found.values()) for ref, found in lines.items() if found}
 
 
+def _not_erased(conn: Connection, view: RequestView) -> dict[str, list[str]]:
+    """For each of the request's erasures, where it is not confirmed (open, or closed without erasing)."""
+    from app.erasure.status import not_confirmed
+
+    refs = [s.link_ref for s in view.steps if s.link_kind == "erasure" and s.link_ref]
+    return {ref: not_confirmed(conn, ref) for ref in refs}
+
+
 def draft_answer(register: DsrRegister, request_id: str, operator: str, out_dir: Path, sent: date | None) -> Answer:
     with register.vault.write_transaction() as conn:
         register.sync_erasures(conn)
@@ -67,7 +75,8 @@ def draft_answer(register: DsrRegister, request_id: str, operator: str, out_dir:
                 register.attach_files(conn, request_id, operator, [(k, p.name, s) for k, p, s in receipts])
             view = register.read(conn, request_id)
             source_held = _source_held(conn, view)
-        paths = letter.write(view, record.policy, register.now(), out_dir, source_held)
+            not_erased = _not_erased(conn, view)
+        paths = letter.write(view, record.policy, register.now(), out_dir, source_held, not_erased)
     except OSError as exc:
         raise ConfigError(f"Cannot write into {out_dir}: {exc.strerror or exc}.") from exc
     letters = [(f"letter.{p.suffix.lstrip('.')}", p, sha256_of(p)) for p in paths]

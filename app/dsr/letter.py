@@ -8,7 +8,7 @@ letter says so instead of inventing an address. Both files are written with mode
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import MappingProxyType
@@ -23,6 +23,7 @@ COMPLAINT = (
     "effective judicial remedy before a court (Art. 79 GDPR)."
 )
 _NONE: Mapping[str, bool] = MappingProxyType({})
+_NOTHING_OPEN: Mapping[str, Sequence[str]] = MappingProxyType({})
 REFUSAL_NOTICE = (
     "Where we have not taken the action you asked for, Art. 12(4) GDPR requires us to tell you why, and that you "
     "may complain to a supervisory authority and seek a judicial remedy."
@@ -41,13 +42,39 @@ def _source(link_ref: str | None, source_held: Mapping[str, bool]) -> str:
     if link_ref is None or link_ref not in source_held:
         return ""
     if source_held[link_ref]:
-        return (f" {NEEDS_HUMAN}: our identity provider, from which these data come, was not yet seen removing "
-                "or blocking your account (the receipt's 'source' line); say what was done there before sending.")
+        return (
+            f" {NEEDS_HUMAN}: our identity provider, from which these data come, was not yet seen removing "
+            "or blocking your account (the receipt's 'source' line); say what was done there before sending."
+        )
     return " Your account was also removed or blocked at our identity provider, from which these data come."
 
 
+def _erasure(state: str, link_ref: str | None, source_held: Mapping[str, bool],
+             not_erased: Mapping[str, Sequence[str]]) -> str:  # fmt: skip
+    """What the erasure did, as its request says: "erased … from every application" and "the receipt is attached"
+    were written while the erasure was still open at a recipient (no receipt attached, nothing confirmed there),
+    and after it closed with a target that only deprovisioned. Each gap is marked for the DPO instead."""
+    pending = ", ".join(not_erased.get(link_ref or "", ()))
+    if state != "done":
+        return (f"In progress. Your data were erased from our directory mirror (erasure request {link_ref}); the "
+                "erasure is not yet confirmed at every application or recipient we had sent them to"
+                + (f" (still open: {pending})" if pending else "") + f". {NEEDS_HUMAN}: answer once the erasure "
+                "has closed; its signed receipt is attached then." + _source(link_ref, source_held))  # fmt: skip
+    if pending:
+        return (
+            f"Done in part. Your data were erased from our directory mirror (erasure request {link_ref}); the "
+            f"signed erasure receipt is attached. {NEEDS_HUMAN}: the receipt does not confirm the erasure at "
+            f"{pending}; say what was done there before sending." + _source(link_ref, source_held)
+        )
+    return (
+        "Done. Your data were erased from our directory mirror and from every application we had sent them "
+        f"to (erasure request {link_ref}); the signed erasure receipt is attached." + _source(link_ref, source_held)
+    )
+
+
 def _done(view: RequestView, right: str, state: str, link_ref: str | None,
-          source_held: Mapping[str, bool] = _NONE) -> str:  # fmt: skip
+          source_held: Mapping[str, bool] = _NONE,
+          not_erased: Mapping[str, Sequence[str]] = _NOTHING_OPEN) -> str:  # fmt: skip
     if state == "refused":
         step = view.step(right)
         ground = model.REFUSAL_GROUNDS.get(step.ground or "", "") if step else ""
@@ -57,22 +84,26 @@ def _done(view: RequestView, right: str, state: str, link_ref: str | None,
         note = private_text(view, "note")
         return "This is not a request under the GDPR" + (f": {note}" if note else ".")
     if right in model.EXPORT_RIGHTS:
-        return ("Done. A copy of the personal data we hold about you is attached: a PDF to read and a structured, "
-                "machine-readable JSON file (Art. 20), with why we hold each item, for how long and who receives it.")
+        return (
+            "Done. A copy of the personal data we hold about you is attached: a PDF to read and a structured, "
+            "machine-readable JSON file (Art. 20), with why we hold each item, for how long and who receives it."
+        )
     if right == "erasure":
-        return ("Done. Your data were erased from our directory mirror and from every application we had sent them "
-                f"to (erasure request {link_ref}); the signed erasure receipt is attached."
-                + _source(link_ref, source_held))
+        return _erasure(state, link_ref, source_held, not_erased)
     if state == "done":
         return f"Done. {private_text(view, 'tasks', right) or NEEDS_HUMAN}"
     return "In progress."  # never in a sent answer: answering needs every right to have its outcome
 
 
 def sections(
-    view: RequestView, policy: Policy, source_held: Mapping[str, bool] = _NONE
+    view: RequestView,
+    policy: Policy,
+    source_held: Mapping[str, bool] = _NONE,
+    not_erased: Mapping[str, Sequence[str]] = _NOTHING_OPEN,
 ) -> list[tuple[str, list[str]]]:
     """``source_held``: for each of the request's erasures with a source line, whether the identity provider
-    still holds the person (as the erasure receipt says)."""
+    still holds the person (as the erasure receipt says); ``not_erased``: for each erasure, the targets and
+    recipients where it is not confirmed (open, or closed without erasing)."""
     requester = private_text(view, "requester", "name") or ("[crypto-shredded]" if view.shredded else NEEDS_HUMAN)
     address = private_text(view, "answer", "address")
     rights = ", ".join(model.RIGHTS[r] for r in view.rights)
@@ -87,7 +118,10 @@ def sections(
         reason = private_text(view, "extension_reason") or NEEDS_HUMAN
         intro.append(f"On {view.extension_told.isoformat()} we told you that we needed until "
                      f"{view.deadline.isoformat()} to answer (Art. 12(3)), because: {reason}")  # fmt: skip
-    done = [f"{model.RIGHTS[s.right]}: {_done(view, s.right, s.state, s.link_ref, source_held)}" for s in view.steps]
+    done = [
+        f"{model.RIGHTS[s.right]}: {_done(view, s.right, s.state, s.link_ref, source_held, not_erased)}"
+        for s in view.steps
+    ]
     files = [f"{a.name} (SHA-256 {a.sha256})" for a in view.attachments if not a.kind.startswith("letter.")]
     refused = any(s.state == "refused" for s in view.steps)
     rights_text = ([REFUSAL_NOTICE] if refused else []) + [COMPLAINT]
@@ -107,9 +141,15 @@ def title(view: RequestView) -> str:
     return f"Answer to your data protection request {view.id}"
 
 
-def markdown(view: RequestView, policy: Policy, now: datetime, source_held: Mapping[str, bool] = _NONE) -> str:
+def markdown(
+    view: RequestView,
+    policy: Policy,
+    now: datetime,
+    source_held: Mapping[str, bool] = _NONE,
+    not_erased: Mapping[str, Sequence[str]] = _NOTHING_OPEN,
+) -> str:
     lines = [f"# {title(view)}", "", f"Draft of {_when(view, now)}.", ""]
-    for heading, paragraphs in sections(view, policy, source_held):
+    for heading, paragraphs in sections(view, policy, source_held, not_erased):
         lines += [f"## {heading}", ""]
         lines += [f"- {p}" if heading in ("What we did", "Attached") else f"{p}\n" for p in paragraphs]
         lines.append("")
@@ -122,19 +162,24 @@ def _private(path: Path) -> None:
 
 
 def write(
-    view: RequestView, policy: Policy, now: datetime, out_dir: Path, source_held: Mapping[str, bool] = _NONE
+    view: RequestView,
+    policy: Policy,
+    now: datetime,
+    out_dir: Path,
+    source_held: Mapping[str, bool] = _NONE,
+    not_erased: Mapping[str, Sequence[str]] = _NOTHING_OPEN,
 ) -> list[Path]:
     """Write ``dsr-<id>-answer.md`` and ``.pdf`` into ``out_dir``; returns their paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
     md_path, pdf_path = out_dir / f"{view.id}-answer.md", out_dir / f"{view.id}-answer.pdf"
     for path in (md_path, pdf_path):
         _private(path)
-    md_path.write_text(markdown(view, policy, now, source_held), encoding="utf-8")
+    md_path.write_text(markdown(view, policy, now, source_held, not_erased), encoding="utf-8")
     from app.documents.pdf import ExportPdf  # fpdf2 costs ~0.3 s to import: only when a PDF is written
 
     pdf = ExportPdf(title(view), [f"Reference {view.id}", f"Draft of {_when(view, now)}"], landscape=False)
     pdf.heading(title(view), 1)
-    for heading, paragraphs in sections(view, policy, source_held):
+    for heading, paragraphs in sections(view, policy, source_held, not_erased):
         pdf.heading(heading)
         for paragraph in paragraphs:
             pdf.paragraph(paragraph)

@@ -16,10 +16,12 @@ from datetime import datetime
 from sqlalchemy import Connection, insert, select, update
 
 from app.audit.trail import Event, append
+from app.core.utc import utc_text
 from app.erasure import tombstones
-from app.erasure.tables import ErasureSource
+from app.erasure.tables import ErasureSource, ErasureTombstone
 
 _SRC = ErasureSource.__table__
+_T = ErasureTombstone.__table__
 HELD, REMOVED, BLOCKED, ATTESTED = "held", "removed", "blocked", "attested"
 LABELS = {
     HELD: "still held at the identity provider (not seen removed or blocked, not attested)",
@@ -27,6 +29,9 @@ LABELS = {
     BLOCKED: "blocked at the identity provider (active false)",
     ATTESTED: "removed or blocked at the identity provider (attested)",
 }
+# A held line with a note: the IdP sent the person again after a removal was seen or attested (``returned``);
+# "not seen removed or blocked, not attested" would deny what the note says happened before.
+HELD_AGAIN = "held again at the identity provider (it sent the person again after the removal)"
 STEP_TEXT = "remove or block at the identity provider"
 ACTOR = "system:erasure"
 
@@ -55,6 +60,32 @@ def seen(conn: Connection, resource_id: str, how: str, now: datetime) -> int:
     return len(rows)
 
 
+def returned(conn: Connection, request_id: str, tombstone_ids: tuple[int, ...], now: datetime) -> int:
+    """The identity provider sent the erased person again (a create, refused by the tombstones): it still holds
+    them, whatever was seen (a DELETE) or attested before. The receipt kept saying "removed or blocked at the
+    identity provider (attested)" beside "2 refused" re-creations made after that attestation. The line is held
+    again, saying what it said before, so that the receipt, ``erase status`` and the answer letter say so and
+    the operator can attest again once it is done."""
+    subjects = select(_T.c.subject_no).where(_T.c.id.in_(tombstone_ids), _T.c.request_id == request_id)
+    rows = conn.execute(
+        select(_SRC).where(
+            _SRC.c.request_id == request_id, _SRC.c.subject_no.in_(subjects), _SRC.c.state.in_((REMOVED, ATTESTED))
+        )
+    ).all()
+    for row in rows:
+        before = LABELS[row.state] + (f" by {row.attested_by}" if row.attested_by else "")
+        when = f" at {utc_text(row.at, seconds=True)}" if row.at else ""
+        how = f"sent again by the identity provider at {utc_text(now, seconds=True)} (refused); before: {before}{when}"
+        if row.how:
+            how += f": {row.how}"
+        conn.execute(
+            update(_SRC)
+            .where(_SRC.c.request_id == row.request_id, _SRC.c.subject_no == row.subject_no)
+            .values(state=HELD, how=how[:300], at=now, attested_by=None)
+        )
+    return len(rows)
+
+
 def attest(conn: Connection, request_id: str, operator: str, note: str, now: datetime) -> int:
     """An operator confirms the person was removed or blocked at the identity provider (who, when, how)."""
     changed = conn.execute(
@@ -75,7 +106,7 @@ def of_request(conn: Connection, request_id: str) -> dict[int, dict[str, object]
             "state": row.state,
             "still_held": row.state == HELD,
             "step": STEP_TEXT,
-            "outcome": LABELS.get(row.state, row.state),
+            "outcome": HELD_AGAIN if row.state == HELD and row.how else LABELS.get(row.state, row.state),
             "how": row.how,
             "at": row.at,
             "attested_by": row.attested_by,

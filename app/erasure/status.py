@@ -13,8 +13,8 @@ from sqlalchemy import Connection, func, select
 from app.core.errors import ConfigError
 from app.core.utc import utc_text
 from app.core.wording import counted
-from app.erasure.model import label
-from app.erasure.source import HELD, LABELS, STEP_TEXT
+from app.erasure.model import State, label
+from app.erasure.source import HELD, HELD_AGAIN, LABELS, STEP_TEXT
 from app.erasure.source import of_request as source_states
 from app.erasure.steps import utc
 from app.erasure.tables import ErasureRequest, ErasureStep
@@ -87,7 +87,9 @@ def _source_line(sources: list[dict[str, Any]]) -> TargetLine | None:
     held = sum(1 for entry in sources if entry["still_held"])
     if held:
         total = f"{held} of {len(sources)} subjects " if len(sources) > 1 else ""
-        return TargetLine("source", "held", f"{total}{LABELS[HELD]}: {STEP_TEXT}", ATTEST_SOURCE)
+        again = any(entry["still_held"] and entry["outcome"] == HELD_AGAIN for entry in sources)
+        label = HELD_AGAIN if again else LABELS[HELD]
+        return TargetLine("source", "held", f"{total}{label}: {STEP_TEXT}", ATTEST_SOURCE)
     states = Counter(str(entry["state"]) for entry in sources)
     if len(states) == 1:
         entry = sources[0]
@@ -151,3 +153,12 @@ def report_lines(status: RequestStatus) -> list[TargetLine]:
     recipient without a target (Art. 19 by hand), then the identity provider (the source)."""
     local = TargetLine("local", "erased" if status.local.get("erased_at") else "pending", local_line(status))
     return [local, *status.targets, *([status.source] if status.source is not None else [])]
+
+
+def not_confirmed(conn: Connection, request_id: str) -> list[str]:
+    """The targets and recipients of a request where its erasure is not (yet) confirmed: a step still open, or
+    closed without erasing (deprovisioned only, verification failed, action required). What an answer to the
+    person must not call erased."""
+    erased = (State.SUCCEEDED.value, State.SKIPPED.value)
+    query = select(_S.c.target_name).where(_S.c.request_id == request_id, _S.c.state.not_in(erased)).distinct()
+    return sorted(str(name) for name in conn.execute(query).scalars())

@@ -104,7 +104,7 @@ class ErasedSubjectReturned(ScimError):
     """A create or rename naming an erased subject: 409 uniqueness (RFC 7644 §3.12: values "already in use or
     reserved"). The detail tells the IdP's administrator what to do; it never repeats a value."""
 
-    def __init__(self, match: Match, operation: str) -> None:
+    def __init__(self, match: Match, operation: str, document: dict[str, Any] | None = None) -> None:
         fields = " and ".join(match.fields)
         verb = "belong" if len(match.fields) > 1 else "belongs"
         # A create makes no account; a rename (PUT, PATCH) leaves the existing account as it was.
@@ -122,6 +122,9 @@ class ErasedSubjectReturned(ScimError):
             "uniqueness",
         )
         self.match = match
+        self.operation = operation
+        # A create of the person, not as blocked: the identity provider still holds them (app/erasure/source.py)
+        self.resent_active = operation == "create" and not _inactive(document)
         self.event_details = {"operation": operation, "request": match.request_id, "matched": list(match.fields)}
 
 
@@ -161,10 +164,16 @@ def find(conn: Connection, document: dict[str, Any], previous: dict[str, Any] | 
     return Match(request_id, fields, tuple(r.id for r in rows if r.request_id == request_id))
 
 
+def _inactive(document: dict[str, Any] | None) -> bool:
+    """``active`` sent as false (a blocked person), in any case of the name, as a boolean or a string."""
+    items = document.items() if isinstance(document, dict) else ()
+    return any(str(k).lower() == "active" and v in (False, "false", "False") for k, v in items)
+
+
 def check(conn: Connection, operation: str, document: dict[str, Any], previous: dict[str, Any] | None = None) -> None:
     match = find(conn, document, previous)
     if match is not None:
-        raise ErasedSubjectReturned(match, operation)
+        raise ErasedSubjectReturned(match, operation, document)
 
 
 def record_refusal(conn: Connection, refusal: ErasedSubjectReturned, actor: str, now: datetime | None = None) -> None:

@@ -288,10 +288,15 @@ def _individuals(purpose: Purpose, category: DataCategory, facts: LiveFacts) -> 
     subjects = "; ".join(purpose.data_subjects) or NEEDS_HUMAN
     scoped = facts.subjects_per_scoped_activity.get((purpose.id, category.id))
     if scoped is not None:  # a scoped purpose concerns only the Users its scope selects
-        return (f"{subjects} (SCIM Users in this purpose's scope, {purpose.scope.describe()}; {scoped} currently hold "
+        return (f"{subjects} (SCIM Users in this purpose's scope, {purpose.scope.describe()}; {_holding(scoped)} "
                 "data of this category)")  # fmt: skip
     held = facts.subjects_per_category.get(category.id, 0)
-    return f"{subjects} (SCIM Users; {held} currently hold data of this category)"
+    return f"{subjects} (SCIM Users; {_holding(held)} data of this category)"
+
+
+def _holding(count: int) -> str:
+    """The verb agrees with the count: "1 currently hold" was the ROPA's wording on the day one person held it."""
+    return f"{count} currently {'holds' if count == 1 else 'hold'}"
 
 
 def _art9(policy: Policy, rules: list[AttributeRule]) -> str:

@@ -34,6 +34,7 @@ from app.core.errors import ConfigError
 from app.directory import repository as repo
 from app.directory.schema import ENTERPRISE_SCHEMA
 from app.dsr import settings as dsr_settings
+from app.dsr.about import SEALED_NOTE, requests_about
 from app.dsr.deadline import DueDay, long_date, received_day
 from app.exports.ropa import content_hash
 from app.feed.tables import Target, TargetLink
@@ -369,6 +370,28 @@ def _trail(conn: Connection, user_id: str) -> list[dict[str, Any]]:
     return [{"at": at, "type": kind, "actor": actor, "outcome": outcome} for at, kind, actor, outcome in rows]
 
 
+def _requests(conn: Connection, user_id: str) -> list[dict[str, Any]]:
+    """The person's requests in the request register (app/dsr/about.py): its records are about them too."""
+    from app.audit.pseudonyms import pseudonym_for
+
+    pseudonym = pseudonym_for(conn, user_id)
+    return [] if pseudonym is None else requests_about(conn, pseudonym)
+
+
+def _write_requests(pdf: ExportPdf, requests: list[dict[str, Any]]) -> None:
+    pdf.heading("Your requests in our request register", 2)
+    if not requests:
+        pdf.paragraph("No request of yours is recorded in the register.")
+        return
+    pdf.grid(
+        ["Request", "Rights", "Received", "Due", "State"],
+        [[r["id"], ", ".join(r["rights"]), r["received_day"], r["due"], r["state"]] for r in requests],
+        (1.2, 1.6, 0.8, 0.8, 0.8),
+    )
+    zone = requests[0]["time_zone"]
+    pdf.paragraph(f"Days are counted in {zone}. {SEALED_NOTE}")
+
+
 def _rights(policy: Policy, entries: list[dict[str, Any]]) -> list[str]:
     purposes = {p["id"] for entry in entries for p in entry["purposes"]}
     rights: dict[str, None] = {}
@@ -455,6 +478,7 @@ def build_subject_export(
         "transfers": _transfers(policy, concerned, entries),
         "automated_decisions": _automated(policy, entries),
         "trail_events": _trail(conn, user_id),
+        "requests": _requests(conn, user_id),
         # Membership changes are on the trail under each group's pseudonym, not the member's: said, not implied.
         "trail_not_listed": _not_listed(conn, bool(groups)),
         "rights": _rights(policy, entries),
@@ -544,6 +568,17 @@ def _write_absent(pdf: ExportPdf, absent: dict[str, Any]) -> None:
     pdf.paragraph(f"Not needed: {absent['not_needed']}")
 
 
+def _write_sources(pdf: ExportPdf, attributes: list[dict[str, Any]]) -> None:
+    """Art. 15(1)(g): the data come from the identity provider, not from the person; the JSON named the source of
+    each attribute and the PDF, the copy a person reads, did not say where any of it came from."""
+    by_source: dict[str, list[str]] = {}
+    for entry in attributes:
+        by_source.setdefault(entry["source"], []).append(_short(entry["attribute"]))
+    pdf.heading("Where your data come from (Art. 15(1)(g))", 2)
+    for source, names in by_source.items():
+        pdf.paragraph(f"{source}: {', '.join(names)}.")
+
+
 def _write_pdf(export: SubjectExport, path: Path) -> None:
     doc = export.document
     subject = doc["subject"]
@@ -576,6 +611,8 @@ def _write_pdf(export: SubjectExport, path: Path) -> None:
         [_explanation_row(entry) for entry in doc["attributes"]],
         (1.1, 1.6, 1.1, 1.7, 1.8, 1.1),
     )
+    membership = [{**doc["group_membership"], "attribute": "group memberships"}] if doc["group_membership"] else []
+    _write_sources(pdf, doc["attributes"] + membership)
     _write_absent(pdf, doc["absent_data"])
     if doc["groups"]:
         pdf.heading("Your group memberships", 2)
@@ -616,6 +653,7 @@ def _write_pdf(export: SubjectExport, path: Path) -> None:
         pdf.paragraph("No event on the audit trail names you.")
     for note in doc.get("trail_not_listed", []):
         pdf.paragraph(note)
+    _write_requests(pdf, doc.get("requests", []))
     pdf.heading("Your rights", 2)
     pdf.paragraph("; ".join(doc["rights"]) + ". Contact the controller or the Data Protection Officer above.")
     pdf.heading("About this export", 2)

@@ -89,7 +89,12 @@ def _authorities(incident: IncidentView) -> list[tuple[str, str]]:
         ("Cross-border processing (Art. 56)", NEEDS_HUMAN if cross is None else ("Yes" if cross else "No")),
         ("Lead supervisory authority (one-stop-shop)", lead),
         ("Other authorities informed", _or_ask(f["other_authorities"])),
-    ]
+        # Why the authority was not told (Art. 33(1), documented under 33(5)). It stood under Art. 34 as "Not
+        # notified: rationale — not needed: the authority was notified", beside a high risk whose communication
+        # to the people was still to do: a reader took it for the reason they were not told.
+        ("Authority not notified: rationale (Art. 33(1))", f["not_notified_rationale"] or (
+            "Not applicable: the authority was notified" if incident.first_notified else NOT_RECORDED)),
+    ]  # fmt: skip
 
 
 def _corrections(incident: IncidentView) -> list[tuple[str, str]]:
@@ -203,8 +208,6 @@ def sections(incident: IncidentView, policy: Policy, now: datetime) -> list[tupl
                 ("Risk assessment", f"{risk} — {f['risk_reason']}" if risk else NEEDS_HUMAN),
                 ("Art. 34", art34 or ("Not required at this risk level" if f["risk"] in ("none", "risk") else
                                       NEEDS_HUMAN)),
-                ("Not notified: rationale", f["not_notified_rationale"] or (
-                    "not needed: the authority was notified" if incident.first_notified else NOT_RECORDED)),
             ],
         ),
     ]  # fmt: skip

@@ -492,12 +492,19 @@ class ScimService:
             raise
         except tombstones.ErasedSubjectReturned as returned:
             erased = returned  # the name bound by ``except`` is cleared when the block ends
-            self._execute(lambda conn: tombstones.record_refusal(conn, erased, actor))
+            self._execute(lambda conn: self._refused(conn, erased, actor))
             raise
         except ScimError as error:
             if error.status == 404 and target is not None:
                 self._source_seen(*target)
             raise
+
+    @staticmethod
+    def _refused(conn: Connection, erased: tombstones.ErasedSubjectReturned, actor: str) -> None:
+        """Counted on the tombstones; a create of the person also says the IdP still holds them (the source)."""
+        tombstones.record_refusal(conn, erased, actor)
+        if erased.resent_active:
+            source.returned(conn, erased.match.request_id, erased.match.tombstone_ids, datetime.now(UTC))
 
     def _source_seen(self, resource_type: str, resource_id: str, method: str, body: Any) -> None:
         if resource_type != "User" or (method != "DELETE" and not source.deactivates(resource_type, method, body)):

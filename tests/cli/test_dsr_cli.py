@@ -78,8 +78,11 @@ def test_dsr_open_matches_the_mirror_and_reads_errors(data_dir: Path) -> None:
     unknown = run(data_dir, "dsr", "show", "dsr-0000000000000000")
     assert unknown.returncode == 2 and "no request" in unknown.stderr
     configured = run(data_dir, "dsr", "settings", "--country", "FR", "--time-zone", "Europe/Paris")
+    # requests.toml sets no retention here: the policy's period applies, and the line says so
     assert configured.stdout.strip() == ("Requests: country FR, time zone Europe/Paris, kept 3 years after closure "
-                                         "(from requests.toml).")  # fmt: skip
+                                         "(from requests.toml; the retention from the policy).")  # fmt: skip
+    kept = run(data_dir, "dsr", "settings", "--retention", "P2Y")
+    assert kept.stdout.strip().endswith("kept 2 years after closure (from requests.toml)."), kept.stdout
     wrong = run(data_dir, "dsr", "settings", "--country", "XX")
     assert wrong.returncode == 2 and "ISO 3166-1" in wrong.stderr
     request_id, due = _open(data_dir, "--type", "access", "--received", "2026-04-01T10:00+02:00", "--channel", "form")

@@ -157,3 +157,50 @@ def test_the_erasure_letter_does_not_hide_that_the_identity_provider_still_holds
     draft_answer(register, request_id, "dpo", tmp_path / "sent", date(2026, 2, 10))
     removed = (tmp_path / "sent" / f"{request_id}-answer.md").read_text()
     assert "not yet" not in removed and "identity provider" in removed
+
+
+def test_the_erasure_letter_does_not_call_an_open_erasure_done_nor_promise_a_receipt_it_lacks(
+    vault: Vault, tmp_path: Path
+) -> None:
+    """A payroll bureau (a recipient with no SCIM target) still has to be told (Art. 19): the erasure stays open.
+    The draft answer said "Done. Your data were erased … from every application we had sent them to …; the signed
+    erasure receipt is attached" above "Nothing is attached to this answer". It now says what is still open."""
+    from app.policy.edit import add_recipient
+    from app.targets.policy_change import apply_policy
+    from tests.policy_support import full_catalogue_text
+
+    subject = with_person(vault)
+    bureau = {"id": "payroll", "name": "Lohnbüro Schmidt", "kind": "external_controller", "country": "DE",
+              "purposes": ["testing"], "attributes": ["userName"]}  # fmt: skip
+    apply_policy(vault, add_recipient(full_catalogue_text(), bureau), "dpo")
+    register, _clock = register_at(vault)
+    request_id = register.open(["erasure"], "letter", "dpo", RECEIVED, subject_id=subject, private=sealed_details())
+    act(register, request_id, "dpo", None)
+    assert register.get(request_id).step("erasure").state == "started"  # open: the bureau is not told yet
+    draft_answer(register, request_id, "dpo", tmp_path / "draft", None)
+    text = (tmp_path / "draft" / f"{request_id}-answer.md").read_text()
+    assert "Nothing is attached" in text
+    assert "receipt is attached." not in text and "from every application" not in text, text
+    assert "In progress" in text and "recipient:payroll" in text and "Requires human completion" in text
+
+
+def test_a_closed_erasure_not_confirmed_at_a_target_is_not_called_erased_everywhere(
+    vault: Vault, tmp_path: Path
+) -> None:
+    """An erasure closes once every target has an outcome, and a deactivate-only target's outcome is
+    "deprovisioned, erasure not confirmed": the letter still said "erased … from every application"."""
+    from app.dsr import letter
+    from app.policy.in_force import PolicyInForce
+
+    subject = with_person(vault)
+    register, _clock = register_at(vault)
+    request_id = register.open(["erasure"], "letter", "dpo", RECEIVED, subject_id=subject, private=sealed_details())
+    done = act(register, request_id, "dpo", None)
+    view = register.get(request_id)
+    assert view.step("erasure").state == "done"
+    policy = PolicyInForce(vault).get().policy
+    partly = letter.markdown(view, policy, RECEIVED, not_erased={str(done.erasure_id): ["crm"]})
+    assert "from every application" not in partly and "Done in part" in partly
+    assert "does not confirm the erasure at crm" in partly
+    whole = letter.markdown(view, policy, RECEIVED, not_erased={str(done.erasure_id): []})
+    assert "from every application" in whole and "Done in part" not in whole

@@ -228,3 +228,40 @@ def test_the_idp_blocking_the_erased_account_is_seen(vault: Vault) -> None:
         (seen,) = of_kind(conn, "erasure.source.seen")
     assert state["state"] == "blocked" and state["still_held"] is False
     assert seen.details == {"request": request_id, "subject_no": 1, "state": "blocked", "seen": "active false"}
+
+
+def test_the_idp_sending_the_person_again_undoes_a_removal_attested_before(vault: Vault) -> None:
+    """An operator attested the person removed at the identity provider; the IdP then sent them again (a create,
+    refused by the tombstones). The receipt said "removed or blocked at the identity provider (attested)" beside
+    "2 refused" re-creations made after it. The source line is held again and says what it said before."""
+    from app.directory.errors import ScimError
+    from app.erasure import source
+    from tests.erasure.support import service_for
+
+    service = service_for(vault)
+    body = {**person(USER_NAME), "externalId": EXTERNAL_ID}
+    rid = str(service.create("User", body).body["id"])  # type: ignore[index]
+    request_id = request_erasure(vault, [rid], "art17-1a", "dpo")
+    with vault.write_transaction() as conn:
+        assert source.attest(conn, request_id, "it-admin", "Deleted in Entra, ticket 12", datetime.now(UTC))
+    with pytest.raises(ScimError) as blocked_again:
+        service.create("User", {**body, "active": False})  # sent as blocked: consistent with "blocked"
+    assert blocked_again.value.status == 409
+    with vault.read_connection() as conn:
+        assert source.of_request(conn, request_id)[1]["state"] == "attested"
+    with pytest.raises(ScimError) as again:
+        service.create("User", body)
+    service.close()
+    assert again.value.status == 409
+    with vault.read_connection() as conn:
+        line = source.of_request(conn, request_id)[1]
+        receipt = build(conn, request_id, datetime.now(UTC))
+    assert line["state"] == "held" and line["still_held"] is True and line["attested_by"] is None
+    assert line["outcome"] == source.HELD_AGAIN  # not "not seen removed or blocked, not attested"
+    how = str(line["how"])
+    assert "sent again by the identity provider" in how and "attested" in how and "it-admin" in how, how
+    (subject,) = receipt["subjects"]
+    assert subject["source"]["still_held"] is True and subject["recreation"]["refused_attempts"] == 2
+    _no_value_in(json.dumps(receipt))
+    with vault.write_transaction() as conn:  # the operator can attest again once it is really done
+        assert source.attest(conn, request_id, "it-admin", "Unassigned from the app as well", datetime.now(UTC))

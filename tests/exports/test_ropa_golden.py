@@ -149,7 +149,7 @@ def test_each_art30_1_item_is_present_and_true(exported: dict[str, Path]) -> Non
     # (b) purposes; (c) individuals and data categories, with the attributes actually catalogued.
     assert column(rows, "payroll/health", "Purpose of processing").startswith("Payroll: Pay salaries")
     assert column(rows, "payroll/health", "Categories of individuals") == (
-        "Employees (SCIM Users; 1 currently hold data of this category)"  # only Anna has the entitlement
+        "Employees (SCIM Users; 1 currently holds data of this category)"  # only Anna has the entitlement
     )
     assert "entitlements" in column(rows, "payroll/health", "Categories of personal data")
     assert "Contractors" in column(rows, "access-management/identifiers", "Categories of individuals")

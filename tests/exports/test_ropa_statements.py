@@ -340,7 +340,7 @@ def test_a_scoped_purpose_counts_only_the_users_in_its_scope(vault: Vault) -> No
     finally:
         service.close()
     rows = controller(vault, text)
-    in_scope = f"users matching {ENTERPRISE}:employeeNumber pr; 1 currently hold data of this category"
+    in_scope = f"users matching {ENTERPRISE}:employeeNumber pr; 1 currently holds data of this category"
     for key in ("payroll/identifiers", "payroll/names", "payroll/employment"):
         assert rows[key]["individuals"] == f"Employees (SCIM Users in this purpose's scope, {in_scope})", key
     # An unscoped purpose still counts everyone holding the data.

@@ -223,3 +223,50 @@ def test_after_a_prune_the_export_says_where_the_trail_begins(vault: Vault, tmp_
     (note,) = document["trail_not_listed"]
     assert note.startswith(f"The audit trail no longer holds events before {later.date().isoformat()}: its entries")
     assert "are kept for P1D" in note
+
+
+def test_the_pdf_says_where_the_data_come_from(vault: Vault, tmp_path: Path) -> None:
+    """Art. 15(1)(g): data not collected from the person come with any available information on their source. The
+    JSON named each attribute's source (the purpose's ``source`` in the policy); the PDF a person reads did not."""
+    shipped = 'source = "Identity provider (SCIM 2.0 push)"'
+    assert shipped in default_policy_text(), "the shipped default no longer names its sources so"
+    text = default_policy_text().replace(shipped, 'source = "Microsoft Entra ID (HR-driven provisioning)"', 1)
+    apply_policy(vault, text, "dpo")
+    service = service_for(vault)
+    subject_id = str(service.create("User", person("sam.source@example.test")).body["id"])  # type: ignore[index]
+    service.close()
+    with vault.read_connection() as conn:
+        record = in_force(conn)
+    assert record is not None
+    json_path, pdf_path = export_subject(vault, record, subject_id, tmp_path, datetime(2030, 1, 9, tzinfo=UTC))
+    sources = {entry["source"] for entry in json.loads(json_path.read_text())["attributes"]}
+    assert "Microsoft Entra ID (HR-driven provisioning)" in sources
+    flat = " ".join(" ".join(page.extract_text() for page in PdfReader(pdf_path).pages).split())
+    assert "Art. 15(1)(g)" in flat
+    for source in sources:
+        assert source in flat, (source, flat)
+
+
+def test_the_export_lists_the_person_s_requests_in_the_register(vault: Vault, tmp_path: Path) -> None:
+    """The request register holds data about the person (that they asked, when, for what, the answer's state);
+    the export listed only the directory's attributes and said "Custos keeps no other attribute about you". Now
+    it lists their requests (days and states; the sealed details named, not opened: Art. 15(4))."""
+    from app.dsr.register import DsrRegister
+    from tests.dsr.dsr_support import ADDRESS, sealed_details, with_person
+
+    subject_id = with_person(vault)
+    register = DsrRegister(vault, now=lambda: datetime(2026, 2, 10, 9, tzinfo=UTC))
+    request_id = register.open(["access", "erasure"], "letter", "dpo", datetime(2026, 1, 31, 10, tzinfo=UTC),
+                               subject_id=subject_id, private=sealed_details())  # fmt: skip
+    with vault.read_connection() as conn:
+        record = in_force(conn)
+    assert record is not None
+    json_path, pdf_path = export_subject(vault, record, subject_id, tmp_path, datetime(2026, 2, 10, tzinfo=UTC))
+    document = json.loads(json_path.read_text())
+    jsonschema.validate(document, json.loads(SCHEMA.read_text()))
+    (listed,) = document["requests"]
+    assert listed["id"] == request_id and listed["received_day"] == "2026-01-31" and listed["due"] == "2026-03-02"
+    assert listed["rights"] == ["Access (Art. 15)", "Erasure (Art. 17)"] and listed["details_sealed"] is True
+    flat = " ".join(" ".join(page.extract_text() for page in PdfReader(pdf_path).pages).split())
+    assert request_id in flat and "request register" in flat
+    assert ADDRESS not in json_path.read_text() and ADDRESS not in flat  # sealed: named as kept, never opened

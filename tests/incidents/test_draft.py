@@ -187,3 +187,22 @@ def test_the_drafts_are_readable_by_their_owner_only(vault: Vault, tmp_path: Pat
                *communication.write(view, _policy(vault), now(), "v1", tmp_path)]  # fmt: skip
     assert len(written) == 4 and all(path.exists() for path in written)
     assert {path.name: path.stat().st_mode & 0o777 for path in written} == {path.name: 0o600 for path in written}
+
+
+def test_why_the_authority_was_not_told_is_not_read_as_why_the_people_were_not(vault: Vault) -> None:
+    """A high-risk breach notified to the authority, the people not yet told: the Art. 34 section ended with
+    "Not notified: rationale: not needed: the authority was notified", read as the reason the people were not
+    told, which Art. 34(1) does not allow. The rationale is the authority's (Art. 33(1)) and stands with it."""
+    register = IncidentRegister(vault, FakeClock(FRIDAY_9 + timedelta(hours=30)))
+    told = register.open_incident("Lost laptop", "dpo", detected_at=FRIDAY_9 - timedelta(hours=1))
+    register.set_aware(told, "dpo", "laptop confirmed stolen", at=FRIDAY_9)
+    register.assess(told, "dpo", "high_risk", "unencrypted health data")
+    register.notify(told, "dpo", "SA-7", at=FRIDAY_9 + timedelta(hours=20))
+    text = draft.markdown(register.get(told), _policy(vault), FRIDAY_9 + timedelta(hours=30), "v1")
+    art34 = text.split("## Risk and communication to data subjects (Art. 34)")[1]
+    assert "Not notified" not in art34 and "authority was notified" not in art34, art34
+    assert f"**Art. 34:** {NEEDS_HUMAN}" in art34
+    authorities = text.split("## Authorities")[1].split("## ")[0]
+    assert "**Authority not notified: rationale (Art. 33(1)):** Not applicable: the authority was notified" in (
+        authorities
+    )
