@@ -244,7 +244,7 @@ def export_bundle(
     tree = _tree(conn, final.tree_size)
     if tree.size != final.tree_size or tree.root().hex() != final.root_hash:
         raise AuditTrailBroken("the stored leaf hashes do not give the signed root")
-    previous = conn.execute(select(_A.c.chain_hash).where(_A.c.seq == first - 1)).scalar() or GENESIS
+    previous = _chain_before(conn, first)
     earlier = [c for c in all_checkpoints(conn) if c.key_id == final.key_id and c.tree_size < final.tree_size]
     anchor = _anchor(conn, tree, final, earlier, first, previous)
     out = Path(out)
@@ -283,6 +283,21 @@ def export_bundle(
         raise
     digest = hashlib.sha256(out.read_bytes()).hexdigest()
     return BundleInfo(out, count, first, last, digest, final)
+
+
+def _chain_before(conn: Connection, first: int) -> str:
+    """The chain hash of entry ``first - 1``: its own, or, when a prune removed it, the one its anchor checkpoint
+    signs (the trail now starts at ``first``). It was read as the genesis hash, and a bundle of the whole trail of a
+    pruned vault could not be exported ("the chain before entry N+1 does not follow")."""
+    if first <= 1:
+        return GENESIS
+    stored = conn.execute(select(_A.c.chain_hash).where(_A.c.seq == first - 1)).scalar()
+    if stored is not None:
+        return str(stored)
+    anchored = conn.execute(select(_C.c.chain_hash).where(_C.c.tree_size == first - 1)).scalar()
+    if anchored is None:
+        raise AuditTrailBroken(f"entry {first - 1} is missing and no checkpoint stands in for it")
+    return str(anchored)
 
 
 def _write_contents(
@@ -542,7 +557,46 @@ def split_proved(statements: list[str]) -> tuple[list[str], list[str]]:
             [s.removeprefix(NOT_PROVED) for s in statements if s.startswith(NOT_PROVED)])  # fmt: skip
 
 
-def proved_statements(manifest: dict[str, Any], final: Checkpoint, count: int, anchor: _Anchor) -> list[str]:
+@dataclass(frozen=True)
+class _Pruned:
+    """A prune record among a bundle's (verified) entries: entries 1–``up_to`` were removed under ``period``."""
+
+    seq: int
+    up_to: int
+    period: str
+    before: str
+
+
+def _pruned_in(bundle: zipfile.ZipFile) -> _Pruned | None:
+    """The newest ``audit.pruned`` entry the bundle holds, read only once the entries verified."""
+    found = None
+    for line in bundle.read(ENTRIES).splitlines():
+        entry = json.loads(line)
+        if entry.get("kind") != prune.KIND:
+            continue
+        details = entry["details"] if isinstance(entry["details"], dict) else json.loads(entry["details"])
+        record = _Pruned(int(entry["seq"]), int(details["last_seq"]), str(details["period"]), str(details["before"]))
+        if found is None or record.up_to > found.up_to:
+            found = record
+    return found
+
+
+def _pruned_statements(pruned: _Pruned | None, first: int) -> tuple[list[str], bool]:
+    """What the bundle says of entries 1–``first - 1`` when a prune it verifies removed exactly those: that they
+    were pruned, by which record (proved, since the record is among the entries checked), and that their content no
+    longer exists (not proved: it is gone). ``False``: not that case, the usual "not in this bundle" stands."""
+    if pruned is None or first <= 1 or pruned.up_to != first - 1:
+        return [], False
+    return [
+        f"entries 1–{pruned.up_to} were removed by the prune recorded at entry {pruned.seq} (the trail's retention "
+        f"period {pruned.period}: entries timed before {pruned.before})",
+        f"{NOT_PROVED}the content of entries 1–{pruned.up_to}: they were pruned and no longer exist in the vault",
+    ], True
+
+
+def proved_statements(
+    manifest: dict[str, Any], final: Checkpoint, count: int, anchor: _Anchor, pruned: _Pruned | None = None
+) -> list[str]:
     """What an intact bundle proves, and what it does not: every sentence is what the checks above established."""
     span = manifest["range"]
     first, last, size = int(span["first_seq"]), int(span["last_seq"]), final.tree_size
@@ -571,6 +625,8 @@ def proved_statements(manifest: dict[str, Any], final: Checkpoint, count: int, a
             f"their hash chain is unbroken from entry {first - 1}'s chain hash {previous}…, "
             f"which follows from {source}{through}"
         )
+    said, prefix_pruned = _pruned_statements(pruned, first)
+    statements += said
     outside = [(low, high) for low, high in ((1, first - 1), (last + 1, size)) if low <= high]
     window = [f"from {span['from']}" if span.get("from") else "", f"to before {span['to']}" if span.get("to") else ""]
     if outside and span.get("by") == "time" and any(window):  # asked for a time range: say it, and what it rests on
@@ -579,14 +635,17 @@ def proved_statements(manifest: dict[str, Any], final: Checkpoint, count: int, a
             "Custos chose them by their times when it exported them, as the signed manifest says; the entries "
             "outside were not checked"
         )
-    if outside:
-        noun = "entry" if len(outside) == 1 and outside[0][0] == outside[0][1] else "entries"
-        spans = " and ".join(f"{low}–{high}" if low < high else f"{low}" for low, high in outside)
+    unread = outside[1:] if prefix_pruned else outside  # a pruned prefix is said above: no content left to read
+    if unread:
+        noun = "entry" if len(unread) == 1 and unread[0][0] == unread[0][1] else "entries"
+        spans = " and ".join(f"{low}–{high}" if low < high else f"{low}" for low, high in unread)
         statements.append(  # a limit, not a proof: printed as "Not proved:" (see ``limits_of``)
             f"{NOT_PROVED}the content of {noun} {spans} is not in this bundle and was not checked"
         )
-    else:
+    elif not outside:
         statements.append(f"the whole trail as signed by checkpoint {final.fingerprint}")
+    else:
+        statements.append(f"every entry the trail still holds, as signed by checkpoint {final.fingerprint}")
     return statements
 
 
@@ -623,7 +682,9 @@ def verify_bundle(path: Path, trusted_key_id: str | None = None) -> VerifyReport
         f"key {key_id_of(public_key)}, final checkpoint {final.fingerprint} signed {final.time}"
     )
     if report.ok:  # a broken bundle proves nothing
-        report.proved = proved_statements(manifest, final, count, anchor)
+        with zipfile.ZipFile(path) as archive:
+            pruned = _pruned_in(archive)
+        report.proved = proved_statements(manifest, final, count, anchor, pruned)
         if not trusted_key_id:
             report.assumed.append(unanchored_key(key_id_of(public_key)))
     return report

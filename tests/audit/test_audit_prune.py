@@ -208,3 +208,21 @@ def test_counts_and_time_filters_start_at_the_first_entry_held(trail: Vault) -> 
         before = int(conn.execute(timed, {"u": iso_utc(until)}).scalar_one())
         assert total(conn) == held
         assert count(conn, EventFilter(until=until)) == before == 20
+
+
+def test_a_whole_trail_bundle_after_a_prune_says_the_first_entries_were_pruned(trail: Vault, tmp_path: Path) -> None:
+    """The bundle read 'Not proved: the content of entries 1–N is not in this bundle', as if they had been left out
+    of it; they were pruned, and the record that says so is among the entries it verifies."""
+    from app.audit.bundle import split_proved
+
+    n = _prune(trail, _cutoff_after(trail, 60)).last_seq
+    out = tmp_path / "whole.zip"
+    with trail.write_transaction() as conn:
+        export_bundle(conn, None, None, out)
+    report = verify_bundle(out)
+    assert report.ok, report.breaches
+    proved, not_proved = split_proved(report.proved)
+    assert any(line.startswith(f"entries 1–{n} were removed by the prune recorded at entry ") for line in proved)
+    assert f"the content of entries 1–{n}: they were pruned and no longer exist in the vault" in not_proved
+    assert not any("is not in this bundle" in line for line in not_proved)
+    assert not any(line.startswith("the whole trail") for line in proved)
