@@ -6,7 +6,8 @@ up to a signed checkpoint (app/audit/prune.py), and never:
 - an entry a SIEM destination has not acknowledged yet (its cursor, app/siem/spool.py): pruned, it would never
   reach the collector;
 - an entry inside the window of an incident in the register that is not closed: the investigation (its scope,
-  its timeline, its bundle) needs them. An open incident without a start to its window keeps every entry.
+  its timeline, its bundle) needs them. An open incident without a start to its window keeps every entry;
+- an entry naming a person whose access or portability request is not answered yet: the answer lists them.
 The whole trail is verified first: a prune of a tampered trail would delete the evidence of the tampering, so a
 trail that does not verify is not pruned. After the prune the freed pages and the WAL are scrubbed as after an
 erasure (app/erasure/hygiene.py): secure_delete has zeroed the cells, the WAL still holds their earlier pages.
@@ -14,16 +15,19 @@ erasure (app/erasure/hygiene.py): secure_delete has zeroed the cells, the WAL st
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from app.audit import prune
 from app.audit.tables import AuditEvent
 from app.audit.trail import StoredEvent, iso_utc
 from app.audit.verify import verify_trail
+from app.dsr.model import EXPORT_RIGHTS
+from app.dsr.tables import DsrRequest
 from app.erasure.hygiene import StorageFacts, scrub_on
 from app.incidents.tables import Incident
 from app.policy.durations import Period
@@ -38,6 +42,7 @@ log = logging.getLogger(__name__)
 JOB_EVERY = timedelta(days=1)
 _A = AuditEvent.__table__
 _I = Incident.__table__
+_Q = DsrRequest.__table__
 
 
 @dataclass(frozen=True)
@@ -84,9 +89,28 @@ def _incident_holds(conn: Connection) -> list[prune.Hold]:
     return holds
 
 
+def _request_holds(conn: Connection) -> list[prune.Hold]:
+    """An access or portability request not yet answered keeps the person's entries: its answer (the subject
+    export) lists the trail's events about them, and a prune between the request and the answer would take some
+    away. Held from the first entry naming the person; the request register's deadline bounds how long."""
+    holds = []
+    rows = conn.execute(
+        select(_Q.c.id, _Q.c.rights, _Q.c.subject)
+        .where(_Q.c.state.in_(("open", "in_progress")), _Q.c.subject.is_not(None))
+        .order_by(_Q.c.id)
+    )
+    for request, rights, subject in rows:
+        if not set(json.loads(rights)) & set(EXPORT_RIGHTS):
+            continue
+        first = conn.execute(select(func.min(_A.c.seq)).where(_A.c.subject == subject)).scalar()
+        if first is not None:
+            holds.append(prune.Hold(int(first), f"request {request} is open: its answer lists the person's events"))
+    return holds
+
+
 def holds(conn: Connection) -> list[prune.Hold]:
     """What keeps entries the period alone would let go."""
-    return _siem_holds(conn) + _incident_holds(conn)
+    return _siem_holds(conn) + _incident_holds(conn) + _request_holds(conn)
 
 
 def plan(vault: Vault, policy: PolicyInForce, now: datetime) -> prune.PrunePlan | None:

@@ -153,3 +153,28 @@ def test_the_command_prints_what_it_would_remove_and_what_it_removed(
     verdict = capsys.readouterr().out
     assert "pruned under the retention period P1D on 2030-01-31" in verdict
     assert "Covered: entries 1–" not in verdict
+
+
+def test_an_unanswered_access_request_keeps_the_persons_entries(vault: Vault) -> None:
+    """The answer to an access request lists the trail's events about the person (the subject export): a prune
+    between the request and its answer took some of them away."""
+    from app.dsr.register import DsrRegister
+    from tests.dsr.dsr_support import with_person
+
+    person = with_person(vault, "kept.for.the.answer@example.org")
+    policy = _with_period(vault, "P1D")
+    _entries(vault, 40)
+    register = DsrRegister(vault, now=lambda: LATER)
+    request = register.open(["access"], "email", "dpo", LATER - timedelta(days=2), subject_id=person)
+    with vault.read_connection() as conn:
+        pseudonym = conn.execute(text("SELECT subject FROM dsr_requests WHERE id = :i"), {"i": request}).scalar_one()
+        first = int(
+            conn.execute(text("SELECT min(seq) FROM audit_events WHERE subject = :p"), {"p": pseudonym}).scalar_one()
+        )
+    held = trail_retention.plan(vault, policy, LATER)
+    assert held is not None and held.last_seq < first
+    assert [hold.why for hold in held.holds] == [f"request {request} is open: its answer lists the person's events"]
+    register.refuse(request, "art12-5", "manifestly unfounded: the fifth identical request this month", "dpo")
+    register.record_answer(request, "dpo", LATER.date(), [])
+    freed = trail_retention.plan(vault, policy, LATER)
+    assert freed is not None and freed.last_seq > first
