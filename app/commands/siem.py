@@ -4,6 +4,7 @@ Printed formats (a contract):
   export: ``Wrote N events (seq A–B) to FILE (FORMAT)``
   send:   ``Forwarded N events (seq A–B) to HOST:PORT`` or ``Nothing to forward to HOST:PORT``; where the system
           cannot see the collector's TCP acknowledgements (not Linux) the first ends ``; sent, not confirmed …``
+  forget: ``Forgot DESTINATION (it had received the trail up to seq N).`` (or ``Nothing changed.``, exit 1)
   status: ``DESTINATION  DELIVERED-UP-TO  PENDING`` table, then ``Trail: N entries; anomaly rules at seq S (…)``; on
           such a system, then ``Note: … sent, not confirmed …``
 """
@@ -17,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from app.commands.common import open_vault, operator_name, port_number, whole_number
+from app.commands.common import confirm, open_vault, operator_name, port_number, whole_number
 
 FORMATS = ("cef", "ocsf")  # as app.services.siem.FORMATS (kept light here)
 
@@ -48,6 +49,13 @@ def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], No
     add_data_dir(send)
     status = sub.add_parser("status", help="how far each collector has received the trail")
     add_data_dir(status)
+    forget = sub.add_parser(
+        "forget", help="stop keeping the trail for a collector no longer used (its cursor holds back the retention)"
+    )
+    forget.add_argument("destination", help="the DESTINATION as `siem status` prints it")
+    forget.add_argument("--yes", action="store_true", help="do not ask for confirmation (scripts)")
+    forget.add_argument("--operator", help="who is acting, for the audit trail (default: login name)")
+    add_data_dir(forget)
 
 
 def _span(count: int, first: int | None, last: int | None) -> str:
@@ -125,8 +133,23 @@ def run(args: argparse.Namespace) -> int:
             _export(args, vault)
         elif args.siem_command == "send":
             _send(args, vault)
+        elif args.siem_command == "forget":
+            return _forget(args, vault)
         else:
             _status(vault)
     finally:
         vault.close()
+    return 0
+
+
+def _forget(args: argparse.Namespace, vault: Any) -> int:
+    from app.services.siem import forget
+
+    question = (f"Forget the collector {args.destination}? Entries it has not received are then kept only for the "
+                "trail's retention period, not until it takes them.")  # fmt: skip
+    if not confirm(question, args.yes):
+        print("Nothing changed.")
+        return 1
+    reached = forget(vault, args.destination, operator_name(args))
+    print(f"Forgot {args.destination} (it had received the trail up to seq {reached}).")
     return 0

@@ -116,3 +116,16 @@ def status(vault: Vault) -> Status:
         rows = [(destination, seq, spool.pending(conn, destination)) for destination, seq in spool.cursors(conn)]
         return Status(rows, spool.last_seq(conn), spool.cursor(conn, spool.ALERTS),
                       syslog.can_confirm_delivery())  # fmt: skip
+
+
+def forget(vault: Vault, destination: str, operator: str) -> int:
+    """Stop keeping the trail for a collector no longer used: its cursor goes, on the record. Returns the seq it had
+    received up to; ConfigError naming the destinations there are when it has none."""
+    with vault.write_transaction() as conn:
+        reached = spool.forget(conn, destination)
+        if reached is None:
+            known = ", ".join(name for name, _seq in spool.cursors(conn)) or "none"
+            raise ConfigError(f"No collector {destination!r} has a cursor (destinations: {known}); nothing changed.")
+        details = {"destination": destination, "received_up_to": reached, "pending": spool.last_seq(conn) - reached}
+        append(conn, Event("siem.destination_forgotten", f"operator:{operator}", details=details))
+    return reached

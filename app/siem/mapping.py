@@ -88,6 +88,9 @@ _MAP: dict[str, Mapping] = {
     # entries past the trail's retention period removed up to a signed checkpoint (decision 0055)
     "audit.pruned": Mapping("audit.prune", "Audit trail entries pruned after their retention period", 5, 3004, 4,
                             _CONFIG, ("deletion",), "prune", "audit-pruned"),
+    # a collector no longer used, its cursor dropped: entries it had not received are no longer held for it
+    "siem.destination_forgotten": Mapping("config.change", "SIEM collector forgotten", 5, 3004, 4, _CONFIG,
+                                          ("deletion",), "delete", "siem-destination-forgotten"),
     "audit.key.created": Mapping("audit.key.create", "Audit signing key created", 5, 3004, 1, _CONFIG,
                                  ("creation",), "create", "audit-key-created"),
     # the vault

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from app.audit.tables import AuditEvent
 from app.audit.trail import StoredEvent, read
@@ -69,3 +69,14 @@ def tail(vault: Vault, after: int, limit: int = 500) -> list[StoredEvent]:
     """The next entries after seq ``after`` (empty when there are none), read in their own connection."""
     with vault.read_connection() as conn:
         return events_after(conn, after, limit)
+
+
+def forget(conn: Connection, destination: str) -> int | None:
+    """Drop ``destination``'s cursor (a collector no longer used), in the caller's write transaction; the seq it had
+    reached, or None when there was none. Its cursor held every later entry against the trail's retention period
+    (app/trail_retention.py); the anomaly rules' own cursor is not a destination and is never dropped."""
+    if destination == ALERTS or not has_cursor(conn, destination):
+        return None
+    reached = cursor(conn, destination)
+    conn.execute(delete(_C).where(_C.c.destination == destination))
+    return reached

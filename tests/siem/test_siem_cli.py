@@ -134,3 +134,33 @@ def test_where_acknowledgements_cannot_be_seen_the_entries_are_said_sent_not_del
     lines = capsys.readouterr().out.splitlines()
     assert lines[-1].startswith("Note: this system cannot see a collector's TCP acknowledgements: DELIVERED-UP-TO")
     assert "not confirmed received" in lines[-1]
+
+
+def test_a_collector_no_longer_used_is_forgotten_on_the_record(trail: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A cursor holds every entry after it against the trail's retention period (decision 0055): a collector taken
+    out of service held them for ever, and nothing but SQL removed it."""
+    from app.siem import spool
+    from app.trail_retention import holds
+
+    vault = unlock_vault(trail, PASSPHRASE)
+    try:
+        with vault.write_transaction() as conn:
+            spool.advance(conn, "old-siem.example.org:6514", 5)
+        with vault.read_connection() as conn:
+            assert any("old-siem.example.org:6514" in hold.why for hold in holds(conn))
+    finally:
+        vault.close()
+    assert siem(trail, "forget", "nowhere.example.org:6514", "--yes") == 2
+    assert "No collector 'nowhere.example.org:6514' has a cursor" in capsys.readouterr().err
+    assert siem(trail, "forget", "old-siem.example.org:6514", "--yes") == 0
+    assert (
+        capsys.readouterr().out.strip() == "Forgot old-siem.example.org:6514 (it had received the trail up to seq 5)."
+    )
+    vault = unlock_vault(trail, PASSPHRASE)
+    try:
+        with vault.read_connection() as conn:
+            assert spool.cursors(conn) == [] and not any("old-siem" in hold.why for hold in holds(conn))
+            recorded = of_kind(conn, "siem.destination_forgotten")[0]
+        assert recorded.actor == "operator:ops" and recorded.details["received_up_to"] == 5
+    finally:
+        vault.close()
