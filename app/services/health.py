@@ -27,11 +27,13 @@ from app.setup.certificate_expiry import read_expiry
 from app.setup.tls import CERT_FILENAME
 from app.setup.token_expiry import expiring
 from app.setup.token_expiry import overview_line as tokens_line
+from app.siem import spool
 from app.store.vault import Vault
 from app.targets.status import health as target_health
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 BACKUP_AGE = timedelta(days=30)  # a vault not copied for a month: said, the rhythm stays the operator's
+SIEM_STALL = timedelta(hours=1)  # serve forwards every few seconds: an hour behind is a collector down or gone
 FREE_SPACE = 1024**3  # below 1 GiB free the vault may fill the disk: SQLite then refuses every write
 ATTENTION = ("needs attention", "not provisioned", "incomplete", "drift")
 
@@ -54,6 +56,7 @@ def check_all(vault: Vault, now: datetime | None = None) -> list[Check]:
         lambda: targets(vault),
         lambda: tokens(vault, moment),
         lambda: certificate(folder / CERT_FILENAME, moment),
+        lambda: siem(vault, moment),
         lambda: backups(vault, moment),
         lambda: disk(folder),
     ]
@@ -122,6 +125,19 @@ def certificate(path: Path, now: datetime) -> Check:
     if found.marker is None:
         return Check(OK, "certificate", f"{found.describe()}")
     return Check(FAIL if found.marker == "expired" else WARN, "certificate", f"{found.describe()}. {found.advice()}")
+
+
+def siem(vault: Vault, now: datetime) -> Check:
+    """A collector that has not taken the trail for an hour while entries wait: a SOC's feed stopped, and its
+    cursor holds the trail against its retention period (``siem forget`` for one no longer used)."""
+    with vault.read_connection() as conn:
+        waiting = spool.lagging(conn)
+        known = len(spool.cursors(conn))
+    stalled = [f"{name} ({pending:,} waiting since {utc_text(moved)})" for name, pending, moved in waiting
+               if now - moved > SIEM_STALL]  # fmt: skip
+    if stalled:
+        return Check(WARN, "siem", f"not taking the trail: {', '.join(stalled)}")
+    return Check(OK, "siem", f"{known} collector(s), none stalled" if known else "no collector has taken the trail")
 
 
 def backups(vault: Vault, now: datetime) -> Check:

@@ -45,6 +45,17 @@ def cursors(conn: Connection) -> list[tuple[str, int]]:
     return [(row.destination, int(row.last_seq)) for row in rows if row.destination != ALERTS]
 
 
+def lagging(conn: Connection) -> list[tuple[str, int, datetime]]:
+    """(destination, entries pending, when its cursor last moved) of every collector with entries still to take."""
+    newest = last_seq(conn)
+    rows = conn.execute(select(_C.c.destination, _C.c.last_seq, _C.c.updated).where(_C.c.destination != ALERTS))
+    return [
+        (name, newest - int(seq), moved if moved.tzinfo else moved.replace(tzinfo=UTC))
+        for name, seq, moved in rows
+        if int(seq) < newest
+    ]
+
+
 def last_seq(conn: Connection) -> int:
     return int(conn.execute(select(func.max(_A.c.seq))).scalar() or 0)
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
+from app.audit.trail import Event, append
 from app.erasure.backup import backup
 from app.incidents.register import IncidentRegister
 from app.services import health
@@ -69,7 +70,20 @@ def test_the_command_prints_a_line_per_check_and_exits_by_the_worst(vault_file: 
     lines = done.stdout.splitlines()
     assert lines[0].split() == ["CHECK", "STATE", "DETAIL"]
     names = [line.split()[0] for line in lines[1:-1]]
-    assert names == ["trail", "incidents", "requests", "targets", "tokens", "certificate", "backups", "disk"]
+    assert names == ["trail", "incidents", "requests", "targets", "tokens", "certificate", "siem", "backups", "disk"]
     assert lines[-1] == "Overall: warn (0 to act on now, 2 soon)" and done.returncode == 1
     as_json = json.loads(run(data_dir, "health", "--json").stdout)
     assert as_json["overall"] == "warn" and [c["check"] for c in as_json["checks"]] == names
+
+
+def test_a_collector_that_stopped_taking_the_trail_warns(vault: Vault) -> None:
+    from app.siem import spool
+
+    now = datetime.now(UTC)
+    assert health.siem(vault, now).text == "no collector has taken the trail"
+    with vault.write_transaction() as conn:
+        spool.advance(conn, "siem.example.org:6514", spool.last_seq(conn))
+        append(conn, Event("token.created", "operator:dpo", details={"name": "later"}))  # one entry to take
+    assert health.siem(vault, now).level == "ok"  # behind, but it moved just now
+    later = health.siem(vault, now + timedelta(hours=2))
+    assert later.level == "warn" and later.text.startswith("not taking the trail: siem.example.org:6514 (")
