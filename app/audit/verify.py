@@ -128,12 +128,13 @@ class VerifyReport:
     def first_breach(self) -> Breach | None:
         return self.breaches[0] if self.breaches else None
 
-    def covered(self) -> str | None:
+    def covered(self, when: Callable[[str | None], str] = str) -> str | None:
         """What a verdict on the vault's trail covered: the entries by seq and time, and how far they are signed.
-        The entries after the last checkpoint are only chain-checked: cutting them off the end leaves no trace."""
+        The entries after the last checkpoint are only chain-checked: cutting them off the end leaves no trace.
+        ``when`` writes the two stored times: the CLI keeps the stored ISO form, the app its own zone-named one."""
         if not self.entries:
             return None
-        span = f"entries {self.first_seq}–{self.last_seq} ({self.first_at} to {self.last_at})"
+        span = f"entries {self.first_seq}–{self.last_seq} ({when(self.first_at)} to {when(self.last_at)})"
         if self.pruned is not None:
             span = f"{span}, {self.pruned.describe()}"
         if not self.ok:  # what was read; how far a signature covers it is for an intact trail to say

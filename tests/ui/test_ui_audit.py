@@ -115,3 +115,18 @@ def test_a_list_read_the_subject_filter_found_names_the_person_in_its_subject_ce
     model.set_filter(EventFilter())
     qtbot.waitUntil(lambda: model.rowCount() >= 3, timeout=5000)
     assert model.data(model.index(0, 5)) == ""  # unfiltered, a list read names no subject of its own
+
+
+def test_the_verdict_writes_the_covered_range_in_the_workstation_zone(vault: Vault) -> None:
+    """The Overview and Audit trail pages write times as "2026-12-03 11:21:21 UTC"; the covered range came out as
+    the stored "2026-12-03T10:48:52.428413Z", a second clock on the same line."""
+    import re
+
+    from app.ui.audit.view import trail_verdict
+
+    seed(vault, 3)
+    with vault.write_transaction() as conn:
+        verdict = trail_verdict(conn)
+    covered = verdict.split("Covered: ", 1)[1]
+    assert not re.search(r"\d{4}-\d\d-\d\dT\d\d:", covered), covered
+    assert re.search(r"\(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \S+ to \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \S+\)", covered), covered

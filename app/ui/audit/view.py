@@ -55,9 +55,20 @@ def trail_verdict(conn: Connection, *, progress: Progress | None = None, cancell
     from app.audit.verify import verify_trail
 
     report = verify_trail(conn, progress=progress, cancelled=cancelled)
-    covered = report.covered()
+    covered = report.covered(when=_stored_time)
     span = f"\nCovered: {covered}" if covered else ""  # which entries, and how far a checkpoint signs them
     return f"{report.summary()} (checked {local_time(datetime.now(UTC))}){span}"
+
+
+def _stored_time(stored: str | None) -> str:
+    """An entry's stored ISO time as every other time on the page is written: a raw "…T10:48:52.428413Z" beside
+    "11:21:21 UTC" reads as a different clock."""
+    if stored is None:
+        return "unknown"
+    try:
+        return local_time(datetime.fromisoformat(stored))
+    except ValueError:  # not ours to reinterpret: say it as stored
+        return stored
 
 
 def _kind_prefixes(all_kinds: list[str]) -> list[str]:
