@@ -7,6 +7,7 @@ Light on purpose: every command module imports this at start-up to register its 
 from __future__ import annotations
 
 import argparse
+import stat
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -67,11 +68,15 @@ def readable_file(name: str) -> Path:
     incident responder reads as tampering."""
     path = Path(name)
     try:
-        with path.open("rb"):
-            pass
+        # Asked before any open: opening a FIFO waits for a writer forever, and /dev/zero reads without an end.
+        mode = path.stat().st_mode
+        regular = stat.S_ISREG(mode)
+        if regular or stat.S_ISDIR(mode):  # a folder is told as the system words it ("Is a directory")
+            with path.open("rb"):
+                pass
     except OSError as exc:
         raise ConfigError(f"Cannot read {path}: {exc.strerror or type(exc).__name__}.") from None
-    if not path.is_file():
+    if not regular:
         raise ConfigError(f"Cannot read {path}: not a file.")
     return path
 

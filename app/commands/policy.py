@@ -12,10 +12,9 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-from app.commands.common import confirm, open_vault, operator_name, whole_number
+from app.commands.common import confirm, open_vault, operator_name, readable_file, whole_number
 from app.core.errors import ConfigError
 
 
@@ -43,7 +42,7 @@ def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], No
 
 def _read(path: str) -> str:
     try:
-        return Path(path).read_text(encoding="utf-8")
+        return readable_file(path).read_text(encoding="utf-8")  # a FIFO or /dev/zero refused, not waited on
     except OSError as exc:
         raise ConfigError(f"Cannot read {path}: {exc.strerror or exc}.") from exc
     except UnicodeDecodeError as exc:

@@ -4,6 +4,7 @@ Before: a mistyped path printed 'Evidence bundle BROKEN: not a readable ZIP file
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -46,3 +47,21 @@ def test_a_file_that_is_no_bundle_still_gets_its_verdict(tmp_path: Path, capsys:
 
     assert main(["audit", "verify-bundle", str(other)]) == 1
     assert "Evidence bundle BROKEN: not a readable ZIP file" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["audit", "verify-bundle"], ["erase", "verify-receipt"], ["policy", "validate"]],
+)
+def test_a_fifo_or_a_device_is_refused_not_waited_on(
+    argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Opening a FIFO waits for a writer forever (the command hung); /dev/zero reads without an end."""
+    fifo = tmp_path / "policy.yaml"
+    os.mkfifo(fifo)
+
+    assert main([*argv, str(fifo)]) == 2
+    assert main([*argv, "/dev/zero"]) == 2
+
+    err = capsys.readouterr().err
+    assert f"Cannot read {fifo}: not a file." in err and "Cannot read /dev/zero: not a file." in err
