@@ -324,3 +324,17 @@ def test_no_page_of_the_assistant_takes_the_alt_key_of_back_or_next(qtbot: QtBot
         keys = [mnemonic(text) for text in texts + moves if mnemonic(text)]
         shared[page.title()] = sorted({key for key in keys if keys.count(key) > 1})
     assert {title: keys for title, keys in shared.items() if keys} == {}
+
+
+def test_the_length_verdict_stands_under_the_passphrase_not_under_its_repetition(qtbot: QtBot) -> None:
+    """'Long enough.' is about the passphrase; below "Repeat it" it read as a verdict on the repetition."""
+    from PySide6.QtWidgets import QFormLayout
+
+    from app.ui.first_run.pages import PassphrasePage
+
+    page = PassphrasePage()
+    qtbot.addWidget(page)
+    form = page.layout()
+    assert isinstance(form, QFormLayout)
+    rows = {form.getWidgetPosition(w)[0]: w for w in (page.passphrase_row, page.strength, page.confirmation_row)}
+    assert [rows[r] for r in sorted(rows)] == [page.passphrase_row, page.strength, page.confirmation_row]

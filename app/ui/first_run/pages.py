@@ -96,8 +96,8 @@ class PassphrasePage(_CheckedPage):
         repeat_label = QLabel("Repeat &it")  # Re&peat shared Alt+P with &Passphrase: the key only moved between them
         repeat_label.setBuddy(self.confirmation)
         form.addRow(passphrase_label, self.passphrase_row)
+        form.addRow("", self.strength)  # about the passphrase: under it (under "Repeat it" it judged the repetition)
         form.addRow(repeat_label, self.confirmation_row)
-        form.addRow("", self.strength)
         form.addRow("", self.remember)
         form.addRow("", self.remember_note)
         form.addRow(self.error)
