@@ -220,7 +220,6 @@ class RequestsPage(QWidget):
     def _layout(self) -> None:
         top = QHBoxLayout()
         top.addWidget(self.new_button)
-        top.addWidget(self.register_button)
         top.addStretch(1)
         for label_text, combo in (("&Show:", self.state_filter), ("Ri&ght:", self.type_filter)):
             label = QLabel(label_text)
@@ -230,6 +229,8 @@ class RequestsPage(QWidget):
         buttons = QGridLayout()
         for index, button in enumerate(self.action_buttons.values()):
             buttons.addWidget(button, index // 5, index % 5)
+        # In the grid's free cell, not the top row: there it widened the page past 640 px (tests/ui small screens).
+        buttons.addWidget(self.register_button, len(self.action_buttons) // 5, len(self.action_buttons) % 5)
         lower = QWidget()
         lower_layout = QVBoxLayout(lower)
         lower_layout.setContentsMargins(0, 0, 0, 0)
