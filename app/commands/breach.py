@@ -1,4 +1,5 @@
-"""``custos breach open|list|show|aware|assess|notify|inform|exempt|update|scope|close|dismiss|draft``: the register.
+"""``custos breach open|list|show|aware|assess|notify|inform|exempt|update|scope|close|dismiss|draft|export``: the
+register.
 
 Printed formats (a contract):
   list: ``ID  STATE  AWARE (UTC)  DEADLINE (UTC)  CLOCK  TITLE`` table, newest first; AWARE is the earliest
@@ -8,6 +9,7 @@ Printed formats (a contract):
         ``    NAME = TIME (recorded TIME by WHO[, correction]): REASON`` line each. TIME is UTC to the second
         (``2026-11-27 09:00:30 UTC``, as the register compares times), followed by `` (… +01:00 ZONE)`` in the
         zone of ``--zone`` or, by default, the controller's zone when it is known
+  export: ``Wrote PATH (sha256 HEX)`` then ``N incidents in the register.`` (app/commands/register_export.py)
 
 Times are append-only: recording one again is a correction and needs ``--reason`` (``aware``, ``inform``,
 ``update``, ``notify --correct N``); the earlier value stays and the deadline runs from the earliest awareness recorded.
@@ -28,6 +30,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from app.commands.common import open_vault, operator_name, whole_number
+from app.commands.register_export import add_export_options, export_format, print_export
 from app.core.errors import ConfigError
 from app.core.utc import utc_text
 
@@ -202,6 +205,9 @@ def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], No
     close.add_argument("--rationale", help="why a breach that was not notified is unlikely to result in a risk")
     dismiss = command("dismiss", "close a candidate (no awareness recorded) as not a personal-data breach")
     dismiss.add_argument("--reason", required=True, help="why it is not a personal-data breach (kept in the register)")
+    exported = command("export", "write the whole register as a file for the authority (Art. 33(5)): CSV or XLSX",
+                       with_id=False)  # fmt: skip
+    add_export_options(exported, "incident")
     draft = command("draft", "write the Art. 33(3) notification draft or the Art. 34 communication (Markdown and PDF)")
     draft.add_argument("--out", required=True, help="the folder to write the Markdown and PDF into")
     draft.add_argument(
@@ -457,6 +463,10 @@ def run(args: argparse.Namespace) -> int:
         elif command == "dismiss":
             register_.dismiss(args.id, operator, args.reason)
             print(f"Dismissed incident {args.id} as not a personal-data breach; it stays in the register.")
+        elif command == "export":
+            from app.services.registers import export_breaches
+
+            print_export(export_breaches(vault, export_format(args), Path(args.out).expanduser(), operator), "incident")
         elif command == "draft":
             from app.services.policy import policy_in_force
 

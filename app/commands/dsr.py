@@ -1,5 +1,5 @@
-"""``custos dsr open|list|show|verify|extend|act|task|refuse|answer|close|match|restrict|settings``: the register
-of data subject requests and the Art. 12(3) clock.
+"""``custos dsr open|list|show|verify|extend|act|task|refuse|answer|close|match|restrict|settings|export``: the
+register of data subject requests and the Art. 12(3) clock.
 
 Printed formats (a contract):
   open:   ``Opened dsr-<hex> due YYYY-MM-DD`` then one line on how the date was counted
@@ -12,6 +12,7 @@ Printed formats (a contract):
   act / answer: ``Wrote PATH (sha256 HEX)`` per file; ``Erasure request er-<hex> started``
   restrict --lift: ``Restriction lifted on dsr-<hex>; …``; it needs --informed-at and --informed-by (Art. 18(3):
           the person is told before the lift), and ``show``'s timeline says when and how
+  export: ``Wrote PATH (sha256 HEX)`` then ``N requests in the register.`` (app/commands/register_export.py)
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from app.commands.common import open_vault, operator_name, vault_folder
+from app.commands.register_export import add_export_options, export_format, print_export
 from app.core.errors import ConfigError
 
 RIGHT_CHOICES = ("access", "rectification", "erasure", "restriction", "portability", "objection", "not_gdpr")
@@ -119,6 +121,9 @@ def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], No
     restrict.add_argument("--informed-by", choices=INFORMED_CHOICES, metavar="MEANS",
                           help=f"how the person was told: {', '.join(INFORMED_CHOICES)} (required with "
                           "--lift)")  # fmt: skip
+    exported = command("export", "write the whole register as a file for an auditor (Art. 5(2)): CSV or XLSX; the "
+                       "sealed requester details are left out", with_id=False)  # fmt: skip
+    add_export_options(exported, "request")
     settings = command("settings", "the controller's country, region and time zone; the register's retention",
                        with_id=False)  # fmt: skip
     settings.add_argument("--country", help="ISO 3166-1 code whose public holidays count (e.g. FR)")
@@ -331,6 +336,13 @@ def _restrict(register_: Any, args: argparse.Namespace, operator: str) -> None:
     print(f"Restriction lifted on {view.id}; the targets receive the account as it is again.")
 
 
+def _export(register_: Any, args: argparse.Namespace, operator: str) -> None:
+    from app.services.registers import export_requests
+
+    out = Path(args.out).expanduser()
+    print_export(export_requests(register_.vault, export_format(args), out, operator), "request")
+
+
 def _settings(args: argparse.Namespace) -> int:
     from app.services.dsr import save_settings, settings_for
     from app.services.vault import require_vault
@@ -361,4 +373,5 @@ def _origin(source: str, retention_source: str) -> str:
 _HANDLERS: dict[str, Callable[[Any, argparse.Namespace, str], None]] = {
     "open": _open, "list": _list_cmd, "show": _show_cmd, "verify": _verify, "extend": _extend, "act": _act,
     "task": _task, "refuse": _refuse, "answer": _answer, "close": _close, "match": _match, "restrict": _restrict,
+    "export": _export,
 }  # fmt: skip

@@ -111,6 +111,21 @@ class RequestView:
         return deadline.received_day(self.fields["received"], self.fields["zone"])
 
 
+@dataclass(frozen=True)
+class Skeleton:
+    """A request without its sealed detail (``view.private`` is None: not opened, which does not mean shredded)."""
+
+    view: RequestView
+    sealed: str  # held | none | shredded: the state of the requester's sealed detail, never its content
+
+
+def _sealed_state(conn: Connection, fields: dict[str, Any]) -> str:
+    if not fields["sealed"]:
+        return "none"
+    key = sealing.key_for(conn, fields["id"], fields["key_ref"], fields["subject"])
+    return "held" if key is not None else "shredded"
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -144,6 +159,13 @@ class DsrRegister:
 
     # -- reading -----------------------------------------------------------------------------------------
     def read(self, conn: Connection, request_id: str) -> RequestView:
+        fields, steps, files = self._skeleton(conn, request_id)
+        key = sealing.key_for(conn, request_id, fields["key_ref"], fields["subject"])
+        private = sealing.open_sealed(key, request_id, fields["sealed"])
+        return RequestView(fields, steps, files, private)
+
+    def _skeleton(self, conn: Connection, request_id: str) -> tuple[dict[str, Any], list[Step], list[Attachment]]:
+        """The request's plain part: its row, steps and attachments, the sealed blob not opened."""
         row = conn.execute(select(_Q).where(_Q.c.id == request_id)).first()
         if row is None:
             raise RequestError(f"There is no request {request_id!r}.")
@@ -157,9 +179,18 @@ class DsrRegister:
             Attachment(a.kind, a.name, a.sha256, _utc(a.at))
             for a in conn.execute(select(_A).where(_A.c.request_id == request_id).order_by(_A.c.id))
         ]
-        key = sealing.key_for(conn, request_id, fields["key_ref"], fields["subject"])
-        private = sealing.open_sealed(key, request_id, fields["sealed"])
-        return RequestView(fields, steps, files, private)
+        return fields, steps, files
+
+    def skeletons(self) -> builtins.list[Skeleton]:
+        """Every request's plain part, in the order received, for the register's export: the sealed detail is never
+        opened (it is the person's, under the person's key), only said to be held, absent, or crypto-shredded."""
+        with self.vault.read_connection() as conn:
+            ids = [row[0] for row in conn.execute(select(_Q.c.id).order_by(_Q.c.received, _Q.c.id))]
+            found = []
+            for request_id in ids:
+                fields, steps, files = self._skeleton(conn, request_id)
+                found.append(Skeleton(RequestView(fields, steps, files, None), _sealed_state(conn, fields)))
+            return found
 
     def get(self, request_id: str) -> RequestView:
         with self.vault.read_connection() as conn:
@@ -606,4 +637,4 @@ def private_text(view: RequestView, *path: str) -> str:
     return value if isinstance(value, str) else ""
 
 
-__all__ = ["Attachment", "DsrRegister", "RequestError", "RequestView", "Step", "check_note", "private_text"]
+__all__ = ["Attachment", "DsrRegister", "RequestError", "RequestView", "Skeleton", "Step", "check_note", "private_text"]

@@ -50,14 +50,13 @@ from app.audit.tables import AuditEvent
 from app.audit.trail import READ_SUBJECTS, canonical, holds_email_address, iso_utc
 from app.core.errors import ConfigError, CustosError
 from app.exports.recording import policy_for_export, record_written, staged
-from app.exports.spreadsheet import FORMULA_START
+from app.exports.spreadsheet import FORMULA_START, XLSX_CELL_LIMIT
 from app.store.vault import Vault
 
 FORMATS = ("csv", "xlsx")
 KIND = "export.audit_timeline"
 COLUMNS = ("seq", "time_utc", "event", "actor", "outcome", "subject_pseudonym", "details", "sealed_part")
 XLSX_MAX_ROWS = 1_048_575  # Excel's 1,048,576 rows, less the header
-XLSX_CELL_LIMIT = 32_767  # characters in one Excel cell
 WHOLE_ELSEWHERE = "in this timeline exported as CSV, and in an audit bundle"
 _CHUNK = 5_000
 _A = AuditEvent.__table__

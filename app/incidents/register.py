@@ -138,6 +138,17 @@ class IncidentView:
         return "open" if self.fields["aware_at"] else "candidate"
 
 
+def state_text(view: IncidentView) -> str:
+    """The register's state, told apart where it matters to a DPO: only an alert's incident is a "candidate";
+    one opened by hand awaits awareness; a dismissed candidate says so. Here, not in app.services, so that the
+    register's export (app/exports/breach_register.py) says each state as the Incidents page does."""
+    if view.state == "candidate" and not str(view.source).startswith("alert:"):
+        return "awaiting awareness"
+    if view.state == "closed" and view.aware_at is None:
+        return "dismissed"
+    return view.state
+
+
 def _check_counts(values: dict[str, Any]) -> None:
     """The approximate numbers of subjects and records are counts: a negative one went into the register and the
     authority's draft as given ('approx_subjects: -5'), one past SQLite's INTEGER ended in an OverflowError."""

@@ -32,6 +32,7 @@ from app.incidents.register import (
     IncidentView,
     checked_times,
     checked_title,
+    state_text,
     utc_now,
 )
 from app.incidents.scope import Scope, approximate
@@ -127,16 +128,6 @@ def write_letter(
 
 
 # -- how a state is told -----------------------------------------------------------------------------------------
-def state_text(view: IncidentView) -> str:
-    """The register's state, told apart where it matters to a DPO: only an alert's incident is a "candidate";
-    one opened by hand awaits awareness; a dismissed candidate says so."""
-    if view.state == "candidate" and not str(view.source).startswith("alert:"):
-        return "awaiting awareness"
-    if view.state == "closed" and view.aware_at is None:
-        return "dismissed"
-    return view.state
-
-
 def clock_text(view: IncidentView, now: datetime) -> str:
     """The clock column; a dismissed candidate has no deadline (it was judged not to be a breach)."""
     if state_text(view) == "dismissed":

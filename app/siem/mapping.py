@@ -109,6 +109,10 @@ _MAP: dict[str, Mapping] = {
                                    ("creation",), "export", "audit-bundle-exported"),
     "export.audit_timeline": Mapping("export.audit_timeline", "Audit timeline exported", 3, 3004, 2, ("file",),
                                      ("creation",), "export", "audit-timeline-exported"),
+    "export.breach_register": Mapping("export.breach_register", "Breach register exported", 3, 3004, 2, ("file",),
+                                      ("creation",), "export", "breach-register-exported"),
+    "export.dsr_register": Mapping("export.dsr_register", "Request register exported", 3, 3004, 2, ("file",),
+                                   ("creation",), "export", "dsr-register-exported"),
     "export.siem": Mapping("export.siem", "Audit trail exported for a SIEM", 3, 3004, 2, ("file",), ("creation",),
                            "export", "siem-exported"),
     # erasure (Art. 17): erasure.requested erases locally in the same transaction

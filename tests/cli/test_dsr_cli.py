@@ -133,3 +133,29 @@ def test_days_left_are_coloured_on_a_terminal_only(monkeypatch: object) -> None:
     assert _colour("     20", "running") == "     20"
     monkeypatch.setenv("NO_COLOR", "1")  # type: ignore[attr-defined]
     assert _colour("      3", "due_soon") == "      3"
+
+
+@pytest.mark.usefixtures("vault_file")
+def test_dsr_export_leaves_the_sealed_details_out(data_dir: Path, tmp_path: Path) -> None:
+    settings.save(data_dir, country="GB", subdivision="ENG", zone="Europe/London")
+    request_id, due = _open(data_dir, "--type", "erasure", "--received", "2026-01-31T10:00Z", "--channel", "letter",
+                            "--requester-name", "Ottoline Vexbridge", "--answer-address", "12 Quarry Lane, Leeds",
+                            "--note", "@SUM(1+1) wrote twice")  # fmt: skip
+    out = tmp_path / "requests.csv"
+    exported = run(data_dir, "dsr", "export", "--out", str(out))
+    assert exported.returncode == 0, exported.stderr
+    wrote, counted = exported.stdout.splitlines()
+    assert wrote.startswith(f"Wrote {out} (sha256 ") and counted == "1 request in the register."
+    text = out.read_text(encoding="utf-8-sig")
+    assert "Vexbridge" not in text and "Quarry" not in text and "SUM(" not in text
+    header, row = text.splitlines()
+    assert "NOT EXPORTED" in header and row.startswith(f"{request_id},Erasure (Art. 17),letter,subject,no,")
+    assert ",2026-01-31T10:00:00Z,Europe/London,2026-01-31," in row and f",{due}," in row
+    assert row.endswith(',"held sealed in Custos, left out"')
+    vault = unlock_vault(data_dir, PASSPHRASE)
+    try:
+        with vault.read_connection() as conn:
+            [event] = of_kind(conn, "export.dsr_register")
+    finally:
+        vault.close()
+    assert event.details["rows"] == "1" and "Vexbridge" not in json.dumps(event.details)

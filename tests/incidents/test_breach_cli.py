@@ -6,13 +6,16 @@ The command line runs on the real clock and no time may lie in the future, so th
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from openpyxl import load_workbook
 from pypdf import PdfReader
 
 from app.core.events import EventBus
+from app.dsr import settings
 from app.jobs import BackgroundJobs
 from app.policy.in_force import PolicyInForce
 from app.store.vault import Vault
@@ -246,3 +249,30 @@ def test_scope_prints_the_members_of_groups_read_in_the_window(data_dir: Path, v
         "the window; members who left since are not counted), of whom 0 are not among the subjects in audit events"
     )
     assert lines[trail + 2].startswith("Counted: ")
+
+
+@pytest.mark.usefixtures("vault_file")
+def test_export_writes_the_register_as_a_file(data_dir: Path, tmp_path: Path) -> None:
+    """``breach export``: one row per incident, read back from the XLSX against the times given here."""
+    settings.save(data_dir, country="FR", zone="Europe/Paris")
+    aware_at = _base()
+    run(data_dir, "breach", "open", "--title", "Backup tape lost", "--detected", _iso(aware_at - HOUR))
+    run(data_dir, "breach", "aware", "1", "--reason", "courier confirmed the loss", "--at", _iso(aware_at))
+    run(data_dir, "breach", "notify", "1", "--reference", "CNIL-9", "--at", _iso(aware_at + 73 * HOUR),
+        "--delay-reason", "the courier's report came late")  # fmt: skip
+    out = tmp_path / "register.xlsx"
+    exported = run(data_dir, "breach", "export", "--out", str(out))
+    assert exported.returncode == 0, exported.stderr
+    wrote, counted = exported.stdout.splitlines()
+    assert re.fullmatch(rf"Wrote {re.escape(str(out))} \(sha256 [0-9a-f]{{64}}\)", wrote)
+    assert counted == "1 incident in the register."
+    sheet = load_workbook(out)["Breach register"]
+    row = dict(zip([c.value for c in sheet[1]], [c.value for c in sheet[2]], strict=True))
+    assert row["Controller aware (UTC)"] == f"{aware_at:%Y-%m-%dT%H:%M:%SZ}"
+    assert row["Notification (Art. 33(1)): in time or late"] == "LATE by 1 h 00 min"
+    assert row["Reasons for the delay (Art. 33(1))"] == "the courier's report came late"
+    assert row["Controller's time zone"] == "Europe/Paris" and row["72-hour deadline (controller's time zone)"]
+    refused = run(data_dir, "breach", "export", "--out", str(tmp_path / "no-such-folder" / "r.csv"))
+    assert refused.returncode == 2 and "does not exist" in refused.stderr
+    unknown = run(data_dir, "breach", "export", "--out", str(tmp_path / "register.ods"))
+    assert unknown.returncode == 2 and "csv, xlsx" in unknown.stderr

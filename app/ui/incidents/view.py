@@ -50,6 +50,7 @@ from app.services.incidents import register as incident_register
 from app.services.policy import PolicyInForce
 from app.store.vault import Vault
 from app.ui.action_bar import ActionBar
+from app.ui.exports.register_dialog import BREACHES, RegisterExportDialog
 from app.ui.incidents.awareness import ask_awareness
 from app.ui.incidents.details import ask_details
 from app.ui.incidents.refusals import refusal_words
@@ -208,6 +209,10 @@ class IncidentsPage(QWidget):
         self.reporting_bar.addSeparator()
         self.draft_button = reporting("Notification &draft…", self.export_draft)
         self.communication_button = reporting("&Communication to data subjects…", self.export_communication)
+        self.reporting_bar.addSeparator()
+        # The whole register (Art. 33(5)), not the selected incident: never disabled by the selection.
+        self.register_button = reporting("E&xport register…", self.export_register)
+        self.register_dialog: RegisterExportDialog | None = None
         splitter = QSplitter(Qt.Orientation.Vertical)  # the table needs the width
         splitter.addWidget(self.table)
         splitter.addWidget(self.detail)
@@ -478,6 +483,13 @@ class IncidentsPage(QWidget):
         # A fraction of a second (a Markdown file and a short PDF): a status line, no bar and no Cancel.
         self.summary.setText(f"Writing the {what}…")
         submit(lambda: write_letter(register, policy, incident_id, audience, folder), self._drafted, self._failed)
+
+    def export_register(self) -> None:
+        """The whole register as CSV or XLSX for the supervisory authority; the dialog asks the format and where."""
+        dialog = RegisterExportDialog(self.vault, BREACHES, parent=self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.register_dialog = dialog
+        dialog.open()
 
     def _drafted(self, files: list[Written]) -> None:
         self.summary.setText("Draft written: " + ", ".join(str(f.path) for f in files))
