@@ -28,6 +28,10 @@ class _Held:
         self.conn = engine.connect()
         self.conn.execution_options(**{SINGLE_STATEMENT_READS_OPTION: True})
         self.depth = 0  # nested reads on one thread share the connection
+        # Guards depth and retired together: the vault closes connections from another thread, and closing one
+        # between a reader's "is it idle?" and its statement crashed the process (SQLite freed under a query).
+        self.lock = threading.Lock()
+        self.retired = False  # the vault closed: no new read starts on it; the last one in use closes it
         self.thread = threading.get_ident()
         self.statistics = -1  # the planner statistics' generation this connection has loaded (set by its owner)
 
@@ -77,11 +81,7 @@ class ThreadReaders:
 
     @contextmanager
     def connection(self, engine: Engine) -> Iterator[Connection]:
-        held: _Held | None = getattr(self._local, "held", None)
-        stale = held is not None and held.statistics != self.statistics and held.depth == 0
-        if held is None or held.engine is not engine or not held.usable or stale:
-            held = self._open(engine)
-        held.depth += 1
+        held = self._enter(engine)
         try:
             yield held.conn
         except BaseException:
@@ -89,9 +89,25 @@ class ThreadReaders:
                 self._local.held = None
             raise
         finally:
-            held.depth -= 1
-            if held.engine is not engine or held.conn.closed:  # the vault closed or re-keyed meanwhile
+            with held.lock:
+                held.depth -= 1
+                done = held.depth == 0 and (held.retired or held.engine is not engine or held.conn.closed)
+            if done:  # the vault closed or re-keyed meanwhile: this thread, its last user, closes it
                 self._forget(held)
+
+    def _enter(self, engine: Engine) -> _Held:
+        """This thread's connection with one more read counted on it, taken under its lock: a connection the
+        vault retired meanwhile is never used again (a fresh one is opened, or the engine refuses)."""
+        while True:
+            held: _Held | None = getattr(self._local, "held", None)
+            stale = held is not None and held.statistics != self.statistics and held.depth == 0
+            if held is None or held.engine is not engine or not held.usable or stale:
+                held = self._open(engine)
+            with held.lock:
+                if not held.retired and held.usable:
+                    held.depth += 1
+                    return held
+            self._local.held = None
 
     def _open(self, engine: Engine) -> _Held:
         stale = getattr(self._local, "held", None)
@@ -107,15 +123,22 @@ class ThreadReaders:
         return held
 
     def _forget(self, held: _Held) -> None:
-        if held.depth == 0:
+        with held.lock:
+            idle = held.depth == 0
+            held.retired = held.retired or idle
+        if idle:
             held.close()
         if getattr(self._local, "held", None) is held:
             self._local.held = None
 
     def close_all(self) -> None:
-        """Close every thread's connection that is not in use (the vault closes); those in use close after use."""
+        """Close every thread's connection that is not in use (the vault closes); those in use close after use,
+        by the thread using them. Each is retired under its lock first, so no read starts on it afterwards."""
         with self._lock:
             held, self._all = self._all, []
         for item in held:
-            if item.depth == 0:
+            with item.lock:
+                item.retired = True
+                idle = item.depth == 0
+            if idle:
                 item.close()
