@@ -16,7 +16,7 @@ from typing import Any
 
 import tomlkit
 from tomlkit.container import Container
-from tomlkit.items import AoT, Array, Comment, Item, Table, Whitespace
+from tomlkit.items import AoT, Array, Comment, Item, Key, Null, Table, Whitespace
 
 CONTACT_ROLES = ("controller", "joint_controller", "representative", "dpo")
 CONTACT_FIELDS = ("name", "address", "email", "telephone")
@@ -110,7 +110,7 @@ def _add_key(table: Table, key: str, item: Item) -> None:
     one: appended after them, the key would read as part of what they describe)."""
     anchor = _NEXT_TO.get(key)
     if anchor is not None and anchor in table:
-        table.value._insert_after(anchor, key, item)  # tomlkit has no public positional insert
+        _insert_at(table.value, _position(table.value, anchor) + 1, key, item)
         return
     tail = _tail(table)
     table.add(key, item)
@@ -293,14 +293,45 @@ def _insert_table(document: Container, key: str, table: Table) -> None:
     else before the first array of tables; appended only when the file has neither."""
     anchor = next((role for role in reversed(CONTACT_ROLES) if role in document and role != key), None)
     if anchor is not None:
-        document._insert_after(anchor, key, table)  # tomlkit has no public positional insert
+        _insert_at(document, _position(document, anchor) + 1, key, table)
         return
     first_aot = next((k for k, v in document.items() if isinstance(v, AoT)), None)
     if first_aot is not None:
-        position = list(document.keys()).index(first_aot)
-        document._insert_at(position, key, table)
+        _insert_at(document, _position(document, first_aot), key, table)
         return
     document.append(key, table)
+
+
+def _position(container: Container, key: str) -> int:
+    """Where ``key`` stands in the container's lines (comments and blank lines counted, unlike its keys)."""
+    return next(i for i, (k, _item) in enumerate(container.body) if k is not None and k.key == key)
+
+
+def _insert_at(container: Container, start: int, key: str, item: Item) -> None:
+    """Put ``key`` at line ``start`` with tomlkit's public calls only (it has no public positional insert, and
+    0.15.3 removed the private one this used): what stands from there on is taken out, by key where it has one,
+    and added back after the new key, comments and blank lines included, so the text around it is unchanged."""
+    body = container.body
+    following = [(k, it) for k, it in body[start:] if not isinstance(it, Null)]
+    for k, _it in following:
+        if k is not None:
+            container.remove(k)
+    del body[start:]  # only placeholders and unkeyed lines are left there: no key points past ``start`` now
+    container.add(key, item)
+    for k, it in following:
+        _add_back(container, k, it)
+
+
+def _add_back(container: Container, key: Key | None, item: Item) -> None:
+    """Add a line that was in the file back as it was: tomlkit's ``add`` puts a blank line before a table it finds
+    glued to the line above, which a comment introducing that table is (it is filed under the table before)."""
+    if key is None:
+        container.add(item)
+        return
+    first = item[0] if isinstance(item, AoT) and len(item) else item
+    indent = first.trivia.indent
+    container.add(key, item)
+    first.trivia.indent = indent
 
 
 # -- purposes, categories, attributes, recipients ------------------------------------------------------------------

@@ -295,3 +295,23 @@ def test_an_attribute_added_from_the_outside_page_goes_with_the_other_entries() 
 
 def comment_lines(text: str) -> list[str]:
     return [line for line in text.splitlines() if line.lstrip().startswith("#")]
+
+
+def test_types_added_to_a_middle_entry_goes_after_its_path_and_keeps_the_comments_after_it() -> None:
+    """The insert after an anchor uses tomlkit's public calls only (0.15.3 removed the private one it used): the
+    keys and comments that followed ``path`` come back after the new key, unchanged and in order."""
+    text = COMMENTED.replace('path = "displayName"\n', 'path = "emails.value"  # work only\n# Contact.\n')
+    values = {"path": "emails.value", "types": ["work"], "category": "ids", "purposes": ["access"]}
+    after = edit.set_attribute(text, values, ("User", "emails.value"))
+    assert ('path = "emails.value"  # work only\ntypes = ["work"]\n# Contact.\ncategory = "ids"\n'
+            'purposes = ["access"]\n\n# Downstream.') in after  # fmt: skip
+    assert after.replace('types = ["work"]\n', "") == text
+    assert load_policy(after).attributes[1].types == ("work",)
+
+
+def test_a_first_contact_table_goes_before_the_first_array_of_tables() -> None:
+    text = COMMENTED[: COMMENTED.index("[controller]")] + COMMENTED[COMMENTED.index("[[purposes]]") :]
+    after = edit.set_contact(text, "representative", {"name": "Acme EU Rep", "email": "rep@acme.example"})
+    assert after.index('outside_schema = "reject"') < after.index("[representative]") < after.index("[[purposes]]")
+    assert after.replace('[representative]\nname = "Acme EU Rep"\nemail = "rep@acme.example"\n\n', "") == text
+    survive(text, after)
