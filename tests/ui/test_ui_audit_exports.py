@@ -278,7 +278,7 @@ def test_every_export_dialog_reaches_its_fields_by_alt_key(qtbot: QtBot, vault: 
         dialog.activateWindow()
         qtbot.waitUntil(lambda d=dialog: QApplication.activeWindow() is d, timeout=2000)
         keys = [(Qt.Key.Key_S, dialog.path)]
-        if hasattr(dialog, "format"):
+        if getattr(dialog, "format", None) is not None:
             keys.append((Qt.Key.Key_M, dialog.format))
         if isinstance(dialog, RopaExportDialog):
             keys.append((Qt.Key.Key_R, dialog.record))

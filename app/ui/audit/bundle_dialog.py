@@ -16,7 +16,6 @@ from PySide6.QtCore import QDateTime, QTimeZone
 from PySide6.QtWidgets import (
     QDateTimeEdit,
     QDialog,
-    QDialogButtonBox,
     QFileDialog,
     QFormLayout,
     QGridLayout,
@@ -31,8 +30,8 @@ from app.audit.bundle import BundleInfo
 from app.audit.bundle_export import export_recorded_bundle
 from app.store.vault import Vault
 from app.ui.audit.bundle_window import open_bundle_window
-from app.ui.exports.output import ExportOutput
-from app.ui.policy.common import login_name, plain_label, user_message
+from app.ui.exports.dialog import ExportDialog
+from app.ui.policy.common import login_name, plain_label
 from app.ui.widgets import documents_dir
 from app.ui.workers import submit
 
@@ -71,7 +70,10 @@ def _moment(edit: QDateTimeEdit) -> datetime:
     return datetime.fromtimestamp(edit.dateTime().toSecsSinceEpoch(), UTC)
 
 
-class BundleExportDialog(QDialog):
+class BundleExportDialog(ExportDialog):
+    busy_text = "Signing a checkpoint and writing the bundle…"
+    failure_text = "The evidence bundle could not be exported."
+
     def __init__(
         self,
         vault: Vault,
@@ -82,13 +84,11 @@ class BundleExportDialog(QDialog):
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         parent: QWidget | None = None,
     ) -> None:
-        super().__init__(parent)
+        super().__init__("Export an evidence bundle", default_bundle_path(now()), parent)
         self.vault, self.choose_path, self.operator = vault, choose_path, operator
         self.selected = sorted(selected)
         self.outcome: BundleInfo | None = None
         self.viewer: QDialog | None = None
-        self._busy = False
-        self.setWindowTitle("Export an evidence bundle")
 
         end = now().replace(microsecond=0) + timedelta(seconds=1)  # the range's end is excluded: take this second
         self.by_time = QRadioButton("Entries timed in a range (UTC)")
@@ -101,25 +101,16 @@ class BundleExportDialog(QDialog):
         for edit in (self.start, self.end):
             edit.dateTimeChanged.connect(lambda _value: self.by_time.setChecked(True))
         self.start.dateTimeChanged.connect(lambda _value: setattr(self, "start_chosen", True))
-        self.output = ExportOutput(str(default_bundle_path(now())), self.browse)
-        self.path, self.progress = self.output.path, self.output.progress
         self.note = plain_label(
             "A bundle can be verified anywhere, without the vault: each entry with its proof in the signed tree, "
             "and the chain from the entry before it. It is recorded on the audit trail.",
             wrap=True,
         )
-        self.status, self.written, self.exported_actions = self.output.status, self.output.written, self.output.actions
         self.view_button = QPushButton("Open in the bundle &viewer")
         self.view_button.setToolTip("Verify the bundle and read it, as its recipient will")
         self.view_button.setAutoDefault(False)
         self.view_button.clicked.connect(self.view)
         self.exported_actions.row.insertWidget(0, self.view_button)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        self.export_button = self.buttons.addButton("Export", QDialogButtonBox.ButtonRole.ActionRole)
-        self.export_button.setDefault(True)
-        self.export_button.clicked.connect(self.export)
-        self.buttons.rejected.connect(self.reject)
-        self.buttons.button(QDialogButtonBox.StandardButton.Close).setAutoDefault(False)  # Enter exports
 
         times = QGridLayout()
         times.addWidget(QLabel("From"), 0, 0)
@@ -133,14 +124,7 @@ class BundleExportDialog(QDialog):
         entries.addWidget(self.by_selection)
         form = QFormLayout()
         form.addRow("Entries", entries)
-        form.addRow(self.output.path_label(), self.output.path_row())
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(self.note)
-        self.output.add_feedback(layout)
-        layout.addStretch(1)
-        layout.addWidget(self.buttons)
-        self.resize(640, self.sizeHint().height())
+        self.lay_out(form, self.note, 640)
         if since is None:  # "All time": from the first entry (a primary-key lookup, in a worker)
             submit(lambda: first_entry_time(vault), self._first_entry_read, lambda _exc: None)
 
@@ -170,7 +154,7 @@ class BundleExportDialog(QDialog):
         self.output.choose(lambda start: self.choose_path(self, start), default_bundle_path())
 
     def export(self) -> None:
-        if self._busy:
+        if self.busy:
             return
         out = self.output.target("the bundle")
         if out is None:
@@ -190,40 +174,20 @@ class BundleExportDialog(QDialog):
         if not out.parent.is_dir():
             self.status.setText(f"The folder {out.parent} does not exist.")
             return
-        self._set_busy(True)
-        submit(job, self._exported, self._failed)
+        self.run_export(job, self._exported)
 
-    def _set_busy(self, busy: bool) -> None:
-        self._busy = busy
-        self.progress.setVisible(busy)
-        for widget in (self.export_button, self.path, self.start, self.end, self.by_time):
-            widget.setEnabled(not busy)
-        self.by_selection.setEnabled(not busy and bool(self.selected))
-        self.buttons.button(QDialogButtonBox.StandardButton.Close).setEnabled(not busy)
-        if busy:
-            self.status.setText("Signing a checkpoint and writing the bundle…")
-            self.written.clear()
-            self.exported_actions.set_path(None)
+    def inputs(self) -> list[QWidget]:
+        return [self.start, self.end, self.by_time, self.by_selection]
+
+    def usable(self, widget: QWidget) -> bool:
+        return widget is not self.by_selection or bool(self.selected)
 
     def _exported(self, info: BundleInfo) -> None:
-        self._set_busy(False)
         self.outcome = info
-        self.status.setText(
-            f"Exported entries {info.first_seq:,} to {info.last_seq:,} ({info.entries:,}), with checkpoint "
-            f"{info.checkpoint.fingerprint}; recorded on the audit trail."
-        )
-        self.written.setText(f"Written: {info.path}\nSHA-256: {info.sha256}")
-        self.exported_actions.set_path(info.path)
-
-    def _failed(self, exc: Exception) -> None:
-        self._set_busy(False)
-        self.status.setText(user_message(exc, "The evidence bundle could not be exported."))
+        said = (f"Exported entries {info.first_seq:,} to {info.last_seq:,} ({info.entries:,}), with checkpoint "
+                f"{info.checkpoint.fingerprint}; recorded on the audit trail.")  # fmt: skip
+        self.show_written(said, info.path, info.sha256)
 
     def view(self) -> None:
         if self.outcome is not None:
             self.viewer = open_bundle_window(self, self.outcome.path)
-
-    def reject(self) -> None:
-        if self._busy:  # a checkpoint is being signed and the file recorded: stay to say how it ended
-            return
-        super().reject()

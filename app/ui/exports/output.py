@@ -1,6 +1,6 @@
-"""What every export dialog shares below its own choices: where to save it (with Choose…), a busy bar, what
-happened, the file written, and Open / Show in folder (the Article 30 export, the audit timeline, evidence
-bundles). One place, so that the dialogs look and behave alike."""
+"""The widgets every export dialog shows below its own choices: where to save it (with Choose…), a busy bar, what
+happened, the file written, and Open / Show in folder. app/ui/exports/dialog.py lays them out and runs the export;
+this module only builds them."""
 
 from __future__ import annotations
 

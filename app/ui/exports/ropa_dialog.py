@@ -14,11 +14,9 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import (
     QComboBox,
-    QDialog,
     QDialogButtonBox,
     QFileDialog,
     QFormLayout,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -34,11 +32,10 @@ from app.services.export import (
     suffix_of,
 )
 from app.store.vault import Vault
-from app.ui.exports.output import ExportOutput
+from app.ui.exports.dialog import ExportDialog
 from app.ui.exports.step import show_export_step
-from app.ui.policy.common import login_name, plain_label, user_message
+from app.ui.policy.common import login_name, plain_label
 from app.ui.widgets import documents_dir
-from app.ui.workers import submit
 
 ChoosePath = Callable[[QWidget, Path, str], Path | None]
 POLL_MS = 100
@@ -77,7 +74,10 @@ def transport_of(server: ScimServer | None) -> tuple[str | None, str | None]:
     return url, f"TLS 1.2+ on the SCIM endpoint (certificate SHA-256 {server.fingerprint})"
 
 
-class RopaExportDialog(QDialog):
+class RopaExportDialog(ExportDialog):
+    busy_text = "Reading the policy and the vault, and writing the records…"
+    failure_text = "The records could not be exported."
+
     def __init__(
         self,
         vault: Vault,
@@ -86,55 +86,34 @@ class RopaExportDialog(QDialog):
         operator: Callable[[], str] = login_name,
         parent: QWidget | None = None,
     ) -> None:
-        super().__init__(parent)
+        super().__init__("Export Article 30 records", default_path(FORMATS[0]), parent)
         self.vault = vault
         self.server = server
         self.choose_path = choose_path
         self.operator = operator
         self.outcome: RopaWritten | None = None  # not "result": QDialog.result() exists
-        self._busy = False
         self.control: ExportControl | None = None  # the running export's step and stop request
-        self.setWindowTitle("Export Article 30 records")
 
-        self.format = QComboBox()
-        for fmt in FORMATS:
-            self.format.addItem(FORMAT_LABELS.get(fmt, fmt.upper()), fmt)
         self.record = QComboBox()
         for key, label in RECORD_CHOICES:
             self.record.addItem(label, key)
-        self.output = ExportOutput(str(default_path(self.chosen_format())), self.browse)
-        self.path, self.progress = self.output.path, self.output.progress
-        self.status, self.written, self.exported_actions = self.output.status, self.output.written, self.output.actions
         self.sha256 = plain_label(wrap=True)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        self.export_button = self.buttons.addButton("Export", QDialogButtonBox.ButtonRole.ActionRole)
-        self.export_button.clicked.connect(self.export)
         self.cancel_button = self.buttons.addButton("Cancel export", QDialogButtonBox.ButtonRole.ActionRole)
         self.cancel_button.clicked.connect(self.cancel_export)
         self.cancel_button.setVisible(False)
-        self.buttons.rejected.connect(self.reject)
         self.poll = QTimer(self)
         self.poll.setInterval(POLL_MS)
         self.poll.timeout.connect(self._show_step)
-        self.format.currentIndexChanged.connect(self._format_changed)
 
         form = QFormLayout()
-        form.addRow("For&mat", self.format)  # Alt+M: Alt+F is "Show in folder"
+        formats = self.add_formats([(fmt, FORMAT_LABELS.get(fmt, fmt.upper())) for fmt in FORMATS])
+        form.addRow("For&mat", formats)  # Alt+M: Alt+F is "Show in folder"
         form.addRow("&Records", self.record)
-        form.addRow(self.output.path_label(), self.output.path_row())
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        self.output.add_feedback(layout, self.sha256)
-        layout.addStretch(1)
-        layout.addWidget(self.buttons)
+        self.lay_out(form, None, 640, self.sha256)
         self._format_changed()
-        self.resize(640, 280)
 
-    def chosen_format(self) -> str:
-        return str(self.format.currentData())
-
-    def set_format(self, fmt: str) -> None:
-        self.format.setCurrentIndex(self.format.findData(fmt))
+    def suffix_of(self, fmt: str) -> str:
+        return suffix_of(fmt)
 
     def set_record(self, choice: str) -> None:
         self.record.setCurrentIndex(self.record.findData(choice))
@@ -148,16 +127,14 @@ class RopaExportDialog(QDialog):
             items.item(both).setEnabled(fmt in MULTI_RECORD_FORMATS)
         if self.record.currentData() == "both" and fmt not in MULTI_RECORD_FORMATS:
             self.set_record("controller")
-        current = Path(self.path.text().strip())
-        if current.suffix.lower().lstrip(".") in {suffix_of(known) for known in FORMATS}:
-            self.path.setText(str(current.with_suffix(f".{suffix_of(fmt)}")))
+        super()._format_changed()
 
     def browse(self) -> None:
         fmt = self.chosen_format()
         self.output.choose(lambda start: self.choose_path(self, start, fmt), default_path(fmt))
 
     def export(self) -> None:
-        if self._busy:
+        if self.busy:
             return
         out = self.output.target("the records")
         if out is None:
@@ -166,12 +143,10 @@ class RopaExportDialog(QDialog):
         url, tls = transport_of(self.server)
         vault = self.vault
         self.control = control = ExportControl()
-        self._set_busy(True)
         # The closure holds plain values only: no Qt object reaches the worker thread.
-        submit(
+        self.run_export(
             lambda: export_ropa(vault, fmt, out, choice, operator, server_url=url, tls=tls, control=control),
             self._exported,
-            self._failed,
         )
 
     def cancel_export(self) -> None:
@@ -185,9 +160,10 @@ class RopaExportDialog(QDialog):
     def _show_step(self) -> None:
         show_export_step(self.control, self.status, self.cancel_button, TOO_LATE)
 
-    def _set_busy(self, busy: bool) -> None:
-        self._busy = busy
-        self.progress.setVisible(busy)
+    def inputs(self) -> list[QWidget]:
+        return [self.record]
+
+    def set_busy(self, busy: bool) -> None:
         self.cancel_button.setVisible(busy)
         self.cancel_button.setEnabled(busy)
         self.cancel_button.setToolTip("")
@@ -196,35 +172,30 @@ class RopaExportDialog(QDialog):
         else:
             self.poll.stop()
             self.control = None
-        for widget in (self.export_button, self.format, self.record, self.path):
-            widget.setEnabled(not busy)
-        self.buttons.button(QDialogButtonBox.StandardButton.Close).setEnabled(not busy)
-        if busy:
-            self.status.setText("Reading the policy and the vault, and writing the records…")
-            self.written.clear()
-            self.sha256.clear()
-            self.exported_actions.set_path(None)
+        super().set_busy(busy)
+
+    def clear_outcome(self) -> None:
+        super().clear_outcome()
+        self.sha256.clear()
 
     def _exported(self, result: RopaWritten) -> None:
         late = self.control is not None and self.control.cancel_requested
-        self._set_busy(False)
         self.outcome = result
         done = "The export had finished before the cancel could stop it. " if late else ""
-        self.status.setText(f"{done}Exported under policy {result.policy_stamp}; recorded on the audit trail.")
-        self.written.setText(f"Written: {result.file.path}")
+        said = f"{done}Exported under policy {result.policy_stamp}; recorded on the audit trail."
+        self.show_written(said, Path(result.file.path), None)
         self.sha256.setText(f"SHA-256: {result.file.sha256}")
         self.sha256.setToolTip(f"Content hash stated in the record: {result.content_hash}")
-        self.exported_actions.set_path(Path(result.file.path))
 
-    def _failed(self, exc: Exception) -> None:
-        self._set_busy(False)
+    def failed(self, exc: Exception) -> None:
         if isinstance(exc, ExportCancelled):
+            self.set_busy(False)
             self.status.setText(exc.user_message)
             return
-        self.status.setText(user_message(exc, "The records could not be exported."))
+        super().failed(exc)
 
     def reject(self) -> None:
-        if self._busy:  # Escape or the window's close: ask the export to stop; the dialog stays to say how it ended
+        if self.busy:  # Escape or the window's close: ask the export to stop; the dialog stays to say how it ended
             self.cancel_export()
             return
         super().reject()
