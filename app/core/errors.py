@@ -84,6 +84,15 @@ class VaultCorrupt(VaultError):
         self.detail = detail
 
 
+class VaultInUse(VaultError):
+    """Another program has the vault file open, so it cannot be re-encrypted: its connections would go on with the
+    old key and fail on the next page they read (the app, ``serve`` or a command)."""
+
+    def __init__(self) -> None:
+        super().__init__("Another program has the vault open (the Custos app, 'custos serve' or a command): close it, "
+                         "then change the passphrase. Nothing was changed.")  # fmt: skip
+
+
 class VaultLocked(VaultError):
     def __init__(self) -> None:
         super().__init__("The vault is closed. Unlock it first.")

@@ -20,10 +20,11 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import QueuePool
 
-from app.core.errors import VaultCorrupt, VaultError, WeakCipherSettings, WrongPassphrase
+from app.core.errors import VaultCorrupt, VaultError, VaultInUse, WeakCipherSettings, WrongPassphrase
 
 KDF_ITERATIONS = 256_000  # SQLCipher 4 default; the floor the issue sets
 SALT_BYTES = 16
+IN_USE_WAIT_MS = 2000  # how long a rekey waits for another connection to let go before calling the vault in use
 KEY_BYTES = 32
 PAGE_SIZE = 4096  # SQLCipher 4's default, never changed here
 MIN_CIPHER_MAJOR = 4
@@ -185,10 +186,23 @@ def create_keyed_file(path: Path, passphrase: str) -> tuple[bytes, bytes]:
 def rekey(path: Path, raw_key: bytes, salt: bytes, new_passphrase: str) -> bytes:
     """Re-encrypt the whole file under a new passphrase; returns the new derived key.
 
-    SQLCipher keeps the salt on rekey, so the new key is derived with the same salt.
+    SQLCipher keeps the salt on rekey, so the new key is derived with the same salt. The file is taken exclusively
+    first: in WAL mode every open connection holds a shared lock on it, so an exclusive one is refused while
+    another process has the vault open (VaultInUse, nothing changed). Re-encrypted under it, that process would go
+    on with the old key and fail on its next page.
     """
     connection = connect_raw(path, raw_key, salt)
     try:
+        connection.execute(f"PRAGMA busy_timeout = {IN_USE_WAIT_MS}")  # a command's short read may be ending
+        connection.execute("PRAGMA locking_mode = EXCLUSIVE")
+        try:
+            connection.execute("BEGIN EXCLUSIVE")
+            connection.execute("SELECT count(*) FROM sqlite_master").fetchone()  # takes the file's lock in WAL mode
+            connection.execute("COMMIT")
+        except sqlcipher.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise VaultInUse() from None
+            raise
         new_key = derive_raw_key(new_passphrase, salt)
         connection.execute(f"PRAGMA rekey = \"x'{new_key.hex()}{salt.hex()}'\"")
     finally:

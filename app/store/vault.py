@@ -302,8 +302,12 @@ class Vault:
         if sqlcipher_engine.derive_raw_key(current, self._salt) != bytes(self._key()):
             raise WrongPassphrase()
         with self._lock:
-            self._close_engines()
-            new_key = sqlcipher_engine.rekey(self.path, bytes(self._key()), self._salt, new)
+            self._close_engines()  # this process's own connections too: the rekey needs the file to itself
+            try:
+                new_key = sqlcipher_engine.rekey(self.path, bytes(self._key()), self._salt, new)
+            except BaseException:
+                self._open_engines(bytes(self._key()))  # refused or failed: open again as it was, under the old key
+                raise
             self._wipe_key()
             self._raw_key = bytearray(new_key)
             self._open_engines(new_key)
