@@ -43,9 +43,10 @@ def _command_modules() -> dict[str, ModuleType]:
 _DATA_DIR_HELP = "folder holding the vault (default: user data folder or $CUSTOS_DATA_DIR)"
 _READ_ONLY_HELP = ("work on a private copy of the data folder, removed afterwards: nothing in the folder is changed "
                    "and nothing the command records is kept (an offline review of a copy handed over as evidence; "
-                   "not for serve, init or vault restore)")  # fmt: skip
-# What --read-only cannot do: serve and init exist to write the folder, a restore to replace its vault.
-_NOT_READ_ONLY = {("serve", None), ("init", None), ("vault", "restore"), (None, None)}
+                   "not for serve, init, vault restore or vault passphrase)")  # fmt: skip
+# What --read-only cannot do: serve and init exist to write the folder, a restore to replace its vault, a passphrase
+# change to re-encrypt it (on a copy thrown away afterwards it would change nothing, yet say it had).
+_NOT_READ_ONLY = {("serve", None), ("init", None), ("vault", "restore"), ("vault", "passphrase"), (None, None)}
 
 
 def _add_data_dir(parser: argparse.ArgumentParser) -> None:

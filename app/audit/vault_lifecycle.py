@@ -51,5 +51,13 @@ def unlock_vault_with_key(data_dir: Path, raw_key: bytes) -> Vault:
     return Vault.unlock_with_key(data_dir, raw_key, record=_recorder())
 
 
+def change_passphrase(vault: Vault, current: str, new: str, confirmation: str) -> None:
+    """Re-encrypt the vault under ``new`` and say so on the trail, right after: the rekey rewrites the file and is
+    not a transaction an entry could join. The entry holds no secret, only that it was done and by whom."""
+    vault.change_passphrase(current, new, confirmation)
+    with vault.write_transaction() as conn:
+        record(conn, "vault.passphrase_changed", {})
+
+
 def reopen_vault(vault: Vault, passphrase: str) -> None:
     vault.reopen(passphrase, record=record)

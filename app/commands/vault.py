@@ -15,6 +15,11 @@ Printed formats (a contract):
            frame(s))`` or ``damaged at frame F: …``; last ``Verdict: intact`` or ``Verdict: damaged. …``. Exit 0
            intact, 1 damaged, 2 cannot check (wrong passphrase, no vault). Read-only: it can run while the app or
            ``serve`` has the vault open.
+  passphrase  ``Passphrase changed: the vault is re-encrypted under the new one; recorded on the audit trail.``,
+           then, when a key was remembered, ``The key the OS keyring remembered was forgotten: …``, and, when a
+           backup was recorded before, ``Backups made before this change (the last on TIME UTC) open with the old
+           passphrase only: …``. Refused (exit 1, nothing changed) while the app, ``serve`` or another command has
+           the vault open.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ SHOWN = 20  # integrity problems printed; the count says how many there are
 
 
 def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], None]) -> None:
-    vault = commands.add_parser("vault", help="back up and restore the encrypted vault")
+    vault = commands.add_parser("vault", help="back up, restore, check and re-key the encrypted vault")
     sub = vault.add_subparsers(dest="vault_command", required=True)
     backup = sub.add_parser("backup", help="write an encrypted copy of the vault (same passphrase)")
     backup.add_argument("--out", required=True, help="the backup file to create (never overwritten)")
@@ -50,6 +55,15 @@ def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], No
     add_data_dir(restore)
     check = sub.add_parser("check", help="check every page's authentication and the database's integrity, read-only")
     add_data_dir(check)
+    passphrase = sub.add_parser(
+        "passphrase",
+        help="re-encrypt the vault under a new passphrase (the current one from $CUSTOS_PASSPHRASE or asked, the new "
+        "one from $CUSTOS_NEW_PASSPHRASE or asked twice); stop the app and serve first",
+    )
+    passphrase.add_argument(
+        "--operator", help="who changes it, for the audit trail (default: $CUSTOS_OPERATOR or the login name)"
+    )
+    add_data_dir(passphrase)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -57,6 +71,8 @@ def run(args: argparse.Namespace) -> int:
         return _backup(args)
     if args.vault_command == "check":
         return _check(args)
+    if args.vault_command == "passphrase":
+        return _passphrase(args)
     return _restore(args)
 
 
@@ -104,6 +120,25 @@ def _backup(args: argparse.Namespace) -> int:
     print(f"Backup written: {info.path} ({info.size} bytes, sha256 {info.sha256})")
     print("It opens with the vault passphrase in force now. The erasure ledger (erasure-ledger.jsonl and its key")
     print("in the data folder) is not in it on purpose: keep those with the data folder, never with backups.")
+    return 0
+
+
+def _passphrase(args: argparse.Namespace) -> int:
+    from app.core.passphrase import read_new_passphrase, read_passphrase
+    from app.services.vault import change_passphrase_in, require_vault
+
+    folder = vault_folder(args)
+    require_vault(folder)  # before anything is asked
+    current = read_passphrase()
+    new, again = read_new_passphrase()
+    changed = change_passphrase_in(folder, current, new, again)
+    print("Passphrase changed: the vault is re-encrypted under the new one; recorded on the audit trail.")
+    if changed.keyring_forgotten:
+        print("The key the OS keyring remembered was forgotten: the app asks for the new passphrase at its next start.")
+    if changed.last_backup is not None:
+        last = f"{changed.last_backup:%Y-%m-%d %H:%M} UTC"
+        print(f"Backups made before this change (the last on {last}) open with the old passphrase only: make a new "
+              "one ('custos vault backup'), and keep or destroy the old ones knowing that.")  # fmt: skip
     return 0
 
 

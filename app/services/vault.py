@@ -15,23 +15,26 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
+from app.audit import vault_lifecycle
 from app.audit.anchor import sign_tree_head
 from app.audit.vault_lifecycle import create_vault, reopen_vault, reviewing_a_copy, unlock_vault, unlock_vault_with_key
 from app.core.passphrase import read_passphrase
 from app.dsr import settings as dsr_settings
 from app.erasure import ledger
-from app.erasure.backup import BackupInfo, backup
+from app.erasure.backup import BackupInfo, backup, last_recorded
 from app.erasure.restore import NoVaultToReplace, RestoreReport, restore
 from app.policy.in_force import install_default_if_missing
 from app.setup import endpoint, tls
 from app.siem import config as siem_config
 from app.store import engine, integrity
 from app.store.integrity import MAX_PROBLEMS, CheckReport
-from app.store.vault import Vault, vault_path
+from app.store.vault import Vault, forget_keyring, key_from_keyring, vault_path
 
-__all__ = ["MAX_PROBLEMS", "BackupInfo", "CheckReport", "Checked", "RestoreReport", "back_up", "check",
+__all__ = ["MAX_PROBLEMS", "BackupInfo", "CheckReport", "Checked", "PassphraseChanged", "RestoreReport", "back_up",
+           "change_passphrase", "change_passphrase_in", "check",
            "check_restore_target", "describe_pages", "follow_replay", "open_existing", "open_for_command",
            "open_or_create_vault", "reopen_vault", "require_vault", "restore_backup", "review_copy",
            "signed_at_close", "unlock_vault_with_key"]  # fmt: skip
@@ -227,5 +230,36 @@ def follow_replay(data_dir: Path, passphrase: str, request_ids: list[str], wait:
     vault = signed_at_close(unlock_vault(data_dir, passphrase))
     try:
         return drive(vault, request_ids, wait)
+    finally:
+        vault.close()
+
+
+@dataclass(frozen=True)
+class PassphraseChanged:
+    keyring_forgotten: bool  # a key remembered in the OS keyring was removed (it no longer opens the vault)
+    last_backup: datetime | None  # the last backup recorded before the change: it opens with the old passphrase only
+
+
+def change_passphrase(vault: Vault, current: str, new: str, confirmation: str) -> PassphraseChanged:
+    """Re-encrypt the vault under a new passphrase, on the record, and forget a key the keyring remembered.
+
+    What the change does not reach is returned so that it is said: backups made before open with the old
+    passphrase only (they are copies, re-encrypted by nothing), and the keyring shortcut is gone."""
+    with vault.read_connection() as conn:
+        backed_up = last_recorded(conn)
+    vault_lifecycle.change_passphrase(vault, current, new, confirmation)
+    folder = vault.path.parent
+    remembered = key_from_keyring(folder) is not None
+    forget_keyring(folder)
+    return PassphraseChanged(remembered, backed_up[0] if backed_up else None)
+
+
+def change_passphrase_in(data_dir: Path, current: str, new: str, confirmation: str) -> PassphraseChanged:
+    """``custos vault passphrase``: open the vault in ``data_dir`` with ``current`` (on the record), change it, and
+    close it signed, as every command does."""
+    require_vault(data_dir)
+    vault = signed_at_close(unlock_vault(data_dir, current))
+    try:
+        return change_passphrase(vault, current, new, confirmation)
     finally:
         vault.close()

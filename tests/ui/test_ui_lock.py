@@ -150,7 +150,8 @@ def test_change_passphrase_rekeys_the_vault(vault: Vault, qtbot: QtBot) -> None:
     dialog.new.setText("a brand new passphrase")
     dialog.confirmation.setText("a brand new passphrase")
     dialog.change()
-    qtbot.waitUntil(lambda: dialog.message.text() == "Passphrase changed.", timeout=30_000)
+    qtbot.waitUntil(lambda: dialog.message.text().startswith("Passphrase changed; recorded on the audit trail."),
+                    timeout=30_000)  # fmt: skip
     assert vault.verify_passphrase("a brand new passphrase") and not vault.verify_passphrase(PASSPHRASE)
 
 
@@ -195,3 +196,30 @@ def test_the_lock_explanation_is_not_clipped(window: tuple[MainWindow, ScimServe
     qtbot.wait(50)
     note = main.lock_screen.note
     assert note.height() >= note.heightForWidth(note.width()) > note.fontMetrics().height()  # every wrapped line
+
+
+def test_a_changed_passphrase_is_on_the_record_and_the_dialog_names_older_backups(
+    vault: Vault, qtbot: QtBot, tmp_path: Path
+) -> None:
+    """Was: the change left no entry on the trail and the dialog closed on "Passphrase changed.", though a backup
+    made before still opened with the old passphrase only. Now the entry is there and the dialog says so, open."""
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    from app.audit.trail import of_kind
+    from app.services.vault import back_up
+    from app.ui.lock.passphrase import ChangePassphraseDialog
+
+    back_up(vault, tmp_path / "before.vault")
+    dialog = ChangePassphraseDialog(vault)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.current.setText(PASSPHRASE)
+    dialog.new.setText("a brand new passphrase")
+    dialog.confirmation.setText("a brand new passphrase")
+    dialog.change()
+    qtbot.waitUntil(lambda: dialog.message.text().startswith("Passphrase changed;"), timeout=30_000)
+    assert "Backups made before (the last on " in dialog.message.text()
+    assert dialog.isVisible() and not dialog.current.isEnabled()
+    assert dialog.buttons.standardButtons() == QDialogButtonBox.StandardButton.Close
+    with vault.read_connection() as conn:
+        assert [e.details for e in of_kind(conn, "vault.passphrase_changed")] == [{}]

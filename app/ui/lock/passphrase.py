@@ -5,8 +5,10 @@ from __future__ import annotations
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from app.core.errors import CustosError
-from app.store.vault import Vault, forget_keyring
+from app.services.vault import PassphraseChanged, change_passphrase
+from app.store.vault import Vault
 from app.ui.passphrase_field import PassphraseRow
+from app.ui.times import local_time
 from app.ui.workers import submit
 
 
@@ -27,7 +29,8 @@ class ChangePassphraseDialog(QDialog):
         self.new = self.new_row.edit
         self.confirmation = _secret_field("New passphrase again")
         self.message = QLabel("The whole vault is re-encrypted with the new key; the keyring shortcut, if any, is "
-                              "forgotten.")  # fmt: skip
+                              "forgotten. Backups made before keep the old passphrase. Close 'custos serve' and "
+                              "any command using this vault first.")  # fmt: skip
         self.message.setWordWrap(True)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         self.buttons.accepted.connect(self.change)
@@ -49,16 +52,23 @@ class ChangePassphraseDialog(QDialog):
         self.message.setText("Re-encrypting the vault…")
         vault = self.vault
 
-        def work() -> None:
-            vault.change_passphrase(current, new, again)
-            forget_keyring(vault.path.parent)  # the stored key no longer opens the vault
+        submit(lambda: change_passphrase(vault, current, new, again), self._changed, self._failed)
 
-        submit(work, self._changed, self._failed)
-
-    def _changed(self, _result: object) -> None:
+    def _changed(self, changed: PassphraseChanged) -> None:
+        """Said, not closed at once: what the change did not reach (older backups) is for the operator to act on."""
+        lines = ["Passphrase changed; recorded on the audit trail."]
+        if changed.keyring_forgotten:
+            lines.append(
+                "The key remembered in the keyring was forgotten: the new passphrase is asked at the next start."
+            )
+        if changed.last_backup is not None:
+            lines.append(f"Backups made before (the last on {local_time(changed.last_backup)}) open with the old "
+                         "passphrase only: make a new one (Vault → Back up the vault…).")  # fmt: skip
+        self.message.setText("\n".join(lines))
+        for field in (self.current, self.new, self.confirmation):
+            field.setEnabled(False)
+        self.buttons.setStandardButtons(QDialogButtonBox.StandardButton.Close)
         self.buttons.setEnabled(True)
-        self.message.setText("Passphrase changed.")
-        self.accept()
 
     def _failed(self, exc: Exception) -> None:
         self.buttons.setEnabled(True)

@@ -1,0 +1,67 @@
+"""``custos vault passphrase``: a headless operator (``serve`` on a server) had no way to change the vault's
+passphrase, and the app's change left nothing on the audit trail. Now the command re-encrypts the vault, the change
+is an entry (``vault.passphrase_changed``, forwarded to the SIEM, holding no secret), and the command says what the
+change does not reach: backups made before open with the old passphrase only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app.audit.trail import of_kind
+from app.siem.mapping import has_mapping, mapping_for
+from app.store.vault import Vault
+from tests.cli.inprocess import run
+from tests.conftest import PASSPHRASE
+
+NEW = "a brand new passphrase"
+
+
+@pytest.fixture
+def folder(vault: Vault) -> Path:
+    data_dir = vault.path.parent
+    vault.close()
+    return data_dir
+
+
+def test_the_passphrase_changes_on_the_record_and_backups_before_are_named(
+    folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert run(folder, "vault", "backup", "--out", str(tmp_path / "before.vault")).returncode == 0
+    monkeypatch.setenv("CUSTOS_NEW_PASSPHRASE", NEW)
+    done = run(folder, "vault", "passphrase", "--operator", "dana")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "Passphrase changed: the vault is re-encrypted under the new one; recorded on the audit trail."
+    assert lines[-1].startswith("Backups made before this change (the last on ")
+    assert "open with the old passphrase only" in lines[-1]
+    assert PASSPHRASE not in done.stdout + done.stderr and NEW not in done.stdout + done.stderr
+    assert run(folder, "audit", "verify").returncode != 0  # the old passphrase no longer opens it
+    assert run(folder, "audit", "verify", passphrase=NEW).returncode == 0
+    vault = Vault.unlock(folder, NEW)
+    try:
+        with vault.read_connection() as conn:
+            (entry,) = of_kind(conn, "vault.passphrase_changed")
+    finally:
+        vault.close()
+    assert entry.actor == "operator:dana" and entry.details == {}
+    assert has_mapping("vault.passphrase_changed")
+    assert mapping_for("vault.passphrase_changed").name == "Vault passphrase changed"
+
+
+def test_a_new_passphrase_too_short_or_mistyped_changes_nothing(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CUSTOS_NEW_PASSPHRASE", "short")
+    refused = run(folder, "vault", "passphrase")
+    assert refused.returncode != 0 and refused.stdout == ""
+    assert "Traceback" not in refused.stderr and refused.stderr.startswith("custos: ")
+    assert run(folder, "audit", "verify").returncode == 0  # still the old passphrase
+
+
+def test_a_review_copy_cannot_change_the_passphrase(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CUSTOS_NEW_PASSPHRASE", NEW)
+    refused = run(folder, "vault", "passphrase", "--read-only")
+    assert refused.returncode != 0 and "--read-only works on a copy" in refused.stderr
+    assert run(folder, "audit", "verify").returncode == 0
