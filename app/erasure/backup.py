@@ -76,3 +76,13 @@ def last_recorded(conn: Connection) -> tuple[datetime, int] | None:
         return None
     made = datetime.strptime(last[0].at, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
     return made, int(last[0].details.get("bytes", 0))
+
+
+def rekeyed_since(conn: Connection, made: datetime) -> datetime | None:
+    """When the vault's passphrase was last changed, if after ``made`` (a backup's time): that backup opens with
+    the old passphrase only, which the lines saying when the last backup was made must say (decision 0062)."""
+    last = of_kind(conn, "vault.passphrase_changed", limit=1)
+    if not last:
+        return None
+    changed = datetime.strptime(last[0].at, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    return changed if changed > made else None

@@ -13,7 +13,7 @@ from sqlalchemy import Connection
 from app.audit.query import EventFilter, count
 from app.core.utc import utc_text
 from app.dsr.register import DsrRegister
-from app.erasure.backup import last_recorded
+from app.erasure.backup import last_recorded, rekeyed_since
 from app.erasure.tombstones import TombstoneState, refused_recently
 from app.incidents.register import IncidentRegister
 from app.policy.in_force import PolicyInForce
@@ -84,7 +84,11 @@ def backups_line(conn: Connection, now: datetime) -> str:
     if last is None:
         return "none recorded: Vault → Back up the vault… (or `custos vault backup`)"
     made, size = last
-    return f"last recorded {utc_text(made)} ({days_ago(now - made)}), {size:,} bytes"
+    said = f"last recorded {utc_text(made)} ({days_ago(now - made)}), {size:,} bytes"
+    rekeyed = rekeyed_since(conn, made)
+    if rekeyed is not None:
+        return f"{said}, before the passphrase change of {utc_text(rekeyed)}: it opens with the old passphrase only"
+    return said
 
 
 def days_ago(age: timedelta) -> str:

@@ -87,3 +87,24 @@ def test_a_collector_that_stopped_taking_the_trail_warns(vault: Vault) -> None:
     assert health.siem(vault, now).level == "ok"  # behind, but it moved just now
     later = health.siem(vault, now + timedelta(hours=2))
     assert later.level == "warn" and later.text.startswith("not taking the trail: siem.example.org:6514 (")
+
+
+def test_a_backup_made_before_a_passphrase_change_is_said_to_need_the_old_one(vault: Vault) -> None:
+    """Was: "last recorded … (today)", ok, for a backup that opens only with a passphrase no longer in force."""
+    from app.services.overview import backups_line
+    from app.services.vault import change_passphrase
+    from tests.conftest import PASSPHRASE
+
+    backup(vault, vault.path.parent / "b.vault")
+    now = datetime.now(UTC) + timedelta(seconds=1)
+    assert health.backups(vault, now).level == "ok"
+    change_passphrase(vault, PASSPHRASE, "a brand new passphrase", "a brand new passphrase")
+    check = health.backups(vault, now + timedelta(seconds=1))
+    assert check.level == "warn"
+    assert "before the passphrase change of " in check.text and check.text.endswith("old passphrase only")
+    with vault.read_connection() as conn:
+        assert backups_line(conn, now).endswith("it opens with the old passphrase only")
+    backup(vault, vault.path.parent / "c.vault")  # a backup under the new passphrase: nothing more to say
+    assert health.backups(vault, datetime.now(UTC) + timedelta(seconds=1)).level == "ok"
+    with vault.read_connection() as conn:
+        assert "passphrase" not in backups_line(conn, datetime.now(UTC))
