@@ -392,6 +392,9 @@ class Vault:
         import keyring
         from keyring.errors import KeyringError
 
+        if not keyring_available():  # never the key in a plain file, whatever a caller offered
+            log.warning("no OS keyring that protects secrets; the passphrase will be asked each time")
+            return False
         try:
             keyring.set_password(KEYRING_SERVICE, str(self.path), bytes(self._key()).hex())
         except (KeyringError, RuntimeError):
@@ -400,14 +403,30 @@ class Vault:
         return True
 
 
+# Backends that keep a secret where anyone who can read the home folder reads it, or nowhere: keyrings.alt's file
+# backends (its "plaintext" file, and an "encrypted" one that asks its password on a terminal the app does not
+# have; Debian and Ubuntu install keyrings.alt beside keyring, and keyring picks it when no Secret Service runs),
+# and keyring's own null and fail backends. The vault key there would be the vault open to whoever copies the file.
+_UNPROTECTED = ("keyrings.alt.file", "keyrings.alt.pyfs", "keyring.backends.null", "keyring.backends.fail")
+
+
+def protects_secrets(backend: object) -> bool:
+    """Whether ``backend`` keeps what it is given in the system's protected store. keyring's chainer may write to
+    any of the backends it chains (the next one when one fails), so it protects only if each of them does."""
+    members = getattr(type(backend), "backends", None) if type(backend).__name__ == "ChainerBackend" else None
+    if members is not None:
+        return bool(members) and all(protects_secrets(member) for member in members)
+    module = type(backend).__module__
+    return not any(module == name or module.startswith(name + ".") for name in _UNPROTECTED)
+
+
 def keyring_available() -> bool:
-    """Whether the system offers a keyring to remember the key in. Without one keyring's fallback backend refuses
-    every write, so an offer to remember the key would be a promise nobody keeps."""
+    """Whether the system offers a keyring to remember the key in, one that protects it (:func:`protects_secrets`).
+    Without one, an offer to remember the key would be a promise nobody keeps, or the key in a plain file."""
     import keyring
-    from keyring.backends import fail
 
     try:
-        return not isinstance(keyring.get_keyring(), fail.Keyring)
+        return protects_secrets(keyring.get_keyring())
     except RuntimeError:
         return False
 

@@ -43,7 +43,7 @@ def remember_key_box() -> tuple[QCheckBox, QLabel]:
     note = text_label("Next time the vault opens without typing the passphrase.")
     if not keyring_available():
         box.setEnabled(False)
-        note.setText("No system keyring is available here: the passphrase is asked each time.")
+        note.setText("No system keyring that protects secrets is available here: the passphrase is asked each time.")
     return box, note
 
 

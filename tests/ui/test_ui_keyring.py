@@ -16,6 +16,8 @@ from app.store.vault import KEYRING_SERVICE, vault_path
 from app.ui.first_run.pages import PassphrasePage
 from app.ui.unlock_dialog import UnlockDialog, unlock_from_keyring
 
+NO_KEYRING = "No system keyring that protects secrets is available here: the passphrase is asked each time."
+
 
 def test_remembered_key_unlocks_without_the_passphrase(
     qtbot: QtBot, data_dir: Path, memory_keyring: MemoryKeyring
@@ -61,7 +63,7 @@ def test_without_a_keyring_the_box_is_not_offered(qtbot: QtBot, data_dir: Path, 
     dialog = UnlockDialog(data_dir)
     qtbot.addWidget(dialog)
     assert not dialog.remember.isEnabled()
-    assert dialog.remember_note.text() == "No system keyring is available here: the passphrase is asked each time."
+    assert dialog.remember_note.text() == NO_KEYRING
     dialog._set_enabled(True)  # after a wrong passphrase: still not offered
     assert not dialog.remember.isEnabled()
 
@@ -78,4 +80,4 @@ def test_the_first_run_offers_the_keyring_only_where_there_is_one(
     qtbot.addWidget(page)
     assert not page.remember.isEnabled()
     assert page.remember.text() == "&Remember the key in the system keyring"
-    assert page.remember_note.text() == "No system keyring is available here: the passphrase is asked each time."
+    assert page.remember_note.text() == NO_KEYRING

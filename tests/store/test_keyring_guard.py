@@ -1,0 +1,78 @@
+"""The vault key is remembered only in a keyring that protects it. Debian and Ubuntu install keyrings.alt beside
+keyring; with no Secret Service running (a bare session, a server) keyring picks its plain-file backend, and the
+app offered to remember the key and wrote it there: the vault open to anyone who reads the home folder. Now such a
+backend (and keyring's chainer over one) is refused: nothing offered, nothing written."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import keyring
+import pytest
+from keyring.backend import KeyringBackend
+from keyring.backends import chainer, fail, null
+from keyrings.alt.file import PlaintextKeyring
+
+from app.audit.vault_lifecycle import create_vault
+from app.store.vault import keyring_available, protects_secrets
+from tests.conftest import PASSPHRASE
+
+
+class ProtectedStore(KeyringBackend):
+    """Stands for an OS store (Secret Service, the macOS keychain, the Windows vault): none runs here."""
+
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.items.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.items[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        self.items.pop((service, username), None)
+
+
+@pytest.fixture
+def plain_file_keyring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    home = tmp_path / "home-data"
+    monkeypatch.setenv("XDG_DATA_HOME", str(home))
+    previous = keyring.get_keyring()
+    keyring.set_keyring(PlaintextKeyring())
+    try:
+        yield home
+    finally:
+        keyring.set_keyring(previous)
+
+
+def test_the_plain_file_keyring_is_neither_offered_nor_written(plain_file_keyring: Path, data_dir: Path) -> None:
+    vault = create_vault(data_dir, PASSPHRASE)
+    try:
+        assert not keyring_available()
+        assert vault.remember_in_keyring() is False
+    finally:
+        vault.close()
+    written = [path for path in plain_file_keyring.rglob("*") if path.is_file()]
+    assert written == []  # before: keyring_pass.cfg holding the vault key, base64 in a file of the home folder
+
+
+def test_which_backends_protect_a_secret() -> None:
+    assert protects_secrets(ProtectedStore())
+    # keyrings.alt's EncryptedKeyring (the same module) cannot be made here: it needs pycryptodome
+    for unprotected in (PlaintextKeyring(), null.Keyring(), fail.Keyring()):
+        assert not protects_secrets(unprotected), type(unprotected)
+
+
+def test_a_chain_protects_only_if_every_backend_in_it_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    """keyring's chainer writes to the first backend that takes the secret: the plain file when the store fails."""
+    monkeypatch.setattr(chainer.ChainerBackend, "backends", [ProtectedStore(), PlaintextKeyring()])
+    assert not protects_secrets(chainer.ChainerBackend())
+    monkeypatch.setattr(chainer.ChainerBackend, "backends", [ProtectedStore()])
+    assert protects_secrets(chainer.ChainerBackend())
+    monkeypatch.setattr(chainer.ChainerBackend, "backends", [])
+    assert not protects_secrets(chainer.ChainerBackend())
