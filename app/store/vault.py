@@ -432,9 +432,14 @@ def keyring_available() -> bool:
 
 
 def key_from_keyring(data_dir: Path) -> bytes | None:
+    """The key remembered for this vault, if any. One an unprotected backend holds (written there by a version that
+    did not refuse it, decision 0063) is removed, not used: the passphrase is asked instead."""
     import keyring
     from keyring.errors import KeyringError
 
+    if not keyring_available():
+        forget_keyring(data_dir)
+        return None
     try:
         stored = keyring.get_password(KEYRING_SERVICE, str(vault_path(data_dir)))
     except (KeyringError, RuntimeError):

@@ -15,7 +15,7 @@ from keyring.backends import chainer, fail, null
 from keyrings.alt.file import PlaintextKeyring
 
 from app.audit.vault_lifecycle import create_vault
-from app.store.vault import keyring_available, protects_secrets
+from app.store.vault import KEYRING_SERVICE, key_from_keyring, keyring_available, protects_secrets, vault_path
 from tests.conftest import PASSPHRASE
 
 
@@ -59,6 +59,20 @@ def test_the_plain_file_keyring_is_neither_offered_nor_written(plain_file_keyrin
         vault.close()
     written = [path for path in plain_file_keyring.rglob("*") if path.is_file()]
     assert written == []  # before: keyring_pass.cfg holding the vault key, base64 in a file of the home folder
+
+
+def test_a_key_an_earlier_version_left_in_the_plain_file_is_removed_not_used(
+    plain_file_keyring: Path, data_dir: Path
+) -> None:
+    vault = create_vault(data_dir, PASSPHRASE)
+    key = bytes(vault._key()).hex()
+    vault.close()
+    keyring.set_password(KEYRING_SERVICE, str(vault_path(data_dir)), key)  # as the earlier version wrote it
+    (stored,) = [path for path in plain_file_keyring.rglob("*") if path.is_file()]
+    assert keyring.get_password(KEYRING_SERVICE, str(vault_path(data_dir))) == key
+    assert key_from_keyring(data_dir) is None  # the passphrase is asked instead
+    assert keyring.get_password(KEYRING_SERVICE, str(vault_path(data_dir))) is None
+    assert key not in stored.read_text(encoding="utf-8")
 
 
 def test_which_backends_protect_a_secret() -> None:
