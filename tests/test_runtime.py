@@ -163,3 +163,27 @@ def test_a_cli_write_while_serve_writes_keeps_its_own_connection_and_both_succee
     finally:
         stop.set()
         runtime.close()
+
+
+def test_the_passphrase_changes_while_the_server_and_jobs_run_in_this_process(vault: Vault) -> None:
+    """The app changes the passphrase with its endpoint and jobs running: their connections are this process's and
+    must not count as "another program has the vault open" (decision 0062), and they carry on under the new key."""
+    from app.services.vault import change_passphrase
+    from tests.conftest import PASSPHRASE
+
+    _, token = TokenStore(vault).create("idp")
+    runtime = Runtime(vault, host="127.0.0.1", port=0, public_host=None, tls=None)
+    runtime.start()
+    try:
+        headers = {"Authorization": f"Bearer {token}"}
+        with httpx.Client(base_url=runtime.server.base_url, headers=headers, timeout=30) as http:
+            assert http.post("/Users", json=new_user("ada@example.org")).status_code == 201
+            time.sleep(2.5)  # the alert watcher and the other jobs have read the vault on their threads
+            change_passphrase(vault, PASSPHRASE, "a brand new passphrase", "a brand new passphrase")
+            assert http.post("/Users", json=new_user("grace@example.org")).status_code == 201
+            assert http.get("/Users").json()["totalResults"] == 2
+    finally:
+        runtime.close()
+    reopened = Vault.unlock(vault.path.parent, "a brand new passphrase")
+    assert reopened.is_open
+    reopened.close()
