@@ -11,32 +11,13 @@ from pathlib import Path
 
 import keyring
 import pytest
-from keyring.backend import KeyringBackend
 from keyring.backends import chainer, fail, null
 from keyrings.alt.file import PlaintextKeyring
 
 from app.audit.vault_lifecycle import create_vault
 from app.store.vault import KEYRING_SERVICE, key_from_keyring, keyring_available, protects_secrets, vault_path
 from tests.conftest import PASSPHRASE
-
-
-class ProtectedStore(KeyringBackend):
-    """Stands for an OS store (Secret Service, the macOS keychain, the Windows vault): none runs here."""
-
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.items: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.items.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.items[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.items.pop((service, username), None)
+from tests.memory_keyring import MemoryKeyring  # stands for an OS store: none runs here
 
 
 @pytest.fixture
@@ -78,7 +59,7 @@ def test_a_key_an_earlier_version_left_in_the_plain_file_is_removed_not_used(
 
 
 def test_which_backends_protect_a_secret() -> None:
-    assert protects_secrets(ProtectedStore())
+    assert protects_secrets(MemoryKeyring())
     # keyrings.alt's EncryptedKeyring (the same module) cannot be made here: it needs pycryptodome
     for unprotected in (PlaintextKeyring(), null.Keyring(), fail.Keyring()):
         assert not protects_secrets(unprotected), type(unprotected)
@@ -86,9 +67,9 @@ def test_which_backends_protect_a_secret() -> None:
 
 def test_a_chain_protects_only_if_every_backend_in_it_does(monkeypatch: pytest.MonkeyPatch) -> None:
     """keyring's chainer writes to the first backend that takes the secret: the plain file when the store fails."""
-    monkeypatch.setattr(chainer.ChainerBackend, "backends", [ProtectedStore(), PlaintextKeyring()])
+    monkeypatch.setattr(chainer.ChainerBackend, "backends", [MemoryKeyring(), PlaintextKeyring()])
     assert not protects_secrets(chainer.ChainerBackend())
-    monkeypatch.setattr(chainer.ChainerBackend, "backends", [ProtectedStore()])
+    monkeypatch.setattr(chainer.ChainerBackend, "backends", [MemoryKeyring()])
     assert protects_secrets(chainer.ChainerBackend())
     monkeypatch.setattr(chainer.ChainerBackend, "backends", [])
     assert not protects_secrets(chainer.ChainerBackend())

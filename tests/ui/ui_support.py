@@ -6,11 +6,13 @@ import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from keyring.backend import KeyringBackend
 from sqlalchemy import insert
 
 from app.store.models import GroupMember, ScimResource
 from app.store.vault import Vault
+from tests.memory_keyring import MemoryKeyring
+
+__all__ = ["MemoryKeyring"]  # the UI tests take it from here, with the rest of their support
 
 PASSPHRASE = "correct horse battery staple"
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -105,25 +107,6 @@ def free_port() -> int:
     from tests.ports import port_for_a_server_of_its_own
 
     return port_for_a_server_of_its_own()
-
-
-class MemoryKeyring(KeyringBackend):
-    """The OS keyring stand-in (the machine running the tests has none): the only fake in the UI tests."""
-
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.items: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.items.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.items[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.items.pop((service, username), None)
 
 
 def answer_question_with_keys(*keys: object) -> list[str]:
