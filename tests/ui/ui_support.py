@@ -10,9 +10,7 @@ from sqlalchemy import insert
 
 from app.store.models import GroupMember, ScimResource
 from app.store.vault import Vault
-from tests.memory_keyring import MemoryKeyring
-
-__all__ = ["MemoryKeyring"]  # the UI tests take it from here, with the rest of their support
+from tests.memory_keyring import MemoryKeyring as MemoryKeyring  # the UI tests take it from here, with the rest
 
 PASSPHRASE = "correct horse battery staple"
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
