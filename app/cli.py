@@ -118,8 +118,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from app.commands.common import operator_name
     from app.core.actor import current_actor
 
-    current_actor.set(f"operator:{operator_name(args)}")  # the app and the CLI act for the person running them
     try:
+        current_actor.set(f"operator:{operator_name(args)}")  # the app and the CLI act for the person running them
         if args.read_only:
             return _on_a_copy(args)
         return _dispatch(args)
