@@ -23,6 +23,7 @@ from app import __version__
 from app.commands.common import port_number, undecodable_option
 from app.core.errors import CustosError
 from app.core.paths import chosen_data_dir, data_dir
+from app.core.terminal import shown
 
 if TYPE_CHECKING:  # imported when a command opens it, not at start-up
     pass
@@ -118,13 +119,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     from app.commands.common import operator_name
     from app.core.actor import current_actor
 
-    current_actor.set(f"operator:{operator_name(args)}")  # the app and the CLI act for the person running them
     try:
+        current_actor.set(f"operator:{operator_name(args)}")  # the app and the CLI act for the person running them
         if args.read_only:
             return _on_a_copy(args)
         return _dispatch(args)
-    except CustosError as error:
-        print(f"custos: {error.user_message}", file=sys.stderr)
+    except CustosError as error:  # messages name files and folders the operator typed: never obey their controls
+        print(f"custos: {shown(error.user_message)}", file=sys.stderr)
         return 2
     except Exception as error:  # a damaged page met after the vault opened: a message, never a traceback
         from app.store.integrity import is_corruption
@@ -155,8 +156,8 @@ def _on_a_copy(args: argparse.Namespace) -> int:
     with _terminated_as_an_exit(), review_copy(folder) as copy:
         args.data_dir = str(copy)
         code = _dispatch(args)
-    print(f"custos: read-only: worked on a private copy of {folder}, now removed; nothing in the folder was changed, "
-          "and nothing this command recorded was kept.", file=sys.stderr)  # fmt: skip
+    print(f"custos: read-only: worked on a private copy of {shown(folder)}, now removed; nothing in the folder was "
+          "changed, and nothing this command recorded was kept.", file=sys.stderr)  # fmt: skip
     return code
 
 

@@ -248,8 +248,11 @@ def export_bundle(
     earlier = [c for c in all_checkpoints(conn) if c.key_id == final.key_id and c.tree_size < final.tree_size]
     anchor = _anchor(conn, tree, final, earlier, first, previous)
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=".custos-bundle-", suffix=".zip", dir=out.parent)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=".custos-bundle-", suffix=".zip", dir=out.parent)
+    except OSError as exc:
+        raise _cannot_write(out, exc) from exc
     os.close(handle)
     try:
         with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_DEFLATED) as archive:
@@ -278,11 +281,17 @@ def export_bundle(
             archive.writestr(SIGNATURE, signature.hex() + "\n")
         os.chmod(temporary, 0o600)
         os.replace(temporary, out)
-    except BaseException:
+    except BaseException as exc:
         Path(temporary).unlink(missing_ok=True)
+        if isinstance(exc, OSError):  # a folder in its place, a full disk: a sentence, not a traceback
+            raise _cannot_write(out, exc) from exc
         raise
     digest = hashlib.sha256(out.read_bytes()).hexdigest()
     return BundleInfo(out, count, first, last, digest, final)
+
+
+def _cannot_write(out: Path, exc: OSError) -> ConfigError:
+    return ConfigError(f"Cannot write {out}: {exc.strerror or type(exc).__name__}.")
 
 
 def _chain_before(conn: Connection, first: int) -> str:

@@ -47,6 +47,7 @@ from typing import Any
 
 from app.commands.common import open_vault, operator_name, readable_file, whole_number
 from app.core.errors import ConfigError
+from app.core.terminal import shown
 
 # Modules that add sub-commands to ``audit`` by calling add_subcommand() at import; missing ones are skipped.
 EXTENSION_MODULES = ("app.commands.audit_siem",)
@@ -188,7 +189,7 @@ def _export(args: argparse.Namespace) -> int:
         info = export_bundle(vault, args.start, args.end, out, current_actor.get(), seqs)
     finally:
         vault.close()
-    print(f"Wrote {out}: {info.entries} entries (sha256 {info.sha256})")
+    print(f"Wrote {shown(out)}: {info.entries} entries (sha256 {info.sha256})")
     final = info.checkpoint
     print(f"Checkpoint {final.fingerprint} at tree size {final.tree_size}, key {final.key_id}, signed {final.time}")
     return 0
@@ -426,7 +427,7 @@ def _timeline(args: argparse.Namespace) -> int:
     finally:
         vault.close()
     span = f" (seq {written.first_seq}–{written.last_seq})" if written.rows else ""
-    print(f"Wrote {written.path}: {written.rows} entries{span}, sha256 {written.sha256}")
+    print(f"Wrote {shown(written.path)}: {written.rows} entries{span}, sha256 {written.sha256}")
     return 0
 
 

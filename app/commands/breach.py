@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from app.commands.common import open_vault, operator_name, whole_number
 from app.commands.register_export import add_export_options, export_format, print_export
 from app.core.errors import ConfigError
+from app.core.terminal import shown
 from app.core.utc import utc_text
 
 ZONE_HELP = (
@@ -472,7 +473,7 @@ def run(args: argparse.Namespace) -> int:
 
             letter = incidents.write_letter(register_, policy_in_force(vault), args.id, args.audience, Path(args.out))
             for file in letter:
-                print(f"Wrote {file.path} (sha256 {file.sha256})")
+                print(f"Wrote {shown(file.path)} (sha256 {file.sha256})")
         for note in zone_notes(args):
             print(note)
     except Exception as error:

@@ -28,6 +28,7 @@ from typing import Any
 from app.commands.common import open_vault, operator_name, vault_folder
 from app.commands.register_export import add_export_options, export_format, print_export
 from app.core.errors import ConfigError
+from app.core.terminal import shown
 
 RIGHT_CHOICES = ("access", "rectification", "erasure", "restriction", "portability", "objection", "not_gdpr")
 CHANNEL_CHOICES = ("email", "form", "letter", "phone", "in_person")
@@ -285,7 +286,7 @@ def _act(register_: Any, args: argparse.Namespace, operator: str) -> None:
 
     done = act(register_, args.id, operator, Path(args.out).expanduser() if args.out else None, args.ground)
     for _kind, path, sha in done.files:
-        print(f"Wrote {path} (sha256 {sha})")
+        print(f"Wrote {shown(path)} (sha256 {sha})")
     if done.erasure_id:
         print(f"Erasure request {done.erasure_id} started (custos erase status {done.erasure_id}).")
 
@@ -314,7 +315,7 @@ def _answer(register_: Any, args: argparse.Namespace, operator: str) -> None:
 
     result = answer(register_, args.id, operator, Path(args.out).expanduser(), args.sent)
     for path, sha in result.files:
-        print(f"Wrote {path} (sha256 {sha})")
+        print(f"Wrote {shown(path)} (sha256 {sha})")
     if result.view.answered_on:
         clock = result.view.clock(register_.now())
         print(f"Answer sent {result.view.answered_on.isoformat()} recorded; outcome {result.view.outcome} "

@@ -23,6 +23,7 @@ from typing import Any
 
 from app.commands.common import confirm, open_vault, operator_name, readable_file
 from app.core.errors import ConfigError
+from app.core.terminal import shown
 from app.erasure.model import DEFAULT_GROUND, GROUNDS
 
 NEEDS_ATTENTION = 3
@@ -217,9 +218,9 @@ def _receipt(vault: Any, args: argparse.Namespace) -> int:
     from app.services.erasure import export_receipt
 
     files = export_receipt(vault, args.request, Path(args.out))
-    print(f"JSON  {files.json_path}  sha256 {files.json_sha256}")
-    print(f"PDF   {files.pdf_path}  sha256 {files.pdf_sha256}")
-    print(f"KEY   {files.public_key_path}  key id {files.public_key_path.stem.rsplit('-', 1)[-1]}")
+    print(f"JSON  {shown(files.json_path)}  sha256 {files.json_sha256}")
+    print(f"PDF   {shown(files.pdf_path)}  sha256 {files.pdf_sha256}")
+    print(f"KEY   {shown(files.public_key_path)}  key id {files.public_key_path.stem.rsplit('-', 1)[-1]}")
     return 0
 
 

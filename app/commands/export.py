@@ -15,6 +15,7 @@ from typing import Any
 
 from app.commands.common import open_vault, operator_name, vault_folder
 from app.core.errors import ConfigError
+from app.core.terminal import shown
 
 FORMATS = ("xlsx", "ods", "csv", "json", "pdf", "cnil")  # as app.exports.ropa_writers.FORMATS (kept light here)
 RECORDS = ("controller", "processor")
@@ -78,7 +79,7 @@ def _ropa(args: argparse.Namespace) -> int:
         written = export_ropa(vault, fmt, out, choice, operator_name(args))
     finally:
         vault.close()
-    print(f"Wrote {written.file.path} (sha256 {written.file.sha256})")
+    print(f"Wrote {shown(written.file.path)} (sha256 {written.file.sha256})")
     print(f"Policy {written.policy_stamp}")
     return 0
 
@@ -108,6 +109,6 @@ def _subject(args: argparse.Namespace) -> int:
     finally:
         vault.close()
     for file in written.files:
-        print(f"Wrote {file.path} (sha256 {file.sha256})")
+        print(f"Wrote {shown(file.path)} (sha256 {file.sha256})")
     print(f"Policy {written.policy_stamp}")
     return 0

@@ -20,6 +20,7 @@ from app.commands.common import operator_name, port_number, whole_number
 from app.core.errors import ConfigError
 from app.core.passphrase import PASSPHRASE_ENV, read_passphrase
 from app.core.paths import data_dir
+from app.core.terminal import shown
 from app.setup.endpoint import DEFAULT_HOST, DEFAULT_PORT, EndpointSettings, pick_free_port
 
 if TYPE_CHECKING:  # the first run (vault, certificates, policy) is imported when `init` runs, not at start-up
@@ -88,12 +89,13 @@ def run(args: argparse.Namespace) -> int:
     )
     result = complete(directory, choices, operator_name(args))
     result.vault.close()
-    print(f"Custos is set up in {directory}.")
+    print(f"Custos is set up in {shown(directory)}.")
     print(f"SCIM base URL: {result.base_url}")
     print(
         f"TLS certificate SHA-256: {result.fingerprint} ({'self-signed' if result.self_signed else 'issued by a CA'})"
     )
-    print(f"Policy in force: version {result.policy_version} ({args.policy or 'the default policy'})")
+    named = shown(args.policy) if args.policy else "the default policy"
+    print(f"Policy in force: version {result.policy_version} ({named})")
     print(f"Token {result.token_name} (shown once, store it now): {result.token_secret}")
     print(f"Next: `custos serve` (with {PASSPHRASE_ENV} or a terminal) listens on {settings.host}:{settings.port}.")
     return 0

@@ -16,6 +16,7 @@ from typing import Any
 
 from app.commands.common import confirm, open_vault, operator_name, readable_file, whole_number
 from app.core.errors import ConfigError
+from app.core.terminal import shown
 
 
 def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], None]) -> None:
@@ -54,10 +55,10 @@ def _validate(args: argparse.Namespace) -> int:
 
     policy, problems = check(_read(args.file))
     for problem in problems:
-        print(problem.render(args.file))
+        print(shown(problem.render(args.file)))  # the file names keys and values it holds
     errors = errors_of(problems)
     if errors or policy is None:
-        print(f"{args.file}: {len(errors)} error(s)")
+        print(f"{shown(args.file)}: {len(errors)} error(s)")
         return 1
     print(
         f"{args.file}: valid ({len(policy.attributes)} attributes, {len(policy.purposes)} purposes, "

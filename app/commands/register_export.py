@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from app.core.errors import ConfigError
+from app.core.terminal import shown
 from app.core.wording import counted
 
 FORMATS = ("csv", "xlsx")  # as app.exports.register_files.FORMATS (kept light here)
@@ -35,5 +36,5 @@ def export_format(args: argparse.Namespace) -> str:
 
 
 def print_export(written: Any, entry: str) -> None:
-    print(f"Wrote {written.path} (sha256 {written.sha256})")
+    print(f"Wrote {shown(written.path)} (sha256 {written.sha256})")
     print(f"{counted(written.rows, entry, grouped=False)} in the register.")

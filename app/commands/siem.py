@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from app.commands.common import confirm, open_vault, operator_name, port_number, whole_number
+from app.core.terminal import shown
 
 FORMATS = ("cef", "ocsf")  # as app.services.siem.FORMATS (kept light here)
 
@@ -67,7 +68,7 @@ def _export(args: argparse.Namespace, vault: Any) -> None:
 
     out = Path(args.out)
     done = export(vault, args.format, args.start, args.end, out, operator_name(args))
-    print(f"Wrote {_span(done.count, done.first_seq, done.last_seq)} to {out} ({args.format})")
+    print(f"Wrote {_span(done.count, done.first_seq, done.last_seq)} to {shown(out)} ({args.format})")
 
 
 def _send(args: argparse.Namespace, vault: Any) -> None:

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from app.commands.common import confirm, open_vault, operator_name, vault_folder
+from app.core.terminal import shown
 
 SHOWN = 20  # integrity problems printed; the count says how many there are
 
@@ -85,7 +86,7 @@ def _check(args: argparse.Namespace) -> int:
     checked = check(folder, read_passphrase())
     report = checked.report
     cipher = report.cipher
-    print(f"Vault: {checked.path}")
+    print(f"Vault: {shown(checked.path)}")
     print(f"Pages: {cipher.pages} of {checked.page_size} bytes")
     print(f"Page authentication: {_pages_line(cipher, describe_pages)}")
     for line in cipher.other:
@@ -117,7 +118,7 @@ def _backup(args: argparse.Namespace) -> int:
         info = back_up(vault, Path(args.out))
     finally:
         vault.close()
-    print(f"Backup written: {info.path} ({info.size} bytes, sha256 {info.sha256})")
+    print(f"Backup written: {shown(info.path)} ({info.size} bytes, sha256 {info.sha256})")
     print("It opens with the vault passphrase in force now. The erasure ledger (erasure-ledger.jsonl and its key")
     print("in the data folder) is not in it on purpose: keep those with the data folder, never with backups.")
     return 0
@@ -156,7 +157,7 @@ def _restore(args: argparse.Namespace) -> int:
         return 1
     report = restore_backup(folder, Path(args.file), read_passphrase(), operator_name(args), args.create)
     if report.created_folder:
-        print(f"Created the folder {folder}.")
+        print(f"Created the folder {shown(folder)}.")
     print(
         f"Restored from {Path(args.file).resolve()}; {report.subjects_erased} erasure(s) replayed in "
         f"{report.replayed_requests} request(s) before first use"
@@ -164,7 +165,7 @@ def _restore(args: argparse.Namespace) -> int:
     if report.previous_vault is not None:
         print(f"The replaced vault was kept as {report.previous_vault}: delete it once the restore is checked.")
     if not replacing:
-        print(f"{folder} held no vault: the backup is its vault now.")
+        print(f"{shown(folder)} held no vault: the backup is its vault now.")
         if not report.ledger_found:
             print(
                 "No erasure ledger was in it, so no erasure made after this backup could be replayed: if the old "

@@ -10,6 +10,8 @@ import getpass
 import os
 from contextvars import ContextVar
 
+from app.core.errors import ConfigError
+
 current_actor: ContextVar[str] = ContextVar("current_actor", default="system")
 
 
@@ -18,7 +20,15 @@ def operator_login(given: str | None = None) -> str:
     name. One rule for the command line and the app."""
     given = given or os.environ.get("CUSTOS_OPERATOR")
     if given:
-        return str(given)[:120]
+        name = str(given)[:120]
+        if not name.isprintable():
+            # The name is the actor of every entry the command writes: a newline or an ESC in it went into the
+            # trail and from there to `audit tail`, `policy list`, the SIEM lines and the XLSX timeline.
+            raise ConfigError(
+                "The operator name (--operator or $CUSTOS_OPERATOR) must be one line of printable characters: "
+                "no line breaks, tabs or other control characters. Nothing was done."
+            )
+        return name
     try:
         return getpass.getuser()[:120]
     except (KeyError, OSError):

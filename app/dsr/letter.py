@@ -7,12 +7,12 @@ letter says so instead of inventing an address. Both files are written with mode
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import MappingProxyType
 
+from app.documents.private import private, staged_into
 from app.dsr import deadline, model
 from app.dsr.register import RequestView, private_text
 from app.policy.model import NEEDS_HUMAN, Policy
@@ -156,11 +156,6 @@ def markdown(
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _private(path: Path) -> None:
-    os.close(os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600))  # 0600 before anything is in it
-    os.chmod(path, 0o600)
-
-
 def write(
     view: RequestView,
     policy: Policy,
@@ -170,18 +165,17 @@ def write(
     not_erased: Mapping[str, Sequence[str]] = _NOTHING_OPEN,
 ) -> list[Path]:
     """Write ``dsr-<id>-answer.md`` and ``.pdf`` into ``out_dir``; returns their paths."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    md_path, pdf_path = out_dir / f"{view.id}-answer.md", out_dir / f"{view.id}-answer.pdf"
-    for path in (md_path, pdf_path):
-        _private(path)
-    md_path.write_text(markdown(view, policy, now, source_held, not_erased), encoding="utf-8")
-    from app.documents.pdf import ExportPdf  # fpdf2 costs ~0.3 s to import: only when a PDF is written
+    names = [f"{view.id}-answer.md", f"{view.id}-answer.pdf"]
+    with staged_into(out_dir) as staging:  # renamed into out_dir: a link under either name is replaced
+        md_path, pdf_path = (private(staging / name) for name in names)  # 0600 before anything is in them
+        md_path.write_text(markdown(view, policy, now, source_held, not_erased), encoding="utf-8")
+        from app.documents.pdf import ExportPdf  # fpdf2 costs ~0.3 s to import: only when a PDF is written
 
-    pdf = ExportPdf(title(view), [f"Reference {view.id}", f"Draft of {_when(view, now)}"], landscape=False)
-    pdf.heading(title(view), 1)
-    for heading, paragraphs in sections(view, policy, source_held, not_erased):
-        pdf.heading(heading)
-        for paragraph in paragraphs:
-            pdf.paragraph(paragraph)
-    pdf.save(pdf_path)
-    return [md_path, pdf_path]
+        pdf = ExportPdf(title(view), [f"Reference {view.id}", f"Draft of {_when(view, now)}"], landscape=False)
+        pdf.heading(title(view), 1)
+        for heading, paragraphs in sections(view, policy, source_held, not_erased):
+            pdf.heading(heading)
+            for paragraph in paragraphs:
+                pdf.paragraph(paragraph)
+        pdf.save(pdf_path)
+    return [out_dir / name for name in names]

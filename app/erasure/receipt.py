@@ -21,6 +21,7 @@ from sqlalchemy import Connection, select
 from app.audit.checkpoints import key_id_of
 from app.audit.trail import Event, append, canonical, iso_utc
 from app.core.errors import ConfigError
+from app.documents.private import staged_into
 from app.erasure import signing, source, tombstones
 from app.erasure.model import GROUNDS, TERMINAL, label
 from app.erasure.steps import utc
@@ -193,20 +194,19 @@ def export(vault: Vault, request_id: str, out_dir: Path, now: datetime | None = 
     from app.erasure.receipt_pdf import write_pdf  # fpdf2 only when a PDF is asked for
 
     receipt = issue(vault, request_id, now)
-    out_dir.mkdir(parents=True, exist_ok=True)
     stem = f"erasure-receipt-{request_id}"
-    json_path = out_dir / f"{stem}.json"
+    names = (f"{stem}.json", f"{stem}.pdf", f"custos-signing-key-{receipt['signature']['key_id']}.pem")
     json_bytes = json.dumps(receipt, indent=2, sort_keys=True, ensure_ascii=False).encode() + b"\n"
-    json_path.write_bytes(json_bytes)
-    pdf_path = out_dir / f"{stem}.pdf"
-    write_pdf(receipt, pdf_path)
     public = base64.b64decode(receipt["signature"]["public_key"])
-    public_key_path = out_dir / f"custos-signing-key-{receipt['signature']['key_id']}.pem"
-    public_key_path.write_bytes(
-        Ed25519PublicKey.from_public_bytes(public).public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    with staged_into(out_dir) as staging:  # renamed into out_dir: a link under a receipt's name is replaced
+        (staging / names[0]).write_bytes(json_bytes)
+        write_pdf(receipt, staging / names[1])
+        (staging / names[2]).write_bytes(
+            Ed25519PublicKey.from_public_bytes(public).public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
         )
-    )
+    json_path, pdf_path, public_key_path = (out_dir / name for name in names)
     return ReceiptFiles(
         json_path,
         pdf_path,

@@ -50,7 +50,7 @@ from app.audit.tables import AuditEvent
 from app.audit.trail import READ_SUBJECTS, canonical, holds_email_address, iso_utc
 from app.core.errors import ConfigError, CustosError
 from app.exports.recording import policy_for_export, record_written, staged
-from app.exports.spreadsheet import FORMULA_START, XLSX_CELL_LIMIT
+from app.exports.spreadsheet import FORMULA_START, XLSX_CELL_LIMIT, XLSX_ILLEGAL
 from app.store.vault import Vault
 
 FORMATS = ("csv", "xlsx")
@@ -148,9 +148,16 @@ def _people_counted(details: str, seq: int) -> str | None:
 
 
 def _fitted(frame: pd.DataFrame) -> pd.DataFrame:
-    """Every text cell within Excel's limit (only the few long ones are looked at: a million rows)."""
+    """Every text cell within Excel's limit (only the few long ones are looked at: a million rows), and without the
+    control characters openpyxl refuses: an operator named with one (``--operator`` is free text) made every XLSX
+    timeline of the trail that holds it end in an IllegalCharacterError. Shown as ``\ufffd``, as in the registers;
+    the CSV keeps them."""
     for column in COLUMNS[1:]:
         values = frame[column]
+        illegal = values.str.contains(XLSX_ILLEGAL)
+        if illegal.any():
+            frame.loc[illegal, column] = values[illegal].str.replace(XLSX_ILLEGAL, "\ufffd", regex=True)
+            values = frame[column]
         long = values.str.len() > XLSX_CELL_LIMIT
         if long.any():
             seqs = frame["seq"][long]

@@ -23,7 +23,7 @@ from pathlib import Path
 from app.audit.trail import iso_utc
 from app.documents.pdf import ExportPdf
 from app.exports.ropa import CONTACT_FIELDS, Activity, Ropa
-from app.exports.spreadsheet import defused
+from app.exports.spreadsheet import XLSX_ILLEGAL, defused
 
 FORMATS = ("xlsx", "ods", "csv", "json", "pdf", "cnil")
 MULTI_RECORD_FORMATS = ("xlsx", "ods", "pdf", "cnil")  # the processor record can ride along as a further sheet
@@ -130,7 +130,8 @@ def _write_xlsx(sheets: list[Sheet], path: Path) -> None:
         ws = workbook.create_sheet(sheet.name)
         for r, values in enumerate(sheet.rows, start=1):
             for c, value in enumerate(values, start=1):
-                cell = ws.cell(row=r, column=c, value=value)
+                # a policy stored before its text was checked for control characters must still export
+                cell = ws.cell(row=r, column=c, value=XLSX_ILLEGAL.sub("\ufffd", value) if value else value)
                 cell.data_type = "s"  # text stays text: a value starting with "=" is never a formula
                 cell.alignment = wrap
                 if r in sheet.bold_rows or (c == 1 and sheet.header_row and 3 <= r <= 6):

@@ -15,7 +15,7 @@ import re
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 XLSX_CELL_LIMIT = 32_767  # characters in one Excel cell
-_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # openpyxl's ILLEGAL_CHARACTERS_RE
+XLSX_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # openpyxl's ILLEGAL_CHARACTERS_RE
 
 
 def defused(text: str) -> str:
@@ -26,7 +26,7 @@ def defused(text: str) -> str:
 def xlsx_text(text: str, whole_in: str) -> str:
     """``text`` as an XLSX cell can hold it: control characters shown as ``�`` (a file with one cannot be saved), and
     text past the limit cut with a note that says how long it was and where it is whole (``whole_in``)."""
-    kept = _ILLEGAL.sub("\ufffd", text)
+    kept = XLSX_ILLEGAL.sub("\ufffd", text)
     if len(kept) <= XLSX_CELL_LIMIT:
         return kept
     note = f" … [cut: {len(kept):,} characters in all; the whole text is {whole_in}]"

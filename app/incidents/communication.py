@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 from app.core.utc import utc_text
-from app.documents.private import private
+from app.documents.private import private, staged_into
 from app.incidents.draft import dpo_line
 from app.incidents.register import EXEMPTIONS, IncidentView
 from app.policy.model import NEEDS_HUMAN, Policy
@@ -100,19 +100,18 @@ def markdown(incident: IncidentView, policy: Policy, now: datetime, stamp: str) 
 
 
 def write(incident: IncidentView, policy: Policy, now: datetime, stamp: str, out_dir: Path) -> list[Path]:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    md_path = out_dir / f"incident-{incident.id}-communication.md"
-    for path in (md_path, out_dir / f"incident-{incident.id}-communication.pdf"):
-        private(path)  # the incident's free text may identify people: 0600 before it is written
-    md_path.write_text(markdown(incident, policy, now, stamp), encoding="utf-8")
-    from app.documents.pdf import ExportPdf  # fpdf2 costs ~0.3 s to import: only when a PDF is written
+    names = [f"incident-{incident.id}-communication.md", f"incident-{incident.id}-communication.pdf"]
+    with staged_into(out_dir) as staging:  # renamed into out_dir: a link under either name is replaced
+        md_path, pdf_path = (private(staging / name) for name in names)  # free text may identify people: 0600 first
+        md_path.write_text(markdown(incident, policy, now, stamp), encoding="utf-8")
+        from app.documents.pdf import ExportPdf  # fpdf2 costs ~0.3 s to import: only when a PDF is written
 
-    pdf = ExportPdf(TITLE, [f"Incident {incident.id}", f"Drafted {utc_text(now)}, policy {stamp}"],
-                    landscape=False)  # fmt: skip
-    pdf.heading(TITLE, 1)
-    pdf.paragraph(note_for_dpo(incident))
-    for heading, text in sections(incident, policy):
-        pdf.heading(heading)
-        pdf.paragraph(text, size=10)
-    pdf_path = pdf.save(out_dir / f"incident-{incident.id}-communication.pdf")
-    return [md_path, pdf_path]
+        pdf = ExportPdf(TITLE, [f"Incident {incident.id}", f"Drafted {utc_text(now)}, policy {stamp}"],
+                        landscape=False)  # fmt: skip
+        pdf.heading(TITLE, 1)
+        pdf.paragraph(note_for_dpo(incident))
+        for heading, text in sections(incident, policy):
+            pdf.heading(heading)
+            pdf.paragraph(text, size=10)
+        pdf.save(pdf_path)
+    return [out_dir / name for name in names]

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from app.core.utc import utc_text
-from app.documents.private import private
+from app.documents.private import private, staged_into
 from app.incidents import clock
 from app.incidents.completeness import LATE
 from app.incidents.register import EXEMPTIONS, IncidentView
@@ -233,20 +233,19 @@ def markdown(incident: IncidentView, policy: Policy, now: datetime, stamp: str) 
 
 
 def write(incident: IncidentView, policy: Policy, now: datetime, stamp: str, out_dir: Path) -> list[Path]:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    md_path = out_dir / f"incident-{incident.id}-notification.md"
-    for path in (md_path, out_dir / f"incident-{incident.id}-notification.pdf"):
-        private(path)  # the incident's free text may identify people: 0600 before it is written
-    md_path.write_text(markdown(incident, policy, now, stamp), encoding="utf-8")
-    from app.documents.pdf import ExportPdf  # fpdf2 costs ~0.3 s to import: only when a PDF is written
+    names = [f"incident-{incident.id}-notification.md", f"incident-{incident.id}-notification.pdf"]
+    with staged_into(out_dir) as staging:  # renamed into out_dir: a link under either name is replaced
+        md_path, pdf_path = (private(staging / name) for name in names)  # free text may identify people: 0600 first
+        md_path.write_text(markdown(incident, policy, now, stamp), encoding="utf-8")
+        from app.documents.pdf import ExportPdf  # fpdf2 costs ~0.3 s to import: only when a PDF is written
 
-    pdf = ExportPdf(_title(incident), [f"Policy {stamp}", f"Drafted {utc_text(now)}"], landscape=False)
-    pdf.heading(_title(incident), 1)
-    for heading, rows in sections(incident, policy, now):
-        pdf.heading(heading)
-        pdf.key_values([(key or " ", value) for key, value in rows])
-    pdf_path = pdf.save(out_dir / f"incident-{incident.id}-notification.pdf")
-    return [md_path, pdf_path]
+        pdf = ExportPdf(_title(incident), [f"Policy {stamp}", f"Drafted {utc_text(now)}"], landscape=False)
+        pdf.heading(_title(incident), 1)
+        for heading, rows in sections(incident, policy, now):
+            pdf.heading(heading)
+            pdf.key_values([(key or " ", value) for key, value in rows])
+        pdf.save(pdf_path)
+    return [out_dir / name for name in names]
 
 
 def sha256_of(path: Path) -> str:

@@ -9,6 +9,7 @@ sections resolve. Problems are collected, not raised one at a time, so an operat
 from __future__ import annotations
 
 import tomllib
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,6 +80,7 @@ class _Reader:
         if not isinstance(value, str):
             self.problem((*where, key), f"'{key}' must be text")
             return ""
+        self._no_controls(value, key, where)
         if (required or wanted) and not value.strip():
             label = ".".join(str(part) for part in where if isinstance(part, str))
             message = f"'{key}' is required" if required else f"'{label}.{key}' is empty: the records will ask for it"
@@ -97,7 +99,18 @@ class _Reader:
         if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
             self.problem((*where, key), f"'{key}' must be a list of text")
             return ()
+        for item in value:
+            self._no_controls(item, key, where)
         return tuple(item.strip() for item in value)
+
+    def _no_controls(self, value: str, key: str, where: tuple[str | int, ...]) -> None:
+        """Policy text goes into the Art. 30 record (XLSX, ODS, PDF), the subject export and the trail: a control
+        character written as an escape (``"\\u001b"``) made the XLSX record end in a traceback and reached
+        terminals as a live ESC sequence. Line breaks and tabs are text; the others are a mistake to say."""
+        found = next((ch for ch in value if ch not in "\n\r\t" and unicodedata.category(ch) == "Cc"), None)
+        if found is not None:
+            message = f"'{key}' holds the control character U+{ord(found):04X}; remove it"
+            self.problem((*where, key), message, tightened=True)  # a version stored before still loads and exports
 
     def tables(self, document: dict[str, Any], key: str) -> list[dict[str, Any]]:
         value = document.get(key, [])

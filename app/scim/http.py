@@ -372,7 +372,14 @@ class ScimApp:
         if not raw:
             raise ScimError(400, "A JSON body is required.", "invalidSyntax")
         try:
-            body = json.loads(raw, parse_constant=refuse_json_constant, object_pairs_hook=refuse_repeated_names)
+            # UTF-8 only (RFC 8259 §8.1; a leading BOM is ignored, as §8.1 allows): json.loads() of bytes guesses
+            # UTF-16 and UTF-32 too, so such a body was stored as if it had been sent in UTF-8. "surrogatepass"
+            # lets an encoded lone surrogate reach input_guard, which names it.
+            text = raw.decode("utf-8-sig", errors="surrogatepass")
+        except UnicodeDecodeError as exc:
+            raise ScimError(400, "The body is not UTF-8 text (RFC 8259 §8.1).", "invalidSyntax") from exc
+        try:
+            body = json.loads(text, parse_constant=refuse_json_constant, object_pairs_hook=refuse_repeated_names)
         except (ValueError, RecursionError) as exc:
             raise ScimError(400, "The body is not valid JSON.", "invalidSyntax") from exc
         if _depth(body) > MAX_JSON_DEPTH:

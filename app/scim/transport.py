@@ -98,6 +98,9 @@ _CLIENT_NOISE = {
     "Unsupported upgrade request.": "upgrade",
     "Exceeded concurrency limit.": "over_capacity",
 }
+# uvicorn follows "Unsupported upgrade request." with advice to install a WebSocket library whenever none is (and
+# SCIM needs none): a second line per `Upgrade:` request, already counted as "upgrade" by the line before it.
+_CLIENT_NOISE_ALSO = ("No supported WebSocket library detected.",)
 
 
 class ClientNoiseFilter(logging.Filter):
@@ -108,9 +111,10 @@ class ClientNoiseFilter(logging.Filter):
         self.guard = guard
 
     def filter(self, record: logging.LogRecord) -> bool:
-        reason = _CLIENT_NOISE.get(str(record.msg))
+        message = str(record.msg)
+        reason = _CLIENT_NOISE.get(message)
         if reason is None:
-            return True
+            return not message.startswith(_CLIENT_NOISE_ALSO)
         self.guard.refused[reason] += 1
         return False
 
@@ -232,6 +236,12 @@ class GuardedHttpToolsProtocol(CoalescingHttpToolsProtocol):
             self._refuse(b"408 Request Timeout", "The request headers were not received in time.")
         elif self._in_headers and self._message_done and self.cycle is None and not self.transport.is_closing():
             self.transport.close()  # connected but sent nothing at all within the header timeout
+
+    def send_400_response(self, msg: str) -> None:
+        """uvicorn's answer to what its parser cannot read (smuggling attempts: Content-Length with
+        Transfer-Encoding, duplicate lengths, bad chunk sizes, obs-folded headers, bare LF) was plain text,
+        "Invalid HTTP request received."; an IdP parsing SCIM error bodies got "not JSON". Now a SCIM error."""
+        self._refuse(b"400 Bad Request", "The request is not valid HTTP/1.1; it was not read.")
 
     def _refuse(self, status: bytes, detail: str, extra: bytes = b"") -> None:
         self._in_headers = False

@@ -209,7 +209,10 @@ def release(vault: Vault, user_name: str | None, external_id: str | None, operat
 
 # -- receipts --------------------------------------------------------------------------------------------------
 def export_receipt(vault: Vault, request_id: str, out_dir: Path) -> ReceiptFiles:
-    return export_receipt_files(vault, request_id, out_dir)
+    try:
+        return export_receipt_files(vault, request_id, out_dir)
+    except OSError as exc:  # a file where the folder should be, no permission, a full disk: said, not a traceback
+        raise ConfigError(f"Cannot write into {out_dir}: {exc.strerror or type(exc).__name__}.") from exc
 
 
 def verify_receipt(path: Path, public_key_file: Path | None = None) -> Verification:

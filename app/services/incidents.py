@@ -123,7 +123,11 @@ def write_letter(
         raise ValueError(f"audience is one of {AUDIENCES}")
     active = policy.get()
     write = communication.write if audience == "subjects" else draft.write
-    paths = write(incidents.get(incident_id), active.policy, incidents.now(), active.record.stamp, out_dir)
+    incident = incidents.get(incident_id)
+    try:
+        paths = write(incident, active.policy, incidents.now(), active.record.stamp, out_dir)
+    except OSError as exc:  # a file (or a dangling link) where the folder should be, no permission, a full disk
+        raise ConfigError(f"Cannot write into {out_dir}: {exc.strerror or type(exc).__name__}.") from exc
     return [Written(path, draft.sha256_of(path)) for path in paths]
 
 

@@ -5,7 +5,6 @@ collector over TLS (once, or until stopped), and how far each collector has rece
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ from app.exports.recording import staged
 from app.siem import spool, syslog
 from app.siem.cef import to_cef
 from app.siem.forwarder import Delivery, SiemForwarder, send_pending
+from app.siem.lines import json_line
 from app.siem.ocsf import to_ocsf
 from app.siem.syslog import Collector
 from app.store.vault import Vault
@@ -71,7 +71,7 @@ def _write_lines(
             if end is not None and event.seq > end:
                 break
             record = to_ocsf(event) if fmt == "ocsf" else None
-            line = json.dumps(record, sort_keys=True, ensure_ascii=False) if record is not None else to_cef(event)
+            line = json_line(record, sort_keys=True) if record is not None else to_cef(event)
             file.write(line + "\n")
             digest.update(line.encode() + b"\n")
             count, first, last = count + 1, first or event.seq, event.seq

@@ -7,13 +7,13 @@ codes. The sealed (encrypted) private part of an entry is never forwarded.
 from __future__ import annotations
 
 import ipaddress
-import json
 from datetime import datetime
 from typing import Any
 
 from app import __version__
 from app.audit.trail import READ_SUBJECTS, StoredEvent
 from app.siem.forwarded import forwarded_details
+from app.siem.lines import cef_safe, json_line
 from app.siem.mapping import Mapping, describe
 
 VENDOR, PRODUCT = "Custos", "Custos"
@@ -25,12 +25,12 @@ DSR_ID_PREFIX = "dsr-"  # app/dsr/register.py's ids
 
 def escape_header(value: str) -> str:
     """In the header: backslash and pipe are escaped; line breaks cannot appear there (they become spaces)."""
-    return value.replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+    return cef_safe(value.replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", " "))
 
 
 def escape_extension(value: str) -> str:
     """In extension values: backslash, equals sign and line breaks are escaped; pipes are not."""
-    return (
+    return cef_safe(
         value.replace("\\", "\\\\").replace("=", "\\=").replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\r")
     )
 
@@ -59,7 +59,7 @@ def request_label(request_id: str) -> str:
 
 
 def _msg(details: dict[str, Any]) -> str:
-    return json.dumps(details, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return json_line(details, sort_keys=True, separators=(",", ":"))
 
 
 def _details(event: StoredEvent) -> dict[str, Any]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import os
 import re
 import select
@@ -22,6 +21,7 @@ from dataclasses import dataclass
 
 from app.audit.trail import StoredEvent
 from app.siem.cef import to_cef
+from app.siem.lines import json_line
 from app.siem.mapping import describe
 from app.siem.ocsf import to_ocsf
 
@@ -54,7 +54,7 @@ def syslog_severity(cef_severity: int) -> int:
 def body(event: StoredEvent, fmt: str = "cef") -> str:
     """The MSG part: a CEF line, or one OCSF/ECS JSON record."""
     if fmt == "ocsf":
-        return json.dumps(to_ocsf(event), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return json_line(to_ocsf(event), sort_keys=True, separators=(",", ":"))
     if fmt == "cef":
         return to_cef(event)
     raise ValueError(f"unknown SIEM format {fmt!r}; use one of {', '.join(FORMATS)}")

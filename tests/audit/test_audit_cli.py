@@ -108,6 +108,16 @@ def test_export_refuses_an_empty_range(trail_dir: Path, tmp_path: Path, capsys: 
     assert code == 2 and "no audit entries" in capsys.readouterr().err and not out.exists()
 
 
+def test_export_onto_a_folder_is_refused_in_a_sentence(
+    trail_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--out naming a folder ended in an IsADirectoryError traceback (from the final rename)."""
+    code = main(["audit", "export", "--out", str(tmp_path), "--data-dir", str(trail_dir)])
+    err = capsys.readouterr().err
+    assert code == 2 and f"custos: Cannot write {tmp_path}: Is a directory." in err and "Traceback" not in err
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".custos-bundle-")]
+
+
 def test_verify_bundle_runs_anywhere_without_a_vault(trail_dir: Path, tmp_path: Path) -> None:
     vault = unlock_vault(trail_dir, PASSPHRASE)
     with vault.write_transaction() as conn:

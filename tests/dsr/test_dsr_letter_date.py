@@ -30,3 +30,22 @@ def test_a_letter_drafted_after_local_midnight_is_not_dated_before_the_request_a
     assert "Draft of 2026-02-11." in letter, letter.splitlines()[2]
     pdf = " ".join(page.extract_text() for page in PdfReader(tmp_path / f"{request_id}-answer.pdf").pages)
     assert "Draft of 2026-02-11" in pdf and "2026-02-10" not in pdf
+
+
+def test_the_answer_letter_never_writes_through_a_link_in_the_folder(vault: Vault, tmp_path: Path) -> None:
+    """A link planted under the letter's name had the file it named overwritten with the letter (and made 0600)."""
+    subject = with_person(vault)
+    register, _clock = register_at(vault, "2026-02-10T12:00:00+00:00")
+    request_id = register.open(["access"], "email", "dpo", datetime(2026, 2, 10, 9, tzinfo=UTC), subject_id=subject)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("not a letter\n")
+    victim.chmod(0o644)
+    out = tmp_path / "answers"
+    out.mkdir()
+    for suffix in ("md", "pdf"):
+        (out / f"{request_id}-answer.{suffix}").symlink_to(victim)
+    draft_answer(register, request_id, "dpo", out, None)
+    assert victim.read_text() == "not a letter\n" and victim.stat().st_mode & 0o777 == 0o644
+    letter = out / f"{request_id}-answer.md"
+    assert not letter.is_symlink() and "We received your request" in letter.read_text(encoding="utf-8")
+    assert letter.stat().st_mode & 0o777 == 0o600

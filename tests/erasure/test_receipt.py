@@ -136,3 +136,23 @@ def test_a_receipt_with_no_target_says_so(vault: Vault, tmp_path: Path) -> None:
     assert json.loads(files.json_path.read_text())["subjects"][0]["targets"] == []
     text = " ".join(" ".join(page.extract_text() for page in PdfReader(files.pdf_path).pages).split())
     assert "Targets and recipients none (Art. 19): no SCIM target was configured" in text
+
+
+def test_a_receipt_never_writes_through_a_link_in_the_folder(vault: Vault, tmp_path: Path) -> None:
+    """A link planted under a receipt's name had the file it named overwritten with the receipt."""
+    service = service_for(vault)
+    rid = str(service.create("User", person("linked@example.test", "Lin", "Ked")).body["id"])  # type: ignore[index]
+    service.close()
+    request_id = request_erasure(vault, [rid], "art17-1a", "dpo", now=FakeClock()())
+    victim = tmp_path / "victim.txt"
+    victim.write_text("not a receipt\n")
+    out = tmp_path / "receipts"
+    out.mkdir()
+    for suffix in ("json", "pdf"):
+        (out / f"erasure-receipt-{request_id}.{suffix}").symlink_to(victim)
+    files = export(vault, request_id, out)
+    assert victim.read_text() == "not a receipt\n"
+    assert not files.json_path.is_symlink() and json.loads(files.json_path.read_text())["request"]["id"] == request_id
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        p.name for p in (files.json_path, files.pdf_path, files.public_key_path)
+    )

@@ -156,6 +156,18 @@ def test_a_subject_s_timeline_says_which_rows_are_list_reads_that_returned_them(
     assert row["subject_pseudonym"] == f"{person} (in list read)" and json.loads(row["details"]) == entry.details
 
 
+def test_an_actor_with_a_control_character_does_not_stop_the_xlsx(vault: Vault, tmp_path: Path) -> None:
+    """An operator named with an ESC (``--operator`` took any text) made every XLSX timeline of the trail end in
+    openpyxl's IllegalCharacterError, a traceback; the CSV keeps the name as it was recorded."""
+    with vault.write_transaction() as conn:
+        event = append(conn, Event("test.actor", "operator:dpo\x1b[2J\x00", details={"n": 1}))
+    written = export_timeline(vault, "xlsx", tmp_path / "c.xlsx", "dpo", seqs=[event.seq])
+    assert openpyxl.load_workbook(written.path).active["D2"].value == "operator:dpo\ufffd[2J\ufffd"
+    written_csv = export_timeline(vault, "csv", tmp_path / "c.csv", "dpo", seqs=[event.seq])
+    with written_csv.path.open(encoding="utf-8-sig", newline="") as handle:
+        assert next(csv.DictReader(handle))["actor"] == "operator:dpo\x1b[2J\x00"
+
+
 def test_any_other_text_too_long_for_a_cell_is_cut_and_says_so(vault: Vault, tmp_path: Path) -> None:
     with vault.write_transaction() as conn:
         event = append(conn, Event("test.long", "system:test", details={"note": "y" * 40_000}))

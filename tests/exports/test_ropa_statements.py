@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from openpyxl import load_workbook
 
 from app.audit.trail import Event, append
 from app.exports.facts import gather_facts
@@ -12,8 +15,10 @@ from app.incidents.register import IncidentRegister
 from app.policy import versions
 from app.policy.loader import check_policy
 from app.policy.model import NEEDS_HUMAN
+from app.services.export import export_ropa
 from app.store.vault import Vault
 from app.targets.policy_change import apply_policy
+from tests.policy.test_loader import MINIMAL
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
@@ -392,3 +397,13 @@ def test_the_audit_trail_row_states_the_last_prune(vault: Vault) -> None:
         row["adherence"],
     ), row["adherence"]
     assert row["adherence"].startswith("Yes — ")
+
+
+def test_a_stored_version_with_a_control_character_still_exports_its_xlsx_record(vault: Vault, tmp_path: Path) -> None:
+    """The XLSX record of such a version ended in IllegalCharacterError (a traceback): the character is shown as
+    U+FFFD in the cell, as the registers already do."""
+    with vault.write_transaction() as conn:
+        versions.insert_version(conn, MINIMAL.replace('name = "Access"', 'name = "Access\\u001b[2J"'), "earlier")
+    written = export_ropa(vault, "xlsx", tmp_path / "ropa.xlsx", "controller", "dpo")
+    cells = [str(c.value) for row in load_workbook(written.file.path)["Template"].iter_rows() for c in row if c.value]
+    assert any("Access\ufffd[2J" in cell for cell in cells) and not any("\x1b" in cell for cell in cells)

@@ -276,3 +276,14 @@ def test_export_writes_the_register_as_a_file(data_dir: Path, tmp_path: Path) ->
     assert refused.returncode == 2 and "does not exist" in refused.stderr
     unknown = run(data_dir, "breach", "export", "--out", str(tmp_path / "register.ods"))
     assert unknown.returncode == 2 and "csv, xlsx" in unknown.stderr
+
+
+@pytest.mark.usefixtures("vault_file")
+def test_a_draft_into_a_dangling_link_is_refused_in_a_sentence(data_dir: Path, tmp_path: Path) -> None:
+    """--out naming a link to nowhere ended in a FileExistsError traceback (from mkdir)."""
+    run(data_dir, "breach", "open", "--title", "Lost laptop", "--detected", _iso(_base()))
+    out = tmp_path / "drafts"
+    out.symlink_to(tmp_path / "nowhere")
+    drafted = run(data_dir, "breach", "draft", "1", "--out", str(out))
+    assert drafted.returncode == 2 and drafted.stderr.strip() == f"custos: Cannot write into {out}: File exists."
+    assert not (tmp_path / "nowhere").exists()

@@ -189,6 +189,26 @@ def test_the_drafts_are_readable_by_their_owner_only(vault: Vault, tmp_path: Pat
     assert {path.name: path.stat().st_mode & 0o777 for path in written} == {path.name: 0o600 for path in written}
 
 
+def test_the_drafts_never_write_through_a_link_in_the_folder(vault: Vault, tmp_path: Path, incident: tuple) -> None:
+    """A link planted under a draft's name (``incident-1-notification.md -> ~/.bashrc`` in a shared folder) had
+    the file it named truncated, made 0600 and overwritten with the draft: the names were opened for writing."""
+    register, incident_id, now = incident
+    view = register.get(incident_id)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("not a draft\n")
+    victim.chmod(0o644)
+    out = tmp_path / "drafts"
+    out.mkdir()
+    for kind in ("notification", "communication"):
+        for suffix in ("md", "pdf"):
+            (out / f"incident-{incident_id}-{kind}.{suffix}").symlink_to(victim)
+    written = [*draft.write(view, _policy(vault), now(), "v1", out),
+               *communication.write(view, _policy(vault), now(), "v1", out)]  # fmt: skip
+    assert victim.read_text() == "not a draft\n" and victim.stat().st_mode & 0o777 == 0o644
+    assert all(not path.is_symlink() and path.stat().st_size > 0 for path in written)
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in written)  # no staging folder left
+
+
 def test_why_the_authority_was_not_told_is_not_read_as_why_the_people_were_not(vault: Vault) -> None:
     """A high-risk breach notified to the authority, the people not yet told: the Art. 34 section ended with
     "Not notified: rationale: not needed: the authority was notified", read as the reason the people were not

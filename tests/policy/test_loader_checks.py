@@ -240,3 +240,19 @@ def test_a_scope_filter_on_a_held_type_is_accepted() -> None:
         'name = "Access"', "name = \"Access\"\nscope = { filter = 'emails[type eq \"work\"].value ew \"@c.test\"' }"
     ) + WORK_MAIL
     assert found(text) == []
+
+
+def test_a_control_character_in_policy_text_is_refused_with_its_line_but_a_stored_version_loads() -> None:
+    """Policy text goes into the Art. 30 record: a recipient or purpose named with "\\u001b" (an escape TOML
+    accepts) made the XLSX record end in openpyxl's IllegalCharacterError and reached terminals as an ESC."""
+    text = MINIMAL.replace('name = "Access"', 'name = "Access\\u001b[2J"').replace(
+        'data_subjects = ["Employees"]', 'data_subjects = ["Employees\\u0007"]'
+    )
+    assert has(text, 'name = "Access', "'name' holds the control character U+001B")
+    assert has(text, "data_subjects", "'data_subjects' holds the control character U+0007")
+    with pytest.raises(PolicyInvalid):
+        load_policy(text)
+    assert load_policy(text, stored=True).purposes[0].name == "Access\x1b[2J"  # a vault running it keeps working
+    multi_line = MINIMAL.replace('name = "Access"', 'name = """Access\nand\tthe rest"""')
+    assert not found(multi_line)  # line breaks and tabs are text
+

@@ -233,6 +233,39 @@ def test_malformed_requests_are_counted_not_logged(limited: Hardened, caplog: py
     assert "Invalid HTTP request" not in caplog.text  # before: one warning per request, as often as sent
 
 
+SMUGGLING = {
+    "length and chunked": b"Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+    "two lengths": b"Content-Length: 2\r\nContent-Length: 5\r\n\r\n{}",
+    "obs-fold": b"X-A: a\r\n folded\r\nContent-Length: 2\r\n\r\n{}",
+    "bad chunk size": b"Transfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",
+    "chunk size beyond 64 bits": b"Transfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFFFFFFFF\r\nhello\r\n0\r\n\r\n",
+}
+
+
+@pytest.mark.parametrize("name", SMUGGLING)
+def test_what_the_parser_cannot_read_is_a_scim_error(limited: Hardened, name: str) -> None:
+    head = b"POST /scim/v2/Users HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer " + limited.token.encode()
+    with tls_socket(limited.port) as sock:
+        sock.sendall(head + b"\r\nContent-Type: application/scim+json\r\n" + SMUGGLING[name])
+        answer = read_all(sock, limit=3.0)
+    assert status_line(answer) == "HTTP/1.1 400 Bad Request"
+    headers, _, body = answer.partition(b"\r\n\r\n")
+    assert b"content-type: application/scim+json" in headers.lower()  # before: text/plain
+    error = json.loads(body)  # before: "Invalid HTTP request received."
+    assert error["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"] and error["status"] == "400"
+    with limited.client(limited.token) as client:  # nothing smuggled through, nothing stored
+        assert client.get("/Users").json()["totalResults"] == 0
+
+
+def test_an_upgrade_request_writes_no_log_line(limited: Hardened, caplog: pytest.LogCaptureFixture) -> None:
+    with limited.client(limited.token) as client:
+        for _ in range(3):
+            answer = client.get("/Users", headers={"Upgrade": "websocket", "Connection": "Upgrade"})
+            assert answer.status_code == 200
+    assert limited.server.guard.refused["upgrade"] == 3
+    assert "WebSocket" not in caplog.text  # before: uvicorn's install advice, once per request a client sent
+
+
 def test_the_hardened_context_offers_no_tls_1_2_suite_without_ecdhe_and_aead() -> None:
     context = harden(ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER))
     tls12 = [c["name"] for c in context.get_ciphers() if c["protocol"] == "TLSv1.2"]

@@ -63,3 +63,18 @@ def test_a_patch_value_of_the_wrong_type_is_named(client: httpx.Client) -> None:
         detail = answer.json()["detail"]
         assert f"'{name}" in detail and "validation error" not in detail and "not-an-object" not in detail
     assert "members" not in client.get(f"/Groups/{group}").json()
+
+
+def test_a_body_in_utf_16_or_utf_32_is_not_json_for_scim(client: httpx.Client) -> None:
+    """RFC 8259 §8.1: JSON between systems is UTF-8. Before: json.loads() guessed the encoding of the bytes, and a
+    UTF-16 or UTF-32 body was stored (201) as if it had been sent in UTF-8. A UTF-8 BOM is still ignored."""
+    text = '{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"%s@example.com"}'
+    headers = {"Content-Type": "application/scim+json"}
+    for encoding in ("utf-16", "utf-16-le", "utf-16-be", "utf-32"):
+        answer = client.post("/Users", content=(text % encoding).encode(encoding), headers=headers)
+        assert_scim_error(answer, 400, "invalidSyntax")
+        assert (
+            client.get("/Users", params={"filter": f'userName eq "{encoding}@example.com"'}).json()["totalResults"] == 0
+        )
+    with_bom = client.post("/Users", content=(text % "bom").encode("utf-8-sig"), headers=headers)
+    assert with_bom.status_code == 201, with_bom.text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from app.audit.trail import StoredEvent
@@ -116,3 +117,19 @@ def test_erasure_and_groups() -> None:
     assert ext["cs1Label"] == "erasureRequestId" and ext["cs1"] == "er_1" and ext["cs3"] == "17(1)(b)"
     header, _ = split_cef(to_cef(event("scim.resource.created", resource_type="Group")))
     assert header[4:6] == ["scim.group.create", "Group created"]
+
+
+BREAKS = "\u2028\u2029\x85"  # where a Unicode line reader (str.splitlines, .NET ReadLine) ends a line too
+
+
+def test_no_character_a_line_reader_breaks_at_or_a_terminal_obeys_reaches_a_cef_line() -> None:
+    """CEF escaped only \\n and \\r: a bundle file name or an actor recorded with U+2028, U+2029 or NEL split the
+    entry in two for a Unicode line reader, the rest free to read as an entry of its own; ESC and C1 controls
+    reached the analyst's terminal. In JSON (msg) they are \\u escapes, so the value comes back whole."""
+    name = f"bundle{BREAKS}CEF:0|Custos|Custos|0|forged|Forged|10|\x1b[2J.zip"
+    line = to_cef(event("export.audit_bundle", actor=f"operator:dpo{BREAKS}\x1b\x9b", file=name))
+    assert line.splitlines() == [line]  # before: four lines
+    assert not any(ch in line for ch in f"{BREAKS}\x1b\x9b")
+    _, ext = split_cef(line)
+    assert ext["suser"] == "operator:dpo" + "\ufffd" * 5
+    assert json.loads(ext["msg"])["file"] == name  # nothing lost in the JSON

@@ -89,3 +89,15 @@ def test_no_sealed_part_and_erasure_label() -> None:
     assert "CIPHERTEXT" not in json.dumps(record)
     assert "gdpr-art17" in record["metadata"]["labels"]
     assert record["event"]["action"] == "gdpr-erasure"
+
+
+def test_no_character_a_line_reader_breaks_at_reaches_an_ocsf_record() -> None:
+    """json.dumps(ensure_ascii=False) leaves U+2028, U+2029, NEL and the C1 controls raw: one record read as two
+    lines by a Unicode line reader. They are \\u escapes now; the values come back whole."""
+    from app.siem.syslog import body
+
+    name = "bundle\u2028\u2029\x85\x9b.zip"
+    record = body(event("export.audit_bundle", actor="operator:dpo\u2028x", file=name), "ocsf")
+    assert record.splitlines() == [record] and not any(ch in record for ch in "\u2028\u2029\x85\x9b")
+    parsed = json.loads(record)
+    assert parsed["unmapped"]["details"]["file"] == name and parsed["actor"]["user"]["name"] == "dpo\u2028x"
