@@ -79,9 +79,7 @@ def patch_operations(body: Any) -> list[Any]:
 
 def refuse_too_many_patch_operations(count: int) -> None:
     if count > MAX_PATCH_OPERATIONS:
-        raise ScimError(
-            413, f"A request holds at most {MAX_PATCH_OPERATIONS} PATCH operations (Bulk included).", "tooMany"
-        )
+        raise ScimError(413, f"A request holds at most {MAX_PATCH_OPERATIONS} PATCH operations (Bulk included).")
 
 
 def refuse_oversized_patch(body: Any) -> None:

@@ -60,7 +60,7 @@ def run_bulk(service: ScimService, body: Any) -> dict[str, Any]:
         raise ScimError(400, "A bulk request is a JSON object with an 'Operations' list.", "invalidSyntax")
     operations = body["Operations"]
     if len(operations) > MAX_BULK_OPERATIONS:
-        raise ScimError(413, f"A bulk request holds at most {MAX_BULK_OPERATIONS} operations.", "tooMany")
+        raise ScimError(413, f"A bulk request holds at most {MAX_BULK_OPERATIONS} operations.")
     # Every PATCH of a Bulk runs in its one write transaction: their operations are bounded together.
     refuse_too_many_patch_operations(
         sum(len(patch_operations(op.get("data"))) for op in operations if isinstance(op, dict)

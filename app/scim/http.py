@@ -364,7 +364,7 @@ class ScimApp:
         # ASCII digits only: str.isdigit() is true of "²", which int() refuses. httptools refuses such a header
         # before it gets here; this check does not rely on it.
         if declared and declared.isascii() and declared.isdigit() and int(declared) > discovery.MAX_PAYLOAD_BYTES:
-            raise ScimError(413, f"The body exceeds {discovery.MAX_PAYLOAD_BYTES} bytes.", "tooMany")
+            raise ScimError(413, f"The body exceeds {discovery.MAX_PAYLOAD_BYTES} bytes.")
         try:
             raw = await asyncio.wait_for(self._read_limited(request), BODY_TIMEOUT_SECONDS)
         except TimeoutError as exc:
@@ -393,7 +393,7 @@ class ScimApp:
         async for chunk in request.stream():
             size += len(chunk)
             if size > discovery.MAX_PAYLOAD_BYTES:
-                raise ScimError(413, f"The body exceeds {discovery.MAX_PAYLOAD_BYTES} bytes.", "tooMany")
+                raise ScimError(413, f"The body exceeds {discovery.MAX_PAYLOAD_BYTES} bytes.")
             chunks.append(chunk)
         return b"".join(chunks)
 

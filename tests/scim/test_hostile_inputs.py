@@ -348,7 +348,7 @@ CASES = [
         "PATCH",
         "/Users/{uid}",
         413,
-        "tooMany",
+        None,  # RFC 7644 §3.12: "tooMany" is a filter's too many results; a 413 has no scimType (§3.7.4's example)
         patch_json(",".join(['{"op":"replace","path":"title","value":"x"}'] * 1001)),
     ),
     Case(
@@ -417,7 +417,7 @@ CASES = [
         "POST",
         "/Bulk",
         413,
-        "tooMany",
+        None,  # RFC 7644 §3.12: "tooMany" is a filter's too many results; a 413 has no scimType (§3.7.4's example)
         json.dumps(
             {
                 "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],

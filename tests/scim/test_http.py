@@ -349,7 +349,16 @@ def test_bulk_fail_on_errors_and_limits(client: httpx.Client) -> None:
     response = client.post("/Bulk", json={"schemas": [], "failOnErrors": 1, "Operations": operations})
     assert len(response.json()["Operations"]) == 1
     too_many = [{"method": "DELETE", "path": "/Users/x"}] * 1001
-    assert_scim_error(client.post("/Bulk", json={"schemas": [], "Operations": too_many}), 413)
+    refused = client.post("/Bulk", json={"schemas": [], "Operations": too_many})
+    assert_scim_error(refused, 413)
+    assert "scimType" not in refused.json()  # "tooMany" is for a filter's results (RFC 7644 §3.12), not a size
+
+
+def test_a_body_too_large_is_413_without_a_scim_type(client: httpx.Client) -> None:
+    refused = client.post("/Users", content=b'{"userName": "' + b"x" * 1_100_000 + b'"}',
+                          headers={"Content-Type": "application/scim+json"})  # fmt: skip
+    assert_scim_error(refused, 413)
+    assert "scimType" not in refused.json()  # RFC 7644 §3.7.4's 413 carries none
 
 
 def test_delete_truncates_the_wal_soon_after(client: httpx.Client, live: LiveServer) -> None:
