@@ -49,6 +49,10 @@ def backup(vault: Vault, out: Path) -> BackupInfo:
             conn.execution_options(**{SINGLE_STATEMENT_READS_OPTION: True})  # ATTACH/DETACH refuse a transaction
             raw = conn.connection.driver_connection
             assert raw is not None
+            # sqlcipher_export runs its statements on this connection's schema as last read, and fails with "database
+            # schema has changed" where another connection changed it since (the first backup after a vault was
+            # created or migrated in this process): a read of the schema brings it up to date first.
+            raw.execute("SELECT count(*) FROM sqlite_master").fetchone()
             raw.execute(f"ATTACH DATABASE {_quoted(partial)} AS custos_backup")  # no KEY: the vault's key and salt
             try:
                 raw.execute("SELECT sqlcipher_export('custos_backup')")

@@ -111,3 +111,26 @@ def test_a_restore_signs_what_it_wrote(vault: Vault, data_dir: Path, tmp_path: P
         assert signed is not None and signed.tree_size >= restored_at
     finally:
         restored.close()
+
+
+def test_the_first_backup_after_the_vault_was_created_in_this_process_is_written(tmp_path: Path) -> None:
+    """Was: "database schema has changed" (sqlcipher_export on a connection whose schema predated the migrations):
+    the app's first run made the vault, and its first *Back up the vault…* failed; the second worked."""
+    from app.audit.vault_lifecycle import create_vault
+
+    folder = tmp_path / "fresh"
+    folder.mkdir(mode=0o700)
+    vault = create_vault(folder, PASSPHRASE)
+    try:
+        info = backup(vault, tmp_path / "first.vault")
+    finally:
+        vault.close()
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    info.path.rename(copy / "custos.vault")
+    opened = unlock_vault(copy, PASSPHRASE)  # the backup is a vault that opens with the passphrase
+    try:
+        with opened.read_connection() as conn:
+            assert conn.exec_driver_sql("SELECT count(*) FROM audit_events").scalar()
+    finally:
+        opened.close()
