@@ -43,6 +43,7 @@ class ChangePassphraseDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(self.message)
         layout.addWidget(self.buttons)
+        self.setMinimumWidth(480)  # the outcome runs to three sentences: at its hint width they wrapped every few words
 
     def change(self) -> None:
         current, new, again = self.current.text(), self.new.text(), self.confirmation.text()
