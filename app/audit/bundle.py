@@ -238,6 +238,9 @@ def export_bundle(
     """
     if seqs is not None and (start is not None or end is not None):
         raise ValueError("a bundle is chosen by time or by sequence numbers, not both")
+    out = Path(out)
+    if not out.parent.is_dir():  # as every other export: a mistyped folder is said, not made
+        raise ConfigError(f"The folder {out.parent} does not exist.")
     first, last = _chosen_seqs(conn, seqs) if seqs is not None else _seq_range(conn, start, end)
     final = checkpoint_now(conn)
     key = conn.execute(select(_K.c.private_key, _K.c.public_key).where(_K.c.id == final.key_id)).one()
@@ -247,9 +250,7 @@ def export_bundle(
     previous = _chain_before(conn, first)
     earlier = [c for c in all_checkpoints(conn) if c.key_id == final.key_id and c.tree_size < final.tree_size]
     anchor = _anchor(conn, tree, final, earlier, first, previous)
-    out = Path(out)
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(prefix=".custos-bundle-", suffix=".zip", dir=out.parent)
     except OSError as exc:
         raise _cannot_write(out, exc) from exc

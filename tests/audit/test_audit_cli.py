@@ -23,6 +23,7 @@ from app.cli import main
 from app.directory import repository as repo
 from app.store.vault import Vault
 from tests.audit.conftest import START, random_trail
+from tests.cli.inprocess import run
 from tests.conftest import PASSPHRASE, USER_SCHEMA
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -343,3 +344,13 @@ def _recorded(data_dir: Path, kind: str) -> list[StoredEvent]:
             return of_kind(conn, kind)
     finally:
         vault.close()
+
+
+def test_a_bundle_into_a_missing_folder_is_refused_like_every_other_export(trail_dir: Path, tmp_path: Path) -> None:
+    """Was: `audit export` made the missing folders (a mistyped path got a new tree), while `export ropa`, the
+    registers, the timeline, `vault backup` and the app's bundle dialog all refuse "The folder … does not exist."."""
+    missing = tmp_path / "no-such-folder" / "bundle.zip"
+    refused = run(trail_dir, "audit", "export", "--out", str(missing))
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert refused.stderr.strip().endswith(f"custos: The folder {missing.parent} does not exist.")
+    assert not missing.parent.exists()
