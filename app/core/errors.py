@@ -65,6 +65,15 @@ class WrongPassphrase(VaultError):
         super().__init__("The passphrase does not unlock this vault. Nothing was changed; try again.")
 
 
+class WrongBackupPassphrase(WrongPassphrase):
+    """A backup keeps the passphrase in force when it was made: after a change, the old one opens it, not the new."""
+
+    def __init__(self) -> None:
+        VaultError.__init__(self, "The passphrase does not unlock this backup. A backup opens with the passphrase "
+                                  "that was in force when it was made (after a passphrase change, the old one). "
+                                  "Nothing was changed; try again.")  # fmt: skip
+
+
 class VaultCorrupt(VaultError):
     """The passphrase is right but pages of the file fail SQLCipher's authentication, or SQLite finds the file
     malformed: a damaged file (disk, copy, tampering), never to be mistaken for a wrong passphrase."""

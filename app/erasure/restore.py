@@ -21,7 +21,7 @@ from sqlalchemy import select, union
 
 from app.audit.anchor import sign_tree_head
 from app.audit.trail import Event, append
-from app.core.errors import ConfigError
+from app.core.errors import ConfigError, WrongBackupPassphrase, WrongPassphrase
 from app.erasure.hygiene import scrub
 from app.erasure.ledger import Ledger
 from app.erasure.requests import actor_of, request_erasure
@@ -126,7 +126,10 @@ def _restore(data_dir: Path, backup_file: Path, passphrase: str, operator: str) 
     ledger.entries()  # a damaged ledger or a missing key stops the restore before anything is touched
     salt = sqlcipher_engine.read_salt(backup_file)
     key = sqlcipher_engine.derive_raw_key(passphrase, salt)
-    sqlcipher_engine.connect_raw(backup_file, key, salt).close()  # WrongPassphrase: nothing changed
+    try:
+        sqlcipher_engine.connect_raw(backup_file, key, salt).close()
+    except WrongPassphrase:  # nothing changed; said of the backup, whose passphrase may no longer be the vault's
+        raise WrongBackupPassphrase() from None
     staging = vault_path(data_dir).with_name(vault_path(data_dir).name + STAGING_SUFFIX)
     for leftover in (staging, Path(f"{staging}-wal"), Path(f"{staging}-shm")):
         leftover.unlink(missing_ok=True)

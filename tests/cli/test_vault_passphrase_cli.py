@@ -65,3 +65,22 @@ def test_a_review_copy_cannot_change_the_passphrase(folder: Path, monkeypatch: p
     refused = run(folder, "vault", "passphrase", "--read-only")
     assert refused.returncode != 0 and "--read-only works on a copy" in refused.stderr
     assert run(folder, "audit", "verify").returncode == 0
+
+
+def test_a_backup_from_before_the_change_is_restored_with_the_old_passphrase_and_said_so(
+    folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Was: restoring it with the passphrase in force answered "does not unlock this vault": the vault it named
+    opened with that passphrase; the backup did not, and nothing said a backup keeps its own."""
+    old = tmp_path / "before.vault"
+    assert run(folder, "vault", "backup", "--out", str(old)).returncode == 0
+    monkeypatch.setenv("CUSTOS_NEW_PASSPHRASE", NEW)
+    assert run(folder, "vault", "passphrase").returncode == 0
+    refused = run(folder, "vault", "restore", str(old), "--yes", "--wait", "0", passphrase=NEW)
+    assert refused.returncode == 2
+    assert "does not unlock this backup" in refused.stderr
+    assert "(after a passphrase change, the old one)" in refused.stderr
+    assert run(folder, "audit", "verify", passphrase=NEW).returncode == 0  # nothing changed
+    restored = run(folder, "vault", "restore", str(old), "--yes", "--wait", "0")
+    assert restored.returncode == 0, restored.stderr
+    assert run(folder, "audit", "verify").returncode == 0  # the backup's passphrase is the vault's again
