@@ -98,7 +98,7 @@ _MAP: dict[str, Mapping] = {
     "vault.unlocked": Mapping("vault.unlock", "Vault unlocked", 3, 3002, 1, ("authentication",), ("start",), "logon",
                               "vault-unlocked"),
     # the vault re-encrypted under a new passphrase (what was typed is never on the trail)
-    "vault.passphrase_changed": Mapping("vault.rekey", "Vault passphrase changed", 5, 3004, 2, _CONFIG, ("change",),
+    "vault.passphrase_changed": Mapping("vault.rekey", "Vault passphrase changed", 5, 3004, 3, _CONFIG, ("change",),
                                         "rekey", "vault-passphrase-changed"),
     "vault.backup.created": Mapping("vault.backup", "Vault backed up", 3, 3004, 1, _CONFIG, ("creation",), "backup"),
     "vault.restored": Mapping("vault.restore", "Vault restored from a backup", 6, 3004, 3, _CONFIG, ("change",),

@@ -12,7 +12,7 @@ from pathlib import Path
 from app.audit.trail import StoredEvent
 from app.erasure.model import State
 from app.siem.cef import to_cef
-from app.siem.mapping import describe, has_mapping, mapping_for
+from app.siem.mapping import describe, has_mapping, known_kinds, mapping_for
 
 KIND = re.compile(r"[a-z0-9_]+(\.[a-z0-9_]+)+")  # what a kind looks like
 TAIL = re.compile(r"[a-z0-9_]+")  # its last part, after a prefix
@@ -145,6 +145,22 @@ def test_every_mapping_is_a_valid_shape_naming_nobody() -> None:
         assert mapping.signature and mapping.name and 0 <= mapping.severity <= 10, kind
         assert mapping.class_uid in (2004, 2005, 3001, 3002, 3004, 3006, 6003), kind
         assert "@" not in mapping.name + mapping.signature + mapping.action, kind  # what happened, never to whom
+
+
+def test_an_entity_change_says_the_same_in_ocsf_and_ecs() -> None:
+    """OCSF Entity Management (3004): 1 Create, 2 Read, 3 Update, 4 Delete. A SIEM rule on one schema must see what
+    one on the other sees: an ECS "change" is an OCSF Update, a "deletion" a Delete, a "creation" a Create (or, for
+    an export, which reads the entities it writes out, a Read)."""
+    activity = {"change": 3, "deletion": 4}
+    for kind in known_kinds():
+        mapping = mapping_for(kind)
+        if mapping.class_uid != 3004:
+            continue
+        for ecs, ocsf in activity.items():
+            if ecs in mapping.type:
+                assert mapping.activity_id == ocsf, kind
+        if "creation" in mapping.type:
+            assert mapping.activity_id == (2 if kind.startswith("export.") else 1), kind
 
 
 def _reconciled(**counts: object) -> StoredEvent:
