@@ -297,11 +297,13 @@ class ResourceBrowser(QWidget):
             self.show_detail(self._detail_id)
 
     def clear_for_lock(self) -> None:
-        """Forget everything shown: rows, detail, and the search text (it may be a name)."""
+        """Forget everything shown: rows, detail, and the search (it may be a name): its text, its note and the
+        filter made of it. The filter outlived the text: after the unlock an empty box filtered the rows."""
         self._debounce.stop()
         self.search.blockSignals(True)
         self.search.clear()
         self.search.blockSignals(False)
+        self.search_note.setText("")
         self.model.clear()
         self._clear_detail()
         self.count_label.clear()
