@@ -317,6 +317,18 @@ class IdentitiesView(QTabWidget):
         self.addTab(self.users, "Users")
         self.addTab(self.groups, "Groups")
 
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Ctrl+Tab from Groups (Ctrl+Shift+Tab from Users) goes on to the next (previous) page of the window. Qt
+        gives the key to the innermost tabs, which wrapped round: Ctrl+Tab never left Identities for Policy."""
+        control = bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier)
+        forward, backward = event.key() == Qt.Key.Key_Tab, event.key() == Qt.Key.Key_Backtab
+        if control and (
+            (forward and self.currentIndex() == self.count() - 1) or (backward and self.currentIndex() == 0)
+        ):
+            event.ignore()  # on to the window's pages
+            return
+        super().keyPressEvent(event)
+
     def apply_changes(self, event: ResourcesChanged) -> None:
         """Slot for EventBridge.resources_changed."""
         self.users.apply_changes(event)
