@@ -246,6 +246,9 @@ class ResourceBrowser(QWidget):
         bound = bind_to_page(dialog, self)  # with the Users page, never over another page (as the reconcile report)
         dialog.finished.connect(lambda _code: bound.release())
         dialog.show()
+        # Chosen in the menu, the dialog is shown while the menu still holds the keyboard, and the window system
+        # leaves the keyboard with the table: asked again once the menu has closed, the dialog takes it.
+        QTimer.singleShot(0, dialog, dialog.activateWindow)
         return dialog
 
     def export_subject(self, row: int) -> None:
