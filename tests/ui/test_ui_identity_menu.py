@@ -86,3 +86,26 @@ def test_the_erasure_dialog_stays_with_the_users_page(qtbot: QtBot, running: tup
     window.show_page(0)
     window.show_page(window.pages.indexOf(window.identities))
     assert not dialog.isVisible()
+
+
+def test_erase_chosen_from_the_menu_gets_the_keyboard(vault: Vault, qtbot: QtBot) -> None:
+    """Before (walked in a real X window): Shift+F10, Erase… opened the erasure dialog, but the keyboard stayed with
+    the Users table behind it: the dialog was shown while the menu still held the keyboard, and as the menu let go,
+    X gave the keyboard back to the window the menu was opened over; the confirmation typed went to the table's
+    type-ahead. Now the dialog asks for the keyboard again once the menu has closed."""
+    from app.ui.erasure.dialog import ErasureDialog
+
+    insert_rows(vault, [user_row(f"u{n}@example.org", f"User {n}", NOW) for n in range(2)])
+    browser = ResourceBrowser(vault, "User")
+    qtbot.addWidget(browser)
+    browser.resize(900, 500)
+    browser.show()
+    browser.activateWindow()
+    qtbot.waitUntil(browser.isActiveWindow)
+    qtbot.waitUntil(lambda: browser.model.rowCount() == 2)
+
+    dialog = browser.erase_subject(0)  # what the menu's Erase… runs, while the menu is still up
+    browser.activateWindow()  # what X did as the menu closed (offscreen Qt has no menu grab to let go of)
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is dialog, timeout=3000)
+    assert isinstance(dialog, ErasureDialog)
+    dialog.close()

@@ -73,6 +73,31 @@ def test_idle_auto_lock_hides_data_while_the_server_runs(
     assert main.idle.active  # counting again
 
 
+def test_a_search_forgotten_at_the_lock_no_longer_filters_after_the_unlock(
+    window: tuple[MainWindow, ScimServer, str], qtbot: QtBot
+) -> None:
+    """Before: the lock emptied the search box but kept its filter and its note; after the unlock the Users page
+    showed an empty box above "Text search: … contains “Person 7”" and 11 of 50 users (seen in a real window).
+    Now the lock forgets the search entirely: the note (it may hold a name) and the filter with it."""
+    main, _server, _token = window
+    users = main.identities.users
+    qtbot.waitUntil(lambda: users.model.rowCount() == 50)
+    users.search.setText("Person 7")
+    users.apply_search()
+    qtbot.waitUntil(lambda: 0 < users.model.rowCount() < 50)
+    assert "Person 7" in users.search_note.text()
+
+    main.lock()
+    assert users.search.text() == "" and users.search_note.text() == ""
+
+    main.lock_screen.passphrase.setText(PASSPHRASE)
+    main.lock_screen.unlock()
+    qtbot.waitUntil(lambda: not main.locked, timeout=10_000)
+    qtbot.waitUntil(lambda: users.model.rowCount() == 50)
+    qtbot.waitUntil(lambda: users.count_label.text() == "50 of 50 users")
+    assert users.search.text() == "" and users.search_note.text() == ""
+
+
 def test_closing_the_vault_makes_the_endpoint_answer_503(
     window: tuple[MainWindow, ScimServer, str], data_dir: Path, qtbot: QtBot
 ) -> None:

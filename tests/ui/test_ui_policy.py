@@ -272,3 +272,25 @@ def test_a_read_that_started_before_an_apply_does_not_overwrite_the_page_after_i
     qtbot.wait(50)  # the held read's answer is delivered (queued) on the GUI thread
     assert page.loaded is not None and page.loaded.records[-1].version == record.version
     assert page.history.rowCount() == 2
+
+
+def test_at_1280_by_800_the_catalogue_needs_no_sideways_scrolling(with_default: Vault, qtbot: QtBot) -> None:
+    """Before (walked in a real window at 1280×800): each column kept its text's width (up to 340 px), so the
+    catalogue scrolled sideways, the retention notes ran past the right edge and the Recipients column was out of
+    view. Now the widest columns give up the difference (each text whole in its tooltip)."""
+    page = PolicyPage(with_default, PolicyInForce(with_default))
+    qtbot.addWidget(page)
+    page.resize(1260, 560)  # the page's room in a 1280×800 window
+    page.show()
+    qtbot.waitUntil(lambda: page.loaded is not None)
+    qtbot.wait(50)
+    table = page.catalogue_table
+    last = page.catalogue.columnCount() - 1
+    assert table.horizontalScrollBar().maximum() == 0
+    assert table.columnViewportPosition(last) + table.columnWidth(last) <= table.viewport().width()
+    model = page.catalogue
+    path = next(
+        model.row_values(r)[0] for r in range(model.rowCount()) if model.row_values(r)[0].endswith("department")
+    )
+    drawn = table.fontMetrics().elidedText(path, table.textElideMode(), table.columnWidth(0) - 8)
+    assert drawn.endswith("department"), drawn  # cut narrower, the URN still names its attribute

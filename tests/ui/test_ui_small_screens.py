@@ -450,8 +450,13 @@ print(json.dumps({"screen": [screen.width(), screen.height()], "sizes": sizes}))
 
 def on_a_640_by_480_screen(script: str, tmp_path: Path, *args: str) -> dict[str, Any]:
     """Run ``script`` in a Python whose Qt sees one 640×480 screen (offscreen); its last line of output is JSON."""
+    return on_a_screen(script, tmp_path, (640, 480), *args)
+
+
+def on_a_screen(script: str, tmp_path: Path, size: tuple[int, int], *args: str) -> dict[str, Any]:
+    """Run ``script`` in a Python whose Qt sees one screen of ``size`` (offscreen); its last line of output is JSON."""
     config = tmp_path / "screen.json"
-    config.write_text(json.dumps({"screens": [{"name": "small", "x": 0, "y": 0, "width": 640, "height": 480,
+    config.write_text(json.dumps({"screens": [{"name": "small", "x": 0, "y": 0, "width": size[0], "height": size[1],
                                                "logicalDpi": 96, "logicalBaseDpi": 96, "dpr": 1}]}))  # fmt: skip
     env = {key: value for key, value in os.environ.items() if not key.startswith(("QT_", "CUSTOS_"))}
     env |= {"QT_QPA_PLATFORM": f"offscreen:configfile={config}", "XDG_CONFIG_HOME": str(tmp_path / "config"),

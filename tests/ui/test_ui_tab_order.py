@@ -54,3 +54,29 @@ def test_one_tab_leaves_every_table(window: MainWindow, qtbot: QtBot) -> None:
             if QApplication.focusWidget() is table:
                 trapped.append(f"{window.pages.tabText(index)}: {table.accessibleName() or type(table).__name__}")
     assert trapped == []
+
+
+def test_ctrl_tab_walks_every_page_and_back(window: MainWindow, qtbot: QtBot) -> None:
+    """Before (walked in a real window): on the Identities page Ctrl+Tab went to Groups, then back to Users, and
+    never on to Policy; the inner tabs kept it, and the pages after Identities were out of its reach. Now the inner
+    tabs pass it on from their last (first, with Shift) tab: Ctrl+Tab walks Users, Groups, then the next page."""
+    pages, identities = window.pages, window.identities
+    pages.setCurrentIndex(0)
+    pages.currentWidget().setFocus()
+    seen = []
+    for _ in range(pages.count() + 1):
+        current = pages.currentWidget()
+        seen.append(pages.tabText(pages.currentIndex()) + (f"/{identities.tabText(identities.currentIndex())}"
+                                                            if current is identities else ""))  # fmt: skip
+        qtbot.keyClick(QApplication.focusWidget() or window, Qt.Key.Key_Tab, Qt.KeyboardModifier.ControlModifier)
+    expected = [pages.tabText(i) for i in range(pages.count())]
+    walked = [name.split("/")[0] for name in seen]
+    assert [name for name in dict.fromkeys(walked)] == expected, seen
+    assert "Identities/Users" in seen and "Identities/Groups" in seen, seen
+
+    back = []
+    for _ in range(pages.count() + 1):
+        back.append(pages.currentIndex())
+        qtbot.keyClick(QApplication.focusWidget() or window, Qt.Key.Key_Backtab,
+                       Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)  # fmt: skip
+    assert set(back) == set(range(pages.count())), back

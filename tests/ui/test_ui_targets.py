@@ -121,3 +121,33 @@ def test_a_refresh_asked_for_during_a_read_is_made_after_it(
         release.set()
     qtbot.waitUntil(lambda: page.model.rowCount() == 1, timeout=10_000)
     assert QThreadPool.globalInstance().waitForDone(10_000)
+
+
+def test_at_1280_by_800_a_long_last_error_leaves_every_column_in_view(qtbot: QtBot, vault: Vault) -> None:
+    """Before (walked in a real window at 1280×800): every column was as wide as its text, so the connection error
+    ("GET failed: cannot connect to the target (is it running, and is the address right?)") pushed the URL past the
+    right edge behind a horizontal scroll bar. Now the error takes the room left and is cut with its whole text in
+    the cell's tooltip: every column is in view, the URL whole."""
+    from dataclasses import replace
+
+    apply_policy(vault, policy_with_recipients(), "dpo")
+    with vault.write_transaction() as conn:
+        for name in ("app1", "app2"):
+            add_target(conn, TargetConfig(0, name, f"https://{name}.example.test/scim/v2", name, "bearer", "s3cret"))
+    page = TargetsPage(vault, PolicyInForce(vault))
+    qtbot.addWidget(page)
+    page.resize(1260, 560)  # the page's room in a 1280×800 window
+    page.show()
+    qtbot.waitUntil(lambda: page.model.rowCount() == 2, timeout=5000)
+    assert page.snapshot is not None
+    error = "GET failed: cannot connect to the target (is it running, and is the address right?) " * 2
+    page.timer.stop()
+    page._loaded(replace(page.snapshot, targets=[replace(t, last_error=error) for t in page.snapshot.targets]))
+    qtbot.wait(50)
+
+    table, last = page.table, page.model.columnCount() - 1
+    assert table.horizontalScrollBar().maximum() == 0
+    url_right = table.columnViewportPosition(last) + table.columnWidth(last)
+    assert url_right <= table.viewport().width()
+    assert table.columnWidth(last) >= table.sizeHintForColumn(last)  # the URL whole
+    assert page.model.item(0, last - 1).toolTip() == error

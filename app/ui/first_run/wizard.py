@@ -10,9 +10,10 @@ import threading
 from pathlib import Path
 from typing import cast
 
-from PySide6.QtCore import QSize, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
+    QApplication,
     QCheckBox,
     QFormLayout,
     QFrame,
@@ -237,15 +238,57 @@ PAGE_SHARE = 0.55  # of the screen's height for a page's questions: at 640×480 
 
 class _PageArea(QScrollArea):
     """As tall as the page needs where the screen has the room (the assistant grows to show it whole, as before),
-    and no taller than PAGE_SHARE of the screen: the rest is the header, the buttons and the window's frame."""
+    and no taller than PAGE_SHARE of the screen: the rest is the header, the buttons and the window's frame.
+
+    The field or option that takes the focus (a click, Tab or an arrow key among options) is scrolled whole into
+    view: a route chosen at the page's bottom edge stayed cut in half."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.grow = QTimer(self)  # once for the burst of layout requests a change of text makes
+        self.grow.setSingleShot(True)
+        self.grow.setInterval(0)
+        self.grow.timeout.connect(self._grow_window)
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            app.focusChanged.connect(self._focus_moved)
 
     def minimumSizeHint(self) -> QSize:
         body = self.widget()
         if body is None:
             return super().minimumSizeHint()
         needed = body.minimumSizeHint()
+        height = needed.height()
+        if body.hasHeightForWidth():  # a wrapped label counts one line in a minimum size hint: ask at the width
+            # it will have, a scroll bar's width taken off (asked without it, the bar appeared and took the width
+            # that made the last lines wrap again: 14 px still hidden)
+            width = self.width() - self.verticalScrollBar().sizeHint().width()
+            height = max(height, body.heightForWidth(max(needed.width(), width)))
         room = int(self.screen().availableGeometry().height() * PAGE_SHARE)
-        return QSize(needed.width(), min(needed.height(), room))
+        return QSize(needed.width(), min(height, room))
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """The page's text changes after it is laid out (the routes box appears for a cloud IdP): the page layout
+        kept the height asked before unless told that this one changed."""
+        if watched is self.widget() and event.type() == QEvent.Type.LayoutRequest:
+            self.updateGeometry()
+            self.grow.start()
+        return super().eventFilter(watched, event)
+
+    def _grow_window(self) -> None:
+        """QWizard fixes its minimum size when a page is entered: grown here, as far as the screen has the room
+        (minimumSizeHint), by what the page came to need since."""
+        window = self.window()
+        short = self.minimumSizeHint().height() - self.height()
+        if short <= 0 or not window.isVisible():
+            return
+        window.setMinimumHeight(window.height() + short)
+        window.resize(window.width(), window.height() + short)
+
+    def _focus_moved(self, _old: QWidget | None, new: QWidget | None) -> None:
+        body = self.widget()
+        if new is not None and body is not None and body.isAncestorOf(new):
+            self.ensureWidgetVisible(new, 0, 0)
 
 
 def scroll_when_short(page: QWizardPage) -> None:
@@ -262,6 +305,7 @@ def scroll_when_short(page: QWizardPage) -> None:
     area.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # not a Tab stop: the first field keeps the focus, Tab scrolls
     area.setFrameShape(QFrame.Shape.NoFrame)
     area.setWidget(body)
+    body.installEventFilter(area)
     outer = QVBoxLayout(page)
     outer.setContentsMargins(0, 0, 0, 0)
     outer.addWidget(area)

@@ -169,7 +169,10 @@ class ResourceTableModel(QAbstractTableModel):
         self.reload()
 
     def clear(self) -> None:
-        """Drop every loaded row and stop loading (the UI is locked); ``reload`` starts again."""
+        """Drop every loaded row and the filter (made of a search that may be a name) and stop loading (the UI is
+        locked); ``reload`` starts again, unfiltered as the emptied search box says."""
+        q = self._query
+        self._query = identities.Query(q.resource_type, q.sort, q.descending, None)
         self._generation += 1
         self.beginResetModel()
         self._rows, self._by_id = [], {}

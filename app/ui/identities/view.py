@@ -246,6 +246,9 @@ class ResourceBrowser(QWidget):
         bound = bind_to_page(dialog, self)  # with the Users page, never over another page (as the reconcile report)
         dialog.finished.connect(lambda _code: bound.release())
         dialog.show()
+        # Chosen in the menu, the dialog is shown while the menu still holds the keyboard, and the window system
+        # leaves the keyboard with the table: asked again once the menu has closed, the dialog takes it.
+        QTimer.singleShot(0, dialog, dialog.activateWindow)
         return dialog
 
     def export_subject(self, row: int) -> None:
@@ -297,11 +300,13 @@ class ResourceBrowser(QWidget):
             self.show_detail(self._detail_id)
 
     def clear_for_lock(self) -> None:
-        """Forget everything shown: rows, detail, and the search text (it may be a name)."""
+        """Forget everything shown: rows, detail, and the search (it may be a name): its text, its note and the
+        filter made of it. The filter outlived the text: after the unlock an empty box filtered the rows."""
         self._debounce.stop()
         self.search.blockSignals(True)
         self.search.clear()
         self.search.blockSignals(False)
+        self.search_note.setText("")
         self.model.clear()
         self._clear_detail()
         self.count_label.clear()
@@ -314,6 +319,18 @@ class IdentitiesView(QTabWidget):
         self.groups = ResourceBrowser(vault, "Group")
         self.addTab(self.users, "Users")
         self.addTab(self.groups, "Groups")
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Ctrl+Tab from Groups (Ctrl+Shift+Tab from Users) goes on to the next (previous) page of the window. Qt
+        gives the key to the innermost tabs, which wrapped round: Ctrl+Tab never left Identities for Policy."""
+        control = bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier)
+        forward, backward = event.key() == Qt.Key.Key_Tab, event.key() == Qt.Key.Key_Backtab
+        if control and (
+            (forward and self.currentIndex() == self.count() - 1) or (backward and self.currentIndex() == 0)
+        ):
+            event.ignore()  # on to the window's pages
+            return
+        super().keyPressEvent(event)
 
     def apply_changes(self, event: ResourcesChanged) -> None:
         """Slot for EventBridge.resources_changed."""

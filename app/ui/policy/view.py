@@ -36,6 +36,7 @@ from app.ui.widgets import FittedLabel, documents_dir
 from app.ui.workers import NewestAnswer, submit
 
 MAX_COLUMN_WIDTH = 340
+MIN_COLUMN_WIDTH = 200  # an extension URN still ends with its attribute's name; the whole text in its tooltip
 ChooseFile = Callable[[QWidget], Path | None]
 
 OUTSIDE_SCHEMA = {
@@ -104,10 +105,25 @@ def _table(model: QAbstractItemModel, selection: QAbstractItemView.SelectionMode
 
 
 def fit_columns(table: QTableView) -> None:
-    """Fit columns to their text, but cap long ones (extension URNs, retention notes); full text in tooltips."""
+    """Fit columns to their text, but cap long ones (extension URNs, retention notes); full text in tooltips.
+
+    Then, where they are wider together than the table, the widest give up the difference (none below
+    MIN_COLUMN_WIDTH): at 1280×800 the catalogue scrolled sideways and its Recipients column was out of view."""
     table.resizeColumnsToContents()
-    for column in range(table.model().columnCount()):
-        table.setColumnWidth(column, min(table.columnWidth(column), MAX_COLUMN_WIDTH))
+    widths = [min(table.columnWidth(column), MAX_COLUMN_WIDTH) for column in range(table.model().columnCount())]
+    # Hidden, the table has no width of its own yet: leveled to it, every column came out at the floor.
+    cap = level(widths, table.viewport().width()) if table.isVisible() else MAX_COLUMN_WIDTH
+    for column, width in enumerate(widths):
+        table.setColumnWidth(column, min(width, cap))
+
+
+def level(widths: list[int], room: int) -> int:
+    """The widest a column may be for ``widths`` to fit ``room`` (never below MIN_COLUMN_WIDTH): the narrow ones
+    keep their width, the wide ones are cut to the same width."""
+    cap = max(widths, default=0)
+    while cap > MIN_COLUMN_WIDTH and sum(min(width, cap) for width in widths) > room:
+        cap -= 1
+    return cap
 
 
 class PolicyPage(QWidget):

@@ -44,6 +44,7 @@ REFRESH_MS = 3000
 ATTENTION = ("needs attention", "not provisioned", "incomplete", "drift")
 HEADERS = ("Target", "State", "Recipient", "Subjects held", "Queued", "Failed", "Sync progress", "Last success",
            "Verified", "Last error", "URL")  # fmt: skip
+LAST_ERROR = HEADERS.index("Last error")
 _NONE_SELECTED = "Select a target to see what it receives."
 
 
@@ -103,6 +104,7 @@ def _row(values: list[str]) -> list[QStandardItem]:
     for value in values:
         item = QStandardItem(value)
         item.setEditable(False)
+        item.setToolTip(value)  # whole where the column cuts it (Last error takes only the room left)
         items.append(item)
     return items
 
@@ -138,6 +140,9 @@ class TargetsPage(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # The error takes the room the others leave: as wide as its sentence, it pushed the URL out of view
+        # behind a horizontal scroll bar at 1280×800. Cut, it is whole in its tooltip.
+        self.table.horizontalHeader().setSectionResizeMode(LAST_ERROR, QHeaderView.ResizeMode.Stretch)
         self.table.setAccessibleName("Targets")
         self.table.setWordWrap(False)  # "in sync" on one line, never "in / sync"
         self.table.setTabKeyNavigation(False)  # Tab moves on to the mapping and the buttons
@@ -244,7 +249,9 @@ class TargetsPage(QWidget):
                     ]
                 )
             )
-        self.table.resizeColumnsToContents()
+        for column in range(self.model.columnCount()):
+            if column != LAST_ERROR:  # sized to its text, the error would take its sentence's width, not the rest
+                self.table.resizeColumnToContents(column)
         queued = sum(t.pending for t in snapshot.targets)
         failing = sum(1 for t in snapshot.targets if t.state in ATTENTION)
         syncing = sum(1 for t in snapshot.targets if t.state == "catching up")
