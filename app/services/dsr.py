@@ -17,13 +17,33 @@ from app.dsr.register import DsrRegister, RequestView, RightToName, private_text
 from app.dsr.settings import RegisterSettings
 from app.dsr.timeline import Entry, of_request
 from app.policy.versions import in_force
-from app.services.dsr_actions import Acted, act
+from app.services.dsr_actions import Acted, act, erasure_preview
 from app.store.vault import Vault
 
-__all__ = ["Acted", "Answer", "Candidate", "DsrRegister", "Entry", "RegisterSettings", "RequestView", "RightToName",
-           "act",
-           "answer", "find_subjects", "model", "overview_line", "private_text", "read_overview_line", "register",
-           "save_settings", "settings_for", "subject_lines", "timeline", "today_in"]  # fmt: skip
+__all__ = [
+    "Acted",
+    "Answer",
+    "Candidate",
+    "DsrRegister",
+    "Entry",
+    "RegisterSettings",
+    "RequestView",
+    "RightToName",
+    "act",
+    "answer",
+    "erasure_preview",
+    "find_subjects",
+    "model",
+    "overview_line",
+    "private_text",
+    "read_overview_line",
+    "register",
+    "save_settings",
+    "settings_for",
+    "subject_lines",
+    "timeline",
+    "today_in",
+]  # fmt: skip
 
 
 def register(vault: Vault, now: Callable[[], datetime] = utc_now) -> DsrRegister:

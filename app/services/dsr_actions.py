@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.audit.trail import Event, append
 from app.core.errors import ConfigError
@@ -16,6 +17,9 @@ from app.dsr import deadline, model
 from app.dsr.answering import sha256_of
 from app.dsr.register import DsrRegister, RequestError, RequestView, actor_of
 from app.erasure.model import DEFAULT_GROUND, GROUNDS
+
+if TYPE_CHECKING:
+    from app.services.erasure import Preview
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,15 @@ def _subject_or_refuse(register: DsrRegister, view: RequestView) -> str:
     if view.verification in ("requested", "failed"):
         raise RequestError(f"The requester's identity is {model.VERIFICATION[view.verification]}: verify it first.")
     return subject_id
+
+
+def erasure_preview(register: DsrRegister, request_id: str) -> Preview:
+    """What the request's erasure would erase where, before it is asked for (the app shows it, as it does before
+    an erasure from Identities): refused, as :func:`act` refuses, while the request is unmatched or unverified."""
+    from app.services.erasure import preview
+
+    view = register.get(request_id)
+    return preview(register.vault, [_subject_or_refuse(register, view)])
 
 
 def act(

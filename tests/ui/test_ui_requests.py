@@ -142,6 +142,39 @@ def test_a_new_request_needs_a_right(qtbot: QtBot, vault: Vault) -> None:
     assert dialog.message.text() == "Tick at least one right asked for." and dialog.created is None
 
 
+def test_an_erasure_from_a_request_shows_what_it_erases_where_before_anything_is_asked(
+    qtbot: QtBot, vault: Vault
+) -> None:
+    """Was: "Act (export / erase)…" went straight to the passphrase and erased, with no word of whom or where
+    (Identities' erasure shows both first). Now the person and each place, the answer No by default."""
+    in_england(vault)
+    (subject,) = insert_rows(vault, [user_row("ottoline@example.org", "Ottoline Vexbridge", NOW)])
+    register = DsrRegister(vault, clock)
+    register.open(["erasure"], "email", "dpo", datetime(2026, 2, 2, tzinfo=UTC), subject_id=subject)
+    asked: list[str] = []
+    page = RequestsPage(vault, reauthenticate_with(vault), now=clock)
+    qtbot.addWidget(page)
+    page.confirm_erasure = lambda _parent, question: asked.append(question) or False  # the operator says No
+    page.show()
+    qtbot.waitUntil(lambda: page.table.rowCount() == 1, timeout=5000)
+    page.act()
+    qtbot.waitUntil(lambda: bool(asked), timeout=10_000)
+    assert "Erasing: Ottoline Vexbridge (ottoline@example.org)." in asked[0]
+    assert "• This Custos mirror: deleted now (1)" in asked[0]
+    assert "• Identity provider (source): " in asked[0]
+    qtbot.waitUntil(lambda: page.status.text() == "Nothing was erased.", timeout=5000)
+    with vault.read_connection() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM scim_resources").scalar() == 1  # nothing erased
+        assert not of_kind(conn, "erasure.requested")
+    page.confirm_erasure = lambda _parent, question: asked.append(question) or True  # now Erase
+    answer_passphrase_dialog(PASSPHRASE)
+    page.act()
+    qtbot.waitUntil(lambda: page.status.text().startswith("Done: erasure request "), timeout=15_000)
+    with vault.read_connection() as conn:
+        assert len(of_kind(conn, "erasure.requested")) == 1
+    assert len(asked) == 2
+
+
 def test_actions_ask_the_passphrase_before_an_export(qtbot: QtBot, vault: Vault, tmp_path: Path) -> None:
     in_england(vault)
     (subject,) = insert_rows(vault, [user_row("ottoline@example.org", "Ottoline Vexbridge", NOW)])

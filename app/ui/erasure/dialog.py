@@ -33,7 +33,6 @@ from app.services import erasure
 from app.services.erasure import (
     GROUNDS,
     HELD,
-    STEP_TEXT,
     Preview,
     ReceiptFiles,
     RequestStatus,
@@ -43,7 +42,7 @@ from app.services.erasure import (
     report_lines,
 )
 from app.store.vault import Vault
-from app.ui.erasure.lines import ATTEST_IN_HISTORY, PREVIEW_HEADERS, STATUS_HEADERS, detail, where
+from app.ui.erasure.lines import ATTEST_IN_HISTORY, PREVIEW_HEADERS, STATUS_HEADERS, detail, preview_rows, where
 from app.ui.lock.reauth import Reauthenticate
 from app.ui.policy.common import login_name, plain_label, user_message
 from app.ui.widgets import documents_dir, resize_within_screen
@@ -168,19 +167,7 @@ class ErasureDialog(QDialog):
             "once (secure delete, WAL truncated, pseudonym key destroyed) and at every application that holds them; "
             "each deletion is verified by reading back, and a signed receipt is issued."
         )
-        rows = [("This Custos mirror", "deleted now", str(result.found))]
-        labels = {
-            "delete": "deleted, then verified",
-            "deactivate": "deactivated only (erasure not confirmed)",
-            "manual": "needs a confirmation by an operator",
-            "recipient": "no SCIM target: tell them, then attest (Art. 19)",
-        }
-        rows += [
-            (where(name), labels.get(result.modes[name], result.modes[name]), str(count))
-            for name, count in result.per_target.items()
-        ]
-        # The identity provider keeps sending the person until removed there; Custos refuses them meanwhile.
-        rows.append((where("source"), f"{STEP_TEXT} (Custos refuses the person if sent again)", str(result.found)))
+        rows = preview_rows(result)
         self._fill(rows)
         self._expected = phrase
         self._found = result.found

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from app.services.erasure import TargetLine
+from app.services.erasure import STEP_TEXT, Preview, TargetLine
 
 PREVIEW_HEADERS = ("Where", "What happens", "Subjects")
 STATUS_HEADERS = ("Where", "State", "Detail")
@@ -17,6 +17,27 @@ def where(line_target: str) -> str:
     if line_target.startswith("recipient:"):
         return f"Recipient {line_target.split(':', 1)[1]} (no SCIM target)"
     return line_target
+
+
+_MODES = {
+    "delete": "deleted, then verified",
+    "deactivate": "deactivated only (erasure not confirmed)",
+    "manual": "needs a confirmation by an operator",
+    "recipient": "no SCIM target: tell them, then attest (Art. 19)",
+}
+
+
+def preview_rows(result: Preview) -> list[tuple[str, str, str]]:
+    """What an erasure will do where, before it is asked for: (where, what happens, how many subjects). Shown by
+    the erasure dialog and by the Requests page before a request's erasure, so both say the same."""
+    rows = [("This Custos mirror", "deleted now", str(result.found))]
+    rows += [
+        (where(name), _MODES.get(result.modes[name], result.modes[name]), str(count))
+        for name, count in result.per_target.items()
+    ]
+    # The identity provider keeps sending the person until removed there; Custos refuses them meanwhile.
+    rows.append((where("source"), f"{STEP_TEXT} (Custos refuses the person if sent again)", str(result.found)))
+    return rows
 
 
 ATTEST_IN_HISTORY = "then attest it in Records → Erasure history… (Attest…)"

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QSplitter,
@@ -33,8 +34,21 @@ from PySide6.QtWidgets import (
 from app.core.errors import CustosError
 from app.core.wording import counted
 from app.services import dsr
-from app.services.dsr import Acted, Answer, DsrRegister, RequestView, act, model, private_text, today_in
+from app.services.dsr import (
+    Acted,
+    Answer,
+    DsrRegister,
+    RequestView,
+    act,
+    erasure_preview,
+    model,
+    private_text,
+    today_in,
+)
+from app.services.erasure import Preview
 from app.store.vault import Vault
+from app.ui.erasure.dialog import whom
+from app.ui.erasure.lines import preview_rows
 from app.ui.exports.register_dialog import REQUESTS, RegisterExportDialog
 from app.ui.lock.reauth import Reauthenticate
 from app.ui.policy.common import login_name, plain_label, user_message
@@ -51,6 +65,7 @@ STATE_FILTERS = (("Not closed", "pending"), ("Overdue", "overdue"), ("All", "all
 RunForm = Callable[[forms.FormDialog], dict[str, Any] | None]
 RunIntake = Callable[[NewRequestDialog], str | None]
 ChooseFolder = Callable[[QWidget, str], Path | None]
+ConfirmErasure = Callable[[QWidget, str], bool]
 
 
 def run_form(dialog: forms.FormDialog) -> dict[str, Any] | None:
@@ -69,6 +84,15 @@ def run_match(dialog: MatchDialog) -> bool:
     matched = dialog.exec() == QDialog.DialogCode.Accepted and dialog.matched
     dialog.deleteLater()
     return matched
+
+
+def confirm_erasure(parent: QWidget, question: str) -> bool:
+    """Erase? No is the default: Enter pressed from habit erases nothing."""
+    box = QMessageBox(QMessageBox.Icon.Warning, "Erase this person", question,
+                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, parent)  # fmt: skip
+    box.button(QMessageBox.StandardButton.Yes).setText("&Erase")
+    box.setDefaultButton(QMessageBox.StandardButton.No)
+    return box.exec() == QMessageBox.StandardButton.Yes
 
 
 def choose_folder(parent: QWidget, title: str) -> Path | None:
@@ -162,6 +186,7 @@ class RequestsPage(QWidget):
         self.run_intake: RunIntake = run_intake
         self.run_match: Callable[[MatchDialog], bool] = run_match
         self.choose_folder: ChooseFolder = choose_folder
+        self.confirm_erasure: ConfirmErasure = confirm_erasure
         self.requests: list[RequestView] = []
         self.shown: list[RequestView] = []
         self.wanted: Wanted[str] = Wanted()  # the request a notice named: selected once the register is read
@@ -442,12 +467,31 @@ class RequestsPage(QWidget):
             return
         pending = {s.right for s in view.steps if s.state == "pending"}
         exports = bool(pending & set(model.EXPORT_RIGHTS))
-        erase = "erasure" in pending
+        if "erasure" not in pending:
+            self._act(view, exports, erase=False)
+            return
+        # What is erased where, before the passphrase is asked: as Identities' erasure shows it, never blind.
+        self._say("Working out what the erasure would erase where…")
+        submit(partial(erasure_preview, self.register, view.id),
+               partial(self._erasure_previewed, view, exports), self._failed)  # fmt: skip
+
+    def _erasure_previewed(self, view: RequestView, exports: bool, result: Preview) -> None:
+        lines = "\n".join(f"• {where}: {what} ({count})" for where, what, count in preview_rows(result))
+        question = (f"{whom(result)}\n\n{lines}\n\nThis cannot be undone: the deletions are verified and a "
+                    "receipt is issued.")  # fmt: skip
+        if result.found == 0 or not self.confirm_erasure(self, question):
+            self._say("Nothing was erased." if result.found else "The matched identity is no longer in the mirror.")
+            return
+        self._act(view, exports, erase=True)
+
+    def _act(self, view: RequestView, exports: bool, erase: bool) -> None:
         action = "erase this person here and at every application" if erase else "export this person's data"
         if self.reauthenticate is not None and not self.reauthenticate(self, action):
+            self._say("Nothing was done.")
             return
         folder = self.choose_folder(self, "Write the subject export into folder") if exports else None
         if exports and folder is None:
+            self._say("Nothing was done.")
             return
         operator = login_name()
         self._say("Working…")
