@@ -293,6 +293,8 @@ def test_the_local_deadline_is_the_controller_s_zone_named(qtbot: QtBot, vault: 
         qtbot.waitUntil(lambda: page.table.rowCount() == 1, timeout=5000)
         assert page.table.item(0, 5).text() == "2026-11-30 09:00 UTC"
         assert page.table.item(0, 6).text() == "2026-11-30 04:00 America/New_York"
+        # the header says whose zone: the dialogs' "local time" is this computer's (Tokyo here), the column is not
+        assert page.table.horizontalHeaderItem(6).text() == "Deadline (controller's zone)"
     finally:
         monkeypatch.delenv("TZ")
         time.tzset()

@@ -75,6 +75,9 @@ from app.ui.workers import submit
 # as the last column it was off-screen at 640×480.
 AnyDialog = TypeVar("AnyDialog", bound=QDialog)  # what _with_selected made, with its own value()
 HEADERS = ("ID", "State", "Clock", "Title", "Aware (UTC)", "Deadline (UTC)", "Deadline (local)")
+# Whose "local" the last column is: the controller's zone (the request register's settings) where one is set, else
+# this computer's. The dialogs' "local time" is always this computer's; the header says which one the column is.
+LOCAL_HEADERS = {True: "Deadline (controller's zone)", False: "Deadline (this computer's zone)"}
 CLOCK = HEADERS.index("Clock")
 RunDialog = Callable[[QDialog], bool]
 AskAwareness = Callable[[QWidget, IncidentView, datetime], tuple[datetime, str] | None]
@@ -248,6 +251,7 @@ class IncidentsPage(QWidget):
         if self.wanted.outdated(read):
             return
         self.zone = zone
+        self.table.setHorizontalHeaderItem(len(HEADERS) - 1, QTableWidgetItem(LOCAL_HEADERS[bool(zone)]))
         selected = self._selected()
         self.incidents = incidents
         self.table.setRowCount(len(incidents))
