@@ -95,7 +95,7 @@ class PolicyEditorDialog(QDialog):
         self.timer.setSingleShot(True)
         self.timer.setInterval(PAUSE_MS)
         self.timer.timeout.connect(self.flush)
-        self.setWindowTitle(f"Edit the policy (a draft of version {record.version})")
+        self.setWindowTitle(f"Edit the policy (a draft based on version {record.version})")
 
         self.contacts = ContactsSection(self.stage)
         self.handling = HandlingSection(self.stage)
@@ -154,8 +154,8 @@ class PolicyEditorDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(
             plain_label(
-                f"A draft of version {record.version}: nothing changes until you apply it. Empty contact details are "
-                f'exported as "{NEEDS_HUMAN}".',
+                f"A draft based on version {record.version}: nothing changes until you apply it. Empty contact details "
+                f'are exported as "{NEEDS_HUMAN}".',
                 wrap=True,
             )
         )
