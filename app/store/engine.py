@@ -230,7 +230,10 @@ def held_open_elsewhere(path: Path) -> bool:
         import fcntl
     except ImportError:  # Windows
         return False
-    descriptor = os.open(path, os.O_RDWR)
+    try:
+        descriptor = os.open(path, os.O_RDWR)  # a write lock needs a descriptor open for writing
+    except OSError:  # a file this user cannot write: no Custos process can be using it as its vault either
+        return False
     try:
         deadline = time.monotonic() + IN_USE_WAIT_MS / 1000
         while True:

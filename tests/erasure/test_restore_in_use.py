@@ -66,3 +66,21 @@ def test_a_restore_while_another_process_has_the_vault_open_is_refused_and_chang
         holder.kill()
     report = restore(data_dir, saved, PASSPHRASE, "dpo")  # alone now: the restore goes through
     assert report.previous_vault is not None and report.previous_vault.exists()
+
+
+
+def test_a_vault_file_this_user_cannot_open_for_writing_is_not_called_in_use(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The probe needs the file open for writing; a file this user cannot write cannot be some Custos process's
+    vault, and asking must not end the restore in a traceback (PermissionError)."""
+    from app.store import engine
+
+    file = tmp_path / "custos.vault"
+    file.write_bytes(b"\0" * 4096)
+
+    def refused(*_args: object) -> int:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(engine.os, "open", refused)  # as for a 0400 file when not root
+    assert engine.held_open_elsewhere(file) is False
