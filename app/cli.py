@@ -199,4 +199,5 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 2
     from app.ui.run import main as run_gui
 
-    return run_gui(sys.argv[:1], data_dir=data_dir(args.data_dir), minimised=args.minimised)
+    # The folder as chosen, not made: with no vault yet the first-run assistant makes it at *Set up*.
+    return run_gui(sys.argv[:1], data_dir=chosen_data_dir(args.data_dir), minimised=args.minimised)

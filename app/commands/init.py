@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from app.commands.common import operator_name, port_number, whole_number
 from app.core.errors import ConfigError
 from app.core.passphrase import PASSPHRASE_ENV, read_passphrase
-from app.core.paths import data_dir
+from app.core.paths import chosen_data_dir
 from app.core.terminal import shown
 from app.setup.endpoint import DEFAULT_HOST, DEFAULT_PORT, EndpointSettings, pick_free_port
 
@@ -67,7 +67,7 @@ def _certificate(args: argparse.Namespace, settings: EndpointSettings) -> Genera
 def run(args: argparse.Namespace) -> int:
     from app.services.setup import DEFAULT_TOKEN_NAME, FirstRunChoices, complete
 
-    directory = data_dir(args.data_dir)
+    directory = chosen_data_dir(args.data_dir)  # made by the set-up when it writes: a refused init leaves none
     settings = EndpointSettings(args.host, args.port, args.public_host).checked()
     if settings.port == 0:  # saved in endpoint.toml and printed as the IdP's base URL: a real port, chosen now
         settings = replace(settings, port=pick_free_port(settings.host))

@@ -94,12 +94,13 @@ class VaultCorrupt(VaultError):
 
 
 class VaultInUse(VaultError):
-    """Another program has the vault file open, so it cannot be re-encrypted: its connections would go on with the
-    old key and fail on the next page they read (the app, ``serve`` or a command)."""
+    """Another program has the vault file open (the app, ``serve`` or a command), so it cannot be re-encrypted or
+    replaced: its connections would go on with the old key, or the replaced file, and fail on the next page they
+    read. ``then``: what to do once it is closed."""
 
-    def __init__(self) -> None:
+    def __init__(self, then: str = "change the passphrase") -> None:
         super().__init__("Another program has the vault open (the Custos app, 'custos serve' or a command): close it, "
-                         "then change the passphrase. Nothing was changed.")  # fmt: skip
+                         f"then {then}. Nothing was changed.")  # fmt: skip
 
 
 class VaultLocked(VaultError):

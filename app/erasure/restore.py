@@ -21,7 +21,7 @@ from sqlalchemy import select, union
 
 from app.audit.anchor import sign_tree_head
 from app.audit.trail import Event, append
-from app.core.errors import ConfigError, WrongBackupPassphrase, WrongPassphrase
+from app.core.errors import ConfigError, VaultInUse, WrongBackupPassphrase, WrongPassphrase
 from app.erasure.hygiene import scrub
 from app.erasure.ledger import Ledger
 from app.erasure.requests import actor_of, request_erasure
@@ -120,7 +120,16 @@ def restore(data_dir: Path, backup_file: Path, passphrase: str, operator: str, c
                          report.previous_vault, made, report.ledger_found)  # fmt: skip
 
 
+def refuse_if_in_use(data_dir: Path) -> None:
+    """The vault must not be open anywhere else: swapped under a running ``serve`` or app, their connections go on
+    with the replaced file's pages and the new write-ahead log, and report a damaged vault that is not."""
+    current = vault_path(data_dir)
+    if current.exists() and sqlcipher_engine.held_open_elsewhere(current):
+        raise VaultInUse("restore")
+
+
 def _restore(data_dir: Path, backup_file: Path, passphrase: str, operator: str) -> RestoreReport:
+    refuse_if_in_use(data_dir)
     ledger = Ledger(data_dir)
     ledger_found = ledger.path.exists()
     ledger.entries()  # a damaged ledger or a missing key stops the restore before anything is touched
@@ -147,6 +156,7 @@ def _restore(data_dir: Path, backup_file: Path, passphrase: str, operator: str) 
         sign_tree_head(restored)
         _wal_mode(restored)
         scrub(restored.engine, staging)
+        refuse_if_in_use(data_dir)  # again: the app or serve may have been started meanwhile
     except BaseException:
         restored.close()
         for leftover in (staging, Path(f"{staging}-wal"), Path(f"{staging}-shm")):

@@ -25,7 +25,7 @@ from app.core.passphrase import read_passphrase
 from app.dsr import settings as dsr_settings
 from app.erasure import ledger
 from app.erasure.backup import BackupInfo, backup, last_recorded
-from app.erasure.restore import NoVaultToReplace, RestoreReport, restore
+from app.erasure.restore import NoVaultToReplace, RestoreReport, refuse_if_in_use, restore
 from app.policy.in_force import install_default_if_missing
 from app.setup import endpoint, tls
 from app.siem import config as siem_config
@@ -216,10 +216,13 @@ def restore_backup(data_dir: Path, file: Path, passphrase: str, operator: str, c
 
 def check_restore_target(data_dir: Path, create: bool) -> bool:
     """Whether the folder holds a vault the restore would replace; before the passphrase is asked, a folder without
-    one is refused (NoVaultToReplace) unless a new one was asked for (``create``)."""
+    one is refused (NoVaultToReplace) unless a new one was asked for (``create``), and so is a vault another
+    process has open (VaultInUse: stop the app and ``serve`` first)."""
     holds = Vault.exists(data_dir)
     if not holds and not create:
         raise NoVaultToReplace(data_dir)
+    if holds:
+        refuse_if_in_use(data_dir)
     return holds
 
 

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.audit.vault_lifecycle import create_vault
+from app.core import paths
 from app.core.errors import ConfigError, CustosError, PolicyInvalid
 from app.policy.edit import set_contact
 from app.policy.in_force import install_default_if_missing
@@ -160,6 +162,16 @@ _WRITTEN = (
 STEPS = ("certificate", "vault", "policy", "token", "endpoint")
 
 
+def _first_missing(folder: Path) -> Path | None:
+    """The outermost of ``folder`` and its parents that does not exist yet: what making ``folder`` creates."""
+    missing = None
+    for place in (folder, *folder.parents):
+        if place.exists():
+            break
+        missing = place
+    return missing
+
+
 def complete(
     data_dir: Path,
     choices: FirstRunChoices,
@@ -167,8 +179,13 @@ def complete(
     progress: Callable[[int, str], None] = lambda _step, _text: None,
     cancelled: Callable[[], bool] = lambda: False,
 ) -> FirstRunResult:
-    """Write the choices; on any failure or cancellation nothing is left behind. The caller owns the vault."""
+    """Write the choices; on any failure or cancellation nothing is left behind. The caller owns the vault.
+
+    The folder is made here, not when the app starts: an assistant cancelled before *Set up* leaves no folder, and
+    one made here is removed again if the set-up fails or is cancelled."""
     check(data_dir, choices)
+    made = _first_missing(data_dir)
+    paths.data_dir(data_dir)
     undo = Undo(data_dir, _WRITTEN)
     vault: Vault | None = None
 
@@ -203,6 +220,8 @@ def complete(
         if vault is not None:
             vault.close()
         undo.restore()
+        if made is not None:
+            shutil.rmtree(made, ignore_errors=True)  # only what this set-up wrote was in it
         raise
     remembered = choices.remember_key and vault.remember_in_keyring()
     log.info("first run complete: vault, certificate, policy version %s, one token", record.version)

@@ -9,6 +9,7 @@ connection costs no KDF and the passphrase itself is not kept in memory.
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -208,6 +209,45 @@ def rekey(path: Path, raw_key: bytes, salt: bytes, new_passphrase: str) -> bytes
     finally:
         connection.close()
     return new_key
+
+
+# SQLite's unix VFS takes a SHARED lock as a read lock on these bytes of the database file (os_unix.c); in WAL mode
+# every open connection keeps it until it closes, which is what rekey's exclusive lock above runs into.
+_SHARED_FIRST = 0x40000000 + 2
+_SHARED_SIZE = 510
+
+
+def held_open_elsewhere(path: Path) -> bool:
+    """Whether another process has the SQLite file at ``path`` open, read without a key (``vault restore`` has only
+    the backup's passphrase, which may not open the vault it replaces).
+
+    A write lock on SQLite's shared-lock bytes is tried and let go at once; a command's short read may be ending, so
+    it is tried for up to IN_USE_WAIT_MS. POSIX locks are per process and a close drops them all, so this must not
+    be asked about a file this process has open through SQLite. Where there is no ``fcntl`` (Windows) it answers
+    False: there a file another process holds open cannot be replaced in the first place.
+    """
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        return False
+    try:
+        descriptor = os.open(path, os.O_RDWR)  # a write lock needs a descriptor open for writing
+    except OSError:  # a file this user cannot write: no Custos process can be using it as its vault either
+        return False
+    try:
+        deadline = time.monotonic() + IN_USE_WAIT_MS / 1000
+        while True:
+            try:
+                fcntl.lockf(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB, _SHARED_SIZE, _SHARED_FIRST, os.SEEK_SET)
+            except OSError:
+                if time.monotonic() >= deadline:
+                    return True
+                time.sleep(0.05)
+                continue
+            fcntl.lockf(descriptor, fcntl.LOCK_UN, _SHARED_SIZE, _SHARED_FIRST, os.SEEK_SET)
+            return False
+    finally:
+        os.close(descriptor)
 
 
 READER_POOL_SIZE = 8  # kept open: a reader thread holds its own (app/store/readers.py), and sessions borrow

@@ -55,15 +55,16 @@ def main(
     """``minimised``: start in the system tray (start at login); the window opens where there is no tray, and the
     passphrase is still asked unless the key is remembered in the keyring."""
     app = application(argv if argv is not None else sys.argv[:1])
-    try:
-        directory = paths.data_dir(data_dir)
-    except OSError:
-        QMessageBox.critical(None, APP_NAME, "The data folder cannot be created or opened.")
-        return 1
+    # Not made here: with no vault yet the assistant makes the folder at *Set up*, so that cancelling it leaves
+    # nothing behind, not even an empty folder.
+    directory = paths.chosen_data_dir(data_dir)
     try:
         exists = Vault.exists(directory)
     except VaultNotAFile as error:  # a folder where the vault file belongs: neither a first run nor an unlock
         QMessageBox.critical(None, APP_NAME, error.user_message)
+        return 1
+    except OSError:  # no permission to look into the folder
+        QMessageBox.critical(None, APP_NAME, f"The data folder {directory} cannot be opened.")
         return 1
     if not exists:
         return first_run(app, directory)

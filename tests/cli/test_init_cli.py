@@ -88,3 +88,14 @@ def test_init_with_an_operator_certificate_and_a_broken_policy(data_dir: Path, t
     printed = parse_init(done.stdout)
     assert printed["url"] == "https://scim.example.org:9443/scim/v2"
     assert printed["origin"] == "issued by a CA" and printed["listen"] == "0.0.0.0:9443"
+
+
+def test_a_refused_init_leaves_no_folder(tmp_path: Path) -> None:
+    """A refused init (a policy with a problem) made the data folder first and left it empty; the first run makes
+    it only when it writes."""
+    broken = tmp_path / "policy.toml"
+    broken.write_text("format = 1\n[controller\n")
+    folder = tmp_path / "Custos"
+    refused = run(folder, "init", "--policy", str(broken))
+    assert refused.returncode == 2 and "line 2" in refused.stderr
+    assert not folder.exists()

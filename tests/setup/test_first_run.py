@@ -107,6 +107,18 @@ def test_cancelling_at_any_step_leaves_nothing(data_dir: Path, cancel_at: int) -
     assert not Vault.exists(data_dir)
 
 
+def test_the_set_up_makes_the_folder_and_a_cancelled_one_removes_it(tmp_path: Path) -> None:
+    """The app no longer makes the data folder before the assistant (a cancelled first launch left it empty):
+    the set-up makes it, and takes away the one it made when it does not complete."""
+    folder = tmp_path / "new" / "Custos"
+    with pytest.raises(SetupCancelled):
+        complete(folder, choices(), "dpo", cancelled=lambda: True)
+    assert not folder.parent.exists()  # nor the parent it made
+    result = complete(folder, choices(), "dpo")
+    result.vault.close()
+    assert Vault.exists(folder) and folder.stat().st_mode & 0o777 == 0o700
+
+
 def test_a_certificate_already_in_the_folder_is_put_back(data_dir: Path) -> None:
     (data_dir / CERT_FILENAME).write_bytes(b"earlier certificate")
     (data_dir / KEY_FILENAME).write_bytes(b"earlier key")

@@ -136,6 +136,25 @@ def test_cancelling_the_first_run_exits_without_writing(data_dir: Path) -> None:
     assert list(data_dir.iterdir()) == []
 
 
+def test_cancelling_the_first_run_leaves_no_folder(tmp_path: Path) -> None:
+    """The assistant says nothing is written until *Set up*: the app made the data folder before it started, so a
+    first launch cancelled left an empty folder behind (~/.local/share/Custos)."""
+    folder = tmp_path / "Custos"
+
+    def step() -> bool:
+        modal = QApplication.activeModalWidget()
+        if isinstance(modal, FirstRunWizard):
+            modal.confirm = lambda *_args: True
+            modal.reject()
+            return True
+        return False
+
+    timer = _drive(step)
+    assert main([], data_dir=folder) == 1
+    timer.stop()
+    assert not folder.exists()
+
+
 def test_minimised_the_app_starts_in_the_tray_with_the_endpoint_up(
     vault: Vault, data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
