@@ -11,6 +11,7 @@ from app.dsr import settings
 from app.dsr.answering import draft_answer
 from app.store.vault import Vault
 from tests.dsr.dsr_support import register_at, with_person
+from tests.planted_links import plant, untouched
 
 
 def test_a_letter_drafted_after_local_midnight_is_not_dated_before_the_request_arrived(
@@ -37,15 +38,9 @@ def test_the_answer_letter_never_writes_through_a_link_in_the_folder(vault: Vaul
     subject = with_person(vault)
     register, _clock = register_at(vault, "2026-02-10T12:00:00+00:00")
     request_id = register.open(["access"], "email", "dpo", datetime(2026, 2, 10, 9, tzinfo=UTC), subject_id=subject)
-    victim = tmp_path / "victim.txt"
-    victim.write_text("not a letter\n")
-    victim.chmod(0o644)
-    out = tmp_path / "answers"
-    out.mkdir()
-    for suffix in ("md", "pdf"):
-        (out / f"{request_id}-answer.{suffix}").symlink_to(victim)
+    out, victim = plant(tmp_path, "answers", [f"{request_id}-answer.{suffix}" for suffix in ("md", "pdf")])
     draft_answer(register, request_id, "dpo", out, None)
-    assert victim.read_text() == "not a letter\n" and victim.stat().st_mode & 0o777 == 0o644
+    assert untouched(victim)
     letter = out / f"{request_id}-answer.md"
     assert not letter.is_symlink() and "We received your request" in letter.read_text(encoding="utf-8")
     assert letter.stat().st_mode & 0o777 == 0o600

@@ -18,6 +18,7 @@ from app.erasure.worker import ErasureWorker
 from app.store.vault import Vault
 from tests.erasure.stub import StubTarget
 from tests.erasure.support import FakeClock, TargetSpec, add_targets, held_without_push, person, service_for
+from tests.planted_links import plant, untouched
 
 USER_NAME = "receipt-subject@example.test"
 
@@ -144,14 +145,9 @@ def test_a_receipt_never_writes_through_a_link_in_the_folder(vault: Vault, tmp_p
     rid = str(service.create("User", person("linked@example.test", "Lin", "Ked")).body["id"])  # type: ignore[index]
     service.close()
     request_id = request_erasure(vault, [rid], "art17-1a", "dpo", now=FakeClock()())
-    victim = tmp_path / "victim.txt"
-    victim.write_text("not a receipt\n")
-    out = tmp_path / "receipts"
-    out.mkdir()
-    for suffix in ("json", "pdf"):
-        (out / f"erasure-receipt-{request_id}.{suffix}").symlink_to(victim)
+    out, victim = plant(tmp_path, "receipts", [f"erasure-receipt-{request_id}.{suffix}" for suffix in ("json", "pdf")])
     files = export(vault, request_id, out)
-    assert victim.read_text() == "not a receipt\n"
+    assert untouched(victim)
     assert not files.json_path.is_symlink() and json.loads(files.json_path.read_text())["request"]["id"] == request_id
     assert sorted(p.name for p in out.iterdir()) == sorted(
         p.name for p in (files.json_path, files.pdf_path, files.public_key_path)

@@ -8,7 +8,6 @@ damaged ("a request met a damaged page"), which it was not.
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
@@ -20,21 +19,9 @@ from app.erasure.restore import restore
 from app.services.vault import check_restore_target
 from app.store.vault import Vault, vault_path
 from tests.conftest import PASSPHRASE
+from tests.vault_holder import held_elsewhere, release
 
-ROOT = Path(__file__).resolve().parents[2]
 REFUSED = r"Another program has the vault open .* then restore\. Nothing was changed\."
-# Another process with the vault open, as `serve` keeps it: it reads once, says so, and holds it until told to end.
-HOLDER = """
-import sys
-from pathlib import Path
-from app.store.vault import Vault
-vault = Vault.unlock(Path(sys.argv[1]), sys.argv[2])
-with vault.read_connection() as conn:
-    conn.exec_driver_sql("SELECT count(*) FROM api_tokens").scalar()
-print("open", flush=True)
-sys.stdin.readline()
-vault.close()
-"""
 
 
 def _folder(data_dir: Path) -> set[str]:
@@ -48,22 +35,14 @@ def test_a_restore_while_another_process_has_the_vault_open_is_refused_and_chang
     saved = backup(vault, tmp_path / "monday.vault").path
     vault.close()
     before, inode = _folder(data_dir), vault_path(data_dir).stat().st_ino
-    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(data_dir), PASSPHRASE], cwd=ROOT,
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)  # fmt: skip
-    try:
-        assert holder.stdout is not None and holder.stdin is not None
-        assert holder.stdout.readline().strip() == "open"
+    with held_elsewhere(data_dir, PASSPHRASE) as holder:
         with pytest.raises(VaultInUse, match=REFUSED):
             check_restore_target(data_dir, create=False)  # `vault restore` asks this before the passphrase
         with pytest.raises(VaultInUse, match=REFUSED):
             restore(data_dir, saved, PASSPHRASE, "dpo")
         assert vault_path(data_dir).stat().st_ino == inode  # the same file, not swapped
         assert _folder(data_dir) - before <= {"custos.vault-wal", "custos.vault-shm"}  # no staging, no pre-restore
-        holder.stdin.write("\n")
-        holder.stdin.flush()
-        assert holder.wait(30) == 0
-    finally:
-        holder.kill()
+        release(holder)
     report = restore(data_dir, saved, PASSPHRASE, "dpo")  # alone now: the restore goes through
     assert report.previous_vault is not None and report.previous_vault.exists()
 

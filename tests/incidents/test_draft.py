@@ -16,6 +16,7 @@ from app.policy.in_force import PolicyInForce
 from app.policy.model import NEEDS_HUMAN, AttributeRule, Contact, DataCategory, Policy
 from app.store.vault import Vault
 from tests.incidents.test_register import FRIDAY_9, FakeClock
+from tests.planted_links import plant, untouched
 
 DPO = Contact("Dr. Anna Schmidt (DataGuard GmbH, external DPO)", "Theresienstr. 1, 80333 München",
               "dpo@dataguard.example", "+49 89 0000")  # fmt: skip
@@ -194,17 +195,12 @@ def test_the_drafts_never_write_through_a_link_in_the_folder(vault: Vault, tmp_p
     the file it named truncated, made 0600 and overwritten with the draft: the names were opened for writing."""
     register, incident_id, now = incident
     view = register.get(incident_id)
-    victim = tmp_path / "victim.txt"
-    victim.write_text("not a draft\n")
-    victim.chmod(0o644)
-    out = tmp_path / "drafts"
-    out.mkdir()
-    for kind in ("notification", "communication"):
-        for suffix in ("md", "pdf"):
-            (out / f"incident-{incident_id}-{kind}.{suffix}").symlink_to(victim)
+    names = [f"incident-{incident_id}-{kind}.{suffix}" for kind in ("notification", "communication")
+             for suffix in ("md", "pdf")]  # fmt: skip
+    out, victim = plant(tmp_path, "drafts", names)
     written = [*draft.write(view, _policy(vault), now(), "v1", out),
                *communication.write(view, _policy(vault), now(), "v1", out)]  # fmt: skip
-    assert victim.read_text() == "not a draft\n" and victim.stat().st_mode & 0o777 == 0o644
+    assert untouched(victim)
     assert all(not path.is_symlink() and path.stat().st_size > 0 for path in written)
     assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in written)  # no staging folder left
 
