@@ -16,7 +16,6 @@ from PySide6.QtCore import QDateTime, QTimeZone
 from PySide6.QtWidgets import (
     QDateTimeEdit,
     QDialog,
-    QFileDialog,
     QFormLayout,
     QGridLayout,
     QLabel,
@@ -30,7 +29,7 @@ from app.audit.bundle import BundleInfo
 from app.audit.bundle_export import export_recorded_bundle
 from app.store.vault import Vault
 from app.ui.audit.bundle_window import open_bundle_window
-from app.ui.exports.dialog import ExportDialog
+from app.ui.exports.dialog import ExportDialog, ask_save_path
 from app.ui.policy.common import login_name, plain_label
 from app.ui.widgets import documents_dir
 from app.ui.workers import submit
@@ -40,10 +39,7 @@ _UTC = QTimeZone.utc()
 
 
 def choose_bundle_path(parent: QWidget, suggested: Path) -> Path | None:
-    name, _filter = QFileDialog.getSaveFileName(
-        parent, "Export an evidence bundle", str(suggested), "Evidence bundles (*.zip)"
-    )
-    return Path(name) if name else None
+    return ask_save_path(parent, "Export an evidence bundle", suggested, "Evidence bundles (*.zip)")
 
 
 def default_bundle_path(now: datetime | None = None) -> Path:

@@ -7,17 +7,15 @@ asks what and where (a file dialog starting in Documents) and offers Open / Show
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
 from pathlib import Path
 
-from PySide6.QtWidgets import QFileDialog, QFormLayout, QRadioButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFormLayout, QRadioButton, QVBoxLayout, QWidget
 
 from app.audit.query import EventFilter
 from app.services.audit import TimelineWritten, export_timeline, matching
 from app.store.vault import Vault
-from app.ui.exports.dialog import ExportDialog
+from app.ui.exports.dialog import ExportDialog, ask_save_path, dated_in_documents
 from app.ui.policy.common import login_name, plain_label
-from app.ui.widgets import documents_dir
 from app.ui.workers import submit
 
 ChoosePath = Callable[[QWidget, Path, str], Path | None]
@@ -25,14 +23,11 @@ FORMAT_LABELS = {"csv": "CSV (UTF-8, opens in any spreadsheet)", "xlsx": "Excel 
 
 
 def choose_timeline_path(parent: QWidget, suggested: Path, fmt: str) -> Path | None:
-    name, _filter = QFileDialog.getSaveFileName(
-        parent, "Export the audit timeline", str(suggested), f"{fmt.upper()} (*.{fmt})"
-    )
-    return Path(name) if name else None
+    return ask_save_path(parent, "Export the audit timeline", suggested, f"{fmt.upper()} (*.{fmt})")
 
 
 def default_timeline_path(fmt: str) -> Path:
-    return Path(documents_dir()) / f"custos-audit-timeline-{date.today().isoformat()}.{fmt}"
+    return dated_in_documents("custos-audit-timeline", fmt)
 
 
 class TimelineExportDialog(ExportDialog):

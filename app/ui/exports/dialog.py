@@ -10,14 +10,36 @@ did not, and each repeated the same busy, failed and close code.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QLabel,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.ui.exports.output import ExportOutput
 from app.ui.policy.common import user_message
+from app.ui.widgets import documents_dir
 from app.ui.workers import submit
+
+
+def ask_save_path(parent: QWidget, title: str, suggested: Path, name_filter: str) -> Path | None:
+    """Choose…: the system's save dialog, starting at ``suggested``; None when it was cancelled."""
+    name, _filter = QFileDialog.getSaveFileName(parent, title, str(suggested), name_filter)
+    return Path(name) if name else None
+
+
+def dated_in_documents(stem: str, suffix: str) -> Path:
+    """The path an export suggests: Documents, the export's name and today's date (``custos-…-2026-12-03.xlsx``)."""
+    return Path(documents_dir()) / f"{stem}-{date.today().isoformat()}.{suffix}"
 
 
 class ExportDialog(QDialog):

@@ -10,17 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
-from PySide6.QtWidgets import QFileDialog, QFormLayout, QWidget
+from PySide6.QtWidgets import QFormLayout, QWidget
 
 from app.core.wording import counted
 from app.services.registers import FORMATS, RegisterWritten, export_breaches, export_requests
 from app.store.vault import Vault
-from app.ui.exports.dialog import ExportDialog
+from app.ui.exports.dialog import ExportDialog, ask_save_path, dated_in_documents
 from app.ui.policy.common import login_name, plain_label
-from app.ui.widgets import documents_dir
 
 ChoosePath = Callable[[QWidget, Path, str], Path | None]
 FORMAT_LABELS = {"xlsx": "Excel workbook (XLSX, with a sheet about the export)", "csv": "CSV (UTF-8, one table)"}
@@ -58,13 +56,11 @@ REQUESTS = Register(
 
 
 def choose_register_path(parent: QWidget, suggested: Path, fmt: str) -> Path | None:
-    name, _filter = QFileDialog.getSaveFileName(parent, "Export the register", str(suggested),
-                                                f"{fmt.upper()} (*.{fmt})")  # fmt: skip
-    return Path(name) if name else None
+    return ask_save_path(parent, "Export the register", suggested, f"{fmt.upper()} (*.{fmt})")
 
 
 def default_path(register: Register, fmt: str) -> Path:
-    return Path(documents_dir()) / f"{register.file_stem}-{date.today().isoformat()}.{fmt}"
+    return dated_in_documents(register.file_stem, fmt)
 
 
 class RegisterExportDialog(ExportDialog):

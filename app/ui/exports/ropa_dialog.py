@@ -7,7 +7,6 @@ While it runs: a busy indicator, the step being done, and Cancel, honoured until
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
 from pathlib import Path
 
 from PySide6.QtCore import QTimer
@@ -15,7 +14,6 @@ from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import (
     QComboBox,
     QDialogButtonBox,
-    QFileDialog,
     QFormLayout,
     QWidget,
 )
@@ -32,10 +30,9 @@ from app.services.export import (
     suffix_of,
 )
 from app.store.vault import Vault
-from app.ui.exports.dialog import ExportDialog
+from app.ui.exports.dialog import ExportDialog, ask_save_path, dated_in_documents
 from app.ui.exports.step import show_export_step
 from app.ui.policy.common import login_name, plain_label
-from app.ui.widgets import documents_dir
 
 ChoosePath = Callable[[QWidget, Path, str], Path | None]
 POLL_MS = 100
@@ -52,16 +49,11 @@ FORMAT_LABELS = {
 
 
 def choose_output_path(parent: QWidget, suggested: Path, fmt: str) -> Path | None:
-    suffix = suffix_of(fmt)
-    name, _filter = QFileDialog.getSaveFileName(
-        parent, "Export Article 30 records", str(suggested), f"{fmt.upper()} (*.{suffix})"
-    )
-    return Path(name) if name else None
+    return ask_save_path(parent, "Export Article 30 records", suggested, f"{fmt.upper()} (*.{suffix_of(fmt)})")
 
 
 def default_path(fmt: str) -> Path:
-    name = f"custos-article-30{'-cnil' if fmt == 'cnil' else ''}-{date.today().isoformat()}.{suffix_of(fmt)}"
-    return Path(documents_dir()) / name
+    return dated_in_documents(f"custos-article-30{'-cnil' if fmt == 'cnil' else ''}", suffix_of(fmt))
 
 
 def transport_of(server: ScimServer | None) -> tuple[str | None, str | None]:
