@@ -69,6 +69,7 @@ def _moment(edit: QDateTimeEdit) -> datetime:
 class BundleExportDialog(ExportDialog):
     busy_text = "Signing a checkpoint and writing the bundle…"
     failure_text = "The evidence bundle could not be exported."
+    what = "the bundle"
 
     def __init__(
         self,
@@ -149,28 +150,14 @@ class BundleExportDialog(ExportDialog):
     def browse(self) -> None:
         self.output.choose(lambda start: self.choose_path(self, start), default_bundle_path())
 
-    def export(self) -> None:
-        if self.busy:
-            return
-        out = self.output.target("the bundle")
-        if out is None:
-            return
+    def job_for(self, out: Path) -> Callable[[], BundleInfo]:
+        """A missing folder is refused by the export itself ("The folder … does not exist."), as the CLI's is."""
         actor, vault = f"operator:{self.operator()}", self.vault
         if self.by_selection.isChecked():
             seqs = (self.selected[0], self.selected[-1])
-
-            def job() -> BundleInfo:
-                return export_recorded_bundle(vault, out, actor, seqs=seqs)
-        else:
-            start, end = _moment(self.start), _moment(self.end)
-
-            def job() -> BundleInfo:
-                return export_recorded_bundle(vault, out, actor, start=start, end=end)
-
-        if not out.parent.is_dir():
-            self.status.setText(f"The folder {out.parent} does not exist.")
-            return
-        self.run_export(job, self._exported)
+            return lambda: export_recorded_bundle(vault, out, actor, seqs=seqs)
+        start, end = _moment(self.start), _moment(self.end)
+        return lambda: export_recorded_bundle(vault, out, actor, start=start, end=end)
 
     def inputs(self) -> list[QWidget]:
         return [self.start, self.end, self.by_time, self.by_selection]
@@ -178,7 +165,7 @@ class BundleExportDialog(ExportDialog):
     def usable(self, widget: QWidget) -> bool:
         return widget is not self.by_selection or bool(self.selected)
 
-    def _exported(self, info: BundleInfo) -> None:
+    def exported(self, info: BundleInfo) -> None:
         self.outcome = info
         said = (f"Exported entries {info.first_seq:,} to {info.last_seq:,} ({info.entries:,}), with checkpoint "
                 f"{info.checkpoint.fingerprint}; recorded on the audit trail.")  # fmt: skip

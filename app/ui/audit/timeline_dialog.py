@@ -33,6 +33,7 @@ def default_timeline_path(fmt: str) -> Path:
 class TimelineExportDialog(ExportDialog):
     busy_text = "Reading the trail and writing the file…"
     failure_text = "The timeline could not be exported."
+    what = "the timeline"
 
     def __init__(
         self,
@@ -83,18 +84,13 @@ class TimelineExportDialog(ExportDialog):
         fmt = self.chosen_format()
         self.output.choose(lambda start: self.choose_path(self, start, fmt), default_timeline_path(fmt))
 
-    def export(self) -> None:
-        if self.busy:
-            return
-        out = self.output.target("the timeline")
-        if out is None:
-            return
+    def job_for(self, out: Path) -> Callable[[], TimelineWritten]:
         vault, fmt, operator = self.vault, self.chosen_format(), self.operator()
         seqs = list(self.selected) if self.use_selection.isChecked() else None
         where = None if seqs is not None else self.where
-        self.run_export(lambda: export_timeline(vault, fmt, out, operator, where=where, seqs=seqs), self._exported)
+        return lambda: export_timeline(vault, fmt, out, operator, where=where, seqs=seqs)
 
-    def _exported(self, result: TimelineWritten) -> None:
+    def exported(self, result: TimelineWritten) -> None:
         self.outcome = result
         if result.rows == 1:
             what = f"1 entry, seq {result.first_seq:,}"

@@ -43,11 +43,12 @@ def dated_in_documents(stem: str, suffix: str) -> Path:
 
 
 class ExportDialog(QDialog):
-    """The shared frame. A subclass builds its choices, calls :meth:`lay_out`, and in its ``export`` calls
-    :meth:`run_export` with a job holding plain values only (no Qt object reaches the worker thread)."""
+    """The shared frame. A subclass builds its choices, calls :meth:`lay_out`, and says what to run
+    (:meth:`job_for`) and what it wrote (:meth:`exported`)."""
 
     busy_text = "Writing the file…"
     failure_text = "The file could not be exported."
+    what = "the file"  # "Choose where to save {what} first."
 
     def __init__(self, title: str, default_path: Path, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -110,7 +111,12 @@ class ExportDialog(QDialog):
     def browse(self) -> None:
         raise NotImplementedError
 
-    def export(self) -> None:
+    def job_for(self, out: Path) -> Callable[[], Any]:
+        """The export to run into ``out``, holding plain values only (no Qt object reaches the worker thread)."""
+        raise NotImplementedError
+
+    def exported(self, result: Any) -> None:
+        """Say what ``job_for``'s job wrote (ends with :meth:`show_written`)."""
         raise NotImplementedError
 
     def inputs(self) -> list[QWidget]:
@@ -127,11 +133,17 @@ class ExportDialog(QDialog):
         self.exported_actions.set_path(None)
 
     # -- running -----------------------------------------------------------------------------------------------
-    def run_export(self, job: Callable[[], Any], done: Callable[[Any], None]) -> None:
-        """Run ``job`` in the pool, the choices locked; ``done`` gets its result (and ends with
-        :meth:`show_written`), :meth:`failed` its exception."""
+    def export(self) -> None:
+        """Export: one at a time, into the path given; the job runs in the pool with the choices locked, its
+        result goes to :meth:`exported` and its exception to :meth:`failed`."""
+        if self._busy:
+            return
+        out = self.output.target(self.what)
+        if out is None:
+            return
+        job = self.job_for(out)
         self.set_busy(True)
-        submit(job, done, self.failed)
+        submit(job, self.exported, self.failed)
 
     @property
     def busy(self) -> bool:

@@ -66,6 +66,7 @@ def default_path(register: Register, fmt: str) -> Path:
 class RegisterExportDialog(ExportDialog):
     busy_text = "Reading the register and writing the file…"
     failure_text = "The register could not be exported."
+    what = "the register"
 
     def __init__(
         self,
@@ -89,16 +90,11 @@ class RegisterExportDialog(ExportDialog):
         fmt = self.chosen_format()
         self.output.choose(lambda start: self.choose_path(self, start, fmt), default_path(self.register, fmt))
 
-    def export(self) -> None:
-        if self.busy:
-            return
-        out = self.output.target("the register")
-        if out is None:
-            return
+    def job_for(self, out: Path) -> Callable[[], RegisterWritten]:
         vault, fmt, operator, export = self.vault, self.chosen_format(), self.operator(), self.register.export
-        self.run_export(lambda: export(vault, fmt, out, operator), self._exported)
+        return lambda: export(vault, fmt, out, operator)
 
-    def _exported(self, result: RegisterWritten) -> None:
+    def exported(self, result: RegisterWritten) -> None:
         self.outcome = result
         said = f"Exported {counted(result.rows, self.register.entry)}; recorded on the audit trail."
         self.show_written(said, result.path, result.sha256)

@@ -69,6 +69,7 @@ def transport_of(server: ScimServer | None) -> tuple[str | None, str | None]:
 class RopaExportDialog(ExportDialog):
     busy_text = "Reading the policy and the vault, and writing the records…"
     failure_text = "The records could not be exported."
+    what = "the records"
 
     def __init__(
         self,
@@ -125,21 +126,12 @@ class RopaExportDialog(ExportDialog):
         fmt = self.chosen_format()
         self.output.choose(lambda start: self.choose_path(self, start, fmt), default_path(fmt))
 
-    def export(self) -> None:
-        if self.busy:
-            return
-        out = self.output.target("the records")
-        if out is None:
-            return
+    def job_for(self, out: Path) -> Callable[[], RopaWritten]:
         fmt, choice, operator = self.chosen_format(), str(self.record.currentData()), self.operator()
         url, tls = transport_of(self.server)
         vault = self.vault
         self.control = control = ExportControl()
-        # The closure holds plain values only: no Qt object reaches the worker thread.
-        self.run_export(
-            lambda: export_ropa(vault, fmt, out, choice, operator, server_url=url, tls=tls, control=control),
-            self._exported,
-        )
+        return lambda: export_ropa(vault, fmt, out, choice, operator, server_url=url, tls=tls, control=control)
 
     def cancel_export(self) -> None:
         control = self.control
@@ -170,7 +162,7 @@ class RopaExportDialog(ExportDialog):
         super().clear_outcome()
         self.sha256.clear()
 
-    def _exported(self, result: RopaWritten) -> None:
+    def exported(self, result: RopaWritten) -> None:
         late = self.control is not None and self.control.cancel_requested
         self.outcome = result
         done = "The export had finished before the cancel could stop it. " if late else ""
