@@ -31,7 +31,7 @@ from sqlalchemy import Connection, insert, select
 
 from app.audit.merkle import Frontier
 from app.audit.tables import AuditCheckpoint, AuditEvent, SigningKey
-from app.audit.trail import GENESIS, Event, append_many, canonical, content_bytes, iso_utc
+from app.audit.trail import GENESIS, Event, append_many, canonical, content_bytes, iso_utc, parse_utc
 from app.core.errors import CustosError
 from app.store.models import VaultInfo
 
@@ -226,7 +226,7 @@ def checkpoint_now(conn: Connection, now: datetime | None = None) -> Checkpoint:
 
 
 def _epoch(iso: str) -> float:
-    return datetime.strptime(iso, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC).timestamp()
+    return parse_utc(iso).timestamp()
 
 
 def _remember(conn: Connection, size: int, epoch: float) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, select
@@ -24,7 +24,7 @@ from sqlalchemy import Connection, delete, func, select
 from app.audit.checkpoints import Checkpoint, key_announcements
 from app.audit.merkle import Frontier
 from app.audit.tables import AuditCheckpoint, AuditEvent
-from app.audit.trail import Event, StoredEvent, append, iso_utc
+from app.audit.trail import Event, StoredEvent, append, iso_utc, parse_utc
 
 KIND = "audit.pruned"
 ACTOR = "system:retention"
@@ -139,7 +139,7 @@ def prune(conn: Connection, chosen: PrunePlan, now: datetime) -> StoredEvent | N
     """Remove the planned entries and the checkpoints before the anchor, and record it, in the caller's write
     transaction (None when the plan removes nothing). The plan is re-read here: what another writer did since it
     was made cannot widen the cut."""
-    again = plan(conn, chosen.period, _parse(chosen.cutoff), list(chosen.holds))
+    again = plan(conn, chosen.period, parse_utc(chosen.cutoff), list(chosen.holds))
     anchor = chosen.anchor
     if anchor is None or again.anchor is None or again.anchor.tree_size < anchor.tree_size:
         return None
@@ -160,10 +160,6 @@ def prune(conn: Connection, chosen: PrunePlan, now: datetime) -> StoredEvent | N
         "keys": keys,
     }
     return append(conn, Event(KIND, ACTOR, details=details, at=now))
-
-
-def _parse(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
 
 
 _NO_RECORD = PruneRecord(0, "", 0, "", "", "", ())

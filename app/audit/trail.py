@@ -118,7 +118,15 @@ def chain_hash(previous: str, leaf: str) -> str:
 
 def iso_utc(moment: datetime) -> str:
     moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.strftime(_ISO_UTC)
+
+
+def parse_utc(text: str) -> datetime:
+    """An entry's stored time (:func:`iso_utc`'s form) as an aware UTC moment."""
+    return datetime.strptime(text, _ISO_UTC).replace(tzinfo=UTC)
+
+
+_ISO_UTC = "%Y-%m-%dT%H:%M:%S.%fZ"  # how every entry's time is stored: microseconds, always UTC
 
 
 def holds_email_address(text: str) -> bool:

@@ -11,12 +11,12 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import Connection
 
-from app.audit.trail import Event, append, of_kind
+from app.audit.trail import Event, append, of_kind, parse_utc
 from app.core.actor import current_actor
 from app.core.errors import ConfigError
 from app.store.engine import APPLICATION_ID, SINGLE_STATEMENT_READS_OPTION
@@ -78,7 +78,7 @@ def last_recorded(conn: Connection) -> tuple[datetime, int] | None:
     last = of_kind(conn, "vault.backup.created", limit=1)
     if not last:
         return None
-    made = datetime.strptime(last[0].at, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    made = parse_utc(last[0].at)
     return made, int(last[0].details.get("bytes", 0))
 
 
@@ -88,5 +88,5 @@ def rekeyed_since(conn: Connection, made: datetime) -> datetime | None:
     last = of_kind(conn, "vault.passphrase_changed", limit=1)
     if not last:
         return None
-    changed = datetime.strptime(last[0].at, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    changed = parse_utc(last[0].at)
     return changed if changed > made else None
