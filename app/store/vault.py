@@ -413,8 +413,10 @@ _UNPROTECTED = ("keyrings.alt.file", "keyrings.alt.pyfs", "keyring.backends.null
 def protects_secrets(backend: object) -> bool:
     """Whether ``backend`` keeps what it is given in the system's protected store. keyring's chainer may write to
     any of the backends it chains (the next one when one fails), so it protects only if each of them does."""
-    members = getattr(type(backend), "backends", None) if type(backend).__name__ == "ChainerBackend" else None
-    if members is not None:
+    from keyring.backends.chainer import ChainerBackend
+
+    if isinstance(backend, ChainerBackend):
+        members = list(type(backend).backends)
         return bool(members) and all(protects_secrets(member) for member in members)
     module = type(backend).__module__
     return not any(module == name or module.startswith(name + ".") for name in _UNPROTECTED)
