@@ -19,7 +19,13 @@ Printed formats (a contract):
            then, when a key was remembered, ``The key the OS keyring remembered was forgotten: …``, and, when a
            backup was recorded before, ``Backups made before this change (the last on TIME UTC) open with the old
            passphrase only: …``. Refused (exit 1, nothing changed) while the app, ``serve`` or another command has
-           the vault open.
+           the vault open. ``Backups made under backup key epochs open with the new passphrase: …`` when the
+           backup keys were re-sealed; the line about older backups says ``Backups made before key epochs``.
+  backup-keys  (``list``, the default) a table: ``Epoch  State  Began (UTC)  Retired (UTC)  Destroyed (UTC)
+           Backups  Last backup (UTC)``, one row per epoch, ``-`` for none, then ``Backups made before key epochs:
+           N …`` when there are any. ``rotate``: ``Backup key epoch N began; epoch M is retired: …``. ``destroy N``
+           (asks unless ``--yes``): ``Backup key epoch N destroyed: K backup(s) made under it can no longer be
+           opened, by anyone; recorded on the audit trail.`` rotate and destroy are refused under ``--read-only``.
 """
 
 from __future__ import annotations
@@ -65,6 +71,19 @@ def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], No
         "--operator", help="who changes it, for the audit trail (default: $CUSTOS_OPERATOR or the login name)"
     )
     add_data_dir(passphrase)
+    keys = sub.add_parser("backup-keys", help="list, begin or destroy backup key epochs (a destroyed epoch's backups "
+                                              "can no longer be opened)")  # fmt: skip
+    keys_sub = keys.add_subparsers(dest="keys_command")
+    add_data_dir(keys)
+    add_data_dir(keys_sub.add_parser("list", help="the epochs and the backups recorded under each (the default)"))
+    rotate = keys_sub.add_parser("rotate", help="begin a new epoch; the current one is retired, its backups still open")
+    rotate.add_argument("--operator", help="who rotates, for the audit trail")
+    add_data_dir(rotate)
+    destroy = keys_sub.add_parser("destroy", help="destroy a retired epoch's key: its backups never open again")
+    destroy.add_argument("epoch", type=int, help="the epoch's number (`vault backup-keys`)")
+    destroy.add_argument("--yes", action="store_true", help="do not ask for confirmation (scripts)")
+    destroy.add_argument("--operator", help="who destroys it, for the audit trail")
+    add_data_dir(destroy)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -74,6 +93,10 @@ def run(args: argparse.Namespace) -> int:
         return _check(args)
     if args.vault_command == "passphrase":
         return _passphrase(args)
+    if args.vault_command == "backup-keys":
+        from app.commands.vault_keys import run as run_keys
+
+        return run_keys(args)
     return _restore(args)
 
 
@@ -111,7 +134,7 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _backup(args: argparse.Namespace) -> int:
-    from app.services.vault import back_up
+    from app.services.vault import back_up, opening_note
 
     vault = open_vault(args)
     try:
@@ -119,8 +142,7 @@ def _backup(args: argparse.Namespace) -> int:
     finally:
         vault.close()
     print(f"Backup written: {shown(info.path)} ({info.size} bytes, sha256 {info.sha256})")
-    print("It opens with the vault passphrase in force now. The erasure ledger (erasure-ledger.jsonl and its key")
-    print("in the data folder) is not in it on purpose: keep those with the data folder, never with backups.")
+    print(opening_note(info))
     return 0
 
 
@@ -136,9 +158,14 @@ def _passphrase(args: argparse.Namespace) -> int:
     print("Passphrase changed: the vault is re-encrypted under the new one; recorded on the audit trail.")
     if changed.keyring_forgotten:
         print("The key the OS keyring remembered was forgotten: the app asks for the new passphrase at its next start.")
+    if changed.backup_keys_resealed:
+        print("Backups made under backup key epochs open with the new passphrase: backup-keys.json is re-sealed "
+              "under it.")  # fmt: skip
+    if changed.backup_keys_problem:
+        print(f"The backup keys were not re-sealed: {changed.backup_keys_problem} Make a new backup.")
     if changed.last_backup is not None:
         last = f"{changed.last_backup:%Y-%m-%d %H:%M} UTC"
-        print(f"Backups made before this change (the last on {last}) open with the old passphrase only: make a new "
+        print(f"Backups made before key epochs (the last on {last}) open with the old passphrase only: make a new "
               "one ('custos vault backup'), and keep or destroy the old ones knowing that.")  # fmt: skip
     return 0
 
@@ -162,6 +189,12 @@ def _restore(args: argparse.Namespace) -> int:
         f"Restored from {Path(args.file).resolve()}; {report.subjects_erased} erasure(s) replayed in "
         f"{report.replayed_requests} request(s) before first use"
     )
+    if report.key_epoch is not None:
+        print(f"The backup was made under backup key epoch {report.key_epoch}; the restored vault is under the "
+              "passphrase given.")  # fmt: skip
+    if report.keys_sealed_elsewhere:
+        print("backup-keys.json here is sealed under another passphrase than this backup's: backups are refused "
+              "until the vault's passphrase is changed to the one in force before this restore.")  # fmt: skip
     if report.previous_vault is not None:
         print(f"The replaced vault was kept as {report.previous_vault}: delete it once the restore is checked.")
     if not replacing:

@@ -1,9 +1,11 @@
-"""``vault backup``: an encrypted copy of the whole vault, under the vault's own key.
+"""``vault backup``: an encrypted copy of the whole vault, under the key of the current backup key epoch.
 
-SQLCipher's ``sqlcipher_export`` into a database ATTACHed without a KEY clause: the copy is written with the
-same key and salt, so it opens with the same passphrase and nothing is ever written in clear. The erasure
-ledger and its key are deliberately not in it (they live beside the vault; see app/erasure/ledger.py), so
-that restoring this copy later replays every erasure made after it.
+SQLCipher's ``sqlcipher_export`` into a database ATTACHed with the epoch's backup key and the vault's salt, so
+nothing is ever written in clear and the copy opens only with that epoch's secret (app/erasure/backup_keys.py,
+decision 0067): destroying the epoch puts the copy beyond use wherever it went. The erasure ledger, its key and the
+backup keys are deliberately not in it (they live beside the vault; see app/erasure/ledger.py), so that restoring
+this copy later replays every erasure made after it. Backups made before key epochs were keyed with the vault's own
+key and still open with the passphrase in force when they were made.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Connection
@@ -19,6 +21,16 @@ from sqlalchemy import Connection
 from app.audit.trail import Event, append, of_kind, parse_utc
 from app.core.actor import current_actor
 from app.core.errors import ConfigError
+from app.core.utc import utc_text
+from app.erasure.backup_keys import (
+    KEYS_FILENAME,
+    WRAP_PURPOSE,
+    BackupKeyError,
+    BackupKeys,
+    Epoch,
+    SealMismatch,
+    backup_key,
+)
 from app.store.engine import APPLICATION_ID, SINGLE_STATEMENT_READS_OPTION
 from app.store.vault import Vault
 
@@ -28,18 +40,47 @@ class BackupInfo:
     path: Path
     size: int
     sha256: str
+    epoch: int  # the backup key epoch it was made under
+    epoch_began: Epoch | None = None  # the epoch this backup began (the first, or the last was too old)
 
 
 def _quoted(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
-def backup(vault: Vault, out: Path) -> BackupInfo:
+# The one way the vault's key and the backup keys part: a restore of a backup made before key epochs, under an older
+# passphrase than the one the keys are sealed under. Changing the passphrase back joins them again.
+RESEAL_ADVICE = (
+    f"{KEYS_FILENAME} is sealed under another passphrase than the vault's: the vault was restored from a backup made "
+    "before key epochs, under an older passphrase. Change the vault's passphrase to the one in force before that "
+    "restore ('custos vault passphrase', or Vault → Change passphrase…); then back up. Nothing was written."
+)
+
+
+def _epoch_for(vault: Vault, now: datetime) -> tuple[Epoch, bytes, Epoch | None]:
+    """The epoch the backup goes under and its secret, beginning one on the record when needed; in a write
+    transaction, which serialises epoch changes between processes (the app, ``serve``, a command)."""
+    keys = BackupKeys(vault.path.parent)
+    with vault.write_transaction() as conn:
+        try:
+            epoch, secret, begun = keys.current(vault.derived_key(WRAP_PURPOSE), vault.salt, now)
+        except SealMismatch:
+            raise SealMismatch(RESEAL_ADVICE) from None
+        if begun is not None:
+            retired = [e.n for e in keys.epochs() if e.retired == begun.began]
+            details = {"epoch": begun.n, "retired": retired[0] if retired else None, "reason": "backup"}
+            append(conn, Event("vault.backup_key.began", current_actor.get(), details=details))
+    return epoch, secret, begun
+
+
+def backup(vault: Vault, out: Path, now: datetime | None = None) -> BackupInfo:
     out = out.expanduser().resolve()
     if out.exists():
         raise ConfigError(f"{out} already exists; choose a new file name (backups are never overwritten).")
     if not out.parent.is_dir():
         raise ConfigError(f"The folder {out.parent} does not exist.")
+    epoch, secret, begun = _epoch_for(vault, now or datetime.now(UTC))
+    key = f"x'{backup_key(secret, epoch.n).hex()}{vault.salt.hex()}'"
     partial = out.with_name(out.name + ".partial")
     partial.unlink(missing_ok=True)
     fd = os.open(partial, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)  # 0600 from the first byte
@@ -53,7 +94,7 @@ def backup(vault: Vault, out: Path) -> BackupInfo:
             # schema has changed" where another connection changed it since (the first backup after a vault was
             # created or migrated in this process): a read of the schema brings it up to date first.
             raw.execute("SELECT count(*) FROM sqlite_master").fetchone()
-            raw.execute(f"ATTACH DATABASE {_quoted(partial)} AS custos_backup")  # no KEY: the vault's key and salt
+            raw.execute(f"ATTACH DATABASE {_quoted(partial)} AS custos_backup KEY \"{key}\"")  # the epoch's key
             try:
                 raw.execute("SELECT sqlcipher_export('custos_backup')")
                 raw.execute(f"PRAGMA custos_backup.application_id = {APPLICATION_ID}")
@@ -67,24 +108,78 @@ def backup(vault: Vault, out: Path) -> BackupInfo:
         raise
     digest = hashlib.sha256(out.read_bytes()).hexdigest()
     with vault.write_transaction() as conn:
-        details = {"sha256": digest, "bytes": out.stat().st_size}
+        details = {"sha256": digest, "bytes": out.stat().st_size, "key_epoch": epoch.n}
         append(conn, Event("vault.backup.created", current_actor.get(), details=details))
-    return BackupInfo(out, out.stat().st_size, digest)
+    return BackupInfo(out, out.stat().st_size, digest, epoch.n, begun)
 
 
-def last_recorded(conn: Connection) -> tuple[datetime, int] | None:
-    """When the last backup of this vault was made and its size, from its trail entry (None: none recorded). A copy
-    made by other means (a file copy) is not on the trail and not known here."""
+def opening_note(info: BackupInfo) -> str:
+    """What restoring ``info`` needs and where those things must not be kept, as the command line and the app say it
+    (one text, so that they never disagree)."""
+    began = ", begun with this backup" if info.epoch_began is not None else ""
+    return (
+        f"It opens with the vault passphrase in force at the restore together with {KEYS_FILENAME} from the data "
+        f"folder (backup key epoch {info.epoch}{began}); destroying that epoch ('custos vault backup-keys destroy "
+        f"{info.epoch}') puts it beyond use wherever it is. {KEYS_FILENAME} and the erasure ledger "
+        "(erasure-ledger.jsonl and its key) are not in it on purpose: keep them with the data folder and a copy "
+        "apart from the backups (a restore on a new machine needs them), never with the backups."
+    )
+
+
+@dataclass(frozen=True)
+class LastBackup:
+    made: datetime
+    size: int
+    epoch: int | None  # the backup key epoch; None: made before key epochs, under the vault's own key
+
+
+def last_recorded(conn: Connection) -> LastBackup | None:
+    """The last backup of this vault, from its trail entry (None: none recorded). A copy made by other means (a file
+    copy) is not on the trail and not known here."""
     last = of_kind(conn, "vault.backup.created", limit=1)
     if not last:
         return None
-    made = parse_utc(last[0].at)
-    return made, int(last[0].details.get("bytes", 0))
+    epoch = last[0].details.get("key_epoch")
+    return LastBackup(parse_utc(last[0].at), int(last[0].details.get("bytes", 0)),
+                      epoch if isinstance(epoch, int) else None)  # fmt: skip
+
+
+def unusable_because(conn: Connection, last: LastBackup, folder: Path) -> str | None:
+    """Why the last backup cannot be restored as things are now, in words that follow "last recorded …, ", or
+    None. Said wherever the last backup is named, so that "a backup exists" is never read as "it can be restored"."""
+    if last.epoch is None:
+        rekeyed = rekeyed_since(conn, last.made)
+        if rekeyed is None:
+            return None
+        return f"before the passphrase change of {utc_text(rekeyed)}: it opens with the old passphrase only"
+    keys = BackupKeys(folder)
+    if not keys.exists():
+        return f"{KEYS_FILENAME} is not in the data folder: it cannot be opened without that file"
+    try:
+        epoch = {e.n: e for e in keys.epochs()}.get(last.epoch)
+    except BackupKeyError as exc:
+        return f"{exc} It cannot be opened without that file"
+    if epoch is None:
+        return f"its backup key epoch {last.epoch} is not in {KEYS_FILENAME}: it cannot be opened"
+    if epoch.destroyed:
+        return f"its backup key epoch {epoch.n} was destroyed on {utc_text(parse_utc(epoch.destroyed))}: it cannot " \
+               "be opened"
+    return None
+
+
+def last_before_epochs(conn: Connection) -> datetime | None:
+    """When the last backup made under the vault's own key (before key epochs) was made: it opens with the
+    passphrase in force that day, whatever the backup keys file holds."""
+    for entry in of_kind(conn, "vault.backup.created", limit=100_000):
+        if not isinstance(entry.details.get("key_epoch"), int):
+            return parse_utc(entry.at)
+    return None
 
 
 def rekeyed_since(conn: Connection, made: datetime) -> datetime | None:
-    """When the vault's passphrase was last changed, if after ``made`` (a backup's time): that backup opens with
-    the old passphrase only, which the lines saying when the last backup was made must say (decision 0062)."""
+    """When the vault's passphrase was last changed, if after ``made`` (a backup's time): a backup made before key
+    epochs opens with the old passphrase only, which the lines saying when the last backup was made must say
+    (decision 0062)."""
     last = of_kind(conn, "vault.passphrase_changed", limit=1)
     if not last:
         return None

@@ -13,7 +13,8 @@ import logging
 import os
 import shutil
 from collections import defaultdict
-from dataclasses import dataclass
+from contextlib import suppress
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,7 +22,9 @@ from sqlalchemy import select, union
 
 from app.audit.anchor import sign_tree_head
 from app.audit.trail import Event, append
-from app.core.errors import ConfigError, VaultInUse, WrongBackupPassphrase, WrongPassphrase
+from app.core.errors import ConfigError, VaultError, VaultInUse, WrongBackupPassphrase, WrongPassphrase
+from app.core.subkeys import subkey
+from app.erasure.backup_keys import KEYS_FILENAME, WRAP_PURPOSE, BackupKeys, SealMismatch, backup_key
 from app.erasure.hygiene import scrub
 from app.erasure.ledger import Ledger
 from app.erasure.requests import actor_of, request_erasure
@@ -44,6 +47,8 @@ class RestoreReport:
     previous_vault: Path | None  # the vault that was replaced, kept for the operator to delete
     created_folder: bool = False  # the data folder did not exist: made for this restore (``create``)
     ledger_found: bool = True  # an erasure ledger was in the data folder to replay from
+    key_epoch: int | None = None  # the backup key epoch it was made under (None: before key epochs)
+    keys_sealed_elsewhere: bool = False  # the backup keys here do not open under the restored vault's passphrase
 
 
 class NoVaultToReplace(ConfigError):
@@ -55,6 +60,31 @@ class NoVaultToReplace(ConfigError):
             f"No vault in {folder}; nothing was restored or created. Give the folder of your vault (--data-dir or "
             "CUSTOS_DATA_DIR), or, to restore onto a new machine or into a new folder, add --create."
         )
+
+
+class UnopenableBackup(WrongBackupPassphrase):
+    """Neither a backup key epoch held here nor the passphrase opens the backup: which of the reasons it can be is
+    said, for an operator who cannot tell them apart from outside (nothing was changed)."""
+
+    def __init__(self, keys: BackupKeys, opened_keys: bool) -> None:
+        reasons = []
+        if not keys.exists():
+            reasons.append(f"a backup made under a backup key epoch opens only with {KEYS_FILENAME} from the data "
+                           "folder it was made in, and there is none here: copy it in beside the erasure ledger")
+        elif not opened_keys:
+            reasons.append(f"the passphrase does not open {KEYS_FILENAME} here (it opens with the vault's current "
+                           "passphrase)")
+        else:
+            held = [str(e.n) for e in keys.epochs() if not e.destroyed]
+            reasons.append(f"none of the backup key epochs held here ({', '.join(held) or 'none'}) opens it")
+        destroyed = [e for e in keys.epochs() if e.destroyed] if keys.exists() else []
+        if destroyed:
+            named = ", ".join(f"{e.n} on {(e.destroyed or '')[:10]}" for e in destroyed)
+            reasons.append(f"it may have been made under a backup key epoch since destroyed (destroyed here: {named}): "
+                           "then nobody can open it any more")
+        reasons.append("a backup made before key epochs opens with the passphrase in force when it was made")
+        said = "; ".join(reasons)
+        VaultError.__init__(self, f"This backup does not open. {said[0].upper()}{said[1:]}. Nothing was changed.")
 
 
 def _prepare_folder(data_dir: Path, create: bool) -> bool:
@@ -116,8 +146,7 @@ def restore(data_dir: Path, backup_file: Path, passphrase: str, operator: str, c
         if made:
             shutil.rmtree(data_dir, ignore_errors=True)  # only what this restore wrote is in it
         raise
-    return RestoreReport(report.replayed_requests, report.subjects_erased, report.replay_request_ids,
-                         report.previous_vault, made, report.ledger_found)  # fmt: skip
+    return replace(report, created_folder=made)
 
 
 def refuse_if_in_use(data_dir: Path) -> None:
@@ -128,6 +157,43 @@ def refuse_if_in_use(data_dir: Path) -> None:
         raise VaultInUse("restore")
 
 
+@dataclass(frozen=True)
+class OpenedBackup:
+    key: bytes  # the key that opens the backup file
+    epoch: int | None  # its backup key epoch; None: made before key epochs, under the vault's key of its day
+    keys_open: bool | None = None  # the backup keys opened with the passphrase given (None: there are none here)
+
+
+def open_backup(data_dir: Path, backup_file: Path, passphrase: str, vault_key: bytes, salt: bytes) -> OpenedBackup:
+    """The key that opens ``backup_file``: an epoch's from the backup keys beside the vault (sealed under the key
+    ``passphrase`` gives), or, for a backup made before key epochs, ``vault_key`` itself. Nothing is written."""
+    keys = BackupKeys(data_dir)
+    held: dict[int, bytes] = {}
+    keys_open: bool | None = None
+    if keys.exists():
+        sealed_under = keys.vault_salt()  # the salt of the vault the keys are sealed for: normally the backup's
+        root = vault_key if sealed_under == salt else sqlcipher_engine.derive_raw_key(passphrase, sealed_under)
+        keys_open = False
+        with suppress(SealMismatch):  # another passphrase: tried as a backup from before key epochs below
+            held = keys.secrets(subkey(root, WRAP_PURPOSE))  # damaged or altered: raised, not a wrong passphrase
+            keys_open = True
+    for n, secret in sorted(held.items(), reverse=True):  # newest first: most backups are recent
+        candidate = backup_key(secret, n)
+        if _opens(backup_file, candidate, salt):
+            return OpenedBackup(candidate, n, keys_open)
+    if _opens(backup_file, vault_key, salt):
+        return OpenedBackup(vault_key, None, keys_open)
+    raise UnopenableBackup(keys, bool(keys_open))
+
+
+def _opens(backup_file: Path, key: bytes, salt: bytes) -> bool:
+    try:
+        sqlcipher_engine.connect_raw(backup_file, key, salt).close()
+    except WrongPassphrase:
+        return False
+    return True
+
+
 def _restore(data_dir: Path, backup_file: Path, passphrase: str, operator: str) -> RestoreReport:
     refuse_if_in_use(data_dir)
     ledger = Ledger(data_dir)
@@ -135,15 +201,14 @@ def _restore(data_dir: Path, backup_file: Path, passphrase: str, operator: str) 
     ledger.entries()  # a damaged ledger or a missing key stops the restore before anything is touched
     salt = sqlcipher_engine.read_salt(backup_file)
     key = sqlcipher_engine.derive_raw_key(passphrase, salt)
-    try:
-        sqlcipher_engine.connect_raw(backup_file, key, salt).close()
-    except WrongPassphrase:  # nothing changed; said of the backup, whose passphrase may no longer be the vault's
-        raise WrongBackupPassphrase() from None
+    opened = open_backup(data_dir, backup_file, passphrase, key, salt)
     staging = vault_path(data_dir).with_name(vault_path(data_dir).name + STAGING_SUFFIX)
     for leftover in (staging, Path(f"{staging}-wal"), Path(f"{staging}-shm")):
         leftover.unlink(missing_ok=True)
     shutil.copyfile(backup_file, staging)
     os.chmod(staging, 0o600)
+    if opened.epoch is not None:  # the restored vault is under the vault's key again, not the epoch's
+        sqlcipher_engine.rekey_raw(staging, opened.key, salt, key)
     digest = hashlib.sha256(backup_file.read_bytes()).hexdigest()
     restored = Vault(staging, key, salt)
     try:
@@ -165,7 +230,8 @@ def _restore(data_dir: Path, backup_file: Path, passphrase: str, operator: str) 
     restored.close()
     previous = _swap(data_dir, staging)
     log.info("vault restored from a backup; %d erasure(s) replayed", erased)
-    return RestoreReport(len(replayed), erased, replayed, previous, ledger_found=ledger_found)
+    return RestoreReport(len(replayed), erased, replayed, previous, ledger_found=ledger_found, key_epoch=opened.epoch,
+                         keys_sealed_elsewhere=opened.keys_open is False)  # fmt: skip
 
 
 def _wal_mode(vault: Vault) -> None:

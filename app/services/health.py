@@ -19,7 +19,7 @@ from pathlib import Path
 from app.audit.verify import verify_trail
 from app.core.utc import utc_text
 from app.dsr.register import DsrRegister
-from app.erasure.backup import last_recorded, rekeyed_since
+from app.erasure.backup import last_recorded, unusable_because
 from app.incidents.register import IncidentRegister
 from app.policy.in_force import PolicyInForce
 from app.services.overview import days_ago
@@ -143,15 +143,13 @@ def siem(vault: Vault, now: datetime) -> Check:
 def backups(vault: Vault, now: datetime) -> Check:
     with vault.read_connection() as conn:
         last = last_recorded(conn)
-        rekeyed = rekeyed_since(conn, last[0]) if last else None
+        caveat = unusable_because(conn, last, vault.path.parent) if last else None
     if last is None:
         return Check(WARN, "backups", "none recorded (custos vault backup, or the app's Vault menu)")
-    made, _size = last
-    said = f"last recorded {utc_text(made)} ({days_ago(now - made)})"
-    if rekeyed is not None:  # the newest backup needs a passphrase no longer in force: none is usable as things are
-        return Check(WARN, "backups", f"{said}, before the passphrase change of {utc_text(rekeyed)}: it opens with "
-                                      "the old passphrase only")  # fmt: skip
-    return Check(WARN if now - made > BACKUP_AGE else OK, "backups", said)
+    said = f"last recorded {utc_text(last.made)} ({days_ago(now - last.made)})"
+    if caveat is not None:  # the newest backup cannot be restored as things are: none is usable
+        return Check(WARN, "backups", f"{said}, {caveat}")
+    return Check(WARN if now - last.made > BACKUP_AGE else OK, "backups", said)
 
 
 def disk(folder: Path) -> Check:

@@ -13,7 +13,7 @@ from sqlalchemy import Connection
 from app.audit.query import EventFilter, count
 from app.core.utc import utc_text
 from app.dsr.register import DsrRegister
-from app.erasure.backup import last_recorded, rekeyed_since
+from app.erasure.backup import last_recorded, unusable_because
 from app.erasure.tombstones import TombstoneState, refused_recently
 from app.incidents.register import IncidentRegister
 from app.policy.in_force import PolicyInForce
@@ -60,7 +60,7 @@ def read_overview(
         returned = [returned_line(state) for state in refused_recently(conn, limit=5)]
         outside = summary(conn, not_held_by(active.minimiser)).sentence()
         tokens = token_expiry.overview_line(conn, now)
-        backups = backups_line(conn, now)
+        backups = backups_line(conn, now, vault.path.parent)
     incidents = [
         f"#{v.id} {v.title}: {state_text(v)}; {v.clock(now).describe()}"  # as the Incidents page says it
         for v in IncidentRegister(vault, now=lambda: now).list()
@@ -77,18 +77,15 @@ def read_overview(
     )  # fmt: skip
 
 
-def backups_line(conn: Connection, now: datetime) -> str:
+def backups_line(conn: Connection, now: datetime, folder: Path) -> str:
     """When the last backup of this vault was made, from its trail entry: a copy made by hand (a file copy of the
     vault) is not on the trail and not counted, so the line says "recorded"."""
     last = last_recorded(conn)
     if last is None:
         return "none recorded: Vault → Back up the vault… (or `custos vault backup`)"
-    made, size = last
-    said = f"last recorded {utc_text(made)} ({days_ago(now - made)}), {size:,} bytes"
-    rekeyed = rekeyed_since(conn, made)
-    if rekeyed is not None:
-        return f"{said}, before the passphrase change of {utc_text(rekeyed)}: it opens with the old passphrase only"
-    return said
+    said = f"last recorded {utc_text(last.made)} ({days_ago(now - last.made)}), {last.size:,} bytes"
+    caveat = unusable_because(conn, last, folder)
+    return f"{said}, {caveat}" if caveat else said
 
 
 def days_ago(age: timedelta) -> str:

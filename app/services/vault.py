@@ -13,7 +13,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -24,7 +24,8 @@ from app.audit.vault_lifecycle import create_vault, reopen_vault, reviewing_a_co
 from app.core.passphrase import read_passphrase
 from app.dsr import settings as dsr_settings
 from app.erasure import ledger
-from app.erasure.backup import BackupInfo, backup, last_recorded
+from app.erasure.backup import BackupInfo, backup, last_before_epochs, opening_note
+from app.erasure.backup_keys import WRAP_PURPOSE, BackupKeyError, BackupKeys, SealMismatch
 from app.erasure.restore import NoVaultToReplace, RestoreReport, refuse_if_in_use, restore
 from app.policy.in_force import install_default_if_missing
 from app.setup import endpoint, tls
@@ -34,10 +35,10 @@ from app.store.integrity import MAX_PROBLEMS, CheckReport
 from app.store.vault import Vault, forget_keyring, key_from_keyring, vault_path
 
 __all__ = ["MAX_PROBLEMS", "BackupInfo", "CheckReport", "Checked", "PassphraseChanged", "RestoreReport", "back_up",
-           "change_passphrase", "change_passphrase_in", "check",
-           "check_restore_target", "describe_pages", "follow_replay", "open_existing", "open_for_command",
-           "open_or_create_vault", "reopen_vault", "require_vault", "restore_backup", "review_copy",
-           "signed_at_close", "unlock_vault_with_key"]  # fmt: skip
+           "change_passphrase", "change_passphrase_in", "check", "check_restore_target", "describe_pages",
+           "follow_replay", "open_existing", "open_for_command", "open_or_create_vault", "opening_note",
+           "reopen_vault", "require_vault", "restore_backup", "review_copy", "signed_at_close",
+           "unlock_vault_with_key"]  # fmt: skip
 
 describe_pages = integrity.describe_pages
 
@@ -170,6 +171,8 @@ def review_copy(data_dir: Path) -> Iterator[Path]:
         copy.mkdir(mode=0o700)
         for item in _review_files(data_dir):
             _copy_private(item, copy / item.name)
+        if BackupKeys(data_dir).exists():  # which backups can still be opened is said from it; without any seal
+            BackupKeys(data_dir).copy_epochs_to(copy)
         token = reviewing_a_copy.set(True)
         try:
             yield copy
@@ -240,21 +243,57 @@ def follow_replay(data_dir: Path, passphrase: str, request_ids: list[str], wait:
 @dataclass(frozen=True)
 class PassphraseChanged:
     keyring_forgotten: bool  # a key remembered in the OS keyring was removed (it no longer opens the vault)
-    last_backup: datetime | None  # the last backup recorded before the change: it opens with the old passphrase only
+    last_backup: datetime | None  # the last backup made before key epochs: it opens with the old passphrase only
+    backup_keys_resealed: bool = False  # backups made under key epochs open with the new passphrase
+    backup_keys_problem: str | None = None  # why the backup keys could not be re-sealed (backups under them are lost)
 
 
 def change_passphrase(vault: Vault, current: str, new: str, confirmation: str) -> PassphraseChanged:
-    """Re-encrypt the vault under a new passphrase, on the record, and forget a key the keyring remembered.
+    """Re-encrypt the vault under a new passphrase, on the record, re-seal the backup keys under it, and forget a
+    key the keyring remembered.
 
-    What the change does not reach is returned so that it is said: backups made before open with the old
-    passphrase only (they are copies, re-encrypted by nothing), and the keyring shortcut is gone."""
+    What the change does not reach is returned so that it is said: backups made before key epochs open with the old
+    passphrase only (they are copies under the vault's old key, re-encrypted by nothing), and the keyring shortcut
+    is gone. Backups made under key epochs open with the new passphrase: their keys are in ``backup-keys.json``,
+    sealed under the vault's key, and sealed under the new one as well before the vault is re-encrypted, so a crash
+    in between leaves a seal that opens under whichever key the vault is under."""
     with vault.read_connection() as conn:
-        backed_up = last_recorded(conn)
-    vault_lifecycle.change_passphrase(vault, current, new, confirmation)
+        before_epochs = last_before_epochs(conn)
+    keys = BackupKeys(vault.path.parent)
+    old_seal = vault.derived_key(WRAP_PURPOSE)
+    new_seal, problem = _seal_also_under(keys, vault, old_seal, new)
+    try:
+        vault_lifecycle.change_passphrase(vault, current, new, confirmation)
+    except BaseException:
+        if new_seal is not None:
+            with suppress(SealMismatch):  # sealed under the new key only: left so, the vault is not under it
+                keys.keep_seal(old_seal)
+        raise
+    if new_seal is not None:
+        keys.keep_seal(new_seal)
     folder = vault.path.parent
     remembered = key_from_keyring(folder) is not None
     forget_keyring(folder)
-    return PassphraseChanged(remembered, backed_up[0] if backed_up else None)
+    return PassphraseChanged(remembered, before_epochs, new_seal is not None, problem)
+
+
+def _seal_also_under(keys: BackupKeys, vault: Vault, old_seal: bytes, new: str) -> tuple[bytes | None, str | None]:
+    """The backup keys sealed under the key the new passphrase gives too. Already sealed under it only (a vault
+    restored from a backup made under an older passphrase, changed back): nothing to add. A damaged keys file does
+    not stop a passphrase change (it may be urgent); it is said instead."""
+    if not keys.exists():
+        return None, None
+    new_seal = vault.derived_key_under(new, WRAP_PURPOSE)
+    try:
+        keys.add_seal(old_seal, new_seal)
+    except SealMismatch as exc:
+        try:
+            keys.secrets(new_seal)
+        except BackupKeyError:
+            return None, exc.user_message
+    except BackupKeyError as exc:
+        return None, exc.user_message
+    return new_seal, None
 
 
 def change_passphrase_in(data_dir: Path, current: str, new: str, confirmation: str) -> PassphraseChanged:

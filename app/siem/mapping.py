@@ -101,6 +101,11 @@ _MAP: dict[str, Mapping] = {
     "vault.passphrase_changed": Mapping("vault.rekey", "Vault passphrase changed", 5, 3004, 3, _CONFIG, ("change",),
                                         "rekey", "vault-passphrase-changed"),
     "vault.backup.created": Mapping("vault.backup", "Vault backed up", 3, 3004, 1, _CONFIG, ("creation",), "backup"),
+    # backup key epochs (decision 0067): a destroyed epoch is every backup made under it put beyond use
+    "vault.backup_key.began": Mapping("vault.backup_key.create", "Backup key epoch begun", 3, 3004, 1, _CONFIG,
+                                      ("creation",), "create", "backup-key-began"),
+    "vault.backup_key.destroyed": Mapping("vault.backup_key.destroy", "Backup key epoch destroyed", 6, 3004, 4,
+                                          _CONFIG, ("deletion",), "delete", "backup-key-destroyed"),
     "vault.restored": Mapping("vault.restore", "Vault restored from a backup", 6, 3004, 3, _CONFIG, ("change",),
                               "restore", "vault-restored"),
     # exports (a file leaves the vault)

@@ -211,6 +211,16 @@ def rekey(path: Path, raw_key: bytes, salt: bytes, new_passphrase: str) -> bytes
     return new_key
 
 
+def rekey_raw(path: Path, raw_key: bytes, salt: bytes, new_key: bytes) -> None:
+    """Re-encrypt a file no other connection has open (a restore's staging copy) from one raw key to another,
+    keeping its salt."""
+    connection = connect_raw(path, raw_key, salt)
+    try:
+        connection.execute(f"PRAGMA rekey = \"x'{new_key.hex()}{salt.hex()}'\"")
+    finally:
+        connection.close()
+
+
 # SQLite's unix VFS takes a SHARED lock as a read lock on these bytes of the database file (os_unix.c); in WAL mode
 # every open connection keeps it until it closes, which is what rekey's exclusive lock above runs into.
 _SHARED_FIRST = 0x40000000 + 2

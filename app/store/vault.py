@@ -31,6 +31,7 @@ from app.core.errors import (
     WrongPassphrase,
 )
 from app.core.events import EventBus
+from app.core.subkeys import subkey
 from app.store import engine as sqlcipher_engine
 from app.store import integrity, migrate
 from app.store.change_watch import ChangeWatch
@@ -332,6 +333,20 @@ class Vault:
             with self.write_transaction() as conn:
                 record(conn, "vault.unlocked", {"reopened": True})
         log.info("vault reopened")
+
+    @property
+    def salt(self) -> bytes:
+        """The salt in the file's first bytes (public: it is what makes one passphrase give each vault its own key)."""
+        return self._salt
+
+    def derived_key(self, purpose: bytes) -> bytes:
+        """A key for one purpose derived from the vault's key (HKDF): what is sealed under it opens exactly where
+        the vault does, and the vault's own key is never handed out."""
+        return subkey(bytes(self._key()), purpose)
+
+    def derived_key_under(self, passphrase: str, purpose: bytes) -> bytes:
+        """:meth:`derived_key` as it will be once the vault is under ``passphrase`` (runs the KDF: slow on purpose)."""
+        return subkey(sqlcipher_engine.derive_raw_key(passphrase, self._salt), purpose)
 
     def verify_passphrase(self, passphrase: str) -> bool:
         """Re-authentication before a dangerous action: does ``passphrase`` derive this vault's key?

@@ -2,9 +2,9 @@
 
 The desktop app is the whole tool for a DPO or a small team without servers, and a vault that is never copied is
 lost with its disk (Art. 32(1)(c): restoring availability in a timely manner). The copy is the vault itself,
-encrypted under the same passphrase (app/erasure/backup.py); the passphrase is asked again first, since the file
-holds everyone's data. The erasure ledger is left out on purpose, so that a restore replays every later erasure:
-the answer says where the ledger is and to keep it apart from backups.
+encrypted under the current backup key epoch (app/erasure/backup.py, decision 0067); the passphrase is asked again
+first, since the file holds everyone's data. The erasure ledger and the backup keys are left out on purpose, so that
+a restore replays every later erasure and a destroyed epoch puts its backups beyond use: the answer says so.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
-from app.services.vault import BackupInfo, back_up
+from app.services.vault import BackupInfo, back_up, opening_note
 from app.store.vault import Vault
 from app.ui.lock.reauth import Reauthenticate
 from app.ui.policy.common import user_message
@@ -36,12 +36,10 @@ def suggested_name(now: datetime) -> str:
     return str(Path(documents_dir()) / f"custos-{now.astimezone(UTC):%Y%m%d-%H%M}.vault")
 
 
-def done_text(info: BackupInfo, data_folder: Path) -> str:
+def done_text(info: BackupInfo) -> str:
     return (
         f"Backup written: {info.path}\n{info.size:,} bytes, SHA-256 {info.sha256}\n\n"
-        "It opens with the vault passphrase in force now; keep it on another disk or machine. The erasure ledger "
-        f"(erasure-ledger.jsonl and its key in {data_folder}) is not in it on purpose: keep those with the data "
-        "folder, never with backups, so that a restore replays every erasure made after this backup."
+        f"Keep it on another disk or machine. {opening_note(info)}"
     )
 
 
@@ -77,7 +75,7 @@ class BackupAction:
 
     def _written(self, info: BackupInfo) -> None:
         self.on_written()
-        self._say(QMessageBox.Icon.Information, done_text(info, self.vault.path.parent))
+        self._say(QMessageBox.Icon.Information, done_text(info))
 
     def _failed(self, exc: Exception) -> None:
         self._say(QMessageBox.Icon.Warning, user_message(exc, "The backup could not be written."))

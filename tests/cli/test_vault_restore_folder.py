@@ -6,11 +6,13 @@ machine says so with ``--create``, and the command prints what it made and that 
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
 from app.cli import main
+from app.erasure.backup_keys import KEYS_FILENAME
 from app.store.vault import Vault
 from tests.conftest import PASSPHRASE
 
@@ -46,24 +48,42 @@ def test_a_mistyped_folder_is_refused_and_not_made(
 
 
 def test_a_new_machine_restores_with_create_and_is_told_what_was_done(
-    backup: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    backup: Path, vault: Vault, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     fresh = tmp_path / "new-machine" / "Custos"
+    fresh.mkdir(parents=True, mode=0o700)
+    shutil.copy2(vault.path.parent / KEYS_FILENAME, fresh / KEYS_FILENAME)  # carried over apart from the backups
     assert main(["vault", "restore", str(backup), "--yes", "--create", "--data-dir", str(fresh)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == f"Created the folder {fresh}."
-    assert lines[1] == f"Restored from {backup}; 0 erasure(s) replayed in 0 request(s) before first use"
+    assert lines[0] == f"Restored from {backup}; 0 erasure(s) replayed in 0 request(s) before first use"
+    assert lines[1] == "The backup was made under backup key epoch 1; the restored vault is under the passphrase given."
     assert lines[2] == f"{fresh} held no vault: the backup is its vault now."
     assert lines[3].startswith("No erasure ledger was in it, so no erasure made after this backup could be replayed")
     assert (fresh / "custos.vault").is_file() and oct(fresh.stat().st_mode & 0o777) == "0o700"
     assert main(["audit", "verify", "--data-dir", str(fresh)]) == 0  # a working vault
 
 
+def test_a_new_machine_without_the_backup_keys_is_told_to_bring_them_and_keeps_no_folder(
+    backup: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A backup made under a key epoch opens only with the epoch's secret: without backup-keys.json the restore
+    says which file to bring, and the folder it made is removed again."""
+    fresh = tmp_path / "new-machine" / "Custos"
+    assert main(["vault", "restore", str(backup), "--yes", "--create", "--data-dir", str(fresh)]) == 2
+    err = capsys.readouterr().err
+    assert "This backup does not open." in err
+    assert f"opens only with {KEYS_FILENAME} from the data folder it was made in, and there is none here" in err
+    assert not fresh.exists()
+
+
 def test_a_failed_create_leaves_no_folder(
-    backup: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    backup: Path, vault: Vault, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fresh = tmp_path / "new-machine"
+    fresh.mkdir()
+    shutil.copy2(vault.path.parent / KEYS_FILENAME, fresh / KEYS_FILENAME)
     monkeypatch.setenv("CUSTOS_PASSPHRASE", "not the passphrase of this backup")
     assert main(["vault", "restore", str(backup), "--yes", "--create", "--data-dir", str(fresh)]) == 2
-    assert "passphrase does not unlock" in capsys.readouterr().err
-    assert not fresh.exists()
+    assert f"The passphrase does not open {KEYS_FILENAME} here" in capsys.readouterr().err
+    assert not (fresh / "custos.vault").exists()
+    assert [p.name for p in fresh.iterdir()] == [KEYS_FILENAME]  # what was there before, nothing more

@@ -13,6 +13,7 @@ from app.audit.trail import of_kind
 from app.audit.vault_lifecycle import unlock_vault
 from app.core.errors import ConfigError
 from app.erasure.backup import backup
+from app.erasure.backup_keys import KEYS_FILENAME
 from app.erasure.ledger import LEDGER_FILENAME, Ledger, LedgerError
 from app.erasure.requests import request_erasure
 from app.erasure.restore import restore
@@ -127,8 +128,9 @@ def test_the_first_backup_after_the_vault_was_created_in_this_process_is_written
         vault.close()
     copy = tmp_path / "copy"
     copy.mkdir()
-    info.path.rename(copy / "custos.vault")
-    opened = unlock_vault(copy, PASSPHRASE)  # the backup is a vault that opens with the passphrase
+    (folder / KEYS_FILENAME).rename(copy / KEYS_FILENAME)
+    restore(copy, info.path, PASSPHRASE, "test", create=True)  # the backup opens with the passphrase and the keys
+    opened = unlock_vault(copy, PASSPHRASE)
     try:
         with opened.read_connection() as conn:
             assert conn.exec_driver_sql("SELECT count(*) FROM audit_events").scalar()

@@ -89,13 +89,16 @@ def test_a_collector_that_stopped_taking_the_trail_warns(vault: Vault) -> None:
     assert later.level == "warn" and later.text.startswith("not taking the trail: siem.example.org:6514 (")
 
 
-def test_a_backup_made_before_a_passphrase_change_is_said_to_need_the_old_one(vault: Vault) -> None:
-    """Was: "last recorded … (today)", ok, for a backup that opens only with a passphrase no longer in force."""
+def test_a_backup_made_before_key_epochs_and_a_passphrase_change_is_said_to_need_the_old_one(vault: Vault) -> None:
+    """Was: "last recorded … (today)", ok, for a backup that opens only with a passphrase no longer in force. Such
+    backups are those made before key epochs; one made under an epoch opens with the new passphrase."""
     from app.services.overview import backups_line
     from app.services.vault import change_passphrase
     from tests.conftest import PASSPHRASE
+    from tests.legacy_backup import legacy_backup
 
-    backup(vault, vault.path.parent / "b.vault")
+    folder = vault.path.parent
+    legacy_backup(vault, folder / "b.vault")
     now = datetime.now(UTC) + timedelta(seconds=1)
     assert health.backups(vault, now).level == "ok"
     change_passphrase(vault, PASSPHRASE, "a brand new passphrase", "a brand new passphrase")
@@ -103,8 +106,31 @@ def test_a_backup_made_before_a_passphrase_change_is_said_to_need_the_old_one(va
     assert check.level == "warn"
     assert "before the passphrase change of " in check.text and check.text.endswith("old passphrase only")
     with vault.read_connection() as conn:
-        assert backups_line(conn, now).endswith("it opens with the old passphrase only")
-    backup(vault, vault.path.parent / "c.vault")  # a backup under the new passphrase: nothing more to say
-    assert health.backups(vault, datetime.now(UTC) + timedelta(seconds=1)).level == "ok"
+        assert backups_line(conn, now, folder).endswith("it opens with the old passphrase only")
+    backup(vault, folder / "c.vault")  # a backup under a key epoch: nothing more to say
+    later = datetime.now(UTC) + timedelta(seconds=1)
+    assert health.backups(vault, later).level == "ok"
     with vault.read_connection() as conn:
-        assert "passphrase" not in backups_line(conn, datetime.now(UTC))
+        assert "passphrase" not in backups_line(conn, later, folder)
+    change_passphrase(vault, "a brand new passphrase", "a third passphrase", "a third passphrase")
+    assert health.backups(vault, datetime.now(UTC) + timedelta(seconds=1)).level == "ok"  # re-sealed: still opens
+
+
+def test_a_last_backup_whose_key_epoch_was_destroyed_is_said_to_be_unopenable(vault: Vault) -> None:
+    """A backup whose epoch is destroyed can never be restored: "last recorded …, ok" would promise one that is
+    not there."""
+    from app.services import backup_keys
+    from app.services.overview import backups_line
+
+    folder = vault.path.parent
+    backup(vault, folder / "b.vault")
+    backup_keys.rotate(vault)
+    backup_keys.destroy(vault, 1)
+    check = health.backups(vault, datetime.now(UTC) + timedelta(seconds=1))
+    assert check.level == "warn"
+    assert "its backup key epoch 1 was destroyed on " in check.text and check.text.endswith("it cannot be opened")
+    with vault.read_connection() as conn:
+        assert backups_line(conn, datetime.now(UTC), folder).endswith("it cannot be opened")
+    (folder / "backup-keys.json").unlink()
+    backup_keys_gone = health.backups(vault, datetime.now(UTC) + timedelta(seconds=1))
+    assert backup_keys_gone.level == "warn" and "backup-keys.json is not in the data folder" in backup_keys_gone.text

@@ -35,18 +35,21 @@ def test_a_backup_from_the_app_is_the_encrypted_vault_and_is_on_the_record(
     qtbot: QtBot, vault: Vault, tmp_path: Path
 ) -> None:
     with vault.read_connection() as conn:
-        assert backups_line(conn, datetime.now(UTC)).startswith("none recorded: Vault → Back up the vault…")
+        line = backups_line(conn, datetime.now(UTC), vault.path.parent)
+    assert line.startswith("none recorded: Vault → Back up the vault…")
     target = tmp_path / "monday.vault"
     action = _action(qtbot, vault, target)
     action.run()
     qtbot.waitUntil(lambda: action.last_message.startswith("Backup written:"), timeout=10_000)
     assert action.asked == ["back up the vault"]  # type: ignore[attr-defined]
-    assert target.read_bytes()[:16] == vault.path.read_bytes()[:16]  # the vault's salt: the same passphrase opens it
+    assert target.read_bytes()[:16] == vault.path.read_bytes()[:16]  # the vault's salt (the key is the epoch's)
     assert b"SQLite format 3" not in target.read_bytes()[:16]  # encrypted from the first page
     assert "erasure-ledger.jsonl" in action.last_message and str(target) in action.last_message
+    assert "backup-keys.json" in action.last_message and "backup key epoch 1, begun with this backup" in (
+        action.last_message)
     with vault.read_connection() as conn:
         assert of_kind(conn, "vault.backup.created", limit=1)
-        line = backups_line(conn, datetime.now(UTC))
+        line = backups_line(conn, datetime.now(UTC), vault.path.parent)
     assert line.startswith("last recorded ") and "(today)" in line
     for box in action.parent.findChildren(QMessageBox):
         box.close()

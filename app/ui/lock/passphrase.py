@@ -62,9 +62,13 @@ class ChangePassphraseDialog(QDialog):
             lines.append(
                 "The key remembered in the keyring was forgotten: the new passphrase is asked at the next start."
             )
+        if changed.backup_keys_resealed:
+            lines.append("Backups made under backup key epochs open with the new passphrase.")
+        if changed.backup_keys_problem:
+            lines.append(f"The backup keys were not re-sealed: {changed.backup_keys_problem} Make a new backup.")
         if changed.last_backup is not None:
-            lines.append(f"Backups made before (the last on {local_time(changed.last_backup)}) open with the old "
-                         "passphrase only: make a new one (Vault → Back up the vault…).")  # fmt: skip
+            lines.append(f"Backups made before key epochs (the last on {local_time(changed.last_backup)}) open with "
+                         "the old passphrase only: make a new one (Vault → Back up the vault…).")  # fmt: skip
         self.message.setText("\n".join(lines))
         for field in (self.current, self.new, self.confirmation):
             field.setEnabled(False)

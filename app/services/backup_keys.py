@@ -1,0 +1,73 @@
+"""Backup key epochs as the operator handles them (``custos vault backup-keys``): which epochs there are and which
+recorded backups each opens, a new epoch begun, an old one destroyed. Each change is recorded on the audit trail in
+the write transaction that serialises it with the other processes (decision 0067)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from app.audit.trail import Event, append, of_kind, parse_utc
+from app.core.actor import current_actor
+from app.erasure.backup_keys import WRAP_PURPOSE, BackupKeys, Epoch
+from app.store.vault import Vault
+
+__all__ = ["EpochView", "Epochs", "destroy", "epochs", "rotate"]
+
+
+@dataclass(frozen=True)
+class EpochView:
+    epoch: Epoch
+    backups: int  # backups recorded on the trail under it
+    last_backup: datetime | None
+
+
+@dataclass(frozen=True)
+class Epochs:
+    epochs: list[EpochView]
+    before_epochs: int  # backups recorded before key epochs, under the vault's own key
+    last_before_epochs: datetime | None
+
+
+def _backups(vault: Vault) -> tuple[Counter[int | None], dict[int | None, datetime]]:
+    counts: Counter[int | None] = Counter()
+    last: dict[int | None, datetime] = {}
+    with vault.read_connection() as conn:
+        entries = of_kind(conn, "vault.backup.created", limit=100_000)
+    for entry in entries:  # newest first
+        epoch = entry.details.get("key_epoch")
+        key = epoch if isinstance(epoch, int) else None
+        counts[key] += 1
+        last.setdefault(key, parse_utc(entry.at))
+    return counts, last
+
+
+def epochs(vault: Vault) -> Epochs:
+    counts, last = _backups(vault)
+    views = [EpochView(e, counts.get(e.n, 0), last.get(e.n)) for e in BackupKeys(vault.path.parent).epochs()]
+    return Epochs(views, counts.get(None, 0), last.get(None))
+
+
+def rotate(vault: Vault, now: datetime | None = None) -> tuple[Epoch, Epoch | None]:
+    """Begin a new epoch; returns it and the epoch it retired (None: the first)."""
+    keys = BackupKeys(vault.path.parent)
+    moment = now or datetime.now(UTC)
+    with vault.write_transaction() as conn:
+        before = [e for e in keys.epochs() if e.state == "current"]
+        begun = keys.rotate(vault.derived_key(WRAP_PURPOSE), vault.salt, moment)
+        retired = before[-1] if before else None
+        details = {"epoch": begun.n, "retired": retired.n if retired else None, "reason": "rotate"}
+        append(conn, Event("vault.backup_key.began", current_actor.get(), details=details))
+    return begun, retired
+
+
+def destroy(vault: Vault, n: int, now: datetime | None = None) -> EpochView:
+    """Destroy epoch ``n``'s key for good: the backups made under it can no longer be opened, wherever they are."""
+    keys = BackupKeys(vault.path.parent)
+    counts, last = _backups(vault)
+    with vault.write_transaction() as conn:
+        gone = keys.destroy(vault.derived_key(WRAP_PURPOSE), n, now or datetime.now(UTC))
+        details = {"epoch": n, "backups": counts.get(n, 0)}
+        append(conn, Event("vault.backup_key.destroyed", current_actor.get(), details=details))
+    return EpochView(gone, counts.get(n, 0), last.get(n))
