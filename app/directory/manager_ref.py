@@ -20,7 +20,9 @@ from app.directory.schema import ENTERPRISE_SCHEMA
 def with_reachable_manager(conn: Connection, document: dict[str, Any]) -> dict[str, Any]:
     """``document`` with its manager's ``$ref`` dropped when ``value`` is not the id of a User in the vault."""
     extension = document.get(ENTERPRISE_SCHEMA)
-    manager = extension.get("manager") if isinstance(extension, dict) else None
+    if not isinstance(extension, dict):
+        return document
+    manager = extension.get("manager")
     if not isinstance(manager, dict) or "$ref" not in manager:
         return document
     value = manager.get("value")
