@@ -11,6 +11,7 @@ from scim2_models import Context, EnterpriseUser, Group, PatchOp, SCIMException,
 
 from app.directory.booleans import refuse_loose_booleans, refuse_loose_patch_booleans
 from app.directory.duplicates import without_duplicates
+from app.directory.empty_elements import without_empty_elements
 from app.directory.errors import ScimError
 from app.directory.schema import model_for, schema_for
 
@@ -155,11 +156,12 @@ def _sampled_members(resource_type: str, body: dict[str, Any]) -> dict[str, Any]
 
 def stored_document(resource_type: str, model: Any) -> dict[str, Any]:
     """What the mirror keeps: the resource without server-computed parts and without the password, each value of
-    a multi-valued attribute once (app/directory/duplicates.py)."""
+    a multi-valued attribute once (app/directory/duplicates.py) and only elements that hold a value
+    (app/directory/empty_elements.py)."""
     document: dict[str, Any] = model.model_dump()
     for key in _STORED_EXCLUDE:
         document.pop(key, None)
-    return without_duplicates(resource_type, document)
+    return without_duplicates(resource_type, without_empty_elements(resource_type, document))
 
 
 @cache

@@ -32,6 +32,7 @@ from app.directory.input_guard import (
     refuse_oversized_values,
     refuse_unpaired_surrogates,
 )
+from app.directory.manager_ref import with_reachable_manager
 from app.directory.projection import WHOLE, Projection, parse_list, project, wants_related
 from app.directory.query import Listing, QueryParams, search, search_listing
 from app.directory.schema import schema_for
@@ -251,6 +252,7 @@ class ScimService:
             if resource_type == "User":  # an erased person sent again: refused, not re-created
                 tombstones.check(conn, "create", document)
             kept, keep_members = self._minimised(conn, resource_type, "create", document, bool(members), actor)
+            kept = with_reachable_manager(conn, kept)
             typed = self._typed_members(conn, members if keep_members else [])
             self._record(conn, "created", resource_type, resource_id, actor)
             try:
@@ -320,6 +322,7 @@ class ScimService:
             if resource_type == "User":  # a rename onto an erased person's identifiers
                 tombstones.check(conn, "replace", document, stored)
             kept, keep_members = self._minimised(conn, resource_type, "replace", document, bool(members), actor)
+            kept = with_reachable_manager(conn, kept)
             if not keep_members:
                 members = []
             _keep_omitted_active(resource_type, body, row, kept)
@@ -603,6 +606,7 @@ class ScimService:
             tombstones.check(conn, "patch", document, current)
         members = _member_refs(model.model_dump()) if with_members else []
         kept, keep_members = self._minimised(conn, resource_type, "patch", document, bool(members), actor)
+        kept = with_reachable_manager(conn, kept)
         members = members if keep_members else []
         if _holds_already(row, kept, members if with_members else None, related):
             return row, False  # e.g. a member or an email added that was there already

@@ -58,13 +58,20 @@ _REQUIRED_KEYS = frozenset({"username", "displayname", "schemas"})
 def _drop_empty_strings(body: dict[str, Any], top: bool = True) -> dict[str, Any]:
     """``"middleName": ""`` (Okta read-back, Entra clearing) means "no value", so nothing is stored.
 
-    Required attributes keep their empty string, so that validation still refuses an empty ``userName``.
+    Required attributes keep their empty string, so that validation still refuses an empty ``userName``. The
+    elements of a multi-valued attribute are cleaned too: a OneLogin template renders a user without a work phone
+    as ``{"value": "", "type": "work"}``, an element with no value (dropped when stored,
+    app/directory/empty_elements.py), not an invalid e-mail address or an empty phone number.
     """
     cleaned: dict[str, Any] = {}
     for key, value in body.items():
         if value == "" and not (top and key.lower() in _REQUIRED_KEYS):
             continue
-        cleaned[key] = _drop_empty_strings(value, top=False) if isinstance(value, dict) else value
+        if isinstance(value, dict):
+            value = _drop_empty_strings(value, top=False)
+        elif isinstance(value, list):
+            value = [_drop_empty_strings(item, top=False) if isinstance(item, dict) else item for item in value]
+        cleaned[key] = value
     return cleaned
 
 
