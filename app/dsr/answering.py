@@ -14,6 +14,7 @@ from app.core.errors import ConfigError
 from app.dsr import letter
 from app.dsr.register import DsrRegister, RequestError, RequestView
 from app.policy.in_force import install_default_if_missing
+from app.policy.model import Policy
 from app.policy.versions import in_force
 
 
@@ -53,12 +54,14 @@ def _source_held(conn: Connection, view: RequestView) -> dict[str, bool]:
     return {ref: any(v["still_held"] for v in found.values()) for ref, found in lines.items() if found}
 
 
-def _not_erased(conn: Connection, view: RequestView) -> dict[str, list[str]]:
-    """For each of the request's erasures, where it is not confirmed (open, or closed without erasing)."""
+def _not_erased(conn: Connection, view: RequestView, policy: Policy) -> dict[str, list[str]]:
+    """For each of the request's erasures, where it is not confirmed (open, or closed without erasing), by the
+    names the person knows the recipients by (the policy's)."""
     from app.erasure.status import not_confirmed
 
+    names = {recipient.id: recipient.name for recipient in policy.recipients}
     refs = [s.link_ref for s in view.steps if s.link_kind == "erasure" and s.link_ref]
-    return {ref: not_confirmed(conn, ref) for ref in refs}
+    return {ref: not_confirmed(conn, ref, names) for ref in refs}
 
 
 def draft_answer(register: DsrRegister, request_id: str, operator: str, out_dir: Path, sent: date | None) -> Answer:
@@ -75,7 +78,7 @@ def draft_answer(register: DsrRegister, request_id: str, operator: str, out_dir:
                 register.attach_files(conn, request_id, operator, [(k, p.name, s) for k, p, s in receipts])
             view = register.read(conn, request_id)
             source_held = _source_held(conn, view)
-            not_erased = _not_erased(conn, view)
+            not_erased = _not_erased(conn, view, record.policy)
         paths = letter.write(view, record.policy, register.now(), out_dir, source_held, not_erased)
     except OSError as exc:
         raise ConfigError(f"Cannot write into {out_dir}: {exc.strerror or exc}.") from exc

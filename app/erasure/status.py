@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -155,10 +156,17 @@ def report_lines(status: RequestStatus) -> list[TargetLine]:
     return [local, *status.targets, *([status.source] if status.source is not None else [])]
 
 
-def not_confirmed(conn: Connection, request_id: str) -> list[str]:
+def not_confirmed(conn: Connection, request_id: str, names: Mapping[str, str] | None = None) -> list[str]:
     """The targets and recipients of a request where its erasure is not (yet) confirmed: a step still open, or
     closed without erasing (deprovisioned only, verification failed, action required). What an answer to the
-    person must not call erased."""
+    person must not call erased.
+
+    ``names`` (recipient id -> the policy's name for it) names each by the recipient the person is told about
+    (the access export's, the Art. 30 record's), not by Custos' step name ("recipient:payroll", a target's short
+    name): a letter to a person spoke the operator's vocabulary. A step whose recipient has no name keeps its own."""
     erased = (State.SUCCEEDED.value, State.SKIPPED.value)
-    query = select(_S.c.target_name).where(_S.c.request_id == request_id, _S.c.state.not_in(erased)).distinct()
-    return sorted(str(name) for name in conn.execute(query).scalars())
+    query = select(_S.c.target_name, _S.c.recipient_id).where(
+        _S.c.request_id == request_id, _S.c.state.not_in(erased)
+    )
+    known = names or {}
+    return sorted({known.get(str(recipient), str(step)) for step, recipient in conn.execute(query)})

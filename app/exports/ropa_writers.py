@@ -88,7 +88,7 @@ def about_sheet(records: Sequence[Ropa]) -> Sheet:
             else "empty audit trail"
         )
         rows += [
-            ["Record", f"{ropa.title} (Art. {ropa.article} GDPR)"],
+            ["Record", ropa.title],  # the title names its article already: once, not twice
             ["Generated at (UTC)", iso_utc(ropa.generated_at)],
             ["Policy version", str(ropa.policy_version)],
             ["Policy SHA-256", ropa.policy_sha256],

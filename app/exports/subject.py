@@ -356,18 +356,34 @@ def _not_listed(conn: Connection, groups: bool) -> list[str]:
 def _trail(conn: Connection, user_id: str) -> list[dict[str, Any]]:
     """The audit trail's events naming this person (by its keyed pseudonym): when, what, who, with what outcome,
     in time order (a request's entry is written after later changes: decision 0034). Their details stay out: they
-    name attributes and other people's actions, not the person's data."""
+    name attributes and other people's actions, not the person's data.
+
+    A list read that returned the person (``read_subjects``, decision 0049) disclosed their record to a client as
+    much as a read by id: it is chosen as ``audit timeline --subject`` chooses it, and marked ``in_list_read``.
+    Matching only the subject column left those reads out, so the export said less than the trail held."""
     from app.audit.pseudonyms import pseudonym_for
+    from app.audit.query import EventFilter
 
     pseudonym = pseudonym_for(conn, user_id)
     if pseudonym is None:
         return []
     rows = conn.execute(
-        select(_A.c.at, _A.c.kind, _A.c.actor, _A.c.outcome)
-        .where(_A.c.subject == pseudonym)
+        select(_A.c.at, _A.c.kind, _A.c.actor, _A.c.outcome, _A.c.subject)
+        .where(*EventFilter(subject=pseudonym).conditions())
         .order_by(_A.c.at, _A.c.seq)
     )
-    return [{"at": at, "type": kind, "actor": actor, "outcome": outcome} for at, kind, actor, outcome in rows]
+    return [_trail_event(row, pseudonym) for row in rows]
+
+
+def _trail_event(row: Any, pseudonym: str) -> dict[str, Any]:
+    at, kind, actor, outcome, subject = row
+    event: dict[str, Any] = {"at": at, "type": kind, "actor": actor, "outcome": outcome}
+    if subject != pseudonym:
+        event["in_list_read"] = True
+    return event
+
+
+LIST_READ_NOTE = " (a list read that returned you)"
 
 
 def _requests(conn: Connection, user_id: str) -> list[dict[str, Any]]:
@@ -646,7 +662,10 @@ def _write_pdf(export: SubjectExport, path: Path) -> None:
     if doc["trail_events"]:
         pdf.grid(
             ["Time (UTC)", "Event", "By", "Outcome"],
-            [[e["at"], e["type"], e["actor"], e["outcome"]] for e in doc["trail_events"]],
+            [
+                [e["at"], e["type"] + (LIST_READ_NOTE if e.get("in_list_read") else ""), e["actor"], e["outcome"]]
+                for e in doc["trail_events"]
+            ],
             (1.3, 1.4, 1.3, 0.6),
         )
     else:

@@ -256,6 +256,19 @@ def test_ods_holds_the_same_template(exported: dict[str, Path]) -> None:
                         r"checkpoint\), chain hash [0-9a-f]{64}", about["Audit trail checkpoint"])  # fmt: skip
 
 
+def test_the_about_sheet_names_each_record_s_article_once(exported: dict[str, Path]) -> None:
+    """Before: 'Record of processing activities (Art. 30(1) GDPR) — … (Art. 30(1) GDPR)', the article appended to
+    a title that already named it; an auditor reads that as two records or a careless one."""
+    rows = load_workbook(exported["xlsx"])["About this export"].iter_rows(values_only=True)
+    records = [str(row[1]) for row in rows if row[0] == "Record"]
+    assert len(records) == 2, records
+    for record, article in zip(records, ("30(1)", "30(2)"), strict=True):
+        assert record.startswith(f"Record of processing activities (Art. {article} GDPR")
+        assert record.count("Art. 30") == 1
+    ods = read_ods(exported["ods"])["About this export"].fillna("")
+    assert [str(v) for v in ods[ods[0] == "Record"][1]] == records
+
+
 def test_json_validates_and_its_hash_recomputes(exported: dict[str, Path]) -> None:
     schema = json.loads((resources_dir() / "schemas" / "ropa-v1.schema.json").read_text(encoding="utf-8"))
     for key in ("json", "processor.json"):

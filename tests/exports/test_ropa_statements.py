@@ -407,3 +407,27 @@ def test_a_stored_version_with_a_control_character_still_exports_its_xlsx_record
     written = export_ropa(vault, "xlsx", tmp_path / "ropa.xlsx", "controller", "dpo")
     cells = [str(c.value) for row in load_workbook(written.file.path)["Template"].iter_rows() for c in row if c.value]
     assert any("Access\ufffd[2J" in cell for cell in cells) and not any("\x1b" in cell for cell in cells)
+
+
+def test_the_audit_trail_row_names_the_unanswered_request_that_holds_entries(vault: Vault) -> None:
+    """Before: the row said entries past the period are removed except those a SIEM has not acknowledged and an
+    open incident's window, while the job also keeps every entry about a person whose access request is not
+    answered yet (the answer lists them): the Art. 30 record understated what is kept past the period."""
+    from app import trail_retention
+    from app.dsr.register import DsrRegister
+    from app.policy.in_force import PolicyInForce
+    from tests.audit.prune_support import one_day_trail_policy
+    from tests.dsr.dsr_support import with_person
+
+    text = one_day_trail_policy()
+    person = with_person(vault, "held.for.an.answer@example.org")
+    apply_policy(vault, text, "dpo")
+    later = datetime.now(UTC) + timedelta(days=3)
+    with vault.write_transaction() as conn:
+        append(conn, Event("token.created", "operator:dpo", details={"name": "x"}, at=later))
+    DsrRegister(vault, now=lambda: later).open(["access"], "email", "dpo", later - timedelta(days=1), subject_id=person)
+    plan = trail_retention.plan(vault, PolicyInForce(vault), later)
+    assert plan is not None and [h.why.endswith("its answer lists the person's events") for h in plan.holds] == [True]
+    row = controller(vault, text)["custos/audit_trail"]
+    assert "a person whose access or portability request is not yet answered are kept" in row["adherence"]
+    assert "a person whose access or portability request is not yet answered are kept" in row["retention"]

@@ -13,6 +13,8 @@ import pytest
 import tomlkit
 from pypdf import PdfReader
 
+from app.audit.pseudonyms import pseudonym_for
+from app.audit.trail import READ_SUBJECTS, of_kind
 from app.cli import main
 from app.directory.schema import ENTERPRISE_SCHEMA
 from app.exports.subject import export_subject
@@ -21,8 +23,9 @@ from app.policy.versions import default_policy_text, in_force
 from app.store.vault import Vault
 from app.targets.config import TargetConfig, add_target
 from app.targets.policy_change import apply_policy
-from tests.conftest import GROUP_SCHEMA, PASSPHRASE
+from tests.conftest import GROUP_SCHEMA, PASSPHRASE, LiveServer
 from tests.erasure.support import held_without_push, person, service_for
+from tests.list_reads import add_users
 
 SCHEMA = Path(__file__).resolve().parents[2] / "resources" / "schemas" / "subject-export-v1.schema.json"
 RECIPIENTS = [
@@ -270,3 +273,32 @@ def test_the_export_lists_the_person_s_requests_in_the_register(vault: Vault, tm
     flat = " ".join(" ".join(page.extract_text() for page in PdfReader(pdf_path).pages).split())
     assert request_id in flat and "request register" in flat
     assert ADDRESS not in json_path.read_text() and ADDRESS not in flat  # sealed: named as kept, never opened
+
+
+def test_the_export_lists_the_list_reads_that_returned_the_person(live: LiveServer, tmp_path: Path) -> None:
+    """Before: an IdP's ``GET /Users`` through the real server returned the person, the trail named them in that
+    entry (decision 0049, ``audit timeline --subject`` lists it), but 'Records of processing about you' matched
+    only the subject column and left the read out: the Art. 15 export said less than the trail held."""
+    add_users(live, "listed.subject", 2)
+    with live.client() as http:
+        page = http.get("/Users", params={"filter": 'userName sw "listed.subject"', "count": 10}).json()
+    assert live.server.recorder is not None
+    live.server.recorder.flush()
+    person_id = next(r["id"] for r in page["Resources"] if r["userName"] == "listed.subject1")
+    vault = live.server.vault
+    with vault.read_connection() as conn:
+        record = in_force(conn)
+        pseudonym = pseudonym_for(conn, person_id)
+    assert record is not None and pseudonym is not None
+    with vault.read_connection() as conn:
+        trail = [e for e in of_kind(conn, "scim.request", limit=5) if pseudonym in e.details.get(READ_SUBJECTS, [])]
+    assert len(trail) == 1  # the trail holds the read: the export must say so
+
+    json_path, pdf_path = export_subject(vault, record, person_id, tmp_path, datetime.now(UTC))
+    document = json.loads(json_path.read_text())
+    jsonschema.validate(document, json.loads(SCHEMA.read_text()))
+    reads = [e for e in document["trail_events"] if e["type"] == "scim.request"]
+    assert reads == [{"at": trail[0].at, "type": "scim.request", "actor": "token:test-idp", "outcome": "success",
+                      "in_list_read": True}]  # fmt: skip
+    flat = " ".join(" ".join(page.extract_text() for page in PdfReader(pdf_path).pages).split())
+    assert "scim.request (a list read that returned you)" in flat
