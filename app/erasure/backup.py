@@ -82,6 +82,35 @@ def last_recorded(conn: Connection) -> tuple[datetime, int] | None:
     return made, int(last[0].details.get("bytes", 0))
 
 
+@dataclass(frozen=True)
+class RestoreRecord:
+    """The last ``vault restore`` into this vault, from its trail entry. The backup restored from is a backup of this
+    vault although its own ``vault.backup.created`` entry is not here: that entry was written to the vault it was
+    copied from, after the copy was made."""
+
+    at: datetime  # when the restore ran
+    sha256: str  # of the backup file restored from
+    as_of: datetime | None  # the backup's newest trail entry: it holds the vault as then (None: an older restore)
+
+
+def last_restore(conn: Connection) -> RestoreRecord | None:
+    last = of_kind(conn, "vault.restored", limit=1)
+    if not last:
+        return None
+    as_of = last[0].details.get("backup_as_of")
+    return RestoreRecord(parse_utc(last[0].at), str(last[0].details.get("backup_sha256", "")),
+                         parse_utc(as_of) if isinstance(as_of, str) else None)  # fmt: skip
+
+
+def restore_since(conn: Connection, made: datetime | None) -> RestoreRecord | None:
+    """The last restore if it is newer than the last backup recorded (made at ``made``; None: none recorded): the
+    lines about backups then speak of the backup restored from, which "none recorded" would deny."""
+    restored = last_restore(conn)
+    if restored is None or (made is not None and made > restored.at):
+        return None
+    return restored
+
+
 def rekeyed_since(conn: Connection, made: datetime) -> datetime | None:
     """When the vault's passphrase was last changed, if after ``made`` (a backup's time): that backup opens with
     the old passphrase only, which the lines saying when the last backup was made must say (decision 0062)."""

@@ -19,10 +19,10 @@ from pathlib import Path
 from app.audit.verify import verify_trail
 from app.core.utc import utc_text
 from app.dsr.register import DsrRegister
-from app.erasure.backup import last_recorded, rekeyed_since
+from app.erasure.backup import RestoreRecord, last_recorded, rekeyed_since, restore_since
 from app.incidents.register import IncidentRegister
 from app.policy.in_force import PolicyInForce
-from app.services.overview import days_ago
+from app.services.overview import days_ago, restored_phrase
 from app.setup.certificate_expiry import read_expiry
 from app.setup.tls import CERT_FILENAME
 from app.setup.token_expiry import expiring
@@ -143,7 +143,10 @@ def siem(vault: Vault, now: datetime) -> Check:
 def backups(vault: Vault, now: datetime) -> Check:
     with vault.read_connection() as conn:
         last = last_recorded(conn)
-        rekeyed = rekeyed_since(conn, last[0]) if last else None
+        restored = restore_since(conn, last[0] if last else None)
+        rekeyed = rekeyed_since(conn, restored.at if restored else last[0]) if restored or last else None
+    if restored is not None:
+        return _since_restore(restored, rekeyed, now)
     if last is None:
         return Check(WARN, "backups", "none recorded (custos vault backup, or the app's Vault menu)")
     made, _size = last
@@ -152,6 +155,18 @@ def backups(vault: Vault, now: datetime) -> Check:
         return Check(WARN, "backups", f"{said}, before the passphrase change of {utc_text(rekeyed)}: it opens with "
                                       "the old passphrase only")  # fmt: skip
     return Check(WARN if now - made > BACKUP_AGE else OK, "backups", said)
+
+
+def _since_restore(restored: RestoreRecord, rekeyed: datetime | None, now: datetime) -> Check:
+    """The backup restored from is the newest known: as old as the vault it holds. It opens with the passphrase in
+    force at the restore, until a change; with no time recorded for it (an older restore) its age is not known."""
+    said = restored_phrase(restored, now)
+    if rekeyed is not None:
+        return Check(WARN, "backups", f"{said}, before the passphrase change of {utc_text(rekeyed)}: it opens with "
+                                      "the old passphrase only")  # fmt: skip
+    if restored.as_of is None or now - restored.as_of > BACKUP_AGE:
+        return Check(WARN, "backups", f"{said} (custos vault backup, or the app's Vault menu)")
+    return Check(OK, "backups", said)
 
 
 def disk(folder: Path) -> Check:
