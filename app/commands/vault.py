@@ -18,8 +18,9 @@ Printed formats (a contract):
   passphrase  ``Passphrase changed: the vault is re-encrypted under the new one; recorded on the audit trail.``,
            then, when a key was remembered, ``The key the OS keyring remembered was forgotten: …``, and, when a
            backup was recorded before, ``Backups made before this change (the last on TIME UTC) open with the old
-           passphrase only: …``. Refused (exit 1, nothing changed) while the app, ``serve`` or another command has
-           the vault open.
+           passphrase only: …``, or, when the vault was restored since its last recorded backup, ``Backups made
+           before this change (the last known is the one restored from on TIME UTC, sha256 HEX12…) open with …``.
+           Refused (exit 1, nothing changed) while the app, ``serve`` or another command has the vault open.
 """
 
 from __future__ import annotations
@@ -136,10 +137,16 @@ def _passphrase(args: argparse.Namespace) -> int:
     print("Passphrase changed: the vault is re-encrypted under the new one; recorded on the audit trail.")
     if changed.keyring_forgotten:
         print("The key the OS keyring remembered was forgotten: the app asks for the new passphrase at its next start.")
-    if changed.last_backup is not None:
-        last = f"{changed.last_backup:%Y-%m-%d %H:%M} UTC"
-        print(f"Backups made before this change (the last on {last}) open with the old passphrase only: make a new "
-              "one ('custos vault backup'), and keep or destroy the old ones knowing that.")  # fmt: skip
+    if changed.restored_from is not None:  # the backup restored from is newer than any recorded here
+        restored = changed.restored_from
+        last = (f"the last known is the one restored from on {restored.at:%Y-%m-%d %H:%M} UTC, sha256 "
+                f"{restored.sha256[:12]}…")  # fmt: skip
+    elif changed.last_backup is not None:
+        last = f"the last on {changed.last_backup:%Y-%m-%d %H:%M} UTC"
+    else:
+        return 0
+    print(f"Backups made before this change ({last}) open with the old passphrase only: make a new one ('custos "
+          "vault backup'), and keep or destroy the old ones knowing that.")  # fmt: skip
     return 0
 
 

@@ -144,7 +144,8 @@ def backups(vault: Vault, now: datetime) -> Check:
     with vault.read_connection() as conn:
         last = last_recorded(conn)
         restored = restore_since(conn, last[0] if last else None)
-        rekeyed = rekeyed_since(conn, restored.at if restored else last[0]) if restored or last else None
+        since = restored.at if restored else last[0] if last else None  # what the newest known backup opens with
+        rekeyed = rekeyed_since(conn, since) if since else None
     if restored is not None:
         return _since_restore(restored, rekeyed, now)
     if last is None:

@@ -24,7 +24,7 @@ from app.audit.vault_lifecycle import create_vault, reopen_vault, reviewing_a_co
 from app.core.passphrase import read_passphrase
 from app.dsr import settings as dsr_settings
 from app.erasure import ledger
-from app.erasure.backup import BackupInfo, backup, last_recorded
+from app.erasure.backup import BackupInfo, RestoreRecord, backup, last_recorded, restore_since
 from app.erasure.restore import NoVaultToReplace, RestoreReport, refuse_if_in_use, restore
 from app.policy.in_force import install_default_if_missing
 from app.setup import endpoint, tls
@@ -241,6 +241,9 @@ def follow_replay(data_dir: Path, passphrase: str, request_ids: list[str], wait:
 class PassphraseChanged:
     keyring_forgotten: bool  # a key remembered in the OS keyring was removed (it no longer opens the vault)
     last_backup: datetime | None  # the last backup recorded before the change: it opens with the old passphrase only
+    # The last restore, when no backup was recorded since: the backup restored from is the newest known (its own
+    # entry is on the vault it was copied from), and it too opens with the old passphrase only.
+    restored_from: RestoreRecord | None = None
 
 
 def change_passphrase(vault: Vault, current: str, new: str, confirmation: str) -> PassphraseChanged:
@@ -250,11 +253,12 @@ def change_passphrase(vault: Vault, current: str, new: str, confirmation: str) -
     passphrase only (they are copies, re-encrypted by nothing), and the keyring shortcut is gone."""
     with vault.read_connection() as conn:
         backed_up = last_recorded(conn)
+        restored = restore_since(conn, backed_up[0] if backed_up else None)
     vault_lifecycle.change_passphrase(vault, current, new, confirmation)
     folder = vault.path.parent
     remembered = key_from_keyring(folder) is not None
     forget_keyring(folder)
-    return PassphraseChanged(remembered, backed_up[0] if backed_up else None)
+    return PassphraseChanged(remembered, backed_up[0] if backed_up else None, restored)
 
 
 def change_passphrase_in(data_dir: Path, current: str, new: str, confirmation: str) -> PassphraseChanged:

@@ -84,3 +84,24 @@ def test_a_backup_from_before_the_change_is_restored_with_the_old_passphrase_and
     restored = run(folder, "vault", "restore", str(old), "--yes", "--wait", "0")
     assert restored.returncode == 0, restored.stderr
     assert run(folder, "audit", "verify").returncode == 0  # the backup's passphrase is the vault's again
+
+
+def test_after_a_restore_the_backup_restored_from_is_the_last_named(
+    folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Was: "(the last on TIME)" naming the backup made before the one restored from (whose own entry is on the
+    vault it was copied from), or no line at all when that was the first: the newest backup, which opens with the
+    old passphrase only after the change, went unmentioned."""
+    import hashlib
+
+    nightly = tmp_path / "nightly.vault"
+    assert run(folder, "vault", "backup", "--out", str(nightly)).returncode == 0
+    assert run(folder, "vault", "restore", str(nightly), "--yes").returncode == 0
+    monkeypatch.setenv("CUSTOS_NEW_PASSPHRASE", NEW)
+    done = run(folder, "vault", "passphrase")
+    assert done.returncode == 0, done.stderr
+    digest = hashlib.sha256(nightly.read_bytes()).hexdigest()
+    assert done.stdout.splitlines()[-1].startswith(
+        "Backups made before this change (the last known is the one restored from on "
+    )
+    assert f", sha256 {digest[:12]}…) open with the old passphrase only" in done.stdout.splitlines()[-1]

@@ -248,3 +248,30 @@ def test_a_changed_passphrase_is_on_the_record_and_the_dialog_names_older_backup
     assert dialog.buttons.standardButtons() == QDialogButtonBox.StandardButton.Close
     with vault.read_connection() as conn:
         assert [e.details for e in of_kind(conn, "vault.passphrase_changed")] == [{}]
+
+
+def test_after_a_restore_the_dialog_names_the_backup_restored_from(
+    vault: Vault, qtbot: QtBot, tmp_path: Path
+) -> None:
+    """Was: no word of backups when the only one was the backup restored from (its own entry is on the vault it
+    was copied from), though after the change it opens with the old passphrase only."""
+    from app.services.vault import back_up, restore_backup
+    from app.ui.lock.passphrase import ChangePassphraseDialog
+
+    data_dir = vault.path.parent
+    back_up(vault, tmp_path / "nightly.vault")
+    vault.close()
+    restore_backup(data_dir, tmp_path / "nightly.vault", PASSPHRASE, "dana", False)
+    restored = Vault.unlock(data_dir, PASSPHRASE)
+    try:
+        dialog = ChangePassphraseDialog(restored)
+        qtbot.addWidget(dialog)
+        dialog.show()
+        dialog.current.setText(PASSPHRASE)
+        dialog.new.setText("a brand new passphrase")
+        dialog.confirmation.setText("a brand new passphrase")
+        dialog.change()
+        qtbot.waitUntil(lambda: dialog.message.text().startswith("Passphrase changed;"), timeout=30_000)
+        assert "Backups made before (the last known is the one restored from on " in dialog.message.text()
+    finally:
+        restored.close()

@@ -62,9 +62,14 @@ class ChangePassphraseDialog(QDialog):
             lines.append(
                 "The key remembered in the keyring was forgotten: the new passphrase is asked at the next start."
             )
-        if changed.last_backup is not None:
-            lines.append(f"Backups made before (the last on {local_time(changed.last_backup)}) open with the old "
-                         "passphrase only: make a new one (Vault → Back up the vault…).")  # fmt: skip
+        last = None
+        if changed.restored_from is not None:  # restored since the last backup recorded: that backup is the newest
+            last = f"the last known is the one restored from on {local_time(changed.restored_from.at)}"
+        elif changed.last_backup is not None:
+            last = f"the last on {local_time(changed.last_backup)}"
+        if last is not None:
+            lines.append(f"Backups made before ({last}) open with the old passphrase only: make a new one (Vault → "
+                         "Back up the vault…).")  # fmt: skip
         self.message.setText("\n".join(lines))
         for field in (self.current, self.new, self.confirmation):
             field.setEnabled(False)
