@@ -262,3 +262,8 @@ def of_kind(conn: Connection, kind_prefix: str, limit: int = 1000) -> list[Store
         select(_A).where(_A.c.kind.startswith(kind_prefix, autoescape=True)).order_by(_A.c.seq.desc()).limit(limit)
     )
     return [_stored(row) for row in conn.execute(statement)]
+
+
+def newest_at(conn: Connection) -> str | None:
+    """The stored time of the newest entry (None: an empty trail)."""
+    return conn.execute(select(_A.c.at).order_by(_A.c.seq.desc()).limit(1)).scalar()

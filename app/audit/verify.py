@@ -156,6 +156,8 @@ class VerifyReport:
         if self.ok:
             root = f"{self.root[:16]}…" if self.root else "none (empty)"
             held = f"{self.entries} entries" + (f" ({self.pruned.describe(short=True)})" if self.pruned else "")
+            # "1 checkpoints" stays: the line is a printed contract (app/commands/audit.py, "M checkpoints"), and
+            # scripts and tests read it as r"(\d+) checkpoints"; a singular would break them for one count.
             return f"{noun} intact: {held}, {self.checkpoints} checkpoints, root {root}"
         first = self.breaches[0]
         if first.seq is not None:

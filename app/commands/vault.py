@@ -18,9 +18,11 @@ Printed formats (a contract):
   passphrase  ``Passphrase changed: the vault is re-encrypted under the new one; recorded on the audit trail.``,
            then, when a key was remembered, ``The key the OS keyring remembered was forgotten: …``, and, when a
            backup was recorded before, ``Backups made before this change (the last on TIME UTC) open with the old
-           passphrase only: …``. Refused (exit 1, nothing changed) while the app, ``serve`` or another command has
-           the vault open. ``Backups made under backup key epochs open with the new passphrase: …`` when the
-           backup keys were re-sealed; the line about older backups says ``Backups made before key epochs``.
+           passphrase only: …``, or, when the vault was restored since its last recorded backup, ``Backups made
+           before this change (the last known is the one restored from on TIME UTC, sha256 HEX12…) open with …``.
+           Refused (exit 1, nothing changed) while the app, ``serve`` or another command has the vault open.
+           ``Backups made under backup key epochs open with the new passphrase: …`` when the backup keys were
+           re-sealed; the line about older backups then says ``Backups made before key epochs``.
   backup-keys  (``list``, the default) a table: ``Epoch  State  Began (UTC)  Retired (UTC)  Destroyed (UTC)
            Backups  Last backup (UTC)``, one row per epoch, ``-`` for none, then ``Backups made before key epochs:
            N …`` when there are any. ``rotate``: ``Backup key epoch N began; epoch M is retired: …``. ``destroy N``
@@ -163,10 +165,17 @@ def _passphrase(args: argparse.Namespace) -> int:
               "under it.")  # fmt: skip
     if changed.backup_keys_problem:
         print(f"The backup keys were not re-sealed: {changed.backup_keys_problem} Make a new backup.")
-    if changed.last_backup is not None:
-        last = f"{changed.last_backup:%Y-%m-%d %H:%M} UTC"
-        print(f"Backups made before key epochs (the last on {last}) open with the old passphrase only: make a new "
-              "one ('custos vault backup'), and keep or destroy the old ones knowing that.")  # fmt: skip
+    if changed.restored_from is not None:  # restored (from before key epochs) since the last backup recorded
+        restored = changed.restored_from
+        last = (f"the last known is the one restored from on {restored.at:%Y-%m-%d %H:%M} UTC, sha256 "
+                f"{restored.sha256[:12]}…")  # fmt: skip
+    elif changed.last_backup is not None:
+        last = f"the last on {changed.last_backup:%Y-%m-%d %H:%M} UTC"
+    else:
+        return 0
+    print(f"Backups made {'before key epochs' if changed.backup_keys_resealed else 'before this change'} ({last}) "
+          "open with the old passphrase only: make a new one ('custos vault backup'), and keep or destroy the old "
+          "ones knowing that.")  # fmt: skip
     return 0
 
 

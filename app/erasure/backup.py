@@ -144,11 +144,12 @@ def last_recorded(conn: Connection) -> LastBackup | None:
                       epoch if isinstance(epoch, int) else None)  # fmt: skip
 
 
-def unusable_because(conn: Connection, last: LastBackup, folder: Path) -> str | None:
-    """Why the last backup cannot be restored as things are now, in words that follow "last recorded …, ", or
-    None. Said wherever the last backup is named, so that "a backup exists" is never read as "it can be restored"."""
-    if last.epoch is None:
-        rekeyed = rekeyed_since(conn, last.made)
+def unusable_because(conn: Connection, made: datetime, epoch_n: int | None, folder: Path) -> str | None:
+    """Why the newest known backup (made, or restored from, at ``made``, under backup key epoch ``epoch_n``) cannot
+    be restored as things are now, in words that follow "last recorded …, ", or None. Said wherever that backup is
+    named, so that "a backup exists" is never read as "it can be restored"."""
+    if epoch_n is None:
+        rekeyed = rekeyed_since(conn, made)
         if rekeyed is None:
             return None
         return f"before the passphrase change of {utc_text(rekeyed)}: it opens with the old passphrase only"
@@ -156,11 +157,11 @@ def unusable_because(conn: Connection, last: LastBackup, folder: Path) -> str | 
     if not keys.exists():
         return f"{KEYS_FILENAME} is not in the data folder: it cannot be opened without that file"
     try:
-        epoch = {e.n: e for e in keys.epochs()}.get(last.epoch)
+        epoch = {e.n: e for e in keys.epochs()}.get(epoch_n)
     except BackupKeyError as exc:
-        return f"{exc} It cannot be opened without that file"
+        return f"{exc.user_message} It cannot be opened without that file"
     if epoch is None:
-        return f"its backup key epoch {last.epoch} is not in {KEYS_FILENAME}: it cannot be opened"
+        return f"its backup key epoch {epoch_n} is not in {KEYS_FILENAME}: it cannot be opened"
     if epoch.destroyed:
         return f"its backup key epoch {epoch.n} was destroyed on {utc_text(parse_utc(epoch.destroyed))}: it cannot " \
                "be opened"
@@ -174,6 +175,43 @@ def last_before_epochs(conn: Connection) -> datetime | None:
         if not isinstance(entry.details.get("key_epoch"), int):
             return parse_utc(entry.at)
     return None
+
+
+@dataclass(frozen=True)
+class RestoreRecord:
+    """The last ``vault restore`` into this vault, from its trail entry. The backup restored from is a backup of this
+    vault although its own ``vault.backup.created`` entry is not here: that entry was written to the vault it was
+    copied from, after the copy was made."""
+
+    at: datetime  # when the restore ran
+    sha256: str  # of the backup file restored from
+    as_of: datetime | None  # the backup's newest trail entry: it holds the vault as then (None: an older restore)
+    epoch: int | None = None  # its backup key epoch (None: made before key epochs)
+
+
+def last_restore(conn: Connection) -> RestoreRecord | None:
+    last = of_kind(conn, "vault.restored", limit=1)
+    if not last:
+        return None
+    as_of = last[0].details.get("backup_as_of")
+    epoch = last[0].details.get("key_epoch")
+    return RestoreRecord(parse_utc(last[0].at), str(last[0].details.get("backup_sha256", "")),
+                         parse_utc(as_of) if isinstance(as_of, str) else None,
+                         epoch if isinstance(epoch, int) else None)  # fmt: skip
+
+
+def last_made(conn: Connection) -> datetime | None:
+    last = last_recorded(conn)
+    return last.made if last else None
+
+
+def restore_since(conn: Connection, made: datetime | None) -> RestoreRecord | None:
+    """The last restore if it is newer than the last backup recorded (made at ``made``; None: none recorded): the
+    lines about backups then speak of the backup restored from, which "none recorded" would deny."""
+    restored = last_restore(conn)
+    if restored is None or (made is not None and made > restored.at):
+        return None
+    return restored
 
 
 def rekeyed_since(conn: Connection, made: datetime) -> datetime | None:

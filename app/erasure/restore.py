@@ -21,7 +21,7 @@ from pathlib import Path
 from sqlalchemy import select, union
 
 from app.audit.anchor import sign_tree_head
-from app.audit.trail import Event, append
+from app.audit.trail import Event, append, newest_at
 from app.core.errors import ConfigError, VaultError, VaultInUse, WrongBackupPassphrase, WrongPassphrase
 from app.core.subkeys import subkey
 from app.erasure.backup_keys import KEYS_FILENAME, WRAP_PURPOSE, BackupKeys, SealMismatch, backup_key
@@ -214,7 +214,10 @@ def _restore(data_dir: Path, backup_file: Path, passphrase: str, operator: str) 
     try:
         migrate.upgrade(restored.engine)
         with restored.write_transaction() as conn:
-            append(conn, Event("vault.restored", actor_of(operator), details={"backup_sha256": digest}))
+            # The backup's own "vault.backup.created" entry went to the vault it was copied from, after the copy:
+            # its newest entry says how recent the vault it holds is, for the lines about backups (health, Overview).
+            details = {"backup_sha256": digest, "backup_as_of": newest_at(conn), "key_epoch": opened.epoch}
+            append(conn, Event("vault.restored", actor_of(operator), details=details))
         replayed, erased = replay(restored, ledger, operator)
         # Signed before the swap: without `--follow` no command opens the vault after this one, and the restore's
         # entries (vault.restored, the replays) stayed unsigned until the next start; cut off, no trace.

@@ -24,6 +24,7 @@ from app.core.events import EventBus, ResourcesChanged
 from app.core.ids import new_resource_id
 from app.directory import render
 from app.directory import repository as repo
+from app.directory.control_characters import refuse_control_characters
 from app.directory.errors import ScimError, invalid_value, not_found
 from app.directory.identity_strings import check_user_name
 from app.directory.input_guard import (
@@ -232,6 +233,7 @@ class ScimService:
         )
         document = stored_document(resource_type, model)
         _require_name(resource_type, document, {})
+        refuse_control_characters(document, {})
         members = _member_refs(body) if resource_type == "Group" else []
         new_id = resource_id or new_resource_id()
         return lambda: self._write_create(resource_type, new_id, document, members, projection)
@@ -319,6 +321,7 @@ class ScimService:
             row = self._load_for_write(conn, resource_type, resource_id, preconditions)
             stored = json.loads(row.document)
             _require_name(resource_type, document, stored)
+            refuse_control_characters(document, stored)
             if resource_type == "User":  # a rename onto an erased person's identifiers
                 tombstones.check(conn, "replace", document, stored)
             kept, keep_members = self._minimised(conn, resource_type, "replace", document, bool(members), actor)
@@ -602,6 +605,7 @@ class ScimService:
         document = stored_document(resource_type, model)
         refuse_grown_values(current, document)
         _require_name(resource_type, document, current)
+        refuse_control_characters(document, current)
         if resource_type == "User":
             tombstones.check(conn, "patch", document, current)
         members = _member_refs(model.model_dump()) if with_members else []

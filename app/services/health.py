@@ -19,10 +19,10 @@ from pathlib import Path
 from app.audit.verify import verify_trail
 from app.core.utc import utc_text
 from app.dsr.register import DsrRegister
-from app.erasure.backup import last_recorded, unusable_because
+from app.erasure.backup import RestoreRecord, last_recorded, restore_since, unusable_because
 from app.incidents.register import IncidentRegister
 from app.policy.in_force import PolicyInForce
-from app.services.overview import days_ago
+from app.services.overview import days_ago, restored_phrase
 from app.setup.certificate_expiry import read_expiry
 from app.setup.tls import CERT_FILENAME
 from app.setup.token_expiry import expiring
@@ -143,13 +143,31 @@ def siem(vault: Vault, now: datetime) -> Check:
 def backups(vault: Vault, now: datetime) -> Check:
     with vault.read_connection() as conn:
         last = last_recorded(conn)
-        caveat = unusable_because(conn, last, vault.path.parent) if last else None
+        restored = restore_since(conn, last.made if last else None)
+        if restored is not None:
+            caveat = unusable_because(conn, restored.at, restored.epoch, vault.path.parent)
+        else:
+            caveat = unusable_because(conn, last.made, last.epoch, vault.path.parent) if last else None
+    if restored is not None:
+        return _since_restore(restored, caveat, now)
     if last is None:
         return Check(WARN, "backups", "none recorded (custos vault backup, or the app's Vault menu)")
     said = f"last recorded {utc_text(last.made)} ({days_ago(now - last.made)})"
     if caveat is not None:  # the newest backup cannot be restored as things are: none is usable
         return Check(WARN, "backups", f"{said}, {caveat}")
     return Check(WARN if now - last.made > BACKUP_AGE else OK, "backups", said)
+
+
+def _since_restore(restored: RestoreRecord, caveat: str | None, now: datetime) -> Check:
+    """The backup restored from is the newest known: as old as the vault it holds. Whether it can still be opened
+    is ``caveat`` (a destroyed epoch; from before epochs, a passphrase change since); with no time recorded for it
+    (an older restore) its age is not known."""
+    said = restored_phrase(restored, now)
+    if caveat is not None:
+        return Check(WARN, "backups", f"{said}, {caveat}")
+    if restored.as_of is None or now - restored.as_of > BACKUP_AGE:
+        return Check(WARN, "backups", f"{said} (custos vault backup, or the app's Vault menu)")
+    return Check(OK, "backups", said)
 
 
 def disk(folder: Path) -> Check:

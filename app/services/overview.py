@@ -13,7 +13,7 @@ from sqlalchemy import Connection
 from app.audit.query import EventFilter, count
 from app.core.utc import utc_text
 from app.dsr.register import DsrRegister
-from app.erasure.backup import last_recorded, unusable_because
+from app.erasure.backup import RestoreRecord, last_recorded, restore_since, unusable_because
 from app.erasure.tombstones import TombstoneState, refused_recently
 from app.incidents.register import IncidentRegister
 from app.policy.in_force import PolicyInForce
@@ -81,11 +81,24 @@ def backups_line(conn: Connection, now: datetime, folder: Path) -> str:
     """When the last backup of this vault was made, from its trail entry: a copy made by hand (a file copy of the
     vault) is not on the trail and not counted, so the line says "recorded"."""
     last = last_recorded(conn)
+    restored = restore_since(conn, last.made if last else None)
+    if restored is not None:
+        said = restored_phrase(restored, now)
+        caveat = unusable_because(conn, restored.at, restored.epoch, folder)
+        return f"{said}, {caveat}" if caveat else f"{said}: Vault → Back up the vault… (or `custos vault backup`)"
     if last is None:
         return "none recorded: Vault → Back up the vault… (or `custos vault backup`)"
     said = f"last recorded {utc_text(last.made)} ({days_ago(now - last.made)}), {last.size:,} bytes"
-    caveat = unusable_because(conn, last, folder)
+    caveat = unusable_because(conn, last.made, last.epoch, folder)
     return f"{said}, {caveat}" if caveat else said
+
+
+def restored_phrase(restored: RestoreRecord, now: datetime) -> str:
+    """No backup recorded since the last restore, and the backup restored from, which is one: by its digest, and by
+    the time of the newest entry it held (it was made after that; its own making is on the replaced vault's trail)."""
+    as_of = f"{utc_text(restored.as_of)} ({days_ago(now - restored.as_of)})" if restored.as_of else "an unrecorded time"
+    return (f"none recorded since the restore of {utc_text(restored.at)} from a backup (sha256 "
+            f"{restored.sha256[:12]}…) holding the vault as of {as_of}")  # fmt: skip
 
 
 def days_ago(age: timedelta) -> str:

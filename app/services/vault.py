@@ -24,7 +24,15 @@ from app.audit.vault_lifecycle import create_vault, reopen_vault, reviewing_a_co
 from app.core.passphrase import read_passphrase
 from app.dsr import settings as dsr_settings
 from app.erasure import ledger
-from app.erasure.backup import BackupInfo, backup, last_before_epochs, opening_note
+from app.erasure.backup import (
+    BackupInfo,
+    RestoreRecord,
+    backup,
+    last_before_epochs,
+    last_made,
+    opening_note,
+    restore_since,
+)
 from app.erasure.backup_keys import WRAP_PURPOSE, BackupKeyError, BackupKeys, SealMismatch
 from app.erasure.restore import NoVaultToReplace, RestoreReport, refuse_if_in_use, restore
 from app.policy.in_force import install_default_if_missing
@@ -246,6 +254,10 @@ class PassphraseChanged:
     last_backup: datetime | None  # the last backup made before key epochs: it opens with the old passphrase only
     backup_keys_resealed: bool = False  # backups made under key epochs open with the new passphrase
     backup_keys_problem: str | None = None  # why the backup keys could not be re-sealed (backups under them are lost)
+    # The last restore, from a backup made before key epochs, when no backup was recorded since: the backup restored
+    # from is the newest known (its own entry is on the vault it was copied from), and it too opens with the old
+    # passphrase only.
+    restored_from: RestoreRecord | None = None
 
 
 def change_passphrase(vault: Vault, current: str, new: str, confirmation: str) -> PassphraseChanged:
@@ -259,6 +271,7 @@ def change_passphrase(vault: Vault, current: str, new: str, confirmation: str) -
     in between leaves a seal that opens under whichever key the vault is under."""
     with vault.read_connection() as conn:
         before_epochs = last_before_epochs(conn)
+        restored = restore_since(conn, last_made(conn))
     keys = BackupKeys(vault.path.parent)
     old_seal = vault.derived_key(WRAP_PURPOSE)
     new_seal, problem = _seal_also_under(keys, vault, old_seal, new)
@@ -274,7 +287,8 @@ def change_passphrase(vault: Vault, current: str, new: str, confirmation: str) -
     folder = vault.path.parent
     remembered = key_from_keyring(folder) is not None
     forget_keyring(folder)
-    return PassphraseChanged(remembered, before_epochs, new_seal is not None, problem)
+    restored_before_epochs = restored if restored is not None and restored.epoch is None else None
+    return PassphraseChanged(remembered, before_epochs, new_seal is not None, problem, restored_before_epochs)
 
 
 def _seal_also_under(keys: BackupKeys, vault: Vault, old_seal: bytes, new: str) -> tuple[bytes | None, str | None]:

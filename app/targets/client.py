@@ -240,13 +240,38 @@ class TargetClient:
         """The target's ServiceProviderConfig and Schemas. An answer that is not SCIM is refused: a 404 from a
         wrong base path, or a sign-in page answered 200, read as an empty configuration, was called "Connected"
         with every mapped attribute "NOT SUPPORTED", sending the operator after the mapping instead of the URL."""
-        config = await self.request("GET", "/ServiceProviderConfig")
+        config = await self._discovery_read("/ServiceProviderConfig")
         if config.status != 200 or config.body is None:
             what = f"answered {config.status}" if config.status != 200 else "answered 200 with no SCIM JSON"
             raise Rejected(f"GET /ServiceProviderConfig {what} (is the URL the SCIM base, e.g. …/scim/v2?)",
                            config.status)  # fmt: skip
-        schemas = await self.request("GET", "/Schemas")
+        schemas = await self._discovery_read("/Schemas")
         return {"config": config.body, "schemas": (schemas.body or {}).get("Resources") or []}
+
+    async def _discovery_read(self, path: str) -> Answer:
+        """A discovery GET; a refused credential is said with the request refused (method and path on the target,
+        never the credential) and what to check: "GET answered 403" left the operator guessing which request, and
+        whether the token was wrong or only not allowed there. Only discovery paths are named: a push's path holds
+        the account's id at the target, which its error (stored, shown) must not carry."""
+        try:
+            return await self.request("GET", path)
+        except Rejected as exc:
+            if exc.status not in CREDENTIAL_ADVICE:
+                raise
+            said = str(exc).removeprefix("GET ")
+            on_target = urlsplit(self.config.base_url).path.rstrip("/") + path
+            advice = NO_CREDENTIAL_ADVICE if self.config.auth_kind == "none" else CREDENTIAL_ADVICE[exc.status]
+            raise Rejected(f"GET {on_target} {said}: {advice}", exc.status) from None
+
+
+# What a refused credential asks the operator to check, in no front end's words (each shows the same text).
+CREDENTIAL_ADVICE = {
+    401: "check the token or client secret set for this target, and that the target has not revoked it or let it "
+    "expire",
+    403: "check that its account at the target may read the SCIM configuration and manage Users and Groups (its "
+    "role or scope), and that it is the credential meant for this target",
+}
+NO_CREDENTIAL_ADVICE = "the target asks for a credential and none is set for this target (authentication: none)"
 
 
 def _same(attribute: str, held: object, value: str) -> bool:

@@ -125,3 +125,23 @@ def test_a_backup_under_a_key_epoch_opens_with_the_passphrase_in_force_after_a_c
     assert restored.returncode == 0, restored.stderr
     assert "The backup was made under backup key epoch 1" in restored.stdout
     assert run(folder, "audit", "verify", passphrase=NEW).returncode == 0
+
+
+def test_after_a_restore_the_backup_restored_from_is_the_last_named(
+    folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Was: "(the last on TIME)" naming the backup made before the one restored from (whose own entry is on the
+    vault it was copied from), or no line at all when that was the first: the newest backup, which opens with the
+    old passphrase only after the change, went unmentioned."""
+    import hashlib
+
+    nightly = _legacy(folder, tmp_path / "nightly.vault")  # made before key epochs: it keeps its passphrase
+    assert run(folder, "vault", "restore", str(nightly), "--yes").returncode == 0
+    monkeypatch.setenv("CUSTOS_NEW_PASSPHRASE", NEW)
+    done = run(folder, "vault", "passphrase")
+    assert done.returncode == 0, done.stderr
+    digest = hashlib.sha256(nightly.read_bytes()).hexdigest()
+    assert done.stdout.splitlines()[-1].startswith(
+        "Backups made before this change (the last known is the one restored from on "
+    )
+    assert f", sha256 {digest[:12]}…) open with the old passphrase only" in done.stdout.splitlines()[-1]

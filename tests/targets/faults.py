@@ -41,6 +41,7 @@ class Fault:
     headers: dict[str, str] = field(default_factory=dict)
     scim_type: str | None = None
     html: str | None = None  # answered as an HTML page instead of a SCIM error (a proxy's or a load balancer's)
+    path: str | None = None  # only a request whose path ends so ("/Schemas"); None: any path
 
 
 class FaultProxy:
@@ -78,8 +79,10 @@ class FaultProxy:
         """Close the port: requests are refused until ``start``."""
         self._served.stop()
 
-    def _scripted(self, method: str) -> Response | None:
+    def _scripted(self, method: str, path: str) -> Response | None:
         if not self.faults or self.faults[0].method not in (None, method):
+            return None
+        if self.faults[0].path is not None and not path.endswith(self.faults[0].path):
             return None
         fault = self.faults.popleft()
         if fault.status == 204:  # "deleted", though nothing was forwarded: a target that says so and keeps serving
@@ -93,7 +96,7 @@ class FaultProxy:
 
     async def _forward(self, request: Request) -> Response:
         self.log.append((request.method, request.url.path))
-        scripted = self._scripted(request.method)
+        scripted = self._scripted(request.method, request.url.path)
         if scripted is not None:
             return scripted
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP}

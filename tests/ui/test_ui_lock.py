@@ -233,8 +233,10 @@ def test_a_changed_passphrase_is_on_the_record_and_the_dialog_names_older_backup
     from app.audit.trail import of_kind
     from app.services.vault import back_up
     from app.ui.lock.passphrase import ChangePassphraseDialog
+    from tests.legacy_backup import legacy_backup
 
-    back_up(vault, tmp_path / "before.vault")
+    legacy_backup(vault, tmp_path / "legacy.vault")  # made before key epochs: it keeps its passphrase
+    back_up(vault, tmp_path / "before.vault")  # under a key epoch: opens with the new passphrase after the change
     dialog = ChangePassphraseDialog(vault)
     qtbot.addWidget(dialog)
     dialog.show()
@@ -243,8 +245,37 @@ def test_a_changed_passphrase_is_on_the_record_and_the_dialog_names_older_backup
     dialog.confirmation.setText("a brand new passphrase")
     dialog.change()
     qtbot.waitUntil(lambda: dialog.message.text().startswith("Passphrase changed;"), timeout=30_000)
-    assert "Backups made before (the last on " in dialog.message.text()
+    assert "Backups made under backup key epochs open with the new passphrase." in dialog.message.text()
+    assert "Backups made before key epochs (the last on " in dialog.message.text()
     assert dialog.isVisible() and not dialog.current.isEnabled()
     assert dialog.buttons.standardButtons() == QDialogButtonBox.StandardButton.Close
     with vault.read_connection() as conn:
         assert [e.details for e in of_kind(conn, "vault.passphrase_changed")] == [{}]
+
+
+def test_after_a_restore_the_dialog_names_the_backup_restored_from(
+    vault: Vault, qtbot: QtBot, tmp_path: Path
+) -> None:
+    """Was: no word of backups when the only one was the backup restored from (its own entry is on the vault it
+    was copied from), though after the change it opens with the old passphrase only."""
+    from app.services.vault import restore_backup
+    from app.ui.lock.passphrase import ChangePassphraseDialog
+    from tests.legacy_backup import legacy_backup
+
+    data_dir = vault.path.parent
+    legacy_backup(vault, tmp_path / "nightly.vault")  # made before key epochs: it keeps its passphrase
+    vault.close()
+    restore_backup(data_dir, tmp_path / "nightly.vault", PASSPHRASE, "dana", False)
+    restored = Vault.unlock(data_dir, PASSPHRASE)
+    try:
+        dialog = ChangePassphraseDialog(restored)
+        qtbot.addWidget(dialog)
+        dialog.show()
+        dialog.current.setText(PASSPHRASE)
+        dialog.new.setText("a brand new passphrase")
+        dialog.confirmation.setText("a brand new passphrase")
+        dialog.change()
+        qtbot.waitUntil(lambda: dialog.message.text().startswith("Passphrase changed;"), timeout=30_000)
+        assert "Backups made before (the last known is the one restored from on " in dialog.message.text()
+    finally:
+        restored.close()

@@ -66,9 +66,15 @@ class ChangePassphraseDialog(QDialog):
             lines.append("Backups made under backup key epochs open with the new passphrase.")
         if changed.backup_keys_problem:
             lines.append(f"The backup keys were not re-sealed: {changed.backup_keys_problem} Make a new backup.")
-        if changed.last_backup is not None:
-            lines.append(f"Backups made before key epochs (the last on {local_time(changed.last_backup)}) open with "
-                         "the old passphrase only: make a new one (Vault → Back up the vault…).")  # fmt: skip
+        last = None
+        if changed.restored_from is not None:  # restored since the last backup recorded: that backup is the newest
+            last = f"the last known is the one restored from on {local_time(changed.restored_from.at)}"
+        elif changed.last_backup is not None:
+            last = f"the last on {local_time(changed.last_backup)}"
+        if last is not None:
+            which = "before key epochs" if changed.backup_keys_resealed else "before"
+            lines.append(f"Backups made {which} ({last}) open with the old passphrase only: make a new one (Vault → "
+                         "Back up the vault…).")  # fmt: skip
         self.message.setText("\n".join(lines))
         for field in (self.current, self.new, self.confirmation):
             field.setEnabled(False)
