@@ -143,6 +143,8 @@ class LiveFacts:
     # None: never pruned. The newest ``audit.pruned`` entry, whatever it cut: the last prune's evidence.
     trail_horizon: Horizon | None = None
     trail_prunes: EventEvidence = field(default_factory=EventEvidence)
+    backups: EventEvidence = field(default_factory=EventEvidence)  # vault.backup.created on the trail
+    backup_epochs_destroyed: EventEvidence = field(default_factory=EventEvidence)  # decision 0067
 
     @property
     def breaches(self) -> tuple[IncidentFact, ...]:
@@ -236,6 +238,8 @@ def gather_facts(
             overdue=overdue(conn, policy, now, RETENTION_GRACE),
             trail_horizon=horizon(conn),
             trail_prunes=_evidence(conn, _A.c.kind == "audit.pruned"),
+            backups=_evidence(conn, _A.c.kind == "vault.backup.created"),
+            backup_epochs_destroyed=_evidence(conn, _A.c.kind == "vault.backup_key.destroyed"),
         )
 
 

@@ -631,12 +631,28 @@ def _security_facets(policy: Policy, facts: LiveFacts, recipients: list[Recipien
         "security_access": "; ".join(by_kind.get("access", [])),
         "security_traceability": "; ".join(by_kind.get("traceability", [])),
         "security_software": NEEDS_HUMAN,
-        "security_backup": f"Encrypted vault backups (`custos vault backup`), as the operator schedules them: "
-        f"{NEEDS_HUMAN}",
+        "security_backup": _backup_measure(facts),
         "security_encryption": "; ".join(by_kind.get("encryption", [])),
         "security_processors": _processor_contracts(processors) if processors else "Not applicable (no processor)",
         "security_other": "; ".join(by_kind.get("other", []) + organisational),
     }
+
+
+def _backup_measure(facts: LiveFacts) -> str:
+    """What the trail shows of backups and their keys (decision 0067); their schedule and storage are the
+    operator's to state."""
+    made = facts.backups
+    destroyed = facts.backup_epochs_destroyed
+    recorded = (f"{counted(made.count, 'backup', grouped=False)} recorded, the last on {made.latest_at[:10]}"
+                if made.count and made.latest_at else "no backup recorded")  # fmt: skip
+    shredded = (f"{counted(destroyed.count, 'epoch', grouped=False)} destroyed, the last on "
+                f"{destroyed.latest_at[:10]}" if destroyed.count and destroyed.latest_at
+                else "no epoch destroyed yet")  # fmt: skip
+    return (
+        "Encrypted vault backups (`custos vault backup`, the app's Vault menu), each under a backup key epoch (a new "
+        "one at least every 30 days) whose key, once destroyed, puts every backup made under it beyond use wherever "
+        f"it is kept: {recorded}; {shredded}. Schedule, storage and when epochs are destroyed: {NEEDS_HUMAN}"
+    )
 
 
 def _own_processing_rows(record: PolicyRecord, facts: LiveFacts, now: datetime) -> tuple[Activity, ...]:

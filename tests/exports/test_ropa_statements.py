@@ -431,3 +431,30 @@ def test_the_audit_trail_row_names_the_unanswered_request_that_holds_entries(vau
     row = controller(vault, text)["custos/audit_trail"]
     assert "a person whose access or portability request is not yet answered are kept" in row["adherence"]
     assert "a person whose access or portability request is not yet answered are kept" in row["retention"]
+
+
+def test_the_backup_measure_says_what_the_trail_shows_of_backups_and_destroyed_epochs(
+    vault: Vault, tmp_path: Path
+) -> None:
+    """Was: "Encrypted vault backups …, as the operator schedules them: Requires human completion", whatever the
+    vault had done. Now it says how many backups are recorded and how many key epochs were destroyed (0067)."""
+    from app.erasure.backup import backup
+    from app.services import backup_keys
+
+    def backup_cell() -> str:
+        with vault.read_connection() as conn:
+            record = versions.in_force(conn)
+        assert record is not None
+        ropa = build_ropa(record, gather_facts(vault, policy=record.policy), NOW)
+        return ropa.activities[0].facets["security_backup"]
+
+    apply_policy(vault, versions.default_policy_text(), "dpo")
+    assert "no backup recorded; no epoch destroyed yet" in backup_cell()
+    backup(vault, tmp_path / "a.vault")
+    backup_keys.rotate(vault)
+    backup(vault, tmp_path / "b.vault")
+    backup_keys.destroy(vault, 1)
+    today = datetime.now(UTC).date().isoformat()
+    cell = backup_cell()
+    assert f"2 backups recorded, the last on {today}; 1 epoch destroyed, the last on {today}" in cell
+    assert cell.endswith(f"Schedule, storage and when epochs are destroyed: {NEEDS_HUMAN}")
