@@ -127,6 +127,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CustosError as error:  # messages name files and folders the operator typed: never obey their controls
         print(f"custos: {shown(error.user_message)}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `custos … | head`: the reader left; what the command did is done, the rest unread
+        _stdout_to_devnull()
+        return 141  # as a shell reports a command ended by SIGPIPE (128 + 13)
     except Exception as error:  # a damaged page met after the vault opened: a message, never a traceback
         from app.store.integrity import is_corruption
 
@@ -141,6 +144,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+def _stdout_to_devnull() -> None:
+    """Python flushes stdout again at exit; to a closed pipe that would print a second error, as a traceback."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def _on_a_copy(args: argparse.Namespace) -> int:
