@@ -21,6 +21,7 @@ from app.scim.server import ScimServer
 from app.setup.tls import ensure_self_signed
 from app.setup.tokens import TokenStore
 from app.store.vault import Vault
+from app.ui.lock.passphrase import ChangePassphraseDialog
 from app.ui.lock.reauth import reauthenticate_with
 from app.ui.main_window import MainWindow
 from app.ui.tokens import TokensPage
@@ -223,6 +224,19 @@ def test_the_lock_explanation_is_not_clipped(window: tuple[MainWindow, ScimServe
     assert note.height() >= note.heightForWidth(note.width()) > note.fontMetrics().height()  # every wrapped line
 
 
+def _changed_in_dialog(qtbot: QtBot, vault: Vault) -> ChangePassphraseDialog:
+    """The real dialog, the passphrase changed through it, once it has said so."""
+    dialog = ChangePassphraseDialog(vault)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.current.setText(PASSPHRASE)
+    dialog.new.setText("a brand new passphrase")
+    dialog.confirmation.setText("a brand new passphrase")
+    dialog.change()
+    qtbot.waitUntil(lambda: dialog.message.text().startswith("Passphrase changed;"), timeout=30_000)
+    return dialog
+
+
 def test_a_changed_passphrase_is_on_the_record_and_the_dialog_names_older_backups(
     vault: Vault, qtbot: QtBot, tmp_path: Path
 ) -> None:
@@ -232,19 +246,11 @@ def test_a_changed_passphrase_is_on_the_record_and_the_dialog_names_older_backup
 
     from app.audit.trail import of_kind
     from app.services.vault import back_up
-    from app.ui.lock.passphrase import ChangePassphraseDialog
     from tests.legacy_backup import legacy_backup
 
     legacy_backup(vault, tmp_path / "legacy.vault")  # made before key epochs: it keeps its passphrase
     back_up(vault, tmp_path / "before.vault")  # under a key epoch: opens with the new passphrase after the change
-    dialog = ChangePassphraseDialog(vault)
-    qtbot.addWidget(dialog)
-    dialog.show()
-    dialog.current.setText(PASSPHRASE)
-    dialog.new.setText("a brand new passphrase")
-    dialog.confirmation.setText("a brand new passphrase")
-    dialog.change()
-    qtbot.waitUntil(lambda: dialog.message.text().startswith("Passphrase changed;"), timeout=30_000)
+    dialog = _changed_in_dialog(qtbot, vault)
     assert "Backups made under backup key epochs open with the new passphrase." in dialog.message.text()
     assert "Backups made before key epochs (the last on " in dialog.message.text()
     assert dialog.isVisible() and not dialog.current.isEnabled()
@@ -259,7 +265,6 @@ def test_after_a_restore_the_dialog_names_the_backup_restored_from(
     """Was: no word of backups when the only one was the backup restored from (its own entry is on the vault it
     was copied from), though after the change it opens with the old passphrase only."""
     from app.services.vault import restore_backup
-    from app.ui.lock.passphrase import ChangePassphraseDialog
     from tests.legacy_backup import legacy_backup
 
     data_dir = vault.path.parent
@@ -268,14 +273,7 @@ def test_after_a_restore_the_dialog_names_the_backup_restored_from(
     restore_backup(data_dir, tmp_path / "nightly.vault", PASSPHRASE, "dana", False)
     restored = Vault.unlock(data_dir, PASSPHRASE)
     try:
-        dialog = ChangePassphraseDialog(restored)
-        qtbot.addWidget(dialog)
-        dialog.show()
-        dialog.current.setText(PASSPHRASE)
-        dialog.new.setText("a brand new passphrase")
-        dialog.confirmation.setText("a brand new passphrase")
-        dialog.change()
-        qtbot.waitUntil(lambda: dialog.message.text().startswith("Passphrase changed;"), timeout=30_000)
+        dialog = _changed_in_dialog(qtbot, restored)
         assert "Backups made before (the last known is the one restored from on " in dialog.message.text()
     finally:
         restored.close()
