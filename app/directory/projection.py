@@ -58,17 +58,14 @@ def _schemas_held(out: dict[str, Any], schema: ResourceSchema) -> dict[str, Any]
     enterprise attribute, and a client reading ``schemas`` looked for an extension block that was not there."""
     key = _key(out, "schemas")
     declared = out.get(key) if key is not None else None
-    if not isinstance(declared, list):
+    if key is None or not isinstance(declared, list):
         return out
     blocks = {
         name.lower() for name, value in out.items() if isinstance(value, dict) and name.lower().startswith("urn:")
     }
-    held = [
-        urn
-        for urn in declared
-        if isinstance(urn, str) and (urn.lower() == schema.core.lower() or urn.lower() in blocks)
-    ]
-    if not any(isinstance(urn, str) and urn.lower() == schema.core.lower() for urn in held):
+    core = schema.core.lower()
+    held = [urn for urn in declared if isinstance(urn, str) and (urn.lower() == core or urn.lower() in blocks)]
+    if not any(urn.lower() == core for urn in held):
         held.insert(0, schema.core)
     return {**out, key: held}
 
