@@ -127,9 +127,11 @@ def _done(view: RequestView, right: str, state: str, link_ref: str | None,
         note = private_text(view, "note")
         return "This is not a request under the GDPR" + (f": {note}" if note else ".")
     if right in model.EXPORT_RIGHTS:
+        # No "(Art. 20)" on the JSON file: the export is an Art. 20 copy only where the person's data rest on
+        # consent or a contract (app/exports/subject.py, its ``articles``); the letter said it for every access.
         return (
             "Done. A copy of the personal data we hold about you is attached: a PDF to read and a structured, "
-            "machine-readable JSON file (Art. 20), with why we hold each item, for how long and who receives it."
+            "machine-readable JSON file, with why we hold each item, for how long and who receives it."
         )
     if right == "erasure":
         return _erasure(state, link_ref, source_held, not_erased, kept)
