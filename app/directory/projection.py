@@ -46,10 +46,28 @@ def project(
     if attributes and excluded:
         raise invalid_value("Use either 'attributes' or 'excludedAttributes', not both.")
     if attributes:
-        return _include(document, schema, attributes)
+        return _schemas_held(_include(document, schema, attributes), schema)
     if excluded:
-        return _exclude(document, schema, excluded)
+        return _schemas_held(_exclude(document, schema, excluded), schema)
     return document
+
+
+def _schemas_held(out: dict[str, Any], schema: ResourceSchema) -> dict[str, Any]:
+    """``schemas`` naming only the schemas whose attributes the projected answer holds (RFC 7643 §3), the core
+    schema always: ``?attributes=groups`` answered ``schemas`` with the enterprise extension's URN beside no
+    enterprise attribute, and a client reading ``schemas`` looked for an extension block that was not there."""
+    key = _key(out, "schemas")
+    declared = out.get(key) if key is not None else None
+    if key is None or not isinstance(declared, list):
+        return out
+    blocks = {
+        name.lower() for name, value in out.items() if isinstance(value, dict) and name.lower().startswith("urn:")
+    }
+    core = schema.core.lower()
+    held = [urn for urn in declared if isinstance(urn, str) and (urn.lower() == core or urn.lower() in blocks)]
+    if not any(urn.lower() == core for urn in held):
+        held.insert(0, schema.core)
+    return {**out, key: held}
 
 
 def _include(document: dict[str, Any], schema: ResourceSchema, paths: list[str]) -> dict[str, Any]:

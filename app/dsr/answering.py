@@ -64,6 +64,21 @@ def _not_erased(conn: Connection, view: RequestView, policy: Policy) -> dict[str
     return {ref: not_confirmed(conn, ref, names) for ref in refs}
 
 
+def _kept(conn: Connection, view: RequestView) -> dict[str, letter.Kept]:
+    """For each of the request's erasures that left tombstones: the identifier fields kept as keyed hashes, and
+    whether they still refuse a re-creation (the receipt's 'Re-creation' line, said to the person)."""
+    from app.erasure import tombstones
+
+    refs = [s.link_ref for s in view.steps if s.link_kind == "erasure" and s.link_ref]
+    kept = {}
+    for ref in refs:
+        states = tombstones.of_request(conn, ref).values()
+        fields = tuple(dict.fromkeys(field for state in states for field in state.fields))
+        if fields:
+            kept[ref] = letter.Kept(fields, any(state.released is None for state in states))
+    return kept
+
+
 def draft_answer(register: DsrRegister, request_id: str, operator: str, out_dir: Path, sent: date | None) -> Answer:
     with register.vault.write_transaction() as conn:
         register.sync_erasures(conn)
@@ -79,7 +94,8 @@ def draft_answer(register: DsrRegister, request_id: str, operator: str, out_dir:
             view = register.read(conn, request_id)
             source_held = _source_held(conn, view)
             not_erased = _not_erased(conn, view, record.policy)
-        paths = letter.write(view, record.policy, register.now(), out_dir, source_held, not_erased)
+            kept = _kept(conn, view)
+        paths = letter.write(view, record.policy, register.now(), out_dir, source_held, not_erased, kept)
     except OSError as exc:
         raise ConfigError(f"Cannot write into {out_dir}: {exc.strerror or exc}.") from exc
     letters = [(f"letter.{p.suffix.lstrip('.')}", p, sha256_of(p)) for p in paths]

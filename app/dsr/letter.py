@@ -8,6 +8,7 @@ letter says so instead of inventing an address. Both files are written with mode
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from types import MappingProxyType
@@ -24,6 +25,19 @@ COMPLAINT = (
 )
 _NONE: Mapping[str, bool] = MappingProxyType({})
 _NOTHING_OPEN: Mapping[str, Sequence[str]] = MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class Kept:
+    """What an erasure keeps about the person (decision 0020): the identifier fields whose keyed hashes (tombstones)
+    are held, and whether they still refuse the identity provider re-creating the person (not released)."""
+
+    fields: tuple[str, ...]
+    blocking: bool
+
+
+_NOTHING_KEPT: Mapping[str, Kept] = MappingProxyType({})
+_IDENTIFIER_WORDS = {"userName": "user name", "externalId": "ID at our identity provider"}
 REFUSAL_NOTICE = (
     "Where we have not taken the action you asked for, Art. 12(4) GDPR requires us to tell you why, and that you "
     "may complain to a supervisory authority and seek a judicial remedy."
@@ -49,11 +63,39 @@ def _source(link_ref: str | None, source_held: Mapping[str, bool]) -> str:
     return " Your account was also removed or blocked at our identity provider, from which these data come."
 
 
+def _kept(link_ref: str | None, kept: Mapping[str, Kept]) -> str:
+    """What "erased" leaves behind, said to the person as their receipt says it: "Your data were erased" stood
+    alone while Custos keeps keyed hashes of their identifiers to refuse the identity provider re-creating them.
+    Nothing where the erasure left no tombstone (a retention erasure, or no identifier held)."""
+    held = kept.get(link_ref or "")
+    if held is None or not held.fields:
+        return ""
+    names = [word for field, word in _IDENTIFIER_WORDS.items() if field in held.fields]
+    names += [field for field in held.fields if field not in _IDENTIFIER_WORDS]
+    one = len(names) == 1
+    hashes, codes, it = ("a keyed hash", "a code", "It") if one else ("keyed hashes", "codes", "They")
+    what = (
+        f" We keep only this, so that the erasure lasts: {hashes} of your {' and of your '.join(names)} ({codes} "
+        f"computed with a secret key kept in our encrypted store). {it} cannot be turned back into your name or "
+        "your identifiers."
+    )
+    if held.blocking:
+        use = f" We use {it.lower()} only to recognise your account and refuse it if our identity provider sends it"
+        return what + use + " again."
+    released = "was released and no longer stops" if one else "were released and no longer stop"
+    return what + f" {it} {released} your account being created again."
+
+
 def _erasure(state: str, link_ref: str | None, source_held: Mapping[str, bool],
-             not_erased: Mapping[str, Sequence[str]]) -> str:  # fmt: skip
+             not_erased: Mapping[str, Sequence[str]], kept: Mapping[str, Kept] = _NOTHING_KEPT) -> str:  # fmt: skip
     """What the erasure did, as its request says: "erased … from every application" and "the receipt is attached"
     were written while the erasure was still open at a recipient (no receipt attached, nothing confirmed there),
     and after it closed with a target that only deprovisioned. Each gap is marked for the DPO instead."""
+    return _erasure_done(state, link_ref, source_held, not_erased) + _kept(link_ref, kept)
+
+
+def _erasure_done(state: str, link_ref: str | None, source_held: Mapping[str, bool],
+                  not_erased: Mapping[str, Sequence[str]]) -> str:  # fmt: skip
     pending = ", ".join(not_erased.get(link_ref or "", ()))
     if state != "done":
         return (f"In progress. Your data were erased from our directory mirror (erasure request {link_ref}); the "
@@ -74,7 +116,8 @@ def _erasure(state: str, link_ref: str | None, source_held: Mapping[str, bool],
 
 def _done(view: RequestView, right: str, state: str, link_ref: str | None,
           source_held: Mapping[str, bool] = _NONE,
-          not_erased: Mapping[str, Sequence[str]] = _NOTHING_OPEN) -> str:  # fmt: skip
+          not_erased: Mapping[str, Sequence[str]] = _NOTHING_OPEN,
+          kept: Mapping[str, Kept] = _NOTHING_KEPT) -> str:  # fmt: skip
     if state == "refused":
         step = view.step(right)
         ground = model.REFUSAL_GROUNDS.get(step.ground or "", "") if step else ""
@@ -84,12 +127,14 @@ def _done(view: RequestView, right: str, state: str, link_ref: str | None,
         note = private_text(view, "note")
         return "This is not a request under the GDPR" + (f": {note}" if note else ".")
     if right in model.EXPORT_RIGHTS:
+        # No "(Art. 20)" on the JSON file: the export is an Art. 20 copy only where the person's data rest on
+        # consent or a contract (app/exports/subject.py, its ``articles``); the letter said it for every access.
         return (
             "Done. A copy of the personal data we hold about you is attached: a PDF to read and a structured, "
-            "machine-readable JSON file (Art. 20), with why we hold each item, for how long and who receives it."
+            "machine-readable JSON file, with why we hold each item, for how long and who receives it."
         )
     if right == "erasure":
-        return _erasure(state, link_ref, source_held, not_erased)
+        return _erasure(state, link_ref, source_held, not_erased, kept)
     if state == "done":
         return f"Done. {private_text(view, 'tasks', right) or NEEDS_HUMAN}"
     return "In progress."  # never in a sent answer: answering needs every right to have its outcome
@@ -100,10 +145,12 @@ def sections(
     policy: Policy,
     source_held: Mapping[str, bool] = _NONE,
     not_erased: Mapping[str, Sequence[str]] = _NOTHING_OPEN,
+    kept: Mapping[str, Kept] = _NOTHING_KEPT,
 ) -> list[tuple[str, list[str]]]:
     """``source_held``: for each of the request's erasures with a source line, whether the identity provider
     still holds the person (as the erasure receipt says); ``not_erased``: for each erasure, the targets and
-    recipients where it is not confirmed (open, or closed without erasing)."""
+    recipients where it is not confirmed (open, or closed without erasing); ``kept``: for each erasure, the
+    tombstones it keeps (what is kept about the person, and why)."""
     requester = private_text(view, "requester", "name") or ("[crypto-shredded]" if view.shredded else NEEDS_HUMAN)
     address = private_text(view, "answer", "address")
     rights = ", ".join(model.RIGHTS[r] for r in view.rights)
@@ -119,7 +166,7 @@ def sections(
         intro.append(f"On {view.extension_told.isoformat()} we told you that we needed until "
                      f"{view.deadline.isoformat()} to answer (Art. 12(3)), because: {reason}")  # fmt: skip
     done = [
-        f"{model.RIGHTS[s.right]}: {_done(view, s.right, s.state, s.link_ref, source_held, not_erased)}"
+        f"{model.RIGHTS[s.right]}: {_done(view, s.right, s.state, s.link_ref, source_held, not_erased, kept)}"
         for s in view.steps
     ]
     files = [f"{a.name} (SHA-256 {a.sha256})" for a in view.attachments if not a.kind.startswith("letter.")]
@@ -147,9 +194,10 @@ def markdown(
     now: datetime,
     source_held: Mapping[str, bool] = _NONE,
     not_erased: Mapping[str, Sequence[str]] = _NOTHING_OPEN,
+    kept: Mapping[str, Kept] = _NOTHING_KEPT,
 ) -> str:
     lines = [f"# {title(view)}", "", f"Draft of {_when(view, now)}.", ""]
-    for heading, paragraphs in sections(view, policy, source_held, not_erased):
+    for heading, paragraphs in sections(view, policy, source_held, not_erased, kept):
         lines += [f"## {heading}", ""]
         lines += [f"- {p}" if heading in ("What we did", "Attached") else f"{p}\n" for p in paragraphs]
         lines.append("")
@@ -163,17 +211,18 @@ def write(
     out_dir: Path,
     source_held: Mapping[str, bool] = _NONE,
     not_erased: Mapping[str, Sequence[str]] = _NOTHING_OPEN,
+    kept: Mapping[str, Kept] = _NOTHING_KEPT,
 ) -> list[Path]:
     """Write ``dsr-<id>-answer.md`` and ``.pdf`` into ``out_dir``; returns their paths."""
     names = [f"{view.id}-answer.md", f"{view.id}-answer.pdf"]
     with staged_into(out_dir) as staging:  # renamed into out_dir: a link under either name is replaced
         md_path, pdf_path = (private(staging / name) for name in names)  # 0600 before anything is in them
-        md_path.write_text(markdown(view, policy, now, source_held, not_erased), encoding="utf-8")
+        md_path.write_text(markdown(view, policy, now, source_held, not_erased, kept), encoding="utf-8")
         from app.documents.pdf import ExportPdf  # fpdf2 costs ~0.3 s to import: only when a PDF is written
 
         pdf = ExportPdf(title(view), [f"Reference {view.id}", f"Draft of {_when(view, now)}"], landscape=False)
         pdf.heading(title(view), 1)
-        for heading, paragraphs in sections(view, policy, source_held, not_erased):
+        for heading, paragraphs in sections(view, policy, source_held, not_erased, kept):
             pdf.heading(heading)
             for paragraph in paragraphs:
                 pdf.paragraph(paragraph)

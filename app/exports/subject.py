@@ -1,4 +1,4 @@
-"""The subject-access export (Art. 15) with its portable copy (Art. 20): everything Custos holds about one user.
+"""The subject-access export (Art. 15) with its portable copy (Art. 20, where the person has that right): everything
 
 Two files: ``subject-<id>.json`` (structured, machine-readable; resources/schemas/subject-export-v1.schema.json)
 and ``subject-<id>.pdf`` (for the person to read). For each attribute held: its data category, the purposes and
@@ -45,6 +45,7 @@ from app.policy.model import (
     ART9_CONDITIONS,
     LAWFUL_BASES,
     NEEDS_HUMAN,
+    PORTABILITY,
     RECIPIENT_KINDS,
     RIGHTS_BY_BASIS,
     AttributeRule,
@@ -418,6 +419,17 @@ def _rights(policy: Policy, entries: list[dict[str, Any]]) -> list[str]:
     return list(rights)
 
 
+def _articles(rights: list[str]) -> list[str]:
+    """What the export answers: Art. 15 always; Art. 20 only where the person has that right (Art. 20(1)(a):
+    a purpose of their data rests on consent or a contract). Read from the rights the export lists, so a policy
+    resting on legitimate interests alone is not tagged "portability" while its rights leave portability out."""
+    return ["15", "20"] if PORTABILITY in rights else ["15"]
+
+
+def _articles_text(articles: list[str]) -> str:
+    return "Art. 15 and 20 GDPR" if "20" in articles else "Art. 15 GDPR"
+
+
 def _account_retention(
     conn: Connection, policy: Policy, user_id: str, stored: dict[str, Any], period: Period | None
 ) -> str:
@@ -461,6 +473,7 @@ def build_subject_export(
     account_period = retention_scope.account_period(conn, policy, user_id, stored)  # this person's own purposes
     concerned = _concerned(conn, policy, user_id)
     entries = _attributes(policy, stored, concerned)
+    rights = _rights(policy, entries)
     subject = {
         "id": row.id,
         "resource_type": "User",
@@ -474,7 +487,7 @@ def build_subject_export(
     content: dict[str, Any] = {
         "format_version": FORMAT_VERSION,
         "export": "subject-access",
-        "articles": ["15", "20"],
+        "articles": _articles(rights),
         "generated_at": iso_utc(now),
         "policy": {
             "version": record.version,
@@ -497,7 +510,7 @@ def build_subject_export(
         "requests": _requests(conn, user_id),
         # Membership changes are on the trail under each group's pseudonym, not the member's: said, not implied.
         "trail_not_listed": _not_listed(conn, bool(groups)),
-        "rights": _rights(policy, entries),
+        "rights": rights,
         "response": _response(policy, received, answer_by),
     }
     return SubjectExport({**content, "content_hash": content_hash(content)})
@@ -602,7 +615,7 @@ def _write_pdf(export: SubjectExport, path: Path) -> None:
         f"Subject access export for {subject['id']} · policy {doc['policy']['stamp']}",
         f"Generated {doc['generated_at']} · content SHA-256 {export.content_hash}",
     ]
-    title = "Personal data held about you (Art. 15 and 20 GDPR)"
+    title = f"Personal data held about you ({_articles_text(doc['articles'])})"
     from app.documents.pdf import ExportPdf  # fpdf2 costs ~0.3 s to import: only when a PDF is written
 
     pdf = ExportPdf(title, footer)
@@ -676,9 +689,10 @@ def _write_pdf(export: SubjectExport, path: Path) -> None:
     pdf.heading("Your rights", 2)
     pdf.paragraph("; ".join(doc["rights"]) + ". Contact the controller or the Data Protection Officer above.")
     pdf.heading("About this export", 2)
+    portable = " (Art. 20)" if "20" in doc["articles"] else ""
     pdf.paragraph(
-        f"{RESPONSE_NOTE} A structured, machine-readable copy of the same data is in subject-{subject['id']}.json "
-        "(Art. 20). Data about other people is not included (Art. 15(4)): groups are listed without their members."
+        f"{RESPONSE_NOTE} A structured, machine-readable copy of the same data is in subject-{subject['id']}.json"
+        f"{portable}. Data about other people is not included (Art. 15(4)): groups are listed without their members."
     )
     pdf.save(path)
 

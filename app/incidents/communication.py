@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from app.core.utc import utc_text
+from app.core.utc import as_utc, utc_text
 from app.documents.private import private, staged_into
+from app.incidents.clock import zoned_text
 from app.incidents.draft import dpo_line
 from app.incidents.register import EXEMPTIONS, IncidentView
 from app.policy.model import NEEDS_HUMAN, Policy
@@ -20,8 +22,16 @@ from app.policy.model import NEEDS_HUMAN, Policy
 TITLE = "Information about a personal data breach that concerns you"
 
 
-def _day(moment: datetime) -> str:
-    return utc_text(moment)
+def _day(moment: datetime, zone: str | None) -> str:
+    """A time as a person reads it: where the controller is, with its zone named, and UTC beside it (the register's
+    own time). ``zone`` None: only UTC is known (or the controller is on UTC), said once. Before, the letter gave
+    UTC alone ("18:00 UTC"), which a reader in Berlin had to convert to know when it happened."""
+    if zone is None:
+        return utc_text(moment)
+    local = zoned_text(moment, zone)
+    same_day = as_utc(moment).date() == moment.astimezone(ZoneInfo(zone)).date()
+    utc = f"{as_utc(moment):%H:%M} UTC" if same_day else utc_text(moment)
+    return f"{local} time ({utc})"
 
 
 def _sentence(text: str) -> str:
@@ -51,15 +61,15 @@ def note_for_dpo(incident: IncidentView) -> str:
     )
 
 
-def _when(incident: IncidentView) -> str:
+def _when(incident: IncidentView, zone: str | None) -> str:
     f = incident.fields
     if f["occurred_from"] and f["occurred_to"]:
-        happened = f"It happened between {_day(f['occurred_from'])} and {_day(f['occurred_to'])}."
+        happened = f"It happened between {_day(f['occurred_from'], zone)} and {_day(f['occurred_to'], zone)}."
     elif f["occurred_from"]:
-        happened = f"It started on {_day(f['occurred_from'])}."
+        happened = f"It started on {_day(f['occurred_from'], zone)}."
     else:
         happened = f"When it started: {NEEDS_HUMAN}."
-    return f"{happened} We discovered it on {_day(f['detected_at'])}." if f["detected_at"] else happened
+    return f"{happened} We discovered it on {_day(f['detected_at'], zone)}." if f["detected_at"] else happened
 
 
 def _data(incident: IncidentView) -> str:
@@ -71,13 +81,14 @@ def _data(incident: IncidentView) -> str:
     return text
 
 
-def sections(incident: IncidentView, policy: Policy) -> list[tuple[str, str]]:
-    """(heading, plain-language paragraph) in the order a reader asks: what, about me, so what, what now, who."""
+def sections(incident: IncidentView, policy: Policy, zone: str | None = None) -> list[tuple[str, str]]:
+    """(heading, plain-language paragraph) in the order a reader asks: what, about me, so what, what now, who.
+    ``zone``: the controller's time zone (app/services/incidents.py controller_zone), None where only UTC is known."""
     f = incident.fields
     summary_hint = f"the notification to the authority says: {f['nature']}" if f["nature"] else ""
     controller = policy.controller.name or NEEDS_HUMAN
     return [
-        ("What happened", f"{_sentence(_or_ask(f['subject_summary'], summary_hint))} {_when(incident)}"),
+        ("What happened", f"{_sentence(_or_ask(f['subject_summary'], summary_hint))} {_when(incident, zone)}"),
         ("What information about you was involved", _data(incident)),
         ("What this could mean for you", _or_ask(f["consequences"])),
         ("What we have done and what we will do", _or_ask(f["measures"])),
@@ -91,26 +102,28 @@ def sections(incident: IncidentView, policy: Policy) -> list[tuple[str, str]]:
     ]
 
 
-def markdown(incident: IncidentView, policy: Policy, now: datetime, stamp: str) -> str:
+def markdown(incident: IncidentView, policy: Policy, now: datetime, stamp: str, zone: str | None = None) -> str:
     lines = [f"# {TITLE}", "", f"> {note_for_dpo(incident)}", ""]
-    for heading, text in sections(incident, policy):
+    for heading, text in sections(incident, policy, zone):
         lines += [f"## {heading}", "", text, ""]
     lines += [f"Reference: incident {incident.id}. Drafted {utc_text(now)} under policy {stamp}.", ""]
     return "\n".join(lines)
 
 
-def write(incident: IncidentView, policy: Policy, now: datetime, stamp: str, out_dir: Path) -> list[Path]:
+def write(
+    incident: IncidentView, policy: Policy, now: datetime, stamp: str, out_dir: Path, zone: str | None = None
+) -> list[Path]:
     names = [f"incident-{incident.id}-communication.md", f"incident-{incident.id}-communication.pdf"]
     with staged_into(out_dir) as staging:  # renamed into out_dir: a link under either name is replaced
         md_path, pdf_path = (private(staging / name) for name in names)  # free text may identify people: 0600 first
-        md_path.write_text(markdown(incident, policy, now, stamp), encoding="utf-8")
+        md_path.write_text(markdown(incident, policy, now, stamp, zone), encoding="utf-8")
         from app.documents.pdf import ExportPdf  # fpdf2 costs ~0.3 s to import: only when a PDF is written
 
         pdf = ExportPdf(TITLE, [f"Incident {incident.id}", f"Drafted {utc_text(now)}, policy {stamp}"],
                         landscape=False)  # fmt: skip
         pdf.heading(TITLE, 1)
         pdf.paragraph(note_for_dpo(incident))
-        for heading, text in sections(incident, policy):
+        for heading, text in sections(incident, policy, zone):
             pdf.heading(heading)
             pdf.paragraph(text, size=10)
         pdf.save(pdf_path)

@@ -10,6 +10,7 @@ from typing import Any
 from app.core.utc import utc_text
 from app.documents.private import private, staged_into
 from app.incidents import clock
+from app.incidents.clock import zoned_text
 from app.incidents.completeness import LATE
 from app.incidents.register import EXEMPTIONS, IncidentView
 from app.policy.model import NEEDS_HUMAN, Policy
@@ -19,6 +20,14 @@ NOT_RECORDED = "not recorded"  # nobody entered it yet: unknown, which "—" did
 
 def _t(moment: datetime | None, absent: str = NOT_RECORDED) -> str:
     return utc_text(moment) if moment else absent
+
+
+def _deadline(status: clock.ClockStatus, zone: str | None) -> str:
+    """The 72-hour deadline in UTC, then where the controller is when its zone is known (as ``breach aware`` and the
+    Incidents page give it): the DPO who sends the notification counts the hours on their own clock."""
+    if status.deadline is None:
+        return "not started: no awareness recorded"
+    return _t(status.deadline) + (f" ({zoned_text(status.deadline, zone)})" if zone else "")
 
 
 def _or_ask(text: str | None) -> str:
@@ -122,7 +131,7 @@ def _processor_told(f: dict[str, Any]) -> str:
     return "Not applicable" if none and f["processor"].strip() else NEEDS_HUMAN
 
 
-def _delay(f: dict[str, Any], status: clock.ClockStatus) -> str:
+def _delay(f: dict[str, Any], status: clock.ClockStatus, zone: str | None) -> str:
     """Art. 33(1): a notification made after 72 hours is accompanied by the reasons for the delay. Past the
     deadline the recorded reasons, or a marked gap for the DPO; before it, why none are needed (yet)."""
     reason = (f["delay_reason"] or "").strip()
@@ -136,13 +145,16 @@ def _delay(f: dict[str, Any], status: clock.ClockStatus) -> str:
         return "Not needed: notified within 72 hours of awareness"
     if status.state == "running":
         assert status.deadline is not None
-        return f"Not needed if notified by {_t(status.deadline)}; after that, Art. 33(1) requires them"
+        return f"Not needed if notified by {_deadline(status, zone)}; after that, Art. 33(1) requires them"
     if status.state == "closed_unnotified":
         return "Not applicable: closed without notification, with the rationale for not notifying"
     return "Not yet known: no awareness is recorded, so the 72-hour deadline has not started"
 
 
-def sections(incident: IncidentView, policy: Policy, now: datetime) -> list[tuple[str, list[tuple[str, str]]]]:
+def sections(
+    incident: IncidentView, policy: Policy, now: datetime, zone: str | None = None
+) -> list[tuple[str, list[tuple[str, str]]]]:
+    """``zone``: the controller's time zone (None where only UTC is known); the deadline is also given there."""
     f = incident.fields
     status = incident.clock(now)
     risk = {"none": "Unlikely to result in a risk", "risk": "Risk", "high_risk": "High risk"}.get(f["risk"] or "", "")
@@ -169,14 +181,14 @@ def sections(incident: IncidentView, policy: Policy, now: datetime) -> list[tupl
                 ("Investigation started", _t(f["investigation_at"])),
                 ("Controller aware", f"{_t(incident.aware_anchor)} — {f['aware_reason'] or NEEDS_HUMAN}"),
                 ("Contained", _t(f["contained_at"])),
-                ("Deadline (aware + 72 h)", _t(status.deadline, "not started: no awareness recorded")),
+                ("Deadline (aware + 72 h)", _deadline(status, zone)),
                 ("Clock", status.describe()),
                 *[(f"Notified ({n.kind})", f"{_t(n.at)} — reference {n.reference}") for n in incident.notifications],
                 ("Closed", _t(f["closed_at"], "not closed yet")),
                 *_corrections(incident),
             ],
         ),
-        ("Reasons for delay (Art. 33(1))", [("", _delay(f, status))]),
+        ("Reasons for delay (Art. 33(1))", [("", _delay(f, status, zone))]),
         (
             "The breach (Art. 33(3)(a))",
             [
@@ -217,7 +229,7 @@ def _title(incident: IncidentView) -> str:
     return f"Personal data breach notification draft — incident {incident.id}: {incident.fields['title']}"
 
 
-def markdown(incident: IncidentView, policy: Policy, now: datetime, stamp: str) -> str:
+def markdown(incident: IncidentView, policy: Policy, now: datetime, stamp: str, zone: str | None = None) -> str:
     lines = [
         f"# {_title(incident)}",
         "",
@@ -225,23 +237,25 @@ def markdown(incident: IncidentView, policy: Policy, now: datetime, stamp: str) 
         "approximate are estimates, as Art. 33(3)(a) allows; Art. 33(4) lets information follow in phases.",
         "",
     ]
-    for heading, rows in sections(incident, policy, now):
+    for heading, rows in sections(incident, policy, now, zone):
         lines += [f"## {heading}", ""]
         lines += [f"- **{key}:** {value}" if key else value for key, value in rows]
         lines.append("")
     return "\n".join(lines)
 
 
-def write(incident: IncidentView, policy: Policy, now: datetime, stamp: str, out_dir: Path) -> list[Path]:
+def write(
+    incident: IncidentView, policy: Policy, now: datetime, stamp: str, out_dir: Path, zone: str | None = None
+) -> list[Path]:
     names = [f"incident-{incident.id}-notification.md", f"incident-{incident.id}-notification.pdf"]
     with staged_into(out_dir) as staging:  # renamed into out_dir: a link under either name is replaced
         md_path, pdf_path = (private(staging / name) for name in names)  # free text may identify people: 0600 first
-        md_path.write_text(markdown(incident, policy, now, stamp), encoding="utf-8")
+        md_path.write_text(markdown(incident, policy, now, stamp, zone), encoding="utf-8")
         from app.documents.pdf import ExportPdf  # fpdf2 costs ~0.3 s to import: only when a PDF is written
 
         pdf = ExportPdf(_title(incident), [f"Policy {stamp}", f"Drafted {utc_text(now)}"], landscape=False)
         pdf.heading(_title(incident), 1)
-        for heading, rows in sections(incident, policy, now):
+        for heading, rows in sections(incident, policy, now, zone):
             pdf.heading(heading)
             pdf.key_values([(key or " ", value) for key, value in rows])
         pdf.save(pdf_path)

@@ -54,9 +54,12 @@ RECIPIENT_KINDS = {
 
 # Rights available to individuals depend on the lawful basis (ICO guidance on individual rights).
 _RIGHTS_COMMON = ("access (Art. 15)", "rectification (Art. 16)", "restriction (Art. 18)")
+# Art. 20(1)(a): portability only where the processing rests on consent or a contract (the subject export tags
+# itself Art. 20 by this same entry, so its tag and its list of rights cannot disagree).
+PORTABILITY = "portability (Art. 20)"
 RIGHTS_BY_BASIS = {
-    "consent": (*_RIGHTS_COMMON, "erasure (Art. 17)", "portability (Art. 20)", "withdraw consent (Art. 7(3))"),
-    "contract": (*_RIGHTS_COMMON, "erasure (Art. 17)", "portability (Art. 20)"),
+    "consent": (*_RIGHTS_COMMON, "erasure (Art. 17)", PORTABILITY, "withdraw consent (Art. 7(3))"),
+    "contract": (*_RIGHTS_COMMON, "erasure (Art. 17)", PORTABILITY),
     "legal_obligation": _RIGHTS_COMMON,
     "vital_interests": (*_RIGHTS_COMMON, "erasure (Art. 17)"),
     "public_task": (*_RIGHTS_COMMON, "object (Art. 21)"),

@@ -18,6 +18,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from app.scim.tolerance import canonical_member
+
 PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 _GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
 # ``members[value eq "id"]`` with the id quoted and free of escapes (anything fancier goes the general way).
@@ -146,7 +148,7 @@ def _member_ids(value: Any) -> list[str] | None:
     if not isinstance(value, list):
         return None
     ids: list[str] = []
-    for member in value:
+    for member in map(canonical_member, value):  # {"Value": id}: names are case-insensitive (RFC 7643 §2.1)
         if not isinstance(member, dict) or not member.keys() <= _MEMBER_KEYS:
             return None
         member_id, display = member.get("value"), member.get("display")

@@ -228,13 +228,12 @@ class ScimService:
         the ``resource_id`` it chose so that references to the new resource resolve up front.
         """
         _screen(resource_type, body)
-        model = validate_resource(
-            resource_type, normalise_resource(resource_type, body), Context.RESOURCE_CREATION_REQUEST
-        )
+        normalised = normalise_resource(resource_type, body)  # member names canonical: {"Value": id} is a member
+        model = validate_resource(resource_type, normalised, Context.RESOURCE_CREATION_REQUEST)
         document = stored_document(resource_type, model)
         _require_name(resource_type, document, {})
         refuse_control_characters(document, {})
-        members = _member_refs(body) if resource_type == "Group" else []
+        members = _member_refs(normalised) if resource_type == "Group" else []
         new_id = resource_id or new_resource_id()
         return lambda: self._write_create(resource_type, new_id, document, members, projection)
 
@@ -294,11 +293,10 @@ class ScimService:
         What depends on the stored resource (If-Match, the previous userName, tombstones) is checked when it runs.
         """
         _screen(resource_type, body)
-        model = validate_resource(
-            resource_type, normalise_resource(resource_type, body), Context.RESOURCE_REPLACEMENT_REQUEST
-        )
+        normalised = normalise_resource(resource_type, body)
+        model = validate_resource(resource_type, normalised, Context.RESOURCE_REPLACEMENT_REQUEST)
         document = stored_document(resource_type, model)
-        members = _member_refs(body) if resource_type == "Group" else None
+        members = _member_refs(normalised) if resource_type == "Group" else None
         return lambda: self._write_replace(
             resource_type, resource_id, body, document, members, (preconditions, projection)
         )

@@ -16,6 +16,8 @@ from app.directory.filter_sql import parse
 from app.directory.schema import ENTERPRISE_SCHEMA, schema_for
 
 _MANAGER_PATHS = {f"{ENTERPRISE_SCHEMA}:manager".lower(), "manager"}
+_GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
+_MEMBER_NAMES = {name.lower(): name for name in ("value", "display", "type", "$ref")}
 _BOOL_STRINGS = {"true": True, "false": False}
 
 
@@ -24,6 +26,8 @@ def normalise_resource(resource_type: str, body: dict[str, Any]) -> dict[str, An
     body = _drop_null_refs(copy.deepcopy(body))
     body = _drop_empty_foreign_schemas(resource_type, body)
     body = _drop_empty_strings(body)
+    if resource_type == "Group":
+        body = _canonical_group_members(body)
     if resource_type == "User":
         extension = body.get(ENTERPRISE_SCHEMA)
         if isinstance(extension, dict) and "manager" in extension:
@@ -33,6 +37,34 @@ def normalise_resource(resource_type: str, body: dict[str, Any]) -> dict[str, An
         if isinstance(body.get("active"), str) and body["active"].lower() in _BOOL_STRINGS:
             body["active"] = _BOOL_STRINGS[body["active"].lower()]
     return body
+
+
+def canonical_member(member: Any) -> Any:
+    """A member object with its sub-attribute names as the schema spells them: names are case-insensitive (RFC 7643
+    §2.1), and ``{"Value": id}`` was read as a member without a value (a remove refused with 400, a create refused).
+    An object naming one sub-attribute twice in different cases is left as sent, for validation to judge."""
+    if not isinstance(member, dict):
+        return member
+    renamed = {(_MEMBER_NAMES.get(k.lower(), k) if isinstance(k, str) else k): v for k, v in member.items()}
+    return renamed if len(renamed) == len(member) else member
+
+
+def canonical_members(value: Any) -> Any:
+    return [canonical_member(item) for item in value] if isinstance(value, list) else value
+
+
+def _names_members(name: Any) -> bool:
+    """``members`` by its short or full name, in any case."""
+    return isinstance(name, str) and name.strip().lower().removeprefix(f"{_GROUP_SCHEMA.lower()}:") == "members"
+
+
+def _canonical_group_members(body: dict[str, Any]) -> dict[str, Any]:
+    """A Group body's ``members`` under that name (when it is named once), its objects' sub-attributes canonical."""
+    named = [key for key in body if _names_members(key)]
+    if len(named) != 1:
+        return body
+    (key,) = named
+    return {**{k: v for k, v in body.items() if k != key}, "members": canonical_members(body[key])}
 
 
 def _drop_empty_foreign_schemas(resource_type: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -150,6 +182,10 @@ def _normalise_operation(resource_type: str, operation: Any, current: dict[str, 
     if isinstance(path, str):
         path = operation["path"] = qualify_path(resource_type, path.strip())
     value = operation.get("value")
+    if resource_type == "Group" and _names_members(path):
+        value = operation["value"] = canonical_members(value)
+    elif resource_type == "Group" and path is None and isinstance(value, dict):
+        value = operation["value"] = {k: canonical_members(v) if _names_members(k) else v for k, v in value.items()}
 
     if resource_type == "User" and isinstance(path, str) and path.lower() in _MANAGER_PATHS:
         manager = _manager_value(value)

@@ -124,8 +124,9 @@ def write_letter(
     active = policy.get()
     write = communication.write if audience == "subjects" else draft.write
     incident = incidents.get(incident_id)
+    zone = controller_zone(incidents.vault)  # the letter's times and the draft's deadline also where the controller is
     try:
-        paths = write(incident, active.policy, incidents.now(), active.record.stamp, out_dir)
+        paths = write(incident, active.policy, incidents.now(), active.record.stamp, out_dir, zone)
     except OSError as exc:  # a file (or a dangling link) where the folder should be, no permission, a full disk
         raise ConfigError(f"Cannot write into {out_dir}: {exc.strerror or type(exc).__name__}.") from exc
     return [Written(path, draft.sha256_of(path)) for path in paths]

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+from pypdf import PdfReader
 
 from app.audit.trail import of_kind
 from app.audit.vault_lifecycle import unlock_vault
@@ -159,3 +160,40 @@ def test_dsr_export_leaves_the_sealed_details_out(data_dir: Path, tmp_path: Path
     finally:
         vault.close()
     assert event.details["rows"] == "1" and "Vexbridge" not in json.dumps(event.details)
+
+
+@pytest.mark.usefixtures("vault_file")
+def test_the_erasure_answer_says_what_is_kept_and_why(data_dir: Path, tmp_path: Path) -> None:
+    """The answer said "Your data were erased" while Custos keeps keyed hashes of the person's identifiers
+    (tombstones, decision 0020) to refuse the identity provider re-creating them; the receipt said so, the letter
+    did not. It now says what is kept, why, and that it cannot be turned back into a name; after a release, that
+    it no longer blocks."""
+    vault = unlock_vault(data_dir, PASSPHRASE)
+    try:
+        hold_everything(vault)
+        service_for(vault).create("User", {**person("ottoline@example.org"), "externalId": "entra-7781"})
+    finally:
+        vault.close()
+    request_id, _ = _open(data_dir, "--type", "erasure", "--channel", "email", "--match", "ottoline",
+                          "--requester-name", "Ottoline Vexbridge")  # fmt: skip
+    assert run(data_dir, "dsr", "act", request_id).returncode == 0
+    drafted = run(data_dir, "dsr", "answer", request_id, "--out", str(tmp_path / "draft"))
+    assert drafted.returncode == 0, drafted.stderr
+    letter = (tmp_path / "draft" / f"{request_id}-answer.md").read_text()
+    erasure = next(line for line in letter.splitlines() if line.startswith("- Erasure"))
+    assert "Your data were erased" in erasure
+    assert "keyed hashes of your user name and of your ID at our identity provider" in erasure, erasure
+    assert "They cannot be turned back into your name" in erasure
+    assert "refuse it if our identity provider sends it again" in erasure
+    assert "ottoline" not in erasure.lower() and "entra-7781" not in erasure  # the letter names no identifier
+    pdf = " ".join(" ".join(p.extract_text() for p in PdfReader(tmp_path / "draft" / f"{request_id}-answer.pdf")
+                            .pages).split())  # fmt: skip
+    assert "cannot be turned back into your name" in pdf
+
+    released = run(data_dir, "erase", "release", "--user-name", "ottoline@example.org", "--reason", "rehired",
+                   "--yes")  # fmt: skip
+    assert released.returncode == 0, released.stderr
+    assert run(data_dir, "dsr", "answer", request_id, "--out", str(tmp_path / "again")).returncode == 0
+    again = (tmp_path / "again" / f"{request_id}-answer.md").read_text()
+    assert "They were released and no longer stop your account being created again" in again
+    assert "refuse it if our identity provider sends it again" not in again

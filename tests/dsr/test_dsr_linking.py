@@ -207,3 +207,20 @@ def test_a_closed_erasure_not_confirmed_at_a_target_is_not_called_erased_everywh
     assert "does not confirm the erasure at crm" in partly
     whole = letter.markdown(view, policy, RECEIVED, not_erased={str(done.erasure_id): []})
     assert "from every application" in whole and "Done in part" not in whole
+
+
+def test_the_access_answer_does_not_call_the_copy_art_20_where_the_export_does_not(
+    vault: Vault, tmp_path: Path
+) -> None:
+    """The letter called the JSON copy "(Art. 20)" for every access request, while the export (on legitimate
+    interests alone) answers Art. 15 only and lists no right to portability."""
+    subject = with_person(vault)
+    register, _ = register_at(vault)
+    request_id = register.open(["access"], "email", "dpo", RECEIVED, subject_id=subject, private=sealed_details())
+    act(register, request_id, "dpo", tmp_path / "out")
+    document = json.loads((tmp_path / "out" / f"subject-{subject}.json").read_text())
+    assert document["articles"] == ["15"]
+    draft_answer(register, request_id, "dpo", tmp_path / "draft", None)
+    text = (tmp_path / "draft" / f"{request_id}-answer.md").read_text()
+    done = next(line for line in text.splitlines() if line.startswith("- Access"))
+    assert "machine-readable JSON file" in done and "Art. 20" not in done, done

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import load_workbook
@@ -287,3 +288,44 @@ def test_a_draft_into_a_dangling_link_is_refused_in_a_sentence(data_dir: Path, t
     drafted = run(data_dir, "breach", "draft", "1", "--out", str(out))
     assert drafted.returncode == 2 and drafted.stderr.strip() == f"custos: Cannot write into {out}: File exists."
     assert not (tmp_path / "nowhere").exists()
+
+
+@pytest.mark.usefixtures("vault_file")
+def test_the_letter_to_people_and_the_draft_s_deadline_give_the_controller_s_zone(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    """The Art. 34 letter gave its times in UTC alone ("started on … 18:00 UTC") and the Art. 33 draft its 72-hour
+    deadline in UTC alone; a person (and the DPO) read them where the controller is: that zone, UTC beside it."""
+    settings.save(data_dir, country="DE", zone="Europe/Berlin")
+    started = _base().replace(hour=18)  # 18:00 UTC is 19:00 or 20:00 in Berlin, the same day
+    aware_at = started + 2 * HOUR
+    opened = run(data_dir, "breach", "open", "--title", "Laptop stolen", "--occurred-from", _iso(started),
+                 "--detected", _iso(started + HOUR))  # fmt: skip
+    assert opened.returncode == 0, opened.stderr
+    aware = run(data_dir, "breach", "aware", "1", "--reason", "owner reported it", "--at", _iso(aware_at))
+    assert aware.returncode == 0, aware.stderr
+    out = tmp_path / "drafts"
+    assert run(data_dir, "breach", "draft", "1", "--out", str(out), "--audience", "subjects").returncode == 0
+    letter = (out / "incident-1-communication.md").read_text()
+    berlin = started.astimezone(ZoneInfo("Europe/Berlin"))
+    assert f"It started on {berlin:%Y-%m-%d %H:%M} Europe/Berlin time (18:00 UTC)." in letter, letter
+    found = (started + HOUR).astimezone(ZoneInfo("Europe/Berlin"))
+    assert f"We discovered it on {found:%Y-%m-%d %H:%M} Europe/Berlin time (19:00 UTC)." in letter, letter
+    pdf = " ".join(" ".join(p.extract_text() for p in PdfReader(out / "incident-1-communication.pdf").pages).split())
+    assert f"{berlin:%Y-%m-%d %H:%M} Europe/Berlin time (18:00 UTC)" in pdf
+    assert run(data_dir, "breach", "draft", "1", "--out", str(out)).returncode == 0
+    notification = (out / "incident-1-notification.md").read_text()
+    deadline = aware_at + 72 * HOUR
+    local = deadline.astimezone(ZoneInfo("Europe/Berlin"))
+    assert f"**Deadline (aware + 72 h):** {_utc(deadline)} ({local:%Y-%m-%d %H:%M} Europe/Berlin)" in notification
+
+
+@pytest.mark.usefixtures("vault_file")
+def test_a_letter_on_utc_says_each_time_once(data_dir: Path, tmp_path: Path) -> None:
+    """Where the controller's zone is UTC, the letter says UTC once (no "UTC time (UTC)")."""
+    settings.save(data_dir, country="DE", zone="UTC")
+    started = _base()
+    assert run(data_dir, "breach", "open", "--title", "Laptop stolen", "--occurred-from", _iso(started)).returncode == 0
+    out = tmp_path / "drafts"
+    assert run(data_dir, "breach", "draft", "1", "--out", str(out), "--audience", "subjects").returncode == 0
+    assert f"It started on {_utc(started)}." in (out / "incident-1-communication.md").read_text()
