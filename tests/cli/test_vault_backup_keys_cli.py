@@ -1,0 +1,42 @@
+"""``custos vault backup-keys`` (decision 0067) when the keys file is not the one the backups were made with: the list
+said "No backup key epoch yet: the first backup begins one." above a trail recording a backup under epoch 1 (the
+file moved away, as on a new machine without it). Now it names the backups it cannot account for."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app.erasure.backup_keys import KEYS_FILENAME
+from app.store.vault import Vault
+from tests.cli.inprocess import run
+
+
+@pytest.fixture
+def folder(vault: Vault) -> Path:
+    data_dir = vault.path.parent
+    vault.close()
+    return data_dir
+
+
+def test_backups_under_epochs_the_keys_file_does_not_hold_are_said(folder: Path, tmp_path: Path) -> None:
+    assert run(folder, "vault", "backup", "--out", str(tmp_path / "monday.vault")).returncode == 0
+    listed = run(folder, "vault", "backup-keys")
+    assert listed.returncode == 0 and listed.stdout.splitlines()[1].split()[:2] == ["1", "current"]
+    assert "not held here" not in listed.stdout
+
+    (folder / KEYS_FILENAME).rename(tmp_path / KEYS_FILENAME)  # a data folder without the file
+    listed = run(folder, "vault", "backup-keys")
+    assert listed.returncode == 0, listed.stderr
+    lines = listed.stdout.splitlines()
+    assert "No backup key epoch yet" not in listed.stdout
+    assert lines[0] == "No backup key epoch is held here."
+    assert lines[1].startswith("Backups recorded under backup key epochs not held here: 1 (epoch(s) 1); "
+                               f"{KEYS_FILENAME} is not in the data folder.")  # fmt: skip
+
+
+def test_a_folder_without_any_backup_says_the_first_backup_begins_an_epoch(folder: Path) -> None:
+    listed = run(folder, "vault", "backup-keys")
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.splitlines() == ["No backup key epoch yet: the first backup begins one."]
