@@ -13,7 +13,7 @@ from app.core.actor import current_actor
 from app.erasure.backup_keys import KEYS_FILENAME, WRAP_PURPOSE, BackupKeys, Epoch
 from app.store.vault import Vault
 
-__all__ = ["EpochView", "Epochs", "destroy", "epochs", "rotate", "unlisted_note"]
+__all__ = ["Epoch", "EpochView", "Epochs", "destroy", "epochs", "rotate", "unlisted_note"]
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ default. Only a retired epoch can be destroyed (the current one keys the next ba
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -24,10 +25,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.audit.trail import parse_utc
 from app.core.wording import counted
-from app.erasure.backup_keys import Epoch
-from app.services.backup_keys import Epochs, EpochView, destroy, epochs, rotate, unlisted_note
+from app.services.backup_keys import Epoch, Epochs, EpochView, destroy, epochs, rotate, unlisted_note
 from app.store.vault import Vault
 from app.ui.lock.reauth import Reauthenticate
 from app.ui.policy.common import user_message
@@ -45,7 +44,8 @@ Confirm = Callable[[QWidget, str, str], bool]
 
 
 def _when(moment: str | None) -> str:
-    return local_time(parse_utc(moment)) if moment else "-"
+    """An epoch's moment as the keys file holds it (ISO 8601 UTC, "…Z"), in this computer's zone."""
+    return local_time(datetime.fromisoformat(moment)) if moment else "-"
 
 
 def row_texts(view: EpochView) -> tuple[str, ...]:
