@@ -53,7 +53,7 @@ def epochs(vault: Vault) -> Epochs:
     listed = keys.epochs()
     views = [EpochView(e, counts.get(e.n, 0), last.get(e.n)) for e in listed]
     known = {e.n for e in listed}
-    unlisted = {n: count for n, count in sorted(counts.items()) if n is not None and n not in known}
+    unlisted = {n: counts[n] for n in sorted(n for n in counts if n is not None and n not in known)}
     return Epochs(views, counts.get(None, 0), last.get(None), unlisted, keys.exists())
 
 

@@ -87,7 +87,7 @@ class BackupKeysDialog(QDialog):
         self.vault, self.reauthenticate = vault, reauthenticate
         self.confirm: Confirm = ask_yes_no
         self.views: list[EpochView] = []
-        self._reads = NewestAnswer(self, self._listed, self._failed)  # a read begun before a change never wins
+        self._reads = NewestAnswer(self, self._listed, self._unread)  # a read begun before a change never wins
         self.table = _table()
         self.table.itemSelectionChanged.connect(self._enable)
         self.summary = FittedLabel("Reading the backup key epochs…")
@@ -142,6 +142,14 @@ class BackupKeysDialog(QDialog):
         elif self.views:
             self.table.selectRow(len(self.views) - 1)  # the current epoch, the last listed
         self._enable()
+
+    def _unread(self, exc: Exception) -> None:
+        """The list could not be read (a damaged keys file, the vault closed): nothing listed is left standing as if
+        it were current, and the reason is said below."""
+        self.views = []
+        self.table.setRowCount(0)
+        self.summary.setText("The backup key epochs could not be listed.")
+        self._failed(exc)
 
     def selected(self) -> EpochView | None:
         rows = self.table.selectionModel().selectedRows()

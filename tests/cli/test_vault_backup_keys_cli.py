@@ -11,6 +11,8 @@ import pytest
 from app.erasure.backup_keys import KEYS_FILENAME
 from app.store.vault import Vault
 from tests.cli.inprocess import run
+from tests.conftest import PASSPHRASE
+from tests.legacy_backup import legacy_backup
 
 
 @pytest.fixture
@@ -40,3 +42,17 @@ def test_a_folder_without_any_backup_says_the_first_backup_begins_an_epoch(folde
     listed = run(folder, "vault", "backup-keys")
     assert listed.returncode == 0, listed.stderr
     assert listed.stdout.splitlines() == ["No backup key epoch yet: the first backup begins one."]
+
+
+def test_backups_from_before_key_epochs_are_listed_beside_the_epochs(folder: Path, tmp_path: Path) -> None:
+    vault = Vault.unlock(folder, PASSPHRASE)
+    try:
+        legacy_backup(vault, tmp_path / "old.vault")
+    finally:
+        vault.close()
+    assert run(folder, "vault", "backup", "--out", str(tmp_path / "new.vault")).returncode == 0
+    listed = run(folder, "vault", "backup-keys")
+    assert listed.returncode == 0, listed.stderr
+    lines = listed.stdout.splitlines()
+    assert lines[1].split()[:2] == ["1", "current"] and lines[2].startswith("Backups made before key epochs: 1 (")
+    assert "not held here" not in listed.stdout

@@ -22,6 +22,7 @@ from app.ui.backup_keys import BackupKeysDialog
 from app.ui.lock.reauth import reauthenticate_with
 from app.ui.main_window import MainWindow
 from app.ui.times import local_time
+from tests.legacy_backup import legacy_backup
 
 
 def _dialog(qtbot: QtBot, vault: Vault) -> BackupKeysDialog:
@@ -141,6 +142,7 @@ def test_backups_outside_the_keys_file_are_said_and_errors_stay_in_the_dialog(
     dialog.refresh()
     qtbot.waitUntil(lambda: bool(dialog.message.text()), timeout=10_000)
     assert dialog.message.text() == f"The backup keys file {KEYS_FILENAME} is damaged."
+    assert dialog.summary.text() == "The backup key epochs could not be listed."
     assert "Traceback" not in dialog.message.text()
 
 
@@ -160,3 +162,19 @@ def test_the_vault_menu_opens_it_and_it_fits_at_200_percent(
     window.lock()  # the lock closes it, as every dialog
     qtbot.waitUntil(lambda: not window.findChildren(BackupKeysDialog), timeout=5000)  # closed and deleted
     assert not window.backup_keys_action.isEnabled()
+
+
+def test_backups_made_before_key_epochs_are_counted_beside_the_epochs(
+    qtbot: QtBot, vault: Vault, tmp_path: Path
+) -> None:
+    """Before: with a backup from before key epochs on the trail as well as one under an epoch, the list could not be
+    read at all ("could not be read or changed": the service sorted None among the epoch numbers)."""
+    legacy_backup(vault, tmp_path / "old.vault")
+    with vault.read_connection() as conn:
+        made = parse_utc(of_kind(conn, "vault.backup.created", limit=1)[0].at)
+    backup(vault, tmp_path / "new.vault")
+    dialog = _dialog(qtbot, vault)
+    assert dialog.message.text() == ""
+    assert [_cells(dialog, 0)[i] for i in (0, 1, 5)] == ["1", "current", "1"]
+    assert (f"Backups made before key epochs: 1 (the last on {local_time(made)}). They open with the passphrase in "
+            "force when they were made; destroying an epoch does not reach them.") in dialog.summary.text()  # fmt: skip
