@@ -75,14 +75,28 @@ def summary_text(found: Epochs) -> str:
 
 
 def confirmation_text(view: EpochView) -> str:
-    backups = counted(view.backups, "backup")
-    return (f"Destroy backup key epoch {view.epoch.n}? The {backups} recorded under it can never be opened again, by "
-            "anyone, wherever their copies are. This cannot be undone.")  # fmt: skip
+    n, count = view.epoch.n, view.backups
+    if count == 0:
+        made = "No backup is recorded under it; any copy made under it could never be opened again, by anyone."
+    else:
+        where = "its copies are" if count == 1 else "their copies are"
+        backups = counted(count, "backup")
+        made = f"The {backups} recorded under it can never be opened again, by anyone, wherever {where}."
+    return f"Destroy backup key epoch {n}? {made} This cannot be undone."
 
 
 class BackupKeysDialog(QDialog):
-    def __init__(self, vault: Vault, reauthenticate: Reauthenticate, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        vault: Vault,
+        reauthenticate: Reauthenticate,
+        parent: QWidget | None = None,
+        on_changed: Callable[[], None] = lambda: None,
+    ) -> None:
+        """``on_changed``: called once an epoch was begun or destroyed (the Overview reads its Backups line again:
+        the last backup's epoch may just have been destroyed)."""
         super().__init__(parent)
+        self.on_changed = on_changed
         self.setWindowTitle("Backup keys")
         self.vault, self.reauthenticate = vault, reauthenticate
         self.confirm: Confirm = ask_yes_no
@@ -203,6 +217,7 @@ class BackupKeysDialog(QDialog):
         self.busy = False
         self.message.setText(text)
         self.refresh()
+        self.on_changed()
 
     def _failed(self, exc: Exception) -> None:
         self.busy = False
@@ -224,8 +239,10 @@ def _table() -> QTableWidget:
     return table
 
 
-def open_backup_keys(vault: Vault, reauthenticate: Reauthenticate, parent: QWidget | None) -> BackupKeysDialog:
-    dialog = BackupKeysDialog(vault, reauthenticate, parent)
+def open_backup_keys(
+    vault: Vault, reauthenticate: Reauthenticate, parent: QWidget | None, on_changed: Callable[[], None]
+) -> BackupKeysDialog:
+    dialog = BackupKeysDialog(vault, reauthenticate, parent, on_changed)
     dialog.finished.connect(dialog.deleteLater)
     dialog.open()
     return dialog

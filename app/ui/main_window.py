@@ -505,7 +505,7 @@ class MainWindow(QMainWindow):
         self.backup = BackupAction(self, self.vault, self.reauthenticate, on_written=self.overview_page.refresh)
         self.backup_action = self._action("&Back up the vault…", self.backup.run)
         self.backup_keys_action = self._action(
-            "Backup &keys…", lambda: open_backup_keys(self.vault, self.reauthenticate, self)
+            "Backup &keys…", lambda: open_backup_keys(self.vault, self.reauthenticate, self, self.overview_page.refresh)
         )
         self.settings_action = self._action("&Settings…", self.open_settings, preferences_shortcuts())
         self.settings_action.setMenuRole(QAction.MenuRole.PreferencesRole)  # macOS: in the application menu

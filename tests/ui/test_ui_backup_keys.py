@@ -146,10 +146,12 @@ def test_backups_outside_the_keys_file_are_said_and_errors_stay_in_the_dialog(
     assert "Traceback" not in dialog.message.text()
 
 
-def test_the_vault_menu_opens_it_and_it_fits_at_200_percent(
-    running: tuple[MainWindow, ScimServer], qtbot: QtBot
+def test_the_vault_menu_opens_it_it_fits_at_200_percent_and_the_overview_follows(
+    running: tuple[MainWindow, ScimServer], qtbot: QtBot, tmp_path: Path
 ) -> None:
     window, _server = running
+    backup(window.vault, tmp_path / "monday.vault")  # the last backup, under epoch 1
+    rotate(window.vault)
     texts = [a.text() for a in window.menuBar().actions()[0].menu().actions()]
     assert texts.index("Backup &keys…") == texts.index("&Back up the vault…") + 1
     window.backup_keys_action.trigger()
@@ -159,6 +161,19 @@ def test_the_vault_menu_opens_it_and_it_fits_at_200_percent(
     at_200 = QSize(960, 540)  # 1920×1080 at 200 %
     for size in (dialog.minimumSizeHint(), dialog.sizeHint()):
         assert size.width() <= at_200.width() and size.height() <= at_200.height(), size.toTuple()
+    backups = window.overview_page.fields["backups"]
+    qtbot.waitUntil(lambda: backups.text().startswith("last recorded"), timeout=10_000)
+    assert "destroyed" not in backups.text()
+    qtbot.waitUntil(lambda: dialog.table.rowCount() == 2, timeout=10_000)
+    dialog.table.selectRow(0)
+    dialog.reauthenticate = lambda _parent, _action: True  # the passphrase dialog has its own test above
+    asked = answer_question_with_keys(Qt.Key.Key_Y)
+    dialog.destroy_button.click()
+    qtbot.waitUntil(lambda: "destroyed:" in dialog.message.text(), timeout=10_000)
+    assert asked == ["Destroy backup key epoch 1? The 1 backup recorded under it can never be opened again, by "
+                     "anyone, wherever its copies are. This cannot be undone."]  # fmt: skip
+    # The Overview says that the last backup cannot be opened any more (read again at once, as after a backup).
+    qtbot.waitUntil(lambda: "backup key epoch 1 was destroyed" in backups.text(), timeout=10_000)
     window.lock()  # the lock closes it, as every dialog
     qtbot.waitUntil(lambda: not window.findChildren(BackupKeysDialog), timeout=5000)  # closed and deleted
     assert not window.backup_keys_action.isEnabled()
