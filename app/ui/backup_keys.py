@@ -30,11 +30,11 @@ from app.services.backup_keys import Epoch, Epochs, EpochView, destroy, epochs, 
 from app.store.vault import Vault
 from app.ui.lock.reauth import Reauthenticate
 from app.ui.policy.common import user_message
-from app.ui.times import local_time
+from app.ui.times import local_minute
 from app.ui.widgets import FittedLabel, MessageLabel, ask_yes_no, resize_within_screen
 from app.ui.workers import NewestAnswer, submit
 
-HEADERS = ("Epoch", "State", "Began", "Retired", "Destroyed", "Backups recorded", "Last backup")
+HEADERS = ("Epoch", "State", "Began", "Retired", "Destroyed", "Backups", "Last backup")
 ABOUT = (
     "Each backup is encrypted under the key of the backup key epoch current when it was made. Destroying a retired "
     "epoch's key puts every backup made under it beyond use, by anyone, wherever its copies are; it cannot be "
@@ -45,12 +45,12 @@ Confirm = Callable[[QWidget, str, str], bool]
 
 def _when(moment: str | None) -> str:
     """An epoch's moment as the keys file holds it (ISO 8601 UTC, "…Z"), in this computer's zone."""
-    return local_time(datetime.fromisoformat(moment)) if moment else "-"
+    return local_minute(datetime.fromisoformat(moment)) if moment else "-"
 
 
 def row_texts(view: EpochView) -> tuple[str, ...]:
     epoch = view.epoch
-    last = local_time(view.last_backup) if view.last_backup else "-"
+    last = local_minute(view.last_backup) if view.last_backup else "-"
     return (str(epoch.n), epoch.state, _when(epoch.began), _when(epoch.retired), _when(epoch.destroyed),
             str(view.backups), last)  # fmt: skip
 
@@ -63,7 +63,7 @@ def summary_text(found: Epochs) -> str:
         first = "No backup key epoch yet: the first backup (Vault → Back up the vault…) begins one."
         lines.append("No backup key epoch is held here." if found.unlisted else first)
     if found.before_epochs:
-        last = local_time(found.last_before_epochs) if found.last_before_epochs else "an unknown day"
+        last = local_minute(found.last_before_epochs) if found.last_before_epochs else "an unknown day"
         lines.append(f"Backups made before key epochs: {found.before_epochs} (the last on {last}). They open with the "
                      "passphrase in force when they were made; destroying an epoch does not reach them.")  # fmt: skip
     else:
@@ -232,10 +232,15 @@ def _table() -> QTableWidget:
     table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
     table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
     table.setTabKeyNavigation(False)  # Tab moves on to the buttons
+    table.setWordWrap(False)  # a narrow dialog scrolls sideways rather than break a time from its zone
     table.verticalHeader().hide()
     table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
     table.horizontalHeader().setStretchLastSection(True)
     table.setAccessibleName("Backup key epochs")
+    counted_header = table.horizontalHeaderItem(HEADERS.index("Backups"))
+    if counted_header is not None:  # set by setHorizontalHeaderLabels
+        counted_header.setToolTip("Backups recorded on the audit trail under the epoch (a file copied by other "
+                                  "means is not counted)")  # fmt: skip
     return table
 
 

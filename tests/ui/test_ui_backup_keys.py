@@ -21,7 +21,7 @@ from app.store.vault import Vault
 from app.ui.backup_keys import BackupKeysDialog
 from app.ui.lock.reauth import reauthenticate_with
 from app.ui.main_window import MainWindow
-from app.ui.times import local_time
+from app.ui.times import local_minute
 from tests.legacy_backup import legacy_backup
 
 
@@ -53,9 +53,9 @@ def test_the_epochs_are_listed_in_this_computers_zone_with_their_backups(
     first, second = BackupKeys(vault.path.parent).epochs()
     with vault.read_connection() as conn:
         last = parse_utc(of_kind(conn, "vault.backup.created", limit=1)[0].at)
-    assert _cells(dialog, 0) == ["1", "retired", local_time(parse_utc(first.began)),
-                                 local_time(parse_utc(first.retired or "")), "-", "2", local_time(last)]  # fmt: skip
-    assert _cells(dialog, 1)[:3] == ["2", "current", local_time(parse_utc(second.began))]
+    began, retired = local_minute(parse_utc(first.began)), local_minute(parse_utc(first.retired or ""))
+    assert _cells(dialog, 0) == ["1", "retired", began, retired, "-", "2", local_minute(last)]
+    assert _cells(dialog, 1)[:3] == ["2", "current", local_minute(parse_utc(second.began))]
     assert _cells(dialog, 1)[5:] == ["0", "-"]
     assert "Backups made before key epochs: none recorded." in dialog.summary.text()
     assert "destroying" not in dialog.summary.text()  # nothing before epochs: nothing to warn about
@@ -100,7 +100,7 @@ def test_destroying_a_retired_epoch_asks_the_passphrase_then_defaults_to_no(
                                      "by anyone; recorded on the audit trail.")  # fmt: skip
     assert set(keys.secrets(seal)) == {2}  # the secret is gone from the file
     qtbot.waitUntil(lambda: _cells(dialog, 0)[1] == "destroyed", timeout=10_000)
-    assert _cells(dialog, 0)[4] == local_time(parse_utc(keys.epochs()[0].destroyed or ""))
+    assert _cells(dialog, 0)[4] == local_minute(parse_utc(keys.epochs()[0].destroyed or ""))
     with vault.read_connection() as conn:
         (entry,) = of_kind(conn, "vault.backup_key.destroyed")
     assert entry.details == {"epoch": 1, "backups": 2}
@@ -191,5 +191,5 @@ def test_backups_made_before_key_epochs_are_counted_beside_the_epochs(
     dialog = _dialog(qtbot, vault)
     assert dialog.message.text() == ""
     assert [_cells(dialog, 0)[i] for i in (0, 1, 5)] == ["1", "current", "1"]
-    assert (f"Backups made before key epochs: 1 (the last on {local_time(made)}). They open with the passphrase in "
+    assert (f"Backups made before key epochs: 1 (the last on {local_minute(made)}). They open with the passphrase in "
             "force when they were made; destroying an epoch does not reach them.") in dialog.summary.text()  # fmt: skip
