@@ -120,9 +120,9 @@ def opening_note(info: BackupInfo) -> str:
     return (
         f"It opens with the vault passphrase in force at the restore together with {KEYS_FILENAME} from the data "
         f"folder (backup key epoch {info.epoch}{began}); destroying that epoch ('custos vault backup-keys destroy "
-        f"{info.epoch}') puts it beyond use wherever it is. {KEYS_FILENAME} and the erasure ledger "
-        "(erasure-ledger.jsonl and its key) are not in it on purpose: keep them with the data folder and a copy "
-        "apart from the backups (a restore on a new machine needs them), never with the backups."
+        f"{info.epoch}', or Vault → Backup keys… in the app) puts it beyond use wherever it is. {KEYS_FILENAME} and "
+        "the erasure ledger (erasure-ledger.jsonl and its key) are not in it on purpose: keep them with the data "
+        "folder and a copy apart from the backups (a restore on a new machine needs them), never with the backups."
     )
 
 
