@@ -56,3 +56,19 @@ def test_backups_from_before_key_epochs_are_listed_beside_the_epochs(folder: Pat
     lines = listed.stdout.splitlines()
     assert lines[1].split()[:2] == ["1", "current"] and lines[2].startswith("Backups made before key epochs: 1 (")
     assert "not held here" not in listed.stdout
+
+
+def test_an_epoch_begun_without_the_keys_file_never_takes_a_lost_epochs_number(folder: Path, tmp_path: Path) -> None:
+    """Before: with backup-keys.json gone, `rotate` (and the next backup) began "epoch 1" again, and the list counted
+    the backup made under the lost epoch 1 as this new epoch's: "1 current … 1 backup", under a key that never opened
+    it (and a restore would have named the wrong epoch)."""
+    assert run(folder, "vault", "backup", "--out", str(tmp_path / "monday.vault")).returncode == 0
+    (folder / KEYS_FILENAME).rename(tmp_path / KEYS_FILENAME)
+    rotated = run(folder, "vault", "backup-keys", "rotate")
+    assert rotated.returncode == 0, rotated.stderr
+    assert rotated.stdout.startswith("Backup key epoch 2 began")
+    assert run(folder, "vault", "backup", "--out", str(tmp_path / "tuesday.vault")).returncode == 0
+    lines = run(folder, "vault", "backup-keys").stdout.splitlines()
+    assert lines[1].split()[:2] == ["2", "current"] and lines[1].split()[-3] == "1"  # tuesday's, and only it
+    assert lines[2].startswith("Backups recorded under backup key epochs not held here: 1 (epoch(s) 1); "
+                               f"{KEYS_FILENAME} does not list them.")  # fmt: skip
