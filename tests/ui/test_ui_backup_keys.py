@@ -65,6 +65,15 @@ def test_the_epochs_are_listed_in_this_computers_zone_with_their_backups(
     dialog.table.selectRow(0)
     assert dialog.destroy_button.isEnabled()
     assert alt_key_problems(dialog, "Backup keys") == []
+    # Tab goes from the list to each button in turn, and on round to the list.
+    dialog.activateWindow()
+    qtbot.waitUntil(dialog.isActiveWindow)
+    dialog.table.setFocus()
+    seen = []
+    for _ in range(4):
+        QTest.keyClick(dialog.focusWidget(), Qt.Key.Key_Tab)
+        seen.append(dialog.focusWidget())
+    assert seen == [dialog.begin_button, dialog.destroy_button, dialog.close_button, dialog.table]
 
 
 def test_destroying_a_retired_epoch_asks_the_passphrase_then_defaults_to_no(
