@@ -331,8 +331,8 @@ def main() -> int:
 
         render_workflows(window, vault, out, wait)
         render_dialogs(window, vault, out)
-        render_backup_keys(window, vault, out)
         render_audit_exports(window, out)
+        render_backup_keys(window, vault, out)  # last: its backups and epochs are on the trail the Audit page shows
         window.lock()
         wait(300)
         window.grab().save(str(out / "view-locked.png"))
