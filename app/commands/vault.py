@@ -25,7 +25,10 @@ Printed formats (a contract):
            re-sealed; the line about older backups then says ``Backups made before key epochs``.
   backup-keys  (``list``, the default) a table: ``Epoch  State  Began (UTC)  Retired (UTC)  Destroyed (UTC)
            Backups  Last backup (UTC)``, one row per epoch, ``-`` for none, then ``Backups made before key epochs:
-           N …`` when there are any. ``rotate``: ``Backup key epoch N began; epoch M is retired: …``. ``destroy N``
+           N …`` when there are any, then ``Backups recorded under backup key epochs not held here: N (epoch(s)
+           …); backup-keys.json …`` when the trail records backups under epochs the file does not list (with no
+           epoch listed, ``No backup key epoch is held here.`` stands for the table). ``rotate``: ``Backup key
+           epoch N began; epoch M is retired: …``. ``destroy N``
            (asks unless ``--yes``): ``Backup key epoch N destroyed: K backup(s) made under it can no longer be
            opened, by anyone; recorded on the audit trail.`` rotate and destroy are refused under ``--read-only``.
 """

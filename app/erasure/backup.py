@@ -57,13 +57,22 @@ RESEAL_ADVICE = (
 )
 
 
+def highest_epoch_recorded(conn: Connection) -> int:
+    """The highest backup key epoch the trail names (begun, or a backup made under it); 0: none. A new epoch is
+    numbered above it, so that a number is never given to two secrets."""
+    found = [entry.details.get("epoch") for entry in of_kind(conn, "vault.backup_key.began", limit=100_000)]
+    found += [entry.details.get("key_epoch") for entry in of_kind(conn, "vault.backup.created", limit=100_000)]
+    return max((n for n in found if isinstance(n, int)), default=0)
+
+
 def _epoch_for(vault: Vault, now: datetime) -> tuple[Epoch, bytes, Epoch | None]:
     """The epoch the backup goes under and its secret, beginning one on the record when needed; in a write
     transaction, which serialises epoch changes between processes (the app, ``serve``, a command)."""
     keys = BackupKeys(vault.path.parent)
     with vault.write_transaction() as conn:
         try:
-            epoch, secret, begun = keys.current(vault.derived_key(WRAP_PURPOSE), vault.salt, now)
+            seal = vault.derived_key(WRAP_PURPOSE)
+            epoch, secret, begun = keys.current(seal, vault.salt, now, highest_epoch_recorded(conn))
         except SealMismatch:
             raise SealMismatch(RESEAL_ADVICE) from None
         if begun is not None:
@@ -120,9 +129,9 @@ def opening_note(info: BackupInfo) -> str:
     return (
         f"It opens with the vault passphrase in force at the restore together with {KEYS_FILENAME} from the data "
         f"folder (backup key epoch {info.epoch}{began}); destroying that epoch ('custos vault backup-keys destroy "
-        f"{info.epoch}') puts it beyond use wherever it is. {KEYS_FILENAME} and the erasure ledger "
-        "(erasure-ledger.jsonl and its key) are not in it on purpose: keep them with the data folder and a copy "
-        "apart from the backups (a restore on a new machine needs them), never with the backups."
+        f"{info.epoch}', or Vault → Backup keys… in the app) puts it beyond use wherever it is. {KEYS_FILENAME} and "
+        "the erasure ledger (erasure-ledger.jsonl and its key) are not in it on purpose: keep them with the data "
+        "folder and a copy apart from the backups (a restore on a new machine needs them), never with the backups."
     )
 
 

@@ -108,23 +108,26 @@ class BackupKeys:
         _replace_durably(folder / KEYS_FILENAME, _document(self._read(), {}))
 
     # -- changing ------------------------------------------------------------------------------------------
-    def current(self, seal_key: bytes, vault_salt: bytes, now: datetime) -> tuple[Epoch, bytes, Epoch | None]:
+    def current(
+        self, seal_key: bytes, vault_salt: bytes, now: datetime, recorded: int = 0
+    ) -> tuple[Epoch, bytes, Epoch | None]:
         """The epoch a backup made ``now`` goes under, and its secret; a new epoch is begun first when there is
-        none or the current one is older than :data:`EPOCH_LENGTH` (third value: the epoch begun here, if any)."""
+        none or the current one is older than :data:`EPOCH_LENGTH` (third value: the epoch begun here, if any).
+        ``recorded``: the highest epoch number the trail knows; a new epoch is numbered above it (see _begin)."""
         contents = self._read() if self.exists() else _Contents(vault_salt.hex(), (), {})
         held = self._open(contents, seal_key) if contents.epochs else {}
         live = [epoch for epoch in contents.epochs if epoch.state == "current"]
         if live and now - parse_utc(live[-1].began) < EPOCH_LENGTH:
             return live[-1], held[live[-1].n], None
-        contents, held, begun = self._begin(contents, held, now)
+        contents, held, begun = self._begin(contents, held, now, recorded)
         self._write(contents, held, [seal_key])
         return begun, held[begun.n], begun
 
-    def rotate(self, seal_key: bytes, vault_salt: bytes, now: datetime) -> Epoch:
+    def rotate(self, seal_key: bytes, vault_salt: bytes, now: datetime, recorded: int = 0) -> Epoch:
         """Begin a new epoch now; the current one is retired (its backups still open until it is destroyed)."""
         contents = self._read() if self.exists() else _Contents(vault_salt.hex(), (), {})
         held = self._open(contents, seal_key) if contents.epochs else {}
-        contents, held, begun = self._begin(contents, held, now)
+        contents, held, begun = self._begin(contents, held, now, recorded)
         self._write(contents, held, [seal_key])
         return begun
 
@@ -163,11 +166,15 @@ class BackupKeys:
     # -- the file ------------------------------------------------------------------------------------------
     @staticmethod
     def _begin(
-        contents: _Contents, held: dict[int, bytes], now: datetime
+        contents: _Contents, held: dict[int, bytes], now: datetime, recorded: int = 0
     ) -> tuple[_Contents, dict[int, bytes], Epoch]:
+        """A new epoch, numbered above every epoch in the file and every one the trail records (``recorded``): in a
+        folder whose keys file went missing, "epoch 1" begun again would take the number of the lost epoch 1, and
+        the backups the trail records under that one would be counted (and named in a restore) under a key that
+        never opened them."""
         at = iso_utc(now)
         epochs = tuple(replace(e, retired=at) if e.state == "current" else e for e in contents.epochs)
-        begun = Epoch(max((e.n for e in epochs), default=0) + 1, at)
+        begun = Epoch(max(max((e.n for e in epochs), default=0), recorded) + 1, at)
         return replace(contents, epochs=(*epochs, begun)), {**held, begun.n: secrets.token_bytes(SECRET_BYTES)}, begun
 
     def _read(self) -> _Contents:

@@ -5,15 +5,16 @@ the write transaction that serialises it with the other processes (decision 0067
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from app.audit.trail import Event, append, of_kind, parse_utc
 from app.core.actor import current_actor
-from app.erasure.backup_keys import WRAP_PURPOSE, BackupKeys, Epoch
+from app.erasure.backup import highest_epoch_recorded
+from app.erasure.backup_keys import KEYS_FILENAME, WRAP_PURPOSE, BackupKeys, Epoch
 from app.store.vault import Vault
 
-__all__ = ["EpochView", "Epochs", "destroy", "epochs", "rotate"]
+__all__ = ["Epoch", "EpochView", "Epochs", "destroy", "epochs", "rotate", "unlisted_note"]
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,10 @@ class Epochs:
     epochs: list[EpochView]
     before_epochs: int  # backups recorded before key epochs, under the vault's own key
     last_before_epochs: datetime | None
+    # Backups the trail records under epochs the keys file does not list (by epoch): the file is missing, or is not
+    # the one those backups were made with. Left out, the list read "No backup key epoch yet" above a trail of them.
+    unlisted: dict[int, int] = field(default_factory=dict)
+    keys_file_present: bool = True
 
 
 def _backups(vault: Vault) -> tuple[Counter[int | None], dict[int | None, datetime]]:
@@ -45,8 +50,25 @@ def _backups(vault: Vault) -> tuple[Counter[int | None], dict[int | None, dateti
 
 def epochs(vault: Vault) -> Epochs:
     counts, last = _backups(vault)
-    views = [EpochView(e, counts.get(e.n, 0), last.get(e.n)) for e in BackupKeys(vault.path.parent).epochs()]
-    return Epochs(views, counts.get(None, 0), last.get(None))
+    keys = BackupKeys(vault.path.parent)
+    listed = keys.epochs()
+    views = [EpochView(e, counts.get(e.n, 0), last.get(e.n)) for e in listed]
+    known = {e.n for e in listed}
+    unlisted = {n: counts[n] for n in sorted(n for n in counts if n is not None and n not in known)}
+    return Epochs(views, counts.get(None, 0), last.get(None), unlisted, keys.exists())
+
+
+def unlisted_note(found: Epochs) -> str | None:
+    """What the list says of backups recorded under epochs it does not hold (the command line and the app say it
+    alike), or None when there are none."""
+    if not found.unlisted:
+        return None
+    total = sum(found.unlisted.values())
+    numbers = ", ".join(str(n) for n in found.unlisted)
+    where = "is not in the data folder" if not found.keys_file_present else "does not list them"
+    return (f"Backups recorded under backup key epochs not held here: {total} (epoch(s) {numbers}); {KEYS_FILENAME} "
+            f"{where}. They cannot be opened without the {KEYS_FILENAME} they were made with: copy it back from where "
+            "the data folder's files are kept.")  # fmt: skip
 
 
 def rotate(vault: Vault, now: datetime | None = None) -> tuple[Epoch, Epoch | None]:
@@ -55,7 +77,7 @@ def rotate(vault: Vault, now: datetime | None = None) -> tuple[Epoch, Epoch | No
     moment = now or datetime.now(UTC)
     with vault.write_transaction() as conn:
         before = [e for e in keys.epochs() if e.state == "current"]
-        begun = keys.rotate(vault.derived_key(WRAP_PURPOSE), vault.salt, moment)
+        begun = keys.rotate(vault.derived_key(WRAP_PURPOSE), vault.salt, moment, highest_epoch_recorded(conn))
         retired = before[-1] if before else None
         details = {"epoch": begun.n, "retired": retired.n if retired else None, "reason": "rotate"}
         append(conn, Event("vault.backup_key.began", current_actor.get(), details=details))
