@@ -57,13 +57,34 @@ RESEAL_ADVICE = (
 )
 
 
+def recorded_epochs(conn: Connection) -> int:
+    """The highest backup key epoch the trail records (begun, or a backup made under it); 0: none."""
+    numbers = [entry.details.get("epoch") for entry in of_kind(conn, "vault.backup_key.began", limit=100_000)]
+    numbers += [entry.details.get("key_epoch") for entry in of_kind(conn, "vault.backup.created", limit=100_000)]
+    return max((n for n in numbers if type(n) is int), default=0)
+
+
+def missing_keys_advice(recorded: int) -> str:
+    return (
+        f"{KEYS_FILENAME} is not in the data folder, but the audit trail records backup key epochs up to {recorded}: "
+        "the backups made under them open only with it. Put it back from your copy of the data folder's files, then "
+        f"back up. If it is lost for good, 'custos vault backup-keys rotate' begins a new {KEYS_FILENAME} (epoch "
+        f"{recorded + 1} on); the backups made under the lost one cannot be opened. Nothing was written."
+    )
+
+
 def _epoch_for(vault: Vault, now: datetime) -> tuple[Epoch, bytes, Epoch | None]:
     """The epoch the backup goes under and its secret, beginning one on the record when needed; in a write
-    transaction, which serialises epoch changes between processes (the app, ``serve``, a command)."""
+    transaction, which serialises epoch changes between processes (the app, ``serve``, a command). A keys file
+    gone while the trail records epochs is not begun anew in passing: putting the old file back then would lose
+    the new one's backups, and the old one is the only key to every backup made so far."""
     keys = BackupKeys(vault.path.parent)
     with vault.write_transaction() as conn:
+        recorded = recorded_epochs(conn)
+        if recorded and not keys.exists():
+            raise BackupKeyError(missing_keys_advice(recorded))
         try:
-            epoch, secret, begun = keys.current(vault.derived_key(WRAP_PURPOSE), vault.salt, now)
+            epoch, secret, begun = keys.current(vault.derived_key(WRAP_PURPOSE), vault.salt, now, recorded)
         except SealMismatch:
             raise SealMismatch(RESEAL_ADVICE) from None
         if begun is not None:

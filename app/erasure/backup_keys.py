@@ -83,7 +83,7 @@ class BackupKeys:
 
     # -- reading -----------------------------------------------------------------------------------------
     def exists(self) -> bool:
-        return self.path.exists()
+        return self.path.exists() or self.path.is_symlink()  # a dangling link is refused as a link, not "missing"
 
     def epochs(self) -> tuple[Epoch, ...]:
         """The epochs as the file lists them, without opening a seal (empty: no backup under an epoch yet)."""
@@ -108,23 +108,26 @@ class BackupKeys:
         _replace_durably(folder / KEYS_FILENAME, _document(self._read(), {}))
 
     # -- changing ------------------------------------------------------------------------------------------
-    def current(self, seal_key: bytes, vault_salt: bytes, now: datetime) -> tuple[Epoch, bytes, Epoch | None]:
+    def current(
+        self, seal_key: bytes, vault_salt: bytes, now: datetime, after: int = 0
+    ) -> tuple[Epoch, bytes, Epoch | None]:
         """The epoch a backup made ``now`` goes under, and its secret; a new epoch is begun first when there is
-        none or the current one is older than :data:`EPOCH_LENGTH` (third value: the epoch begun here, if any)."""
+        none or the current one is older than :data:`EPOCH_LENGTH` (third value: the epoch begun here, if any).
+        ``after``: the highest epoch the trail records; a new one is numbered above it (see :meth:`_begin`)."""
         contents = self._read() if self.exists() else _Contents(vault_salt.hex(), (), {})
         held = self._open(contents, seal_key) if contents.epochs else {}
         live = [epoch for epoch in contents.epochs if epoch.state == "current"]
         if live and now - parse_utc(live[-1].began) < EPOCH_LENGTH:
             return live[-1], held[live[-1].n], None
-        contents, held, begun = self._begin(contents, held, now)
+        contents, held, begun = self._begin(contents, held, now, after)
         self._write(contents, held, [seal_key])
         return begun, held[begun.n], begun
 
-    def rotate(self, seal_key: bytes, vault_salt: bytes, now: datetime) -> Epoch:
+    def rotate(self, seal_key: bytes, vault_salt: bytes, now: datetime, after: int = 0) -> Epoch:
         """Begin a new epoch now; the current one is retired (its backups still open until it is destroyed)."""
         contents = self._read() if self.exists() else _Contents(vault_salt.hex(), (), {})
         held = self._open(contents, seal_key) if contents.epochs else {}
-        contents, held, begun = self._begin(contents, held, now)
+        contents, held, begun = self._begin(contents, held, now, after)
         self._write(contents, held, [seal_key])
         return begun
 
@@ -163,22 +166,34 @@ class BackupKeys:
     # -- the file ------------------------------------------------------------------------------------------
     @staticmethod
     def _begin(
-        contents: _Contents, held: dict[int, bytes], now: datetime
+        contents: _Contents, held: dict[int, bytes], now: datetime, after: int = 0
     ) -> tuple[_Contents, dict[int, bytes], Epoch]:
+        """A new epoch numbered above every one the file lists and every one the trail records (``after``): a number
+        names one secret for good, so a file begun anew (the old one lost) never gives an old backup's number to
+        another key, which would count that backup as opening under it."""
         at = iso_utc(now)
         epochs = tuple(replace(e, retired=at) if e.state == "current" else e for e in contents.epochs)
-        begun = Epoch(max((e.n for e in epochs), default=0) + 1, at)
+        begun = Epoch(max([after, *(e.n for e in epochs)]) + 1, at)
         return replace(contents, epochs=(*epochs, begun)), {**held, begun.n: secrets.token_bytes(SECRET_BYTES)}, begun
 
     def _read(self) -> _Contents:
+        if self.path.is_symlink():  # see _replace_durably: a link's target would outlive a destruction
+            raise BackupKeyError(f"The backup keys file {self.path.name} is a symbolic link; Custos keeps it as a "
+                                 "file of its own in the data folder. Put the file itself there.")  # fmt: skip
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
             if data.get("format") != FORMAT:
                 raise ValueError("format")
-            epochs = tuple(Epoch(**epoch) for epoch in data["epochs"])
-            return _Contents(str(data["vault_salt"]), epochs, {str(k): str(v) for k, v in data["seals"].items()})
+            epochs = tuple(_epoch(epoch) for epoch in data["epochs"])
+            seals = data["seals"]
+            if not isinstance(data["vault_salt"], str) or not isinstance(seals, dict):
+                raise ValueError("types")
+            bytes.fromhex(data["vault_salt"])
+            return _Contents(data["vault_salt"], epochs, {str(k): str(v) for k, v in seals.items()})
         except FileNotFoundError:
             raise BackupKeyError(f"The backup keys file {self.path.name} is missing.") from None
+        except PermissionError:
+            raise BackupKeyError(f"The backup keys file {self.path.name} cannot be read (permission denied).") from None
         except (OSError, ValueError, TypeError, KeyError, AttributeError):
             raise BackupKeyError(f"The backup keys file {self.path.name} is damaged.") from None
 
@@ -205,6 +220,20 @@ class BackupKeys:
             nonce = secrets.token_bytes(NONCE_BYTES)
             seals[_key_id(key)] = (nonce + AESGCM(key).encrypt(nonce, plain, self._aad(contents))).hex()
         _replace_durably(self.path, _document(contents, seals))
+
+
+def _epoch(item: object) -> Epoch:
+    """One epoch as the file lists it, its fields checked: the list is read (health, ``backup-keys list``) where
+    no seal is opened, and a wrong type there is a damaged file, not a traceback further on."""
+    if not isinstance(item, dict):
+        raise ValueError("epoch")
+    epoch = Epoch(**item)
+    if type(epoch.n) is not int or epoch.n < 1 or not isinstance(epoch.began, str):
+        raise ValueError("epoch")
+    for moment in (epoch.began, epoch.retired, epoch.destroyed):
+        if moment is not None:
+            parse_utc(moment)  # ValueError (not text in the trail's form) or TypeError (not text)
+    return epoch
 
 
 def _document(contents: _Contents, seals: dict[str, str]) -> bytes:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from app.audit.trail import Event, append, of_kind, parse_utc
 from app.core.actor import current_actor
+from app.erasure.backup import recorded_epochs
 from app.erasure.backup_keys import WRAP_PURPOSE, BackupKeys, Epoch
 from app.store.vault import Vault
 
@@ -55,7 +56,7 @@ def rotate(vault: Vault, now: datetime | None = None) -> tuple[Epoch, Epoch | No
     moment = now or datetime.now(UTC)
     with vault.write_transaction() as conn:
         before = [e for e in keys.epochs() if e.state == "current"]
-        begun = keys.rotate(vault.derived_key(WRAP_PURPOSE), vault.salt, moment)
+        begun = keys.rotate(vault.derived_key(WRAP_PURPOSE), vault.salt, moment, recorded_epochs(conn))
         retired = before[-1] if before else None
         details = {"epoch": begun.n, "retired": retired.n if retired else None, "reason": "rotate"}
         append(conn, Event("vault.backup_key.began", current_actor.get(), details=details))

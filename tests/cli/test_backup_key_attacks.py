@@ -1,0 +1,75 @@
+"""Backup key epochs attacked from outside (decision 0067): the real command line on a real data folder, with
+``backup-keys.json`` lost, edited, linked elsewhere, and a process killed between the steps of a change."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from app.audit.trail import of_kind
+from app.erasure.backup_keys import KEYS_FILENAME
+from app.store.vault import Vault
+from tests.cli.inprocess import run
+from tests.conftest import PASSPHRASE
+
+NEW = "a brand new passphrase"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def folder(vault: Vault) -> Path:
+    data_dir = vault.path.parent
+    vault.close()
+    return data_dir
+
+
+def _ok(folder: Path, *args: str, passphrase: str = PASSPHRASE) -> subprocess.CompletedProcess[str]:
+    done = run(folder, *args, passphrase=passphrase)
+    assert done.returncode == 0, done.stderr
+    return done
+
+
+def _keys(folder: Path) -> dict:
+    return json.loads((folder / KEYS_FILENAME).read_text())
+
+
+def _killed_at(folder: Path, target: str, *args: str, env: dict[str, str] | None = None) -> None:
+    """The real ``custos`` in its own process, killed with SIGKILL when ``target`` (module:Class.method or
+    module:function) is first called: a crash between two steps, which no ``finally`` survives."""
+    module, _, attr = target.partition(":")
+    owner, _, name = attr.rpartition(".")
+    script = (
+        "import importlib, os, signal, sys\n"
+        f"m = importlib.import_module({module!r})\n"
+        f"owner = getattr(m, {owner!r}) if {owner!r} else m\n"
+        f"setattr(owner, {name!r}, lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL))\n"
+        "from app.cli import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    environment = {**os.environ, "CUSTOS_PASSPHRASE": PASSPHRASE, "PYTHONPATH": str(ROOT), **(env or {})}
+    done = subprocess.run([sys.executable, "-c", script, *args, "--data-dir", str(folder)], env=environment,
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == -9, done.stderr  # it was killed where meant, not refused before
+
+
+def test_a_lost_keys_file_is_not_begun_anew_under_numbers_the_trail_already_gave(folder: Path, tmp_path: Path) -> None:
+    """Before: with backup-keys.json gone, the next backup silently began a new file at epoch 1, so `backup-keys
+    list` counted the old epoch-1 backup as opening under the new key, and putting the old file back lost the new
+    one's backups. Now the backup is refused with the way out, and a deliberate rotate numbers above the trail."""
+    _ok(folder, "vault", "backup", "--out", str(tmp_path / "one.vault"))
+    _ok(folder, "vault", "backup-keys", "rotate")
+    (folder / KEYS_FILENAME).unlink()
+    refused = run(folder, "vault", "backup", "--out", str(tmp_path / "two.vault"))
+    assert refused.returncode != 0
+    assert "records backup key epochs up to 2" in refused.stderr and "Nothing was written" in refused.stderr
+    assert not (tmp_path / "two.vault").exists() and not (folder / KEYS_FILENAME).exists()
+    _ok(folder, "vault", "backup-keys", "rotate")
+    assert [e["n"] for e in _keys(folder)["epochs"]] == [3]
+    _ok(folder, "vault", "backup", "--out", str(tmp_path / "three.vault"))
+    listed = _ok(folder, "vault", "backup-keys", "list").stdout.splitlines()
+    assert [line.split()[:2] + line.split()[-3:-2] for line in listed[1:]] == [["3", "current", "1"]]
