@@ -102,6 +102,13 @@ class BackupKeys:
             return {}
         return self._open(self._read(), seal_key)
 
+    def verified_epochs(self, seal_key: bytes) -> tuple[Epoch, ...]:
+        """The epochs, once the seal under ``seal_key`` has vouched for the list (its associated data): what is said
+        from them (health, the Overview) is then what the file held when Custos last wrote it, not an edit."""
+        contents = self._read()
+        self._open(contents, seal_key)
+        return contents.epochs
+
     def copy_epochs_to(self, folder: Path) -> None:
         """The list of epochs without any seal, for a review copy of the data folder (which holds no secret,
         decision 0050): what it says of the backups stays true, and nothing in it opens one."""
@@ -162,6 +169,20 @@ class BackupKeys:
             return
         contents = self._read()
         self._write(contents, self._open(contents, seal_key), [seal_key])
+
+    def drop_earlier_seals(self, seal_key: bytes) -> bool:
+        """Keep only the seal under ``seal_key`` when it is the newest of several: a passphrase change killed after
+        the rekey left the seal under the old key, which opened every backup with the old (perhaps leaked)
+        passphrase until the next write. A seal added after ours (:meth:`add_seal`: the new key's, the vault not
+        yet re-keyed or the change refused) is left for the change to settle. Returns whether one was dropped."""
+        if not self.exists():
+            return False
+        contents = self._read()
+        named = list(contents.seals)
+        if len(named) < 2 or named[-1] != _key_id(seal_key):
+            return False
+        self._write(contents, self._open(contents, seal_key), [seal_key])
+        return True
 
     # -- the file ------------------------------------------------------------------------------------------
     @staticmethod
@@ -252,7 +273,7 @@ def _replace_durably(path: Path, data: bytes) -> None:
     leaves the old version or the new one, never half of one."""
     partial = path.with_name(path.name + ".partial")
     partial.unlink(missing_ok=True)
-    fd = os.open(partial, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    fd = os.open(partial, os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0), 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)
         handle.flush()

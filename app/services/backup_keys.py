@@ -8,13 +8,15 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from sqlalchemy import Connection
+
 from app.audit.trail import Event, append, of_kind, parse_utc
 from app.core.actor import current_actor
 from app.erasure.backup import recorded_epochs
-from app.erasure.backup_keys import WRAP_PURPOSE, BackupKeys, Epoch
+from app.erasure.backup_keys import WRAP_PURPOSE, BackupKeyError, BackupKeys, Epoch
 from app.store.vault import Vault
 
-__all__ = ["EpochView", "Epochs", "destroy", "epochs", "rotate"]
+__all__ = ["EpochView", "Epochs", "destroy", "epochs", "rotate", "settle"]
 
 
 @dataclass(frozen=True)
@@ -72,3 +74,40 @@ def destroy(vault: Vault, n: int, now: datetime | None = None) -> EpochView:
         details = {"epoch": n, "backups": counts.get(n, 0)}
         append(conn, Event("vault.backup_key.destroyed", current_actor.get(), details=details))
     return EpochView(gone, counts.get(n, 0), last.get(n))
+
+
+def settle(vault: Vault) -> None:
+    """Finish what a process killed half-way through left, when the vault is unlocked: a seal under the key the
+    vault was under before a passphrase change (the old passphrase opened every backup until the next write), and
+    an epoch begun or destroyed in the keys file whose trail entry never committed (a destruction off the record).
+    A keys file that is missing, damaged or sealed elsewhere is left as it is: health says so, and what needs it
+    refuses with the reason."""
+    keys = BackupKeys(vault.path.parent)
+    if not keys.exists():
+        return
+    seal_key = vault.derived_key(WRAP_PURPOSE)
+    try:
+        with vault.write_transaction() as conn:
+            keys.drop_earlier_seals(seal_key)
+            _record_missing(conn, keys.verified_epochs(seal_key))
+    except BackupKeyError:
+        return
+
+
+def _record_missing(conn: Connection, listed: tuple[Epoch, ...]) -> None:
+    """The trail entries the keys file shows were due: each listed epoch's beginning and each destruction. After a
+    restore of an older backup these are the epochs begun (and destroyed) since it was made: true of this folder."""
+    began = {e.details.get("epoch") for e in of_kind(conn, "vault.backup_key.began", limit=100_000)}
+    destroyed = {e.details.get("epoch") for e in of_kind(conn, "vault.backup_key.destroyed", limit=100_000)}
+    counts: Counter[object] = Counter(
+        e.details.get("key_epoch") for e in of_kind(conn, "vault.backup.created", limit=100_000)
+    )
+    for epoch in listed:
+        if epoch.n not in began:
+            retired = [e.n for e in listed if e.retired == epoch.began]
+            details = {"epoch": epoch.n, "retired": retired[0] if retired else None, "reason": "keys-file",
+                       "began": epoch.began}  # fmt: skip
+            append(conn, Event("vault.backup_key.began", current_actor.get(), details=details))
+        if epoch.destroyed and epoch.n not in destroyed:
+            details = {"epoch": epoch.n, "backups": counts.get(epoch.n, 0), "destroyed": epoch.destroyed}
+            append(conn, Event("vault.backup_key.destroyed", current_actor.get(), details=details))

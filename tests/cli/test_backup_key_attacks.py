@@ -73,3 +73,61 @@ def test_a_lost_keys_file_is_not_begun_anew_under_numbers_the_trail_already_gave
     _ok(folder, "vault", "backup", "--out", str(tmp_path / "three.vault"))
     listed = _ok(folder, "vault", "backup-keys", "list").stdout.splitlines()
     assert [line.split()[:2] + line.split()[-3:-2] for line in listed[1:]] == [["3", "current", "1"]]
+
+
+def test_a_passphrase_change_killed_after_the_rekey_leaves_no_seal_the_old_passphrase_opens(
+    folder: Path, tmp_path: Path
+) -> None:
+    """Before: killed between the rekey and dropping the old seal, backup-keys.json kept a seal under the old
+    passphrase's key, and the old (perhaps leaked) passphrase opened every epoch backup until the next write of the
+    file. Now the next opening of the vault drops it."""
+    epoch = tmp_path / "epoch.vault"
+    _ok(folder, "vault", "backup", "--out", str(epoch))
+    _killed_at(folder, "app.erasure.backup_keys:BackupKeys.keep_seal", "vault", "passphrase",
+               env={"CUSTOS_NEW_PASSPHRASE": NEW})  # fmt: skip
+    assert len(_keys(folder)["seals"]) == 2  # the crash left both
+    _ok(folder, "vault", "backup-keys", "list", passphrase=NEW)  # any opening of the vault under its key now
+    assert len(_keys(folder)["seals"]) == 1
+    elsewhere = tmp_path / "elsewhere"  # whoever holds the keys file and the old passphrase
+    elsewhere.mkdir(mode=0o700)
+    (elsewhere / KEYS_FILENAME).write_bytes((folder / KEYS_FILENAME).read_bytes())
+    refused = run(elsewhere, "vault", "restore", str(epoch), "--create", "--yes", "--wait", "0")
+    assert refused.returncode != 0 and "This backup does not open" in refused.stderr
+    _ok(elsewhere, "vault", "restore", str(epoch), "--create", "--yes", "--wait", "0", passphrase=NEW)
+
+
+def test_a_passphrase_change_killed_before_the_rekey_still_opens_under_the_old_passphrase(folder: Path) -> None:
+    """The seal added for the new key before the rekey is not taken for a stale one: the vault is still under the
+    old key, whose seal is kept, and a change made again settles the file."""
+    _ok(folder, "vault", "backup-keys", "rotate")
+    _killed_at(folder, "app.services.vault:vault_lifecycle.change_passphrase", "vault", "passphrase",
+               env={"CUSTOS_NEW_PASSPHRASE": NEW})  # fmt: skip
+    _ok(folder, "vault", "backup-keys", "list")
+    assert len(_keys(folder)["seals"]) == 2
+    os.environ["CUSTOS_NEW_PASSPHRASE"] = NEW
+    try:
+        _ok(folder, "vault", "passphrase")
+    finally:
+        del os.environ["CUSTOS_NEW_PASSPHRASE"]
+    assert len(_keys(folder)["seals"]) == 1
+    _ok(folder, "vault", "backup-keys", "rotate", passphrase=NEW)
+
+
+def test_a_destruction_killed_before_its_trail_entry_is_put_on_the_record(folder: Path, tmp_path: Path) -> None:
+    """Before: killed after the keys file was rewritten and before the trail entry committed, an epoch was
+    destroyed with nothing on the record. Now the next opening records it, with the file's time of destruction."""
+    _ok(folder, "vault", "backup", "--out", str(tmp_path / "one.vault"))
+    _ok(folder, "vault", "backup-keys", "rotate")
+    _killed_at(folder, "app.services.backup_keys:append", "vault", "backup-keys", "destroy", "1", "--yes")
+    destroyed_at = _keys(folder)["epochs"][0]["destroyed"]
+    assert destroyed_at is not None
+    _ok(folder, "audit", "verify")
+    vault = Vault.unlock(folder, PASSPHRASE)
+    try:
+        with vault.read_connection() as conn:
+            recorded = of_kind(conn, "vault.backup_key.destroyed", limit=10)
+    finally:
+        vault.close()
+    assert [(e.details["epoch"], e.details["backups"], e.details["destroyed"]) for e in recorded] == [
+        (1, 1, destroyed_at)
+    ]
