@@ -19,6 +19,7 @@ from pathlib import Path
 from sqlalchemy import Connection
 
 from app.audit.trail import Event, append, of_kind, parse_utc
+from app.audit.vault_lifecycle import reviewing_a_copy
 from app.core.actor import current_actor
 from app.core.errors import ConfigError
 from app.core.utc import utc_text
@@ -165,10 +166,15 @@ def last_recorded(conn: Connection) -> LastBackup | None:
                       epoch if isinstance(epoch, int) else None)  # fmt: skip
 
 
-def unusable_because(conn: Connection, made: datetime, epoch_n: int | None, folder: Path) -> str | None:
+def unusable_because(
+    conn: Connection, made: datetime, epoch_n: int | None, folder: Path, seal_key: bytes | None = None
+) -> str | None:
     """Why the newest known backup (made, or restored from, at ``made``, under backup key epoch ``epoch_n``) cannot
     be restored as things are now, in words that follow "last recorded …, ", or None. Said wherever that backup is
-    named, so that "a backup exists" is never read as "it can be restored"."""
+    named, so that "a backup exists" is never read as "it can be restored". ``seal_key`` (the vault's, for
+    :data:`WRAP_PURPOSE`): the list of epochs is believed only once its seal vouches for it, so an edit (a
+    destruction undone) is said as one, not repeated as the truth; without it (a review copy, which holds no seal)
+    the list is read as the file gives it."""
     if epoch_n is None:
         rekeyed = rekeyed_since(conn, made)
         if rekeyed is None:
@@ -178,15 +184,23 @@ def unusable_because(conn: Connection, made: datetime, epoch_n: int | None, fold
     if not keys.exists():
         return f"{KEYS_FILENAME} is not in the data folder: it cannot be opened without that file"
     try:
-        epoch = {e.n: e for e in keys.epochs()}.get(epoch_n)
+        listed = keys.epochs() if seal_key is None else keys.verified_epochs(seal_key)
+    except SealMismatch:
+        return f"{KEYS_FILENAME} is sealed under another passphrase than the vault's: it does not open with this one"
     except BackupKeyError as exc:
         return f"{exc.user_message} It cannot be opened without that file"
+    epoch = {e.n: e for e in listed}.get(epoch_n)
     if epoch is None:
         return f"its backup key epoch {epoch_n} is not in {KEYS_FILENAME}: it cannot be opened"
     if epoch.destroyed:
         return f"its backup key epoch {epoch.n} was destroyed on {utc_text(parse_utc(epoch.destroyed))}: it cannot " \
                "be opened"
     return None
+
+
+def seal_key_for_statements(vault: Vault) -> bytes | None:
+    """The key that lets :func:`unusable_because` check the list of epochs; None in a review copy (no seal)."""
+    return None if reviewing_a_copy.get() else vault.derived_key(WRAP_PURPOSE)
 
 
 def last_before_epochs(conn: Connection) -> datetime | None:

@@ -12,7 +12,7 @@ from sqlalchemy import Connection
 
 from app.audit.trail import Event, append, of_kind, parse_utc
 from app.core.actor import current_actor
-from app.erasure.backup import recorded_epochs
+from app.erasure.backup import recorded_epochs, seal_key_for_statements
 from app.erasure.backup_keys import WRAP_PURPOSE, BackupKeyError, BackupKeys, Epoch
 from app.store.vault import Vault
 
@@ -48,7 +48,10 @@ def _backups(vault: Vault) -> tuple[Counter[int | None], dict[int | None, dateti
 
 def epochs(vault: Vault) -> Epochs:
     counts, last = _backups(vault)
-    views = [EpochView(e, counts.get(e.n, 0), last.get(e.n)) for e in BackupKeys(vault.path.parent).epochs()]
+    keys = BackupKeys(vault.path.parent)
+    seal_key = seal_key_for_statements(vault)  # the list as its seal vouches for it: an edit is refused, not shown
+    listed = keys.verified_epochs(seal_key) if seal_key is not None and keys.exists() else keys.epochs()
+    views = [EpochView(e, counts.get(e.n, 0), last.get(e.n)) for e in listed]
     return Epochs(views, counts.get(None, 0), last.get(None))
 
 

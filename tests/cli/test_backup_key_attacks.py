@@ -131,3 +131,78 @@ def test_a_destruction_killed_before_its_trail_entry_is_put_on_the_record(folder
     assert [(e.details["epoch"], e.details["backups"], e.details["destroyed"]) for e in recorded] == [
         (1, 1, destroyed_at)
     ]
+
+
+def _edit(folder: Path, change) -> None:  # type: ignore[no-untyped-def]
+    document = _keys(folder)
+    change(document)
+    (folder / KEYS_FILENAME).write_text(json.dumps(document))
+
+
+def test_a_destruction_undone_by_an_edit_is_said_as_an_edit_not_as_a_backup_that_opens(
+    folder: Path, tmp_path: Path
+) -> None:
+    """Before: health, the Overview and `backup-keys list` read the list of epochs without its seal, so removing
+    "destroyed" from the file turned "it cannot be opened" into "ok" and "retired". Now the seal vouches for the
+    list wherever it is said from (the file has been altered), and a review copy still reads its unsealed list."""
+    _ok(folder, "vault", "backup", "--out", str(tmp_path / "one.vault"))
+    _ok(folder, "vault", "backup-keys", "rotate")
+    _ok(folder, "vault", "backup-keys", "destroy", "1", "--yes")
+    honest = run(folder, "health")
+    assert "its backup key epoch 1 was destroyed on" in honest.stdout
+    reviewed = run(folder, "health", "--read-only")
+    assert "its backup key epoch 1 was destroyed on" in reviewed.stdout
+
+    def undo(document: dict) -> None:
+        document["epochs"][0]["destroyed"] = None
+
+    _edit(folder, undo)
+    health = run(folder, "health")
+    assert "backups      warn" in health.stdout and "has been altered or damaged" in health.stdout
+    listed = run(folder, "vault", "backup-keys", "list")
+    assert listed.returncode != 0 and "has been altered or damaged" in listed.stderr
+    assert "retired" not in listed.stdout
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda d: d["epochs"][0].update(began=5),
+        lambda d: d["epochs"][0].update(n="1"),
+        lambda d: d["epochs"][0].update(destroyed="yesterday"),
+        lambda d: d.update(vault_salt=["not", "text"]),
+        lambda d: d.update(seals=["x"]),
+        lambda d: d.update(epochs=[1, 2]),
+    ],
+    ids=["began-number", "n-text", "destroyed-not-a-time", "salt-list", "seals-list", "epochs-numbers"],
+)
+def test_a_keys_file_with_a_field_of_the_wrong_kind_is_damaged_not_a_traceback(folder: Path, tmp_path: Path,
+                                                                               change) -> None:  # type: ignore[no-untyped-def]
+    _ok(folder, "vault", "backup", "--out", str(tmp_path / "one.vault"))
+    _edit(folder, change)
+    for args in (("vault", "backup-keys", "list"), ("vault", "backup-keys", "list", "--read-only")):
+        listed = run(folder, *args)
+        assert listed.returncode != 0 and "Traceback" not in listed.stderr, listed.stderr
+        assert "backup-keys.json is damaged" in listed.stderr
+    assert "backup-keys.json is damaged" in run(folder, "health").stdout
+
+
+def test_a_keys_file_planted_as_a_link_is_refused_and_not_left_holding_a_destroyed_key(
+    folder: Path, tmp_path: Path
+) -> None:
+    """Before: backup-keys.json as a symbolic link was read through; a destruction then replaced the link with a
+    new file and left the file it pointed to, the destroyed epoch's secret still in it, while saying the backups
+    "can no longer be opened, by anyone". Now a link is refused by everything that reads or writes the file."""
+    _ok(folder, "vault", "backup", "--out", str(tmp_path / "one.vault"))
+    _ok(folder, "vault", "backup-keys", "rotate")
+    elsewhere = tmp_path / "share" / KEYS_FILENAME
+    elsewhere.parent.mkdir()
+    (folder / KEYS_FILENAME).rename(elsewhere)
+    (folder / KEYS_FILENAME).symlink_to(elsewhere)
+    before = elsewhere.read_bytes()
+    refused = run(folder, "vault", "backup-keys", "destroy", "1", "--yes")
+    assert refused.returncode != 0 and "is a symbolic link" in refused.stderr
+    assert "destroyed" not in refused.stdout
+    assert elsewhere.read_bytes() == before and (folder / KEYS_FILENAME).is_symlink()
+    assert run(folder, "vault", "backup", "--out", str(tmp_path / "two.vault")).returncode != 0
+    assert "is a symbolic link" in run(folder, "health").stdout
