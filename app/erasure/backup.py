@@ -130,9 +130,23 @@ def backup(vault: Vault, out: Path, now: datetime | None = None) -> BackupInfo:
         raise
     digest = hashlib.sha256(out.read_bytes()).hexdigest()
     with vault.write_transaction() as conn:
+        _refuse_if_destroyed_meanwhile(vault, epoch, out)
         details = {"sha256": digest, "bytes": out.stat().st_size, "key_epoch": epoch.n}
         append(conn, Event("vault.backup.created", current_actor.get(), details=details))
     return BackupInfo(out, out.stat().st_size, digest, epoch.n, begun)
+
+
+def _refuse_if_destroyed_meanwhile(vault: Vault, epoch: Epoch, out: Path) -> None:
+    """The epoch was current when the export began, outside any transaction (a large vault takes a while); another
+    process may have begun a new one and destroyed this one since. The copy then opens with nothing: recorded, it
+    would be a backup said to open until its epoch is destroyed, missing from the destruction's count. Checked in
+    the transaction that records it, which destructions wait for."""
+    listed = {e.n: e for e in BackupKeys(vault.path.parent).verified_epochs(vault.derived_key(WRAP_PURPOSE))}
+    if epoch.n in listed and not listed[epoch.n].destroyed:
+        return
+    out.unlink(missing_ok=True)
+    raise BackupKeyError(f"Backup key epoch {epoch.n} was destroyed while this backup was being written: the copy "
+                         "could never be opened and was removed. Back up again.")  # fmt: skip
 
 
 def opening_note(info: BackupInfo) -> str:

@@ -206,3 +206,33 @@ def test_a_keys_file_planted_as_a_link_is_refused_and_not_left_holding_a_destroy
     assert elsewhere.read_bytes() == before and (folder / KEYS_FILENAME).is_symlink()
     assert run(folder, "vault", "backup", "--out", str(tmp_path / "two.vault")).returncode != 0
     assert "is a symbolic link" in run(folder, "health").stdout
+
+
+def test_a_backup_whose_epoch_is_destroyed_while_it_is_written_is_not_recorded_as_one_that_opens(
+    folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before: another process rotating and destroying the epoch while the export ran (outside any transaction)
+    left a copy no key opens, recorded under the destroyed epoch after the destruction had counted its backups,
+    and the backup said it opened until that epoch was destroyed. Now it is refused and the copy removed."""
+    from app.erasure import backup as backup_module
+
+    _ok(folder, "vault", "backup", "--out", str(tmp_path / "first.vault"))
+    keyed = backup_module.backup_key
+
+    def meanwhile(secret: bytes, n: int) -> bytes:  # the export is about to begin: another process acts
+        _ok(folder, "vault", "backup-keys", "rotate")
+        _ok(folder, "vault", "backup-keys", "destroy", str(n), "--yes")
+        return keyed(secret, n)
+
+    monkeypatch.setattr(backup_module, "backup_key", meanwhile)
+    late = tmp_path / "late.vault"
+    refused = run(folder, "vault", "backup", "--out", str(late))
+    monkeypatch.undo()
+    assert refused.returncode != 0 and "was destroyed while this backup was being written" in refused.stderr
+    assert not late.exists() and not Path(f"{late}.partial").exists()
+    vault = Vault.unlock(folder, PASSPHRASE)
+    try:
+        with vault.read_connection() as conn:
+            assert [e.details["key_epoch"] for e in of_kind(conn, "vault.backup.created", limit=10)] == [1]
+    finally:
+        vault.close()
