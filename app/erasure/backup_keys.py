@@ -163,12 +163,20 @@ class BackupKeys:
         contents = self._read()
         self._write(contents, self._open(contents, seal_key), [seal_key, new_seal_key])
 
-    def keep_seal(self, seal_key: bytes) -> None:
-        """Keep only the seal under ``seal_key`` (the key the vault is under now)."""
+    def keep_seal(self, seal_key: bytes, was: bytes | None = None) -> None:
+        """Keep only the seal under ``seal_key`` (the key the vault is under now). ``was``: the key it was under
+        before; the file is opened with it when the seal under ``seal_key`` is gone (another process changed the
+        file between :meth:`add_seal` and the rekey, sealing it under the key it had, the old one)."""
         if not self.exists():
             return
         contents = self._read()
-        self._write(contents, self._open(contents, seal_key), [seal_key])
+        try:
+            held = self._open(contents, seal_key)
+        except SealMismatch:
+            if was is None:
+                raise
+            held = self._open(contents, was)
+        self._write(contents, held, [seal_key])
 
     def drop_earlier_seals(self, seal_key: bytes) -> bool:
         """Keep only the seal under ``seal_key`` when it is the newest of several: a passphrase change killed after

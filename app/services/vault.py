@@ -300,11 +300,13 @@ def change_passphrase(vault: Vault, current: str, new: str, confirmation: str) -
         vault_lifecycle.change_passphrase(vault, current, new, confirmation)
     except BaseException:
         if new_seal is not None:
-            with suppress(SealMismatch):  # sealed under the new key only: left so, the vault is not under it
+            # sealed under the new key only: left so, the vault is not under it
+            with suppress(SealMismatch), vault.write_transaction():
                 keys.keep_seal(old_seal)
         raise
     if new_seal is not None:
-        keys.keep_seal(new_seal)
+        with vault.write_transaction():  # see _seal_also_under
+            keys.keep_seal(new_seal, was=old_seal)
     folder = vault.path.parent
     remembered = key_from_keyring(folder) is not None
     forget_keyring(folder)
@@ -320,7 +322,11 @@ def _seal_also_under(keys: BackupKeys, vault: Vault, old_seal: bytes, new: str) 
         return None, None
     new_seal = vault.derived_key_under(new, WRAP_PURPOSE)
     try:
-        keys.add_seal(old_seal, new_seal)
+        # In the vault's write transaction, as every change to the file is: read, re-sealed and written between a
+        # backup's new epoch in another process (the app, serve), it wrote that epoch away, and the backup made
+        # under it with it.
+        with vault.write_transaction():
+            keys.add_seal(old_seal, new_seal)
     except SealMismatch as exc:
         try:
             keys.secrets(new_seal)

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from contextlib import suppress
 from pathlib import Path
 
 import pytest
@@ -236,3 +237,43 @@ def test_a_backup_whose_epoch_is_destroyed_while_it_is_written_is_not_recorded_a
             assert [e.details["key_epoch"] for e in of_kind(conn, "vault.backup.created", limit=10)] == [1]
     finally:
         vault.close()
+
+
+def test_an_epoch_begun_by_another_process_during_a_passphrase_change_is_not_written_away(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before: the change re-sealed the keys file outside the vault's write transaction, so an epoch another
+    process began between its read and its write was written away (with every backup made under it). Now the
+    other process waits; whichever way the change then ends (done, or refused: the vault was in use), the epoch
+    is in the file and the file opens under the key the vault is under."""
+    from app.erasure import backup_keys
+
+    _ok(folder, "vault", "backup-keys", "rotate")
+    real_open, real_add_seal = backup_keys.BackupKeys._open, backup_keys.BackupKeys.add_seal
+    started: list[subprocess.Popen[str]] = []
+    sealing: list[bool] = []
+
+    def add_seal(self, seal_key, new_seal_key):  # type: ignore[no-untyped-def]
+        sealing.append(True)
+        return real_add_seal(self, seal_key, new_seal_key)
+
+    def another_process_rotates(self, contents, seal_key):  # type: ignore[no-untyped-def]
+        if sealing and not started:  # add_seal has read the file and is about to write it
+            environment = {**os.environ, "CUSTOS_PASSPHRASE": PASSPHRASE, "PYTHONPATH": str(ROOT)}
+            started.append(subprocess.Popen(
+                [sys.executable, "-m", "app", "vault", "backup-keys", "rotate", "--data-dir", str(folder)],
+                env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))  # fmt: skip
+            with suppress(subprocess.TimeoutExpired):  # before: done at once; now: it waits for this transaction
+                started[0].wait(timeout=8)
+        return real_open(self, contents, seal_key)
+
+    monkeypatch.setattr(backup_keys.BackupKeys, "_open", another_process_rotates)
+    monkeypatch.setattr(backup_keys.BackupKeys, "add_seal", add_seal)
+    monkeypatch.setenv("CUSTOS_NEW_PASSPHRASE", NEW)
+    changed = run(folder, "vault", "passphrase")
+    monkeypatch.undo()
+    assert started and started[0].wait(timeout=60) == 0, started[0].stderr.read() if started else ""
+    in_force = NEW if changed.returncode == 0 else PASSPHRASE
+    listed = run(folder, "vault", "backup-keys", "list", passphrase=in_force)
+    assert listed.returncode == 0, listed.stderr
+    assert [line.split()[:2] for line in listed.stdout.splitlines()[1:]] == [["1", "retired"], ["2", "current"]]
