@@ -277,3 +277,45 @@ def test_an_epoch_begun_by_another_process_during_a_passphrase_change_is_not_wri
     listed = run(folder, "vault", "backup-keys", "list", passphrase=in_force)
     assert listed.returncode == 0, listed.stderr
     assert [line.split()[:2] for line in listed.stdout.splitlines()[1:]] == [["1", "retired"], ["2", "current"]]
+
+
+def test_a_review_copy_caught_mid_command_holds_the_list_of_epochs_and_no_seal(folder: Path, tmp_path: Path) -> None:
+    """Decision 0050: a review copy holds no secret. The copy is caught as the command reads it (the process killed
+    there, so nothing removes it): the epochs are there to say which backups still open, and no seal is."""
+    _ok(folder, "vault", "backup", "--out", str(tmp_path / "one.vault"))
+    _ok(folder, "vault", "backup-keys", "rotate")
+    _ok(folder, "vault", "backup-keys", "destroy", "1", "--yes")
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    _killed_at(folder, "app.services.backup_keys:epochs", "vault", "backup-keys", "list", "--read-only",
+               env={"TMPDIR": str(temp)})  # fmt: skip
+    copies = list(temp.glob("custos-review-*/*/" + KEYS_FILENAME))
+    assert len(copies) == 1
+    copied = json.loads(copies[0].read_text())
+    assert copied["seals"] == {} and copied["epochs"] == _keys(folder)["epochs"]
+    assert copies[0].stat().st_mode & 0o777 == 0o600
+    assert not any(secret in copies[0].read_text() for secret in _keys(folder)["seals"].values())
+
+
+def test_a_damaged_keys_file_does_not_stop_a_backup_from_before_epochs_and_is_said(
+    folder: Path, tmp_path: Path
+) -> None:
+    """Before: a damaged or altered backup-keys.json refused the restore of a backup made before key epochs, which
+    opens with the passphrase alone and needs no keys file. Now it is restored and the keys file's state said; an
+    epoch backup with the same file is still refused with the reason."""
+    from tests.legacy_backup import legacy_backup
+
+    vault = Vault.unlock(folder, PASSPHRASE)
+    try:
+        old = legacy_backup(vault, tmp_path / "before.vault")
+    finally:
+        vault.close()
+    epoch = tmp_path / "epoch.vault"
+    _ok(folder, "vault", "backup", "--out", str(epoch))
+    whole = (folder / KEYS_FILENAME).read_text()
+    (folder / KEYS_FILENAME).write_text(whole[:40])  # truncated
+    refused = run(folder, "vault", "restore", str(epoch), "--yes", "--wait", "0")
+    assert refused.returncode != 0 and "backup-keys.json is damaged" in refused.stderr
+    restored = run(folder, "vault", "restore", str(old), "--yes", "--wait", "0")
+    assert restored.returncode == 0, restored.stderr
+    assert "opened without backup-keys.json. The backup keys file backup-keys.json is damaged." in restored.stdout
