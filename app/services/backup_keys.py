@@ -108,9 +108,10 @@ def _record_missing(conn: Connection, listed: tuple[Epoch, ...]) -> None:
     for epoch in listed:
         if epoch.n not in began:
             retired = [e.n for e in listed if e.retired == epoch.began]
-            details = {"epoch": epoch.n, "retired": retired[0] if retired else None, "reason": "keys-file",
+            details = {"epoch": epoch.n, "retired": retired[0] if retired else None, "reason": "recorded-late",
                        "began": epoch.began}  # fmt: skip
             append(conn, Event("vault.backup_key.began", current_actor.get(), details=details))
         if epoch.destroyed and epoch.n not in destroyed:
-            details = {"epoch": epoch.n, "backups": counts.get(epoch.n, 0), "destroyed": epoch.destroyed}
+            details = {"epoch": epoch.n, "backups": counts.get(epoch.n, 0), "destroyed": epoch.destroyed,
+                       "recorded_late": True}  # fmt: skip
             append(conn, Event("vault.backup_key.destroyed", current_actor.get(), details=details))

@@ -129,8 +129,8 @@ def test_a_destruction_killed_before_its_trail_entry_is_put_on_the_record(folder
             recorded = of_kind(conn, "vault.backup_key.destroyed", limit=10)
     finally:
         vault.close()
-    assert [(e.details["epoch"], e.details["backups"], e.details["destroyed"]) for e in recorded] == [
-        (1, 1, destroyed_at)
+    assert [(e.details["epoch"], e.details["backups"], e.details["destroyed"], e.details["recorded_late"]) for e in recorded] == [
+        (1, 1, destroyed_at, True)
     ]
 
 
