@@ -129,9 +129,9 @@ def test_a_destruction_killed_before_its_trail_entry_is_put_on_the_record(folder
             recorded = of_kind(conn, "vault.backup_key.destroyed", limit=10)
     finally:
         vault.close()
-    assert [(e.details["epoch"], e.details["backups"], e.details["destroyed"], e.details["recorded_late"]) for e in recorded] == [
-        (1, 1, destroyed_at, True)
-    ]
+    said = [(e.details["epoch"], e.details["backups"], e.details["destroyed"], e.details["recorded_late"])
+            for e in recorded]  # fmt: skip
+    assert said == [(1, 1, destroyed_at, True)]
 
 
 def _edit(folder: Path, change) -> None:  # type: ignore[no-untyped-def]
