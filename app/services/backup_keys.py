@@ -34,11 +34,14 @@ class Epochs:
 
 
 def _backups(vault: Vault) -> tuple[Counter[int | None], dict[int | None, datetime]]:
+    with vault.read_connection() as conn:
+        return _counted(conn)
+
+
+def _counted(conn: Connection) -> tuple[Counter[int | None], dict[int | None, datetime]]:
     counts: Counter[int | None] = Counter()
     last: dict[int | None, datetime] = {}
-    with vault.read_connection() as conn:
-        entries = of_kind(conn, "vault.backup.created", limit=100_000)
-    for entry in entries:  # newest first
+    for entry in of_kind(conn, "vault.backup.created", limit=100_000):  # newest first
         epoch = entry.details.get("key_epoch")
         key = epoch if isinstance(epoch, int) else None
         counts[key] += 1
@@ -71,8 +74,8 @@ def rotate(vault: Vault, now: datetime | None = None) -> tuple[Epoch, Epoch | No
 def destroy(vault: Vault, n: int, now: datetime | None = None) -> EpochView:
     """Destroy epoch ``n``'s key for good: the backups made under it can no longer be opened, wherever they are."""
     keys = BackupKeys(vault.path.parent)
-    counts, last = _backups(vault)
     with vault.write_transaction() as conn:
+        counts, last = _counted(conn)  # here: a backup another process records is counted or waits for this
         gone = keys.destroy(vault.derived_key(WRAP_PURPOSE), n, now or datetime.now(UTC))
         details = {"epoch": n, "backups": counts.get(n, 0)}
         append(conn, Event("vault.backup_key.destroyed", current_actor.get(), details=details))
