@@ -26,7 +26,8 @@ Printed formats (a contract):
            ``Backups made under backup key epochs open with the new passphrase: …`` when the backup keys were
            re-sealed; the line about older backups then says ``Backups made before key epochs``.
   backup-keys  (``list``, the default) a table: ``Epoch  State  Began (UTC)  Retired (UTC)  Destroyed (UTC)
-           Backups  Last backup (UTC)``, one row per epoch, ``-`` for none, then ``Backups made before key epochs:
+           Backups  Last backup (UTC)``, one row per epoch, ``-`` for none, then ``Backups recorded under epochs
+           not in backup-keys.json: N (epoch (backups): E (K), …): …`` and ``Backups made before key epochs:
            N …`` when there are any. ``rotate``: ``Backup key epoch N began; epoch M is retired: …``. ``destroy N``
            (asks unless ``--yes``): ``Backup key epoch N destroyed: K backup(s) made under it can no longer be
            opened, by anyone; recorded on the audit trail.`` rotate and destroy are refused under ``--read-only``.

@@ -54,6 +54,10 @@ def _list(vault: Vault) -> int:
         widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
         for row in rows:
             print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    if found.unlisted:
+        named = ", ".join(f"{n} ({k})" for n, k in found.unlisted.items())
+        print(f"Backups recorded under epochs not in backup-keys.json: {sum(found.unlisted.values())} (epoch "
+              f"(backups): {named}): they cannot be opened without the file that held those epochs.")  # fmt: skip
     if found.before_epochs:
         print(f"Backups made before key epochs: {found.before_epochs} (the last on {_when(found.last_before_epochs)} "
               "UTC): they open with the passphrase in force when they were made; destroying an epoch does not reach "

@@ -5,7 +5,7 @@ the write transaction that serialises it with the other processes (decision 0067
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection
@@ -31,6 +31,8 @@ class Epochs:
     epochs: list[EpochView]
     before_epochs: int  # backups recorded before key epochs, under the vault's own key
     last_before_epochs: datetime | None
+    # backups recorded under epochs the keys file does not list (a file lost and begun anew): epoch -> how many
+    unlisted: dict[int, int] = field(default_factory=dict)
 
 
 def _backups(vault: Vault) -> tuple[Counter[int | None], dict[int | None, datetime]]:
@@ -55,7 +57,10 @@ def epochs(vault: Vault) -> Epochs:
     seal_key = seal_key_for_statements(vault)  # the list as its seal vouches for it: an edit is refused, not shown
     listed = keys.verified_epochs(seal_key) if seal_key is not None and keys.exists() else keys.epochs()
     views = [EpochView(e, counts.get(e.n, 0), last.get(e.n)) for e in listed]
-    return Epochs(views, counts.get(None, 0), last.get(None))
+    known = {e.n for e in listed}
+    unlisted = {n: k for n, k in counts.items() if n is not None and n not in known}
+    unlisted = dict(sorted(unlisted.items()))
+    return Epochs(views, counts.get(None, 0), last.get(None), unlisted)
 
 
 def rotate(vault: Vault, now: datetime | None = None) -> tuple[Epoch, Epoch | None]:

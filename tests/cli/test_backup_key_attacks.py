@@ -73,7 +73,9 @@ def test_a_lost_keys_file_is_not_begun_anew_under_numbers_the_trail_already_gave
     assert [e["n"] for e in _keys(folder)["epochs"]] == [3]
     _ok(folder, "vault", "backup", "--out", str(tmp_path / "three.vault"))
     listed = _ok(folder, "vault", "backup-keys", "list").stdout.splitlines()
-    assert [line.split()[:2] + line.split()[-3:-2] for line in listed[1:]] == [["3", "current", "1"]]
+    assert [line.split()[:2] + line.split()[-3:-2] for line in listed[1:2]] == [["3", "current", "1"]]
+    assert listed[2] == ("Backups recorded under epochs not in backup-keys.json: 1 (epoch (backups): 1 (1)): they "
+                         "cannot be opened without the file that held those epochs.")  # fmt: skip
 
 
 def test_a_passphrase_change_killed_after_the_rekey_leaves_no_seal_the_old_passphrase_opens(
