@@ -111,8 +111,14 @@ class BackupKeys:
 
     def copy_epochs_to(self, folder: Path) -> None:
         """The list of epochs without any seal, for a review copy of the data folder (which holds no secret,
-        decision 0050): what it says of the backups stays true, and nothing in it opens one."""
-        _replace_durably(folder / KEYS_FILENAME, _document(self._read(), {}))
+        decision 0050): what it says of the backups stays true, and nothing in it opens one. A file that does not
+        read (damaged, a link) is copied as an empty one, which reads as damaged too: nothing of it is carried over,
+        and the review (``audit verify`` of a folder handed over as evidence) is not refused for it."""
+        try:
+            document = _document(self._read(), {})
+        except BackupKeyError:
+            document = b""
+        _replace_durably(folder / KEYS_FILENAME, document)
 
     # -- changing ------------------------------------------------------------------------------------------
     def current(

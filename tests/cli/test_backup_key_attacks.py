@@ -321,3 +321,15 @@ def test_a_damaged_keys_file_does_not_stop_a_backup_from_before_epochs_and_is_sa
     restored = run(folder, "vault", "restore", str(old), "--yes", "--wait", "0")
     assert restored.returncode == 0, restored.stderr
     assert "opened without backup-keys.json. The backup keys file backup-keys.json is damaged." in restored.stdout
+
+
+def test_a_damaged_keys_file_does_not_refuse_a_review_of_the_folder(folder: Path, tmp_path: Path) -> None:
+    """Before: `--read-only` copied the list of epochs by reading the file, so a damaged backup-keys.json refused
+    every review of the folder (`audit verify` of evidence included). Now the review runs and says it is damaged."""
+    _ok(folder, "vault", "backup", "--out", str(tmp_path / "one.vault"))
+    whole = (folder / KEYS_FILENAME).read_text()
+    (folder / KEYS_FILENAME).write_text(whole[:30])
+    _ok(folder, "audit", "verify", "--read-only")
+    health = run(folder, "health", "--read-only")
+    assert "backup-keys.json is damaged" in health.stdout, health.stderr
+    assert (folder / KEYS_FILENAME).read_text() == whole[:30]  # the folder itself is only read
