@@ -74,6 +74,17 @@ def missing_keys_advice(recorded: int) -> str:
     )
 
 
+def _why_no_seal(conn: Connection) -> str:
+    """The keys file holds no seal under the vault's key. The one way Custos parts them is a restore of a backup
+    from before key epochs (:data:`RESEAL_ADVICE`); without one on the trail, that is not said as the cause."""
+    restored = last_restore(conn)
+    if restored is not None and restored.epoch is None:
+        return RESEAL_ADVICE
+    return (f"{KEYS_FILENAME} holds no seal under the vault's key: it has been altered, or it is from another data "
+            "folder. Put back your copy of it: the backups made under its epochs open only with it. Nothing was "
+            "written.")  # fmt: skip
+
+
 def _epoch_for(vault: Vault, now: datetime) -> tuple[Epoch, bytes, Epoch | None]:
     """The epoch the backup goes under and its secret, beginning one on the record when needed; in a write
     transaction, which serialises epoch changes between processes (the app, ``serve``, a command). A keys file
@@ -87,7 +98,7 @@ def _epoch_for(vault: Vault, now: datetime) -> tuple[Epoch, bytes, Epoch | None]
         try:
             epoch, secret, begun = keys.current(vault.derived_key(WRAP_PURPOSE), vault.salt, now, recorded)
         except SealMismatch:
-            raise SealMismatch(RESEAL_ADVICE) from None
+            raise SealMismatch(_why_no_seal(conn)) from None
         if begun is not None:
             retired = [e.n for e in keys.epochs() if e.retired == begun.began]
             details = {"epoch": begun.n, "retired": retired[0] if retired else None, "reason": "backup"}
@@ -200,7 +211,7 @@ def unusable_because(
     try:
         listed = keys.epochs() if seal_key is None else keys.verified_epochs(seal_key)
     except SealMismatch:
-        return f"{KEYS_FILENAME} is sealed under another passphrase than the vault's: it does not open with this one"
+        return f"{KEYS_FILENAME} holds no seal under the vault's key: it does not open with the vault's passphrase"
     except BackupKeyError as exc:
         return f"{exc.user_message} It cannot be opened without that file"
     epoch = {e.n: e for e in listed}.get(epoch_n)

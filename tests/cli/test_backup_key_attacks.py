@@ -333,3 +333,22 @@ def test_a_damaged_keys_file_does_not_refuse_a_review_of_the_folder(folder: Path
     health = run(folder, "health", "--read-only")
     assert "backup-keys.json is damaged" in health.stdout, health.stderr
     assert (folder / KEYS_FILENAME).read_text() == whole[:30]  # the folder itself is only read
+
+
+def test_a_keys_file_stripped_of_its_seal_is_not_explained_by_a_restore_that_never_happened(
+    folder: Path, tmp_path: Path
+) -> None:
+    """Before: with its seal removed, the backup was refused because "the vault was restored from a backup made
+    before key epochs, under an older passphrase", and health said the file was "sealed under another passphrase":
+    neither had happened. The restore is named only when the trail records one."""
+    _ok(folder, "vault", "backup", "--out", str(tmp_path / "one.vault"))
+
+    def strip(document: dict) -> None:
+        document["seals"] = {}
+
+    _edit(folder, strip)
+    refused = run(folder, "vault", "backup", "--out", str(tmp_path / "two.vault"))
+    assert refused.returncode != 0 and "holds no seal under the vault's key: it has been altered" in refused.stderr
+    assert "restored" not in refused.stderr
+    health = run(folder, "health").stdout
+    assert "holds no seal under the vault's key" in health and "another passphrase" not in health
