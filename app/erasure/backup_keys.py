@@ -89,6 +89,10 @@ class BackupKeys:
         """The epochs as the file lists them, without opening a seal (empty: no backup under an epoch yet)."""
         return self._read().epochs if self.exists() else ()
 
+    def sealed(self) -> bool:
+        """Whether the file holds any seal (a review copy, or a file stripped of its seals, holds none)."""
+        return bool(self._read().seals)
+
     def vault_salt(self) -> bytes:
         """The salt of the vault whose key the secrets are sealed under (with the passphrase, it gives that key)."""
         try:

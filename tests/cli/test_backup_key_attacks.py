@@ -352,3 +352,6 @@ def test_a_keys_file_stripped_of_its_seal_is_not_explained_by_a_restore_that_nev
     assert "restored" not in refused.stderr
     health = run(folder, "health").stdout
     assert "holds no seal under the vault's key" in health and "another passphrase" not in health
+    restore = run(folder, "vault", "restore", str(tmp_path / "one.vault"), "--yes", "--wait", "0")
+    assert restore.returncode != 0 and "The backup-keys.json here holds no seal" in restore.stderr
+    assert "it opens with the vault's current passphrase" not in restore.stderr
