@@ -80,7 +80,8 @@ class UnopenableBackup(WrongBackupPassphrase):
             reasons.append(f"a backup made under a backup key epoch opens only with {KEYS_FILENAME} from the data "
                            "folder it was made in, and there is none here: copy it in beside the erasure ledger")
         elif not keys.sealed():
-            reasons.append(f"the {KEYS_FILENAME} here holds no seal (altered, or a review copy's): no passphrase opens it")
+            reasons.append(f"the {KEYS_FILENAME} here holds no seal (altered, or a review copy's): no passphrase "
+                           "opens it")
         elif not opened_keys:
             reasons.append(f"the passphrase does not open {KEYS_FILENAME} here (it opens with the vault's current "
                            "passphrase)")
