@@ -355,3 +355,19 @@ def test_a_keys_file_stripped_of_its_seal_is_not_explained_by_a_restore_that_nev
     restore = run(folder, "vault", "restore", str(tmp_path / "one.vault"), "--yes", "--wait", "0")
     assert restore.returncode != 0 and "The backup-keys.json here holds no seal" in restore.stderr
     assert "it opens with the vault's current passphrase" not in restore.stderr
+
+
+def test_a_rotation_killed_before_its_trail_entry_is_put_on_the_record(folder: Path) -> None:
+    """The same for a new epoch: written to the file, its `vault.backup_key.began` entry never committed."""
+    _ok(folder, "vault", "backup-keys", "rotate")
+    _killed_at(folder, "app.services.backup_keys:append", "vault", "backup-keys", "rotate")
+    assert [e["n"] for e in _keys(folder)["epochs"]] == [1, 2]
+    _ok(folder, "vault", "backup-keys", "list")
+    vault = Vault.unlock(folder, PASSPHRASE)
+    try:
+        with vault.read_connection() as conn:
+            began = [(e.details["epoch"], e.details["retired"], e.details["reason"])
+                     for e in of_kind(conn, "vault.backup_key.began", limit=10)]  # fmt: skip
+    finally:
+        vault.close()
+    assert began == [(2, 1, "recorded-late"), (1, None, "rotate")]
