@@ -290,15 +290,19 @@ def _replace_durably(path: Path, data: bytes) -> None:
     """Write a new version beside the file (0600 from the first byte), fsync it, and rename it into place: a crash
     leaves the old version or the new one, never half of one."""
     partial = path.with_name(path.name + ".partial")
-    partial.unlink(missing_ok=True)
-    fd = os.open(partial, os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0), 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(partial, path)
-    folder = os.open(path.parent, os.O_RDONLY)
     try:
-        os.fsync(folder)
-    finally:
-        os.close(folder)
+        partial.unlink(missing_ok=True)
+        fd = os.open(partial, os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(partial, path)
+        folder = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(folder)
+        finally:
+            os.close(folder)
+    except OSError as exc:  # a directory planted at the .partial, a full disk, a read-only folder: said, no traceback
+        raise BackupKeyError(f"The backup keys file {path.name} cannot be written in {path.parent} "
+                             f"({exc.strerror or type(exc).__name__}).") from None  # fmt: skip

@@ -371,3 +371,20 @@ def test_a_rotation_killed_before_its_trail_entry_is_put_on_the_record(folder: P
     finally:
         vault.close()
     assert began == [(2, 1, "recorded-late"), (1, None, "rotate")]
+
+
+def test_something_planted_at_the_partial_file_is_said_not_a_traceback(folder: Path, tmp_path: Path) -> None:
+    """Before: a directory at backup-keys.json.partial ended `backup-keys rotate` in a traceback (IsADirectoryError).
+    A link planted there is removed, never written through."""
+    _ok(folder, "vault", "backup-keys", "rotate")
+    before = (folder / KEYS_FILENAME).read_bytes()
+    (folder / f"{KEYS_FILENAME}.partial").mkdir()
+    refused = run(folder, "vault", "backup-keys", "rotate")
+    assert refused.returncode != 0 and "Traceback" not in refused.stderr
+    assert "The backup keys file backup-keys.json cannot be written" in refused.stderr
+    assert (folder / KEYS_FILENAME).read_bytes() == before
+    (folder / f"{KEYS_FILENAME}.partial").rmdir()
+    target = tmp_path / "planted"
+    (folder / f"{KEYS_FILENAME}.partial").symlink_to(target)
+    _ok(folder, "vault", "backup-keys", "rotate")
+    assert not target.exists() and not (folder / f"{KEYS_FILENAME}.partial").exists()
