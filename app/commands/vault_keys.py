@@ -56,13 +56,13 @@ def _list(vault: Vault) -> int:
         widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
         for row in rows:
             print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    note = unlisted_note(found)
+    if note:
+        print(note)
     if found.before_epochs:
         print(f"Backups made before key epochs: {found.before_epochs} (the last on {_when(found.last_before_epochs)} "
               "UTC): they open with the passphrase in force when they were made; destroying an epoch does not reach "
               "them.")  # fmt: skip
-    note = unlisted_note(found)
-    if note:
-        print(note)
     return 0
 
 
