@@ -455,7 +455,7 @@ def _entry_breach(
 ) -> tuple[Breach | None, bytes]:
     """Check one entry, which carries the seq expected here; returns the breach (or None) and the chain hash to
     continue from."""
-    seq = entry.get("seq")
+    seq = expected  # the caller has checked that the entry carries it
     stored_chain = _hex32(entry["chain_hash"])
     leaf = hashlib.sha256(b"\x00" + canonical({name: entry[name] for name in _ENTRY_FIELDS})).digest()
     if leaf.hex() != entry["leaf_hash"]:
@@ -519,6 +519,7 @@ def _check_entries(
         proof = proofs["proofs"][index] if index < len(proofs["proofs"]) else {}
         try:
             entry = json.loads(line)
+            breach: Breach | None
             if entry.get("seq") != expected:  # the rest of the bundle says whether it moved or went
                 breach = _misplaced(expected, entry.get("seq"), _seqs(lines[index + 1 :]))
             else:
