@@ -453,14 +453,10 @@ def _entry_breach(
     final: Checkpoint,
     signed_chains: dict[int, Checkpoint],
 ) -> tuple[Breach | None, bytes]:
-    """Check one entry; returns the breach (or None) and the chain hash to continue from."""
-    seq = entry.get("seq")
+    """Check one entry, which carries the seq expected here; returns the breach (or None) and the chain hash to
+    continue from."""
+    seq = expected  # the caller has checked that the entry carries it
     stored_chain = _hex32(entry["chain_hash"])
-    if seq != expected:
-        what = "entries are missing before it" if isinstance(seq, int) and seq > expected else "it is out of order"
-        return Breach(
-            "removed" if isinstance(seq, int) and seq > expected else "reordered", what, expected
-        ), stored_chain
     leaf = hashlib.sha256(b"\x00" + canonical({name: entry[name] for name in _ENTRY_FIELDS})).digest()
     if leaf.hex() != entry["leaf_hash"]:
         return Breach("altered", "its content does not match its leaf hash", seq), stored_chain
@@ -476,6 +472,34 @@ def _entry_breach(
         what = f"its chain hash differs from the one checkpoint {signed.fingerprint} signs for it"
         return Breach("altered", what, seq), stored_chain
     return None, stored_chain
+
+
+def _misplaced(expected: int, seq: object, following: set[int]) -> Breach:
+    """Another entry where entry ``expected`` belongs: was it moved (it comes later in the bundle), or is it gone?
+    "Entries are missing before it" was said of both, at the seq of the entry that is not there, so two swapped
+    entries read as a deletion and a deletion did not say which entry went."""
+    if not isinstance(seq, int) or isinstance(seq, bool):
+        return Breach("altered", f"the entry here carries no valid seq (entry {expected} belongs here)", expected)
+    if seq < expected:
+        return Breach("reordered", f"entry {seq} is here, out of order: entry {expected} belongs here", expected)
+    if expected in following:
+        return Breach("reordered", f"entry {seq} is here, and entry {expected} comes later in the bundle", expected)
+    gone = [n for n in range(expected, seq) if n not in following]
+    span = f"entry {gone[0]} is" if len(gone) == 1 else f"entries {gone[0]}–{gone[-1]} are"
+    moved = "" if len(gone) == seq - expected else " (others of them come later in the bundle, out of order)"
+    return Breach("removed", f"{span} missing: entry {seq} follows entry {expected - 1}{moved}", expected)
+
+
+def _seqs(lines: list[bytes]) -> set[int]:
+    seqs = set()
+    for line in lines:
+        try:
+            seq = json.loads(line).get("seq")
+        except (ValueError, AttributeError):
+            continue
+        if isinstance(seq, int):
+            seqs.add(seq)
+    return seqs
 
 
 def _check_entries(
@@ -494,7 +518,12 @@ def _check_entries(
         count += 1
         proof = proofs["proofs"][index] if index < len(proofs["proofs"]) else {}
         try:
-            breach, previous = _entry_breach(json.loads(line), expected, previous, proof, final, signed_chains)
+            entry = json.loads(line)
+            breach: Breach | None
+            if entry.get("seq") != expected:  # the rest of the bundle says whether it moved or went
+                breach = _misplaced(expected, entry.get("seq"), _seqs(lines[index + 1 :]))
+            else:
+                breach, previous = _entry_breach(entry, expected, previous, proof, final, signed_chains)
         except (ValueError, KeyError, TypeError, AttributeError):
             breach = Breach("altered", "the entry is not readable", expected)
         if breach is not None:
@@ -502,8 +531,19 @@ def _check_entries(
             break  # the first failing entry is what a reviewer needs; later ones depend on it
         expected += 1
     if not breaches and (expected - 1 != span["last_seq"] or count != manifest["counts"]["entries"]):
-        breaches.append(Breach("removed", f"the range should end at seq {span['last_seq']}", expected))
+        breaches.append(_wrong_end(expected, int(span["last_seq"])))
     return count, breaches
+
+
+def _wrong_end(expected: int, last: int) -> Breach:
+    """Every entry in order, but the run does not end where the signed manifest says."""
+    if expected <= last:
+        span = f"entry {last} is" if expected == last else f"entries {expected}–{last} are"
+        return Breach(
+            "removed", f"{span} missing at the end: the signed manifest says the range ends at seq {last}", expected
+        )
+    what = f"entries after seq {last} were added: the signed manifest says the range ends there"
+    return Breach("inserted", what, last + 1)
 
 
 @dataclass(frozen=True)

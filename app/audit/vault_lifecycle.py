@@ -21,6 +21,10 @@ from app.store.vault import Recorder, Vault
 # afterwards, so an opening recorded there would be kept nowhere, yet it would show in what the review reads (the
 # trail's last entry, its count, the SIEM's pending entries) as if it were part of the evidence.
 reviewing_a_copy: ContextVar[bool] = ContextVar("reviewing_a_copy", default=False)
+# The folder a review copy was made from (None: not a review). What a review says of the folder's machine, its free
+# disk, is said of it: `health --read-only` reported the space in the private copy's temporary folder, a path that
+# was removed as the command ended and may lie on another disk than the folder under review.
+reviewed_folder: ContextVar[Path | None] = ContextVar("reviewed_folder", default=None)
 # The seq of the opening this process recorded at its last unlock (None: not recorded, as in a review of a copy).
 # `audit verify` runs after its own opening, which is unsigned until the command signs a checkpoint as it ends: the
 # verdict names it, or "entries N–N only chain-checked" read as a gap in the signing after every clean command.

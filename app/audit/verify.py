@@ -115,6 +115,9 @@ class VerifyReport:
     # those before it, whose signed anchor the verdict starts from. 1 and None for a trail kept from its start.
     first_seq: int = 1
     pruned: Pruning | None = None
+    # The seq of the last entry read. On a trail with entries missing from within it, more than ``last_seq`` (which
+    # counts), and "entries 1–78 read" then named a range the trail does not hold as read (entry 22 gone, 79 there).
+    highest_seq: int | None = None
 
     @property
     def last_seq(self) -> int:
@@ -138,6 +141,11 @@ class VerifyReport:
         if self.pruned is not None:
             span = f"{span}, {self.pruned.describe()}"
         if not self.ok:  # what was read; how far a signature covers it is for an intact trail to say
+            if self.highest_seq is not None and self.highest_seq != self.last_seq:
+                span = (
+                    f"{self.entries} entries, seq {self.first_seq} to {self.highest_seq} with some missing "
+                    f"({when(self.first_at)} to {when(self.last_at)})"
+                ) + (f", {self.pruned.describe()}" if self.pruned is not None else "")
             return f"{span} read; the problems above say what no longer holds"
         last = self.last_checkpoint
         if last is None:
@@ -281,6 +289,11 @@ class _Scan:
     def read(self) -> int:
         return self.count - self.start
 
+    @property
+    def highest(self) -> int:
+        """The seq of the last entry read (rows come in seq order): the trail's end, whatever is missing before it."""
+        return self._expected - 1
+
     def resolve_far_origins(self) -> None:
         """Entries moved far away: try the places where other entries failed or went missing."""
         candidates = sorted({s.seq for s in self.suspects} | {s.position for s in self.suspects} | set(self.missing))
@@ -406,14 +419,18 @@ def _written_after(conn: Connection, checkpoint: Checkpoint, proven: int, count:
 
 
 def _beyond_the_end(
-    checkpoint: Checkpoint, label: str, count: int, public: bytes | None, announced: bool, written_after: int | None
+    checkpoint: Checkpoint, label: str, scan: _Scan, public: bytes | None, announced: bool, written_after: int | None
 ) -> Breach:
     """A checkpoint covering more entries than the trail holds: entries were cut off (when it is genuine).
 
     Entries appended after the cut (the next unlock writes one) take the removed entries' seqs: ``written_after``,
     the first of them, is where the trail stops being the one signed, not the first seq that is absent.
+
+    The trail may also hold fewer entries because some went from within it while its last signed entry is still
+    there (``scan.highest`` reaches the checkpoint): nothing was cut off the end then, and saying "entries
+    count+1–size are missing" named entries that are present; the gaps themselves are reported where they are.
     """
-    size = checkpoint.tree_size
+    size, count = checkpoint.tree_size, scan.count
     if public is None or not checkpoint.signature_valid(public):
         what = (
             f"{label} covers {size} entries but the trail ends at {count}, and it cannot be verified (its key is "
@@ -428,8 +445,19 @@ def _beyond_the_end(
             f"that time in the place of removed ones{gone}"
         )
         return Breach("removed", what, written_after)
-    missing = "every entry is missing (the trail is empty)" if count == 0 else f"entries {count + 1}–{size} are missing"
+    if count and scan.highest >= size:
+        fewer = size - count
+        what = (
+            f"{label} covers {size} entries and the trail holds {count} up to seq {scan.highest}: {fewer} signed "
+            f"{'entry is' if fewer == 1 else 'entries are'} missing from within it, none cut off its end{gone}"
+        )
+        return Breach("removed", what, scan.missing[0] if scan.missing else None)
+    missing = "every entry is missing (the trail is empty)" if count == 0 else _missing_span(count + 1, size)
     return Breach("removed", f"{missing}: {label} covers {size} entries, the trail ends at {count}{gone}", count + 1)
+
+
+def _missing_span(first: int, last: int) -> str:
+    return f"entry {first} is missing" if first == last else f"entries {first}–{last} are missing"
 
 
 def _check_checkpoints(
@@ -462,7 +490,7 @@ def _check_checkpoints(
             public = key[1] if in_force and key else announced.get(checkpoint.key_id)
             public = public or _vault_keys(conn).get(checkpoint.key_id)
             after = _written_after(conn, checkpoint, good_size, scan.count) if scan.count else None
-            breach = _beyond_the_end(checkpoint, label, scan.count, public, checkpoint.key_id in announced, after)
+            breach = _beyond_the_end(checkpoint, label, scan, public, checkpoint.key_id in announced, after)
             if breach.kind == "removed":  # the largest genuine checkpoint tells best how much is missing
                 truncation = breach
             else:
@@ -623,7 +651,7 @@ def verify_trail(
         else MerkleTree.from_concatenated(scan.leaves)
     )
     report = VerifyReport(entries=scan.read, checkpoints=len(checkpoints), failing_entries=scan.failing)
-    report.first_seq, report.pruned = scan.start + 1, start.pruning
+    report.first_seq, report.pruned, report.highest_seq = scan.start + 1, start.pruning, scan.highest
     report.root = tree.root().hex() if scan.count else None
     report.first_at, report.last_at = scan.first_at, scan.last_at
     report.last_checkpoint = checkpoints[-1] if checkpoints else None

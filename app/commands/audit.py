@@ -428,6 +428,8 @@ def _timeline(args: argparse.Namespace) -> int:
         vault.close()
     span = f" (seq {written.first_seq}–{written.last_seq})" if written.rows else ""
     print(f"Wrote {shown(written.path)}: {written.rows} entries{span}, sha256 {written.sha256}")
+    if written.scope is not None:  # a filtered timeline otherwise passed for the whole trail
+        print(written.scope.summary())
     return 0
 
 

@@ -23,6 +23,9 @@ decision 0049) arrived as broken JSON that looked like the entry. In XLSX such a
 the list held and where it is whole (this timeline as CSV, an audit bundle); any other text over the limit is cut
 with a note that says so and how long it was. CSV cells have no limit and keep the whole text.
 
+What the file leaves out (entries the filter does not match, sealed parts, entries pruned before the trail's first)
+and that writing it verified nothing are said in it, on an "About this export" sheet (app/exports/timeline_scope.py).
+
 Reading is done on a read connection, so the SCIM endpoint is not held up while a large file is written; only
 moving the file into place and recording it on the audit trail take the writer, in one transaction: a file that
 is not on the record is removed.
@@ -35,7 +38,7 @@ import json
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -51,6 +54,7 @@ from app.audit.trail import READ_SUBJECTS, canonical, holds_email_address, iso_u
 from app.core.errors import ConfigError, CustosError
 from app.exports.recording import policy_for_export, record_written, staged
 from app.exports.spreadsheet import FORMULA_START, XLSX_CELL_LIMIT, XLSX_ILLEGAL
+from app.exports.timeline_scope import SHEET, Scope, TrailAtExport
 from app.store.vault import Vault
 
 FORMATS = ("csv", "xlsx")
@@ -78,6 +82,8 @@ class TimelineWritten:
     rows: int
     first_seq: int | None
     last_seq: int | None
+    # what the file leaves out (the filter's misses, sealed parts, pruned entries) and that nothing was verified
+    scope: Scope | None = field(default=None, compare=False)
 
 
 # -- rows ------------------------------------------------------------------------------------------------
@@ -147,11 +153,12 @@ def _people_counted(details: str, seq: int) -> str | None:
     return canonical(parsed).decode()
 
 
-def _fitted(frame: pd.DataFrame) -> pd.DataFrame:
+def _fitted(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     """Every text cell within Excel's limit (only the few long ones are looked at: a million rows), and without the
     control characters openpyxl refuses: an operator named with one (``--operator`` is free text) made every XLSX
     timeline of the trail that holds it end in an IllegalCharacterError. Shown as ``\ufffd``, as in the registers;
-    the CSV keeps them."""
+    the CSV keeps them. Also returns how many cells were shortened (the file's "About" sheet counts them)."""
+    cut = 0
     for column in COLUMNS[1:]:
         values = frame[column]
         illegal = values.str.contains(XLSX_ILLEGAL)
@@ -162,7 +169,12 @@ def _fitted(frame: pd.DataFrame) -> pd.DataFrame:
         if long.any():
             seqs = frame["seq"][long]
             frame.loc[long, column] = [xlsx_cell(v, int(s)) for v, s in zip(values[long], seqs, strict=True)]
-    return frame
+            cut += int(long.sum())
+    return frame, cut
+
+
+def _sealed(frame: pd.DataFrame) -> int:
+    return int((frame["sealed_part"] != "").sum())
 
 
 def frame_of(events: Iterable[Entry]) -> pd.DataFrame:
@@ -246,19 +258,27 @@ def _parsed(at: str) -> datetime | None:
 
 
 # -- writing ---------------------------------------------------------------------------------------------
-def write_csv(chunks: Iterable[list[Entry]], path: Path, cancelled: Cancelled | None = None) -> list[int]:
-    """Write the chunks as one CSV (UTF-8 with BOM, so Excel reads the accents); returns the seqs written."""
+def write_csv(
+    chunks: Iterable[list[Entry]], path: Path, scope: Scope, cancelled: Cancelled | None = None
+) -> tuple[list[int], Scope]:
+    """Write the chunks as one CSV (UTF-8 with BOM, so Excel reads the accents); returns the seqs written and the
+    scope with what was written counted (a CSV is one table: the scope is said by whoever wrote the file)."""
     written: list[int] = []
+    sealed = 0
     with path.open("w", encoding="utf-8-sig", newline="") as handle:
         frame_of([]).to_csv(handle, index=False)  # the header, even for an empty selection
         for chunk in chunks:
             _check(cancelled)
-            _defused(frame_of(chunk)).to_csv(handle, index=False, header=False)
+            frame = frame_of(chunk)
+            sealed += _sealed(frame)
+            _defused(frame).to_csv(handle, index=False, header=False)
             written.extend(event.seq for event in chunk)
-    return written
+    return written, replace(scope, written=len(written), sealed=sealed)
 
 
-def write_xlsx(chunks: Iterable[list[Entry]], path: Path, cancelled: Cancelled | None = None) -> list[int]:
+def write_xlsx(
+    chunks: Iterable[list[Entry]], path: Path, scope: Scope, cancelled: Cancelled | None = None
+) -> tuple[list[int], Scope]:
     events: list[Entry] = []
     for chunk in chunks:
         _check(cancelled)
@@ -268,7 +288,8 @@ def write_xlsx(chunks: Iterable[list[Entry]], path: Path, cancelled: Cancelled |
                 f"More than {XLSX_MAX_ROWS:,} entries: too many for an Excel sheet. Export them as CSV, "
                 "or narrow the filter."
             )
-    frame = _fitted(frame_of(events))
+    frame, cut = _fitted(frame_of(events))
+    scope = replace(scope, written=len(events), sealed=_sealed(frame), cut_cells=cut)
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
         frame.to_excel(writer, sheet_name="Audit timeline", index=False)
         sheet = writer.sheets["Audit timeline"]
@@ -279,7 +300,21 @@ def write_xlsx(chunks: Iterable[list[Entry]], path: Path, cancelled: Cancelled |
         sheet.freeze_panes = "A2"
         for letter, width in zip("ABCDEFGH", (8, 28, 30, 24, 9, 20, 80, 14), strict=True):
             sheet.column_dimensions[letter].width = width
-    return [event.seq for event in events]
+        _about_sheet(writer.book, scope)
+    return [event.seq for event in events], scope
+
+
+def _about_sheet(book: Any, scope: Scope) -> None:
+    """After the entries (the first sheet stays the timeline): what the file holds, leaves out and did not check."""
+    from openpyxl.styles import Alignment, Font
+
+    sheet = book.create_sheet(SHEET)
+    wrap = Alignment(wrap_text=True, vertical="top")
+    for row, (item, statement) in enumerate(scope.lines(), start=1):
+        label, text = sheet.cell(row=row, column=1, value=item), sheet.cell(row=row, column=2, value=statement)
+        label.font, label.alignment, text.alignment = Font(bold=True), wrap, wrap
+        label.data_type = text.data_type = "s"  # a filter value starting with "=" stays text
+    sheet.column_dimensions["A"].width, sheet.column_dimensions["B"].width = 30, 110
 
 
 WRITERS = {"csv": write_csv, "xlsx": write_xlsx}
@@ -328,12 +363,14 @@ def export_timeline(
     if not out.parent.is_dir():
         raise ConfigError(f"The folder {out.parent} does not exist.")
     selection = "selection" if seqs is not None else "filter"
+    described = describe_filter(where) if where is not None else {}
     with staged(out) as staging:
         partial = staging.partial
-        with vault.read_connection() as conn:
+        with vault.read_snapshot() as conn:  # one snapshot: the trail's size and the entries chosen agree
+            scope = Scope(TrailAtExport.read(conn), selection, described)
             chunks = selected_events(conn, seqs) if seqs is not None else filtered_events(conn, where or EventFilter())
             try:
-                written = WRITERS[fmt](chunks, partial, cancelled)
+                written, scope = WRITERS[fmt](chunks, partial, scope, cancelled)
                 os.chmod(partial, 0o600)  # the trail's content: the owner's, as an evidence bundle is
             except OSError as exc:
                 raise ConfigError(f"Cannot write {out}: {exc.strerror or exc}.") from exc
@@ -344,10 +381,10 @@ def export_timeline(
         with vault.write_transaction() as conn:
             record = policy_for_export(conn)
             staging.place()
-            if where is not None and (described := describe_filter(where)):
+            if described:
                 extra["filter"] = json.dumps(described, sort_keys=True, ensure_ascii=False)
             sha = record_written(conn, KIND, operator, out, record.version, fmt, **extra)
-    return TimelineWritten(out, sha, len(written), min(written, default=None), max(written, default=None))
+    return TimelineWritten(out, sha, len(written), min(written, default=None), max(written, default=None), scope)
 
 
 def matching(vault: Vault, where: EventFilter) -> int:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from app.audit.vault_lifecycle import reviewed_folder
 from app.audit.verify import verify_trail
 from app.core.utc import utc_text
 from app.dsr.register import DsrRegister
@@ -58,7 +59,7 @@ def check_all(vault: Vault, now: datetime | None = None) -> list[Check]:
         lambda: certificate(folder / CERT_FILENAME, moment),
         lambda: siem(vault, moment),
         lambda: backups(vault, moment),
-        lambda: disk(folder),
+        lambda: disk(reviewed_folder.get() or folder),  # a review copy's own temporary folder is not the question
     ]
     return [check() for check in checks]
 

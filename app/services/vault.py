@@ -20,7 +20,7 @@ from pathlib import Path
 
 from app.audit import vault_lifecycle
 from app.audit.anchor import sign_tree_head
-from app.audit.vault_lifecycle import create_vault, reopen_vault, reviewing_a_copy
+from app.audit.vault_lifecycle import create_vault, reopen_vault, reviewed_folder, reviewing_a_copy
 from app.core.passphrase import read_passphrase
 from app.dsr import settings as dsr_settings
 from app.erasure import ledger
@@ -202,11 +202,12 @@ def review_copy(data_dir: Path) -> Iterator[Path]:
             _copy_private(item, copy / item.name)
         if BackupKeys(data_dir).exists():  # which backups can still be opened is said from it; without any seal
             BackupKeys(data_dir).copy_epochs_to(copy)
-        token = reviewing_a_copy.set(True)
+        token, origin = reviewing_a_copy.set(True), reviewed_folder.set(data_dir)
         try:
             yield copy
         finally:
             reviewing_a_copy.reset(token)
+            reviewed_folder.reset(origin)
 
 
 def open_for_command(data_dir: Path) -> Vault:

@@ -128,6 +128,40 @@ def test_removed_reordered_and_inserted_entries_are_named(bundle: Path, tmp_path
     assert inserted is not None and inserted.seq == 30
 
 
+def test_a_removed_or_moved_entry_is_told_apart_and_named(bundle: Path, tmp_path: Path) -> None:
+    """Two swapped entries read "entries are missing before it", as a deletion did, and neither said which entry:
+    a reviewer was told entries were missing from a bundle that held every one."""
+
+    def remove(contents: Members) -> None:
+        entries = entry_lines(contents)
+        set_entries(contents, entries[:30] + entries[33:])
+
+    def swap(contents: Members) -> None:
+        entries = entry_lines(contents)
+        entries[40], entries[41] = entries[41], entries[40]
+        set_entries(contents, entries)
+
+    def cut(contents: Members) -> None:
+        set_entries(contents, entry_lines(contents)[:-4])
+
+    removed = verify_bundle(rewrite(bundle, tmp_path / "removed.zip", remove)).first_breach
+    swapped = verify_bundle(rewrite(bundle, tmp_path / "swapped.zip", swap)).first_breach
+    cut_off = verify_bundle(rewrite(bundle, tmp_path / "cut.zip", cut)).first_breach
+    assert removed is not None and swapped is not None and cut_off is not None
+    assert (removed.kind, removed.render()) == (
+        "removed",
+        "at seq 50: entries 50–52 are missing: entry 53 follows entry 49",
+    )
+    assert (swapped.kind, swapped.render()) == (
+        "reordered",
+        "at seq 60: entry 61 is here, and entry 60 comes later in the bundle",
+    )
+    assert (cut_off.kind, cut_off.render()) == (
+        "removed",
+        "at seq 88: entries 88–91 are missing at the end: the signed manifest says the range ends at seq 91",
+    )
+
+
 def test_cutting_the_end_of_the_range_is_caught_by_the_manifest_signature(bundle: Path, tmp_path: Path) -> None:
     def cut(contents: Members) -> None:
         entries = entry_lines(contents)[:-5]

@@ -276,7 +276,11 @@ def test_the_timeline_as_csv_or_xlsx_from_the_terminal(
     `audit tail` (no details) and evidence bundles. `audit timeline` writes it, filtered as tail is, on the record."""
     code, lines = cli(capsys, trail_dir, "audit", "timeline", "--format", "xlsx", "--out", str(tmp_path / "t.xlsx"),
                       "--actor", "operator:nobody-at-all", "--operator", "dpo")  # fmt: skip
-    assert code == 0 and lines == [f"Wrote {tmp_path / 't.xlsx'}: 0 entries, sha256 " + lines[0].rsplit(" ", 1)[1]]
+    assert code == 0 and lines[0] == f"Wrote {tmp_path / 't.xlsx'}: 0 entries, sha256 " + lines[0].rsplit(" ", 1)[1]
+    assert lines[1:] == [  # what the file leaves out, and that nothing was verified, under the contract's line
+        f"Left out: {lines[1].split()[2]} of the trail's {lines[1].split()[2]} entries (not matched by the filter). "
+        "The trail was not verified by this export (`custos audit verify`)."
+    ]
     assert next(cell.value for cell in openpyxl.load_workbook(tmp_path / "t.xlsx").active[1]) == "seq"
 
     code, lines = cli(capsys, trail_dir, "audit", "timeline", "--format", "csv", "--out", str(tmp_path / "t.csv"),

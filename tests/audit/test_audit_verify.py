@@ -404,3 +404,34 @@ def test_a_broken_trail_says_what_was_read_not_how_far_it_is_signed(trail_vault:
         f"entries 1–{report.entries} ({report.first_at} to {report.last_at}) read; the problems above say what no "
         "longer holds"
     )
+
+
+def test_an_entry_deleted_from_within_is_not_reported_as_entries_cut_off_the_end(trail_vault: Vault) -> None:
+    """One entry deleted from the middle of a fully signed trail: the trail holds one entry fewer than the last
+    checkpoint covers, but its end is still there. It read "entries N–N are missing … the trail ends at N-1" for
+    the last entry, which is present, and "Covered: entries 1–(N-1)", a range that leaves out the last entry read
+    and takes in the one that is gone."""
+    with rolled_back(trail_vault) as conn:
+        last = size(conn)
+        delete(conn, 50)
+        report = verify_trail(conn)
+    assert report.first_breach is not None and report.first_breach.render() == "at seq 50: entry 50 is missing"
+    rendered = [breach.render() for breach in report.breaches]
+    assert not any(f"entries {last}–{last} are missing" in line or "the trail ends at" in line for line in rendered)
+    assert any(
+        f"the trail holds {last - 1} up to seq {last}: 1 signed entry is missing from within it" in line
+        for line in rendered
+    ), rendered
+    assert report.covered() == (
+        f"{last - 1} entries, seq 1 to {last} with some missing ({report.first_at} to {report.last_at}) read; "
+        "the problems above say what no longer holds"
+    )
+
+
+def test_entries_cut_off_the_end_are_still_named_as_such(trail_vault: Vault) -> None:
+    with rolled_back(trail_vault) as conn:
+        last = size(conn)
+        conn.execute(text("DELETE FROM audit_events WHERE seq > :n"), {"n": last - 3})
+        report = verify_trail(conn)
+    assert report.first_breach is not None
+    assert report.first_breach.render().startswith(f"at seq {last - 2}: entries {last - 2}–{last} are missing: ")

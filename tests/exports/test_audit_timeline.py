@@ -98,6 +98,53 @@ def test_the_selection_as_xlsx_holds_only_those_entries_and_no_sealed_value(trai
     assert details["selection"] == "selection" and details["entries"] == str(len(chosen)) and "filter" not in details
 
 
+def about(path: Path) -> dict[str, str]:
+    """The workbook's "About this export" sheet as item → statement."""
+    workbook = openpyxl.load_workbook(path)
+    assert workbook.sheetnames == ["Audit timeline", "About this export"]  # the entries stay the first sheet
+    return {str(item): str(statement) for item, statement in workbook["About this export"].iter_rows(values_only=True)}
+
+
+def test_a_filtered_xlsx_says_what_it_leaves_out_and_that_nothing_was_verified(trail: Vault, tmp_path: Path) -> None:
+    """A responder's timeline for one outcome looked exactly like the whole trail: nothing in the file said that a
+    filter chose the rows, how many of the trail's entries it left out, that sealed details are not in it, or that
+    writing it checked nothing; a tampered trail's rows went out as they stood."""
+    with trail.write_transaction() as conn:  # the first entries gone, as after a prune
+        conn.exec_driver_sql("DELETE FROM audit_events WHERE seq <= 3")
+    held = stored(trail)
+    failures = stored(trail, "outcome = 'failure'")
+    sealed = [row for row in failures if "sealed" in json.loads(str(row[4]))]
+    out = tmp_path / "failures.xlsx"
+
+    written = export_timeline(trail, "xlsx", out, "dpo", where=EventFilter(outcome="failure"))
+
+    facts = about(out)
+    assert written.rows == len(failures) > 0 and len(held) > len(failures)
+    assert facts["The trail when exported"] == f"{len(held)} entries, seq 4 to {held[-1][0]}"
+    assert facts["Chosen by"] == 'the filter {"outcome": "failure"}'
+    left_out = len(held) - len(failures)
+    assert facts["Left out"] == f"{left_out} of the trail's {len(held)} entries (not matched by the filter)"
+    assert facts["Before the trail's first entry"].startswith("entries 1 to 3 were no longer on the trail")
+    assert sealed, "the fixture trail seals personal data in some failures"
+    assert facts["Sealed personal details"].startswith(f"{len(sealed)} of these entries have a sealed part")
+    assert facts["Integrity"].startswith("Writing this file did not verify the trail")
+    assert written.scope is not None and written.scope.summary() == (
+        f"Left out: {len(held) - len(failures)} of the trail's {len(held)} entries (not matched by the filter); "
+        f"entries 1–3 were no longer on the trail; the sealed parts of {len(sealed)} entries. "
+        "The trail was not verified by this export (`custos audit verify`)."
+    )
+
+
+def test_an_unfiltered_xlsx_says_it_left_nothing_out(trail: Vault, tmp_path: Path) -> None:
+    out = tmp_path / "all.xlsx"
+    held = len(stored(trail))
+    written = export_timeline(trail, "xlsx", out, "dpo", where=EventFilter())
+    facts = about(out)
+    assert facts["Chosen by"] == "no filter: every entry of the trail"
+    assert facts["Left out"] == "none of the trail's entries" and written.rows == held
+    assert "Before the trail's first entry" not in facts
+
+
 def test_text_that_a_spreadsheet_would_run_stays_text(vault: Vault, tmp_path: Path) -> None:
     with vault.write_transaction() as conn:
         event = append(conn, Event("test.formula", '=HYPERLINK("http://x")', details={"n": 1}))

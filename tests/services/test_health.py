@@ -76,6 +76,15 @@ def test_the_command_prints_a_line_per_check_and_exits_by_the_worst(vault_file: 
     assert as_json["overall"] == "warn" and [c["check"] for c in as_json["checks"]] == names
 
 
+def test_a_review_of_a_copy_says_the_free_disk_of_the_folder_reviewed(vault_file: Path, data_dir: Path) -> None:
+    """`health --read-only` on a folder handed over said "… GiB free in /tmp/custos-review-…/custos": the private
+    copy's temporary folder, removed as the command ended, and perhaps on another disk than the folder reviewed."""
+    done = run(data_dir, "--read-only", "health")
+    disk = next(line for line in done.stdout.splitlines() if line.startswith("disk"))
+    assert disk.endswith(f" GiB free in {data_dir}"), disk
+    assert "custos-review-" not in done.stdout
+
+
 def test_a_collector_that_stopped_taking_the_trail_warns(vault: Vault) -> None:
     from app.siem import spool
 

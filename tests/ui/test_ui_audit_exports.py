@@ -7,6 +7,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import openpyxl
 import pandas as pd
 from PySide6.QtCore import QDateTime, QItemSelectionModel, QSize, Qt, QTimeZone, QUrl
 from pytestqt.qtbot import QtBot
@@ -86,6 +87,11 @@ def test_the_selection_exports_as_xlsx_and_offers_open_and_show_in_folder(
     frame = pd.read_excel(tmp_path / "selected.xlsx", dtype=str)
     assert [int(seq) for seq in frame["seq"]] == chosen
     assert "Exported 3 entries" in dialog.status.text() and dialog.outcome is not None
+    # a selection passed for the whole trail: the dialog says what was left out, as the file's About sheet does
+    assert dialog.outcome.scope is not None and dialog.outcome.scope.trail.entries > 3
+    assert f"Left out: {dialog.outcome.scope.trail.entries - 3} of the trail's" in dialog.status.text()
+    assert "(not selected); the trail was not verified." in dialog.status.text()
+    assert openpyxl.load_workbook(tmp_path / "selected.xlsx").sheetnames == ["Audit timeline", "About this export"]
     assert dialog.outcome.sha256 in dialog.written.text()
     opened: list[QUrl] = []
     dialog.exported_actions.opener = lambda url: opened.append(url) or True

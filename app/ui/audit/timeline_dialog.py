@@ -98,4 +98,5 @@ class TimelineExportDialog(ExportDialog):
             what = f"{result.rows:,} entries, seq {result.first_seq:,} to {result.last_seq:,}"
         else:
             what = "no entries (the file holds the column names only)"
-        self.show_written(f"Exported {what}; recorded on the audit trail.", result.path, result.sha256)
+        left = f" Left out: {result.scope.left_out_text()}; the trail was not verified." if result.scope else ""
+        self.show_written(f"Exported {what}; recorded on the audit trail.{left}", result.path, result.sha256)
