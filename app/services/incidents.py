@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from app.audit.trail import Event, append
+from app.core.actor import current_actor
 from app.core.errors import ConfigError
 from app.core.utc import utc_text
 from app.incidents import clock, communication, draft
@@ -129,7 +131,18 @@ def write_letter(
         paths = write(incident, active.policy, incidents.now(), active.record.stamp, out_dir, zone)
     except OSError as exc:  # a file (or a dangling link) where the folder should be, no permission, a full disk
         raise ConfigError(f"Cannot write into {out_dir}: {exc.strerror or type(exc).__name__}.") from exc
-    return [Written(path, draft.sha256_of(path)) for path in paths]
+    written = [Written(path, draft.sha256_of(path)) for path in paths]
+    _record_letter(incidents.vault, incident_id, audience, active.record.version, written)
+    return written
+
+
+def _record_letter(vault: Vault, incident_id: int, audience: str, version: int, written: list[Written]) -> None:
+    """A draft about a breach leaves the vault like every other export: on the trail with each file's hash (the
+    names are the letter's own; the folder chosen is not recorded). It was the one export that left no entry."""
+    files = {item.path.suffix.lstrip(".").lower() or item.path.name: item.sha256 for item in written}
+    details = {"incident": incident_id, "audience": audience, "policy_version": version, "sha256": files}
+    with vault.write_transaction() as conn:
+        append(conn, Event("export.breach_letter", current_actor.get(), details=details))
 
 
 # -- how a state is told -----------------------------------------------------------------------------------------

@@ -119,6 +119,9 @@ _MAP: dict[str, Mapping] = {
                                      ("creation",), "export", "audit-timeline-exported"),
     "export.breach_register": Mapping("export.breach_register", "Breach register exported", 3, 3004, 2, ("file",),
                                       ("creation",), "export", "breach-register-exported"),
+    # the Art. 33 notification draft or the Art. 34 communication, written for an incident
+    "export.breach_letter": Mapping("export.breach_letter", "Breach notification draft exported", 3, 3004, 2,
+                                    ("file",), ("creation",), "export", "breach-letter-exported"),
     "export.dsr_register": Mapping("export.dsr_register", "Request register exported", 3, 3004, 2, ("file",),
                                    ("creation",), "export", "dsr-register-exported"),
     "export.siem": Mapping("export.siem", "Audit trail exported for a SIEM", 3, 3004, 2, ("file",), ("creation",),

@@ -175,6 +175,34 @@ def test_details_and_both_drafts(data_dir: Path, tmp_path: Path) -> None:
 
 
 @pytest.mark.usefixtures("vault_file")
+def test_each_draft_is_on_the_trail_with_its_files_hashes(data_dir: Path, tmp_path: Path) -> None:
+    """Was: the one export that left no entry: the Art. 33 draft and the Art. 34 letter left the vault unrecorded,
+    though every other export is on the trail with its hash (docs/gdpr.md, Art. 5(2))."""
+    import hashlib
+
+    from app.audit.trail import of_kind
+    from app.siem.mapping import mapping_for
+    from tests.conftest import PASSPHRASE
+
+    assert run(data_dir, "breach", "open", "--title", "Lost laptop", "--detected", _iso(_base())).returncode == 0
+    out = tmp_path / "drafts"
+    assert run(data_dir, "breach", "draft", "1", "--out", str(out), "--operator", "dana").returncode == 0
+    assert run(data_dir, "breach", "draft", "1", "--out", str(out), "--audience", "subjects").returncode == 0
+    vault = Vault.unlock(data_dir, PASSPHRASE)
+    try:
+        with vault.read_connection() as conn:
+            subjects, authority = of_kind(conn, "export.breach_letter")
+    finally:
+        vault.close()
+    assert authority.actor == "operator:dana" and authority.details["incident"] == 1
+    assert authority.details["audience"] == "authority" and subjects.details["audience"] == "subjects"
+    pdf = hashlib.sha256((out / "incident-1-communication.pdf").read_bytes()).hexdigest()
+    assert subjects.details["sha256"]["pdf"] == pdf and set(subjects.details["sha256"]) == {"md", "pdf"}
+    assert str(out) not in str(subjects.details)  # the folder chosen is not recorded
+    assert mapping_for("export.breach_letter").name == "Breach notification draft exported"
+
+
+@pytest.mark.usefixtures("vault_file")
 def test_a_candidate_dismissed_stays_in_the_register(data_dir: Path) -> None:
     run(data_dir, "breach", "open", "--title", "Schema refusals")
     done = run(data_dir, "breach", "dismiss", "1", "--reason", "an IdP mapping mismatch, no personal data left us")
