@@ -113,8 +113,11 @@ class WeakCipherSettings(VaultError):
 
 
 class StorageFull(VaultError):
-    def __init__(self) -> None:
-        super().__init__("The disk holding the vault is full; the change was not saved. Free some space and retry.")
+    def __init__(
+        self,
+        user_message: str = "The disk holding the vault is full; the change was not saved. Free some space and retry.",
+    ) -> None:
+        super().__init__(user_message)
 
 
 class ConfigError(CustosError):

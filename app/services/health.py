@@ -35,6 +35,7 @@ OK, WARN, FAIL = "ok", "warn", "fail"
 BACKUP_AGE = timedelta(days=30)  # a vault not copied for a month: said, the rhythm stays the operator's
 SIEM_STALL = timedelta(hours=1)  # serve forwards every few seconds: an hour behind is a collector down or gone
 FREE_SPACE = 1024**3  # below 1 GiB free the vault may fill the disk: SQLite then refuses every write
+NEARLY_FULL = 64 * 1024**2  # below this the next burst of writes, a checkpoint or a backup can fill the disk
 ATTENTION = ("needs attention", "not provisioned", "incomplete", "drift")
 
 
@@ -172,5 +173,7 @@ def _since_restore(restored: RestoreRecord, caveat: str | None, now: datetime) -
 
 def disk(folder: Path) -> Check:
     free = shutil.disk_usage(folder).free
-    text = f"{free / 1024**3:.1f} GiB free in {folder}"
-    return Check(WARN if free < FREE_SPACE else OK, "disk", text)
+    amount = f"{free / 1024**3:.1f} GiB" if free >= FREE_SPACE else f"{free / 1024**2:.1f} MiB"
+    if free < NEARLY_FULL:  # "warn" said "act soon" of a disk on which the endpoint already answered 507
+        return Check(FAIL, "disk", f"{amount} free in {folder}: the vault can barely grow; free space now")
+    return Check(WARN if free < FREE_SPACE else OK, "disk", f"{amount} free in {folder}")

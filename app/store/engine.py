@@ -8,6 +8,7 @@ connection costs no KDF and the passphrase itself is not kept in memory.
 
 from __future__ import annotations
 
+import errno
 import os
 import time
 from dataclasses import asdict, dataclass
@@ -39,6 +40,7 @@ SQLITE_PERM = 3
 SQLITE_READONLY = 8
 SQLITE_CORRUPT = 11
 SQLITE_CANTOPEN = 14
+SQLITE_IOERR = 10
 SQLITE_NOTADB = 26
 _DAMAGE_TEXTS = ("database disk image is malformed", "file is not a database")  # SQLite's own wording
 
@@ -57,6 +59,12 @@ def is_unwritable(exc: BaseException) -> bool:
     SQLITE_CANTOPEN or SQLITE_PERM (a read-only disk or folder, a file without write permission)."""
     code = getattr(getattr(exc, "orig", None) or exc, "sqlite_errorcode", None)
     return isinstance(code, int) and code & 0xFF in (SQLITE_PERM, SQLITE_READONLY, SQLITE_CANTOPEN)
+
+
+def is_write_refused(exc: BaseException) -> bool:
+    """SQLITE_IOERR: the operating system refused a read or write (a disk quota, a file size limit, a failing disk)."""
+    code = getattr(getattr(exc, "orig", None) or exc, "sqlite_errorcode", None)
+    return isinstance(code, int) and code & 0xFF == SQLITE_IOERR
 
 
 def not_writable(path: Path, exc: BaseException) -> VaultError:
@@ -364,6 +372,20 @@ def planner_statistics(conn: Connection) -> list[tuple[str, ...]]:
     except (sqlcipher.OperationalError, DBAPIError):  # never analysed: no table yet
         return []
     return [tuple(str(value) for value in row) for row in rows]
+
+
+SQLITE_FULL = 13
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """SQLite's "database or disk is full" (SQLITE_FULL), or the operating system's ENOSPC."""
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return True
+    original = getattr(exc, "orig", exc)
+    code = getattr(original, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return code & 0xFF == SQLITE_FULL
+    return "database or disk is full" in str(original)
 
 
 def checkpoint(engine: Engine) -> None:

@@ -22,6 +22,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.core.errors import (
+    StorageFull,
     VaultCorrupt,
     VaultError,
     VaultExists,
@@ -143,6 +144,19 @@ class Vault:
                 raise VaultCorrupt(path, integrity.damage_summary(path, raw_key, salt)) from None
             if sqlcipher_engine.is_unwritable(exc):
                 raise sqlcipher_engine.not_writable(path, exc) from None
+            # Its opening cannot go on the trail, so nothing is read: said plainly, before as a traceback.
+            if sqlcipher_engine.is_disk_full(exc):
+                raise StorageFull(
+                    f"The disk holding {path} is full: the vault was not opened (its opening could not be recorded "
+                    "on the audit trail) and nothing in it was changed. Free some space and retry."
+                ) from None
+            if sqlcipher_engine.is_write_refused(exc):
+                reason = getattr(getattr(exc, "orig", exc), "sqlite_errorname", "SQLITE_IOERR")
+                raise VaultError(
+                    f"The vault {path} could not be written ({reason}: the system refused a write, as a disk quota, a "
+                    "file size limit or a failing disk does): it was not opened, as its opening could not be "
+                    "recorded on the audit trail, and nothing in it was changed."
+                ) from None
             raise
         vault.fix_permissions()
         log.info("vault unlocked")
@@ -382,8 +396,13 @@ class Vault:
                     with self.writer.connection() as conn:
                         sqlcipher_engine.optimize_on(conn)
                         sqlcipher_engine.checkpoint_on(conn)
-                except DBAPIError as exc:  # a damaged file must not keep the key in memory: close regardless
-                    damaged = "damaged" if integrity.is_corruption(exc) else type(exc.orig).__name__
+                # A damaged file or a full disk must not keep the key in memory: close regardless. The checkpoint
+                # runs on the DB-API connection itself, so its errors arrive unwrapped (sqlcipher's own).
+                except (DBAPIError, sqlcipher.DatabaseError) as exc:
+                    why = (
+                        "disk full" if sqlcipher_engine.is_disk_full(exc) else type(getattr(exc, "orig", exc)).__name__
+                    )
+                    damaged = "damaged" if integrity.is_corruption(exc) else why
                     log.error("vault statistics and checkpoint skipped on close (%s)", damaged)
                 finally:
                     self._close_engines()

@@ -27,7 +27,7 @@ from app.core.periodic import AsyncLoopService
 from app.feed import outbox
 from app.feed.tables import OutboxItem
 from app.policy.in_force import PolicyInForce
-from app.store.group_commit import is_disk_full
+from app.store.engine import is_disk_full
 from app.store.vault import Vault
 from app.targets.client import Rejected, Retryable, TargetClient
 from app.targets.config import list_targets
