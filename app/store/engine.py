@@ -383,8 +383,9 @@ def is_disk_full(exc: BaseException) -> bool:
         return True
     original = getattr(exc, "orig", exc)
     code = getattr(original, "sqlite_errorcode", None)
-    if isinstance(code, int):
-        return code & 0xFF == SQLITE_FULL
+    if isinstance(code, int) and code & 0xFF == SQLITE_FULL:
+        return True
+    # sqlcipher_export() reports its statements' SQLITE_FULL as SQLITE_ERROR, with SQLite's words for it
     return "database or disk is full" in str(original)
 
 

@@ -76,3 +76,42 @@ def test_an_opening_that_cannot_be_recorded_is_said_plainly(vault: Vault, data_d
         assert "Traceback" not in ran.stderr
         assert ran.returncode == 2  # could not run: never "warn"
         assert "could not be written (SQLITE_IOERR" in ran.stderr and "nothing in it was changed" in ran.stderr
+
+
+def test_a_backup_the_system_refuses_to_write_is_said_and_leaves_nothing(
+    vault_file: Path, data_dir: Path, tmp_path: Path
+) -> None:
+    """Before: SQLite's error from sqlcipher_export() as a traceback (on a full tmpfs: "database or disk is full",
+    which sqlcipher_export reports as SQLITE_ERROR, so is_disk_full did not know it either)."""
+    out = tmp_path / "backup.vault"
+    assert vault_file.stat().st_size > 4 * SHM_BYTES  # the backup is as large: it cannot fit under the limit
+
+    made = _run_on_full_disk(data_dir, 2 * SHM_BYTES, "vault", "backup", "--out", str(out))
+
+    assert "Traceback" not in made.stderr and made.returncode == 2
+    assert f"custos: The backup to {out} failed (SQLite: disk I/O error)" in made.stderr
+    assert "No backup was made." in made.stderr
+    assert sorted(tmp_path.iterdir()) == [data_dir]  # neither the backup nor its .partial file is left
+
+
+def test_an_audit_bundle_the_system_refuses_to_write_is_said_and_leaves_nothing(
+    vault: Vault, data_dir: Path, tmp_path: Path
+) -> None:
+    """Before: zipfile's "Can't close the ZIP file while there is an open writing handle" hid the OSError, and
+    a traceback (two, with the archive's __del__) was all the operator saw."""
+    store = TokenStore(vault)
+    for index in range(600):  # a trail long enough that its bundle is larger than the limit
+        store.create(f"filler-{index}")
+    vault.close()
+    limit = 2 * SHM_BYTES
+    whole = tmp_path / "whole.zip"
+    assert _run_on_full_disk(data_dir, 1 << 30, "audit", "export", "--out", str(whole)).returncode == 0
+    assert whole.stat().st_size > limit
+    whole.unlink()
+
+    out = tmp_path / "bundle.zip"
+    made = _run_on_full_disk(data_dir, limit, "audit", "export", "--out", str(out))
+
+    assert "Traceback" not in made.stderr and "Exception ignored" not in made.stderr
+    assert made.returncode == 2 and f"custos: Cannot write {out}: File too large." in made.stderr
+    assert sorted(tmp_path.iterdir()) == [data_dir]  # no bundle, no temporary file
