@@ -22,7 +22,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import QueuePool
 
-from app.core.errors import VaultCorrupt, VaultError, VaultInUse, WeakCipherSettings, WrongPassphrase
+from app.core.errors import VaultCorrupt, VaultError, VaultGone, VaultInUse, WeakCipherSettings, WrongPassphrase
 
 KDF_ITERATIONS = 256_000  # SQLCipher 4 default; the floor the issue sets
 SALT_BYTES = 16
@@ -147,8 +147,17 @@ def _silence_cipher_log(connection: Any) -> None:
 
 
 def connect_raw(path: Path, raw_key: bytes, salt: bytes) -> Any:
-    """One DB-API connection keyed with the derived key; raises WrongPassphrase if it does not decrypt."""
-    connection = sqlcipher.connect(str(path), check_same_thread=False, isolation_level=None)
+    """One DB-API connection keyed with the derived key; raises WrongPassphrase if it does not decrypt.
+
+    Opened with ``mode=rw``: never creates the file. A pool opening a new connection after the vault was moved or
+    deleted under ``serve`` made an empty ``custos.vault`` (mode 0644) in its place, which every command then named
+    damaged, sending the operator to restore a backup while the real vault sat where it had been moved."""
+    try:
+        connection = sqlcipher.connect(_existing_uri(path), uri=True, check_same_thread=False, isolation_level=None)
+    except DatabaseError as exc:
+        if not path.exists():
+            raise VaultGone(path) from None
+        raise not_writable(path, exc) from None
     try:
         _silence_cipher_log(connection)
         connection.execute(raw_key_pragma(raw_key, salt))
@@ -160,6 +169,11 @@ def connect_raw(path: Path, raw_key: bytes, salt: bytes) -> Any:
         raise not_writable(path, exc) from None
     _apply_session_pragmas(connection)
     return connection
+
+
+def _existing_uri(path: Path) -> str:
+    """``path`` as an SQLite URI that opens the file for reading and writing and never creates it."""
+    return f"{path.absolute().as_uri()}?mode=rw"
 
 
 def create_database_file(path: Path, passphrase: str) -> bytes:

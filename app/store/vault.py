@@ -26,6 +26,7 @@ from app.core.errors import (
     VaultCorrupt,
     VaultError,
     VaultExists,
+    VaultGone,
     VaultLocked,
     VaultNotAFile,
     VaultNotFound,
@@ -215,8 +216,16 @@ class Vault:
         self._engine = sqlcipher_engine.make_engine(self.path, raw_key, self._salt)
         self._readers.watch(self._engine)
         self._sessions = sessionmaker(self._engine, expire_on_commit=False)
+        self._identity = _file_identity(self.path)
         writer_engine = sqlcipher_engine.make_engine(self.path, raw_key, self._salt, writer=True)
-        self._writer = PinnedWriter(writer_engine, self.changes)
+        self._writer = PinnedWriter(writer_engine, self.changes, guard=self._check_in_place)
+
+    def _check_in_place(self) -> None:
+        """Refuse a write once the file at the vault's path is not the one opened (moved, replaced or deleted under
+        ``serve``): SQLite's open connections would go on writing to the old file, an unlinked one lost at exit,
+        while the IdP was answered 201. One stat per write transaction."""
+        if _file_identity(self.path) != self._identity:
+            raise VaultGone(self.path)
 
     def _close_engines(self) -> None:
         self.changes.forget()  # the cached values (a tombstone key among them) leave memory with the key
@@ -238,6 +247,7 @@ class Vault:
     @contextmanager
     def write_session(self) -> Iterator[Session]:
         """A session whose transaction takes the write lock up front and commits on success."""
+        self._check_in_place()
         with self.writer.connection() as conn, Session(bind=conn, expire_on_commit=False) as session:
             try:
                 yield session
@@ -489,3 +499,12 @@ def forget_keyring(data_dir: Path) -> None:
 
     with suppress(PasswordDeleteError, KeyringError, RuntimeError):
         keyring.delete_password(KEYRING_SERVICE, str(vault_path(data_dir)))
+
+
+def _file_identity(path: Path) -> tuple[int, int] | None:
+    """The file at ``path`` as the system knows it (device, inode); None when nothing is there."""
+    try:
+        found = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return found.st_dev, found.st_ino
