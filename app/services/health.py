@@ -29,6 +29,7 @@ from app.setup.token_expiry import expiring
 from app.setup.token_expiry import overview_line as tokens_line
 from app.siem import spool
 from app.store.vault import Vault
+from app.targets.status import TargetHealth
 from app.targets.status import health as target_health
 
 OK, WARN, FAIL = "ok", "warn", "fail"
@@ -103,11 +104,24 @@ def requests(vault: Vault, now: datetime) -> Check:
 def targets(vault: Vault) -> Check:
     with vault.read_connection() as conn:
         found = target_health(conn, PolicyInForce(vault).get().policy)
-    attention = [f"{t.config.name} ({t.state})" for t in found if t.state in ATTENTION]
+    attention = [f"{t.config.name} ({_state(t)})" for t in found if t.state in ATTENTION or _retrying(t)]
     if attention:
         return Check(WARN, "targets", f"to look at: {', '.join(attention)}")
     states = ", ".join(f"{t.config.name} {t.state}" for t in found) or "none configured"
     return Check(OK, "targets", states)
+
+
+def _retrying(target: TargetHealth) -> bool:
+    """Changes queued whose last attempt failed (the target unreachable, timing out, answering 5xx or 429): said
+    "ok, catching up" before, for the quarter of an hour of retries until the first change gave up, while nothing
+    got through."""
+    return target.state == "catching up" and target.last_error is not None
+
+
+def _state(target: TargetHealth) -> str:
+    if _retrying(target):  # the error names a method and what the target did, never a value (app/targets/client.py)
+        return f"{target.state}, retrying: {target.last_error}"
+    return target.state
 
 
 def tokens(vault: Vault, now: datetime) -> Check:

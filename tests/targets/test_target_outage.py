@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from app.services import health as health_check
 from app.store.vault import Vault
 from app.targets.status import TargetHealth, health
 from tests.erasure.support import person
@@ -37,5 +38,28 @@ def test_an_error_behind_the_target_is_not_its_last_error(
         back = _health(p)
         assert (back.pending, back.failed, back.last_error) == (0, 0, None)
         assert back.state == "not verified" and back.last_success is not None
+    finally:
+        p.close()
+
+
+def test_health_warns_while_a_target_refuses_every_push(
+    vault: Vault, scim_targets: Callable[[int], list[ScimTarget]]
+) -> None:
+    """Before: `custos health` said "targets ok: app1 catching up" (exit 0) for the quarter of an hour of retries
+    before the first change gave up, while the target refused every connection."""
+    (app1,) = scim_targets(1)
+    p = provisioning(vault, [app1])
+    try:
+        app1.stop()
+        p.service.create("User", person("outage-2@example.test"))
+        wait_until(lambda: _health(p).last_error is not None)
+
+        down = health_check.targets(vault)
+        assert down.level == health_check.WARN
+        assert down.text.startswith("to look at: app1 (catching up, retrying: POST failed: cannot connect")
+
+        app1.start()
+        wait_until(lambda: _health(p).pending == 0, timeout=20)
+        assert health_check.targets(vault).level == health_check.OK
     finally:
         p.close()
