@@ -16,7 +16,8 @@ import contextlib
 import json
 import logging
 import time
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 from sqlalchemy import func, select
@@ -43,6 +44,13 @@ FLUSH_SECONDS = 0.02
 # targets were sent the same requests a dozen times a second for as long as the disk stayed full.
 UNRECORDED_PAUSE_SECONDS = 1.0
 UNRECORDED_PAUSE_MAX_SECONDS = 60.0
+# A wall clock that went back by more than this between two looks (against the monotonic clock) is a clock step:
+# queued retries were timed on the old clock and would wait that much longer (an hour back: an hour of no pushes).
+CLOCK_STEP_SECONDS = 5.0
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 class _Retry(NamedTuple):
@@ -66,9 +74,17 @@ Finished = tuple[Pusher, outbox.WorkItem, Outcome | _Retry | _Failure]
 
 class Dispatcher(AsyncLoopService):
     def __init__(
-        self, vault: Vault, policy: PolicyInForce, *, restricted: Restriction, poll_seconds: float = POLL_SECONDS
+        self,
+        vault: Vault,
+        policy: PolicyInForce,
+        *,
+        restricted: Restriction,
+        poll_seconds: float = POLL_SECONDS,
+        clock: Callable[[], datetime] = _utc_now,
     ) -> None:
         super().__init__("dispatcher")
+        self.clock = clock  # the wall clock the outbox's times are on; compared with time.monotonic() for steps
+        self._ticks: tuple[datetime, float] | None = None  # (wall, monotonic) at the last look
         self.vault = vault
         self.policy = policy
         self.restricted = restricted  # Art. 18 (app/dsr/restriction.py), handed in by the runtime
@@ -156,10 +172,33 @@ class Dispatcher(AsyncLoopService):
                 return False
             self._paused_until = None
             woken = True  # the pushes left unrecorded are due again
-        return self.vault.is_open and (woken or self._changed_elsewhere() or self._due_now())
+        if not self.vault.is_open:
+            return False
+        step = self._stepped_back()
+        if step:
+            self._rebase(step)
+            woken = True
+        return woken or self._changed_elsewhere() or self._due_now()
+
+    def _stepped_back(self) -> float:
+        """How far the wall clock went back since the last look, beyond what the monotonic clock allows (0: not)."""
+        wall, mono = self.clock(), time.monotonic()
+        last, self._ticks = self._ticks, (wall, mono)
+        if last is None:
+            return 0.0
+        step = (mono - last[1]) - (wall - last[0]).total_seconds()
+        return step if step > CLOCK_STEP_SECONDS else 0.0
+
+    def _rebase(self, step: float) -> None:
+        """Queued retries, timed on the clock before it went back, are moved back as far: they come due after the
+        wait they were given, not after the step as well."""
+        with self.vault.write_transaction() as conn:
+            moved = outbox.shift_pending(conn, timedelta(seconds=step), self.clock())
+        self._next_due = None
+        log.warning("the system clock went back %.0f s; %d queued retries moved back as far", step, moved)
 
     def _due_now(self) -> bool:
-        return self._next_due is not None and self._next_due <= datetime.now(UTC)
+        return self._next_due is not None and self._next_due <= self.clock()
 
     def _last_seq(self) -> int:
         with self.vault.read_connection() as conn:
@@ -198,7 +237,7 @@ class Dispatcher(AsyncLoopService):
         log.error("could not record %d push outcome(s) (%s); pushing again in %.0f s", count, why, pause)
 
     def _write(self, batch: list[Finished]) -> None:
-        now = datetime.now(UTC)
+        now = self.clock()
         with self.vault.write_transaction() as conn:
             for pusher, item, result in batch:
                 if isinstance(result, _Retry):
@@ -234,7 +273,7 @@ class Dispatcher(AsyncLoopService):
     def _due(self) -> list[outbox.WorkItem]:
         with self.vault.read_connection() as conn:
             self.counts.add("scans")
-            items = outbox.due(conn, datetime.now(UTC), set(self._in_flight))
+            items = outbox.due(conn, self.clock(), set(self._in_flight))
             self._next_due = outbox.earliest_pending(conn)
             return items
 
