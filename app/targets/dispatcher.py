@@ -22,6 +22,7 @@ from typing import NamedTuple
 
 from sqlalchemy import func, select
 
+from app.core.clock_step import StepWatch
 from app.core.counters import Counters
 from app.core.errors import ConfigError
 from app.core.periodic import AsyncLoopService
@@ -44,9 +45,6 @@ FLUSH_SECONDS = 0.02
 # targets were sent the same requests a dozen times a second for as long as the disk stayed full.
 UNRECORDED_PAUSE_SECONDS = 1.0
 UNRECORDED_PAUSE_MAX_SECONDS = 60.0
-# A wall clock that went back by more than this between two looks (against the monotonic clock) is a clock step:
-# queued retries were timed on the old clock and would wait that much longer (an hour back: an hour of no pushes).
-CLOCK_STEP_SECONDS = 5.0
 
 
 def _utc_now() -> datetime:
@@ -84,7 +82,7 @@ class Dispatcher(AsyncLoopService):
     ) -> None:
         super().__init__("dispatcher")
         self.clock = clock  # the wall clock the outbox's times are on; compared with time.monotonic() for steps
-        self._ticks: tuple[datetime, float] | None = None  # (wall, monotonic) at the last look
+        self._steps = StepWatch(clock)  # the wall clock set back while queued retries wait (app/core/clock_step.py)
         self.vault = vault
         self.policy = policy
         self.restricted = restricted  # Art. 18 (app/dsr/restriction.py), handed in by the runtime
@@ -174,20 +172,11 @@ class Dispatcher(AsyncLoopService):
             woken = True  # the pushes left unrecorded are due again
         if not self.vault.is_open:
             return False
-        step = self._stepped_back()
+        step = self._steps.stepped_back()
         if step:
             self._rebase(step)
             woken = True
         return woken or self._changed_elsewhere() or self._due_now()
-
-    def _stepped_back(self) -> float:
-        """How far the wall clock went back since the last look, beyond what the monotonic clock allows (0: not)."""
-        wall, mono = self.clock(), time.monotonic()
-        last, self._ticks = self._ticks, (wall, mono)
-        if last is None:
-            return 0.0
-        step = (mono - last[1]) - (wall - last[0]).total_seconds()
-        return step if step > CLOCK_STEP_SECONDS else 0.0
 
     def _rebase(self, step: float) -> None:
         """Queued retries, timed on the clock before it went back, are moved back as far: they come due after the
