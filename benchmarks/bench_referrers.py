@@ -43,7 +43,7 @@ def measure(size: int) -> float:
                 body = new_user(i)
                 body[ENTERPRISE_SCHEMA] = {"manager": {"value": ids[i - 1], "$ref": f"../Users/{ids[i - 1]}"}}
                 model = validate_resource("User", normalise_resource("User", body), Context.RESOURCE_CREATION_REQUEST)
-                repo.insert_resource(conn, "User", ids[i], stored_document(model), now)
+                repo.insert_resource(conn, "User", ids[i], stored_document("User", model), now)
     timings = []
     with vault.read_connection() as conn:
         for resource_id in ids[100:300]:

@@ -131,7 +131,7 @@ def seed(vault: Any, count: int) -> None:
                 model = validate_resource(
                     "User", normalise_resource("User", new_user(i)), Context.RESOURCE_CREATION_REQUEST
                 )
-                repo.insert_resource(conn, "User", str(uuid.uuid4()), stored_document(model), datetime.now(UTC))
+                repo.insert_resource(conn, "User", str(uuid.uuid4()), stored_document("User", model), datetime.now(UTC))
     print(f"seeded {count:,} users in {time.perf_counter() - started:.1f} s", file=sys.stderr)
 
 

@@ -220,6 +220,30 @@ def render_dialogs(window: MainWindow, vault: Vault, out: Path) -> None:
         dialog.reject()
 
 
+def render_backup_keys(window: MainWindow, vault: Vault, out: Path) -> None:
+    """Vault → Backup keys…: two backups under epoch 1, one under epoch 2, epoch 3 current, the retired epoch 2
+    selected (the one *Destroy epoch…* is offered for)."""
+    from app.erasure.backup import backup
+    from app.services.backup_keys import rotate
+    from app.ui.backup_keys import open_backup_keys
+
+    with tempfile.TemporaryDirectory() as folder:  # the copies themselves are not kept
+        backup(vault, Path(folder) / "monday.vault")
+        backup(vault, Path(folder) / "tuesday.vault")
+        rotate(vault)
+        backup(vault, Path(folder) / "wednesday.vault")
+        rotate(vault)
+    dialog = open_backup_keys(vault, window.reauthenticate, window, window.overview_page.refresh)
+    for _ in range(50):  # read off the GUI thread
+        wait(100)
+        if dialog.table.rowCount() == 3:
+            break
+    dialog.table.selectRow(1)
+    wait(200)
+    dialog.grab().save(str(out / "dialog-backup-keys.png"))
+    dialog.reject()
+
+
 def render_audit_exports(window: MainWindow, out: Path) -> None:
     """The Audit page's exports (a timeline selection as CSV/XLSX, an evidence bundle of the selection), and the
     SCIM endpoint panel folded to one line on "Outside the policy"."""
@@ -308,6 +332,7 @@ def main() -> int:
         render_workflows(window, vault, out, wait)
         render_dialogs(window, vault, out)
         render_audit_exports(window, out)
+        render_backup_keys(window, vault, out)  # last: its backups and epochs are on the trail the Audit page shows
         window.lock()
         wait(300)
         window.grab().save(str(out / "view-locked.png"))

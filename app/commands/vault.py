@@ -6,7 +6,9 @@ Printed formats (a contract):
            replaced, ``The replaced vault was kept as PATH: delete it once the restore is checked.`` With
            ``--create`` into a folder holding no vault: ``Created the folder DIR.`` first when it was missing,
            then the restored line, ``DIR held no vault: the backup is its vault now.``, and, when no erasure
-           ledger was there, one line saying no erasure made after the backup could be replayed.
+           ledger was there, one line saying no erasure made after the backup could be replayed. A backup made
+           before key epochs restores though backup-keys.json is damaged or altered: ``The backup was made before
+           key epochs and opened without backup-keys.json. REASON Backups are refused until it is put right …``.
   check    ``Vault: PATH``, ``Pages: N of S bytes``, ``Page authentication: ok``, ``Page authentication: K
            page(s) fail: P, …`` or ``Page authentication: no page fails; SQLCipher reports N other problem(s):``,
            then SQLCipher's other findings one indented line each; ``Integrity check: ok`` or ``Integrity check: M
@@ -25,7 +27,10 @@ Printed formats (a contract):
            re-sealed; the line about older backups then says ``Backups made before key epochs``.
   backup-keys  (``list``, the default) a table: ``Epoch  State  Began (UTC)  Retired (UTC)  Destroyed (UTC)
            Backups  Last backup (UTC)``, one row per epoch, ``-`` for none, then ``Backups made before key epochs:
-           N …`` when there are any. ``rotate``: ``Backup key epoch N began; epoch M is retired: …``. ``destroy N``
+           N …`` when there are any, then ``Backups recorded under backup key epochs not held here: N (epoch(s)
+           …); backup-keys.json …`` when the trail records backups under epochs the file does not list (with no
+           epoch listed, ``No backup key epoch is held here.`` stands for the table). ``rotate``: ``Backup key
+           epoch N began; epoch M is retired: …``. ``destroy N``
            (asks unless ``--yes``): ``Backup key epoch N destroyed: K backup(s) made under it can no longer be
            opened, by anyone; recorded on the audit trail.`` rotate and destroy are refused under ``--read-only``.
 """
@@ -204,6 +209,9 @@ def _restore(args: argparse.Namespace) -> int:
     if report.keys_sealed_elsewhere:
         print("backup-keys.json here is sealed under another passphrase than this backup's: backups are refused "
               "until the vault's passphrase is changed to the one in force before this restore.")  # fmt: skip
+    if report.keys_problem:
+        print(f"The backup was made before key epochs and opened without backup-keys.json. {report.keys_problem} "
+              "Backups are refused until it is put right (put back your copy of it).")  # fmt: skip
     if report.previous_vault is not None:
         print(f"The replaced vault was kept as {report.previous_vault}: delete it once the restore is checked.")
     if not replacing:

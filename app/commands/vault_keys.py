@@ -40,7 +40,7 @@ def _when(text: str | datetime | None) -> str:
 
 
 def _list(vault: Vault) -> int:
-    from app.services.backup_keys import epochs
+    from app.services.backup_keys import epochs, unlisted_note
 
     found = epochs(vault)
     rows = [COLUMNS] + [
@@ -48,12 +48,17 @@ def _list(vault: Vault) -> int:
          str(v.backups), _when(v.last_backup))
         for v in found.epochs
     ]  # fmt: skip
-    if len(rows) == 1:
+    if len(rows) == 1 and not found.unlisted:
         print("No backup key epoch yet: the first backup begins one.")
+    elif len(rows) == 1:
+        print("No backup key epoch is held here.")
     else:
         widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
         for row in rows:
             print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    note = unlisted_note(found)
+    if note:
+        print(note)
     if found.before_epochs:
         print(f"Backups made before key epochs: {found.before_epochs} (the last on {_when(found.last_before_epochs)} "
               "UTC): they open with the passphrase in force when they were made; destroying an epoch does not reach "

@@ -19,6 +19,7 @@ from pathlib import Path
 from sqlalchemy import Connection
 
 from app.audit.trail import Event, append, of_kind, parse_utc
+from app.audit.vault_lifecycle import reviewing_a_copy
 from app.core.actor import current_actor
 from app.core.errors import ConfigError
 from app.core.utc import utc_text
@@ -58,15 +59,47 @@ RESEAL_ADVICE = (
 )
 
 
+def recorded_epochs(conn: Connection) -> int:
+    """The highest backup key epoch the trail records (begun, or a backup made under it); 0: none."""
+    numbers = [entry.details.get("epoch") for entry in of_kind(conn, "vault.backup_key.began", limit=100_000)]
+    numbers += [entry.details.get("key_epoch") for entry in of_kind(conn, "vault.backup.created", limit=100_000)]
+    return max((n for n in numbers if type(n) is int), default=0)
+
+
+def missing_keys_advice(recorded: int) -> str:
+    return (
+        f"{KEYS_FILENAME} is not in the data folder, but the audit trail records backup key epochs up to {recorded}: "
+        "the backups made under them open only with it. Put it back from your copy of the data folder's files, then "
+        f"back up. If it is lost for good, 'custos vault backup-keys rotate' begins a new {KEYS_FILENAME} (epoch "
+        f"{recorded + 1} on); the backups made under the lost one cannot be opened. Nothing was written."
+    )
+
+
+def _why_no_seal(conn: Connection) -> str:
+    """The keys file holds no seal under the vault's key. The one way Custos parts them is a restore of a backup
+    from before key epochs (:data:`RESEAL_ADVICE`); without one on the trail, that is not said as the cause."""
+    restored = last_restore(conn)
+    if restored is not None and restored.epoch is None:
+        return RESEAL_ADVICE
+    return (f"{KEYS_FILENAME} holds no seal under the vault's key: it has been altered, or it is from another data "
+            "folder. Put back your copy of it: the backups made under its epochs open only with it. Nothing was "
+            "written.")  # fmt: skip
+
+
 def _epoch_for(vault: Vault, now: datetime) -> tuple[Epoch, bytes, Epoch | None]:
     """The epoch the backup goes under and its secret, beginning one on the record when needed; in a write
-    transaction, which serialises epoch changes between processes (the app, ``serve``, a command)."""
+    transaction, which serialises epoch changes between processes (the app, ``serve``, a command). A keys file
+    gone while the trail records epochs is not begun anew in passing: putting the old file back then would lose
+    the new one's backups, and the old one is the only key to every backup made so far."""
     keys = BackupKeys(vault.path.parent)
     with vault.write_transaction() as conn:
+        recorded = recorded_epochs(conn)
+        if recorded and not keys.exists():
+            raise BackupKeyError(missing_keys_advice(recorded))
         try:
-            epoch, secret, begun = keys.current(vault.derived_key(WRAP_PURPOSE), vault.salt, now)
+            epoch, secret, begun = keys.current(vault.derived_key(WRAP_PURPOSE), vault.salt, now, recorded)
         except SealMismatch:
-            raise SealMismatch(RESEAL_ADVICE) from None
+            raise SealMismatch(_why_no_seal(conn)) from None
         if begun is not None:
             retired = [e.n for e in keys.epochs() if e.retired == begun.began]
             details = {"epoch": begun.n, "retired": retired[0] if retired else None, "reason": "backup"}
@@ -115,6 +148,7 @@ def backup(vault: Vault, out: Path, now: datetime | None = None) -> BackupInfo:
         raise failure from exc
     digest = hashlib.sha256(out.read_bytes()).hexdigest()
     with vault.write_transaction() as conn:
+        _refuse_if_destroyed_meanwhile(vault, epoch, out)
         details = {"sha256": digest, "bytes": out.stat().st_size, "key_epoch": epoch.n}
         append(conn, Event("vault.backup.created", current_actor.get(), details=details))
     return BackupInfo(out, out.stat().st_size, digest, epoch.n, begun)
@@ -133,6 +167,19 @@ def _failure(out: Path, exc: BaseException) -> BaseException:
     return exc
 
 
+def _refuse_if_destroyed_meanwhile(vault: Vault, epoch: Epoch, out: Path) -> None:
+    """The epoch was current when the export began, outside any transaction (a large vault takes a while); another
+    process may have begun a new one and destroyed this one since. The copy then opens with nothing: recorded, it
+    would be a backup said to open until its epoch is destroyed, missing from the destruction's count. Checked in
+    the transaction that records it, which destructions wait for."""
+    listed = {e.n: e for e in BackupKeys(vault.path.parent).verified_epochs(vault.derived_key(WRAP_PURPOSE))}
+    if epoch.n in listed and not listed[epoch.n].destroyed:
+        return
+    out.unlink(missing_ok=True)
+    raise BackupKeyError(f"Backup key epoch {epoch.n} was destroyed while this backup was being written: the copy "
+                         "could never be opened and was removed. Back up again.")  # fmt: skip
+
+
 def opening_note(info: BackupInfo) -> str:
     """What restoring ``info`` needs and where those things must not be kept, as the command line and the app say it
     (one text, so that they never disagree)."""
@@ -140,9 +187,9 @@ def opening_note(info: BackupInfo) -> str:
     return (
         f"It opens with the vault passphrase in force at the restore together with {KEYS_FILENAME} from the data "
         f"folder (backup key epoch {info.epoch}{began}); destroying that epoch ('custos vault backup-keys destroy "
-        f"{info.epoch}') puts it beyond use wherever it is. {KEYS_FILENAME} and the erasure ledger "
-        "(erasure-ledger.jsonl and its key) are not in it on purpose: keep them with the data folder and a copy "
-        "apart from the backups (a restore on a new machine needs them), never with the backups."
+        f"{info.epoch}', or Vault → Backup keys… in the app) puts it beyond use wherever it is. {KEYS_FILENAME} and "
+        "the erasure ledger (erasure-ledger.jsonl and its key) are not in it on purpose: keep them with the data "
+        "folder and a copy apart from the backups (a restore on a new machine needs them), never with the backups."
     )
 
 
@@ -164,10 +211,15 @@ def last_recorded(conn: Connection) -> LastBackup | None:
                       epoch if isinstance(epoch, int) else None)  # fmt: skip
 
 
-def unusable_because(conn: Connection, made: datetime, epoch_n: int | None, folder: Path) -> str | None:
+def unusable_because(
+    conn: Connection, made: datetime, epoch_n: int | None, folder: Path, seal_key: bytes | None = None
+) -> str | None:
     """Why the newest known backup (made, or restored from, at ``made``, under backup key epoch ``epoch_n``) cannot
     be restored as things are now, in words that follow "last recorded …, ", or None. Said wherever that backup is
-    named, so that "a backup exists" is never read as "it can be restored"."""
+    named, so that "a backup exists" is never read as "it can be restored". ``seal_key`` (the vault's, for
+    :data:`WRAP_PURPOSE`): the list of epochs is believed only once its seal vouches for it, so an edit (a
+    destruction undone) is said as one, not repeated as the truth; without it (a review copy, which holds no seal)
+    the list is read as the file gives it."""
     if epoch_n is None:
         rekeyed = rekeyed_since(conn, made)
         if rekeyed is None:
@@ -177,9 +229,12 @@ def unusable_because(conn: Connection, made: datetime, epoch_n: int | None, fold
     if not keys.exists():
         return f"{KEYS_FILENAME} is not in the data folder: it cannot be opened without that file"
     try:
-        epoch = {e.n: e for e in keys.epochs()}.get(epoch_n)
+        listed = keys.epochs() if seal_key is None else keys.verified_epochs(seal_key)
+    except SealMismatch:
+        return f"{KEYS_FILENAME} holds no seal under the vault's key: it does not open with the vault's passphrase"
     except BackupKeyError as exc:
         return f"{exc.user_message} It cannot be opened without that file"
+    epoch = {e.n: e for e in listed}.get(epoch_n)
     if epoch is None:
         return f"its backup key epoch {epoch_n} is not in {KEYS_FILENAME}: it cannot be opened"
     if epoch.destroyed:
@@ -188,6 +243,11 @@ def unusable_because(conn: Connection, made: datetime, epoch_n: int | None, fold
             "be opened"
         )
     return None
+
+
+def seal_key_for_statements(vault: Vault) -> bytes | None:
+    """The key that lets :func:`unusable_because` check the list of epochs; None in a review copy (no seal)."""
+    return None if reviewing_a_copy.get() else vault.derived_key(WRAP_PURPOSE)
 
 
 def last_before_epochs(conn: Connection) -> datetime | None:

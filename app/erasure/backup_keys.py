@@ -83,11 +83,15 @@ class BackupKeys:
 
     # -- reading -----------------------------------------------------------------------------------------
     def exists(self) -> bool:
-        return self.path.exists()
+        return self.path.exists() or self.path.is_symlink()  # a dangling link is refused as a link, not "missing"
 
     def epochs(self) -> tuple[Epoch, ...]:
         """The epochs as the file lists them, without opening a seal (empty: no backup under an epoch yet)."""
         return self._read().epochs if self.exists() else ()
+
+    def sealed(self) -> bool:
+        """Whether the file holds any seal (a review copy, or a file stripped of its seals, holds none)."""
+        return bool(self._read().seals)
 
     def vault_salt(self) -> bytes:
         """The salt of the vault whose key the secrets are sealed under (with the passphrase, it gives that key)."""
@@ -102,29 +106,45 @@ class BackupKeys:
             return {}
         return self._open(self._read(), seal_key)
 
+    def verified_epochs(self, seal_key: bytes) -> tuple[Epoch, ...]:
+        """The epochs, once the seal under ``seal_key`` has vouched for the list (its associated data): what is said
+        from them (health, the Overview) is then what the file held when Custos last wrote it, not an edit."""
+        contents = self._read()
+        self._open(contents, seal_key)
+        return contents.epochs
+
     def copy_epochs_to(self, folder: Path) -> None:
         """The list of epochs without any seal, for a review copy of the data folder (which holds no secret,
-        decision 0050): what it says of the backups stays true, and nothing in it opens one."""
-        _replace_durably(folder / KEYS_FILENAME, _document(self._read(), {}))
+        decision 0050): what it says of the backups stays true, and nothing in it opens one. A file that does not
+        read (damaged, a link) is copied as an empty one, which reads as damaged too: nothing of it is carried over,
+        and the review (``audit verify`` of a folder handed over as evidence) is not refused for it."""
+        try:
+            document = _document(self._read(), {})
+        except BackupKeyError:
+            document = b""
+        _replace_durably(folder / KEYS_FILENAME, document)
 
     # -- changing ------------------------------------------------------------------------------------------
-    def current(self, seal_key: bytes, vault_salt: bytes, now: datetime) -> tuple[Epoch, bytes, Epoch | None]:
+    def current(
+        self, seal_key: bytes, vault_salt: bytes, now: datetime, after: int = 0
+    ) -> tuple[Epoch, bytes, Epoch | None]:
         """The epoch a backup made ``now`` goes under, and its secret; a new epoch is begun first when there is
-        none or the current one is older than :data:`EPOCH_LENGTH` (third value: the epoch begun here, if any)."""
+        none or the current one is older than :data:`EPOCH_LENGTH` (third value: the epoch begun here, if any).
+        ``after``: the highest epoch the trail records; a new one is numbered above it (see :meth:`_begin`)."""
         contents = self._read() if self.exists() else _Contents(vault_salt.hex(), (), {})
         held = self._open(contents, seal_key) if contents.epochs else {}
         live = [epoch for epoch in contents.epochs if epoch.state == "current"]
         if live and now - parse_utc(live[-1].began) < EPOCH_LENGTH:
             return live[-1], held[live[-1].n], None
-        contents, held, begun = self._begin(contents, held, now)
+        contents, held, begun = self._begin(contents, held, now, after)
         self._write(contents, held, [seal_key])
         return begun, held[begun.n], begun
 
-    def rotate(self, seal_key: bytes, vault_salt: bytes, now: datetime) -> Epoch:
+    def rotate(self, seal_key: bytes, vault_salt: bytes, now: datetime, after: int = 0) -> Epoch:
         """Begin a new epoch now; the current one is retired (its backups still open until it is destroyed)."""
         contents = self._read() if self.exists() else _Contents(vault_salt.hex(), (), {})
         held = self._open(contents, seal_key) if contents.epochs else {}
-        contents, held, begun = self._begin(contents, held, now)
+        contents, held, begun = self._begin(contents, held, now, after)
         self._write(contents, held, [seal_key])
         return begun
 
@@ -153,32 +173,66 @@ class BackupKeys:
         contents = self._read()
         self._write(contents, self._open(contents, seal_key), [seal_key, new_seal_key])
 
-    def keep_seal(self, seal_key: bytes) -> None:
-        """Keep only the seal under ``seal_key`` (the key the vault is under now)."""
+    def keep_seal(self, seal_key: bytes, was: bytes | None = None) -> None:
+        """Keep only the seal under ``seal_key`` (the key the vault is under now). ``was``: the key it was under
+        before; the file is opened with it when the seal under ``seal_key`` is gone (another process changed the
+        file between :meth:`add_seal` and the rekey, sealing it under the key it had, the old one)."""
         if not self.exists():
             return
         contents = self._read()
+        try:
+            held = self._open(contents, seal_key)
+        except SealMismatch:
+            if was is None:
+                raise
+            held = self._open(contents, was)
+        self._write(contents, held, [seal_key])
+
+    def drop_earlier_seals(self, seal_key: bytes) -> bool:
+        """Keep only the seal under ``seal_key`` when it is the newest of several: a passphrase change killed after
+        the rekey left the seal under the old key, which opened every backup with the old (perhaps leaked)
+        passphrase until the next write. A seal added after ours (:meth:`add_seal`: the new key's, the vault not
+        yet re-keyed or the change refused) is left for the change to settle. Returns whether one was dropped."""
+        if not self.exists():
+            return False
+        contents = self._read()
+        named = list(contents.seals)
+        if len(named) < 2 or named[-1] != _key_id(seal_key):
+            return False
         self._write(contents, self._open(contents, seal_key), [seal_key])
+        return True
 
     # -- the file ------------------------------------------------------------------------------------------
     @staticmethod
     def _begin(
-        contents: _Contents, held: dict[int, bytes], now: datetime
+        contents: _Contents, held: dict[int, bytes], now: datetime, after: int = 0
     ) -> tuple[_Contents, dict[int, bytes], Epoch]:
+        """A new epoch numbered above every one the file lists and every one the trail records (``after``): a number
+        names one secret for good, so a file begun anew (the old one lost) never gives an old backup's number to
+        another key, which would count that backup as opening under it."""
         at = iso_utc(now)
         epochs = tuple(replace(e, retired=at) if e.state == "current" else e for e in contents.epochs)
-        begun = Epoch(max((e.n for e in epochs), default=0) + 1, at)
+        begun = Epoch(max([after, *(e.n for e in epochs)]) + 1, at)
         return replace(contents, epochs=(*epochs, begun)), {**held, begun.n: secrets.token_bytes(SECRET_BYTES)}, begun
 
     def _read(self) -> _Contents:
+        if self.path.is_symlink():  # see _replace_durably: a link's target would outlive a destruction
+            raise BackupKeyError(f"The backup keys file {self.path.name} is a symbolic link; Custos keeps it as a "
+                                 "file of its own in the data folder. Put the file itself there.")  # fmt: skip
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
             if data.get("format") != FORMAT:
                 raise ValueError("format")
-            epochs = tuple(Epoch(**epoch) for epoch in data["epochs"])
-            return _Contents(str(data["vault_salt"]), epochs, {str(k): str(v) for k, v in data["seals"].items()})
+            epochs = tuple(_epoch(epoch) for epoch in data["epochs"])
+            seals = data["seals"]
+            if not isinstance(data["vault_salt"], str) or not isinstance(seals, dict):
+                raise ValueError("types")
+            bytes.fromhex(data["vault_salt"])
+            return _Contents(data["vault_salt"], epochs, {str(k): str(v) for k, v in seals.items()})
         except FileNotFoundError:
             raise BackupKeyError(f"The backup keys file {self.path.name} is missing.") from None
+        except PermissionError:
+            raise BackupKeyError(f"The backup keys file {self.path.name} cannot be read (permission denied).") from None
         except (OSError, ValueError, TypeError, KeyError, AttributeError):
             raise BackupKeyError(f"The backup keys file {self.path.name} is damaged.") from None
 
@@ -207,6 +261,20 @@ class BackupKeys:
         _replace_durably(self.path, _document(contents, seals))
 
 
+def _epoch(item: object) -> Epoch:
+    """One epoch as the file lists it, its fields checked: the list is read (health, ``backup-keys list``) where
+    no seal is opened, and a wrong type there is a damaged file, not a traceback further on."""
+    if not isinstance(item, dict):
+        raise ValueError("epoch")
+    epoch = Epoch(**item)
+    if type(epoch.n) is not int or epoch.n < 1 or not isinstance(epoch.began, str):
+        raise ValueError("epoch")
+    for moment in (epoch.began, epoch.retired, epoch.destroyed):
+        if moment is not None:
+            parse_utc(moment)  # ValueError (not text in the trail's form) or TypeError (not text)
+    return epoch
+
+
 def _document(contents: _Contents, seals: dict[str, str]) -> bytes:
     document = {"format": FORMAT, "vault_salt": contents.vault_salt,
                 "epochs": [asdict(epoch) for epoch in contents.epochs], "seals": seals}  # fmt: skip
@@ -222,15 +290,19 @@ def _replace_durably(path: Path, data: bytes) -> None:
     """Write a new version beside the file (0600 from the first byte), fsync it, and rename it into place: a crash
     leaves the old version or the new one, never half of one."""
     partial = path.with_name(path.name + ".partial")
-    partial.unlink(missing_ok=True)
-    fd = os.open(partial, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(partial, path)
-    folder = os.open(path.parent, os.O_RDONLY)
     try:
-        os.fsync(folder)
-    finally:
-        os.close(folder)
+        partial.unlink(missing_ok=True)
+        fd = os.open(partial, os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(partial, path)
+        folder = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(folder)
+        finally:
+            os.close(folder)
+    except OSError as exc:  # a directory planted at the .partial, a full disk, a read-only folder: said, no traceback
+        raise BackupKeyError(f"The backup keys file {path.name} cannot be written in {path.parent} "
+                             f"({exc.strerror or type(exc).__name__}).") from None  # fmt: skip

@@ -24,7 +24,14 @@ from app.audit.anchor import sign_tree_head
 from app.audit.trail import Event, append, newest_at
 from app.core.errors import ConfigError, VaultError, VaultInUse, WrongBackupPassphrase, WrongPassphrase
 from app.core.subkeys import subkey
-from app.erasure.backup_keys import KEYS_FILENAME, WRAP_PURPOSE, BackupKeys, SealMismatch, backup_key
+from app.erasure.backup_keys import (
+    KEYS_FILENAME,
+    WRAP_PURPOSE,
+    BackupKeyError,
+    BackupKeys,
+    SealMismatch,
+    backup_key,
+)
 from app.erasure.hygiene import scrub
 from app.erasure.ledger import Ledger
 from app.erasure.requests import actor_of, request_erasure
@@ -49,6 +56,7 @@ class RestoreReport:
     ledger_found: bool = True  # an erasure ledger was in the data folder to replay from
     key_epoch: int | None = None  # the backup key epoch it was made under (None: before key epochs)
     keys_sealed_elsewhere: bool = False  # the backup keys here do not open under the restored vault's passphrase
+    keys_problem: str | None = None  # the backup keys here are damaged or altered (a pre-epoch backup opened anyway)
 
 
 class NoVaultToReplace(ConfigError):
@@ -71,6 +79,9 @@ class UnopenableBackup(WrongBackupPassphrase):
         if not keys.exists():
             reasons.append(f"a backup made under a backup key epoch opens only with {KEYS_FILENAME} from the data "
                            "folder it was made in, and there is none here: copy it in beside the erasure ledger")
+        elif not keys.sealed():
+            reasons.append(f"the {KEYS_FILENAME} here holds no seal (altered, or a review copy's): no passphrase "
+                           "opens it")
         elif not opened_keys:
             reasons.append(f"the passphrase does not open {KEYS_FILENAME} here (it opens with the vault's current "
                            "passphrase)")
@@ -162,6 +173,7 @@ class OpenedBackup:
     key: bytes  # the key that opens the backup file
     epoch: int | None  # its backup key epoch; None: made before key epochs, under the vault's key of its day
     keys_open: bool | None = None  # the backup keys opened with the passphrase given (None: there are none here)
+    keys_problem: str | None = None  # why the backup keys here could not be read (damaged, altered, a link)
 
 
 def open_backup(data_dir: Path, backup_file: Path, passphrase: str, vault_key: bytes, salt: bytes) -> OpenedBackup:
@@ -170,19 +182,25 @@ def open_backup(data_dir: Path, backup_file: Path, passphrase: str, vault_key: b
     keys = BackupKeys(data_dir)
     held: dict[int, bytes] = {}
     keys_open: bool | None = None
+    problem: BackupKeyError | None = None
     if keys.exists():
-        sealed_under = keys.vault_salt()  # the salt of the vault the keys are sealed for: normally the backup's
-        root = vault_key if sealed_under == salt else sqlcipher_engine.derive_raw_key(passphrase, sealed_under)
-        keys_open = False
-        with suppress(SealMismatch):  # another passphrase: tried as a backup from before key epochs below
-            held = keys.secrets(subkey(root, WRAP_PURPOSE))  # damaged or altered: raised, not a wrong passphrase
-            keys_open = True
+        try:
+            sealed_under = keys.vault_salt()  # the salt of the vault the keys are sealed for: normally the backup's
+            root = vault_key if sealed_under == salt else sqlcipher_engine.derive_raw_key(passphrase, sealed_under)
+            keys_open = False
+            with suppress(SealMismatch):  # another passphrase: tried as a backup from before key epochs below
+                held = keys.secrets(subkey(root, WRAP_PURPOSE))
+                keys_open = True
+        except BackupKeyError as exc:  # damaged or altered: said, not taken for a wrong passphrase
+            problem, keys_open = exc, None
     for n, secret in sorted(held.items(), reverse=True):  # newest first: most backups are recent
         candidate = backup_key(secret, n)
         if _opens(backup_file, candidate, salt):
             return OpenedBackup(candidate, n, keys_open)
-    if _opens(backup_file, vault_key, salt):
-        return OpenedBackup(vault_key, None, keys_open)
+    if _opens(backup_file, vault_key, salt):  # a backup from before key epochs needs no keys file, not even intact
+        return OpenedBackup(vault_key, None, keys_open, problem.user_message if problem else None)
+    if problem is not None:
+        raise problem
     raise UnopenableBackup(keys, bool(keys_open))
 
 
@@ -234,7 +252,8 @@ def _restore(data_dir: Path, backup_file: Path, passphrase: str, operator: str) 
     previous = _swap(data_dir, staging)
     log.info("vault restored from a backup; %d erasure(s) replayed", erased)
     return RestoreReport(len(replayed), erased, replayed, previous, ledger_found=ledger_found, key_epoch=opened.epoch,
-                         keys_sealed_elsewhere=opened.keys_open is False)  # fmt: skip
+                         keys_sealed_elsewhere=opened.keys_open is False,
+                         keys_problem=opened.keys_problem)  # fmt: skip
 
 
 def _wal_mode(vault: Vault) -> None:

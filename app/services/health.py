@@ -19,7 +19,7 @@ from pathlib import Path
 from app.audit.verify import verify_trail
 from app.core.utc import utc_text
 from app.dsr.register import DsrRegister
-from app.erasure.backup import RestoreRecord, last_recorded, restore_since, unusable_because
+from app.erasure.backup import RestoreRecord, last_recorded, restore_since, seal_key_for_statements, unusable_because
 from app.incidents.register import IncidentRegister
 from app.policy.in_force import PolicyInForce
 from app.services.overview import days_ago, restored_phrase
@@ -156,13 +156,14 @@ def siem(vault: Vault, now: datetime) -> Check:
 
 
 def backups(vault: Vault, now: datetime) -> Check:
+    seal_key = seal_key_for_statements(vault)
     with vault.read_connection() as conn:
         last = last_recorded(conn)
         restored = restore_since(conn, last.made if last else None)
         if restored is not None:
-            caveat = unusable_because(conn, restored.at, restored.epoch, vault.path.parent)
+            caveat = unusable_because(conn, restored.at, restored.epoch, vault.path.parent, seal_key)
         else:
-            caveat = unusable_because(conn, last.made, last.epoch, vault.path.parent) if last else None
+            caveat = unusable_because(conn, last.made, last.epoch, vault.path.parent, seal_key) if last else None
     if restored is not None:
         return _since_restore(restored, caveat, now)
     if last is None:

@@ -13,7 +13,7 @@ from sqlalchemy import Connection
 from app.audit.query import EventFilter, count
 from app.core.utc import utc_text
 from app.dsr.register import DsrRegister
-from app.erasure.backup import RestoreRecord, last_recorded, restore_since, unusable_because
+from app.erasure.backup import RestoreRecord, last_recorded, restore_since, seal_key_for_statements, unusable_because
 from app.erasure.tombstones import TombstoneState, refused_recently
 from app.incidents.register import IncidentRegister
 from app.policy.in_force import PolicyInForce
@@ -60,7 +60,7 @@ def read_overview(
         returned = [returned_line(state) for state in refused_recently(conn, limit=5)]
         outside = summary(conn, not_held_by(active.minimiser)).sentence()
         tokens = token_expiry.overview_line(conn, now)
-        backups = backups_line(conn, now, vault.path.parent)
+        backups = backups_line(conn, now, vault.path.parent, seal_key_for_statements(vault))
     incidents = [
         f"#{v.id} {v.title}: {state_text(v)}; {v.clock(now).describe()}"  # as the Incidents page says it
         for v in IncidentRegister(vault, now=lambda: now).list()
@@ -77,19 +77,19 @@ def read_overview(
     )  # fmt: skip
 
 
-def backups_line(conn: Connection, now: datetime, folder: Path) -> str:
+def backups_line(conn: Connection, now: datetime, folder: Path, seal_key: bytes | None = None) -> str:
     """When the last backup of this vault was made, from its trail entry: a copy made by hand (a file copy of the
     vault) is not on the trail and not counted, so the line says "recorded"."""
     last = last_recorded(conn)
     restored = restore_since(conn, last.made if last else None)
     if restored is not None:
         said = restored_phrase(restored, now)
-        caveat = unusable_because(conn, restored.at, restored.epoch, folder)
+        caveat = unusable_because(conn, restored.at, restored.epoch, folder, seal_key)
         return f"{said}, {caveat}" if caveat else f"{said}: Vault → Back up the vault… (or `custos vault backup`)"
     if last is None:
         return "none recorded: Vault → Back up the vault… (or `custos vault backup`)"
     said = f"last recorded {utc_text(last.made)} ({days_ago(now - last.made)}), {last.size:,} bytes"
-    caveat = unusable_because(conn, last.made, last.epoch, folder)
+    caveat = unusable_because(conn, last.made, last.epoch, folder, seal_key)
     return f"{said}, {caveat}" if caveat else said
 
 

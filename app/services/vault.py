@@ -20,7 +20,7 @@ from pathlib import Path
 
 from app.audit import vault_lifecycle
 from app.audit.anchor import sign_tree_head
-from app.audit.vault_lifecycle import create_vault, reopen_vault, reviewing_a_copy, unlock_vault, unlock_vault_with_key
+from app.audit.vault_lifecycle import create_vault, reopen_vault, reviewing_a_copy
 from app.core.passphrase import read_passphrase
 from app.dsr import settings as dsr_settings
 from app.erasure import ledger
@@ -36,6 +36,7 @@ from app.erasure.backup import (
 from app.erasure.backup_keys import WRAP_PURPOSE, BackupKeyError, BackupKeys, SealMismatch
 from app.erasure.restore import NoVaultToReplace, RestoreReport, refuse_if_in_use, restore
 from app.policy.in_force import install_default_if_missing
+from app.services.backup_keys import settle
 from app.setup import endpoint, tls
 from app.siem import config as siem_config
 from app.store import engine, integrity
@@ -49,6 +50,26 @@ __all__ = ["MAX_PROBLEMS", "BackupInfo", "CheckReport", "Checked", "PassphraseCh
            "unlock_vault_with_key"]  # fmt: skip
 
 describe_pages = integrity.describe_pages
+
+
+def unlock_vault(data_dir: Path, passphrase: str) -> Vault:
+    """Unlock the vault (on the record), and settle what a process killed half-way left in the backup keys."""
+    return _settled(vault_lifecycle.unlock_vault(data_dir, passphrase))
+
+
+def unlock_vault_with_key(data_dir: Path, raw_key: bytes) -> Vault:
+    return _settled(vault_lifecycle.unlock_vault_with_key(data_dir, raw_key))
+
+
+def _settled(vault: Vault) -> Vault:
+    """A review works on a copy holding no seal: nothing there to settle, and nothing it writes is kept."""
+    if not reviewing_a_copy.get():
+        try:
+            settle(vault)
+        except BaseException:
+            vault.close()
+            raise
+    return vault
 
 
 def open_or_create_vault(data_dir: Path) -> Vault:
@@ -279,11 +300,13 @@ def change_passphrase(vault: Vault, current: str, new: str, confirmation: str) -
         vault_lifecycle.change_passphrase(vault, current, new, confirmation)
     except BaseException:
         if new_seal is not None:
-            with suppress(SealMismatch):  # sealed under the new key only: left so, the vault is not under it
+            # sealed under the new key only: left so, the vault is not under it
+            with suppress(SealMismatch), vault.write_transaction():
                 keys.keep_seal(old_seal)
         raise
     if new_seal is not None:
-        keys.keep_seal(new_seal)
+        with vault.write_transaction():  # see _seal_also_under
+            keys.keep_seal(new_seal, was=old_seal)
     folder = vault.path.parent
     remembered = key_from_keyring(folder) is not None
     forget_keyring(folder)
@@ -299,7 +322,11 @@ def _seal_also_under(keys: BackupKeys, vault: Vault, old_seal: bytes, new: str) 
         return None, None
     new_seal = vault.derived_key_under(new, WRAP_PURPOSE)
     try:
-        keys.add_seal(old_seal, new_seal)
+        # In the vault's write transaction, as every change to the file is: read, re-sealed and written between a
+        # backup's new epoch in another process (the app, serve), it wrote that epoch away, and the backup made
+        # under it with it.
+        with vault.write_transaction():
+            keys.add_seal(old_seal, new_seal)
     except SealMismatch as exc:
         try:
             keys.secrets(new_seal)

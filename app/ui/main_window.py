@@ -36,6 +36,7 @@ from app.store.vault import Vault
 from app.ui.audit.bundle_window import choose_and_open_bundle
 from app.ui.audit.view import AuditPage, trail_verdict
 from app.ui.backup import BackupAction
+from app.ui.backup_keys import open_backup_keys
 from app.ui.bridge import EventBridge
 from app.ui.endpoint_dialog import EndpointDialog
 from app.ui.erasure.history import open_history
@@ -503,6 +504,9 @@ class MainWindow(QMainWindow):
         )
         self.backup = BackupAction(self, self.vault, self.reauthenticate, on_written=self.overview_page.refresh)
         self.backup_action = self._action("&Back up the vault…", self.backup.run)
+        self.backup_keys_action = self._action(
+            "Backup &keys…", lambda: open_backup_keys(self.vault, self.reauthenticate, self, self.overview_page.refresh)
+        )
         self.settings_action = self._action("&Settings…", self.open_settings, preferences_shortcuts())
         self.settings_action.setMenuRole(QAction.MenuRole.PreferencesRole)  # macOS: in the application menu
         # Some platform themes (offscreen, bare X) define no Quit key: Ctrl+Q then, as everywhere else.
@@ -510,7 +514,7 @@ class MainWindow(QMainWindow):
         self.quit_action = quit_action = self._action("&Quit", self.quit, quit_keys)
         quit_action.setMenuRole(QAction.MenuRole.QuitRole)
         for action in (self.lock_action, self.close_action, self.passphrase_action, self.backup_action,
-                       self.settings_action):  # fmt: skip
+                       self.backup_keys_action, self.settings_action):  # fmt: skip
             menu.addAction(action)
         menu.addSeparator()
         menu.addAction(quit_action)

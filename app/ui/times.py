@@ -21,6 +21,13 @@ def local_time(moment: datetime) -> str:
     return f"{local:%Y-%m-%d %H:%M:%S} {zone}"
 
 
+def local_minute(moment: datetime) -> str:
+    """The same, to the minute ("2026-12-03 10:15 CET"): a table of several moments side by side (the backup key
+    epochs) fits its dialog, as the command line's table does with its minutes in UTC."""
+    local, zone = _local(moment)
+    return f"{local:%Y-%m-%d %H:%M} {zone}"
+
+
 def local_clock(moment: datetime) -> str:
     """The same, to the minute and without the date ("09:05 CET"): when an action's outcome was said."""
     local, zone = _local(moment)

@@ -201,6 +201,17 @@ def test_working_hours_with_a_time_zone() -> None:
     assert Replay().feed("export.subject", saturday, "operator:dpo") == []  # off by default
 
 
+def test_destroying_a_backup_key_epoch_at_night_alerts_and_a_rotation_does_not() -> None:
+    """Destroying an epoch puts its backups beyond use for good: at 03:00 it is what an intruder sabotaging recovery
+    would do. A rotation is what a nightly backup does every 30 days (decision 0067)."""
+    replay = Replay(AlertConfig(working_hours=WorkingHours(timezone="UTC")))
+    night = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)  # a Tuesday
+    assert replay.feed("vault.backup_key.began", night, "operator:cron") == []
+    assert replay.feed("vault.backup.created", night, "operator:cron") == []
+    (late,) = replay.feed("vault.backup_key.destroyed", night + timedelta(minutes=5), "operator:cron")
+    assert late.rule == "after_hours" and late.summary == "vault.backup_key.destroyed outside working hours"
+
+
 def test_a_night_shift_crosses_midnight() -> None:
     """A team working 22:00 to 06:00 (a night shift, an operations centre) could not say so: a start after the end
     was refused, so the rule either stayed off or alerted on every action of the shift. The window belongs to the

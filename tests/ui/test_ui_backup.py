@@ -47,6 +47,7 @@ def test_a_backup_from_the_app_is_the_encrypted_vault_and_is_on_the_record(
     assert "erasure-ledger.jsonl" in action.last_message and str(target) in action.last_message
     assert "backup-keys.json" in action.last_message and "backup key epoch 1, begun with this backup" in (
         action.last_message)
+    assert "Vault → Backup keys…" in action.last_message  # where a DPO without a terminal destroys the epoch
     with vault.read_connection() as conn:
         assert of_kind(conn, "vault.backup.created", limit=1)
         line = backups_line(conn, datetime.now(UTC), vault.path.parent)
