@@ -22,6 +22,7 @@ before anchor.json existed state ``prev_chain_hash`` in the signed manifest only
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -188,7 +189,14 @@ class _HashingWriter:
         self.sha256 = hashlib.sha256()
 
     def write(self, data: bytes) -> None:
-        self._stream.write(data)
+        try:
+            self._stream.write(data)
+        except BaseException:
+            # Closed here, or the archive's own close refuses ("an open writing handle") and hides why it failed
+            # (a full disk). The archive is discarded: what this close could not write does not matter.
+            with contextlib.suppress(OSError):
+                self._stream.close()
+            raise
         self.sha256.update(data)
 
     def close(self) -> str:
@@ -284,11 +292,19 @@ def export_bundle(
         os.replace(temporary, out)
     except BaseException as exc:
         Path(temporary).unlink(missing_ok=True)
-        if isinstance(exc, OSError):  # a folder in its place, a full disk: a sentence, not a traceback
-            raise _cannot_write(out, exc) from exc
+        found = _os_error(exc)
+        if found is not None:  # a folder in its place, a full disk: a sentence, not a traceback
+            raise _cannot_write(out, found) from exc
         raise
     digest = hashlib.sha256(out.read_bytes()).hexdigest()
     return BundleInfo(out, count, first, last, digest, final)
+
+
+def _os_error(exc: BaseException | None) -> OSError | None:
+    """The OSError behind ``exc``: the archive's close, failing in turn, may raise another error over it."""
+    while exc is not None and not isinstance(exc, OSError):
+        exc = exc.__context__
+    return exc
 
 
 def _cannot_write(out: Path, exc: OSError) -> ConfigError:

@@ -32,6 +32,7 @@ from sqlalchemy import Connection, insert, select
 from app.audit.merkle import Frontier
 from app.audit.tables import AuditCheckpoint, AuditEvent, SigningKey
 from app.audit.trail import GENESIS, Event, append_many, canonical, content_bytes, iso_utc, parse_utc
+from app.core.clock_step import STEP_SECONDS
 from app.core.errors import CustosError
 from app.store.models import VaultInfo
 
@@ -245,8 +246,11 @@ def _tail_size(conn: Connection) -> int:
 
 
 def _is_due(state: tuple[int, float], size: int, every_n: int, every_seconds: float) -> bool:
+    """Due after ``every_n`` entries or ``every_seconds``; also when the last checkpoint lies ahead of the clock (set
+    back since): waiting for the clock to catch up left the tail unsigned that much longer (an hour back: an hour)."""
     last_size, last_time = state
-    return size > last_size and (size - last_size >= every_n or time.time() - last_time >= every_seconds)
+    elapsed = time.time() - last_time
+    return size > last_size and (size - last_size >= every_n or elapsed >= every_seconds or elapsed < -STEP_SECONDS)
 
 
 def maybe_checkpoint(

@@ -13,9 +13,12 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from app.commands.common import open_vault
+from app.commands.common import open_vault, vault_folder
+
+if TYPE_CHECKING:
+    from app.services.health import Check
 
 EXIT = {"ok": 0, "warn": 1, "fail": 3}
 
@@ -29,13 +32,23 @@ def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], No
 
 
 def run(args: argparse.Namespace) -> int:
-    from app.services.health import check_all, worst
+    from app.core.errors import StorageFull
+    from app.services.health import FAIL, Check, check_all, disk
 
-    vault = open_vault(args)
+    try:
+        vault = open_vault(args)
+    except StorageFull as full:  # before: a traceback and exit 1 ("act soon") from the check that watches the disk
+        return _report(args, [Check(FAIL, "vault", full.user_message), disk(vault_folder(args))])
     try:
         checks = check_all(vault)
     finally:
         vault.close()
+    return _report(args, checks)
+
+
+def _report(args: argparse.Namespace, checks: list[Check]) -> int:
+    from app.services.health import worst
+
     overall = worst(checks)
     if args.json:
         rows = [{"check": c.name, "state": c.level, "detail": c.text} for c in checks]

@@ -9,7 +9,8 @@
     │   ├── VaultCorrupt        the key is right but part of the file does not authenticate (damaged)
     │   ├── VaultLocked         an operation needs an open vault
     │   ├── WeakCipherSettings  SQLCipher reports settings below our floor
-    │   └── StorageFull         the disk holding the vault is full: the write was not kept, retry later
+    │   ├── StorageFull         the disk holding the vault is full: the write was not kept, retry later
+    │   └── VaultGone           the vault file was moved, replaced or deleted while open: nothing more is written
     ├── ConfigError             bad command-line or configuration input
     │   └── PolicyInvalid       a policy file with problems (each with its line)
 
@@ -113,8 +114,22 @@ class WeakCipherSettings(VaultError):
 
 
 class StorageFull(VaultError):
-    def __init__(self) -> None:
-        super().__init__("The disk holding the vault is full; the change was not saved. Free some space and retry.")
+    def __init__(
+        self,
+        user_message: str = "The disk holding the vault is full; the change was not saved. Free some space and retry.",
+    ) -> None:
+        super().__init__(user_message)
+
+
+class VaultGone(VaultError):
+    """Writes through connections opened before would go on into a file no longer at the vault's path: an unlinked
+    one (lost when the process ends, while clients were told their changes were stored) or one moved elsewhere."""
+
+    def __init__(self, path: object) -> None:
+        super().__init__(
+            f"The vault file {path} was moved, replaced or deleted while in use: nothing more is written to it. "
+            "Stop Custos, put the vault file back where it was (or restore a backup), then start again."
+        )
 
 
 class ConfigError(CustosError):

@@ -32,7 +32,8 @@ from app.erasure.backup_keys import (
     SealMismatch,
     backup_key,
 )
-from app.store.engine import APPLICATION_ID, SINGLE_STATEMENT_READS_OPTION
+from app.store.engine import APPLICATION_ID, SINGLE_STATEMENT_READS_OPTION, DatabaseError, is_disk_full
+from app.store.integrity import is_corruption
 from app.store.vault import Vault
 
 
@@ -115,8 +116,11 @@ def backup(vault: Vault, out: Path, now: datetime | None = None) -> BackupInfo:
     epoch, secret, begun = _epoch_for(vault, now or datetime.now(UTC))
     key = f"x'{backup_key(secret, epoch.n).hex()}{vault.salt.hex()}'"
     partial = out.with_name(out.name + ".partial")
-    partial.unlink(missing_ok=True)
-    fd = os.open(partial, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)  # 0600 from the first byte
+    try:
+        partial.unlink(missing_ok=True)
+        fd = os.open(partial, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)  # 0600 from the first byte
+    except OSError as exc:
+        raise ConfigError(f"Cannot write {out}: {exc.strerror or type(exc).__name__}. No backup was made.") from exc
     os.close(fd)
     try:
         with vault.engine.connect() as conn:
@@ -127,7 +131,7 @@ def backup(vault: Vault, out: Path, now: datetime | None = None) -> BackupInfo:
             # schema has changed" where another connection changed it since (the first backup after a vault was
             # created or migrated in this process): a read of the schema brings it up to date first.
             raw.execute("SELECT count(*) FROM sqlite_master").fetchone()
-            raw.execute(f"ATTACH DATABASE {_quoted(partial)} AS custos_backup KEY \"{key}\"")  # the epoch's key
+            raw.execute(f'ATTACH DATABASE {_quoted(partial)} AS custos_backup KEY "{key}"')  # the epoch's key
             try:
                 raw.execute("SELECT sqlcipher_export('custos_backup')")
                 raw.execute(f"PRAGMA custos_backup.application_id = {APPLICATION_ID}")
@@ -136,15 +140,31 @@ def backup(vault: Vault, out: Path, now: datetime | None = None) -> BackupInfo:
         with open(partial, "rb+") as handle:
             os.fsync(handle.fileno())
         os.replace(partial, out)
-    except BaseException:
+    except BaseException as exc:
         partial.unlink(missing_ok=True)
-        raise
+        failure = _failure(out, exc)
+        if failure is exc:
+            raise
+        raise failure from exc
     digest = hashlib.sha256(out.read_bytes()).hexdigest()
     with vault.write_transaction() as conn:
         _refuse_if_destroyed_meanwhile(vault, epoch, out)
         details = {"sha256": digest, "bytes": out.stat().st_size, "key_epoch": epoch.n}
         append(conn, Event("vault.backup.created", current_actor.get(), details=details))
     return BackupInfo(out, out.stat().st_size, digest, epoch.n, begun)
+
+
+def _failure(out: Path, exc: BaseException) -> BaseException:
+    """What to tell of a backup that failed while it was written: before, SQLite's error as a traceback. The
+    statements sqlcipher_export() runs report their errors as SQLITE_ERROR with SQLite's words ("database or disk is
+    full", "disk I/O error"): those words, which name no one, are said. Damage to the vault is left to the caller."""
+    if is_disk_full(exc):
+        return ConfigError(f"Cannot write {out}: the disk is full. No backup was made.")
+    if isinstance(exc, OSError):
+        return ConfigError(f"Cannot write {out}: {exc.strerror or type(exc).__name__}. No backup was made.")
+    if isinstance(exc, DatabaseError) and not is_corruption(exc):
+        return ConfigError(f"The backup to {out} failed (SQLite: {exc}). No backup was made.")
+    return exc
 
 
 def _refuse_if_destroyed_meanwhile(vault: Vault, epoch: Epoch, out: Path) -> None:
@@ -218,8 +238,10 @@ def unusable_because(
     if epoch is None:
         return f"its backup key epoch {epoch_n} is not in {KEYS_FILENAME}: it cannot be opened"
     if epoch.destroyed:
-        return f"its backup key epoch {epoch.n} was destroyed on {utc_text(parse_utc(epoch.destroyed))}: it cannot " \
-               "be opened"
+        return (
+            f"its backup key epoch {epoch.n} was destroyed on {utc_text(parse_utc(epoch.destroyed))}: it cannot "
+            "be opened"
+        )
     return None
 
 

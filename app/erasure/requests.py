@@ -141,10 +141,22 @@ def request_erasure(
         requested = {"request": request_id, "ground": ground, "origin": origin, "subjects": len(subjects)}
         append(conn, Event("erasure.requested", actor_of(operator), details={**requested, "steps": dict(states)}))
         if origin != "replay":  # a replay re-applies entries the ledger already holds
-            ledger.append(request_id, entries, iso_utc(moment))
+            _to_ledger(ledger, request_id, entries, iso_utc(moment))
     _publish(bus or vault.events, ids, related)
     finish_local(vault, request_id, now)
     return request_id
+
+
+def _to_ledger(ledger: Ledger, request_id: str, entries: list[tuple[str, str]], at: str) -> None:
+    """Inside the erasure's transaction: a ledger that cannot be written (read-only, a full disk) undoes the whole
+    erasure, since a restored backup replays only what the ledger holds. Said as such: before, a traceback."""
+    try:
+        ledger.append(request_id, entries, at)
+    except OSError as exc:
+        raise ConfigError(
+            f"Cannot write the erasure ledger {ledger.path}: {exc.strerror or type(exc).__name__}. Nothing was "
+            "erased: every erasure must be in the ledger, for a restored backup to replay it."
+        ) from exc
 
 
 def _resolve_all(conn: Connection, ids: list[str]) -> list[local.LocalSubject]:

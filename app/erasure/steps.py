@@ -218,6 +218,18 @@ _ANY_CLAIMABLE = (
 )
 
 
+def shift_waiting(conn: Connection, by: timedelta, now: datetime) -> int:
+    """Move the times of steps still waiting (a retry, a lease) earlier by ``by``: the wall clock went back that far
+    (app/core/clock_step.py). Row by row: SQLite stores the times as text, so no date arithmetic in SQL."""
+    moved = 0
+    for column, states in ((_S.c.next_attempt, (State.QUEUED, State.FAILED)), (_S.c.lease_until, (State.IN_PROGRESS,))):
+        rows = conn.execute(select(_S.c.id, column).where(_S.c.state.in_([s.value for s in states]), column > now))
+        for step_id, moment in rows.all():
+            conn.execute(update(_S).where(_S.c.id == step_id).values({column.key: moment - by}))
+            moved += 1
+    return moved
+
+
 def any_claimable(conn: Connection) -> bool:
     """Whether ``claim_due`` could ever find a step (now or later): a read, so that an idle worker need not take
     the one writer to find out there is nothing to do."""

@@ -14,8 +14,9 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+from app.core.clock_step import StepWatch
 from app.core.periodic import AsyncLoopService
 from app.erasure import requests, steps
 from app.erasure.executor import Attempt
@@ -58,6 +59,7 @@ class ErasureWorker(AsyncLoopService):
         self._in_flight: dict[int, int] = {}  # step id -> target id
         self._finished: list[tuple[steps.StepWork, steps.AttemptResult]] = []
         self._last_scrub: float | None = None
+        self._steps = StepWatch(clock)  # the wall clock set back while steps wait for a retry (clock_step.py)
         self.attempts = 0
 
     # -- lifecycle: start, wake and stop come from AsyncLoopService (one policy for every thread) -----------
@@ -83,6 +85,9 @@ class ErasureWorker(AsyncLoopService):
         while not self.stopping:
             try:
                 if self.vault.is_open:
+                    step = self._steps.stepped_back()
+                    if step:
+                        await asyncio.to_thread(self._rebase, step)
                     await asyncio.to_thread(self._recover)
                     for work in await self._cycle():
                         task = asyncio.create_task(self._run_step(work))
@@ -98,6 +103,12 @@ class ErasureWorker(AsyncLoopService):
             await asyncio.wait(tasks, timeout=10)
         if self._finished and self.vault.is_open:
             await self._cycle(claim=False)
+
+    def _rebase(self, step: float) -> None:
+        """Retries and leases timed on the clock before it went back come due after their own wait, not the step's."""
+        with self.vault.write_transaction() as conn:
+            moved = steps.shift_waiting(conn, timedelta(seconds=step), self.clock())
+        log.warning("the system clock went back %.0f s; %d waiting erasure steps moved back as far", step, moved)
 
     async def _run_step(self, work: steps.StepWork) -> None:
         result = await self._attempt(work)

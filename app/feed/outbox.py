@@ -115,6 +115,17 @@ def earliest_pending(conn: Connection) -> datetime | None:
     return moment
 
 
+def shift_pending(conn: Connection, by: timedelta, now: datetime) -> int:
+    """Move the times of pending items still to come earlier by ``by`` (the wall clock went back that far); returns
+    how many. Row by row: SQLite stores the times as text, so no date arithmetic in SQL."""
+    rows = conn.execute(select(_O.c.seq, _O.c.next_attempt).where(_O.c.state == "pending", _O.c.next_attempt > now))
+    moved = 0
+    for seq, moment in rows.all():
+        conn.execute(update(_O).where(_O.c.seq == seq).values(next_attempt=moment - by))
+        moved += 1
+    return moved
+
+
 def supersede_older_upserts(conn: Connection, item: WorkItem) -> int:
     """Newer pending upserts of the same subject make this one redundant: keep only the newest."""
     newest = conn.execute(

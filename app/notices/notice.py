@@ -47,6 +47,7 @@ RULE_WORDS = {
     "new_token_source": "a token used from an address it had not used before",
     "after_hours": "a change outside working hours",
     "vault-damaged": "requests that met a damaged vault page",
+    "vault-unavailable": "requests refused: the vault file could not be written",
 }
 UNCOUNTED = frozenset({"new_token_source", "after_hours"})  # their "observed" is no count of the words
 
@@ -79,6 +80,12 @@ def _rule_words(rule: str) -> str:
     return f"rule {safe or 'unnamed'}"
 
 
+def _first_sentence(summary: str) -> str:
+    """The vault error's first sentence (it names the file and what happened, never a person)."""
+    head = summary.split(": ", 1)[0].strip()
+    return f"{head}." if head else ""
+
+
 def from_alert(alert: AlertRaised) -> Notice:
     """The notice for an alert on the event bus: the rule in words, its counts and window; nothing else."""
     words = _rule_words(alert.rule)
@@ -91,6 +98,9 @@ def from_alert(alert: AlertRaised) -> Notice:
     if alert.rule == "vault-damaged":
         text = f"{alert.observed} {words}. Run 'custos vault check'. Click to open Custos."
         return Notice(OPERATOR_ALERT, "Custos: the vault is damaged", text, urgent=True)
+    if alert.rule == "vault-unavailable":  # moved, replaced or deleted under the endpoint, or no longer writable
+        text = f"{alert.observed} {words}. {_first_sentence(alert.summary)} Click to open Custos."
+        return Notice(OPERATOR_ALERT, "Custos: the vault is unavailable", text, urgent=True)
     counted = alert.observed and alert.rule not in UNCOUNTED
     observed = f"{alert.observed} {words}" if counted else words[0].upper() + words[1:]
     if not counted:

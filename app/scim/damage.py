@@ -20,20 +20,32 @@ from app.directory.errors import ScimError
 log = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = 300
 RULE = "vault-damaged"
+UNAVAILABLE = "vault-unavailable"
 SUMMARY = "The vault file is damaged: requests fail. Run 'custos vault check', then 'custos vault restore BACKUP'."
 
 
 class DamageAlarm:
-    def __init__(self, bus: EventBus, interval: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        bus: EventBus,
+        interval: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+        rule: str = RULE,
+        met: str = "vault damaged: a request met a damaged page",
+    ) -> None:
+        """``rule`` and ``met`` name what requests meet: a damaged page, or (UNAVAILABLE) a vault that cannot be
+        written at all, such as its file moved away under ``serve``."""
         self.bus = bus
+        self.rule = rule
+        self.met = met
         self.interval = interval
         self.clock = clock
         self.seen = 0  # requests that met damage since start
         self._last: float | None = None
         self._lock = threading.Lock()
 
-    def error(self) -> tuple[ScimError, dict[str, str]]:
-        """Count, alert if due, and the answer to give the client."""
+    def error(self, summary: str = SUMMARY) -> tuple[ScimError, dict[str, str]]:
+        """Count, alert if due, and the answer to give the client. ``summary``: what the operator must do."""
         with self._lock:
             self.seen += 1
             now = self.clock()
@@ -42,7 +54,7 @@ class DamageAlarm:
                 self._last = now
             seen = self.seen
         if due:
-            log.critical("vault damaged: a request met a damaged page (%d so far). %s", seen, SUMMARY)
-            self.bus.publish(AlertRaised(0, RULE, seen, SUMMARY))
+            log.critical("%s (%d so far). %s", self.met, seen, summary)
+            self.bus.publish(AlertRaised(0, self.rule, seen, summary))
         error = ScimError(503, "The service is unavailable; the operator has been alerted.")
         return error, {"Retry-After": str(RETRY_AFTER_SECONDS)}

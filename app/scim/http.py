@@ -26,7 +26,7 @@ from starlette.responses import Response
 from app.audit.recorder import AuditRecorder
 from app.audit.trail import MEMBERS_READ, Event
 from app.core.actor import current_actor
-from app.core.errors import StorageFull, VaultLocked
+from app.core.errors import StorageFull, VaultError, VaultLocked
 from app.core.events import EventBus, RequestServed
 from app.directory.errors import ScimError, method_not_allowed, storage_full
 from app.directory.input_guard import refuse_json_constant, refuse_repeated_names
@@ -35,7 +35,7 @@ from app.directory.query import Listing, QueryParams
 from app.scim import discovery
 from app.scim.auth import Authenticator, Challenge, challenge
 from app.scim.bulk import run_bulk
-from app.scim.damage import DamageAlarm
+from app.scim.damage import UNAVAILABLE, DamageAlarm
 from app.scim.failures import FailureTally
 from app.scim.parameters import single_parameters
 from app.scim.request_audit import KNOWN_METHODS, UNKNOWN_ROUTE, matched_route, throttled_event
@@ -141,6 +141,7 @@ class ScimApp:
         self.bus = bus
         self.recorder = recorder
         self.damage = DamageAlarm(bus)
+        self.unavailable = DamageAlarm(bus, rule=UNAVAILABLE, met="vault unavailable: a request could not use it")
         self.failures = failures or FailureTally()  # written per minute by the recorder, if it polls this tally
         self.base_path = base_path.rstrip("/")
         self._writers = ThreadPoolExecutor(max_workers=WRITE_WORKERS, thread_name_prefix="custos-scim-write")
@@ -160,6 +161,8 @@ class ScimApp:
             response = _error(ScimError(503, "The Custos vault is closed; try again later."), {"Retry-After": "60"})
         except StorageFull:
             response = _error(storage_full())
+        except VaultError as exc:  # the vault file moved or deleted under serve (VaultGone), or no longer writable
+            response = _error(*self._vault_unavailable(exc))
         except ClientDisconnect:
             return
         except Exception as exc:  # never a traceback in a response; log the frames but not the message
@@ -178,6 +181,11 @@ class ScimApp:
             self.recorder.record(self._request_event(request, response.status_code, ready_ms, answered))
         await response(scope, receive, send)
         self.bus.publish(RequestServed(request.method, response.status_code, (time.perf_counter() - started) * 1000))
+
+    def _vault_unavailable(self, exc: VaultError) -> tuple[ScimError, dict[str, str]]:
+        """503, as for a damaged page: the IdP retries and keeps what it sent; the operator is told what to do
+        (the message names files, never a person). Before: 500 and a traceback for every request."""
+        return self.unavailable.error(exc.user_message)
 
     def _request_event(self, request: Request, status: int, duration_ms: float, answered: datetime) -> Event:
         """Who did what to which route, and how it ended, timed when the answer was ready to send (``duration_ms``:

@@ -30,12 +30,14 @@ from app.setup.token_expiry import expiring
 from app.setup.token_expiry import overview_line as tokens_line
 from app.siem import spool
 from app.store.vault import Vault
+from app.targets.status import TargetHealth
 from app.targets.status import health as target_health
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 BACKUP_AGE = timedelta(days=30)  # a vault not copied for a month: said, the rhythm stays the operator's
 SIEM_STALL = timedelta(hours=1)  # serve forwards every few seconds: an hour behind is a collector down or gone
 FREE_SPACE = 1024**3  # below 1 GiB free the vault may fill the disk: SQLite then refuses every write
+NEARLY_FULL = 64 * 1024**2  # below this the next burst of writes, a checkpoint or a backup can fill the disk
 ATTENTION = ("needs attention", "not provisioned", "incomplete", "drift")
 
 
@@ -103,11 +105,24 @@ def requests(vault: Vault, now: datetime) -> Check:
 def targets(vault: Vault) -> Check:
     with vault.read_connection() as conn:
         found = target_health(conn, PolicyInForce(vault).get().policy)
-    attention = [f"{t.config.name} ({t.state})" for t in found if t.state in ATTENTION]
+    attention = [f"{t.config.name} ({_state(t)})" for t in found if t.state in ATTENTION or _retrying(t)]
     if attention:
         return Check(WARN, "targets", f"to look at: {', '.join(attention)}")
     states = ", ".join(f"{t.config.name} {t.state}" for t in found) or "none configured"
     return Check(OK, "targets", states)
+
+
+def _retrying(target: TargetHealth) -> bool:
+    """Changes queued whose last attempt failed (the target unreachable, timing out, answering 5xx or 429): said
+    "ok, catching up" before, for the quarter of an hour of retries until the first change gave up, while nothing
+    got through."""
+    return target.state == "catching up" and target.last_error is not None
+
+
+def _state(target: TargetHealth) -> str:
+    if _retrying(target):  # the error names a method and what the target did, never a value (app/targets/client.py)
+        return f"{target.state}, retrying: {target.last_error}"
+    return target.state
 
 
 def tokens(vault: Vault, now: datetime) -> Check:
@@ -174,5 +189,7 @@ def _since_restore(restored: RestoreRecord, caveat: str | None, now: datetime) -
 
 def disk(folder: Path) -> Check:
     free = shutil.disk_usage(folder).free
-    text = f"{free / 1024**3:.1f} GiB free in {folder}"
-    return Check(WARN if free < FREE_SPACE else OK, "disk", text)
+    amount = f"{free / 1024**3:.1f} GiB" if free >= FREE_SPACE else f"{free / 1024**2:.1f} MiB"
+    if free < NEARLY_FULL:  # "warn" said "act soon" of a disk on which the endpoint already answered 507
+        return Check(FAIL, "disk", f"{amount} free in {folder}: the vault can barely grow; free space now")
+    return Check(WARN if free < FREE_SPACE else OK, "disk", f"{amount} free in {folder}")

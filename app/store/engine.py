@@ -8,6 +8,7 @@ connection costs no KDF and the passphrase itself is not kept in memory.
 
 from __future__ import annotations
 
+import errno
 import os
 import time
 from dataclasses import asdict, dataclass
@@ -21,7 +22,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import QueuePool
 
-from app.core.errors import VaultCorrupt, VaultError, VaultInUse, WeakCipherSettings, WrongPassphrase
+from app.core.errors import VaultCorrupt, VaultError, VaultGone, VaultInUse, WeakCipherSettings, WrongPassphrase
 
 KDF_ITERATIONS = 256_000  # SQLCipher 4 default; the floor the issue sets
 SALT_BYTES = 16
@@ -39,6 +40,7 @@ SQLITE_PERM = 3
 SQLITE_READONLY = 8
 SQLITE_CORRUPT = 11
 SQLITE_CANTOPEN = 14
+SQLITE_IOERR = 10
 SQLITE_NOTADB = 26
 _DAMAGE_TEXTS = ("database disk image is malformed", "file is not a database")  # SQLite's own wording
 
@@ -57,6 +59,12 @@ def is_unwritable(exc: BaseException) -> bool:
     SQLITE_CANTOPEN or SQLITE_PERM (a read-only disk or folder, a file without write permission)."""
     code = getattr(getattr(exc, "orig", None) or exc, "sqlite_errorcode", None)
     return isinstance(code, int) and code & 0xFF in (SQLITE_PERM, SQLITE_READONLY, SQLITE_CANTOPEN)
+
+
+def is_write_refused(exc: BaseException) -> bool:
+    """SQLITE_IOERR: the operating system refused a read or write (a disk quota, a file size limit, a failing disk)."""
+    code = getattr(getattr(exc, "orig", None) or exc, "sqlite_errorcode", None)
+    return isinstance(code, int) and code & 0xFF == SQLITE_IOERR
 
 
 def not_writable(path: Path, exc: BaseException) -> VaultError:
@@ -139,8 +147,17 @@ def _silence_cipher_log(connection: Any) -> None:
 
 
 def connect_raw(path: Path, raw_key: bytes, salt: bytes) -> Any:
-    """One DB-API connection keyed with the derived key; raises WrongPassphrase if it does not decrypt."""
-    connection = sqlcipher.connect(str(path), check_same_thread=False, isolation_level=None)
+    """One DB-API connection keyed with the derived key; raises WrongPassphrase if it does not decrypt.
+
+    Opened with ``mode=rw``: never creates the file. A pool opening a new connection after the vault was moved or
+    deleted under ``serve`` made an empty ``custos.vault`` (mode 0644) in its place, which every command then named
+    damaged, sending the operator to restore a backup while the real vault sat where it had been moved."""
+    try:
+        connection = sqlcipher.connect(_existing_uri(path), uri=True, check_same_thread=False, isolation_level=None)
+    except DatabaseError as exc:
+        if not path.exists():
+            raise VaultGone(path) from None
+        raise not_writable(path, exc) from None
     try:
         _silence_cipher_log(connection)
         connection.execute(raw_key_pragma(raw_key, salt))
@@ -152,6 +169,11 @@ def connect_raw(path: Path, raw_key: bytes, salt: bytes) -> Any:
         raise not_writable(path, exc) from None
     _apply_session_pragmas(connection)
     return connection
+
+
+def _existing_uri(path: Path) -> str:
+    """``path`` as an SQLite URI that opens the file for reading and writing and never creates it."""
+    return f"{path.absolute().as_uri()}?mode=rw"
 
 
 def create_database_file(path: Path, passphrase: str) -> bytes:
@@ -364,6 +386,21 @@ def planner_statistics(conn: Connection) -> list[tuple[str, ...]]:
     except (sqlcipher.OperationalError, DBAPIError):  # never analysed: no table yet
         return []
     return [tuple(str(value) for value in row) for row in rows]
+
+
+SQLITE_FULL = 13
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """SQLite's "database or disk is full" (SQLITE_FULL), or the operating system's ENOSPC."""
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return True
+    original = getattr(exc, "orig", exc)
+    code = getattr(original, "sqlite_errorcode", None)
+    if isinstance(code, int) and code & 0xFF == SQLITE_FULL:
+        return True
+    # sqlcipher_export() reports its statements' SQLITE_FULL as SQLITE_ERROR, with SQLite's words for it
+    return "database or disk is full" in str(original)
 
 
 def checkpoint(engine: Engine) -> None:

@@ -16,7 +16,6 @@ The transactions run on the vault's one write connection (app/store/writer.py).
 
 from __future__ import annotations
 
-import errno
 import logging
 import queue
 import threading
@@ -29,6 +28,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection
 
 from app.core.errors import StorageFull
+from app.store.engine import is_disk_full
 from app.store.vault import Vault
 
 log = logging.getLogger(__name__)
@@ -45,20 +45,6 @@ class _Job:
     done: threading.Event = field(default_factory=threading.Event)
     result: Any = None
     error: BaseException | None = None
-
-
-SQLITE_FULL = 13
-
-
-def is_disk_full(exc: BaseException) -> bool:
-    """SQLite's "database or disk is full" (SQLITE_FULL), or the operating system's ENOSPC."""
-    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
-        return True
-    original = getattr(exc, "orig", exc)
-    code = getattr(original, "sqlite_errorcode", None)
-    if isinstance(code, int):
-        return code & 0xFF == SQLITE_FULL
-    return "database or disk is full" in str(original)
 
 
 class TransactionAborted(Exception):

@@ -22,9 +22,11 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.core.errors import (
+    StorageFull,
     VaultCorrupt,
     VaultError,
     VaultExists,
+    VaultGone,
     VaultLocked,
     VaultNotAFile,
     VaultNotFound,
@@ -143,6 +145,19 @@ class Vault:
                 raise VaultCorrupt(path, integrity.damage_summary(path, raw_key, salt)) from None
             if sqlcipher_engine.is_unwritable(exc):
                 raise sqlcipher_engine.not_writable(path, exc) from None
+            # Its opening cannot go on the trail, so nothing is read: said plainly, before as a traceback.
+            if sqlcipher_engine.is_disk_full(exc):
+                raise StorageFull(
+                    f"The disk holding {path} is full: the vault was not opened (its opening could not be recorded "
+                    "on the audit trail) and nothing in it was changed. Free some space and retry."
+                ) from None
+            if sqlcipher_engine.is_write_refused(exc):
+                reason = getattr(getattr(exc, "orig", exc), "sqlite_errorname", "SQLITE_IOERR")
+                raise VaultError(
+                    f"The vault {path} could not be written ({reason}: the system refused a write, as a disk quota, a "
+                    "file size limit or a failing disk does): it was not opened, as its opening could not be "
+                    "recorded on the audit trail, and nothing in it was changed."
+                ) from None
             raise
         vault.fix_permissions()
         log.info("vault unlocked")
@@ -201,8 +216,16 @@ class Vault:
         self._engine = sqlcipher_engine.make_engine(self.path, raw_key, self._salt)
         self._readers.watch(self._engine)
         self._sessions = sessionmaker(self._engine, expire_on_commit=False)
+        self._identity = _file_identity(self.path)
         writer_engine = sqlcipher_engine.make_engine(self.path, raw_key, self._salt, writer=True)
-        self._writer = PinnedWriter(writer_engine, self.changes)
+        self._writer = PinnedWriter(writer_engine, self.changes, guard=self._check_in_place)
+
+    def _check_in_place(self) -> None:
+        """Refuse a write once the file at the vault's path is not the one opened (moved, replaced or deleted under
+        ``serve``): SQLite's open connections would go on writing to the old file, an unlinked one lost at exit,
+        while the IdP was answered 201. One stat per write transaction."""
+        if _file_identity(self.path) != self._identity:
+            raise VaultGone(self.path)
 
     def _close_engines(self) -> None:
         self.changes.forget()  # the cached values (a tombstone key among them) leave memory with the key
@@ -224,6 +247,7 @@ class Vault:
     @contextmanager
     def write_session(self) -> Iterator[Session]:
         """A session whose transaction takes the write lock up front and commits on success."""
+        self._check_in_place()
         with self.writer.connection() as conn, Session(bind=conn, expire_on_commit=False) as session:
             try:
                 yield session
@@ -382,8 +406,13 @@ class Vault:
                     with self.writer.connection() as conn:
                         sqlcipher_engine.optimize_on(conn)
                         sqlcipher_engine.checkpoint_on(conn)
-                except DBAPIError as exc:  # a damaged file must not keep the key in memory: close regardless
-                    damaged = "damaged" if integrity.is_corruption(exc) else type(exc.orig).__name__
+                # A damaged file or a full disk must not keep the key in memory: close regardless. The checkpoint
+                # runs on the DB-API connection itself, so its errors arrive unwrapped (sqlcipher's own).
+                except (DBAPIError, sqlcipher.DatabaseError) as exc:
+                    why = (
+                        "disk full" if sqlcipher_engine.is_disk_full(exc) else type(getattr(exc, "orig", exc)).__name__
+                    )
+                    damaged = "damaged" if integrity.is_corruption(exc) else why
                     log.error("vault statistics and checkpoint skipped on close (%s)", damaged)
                 finally:
                     self._close_engines()
@@ -470,3 +499,12 @@ def forget_keyring(data_dir: Path) -> None:
 
     with suppress(PasswordDeleteError, KeyringError, RuntimeError):
         keyring.delete_password(KEYRING_SERVICE, str(vault_path(data_dir)))
+
+
+def _file_identity(path: Path) -> tuple[int, int] | None:
+    """The file at ``path`` as the system knows it (device, inode); None when nothing is there."""
+    try:
+        found = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return found.st_dev, found.st_ino

@@ -18,7 +18,7 @@ IMMEDIATE waited out the busy timeout on the outer's lock); it is refused at onc
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Connection, Engine
@@ -32,8 +32,11 @@ class NestedWrite(RuntimeError):
 
 
 class PinnedWriter:
-    def __init__(self, engine: Engine, watch: ChangeWatch | None = None) -> None:
+    def __init__(
+        self, engine: Engine, watch: ChangeWatch | None = None, guard: Callable[[], None] | None = None
+    ) -> None:
         self.engine = engine  # a pool of exactly one connection (make_engine(..., writer=True))
+        self.guard = guard  # run before each transaction: raises if the file may no longer be written (vault.py)
         # caches dropped on change, listeners told of queued work (change_watch.py); the vault's, so that what
         # subscribed to it outlives a re-key or a reopen, which make a new writer
         self.watch = watch or ChangeWatch()
@@ -81,6 +84,8 @@ class PinnedWriter:
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
         """One write transaction on the pinned connection, committed when the block ends without an error."""
+        if self.guard is not None:
+            self.guard()
         with self.connection() as conn, conn.begin():
             self.transactions += 1
             yield conn

@@ -15,17 +15,21 @@ import asyncio
 import contextlib
 import json
 import logging
-from datetime import UTC, datetime
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 from sqlalchemy import func, select
 
+from app.core.clock_step import StepWatch
 from app.core.counters import Counters
 from app.core.errors import ConfigError
 from app.core.periodic import AsyncLoopService
 from app.feed import outbox
 from app.feed.tables import OutboxItem
 from app.policy.in_force import PolicyInForce
+from app.store.engine import is_disk_full
 from app.store.vault import Vault
 from app.targets.client import Rejected, Retryable, TargetClient
 from app.targets.config import list_targets
@@ -36,6 +40,15 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 0.5
 WAKE_COALESCE_SECONDS = 0.05
 FLUSH_SECONDS = 0.02
+# After the vault refused to record outcomes (a full disk, a read-only folder), pushing stops for a while, doubling
+# up to a minute: each push made meanwhile could not be recorded either and would be made again at once, so the
+# targets were sent the same requests a dozen times a second for as long as the disk stayed full.
+UNRECORDED_PAUSE_SECONDS = 1.0
+UNRECORDED_PAUSE_MAX_SECONDS = 60.0
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 class _Retry(NamedTuple):
@@ -59,9 +72,17 @@ Finished = tuple[Pusher, outbox.WorkItem, Outcome | _Retry | _Failure]
 
 class Dispatcher(AsyncLoopService):
     def __init__(
-        self, vault: Vault, policy: PolicyInForce, *, restricted: Restriction, poll_seconds: float = POLL_SECONDS
+        self,
+        vault: Vault,
+        policy: PolicyInForce,
+        *,
+        restricted: Restriction,
+        poll_seconds: float = POLL_SECONDS,
+        clock: Callable[[], datetime] = _utc_now,
     ) -> None:
         super().__init__("dispatcher")
+        self.clock = clock  # the wall clock the outbox's times are on; compared with time.monotonic() for steps
+        self._steps = StepWatch(clock)  # the wall clock set back while queued retries wait (app/core/clock_step.py)
         self.vault = vault
         self.policy = policy
         self.restricted = restricted  # Art. 18 (app/dsr/restriction.py), handed in by the runtime
@@ -79,6 +100,8 @@ class Dispatcher(AsyncLoopService):
         # connection says nothing — it could equal the old one by chance and hide a commit.
         self._data_version: tuple[int, object] | None = None
         self._next_due: datetime | None = None  # the earliest pending item's time, from the last scan
+        self._unrecorded = 0  # flushes refused by the vault in a row (a full disk): the pause doubles with each
+        self._paused_until: float | None = None  # time.monotonic() until which nothing is pushed
         # Added to on the loop and on the worker threads it hands vault work to (a refused push, an item out of
         # attempts), read by anyone: under one lock (app/core/counters.py).
         self.counts = Counters("scans", "pushed", "failures")
@@ -110,8 +133,7 @@ class Dispatcher(AsyncLoopService):
         woken = True  # the first pass looks: work may be waiting from before the start
         while not self.stopping:
             try:
-                # a closed vault (the app's "vault closed" state) pauses provisioning
-                if self.vault.is_open and (woken or self._changed_elsewhere() or self._due_now()):
+                if self._should_look(woken):
                     await self._schedule(tasks)
             except Exception as exc:  # a vault hiccup must not end provisioning; try again at the next poll
                 log.error("dispatcher poll failed: %s", type(exc).__name__)
@@ -140,8 +162,32 @@ class Dispatcher(AsyncLoopService):
         self._data_version = version
         return changed
 
+    def _should_look(self, woken: bool) -> bool:
+        """Whether to scan the outbox now. Never while pushing is paused because outcomes could not be recorded
+        (UNRECORDED_PAUSE_SECONDS), nor while the vault is closed (the app's "vault closed" state)."""
+        if self._paused_until is not None:
+            if time.monotonic() < self._paused_until:
+                return False
+            self._paused_until = None
+            woken = True  # the pushes left unrecorded are due again
+        if not self.vault.is_open:
+            return False
+        step = self._steps.stepped_back()
+        if step:
+            self._rebase(step)
+            woken = True
+        return woken or self._changed_elsewhere() or self._due_now()
+
+    def _rebase(self, step: float) -> None:
+        """Queued retries, timed on the clock before it went back, are moved back as far: they come due after the
+        wait they were given, not after the step as well."""
+        with self.vault.write_transaction() as conn:
+            moved = outbox.shift_pending(conn, timedelta(seconds=step), self.clock())
+        self._next_due = None
+        log.warning("the system clock went back %.0f s; %d queued retries moved back as far", step, moved)
+
     def _due_now(self) -> bool:
-        return self._next_due is not None and self._next_due <= datetime.now(UTC)
+        return self._next_due is not None and self._next_due <= self.clock()
 
     def _last_seq(self) -> int:
         with self.vault.read_connection() as conn:
@@ -162,16 +208,25 @@ class Dispatcher(AsyncLoopService):
             return
         try:
             await asyncio.to_thread(self._write, batch)
-        except Exception as exc:  # the items stay pending and are pushed again, searching first
-            log.error("could not record %d push outcome(s): %s", len(batch), type(exc).__name__)
+        except Exception as exc:  # the items stay pending and are pushed again, searching first, after a pause
             self._uncertain.update(item.seq for _, item, _ in batch)
+            self._pause_after_unrecorded(len(batch), exc)
+        else:
+            self._unrecorded = 0
         for _, item, _ in batch:
             self._in_flight.pop(item.seq, None)
-        if self._wake is not None:
+        if self._wake is not None and self._paused_until is None:
             self._wake.set()  # the next item of these subjects may be due now
 
+    def _pause_after_unrecorded(self, count: int, exc: Exception) -> None:
+        self._unrecorded += 1
+        pause = min(UNRECORDED_PAUSE_MAX_SECONDS, UNRECORDED_PAUSE_SECONDS * 2 ** (self._unrecorded - 1))
+        self._paused_until = time.monotonic() + pause
+        why = "the disk is full" if is_disk_full(exc) else type(exc).__name__
+        log.error("could not record %d push outcome(s) (%s); pushing again in %.0f s", count, why, pause)
+
     def _write(self, batch: list[Finished]) -> None:
-        now = datetime.now(UTC)
+        now = self.clock()
         with self.vault.write_transaction() as conn:
             for pusher, item, result in batch:
                 if isinstance(result, _Retry):
@@ -207,7 +262,7 @@ class Dispatcher(AsyncLoopService):
     def _due(self) -> list[outbox.WorkItem]:
         with self.vault.read_connection() as conn:
             self.counts.add("scans")
-            items = outbox.due(conn, datetime.now(UTC), set(self._in_flight))
+            items = outbox.due(conn, self.clock(), set(self._in_flight))
             self._next_due = outbox.earliest_pending(conn)
             return items
 

@@ -172,3 +172,32 @@ def test_erase_status_names_its_command_for_the_identity_provider_s_step(
         "still held at the identity provider (not seen removed or blocked, not attested): remove or block at the "
         "identity provider, then 'erase attest --source'",
     ]
+
+
+def test_an_unwritable_ledger_is_said_and_nothing_is_erased(
+    vault: Vault, data_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before: a PermissionError traceback (the data folder's files made read-only under a running serve). The
+    transaction was already undone, rightly: an erasure missing from the ledger would come back with a restore."""
+    monkeypatch.setenv("CUSTOS_PASSPHRASE", PASSPHRASE)
+    service = service_for(vault)
+    rid = str(service.create("User", person("cli-ledger@example.test")).body["id"])  # type: ignore[index]
+    service.close()
+    vault.close()
+    ledger = data_dir / "erasure-ledger.jsonl"
+    ledger.symlink_to(data_dir / "unmounted" / "erasure-ledger.jsonl")  # kept on a disk that is gone; root or not
+
+    code, out = _cli(capsys, data_dir, "erase", "--user-id", rid, "--yes", "--wait", "0")
+
+    assert code == 2 and "Traceback" not in out
+    assert f"custos: Cannot write the erasure ledger {ledger}" in out and "Nothing was erased" in out
+    ledger.unlink()
+    code, out = _cli(capsys, data_dir, "erase", "status")
+    assert code == 0 and "er-" not in out  # no request was recorded
+    opened = Vault.unlock(data_dir, PASSPHRASE)
+    try:
+        with opened.read_connection() as conn:
+            held = conn.exec_driver_sql("SELECT count(*) FROM scim_resources WHERE id = ?", (rid,)).scalar()
+    finally:
+        opened.close()
+    assert held == 1

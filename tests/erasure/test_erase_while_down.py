@@ -6,6 +6,7 @@ target is not read first, and a target that came back without the account is "al
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from app.erasure.receipt import export
@@ -14,7 +15,7 @@ from app.erasure.status import request_status
 from app.erasure.worker import ErasureWorker
 from app.store.vault import Vault
 from tests.erasure.support import FakeClock, held_at_target
-from tests.targets.conftest import ScimTarget
+from tests.targets.conftest import ScimTarget, wait_until
 from tests.targets.faults import FaultProxy
 
 
@@ -85,3 +86,33 @@ def test_down_then_back_without_the_account(vault: Vault, apps: list[ScimTarget]
         "succeeded", "already absent (verified)", [None, 404, 404]
     )
     assert "unknown" not in str(step["reason"])
+
+
+def _line_state(vault: Vault, request_id: str) -> str:
+    with vault.read_connection() as conn:
+        (line,) = request_status(conn, request_id).targets
+    return line.state
+
+
+def test_a_clock_stepped_back_does_not_hold_back_the_retry(vault: Vault, apps: list[ScimTarget]) -> None:
+    """The wall clock set back an hour while a step waits for its retry. Before: the retry, timed on the old clock,
+    came an hour late; the erasure at that target waited the hour too."""
+    app1 = apps[0]
+    proxy = FaultProxy(app1.base_url.removesuffix("/v2")).start()
+    offset = [timedelta(0)]
+    worker = ErasureWorker(vault, clock=lambda: datetime.now(UTC) + offset[0], poll_seconds=0.05)
+    try:
+        rid, _ = held_at_target(vault, app1, "clock-1@example.test", proxy.base_url)
+        proxy.stop()
+        request_id = request_erasure(vault, [rid], "art17-1a", "dpo", now=worker.clock())
+        worker.start()
+        wait_until(lambda: _line_state(vault, request_id) == "failed")  # the first attempt failed; a retry is timed
+
+        offset[0] = -timedelta(hours=1)
+        proxy.start()
+
+        wait_until(lambda: _line_state(vault, request_id) == "succeeded", timeout=30)
+        assert "clock-1@example.test" not in {u["userName"] for u in app1.users()}
+    finally:
+        worker.stop()
+        proxy.stop()

@@ -79,3 +79,15 @@ def test_a_configuration_alert_points_at_the_outside_the_policy_page() -> None:
     notice = from_alert(AlertRaised(3, "schema_rejections", 12, "12 …", 10, 60, configuration=True))
     assert notice.kind == CONFIGURATION_ALERT and notice.page == "outside_policy"
     assert "nothing was stored" in notice.text and "breach" not in notice.text.lower()
+
+
+def test_a_vault_that_cannot_be_written_is_an_urgent_notice_in_words() -> None:
+    """Before: the endpoint's new alert read "3 rule vault-unavailable. Click to review it in Incidents."."""
+    from app.core.errors import VaultGone
+    from app.core.events import AlertRaised
+
+    notice = from_alert(AlertRaised(0, "vault-unavailable", 3, VaultGone("/srv/custos/custos.vault").user_message))
+
+    assert notice.urgent and notice.kind == OPERATOR_ALERT and notice.title == "Custos: the vault is unavailable"
+    assert notice.text.startswith("3 requests refused: the vault file could not be written. The vault file ")
+    assert "moved, replaced or deleted" in notice.text and "rule " not in notice.text
