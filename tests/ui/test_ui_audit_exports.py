@@ -318,3 +318,19 @@ def test_the_outcome_grows_the_dialog_instead_of_squeezing_the_choices_above_it(
         assert choice.height() >= choice.sizeHint().height(), choice.text()  # not cut
     assert dialog.use_filter.geometry().top() >= dialog.use_selection.geometry().bottom()  # not drawn into each other
     assert dialog.status.height() >= dialog.status.heightForWidth(dialog.status.width())  # every line of the outcome
+
+
+def test_the_about_sheet_names_the_apps_own_way_to_verify_the_trail(
+    qtbot: QtBot, vault: Vault, tmp_path: Path
+) -> None:
+    """Was: the XLSX's 'About this export' said the trail was not verified and sent the reader to `custos audit
+    verify` and `verify-bundle` only, though the DPO who exported it from the app has no terminal. Now it names the
+    app's button too, and that button is there, on that page, with that name."""
+    seed(vault, 5)
+    page = loaded_page(qtbot, vault)
+    dialog = page.export_timeline()
+    run_export(qtbot, dialog, tmp_path / "timeline.xlsx", "xlsx")
+    about = pd.read_excel(tmp_path / "timeline.xlsx", sheet_name="About this export", header=None, dtype=str)
+    integrity = dict(zip(about[0], about[1], strict=True))["Integrity"]
+    assert "in the app, Verify integrity on the Audit trail page." in integrity
+    assert page.verify_button.text().replace("&", "") == "Verify integrity"
