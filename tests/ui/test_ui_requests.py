@@ -397,3 +397,15 @@ def test_a_new_request_starts_at_the_first_right_and_every_alt_key_reaches_its_f
         assert QApplication.focusWidget() is field, letter
     assert len(set(mnemonics(dialog))) == len(mnemonics(dialog)), mnemonics(dialog)  # one field per Alt key
 
+
+
+def test_the_record_says_the_state_in_words_as_the_list_does(vault: Vault) -> None:
+    """Was (seen in Xvfb): the list read "in progress" and the record under it "State: in_progress", the
+    register's own identifier, for the same request."""
+    register = DsrRegister(vault, now=clock)
+    request_id = register.open(["rectification"], "email", "dpo", datetime(2026, 2, 2, tzinfo=UTC))
+    register.record_task(request_id, "corrected in the HR system", "dpo")
+    view = register.get(request_id)
+    assert view.state == "in_progress"
+    text = record_text(view, [], NOW)
+    assert "State: in progress" in text and "in_progress" not in text

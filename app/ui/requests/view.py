@@ -123,7 +123,7 @@ def record_text(view: RequestView, timeline: list[Any], now: datetime) -> str:
     """One request as the page shows it: every date ISO, the steps, the attachments, then the timeline."""
     lines = [
         f"{view.id} — {', '.join(model.RIGHTS[r] for r in view.rights)}",
-        f"State: {view.state}" + (f" ({model.OUTCOMES[view.outcome]})" if view.outcome else ""),
+        f"State: {view.state.replace('_', ' ')}" + (f" ({model.OUTCOMES[view.outcome]})" if view.outcome else ""),
         f"Received {view.received_day.isoformat()} ({view.zone}) by {view.channel}; requester: {view.requester}",
         f"Identity: {identity_text(view)}; "
         + ("matched to an identity" if view.subject else "not matched to an identity"),
