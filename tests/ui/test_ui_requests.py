@@ -409,3 +409,23 @@ def test_the_record_says_the_state_in_words_as_the_list_does(vault: Vault) -> No
     assert view.state == "in_progress"
     text = record_text(view, [], NOW)
     assert "State: in progress" in text and "in_progress" not in text
+
+
+def test_a_request_just_recorded_is_the_one_selected(qtbot: QtBot, vault: Vault) -> None:
+    """Was (seen in Xvfb): after New request… the status said "Recorded dsr-…" while the list kept the request
+    selected before; Act (export / erase)… and Answer… then worked on that earlier request, not on the one just
+    recorded. Now the new request is selected, and the keyboard is on it."""
+    register = DsrRegister(vault, clock)
+    earlier = register.open(["access"], "email", "dpo", datetime(2026, 1, 20, tzinfo=UTC))  # due first: listed first
+    page = RequestsPage(vault, now=clock)
+    qtbot.addWidget(page)
+    page.show()
+    qtbot.waitUntil(lambda: page.table.rowCount() == 1, timeout=5000)
+    qtbot.waitUntil(lambda: page._selected() is not None, timeout=5000)
+    assert page._selected().id == earlier  # type: ignore[union-attr]
+    page.run_intake = lambda _dialog: register.open(["erasure"], "email", "dpo", datetime(2026, 2, 20, tzinfo=UTC))
+    page.new_request()
+    qtbot.waitUntil(lambda: page.table.rowCount() == 2, timeout=5000)
+    created = next(v.id for v in register.list() if v.id != earlier)
+    qtbot.waitUntil(lambda: page._selected() is not None and page._selected().id == created, timeout=5000)
+    assert page.table.item(page.table.currentRow(), 0).text() == created

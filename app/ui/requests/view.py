@@ -422,7 +422,9 @@ class RequestsPage(QWidget):
     def new_request(self) -> None:
         created = self.run_intake(NewRequestDialog(self.register, self))
         if created:
-            self.refresh()
+            # Selected once the register is read again, as a notice's request is: the selection stayed on the
+            # request selected before, and Act / Answer… next acted on that one, not the request just recorded.
+            self.show_request(created)
             view = self.register.get(created)
             self._say(f"Recorded {created}; due {view.due.isoformat()}.")
 
