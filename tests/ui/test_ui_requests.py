@@ -429,3 +429,26 @@ def test_a_request_just_recorded_is_the_one_selected(qtbot: QtBot, vault: Vault)
     created = next(v.id for v in register.list() if v.id != earlier)
     qtbot.waitUntil(lambda: page._selected() is not None and page._selected().id == created, timeout=5000)
     assert page.table.item(page.table.currentRow(), 0).text() == created
+
+
+def test_the_folders_for_subject_data_letters_and_breach_drafts_are_offered_in_documents(
+    qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Was (seen in Xvfb): Act (export) and Answer… on the Requests page, and the incident drafts, opened their
+    folder chooser in the working directory, the program's own folder when started from a launcher; a subject's
+    data were offered a place beside the program. Now they start in Documents, as every other export does."""
+    from PySide6.QtWidgets import QFileDialog, QWidget
+
+    from app.ui.incidents import view as incidents_view
+    from app.ui.requests import view as requests_view
+    from app.ui.widgets import documents_dir
+
+    monkeypatch.chdir(tmp_path)  # the working directory: never where the chooser should start
+    started: list[str] = []
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory",
+                        staticmethod(lambda _parent, _title, start="": started.append(start) or ""))  # fmt: skip
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    assert requests_view.choose_folder(parent, "Export subject data into folder") is None
+    assert incidents_view.choose_folder(parent) is None
+    assert started == [documents_dir(), documents_dir()] and str(tmp_path) not in started

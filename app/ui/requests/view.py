@@ -56,6 +56,7 @@ from app.ui.requests import forms
 from app.ui.requests.intake import MatchDialog, NewRequestDialog
 from app.ui.theme import StatusKind, status_colour
 from app.ui.wanted import Wanted, focus_row
+from app.ui.widgets import documents_dir
 from app.ui.workers import submit
 
 HEADERS = ("Request", "Rights", "Received", "Due", "Days left", "State")
@@ -96,7 +97,9 @@ def confirm_erasure(parent: QWidget, question: str) -> bool:
 
 
 def choose_folder(parent: QWidget, title: str) -> Path | None:
-    folder = QFileDialog.getExistingDirectory(parent, title)
+    # Documents, never the working directory (the program's own folder from a launcher): a subject export and
+    # an answer letter hold personal data, and were offered the folder the app was started from.
+    folder = QFileDialog.getExistingDirectory(parent, title, documents_dir())
     return Path(folder) if folder else None
 
 
