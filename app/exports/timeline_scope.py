@@ -25,8 +25,8 @@ SHEET = "About this export"
 NOT_VERIFIED = (
     "Writing this file did not verify the trail: the rows are what the trail held. For a verdict on them, run "
     "`custos audit verify` on the vault (or `--read-only` on a copy), or export an evidence bundle and verify it "
-    "with `custos audit verify-bundle`."
-)
+    "with `custos audit verify-bundle`; in the app, Verify integrity on the Audit trail page."
+)  # the app's way too: a DPO without a terminal was sent to commands only (as the backup answer once was)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QSize, QStandardPaths, Qt, Signal
 from PySide6.QtGui import QResizeEvent
-from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QLineEdit, QMessageBox, QPushButton, QWidget
+from PySide6.QtWidgets import QDialog, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QMessageBox, QPushButton, QWidget
 
 from app.ui.lock.clipboard import secret_clipboard
 from app.ui.theme import tint
@@ -26,6 +26,20 @@ def resize_within_screen(window: QWidget, width: int, height: int) -> None:
     1100×760, so on a 640×480 screen their buttons were beyond its edges. Their layouts still set the minimum."""
     room = window.screen().availableGeometry()
     window.resize(min(width, room.width()), min(height, room.height()))
+
+
+def fit_height(dialog: QDialog) -> None:
+    """Grow (never shrink) to the height the form needs at the present width: a message shown under a field
+    after the dialog opened was cut to the lines that fitted."""
+    layout = dialog.layout()
+    if layout is None or not dialog.isVisible():
+        return
+    layout.activate()
+    width = dialog.width()
+    needed = layout.totalHeightForWidth(width) if layout.hasHeightForWidth() else layout.totalSizeHint().height()
+    room = dialog.screen().availableGeometry().height()  # a 640×480 screen: never beyond its edge
+    if needed > dialog.height():
+        dialog.resize(width, min(needed, max(room, dialog.height())))
 
 
 def ask_yes_no(parent: QWidget, title: str, question: str) -> bool:

@@ -293,3 +293,44 @@ def test_every_export_dialog_reaches_its_fields_by_alt_key(qtbot: QtBot, vault: 
             assert QApplication.focusWidget() is field, (dialog.windowTitle(), letter)
         assert len(set(mnemonics(dialog))) == len(mnemonics(dialog)), mnemonics(dialog)
         dialog.close()
+
+
+def test_the_outcome_grows_the_dialog_instead_of_squeezing_the_choices_above_it(
+    qtbot: QtBot, vault: Vault, tmp_path: Path
+) -> None:
+    """Was (seen in Xvfb at 1280x800): after an export the four lines of outcome and the Open / Show in folder
+    buttons were fitted into the height the dialog opened at, and the two "Entries" choices were drawn into each
+    other, cut to half their height. Now the dialog grows to what its layout needs."""
+    seed(vault, 5)
+    dialog = TimelineExportDialog(vault, EventFilter(), [])
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitUntil(lambda: "(5)" in dialog.use_filter.text() or "(6)" in dialog.use_filter.text(), timeout=10_000)
+    opened_at = dialog.height()
+    run_export(qtbot, dialog, tmp_path / "timeline.xlsx", "xlsx")
+    qtbot.waitUntil(dialog.exported_actions.isVisible, timeout=5000)
+    layout = dialog.layout()
+    assert layout is not None
+    layout.activate()
+    assert dialog.height() > opened_at
+    assert dialog.height() >= layout.totalHeightForWidth(dialog.width())
+    for choice in (dialog.use_selection, dialog.use_filter):
+        assert choice.height() >= choice.sizeHint().height(), choice.text()  # not cut
+    assert dialog.use_filter.geometry().top() >= dialog.use_selection.geometry().bottom()  # not drawn into each other
+    assert dialog.status.height() >= dialog.status.heightForWidth(dialog.status.width())  # every line of the outcome
+
+
+def test_the_about_sheet_names_the_apps_own_way_to_verify_the_trail(
+    qtbot: QtBot, vault: Vault, tmp_path: Path
+) -> None:
+    """Was: the XLSX's 'About this export' said the trail was not verified and sent the reader to `custos audit
+    verify` and `verify-bundle` only, though the DPO who exported it from the app has no terminal. Now it names the
+    app's button too, and that button is there, on that page, with that name."""
+    seed(vault, 5)
+    page = loaded_page(qtbot, vault)
+    dialog = page.export_timeline()
+    run_export(qtbot, dialog, tmp_path / "timeline.xlsx", "xlsx")
+    about = pd.read_excel(tmp_path / "timeline.xlsx", sheet_name="About this export", header=None, dtype=str)
+    integrity = dict(zip(about[0], about[1], strict=True))["Integrity"]
+    assert "in the app, Verify integrity on the Audit trail page." in integrity
+    assert page.verify_button.text().replace("&", "") == "Verify integrity"

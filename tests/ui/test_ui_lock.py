@@ -277,3 +277,27 @@ def test_after_a_restore_the_dialog_names_the_backup_restored_from(
         assert "Backups made before (the last known is the one restored from on " in dialog.message.text()
     finally:
         restored.close()
+
+
+def test_the_dialog_says_before_the_change_what_it_says_after_about_backups_under_key_epochs(
+    vault: Vault, qtbot: QtBot, tmp_path: Path
+) -> None:
+    """Was: before anything was typed the dialog said "Backups made before keep the old passphrase", and after the
+    change "Backups made under backup key epochs open with the new passphrase": the first sentence, untrue since key
+    epochs (decision 0067), contradicted the second. Now what is said first agrees with what the change does."""
+    from app.services.vault import back_up
+
+    back_up(vault, tmp_path / "under-an-epoch.vault")
+    dialog = ChangePassphraseDialog(vault)
+    qtbot.addWidget(dialog)
+    before = dialog.message.text()
+    assert "Backups made before keep the old passphrase" not in before
+    assert "Backups made under backup key epochs (Vault → Backup keys…) will open with the new passphrase" in before
+    assert "a backup made before key epochs keeps the old one" in before
+    dialog.show()
+    dialog.current.setText(PASSPHRASE)
+    dialog.new.setText("a brand new passphrase")
+    dialog.confirmation.setText("a brand new passphrase")
+    dialog.change()
+    qtbot.waitUntil(lambda: dialog.message.text().startswith("Passphrase changed;"), timeout=30_000)
+    assert "Backups made under backup key epochs open with the new passphrase." in dialog.message.text()

@@ -397,3 +397,58 @@ def test_a_new_request_starts_at_the_first_right_and_every_alt_key_reaches_its_f
         assert QApplication.focusWidget() is field, letter
     assert len(set(mnemonics(dialog))) == len(mnemonics(dialog)), mnemonics(dialog)  # one field per Alt key
 
+
+
+def test_the_record_says_the_state_in_words_as_the_list_does(vault: Vault) -> None:
+    """Was (seen in Xvfb): the list read "in progress" and the record under it "State: in_progress", the
+    register's own identifier, for the same request."""
+    register = DsrRegister(vault, now=clock)
+    request_id = register.open(["rectification"], "email", "dpo", datetime(2026, 2, 2, tzinfo=UTC))
+    register.record_task(request_id, "corrected in the HR system", "dpo")
+    view = register.get(request_id)
+    assert view.state == "in_progress"
+    text = record_text(view, [], NOW)
+    assert "State: in progress" in text and "in_progress" not in text
+
+
+def test_a_request_just_recorded_is_the_one_selected(qtbot: QtBot, vault: Vault) -> None:
+    """Was (seen in Xvfb): after New request… the status said "Recorded dsr-…" while the list kept the request
+    selected before; Act (export / erase)… and Answer… then worked on that earlier request, not on the one just
+    recorded. Now the new request is selected, and the keyboard is on it."""
+    register = DsrRegister(vault, clock)
+    earlier = register.open(["access"], "email", "dpo", datetime(2026, 1, 20, tzinfo=UTC))  # due first: listed first
+    page = RequestsPage(vault, now=clock)
+    qtbot.addWidget(page)
+    page.show()
+    qtbot.waitUntil(lambda: page.table.rowCount() == 1, timeout=5000)
+    qtbot.waitUntil(lambda: page._selected() is not None, timeout=5000)
+    assert page._selected().id == earlier  # type: ignore[union-attr]
+    page.run_intake = lambda _dialog: register.open(["erasure"], "email", "dpo", datetime(2026, 2, 20, tzinfo=UTC))
+    page.new_request()
+    qtbot.waitUntil(lambda: page.table.rowCount() == 2, timeout=5000)
+    created = next(v.id for v in register.list() if v.id != earlier)
+    qtbot.waitUntil(lambda: page._selected() is not None and page._selected().id == created, timeout=5000)
+    assert page.table.item(page.table.currentRow(), 0).text() == created
+
+
+def test_the_folders_for_subject_data_letters_and_breach_drafts_are_offered_in_documents(
+    qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Was (seen in Xvfb): Act (export) and Answer… on the Requests page, and the incident drafts, opened their
+    folder chooser in the working directory, the program's own folder when started from a launcher; a subject's
+    data were offered a place beside the program. Now they start in Documents, as every other export does."""
+    from PySide6.QtWidgets import QFileDialog, QWidget
+
+    from app.ui.incidents import view as incidents_view
+    from app.ui.requests import view as requests_view
+    from app.ui.widgets import documents_dir
+
+    monkeypatch.chdir(tmp_path)  # the working directory: never where the chooser should start
+    started: list[str] = []
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory",
+                        staticmethod(lambda _parent, _title, start="": started.append(start) or ""))  # fmt: skip
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    assert requests_view.choose_folder(parent, "Export subject data into folder") is None
+    assert incidents_view.choose_folder(parent) is None
+    assert started == [documents_dir(), documents_dir()] and str(tmp_path) not in started

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from app.ui.exports.output import ExportOutput
 from app.ui.policy.common import user_message
-from app.ui.widgets import documents_dir
+from app.ui.widgets import documents_dir, fit_height
 from app.ui.workers import submit
 
 
@@ -166,10 +166,14 @@ class ExportDialog(QDialog):
         self.status.setText(said)
         self.written.setText(f"Written: {path}" + (f"\nSHA-256: {sha256}" if sha256 else ""))
         self.exported_actions.set_path(path)
+        # The outcome runs to four lines and two buttons under a dialog sized before it: unless it grows, the
+        # layout squeezed the choices above into each other (seen in Xvfb at 1280x800, the timeline's "Entries").
+        fit_height(self)
 
     def failed(self, exc: Exception) -> None:
         self.set_busy(False)
         self.status.setText(user_message(exc, self.failure_text))
+        fit_height(self)
 
     def reject(self) -> None:
         if self._busy:  # the file is being written and recorded: the dialog stays to say how it ended

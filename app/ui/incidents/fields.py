@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 from app.services.incidents import SKEW, IncidentError, IncidentView, checked_times
 from app.ui.incidents.refusals import Here, refusal_words
 from app.ui.policy.common import plain_label
+from app.ui.widgets import fit_height
 
 
 class PromptBox(QPlainTextEdit):
@@ -67,20 +68,6 @@ def moment_of(edit: QDateTimeEdit) -> datetime:
 
 def text_of(box: QPlainTextEdit) -> str:
     return box.toPlainText().strip()
-
-
-def fit_height(dialog: QDialog) -> None:
-    """Grow (never shrink) to the height the form needs at the present width: a message shown under a field
-    after the dialog opened was cut to the lines that fitted."""
-    layout = dialog.layout()
-    if layout is None or not dialog.isVisible():
-        return
-    layout.activate()
-    width = dialog.width()
-    needed = layout.totalHeightForWidth(width) if layout.hasHeightForWidth() else layout.totalSizeHint().height()
-    room = dialog.screen().availableGeometry().height()  # a 640×480 screen: never beyond its edge
-    if needed > dialog.height():
-        dialog.resize(width, min(needed, max(room, dialog.height())))
 
 
 def show_problem(label: QLabel, field: QWidget, problem: str) -> None:

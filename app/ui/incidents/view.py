@@ -69,6 +69,7 @@ from app.ui.incidents.steps import (
 from app.ui.incidents.time_dialog import TimeChange, ask_time
 from app.ui.policy.common import login_name, plain_label
 from app.ui.wanted import Wanted, focus_row
+from app.ui.widgets import documents_dir
 from app.ui.workers import submit
 
 # The clock comes right after the state, in a few words (the whole sentence is its tooltip and opens the detail):
@@ -92,7 +93,7 @@ def _origin(view: IncidentView) -> str:
 
 
 def choose_folder(parent: QWidget) -> Path | None:
-    folder = QFileDialog.getExistingDirectory(parent, "Write the draft into folder")
+    folder = QFileDialog.getExistingDirectory(parent, "Write the draft into folder", documents_dir())  # not the cwd
     return Path(folder) if folder else None
 
 

@@ -11,6 +11,16 @@ from app.ui.passphrase_field import PassphraseRow
 from app.ui.times import local_time
 from app.ui.workers import submit
 
+# Said before anything is typed. Was "Backups made before keep the old passphrase": untrue since key epochs
+# (decision 0067), whose backups open with the passphrase in force at the restore once the change re-seals their keys;
+# only a backup made before key epochs keeps the old one. A DPO reading the old sentence would keep a leaked
+# passphrase alive for backups it no longer opens, or think the change useless.
+BEFORE_THE_CHANGE = (
+    "The whole vault is re-encrypted with the new key; the keyring shortcut, if any, is forgotten. Backups made "
+    "under backup key epochs (Vault → Backup keys…) will open with the new passphrase; a backup made before key "
+    "epochs keeps the old one. Close 'custos serve' and any command using this vault first."
+)
+
 
 def _secret_field(name: str) -> QLineEdit:
     field = QLineEdit()
@@ -28,9 +38,7 @@ class ChangePassphraseDialog(QDialog):
         self.new_row = PassphraseRow(meter=True, accessible_name="New passphrase")
         self.new = self.new_row.edit
         self.confirmation = _secret_field("New passphrase again")
-        self.message = QLabel("The whole vault is re-encrypted with the new key; the keyring shortcut, if any, is "
-                              "forgotten. Backups made before keep the old passphrase. Close 'custos serve' and "
-                              "any command using this vault first.")  # fmt: skip
+        self.message = QLabel(BEFORE_THE_CHANGE)
         self.message.setWordWrap(True)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         self.buttons.accepted.connect(self.change)

@@ -56,6 +56,7 @@ from app.ui.requests import forms
 from app.ui.requests.intake import MatchDialog, NewRequestDialog
 from app.ui.theme import StatusKind, status_colour
 from app.ui.wanted import Wanted, focus_row
+from app.ui.widgets import documents_dir
 from app.ui.workers import submit
 
 HEADERS = ("Request", "Rights", "Received", "Due", "Days left", "State")
@@ -96,7 +97,9 @@ def confirm_erasure(parent: QWidget, question: str) -> bool:
 
 
 def choose_folder(parent: QWidget, title: str) -> Path | None:
-    folder = QFileDialog.getExistingDirectory(parent, title)
+    # Documents, never the working directory (the program's own folder from a launcher): a subject export and
+    # an answer letter hold personal data, and were offered the folder the app was started from.
+    folder = QFileDialog.getExistingDirectory(parent, title, documents_dir())
     return Path(folder) if folder else None
 
 
@@ -123,7 +126,7 @@ def record_text(view: RequestView, timeline: list[Any], now: datetime) -> str:
     """One request as the page shows it: every date ISO, the steps, the attachments, then the timeline."""
     lines = [
         f"{view.id} — {', '.join(model.RIGHTS[r] for r in view.rights)}",
-        f"State: {view.state}" + (f" ({model.OUTCOMES[view.outcome]})" if view.outcome else ""),
+        f"State: {view.state.replace('_', ' ')}" + (f" ({model.OUTCOMES[view.outcome]})" if view.outcome else ""),
         f"Received {view.received_day.isoformat()} ({view.zone}) by {view.channel}; requester: {view.requester}",
         f"Identity: {identity_text(view)}; "
         + ("matched to an identity" if view.subject else "not matched to an identity"),
@@ -422,7 +425,9 @@ class RequestsPage(QWidget):
     def new_request(self) -> None:
         created = self.run_intake(NewRequestDialog(self.register, self))
         if created:
-            self.refresh()
+            # Selected once the register is read again, as a notice's request is: the selection stayed on the
+            # request selected before, and Act / Answer… next acted on that one, not the request just recorded.
+            self.show_request(created)
             view = self.register.get(created)
             self._say(f"Recorded {created}; due {view.due.isoformat()}.")
 
