@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import os
 import time
+import weakref
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,15 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import QueuePool
 
-from app.core.errors import VaultCorrupt, VaultError, VaultGone, VaultInUse, WeakCipherSettings, WrongPassphrase
+from app.core.errors import (
+    VaultCorrupt,
+    VaultError,
+    VaultGone,
+    VaultInUse,
+    VaultLocked,
+    WeakCipherSettings,
+    WrongPassphrase,
+)
 
 KDF_ITERATIONS = 256_000  # SQLCipher 4 default; the floor the issue sets
 SALT_BYTES = 16
@@ -285,6 +294,19 @@ def held_open_elsewhere(path: Path) -> bool:
 READER_POOL_SIZE = 8  # kept open: a reader thread holds its own (app/store/readers.py), and sessions borrow
 
 
+# Engines the vault has closed (a lock, a close, a passphrase change). SQLAlchemy's dispose() leaves an engine usable:
+# a thread that took the engine just before the close and read on it afterwards opened a new connection and kept it
+# (a reader's connection stays open), and in WAL mode that connection's shared lock refused the passphrase change
+# with "Another program has the vault open" — this process itself. Such a read is refused like one on a closed vault.
+_RETIRED: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+def retire(engine: Engine) -> None:
+    """Close ``engine``'s pooled connections and refuse every new one (:data:`_RETIRED`)."""
+    _RETIRED.add(engine)
+    engine.dispose()
+
+
 def make_engine(path: Path, raw_key: bytes, salt: bytes, *, writer: bool = False) -> Engine:
     """A pooled SQLAlchemy engine whose every connection is keyed and hardened.
 
@@ -294,10 +316,16 @@ def make_engine(path: Path, raw_key: bytes, salt: bytes, *, writer: bool = False
     on SQLite's file lock. Readers get an unbounded pool: each reader thread keeps one connection checked out, so
     a fixed ceiling could make the next thread wait for a connection nobody returns.
     """
+
+    def connect() -> Any:
+        if engine in _RETIRED:  # closed by the vault: no new connection (and no lock on the file) from it
+            raise VaultLocked()
+        return connect_raw(path, raw_key, salt)
+
     engine = create_engine(
         "sqlite://",
         module=sqlcipher,
-        creator=lambda: connect_raw(path, raw_key, salt),
+        creator=connect,
         poolclass=QueuePool,
         pool_size=1 if writer else READER_POOL_SIZE,
         max_overflow=0 if writer else -1,

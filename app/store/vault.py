@@ -232,9 +232,10 @@ class Vault:
         self._readers.close_all()
         if self._writer is not None:
             self._writer.dispose()
+            sqlcipher_engine.retire(self._writer.engine)
             self._writer = None
         if self._engine is not None:
-            self._engine.dispose()
+            sqlcipher_engine.retire(self._engine)
             self._engine = None
 
     @contextmanager
