@@ -7,8 +7,8 @@ ledger only where the restore goes through Custos. The key is what Custos can st
 secrets live in ``backup-keys.json`` beside the vault (never inside it, never in a backup: like the erasure ledger,
 decision 0010), sealed with AES-GCM under a key derived from the vault's key, so the file alone opens nothing and
 the vault's passphrase alone opens no backup. A passphrase change re-seals the file (both seals are kept while the
-vault is re-encrypted, so a crash between leaves one that opens), which is also why a backup made under an epoch
-opens with the passphrase in force at the restore, not the one of the day it was made.
+vault is re-encrypted, so a crash between leaves one that opens; the next unlock drops the old one), which is also
+why a backup made under an epoch opens with the passphrase in force at the restore, not the one of its day.
 
 The file says in clear which epochs exist, when each began, was retired and destroyed; that list is the seal's
 associated data, so an edit to it (an epoch's destruction undone, a date moved) makes the file refuse to open.
