@@ -452,3 +452,54 @@ def test_the_folders_for_subject_data_letters_and_breach_drafts_are_offered_in_d
     assert requests_view.choose_folder(parent, "Export subject data into folder") is None
     assert incidents_view.choose_folder(parent) is None
     assert started == [documents_dir(), documents_dir()] and str(tmp_path) not in started
+
+
+def test_deadline_settings_from_the_page_count_public_holidays(qtbot: QtBot, vault: Vault) -> None:
+    """The note pointed a DPO to the command line; the page's dialog sets the country through the CLI's service."""
+    from app.ui.requests.settings_dialog import DeadlineSettingsDialog
+
+    def april() -> datetime:
+        return datetime(2026, 4, 2, 10, 0, tzinfo=UTC)
+
+    register = DsrRegister(vault, april)
+    received = datetime(2026, 4, 1, 9, 0, tzinfo=UTC)  # one month later: Friday 1 May, a public holiday in France
+    before = register.open(["access"], "email", "dpo", received)
+    page = RequestsPage(vault, now=april)
+    qtbot.addWidget(page)
+    page.show()
+    qtbot.waitUntil(lambda: page.table.rowCount() == 1, timeout=5000)
+    assert "No country is set" in page.summary.text() and "Deadline settings" in page.summary.text()
+    errors: list[str] = []
+
+    def by_keyboard(dialog: DeadlineSettingsDialog) -> bool:
+        qtbot.addWidget(dialog)
+        dialog.show()
+        assert dialog.zone.text() == "UTC" and dialog.country.text() == ""
+        assert fits(dialog.sizeHint()), dialog.sizeHint().toTuple()
+        dialog.country.setFocus()
+        qtbot.keyClicks(dialog.country, "ZZ")
+        qtbot.keyClick(dialog.country, Qt.Key.Key_Return)  # refused by the service: the dialog stays, says why
+        errors.append(dialog.error.text())
+        qtbot.keyClick(dialog.country, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+        qtbot.keyClicks(dialog.country, "fr")
+        qtbot.keyClick(dialog.country, Qt.Key.Key_Return)
+        return dialog.result() == DeadlineSettingsDialog.DialogCode.Accepted
+
+    page.run_settings = by_keyboard
+    page.activateWindow()
+    qtbot.waitUntil(page.isActiveWindow, timeout=2000)
+    page.table.setFocus()
+    qtbot.keyClick(page.table, Qt.Key.Key_D, Qt.KeyboardModifier.AltModifier)  # &Deadline settings…
+    qtbot.waitUntil(lambda: bool(errors), timeout=2000)  # a mnemonic animates its click
+    assert errors == ["'ZZ' is not an ISO 3166-1 country code the holidays calendar knows (e.g. FR, DE)."]
+    qtbot.waitUntil(lambda: "No country is set" not in page.summary.text(), timeout=5000)
+    assert page.status.text().startswith("Deadline settings saved")
+    current = settings.load(vault.path.parent, None)
+    assert (current.country, current.zone) == ("FR", "Europe/Paris")  # the zone follows the country, as in the CLI
+
+    after = register.open(["access"], "email", "dpo", received)
+    page.refresh()
+    qtbot.waitUntil(lambda: page.table.rowCount() == 2, timeout=5000)
+    due = {page.table.item(r, 0).text(): page.table.item(r, 3).text() for r in range(2)}
+    # Recorded before: keeps the deadline it was opened with; recorded after: moved over 1 May to Monday 4 May.
+    assert due == {before: "2026-05-01", after: "2026-05-04"}

@@ -54,6 +54,7 @@ from app.ui.lock.reauth import Reauthenticate
 from app.ui.policy.common import login_name, plain_label, user_message
 from app.ui.requests import forms
 from app.ui.requests.intake import MatchDialog, NewRequestDialog
+from app.ui.requests.settings_dialog import DeadlineSettingsDialog
 from app.ui.theme import StatusKind, status_colour
 from app.ui.wanted import Wanted, focus_row
 from app.ui.widgets import documents_dir
@@ -79,6 +80,12 @@ def run_intake(dialog: NewRequestDialog) -> str | None:
     created = dialog.created if dialog.exec() == QDialog.DialogCode.Accepted else None
     dialog.deleteLater()
     return created
+
+
+def run_settings(dialog: DeadlineSettingsDialog) -> bool:
+    saved = dialog.exec() == QDialog.DialogCode.Accepted
+    dialog.deleteLater()
+    return saved
 
 
 def run_match(dialog: MatchDialog) -> bool:
@@ -168,7 +175,7 @@ def load_requests(register: DsrRegister, read: int = 0) -> tuple[list[RequestVie
     except CustosError as exc:
         return register.list(), " " + exc.user_message, read
     note = "" if where.country else (" No country is set, so only weekends move a deadline (not public "
-                                     "holidays): custos dsr settings --country.")  # fmt: skip
+                                     "holidays): set one in Deadline settings….")  # fmt: skip
     return register.list(), note, read
 
 
@@ -188,6 +195,7 @@ class RequestsPage(QWidget):
         self.run_form: RunForm = run_form
         self.run_intake: RunIntake = run_intake
         self.run_match: Callable[[MatchDialog], bool] = run_match
+        self.run_settings: Callable[[DeadlineSettingsDialog], bool] = run_settings
         self.choose_folder: ChooseFolder = choose_folder
         self.confirm_erasure: ConfirmErasure = confirm_erasure
         self.requests: list[RequestView] = []
@@ -224,6 +232,7 @@ class RequestsPage(QWidget):
         self.new_button = self._button("&New request…", self.new_request)
         self.register_button = self._button("Ex&port register…", self.export_register)  # the whole register
         self.register_dialog: RegisterExportDialog | None = None
+        self.settings_button = self._button("&Deadline settings…", self.deadline_settings)  # beside the note
         self.action_buttons = {
             "verify": self._button("Veri&fy identity…", self.verify),
             "extend": self._button("E&xtend…", self.extend),
@@ -269,8 +278,11 @@ class RequestsPage(QWidget):
         splitter.addWidget(lower)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
+        heading = QHBoxLayout()
+        heading.addWidget(self.summary, 1)
+        heading.addWidget(self.settings_button, 0, Qt.AlignmentFlag.AlignTop)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.summary)
+        layout.addLayout(heading)
         layout.addWidget(self.status)
         layout.addLayout(top)
         layout.addWidget(splitter, 1)
@@ -421,6 +433,13 @@ class RequestsPage(QWidget):
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.register_dialog = dialog
         dialog.open()
+
+    def deadline_settings(self) -> None:
+        """Country, region and time zone, as ``custos dsr settings`` sets them; the page is read again so the note
+        and the requests recorded from now on follow."""
+        if self.run_settings(DeadlineSettingsDialog(self.vault, self)):
+            self._say("Deadline settings saved; requests recorded from now on are counted with them.")
+            self.refresh()
 
     def new_request(self) -> None:
         created = self.run_intake(NewRequestDialog(self.register, self))
