@@ -41,6 +41,7 @@ from app.ui.incidents.time_dialog import TimeDialog
 from app.ui.main_window import MainWindow
 from app.ui.requests import forms
 from app.ui.requests.intake import MatchDialog, NewRequestDialog
+from app.ui.requests.settings_dialog import DeadlineSettingsDialog
 from app.ui.settings_dialog import SettingsDialog
 from app.ui.targets.dialog import TargetDialog
 from app.ui.unlock_dialog import UnlockDialog
@@ -72,7 +73,7 @@ def test_every_dialog(qtbot: QtBot, vault: Vault, data_dir: Path, tmp_path: Path
         TimeDialog(view, now),
         NewRequestDialog(requests), MatchDialog(requests, request.id), forms.verify_form(None),
         forms.extend_form(request, today, None), forms.task_form(request, None), forms.refuse_form(request, None),
-        forms.answer_form(request, today, None),
+        forms.answer_form(request, today, None), DeadlineSettingsDialog(vault),
         SettingsDialog(data_dir), UnlockDialog(data_dir), EndpointDialog(server, data_dir, lambda _p, _a: False),
         TargetDialog(load_policy(default_policy_text())),
         TimelineExportDialog(vault, EventFilter(), []), BundleExportDialog(vault, [], None), RopaExportDialog(vault),

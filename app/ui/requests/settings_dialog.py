@@ -33,7 +33,7 @@ class DeadlineSettingsDialog(QDialog):
         try:
             current = settings_for(vault, self.folder)
             self.shown = (current.country, current.subdivision, current.zone)
-        except Exception as exc:  # noqa: BLE001 - a broken requests.toml: say why, and let it be written anew
+        except Exception as exc:  # e.g. a requests.toml edited by hand into invalid TOML: the service says where
             self._show_error(user_message(exc, "The saved settings could not be read."))
         for field, value in zip((self.country, self.subdivision, self.zone), self.shown, strict=True):
             field.setText(value)
@@ -68,7 +68,7 @@ class DeadlineSettingsDialog(QDialog):
         try:
             save_settings(self.folder, country if place_changed else None, region if place_changed else None,
                           zone if zone_changed else None, None)  # fmt: skip
-        except Exception as exc:  # noqa: BLE001 - the service's CustosError says what to fix; others only a fallback
+        except Exception as exc:  # the service's CustosError says what to fix; anything else only a fallback
             self._show_error(user_message(exc, "The settings could not be saved."))
             return
         super().accept()
