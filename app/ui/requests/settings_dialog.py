@@ -23,6 +23,7 @@ class DeadlineSettingsDialog(QDialog):
     def __init__(self, vault: Vault, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Deadline settings")
+        self.setMinimumWidth(440)  # the hints and the intro read on a few lines, not cut off in a narrow column
         self.folder: Path = vault.path.parent  # the data folder, where the CLI writes requests.toml too
         self.country = self._field("ISO code, e.g. FR")
         self.subdivision = self._field("optional, e.g. BY in Germany")

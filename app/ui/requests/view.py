@@ -175,7 +175,7 @@ def load_requests(register: DsrRegister, read: int = 0) -> tuple[list[RequestVie
     except CustosError as exc:
         return register.list(), " " + exc.user_message, read
     note = "" if where.country else (" No country is set, so only weekends move a deadline (not public "
-                                     "holidays): set one in Deadline settings….")  # fmt: skip
+                                     "holidays): set the country with Deadline settings…")  # fmt: skip
     return register.list(), note, read
 
 
