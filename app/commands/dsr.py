@@ -351,10 +351,10 @@ def _settings(args: argparse.Namespace) -> int:
     values = (args.country, args.subdivision, args.time_zone, args.retention)
     folder = vault_folder(args)
     require_vault(folder)  # the settings file goes beside an existing vault, never into a mistyped folder
-    if any(v is not None for v in values):
-        save_settings(folder, *values)
-    vault = open_vault(args)
+    vault = open_vault(args)  # first: a change is recorded on the trail (and a wrong passphrase changes nothing)
     try:
+        if any(v is not None for v in values):
+            save_settings(vault, folder, *values)
         current = settings_for(vault, folder)
     finally:
         vault.close()

@@ -8,6 +8,10 @@ from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 
+from sqlalchemy import Connection
+
+from app.audit.trail import Event, append
+from app.core.actor import current_actor
 from app.dsr import model
 from app.dsr import settings as register_settings
 from app.dsr.answering import Answer, draft_answer
@@ -16,6 +20,7 @@ from app.dsr.matching import Candidate, find
 from app.dsr.register import DsrRegister, RequestView, RightToName, private_text, utc_now
 from app.dsr.settings import RegisterSettings
 from app.dsr.timeline import Entry, of_request
+from app.policy.model import Policy
 from app.policy.versions import in_force
 from app.services.dsr_actions import Acted, act, erasure_preview
 from app.store.vault import Vault
@@ -79,11 +84,29 @@ def settings_for(vault: Vault, data_dir: Path | None) -> RegisterSettings:
     return register_settings.load(data_dir, record.policy if record else None)
 
 
-def save_settings(data_dir: Path, country: str | None, subdivision: str | None, zone: str | None,
+def save_settings(vault: Vault, data_dir: Path, country: str | None, subdivision: str | None, zone: str | None,
                   retention: str | None) -> None:  # fmt: skip
-    """Each value checked, then written (the others kept)."""
+    """Each value checked, then written (the others kept), and the change recorded on the trail with the values
+    before and after: they decide every later Art. 12(3) deadline (which days count, in which zone) and how long
+    closed requests are kept, so an auditor asks when they changed and who changed them. Nothing in them is
+    personal data. The write happens in the trail's write transaction, which serialises it with other processes."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    register_settings.save(data_dir, country, subdivision, zone, retention)
+    before = settings_for(vault, data_dir)
+    with vault.write_transaction() as conn:
+        register_settings.save(data_dir, country, subdivision, zone, retention)
+        after = register_settings.load(data_dir, _policy_of(conn))
+        details = {"before": _facts(before), "after": _facts(after)}
+        append(conn, Event("dsr.settings_changed", current_actor.get(), details=details))
+
+
+def _policy_of(conn: Connection) -> Policy | None:
+    record = in_force(conn)
+    return record.policy if record else None
+
+
+def _facts(settings: RegisterSettings) -> dict[str, str]:
+    return {"country": settings.country, "subdivision": settings.subdivision, "time_zone": settings.zone,
+            "retention": settings.retention.describe()}  # fmt: skip
 
 
 def overview_line(requests: list[RequestView], now: datetime) -> str:

@@ -44,7 +44,8 @@ FILE, LEGACY_FILE = "siem.toml", "alerts.toml"
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # What counts as activity for the working-hours rule: changes and operator actions, not reads or system jobs.
 ACTIVITY = ("scim.resource.", "export.", "token.", "policy.applied", "target.", "erasure.requested", "vault.unlocked",
-            "vault.restored", "vault.passphrase_changed", "vault.backup_key.destroyed")  # fmt: skip
+            "vault.restored", "vault.passphrase_changed", "vault.backup_key.destroyed",
+            "dsr.settings_changed")  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -119,6 +119,9 @@ _MAP: dict[str, Mapping] = {
                                      ("creation",), "export", "audit-timeline-exported"),
     "export.breach_register": Mapping("export.breach_register", "Breach register exported", 3, 3004, 2, ("file",),
                                       ("creation",), "export", "breach-register-exported"),
+    # where Art. 12(3) deadlines are counted (country, region, zone) and how long closed requests are kept
+    "dsr.settings_changed": Mapping("config.change", "Request register settings changed", 3, 3004, 3, _CONFIG,
+                                    ("change",), "update", "dsr-settings-changed"),
     # the Art. 33 notification draft or the Art. 34 communication, written for an incident
     "export.breach_letter": Mapping("export.breach_letter", "Breach notification draft exported", 3, 3004, 2,
                                     ("file",), ("creation",), "export", "breach-letter-exported"),

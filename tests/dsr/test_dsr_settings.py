@@ -58,3 +58,23 @@ def test_the_policy_s_own_processing_period_is_the_register_s_default(vault: Vau
     assert settings.load(vault.path.parent, policy).retention.iso() == "P2Y"
     settings.save(vault.path.parent, retention="P4Y")  # an explicit setting still wins
     assert settings.load(vault.path.parent, policy).retention.iso() == "P4Y"
+
+
+def test_a_change_of_the_settings_is_on_the_trail_with_the_values_before_and_after(vault: Vault) -> None:
+    """Was: `dsr settings --country` (and the app's Deadline settings…) changed which days count towards every later
+    Art. 12(3) deadline, and left nothing on the audit trail. A refused value records nothing."""
+    from app.audit.trail import of_kind
+    from app.services.dsr import save_settings
+    from app.siem.mapping import mapping_for
+
+    _policy_with_address(vault, "1 rue de Rivoli, 75001 Paris, FR")
+    folder = vault.path.parent
+    save_settings(vault, folder, "de", "by", None, None)
+    with pytest.raises(ConfigError):
+        save_settings(vault, folder, "ZZ", None, None, None)
+    with vault.read_connection() as conn:
+        (entry,) = of_kind(conn, "dsr.settings_changed")
+    assert entry.details["before"]["country"] == "FR" and entry.details["before"]["time_zone"] == "Europe/Paris"
+    assert entry.details["after"] == {"country": "DE", "subdivision": "BY", "time_zone": "Europe/Berlin",
+                                      "retention": entry.details["before"]["retention"]}  # fmt: skip
+    assert mapping_for("dsr.settings_changed").name == "Request register settings changed"

@@ -24,6 +24,7 @@ class DeadlineSettingsDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Deadline settings")
         self.setMinimumWidth(440)  # the hints and the intro read on a few lines, not cut off in a narrow column
+        self.vault = vault
         self.folder: Path = vault.path.parent  # the data folder, where the CLI writes requests.toml too
         self.country = self._field("ISO code, e.g. FR")
         self.subdivision = self._field("optional, e.g. BY in Germany")
@@ -67,8 +68,8 @@ class DeadlineSettingsDialog(QDialog):
             super().accept()
             return
         try:
-            save_settings(self.folder, country if place_changed else None, region if place_changed else None,
-                          zone if zone_changed else None, None)  # fmt: skip
+            save_settings(self.vault, self.folder, country if place_changed else None,
+                          region if place_changed else None, zone if zone_changed else None, None)  # fmt: skip
         except Exception as exc:  # the service's CustosError says what to fix; anything else only a fallback
             self._show_error(user_message(exc, "The settings could not be saved."))
             return
