@@ -64,6 +64,14 @@ def _not_erased(conn: Connection, view: RequestView, policy: Policy) -> dict[str
     return {ref: not_confirmed(conn, ref, names) for ref in refs}
 
 
+def _reached(conn: Connection, view: RequestView) -> dict[str, int]:
+    """For each of the request's erasures, how many targets and recipients it had to reach (its steps)."""
+    from app.erasure.status import places_to_reach
+
+    refs = [s.link_ref for s in view.steps if s.link_kind == "erasure" and s.link_ref]
+    return {ref: places_to_reach(conn, ref) for ref in refs}
+
+
 def _kept(conn: Connection, view: RequestView) -> dict[str, letter.Kept]:
     """For each of the request's erasures that left tombstones: the identifier fields kept as keyed hashes, and
     whether they still refuse a re-creation (the receipt's 'Re-creation' line, said to the person)."""
@@ -95,7 +103,8 @@ def draft_answer(register: DsrRegister, request_id: str, operator: str, out_dir:
             source_held = _source_held(conn, view)
             not_erased = _not_erased(conn, view, record.policy)
             kept = _kept(conn, view)
-        paths = letter.write(view, record.policy, register.now(), out_dir, source_held, not_erased, kept)
+            reached = _reached(conn, view)
+        paths = letter.write(view, record.policy, register.now(), out_dir, source_held, not_erased, kept, reached)
     except OSError as exc:
         raise ConfigError(f"Cannot write into {out_dir}: {exc.strerror or exc}.") from exc
     letters = [(f"letter.{p.suffix.lstrip('.')}", p, sha256_of(p)) for p in paths]

@@ -37,6 +37,7 @@ class Kept:
 
 
 _NOTHING_KEPT: Mapping[str, Kept] = MappingProxyType({})
+_REACH_UNKNOWN: Mapping[str, int] = MappingProxyType({})  # an erasure not in it: how many places it reached unknown
 _IDENTIFIER_WORDS = {"userName": "user name", "externalId": "ID at our identity provider"}
 REFUSAL_NOTICE = (
     "Where we have not taken the action you asked for, Art. 12(4) GDPR requires us to tell you why, and that you "
@@ -87,15 +88,17 @@ def _kept(link_ref: str | None, kept: Mapping[str, Kept]) -> str:
 
 
 def _erasure(state: str, link_ref: str | None, source_held: Mapping[str, bool],
-             not_erased: Mapping[str, Sequence[str]], kept: Mapping[str, Kept] = _NOTHING_KEPT) -> str:  # fmt: skip
+             not_erased: Mapping[str, Sequence[str]], kept: Mapping[str, Kept] = _NOTHING_KEPT,
+             reached: Mapping[str, int] = _REACH_UNKNOWN) -> str:  # fmt: skip
     """What the erasure did, as its request says: "erased … from every application" and "the receipt is attached"
     were written while the erasure was still open at a recipient (no receipt attached, nothing confirmed there),
     and after it closed with a target that only deprovisioned. Each gap is marked for the DPO instead."""
-    return _erasure_done(state, link_ref, source_held, not_erased) + _kept(link_ref, kept)
+    return _erasure_done(state, link_ref, source_held, not_erased, reached) + _kept(link_ref, kept)
 
 
 def _erasure_done(state: str, link_ref: str | None, source_held: Mapping[str, bool],
-                  not_erased: Mapping[str, Sequence[str]]) -> str:  # fmt: skip
+                  not_erased: Mapping[str, Sequence[str]],
+                  reached: Mapping[str, int] = _REACH_UNKNOWN) -> str:  # fmt: skip
     pending = ", ".join(not_erased.get(link_ref or "", ()))
     if state != "done":
         return (f"In progress. Your data were erased from our directory mirror (erasure request {link_ref}); the "
@@ -108,6 +111,12 @@ def _erasure_done(state: str, link_ref: str | None, source_held: Mapping[str, bo
             f"signed erasure receipt is attached. {NEEDS_HUMAN}: the receipt does not confirm the erasure at "
             f"{pending}; say what was done there before sending." + _source(link_ref, source_held)
         )
+    if reached.get(link_ref or "") == 0:  # "from every application we had sent them to" was true of none
+        return (
+            f"Done. Your data were erased from our directory mirror (erasure request {link_ref}); we had not passed "
+            "them on to any other application or recipient. The signed erasure receipt is attached."
+            + _source(link_ref, source_held)
+        )
     return (
         "Done. Your data were erased from our directory mirror and from every application we had sent them "
         f"to (erasure request {link_ref}); the signed erasure receipt is attached." + _source(link_ref, source_held)
@@ -117,7 +126,7 @@ def _erasure_done(state: str, link_ref: str | None, source_held: Mapping[str, bo
 def _done(view: RequestView, right: str, state: str, link_ref: str | None,
           source_held: Mapping[str, bool] = _NONE,
           not_erased: Mapping[str, Sequence[str]] = _NOTHING_OPEN,
-          kept: Mapping[str, Kept] = _NOTHING_KEPT) -> str:  # fmt: skip
+          kept: Mapping[str, Kept] = _NOTHING_KEPT, reached: Mapping[str, int] = _REACH_UNKNOWN) -> str:  # fmt: skip
     if state == "refused":
         step = view.step(right)
         ground = model.REFUSAL_GROUNDS.get(step.ground or "", "") if step else ""
@@ -134,7 +143,7 @@ def _done(view: RequestView, right: str, state: str, link_ref: str | None,
             "machine-readable JSON file, with why we hold each item, for how long and who receives it."
         )
     if right == "erasure":
-        return _erasure(state, link_ref, source_held, not_erased, kept)
+        return _erasure(state, link_ref, source_held, not_erased, kept, reached)
     if state == "done":
         return f"Done. {private_text(view, 'tasks', right) or NEEDS_HUMAN}"
     return "In progress."  # never in a sent answer: answering needs every right to have its outcome
@@ -146,11 +155,13 @@ def sections(
     source_held: Mapping[str, bool] = _NONE,
     not_erased: Mapping[str, Sequence[str]] = _NOTHING_OPEN,
     kept: Mapping[str, Kept] = _NOTHING_KEPT,
+    reached: Mapping[str, int] = _REACH_UNKNOWN,
 ) -> list[tuple[str, list[str]]]:
     """``source_held``: for each of the request's erasures with a source line, whether the identity provider
     still holds the person (as the erasure receipt says); ``not_erased``: for each erasure, the targets and
     recipients where it is not confirmed (open, or closed without erasing); ``kept``: for each erasure, the
-    tombstones it keeps (what is kept about the person, and why)."""
+    tombstones it keeps (what is kept about the person, and why); ``reached``: for each erasure, how many targets
+    and recipients it had to reach."""
     requester = private_text(view, "requester", "name") or ("[crypto-shredded]" if view.shredded else NEEDS_HUMAN)
     address = private_text(view, "answer", "address")
     rights = ", ".join(model.RIGHTS[r] for r in view.rights)
@@ -166,7 +177,7 @@ def sections(
         intro.append(f"On {view.extension_told.isoformat()} we told you that we needed until "
                      f"{view.deadline.isoformat()} to answer (Art. 12(3)), because: {reason}")  # fmt: skip
     done = [
-        f"{model.RIGHTS[s.right]}: {_done(view, s.right, s.state, s.link_ref, source_held, not_erased, kept)}"
+        f"{model.RIGHTS[s.right]}: {_done(view, s.right, s.state, s.link_ref, source_held, not_erased, kept, reached)}"
         for s in view.steps
     ]
     files = [f"{a.name} (SHA-256 {a.sha256})" for a in view.attachments if not a.kind.startswith("letter.")]
@@ -195,9 +206,10 @@ def markdown(
     source_held: Mapping[str, bool] = _NONE,
     not_erased: Mapping[str, Sequence[str]] = _NOTHING_OPEN,
     kept: Mapping[str, Kept] = _NOTHING_KEPT,
+    reached: Mapping[str, int] = _REACH_UNKNOWN,
 ) -> str:
     lines = [f"# {title(view)}", "", f"Draft of {_when(view, now)}.", ""]
-    for heading, paragraphs in sections(view, policy, source_held, not_erased, kept):
+    for heading, paragraphs in sections(view, policy, source_held, not_erased, kept, reached):
         lines += [f"## {heading}", ""]
         lines += [f"- {p}" if heading in ("What we did", "Attached") else f"{p}\n" for p in paragraphs]
         lines.append("")
@@ -212,17 +224,18 @@ def write(
     source_held: Mapping[str, bool] = _NONE,
     not_erased: Mapping[str, Sequence[str]] = _NOTHING_OPEN,
     kept: Mapping[str, Kept] = _NOTHING_KEPT,
+    reached: Mapping[str, int] = _REACH_UNKNOWN,
 ) -> list[Path]:
     """Write ``dsr-<id>-answer.md`` and ``.pdf`` into ``out_dir``; returns their paths."""
     names = [f"{view.id}-answer.md", f"{view.id}-answer.pdf"]
     with staged_into(out_dir) as staging:  # renamed into out_dir: a link under either name is replaced
         md_path, pdf_path = (private(staging / name) for name in names)  # 0600 before anything is in them
-        md_path.write_text(markdown(view, policy, now, source_held, not_erased, kept), encoding="utf-8")
+        md_path.write_text(markdown(view, policy, now, source_held, not_erased, kept, reached), encoding="utf-8")
         from app.documents.pdf import ExportPdf  # fpdf2 costs ~0.3 s to import: only when a PDF is written
 
         pdf = ExportPdf(title(view), [f"Reference {view.id}", f"Draft of {_when(view, now)}"], landscape=False)
         pdf.heading(title(view), 1)
-        for heading, paragraphs in sections(view, policy, source_held, not_erased, kept):
+        for heading, paragraphs in sections(view, policy, source_held, not_erased, kept, reached):
             pdf.heading(heading)
             for paragraph in paragraphs:
                 pdf.paragraph(paragraph)

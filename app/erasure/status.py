@@ -156,6 +156,12 @@ def report_lines(status: RequestStatus) -> list[TargetLine]:
     return [local, *status.targets, *([status.source] if status.source is not None else [])]
 
 
+def places_to_reach(conn: Connection, request_id: str) -> int:
+    """How many targets and recipients the request's erasure had to reach (its steps; the identity provider, which
+    is not a step, not counted)."""
+    return int(conn.execute(select(func.count()).where(_S.c.request_id == request_id)).scalar_one())
+
+
 def not_confirmed(conn: Connection, request_id: str, names: Mapping[str, str] | None = None) -> list[str]:
     """The targets and recipients of a request where its erasure is not (yet) confirmed: a step still open, or
     closed without erasing (deprovisioned only, verification failed, action required). What an answer to the

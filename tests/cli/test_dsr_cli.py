@@ -197,3 +197,33 @@ def test_the_erasure_answer_says_what_is_kept_and_why(data_dir: Path, tmp_path: 
     again = (tmp_path / "again" / f"{request_id}-answer.md").read_text()
     assert "They were released and no longer stop your account being created again" in again
     assert "refuse it if our identity provider sends it again" not in again
+
+
+@pytest.mark.usefixtures("vault_file")
+def test_an_erasure_that_had_nowhere_else_to_go_says_so(data_dir: Path, tmp_path: Path) -> None:
+    """Was: "erased … from every application we had sent them to" where the erasure had no target and no recipient
+    to reach: true of none, read by the person as some. A DPO walk found it."""
+    from app.erasure.status import places_to_reach
+
+    vault = unlock_vault(data_dir, PASSPHRASE)
+    try:
+        hold_everything(vault)
+        service_for(vault).create("User", person("wilhelmina@example.org"))
+    finally:
+        vault.close()
+    request_id, _ = _open(data_dir, "--type", "erasure", "--channel", "email", "--match", "wilhelmina",
+                          "--requester-name", "Wilhelmina Quarle")  # fmt: skip
+    assert run(data_dir, "dsr", "act", request_id).returncode == 0
+    assert run(data_dir, "dsr", "answer", request_id, "--out", str(tmp_path / "draft")).returncode == 0
+    letter = (tmp_path / "draft" / f"{request_id}-answer.md").read_text()
+    erasure = next(line for line in letter.splitlines() if line.startswith("- Erasure"))
+    vault = unlock_vault(data_dir, PASSPHRASE)
+    try:
+        with vault.read_connection() as conn:
+            erasures = [r for (r,) in conn.exec_driver_sql("SELECT id FROM erasure_requests")]
+            reached = [places_to_reach(conn, r) for r in erasures]
+    finally:
+        vault.close()
+    assert reached == [0]  # no target, no recipient: the case this is about
+    assert "we had not passed them on to any other application or recipient" in erasure, erasure
+    assert "from every application we had sent them to" not in erasure
