@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -101,10 +102,16 @@ def _epoch_for(vault: Vault, now: datetime) -> tuple[Epoch, bytes, Epoch | None]
         except SealMismatch:
             raise SealMismatch(_why_no_seal(conn)) from None
         if begun is not None:
-            retired = [e.n for e in keys.epochs() if e.retired == begun.began]
-            details = {"epoch": begun.n, "retired": retired[0] if retired else None, "reason": "backup"}
-            append(conn, Event("vault.backup_key.began", current_actor.get(), details=details))
+            record_began(conn, keys.epochs(), begun, "backup")
     return epoch, secret, begun
+
+
+def record_began(conn: Connection, listed: Sequence[Epoch], begun: Epoch, reason: str, **extra: str) -> None:
+    """The trail entry of an epoch begun (by a backup, a rotation, or recorded late): the epoch it retired is the
+    one whose retirement is its beginning."""
+    retired = next((e.n for e in listed if e.retired == begun.began), None)
+    details = {"epoch": begun.n, "retired": retired, "reason": reason, **extra}
+    append(conn, Event("vault.backup_key.began", current_actor.get(), details=details))
 
 
 def backup(vault: Vault, out: Path, now: datetime | None = None) -> BackupInfo:

@@ -12,7 +12,7 @@ from sqlalchemy import Connection
 
 from app.audit.trail import Event, append, of_kind, parse_utc
 from app.core.actor import current_actor
-from app.erasure.backup import recorded_epochs, seal_key_for_statements
+from app.erasure.backup import record_began, recorded_epochs, seal_key_for_statements
 from app.erasure.backup_keys import KEYS_FILENAME, WRAP_PURPOSE, BackupKeyError, BackupKeys, Epoch
 from app.store.vault import Vault
 
@@ -85,8 +85,7 @@ def rotate(vault: Vault, now: datetime | None = None) -> tuple[Epoch, Epoch | No
         before = [e for e in keys.epochs() if e.state == "current"]
         begun = keys.rotate(vault.derived_key(WRAP_PURPOSE), vault.salt, moment, recorded_epochs(conn))
         retired = before[-1] if before else None
-        details = {"epoch": begun.n, "retired": retired.n if retired else None, "reason": "rotate"}
-        append(conn, Event("vault.backup_key.began", current_actor.get(), details=details))
+        record_began(conn, keys.epochs(), begun, "rotate")
     return begun, retired
 
 
@@ -129,10 +128,7 @@ def _record_missing(conn: Connection, listed: tuple[Epoch, ...]) -> None:
     )
     for epoch in listed:
         if epoch.n not in began:
-            retired = [e.n for e in listed if e.retired == epoch.began]
-            details = {"epoch": epoch.n, "retired": retired[0] if retired else None, "reason": "recorded-late",
-                       "began": epoch.began}  # fmt: skip
-            append(conn, Event("vault.backup_key.began", current_actor.get(), details=details))
+            record_began(conn, listed, epoch, "recorded-late", began=epoch.began)
         if epoch.destroyed and epoch.n not in destroyed:
             details = {"epoch": epoch.n, "backups": counts.get(epoch.n, 0), "destroyed": epoch.destroyed,
                        "recorded_late": True}  # fmt: skip

@@ -360,7 +360,7 @@ def test_a_keys_file_stripped_of_its_seal_is_not_explained_by_a_restore_that_nev
 def test_a_rotation_killed_before_its_trail_entry_is_put_on_the_record(folder: Path) -> None:
     """The same for a new epoch: written to the file, its `vault.backup_key.began` entry never committed."""
     _ok(folder, "vault", "backup-keys", "rotate")
-    _killed_at(folder, "app.services.backup_keys:append", "vault", "backup-keys", "rotate")
+    _killed_at(folder, "app.services.backup_keys:record_began", "vault", "backup-keys", "rotate")
     assert [e["n"] for e in _keys(folder)["epochs"]] == [1, 2]
     _ok(folder, "vault", "backup-keys", "list")
     vault = Vault.unlock(folder, PASSPHRASE)
