@@ -34,6 +34,7 @@ class AttrDef:
     mutability: str = "readWrite"
     returned: str = "default"
     uniqueness: str = "none"
+    required: bool = False
     sub: dict[str, AttrDef] = field(default_factory=dict)  # keys lower-cased
     canonical_values: tuple[str, ...] = ()  # RFC 7643's, e.g. phoneNumbers.type: work, home, mobile, fax…
 
@@ -48,6 +49,7 @@ class AttrDef:
             mutability=raw.get("mutability") or "readWrite",
             returned=raw.get("returned") or "default",
             uniqueness=raw.get("uniqueness") or "none",
+            required=bool(raw.get("required")),
             sub=subs,
             canonical_values=tuple(raw.get("canonicalValues") or ()),
         )

@@ -14,6 +14,7 @@ from app.directory.duplicates import without_duplicates
 from app.directory.empty_elements import without_empty_elements
 from app.directory.errors import ScimError
 from app.directory.schema import model_for, schema_for
+from app.directory.simple_patch import simple_patch
 
 _STORED_EXCLUDE = ("id", "meta", "password", "groups", "members")
 _PLAIN_MEMBER_KEYS = frozenset({"value", "display", "type"})
@@ -171,15 +172,30 @@ def _patch_model(resource_type: str) -> Any:
 
 
 def apply_patch(resource_type: str, current: dict[str, Any], body: dict[str, Any]) -> tuple[Any, bool]:
+    """The resource ``body`` (a normalised PatchOp) makes of ``current``, as a validated model, and whether it
+    changed (the model is None when it did not: nothing is written)."""
+    refuse_loose_patch_booleans(resource_type, body)
+    simple = simple_patch(resource_type, current, body) if body.get("schemas") == [PatchOp.__schema__] else None
+    if simple is None:
+        return patched_by_model(resource_type, current, body)
+    if simple == current:  # e.g. the value it holds already
+        return None, False
+    try:  # the common single-attribute PATCH, without the PatchOp machinery (see that module)
+        return model_for(resource_type).model_validate(simple, scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST), True
+    except (ValidationError, SCIMException) as exc:
+        raise scim_error_from(exc) from exc
+
+
+def patched_by_model(resource_type: str, current: dict[str, Any], body: dict[str, Any]) -> tuple[Any, bool]:
+    """The general PATCH, through scim2-models' PatchOp (filters, multi-valued and complex targets, every error)."""
     model_type = model_for(resource_type)
     patch_type = _patch_model(resource_type)
-    refuse_loose_patch_booleans(resource_type, body)
     try:
         resource = model_type.model_validate(current)
         patch = patch_type.model_validate(body, scim_ctx=Context.RESOURCE_PATCH_REQUEST)
         changed = patch.patch(resource)
         if not changed:  # the stored resource as it was: validated when stored, and nothing is written
-            return resource, False
+            return None, False
         # Re-validate so that a patch cannot leave the resource in a shape a POST would refuse.
         resource = model_type.model_validate(resource.model_dump(), scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST)
     except (ValidationError, SCIMException) as exc:
