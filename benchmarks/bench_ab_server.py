@@ -9,7 +9,8 @@ fresh copy of it, so each sees the same data and none sees another's writes.
     python benchmarks/bench_ab_server.py --tree before=/path/to/old/checkout --tree after=. --rounds 3
     python benchmarks/bench_ab_server.py --tree a=. --tree b=/tmp/b --phases get,eq --users 5000
 
-Phases: ``get`` (GET by id), ``eq`` (``userName eq``), ``create`` (POST), ``patch`` (PATCH replace). Printed:
+Phases: ``get`` (GET by id), ``eq`` (``userName eq``), ``create`` (POST), ``patch`` (PATCH replace), ``delete``
+(DELETE, each id once; run last). Printed:
 per tree and phase, the median rate, server CPU per request, p95 and p99 over the rounds, and each tree's ratio to
 the first tree; then each tree's peak RSS (VmHWM) over its phases.
 """
@@ -40,7 +41,7 @@ from bench_server import (
     user_name,
 )
 
-PHASES = ("get", "eq", "create", "patch")
+PHASES = ("get", "eq", "create", "patch", "delete")  # in the order they run: a delete last, on its own ids
 
 
 def requests_for(phase: str, ids: dict[int, str], args: argparse.Namespace, run: int) -> list[Req]:
@@ -50,6 +51,8 @@ def requests_for(phase: str, ids: dict[int, str], args: argparse.Namespace, run:
         return [Req("GET", f"/Users/{ids[i]}") for i in picks]
     if phase == "eq":
         return [Req("GET", filter_path(f'userName eq "{user_name(i)}"')) for i in picks]
+    if phase == "delete":  # each id once: the run's copy of the vault loses them
+        return [Req("DELETE", f"/Users/{ids[i]}", None, 204) for i in rng.sample(range(args.users), min(args.requests, args.users))]
     if phase == "create":
         prefix = f"ab{run}x"
         return [Req("POST", "/Users", dumps(new_user(i, prefix)), 201) for i in range(args.requests)]
@@ -103,6 +106,7 @@ def main() -> int:
     args = parser.parse_args()
     if unknown := set(args.phases) - set(PHASES):
         parser.error(f"unknown phase(s): {', '.join(sorted(unknown))}")
+    args.phases = sorted(set(args.phases), key=PHASES.index)
     trees = [(name, Path(path).resolve()) for name, _, path in (t.partition("=") for t in args.tree)]
     runs: dict[str, list[dict[str, dict]]] = {name: [] for name, _ in trees}
     with tempfile.TemporaryDirectory(prefix="custos-ab-seed-") as tmp:

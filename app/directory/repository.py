@@ -171,11 +171,12 @@ _TOUCH = FastStatement(
 # number of rows (decision 0047: its cost at 10,000 members).
 _NEW_VERSION = {"version": _R.c.version + 1, "modified": bindparam("modified", type_=_R.c.modified.type)}
 # Every group holding a member, a new version each (read on ix_group_members_member).
-_TOUCH_GROUPS_OF = (
+_TOUCH_GROUPS_OF = FastStatement(
     update(_R)
     .where(_R.c.id.in_(select(_GM.c.group_id).where(_GM.c.member_id == bindparam("member_id"))))
     .values(_NEW_VERSION)
-    .returning(_R.c.id)
+    .returning(_R.c.id),
+    typed=True,
 )
 # Users joining or leaving a group, by id: one JSON array parameter (json_each) instead of an expanding IN, which
 # SQLAlchemy renders anew for each number of ids and SQLite bounds in parameters. A group shows no ``groups``.
@@ -373,7 +374,7 @@ def _renamed(
 
 def _touch_groups_of(conn: Connection, member_id: str, now: datetime) -> list[str]:
     """A new version for each group holding the member; their ids, all of them (a member is in few groups)."""
-    return [group_id for (group_id,) in conn.execute(_TOUCH_GROUPS_OF, {"member_id": member_id, "modified": now})]
+    return [group_id for (group_id,) in _TOUCH_GROUPS_OF.all(conn, {"member_id": member_id, "modified": now})]
 
 
 def _touch_member_users(conn: Connection, group_id: str, now: datetime, related: Related) -> None:

@@ -45,6 +45,11 @@ class FastStatement:
         self._compiled: dict[str, _Compiled] = {}
         self._processors: dict[str, tuple[Processor | None, ...] | None] = {}
 
+    @property
+    def statement(self) -> ClauseElement:
+        """The SQLAlchemy statement it runs (for a query-plan test, or to run it through SQLAlchemy)."""
+        return self._statement
+
     def _converters(self, conn: Connection) -> tuple[Processor | None, ...] | None:
         """Per column, the type's result processor for this dialect; None when no column needs one."""
         if not self._typed:

@@ -164,7 +164,7 @@ def test_referrers_are_found_by_an_equality_search_on_the_value_index(vault: Vau
     made every DELETE read all of them (20 ms at 10,000 users, growing with the mirror)."""
     from app.erasure.references import _REFERRERS
 
-    compiled = _REFERRERS.compile(vault.engine)
+    compiled = _REFERRERS.statement.compile(vault.engine)
     bound = compiled.construct_params({"rid": "x", "rid_ci": "x"})
     values = tuple(bound[name] for name in compiled.positiontup or ())
     with vault.engine.connect() as conn:
