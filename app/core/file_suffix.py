@@ -16,6 +16,18 @@ DOCUMENT_SUFFIXES = frozenset(
 )  # fmt: skip
 
 
+# Of those, the ones whose bytes are never lines of text: a SIEM export (CEF lines, OCSF JSON lines) has no one
+# suffix of its own (``.cef``, ``.log``, ``.jsonl``, ``.txt`` are all in use), but under one of these it is
+# certainly mistaken for a file it is not.
+NOT_TEXT_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xls", ".ods", ".odt", ".pdf", ".zip", ".docx", ".doc"})
+
+
+def binary_suffix(out: Path) -> str | None:
+    """The suffix of ``out`` (lower case, with its dot) when it names a format that is never lines of text."""
+    own = out.suffix.lower()
+    return own if own in NOT_TEXT_SUFFIXES else None
+
+
 def other_suffix(out: Path, suffix: str) -> str | None:
     """The suffix of ``out`` (lower case, with its dot) when it names a document format other than ``suffix``
     (the one the export writes, without a dot); None when the name agrees with what is written or says nothing."""

@@ -66,3 +66,15 @@ def test_the_services_the_app_calls_refuse_too(vault: Vault, tmp_path: Path) -> 
         with pytest.raises(ConfigError, match=r"^This export writes [A-Z]+: give it a name ending in \.[a-z]+, not "):
             attempt()
     assert list(tmp_path.iterdir()) == [tmp_path / "data"]
+
+
+@pytest.mark.usefixtures("vault_file")
+def test_a_siem_export_is_refused_under_a_name_that_is_never_text(data_dir: Path, tmp_path: Path) -> None:
+    """CEF and OCSF lines have no one suffix of their own (.cef, .log, .jsonl, .txt): only a name whose format is
+    never text (a spreadsheet, a PDF, an archive) is refused. Before: OCSF lines were written as ``s.xlsx``."""
+    refused = run(data_dir, "siem", "export", "--format", "ocsf", "--out", str(tmp_path / "s.xlsx"))
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "OCSF is written as lines of text: give the file a name ending in .jsonl, not .xlsx." in refused.stderr
+    assert not (tmp_path / "s.xlsx").exists()
+    for name in ("s.cef", "s.log", "s.jsonl"):
+        assert run(data_dir, "siem", "export", "--format", "cef", "--out", str(tmp_path / name)).returncode == 0
