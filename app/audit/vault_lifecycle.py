@@ -8,13 +8,19 @@ app/ to it), so an opening is never off the record.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
+from contextlib import suppress
 from contextvars import ContextVar
+from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, delete, select
 
 from app.audit.trail import Event, append
 from app.core.actor import current_actor
+from app.store.models import VaultInfo
 from app.store.vault import Recorder, Vault
 
 # True while a command reviews a private copy of a data folder (``custos --read-only``): the copy is thrown away
@@ -55,12 +61,62 @@ def unlock_vault_with_key(data_dir: Path, raw_key: bytes) -> Vault:
     return Vault.unlock_with_key(data_dir, raw_key, record=_recorder())
 
 
+# A passphrase change begun and not yet on the trail (vault_info): the rekey is SQLCipher's own commit of every page
+# and no transaction an entry can join, so the change is marked first, under the old key, and the mark is cleared
+# in the transaction that writes the entry. A process killed in between leaves the mark; the next opening settles it
+# (:func:`settle_passphrase_change`). Its ``check`` tells the keys apart without holding one: the SHA-256 of a
+# subkey of the vault's key kept for this purpose alone.
+PENDING_CHANGE = "passphrase_change_pending"
+_CHECK_PURPOSE = b"custos passphrase change pending"
+
+
 def change_passphrase(vault: Vault, current: str, new: str, confirmation: str) -> None:
-    """Re-encrypt the vault under ``new`` and say so on the trail, right after: the rekey rewrites the file and is
-    not a transaction an entry could join. The entry holds no secret, only that it was done and by whom."""
-    vault.change_passphrase(current, new, confirmation)
+    """Re-encrypt the vault under ``new`` and say so on the trail: marked before the rekey, the entry written (and
+    the mark cleared) right after it. The entry holds no secret, only that it was done and by whom."""
+    mark = {"check": _key_check(vault), "actor": current_actor.get(), "began": datetime.now(UTC).isoformat()}
+    with vault.write_transaction() as conn:
+        drop_pending_change(conn)
+        conn.execute(VaultInfo.__table__.insert().values(key=PENDING_CHANGE, value=json.dumps(mark)))
+    try:
+        vault.change_passphrase(current, new, confirmation)
+    except BaseException:
+        # Refused or failed: the vault is under the old key. Left in place, the mark is settled as "no change" at the
+        # next opening; the refusal's own error is what the caller must see.
+        with suppress(Exception), vault.write_transaction() as conn:
+            drop_pending_change(conn)
+        raise
     with vault.write_transaction() as conn:
         record(conn, "vault.passphrase_changed", {})
+        drop_pending_change(conn)
+
+
+def settle_passphrase_change(vault: Vault) -> None:
+    """At an opening: a change whose process was killed between the rekey and its entry is put on the record now,
+    as its changer's, with ``recorded_late`` and when it began; one killed before its rekey (the vault still under
+    the key it marked) changed nothing and is recorded as nothing."""
+    if vault.info(PENDING_CHANGE) is None:  # the common case, without taking the writer
+        return
+    with vault.write_transaction() as conn:
+        text = conn.execute(select(VaultInfo.value).where(VaultInfo.key == PENDING_CHANGE)).scalar()
+        if text is None:  # settled meanwhile by another process
+            return
+        try:
+            mark = json.loads(text)
+        except ValueError:
+            mark = {}
+        check = mark.get("check")
+        if isinstance(check, str) and not hmac.compare_digest(check, _key_check(vault)):
+            late = {"recorded_late": True, "began": str(mark.get("began", ""))}
+            append(conn, Event("vault.passphrase_changed", str(mark.get("actor") or current_actor.get()), details=late))
+        drop_pending_change(conn)
+
+
+def drop_pending_change(conn: Connection) -> None:
+    conn.execute(delete(VaultInfo).where(VaultInfo.key == PENDING_CHANGE))
+
+
+def _key_check(vault: Vault) -> str:
+    return hashlib.sha256(vault.derived_key(_CHECK_PURPOSE)).hexdigest()
 
 
 def reopen_vault(vault: Vault, passphrase: str) -> None:

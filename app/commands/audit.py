@@ -45,7 +45,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from app.commands.common import open_vault, operator_name, readable_file, whole_number
+from app.commands.common import open_vault, operator_name, readable_file, refuse_other_suffix, whole_number
 from app.core.errors import ConfigError
 from app.core.terminal import shown
 
@@ -420,6 +420,7 @@ def _timeline(args: argparse.Namespace) -> int:
 
     if args.start and args.end and args.start >= args.end:  # before the vault is opened
         raise ConfigError("--from must be earlier than --to.")
+    refuse_other_suffix(Path(args.out), args.format, args.format)
     where = EventFilter(actor=args.actor, subject=args.subject, since=args.start, until=args.end)
     vault = open_vault(args)
     try:

@@ -13,11 +13,12 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from app.commands.common import open_vault, operator_name, vault_folder
+from app.commands.common import open_vault, operator_name, refuse_other_suffix, vault_folder
 from app.core.errors import ConfigError
 from app.core.terminal import shown
 
 FORMATS = ("xlsx", "ods", "csv", "json", "pdf", "cnil")  # as app.exports.ropa_writers.FORMATS (kept light here)
+SUFFIXES = {"cnil": "ods"}  # as app.exports.ropa_writers.SUFFIXES: the CNIL model is an ODS workbook
 RECORDS = ("controller", "processor")
 
 
@@ -62,6 +63,7 @@ def _format_of(args: argparse.Namespace, out: Path) -> str:
     fmt = args.format or out.suffix.lower().lstrip(".")
     if fmt not in FORMATS:
         raise ConfigError(f"Choose --format: one of {', '.join(FORMATS)} (or give --out one of these suffixes).")
+    refuse_other_suffix(out, fmt, SUFFIXES.get(fmt, fmt))
     return fmt
 
 

@@ -11,6 +11,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from app.commands.common import refuse_other_suffix
 from app.core.errors import ConfigError
 from app.core.terminal import shown
 from app.core.wording import counted
@@ -30,6 +31,7 @@ def export_format(args: argparse.Namespace) -> str:
     fmt = args.format or out.suffix.lower().lstrip(".")
     if fmt not in FORMATS:
         raise ConfigError(f"Choose --format: one of {', '.join(FORMATS)} (or give --out one of these suffixes).")
+    refuse_other_suffix(out, fmt, fmt)
     if not out.parent.is_dir():
         raise ConfigError(f"The folder {out.parent} does not exist.")
     return fmt

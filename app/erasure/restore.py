@@ -22,6 +22,7 @@ from sqlalchemy import select, union
 
 from app.audit.anchor import sign_tree_head
 from app.audit.trail import Event, append, newest_at
+from app.audit.vault_lifecycle import drop_pending_change
 from app.core.errors import ConfigError, VaultError, VaultInUse, WrongBackupPassphrase, WrongPassphrase
 from app.core.subkeys import subkey
 from app.erasure.backup_keys import (
@@ -236,6 +237,9 @@ def _restore(data_dir: Path, backup_file: Path, passphrase: str, operator: str) 
             # its newest entry says how recent the vault it holds is, for the lines about backups (health, Overview).
             details = {"backup_sha256": digest, "backup_as_of": newest_at(conn), "key_epoch": opened.epoch}
             append(conn, Event("vault.restored", actor_of(operator), details=details))
+            # A backup made in the instant a passphrase change was marked would carry the mark; restored under
+            # another key, it would be settled as a change nobody made here (app/audit/vault_lifecycle.py).
+            drop_pending_change(conn)
         replayed, erased = replay(restored, ledger, operator)
         # Signed before the swap: without `--follow` no command opens the vault after this one, and the restore's
         # entries (vault.restored, the replays) stayed unsigned until the next start; cut off, no trace.

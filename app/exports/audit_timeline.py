@@ -52,7 +52,7 @@ from app.audit.query import EventFilter, count, matching_seqs
 from app.audit.tables import AuditEvent
 from app.audit.trail import READ_SUBJECTS, canonical, holds_email_address, iso_utc
 from app.core.errors import ConfigError, CustosError
-from app.exports.recording import policy_for_export, record_written, staged
+from app.exports.recording import policy_for_export, record_written, refuse_other_suffix, staged
 from app.exports.spreadsheet import FORMULA_START, XLSX_CELL_LIMIT, XLSX_ILLEGAL
 from app.exports.timeline_scope import SHEET, Scope, TrailAtExport
 from app.store.vault import Vault
@@ -362,6 +362,7 @@ def export_timeline(
     out = Path(out)
     if not out.parent.is_dir():
         raise ConfigError(f"The folder {out.parent} does not exist.")
+    refuse_other_suffix(out, fmt)
     selection = "selection" if seqs is not None else "filter"
     described = describe_filter(where) if where is not None else {}
     with staged(out) as staging:

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from app.core.errors import ConfigError
-from app.exports.recording import policy_for_export, record_written, staged
+from app.exports.recording import policy_for_export, record_written, refuse_other_suffix, staged
 from app.exports.spreadsheet import defused, xlsx_text
 from app.store.vault import Vault
 
@@ -112,6 +112,7 @@ def export_register(
     out = Path(out)
     if not out.parent.is_dir():
         raise ConfigError(f"The folder {out.parent} does not exist.")
+    refuse_other_suffix(out, fmt)
     tables = build()
     with staged(out) as staging:
         try:

@@ -21,7 +21,12 @@ from typing import TYPE_CHECKING
 
 from app.core.errors import ConfigError, CustosError
 from app.exports.facts import gather_facts
-from app.exports.recording import policy_for_export, record_written, staged  # one audit-event shape, CLI and app
+from app.exports.recording import (  # one audit-event shape, CLI and app
+    policy_for_export,
+    record_written,
+    refuse_other_suffix,
+    staged,
+)
 from app.exports.ropa import build_processor_record, build_ropa
 from app.exports.ropa_writers import FORMATS, MULTI_RECORD_FORMATS, suffix_of, write
 from app.exports.subject import export_subject
@@ -115,6 +120,7 @@ def export_ropa(
         raise ConfigError(f"The folder {out.parent} does not exist.")
     if fmt not in FORMATS:
         raise ConfigError(f"Choose a format: one of {', '.join(FORMATS)}.")
+    refuse_other_suffix(out, suffix_of(fmt))
     control = control or ExportControl()
     control.begin("Reading the policy in force and the facts about the processing…")
     with staged(out) as staging, vault.write_transaction() as conn:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from app.audit.trail import Event, append, read
 from app.core.errors import ConfigError
+from app.core.file_suffix import binary_suffix
 from app.exports.recording import staged
 from app.siem import spool, syslog
 from app.siem.cef import to_cef
@@ -34,6 +35,9 @@ class Exported:
     sha256: str  # of the lines written
 
 
+LINE_SUFFIXES = {"cef": "cef", "ocsf": "jsonl"}  # what to name an export instead (any text suffix is kept)
+
+
 def export(vault: Vault, fmt: str, start: int, end: int | None, out: Path, operator: str) -> Exported:
     """Entries ``start``..``end`` (the newest when None) as CEF lines or OCSF JSON lines, into an owner-only file
     (the trail is pseudonymous, but still only for the people who run the SIEM); the export is on the trail.
@@ -47,6 +51,9 @@ def export(vault: Vault, fmt: str, start: int, end: int | None, out: Path, opera
         raise ConfigError("--from must be 1 or more, and --to (if given) not before --from.")
     if out.is_dir():
         raise ConfigError(f"Cannot write {out}: Is a directory.")
+    if (found := binary_suffix(out)) is not None:  # lines of text under a spreadsheet's or a PDF's name
+        raise ConfigError(f"{fmt.upper()} is written as lines of text: give the file a name ending in "
+                          f".{LINE_SUFFIXES[fmt]}, not {found}. Nothing was written.")  # fmt: skip
     with staged(out) as staging:
         try:
             count, first, last, sha = _write_lines(vault, fmt, start, end, staging.partial)

@@ -65,6 +65,7 @@ def _settled(vault: Vault) -> Vault:
     """A review works on a copy holding no seal: nothing there to settle, and nothing it writes is kept."""
     if not reviewing_a_copy.get():
         try:
+            vault_lifecycle.settle_passphrase_change(vault)
             settle(vault)
         except BaseException:
             vault.close()

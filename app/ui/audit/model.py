@@ -24,8 +24,11 @@ from app.ui.workers import submit
 PAGE_SIZE = 500
 HEADERS = ("Seq", "Time (UTC)", "Event", "Actor", "Outcome", "Subject (pseudonym)", "Details")
 
-# A typical value per column, to size the columns from the font (app.ui.table_model.size_columns).
-COLUMN_SAMPLES = ("0000000", "2026-11-28 21:44:12.364", "scim.resource.created", "operator:someone", "success",
+# A typical value per column, to size the columns from the font (app.ui.table_model.size_columns). The event's
+# is among the longest the app writes: a shorter one cut "vault.backup_key.destroyed" and "…destroy" to the same
+# "vault.backup_key.des…" (the page widens the column further to the longest kind on the trail).
+EVENT_COLUMN = 2
+COLUMN_SAMPLES = ("0000000", "2026-11-28 21:44:12.364", "vault.backup_key.destroyed", "operator:someone", "success",
                   "0123456789abcdef01")  # fmt: skip
 
 
@@ -61,9 +64,13 @@ class AuditTableModel(RowsTableModel):
 
     # -- Qt model --------------------------------------------------------------------------------------
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
-        if not index.isValid() or role != Qt.ItemDataRole.DisplayRole:
+        if not index.isValid():
             return None
         event = self._rows[index.row()]
+        if role == Qt.ItemDataRole.ToolTipRole and index.column() == EVENT_COLUMN:
+            return event.kind  # whole, however narrow the operator made the column
+        if role != Qt.ItemDataRole.DisplayRole:
+            return None
         return (
             str(event.seq),
             event.at.replace("T", " ")[:23],

@@ -31,7 +31,7 @@ from app.audit.verify import Cancelled, Progress
 from app.core.wording import counted
 from app.store.vault import Vault
 from app.ui.audit.bundle_dialog import BundleExportDialog
-from app.ui.audit.model import COLUMN_SAMPLES, HEADERS, AuditTableModel
+from app.ui.audit.model import COLUMN_SAMPLES, EVENT_COLUMN, HEADERS, AuditTableModel
 from app.ui.audit.timeline_dialog import TimelineExportDialog
 from app.ui.audit.verification import VerificationControl, Verifier
 from app.ui.charts import StackedBarChart
@@ -194,6 +194,7 @@ class AuditPage(QWidget):
     def _choices_read(self, result: tuple[list[str], list[str], int]) -> None:
         all_kinds, all_actors, entries = result
         self._choices_loaded = True
+        self._fit_event_column(all_kinds)
         if self._verdict_is_a_count:
             self.verdict.setText(f"{counted(entries, 'entry', 'entries')} in the trail. Integrity not verified yet.")
         for combo, first, values in (
@@ -251,6 +252,16 @@ class AuditPage(QWidget):
 
     def _size_columns(self) -> None:
         size_columns(self.table, COLUMN_SAMPLES, HEADERS)
+
+    def _fit_event_column(self, all_kinds: list[str]) -> None:
+        """Widen the Event column to the longest kind on the trail (a later release's, or a long one the sample
+        misses), so that two kinds sharing a beginning are never cut to the same text; never narrower than it is
+        (the operator may have widened it), and at most 60 characters wide."""
+        metrics = self.table.fontMetrics()
+        longest = max((metrics.horizontalAdvance(kind[:60]) for kind in all_kinds), default=0)
+        wanted = longest + 3 * metrics.averageCharWidth()
+        if wanted > self.table.columnWidth(EVENT_COLUMN):
+            self.table.setColumnWidth(EVENT_COLUMN, wanted)
 
     def clear_for_lock(self) -> None:
         self.cancel_verification()  # it reads the vault that is about to close
