@@ -551,7 +551,7 @@ class ScimService:
     def _load_for_write(
         self, conn: Connection, resource_type: str, resource_id: str, preconditions: Preconditions
     ) -> repo.StoredResource:
-        row = repo.load(conn, resource_type, resource_id)
+        row = repo.load_for_write(conn, resource_type, resource_id)
         if row is None:
             raise not_found(resource_type)
         if preconditions.if_match and not _matches(preconditions.if_match, repo.etag(row)):
