@@ -22,13 +22,6 @@ NEW = "a brand new passphrase"
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def folder(vault: Vault) -> Path:
-    data_dir = vault.path.parent
-    vault.close()
-    return data_dir
-
-
 def _ok(folder: Path, *args: str, passphrase: str = PASSPHRASE) -> subprocess.CompletedProcess[str]:
     done = run(folder, *args, passphrase=passphrase)
     assert done.returncode == 0, done.stderr

@@ -11,8 +11,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from app.audit.trail import of_kind
 from app.services.vault import unlock_vault
 from app.store.vault import Vault
@@ -21,13 +19,6 @@ from tests.conftest import PASSPHRASE
 
 NEW = "a brand new passphrase"
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def folder(vault: Vault) -> Path:
-    data_dir = vault.path.parent
-    vault.close()
-    return data_dir
 
 
 def _killed(folder: Path, when: str) -> None:

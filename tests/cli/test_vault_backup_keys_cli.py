@@ -6,20 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from app.erasure.backup_keys import KEYS_FILENAME
 from app.store.vault import Vault
 from tests.cli.inprocess import run
 from tests.conftest import PASSPHRASE
 from tests.legacy_backup import legacy_backup
-
-
-@pytest.fixture
-def folder(vault: Vault) -> Path:
-    data_dir = vault.path.parent
-    vault.close()
-    return data_dir
 
 
 def test_backups_under_epochs_the_keys_file_does_not_hold_are_said(folder: Path, tmp_path: Path) -> None:

@@ -20,13 +20,6 @@ from tests.legacy_backup import legacy_backup
 NEW = "a brand new passphrase"
 
 
-@pytest.fixture
-def folder(vault: Vault) -> Path:
-    data_dir = vault.path.parent
-    vault.close()
-    return data_dir
-
-
 def test_the_passphrase_changes_on_the_record_and_backups_before_are_named(
     folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
