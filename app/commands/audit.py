@@ -48,6 +48,7 @@ from typing import Any
 from app.commands.common import open_vault, operator_name, readable_file, refuse_other_suffix, whole_number
 from app.core.errors import ConfigError
 from app.core.terminal import shown
+from app.core.zones import chosen_zone, offset_time, zone_name
 
 # Modules that add sub-commands to ``audit`` by calling add_subcommand() at import; missing ones are skipped.
 EXTENSION_MODULES = ("app.commands.audit_siem",)
@@ -352,6 +353,8 @@ def _configure_tail(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--actor", help="only this actor's events, exactly as shown (e.g. token:entra-prod)")
     parser.add_argument("--subject", type=_pseudonym, metavar="PSEUDONYM",
                         help="only events naming this subject: about it, or a list read that returned it")  # fmt: skip
+    parser.add_argument("--zone", help="also give each time in this zone, beside UTC: an IANA name such as "
+                        "Europe/Berlin, or 'local' for this computer's")  # fmt: skip
 
 
 def _subject(event: Any, searched: str | None) -> str:
@@ -362,8 +365,13 @@ def _subject(event: Any, searched: str | None) -> str:
     return event.subject or "-"
 
 
-def _rows(events: list[Any], searched: str | None = None) -> list[tuple[str, ...]]:
-    return [(str(e.seq), e.at, e.kind, e.actor, e.outcome, _subject(e, searched)) for e in events]
+def _rows(events: list[Any], searched: str | None = None, zone: str | None = None) -> list[tuple[str, ...]]:
+    """SEQ, TIME (UTC), [the time in ``zone``,] KIND, ACTOR, OUTCOME, SUBJECT of each entry."""
+
+    def zoned(at: str) -> tuple[str, ...]:
+        return () if zone is None else (offset_time(datetime.fromisoformat(at), zone),)
+
+    return [(str(e.seq), e.at, *zoned(e.at), e.kind, e.actor, e.outcome, _subject(e, searched)) for e in events]
 
 
 def _tail(args: argparse.Namespace) -> int:
@@ -371,19 +379,27 @@ def _tail(args: argparse.Namespace) -> int:
 
     if args.n < 1:  # before the vault is opened
         raise ConfigError("-n must be at least 1.")
+    zone = chosen_zone(args.zone)
     vault = open_vault(args)
     try:
         events = newest(vault, args.n, args.actor, args.subject)
     finally:
         vault.close()
-    rows = _rows(list(reversed(events)), args.subject)
+    rows = _rows(list(reversed(events)), args.subject, zone)
+    headers = _HEADERS if zone is None else (*_HEADERS[:2], f"TIME ({zone_name(zone)})", *_HEADERS[2:])
+    minimums = (8, 26, 28, 24, 8) if zone is None else (8, 26, 25, 28, 24, 8)
     # Each column as wide as its widest value: fixed widths (a time is 27 characters, its column was 26) pushed
     # every row one character right of the header, and a long actor or kind pushed the rest of its row further.
-    widths = [max([minimum, *(len(row[i]) for row in rows)]) for i, minimum in enumerate((8, 26, 28, 24, 8))]
-    print("  ".join([_HEADERS[0].rjust(widths[0]), *(h.ljust(w) for h, w in zip(_HEADERS[1:], widths[1:], strict=True)),
+    widths = [max([len(headers[i]), minimum, *(len(row[i]) for row in rows)]) for i, minimum in enumerate(minimums)]
+    last = len(minimums)
+    print("  ".join([headers[0].rjust(widths[0]), *(h.ljust(w) for h, w in zip(headers[1:], widths[1:], strict=True)),
                      "SUBJECT"]))  # fmt: skip
     for row in rows:
-        cells = [row[0].rjust(widths[0]), *(c.ljust(w) for c, w in zip(row[1:5], widths[1:], strict=True)), row[5]]
+        cells = [
+            row[0].rjust(widths[0]),
+            *(c.ljust(w) for c, w in zip(row[1:last], widths[1:], strict=True)),
+            row[last],
+        ]
         print("  ".join(cells))
     if not rows and (args.actor or args.subject):  # a header alone read as "nothing happened" (tried: no prefix)
         print(_NO_MATCH_ACTOR if args.actor else _NO_MATCH_SUBJECT, file=sys.stderr)

@@ -27,13 +27,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from app.commands.common import open_vault, operator_name, whole_number
 from app.commands.register_export import add_export_options, export_format, print_export
 from app.core.errors import ConfigError
 from app.core.terminal import shown
 from app.core.utc import utc_text
+from app.core.zones import chosen_zone, offset_text
 
 ZONE_HELP = (
     "an ISO 8601 time such as 2026-11-27T09:00+01:00 or 2026-11-27T08:00Z; a time without a zone (no Z, no "
@@ -219,25 +219,9 @@ def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], No
     )
 
 
-def _shown_zone(given: str | None, controller: str | None) -> str | None:
-    """The zone ``show`` gives times in beside UTC: --zone ('local': this computer's, LOCAL), else the controller's."""
-    if given is None or given == "local":
-        return LOCAL if given else controller
-    try:
-        ZoneInfo(given)
-    except (ValueError, ZoneInfoNotFoundError) as exc:
-        raise ConfigError(f"{given!r} is not a time zone: give an IANA name such as Europe/Berlin, or local.") from exc
-    return given
-
-
-LOCAL = ""  # the zone named "local": offset_text reads an empty name as this computer's zone
-
-
 def _when(moment: datetime, zone: str | None) -> str:
     """A time as ``show`` gives it: UTC to the second, as the register compares times (at minutes, two times that
     looked equal were refused as out of order), then in ``zone`` with its UTC offset, when one is chosen."""
-    from app.services.incidents import offset_text
-
     text = utc_text(moment, seconds=True)
     return text if zone is None else f"{text} ({offset_text(moment, zone or None)})"
 
@@ -415,7 +399,7 @@ def run(args: argparse.Namespace) -> int:
             from app.services.incidents import controller_zone
 
             zone, view = controller_zone(register_.vault), register_.get(args.id)
-            _show(view, register_.origin(view), now, zone, _shown_zone(args.zone, zone))
+            _show(view, register_.origin(view), now, zone, chosen_zone(args.zone, zone))
         elif command == "aware":
             _aware(register_, args, operator, now)
         elif command == "assess":

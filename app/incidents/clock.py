@@ -64,14 +64,6 @@ def local_text(moment: datetime, zone: str | None = None) -> str:
     return local.strftime("%Y-%m-%d %H:%M %Z")
 
 
-def offset_text(moment: datetime, zone: str | None = None) -> str:
-    """``2026-11-05 10:00:30 +01:00 Europe/Berlin``: to the second, with the offset from UTC written out (a name
-    alone leaves the reader to work out summer time), in ``zone`` or, None, this computer's zone (named as such)."""
-    local = moment.astimezone(ZoneInfo(zone)) if zone else moment.astimezone()
-    offset = local.strftime("%z")
-    return f"{local:%Y-%m-%d %H:%M:%S} {offset[:3]}:{offset[3:]} {zone or 'this computer'}"
-
-
 def zoned_text(moment: datetime, zone: str) -> str:
     """``2026-11-05 10:00 Europe/Berlin``: a time where the controller is, the zone named by its IANA name (an
     abbreviation such as "CET" or "IST" names several zones), to be shown after the UTC time, never instead."""

@@ -18,8 +18,9 @@ from app.audit.trail import Event, append
 from app.core.actor import current_actor
 from app.core.errors import ConfigError
 from app.core.utc import utc_text
+from app.core.zones import offset_text
 from app.incidents import clock, communication, draft
-from app.incidents.clock import local_text, offset_text, zoned_text
+from app.incidents.clock import local_text, zoned_text
 from app.incidents.completeness import still_to_record
 from app.incidents.refusals import AnswerMissing, Missing, NoSuchNotification, Order, TimeOrderRefused
 from app.incidents.register import (
