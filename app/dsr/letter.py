@@ -74,14 +74,16 @@ def _kept(link_ref: str | None, kept: Mapping[str, Kept]) -> str:
     names = [word for field, word in _IDENTIFIER_WORDS.items() if field in held.fields]
     names += [field for field in held.fields if field not in _IDENTIFIER_WORDS]
     one = len(names) == 1
-    hashes, codes, it = ("a keyed hash", "a code", "It") if one else ("keyed hashes", "codes", "They")
+    # subject and object pronouns apart: "We use they only…" was written whenever two identifiers were kept
+    singular, plural = ("a keyed hash", "a code", "It", "it"), ("keyed hashes", "codes", "They", "them")
+    hashes, codes, it, them = singular if one else plural
     what = (
         f" We keep only this, so that the erasure lasts: {hashes} of your {' and of your '.join(names)} ({codes} "
         f"computed with a secret key kept in our encrypted store). {it} cannot be turned back into your name or "
         "your identifiers."
     )
     if held.blocking:
-        use = f" We use {it.lower()} only to recognise your account and refuse it if our identity provider sends it"
+        use = f" We use {them} only to recognise your account and refuse it if our identity provider sends it"
         return what + use + " again."
     released = "was released and no longer stops" if one else "were released and no longer stop"
     return what + f" {it} {released} your account being created again."

@@ -185,6 +185,8 @@ def test_the_erasure_answer_says_what_is_kept_and_why(data_dir: Path, tmp_path: 
     assert "keyed hashes of your user name and of your ID at our identity provider" in erasure, erasure
     assert "They cannot be turned back into your name" in erasure
     assert "refuse it if our identity provider sends it again" in erasure
+    # the object of "use" is "them" ("We use they only…" was written for two identifiers)
+    assert "We use them only to recognise your account" in erasure, erasure
     assert "ottoline" not in erasure.lower() and "entra-7781" not in erasure  # the letter names no identifier
     pdf = " ".join(" ".join(p.extract_text() for p in PdfReader(tmp_path / "draft" / f"{request_id}-answer.pdf")
                             .pages).split())  # fmt: skip
