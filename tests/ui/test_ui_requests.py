@@ -503,3 +503,25 @@ def test_deadline_settings_from_the_page_count_public_holidays(qtbot: QtBot, vau
     due = {page.table.item(r, 0).text(): page.table.item(r, 3).text() for r in range(2)}
     # Recorded before: keeps the deadline it was opened with; recorded after: moved over 1 May to Monday 4 May.
     assert due == {before: "2026-05-01", after: "2026-05-04"}
+
+
+def test_act_waits_for_a_matched_identity(qtbot: QtBot, vault: Vault) -> None:
+    """A request not matched to anyone in the mirror offered Act (export / erase)…: it asked the passphrase, then a
+    folder, and only then said the request was not matched. Act is off until Match identity… found the person,
+    and its tooltip says so."""
+    in_england(vault)
+    (subject,) = insert_rows(vault, [user_row("ottoline@example.org", "Ottoline Vexbridge", NOW)])
+    register = DsrRegister(vault, clock)
+    request_id = register.open(["access", "erasure"], "email", "dpo", datetime(2026, 2, 20, tzinfo=UTC))
+    asked: list[str] = []
+    page = RequestsPage(vault, reauthenticate=lambda _parent, action: asked.append(action) or False, now=clock)
+    qtbot.addWidget(page)
+    page.show()
+    qtbot.waitUntil(lambda: page.table.rowCount() == 1 and page.action_buttons["match"].isEnabled(), timeout=5000)
+    act = page.action_buttons["act"]
+    assert not act.isEnabled() and act.toolTip().startswith("Match identity… first")
+    assert page.action_buttons["refuse"].isEnabled()  # Art. 11(2) stays open to it
+    register.match(request_id, subject, "dpo")
+    page.refresh()
+    qtbot.waitUntil(lambda: act.isEnabled(), timeout=5000)
+    assert act.toolTip() == "" and asked == []

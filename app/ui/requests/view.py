@@ -64,6 +64,7 @@ HEADERS = ("Request", "Rights", "Received", "Due", "Days left", "State")
 _STATE_COLOUR: dict[str, StatusKind] = {"due_soon": "warning", "overdue": "error"}  # the "Days left" cell
 STATE_FILTERS = (("Not closed", "pending"), ("Overdue", "overdue"), ("All", "all"),
                  ("Answered", "answered"), ("Closed", "closed"))  # fmt: skip
+UNMATCHED_ACT = "Match identity… first: an export or an erasure needs the person found in the mirror."
 RunForm = Callable[[forms.FormDialog], dict[str, Any] | None]
 RunIntake = Callable[[NewRequestDialog], str | None]
 ChooseFolder = Callable[[QWidget, str], Path | None]
@@ -386,6 +387,8 @@ class RequestsPage(QWidget):
         view = self._selected()
         for name, button in self.action_buttons.items():
             button.setEnabled(view is not None and self._allowed(name, view))
+        unmatched = view is not None and not view.subject and self.action_buttons["match"].isEnabled()
+        self.action_buttons["act"].setToolTip(UNMATCHED_ACT if unmatched else "")
         if view is None:
             self.detail.setPlainText("")
             return
@@ -410,7 +413,9 @@ class RequestsPage(QWidget):
         pending = {s.right for s in view.steps if not s.final}
         return {
             "extend": not view.extended_months,
-            "act": bool(pending & {"access", "portability", "erasure"}),
+            # An export or an erasure needs the person in the mirror: unmatched, the page asked the passphrase and a
+            # folder, then said "not matched to an identity" (Match identity… first).
+            "act": bool(pending & {"access", "portability", "erasure"}) and bool(view.subject),
             "task": bool(pending & set(model.TASK_RIGHTS)),
             "refuse": bool(pending),
             "match": not view.subject,
