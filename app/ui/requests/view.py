@@ -123,11 +123,8 @@ def days_text(view: RequestView, now: datetime) -> str:
 
 
 def identity_text(view: RequestView) -> str:
-    """The verification as recorded. A request starts as "not needed" without anyone deciding it: said so, the
-    page stated a decision nobody made; until one is recorded it reads as what it is."""
-    if view.verification == "not_needed" and view.verification_at is None:
-        return "no check recorded (needed only where there is reasonable doubt, Art. 12(6))"
-    return model.VERIFICATION[view.verification]
+    """The verification as recorded (``dsr show`` says it the same way)."""
+    return model.verification_said(view.verification, view.verification_at)
 
 
 def record_text(view: RequestView, timeline: list[Any], now: datetime) -> str:
