@@ -525,3 +525,12 @@ def test_act_waits_for_a_matched_identity(qtbot: QtBot, vault: Vault) -> None:
     page.refresh()
     qtbot.waitUntil(lambda: act.isEnabled(), timeout=5000)
     assert act.toolTip() == "" and asked == []
+    register.verify(request_id, "requested", "dpo")  # Art. 12(6): doubt about the requester, information asked for
+    page.refresh()
+    qtbot.waitUntil(lambda: not act.isEnabled(), timeout=5000)
+    assert act.toolTip() == ("Verify identity… first: an export or an erasure waits for the identity check. "
+                             "Identity: more information requested (Art. 12(6)).")
+    register.verify(request_id, "verified", "dpo", "passport seen at the desk")
+    page.refresh()
+    qtbot.waitUntil(lambda: act.isEnabled(), timeout=5000)
+    assert asked == []

@@ -65,6 +65,7 @@ _STATE_COLOUR: dict[str, StatusKind] = {"due_soon": "warning", "overdue": "error
 STATE_FILTERS = (("Not closed", "pending"), ("Overdue", "overdue"), ("All", "all"),
                  ("Answered", "answered"), ("Closed", "closed"))  # fmt: skip
 UNMATCHED_ACT = "Match identity… first: an export or an erasure needs the person found in the mirror."
+UNVERIFIED_ACT = "Verify identity… first: an export or an erasure waits for the identity check. Identity: {}."
 RunForm = Callable[[forms.FormDialog], dict[str, Any] | None]
 RunIntake = Callable[[NewRequestDialog], str | None]
 ChooseFolder = Callable[[QWidget, str], Path | None]
@@ -120,6 +121,15 @@ def days_text(view: RequestView, now: datetime) -> str:
     if clock.days_left < 0:
         return f"overdue by {-clock.days_left} d"
     return "due today" if clock.days_left == 0 else f"{clock.days_left} d"
+
+
+def act_blocked(view: RequestView) -> str:
+    """Why Act cannot run for ``view`` ("" when it can), as app.services.dsr_actions refuses it."""
+    if not view.subject:
+        return UNMATCHED_ACT
+    if view.verification in ("requested", "failed"):
+        return UNVERIFIED_ACT.format(model.VERIFICATION[view.verification])
+    return ""
 
 
 def identity_text(view: RequestView) -> str:
@@ -384,8 +394,7 @@ class RequestsPage(QWidget):
         view = self._selected()
         for name, button in self.action_buttons.items():
             button.setEnabled(view is not None and self._allowed(name, view))
-        unmatched = view is not None and not view.subject and self.action_buttons["match"].isEnabled()
-        self.action_buttons["act"].setToolTip(UNMATCHED_ACT if unmatched else "")
+        self.action_buttons["act"].setToolTip(act_blocked(view) if view is not None else "")
         if view is None:
             self.detail.setPlainText("")
             return
@@ -410,9 +419,9 @@ class RequestsPage(QWidget):
         pending = {s.right for s in view.steps if not s.final}
         return {
             "extend": not view.extended_months,
-            # An export or an erasure needs the person in the mirror: unmatched, the page asked the passphrase and a
-            # folder, then said "not matched to an identity" (Match identity… first).
-            "act": bool(pending & {"access", "portability", "erasure"}) and bool(view.subject),
+            # An export or an erasure needs the person in the mirror and no doubt left about the requester: the page
+            # asked the passphrase and a folder, then said "not matched" or "verify it first" (act_blocked says so).
+            "act": bool(pending & {"access", "portability", "erasure"}) and not act_blocked(view),
             "task": bool(pending & set(model.TASK_RIGHTS)),
             "refuse": bool(pending),
             "match": not view.subject,
