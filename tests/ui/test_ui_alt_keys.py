@@ -71,7 +71,7 @@ def test_every_dialog(qtbot: QtBot, vault: Vault, data_dir: Path, tmp_path: Path
         NotificationDialog(view, now), CommunicationDialog(view, now), CloseDialog(view), DelayReasonDialog(view, now),
         ScopeDialog(vault, PolicyInForce(vault), view, now), AwarenessDialog(view, now), DetailsDialog(view),
         TimeDialog(view, now),
-        NewRequestDialog(requests), MatchDialog(requests, request.id), forms.verify_form(None),
+        NewRequestDialog(requests), MatchDialog(requests, request.id), forms.verify_form(request, now, None),
         forms.extend_form(request, today, None), forms.task_form(request, None), forms.refuse_form(request, None),
         forms.answer_form(request, today, None), DeadlineSettingsDialog(vault),
         SettingsDialog(data_dir), UnlockDialog(data_dir), EndpointDialog(server, data_dir, lambda _p, _a: False),

@@ -23,7 +23,7 @@ from app.store.vault import Vault
 from app.ui.lock.reauth import reauthenticate_with
 from app.ui.requests import forms
 from app.ui.requests.intake import NewRequestDialog
-from app.ui.requests.view import RequestsPage, record_text
+from app.ui.requests.view import RequestsPage, RunForm, record_text
 from app.ui.theme import status_colour
 
 NOW = datetime(2026, 2, 26, 10, 0, tzinfo=UTC)  # a Thursday
@@ -232,7 +232,7 @@ def test_the_dialogs_fit_at_200_percent(qtbot: QtBot, vault: Vault) -> None:
     today = date(2026, 2, 26)
     from app.ui.requests.intake import MatchDialog
 
-    dialogs = [NewRequestDialog(register), MatchDialog(register, view.id), forms.verify_form(None),
+    dialogs = [NewRequestDialog(register), MatchDialog(register, view.id), forms.verify_form(view, NOW, None),
                forms.extend_form(view, today, None),
                forms.task_form(view, None), forms.refuse_form(view, None),
                forms.answer_form(view, today, None), forms.lift_form(view, NOW, None)]  # fmt: skip
@@ -534,3 +534,43 @@ def test_act_waits_for_a_matched_identity(qtbot: QtBot, vault: Vault) -> None:
     page.refresh()
     qtbot.waitUntil(lambda: act.isEnabled(), timeout=5000)
     assert asked == []
+
+
+def test_the_identity_check_is_recorded_when_it_happened(qtbot: QtBot, vault: Vault) -> None:
+    """Art. 12(6): the clock stands still from the day more information is asked for to the day it arrives, and
+    those days lengthen the period. The Verify identity… form had no time: the wait ran from and to the moments
+    the form was filled. Information that came on 9 February, recorded on 26 February, paused the clock 17 days
+    too long and the deadline moved past the one the law gives. The form's When is read in the controller's zone."""
+    in_england(vault)
+    register = DsrRegister(vault, clock)
+    request_id = register.open(["access"], "email", "dpo", datetime(2026, 2, 2, 9, 0, tzinfo=UTC))  # due 2 March
+    page = RequestsPage(vault, now=clock)
+    qtbot.addWidget(page)
+    page.show()
+    qtbot.waitUntil(lambda: page.table.rowCount() == 1 and page.action_buttons["verify"].isEnabled(), timeout=5000)
+
+    def checked(status: str, day: int) -> RunForm:
+        def fill(dialog: forms.FormDialog) -> dict[str, object]:  # by keyboard, as a DPO types it
+            dialog.show()
+            status_box, when = dialog.fields["status"], dialog.fields["at"]
+            assert isinstance(when, QDateTimeEdit)
+            assert when.dateTime().toString("yyyy-MM-dd HH:mm") == "2026-02-26 10:00"  # now, in London
+            status_box.setCurrentIndex(status_box.findData(status))
+            dialog.fields["means"].setFocus()
+            qtbot.keyClicks(dialog.fields["means"], "passport copy" if status == "verified" else "")
+            when.setFocus()
+            when.setSelectedSection(QDateTimeEdit.Section.DaySection)
+            qtbot.keyClicks(when, f"{day:02d}")
+            return dialog.values()
+
+        return fill
+
+    page.run_form = checked("requested", 5)
+    page.verify()
+    qtbot.waitUntil(lambda: register.get(request_id).paused_since is not None, timeout=5000)
+    assert register.get(request_id).paused_since == date(2026, 2, 5)
+    page.run_form = checked("verified", 9)
+    page.verify()
+    qtbot.waitUntil(lambda: register.get(request_id).verification == "verified", timeout=5000)
+    view = register.get(request_id)
+    assert (view.paused_days, view.due) == (4, date(2026, 3, 6))  # 2 March + the 4 days waited, a Friday

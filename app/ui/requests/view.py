@@ -462,11 +462,11 @@ class RequestsPage(QWidget):
             self._say(f"Recorded {created}; due {view.due.isoformat()}.")
 
     def verify(self) -> None:
-        view, values = self._ask(lambda v: forms.verify_form(self))
+        view, values = self._ask(lambda v: forms.verify_form(v, self.register.now(), self))
         if view and values:
             operator = login_name()
-            self._change(partial(self.register.verify, view.id, values["status"], operator, values["means"]),
-                         f"Identity verification recorded on {view.id}.")  # fmt: skip
+            self._change(partial(self.register.verify, view.id, values["status"], operator, values["means"],
+                                 values["at"]), f"Identity verification recorded on {view.id}.")  # fmt: skip
 
     def extend(self) -> None:
         view, values = self._ask(lambda v: forms.extend_form(v, today_in(v.zone, self.register.now()), self))
