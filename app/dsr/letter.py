@@ -125,6 +125,24 @@ def _erasure_done(state: str, link_ref: str | None, source_held: Mapping[str, bo
     )
 
 
+def _copy(view: RequestView, right: str) -> str:
+    """The subject export, said as it is: made before the same request's erasure, it is what we held, not what we
+    hold ("the personal data we hold about you" stood beside "your data were erased")."""
+    erasure = view.step("erasure")
+    if erasure is None or erasure.state not in ("started", "done"):
+        return (
+            "Done. A copy of the personal data we hold about you is attached: a PDF to read and a structured, "
+            "machine-readable JSON file, with why we hold each item, for how long and who receives it."
+        )
+    step = view.step(right)
+    made = f" on {_when(view, step.done_at)}" if step is not None and step.done_at is not None else ""
+    return (
+        f"Done. A copy of the personal data we held about you, made{made} before we erased them as you asked, is "
+        "attached: a PDF to read and a structured, machine-readable JSON file, with why we held each item, for how "
+        "long and who received it."
+    )
+
+
 def _done(view: RequestView, right: str, state: str, link_ref: str | None,
           source_held: Mapping[str, bool] = _NONE,
           not_erased: Mapping[str, Sequence[str]] = _NOTHING_OPEN,
@@ -140,10 +158,7 @@ def _done(view: RequestView, right: str, state: str, link_ref: str | None,
     if right in model.EXPORT_RIGHTS:
         # No "(Art. 20)" on the JSON file: the export is an Art. 20 copy only where the person's data rest on
         # consent or a contract (app/exports/subject.py, its ``articles``); the letter said it for every access.
-        return (
-            "Done. A copy of the personal data we hold about you is attached: a PDF to read and a structured, "
-            "machine-readable JSON file, with why we hold each item, for how long and who receives it."
-        )
+        return _copy(view, right)
     if right == "erasure":
         return _erasure(state, link_ref, source_held, not_erased, kept, reached)
     if state == "done":

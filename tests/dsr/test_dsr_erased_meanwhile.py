@@ -54,3 +54,24 @@ def test_an_erasure_from_the_identities_page_or_the_cli_keeps_the_open_requests_
     owed = register.get(access)
     assert not owed.shredded and owed.private["answer"]["address"] == ADDRESS
     assert register.for_subject(subject) == []  # the person is gone from the mirror and the trail's keys
+
+
+def test_a_copy_made_before_the_same_requests_erasure_is_said_to_be_what_was_held(vault: Vault, tmp_path: Path) -> None:
+    """Access and erasure in one request: the letter said "a copy of the personal data we hold about you" beside
+    "your data were erased". The copy is what was held, made before the erasure, on the day it was made."""
+    subject = with_person(vault)
+    register, _ = register_at(vault, "2026-02-10T23:30:00+00:00")  # 10 February in London
+    both = register.open(["access", "erasure"], "email", "dpo", RECEIVED, subject_id=subject, private=sealed_details())
+    alone = register.open(["access"], "email", "dpo", RECEIVED, subject_id=subject, private=sealed_details())
+    act(register, alone, "dpo", tmp_path / "alone")
+    act(register, both, "dpo", tmp_path / "both")
+
+    def access_line(request_id: str) -> str:
+        written = draft_answer(register, request_id, "dpo", tmp_path / request_id, None).files
+        letter = next(path for path, _sha in written if path.suffix == ".md").read_text()
+        return next(line for line in letter.splitlines() if line.startswith("- Access (Art. 15)"))
+
+    held = access_line(both)
+    assert "A copy of the personal data we held about you, made on 2026-02-10 before we erased them" in held, held
+    assert "we hold" not in held
+    assert "A copy of the personal data we hold about you is attached" in access_line(alone)  # nothing erased there
