@@ -574,3 +574,6 @@ def test_the_identity_check_is_recorded_when_it_happened(qtbot: QtBot, vault: Va
     qtbot.waitUntil(lambda: register.get(request_id).verification == "verified", timeout=5000)
     view = register.get(request_id)
     assert (view.paused_days, view.due) == (4, date(2026, 3, 6))  # 2 March + the 4 days waited, a Friday
+    # the record says why the due date is not one month after receipt (it said "one month" alone)
+    said = "Due 2026-03-06 (one month and 4 days waited for identity information, Art. 12(6), next working day"
+    assert said in record_text(view, [], NOW)

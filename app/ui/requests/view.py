@@ -137,6 +137,13 @@ def identity_text(view: RequestView) -> str:
     return model.verification_said(view.verification, view.verification_at)
 
 
+def _waited(view: RequestView) -> str:
+    """The Art. 12(6) days added to the month, as ``dsr show`` says them: "one month" alone stood beside a due date
+    that the days waited for identity information had moved."""
+    days = view.paused_days
+    return f" and {counted(days, 'day')} waited for identity information, Art. 12(6)" if days else ""
+
+
 def record_text(view: RequestView, timeline: list[Any], now: datetime) -> str:
     """One request as the page shows it: every date ISO, the steps, the attachments, then the timeline."""
     lines = [
@@ -145,7 +152,8 @@ def record_text(view: RequestView, timeline: list[Any], now: datetime) -> str:
         f"Received {view.received_day.isoformat()} ({view.zone}) by {view.channel}; requester: {view.requester}",
         f"Identity: {identity_text(view)}; "
         + ("matched to an identity" if view.subject else "not matched to an identity"),
-        f"Due {view.due.isoformat()} (one month, next working day; holidays of {view.country or 'no country'})",
+        f"Due {view.due.isoformat()} (one month{_waited(view)}, next working day; holidays of "
+        f"{view.country or 'no country'})",
     ]
     if view.extended_months:
         lines.append(f"Extended to {view.extended_due.isoformat()} (told {view.extension_told.isoformat()})")
