@@ -191,8 +191,13 @@ def sections(
         intro.append("You made this request on behalf of the data subject; we checked your authority to act.")
     if view.extended_months:
         reason = private_text(view, "extension_reason") or NEEDS_HUMAN
-        intro.append(f"On {view.extension_told.isoformat()} we told you that we needed until "
-                     f"{view.deadline.isoformat()} to answer (Art. 12(3)), because: {reason}")  # fmt: skip
+        # What the person was told is the further months and why; the date they lead to moves when the clock later
+        # stands still for identity information (Art. 12(6)), and "we told you that we needed until <that date>"
+        # put words in an earlier letter that it never said.
+        further = "one further month" if view.extended_months == 1 else f"{view.extended_months} further months"
+        due = view.deadline.isoformat()
+        intro.append(f"On {view.extension_told.isoformat()} we told you that we needed {further} to answer "
+                     f"(Art. 12(3)), because: {reason.rstrip('.')}. Our answer is due by {due}.")  # fmt: skip
     done = [
         f"{model.RIGHTS[s.right]}: {_done(view, s.right, s.state, s.link_ref, source_held, not_erased, kept, reached)}"
         for s in view.steps
