@@ -73,7 +73,7 @@ def test_every_dialog(qtbot: QtBot, vault: Vault, data_dir: Path, tmp_path: Path
         TimeDialog(view, now),
         NewRequestDialog(requests), MatchDialog(requests, request.id), forms.verify_form(request, now, None),
         forms.extend_form(request, today, None), forms.task_form(request, None), forms.refuse_form(request, None),
-        forms.answer_form(request, today, None), DeadlineSettingsDialog(vault),
+        forms.answer_form(request, today, None), forms.erasure_ground_form(None), DeadlineSettingsDialog(vault),
         SettingsDialog(data_dir), UnlockDialog(data_dir), EndpointDialog(server, data_dir, lambda _p, _a: False),
         TargetDialog(load_policy(default_policy_text())),
         TimelineExportDialog(vault, EventFilter(), []), BundleExportDialog(vault, [], None), RopaExportDialog(vault),

@@ -146,7 +146,8 @@ def test_an_erasure_from_a_request_shows_what_it_erases_where_before_anything_is
     qtbot: QtBot, vault: Vault
 ) -> None:
     """Was: "Act (export / erase)…" went straight to the passphrase and erased, with no word of whom or where
-    (Identities' erasure shows both first). Now the person and each place, the answer No by default."""
+    (Identities' erasure shows both first). Now the person and each place, the answer No by default. And the
+    Art. 17(1) ground is the operator's choice: the page erased on 17(1)(a) whatever the person's ground was."""
     in_england(vault)
     (subject,) = insert_rows(vault, [user_row("ottoline@example.org", "Ottoline Vexbridge", NOW)])
     register = DsrRegister(vault, clock)
@@ -155,6 +156,18 @@ def test_an_erasure_from_a_request_shows_what_it_erases_where_before_anything_is
     page = RequestsPage(vault, reauthenticate_with(vault), now=clock)
     qtbot.addWidget(page)
     page.confirm_erasure = lambda _parent, question: asked.append(question) or False  # the operator says No
+    grounds: list[str] = []
+
+    def consent_withdrawn(dialog: forms.FormDialog) -> dict[str, object]:
+        """The ground is asked before the confirmation, by keyboard: Art. 17(1)(b), the second one."""
+        dialog.show()
+        box = dialog.fields["ground"]
+        grounds.extend(box.itemData(i) for i in range(box.count()))
+        box.setFocus()
+        qtbot.keyClick(box, Qt.Key.Key_Down)
+        return dialog.values()
+
+    page.run_form = consent_withdrawn
     page.show()
     qtbot.waitUntil(lambda: page.table.rowCount() == 1, timeout=5000)
     page.act()
@@ -162,6 +175,8 @@ def test_an_erasure_from_a_request_shows_what_it_erases_where_before_anything_is
     assert "Erasing: Ottoline Vexbridge (ottoline@example.org)." in asked[0]
     assert "• This Custos mirror: deleted now (1)" in asked[0]
     assert "• Identity provider (source): " in asked[0]
+    assert "Ground: Art. 17(1)(b): consent withdrawn." in asked[0]
+    assert grounds == ["art17-1a", "art17-1b", "art17-1c", "art17-1d", "art17-1e", "art17-1f"]  # an operator's only
     qtbot.waitUntil(lambda: page.status.text() == "Nothing was erased.", timeout=5000)
     with vault.read_connection() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM scim_resources").scalar() == 1  # nothing erased
@@ -171,7 +186,9 @@ def test_an_erasure_from_a_request_shows_what_it_erases_where_before_anything_is
     page.act()
     qtbot.waitUntil(lambda: page.status.text().startswith("Done: erasure request "), timeout=15_000)
     with vault.read_connection() as conn:
-        assert len(of_kind(conn, "erasure.requested")) == 1
+        [requested] = of_kind(conn, "erasure.requested")
+    # the ground chosen, on the trail and so on the signed receipt: it was always Art. 17(1)(a) from this page
+    assert requested.details["ground"] == "art17-1b"
     assert len(asked) == 2
 
 
@@ -235,7 +252,8 @@ def test_the_dialogs_fit_at_200_percent(qtbot: QtBot, vault: Vault) -> None:
     dialogs = [NewRequestDialog(register), MatchDialog(register, view.id), forms.verify_form(view, NOW, None),
                forms.extend_form(view, today, None),
                forms.task_form(view, None), forms.refuse_form(view, None),
-               forms.answer_form(view, today, None), forms.lift_form(view, NOW, None)]  # fmt: skip
+               forms.answer_form(view, today, None), forms.lift_form(view, NOW, None),
+               forms.erasure_ground_form(None)]  # fmt: skip
     for dialog in dialogs:
         qtbot.addWidget(dialog)
         dialog.show()

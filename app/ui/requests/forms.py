@@ -27,6 +27,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.services.dsr import RequestView, RightToName, model
+from app.services.erasure import GROUNDS
+from app.ui.erasure.dialog import AUTOMATIC_GROUNDS
 from app.ui.policy.common import plain_label
 
 Field = tuple[str, str, QWidget]  # (key, label with its mnemonic, editor)
@@ -145,6 +147,16 @@ def right_to_name_words(refused: RightToName) -> str:
     field = REFUSE_RIGHT.replace("&", "")
     return (f"The Art. 17(3) exceptions apply to erasure only: refuse that right alone (Refuse…, “{field}”: "
             f"{model.RIGHTS[refused.right]}).")  # fmt: skip
+
+
+def erasure_ground_form(parent: QWidget | None) -> FormDialog:
+    """The Art. 17(1) ground the erasure rests on: the signed receipt states it. Without this form the page erased
+    on Art. 17(1)(a) ("no longer necessary") whatever the person's ground was (consent withdrawn, an objection)."""
+    grounds = [(label, key) for key, label in GROUNDS.items() if key not in AUTOMATIC_GROUNDS]
+    return FormDialog("Ground of the erasure", "Art. 17(1): the ground the person's erasure rests on. The signed "
+                      "erasure receipt and the audit trail state it.", [
+                          ("ground", "Legal &ground", combo(grounds)),
+                      ], parent)  # fmt: skip
 
 
 def answer_form(view: RequestView, today: date, parent: QWidget) -> FormDialog:

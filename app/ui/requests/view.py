@@ -45,7 +45,7 @@ from app.services.dsr import (
     private_text,
     today_in,
 )
-from app.services.erasure import Preview
+from app.services.erasure import DEFAULT_GROUND, GROUNDS, Preview
 from app.store.vault import Vault
 from app.ui.erasure.dialog import whom
 from app.ui.erasure.lines import preview_rows
@@ -519,15 +519,22 @@ class RequestsPage(QWidget):
                partial(self._erasure_previewed, view, exports), self._failed)  # fmt: skip
 
     def _erasure_previewed(self, view: RequestView, exports: bool, result: Preview) -> None:
-        lines = "\n".join(f"• {where}: {what} ({count})" for where, what, count in preview_rows(result))
-        question = (f"{whom(result)}\n\n{lines}\n\nThis cannot be undone: the deletions are verified and a "
-                    "receipt is issued.")  # fmt: skip
-        if result.found == 0 or not self.confirm_erasure(self, question):
-            self._say("Nothing was erased." if result.found else "The matched identity is no longer in the mirror.")
+        if result.found == 0:
+            self._say("The matched identity is no longer in the mirror.")
             return
-        self._act(view, exports, erase=True)
+        chosen = self.run_form(forms.erasure_ground_form(self))  # the receipt states it: never a silent default
+        if chosen is None:
+            self._say("Nothing was erased.")
+            return
+        lines = "\n".join(f"• {where}: {what} ({count})" for where, what, count in preview_rows(result))
+        question = (f"{whom(result)}\n\n{lines}\n\nGround: {GROUNDS[chosen['ground']]}.\n\nThis cannot be "
+                    "undone: the deletions are verified and a receipt is issued.")  # fmt: skip
+        if not self.confirm_erasure(self, question):
+            self._say("Nothing was erased.")
+            return
+        self._act(view, exports, erase=True, ground=chosen["ground"])
 
-    def _act(self, view: RequestView, exports: bool, erase: bool) -> None:
+    def _act(self, view: RequestView, exports: bool, erase: bool, ground: str = DEFAULT_GROUND) -> None:
         action = "erase this person here and at every application" if erase else "export this person's data"
         if self.reauthenticate is not None and not self.reauthenticate(self, action):
             self._say("Nothing was done.")
@@ -538,7 +545,7 @@ class RequestsPage(QWidget):
             return
         operator = login_name()
         self._say("Working…")
-        submit(partial(act, self.register, view.id, operator, folder), self._acted, self._failed)
+        submit(partial(act, self.register, view.id, operator, folder, ground), self._acted, self._failed)
 
     def _acted(self, result: Acted) -> None:
         parts = [f"wrote {path.name}" for _kind, path, _sha in result.files]
