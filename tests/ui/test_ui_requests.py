@@ -595,3 +595,23 @@ def test_the_identity_check_is_recorded_when_it_happened(qtbot: QtBot, vault: Va
     # the record says why the due date is not one month after receipt (it said "one month" alone)
     said = "Due 2026-03-06 (one month and 4 days waited for identity information, Art. 12(6), next working day"
     assert said in record_text(view, [], NOW)
+
+
+def test_the_record_says_a_matched_person_was_erased_since(qtbot: QtBot, vault: Vault) -> None:
+    """A request matched to a person erased since (by another request) read "matched to an identity" alone, while
+    Act could no longer export or erase anything for it. The record says the person was erased since."""
+    from app.services.erasure import request as erase
+
+    in_england(vault)
+    (subject,) = insert_rows(vault, [user_row("ottoline@example.org", "Ottoline Vexbridge", NOW)])
+    register = DsrRegister(vault, clock)
+    request_id = register.open(["access"], "email", "dpo", datetime(2026, 2, 2, tzinfo=UTC), subject_id=subject)
+    page = RequestsPage(vault, now=clock)
+    qtbot.addWidget(page)
+    page.show()
+    qtbot.waitUntil(lambda: request_id in page.detail.toPlainText(), timeout=5000)
+    assert "; matched to an identity\n" in page.detail.toPlainText()
+    erase(vault, [subject], "art17-1b", "dpo", "consent withdrawn")
+    page.refresh()
+    qtbot.waitUntil(lambda: "since erased" in page.detail.toPlainText(), timeout=5000)
+    assert "; matched to an identity, since erased from the mirror\n" in page.detail.toPlainText()

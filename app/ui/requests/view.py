@@ -144,14 +144,22 @@ def _waited(view: RequestView) -> str:
     return f" and {counted(days, 'day')} waited for identity information, Art. 12(6)" if days else ""
 
 
-def record_text(view: RequestView, timeline: list[Any], now: datetime) -> str:
-    """One request as the page shows it: every date ISO, the steps, the attachments, then the timeline."""
+def _matched(view: RequestView, erased: bool) -> str:
+    if not view.subject:
+        return "not matched to an identity"
+    # "matched to an identity" alone was said of a person erased since, whom Act can no longer export or erase
+    return "matched to an identity, since erased from the mirror" if erased else "matched to an identity"
+
+
+def record_text(view: RequestView, timeline: list[Any], now: datetime, erased: bool = False) -> str:
+    """One request as the page shows it: every date ISO, the steps, the attachments, then the timeline.
+    ``erased``: the matched person was erased since (app.services.dsr.subject_erased)."""
     lines = [
         f"{view.id} — {', '.join(model.RIGHTS[r] for r in view.rights)}",
         f"State: {view.state.replace('_', ' ')}" + (f" ({model.OUTCOMES[view.outcome]})" if view.outcome else ""),
         f"Received {view.received_day.isoformat()} ({view.zone}) by {view.channel}; requester: {view.requester}",
         f"Identity: {identity_text(view)}; "
-        + ("matched to an identity" if view.subject else "not matched to an identity"),
+        + _matched(view, erased),
         f"Due {view.due.isoformat()} (one month{_waited(view)}, next working day; holidays of "
         f"{view.country or 'no country'})",
     ]
@@ -196,7 +204,7 @@ def load_requests(register: DsrRegister, read: int = 0) -> tuple[list[RequestVie
 
 
 def load_record(register: DsrRegister, view: RequestView) -> str:
-    return record_text(view, dsr.timeline(register.vault, view.id), register.now())
+    return record_text(view, dsr.timeline(register.vault, view.id), register.now(), dsr.subject_erased(register, view))
 
 
 class RequestsPage(QWidget):
