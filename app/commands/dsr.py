@@ -167,7 +167,7 @@ def _show(view: Any, timeline: list[Any], now: datetime, reveal: bool = False) -
           f"in {view.zone})")  # fmt: skip
     print(f"  channel: {view.channel}; requester: {view.requester}")
     print(f"  subject: {'matched (pseudonym ' + view.subject[:12] + '…)' if view.subject else 'not matched'}")
-    print(f"  identity: {model.VERIFICATION[view.verification]}")
+    print(f"  identity: {model.verification_said(view.verification, view.verification_at)}")
     paused = f" and {view.paused_days} day(s) waiting for identity information, Art. 12(6)" if view.paused_days else ""
     print(f"  due: {view.due.isoformat()} (one month{paused}; holidays of "
           f"{view.country or 'no country: weekends only'})")  # fmt: skip
@@ -292,10 +292,12 @@ def _act(register_: Any, args: argparse.Namespace, operator: str) -> None:
 
 
 def _task(register_: Any, args: argparse.Namespace, operator: str) -> None:
+    # The right this command recorded, not every task done so far: after a restriction, recording the objection
+    # printed "restriction, objection. Restriction flag set." as if this command had set it.
+    waiting = {s.right for s in register_.get(args.id).steps if not s.final}
     view = register_.record_task(args.id, args.done, operator, args.right)
-    done = [s.right for s in view.steps if s.state == "done" and s.right in ("rectification", "restriction",
-                                                                                "objection")]  # fmt: skip
-    print(f"Task recorded on {view.id}: {', '.join(done)}." + (" Restriction flag set." if view.restricted else ""))
+    (done,) = [s.right for s in view.steps if s.state == "done" and s.right in waiting]
+    print(f"Task recorded on {view.id}: {done}." + (" Restriction flag set." if done == "restriction" else ""))
 
 
 def _refuse(register_: Any, args: argparse.Namespace, operator: str) -> None:

@@ -74,14 +74,16 @@ def _kept(link_ref: str | None, kept: Mapping[str, Kept]) -> str:
     names = [word for field, word in _IDENTIFIER_WORDS.items() if field in held.fields]
     names += [field for field in held.fields if field not in _IDENTIFIER_WORDS]
     one = len(names) == 1
-    hashes, codes, it = ("a keyed hash", "a code", "It") if one else ("keyed hashes", "codes", "They")
+    # subject and object pronouns apart: "We use they only…" was written whenever two identifiers were kept
+    singular, plural = ("a keyed hash", "a code", "It", "it"), ("keyed hashes", "codes", "They", "them")
+    hashes, codes, it, them = singular if one else plural
     what = (
         f" We keep only this, so that the erasure lasts: {hashes} of your {' and of your '.join(names)} ({codes} "
         f"computed with a secret key kept in our encrypted store). {it} cannot be turned back into your name or "
         "your identifiers."
     )
     if held.blocking:
-        use = f" We use {it.lower()} only to recognise your account and refuse it if our identity provider sends it"
+        use = f" We use {them} only to recognise your account and refuse it if our identity provider sends it"
         return what + use + " again."
     released = "was released and no longer stops" if one else "were released and no longer stop"
     return what + f" {it} {released} your account being created again."
@@ -123,6 +125,24 @@ def _erasure_done(state: str, link_ref: str | None, source_held: Mapping[str, bo
     )
 
 
+def _copy(view: RequestView, right: str) -> str:
+    """The subject export, said as it is: made before the same request's erasure, it is what we held, not what we
+    hold ("the personal data we hold about you" stood beside "your data were erased")."""
+    erasure = view.step("erasure")
+    if erasure is None or erasure.state not in ("started", "done"):
+        return (
+            "Done. A copy of the personal data we hold about you is attached: a PDF to read and a structured, "
+            "machine-readable JSON file, with why we hold each item, for how long and who receives it."
+        )
+    step = view.step(right)
+    made = f" on {_when(view, step.done_at)}" if step is not None and step.done_at is not None else ""
+    return (
+        f"Done. A copy of the personal data we held about you, made{made} before we erased them as you asked, is "
+        "attached: a PDF to read and a structured, machine-readable JSON file, with why we held each item, for how "
+        "long and who received it."
+    )
+
+
 def _done(view: RequestView, right: str, state: str, link_ref: str | None,
           source_held: Mapping[str, bool] = _NONE,
           not_erased: Mapping[str, Sequence[str]] = _NOTHING_OPEN,
@@ -138,10 +158,7 @@ def _done(view: RequestView, right: str, state: str, link_ref: str | None,
     if right in model.EXPORT_RIGHTS:
         # No "(Art. 20)" on the JSON file: the export is an Art. 20 copy only where the person's data rest on
         # consent or a contract (app/exports/subject.py, its ``articles``); the letter said it for every access.
-        return (
-            "Done. A copy of the personal data we hold about you is attached: a PDF to read and a structured, "
-            "machine-readable JSON file, with why we hold each item, for how long and who receives it."
-        )
+        return _copy(view, right)
     if right == "erasure":
         return _erasure(state, link_ref, source_held, not_erased, kept, reached)
     if state == "done":
@@ -174,8 +191,13 @@ def sections(
         intro.append("You made this request on behalf of the data subject; we checked your authority to act.")
     if view.extended_months:
         reason = private_text(view, "extension_reason") or NEEDS_HUMAN
-        intro.append(f"On {view.extension_told.isoformat()} we told you that we needed until "
-                     f"{view.deadline.isoformat()} to answer (Art. 12(3)), because: {reason}")  # fmt: skip
+        # What the person was told is the further months and why; the date they lead to moves when the clock later
+        # stands still for identity information (Art. 12(6)), and "we told you that we needed until <that date>"
+        # put words in an earlier letter that it never said.
+        further = "one further month" if view.extended_months == 1 else f"{view.extended_months} further months"
+        due = view.deadline.isoformat()
+        intro.append(f"On {view.extension_told.isoformat()} we told you that we needed {further} to answer "
+                     f"(Art. 12(3)), because: {reason.rstrip('.')}. Our answer is due by {due}.")  # fmt: skip
     done = [
         f"{model.RIGHTS[s.right]}: {_done(view, s.right, s.state, s.link_ref, source_held, not_erased, kept, reached)}"
         for s in view.steps

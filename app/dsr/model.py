@@ -27,6 +27,16 @@ VERIFICATION = {
     "verified": "verified",
     "failed": "could not be verified",
 }
+NO_CHECK_RECORDED = "no check recorded (needed only where there is reasonable doubt, Art. 12(6))"
+
+
+def verification_said(verification: str, verified_at: object) -> str:
+    """The identity check as recorded. A request starts as "not_needed" without anyone deciding it: said so, the
+    app stated a decision nobody made; until one is recorded (``verified_at`` set) it reads as what it is."""
+    if verification == "not_needed" and verified_at is None:
+        return NO_CHECK_RECORDED
+    return VERIFICATION[verification]
+
 
 # A request moves forward only: open → in_progress → answered → closed (refusal and extension are recorded on the
 # way; an answer may be sent straight from open when everything was refused or misrouted).

@@ -11,7 +11,7 @@ import builtins
 import json
 import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -607,6 +607,21 @@ class DsrRegister:
     def draft_recorded(self, conn: Connection, request_id: str, operator: str, files: Files) -> None:
         self._event(conn, "dsr.answer_drafted", operator, request_id,
                     files=[{"kind": k, "sha256": s} for k, _n, s in files])  # fmt: skip
+
+    def keep_unanswered_for_answer(self, conn: Connection, scim_ids: Iterable[str]) -> builtins.list[str]:
+        """Before these subjects are erased (from a request, the Identities page or ``custos erase``): each of their
+        requests not yet answered keeps its detail under a key of its own until it closes, as the erasing request
+        does. Erasing the person shredded the detail of their other open requests (whom to answer, where), and the
+        Art. 12(3) answer still owed could no longer reach them. Returns the requests re-sealed."""
+        pseudonyms = [p for p in (pseudonym_for(conn, scim_id) for scim_id in scim_ids) if p]
+        if not pseudonyms:
+            return []
+        owed = select(_Q.c.id).where(_Q.c.subject.in_(pseudonyms), _Q.c.key_ref == "subject",
+                                     _Q.c.state.in_(("open", "in_progress")))  # fmt: skip
+        open_ids = conn.execute(owed).scalars().all()
+        for request_id in open_ids:
+            self.keep_details_for_answer(conn, self.read(conn, request_id))
+        return [str(request_id) for request_id in open_ids]
 
     def keep_details_for_answer(self, conn: Connection, view: RequestView) -> None:
         """Before this request erases its own subject: re-seal the detail under a key of the request, destroyed

@@ -117,7 +117,8 @@ COLUMNS: list[Column] = [
     ("Person told of the extension on", lambda r: _day(r.f["extension_told"])),
     ("Deadline (day in the controller's zone)", lambda r: r.view.deadline.isoformat()),
     ("Deadline ends (UTC)", lambda r: iso(end_of_day(r.view.deadline, r.f["zone"]))),
-    ("Identity verification", lambda r: model.VERIFICATION.get(r.f["verification"], r.f["verification"])),
+    # "not needed" only once someone recorded it: every new request starts so, and the file said a decision no one made
+    ("Identity verification", lambda r: model.verification_said(r.f["verification"], r.f["verification_at"])),
     ("Identity verification recorded (UTC)", lambda r: iso(r.f["verification_at"])),
     *[_right_column(right, label) for right, label in model.RIGHTS.items()],
     ("Refusal grounds", lambda r: _grounds(r.view)),

@@ -45,10 +45,20 @@ __all__ = [
     "register",
     "save_settings",
     "settings_for",
+    "subject_erased",
     "subject_lines",
     "timeline",
     "today_in",
 ]  # fmt: skip
+
+
+def subject_erased(register: DsrRegister, view: RequestView) -> bool:
+    """Whether the person this request was matched to has been erased since (their keys are gone): the request
+    still names them by pseudonym, but nothing of theirs can be exported or erased from it."""
+    if not view.subject:
+        return False
+    with register.vault.read_connection() as conn:
+        return register.subject_id(conn, view) is None
 
 
 def register(vault: Vault, now: Callable[[], datetime] = utc_now) -> DsrRegister:

@@ -109,7 +109,8 @@ def _erase(register: DsrRegister, view: RequestView, subject_id: str, operator: 
     if ground not in GROUNDS or ground in ("retention", "replay"):
         raise ConfigError(f"The Art. 17(1) ground is one of {', '.join(g for g in GROUNDS if g.startswith('art'))}.")
     with register.vault.write_transaction() as conn:
-        register.keep_details_for_answer(conn, register.writable(conn, view.id))
+        register.writable(conn, view.id)
+        register.keep_unanswered_for_answer(conn, [subject_id])  # this request and any other still owed an answer
     reason = f"Data subject request {view.id}"  # Custos' own words and an id: not checked for the person's names
     erasure_id = request_erasure(register.vault, [subject_id], ground, operator, reason=reason, now=register.now(),
                                  typed_reason=False)  # fmt: skip

@@ -129,8 +129,14 @@ def request(
     bus: EventBus | None = None,
     now: datetime | None = None,
 ) -> str:
-    """Erase the subjects locally now and queue their erasure wherever they are held; returns the request id."""
-    return erasure_requests.request_erasure(vault, subject_ids, ground, operator, reason, bus=bus, now=now)
+    """Erase the subjects locally now and queue their erasure wherever they are held; returns the request id.
+    Their data subject requests still owed an answer keep the requester's detail until they close (decision 0017)."""
+    from app.dsr.register import DsrRegister
+
+    ids = list(subject_ids)
+    with vault.write_transaction() as conn:
+        DsrRegister(vault).keep_unanswered_for_answer(conn, ids)
+    return erasure_requests.request_erasure(vault, ids, ground, operator, reason, bus=bus, now=now)
 
 
 def recent(vault: Vault, limit: int = 20) -> list[tuple[str, datetime, str, str, int]]:

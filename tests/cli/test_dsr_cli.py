@@ -185,6 +185,8 @@ def test_the_erasure_answer_says_what_is_kept_and_why(data_dir: Path, tmp_path: 
     assert "keyed hashes of your user name and of your ID at our identity provider" in erasure, erasure
     assert "They cannot be turned back into your name" in erasure
     assert "refuse it if our identity provider sends it again" in erasure
+    # the object of "use" is "them" ("We use they only…" was written for two identifiers)
+    assert "We use them only to recognise your account" in erasure, erasure
     assert "ottoline" not in erasure.lower() and "entra-7781" not in erasure  # the letter names no identifier
     pdf = " ".join(" ".join(p.extract_text() for p in PdfReader(tmp_path / "draft" / f"{request_id}-answer.pdf")
                             .pages).split())  # fmt: skip
@@ -227,3 +229,28 @@ def test_an_erasure_that_had_nowhere_else_to_go_says_so(data_dir: Path, tmp_path
     assert reached == [0]  # no target, no recipient: the case this is about
     assert "we had not passed them on to any other application or recipient" in erasure, erasure
     assert "from every application we had sent them to" not in erasure
+
+
+@pytest.mark.usefixtures("vault_file")
+def test_show_and_task_say_what_was_decided_and_done(data_dir: Path) -> None:
+    """``dsr show`` said "identity: not needed" for every new request, a decision nobody had made (the Requests
+    page already said "no check recorded"); ``dsr task`` for an objection after a restriction printed
+    "restriction, objection. Restriction flag set." as if it had set the flag. Each says what happened."""
+    vault = unlock_vault(data_dir, PASSPHRASE)
+    try:
+        hold_everything(vault)
+        service_for(vault).create("User", person("ottoline@example.org"))
+    finally:
+        vault.close()
+    request_id, _ = _open(data_dir, "--type", "restriction", "--type", "objection", "--channel", "letter",
+                          "--match", "ottoline")  # fmt: skip
+    shown = run(data_dir, "dsr", "show", request_id).stdout
+    assert "  identity: no check recorded (needed only where there is reasonable doubt, Art. 12(6))" in shown, shown
+    decided = run(data_dir, "dsr", "verify", request_id, "--status", "not_needed")
+    assert decided.returncode == 0, decided.stderr
+    assert "  identity: not needed" in run(data_dir, "dsr", "show", request_id).stdout
+
+    restricted = run(data_dir, "dsr", "task", request_id, "--right", "restriction", "--done", "held at the IdP")
+    assert restricted.stdout.strip() == f"Task recorded on {request_id}: restriction. Restriction flag set."
+    objected = run(data_dir, "dsr", "task", request_id, "--right", "objection", "--done", "analytics feed stopped")
+    assert objected.stdout.strip() == f"Task recorded on {request_id}: objection."

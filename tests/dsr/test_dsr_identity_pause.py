@@ -6,11 +6,13 @@ was recorded "late" against a deadline that had not moved. Real vault, injected 
 from __future__ import annotations
 
 from datetime import date, datetime
+from pathlib import Path
 
 import pytest
 
 from app.cli import main
 from app.dsr.alerts import check_deadlines
+from app.dsr.answering import draft_answer
 from app.dsr.register import RequestError
 from app.services.dsr import timeline
 from app.store.vault import Vault
@@ -105,3 +107,23 @@ def test_dsr_verify_says_the_clock_paused_and_ran_again(
     assert "due: 2026-03-12 (one month and 10 day(s) waiting for identity information, Art. 12(6);" in (
         capsys.readouterr().out
     )
+
+
+def test_the_letter_says_what_the_person_was_told_of_the_extension(vault: Vault, tmp_path: Path) -> None:
+    """Extended on 10 February to 5 May, then the clock stood still 9 days for identity information: the letter
+    said "On 2026-02-10 we told you that we needed until 2026-05-13 to answer", a date that earlier message never
+    gave. It says what was told (the further months and why) and the date the answer is due now."""
+    subject = with_person(vault)
+    register, clock = register_at(vault, "2026-02-10T09:00+00:00")
+    request_id = register.open(["access"], "email", "dpo", RECEIVED, subject_id=subject)
+    register.extend(request_id, 2, "records in three systems to search.", date(2026, 2, 10), "dpo")
+    assert register.get(request_id).deadline == date(2026, 5, 5)  # 2 May: Saturday; 4 May: Early May bank holiday
+    register.verify(request_id, "requested", "dpo")
+    clock.now = datetime.fromisoformat("2026-02-19T09:00+00:00")
+    view = register.verify(request_id, "verified", "dpo", means="call-back to the number on file")
+    assert view.deadline == date(2026, 5, 11)  # 2 May + 9 days: Monday 11 May
+
+    letter = draft_answer(register, request_id, "dpo", tmp_path, None).files[0][0].read_text()
+    assert ("On 2026-02-10 we told you that we needed 2 further months to answer (Art. 12(3)), because: records "
+            "in three systems to search. Our answer is due by 2026-05-11.") in letter, letter
+    assert "needed until" not in letter

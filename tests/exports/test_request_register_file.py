@@ -13,6 +13,7 @@ from pathlib import Path
 from openpyxl import load_workbook
 
 from app.audit.trail import of_kind
+from app.dsr import model
 from app.exports.dsr_register import ABOUT_SHEET, HEADERS, SEALED_HEADER, SHEET, export_dsr_register
 from app.services.dsr_actions import act
 from app.store.vault import Vault
@@ -73,6 +74,8 @@ def test_the_csv_says_what_the_register_holds_and_no_sealed_value(vault: Vault, 
         "Europe/London"
     )
     assert rows[erased]["Identity verification"] == "verified"
+    # no check recorded is not "not needed": the file said a decision nobody had made (as dsr show did)
+    assert rows[partly]["Identity verification"] == model.NO_CHECK_RECORDED
     erasure_id, export_sha = done.step("erasure").link_ref, done.step("access").link_ref
     assert rows[erased]["Linked erasure requests"] == erasure_id and erasure_id.startswith("er-")
     assert rows[erased]["Linked subject exports (SHA-256 of the JSON)"] == export_sha

@@ -23,7 +23,7 @@ from app.store.vault import Vault
 from app.ui.lock.reauth import reauthenticate_with
 from app.ui.requests import forms
 from app.ui.requests.intake import NewRequestDialog
-from app.ui.requests.view import RequestsPage, record_text
+from app.ui.requests.view import RequestsPage, RunForm, record_text
 from app.ui.theme import status_colour
 
 NOW = datetime(2026, 2, 26, 10, 0, tzinfo=UTC)  # a Thursday
@@ -146,7 +146,8 @@ def test_an_erasure_from_a_request_shows_what_it_erases_where_before_anything_is
     qtbot: QtBot, vault: Vault
 ) -> None:
     """Was: "Act (export / erase)…" went straight to the passphrase and erased, with no word of whom or where
-    (Identities' erasure shows both first). Now the person and each place, the answer No by default."""
+    (Identities' erasure shows both first). Now the person and each place, the answer No by default. And the
+    Art. 17(1) ground is the operator's choice: the page erased on 17(1)(a) whatever the person's ground was."""
     in_england(vault)
     (subject,) = insert_rows(vault, [user_row("ottoline@example.org", "Ottoline Vexbridge", NOW)])
     register = DsrRegister(vault, clock)
@@ -155,6 +156,18 @@ def test_an_erasure_from_a_request_shows_what_it_erases_where_before_anything_is
     page = RequestsPage(vault, reauthenticate_with(vault), now=clock)
     qtbot.addWidget(page)
     page.confirm_erasure = lambda _parent, question: asked.append(question) or False  # the operator says No
+    grounds: list[str] = []
+
+    def consent_withdrawn(dialog: forms.FormDialog) -> dict[str, object]:
+        """The ground is asked before the confirmation, by keyboard: Art. 17(1)(b), the second one."""
+        dialog.show()
+        box = dialog.fields["ground"]
+        grounds.extend(box.itemData(i) for i in range(box.count()))
+        box.setFocus()
+        qtbot.keyClick(box, Qt.Key.Key_Down)
+        return dialog.values()
+
+    page.run_form = consent_withdrawn
     page.show()
     qtbot.waitUntil(lambda: page.table.rowCount() == 1, timeout=5000)
     page.act()
@@ -162,6 +175,8 @@ def test_an_erasure_from_a_request_shows_what_it_erases_where_before_anything_is
     assert "Erasing: Ottoline Vexbridge (ottoline@example.org)." in asked[0]
     assert "• This Custos mirror: deleted now (1)" in asked[0]
     assert "• Identity provider (source): " in asked[0]
+    assert "Ground: Art. 17(1)(b): consent withdrawn." in asked[0]
+    assert grounds == ["art17-1a", "art17-1b", "art17-1c", "art17-1d", "art17-1e", "art17-1f"]  # an operator's only
     qtbot.waitUntil(lambda: page.status.text() == "Nothing was erased.", timeout=5000)
     with vault.read_connection() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM scim_resources").scalar() == 1  # nothing erased
@@ -171,7 +186,9 @@ def test_an_erasure_from_a_request_shows_what_it_erases_where_before_anything_is
     page.act()
     qtbot.waitUntil(lambda: page.status.text().startswith("Done: erasure request "), timeout=15_000)
     with vault.read_connection() as conn:
-        assert len(of_kind(conn, "erasure.requested")) == 1
+        [requested] = of_kind(conn, "erasure.requested")
+    # the ground chosen, on the trail and so on the signed receipt: it was always Art. 17(1)(a) from this page
+    assert requested.details["ground"] == "art17-1b"
     assert len(asked) == 2
 
 
@@ -232,10 +249,11 @@ def test_the_dialogs_fit_at_200_percent(qtbot: QtBot, vault: Vault) -> None:
     today = date(2026, 2, 26)
     from app.ui.requests.intake import MatchDialog
 
-    dialogs = [NewRequestDialog(register), MatchDialog(register, view.id), forms.verify_form(None),
+    dialogs = [NewRequestDialog(register), MatchDialog(register, view.id), forms.verify_form(view, NOW, None),
                forms.extend_form(view, today, None),
                forms.task_form(view, None), forms.refuse_form(view, None),
-               forms.answer_form(view, today, None), forms.lift_form(view, NOW, None)]  # fmt: skip
+               forms.answer_form(view, today, None), forms.lift_form(view, NOW, None),
+               forms.erasure_ground_form(None)]  # fmt: skip
     for dialog in dialogs:
         qtbot.addWidget(dialog)
         dialog.show()
@@ -503,3 +521,97 @@ def test_deadline_settings_from_the_page_count_public_holidays(qtbot: QtBot, vau
     due = {page.table.item(r, 0).text(): page.table.item(r, 3).text() for r in range(2)}
     # Recorded before: keeps the deadline it was opened with; recorded after: moved over 1 May to Monday 4 May.
     assert due == {before: "2026-05-01", after: "2026-05-04"}
+
+
+def test_act_waits_for_a_matched_identity(qtbot: QtBot, vault: Vault) -> None:
+    """A request not matched to anyone in the mirror offered Act (export / erase)…: it asked the passphrase, then a
+    folder, and only then said the request was not matched. Act is off until Match identity… found the person,
+    and its tooltip says so."""
+    in_england(vault)
+    (subject,) = insert_rows(vault, [user_row("ottoline@example.org", "Ottoline Vexbridge", NOW)])
+    register = DsrRegister(vault, clock)
+    request_id = register.open(["access", "erasure"], "email", "dpo", datetime(2026, 2, 20, tzinfo=UTC))
+    asked: list[str] = []
+    page = RequestsPage(vault, reauthenticate=lambda _parent, action: asked.append(action) or False, now=clock)
+    qtbot.addWidget(page)
+    page.show()
+    qtbot.waitUntil(lambda: page.table.rowCount() == 1 and page.action_buttons["match"].isEnabled(), timeout=5000)
+    act = page.action_buttons["act"]
+    assert not act.isEnabled() and act.toolTip().startswith("Match identity… first")
+    assert page.action_buttons["refuse"].isEnabled()  # Art. 11(2) stays open to it
+    register.match(request_id, subject, "dpo")
+    page.refresh()
+    qtbot.waitUntil(lambda: act.isEnabled(), timeout=5000)
+    assert act.toolTip() == "" and asked == []
+    register.verify(request_id, "requested", "dpo")  # Art. 12(6): doubt about the requester, information asked for
+    page.refresh()
+    qtbot.waitUntil(lambda: not act.isEnabled(), timeout=5000)
+    assert act.toolTip() == ("Verify identity… first: an export or an erasure waits for the identity check. "
+                             "Identity: more information requested (Art. 12(6)).")
+    register.verify(request_id, "verified", "dpo", "passport seen at the desk")
+    page.refresh()
+    qtbot.waitUntil(lambda: act.isEnabled(), timeout=5000)
+    assert asked == []
+
+
+def test_the_identity_check_is_recorded_when_it_happened(qtbot: QtBot, vault: Vault) -> None:
+    """Art. 12(6): the clock stands still from the day more information is asked for to the day it arrives, and
+    those days lengthen the period. The Verify identity… form had no time: the wait ran from and to the moments
+    the form was filled. Information that came on 9 February, recorded on 26 February, paused the clock 17 days
+    too long and the deadline moved past the one the law gives. The form's When is read in the controller's zone."""
+    in_england(vault)
+    register = DsrRegister(vault, clock)
+    request_id = register.open(["access"], "email", "dpo", datetime(2026, 2, 2, 9, 0, tzinfo=UTC))  # due 2 March
+    page = RequestsPage(vault, now=clock)
+    qtbot.addWidget(page)
+    page.show()
+    qtbot.waitUntil(lambda: page.table.rowCount() == 1 and page.action_buttons["verify"].isEnabled(), timeout=5000)
+
+    def checked(status: str, day: int) -> RunForm:
+        def fill(dialog: forms.FormDialog) -> dict[str, object]:  # by keyboard, as a DPO types it
+            dialog.show()
+            status_box, when = dialog.fields["status"], dialog.fields["at"]
+            assert isinstance(when, QDateTimeEdit)
+            assert when.dateTime().toString("yyyy-MM-dd HH:mm") == "2026-02-26 10:00"  # now, in London
+            status_box.setCurrentIndex(status_box.findData(status))
+            dialog.fields["means"].setFocus()
+            qtbot.keyClicks(dialog.fields["means"], "passport copy" if status == "verified" else "")
+            when.setFocus()
+            when.setSelectedSection(QDateTimeEdit.Section.DaySection)
+            qtbot.keyClicks(when, f"{day:02d}")
+            return dialog.values()
+
+        return fill
+
+    page.run_form = checked("requested", 5)
+    page.verify()
+    qtbot.waitUntil(lambda: register.get(request_id).paused_since is not None, timeout=5000)
+    assert register.get(request_id).paused_since == date(2026, 2, 5)
+    page.run_form = checked("verified", 9)
+    page.verify()
+    qtbot.waitUntil(lambda: register.get(request_id).verification == "verified", timeout=5000)
+    view = register.get(request_id)
+    assert (view.paused_days, view.due) == (4, date(2026, 3, 6))  # 2 March + the 4 days waited, a Friday
+    # the record says why the due date is not one month after receipt (it said "one month" alone)
+    said = "Due 2026-03-06 (one month and 4 days waited for identity information, Art. 12(6), next working day"
+    assert said in record_text(view, [], NOW)
+
+
+def test_the_record_says_a_matched_person_was_erased_since(qtbot: QtBot, vault: Vault) -> None:
+    """A request matched to a person erased since (by another request) read "matched to an identity" alone, while
+    Act could no longer export or erase anything for it. The record says the person was erased since."""
+    from app.services.erasure import request as erase
+
+    in_england(vault)
+    (subject,) = insert_rows(vault, [user_row("ottoline@example.org", "Ottoline Vexbridge", NOW)])
+    register = DsrRegister(vault, clock)
+    request_id = register.open(["access"], "email", "dpo", datetime(2026, 2, 2, tzinfo=UTC), subject_id=subject)
+    page = RequestsPage(vault, now=clock)
+    qtbot.addWidget(page)
+    page.show()
+    qtbot.waitUntil(lambda: request_id in page.detail.toPlainText(), timeout=5000)
+    assert "; matched to an identity\n" in page.detail.toPlainText()
+    erase(vault, [subject], "art17-1b", "dpo", "consent withdrawn")
+    page.refresh()
+    qtbot.waitUntil(lambda: "since erased" in page.detail.toPlainText(), timeout=5000)
+    assert "; matched to an identity, since erased from the mirror\n" in page.detail.toPlainText()

@@ -27,6 +27,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.services.dsr import RequestView, RightToName, model
+from app.services.erasure import GROUNDS
+from app.ui.erasure.dialog import AUTOMATIC_GROUNDS
 from app.ui.policy.common import plain_label
 
 Field = tuple[str, str, QWidget]  # (key, label with its mnemonic, editor)
@@ -92,11 +94,17 @@ def date_box(value: date, lowest: date, highest: date) -> QDateEdit:
     return box
 
 
-def verify_form(parent: QWidget) -> FormDialog:
+def verify_form(view: RequestView, now: datetime, parent: QWidget | None) -> FormDialog:
+    """The check and when it happened: asking for more information stops the Art. 12(6) clock on that day and its
+    arrival starts it again, so the days waited (added to the period) are the real ones. Without a time the page
+    recorded the moment the form was filled: information that came on Monday, recorded on Friday, paused the clock
+    four days too long and moved the deadline past the one the law gives."""
     return FormDialog("Identity verification", "Art. 12(6): where there is reasonable doubt, ask for the "
-                      "information needed to confirm the requester's identity — no more.", [
+                      "information needed to confirm the requester's identity — no more. When: the time more "
+                      f"information was asked for, or the check was done or the information arrived ({view.zone}).", [
                           ("status", "&Status", combo([(label, key) for key, label in model.VERIFICATION.items()])),
                           ("means", "&How it was checked", QLineEdit()),
+                          ("at", "&When", moment_box(view, now)),
                       ], parent)  # fmt: skip
 
 
@@ -141,6 +149,16 @@ def right_to_name_words(refused: RightToName) -> str:
             f"{model.RIGHTS[refused.right]}).")  # fmt: skip
 
 
+def erasure_ground_form(parent: QWidget | None) -> FormDialog:
+    """The Art. 17(1) ground the erasure rests on: the signed receipt states it. Without this form the page erased
+    on Art. 17(1)(a) ("no longer necessary") whatever the person's ground was (consent withdrawn, an objection)."""
+    grounds = [(label, key) for key, label in GROUNDS.items() if key not in AUTOMATIC_GROUNDS]
+    return FormDialog("Ground of the erasure", "Art. 17(1): the ground the person's erasure rests on. The signed "
+                      "erasure receipt and the audit trail state it.", [
+                          ("ground", "Legal &ground", combo(grounds)),
+                      ], parent)  # fmt: skip
+
+
 def answer_form(view: RequestView, today: date, parent: QWidget) -> FormDialog:
     return FormDialog("Answer", "Writes the letter (Markdown and PDF) with the receipts of finished erasures. "
                       "Choose 'Draft only' to review it first, or record the day it was sent.", [
@@ -157,15 +175,22 @@ def _qdatetime(moment: datetime) -> QDateTime:
     return QDateTime(_qdate(moment.date()), QTime(moment.hour, moment.minute))
 
 
-def lift_form(view: RequestView, now: datetime, parent: QWidget) -> FormDialog:
-    """Art. 18(3): when and how the person was told, before the lift; the time where the controller is, bounded by
-    the request's receipt and now, as the register checks it."""
+def moment_box(view: RequestView, now: datetime) -> QDateTimeEdit:
+    """A time for the request where the controller is, now by default, bounded by its receipt and now as the
+    register checks it."""
     zone = ZoneInfo(view.zone)
     latest = now.astimezone(zone).replace(second=0, microsecond=0)
     box = QDateTimeEdit(_qdatetime(latest))
     box.setDisplayFormat("yyyy-MM-dd HH:mm")
     box.setCalendarPopup(True)
     box.setDateTimeRange(_qdatetime(view.received.astimezone(zone)), _qdatetime(latest))
+    return box
+
+
+def lift_form(view: RequestView, now: datetime, parent: QWidget) -> FormDialog:
+    """Art. 18(3): when and how the person was told, before the lift; the time where the controller is, bounded by
+    the request's receipt and now, as the register checks it."""
+    box = moment_box(view, now)
     means = [(INFORMED_BY_LABELS.get(key, key), key) for key in model.INFORMED_BY]
     return FormDialog("Lift the restriction", "Art. 18(3): the person who obtained the restriction is informed "
                       "before it is lifted. Record when they were told (the time in "

@@ -45,7 +45,7 @@ from app.services.dsr import (
     private_text,
     today_in,
 )
-from app.services.erasure import Preview
+from app.services.erasure import DEFAULT_GROUND, GROUNDS, Preview
 from app.store.vault import Vault
 from app.ui.erasure.dialog import whom
 from app.ui.erasure.lines import preview_rows
@@ -64,6 +64,8 @@ HEADERS = ("Request", "Rights", "Received", "Due", "Days left", "State")
 _STATE_COLOUR: dict[str, StatusKind] = {"due_soon": "warning", "overdue": "error"}  # the "Days left" cell
 STATE_FILTERS = (("Not closed", "pending"), ("Overdue", "overdue"), ("All", "all"),
                  ("Answered", "answered"), ("Closed", "closed"))  # fmt: skip
+UNMATCHED_ACT = "Match identity… first: an export or an erasure needs the person found in the mirror."
+UNVERIFIED_ACT = "Verify identity… first: an export or an erasure waits for the identity check. Identity: {}."
 RunForm = Callable[[forms.FormDialog], dict[str, Any] | None]
 RunIntake = Callable[[NewRequestDialog], str | None]
 ChooseFolder = Callable[[QWidget, str], Path | None]
@@ -121,23 +123,45 @@ def days_text(view: RequestView, now: datetime) -> str:
     return "due today" if clock.days_left == 0 else f"{clock.days_left} d"
 
 
+def act_blocked(view: RequestView) -> str:
+    """Why Act cannot run for ``view`` ("" when it can), as app.services.dsr_actions refuses it."""
+    if not view.subject:
+        return UNMATCHED_ACT
+    if view.verification in ("requested", "failed"):
+        return UNVERIFIED_ACT.format(model.VERIFICATION[view.verification])
+    return ""
+
+
 def identity_text(view: RequestView) -> str:
-    """The verification as recorded. A request starts as "not needed" without anyone deciding it: said so, the
-    page stated a decision nobody made; until one is recorded it reads as what it is."""
-    if view.verification == "not_needed" and view.verification_at is None:
-        return "no check recorded (needed only where there is reasonable doubt, Art. 12(6))"
-    return model.VERIFICATION[view.verification]
+    """The verification as recorded (``dsr show`` says it the same way)."""
+    return model.verification_said(view.verification, view.verification_at)
 
 
-def record_text(view: RequestView, timeline: list[Any], now: datetime) -> str:
-    """One request as the page shows it: every date ISO, the steps, the attachments, then the timeline."""
+def _waited(view: RequestView) -> str:
+    """The Art. 12(6) days added to the month, as ``dsr show`` says them: "one month" alone stood beside a due date
+    that the days waited for identity information had moved."""
+    days = view.paused_days
+    return f" and {counted(days, 'day')} waited for identity information, Art. 12(6)" if days else ""
+
+
+def _matched(view: RequestView, erased: bool) -> str:
+    if not view.subject:
+        return "not matched to an identity"
+    # "matched to an identity" alone was said of a person erased since, whom Act can no longer export or erase
+    return "matched to an identity, since erased from the mirror" if erased else "matched to an identity"
+
+
+def record_text(view: RequestView, timeline: list[Any], now: datetime, erased: bool = False) -> str:
+    """One request as the page shows it: every date ISO, the steps, the attachments, then the timeline.
+    ``erased``: the matched person was erased since (app.services.dsr.subject_erased)."""
     lines = [
         f"{view.id} — {', '.join(model.RIGHTS[r] for r in view.rights)}",
         f"State: {view.state.replace('_', ' ')}" + (f" ({model.OUTCOMES[view.outcome]})" if view.outcome else ""),
         f"Received {view.received_day.isoformat()} ({view.zone}) by {view.channel}; requester: {view.requester}",
         f"Identity: {identity_text(view)}; "
-        + ("matched to an identity" if view.subject else "not matched to an identity"),
-        f"Due {view.due.isoformat()} (one month, next working day; holidays of {view.country or 'no country'})",
+        + _matched(view, erased),
+        f"Due {view.due.isoformat()} (one month{_waited(view)}, next working day; holidays of "
+        f"{view.country or 'no country'})",
     ]
     if view.extended_months:
         lines.append(f"Extended to {view.extended_due.isoformat()} (told {view.extension_told.isoformat()})")
@@ -180,7 +204,7 @@ def load_requests(register: DsrRegister, read: int = 0) -> tuple[list[RequestVie
 
 
 def load_record(register: DsrRegister, view: RequestView) -> str:
-    return record_text(view, dsr.timeline(register.vault, view.id), register.now())
+    return record_text(view, dsr.timeline(register.vault, view.id), register.now(), dsr.subject_erased(register, view))
 
 
 class RequestsPage(QWidget):
@@ -386,6 +410,7 @@ class RequestsPage(QWidget):
         view = self._selected()
         for name, button in self.action_buttons.items():
             button.setEnabled(view is not None and self._allowed(name, view))
+        self.action_buttons["act"].setToolTip(act_blocked(view) if view is not None else "")
         if view is None:
             self.detail.setPlainText("")
             return
@@ -410,7 +435,9 @@ class RequestsPage(QWidget):
         pending = {s.right for s in view.steps if not s.final}
         return {
             "extend": not view.extended_months,
-            "act": bool(pending & {"access", "portability", "erasure"}),
+            # An export or an erasure needs the person in the mirror and no doubt left about the requester: the page
+            # asked the passphrase and a folder, then said "not matched" or "verify it first" (act_blocked says so).
+            "act": bool(pending & {"access", "portability", "erasure"}) and not act_blocked(view),
             "task": bool(pending & set(model.TASK_RIGHTS)),
             "refuse": bool(pending),
             "match": not view.subject,
@@ -451,11 +478,11 @@ class RequestsPage(QWidget):
             self._say(f"Recorded {created}; due {view.due.isoformat()}.")
 
     def verify(self) -> None:
-        view, values = self._ask(lambda v: forms.verify_form(self))
+        view, values = self._ask(lambda v: forms.verify_form(v, self.register.now(), self))
         if view and values:
             operator = login_name()
-            self._change(partial(self.register.verify, view.id, values["status"], operator, values["means"]),
-                         f"Identity verification recorded on {view.id}.")  # fmt: skip
+            self._change(partial(self.register.verify, view.id, values["status"], operator, values["means"],
+                                 values["at"]), f"Identity verification recorded on {view.id}.")  # fmt: skip
 
     def extend(self) -> None:
         view, values = self._ask(lambda v: forms.extend_form(v, today_in(v.zone, self.register.now()), self))
@@ -500,15 +527,22 @@ class RequestsPage(QWidget):
                partial(self._erasure_previewed, view, exports), self._failed)  # fmt: skip
 
     def _erasure_previewed(self, view: RequestView, exports: bool, result: Preview) -> None:
-        lines = "\n".join(f"• {where}: {what} ({count})" for where, what, count in preview_rows(result))
-        question = (f"{whom(result)}\n\n{lines}\n\nThis cannot be undone: the deletions are verified and a "
-                    "receipt is issued.")  # fmt: skip
-        if result.found == 0 or not self.confirm_erasure(self, question):
-            self._say("Nothing was erased." if result.found else "The matched identity is no longer in the mirror.")
+        if result.found == 0:
+            self._say("The matched identity is no longer in the mirror.")
             return
-        self._act(view, exports, erase=True)
+        chosen = self.run_form(forms.erasure_ground_form(self))  # the receipt states it: never a silent default
+        if chosen is None:
+            self._say("Nothing was erased.")
+            return
+        lines = "\n".join(f"• {where}: {what} ({count})" for where, what, count in preview_rows(result))
+        question = (f"{whom(result)}\n\n{lines}\n\nGround: {GROUNDS[chosen['ground']]}.\n\nThis cannot be "
+                    "undone: the deletions are verified and a receipt is issued.")  # fmt: skip
+        if not self.confirm_erasure(self, question):
+            self._say("Nothing was erased.")
+            return
+        self._act(view, exports, erase=True, ground=chosen["ground"])
 
-    def _act(self, view: RequestView, exports: bool, erase: bool) -> None:
+    def _act(self, view: RequestView, exports: bool, erase: bool, ground: str = DEFAULT_GROUND) -> None:
         action = "erase this person here and at every application" if erase else "export this person's data"
         if self.reauthenticate is not None and not self.reauthenticate(self, action):
             self._say("Nothing was done.")
@@ -519,7 +553,7 @@ class RequestsPage(QWidget):
             return
         operator = login_name()
         self._say("Working…")
-        submit(partial(act, self.register, view.id, operator, folder), self._acted, self._failed)
+        submit(partial(act, self.register, view.id, operator, folder, ground), self._acted, self._failed)
 
     def _acted(self, result: Acted) -> None:
         parts = [f"wrote {path.name}" for _kind, path, _sha in result.files]
