@@ -105,43 +105,58 @@ class Reader:
         used to mean "kept for ever" with no warning (Art. 5(1)(e)).
         """
         if raw is None:
-            if required:
-                choices = '"P30D"' + (', "account"' if account_allowed else "")
-                self.problem(
-                    where,
-                    f"'{key}' is required: how long {required} is kept ({choices}, or \"indefinite\" "
-                    "with a justification)",
-                    tightened=True,
-                )
+            self._retention_missing(where, key, required, account_allowed)
             return None
+        parts = self._retention_parts(raw, (*where, key), key, account_allowed)
+        if parts is None:
+            return None
+        period_text, justification = parts
+        return self._retention_period(period_text, justification, (*where, key), key, account_allowed)
+
+    def _retention_missing(self, where: tuple[str | int, ...], key: str, required: str, account_allowed: bool) -> None:
+        """No retention written: an error only where the caller names what would be kept without limit."""
+        if required:
+            choices = '"P30D"' + (', "account"' if account_allowed else "")
+            self.problem(
+                where,
+                f"'{key}' is required: how long {required} is kept ({choices}, or \"indefinite\" with a justification)",
+                tightened=True,
+            )
+
+    def _retention_parts(
+        self, raw: Any, at: tuple[str | int, ...], key: str, account_allowed: bool
+    ) -> tuple[str, str] | None:
+        """The period's text and the justification (stripped), or None when the value has no usable period."""
         if isinstance(raw, str):
             raw = {"period": raw}
         if not isinstance(raw, dict):
-            self.problem((*where, key), f"'{key}' must be a period or a table with 'period' and 'justification'")
+            self.problem(at, f"'{key}' must be a period or a table with 'period' and 'justification'")
             return None
         period_text = raw.get("period", "account" if account_allowed else "")
         justification = raw.get("justification", "")
         if not isinstance(justification, str):
-            self.problem((*where, key), f"'{key}.justification' must be text")
+            self.problem(at, f"'{key}.justification' must be text")
             justification = ""
-        justification = justification.strip()
         if not isinstance(period_text, str):
-            self.problem((*where, key), f'\'{key}.period\' must be text such as "P30D" or "indefinite"')
+            self.problem(at, f'\'{key}.period\' must be text such as "P30D" or "indefinite"')
             return None
+        return period_text, justification.strip()
+
+    def _retention_period(
+        self, period_text: str, justification: str, at: tuple[str | int, ...], key: str, account_allowed: bool
+    ) -> Retention | None:
+        """The words "indefinite" and "account", or an ISO 8601 period; each but "account" must say why."""
         word = period_text.strip().lower()
         if word == "indefinite":
             if not justification:
-                self.problem(
-                    (*where, key),
-                    f"'{key}' is \"indefinite\": it needs a 'justification' (why no limit can be set)",
-                    tightened=True,
-                )
+                message = f"'{key}' is \"indefinite\": it needs a 'justification' (why no limit can be set)"
+                self.problem(at, message, tightened=True)
             return Retention(None, justification, indefinite=True)
         if word == "account" and account_allowed:
             return Retention(None, justification)
         if word in ("account", ""):
             self.problem(
-                (*where, key),
+                at,
                 f'\'{key}\' needs a period such as "P30D" (or "indefinite" with a justification): '
                 "a deactivated account cannot be kept 'while the account exists'",
                 tightened=True,
@@ -150,10 +165,10 @@ class Reader:
         try:
             period = Period.parse(period_text)
         except ValueError as exc:
-            self.problem((*where, key), f"'{key}.period': {exc}")
+            self.problem(at, f"'{key}.period': {exc}")
             return None
         if not justification:
-            self.problem((*where, key), f"'{key}' needs a 'justification' (the legal or business reason)")
+            self.problem(at, f"'{key}' needs a 'justification' (the legal or business reason)")
         return Retention(period, justification)
 
 
