@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -245,12 +246,19 @@ def _when(moment: datetime, zone: str | None) -> str:
 def _show(view: Any, origin: Any, now: datetime, zone: str | None, shown: str | None = None) -> None:
     """``origin``: opened by hand or by which alert; ``zone``: the controller's (the deadline there); ``shown``: the
     zone every time is also given in."""
-    from app.services.incidents import still_to_record, zoned_text
-
-    f = view.fields
-    print(f"Incident {view.id}: {f['title']}")
+    print(f"Incident {view.id}: {view.fields['title']}")
     print(f"  state: {view.state}")
     print(f"  source: {origin.describe()}")
+    _show_fields(view.fields, shown)
+    for note in view.notifications:
+        when = _when(note.at, shown)
+        print(f"  notified ({note.kind}): {when}, reference {note.reference} (notification {note.number})")
+    _show_clock(view, now, zone, shown)
+    _show_history(view, shown)
+
+
+def _show_fields(f: dict[str, Any], shown: str | None) -> None:
+    """The recorded fields, in the order of the Art. 33(3) form: times, figures, lists, then the authorities."""
     for key in ("occurred_from", "occurred_to", "detected_at", "processor_notified_at", "investigation_at",
                 "aware_at", "contained_at", "risk_at", "subjects_informed_at", "closed_at"):  # fmt: skip
         if f[key]:
@@ -266,9 +274,13 @@ def _show(view: Any, origin: Any, now: datetime, zone: str | None, shown: str | 
     for key in ("authority", "lead_authority", "other_authorities", "processor"):
         if f[key]:
             print(f"  {key}: {f[key]}")
-    for note in view.notifications:
-        when = _when(note.at, shown)
-        print(f"  notified ({note.kind}): {when}, reference {note.reference} (notification {note.number})")
+
+
+def _show_clock(view: Any, now: datetime, zone: str | None, shown: str | None) -> None:
+    """What is still to record, the 72-hour clock, and where it runs from when awareness was corrected later."""
+    from app.services.incidents import still_to_record, zoned_text
+
+    f = view.fields
     if view.state != "closed" and (missing := still_to_record(f, view.clock(now).state)):
         print(f"  still to record: {'; '.join(missing)}")
     status = view.clock(now)
@@ -278,7 +290,6 @@ def _show(view: Any, origin: Any, now: datetime, zone: str | None, shown: str | 
     if view.aware_anchor and view.aware_anchor != f["aware_at"]:
         print(f"  clock runs from: {_when(view.aware_anchor, shown)} (the earliest awareness recorded; a later time "
               "is kept below and does not move the deadline back)")  # fmt: skip
-    _show_history(view, shown)
 
 
 def _show_history(view: Any, shown: str | None) -> None:
@@ -380,100 +391,150 @@ def _update(register_: Any, args: argparse.Namespace, operator: str) -> None:
               + "; ".join(f"{n} {_corrected(before, view, n)}" for n in corrected) + ".")  # fmt: skip
 
 
+@dataclass(frozen=True)
+class _Run:
+    """What every sub-command works with: its options, the vault, the register, who acts, and now."""
+
+    args: argparse.Namespace
+    vault: Any
+    register: Any
+    operator: str
+    now: datetime
+
+
+def _open(run: _Run) -> None:
+    args = run.args
+    new_id = run.register.open_incident(
+        args.title,
+        run.operator,
+        args.description,
+        args.detected,
+        args.occurred_from,
+        args.occurred_to,
+        details=_details(args),
+    )
+    print(
+        f"Opened incident {new_id}. The 72-hour clock starts when you record awareness: breach aware {new_id} "
+        "--reason … [--at TIME]"
+    )
+
+
+def _list(run: _Run) -> None:
+    print(f"{'ID':>4}  {'STATE':<9} {'AWARE (UTC)':<17} {'DEADLINE (UTC)':<17} {'CLOCK':<40} TITLE")
+    for view in run.register.list():
+        status = view.clock(run.now)
+        anchor = view.aware_anchor
+        aware = f"{anchor.astimezone(UTC):%Y-%m-%d %H:%M}" if anchor else "—"
+        deadline = f"{status.deadline.astimezone(UTC):%Y-%m-%d %H:%M}" if status.deadline else "—"
+        print(f"{view.id:>4}  {view.state:<9} {aware:<17} {deadline:<17} {status.state:<40} {view.title}")
+
+
+def _show_one(run: _Run) -> None:
+    from app.services.incidents import controller_zone
+
+    zone, view = controller_zone(run.register.vault), run.register.get(run.args.id)
+    _show(view, run.register.origin(view), run.now, zone, _shown_zone(run.args.zone, zone))
+
+
+def _assess(run: _Run) -> None:
+    run.register.assess(run.args.id, run.operator, run.args.risk, run.args.reason)
+    print(f"Risk of incident {run.args.id}: {run.args.risk}.")
+
+
+def _notify(run: _Run) -> None:
+    args = run.args
+    if args.correct is not None:
+        _correct_notification(run.register, args, run.operator, run.now)
+        return
+    if not args.reference:
+        raise ConfigError("Give the supervisory authority's reference (--reference).")
+    view = run.register.notify(
+        args.id, run.operator, args.reference, args.at, args.summary, args.delay_reason, args.follow_up
+    )
+    print(f"Notification recorded; {view.clock(run.now).describe()}.")
+
+
+def _exempt(run: _Run) -> None:
+    run.register.exempt_from_communication(run.args.id, run.operator, run.args.exemption, run.args.reason)
+    print(f"Art. 34(3)({run.args.exemption}) exemption recorded for incident {run.args.id}.")
+
+
+def _scope(run: _Run) -> None:
+    from app.services import incidents
+    from app.services.policy import policy_in_force
+
+    args = run.args
+    attributes = tuple(a.strip() for a in args.attributes.split(",") if a.strip())
+    found = incidents.scope(run.vault, policy_in_force(run.vault), args.since, args.until, attributes)
+    print(f"Data subjects: {found.subjects} ({found.label})")
+    print(f"Records: {found.records} ({found.label})")
+    print(f"Subjects in audit events of the window: {found.trail_subjects}")
+    if found.trail_note:
+        print(f"Note: {found.trail_note} (breach update --subjects N)")
+    for note in (found.unnamed_note, found.members_note, found.pruned_note):
+        if note:
+            print(note)
+    print(f"Counted: {found.basis}")
+    print(f"Categories: {', '.join(found.categories) or 'none'}")
+    if args.apply:
+        incidents.store_scope(run.register, args.id, run.operator, found)
+        print(f"Stored on incident {args.id} as approximate figures.")
+
+
+def _close(run: _Run) -> None:
+    run.register.close(run.args.id, run.operator, run.args.rationale)
+    print(f"Closed incident {run.args.id}; it stays in the register.")
+
+
+def _dismiss(run: _Run) -> None:
+    run.register.dismiss(run.args.id, run.operator, run.args.reason)
+    print(f"Dismissed incident {run.args.id} as not a personal-data breach; it stays in the register.")
+
+
+def _export(run: _Run) -> None:
+    from app.services.registers import export_breaches
+
+    out = Path(run.args.out).expanduser()
+    print_export(export_breaches(run.vault, export_format(run.args), out, run.operator), "incident")
+
+
+def _draft(run: _Run) -> None:
+    from app.services import incidents
+    from app.services.policy import policy_in_force
+
+    args = run.args
+    letter = incidents.write_letter(run.register, policy_in_force(run.vault), args.id, args.audience, Path(args.out))
+    for file in letter:
+        print(f"Wrote {shown(file.path)} (sha256 {file.sha256})")
+
+
+_SUBCOMMANDS: dict[str, Callable[[_Run], None]] = {
+    "open": _open,
+    "list": _list,
+    "show": _show_one,
+    "aware": lambda run: _aware(run.register, run.args, run.operator, run.now),
+    "assess": _assess,
+    "notify": _notify,
+    "inform": lambda run: _inform(run.register, run.args, run.operator),
+    "exempt": _exempt,
+    "update": lambda run: _update(run.register, run.args, run.operator),
+    "scope": _scope,
+    "close": _close,
+    "dismiss": _dismiss,
+    "export": _export,
+    "draft": _draft,
+}
+
+
 def run(args: argparse.Namespace) -> int:
     from app.services import incidents
 
     operator = operator_name(args)
     vault = open_vault(args)
     try:
-        register_ = incidents.register(vault)
-        now = datetime.now(UTC)
-        command = args.breach_command
-        if command == "open":
-            new_id = register_.open_incident(
-                args.title,
-                operator,
-                args.description,
-                args.detected,
-                args.occurred_from,
-                args.occurred_to,
-                details=_details(args),
-            )
-            print(
-                f"Opened incident {new_id}. The 72-hour clock starts when you record awareness: breach aware {new_id} "
-                "--reason … [--at TIME]"
-            )
-        elif command == "list":
-            print(f"{'ID':>4}  {'STATE':<9} {'AWARE (UTC)':<17} {'DEADLINE (UTC)':<17} {'CLOCK':<40} TITLE")
-            for view in register_.list():
-                status = view.clock(now)
-                anchor = view.aware_anchor
-                aware = f"{anchor.astimezone(UTC):%Y-%m-%d %H:%M}" if anchor else "—"
-                deadline = f"{status.deadline.astimezone(UTC):%Y-%m-%d %H:%M}" if status.deadline else "—"
-                print(f"{view.id:>4}  {view.state:<9} {aware:<17} {deadline:<17} {status.state:<40} {view.title}")
-        elif command == "show":
-            from app.services.incidents import controller_zone
-
-            zone, view = controller_zone(register_.vault), register_.get(args.id)
-            _show(view, register_.origin(view), now, zone, _shown_zone(args.zone, zone))
-        elif command == "aware":
-            _aware(register_, args, operator, now)
-        elif command == "assess":
-            register_.assess(args.id, operator, args.risk, args.reason)
-            print(f"Risk of incident {args.id}: {args.risk}.")
-        elif command == "notify" and args.correct is not None:
-            _correct_notification(register_, args, operator, now)
-        elif command == "notify":
-            if not args.reference:
-                raise ConfigError("Give the supervisory authority's reference (--reference).")
-            view = register_.notify(
-                args.id, operator, args.reference, args.at, args.summary, args.delay_reason, args.follow_up
-            )
-            print(f"Notification recorded; {view.clock(now).describe()}.")
-        elif command == "inform":
-            _inform(register_, args, operator)
-        elif command == "exempt":
-            register_.exempt_from_communication(args.id, operator, args.exemption, args.reason)
-            print(f"Art. 34(3)({args.exemption}) exemption recorded for incident {args.id}.")
-        elif command == "update":
-            _update(register_, args, operator)
-        elif command == "scope":
-            from app.services.policy import policy_in_force
-
-            attributes = tuple(a.strip() for a in args.attributes.split(",") if a.strip())
-            found = incidents.scope(vault, policy_in_force(vault), args.since, args.until, attributes)
-            print(f"Data subjects: {found.subjects} ({found.label})")
-            print(f"Records: {found.records} ({found.label})")
-            print(f"Subjects in audit events of the window: {found.trail_subjects}")
-            if found.trail_note:
-                print(f"Note: {found.trail_note} (breach update --subjects N)")
-            if found.unnamed_note:
-                print(found.unnamed_note)
-            if found.members_note:
-                print(found.members_note)
-            if found.pruned_note:
-                print(found.pruned_note)
-            print(f"Counted: {found.basis}")
-            print(f"Categories: {', '.join(found.categories) or 'none'}")
-            if args.apply:
-                incidents.store_scope(register_, args.id, operator, found)
-                print(f"Stored on incident {args.id} as approximate figures.")
-        elif command == "close":
-            register_.close(args.id, operator, args.rationale)
-            print(f"Closed incident {args.id}; it stays in the register.")
-        elif command == "dismiss":
-            register_.dismiss(args.id, operator, args.reason)
-            print(f"Dismissed incident {args.id} as not a personal-data breach; it stays in the register.")
-        elif command == "export":
-            from app.services.registers import export_breaches
-
-            print_export(export_breaches(vault, export_format(args), Path(args.out).expanduser(), operator), "incident")
-        elif command == "draft":
-            from app.services.policy import policy_in_force
-
-            letter = incidents.write_letter(register_, policy_in_force(vault), args.id, args.audience, Path(args.out))
-            for file in letter:
-                print(f"Wrote {shown(file.path)} (sha256 {file.sha256})")
+        handler = _SUBCOMMANDS.get(args.breach_command)
+        if handler is not None:
+            handler(_Run(args, vault, incidents.register(vault), operator, datetime.now(UTC)))
         for note in zone_notes(args):
             print(note)
     except Exception as error:
