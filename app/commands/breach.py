@@ -28,13 +28,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from app.commands.breach_show import at_text, change_text, corrected_text, deadline_text, show_incident, shown_zone
 from app.commands.common import open_vault, operator_name, whole_number
 from app.commands.register_export import add_export_options, export_format, print_export
 from app.core.errors import ConfigError
 from app.core.terminal import shown
-from app.core.utc import utc_text
 
 ZONE_HELP = (
     "an ISO 8601 time such as 2026-11-27T09:00+01:00 or 2026-11-27T08:00Z; a time without a zone (no Z, no "
@@ -220,116 +219,6 @@ def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], No
     )
 
 
-def _shown_zone(given: str | None, controller: str | None) -> str | None:
-    """The zone ``show`` gives times in beside UTC: --zone ('local': this computer's, LOCAL), else the controller's."""
-    if given is None or given == "local":
-        return LOCAL if given else controller
-    try:
-        ZoneInfo(given)
-    except (ValueError, ZoneInfoNotFoundError) as exc:
-        raise ConfigError(f"{given!r} is not a time zone: give an IANA name such as Europe/Berlin, or local.") from exc
-    return given
-
-
-LOCAL = ""  # the zone named "local": offset_text reads an empty name as this computer's zone
-
-
-def _when(moment: datetime, zone: str | None) -> str:
-    """A time as ``show`` gives it: UTC to the second, as the register compares times (at minutes, two times that
-    looked equal were refused as out of order), then in ``zone`` with its UTC offset, when one is chosen."""
-    from app.services.incidents import offset_text
-
-    text = utc_text(moment, seconds=True)
-    return text if zone is None else f"{text} ({offset_text(moment, zone or None)})"
-
-
-def _show(view: Any, origin: Any, now: datetime, zone: str | None, shown: str | None = None) -> None:
-    """``origin``: opened by hand or by which alert; ``zone``: the controller's (the deadline there); ``shown``: the
-    zone every time is also given in."""
-    print(f"Incident {view.id}: {view.fields['title']}")
-    print(f"  state: {view.state}")
-    print(f"  source: {origin.describe()}")
-    _show_fields(view.fields, shown)
-    for note in view.notifications:
-        when = _when(note.at, shown)
-        print(f"  notified ({note.kind}): {when}, reference {note.reference} (notification {note.number})")
-    _show_clock(view, now, zone, shown)
-    _show_history(view, shown)
-
-
-def _show_fields(f: dict[str, Any], shown: str | None) -> None:
-    """The recorded fields, in the order of the Art. 33(3) form: times, figures, lists, then the authorities."""
-    for key in ("occurred_from", "occurred_to", "detected_at", "processor_notified_at", "investigation_at",
-                "aware_at", "contained_at", "risk_at", "subjects_informed_at", "closed_at"):  # fmt: skip
-        if f[key]:
-            print(f"  {key}: {_when(f[key], shown)}")
-    for key in ("risk", "approx_subjects", "approx_records", "special_categories"):
-        if f[key] is not None:
-            print(f"  {key}: {f[key]}")
-    for key in ("categories", "subject_categories", "breach_types"):
-        if f[key]:
-            print(f"  {key}: {', '.join(f[key])}")
-    if f["cross_border"] is not None:
-        print(f"  cross_border: {'yes' if f['cross_border'] else 'no'}")
-    for key in ("authority", "lead_authority", "other_authorities", "processor"):
-        if f[key]:
-            print(f"  {key}: {f[key]}")
-
-
-def _show_clock(view: Any, now: datetime, zone: str | None, shown: str | None) -> None:
-    """What is still to record, the 72-hour clock, and where it runs from when awareness was corrected later."""
-    from app.services.incidents import still_to_record, zoned_text
-
-    f = view.fields
-    if view.state != "closed" and (missing := still_to_record(f, view.clock(now).state)):
-        print(f"  still to record: {'; '.join(missing)}")
-    status = view.clock(now)
-    print(f"  clock: {status.describe(seconds=True)}")
-    if status.deadline is not None and zone and zone != "UTC":  # as `breach aware` says it, and the Incidents page
-        print(f"  deadline in the controller's zone: {zoned_text(status.deadline, zone)}")
-    if view.aware_anchor and view.aware_anchor != f["aware_at"]:
-        print(f"  clock runs from: {_when(view.aware_anchor, shown)} (the earliest awareness recorded; a later time "
-              "is kept below and does not move the deadline back)")  # fmt: skip
-
-
-def _show_history(view: Any, shown: str | None) -> None:
-    if not view.history:
-        return
-    numbers = {n.id: n.number for n in view.notifications}
-    seen: set[tuple[str, int | None]] = set()
-    print("  history:")
-    for entry in view.history:
-        key = (entry.name, entry.notification_id)
-        name = f"notified #{numbers.get(entry.notification_id, '?')}" if entry.name == "notified" else entry.name
-        kind = ", correction" if key in seen else ""
-        seen.add(key)
-        reason = f": {entry.reason}" if entry.reason else ""
-        recorded = f"recorded {utc_text(entry.recorded_at, seconds=True)} by {entry.recorded_by}{kind}"
-        print(f"    {name} = {_when(entry.at, shown)} ({recorded}){reason}")
-
-
-def _corrected(before: Any, after: Any, name: str) -> str:
-    return _change(before.fields[name], after.fields[name])
-
-
-def _change(old: datetime, new: datetime) -> str:
-    """``OLD → NEW``, to the second when either has seconds: at minutes, 09:00:30 corrected to 09:00:10 read
-    "09:00 UTC → 09:00 UTC", a correction that seemed to change nothing (``show`` and refusals give seconds)."""
-    return f"{_at(old, old, new)} → {_at(new, old, new)}"
-
-
-def _at(moment: datetime, *times: datetime | None) -> str:
-    """``moment`` at minutes, or to the second when any of ``times`` has seconds."""
-    return utc_text(moment, seconds=any(t is not None and (t.second or t.microsecond) for t in times))
-
-
-def _deadline(deadline: datetime, zone: str | None) -> str:
-    """The deadline in UTC, then where the controller is when its zone is known (``dsr settings --time-zone``, or
-    the country of the policy's controller); this machine's zone is nobody's in particular (a server's is UTC)."""
-    from app.services.incidents import zoned_text
-
-    return utc_text(deadline) + (f" ({zoned_text(deadline, zone)})" if zone else "")
-
 
 def _aware(register_: Any, args: argparse.Namespace, operator: str, now: datetime) -> None:
     from app.services.incidents import controller_zone
@@ -340,11 +229,11 @@ def _aware(register_: Any, args: argparse.Namespace, operator: str, now: datetim
     status = view.clock(now)
     assert status.deadline is not None
     if before.aware_at is None:
-        print(f"Aware at {_at(view.aware_at, view.aware_at)}; notify by {_deadline(status.deadline, zone)}.")
+        print(f"Aware at {at_text(view.aware_at, view.aware_at)}; notify by {deadline_text(status.deadline, zone)}.")
     else:
-        print(f"Corrected awareness of incident {args.id}: {_corrected(before, view, 'aware_at')}. The deadline "
-              f"runs from the earliest awareness recorded, {_at(view.aware_anchor, view.aware_anchor)}: notify by "
-              f"{_deadline(status.deadline, zone)}.")  # fmt: skip
+        print(f"Corrected awareness of incident {args.id}: {corrected_text(before, view, 'aware_at')}. The deadline "
+              f"runs from the earliest awareness recorded, {at_text(view.aware_anchor, view.aware_anchor)}: notify by "
+              f"{deadline_text(status.deadline, zone)}.")  # fmt: skip
 
 
 def _correct_notification(register_: Any, args: argparse.Namespace, operator: str, now: datetime) -> None:
@@ -353,7 +242,7 @@ def _correct_notification(register_: Any, args: argparse.Namespace, operator: st
     before = {n.number: n.at for n in register_.get(args.id).notifications}
     view = register_.correct_notification(args.id, operator, args.correct, args.at, args.reason, args.delay_reason)
     new = next(n.at for n in view.notifications if n.number == args.correct)
-    change = _change(before[args.correct], new)
+    change = change_text(before[args.correct], new)
     print(f"Corrected notification {args.correct} of incident {args.id}: {change}; {view.clock(now).describe()}.")
 
 
@@ -364,7 +253,7 @@ def _inform(register_: Any, args: argparse.Namespace, operator: str) -> None:
         print(f"Data subjects of incident {args.id} recorded as informed.")
     else:
         print(f"Corrected when the data subjects of incident {args.id} were informed: "
-              f"{_corrected(before, view, 'subjects_informed_at')}.")  # fmt: skip
+              f"{corrected_text(before, view, 'subjects_informed_at')}.")  # fmt: skip
 
 
 def _update(register_: Any, args: argparse.Namespace, operator: str) -> None:
@@ -388,7 +277,7 @@ def _update(register_: Any, args: argparse.Namespace, operator: str) -> None:
     corrected = [n for n in sorted(values) if n in TIMES and before.fields[n] not in (None, view.fields[n])]
     if corrected:
         print("Corrected (earlier times kept): "
-              + "; ".join(f"{n} {_corrected(before, view, n)}" for n in corrected) + ".")  # fmt: skip
+              + "; ".join(f"{n} {corrected_text(before, view, n)}" for n in corrected) + ".")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -433,7 +322,7 @@ def _show_one(run: _Run) -> None:
     from app.services.incidents import controller_zone
 
     zone, view = controller_zone(run.register.vault), run.register.get(run.args.id)
-    _show(view, run.register.origin(view), run.now, zone, _shown_zone(run.args.zone, zone))
+    show_incident(view, run.register.origin(view), run.now, zone, shown_zone(run.args.zone, zone))
 
 
 def _assess(run: _Run) -> None:
