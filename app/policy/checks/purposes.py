@@ -34,14 +34,6 @@ def read_purposes(reader: Reader, document: dict[str, Any]) -> tuple[Purpose, ..
             reader.problem(
                 (*where, "data_subjects") if "data_subjects" in raw else where, "'data_subjects' is required"
             )
-        dpia_raw = raw.get("dpia", {})
-        if not isinstance(dpia_raw, dict):
-            reader.problem((*where, "dpia"), "'dpia' must be a table: { required = …, progress = …, link = … }")
-            dpia_raw = {}
-        required = dpia_raw.get("required")
-        if required is not None and not isinstance(required, bool):
-            reader.problem((*where, "dpia"), "'dpia.required' must be true or false")
-            required = None
         _basis_warnings(reader, where, basis, subjects)
         account = reader.retention(
             raw.get("deactivated_account_retention"),
@@ -60,7 +52,7 @@ def read_purposes(reader: Reader, document: dict[str, Any]) -> tuple[Purpose, ..
                 legitimate_interest=interest,
                 lia_link=reader.text(raw, "lia_link", where),
                 data_subjects=subjects,
-                dpia=Dpia(required, str(dpia_raw.get("progress", "")), str(dpia_raw.get("link", ""))),
+                dpia=_dpia(reader, raw, where),
                 national_law_basis=reader.text(raw, "national_law_basis", where),
                 automated_decision_making=reader.flag(raw, "automated_decision_making", where),
                 automated_decision_details=reader.text(raw, "automated_decision_details", where),
@@ -89,6 +81,23 @@ def read_categories(reader: Reader, document: dict[str, Any]) -> tuple[DataCateg
             )
         )
     return tuple(categories)
+
+
+def _dpia(reader: Reader, raw: dict[str, Any], where: tuple[str | int, ...]) -> Dpia:
+    """``dpia = { required = …, progress = …, link = … }``. Progress and link go into the Art. 30 record like any
+    other policy text, so they are read as text (no control character); they were taken as given (``str()`` of
+    anything), so a version already applied with another value still loads (``tightened``)."""
+    dpia_raw = raw.get("dpia", {})
+    if not isinstance(dpia_raw, dict):
+        reader.problem((*where, "dpia"), "'dpia' must be a table: { required = …, progress = …, link = … }")
+        dpia_raw = {}
+    required = dpia_raw.get("required")
+    if required is not None and not isinstance(required, bool):
+        reader.problem((*where, "dpia"), "'dpia.required' must be true or false")
+        required = None
+    at = (*where, "dpia")
+    progress = reader.text(dpia_raw, "progress", at, tightened=True)
+    return Dpia(required, progress, reader.text(dpia_raw, "link", at, tightened=True))
 
 
 _EMPLOYEES = ("employee", "staff", "worker", "personnel", "beschäftigte", "mitarbeiter", "salarié")

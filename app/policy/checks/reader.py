@@ -44,11 +44,13 @@ class Reader:
         where: tuple[str | int, ...],
         required: bool = False,
         wanted: bool = False,
+        tightened: bool = False,
     ) -> str:
-        """``required``: an error when empty; ``wanted``: a warning (the Art. 30 record will ask a human)."""
+        """``required``: an error when empty; ``wanted``: a warning (the Art. 30 record will ask a human);
+        ``tightened``: a value read as text without this check before, so a stored version that is not still loads."""
         value = table.get(key, "")
         if not isinstance(value, str):
-            self.problem((*where, key), f"'{key}' must be text")
+            self.problem((*where, key), f"'{key}' must be text", tightened=tightened)
             return ""
         self._no_controls(value, key, where)
         if (required or wanted) and not value.strip():
