@@ -115,6 +115,23 @@ def test_a_module_split_by_job_that_imports_back_breaks_the_contracts(
     named = f"- .{one} -> .{other} " in said or f"- .{other} -> .{one} " in said
     assert ACYCLIC in said and f"No cycles are allowed in {package}." in said and named, said[-2000:]
 
+
+def test_a_bundle_verifier_borrowing_the_writer_breaks_the_contracts(tmp_path: Path) -> None:
+    """An evidence bundle is checked offline by someone who trusts nothing of the vault: the verifier (and the viewer)
+    read it from its format, so a mistake in the writer cannot be repeated, unseen, by the code that checks it."""
+    _tool("importlinter")
+    shutil.copytree(ROOT / "app", tmp_path / "app", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / ".importlinter", tmp_path / ".importlinter")
+    target = tmp_path / "app/audit/bundle_verify.py"
+    anchor = "from __future__ import annotations\n"
+    line = "from app.audit.bundle_write import BundleInfo  # noqa\n"
+    target.write_text(target.read_text(encoding="utf-8").replace(anchor, anchor + "\n" + line, 1))
+    done = _run("-c", f"import sys; sys.path.insert(0, {str(tmp_path)!r}); {LINT}", cwd=tmp_path)
+    assert done.returncode != 0, done.stdout[-4000:]
+    said = " ".join(done.stdout.split())
+    assert "never with the code that wrote it BROKEN" in said
+    assert "app.audit.bundle_verify is not allowed to import app.audit.bundle_write" in said, said[-2000:]
+
 def test_the_core_type_checks() -> None:
     _tool("mypy")
     done = _run("-m", "mypy")
