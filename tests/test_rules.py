@@ -34,7 +34,8 @@ LINT = "from importlinter.cli import lint_imports_command; lint_imports_command(
 
 def test_import_contracts_are_kept() -> None:
     """No PySide6 outside app.ui; the app borrows nothing from the CLI; layers ui | commands → services → domain
-    → store → core; the app and the CLI reach the domain through app.services; no new cycle between packages."""
+    → store → core; the app and the CLI reach the domain through app.services; no new cycle between packages,
+    nor between the modules of app.audit, app.policy and app.incidents."""
     _tool("importlinter")
     done = _run("-c", LINT)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
@@ -75,6 +76,61 @@ def test_a_use_case_outside_the_services_breaks_the_contracts(
     said = " ".join(done.stdout.split())  # lint-imports wraps long contract names at the terminal's width
     assert broken in said and module.removesuffix(".py").replace("/", ".") in said
 
+
+
+ACYCLIC = (
+    "No cycle between the modules of app.audit, app.policy and app.incidents (a module split by job stays split) "
+    "BROKEN"
+)
+
+
+@pytest.mark.parametrize(
+    ("module", "line", "package", "pair"),
+    [
+        # a section check reaching back into the loader that runs it
+        ("app/policy/checks/reader.py", "from app.policy.loader import load_policy", "app.policy",
+         ("checks", "loader")),
+        # the entry scan borrowing the run's batch size: verify -> verify_scan -> verify
+        ("app/audit/verify_scan.py", "from app.audit.verify import BATCH", "app.audit", ("verify_scan", "verify")),
+        # a check reading the register it guards
+        ("app/incidents/checks.py", "from app.incidents.register import IncidentRegister", "app.incidents",
+         ("checks", "register")),
+    ],
+)  # fmt: skip
+def test_a_module_split_by_job_that_imports_back_breaks_the_contracts(
+    tmp_path: Path, module: str, line: str, package: str, pair: tuple[str, str]
+) -> None:
+    """The modules split out of the loader, the verifier and the breach register import one way: an import back
+    into the module that uses them is a cycle, and `lint-imports` names it (by one of its two edges)."""
+    _tool("importlinter")
+    shutil.copytree(ROOT / "app", tmp_path / "app", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / ".importlinter", tmp_path / ".importlinter")
+    target = tmp_path / module
+    anchor = "from __future__ import annotations\n"
+    target.write_text(target.read_text(encoding="utf-8").replace(anchor, anchor + "\n" + line + "  # noqa\n", 1))
+    done = _run("-c", f"import sys; sys.path.insert(0, {str(tmp_path)!r}); {LINT}", cwd=tmp_path)
+    assert done.returncode != 0, done.stdout[-4000:]
+    said = " ".join(done.stdout.split())
+    one, other = pair
+    named = f"- .{one} -> .{other} " in said or f"- .{other} -> .{one} " in said
+    assert ACYCLIC in said and f"No cycles are allowed in {package}." in said and named, said[-2000:]
+
+
+def test_a_bundle_verifier_borrowing_the_writer_breaks_the_contracts(tmp_path: Path) -> None:
+    """An evidence bundle is checked offline by someone who trusts nothing of the vault: the verifier (and the viewer)
+    read it from its format, so a mistake in the writer cannot be repeated, unseen, by the code that checks it."""
+    _tool("importlinter")
+    shutil.copytree(ROOT / "app", tmp_path / "app", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / ".importlinter", tmp_path / ".importlinter")
+    target = tmp_path / "app/audit/bundle_verify.py"
+    anchor = "from __future__ import annotations\n"
+    line = "from app.audit.bundle_write import BundleInfo  # noqa\n"
+    target.write_text(target.read_text(encoding="utf-8").replace(anchor, anchor + "\n" + line, 1))
+    done = _run("-c", f"import sys; sys.path.insert(0, {str(tmp_path)!r}); {LINT}", cwd=tmp_path)
+    assert done.returncode != 0, done.stdout[-4000:]
+    said = " ".join(done.stdout.split())
+    assert "never with the code that wrote it BROKEN" in said
+    assert "app.audit.bundle_verify is not allowed to import app.audit.bundle_write" in said, said[-2000:]
 
 def test_the_core_type_checks() -> None:
     _tool("mypy")

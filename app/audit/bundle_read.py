@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.audit.bundle import (
+from app.audit.bundle_format import (
     CHECKPOINTS,
     ENTRIES,
     FORMAT,

@@ -24,16 +24,17 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from app.commands.breach_show import at_text, change_text, corrected_text, deadline_text, show_incident
 from app.commands.common import open_vault, operator_name, whole_number
 from app.commands.register_export import add_export_options, export_format, print_export
 from app.core.errors import ConfigError
 from app.core.terminal import shown
-from app.core.utc import utc_text
-from app.core.zones import chosen_zone, offset_text
+from app.core.zones import chosen_zone
 
 ZONE_HELP = (
     "an ISO 8601 time such as 2026-11-27T09:00+01:00 or 2026-11-27T08:00Z; a time without a zone (no Z, no "
@@ -219,90 +220,6 @@ def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], No
     )
 
 
-def _when(moment: datetime, zone: str | None) -> str:
-    """A time as ``show`` gives it: UTC to the second, as the register compares times (at minutes, two times that
-    looked equal were refused as out of order), then in ``zone`` with its UTC offset, when one is chosen."""
-    text = utc_text(moment, seconds=True)
-    return text if zone is None else f"{text} ({offset_text(moment, zone or None)})"
-
-
-def _show(view: Any, origin: Any, now: datetime, zone: str | None, shown: str | None = None) -> None:
-    """``origin``: opened by hand or by which alert; ``zone``: the controller's (the deadline there); ``shown``: the
-    zone every time is also given in."""
-    from app.services.incidents import still_to_record, zoned_text
-
-    f = view.fields
-    print(f"Incident {view.id}: {f['title']}")
-    print(f"  state: {view.state}")
-    print(f"  source: {origin.describe()}")
-    for key in ("occurred_from", "occurred_to", "detected_at", "processor_notified_at", "investigation_at",
-                "aware_at", "contained_at", "risk_at", "subjects_informed_at", "closed_at"):  # fmt: skip
-        if f[key]:
-            print(f"  {key}: {_when(f[key], shown)}")
-    for key in ("risk", "approx_subjects", "approx_records", "special_categories"):
-        if f[key] is not None:
-            print(f"  {key}: {f[key]}")
-    for key in ("categories", "subject_categories", "breach_types"):
-        if f[key]:
-            print(f"  {key}: {', '.join(f[key])}")
-    if f["cross_border"] is not None:
-        print(f"  cross_border: {'yes' if f['cross_border'] else 'no'}")
-    for key in ("authority", "lead_authority", "other_authorities", "processor"):
-        if f[key]:
-            print(f"  {key}: {f[key]}")
-    for note in view.notifications:
-        when = _when(note.at, shown)
-        print(f"  notified ({note.kind}): {when}, reference {note.reference} (notification {note.number})")
-    if view.state != "closed" and (missing := still_to_record(f, view.clock(now).state)):
-        print(f"  still to record: {'; '.join(missing)}")
-    status = view.clock(now)
-    print(f"  clock: {status.describe(seconds=True)}")
-    if status.deadline is not None and zone and zone != "UTC":  # as `breach aware` says it, and the Incidents page
-        print(f"  deadline in the controller's zone: {zoned_text(status.deadline, zone)}")
-    if view.aware_anchor and view.aware_anchor != f["aware_at"]:
-        print(f"  clock runs from: {_when(view.aware_anchor, shown)} (the earliest awareness recorded; a later time "
-              "is kept below and does not move the deadline back)")  # fmt: skip
-    _show_history(view, shown)
-
-
-def _show_history(view: Any, shown: str | None) -> None:
-    if not view.history:
-        return
-    numbers = {n.id: n.number for n in view.notifications}
-    seen: set[tuple[str, int | None]] = set()
-    print("  history:")
-    for entry in view.history:
-        key = (entry.name, entry.notification_id)
-        name = f"notified #{numbers.get(entry.notification_id, '?')}" if entry.name == "notified" else entry.name
-        kind = ", correction" if key in seen else ""
-        seen.add(key)
-        reason = f": {entry.reason}" if entry.reason else ""
-        recorded = f"recorded {utc_text(entry.recorded_at, seconds=True)} by {entry.recorded_by}{kind}"
-        print(f"    {name} = {_when(entry.at, shown)} ({recorded}){reason}")
-
-
-def _corrected(before: Any, after: Any, name: str) -> str:
-    return _change(before.fields[name], after.fields[name])
-
-
-def _change(old: datetime, new: datetime) -> str:
-    """``OLD → NEW``, to the second when either has seconds: at minutes, 09:00:30 corrected to 09:00:10 read
-    "09:00 UTC → 09:00 UTC", a correction that seemed to change nothing (``show`` and refusals give seconds)."""
-    return f"{_at(old, old, new)} → {_at(new, old, new)}"
-
-
-def _at(moment: datetime, *times: datetime | None) -> str:
-    """``moment`` at minutes, or to the second when any of ``times`` has seconds."""
-    return utc_text(moment, seconds=any(t is not None and (t.second or t.microsecond) for t in times))
-
-
-def _deadline(deadline: datetime, zone: str | None) -> str:
-    """The deadline in UTC, then where the controller is when its zone is known (``dsr settings --time-zone``, or
-    the country of the policy's controller); this machine's zone is nobody's in particular (a server's is UTC)."""
-    from app.services.incidents import zoned_text
-
-    return utc_text(deadline) + (f" ({zoned_text(deadline, zone)})" if zone else "")
-
 
 def _aware(register_: Any, args: argparse.Namespace, operator: str, now: datetime) -> None:
     from app.services.incidents import controller_zone
@@ -313,11 +230,11 @@ def _aware(register_: Any, args: argparse.Namespace, operator: str, now: datetim
     status = view.clock(now)
     assert status.deadline is not None
     if before.aware_at is None:
-        print(f"Aware at {_at(view.aware_at, view.aware_at)}; notify by {_deadline(status.deadline, zone)}.")
+        print(f"Aware at {at_text(view.aware_at, view.aware_at)}; notify by {deadline_text(status.deadline, zone)}.")
     else:
-        print(f"Corrected awareness of incident {args.id}: {_corrected(before, view, 'aware_at')}. The deadline "
-              f"runs from the earliest awareness recorded, {_at(view.aware_anchor, view.aware_anchor)}: notify by "
-              f"{_deadline(status.deadline, zone)}.")  # fmt: skip
+        print(f"Corrected awareness of incident {args.id}: {corrected_text(before, view, 'aware_at')}. The deadline "
+              f"runs from the earliest awareness recorded, {at_text(view.aware_anchor, view.aware_anchor)}: notify by "
+              f"{deadline_text(status.deadline, zone)}.")  # fmt: skip
 
 
 def _correct_notification(register_: Any, args: argparse.Namespace, operator: str, now: datetime) -> None:
@@ -326,7 +243,7 @@ def _correct_notification(register_: Any, args: argparse.Namespace, operator: st
     before = {n.number: n.at for n in register_.get(args.id).notifications}
     view = register_.correct_notification(args.id, operator, args.correct, args.at, args.reason, args.delay_reason)
     new = next(n.at for n in view.notifications if n.number == args.correct)
-    change = _change(before[args.correct], new)
+    change = change_text(before[args.correct], new)
     print(f"Corrected notification {args.correct} of incident {args.id}: {change}; {view.clock(now).describe()}.")
 
 
@@ -337,7 +254,7 @@ def _inform(register_: Any, args: argparse.Namespace, operator: str) -> None:
         print(f"Data subjects of incident {args.id} recorded as informed.")
     else:
         print(f"Corrected when the data subjects of incident {args.id} were informed: "
-              f"{_corrected(before, view, 'subjects_informed_at')}.")  # fmt: skip
+              f"{corrected_text(before, view, 'subjects_informed_at')}.")  # fmt: skip
 
 
 def _update(register_: Any, args: argparse.Namespace, operator: str) -> None:
@@ -361,7 +278,142 @@ def _update(register_: Any, args: argparse.Namespace, operator: str) -> None:
     corrected = [n for n in sorted(values) if n in TIMES and before.fields[n] not in (None, view.fields[n])]
     if corrected:
         print("Corrected (earlier times kept): "
-              + "; ".join(f"{n} {_corrected(before, view, n)}" for n in corrected) + ".")  # fmt: skip
+              + "; ".join(f"{n} {corrected_text(before, view, n)}" for n in corrected) + ".")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What every sub-command works with: its options, the vault, the register, who acts, and now."""
+
+    args: argparse.Namespace
+    vault: Any
+    register: Any
+    operator: str
+    now: datetime
+
+
+def _open(run: _Run) -> None:
+    args = run.args
+    new_id = run.register.open_incident(
+        args.title,
+        run.operator,
+        args.description,
+        args.detected,
+        args.occurred_from,
+        args.occurred_to,
+        details=_details(args),
+    )
+    print(
+        f"Opened incident {new_id}. The 72-hour clock starts when you record awareness: breach aware {new_id} "
+        "--reason … [--at TIME]"
+    )
+
+
+def _list(run: _Run) -> None:
+    print(f"{'ID':>4}  {'STATE':<9} {'AWARE (UTC)':<17} {'DEADLINE (UTC)':<17} {'CLOCK':<40} TITLE")
+    for view in run.register.list():
+        status = view.clock(run.now)
+        anchor = view.aware_anchor
+        aware = f"{anchor.astimezone(UTC):%Y-%m-%d %H:%M}" if anchor else "—"
+        deadline = f"{status.deadline.astimezone(UTC):%Y-%m-%d %H:%M}" if status.deadline else "—"
+        print(f"{view.id:>4}  {view.state:<9} {aware:<17} {deadline:<17} {status.state:<40} {view.title}")
+
+
+def _show_one(run: _Run) -> None:
+    from app.services.incidents import controller_zone
+
+    zone, view = controller_zone(run.register.vault), run.register.get(run.args.id)
+    show_incident(view, run.register.origin(view), run.now, zone, chosen_zone(run.args.zone, zone))
+
+
+def _assess(run: _Run) -> None:
+    run.register.assess(run.args.id, run.operator, run.args.risk, run.args.reason)
+    print(f"Risk of incident {run.args.id}: {run.args.risk}.")
+
+
+def _notify(run: _Run) -> None:
+    args = run.args
+    if args.correct is not None:
+        _correct_notification(run.register, args, run.operator, run.now)
+        return
+    if not args.reference:
+        raise ConfigError("Give the supervisory authority's reference (--reference).")
+    view = run.register.notify(
+        args.id, run.operator, args.reference, args.at, args.summary, args.delay_reason, args.follow_up
+    )
+    print(f"Notification recorded; {view.clock(run.now).describe()}.")
+
+
+def _exempt(run: _Run) -> None:
+    run.register.exempt_from_communication(run.args.id, run.operator, run.args.exemption, run.args.reason)
+    print(f"Art. 34(3)({run.args.exemption}) exemption recorded for incident {run.args.id}.")
+
+
+def _scope(run: _Run) -> None:
+    from app.services import incidents
+    from app.services.policy import policy_in_force
+
+    args = run.args
+    attributes = tuple(a.strip() for a in args.attributes.split(",") if a.strip())
+    found = incidents.scope(run.vault, policy_in_force(run.vault), args.since, args.until, attributes)
+    print(f"Data subjects: {found.subjects} ({found.label})")
+    print(f"Records: {found.records} ({found.label})")
+    print(f"Subjects in audit events of the window: {found.trail_subjects}")
+    if found.trail_note:
+        print(f"Note: {found.trail_note} (breach update --subjects N)")
+    for note in (found.unnamed_note, found.members_note, found.pruned_note):
+        if note:
+            print(note)
+    print(f"Counted: {found.basis}")
+    print(f"Categories: {', '.join(found.categories) or 'none'}")
+    if args.apply:
+        incidents.store_scope(run.register, args.id, run.operator, found)
+        print(f"Stored on incident {args.id} as approximate figures.")
+
+
+def _close(run: _Run) -> None:
+    run.register.close(run.args.id, run.operator, run.args.rationale)
+    print(f"Closed incident {run.args.id}; it stays in the register.")
+
+
+def _dismiss(run: _Run) -> None:
+    run.register.dismiss(run.args.id, run.operator, run.args.reason)
+    print(f"Dismissed incident {run.args.id} as not a personal-data breach; it stays in the register.")
+
+
+def _export(run: _Run) -> None:
+    from app.services.registers import export_breaches
+
+    out = Path(run.args.out).expanduser()
+    print_export(export_breaches(run.vault, export_format(run.args), out, run.operator), "incident")
+
+
+def _draft(run: _Run) -> None:
+    from app.services import incidents
+    from app.services.policy import policy_in_force
+
+    args = run.args
+    letter = incidents.write_letter(run.register, policy_in_force(run.vault), args.id, args.audience, Path(args.out))
+    for file in letter:
+        print(f"Wrote {shown(file.path)} (sha256 {file.sha256})")
+
+
+_SUBCOMMANDS: dict[str, Callable[[_Run], None]] = {
+    "open": _open,
+    "list": _list,
+    "show": _show_one,
+    "aware": lambda run: _aware(run.register, run.args, run.operator, run.now),
+    "assess": _assess,
+    "notify": _notify,
+    "inform": lambda run: _inform(run.register, run.args, run.operator),
+    "exempt": _exempt,
+    "update": lambda run: _update(run.register, run.args, run.operator),
+    "scope": _scope,
+    "close": _close,
+    "dismiss": _dismiss,
+    "export": _export,
+    "draft": _draft,
+}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -370,94 +422,9 @@ def run(args: argparse.Namespace) -> int:
     operator = operator_name(args)
     vault = open_vault(args)
     try:
-        register_ = incidents.register(vault)
-        now = datetime.now(UTC)
-        command = args.breach_command
-        if command == "open":
-            new_id = register_.open_incident(
-                args.title,
-                operator,
-                args.description,
-                args.detected,
-                args.occurred_from,
-                args.occurred_to,
-                details=_details(args),
-            )
-            print(
-                f"Opened incident {new_id}. The 72-hour clock starts when you record awareness: breach aware {new_id} "
-                "--reason … [--at TIME]"
-            )
-        elif command == "list":
-            print(f"{'ID':>4}  {'STATE':<9} {'AWARE (UTC)':<17} {'DEADLINE (UTC)':<17} {'CLOCK':<40} TITLE")
-            for view in register_.list():
-                status = view.clock(now)
-                anchor = view.aware_anchor
-                aware = f"{anchor.astimezone(UTC):%Y-%m-%d %H:%M}" if anchor else "—"
-                deadline = f"{status.deadline.astimezone(UTC):%Y-%m-%d %H:%M}" if status.deadline else "—"
-                print(f"{view.id:>4}  {view.state:<9} {aware:<17} {deadline:<17} {status.state:<40} {view.title}")
-        elif command == "show":
-            from app.services.incidents import controller_zone
-
-            zone, view = controller_zone(register_.vault), register_.get(args.id)
-            _show(view, register_.origin(view), now, zone, chosen_zone(args.zone, zone))
-        elif command == "aware":
-            _aware(register_, args, operator, now)
-        elif command == "assess":
-            register_.assess(args.id, operator, args.risk, args.reason)
-            print(f"Risk of incident {args.id}: {args.risk}.")
-        elif command == "notify" and args.correct is not None:
-            _correct_notification(register_, args, operator, now)
-        elif command == "notify":
-            if not args.reference:
-                raise ConfigError("Give the supervisory authority's reference (--reference).")
-            view = register_.notify(
-                args.id, operator, args.reference, args.at, args.summary, args.delay_reason, args.follow_up
-            )
-            print(f"Notification recorded; {view.clock(now).describe()}.")
-        elif command == "inform":
-            _inform(register_, args, operator)
-        elif command == "exempt":
-            register_.exempt_from_communication(args.id, operator, args.exemption, args.reason)
-            print(f"Art. 34(3)({args.exemption}) exemption recorded for incident {args.id}.")
-        elif command == "update":
-            _update(register_, args, operator)
-        elif command == "scope":
-            from app.services.policy import policy_in_force
-
-            attributes = tuple(a.strip() for a in args.attributes.split(",") if a.strip())
-            found = incidents.scope(vault, policy_in_force(vault), args.since, args.until, attributes)
-            print(f"Data subjects: {found.subjects} ({found.label})")
-            print(f"Records: {found.records} ({found.label})")
-            print(f"Subjects in audit events of the window: {found.trail_subjects}")
-            if found.trail_note:
-                print(f"Note: {found.trail_note} (breach update --subjects N)")
-            if found.unnamed_note:
-                print(found.unnamed_note)
-            if found.members_note:
-                print(found.members_note)
-            if found.pruned_note:
-                print(found.pruned_note)
-            print(f"Counted: {found.basis}")
-            print(f"Categories: {', '.join(found.categories) or 'none'}")
-            if args.apply:
-                incidents.store_scope(register_, args.id, operator, found)
-                print(f"Stored on incident {args.id} as approximate figures.")
-        elif command == "close":
-            register_.close(args.id, operator, args.rationale)
-            print(f"Closed incident {args.id}; it stays in the register.")
-        elif command == "dismiss":
-            register_.dismiss(args.id, operator, args.reason)
-            print(f"Dismissed incident {args.id} as not a personal-data breach; it stays in the register.")
-        elif command == "export":
-            from app.services.registers import export_breaches
-
-            print_export(export_breaches(vault, export_format(args), Path(args.out).expanduser(), operator), "incident")
-        elif command == "draft":
-            from app.services.policy import policy_in_force
-
-            letter = incidents.write_letter(register_, policy_in_force(vault), args.id, args.audience, Path(args.out))
-            for file in letter:
-                print(f"Wrote {shown(file.path)} (sha256 {file.sha256})")
+        handler = _SUBCOMMANDS.get(args.breach_command)
+        if handler is not None:
+            handler(_Run(args, vault, incidents.register(vault), operator, datetime.now(UTC)))
         for note in zone_notes(args):
             print(note)
     except Exception as error:

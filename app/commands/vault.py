@@ -186,7 +186,7 @@ def _passphrase(args: argparse.Namespace) -> int:
 
 def _restore(args: argparse.Namespace) -> int:
     from app.core.passphrase import read_passphrase
-    from app.services.vault import check_restore_target, follow_replay, restore_backup
+    from app.services.vault import check_restore_target, restore_backup
 
     # Not created here: a mistyped folder is refused before anything is asked or written (--create for a new one).
     folder = vault_folder(args)
@@ -197,10 +197,18 @@ def _restore(args: argparse.Namespace) -> int:
         print("Nothing restored.")
         return 1
     report = restore_backup(folder, Path(args.file), read_passphrase(), operator_name(args), args.create)
+    _print_restored(report, folder, Path(args.file), replacing)
+    if report.replay_request_ids and args.wait > 0:
+        _follow_replay(folder, report.replay_request_ids, args.wait)
+    return 0
+
+
+def _print_restored(report: Any, folder: Path, file: Path, replacing: bool) -> None:
+    """What the restore did, and what it leaves the operator to do (keys sealed elsewhere, a ledger to copy)."""
     if report.created_folder:
         print(f"Created the folder {shown(folder)}.")
     print(
-        f"Restored from {Path(args.file).resolve()}; {report.subjects_erased} erasure(s) replayed in "
+        f"Restored from {file.resolve()}; {report.subjects_erased} erasure(s) replayed in "
         f"{report.replayed_requests} request(s) before first use"
     )
     if report.key_epoch is not None:
@@ -221,13 +229,18 @@ def _restore(args: argparse.Namespace) -> int:
                 "No erasure ledger was in it, so no erasure made after this backup could be replayed: if the old "
                 "data folder has erasure-ledger.jsonl and erasure-ledger.key, copy both here and restore again."
             )
-    if report.replay_request_ids and args.wait > 0:
-        passphrase = read_passphrase()
-        print(f"Following the replayed erasures at the targets for up to {args.wait:g} s…", flush=True)
-        follow_replay(folder, passphrase, report.replay_request_ids, args.wait)
-        for request_id in report.replay_request_ids:
-            print(f"Replay request {request_id}: see 'erase status {request_id}'")
-    return 0
+
+
+def _follow_replay(folder: Path, request_ids: list[str], wait: float) -> None:
+    """Watch the replayed erasures reach the targets for up to ``wait`` seconds (the passphrase is read again)."""
+    from app.core.passphrase import read_passphrase
+    from app.services.vault import follow_replay
+
+    passphrase = read_passphrase()
+    print(f"Following the replayed erasures at the targets for up to {wait:g} s…", flush=True)
+    follow_replay(folder, passphrase, request_ids, wait)
+    for request_id in request_ids:
+        print(f"Replay request {request_id}: see 'erase status {request_id}'")
 
 
 def _pages_line(cipher: Any, describe_pages: Callable[[Any], str]) -> str:

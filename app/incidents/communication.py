@@ -13,9 +13,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from app.core.utc import as_utc, utc_text
-from app.documents.private import private, staged_into
 from app.incidents.clock import zoned_text
 from app.incidents.draft import dpo_line
+from app.incidents.files import write_markdown_and_pdf
 from app.incidents.register import EXEMPTIONS, IncidentView
 from app.policy.model import NEEDS_HUMAN, Policy
 
@@ -113,10 +113,7 @@ def markdown(incident: IncidentView, policy: Policy, now: datetime, stamp: str, 
 def write(
     incident: IncidentView, policy: Policy, now: datetime, stamp: str, out_dir: Path, zone: str | None = None
 ) -> list[Path]:
-    names = [f"incident-{incident.id}-communication.md", f"incident-{incident.id}-communication.pdf"]
-    with staged_into(out_dir) as staging:  # renamed into out_dir: a link under either name is replaced
-        md_path, pdf_path = (private(staging / name) for name in names)  # free text may identify people: 0600 first
-        md_path.write_text(markdown(incident, policy, now, stamp, zone), encoding="utf-8")
+    def write_pdf(path: Path) -> None:
         from app.documents.pdf import ExportPdf  # fpdf2 costs ~0.3 s to import: only when a PDF is written
 
         pdf = ExportPdf(TITLE, [f"Incident {incident.id}", f"Drafted {utc_text(now)}, policy {stamp}"],
@@ -126,5 +123,7 @@ def write(
         for heading, text in sections(incident, policy, zone):
             pdf.heading(heading)
             pdf.paragraph(text, size=10)
-        pdf.save(pdf_path)
-    return [out_dir / name for name in names]
+        pdf.save(path)
+
+    text = markdown(incident, policy, now, stamp, zone)
+    return write_markdown_and_pdf(out_dir, f"incident-{incident.id}-communication", text, write_pdf)

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from app.core.utc import utc_text
-from app.documents.private import private, staged_into
 from app.incidents import clock
 from app.incidents.clock import zoned_text
 from app.incidents.completeness import LATE
+from app.incidents.files import write_markdown_and_pdf
 from app.incidents.register import EXEMPTIONS, IncidentView
 from app.policy.model import NEEDS_HUMAN, Policy
 
@@ -247,10 +247,7 @@ def markdown(incident: IncidentView, policy: Policy, now: datetime, stamp: str, 
 def write(
     incident: IncidentView, policy: Policy, now: datetime, stamp: str, out_dir: Path, zone: str | None = None
 ) -> list[Path]:
-    names = [f"incident-{incident.id}-notification.md", f"incident-{incident.id}-notification.pdf"]
-    with staged_into(out_dir) as staging:  # renamed into out_dir: a link under either name is replaced
-        md_path, pdf_path = (private(staging / name) for name in names)  # free text may identify people: 0600 first
-        md_path.write_text(markdown(incident, policy, now, stamp, zone), encoding="utf-8")
+    def write_pdf(path: Path) -> None:
         from app.documents.pdf import ExportPdf  # fpdf2 costs ~0.3 s to import: only when a PDF is written
 
         pdf = ExportPdf(_title(incident), [f"Policy {stamp}", f"Drafted {utc_text(now)}"], landscape=False)
@@ -258,8 +255,10 @@ def write(
         for heading, rows in sections(incident, policy, now, zone):
             pdf.heading(heading)
             pdf.key_values([(key or " ", value) for key, value in rows])
-        pdf.save(pdf_path)
-    return [out_dir / name for name in names]
+        pdf.save(path)
+
+    text = markdown(incident, policy, now, stamp, zone)
+    return write_markdown_and_pdf(out_dir, f"incident-{incident.id}-notification", text, write_pdf)
 
 
 def sha256_of(path: Path) -> str:

@@ -9,153 +9,78 @@ personal data: the events carry them, and a correction carries the old and the n
 from __future__ import annotations
 
 import json
-import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
 from app.audit.trail import Event, append
-from app.core.log_redaction import has_email_address
-from app.incidents import clock, completeness, times
+from app.incidents import clock, times
 from app.incidents import summary as summary_
+from app.incidents.checks import (
+    BREACH_TYPES,
+    DETAILS,
+    EDITABLE,
+    EDITABLE_TIMES,
+    EXEMPTIONS,
+    LISTS,
+    MAX_COUNT,
+    RISKS,
+    SPECIAL,
+    TITLE_LIMIT,
+    check_closable,
+    check_counts,
+    check_dismissable,
+    check_order,
+    check_times,
+    checked_details,
+    checked_times,
+    checked_title,
+)
 from app.incidents.origin import Origin, origin_of
 from app.incidents.refusals import (
     AnswerMissing,
     IncidentError,
     Missing,
     NoSuchNotification,
-    Order,
-    TimeOrderRefused,
     said,
 )
 from app.incidents.tables import Incident, IncidentNotification
+from app.incidents.view import IncidentView, Notification, state_text
 from app.store.results import inserted_id
 from app.store.vault import Vault
 
+# Re-exported: the services, exports, drafts and tests import these from here.
+__all__ = [
+    "BREACH_TYPES",
+    "DETAILS",
+    "EDITABLE",
+    "EDITABLE_TIMES",
+    "EXEMPTIONS",
+    "MAX_COUNT",
+    "RISKS",
+    "SPECIAL",
+    "TITLE_LIMIT",
+    "IncidentError",
+    "IncidentRegister",
+    "IncidentView",
+    "Notification",
+    "actor_of",
+    "checked_times",
+    "checked_title",
+    "state_text",
+    "utc_now",
+]
+
 _I = Incident.__table__
 _N = IncidentNotification.__table__
-RISKS = ("none", "risk", "high_risk")
-BREACH_TYPES = ("confidentiality", "integrity", "availability")  # WP250rev.01, EDPB 9/2022
-SPECIAL = ("yes", "no", "unknown")
-EXEMPTIONS = {
-    "a": "Art. 34(3)(a): the data were unintelligible to anyone not authorised (e.g. encrypted)",
-    "b": "Art. 34(3)(b): later measures ensure the high risk is no longer likely to materialise",
-    "c": "Art. 34(3)(c): it would involve disproportionate effort; a public communication instead",
-}
-EDITABLE_TIMES = ("occurred_from", "occurred_to", "detected_at", "processor_notified_at", "investigation_at",
-                  "contained_at")  # fmt: skip
-DETAILS = frozenset(
-    {
-        "subject_categories", "breach_types", "cause", "discovery", "special_categories", "authority",
-        "cross_border", "lead_authority", "other_authorities", "processor", "subject_summary", "subject_advice",
-    }
-)  # fmt: skip
-EDITABLE = frozenset(
-    {
-        "title", "description", "nature", "categories", "approx_subjects", "approx_records", "dpo_contact",
-        "consequences", "measures", "delay_reason", *EDITABLE_TIMES, *DETAILS,
-    }
-)  # fmt: skip
-_LISTS = ("categories", "subject_categories", "breach_types")  # stored as JSON
-MAX_COUNT = 2**63 - 1  # SQLite's INTEGER
 
 
 def actor_of(operator: str) -> str:
     """The trail's actor: a person as ``operator:NAME``; a job that acts by itself (``system:alerts`` opening a
     candidate from an alert) keeps its own name, so that a SIEM does not read it as a person's act."""
     return operator if operator.startswith("system:") else f"operator:{operator}"
-
-
-TITLE_LIMIT = 200  # characters kept of a title
-
-
-def checked_title(title: str) -> str:
-    """The title as kept: one line (a line break split the ``breach list`` table), and no e-mail address. The title
-    is shown on the overview, in lists and drafts, and outlives the erasure of anyone it names; the person belongs
-    in the description, which stays in the incident's record. Public: the app's Open dialog asks this same rule
-    before it closes, so what the operator typed is never lost to a refusal after the dialog has gone."""
-    kept = title.strip()
-    if not kept:
-        raise IncidentError("An incident needs a title.")
-    if any(unicodedata.category(character) == "Cc" for character in kept):
-        raise IncidentError("An incident's title is one line: no line breaks, tabs or other control characters.")
-    if has_email_address(kept):
-        raise IncidentError(
-            "An incident's title must not name a person (it holds an e-mail address): it is shown in lists and "
-            "outlives the person's erasure. Describe the people affected in the description instead."
-        )
-    return kept[:TITLE_LIMIT]
-
-
-@dataclass(frozen=True)
-class Notification:
-    at: datetime
-    kind: str
-    reference: str
-    summary: str
-    number: int = 0  # 1, 2, … in the order recorded: how an operator names one to correct its time
-    id: int = 0
-
-
-@dataclass(frozen=True)
-class IncidentView:
-    id: int
-    fields: dict[str, Any]
-    notifications: list[Notification] = field(default_factory=list)
-    history: tuple[times.TimeEntry, ...] = ()
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self.fields[name]
-        except KeyError as exc:
-            raise AttributeError(name) from exc
-
-    @property
-    def first_notified(self) -> datetime | None:
-        initial = [n.at for n in self.notifications if n.kind == "initial"]
-        return min(initial) if initial else None
-
-    @property
-    def aware_anchor(self) -> datetime | None:
-        """What the deadline runs from: the earliest awareness ever recorded, whatever was corrected since."""
-        return times.earliest(self.history, "aware_at") or self.fields["aware_at"]
-
-    def entries(self, name: str, notification_id: int | None = None) -> list[times.TimeEntry]:
-        return [e for e in self.history if e.name == name and e.notification_id == notification_id]
-
-    def clock(self, now: datetime) -> clock.ClockStatus:
-        return clock.status(self.aware_anchor, self.first_notified, now, closed=self.fields["closed_at"] is not None)
-
-    @property
-    def state(self) -> str:
-        if self.fields["closed_at"]:
-            return "closed"
-        if self.first_notified:
-            return "notified"
-        return "open" if self.fields["aware_at"] else "candidate"
-
-
-def state_text(view: IncidentView) -> str:
-    """The register's state, told apart where it matters to a DPO: only an alert's incident is a "candidate";
-    one opened by hand awaits awareness; a dismissed candidate says so. Here, not in app.services, so that the
-    register's export (app/exports/breach_register.py) says each state as the Incidents page does."""
-    if view.state == "candidate" and not str(view.source).startswith("alert:"):
-        return "awaiting awareness"
-    if view.state == "closed" and view.aware_at is None:
-        return "dismissed"
-    return view.state
-
-
-def _check_counts(values: dict[str, Any]) -> None:
-    """The approximate numbers of subjects and records are counts: a negative one went into the register and the
-    authority's draft as given ('approx_subjects: -5'), one past SQLite's INTEGER ended in an OverflowError."""
-    for name in ("approx_subjects", "approx_records"):
-        number = values.get(name)
-        if number is not None and not 0 <= number <= MAX_COUNT:
-            raise IncidentError(f"The approximate number of {name.removeprefix('approx_')} is from 0 to {MAX_COUNT:,}.")
 
 
 def utc_now() -> datetime:
@@ -196,7 +121,7 @@ class IncidentRegister:
         if row is None:
             raise IncidentError(f"There is no incident {incident_id}.")
         fields = {key: _utc(value) for key, value in row._mapping.items()}
-        for name in _LISTS:
+        for name in LISTS:
             fields[name] = json.loads(fields[name] or "[]")
         notes = conn.execute(select(_N).where(_N.c.incident_id == incident_id).order_by(_N.c.id)).all()
         return IncidentView(
@@ -253,7 +178,7 @@ class IncidentRegister:
             merged = {**current.fields, **values}
             check(merged, current)
             anchor = checked_times(current, values)
-            stored = {k: json.dumps(v) if k in _LISTS else v for k, v in values.items()}
+            stored = {k: json.dumps(v) if k in LISTS else v for k, v in values.items()}
             conn.execute(update(_I).where(_I.c.id == incident_id).values(**stored))
             self._record_times(conn, operator, kind, incident_id, values, corrections, reason, anchor)
             return self._view(conn, incident_id)
@@ -300,7 +225,7 @@ class IncidentRegister:
     ) -> int:
         """A new incident; ``details`` are the authority-form fields (``DETAILS``), stored in the same transaction."""
         title = checked_title(title)
-        extra = _checked_details(details or {})
+        extra = checked_details(details or {})
         now = self.now()
         moments: dict[str, datetime | None] = {
             "detected_at": self._moment(detected_at, "detection") or now,
@@ -315,12 +240,12 @@ class IncidentRegister:
             "created": now,
             **moments,
         }
-        _check_times(values, None)
-        _check_order(values, set(moments))
+        check_times(values, None)
+        check_order(values, set(moments))
         row = {
             **{name: "" for name in ("nature", "dpo_contact", "consequences", "measures", *DETAILS)},
-            **{name: "[]" for name in _LISTS}, "special_categories": None, "cross_border": None,
-            **values, **{k: json.dumps(v) if k in _LISTS else v for k, v in extra.items()},
+            **{name: "[]" for name in LISTS}, "special_categories": None, "cross_border": None,
+            **values, **{k: json.dumps(v) if k in LISTS else v for k, v in extra.items()},
         }  # fmt: skip
         with self.vault.write_transaction() as conn:
             incident_id = inserted_id(conn.execute(insert(_I).values(**row)))
@@ -348,13 +273,13 @@ class IncidentRegister:
         unknown = set(values) - EDITABLE
         if unknown:
             raise IncidentError(f"These cannot be edited here: {', '.join(sorted(unknown))}.")
-        _check_counts(values)
+        check_counts(values)
         if "title" in values:
             values["title"] = checked_title(values["title"])
         for name in EDITABLE_TIMES:
             if name in values:
                 values[name] = self._moment(values[name], name.replace("_", " "))
-        values.update(_checked_details({k: v for k, v in values.items() if k in DETAILS}))
+        values.update(checked_details({k: v for k, v in values.items() if k in DETAILS}))
         return self._change(incident_id, operator, "incident.updated", values, lambda *_: None, reason)
 
     def set_aware(self, incident_id: int, operator: str, reason: str, at: datetime | None = None) -> IncidentView:
@@ -491,7 +416,7 @@ class IncidentRegister:
         values: dict[str, Any] = {"closed_at": self.now()}
         if rationale:
             values["not_notified_rationale"] = rationale.strip()
-        return self._change(incident_id, operator, "incident.closed", values, _check_closable)
+        return self._change(incident_id, operator, "incident.closed", values, check_closable)
 
     def dismiss(self, incident_id: int, operator: str, reason: str) -> IncidentView:
         """A candidate (no awareness recorded) judged not to be a personal-data breach: closed with the reasoning,
@@ -501,7 +426,7 @@ class IncidentRegister:
         now = self.now()
         values = {"risk": "none", "risk_reason": reason.strip(), "risk_at": now,
                   "not_notified_rationale": reason.strip(), "closed_at": now}  # fmt: skip
-        return self._change(incident_id, operator, "incident.dismissed", values, _check_dismissable)
+        return self._change(incident_id, operator, "incident.dismissed", values, check_dismissable)
 
 
 def _corrections(current: IncidentView, values: dict[str, Any], reason: str) -> dict[str, datetime]:
@@ -538,110 +463,3 @@ def _append_correction(
     append(conn, Event("incident.time_corrected", f"operator:{operator}", details=details))
 
 
-def _checked_details(values: dict[str, Any]) -> dict[str, Any]:
-    """The authority-form fields, normalised; a clear refusal for a value outside their choices."""
-    checked = dict(values)
-    for name in ("subject_categories", "breach_types"):
-        if name in checked:
-            checked[name] = list(dict.fromkeys(str(v).strip() for v in checked[name] if str(v).strip()))
-    wrong = sorted(set(checked.get("breach_types", ())) - set(BREACH_TYPES))
-    if wrong:
-        raise IncidentError(f"A breach type is one of {', '.join(BREACH_TYPES)} (not {', '.join(wrong)}).")
-    special = checked.get("special_categories")
-    if special is not None and special not in SPECIAL:
-        raise IncidentError(f"Special-category involvement is one of {', '.join(SPECIAL)}.")
-    for name in DETAILS - {"special_categories", "cross_border", *_LISTS}:
-        if name in checked:
-            checked[name] = str(checked[name]).strip()
-    if "cross_border" in checked and checked["cross_border"] is not None:
-        checked["cross_border"] = bool(checked["cross_border"])
-    return checked
-
-
-def checked_times(current: IncidentView, values: dict[str, Any]) -> datetime | None:
-    """The incident's times with ``values`` changed, checked together; the awareness the deadline runs from (the
-    earliest recorded). Public: the app's time dialogs ask this same check before they close, so a refused time
-    never costs the operator the reasoning typed with it."""
-    merged = {**current.fields, **values}
-    anchor = min(t for t in (current.aware_anchor, merged["aware_at"]) if t) if merged["aware_at"] else None
-    _check_times(merged, anchor)
-    _check_order(merged, set(values))
-    return anchor
-
-
-def _check_times(values: dict[str, Any], anchor: datetime | None) -> None:
-    """Each refusal names both times, to the second, as the others do: "cannot be aware before the incident was
-    detected" alone left the operator (who may have meant a local time that was read as UTC) to look them up."""
-    occurred_from, occurred_to = values.get("occurred_from"), values.get("occurred_to")
-    detected, aware, contained = values.get("detected_at"), values.get("aware_at"), values.get("contained_at")
-    if occurred_from and occurred_to and occurred_to < occurred_from:
-        raise TimeOrderRefused(Order("window_ends_before_start", "occurred_to", occurred_to, "occurred_from",
-                                     occurred_from, ("occurred_to", "occurred_from")))  # fmt: skip
-    # Against the awareness recorded now, not the anchor: an early awareness later corrected (a typo) stays the
-    # anchor, so the deadline never moves later, but it is no longer the record's awareness and must not block a
-    # true detection time. Detection does not move the deadline, so this takes nothing from the guarantee.
-    if detected and aware and aware < detected:
-        raise TimeOrderRefused(Order("aware_before_detected", "aware_at", aware, "detected_at", detected,
-                                     ("aware_at", "detected_at")))  # fmt: skip
-    processor = values.get("processor_notified_at")
-    if processor and anchor and anchor > processor:
-        # EDPB Guidelines 9/2022 (example 5): the controller is aware once its processor has informed it. An
-        # awareness recorded later let the clock start late and a late notification read "notified in time".
-        raise TimeOrderRefused(Order("aware_after_processor", "aware_at", anchor, "processor_notified_at",
-                                     processor, ("aware_at", "processor_notified_at")))  # fmt: skip
-    if occurred_from and contained and contained < occurred_from:
-        raise TimeOrderRefused(Order("contained_before_start", "contained_at", contained, "occurred_from",
-                                     occurred_from, ("contained_at", "occurred_from")))  # fmt: skip
-
-
-def _check_order(values: dict[str, Any], changed: set[str]) -> None:
-    """Orders the timeline must keep, checked when a change gives one of their times (a record kept before these
-    checks stays editable in its other fields): nobody is aware of a breach before it began, nobody is told of it
-    (Art. 34) before it began or was detected, and the processor's notice to the controller is a detection, so the
-    breach was detected by then at the latest.
-
-    The occurrence window is often an estimate; its start is then the earliest time it may have begun, and the
-    refusal says to widen it rather than to move the awareness (a judgement recorded with its reasons). Nor is a
-    breach detected before it began: an alert's candidate has no occurrence window, so it never meets this."""
-    began, aware, detected = values.get("occurred_from"), values.get("aware_at"), values.get("detected_at")
-    if began and detected and detected < began and changed & {"occurred_from", "detected_at"}:
-        raise TimeOrderRefused(Order("detected_before_start", "detected_at", detected, "occurred_from", began,
-                                     ("detected_at", "occurred_from"), estimate="occurred_from"))  # fmt: skip
-    if began and aware and aware < began and changed & {"occurred_from", "aware_at"}:
-        # Widen the estimated start rather than move the awareness (a judgement recorded with its reasons).
-        raise TimeOrderRefused(Order("aware_before_start", "aware_at", aware, "occurred_from", began,
-                                     ("occurred_from",), estimate="occurred_from"))  # fmt: skip
-    informed = values.get("subjects_informed_at")
-    if informed and changed & {"subjects_informed_at", "detected_at", "occurred_from"}:
-        for rule, name in (("informed_before_detected", "detected_at"), ("informed_before_start", "occurred_from")):
-            before = values.get(name)
-            if before and informed < before:
-                raise TimeOrderRefused(Order(rule, "subjects_informed_at", informed, name, before,
-                                             ("subjects_informed_at", name)))  # fmt: skip
-    detected, processor = values.get("detected_at"), values.get("processor_notified_at")
-    if detected and processor and detected > processor and changed & {"detected_at", "processor_notified_at"}:
-        raise TimeOrderRefused(Order("detected_after_processor", "detected_at", detected, "processor_notified_at",
-                                     processor, ("detected_at", "processor_notified_at")))  # fmt: skip
-
-
-def _check_closable(merged: dict[str, Any], current: IncidentView) -> None:
-    risk = merged.get("risk")
-    if risk is None:
-        raise IncidentError("Assess the risk (none, risk or high_risk) before closing.")
-    if risk == "none":
-        if not current.first_notified and not merged.get("not_notified_rationale"):
-            raise AnswerMissing(Missing("not_notified_rationale", ("rationale",), current.id))
-        return
-    missing = completeness.missing(merged, completeness.ART33)
-    if missing:
-        raise IncidentError("Before closing, record: " + "; ".join(missing) + ".")
-    if not current.first_notified:
-        raise IncidentError("A breach with a risk must be notified to the supervisory authority before closing.")
-    if risk == "high_risk" and not (merged.get("subjects_informed_at") or merged.get("art34_exemption")):
-        raise IncidentError("High risk: inform the data subjects (Art. 34) or record the Art. 34(3) exemption.")
-
-
-def _check_dismissable(_merged: dict[str, Any], current: IncidentView) -> None:
-    if current.fields["aware_at"] is not None:
-        raise IncidentError(f"Incident {current.id}: the controller is recorded as aware of a breach, so it is no "
-                            "longer a candidate to dismiss; assess the risk and close it instead.")  # fmt: skip

@@ -32,7 +32,7 @@ from app.audit.tables import AuditEvent, SubjectKey
 from app.audit.trail import MEMBERS_READ, READ_SUBJECTS, iso_utc
 from app.core.errors import ConfigError
 from app.policy.held import COLUMN_KEYS, held_at, held_by_user
-from app.policy.model import Policy
+from app.policy.model import AttributeRule, Policy
 from app.policy.paths import resolve_path
 from app.store.models import AttributePath, AttributeValue, GroupMember, ScimResource, path_codes
 
@@ -129,13 +129,27 @@ def approximate(
     resource_types: tuple[str, ...] = ("User",),
     attributes: tuple[str, ...] = (),
 ) -> Scope:
+    """Who and what a breach in the window may concern, from the mirror and the trail: approximate figures, each
+    with the basis it was counted on (Art. 33(3)(a) allows approximations)."""
     if since is not None and until is not None and since >= until:  # an empty window reads as "no one concerned"
         raise ConfigError("The window ends before it starts: give a start earlier than its end.")
-    conditions: list[ColumnElement[bool]] = [_R.c.resource_type.in_(resource_types)]
-    if since is not None:
-        conditions.append(_R.c.modified >= since)
-    if until is not None:
-        conditions.append(_R.c.modified < until)
+    keys = _index_keys(resource_types, attributes)
+    in_scope = _in_scope(since, until, resource_types, keys)
+    subjects = int(conn.execute(select(func.count()).select_from(in_scope.subquery())).scalar_one())
+    records = _records(conn, in_scope, keys)
+    trail_subjects, unnamed = _trail_subjects(conn, since, until)
+    groups_read, members, not_named = _members_read(conn, since, until)
+    names = _category_names(conn, policy, _rules(policy, resource_types, keys), in_scope)
+    users = select(func.count()).where(_R.c.resource_type == "User")
+    users_held = int(conn.execute(users).scalar_one()) if unnamed else 0
+    return Scope(subjects, records, names, trail_subjects, basis=basis_of(since, until, attributes),
+                 unnamed_list_reads=unnamed, users_held=users_held, groups_members_read=groups_read,
+                 group_members=members, members_not_named=not_named,
+                 trail_from=_trail_from(conn, since))  # fmt: skip
+
+
+def _index_keys(resource_types: tuple[str, ...], attributes: tuple[str, ...]) -> list[str]:
+    """The attributes named, as index paths; one that is no attribute is refused, not ignored."""
     keys: list[str] = []
     unknown: list[str] = []
     for path in attributes:
@@ -146,20 +160,40 @@ def approximate(
             keys.append(resolved.index_path)
     if unknown:  # ignored, it left no filter: every subject counted, as if the breach concerned them all
         raise ConfigError(f"Not a SCIM {' or '.join(resource_types)} attribute: {', '.join(unknown)}.")
-    # The User attributes asked about, and the Group member lists (data about each member) unless attributes
-    # were named: the categories are those the subjects in scope hold, not every one the policy lists.
+    return keys
+
+
+def _rules(policy: Policy, resource_types: tuple[str, ...], keys: list[str]) -> list[AttributeRule]:
+    """The User attributes asked about, and the Group member lists (data about each member) unless attributes
+    were named: the categories are those the subjects in scope hold, not every one the policy lists."""
     rules = [r for r in policy.attributes if r.resource_type in resource_types or (not keys and r.key == "members")]
     if keys:
         rules = [r for r in rules if r.key in keys or any(k.startswith(r.key + ".") or r.key.startswith(k + ".")
                                                            for k in keys)]  # fmt: skip
-    in_scope = select(_R.c.rid).where(and_(*conditions))  # index rows name resources by number
+    return rules
+
+
+def _in_scope(
+    since: datetime | None, until: datetime | None, resource_types: tuple[str, ...], keys: list[str]
+) -> Select[Any]:
+    """The resources (by number: index rows name them so) changed in the window, holding an attribute named."""
+    conditions: list[ColumnElement[bool]] = [_R.c.resource_type.in_(resource_types)]
+    if since is not None:
+        conditions.append(_R.c.modified >= since)
+    if until is not None:
+        conditions.append(_R.c.modified < until)
+    in_scope = select(_R.c.rid).where(and_(*conditions))
     if keys:  # userName, externalId and displayName are columns, not index rows: held_at reads both
         in_scope = in_scope.where(or_(*(held_at(key) for key in keys)))
-    subjects = int(conn.execute(select(func.count()).select_from(in_scope.subquery())).scalar_one())
-    # Records: the values the subjects in scope hold (of the attributes named, when named), the ones kept in
-    # columns included; before, every index row of those subjects was counted, whatever attributes were named.
-    # A multi-valued entry's type, primary flag, display and $ref qualify its value: not records of their own;
-    # nor is the index row of the entry itself ("emails", which filters read as "emails.value") beside its value.
+    return in_scope
+
+
+def _records(conn: Connection, in_scope: Select[Any], keys: list[str]) -> int:
+    """The values the subjects in scope hold (of the attributes named, when named), the ones kept in columns
+    included; before, every index row of those subjects was counted, whatever attributes were named.
+
+    A multi-valued entry's type, primary flag, display and $ref qualify its value: not records of their own; nor
+    is the index row of the entry itself ("emails", which filters read as "emails.value") beside its value."""
     qualifiers = or_(*(_P.c.path.endswith("." + name, autoescape=True) for name in _QUALIFIERS))
     child = _P.alias("child")
     entry = exists().where(child.c.path == _P.c.path + ".value")
@@ -174,9 +208,14 @@ def approximate(
         if not keys or key in keys:
             held = select(func.count()).where(_R.c.rid.in_(in_scope), column.is_not(None))
             records += int(conn.execute(held).scalar_one())
-    trail_subjects, unnamed = _trail_subjects(conn, since, until)
-    groups_read, members, not_named = _members_read(conn, since, until)
-    names = []
+    return records
+
+
+def _category_names(
+    conn: Connection, policy: Policy, rules: list[AttributeRule], in_scope: Select[Any]
+) -> list[str]:
+    """The data categories some User in scope holds a value of, by name, in the catalogue's order."""
+    names: list[str] = []
     for rule in rules:
         category = policy.category(rule.category)
         name = category.name if category else rule.category
@@ -185,13 +224,7 @@ def approximate(
         held = select(_R.c.rid).where(_R.c.rid.in_(in_scope), _R.c.resource_type == "User", held_by_user(rule))
         if conn.execute(held.limit(1)).first() is not None:
             names.append(name)
-    users = select(func.count()).where(_R.c.resource_type == "User")
-    users_held = int(conn.execute(users).scalar_one()) if unnamed else 0
-    return Scope(subjects, records, names, trail_subjects, basis=basis_of(since, until, attributes),
-                 unnamed_list_reads=unnamed, users_held=users_held, groups_members_read=groups_read,
-                 group_members=members, members_not_named=not_named,
-                 trail_from=_trail_from(conn, since))  # fmt: skip
-
+    return names
 
 def _trail_from(conn: Connection, since: datetime | None) -> str:
     """The first entry's time of a pruned trail, when the window starts before it (or has no start)."""

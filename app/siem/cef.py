@@ -73,7 +73,7 @@ def _details(event: StoredEvent) -> dict[str, Any]:
 
 
 def extension(event: StoredEvent, m: Mapping) -> dict[str, str]:
-    """The CEF extension keys of one event (unescaped), in a stable order."""
+    """The CEF extension keys of one event (unescaped), in a stable order: each step below adds its keys in turn."""
     details = _details(event)
     ext: dict[str, str] = {
         "rt": str(epoch_ms(event.at)),
@@ -83,6 +83,21 @@ def extension(event: StoredEvent, m: Mapping) -> dict[str, str]:
         "externalId": str(event.seq),
         "cat": "/" + "/".join(part.upper() if len(part) <= 3 else part.capitalize() for part in (*m.category, *m.type)),
     }
+    _subject_and_source(ext, event, details)
+    _request(ext, event, details)
+    _numbers(ext, details)
+    _labelled_strings(ext, details)
+    if m.alert and isinstance(details.get("rule"), str):
+        _alert(ext, details)
+    if m.config_key:
+        ext["cs5Label"], ext["cs5"] = "configKey", m.config_key
+    ext["cs6Label"], ext["cs6"] = "chainHash", event.chain_hash  # matches the SIEM copy to the local chain
+    if details:  # everything else the entry says, last: a final value loses trailing spaces in CEF
+        ext["msg"] = _cut(_msg(details), _MSG_LIMIT)
+    return ext
+
+
+def _subject_and_source(ext: dict[str, str], event: StoredEvent, details: dict[str, Any]) -> None:
     if event.subject:
         ext["duid"] = event.subject  # a keyed pseudonym, never an identifier
     elif isinstance(details.get("pseudonym"), str):
@@ -90,6 +105,10 @@ def extension(event: StoredEvent, m: Mapping) -> dict[str, str]:
     source = ip_or_none(details.get("source"))
     if source:
         ext["src"] = source
+
+
+def _request(ext: dict[str, str], event: StoredEvent, details: dict[str, Any]) -> None:
+    """A SCIM request's method and endpoint; a refused token's reason, and a per-minute tally's count and span."""
     if event.kind == "scim.request":
         ext["requestMethod"] = str(details.get("method", ""))
         ext["request"] = "/scim/v2/" + str(details.get("endpoint", ""))
@@ -97,13 +116,24 @@ def extension(event: StoredEvent, m: Mapping) -> dict[str, str]:
         ext["reason"] = "invalid_token"
         if isinstance(details.get("count"), int):  # a per-minute tally: CEF's aggregated-event count and span
             ext["cnt"] = str(details["count"])
-            for key, name in (("start", "first"), ("end", "last")):
-                if isinstance(details.get(name), str):
-                    ext[key] = str(epoch_ms(details[name]))
+            _span(ext, details, "first", "last")
+
+
+def _span(ext: dict[str, str], details: dict[str, Any], first: str, last: str) -> None:
+    """CEF's ``start`` and ``end`` (epoch ms) from the details' two times named ``first`` and ``last``."""
+    for key, name in (("start", first), ("end", last)):
+        if isinstance(details.get(name), str):
+            ext[key] = str(epoch_ms(details[name]))
+
+
+def _numbers(ext: dict[str, str], details: dict[str, Any]) -> None:
     if isinstance(details.get("status"), int):
         ext["cn1Label"], ext["cn1"] = "httpStatus", str(details["status"])
     if isinstance(details.get("duration_ms"), int | float):
         ext["cn2Label"], ext["cn2"] = "durationMs", str(round(details["duration_ms"]))
+
+
+def _labelled_strings(ext: dict[str, str], details: dict[str, Any]) -> None:
     if isinstance(details.get("request"), str):  # an erasure request, or a data subject request (its own label)
         ext["cs1Label"], ext["cs1"] = request_label(details["request"]), details["request"]
     names = details.get("attributes")
@@ -113,23 +143,17 @@ def extension(event: StoredEvent, m: Mapping) -> dict[str, str]:
         ext["cs2Label"], ext["cs2"] = "target", details["target"]
     if isinstance(details.get("ground"), str):
         ext["cs3Label"], ext["cs3"] = "legalGround", details["ground"]
-    if m.alert and isinstance(details.get("rule"), str):
-        ext["cs4Label"], ext["cs4"] = "rule", details["rule"]
-        for key, name in (("cnt", "observed"), ("cn3", "threshold")):
-            if isinstance(details.get(name), int):
-                ext[key] = str(details[name])
-        if "cn3" in ext:
-            ext["cn3Label"] = "threshold"
-        for key, name in (("start", "window_start"), ("end", "window_end")):
-            if isinstance(details.get(name), str):
-                ext[key] = str(epoch_ms(details[name]))
-    if m.config_key:
-        ext["cs5Label"], ext["cs5"] = "configKey", m.config_key
-    ext["cs6Label"], ext["cs6"] = "chainHash", event.chain_hash  # matches the SIEM copy to the local chain
-    if details:  # everything else the entry says, last: a final value loses trailing spaces in CEF
-        ext["msg"] = _cut(_msg(details), _MSG_LIMIT)
-    return ext
 
+
+def _alert(ext: dict[str, str], details: dict[str, Any]) -> None:
+    """An alert's rule, what it observed against its threshold, and the window it looked at."""
+    ext["cs4Label"], ext["cs4"] = "rule", details["rule"]
+    for key, name in (("cnt", "observed"), ("cn3", "threshold")):
+        if isinstance(details.get(name), int):
+            ext[key] = str(details[name])
+    if "cn3" in ext:
+        ext["cn3Label"] = "threshold"
+    _span(ext, details, "window_start", "window_end")
 
 def to_cef(event: StoredEvent) -> str:
     m = describe(event)

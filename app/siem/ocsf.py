@@ -13,7 +13,7 @@ from app import __version__
 from app.audit.trail import StoredEvent
 from app.siem.cef import epoch_ms, ip_or_none
 from app.siem.forwarded import forwarded_details
-from app.siem.mapping import describe
+from app.siem.mapping import Mapping, describe
 
 OCSF_VERSION = "1.1.0"
 _CATEGORIES = {1: "System Activity", 2: "Findings", 3: "Identity & Access Management", 6: "Application Activity"}
@@ -52,10 +52,21 @@ def _class_specific(
 
 
 def to_ocsf(event: StoredEvent) -> dict[str, Any]:
+    """One event as an OCSF record with ECS names alongside; each step below adds its attributes in turn."""
     m = describe(event)
     details = forwarded_details(event)  # a list read's people bounded (app/siem/forwarded.py)
+    record = _common(event, m, details)
+    _subject_and_source(record, event, m, details)
+    _http(record, event, m, details)
+    _class_specific(record, event, m.class_uid, m.config_key, details)
+    _finding(record, event, m, details)
+    return record
+
+
+def _common(event: StoredEvent, m: Mapping, details: dict[str, Any]) -> dict[str, Any]:
+    """What every record has: its class, time, status, metadata, actor, the unmapped rest, and the ECS event."""
     success = event.outcome == "success"
-    record: dict[str, Any] = {
+    return {
         "class_uid": m.class_uid,
         "class_name": _CLASSES.get(m.class_uid, ""),
         "category_uid": m.category_uid,
@@ -89,6 +100,9 @@ def to_ocsf(event: StoredEvent) -> dict[str, Any]:
             "code": m.signature,
         },
     }
+
+
+def _subject_and_source(record: dict[str, Any], event: StoredEvent, m: Mapping, details: dict[str, Any]) -> None:
     subject = event.subject or (details["pseudonym"] if isinstance(details.get("pseudonym"), str) else None)
     if subject:  # a keyed pseudonym
         record["user"] = {"uid": subject, "target": {"id": subject}}  # OCSF user.uid, ECS user.target.id
@@ -98,6 +112,10 @@ def to_ocsf(event: StoredEvent) -> dict[str, Any]:
     if source:
         record["src_endpoint"] = {"ip": source}
         record["source"] = {"ip": source}  # ECS
+
+
+def _http(record: dict[str, Any], event: StoredEvent, m: Mapping, details: dict[str, Any]) -> None:
+    """The API call, its response and request; a refused token's tally (count and span)."""
     if m.class_uid == 6003:  # API Activity requires api (and src_endpoint, set above when known)
         record["api"] = {"operation": str(details.get("method") or details.get("operation") or m.act),
                          "service": {"name": str(details.get("target") or "scim")}}  # fmt: skip
@@ -116,24 +134,30 @@ def to_ocsf(event: StoredEvent) -> dict[str, Any]:
             record["count"] = details["count"]
             if isinstance(details.get("first"), str) and isinstance(details.get("last"), str):
                 record["start_time"], record["end_time"] = epoch_ms(details["first"]), epoch_ms(details["last"])
-    _class_specific(record, event, m.class_uid, m.config_key, details)
+
+
+def _finding(record: dict[str, Any], event: StoredEvent, m: Mapping, details: dict[str, Any]) -> None:
+    """Detection Finding (an alert) and Incident Finding (the breach register): the finding and its status."""
     if m.class_uid in (2004, 2005):
         record["finding_info"] = {"title": m.name, "uid": str(event.seq), "types": [m.signature]}
     if m.class_uid == 2005:  # Incident Finding: status is the incident's (1 New, 2 In Progress, 5 Closed)
         record["finding_info_list"] = [record["finding_info"]]
         record["status_id"], record["status"] = {1: (1, "New"), 3: (5, "Closed")}.get(m.activity_id, (2, "In Progress"))
     if m.class_uid == 2004:
-        record["is_alert"] = True
-        if isinstance(details.get("observed"), int):
-            record["count"] = details["observed"]
-        record["status_id"], record["status"] = 1, "New"  # the finding's status; a person decides what follows
-        rule = str(details.get("rule", ""))
-        record["rule"] = {"name": rule, "uid": m.signature}  # ECS rule.name (OCSF Detection Finding has none)
-        observations = {key: details[key] for key in ("observed", "threshold", "window_minutes") if key in details}
-        record["anomaly_analyses"] = [{"anomalies": [{"observation_parameter": rule, **observations}]}]
-        if isinstance(details.get("window_start"), str) and isinstance(details.get("window_end"), str):
-            record["start_time"], record["end_time"] = (
-                epoch_ms(details["window_start"]),
-                epoch_ms(details["window_end"]),
-            )
-    return record
+        _detection(record, m, details)
+
+
+def _detection(record: dict[str, Any], m: Mapping, details: dict[str, Any]) -> None:
+    record["is_alert"] = True
+    if isinstance(details.get("observed"), int):
+        record["count"] = details["observed"]
+    record["status_id"], record["status"] = 1, "New"  # the finding's status; a person decides what follows
+    rule = str(details.get("rule", ""))
+    record["rule"] = {"name": rule, "uid": m.signature}  # ECS rule.name (OCSF Detection Finding has none)
+    observations = {key: details[key] for key in ("observed", "threshold", "window_minutes") if key in details}
+    record["anomaly_analyses"] = [{"anomalies": [{"observation_parameter": rule, **observations}]}]
+    if isinstance(details.get("window_start"), str) and isinstance(details.get("window_end"), str):
+        record["start_time"], record["end_time"] = (
+            epoch_ms(details["window_start"]),
+            epoch_ms(details["window_end"]),
+        )

@@ -178,21 +178,26 @@ class Pusher:
                 # Gone at the target because it was erased (or deleted) here while this push was on its way: the
                 # erasure deleted the account first. Creating it again would bring back what it removed.
                 return Outcome("skipped")
+        return await self._create(item.resource_type, payload, names, may_exist)
+
+    async def _create(self, resource_type: str, payload: dict[str, Any], names: list[str], may_exist: bool) -> Outcome:
+        """A subject with no account linked at the target (or one the target no longer has): adopt the account the
+        target already holds for it, or create one."""
         # userName is unique at any RFC 7643 server, so a first create of a User can skip the search (a 409 below
         # still finds the account); a group's displayName is not unique, and a retry may follow a lost answer.
-        must_search = may_exist or item.resource_type != "User"
-        match = await self._match(item.resource_type, payload) if must_search else None
+        must_search = may_exist or resource_type != "User"
+        match = await self._match(resource_type, payload) if must_search else None
         if match is not None:
-            return await self._adopt(item.resource_type, match, payload, names, FOUND_BY_SEARCH)
+            return await self._adopt(resource_type, match, payload, names, FOUND_BY_SEARCH)
         try:
-            answer = await self.client.create(item.resource_type, payload)
+            answer = await self.client.create(resource_type, payload)
         except Rejected as exc:
             if exc.status != 409:
                 raise
-            match = await self._match(item.resource_type, payload)  # created by someone else meanwhile
+            match = await self._match(resource_type, payload)  # created by someone else meanwhile
             if match is None:
                 raise
-            return await self._adopt(item.resource_type, match, payload, names, FOUND_AFTER_409)
+            return await self._adopt(resource_type, match, payload, names, FOUND_AFTER_409)
         created_id = (answer.body or {}).get("id")
         if not created_id:
             raise Rejected("the target's create answer has no id", answer.status)

@@ -256,3 +256,21 @@ def test_a_control_character_in_policy_text_is_refused_with_its_line_but_a_store
     multi_line = MINIMAL.replace('name = "Access"', 'name = """Access\nand\tthe rest"""')
     assert not found(multi_line)  # line breaks and tabs are text
 
+
+
+def test_a_dpia_progress_or_link_is_text_like_any_other_but_a_stored_version_loads() -> None:
+    """``dpia.progress`` and ``dpia.link`` go into the Art. 30 record (its DPIA columns) like every other policy
+    text, but were taken as ``str()`` of whatever was written: a control character passed the check every other
+    text meets, and ``link = 5`` went into the record as "5"."""
+    dpia = 'data_subjects = ["Employees"]\ndpia = { required = true, progress = "Step\\u001b[31m one", link = 5 }'
+    text = MINIMAL.replace('data_subjects = ["Employees"]', dpia)
+    assert has(text, "dpia = {", "'progress' holds the control character U+001B; remove it"), found(text)
+    assert has(text, "dpia = {", "'link' must be text"), found(text)
+    with pytest.raises(PolicyInvalid):
+        load_policy(text)
+    stored = load_policy(text, stored=True).purposes[0].dpia  # a vault running it keeps working
+    assert (stored.required, stored.progress, stored.link) == (True, "Step\x1b[31m one", "")
+    kept = MINIMAL.replace('data_subjects = ["Employees"]', 'data_subjects = ["Employees"]\n'
+                           'dpia = { required = true, progress = "Screening done", link = "https://dpia.test/1" }')
+    assert not found(kept)
+    assert load_policy(kept).purposes[0].dpia.progress == "Screening done"
