@@ -52,7 +52,8 @@ def requests_for(phase: str, ids: dict[int, str], args: argparse.Namespace, run:
     if phase == "eq":
         return [Req("GET", filter_path(f'userName eq "{user_name(i)}"')) for i in picks]
     if phase == "delete":  # each id once: the run's copy of the vault loses them
-        return [Req("DELETE", f"/Users/{ids[i]}", None, 204) for i in rng.sample(range(args.users), min(args.requests, args.users))]
+        chosen = rng.sample(range(args.users), min(args.requests, args.users))
+        return [Req("DELETE", f"/Users/{ids[i]}", None, 204) for i in chosen]
     if phase == "create":
         prefix = f"ab{run}x"
         return [Req("POST", "/Users", dumps(new_user(i, prefix)), 201) for i in range(args.requests)]
