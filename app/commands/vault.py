@@ -6,7 +6,9 @@ Printed formats (a contract):
            replaced, ``The replaced vault was kept as PATH: delete it once the restore is checked.`` With
            ``--create`` into a folder holding no vault: ``Created the folder DIR.`` first when it was missing,
            then the restored line, ``DIR held no vault: the backup is its vault now.``, and, when no erasure
-           ledger was there, one line saying no erasure made after the backup could be replayed. A backup made
+           ledger was there, one line saying no erasure made after the backup could be replayed, then, when the
+           folder lacks the endpoint's files, ``Not in a backup: endpoint.toml, tls-cert.pem, tls-key.pem. Copy them
+           here from the old data folder before 'custos serve', which would otherwise …``. A backup made
            before key epochs restores though backup-keys.json is damaged or altered: ``The backup was made before
            key epochs and opened without backup-keys.json. REASON Backups are refused until it is put right …``.
   check    ``Vault: PATH``, ``Pages: N of S bytes``, ``Page authentication: ok``, ``Page authentication: K
@@ -221,6 +223,7 @@ def _restore(args: argparse.Namespace) -> int:
                 "No erasure ledger was in it, so no erasure made after this backup could be replayed: if the old "
                 "data folder has erasure-ledger.jsonl and erasure-ledger.key, copy both here and restore again."
             )
+        _say_endpoint_files(folder)
     if report.replay_request_ids and args.wait > 0:
         passphrase = read_passphrase()
         print(f"Following the replayed erasures at the targets for up to {args.wait:g} s…", flush=True)
@@ -228,6 +231,24 @@ def _restore(args: argparse.Namespace) -> int:
         for request_id in report.replay_request_ids:
             print(f"Replay request {request_id}: see 'erase status {request_id}'")
     return 0
+
+
+def _say_endpoint_files(folder: Path) -> None:
+    """What a backup does not carry for `serve`: said after a restore into a new folder, since without it the
+    identity providers, configured for the old address and certificate, stop reaching Custos."""
+    from app.services.vault import endpoint_files_missing
+    from app.setup.endpoint import DEFAULT_HOST, DEFAULT_PORT, ENDPOINT_FILENAME
+
+    missing = endpoint_files_missing(folder)
+    if not missing:
+        return
+    effects = []
+    if ENDPOINT_FILENAME in missing:
+        effects.append(f"listen on {DEFAULT_HOST}:{DEFAULT_PORT} (not the address your identity providers use)")
+    if set(missing) - {ENDPOINT_FILENAME}:
+        effects.append("make a new self-signed certificate (a fingerprint your identity providers do not know)")
+    print(f"Not in a backup: {', '.join(missing)}. Copy them here from the old data folder before 'custos serve', "
+          f"which would otherwise {' and '.join(effects)}.")  # fmt: skip
 
 
 def _pages_line(cipher: Any, describe_pages: Callable[[Any], str]) -> str:

@@ -259,6 +259,14 @@ def check_restore_target(data_dir: Path, create: bool) -> bool:
     return holds
 
 
+def endpoint_files_missing(data_dir: Path) -> list[str]:
+    """The endpoint's files (address, certificate, key) the data folder lacks. A backup holds the vault alone, so a
+    restore into a new folder leaves `serve` on the default address with a new self-signed certificate, which an
+    identity provider that pinned or imported the old one refuses: the restore names what to copy across."""
+    names = (endpoint.ENDPOINT_FILENAME, tls.CERT_FILENAME, tls.KEY_FILENAME)
+    return [name for name in names if not (data_dir / name).is_file()]
+
+
 def follow_replay(data_dir: Path, passphrase: str, request_ids: list[str], wait: float) -> bool:
     """Carry the replayed erasures out at the targets in this process, for up to ``wait`` seconds."""
     from app.erasure.worker import drive  # the targets' HTTP client: only when following erasures

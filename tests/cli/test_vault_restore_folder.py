@@ -87,3 +87,38 @@ def test_a_failed_create_leaves_no_folder(
     assert f"The passphrase does not open {KEYS_FILENAME} here" in capsys.readouterr().err
     assert not (fresh / "custos.vault").exists()
     assert [p.name for p in fresh.iterdir()] == [KEYS_FILENAME]  # what was there before, nothing more
+
+
+def test_a_new_machine_is_told_to_bring_the_endpoint_address_and_certificate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found following the README on a fresh machine: a backup holds the vault alone, and the guide named only the
+    backup keys and the ledger to carry over, so `serve` on the new machine listened on 127.0.0.1:8443 with a new
+    self-signed certificate the identity providers did not know. Now the restore names the files to copy, and says
+    nothing once they are there."""
+    monkeypatch.setenv("CUSTOS_PASSPHRASE", PASSPHRASE)
+    monkeypatch.delenv("CUSTOS_DATA_DIR", raising=False)
+    old = tmp_path / "old"
+    assert main(["init", "--host", "0.0.0.0", "--public-host", "scim.example.test", "--port", "0",
+                 "--data-dir", str(old)]) == 0  # fmt: skip
+    out = tmp_path / "nightly.vault"
+    assert main(["vault", "backup", "--out", str(out), "--data-dir", str(old)]) == 0
+    capsys.readouterr()
+
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    shutil.copy2(old / KEYS_FILENAME, bare / KEYS_FILENAME)
+    assert main(["vault", "restore", str(out), "--yes", "--create", "--data-dir", str(bare)]) == 0
+    said = capsys.readouterr().out.splitlines()
+    assert said[-1] == (
+        "Not in a backup: endpoint.toml, tls-cert.pem, tls-key.pem. Copy them here from the old data folder before "
+        "'custos serve', which would otherwise listen on 127.0.0.1:8443 (not the address your identity providers "
+        "use) and make a new self-signed certificate (a fingerprint your identity providers do not know)."
+    )
+
+    carried = tmp_path / "carried"
+    carried.mkdir()
+    for name in (KEYS_FILENAME, "endpoint.toml", "tls-cert.pem", "tls-key.pem"):
+        shutil.copy2(old / name, carried / name)
+    assert main(["vault", "restore", str(out), "--yes", "--create", "--data-dir", str(carried)]) == 0
+    assert not any(line.startswith("Not in a backup") for line in capsys.readouterr().out.splitlines())
