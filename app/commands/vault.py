@@ -237,18 +237,17 @@ def _say_endpoint_files(folder: Path) -> None:
     """What a backup does not carry for `serve`: said after a restore into a new folder, since without it the
     identity providers, configured for the old address and certificate, stop reaching Custos."""
     from app.services.vault import endpoint_files_missing
-    from app.setup.endpoint import DEFAULT_HOST, DEFAULT_PORT, ENDPOINT_FILENAME
 
     missing = endpoint_files_missing(folder)
-    if not missing:
+    if not missing.names:
         return
     effects = []
-    if ENDPOINT_FILENAME in missing:
-        effects.append(f"listen on {DEFAULT_HOST}:{DEFAULT_PORT} (not the address your identity providers use)")
-    if set(missing) - {ENDPOINT_FILENAME}:
+    if missing.address_lost:
+        effects.append(f"listen on {missing.default_address} (not the address your identity providers use)")
+    if missing.certificate_lost:
         effects.append("make a new self-signed certificate (a fingerprint your identity providers do not know)")
-    print(f"Not in a backup: {', '.join(missing)}. Copy them here from the old data folder before 'custos serve', "
-          f"which would otherwise {' and '.join(effects)}.")  # fmt: skip
+    print(f"Not in a backup: {', '.join(missing.names)}. Copy them here from the old data folder before 'custos "
+          f"serve', which would otherwise {' and '.join(effects)}.")  # fmt: skip
 
 
 def _pages_line(cipher: Any, describe_pages: Callable[[Any], str]) -> str:
