@@ -3,7 +3,8 @@
 Printed formats (a contract):
   backup   ``Backup written: PATH (N bytes, sha256 HEX)`` and a reminder about the erasure ledger
   restore  ``Restored from PATH; N erasure(s) replayed in M request(s) before first use`` and, if a vault was
-           replaced, ``The replaced vault was kept as PATH: delete it once the restore is checked.`` With
+           replaced, ``The replaced vault was kept as PATH: delete it once the restore is checked.``, then, when
+           it accepts tokens, ``Tokens are as the backup held them; these are accepted: NAMES. Revoke again …``. With
            ``--create`` into a folder holding no vault: ``Created the folder DIR.`` first when it was missing,
            then the restored line, ``DIR held no vault: the backup is its vault now.``, and, when no erasure
            ledger was there, one line saying no erasure made after the backup could be replayed, then, when the
@@ -216,6 +217,9 @@ def _restore(args: argparse.Namespace) -> int:
               "Backups are refused until it is put right (put back your copy of it).")  # fmt: skip
     if report.previous_vault is not None:
         print(f"The replaced vault was kept as {report.previous_vault}: delete it once the restore is checked.")
+    if report.usable_tokens:
+        print(f"Tokens are as the backup held them; these are accepted: {', '.join(report.usable_tokens)}. Revoke "
+              "again any revoked after the backup was made ('custos token revoke NAME'): it works again.")  # fmt: skip
     if not replacing:
         print(f"{shown(folder)} held no vault: the backup is its vault now.")
         if not report.ledger_found:
