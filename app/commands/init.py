@@ -65,12 +65,14 @@ def _certificate(args: argparse.Namespace, settings: EndpointSettings) -> Genera
 
 
 def run(args: argparse.Namespace) -> int:
-    from app.services.setup import DEFAULT_TOKEN_NAME, FirstRunChoices, complete
+    from app.services.setup import DEFAULT_TOKEN_NAME, FirstRunChoices, check_port_free, complete
 
     directory = chosen_data_dir(args.data_dir)  # made by the set-up when it writes: a refused init leaves none
     settings = EndpointSettings(args.host, args.port, args.public_host).checked()
     if settings.port == 0:  # saved in endpoint.toml and printed as the IdP's base URL: a real port, chosen now
         settings = replace(settings, port=pick_free_port(settings.host))
+    else:  # as the first-run assistant's page does: init printed "set up" for an address serve then could not use
+        check_port_free(settings.host, settings.port)
     policy_text = read_text_file(args.policy) if args.policy else None
     passphrase = read_passphrase(confirm=True)
     choices = FirstRunChoices(

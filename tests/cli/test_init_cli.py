@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import ssl
 from pathlib import Path
 
@@ -133,3 +134,19 @@ def test_init_on_an_existing_vault_says_what_to_do_on_the_command_line(data_dir:
     assert "custos serve" in again.stderr and "--data-dir" in again.stderr
     assert "unlock it instead" not in again.stderr
     assert (data_dir / "custos.vault").read_bytes() == vault_before
+
+
+def test_init_refuses_an_address_serve_could_not_listen_on(data_dir: Path) -> None:
+    """Found setting up beside a running Custos: `init --port 8443` said "Custos is set up" and printed the base URL
+    for a port another program listened on (and `--host` an address this machine does not have); `serve` then
+    failed. The first-run assistant checks the port on its page; `init` now does too, before anything is written."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        refused = run(data_dir, "init", "--port", str(port))
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert f"Port {port} is already in use on 127.0.0.1" in refused.stderr and "Traceback" not in refused.stderr
+    absent = run(data_dir, "init", "--host", "192.0.2.1", "--port", "8443")  # TEST-NET-1: never this machine's
+    assert absent.returncode == 2 and "Custos cannot listen on 192.0.2.1:8443" in absent.stderr
+    assert not data_dir.exists() or list(data_dir.iterdir()) == []
