@@ -3,15 +3,16 @@
 Printed formats (a contract):
   backup   ``Backup written: PATH (N bytes, sha256 HEX)`` and a reminder about the erasure ledger
   restore  ``Restored from PATH; N erasure(s) replayed in M request(s) before first use`` and, if a vault was
-           replaced, ``The replaced vault was kept as PATH: delete it once the restore is checked.``, then, when
-           it accepts tokens, ``Tokens are as the backup held them; these are accepted: NAMES. Revoke again …``. With
+           replaced, ``The replaced vault was kept as PATH: delete it once the restore is checked.`` With
            ``--create`` into a folder holding no vault: ``Created the folder DIR.`` first when it was missing,
            then the restored line, ``DIR held no vault: the backup is its vault now.``, and, when no erasure
            ledger was there, one line saying no erasure made after the backup could be replayed, then, when the
            folder lacks the endpoint's files, ``Not in a backup: endpoint.toml, tls-cert.pem, tls-key.pem. Copy them
-           here from the old data folder before 'custos serve', which would otherwise …``. A backup made
-           before key epochs restores though backup-keys.json is damaged or altered: ``The backup was made before
-           key epochs and opened without backup-keys.json. REASON Backups are refused until it is put right …``.
+           here from the old data folder before 'custos serve', which would otherwise …``. Then, either way, when
+           the restored vault accepts tokens: ``Tokens are as the backup held them; these are accepted: NAMES.
+           Revoke again …``. A backup made before key epochs restores though backup-keys.json is damaged or
+           altered: ``The backup was made before key epochs and opened without backup-keys.json. REASON Backups
+           are refused until it is put right …``.
   check    ``Vault: PATH``, ``Pages: N of S bytes``, ``Page authentication: ok``, ``Page authentication: K
            page(s) fail: P, …`` or ``Page authentication: no page fails; SQLCipher reports N other problem(s):``,
            then SQLCipher's other findings one indented line each; ``Integrity check: ok`` or ``Integrity check: M
@@ -217,9 +218,6 @@ def _restore(args: argparse.Namespace) -> int:
               "Backups are refused until it is put right (put back your copy of it).")  # fmt: skip
     if report.previous_vault is not None:
         print(f"The replaced vault was kept as {report.previous_vault}: delete it once the restore is checked.")
-    if report.usable_tokens:
-        print(f"Tokens are as the backup held them; these are accepted: {', '.join(report.usable_tokens)}. Revoke "
-              "again any revoked after the backup was made ('custos token revoke NAME'): it works again.")  # fmt: skip
     if not replacing:
         print(f"{shown(folder)} held no vault: the backup is its vault now.")
         if not report.ledger_found:
@@ -228,6 +226,9 @@ def _restore(args: argparse.Namespace) -> int:
                 "data folder has erasure-ledger.jsonl and erasure-ledger.key, copy both here and restore again."
             )
         _say_endpoint_files(folder)
+    if report.usable_tokens:
+        print(f"Tokens are as the backup held them; these are accepted: {', '.join(report.usable_tokens)}. Revoke "
+              "again any revoked after the backup was made ('custos token revoke NAME'): it works again.")  # fmt: skip
     if report.replay_request_ids and args.wait > 0:
         passphrase = read_passphrase()
         print(f"Following the replayed erasures at the targets for up to {args.wait:g} s…", flush=True)
@@ -247,11 +248,11 @@ def _say_endpoint_files(folder: Path) -> None:
         return
     effects = []
     if missing.address_lost:
-        effects.append(f"listen on {missing.default_address} (not the address your identity providers use)")
+        effects.append(f"listen on {missing.default_address}, whatever address the old folder had saved")
     if missing.certificate_lost:
-        effects.append("make a new self-signed certificate (a fingerprint your identity providers do not know)")
+        effects.append("make a new self-signed certificate, whose fingerprint your identity providers do not know")
     print(f"Not in a backup: {', '.join(missing.names)}. Copy them here from the old data folder before 'custos "
-          f"serve', which would otherwise {' and '.join(effects)}.")  # fmt: skip
+          f"serve', which would otherwise {', and '.join(effects)}.")  # fmt: skip
 
 
 def _pages_line(cipher: Any, describe_pages: Callable[[Any], str]) -> str:

@@ -111,11 +111,12 @@ def test_a_new_machine_is_told_to_bring_the_endpoint_address_and_certificate(
     shutil.copy2(old / KEYS_FILENAME, bare / KEYS_FILENAME)
     assert main(["vault", "restore", str(out), "--yes", "--create", "--data-dir", str(bare)]) == 0
     said = capsys.readouterr().out.splitlines()
-    assert said[-1] == (
+    assert said[-2] == (
         "Not in a backup: endpoint.toml, tls-cert.pem, tls-key.pem. Copy them here from the old data folder before "
-        "'custos serve', which would otherwise listen on 127.0.0.1:8443 (not the address your identity providers "
-        "use) and make a new self-signed certificate (a fingerprint your identity providers do not know)."
+        "'custos serve', which would otherwise listen on 127.0.0.1:8443, whatever address the old folder had saved, "
+        "and make a new self-signed certificate, whose fingerprint your identity providers do not know."
     )
+    assert said[-1].startswith("Tokens are as the backup held them; these are accepted: Identity provider.")
 
     carried = tmp_path / "carried"
     carried.mkdir()
