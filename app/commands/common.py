@@ -93,6 +93,19 @@ def refuse_other_suffix(out: Path, fmt: str, suffix: str) -> None:
         )
 
 
+def read_text_file(name: str) -> str:
+    """A UTF-8 text file a command was given (a policy, a credential), refused with what is wrong with it.
+
+    One reader for every such option: `init --policy` read the file itself, called a missing file "cannot be read as
+    a UTF-8 text file" and waited forever on a FIFO, where `policy validate` said "No such file or directory"."""
+    try:
+        return readable_file(str(Path(name).expanduser())).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"Cannot read {name}: {exc.strerror or exc}.") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{name} is not UTF-8 text.") from exc
+
+
 def open_vault(args: argparse.Namespace) -> Vault:
     """Unlock the existing vault (CUSTOS_PASSPHRASE or the terminal). A folder without one is refused and left as
     it is (no folder made, no vault created): only ``init``, ``serve`` and the app's first run create a vault.

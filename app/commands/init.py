@@ -16,8 +16,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from app.commands.common import operator_name, port_number, whole_number
-from app.core.errors import ConfigError
+from app.commands.common import operator_name, port_number, read_text_file, whole_number
+from app.core.errors import ConfigError, VaultExists
 from app.core.passphrase import PASSPHRASE_ENV, read_passphrase
 from app.core.paths import chosen_data_dir
 from app.core.terminal import shown
@@ -65,18 +65,15 @@ def _certificate(args: argparse.Namespace, settings: EndpointSettings) -> Genera
 
 
 def run(args: argparse.Namespace) -> int:
-    from app.services.setup import DEFAULT_TOKEN_NAME, FirstRunChoices, complete
+    from app.services.setup import DEFAULT_TOKEN_NAME, FirstRunChoices, check_port_free, complete
 
     directory = chosen_data_dir(args.data_dir)  # made by the set-up when it writes: a refused init leaves none
     settings = EndpointSettings(args.host, args.port, args.public_host).checked()
     if settings.port == 0:  # saved in endpoint.toml and printed as the IdP's base URL: a real port, chosen now
         settings = replace(settings, port=pick_free_port(settings.host))
-    policy_text = None
-    if args.policy:
-        try:
-            policy_text = Path(args.policy).expanduser().read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{args.policy} cannot be read as a UTF-8 text file.") from exc
+    else:  # as the first-run assistant's page does: init printed "set up" for an address serve then could not use
+        check_port_free(settings.host, settings.port)
+    policy_text = read_text_file(args.policy) if args.policy else None
     passphrase = read_passphrase(confirm=True)
     choices = FirstRunChoices(
         passphrase=passphrase,
@@ -87,7 +84,13 @@ def run(args: argparse.Namespace) -> int:
         token_name=DEFAULT_TOKEN_NAME if args.token_name is None else args.token_name,
         token_expires_days=args.token_expires_days,
     )
-    result = complete(directory, choices, operator_name(args))
+    try:
+        result = complete(directory, choices, operator_name(args))
+    except VaultExists as exists:  # the first run's words ("unlock it instead") name the app's unlock page
+        raise ConfigError(
+            f"A vault already exists in {shown(directory)}; init changed nothing there. Use that vault (`custos "
+            "serve`, `custos token create --name NAME`), or give a new folder with --data-dir to set up another."
+        ) from exists
     result.vault.close()
     print(f"Custos is set up in {shown(directory)}.")
     print(f"SCIM base URL: {result.base_url}")

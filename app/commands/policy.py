@@ -14,8 +14,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from app.commands.common import confirm, open_vault, operator_name, readable_file, whole_number
-from app.core.errors import ConfigError
+from app.commands.common import confirm, open_vault, operator_name, read_text_file, whole_number
 from app.core.terminal import shown
 
 
@@ -41,19 +40,10 @@ def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], No
     add_data_dir(show)
 
 
-def _read(path: str) -> str:
-    try:
-        return readable_file(path).read_text(encoding="utf-8")  # a FIFO or /dev/zero refused, not waited on
-    except OSError as exc:
-        raise ConfigError(f"Cannot read {path}: {exc.strerror or exc}.") from exc
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path} is not UTF-8 text.") from exc
-
-
 def _validate(args: argparse.Namespace) -> int:
     from app.services.policy import check, errors_of
 
-    policy, problems = check(_read(args.file))
+    policy, problems = check(read_text_file(args.file))
     for problem in problems:
         print(shown(problem.render(args.file)))  # the file names keys and values it holds
     errors = errors_of(problems)
@@ -70,7 +60,7 @@ def _validate(args: argparse.Namespace) -> int:
 def _apply(args: argparse.Namespace) -> int:
     from app.services import policy
 
-    text = _read(args.file)
+    text = read_text_file(args.file)
     policy.load_policy(text)  # refuses a file with errors before the vault is even opened
     vault = open_vault(args)
     try:

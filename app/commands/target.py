@@ -20,10 +20,9 @@ import getpass
 import os
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from app.commands.common import confirm, open_vault
+from app.commands.common import confirm, open_vault, read_text_file
 from app.core.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -101,10 +100,7 @@ def _secret(args: argparse.Namespace) -> str | None:
             raise ConfigError(f"The environment variable {args.token_env} is empty or not set.")
         return value.strip()
     if args.token_file:
-        try:
-            value = Path(args.token_file).read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise ConfigError(f"Cannot read {args.token_file}: {exc.strerror or exc}.") from exc
+        value = read_text_file(args.token_file).strip()  # a binary file said as such, not a traceback
         if not value:  # as for the variable: an empty credential would be kept silently by `edit`, said as changed
             raise ConfigError(f"The file {args.token_file} is empty: it holds no credential.")
         return value

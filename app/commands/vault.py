@@ -6,9 +6,13 @@ Printed formats (a contract):
            replaced, ``The replaced vault was kept as PATH: delete it once the restore is checked.`` With
            ``--create`` into a folder holding no vault: ``Created the folder DIR.`` first when it was missing,
            then the restored line, ``DIR held no vault: the backup is its vault now.``, and, when no erasure
-           ledger was there, one line saying no erasure made after the backup could be replayed. A backup made
-           before key epochs restores though backup-keys.json is damaged or altered: ``The backup was made before
-           key epochs and opened without backup-keys.json. REASON Backups are refused until it is put right …``.
+           ledger was there, one line saying no erasure made after the backup could be replayed, then, when the
+           folder lacks the endpoint's files, ``Not in a backup: endpoint.toml, tls-cert.pem, tls-key.pem. Copy them
+           here from the old data folder before 'custos serve', which would otherwise …``. Then, either way, when
+           the restored vault accepts tokens: ``Tokens are as the backup held them; these are accepted: NAMES.
+           Revoke again …``. A backup made before key epochs restores though backup-keys.json is damaged or
+           altered: ``The backup was made before key epochs and opened without backup-keys.json. REASON Backups
+           are refused until it is put right …``.
   check    ``Vault: PATH``, ``Pages: N of S bytes``, ``Page authentication: ok``, ``Page authentication: K
            page(s) fail: P, …`` or ``Page authentication: no page fails; SQLCipher reports N other problem(s):``,
            then SQLCipher's other findings one indented line each; ``Integrity check: ok`` or ``Integrity check: M
@@ -229,6 +233,10 @@ def _print_restored(report: Any, folder: Path, file: Path, replacing: bool) -> N
                 "No erasure ledger was in it, so no erasure made after this backup could be replayed: if the old "
                 "data folder has erasure-ledger.jsonl and erasure-ledger.key, copy both here and restore again."
             )
+        _say_endpoint_files(folder)
+    if report.usable_tokens:
+        print(f"Tokens are as the backup held them; these are accepted: {', '.join(report.usable_tokens)}. Revoke "
+              "again any revoked after the backup was made ('custos token revoke NAME'): it works again.")  # fmt: skip
 
 
 def _follow_replay(folder: Path, request_ids: list[str], wait: float) -> None:
@@ -241,6 +249,23 @@ def _follow_replay(folder: Path, request_ids: list[str], wait: float) -> None:
     follow_replay(folder, passphrase, request_ids, wait)
     for request_id in request_ids:
         print(f"Replay request {request_id}: see 'erase status {request_id}'")
+
+
+def _say_endpoint_files(folder: Path) -> None:
+    """What a backup does not carry for `serve`: said after a restore into a new folder, since without it the
+    identity providers, configured for the old address and certificate, stop reaching Custos."""
+    from app.services.vault import endpoint_files_missing
+
+    missing = endpoint_files_missing(folder)
+    if not missing.names:
+        return
+    effects = []
+    if missing.address_lost:
+        effects.append(f"listen on {missing.default_address}, whatever address the old folder had saved")
+    if missing.certificate_lost:
+        effects.append("make a new self-signed certificate, whose fingerprint your identity providers do not know")
+    print(f"Not in a backup: {', '.join(missing.names)}. Copy them here from the old data folder before 'custos "
+          f"serve', which would otherwise {', and '.join(effects)}.")  # fmt: skip
 
 
 def _pages_line(cipher: Any, describe_pages: Callable[[Any], str]) -> str:

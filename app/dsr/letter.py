@@ -155,10 +155,16 @@ def _done(view: RequestView, right: str, state: str, link_ref: str | None,
     if state == "not_applicable":
         note = private_text(view, "note")
         return "This is not a request under the GDPR" + (f": {note}" if note else ".")
-    if right in model.EXPORT_RIGHTS:
+    step = view.step(right)
+    if right in model.EXPORT_RIGHTS and state == "done" and step is not None and step.link_kind == "export":
         # No "(Art. 20)" on the JSON file: the export is an Art. 20 copy only where the person's data rest on
         # consent or a contract (app/exports/subject.py, its ``articles``); the letter said it for every access.
         return _copy(view, right)
+    if right in model.EXPORT_RIGHTS and state != "done":
+        # Said "Done. A copy … is attached" before any export was made (an unmatched request: `dsr act` refused),
+        # above "Nothing is attached to this answer."
+        return (f"In progress. {NEEDS_HUMAN}: no copy of the data has been made for this request yet; answer once "
+                "it is made, and it is attached then.")  # fmt: skip
     if right == "erasure":
         return _erasure(state, link_ref, source_held, not_erased, kept, reached)
     if state == "done":

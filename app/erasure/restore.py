@@ -40,7 +40,7 @@ from app.feed.tables import OutboxItem, TargetLink
 from app.store import engine as sqlcipher_engine
 from app.store import migrate
 from app.store.engine import SINGLE_STATEMENT_READS_OPTION
-from app.store.models import ScimResource
+from app.store.models import ApiToken, ScimResource
 from app.store.vault import Vault, vault_path
 
 log = logging.getLogger(__name__)
@@ -58,6 +58,9 @@ class RestoreReport:
     key_epoch: int | None = None  # the backup key epoch it was made under (None: before key epochs)
     keys_sealed_elsewhere: bool = False  # the backup keys here do not open under the restored vault's passphrase
     keys_problem: str | None = None  # the backup keys here are damaged or altered (a pre-epoch backup opened anyway)
+    # The tokens the restored vault accepts. Tokens are as the backup held them: one revoked after the backup (a
+    # leaked one, say) is accepted again, and nothing outside the vault remembers its revocation to replay it.
+    usable_tokens: tuple[str, ...] = ()
 
 
 class NoVaultToReplace(ConfigError):
@@ -241,6 +244,7 @@ def _restore(data_dir: Path, backup_file: Path, passphrase: str, operator: str) 
             # another key, it would be settled as a change nobody made here (app/audit/vault_lifecycle.py).
             drop_pending_change(conn)
         replayed, erased = replay(restored, ledger, operator)
+        tokens = _usable_tokens(restored)
         # Signed before the swap: without `--follow` no command opens the vault after this one, and the restore's
         # entries (vault.restored, the replays) stayed unsigned until the next start; cut off, no trace.
         sign_tree_head(restored)
@@ -257,7 +261,17 @@ def _restore(data_dir: Path, backup_file: Path, passphrase: str, operator: str) 
     log.info("vault restored from a backup; %d erasure(s) replayed", erased)
     return RestoreReport(len(replayed), erased, replayed, previous, ledger_found=ledger_found, key_epoch=opened.epoch,
                          keys_sealed_elsewhere=opened.keys_open is False,
-                         keys_problem=opened.keys_problem)  # fmt: skip
+                         keys_problem=opened.keys_problem, usable_tokens=tokens)  # fmt: skip
+
+
+def _usable_tokens(vault: Vault) -> tuple[str, ...]:
+    """The names of the tokens the restored vault accepts (not revoked, not expired), oldest first."""
+    now = datetime.now(UTC)
+    with vault.read_connection() as conn:
+        rows = conn.execute(
+            select(ApiToken.name, ApiToken.expires).where(ApiToken.revoked.is_(None)).order_by(ApiToken.created)
+        ).all()
+    return tuple(name for name, expires in rows if expires is None or expires.replace(tzinfo=UTC) > now)  # stored UTC
 
 
 def _wal_mode(vault: Vault) -> None:

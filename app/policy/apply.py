@@ -173,8 +173,36 @@ def _notes(old: Policy | None, new: Policy) -> list[str]:
             notes.append(f"New recipient: {added}.")
         for removed in sorted(old_recipients - new_recipients):
             notes.append(f"Recipient no longer listed: {removed}.")
+        notes.extend(_recipient_changes(old, new))
     if not new.retention_job_enabled:
         notes.append("The retention job is disabled in this version: expired data will not be purged.")
+    return notes
+
+
+def _recipient_changes(old: Policy, new: Policy) -> list[str]:
+    """A recipient kept but changed: what its application will receive, or stop receiving. Before, a version that
+    only widened a recipient's attributes was previewed as "The catalogue is unchanged; no stored data is affected."
+    and applied on that, though every person in its scope was then pushed to that application again."""
+    before = {recipient.id: recipient for recipient in old.recipients}
+    # Recipients keep canonical keys ("displayname"): named as the catalogue spells them, where it has the entry.
+    spelt = {(rule.resource_type, rule.key): rule.path for rule in (*old.attributes, *new.attributes)}
+    notes = []
+    for recipient in new.recipients:
+        was = before.get(recipient.id)
+        if was is None or was == recipient:
+            continue
+        parts = []
+        for kind, now, then in (("User", recipient.attributes, was.attributes),
+                                ("Group", recipient.group_attributes, was.group_attributes)):  # fmt: skip
+            if gained := [spelt.get((kind, key), key) for key in now if key not in then]:
+                parts.append(f"now receives {kind} {', '.join(gained)}")
+            if lost := [spelt.get((kind, key), key) for key in then if key not in now]:
+                parts.append(f"no longer receives {kind} {', '.join(lost)}")
+        if recipient.scope != was.scope:
+            parts.append("concerns other people (its scope changed)")
+        if not parts:
+            parts.append("its description changed (what it receives and whom it concerns are as before)")
+        notes.append(f"Recipient {recipient.id}: {'; '.join(parts)}.")
     return notes
 
 

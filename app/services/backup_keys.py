@@ -43,13 +43,28 @@ def _backups(vault: Vault) -> tuple[Counter[int | None], dict[int | None, dateti
 
 
 def _counted(conn: Connection) -> tuple[Counter[int | None], dict[int | None, datetime]]:
+    """Backups known to this vault, by epoch, and the last one's time. A backup restored from counts too: its own
+    ``vault.backup.created`` entry went to the vault it was copied from, so after a restore the list said "0" backups
+    under its epoch, and destroying that epoch said it put none beyond use, while the backup itself (and its
+    copies) existed. Its time is that of the newest entry it holds (it was made just after)."""
     counts: Counter[int | None] = Counter()
     last: dict[int | None, datetime] = {}
+    seen: set[str] = set()
     for entry in of_kind(conn, "vault.backup.created", limit=100_000):  # newest first
         epoch = entry.details.get("key_epoch")
         key = epoch if isinstance(epoch, int) else None
         counts[key] += 1
         last.setdefault(key, parse_utc(entry.at))
+        seen.add(str(entry.details.get("sha256", "")))
+    for entry in of_kind(conn, "vault.restored", limit=100_000):
+        digest, epoch, as_of = (entry.details.get(k) for k in ("backup_sha256", "key_epoch", "backup_as_of"))
+        if not isinstance(digest, str) or digest in seen:
+            continue  # restored twice from one backup, or its own record is here too: counted once
+        seen.add(digest)
+        key = epoch if isinstance(epoch, int) else None
+        counts[key] += 1
+        if isinstance(as_of, str) and (key not in last or parse_utc(as_of) > last[key]):
+            last[key] = parse_utc(as_of)
     return counts, last
 
 

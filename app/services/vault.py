@@ -260,6 +260,26 @@ def check_restore_target(data_dir: Path, create: bool) -> bool:
     return holds
 
 
+@dataclass(frozen=True)
+class EndpointFilesMissing:
+    """The endpoint's files a data folder lacks, and what `serve` would do without them."""
+
+    names: list[str]
+    address_lost: bool  # no endpoint.toml: serve listens on the default address
+    certificate_lost: bool  # no TLS pair: serve makes a new self-signed certificate
+    default_address: str = f"{endpoint.DEFAULT_HOST}:{endpoint.DEFAULT_PORT}"
+
+
+def endpoint_files_missing(data_dir: Path) -> EndpointFilesMissing:
+    """The endpoint's files (address, certificate, key) the data folder lacks. A backup holds the vault alone, so a
+    restore into a new folder leaves `serve` on the default address with a new self-signed certificate, which an
+    identity provider that pinned or imported the old one refuses: the restore names what to copy across."""
+    names = (endpoint.ENDPOINT_FILENAME, tls.CERT_FILENAME, tls.KEY_FILENAME)
+    missing = [name for name in names if not (data_dir / name).is_file()]
+    address_lost = endpoint.ENDPOINT_FILENAME in missing
+    return EndpointFilesMissing(missing, address_lost, len(missing) > int(address_lost))
+
+
 def follow_replay(data_dir: Path, passphrase: str, request_ids: list[str], wait: float) -> bool:
     """Carry the replayed erasures out at the targets in this process, for up to ``wait`` seconds."""
     from app.erasure.worker import drive  # the targets' HTTP client: only when following erasures

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from app.audit.vault_lifecycle import create_vault
 from app.core import paths
-from app.core.errors import ConfigError, CustosError, PolicyInvalid
+from app.core.errors import CustosError, PolicyInvalid, VaultExists
 from app.policy.edit import set_contact
 from app.policy.in_force import install_default_if_missing
 from app.policy.loader import check_policy, errors_of
@@ -111,7 +111,7 @@ def check_policy_text(text: str) -> None:
 def check(data_dir: Path, choices: FirstRunChoices) -> CertificateSummary | None:
     """Everything that can be refused before a file is written; the operator certificate's summary if any."""
     if Vault.exists(data_dir):
-        raise ConfigError(f"A vault already exists in {data_dir}; unlock it instead.")
+        raise VaultExists(f"A vault already exists in {data_dir}; unlock it instead.")  # the app's words: see init
     check_new_passphrase(choices.passphrase, choices.confirmation)
     choices.endpoint.reachable()
     text = policy_to_install(choices)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from app.audit.trail import Event, append, holds_email_address
 from app.core.actor import current_actor
@@ -71,6 +72,21 @@ def check_token_name(name: str) -> str:
     if holds_email_address(name):  # the name is on the trail (its entries, the requests' actor): no personal data
         raise ConfigError("A token name cannot hold an e-mail address: name it after the client that uses it.")
     return name
+
+
+def _name_taken(session: Session, taken: ApiToken) -> str:
+    """Why a name is refused and which to use. A name is never used twice (the trail names each token's requests by
+    it), so "revoke it or choose another name" sent an operator to revoke the token, or, when it was already revoked,
+    to revoke it again, neither of which frees the name."""
+    state = f" (revoked {_aware(taken.revoked):%Y-%m-%d %H:%M} UTC)" if taken.revoked else ""
+    prefix = f"{taken.name}-"
+    used = set(session.scalars(select(ApiToken.name).where(ApiToken.name.startswith(prefix, autoescape=True))))
+    free = next(f"{prefix}{n}" for n in range(2, len(used) + 3) if f"{prefix}{n}" not in used)
+    such_as = f", such as {free!r}" if len(free) <= MAX_NAME_LENGTH else ""
+    return (
+        f"A token named {taken.name!r} already exists{state}, and a name is never used twice (the audit trail names "
+        f"each token's requests by it): choose another{such_as}."
+    )
 
 
 def hash_token(secret: str) -> str:
@@ -129,8 +145,9 @@ class TokenStore:
             expires=now + timedelta(days=expires_in_days) if expires_in_days else None,
         )
         with self._vault.write_session() as session:
-            if session.scalar(select(ApiToken.id).where(ApiToken.name == name)) is not None:
-                raise ConfigError(f"A token named {name!r} already exists; revoke it or choose another name.")
+            taken = session.scalar(select(ApiToken).where(ApiToken.name == name))
+            if taken is not None:
+                raise ConfigError(_name_taken(session, taken))
             session.add(row)
             session.flush()
             info = _to_info(row)

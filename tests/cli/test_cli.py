@@ -173,3 +173,33 @@ def test_a_missing_sub_command_is_named_as_such(capsys: pytest.CaptureFixture[st
         build_parser().parse_args(["dsr"])
     assert stopped.value.code == 2
     assert capsys.readouterr().err == "custos: dsr: a command is required (see 'custos dsr --help').\n"
+
+
+def _refusal(stderr: str) -> str:
+    """The command's own line, among the log lines a subprocess prints on stderr."""
+    (line,) = [line for line in stderr.splitlines() if line.startswith("custos: ")]
+    return line
+
+
+@pytest.mark.usefixtures("vault_file")
+def test_a_taken_token_name_is_refused_with_a_name_that_works(data_dir: Path) -> None:
+    """Found rotating a token as the user guide says: `token create --name okta` after `token revoke okta` answered
+    "A token named 'okta' already exists; revoke it or choose another name." Revoking frees no name (a name is never
+    used twice): the message now says so, whether the token is revoked, and offers a free name."""
+    assert run(data_dir, "token", "create", "--name", "okta").returncode == 0
+    active = run(data_dir, "token", "create", "--name", "okta")
+    assert active.returncode == 2 and "revoke it" not in active.stderr
+    assert _refusal(active.stderr) == (
+        "custos: A token named 'okta' already exists, and a name is never used twice (the audit trail names each "
+        "token's requests by it): choose another, such as 'okta-2'."
+    )
+    assert run(data_dir, "token", "create", "--name", "okta-2").returncode == 0
+    assert run(data_dir, "token", "revoke", "okta").returncode == 0
+    revoked = run(data_dir, "token", "create", "--name", "okta")
+    assert revoked.returncode == 2
+    assert re.fullmatch(
+        r"custos: A token named 'okta' already exists \(revoked \d{4}-\d\d-\d\d \d\d:\d\d UTC\), and a name is never "
+        r"used twice \(the audit trail names each token's requests by it\): choose another, such as 'okta-3'\.",
+        _refusal(revoked.stderr),
+    )
+    assert run(data_dir, "token", "create", "--name", "okta-3").returncode == 0  # the name offered works

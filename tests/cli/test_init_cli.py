@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
 import signal
+import socket
 import ssl
 from pathlib import Path
 
@@ -99,3 +101,52 @@ def test_a_refused_init_leaves_no_folder(tmp_path: Path) -> None:
     refused = run(folder, "init", "--policy", str(broken))
     assert refused.returncode == 2 and "line 2" in refused.stderr
     assert not folder.exists()
+
+
+def test_init_says_what_is_wrong_with_a_policy_file_it_cannot_read(tmp_path: Path) -> None:
+    """Before: a mistyped `--policy` path was "cannot be read as a UTF-8 text file" (read: the file's encoding is
+    wrong), and a FIFO was waited on forever. Now `init` says what `policy validate` says, and refuses a FIFO."""
+    folder = tmp_path / "Custos"
+    missing = run(folder, "init", "--policy", str(tmp_path / "my-polcy.toml"))
+    assert missing.returncode == 2, missing.stderr
+    assert f"Cannot read {tmp_path / 'my-polcy.toml'}: No such file or directory." in missing.stderr
+    assert "UTF-8" not in missing.stderr and "Traceback" not in missing.stderr
+    binary = tmp_path / "policy.toml"
+    binary.write_bytes(b"\xff\xfe format = 1\n")
+    refused = run(folder, "init", "--policy", str(binary))
+    assert refused.returncode == 2 and f"{binary} is not UTF-8 text." in refused.stderr
+    fifo = tmp_path / "policy.fifo"
+    os.mkfifo(fifo)
+    waited = run(folder, "init", "--policy", str(fifo))  # run() times out after 120 s: before, it hung here
+    assert waited.returncode == 2 and f"Cannot read {fifo}: not a file." in waited.stderr
+    assert not folder.exists()
+
+
+def test_init_on_an_existing_vault_says_what_to_do_on_the_command_line(data_dir: Path) -> None:
+    """Before: "A vault already exists in DIR; unlock it instead." — the first-run assistant's words; a command line
+    has nothing to unlock. Now it says that nothing changed, and how to use that vault or set up another."""
+    first = run(data_dir, "init", "--port", "0")
+    assert first.returncode == 0, first.stderr
+    vault_before = (data_dir / "custos.vault").read_bytes()
+    again = run(data_dir, "init")
+    assert again.returncode == 2 and "Traceback" not in again.stderr
+    assert f"A vault already exists in {data_dir}; init changed nothing there." in again.stderr
+    assert "custos serve" in again.stderr and "--data-dir" in again.stderr
+    assert "unlock it instead" not in again.stderr
+    assert (data_dir / "custos.vault").read_bytes() == vault_before
+
+
+def test_init_refuses_an_address_serve_could_not_listen_on(data_dir: Path) -> None:
+    """Found setting up beside a running Custos: `init --port 8443` said "Custos is set up" and printed the base URL
+    for a port another program listened on (and `--host` an address this machine does not have); `serve` then
+    failed. The first-run assistant checks the port on its page; `init` now does too, before anything is written."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        refused = run(data_dir, "init", "--port", str(port))
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert f"Port {port} is already in use on 127.0.0.1" in refused.stderr and "Traceback" not in refused.stderr
+    absent = run(data_dir, "init", "--host", "192.0.2.1", "--port", "8443")  # TEST-NET-1: never this machine's
+    assert absent.returncode == 2 and "Custos cannot listen on 192.0.2.1:8443" in absent.stderr
+    assert not data_dir.exists() or list(data_dir.iterdir()) == []

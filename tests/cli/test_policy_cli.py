@@ -63,3 +63,37 @@ def test_apply_history_diff_show(tmp_path: Path, data_dir: Path) -> None:
     assert (
         unknown.returncode == 2 and unknown.stderr.strip().splitlines()[-1] == "custos: There is no policy version 9."
     )
+
+
+def _with_wiki(attributes: str) -> str:
+    """The shipped default with its example recipient switched on, receiving ``attributes``."""
+    lines = default_policy_text().splitlines()
+    start = lines.index("# [[recipients]]")
+    example = [line.removeprefix("# ") for line in lines[start : start + 8]]
+    example[-1] = f"attributes = {attributes}"
+    return "\n".join(lines[:start] + example + lines[start + 8 :]) + "\n"
+
+
+@pytest.mark.usefixtures("vault_file")
+def test_apply_names_what_a_changed_recipient_will_receive(tmp_path: Path, data_dir: Path) -> None:
+    """Found adding `active` to the README's first recipient: the preview said "The catalogue is unchanged; no stored
+    data is affected." and nothing about the application that would now receive more (everyone in its scope is
+    pushed to it again); the DPO confirmed a change of what goes where without being told of it."""
+    first = tmp_path / "v2.toml"
+    first.write_text(_with_wiki('["userName", "displayName"]'))
+    assert run(data_dir, "policy", "apply", str(first), "--yes").returncode == 0
+    wider = tmp_path / "v3.toml"
+    wider.write_text(_with_wiki('["userName", "emails.value", "active"]'))
+    applied = run(data_dir, "policy", "apply", str(wider), "--yes")
+    assert applied.returncode == 0, applied.stderr
+    lines = applied.stdout.splitlines()
+    assert lines[0] == "Recipient wiki: now receives User emails.value, active; no longer receives User displayName."
+    assert "The catalogue is unchanged; no stored data is affected." not in lines
+    scoped = tmp_path / "v4.toml"
+    scoped.write_text(wider.read_text().replace(
+        'attributes = ["userName", "emails.value", "active"]',
+        'attributes = ["userName", "emails.value", "active"]\nscope = { filter = \'title eq "Engineer"\' }',
+    ))  # fmt: skip
+    moved = run(data_dir, "policy", "apply", str(scoped), "--yes")
+    assert moved.returncode == 0, moved.stderr
+    assert moved.stdout.splitlines()[0] == "Recipient wiki: concerns other people (its scope changed)."

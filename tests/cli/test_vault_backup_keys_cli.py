@@ -63,3 +63,21 @@ def test_an_epoch_begun_without_the_keys_file_never_takes_a_lost_epochs_number(f
     assert lines[1].split()[:2] == ["2", "current"] and lines[1].split()[-3] == "1"  # tuesday's, and only it
     assert lines[2].startswith("Backups recorded under backup key epochs not held here: 1 (epoch(s) 1); "
                                f"{KEYS_FILENAME} does not list them.")  # fmt: skip
+
+
+def test_the_backup_restored_from_counts_under_its_epoch(folder: Path, tmp_path: Path) -> None:
+    """Found restoring the README's backup: after the restore, `vault backup-keys` listed epoch 1 with "0" backups
+    and "-" for the last, though the vault had just come out of a backup made under epoch 1 (its own record went to
+    the vault it was copied from); destroying epoch 1 then said it put no backup beyond use. The backup restored
+    from now counts, once, at the time of the newest entry it holds."""
+    backup = tmp_path / "monday.vault"
+    assert run(folder, "vault", "backup", "--out", str(backup)).returncode == 0
+    assert run(folder, "vault", "restore", str(backup), "--yes").returncode == 0
+    row = run(folder, "vault", "backup-keys").stdout.splitlines()[1].split()
+    assert row[:2] == ["1", "current"] and row[-3] == "1" and row[-2] != "-", row
+    assert run(folder, "vault", "restore", str(backup), "--yes").returncode == 0  # the same backup again: still one
+    assert run(folder, "vault", "backup-keys").stdout.splitlines()[1].split()[-3] == "1"
+    assert run(folder, "vault", "backup-keys", "rotate").returncode == 0
+    destroyed = run(folder, "vault", "backup-keys", "destroy", "1", "--yes")
+    assert destroyed.returncode == 0, destroyed.stderr
+    assert "Backup key epoch 1 destroyed: 1 backup(s) made under it can no longer be" in destroyed.stdout

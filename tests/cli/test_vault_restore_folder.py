@@ -6,6 +6,7 @@ machine says so with ``--create``, and the command prints what it made and that 
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -87,3 +88,71 @@ def test_a_failed_create_leaves_no_folder(
     assert f"The passphrase does not open {KEYS_FILENAME} here" in capsys.readouterr().err
     assert not (fresh / "custos.vault").exists()
     assert [p.name for p in fresh.iterdir()] == [KEYS_FILENAME]  # what was there before, nothing more
+
+
+def test_a_new_machine_is_told_to_bring_the_endpoint_address_and_certificate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found following the README on a fresh machine: a backup holds the vault alone, and the guide named only the
+    backup keys and the ledger to carry over, so `serve` on the new machine listened on 127.0.0.1:8443 with a new
+    self-signed certificate the identity providers did not know. Now the restore names the files to copy, and says
+    nothing once they are there."""
+    monkeypatch.setenv("CUSTOS_PASSPHRASE", PASSPHRASE)
+    monkeypatch.delenv("CUSTOS_DATA_DIR", raising=False)
+    old = tmp_path / "old"
+    assert main(["init", "--host", "0.0.0.0", "--public-host", "scim.example.test", "--port", "0",
+                 "--data-dir", str(old)]) == 0  # fmt: skip
+    out = tmp_path / "nightly.vault"
+    assert main(["vault", "backup", "--out", str(out), "--data-dir", str(old)]) == 0
+    capsys.readouterr()
+
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    shutil.copy2(old / KEYS_FILENAME, bare / KEYS_FILENAME)
+    assert main(["vault", "restore", str(out), "--yes", "--create", "--data-dir", str(bare)]) == 0
+    said = capsys.readouterr().out.splitlines()
+    assert said[-2] == (
+        "Not in a backup: endpoint.toml, tls-cert.pem, tls-key.pem. Copy them here from the old data folder before "
+        "'custos serve', which would otherwise listen on 127.0.0.1:8443, whatever address the old folder had saved, "
+        "and make a new self-signed certificate, whose fingerprint your identity providers do not know."
+    )
+    assert said[-1].startswith("Tokens are as the backup held them; these are accepted: Identity provider.")
+
+    carried = tmp_path / "carried"
+    carried.mkdir()
+    for name in (KEYS_FILENAME, "endpoint.toml", "tls-cert.pem", "tls-key.pem"):
+        shutil.copy2(old / name, carried / name)
+    assert main(["vault", "restore", str(out), "--yes", "--create", "--data-dir", str(carried)]) == 0
+    assert not any(line.startswith("Not in a backup") for line in capsys.readouterr().out.splitlines())
+
+
+def test_a_restore_says_which_tokens_it_accepts_again(
+    vault: Vault, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found restoring the README's backup: `okta`, revoked after the backup was made, was accepted again once the
+    backup was restored (the vault holds the tokens; nothing else remembers a revocation to replay it), and the
+    restore said nothing of it. Now it names the tokens the restored vault accepts and says to revoke again."""
+    monkeypatch.setenv("CUSTOS_PASSPHRASE", PASSPHRASE)
+    monkeypatch.delenv("CUSTOS_DATA_DIR", raising=False)
+    folder = vault.path.parent
+    vault.close()
+    for name in ("entra-prod", "okta"):
+        assert main(["token", "create", "--name", name, "--data-dir", str(folder)]) == 0
+    out = tmp_path / "nightly.vault"
+    assert main(["vault", "backup", "--out", str(out), "--data-dir", str(folder)]) == 0
+    assert main(["token", "revoke", "okta", "--data-dir", str(folder)]) == 0
+    capsys.readouterr()
+
+    assert main(["vault", "restore", str(out), "--yes", "--data-dir", str(folder)]) == 0
+    said = capsys.readouterr().out.splitlines()
+    assert ("Tokens are as the backup held them; these are accepted: entra-prod, okta. Revoke again any revoked after "
+            "the backup was made ('custos token revoke NAME'): it works again.") in said  # fmt: skip
+    assert main(["token", "list", "--data-dir", str(folder)]) == 0
+    listed = capsys.readouterr().out
+    assert re.search(r"^okta\s+active\s", listed, re.M)  # what the line warns of is so
+    assert main(["token", "revoke", "okta", "--data-dir", str(folder)]) == 0
+    capsys.readouterr()
+    assert main(["vault", "backup", "--out", str(tmp_path / "later.vault"), "--data-dir", str(folder)]) == 0
+    capsys.readouterr()
+    assert main(["vault", "restore", str(tmp_path / "later.vault"), "--yes", "--data-dir", str(folder)]) == 0
+    assert "these are accepted: entra-prod. Revoke again" in capsys.readouterr().out  # a revoked one is not named

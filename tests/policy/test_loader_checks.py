@@ -274,3 +274,41 @@ def test_a_dpia_progress_or_link_is_text_like_any_other_but_a_stored_version_loa
                            'dpia = { required = true, progress = "Screening done", link = "https://dpia.test/1" }')
     assert not found(kept)
     assert load_policy(kept).purposes[0].dpia.progress == "Screening done"
+
+
+def _with_example_recipient(attributes: str, purposes: str = '["access-management"]') -> str:
+    """The shipped default with its commented example recipient switched on, as an operator adding a target does."""
+    lines = default_policy_text().splitlines()
+    start = lines.index("# [[recipients]]")
+    example = [line.removeprefix("# ") for line in lines[start : start + 8]]
+    assert example[-1].startswith("attributes = ")
+    example[-2], example[-1] = f"purposes = {purposes}", f"attributes = {attributes}"
+    return "\n".join(lines[:start] + example + lines[start + 8 :]) + "\n"
+
+
+def test_the_shipped_example_recipient_receives_deactivations() -> None:
+    """Found following the README: the example recipient received no 'active', so a leaver deactivated at the IdP
+    stayed as they were at its application, while `target list` said in-sync. The example now receives it."""
+    lines = default_policy_text().splitlines()
+    start = lines.index("# [[recipients]]")
+    example = [line.removeprefix("# ") for line in lines[start : start + 8]]
+    switched_on = "\n".join(lines[:start] + example + lines[start + 8 :])
+    policy, problems = check_policy(switched_on)
+    assert policy is not None and not errors_of(problems)
+    assert policy.recipients[0].attributes[-1] == "active"
+    assert not any("does not receive 'active'" in p.message for p in problems)
+
+
+def test_a_recipient_of_users_without_active_is_warned_about() -> None:
+    text = _with_example_recipient('["userName", "displayName", "emails.value"]')
+    said = ("recipient 'wiki' does not receive 'active': its application is never told that the identity provider "
+            "deactivated someone, and keeps the account as it was until it is deleted here (the deactivated-account "
+            'retention); add "active" to its attributes')  # fmt: skip
+    assert (line_of(text, 'attributes = ["userName", "displayName", "emails.value"]'), said) in found(text, True)
+    assert not errors_of(check_policy(text)[1])  # a warning: a phone book's accounts may not need it
+
+    directory = _with_example_recipient('["userName", "displayName"]', purposes='["internal-directory"]')
+    hint = "add \"active\" to its attributes and catalogue 'active' for one of its purposes (internal-directory)"
+    assert any(message.endswith(hint) for _, message in found(directory, True))  # adding it alone would be refused
+    with_it = _with_example_recipient('["userName", "displayName", "emails.value", "active"]')
+    assert not any("does not receive 'active'" in message for _, message in found(with_it, True))

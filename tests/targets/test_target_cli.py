@@ -129,3 +129,25 @@ def test_an_empty_token_file_is_refused_not_said_to_change_the_credential(
     listed = run(data_dir, "target", "list").stdout.splitlines()
     assert [line.split()[0] for line in listed[1:]] == ["app1"]  # no app2 half-added
     assert run(data_dir, "target", "test", "app1").returncode == 0  # the stored credential still works
+
+
+@pytest.mark.usefixtures("vault_file")
+def test_a_token_file_that_is_not_text_is_refused_with_a_message(tmp_path: Path, data_dir: Path) -> None:
+    """Before: `target add --token-file` on a binary file (a key store given by mistake) ended in a UnicodeDecodeError
+    traceback. Now it is refused as the other files a command reads are, before anything is stored."""
+    policy = tmp_path / "policy.toml"
+    policy.write_text(policy_with_recipients())
+    assert run(data_dir, "policy", "apply", str(policy), "--yes").returncode == 0
+    binary = tmp_path / "token.p12"
+    binary.write_bytes(b"\x30\x82\xff\xfe")
+    try:
+        result = run(data_dir, "target", "add", "app1", "--url", "https://app1.example.test/scim/v2",
+                     "--recipient", "app1", "--token-file", str(binary))  # fmt: skip
+    except UnicodeDecodeError as exc:  # what the old code let out of main (a traceback in a terminal)
+        pytest.fail(f"the command raised {exc!r}")
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.strip() == f"custos: {binary} is not UTF-8 text."
+    missing = run(data_dir, "target", "add", "app1", "--url", "https://app1.example.test/scim/v2",
+                  "--recipient", "app1", "--token-file", str(tmp_path / "nope"))  # fmt: skip
+    assert missing.stderr.strip() == f"custos: Cannot read {tmp_path / 'nope'}: No such file or directory."
+    assert run(data_dir, "target", "list").stdout.splitlines()[1:] == []  # nothing half-added

@@ -45,6 +45,8 @@ def read_recipients(
             if purpose not in purposes:
                 reader.problem((*where, "purposes"), f"purpose '{purpose}' is not declared in [[purposes]]")
         within_purposes(reader, where, raw, used_for, rules)
+        if "attributes" in raw:  # a recipient of Groups alone has no accounts to deactivate
+            deactivation_reaches(reader, where, raw, receives, used_for, rules)
         recipients.append(
             Recipient(
                 id=str(raw.get("id", "")),
@@ -60,6 +62,38 @@ def read_recipients(
             )
         )
     return tuple(recipients)
+
+
+def deactivation_reaches(
+    reader: Reader,
+    where: tuple[str | int, ...],
+    raw: dict[str, Any],
+    receives: tuple[str, ...],
+    used_for: tuple[str, ...],
+    rules: tuple[AttributeRule, ...],
+) -> None:
+    """A warning for a recipient of Users that does not receive ``active``: a leaver the IdP deactivates stays an
+    active account there until the mirror deletes it (the deactivated-account retention, 30 days in the default).
+
+    Found following the README on a fresh machine: the shipped example recipient listed no ``active``, `policy
+    validate` said nothing, and `target list` then said ``in-sync`` for a target still holding a deactivated person
+    as active. A warning, not an error: an application whose accounts are no sign-in (a phone book) may not need it.
+    """
+    if "active" in receives:
+        return
+    held = [rule for rule in rules if rule.resource_type == "User" and rule.key == "active"]
+    if not held:
+        return  # the mirror itself holds no account state: there is nothing it could pass on
+    hint = 'add "active" to its attributes'
+    if used_for and not any(set(rule.purposes) & set(used_for) for rule in held):
+        hint += f" and catalogue 'active' for one of its purposes ({', '.join(used_for)})"
+    reader.problem(
+        (*where, "attributes"),
+        f"recipient '{raw.get('id', '')}' does not receive 'active': its application is never told that the identity "
+        f"provider deactivated someone, and keeps the account as it was until it is deleted here (the "
+        f"deactivated-account retention); {hint}",
+        warning=True,
+    )
 
 
 def transfer_checks(
