@@ -104,6 +104,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _configure_logging() -> None:
+    """stderr at INFO, through the redactor: `serve` runs for months with its stderr in a journal or a file, and
+    a library's line there (the HTTP client's request URLs, with the SCIM filter that looked a person up at a
+    target) or an exception's message reached it as written; the app's log view redacted, stderr did not.
+    A no-op where logging is already set up (basicConfig leaves a configured root alone): tests, embedders."""
+    from app.core.log_redaction import RedactingFilter
+
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactingFilter())
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     undecodable = undecodable_option(args)
@@ -112,7 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"custos: the {named} given is not valid text (bytes that are not UTF-8); nothing was done.",
               file=sys.stderr)  # fmt: skip
         return 2
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _configure_logging()
     logging.getLogger("alembic").setLevel(logging.WARNING)
     # fpdf2's font subsetting logs each PDF's glyphs and tables at INFO: some sixty lines per PDF around 'Wrote …'
     logging.getLogger("fontTools").setLevel(logging.WARNING)

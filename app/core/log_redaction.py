@@ -2,8 +2,9 @@
 
 Logs are copied into bug reports and shown in the app; under the GDPR an e-mail address or a client's IP
 address in a log line is personal data like any other. The patterns here are a safety net for what the code
-might log by accident: e-mail addresses, Custos tokens, Authorization/Bearer credentials, IP addresses and
-``password=``-style pairs. Names and other free text cannot be recognised, so code still must not log them.
+might log by accident: e-mail addresses, Custos tokens, Authorization/Bearer credentials, IP addresses,
+``password=``-style pairs and URLs' query strings (a SCIM filter there names a person). Names and other free
+text cannot be recognised, so code still must not log them.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ EMAIL = "<email>"
 TOKEN = "<token>"
 IP = "<ip>"
 REDACTED = "<redacted>"
+QUERY = "<query>"
 
 _SECRET_KEYS = r"[\w-]*(?:passphrase|password|passwd|secret)"
 _VALUE = r"""(?:"[^"]*"|'[^']*'|[^\s,;&)}\]]+)"""
@@ -39,6 +41,9 @@ _BEARER = re.compile(r"(?i)\b(bearer)\s+[^\s,;'\"}]+")
 _CUSTOS_TOKEN = re.compile(r"(?<![\w-])cst_[\w-]+")
 # %40 is how an @ looks in a URL (a SCIM filter in a query string, for instance).
 _EMAIL = re.compile(r"(?:%[0-9A-Fa-f]{2})?[\w.+'-]+(?:@|%40)[\w-]+(?:\.[\w-]+)+")
+# A URL's query string: a SCIM filter names the person it looks for (``?filter=userName eq "jdoe"``), and the
+# HTTP client logs every request's URL. The address up to the path stays; what follows the ``?`` goes.
+_URL_QUERY = re.compile(r"""(?i)\b((?:https?|wss?)://[^\s?#"'<>]+)\?[^\s"'<>#]+""")
 _IPV4 = re.compile(r"(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?!\w|\.\d)")
 # A candidate only: anything with two or more colons between hex groups, checked by ipaddress afterwards,
 # so that times (12:34:56), MAC addresses and "Class::method" stay as they are.
@@ -97,6 +102,8 @@ def redact(text: str) -> str:
         text = _BEARER.sub(rf"\1 {TOKEN}", text)
     if "cst_" in text:
         text = _CUSTOS_TOKEN.sub(TOKEN, text)
+    if "://" in text and "?" in text:
+        text = _URL_QUERY.sub(rf"\1?{QUERY}", text)
     if "@" in text or "%40" in text:
         text = _EMAIL.sub(EMAIL, text)
     if text.count(":") >= 2:

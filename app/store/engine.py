@@ -24,6 +24,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import QueuePool
 
 from app.core.errors import (
+    StorageFull,
     VaultCorrupt,
     VaultError,
     VaultGone,
@@ -420,7 +421,10 @@ SQLITE_FULL = 13
 
 
 def is_disk_full(exc: BaseException) -> bool:
-    """SQLite's "database or disk is full" (SQLITE_FULL), or the operating system's ENOSPC."""
+    """SQLite's "database or disk is full" (SQLITE_FULL), the operating system's ENOSPC, or either already said
+    as StorageFull (Vault.write_transaction)."""
+    if isinstance(exc, StorageFull):
+        return True
     if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
         return True
     original = getattr(exc, "orig", exc)

@@ -48,6 +48,8 @@ from app.store.writer import PinnedWriter
 Recorder = Callable[[Connection, str, dict[str, object]], None]
 
 log = logging.getLogger(__name__)
+# The transaction was rolled back: what it was writing is not in the vault, what earlier ones wrote stays.
+WRITE_NOT_SAVED = "{why}: this change was not saved (the vault is as it was before it). {then}"
 
 VAULT_FILENAME = "custos.vault"
 MIN_PASSPHRASE_LENGTH = 10
@@ -133,8 +135,8 @@ class Vault:
             vault = cls(path, raw_key, salt)
             migrate.upgrade(vault.writer.engine)
             vault.writer.watch_tables()
-            if record is not None:
-                with vault.write_transaction() as conn:
+            if record is not None:  # the writer's own errors: the opening's failures are said below, as such
+                with vault.writer.transaction() as conn:
                     record(conn, "vault.unlocked", {})
             vault.optimize()
         # The writer runs on the DB-API connection (app/store/writer.py): its errors arrive unwrapped.
@@ -290,9 +292,27 @@ class Vault:
     @contextmanager
     def write_transaction(self) -> Iterator[Connection]:
         """A Core connection inside a write transaction (BEGIN IMMEDIATE), committed on success: on the process's
-        one write connection (app/store/writer.py)."""
-        with self.writer.transaction() as conn:
-            yield conn
+        one write connection (app/store/writer.py).
+
+        A full disk, or a write the system refused (a quota, a file size limit), ends it as StorageFull or a
+        VaultError saying so: they reached the command line as a traceback, `dsr open` and `erase` among them,
+        and an error raised by a statement quotes it with its parameters, the values being written."""
+        try:
+            with self.writer.transaction() as conn:
+                yield conn
+        except (DBAPIError, sqlcipher.DatabaseError) as exc:
+            if sqlcipher_engine.is_disk_full(exc):
+                full = "The disk holding the vault is full"
+                raise StorageFull(WRITE_NOT_SAVED.format(why=full, then="Free some space and retry.")) from None
+            if sqlcipher_engine.is_write_refused(exc):
+                reason = getattr(getattr(exc, "orig", exc), "sqlite_errorname", "SQLITE_IOERR")
+                why = (
+                    f"The vault could not be written ({reason}: the system refused a write, as a disk quota, a "
+                    "file size limit or a failing disk does)"
+                )
+                then = "Free space or lift the limit, then retry."
+                raise VaultError(WRITE_NOT_SAVED.format(why=why, then=then)) from None
+            raise
 
     def optimize(self) -> None:
         """Refresh the query planner's statistics (SQLite's ``PRAGMA optimize``).

@@ -302,10 +302,19 @@ def _why(status: int, response: httpx.Response) -> str:
     return " (the target refused the credential)" if status in (401, 403) else ""
 
 
+# The error types RFC 7644 §3.12 defines, and those of cursor pagination (RFC 9865 §3.2). The word goes on the
+# trail, the SIEM feed and the Targets page: a target's own text in its place (a value it echoes from the
+# request, a name) would put what the target chose there, so only a defined type is repeated.
+SCIM_ERROR_TYPES = frozenset({
+    "invalidFilter", "tooMany", "uniqueness", "mutability", "invalidSyntax", "invalidPath", "noTarget",
+    "invalidValue", "invalidVers", "sensitive", "invalidCursor", "expiredCursor", "invalidCount",
+})  # fmt: skip
+
+
 def _scim_type(response: httpx.Response) -> str | None:
     try:
         body = response.json()
     except ValueError:
         return None
     value = body.get("scimType") if isinstance(body, dict) else None
-    return str(value)[:40] if value else None
+    return value if isinstance(value, str) and value in SCIM_ERROR_TYPES else None

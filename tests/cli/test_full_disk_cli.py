@@ -115,3 +115,26 @@ def test_an_audit_bundle_the_system_refuses_to_write_is_said_and_leaves_nothing(
     assert "Traceback" not in made.stderr and "Exception ignored" not in made.stderr
     assert made.returncode == 2 and f"custos: Cannot write {out}: File too large." in made.stderr
     assert sorted(tmp_path.iterdir()) == [data_dir]  # no bundle, no temporary file
+
+
+FRAME = 4096 + 24  # a WAL frame: one page and its header
+
+
+def test_a_change_the_system_refuses_to_write_is_said_not_a_traceback(vault: Vault, data_dir: Path) -> None:
+    """Found on a full tmpfs (unshare, a 4 MiB mount): `dsr open` and `erase`, whose opening was recorded, then
+    died at their own commit with a traceback (SQLITE_FULL there; SQLITE_IOERR under a file size limit, here).
+    A statement's error would have quoted the statement and its parameters, the values being written. Now the
+    vault's write transaction says what happened and that nothing of it was saved."""
+    base = _wal_past_the_index(vault)
+    said = []
+    for frames in range(12):  # the limit moved frame by frame past the opening's: one run fails at its commit
+        limit = base + 100 + frames * FRAME
+        ran = _run_on_full_disk(data_dir, limit, "dsr", "open", "--type", "access", "--channel", "email")
+        assert "Traceback" not in ran.stderr, ran.stderr[-1500:]
+        if ran.returncode == 0:
+            break
+        assert ran.returncode == 2
+        said.append(ran.stderr.strip().splitlines()[-1])
+    assert any("this change was not saved (the vault is as it was before it)" in line for line in said), said
+    opened = [line for line in said if "this change was not saved" not in line]
+    assert all("nothing in it was changed" in line for line in opened)  # the opening's refusals keep their words

@@ -37,6 +37,16 @@ TOKEN = "cst_" + "Qx3-vB_9" * 5 + "abc"  # the shape of secrets.token_urlsafe(32
         ("client_secret=s3cr3t&grant=x", "client_secret=<redacted>&grant=x"),
         ('{"password": "p4ss", "user": 1}', '{"password": <redacted>, "user": 1}'),
         ("SECRET = abc", "SECRET = <redacted>"),
+        # httpx logs every request's URL: a target look-up's filter names the person, e-mail address or not
+        (
+            'HTTP Request: GET https://app.example/scim/v2/Users?filter=externalId+eq+%22E1234%22 "HTTP/1.1 200 OK"',
+            'HTTP Request: GET https://app.example/scim/v2/Users?<query> "HTTP/1.1 200 OK"',
+        ),
+        (
+            "GET http://127.0.0.1:8080/v2/Groups?filter=displayName%20eq%20%22Finance%22&count=1 answered",
+            "GET http://127.0.0.1:8080/v2/Groups?<query> answered",
+        ),
+        ("no query in https://app.example/Users/42? here", "no query in https://app.example/Users/42? here"),
     ],
 )
 def test_personal_data_and_secrets_are_replaced(line: str, expected: str) -> None:
