@@ -15,7 +15,7 @@ from app.dsr import settings
 from tests.cli.inprocess import run
 from tests.conftest import PASSPHRASE
 from tests.erasure.support import person, service_for
-from tests.policy_support import hold_everything
+from tests.policy_support import full_catalogue_text, hold_everything
 
 OPENED = re.compile(r"^Opened (dsr-[0-9a-f]{16}) due (\d{4}-\d{2}-\d{2})$")
 
@@ -51,6 +51,15 @@ def test_dsr_from_intake_to_closure(data_dir: Path, tmp_path: Path) -> None:
 
     refused = run(data_dir, "dsr", "refuse", request_id, "--ground", "art11", "--reason", "no identity matches")
     assert refused.stdout.strip() == f"Refused on {request_id} (art11): access, portability."
+    # The shipped policy names no controller: the draft reads "Requires human completion" under "Who we are", and
+    # was recorded as the letter sent, its SHA-256 and all. Refused, naming where, and nothing recorded.
+    draft = run(data_dir, "dsr", "answer", request_id, "--out", str(tmp_path / "draft"), "--sent", "2026-02-10")
+    assert draft.returncode == 2 and "“Who we are”" in draft.stderr and "Requires human completion" in draft.stderr
+    assert "Traceback" not in draft.stderr and not (tmp_path / "draft").exists()
+    assert "  state: in_progress" in run(data_dir, "dsr", "show", request_id).stdout
+    policy_file = tmp_path / "policy.toml"
+    policy_file.write_text(full_catalogue_text(), encoding="utf-8")
+    assert run(data_dir, "policy", "apply", str(policy_file), "--yes").returncode == 0
     answer = run(data_dir, "dsr", "answer", request_id, "--out", str(tmp_path / "answer"), "--sent", "2026-02-10")
     assert answer.returncode == 0, answer.stderr
     lines = answer.stdout.splitlines()
@@ -61,7 +70,8 @@ def test_dsr_from_intake_to_closure(data_dir: Path, tmp_path: Path) -> None:
     shown = run(data_dir, "dsr", "show", request_id).stdout
     assert f"Request {request_id}" in shown and "  state: closed (refused)" in shown
     assert "  received: 2026-01-31T10:00:00Z (day 2026-01-31 in Europe/London)" in shown
-    assert "  extended: by 2 month(s) to 2026-04-30; told 2026-02-05" in shown
+    assert "  extended: by 2 months to 2026-04-30; told 2026-02-05" in shown
+    assert "  refusal due: 2026-03-02 (Art. 12(4): a refusal reaches the person within one month of receipt" in shown
     assert "  step access: refused (art11)" in shown and "Ottoline" not in shown  # sealed: not printed …
     revealed = run(data_dir, "dsr", "show", request_id, "--reveal").stdout
     assert "  requester: Ottoline Vexbridge" in revealed  # … unless asked
