@@ -25,6 +25,7 @@ from app.ui.requests import forms
 from app.ui.requests.intake import NewRequestDialog
 from app.ui.requests.view import RequestsPage, RunForm, record_text
 from app.ui.theme import status_colour
+from tests.policy_support import hold_everything
 
 NOW = datetime(2026, 2, 26, 10, 0, tzinfo=UTC)  # a Thursday
 SCREEN_AT_200 = QSize(960, 540)
@@ -194,10 +195,11 @@ def test_an_erasure_from_a_request_shows_what_it_erases_where_before_anything_is
 
 def test_actions_ask_the_passphrase_before_an_export(qtbot: QtBot, vault: Vault, tmp_path: Path) -> None:
     in_england(vault)
+    hold_everything(vault)  # a policy naming the controller: the letter has nothing left to complete
     (subject,) = insert_rows(vault, [user_row("ottoline@example.org", "Ottoline Vexbridge", NOW)])
     register = DsrRegister(vault, clock)
     request_id = register.open(["access", "rectification"], "email", "dpo", datetime(2026, 2, 2, tzinfo=UTC),
-                               subject_id=subject)  # fmt: skip
+                               subject_id=subject, private={"requester": {"name": "O. Vexbridge"}})  # fmt: skip
     page = RequestsPage(vault, reauthenticate_with(vault), now=clock)
     qtbot.addWidget(page)
     page.choose_folder = lambda _parent, _title: tmp_path / "out"
