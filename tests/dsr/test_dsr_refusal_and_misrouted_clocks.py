@@ -6,9 +6,11 @@ request" alerts and notices."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 from app.audit.trail import of_kind
 from app.dsr.alerts import check_deadlines
+from app.dsr.answering import draft_answer
 from app.notices.deadlines import read_deadlines
 from app.store.vault import Vault
 from tests.dsr.dsr_support import register_at
@@ -61,3 +63,12 @@ def test_a_misrouted_request_has_no_deadline_nor_its_alerts(vault: Vault) -> Non
     assert check_deadlines(vault, later) == []
     assert [r for r in read_deadlines(vault, later) if r.key[1] == request_id] == []
     assert register.list(overdue_only=True) == []
+
+
+def test_a_misrouted_requests_letter_never_quotes_the_internal_note(vault: Vault, tmp_path: Path) -> None:
+    register, _ = register_at(vault)
+    note = "INTERNAL: wrong mailbox, forwarded to sales (ticket 88)"
+    request_id = register.open(["not_gdpr"], "email", "dpo", RECEIVED, private={"note": note})
+    draft_answer(register, request_id, "dpo", tmp_path, None)
+    letter = (tmp_path / f"{request_id}-answer.md").read_text()
+    assert "This is not a request under the GDPR" in letter and "INTERNAL" not in letter and "ticket" not in letter
