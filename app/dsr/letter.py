@@ -182,7 +182,7 @@ def _done(view: RequestView, right: str, state: str, link_ref: str | None,
     if state == "not_applicable":
         # Never the request's note: it is the DPO's internal note (where it was forwarded, why), and the letter
         # quoted it verbatim to the person.
-        return "This is not a request under the GDPR, so we have answered it as an ordinary enquiry."
+        return "This is not a request under the GDPR."
     if state == "none_held":
         return _none_held(view, right, link_ref, erased_on, kept)
     if right in model.EXPORT_RIGHTS:
