@@ -223,7 +223,8 @@ class DsrRegister:
         now = self.now()
         if overdue_only:
             views = [v for v in views if v.clock(now).state == "overdue"]
-        return sorted(views, key=lambda v: (v.state in ("answered", "closed"), v.deadline, v.received))
+        # a request that is not a GDPR request has no deadline: after those that have one
+        return sorted(views, key=lambda v: (v.state in ("answered", "closed"), not v.gdpr, v.deadline, v.received))
 
     def for_subject(self, scim_id: str) -> builtins.list[RequestView]:  # (``list`` here: the method above)
         """The requests that concern one identity of the mirror (by its pseudonym)."""

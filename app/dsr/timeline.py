@@ -29,7 +29,8 @@ class Entry:
 
 def _text(kind: str, d: dict[str, Any]) -> str:
     texts = {
-        "dsr.opened": lambda: f"received {d.get('received_day')} by {d.get('channel')}; due {d.get('due')}"
+        "dsr.opened": lambda: f"received {d.get('received_day')} by {d.get('channel')}; "
+        + (f"due {d.get('due')}" if d.get("rights") != ["not_gdpr"] else "not a data subject request: no GDPR deadline")
         + ("; matched to an identity" if d.get("matched") else "; not matched"),
         "dsr.matched": lambda: "matched to an identity",
         "dsr.verification": lambda: f"identity verification: {d.get('status')}" + _pause_text(d),

@@ -303,7 +303,8 @@ def test_none_held_a_refusals_own_month_and_a_misrouted_request(data_dir: Path, 
     misrouted = first.split()[1].rstrip(";")
     row = next(line for line in run(data_dir, "dsr", "list").stdout.splitlines() if line.startswith(misrouted))
     assert row.split()[3:5] == ["—", "—"]  # no due date, no days left (it read 2026-03-02 and overdue)
-    assert "  due: none (not a data subject request: no GDPR deadline)" in run(data_dir, "dsr", "show",
-                                                                               misrouted).stdout  # fmt: skip
+    shown = run(data_dir, "dsr", "show", misrouted).stdout
+    assert "  due: none (not a data subject request: no GDPR deadline)" in shown
+    assert "received 2026-01-31 by email; not a data subject request: no GDPR deadline" in shown  # the timeline
     run(data_dir, "dsr", "answer", misrouted, "--out", str(tmp_path / "misrouted"))
     assert "INTERNAL" not in (tmp_path / "misrouted" / f"{misrouted}-answer.md").read_text()
