@@ -4,7 +4,7 @@ the answer is recorded (every right must have its outcome) and the files are att
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 
@@ -123,10 +123,17 @@ def _facts(conn: Connection, view: RequestView, policy: Policy) -> Facts:
 def left_to_complete(register: DsrRegister, request_id: str) -> list[str]:
     """Where the letter drafted now would still read NEEDS_HUMAN (empty: nothing left to complete). The Answer form
     asks it before recording a letter as sent, and keeps itself open while anything is left."""
-    with register.vault.write_transaction() as conn:
-        register.sync_erasures(conn)
+    from app.erasure.requests import state_of
+
+    with register.vault.read_connection() as conn:  # a read: the form asks it on the GUI thread
         view = register.read(conn, request_id)
-        record = in_force(conn) or install_default_if_missing(conn)
+        record = in_force(conn)
+        # an erasure closed since the register last looked is "done" in the letter drafting will write
+        steps = [replace(s, state="done") if s.state == "started" and s.link_kind == "erasure"
+                 and state_of(conn, s.link_ref or "") == "closed" else s for s in view.steps]  # fmt: skip
+        view = replace(view, steps=steps)
+        if record is None:  # no policy yet (drafting installs the default): the draft's own check says it then
+            return []
         return letter.unfinished(_facts(conn, view, record.policy).sections(view, record.policy))
 
 
