@@ -14,8 +14,9 @@ from app.core.errors import ConfigError
 from app.dsr import letter
 from app.dsr.register import DsrRegister, RequestError, RequestView
 from app.policy.in_force import install_default_if_missing
+from app.policy.loader import load_policy
 from app.policy.model import NEEDS_HUMAN, Policy
-from app.policy.versions import in_force
+from app.policy.versions import default_policy_text, in_force
 
 
 def sha256_of(path: Path) -> str:
@@ -132,9 +133,9 @@ def left_to_complete(register: DsrRegister, request_id: str) -> list[str]:
         steps = [replace(s, state="done") if s.state == "started" and s.link_kind == "erasure"
                  and state_of(conn, s.link_ref or "") == "closed" else s for s in view.steps]  # fmt: skip
         view = replace(view, steps=steps)
-        if record is None:  # no policy yet (drafting installs the default): the draft's own check says it then
-            return []
-        return letter.unfinished(_facts(conn, view, record.policy).sections(view, record.policy))
+        # no policy yet: drafting installs the shipped default, so the letter is checked with it (not installed here)
+        policy = record.policy if record is not None else load_policy(default_policy_text())
+        return letter.unfinished(_facts(conn, view, policy).sections(view, policy))
 
 
 def not_ready_to_send(places: list[str]) -> RequestError:
