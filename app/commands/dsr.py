@@ -1,14 +1,19 @@
-"""``custos dsr open|list|show|verify|extend|act|task|refuse|answer|close|match|restrict|settings|export``: the
-register of data subject requests and the Art. 12(3) clock.
+"""``custos dsr open|list|show|verify|extend|act|task|refuse|none-held|answer|close|match|restrict|settings|export``:
+the register of data subject requests and the Art. 12(3) clock.
 
 Printed formats (a contract):
-  open:   ``Opened dsr-<hex> due YYYY-MM-DD`` then one line on how the date was counted
+  open:   ``Opened dsr-<hex> due YYYY-MM-DD`` then one line on how the date was counted; a request that is not a
+          GDPR request: ``Opened dsr-<hex>; not a data subject request: no GDPR deadline`` (it has none)
   list:   ``ID  TYPE  RECEIVED  DUE  DAYS LEFT  STATE`` table, nearest deadline first (days left amber when
           7 or fewer, red when overdue, on a terminal; ``paused`` while identity information asked for is
           awaited, Art. 12(6))
   verify: ``Identity of the requester of dsr-<hex>: STATUS.`` then, when the clock paused or ran again, one line
           saying so and the due date
-  show:   ``Request dsr-<hex>`` then ``  key: value`` lines, every date ISO (YYYY-MM-DD or UTC date-time)
+  show:   ``Request dsr-<hex>`` then ``  key: value`` lines, every date ISO (YYYY-MM-DD or UTC date-time); with a
+          right refused, ``  refusal due: YYYY-MM-DD (…)`` (Art. 12(4): one month from receipt)
+  none-held: ``No personal data held, recorded on dsr-<hex>: RIGHTS.`` and, when the person was erased earlier,
+          ``  erased earlier: er-<hex>, closed YYYY-MM-DD`` (decision 0073)
+  answer --sent: refused (exit 2) while the letter holds "Requires human completion", naming where
   act / answer: ``Wrote PATH (sha256 HEX)`` per file; ``Erasure request er-<hex> started``
   restrict --lift: ``Restriction lifted on dsr-<hex>; …``; it needs --informed-at and --informed-by (Art. 18(3):
           the person is told before the lift), and ``show``'s timeline says when and how
@@ -29,11 +34,14 @@ from app.commands.common import open_vault, operator_name, vault_folder
 from app.commands.register_export import add_export_options, export_format, print_export
 from app.core.errors import ConfigError
 from app.core.terminal import shown
+from app.core.wording import counted
 
 RIGHT_CHOICES = ("access", "rectification", "erasure", "restriction", "portability", "objection", "not_gdpr")
 CHANNEL_CHOICES = ("email", "form", "letter", "phone", "in_person")
 INFORMED_CHOICES = ("email", "letter", "phone", "in_person", "form")  # app.dsr.model.INFORMED_BY (checked again)
 GROUND_CHOICES = ("art12-5", "art17-3a", "art17-3b", "art17-3c", "art17-3d", "art17-3e", "art11")
+NO_DEADLINE = "not a data subject request: no GDPR deadline"  # as app.dsr.deadline.NO_DEADLINE says it
+REFUSAL_DUE = "Art. 12(4): a refusal reaches the person within one month of receipt, whatever the extension"
 GROUND_HELP = (
     "art12-5: manifestly unfounded or excessive; art17-3a to art17-3e: an Art. 17(3) exception to erasure; "
     "art11: the person cannot be identified"
@@ -107,6 +115,9 @@ def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], No
     refuse.add_argument("--ground", required=True, choices=GROUND_CHOICES, help=GROUND_HELP)
     refuse.add_argument("--reason", required=True, help="the reasoning given to the person (Art. 12(4))")
     refuse.add_argument("--right", choices=RIGHT_CHOICES, help="refuse this right only (partial refusal)")
+    held = command("none-held", "record that no personal data about the identified person is held (never held, or "
+                   "erased before the request): the answer confirms it (Art. 15(1)); not a refusal")  # fmt: skip
+    held.add_argument("--right", choices=RIGHT_CHOICES[:-1], help="this right only (default: every open right)")
     answer = command("answer", "write the answer letter (Markdown and PDF); --sent records it as sent")
     answer.add_argument("--out", required=True, help="the folder to write the letter (and receipts) into")
     answer.add_argument("--sent", type=_day, help="the date the answer was sent (records it)")
@@ -152,8 +163,11 @@ def _list(views: list[Any], now: datetime) -> None:
             if clock.state == "paused"
             else (f"{clock.days_left:>9}")
         )
+        if clock.state == "no_deadline":  # not a GDPR request: no Art. 12(3) date to count down to
+            left = f"{'—':>9}"
         types = ",".join(view.rights)
-        print(f"{view.id:<20}  {types:<24} {view.received_day.isoformat():<10} {view.deadline.isoformat():<10} "
+        due = view.deadline.isoformat() if view.gdpr else "—"
+        print(f"{view.id:<20}  {types:<24} {view.received_day.isoformat():<10} {due:<10} "
               f"{_colour(left, clock.state)}  {view.state}")  # fmt: skip
 
 
@@ -168,12 +182,18 @@ def _show(view: Any, timeline: list[Any], now: datetime, reveal: bool = False) -
     print(f"  channel: {view.channel}; requester: {view.requester}")
     print(f"  subject: {'matched (pseudonym ' + view.subject[:12] + '…)' if view.subject else 'not matched'}")
     print(f"  identity: {model.verification_said(view.verification, view.verification_at)}")
-    paused = f" and {view.paused_days} day(s) waiting for identity information, Art. 12(6)" if view.paused_days else ""
-    print(f"  due: {view.due.isoformat()} (one month{paused}; holidays of "
-          f"{view.country or 'no country: weekends only'})")  # fmt: skip
+    waited = counted(view.paused_days, "day", grouped=False)
+    paused = f" and {waited} waiting for identity information, Art. 12(6)" if view.paused_days else ""
+    if view.gdpr:
+        print(f"  due: {view.due.isoformat()} (one month{paused}; holidays of "
+              f"{view.country or 'no country: weekends only'})")  # fmt: skip
+    else:
+        print(f"  due: none ({NO_DEADLINE})")
     if view.extended_months:
-        print(f"  extended: by {view.extended_months} month(s) to {view.extended_due.isoformat()}; "
-              f"told {view.extension_told.isoformat()}")  # fmt: skip
+        months = counted(view.extended_months, "month", grouped=False)
+        print(f"  extended: by {months} to {view.extended_due.isoformat()}; told {view.extension_told.isoformat()}")
+    if view.refusal_due:
+        print(f"  refusal due: {view.refusal_due.isoformat()} ({REFUSAL_DUE})")
     print(f"  clock: {view.clock(now).describe()}")
     if view.answered_on:
         print(f"  answered: {view.answered_on.isoformat()}")
@@ -181,7 +201,8 @@ def _show(view: Any, timeline: list[Any], now: datetime, reveal: bool = False) -
         print(f"  closed: {view.closed.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}")
     if view.restricted:
         print("  restriction: in force (targets receive active: false)")
-    print(f"  details: {'crypto-shredded' if view.shredded else 'sealed (' + str(len(view.private)) + ' item(s))'}")
+    items = "" if view.shredded else counted(len(view.private), "item", grouped=False)
+    print(f"  details: {'crypto-shredded' if view.shredded else f'sealed ({items})'}")
     if reveal and not view.shredded:
         from app.services.dsr import private_text
 
@@ -242,6 +263,9 @@ def _open(register_: Any, args: argparse.Namespace, operator: str) -> None:
     new_id = register_.open(args.types, args.channel, operator, args.received, args.requester, subject_id,
                             matches, private)  # fmt: skip
     view = register_.get(new_id)
+    if not view.gdpr:  # "due 2026-03-02" was printed for a message that has no Art. 12(3) deadline
+        print(f"Opened {view.id}; {NO_DEADLINE}")
+        return
     print(f"Opened {view.id} due {view.due.isoformat()}")
     where = f"public holidays of {view.country}" if view.country else "weekends only: no country set"
     matched = "matched to an identity" if view.subject else "not matched to an identity"
@@ -270,7 +294,8 @@ def _verify(register_: Any, args: argparse.Namespace, operator: str) -> None:
               "(Art. 12(6)); record it with dsr verify --status verified (or failed).")  # fmt: skip
     elif before.paused_since and not view.paused_since:
         waited = view.paused_days - before.paused_days
-        print(f"  The clock ran again after {waited} day(s) of waiting: due {view.deadline.isoformat()}.")
+        days = counted(waited, "day", grouped=False)
+        print(f"  The clock ran again after {days} of waiting: due {view.deadline.isoformat()}.")
     elif args.status == "requested" and not view.paused_since:
         print(f"  The clock is not paused: the deadline {view.deadline.isoformat()} had passed when the "
               "information was asked for.")  # fmt: skip
@@ -312,6 +337,19 @@ def _refuse(register_: Any, args: argparse.Namespace, operator: str) -> None:
     print(f"Refused on {view.id} ({args.ground}): {', '.join(refused)}.")
 
 
+def _none_held(register_: Any, args: argparse.Namespace, operator: str) -> None:
+    waiting = {s.right for s in register_.get(args.id).steps if not s.final}
+    view = register_.none_held(args.id, operator, args.right)
+    recorded = [s for s in view.steps if s.state == "none_held" and s.right in waiting]
+    print(f"No personal data held, recorded on {view.id}: {', '.join(s.right for s in recorded)}.")
+    earlier = next((s.link_ref for s in recorded if s.link_kind == "erased_before"), None)
+    if earlier:
+        from app.services.dsr import erased_on
+
+        closed = erased_on(register_, earlier, view.zone)
+        print(f"  erased earlier: {earlier}" + (f", closed {closed.isoformat()}" if closed else ""))
+
+
 def _answer(register_: Any, args: argparse.Namespace, operator: str) -> None:
     from app.services.dsr import answer
 
@@ -320,8 +358,9 @@ def _answer(register_: Any, args: argparse.Namespace, operator: str) -> None:
         print(f"Wrote {shown(path)} (sha256 {sha})")
     if result.view.answered_on:
         clock = result.view.clock(register_.now())
+        timing = NO_DEADLINE if clock.state == "no_deadline" else clock.state.replace("_", " ")
         print(f"Answer sent {result.view.answered_on.isoformat()} recorded; outcome {result.view.outcome} "
-              f"({clock.state.replace('_', ' ')}).")  # fmt: skip
+              f"({timing}).")  # fmt: skip
 
 
 def _close(register_: Any, args: argparse.Namespace, operator: str) -> None:
@@ -375,6 +414,7 @@ def _origin(source: str, retention_source: str) -> str:
 
 _HANDLERS: dict[str, Callable[[Any, argparse.Namespace, str], None]] = {
     "open": _open, "list": _list_cmd, "show": _show_cmd, "verify": _verify, "extend": _extend, "act": _act,
-    "task": _task, "refuse": _refuse, "answer": _answer, "close": _close, "match": _match, "restrict": _restrict,
+    "task": _task, "refuse": _refuse, "none-held": _none_held, "answer": _answer, "close": _close, "match": _match,
+    "restrict": _restrict,
     "export": _export,
 }  # fmt: skip

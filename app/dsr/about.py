@@ -10,14 +10,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, exists, select
 
 from app.core.utc import as_utc
 from app.dsr import model
-from app.dsr.deadline import received_day
-from app.dsr.tables import DsrRequest
+from app.dsr.deadline import in_force, received_day
+from app.dsr.tables import DsrRequest, DsrStep
 
 _Q = DsrRequest.__table__
+_S = DsrStep.__table__
 SEALED_NOTE = (
     "The details recorded with each request (who asked, where to answer, notes) are kept encrypted; ask the "
     "controller for them."
@@ -26,13 +27,16 @@ SEALED_NOTE = (
 
 def requests_about(conn: Connection, pseudonym: str) -> list[dict[str, Any]]:
     """Each request matched to the person (by their pseudonym), newest first."""
-    rows = conn.execute(select(_Q).where(_Q.c.subject == pseudonym).order_by(_Q.c.received.desc())).all()
+    refused = exists().where(_S.c.request_id == _Q.c.id, _S.c.state == "refused")
+    rows = conn.execute(
+        select(_Q, refused.label("any_refused")).where(_Q.c.subject == pseudonym).order_by(_Q.c.received.desc())
+    ).all()
     return [
         {
             "id": row.id,
             "rights": [model.RIGHTS.get(right, right) for right in json.loads(row.rights)],
             "received_day": received_day(as_utc(row.received), row.zone).isoformat(),
-            "due": (row.extended_due or row.due).isoformat(),
+            "due": in_force(row.due, row.extended_due, bool(row.any_refused)).isoformat(),  # a refusal: Art. 12(4)
             "time_zone": row.zone,
             "state": row.state,
             "answered_on": row.answered_on.isoformat() if row.answered_on else None,

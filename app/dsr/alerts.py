@@ -3,7 +3,9 @@
 Each is an ``alert.raised`` entry on the audit trail (rule ``dsr_deadline``: request id, due date, days left; no
 personal data), so it is verified, exported and forwarded to the SIEM like the anomaly alerts. Each alert is
 raised once per deadline (an extension gives the new deadline its own alerts); after a pause only the most
-urgent one still due is raised, not a late burst of stale warnings. A request whose clock stands still while
+urgent one still due is raised, not a late burst of stale warnings. A request with a right refused is held to the
+one-month date whatever its extension (Art. 12(4)), and its alerts say so; a request recorded as not a GDPR request
+raises none (it has no Art. 12(3) deadline). A request whose clock stands still while
 the requester's identity information is awaited (Art. 12(6)) raises none; its due date moves when the wait ends,
 and the new date gets its own alerts. A periodic job runs the check; tests give
 it a fake clock.
@@ -15,12 +17,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from app.audit.trail import Event, append, iso_utc
 from app.core.periodic import PeriodicJob
+from app.core.wording import counted
 from app.dsr import deadline
 from app.dsr.tables import DsrRequest
+from app.dsr.waiting import waiting
 from app.siem.alerts import ACTOR, KIND
 from app.store.vault import Vault
 
@@ -45,10 +49,13 @@ def _level(left: int) -> int | None:
     return next((i for i, (_m, limit) in enumerate(LEVELS) if left <= limit), None)
 
 
-def _summary(request_id: str, due: str, left: int) -> str:
+def _summary(request_id: str, due: str, left: int, refusal: bool) -> str:
+    what = f"the refusal is due {due} (Art. 12(4): one month from receipt, whatever the extension)" if refusal else ""
     if left < 0:
-        return f"data subject request {request_id}: the deadline {due} has passed ({-left} day(s) overdue)"
-    return f"data subject request {request_id}: {left} day(s) left, due {due}"
+        passed = what.replace("is due", "was due") if refusal else f"the deadline {due} has passed"
+        return f"data subject request {request_id}: {passed} ({counted(-left, 'day', grouped=False)} overdue)"
+    days = counted(left, "day", grouped=False)
+    return f"data subject request {request_id}: {days} left, " + (what or f"due {due}")
 
 
 def check_deadlines(vault: Vault, now: datetime | None = None) -> list[DeadlineAlert]:
@@ -56,13 +63,8 @@ def check_deadlines(vault: Vault, now: datetime | None = None) -> list[DeadlineA
     moment = now or datetime.now(UTC)
     raised = []
     with vault.write_transaction() as conn:
-        rows = conn.execute(
-            select(_Q.c.id, _Q.c.due, _Q.c.extended_due, _Q.c.zone, _Q.c.alerts).where(
-                _Q.c.state.in_(("open", "in_progress")), _Q.c.paused_since.is_(None)  # a paused clock: no alert
-            )
-        ).all()
-        for row in rows:
-            due = row.extended_due or row.due
+        for row in waiting(conn):  # a paused clock and a request that is not a GDPR request: no alert
+            due = row.due
             left = deadline.days_left(due, row.zone, moment)
             level = _level(left)
             if level is None:
@@ -75,8 +77,11 @@ def check_deadlines(vault: Vault, now: datetime | None = None) -> list[DeadlineA
             details = {
                 "rule": RULE, "threshold": max(limit, 0), "observed": left, "window_minutes": 0,
                 "window_start": iso_utc(moment), "window_end": iso_utc(moment), "trigger_seq": 0,
-                "summary": _summary(row.id, stamp, left), "request": row.id, "due": stamp, "marker": marker,
+                "summary": _summary(row.id, stamp, left, row.refusal), "request": row.id, "due": stamp,
+                "marker": marker,
             }  # fmt: skip
+            if row.refusal:
+                details["deadline"] = "refusal"  # Art. 12(4)
             stored = append(conn, Event(KIND, ACTOR, "success", details=details, at=moment))
             covered = {f"{m}:{stamp}" for m, _l in LEVELS[level:]}  # the less urgent ones are moot now
             conn.execute(update(_Q).where(_Q.c.id == row.id).values(alerts=" ".join(sorted(sent | covered))))

@@ -93,6 +93,14 @@ def due_date(received: datetime, zone: str, working: WorkingDays, months: int = 
     return working.next_working(end)
 
 
+def in_force(due: date, extended_due: date | None, refused: bool) -> date:
+    """The deadline an answer is held to. An extension (Art. 12(3)) lengthens the time to act on a request, not the
+    time to say no: Art. 12(4) wants a refusal "without delay and at the latest within one month of receipt". So a
+    request with a right refused is due on the one-month date (``due``, which includes any Art. 12(6) wait), however
+    it was extended; the register counted a refusal sent in month three as "in time"."""
+    return due if refused else (extended_due or due)
+
+
 def end_of_day(day: date, zone: str) -> datetime:
     """The last moment of ``day`` where the controller is: an answer sent then is still in time."""
     return datetime.combine(day + timedelta(days=1), time(), ZoneInfo(zone)) - timedelta(microseconds=1)
@@ -142,12 +150,16 @@ def days_left(due: date, zone: str, now: datetime) -> int:
 
 @dataclass(frozen=True)
 class Clock:
-    state: str  # running | due_soon (7 days or fewer) | overdue | paused | answered_in_time | answered_late
+    # running | due_soon (7 days or fewer) | overdue | paused | answered_in_time | answered_late | no_deadline (a
+    # request recorded as not a GDPR request: Art. 12(3) does not apply; ``due`` and ``days_left`` mean nothing then)
+    state: str
     due: date
     days_left: int  # negative when overdue; while paused, the days that were left on the day it stopped
     paused_since: date | None = None
 
     def describe(self) -> str:
+        if self.state == "no_deadline":
+            return NO_DEADLINE
         if self.state == "paused":
             left = f"{self.days_left} day{'s' if self.days_left != 1 else ''}"
             return (f"paused since {self.paused_since.isoformat() if self.paused_since else '?'} waiting for the "
@@ -165,6 +177,7 @@ class Clock:
 
 
 SOON_DAYS = 7
+NO_DEADLINE = "not a data subject request: no GDPR deadline"
 
 
 def clock(

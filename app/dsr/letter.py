@@ -38,6 +38,7 @@ class Kept:
 
 _NOTHING_KEPT: Mapping[str, Kept] = MappingProxyType({})
 _REACH_UNKNOWN: Mapping[str, int] = MappingProxyType({})  # an erasure not in it: how many places it reached unknown
+_NOT_ERASED: Mapping[str, datetime] = MappingProxyType({})  # an earlier erasure's reference → when it closed
 _IDENTIFIER_WORDS = {"userName": "user name", "externalId": "ID at our identity provider"}
 REFUSAL_NOTICE = (
     "Where we have not taken the action you asked for, Art. 12(4) GDPR requires us to tell you why, and that you "
@@ -143,18 +144,47 @@ def _copy(view: RequestView, right: str) -> str:
     )
 
 
+_NOTHING_TO = {
+    "portability": "so there are no data of yours to provide",
+    "rectification": "so there is nothing to rectify",
+    "erasure": "so there is nothing to erase",
+    "restriction": "so there is no processing to restrict",
+    "objection": "so there is no processing to object to",
+}
+
+
+def _none_held(view: RequestView, right: str, link_ref: str | None, erased_on: Mapping[str, datetime],
+               kept: Mapping[str, Kept]) -> str:  # fmt: skip
+    """Nothing about the person is held (decision 0073): Art. 15(1)'s confirmation "whether or not" their data are
+    processed, said as it is. Erased earlier, the letter gives the day and the erasure's reference (the one on its
+    signed receipt) and what that erasure keeps; nothing else, and no name or identifier the request lacks."""
+    why = f", {_NOTHING_TO[right]}" if right in _NOTHING_TO else ""
+    closed = erased_on.get(link_ref or "")
+    if link_ref is None or closed is None:
+        return f"We confirm that we do not process personal data about you (Art. 15(1)){why}."
+    erased = (f"We erased the personal data we held about you on {_when(view, closed)} (erasure reference "
+              f"{link_ref}, the reference on its signed erasure receipt).")  # fmt: skip
+    tombstones = _kept(link_ref, kept)
+    rest = "Beyond that, we" if tombstones else "Since then we"
+    return f"{erased}{tombstones} {rest} confirm that we do not process personal data about you (Art. 15(1)){why}."
+
+
 def _done(view: RequestView, right: str, state: str, link_ref: str | None,
           source_held: Mapping[str, bool] = _NONE,
           not_erased: Mapping[str, Sequence[str]] = _NOTHING_OPEN,
-          kept: Mapping[str, Kept] = _NOTHING_KEPT, reached: Mapping[str, int] = _REACH_UNKNOWN) -> str:  # fmt: skip
+          kept: Mapping[str, Kept] = _NOTHING_KEPT, reached: Mapping[str, int] = _REACH_UNKNOWN,
+          erased_on: Mapping[str, datetime] = _NOT_ERASED) -> str:  # fmt: skip
     if state == "refused":
         step = view.step(right)
         ground = model.REFUSAL_GROUNDS.get(step.ground or "", "") if step else ""
         reasoning = private_text(view, "refusals", right) or NEEDS_HUMAN
         return f"Refused. Ground: {ground}. Our reasons: {reasoning}"
     if state == "not_applicable":
-        note = private_text(view, "note")
-        return "This is not a request under the GDPR" + (f": {note}" if note else ".")
+        # Never the request's note: it is the DPO's internal note (where it was forwarded, why), and the letter
+        # quoted it verbatim to the person.
+        return "This is not a request under the GDPR."
+    if state == "none_held":
+        return _none_held(view, right, link_ref, erased_on, kept)
     step = view.step(right)
     if right in model.EXPORT_RIGHTS and state == "done" and step is not None and step.link_kind == "export":
         # No "(Art. 20)" on the JSON file: the export is an Art. 20 copy only where the person's data rest on
@@ -179,12 +209,14 @@ def sections(
     not_erased: Mapping[str, Sequence[str]] = _NOTHING_OPEN,
     kept: Mapping[str, Kept] = _NOTHING_KEPT,
     reached: Mapping[str, int] = _REACH_UNKNOWN,
+    erased_on: Mapping[str, datetime] = _NOT_ERASED,
 ) -> list[tuple[str, list[str]]]:
     """``source_held``: for each of the request's erasures with a source line, whether the identity provider
     still holds the person (as the erasure receipt says); ``not_erased``: for each erasure, the targets and
     recipients where it is not confirmed (open, or closed without erasing); ``kept``: for each erasure, the
     tombstones it keeps (what is kept about the person, and why); ``reached``: for each erasure, how many targets
-    and recipients it had to reach."""
+    and recipients it had to reach; ``erased_on``: for each earlier erasure a "none held" step names, when it
+    closed."""
     requester = private_text(view, "requester", "name") or ("[crypto-shredded]" if view.shredded else NEEDS_HUMAN)
     address = private_text(view, "answer", "address")
     rights = ", ".join(model.RIGHTS[r] for r in view.rights)
@@ -201,11 +233,12 @@ def sections(
         # stands still for identity information (Art. 12(6)), and "we told you that we needed until <that date>"
         # put words in an earlier letter that it never said.
         further = "one further month" if view.extended_months == 1 else f"{view.extended_months} further months"
-        due = view.deadline.isoformat()
+        due = (view.extended_due or view.deadline).isoformat()
         intro.append(f"On {view.extension_told.isoformat()} we told you that we needed {further} to answer "
                      f"(Art. 12(3)), because: {reason.rstrip('.')}. Our answer is due by {due}.")  # fmt: skip
     done = [
-        f"{model.RIGHTS[s.right]}: {_done(view, s.right, s.state, s.link_ref, source_held, not_erased, kept, reached)}"
+        f"{model.RIGHTS[s.right]}: "
+        + _done(view, s.right, s.state, s.link_ref, source_held, not_erased, kept, reached, erased_on)
         for s in view.steps
     ]
     files = [f"{a.name} (SHA-256 {a.sha256})" for a in view.attachments if not a.kind.startswith("letter.")]
@@ -223,6 +256,25 @@ def sections(
     ]
 
 
+def unfinished(parts: list[tuple[str, list[str]]]) -> list[str]:
+    """Where a letter still holds the NEEDS_HUMAN marker, named by its place, never quoted (a paragraph may hold
+    the address): a draft with parts a person must complete was recorded as the letter sent, its SHA-256 and all."""
+    places = []
+    for heading, paragraphs in parts:
+        for paragraph in paragraphs:
+            if NEEDS_HUMAN not in paragraph:
+                continue
+            if heading == "What we did":
+                places.append(f"what we did for {paragraph.split(': ', 1)[0]}")
+            elif paragraph.startswith("To: "):
+                places.append("the addressee (To:)")
+            elif paragraph.startswith("On ") and "(Art. 12(3))" in paragraph:
+                places.append("the reason for the extension")
+            else:
+                places.append(f"“{heading}”")
+    return list(dict.fromkeys(places))
+
+
 def title(view: RequestView) -> str:
     return f"Answer to your data protection request {view.id}"
 
@@ -235,9 +287,10 @@ def markdown(
     not_erased: Mapping[str, Sequence[str]] = _NOTHING_OPEN,
     kept: Mapping[str, Kept] = _NOTHING_KEPT,
     reached: Mapping[str, int] = _REACH_UNKNOWN,
+    erased_on: Mapping[str, datetime] = _NOT_ERASED,
 ) -> str:
     lines = [f"# {title(view)}", "", f"Draft of {_when(view, now)}.", ""]
-    for heading, paragraphs in sections(view, policy, source_held, not_erased, kept, reached):
+    for heading, paragraphs in sections(view, policy, source_held, not_erased, kept, reached, erased_on):
         lines += [f"## {heading}", ""]
         lines += [f"- {p}" if heading in ("What we did", "Attached") else f"{p}\n" for p in paragraphs]
         lines.append("")
@@ -253,17 +306,19 @@ def write(
     not_erased: Mapping[str, Sequence[str]] = _NOTHING_OPEN,
     kept: Mapping[str, Kept] = _NOTHING_KEPT,
     reached: Mapping[str, int] = _REACH_UNKNOWN,
+    erased_on: Mapping[str, datetime] = _NOT_ERASED,
 ) -> list[Path]:
     """Write ``dsr-<id>-answer.md`` and ``.pdf`` into ``out_dir``; returns their paths."""
     names = [f"{view.id}-answer.md", f"{view.id}-answer.pdf"]
     with staged_into(out_dir) as staging:  # renamed into out_dir: a link under either name is replaced
         md_path, pdf_path = (private(staging / name) for name in names)  # 0600 before anything is in them
-        md_path.write_text(markdown(view, policy, now, source_held, not_erased, kept, reached), encoding="utf-8")
+        text = markdown(view, policy, now, source_held, not_erased, kept, reached, erased_on)
+        md_path.write_text(text, encoding="utf-8")
         from app.documents.pdf import ExportPdf  # fpdf2 costs ~0.3 s to import: only when a PDF is written
 
         pdf = ExportPdf(title(view), [f"Reference {view.id}", f"Draft of {_when(view, now)}"], landscape=False)
         pdf.heading(title(view), 1)
-        for heading, paragraphs in sections(view, policy, source_held, not_erased, kept, reached):
+        for heading, paragraphs in sections(view, policy, source_held, not_erased, kept, reached, erased_on):
             pdf.heading(heading)
             for paragraph in paragraphs:
                 pdf.paragraph(paragraph)

@@ -47,8 +47,10 @@ TRANSITIONS = {
     "answered": ("closed",),
     "closed": (),
 }
-STEP_STATES = ("pending", "started", "done", "refused", "not_applicable")
-STEP_FINAL = ("done", "refused", "not_applicable")
+# none_held (decision 0073): the person was identified and nothing about them is held (never held, or erased
+# before the request): the Art. 15(1) confirmation "whether or not" data are processed, not an Art. 11(2) refusal.
+STEP_STATES = ("pending", "started", "done", "refused", "not_applicable", "none_held")
+STEP_FINAL = ("done", "refused", "not_applicable", "none_held")
 
 REFUSAL_GROUNDS = {
     "art12-5": "Art. 12(5): the request is manifestly unfounded or excessive",
@@ -66,7 +68,9 @@ OUTCOMES = {
     "partially_refused": "Partly done, partly refused",
     "refused": "Refused",
     "not_gdpr": "Not a GDPR request",
+    "none_held": "No personal data held",
 }
+STATE_WORDS = {"open": "open", "in_progress": "in progress", "answered": "answered", "closed": "closed"}
 
 
 def outcome_of(step_states: list[str]) -> str:
@@ -76,4 +80,7 @@ def outcome_of(step_states: list[str]) -> str:
         return "not_gdpr"
     if all(s == "refused" for s in done):
         return "refused"
+    if all(s == "none_held" for s in done):
+        return "none_held"
+    # a mix: nothing held for one right is that right answered in full, as "done" is
     return "partially_refused" if "refused" in done else "fulfilled"

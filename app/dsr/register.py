@@ -92,14 +92,31 @@ class RequestView:
 
     @property
     def deadline(self) -> date:
-        value: date = self.fields["extended_due"] or self.fields["due"]
-        return value
+        """The day the answer is held to: the extended one, unless a right was refused (app.dsr.deadline.in_force:
+        Art. 12(4), a refusal within one month of receipt whatever the extension)."""
+        return deadline.in_force(self.fields["due"], self.fields["extended_due"], self.refused)
+
+    @property
+    def refused(self) -> bool:
+        return any(s.state == "refused" for s in self.steps)
+
+    @property
+    def refusal_due(self) -> date | None:
+        """Art. 12(4): the day a refusal recorded on this request must reach the person by (None: nothing refused)."""
+        return self.fields["due"] if self.refused and self.gdpr else None
+
+    @property
+    def gdpr(self) -> bool:
+        """False for a request recorded as not a GDPR request: no Art. 12(3) deadline, no alerts."""
+        return "not_gdpr" not in self.fields["rights"]
 
     @property
     def shredded(self) -> bool:
         return self.private is None
 
     def clock(self, now: datetime) -> Clock:  # (``deadline`` here is the field, not the module)
+        if not self.gdpr:
+            return Clock("no_deadline", self.deadline, 0)
         return deadline.clock(self.deadline, self.fields["zone"], now, self.fields["answered_on"],
                               self.fields.get("paused_since"))  # fmt: skip
 
@@ -206,7 +223,8 @@ class DsrRegister:
         now = self.now()
         if overdue_only:
             views = [v for v in views if v.clock(now).state == "overdue"]
-        return sorted(views, key=lambda v: (v.state in ("answered", "closed"), v.deadline, v.received))
+        # a request that is not a GDPR request has no deadline: after those that have one
+        return sorted(views, key=lambda v: (v.state in ("answered", "closed"), not v.gdpr, v.deadline, v.received))
 
     def for_subject(self, scim_id: str) -> builtins.list[RequestView]:  # (``list`` here: the method above)
         """The requests that concern one identity of the mirror (by its pseudonym)."""
@@ -491,6 +509,41 @@ class DsrRegister:
                         partial=len(steps) < len([s for s in view.steps if s.right != "not_gdpr"]))  # fmt: skip
             return self.read(conn, request_id)
 
+    def none_held(self, request_id: str, operator: str, right: str | None = None) -> RequestView:
+        """The person was identified and no personal data about them is held (decision 0073): never held, or erased
+        before this request (then the step links that erasure, whose date and receipt reference the letter gives).
+        Refused while the person is still in the mirror (the answer would be untrue: act on it instead), while an
+        erasure of theirs is still open, and while their identity is in doubt (Art. 12(6))."""
+        from app.dsr import erased_before
+
+        with self.vault.write_transaction() as conn:
+            view = self.writable(conn, request_id)
+            if not view.gdpr:
+                raise RequestError(f"Request {request_id} is not a GDPR request: it has no right to answer.")
+            if view.verification in ("requested", "failed"):
+                raise RequestError("The requester's identity is " + model.VERIFICATION[view.verification]
+                                   + ": confirm it before saying what is held about them (Art. 12(6)).")  # fmt: skip
+            if self.subject_id(conn, view) is not None:
+                raise RequestError("The person this request is matched to is in the mirror: personal data "
+                                   "about them are held. Act on the request (export, erase, a task) instead.")
+            steps = [s for s in view.steps if not s.final and (right is None or s.right == right)]
+            if not steps:
+                which = f" for {right}" if right else ""
+                raise RequestError(f"Request {request_id} has nothing left to answer{which}.")
+            if any(s.state == "started" for s in steps):
+                raise RequestError("An action already started for this right; record its outcome instead.")
+            earlier = erased_before.latest(conn, view.subject)
+            if earlier is not None and earlier.state != "closed":
+                raise RequestError(f"The person's erasure {earlier.reference} is still open: data may still be held "
+                                   "at an application. Record this once it has closed.")  # fmt: skip
+            link = {"link_kind": "erased_before", "link_ref": earlier.reference} if earlier else {}
+            for step in steps:
+                self._finish_step(conn, step, "none_held", operator, **link)
+            self._move(conn, view, "in_progress")
+            self._event(conn, "dsr.none_held", operator, request_id, rights=[s.right for s in steps],
+                        erasure_request=earlier.reference if earlier else None)  # fmt: skip
+            return self.read(conn, request_id)
+
     def _finish_step(self, conn: Connection, step: Step, state: str, operator: str, **link: Any) -> None:
         conn.execute(update(_S).where(_S.c.id == step.id).values(state=state, done_at=self.now(),
                                                                  done_by=operator[:160], **link))  # fmt: skip
@@ -563,8 +616,9 @@ class DsrRegister:
             conn.execute(update(_Q).where(_Q.c.id == request_id).values(answered_on=sent, outcome=outcome))
             self._move(conn, view, "answered")
             listed = [{"kind": k, "sha256": s} for k, _n, s in files]
+            timing: dict[str, Any] = {"in_time": sent <= view.deadline} if view.gdpr else {"deadline": None}
             self._event(conn, "dsr.answered", operator, request_id, sent=sent.isoformat(), outcome=outcome,
-                        in_time=sent <= view.deadline, files=listed)  # fmt: skip
+                        files=listed, **timing)  # fmt: skip
             return self.read(conn, request_id)
 
     def close(self, request_id: str, operator: str) -> RequestView:

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, func, or_, select
 
 from app.audit.tables import AuditEvent
+from app.core.wording import counted
 
 _A = AuditEvent.__table__
 
@@ -28,17 +29,21 @@ class Entry:
 
 def _text(kind: str, d: dict[str, Any]) -> str:
     texts = {
-        "dsr.opened": lambda: f"received {d.get('received_day')} by {d.get('channel')}; due {d.get('due')}"
+        "dsr.opened": lambda: f"received {d.get('received_day')} by {d.get('channel')}; "
+        + (f"due {d.get('due')}" if d.get("rights") != ["not_gdpr"] else "not a data subject request: no GDPR deadline")
         + ("; matched to an identity" if d.get("matched") else "; not matched"),
         "dsr.matched": lambda: "matched to an identity",
         "dsr.verification": lambda: f"identity verification: {d.get('status')}" + _pause_text(d),
-        "dsr.extended": lambda: f"extended by {d.get('months')} month(s) to {d.get('due')}; told {d.get('told')}",
+        "dsr.extended": lambda: f"extended by {_count(d.get('months'), 'month')} to {d.get('due')}; "
+        f"told {d.get('told')}",
         "dsr.exported": lambda: "subject export written: " + ", ".join(f["kind"] for f in d.get("files", [])),
         "dsr.erasure_started": lambda: f"erasure started: {d.get('erasure_request')}",
         "dsr.erasure_finished": lambda: f"erasure finished: {d.get('erasure_request')}",
         "dsr.task_done": lambda: f"task recorded: {d.get('right')}",
         "dsr.restricted": lambda: "restriction flag " + ("set" if d.get("restricted") else "lifted" + _told(d)),
         "dsr.refused": lambda: f"refused ({d.get('ground')}): {', '.join(d.get('rights', []))}",
+        "dsr.none_held": lambda: "no personal data held: " + ", ".join(d.get("rights", []))
+        + (f" (erased earlier: {d['erasure_request']})" if d.get("erasure_request") else ""),
         "dsr.attached": lambda: "attached: " + ", ".join(f["kind"] for f in d.get("files", [])),
         "dsr.answer_drafted": lambda: "answer drafted",
         "dsr.answered": lambda: f"answer sent {d.get('sent')}; outcome {d.get('outcome')}",
@@ -47,6 +52,11 @@ def _text(kind: str, d: dict[str, Any]) -> str:
     }
     maker = texts.get(kind)
     return maker() if maker else kind
+
+
+def _count(value: Any, word: str) -> str:
+    """"2 months", "1 day" from a trail entry's number ("month(s)" before); "?" where the entry has none."""
+    return counted(int(value), word, grouped=False) if isinstance(value, int) else f"? {word}s"
 
 
 def _told(d: dict[str, Any]) -> str:
@@ -61,7 +71,7 @@ def _told(d: dict[str, Any]) -> str:
 def _pause_text(d: dict[str, Any]) -> str:
     """What an identity check did to the clock (Art. 12(6)), as its trail entry recorded it."""
     if "resumed" in d:
-        return f"; clock resumed {d['resumed']} after {d.get('paused_days')} day(s), due {d.get('due')}"
+        return f"; clock resumed {d['resumed']} after {_count(d.get('paused_days'), 'day')}, due {d.get('due')}"
     if d.get("paused") is False:
         return f"; clock not paused: the deadline {d.get('due')} had passed"
     if "paused_since" in d:

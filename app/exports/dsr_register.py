@@ -21,7 +21,7 @@ from pathlib import Path
 
 from app.core.wording import counted
 from app.dsr import model
-from app.dsr.deadline import end_of_day
+from app.dsr.deadline import NO_DEADLINE, end_of_day
 from app.dsr.register import DsrRegister, RequestView, Skeleton
 from app.exports.register_files import Cell, RegisterWritten, Table, export_register, iso
 from app.store.vault import Vault
@@ -68,6 +68,8 @@ def right_state(view: RequestView, right: str) -> str:
     said = step.state.replace("_", " ")
     if step.ground:
         said += f" ({step.ground})"
+    elif step.link_kind == "erased_before":  # none held: the person's earlier erasure (decision 0073)
+        said += f" (erased earlier: erasure {step.link_ref})"
     elif step.link_ref:
         said += f" ({step.link_kind} {step.link_ref})"
     return said + (f", {iso(step.done_at)}" if step.done_at else "")
@@ -84,15 +86,24 @@ def _linked(view: RequestView, kind: str) -> str:
 
 def _answered(view: RequestView, now: datetime) -> str:
     clock = view.clock(now)
+    if clock.state == "no_deadline":
+        return NO_DEADLINE
+    what = " (the refusal, Art. 12(4))" if view.refusal_due and view.extended_months else ""
     if clock.state == "answered_in_time":
-        return "in time"
+        return f"in time{what}"
     if clock.state == "answered_late":
-        return f"LATE by {(view.answered_on - view.deadline).days} day(s)"
+        return f"LATE by {counted((view.answered_on - view.deadline).days, 'day', grouped=False)}{what}"
     return f"not answered at export: {clock.describe()}"
 
 
 def _extension(f: dict[str, object]) -> str:
-    return f"by {f['extended_months']} month(s)" if f["extended_months"] else ""
+    months = f["extended_months"]
+    return f"by {counted(months, 'month', grouped=False)}" if isinstance(months, int) and months else ""
+
+
+def _gdpr_day(view: RequestView, value: date | None) -> str:
+    """A deadline's day, none for a request recorded as not a GDPR request (Art. 12(3) does not apply to it)."""
+    return _day(value) if view.gdpr else ""
 
 
 def _right_column(right: str, label: str) -> Column:
@@ -111,18 +122,20 @@ COLUMNS: list[Column] = [
     ("Public holidays counted", lambda r: _holidays(r.f)),
     ("Days waited for identity information (Art. 12(6))", lambda r: r.f["paused_days"]),
     ("Waiting for identity information since", lambda r: _day(r.f["paused_since"])),
-    ("Due (one month, Art. 12(3))", lambda r: _day(r.f["due"])),
+    ("Due (one month, Art. 12(3))", lambda r: _day(r.f["due"]) if r.view.gdpr else NO_DEADLINE),
     ("Extended (Art. 12(3))", lambda r: _extension(r.f)),
     ("Extended due", lambda r: _day(r.f["extended_due"])),
     ("Person told of the extension on", lambda r: _day(r.f["extension_told"])),
-    ("Deadline (day in the controller's zone)", lambda r: r.view.deadline.isoformat()),
-    ("Deadline ends (UTC)", lambda r: iso(end_of_day(r.view.deadline, r.f["zone"]))),
+    # a refusal is due within one month of receipt, whatever the extension (Art. 12(4)): the deadline is then that
+    ("Refusal due (Art. 12(4): one month from receipt)", lambda r: _day(r.view.refusal_due)),
+    ("Deadline (day in the controller's zone)", lambda r: _gdpr_day(r.view, r.view.deadline)),
+    ("Deadline ends (UTC)", lambda r: iso(end_of_day(r.view.deadline, r.f["zone"])) if r.view.gdpr else ""),
     # "not needed" only once someone recorded it: every new request starts so, and the file said a decision no one made
     ("Identity verification", lambda r: model.verification_said(r.f["verification"], r.f["verification_at"])),
     ("Identity verification recorded (UTC)", lambda r: iso(r.f["verification_at"])),
     *[_right_column(right, label) for right, label in model.RIGHTS.items()],
     ("Refusal grounds", lambda r: _grounds(r.view)),
-    ("State", lambda r: r.f["state"]),
+    ("State", lambda r: model.STATE_WORDS.get(r.f["state"], r.f["state"])),
     ("Outcome", lambda r: model.OUTCOMES.get(r.f["outcome"] or "", "")),
     ("Answered on (day in the controller's zone)", lambda r: _day(r.f["answered_on"])),
     ("Answered: in time or late", lambda r: _answered(r.view, r.now)),

@@ -18,10 +18,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import select
-
 from app.dsr import deadline
-from app.dsr.tables import DsrRequest
+from app.dsr.waiting import waiting
 from app.incidents.register import IncidentRegister, IncidentView
 from app.notices.notice import BREACH_CLOCK, CERTIFICATE_EXPIRY, REQUEST_DEADLINE, TOKEN_EXPIRY, Notice
 from app.setup.certificate_expiry import CertificateExpiry, read_expiry
@@ -30,8 +28,6 @@ from app.store.vault import Vault
 
 BREACH_SOON = timedelta(hours=24)  # a breach clock "approaching": a day left of the 72 hours
 REQUEST_LAST_DAY = 1  # days left at which a request's deadline is "tomorrow or today"
-_Q = DsrRequest.__table__
-WAITING = ("open", "in_progress")  # answered and closed requests have no running clock
 
 
 @dataclass(frozen=True)
@@ -121,13 +117,9 @@ def read_deadlines(vault: Vault, now: datetime, certificate: Path | None = None)
     ``certificate``: the one the endpoint serves (None: plain HTTP, or not known)."""
     incidents = [view for view in IncidentRegister(vault).list() if view.state != "closed"]
     with vault.read_connection() as conn:
-        rows = conn.execute(
-            select(_Q.c.id, _Q.c.due, _Q.c.extended_due, _Q.c.zone).where(
-                _Q.c.state.in_(WAITING), _Q.c.answered_on.is_(None), _Q.c.paused_since.is_(None)  # Art. 12(6) wait
-            )
-        ).all()
+        rows = waiting(conn)  # no Art. 12(6) wait, no request that is not a GDPR request; a refusal's own month
         tokens = expiring(conn, now)
-    requests = request_levels(((r.id, r.extended_due or r.due, r.zone) for r in rows), now)
+    requests = request_levels(((r.id, r.due, r.zone) for r in rows), now)
     served = read_expiry(certificate, now) if certificate is not None else None
     return breach_levels(incidents, now) + requests + token_levels(tokens) + certificate_levels(served)
 

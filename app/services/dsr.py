@@ -14,7 +14,7 @@ from app.audit.trail import Event, append
 from app.core.actor import current_actor
 from app.dsr import model
 from app.dsr import settings as register_settings
-from app.dsr.answering import Answer, draft_answer
+from app.dsr.answering import Answer, draft_answer, left_to_complete
 from app.dsr.deadline import today_in
 from app.dsr.matching import Candidate, find
 from app.dsr.register import DsrRegister, RequestView, RightToName, private_text, utc_now
@@ -36,8 +36,10 @@ __all__ = [
     "RightToName",
     "act",
     "answer",
+    "erased_on",
     "erasure_preview",
     "find_subjects",
+    "left_to_complete",
     "model",
     "overview_line",
     "private_text",
@@ -50,6 +52,16 @@ __all__ = [
     "timeline",
     "today_in",
 ]  # fmt: skip
+
+
+def erased_on(register: DsrRegister, reference: str, zone: str) -> date | None:
+    """The day the erasure ``reference`` closed, in the request's zone as the letter gives it (``dsr none-held``'s
+    line); None while open or unknown."""
+    from app.dsr import erased_before
+
+    with register.vault.read_connection() as conn:
+        found = erased_before.of_reference(conn, reference)
+    return today_in(zone, found.closed) if found is not None and found.closed is not None else None
 
 
 def subject_erased(register: DsrRegister, view: RequestView) -> bool:
@@ -121,7 +133,8 @@ def _facts(settings: RegisterSettings) -> dict[str, str]:
 
 def overview_line(requests: list[RequestView], now: datetime) -> str:
     """E.g. "3 open requests; 1 overdue; nearest deadline 2026-03-02 (4 days left)"."""
-    waiting = [v for v in requests if v.answered_on is None and v.state != "closed"]
+    # a request recorded as not a GDPR request has no Art. 12(3) deadline: it is no data subject request awaiting one
+    waiting = [v for v in requests if v.answered_on is None and v.state != "closed" and v.gdpr]
     if not waiting:
         return "No data subject request awaiting an answer."
     nearest = min(waiting, key=lambda v: v.deadline)
@@ -139,7 +152,8 @@ def subject_lines(register: DsrRegister, scim_id: str) -> list[str]:
     now = register.now()
     views = register.for_subject(scim_id)
     return [
-        f"{view.id}: {', '.join(view.rights)}; received {view.received_day.isoformat()}; due "
-        f"{view.deadline.isoformat()}; {view.state} — {view.clock(now).describe()}"
+        f"{view.id}: {', '.join(view.rights)}; received {view.received_day.isoformat()}; "
+        + (f"due {view.deadline.isoformat()}; " if view.gdpr else "")
+        + f"{model.STATE_WORDS[view.state]} — {view.clock(now).describe()}"
         for view in views
     ]

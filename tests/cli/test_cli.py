@@ -150,8 +150,8 @@ def test_bad_tls_options(data_dir: Path, args: list[str]) -> None:
          "custos: unrecognized arguments: --no-such-flag (see 'custos --help')."),
         # argparse named the sub-command by its internal field: "argument dsr_command: invalid choice: …"
         (["dsr", "nosuch"], "custos: dsr: argument command: invalid choice: 'nosuch' (choose from 'open', 'list', "
-         "'show', 'verify', 'extend', 'act', 'task', 'refuse', 'answer', 'close', 'match', 'restrict', 'export', "
-         "'settings') (see 'custos dsr --help')."),
+         "'show', 'verify', 'extend', 'act', 'task', 'refuse', 'none-held', 'answer', 'close', 'match', 'restrict', "
+         "'export', 'settings') (see 'custos dsr --help')."),
     ],
 )  # fmt: skip
 def test_a_usage_error_is_one_line_starting_custos(data_dir: Path, argv: list[str], expected: str) -> None:

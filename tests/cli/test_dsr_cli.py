@@ -15,7 +15,7 @@ from app.dsr import settings
 from tests.cli.inprocess import run
 from tests.conftest import PASSPHRASE
 from tests.erasure.support import person, service_for
-from tests.policy_support import hold_everything
+from tests.policy_support import full_catalogue_text, hold_everything
 
 OPENED = re.compile(r"^Opened (dsr-[0-9a-f]{16}) due (\d{4}-\d{2}-\d{2})$")
 
@@ -51,6 +51,15 @@ def test_dsr_from_intake_to_closure(data_dir: Path, tmp_path: Path) -> None:
 
     refused = run(data_dir, "dsr", "refuse", request_id, "--ground", "art11", "--reason", "no identity matches")
     assert refused.stdout.strip() == f"Refused on {request_id} (art11): access, portability."
+    # The shipped policy names no controller: the draft reads "Requires human completion" under "Who we are", and
+    # was recorded as the letter sent, its SHA-256 and all. Refused, naming where, and nothing recorded.
+    draft = run(data_dir, "dsr", "answer", request_id, "--out", str(tmp_path / "draft"), "--sent", "2026-02-10")
+    assert draft.returncode == 2 and "“Who we are”" in draft.stderr and "Requires human completion" in draft.stderr
+    assert "Traceback" not in draft.stderr and not (tmp_path / "draft").exists()
+    assert "  state: in_progress" in run(data_dir, "dsr", "show", request_id).stdout
+    policy_file = tmp_path / "policy.toml"
+    policy_file.write_text(full_catalogue_text(), encoding="utf-8")
+    assert run(data_dir, "policy", "apply", str(policy_file), "--yes").returncode == 0
     answer = run(data_dir, "dsr", "answer", request_id, "--out", str(tmp_path / "answer"), "--sent", "2026-02-10")
     assert answer.returncode == 0, answer.stderr
     lines = answer.stdout.splitlines()
@@ -61,7 +70,8 @@ def test_dsr_from_intake_to_closure(data_dir: Path, tmp_path: Path) -> None:
     shown = run(data_dir, "dsr", "show", request_id).stdout
     assert f"Request {request_id}" in shown and "  state: closed (refused)" in shown
     assert "  received: 2026-01-31T10:00:00Z (day 2026-01-31 in Europe/London)" in shown
-    assert "  extended: by 2 month(s) to 2026-04-30; told 2026-02-05" in shown
+    assert "  extended: by 2 months to 2026-04-30; told 2026-02-05" in shown
+    assert "  refusal due: 2026-03-02 (Art. 12(4): a refusal reaches the person within one month of receipt" in shown
     assert "  step access: refused (art11)" in shown and "Ottoline" not in shown  # sealed: not printed …
     revealed = run(data_dir, "dsr", "show", request_id, "--reveal").stdout
     assert "  requester: Ottoline Vexbridge" in revealed  # … unless asked
@@ -254,3 +264,47 @@ def test_show_and_task_say_what_was_decided_and_done(data_dir: Path) -> None:
     assert restricted.stdout.strip() == f"Task recorded on {request_id}: restriction. Restriction flag set."
     objected = run(data_dir, "dsr", "task", request_id, "--right", "objection", "--done", "analytics feed stopped")
     assert objected.stdout.strip() == f"Task recorded on {request_id}: objection."
+
+
+@pytest.mark.usefixtures("vault_file")
+def test_none_held_a_refusals_own_month_and_a_misrouted_request(data_dir: Path, tmp_path: Path) -> None:
+    """``dsr none-held`` answers a person identified but not held (decision 0073); a refusal is held to one month
+    from receipt although the request was extended (Art. 12(4)); a misrouted request has no GDPR deadline and its
+    internal note stays out of the letter."""
+    settings.save(data_dir, country="GB", subdivision="ENG", zone="Europe/London")
+    policy_file = tmp_path / "policy.toml"
+    policy_file.write_text(full_catalogue_text(), encoding="utf-8")
+    assert run(data_dir, "policy", "apply", str(policy_file), "--yes").returncode == 0
+    held, _ = _open(data_dir, "--type", "access", "--received", "2026-01-31T10:00Z", "--channel", "email",
+                    "--requester-name", "Ottoline Vexbridge")  # fmt: skip
+    recorded = run(data_dir, "dsr", "none-held", held)
+    assert recorded.stdout.strip() == f"No personal data held, recorded on {held}: access.", recorded.stderr
+    sent = run(data_dir, "dsr", "answer", held, "--out", str(tmp_path / "held"), "--sent", "2026-02-10")
+    assert sent.stdout.splitlines()[-1] == "Answer sent 2026-02-10 recorded; outcome none_held (answered in time)."
+    shown = run(data_dir, "dsr", "show", held).stdout
+    assert "  state: answered (none_held)" in shown and "  step access: none_held" in shown
+    assert "no personal data held: access" in shown  # the timeline
+    letter = (tmp_path / "held" / f"{held}-answer.md").read_text()
+    assert "We confirm that we do not process personal data about you (Art. 15(1))." in letter
+
+    refused, _ = _open(data_dir, "--type", "access", "--received", "2026-01-31T10:00Z", "--channel", "email",
+                       "--requester-name", "Ottoline Vexbridge")  # fmt: skip
+    run(data_dir, "dsr", "extend", refused, "--months", "2", "--reason", "complex", "--told", "2026-02-05")
+    run(data_dir, "dsr", "refuse", refused, "--ground", "art12-5", "--reason", "the fifth identical request")
+    shown = run(data_dir, "dsr", "show", refused).stdout
+    assert "  refusal due: 2026-03-02 (Art. 12(4)" in shown and "OVERDUE" in shown  # not "… left (due 2026-04-30)"
+    late = run(data_dir, "dsr", "answer", refused, "--out", str(tmp_path / "refused"), "--sent", "2026-03-10")
+    assert late.stdout.splitlines()[-1] == "Answer sent 2026-03-10 recorded; outcome refused (answered late)."
+
+    opened = run(data_dir, "dsr", "open", "--type", "not_gdpr", "--channel", "email", "--received", "2026-01-31",
+                 "--requester-name", "Ottoline Vexbridge", "--note", "INTERNAL: forwarded to sales, ticket 88")
+    first = opened.stdout.splitlines()[0]
+    assert first.endswith("; not a data subject request: no GDPR deadline") and " due " not in first
+    misrouted = first.split()[1].rstrip(";")
+    row = next(line for line in run(data_dir, "dsr", "list").stdout.splitlines() if line.startswith(misrouted))
+    assert row.split()[3:5] == ["—", "—"]  # no due date, no days left (it read 2026-03-02 and overdue)
+    shown = run(data_dir, "dsr", "show", misrouted).stdout
+    assert "  due: none (not a data subject request: no GDPR deadline)" in shown
+    assert "received 2026-01-31 by email; not a data subject request: no GDPR deadline" in shown  # the timeline
+    run(data_dir, "dsr", "answer", misrouted, "--out", str(tmp_path / "misrouted"))
+    assert "INTERNAL" not in (tmp_path / "misrouted" / f"{misrouted}-answer.md").read_text()

@@ -46,7 +46,7 @@ def test_the_clock_stands_still_while_the_identity_information_is_awaited(vault:
     assert [a.due for a in check_deadlines(vault, datetime.fromisoformat("2026-04-01T09:00+00:00"))] == ["2026-04-07"]
     texts = [entry.text for entry in timeline(vault, request_id)]
     assert "identity verification: requested; clock paused since 2026-02-05" in texts
-    assert "identity verification: verified; clock resumed 2026-03-10 after 33 day(s), due 2026-04-07" in texts
+    assert "identity verification: verified; clock resumed 2026-03-10 after 33 days, due 2026-04-07" in texts
 
 
 def test_an_extension_counts_the_days_waited_too(vault: Vault) -> None:
@@ -102,9 +102,9 @@ def test_dsr_verify_says_the_clock_paused_and_ran_again(
     (row,) = [line for line in capsys.readouterr().out.splitlines() if line.startswith(request_id)]
     assert row.split()[-2:] == ["paused", "open"]
     assert main([*base, "--status", "verified", "--means", "passport seen", "--at", "2026-02-13T16:00"]) == 0
-    assert "The clock ran again after 10 day(s) of waiting: due 2026-03-12." in capsys.readouterr().out
+    assert "The clock ran again after 10 days of waiting: due 2026-03-12." in capsys.readouterr().out
     assert main(["dsr", "show", request_id, "--data-dir", folder]) == 0
-    assert "due: 2026-03-12 (one month and 10 day(s) waiting for identity information, Art. 12(6);" in (
+    assert "due: 2026-03-12 (one month and 10 days waiting for identity information, Art. 12(6);" in (
         capsys.readouterr().out
     )
 

@@ -17,6 +17,7 @@ from app.dsr.answering import draft_answer
 from app.dsr.register import RequestError
 from app.dsr.restriction import is_restricted
 from app.dsr.tables import DsrRequest
+from app.erasure import source
 from app.erasure.requests import request_erasure
 from app.erasure.tables import ErasureRequest
 from app.feed.tables import OutboxItem
@@ -78,6 +79,8 @@ def test_erasure_is_linked_both_ways_closes_with_its_receipt_then_the_details_go
     # The subject's key is gone, yet the answer can still reach the person: the details were re-sealed for it.
     assert view.private["answer"]["address"] == ADDRESS
 
+    with vault.write_transaction() as conn:  # the receipt's source line settled: nothing left to complete
+        assert source.attest(conn, str(done.erasure_id), "dpo", "Deleted in Entra, ticket 12", datetime.now(UTC))
     answer = draft_answer(register, request_id, "dpo", tmp_path / "answer", date(2026, 2, 10))
     names = sorted(path.name for path, _sha in answer.files)
     assert names == [f"{request_id}-answer.md", f"{request_id}-answer.pdf",

@@ -68,7 +68,18 @@ def test_the_csv_says_what_the_register_holds_and_no_sealed_value(vault: Vault, 
     for request_id, row in rows.items():  # a time in the file is the time recorded
         view = register.get(request_id)
         assert datetime.fromisoformat(row["Received (UTC)"].replace("Z", "+00:00")) == view.received
-        assert row["Deadline (day in the controller's zone)"] == view.deadline.isoformat()
+        assert row["Deadline (day in the controller's zone)"] == (view.deadline.isoformat() if view.gdpr else "")
+    (misrouted,) = [row for request_id, row in rows.items() if request_id not in (erased, partly, late)]
+    # not a GDPR request: no Art. 12(3) date, none to be late for (it had a due date and "not answered: OVERDUE")
+    assert misrouted["Due (one month, Art. 12(3))"] == "not a data subject request: no GDPR deadline"
+    assert misrouted["Answered: in time or late"] == "not a data subject request: no GDPR deadline"
+    assert misrouted["Deadline ends (UTC)"] == "" and misrouted["State"] == "open"
+    # partly refused and extended by two months: the refusal is due a month from receipt (Art. 12(4)), and the
+    # State column says "in progress", not the identifier in_progress
+    assert rows[partly]["Refusal due (Art. 12(4): one month from receipt)"] == "2026-03-02"
+    assert rows[partly]["Deadline (day in the controller's zone)"] == "2026-03-02"
+    assert rows[partly]["State"] == "in progress"
+    assert rows[erased]["Refusal due (Art. 12(4): one month from receipt)"] == ""
     done = register.get(erased)
     assert rows[erased]["Received (UTC)"] == "2026-01-31T10:00:00Z" and rows[erased]["Controller's time zone"] == (
         "Europe/London"
@@ -87,7 +98,7 @@ def test_the_csv_says_what_the_register_holds_and_no_sealed_value(vault: Vault, 
     assert f"subject-{done.subject}" not in raw and "subject-" not in rows[erased]["Files attached (kind, SHA-256)"]
     assert rows[partly]["Erasure (Art. 17): outcome"].startswith("refused (art17-3e)")
     assert rows[partly]["Refusal grounds"].startswith("Art. 17(3)(e)")
-    assert (rows[partly]["Extended (Art. 12(3))"], rows[partly]["Extended due"]) == ("by 2 month(s)", "2026-04-30")
+    assert (rows[partly]["Extended (Art. 12(3))"], rows[partly]["Extended due"]) == ("by 2 months", "2026-04-30")
     assert rows[partly]["Answered: in time or late"].startswith("not answered at export")
     assert rows[partly]["Matched to an identity"] == "no" and rows[partly][SEALED_HEADER].startswith("held sealed")
     assert rows[late]["Answered: in time or late"].startswith("LATE by") and rows[late]["Outcome"] == "Refused"

@@ -25,6 +25,7 @@ from app.ui.requests import forms
 from app.ui.requests.intake import NewRequestDialog
 from app.ui.requests.view import RequestsPage, RunForm, record_text
 from app.ui.theme import status_colour
+from tests.policy_support import hold_everything
 
 NOW = datetime(2026, 2, 26, 10, 0, tzinfo=UTC)  # a Thursday
 SCREEN_AT_200 = QSize(960, 540)
@@ -194,10 +195,11 @@ def test_an_erasure_from_a_request_shows_what_it_erases_where_before_anything_is
 
 def test_actions_ask_the_passphrase_before_an_export(qtbot: QtBot, vault: Vault, tmp_path: Path) -> None:
     in_england(vault)
+    hold_everything(vault)  # a policy naming the controller: the letter has nothing left to complete
     (subject,) = insert_rows(vault, [user_row("ottoline@example.org", "Ottoline Vexbridge", NOW)])
     register = DsrRegister(vault, clock)
     request_id = register.open(["access", "rectification"], "email", "dpo", datetime(2026, 2, 2, tzinfo=UTC),
-                               subject_id=subject)  # fmt: skip
+                               subject_id=subject, private={"requester": {"name": "O. Vexbridge"}})  # fmt: skip
     page = RequestsPage(vault, reauthenticate_with(vault), now=clock)
     qtbot.addWidget(page)
     page.choose_folder = lambda _parent, _title: tmp_path / "out"
@@ -615,3 +617,84 @@ def test_the_record_says_a_matched_person_was_erased_since(qtbot: QtBot, vault: 
     page.refresh()
     qtbot.waitUntil(lambda: "since erased" in page.detail.toPlainText(), timeout=5000)
     assert "; matched to an identity, since erased from the mirror\n" in page.detail.toPlainText()
+
+
+def test_the_answer_form_stays_open_while_the_letter_has_parts_to_complete(qtbot: QtBot, vault: Vault,
+                                                                          tmp_path: Path) -> None:  # fmt: skip
+    """"Sent on the date below" attached a draft still reading "Requires human completion" (no controller in the
+    shipped policy) as the letter sent, its SHA-256 and all. The form now says what is left and stays open."""
+    in_england(vault)
+    register = DsrRegister(vault, clock)
+    request_id = register.open(["access"], "email", "dpo", datetime(2026, 2, 2, tzinfo=UTC),
+                               private={"requester": {"name": "O. Vexbridge"}})  # fmt: skip
+    register.refuse(request_id, "art11", "no identity matches", "dpo")
+    page = RequestsPage(vault, now=clock)
+    qtbot.addWidget(page)
+    page.choose_folder = lambda _parent, _title: tmp_path / "out"
+    seen: list[str] = []
+
+    def send_today(dialog: forms.FormDialog) -> dict[str, object] | None:
+        dialog.show()
+        dialog.fields["mode"].setCurrentIndex(1)  # "Sent on the date below"
+        dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+        seen.append(dialog.problem.text() if dialog.isVisible() else "closed")
+        dialog.reject()
+        return None
+
+    page.run_form = send_today
+    page.show()
+    qtbot.waitUntil(lambda: page.table.rowCount() == 1, timeout=5000)
+    page.answer()
+    assert seen
+    assert seen[0].startswith("Not recorded as sent: the letter still has parts to complete (“Who we are”)")
+    assert register.get(request_id).state == "in_progress" and not (tmp_path / "out").exists()
+
+
+def test_the_answer_form_answers_open_rights_none_held(qtbot: QtBot, vault: Vault, tmp_path: Path) -> None:
+    """A person identified and not held: Answer… offers "No personal data held" for the rights still open, where a
+    refusal under Art. 11(2) ("we cannot identify you") was the only way to finish (decision 0073)."""
+    in_england(vault)
+    hold_everything(vault)
+    register = DsrRegister(vault, clock)
+    request_id = register.open(["access", "objection"], "email", "dpo", datetime(2026, 2, 2, tzinfo=UTC),
+                               private={"requester": {"name": "O. Vexbridge"}})  # fmt: skip
+    page = RequestsPage(vault, now=clock)
+    qtbot.addWidget(page)
+    page.choose_folder = lambda _parent, _title: tmp_path / "out"
+
+    def none_held_sent_today(dialog: forms.FormDialog) -> dict[str, object]:
+        dialog.show()
+        dialog.fields["mode"].setCurrentIndex(1)
+        held = dialog.fields["open_rights"]
+        held.setCurrentIndex(held.findData("none_held"))
+        return dialog.values()
+
+    page.run_form = none_held_sent_today
+    page.show()
+    qtbot.waitUntil(lambda: page.table.rowCount() == 1, timeout=5000)
+    page.answer()
+    qtbot.waitUntil(lambda: register.get(request_id).state == "answered", timeout=10_000)
+    view = register.get(request_id)
+    assert view.outcome == "none_held" and [s.state for s in view.steps] == ["none_held", "none_held"]
+    letter = (tmp_path / "out" / f"{request_id}-answer.md").read_text()
+    assert "We confirm that we do not process personal data about you (Art. 15(1))." in letter
+    qtbot.waitUntil(lambda: "Access (Art. 15): none held" in page.detail.toPlainText(), timeout=5000)
+
+
+def test_a_refusals_month_and_a_misrouted_request_on_the_page(qtbot: QtBot, vault: Vault) -> None:
+    in_england(vault)
+    register = DsrRegister(vault, clock)
+    refused = register.open(["access"], "email", "dpo", datetime(2026, 1, 31, 10, tzinfo=UTC))
+    register.extend(refused, 2, "many systems", date(2026, 2, 5), "dpo")
+    register.refuse(refused, "art12-5", "the fifth identical request", "dpo")
+    misrouted = register.open(["not_gdpr"], "phone", "dpo", datetime(2026, 1, 2, tzinfo=UTC))
+    page = RequestsPage(vault, now=clock)
+    qtbot.addWidget(page)
+    page.show()
+    qtbot.waitUntil(lambda: page.table.rowCount() == 2, timeout=5000)
+    rows = {page.table.item(r, 0).text(): [page.table.item(r, c).text() for c in range(6)] for r in range(2)}
+    assert rows[refused][3:] == ["2026-03-02", "4 d", "in progress"]  # the refusal's month, not 30 April
+    assert rows[misrouted][3:5] == ["—", "no GDPR deadline"]  # it was due 2 February and "overdue by 24 d"
+    assert page.summary.text() == "2 requests awaiting an answer; 0 overdue; nearest deadline 2026-03-02."
+    page.table.selectRow(list(rows).index(refused))
+    qtbot.waitUntil(lambda: "Refusal due 2026-03-02 (Art. 12(4)" in page.detail.toPlainText(), timeout=5000)

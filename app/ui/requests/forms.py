@@ -7,7 +7,7 @@ date editor bounded the way the register checks them, so most mistakes cannot be
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -159,12 +159,49 @@ def erasure_ground_form(parent: QWidget | None) -> FormDialog:
                       ], parent)  # fmt: skip
 
 
-def answer_form(view: RequestView, today: date, parent: QWidget) -> FormDialog:
-    return FormDialog("Answer", "Writes the letter (Markdown and PDF) with the receipts of finished erasures. "
-                      "Choose 'Draft only' to review it first, or record the day it was sent.", [
-                          ("mode", "&Record", combo([("Draft only", "draft"), ("Sent on the date below", "sent")])),
-                          ("sent", "&Sent on", date_box(today, view.received_day, today)),
-                      ], parent)  # fmt: skip
+NONE_HELD = "No personal data held about the person (Art. 15(1) confirmation)"
+
+
+class AnswerDialog(FormDialog):
+    """The Answer form. Recording the letter as sent asks ``check`` first (where the draft still reads "Requires
+    human completion"): while anything is left, the form says what and stays open. The page recorded a draft with
+    that marker as the letter sent, its SHA-256 and all."""
+
+    def __init__(self, title: str, intro: str, fields: Sequence[Field], parent: QWidget | None,
+                 check: Callable[[], list[str]] | None) -> None:  # fmt: skip
+        super().__init__(title, intro, fields, parent)
+        self.check = check
+        self.problem = plain_label(wrap=True)
+        self.problem.setAccessibleName("What is left to complete")
+        self.problem.hide()
+        layout = self.layout()
+        assert isinstance(layout, QVBoxLayout)
+        layout.insertWidget(layout.count() - 1, self.problem)
+
+    def accept(self) -> None:
+        places = self.check() if self.check is not None and self.values()["mode"] == "sent" else []
+        if places:
+            self.problem.setText(f"Not recorded as sent: the letter still has parts to complete ({'; '.join(places)}"
+                                 "). Choose “Draft only” to write it for review.")  # fmt: skip
+            self.problem.show()
+            return
+        super().accept()
+
+
+def answer_form(view: RequestView, today: date, parent: QWidget | None,
+                check: Callable[[], list[str]] | None = None) -> AnswerDialog:  # fmt: skip
+    """``check``: where the letter would still need a person's completion (app.services.dsr.left_to_complete).
+    With rights still open on a GDPR request, the form offers to answer them "none held" (decision 0073): the
+    person was identified and nothing about them is held — the truth, where an Art. 11(2) refusal was the only way."""
+    fields: list[Field] = [
+        ("mode", "&Record", combo([("Draft only", "draft"), ("Sent on the date below", "sent")])),
+        ("sent", "&Sent on", date_box(today, view.received_day, today)),
+    ]
+    if view.gdpr and any(not s.final for s in view.steps):
+        fields.append(("open_rights", "&Open rights", combo([("Leave them open", None), (NONE_HELD, "none_held")])))
+    return AnswerDialog("Answer", "Writes the letter (Markdown and PDF) with the receipts of finished erasures. "
+                        "Choose 'Draft only' to review it first, or record the day it was sent.", fields, parent,
+                        check)  # fmt: skip
 
 
 INFORMED_BY_LABELS = {"email": "E-mail", "letter": "Letter", "phone": "Phone", "in_person": "In person",

@@ -114,6 +114,8 @@ def choose_folder(parent: QWidget, title: str) -> Path | None:
 
 def days_text(view: RequestView, now: datetime) -> str:
     clock = view.clock(now)
+    if clock.state == "no_deadline":  # not a GDPR request: nothing counts down
+        return "no GDPR deadline"
     if view.answered_on is not None:
         return "answered in time" if clock.state == "answered_in_time" else "answered late"
     if clock.state == "paused":  # Art. 12(6): waiting for identity information; the days left stand still
@@ -161,10 +163,13 @@ def record_text(view: RequestView, timeline: list[Any], now: datetime, erased: b
         f"Identity: {identity_text(view)}; "
         + _matched(view, erased),
         f"Due {view.due.isoformat()} (one month{_waited(view)}, next working day; holidays of "
-        f"{view.country or 'no country'})",
+        f"{view.country or 'no country'})" if view.gdpr else "Due: none (not a data subject request: no GDPR deadline)",
     ]
     if view.extended_months:
         lines.append(f"Extended to {view.extended_due.isoformat()} (told {view.extension_told.isoformat()})")
+    if view.refusal_due:
+        lines.append(f"Refusal due {view.refusal_due.isoformat()} (Art. 12(4): a refusal reaches the person within "
+                     "one month of receipt, whatever the extension)")  # fmt: skip
     lines.append(f"Clock: {view.clock(now).describe()}")
     if view.restricted:
         lines.append("Restriction in force: the applications receive the account as inactive.")
@@ -181,8 +186,10 @@ def record_text(view: RequestView, timeline: list[Any], now: datetime, erased: b
     lines.append("")
     for step in view.steps:
         link = f" → {step.link_kind} {step.link_ref}" if step.link_ref else ""
+        if step.link_kind == "erased_before":
+            link = f" (erased earlier: erasure {step.link_ref})"
         ground = f" ({step.ground})" if step.ground else ""
-        lines.append(f"  {model.RIGHTS[step.right]}: {step.state}{ground}{link}")
+        lines.append(f"  {model.RIGHTS[step.right]}: {step.state.replace('_', ' ')}{ground}{link}")
     for item in view.attachments:
         lines.append(f"  Attached: {item.name} (SHA-256 {item.sha256[:16]}…)")
     lines.append("")
@@ -201,6 +208,15 @@ def load_requests(register: DsrRegister, read: int = 0) -> tuple[list[RequestVie
     note = "" if where.country else (" No country is set, so only weekends move a deadline (not public "
                                      "holidays): set the country with Deadline settings…")  # fmt: skip
     return register.list(), note, read
+
+
+def answer_request(register: DsrRegister, request_id: str, operator: str, folder: Path, sent: Any,
+                   none_held: bool) -> Answer:  # fmt: skip
+    """The Answer form's work: the open rights recorded "none held" first when chosen (decision 0073), then the
+    letter written (and recorded as sent, with a date)."""
+    if none_held:
+        register.none_held(request_id, operator)
+    return dsr.answer(register, request_id, operator, folder, sent)
 
 
 def load_record(register: DsrRegister, view: RequestView) -> str:
@@ -379,7 +395,8 @@ class RequestsPage(QWidget):
         self.shown = [v for v in self.requests if self._visible(v, now)]
         self.table.setRowCount(len(self.shown))
         for row, view in enumerate(self.shown):
-            values = [view.id, ", ".join(view.rights), view.received_day.isoformat(), view.deadline.isoformat(),
+            due = view.deadline.isoformat() if view.gdpr else "—"
+            values = [view.id, ", ".join(view.rights), view.received_day.isoformat(), due,
                       days_text(view, now), view.state.replace("_", " ")]  # fmt: skip
             for column, value in enumerate(values):
                 self.table.setItem(row, column, QTableWidgetItem(value))
@@ -390,7 +407,7 @@ class RequestsPage(QWidget):
                 cell.setForeground(status_colour(kind))
         pending = [v for v in self.requests if v.answered_on is None and v.state != "closed"]
         overdue = sum(1 for v in pending if v.clock(now).state == "overdue")
-        nearest = min((v.deadline for v in pending), default=None)
+        nearest = min((v.deadline for v in pending if v.gdpr), default=None)  # not a GDPR request: no deadline
         self.summary.setText(
             f"{counted(len(pending), 'request')} awaiting an answer; {overdue} overdue"
             + (f"; nearest deadline {nearest.isoformat()}." if nearest else ".")
@@ -565,13 +582,16 @@ class RequestsPage(QWidget):
     def answer(self) -> None:
         view = self._selected()
         today = today_in(view.zone, self.register.now()) if view else None
-        values = self.run_form(forms.answer_form(view, today, self)) if view and today else None
+        check = partial(dsr.left_to_complete, self.register, view.id) if view else None
+        values = self.run_form(forms.answer_form(view, today, self, check)) if view and today else None
         folder = self.choose_folder(self, "Write the answer letter into folder") if values else None
         if view is None or values is None or folder is None:
             return
         sent = values["sent"] if values["mode"] == "sent" else None
+        none_held = values.get("open_rights") == "none_held"
         operator = login_name()
-        submit(partial(dsr.answer, self.register, view.id, operator, folder, sent), self._answered, self._failed)
+        submit(partial(answer_request, self.register, view.id, operator, folder, sent, none_held), self._answered,
+               self._failed)  # fmt: skip
 
     def _answered(self, result: Answer) -> None:
         names = ", ".join(path.name for path, _sha in result.files)
