@@ -257,7 +257,8 @@ def test_engine_records_forwards_and_announces_one_alert(vault: Vault) -> None:
                                    "trigger_seq", "summary"}  # fmt: skip
     assert stored.details["threshold"] == 50 and stored.details["observed"] == 51 and stored.subject is None
     record = to_ocsf(stored)
-    assert record["class_uid"] == 2004 and record["is_alert"] is True and record["event"]["kind"] == "alert"
+    assert record["class_uid"] == 2004 and record["event"]["kind"] == "alert"
+    assert record["finding_info"]["types"] == ["anomaly.mass_deprovisioning"] and record["count"] == 51
     assert "|anomaly.mass_deprovisioning|Anomalous bulk deprovisioning|9|" in to_cef(stored)
     json.dumps(record)
 
