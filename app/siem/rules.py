@@ -123,7 +123,7 @@ class CountRule:
         self.noun = noun
 
     def observe(self, event: StoredEvent, moment: datetime) -> Finding | None:
-        if event.kind not in self.kinds:
+        if event.kind not in self.kinds or not counted(event):
             return None
         count = self.window.add(moment, weight_of(event), span_of(event))
         if count is None:
@@ -137,6 +137,17 @@ class CountRule:
 
     def restore_cooldowns(self, saved: object) -> None:
         self.window.quiet_until = saved if isinstance(saved, datetime) else None
+
+
+# The files of one subject-access export: it writes the JSON copy and its PDF rendering, each on the trail with its
+# own entry (export.subject, format json or pdf). The export is counted once, by its JSON file.
+_SECOND_FILES_OF_AN_EXPORT = {"export.subject": ("pdf",)}
+
+
+def counted(event: StoredEvent) -> bool:
+    """Whether an entry is an occurrence of its own, not the second file of one export: counted per file, the
+    bulk_exports rule said "6 subject-access exports" of 3 and fired at the third export, not the sixth."""
+    return event.details.get("format") not in _SECOND_FILES_OF_AN_EXPORT.get(event.kind, ())
 
 
 def span_of(event: StoredEvent) -> tuple[datetime, datetime] | None:

@@ -71,6 +71,23 @@ def test_500_deletes_in_60_seconds_raise_exactly_one_alert() -> None:
     assert finding.window_minutes == 10 and finding.trigger_seq == 51
 
 
+def test_an_export_of_two_files_is_one_export() -> None:
+    """A subject-access export writes a JSON and a PDF file, each on the trail: 3 exports made "6 subject-access
+    exports within 10 min (threshold 5)" on the old code. Now 5 exports stay quiet and the sixth fires, counted 6."""
+
+    def exports(n: int) -> Replay:
+        replay = Replay()
+        for i in range(n):
+            for fmt in ("json", "pdf"):
+                replay.feed("export.subject", T0 + timedelta(minutes=i), "operator:dpo", format=fmt)
+        return replay
+
+    assert exports(5).findings == []
+    (finding,) = exports(6).findings
+    assert (finding.rule, finding.observed, finding.threshold) == ("bulk_exports", 6, 5)
+    assert finding.summary == "6 subject-access exports within 10 min (threshold 5)"
+
+
 def test_normal_traffic_stays_quiet() -> None:
     replay = Replay()
     normal_day(replay)
@@ -320,7 +337,7 @@ def test_engine_learns_token_addresses_from_history(vault: Vault, monkeypatch: p
 def test_observe_one_entry(vault: Vault) -> None:
     engine = AlertEngine(vault, AlertConfig(bulk_exports=Threshold(0, 10)))
     with vault.write_transaction() as conn:
-        stored = append(conn, Event("export.subject", "operator:dpo", details={"format": "pdf"}))
+        stored = append(conn, Event("export.subject", "operator:dpo", details={"format": "json"}))
     assert [a.rule for a in engine.observe(stored)] == ["bulk_exports"]
     assert len(recorded_alerts(vault)) == 1
 
