@@ -100,7 +100,7 @@ def send_once(vault: Vault, to: Collector) -> Delivery:
     try:
         return send_pending(vault, to)
     except OSError as exc:
-        raise ConfigError(f"Cannot deliver to {to.name}: {type(exc).__name__}; nothing was lost, "
+        raise ConfigError(f"Cannot deliver to {to.name}: {syslog.failure_reason(exc)}; nothing was lost, "
                           "the entries stay pending.") from exc  # fmt: skip
 
 
