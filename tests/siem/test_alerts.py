@@ -173,6 +173,7 @@ def test_bulk_reads_add_up_the_pages_of_one_client_within_the_window() -> None:
     assert other == []  # another client's pages are its own
     (finding,) = replay.feed("scim.request", T0 + timedelta(seconds=4), method="GET", results=1000)
     assert (finding.rule, finding.observed, finding.threshold, finding.window_minutes) == ("bulk_reads", 3000, 2500, 10)
+    assert finding.summary == "3000 resources read by token okta within 10 min (threshold 2500)"  # which client
     slow = Replay(AlertConfig(bulk_read_results=2500, bulk_read_minutes=10))
     for minute in (0, 11, 22):  # the same pages, too far apart to add up
         assert slow.feed("scim.request", T0 + timedelta(minutes=minute), method="GET", results=1000) == []
