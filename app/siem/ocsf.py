@@ -21,10 +21,12 @@ from app.siem.mapping import Mapping, describe
 
 OCSF_VERSION = "1.1.0"
 _CATEGORIES = {1: "System Activity", 2: "Findings", 3: "Identity & Access Management", 6: "Application Activity"}
-# Classes whose OCSF 1.1.0 attributes include ``user`` (the subject), and those that have an ``actor`` only through
-# the host profile (declared in metadata.profiles, as OCSF asks of a profile's attributes).
+# Classes whose OCSF 1.1.0 attributes include ``user`` (the subject); those that have an ``actor`` only through the
+# host profile (declared in metadata.profiles, as OCSF asks of a profile's attributes); and Incident Finding, which
+# takes no such profile in 1.1.0: who opened the incident stays in unmapped.actor.
 _USER_CLASSES = (3001, 3002, 3006)
-_ACTOR_BY_HOST_PROFILE = (2004, 2005, 3006)
+_ACTOR_BY_HOST_PROFILE = (2004, 3006)
+_NO_ACTOR = (2005,)
 _CLASSES = {3001: "Account Change", 3002: "Authentication", 3004: "Entity Management", 3006: "Group Management",
             6003: "API Activity", 2004: "Detection Finding", 2005: "Incident Finding"}  # fmt: skip
 
@@ -66,6 +68,8 @@ def to_ocsf(event: StoredEvent) -> dict[str, Any]:
     record = _common(event, m, details)
     if m.class_uid in _ACTOR_BY_HOST_PROFILE:
         record["metadata"]["profiles"] = ["host"]
+    if m.class_uid in _NO_ACTOR:
+        record["unmapped"]["actor"] = record.pop("actor")
     _subject_and_source(record, event, m, details)
     _http(record, event, m, details)
     _class_specific(record, event, m.class_uid, m.config_key, details)

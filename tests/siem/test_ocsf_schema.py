@@ -46,7 +46,8 @@ def problems(value: dict[str, Any], shape: dict[str, list[str]], where: str) -> 
 
 def record_problems(record: dict[str, Any]) -> list[str]:
     shape = dict(SCHEMA["classes"][str(record["class_uid"])])
-    for profile in record["metadata"].get("profiles", []):  # a declared profile adds its attributes
+    for profile in record["metadata"].get("profiles", []):  # a declared profile the class takes adds its attributes
+        assert profile in SCHEMA["class_profiles"][str(record["class_uid"])], (record["class_uid"], profile)
         shape.update(SCHEMA["profiles"][profile])
     ocsf_part = {name: item for name, item in record.items() if name not in ECS_TOP or name in shape}
     return problems(ocsf_part, shape, str(record["class_uid"]))
