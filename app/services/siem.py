@@ -89,7 +89,7 @@ def collector(host: str, port: int, fingerprint: str | None, ca: str | None, fmt
     """A syslog/TLS collector, its pin checked (ConfigError for a malformed fingerprint)."""
     found = Collector(host, port, fingerprint, ca, fmt)
     try:
-        found.pin()
+        syslog.check_trust(found)
     except ValueError as exc:
         raise ConfigError(str(exc)) from exc
     return found

@@ -104,6 +104,21 @@ class Collector:
         return bytes.fromhex(text)
 
 
+def check_trust(collector: Collector) -> None:
+    """Raise ValueError, saying what to correct, when the collector's fingerprint or CA file cannot be used: checked
+    before anything starts, or ``serve`` ran with its forwarder retrying a typo for ever (a warning a minute in its
+    log, never an entry at the collector)."""
+    collector.pin()
+    if collector.ca_file is None:
+        return
+    try:
+        tls_context(collector)
+    except FileNotFoundError as exc:
+        raise ValueError(f"the CA file {collector.ca_file} does not exist") from exc
+    except (OSError, ssl.SSLError) as exc:
+        raise ValueError(f"the CA file {collector.ca_file} cannot be read as PEM certificates") from exc
+
+
 class PinMismatch(ssl.SSLError):
     """The collector's certificate is not the pinned one: nothing was sent."""
 
