@@ -6,6 +6,7 @@ and then stops the service must not keep that entry, or the alert it raises, fro
 
 from __future__ import annotations
 
+import json
 import signal
 import time
 from pathlib import Path
@@ -70,3 +71,20 @@ def test_serve_refuses_a_collector_it_could_never_trust(
     assert process.returncode == 2 and "SCIM endpoint" not in stdout
     assert f"--siem: {said.format(data=data_dir)}" in stderr
     assert listener.messages == []
+
+
+@pytest.mark.usefixtures("vault_file")
+def test_serve_forwards_ocsf_when_asked(data_dir: Path, listener: Listener) -> None:
+    """`serve --siem-format ocsf`: each message's MSG is one OCSF record of the entry its structured data names
+    (serve sent CEF only, and had no option to say otherwise)."""
+    siem = ("--siem", f"127.0.0.1:{listener.port}", "--siem-fingerprint", listener.certificate.fingerprint)
+    with serving(data_dir, "--port", "0", *siem, "--siem-format", "ocsf") as process:
+        assert process.stdout is not None and ENDPOINT_LINE.match(process.stdout.readline().rstrip("\n"))
+        seqs = listener.wait_for(1, timeout=30)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+    assert seqs
+    for text in listener.messages:
+        sd_seq = int(text.split(' seq="', 1)[1].split('"', 1)[0])
+        record = json.loads(text.split("] ", 1)[1].removeprefix("\ufeff"))
+        assert record["metadata"]["uid"] == str(sd_seq) and record["type_uid"] // 100 == record["class_uid"]
