@@ -195,9 +195,14 @@ class EachEntry:
         self.quiet_until[scope] = moment + self.cooldown
         observed = _int(event.details.get("failures", event.details.get("count")))
         threshold = _int(event.details.get("limit"))
-        minutes = max(1, _int(event.details.get("window_seconds")) // 60) if "window_seconds" in event.details else 0
+        seconds = _int(event.details.get("window_seconds"))
+        minutes = max(1, seconds // 60) if "window_seconds" in event.details else 0
         summary = self.summary.format(observed=observed, threshold=threshold, minutes=minutes, scope=scope)
-        return Finding(self.name, observed, threshold, minutes, moment, moment, event.seq, summary)
+        # A throttle engages when its window, the seconds before, holds the limit: the failures it counted are in
+        # that window, not at the moment it engaged (start = end said they all happened at once, then, and a SIEM
+        # correlating by the alert's window found none of them).
+        return Finding(self.name, observed, threshold, minutes, moment - timedelta(seconds=seconds), moment,
+                       event.seq, summary)  # fmt: skip
 
     def cooldowns(self) -> object:
         return dict(self.quiet_until)
