@@ -6,7 +6,7 @@ from one, its attribute names, the object type of each object-valued one and whi
 consumer (a data lake validating OCSF on ingest) refuses or drops a record with attributes its version lacks:
 records said 1.1.0 and carried ``actor.app_name`` (1.2), ``is_alert``, ``anomaly_analyses`` and API Activity's
 ``http_response`` (1.4), ``user.target`` (ECS, inside an OCSF object), ``user`` in Entity Management, ``actor``
-and ``finding_info`` in Incident Finding (none in any version).
+(1.4) and ``finding_info`` (in none of 1.1 to 1.4) in Incident Finding.
 """
 
 from __future__ import annotations
