@@ -97,6 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--siem", metavar="HOST:PORT", help="forward the audit trail to this syslog/TLS collector")
     serve.add_argument("--siem-fingerprint", help="SHA-256 of the collector's certificate (pinning)")
     serve.add_argument("--siem-ca", help="CA file to verify the collector with")
+    serve.add_argument("--siem-format", choices=("cef", "ocsf"), default="cef",
+                       help="the syslog MSG: CEF (default) or OCSF JSON, as `siem send --format`")  # fmt: skip
     _add_data_dir(serve)
 
     for module in _command_modules().values():
@@ -209,7 +211,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "serve":
         from app.headless import serve, siem_collector
 
-        collector = siem_collector(args.siem, args.siem_fingerprint, args.siem_ca)
+        collector = siem_collector(args.siem, args.siem_fingerprint, args.siem_ca, args.siem_format)
         return serve(data_dir(args.data_dir), args.host, args.port, args.tls_cert, args.tls_key, args.no_tls, collector)
     modules = _command_modules()
     if args.command in modules:

@@ -44,9 +44,12 @@ def _warn_if_expiring(cert_path: Path) -> None:
         log.warning("the TLS certificate %s. %s", found.describe(), found.advice())
 
 
-def siem_collector(target: str | None, fingerprint: str | None, ca_file: str | None) -> Collector | None:
-    """``--siem HOST:PORT`` as a collector (port 6514, RFC 5425's, when omitted)."""
-    from app.siem.syslog import Collector
+def siem_collector(
+    target: str | None, fingerprint: str | None, ca_file: str | None, fmt: str = "cef"
+) -> Collector | None:
+    """``--siem HOST:PORT`` as a collector (port 6514, RFC 5425's, when omitted), its MSG in ``fmt`` (CEF or OCSF:
+    serve could only send CEF, so an OCSF pipeline had to run `siem send` beside it)."""
+    from app.siem.syslog import Collector, check_trust
 
     if not target:
         if fingerprint or ca_file:
@@ -55,7 +58,12 @@ def siem_collector(target: str | None, fingerprint: str | None, ca_file: str | N
     host, _, port = target.rpartition(":") if ":" in target else (target, "", "6514")
     if not host or not port.isdigit():
         raise ConfigError("--siem takes HOST:PORT, e.g. siem.example.org:6514.")
-    return Collector(host, int(port), fingerprint, ca_file)
+    collector = Collector(host, int(port), fingerprint, ca_file, fmt)
+    try:
+        check_trust(collector)
+    except ValueError as exc:
+        raise ConfigError(f"--siem: {exc}.") from exc
+    return collector
 
 
 def serve(

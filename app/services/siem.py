@@ -89,7 +89,7 @@ def collector(host: str, port: int, fingerprint: str | None, ca: str | None, fmt
     """A syslog/TLS collector, its pin checked (ConfigError for a malformed fingerprint)."""
     found = Collector(host, port, fingerprint, ca, fmt)
     try:
-        found.pin()
+        syslog.check_trust(found)
     except ValueError as exc:
         raise ConfigError(str(exc)) from exc
     return found
@@ -100,7 +100,7 @@ def send_once(vault: Vault, to: Collector) -> Delivery:
     try:
         return send_pending(vault, to)
     except OSError as exc:
-        raise ConfigError(f"Cannot deliver to {to.name}: {type(exc).__name__}; nothing was lost, "
+        raise ConfigError(f"Cannot deliver to {to.name}: {syslog.failure_reason(exc)}; nothing was lost, "
                           "the entries stay pending.") from exc  # fmt: skip
 
 

@@ -32,7 +32,7 @@ from dataclasses import dataclass, replace
 
 from app.core.periodic import BackgroundService
 from app.siem import spool
-from app.siem.syslog import Collector, connect, frame, message, peer_state, wait_acknowledged
+from app.siem.syslog import Collector, connect, failure_reason, frame, message, peer_state, wait_acknowledged
 from app.store.vault import Vault
 
 log = logging.getLogger(__name__)
@@ -211,8 +211,8 @@ class SiemForwarder(BackgroundService):
                 self.failures += 1
                 self.last_error = type(exc).__name__
                 delay = self.backoff()
-                log.warning("SIEM collector %s unavailable (%s); retrying in %.1f s", self.collector.name,
-                            self.last_error, delay)  # fmt: skip
+                log.warning("SIEM collector %s unavailable: %s; retrying in %.1f s", self.collector.name,
+                            failure_reason(exc), delay)  # fmt: skip
         self._last_round()
         self._link.close()
 

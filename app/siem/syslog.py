@@ -104,8 +104,47 @@ class Collector:
         return bytes.fromhex(text)
 
 
+def check_trust(collector: Collector) -> None:
+    """Raise ValueError, saying what to correct, when the collector's fingerprint or CA file cannot be used: checked
+    before anything starts, or ``serve`` ran with its forwarder retrying a typo for ever (a warning a minute in its
+    log, never an entry at the collector)."""
+    collector.pin()
+    if collector.ca_file is None:
+        return
+    try:
+        tls_context(collector)
+    except FileNotFoundError as exc:
+        raise ValueError(f"the CA file {collector.ca_file} does not exist") from exc
+    except (OSError, ssl.SSLError) as exc:
+        raise ValueError(f"the CA file {collector.ca_file} cannot be read as PEM certificates") from exc
+
+
 class PinMismatch(ssl.SSLError):
     """The collector's certificate is not the pinned one: nothing was sent."""
+
+
+def failure_reason(exc: BaseException) -> str:
+    """Why a collector could not be reached, for its operator: the error's type, then what it means.
+
+    The type alone ("SSLCertVerificationError") left a SOC engineer to guess between a wrong CA, a host name the
+    certificate does not name and an expired certificate. OpenSSL's verification message names the certificate's
+    fault and the collector's host as given; neither holds personal data or a secret.
+    """
+    name = type(exc).__name__
+    if isinstance(exc, PinMismatch):
+        return f"{name} (the collector's certificate is not the one pinned with the fingerprint; nothing was sent)"
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        why = (exc.verify_message or exc.reason or "no reason given").rstrip(".")
+        return f"{name} (the collector's certificate was refused: {why}; nothing was sent)"
+    if isinstance(exc, ssl.SSLError):
+        return f"{name} (the TLS handshake failed: {exc.reason or 'no reason given'}; is the collector speaking TLS?)"
+    if isinstance(exc, ConnectionRefusedError):
+        return f"{name} (nothing is listening on that port)"
+    if isinstance(exc, socket.gaierror):
+        return f"{name} (the host name does not resolve)"
+    if isinstance(exc, TimeoutError):
+        return f"{name} (no answer in time)"
+    return name
 
 
 def tls_context(collector: Collector) -> ssl.SSLContext:

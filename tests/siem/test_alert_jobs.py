@@ -32,7 +32,7 @@ def test_alert_opens_a_candidate_incident(vault: Vault) -> None:
         (opened,) = of_kind(conn, "incident.opened")
     # The job opened it, not a person: a SIEM reads "operator:…" as someone at the keyboard (OCSF user type User)
     assert opened.actor == "system:alerts" and "suser=system:alerts " in to_cef(opened)
-    assert to_ocsf(opened)["actor"]["user"]["type"] == "System"
+    assert to_ocsf(opened)["unmapped"]["actor"]["user"]["type"] == "System"  # Incident Finding 1.1.0 has no actor
 
 
 def test_schema_refusals_raise_a_configuration_alert_and_no_breach_candidate(vault: Vault) -> None:

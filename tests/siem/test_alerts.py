@@ -71,6 +71,23 @@ def test_500_deletes_in_60_seconds_raise_exactly_one_alert() -> None:
     assert finding.window_minutes == 10 and finding.trigger_seq == 51
 
 
+def test_an_export_of_two_files_is_one_export() -> None:
+    """A subject-access export writes a JSON and a PDF file, each on the trail: 3 exports made "6 subject-access
+    exports within 10 min (threshold 5)" on the old code. Now 5 exports stay quiet and the sixth fires, counted 6."""
+
+    def exports(n: int) -> Replay:
+        replay = Replay()
+        for i in range(n):
+            for fmt in ("json", "pdf"):
+                replay.feed("export.subject", T0 + timedelta(minutes=i), "operator:dpo", format=fmt)
+        return replay
+
+    assert exports(5).findings == []
+    (finding,) = exports(6).findings
+    assert (finding.rule, finding.observed, finding.threshold) == ("bulk_exports", 6, 5)
+    assert finding.summary == "6 subject-access exports within 10 min (threshold 5)"
+
+
 def test_normal_traffic_stays_quiet() -> None:
     replay = Replay()
     normal_day(replay)
@@ -156,6 +173,7 @@ def test_bulk_reads_add_up_the_pages_of_one_client_within_the_window() -> None:
     assert other == []  # another client's pages are its own
     (finding,) = replay.feed("scim.request", T0 + timedelta(seconds=4), method="GET", results=1000)
     assert (finding.rule, finding.observed, finding.threshold, finding.window_minutes) == ("bulk_reads", 3000, 2500, 10)
+    assert finding.summary == "3000 resources read by token okta within 10 min (threshold 2500)"  # which client
     slow = Replay(AlertConfig(bulk_read_results=2500, bulk_read_minutes=10))
     for minute in (0, 11, 22):  # the same pages, too far apart to add up
         assert slow.feed("scim.request", T0 + timedelta(minutes=minute), method="GET", results=1000) == []
@@ -257,7 +275,8 @@ def test_engine_records_forwards_and_announces_one_alert(vault: Vault) -> None:
                                    "trigger_seq", "summary"}  # fmt: skip
     assert stored.details["threshold"] == 50 and stored.details["observed"] == 51 and stored.subject is None
     record = to_ocsf(stored)
-    assert record["class_uid"] == 2004 and record["is_alert"] is True and record["event"]["kind"] == "alert"
+    assert record["class_uid"] == 2004 and record["event"]["kind"] == "alert"
+    assert record["finding_info"]["types"] == ["anomaly.mass_deprovisioning"] and record["count"] == 51
     assert "|anomaly.mass_deprovisioning|Anomalous bulk deprovisioning|9|" in to_cef(stored)
     json.dumps(record)
 
@@ -319,7 +338,7 @@ def test_engine_learns_token_addresses_from_history(vault: Vault, monkeypatch: p
 def test_observe_one_entry(vault: Vault) -> None:
     engine = AlertEngine(vault, AlertConfig(bulk_exports=Threshold(0, 10)))
     with vault.write_transaction() as conn:
-        stored = append(conn, Event("export.subject", "operator:dpo", details={"format": "pdf"}))
+        stored = append(conn, Event("export.subject", "operator:dpo", details={"format": "json"}))
     assert [a.rule for a in engine.observe(stored)] == ["bulk_exports"]
     assert len(recorded_alerts(vault)) == 1
 

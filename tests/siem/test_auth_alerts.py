@@ -38,6 +38,23 @@ def test_a_throttle_that_engaged_raises_one_alert_per_scope_and_cooldown() -> No
     assert "192.0.2" not in " ".join(f.summary for f in replay.findings)
 
 
+def test_a_throttle_alert_spans_the_window_the_limit_counted() -> None:
+    """The throttle engaged at T0 on 10 failures within its 60 s window: the alert's window is those 60 s (it was
+    T0 to T0, as if the failures had all happened when the limit engaged), in the finding, CEF and OCSF alike."""
+    replay = Replay()
+    replay.feed("scim.auth.throttled", T0, "system:scim", scope="source", source="192.0.2.1", failures=10,
+                limit=10, window_seconds=60)  # fmt: skip
+    (finding,) = replay.findings
+    assert (finding.window_start, finding.window_end) == (T0 - timedelta(seconds=60), T0)
+    details = {"rule": finding.rule, "observed": finding.observed, "threshold": finding.threshold,
+               "window_start": finding.window_start.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+               "window_end": finding.window_end.strftime("%Y-%m-%dT%H:%M:%S.%fZ")}  # fmt: skip
+    record = to_ocsf(cef_event("alert.raised", None, "system:alerts", **details))
+    assert record["end_time"] - record["start_time"] == 60_000
+    _, ext = split_cef(to_cef(cef_event("alert.raised", None, "system:alerts", **details)))
+    assert int(ext["end"]) - int(ext["start"]) == 60_000
+
+
 def test_refused_or_lost_audit_events_raise_an_alert() -> None:
     replay = Replay()
     replay.feed("audit.recorder.refused", T0, "system:audit-recorder", count=3, kinds={"scim.request": 3})

@@ -6,6 +6,7 @@ and then stops the service must not keep that entry, or the alert it raises, fro
 
 from __future__ import annotations
 
+import json
 import signal
 import time
 from pathlib import Path
@@ -46,3 +47,44 @@ def test_entries_written_while_serve_stops_reach_the_collector(data_dir: Path, l
     assert "scim.auth.failed" in kinds and "alert.raised" in kinds  # the tally, and the alert judged on it
     received = listener.wait_for(len(trail), timeout=5)
     assert received == [event.seq for event in trail] and cursor == trail[-1].seq
+
+
+@pytest.mark.usefixtures("vault_file")
+@pytest.mark.parametrize(
+    ("option", "value", "said"),
+    [
+        ("--siem-fingerprint", "AB:CD:not-a-digest", "the collector fingerprint must be a SHA-256 in hex"),
+        ("--siem-ca", "{data}/missing-ca.pem", "the CA file {data}/missing-ca.pem does not exist."),
+        ("--siem-ca", "{data}/siem.toml", "the CA file {data}/siem.toml cannot be read as PEM certificates."),
+    ],
+)
+def test_serve_refuses_a_collector_it_could_never_trust(
+    data_dir: Path, listener: Listener, option: str, value: str, said: str
+) -> None:
+    """A typo in the pin or the CA file: serve started, its forwarder retried for ever ("unavailable: ValueError",
+    "FileNotFoundError" in its log) and the SOC never got an entry. Now serve says what to correct and does not
+    start; nothing reaches the collector."""
+    (data_dir / "siem.toml").write_text("[alerts.auth_failures]\ncount = 5\n")  # a file that is not PEM
+    siem = ("--siem", f"127.0.0.1:{listener.port}", option, value.format(data=data_dir))
+    with serving(data_dir, "--port", "0", *siem) as process:
+        stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 2 and "SCIM endpoint" not in stdout
+    assert f"--siem: {said.format(data=data_dir)}" in stderr
+    assert listener.messages == []
+
+
+@pytest.mark.usefixtures("vault_file")
+def test_serve_forwards_ocsf_when_asked(data_dir: Path, listener: Listener) -> None:
+    """`serve --siem-format ocsf`: each message's MSG is one OCSF record of the entry its structured data names
+    (serve sent CEF only, and had no option to say otherwise)."""
+    siem = ("--siem", f"127.0.0.1:{listener.port}", "--siem-fingerprint", listener.certificate.fingerprint)
+    with serving(data_dir, "--port", "0", *siem, "--siem-format", "ocsf") as process:
+        assert process.stdout is not None and ENDPOINT_LINE.match(process.stdout.readline().rstrip("\n"))
+        seqs = listener.wait_for(1, timeout=30)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+    assert seqs
+    for text in listener.messages:
+        sd_seq = int(text.split(' seq="', 1)[1].split('"', 1)[0])
+        record = json.loads(text.split("] ", 1)[1].removeprefix("\ufeff"))
+        assert record["metadata"]["uid"] == str(sd_seq) and record["type_uid"] // 100 == record["class_uid"]

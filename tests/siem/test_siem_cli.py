@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import socket
+import threading
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,7 @@ from app.siem import syslog
 from app.store.vault import Vault
 from tests.conftest import PASSPHRASE
 from tests.ports import PortReservation
-from tests.siem.conftest import Listener, add_events
+from tests.siem.conftest import Certificate, Listener, add_events
 
 
 @pytest.fixture
@@ -89,6 +91,38 @@ def test_send_failures_lose_nothing(trail: Path, capsys: pytest.CaptureFixture[s
     assert "nothing was lost, the entries stay pending" in capsys.readouterr().err
     assert siem(trail, "send", "--host", "127.0.0.1", "--fingerprint", "not-hex", "--once") == 2
     assert "SHA-256" in capsys.readouterr().err
+
+
+def test_a_collector_refused_says_why_and_gets_nothing(
+    trail: Path, listener: Listener, certificates: tuple[Certificate, Certificate], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A certificate that is not the pinned one, one no CA given vouches for, a collector that does not speak TLS:
+    each is named (the error's type alone, "SSLCertVerificationError", was all an operator got), nothing reaches
+    the collector in plain text, and the entries stay pending."""
+    impostor = certificates[1]
+    send = ("send", "--host", "127.0.0.1", "--port", str(listener.port), "--once")
+    assert siem(trail, *send, "--fingerprint", impostor.fingerprint) == 2
+    assert "PinMismatch (the collector's certificate is not the one pinned" in capsys.readouterr().err
+    assert siem(trail, *send, "--ca", str(impostor.cert_path)) == 2
+    err = capsys.readouterr().err
+    assert "SSLCertVerificationError (the collector's certificate was refused: " in err and "nothing was lost" in err
+    with socket.create_server(("127.0.0.1", 0)) as plain:  # answers a TLS hello in plain text, as a UDP-era relay
+        answer = threading.Thread(target=lambda: _answer_plain(plain), daemon=True)
+        answer.start()
+        assert siem(trail, "send", "--host", "127.0.0.1", "--port", str(plain.getsockname()[1]), "--once",
+                    "--fingerprint", listener.certificate.fingerprint) == 2  # fmt: skip
+        answer.join(5)
+    assert "(the TLS handshake failed: " in capsys.readouterr().err
+    assert listener.messages == []
+    assert siem(trail, "status") == 0
+    assert "(no collector has received the trail yet)" in capsys.readouterr().out
+
+
+def _answer_plain(server: socket.socket) -> None:
+    connection, _ = server.accept()
+    with connection:
+        connection.recv(4096)
+        connection.sendall(b"220 syslog relay ready\r\n")
 
 
 def test_a_data_subject_request_is_not_labelled_an_erasure_request(
