@@ -403,7 +403,8 @@ class TargetsPage(QWidget):
         name = target.config.name
         held = (
             f"{name} still holds {counted(target.held, 'subject')} provisioned by Custos: they stay there, and stop "
-            "receiving updates and erasures. Erase or reconcile first if they must go. "
+            "receiving updates; an erasure of one of them will ask you to tell the recipient yourself and attest it. "
+            "Erase or reconcile first if they must go. "
             if target.held
             else ""
         )
