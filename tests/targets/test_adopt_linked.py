@@ -1,0 +1,59 @@
+"""A 409 on create, then a search by userName, found the account Custos had linked to ANOTHER subject: a person
+renamed at the IdP whose rename had not reached the target yet (it was being retried), while a new person took
+the old userName. The new person adopted the other's account: two subjects linked to one account, the new one
+"held" while the target had no account of theirs, and the next pushes overwrote one person's account with the
+other's data (an erasure of either would delete the other). Such an account is not adopted: the push waits for
+the other subject's change and creates its own account. Against a real scim2-server behind a fault proxy."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from app.feed import links
+from app.store.vault import Vault
+from app.targets.config import list_targets
+from tests.erasure.support import person
+from tests.targets.conftest import ScimTarget, wait_until
+from tests.targets.faults import FaultProxy
+from tests.targets.support import provisioning
+
+PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+
+
+def test_an_account_linked_to_another_subject_is_never_adopted(
+    vault: Vault, scim_targets: Callable[[int], list[ScimTarget]]
+) -> None:
+    (app1,) = scim_targets(1)
+    proxy = FaultProxy(app1.base_url.removesuffix("/v2")).start()
+    p = provisioning(vault, [app1])
+    with vault.write_transaction() as conn:
+        conn.exec_driver_sql("UPDATE targets SET base_url = ?", (proxy.base_url,))
+    try:
+        first = str(p.service.create("User", person("reused@example.test")).body["id"])  # type: ignore[index]
+        wait_until(lambda: _linked(vault, first) is not None)
+        first_remote = _linked(vault, first)
+        # The rename's PUT is answered 503 once (the target busy): it reaches the target a moment later.
+        proxy.fail("PUT", 503, path=f"/Users/{first_remote}", headers={"Retry-After": "2"})
+        p.service.patch("User", first, {"schemas": [PATCH], "Operations": [
+            {"op": "replace", "path": "userName", "value": "renamed@example.test"}]})  # fmt: skip
+        wait_until(lambda: proxy.count("PUT") >= 1)
+        second = str(p.service.create("User", person("reused@example.test", "Other")).body["id"])  # type: ignore[index]
+        wait_until(
+            lambda: sorted(u["userName"] for u in app1.users()) == ["renamed@example.test", "reused@example.test"],
+            timeout=30,
+        )
+        wait_until(lambda: _linked(vault, second) is not None, timeout=30)
+        remote = {str(u["userName"]): str(u["id"]) for u in app1.users()}
+        assert _linked(vault, first) == remote["renamed@example.test"]
+        assert _linked(vault, second) == remote["reused@example.test"]  # its own account, not the other's
+        assert len({_linked(vault, first), _linked(vault, second)}) == 2
+    finally:
+        p.close()
+        proxy.stop()
+
+
+def _linked(vault: Vault, resource_id: str) -> str | None:
+    with vault.read_connection() as conn:
+        (target,) = list_targets(conn)
+        link = links.get(conn, target.id, resource_id)
+    return None if link is None else link.remote_id
