@@ -122,6 +122,9 @@ def _retrying(target: TargetHealth) -> bool:
 def _state(target: TargetHealth) -> str:
     if _retrying(target):  # the error names a method and what the target did, never a value (app/targets/client.py)
         return f"{target.state}, retrying: {target.last_error}"
+    if target.failed and target.last_error is not None:
+        # Given up on: said "needs attention" alone, while the cause (a 401: the credential revoked) was known.
+        return f"{target.state}: {target.last_error}"
     return target.state
 
 
