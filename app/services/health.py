@@ -124,7 +124,7 @@ def _state(target: TargetHealth) -> str:
         return f"{target.state}, retrying: {target.last_error}"
     if target.failed and target.last_error is not None:
         # Given up on: said "needs attention" alone, while the cause (a 401: the credential revoked) was known.
-        return f"{target.state}: {target.last_error}"
+        return f"{target.state}, last error: {target.last_error}"
     return target.state
 
 

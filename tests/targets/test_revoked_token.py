@@ -39,7 +39,9 @@ def test_a_new_token_and_a_repair_clear_the_failures(
         assert app1.users() == []
         said = health_check.targets(p.vault)  # `custos health` names the cause, not only "needs attention"
         assert said.level == health_check.WARN
-        assert said.text == "to look at: app1 (needs attention: POST answered 401 (the target refused the credential))"
+        assert said.text == (
+            "to look at: app1 (needs attention, last error: POST answered 401 (the target refused the credential))"
+        )
 
         target_service.change(p.vault, "app1", secret=app1.token)  # the operator fixes the cause
         drift = reconcile(p.vault, p.policy, "app1", repair=True)
