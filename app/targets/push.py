@@ -224,12 +224,20 @@ class Pusher:
     async def _match(self, resource_type: str, payload: dict[str, Any]) -> Match | None:
         """An account the target already holds for this subject: by externalId first, then the natural key."""
         if payload.get("externalId"):
-            found = await self.client.find(resource_type, "externalId", str(payload["externalId"]))
-            if found:
-                return Match(found, "externalId")
+            same = await self.client.find(resource_type, "externalId", str(payload["externalId"]))
+            if same:
+                return Match(same, "externalId")
         key = "userName" if resource_type == "User" else "displayName"
-        found = await self.client.find(resource_type, key, str(payload[key])) if payload.get(key) else None
-        return Match(found, key) if found else None
+        found = await self.client.lookup(resource_type, key, str(payload[key])) if payload.get(key) else None
+        if found is None:
+            return None
+        theirs, ours = found.get("externalId"), payload.get("externalId")
+        if ours and theirs and theirs != ours:
+            # Another identity's account (a leaver's, kept at the application, whose userName was given to someone
+            # new): adopted, the new person inherited the old one's account there, its data and its access.
+            raise Rejected(f"the target holds an account with this {key} for another identity (its externalId "
+                           "differs): not adopted; resolve it at the target, then repair", 409)  # fmt: skip
+        return Match(str(found["id"]), key)
 
     async def _adopt(
         self, item: outbox.WorkItem, match: Match, payload: dict[str, Any], names: list[str], found: str

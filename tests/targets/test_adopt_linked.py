@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from app.feed import links
+from app.feed import links, outbox
 from app.store.vault import Vault
 from app.targets.config import list_targets
+from app.targets.policy_change import apply_policy
 from tests.erasure.support import person
 from tests.targets.conftest import ScimTarget, wait_until
 from tests.targets.faults import FaultProxy
-from tests.targets.support import provisioning
+from tests.targets.support import RECEIVES, policy_with_recipients, provisioning
 
 PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 
@@ -57,3 +58,43 @@ def _linked(vault: Vault, resource_id: str) -> str | None:
         (target,) = list_targets(conn)
         link = links.get(conn, target.id, resource_id)
     return None if link is None else link.remote_id
+
+
+def test_an_account_of_another_identity_is_not_adopted_by_its_user_name(
+    vault: Vault, scim_targets: Callable[[int], list[ScimTarget]]
+) -> None:
+    """A leaver's account kept at the application (its externalId the IdP's id of that person), and someone new
+    given the same userName: the create's 409 led to a search by userName, and the new person adopted the leaver's
+    account there — its data, its access. The externalIds differ: a conflict the operator resolves, not an adoption."""
+    (app1,) = scim_targets(1)
+    with app1.client() as http:
+        kept = {"userName": "rehired@example.test", "externalId": "leaver-object-id", "displayName": "Leaver"}
+        assert http.post("/Users", json=kept).status_code == 201
+    p = provisioning(vault, [app1])
+    try:
+        with_external_id = {"app1": [*RECEIVES["app1"], "externalId"]}  # the recipient receives externalId too
+        apply_policy(vault, policy_with_recipients({"app1"}, receives=with_external_id), "dpo")
+        newcomer = {**person("rehired@example.test", "New"), "externalId": "newcomer-object-id"}
+        rid = str(p.service.create("User", newcomer).body["id"])  # type: ignore[index]
+        wait_until(lambda: _failed(vault) == 1)
+        (account,) = app1.users()
+        assert (account["externalId"], account["displayName"]) == ("leaver-object-id", "Leaver")  # left alone
+        assert _linked(vault, rid) is None
+        error = _last_error(vault)
+        assert error.startswith("the target holds an account with this userName for another identity (its externalId "
+                                "differs): not adopted")  # fmt: skip
+        assert "rehired@example.test" not in error and "object-id" not in error
+    finally:
+        p.close()
+
+
+def _failed(vault: Vault) -> int:
+    with vault.read_connection() as conn:
+        (target,) = list_targets(conn)
+        return outbox.stats(conn, target.id).failed
+
+
+def _last_error(vault: Vault) -> str:
+    with vault.read_connection() as conn:
+        (target,) = list_targets(conn)
+        return str(outbox.stats(conn, target.id).last_error)
