@@ -204,11 +204,11 @@ def require_target(conn: Connection, name: str) -> TargetConfig:
 
 
 def remove_target(conn: Connection, name: str) -> int:
-    """Remove a target; returns how many subjects it still held. Who they are goes on the trail first (its links
+    """Remove a target; returns how many Users it still held. Who they are goes on the trail first (its links
     go with it): a later erasure of one of them must still tell that recipient (app/targets/removal.py)."""
     target = require_target(conn, name)
     held = record_held(conn, target)
     conn.execute(delete(_T).where(_T.c.id == target.id))
-    details = {"target": name, "recipient": target.recipient_id, "held": held}
+    details = {"target": name, "recipient": target.recipient_id, "users_held": held}
     append(conn, Event("target.removed", current_actor.get(), details=details))
     return held

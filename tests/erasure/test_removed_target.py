@@ -70,7 +70,7 @@ def test_an_erasure_after_its_target_was_removed_still_tells_that_recipient(
 
     with vault.read_connection() as conn:
         (details,) = conn.execute(select(AuditEvent.details).where(AuditEvent.kind == "target.removed")).scalars()
-    assert json.loads(details) == {"target": "app2", "recipient": "app2", "held": 1}  # how many, never whom
+    assert json.loads(details) == {"target": "app2", "recipient": "app2", "users_held": 1}  # never whom
 
 
 def test_a_target_whose_recipient_left_the_policy_is_still_erased_at(vault: Vault, apps: list[ScimTarget]) -> None:
