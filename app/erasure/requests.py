@@ -106,12 +106,13 @@ def request_erasure(
         targets = list_targets(conn)
         entries, totals, states = [], Counter[str](), Counter[str]()
         related = repo.Related()
-        for number, subject in enumerate(subjects, 1):
-            # The pseudonym the trail already uses for this subject (made now if it never appeared there).
-            pseudonym = subject_secrets(conn, subject.resource_id).pseudonym
+        # The pseudonym the trail already uses for each subject (made now if it never appeared there).
+        pseudonyms = [subject_secrets(conn, subject.resource_id).pseudonym for subject in subjects]
+        removed_at = removal.holdings(conn, set(pseudonyms))  # targets removed while they held them
+        for number, (subject, pseudonym) in enumerate(zip(subjects, pseudonyms, strict=True), 1):
             states.update(s.value for s in steps.create(conn, request_id, number, subject, targets, moment))
             untargeted = _recipients_without_target(conn, policy, targets, subject)
-            removed = _removed_targets(conn, policy, pseudonym, untargeted)
+            removed = _removed_targets(policy, removed_at.get(pseudonym, []), untargeted)
             untargeted += [(rid, name) for rid, (name, _) in removed.items() if rid not in dict(untargeted)]
             told = steps.create_for_recipients(conn, request_id, number, subject, untargeted, moment,
                                                {rid: target for rid, (_, target) in removed.items()})  # fmt: skip
@@ -187,14 +188,14 @@ def _identifying(conn: Connection, subjects: list[local.LocalSubject]) -> list[s
 
 
 def _removed_targets(
-    conn: Connection, policy: Policy | None, pseudonym: str, untargeted: list[tuple[str, str]]
+    policy: Policy | None, held: list[removal.RemovedHolding], untargeted: list[tuple[str, str]]
 ) -> dict[str, tuple[str, str]]:
     """Recipient id -> (its name, the removed target's name) for each target removed while it held this subject
     (app/targets/removal.py): the application may hold the account still, and Custos no longer reaches it. Named as
     the policy names the recipient, or by its id once the policy no longer has it."""
     names = dict(untargeted) | {r.id: r.name or r.id for r in (policy.recipients if policy else [])}
-    return {held.recipient: (names.get(held.recipient, held.recipient), held.target)
-            for held in removal.holdings(conn, pseudonym)}  # fmt: skip
+    return {holding.recipient: (names.get(holding.recipient, holding.recipient), holding.target)
+            for holding in held}  # fmt: skip
 
 
 def _recipients_without_target(
