@@ -110,17 +110,18 @@ class Pusher:
         with self.vault.read_connection() as conn:
             return bool(repo.existing_types(conn, [item.resource_id]))
 
-    def _holder(self, remote_id: str) -> str | None:
-        """The subject linked to this account here, if any. The target's links are read once, at the first
-        adoption (an initial sync may adopt every account: one query per adoption read them all each time), then
-        kept up to date by ``finish``; a subject found there is confirmed in the vault, since an erasure drops
-        links without this pusher."""
+    def _holder(self, remote_id: str) -> tuple[str, bool] | None:
+        """The subject linked to this account here, if any, and whether a change of it is queued for this target.
+        The target's links are read once, at the first adoption (an initial sync may adopt every account: one
+        query per adoption read them all each time), then kept up to date by ``finish``; a subject found there is
+        confirmed in the vault, since an erasure drops links without this pusher."""
         with self.vault.read_connection() as conn:
             if self._owners is None:
                 self._owners = links.owners(conn, self.config.id)
             if remote_id not in self._owners:
                 return None
-            return links.holder(conn, self.config.id, remote_id)
+            owner = links.holder(conn, self.config.id, remote_id)
+            return None if owner is None else (owner, outbox.has_pending(conn, self.config.id, owner))
 
     def finish(self, conn: Connection, item: outbox.WorkItem, outcome: Outcome) -> None:
         """Record a push in the caller's transaction: link, outbox state, audit (the dispatcher batches these)."""
@@ -250,12 +251,16 @@ class Pusher:
         An account linked here to another subject is never adopted: it is that subject's (a person renamed at the
         IdP, the rename not yet at the target, while someone new took the old userName). Adopted, it was linked
         to both, held one person's data for the other, and an erasure of either deleted it. The push is tried
-        again later: once the other subject's change reaches the target, the create goes through."""
+        again later while a change of that subject is queued (once it reaches the target, the create goes
+        through); with none queued (a leaver's account deactivated there, its link kept) it is a conflict for an
+        operator: adopted, the newcomer inherited the leaver's account."""
         resource_type = item.resource_type
         owner = await asyncio.to_thread(self._holder, match.remote_id)
-        if owner is not None and owner != item.resource_id:
-            raise Retryable(f"the account found at the target by {match.by} is linked to another subject here "
-                            "(waiting for that subject's change to reach the target)", 409)  # fmt: skip
+        if owner is not None and owner[0] != item.resource_id:
+            said = f"the account found at the target by {match.by} is linked to another subject here"
+            if owner[1]:
+                raise Retryable(f"{said} (waiting for that subject's change to reach the target)", 409)
+            raise Rejected(f"{said}: not adopted; resolve it at the target, then repair", 409)
         answer = await self.client.replace(resource_type, match.remote_id, payload)
         outcome = Outcome("adopted", answer.status, match.remote_id, names, found=found, matched_by=match.by)
         return await self._trimmed(resource_type, payload, answer, outcome)

@@ -98,3 +98,28 @@ def _last_error(vault: Vault) -> str:
     with vault.read_connection() as conn:
         (target,) = list_targets(conn)
         return str(outbox.stats(conn, target.id).last_error)
+
+
+def test_a_leavers_deactivated_account_is_a_conflict_not_an_adoption(
+    vault: Vault, scim_targets: Callable[[int], list[ScimTarget]]
+) -> None:
+    """A target that can only deactivate keeps a leaver's account (and its link here). A newcomer given the same
+    userName got the 409, the search found the leaver's account, and adopted it: the leaver's account, data and
+    history at the application became the newcomer's. Nothing of the leaver's is queued, so waiting cannot help:
+    the push fails at once with a conflict for the operator."""
+    (app1,) = scim_targets(1)
+    p = provisioning(vault, [app1], erase_mode="deactivate")
+    try:
+        leaver = str(p.service.create("User", person("seat@example.test", "Leaver")).body["id"])  # type: ignore[index]
+        wait_until(lambda: _linked(vault, leaver) is not None)
+        p.service.delete("User", leaver)  # the IdP deletes the leaver; the target deactivates the account
+        wait_until(lambda: [u.get("active") for u in app1.users()] == [False])
+        newcomer = str(p.service.create("User", person("seat@example.test", "Newcomer")).body["id"])  # type: ignore[index]
+        wait_until(lambda: _failed(vault) == 1, timeout=10)
+        (account,) = app1.users()
+        assert (account["active"], account["displayName"]) == (False, "Leaver Subject")  # left as it was
+        assert _linked(vault, newcomer) is None
+        assert _last_error(vault) == ("the account found at the target by userName is linked to another subject "
+                                      "here: not adopted; resolve it at the target, then repair")  # fmt: skip
+    finally:
+        p.close()
