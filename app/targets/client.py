@@ -222,7 +222,12 @@ class TargetClient:
         filtering, or a gateway drops the query) answers with its whole list, whose first account was taken for
         the subject's, adopted, and overwritten with the subject's data."""
         escaped = value.replace("\\", "\\\\").replace('"', '\\"')
-        answer = await self.request("GET", f"/{resource_type}s", filter=f'{attribute} eq "{escaped}"')
+        try:
+            answer = await self.request("GET", f"/{resource_type}s", filter=f'{attribute} eq "{escaped}"')
+        except Retryable as exc:
+            if exc.status == 501:  # it cannot filter (RFC 7644 §3.12; django-scim2 unless configured): nothing found
+                return None  # here. Retried, the push never reached its create: no group and no retry ever did.
+            raise
         resources = (answer.body or {}).get("Resources") or []
         if answer.status != 200 or not isinstance(resources, list):
             return None
