@@ -81,7 +81,8 @@ def register(commands: Any, add_data_dir: Callable[[argparse.ArgumentParser], No
     test = sub.add_parser("test", help="connect, run discovery, and check the mapped attributes are supported")
     test.add_argument("name", help="the target's name")
     add_data_dir(test)
-    remove = sub.add_parser("remove", help="remove a target (the accounts it holds stay there: erase them first)")
+    remove = sub.add_parser("remove", help="remove a target (the accounts it holds stay there: erase them first; a "
+                            "later erasure of one of them gets a manual step)")
     remove.add_argument("name", help="the target's name")
     remove.add_argument("--yes", action="store_true", help="do not ask for confirmation (scripts)")
     add_data_dir(remove)
@@ -232,6 +233,7 @@ def _remove(args: argparse.Namespace) -> int:
         held = targets.held(vault, args.name)
         if held:
             print(f"{args.name} still holds {held} subject(s) provisioned by Custos; removing it stops their updates.")
+            print("They stay there: an erasure of one of them will ask you to tell the recipient and attest it.")
         if not confirm(f"Remove target {args.name}?", args.yes):
             print("Not removed.")
             return 1

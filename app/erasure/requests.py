@@ -33,6 +33,7 @@ from app.policy import recipient_scope as scope
 from app.policy.model import Policy
 from app.policy.versions import in_force
 from app.store.vault import Vault
+from app.targets import removal
 from app.targets.config import TargetConfig, list_targets
 
 _Q = ErasureRequest.__table__
@@ -105,12 +106,16 @@ def request_erasure(
         targets = list_targets(conn)
         entries, totals, states = [], Counter[str](), Counter[str]()
         related = repo.Related()
-        for number, subject in enumerate(subjects, 1):
-            # The pseudonym the trail already uses for this subject (made now if it never appeared there).
-            pseudonym = subject_secrets(conn, subject.resource_id).pseudonym
+        # The pseudonym the trail already uses for each subject (made now if it never appeared there).
+        pseudonyms = [subject_secrets(conn, subject.resource_id).pseudonym for subject in subjects]
+        removed_at = removal.holdings(conn, set(pseudonyms))  # targets removed while they held them
+        for number, (subject, pseudonym) in enumerate(zip(subjects, pseudonyms, strict=True), 1):
             states.update(s.value for s in steps.create(conn, request_id, number, subject, targets, moment))
             untargeted = _recipients_without_target(conn, policy, targets, subject)
-            told = steps.create_for_recipients(conn, request_id, number, subject, untargeted, moment)
+            removed = _removed_targets(policy, removed_at.get(pseudonym, []), untargeted)
+            untargeted += [(rid, name) for rid, (name, _) in removed.items() if rid not in dict(untargeted)]
+            told = steps.create_for_recipients(conn, request_id, number, subject, untargeted, moment,
+                                               {rid: target for rid, (_, target) in removed.items()})  # fmt: skip
             states.update(s.value for s in told)
             totals.update(tombstones=_remember(conn, request_id, number, subject, origin, moment))
             erased = local.erase(conn, subject, related)
@@ -180,6 +185,17 @@ def _identifying(conn: Connection, subjects: list[local.LocalSubject]) -> list[s
         row = repo.load(conn, "User", subject.resource_id) if subject.in_mirror else None
         values += identifying_values(subject.resource_id, json.loads(row.document) if row is not None else {})
     return values
+
+
+def _removed_targets(
+    policy: Policy | None, held: list[removal.RemovedHolding], untargeted: list[tuple[str, str]]
+) -> dict[str, tuple[str, str]]:
+    """Recipient id -> (its name, the removed target's name) for each target removed while it held this subject
+    (app/targets/removal.py): the application may hold the account still, and Custos no longer reaches it. Named as
+    the policy names the recipient, or by its id once the policy no longer has it."""
+    names = dict(untargeted) | {r.id: r.name or r.id for r in (policy.recipients if policy else [])}
+    return {holding.recipient: (names.get(holding.recipient, holding.recipient), holding.target)
+            for holding in held}  # fmt: skip
 
 
 def _recipients_without_target(

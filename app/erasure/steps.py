@@ -121,9 +121,13 @@ def create_for_recipients(
     subject: LocalSubject,
     recipients: list[tuple[str, str]],
     now: datetime,
+    removed: dict[str, str] | None = None,
 ) -> list[State]:
     """Art. 19: a recipient that received the subject's data but has no SCIM target is told by a person, who
-    attests who was told, when and how (``erase attest --target recipient:ID``). ``recipients`` are (id, name)."""
+    attests who was told, when and how (``erase attest --target recipient:ID``). ``recipients`` are (id, name);
+    ``removed`` maps a recipient whose target was removed while holding the subject to that target's name (the
+    step says so: the operator is to tell an application Custos no longer reaches)."""
+    removed = removed or {}
     rows = [
         {
             "request_id": request_id,
@@ -136,7 +140,7 @@ def create_for_recipients(
             "resource_id": None,
             "remote_id": None,
             "state": State.WAITING_MANUAL.value,
-            "reason": f"no SCIM target: tell {name[:200]} to erase the person, then attest who, when and how",
+            "reason": _recipient_reason(name, removed.get(recipient_id)),
             "attempts": 0,
             "attempts_total": 0,
             "next_attempt": now,
@@ -148,6 +152,15 @@ def create_for_recipients(
     if rows:
         conn.execute(insert(_S), rows)
     return [State.WAITING_MANUAL] * len(rows)
+
+
+def _recipient_reason(name: str, removed_target: str | None) -> str:
+    if removed_target is None:
+        return f"no SCIM target: tell {name[:200]} to erase the person, then attest who, when and how"
+    return (
+        f"target {removed_target} was removed while it held this person's account: tell {name[:200]} to erase "
+        "the person, then attest who, when and how"
+    )
 
 
 # -- claiming ----------------------------------------------------------------------------------------------

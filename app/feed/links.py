@@ -37,6 +37,19 @@ def of_target(conn: Connection, target_id: int) -> list[Link]:
     return [Link(*row) for row in conn.execute(select(_L).where(_L.c.target_id == target_id))]
 
 
+def holder(conn: Connection, target_id: int, remote_id: str) -> str | None:
+    """Which subject is linked to the account ``remote_id`` at the target, if any. No index leads there: it reads
+    the target's links (a tenth of a second at 100,000), so callers ask only to confirm what :func:`owners` said."""
+    statement = select(_L.c.resource_id).where(_L.c.target_id == target_id, _L.c.remote_id == remote_id).limit(1)
+    return conn.execute(statement).scalar()
+
+
+def owners(conn: Connection, target_id: int) -> dict[str, str]:
+    """Every account Custos linked at the target: its id there -> the subject (one read of the target's links)."""
+    return {str(remote): str(resource) for remote, resource in
+            conn.execute(select(_L.c.remote_id, _L.c.resource_id).where(_L.c.target_id == target_id))}  # fmt: skip
+
+
 def remote_ids(conn: Connection, target_id: int, resource_ids: list[str]) -> dict[str, str]:
     if not resource_ids:
         return {}

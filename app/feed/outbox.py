@@ -107,6 +107,14 @@ def due(conn: Connection, now: datetime, exclude: set[int], limit: int = 200) ->
     return [WorkItem(*row) for row in rows if row.seq not in exclude][:limit]
 
 
+def has_pending(conn: Connection, target_id: int, resource_id: str) -> bool:
+    """Whether a change of this subject waits to be pushed to this target (an index probe on ix_outbox_subject)."""
+    statement = select(_O.c.seq).where(
+        _O.c.target_id == target_id, _O.c.resource_id == resource_id, _O.c.state == "pending"
+    )
+    return conn.execute(statement.limit(1)).first() is not None
+
+
 def earliest_pending(conn: Connection) -> datetime | None:
     """When the next pending item comes due (an index probe on ix_outbox_due): the dispatcher sleeps until then."""
     moment = conn.execute(select(func.min(_O.c.next_attempt)).where(_O.c.state == "pending")).scalar()

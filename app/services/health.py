@@ -32,6 +32,7 @@ from app.siem import spool
 from app.store.vault import Vault
 from app.targets.status import TargetHealth
 from app.targets.status import health as target_health
+from app.targets.verify_job import MAX_AGE
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 BACKUP_AGE = timedelta(days=30)  # a vault not copied for a month: said, the rhythm stays the operator's
@@ -39,6 +40,7 @@ SIEM_STALL = timedelta(hours=1)  # serve forwards every few seconds: an hour beh
 FREE_SPACE = 1024**3  # below 1 GiB free the vault may fill the disk: SQLite then refuses every write
 NEARLY_FULL = 64 * 1024**2  # below this the next burst of writes, a checkpoint or a backup can fill the disk
 ATTENTION = ("needs attention", "not provisioned", "incomplete", "drift")
+STALE_CHECK = 2 * MAX_AGE  # a target not checked for this long was missed by the daily check (it could not run)
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,7 @@ def check_all(vault: Vault, now: datetime | None = None) -> list[Check]:
         lambda: trail(vault),
         lambda: incidents(vault, moment),
         lambda: requests(vault, moment),
-        lambda: targets(vault),
+        lambda: targets(vault, moment),
         lambda: tokens(vault, moment),
         lambda: certificate(folder / CERT_FILENAME, moment),
         lambda: siem(vault, moment),
@@ -102,10 +104,12 @@ def requests(vault: Vault, now: datetime) -> Check:
     return Check(OK, "requests", f"{len(waiting)} awaiting an answer, none due within 7 days")
 
 
-def targets(vault: Vault) -> Check:
+def targets(vault: Vault, now: datetime | None = None) -> Check:
+    moment = now or datetime.now(UTC)
     with vault.read_connection() as conn:
         found = target_health(conn, PolicyInForce(vault).get().policy)
-    attention = [f"{t.config.name} ({_state(t)})" for t in found if t.state in ATTENTION or _retrying(t)]
+    attention = [f"{t.config.name} ({_state(t)}{_unchecked(t, moment)})" for t in found
+                 if t.state in ATTENTION or _retrying(t) or _unchecked(t, moment)]  # fmt: skip
     if attention:
         return Check(WARN, "targets", f"to look at: {', '.join(attention)}")
     states = ", ".join(f"{t.config.name} {t.state}" for t in found) or "none configured"
@@ -119,9 +123,22 @@ def _retrying(target: TargetHealth) -> bool:
     return target.state == "catching up" and target.last_error is not None
 
 
+def _unchecked(target: TargetHealth, now: datetime) -> str:
+    """ ", last checked … ago" when the daily check of the target itself (app/targets/verify_job.py) has missed a
+    day: a target unreachable to it kept "in sync" and "ok" here for as long as it stayed down and quiet, while
+    decision 0036 holds that claim to about a day old. Empty otherwise."""
+    last = target.verification.last
+    if last is None or target.problem or not target.config.enabled or now - last.started < STALE_CHECK:
+        return ""
+    return f", last checked at the target {(now - last.started).days} days ago: the daily check has not run since"
+
+
 def _state(target: TargetHealth) -> str:
     if _retrying(target):  # the error names a method and what the target did, never a value (app/targets/client.py)
         return f"{target.state}, retrying: {target.last_error}"
+    if target.failed and target.last_error is not None:
+        # Given up on: said "needs attention" alone, while the cause (a 401: the credential revoked) was known.
+        return f"{target.state}, last error: {target.last_error}"
     return target.state
 
 

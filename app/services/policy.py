@@ -9,7 +9,7 @@ no trail; a draft takes effect only through ``apply`` here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -23,6 +23,7 @@ from app.policy.model import Policy
 from app.policy.versions import PolicyRecord, default_policy_text
 from app.store.vault import Vault
 from app.targets.policy_change import apply_policy
+from app.targets.sync import resend_notes
 
 if TYPE_CHECKING:
     from app.policy.outside import OutsideRow, OutsideSummary, catalogue_path, catalogue_types
@@ -66,7 +67,12 @@ def impact(vault: Vault, text: str, based_on: int | None = None) -> Impact:
                 f"Version {latest} was applied while you were editing a copy of version {based_on}: applying this "
                 "draft would undo it. Close the editor and make the change again on the version in force."
             )
-        return preview(conn, text)
+        found = preview(conn, text)
+        if found.unchanged:
+            return found
+        current = versions.in_force(conn)
+        notes = resend_notes(conn, current.policy if current else None, load_policy(text))
+    return replace(found, notes=[*found.notes, *notes])
 
 
 def apply(

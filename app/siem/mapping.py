@@ -85,6 +85,9 @@ _MAP: dict[str, Mapping] = {
                             "target-added", config_key="target"),
     "target.removed": Mapping("config.change", "Target removed", 5, 3004, 4, _CONFIG, ("deletion",), "delete",
                               "target-removed", config_key="target"),
+    # one per subject a removed target still held: a later erasure of them tells that recipient (Art. 19)
+    "target.removed.held": Mapping("config.change", "Removed target still holds an account", 3, 3004, 4, _CONFIG,
+                                   ("info",), "retain", "target-removed-held", config_key="target"),
     # entries past the trail's retention period removed up to a signed checkpoint (decision 0055)
     "audit.pruned": Mapping("audit.prune", "Audit trail entries pruned after their retention period", 5, 3004, 4,
                             _CONFIG, ("deletion",), "prune", "audit-pruned"),

@@ -178,8 +178,10 @@ class TargetClient:
             connecting = isinstance(exc, httpx.ConnectTimeout)
             waited = min(CONNECT_TIMEOUT, self.config.timeout) if connecting else self.config.timeout
             # how long it waited: the target's own timeout (target edit --timeout), so the operator can weigh it
-            raise Retryable(f"{method} timed out (no {'connection' if connecting else 'answer'} within {waited:g} s)",
-                            sent=not connecting) from exc
+            raise Retryable(
+                f"{method} timed out (no {'connection' if connecting else 'answer'} within {waited:g} s)",
+                sent=not connecting,
+            ) from exc
         except httpx.HTTPError as exc:
             sent = not isinstance(exc, httpx.ConnectError)  # raised only while connecting: nothing was sent
             raise Retryable(f"{method} failed: {_failure(exc)}", sent=sent) from exc
@@ -209,19 +211,29 @@ class TargetClient:
 
     # -- SCIM operations -------------------------------------------------------------------------------
     async def find(self, resource_type: str, attribute: str, value: str) -> str | None:
-        """The id at the target of the resource whose ``attribute`` equals ``value``, if any.
+        """The id at the target of the resource whose ``attribute`` equals ``value``, if any."""
+        found = await self.lookup(resource_type, attribute, value)
+        return None if found is None else str(found["id"])
+
+    async def lookup(self, resource_type: str, attribute: str, value: str) -> dict[str, Any] | None:
+        """The resource at the target whose ``attribute`` equals ``value``, if any (as the target answered it).
 
         Only an account that holds the value is a match: a target that ignores the filter (it does not support
         filtering, or a gateway drops the query) answers with its whole list, whose first account was taken for
         the subject's, adopted, and overwritten with the subject's data."""
         escaped = value.replace("\\", "\\\\").replace('"', '\\"')
-        answer = await self.request("GET", f"/{resource_type}s", filter=f'{attribute} eq "{escaped}"')
+        try:
+            answer = await self.request("GET", f"/{resource_type}s", filter=f'{attribute} eq "{escaped}"')
+        except Retryable as exc:
+            if exc.status == 501:  # it cannot filter (RFC 7644 §3.12; django-scim2 unless configured): nothing found
+                return None  # here. Retried, the push never reached its create: no group and no retry ever did.
+            raise
         resources = (answer.body or {}).get("Resources") or []
         if answer.status != 200 or not isinstance(resources, list):
             return None
         for resource in resources:
             if isinstance(resource, dict) and resource.get("id") and _same(attribute, resource.get(attribute), value):
-                return str(resource["id"])
+                return resource
         return None
 
     async def create(self, resource_type: str, payload: dict[str, Any]) -> Answer:

@@ -19,9 +19,43 @@ def _normalise(value: Any) -> Any:
     return json.loads(json.dumps(value, sort_keys=True))
 
 
+# Sub-attributes that label an element of a multi-valued attribute rather than hold data of their own.
+LABELS = frozenset({"primary", "type"})
+
+
+def _words(value: Any) -> set[str]:
+    """Every word of every string in ``value`` (case folded): what the recipient was sent, to tell derived values."""
+    if isinstance(value, str):
+        return {word.casefold() for word in value.split()}
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    return set().union(*(_words(item) for item in items)) if items else set()
+
+
+# Attributes a service provider composes for display from the names it holds (RFC 7643 §4.1.1): django-scim2
+# answers a ``name.formatted`` and a ``displayName`` of the given and family names it was sent.
+COMPOSED = frozenset({"displayName", "name.formatted"})
+
+
 def _holds(value: Any) -> bool:
-    """Whether a value holds anything: a target that answers ``"nickName": null`` or ``[]`` holds no nick name."""
-    return value not in (None, "", [], {})
+    """Whether a value holds anything. Nothing: ``null``, ``""``, ``[]``, ``{}``, and an element holding only labels
+    (django-scim2 answers ``"emails": [{"value": "", "primary": true}]`` for an account with no address)."""
+    if value in (None, "", [], {}):
+        return False
+    if isinstance(value, list):
+        return any(_holds(item) for item in value)
+    if isinstance(value, dict):
+        return any(_holds(item) for key, item in value.items() if key not in LABELS)
+    return True
+
+
+def _beyond(path: str, value: Any, sent: set[str]) -> bool:
+    """Whether ``value``, held at ``path`` and not sent, is data beyond the mapping. A display name composed only of
+    words that were sent is not: flagged, every push of every account to such a target PATCHed a ``remove`` of it
+    (django-scim2 answers 501), recorded ``provision.beyond_mapping`` (a failure, sent to the SIEM), and the
+    reconcile called the target "drift" for good."""
+    if path in COMPOSED and isinstance(value, str):
+        return any(word.casefold() not in sent for word in value.split())
+    return _holds(value)
 
 
 def differences(wanted: dict[str, Any], actual: dict[str, Any]) -> tuple[list[str], list[str]]:
@@ -33,16 +67,18 @@ def differences(wanted: dict[str, Any], actual: dict[str, Any]) -> tuple[list[st
     beyond kind are SCIM attribute paths (``name.middleName``, ``urn:…:User:employeeNumber``): a PATCH
     ``remove`` takes them as they are."""
     differing: list[str] = []
-    beyond = [k for k in actual if k not in IGNORED | ACCOUNT_STATE and k not in wanted and _holds(actual[k])]
-    for key, sent in wanted.items():
+    sent = _words({key: value for key, value in wanted.items() if key != "schemas"})
+    beyond = [k for k in actual if k not in IGNORED | ACCOUNT_STATE and k not in wanted and _beyond(k, actual[k], sent)]
+    for key, sent_part in wanted.items():
         if key == "schemas":
             continue
         held = actual.get(key)
-        if isinstance(sent, dict) and isinstance(held, dict):
+        if isinstance(sent_part, dict) and isinstance(held, dict):
             joint = ":" if key.startswith("urn:") else "."  # an extension's attributes are named urn:…:name
-            beyond.extend(f"{key}{joint}{sub}" for sub in held if sub not in sent and _holds(held[sub]))
-            held = {sub: held.get(sub) for sub in sent}
-        if _normalise(sent) != _normalise(held):
+            beyond.extend(path for part in held if part not in sent_part
+                          and _beyond(path := f"{key}{joint}{part}", held[part], sent))  # fmt: skip
+            held = {part: held.get(part) for part in sent_part}
+        if _normalise(sent_part) != _normalise(held):
             differing.append(key)
     return sorted(differing), sorted(beyond)
 

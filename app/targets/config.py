@@ -15,6 +15,7 @@ from app.core.actor import current_actor
 from app.core.errors import ConfigError
 from app.core.network import is_loopback
 from app.feed.tables import Target
+from app.targets.removal import record_held
 
 _T = Target.__table__
 AUTH_KINDS = ("bearer", "oauth2", "none")
@@ -202,7 +203,12 @@ def require_target(conn: Connection, name: str) -> TargetConfig:
     return found
 
 
-def remove_target(conn: Connection, name: str) -> None:
+def remove_target(conn: Connection, name: str) -> int:
+    """Remove a target; returns how many Users it still held. Who they are goes on the trail first (its links
+    go with it): a later erasure of one of them must still tell that recipient (app/targets/removal.py)."""
     target = require_target(conn, name)
+    held = record_held(conn, target)
     conn.execute(delete(_T).where(_T.c.id == target.id))
-    append(conn, Event("target.removed", current_actor.get(), details={"target": name}))
+    details = {"target": name, "recipient": target.recipient_id, "users_held": held}
+    append(conn, Event("target.removed", current_actor.get(), details=details))
+    return held

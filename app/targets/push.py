@@ -20,7 +20,7 @@ from app.directory import repository as repo
 from app.feed import links, outbox
 from app.policy import recipient_scope as scope
 from app.store.vault import Vault
-from app.targets.client import Answer, Rejected, TargetClient
+from app.targets.client import Answer, Rejected, Retryable, TargetClient
 from app.targets.config import TargetConfig
 from app.targets.mapping import TargetMapping
 from app.targets.trim import trim
@@ -85,6 +85,7 @@ class Pusher:
         self.client = client
         self.mapping = mapping
         self.restricted = restricted
+        self._owners: dict[str, str] | None = None  # account id here -> subject linked to it (see _holder)
 
     # -- vault access (run in a thread) ----------------------------------------------------------------
     def _read(
@@ -109,6 +110,19 @@ class Pusher:
         with self.vault.read_connection() as conn:
             return bool(repo.existing_types(conn, [item.resource_id]))
 
+    def _holder(self, remote_id: str) -> tuple[str, bool] | None:
+        """The subject linked to this account here, if any, and whether a change of it is queued for this target.
+        The target's links are read once, at the first adoption (an initial sync may adopt every account: one
+        query per adoption read them all each time), then kept up to date by ``finish``; a subject found there is
+        confirmed in the vault, since an erasure drops links without this pusher."""
+        with self.vault.read_connection() as conn:
+            if self._owners is None:
+                self._owners = links.owners(conn, self.config.id)
+            if remote_id not in self._owners:
+                return None
+            owner = links.holder(conn, self.config.id, remote_id)
+            return None if owner is None else (owner, outbox.has_pending(conn, self.config.id, owner))
+
     def finish(self, conn: Connection, item: outbox.WorkItem, outcome: Outcome) -> None:
         """Record a push in the caller's transaction: link, outbox state, audit (the dispatcher batches these)."""
         if item.operation == "upsert":
@@ -117,6 +131,8 @@ class Pusher:
             links.save(
                 conn, self.config.id, item.resource_type, item.resource_id, outcome.remote_id, outcome.version or 0
             )
+            if self._owners is not None:
+                self._owners[outcome.remote_id] = item.resource_id
             newly_linked = outcome.operation != "replaced"
             if newly_linked and item.resource_type == "User" and self.mapping.sends("Group"):
                 # Groups pushed before this member was linked here (created or adopted) can now list it.
@@ -178,17 +194,20 @@ class Pusher:
                 # Gone at the target because it was erased (or deleted) here while this push was on its way: the
                 # erasure deleted the account first. Creating it again would bring back what it removed.
                 return Outcome("skipped")
-        return await self._create(item.resource_type, payload, names, may_exist)
+        return await self._create(item, payload, names, may_exist)
 
-    async def _create(self, resource_type: str, payload: dict[str, Any], names: list[str], may_exist: bool) -> Outcome:
+    async def _create(
+        self, item: outbox.WorkItem, payload: dict[str, Any], names: list[str], may_exist: bool
+    ) -> Outcome:
         """A subject with no account linked at the target (or one the target no longer has): adopt the account the
         target already holds for it, or create one."""
+        resource_type = item.resource_type
         # userName is unique at any RFC 7643 server, so a first create of a User can skip the search (a 409 below
         # still finds the account); a group's displayName is not unique, and a retry may follow a lost answer.
         must_search = may_exist or resource_type != "User"
         match = await self._match(resource_type, payload) if must_search else None
         if match is not None:
-            return await self._adopt(resource_type, match, payload, names, FOUND_BY_SEARCH)
+            return await self._adopt(item, match, payload, names, FOUND_BY_SEARCH)
         try:
             answer = await self.client.create(resource_type, payload)
         except Rejected as exc:
@@ -197,7 +216,7 @@ class Pusher:
             match = await self._match(resource_type, payload)  # created by someone else meanwhile
             if match is None:
                 raise
-            return await self._adopt(resource_type, match, payload, names, FOUND_AFTER_409)
+            return await self._adopt(item, match, payload, names, FOUND_AFTER_409)
         created_id = (answer.body or {}).get("id")
         if not created_id:
             raise Rejected("the target's create answer has no id", answer.status)
@@ -206,20 +225,42 @@ class Pusher:
     async def _match(self, resource_type: str, payload: dict[str, Any]) -> Match | None:
         """An account the target already holds for this subject: by externalId first, then the natural key."""
         if payload.get("externalId"):
-            found = await self.client.find(resource_type, "externalId", str(payload["externalId"]))
-            if found:
-                return Match(found, "externalId")
+            same = await self.client.find(resource_type, "externalId", str(payload["externalId"]))
+            if same:
+                return Match(same, "externalId")
         key = "userName" if resource_type == "User" else "displayName"
-        found = await self.client.find(resource_type, key, str(payload[key])) if payload.get(key) else None
-        return Match(found, key) if found else None
+        found = await self.client.lookup(resource_type, key, str(payload[key])) if payload.get(key) else None
+        if found is None:
+            return None
+        theirs, ours = found.get("externalId"), payload.get("externalId")
+        if ours and theirs and theirs != ours:
+            # Another identity's account (a leaver's, kept at the application, whose userName was given to someone
+            # new): adopted, the new person inherited the old one's account there, its data and its access.
+            raise Rejected(f"the target holds an account with this {key} for another identity (its externalId "
+                           "differs): not adopted; resolve it at the target, then repair", 409)  # fmt: skip
+        return Match(str(found["id"]), key)
 
     async def _adopt(
-        self, resource_type: str, match: Match, payload: dict[str, Any], names: list[str], found: str
+        self, item: outbox.WorkItem, match: Match, payload: dict[str, Any], names: list[str], found: str
     ) -> Outcome:
         """Link an account found at the target and send it the subject's mapped attributes. "Adopted", not
         "replaced" (an update of an account already linked): the trail called such a link a replacement, though
         Custos had never linked that account before. After a lost answer the account may be one an earlier
-        attempt of Custos created; Custos cannot tell, so the trail says how it was found, not who made it."""
+        attempt of Custos created; Custos cannot tell, so the trail says how it was found, not who made it.
+
+        An account linked here to another subject is never adopted: it is that subject's (a person renamed at the
+        IdP, the rename not yet at the target, while someone new took the old userName). Adopted, it was linked
+        to both, held one person's data for the other, and an erasure of either deleted it. The push is tried
+        again later while a change of that subject is queued (once it reaches the target, the create goes
+        through); with none queued (a leaver's account deactivated there, its link kept) it is a conflict for an
+        operator: adopted, the newcomer inherited the leaver's account."""
+        resource_type = item.resource_type
+        owner = await asyncio.to_thread(self._holder, match.remote_id)
+        if owner is not None and owner[0] != item.resource_id:
+            said = f"the account found at the target by {match.by} is linked to another subject here"
+            if owner[1]:
+                raise Retryable(f"{said} (waiting for that subject's change to reach the target)", 409)
+            raise Rejected(f"{said}: not adopted; resolve it at the target, then repair", 409)
         answer = await self.client.replace(resource_type, match.remote_id, payload)
         outcome = Outcome("adopted", answer.status, match.remote_id, names, found=found, matched_by=match.by)
         return await self._trimmed(resource_type, payload, answer, outcome)

@@ -104,9 +104,7 @@ def progress(
         users = users.where(scoped)
     in_scope = int(conn.execute(select(func.count()).select_from(users.subquery())).scalar_one())
     held = int(
-        conn.execute(
-            select(func.count()).where(_L.c.target_id == target.id, _L.c.resource_id.in_(users))
-        ).scalar_one()
+        conn.execute(select(func.count()).where(_L.c.target_id == target.id, _L.c.resource_id.in_(users))).scalar_one()
     )
     return SyncProgress(in_scope, held, queue_stats.pending, queue_stats.failed)
 
@@ -117,8 +115,7 @@ def membership_changed(conn: Connection, policy: Policy, member_ids: list[str], 
     if not member_ids:
         return 0
     users = [
-        row[0]
-        for row in conn.execute(select(_R.c.id).where(_R.c.id.in_(member_ids), _R.c.resource_type == "User"))
+        row[0] for row in conn.execute(select(_R.c.id).where(_R.c.id.in_(member_ids), _R.c.resource_type == "User"))
     ]
     queued = 0
     for target in list_targets(conn, enabled_only=True):
@@ -147,3 +144,26 @@ def resend_changed(conn: Connection, old: Policy | None, new: Policy, now: datet
             continue
         resent[target.name] = queue(conn, target, new, "policy applied", now)
     return resent
+
+
+def resend_notes(conn: Connection, old: Policy | None, new: Policy) -> list[str]:
+    """What applying ``new`` does at the targets, for the impact an operator confirms: the impact spoke of the
+    mirror only, and said "no stored data is affected" while every account of a target losing an attribute was
+    about to be pushed again without it, or while a target's recipient left the policy with its accounts there."""
+    notes: list[str] = []
+    for target in list_targets(conn):
+        before, after = _received(old, target.recipient_id), _received(new, target.recipient_id)
+        if before == after:
+            continue
+        held = int(conn.execute(select(func.count()).where(_L.c.target_id == target.id)).scalar_one())
+        if after is None:
+            notes.append(
+                f"Target {target.name}: its recipient is no longer listed, so nothing more is sent to it; "
+                f"the {held:,} account(s) it holds stay there (nothing is deleted at the target)."
+            )
+        else:
+            notes.append(
+                f"Target {target.name} receives other attributes or other people: everyone in its scope "
+                "is pushed to it again, and what it no longer receives is removed there."
+            )
+    return notes

@@ -9,7 +9,8 @@ applications do to a client. It forwards every request unless told otherwise, an
 - stop and start again on the same port (``stop``/``start``: connection refused meanwhile),
 - ignore query parameters (``ignore``: a ``filter`` it does not support, a ``startIndex`` it does not page by) and
   leave fields out of its list answers (``omit``: a ``totalResults`` it does not give),
-- treat a PUT of a User as a merge (``merge_put``: what the PUT leaves out stays, as some real applications do).
+- treat a PUT of a User as a merge (``merge_put``: what the PUT leaves out stays, as some real applications do),
+- answer every filtered GET with 501 Not Implemented (``cannot_filter``: a target without filtering).
 
 It records each request's method and path (``log``); it never prints what it forwards."""
 
@@ -54,6 +55,7 @@ class FaultProxy:
         self.ignore: set[str] = set()  # query parameters dropped before forwarding ("filter", "startIndex")
         self.omit: set[str] = set()  # fields taken out of every list answer ("totalResults")
         self.merge_put = False  # a PUT of a User keeps every attribute it does not name (sub-attributes too)
+        self.cannot_filter = False  # a GET with a filter answers 501 Not Implemented (django-scim2 as installed)
         self.log: list[tuple[str, str]] = []
         methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
         app = Starlette(routes=[Route("/{path:path}", self._forward, methods=methods)])
@@ -99,6 +101,8 @@ class FaultProxy:
         scripted = self._scripted(request.method, request.url.path)
         if scripted is not None:
             return scripted
+        if self.cannot_filter and "filter" in request.query_params:
+            return Response(json.dumps({"schemas": [_ERROR], "status": "501"}), 501, media_type="application/scim+json")
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP}
         url = f"{self.upstream}/{request.path_params['path']}"
         content = await request.body()

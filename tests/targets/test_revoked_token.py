@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from app.services import health as health_check
 from app.services import targets as target_service
 from app.store.vault import Vault
 from app.targets.reconcile import reconcile
@@ -36,6 +37,11 @@ def test_a_new_token_and_a_repair_clear_the_failures(
         assert failing.state == "needs attention"
         assert failing.last_error == "POST answered 401 (the target refused the credential)"
         assert app1.users() == []
+        said = health_check.targets(p.vault)  # `custos health` names the cause, not only "needs attention"
+        assert said.level == health_check.WARN
+        assert said.text == (
+            "to look at: app1 (needs attention, last error: POST answered 401 (the target refused the credential))"
+        )
 
         target_service.change(p.vault, "app1", secret=app1.token)  # the operator fixes the cause
         drift = reconcile(p.vault, p.policy, "app1", repair=True)

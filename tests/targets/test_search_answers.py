@@ -14,6 +14,8 @@ from tests.targets.conftest import ScimTarget, wait_until
 from tests.targets.faults import FaultProxy
 from tests.targets.support import provisioning
 
+GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
+
 
 def test_an_unfiltered_answer_never_adopts_somebody_else(
     vault: Vault, scim_targets: Callable[[int], list[ScimTarget]]
@@ -35,6 +37,33 @@ def test_an_unfiltered_answer_never_adopts_somebody_else(
             assert of_kind(conn, "provision.adopted") == []
         names = sorted(user["userName"] for user in app1.users())
         assert names == ["searched-1@example.test", "somebody-else@example.test"]  # nobody overwritten
+    finally:
+        p.close()
+        proxy.stop()
+
+
+def test_a_target_that_cannot_filter_still_gets_its_users_and_groups(
+    vault: Vault, scim_targets: Callable[[int], list[ScimTarget]]
+) -> None:
+    """A target that answers a filtered GET with 501 Not Implemented (django-scim2 as installed, whose
+    ServiceProviderConfig says filter unsupported): a retried create searches first, and every search was retried
+    as a 5xx — the create was never sent, and a group (always searched for) never reached such a target at all.
+    Now a 501 finds nothing and the create goes out."""
+    (app3,) = scim_targets(1)
+    app3.name = "app3"  # the recipient that receives groups as well
+    proxy = FaultProxy(app3.base_url.removesuffix("/v2")).start()
+    proxy.fail("POST", 503, path="/Users")  # the first create is lost: its retry searches before creating
+    proxy.cannot_filter = True
+    upstream = app3.port
+    app3.port = proxy.port
+    p = provisioning(vault, [app3])
+    app3.port = upstream
+    try:
+        rid = str(p.service.create("User", person("unfiltered@example.test")).body["id"])  # type: ignore[index]
+        wait_until(lambda: [u["userName"] for u in app3.users()] == ["unfiltered@example.test"], timeout=20)
+        p.service.create("Group", {"schemas": [GROUP], "displayName": "Unfiltered", "members": [{"value": rid}]})
+        wait_until(lambda: [g["displayName"] for g in app3.groups()] == ["Unfiltered"], timeout=20)
+        assert ("GET", "/v2/Users") in proxy.log and ("GET", "/v2/Groups") in proxy.log  # searched: answered 501
     finally:
         p.close()
         proxy.stop()

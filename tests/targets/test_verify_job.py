@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from app.audit.trail import of_kind
 from app.feed import outbox
+from app.services import health as health_check
 from app.store.vault import Vault
 from app.targets.status import health
 from app.targets.verify_job import VerificationJob, verify_due
@@ -79,3 +80,33 @@ def test_a_drifted_target_is_not_checked_while_pushes_are_on_their_way(
         assert verify_due(vault, p.policy, now + timedelta(days=2)) == []
     finally:
         p.close()
+
+
+def test_a_target_the_daily_check_cannot_reach_is_not_ok_for_days(
+    vault: Vault, scim_targets: Callable[[int], list[ScimTarget]]
+) -> None:
+    """A quiet target, checked clean, then down: the daily check failed every day (logged by its type only), and
+    `custos health` said "ok: app1 in sync" for as long as it stayed down, while decision 0036 holds "in sync" to
+    about a day old. After a day missed, health warns and says how old the check is."""
+    (app1,) = scim_targets(1)
+    p = provisioning(vault, [app1])
+    try:
+        p.service.create("User", person("quiet@example.test"))
+        wait_until(lambda: _state(p) == "not verified")
+        now = datetime.now(UTC)
+        assert verify_due(vault, p.policy, now) == ["app1"] and _state(p) == "in sync"
+        app1.stop()
+        for days in (1, 2, 3):  # the job comes back daily, and cannot reach it
+            assert verify_due(vault, p.policy, now + timedelta(days=days, minutes=1)) == []
+        assert _targets_line(vault, now + timedelta(hours=23)).level == health_check.OK  # checked today
+        later = _targets_line(vault, now + timedelta(days=3, minutes=1))
+        assert later.level == health_check.WARN
+        assert later.text == ("to look at: app1 (in sync, last checked at the target 3 days ago: the daily check has "
+                              "not run since)")  # fmt: skip
+    finally:
+        p.close()
+
+
+def _targets_line(vault: Vault, now: datetime) -> health_check.Check:
+    """The `targets` line of `custos health` run at ``now``."""
+    return next(check for check in health_check.check_all(vault, now) if check.name == "targets")

@@ -75,8 +75,10 @@ def confirm(parent: QWidget, title: str, text: str) -> bool:
 def sync_text(target: TargetHealth) -> str:
     """The selected target's initial sync (or catch-up) in words, true to the outbox and what it holds."""
     sync = target.sync
-    if sync is None:
-        return target.problem or "Not provisioned."
+    if sync is None:  # the recipient left the policy: what was sent there before stays there (said, not implied)
+        kept = (f" It still holds {counted(target.held, 'subject')} provisioned by Custos: nothing more is sent to "
+                "them, and nothing there is deleted." if target.held else "")  # fmt: skip
+        return (target.problem or "Not provisioned.") + kept
     return f"{_bookkeeping_text(target, sync)} {target.verification.sentence()}"
 
 
@@ -403,7 +405,8 @@ class TargetsPage(QWidget):
         name = target.config.name
         held = (
             f"{name} still holds {counted(target.held, 'subject')} provisioned by Custos: they stay there, and stop "
-            "receiving updates and erasures. Erase or reconcile first if they must go. "
+            "receiving updates; an erasure of one of them will ask you to tell the recipient yourself and attest it. "
+            "Erase or reconcile first if they must go. "
             if target.held
             else ""
         )
