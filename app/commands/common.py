@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from app.core.actor import operator_login
 from app.core.errors import ConfigError
-from app.core.file_suffix import other_suffix
+from app.core.file_suffix import other_suffix_refusal
 from app.core.paths import chosen_data_dir
 from app.core.surrogates import has_lone_surrogate
 
@@ -85,12 +85,9 @@ def readable_file(name: str) -> Path:
 def refuse_other_suffix(out: Path, fmt: str, suffix: str) -> None:
     """--format FMT writes a .SUFFIX file: an --out ending in another document format's suffix is refused before
     the vault is unlocked (app/core/file_suffix.py says why)."""
-    found = other_suffix(out, suffix)
-    if found is not None:
-        raise ConfigError(
-            f"--format {fmt} writes {suffix.upper()}: give --out a name ending in .{suffix}, not {found} (a "
-            f"program opening it would read it as {found[1:].upper()} and fail). Nothing was written."
-        )
+    refusal = other_suffix_refusal(out, suffix, f"--format {fmt}", "--out")
+    if refusal is not None:
+        raise ConfigError(refusal)
 
 
 def read_text_file(name: str) -> str:

@@ -33,3 +33,17 @@ def other_suffix(out: Path, suffix: str) -> str | None:
     (the one the export writes, without a dot); None when the name agrees with what is written or says nothing."""
     own = out.suffix.lower()
     return own if own in DOCUMENT_SUFFIXES and own != f".{suffix.lower()}" else None
+
+
+def other_suffix_refusal(out: Path, suffix: str, writer: str, name: str) -> str | None:
+    """The refusal of ``out`` when it ends in another document format's suffix than ``suffix``, else None.
+
+    ``writer`` says what writes the file ("--format csv", "This export") and ``name`` what the reader gives the name
+    to ("--out", "it"): each front end words it for where the name was typed (decision 0054)."""
+    found = other_suffix(out, suffix)
+    if found is None:
+        return None
+    return (
+        f"{writer} writes {suffix.upper()}: give {name} a name ending in .{suffix}, not {found} (a program opening "
+        f"it would read it as {found[1:].upper()} and fail). Nothing was written."
+    )

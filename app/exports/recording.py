@@ -16,7 +16,7 @@ from sqlalchemy import Connection
 
 from app.audit.trail import Event, append
 from app.core.errors import ConfigError
-from app.core.file_suffix import other_suffix
+from app.core.file_suffix import other_suffix_refusal
 from app.policy.in_force import install_default_if_missing
 from app.policy.versions import PolicyRecord, in_force
 
@@ -24,12 +24,9 @@ from app.policy.versions import PolicyRecord, in_force
 def refuse_other_suffix(out: Path, suffix: str) -> None:
     """Refuse a file name ending in another document format's suffix than the ``suffix`` written (see
     app/core/file_suffix.py), before anything is read or written."""
-    found = other_suffix(out, suffix)
-    if found is not None:
-        raise ConfigError(
-            f"This export writes {suffix.upper()}: give it a name ending in .{suffix}, not {found} (a program "
-            f"opening it would read it as {found[1:].upper()} and fail). Nothing was written."
-        )
+    refusal = other_suffix_refusal(out, suffix, "This export", "it")
+    if refusal is not None:
+        raise ConfigError(refusal)
 
 
 def policy_for_export(conn: Connection) -> PolicyRecord:
