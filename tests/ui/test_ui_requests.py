@@ -695,6 +695,7 @@ def test_a_refusals_month_and_a_misrouted_request_on_the_page(qtbot: QtBot, vaul
     rows = {page.table.item(r, 0).text(): [page.table.item(r, c).text() for c in range(6)] for r in range(2)}
     assert rows[refused][3:] == ["2026-03-02", "4 d", "in progress"]  # the refusal's month, not 30 April
     assert rows[misrouted][3:5] == ["—", "no GDPR deadline"]  # it was due 2 February and "overdue by 24 d"
+    assert rows[misrouted][1] == "not a GDPR request"  # its identifier, "not_gdpr", read as a code
     assert page.summary.text() == "2 requests awaiting an answer; 0 overdue; nearest deadline 2026-03-02."
     page.table.selectRow(list(rows).index(refused))
     qtbot.waitUntil(lambda: "Refusal due 2026-03-02 (Art. 12(4)" in page.detail.toPlainText(), timeout=5000)

@@ -61,6 +61,8 @@ from app.ui.widgets import documents_dir
 from app.ui.workers import submit
 
 HEADERS = ("Request", "Rights", "Received", "Due", "Days left", "State")
+# The table names rights by their short words; a misrouted request's identifier read as a code ("not_gdpr").
+_SHORT_RIGHT = {"not_gdpr": "not a GDPR request"}
 _STATE_COLOUR: dict[str, StatusKind] = {"due_soon": "warning", "overdue": "error"}  # the "Days left" cell
 STATE_FILTERS = (("Not closed", "pending"), ("Overdue", "overdue"), ("All", "all"),
                  ("Answered", "answered"), ("Closed", "closed"))  # fmt: skip
@@ -396,8 +398,9 @@ class RequestsPage(QWidget):
         self.table.setRowCount(len(self.shown))
         for row, view in enumerate(self.shown):
             due = view.deadline.isoformat() if view.gdpr else "—"
-            values = [view.id, ", ".join(view.rights), view.received_day.isoformat(), due,
-                      days_text(view, now), view.state.replace("_", " ")]  # fmt: skip
+            rights = ", ".join(_SHORT_RIGHT.get(r, r) for r in view.rights)
+            values = [view.id, rights, view.received_day.isoformat(), due, days_text(view, now),
+                      view.state.replace("_", " ")]  # fmt: skip
             for column, value in enumerate(values):
                 self.table.setItem(row, column, QTableWidgetItem(value))
             state = view.clock(now).state if view.answered_on is None else ""
