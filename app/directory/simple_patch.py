@@ -19,7 +19,6 @@ the same document for each shape handled.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,7 +39,7 @@ def simple_patch(resource_type: str, current: dict[str, Any], body: dict[str, An
     if not isinstance(operations, list) or not operations:
         return None
     schema = schema_for(resource_type)
-    document = copy.deepcopy(current)
+    document = dict(current)  # copied on write below: a group's document may hold 10,000 members, never copied
     for operation in operations:
         if not _apply(schema, document, operation):
             return None
@@ -132,16 +131,19 @@ def _writable(definition: AttrDef, container: bool = False) -> bool:
 
 
 def _holder(document: dict[str, Any], target: _Target, create: bool) -> dict[str, Any] | None:
-    """The dict the value is a key of (created on the way for a set), None when it is not there."""
-    holder: Any = document
+    """The dict the value is a key of, None when it is not there. Each nested dict on the way is replaced by a copy
+    (created, for a set, when missing), so the stored document handed in is never changed."""
+    holder: dict[str, Any] = document
     for key in (target.extension, target.attribute if target.sub else None):
         if key is None:
             continue
-        if holder.get(key) is None and create:
-            holder[key] = {}
-        holder = holder.get(key)
-        if not isinstance(holder, dict):
+        child = holder.get(key)
+        if child is None and create:
+            child = {}
+        if not isinstance(child, dict):
             return None
+        holder[key] = child = dict(child)
+        holder = child
     return holder
 
 
