@@ -33,14 +33,20 @@ def _steps(vault: Vault, request_id: str) -> dict[str, dict[str, object]]:
     return {str(step["target"]): step for step in receipt["subjects"][0]["targets"]}
 
 
-def test_an_erasure_after_its_target_was_removed_still_tells_that_recipient(
-    vault: Vault, apps: list[ScimTarget]
-) -> None:
+def _two_targets(vault: Vault, apps: list[ScimTarget]) -> tuple[ScimTarget, ScimTarget]:
+    """Two targets, each the target of its own recipient in the policy in force."""
     app1, app2 = apps[0], apps[1]
     apply_policy(vault, policy_with_recipients({"app1", "app2"}), "dpo")
     with vault.write_transaction() as conn:
         add_target(conn, TargetConfig(0, "app1", app1.base_url, "app1", "bearer", app1.token))
         add_target(conn, TargetConfig(0, "app2", app2.base_url, "app2", "bearer", app2.token))
+    return app1, app2
+
+
+def test_an_erasure_after_its_target_was_removed_still_tells_that_recipient(
+    vault: Vault, apps: list[ScimTarget]
+) -> None:
+    app1, app2 = _two_targets(vault, apps)
     service = service_for(vault)
     dispatcher = dispatcher_for(vault)
     try:
@@ -76,11 +82,7 @@ def test_an_erasure_after_its_target_was_removed_still_tells_that_recipient(
 def test_a_target_whose_recipient_left_the_policy_is_still_erased_at(vault: Vault, apps: list[ScimTarget]) -> None:
     """Its recipient gone from the policy, the target is "not provisioned" but kept: an erasure still deletes the
     account there (its links stand), and the receipt says so only once the target confirms it."""
-    app1, app2 = apps[0], apps[1]
-    apply_policy(vault, policy_with_recipients({"app1", "app2"}), "dpo")
-    with vault.write_transaction() as conn:
-        add_target(conn, TargetConfig(0, "app1", app1.base_url, "app1", "bearer", app1.token))
-        add_target(conn, TargetConfig(0, "app2", app2.base_url, "app2", "bearer", app2.token))
+    _app1, app2 = _two_targets(vault, apps)
     service = service_for(vault)
     dispatcher = dispatcher_for(vault)
     try:
